@@ -1,0 +1,162 @@
+/*
+ * The platform seam.
+ *
+ * The transport never reads the clock, sleeps, spins, starts a thread, takes
+ * a lock or decides to fail on its own.  It asks this layer, and the harness
+ * replaces the layer's behaviour at run time through one table of operations
+ * (struct fl_platform_ops).  In a production process nothing is installed and
+ * the defaults apply: CLOCK_MONOTONIC, a spin/yield/park idle strategy,
+ * pthreads, and fault/scheduling points that cost one predictable branch.
+ *
+ * Under the harness's sim mode every "thread" is a coroutine on one OS
+ * thread: the clock is virtual, idling yields to the scheduler, a contended
+ * lock yields instead of blocking in the kernel, and fl_actor_id() names the
+ * running coroutine.
+ */
+#ifndef FAULTLINE_PLATFORM_H
+#define FAULTLINE_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FL_NS_PER_MS 1000000ull
+#define FL_NS_PER_SEC 1000000000ull
+#define FL_DEADLINE_NONE UINT64_MAX
+
+struct fl_idle;
+
+/*
+ * Operations the harness can install.  Any member left NULL keeps the
+ * default.  `arg` is passed back to every operation.
+ */
+struct fl_platform_ops {
+	void *arg;
+	/* Monotonic time in nanoseconds. */
+	uint64_t (*now_ns)(void *arg);
+	/* Called by a duty-cycle loop after each pass.  work_count > 0 means
+	 * the pass made progress.  deadline_ns is the earliest time at which
+	 * the caller has something to do on its own (FL_DEADLINE_NONE: only
+	 * when another actor acts).  Under sim this is where virtual time
+	 * advances.  `state` is the caller's idle state. */
+	void (*idle)(void *arg, struct fl_idle *state, int work_count, uint64_t deadline_ns);
+	/* A scheduling point was reached (only called while points are armed). */
+	void (*sched_point)(void *arg, const char *name);
+	/* The caller cannot proceed (a lock is held by another actor): let
+	 * another actor run. */
+	void (*blocked)(void *arg, const char *what);
+	/* Start a thread (an actor under sim).  On success *handle is set. */
+	int (*thread_start)(void *arg, const char *name, void (*fn)(void *), void *fn_arg,
+	                    void **handle);
+	/* Wait for a thread started by thread_start to finish, then free it. */
+	int (*thread_join)(void *arg, void *handle);
+	/* Identity of the running actor (what a thread id would be). */
+	uint64_t (*actor_id)(void *arg);
+};
+
+/* fl_platform_set_ops installs `ops` (copied) or, with NULL, restores the
+ * defaults.  Call it before any driver or client starts and not while one
+ * runs.  Not thread-safe. */
+void fl_platform_set_ops(const struct fl_platform_ops *ops);
+
+/* fl_platform_get_ops returns the installed table (never NULL). */
+const struct fl_platform_ops *fl_platform_get_ops(void);
+
+/* ---- time ---------------------------------------------------------- */
+
+/* fl_clock_now_ns returns monotonic nanoseconds (virtual under sim).
+ * Every timeout in the transport is computed from it.  Thread-safe. */
+uint64_t fl_clock_now_ns(void);
+
+/* ---- idling -------------------------------------------------------- */
+
+/* State of the default backoff idle strategy: spin, then sched_yield, then
+ * park with nanosleep growing up to max_park_ns.  Zero it to start. */
+struct fl_idle {
+	uint32_t spins;
+	uint32_t yields;
+	uint64_t park_ns;
+	uint64_t max_park_ns; /* 0: 1 ms */
+};
+
+/* fl_idle runs the idle strategy once.  See struct fl_platform_ops.idle. */
+void fl_idle(struct fl_idle *state, int work_count, uint64_t deadline_ns);
+
+/* fl_idle_sleep_until idles (without busy work) until fl_clock_now_ns()
+ * reaches deadline_ns.  Used by synchronous wrappers and tests. */
+void fl_idle_sleep_until(uint64_t deadline_ns);
+
+/* ---- threads, identity, locks -------------------------------------- */
+
+typedef struct fl_thread fl_thread;
+
+/* fl_thread_start starts fn(arg) on a new thread (an actor under sim).
+ * On success *out is set and must be passed to fl_thread_join exactly once.
+ * Returns 0, FL_ENOMEM or FL_EIO. */
+int fl_thread_start(fl_thread **out, const char *name, void (*fn)(void *), void *arg);
+
+/* fl_thread_join waits for the thread to return and frees the handle. */
+int fl_thread_join(fl_thread *t);
+
+/* fl_actor_id identifies the running thread or actor; never 0. */
+uint64_t fl_actor_id(void);
+
+/* A mutex that yields to the scheduler under sim instead of blocking the
+ * one OS thread every actor shares.  Not recursive. */
+typedef struct fl_mutex {
+	pthread_mutex_t mu;
+} fl_mutex;
+
+void fl_mutex_init(fl_mutex *m);
+void fl_mutex_fini(fl_mutex *m);
+void fl_mutex_lock(fl_mutex *m);
+void fl_mutex_unlock(fl_mutex *m);
+
+/* ---- scheduling points and fault points ---------------------------- */
+
+/* Non-zero while the harness has armed scheduling points / fault points.
+ * Read on hot paths as one predictable branch. */
+extern volatile int fl_sched_armed;
+extern volatile int fl_faults_armed;
+
+/* Arm or disarm points (harness only). */
+void fl_points_arm(bool sched, bool faults);
+
+/* Slow paths behind the macros below. */
+void fl_sched_point_slow(const char *name);
+int fl_fault_slow(const char *name);
+
+/* fl_fault_info returns the failinfo of the last fault that fired on this
+ * thread (libfiu's fiu_failinfo), for example an errno to report. */
+void *fl_fault_info(void);
+
+#ifdef FL_POINTS_DISABLED
+#define FL_SCHED_POINT(name) ((void)0)
+#define FL_FAULT(name) 0
+#else
+/* FL_SCHED_POINT marks an access to shared state that matters for races,
+ * named "<module>.<what>" (e.g. "sub.poll.read"). */
+#define FL_SCHED_POINT(name)                                  \
+	do {                                                  \
+		if (__builtin_expect(fl_sched_armed != 0, 0)) \
+			fl_sched_point_slow(name);            \
+	} while (0)
+/* FL_FAULT evaluates non-zero when the armed fault point `name` (named
+ * "transport/<module>/<event>") fires; 0 otherwise and always when
+ * disarmed. */
+#define FL_FAULT(name) (__builtin_expect(fl_faults_armed != 0, 0) && fl_fault_slow(name))
+#endif
+
+/* The registry of fault point names compiled into this build, NULL
+ * terminated, so a sweep can enumerate them. */
+extern const char *const fl_fault_point_names[];
+
+#ifdef __cplusplus
+}
+#endif
+#endif

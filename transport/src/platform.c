@@ -1,0 +1,252 @@
+/*
+ * Default implementations of the platform seam, and the dispatch to the
+ * operations the harness installs.  See faultline/platform.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <fiu.h>
+
+#include "faultline/error.h"
+#include "faultline/platform.h"
+
+volatile int fl_sched_armed;
+volatile int fl_faults_armed;
+
+const char *const fl_fault_point_names[] = {
+#define FL_POINT(name, what) name,
+#include "fault_points.def"
+#undef FL_POINT
+	NULL,
+};
+
+static struct fl_platform_ops ops;
+
+void
+fl_platform_set_ops(const struct fl_platform_ops *o)
+{
+	if (o == NULL)
+		memset(&ops, 0, sizeof(ops));
+	else
+		ops = *o;
+}
+
+const struct fl_platform_ops *
+fl_platform_get_ops(void)
+{
+	return &ops;
+}
+
+uint64_t
+fl_clock_now_ns(void)
+{
+	struct timespec ts;
+
+	if (ops.now_ns != NULL)
+		return ops.now_ns(ops.arg);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * FL_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Backoff: a few hundred spins keep latency low when a peer answers within
+ * microseconds; yields give the core away on a 2-core machine; parking
+ * bounds the cost of an idle agent to a wake-up per max_park_ns.
+ */
+#define IDLE_SPINS 200
+#define IDLE_YIELDS 50
+#define IDLE_MIN_PARK_NS 1000ull
+#define IDLE_MAX_PARK_NS (1ull * FL_NS_PER_MS)
+
+static void
+idle_default(struct fl_idle *st, int work_count, uint64_t deadline_ns)
+{
+	uint64_t max_park;
+
+	if (work_count > 0) {
+		st->spins = 0;
+		st->yields = 0;
+		st->park_ns = 0;
+		return;
+	}
+	if (st->spins < IDLE_SPINS) {
+		st->spins++;
+		__builtin_ia32_pause();
+		return;
+	}
+	if (st->yields < IDLE_YIELDS) {
+		st->yields++;
+		sched_yield();
+		return;
+	}
+	max_park = st->max_park_ns != 0 ? st->max_park_ns : IDLE_MAX_PARK_NS;
+	st->park_ns = st->park_ns == 0 ? IDLE_MIN_PARK_NS : st->park_ns * 2;
+	if (st->park_ns > max_park)
+		st->park_ns = max_park;
+	if (deadline_ns != FL_DEADLINE_NONE) {
+		uint64_t now = fl_clock_now_ns();
+		if (deadline_ns <= now)
+			return;
+		if (deadline_ns - now < st->park_ns)
+			st->park_ns = deadline_ns - now;
+	}
+	struct timespec ts = { .tv_sec = (time_t)(st->park_ns / FL_NS_PER_SEC),
+		               .tv_nsec = (long)(st->park_ns % FL_NS_PER_SEC) };
+	nanosleep(&ts, NULL);
+}
+
+void
+fl_idle(struct fl_idle *st, int work_count, uint64_t deadline_ns)
+{
+	if (ops.idle != NULL)
+		ops.idle(ops.arg, st, work_count, deadline_ns);
+	else
+		idle_default(st, work_count, deadline_ns);
+}
+
+void
+fl_idle_sleep_until(uint64_t deadline_ns)
+{
+	struct fl_idle st = { 0 };
+
+	while (fl_clock_now_ns() < deadline_ns)
+		fl_idle(&st, 0, deadline_ns);
+}
+
+/* ---- threads ------------------------------------------------------- */
+
+struct fl_thread {
+	pthread_t tid;
+	void *handle; /* set when the harness started it */
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void *
+thread_trampoline(void *p)
+{
+	struct fl_thread *t = p;
+
+	t->fn(t->arg);
+	return NULL;
+}
+
+int
+fl_thread_start(fl_thread **out, const char *name, void (*fn)(void *), void *arg)
+{
+	struct fl_thread *t = calloc(1, sizeof(*t));
+	int rv;
+
+	if (t == NULL)
+		return FL_ENOMEM;
+	t->fn = fn;
+	t->arg = arg;
+	if (ops.thread_start != NULL) {
+		rv = ops.thread_start(ops.arg, name, fn, arg, &t->handle);
+		if (rv != 0) {
+			free(t);
+			return rv;
+		}
+	} else if (pthread_create(&t->tid, NULL, thread_trampoline, t) != 0) {
+		free(t);
+		return FL_EIO;
+	} else if (name != NULL) {
+		char n[16];
+		snprintf(n, sizeof(n), "%s", name);
+		pthread_setname_np(t->tid, n);
+	}
+	*out = t;
+	return 0;
+}
+
+int
+fl_thread_join(fl_thread *t)
+{
+	int rv = 0;
+
+	if (t == NULL)
+		return FL_EINVAL;
+	if (t->handle != NULL) {
+		if (ops.thread_join == NULL)
+			rv = FL_ESTATE;
+		else
+			rv = ops.thread_join(ops.arg, t->handle);
+	} else if (pthread_join(t->tid, NULL) != 0) {
+		rv = FL_EIO;
+	}
+	free(t);
+	return rv;
+}
+
+uint64_t
+fl_actor_id(void)
+{
+	if (ops.actor_id != NULL)
+		return ops.actor_id(ops.arg);
+	return (uint64_t)pthread_self();
+}
+
+/* ---- locks --------------------------------------------------------- */
+
+void
+fl_mutex_init(fl_mutex *m)
+{
+	pthread_mutex_init(&m->mu, NULL);
+}
+
+void
+fl_mutex_fini(fl_mutex *m)
+{
+	pthread_mutex_destroy(&m->mu);
+}
+
+void
+fl_mutex_lock(fl_mutex *m)
+{
+	if (ops.blocked == NULL) {
+		pthread_mutex_lock(&m->mu);
+		return;
+	}
+	/* Under sim every actor shares one OS thread: blocking would stop
+	 * them all, so yield until the holder has run and unlocked. */
+	while (pthread_mutex_trylock(&m->mu) == EBUSY)
+		ops.blocked(ops.arg, "mutex");
+}
+
+void
+fl_mutex_unlock(fl_mutex *m)
+{
+	pthread_mutex_unlock(&m->mu);
+}
+
+/* ---- points -------------------------------------------------------- */
+
+void
+fl_points_arm(bool sched, bool faults)
+{
+	fl_sched_armed = sched;
+	fl_faults_armed = faults;
+}
+
+void
+fl_sched_point_slow(const char *name)
+{
+	if (ops.sched_point != NULL)
+		ops.sched_point(ops.arg, name);
+}
+
+int
+fl_fault_slow(const char *name)
+{
+	return fiu_fail(name);
+}
+
+void *
+fl_fault_info(void)
+{
+	return fiu_failinfo();
+}
