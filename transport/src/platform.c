@@ -239,10 +239,24 @@ fl_sched_point_slow(const char *name)
 		ops.sched_point(ops.arg, name);
 }
 
+static int (*fault_observer)(void *, const char *, int);
+static void *fault_observer_arg;
+
+void
+fl_fault_set_observer(int (*fn)(void *arg, const char *name, int failed), void *arg)
+{
+	fault_observer = fn;
+	fault_observer_arg = arg;
+}
+
 int
 fl_fault_slow(const char *name)
 {
-	return fiu_fail(name);
+	int failed = fiu_fail(name);
+
+	if (fault_observer != NULL)
+		failed = fault_observer(fault_observer_arg, name, failed);
+	return failed;
 }
 
 void *

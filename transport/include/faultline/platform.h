@@ -131,6 +131,12 @@ void fl_points_arm(bool sched, bool faults);
 void fl_sched_point_slow(const char *name);
 int fl_fault_slow(const char *name);
 
+/* fl_fault_set_observer installs fn, called after every armed fault point
+ * check with the point's name and libfiu's answer; its return value
+ * replaces that answer.  The harness performs delays and crashes there,
+ * outside libfiu's locks.  NULL removes it.  Not thread-safe. */
+void fl_fault_set_observer(int (*fn)(void *arg, const char *name, int failed), void *arg);
+
 /* fl_fault_info returns the failinfo of the last fault that fired on this
  * thread (libfiu's fiu_failinfo), for example an errno to report. */
 void *fl_fault_info(void);

@@ -1,0 +1,286 @@
+/*
+ * The fault engine.  See faults.h.
+ *
+ * libfiu asks fault_cb whether an enabled point fails; the callback counts
+ * the hit, matches the rules and draws from the choice stream.  Actions
+ * that block or never return (delay, crash) are not run inside libfiu's
+ * callback, where its locks and recursion guard are held: the callback
+ * leaves them pending and the seam's observer (fault_observe), called
+ * right after fiu_fail returns, performs them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#define FIU_ENABLE 1
+#include <fiu-control.h>
+#include <fiu.h>
+
+#include "faultline/choice.h"
+#include "faultline/error.h"
+#include "faultline/platform.h"
+
+#include "run/faults.h"
+
+struct point_count {
+	uint64_t hits;
+	uint64_t fired;
+};
+
+struct rule_state {
+	struct fl_fault_rule rule;
+	uint64_t hits; /* hits of matching points, for NTH/AFTER */
+};
+
+struct fl_faults {
+	struct fl_choice *choices;
+	struct fl_fault_hooks hooks;
+	struct rule_state *rules;
+	size_t nrules;
+	struct point_count *counts; /* indexed like fl_fault_point_names */
+	size_t npoints;
+	uint64_t total_fired;
+	const char *first_point;
+	uint64_t first_hit;
+	bool armed;
+	/* The action decided by the callback, performed by the observer. */
+	const struct rule_state *pending;
+	const char *pending_point;
+};
+
+static struct fl_faults *active;
+
+size_t
+fl_fault_point_count(void)
+{
+	size_t n = 0;
+
+	while (fl_fault_point_names[n] != NULL)
+		n++;
+	return n;
+}
+
+int
+fl_fault_point_index(const char *name)
+{
+	for (size_t i = 0; fl_fault_point_names[i] != NULL; i++)
+		if (strcmp(fl_fault_point_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool
+point_matches(const char *pattern, const char *name)
+{
+	size_t len = strlen(pattern);
+
+	if (len > 0 && pattern[len - 1] == '*')
+		return strncmp(pattern, name, len - 1) == 0;
+	return strcmp(pattern, name) == 0;
+}
+
+int
+fl_faults_new(struct fl_choice *choices, const struct fl_fault_hooks *hooks,
+              struct fl_faults **out)
+{
+	struct fl_faults *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return FL_ENOMEM;
+	f->npoints = fl_fault_point_count();
+	f->counts = calloc(f->npoints + 1, sizeof(*f->counts));
+	if (f->counts == NULL) {
+		free(f);
+		return FL_ENOMEM;
+	}
+	f->choices = choices;
+	if (hooks != NULL)
+		f->hooks = *hooks;
+	*out = f;
+	return 0;
+}
+
+int
+fl_faults_add(struct fl_faults *f, const struct fl_fault_rule *rule)
+{
+	struct rule_state *nr;
+	bool known = false;
+
+	if (rule->point == NULL || (rule->when == FL_WHEN_PROB && !(rule->p >= 0 && rule->p <= 1)))
+		return FL_EINVAL;
+	for (size_t i = 0; i < f->npoints; i++)
+		known = known || point_matches(rule->point, fl_fault_point_names[i]);
+	if (!known)
+		return FL_EINVAL;
+	nr = realloc(f->rules, (f->nrules + 1) * sizeof(*nr));
+	if (nr == NULL)
+		return FL_ENOMEM;
+	f->rules = nr;
+	memset(&f->rules[f->nrules], 0, sizeof(f->rules[f->nrules]));
+	f->rules[f->nrules].rule = *rule;
+	f->nrules++;
+	return 0;
+}
+
+/* Probabilities are drawn as integers out of 2^20 so that a recorded draw
+ * of 0 means "did not fire": shrinking turns faults off. */
+#define PROB_SCALE (1u << 20)
+
+static bool
+rule_fires(struct fl_faults *f, struct rule_state *rs)
+{
+	const struct fl_fault_rule *r = &rs->rule;
+
+	switch (r->when) {
+	case FL_WHEN_NTH:
+		return rs->hits == r->n;
+	case FL_WHEN_AFTER:
+		return rs->hits >= r->n;
+	case FL_WHEN_ALWAYS:
+		return true;
+	case FL_WHEN_PROB:
+		if (f->choices == NULL || r->p <= 0)
+			return false;
+		return fl_choice_weighted(f->choices, (uint32_t)(r->p * PROB_SCALE), PROB_SCALE);
+	}
+	return false;
+}
+
+static int
+fault_cb(const char *name, int *failnum, void **failinfo, unsigned int *flags)
+{
+	struct fl_faults *f = active;
+	int idx;
+
+	(void)failnum;
+	(void)failinfo;
+	(void)flags;
+	if (f == NULL || !f->armed)
+		return 0;
+	idx = fl_fault_point_index(name);
+	if (idx >= 0)
+		f->counts[idx].hits++;
+	for (size_t i = 0; i < f->nrules; i++) {
+		struct rule_state *rs = &f->rules[i];
+		const char *actor;
+
+		if (!point_matches(rs->rule.point, name))
+			continue;
+		if (rs->rule.actor != NULL) {
+			actor = f->hooks.actor_name ? f->hooks.actor_name(f->hooks.arg) : NULL;
+			if (actor == NULL || strcmp(actor, rs->rule.actor) != 0)
+				continue;
+		}
+		rs->hits++;
+		if (!rule_fires(f, rs))
+			continue;
+		if (idx >= 0)
+			f->counts[idx].fired++;
+		if (f->total_fired++ == 0) {
+			f->first_point = idx >= 0 ? fl_fault_point_names[idx] : NULL;
+			f->first_hit = idx >= 0 ? f->counts[idx].hits : 0;
+		}
+		f->pending = rs;
+		f->pending_point = name;
+		return rs->rule.action == FL_FAULT_ERROR || rs->rule.action == FL_FAULT_DROP;
+	}
+	return 0;
+}
+
+static int
+fault_observe(void *arg, const char *name, int failed)
+{
+	struct fl_faults *f = arg;
+	const struct rule_state *rs = f->pending;
+
+	f->pending = NULL;
+	if (rs == NULL)
+		return failed;
+	switch (rs->rule.action) {
+	case FL_FAULT_DELAY:
+		fl_idle_sleep_until(fl_clock_now_ns() + rs->rule.delay_ns);
+		return 0;
+	case FL_FAULT_CRASH:
+		if (f->hooks.crash != NULL)
+			f->hooks.crash(f->hooks.arg, name);
+		return 0;
+	default:
+		return failed;
+	}
+}
+
+int
+fl_faults_arm(struct fl_faults *f)
+{
+	fiu_init(0);
+	memset(f->counts, 0, f->npoints * sizeof(*f->counts));
+	for (size_t i = 0; i < f->nrules; i++)
+		f->rules[i].hits = 0;
+	f->total_fired = 0;
+	f->first_point = NULL;
+	f->pending = NULL;
+	for (size_t i = 0; i < f->npoints; i++) {
+		if (fiu_enable_external(fl_fault_point_names[i], 1, NULL, 0, fault_cb) != 0) {
+			for (size_t j = 0; j < i; j++)
+				fiu_disable(fl_fault_point_names[j]);
+			return FL_EIO;
+		}
+	}
+	active = f;
+	f->armed = true;
+	fl_fault_set_observer(fault_observe, f);
+	fl_points_arm(fl_sched_armed != 0, true);
+	return 0;
+}
+
+void
+fl_faults_disarm(struct fl_faults *f)
+{
+	if (f == NULL || !f->armed)
+		return;
+	fl_points_arm(fl_sched_armed != 0, false);
+	fl_fault_set_observer(NULL, NULL);
+	for (size_t i = 0; i < f->npoints; i++)
+		fiu_disable(fl_fault_point_names[i]);
+	f->armed = false;
+	if (active == f)
+		active = NULL;
+}
+
+void
+fl_faults_free(struct fl_faults *f)
+{
+	if (f == NULL)
+		return;
+	fl_faults_disarm(f);
+	free(f->rules);
+	free(f->counts);
+	free(f);
+}
+
+uint64_t
+fl_faults_hits(const struct fl_faults *f, const char *point)
+{
+	int idx = fl_fault_point_index(point);
+	return idx < 0 ? 0 : f->counts[idx].hits;
+}
+
+uint64_t
+fl_faults_fired(const struct fl_faults *f, const char *point)
+{
+	int idx = fl_fault_point_index(point);
+	return idx < 0 ? 0 : f->counts[idx].fired;
+}
+
+uint64_t
+fl_faults_total_fired(const struct fl_faults *f)
+{
+	return f->total_fired;
+}
+
+const char *
+fl_faults_first_fired(const struct fl_faults *f, uint64_t *hit)
+{
+	if (hit != NULL)
+		*hit = f->first_hit;
+	return f->first_point;
+}

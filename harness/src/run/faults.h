@@ -1,0 +1,91 @@
+/*
+ * The fault engine: decides, from the choice stream, whether an armed fault
+ * point fires, and counts the hits of every point (for sweeps).
+ *
+ * It enables every name in fl_fault_point_names with libfiu's
+ * fiu_enable_external, so libfiu's own random mode is never used and the
+ * callback sees the real point name (libfiu hands a wildcard callback the
+ * wildcard, not the point that was hit).  One engine is active per process
+ * at a time: libfiu's callback carries no user pointer.
+ */
+#ifndef FL_HARNESS_FAULTS_H
+#define FL_HARNESS_FAULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct fl_choice;
+
+enum fl_fault_action {
+	FL_FAULT_ERROR, /* the point fails: the transport takes its error path */
+	FL_FAULT_DELAY, /* the caller idles delay_ns (virtual under sim), then goes on */
+	FL_FAULT_DROP,  /* the point fails; used by "drop" points (responses) */
+	FL_FAULT_CRASH, /* the acting actor dies at the point */
+};
+
+enum fl_fault_when {
+	FL_WHEN_NTH,    /* only the n-th hit (1-based) */
+	FL_WHEN_AFTER,  /* every hit from the n-th on */
+	FL_WHEN_PROB,   /* each hit with probability p, drawn from the choice stream */
+	FL_WHEN_ALWAYS, /* every hit */
+};
+
+struct fl_fault_rule {
+	const char *point;   /* exact point name, or a prefix ending in '*' */
+	enum fl_fault_action action;
+	enum fl_fault_when when;
+	uint64_t n;          /* for NTH / AFTER */
+	double p;            /* for PROB, 0..1 */
+	uint64_t delay_ns;   /* for DELAY */
+	const char *actor;   /* only when this actor is running; NULL: any */
+};
+
+/* Hooks the runner supplies: who is running, and how to kill it. */
+struct fl_fault_hooks {
+	void *arg;
+	const char *(*actor_name)(void *arg);
+	/* Crash the running actor at `point`; does not return. */
+	void (*crash)(void *arg, const char *point);
+};
+
+struct fl_faults;
+
+/* fl_faults_new creates an engine drawing from `choices` (borrowed; may be
+ * NULL when no rule uses a probability).  Returns 0 or FL_ENOMEM. */
+int fl_faults_new(struct fl_choice *choices, const struct fl_fault_hooks *hooks,
+                  struct fl_faults **out);
+
+/* fl_faults_add copies a rule (strings are borrowed and must outlive the
+ * engine).  Returns 0, FL_EINVAL (unknown point, bad probability) or
+ * FL_ENOMEM. */
+int fl_faults_add(struct fl_faults *f, const struct fl_fault_rule *rule);
+
+/* fl_faults_arm enables every registered point with the engine's callback
+ * and arms fault points; counting starts from zero.  Returns 0 or FL_EIO. */
+int fl_faults_arm(struct fl_faults *f);
+
+/* fl_faults_disarm disables every point and disarms. Safe if not armed. */
+void fl_faults_disarm(struct fl_faults *f);
+
+/* fl_faults_free disarms and frees; NULL accepted. */
+void fl_faults_free(struct fl_faults *f);
+
+/* Hits of `point` since arming, and how many of them fired. */
+uint64_t fl_faults_hits(const struct fl_faults *f, const char *point);
+uint64_t fl_faults_fired(const struct fl_faults *f, const char *point);
+
+/* Total faults fired since arming. */
+uint64_t fl_faults_total_fired(const struct fl_faults *f);
+
+/* The point and hit number of the first fault that fired (NULL if none). */
+const char *fl_faults_first_fired(const struct fl_faults *f, uint64_t *hit);
+
+/* fl_fault_point_index returns the index of `name` in fl_fault_point_names
+ * or -1. */
+int fl_fault_point_index(const char *name);
+
+/* fl_fault_point_count returns the number of registered points. */
+size_t fl_fault_point_count(void);
+
+#endif

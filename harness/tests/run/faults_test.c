@@ -1,0 +1,143 @@
+/* The fault engine: nth/after/probability rules, hit counting, actions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "faultline/choice.h"
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "run/faults.h"
+
+#define POINT "transport/shm/map"
+
+static int
+hit(int times, int *fired)
+{
+	*fired = 0;
+	for (int i = 0; i < times; i++)
+		if (FL_FAULT(POINT))
+			(*fired)++;
+	return times;
+}
+
+static void
+nth_fires_once(void **state)
+{
+	struct fl_faults *f;
+	struct fl_fault_rule r = { .point = POINT, .action = FL_FAULT_ERROR, .when = FL_WHEN_NTH, .n = 3 };
+	int fired;
+	uint64_t first_hit;
+
+	assert_int_equal(fl_faults_new(NULL, NULL, &f), 0);
+	assert_int_equal(fl_faults_add(f, &r), 0);
+	assert_int_equal(fl_faults_arm(f), 0);
+	hit(10, &fired);
+	assert_int_equal(fired, 1);
+	assert_int_equal(fl_faults_hits(f, POINT), 10);
+	assert_int_equal(fl_faults_fired(f, POINT), 1);
+	assert_string_equal(fl_faults_first_fired(f, &first_hit), POINT);
+	assert_int_equal(first_hit, 3);
+	fl_faults_free(f);
+	/* Disarmed: nothing fires, nothing is counted. */
+	hit(5, &fired);
+	assert_int_equal(fired, 0);
+}
+
+static void
+after_fires_persistently(void **state)
+{
+	struct fl_faults *f;
+	struct fl_fault_rule r = { .point = "transport/shm/*", .action = FL_FAULT_ERROR, .when = FL_WHEN_AFTER, .n = 4 };
+	int fired;
+
+	assert_int_equal(fl_faults_new(NULL, NULL, &f), 0);
+	assert_int_equal(fl_faults_add(f, &r), 0);
+	assert_int_equal(fl_faults_arm(f), 0);
+	hit(10, &fired);
+	assert_int_equal(fired, 7);
+	assert_int_equal(fl_faults_total_fired(f), 7);
+	fl_faults_free(f);
+}
+
+static void
+probability_is_replayable(void **state)
+{
+	struct fl_choice *c, *rc;
+	struct fl_faults *f;
+	struct fl_fault_rule r = { .point = POINT, .action = FL_FAULT_ERROR, .when = FL_WHEN_PROB, .p = 0.5 };
+	int fired1, fired2;
+
+	assert_int_equal(fl_choice_new_seeded(42, &c), 0);
+	assert_int_equal(fl_faults_new(c, NULL, &f), 0);
+	assert_int_equal(fl_faults_add(f, &r), 0);
+	assert_int_equal(fl_faults_arm(f), 0);
+	hit(200, &fired1);
+	fl_faults_free(f);
+	assert_true(fired1 > 50 && fired1 < 150);
+
+	assert_int_equal(fl_choice_new_replay(fl_choice_values(c), fl_choice_count(c), &rc), 0);
+	assert_int_equal(fl_faults_new(rc, NULL, &f), 0);
+	assert_int_equal(fl_faults_add(f, &r), 0);
+	assert_int_equal(fl_faults_arm(f), 0);
+	hit(200, &fired2);
+	fl_faults_free(f);
+	assert_int_equal(fired1, fired2);
+	assert_int_equal(fl_choice_hash(c), fl_choice_hash(rc));
+	fl_choice_free(c);
+	fl_choice_free(rc);
+}
+
+static int crashes;
+static void
+fake_crash(void *arg, const char *point)
+{
+	crashes++;
+	assert_string_equal(point, POINT);
+}
+
+static void
+crash_action_runs_outside_libfiu(void **state)
+{
+	struct fl_faults *f;
+	struct fl_fault_hooks h = { .crash = fake_crash };
+	struct fl_fault_rule r = { .point = POINT, .action = FL_FAULT_CRASH, .when = FL_WHEN_NTH, .n = 2 };
+	int fired;
+
+	assert_int_equal(fl_faults_new(NULL, &h, &f), 0);
+	assert_int_equal(fl_faults_add(f, &r), 0);
+	assert_int_equal(fl_faults_arm(f), 0);
+	hit(3, &fired);
+	assert_int_equal(fired, 0); /* a crash is not an error return */
+	assert_int_equal(crashes, 1);
+	fl_faults_free(f);
+}
+
+static void
+unknown_point_rejected(void **state)
+{
+	struct fl_faults *f;
+	struct fl_fault_rule r = { .point = "transport/nope/never", .when = FL_WHEN_ALWAYS };
+	struct fl_fault_rule bad_p = { .point = POINT, .when = FL_WHEN_PROB, .p = 1.5 };
+
+	assert_int_equal(fl_faults_new(NULL, NULL, &f), 0);
+	assert_int_equal(fl_faults_add(f, &r), FL_EINVAL);
+	assert_int_equal(fl_faults_add(f, &bad_p), FL_EINVAL);
+	assert_true(fl_fault_point_index(POINT) >= 0);
+	assert_int_equal(fl_fault_point_index("x"), -1);
+	fl_faults_free(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(nth_fires_once),
+		cmocka_unit_test(after_fires_persistently),
+		cmocka_unit_test(probability_is_replayable),
+		cmocka_unit_test(crash_action_runs_outside_libfiu),
+		cmocka_unit_test(unknown_point_rejected),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
