@@ -1,0 +1,499 @@
+/*
+ * Chunk pools: size classes of chunks in one shared segment, loaned and
+ * released lock-free.  See faultline/chunk.h.
+ *
+ * Every word another process can write is treated as hostile: indices read
+ * from shared memory are bounds-checked and a bad one yields FL_EPROTO.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/reqrep.h"
+#include "chunk_pool.h"
+#include "rr_internal.h"
+
+#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
+
+struct spec {
+	uint32_t n;
+	uint32_t size[FL_CHUNK_MAX_CLASSES];
+	uint32_t count[FL_CHUNK_MAX_CLASSES];
+};
+
+static int
+parse_spec(const char *s, struct spec *sp)
+{
+	const char *p = s;
+
+	memset(sp, 0, sizeof(*sp));
+	while (*p != '\0') {
+		char *end;
+		unsigned long long sz, cnt;
+
+		if (sp->n == FL_CHUNK_MAX_CLASSES) {
+			rr_set_errmsg("chunk spec \"%s\": more than %d classes", s,
+			              FL_CHUNK_MAX_CLASSES);
+			return FL_EINVAL;
+		}
+		sz = strtoull(p, &end, 10);
+		if (end == p || *end != ':')
+			goto bad;
+		p = end + 1;
+		cnt = strtoull(p, &end, 10);
+		if (end == p || (*end != ',' && *end != '\0') ||
+		    (*end == ',' && end[1] == '\0'))
+			goto bad;
+		p = *end == ',' ? end + 1 : end;
+		if (sz == 0 || sz > (1ull << 30) || cnt == 0 || cnt > (1ull << 20)) {
+			rr_set_errmsg("chunk spec \"%s\": size must be 1..2^30, count 1..2^20", s);
+			return FL_EINVAL;
+		}
+		if (sp->n > 0 && sz <= sp->size[sp->n - 1]) {
+			rr_set_errmsg("chunk spec \"%s\": sizes must ascend", s);
+			return FL_EINVAL;
+		}
+		sp->size[sp->n] = (uint32_t)sz;
+		sp->count[sp->n] = (uint32_t)cnt;
+		sp->n++;
+	}
+	if (sp->n == 0)
+		goto bad;
+	return 0;
+bad:
+	rr_set_errmsg("chunk spec \"%s\": expected size:count[,size:count...]", s);
+	return FL_EINVAL;
+}
+
+struct cp_hdr *
+cp_hdr(fl_chunk_pool *p, uint32_t index)
+{
+	if (index >= p->seg->total)
+		return NULL;
+	return (struct cp_hdr *)((char *)p->seg + p->seg->hdr_off) + index;
+}
+
+static void *
+chunk_data(fl_chunk_pool *p, const struct cp_class *c, uint32_t index)
+{
+	return (char *)p->seg + c->data_off + (uint64_t)(index - c->first) * c->chunk_size;
+}
+
+/* Treiber push of index onto class c. */
+static void
+free_push(fl_chunk_pool *p, struct cp_class *c, struct cp_hdr *h, uint32_t index)
+{
+	uint64_t head = atomic_load_explicit(&c->free_head, memory_order_acquire);
+	uint64_t nhead;
+
+	do {
+		FL_SCHED_POINT("chunk.release.cas");
+		atomic_store_explicit(&h->next_free, (uint32_t)head, memory_order_relaxed);
+		nhead = (((head >> 32) + 1) << 32) | (uint64_t)(index + 1);
+	} while (!atomic_compare_exchange_weak_explicit(&c->free_head, &head, nhead,
+	                                                memory_order_release,
+	                                                memory_order_acquire));
+}
+
+/* Treiber pop: 0 and *index, FL_EPOOL_EMPTY, or FL_EPROTO. */
+static int
+free_pop(fl_chunk_pool *p, struct cp_class *c, uint32_t *index)
+{
+	uint64_t head = atomic_load_explicit(&c->free_head, memory_order_acquire);
+
+	for (;;) {
+		uint32_t top = (uint32_t)head;
+		uint32_t idx, next;
+		struct cp_hdr *h;
+
+		if (top == 0)
+			return FL_EPOOL_EMPTY;
+		idx = top - 1;
+		if (idx < c->first || idx - c->first >= c->count)
+			return FL_EPROTO;
+		h = cp_hdr(p, idx);
+		next = atomic_load_explicit(&h->next_free, memory_order_relaxed);
+		if (next != 0 && (next - 1 < c->first || next - 1 - c->first >= c->count)) {
+			/* A racing pop may have reused h: re-read the head
+			 * before calling it corruption. */
+			uint64_t again = atomic_load_explicit(&c->free_head, memory_order_acquire);
+			if (again != head) {
+				head = again;
+				continue;
+			}
+			return FL_EPROTO;
+		}
+		FL_SCHED_POINT("chunk.loan.cas");
+		if (atomic_compare_exchange_weak_explicit(
+			    &c->free_head, &head, (((head >> 32) + 1) << 32) | next,
+			    memory_order_acq_rel, memory_order_acquire)) {
+			*index = idx;
+			return 0;
+		}
+	}
+}
+
+int
+fl_chunk_pool_create(const char *path, const char *spec, fl_chunk_pool **out)
+{
+	struct spec sp;
+	struct cp_seg *seg;
+	fl_chunk_pool *p;
+	uint64_t off, total = 0;
+	void *base;
+	int rc;
+
+	if (path == NULL || out == NULL)
+		return FL_EINVAL;
+	rc = parse_spec(spec != NULL ? spec : FL_CHUNK_DEFAULT_SPEC, &sp);
+	if (rc != 0)
+		return rc;
+	for (uint32_t i = 0; i < sp.n; i++)
+		total += sp.count[i];
+	if (total >= UINT32_MAX / 2) {
+		rr_set_errmsg("chunk spec: too many chunks");
+		return FL_EINVAL;
+	}
+	off = ALIGN_UP(sizeof(struct cp_seg), 64);
+	uint64_t hdr_off = off;
+	off += total * sizeof(struct cp_hdr);
+	uint64_t data_off[FL_CHUNK_MAX_CLASSES];
+	for (uint32_t i = 0; i < sp.n; i++) {
+		off = ALIGN_UP(off, 64);
+		data_off[i] = off;
+		off += (uint64_t)sp.size[i] * sp.count[i];
+	}
+	off = ALIGN_UP(off, 4096);
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return FL_ENOMEM;
+	rc = rr_seg_create(path, off, "transport/chunk/segment", &base);
+	if (rc != 0) {
+		free(p);
+		return rc;
+	}
+	seg = base;
+	seg->version = CP_VERSION;
+	seg->n_classes = sp.n;
+	seg->total = (uint32_t)total;
+	seg->seg_size = off;
+	seg->hdr_off = hdr_off;
+	p->seg = seg;
+	p->size = off;
+	p->owner = 1;
+	uint32_t first = 0;
+	for (uint32_t i = 0; i < sp.n; i++) {
+		struct cp_class *c = &seg->cls[i];
+
+		c->chunk_size = sp.size[i];
+		c->count = sp.count[i];
+		c->first = first;
+		c->data_off = data_off[i];
+		/* Link the free stack in index order, lowest on top. */
+		for (uint32_t k = 0; k < c->count; k++) {
+			struct cp_hdr *h = cp_hdr(p, first + k);
+			h->cls = i;
+			atomic_store_explicit(&h->next_free,
+			                      k + 1 < c->count ? first + k + 2 : 0,
+			                      memory_order_relaxed);
+		}
+		atomic_store_explicit(&c->free_head, (uint64_t)(first + 1), memory_order_relaxed);
+		first += c->count;
+	}
+	atomic_thread_fence(memory_order_release);
+	seg->magic = CP_MAGIC; /* last: openers check it */
+	*out = p;
+	return 0;
+}
+
+int
+fl_chunk_pool_open(const char *path, uint64_t owner, fl_chunk_pool **out)
+{
+	fl_chunk_pool *p;
+	struct cp_seg *seg;
+	void *base;
+	size_t size;
+	int rc;
+
+	if (path == NULL || out == NULL || owner == 0)
+		return FL_EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return FL_ENOMEM;
+	rc = rr_seg_open(path, "transport/chunk/map", &base, &size);
+	if (rc != 0)
+		goto fail;
+	seg = base;
+	rc = FL_EPROTO;
+	if (size < sizeof(*seg) || seg->magic != CP_MAGIC || seg->version != CP_VERSION ||
+	    seg->n_classes == 0 || seg->n_classes > FL_CHUNK_MAX_CLASSES ||
+	    seg->seg_size != size ||
+	    seg->hdr_off + (uint64_t)seg->total * sizeof(struct cp_hdr) > size) {
+		rr_set_errmsg("%s: not a chunk segment of version %u", path, CP_VERSION);
+		goto fail_unmap;
+	}
+	uint64_t first = 0;
+	for (uint32_t i = 0; i < seg->n_classes; i++) {
+		struct cp_class *c = &seg->cls[i];
+		if (c->first != first ||
+		    c->data_off + (uint64_t)c->chunk_size * c->count > size) {
+			rr_set_errmsg("%s: class %u out of bounds", path, i);
+			goto fail_unmap;
+		}
+		first += c->count;
+	}
+	if (first != seg->total) {
+		rr_set_errmsg("%s: class counts do not add up", path);
+		goto fail_unmap;
+	}
+	p->seg = seg;
+	p->size = size;
+	p->owner = owner;
+	*out = p;
+	return 0;
+fail_unmap:
+	rr_seg_unmap(base, size);
+fail:
+	free(p);
+	return rc;
+}
+
+void
+fl_chunk_pool_set_owner(fl_chunk_pool *p, uint64_t owner)
+{
+	if (owner != 0)
+		p->owner = owner;
+}
+
+void
+fl_chunk_pool_close(fl_chunk_pool *p)
+{
+	if (p == NULL)
+		return;
+	rr_seg_unmap(p->seg, p->size);
+	free(p);
+}
+
+int
+fl_chunk_pool_unlink(const char *path)
+{
+	if (unlink(path) != 0)
+		return FL_ENOENT;
+	return 0;
+}
+
+static void
+fill(fl_chunk_pool *p, struct cp_class *c, struct cp_hdr *h, uint32_t index, uint32_t gen,
+     fl_chunk *out)
+{
+	out->data = chunk_data(p, c, index);
+	out->len = atomic_load_explicit(&h->len, memory_order_relaxed);
+	out->cap = c->chunk_size;
+	out->seq = atomic_load_explicit(&h->seq, memory_order_relaxed);
+	out->index = index;
+	out->gen = gen;
+	out->reply_port = atomic_load_explicit(&h->reply_port, memory_order_relaxed);
+	out->reply_gen = atomic_load_explicit(&h->reply_gen, memory_order_relaxed);
+	if (out->len > out->cap)
+		out->len = out->cap;
+}
+
+int
+fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
+{
+	struct cp_seg *seg = p->seg;
+	struct cp_class *c = NULL;
+	struct fl_idle idle = { 0 };
+	uint32_t index;
+	int rc;
+
+	for (uint32_t i = 0; i < seg->n_classes && i < FL_CHUNK_MAX_CLASSES; i++) {
+		if (seg->cls[i].chunk_size >= len) {
+			c = &seg->cls[i];
+			break;
+		}
+	}
+	if (c == NULL) {
+		rr_set_errmsg("chunk loan of %zu bytes: larger than the largest size class", len);
+		return FL_EMSGSIZE;
+	}
+	if (FL_FAULT("transport/chunk/loan"))
+		return FL_EFAULT_INJECTED;
+	for (;;) {
+		rc = free_pop(p, c, &index);
+		if (rc != FL_EPOOL_EMPTY)
+			break;
+		if (deadline_ns == 0 || fl_clock_now_ns() >= deadline_ns) {
+			atomic_fetch_add_explicit(&c->exhausted, 1, memory_order_relaxed);
+			rr_set_errmsg("chunk pool of %u-byte chunks empty (%u chunks)",
+			              c->chunk_size, c->count);
+			return FL_EPOOL_EMPTY;
+		}
+		fl_idle(&idle, 0, deadline_ns);
+	}
+	if (rc != 0) {
+		rr_set_errmsg("chunk pool of %u-byte chunks: corrupted free list", c->chunk_size);
+		return rc;
+	}
+	struct cp_hdr *h = cp_hdr(p, index);
+	uint64_t st = atomic_load_explicit(&h->state, memory_order_acquire);
+	uint32_t gen = (uint32_t)(st >> 32);
+	/* A free chunk has refcount 0; anything else means the free list and
+	 * the header disagree (corruption or a wild writer). */
+	if ((uint32_t)st != 0 ||
+	    !atomic_compare_exchange_strong_explicit(&h->state, &st, ((uint64_t)gen << 32) | 1,
+	                                             memory_order_acq_rel,
+	                                             memory_order_acquire)) {
+		rr_set_errmsg("chunk %u: on the free list with refcount %u", index, (uint32_t)st);
+		return FL_EPROTO;
+	}
+	atomic_store_explicit(&h->owner, p->owner, memory_order_relaxed);
+	atomic_store_explicit(&h->seq, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->len, (uint32_t)len, memory_order_relaxed);
+	atomic_store_explicit(&h->reply_port, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->reply_gen, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->dest_gen, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->deadline_ns, 0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->loaned, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->loans, 1, memory_order_relaxed);
+	fill(p, c, h, index, gen, out);
+	return 0;
+}
+
+/* Drops one reference if the generation still matches; frees the chunk
+ * when it was the last.  force: drop every reference at once (reclaim). */
+static int
+release_gen(fl_chunk_pool *p, uint32_t index, uint32_t gen, int force)
+{
+	struct cp_hdr *h = cp_hdr(p, index);
+	struct cp_class *c;
+	uint64_t st, nst;
+
+	if (h == NULL || h->cls >= p->seg->n_classes)
+		return FL_EPROTO;
+	c = &p->seg->cls[h->cls];
+	if (index < c->first || index - c->first >= c->count)
+		return FL_EPROTO;
+	st = atomic_load_explicit(&h->state, memory_order_acquire);
+	for (;;) {
+		uint32_t rc = (uint32_t)st;
+
+		if ((uint32_t)(st >> 32) != gen || rc == 0) {
+			atomic_fetch_add_explicit(&c->stale, 1, memory_order_relaxed);
+			rr_set_errmsg("chunk %u: stale release (generation %u, now %u, refcount %u)",
+			              index, gen, (uint32_t)(st >> 32), rc);
+			return FL_ESTALE;
+		}
+		if (rc > 1 && !force)
+			nst = (st & 0xffffffff00000000ull) | (rc - 1);
+		else
+			nst = ((uint64_t)(gen + 1) << 32);
+		FL_SCHED_POINT("chunk.release.state");
+		if (atomic_compare_exchange_weak_explicit(&h->state, &st, nst,
+		                                          memory_order_acq_rel,
+		                                          memory_order_acquire))
+			break;
+	}
+	if ((uint32_t)nst != 0)
+		return 0;
+	atomic_store_explicit(&h->owner, 0, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&c->loaned, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->releases, 1, memory_order_relaxed);
+	free_push(p, c, h, index);
+	return 0;
+}
+
+int
+fl_chunk_release(fl_chunk_pool *p, const fl_chunk *ch)
+{
+	if (p == NULL || ch == NULL)
+		return FL_EINVAL;
+	return release_gen(p, ch->index, ch->gen, 0);
+}
+
+int
+cp_release_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen)
+{
+	return release_gen(p, index, gen, 0);
+}
+
+int
+cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
+{
+	struct cp_hdr *h = cp_hdr(p, index);
+	struct cp_class *c;
+	uint64_t st;
+
+	if (h == NULL || h->cls >= p->seg->n_classes)
+		return FL_EPROTO;
+	c = &p->seg->cls[h->cls];
+	if (index < c->first || index - c->first >= c->count)
+		return FL_EPROTO;
+	st = atomic_load_explicit(&h->state, memory_order_acquire);
+	if ((uint32_t)(st >> 32) != gen || (uint32_t)st == 0)
+		return FL_ESTALE;
+	fill(p, c, h, index, gen, out);
+	return 0;
+}
+
+int
+fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner)
+{
+	int n = 0;
+
+	if (owner == 0)
+		return 0;
+	for (uint32_t i = 0; i < p->seg->total; i++) {
+		struct cp_hdr *h = cp_hdr(p, i);
+		uint64_t st;
+
+		if (atomic_load_explicit(&h->owner, memory_order_acquire) != owner)
+			continue;
+		st = atomic_load_explicit(&h->state, memory_order_acquire);
+		if ((uint32_t)st == 0)
+			continue;
+		if (release_gen(p, i, (uint32_t)(st >> 32), 1) == 0) {
+			n++;
+			if (h->cls < p->seg->n_classes)
+				atomic_fetch_add_explicit(&p->seg->cls[h->cls].reclaimed, 1,
+				                          memory_order_relaxed);
+		}
+	}
+	return n;
+}
+
+void
+fl_chunk_pool_stats(fl_chunk_pool *p, struct fl_chunk_pool_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->n_classes = p->seg->n_classes;
+	for (uint32_t i = 0; i < out->n_classes && i < FL_CHUNK_MAX_CLASSES; i++) {
+		struct cp_class *c = &p->seg->cls[i];
+		struct fl_chunk_class_stats *s = &out->cls[i];
+
+		s->chunk_size = c->chunk_size;
+		s->total = c->count;
+		s->loaned = (uint32_t)atomic_load(&c->loaned);
+		s->loans = atomic_load(&c->loans);
+		s->releases = atomic_load(&c->releases);
+		s->exhausted = atomic_load(&c->exhausted);
+		s->stale = atomic_load(&c->stale);
+		s->reclaimed = atomic_load(&c->reclaimed);
+	}
+}
+
+uint32_t
+fl_chunk_owner_loaned(fl_chunk_pool *p, uint64_t owner)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < p->seg->total; i++) {
+		struct cp_hdr *h = cp_hdr(p, i);
+		if (atomic_load(&h->owner) == owner && (uint32_t)atomic_load(&h->state) != 0)
+			n++;
+	}
+	return n;
+}

@@ -1,0 +1,73 @@
+/*
+ * The chunk segment's layout and the helpers reqrep.c uses to route chunks
+ * (ownership transfer, routing fields).  Private to src/reqrep.
+ */
+#ifndef FL_CHUNK_POOL_H
+#define FL_CHUNK_POOL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "faultline/chunk.h"
+
+#define CP_MAGIC 0x464c434bu /* "FLCK" */
+#define CP_VERSION 1u
+
+struct cp_class {
+	uint32_t chunk_size;
+	uint32_t count;
+	uint32_t first;          /* global index of the class's first chunk */
+	uint32_t pad;
+	uint64_t data_off;       /* offset of the class's payload area */
+	_Atomic uint64_t free_head; /* tag << 32 | (index + 1); low half 0: empty */
+	_Atomic uint64_t loaned;
+	_Atomic uint64_t loans;
+	_Atomic uint64_t releases;
+	_Atomic uint64_t exhausted;
+	_Atomic uint64_t stale;
+	_Atomic uint64_t reclaimed;
+};
+
+struct cp_seg {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t n_classes;
+	uint32_t total;          /* chunks over all classes */
+	uint64_t seg_size;
+	uint64_t hdr_off;        /* offset of the chunk header array */
+	struct cp_class cls[FL_CHUNK_MAX_CLASSES];
+};
+
+/* One per chunk, 64 bytes, in the header array. */
+struct cp_hdr {
+	_Atomic uint64_t state;  /* generation << 32 | refcount */
+	_Atomic uint64_t owner;  /* client id holding it (0: free) */
+	_Atomic uint32_t next_free; /* free stack link: index + 1 */
+	uint32_t cls;
+	_Atomic uint64_t seq;
+	_Atomic uint32_t len;
+	_Atomic uint32_t reply_port; /* request: client port index + 1 */
+	_Atomic uint32_t reply_gen;
+	_Atomic uint32_t dest_gen;   /* generation of the port it was sent to */
+	_Atomic uint64_t deadline_ns; /* request: the server drops it after this */
+	uint64_t pad;
+};
+
+struct fl_chunk_pool {
+	struct cp_seg *seg;
+	size_t size;
+	uint64_t owner;
+};
+
+/* Header of chunk `index`, or NULL if out of range. */
+struct cp_hdr *cp_hdr(fl_chunk_pool *p, uint32_t index);
+
+/* Validates a queue entry (index, gen) read from shared memory and fills
+ * *out from the chunk header.  FL_EPROTO (bad index), FL_ESTALE (freed or
+ * reused since it was queued). */
+int cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out);
+
+/* Releases by (index, gen) without a full handle (drains, stale entries). */
+int cp_release_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen);
+
+#endif

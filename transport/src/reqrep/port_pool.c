@@ -1,0 +1,167 @@
+/*
+ * Port pools: fixed tables of server and client ports in shared memory.
+ * A port is taken by one CAS of its owner word from 0 to the owner's client
+ * id, so a crash at any point leaves it attributed to that owner and the
+ * reclaimer finds it.
+ */
+#include <string.h>
+
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "port_pool.h"
+
+static const char *const kind_name[2] = { "server", "client" };
+
+int
+pp_create(const char *path, uint32_t n_server, uint32_t n_client, struct pp_pool *out)
+{
+	uint64_t size = sizeof(struct pp_seg);
+	struct pp_seg *seg;
+	void *base;
+	int rc;
+
+	size = (size + 63) & ~63ull;
+	uint64_t off0 = size;
+	size += (uint64_t)n_server * sizeof(struct pp_port);
+	uint64_t off1 = size;
+	size += (uint64_t)n_client * sizeof(struct pp_port);
+	size = (size + 4095) & ~4095ull;
+	rc = rr_seg_create(path, size, "transport/port/segment", &base);
+	if (rc != 0)
+		return rc;
+	seg = base;
+	seg->version = PP_VERSION;
+	seg->seg_size = size;
+	seg->tab[0].count = n_server;
+	seg->tab[0].off = off0;
+	seg->tab[1].count = n_client;
+	seg->tab[1].off = off1;
+	out->seg = seg;
+	out->size = size;
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; i < seg->tab[k].count; i++)
+			rr_queue_init(&pp_port(out, k, i)->q);
+	atomic_thread_fence(memory_order_release);
+	seg->magic = PP_MAGIC;
+	return 0;
+}
+
+int
+pp_open(const char *path, struct pp_pool *out)
+{
+	struct pp_seg *seg;
+	void *base;
+	size_t size;
+	int rc;
+
+	rc = rr_seg_open(path, "transport/port/map", &base, &size);
+	if (rc != 0)
+		return rc;
+	seg = base;
+	if (size < sizeof(*seg) || seg->magic != PP_MAGIC || seg->version != PP_VERSION ||
+	    seg->seg_size != size)
+		goto bad;
+	for (int k = 0; k < 2; k++)
+		if (seg->tab[k].off + (uint64_t)seg->tab[k].count * sizeof(struct pp_port) > size)
+			goto bad;
+	out->seg = seg;
+	out->size = size;
+	return 0;
+bad:
+	rr_set_errmsg("%s: not a port segment of version %u", path, PP_VERSION);
+	rr_seg_unmap(base, size);
+	return FL_EPROTO;
+}
+
+void
+pp_close(struct pp_pool *pp)
+{
+	rr_seg_unmap(pp->seg, pp->size);
+	pp->seg = NULL;
+}
+
+struct pp_port *
+pp_port(struct pp_pool *pp, int kind, uint32_t i)
+{
+	struct pp_table_hdr *t = &pp->seg->tab[kind];
+
+	if (i >= t->count)
+		return NULL;
+	return (struct pp_port *)((char *)pp->seg + t->off) + i;
+}
+
+void
+pp_drain(struct pp_port *port, fl_chunk_pool *cp)
+{
+	uint64_t v;
+
+	while (rr_queue_pop(&port->q, &v) == 0)
+		(void)cp_release_entry(cp, (uint32_t)v, (uint32_t)(v >> 32));
+}
+
+int
+pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
+         const char *service, uint32_t *index, uint32_t *gen)
+{
+	struct pp_table_hdr *t = &pp->seg->tab[kind];
+	uint32_t n = t->count;
+	uint64_t start;
+
+	if (FL_FAULT(kind == PP_SERVER ? "transport/port/server_alloc"
+	                               : "transport/port/client_alloc")) {
+		rr_set_errmsg("%s port allocation: injected fault", kind_name[kind]);
+		return FL_EFAULT_INJECTED;
+	}
+	start = atomic_load_explicit(&t->hint, memory_order_relaxed);
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = (uint32_t)((start + k) % n);
+		struct pp_port *p = pp_port(pp, kind, i);
+		uint64_t zero = 0;
+
+		if (atomic_load_explicit(&p->owner, memory_order_relaxed) != 0)
+			continue;
+		FL_SCHED_POINT("port.alloc.cas");
+		if (!atomic_compare_exchange_strong_explicit(&p->owner, &zero, owner,
+		                                             memory_order_acq_rel,
+		                                             memory_order_relaxed))
+			continue;
+		atomic_store_explicit(&t->hint, i + 1, memory_order_relaxed);
+		/* Entries a late sender pushed after the last free. */
+		pp_drain(p, cp);
+		memset(p->service, 0, sizeof(p->service));
+		strncpy(p->service, service, FL_RR_SERVICE_MAX);
+		*gen = atomic_load_explicit(&p->gen, memory_order_relaxed);
+		atomic_store_explicit(&p->state, PP_ACTIVE, memory_order_release);
+		atomic_fetch_add_explicit(&t->opens, 1, memory_order_relaxed);
+		*index = i;
+		return 0;
+	}
+	atomic_fetch_add_explicit(&t->exhausted, 1, memory_order_relaxed);
+	rr_set_errmsg("%s port pool exhausted: all %u %s ports in use", kind_name[kind], n,
+	              kind_name[kind]);
+	return FL_ENO_PORTS;
+}
+
+int
+pp_free(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint32_t index, uint32_t gen,
+        uint64_t owner)
+{
+	struct pp_port *p = pp_port(pp, kind, index);
+	uint32_t active = PP_ACTIVE;
+
+	if (p == NULL)
+		return FL_EPROTO;
+	if (atomic_load_explicit(&p->owner, memory_order_acquire) != owner ||
+	    atomic_load_explicit(&p->gen, memory_order_acquire) != gen)
+		return FL_ESTALE;
+	/* A crash between alloc's owner CAS and ACTIVE leaves state FREE:
+	 * free it all the same. */
+	if (!atomic_compare_exchange_strong(&p->state, &active, PP_CLOSING))
+		atomic_store(&p->state, PP_CLOSING);
+	FL_SCHED_POINT("port.free.drain");
+	pp_drain(p, cp);
+	atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+	atomic_store_explicit(&p->state, PP_FREE, memory_order_release);
+	atomic_store_explicit(&p->owner, 0, memory_order_release);
+	return 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * The port segment (ports.dat): fixed tables of server and client ports,
+ * each port with its queue of chunk references.  Private to src/reqrep.
+ */
+#ifndef FL_PORT_POOL_H
+#define FL_PORT_POOL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "faultline/reqrep.h"
+#include "chunk_pool.h"
+#include "rr_internal.h"
+
+#define PP_MAGIC 0x464c5054u /* "FLPT" */
+#define PP_VERSION 1u
+
+enum pp_kind { PP_SERVER = 0, PP_CLIENT = 1 };
+enum pp_state { PP_FREE = 0, PP_ACTIVE = 1, PP_CLOSING = 2 };
+
+struct pp_table_hdr {
+	uint32_t count;
+	uint32_t pad;
+	uint64_t off;            /* offset of the first port */
+	_Atomic uint64_t in_use; /* unused: stats count owners (crash-proof) */
+	_Atomic uint64_t hint;   /* where the next allocation starts scanning */
+	_Atomic uint64_t opens;
+	_Atomic uint64_t exhausted;
+	_Atomic uint64_t reclaimed;
+};
+
+struct pp_seg {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t seg_size;
+	struct pp_table_hdr tab[2];
+};
+
+struct pp_port {
+	_Atomic uint64_t owner;  /* 0: free; the allocation CAS is on this word */
+	_Atomic uint32_t state;  /* enum pp_state */
+	_Atomic uint32_t gen;    /* bumped every time the port is freed */
+	char service[FL_RR_SERVICE_MAX + 1];
+	char pad[64 - 16];
+	struct rr_queue q;
+};
+
+struct pp_pool {
+	struct pp_seg *seg;
+	size_t size;
+};
+
+int pp_create(const char *path, uint32_t n_server, uint32_t n_client, struct pp_pool *out);
+int pp_open(const char *path, struct pp_pool *out);
+void pp_close(struct pp_pool *pp);
+
+/* Port i of table kind, or NULL when out of range. */
+struct pp_port *pp_port(struct pp_pool *pp, int kind, uint32_t i);
+
+/* Takes a free port for owner, drains stale entries, names it and makes
+ * it ACTIVE.  0 and *index, *gen; or FL_ENO_PORTS / FL_EFAULT_INJECTED. */
+int pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
+             const char *service, uint32_t *index, uint32_t *gen);
+
+/* Stops the port, releases queued chunks and frees it, if it still has
+ * generation gen and owner owner.  Returns 0 or FL_ESTALE. */
+int pp_free(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint32_t index, uint32_t gen,
+            uint64_t owner);
+
+/* Pops and releases every entry of port's queue. */
+void pp_drain(struct pp_port *port, fl_chunk_pool *cp);
+
+#endif

@@ -1,0 +1,633 @@
+/*
+ * Request/response: the domain (chunk and port segments of a run
+ * directory), server ports and client ports.  See faultline/reqrep.h.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/reqrep.h"
+#include "chunk_pool.h"
+#include "port_pool.h"
+
+struct fl_rr_domain {
+	fl_chunk_pool *chunks;
+	struct pp_pool ports;
+	uint64_t owner;
+};
+
+struct fl_rr_server {
+	fl_rr_domain *d;
+	uint32_t index;
+	uint32_t gen;
+};
+
+#define RR_MAX_CACHED 16
+#define RR_RESCAN_EVERY 256
+
+struct rr_pending {
+	uint64_t seq;          /* 0: slot free */
+	uint64_t deadline_ns;  /* 0: none */
+	uint32_t server;
+	uint32_t server_gen;
+};
+
+struct fl_rr_client {
+	fl_rr_domain *d;
+	uint32_t index;
+	uint32_t gen;
+	char service[FL_RR_SERVICE_MAX + 1];
+	uint64_t next_seq;
+	uint32_t n_srv;
+	uint32_t rr;
+	uint32_t sends_since_scan;
+	struct { uint32_t index, gen; } srv[RR_MAX_CACHED];
+	uint32_t outstanding;
+	uint32_t expire_scan;  /* where fl_rr_client_expired resumes */
+	struct rr_pending pending[FL_RR_MAX_OUTSTANDING];
+};
+
+static void
+paths(const char *dir, char *chunks, char *ports)
+{
+	snprintf(chunks, PATH_MAX, "%s/chunks.dat", dir);
+	snprintf(ports, PATH_MAX, "%s/ports.dat", dir);
+}
+
+int
+fl_rr_validate_service(const char *name)
+{
+	size_t n;
+
+	if (name == NULL)
+		return FL_ENAME;
+	n = strlen(name);
+	if (n == 0 || n > FL_RR_SERVICE_MAX || strstr(name, "..") != NULL)
+		goto bad;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f || name[i] == '/')
+			goto bad;
+	return 0;
+bad:
+	rr_set_errmsg("invalid service name (1..%d characters, no '/', '..' or control "
+	              "characters)", FL_RR_SERVICE_MAX);
+	return FL_ENAME;
+}
+
+int
+fl_rr_domain_create(const char *dir, const struct fl_rr_config *cfg, fl_rr_domain **out)
+{
+	char cpath[PATH_MAX], ppath[PATH_MAX];
+	uint32_t ns = cfg != NULL && cfg->server_ports != 0 ? cfg->server_ports : FL_RR_DEFAULT_PORTS;
+	uint32_t nc = cfg != NULL && cfg->client_ports != 0 ? cfg->client_ports : FL_RR_DEFAULT_PORTS;
+	fl_rr_domain *d;
+	int rc;
+
+	if (dir == NULL || out == NULL || ns > 65536 || nc > 65536)
+		return FL_EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return FL_ENOMEM;
+	paths(dir, cpath, ppath);
+	rc = fl_chunk_pool_create(cpath, cfg != NULL ? cfg->chunk_spec : NULL, &d->chunks);
+	if (rc != 0)
+		goto fail;
+	rc = pp_create(ppath, ns, nc, &d->ports);
+	if (rc != 0)
+		goto fail_chunks;
+	d->owner = 1;
+	*out = d;
+	return 0;
+fail_chunks:
+	fl_chunk_pool_close(d->chunks);
+	unlink(cpath);
+fail:
+	free(d);
+	return rc;
+}
+
+int
+fl_rr_domain_open(const char *dir, uint64_t owner, fl_rr_domain **out)
+{
+	char cpath[PATH_MAX], ppath[PATH_MAX];
+	fl_rr_domain *d;
+	int rc;
+
+	if (dir == NULL || out == NULL || owner == 0)
+		return FL_EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return FL_ENOMEM;
+	paths(dir, cpath, ppath);
+	rc = fl_chunk_pool_open(cpath, owner, &d->chunks);
+	if (rc != 0)
+		goto fail;
+	rc = pp_open(ppath, &d->ports);
+	if (rc != 0)
+		goto fail_chunks;
+	d->owner = owner;
+	*out = d;
+	return 0;
+fail_chunks:
+	fl_chunk_pool_close(d->chunks);
+fail:
+	free(d);
+	return rc;
+}
+
+void
+fl_rr_domain_close(fl_rr_domain *d)
+{
+	if (d == NULL)
+		return;
+	if (d->ports.seg != NULL)
+		pp_close(&d->ports);
+	fl_chunk_pool_close(d->chunks);
+	free(d);
+}
+
+int
+fl_rr_domain_unlink(const char *dir)
+{
+	char cpath[PATH_MAX], ppath[PATH_MAX];
+	int rc = 0;
+
+	paths(dir, cpath, ppath);
+	if (unlink(cpath) != 0)
+		rc = FL_ENOENT;
+	if (unlink(ppath) != 0)
+		rc = FL_ENOENT;
+	return rc;
+}
+
+fl_chunk_pool *
+fl_rr_domain_chunks(fl_rr_domain *d)
+{
+	return d->chunks;
+}
+
+int
+fl_rr_release(fl_rr_domain *d, const fl_chunk *c)
+{
+	return fl_chunk_release(d->chunks, c);
+}
+
+int
+fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *chunks)
+{
+	uint32_t np = 0;
+	int nc;
+
+	if (owner == 0)
+		return FL_EINVAL;
+	for (int k = 0; k < 2; k++) {
+		for (uint32_t i = 0; i < d->ports.seg->tab[k].count; i++) {
+			struct pp_port *p = pp_port(&d->ports, k, i);
+			if (atomic_load(&p->owner) != owner)
+				continue;
+			if (pp_free(&d->ports, d->chunks, k, i, atomic_load(&p->gen), owner) == 0) {
+				np++;
+				atomic_fetch_add(&d->ports.seg->tab[k].reclaimed, 1);
+			}
+		}
+	}
+	nc = fl_chunk_reclaim_owner(d->chunks, owner);
+	if (ports != NULL)
+		*ports = np;
+	if (chunks != NULL)
+		*chunks = (uint32_t)nc;
+	return 0;
+}
+
+static uint32_t
+count_in_use(fl_rr_domain *d, int kind)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < d->ports.seg->tab[kind].count; i++)
+		if (atomic_load_explicit(&pp_port(&d->ports, kind, i)->owner,
+		                         memory_order_relaxed) != 0)
+			n++;
+	return n;
+}
+
+void
+fl_rr_stats(fl_rr_domain *d, struct fl_rr_stats *out)
+{
+	struct pp_seg *s = d->ports.seg;
+
+	memset(out, 0, sizeof(*out));
+	out->server_ports = s->tab[PP_SERVER].count;
+	out->client_ports = s->tab[PP_CLIENT].count;
+	out->servers_in_use = count_in_use(d, PP_SERVER);
+	out->clients_in_use = count_in_use(d, PP_CLIENT);
+	out->server_opens = atomic_load(&s->tab[PP_SERVER].opens);
+	out->client_opens = atomic_load(&s->tab[PP_CLIENT].opens);
+	out->server_exhausted = atomic_load(&s->tab[PP_SERVER].exhausted);
+	out->client_exhausted = atomic_load(&s->tab[PP_CLIENT].exhausted);
+	out->ports_reclaimed = atomic_load(&s->tab[PP_SERVER].reclaimed) +
+	                       atomic_load(&s->tab[PP_CLIENT].reclaimed);
+	fl_chunk_pool_stats(d->chunks, &out->chunks);
+}
+
+uint32_t
+fl_rr_owner_ports(fl_rr_domain *d, uint64_t owner)
+{
+	uint32_t n = 0;
+
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; i < d->ports.seg->tab[k].count; i++)
+			if (atomic_load(&pp_port(&d->ports, k, i)->owner) == owner)
+				n++;
+	return n;
+}
+
+/* Is port (kind, index) still the live port of generation gen?  On
+ * success *owner gets its owner. */
+static int
+port_live(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, uint64_t *owner)
+{
+	struct pp_port *p = pp_port(&d->ports, kind, index);
+
+	if (p == NULL)
+		return 0;
+	if (atomic_load_explicit(&p->state, memory_order_acquire) != PP_ACTIVE ||
+	    atomic_load_explicit(&p->gen, memory_order_acquire) != gen)
+		return 0;
+	*owner = atomic_load_explicit(&p->owner, memory_order_acquire);
+	return *owner != 0;
+}
+
+/*
+ * Pushes chunk c to port (kind, index, gen) on behalf of its new owner.
+ * The chunk's owner word is set to the receiver before the push so that a
+ * crash of either side leaves it reclaimable; on failure it is restored.
+ * If the port went away during the push, the entry is swept back out.
+ */
+static int
+deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk *c)
+{
+	struct pp_port *p = pp_port(&d->ports, kind, index);
+	struct cp_hdr *h = cp_hdr(d->chunks, c->index);
+	uint64_t owner;
+	int rc;
+
+	if (h == NULL)
+		return FL_EINVAL;
+	if (!port_live(d, kind, index, gen, &owner))
+		return FL_ENOT_CONNECTED;
+	atomic_store_explicit(&h->dest_gen, gen, memory_order_relaxed);
+	atomic_store_explicit(&h->owner, owner, memory_order_release);
+	FL_SCHED_POINT("rr.deliver.push");
+	rc = rr_queue_push(&p->q, rr_entry(c->index, c->gen));
+	if (rc != 0) {
+		atomic_store_explicit(&h->owner, d->owner, memory_order_release);
+		return rc;
+	}
+	if (!port_live(d, kind, index, gen, &owner)) {
+		/* The receiver closed or was reclaimed while we pushed: its
+		 * drain may have missed our entry, so drain what is stale.
+		 * Entries for a newer generation are pushed back. */
+		uint64_t v;
+		uint32_t n = rr_queue_depth(&p->q);
+		while (n-- > 0 && rr_queue_pop(&p->q, &v) == 0) {
+			fl_chunk t;
+			uint32_t cur = atomic_load(&p->gen);
+			struct cp_hdr *th = cp_hdr(d->chunks, (uint32_t)v);
+			if (th != NULL && atomic_load(&p->state) == PP_ACTIVE &&
+			    cp_resolve(d->chunks, (uint32_t)v, (uint32_t)(v >> 32), &t) == 0 &&
+			    atomic_load(&th->dest_gen) == cur) {
+				if (rr_queue_push(&p->q, v) == 0)
+					continue;
+			}
+			(void)cp_release_entry(d->chunks, (uint32_t)v, (uint32_t)(v >> 32));
+		}
+	}
+	return 0;
+}
+
+/* Pops entries from port's queue until a live one for generation gen. */
+static int
+take(fl_rr_domain *d, struct pp_port *p, uint32_t gen, int is_request, fl_chunk *out)
+{
+	uint64_t v;
+
+	while (rr_queue_pop(&p->q, &v) == 0) {
+		uint32_t index = (uint32_t)v, cgen = (uint32_t)(v >> 32);
+		struct cp_hdr *h = cp_hdr(d->chunks, index);
+		fl_chunk c;
+		int rc;
+
+		FL_SCHED_POINT("rr.take.pop");
+		if (h == NULL) {
+			rr_set_errmsg("queue entry with chunk index %u out of range", index);
+			return FL_EPROTO;
+		}
+		rc = cp_resolve(d->chunks, index, cgen, &c);
+		if (rc == FL_ESTALE)
+			continue; /* reclaimed after it was queued */
+		if (rc != 0)
+			return rc;
+		if (atomic_load(&h->dest_gen) != gen) {
+			(void)cp_release_entry(d->chunks, index, cgen);
+			continue;
+		}
+		if (is_request) {
+			uint64_t dl = atomic_load(&h->deadline_ns);
+			if (dl != 0 && fl_clock_now_ns() > dl) {
+				(void)cp_release_entry(d->chunks, index, cgen);
+				continue;
+			}
+		}
+		*out = c;
+		return 0;
+	}
+	return FL_EAGAIN;
+}
+
+/* ---- server -------------------------------------------------------- */
+
+int
+fl_rr_server_open(fl_rr_domain *d, const char *service, fl_rr_server **out)
+{
+	fl_rr_server *s;
+	int rc;
+
+	if (d == NULL || out == NULL)
+		return FL_EINVAL;
+	rc = fl_rr_validate_service(service);
+	if (rc != 0)
+		return rc;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return FL_ENOMEM;
+	rc = pp_alloc(&d->ports, d->chunks, PP_SERVER, d->owner, service, &s->index, &s->gen);
+	if (rc != 0) {
+		free(s);
+		return rc;
+	}
+	s->d = d;
+	*out = s;
+	return 0;
+}
+
+void
+fl_rr_server_close(fl_rr_server *s)
+{
+	if (s == NULL)
+		return;
+	(void)pp_free(&s->d->ports, s->d->chunks, PP_SERVER, s->index, s->gen, s->d->owner);
+	free(s);
+}
+
+int
+fl_rr_server_take(fl_rr_server *s, fl_chunk *req)
+{
+	return take(s->d, pp_port(&s->d->ports, PP_SERVER, s->index), s->gen, 1, req);
+}
+
+int
+fl_rr_server_loan(fl_rr_server *s, size_t len, uint64_t deadline_ns, fl_chunk *resp)
+{
+	return fl_chunk_loan(s->d->chunks, len, deadline_ns, resp);
+}
+
+int
+fl_rr_server_send(fl_rr_server *s, const fl_chunk *req, const fl_chunk *resp)
+{
+	struct cp_hdr *h;
+
+	if (s == NULL || req == NULL || resp == NULL || resp->len > resp->cap ||
+	    req->reply_port == 0)
+		return FL_EINVAL;
+	h = cp_hdr(s->d->chunks, resp->index);
+	if (h == NULL)
+		return FL_EINVAL;
+	if (FL_FAULT("transport/rr/response_send"))
+		return FL_EFAULT_INJECTED;
+	atomic_store_explicit(&h->seq, req->seq, memory_order_relaxed);
+	atomic_store_explicit(&h->len, resp->len, memory_order_relaxed);
+	return deliver(s->d, PP_CLIENT, req->reply_port - 1, req->reply_gen, resp);
+}
+
+/* ---- client -------------------------------------------------------- */
+
+int
+fl_rr_client_open(fl_rr_domain *d, const char *service, fl_rr_client **out)
+{
+	fl_rr_client *c;
+	int rc;
+
+	if (d == NULL || out == NULL)
+		return FL_EINVAL;
+	rc = fl_rr_validate_service(service);
+	if (rc != 0)
+		return rc;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return FL_ENOMEM;
+	rc = pp_alloc(&d->ports, d->chunks, PP_CLIENT, d->owner, service, &c->index, &c->gen);
+	if (rc != 0) {
+		free(c);
+		return rc;
+	}
+	c->d = d;
+	strncpy(c->service, service, FL_RR_SERVICE_MAX);
+	*out = c;
+	return 0;
+}
+
+void
+fl_rr_client_close(fl_rr_client *c)
+{
+	if (c == NULL)
+		return;
+	(void)pp_free(&c->d->ports, c->d->chunks, PP_CLIENT, c->index, c->gen, c->d->owner);
+	free(c);
+}
+
+int
+fl_rr_client_loan(fl_rr_client *c, size_t len, uint64_t deadline_ns, fl_chunk *req)
+{
+	return fl_chunk_loan(c->d->chunks, len, deadline_ns, req);
+}
+
+static void
+scan_servers(fl_rr_client *c)
+{
+	struct pp_pool *pp = &c->d->ports;
+
+	c->n_srv = 0;
+	c->sends_since_scan = 0;
+	for (uint32_t i = 0; i < pp->seg->tab[PP_SERVER].count && c->n_srv < RR_MAX_CACHED; i++) {
+		struct pp_port *p = pp_port(pp, PP_SERVER, i);
+		uint32_t gen;
+
+		if (atomic_load_explicit(&p->state, memory_order_acquire) != PP_ACTIVE)
+			continue;
+		gen = atomic_load_explicit(&p->gen, memory_order_acquire);
+		if (strncmp(p->service, c->service, sizeof(p->service)) != 0)
+			continue;
+		/* Re-check: the name may have been rewritten under us. */
+		if (atomic_load(&p->state) != PP_ACTIVE || atomic_load(&p->gen) != gen)
+			continue;
+		c->srv[c->n_srv].index = i;
+		c->srv[c->n_srv].gen = gen;
+		c->n_srv++;
+	}
+}
+
+static struct rr_pending *
+pending_slot(fl_rr_client *c, uint64_t seq)
+{
+	return &c->pending[seq % FL_RR_MAX_OUTSTANDING];
+}
+
+int
+fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, uint64_t *seq)
+{
+	struct cp_hdr *h;
+	uint64_t s;
+	int rc = FL_ENOSERVER, rescanned = 0;
+
+	if (c == NULL || req == NULL || req->len > req->cap)
+		return FL_EINVAL;
+	h = cp_hdr(c->d->chunks, req->index);
+	if (h == NULL)
+		return FL_EINVAL;
+	if (FL_FAULT("transport/rr/request_send"))
+		return FL_EFAULT_INJECTED;
+	s = c->next_seq + 1;
+	if (pending_slot(c, s)->seq != 0) {
+		rr_set_errmsg("client of \"%s\": %d requests unanswered", c->service,
+		              FL_RR_MAX_OUTSTANDING);
+		return FL_ELIMIT;
+	}
+	atomic_store_explicit(&h->seq, s, memory_order_relaxed);
+	atomic_store_explicit(&h->len, req->len, memory_order_relaxed);
+	atomic_store_explicit(&h->reply_port, c->index + 1, memory_order_relaxed);
+	atomic_store_explicit(&h->reply_gen, c->gen, memory_order_relaxed);
+	atomic_store_explicit(&h->deadline_ns, deadline_ns, memory_order_relaxed);
+	if (c->n_srv == 0 || ++c->sends_since_scan >= RR_RESCAN_EVERY) {
+		scan_servers(c);
+		rescanned = 1;
+	}
+	for (;;) {
+		uint32_t tried = 0;
+		while (tried < c->n_srv) {
+			uint32_t k = c->rr++ % c->n_srv;
+			rc = deliver(c->d, PP_SERVER, c->srv[k].index, c->srv[k].gen, req);
+			if (rc == 0) {
+				struct rr_pending *pe = pending_slot(c, s);
+				pe->seq = s;
+				pe->deadline_ns = deadline_ns;
+				pe->server = c->srv[k].index;
+				pe->server_gen = c->srv[k].gen;
+				c->outstanding++;
+				c->next_seq = s;
+				*seq = s;
+				return 0;
+			}
+			if (rc == FL_ENOT_CONNECTED) {
+				/* Gone: drop it from the cache. */
+				c->srv[k] = c->srv[--c->n_srv];
+				continue;
+			}
+			tried++;
+		}
+		if (rescanned || rc == FL_EFULL)
+			break;
+		scan_servers(c);
+		rescanned = 1;
+	}
+	if (rc == FL_EFULL)
+		rr_set_errmsg("every server of \"%s\" has a full request queue (%u)", c->service,
+		              RR_QUEUE_CAP);
+	else {
+		rc = FL_ENOSERVER;
+		rr_set_errmsg("no server offers \"%s\"", c->service);
+	}
+	return rc;
+}
+
+int
+fl_rr_client_take(fl_rr_client *c, fl_chunk *resp)
+{
+	int rc = take(c->d, pp_port(&c->d->ports, PP_CLIENT, c->index), c->gen, 0, resp);
+
+	if (rc == 0) {
+		struct rr_pending *pe = pending_slot(c, resp->seq);
+		if (pe->seq == resp->seq && resp->seq != 0) {
+			pe->seq = 0;
+			c->outstanding--;
+		}
+	}
+	return rc;
+}
+
+int
+fl_rr_client_expired(fl_rr_client *c, uint64_t *seq, int *reason)
+{
+	uint64_t now;
+
+	if (c->outstanding == 0)
+		return FL_EAGAIN;
+	now = fl_clock_now_ns();
+	for (uint32_t k = 0; k < FL_RR_MAX_OUTSTANDING; k++) {
+		uint32_t i = (c->expire_scan + k) % FL_RR_MAX_OUTSTANDING;
+		struct rr_pending *pe = &c->pending[i];
+		uint64_t owner;
+		int why;
+
+		if (pe->seq == 0)
+			continue;
+		if (pe->deadline_ns != 0 && now > pe->deadline_ns)
+			why = FL_ETIMEDOUT;
+		else if (!port_live(c->d, PP_SERVER, pe->server, pe->server_gen, &owner))
+			why = FL_ECRASHED;
+		else
+			continue;
+		*seq = pe->seq;
+		*reason = why;
+		pe->seq = 0;
+		c->outstanding--;
+		c->expire_scan = i + 1;
+		return 0;
+	}
+	return FL_EAGAIN;
+}
+
+int
+fl_rr_client_wait(fl_rr_client *c, uint64_t deadline_ns, fl_chunk *resp, uint64_t *seq_lost)
+{
+	struct fl_idle idle = { 0 };
+	uint32_t pass = 0;
+
+	for (;;) {
+		uint64_t seq;
+		int reason, rc = fl_rr_client_take(c, resp);
+
+		if (rc != FL_EAGAIN)
+			return rc;
+		/* Checking every outstanding request costs O(outstanding):
+		 * do it every 64 idle passes, not on every spin. */
+		if ((pass++ & 63) == 0 && fl_rr_client_expired(c, &seq, &reason) == 0) {
+			if (seq_lost != NULL)
+				*seq_lost = seq;
+			return reason;
+		}
+		if (fl_clock_now_ns() >= deadline_ns)
+			return FL_ETIMEDOUT;
+		fl_idle(&idle, 0, deadline_ns);
+	}
+}
+
+uint32_t
+fl_rr_client_outstanding(fl_rr_client *c)
+{
+	return c->outstanding;
+}

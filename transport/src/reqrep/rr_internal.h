@@ -1,0 +1,59 @@
+/*
+ * Module-to-module declarations of the request/response part: segment
+ * mapping, the last-error message, and the MPMC queue of chunk references
+ * that every port carries.
+ */
+#ifndef FL_RR_INTERNAL_H
+#define FL_RR_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Maps `size` bytes of the segment file `path`.  create: the file must not
+ * exist; it is created 0600 and sized.  On success *base and *size are set.
+ * `fault` names the fault point consulted before the OS calls. */
+int rr_seg_create(const char *path, size_t size, const char *fault, void **base);
+int rr_seg_open(const char *path, const char *fault, void **base, size_t *size);
+void rr_seg_unmap(void *base, size_t size);
+
+/* A printf-style message kept per thread, read with fl_rr_errmsg(). */
+void rr_set_errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Bounded MPMC queue of 64-bit values (Vyukov's design: each cell has a
+ * sequence number telling producers and consumers whose turn it is).  Any
+ * process may produce or consume; a process that dies between claiming a
+ * cell and publishing it leaves that cell unreadable, which the owner's
+ * close/reclaim handles by abandoning the port generation.
+ */
+#define RR_QUEUE_CAP 128u /* power of two */
+
+struct rr_cell {
+	_Atomic uint64_t seq;
+	_Atomic uint64_t val;
+};
+
+struct rr_queue {
+	_Atomic uint64_t enq;
+	char pad0[56];
+	_Atomic uint64_t deq;
+	char pad1[56];
+	struct rr_cell cells[RR_QUEUE_CAP];
+};
+
+void rr_queue_init(struct rr_queue *q);
+/* 0 or FL_EFULL. */
+int rr_queue_push(struct rr_queue *q, uint64_t v);
+/* 0 or FL_EAGAIN (empty). */
+int rr_queue_pop(struct rr_queue *q, uint64_t *v);
+uint32_t rr_queue_depth(struct rr_queue *q);
+
+/* A queue entry names a chunk and its generation. */
+static inline uint64_t
+rr_entry(uint32_t index, uint32_t gen)
+{
+	return ((uint64_t)gen << 32) | index;
+}
+
+#endif

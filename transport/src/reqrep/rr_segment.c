@@ -1,0 +1,182 @@
+/*
+ * Shared-memory segments of the request/response part (chunks.dat,
+ * ports.dat) and the per-thread error message.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/reqrep.h"
+#include "rr_internal.h"
+
+static _Thread_local char errmsg[256];
+
+void
+rr_set_errmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+fl_rr_errmsg(void)
+{
+	return errmsg;
+}
+
+int
+rr_seg_create(const char *path, size_t size, const char *fault, void **base)
+{
+	int fd;
+	void *p;
+
+	if (FL_FAULT(fault)) {
+		rr_set_errmsg("%s: injected fault %s", path, fault);
+		return FL_EIO;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rr_set_errmsg("%s: create: %s", path, strerror(errno));
+		return errno == EEXIST ? FL_EEXIST : errno == ENOENT ? FL_ENOENT : FL_EIO;
+	}
+	if (ftruncate(fd, (off_t)size) != 0) {
+		rr_set_errmsg("%s: truncate to %zu: %s", path, size, strerror(errno));
+		goto fail;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		rr_set_errmsg("%s: map: %s", path, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	*base = p;
+	return 0;
+fail:
+	close(fd);
+	unlink(path);
+	return FL_EIO;
+}
+
+int
+rr_seg_open(const char *path, const char *fault, void **base, size_t *size)
+{
+	struct stat st;
+	void *p;
+	int fd;
+
+	if (FL_FAULT(fault)) {
+		rr_set_errmsg("%s: injected fault %s", path, fault);
+		return FL_EIO;
+	}
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		rr_set_errmsg("%s: open: %s", path, strerror(errno));
+		return errno == ENOENT ? FL_ENOENT : FL_EIO;
+	}
+	if (fstat(fd, &st) != 0 || st.st_size <= 0) {
+		rr_set_errmsg("%s: empty or unreadable segment", path);
+		close(fd);
+		return FL_EPROTO;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		rr_set_errmsg("%s: map: %s", path, strerror(errno));
+		return FL_EIO;
+	}
+	*base = p;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+void
+rr_seg_unmap(void *base, size_t size)
+{
+	if (base != NULL)
+		munmap(base, size);
+}
+
+/* ---- MPMC queue ---------------------------------------------------- */
+
+void
+rr_queue_init(struct rr_queue *q)
+{
+	for (uint32_t i = 0; i < RR_QUEUE_CAP; i++) {
+		atomic_store_explicit(&q->cells[i].seq, i, memory_order_relaxed);
+		atomic_store_explicit(&q->cells[i].val, 0, memory_order_relaxed);
+	}
+	atomic_store_explicit(&q->enq, 0, memory_order_relaxed);
+	atomic_store_explicit(&q->deq, 0, memory_order_release);
+}
+
+int
+rr_queue_push(struct rr_queue *q, uint64_t v)
+{
+	uint64_t pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
+
+	for (;;) {
+		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+		int64_t dif = (int64_t)(seq - pos);
+
+		if (dif == 0) {
+			if (atomic_compare_exchange_weak_explicit(&q->enq, &pos, pos + 1,
+			                                          memory_order_relaxed,
+			                                          memory_order_relaxed)) {
+				atomic_store_explicit(&c->val, v, memory_order_relaxed);
+				atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+				return 0;
+			}
+		} else if (dif < 0) {
+			return FL_EFULL;
+		} else {
+			pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
+		}
+	}
+}
+
+int
+rr_queue_pop(struct rr_queue *q, uint64_t *v)
+{
+	uint64_t pos = atomic_load_explicit(&q->deq, memory_order_relaxed);
+
+	for (;;) {
+		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+		int64_t dif = (int64_t)(seq - (pos + 1));
+
+		if (dif == 0) {
+			if (atomic_compare_exchange_weak_explicit(&q->deq, &pos, pos + 1,
+			                                          memory_order_relaxed,
+			                                          memory_order_relaxed)) {
+				*v = atomic_load_explicit(&c->val, memory_order_relaxed);
+				atomic_store_explicit(&c->seq, pos + RR_QUEUE_CAP,
+				                      memory_order_release);
+				return 0;
+			}
+		} else if (dif < 0) {
+			return FL_EAGAIN;
+		} else {
+			pos = atomic_load_explicit(&q->deq, memory_order_relaxed);
+		}
+	}
+}
+
+uint32_t
+rr_queue_depth(struct rr_queue *q)
+{
+	uint64_t e = atomic_load_explicit(&q->enq, memory_order_relaxed);
+	uint64_t d = atomic_load_explicit(&q->deq, memory_order_relaxed);
+
+	return e > d ? (uint32_t)(e - d) : 0;
+}

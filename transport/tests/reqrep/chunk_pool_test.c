@@ -1,0 +1,359 @@
+/* Chunk pools: spec parsing, loan/release, stale releases, exhaustion,
+ * reclaim, corruption, threads and processes. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fiu.h>
+#include <fiu-control.h>
+
+#include "faultline/chunk.h"
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/reqrep.h"
+#include "chunk_pool.h"
+#include "rr_test_util.h"
+
+static char path[PATH_MAX + 16];
+
+static int
+setup(void **state)
+{
+	snprintf(path, sizeof(path), "%s/chunks.dat", rr_test_dir("chunk"));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	rr_test_rmdir();
+	return 0;
+}
+
+static void
+spec_is_validated(void **state)
+{
+	static const char *bad[] = { "", "128", "128:", ":4", "128:4,64:4", "0:4", "128:0",
+		                     "128:4;256:4", "abc:1", "128:4,", NULL };
+	fl_chunk_pool *p;
+
+	for (int i = 0; bad[i] != NULL; i++) {
+		int rc = fl_chunk_pool_create(path, bad[i], &p);
+		if (rc != FL_EINVAL)
+			fail_msg("spec \"%s\": %s, want FL_EINVAL", bad[i], fl_errname(rc));
+	}
+	assert_int_equal(rr_test_files(), 0);
+	assert_rc(fl_chunk_pool_create(path, "128:4,4096:2", &p), 0);
+	assert_rc(fl_chunk_pool_create(path, "128:4", &(fl_chunk_pool *){ NULL }), FL_EEXIST);
+	fl_chunk_pool_close(p);
+}
+
+static void
+loan_write_release(void **state)
+{
+	fl_chunk_pool *p, *q;
+	struct fl_chunk_pool_stats st;
+	fl_chunk a, b, c;
+
+	assert_rc(fl_chunk_pool_create(path, "128:4,4096:2", &p), 0);
+	assert_rc(fl_chunk_pool_open(path, 7, &q), 0);
+	assert_rc(fl_chunk_loan(q, 100, 0, &a), 0);
+	assert_int_equal(a.cap, 128);
+	assert_rc(fl_chunk_loan(q, 129, 0, &b), 0);
+	assert_int_equal(b.cap, 4096);
+	assert_rc(fl_chunk_loan(q, 4097, 0, &c), FL_EMSGSIZE);
+	memset(a.data, 0xab, a.cap);
+	memset(b.data, 0xcd, b.cap);
+	assert_int_equal(((unsigned char *)a.data)[127], 0xab);
+	fl_chunk_pool_stats(p, &st);
+	assert_int_equal(st.n_classes, 2);
+	assert_int_equal(st.cls[0].loaned, 1);
+	assert_int_equal(st.cls[1].loaned, 1);
+	assert_int_equal(fl_chunk_owner_loaned(p, 7), 2);
+	assert_rc(fl_chunk_release(q, &a), 0);
+	assert_rc(fl_chunk_release(q, &b), 0);
+	fl_chunk_pool_stats(p, &st);
+	assert_int_equal(st.cls[0].loaned, 0);
+	assert_int_equal(st.cls[0].loans, 1);
+	assert_int_equal(st.cls[0].releases, 1);
+	assert_int_equal(fl_chunk_owner_loaned(p, 7), 0);
+	fl_chunk_pool_close(q);
+	fl_chunk_pool_close(p);
+}
+
+static void
+double_release_is_stale(void **state)
+{
+	fl_chunk_pool *p;
+	struct fl_chunk_pool_stats st;
+	fl_chunk a, a2;
+
+	assert_rc(fl_chunk_pool_create(path, "64:2", &p), 0);
+	assert_rc(fl_chunk_loan(p, 8, 0, &a), 0);
+	assert_rc(fl_chunk_release(p, &a), 0);
+	assert_rc(fl_chunk_release(p, &a), FL_ESTALE);
+	/* Reloaned: the old handle is still stale, the new one works. */
+	assert_rc(fl_chunk_loan(p, 8, 0, &a2), 0);
+	assert_int_equal(a2.index, a.index);
+	assert_int_not_equal(a2.gen, a.gen);
+	assert_rc(fl_chunk_release(p, &a), FL_ESTALE);
+	assert_rc(fl_chunk_release(p, &a2), 0);
+	fl_chunk_pool_stats(p, &st);
+	assert_int_equal(st.cls[0].stale, 2);
+	assert_int_equal(st.cls[0].loaned, 0);
+	fl_chunk bogus = a2;
+	bogus.index = 1000;
+	assert_rc(fl_chunk_release(p, &bogus), FL_EPROTO);
+	fl_chunk_pool_close(p);
+}
+
+static void
+exhaustion_and_recovery(void **state)
+{
+	fl_chunk_pool *p;
+	fl_chunk c[4], x;
+	struct fl_chunk_pool_stats st;
+
+	assert_rc(fl_chunk_pool_create(path, "64:4", &p), 0);
+	for (int i = 0; i < 4; i++)
+		assert_rc(fl_chunk_loan(p, 64, 0, &c[i]), 0);
+	assert_rc(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
+	assert_non_null(strstr(fl_rr_errmsg(), "64-byte"));
+	uint64_t t0 = fl_clock_now_ns();
+	assert_rc(fl_chunk_loan(p, 1, t0 + 5 * FL_NS_PER_MS, &x), FL_EPOOL_EMPTY);
+	assert_true(fl_clock_now_ns() - t0 >= 5 * FL_NS_PER_MS);
+	assert_rc(fl_chunk_release(p, &c[2]), 0);
+	assert_rc(fl_chunk_loan(p, 1, 0, &x), 0);
+	assert_int_equal(x.index, c[2].index);
+	assert_rc(fl_chunk_release(p, &x), 0);
+	for (int i = 0; i < 4; i++)
+		if (i != 2)
+			assert_rc(fl_chunk_release(p, &c[i]), 0);
+	fl_chunk_pool_stats(p, &st);
+	assert_int_equal(st.cls[0].exhausted, 2);
+	assert_int_equal(st.cls[0].loaned, 0);
+	fl_chunk_pool_close(p);
+}
+
+static void
+reclaim_by_owner(void **state)
+{
+	fl_chunk_pool *p, *a, *b;
+	fl_chunk c;
+	struct fl_chunk_pool_stats st;
+
+	assert_rc(fl_chunk_pool_create(path, "64:8,1024:4", &p), 0);
+	assert_rc(fl_chunk_pool_open(path, 11, &a), 0);
+	assert_rc(fl_chunk_pool_open(path, 12, &b), 0);
+	for (int i = 0; i < 3; i++)
+		assert_rc(fl_chunk_loan(a, 10, 0, &c), 0);
+	assert_rc(fl_chunk_loan(a, 1000, 0, &c), 0);
+	fl_chunk keep;
+	assert_rc(fl_chunk_loan(b, 10, 0, &keep), 0);
+	assert_int_equal(fl_chunk_owner_loaned(p, 11), 4);
+	assert_int_equal(fl_chunk_reclaim_owner(p, 11), 4);
+	assert_int_equal(fl_chunk_owner_loaned(p, 11), 0);
+	assert_int_equal(fl_chunk_owner_loaned(p, 12), 1);
+	/* The dead owner's handle is stale now. */
+	assert_rc(fl_chunk_release(a, &c), FL_ESTALE);
+	assert_rc(fl_chunk_release(b, &keep), 0);
+	fl_chunk_pool_stats(p, &st);
+	assert_int_equal(st.cls[0].loaned + st.cls[1].loaned, 0);
+	assert_int_equal(st.cls[0].reclaimed + st.cls[1].reclaimed, 4);
+	fl_chunk_pool_close(a);
+	fl_chunk_pool_close(b);
+	fl_chunk_pool_close(p);
+}
+
+static void
+corruption_is_eproto(void **state)
+{
+	fl_chunk_pool *p, *q;
+	fl_chunk c;
+	struct cp_seg *seg;
+
+	assert_rc(fl_chunk_pool_create(path, "64:4", &p), 0);
+	seg = ((struct { struct cp_seg *seg; } *)p)->seg;
+	uint64_t saved = atomic_load(&seg->cls[0].free_head);
+	atomic_store(&seg->cls[0].free_head, 0x0000000100009999ull);
+	assert_rc(fl_chunk_loan(p, 1, 0, &c), FL_EPROTO);
+	atomic_store(&seg->cls[0].free_head, saved);
+	cp_hdr(p, 0)->next_free = 77; /* link out of range */
+	assert_rc(fl_chunk_loan(p, 1, 0, &c), FL_EPROTO);
+	cp_hdr(p, 0)->next_free = 2;
+	assert_rc(fl_chunk_loan(p, 1, 0, &c), 0);
+	assert_rc(fl_chunk_release(p, &c), 0);
+	seg->magic = 0xdead;
+	assert_rc(fl_chunk_pool_open(path, 3, &q), FL_EPROTO);
+	fl_chunk_pool_close(p);
+	char other[PATH_MAX + 16];
+	snprintf(other, sizeof(other), "%s/missing.dat", rr_dir);
+	assert_rc(fl_chunk_pool_open(other, 3, &q), FL_ENOENT);
+}
+
+static void
+fault_point_loan(void **state)
+{
+	fl_chunk_pool *p;
+	fl_chunk c;
+
+	assert_rc(fl_chunk_pool_create(path, "64:4", &p), 0);
+	fiu_init(0);
+	fiu_enable("transport/chunk/loan", 1, NULL, 0);
+	fl_points_arm(false, true);
+	assert_rc(fl_chunk_loan(p, 1, 0, &c), FL_EFAULT_INJECTED);
+	fl_points_arm(false, false);
+	fiu_disable("transport/chunk/loan");
+	assert_rc(fl_chunk_loan(p, 1, 0, &c), 0);
+	assert_rc(fl_chunk_release(p, &c), 0);
+	fl_chunk_pool_close(p);
+}
+
+struct churn {
+	fl_chunk_pool *p;
+	unsigned iters;
+	int errors;
+};
+
+static void *
+churn_thread(void *arg)
+{
+	struct churn *ch = arg;
+	fl_chunk held[3];
+
+	for (unsigned i = 0; i < ch->iters; i++) {
+		int n = 0;
+		for (int k = 0; k < 3; k++) {
+			int rc = fl_chunk_loan(ch->p, 16, 0, &held[n]);
+			if (rc == 0) {
+				*(volatile uint32_t *)held[n].data = i;
+				n++;
+			} else if (rc != FL_EPOOL_EMPTY) {
+				ch->errors++;
+			}
+		}
+		while (n-- > 0)
+			if (fl_chunk_release(ch->p, &held[n]) != 0)
+				ch->errors++;
+	}
+	return NULL;
+}
+
+static void
+threads_loan_release(void **state)
+{
+	fl_chunk_pool *p;
+	pthread_t t[4];
+	struct churn ch[4];
+	struct fl_chunk_pool_stats st;
+
+	assert_rc(fl_chunk_pool_create(path, "64:8", &p), 0);
+	for (int i = 0; i < 4; i++) {
+		ch[i] = (struct churn){ p, rr_scale(50000, 50), 0 };
+		pthread_create(&t[i], NULL, churn_thread, &ch[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(ch[i].errors, 0);
+	}
+	fl_chunk_pool_stats(p, &st);
+	assert_int_equal(st.cls[0].loaned, 0);
+	assert_int_equal(st.cls[0].loans, st.cls[0].releases);
+	assert_int_equal(st.cls[0].stale, 0);
+	/* Every chunk is on the free list exactly once. */
+	fl_chunk c[8], x;
+	for (int i = 0; i < 8; i++)
+		assert_rc(fl_chunk_loan(p, 1, 0, &c[i]), 0);
+	assert_rc(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
+	for (int i = 0; i < 8; i++)
+		assert_rc(fl_chunk_release(p, &c[i]), 0);
+	fl_chunk_pool_close(p);
+}
+
+static void
+processes_loan_release(void **state)
+{
+	fl_chunk_pool *p;
+	struct fl_chunk_pool_stats st;
+	pid_t pid[3];
+
+	assert_rc(fl_chunk_pool_create(path, "64:8", &p), 0);
+	for (int i = 0; i < 3; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if (pid[i] == 0) {
+			fl_chunk_pool *q;
+			struct churn ch;
+			if (fl_chunk_pool_open(path, 100 + i, &q) != 0)
+				_exit(2);
+			ch = (struct churn){ q, rr_scale(50000, 50), 0 };
+			churn_thread(&ch);
+			fl_chunk_pool_close(q);
+			_exit(ch.errors == 0 ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rr_wait_child(pid[i]), 0);
+	fl_chunk_pool_stats(p, &st);
+	assert_int_equal(st.cls[0].loaned, 0);
+	assert_int_equal(st.cls[0].stale, 0);
+	assert_int_equal(st.cls[0].loans, st.cls[0].releases);
+	fl_chunk_pool_close(p);
+}
+
+static void
+killed_process_is_reclaimed(void **state)
+{
+	fl_chunk_pool *p;
+	struct fl_chunk_pool_stats st;
+	int pfd[2];
+	char b;
+
+	assert_rc(fl_chunk_pool_create(path, "64:8", &p), 0);
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fl_chunk_pool *q;
+		fl_chunk c;
+		if (fl_chunk_pool_open(path, 55, &q) != 0)
+			_exit(2);
+		for (int i = 0; i < 5; i++)
+			if (fl_chunk_loan(q, 1, 0, &c) != 0)
+				_exit(3);
+		(void)!write(pfd[1], "x", 1);
+		for (;;)
+			pause();
+	}
+	assert_int_equal(read(pfd[0], &b, 1), 1);
+	kill(pid, SIGKILL);
+	assert_int_equal(rr_wait_child(pid), 128 + SIGKILL);
+	close(pfd[0]);
+	close(pfd[1]);
+	fl_chunk_pool_stats(p, &st);
+	assert_int_equal(st.cls[0].loaned, 5);
+	assert_int_equal(fl_chunk_reclaim_owner(p, 55), 5);
+	fl_chunk_pool_stats(p, &st);
+	assert_int_equal(st.cls[0].loaned, 0);
+	fl_chunk_pool_close(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(spec_is_validated, setup, teardown),
+		cmocka_unit_test_setup_teardown(loan_write_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(double_release_is_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(exhaustion_and_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(reclaim_by_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(corruption_is_eproto, setup, teardown),
+		cmocka_unit_test_setup_teardown(fault_point_loan, setup, teardown),
+		cmocka_unit_test_setup_teardown(threads_loan_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(processes_loan_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(killed_process_is_reclaimed, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
