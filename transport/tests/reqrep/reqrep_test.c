@@ -1,0 +1,550 @@
+/* Request/response: round trips in one process and between processes,
+ * several clients and servers, port exhaustion and churn, crashes of either
+ * side, request deadlines, bad names and corrupted queues. */
+#include <inttypes.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/reqrep.h"
+#include "port_pool.h"
+#include "rr_test_util.h"
+
+static fl_rr_domain *dom;
+
+static int
+setup_cfg(const struct fl_rr_config *cfg)
+{
+	return fl_rr_domain_create(rr_test_dir("reqrep"), cfg, &dom);
+}
+
+static int
+setup(void **state)
+{
+	struct fl_rr_config cfg = { .chunk_spec = "64:64,1024:16", .server_ports = 8,
+		                    .client_ports = 8 };
+	return setup_cfg(&cfg);
+}
+
+static int
+teardown(void **state)
+{
+	fl_rr_domain_close(dom);
+	dom = NULL;
+	rr_test_rmdir();
+	return 0;
+}
+
+static void
+assert_all_returned(fl_rr_domain *d)
+{
+	struct fl_rr_stats st;
+
+	fl_rr_stats(d, &st);
+	if (st.servers_in_use != 0 || st.clients_in_use != 0)
+		fail_msg("ports in use: %u servers, %u clients", st.servers_in_use,
+		         st.clients_in_use);
+	for (uint32_t i = 0; i < st.chunks.n_classes; i++)
+		if (st.chunks.cls[i].loaned != 0)
+			fail_msg("class %u (%u bytes): %u chunks loaned", i,
+			         st.chunks.cls[i].chunk_size, st.chunks.cls[i].loaned);
+}
+
+static int
+serve_one(fl_rr_domain *d, fl_rr_server *s)
+{
+	fl_chunk req, resp;
+	int rc = fl_rr_server_take(s, &req);
+
+	if (rc != 0)
+		return rc;
+	rc = fl_rr_server_loan(s, req.len, 0, &resp);
+	if (rc == 0) {
+		memcpy(resp.data, req.data, req.len);
+		((char *)resp.data)[0] ^= 0x20; /* the "service": flip case */
+		resp.len = req.len;
+		rc = fl_rr_server_send(s, &req, &resp);
+		if (rc != 0)
+			fl_rr_release(d, &resp);
+	}
+	fl_rr_release(d, &req);
+	return rc;
+}
+
+static void
+round_trip_in_process(void **state)
+{
+	fl_rr_server *s;
+	fl_rr_client *c;
+	fl_chunk req, resp;
+	uint64_t seq;
+
+	assert_rc(fl_rr_server_open(dom, "echo", &s), 0);
+	assert_rc(fl_rr_client_open(dom, "echo", &c), 0);
+	for (int i = 0; i < 100; i++) {
+		assert_rc(fl_rr_client_loan(c, 6, 0, &req), 0);
+		memcpy(req.data, "hello", 6);
+		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+		assert_int_equal(seq, (uint64_t)i + 1);
+		assert_rc(fl_rr_client_take(c, &resp), FL_EAGAIN);
+		assert_rc(serve_one(dom, s), 0);
+		assert_rc(fl_rr_client_take(c, &resp), 0);
+		assert_int_equal(resp.seq, seq);
+		assert_int_equal(resp.len, 6);
+		assert_string_equal(resp.data, "Hello");
+		assert_rc(fl_rr_release(dom, &resp), 0);
+		assert_rc(fl_rr_release(dom, &resp), FL_ESTALE);
+	}
+	assert_int_equal(fl_rr_client_outstanding(c), 0);
+	fl_rr_client_close(c);
+	fl_rr_server_close(s);
+	assert_all_returned(dom);
+}
+
+static void
+no_server_and_bad_names(void **state)
+{
+	fl_rr_client *c;
+	fl_rr_server *s;
+	fl_chunk req;
+	uint64_t seq;
+	char longname[100];
+
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_rc(fl_rr_server_open(dom, "", &s), FL_ENAME);
+	assert_rc(fl_rr_server_open(dom, "a/b", &s), FL_ENAME);
+	assert_rc(fl_rr_server_open(dom, "..x", &s), FL_ENAME);
+	assert_rc(fl_rr_server_open(dom, "a\nb", &s), FL_ENAME);
+	assert_rc(fl_rr_client_open(dom, longname, &c), FL_ENAME);
+	assert_rc(fl_rr_client_open(dom, "nobody", &c), 0);
+	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_rc(fl_rr_client_send(c, &req, 0, &seq), FL_ENOSERVER);
+	/* A failed send leaves the chunk with the caller. */
+	assert_rc(fl_rr_release(dom, &req), 0);
+	fl_rr_client_close(c);
+	assert_all_returned(dom);
+}
+
+static void
+port_exhaustion_names_pool(void **state)
+{
+	fl_rr_server *s[9];
+	fl_rr_client *c[9];
+	struct fl_rr_stats st;
+
+	for (int i = 0; i < 8; i++) {
+		assert_rc(fl_rr_server_open(dom, "svc", &s[i]), 0);
+		assert_rc(fl_rr_client_open(dom, "svc", &c[i]), 0);
+	}
+	assert_rc(fl_rr_server_open(dom, "svc", &s[8]), FL_ENO_PORTS);
+	assert_non_null(strstr(fl_rr_errmsg(), "server port pool"));
+	assert_non_null(strstr(fl_rr_errmsg(), "8"));
+	assert_rc(fl_rr_client_open(dom, "svc", &c[8]), FL_ENO_PORTS);
+	assert_non_null(strstr(fl_rr_errmsg(), "client port pool"));
+	fl_rr_stats(dom, &st);
+	assert_int_equal(st.servers_in_use, 8);
+	assert_int_equal(st.clients_in_use, 8);
+	assert_int_equal(st.server_exhausted, 1);
+	assert_int_equal(st.client_exhausted, 1);
+	fl_rr_server_close(s[3]);
+	assert_rc(fl_rr_server_open(dom, "svc", &s[3]), 0);
+	for (int i = 0; i < 8; i++) {
+		fl_rr_server_close(s[i]);
+		fl_rr_client_close(c[i]);
+	}
+	assert_all_returned(dom);
+}
+
+struct churner {
+	fl_rr_domain *d;
+	unsigned cycles;
+	int errors;
+	int exhausted;
+};
+
+static void *
+churn(void *arg)
+{
+	struct churner *ch = arg;
+
+	for (unsigned i = 0; i < ch->cycles; i++) {
+		fl_rr_server *s;
+		fl_rr_client *c;
+		int rc = fl_rr_server_open(ch->d, "churn", &s);
+
+		if (rc == FL_ENO_PORTS) {
+			ch->exhausted++;
+			continue;
+		}
+		if (rc != 0) {
+			ch->errors++;
+			continue;
+		}
+		rc = fl_rr_client_open(ch->d, "churn", &c);
+		if (rc == 0)
+			fl_rr_client_close(c);
+		else if (rc != FL_ENO_PORTS)
+			ch->errors++;
+		fl_rr_server_close(s);
+	}
+	return NULL;
+}
+
+static void
+port_churn_threads(void **state)
+{
+	enum { N = 6 };
+	pthread_t t[N];
+	struct churner ch[N];
+	struct fl_rr_stats st;
+	unsigned total = 0;
+
+	/* 6 threads on 8 ports: sometimes full, never leaking. */
+	for (int i = 0; i < N; i++) {
+		ch[i] = (struct churner){ dom, rr_scale(10000 / N + 1, 20), 0, 0 };
+		pthread_create(&t[i], NULL, churn, &ch[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(ch[i].errors, 0);
+		total += ch[i].cycles;
+	}
+	fl_rr_stats(dom, &st);
+	print_message("%u cycles, %" PRIu64 " server opens\n", total, st.server_opens);
+	assert_all_returned(dom);
+}
+
+static void
+several_servers_round_robin(void **state)
+{
+	fl_rr_server *s[3];
+	fl_rr_client *c[2];
+	fl_chunk req, resp;
+	uint64_t seq;
+	int taken[3] = { 0 };
+
+	for (int i = 0; i < 3; i++)
+		assert_rc(fl_rr_server_open(dom, "rr", &s[i]), 0);
+	for (int i = 0; i < 2; i++)
+		assert_rc(fl_rr_client_open(dom, "rr", &c[i]), 0);
+	for (int k = 0; k < 30; k++) {
+		for (int i = 0; i < 2; i++) {
+			assert_rc(fl_rr_client_loan(c[i], 8, 0, &req), 0);
+			snprintf(req.data, 8, "c%d", i);
+			req.len = 8;
+			assert_rc(fl_rr_client_send(c[i], &req, 0, &seq), 0);
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		while (serve_one(dom, s[i]) == 0)
+			taken[i]++;
+	assert_int_equal(taken[0] + taken[1] + taken[2], 60);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(taken[i], 20);
+	for (int i = 0; i < 2; i++) {
+		int n = 0;
+		while (fl_rr_client_take(c[i], &resp) == 0) {
+			assert_int_equal(((char *)resp.data)[0], 'C');
+			assert_int_equal(((char *)resp.data)[1], '0' + i);
+			fl_rr_release(dom, &resp);
+			n++;
+		}
+		assert_int_equal(n, 30);
+		assert_int_equal(fl_rr_client_outstanding(c[i]), 0);
+		fl_rr_client_close(c[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		fl_rr_server_close(s[i]);
+	assert_all_returned(dom);
+}
+
+static void
+close_releases_queued(void **state)
+{
+	fl_rr_server *s;
+	fl_rr_client *c;
+	fl_chunk req;
+	uint64_t seq, lost;
+	int reason;
+
+	assert_rc(fl_rr_server_open(dom, "q", &s), 0);
+	assert_rc(fl_rr_client_open(dom, "q", &c), 0);
+	for (int i = 0; i < 5; i++) {
+		assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+	}
+	/* Server closes with five requests queued: they are released and
+	 * the client learns its requests will not be answered. */
+	fl_rr_server_close(s);
+	for (int i = 0; i < 5; i++) {
+		assert_rc(fl_rr_client_expired(c, &lost, &reason), 0);
+		assert_int_equal(reason, FL_ECRASHED);
+	}
+	assert_rc(fl_rr_client_expired(c, &lost, &reason), FL_EAGAIN);
+	/* Responses queued at a closing client are released too. */
+	assert_rc(fl_rr_server_open(dom, "q", &s), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+		assert_rc(serve_one(dom, s), 0);
+	}
+	fl_rr_client_close(c);
+	fl_rr_server_close(s);
+	assert_all_returned(dom);
+}
+
+static void
+request_deadline(void **state)
+{
+	fl_rr_server *s;
+	fl_rr_client *c;
+	fl_chunk req, resp;
+	uint64_t seq, lost = 0;
+
+	assert_rc(fl_rr_server_open(dom, "slow", &s), 0);
+	assert_rc(fl_rr_client_open(dom, "slow", &c), 0);
+	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_rc(fl_rr_client_send(c, &req, fl_clock_now_ns() + 2 * FL_NS_PER_MS, &seq), 0);
+	assert_rc(fl_rr_client_wait(c, fl_clock_now_ns() + 2 * FL_NS_PER_SEC, &resp, &lost),
+	          FL_ETIMEDOUT);
+	assert_int_equal(lost, seq);
+	/* The server drops the expired request instead of answering. */
+	assert_rc(fl_rr_server_take(s, &req), FL_EAGAIN);
+	assert_rc(fl_rr_client_wait(c, fl_clock_now_ns() + FL_NS_PER_MS, &resp, NULL),
+	          FL_ETIMEDOUT);
+	fl_rr_client_close(c);
+	fl_rr_server_close(s);
+	assert_all_returned(dom);
+}
+
+static void
+client_gone_before_response(void **state)
+{
+	fl_rr_server *s;
+	fl_rr_client *c;
+	fl_chunk req, resp, r2;
+	uint64_t seq;
+
+	assert_rc(fl_rr_server_open(dom, "g", &s), 0);
+	assert_rc(fl_rr_client_open(dom, "g", &c), 0);
+	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+	fl_rr_client_close(c);
+	assert_rc(fl_rr_server_take(s, &r2), 0);
+	assert_rc(fl_rr_server_loan(s, 8, 0, &resp), 0);
+	assert_rc(fl_rr_server_send(s, &r2, &resp), FL_ENOT_CONNECTED);
+	assert_rc(fl_rr_release(dom, &resp), 0);
+	assert_rc(fl_rr_release(dom, &r2), 0);
+	fl_rr_server_close(s);
+	assert_all_returned(dom);
+}
+
+static void
+corrupted_queue_is_eproto(void **state)
+{
+	fl_rr_server *s;
+	fl_chunk req;
+	struct pp_pool pp;
+	char p[PATH_MAX + 16];
+
+	assert_rc(fl_rr_server_open(dom, "x", &s), 0);
+	snprintf(p, sizeof(p), "%s/ports.dat", rr_dir);
+	assert_rc(pp_open(p, &pp), 0);
+	/* The server holds port 0 of a fresh domain. */
+	assert_rc(rr_queue_push(&pp_port(&pp, PP_SERVER, 0)->q, rr_entry(999999, 1)), 0);
+	assert_rc(fl_rr_server_take(s, &req), FL_EPROTO);
+	assert_rc(fl_rr_server_take(s, &req), FL_EAGAIN);
+	pp_close(&pp);
+	fl_rr_server_close(s);
+	assert_all_returned(dom);
+}
+
+/* ---- processes ----------------------------------------------------- */
+
+static void
+server_process(const char *dir, uint64_t owner, const char *svc, int ready_fd, unsigned n)
+{
+	fl_rr_domain *d;
+	fl_rr_server *s;
+	struct fl_idle idle = { 0 };
+	uint64_t deadline = fl_clock_now_ns() + 20 * FL_NS_PER_SEC;
+
+	if (fl_rr_domain_open(dir, owner, &d) != 0 || fl_rr_server_open(d, svc, &s) != 0)
+		_exit(2);
+	(void)!write(ready_fd, "r", 1);
+	while (n > 0 && fl_clock_now_ns() < deadline) {
+		int rc = serve_one(d, s);
+		if (rc == 0)
+			n--;
+		else if (rc != FL_EAGAIN)
+			_exit(3);
+		fl_idle(&idle, rc == 0, deadline);
+	}
+	fl_rr_server_close(s);
+	fl_rr_domain_close(d);
+	_exit(n == 0 ? 0 : 4);
+}
+
+static void
+round_trips_between_processes(void **state)
+{
+	unsigned n = rr_scale(20000, 100);
+	fl_rr_client *c;
+	fl_chunk req, resp;
+	uint64_t seq;
+	int pfd[2];
+	char b;
+
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		server_process(rr_dir, 42, "echo", pfd[1], n);
+	assert_int_equal(read(pfd[0], &b, 1), 1);
+	close(pfd[0]);
+	close(pfd[1]);
+	assert_rc(fl_rr_client_open(dom, "echo", &c), 0);
+	for (unsigned i = 0; i < n; i++) {
+		assert_rc(fl_rr_client_loan(c, 32, 0, &req), 0);
+		snprintf(req.data, 32, "msg %u", i);
+		req.len = 32;
+		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+		assert_rc(fl_rr_client_wait(c, fl_clock_now_ns() + 5 * FL_NS_PER_SEC, &resp, NULL),
+		          0);
+		assert_int_equal(resp.seq, seq);
+		char want[32];
+		snprintf(want, sizeof(want), "Msg %u", i);
+		assert_string_equal(resp.data, want);
+		assert_rc(fl_rr_release(dom, &resp), 0);
+	}
+	assert_int_equal(rr_wait_child(pid), 0);
+	fl_rr_client_close(c);
+	assert_all_returned(dom);
+}
+
+static void
+server_killed(void **state)
+{
+	fl_rr_client *c;
+	fl_chunk req, resp;
+	uint64_t seq, lost = 0;
+	uint32_t ports, chunks;
+	int pfd[2];
+	char b;
+
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fl_rr_domain *d;
+		fl_rr_server *s;
+		fl_chunk held;
+		if (fl_rr_domain_open(rr_dir, 77, &d) != 0 || fl_rr_server_open(d, "k", &s) != 0)
+			_exit(2);
+		(void)!write(pfd[1], "r", 1);
+		/* Take one request and sit on it, with a loaned response. */
+		while (fl_rr_server_take(s, &held) != 0)
+			usleep(100);
+		fl_rr_server_loan(s, 8, 0, &held);
+		(void)!write(pfd[1], "t", 1);
+		for (;;)
+			pause();
+	}
+	assert_int_equal(read(pfd[0], &b, 1), 1);
+	assert_rc(fl_rr_client_open(dom, "k", &c), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+	}
+	assert_int_equal(read(pfd[0], &b, 1), 1);
+	kill(pid, SIGKILL);
+	assert_int_equal(rr_wait_child(pid), 128 + SIGKILL);
+	close(pfd[0]);
+	close(pfd[1]);
+	/* The driver's reclaim: the port, the request it held, its loaned
+	 * response and the two requests still queued. */
+	assert_int_equal(fl_rr_owner_ports(dom, 77), 1);
+	assert_rc(fl_rr_reclaim_owner(dom, 77, &ports, &chunks), 0);
+	assert_int_equal(ports, 1);
+	print_message("reclaimed %u ports, %u chunks\n", ports, chunks);
+	assert_rc(fl_rr_client_wait(c, fl_clock_now_ns() + 2 * FL_NS_PER_SEC, &resp, &lost),
+	          FL_ECRASHED);
+	fl_rr_client_close(c);
+	assert_all_returned(dom);
+}
+
+static void
+client_killed(void **state)
+{
+	fl_rr_server *s;
+	fl_chunk req, resp;
+	uint32_t ports, chunks;
+	int pfd[2];
+	char b;
+
+	assert_rc(fl_rr_server_open(dom, "ck", &s), 0);
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fl_rr_domain *d;
+		fl_rr_client *c;
+		fl_chunk r;
+		uint64_t seq;
+		if (fl_rr_domain_open(rr_dir, 88, &d) != 0 || fl_rr_client_open(d, "ck", &c) != 0)
+			_exit(2);
+		for (int i = 0; i < 4; i++)
+			if (fl_rr_client_loan(c, 8, 0, &r) != 0 ||
+			    fl_rr_client_send(c, &r, 0, &seq) != 0)
+				_exit(3);
+		fl_rr_client_loan(c, 8, 0, &r); /* held, never sent */
+		(void)!write(pfd[1], "r", 1);
+		for (;;)
+			pause();
+	}
+	assert_int_equal(read(pfd[0], &b, 1), 1);
+	/* Answer one request while the client still lives. */
+	assert_rc(serve_one(dom, s), 0);
+	kill(pid, SIGKILL);
+	assert_int_equal(rr_wait_child(pid), 128 + SIGKILL);
+	close(pfd[0]);
+	close(pfd[1]);
+	assert_rc(fl_rr_reclaim_owner(dom, 88, &ports, &chunks), 0);
+	assert_int_equal(ports, 1);
+	/* The held request; the queued response went with the port's queue. */
+	assert_int_equal(chunks, 1);
+	assert_rc(fl_rr_server_take(s, &req), 0);
+	assert_rc(fl_rr_server_loan(s, 8, 0, &resp), 0);
+	assert_rc(fl_rr_server_send(s, &req, &resp), FL_ENOT_CONNECTED);
+	fl_rr_release(dom, &resp);
+	fl_rr_release(dom, &req);
+	fl_rr_server_close(s); /* releases the two requests still queued */
+	assert_all_returned(dom);
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(round_trip_in_process),
+		T(no_server_and_bad_names),
+		T(port_exhaustion_names_pool),
+		T(port_churn_threads),
+		T(several_servers_round_robin),
+		T(close_releases_queued),
+		T(request_deadline),
+		T(client_gone_before_response),
+		T(corrupted_queue_is_eproto),
+		T(round_trips_between_processes),
+		T(server_killed),
+		T(client_killed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
