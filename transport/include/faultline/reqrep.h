@@ -179,6 +179,11 @@ int fl_rr_client_expired(fl_rr_client *c, uint64_t *seq, int *reason);
  * (see fl_rr_client_expired; *seq_lost, if not NULL, gets its id). */
 int fl_rr_client_wait(fl_rr_client *c, uint64_t deadline_ns, fl_chunk *resp, uint64_t *seq_lost);
 
+/* fl_rr_client_forget stops tracking the outstanding request `seq` (the
+ * caller gave up on it); a response that still arrives is delivered by
+ * fl_rr_client_take and must be released.  No effect if not outstanding. */
+void fl_rr_client_forget(fl_rr_client *c, uint64_t seq);
+
 /* fl_rr_client_outstanding: requests sent and not yet answered/expired. */
 uint32_t fl_rr_client_outstanding(fl_rr_client *c);
 

@@ -131,6 +131,15 @@ unlink_ctx(fl_sock *s, fl_ctx *c)
 	}
 }
 
+/* Locked.  REQ: give up on c's request; its late reply is discarded. */
+static void
+abandon(fl_ctx *c)
+{
+	if (c->req_pending && c->s->is_req)
+		fl_rr_client_forget(c->s->cli, c->req_seq);
+	c->req_pending = 0;
+}
+
 /* ---- aio ----------------------------------------------------------- */
 
 int
@@ -199,8 +208,8 @@ fl_aio_cancel(fl_aio *a)
 	fl_mutex_lock(&s->mu);
 	if (atomic_load(&a->state) == AIO_PENDING) {
 		fl_ctx *c = a->ctx;
-		if (c != NULL && c->recv == a && s->is_req)
-			c->req_pending = 0; /* abandon: the reply is discarded */
+		if (c != NULL && c->recv == a)
+			abandon(c);
 		complete(s, a, FL_ECANCELED);
 	}
 	fl_mutex_unlock(&s->mu);
@@ -333,8 +342,7 @@ expire_receives(fl_sock *s, int *work)
 		if (a == NULL || a->deadline_ns == 0)
 			continue;
 		if (now >= a->deadline_ns) {
-			if (s->is_req)
-				c->req_pending = 0;
+			abandon(c);
 			complete(s, a, FL_ETIMEDOUT);
 			(*work)++;
 		} else if (a->deadline_ns < next) {
@@ -530,7 +538,7 @@ fl_ctx_close(fl_ctx *c)
 		complete(s, c->recv, FL_ECANCELED);
 	fl_msg_free(c->reply);
 	c->reply = NULL;
-	c->req_pending = 0;
+	abandon(c);
 	atomic_fetch_add(&aio_counters.ctx_closed, 1);
 	if (on_worker(s)) {
 		/* From a callback: the worker frees c when its callbacks ran. */
@@ -586,6 +594,7 @@ fl_ctx_send(fl_ctx *c, fl_aio *a)
 		uint64_t dl = a->timeout_ns != 0 ? fl_clock_now_ns() + a->timeout_ns : 0;
 		rc = fl_rr_client_send(s->cli, &ch, dl, &seq);
 		if (rc == 0) {
+			abandon(c);
 			/* A new request abandons the previous one. */
 			if (c->recv != NULL)
 				complete(s, c->recv, FL_ECANCELED);

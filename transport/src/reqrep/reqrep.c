@@ -626,6 +626,17 @@ fl_rr_client_wait(fl_rr_client *c, uint64_t deadline_ns, fl_chunk *resp, uint64_
 	}
 }
 
+void
+fl_rr_client_forget(fl_rr_client *c, uint64_t seq)
+{
+	struct rr_pending *pe = pending_slot(c, seq);
+
+	if (seq != 0 && pe->seq == seq) {
+		pe->seq = 0;
+		c->outstanding--;
+	}
+}
+
 uint32_t
 fl_rr_client_outstanding(fl_rr_client *c)
 {

@@ -406,6 +406,40 @@ late_reply_is_discarded(void **state)
 }
 
 static void
+abandoned_requests_free_their_slots(void **state)
+{
+	fl_sock *req;
+	fl_ctx *c;
+	fl_aio *a;
+	fl_rr_server *s;
+	fl_chunk rq;
+
+	/* More timed-out requests than FL_RR_MAX_OUTSTANDING: each one's
+	 * slot must be given back when its receive gives up. */
+	assert_rc(fl_rr_server_open(dom, "mute", &s), 0);
+	assert_rc(fl_sock_open_req(&req, dom, "mute"), 0);
+	assert_rc(fl_ctx_open(&c, req), 0);
+	assert_rc(fl_aio_alloc(&a, NULL, NULL), 0);
+	for (int i = 0; i < FL_RR_MAX_OUTSTANDING + 44; i++) {
+		fl_aio_set_timeout(a, 0);
+		fl_aio_set_msg(a, msg_of("q"));
+		assert_rc(fl_ctx_send(c, a), 0);
+		fl_aio_wait(a);
+		fl_aio_set_timeout(a, 100 * 1000);
+		assert_rc(fl_ctx_recv(c, a), 0);
+		fl_aio_wait(a);
+		assert_rc(fl_aio_result(a), FL_ETIMEDOUT);
+		while (fl_rr_server_take(s, &rq) == 0)
+			fl_rr_release(dom, &rq);
+	}
+	fl_ctx_close(c);
+	fl_aio_free(a);
+	fl_sock_close(req);
+	fl_rr_server_close(s);
+	assert_balanced();
+}
+
+static void
 server_gone_fails_receive(void **state)
 {
 	fl_sock *req, *rep;
@@ -536,6 +570,7 @@ main(void)
 		T(close_cancels_pending),
 		T(operation_on_closing_context_fails),
 		T(late_reply_is_discarded),
+		T(abandoned_requests_free_their_slots),
 		T(server_gone_fails_receive),
 		T(rep_send_without_request),
 		T(context_per_request_threads),
