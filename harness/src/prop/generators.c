@@ -1,0 +1,149 @@
+/*
+ * Generators over the choice stream (prop.h).  Every one maps a 0 draw to
+ * its simplest value and smaller draws to simpler values.
+ */
+#include "faultline/prop.h"
+
+#include <string.h>
+
+uint64_t fl_gen_u64(struct fl_choice *c, uint64_t lo, uint64_t hi)
+{
+	if (hi <= lo)
+		return lo;
+	uint64_t span = hi - lo;
+	if (span == UINT64_MAX)
+		return fl_choice_draw(c, 0);
+	return lo + fl_choice_draw(c, span + 1);
+}
+
+int64_t fl_gen_i64(struct fl_choice *c, int64_t lo, int64_t hi)
+{
+	if (hi <= lo)
+		return lo;
+	uint64_t span = (uint64_t)hi - (uint64_t)lo;
+	uint64_t d = span == UINT64_MAX ? fl_choice_draw(c, 0) : fl_choice_draw(c, span + 1);
+	if (lo >= 0)
+		return (int64_t)((uint64_t)lo + d);
+	if (hi <= 0)
+		return (int64_t)((uint64_t)hi - d);
+	/* 0, 1, -1, 2, -2, ... while both sides last, then the longer side. */
+	uint64_t pos = (uint64_t)hi, neg = (uint64_t)0 - (uint64_t)lo;
+	uint64_t m = pos < neg ? pos : neg;
+	if (d <= 2 * m || m > UINT64_MAX / 2) {
+		uint64_t k = (d + 1) / 2;
+		return (d & 1) ? (int64_t)k : -(int64_t)k;
+	}
+	uint64_t v = m + (d - 2 * m);
+	return pos > neg ? (int64_t)v : -(int64_t)v;
+}
+
+bool fl_gen_bool(struct fl_choice *c)
+{
+	return fl_choice_draw(c, 2) != 0;
+}
+
+bool fl_gen_weighted(struct fl_choice *c, uint32_t num, uint32_t den)
+{
+	return fl_choice_weighted(c, num, den);
+}
+
+size_t fl_gen_one_of(struct fl_choice *c, size_t n)
+{
+	if (n <= 1)
+		return 0;
+	return (size_t)fl_choice_draw(c, n);
+}
+
+size_t fl_gen_one_of_weighted(struct fl_choice *c, const uint32_t *w, size_t n)
+{
+	uint64_t sum = 0;
+	size_t first = n;
+	for (size_t i = 0; i < n; i++) {
+		sum += w[i];
+		if (w[i] && first == n)
+			first = i;
+	}
+	if (sum == 0)
+		return 0;
+	uint64_t d = fl_choice_draw(c, sum);
+	for (size_t i = 0; i < n; i++) {
+		if (d < w[i])
+			return i;
+		d -= w[i];
+	}
+	return first;
+}
+
+size_t fl_gen_size(struct fl_choice *c, size_t max)
+{
+	if (max == 0)
+		return 0;
+	/* One draw over [0, 2*max+1]: the lower half maps onto [0, max/8],
+	 * the upper half onto [0, max], so half the sizes are small and 0
+	 * stays the simplest. */
+	uint64_t small = max / 8 + 1;
+	uint64_t d = fl_choice_draw(c, 2 * (uint64_t)max + 2);
+	if (d <= (uint64_t)max)
+		return (size_t)(d * small / ((uint64_t)max + 1));
+	return (size_t)(d - max - 1);
+}
+
+size_t fl_gen_bytes(struct fl_choice *c, uint8_t *buf, size_t min, size_t max)
+{
+	fl_choice_span_begin(c, "bytes");
+	size_t n = min + fl_gen_size(c, max > min ? max - min : 0);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)fl_choice_draw(c, 256);
+	fl_choice_span_end(c);
+	return n;
+}
+
+void fl_gen_list_begin(struct fl_gen_list *l, struct fl_choice *c,
+		       size_t min, size_t max, size_t avg)
+{
+	memset(l, 0, sizeof *l);
+	l->c = c;
+	l->min = min;
+	l->max = max < min ? min : max;
+	if (avg == 0)
+		avg = 1;
+	l->more_num = (uint32_t)(avg > 1000000 ? 1000000 : avg);
+	l->more_den = l->more_num + 1;
+}
+
+bool fl_gen_list_next(struct fl_gen_list *l)
+{
+	if (l->in_elem) {
+		fl_choice_span_end(l->c);
+		l->in_elem = false;
+	}
+	if (l->count >= l->max)
+		return false;
+	if (l->count < l->min) {
+		fl_choice_span_begin(l->c, "elem");
+		l->in_elem = true;
+		l->count++;
+		return true;
+	}
+	fl_choice_span_begin(l->c, "elem");
+	if (!fl_choice_weighted(l->c, l->more_num, l->more_den)) {
+		fl_choice_span_end(l->c);
+		return false;
+	}
+	l->in_elem = true;
+	l->count++;
+	return true;
+}
+
+size_t fl_gen_array(struct fl_choice *c, void *out, size_t elem_size,
+		    size_t min, size_t max, size_t avg, fl_gen_fn gen, const void *arg)
+{
+	struct fl_gen_list l;
+	size_t n = 0;
+	fl_gen_list_begin(&l, c, min, max, avg);
+	while (fl_gen_list_next(&l)) {
+		gen(c, (char *)out + n * elem_size, arg);
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,74 @@
+/*
+ * The model-based (stateful) runner: a property that draws a sequence of
+ * commands, applies each to a model and to the real system, and checks
+ * invariants after every step (prop.h).
+ */
+#include "prop_internal.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+int fl_model_prop(struct fl_prop_ctx *ctx)
+{
+	const struct fl_model_spec *spec = fl_prop_arg(ctx);
+	struct fl_choice *c = fl_prop_choice(ctx);
+	if (!spec || !spec->cmds || spec->ncmds == 0 || !spec->setup)
+		return fl_prop_fail(ctx, "model spec is incomplete");
+	unsigned max_steps = spec->max_steps ? spec->max_steps : 50;
+	unsigned avg = spec->avg_steps ? spec->avg_steps : 10;
+	void *model = NULL, *real = NULL;
+	int rc = spec->setup(ctx, &model, &real);
+	if (rc != FL_PROP_PASS)
+		return rc == FL_PROP_FAIL ? rc : fl_prop_fail(ctx, "setup failed: %d", rc);
+
+	size_t enabled_cap = spec->ncmds;
+	size_t enabled[enabled_cap > 64 ? 64 : enabled_cap];
+	if (enabled_cap > 64)
+		enabled_cap = 64;
+	unsigned step = 0;
+	for (; step < max_steps; step++) {
+		fl_choice_span_begin(c, "step");
+		if (!fl_choice_weighted(c, avg, avg + 1)) {
+			fl_choice_span_end(c);
+			break;
+		}
+		size_t ne = 0;
+		for (size_t i = 0; i < enabled_cap; i++)
+			if (!spec->cmds[i].precondition || spec->cmds[i].precondition(model))
+				enabled[ne++] = i;
+		if (ne == 0) {
+			fl_choice_span_end(c);
+			break;
+		}
+		const struct fl_model_cmd *cmd = &spec->cmds[enabled[fl_gen_one_of(c, ne)]];
+		_Alignas(max_align_t) unsigned char args[FL_MODEL_ARGS_MAX];
+		memset(args, 0, sizeof args);
+		if (cmd->gen)
+			cmd->gen(ctx, model, args);
+		char words[256];
+		if (cmd->describe)
+			cmd->describe(args, words, sizeof words);
+		else
+			snprintf(words, sizeof words, "%s", cmd->name);
+		fl_prop_log(ctx, "step %u: %s", step + 1, words);
+		rc = cmd->apply_real ? cmd->apply_real(ctx, real, model, args) : FL_PROP_PASS;
+		if (rc == FL_PROP_PASS && cmd->apply_model)
+			cmd->apply_model(model, args);
+		if (rc == FL_PROP_PASS && spec->check)
+			rc = spec->check(ctx, model, real);
+		fl_choice_span_end(c);
+		if (rc != FL_PROP_PASS) {
+			fl_prop_log(ctx, "  -> failed after step %u", step + 1);
+			goto out;
+		}
+	}
+	if (spec->final_check) {
+		fl_prop_log(ctx, "final check after %u steps", step);
+		rc = spec->final_check(ctx, model, real);
+	}
+out:
+	if (spec->teardown)
+		spec->teardown(model, real);
+	return rc;
+}

@@ -1,0 +1,326 @@
+/*
+ * Fork isolation with a wall-clock deadline (see sandbox.h).
+ *
+ * The parent polls the pipe in slices of at most 20 ms and checks, with
+ * waitid(WNOWAIT), whether the child has exited without reaping it: while
+ * the child is a zombie its pid (and so its process group id) cannot be
+ * reused, so the SIGKILL to the group that cleans up grandchildren never
+ * hits a stranger.  Only then is the child reaped.
+ */
+#include "faultline/sandbox.h"
+#include "faultline/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_PAYLOAD (1u << 20)
+#define DEFAULT_GRACE_MS 200
+#define POLL_SLICE_MS 20
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct sink {
+	uint8_t *buf;
+	size_t len, cap, max;
+	bool truncated;
+	bool oom;
+};
+
+/* Reads what is available; returns 1 on EOF, 0 otherwise. */
+static int sink_read(struct sink *s, int fd)
+{
+	uint8_t tmp[16384];
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		if (n == 0)
+			return 1;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return 1;
+		}
+		size_t keep = (size_t)n;
+		if (s->len + keep > s->max) {
+			keep = s->max - s->len;
+			s->truncated = true;
+		}
+		if (keep == 0 || s->oom)
+			continue;
+		if (s->len + keep + 1 > s->cap) {
+			size_t ncap = s->cap ? s->cap : 4096;
+			while (ncap < s->len + keep + 1)
+				ncap *= 2;
+			uint8_t *nb = realloc(s->buf, ncap);
+			if (!nb) {
+				s->oom = true;
+				continue;
+			}
+			s->buf = nb;
+			s->cap = ncap;
+		}
+		memcpy(s->buf + s->len, tmp, keep);
+		s->len += keep;
+	}
+}
+
+static bool child_exited(pid_t pid)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+		return errno == ECHILD;
+	return si.si_pid == pid;
+}
+
+static void reap(pid_t pid, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, 0);
+		if (r == pid || (r < 0 && errno != EINTR))
+			return;
+	}
+}
+
+int fl_sandbox_run(const struct fl_sandbox_opts *o,
+		   int (*fn)(void *arg, int out_fd), void *arg,
+		   struct fl_sandbox_result *res)
+{
+	if (!o || !fn || !res)
+		return FL_EINVAL;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return FL_EIO;
+	fflush(stdout);
+	fflush(stderr);
+	double t0 = now_s();
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return FL_EIO;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		close(p[0]);
+		/* Handlers inherited from the parent (a test framework's longjmp
+		 * on SIGSEGV, say) must not turn a crash into a return into the
+		 * parent's code: fatal signals get their default action. */
+		static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
+					    SIGTRAP, SIGSYS, SIGTERM, SIGINT, SIGALRM};
+		for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+			signal(fatal[i], SIG_DFL);
+		signal(SIGPIPE, SIG_IGN);
+		int rc = fn(arg, p[1]);
+		close(p[1]);
+		_exit(rc == 0 ? 0 : FL_SANDBOX_EXIT_FAIL);
+	}
+	/* Both sides set the group so neither order of scheduling leaves a
+	 * window where a kill of the group misses the child. */
+	setpgid(pid, pid);
+	close(p[1]);
+	int fl = fcntl(p[0], F_GETFL);
+	fcntl(p[0], F_SETFL, fl | O_NONBLOCK);
+
+	struct sink s = {.max = o->max_payload ? o->max_payload : DEFAULT_MAX_PAYLOAD};
+	uint64_t start = now_ms();
+	uint64_t deadline = o->timeout_ms ? start + o->timeout_ms : UINT64_MAX;
+	uint64_t grace = o->grace_ms ? o->grace_ms : DEFAULT_GRACE_MS;
+	bool eof = false, hang = false, dumped = false;
+	for (;;) {
+		if (!eof) {
+			struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+			uint64_t t = now_ms();
+			int slice = POLL_SLICE_MS;
+			if (deadline != UINT64_MAX && deadline > t && deadline - t < (uint64_t)slice)
+				slice = (int)(deadline - t);
+			if (deadline != UINT64_MAX && deadline <= t)
+				slice = 0;
+			int pr = poll(&pfd, 1, slice);
+			if (pr > 0 && sink_read(&s, p[0]))
+				eof = true;
+		}
+		if (child_exited(pid)) {
+			if (!eof)
+				sink_read(&s, p[0]);
+			break;
+		}
+		if (eof) {
+			/* Pipe closed but the child lingers: wait in small steps. */
+			if (now_ms() >= deadline)
+				goto timed_out;
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (now_ms() < deadline)
+			continue;
+	timed_out:
+		hang = true;
+		if (o->dump_signal && !dumped) {
+			dumped = true;
+			kill(pid, o->dump_signal);
+			deadline = now_ms() + grace;
+			continue;
+		}
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		/* The pipe may still be open in a grandchild that got the
+		 * group kill; drain whatever is left without waiting. */
+		while (!child_exited(pid)) {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+		sink_read(&s, p[0]);
+		break;
+	}
+	/* Grandchildren left in the group die with it. */
+	kill(-pid, SIGKILL);
+	int status = 0;
+	reap(pid, &status);
+	close(p[0]);
+
+	memset(res, 0, sizeof *res);
+	res->seconds = now_s() - t0;
+	res->payload = s.buf;
+	res->payload_len = s.len;
+	if (s.buf)
+		s.buf[s.len] = 0;
+	res->truncated = s.truncated || s.oom;
+	if (hang) {
+		res->verdict = FL_VERDICT_HANG;
+		res->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		res->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	} else if (WIFSIGNALED(status)) {
+		res->verdict = FL_VERDICT_CRASH;
+		res->exit_status = -1;
+		res->signal = WTERMSIG(status);
+	} else {
+		res->exit_status = WEXITSTATUS(status);
+		res->verdict = res->exit_status == 0 ? FL_VERDICT_PASS : FL_VERDICT_FAIL;
+	}
+	return 0;
+}
+
+void fl_sandbox_result_fini(struct fl_sandbox_result *res)
+{
+	if (!res)
+		return;
+	free(res->payload);
+	res->payload = NULL;
+	res->payload_len = 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *b = data;
+	while (len) {
+		ssize_t n = write(fd, b, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return FL_EIO;
+		}
+		b += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fl_sandbox_frame_write(int fd, uint32_t tag, const void *data, uint32_t len)
+{
+	uint32_t hdr[2] = {tag, len};
+	int rc = write_all(fd, hdr, sizeof hdr);
+	if (rc == 0 && len)
+		rc = write_all(fd, data, len);
+	return rc;
+}
+
+int fl_sandbox_frame_next(const uint8_t *buf, size_t len, size_t *pos,
+			  uint32_t *tag, const uint8_t **data, uint32_t *dlen)
+{
+	if (!pos || !tag || !data || !dlen)
+		return FL_EINVAL;
+	if (!buf || *pos >= len)
+		return FL_ENOENT;
+	if (len - *pos < 8)
+		return FL_EPROTO;
+	uint32_t hdr[2];
+	memcpy(hdr, buf + *pos, sizeof hdr);
+	if ((uint64_t)hdr[1] > len - *pos - 8)
+		return FL_EPROTO;
+	*tag = hdr[0];
+	*dlen = hdr[1];
+	*data = buf + *pos + 8;
+	*pos += 8 + (size_t)hdr[1];
+	return 0;
+}
+
+static const char *const verdict_names[] = {"pass", "fail", "crash", "hang"};
+
+const char *fl_verdict_name(enum fl_verdict v)
+{
+	if ((unsigned)v < sizeof verdict_names / sizeof verdict_names[0])
+		return verdict_names[v];
+	return "unknown";
+}
+
+int fl_verdict_parse(const char *name, enum fl_verdict *out)
+{
+	if (!name || !out)
+		return FL_EINVAL;
+	for (unsigned i = 0; i < sizeof verdict_names / sizeof verdict_names[0]; i++) {
+		if (strcmp(name, verdict_names[i]) == 0) {
+			*out = (enum fl_verdict)i;
+			return 0;
+		}
+	}
+	return FL_EINVAL;
+}
+
+const char *fl_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGHUP: return "SIGHUP";
+	case SIGINT: return "SIGINT";
+	case SIGQUIT: return "SIGQUIT";
+	case SIGILL: return "SIGILL";
+	case SIGTRAP: return "SIGTRAP";
+	case SIGABRT: return "SIGABRT";
+	case SIGBUS: return "SIGBUS";
+	case SIGFPE: return "SIGFPE";
+	case SIGKILL: return "SIGKILL";
+	case SIGUSR1: return "SIGUSR1";
+	case SIGSEGV: return "SIGSEGV";
+	case SIGUSR2: return "SIGUSR2";
+	case SIGPIPE: return "SIGPIPE";
+	case SIGALRM: return "SIGALRM";
+	case SIGTERM: return "SIGTERM";
+	case SIGXCPU: return "SIGXCPU";
+	case SIGXFSZ: return "SIGXFSZ";
+	case SIGSYS: return "SIGSYS";
+	default: return "SIG?";
+	}
+}

@@ -1,0 +1,418 @@
+/*
+ * The property engine finds planted bugs and shrinks them to the known
+ * minimal counterexample; generators; seeds; traces; bounds.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "faultline/error.h"
+#include "faultline/prop.h"
+#include "toys.h"
+
+static bool under_valgrind(void)
+{
+	return getenv("FL_UNDER_VALGRIND") != NULL;
+}
+
+static void assert_no_children(void)
+{
+	errno = 0;
+	pid_t r = waitpid(-1, NULL, WNOHANG);
+	if (r != -1 || errno != ECHILD)
+		fail_msg("a child is left: waitpid returned %d errno %d", (int)r, errno);
+}
+
+/* A fixed seed, fork on, quiet unless FL_PROP_VERBOSE. */
+static void config(struct fl_prop_config *cfg, uint64_t seed, unsigned trials)
+{
+	fl_prop_config_init(cfg, NULL);
+	cfg->seed = seed;
+	cfg->trials = trials;
+	cfg->max_shrinks = 2000;
+	cfg->trial_timeout_ms = under_valgrind() ? 20000 : 5000;
+	cfg->trace_dir = NULL;
+	cfg->quiet = getenv("FL_PROP_VERBOSE") == NULL;
+}
+
+static unsigned count_lines_with(const char *log, const char *needle)
+{
+	unsigned n = 0;
+	for (const char *p = log; p && (p = strstr(p, needle)); p++)
+		n += p == log || p[-1] == '\n';
+	return n;
+}
+
+/* ---------------- generators ---------------- */
+
+static void test_gen_zero_stream_is_simplest(void **state)
+{
+	(void)state;
+	struct fl_choice *c;
+	assert_int_equal(fl_choice_new_replay(NULL, 0, &c), 0);
+	assert_int_equal(fl_gen_u64(c, 5, 10), 5);
+	assert_int_equal(fl_gen_i64(c, -5, 5), 0);
+	assert_int_equal(fl_gen_i64(c, -10, -3), -3);
+	assert_int_equal(fl_gen_i64(c, 3, 10), 3);
+	assert_false(fl_gen_bool(c));
+	assert_false(fl_gen_weighted(c, 99, 100));
+	assert_int_equal(fl_gen_one_of(c, 7), 0);
+	static const uint32_t w[] = {0, 0, 3, 1};
+	assert_int_equal(fl_gen_one_of_weighted(c, w, 4), 2);
+	assert_int_equal(fl_gen_size(c, 1000), 0);
+	uint8_t buf[16];
+	assert_int_equal(fl_gen_bytes(c, buf, 2, 16), 2);
+	assert_int_equal(buf[0], 0);
+	struct fl_gen_list l;
+	fl_gen_list_begin(&l, c, 0, 10, 5);
+	assert_false(fl_gen_list_next(&l));
+	fl_gen_list_begin(&l, c, 2, 10, 5);
+	assert_true(fl_gen_list_next(&l));
+	assert_true(fl_gen_list_next(&l));
+	assert_false(fl_gen_list_next(&l));
+	fl_choice_free(c);
+}
+
+static void test_gen_order_and_bounds(void **state)
+{
+	(void)state;
+	/* Draws 0,1,2,3,4 give 0,1,-1,2,-2 when 0 is inside the range; the
+	 * longer side continues once the shorter one is used up. */
+	static const uint64_t d[] = {0, 1, 2, 3, 4, 5, 6, 7};
+	static const int64_t want[] = {0, 1, -1, 2, -2, 3, 4, 5};
+	struct fl_choice *c;
+	assert_int_equal(fl_choice_new_replay(d, 8, &c), 0);
+	for (int i = 0; i < 8; i++) {
+		int64_t v = fl_gen_i64(c, -2, 100);
+		if (v != want[i])
+			fail_msg("draw %d: got %" PRId64 ", want %" PRId64, i, v, want[i]);
+	}
+	fl_choice_free(c);
+
+	assert_int_equal(fl_choice_new_seeded(99, &c), 0);
+	for (int i = 0; i < 2000; i++) {
+		int64_t v = fl_gen_i64(c, -7, 3);
+		assert_in_range(v + 7, 0, 10);
+		uint64_t u = fl_gen_u64(c, 10, 20);
+		assert_in_range(u, 10, 20);
+		size_t s = fl_gen_size(c, 64);
+		assert_in_range(s, 0, 64);
+		assert_in_range(fl_gen_one_of(c, 3), 0, 2);
+	}
+	uint64_t full = fl_gen_u64(c, 0, UINT64_MAX);
+	(void)full;
+	fl_choice_free(c);
+}
+
+static void gen_small(struct fl_choice *c, void *out, const void *arg)
+{
+	*(int *)out = (int)fl_gen_i64(c, -3, 3) * *(const int *)arg;
+}
+
+static void test_gen_array_spans(void **state)
+{
+	(void)state;
+	struct fl_choice *c;
+	assert_int_equal(fl_choice_new_seeded(7, &c), 0);
+	int xs[20], mul = 10;
+	size_t n = fl_gen_array(c, xs, sizeof xs[0], 1, 20, 5, gen_small, &mul);
+	assert_in_range(n, 1, 20);
+	for (size_t i = 0; i < n; i++)
+		assert_in_range(xs[i] + 30, 0, 60);
+	/* One span per element (plus the terminator when it was drawn). */
+	assert_true(fl_choice_span_count(c) >= n);
+	fl_choice_free(c);
+}
+
+/* ---------------- planted bugs ---------------- */
+
+static void test_refcount_leak_shrinks_to_3_steps(void **state)
+{
+	(void)state;
+	struct fl_prop_config cfg;
+	config(&cfg, 20261123, under_valgrind() ? 30 : 200);
+	struct fl_prop_report rep;
+	int rc = fl_prop_check(&cfg, &toy_refcount_leak, &rep);
+	if (rc != FL_PROP_FAIL)
+		fail_msg("the leak was not found: rc %d after %u trials", rc, rep.trials);
+	unsigned steps = count_lines_with(rep.log, "step ");
+	if (steps != 3 || !strstr(rep.log, "step 1: acquire") ||
+	    !strstr(rep.log, "step 2: lookup_helper") || !strstr(rep.log, "step 3: close"))
+		fail_msg("shrunk to %u steps, want acquire, lookup_helper, close:\n%s", steps, rep.log);
+	assert_string_equal(fl_verdict_name(rep.verdict), "fail");
+	assert_non_null(strstr(rep.message, "refcount leak"));
+	print_message("found after %u trials, shrunk %zu -> %zu choices in %u runs\n", rep.trials,
+		      rep.original_nchoices, rep.nchoices, rep.shrink_attempts);
+	fl_prop_report_fini(&rep);
+	assert_no_children();
+}
+
+static void test_refcount_ok_passes(void **state)
+{
+	(void)state;
+	struct fl_prop_config cfg;
+	config(&cfg, 5, under_valgrind() ? 20 : 200);
+	struct fl_prop_report rep;
+	int rc = fl_prop_check(&cfg, &toy_refcount_ok, &rep);
+	if (rc != 0)
+		fail_msg("correct manager failed: %s\n%s", rep.message, rep.log);
+	assert_int_equal(rep.trials, cfg.trials);
+	fl_prop_report_fini(&rep);
+}
+
+static void check_sum_minimal(const struct fl_prop_report *rep)
+{
+	/* [more=1, 1000]: the one-element list [1000]. */
+	if (rep->nchoices != 2 || rep->choices[1] != 1000)
+		fail_msg("not minimal: %zu choices (%s), log %s", rep->nchoices, rep->message, rep->log);
+	assert_non_null(strstr(rep->log, "list [1000]"));
+}
+
+static void test_list_sum_shrinks_to_1000(void **state)
+{
+	(void)state;
+	struct fl_prop_config cfg;
+	config(&cfg, 1, 100);
+	struct fl_prop_report rep;
+	assert_int_equal(fl_prop_check(&cfg, &toy_sum_below_1000, &rep), FL_PROP_FAIL);
+	check_sum_minimal(&rep);
+	fl_prop_report_fini(&rep);
+}
+
+static void test_list_sum_in_process(void **state)
+{
+	(void)state;
+	struct fl_prop_config cfg;
+	config(&cfg, 1, 100);
+	cfg.fork = false;
+	toy_sum_calls = 0;
+	struct fl_prop_report rep;
+	assert_int_equal(fl_prop_check(&cfg, &toy_sum_below_1000, &rep), FL_PROP_FAIL);
+	check_sum_minimal(&rep);
+	assert_true(toy_sum_calls > rep.trials); /* the shrinker ran here, not in children */
+	fl_prop_report_fini(&rep);
+}
+
+static void test_abort_shrinks_same_kind(void **state)
+{
+	(void)state;
+	struct fl_prop_config cfg;
+	config(&cfg, 3, 200);
+	struct fl_prop_report rep;
+	assert_int_equal(fl_prop_check(&cfg, &toy_abort_at_500, &rep), FL_PROP_FAIL);
+	if (rep.verdict == FL_VERDICT_FAIL) {
+		/* The first failure found was the plain one (x in [100,500)). */
+		assert_int_equal(rep.nchoices, 1);
+		assert_int_equal(rep.choices[0], 100);
+	} else {
+		assert_string_equal(fl_verdict_name(rep.verdict), "crash");
+		assert_string_equal(fl_signal_name(rep.signal), "SIGABRT");
+		assert_int_equal(rep.nchoices, 1);
+		/* Same kind: the crash stays a crash (500), never the plain 100. */
+		assert_int_equal(rep.choices[0], 500);
+	}
+	fl_prop_report_fini(&rep);
+
+	/* Shrinking a crash stream directly. */
+	uint64_t start[] = {977};
+	assert_int_equal(fl_prop_shrink_choices(&cfg, &toy_abort_at_500, start, 1, &rep), FL_PROP_FAIL);
+	assert_string_equal(fl_verdict_name(rep.verdict), "crash");
+	assert_int_equal(rep.choices[0], 500);
+	assert_non_null(strstr(rep.log, "x = 500"));
+	fl_prop_report_fini(&rep);
+	assert_no_children();
+}
+
+static void test_segv_crash_verdict(void **state)
+{
+	(void)state;
+	struct fl_prop_config cfg;
+	config(&cfg, 11, 200);
+	struct fl_prop_report rep;
+	assert_int_equal(fl_prop_check(&cfg, &toy_segv_at_300, &rep), FL_PROP_FAIL);
+	assert_string_equal(fl_verdict_name(rep.verdict), "crash");
+	assert_string_equal(fl_signal_name(rep.signal), "SIGSEGV");
+	assert_int_equal(rep.nchoices, 1);
+	assert_int_equal(rep.choices[0], 300);
+	assert_non_null(strstr(rep.message, "SIGSEGV"));
+	fl_prop_report_fini(&rep);
+	assert_no_children();
+}
+
+static void test_hang_verdict(void **state)
+{
+	(void)state;
+	struct fl_prop_config cfg;
+	config(&cfg, 4, 50);
+	cfg.trial_timeout_ms = under_valgrind() ? 3000 : 200;
+	struct fl_prop_report rep;
+	assert_int_equal(fl_prop_check(&cfg, &toy_hang_at_50, &rep), FL_PROP_FAIL);
+	assert_string_equal(fl_verdict_name(rep.verdict), "hang");
+	/* Found on the first hanging trial: one deadline, not the whole run. */
+	if (rep.seconds > cfg.trial_timeout_ms / 1000.0 + 1.5 + rep.trials * 0.05)
+		fail_msg("hang took %.2f s to report", rep.seconds);
+	assert_int_equal(rep.nchoices, 1);
+	assert_int_equal(rep.choices[0], 50);
+	assert_non_null(strstr(rep.log, "x = 50"));
+	fl_prop_report_fini(&rep);
+	assert_no_children();
+}
+
+static void test_seed_replays_same_failure(void **state)
+{
+	(void)state;
+	struct fl_prop_config cfg;
+	config(&cfg, 77, 200);
+	cfg.max_shrinks = 0;
+	struct fl_prop_report a, b;
+	assert_int_equal(fl_prop_check(&cfg, &toy_refcount_leak, &a), FL_PROP_FAIL);
+	assert_true(a.trials >= 1);
+	cfg.seed = a.fail_seed;
+	cfg.trials = 1;
+	assert_int_equal(fl_prop_check(&cfg, &toy_refcount_leak, &b), FL_PROP_FAIL);
+	assert_int_equal(b.trials, 1);
+	assert_int_equal(b.nchoices, a.nchoices);
+	assert_memory_equal(b.choices, a.choices, a.nchoices * sizeof(uint64_t));
+	assert_string_equal(b.message, a.message);
+	assert_string_equal(b.log, a.log);
+	fl_prop_report_fini(&a);
+	fl_prop_report_fini(&b);
+}
+
+static void test_shrink_bound_respected(void **state)
+{
+	(void)state;
+	struct fl_prop_config cfg;
+	config(&cfg, 20261123, 200);
+	cfg.max_shrinks = 5;
+	struct fl_prop_report rep;
+	assert_int_equal(fl_prop_check(&cfg, &toy_refcount_leak, &rep), FL_PROP_FAIL);
+	if (rep.shrink_attempts > 5)
+		fail_msg("%u shrink runs, bound 5", rep.shrink_attempts);
+	assert_true(rep.nchoices <= rep.original_nchoices);
+	fl_prop_report_fini(&rep);
+}
+
+static const struct fl_prop_def table[] = {
+	{"toy_refcount_leak", fl_model_prop, NULL, NULL}, /* arg fixed in the test */
+};
+
+static void test_trace_replay_and_shrink(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/fl-prop-test-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct fl_prop_def defs[1] = {toy_refcount_leak};
+	(void)table;
+	struct fl_prop_config cfg;
+	config(&cfg, 20261123, 200);
+	cfg.trace_dir = dir;
+	struct fl_prop_report rep;
+	assert_int_equal(fl_prop_check(&cfg, &defs[0], &rep), FL_PROP_FAIL);
+	assert_non_null(rep.trace_path);
+
+	struct fl_trace t;
+	char err[256] = "";
+	int rc = fl_trace_read(rep.trace_path, &t, err, sizeof err);
+	if (rc)
+		fail_msg("read %s: %s", rep.trace_path, err);
+	assert_string_equal(t.kind, "property");
+	assert_string_equal(t.name, "toy_refcount_leak");
+	assert_string_equal(t.verdict, "fail");
+	assert_int_equal(t.seed, rep.fail_seed);
+	assert_int_equal(t.hash, fl_trace_hash_str("toy_refcount_leak"));
+	assert_int_equal(t.nchoices, rep.nchoices);
+
+	struct fl_prop_report r2;
+	assert_int_equal(fl_prop_replay(defs, 1, &t, &cfg, &r2), 0);
+	assert_string_equal(r2.message, rep.message);
+	assert_string_equal(r2.log, rep.log);
+	fl_prop_report_fini(&r2);
+
+	char out[300];
+	snprintf(out, sizeof out, "%s/min.trace", dir);
+	assert_int_equal(fl_prop_shrink(defs, 1, &t, &cfg, out, &r2), FL_PROP_FAIL);
+	assert_int_equal(r2.nchoices, rep.nchoices); /* already minimal */
+	fl_prop_report_fini(&r2);
+	assert_int_equal(fl_prop_replay(defs, 0, &t, &cfg, &r2), FL_ENOENT);
+
+	fl_trace_fini(&t);
+	unlink(out);
+	unlink(rep.trace_path);
+	fl_prop_report_fini(&rep);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_config_env_and_args(void **state)
+{
+	(void)state;
+	setenv("FL_SEED", "12345", 1);
+	setenv("FL_TRIALS", "7", 1);
+	struct fl_prop_config cfg;
+	fl_prop_config_init(&cfg, "x");
+	assert_int_equal(cfg.seed, 12345);
+	assert_int_equal(cfg.trials, 7);
+	assert_true(cfg.fork);
+	setenv("FL_LONG", "1", 1);
+	fl_prop_config_init(&cfg, "x");
+	assert_int_equal(cfg.trials, 700);
+	unsetenv("FL_SEED");
+	unsetenv("FL_TRIALS");
+	unsetenv("FL_LONG");
+	fl_prop_config_init(&cfg, "x");
+	char *argv[] = {"prog", "--seed", "0x10", "--trials", "3", "--no-fork", "--time", "1.5", NULL};
+	assert_int_equal(fl_prop_config_args(&cfg, 8, argv), 0);
+	assert_int_equal(cfg.seed, 16);
+	assert_int_equal(cfg.trials, 3);
+	assert_false(cfg.fork);
+	assert_true(cfg.time_budget_s > 1.4 && cfg.time_budget_s < 1.6);
+	char *bad[] = {"prog", "--trials", "zero", NULL};
+	assert_int_equal(fl_prop_config_args(&cfg, 3, bad), FL_EINVAL);
+}
+
+static void test_time_budget_stops_trials(void **state)
+{
+	(void)state;
+	struct fl_prop_config cfg;
+	config(&cfg, 9, 1000000);
+	cfg.time_budget_s = 0.2;
+	struct fl_prop_report rep;
+	assert_int_equal(fl_prop_check(&cfg, &toy_pass, &rep), 0);
+	assert_true(rep.trials < 1000000);
+	if (rep.seconds > 1.5)
+		fail_msg("budget 0.2 s, ran %.2f s", rep.seconds);
+	fl_prop_report_fini(&rep);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gen_zero_stream_is_simplest),
+		cmocka_unit_test(test_gen_order_and_bounds),
+		cmocka_unit_test(test_gen_array_spans),
+		cmocka_unit_test(test_refcount_leak_shrinks_to_3_steps),
+		cmocka_unit_test(test_refcount_ok_passes),
+		cmocka_unit_test(test_list_sum_shrinks_to_1000),
+		cmocka_unit_test(test_list_sum_in_process),
+		cmocka_unit_test(test_abort_shrinks_same_kind),
+		cmocka_unit_test(test_segv_crash_verdict),
+		cmocka_unit_test(test_hang_verdict),
+		cmocka_unit_test(test_seed_replays_same_failure),
+		cmocka_unit_test(test_shrink_bound_respected),
+		cmocka_unit_test(test_trace_replay_and_shrink),
+		cmocka_unit_test(test_config_env_and_args),
+		cmocka_unit_test(test_time_budget_stops_trials),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

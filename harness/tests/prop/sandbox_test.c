@@ -1,0 +1,286 @@
+/*
+ * Fork sandbox: verdicts, payloads, deadlines, no zombie, no fd leak.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "faultline/error.h"
+#include "faultline/sandbox.h"
+
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void assert_no_children(void)
+{
+	errno = 0;
+	pid_t r = waitpid(-1, NULL, WNOHANG);
+	if (r != -1 || errno != ECHILD)
+		fail_msg("a child is left: waitpid returned %d errno %d", (int)r, errno);
+}
+
+static bool under_valgrind(void)
+{
+	return getenv("FL_UNDER_VALGRIND") != NULL;
+}
+
+static int fn_pass(void *arg, int fd)
+{
+	(void)arg;
+	return fl_sandbox_frame_write(fd, 7, "hello", 5);
+}
+
+static int fn_fail(void *arg, int fd)
+{
+	(void)arg;
+	fl_sandbox_frame_write(fd, 9, "broken", 6);
+	return 1;
+}
+
+static int fn_segv(void *arg, int fd)
+{
+	(void)arg;
+	(void)fd;
+	raise(SIGSEGV);
+	return 0;
+}
+
+static int fn_abort(void *arg, int fd)
+{
+	(void)arg;
+	(void)fd;
+	abort();
+}
+
+static int fn_hang(void *arg, int fd)
+{
+	(void)arg;
+	(void)fd;
+	for (;;)
+		pause();
+	return 0; /* not reached */
+}
+
+static int fn_exit7(void *arg, int fd)
+{
+	(void)arg;
+	(void)fd;
+	_exit(7);
+}
+
+static int fn_flood(void *arg, int fd)
+{
+	(void)arg;
+	static char buf[65536];
+	memset(buf, 0xAB, sizeof buf);
+	for (int i = 0; i < 64; i++) /* 4 MiB */
+		if (write(fd, buf, sizeof buf) < 0)
+			return 1;
+	return 0;
+}
+
+static int fn_grandchild(void *arg, int fd)
+{
+	(void)arg;
+	(void)fd;
+	/* The grandchild inherits the pipe and would keep it open forever. */
+	pid_t p = fork();
+	if (p == 0) {
+		for (;;)
+			pause();
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t g_dump_fd = -1;
+static void on_dump(int sig)
+{
+	(void)sig;
+	fl_sandbox_frame_write(g_dump_fd, 1, "dumped", 6);
+	_exit(FL_SANDBOX_EXIT_DUMPED);
+}
+
+static int fn_hang_dump(void *arg, int fd)
+{
+	(void)arg;
+	g_dump_fd = fd;
+	signal(SIGUSR2, on_dump);
+	for (;;)
+		pause();
+	return 0; /* not reached */
+}
+
+static void run(int (*fn)(void *, int), uint64_t timeout_ms, struct fl_sandbox_result *r)
+{
+	struct fl_sandbox_opts o = {.timeout_ms = timeout_ms};
+	int rc = fl_sandbox_run(&o, fn, NULL, r);
+	if (rc != 0)
+		fail_msg("fl_sandbox_run: %s", fl_strerror(rc));
+}
+
+static void test_pass_payload(void **state)
+{
+	(void)state;
+	int fds = count_fds();
+	struct fl_sandbox_result r;
+	run(fn_pass, 5000, &r);
+	assert_string_equal(fl_verdict_name(r.verdict), "pass");
+	assert_int_equal(r.exit_status, 0);
+	size_t pos = 0;
+	uint32_t tag, len;
+	const uint8_t *data;
+	assert_int_equal(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len), 0);
+	assert_int_equal(tag, 7);
+	assert_int_equal(len, 5);
+	assert_memory_equal(data, "hello", 5);
+	assert_int_equal(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len),
+			 FL_ENOENT);
+	fl_sandbox_result_fini(&r);
+	assert_int_equal(count_fds(), fds);
+	assert_no_children();
+}
+
+static void test_fail(void **state)
+{
+	(void)state;
+	struct fl_sandbox_result r;
+	run(fn_fail, 5000, &r);
+	assert_string_equal(fl_verdict_name(r.verdict), "fail");
+	assert_int_equal(r.exit_status, FL_SANDBOX_EXIT_FAIL);
+	assert_int_equal(r.payload_len, 14);
+	fl_sandbox_result_fini(&r);
+	run(fn_exit7, 5000, &r);
+	assert_string_equal(fl_verdict_name(r.verdict), "fail");
+	assert_int_equal(r.exit_status, 7);
+	fl_sandbox_result_fini(&r);
+	assert_no_children();
+}
+
+static void test_crash_named(void **state)
+{
+	(void)state;
+	struct fl_sandbox_result r;
+	run(fn_segv, 10000, &r);
+	assert_string_equal(fl_verdict_name(r.verdict), "crash");
+	assert_string_equal(fl_signal_name(r.signal), "SIGSEGV");
+	fl_sandbox_result_fini(&r);
+	run(fn_abort, 10000, &r);
+	assert_string_equal(fl_verdict_name(r.verdict), "crash");
+	assert_string_equal(fl_signal_name(r.signal), "SIGABRT");
+	fl_sandbox_result_fini(&r);
+	assert_no_children();
+}
+
+static void test_hang_deadline(void **state)
+{
+	(void)state;
+	int fds = count_fds();
+	uint64_t timeout = under_valgrind() ? 1000 : 150;
+	struct fl_sandbox_result r;
+	run(fn_hang, timeout, &r);
+	assert_string_equal(fl_verdict_name(r.verdict), "hang");
+	if (r.seconds < timeout / 1000.0 || r.seconds > timeout / 1000.0 + 2.0)
+		fail_msg("hang verdict after %.3f s, deadline %.3f s", r.seconds, timeout / 1000.0);
+	fl_sandbox_result_fini(&r);
+	assert_int_equal(count_fds(), fds);
+	assert_no_children();
+}
+
+static void test_hang_dump_signal(void **state)
+{
+	(void)state;
+	struct fl_sandbox_opts o = {.timeout_ms = under_valgrind() ? 1000 : 100,
+				    .dump_signal = SIGUSR2, .grace_ms = 2000};
+	struct fl_sandbox_result r;
+	assert_int_equal(fl_sandbox_run(&o, fn_hang_dump, NULL, &r), 0);
+	assert_string_equal(fl_verdict_name(r.verdict), "hang");
+	assert_int_equal(r.exit_status, FL_SANDBOX_EXIT_DUMPED);
+	assert_int_equal(r.payload_len, 14);
+	assert_memory_equal(r.payload + 8, "dumped", 6);
+	fl_sandbox_result_fini(&r);
+	assert_no_children();
+}
+
+static void test_flood_truncated(void **state)
+{
+	(void)state;
+	struct fl_sandbox_opts o = {.timeout_ms = 20000, .max_payload = 1000};
+	struct fl_sandbox_result r;
+	assert_int_equal(fl_sandbox_run(&o, fn_flood, NULL, &r), 0);
+	assert_string_equal(fl_verdict_name(r.verdict), "pass");
+	assert_int_equal(r.payload_len, 1000);
+	assert_true(r.truncated);
+	/* Garbage is not a frame. */
+	size_t pos = 0;
+	uint32_t tag, len;
+	const uint8_t *data;
+	assert_int_equal(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len),
+			 FL_EPROTO);
+	fl_sandbox_result_fini(&r);
+	assert_no_children();
+}
+
+static void test_grandchild_killed(void **state)
+{
+	(void)state;
+	int fds = count_fds();
+	struct fl_sandbox_result r;
+	run(fn_grandchild, 5000, &r);
+	assert_string_equal(fl_verdict_name(r.verdict), "pass");
+	if (r.seconds > 1.0)
+		fail_msg("the lingering grandchild delayed the verdict: %.3f s", r.seconds);
+	fl_sandbox_result_fini(&r);
+	assert_int_equal(count_fds(), fds);
+	assert_no_children();
+}
+
+static void test_frames_garbage(void **state)
+{
+	(void)state;
+	uint8_t buf[32] = {1, 0, 0, 0, 200, 0, 0, 0, 'x'};
+	size_t pos = 0;
+	uint32_t tag, len;
+	const uint8_t *data;
+	assert_int_equal(fl_sandbox_frame_next(buf, 9, &pos, &tag, &data, &len), FL_EPROTO);
+	assert_int_equal(fl_sandbox_frame_next(buf, 5, &pos, &tag, &data, &len), FL_EPROTO);
+	assert_int_equal(fl_sandbox_frame_next(NULL, 0, &pos, &tag, &data, &len), FL_ENOENT);
+	enum fl_verdict v;
+	assert_int_equal(fl_verdict_parse("hang", &v), 0);
+	assert_int_equal(v, FL_VERDICT_HANG);
+	assert_int_equal(fl_verdict_parse("nope", &v), FL_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pass_payload),
+		cmocka_unit_test(test_fail),
+		cmocka_unit_test(test_crash_named),
+		cmocka_unit_test(test_hang_deadline),
+		cmocka_unit_test(test_hang_dump_signal),
+		cmocka_unit_test(test_flood_truncated),
+		cmocka_unit_test(test_grandchild_killed),
+		cmocka_unit_test(test_frames_garbage),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
