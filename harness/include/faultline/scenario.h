@@ -1,0 +1,340 @@
+/*
+ * Scenario files: YAML loaded with libcyaml against a schema, then checked
+ * (references, names, ranges, mode and actor kinds, fault points).  The
+ * format is documented in harness/src/scenario/FORMAT.md.
+ *
+ * A loaded scenario is one immutable, self-contained allocation tree owned
+ * by the caller (free with fl_scenario_free).  Every actor, operation and
+ * fault keeps the 1-based source line it came from, for reports.
+ *
+ * Errors read "file:line: field: what is wrong", e.g.
+ *   scenarios/churn.yaml:14: actors[1].ops[2].offer.count: must be >= 1 (got -3)
+ * The CLI prints them and exits 2.
+ *
+ * Loading is thread-safe (no shared state); a loaded scenario may be read
+ * from any number of threads.
+ */
+#ifndef FAULTLINE_SCENARIO_H
+#define FAULTLINE_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum fl_scn_mode {
+	FL_SCN_MODE_SIM,    /* coroutines on one thread, virtual time */
+	FL_SCN_MODE_PROC,   /* forked processes, real time, real kills */
+	FL_SCN_MODE_STRESS, /* free-running threads, real time */
+};
+
+enum fl_scn_driver_kind {
+	FL_SCN_DRIVER_EMBEDDED, /* the driver runs as an actor of the run */
+	FL_SCN_DRIVER_PROCESS,  /* the driver is its own process (proc mode) */
+};
+
+enum fl_scn_actor_kind {
+	FL_SCN_ACTOR_THREAD,  /* a coroutine (sim) or thread (stress, proc) */
+	FL_SCN_ACTOR_PROCESS, /* a forked process (proc mode only) */
+};
+
+enum fl_scn_op_kind {
+	FL_SCN_OP_ADD_PUBLICATION,
+	FL_SCN_OP_REMOVE_PUBLICATION,
+	FL_SCN_OP_ADD_SUBSCRIPTION,
+	FL_SCN_OP_REMOVE_SUBSCRIPTION,
+	FL_SCN_OP_OFFER,
+	FL_SCN_OP_POLL,
+	FL_SCN_OP_TAKE_IMAGE,
+	FL_SCN_OP_RELEASE_IMAGE,
+	FL_SCN_OP_CLOSE_CLIENT,
+	FL_SCN_OP_WAIT,
+	FL_SCN_OP_BARRIER,
+	FL_SCN_OP_CRASH_SELF,
+	FL_SCN_OP_OFFER_SERVICE,
+	FL_SCN_OP_CONNECT_SERVICE,
+	FL_SCN_OP_REQUEST,
+	FL_SCN_OP_RESPOND,
+	FL_SCN_OP_CTX_OPEN,
+	FL_SCN_OP_CTX_CLOSE,
+	FL_SCN_OP__COUNT
+};
+
+/* Kinds of the named objects operations create with `as:`. */
+enum fl_scn_obj_kind {
+	FL_SCN_OBJ_PUBLICATION,
+	FL_SCN_OBJ_SUBSCRIPTION,
+	FL_SCN_OBJ_IMAGE,
+	FL_SCN_OBJ_SERVER,     /* offer_service */
+	FL_SCN_OBJ_CONNECTION, /* connect_service */
+	FL_SCN_OBJ_CTX,
+};
+
+enum fl_scn_fault_action {
+	FL_SCN_FAULT_ERROR,
+	FL_SCN_FAULT_DELAY,
+	FL_SCN_FAULT_DROP,
+	FL_SCN_FAULT_CRASH,
+};
+
+enum fl_scn_fault_when {
+	FL_SCN_WHEN_ALWAYS,      /* no `when:` given: every hit */
+	FL_SCN_WHEN_NTH,         /* only the n-th hit (1-based) */
+	FL_SCN_WHEN_AFTER,       /* every hit from the n-th on (1-based) */
+	FL_SCN_WHEN_PROBABILITY, /* each hit with probability p (choice stream) */
+};
+
+enum fl_scn_sched_kind {
+	FL_SCN_SCHED_RANDOM, /* uniform random over runnable actors */
+	FL_SCN_SCHED_PCT,    /* PCT with `depth` (d - 1 change points) */
+};
+
+/* Properties, as bits of fl_scenario.properties. */
+enum fl_scn_property {
+	FL_SCN_PROP_IMAGE_REFS = 1u << 0,
+	FL_SCN_PROP_NO_LEAKED_FILES = 1u << 1,
+	FL_SCN_PROP_GAUGES_ZERO = 1u << 2,
+	FL_SCN_PROP_NO_PENDING_REGISTRATIONS = 1u << 3,
+	FL_SCN_PROP_NO_NEW_FDS = 1u << 4,
+	FL_SCN_PROP_NO_UNEXPECTED_SIGNAL = 1u << 5,
+	FL_SCN_PROP_DELIVERY_IN_ORDER = 1u << 6,
+	FL_SCN_PROP_NO_LOSS = 1u << 7,
+	FL_SCN_PROP_NO_DUPLICATES = 1u << 8,
+	FL_SCN_PROP_CHUNKS_BALANCED = 1u << 9,
+	FL_SCN_PROP_PORTS_ZERO = 1u << 10,
+	FL_SCN_PROP_MESSAGES_FREED_ONCE = 1u << 11,
+};
+#define FL_SCN_PROP_COUNT 12
+
+/* cancel_at values besides a step index >= 0. */
+#define FL_SCN_CANCEL_NONE (-1)   /* not cancelled */
+#define FL_SCN_CANCEL_RANDOM (-2) /* step drawn from the choice stream */
+
+/* A reference to a named object: index into fl_scenario.objects, or -1. */
+typedef int fl_scn_ref;
+
+/* add_publication / add_subscription */
+struct fl_scn_op_add {
+	const char *channel; /* e.g. "ipc" */
+	int32_t stream;
+	bool exclusive;      /* publications only */
+	bool async;          /* start, then poll the async handle */
+	int cancel_at;       /* async only: poll step to cancel at, or FL_SCN_CANCEL_* */
+	fl_scn_ref as;       /* the publication/subscription created */
+};
+
+/* remove_publication / remove_subscription */
+struct fl_scn_op_remove {
+	fl_scn_ref target;
+	bool async;
+	int cancel_at;
+};
+
+struct fl_scn_op_offer {
+	fl_scn_ref pub;
+	uint32_t count;    /* messages */
+	uint32_t size_min; /* bytes; size_min == size_max for a fixed size */
+	uint32_t size_max;
+};
+
+struct fl_scn_op_poll {
+	fl_scn_ref sub;
+	uint32_t until;       /* messages received in total by this op */
+	uint32_t deadline_ms; /* 0: the scenario's default (driver timeout) */
+};
+
+struct fl_scn_op_take_image {
+	fl_scn_ref sub;
+	fl_scn_ref from;   /* the image of this publication's session, or -1 */
+	uint32_t index;    /* when from == -1: the index-th image of sub */
+	fl_scn_ref as;     /* the image taken */
+};
+
+struct fl_scn_op_release_image {
+	fl_scn_ref img;
+};
+
+struct fl_scn_op_wait {
+	uint32_t ms;
+};
+
+struct fl_scn_op_barrier {
+	const char *name; /* every actor reaching a barrier of this name waits for the rest */
+};
+
+/* offer_service / connect_service */
+struct fl_scn_op_service {
+	const char *service;
+	fl_scn_ref as; /* server or connection */
+};
+
+struct fl_scn_op_request {
+	fl_scn_ref conn;      /* a connection from connect_service */
+	fl_scn_ref ctx;       /* a context from ctx_open, or -1 */
+	uint32_t count;
+	uint32_t size;
+	uint32_t deadline_ms; /* per request; 0: the scenario's default */
+};
+
+struct fl_scn_op_respond {
+	fl_scn_ref server; /* from offer_service */
+	fl_scn_ref ctx;    /* or -1 */
+	uint32_t count;
+};
+
+struct fl_scn_op_ctx {
+	fl_scn_ref on; /* ctx_open: the connection or server; ctx_close: -1 */
+	fl_scn_ref ctx; /* ctx_open: the context created; ctx_close: the one closed */
+};
+
+/* One operation: a tagged union.  close_client and crash_self carry no
+ * arguments. */
+struct fl_scenario_op {
+	enum fl_scn_op_kind kind;
+	int line; /* 1-based source line */
+	union {
+		struct fl_scn_op_add add;
+		struct fl_scn_op_remove remove;
+		struct fl_scn_op_offer offer;
+		struct fl_scn_op_poll poll;
+		struct fl_scn_op_take_image take_image;
+		struct fl_scn_op_release_image release_image;
+		struct fl_scn_op_wait wait;
+		struct fl_scn_op_barrier barrier;
+		struct fl_scn_op_service service;
+		struct fl_scn_op_request request;
+		struct fl_scn_op_respond respond;
+		struct fl_scn_op_ctx ctx;
+	} u;
+};
+
+struct fl_scenario_actor {
+	const char *name;
+	enum fl_scn_actor_kind kind;
+	const char *client; /* client name; actors naming the same client share it
+	                       (defaults to the actor's name) */
+	const struct fl_scenario_op *ops;
+	size_t op_count;
+	int line;
+};
+
+/* A named object created by an operation's `as:`. */
+struct fl_scenario_object {
+	const char *name;
+	enum fl_scn_obj_kind kind;
+	int actor; /* index of the defining actor */
+	int op;    /* index of the defining op in that actor */
+};
+
+struct fl_scenario_fault {
+	const char *point; /* "transport/shm/map", "posix/mm/mmap", or a prefix ending in '*' */
+	enum fl_scn_fault_action action;
+	enum fl_scn_fault_when when;
+	uint64_t n;        /* NTH / AFTER */
+	double probability; /* PROBABILITY, in (0, 1] */
+	int error;         /* ERROR/DROP: negative FL_E* code (`code:`), positive errno
+	                      (`errno:`), or 0 for the point's default */
+	uint32_t delay_ms; /* DELAY */
+	const char *actor; /* only when this actor runs; NULL: any */
+	int actor_index;   /* index of that actor, or -1 */
+	int line;
+};
+
+struct fl_scenario_driver {
+	enum fl_scn_driver_kind kind;
+	uint32_t client_liveness_ms;
+	uint32_t driver_timeout_ms;
+	uint32_t linger_ms;
+	uint32_t term_length; /* bytes, a power of two */
+};
+
+struct fl_scenario {
+	const char *path;        /* as given to fl_scenario_load */
+	uint64_t hash;           /* FNV-1a 64 of the file's bytes */
+	const char *name;
+	const char *description;
+	enum fl_scn_mode mode;
+	struct fl_scenario_driver driver;
+	const struct fl_scenario_actor *actors;
+	size_t actor_count;
+	const struct fl_scenario_object *objects;
+	size_t object_count;
+	const struct fl_scenario_fault *faults;
+	size_t fault_count;
+	uint32_t properties;     /* FL_SCN_PROP_* bits */
+	uint64_t budget_runs;    /* 0: not bounded by runs */
+	double budget_seconds;   /* 0: not bounded by time */
+	enum fl_scn_sched_kind scheduler;
+	uint32_t sched_depth;    /* PCT depth d >= 1 */
+	bool sweep;
+	const char *const *warnings; /* "file:line: field: text", e.g. an unregistered
+	                                transport/ fault point */
+	size_t warning_count;
+};
+
+/* Defaults applied when the file leaves a value out. */
+#define FL_SCN_DEFAULT_CLIENT_LIVENESS_MS 10000u
+#define FL_SCN_DEFAULT_DRIVER_TIMEOUT_MS 10000u
+#define FL_SCN_DEFAULT_LINGER_MS 5000u
+#define FL_SCN_DEFAULT_TERM_LENGTH (64u * 1024u)
+#define FL_SCN_DEFAULT_RUNS 100u
+#define FL_SCN_DEFAULT_PCT_DEPTH 3u
+
+/* fl_scenario_load reads and checks the scenario file at `path`.  On success
+ * *out owns the scenario (free with fl_scenario_free) and 0 is returned.  On
+ * failure *out is untouched, a message "file:line: field: what is wrong" (or
+ * "file: what" when no line applies) is written to err (truncated to errlen,
+ * always NUL terminated when errlen > 0) and the result is FL_EINVAL (bad
+ * file contents), FL_ENOENT / FL_EIO (cannot read) or FL_ENOMEM. */
+int fl_scenario_load(const char *path, struct fl_scenario **out, char *err, size_t errlen);
+
+/* fl_scenario_load_string is fl_scenario_load for YAML text in memory;
+ * `path` is only used in messages and fl_scenario.path. */
+int fl_scenario_load_string(const char *path, const char *text, size_t len,
+                            struct fl_scenario **out, char *err, size_t errlen);
+
+/* fl_scenario_free releases everything a loaded scenario owns.  NULL is a
+ * no-op. */
+void fl_scenario_free(struct fl_scenario *s);
+
+/* fl_scenario_hash returns the stable 64-bit hash (FNV-1a) of the file's
+ * contents, for traces: a trace replays only against the same bytes. */
+uint64_t fl_scenario_hash(const struct fl_scenario *s);
+
+/* fl_scenario_op_name returns the YAML key of an operation kind
+ * ("add_publication"), or "?" for an unknown kind.  Static string. */
+const char *fl_scenario_op_name(enum fl_scn_op_kind kind);
+
+/* fl_scenario_property_name returns the name of one FL_SCN_PROP_* bit
+ * ("image_refs"), or NULL.  Static string. */
+const char *fl_scenario_property_name(uint32_t prop);
+
+/* fl_scenario_expand_paths turns files and directories into a list of
+ * scenario files: a file is kept as given; a directory contributes its
+ * *.yaml and *.yml files (not recursive), sorted by name.  On success
+ * *files (a NULL-terminated array) and *count are set; free with
+ * fl_scenario_paths_free.  Errors: FL_ENOENT (a path does not exist; err
+ * names it), FL_EINVAL (a directory holds no scenario), FL_ENOMEM. */
+int fl_scenario_expand_paths(const char *const *paths, size_t npaths, char ***files,
+                             size_t *count, char *err, size_t errlen);
+
+/* fl_scenario_paths_free frees a list from fl_scenario_expand_paths. */
+void fl_scenario_paths_free(char **files);
+
+/* fl_scenario_load_dir loads every *.yaml / *.yml file in `dir`, sorted by
+ * name.  On success *out (an array of *count scenarios) is set; free with
+ * fl_scenario_list_free.  On the first bad file it fails like
+ * fl_scenario_load and frees what it loaded. */
+int fl_scenario_load_dir(const char *dir, struct fl_scenario ***out, size_t *count,
+                         char *err, size_t errlen);
+
+/* fl_scenario_list_free frees `count` scenarios and the array. */
+void fl_scenario_list_free(struct fl_scenario **list, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,237 @@
+/*
+ * The libcyaml schema of scenario files (see FORMAT.md for the format and
+ * schema.h for why every field is optional here).
+ */
+#include "schema.h"
+
+#define OPT CYAML_FLAG_OPTIONAL
+#define OPT_PTR (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER)
+#define OPT_NULLABLE (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER_NULL)
+#define STR(key, type, member) \
+	CYAML_FIELD_STRING_PTR(key, OPT_PTR, type, member, 0, CYAML_UNLIMITED)
+
+static const cyaml_schema_field_t add_publication_fields[] = {
+	STR("channel", struct fl_raw_add, channel),
+	CYAML_FIELD_INT("stream", OPT, struct fl_raw_add, stream),
+	CYAML_FIELD_BOOL("exclusive", OPT, struct fl_raw_add, exclusive),
+	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_add, async),
+	STR("cancel_at", struct fl_raw_add, cancel_at),
+	STR("as", struct fl_raw_add, as),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t add_subscription_fields[] = {
+	STR("channel", struct fl_raw_add, channel),
+	CYAML_FIELD_INT("stream", OPT, struct fl_raw_add, stream),
+	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_add, async),
+	STR("cancel_at", struct fl_raw_add, cancel_at),
+	STR("as", struct fl_raw_add, as),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t remove_publication_fields[] = {
+	STR("pub", struct fl_raw_remove, target),
+	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_remove, async),
+	STR("cancel_at", struct fl_raw_remove, cancel_at),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t remove_subscription_fields[] = {
+	STR("sub", struct fl_raw_remove, target),
+	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_remove, async),
+	STR("cancel_at", struct fl_raw_remove, cancel_at),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t int_entry = {
+	CYAML_VALUE_INT(CYAML_FLAG_DEFAULT, int64_t),
+};
+
+static const cyaml_schema_field_t offer_fields[] = {
+	STR("pub", struct fl_raw_offer, pub),
+	CYAML_FIELD_INT("count", OPT, struct fl_raw_offer, count),
+	CYAML_FIELD_INT("size", OPT, struct fl_raw_offer, size),
+	CYAML_FIELD_SEQUENCE("sizes", OPT_PTR, struct fl_raw_offer, sizes, &int_entry, 0,
+	                     CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t poll_fields[] = {
+	STR("sub", struct fl_raw_poll, sub),
+	CYAML_FIELD_INT("until", OPT, struct fl_raw_poll, until),
+	CYAML_FIELD_INT("deadline_ms", OPT, struct fl_raw_poll, deadline_ms),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t take_image_fields[] = {
+	STR("sub", struct fl_raw_take, sub),
+	STR("from", struct fl_raw_take, from),
+	CYAML_FIELD_INT("index", OPT, struct fl_raw_take, index),
+	STR("as", struct fl_raw_take, as),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t release_image_fields[] = {
+	STR("img", struct fl_raw_name, name),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t barrier_fields[] = {
+	STR("name", struct fl_raw_name, name),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t ctx_close_fields[] = {
+	STR("ctx", struct fl_raw_name, name),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t empty_fields[] = {
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t wait_fields[] = {
+	CYAML_FIELD_INT("ms", OPT, struct fl_raw_wait, ms),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t service_fields[] = {
+	STR("service", struct fl_raw_service, service),
+	STR("as", struct fl_raw_service, as),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t request_fields[] = {
+	STR("conn", struct fl_raw_request, conn),
+	STR("ctx", struct fl_raw_request, ctx),
+	CYAML_FIELD_INT("count", OPT, struct fl_raw_request, count),
+	CYAML_FIELD_INT("size", OPT, struct fl_raw_request, size),
+	CYAML_FIELD_INT("deadline_ms", OPT, struct fl_raw_request, deadline_ms),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t respond_fields[] = {
+	STR("server", struct fl_raw_respond, server),
+	STR("ctx", struct fl_raw_respond, ctx),
+	CYAML_FIELD_INT("count", OPT, struct fl_raw_respond, count),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t ctx_open_fields[] = {
+	STR("on", struct fl_raw_ctx_open, on),
+	STR("as", struct fl_raw_ctx_open, as),
+	CYAML_FIELD_END
+};
+
+#define OP(member, fields) \
+	CYAML_FIELD_MAPPING_PTR(#member, OPT_NULLABLE, struct fl_raw_op, member, fields)
+
+static const cyaml_schema_field_t op_fields[] = {
+	OP(add_publication, add_publication_fields),
+	OP(remove_publication, remove_publication_fields),
+	OP(add_subscription, add_subscription_fields),
+	OP(remove_subscription, remove_subscription_fields),
+	OP(offer, offer_fields),
+	OP(poll, poll_fields),
+	OP(take_image, take_image_fields),
+	OP(release_image, release_image_fields),
+	OP(close_client, empty_fields),
+	OP(wait, wait_fields),
+	OP(barrier, barrier_fields),
+	OP(crash_self, empty_fields),
+	OP(offer_service, service_fields),
+	OP(connect_service, service_fields),
+	OP(request, request_fields),
+	OP(respond, respond_fields),
+	OP(ctx_open, ctx_open_fields),
+	OP(ctx_close, ctx_close_fields),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t op_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct fl_raw_op, op_fields),
+};
+
+static const cyaml_schema_field_t actor_fields[] = {
+	STR("name", struct fl_raw_actor, name),
+	STR("kind", struct fl_raw_actor, kind),
+	STR("client", struct fl_raw_actor, client),
+	CYAML_FIELD_SEQUENCE("ops", OPT_PTR, struct fl_raw_actor, ops, &op_entry, 0,
+	                     CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t actor_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct fl_raw_actor, actor_fields),
+};
+
+static const cyaml_schema_field_t when_fields[] = {
+	CYAML_FIELD_INT("nth", OPT, struct fl_raw_when, nth),
+	CYAML_FIELD_INT("after", OPT, struct fl_raw_when, after),
+	CYAML_FIELD_FLOAT("probability", OPT, struct fl_raw_when, probability),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t fault_fields[] = {
+	STR("point", struct fl_raw_fault, point),
+	STR("action", struct fl_raw_fault, action),
+	CYAML_FIELD_MAPPING_PTR("when", OPT_NULLABLE, struct fl_raw_fault, when, when_fields),
+	STR("errno", struct fl_raw_fault, errno_name),
+	STR("code", struct fl_raw_fault, code),
+	CYAML_FIELD_INT("delay_ms", OPT, struct fl_raw_fault, delay_ms),
+	STR("actor", struct fl_raw_fault, actor),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t fault_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct fl_raw_fault, fault_fields),
+};
+
+static const cyaml_schema_field_t driver_fields[] = {
+	STR("kind", struct fl_raw_driver, kind),
+	CYAML_FIELD_INT("client_liveness_ms", OPT, struct fl_raw_driver, client_liveness_ms),
+	CYAML_FIELD_INT("driver_timeout_ms", OPT, struct fl_raw_driver, driver_timeout_ms),
+	CYAML_FIELD_INT("linger_ms", OPT, struct fl_raw_driver, linger_ms),
+	CYAML_FIELD_INT("term_length", OPT, struct fl_raw_driver, term_length),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t budget_fields[] = {
+	CYAML_FIELD_INT("runs", OPT, struct fl_raw_budget, runs),
+	CYAML_FIELD_FLOAT("seconds", OPT, struct fl_raw_budget, seconds),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t sched_fields[] = {
+	STR("kind", struct fl_raw_sched, kind),
+	CYAML_FIELD_INT("depth", OPT, struct fl_raw_sched, depth),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_value_t string_entry = {
+	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
+};
+
+static const cyaml_schema_field_t scenario_fields[] = {
+	STR("name", struct fl_raw_scenario, name),
+	STR("description", struct fl_raw_scenario, description),
+	STR("mode", struct fl_raw_scenario, mode),
+	CYAML_FIELD_MAPPING_PTR("driver", OPT_NULLABLE, struct fl_raw_scenario, driver,
+	                        driver_fields),
+	CYAML_FIELD_SEQUENCE("actors", OPT_PTR, struct fl_raw_scenario, actors, &actor_entry, 0,
+	                     CYAML_UNLIMITED),
+	CYAML_FIELD_SEQUENCE("faults", OPT_PTR, struct fl_raw_scenario, faults, &fault_entry, 0,
+	                     CYAML_UNLIMITED),
+	CYAML_FIELD_SEQUENCE("properties", OPT_PTR, struct fl_raw_scenario, properties,
+	                     &string_entry, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_MAPPING_PTR("budget", OPT_NULLABLE, struct fl_raw_scenario, budget,
+	                        budget_fields),
+	CYAML_FIELD_MAPPING_PTR("scheduler", OPT_NULLABLE, struct fl_raw_scenario, scheduler,
+	                        sched_fields),
+	CYAML_FIELD_BOOL("sweep", OPT, struct fl_raw_scenario, sweep),
+	CYAML_FIELD_END
+};
+
+const cyaml_schema_value_t fl_scenario_schema = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct fl_raw_scenario, scenario_fields),
+};

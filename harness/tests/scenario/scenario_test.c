@@ -1,0 +1,305 @@
+/*
+ * Scenario loader tests: the good files' values, every bad file's exact
+ * message, the content hash, directory expansion.  Runs in
+ * harness/tests/scenario (meson workdir).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "faultline/error.h"
+#include "faultline/scenario.h"
+
+#define SMOKE "../../../scenarios/pubsub-smoke.yaml"
+
+struct bad_case {
+	const char *file;
+	const char *message;
+};
+
+static const struct bad_case bad_cases[] = {
+	{"bad/syntax.yaml",
+	 "bad/syntax.yaml:7: yaml: did not find expected ',' or ']' (while parsing a flow "
+	 "sequence at line 7)"},
+	{"bad/empty.yaml", "bad/empty.yaml:1: (top): empty scenario file"},
+	{"bad/unknown_key.yaml", "bad/unknown_key.yaml:6: actors[0].knd: unknown key"},
+	{"bad/unknown_op.yaml", "bad/unknown_op.yaml:7: actors[0].ops[0].ofer: unknown operation"},
+	{"bad/scalar_op.yaml",
+	 "bad/scalar_op.yaml:8: actors[0].ops[1]: an operation is a mapping with exactly one key, "
+	 "e.g. '- close_client: {}'"},
+	{"bad/wrong_type.yaml",
+	 "bad/wrong_type.yaml:8: actors[0].ops[1].offer.count: expected an integer (got 'many')"},
+	{"bad/missing_field.yaml", "bad/missing_field.yaml:1: mode: required field missing"},
+	{"bad/unknown_actor.yaml",
+	 "bad/unknown_actor.yaml:9: faults[0].actor: unknown actor 'nobody'"},
+	{"bad/unknown_ref.yaml",
+	 "bad/unknown_ref.yaml:7: actors[0].ops[0].offer.pub: unknown publication 'nope'"},
+	{"bad/wrong_ref_kind.yaml",
+	 "bad/wrong_ref_kind.yaml:8: actors[0].ops[1].offer.pub: 's' is a subscription (line 7), "
+	 "expected a publication"},
+	{"bad/use_before_define.yaml",
+	 "bad/use_before_define.yaml:7: actors[0].ops[0].poll.sub: 's' is used before it is "
+	 "defined (line 8)"},
+	{"bad/foreign_client.yaml",
+	 "bad/foreign_client.yaml:11: actors[1].ops[0].offer.pub: publication 'p' belongs to "
+	 "client 'c1' (actor a); actor b uses client 'b'"},
+	{"bad/bad_fault_point.yaml",
+	 "bad/bad_fault_point.yaml:7: faults[0].point: unknown fault point 'bogus/point' "
+	 "(expected a registered transport/ point, or posix/... or libc/... for libfiu's "
+	 "preload)"},
+	{"bad/two_whens.yaml",
+	 "bad/two_whens.yaml:9: faults[0].when: give exactly one of nth, after, probability"},
+	{"bad/bad_mode_kind.yaml",
+	 "bad/bad_mode_kind.yaml:6: actors[0].kind: a process actor needs mode proc (mode is sim)"},
+	{"bad/negative_count.yaml",
+	 "bad/negative_count.yaml:10: actors[0].ops[1].offer.count: must be between 1 and "
+	 "1000000000 (got -3)"},
+	{"bad/cancel_without_async.yaml",
+	 "bad/cancel_without_async.yaml:7: actors[0].ops[0].add_subscription.cancel_at: needs "
+	 "async: true"},
+	{"bad/unknown_property.yaml",
+	 "bad/unknown_property.yaml:8: properties[1]: unknown property 'no_leaks' (known: "
+	 "image_refs, no_leaked_files, gauges_zero, no_pending_registrations, no_new_fds, "
+	 "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, chunks_balanced, "
+	 "ports_zero, messages_freed_once)"},
+	{"bad/duplicate_actor.yaml",
+	 "bad/duplicate_actor.yaml:7: actors[2].name: actor 'a' is already defined at line 5"},
+	{"bad/lonely_barrier.yaml",
+	 "bad/lonely_barrier.yaml:7: actors[0].ops[0].barrier.name: barrier 'alone' is reached "
+	 "only by actor a; a barrier needs two or more actors"},
+};
+
+static void test_bad_file(void **state)
+{
+	const struct bad_case *c = *state;
+	struct fl_scenario *s = NULL;
+	char err[512];
+	int rc = fl_scenario_load(c->file, &s, err, sizeof err);
+	assert_int_equal(rc, FL_EINVAL);
+	assert_null(s);
+	assert_string_equal(err, c->message);
+}
+
+static void test_smoke_values(void **state)
+{
+	(void)state;
+	struct fl_scenario *s = NULL;
+	char err[512];
+	int rc = fl_scenario_load(SMOKE, &s, err, sizeof err);
+	if (rc)
+		fail_msg("%s", err);
+	assert_string_equal(s->name, "pubsub-smoke");
+	assert_int_equal(s->mode, FL_SCN_MODE_SIM);
+	assert_int_equal(s->driver.kind, FL_SCN_DRIVER_EMBEDDED);
+	assert_int_equal(s->driver.linger_ms, 1000);
+	assert_int_equal(s->driver.term_length, 65536);
+	assert_int_equal(s->actor_count, 2);
+	assert_string_equal(s->actors[1].name, "subscriber");
+	assert_int_equal(s->actors[1].kind, FL_SCN_ACTOR_THREAD);
+	assert_string_equal(s->actors[1].client, "subscriber");
+	assert_int_equal(s->actors[0].op_count, 6);
+	const struct fl_scenario_op *offer = &s->actors[0].ops[2];
+	assert_int_equal(offer->kind, FL_SCN_OP_OFFER);
+	assert_int_equal(offer->line, 17);
+	assert_int_equal(offer->u.offer.count, 100);
+	assert_int_equal(offer->u.offer.size_min, 8);
+	assert_int_equal(offer->u.offer.size_max, 256);
+	assert_string_equal(s->objects[offer->u.offer.pub].name, "pub1");
+	assert_int_equal(s->actors[1].ops[5].kind, FL_SCN_OP_CLOSE_CLIENT);
+	assert_int_equal(s->actors[1].ops[2].u.poll.deadline_ms, 5000);
+	assert_int_equal(s->properties,
+	                 FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_NO_LEAKED_FILES |
+	                         FL_SCN_PROP_GAUGES_ZERO | FL_SCN_PROP_NO_PENDING_REGISTRATIONS |
+	                         FL_SCN_PROP_DELIVERY_IN_ORDER | FL_SCN_PROP_NO_LOSS |
+	                         FL_SCN_PROP_NO_DUPLICATES);
+	assert_int_equal(s->budget_runs, 200);
+	assert_true(s->budget_seconds == 30.0);
+	assert_int_equal(s->scheduler, FL_SCN_SCHED_RANDOM);
+	assert_false(s->sweep);
+	assert_int_equal(s->warning_count, 0);
+	fl_scenario_free(s);
+}
+
+static void test_everything_values(void **state)
+{
+	(void)state;
+	struct fl_scenario *s = NULL;
+	char err[512];
+	int rc = fl_scenario_load("good/everything.yaml", &s, err, sizeof err);
+	if (rc)
+		fail_msg("%s", err);
+	assert_int_equal(s->mode, FL_SCN_MODE_PROC);
+	assert_int_equal(s->driver.kind, FL_SCN_DRIVER_PROCESS);
+	assert_int_equal(s->driver.client_liveness_ms, 2000);
+	assert_int_equal(s->driver.driver_timeout_ms, 3000);
+	assert_int_equal(s->driver.linger_ms, 0);
+	assert_int_equal(s->actor_count, 4);
+	const struct fl_scenario_actor *pub = &s->actors[0], *sub = &s->actors[1];
+	assert_int_equal(pub->kind, FL_SCN_ACTOR_PROCESS);
+	assert_string_equal(pub->client, "shared");
+	assert_int_equal(pub->line, 7);
+	const struct fl_scn_op_add *a0 = &pub->ops[0].u.add;
+	assert_int_equal(a0->stream, -7);
+	assert_true(a0->exclusive && a0->async);
+	assert_int_equal(a0->cancel_at, 3);
+	assert_int_equal(pub->ops[1].u.add.cancel_at, FL_SCN_CANCEL_RANDOM);
+	assert_int_equal(pub->ops[0].u.add.cancel_at, 3);
+	assert_int_equal(pub->ops[3].u.offer.size_min, 64); /* default size */
+	assert_int_equal(pub->ops[5].kind, FL_SCN_OP_REMOVE_PUBLICATION);
+	assert_int_equal(pub->ops[5].u.remove.cancel_at, FL_SCN_CANCEL_NONE);
+	assert_int_equal(pub->ops[6].kind, FL_SCN_OP_CRASH_SELF);
+	const struct fl_scn_op_take_image *t1 = &sub->ops[2].u.take_image, *t2 = &sub->ops[3].u.take_image;
+	assert_string_equal(s->objects[t1->from].name, "p1");
+	assert_int_equal(s->objects[t1->as].kind, FL_SCN_OBJ_IMAGE);
+	assert_int_equal(t2->from, -1);
+	assert_int_equal(t2->index, 2);
+	assert_int_equal(sub->ops[4].u.release_image.img, t1->as);
+	assert_int_equal(sub->ops[8].u.wait.ms, 25);
+	const struct fl_scenario_actor *srv = &s->actors[2], *cli = &s->actors[3];
+	assert_int_equal(srv->ops[1].kind, FL_SCN_OP_CTX_OPEN);
+	assert_int_equal(srv->ops[1].u.ctx.on, srv->ops[0].u.service.as);
+	assert_int_equal(srv->ops[2].u.respond.ctx, srv->ops[1].u.ctx.ctx);
+	assert_int_equal(srv->ops[3].u.ctx.ctx, srv->ops[1].u.ctx.ctx);
+	assert_string_equal(cli->ops[0].u.service.service, "calc");
+	assert_int_equal(cli->ops[1].u.request.ctx, -1);
+	assert_int_equal(cli->ops[1].u.request.size, 100);
+	assert_int_equal(cli->ops[1].u.request.deadline_ms, 500);
+	assert_int_equal(s->object_count, 8);
+
+	assert_int_equal(s->fault_count, 4);
+	assert_string_equal(s->faults[0].point, "transport/shm/map");
+	assert_int_equal(s->faults[0].when, FL_SCN_WHEN_NTH);
+	assert_int_equal(s->faults[0].n, 2);
+	assert_int_equal(s->faults[0].error, 28 /* ENOSPC */);
+	assert_int_equal(s->faults[0].actor_index, 0);
+	assert_int_equal(s->faults[0].line, 42);
+	assert_int_equal(s->faults[1].action, FL_SCN_FAULT_DELAY);
+	assert_int_equal(s->faults[1].delay_ms, 7);
+	assert_true(s->faults[1].probability == 0.25);
+	assert_int_equal(s->faults[2].when, FL_SCN_WHEN_AFTER);
+	assert_int_equal(s->faults[2].error, FL_EIO);
+	assert_int_equal(s->faults[3].action, FL_SCN_FAULT_CRASH);
+	assert_int_equal(s->faults[3].when, FL_SCN_WHEN_ALWAYS);
+	assert_int_equal(s->warning_count, 1);
+	assert_string_equal(s->warnings[0],
+	                    "good/everything.yaml:55: faults[3].point: 'transport/not/yet/registered' "
+	                    "is not in this build's fault point registry");
+	assert_int_equal(s->properties, FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_PORTS_ZERO |
+	                                        FL_SCN_PROP_MESSAGES_FREED_ONCE);
+	assert_int_equal(s->budget_runs, 0);
+	assert_true(s->budget_seconds == 2.5);
+	assert_int_equal(s->scheduler, FL_SCN_SCHED_PCT);
+	assert_int_equal(s->sched_depth, 4);
+	assert_true(s->sweep);
+	fl_scenario_free(s);
+}
+
+static void test_hash(void **state)
+{
+	(void)state;
+	struct fl_scenario *a = NULL, *b = NULL, *c = NULL;
+	char err[512];
+	static const char text[] = "name: h\ndescription: d\nmode: sim\nactors: [{name: a}]\n";
+	assert_int_equal(fl_scenario_load(SMOKE, &a, err, sizeof err), 0);
+	assert_int_equal(fl_scenario_load(SMOKE, &b, err, sizeof err), 0);
+	assert_int_equal(fl_scenario_hash(a), fl_scenario_hash(b));
+	assert_int_equal(fl_scenario_load_string("mem", text, sizeof text - 1, &c, err, sizeof err), 0);
+	assert_int_not_equal(fl_scenario_hash(a), fl_scenario_hash(c));
+	/* FNV-1a 64 of the exact bytes (checked with python), pinned so traces
+	 * stay valid across builds. */
+	assert_int_equal(fl_scenario_hash(c), 0x3a8f8b4d8a08c074ull);
+	assert_int_equal(c->budget_runs, FL_SCN_DEFAULT_RUNS);
+	assert_int_equal(c->driver.client_liveness_ms, FL_SCN_DEFAULT_CLIENT_LIVENESS_MS);
+	fl_scenario_free(a);
+	fl_scenario_free(b);
+	fl_scenario_free(c);
+}
+
+static void test_missing_file(void **state)
+{
+	(void)state;
+	struct fl_scenario *s = NULL;
+	char err[512];
+	assert_int_equal(fl_scenario_load("bad/no-such-file.yaml", &s, err, sizeof err), FL_ENOENT);
+	assert_string_equal(err, "bad/no-such-file.yaml: No such file or directory");
+	assert_null(s);
+}
+
+static void test_expand_paths(void **state)
+{
+	(void)state;
+	char **files = NULL, err[512];
+	size_t n = 0;
+	const char *paths[] = {"good", "bad/empty.yaml"};
+	assert_int_equal(fl_scenario_expand_paths(paths, 2, &files, &n, err, sizeof err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(files[0], "good/everything.yaml");
+	assert_string_equal(files[1], "bad/empty.yaml");
+	assert_null(files[2]);
+	fl_scenario_paths_free(files);
+
+	const char *bad[] = {"good", "nowhere"};
+	files = NULL;
+	assert_int_equal(fl_scenario_expand_paths(bad, 2, &files, &n, err, sizeof err), FL_ENOENT);
+	assert_string_equal(err, "nowhere: No such file or directory");
+	assert_null(files);
+
+	/* A directory's files come back sorted. */
+	assert_int_equal(fl_scenario_expand_paths((const char *[]){"bad"}, 1, &files, &n, err,
+	                                          sizeof err), 0);
+	assert_true(n >= 6);
+	for (size_t i = 1; i < n; i++)
+		assert_true(strcmp(files[i - 1], files[i]) < 0);
+	fl_scenario_paths_free(files);
+}
+
+static void test_load_dir(void **state)
+{
+	(void)state;
+	struct fl_scenario **list = NULL;
+	size_t n = 0;
+	char err[512];
+	assert_int_equal(fl_scenario_load_dir("good", &list, &n, err, sizeof err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0]->name, "everything");
+	fl_scenario_list_free(list, n);
+	list = NULL;
+	/* The first bad file (sorted) stops the load and names itself. */
+	assert_int_equal(fl_scenario_load_dir("bad", &list, &n, err, sizeof err), FL_EINVAL);
+	assert_null(list);
+	assert_string_equal(err, bad_cases[12].message); /* bad_fault_point sorts first */
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(fl_scenario_op_name(FL_SCN_OP_TAKE_IMAGE), "take_image");
+	assert_string_equal(fl_scenario_op_name(FL_SCN_OP__COUNT), "?");
+	assert_string_equal(fl_scenario_property_name(FL_SCN_PROP_NO_LOSS), "no_loss");
+	assert_null(fl_scenario_property_name(3));
+}
+
+int main(void)
+{
+	enum { NBAD = sizeof bad_cases / sizeof bad_cases[0] };
+	struct CMUnitTest tests[NBAD + 7];
+	size_t n = 0;
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_smoke_values);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_values);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_hash);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_missing_file);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_expand_paths);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_load_dir);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_names);
+	for (size_t i = 0; i < NBAD; i++)
+		tests[n++] = (struct CMUnitTest){.name = bad_cases[i].file,
+		                                 .test_func = test_bad_file,
+		                                 .initial_state = (void *)&bad_cases[i]};
+	return _cmocka_run_group_tests("scenario", tests, n, NULL, NULL);
+}
