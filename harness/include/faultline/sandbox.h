@@ -56,8 +56,7 @@ struct fl_sandbox_result {
 
 /* fl_sandbox_run forks; the child runs fn(arg, out_fd) and exits with 0 when
  * fn returns 0, FL_SANDBOX_EXIT_FAIL otherwise (via _exit: no atexit
- * handlers, no stdio flush in the child; stdout/stderr are flushed before
- * the fork; fatal signals are reset to their default action in the
+ * handlers; stdout/stderr are flushed before the fork and after fn; fatal signals are reset to their default action in the
  * child, SIGPIPE ignored).  The parent collects the child's output and fills *res (on
  * success only; release with fl_sandbox_result_fini).  Returns 0, or
  * FL_EINVAL, FL_ENOMEM, FL_EIO (pipe/fork failed).  Blocks for at most

@@ -685,9 +685,10 @@ void fl_prop_print(const struct fl_prop_report *rep, const char *name)
 		rep->fail_seed);
 	if (rep->signal)
 		fprintf(f, "[prop]   signal: %s\n", fl_signal_name(rep->signal));
-	fprintf(f, "[prop]   shrunk %zu -> %zu choices in %u runs (%u kept, %.2f s)\n",
-		rep->original_nchoices, rep->nchoices, rep->shrink_attempts, rep->shrink_accepted,
-		rep->shrink_seconds);
+	if (rep->shrink_attempts)
+		fprintf(f, "[prop]   shrunk %zu -> %zu choices in %u runs (%u kept, %.2f s)\n",
+			rep->original_nchoices, rep->nchoices, rep->shrink_attempts,
+			rep->shrink_accepted, rep->shrink_seconds);
 	fprintf(f, "[prop]   minimal choices:");
 	for (size_t i = 0; i < rep->nchoices && i < 64; i++)
 		fprintf(f, " %" PRIu64, rep->choices[i]);
@@ -932,6 +933,9 @@ int fl_prop_run_choices(const struct fl_prop_config *cfg, const struct fl_prop_d
 	rep->trials = 1;
 	rep->seconds = now_s() - t0;
 	rep->seed = rep->fail_seed = cfg->seed;
+	if (out.have_record)
+		normalise(&out);
+	rep->original_nchoices = out.n;
 	report_take(rep, &out);
 	return rep->verdict == FL_VERDICT_PASS ? 0 : FL_PROP_FAIL;
 }

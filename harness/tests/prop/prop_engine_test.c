@@ -395,6 +395,55 @@ static void test_time_budget_stops_trials(void **state)
 	fl_prop_report_fini(&rep);
 }
 
+static int count_files(const char *dir, char *first, size_t len)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	if (!d)
+		return -1;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n++ == 0)
+			snprintf(first, len, "%s/%s", dir, e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_prop_main(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/fl-prop-main-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	const struct fl_prop_def defs[] = {toy_pass, toy_sum_below_1000};
+	char *run_all[] = {"p", "--seed", "1", "--trials", "20", "--trace-dir", dir, "--quiet", NULL};
+	assert_int_equal(fl_prop_main(8, run_all, defs, 2), 1);
+	char *run_pass[] = {"p", "--prop", "toy_pass", "--trials", "5", "--quiet", NULL};
+	assert_int_equal(fl_prop_main(6, run_pass, defs, 2), 0);
+	char *run_bad[] = {"p", "--prop", "nope", "--quiet", NULL};
+	assert_int_equal(fl_prop_main(4, run_bad, defs, 2), 2);
+	char *run_usage[] = {"p", "--frobnicate", NULL};
+	assert_int_equal(fl_prop_main(2, run_usage, defs, 2), 2);
+
+	char trace[512], out[600];
+	assert_int_equal(count_files(dir, trace, sizeof trace), 1);
+	char *replay[] = {"p", "--replay", trace, NULL};
+	assert_int_equal(fl_prop_main(3, replay, defs, 2), 1);
+	snprintf(out, sizeof out, "%s/min.trace", dir);
+	char *shrink[] = {"p", "--shrink", trace, "--out", out, NULL};
+	assert_int_equal(fl_prop_main(5, shrink, defs, 2), 1);
+	struct fl_trace t;
+	assert_int_equal(fl_trace_read(out, &t, NULL, 0), 0);
+	assert_int_equal(t.nchoices, 2);
+	assert_int_equal(t.choices[1], 1000);
+	fl_trace_fini(&t);
+	unlink(out);
+	unlink(trace);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_trace_replay_and_shrink),
 		cmocka_unit_test(test_config_env_and_args),
 		cmocka_unit_test(test_time_budget_stops_trials),
+		cmocka_unit_test(test_prop_main),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
