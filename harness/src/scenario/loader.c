@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <yaml.h>
 
@@ -290,6 +291,22 @@ static int u32_field(struct loader *l, yaml_node_t *map, const char *base, const
 	if (rc == 0)
 		*out = (uint32_t)r;
 	return rc;
+}
+
+/* libcyaml reads any unknown word as true; accept only YAML's spellings. */
+static int bool_check(struct loader *l, yaml_node_t *map, const char *base, const char *key)
+{
+	static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "1", "0"};
+	yaml_node_t *n = yget(l, map, key);
+	if (n == NULL || n->type != YAML_SCALAR_NODE)
+		return 0;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcasecmp((const char *)n->data.scalar.value, words[i]) == 0)
+			return 0;
+	char f[160];
+	join(f, sizeof f, base, key);
+	return fail(l, yline(n), f, "expected true or false (got '%s')",
+	            (const char *)n->data.scalar.value);
 }
 
 static bool valid_name(const char *s)
@@ -608,6 +625,10 @@ static int convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t
 		rc = str_field(l, m, base, "channel", a->channel, true, false, &o->channel);
 		if (!rc)
 			rc = int_field(l, m, base, "stream", a->stream, INT32_MIN, INT32_MAX, true, 0, &v);
+		if (!rc)
+			rc = bool_check(l, m, base, "exclusive");
+		if (!rc)
+			rc = bool_check(l, m, base, "async");
 		if (!rc) {
 			o->stream = (int32_t)v;
 			o->exclusive = a->exclusive;
@@ -636,6 +657,8 @@ static int convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t
 			rc = add_ref(l, m, base, key_name, target, pub ? REF_PUB : REF_SUB, false, ai, oi,
 			             &o->target);
 		o->async = a->async;
+		if (!rc)
+			rc = bool_check(l, m, base, "async");
 		if (!rc)
 			rc = cancel_field(l, m, base, a->cancel_at, a->async, &o->cancel_at);
 		break;
@@ -903,10 +926,11 @@ static int convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_no
 			rc = int_field(l, wn, wb, "after", a->when->after, 1, INT64_MAX, true, 0, &v);
 			o->n = (uint64_t)v;
 		} else {
+			join(f, sizeof f, wb, "probability");
 			o->when = FL_SCN_WHEN_PROBABILITY;
 			o->probability = a->when->probability;
 			if (!(o->probability > 0.0 && o->probability <= 1.0))
-				return fail(l, yline(yget(l, wn, "probability")), "faults.when.probability",
+				return fail(l, yline(yget(l, wn, "probability")), f,
 				            "must be in (0, 1] (got %g)", o->probability);
 		}
 		if (rc)
@@ -1247,7 +1271,7 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 	                    FL_SCN_DEFAULT_PCT_DEPTH, &s->sched_depth)))
 		return rc;
 	s->sweep = r->sweep;
-	return 0;
+	return bool_check(l, root, "", "sweep");
 }
 
 static uint64_t fnv1a(const char *p, size_t n)

@@ -73,6 +73,12 @@ static const struct bad_case bad_cases[] = {
 	{"bad/lonely_barrier.yaml",
 	 "bad/lonely_barrier.yaml:7: actors[0].ops[0].barrier.name: barrier 'alone' is reached "
 	 "only by actor a; a barrier needs two or more actors"},
+	{"bad/bad_bool.yaml", "bad/bad_bool.yaml:6: sweep: expected true or false (got 'maybe')"},
+	{"bad/probability_range.yaml",
+	 "bad/probability_range.yaml:9: faults[0].when.probability: must be in (0, 1] (got 1.5)"},
+	{"bad/two_op_keys.yaml",
+	 "bad/two_op_keys.yaml:7: actors[0].ops[0]: an operation is a mapping with exactly one "
+	 "key, e.g. '- wait: {ms: 5}'"},
 };
 
 static void test_bad_file(void **state)
@@ -276,6 +282,36 @@ static void test_load_dir(void **state)
 	assert_string_equal(err, bad_cases[12].message); /* bad_fault_point sorts first */
 }
 
+/* The complete example in FORMAT.md loads: the documentation cannot drift
+ * from the loader. */
+static void test_format_example(void **state)
+{
+	(void)state;
+	FILE *f = fopen("../../src/scenario/FORMAT.md", "r");
+	assert_non_null(f);
+	static char doc[32768];
+	size_t n = fread(doc, 1, sizeof doc - 1, f);
+	fclose(f);
+	doc[n] = '\0';
+	char *start = strstr(doc, "```yaml\n");
+	assert_non_null(start);
+	start += 8;
+	char *end = strstr(start, "```");
+	assert_non_null(end);
+	struct fl_scenario *s = NULL;
+	char err[512];
+	int rc = fl_scenario_load_string("FORMAT.md", start, (size_t)(end - start), &s, err,
+	                                 sizeof err);
+	if (rc)
+		fail_msg("%s", err);
+	assert_string_equal(s->name, "churn-with-faults");
+	assert_int_equal(s->actor_count, 2);
+	assert_int_equal(s->fault_count, 2);
+	assert_int_equal(s->warning_count, 0);
+	assert_int_equal(s->scheduler, FL_SCN_SCHED_PCT);
+	fl_scenario_free(s);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -288,7 +324,7 @@ static void test_names(void **state)
 int main(void)
 {
 	enum { NBAD = sizeof bad_cases / sizeof bad_cases[0] };
-	struct CMUnitTest tests[NBAD + 7];
+	struct CMUnitTest tests[NBAD + 8];
 	size_t n = 0;
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_smoke_values);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_values);
@@ -296,6 +332,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_missing_file);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_expand_paths);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_load_dir);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_format_example);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_names);
 	for (size_t i = 0; i < NBAD; i++)
 		tests[n++] = (struct CMUnitTest){.name = bad_cases[i].file,
