@@ -252,8 +252,11 @@ int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t 
 /* Model-based (stateful) properties.
  *
  * Each step draws, inside one span labelled "step": a "more steps" flag,
- * then the command among those whose precondition holds (the first enabled
- * command is the simplest), then the command's arguments (gen).  The step
+ * then the command by weight over all commands, redrawn while its
+ * precondition fails (up to 4 draws, then among the enabled ones), so a
+ * value names the same command whatever the state and deleting a step does
+ * not change what later steps are; the first command is the simplest.
+ * Then the command's arguments (gen).  The step
  * is applied to the model and to the real system, the step is logged with
  * describe, and check(model, real) runs.  After the last step final_check
  * runs (e.g. close everything and audit for leaks).  Faults and scheduling
@@ -265,6 +268,8 @@ int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t 
 
 struct fl_model_cmd {
 	const char *name;
+	/* Relative weight among the enabled commands (0 counts as 1). */
+	unsigned weight;
 	/* May this command run now?  NULL: always. */
 	bool (*precondition)(const void *model);
 	/* Draw the arguments into args (FL_MODEL_ARGS_MAX bytes, zeroed).  NULL: none. */

@@ -22,10 +22,11 @@ int fl_model_prop(struct fl_prop_ctx *ctx)
 	if (rc != FL_PROP_PASS)
 		return rc == FL_PROP_FAIL ? rc : fl_prop_fail(ctx, "setup failed: %d", rc);
 
-	size_t enabled_cap = spec->ncmds;
-	size_t enabled[enabled_cap > 64 ? 64 : enabled_cap];
-	if (enabled_cap > 64)
-		enabled_cap = 64;
+	size_t ncmds = spec->ncmds > 64 ? 64 : spec->ncmds;
+	size_t enabled[64];
+	uint32_t weights[64], all_w[64];
+	for (size_t i = 0; i < ncmds; i++)
+		all_w[i] = spec->cmds[i].weight ? spec->cmds[i].weight : 1;
 	unsigned step = 0;
 	for (; step < max_steps; step++) {
 		fl_choice_span_begin(c, "step");
@@ -33,15 +34,30 @@ int fl_model_prop(struct fl_prop_ctx *ctx)
 			fl_choice_span_end(c);
 			break;
 		}
-		size_t ne = 0;
-		for (size_t i = 0; i < enabled_cap; i++)
-			if (!spec->cmds[i].precondition || spec->cmds[i].precondition(model))
-				enabled[ne++] = i;
-		if (ne == 0) {
-			fl_choice_span_end(c);
-			break;
+		/* The command is drawn over all commands, so a value means the
+		 * same command whatever the model's state: deleting an earlier
+		 * step does not turn a later "close" into a "release".  A draw
+		 * whose precondition fails is redrawn (same step span); after
+		 * a few misses the choice is among the enabled ones only. */
+		const struct fl_model_cmd *cmd = NULL;
+		for (int tries = 0; tries < 4 && !cmd; tries++) {
+			const struct fl_model_cmd *k = &spec->cmds[fl_gen_one_of_weighted(c, all_w, ncmds)];
+			if (!k->precondition || k->precondition(model))
+				cmd = k;
 		}
-		const struct fl_model_cmd *cmd = &spec->cmds[enabled[fl_gen_one_of(c, ne)]];
+		if (!cmd) {
+			size_t ne = 0;
+			for (size_t i = 0; i < ncmds; i++)
+				if (!spec->cmds[i].precondition || spec->cmds[i].precondition(model)) {
+					weights[ne] = all_w[i];
+					enabled[ne++] = i;
+				}
+			if (ne == 0) {
+				fl_choice_span_end(c);
+				break;
+			}
+			cmd = &spec->cmds[enabled[fl_gen_one_of_weighted(c, weights, ne)]];
+		}
 		_Alignas(max_align_t) unsigned char args[FL_MODEL_ARGS_MAX];
 		memset(args, 0, sizeof args);
 		if (cmd->gen)

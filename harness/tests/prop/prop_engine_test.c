@@ -158,6 +158,28 @@ static void test_refcount_leak_shrinks_to_3_steps(void **state)
 	assert_no_children();
 }
 
+/* Not one lucky seed: every seed finds the leak and shrinks it to the same
+ * three steps, and every list counterexample to [1000]. */
+static void test_minimum_across_seeds(void **state)
+{
+	(void)state;
+	unsigned nseeds = under_valgrind() ? 3 : 20;
+	for (unsigned seed = 1; seed <= nseeds; seed++) {
+		struct fl_prop_config cfg;
+		config(&cfg, seed * 7919, 1000);
+		struct fl_prop_report rep;
+		assert_int_equal(fl_prop_check(&cfg, &toy_refcount_leak, &rep), FL_PROP_FAIL);
+		unsigned steps = count_lines_with(rep.log, "step ");
+		if (steps != 3 || !strstr(rep.log, "step 2: lookup_helper"))
+			fail_msg("seed %u: shrunk to %u steps:\n%s", seed * 7919, steps, rep.log);
+		fl_prop_report_fini(&rep);
+		assert_int_equal(fl_prop_check(&cfg, &toy_sum_below_1000, &rep), FL_PROP_FAIL);
+		if (rep.nchoices != 2 || rep.choices[1] != 1000)
+			fail_msg("seed %u: list not minimal: %s", seed * 7919, rep.log);
+		fl_prop_report_fini(&rep);
+	}
+}
+
 static void test_refcount_ok_passes(void **state)
 {
 	(void)state;
@@ -451,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_gen_order_and_bounds),
 		cmocka_unit_test(test_gen_array_spans),
 		cmocka_unit_test(test_refcount_leak_shrinks_to_3_steps),
+		cmocka_unit_test(test_minimum_across_seeds),
 		cmocka_unit_test(test_refcount_ok_passes),
 		cmocka_unit_test(test_list_sum_shrinks_to_1000),
 		cmocka_unit_test(test_list_sum_in_process),

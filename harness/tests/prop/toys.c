@@ -140,12 +140,12 @@ static int rm_final(struct fl_prop_ctx *ctx, void *model, void *real)
 }
 
 static const struct fl_model_cmd rm_cmds[] = {
-	{.name = "acquire", .precondition = rm_is_open, .apply_real = rm_acquire_real,
+	{.name = "acquire", .weight = 4, .precondition = rm_is_open, .apply_real = rm_acquire_real,
 	 .apply_model = rm_acquire_model},
-	{.name = "release", .precondition = rm_can_release, .apply_real = rm_release_real,
+	{.name = "release", .weight = 4, .precondition = rm_can_release, .apply_real = rm_release_real,
 	 .apply_model = rm_release_model},
-	{.name = "lookup_helper", .precondition = rm_is_open, .apply_real = rm_helper_real},
-	{.name = "close", .precondition = rm_is_open, .apply_real = rm_close_real,
+	{.name = "lookup_helper", .weight = 2, .precondition = rm_is_open, .apply_real = rm_helper_real},
+	{.name = "close", .weight = 1, .precondition = rm_is_open, .apply_real = rm_close_real,
 	 .apply_model = rm_close_model},
 };
 
@@ -153,7 +153,7 @@ static const struct fl_model_cmd rm_cmds[] = {
 #define RM_SPEC(bug)                                                         \
 	{                                                                    \
 		.spec = {.name = "refcount", .cmds = rm_cmds, .ncmds = 4,    \
-			 .max_steps = 40, .avg_steps = 12, .setup = rm_setup, \
+			 .max_steps = 60, .avg_steps = 25, .setup = rm_setup, \
 			 .check = rm_check, .final_check = rm_final,         \
 			 .teardown = rm_teardown},                           \
 		.buggy = bug                                                 \
