@@ -528,6 +528,87 @@ client_killed(void **state)
 	assert_all_returned(dom);
 }
 
+/* Two server processes, three client processes; one server is killed
+ * half-way.  Clients see FL_ECRASHED for requests it held and carry on
+ * with the other server; after reclaim everything is back. */
+static void
+failover_between_processes(void **state)
+{
+	unsigned n = rr_scale(3000, 30);
+	pid_t srv[2], cli[3];
+	int pfd[2], half[2];
+	char b;
+
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(pipe(half), 0);
+	for (int i = 0; i < 2; i++) {
+		srv[i] = fork();
+		assert_true(srv[i] >= 0);
+		if (srv[i] == 0)
+			server_process(rr_dir, 200 + i, "fo", pfd[1], UINT32_MAX);
+		assert_int_equal(read(pfd[0], &b, 1), 1);
+	}
+	for (int i = 0; i < 3; i++) {
+		cli[i] = fork();
+		assert_true(cli[i] >= 0);
+		if (cli[i] == 0) {
+			fl_rr_domain *d;
+			fl_rr_client *c;
+			unsigned ok = 0, crashed = 0;
+			if (fl_rr_domain_open(rr_dir, 300 + i, &d) != 0 ||
+			    fl_rr_client_open(d, "fo", &c) != 0)
+				_exit(2);
+			while (ok < n) {
+				fl_chunk req, resp;
+				uint64_t seq, lost;
+				if (fl_rr_client_loan(c, 16, 0, &req) != 0)
+					_exit(3);
+				req.len = 16;
+				int rc = fl_rr_client_send(c, &req, 0, &seq);
+				if (rc != 0) {
+					fl_rr_release(d, &req);
+					if (rc == FL_EFULL || rc == FL_ENOSERVER)
+						continue;
+					_exit(4);
+				}
+				rc = fl_rr_client_wait(c, fl_clock_now_ns() + 10 * FL_NS_PER_SEC,
+				                       &resp, &lost);
+				if (rc == 0) {
+					fl_rr_release(d, &resp);
+					if (++ok == n / 2)
+						(void)!write(half[1], "h", 1);
+				} else if (rc == FL_ECRASHED) {
+					crashed++;
+				} else {
+					_exit(5);
+				}
+			}
+			fl_rr_client_close(c);
+			fl_rr_domain_close(d);
+			printf("client %d: %u answered, %u lost with FL_ECRASHED\n", i, ok,
+			       crashed);
+			fflush(stdout);
+			_exit(0);
+		}
+	}
+	/* Kill server 0 once every client is half-way. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(read(half[0], &b, 1), 1);
+	kill(srv[0], SIGKILL);
+	assert_int_equal(rr_wait_child(srv[0]), 128 + SIGKILL);
+	assert_rc(fl_rr_reclaim_owner(dom, 200, NULL, NULL), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rr_wait_child(cli[i]), 0);
+	kill(srv[1], SIGKILL);
+	assert_int_equal(rr_wait_child(srv[1]), 128 + SIGKILL);
+	assert_rc(fl_rr_reclaim_owner(dom, 201, NULL, NULL), 0);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(half[0]);
+	close(half[1]);
+	assert_all_returned(dom);
+}
+
 int
 main(void)
 {
@@ -545,6 +626,7 @@ main(void)
 		T(round_trips_between_processes),
 		T(server_killed),
 		T(client_killed),
+		T(failover_between_processes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
