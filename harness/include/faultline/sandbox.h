@@ -30,6 +30,7 @@ enum fl_verdict {
 	FL_VERDICT_FAIL = 1,  /* fn reported failure, or the child exited non-zero */
 	FL_VERDICT_CRASH = 2, /* the child died of a signal */
 	FL_VERDICT_HANG = 3,  /* the deadline passed; the child was killed */
+	FL_VERDICT_DEADLOCK = 4, /* scenario runs: no actor runnable and no deadline ahead */
 };
 
 /* Exit status of a child whose fn returned non-zero. */
@@ -82,7 +83,8 @@ int fl_sandbox_frame_write(int fd, uint32_t tag, const void *data, uint32_t len)
 int fl_sandbox_frame_next(const uint8_t *buf, size_t len, size_t *pos,
 			  uint32_t *tag, const uint8_t **data, uint32_t *dlen);
 
-/* fl_verdict_name returns "pass", "fail", "crash" or "hang" (static). */
+/* fl_verdict_name returns "pass", "fail", "crash", "hang" or "deadlock"
+ * (static). */
 const char *fl_verdict_name(enum fl_verdict v);
 
 /* fl_verdict_parse maps a name back; returns 0 or FL_EINVAL. */

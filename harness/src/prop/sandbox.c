@@ -308,7 +308,7 @@ int fl_sandbox_frame_next(const uint8_t *buf, size_t len, size_t *pos,
 	return 0;
 }
 
-static const char *const verdict_names[] = {"pass", "fail", "crash", "hang"};
+static const char *const verdict_names[] = {"pass", "fail", "crash", "hang", "deadlock"};
 
 const char *fl_verdict_name(enum fl_verdict v)
 {

@@ -1,0 +1,111 @@
+/*
+ * Reports: run results collected as runs finish, written for people (a
+ * progress line, one entry per failure, a summary) and for CI (JSON, JUnit
+ * XML, TAP 13).
+ *
+ * The JSON shape (ci/count.py reads runs[].verdict == "pass"):
+ *   {"runs": [{"scenario": s, "seed": n, "verdict": "pass|fail|crash|hang|deadlock",
+ *              "property": s|null, "trace": path|null, "trace_hash": "16 hex digits",
+ *              "seconds": x, "detail": s}, ...],
+ *    "summary": {"runs": n, "passed": n, "failed": n, "crashed": n, "hung": n,
+ *                "deadlocked": n}}
+ * JUnit: one <testsuite> per scenario (in order of first result), one
+ * <testcase> per run; a run that did not pass carries a <failure> naming the
+ * verdict, the property, the seed, the trace and the replay command.
+ *
+ * Not thread-safe: one thread (the runner's parent) adds results.
+ */
+#ifndef FAULTLINE_REPORT_H
+#define FAULTLINE_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "faultline/sandbox.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* enum fl_verdict (pass, fail, crash, hang, deadlock), fl_verdict_name and
+ * fl_verdict_parse come from the sandbox, which ends every run. */
+#define FL_VERDICT_COUNT 5
+
+/* The result of one run.  Fixed-size fields so a forked run can send it to
+ * the parent as plain bytes; empty strings mean "none". */
+struct fl_run_result {
+	char scenario[128];    /* the scenario's name */
+	uint64_t seed;
+	enum fl_verdict verdict;
+	char property[64];     /* the violated property, or "" */
+	char detail[512];      /* e.g. "image_refs: actor sub holds 1 reference to session 7 after close" */
+	char trace_path[256];  /* the trace file written for this run, or "" */
+	uint64_t trace_hash;   /* hash of the run's trace (choices and events) */
+	double seconds;        /* the run's wall time */
+	char replay_cmd[512];  /* the exact command that replays the run, or "" */
+};
+
+struct fl_report_options {
+	FILE *out;             /* progress, failures, summary; NULL: stdout */
+	bool progress;         /* print a progress line */
+	bool tty;              /* rewrite the progress line in place (\r) */
+	uint64_t planned;      /* runs expected, 0 if unknown (progress, TAP plan) */
+	uint64_t progress_every; /* not a tty: a progress line every this many runs;
+	                            0: a tenth of `planned` (or every 100 runs) */
+	FILE *tap;             /* TAP 13 is streamed here as runs finish; NULL: none */
+	const char *json_path; /* written by fl_report_finish; "-" is stdout; NULL: none */
+	const char *junit_path; /* likewise */
+};
+
+struct fl_report_counts {
+	uint64_t runs;
+	uint64_t by_verdict[FL_VERDICT_COUNT]; /* indexed by enum fl_verdict */
+	double seconds;                        /* sum of the runs' seconds */
+};
+
+struct fl_report;
+
+/* fl_report_new creates a report.  The options are copied (the FILEs and
+ * paths are borrowed until fl_report_free).  Writes the TAP header when
+ * opt->tap is set.  Returns 0 or FL_ENOMEM; *out set on success. */
+int fl_report_new(const struct fl_report_options *opt, struct fl_report **out);
+
+/* fl_report_add records a finished run (copied) and prints what it calls
+ * for: the progress line, a failure entry (verdict, scenario, seed,
+ * property, trace, detail, replay command), a TAP line.  Returns 0 or
+ * FL_ENOMEM (the result is then not recorded). */
+int fl_report_add(struct fl_report *r, const struct fl_run_result *res);
+
+/* fl_report_finish prints the summary line, the TAP plan, and writes the
+ * JSON and JUnit files.  wall_seconds < 0 reports the sum of the runs'
+ * seconds.  Returns 0, or FL_EIO when a file could not be written (err
+ * names it; the other outputs are still written). */
+int fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t errlen);
+
+/* fl_report_counts fills *c with the counts so far. */
+void fl_report_counts(const struct fl_report *r, struct fl_report_counts *c);
+
+/* fl_report_exit_status is the CLI's exit status for the results: 0 when
+ * every run passed, 1 otherwise. */
+int fl_report_exit_status(const struct fl_report *r);
+
+/* fl_report_write_json / _junit write the whole report to f (what
+ * fl_report_finish writes to the files).  Return 0 or FL_EIO. */
+int fl_report_write_json(const struct fl_report *r, FILE *f);
+int fl_report_write_junit(const struct fl_report *r, FILE *f);
+
+/* fl_report_summary_line formats "N runs: N passed, N failed, N crashed, N
+ * hung, N deadlocked (T s)" into buf. */
+void fl_report_summary_line(const struct fl_report *r, double wall_seconds, char *buf,
+                            size_t len);
+
+/* fl_report_free releases the report (not the borrowed FILEs).  NULL is a
+ * no-op. */
+void fl_report_free(struct fl_report *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

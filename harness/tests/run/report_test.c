@@ -1,0 +1,366 @@
+/*
+ * Report tests: the exact text of the human lines, JSON, JUnit and TAP for a
+ * small report; escaping of hostile strings; and, when python3 is there,
+ * json.load / xml.etree / ci/count.py read back what the writers produce.
+ * argv[1]: python3 (or ""), argv[2]: ci/count.py.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "faultline/error.h"
+#include "faultline/report.h"
+
+static const char *python3, *count_py;
+
+static struct fl_run_result result(const char *scenario, uint64_t seed, enum fl_verdict v,
+                                   const char *prop, const char *detail, const char *trace,
+                                   uint64_t hash, double secs, const char *replay)
+{
+	struct fl_run_result r;
+	memset(&r, 0, sizeof r);
+	snprintf(r.scenario, sizeof r.scenario, "%s", scenario);
+	r.seed = seed;
+	r.verdict = v;
+	snprintf(r.property, sizeof r.property, "%s", prop);
+	snprintf(r.detail, sizeof r.detail, "%s", detail);
+	snprintf(r.trace_path, sizeof r.trace_path, "%s", trace);
+	r.trace_hash = hash;
+	r.seconds = secs;
+	snprintf(r.replay_cmd, sizeof r.replay_cmd, "%s", replay);
+	return r;
+}
+
+/* Two scenarios, one pass and one failure each way the strings can hurt. */
+static void fill(struct fl_report *r)
+{
+	struct fl_run_result res[] = {
+		result("smoke", 1, FL_VERDICT_PASS, "", "", "", 0xabcdef, 0.5, ""),
+		result("smoke", 18446744073709551615ull, FL_VERDICT_FAIL, "image_refs",
+		       "image_refs: actor \"sub\" holds 1 reference <session 7> & more\nline2\ttab",
+		       "traces/smoke-2.trace", 0x0123456789abcdefull, 0.25,
+		       "faultline replay traces/smoke-2.trace"),
+		result("b1 #fixture", 3, FL_VERDICT_CRASH, "", "SIGSEGV in actor sub \x01 \xff bad utf8 caf\xc3\xa9",
+		       "", 7, 0.125, "faultline run fixtures/b1.yaml --seed 3"),
+		result("b1 #fixture", 4, FL_VERDICT_HANG, "", "", "", 8, 2, ""),
+		result("smoke", 5, FL_VERDICT_DEADLOCK, "", "no actor runnable: pub at offer", "t.trace",
+		       9, 0, "faultline replay t.trace"),
+	};
+	for (size_t i = 0; i < sizeof res / sizeof res[0]; i++)
+		assert_int_equal(fl_report_add(r, &res[i]), 0);
+}
+
+static char *slurp(FILE *f)
+{
+	fflush(f);
+	long n = ftell(f);
+	rewind(f);
+	char *buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void test_verdict_names(void **state)
+{
+	(void)state;
+	enum fl_verdict v;
+	static const char *const names[] = {"pass", "fail", "crash", "hang", "deadlock"};
+	for (int i = 0; i < FL_VERDICT_COUNT; i++) {
+		assert_string_equal(fl_verdict_name((enum fl_verdict)i), names[i]);
+		assert_int_equal(fl_verdict_parse(names[i], &v), 0);
+		assert_int_equal(v, i);
+	}
+	assert_int_equal(fl_verdict_parse("PASS", &v), FL_EINVAL);
+	assert_string_equal(fl_verdict_name((enum fl_verdict)9), "unknown");
+}
+
+static const char expected_json[] =
+	"{\"runs\": [\n"
+	"  {\"scenario\": \"smoke\", \"seed\": 1, \"verdict\": \"pass\", \"property\": null, "
+	"\"trace\": null, \"trace_hash\": \"0000000000abcdef\", \"seconds\": 0.500000, "
+	"\"detail\": \"\"},\n"
+	"  {\"scenario\": \"smoke\", \"seed\": 18446744073709551615, \"verdict\": \"fail\", "
+	"\"property\": \"image_refs\", \"trace\": \"traces/smoke-2.trace\", "
+	"\"trace_hash\": \"0123456789abcdef\", \"seconds\": 0.250000, \"detail\": "
+	"\"image_refs: actor \\\"sub\\\" holds 1 reference <session 7> & more\\nline2\\ttab\"},\n"
+	"  {\"scenario\": \"b1 #fixture\", \"seed\": 3, \"verdict\": \"crash\", \"property\": null, "
+	"\"trace\": null, \"trace_hash\": \"0000000000000007\", \"seconds\": 0.125000, "
+	"\"detail\": \"SIGSEGV in actor sub \\u0001 \\ufffd bad utf8 caf\xc3\xa9\"},\n"
+	"  {\"scenario\": \"b1 #fixture\", \"seed\": 4, \"verdict\": \"hang\", \"property\": null, "
+	"\"trace\": null, \"trace_hash\": \"0000000000000008\", \"seconds\": 2.000000, "
+	"\"detail\": \"\"},\n"
+	"  {\"scenario\": \"smoke\", \"seed\": 5, \"verdict\": \"deadlock\", \"property\": null, "
+	"\"trace\": \"t.trace\", \"trace_hash\": \"0000000000000009\", \"seconds\": 0.000000, "
+	"\"detail\": \"no actor runnable: pub at offer\"}\n"
+	"],\n"
+	" \"summary\": {\"runs\": 5, \"passed\": 1, \"failed\": 1, \"crashed\": 1, \"hung\": 1, "
+	"\"deadlocked\": 1}}\n";
+
+static void test_json_exact(void **state)
+{
+	(void)state;
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile(), *f = tmpfile();
+	struct fl_report_options opt = {.out = out};
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	fill(r);
+	assert_int_equal(fl_report_write_json(r, f), 0);
+	char *text = slurp(f);
+	assert_string_equal(text, expected_json);
+	free(text);
+	struct fl_report_counts c;
+	fl_report_counts(r, &c);
+	assert_int_equal(c.runs, 5);
+	assert_int_equal(c.by_verdict[FL_VERDICT_PASS], 1);
+	assert_int_equal(c.by_verdict[FL_VERDICT_DEADLOCK], 1);
+	assert_true(c.seconds == 2.875);
+	assert_int_equal(fl_report_exit_status(r), 1);
+	fl_report_free(r);
+	fclose(out);
+	fclose(f);
+}
+
+static void test_json_empty(void **state)
+{
+	(void)state;
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile(), *f = tmpfile();
+	struct fl_report_options opt = {.out = out};
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_int_equal(fl_report_exit_status(r), 0);
+	assert_int_equal(fl_report_write_json(r, f), 0);
+	char *text = slurp(f);
+	assert_string_equal(text, "{\"runs\": [],\n \"summary\": {\"runs\": 0, \"passed\": 0, "
+	                          "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0}}\n");
+	free(text);
+	fl_report_free(r);
+	fclose(out);
+	fclose(f);
+}
+
+static void test_junit_exact(void **state)
+{
+	(void)state;
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile(), *f = tmpfile();
+	struct fl_report_options opt = {.out = out};
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	fill(r);
+	assert_int_equal(fl_report_write_junit(r, f), 0);
+	char *text = slurp(f);
+	static const char expected[] =
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<testsuites name=\"faultline\" tests=\"5\" failures=\"4\" errors=\"0\" "
+		"time=\"2.875000\">\n"
+		"  <testsuite name=\"smoke\" tests=\"3\" failures=\"2\" errors=\"0\" skipped=\"0\" "
+		"time=\"0.750000\">\n"
+		"    <testcase classname=\"smoke\" name=\"seed=1\" time=\"0.500000\"/>\n"
+		"    <testcase classname=\"smoke\" name=\"seed=18446744073709551615\" "
+		"time=\"0.250000\">\n"
+		"      <failure type=\"fail\" message=\"fail: image_refs\">verdict: fail\n"
+		"property: image_refs\nseed: 18446744073709551615\ntrace: traces/smoke-2.trace\n"
+		"trace_hash: 0123456789abcdef\n"
+		"detail: image_refs: actor &quot;sub&quot; holds 1 reference &lt;session 7&gt; &amp; "
+		"more\nline2\ttab\n"
+		"replay: faultline replay traces/smoke-2.trace</failure>\n"
+		"    </testcase>\n"
+		"    <testcase classname=\"smoke\" name=\"seed=5\" time=\"0.000000\">\n"
+		"      <failure type=\"deadlock\" message=\"deadlock\">verdict: deadlock\n"
+		"property: -\nseed: 5\ntrace: t.trace\ntrace_hash: 0000000000000009\n"
+		"detail: no actor runnable: pub at offer\nreplay: faultline replay t.trace</failure>\n"
+		"    </testcase>\n"
+		"  </testsuite>\n"
+		"  <testsuite name=\"b1 #fixture\" tests=\"2\" failures=\"2\" errors=\"0\" "
+		"skipped=\"0\" time=\"2.125000\">\n"
+		"    <testcase classname=\"b1 #fixture\" name=\"seed=3\" time=\"0.125000\">\n"
+		"      <failure type=\"crash\" message=\"crash\">verdict: crash\n"
+		"property: -\nseed: 3\ntrace: -\ntrace_hash: 0000000000000007\n"
+		"detail: SIGSEGV in actor sub ? ? bad utf8 caf\xc3\xa9\n"
+		"replay: faultline run fixtures/b1.yaml --seed 3</failure>\n"
+		"    </testcase>\n"
+		"    <testcase classname=\"b1 #fixture\" name=\"seed=4\" time=\"2.000000\">\n"
+		"      <failure type=\"hang\" message=\"hang\">verdict: hang\n"
+		"property: -\nseed: 4\ntrace: -\ntrace_hash: 0000000000000008\ndetail: \n"
+		"replay: -</failure>\n"
+		"    </testcase>\n"
+		"  </testsuite>\n"
+		"</testsuites>\n";
+	assert_string_equal(text, expected);
+	free(text);
+	fl_report_free(r);
+	fclose(out);
+	fclose(f);
+}
+
+static void test_human_and_tap(void **state)
+{
+	(void)state;
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile(), *tap = tmpfile();
+	struct fl_report_options opt = {.out = out, .tap = tap, .progress = true, .planned = 5,
+	                                .progress_every = 2};
+	char err[256];
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	fill(r);
+	assert_int_equal(fl_report_finish(r, 3.5, err, sizeof err), 0);
+	char *human = slurp(out), *taptext = slurp(tap);
+	static const char expected_human[] =
+		"FAIL     smoke seed=18446744073709551615 property=image_refs trace=traces/smoke-2.trace\n"
+		"         image_refs: actor \"sub\" holds 1 reference <session 7> & more\nline2\ttab\n"
+		"         replay: faultline replay traces/smoke-2.trace\n"
+		"[2/5] 1 passed, 1 not passed\n"
+		"CRASH    b1 #fixture seed=3 property=- trace=-\n"
+		"         SIGSEGV in actor sub \x01 \xff bad utf8 caf\xc3\xa9\n"
+		"         replay: faultline run fixtures/b1.yaml --seed 3\n"
+		"HANG     b1 #fixture seed=4 property=- trace=-\n"
+		"[4/5] 1 passed, 3 not passed\n"
+		"DEADLOCK smoke seed=5 property=- trace=t.trace\n"
+		"         no actor runnable: pub at offer\n"
+		"         replay: faultline replay t.trace\n"
+		"[5/5] 1 passed, 4 not passed\n"
+		"5 runs: 1 passed, 1 failed, 1 crashed, 1 hung, 1 deadlocked (3.50 s)\n";
+	assert_string_equal(human, expected_human);
+	static const char expected_tap[] =
+		"TAP version 13\n"
+		"ok 1 - smoke seed=1\n"
+		"not ok 2 - smoke seed=18446744073709551615\n"
+		"  ---\n  verdict: fail\n  seed: 18446744073709551615\n  property: \"image_refs\"\n"
+		"  trace: \"traces/smoke-2.trace\"\n  trace_hash: \"0123456789abcdef\"\n"
+		"  seconds: 0.250000\n"
+		"  detail: \"image_refs: actor \\\"sub\\\" holds 1 reference <session 7> & more\\nline2\\ttab\"\n"
+		"  replay: \"faultline replay traces/smoke-2.trace\"\n  ...\n"
+		"not ok 3 - b1 \\#fixture seed=3\n"
+		"  ---\n  verdict: crash\n  seed: 3\n  property: null\n  trace: null\n"
+		"  trace_hash: \"0000000000000007\"\n  seconds: 0.125000\n"
+		"  detail: \"SIGSEGV in actor sub \\u0001 \\ufffd bad utf8 caf\xc3\xa9\"\n"
+		"  replay: \"faultline run fixtures/b1.yaml --seed 3\"\n  ...\n"
+		"not ok 4 - b1 \\#fixture seed=4\n"
+		"  ---\n  verdict: hang\n  seed: 4\n  property: null\n  trace: null\n"
+		"  trace_hash: \"0000000000000008\"\n  seconds: 2.000000\n  detail: \"\"\n"
+		"  replay: null\n  ...\n"
+		"not ok 5 - smoke seed=5\n"
+		"  ---\n  verdict: deadlock\n  seed: 5\n  property: null\n  trace: \"t.trace\"\n"
+		"  trace_hash: \"0000000000000009\"\n  seconds: 0.000000\n"
+		"  detail: \"no actor runnable: pub at offer\"\n"
+		"  replay: \"faultline replay t.trace\"\n  ...\n"
+		"1..5\n";
+	assert_string_equal(taptext, expected_tap);
+	free(human);
+	free(taptext);
+	fl_report_free(r);
+	fclose(out);
+	fclose(tap);
+}
+
+static void test_bad_verdict_and_unwritable(void **state)
+{
+	(void)state;
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile();
+	struct fl_report_options opt = {.out = out, .json_path = "/nonexistent-dir/x.json"};
+	char err[256];
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	struct fl_run_result bad = result("s", 1, FL_VERDICT_PASS, "", "", "", 0, 0, "");
+	bad.verdict = (enum fl_verdict)17;
+	assert_int_equal(fl_report_add(r, &bad), FL_EINVAL);
+	assert_int_equal(fl_report_finish(r, -1, err, sizeof err), FL_EIO);
+	assert_string_equal(err, "/nonexistent-dir/x.json: cannot open for writing");
+	fl_report_free(r);
+	fclose(out);
+}
+
+/* Runs python3 with args; returns its exit status (-1 when it did not run). */
+static int run_python(const char *const *argv)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_python_reads_files(void **state)
+{
+	(void)state;
+	if (python3 == NULL || python3[0] == '\0')
+		skip();
+	char dir[] = "/tmp/fl-report-test-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char json[64], junit[64], err[256];
+	snprintf(json, sizeof json, "%s/r.json", dir);
+	snprintf(junit, sizeof junit, "%s/r.xml", dir);
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile();
+	struct fl_report_options opt = {.out = out, .json_path = json, .junit_path = junit};
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	fill(r);
+	assert_int_equal(fl_report_finish(r, -1, err, sizeof err), 0);
+	fl_report_free(r);
+	fclose(out);
+
+	static const char check_json[] =
+		"import json,sys\n"
+		"d=json.load(open(sys.argv[1],encoding='utf-8'))\n"
+		"runs=d['runs']\n"
+		"assert len(runs)==5, runs\n"
+		"assert [x['verdict'] for x in runs]==['pass','fail','crash','hang','deadlock']\n"
+		"assert runs[1]['seed']==18446744073709551615\n"
+		"assert runs[1]['detail']=='image_refs: actor \"sub\" holds 1 reference <session 7> & more\\nline2\\ttab'\n"
+		"assert runs[2]['detail']=='SIGSEGV in actor sub \\x01 \\ufffd bad utf8 caf\\xe9', runs[2]['detail']\n"
+		"assert runs[0]['property'] is None and runs[1]['property']=='image_refs'\n"
+		"assert runs[0]['trace'] is None and runs[4]['trace']=='t.trace'\n"
+		"assert runs[1]['trace_hash']=='0123456789abcdef'\n"
+		"assert set(runs[0])=={'scenario','seed','verdict','property','trace','trace_hash','seconds','detail'}\n"
+		"assert d['summary']=={'runs':5,'passed':1,'failed':1,'crashed':1,'hung':1,'deadlocked':1}\n";
+	static const char check_xml[] =
+		"import sys,xml.etree.ElementTree as ET\n"
+		"t=ET.parse(sys.argv[1]).getroot()\n"
+		"assert t.tag=='testsuites' and t.get('tests')=='5' and t.get('failures')=='4'\n"
+		"s=t.findall('testsuite')\n"
+		"assert [x.get('name') for x in s]==['smoke','b1 #fixture']\n"
+		"assert len(s[0].findall('testcase'))==3\n"
+		"f=s[0].findall('testcase')[1].find('failure')\n"
+		"assert f.get('message')=='fail: image_refs'\n"
+		"assert 'actor \"sub\" holds 1 reference <session 7> & more' in f.text\n"
+		"assert 'replay: faultline replay traces/smoke-2.trace' in f.text\n";
+	const char *a1[] = {python3, "-c", check_json, json, NULL};
+	const char *a2[] = {python3, "-c", check_xml, junit, NULL};
+	const char *a3[] = {python3, count_py, json, NULL};
+	int rc1 = run_python(a1), rc2 = run_python(a2), rc3 = run_python(a3);
+	unlink(json);
+	unlink(junit);
+	rmdir(dir);
+	assert_int_equal(rc1, 0);
+	assert_int_equal(rc2, 0);
+	assert_int_equal(rc3, 1); /* count.py: 1 passed, 4 failed -> exit 1 */
+}
+
+int main(int argc, char **argv)
+{
+	python3 = argc > 1 ? argv[1] : NULL;
+	count_py = argc > 2 ? argv[2] : "ci/count.py";
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_verdict_names),
+		cmocka_unit_test(test_json_exact),
+		cmocka_unit_test(test_json_empty),
+		cmocka_unit_test(test_junit_exact),
+		cmocka_unit_test(test_human_and_tap),
+		cmocka_unit_test(test_bad_verdict_and_unwritable),
+		cmocka_unit_test(test_python_reads_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
