@@ -217,7 +217,9 @@ void fl_prop_report_fini(struct fl_prop_report *rep);
 void fl_prop_print(const struct fl_prop_report *rep, const char *name);
 
 /* fl_prop_trace_from_report builds the trace of a failure (kind property,
- * hash fl_trace_hash_str(name)).  Free with fl_trace_fini.  Returns 0,
+ * hash fl_trace_hash_str(name), extra key `program`: the executable holding
+ * the property, which a CLI runs as `<program> --replay TRACE` or
+ * `<program> --shrink TRACE --out FILE`, see fl_prop_main).  Free with fl_trace_fini.  Returns 0,
  * FL_EINVAL, FL_ENOMEM. */
 int fl_prop_trace_from_report(const struct fl_prop_report *rep, const char *name,
 			      struct fl_trace *out);

@@ -642,6 +642,18 @@ int fl_prop_trace_from_report(const struct fl_prop_report *rep, const char *name
 	if (rc)
 		return rc;
 	out->signal = rep->signal;
+	/* The program that holds the property: `faultline replay` runs
+	 * `<program> --replay TRACE` (fl_prop_main) for property traces. */
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		rc = fl_trace_add_extra(out, "program", exe);
+		if (rc) {
+			fl_trace_fini(out);
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -707,7 +719,8 @@ void fl_prop_print(const struct fl_prop_report *rep, const char *name)
 	fprintf(f, "[prop]   reproduce: FL_SEED=%" PRIu64 " FL_TRIALS=1 <test>  (or --seed %" PRIu64 " --trials 1)\n",
 		rep->fail_seed, rep->fail_seed);
 	if (rep->trace_path)
-		fprintf(f, "[prop]   trace: %s (faultline replay %s)\n", rep->trace_path, rep->trace_path);
+		fprintf(f, "[prop]   trace: %s (replay: faultline replay %s)\n", rep->trace_path,
+			rep->trace_path);
 }
 
 /* ------------------------------------------------------------------ */
