@@ -1,0 +1,156 @@
+/*
+ * Faults: point names checked against the transport's registry
+ * (fl_fault_point_names), actions, when-clauses, errno / FL_E* codes.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/scenario.h"
+#include "loader.h"
+
+/* ---- faults ---- */
+
+static const struct {
+	const char *name;
+	int value;
+} errno_table[] = {
+	{"EPERM", EPERM},   {"ENOENT", ENOENT}, {"EINTR", EINTR},     {"EIO", EIO},
+	{"ENXIO", ENXIO},   {"EBADF", EBADF},   {"EAGAIN", EAGAIN},   {"ENOMEM", ENOMEM},
+	{"EACCES", EACCES}, {"EFAULT", EFAULT}, {"EBUSY", EBUSY},     {"EEXIST", EEXIST},
+	{"ENODEV", ENODEV}, {"EINVAL", EINVAL}, {"ENFILE", ENFILE},   {"EMFILE", EMFILE},
+	{"EFBIG", EFBIG},   {"ENOSPC", ENOSPC}, {"EROFS", EROFS},     {"ENAMETOOLONG", ENAMETOOLONG},
+	{"ETIMEDOUT", ETIMEDOUT}, {"ECONNREFUSED", ECONNREFUSED}, {"EPIPE", EPIPE},
+};
+
+static bool known_point(const char *point, bool *registered)
+{
+	size_t n = strlen(point);
+	bool prefix = n > 0 && point[n - 1] == '*';
+	if (prefix)
+		n--;
+	*registered = false;
+	for (const char *const *p = fl_fault_point_names; *p != NULL; p++) {
+		if (prefix ? strncmp(*p, point, n) == 0 : strcmp(*p, point) == 0) {
+			*registered = true;
+			return true;
+		}
+	}
+	return strncmp(point, "transport/", 10) == 0 || strncmp(point, "posix/", 6) == 0 ||
+	       strncmp(point, "libc/", 5) == 0;
+}
+
+int scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_t *fn, int fi,
+                         struct fl_scenario_fault *o, const struct fl_scenario *s)
+{
+	static const char *const actions[] = {"error", "delay", "drop", "crash"};
+	char base[32], f[64];
+	int rc, act;
+	snprintf(base, sizeof base, "faults[%d]", fi);
+	o->line = l->line = scn_yline(fn);
+	o->actor_index = -1;
+	rc = scn_str_field(l, fn, base, "point", a->point, true, false, &o->point);
+	if (rc)
+		return rc;
+	int pline = scn_yline(scn_yget(l, fn, "point"));
+	scn_join(f, sizeof f, base, "point");
+	bool registered;
+	if (!known_point(o->point, &registered))
+		return scn_fail(l, pline, f,
+		            "unknown fault point '%s' (expected a registered transport/ point, "
+		            "or posix/... or libc/... for libfiu's preload)",
+		            o->point);
+	if (!registered && strncmp(o->point, "transport/", 10) == 0)
+		scn_warn(l, pline, f, "'%s' is not in this build's fault point registry", o->point);
+	if (registered == false && strncmp(o->point, "transport/", 10) != 0 &&
+	    s->mode != FL_SCN_MODE_PROC)
+		return scn_fail(l, pline, f, "syscall point '%s' needs mode proc (libfiu preload)",
+		            o->point);
+	rc = scn_enum_field(l, fn, base, "action", a->action, actions, 4, -1, &act);
+	if (rc)
+		return rc;
+	o->action = (enum fl_scn_fault_action)act;
+
+	yaml_node_t *wn = scn_yget(l, fn, "when");
+	o->when = FL_SCN_WHEN_ALWAYS;
+	if (wn != NULL && !scn_ynull(wn)) {
+		char wb[48];
+		int64_t v;
+		snprintf(wb, sizeof wb, "%s.when", base);
+		int given = (scn_yget(l, wn, "nth") != NULL) + (scn_yget(l, wn, "after") != NULL) +
+		            (scn_yget(l, wn, "probability") != NULL);
+		if (given != 1)
+			return scn_fail(l, scn_yline(wn), wb, "give exactly one of nth, after, probability");
+		if (scn_yget(l, wn, "nth")) {
+			o->when = FL_SCN_WHEN_NTH;
+			rc = scn_int_field(l, wn, wb, "nth", a->when->nth, 1, INT64_MAX, true, 0, &v);
+			o->n = (uint64_t)v;
+		} else if (scn_yget(l, wn, "after")) {
+			o->when = FL_SCN_WHEN_AFTER;
+			rc = scn_int_field(l, wn, wb, "after", a->when->after, 1, INT64_MAX, true, 0, &v);
+			o->n = (uint64_t)v;
+		} else {
+			scn_join(f, sizeof f, wb, "probability");
+			o->when = FL_SCN_WHEN_PROBABILITY;
+			o->probability = a->when->probability;
+			if (!(o->probability > 0.0 && o->probability <= 1.0))
+				return scn_fail(l, scn_yline(scn_yget(l, wn, "probability")), f,
+				            "must be in (0, 1] (got %g)", o->probability);
+		}
+		if (rc)
+			return rc;
+	}
+
+	yaml_node_t *en = scn_yget(l, fn, "errno"), *cn = scn_yget(l, fn, "code");
+	if ((en || cn) && o->action != FL_SCN_FAULT_ERROR && o->action != FL_SCN_FAULT_DROP)
+		return scn_fail(l, scn_yline(en ? en : cn), base, "%s applies to action error or drop only",
+		            en ? "errno" : "code");
+	if (en && cn)
+		return scn_fail(l, scn_yline(cn), base, "give errno or code, not both");
+	if (en && a->errno_name) {
+		scn_join(f, sizeof f, base, "errno");
+		char *end;
+		long v = strtol(a->errno_name, &end, 10);
+		if (*end == '\0' && a->errno_name[0] != '\0' && v > 0 && v < 4096) {
+			o->error = (int)v;
+		} else {
+			for (size_t i = 0; i < sizeof errno_table / sizeof errno_table[0]; i++)
+				if (strcmp(errno_table[i].name, a->errno_name) == 0)
+					o->error = errno_table[i].value;
+			if (o->error == 0)
+				return scn_fail(l, scn_yline(en), f, "unknown errno '%s'", a->errno_name);
+		}
+	}
+	if (cn && a->code) {
+		scn_join(f, sizeof f, base, "code");
+		for (int c = -1; c >= FL_ERROR_MIN; c--)
+			if (strcmp(fl_errname(c), a->code) == 0)
+				o->error = c;
+		if (o->error == 0)
+			return scn_fail(l, scn_yline(cn), f, "unknown error code '%s' (expected an FL_E* name)",
+			            a->code);
+	}
+	if (o->action == FL_SCN_FAULT_DELAY)
+		rc = scn_u32_field(l, fn, base, "delay_ms", a->delay_ms, 0, MAX_MS, true, 0, &o->delay_ms);
+	else if (scn_yget(l, fn, "delay_ms"))
+		rc = scn_fail(l, scn_yline(scn_yget(l, fn, "delay_ms")), base, "delay_ms applies to action delay only");
+	if (rc)
+		return rc;
+	rc = scn_str_field(l, fn, base, "actor", a->actor, false, true, &o->actor);
+	if (rc || o->actor == NULL)
+		return rc;
+	for (size_t i = 0; i < s->actor_count; i++)
+		if (strcmp(s->actors[i].name, o->actor) == 0)
+			o->actor_index = (int)i;
+	if (o->actor_index < 0) {
+		scn_join(f, sizeof f, base, "actor");
+		return scn_fail(l, scn_yline(scn_yget(l, fn, "actor")), f, "unknown actor '%s'", o->actor);
+	}
+	return 0;
+}
+

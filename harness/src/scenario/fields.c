@@ -1,0 +1,299 @@
+/*
+ * The loader's building blocks: the scenario's arena, error and warning
+ * messages ("file:line: field: what"), lookups in the libyaml document (the
+ * source of every line number) and typed field readers that check ranges
+ * and presence.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "faultline/error.h"
+#include "faultline/scenario.h"
+#include "loader.h"
+
+void *scn_arena_alloc(struct arena_block **a, size_t n)
+{
+	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+	if (n == 0)
+		n = sizeof(max_align_t);
+	if (*a == NULL || (*a)->used + n > (*a)->cap) {
+		size_t cap = n > 8192 ? n : 8192;
+		struct arena_block *b = malloc(sizeof(*b) + cap);
+		if (b == NULL)
+			return NULL;
+		b->next = *a;
+		b->used = 0;
+		b->cap = cap;
+		*a = b;
+	}
+	void *p = (char *)(*a)->data + (*a)->used;
+	(*a)->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+void scn_arena_free(struct arena_block *a)
+{
+	while (a != NULL) {
+		struct arena_block *next = a->next;
+		free(a);
+		a = next;
+	}
+}
+int scn_fail(struct loader *l, int line, const char *field, const char *fmt, ...)
+{
+	if (l->failed)
+		return l->rc;
+	l->failed = true;
+	l->rc = FL_EINVAL;
+	if (l->errlen == 0)
+		return l->rc;
+	int n;
+	if (line > 0)
+		n = snprintf(l->err, l->errlen, "%s:%d: %s: ", l->path, line, field);
+	else
+		n = snprintf(l->err, l->errlen, "%s: %s: ", l->path, field);
+	if (n >= 0 && (size_t)n < l->errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return l->rc;
+}
+
+int scn_fail_nomem(struct loader *l)
+{
+	if (!l->failed) {
+		l->failed = true;
+		l->rc = FL_ENOMEM;
+		if (l->errlen)
+			snprintf(l->err, l->errlen, "%s: out of memory", l->path);
+	}
+	return l->rc;
+}
+
+void scn_warn(struct loader *l, int line, const char *field, const char *fmt, ...)
+{
+	char buf[512], msg[384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(buf, sizeof buf, "%s:%d: %s: %s", l->path, line, field, msg);
+	char **w = realloc(l->warnings, (l->warning_count + 1) * sizeof(*w));
+	if (w == NULL)
+		return;
+	l->warnings = w;
+	w[l->warning_count] = strdup(buf);
+	if (w[l->warning_count] != NULL)
+		l->warning_count++;
+}
+
+const char *scn_adup(struct loader *l, const char *str)
+{
+	size_t n = strlen(str) + 1;
+	char *p = scn_arena_alloc(l->arena, n);
+	if (p == NULL) {
+		scn_fail_nomem(l);
+		return NULL;
+	}
+	memcpy(p, str, n);
+	return p;
+}
+
+/* ---- the libyaml document: lines and presence ---- */
+
+yaml_node_t *scn_ynode(struct loader *l, int id)
+{
+	return yaml_document_get_node(&l->doc, id);
+}
+
+int scn_yline(const yaml_node_t *n)
+{
+	return n ? (int)n->start_mark.line + 1 : 0;
+}
+
+bool scn_ynull(const yaml_node_t *n)
+{
+	if (n == NULL)
+		return true;
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	const char *v = (const char *)n->data.scalar.value;
+	return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	       strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+/* The value node of `key` in mapping `map`, or NULL; *keyline gets the key's
+ * line when non-NULL. */
+yaml_node_t *scn_yget_k(struct loader *l, yaml_node_t *map, const char *key, int *keyline)
+{
+	if (map == NULL || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = scn_ynode(l, p->key);
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, key) == 0) {
+			if (keyline)
+				*keyline = scn_yline(k);
+			return scn_ynode(l, p->value);
+		}
+	}
+	return NULL;
+}
+
+yaml_node_t *scn_yget(struct loader *l, yaml_node_t *map, const char *key)
+{
+	return scn_yget_k(l, map, key, NULL);
+}
+
+yaml_node_t *scn_yitem(struct loader *l, yaml_node_t *seq, size_t i)
+{
+	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE)
+		return NULL;
+	if ((size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start) <= i)
+		return NULL;
+	return scn_ynode(l, seq->data.sequence.items.start[i]);
+}
+
+/* The line of a mapping, or the current item's line when the mapping is
+ * absent or null (`offer:` with no value). */
+int scn_map_line(struct loader *l, yaml_node_t *map)
+{
+	return map && !scn_ynull(map) ? scn_yline(map) : l->line;
+}
+
+void scn_join(char *buf, size_t n, const char *base, const char *key)
+{
+	if (base[0] != '\0')
+		snprintf(buf, n, "%s.%s", base, key);
+	else
+		snprintf(buf, n, "%s", key);
+}
+
+/* ---- typed fields ---- */
+
+int scn_need(struct loader *l, yaml_node_t *map, const char *base, const char *key)
+{
+	char f[160];
+	scn_join(f, sizeof f, base, key);
+	return scn_fail(l, scn_map_line(l, map), f, "required field missing");
+}
+
+int scn_int_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+                     int64_t v, int64_t min, int64_t max, bool required, int64_t dflt,
+                     int64_t *out)
+{
+	yaml_node_t *n = scn_yget(l, map, key);
+	if (n == NULL) {
+		if (required)
+			return scn_need(l, map, base, key);
+		*out = dflt;
+		return 0;
+	}
+	if (v < min || v > max) {
+		char f[160];
+		scn_join(f, sizeof f, base, key);
+		if (max == INT64_MAX)
+			return scn_fail(l, scn_yline(n), f, "must be >= %lld (got %lld)", (long long)min,
+			            (long long)v);
+		return scn_fail(l, scn_yline(n), f, "must be between %lld and %lld (got %lld)",
+		            (long long)min, (long long)max, (long long)v);
+	}
+	*out = v;
+	return 0;
+}
+
+int scn_u32_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+                     int64_t v, int64_t min, int64_t max, bool required, uint32_t dflt,
+                     uint32_t *out)
+{
+	int64_t r;
+	int rc = scn_int_field(l, map, base, key, v, min, max, required, dflt, &r);
+	if (rc == 0)
+		*out = (uint32_t)r;
+	return rc;
+}
+
+/* libcyaml reads any unknown word as true; accept only YAML's spellings. */
+int scn_bool_check(struct loader *l, yaml_node_t *map, const char *base, const char *key)
+{
+	static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "1", "0"};
+	yaml_node_t *n = scn_yget(l, map, key);
+	if (n == NULL || n->type != YAML_SCALAR_NODE)
+		return 0;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcasecmp((const char *)n->data.scalar.value, words[i]) == 0)
+			return 0;
+	char f[160];
+	scn_join(f, sizeof f, base, key);
+	return scn_fail(l, scn_yline(n), f, "expected true or false (got '%s')",
+	            (const char *)n->data.scalar.value);
+}
+
+bool scn_valid_name(const char *s)
+{
+	if (s[0] == '\0')
+		return false;
+	for (; *s; s++) {
+		char c = *s;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.' || c == '/'))
+			return false;
+	}
+	return true;
+}
+
+/* A string field; `name` asks for an identifier (letters, digits, _-./). */
+int scn_str_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+                     const char *raw, bool required, bool name, const char **out)
+{
+	if (raw == NULL) {
+		if (required)
+			return scn_need(l, map, base, key);
+		*out = NULL;
+		return 0;
+	}
+	char f[160];
+	scn_join(f, sizeof f, base, key);
+	int line = scn_yline(scn_yget(l, map, key));
+	if (raw[0] == '\0')
+		return scn_fail(l, line, f, "must not be empty");
+	if (name && !scn_valid_name(raw))
+		return scn_fail(l, line, f, "'%s' is not a valid name (letters, digits, '_', '-', '.', '/')",
+		            raw);
+	*out = scn_adup(l, raw);
+	return *out ? 0 : l->rc;
+}
+
+int scn_enum_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+                      const char *raw, const char *const *names, int count, int dflt, int *out)
+{
+	if (raw == NULL) {
+		if (dflt < 0)
+			return scn_need(l, map, base, key);
+		*out = dflt;
+		return 0;
+	}
+	for (int i = 0; i < count; i++) {
+		if (strcmp(raw, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	char f[160], list[256] = "";
+	scn_join(f, sizeof f, base, key);
+	for (int i = 0; i < count; i++) {
+		strncat(list, names[i], sizeof list - strlen(list) - 1);
+		if (i + 1 < count)
+			strncat(list, ", ", sizeof list - strlen(list) - 1);
+	}
+	return scn_fail(l, scn_yline(scn_yget(l, map, key)), f, "must be one of %s (got '%s')", list, raw);
+}
+

@@ -1,0 +1,475 @@
+/*
+ * Operations: converting each `- op: {args}` entry into the tagged union,
+ * the named objects operations create with `as:`, references to them
+ * (resolved once every actor is read, so a reference names its own line),
+ * and barriers.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "faultline/error.h"
+#include "faultline/scenario.h"
+#include "loader.h"
+
+/* ---- objects, references, barriers ---- */
+
+static const char *const obj_kind_names[] = {
+	[FL_SCN_OBJ_PUBLICATION] = "publication", [FL_SCN_OBJ_SUBSCRIPTION] = "subscription",
+	[FL_SCN_OBJ_IMAGE] = "image",             [FL_SCN_OBJ_SERVER] = "server",
+	[FL_SCN_OBJ_CONNECTION] = "connection",   [FL_SCN_OBJ_CTX] = "context",
+};
+
+static int define_obj(struct loader *l, yaml_node_t *map, const char *base, const char *name,
+                      enum fl_scn_obj_kind kind, int actor, int op, fl_scn_ref *slot)
+{
+	char f[160];
+	scn_join(f, sizeof f, base, "as");
+	int line = scn_yline(scn_yget(l, map, "as"));
+	for (size_t i = 0; i < l->obj_count; i++) {
+		if (strcmp(l->objs[i].name, name) == 0)
+			return scn_fail(l, line, f, "'%s' is already defined at line %d", name,
+			            l->obj_line[i]);
+	}
+	if (l->obj_count == l->obj_cap)
+		return scn_fail_nomem(l); /* cannot happen: one object per op at most */
+	struct fl_scenario_object *o = &l->objs[l->obj_count];
+	o->name = name;
+	o->kind = kind;
+	o->actor = actor;
+	o->op = op;
+	l->obj_line[l->obj_count] = line;
+	*slot = (fl_scn_ref)l->obj_count++;
+	return 0;
+}
+
+/* Records a reference to resolve once every object is known.  A NULL name
+ * leaves the slot at -1. */
+static int add_ref(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+                   const char *name, unsigned kinds, bool cross_ok, int actor, int op,
+                   fl_scn_ref *slot)
+{
+	*slot = -1;
+	if (name == NULL)
+		return 0;
+	if (l->ref_count == l->ref_cap) {
+		size_t cap = l->ref_cap ? l->ref_cap * 2 : 32;
+		struct pending_ref *r = realloc(l->refs, cap * sizeof(*r));
+		if (r == NULL)
+			return scn_fail_nomem(l);
+		l->refs = r;
+		l->ref_cap = cap;
+	}
+	struct pending_ref *r = &l->refs[l->ref_count++];
+	r->name = name;
+	r->slot = slot;
+	r->kinds = kinds;
+	r->cross_ok = cross_ok;
+	r->line = scn_yline(scn_yget(l, map, key));
+	r->actor = actor;
+	r->op = op;
+	scn_join(r->field, sizeof r->field, base, key);
+	return 0;
+}
+
+static const char *kinds_text(unsigned kinds, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	for (int k = 0; k <= FL_SCN_OBJ_CTX; k++) {
+		if (!(kinds & (1u << k)))
+			continue;
+		if (buf[0] != '\0')
+			strncat(buf, " or ", n - strlen(buf) - 1);
+		strncat(buf, obj_kind_names[k], n - strlen(buf) - 1);
+	}
+	return buf;
+}
+
+int scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors)
+{
+	for (size_t i = 0; i < l->ref_count; i++) {
+		struct pending_ref *r = &l->refs[i];
+		char want[96];
+		size_t k;
+		for (k = 0; k < l->obj_count; k++)
+			if (strcmp(l->objs[k].name, r->name) == 0)
+				break;
+		if (k == l->obj_count)
+			return scn_fail(l, r->line, r->field, "unknown %s '%s'",
+			            kinds_text(r->kinds, want, sizeof want), r->name);
+		const struct fl_scenario_object *o = &l->objs[k];
+		if (!(r->kinds & (1u << o->kind)))
+			return scn_fail(l, r->line, r->field, "'%s' is a %s (line %d), expected a %s",
+			            r->name, obj_kind_names[o->kind], l->obj_line[k],
+			            kinds_text(r->kinds, want, sizeof want));
+		if (o->actor == r->actor && o->op >= r->op)
+			return scn_fail(l, r->line, r->field, "'%s' is used before it is defined (line %d)",
+			            r->name, l->obj_line[k]);
+		const struct fl_scenario_actor *owner = &actors[o->actor], *user = &actors[r->actor];
+		if (!r->cross_ok && strcmp(owner->client, user->client) != 0)
+			return scn_fail(l, r->line, r->field,
+			            "%s '%s' belongs to client '%s' (actor %s); actor %s uses client '%s'",
+			            obj_kind_names[o->kind], r->name, owner->client, owner->name,
+			            user->name, user->client);
+		*r->slot = (fl_scn_ref)k;
+	}
+	return 0;
+}
+
+static int add_barrier(struct loader *l, const char *name, int actor, int line,
+                       const char *field)
+{
+	if (l->barrier_count == l->barrier_cap) {
+		size_t cap = l->barrier_cap ? l->barrier_cap * 2 : 8;
+		struct barrier_use *b = realloc(l->barriers, cap * sizeof(*b));
+		if (b == NULL)
+			return scn_fail_nomem(l);
+		l->barriers = b;
+		l->barrier_cap = cap;
+	}
+	struct barrier_use *b = &l->barriers[l->barrier_count++];
+	b->name = name;
+	b->actor = actor;
+	b->line = line;
+	snprintf(b->field, sizeof b->field, "%s", field);
+	return 0;
+}
+
+int scn_check_barriers(struct loader *l, const struct fl_scenario_actor *actors)
+{
+	for (size_t i = 0; i < l->barrier_count; i++) {
+		bool other = false;
+		for (size_t j = 0; j < l->barrier_count && !other; j++)
+			other = strcmp(l->barriers[i].name, l->barriers[j].name) == 0 &&
+			        l->barriers[i].actor != l->barriers[j].actor;
+		if (!other)
+			return scn_fail(l, l->barriers[i].line, l->barriers[i].field,
+			            "barrier '%s' is reached only by actor %s; a barrier needs two or "
+			            "more actors",
+			            l->barriers[i].name, actors[l->barriers[i].actor].name);
+	}
+	return 0;
+}
+
+/* ---- operations ---- */
+
+static const char *const op_names[FL_SCN_OP__COUNT] = {
+	[FL_SCN_OP_ADD_PUBLICATION] = "add_publication",
+	[FL_SCN_OP_REMOVE_PUBLICATION] = "remove_publication",
+	[FL_SCN_OP_ADD_SUBSCRIPTION] = "add_subscription",
+	[FL_SCN_OP_REMOVE_SUBSCRIPTION] = "remove_subscription",
+	[FL_SCN_OP_OFFER] = "offer",
+	[FL_SCN_OP_POLL] = "poll",
+	[FL_SCN_OP_TAKE_IMAGE] = "take_image",
+	[FL_SCN_OP_RELEASE_IMAGE] = "release_image",
+	[FL_SCN_OP_CLOSE_CLIENT] = "close_client",
+	[FL_SCN_OP_WAIT] = "wait",
+	[FL_SCN_OP_BARRIER] = "barrier",
+	[FL_SCN_OP_CRASH_SELF] = "crash_self",
+	[FL_SCN_OP_OFFER_SERVICE] = "offer_service",
+	[FL_SCN_OP_CONNECT_SERVICE] = "connect_service",
+	[FL_SCN_OP_REQUEST] = "request",
+	[FL_SCN_OP_RESPOND] = "respond",
+	[FL_SCN_OP_CTX_OPEN] = "ctx_open",
+	[FL_SCN_OP_CTX_CLOSE] = "ctx_close",
+};
+
+const char *fl_scenario_op_name(enum fl_scn_op_kind kind)
+{
+	if ((unsigned)kind >= FL_SCN_OP__COUNT)
+		return "?";
+	return op_names[kind];
+}
+
+static int cancel_field(struct loader *l, yaml_node_t *map, const char *base, const char *raw,
+                        bool async, int *out)
+{
+	*out = FL_SCN_CANCEL_NONE;
+	if (raw == NULL)
+		return 0;
+	char f[160];
+	scn_join(f, sizeof f, base, "cancel_at");
+	int line = scn_yline(scn_yget(l, map, "cancel_at"));
+	if (!async)
+		return scn_fail(l, line, f, "needs async: true");
+	if (strcmp(raw, "random") == 0) {
+		*out = FL_SCN_CANCEL_RANDOM;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	long v = strtol(raw, &end, 10);
+	if (raw[0] == '\0' || *end != '\0' || errno != 0 || v < 0 || v > 1000000)
+		return scn_fail(l, line, f, "must be a step index >= 0 or 'random' (got '%s')", raw);
+	*out = (int)v;
+	return 0;
+}
+
+int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *opn,
+                      const char *abase, int ai, int oi, struct fl_scenario_op *op,
+                      enum fl_scn_actor_kind akind)
+{
+	static const struct fl_raw_op zero_op;
+	char base[128], obase[96];
+	int rc = 0;
+	int64_t v;
+	snprintf(obase, sizeof obase, "%s.ops[%d]", abase, oi);
+	op->line = l->line = scn_yline(opn);
+	if (opn == NULL || opn->type != YAML_MAPPING_NODE ||
+	    opn->data.mapping.pairs.top - opn->data.mapping.pairs.start != 1)
+		return scn_fail(l, op->line, obase,
+		            "an operation is a mapping with exactly one key, e.g. '- wait: {ms: 5}'");
+	yaml_node_t *key = scn_ynode(l, opn->data.mapping.pairs.start[0].key);
+	yaml_node_t *m = scn_ynode(l, opn->data.mapping.pairs.start[0].value);
+	if (scn_ynull(m))
+		m = NULL;
+	const char *kname = key && key->type == YAML_SCALAR_NODE
+	                            ? (const char *)key->data.scalar.value
+	                            : "?";
+	int kind = -1;
+	for (int k = 0; k < FL_SCN_OP__COUNT; k++)
+		if (strcmp(op_names[k], kname) == 0)
+			kind = k;
+	if (kind < 0)
+		return scn_fail(l, op->line, obase, "unknown operation '%s'", kname);
+	if (raw == NULL)
+		raw = &zero_op;
+	op->kind = (enum fl_scn_op_kind)kind;
+	snprintf(base, sizeof base, "%s.%s", obase, kname);
+
+	switch (op->kind) {
+	case FL_SCN_OP_ADD_PUBLICATION:
+	case FL_SCN_OP_ADD_SUBSCRIPTION: {
+		static const struct fl_raw_add zero;
+		const struct fl_raw_add *a = raw->add_publication ? raw->add_publication
+		                           : raw->add_subscription ? raw->add_subscription
+		                                                   : &zero;
+		struct fl_scn_op_add *o = &op->u.add;
+		bool pub = op->kind == FL_SCN_OP_ADD_PUBLICATION;
+		const char *as = NULL;
+		rc = scn_str_field(l, m, base, "channel", a->channel, true, false, &o->channel);
+		if (!rc)
+			rc = scn_int_field(l, m, base, "stream", a->stream, INT32_MIN, INT32_MAX, true, 0, &v);
+		if (!rc)
+			rc = scn_bool_check(l, m, base, "exclusive");
+		if (!rc)
+			rc = scn_bool_check(l, m, base, "async");
+		if (!rc) {
+			o->stream = (int32_t)v;
+			o->exclusive = a->exclusive;
+			o->async = a->async;
+			rc = cancel_field(l, m, base, a->cancel_at, a->async, &o->cancel_at);
+		}
+		if (!rc)
+			rc = scn_str_field(l, m, base, "as", a->as, true, true, &as);
+		if (!rc)
+			rc = define_obj(l, m, base, as,
+			                pub ? FL_SCN_OBJ_PUBLICATION : FL_SCN_OBJ_SUBSCRIPTION, ai, oi,
+			                &o->as);
+		break;
+	}
+	case FL_SCN_OP_REMOVE_PUBLICATION:
+	case FL_SCN_OP_REMOVE_SUBSCRIPTION: {
+		static const struct fl_raw_remove zero;
+		const struct fl_raw_remove *a = raw->remove_publication ? raw->remove_publication
+		                              : raw->remove_subscription ? raw->remove_subscription
+		                                                         : &zero;
+		bool pub = op->kind == FL_SCN_OP_REMOVE_PUBLICATION;
+		const char *key_name = pub ? "pub" : "sub", *target = NULL;
+		struct fl_scn_op_remove *o = &op->u.remove;
+		rc = scn_str_field(l, m, base, key_name, a->target, true, true, &target);
+		if (!rc)
+			rc = add_ref(l, m, base, key_name, target, pub ? REF_PUB : REF_SUB, false, ai, oi,
+			             &o->target);
+		o->async = a->async;
+		if (!rc)
+			rc = scn_bool_check(l, m, base, "async");
+		if (!rc)
+			rc = cancel_field(l, m, base, a->cancel_at, a->async, &o->cancel_at);
+		break;
+	}
+	case FL_SCN_OP_OFFER: {
+		static const struct fl_raw_offer zero;
+		const struct fl_raw_offer *a = raw->offer ? raw->offer : &zero;
+		struct fl_scn_op_offer *o = &op->u.offer;
+		const char *pub = NULL;
+		rc = scn_str_field(l, m, base, "pub", a->pub, true, true, &pub);
+		if (!rc)
+			rc = add_ref(l, m, base, "pub", pub, REF_PUB, false, ai, oi, &o->pub);
+		if (!rc)
+			rc = scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0, &o->count);
+		if (rc)
+			break;
+		yaml_node_t *sizes = scn_yget(l, m, "sizes");
+		if (sizes != NULL && scn_yget(l, m, "size") != NULL) {
+			rc = scn_fail(l, scn_yline(sizes), base, "give size or sizes, not both");
+		} else if (sizes != NULL) {
+			char f[160];
+			scn_join(f, sizeof f, base, "sizes");
+			if (a->sizes_count != 2 || a->sizes[0] < 0 || a->sizes[0] > a->sizes[1] ||
+			    a->sizes[1] > MAX_MSG_SIZE)
+				rc = scn_fail(l, scn_yline(sizes), f,
+				          "must be [min, max] with 0 <= min <= max <= %d", MAX_MSG_SIZE);
+			else {
+				o->size_min = (uint32_t)a->sizes[0];
+				o->size_max = (uint32_t)a->sizes[1];
+			}
+		} else {
+			rc = scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false, 64,
+			               &o->size_min);
+			o->size_max = o->size_min;
+		}
+		break;
+	}
+	case FL_SCN_OP_POLL: {
+		static const struct fl_raw_poll zero;
+		const struct fl_raw_poll *a = raw->poll ? raw->poll : &zero;
+		struct fl_scn_op_poll *o = &op->u.poll;
+		const char *sub = NULL;
+		rc = scn_str_field(l, m, base, "sub", a->sub, true, true, &sub);
+		if (!rc)
+			rc = add_ref(l, m, base, "sub", sub, REF_SUB, false, ai, oi, &o->sub);
+		if (!rc)
+			rc = scn_u32_field(l, m, base, "until", a->until, 1, MAX_COUNT, true, 0, &o->until);
+		if (!rc)
+			rc = scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false, 0,
+			               &o->deadline_ms);
+		break;
+	}
+	case FL_SCN_OP_TAKE_IMAGE: {
+		static const struct fl_raw_take zero;
+		const struct fl_raw_take *a = raw->take_image ? raw->take_image : &zero;
+		struct fl_scn_op_take_image *o = &op->u.take_image;
+		const char *sub = NULL, *from = NULL, *as = NULL;
+		rc = scn_str_field(l, m, base, "sub", a->sub, true, true, &sub);
+		if (!rc)
+			rc = add_ref(l, m, base, "sub", sub, REF_SUB, false, ai, oi, &o->sub);
+		if (!rc)
+			rc = scn_str_field(l, m, base, "from", a->from, false, true, &from);
+		if (!rc && from != NULL && scn_yget(l, m, "index") != NULL)
+			rc = scn_fail(l, scn_yline(scn_yget(l, m, "index")), base, "give from or index, not both");
+		if (!rc)
+			rc = add_ref(l, m, base, "from", from, REF_PUB, true, ai, oi, &o->from);
+		if (!rc)
+			rc = scn_u32_field(l, m, base, "index", a->index, 0, 1 << 20, false, 0, &o->index);
+		if (!rc)
+			rc = scn_str_field(l, m, base, "as", a->as, true, true, &as);
+		if (!rc)
+			rc = define_obj(l, m, base, as, FL_SCN_OBJ_IMAGE, ai, oi, &o->as);
+		break;
+	}
+	case FL_SCN_OP_RELEASE_IMAGE:
+	case FL_SCN_OP_CTX_CLOSE: {
+		static const struct fl_raw_name zero;
+		bool rel = op->kind == FL_SCN_OP_RELEASE_IMAGE;
+		const struct fl_raw_name *a = rel ? raw->release_image : raw->ctx_close;
+		const char *key_name = rel ? "img" : "ctx", *name = NULL;
+		fl_scn_ref *slot = rel ? &op->u.release_image.img : &op->u.ctx.ctx;
+		if (!rel)
+			op->u.ctx.on = -1;
+		rc = scn_str_field(l, m, base, key_name, (a ? a : &zero)->name, true, true, &name);
+		if (!rc)
+			rc = add_ref(l, m, base, key_name, name, rel ? REF_IMG : REF_CTX, false, ai, oi,
+			             slot);
+		break;
+	}
+	case FL_SCN_OP_WAIT: {
+		static const struct fl_raw_wait zero;
+		const struct fl_raw_wait *a = raw->wait ? raw->wait : &zero;
+		rc = scn_u32_field(l, m, base, "ms", a->ms, 0, MAX_MS, true, 0, &op->u.wait.ms);
+		break;
+	}
+	case FL_SCN_OP_BARRIER: {
+		static const struct fl_raw_name zero;
+		const struct fl_raw_name *a = raw->barrier ? raw->barrier : &zero;
+		rc = scn_str_field(l, m, base, "name", a->name, true, true, &op->u.barrier.name);
+		if (!rc) {
+			char f[160];
+			scn_join(f, sizeof f, base, "name");
+			rc = add_barrier(l, op->u.barrier.name, ai, scn_yline(scn_yget(l, m, "name")), f);
+		}
+		break;
+	}
+	case FL_SCN_OP_CLOSE_CLIENT:
+		break;
+	case FL_SCN_OP_CRASH_SELF:
+		if (akind != FL_SCN_ACTOR_PROCESS)
+			rc = scn_fail(l, op->line, base, "crash_self needs an actor of kind process");
+		break;
+	case FL_SCN_OP_OFFER_SERVICE:
+	case FL_SCN_OP_CONNECT_SERVICE: {
+		static const struct fl_raw_service zero;
+		bool server = op->kind == FL_SCN_OP_OFFER_SERVICE;
+		const struct fl_raw_service *a = server ? raw->offer_service : raw->connect_service;
+		const char *as = NULL;
+		if (a == NULL)
+			a = &zero;
+		rc = scn_str_field(l, m, base, "service", a->service, true, true, &op->u.service.service);
+		if (!rc)
+			rc = scn_str_field(l, m, base, "as", a->as, true, true, &as);
+		if (!rc)
+			rc = define_obj(l, m, base, as,
+			                server ? FL_SCN_OBJ_SERVER : FL_SCN_OBJ_CONNECTION, ai, oi,
+			                &op->u.service.as);
+		break;
+	}
+	case FL_SCN_OP_REQUEST: {
+		static const struct fl_raw_request zero;
+		const struct fl_raw_request *a = raw->request ? raw->request : &zero;
+		struct fl_scn_op_request *o = &op->u.request;
+		const char *conn = NULL, *ctx = NULL;
+		rc = scn_str_field(l, m, base, "conn", a->conn, true, true, &conn);
+		if (!rc)
+			rc = add_ref(l, m, base, "conn", conn, REF_CONN, false, ai, oi, &o->conn);
+		if (!rc)
+			rc = scn_str_field(l, m, base, "ctx", a->ctx, false, true, &ctx);
+		if (!rc)
+			rc = add_ref(l, m, base, "ctx", ctx, REF_CTX, false, ai, oi, &o->ctx);
+		if (!rc)
+			rc = scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0, &o->count);
+		if (!rc)
+			rc = scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false, 64, &o->size);
+		if (!rc)
+			rc = scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false, 0,
+			               &o->deadline_ms);
+		break;
+	}
+	case FL_SCN_OP_RESPOND: {
+		static const struct fl_raw_respond zero;
+		const struct fl_raw_respond *a = raw->respond ? raw->respond : &zero;
+		struct fl_scn_op_respond *o = &op->u.respond;
+		const char *server = NULL, *ctx = NULL;
+		rc = scn_str_field(l, m, base, "server", a->server, true, true, &server);
+		if (!rc)
+			rc = add_ref(l, m, base, "server", server, REF_SERVER, false, ai, oi, &o->server);
+		if (!rc)
+			rc = scn_str_field(l, m, base, "ctx", a->ctx, false, true, &ctx);
+		if (!rc)
+			rc = add_ref(l, m, base, "ctx", ctx, REF_CTX, false, ai, oi, &o->ctx);
+		if (!rc)
+			rc = scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0, &o->count);
+		break;
+	}
+	case FL_SCN_OP_CTX_OPEN: {
+		static const struct fl_raw_ctx_open zero;
+		const struct fl_raw_ctx_open *a = raw->ctx_open ? raw->ctx_open : &zero;
+		const char *on = NULL, *as = NULL;
+		rc = scn_str_field(l, m, base, "on", a->on, true, true, &on);
+		if (!rc)
+			rc = add_ref(l, m, base, "on", on, REF_CONN | REF_SERVER, false, ai, oi,
+			             &op->u.ctx.on);
+		if (!rc)
+			rc = scn_str_field(l, m, base, "as", a->as, true, true, &as);
+		if (!rc)
+			rc = define_obj(l, m, base, as, FL_SCN_OBJ_CTX, ai, oi, &op->u.ctx.ctx);
+		break;
+	}
+	case FL_SCN_OP__COUNT:
+		break;
+	}
+	return rc;
+}
+
