@@ -218,6 +218,8 @@ struct fl_scenario_actor {
 	                       (defaults to the actor's name) */
 	const struct fl_scenario_op *ops;
 	size_t op_count;
+	uint32_t repeat;    /* times the op list runs in a row, >= 1 (default 1);
+	                       objects named with `as:` are created afresh each time */
 	int line;
 };
 

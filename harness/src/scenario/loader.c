@@ -238,6 +238,9 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 		}
 		if ((rc = scn_str_field(l, node, base, "client", ra->client, false, true, &a->client)))
 			return rc;
+		if ((rc = scn_u32_field(l, node, base, "repeat", ra->repeat, 1, 10000000, false, 1,
+		                        &a->repeat)))
+			return rc;
 		if (a->client == NULL)
 			a->client = a->name;
 	}

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "faultline/error.h"
+#include "faultline/reqrep.h"
 #include "faultline/scenario.h"
 #include "loader.h"
 
@@ -407,7 +408,16 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		const char *as = NULL;
 		if (a == NULL)
 			a = &zero;
-		rc = scn_str_field(l, m, base, "service", a->service, true, true, &op->u.service.service);
+		rc = scn_str_field(l, m, base, "service", a->service, true, false,
+		                   &op->u.service.service);
+		if (!rc && fl_rr_validate_service(op->u.service.service) != 0) {
+			char f[160];
+			scn_join(f, sizeof f, base, "service");
+			rc = scn_fail(l, scn_yline(scn_yget(l, m, "service")), f,
+			              "'%s' is not a valid service name (1 to %d characters, no '/', "
+			              "'..' or control characters)",
+			              op->u.service.service, FL_RR_SERVICE_MAX);
+		}
 		if (!rc)
 			rc = scn_str_field(l, m, base, "as", a->as, true, true, &as);
 		if (!rc)

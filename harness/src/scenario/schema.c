@@ -156,6 +156,7 @@ static const cyaml_schema_field_t actor_fields[] = {
 	STR("name", struct fl_raw_actor, name),
 	STR("kind", struct fl_raw_actor, kind),
 	STR("client", struct fl_raw_actor, client),
+	CYAML_FIELD_INT("repeat", OPT, struct fl_raw_actor, repeat),
 	CYAML_FIELD_SEQUENCE("ops", OPT_PTR, struct fl_raw_actor, ops, &op_entry, 0,
 	                     CYAML_UNLIMITED),
 	CYAML_FIELD_END

@@ -114,6 +114,7 @@ struct fl_raw_actor {
 	char *name;
 	char *kind;
 	char *client;
+	int64_t repeat;
 	struct fl_raw_op *ops;
 	unsigned ops_count;
 };

@@ -79,6 +79,9 @@ static const struct bad_case bad_cases[] = {
 	{"bad/two_op_keys.yaml",
 	 "bad/two_op_keys.yaml:7: actors[0].ops[0]: an operation is a mapping with exactly one "
 	 "key, e.g. '- wait: {ms: 5}'"},
+	{"bad/bad_service.yaml",
+	 "bad/bad_service.yaml:7: actors[0].ops[0].offer_service.service: 'a/b' is not a valid "
+	 "service name (1 to 63 characters, no '/', '..' or control characters)"},
 };
 
 static void test_bad_file(void **state)
@@ -109,6 +112,7 @@ static void test_smoke_values(void **state)
 	assert_string_equal(s->actors[1].name, "subscriber");
 	assert_int_equal(s->actors[1].kind, FL_SCN_ACTOR_THREAD);
 	assert_string_equal(s->actors[1].client, "subscriber");
+	assert_int_equal(s->actors[1].repeat, 1);
 	assert_int_equal(s->actors[0].op_count, 6);
 	const struct fl_scenario_op *offer = &s->actors[0].ops[2];
 	assert_int_equal(offer->kind, FL_SCN_OP_OFFER);
@@ -168,6 +172,7 @@ static void test_everything_values(void **state)
 	assert_int_equal(sub->ops[4].u.release_image.img, t1->as);
 	assert_int_equal(sub->ops[8].u.wait.ms, 25);
 	const struct fl_scenario_actor *srv = &s->actors[2], *cli = &s->actors[3];
+	assert_int_equal(srv->repeat, 3);
 	assert_int_equal(srv->ops[1].kind, FL_SCN_OP_CTX_OPEN);
 	assert_int_equal(srv->ops[1].u.ctx.on, srv->ops[0].u.service.as);
 	assert_int_equal(srv->ops[2].u.respond.ctx, srv->ops[1].u.ctx.ctx);
@@ -184,7 +189,7 @@ static void test_everything_values(void **state)
 	assert_int_equal(s->faults[0].n, 2);
 	assert_int_equal(s->faults[0].error, 28 /* ENOSPC */);
 	assert_int_equal(s->faults[0].actor_index, 0);
-	assert_int_equal(s->faults[0].line, 42);
+	assert_int_equal(s->faults[0].line, 43);
 	assert_int_equal(s->faults[1].action, FL_SCN_FAULT_DELAY);
 	assert_int_equal(s->faults[1].delay_ms, 7);
 	assert_true(s->faults[1].probability == 0.25);
@@ -194,7 +199,7 @@ static void test_everything_values(void **state)
 	assert_int_equal(s->faults[3].when, FL_SCN_WHEN_ALWAYS);
 	assert_int_equal(s->warning_count, 1);
 	assert_string_equal(s->warnings[0],
-	                    "good/everything.yaml:55: faults[3].point: 'transport/not/yet/registered' "
+	                    "good/everything.yaml:56: faults[3].point: 'transport/not/yet/registered' "
 	                    "is not in this build's fault point registry");
 	assert_int_equal(s->properties, FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_PORTS_ZERO |
 	                                        FL_SCN_PROP_MESSAGES_FREED_ONCE);
@@ -312,6 +317,25 @@ static void test_format_example(void **state)
 	fl_scenario_free(s);
 }
 
+/* Every file of the scenario suite loads, without warnings. */
+static void test_suite_loads(void **state)
+{
+	(void)state;
+	struct fl_scenario **list = NULL;
+	size_t n = 0;
+	char err[512];
+	int rc = fl_scenario_load_dir("../../../scenarios", &list, &n, err, sizeof err);
+	if (rc)
+		fail_msg("%s", err);
+	assert_true(n >= 1);
+	for (size_t i = 0; i < n; i++) {
+		if (list[i]->warning_count)
+			fail_msg("%s", list[i]->warnings[0]);
+		assert_non_null(list[i]->description);
+	}
+	fl_scenario_list_free(list, n);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -324,7 +348,7 @@ static void test_names(void **state)
 int main(void)
 {
 	enum { NBAD = sizeof bad_cases / sizeof bad_cases[0] };
-	struct CMUnitTest tests[NBAD + 8];
+	struct CMUnitTest tests[NBAD + 9];
 	size_t n = 0;
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_smoke_values);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_values);
@@ -333,6 +357,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_expand_paths);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_load_dir);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_format_example);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_suite_loads);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_names);
 	for (size_t i = 0; i < NBAD; i++)
 		tests[n++] = (struct CMUnitTest){.name = bad_cases[i].file,
