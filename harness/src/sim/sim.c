@@ -1,0 +1,525 @@
+/*
+ * The sim engine: coroutines (ucontext) on one OS thread, a random or PCT
+ * scheduler drawing from the choice stream, and a virtual clock.  See
+ * faultline/sim.h.
+ *
+ * Cost: one scheduling point is two swapcontext calls (actor -> scheduler
+ * -> actor), about 0.7 us here, plus a choice draw when more than one actor
+ * is runnable.  Stacks are mmap'd with a guard page below, so an overflow
+ * is a SIGSEGV (a crash verdict), not silent corruption.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <valgrind/valgrind.h>
+
+#include "faultline/choice.h"
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/sim.h"
+
+struct actor {
+	uint64_t id;
+	char name[32];
+	void (*fn)(void *);
+	void *arg;
+	ucontext_t ctx;
+	void *stack_map; /* mmap'd region including the guard page */
+	size_t map_len;
+	unsigned vg_stack_id;
+	enum fl_actor_state state;
+	uint64_t deadline_ns;  /* IDLE: wake at this time (FL_DEADLINE_NONE: never) */
+	uint64_t idle_epoch;   /* IDLE: work epoch when it went to sleep */
+	uint64_t priority;     /* PCT: higher runs first */
+	const char *last_point;
+};
+
+struct fl_sim {
+	struct fl_sim_config cfg;
+	struct actor *actors[FL_SIM_MAX_ACTORS];
+	size_t nactors;
+	struct actor *current;
+	ucontext_t sched_ctx;
+	uint64_t now_ns;
+	uint64_t work_epoch;   /* bumped whenever an actor reports work */
+	uint64_t steps;
+	uint64_t switches;
+	uint64_t trace_hash;
+	uint64_t change_points[16];
+	unsigned nchange;
+	unsigned changes_done;
+	bool ran;
+	bool running;
+};
+
+static struct fl_sim *the_sim; /* the running sim: platform ops have no other way in */
+
+#define DEFAULT_STACK (256u * 1024u)
+#define DEFAULT_MAX_STEPS 1000000u
+#define DEFAULT_PCT_STEPS 2000u
+#define DEFAULT_PCT_DEPTH 3u
+
+static void
+hash_mix(struct fl_sim *s, uint64_t v)
+{
+	for (int b = 0; b < 8; b++) {
+		s->trace_hash ^= (v >> (8 * b)) & 0xff;
+		s->trace_hash *= 0x100000001b3ull;
+	}
+}
+
+static uint64_t
+str_hash(const char *p)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (p != NULL && *p != '\0') {
+		h ^= (unsigned char)*p++;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+int
+fl_sim_new(const struct fl_sim_config *cfg, struct fl_sim **out)
+{
+	struct fl_sim *s;
+
+	if (cfg == NULL || cfg->choices == NULL)
+		return FL_EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return FL_ENOMEM;
+	s->cfg = *cfg;
+	if (s->cfg.stack_size == 0)
+		s->cfg.stack_size = DEFAULT_STACK;
+	if (s->cfg.max_steps == 0)
+		s->cfg.max_steps = DEFAULT_MAX_STEPS;
+	if (s->cfg.pct_steps == 0)
+		s->cfg.pct_steps = DEFAULT_PCT_STEPS;
+	if (s->cfg.pct_depth == 0)
+		s->cfg.pct_depth = DEFAULT_PCT_DEPTH;
+	if (s->cfg.pct_depth > 16)
+		s->cfg.pct_depth = 16;
+	s->now_ns = s->cfg.start_time_ns != 0 ? s->cfg.start_time_ns : FL_NS_PER_SEC;
+	s->trace_hash = 0xcbf29ce484222325ull;
+	*out = s;
+	return 0;
+}
+
+static void
+actor_trampoline(void)
+{
+	struct fl_sim *s = the_sim;
+	struct actor *a = s->current;
+
+	a->fn(a->arg);
+	a->state = FL_ACTOR_DONE;
+	s->work_epoch++;
+	swapcontext(&a->ctx, &s->sched_ctx);
+	/* never resumed */
+	abort();
+}
+
+int
+fl_sim_spawn(struct fl_sim *s, const char *name, void (*fn)(void *), void *arg, uint64_t *id)
+{
+	struct actor *a;
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (s->nactors == FL_SIM_MAX_ACTORS)
+		return FL_ELIMIT;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return FL_ENOMEM;
+	a->map_len = s->cfg.stack_size + (size_t)page;
+	a->stack_map = mmap(NULL, a->map_len, PROT_READ | PROT_WRITE,
+	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (a->stack_map == MAP_FAILED) {
+		free(a);
+		return FL_ENOMEM;
+	}
+	mprotect(a->stack_map, (size_t)page, PROT_NONE); /* guard page */
+	if (getcontext(&a->ctx) != 0) {
+		munmap(a->stack_map, a->map_len);
+		free(a);
+		return FL_EIO;
+	}
+	a->ctx.uc_stack.ss_sp = (char *)a->stack_map + page;
+	a->ctx.uc_stack.ss_size = s->cfg.stack_size;
+	a->ctx.uc_link = NULL;
+	a->vg_stack_id = VALGRIND_STACK_REGISTER(a->ctx.uc_stack.ss_sp,
+	                                         (char *)a->ctx.uc_stack.ss_sp + s->cfg.stack_size);
+	makecontext(&a->ctx, actor_trampoline, 0);
+	a->id = s->nactors + 1;
+	snprintf(a->name, sizeof(a->name), "%s", name != NULL ? name : "actor");
+	a->fn = fn;
+	a->arg = arg;
+	a->state = FL_ACTOR_RUNNABLE;
+	a->last_point = "";
+	/* PCT: distinct random priorities above the change-point range. */
+	if (s->cfg.kind == FL_SCHED_PCT)
+		a->priority = s->cfg.pct_depth + 1 +
+		              fl_choice_draw(s->cfg.choices, 1u << 20) * FL_SIM_MAX_ACTORS + a->id;
+	s->actors[s->nactors++] = a;
+	s->work_epoch++;
+	if (id != NULL)
+		*id = a->id;
+	return 0;
+}
+
+/* Give control back to the scheduler. */
+static void
+yield_to_scheduler(struct fl_sim *s)
+{
+	struct actor *a = s->current;
+
+	s->switches++;
+	swapcontext(&a->ctx, &s->sched_ctx);
+}
+
+static bool
+is_runnable(const struct fl_sim *s, const struct actor *a)
+{
+	switch (a->state) {
+	case FL_ACTOR_RUNNABLE:
+	case FL_ACTOR_BLOCKED:
+		return true;
+	case FL_ACTOR_IDLE:
+		return a->idle_epoch != s->work_epoch || s->now_ns >= a->deadline_ns;
+	default:
+		return false;
+	}
+}
+
+/* Pick the next actor, or NULL when none is runnable. */
+static struct actor *
+pick(struct fl_sim *s)
+{
+	struct actor *cand[FL_SIM_MAX_ACTORS];
+	size_t n = 0, nfree = 0;
+
+	for (size_t i = 0; i < s->nactors; i++) {
+		struct actor *a = s->actors[i];
+		if (is_runnable(s, a)) {
+			cand[n++] = a;
+			if (a->state != FL_ACTOR_BLOCKED)
+				nfree++;
+		}
+	}
+	if (n == 0)
+		return NULL;
+	/* An actor waiting for a lock only runs when no other can: it cannot
+	 * make progress until the holder runs. */
+	if (nfree > 0 && nfree < n) {
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (cand[i]->state != FL_ACTOR_BLOCKED)
+				cand[k++] = cand[i];
+		n = k;
+	}
+	if (n == 1)
+		return cand[0];
+	if (s->cfg.kind == FL_SCHED_PCT) {
+		struct actor *best = cand[0];
+		for (size_t i = 1; i < n; i++)
+			if (cand[i]->priority > best->priority)
+				best = cand[i];
+		return best;
+	}
+	return cand[fl_choice_draw(s->cfg.choices, n)];
+}
+
+/* Every actor sleeps: jump virtual time to the earliest deadline. */
+static bool
+advance_time(struct fl_sim *s)
+{
+	uint64_t earliest = FL_DEADLINE_NONE;
+
+	for (size_t i = 0; i < s->nactors; i++) {
+		struct actor *a = s->actors[i];
+		if (a->state == FL_ACTOR_IDLE && a->deadline_ns < earliest)
+			earliest = a->deadline_ns;
+	}
+	if (earliest == FL_DEADLINE_NONE)
+		return false;
+	if (earliest > s->now_ns)
+		s->now_ns = earliest;
+	return true;
+}
+
+/* ---- platform operations ------------------------------------------- */
+
+static uint64_t
+op_now(void *arg)
+{
+	return ((struct fl_sim *)arg)->now_ns;
+}
+
+static void
+op_idle(void *arg, struct fl_idle *st, int work_count, uint64_t deadline_ns)
+{
+	struct fl_sim *s = arg;
+	struct actor *a = s->current;
+
+	(void)st;
+	if (a == NULL) {
+		/* Outside any actor (set-up code): just let time pass. */
+		if (work_count == 0)
+			s->now_ns = deadline_ns != FL_DEADLINE_NONE && deadline_ns > s->now_ns
+			                    ? deadline_ns
+			                    : s->now_ns + FL_NS_PER_MS;
+		return;
+	}
+	if (work_count > 0) {
+		s->work_epoch++;
+		a->state = FL_ACTOR_RUNNABLE;
+	} else {
+		a->state = FL_ACTOR_IDLE;
+		a->idle_epoch = s->work_epoch;
+		a->deadline_ns = deadline_ns;
+	}
+	a->last_point = work_count > 0 ? "idle.work" : "idle";
+	yield_to_scheduler(s);
+}
+
+static void
+op_sched_point(void *arg, const char *name)
+{
+	struct fl_sim *s = arg;
+	struct actor *a = s->current;
+
+	if (a == NULL)
+		return;
+	a->last_point = name;
+	a->state = FL_ACTOR_RUNNABLE;
+	yield_to_scheduler(s);
+}
+
+static void
+op_blocked(void *arg, const char *what)
+{
+	struct fl_sim *s = arg;
+	struct actor *a = s->current;
+
+	if (a == NULL)
+		return;
+	a->last_point = what;
+	a->state = FL_ACTOR_BLOCKED;
+	yield_to_scheduler(s);
+}
+
+struct join_handle {
+	uint64_t id;
+};
+
+static int
+op_thread_start(void *arg, const char *name, void (*fn)(void *), void *fn_arg, void **handle)
+{
+	struct fl_sim *s = arg;
+	struct join_handle *h = malloc(sizeof(*h));
+	int rv;
+
+	if (h == NULL)
+		return FL_ENOMEM;
+	rv = fl_sim_spawn(s, name, fn, fn_arg, &h->id);
+	if (rv != 0) {
+		free(h);
+		return rv;
+	}
+	*handle = h;
+	return 0;
+}
+
+static int
+op_thread_join(void *arg, void *handle)
+{
+	struct fl_sim *s = arg;
+	struct join_handle *h = handle;
+	struct actor *t = s->actors[h->id - 1];
+	struct fl_idle st = { 0 };
+
+	free(h);
+	while (t->state != FL_ACTOR_DONE && t->state != FL_ACTOR_CRASHED) {
+		if (s->current == NULL)
+			return FL_ESTATE; /* joining from outside the sim would hang */
+		op_idle(s, &st, 0, FL_DEADLINE_NONE);
+	}
+	return 0;
+}
+
+static uint64_t
+op_actor_id(void *arg)
+{
+	struct fl_sim *s = arg;
+
+	/* The scheduler's own context is an identity too, distinct from
+	 * every actor. */
+	return s->current != NULL ? s->current->id : UINT64_MAX;
+}
+
+/* ---- the loop -------------------------------------------------------- */
+
+static void
+maybe_change_priority(struct fl_sim *s, struct actor *ran)
+{
+	/* PCT: at the i-th change point the actor that just ran drops to
+	 * priority d-1-i, below every initial priority. */
+	while (s->changes_done < s->nchange && s->steps >= s->change_points[s->changes_done]) {
+		ran->priority = s->cfg.pct_depth - 1 - s->changes_done;
+		s->changes_done++;
+	}
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int
+fl_sim_run(struct fl_sim *s, struct fl_sim_result *res)
+{
+	enum fl_sim_verdict verdict = FL_SIM_OK;
+	struct fl_platform_ops ops = {
+		.arg = s,
+		.now_ns = op_now,
+		.idle = op_idle,
+		.sched_point = op_sched_point,
+		.blocked = op_blocked,
+		.thread_start = op_thread_start,
+		.thread_join = op_thread_join,
+		.actor_id = op_actor_id,
+	};
+	uint64_t start_ns = s->now_ns;
+	int saved_faults = fl_faults_armed;
+
+	if (s->ran)
+		return FL_ESTATE;
+	s->ran = true;
+	if (s->cfg.kind == FL_SCHED_PCT) {
+		s->nchange = s->cfg.pct_depth - 1;
+		for (unsigned i = 0; i < s->nchange; i++)
+			s->change_points[i] = 1 + fl_choice_draw(s->cfg.choices, s->cfg.pct_steps);
+		qsort(s->change_points, s->nchange, sizeof(uint64_t), cmp_u64);
+	}
+	the_sim = s;
+	s->running = true;
+	fl_platform_set_ops(&ops);
+	fl_points_arm(true, saved_faults != 0);
+
+	for (;;) {
+		struct actor *a;
+		bool live = false;
+
+		for (size_t i = 0; i < s->nactors; i++)
+			live = live || (s->actors[i]->state != FL_ACTOR_DONE &&
+			                s->actors[i]->state != FL_ACTOR_CRASHED);
+		if (!live)
+			break;
+		if (s->steps >= s->cfg.max_steps) {
+			verdict = FL_SIM_STEP_LIMIT;
+			break;
+		}
+		a = pick(s);
+		if (a == NULL) {
+			if (!advance_time(s)) {
+				verdict = FL_SIM_DEADLOCK;
+				break;
+			}
+			continue;
+		}
+		if (a->state == FL_ACTOR_IDLE)
+			a->state = FL_ACTOR_RUNNABLE;
+		s->current = a;
+		s->steps++;
+		swapcontext(&s->sched_ctx, &a->ctx);
+		s->current = NULL;
+		hash_mix(s, a->id);
+		hash_mix(s, str_hash(a->last_point));
+		if (s->cfg.kind == FL_SCHED_PCT)
+			maybe_change_priority(s, a);
+	}
+
+	fl_points_arm(false, saved_faults != 0);
+	fl_platform_set_ops(NULL);
+	s->running = false;
+	the_sim = NULL;
+
+	memset(res, 0, sizeof(*res));
+	res->verdict = verdict;
+	res->steps = s->steps;
+	res->switches = s->switches;
+	res->virtual_ns = s->now_ns - start_ns;
+	hash_mix(s, fl_choice_hash(s->cfg.choices));
+	res->trace_hash = s->trace_hash;
+	res->nactors = s->nactors;
+	for (size_t i = 0; i < s->nactors; i++) {
+		struct actor *a = s->actors[i];
+		snprintf(res->actors[i].name, sizeof(res->actors[i].name), "%s", a->name);
+		res->actors[i].state = a->state;
+		res->actors[i].last_point = a->last_point;
+		res->actors[i].deadline_ns = a->deadline_ns;
+	}
+	return 0;
+}
+
+void
+fl_sim_free(struct fl_sim *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->nactors; i++) {
+		struct actor *a = s->actors[i];
+		VALGRIND_STACK_DEREGISTER(a->vg_stack_id);
+		munmap(a->stack_map, a->map_len);
+		free(a);
+	}
+	free(s);
+}
+
+const char *
+fl_sim_current_name(void)
+{
+	if (the_sim == NULL || the_sim->current == NULL)
+		return NULL;
+	return the_sim->current->name;
+}
+
+void
+fl_sim_crash_current(void)
+{
+	struct fl_sim *s = the_sim;
+
+	if (s == NULL || s->current == NULL)
+		return;
+	s->current->state = FL_ACTOR_CRASHED;
+	s->current->last_point = "crash";
+	s->work_epoch++;
+	yield_to_scheduler(s);
+	abort(); /* never resumed */
+}
+
+uint64_t
+fl_sim_now(void)
+{
+	return the_sim != NULL ? the_sim->now_ns : 0;
+}
+
+const char *
+fl_sim_state_name(enum fl_actor_state st)
+{
+	switch (st) {
+	case FL_ACTOR_RUNNABLE: return "runnable";
+	case FL_ACTOR_IDLE: return "idle";
+	case FL_ACTOR_BLOCKED: return "blocked";
+	case FL_ACTOR_DONE: return "done";
+	case FL_ACTOR_CRASHED: return "crashed";
+	}
+	return "?";
+}
