@@ -246,8 +246,12 @@ int fl_prop_shrink(const struct fl_prop_def *table, size_t n, const struct fl_tr
 
 /* fl_prop_main is a main() for a property program: runs every property in
  * the table (or those named with --prop NAME), or --replay FILE / --shrink
- * FILE [--out FILE]; plus the options of fl_prop_config_args.  Returns the
- * exit code: 0 all passed, 1 a failure, 2 usage error. */
+ * FILE [--out FILE]; plus the options of fl_prop_config_args.  With
+ * --seeds S1,S2,... each property runs once per listed seed (CI's fixed
+ * list), and with --fresh once more on the run's own seed (fresh unless
+ * --seed/FL_SEED; printed).  Traces go to FL_TRACE_DIR, --trace-dir or
+ * ./faultline-traces.  Returns the exit code: 0 all passed, 1 a failure,
+ * 2 usage error. */
 int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t n);
 
 /* ------------------------------------------------------------------ */

@@ -4,6 +4,7 @@
 #include "faultline/prop.h"
 #include "faultline/error.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@ static void usage(const char *argv0, const struct fl_prop_def *table, size_t n)
 {
 	fprintf(stderr,
 		"usage: %s [--prop NAME]... [--seed S] [--trials N] [--time SEC] [--long]\n"
+		"          [--seeds S1,S2,... [--fresh]]\n"
 		"          [--max-shrinks N] [--timeout-ms MS] [--trace-dir DIR] [--no-fork] [--quiet]\n"
 		"       %s --replay TRACE | --shrink TRACE [--out FILE] | --list\n"
 		"environment: FL_SEED, FL_TRIALS, FL_TIME, FL_LONG=1, FL_MAX_SHRINKS, FL_TRACE_DIR\n"
@@ -34,6 +36,9 @@ int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t 
 	const char *replay = NULL, *shrink = NULL, *out = NULL;
 	const char **only = calloc((size_t)argc + 1, sizeof *only);
 	size_t nonly = 0;
+	uint64_t seeds[64];
+	size_t nseeds = 0;
+	bool fresh = false;
 	if (!only)
 		return 2;
 	int code = 2;
@@ -48,6 +53,20 @@ int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t 
 			shrink = argv[++i];
 		} else if (strcmp(a, "--out") == 0 && has) {
 			out = argv[++i];
+		} else if (strcmp(a, "--fresh") == 0) {
+			fresh = true;
+		} else if (strcmp(a, "--seeds") == 0 && has) {
+			char *list = argv[++i], *end = list;
+			while (*end && nseeds < sizeof seeds / sizeof seeds[0]) {
+				errno = 0;
+				seeds[nseeds++] = strtoull(end, &end, 0);
+				if (errno || (*end && *end != ',')) {
+					fprintf(stderr, "%s: --seeds: bad list '%s'\n", argv[0], list);
+					goto done;
+				}
+				if (*end == ',')
+					end++;
+			}
 		} else if (strcmp(a, "--list") == 0) {
 			for (size_t k = 0; k < n; k++)
 				printf("%s\t%s\n", table[k].name,
@@ -103,12 +122,20 @@ int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t 
 			run |= strcmp(only[k], table[i].name) == 0;
 		if (!run)
 			continue;
-		int rc = fl_prop_check(&cfg, &table[i], NULL);
-		if (rc < 0) {
-			fprintf(stderr, "%s: engine error: %s\n", table[i].name, fl_strerror(rc));
-			code = 2;
-		} else if (rc != 0 && code == 0) {
-			code = 1;
+		/* The fixed seeds (CI's regression list), then the run's own
+		 * seed: fresh unless --seed / FL_SEED fixed it. */
+		size_t nruns = nseeds + (nseeds == 0 || fresh ? 1 : 0);
+		for (size_t r = 0; r < nruns; r++) {
+			struct fl_prop_config c = cfg;
+			if (r < nseeds)
+				c.seed = seeds[r];
+			int rc = fl_prop_check(&c, &table[i], NULL);
+			if (rc < 0) {
+				fprintf(stderr, "%s: engine error: %s\n", table[i].name, fl_strerror(rc));
+				code = 2;
+			} else if (rc != 0 && code == 0) {
+				code = 1;
+			}
 		}
 	}
 	for (size_t k = 0; k < nonly; k++)

@@ -135,6 +135,35 @@ static void test_gen_array_spans(void **state)
 	fl_choice_free(c);
 }
 
+/* Fails when a byte string (length drawn first) holds 3 or more
+ * non-zero bytes: minimal is three bytes 1,1,1. */
+static int bytes_prop(struct fl_prop_ctx *ctx)
+{
+	uint8_t buf[32];
+	size_t n = fl_gen_bytes(fl_prop_choice(ctx), buf, 0, sizeof buf);
+	unsigned nz = 0;
+	for (size_t i = 0; i < n; i++)
+		nz += buf[i] != 0;
+	char hex[100] = "";
+	for (size_t i = 0; i < n && i < 32; i++)
+		snprintf(hex + 3 * i, 4, "%02x ", buf[i]);
+	fl_prop_log(ctx, "bytes (%zu): %s", n, hex);
+	return nz >= 3 ? fl_prop_fail(ctx, "%u non-zero bytes", nz) : FL_PROP_PASS;
+}
+
+static void test_bytes_length_first_shrinks(void **state)
+{
+	(void)state;
+	static const struct fl_prop_def def = {"bytes_nonzero", bytes_prop, NULL, NULL};
+	struct fl_prop_config cfg;
+	config(&cfg, 42, 100);
+	struct fl_prop_report rep;
+	assert_int_equal(fl_prop_check(&cfg, &def, &rep), FL_PROP_FAIL);
+	if (!strstr(rep.log, "bytes (3): 01 01 01"))
+		fail_msg("not minimal: %s", rep.log);
+	fl_prop_report_fini(&rep);
+}
+
 /* ---------------- planted bugs ---------------- */
 
 static void test_refcount_leak_shrinks_to_3_steps(void **state)
@@ -447,6 +476,10 @@ static void test_prop_main(void **state)
 	assert_int_equal(fl_prop_main(6, run_pass, defs, 2), 0);
 	char *run_bad[] = {"p", "--prop", "nope", "--quiet", NULL};
 	assert_int_equal(fl_prop_main(4, run_bad, defs, 2), 2);
+	char *run_seeds[] = {"p", "--prop", "toy_pass", "--seeds", "1,2,0x3", "--fresh", "--trials", "3", "--quiet", NULL};
+	assert_int_equal(fl_prop_main(9, run_seeds, defs, 2), 0);
+	char *bad_seeds[] = {"p", "--seeds", "1,x", NULL};
+	assert_int_equal(fl_prop_main(3, bad_seeds, defs, 2), 2);
 	char *run_usage[] = {"p", "--frobnicate", NULL};
 	assert_int_equal(fl_prop_main(2, run_usage, defs, 2), 2);
 
@@ -473,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_gen_zero_stream_is_simplest),
 		cmocka_unit_test(test_gen_order_and_bounds),
 		cmocka_unit_test(test_gen_array_spans),
+		cmocka_unit_test(test_bytes_length_first_shrinks),
 		cmocka_unit_test(test_refcount_leak_shrinks_to_3_steps),
 		cmocka_unit_test(test_minimum_across_seeds),
 		cmocka_unit_test(test_refcount_ok_passes),
