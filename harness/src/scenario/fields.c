@@ -244,7 +244,7 @@ bool scn_valid_name(const char *s)
 	for (; *s; s++) {
 		char c = *s;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.' || c == '/'))
+		      c == '_' || c == '-' || c == '.'))
 			return false;
 	}
 	return true;
@@ -266,7 +266,7 @@ int scn_str_field(struct loader *l, yaml_node_t *map, const char *base, const ch
 	if (raw[0] == '\0')
 		return scn_fail(l, line, f, "must not be empty");
 	if (name && !scn_valid_name(raw))
-		return scn_fail(l, line, f, "'%s' is not a valid name (letters, digits, '_', '-', '.', '/')",
+		return scn_fail(l, line, f, "'%s' is not a valid name (letters, digits, '_', '-', '.')",
 		            raw);
 	*out = scn_adup(l, raw);
 	return *out ? 0 : l->rc;

@@ -82,6 +82,8 @@ static const struct bad_case bad_cases[] = {
 	{"bad/bad_service.yaml",
 	 "bad/bad_service.yaml:7: actors[0].ops[0].offer_service.service: 'a/b' is not a valid "
 	 "service name (1 to 63 characters, no '/', '..' or control characters)"},
+	{"bad/bad_name.yaml",
+	 "bad/bad_name.yaml:1: name: 'smoke/2' is not a valid name (letters, digits, '_', '-', '.')"},
 };
 
 static void test_bad_file(void **state)
