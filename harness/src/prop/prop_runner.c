@@ -66,29 +66,71 @@ struct trial_in {
 	size_t n;
 };
 
+/* A trial's outcome: the generic run record plus whether the property
+ * discarded its input. */
 struct trial_out {
 	enum fl_verdict verdict;
 	int signal;
-	bool discarded;
-	bool have_record;
+	bool recorded;
 	uint64_t *values;
 	size_t n;
 	struct fl_choice_span *spans;
 	size_t nspans;
-	char *msg;
+	char *message;
 	char *log;
+	bool discarded;
 };
 
 static void trial_out_fini(struct trial_out *o)
 {
 	free(o->values);
 	free(o->spans);
-	free(o->msg);
+	free(o->message);
 	free(o->log);
 	memset(o, 0, sizeof *o);
 }
 
-static bool same_kind(const struct trial_out *a, enum fl_verdict v, int sig)
+void fl_shrink_run_fini(struct fl_shrink_run *r)
+{
+	if (!r)
+		return;
+	free(r->values);
+	free(r->spans);
+	free(r->message);
+	free(r->log);
+	memset(r, 0, sizeof *r);
+}
+
+static void trial_to_run(struct trial_out *o, struct fl_shrink_run *r)
+{
+	r->verdict = o->verdict;
+	r->signal = o->signal;
+	r->recorded = o->recorded;
+	r->values = o->values;
+	r->n = o->n;
+	r->spans = o->spans;
+	r->nspans = o->nspans;
+	r->message = o->message;
+	r->log = o->log;
+	memset(o, 0, sizeof *o);
+}
+
+static void run_to_trial(struct fl_shrink_run *r, struct trial_out *o)
+{
+	memset(o, 0, sizeof *o);
+	o->verdict = r->verdict;
+	o->signal = r->signal;
+	o->recorded = r->recorded;
+	o->values = r->values;
+	o->n = r->n;
+	o->spans = r->spans;
+	o->nspans = r->nspans;
+	o->message = r->message;
+	o->log = r->log;
+	memset(r, 0, sizeof *r);
+}
+
+static bool same_kind(const struct fl_shrink_run *a, enum fl_verdict v, int sig)
 {
 	if (a->verdict != v)
 		return false;
@@ -221,7 +263,7 @@ static int parse_frames(const struct fl_sandbox_result *r, struct trial_out *out
 			if (!out->values)
 				return FL_ENOMEM;
 			memcpy(out->values, data, dlen);
-			out->have_record = true;
+			out->recorded = true;
 		} else if (tag == TAG_SPANS && dlen % sizeof(struct fl_choice_span) == 0 &&
 			   !out->spans) {
 			out->nspans = dlen / sizeof(struct fl_choice_span);
@@ -229,8 +271,8 @@ static int parse_frames(const struct fl_sandbox_result *r, struct trial_out *out
 			if (!out->spans)
 				return FL_ENOMEM;
 			memcpy(out->spans, data, dlen);
-		} else if (tag == TAG_MSG && !out->msg) {
-			if (!(out->msg = dup_n(data, dlen)))
+		} else if (tag == TAG_MSG && !out->message) {
+			if (!(out->message = dup_n(data, dlen)))
 				return FL_ENOMEM;
 		} else if (tag == TAG_LOG && !out->log) {
 			if (!(out->log = dup_n(data, dlen)))
@@ -269,7 +311,7 @@ static int run_forked(const struct fl_prop_config *cfg, const struct trial_in *i
 	}
 	if (out->verdict != FL_VERDICT_PASS) {
 		rc = parse_frames(&r, out);
-		if (rc == 0 && !out->msg) {
+		if (rc == 0 && !out->message) {
 			char buf[128];
 			if (r.verdict == FL_VERDICT_CRASH)
 				snprintf(buf, sizeof buf, "crashed: %s", fl_signal_name(r.signal));
@@ -278,18 +320,18 @@ static int run_forked(const struct fl_prop_config *cfg, const struct trial_in *i
 					 cfg->trial_timeout_ms);
 			else
 				snprintf(buf, sizeof buf, "trial exited with status %d", r.exit_status);
-			out->msg = strdup(buf);
+			out->message = strdup(buf);
 		} else if (rc == 0 && r.verdict != FL_VERDICT_FAIL) {
 			/* Say how the trial died, keep what it was saying. */
-			char *m = malloc(strlen(out->msg) + 96);
+			char *m = malloc(strlen(out->message) + 96);
 			if (m) {
 				if (r.verdict == FL_VERDICT_CRASH)
-					sprintf(m, "crashed: %s (%s)", fl_signal_name(r.signal), out->msg);
+					sprintf(m, "crashed: %s (%s)", fl_signal_name(r.signal), out->message);
 				else
 					sprintf(m, "hang after %" PRIu64 " ms (%s)", cfg->trial_timeout_ms,
-						out->msg);
-				free(out->msg);
-				out->msg = m;
+						out->message);
+				free(out->message);
+				out->message = m;
 			}
 		}
 	}
@@ -321,16 +363,16 @@ static int run_inproc(const struct trial_in *in, struct trial_out *out)
 	out->spans = malloc(out->nspans * sizeof(struct fl_choice_span) + 1);
 	if (!ctx.msg[0])
 		snprintf(ctx.msg, sizeof ctx.msg, "property returned %d", prc);
-	out->msg = strdup(ctx.msg);
+	out->message = strdup(ctx.msg);
 	out->log = strdup(ctx.log);
-	if (!out->values || !out->spans || !out->msg || !out->log) {
+	if (!out->values || !out->spans || !out->message || !out->log) {
 		ctx_close(&ctx);
 		trial_out_fini(out);
 		return FL_ENOMEM;
 	}
 	memcpy(out->values, fl_choice_values(ctx.choice), out->n * sizeof(uint64_t));
 	memcpy(out->spans, fl_choice_spans(ctx.choice), out->nspans * sizeof(struct fl_choice_span));
-	out->have_record = true;
+	out->recorded = true;
 	ctx_close(&ctx);
 	return 0;
 }
@@ -345,12 +387,12 @@ static int run_trial(const struct fl_prop_config *cfg, const struct trial_in *in
 /* The shrinker. */
 
 struct shrinker {
-	const struct fl_prop_config *cfg;
-	const struct fl_prop_def *def;
+	fl_shrink_fn fn;
+	void *arg;
 	enum fl_verdict verdict;
 	int signal;
-	struct trial_out best;   /* the smallest failing run so far */
-	uint64_t *cand;          /* scratch, capacity cap */
+	struct fl_shrink_run best; /* the smallest failing run so far */
+	uint64_t *cand;            /* scratch, capacity cap */
 	size_t cap;
 	unsigned attempts, accepted, max;
 	int err;
@@ -375,7 +417,7 @@ static bool budget_left(const struct shrinker *s)
 /* Trailing zeros replay the same as a stream that ends earlier (an
  * exhausted replay answers 0), so they are dropped before comparing
  * streams; spans are clipped to what is left. */
-static void normalise(struct trial_out *o)
+static void normalise(struct fl_shrink_run *o)
 {
 	while (o->n > 0 && o->values[o->n - 1] == 0)
 		o->n--;
@@ -399,21 +441,22 @@ static bool try_cand(struct shrinker *s, size_t n)
 	if (!simpler(s->cand, n, s->best.values, s->best.n))
 		return false;
 	s->attempts++;
-	struct trial_in in = {.def = s->def, .replay = true, .values = s->cand, .n = n};
-	struct trial_out out;
-	int rc = run_trial(s->cfg, &in, &out);
+	struct fl_shrink_run out;
+	memset(&out, 0, sizeof out);
+	int rc = s->fn(s->arg, s->cand, n, &out);
 	if (rc) {
+		fl_shrink_run_fini(&out);
 		s->err = rc;
 		return false;
 	}
-	if (out.have_record)
+	if (out.recorded)
 		normalise(&out);
-	if (!same_kind(&out, s->verdict, s->signal) || !out.have_record ||
+	if (!same_kind(&out, s->verdict, s->signal) || !out.recorded ||
 	    !simpler(out.values, out.n, s->best.values, s->best.n)) {
-		trial_out_fini(&out);
+		fl_shrink_run_fini(&out);
 		return false;
 	}
-	trial_out_fini(&s->best);
+	fl_shrink_run_fini(&s->best);
 	s->best = out;
 	s->accepted++;
 	return true;
@@ -574,32 +617,41 @@ static bool pass_sort_adjacent(struct shrinker *s)
 	return any;
 }
 
-/* Shrinks `first` (a failing run, consumed).  On success s->best holds the
- * minimal run. */
-static int shrink(struct shrinker *s, struct trial_out *first)
+int fl_shrink(struct fl_shrink_run *failing, unsigned max_runs, fl_shrink_fn fn, void *arg,
+	      struct fl_shrink_run *best, unsigned *runs, unsigned *kept)
 {
-	s->best = *first;
-	memset(first, 0, sizeof *first);
+	if (!failing || !fn || !best) {
+		fl_shrink_run_fini(failing);
+		return FL_EINVAL;
+	}
+	struct shrinker sh = {.fn = fn, .arg = arg, .max = max_runs};
+	struct shrinker *s = &sh;
+	s->best = *failing;
+	memset(failing, 0, sizeof *failing);
 	s->verdict = s->best.verdict;
 	s->signal = s->best.signal;
-	if (!s->best.have_record)
-		return 0;
-	normalise(&s->best);
-	s->cap = s->best.n + 1;
-	s->cand = malloc(s->cap * sizeof(uint64_t));
-	if (!s->cand)
-		return FL_ENOMEM;
-	bool improved = true;
-	while (improved && budget_left(s)) {
-		improved = false;
-		improved |= pass_delete_spans(s);
-		improved |= pass_delete_blocks(s);
-		improved |= pass_zero_spans(s);
-		improved |= pass_lower_values(s);
-		improved |= pass_sort_adjacent(s);
+	if (s->best.recorded) {
+		normalise(&s->best);
+		s->cap = s->best.n + 1;
+		s->cand = malloc(s->cap * sizeof(uint64_t));
+		if (!s->cand)
+			s->err = FL_ENOMEM;
+		bool improved = true;
+		while (improved && budget_left(s)) {
+			improved = false;
+			improved |= pass_delete_spans(s);
+			improved |= pass_delete_blocks(s);
+			improved |= pass_zero_spans(s);
+			improved |= pass_lower_values(s);
+			improved |= pass_sort_adjacent(s);
+		}
+		free(s->cand);
 	}
-	free(s->cand);
-	s->cand = NULL;
+	*best = s->best;
+	if (runs)
+		*runs = s->attempts;
+	if (kept)
+		*kept = s->accepted;
 	return s->err;
 }
 
@@ -623,10 +675,10 @@ static void report_take(struct fl_prop_report *rep, struct trial_out *o)
 	rep->signal = o->signal;
 	rep->choices = o->values;
 	rep->nchoices = o->n;
-	rep->message = o->msg;
+	rep->message = o->message;
 	rep->log = o->log;
 	o->values = NULL;
-	o->msg = NULL;
+	o->message = NULL;
 	o->log = NULL;
 	trial_out_fini(o);
 }
@@ -858,17 +910,38 @@ static const char *prop_name(const struct fl_prop_config *cfg, const struct fl_p
 	return cfg->name ? cfg->name : def->name ? def->name : "property";
 }
 
+struct prop_shrink_arg {
+	const struct fl_prop_config *cfg;
+	const struct fl_prop_def *def;
+};
+
+/* The property runner's fl_shrink_fn: one replayed trial. */
+static int prop_shrink_run(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run *out)
+{
+	const struct prop_shrink_arg *a = arg;
+	struct trial_in in = {.def = a->def, .replay = true, .values = values, .n = n};
+	struct trial_out t;
+	int rc = run_trial(a->cfg, &in, &t);
+	if (rc)
+		return rc;
+	trial_to_run(&t, out);
+	return 0;
+}
+
 static int shrink_into(const struct fl_prop_config *cfg, const struct fl_prop_def *def,
 		       struct trial_out *failing, struct fl_prop_report *rep)
 {
-	struct shrinker s = {.cfg = cfg, .def = def, .max = cfg->max_shrinks};
+	struct prop_shrink_arg a = {cfg, def};
+	struct fl_shrink_run first, best;
 	double t0 = now_s();
 	rep->original_nchoices = failing->n;
-	int rc = shrink(&s, failing);
+	trial_to_run(failing, &first);
+	int rc = fl_shrink(&first, cfg->max_shrinks, prop_shrink_run, &a, &best,
+			   &rep->shrink_attempts, &rep->shrink_accepted);
 	rep->shrink_seconds = now_s() - t0;
-	rep->shrink_attempts = s.attempts;
-	rep->shrink_accepted = s.accepted;
-	report_take(rep, &s.best);
+	struct trial_out b;
+	run_to_trial(&best, &b);
+	report_take(rep, &b);
 	return rc;
 }
 
@@ -946,8 +1019,11 @@ int fl_prop_run_choices(const struct fl_prop_config *cfg, const struct fl_prop_d
 	rep->trials = 1;
 	rep->seconds = now_s() - t0;
 	rep->seed = rep->fail_seed = cfg->seed;
-	if (out.have_record)
-		normalise(&out);
+	struct fl_shrink_run run;
+	trial_to_run(&out, &run);
+	if (run.recorded)
+		normalise(&run);
+	run_to_trial(&run, &out);
 	rep->original_nchoices = out.n;
 	report_take(rep, &out);
 	return rep->verdict == FL_VERDICT_PASS ? 0 : FL_PROP_FAIL;

@@ -164,6 +164,61 @@ static void test_bytes_length_first_shrinks(void **state)
 	fl_prop_report_fini(&rep);
 }
 
+/* fl_shrink on its own, as the scenario engine uses it: a "system" that
+ * deadlocks when two of its drawn values reach 10.  Minimal: [10, 10]. */
+static int shrink_system(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run *out)
+{
+	unsigned *calls = arg;
+	struct fl_choice *c;
+	int rc = fl_choice_new_replay(values, n, &c);
+	if (rc)
+		return rc;
+	(*calls)++;
+	unsigned big = 0;
+	struct fl_gen_list l;
+	fl_gen_list_begin(&l, c, 0, 20, 5);
+	while (fl_gen_list_next(&l))
+		big += fl_gen_u64(c, 0, 50) >= 10;
+	out->verdict = big >= 2 ? FL_VERDICT_DEADLOCK : FL_VERDICT_PASS;
+	out->recorded = true;
+	out->n = fl_choice_count(c);
+	out->values = malloc(out->n * sizeof(uint64_t) + 1);
+	out->nspans = fl_choice_span_count(c);
+	out->spans = malloc(out->nspans * sizeof(struct fl_choice_span) + 1);
+	memcpy(out->values, fl_choice_values(c), out->n * sizeof(uint64_t));
+	memcpy(out->spans, fl_choice_spans(c), out->nspans * sizeof(struct fl_choice_span));
+	out->message = strdup("deadlock");
+	fl_choice_free(c);
+	return 0;
+}
+
+static void test_generic_shrink(void **state)
+{
+	(void)state;
+	static const uint64_t start[] = {1, 3, 1, 44, 1, 7, 1, 12, 1, 49, 1, 30, 0};
+	unsigned calls = 0;
+	struct fl_shrink_run first = {0}, best;
+	assert_int_equal(shrink_system(&calls, start, 13, &first), 0);
+	assert_int_equal(first.verdict, FL_VERDICT_DEADLOCK);
+	unsigned runs = 0, kept = 0;
+	assert_int_equal(fl_shrink(&first, 500, shrink_system, &calls, &best, &runs, &kept), 0);
+	assert_int_equal(runs, calls - 1);
+	assert_true(kept > 0);
+	assert_int_equal(best.verdict, FL_VERDICT_DEADLOCK);
+	/* more=1, 10, more=1, 10 */
+	if (best.n != 4 || best.values[1] != 10 || best.values[3] != 10)
+		fail_msg("not minimal: %zu values, [1]=%" PRIu64, best.n, best.n > 1 ? best.values[1] : 0);
+	fl_shrink_run_fini(&best);
+
+	/* The bound: at most max_runs calls. */
+	calls = 0;
+	assert_int_equal(shrink_system(&calls, start, 13, &first), 0);
+	assert_int_equal(fl_shrink(&first, 3, shrink_system, &calls, &best, &runs, NULL), 0);
+	assert_int_equal(runs, 3);
+	assert_int_equal(calls, 4);
+	fl_shrink_run_fini(&best);
+}
+
 /* ---------------- planted bugs ---------------- */
 
 static void test_refcount_leak_shrinks_to_3_steps(void **state)
@@ -507,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_gen_order_and_bounds),
 		cmocka_unit_test(test_gen_array_spans),
 		cmocka_unit_test(test_bytes_length_first_shrinks),
+		cmocka_unit_test(test_generic_shrink),
 		cmocka_unit_test(test_refcount_leak_shrinks_to_3_steps),
 		cmocka_unit_test(test_minimum_across_seeds),
 		cmocka_unit_test(test_refcount_ok_passes),
