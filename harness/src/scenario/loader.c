@@ -110,17 +110,19 @@ static int cyaml_error(struct loader *l, cyaml_err_t e)
 	}
 	/* Walk root-first through the document; build the field path. */
 	char path[256] = "";
-	yaml_node_t *n = yaml_document_get_root_node(&l->doc);
+	yaml_node_t *n = yaml_document_get_root_node(&l->doc), *parent = NULL;
 	bool in_ops = false;
 	for (int i = ncomp - 1; i >= 0; i--) {
 		size_t len = strlen(path);
 		if (comps[i].entry) {
 			snprintf(path + len, sizeof path - len, "[%u]", comps[i].index);
+			parent = n;
 			n = scn_yitem(l, n, comps[i].index);
 			in_ops = i == 0 && i + 1 < ncomp && !comps[i + 1].entry &&
 			         strcmp(comps[i + 1].key, "ops") == 0;
 		} else {
 			snprintf(path + len, sizeof path - len, "%s%s", len ? "." : "", comps[i].key);
+			parent = n;
 			n = scn_yget(l, n, comps[i].key);
 			in_ops = false;
 		}
@@ -135,6 +137,20 @@ static int cyaml_error(struct loader *l, cyaml_err_t e)
 		if (in_ops)
 			return scn_fail(l, kl ? kl : inner_line, f, "unknown operation");
 		return scn_fail(l, kl ? kl : inner_line, f, "unknown key");
+	}
+	if (strncmp(msg, "Mapping field already seen: ", 28) == 0 && parent != NULL &&
+	    parent->type == YAML_MAPPING_NODE) {
+		/* libcyaml points at the first occurrence; name the repeated one. */
+		int kl = 0;
+		for (yaml_node_pair_t *p = parent->data.mapping.pairs.start;
+		     p < parent->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = scn_ynode(l, p->key);
+			if (k && k->type == YAML_SCALAR_NODE &&
+			    strcmp((const char *)k->data.scalar.value, msg + 28) == 0)
+				kl = scn_yline(k);
+		}
+		return scn_fail(l, kl ? kl : inner_line, path[0] ? path : "(top)",
+		                "key given twice");
 	}
 	const char *field = path[0] ? path : "(top)";
 	int line = n ? scn_yline(n) : inner_line;

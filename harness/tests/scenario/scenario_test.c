@@ -84,6 +84,7 @@ static const struct bad_case bad_cases[] = {
 	 "service name (1 to 63 characters, no '/', '..' or control characters)"},
 	{"bad/bad_name.yaml",
 	 "bad/bad_name.yaml:1: name: 'smoke/2' is not a valid name (letters, digits, '_', '-', '.')"},
+	{"bad/duplicate_key.yaml", "bad/duplicate_key.yaml:4: mode: key given twice"},
 };
 
 static void test_bad_file(void **state)
