@@ -54,7 +54,8 @@ struct fl_report_options {
 	uint64_t planned;      /* runs expected, 0 if unknown (progress, TAP plan) */
 	uint64_t progress_every; /* not a tty: a progress line every this many runs;
 	                            0: a tenth of `planned` (or every 100 runs) */
-	FILE *tap;             /* TAP 13 is streamed here as runs finish; NULL: none */
+	FILE *tap;             /* TAP 13 is streamed here as runs finish; NULL: none.
+	                          With TAP on stdout, point `out` at stderr. */
 	const char *json_path; /* written by fl_report_finish; "-" is stdout; NULL: none */
 	const char *junit_path; /* likewise */
 };

@@ -262,6 +262,31 @@ static void test_human_and_tap(void **state)
 	fclose(tap);
 }
 
+/* On a terminal the progress line is rewritten in place and cleared before
+ * a failure entry and the summary. */
+static void test_tty_progress(void **state)
+{
+	(void)state;
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile();
+	struct fl_report_options opt = {.out = out, .progress = true, .tty = true, .planned = 2};
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 0, 1, "");
+	struct fl_run_result b = result("s", 2, FL_VERDICT_FAIL, "p", "", "", 0, 1, "");
+	assert_int_equal(fl_report_add(r, &a), 0);
+	assert_int_equal(fl_report_add(r, &b), 0);
+	assert_int_equal(fl_report_finish(r, -1, NULL, 0), 0);
+	char *text = slurp(out);
+	assert_string_equal(text, "\r\033[K[1/2] 1 passed, 0 not passed"
+	                          "\r\033[KFAIL     s seed=2 property=p trace=-\n"
+	                          "\r\033[K[2/2] 1 passed, 1 not passed"
+	                          "\r\033[K2 runs: 1 passed, 1 failed, 0 crashed, 0 hung, "
+	                          "0 deadlocked (2.00 s)\n");
+	free(text);
+	fl_report_free(r);
+	fclose(out);
+}
+
 static void test_bad_verdict_and_unwritable(void **state)
 {
 	(void)state;
@@ -359,6 +384,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_json_empty),
 		cmocka_unit_test(test_junit_exact),
 		cmocka_unit_test(test_human_and_tap),
+		cmocka_unit_test(test_tty_progress),
 		cmocka_unit_test(test_bad_verdict_and_unwritable),
 		cmocka_unit_test(test_python_reads_files),
 	};
