@@ -396,7 +396,50 @@ struct shrinker {
 	size_t cap;
 	unsigned attempts, accepted, max;
 	int err;
+	uint64_t *seen;            /* hashes of streams already run (open addressing, 0 = empty) */
+	size_t seen_cap, seen_n;
 };
+
+static uint64_t stream_hash(const uint64_t *v, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ n;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ v[i]) * 0x100000001b3ull ^ (h >> 29);
+	return h ? h : 1;
+}
+
+/* Records a stream; returns true when it had been run before (same edit
+ * reached by two passes).  A full or unallocated table just forgets. */
+static bool seen_before(struct shrinker *s, const uint64_t *v, size_t n)
+{
+	if (s->seen_n * 2 >= s->seen_cap) {
+		size_t ncap = s->seen_cap ? s->seen_cap * 2 : 1024;
+		uint64_t *nt = calloc(ncap, sizeof *nt);
+		if (!nt)
+			return false;
+		for (size_t i = 0; i < s->seen_cap; i++) {
+			if (!s->seen[i])
+				continue;
+			size_t j = s->seen[i] & (ncap - 1);
+			while (nt[j])
+				j = (j + 1) & (ncap - 1);
+			nt[j] = s->seen[i];
+		}
+		free(s->seen);
+		s->seen = nt;
+		s->seen_cap = ncap;
+	}
+	uint64_t h = stream_hash(v, n);
+	size_t j = h & (s->seen_cap - 1);
+	while (s->seen[j]) {
+		if (s->seen[j] == h)
+			return true;
+		j = (j + 1) & (s->seen_cap - 1);
+	}
+	s->seen[j] = h;
+	s->seen_n++;
+	return false;
+}
 
 /* Shortlex: shorter is simpler, then lexicographically smaller. */
 static bool simpler(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
@@ -439,6 +482,8 @@ static bool try_cand(struct shrinker *s, size_t n)
 	if (!budget_left(s))
 		return false;
 	if (!simpler(s->cand, n, s->best.values, s->best.n))
+		return false;
+	if (seen_before(s, s->cand, n))
 		return false;
 	s->attempts++;
 	struct fl_shrink_run out;
@@ -647,6 +692,7 @@ int fl_shrink(struct fl_shrink_run *failing, unsigned max_runs, fl_shrink_fn fn,
 		}
 		free(s->cand);
 	}
+	free(s->seen);
 	*best = s->best;
 	if (runs)
 		*runs = s->attempts;
