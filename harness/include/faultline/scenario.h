@@ -8,7 +8,7 @@
  * fault keeps the 1-based source line it came from, for reports.
  *
  * Errors read "file:line: field: what is wrong", e.g.
- *   scenarios/churn.yaml:14: actors[1].ops[2].offer.count: must be >= 1 (got -3)
+ *   scenarios/churn.yaml:14: actors[1].ops[0].offer.pub: unknown publication 'p9'
  * The CLI prints them and exits 2.
  *
  * Loading is thread-safe (no shared state); a loaded scenario may be read
