@@ -182,7 +182,9 @@ struct fl_prop_report {
 	unsigned shrink_attempts;   /* re-runs spent shrinking */
 	unsigned shrink_accepted;   /* of which kept */
 	size_t original_nchoices;   /* choices of the failing trial before shrinking */
-	uint64_t *choices;          /* the minimal failing choices (owned) */
+	uint64_t *choices;          /* the minimal failing choices (owned); NULL when the
+				     * failing trial died without reporting them (e.g. SIGKILL):
+				     * its trace then says `replay_from seed` and replays fail_seed */
 	size_t nchoices;
 	char *message;              /* failure message of the minimal run (owned, may be NULL) */
 	char *log;                  /* log of the minimal run: the steps (owned, may be NULL) */

@@ -740,6 +740,13 @@ int fl_prop_trace_from_report(const struct fl_prop_report *rep, const char *name
 	if (rc)
 		return rc;
 	out->signal = rep->signal;
+	if (!rep->choices && rep->verdict != FL_VERDICT_PASS) {
+		rc = fl_trace_add_extra(out, "replay_from", "seed");
+		if (rc) {
+			fl_trace_fini(out);
+			return rc;
+		}
+	}
 	/* The program that holds the property: `faultline replay` runs
 	 * `<program> --replay TRACE` (fl_prop_main) for property traces. */
 	char exe[4096];
@@ -1050,21 +1057,18 @@ done:
 	return rc;
 }
 
-int fl_prop_run_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
-			const uint64_t *values, size_t n, struct fl_prop_report *rep)
+static int run_one(const struct fl_prop_config *cfg, const struct trial_in *in,
+		   struct fl_prop_report *rep)
 {
-	if (!cfg || !prop || !prop->fn || !rep || (n && !values))
-		return FL_EINVAL;
-	struct trial_in in = {.def = prop, .replay = true, .values = values, .n = n};
 	struct trial_out out;
 	double t0 = now_s();
-	int rc = run_trial(cfg, &in, &out);
+	int rc = run_trial(cfg, in, &out);
 	if (rc)
 		return rc;
 	memset(rep, 0, sizeof *rep);
 	rep->trials = 1;
 	rep->seconds = now_s() - t0;
-	rep->seed = rep->fail_seed = cfg->seed;
+	rep->seed = rep->fail_seed = in->replay ? cfg->seed : in->seed;
 	struct fl_shrink_run run;
 	trial_to_run(&out, &run);
 	if (run.recorded)
@@ -1073,6 +1077,15 @@ int fl_prop_run_choices(const struct fl_prop_config *cfg, const struct fl_prop_d
 	rep->original_nchoices = out.n;
 	report_take(rep, &out);
 	return rep->verdict == FL_VERDICT_PASS ? 0 : FL_PROP_FAIL;
+}
+
+int fl_prop_run_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
+			const uint64_t *values, size_t n, struct fl_prop_report *rep)
+{
+	if (!cfg || !prop || !prop->fn || !rep || (n && !values))
+		return FL_EINVAL;
+	struct trial_in in = {.def = prop, .replay = true, .values = values, .n = n};
+	return run_one(cfg, &in, rep);
 }
 
 int fl_prop_shrink_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
@@ -1125,7 +1138,15 @@ int fl_prop_replay(const struct fl_prop_def *table, size_t n, const struct fl_tr
 	int rc = trace_prop(table, n, t, &def);
 	if (rc)
 		return rc;
-	rc = fl_prop_run_choices(cfg, def, t->choices, t->nchoices, rep);
+	const char *from = fl_trace_get_extra(t, "replay_from");
+	if (from && strcmp(from, "seed") == 0) {
+		/* The failing run died before it could report its choices:
+		 * the seed is all there is, and it reproduces the run. */
+		struct trial_in in = {.def = def, .seed = t->seed};
+		rc = run_one(cfg, &in, rep);
+	} else {
+		rc = fl_prop_run_choices(cfg, def, t->choices, t->nchoices, rep);
+	}
 	if (rc < 0)
 		return rc;
 	rep->seed = rep->fail_seed = t->seed;
@@ -1144,7 +1165,30 @@ int fl_prop_shrink(const struct fl_prop_def *table, size_t n, const struct fl_tr
 	int rc = trace_prop(table, n, t, &def);
 	if (rc)
 		return rc;
-	rc = fl_prop_shrink_choices(cfg, def, t->choices, t->nchoices, rep);
+	const char *from = fl_trace_get_extra(t, "replay_from");
+	if (from && strcmp(from, "seed") == 0) {
+		/* No choices to shrink: run the seed once; when the run
+		 * reports its choices this time, shrink those. */
+		struct trial_in in = {.def = def, .seed = t->seed};
+		struct trial_out out;
+		rc = run_trial(cfg, &in, &out);
+		if (rc)
+			return rc;
+		memset(rep, 0, sizeof *rep);
+		rep->trials = 1;
+		if (out.verdict == FL_VERDICT_PASS) {
+			report_take(rep, &out);
+			return 0;
+		}
+		rc = shrink_into(cfg, def, &out, rep);
+		if (rc) {
+			fl_prop_report_fini(rep);
+			return rc;
+		}
+		rc = FL_PROP_FAIL;
+	} else {
+		rc = fl_prop_shrink_choices(cfg, def, t->choices, t->nchoices, rep);
+	}
 	if (rc != FL_PROP_FAIL)
 		return rc;
 	rep->seed = rep->fail_seed = t->seed;

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,6 +462,39 @@ static void test_trace_replay_and_shrink(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* A trial killed outright reports nothing: the trace falls back to the
+ * seed, and replaying it reaches the same verdict. */
+static void test_unrecorded_crash_replays_from_seed(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/fl-prop-kill-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct fl_prop_def defs[1] = {toy_sigkill_at_500};
+	struct fl_prop_config cfg;
+	config(&cfg, 8, 200);
+	cfg.trace_dir = dir;
+	struct fl_prop_report rep;
+	assert_int_equal(fl_prop_check(&cfg, &defs[0], &rep), FL_PROP_FAIL);
+	assert_string_equal(fl_verdict_name(rep.verdict), "crash");
+	assert_string_equal(fl_signal_name(rep.signal), "SIGKILL");
+	assert_null(rep.choices);
+	assert_non_null(rep.trace_path);
+	struct fl_trace t;
+	assert_int_equal(fl_trace_read(rep.trace_path, &t, NULL, 0), 0);
+	assert_string_equal(fl_trace_get_extra(&t, "replay_from"), "seed");
+	struct fl_prop_report r2;
+	assert_int_equal(fl_prop_replay(defs, 1, &t, &cfg, &r2), 0);
+	assert_int_equal(r2.signal, rep.signal);
+	fl_prop_report_fini(&r2);
+	assert_int_equal(fl_prop_shrink(defs, 1, &t, &cfg, NULL, &r2), FL_PROP_FAIL);
+	assert_int_equal(r2.signal, SIGKILL);
+	fl_prop_report_fini(&r2);
+	fl_trace_fini(&t);
+	unlink(rep.trace_path);
+	fl_prop_report_fini(&rep);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_config_env_and_args(void **state)
 {
 	(void)state;
@@ -574,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_seed_replays_same_failure),
 		cmocka_unit_test(test_shrink_bound_respected),
 		cmocka_unit_test(test_trace_replay_and_shrink),
+		cmocka_unit_test(test_unrecorded_crash_replays_from_seed),
 		cmocka_unit_test(test_config_env_and_args),
 		cmocka_unit_test(test_time_budget_stops_trials),
 		cmocka_unit_test(test_prop_main),

@@ -245,3 +245,14 @@ static int pass_prop(struct fl_prop_ctx *ctx)
 }
 
 const struct fl_prop_def toy_pass = {"toy_pass", pass_prop, NULL, "always passes"};
+
+static int sigkill_prop(struct fl_prop_ctx *ctx)
+{
+	uint64_t x = fl_gen_u64(fl_prop_choice(ctx), 0, 1000);
+	if (x >= 500)
+		raise(SIGKILL); /* no handler runs: nothing is reported */
+	return FL_PROP_PASS;
+}
+
+const struct fl_prop_def toy_sigkill_at_500 = {"toy_sigkill_at_500", sigkill_prop, NULL,
+					       "killed by SIGKILL at 500"};

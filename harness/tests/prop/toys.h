@@ -28,6 +28,9 @@ extern const struct fl_prop_def toy_segv_at_300;
 /* x in [0, 100]: loops forever when x >= 50.  Minimal: 50. */
 extern const struct fl_prop_def toy_hang_at_50;
 
+/* x in [0, 1000]: SIGKILL at x >= 500 (no record: replay from the seed). */
+extern const struct fl_prop_def toy_sigkill_at_500;
+
 /* Always passes after drawing a list of 10 values: for trials/second. */
 extern const struct fl_prop_def toy_pass;
 
