@@ -160,7 +160,7 @@ struct fl_prop_config {
  * seed is printed with any failure), 100 trials, no time limit, fork on,
  * 1000 shrinks, 10 s trial timeout, trace_dir from FL_TRACE_DIR, then
  * applies the environment: FL_SEED, FL_TRIALS, FL_TIME (seconds),
- * FL_MAX_SHRINKS, FL_NO_FORK=1, FL_LONG=1. */
+ * FL_MAX_SHRINKS, FL_TIMEOUT_MS, FL_NO_FORK=1, FL_LONG=1. */
 void fl_prop_config_init(struct fl_prop_config *cfg, const char *name);
 
 /* fl_prop_config_args applies command-line options: --seed S, --trials N,

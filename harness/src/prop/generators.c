@@ -34,7 +34,8 @@ int64_t fl_gen_i64(struct fl_choice *c, int64_t lo, int64_t hi)
 		return (d & 1) ? (int64_t)k : -(int64_t)k;
 	}
 	uint64_t v = m + (d - 2 * m);
-	return pos > neg ? (int64_t)v : -(int64_t)v;
+	/* 0 - v in unsigned arithmetic: v may be 2^63 (INT64_MIN). */
+	return pos > neg ? (int64_t)v : (int64_t)(0 - v);
 }
 
 bool fl_gen_bool(struct fl_choice *c)

@@ -114,6 +114,13 @@ static void test_gen_order_and_bounds(void **state)
 	uint64_t full = fl_gen_u64(c, 0, UINT64_MAX);
 	(void)full;
 	fl_choice_free(c);
+	/* The extremes of the full signed range. */
+	static const uint64_t ext[] = {UINT64_MAX, UINT64_MAX - 1, UINT64_MAX - 2};
+	assert_int_equal(fl_choice_new_replay(ext, 3, &c), 0);
+	assert_true(fl_gen_i64(c, INT64_MIN, INT64_MAX) == INT64_MIN);
+	assert_true(fl_gen_i64(c, INT64_MIN, INT64_MAX) == -INT64_MAX);
+	assert_true(fl_gen_i64(c, INT64_MIN, INT64_MAX) == INT64_MAX);
+	fl_choice_free(c);
 }
 
 static void gen_small(struct fl_choice *c, void *out, const void *arg)
