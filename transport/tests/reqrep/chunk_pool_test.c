@@ -199,6 +199,9 @@ fault_point_loan(void **state)
 	fl_chunk_pool *p;
 	fl_chunk c;
 
+#ifdef FL_POINTS_DISABLED
+	skip(); /* -Dfaultpoints=disabled: the point is compiled out */
+#endif
 	assert_rc(fl_chunk_pool_create(path, "64:4", &p), 0);
 	fiu_init(0);
 	fiu_enable("transport/chunk/loan", 1, NULL, 0);
