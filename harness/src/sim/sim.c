@@ -46,6 +46,7 @@ struct fl_sim {
 	ucontext_t sched_ctx;
 	uint64_t now_ns;
 	uint64_t work_epoch;   /* bumped whenever an actor reports work */
+	uint64_t quantum_ns;   /* next time step when every actor sleeps */
 	uint64_t steps;
 	uint64_t switches;
 	uint64_t trace_hash;
@@ -62,6 +63,15 @@ static struct fl_sim *the_sim; /* the running sim: platform ops have no other wa
 #define DEFAULT_MAX_STEPS 1000000u
 #define DEFAULT_PCT_STEPS 2000u
 #define DEFAULT_PCT_DEPTH 3u
+/* When every actor sleeps, time moves by a quantum that starts at the
+ * longest park of the default idle strategy and doubles while no actor
+ * reports work, capped by the earliest deadline; sleepers then re-check,
+ * as parked agents would.  State another actor changed in shared memory
+ * without reporting work is therefore seen within a quantum.  With no
+ * deadline ahead and nothing happening for DEADLOCK_HORIZON_NS of virtual
+ * time, the verdict is deadlock. */
+#define BASE_QUANTUM_NS FL_NS_PER_MS
+#define DEADLOCK_HORIZON_NS (120ull * FL_NS_PER_SEC)
 
 static void
 hash_mix(struct fl_sim *s, uint64_t v)
@@ -107,9 +117,12 @@ fl_sim_new(const struct fl_sim_config *cfg, struct fl_sim **out)
 		s->cfg.pct_depth = 16;
 	s->now_ns = s->cfg.start_time_ns != 0 ? s->cfg.start_time_ns : FL_NS_PER_SEC;
 	s->trace_hash = 0xcbf29ce484222325ull;
+	s->quantum_ns = BASE_QUANTUM_NS;
 	*out = s;
 	return 0;
 }
+
+static void note_work(struct fl_sim *s);
 
 static void
 actor_trampoline(void)
@@ -119,7 +132,7 @@ actor_trampoline(void)
 
 	a->fn(a->arg);
 	a->state = FL_ACTOR_DONE;
-	s->work_epoch++;
+	note_work(s);
 	swapcontext(&a->ctx, &s->sched_ctx);
 	/* never resumed */
 	abort();
@@ -167,6 +180,7 @@ fl_sim_spawn(struct fl_sim *s, const char *name, void (*fn)(void *), void *arg, 
 		              fl_choice_draw(s->cfg.choices, 1u << 20) * FL_SIM_MAX_ACTORS + a->id;
 	s->actors[s->nactors++] = a;
 	s->work_epoch++;
+	s->quantum_ns = BASE_QUANTUM_NS;
 	if (id != NULL)
 		*id = a->id;
 	return 0;
@@ -234,21 +248,34 @@ pick(struct fl_sim *s)
 	return cand[fl_choice_draw(s->cfg.choices, n)];
 }
 
-/* Every actor sleeps: jump virtual time to the earliest deadline. */
+static void
+note_work(struct fl_sim *s)
+{
+	s->work_epoch++;
+	s->quantum_ns = BASE_QUANTUM_NS;
+}
+
+/* Every actor sleeps: move virtual time one quantum (at most to the
+ * earliest deadline) and wake the sleepers to re-check. */
 static bool
 advance_time(struct fl_sim *s)
 {
-	uint64_t earliest = FL_DEADLINE_NONE;
+	uint64_t earliest = FL_DEADLINE_NONE, next;
 
 	for (size_t i = 0; i < s->nactors; i++) {
 		struct actor *a = s->actors[i];
 		if (a->state == FL_ACTOR_IDLE && a->deadline_ns < earliest)
 			earliest = a->deadline_ns;
 	}
-	if (earliest == FL_DEADLINE_NONE)
+	if (earliest == FL_DEADLINE_NONE && s->quantum_ns > DEADLOCK_HORIZON_NS)
 		return false;
-	if (earliest > s->now_ns)
-		s->now_ns = earliest;
+	next = s->now_ns + s->quantum_ns;
+	if (earliest != FL_DEADLINE_NONE && earliest < next)
+		next = earliest;
+	if (next > s->now_ns)
+		s->now_ns = next;
+	s->quantum_ns *= 2;
+	s->work_epoch++; /* a park timeout: every sleeper re-checks */
 	return true;
 }
 
@@ -276,7 +303,7 @@ op_idle(void *arg, struct fl_idle *st, int work_count, uint64_t deadline_ns)
 		return;
 	}
 	if (work_count > 0) {
-		s->work_epoch++;
+		note_work(s);
 		a->state = FL_ACTOR_RUNNABLE;
 	} else {
 		a->state = FL_ACTOR_IDLE;
@@ -500,7 +527,7 @@ fl_sim_crash_current(void)
 		return;
 	s->current->state = FL_ACTOR_CRASHED;
 	s->current->last_point = "crash";
-	s->work_epoch++;
+	note_work(s);
 	yield_to_scheduler(s);
 	abort(); /* never resumed */
 }

@@ -1,0 +1,152 @@
+/*
+ * The auditor: at the end of a run, every property the scenario names is
+ * checked against the driver's gauges, the run directory and the process,
+ * and a violation names the resource concretely ("chunks_balanced: pool
+ * 128 B has 1 chunk loaned by actor client (owner 101) after close").
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "faultline/aio.h"
+#include "faultline/chunk.h"
+#include "faultline/reqrep.h"
+
+#include "run/run_internal.h"
+
+int
+audit_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory stream's own fd */
+}
+
+/* The driver's own files; anything else left once every actor closed is a
+ * leak. */
+static bool
+driver_file(const char *name)
+{
+	return strcmp(name, "chunks.dat") == 0 || strcmp(name, "ports.dat") == 0 ||
+	       strcmp(name, "cnc.dat") == 0;
+}
+
+static void
+audit_files(struct run *r)
+{
+	DIR *d = opendir(r->dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || driver_file(e->d_name))
+			continue;
+		run_fail(r, "no_leaked_files", "%s/%s is left after every actor closed", r->dir,
+		         e->d_name);
+		break;
+	}
+	closedir(d);
+}
+
+static const char *
+owner_name(struct run *r, uint64_t owner)
+{
+	for (size_t i = 0; i < r->s->actor_count; i++)
+		if (r->actors[i].owner == owner)
+			return r->actors[i].a->name;
+	return "?";
+}
+
+static void
+audit_chunks(struct run *r)
+{
+	struct fl_rr_stats st;
+
+	fl_rr_stats(r->driver_dom, &st);
+	for (uint32_t c = 0; c < st.chunks.n_classes; c++) {
+		if (st.chunks.cls[c].loaned == 0)
+			continue;
+		for (size_t i = 0; i < r->s->actor_count; i++) {
+			uint32_t n = fl_chunk_owner_loaned(fl_rr_domain_chunks(r->driver_dom),
+			                                   r->actors[i].owner);
+			if (n > 0) {
+				run_fail(r, "chunks_balanced",
+				         "actor %s (owner %llu) still holds %u chunk(s) after close; pool %u B: %u of %u loaned",
+				         owner_name(r, r->actors[i].owner),
+				         (unsigned long long)r->actors[i].owner, n, st.chunks.cls[c].chunk_size,
+				         st.chunks.cls[c].loaned, st.chunks.cls[c].total);
+				return;
+			}
+		}
+		run_fail(r, "chunks_balanced", "pool %u B: %u of %u chunks loaned after every actor closed",
+		         st.chunks.cls[c].chunk_size, st.chunks.cls[c].loaned, st.chunks.cls[c].total);
+		return;
+	}
+}
+
+static void
+audit_ports(struct run *r)
+{
+	struct fl_rr_stats st;
+
+	fl_rr_stats(r->driver_dom, &st);
+	if (st.servers_in_use == 0 && st.clients_in_use == 0)
+		return;
+	for (size_t i = 0; i < r->s->actor_count; i++) {
+		uint32_t n = fl_rr_owner_ports(r->driver_dom, r->actors[i].owner);
+		if (n > 0) {
+			run_fail(r, "ports_zero", "actor %s still holds %u port(s) after the run (%u server, %u client ports in use)",
+			         r->actors[i].a->name, n, st.servers_in_use, st.clients_in_use);
+			return;
+		}
+	}
+	run_fail(r, "ports_zero", "%u server and %u client ports in use after every actor closed",
+	         st.servers_in_use, st.clients_in_use);
+}
+
+static void
+audit_messages(struct run *r)
+{
+	struct fl_aio_debug d;
+
+	fl_aio_debug_read(&d);
+	if (d.msg_double_frees > 0)
+		run_fail(r, "messages_freed_once", "%llu message(s) freed twice",
+		         (unsigned long long)d.msg_double_frees);
+	else if (d.msgs_allocated != d.msgs_freed)
+		run_fail(r, "messages_freed_once", "%llu message(s) allocated, %llu freed",
+		         (unsigned long long)d.msgs_allocated, (unsigned long long)d.msgs_freed);
+	else if (d.aio_late_completions > 0)
+		run_fail(r, "messages_freed_once", "%llu aio completion(s) after their context closed",
+		         (unsigned long long)d.aio_late_completions);
+}
+
+void
+audit_end_of_run(struct run *r)
+{
+	uint32_t p = r->s->properties;
+
+	if (p & FL_SCN_PROP_CHUNKS_BALANCED)
+		audit_chunks(r);
+	if (p & FL_SCN_PROP_PORTS_ZERO)
+		audit_ports(r);
+	if (p & FL_SCN_PROP_MESSAGES_FREED_ONCE)
+		audit_messages(r);
+	if (p & FL_SCN_PROP_NO_LEAKED_FILES)
+		audit_files(r);
+	if (p & FL_SCN_PROP_NO_NEW_FDS) {
+		int now = audit_count_fds();
+		if (now > r->fds_at_start)
+			run_fail(r, "no_new_fds", "%d file descriptor(s) open at the end, %d at the start",
+			         now, r->fds_at_start);
+	}
+}

@@ -1,0 +1,416 @@
+/*
+ * The operation interpreter: what each scenario actor does, and the
+ * embedded driver's liveness duty (reclaiming what crashed actors owned).
+ *
+ * Every wait is a duty-cycle loop over fl_idle with a deadline, so under
+ * sim virtual time carries it and a missing peer is a timeout, never a
+ * hang.  An operation that fails is a violation when the scenario injects
+ * no faults (property "operations"); with faults configured, errors are the
+ * expected outcome and the actor goes on to its clean-up operations: the
+ * properties checked at the end decide the verdict.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/reqrep.h"
+#include "faultline/sim.h"
+
+#include "run/run_internal.h"
+
+static void
+op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv)
+{
+	struct run *r = ar->run;
+
+	ar->op_errors++;
+	if (r->faults_configured)
+		return;
+	run_fail(r, "operations", "actor %s: %s (line %d): %s: %s", ar->a->name,
+	         fl_scenario_op_name(op->kind), op->line, what, fl_errname(rv));
+}
+
+static uint64_t
+deadline_after_ms(struct run *r, uint32_t ms)
+{
+	uint64_t d = ms != 0 ? (uint64_t)ms * FL_NS_PER_MS : r->timeout_ns;
+	return fl_clock_now_ns() + d;
+}
+
+static int
+ensure_domain(struct actor_run *ar)
+{
+	if (ar->dom != NULL)
+		return 0;
+	return fl_rr_domain_open(ar->run->dir, ar->owner, &ar->dom);
+}
+
+/* Fill a payload so that the receiver can check it: byte i of message
+ * `seq` is (seq * 31 + i) & 0xff. */
+static void
+fill(void *p, uint32_t len, uint64_t seq)
+{
+	unsigned char *b = p;
+
+	for (uint32_t i = 0; i < len; i++)
+		b[i] = (unsigned char)(seq * 31 + i);
+}
+
+static bool
+check_fill(const void *p, uint32_t len, uint64_t seq)
+{
+	const unsigned char *b = p;
+
+	for (uint32_t i = 0; i < len; i++)
+		if (b[i] != (unsigned char)(seq * 31 + i))
+			return false;
+	return true;
+}
+
+static void
+do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	struct run *r = ar->run;
+	struct barrier *b = NULL;
+	struct fl_idle st = { 0 };
+	uint64_t deadline = deadline_after_ms(r, 0);
+
+	for (int i = 0; i < r->nbarriers; i++)
+		if (strcmp(r->barriers[i].name, op->u.barrier.name) == 0)
+			b = &r->barriers[i];
+	if (b == NULL)
+		return;
+	b->arrived++;
+	fl_idle(&st, 1, FL_DEADLINE_NONE); /* arriving is progress for the others */
+	while (b->arrived < b->expected) {
+		if (fl_clock_now_ns() >= deadline) {
+			/* A peer died or is stuck: do not wait forever. */
+			op_error(ar, op, op->u.barrier.name, FL_ETIMEDOUT);
+			return;
+		}
+		fl_idle(&st, 0, deadline);
+	}
+}
+
+static void
+do_offer_service(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	fl_rr_server *srv;
+	int rv = ensure_domain(ar);
+
+	if (rv == 0)
+		rv = fl_rr_server_open(ar->dom, op->u.service.service, &srv);
+	if (rv != 0) {
+		op_error(ar, op, op->u.service.service, rv);
+		return;
+	}
+	ar->run->objs[op->u.service.as] = srv;
+}
+
+static void
+do_connect_service(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	fl_rr_client *cl;
+	int rv = ensure_domain(ar);
+
+	if (rv == 0)
+		rv = fl_rr_client_open(ar->dom, op->u.service.service, &cl);
+	if (rv != 0) {
+		op_error(ar, op, op->u.service.service, rv);
+		return;
+	}
+	ar->run->objs[op->u.service.as] = cl;
+}
+
+static void
+do_request(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	struct run *r = ar->run;
+	const struct fl_scn_op_request *q = &op->u.request;
+	fl_rr_client *cl = q->conn >= 0 ? r->objs[q->conn] : NULL;
+	uint32_t size = q->size != 0 ? q->size : 32;
+
+	if (cl == NULL) {
+		op_error(ar, op, "no connection", FL_ESTATE);
+		return;
+	}
+	for (uint32_t i = 0; i < q->count; i++) {
+		fl_chunk req, resp;
+		uint64_t seq, lost, deadline = deadline_after_ms(r, q->deadline_ms);
+		int rv;
+
+		FL_SCHED_POINT("scenario.request");
+		rv = fl_rr_client_loan(cl, size, deadline, &req);
+		if (rv != 0) {
+			op_error(ar, op, "loan", rv);
+			continue;
+		}
+		req.len = size;
+		fill(req.data, size, i);
+		rv = fl_rr_client_send(cl, &req, deadline, &seq);
+		if (rv != 0) {
+			fl_rr_release(ar->dom, &req); /* a failed send gives it back */
+			op_error(ar, op, "send", rv);
+			continue;
+		}
+		rv = fl_rr_client_wait(cl, deadline, &resp, &lost);
+		if (rv != 0) {
+			fl_rr_client_forget(cl, seq);
+			op_error(ar, op, "wait", rv);
+			continue;
+		}
+		if (resp.seq != seq || resp.len != size || !check_fill(resp.data, size, i))
+			run_fail(r, "delivery", "actor %s: response %llu does not match request %llu",
+			         ar->a->name, (unsigned long long)resp.seq, (unsigned long long)seq);
+		rv = fl_rr_release(ar->dom, &resp);
+		if (rv != 0)
+			run_fail(r, "chunks_balanced", "actor %s: releasing response %llu: %s",
+			         ar->a->name, (unsigned long long)resp.seq, fl_errname(rv));
+	}
+}
+
+static void
+do_respond(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	struct run *r = ar->run;
+	fl_rr_server *srv = op->u.respond.server >= 0 ? r->objs[op->u.respond.server] : NULL;
+	struct fl_idle st = { 0 };
+	uint32_t done = 0;
+	uint64_t deadline = deadline_after_ms(r, 0);
+
+	if (srv == NULL) {
+		op_error(ar, op, "no server", FL_ESTATE);
+		return;
+	}
+	while (done < op->u.respond.count) {
+		fl_chunk req, resp;
+		int rv = fl_rr_server_take(srv, &req);
+
+		if (rv == FL_EAGAIN) {
+			if (fl_clock_now_ns() >= deadline) {
+				op_error(ar, op, "take", FL_ETIMEDOUT);
+				return;
+			}
+			fl_idle(&st, 0, deadline);
+			continue;
+		}
+		if (rv != 0) {
+			op_error(ar, op, "take", rv);
+			return;
+		}
+		FL_SCHED_POINT("scenario.respond");
+		rv = fl_rr_server_loan(srv, req.len, deadline, &resp);
+		if (rv == 0) {
+			memcpy(resp.data, req.data, req.len);
+			resp.len = req.len;
+			rv = fl_rr_server_send(srv, &req, &resp);
+			if (rv != 0) {
+				fl_rr_release(ar->dom, &resp);
+				op_error(ar, op, "send", rv);
+			}
+		} else {
+			op_error(ar, op, "loan", rv);
+		}
+		fl_rr_release(ar->dom, &req);
+		done++;
+		fl_idle(&st, 1, FL_DEADLINE_NONE);
+	}
+}
+
+/* close_client: close every object this actor created, newest first, then
+ * unmap the domain.  What is still loaned after that is a leak. */
+static void
+do_close_client(struct actor_run *ar)
+{
+	struct run *r = ar->run;
+
+	for (size_t i = r->s->object_count; i-- > 0;) {
+		const struct fl_scenario_object *o = &r->s->objects[i];
+
+		if (o->actor != ar->index || r->objs[i] == NULL)
+			continue;
+		if (o->kind == FL_SCN_OBJ_SERVER)
+			fl_rr_server_close(r->objs[i]);
+		else if (o->kind == FL_SCN_OBJ_CONNECTION)
+			fl_rr_client_close(r->objs[i]);
+		r->objs[i] = NULL;
+	}
+	if (ar->dom != NULL) {
+		fl_rr_domain_close(ar->dom);
+		ar->dom = NULL;
+	}
+}
+
+static void
+crash_self(struct actor_run *ar)
+{
+	ar->crashed = true;
+	ar->crashed_at_ns = fl_clock_now_ns();
+	fl_sim_crash_current();
+}
+
+static void
+run_op(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	struct fl_idle st = { 0 };
+
+	switch (op->kind) {
+	case FL_SCN_OP_WAIT:
+		fl_idle_sleep_until(fl_clock_now_ns() + (uint64_t)op->u.wait.ms * FL_NS_PER_MS);
+		break;
+	case FL_SCN_OP_BARRIER:
+		do_barrier(ar, op);
+		break;
+	case FL_SCN_OP_CRASH_SELF:
+		crash_self(ar);
+		break;
+	case FL_SCN_OP_CLOSE_CLIENT:
+		do_close_client(ar);
+		break;
+	case FL_SCN_OP_OFFER_SERVICE:
+		do_offer_service(ar, op);
+		break;
+	case FL_SCN_OP_CONNECT_SERVICE:
+		do_connect_service(ar, op);
+		break;
+	case FL_SCN_OP_REQUEST:
+		do_request(ar, op);
+		break;
+	case FL_SCN_OP_RESPOND:
+		do_respond(ar, op);
+		break;
+	default:
+		/* fl_runner_unsupported refuses such scenarios before a run. */
+		run_fail(ar->run, "operations", "actor %s: %s (line %d) is not supported by this build",
+		         ar->a->name, fl_scenario_op_name(op->kind), op->line);
+		break;
+	}
+	fl_idle(&st, 1, FL_DEADLINE_NONE); /* an operation finished: progress */
+}
+
+void
+interp_actor_main(void *arg)
+{
+	struct actor_run *ar = arg;
+
+	for (size_t i = 0; i < ar->a->op_count; i++) {
+		ar->op = (int)i;
+		run_op(ar, &ar->a->ops[i]);
+	}
+	ar->finished = true;
+}
+
+/*
+ * The embedded driver's liveness duty: an actor that died stops
+ * heart-beating; once client_liveness_ms has passed the driver frees every
+ * port and chunk it owned.  It runs until every scenario actor finished or
+ * was reclaimed.
+ */
+void
+interp_driver_main(void *arg)
+{
+	struct run *r = arg;
+	struct fl_idle st = { 0 };
+
+	for (;;) {
+		bool live = false;
+		uint64_t next = FL_DEADLINE_NONE, now = fl_clock_now_ns();
+		int work = 0;
+
+		for (size_t i = 0; i < r->s->actor_count; i++) {
+			struct actor_run *ar = &r->actors[i];
+
+			if (ar->crashed && !ar->reclaimed) {
+				uint64_t due = ar->crashed_at_ns + r->liveness_ns;
+				if (now >= due) {
+					uint32_t ports = 0, chunks = 0;
+					fl_rr_reclaim_owner(r->driver_dom, ar->owner, &ports, &chunks);
+					ar->reclaimed = true;
+					work++;
+				} else {
+					live = true;
+					if (due < next)
+						next = due;
+				}
+			} else if (!ar->finished && !ar->crashed) {
+				live = true;
+			}
+		}
+		if (!live)
+			return;
+		fl_idle(&st, work, next);
+	}
+}
+
+int
+interp_setup(struct run *r)
+{
+	const struct fl_scenario *s = r->s;
+
+	r->objs = calloc(s->object_count + 1, sizeof(void *));
+	if (r->objs == NULL)
+		return FL_ENOMEM;
+	for (size_t i = 0; i < s->actor_count && i < RUN_MAX_ACTORS; i++) {
+		struct actor_run *ar = &r->actors[i];
+
+		ar->run = r;
+		ar->index = (int)i;
+		ar->a = &s->actors[i];
+		ar->owner = 100 + i;
+		for (size_t j = 0; j < ar->a->op_count; j++) {
+			const struct fl_scenario_op *op = &ar->a->ops[j];
+			int k;
+
+			if (op->kind != FL_SCN_OP_BARRIER)
+				continue;
+			for (k = 0; k < r->nbarriers; k++)
+				if (strcmp(r->barriers[k].name, op->u.barrier.name) == 0)
+					break;
+			if (k == r->nbarriers) {
+				if (r->nbarriers == RUN_MAX_BARRIERS)
+					continue;
+				r->barriers[r->nbarriers++] = (struct barrier){ .name = op->u.barrier.name };
+			}
+			/* An actor counts once per name, however often it waits. */
+			bool seen = false;
+			for (size_t m = 0; m < j; m++)
+				seen = seen || (ar->a->ops[m].kind == FL_SCN_OP_BARRIER &&
+				                strcmp(ar->a->ops[m].u.barrier.name, op->u.barrier.name) == 0);
+			if (!seen)
+				r->barriers[k].expected++;
+		}
+	}
+	return 0;
+}
+
+void
+interp_teardown(struct run *r)
+{
+	/* Objects of actors that finished without close_client stay open: a
+	 * leak the audit reports.  Close them now so the next run starts clean
+	 * (the run directory is removed by the runner in any case). */
+	for (size_t i = 0; i < r->s->actor_count; i++)
+		if (!r->actors[i].crashed)
+			do_close_client(&r->actors[i]);
+	free(r->objs);
+	r->objs = NULL;
+}
+
+void
+run_fail(struct run *r, const char *property, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->failed)
+		return;
+	r->failed = true;
+	snprintf(r->property, sizeof(r->property), "%s", property);
+	va_start(ap, fmt);
+	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,77 @@
+/*
+ * State shared by the runner (runner.c), the operation interpreter
+ * (interp.c) and the auditor (audit.c) inside one run's child process.
+ */
+#ifndef FL_HARNESS_RUN_INTERNAL_H
+#define FL_HARNESS_RUN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "faultline/reqrep.h"
+#include "faultline/scenario.h"
+
+struct fl_choice;
+struct fl_faults;
+
+#define RUN_MAX_ACTORS 64
+#define RUN_MAX_BARRIERS 32
+
+struct run;
+
+struct actor_run {
+	struct run *run;
+	int index;
+	const struct fl_scenario_actor *a;
+	uint64_t owner;          /* client id in the request/response domain */
+	fl_rr_domain *dom;       /* this actor's mapping, opened on first use */
+	bool finished;
+	bool crashed;            /* died at a fault point or by crash_self */
+	bool reclaimed;          /* the driver freed what it owned */
+	uint64_t crashed_at_ns;
+	int op;                  /* operation being run (for reports) */
+	uint32_t op_errors;      /* operations that returned an error */
+};
+
+struct barrier {
+	const char *name;
+	int expected;            /* actors with a barrier of this name */
+	int arrived;
+};
+
+struct run {
+	const struct fl_scenario *s;
+	char ns[64];
+	char dir[256];           /* /dev/shm/faultline-<ns> */
+	struct fl_choice *choices;
+	struct fl_faults *faults;
+	fl_rr_domain *driver_dom; /* the driver's own mapping (owner 1) */
+	struct actor_run actors[RUN_MAX_ACTORS];
+	void **objs;             /* handle per fl_scenario.objects entry */
+	struct barrier barriers[RUN_MAX_BARRIERS];
+	int nbarriers;
+	uint64_t liveness_ns;
+	uint64_t timeout_ns;     /* default deadline of a wait */
+	bool faults_configured;  /* operation errors are expected */
+	int fds_at_start;
+	/* The first violation found. */
+	bool failed;
+	char property[64];
+	char detail[512];
+};
+
+/* Record the first violation; later ones are dropped. */
+void run_fail(struct run *r, const char *property, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* interp.c */
+int interp_setup(struct run *r);
+void interp_actor_main(void *arg);
+void interp_driver_main(void *arg);
+void interp_teardown(struct run *r);
+
+/* audit.c: check the scenario's properties once every actor is done. */
+void audit_end_of_run(struct run *r);
+int audit_count_fds(void);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * The scenario runner: one run of one scenario, in a forked child with a
+ * wall-clock deadline, returning a verdict, the broken property and the
+ * recorded choices.  See interp.c for the operations and audit.c for the
+ * properties checked at the end of a run.
+ */
+#ifndef FL_HARNESS_RUNNER_H
+#define FL_HARNESS_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "faultline/sandbox.h"
+#include "faultline/scenario.h"
+
+struct fl_runner_opts {
+	uint64_t seed;            /* generating stream seed (when not replaying) */
+	const uint64_t *replay;   /* recorded choices to replay, or NULL */
+	size_t nreplay;
+	bool replaying;
+	uint64_t timeout_ms;      /* wall clock for the run; 0: 60 s */
+	bool check_each_step;     /* audit after every operation too */
+	/* Sweep: fail the k-th hit (1-based) of point sweep_point, once or
+	 * from k on.  sweep_point NULL: no sweep rule. */
+	const char *sweep_point;
+	uint64_t sweep_k;
+	bool sweep_persistent;
+	const char *ns_prefix;    /* shm namespace prefix; NULL: "run" */
+};
+
+struct fl_runner_outcome {
+	enum fl_verdict verdict;
+	int signal;
+	char property[64];
+	char detail[512];
+	uint64_t trace_hash;
+	uint64_t *choices;        /* malloc'd */
+	size_t nchoices;
+	uint64_t *hits;           /* per fl_fault_point_names entry, malloc'd, or NULL */
+	size_t nhits;
+	double seconds;
+};
+
+/* fl_runner_run runs `s` once.  Never fails on the scenario's account: a
+ * crash, hang or failure of the code under test is a verdict.  Returns 0,
+ * or FL_ENOMEM / FL_EIO when the harness itself could not run it. */
+int fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
+                  struct fl_runner_outcome *out);
+
+void fl_runner_outcome_fini(struct fl_runner_outcome *out);
+
+/* fl_runner_unsupported returns NULL when this build can run every
+ * operation of `s`, or a static reason naming the first one it cannot. */
+const char *fl_runner_unsupported(const struct fl_scenario *s);
+
+#endif
