@@ -23,8 +23,17 @@ def meson_results(path):
 
 
 def faultline_results(obj):
+    """One result per scenario: it passes when every one of its runs passed."""
+    verdicts = {}
     for run in obj.get("runs", []):
-        yield "%s seed=%s" % (run.get("scenario"), run.get("seed")), run.get("verdict")
+        name = run.get("scenario")
+        bad = verdicts.get(name)
+        if run.get("verdict") != "pass" and bad is None:
+            verdicts[name] = "%s (seed %s)" % (run.get("verdict"), run.get("seed"))
+        else:
+            verdicts.setdefault(name, None)
+    for name, bad in verdicts.items():
+        yield "scenario " + name, "pass" if bad is None else bad
 
 
 def main(paths):
