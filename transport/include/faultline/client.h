@@ -1,0 +1,265 @@
+/*
+ * The client: publications and subscriptions over a driver's namespace.
+ *
+ * A client's conductor (its heartbeat, the driver's responses and events,
+ * image lifecycle, unmapping) runs on its own thread (fl_thread_start; the
+ * default) or, with ctx.agent, whenever the application calls
+ * fl_client_do_work.  Adding a publication or subscription is asynchronous
+ * by registration id: *_start returns the id, *_poll reports FL_EAGAIN until
+ * the driver answered, fl_client_cancel abandons it (the driver is told at
+ * once, so nothing remains once the add completes).  Synchronous wrappers
+ * with deadlines sit on top.
+ *
+ * Publish: offer() and try_claim()/commit()/abort() are lock-free, make no
+ * syscalls and never block: they return the new stream position (> 0) or
+ * FL_EBACKPRESSURE (the slowest subscriber is a full term behind),
+ * FL_ENOT_CONNECTED (no subscriber), FL_ECLOSED, FL_EMSGSIZE.
+ * A message up to fl_publication_max_message_length (term_length / 8) is
+ * accepted; above max_payload (mtu - 16) it is fragmented, all fragments
+ * claimed at once, and reassembled with struct fl_fragment_assembler.
+ *
+ * Subscribe: one image per publisher session; fl_subscription_poll delivers
+ * fragments in order; images found by session id or index carry a reference
+ * the caller must drop with fl_image_release.  A log buffer is unmapped
+ * only when its image is gone and no reference is held (plus
+ * ctx.resource_linger_ns, so a poll racing the removal never reads an
+ * unmapped page); then the driver unlinks the file.
+ *
+ * Threading: a client and its objects may be used from several threads,
+ * except: one thread polls a given subscription; an exclusive publication
+ * has one offering thread (a concurrent one any number).  Close objects only
+ * when no other thread uses them.
+ */
+#ifndef FAULTLINE_CLIENT_H
+#define FAULTLINE_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FL_CLIENT_DRIVER_TIMEOUT_NS (10ull * 1000000000ull)
+#define FL_CLIENT_HEARTBEAT_NS (100ull * 1000000ull)
+#define FL_CLIENT_LINGER_NS (100ull * 1000000ull)
+
+typedef struct fl_client fl_client;
+typedef struct fl_publication fl_publication;
+typedef struct fl_subscription fl_subscription;
+typedef struct fl_image fl_image;
+
+/* Fragment flags. */
+#define FL_FRAG_BEGIN 0x1u
+#define FL_FRAG_END 0x2u
+#define FL_FRAG_UNFRAGMENTED (FL_FRAG_BEGIN | FL_FRAG_END)
+
+/* What a fragment handler learns besides the bytes. */
+struct fl_header {
+	int64_t position;    /* stream position after this fragment */
+	int32_t session_id;  /* the publisher's session */
+	int32_t stream_id;
+	uint32_t flags;      /* FL_FRAG_* */
+	uint32_t frame_length;
+};
+
+/* Called by poll for each fragment; buffer is valid only during the call. */
+typedef void (*fl_fragment_handler)(void *clientd, const uint8_t *buffer, size_t length,
+                                    const struct fl_header *header);
+
+/* Image lifecycle callbacks, run on the client conductor (its thread, or
+ * inside fl_client_do_work).  The image pointer is valid during the call
+ * only; take a reference with fl_subscription_image_by_session_id. */
+struct fl_image_handlers {
+	void (*on_available)(void *arg, fl_subscription *sub, fl_image *img);
+	void (*on_unavailable)(void *arg, fl_subscription *sub, fl_image *img);
+	void *arg;
+};
+
+struct fl_client_ctx {
+	const char *ns;                /* namespace of a running driver (required) */
+	bool agent;                    /* true: no conductor thread; call fl_client_do_work */
+	uint64_t driver_timeout_ns;    /* 0: FL_CLIENT_DRIVER_TIMEOUT_NS */
+	uint64_t heartbeat_interval_ns;/* 0: FL_CLIENT_HEARTBEAT_NS */
+	uint64_t resource_linger_ns;   /* 0: FL_CLIENT_LINGER_NS */
+	/* Asynchronous errors (driver timeout, lapped broadcast, rejected
+	 * command); called on the conductor.  NULL: printed to stderr. */
+	void (*error_handler)(void *arg, int err, const char *what);
+	void *error_arg;
+};
+
+/* fl_client_ctx_init zeroes ctx (defaults).  ns must still be set. */
+void fl_client_ctx_init(struct fl_client_ctx *ctx);
+
+/* fl_client_open connects to the driver of ctx->ns: maps cnc.dat, takes a
+ * client record, starts heart-beating (and the conductor thread unless
+ * ctx->agent).  Errors: FL_ENAME, FL_ENOENT (no driver), FL_EDRIVER_TIMEOUT
+ * (the driver is not heart-beating), FL_EPROTO (version), FL_ELIMIT (client
+ * table full), FL_EIO, FL_ENOMEM.  On success *out must be passed to
+ * fl_client_close. */
+int fl_client_open(const struct fl_client_ctx *ctx, fl_client **out);
+
+/* fl_client_close closes every publication and subscription the client
+ * still holds, tells the driver, unmaps everything and frees the client.
+ * Image references still held are recorded as leaked in the client's
+ * gauges (fl_stats_read).  No other thread may use the client or its
+ * objects during or after the call.  NULL is a no-op. */
+void fl_client_close(fl_client *c);
+
+/* fl_client_do_work runs one conductor pass (agent mode; harmless with a
+ * thread).  Returns work done (>= 0) or FL_EDRIVER_TIMEOUT /
+ * FL_ECLIENT_TIMEOUT once the client is dead (sticky). */
+int fl_client_do_work(fl_client *c);
+
+/* fl_client_id returns the client's id (unique per namespace). */
+uint64_t fl_client_id(const fl_client *c);
+
+/* fl_client_status returns 0 while the client is usable, else the sticky
+ * error (FL_EDRIVER_TIMEOUT, FL_ECLIENT_TIMEOUT, FL_ECLOSED). */
+int fl_client_status(const fl_client *c);
+
+/* fl_client_add_publication_start asks the driver for a publication on
+ * (channel, stream_id); exclusive: one offering thread (plain tail store),
+ * else concurrent (CAS).  *reg_id is set on success.  Errors: FL_ENAME,
+ * FL_EFULL (command ring full: retry), FL_ENOMEM, client status. */
+int fl_client_add_publication_start(fl_client *c, const char *channel, int32_t stream_id,
+                                    bool exclusive, int64_t *reg_id);
+
+/* fl_client_add_publication_poll: FL_EAGAIN while pending; 0 with *out set
+ * (the caller owns it: fl_publication_close); or the add's error, after
+ * which reg_id is forgotten.  FL_ENOENT: unknown or cancelled id. */
+int fl_client_add_publication_poll(fl_client *c, int64_t reg_id, fl_publication **out);
+
+/* fl_client_add_subscription_start: as above for a subscription.  h (may
+ * be NULL) is copied. */
+int fl_client_add_subscription_start(fl_client *c, const char *channel, int32_t stream_id,
+                                     const struct fl_image_handlers *h, int64_t *reg_id);
+
+/* fl_client_add_subscription_poll: as fl_client_add_publication_poll. */
+int fl_client_add_subscription_poll(fl_client *c, int64_t reg_id, fl_subscription **out);
+
+/* fl_client_cancel abandons an add in flight (or completed but not yet
+ * polled): the matching remove is sent at once, so once the driver
+ * processed both nothing is left.  Returns 0 or FL_ENOENT. */
+int fl_client_cancel(fl_client *c, int64_t reg_id);
+
+/* Synchronous wrappers: start, then poll (running the conductor in agent
+ * mode) until done or fl_clock_now_ns() >= deadline_ns, in which case the
+ * add is cancelled and FL_ETIMEDOUT returned. */
+int fl_client_add_publication(fl_client *c, const char *channel, int32_t stream_id,
+                              bool exclusive, uint64_t deadline_ns, fl_publication **out);
+int fl_client_add_subscription(fl_client *c, const char *channel, int32_t stream_id,
+                               const struct fl_image_handlers *h, uint64_t deadline_ns,
+                               fl_subscription **out);
+
+/* ---- publications --------------------------------------------------- */
+
+/* fl_publication_offer copies buf into the log (fragmenting above
+ * max_payload).  Returns the new position (> 0), FL_EBACKPRESSURE,
+ * FL_ENOT_CONNECTED, FL_ECLOSED or FL_EMSGSIZE.  Lock-free; see the
+ * threading note above. */
+int64_t fl_publication_offer(fl_publication *p, const void *buf, size_t len);
+
+/* A claimed frame: write up to `length` bytes at `data`, then commit or
+ * abort exactly once. */
+struct fl_claim {
+	uint8_t *data;
+	size_t length;
+	void *frame_; /* internal */
+	uint32_t lap_;
+	uint32_t frame_length_;
+};
+
+/* fl_publication_try_claim claims one unfragmented frame of len bytes
+ * (len <= max_payload, else FL_EMSGSIZE).  Results as offer.  Subscribers
+ * stop at an uncommitted claim, so commit or abort promptly. */
+int64_t fl_publication_try_claim(fl_publication *p, size_t len, struct fl_claim *claim);
+
+/* fl_claim_commit publishes the claimed frame.  Returns 0 or FL_EINVAL. */
+int fl_claim_commit(struct fl_claim *claim);
+
+/* fl_claim_abort turns the claim into padding subscribers skip. */
+int fl_claim_abort(struct fl_claim *claim);
+
+/* fl_publication_close sends the remove to the driver and frees p.  The
+ * driver keeps the images until subscribers drained what was offered (or
+ * its linger passed).  NULL is a no-op.  Returns 0 or the client status. */
+int fl_publication_close(fl_publication *p);
+
+int32_t fl_publication_session_id(const fl_publication *p);
+int32_t fl_publication_stream_id(const fl_publication *p);
+int64_t fl_publication_registration_id(const fl_publication *p);
+/* Largest message offer accepts (term_length / 8). */
+size_t fl_publication_max_message_length(const fl_publication *p);
+/* Largest unfragmented payload (mtu - 16). */
+size_t fl_publication_max_payload_length(const fl_publication *p);
+/* true while at least one subscriber image is connected. */
+bool fl_publication_is_connected(const fl_publication *p);
+/* Current tail position. */
+int64_t fl_publication_position(const fl_publication *p);
+
+/* ---- subscriptions and images --------------------------------------- */
+
+/* fl_subscription_poll delivers up to fragment_limit fragments, in order
+ * per image, round-robin over images.  Returns the number delivered (>= 0)
+ * or FL_ECLOSED.  Lock-free; one polling thread per subscription. */
+int fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd,
+                         int fragment_limit);
+
+/* fl_subscription_image_count returns the number of available images. */
+int fl_subscription_image_count(fl_subscription *s);
+
+/* fl_subscription_image_by_session_id finds the image of a session and
+ * takes a reference (*out set): the caller must fl_image_release it.
+ * FL_ENOENT when no such image. */
+int fl_subscription_image_by_session_id(fl_subscription *s, int32_t session_id, fl_image **out);
+
+/* fl_subscription_image_at_index: as above, by index < image_count. */
+int fl_subscription_image_at_index(fl_subscription *s, int index, fl_image **out);
+
+/* fl_subscription_is_connected: true while any image is available. */
+bool fl_subscription_is_connected(fl_subscription *s);
+
+/* fl_subscription_close sends the remove to the driver and frees s; its
+ * images become unavailable (references still held stay valid until
+ * released).  NULL is a no-op. */
+int fl_subscription_close(fl_subscription *s);
+
+/* fl_image_release drops a reference taken by a lookup; valid after the
+ * image became unavailable (the last release lets the log be unmapped).
+ * Returns 0, or FL_ESTALE when no reference is held. */
+int fl_image_release(fl_image *img);
+
+/* fl_image_poll polls one image (the caller holds a reference and is the
+ * subscription's polling thread).  Returns fragments or FL_ECLOSED once
+ * unavailable. */
+int fl_image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int fragment_limit);
+
+int32_t fl_image_session_id(const fl_image *img);
+int64_t fl_image_position(const fl_image *img);
+bool fl_image_is_available(const fl_image *img);
+
+/* ---- reassembly ---------------------------------------------------- */
+
+/* Reassembles fragmented messages (per session) before calling
+ * `delegate` once per whole message.  Pass fl_fragment_assembler_handler
+ * as the handler and the assembler as clientd. */
+struct fl_fragment_assembler {
+	fl_fragment_handler delegate;
+	void *delegate_clientd;
+	struct fl_fa_session *sessions_; /* internal */
+	size_t nsessions_;
+};
+
+void fl_fragment_assembler_init(struct fl_fragment_assembler *fa, fl_fragment_handler delegate,
+                                void *clientd);
+void fl_fragment_assembler_handler(void *fa, const uint8_t *buffer, size_t length,
+                                   const struct fl_header *header);
+/* Frees the buffers.  Safe on a zeroed assembler. */
+void fl_fragment_assembler_fini(struct fl_fragment_assembler *fa);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
