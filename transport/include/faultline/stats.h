@@ -44,7 +44,7 @@ struct fl_stats {
 	int32_t driver_pid;
 	bool driver_alive;              /* heartbeat fresh and not closed */
 	uint64_t driver_heartbeat_age_ns;
-	int64_t clients;                /* active clients */
+	int64_t active_clients;         /* active clients */
 	int64_t publications;
 	int64_t subscriptions;
 	int64_t images;
