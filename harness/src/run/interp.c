@@ -79,15 +79,21 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 	struct barrier *b = NULL;
 	struct fl_idle st = { 0 };
 	uint64_t deadline = deadline_after_ms(r, 0);
+	uint32_t round = 0;
 
-	for (int i = 0; i < r->nbarriers; i++)
-		if (strcmp(r->barriers[i].name, op->u.barrier.name) == 0)
+	for (int i = 0; i < r->nbarriers; i++) {
+		if (strcmp(r->barriers[i].name, op->u.barrier.name) == 0) {
 			b = &r->barriers[i];
+			round = ++ar->barrier_rounds[i];
+		}
+	}
 	if (b == NULL)
 		return;
 	b->arrived++;
 	fl_idle(&st, 1, FL_DEADLINE_NONE); /* arriving is progress for the others */
-	while (b->arrived < b->expected) {
+	/* Round k completes when every actor of the barrier arrived k times
+	 * (actors with `repeat:` pass the same barrier once a round). */
+	while (b->arrived < (int)round * b->expected) {
 		if (fl_clock_now_ns() >= deadline) {
 			/* A peer died or is stuck: do not wait forever. */
 			op_error(ar, op, op->u.barrier.name, FL_ETIMEDOUT);
@@ -293,15 +299,22 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	fl_idle(&st, 1, FL_DEADLINE_NONE); /* an operation finished: progress */
 }
 
+/* Run the op list `repeat` times; the client closes when the ops end
+ * (FORMAT.md), as a process's client would at exit.  What its transport
+ * objects still hold after that close is what the audit reports. */
 void
 interp_actor_main(void *arg)
 {
 	struct actor_run *ar = arg;
+	uint32_t repeat = ar->a->repeat ? ar->a->repeat : 1;
 
-	for (size_t i = 0; i < ar->a->op_count; i++) {
-		ar->op = (int)i;
-		run_op(ar, &ar->a->ops[i]);
+	for (uint32_t k = 0; k < repeat; k++) {
+		for (size_t i = 0; i < ar->a->op_count; i++) {
+			ar->op = (int)i;
+			run_op(ar, &ar->a->ops[i]);
+		}
 	}
+	do_close_client(ar);
 	ar->finished = true;
 }
 
@@ -362,6 +375,10 @@ interp_setup(struct run *r)
 		ar->index = (int)i;
 		ar->a = &s->actors[i];
 		ar->owner = 100 + i;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s->actors[j].client ? s->actors[j].client : s->actors[j].name,
+			           ar->a->client ? ar->a->client : ar->a->name) == 0)
+				ar->owner = r->actors[j].owner;
 		for (size_t j = 0; j < ar->a->op_count; j++) {
 			const struct fl_scenario_op *op = &ar->a->ops[j];
 			int k;

@@ -31,6 +31,7 @@ struct actor_run {
 	uint64_t crashed_at_ns;
 	int op;                  /* operation being run (for reports) */
 	uint32_t op_errors;      /* operations that returned an error */
+	uint32_t barrier_rounds[RUN_MAX_BARRIERS]; /* arrivals at each barrier */
 };
 
 struct barrier {
