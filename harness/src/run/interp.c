@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "faultline/driver.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
@@ -42,11 +43,31 @@ deadline_after_ms(struct run *r, uint32_t ms)
 	return fl_clock_now_ns() + d;
 }
 
+/* Wait (with a deadline) until the driver actor has started. */
+static int
+wait_driver(struct run *r)
+{
+	struct fl_idle st = { 0 };
+	uint64_t deadline = fl_clock_now_ns() + r->timeout_ns;
+
+	while (r->driver_state == RUN_DRIVER_STARTING) {
+		if (fl_clock_now_ns() >= deadline)
+			return FL_ETIMEDOUT;
+		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+	}
+	return r->driver_state == RUN_DRIVER_READY ? 0 : FL_ENOENT;
+}
+
 static int
 ensure_domain(struct actor_run *ar)
 {
+	int rv;
+
 	if (ar->dom != NULL)
 		return 0;
+	rv = wait_driver(ar->run);
+	if (rv != 0)
+		return rv;
 	return fl_rr_domain_open(ar->run->dir, ar->owner, &ar->dom);
 }
 
@@ -250,6 +271,8 @@ do_close_client(struct actor_run *ar)
 		fl_rr_domain_close(ar->dom);
 		ar->dom = NULL;
 	}
+	if (r->pubsub)
+		interp_pubsub_close(ar);
 }
 
 static void
@@ -291,6 +314,8 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		do_respond(ar, op);
 		break;
 	default:
+		if (interp_pubsub_op(ar, op))
+			break;
 		/* fl_runner_unsupported refuses such scenarios before a run. */
 		run_fail(ar->run, "operations", "actor %s: %s (line %d) is not supported by this build",
 		         ar->a->name, fl_scenario_op_name(op->kind), op->line);
@@ -319,22 +344,76 @@ interp_actor_main(void *arg)
 }
 
 /*
- * The embedded driver's liveness duty: an actor that died stops
- * heart-beating; once client_liveness_ms has passed the driver frees every
- * port and chunk it owned.  It runs until every scenario actor finished or
- * was reclaimed.
+ * The embedded driver actor.  It starts the pub/sub driver (when the
+ * scenario needs it) and the request/response domain inside the sim, so
+ * every timestamp they take is virtual; serves commands; reclaims what
+ * crashed actors owned once client_liveness_ms has passed (request/response;
+ * the pub/sub driver times out its own clients); and, once every actor is
+ * done, drains until the driver holds nothing or the drain deadline (linger
+ * + liveness + 1 s) passes, so the audit sees the settled state.
  */
+#define DRIVER_DUTY_NS (10ull * FL_NS_PER_MS)
+
+/* Transitional, see interp_pubsub.c: the pub/sub driver is referenced
+ * weakly until the transport lands; fl_runner_unsupported keeps scenarios
+ * that need it from running without it. */
+#pragma weak fl_driver_ctx_init
+#pragma weak fl_driver_start
+#pragma weak fl_driver_do_work
+
+static int
+driver_start(struct run *r)
+{
+	int rv;
+
+	if (r->pubsub) {
+		struct fl_driver_ctx ctx;
+
+		fl_driver_ctx_init(&ctx);
+		ctx.ns = r->ns;
+		ctx.no_thread = true;
+		ctx.client_liveness_ns = r->liveness_ns;
+		ctx.publication_linger_ns = r->linger_ns;
+		ctx.term_length = r->s->driver.term_length;
+		rv = fl_driver_start(&ctx, (fl_driver **)&r->driver);
+		if (rv != 0)
+			return rv;
+	} else if (mkdir(r->dir, 0700) != 0) {
+		return FL_EIO;
+	}
+	rv = fl_rr_domain_create(r->dir, NULL, &r->driver_dom);
+	if (rv == FL_EEXIST) /* the driver's request/response extension made it */
+		rv = fl_rr_domain_open(r->dir, 1, &r->driver_dom);
+	return rv;
+}
+
 void
 interp_driver_main(void *arg)
 {
 	struct run *r = arg;
 	struct fl_idle st = { 0 };
+	uint64_t drain_until = 0, next_quiet_check = 0;
+	int rv = driver_start(r);
 
+	if (rv != 0) {
+		/* Under injected faults a driver that refuses to start cleanly
+		 * is correct behaviour; without faults it is a failure. */
+		if (!r->faults_configured)
+			run_fail(r, "driver", "the driver did not start: %s", fl_errname(rv));
+		r->driver_state = RUN_DRIVER_FAILED;
+		return;
+	}
+	r->driver_state = RUN_DRIVER_READY;
 	for (;;) {
 		bool live = false;
 		uint64_t next = FL_DEADLINE_NONE, now = fl_clock_now_ns();
 		int work = 0;
 
+		if (r->driver != NULL) {
+			int w = fl_driver_do_work(r->driver);
+			if (w > 0)
+				work += w;
+		}
 		for (size_t i = 0; i < r->s->actor_count; i++) {
 			struct actor_run *ar = &r->actors[i];
 
@@ -354,10 +433,24 @@ interp_driver_main(void *arg)
 				live = true;
 			}
 		}
-		if (!live)
-			return;
+		if (!live) {
+			if (r->driver == NULL)
+				break;
+			if (drain_until == 0)
+				drain_until = now + r->linger_ns + r->liveness_ns + FL_NS_PER_SEC;
+			if (now >= drain_until)
+				break;
+			if (now >= next_quiet_check) {
+				if (interp_pubsub_quiet(r))
+					break;
+				next_quiet_check = now + 50 * FL_NS_PER_MS;
+			}
+		}
+		if (r->driver != NULL && now + DRIVER_DUTY_NS < next)
+			next = now + DRIVER_DUTY_NS;
 		fl_idle(&st, work, next);
 	}
+	r->driver_state = RUN_DRIVER_DONE;
 }
 
 int
@@ -366,7 +459,8 @@ interp_setup(struct run *r)
 	const struct fl_scenario *s = r->s;
 
 	r->objs = calloc(s->object_count + 1, sizeof(void *));
-	if (r->objs == NULL)
+	r->sent = calloc(s->object_count + 1, sizeof(uint32_t));
+	if (r->objs == NULL || r->sent == NULL)
 		return FL_ENOMEM;
 	for (size_t i = 0; i < s->actor_count && i < RUN_MAX_ACTORS; i++) {
 		struct actor_run *ar = &r->actors[i];
@@ -411,11 +505,14 @@ interp_teardown(struct run *r)
 	/* Objects of actors that finished without close_client stay open: a
 	 * leak the audit reports.  Close them now so the next run starts clean
 	 * (the run directory is removed by the runner in any case). */
+	r->pubsub = false; /* pub/sub clients closed inside the sim, or died there */
 	for (size_t i = 0; i < r->s->actor_count; i++)
 		if (!r->actors[i].crashed)
 			do_close_client(&r->actors[i]);
 	free(r->objs);
+	free(r->sent);
 	r->objs = NULL;
+	r->sent = NULL;
 }
 
 void

@@ -32,6 +32,9 @@ struct actor_run {
 	int op;                  /* operation being run (for reports) */
 	uint32_t op_errors;      /* operations that returned an error */
 	uint32_t barrier_rounds[RUN_MAX_BARRIERS]; /* arrivals at each barrier */
+	void *client;            /* fl_client *, pub/sub, opened on first use */
+	int image_refs;          /* take_image minus release_image */
+	int last_image_session;
 };
 
 struct barrier {
@@ -40,8 +43,20 @@ struct barrier {
 	int arrived;
 };
 
+enum run_driver_state {
+	RUN_DRIVER_STARTING,
+	RUN_DRIVER_READY,
+	RUN_DRIVER_FAILED,
+	RUN_DRIVER_DONE,
+};
+
 struct run {
 	const struct fl_scenario *s;
+	enum run_driver_state driver_state;
+	bool pubsub;             /* the scenario uses pub/sub operations */
+	void *driver;            /* fl_driver *, embedded, agent style */
+	uint32_t *sent;          /* messages offered per pub object */
+	uint64_t linger_ns;
 	char ns[64];
 	char dir[256];           /* /dev/shm/faultline-<ns> */
 	struct fl_choice *choices;
@@ -70,6 +85,14 @@ int interp_setup(struct run *r);
 void interp_actor_main(void *arg);
 void interp_driver_main(void *arg);
 void interp_teardown(struct run *r);
+
+/* interp_pubsub.c */
+bool interp_pubsub_op(struct actor_run *ar, const struct fl_scenario_op *op);
+void interp_pubsub_close(struct actor_run *ar);
+bool interp_pubsub_quiet(struct run *r);
+void audit_pubsub(struct run *r);
+bool interp_pubsub_available(void);
+bool scenario_uses_pubsub(const struct fl_scenario *s);
 
 /* audit.c: check the scenario's properties once every actor is done. */
 void audit_end_of_run(struct run *r);

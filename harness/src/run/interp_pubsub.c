@@ -1,0 +1,539 @@
+/*
+ * Publish/subscribe operations of the interpreter, and the pub/sub part of
+ * the audit.
+ *
+ * Each actor has its own fl_client (conductor on its own thread, which
+ * under sim is another actor).  A message carries [u32 seq][u32 pub
+ * object][fill], so a subscriber checks order, loss, duplication and
+ * content per publication.  Image references taken by take_image are
+ * counted per actor: what is still held when the run ends is the
+ * image_refs violation (bug class B1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "faultline/choice.h"
+#include "faultline/client.h"
+#include "faultline/driver.h"
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/stats.h"
+
+#include "run/run_internal.h"
+
+/*
+ * Transitional: the pub/sub transport (issue 2) lands in parallel with
+ * this interpreter.  Its entry points are referenced weakly so the harness
+ * builds and runs request/response scenarios without it; the faultline
+ * executable links the transport whole, so once the implementation is in
+ * the archive these resolve and pub/sub scenarios run.  Remove the pragmas
+ * when the transport is complete.
+ */
+#pragma weak fl_client_ctx_init
+#pragma weak fl_client_open
+#pragma weak fl_client_close
+#pragma weak fl_client_add_publication
+#pragma weak fl_client_add_subscription
+#pragma weak fl_client_add_publication_start
+#pragma weak fl_client_add_subscription_start
+#pragma weak fl_client_add_publication_poll
+#pragma weak fl_client_add_subscription_poll
+#pragma weak fl_client_cancel
+#pragma weak fl_publication_close
+#pragma weak fl_publication_offer
+#pragma weak fl_publication_session_id
+#pragma weak fl_subscription_close
+#pragma weak fl_subscription_poll
+#pragma weak fl_subscription_image_by_session_id
+#pragma weak fl_subscription_image_at_index
+#pragma weak fl_image_release
+#pragma weak fl_image_session_id
+#pragma weak fl_fragment_assembler_init
+#pragma weak fl_fragment_assembler_fini
+#pragma weak fl_fragment_assembler_handler
+#pragma weak fl_stats_read
+#pragma weak fl_driver_ctx_init
+#pragma weak fl_driver_start
+#pragma weak fl_driver_do_work
+#pragma weak fl_driver_close
+
+bool
+interp_pubsub_available(void)
+{
+	return fl_client_open != NULL && fl_driver_start != NULL && fl_stats_read != NULL &&
+	       fl_subscription_poll != NULL && fl_fragment_assembler_init != NULL;
+}
+
+bool
+scenario_uses_pubsub(const struct fl_scenario *s)
+{
+	for (size_t i = 0; i < s->actor_count; i++) {
+		for (size_t j = 0; j < s->actors[i].op_count; j++) {
+			switch (s->actors[i].ops[j].kind) {
+			case FL_SCN_OP_ADD_PUBLICATION:
+			case FL_SCN_OP_REMOVE_PUBLICATION:
+			case FL_SCN_OP_ADD_SUBSCRIPTION:
+			case FL_SCN_OP_REMOVE_SUBSCRIPTION:
+			case FL_SCN_OP_OFFER:
+			case FL_SCN_OP_POLL:
+			case FL_SCN_OP_TAKE_IMAGE:
+			case FL_SCN_OP_RELEASE_IMAGE:
+				return true;
+			default:
+				break;
+			}
+		}
+	}
+	return false;
+}
+
+#define MSG_HEADER 8u
+
+struct sub_state {
+	fl_subscription *sub;
+	struct fl_fragment_assembler fa;
+	struct actor_run *ar;
+	uint32_t received;        /* messages delivered, all ops */
+	int64_t *expected;        /* next seq per pub object, -1: none seen */
+};
+
+static void
+op_err(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv)
+{
+	struct run *r = ar->run;
+
+	ar->op_errors++;
+	if (r->faults_configured)
+		return;
+	run_fail(r, "operations", "actor %s: %s (line %d): %s: %s", ar->a->name,
+	         fl_scenario_op_name(op->kind), op->line, what, fl_errname(rv));
+}
+
+static uint64_t
+deadline_ms(struct run *r, uint32_t ms)
+{
+	return fl_clock_now_ns() + (ms ? (uint64_t)ms * FL_NS_PER_MS : r->timeout_ns);
+}
+
+static void
+client_error(void *arg, int err, const char *what)
+{
+	struct actor_run *ar = arg;
+
+	/* A driver timeout or a lapped broadcast is the client's to report;
+	 * the run judges by properties.  Keep the first for the detail. */
+	if (!ar->run->faults_configured && err != FL_ECLOSED)
+		run_fail(ar->run, "operations", "actor %s: client: %s: %s", ar->a->name,
+		         what ? what : "", fl_errname(err));
+}
+
+/* Open this actor's client on first use, once the driver is up. */
+static int
+ensure_client(struct actor_run *ar)
+{
+	struct run *r = ar->run;
+	struct fl_client_ctx ctx;
+	struct fl_idle st = { 0 };
+	uint64_t deadline = deadline_ms(r, 0);
+
+	if (ar->client != NULL)
+		return 0;
+	while (r->driver_state == RUN_DRIVER_STARTING) {
+		if (fl_clock_now_ns() >= deadline)
+			return FL_ETIMEDOUT;
+		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+	}
+	if (r->driver_state != RUN_DRIVER_READY)
+		return FL_ENOENT;
+	fl_client_ctx_init(&ctx);
+	ctx.ns = r->ns;
+	ctx.driver_timeout_ns = r->timeout_ns;
+	ctx.resource_linger_ns = r->linger_ns;
+	ctx.error_handler = client_error;
+	ctx.error_arg = ar;
+	return fl_client_open(&ctx, (fl_client **)&ar->client);
+}
+
+static void
+on_message(void *clientd, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	struct sub_state *ss = clientd;
+	struct run *r = ss->ar->run;
+	uint32_t seq, pub;
+
+	(void)h;
+	ss->received++;
+	if (len < MSG_HEADER) {
+		run_fail(r, "delivery_in_order", "actor %s: a %zu-byte message is shorter than its header",
+		         ss->ar->a->name, len);
+		return;
+	}
+	memcpy(&seq, buf, 4);
+	memcpy(&pub, buf + 4, 4);
+	if (pub >= r->s->object_count) {
+		run_fail(r, "delivery_in_order", "actor %s: message names publication %u of %zu",
+		         ss->ar->a->name, pub, r->s->object_count);
+		return;
+	}
+	for (size_t i = MSG_HEADER; i < len; i++) {
+		if (buf[i] != (uint8_t)(seq * 31 + i)) {
+			run_fail(r, "delivery_in_order", "actor %s: message %u from %s corrupted at byte %zu",
+			         ss->ar->a->name, seq, r->s->objects[pub].name, i);
+			return;
+		}
+	}
+	if (ss->expected[pub] >= 0 && (int64_t)seq != ss->expected[pub]) {
+		uint32_t p = r->s->properties;
+		if ((int64_t)seq < ss->expected[pub] && (p & FL_SCN_PROP_NO_DUPLICATES))
+			run_fail(r, "no_duplicates", "actor %s: message %u from %s again (expected %lld)",
+			         ss->ar->a->name, seq, r->s->objects[pub].name,
+			         (long long)ss->expected[pub]);
+		else if ((int64_t)seq > ss->expected[pub] && (p & FL_SCN_PROP_NO_LOSS))
+			run_fail(r, "no_loss", "actor %s: messages %lld..%u from %s lost",
+			         ss->ar->a->name, (long long)ss->expected[pub], seq - 1,
+			         r->s->objects[pub].name);
+		else if (p & FL_SCN_PROP_DELIVERY_IN_ORDER)
+			run_fail(r, "delivery_in_order", "actor %s: message %u from %s out of order (expected %lld)",
+			         ss->ar->a->name, seq, r->s->objects[pub].name,
+			         (long long)ss->expected[pub]);
+	}
+	ss->expected[pub] = (int64_t)seq + 1;
+}
+
+static int
+cancel_step(struct run *r, int cancel_at)
+{
+	if (cancel_at == FL_SCN_CANCEL_RANDOM)
+		return (int)fl_choice_draw(r->choices, 8);
+	return cancel_at;
+}
+
+static void
+do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
+{
+	struct run *r = ar->run;
+	const struct fl_scn_op_add *a = &op->u.add;
+	struct fl_idle st = { 0 };
+	uint64_t deadline = deadline_ms(r, 0);
+	int64_t reg;
+	int rv = ensure_client(ar);
+	void *obj = NULL;
+
+	if (rv != 0) {
+		op_err(ar, op, "client", rv);
+		return;
+	}
+	if (!a->async) {
+		if (is_pub)
+			rv = fl_client_add_publication(ar->client, a->channel, a->stream, a->exclusive,
+			                               deadline, (fl_publication **)&obj);
+		else
+			rv = fl_client_add_subscription(ar->client, a->channel, a->stream, NULL, deadline,
+			                                (fl_subscription **)&obj);
+	} else {
+		int cancel = a->cancel_at == FL_SCN_CANCEL_NONE ? -1 : cancel_step(r, a->cancel_at);
+
+		rv = is_pub ? fl_client_add_publication_start(ar->client, a->channel, a->stream,
+		                                              a->exclusive, &reg)
+		            : fl_client_add_subscription_start(ar->client, a->channel, a->stream, NULL,
+		                                               &reg);
+		for (int step = 0; rv == 0; step++) {
+			if (step == cancel) {
+				fl_client_cancel(ar->client, reg);
+				return; /* a cancelled add leaves no object */
+			}
+			rv = is_pub ? fl_client_add_publication_poll(ar->client, reg, (fl_publication **)&obj)
+			            : fl_client_add_subscription_poll(ar->client, reg, (fl_subscription **)&obj);
+			if (rv != FL_EAGAIN)
+				break;
+			if (fl_clock_now_ns() >= deadline) {
+				fl_client_cancel(ar->client, reg);
+				rv = FL_ETIMEDOUT;
+				break;
+			}
+			fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+			rv = 0;
+		}
+	}
+	if (rv != 0) {
+		op_err(ar, op, a->channel, rv);
+		return;
+	}
+	if (is_pub) {
+		r->objs[a->as] = obj;
+		return;
+	}
+	struct sub_state *ss = calloc(1, sizeof(*ss));
+	int64_t *exp = calloc(r->s->object_count + 1, sizeof(int64_t));
+	if (ss == NULL || exp == NULL) {
+		free(ss);
+		free(exp);
+		fl_subscription_close(obj);
+		op_err(ar, op, "memory", FL_ENOMEM);
+		return;
+	}
+	for (size_t i = 0; i < r->s->object_count; i++)
+		exp[i] = -1;
+	ss->sub = obj;
+	ss->ar = ar;
+	ss->expected = exp;
+	fl_fragment_assembler_init(&ss->fa, on_message, ss);
+	r->objs[a->as] = ss;
+}
+
+static void
+close_object(struct run *r, size_t i)
+{
+	const struct fl_scenario_object *o = &r->s->objects[i];
+
+	if (r->objs[i] == NULL)
+		return;
+	if (o->kind == FL_SCN_OBJ_PUBLICATION) {
+		fl_publication_close(r->objs[i]);
+	} else if (o->kind == FL_SCN_OBJ_SUBSCRIPTION) {
+		struct sub_state *ss = r->objs[i];
+		fl_subscription_close(ss->sub);
+		fl_fragment_assembler_fini(&ss->fa);
+		free(ss->expected);
+		free(ss);
+	} else if (o->kind == FL_SCN_OBJ_IMAGE) {
+		/* Images are released only by release_image: one still held
+		 * is the leak the audit reports, not something to tidy. */
+		return;
+	}
+	r->objs[i] = NULL;
+}
+
+static void
+do_remove(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	if (op->u.remove.target >= 0)
+		close_object(ar->run, (size_t)op->u.remove.target);
+}
+
+static void
+do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	struct run *r = ar->run;
+	const struct fl_scn_op_offer *o = &op->u.offer;
+	fl_publication *pub = o->pub >= 0 ? r->objs[o->pub] : NULL;
+	struct fl_idle st = { 0 };
+	uint8_t *buf;
+	uint32_t maxlen = o->size_max > MSG_HEADER ? o->size_max : MSG_HEADER;
+
+	if (pub == NULL) {
+		op_err(ar, op, "no publication", FL_ESTATE);
+		return;
+	}
+	buf = malloc(maxlen);
+	if (buf == NULL)
+		return;
+	for (uint32_t i = 0; i < o->count; i++) {
+		uint32_t len = (uint32_t)fl_choice_range(r->choices, o->size_min, o->size_max);
+		uint32_t seq = r->sent[o->pub];
+		uint32_t pubidx = (uint32_t)o->pub;
+		uint64_t deadline = deadline_ms(r, 0);
+		int64_t rv;
+
+		if (len < MSG_HEADER)
+			len = MSG_HEADER;
+		memcpy(buf, &seq, 4);
+		memcpy(buf + 4, &pubidx, 4);
+		for (uint32_t b = MSG_HEADER; b < len; b++)
+			buf[b] = (uint8_t)(seq * 31 + b);
+		for (;;) {
+			rv = fl_publication_offer(pub, buf, len);
+			if (rv > 0)
+				break;
+			if ((rv != FL_EBACKPRESSURE && rv != FL_ENOT_CONNECTED) ||
+			    fl_clock_now_ns() >= deadline)
+				break;
+			fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+		}
+		if (rv <= 0) {
+			op_err(ar, op, "offer", (int)rv);
+			break;
+		}
+		r->sent[o->pub]++;
+		fl_idle(&st, 1, FL_DEADLINE_NONE);
+	}
+	free(buf);
+}
+
+static void
+do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	struct run *r = ar->run;
+	const struct fl_scn_op_poll *p = &op->u.poll;
+	struct sub_state *ss = p->sub >= 0 ? r->objs[p->sub] : NULL;
+	struct fl_idle st = { 0 };
+	uint64_t deadline = deadline_ms(r, p->deadline_ms);
+	uint32_t got = 0, start;
+
+	if (ss == NULL) {
+		op_err(ar, op, "no subscription", FL_ESTATE);
+		return;
+	}
+	start = ss->received;
+	while (got < p->until) {
+		int n = fl_subscription_poll(ss->sub, fl_fragment_assembler_handler, &ss->fa, 16);
+		if (n < 0) {
+			op_err(ar, op, "poll", n);
+			return;
+		}
+		got = ss->received - start;
+		if (got >= p->until)
+			break;
+		if (fl_clock_now_ns() >= deadline) {
+			if (r->s->properties & FL_SCN_PROP_NO_LOSS)
+				run_fail(r, "no_loss", "actor %s: poll (line %d) received %u of %u messages by its deadline",
+				         ar->a->name, op->line, got, p->until);
+			return;
+		}
+		fl_idle(&st, n, fl_clock_now_ns() + FL_NS_PER_MS);
+	}
+}
+
+static void
+do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	struct run *r = ar->run;
+	const struct fl_scn_op_take_image *t = &op->u.take_image;
+	struct sub_state *ss = t->sub >= 0 ? r->objs[t->sub] : NULL;
+	struct fl_idle st = { 0 };
+	uint64_t deadline = deadline_ms(r, 0);
+	fl_image *img = NULL;
+	int rv;
+
+	if (ss == NULL) {
+		op_err(ar, op, "no subscription", FL_ESTATE);
+		return;
+	}
+	for (;;) {
+		if (t->from >= 0) {
+			fl_publication *pub = r->objs[t->from];
+			if (pub == NULL) {
+				op_err(ar, op, "publication gone", FL_ENOENT);
+				return;
+			}
+			rv = fl_subscription_image_by_session_id(ss->sub, fl_publication_session_id(pub), &img);
+		} else {
+			rv = fl_subscription_image_at_index(ss->sub, (int)t->index, &img);
+		}
+		if (rv != FL_ENOENT || fl_clock_now_ns() >= deadline)
+			break;
+		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+	}
+	if (rv != 0) {
+		op_err(ar, op, "image", rv);
+		return;
+	}
+	r->objs[t->as] = img;
+	ar->image_refs++;
+	ar->last_image_session = fl_image_session_id(img);
+}
+
+static void
+do_release_image(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	struct run *r = ar->run;
+	fl_scn_ref i = op->u.release_image.img;
+	int rv;
+
+	if (i < 0 || r->objs[i] == NULL) {
+		op_err(ar, op, "no image", FL_ESTATE);
+		return;
+	}
+	rv = fl_image_release(r->objs[i]);
+	r->objs[i] = NULL;
+	if (rv != 0)
+		op_err(ar, op, "release", rv);
+	else
+		ar->image_refs--;
+}
+
+bool
+interp_pubsub_op(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	switch (op->kind) {
+	case FL_SCN_OP_ADD_PUBLICATION: do_add(ar, op, true); return true;
+	case FL_SCN_OP_ADD_SUBSCRIPTION: do_add(ar, op, false); return true;
+	case FL_SCN_OP_REMOVE_PUBLICATION:
+	case FL_SCN_OP_REMOVE_SUBSCRIPTION: do_remove(ar, op); return true;
+	case FL_SCN_OP_OFFER: do_offer(ar, op); return true;
+	case FL_SCN_OP_POLL: do_poll(ar, op); return true;
+	case FL_SCN_OP_TAKE_IMAGE: do_take_image(ar, op); return true;
+	case FL_SCN_OP_RELEASE_IMAGE: do_release_image(ar, op); return true;
+	default: return false;
+	}
+}
+
+/* Close this actor's publications and subscriptions, then its client. */
+void
+interp_pubsub_close(struct actor_run *ar)
+{
+	struct run *r = ar->run;
+
+	for (size_t i = r->s->object_count; i-- > 0;)
+		if (r->s->objects[i].actor == ar->index)
+			close_object(r, i);
+	if (ar->client != NULL) {
+		fl_client_close(ar->client);
+		ar->client = NULL;
+	}
+}
+
+/* True once the driver holds nothing: the drain before the audit ends. */
+bool
+interp_pubsub_quiet(struct run *r)
+{
+	struct fl_stats *st = malloc(sizeof(*st));
+	bool quiet;
+
+	if (st == NULL || fl_stats_read(r->ns, st) != 0) {
+		free(st);
+		return true;
+	}
+	quiet = st->active_clients == 0 && st->publications == 0 && st->subscriptions == 0 &&
+	        st->images == 0 && st->log_files == 0 && st->log_files_mapped == 0 &&
+	        st->pending_registrations == 0;
+	free(st);
+	return quiet;
+}
+
+void
+audit_pubsub(struct run *r)
+{
+	uint32_t p = r->s->properties;
+	struct fl_stats *st;
+
+	if (p & FL_SCN_PROP_IMAGE_REFS) {
+		for (size_t i = 0; i < r->s->actor_count; i++) {
+			struct actor_run *ar = &r->actors[i];
+			if (ar->image_refs != 0 && !ar->crashed) {
+				run_fail(r, "image_refs", "actor %s holds %d reference(s) to session %d after close",
+				         ar->a->name, ar->image_refs, ar->last_image_session);
+				return;
+			}
+		}
+	}
+	st = malloc(sizeof(*st));
+	if (st == NULL || fl_stats_read(r->ns, st) != 0) {
+		free(st);
+		return;
+	}
+	if ((p & FL_SCN_PROP_NO_PENDING_REGISTRATIONS) && st->pending_registrations != 0)
+		run_fail(r, "no_pending_registrations", "%lld registration(s) pending after every actor closed",
+		         (long long)st->pending_registrations);
+	if ((p & FL_SCN_PROP_GAUGES_ZERO) &&
+	    (st->publications || st->subscriptions || st->images || st->log_files ||
+	     st->log_files_mapped || st->active_clients || st->image_refs_held))
+		run_fail(r, "gauges_zero",
+		         "after every actor closed: %lld clients, %lld publications, %lld subscriptions, "
+		         "%lld images, %lld log files (%lld mapped), %lld image refs",
+		         (long long)st->active_clients, (long long)st->publications,
+		         (long long)st->subscriptions, (long long)st->images, (long long)st->log_files,
+		         (long long)st->log_files_mapped, (long long)st->image_refs_held);
+	free(st);
+}
