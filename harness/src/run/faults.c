@@ -8,6 +8,7 @@
  * leaves them pending and the seam's observer (fault_observe), called
  * right after fiu_fail returns, performs them.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,10 @@ struct fl_faults {
 };
 
 static struct fl_faults *active;
+/* In stress mode actors are real threads: the callback's counters and its
+ * draws from the choice stream are serialised.  Never contended under sim
+ * (one OS thread, and the callback never yields). */
+static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
 
 size_t
 fl_fault_point_count(void)
@@ -145,17 +150,30 @@ rule_fires(struct fl_faults *f, struct rule_state *rs)
 	return false;
 }
 
+static int fault_decide(struct fl_faults *f, const char *name);
+
 static int
 fault_cb(const char *name, int *failnum, void **failinfo, unsigned int *flags)
 {
 	struct fl_faults *f = active;
-	int idx;
+	int rv;
 
 	(void)failnum;
 	(void)failinfo;
 	(void)flags;
 	if (f == NULL || !f->armed)
 		return 0;
+	pthread_mutex_lock(&cb_lock);
+	rv = fault_decide(f, name);
+	pthread_mutex_unlock(&cb_lock);
+	return rv;
+}
+
+static int
+fault_decide(struct fl_faults *f, const char *name)
+{
+	int idx;
+
 	idx = fl_fault_point_index(name);
 	if (idx >= 0)
 		f->counts[idx].hits++;

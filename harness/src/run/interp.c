@@ -50,12 +50,12 @@ wait_driver(struct run *r)
 	struct fl_idle st = { 0 };
 	uint64_t deadline = fl_clock_now_ns() + r->timeout_ns;
 
-	while (r->driver_state == RUN_DRIVER_STARTING) {
+	while (__atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) == RUN_DRIVER_STARTING) {
 		if (fl_clock_now_ns() >= deadline)
 			return FL_ETIMEDOUT;
 		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
 	}
-	return r->driver_state == RUN_DRIVER_READY ? 0 : FL_ENOENT;
+	return __atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) == RUN_DRIVER_READY ? 0 : FL_ENOENT;
 }
 
 static int
@@ -110,11 +110,11 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 	}
 	if (b == NULL)
 		return;
-	b->arrived++;
+	__atomic_add_fetch(&b->arrived, 1, __ATOMIC_SEQ_CST);
 	fl_idle(&st, 1, FL_DEADLINE_NONE); /* arriving is progress for the others */
 	/* Round k completes when every actor of the barrier arrived k times
 	 * (actors with `repeat:` pass the same barrier once a round). */
-	while (b->arrived < (int)round * b->expected) {
+	while (__atomic_load_n(&b->arrived, __ATOMIC_SEQ_CST) < (int)round * b->expected) {
 		if (fl_clock_now_ns() >= deadline) {
 			/* A peer died or is stuck: do not wait forever. */
 			op_error(ar, op, op->u.barrier.name, FL_ETIMEDOUT);
@@ -340,7 +340,7 @@ interp_actor_main(void *arg)
 		}
 	}
 	do_close_client(ar);
-	ar->finished = true;
+	__atomic_store_n(&ar->finished, true, __ATOMIC_RELEASE);
 }
 
 /*
@@ -400,10 +400,10 @@ interp_driver_main(void *arg)
 		 * is correct behaviour; without faults it is a failure. */
 		if (!r->faults_configured)
 			run_fail(r, "driver", "the driver did not start: %s", fl_errname(rv));
-		r->driver_state = RUN_DRIVER_FAILED;
+		__atomic_store_n(&r->driver_state, RUN_DRIVER_FAILED, __ATOMIC_RELEASE);
 		return;
 	}
-	r->driver_state = RUN_DRIVER_READY;
+	__atomic_store_n(&r->driver_state, RUN_DRIVER_READY, __ATOMIC_RELEASE);
 	for (;;) {
 		bool live = false;
 		uint64_t next = FL_DEADLINE_NONE, now = fl_clock_now_ns();
@@ -429,7 +429,7 @@ interp_driver_main(void *arg)
 					if (due < next)
 						next = due;
 				}
-			} else if (!ar->finished && !ar->crashed) {
+			} else if (!__atomic_load_n(&ar->finished, __ATOMIC_ACQUIRE) && !ar->crashed) {
 				live = true;
 			}
 		}
@@ -450,7 +450,7 @@ interp_driver_main(void *arg)
 			next = now + DRIVER_DUTY_NS;
 		fl_idle(&st, work, next);
 	}
-	r->driver_state = RUN_DRIVER_DONE;
+	__atomic_store_n(&r->driver_state, RUN_DRIVER_DONE, __ATOMIC_RELEASE);
 }
 
 int
@@ -520,9 +520,9 @@ run_fail(struct run *r, const char *property, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (r->failed)
+	/* Stress actors are real threads: the first to fail wins. */
+	if (__atomic_exchange_n(&r->failed, true, __ATOMIC_SEQ_CST))
 		return;
-	r->failed = true;
 	snprintf(r->property, sizeof(r->property), "%s", property);
 	va_start(ap, fmt);
 	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);

@@ -139,12 +139,12 @@ ensure_client(struct actor_run *ar)
 
 	if (ar->client != NULL)
 		return 0;
-	while (r->driver_state == RUN_DRIVER_STARTING) {
+	while (__atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) == RUN_DRIVER_STARTING) {
 		if (fl_clock_now_ns() >= deadline)
 			return FL_ETIMEDOUT;
 		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
 	}
-	if (r->driver_state != RUN_DRIVER_READY)
+	if (__atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) != RUN_DRIVER_READY)
 		return FL_ENOENT;
 	fl_client_ctx_init(&ctx);
 	ctx.ns = r->ns;
@@ -202,10 +202,10 @@ on_message(void *clientd, const uint8_t *buf, size_t len, const struct fl_header
 }
 
 static int
-cancel_step(struct run *r, int cancel_at)
+cancel_step(struct actor_run *ar, int cancel_at)
 {
 	if (cancel_at == FL_SCN_CANCEL_RANDOM)
-		return (int)fl_choice_draw(r->choices, 8);
+		return (int)fl_choice_draw(ar->choices, 8);
 	return cancel_at;
 }
 
@@ -232,7 +232,7 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 			rv = fl_client_add_subscription(ar->client, a->channel, a->stream, NULL, deadline,
 			                                (fl_subscription **)&obj);
 	} else {
-		int cancel = a->cancel_at == FL_SCN_CANCEL_NONE ? -1 : cancel_step(r, a->cancel_at);
+		int cancel = a->cancel_at == FL_SCN_CANCEL_NONE ? -1 : cancel_step(ar, a->cancel_at);
 
 		rv = is_pub ? fl_client_add_publication_start(ar->client, a->channel, a->stream,
 		                                              a->exclusive, &reg)
@@ -330,7 +330,7 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 	if (buf == NULL)
 		return;
 	for (uint32_t i = 0; i < o->count; i++) {
-		uint32_t len = (uint32_t)fl_choice_range(r->choices, o->size_min, o->size_max);
+		uint32_t len = (uint32_t)fl_choice_range(ar->choices, o->size_min, o->size_max);
 		uint32_t seq = r->sent[o->pub];
 		uint32_t pubidx = (uint32_t)o->pub;
 		uint64_t deadline = deadline_ms(r, 0);

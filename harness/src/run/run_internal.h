@@ -33,6 +33,7 @@ struct actor_run {
 	uint32_t op_errors;      /* operations that returned an error */
 	uint32_t barrier_rounds[RUN_MAX_BARRIERS]; /* arrivals at each barrier */
 	void *client;            /* fl_client *, pub/sub, opened on first use */
+	struct fl_choice *choices; /* the run's stream (sim), or the actor's own (stress) */
 	int image_refs;          /* take_image minus release_image */
 	int last_image_session;
 };
@@ -69,6 +70,7 @@ struct run {
 	uint64_t liveness_ns;
 	uint64_t timeout_ns;     /* default deadline of a wait */
 	bool faults_configured;  /* operation errors are expected */
+	bool threaded;           /* stress: actors are real threads */
 	int fds_at_start;
 	/* The first violation found. */
 	bool failed;

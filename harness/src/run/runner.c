@@ -202,6 +202,55 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash)
 	return v == FL_VERDICT_PASS ? 0 : 1;
 }
 
+static void
+audit_all(struct run *r)
+{
+	if (r->pubsub)
+		audit_pubsub(r);
+	audit_end_of_run(r);
+}
+
+/*
+ * stress: the driver and every actor are real threads with the default
+ * platform (real clock, backoff idling, pthread locks), the baseline the
+ * controlled modes are measured against.  Each actor draws from its own
+ * stream seeded from the run's, so what is generated reproduces; the
+ * interleaving does not.
+ */
+static int
+run_threads(struct run *r)
+{
+	fl_thread *driver, *actors[RUN_MAX_ACTORS];
+	size_t n = r->s->actor_count, started = 0;
+	int rv;
+
+	r->threaded = true;
+	for (size_t i = 0; i < n; i++)
+		if (fl_choice_new_seeded(fl_choice_draw(r->choices, 0), &r->actors[i].choices) != 0)
+			return FL_ENOMEM;
+	rv = fl_thread_start(&driver, "driver", interp_driver_main, r);
+	if (rv != 0)
+		return rv;
+	for (; started < n; started++) {
+		rv = fl_thread_start(&actors[started], r->actors[started].a->name, interp_actor_main,
+		                     &r->actors[started]);
+		if (rv != 0) {
+			/* The driver waits for every actor: mark the rest done. */
+			for (size_t j = started; j < n; j++)
+				__atomic_store_n(&r->actors[j].finished, true, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	for (size_t i = 0; i < started; i++)
+		fl_thread_join(actors[i]);
+	fl_thread_join(driver);
+	for (size_t i = 0; i < n; i++) {
+		fl_choice_free(r->actors[i].choices);
+		r->actors[i].choices = NULL;
+	}
+	return rv;
+}
+
 static int
 child_main(void *arg, int out_fd)
 {
@@ -237,35 +286,44 @@ child_main(void *arg, int out_fd)
 		goto done;
 	}
 
-	/* The driver is an actor too: it starts inside the sim so that its
-	 * clock is the virtual one. */
-	cfg.choices = r.choices;
-	cfg.kind = s->scheduler == FL_SCN_SCHED_PCT ? FL_SCHED_PCT : FL_SCHED_RANDOM;
-	cfg.pct_depth = s->sched_depth;
-	rv = fl_sim_new(&cfg, &sim);
-	if (rv == 0)
-		rv = fl_sim_spawn(sim, "driver", interp_driver_main, &r, NULL);
-	for (size_t i = 0; rv == 0 && i < s->actor_count; i++)
-		rv = fl_sim_spawn(sim, s->actors[i].name, interp_actor_main, &r.actors[i], NULL);
-	if (rv == 0)
-		rv = fl_sim_run(sim, &res);
-	if (rv != 0) {
-		run_fail(&r, "harness", "sim: %s", fl_errname(rv));
-	} else if (res.verdict == FL_SIM_DEADLOCK) {
-		run_fail(&r, "deadlock", "no actor can run and no deadline is ahead");
-		describe_actors(&r, &res);
-		v = FL_VERDICT_DEADLOCK;
-	} else if (res.verdict == FL_SIM_STEP_LIMIT) {
-		run_fail(&r, "step_limit", "%llu scheduling steps without finishing",
-		         (unsigned long long)res.steps);
-		describe_actors(&r, &res);
-		v = FL_VERDICT_HANG;
-	} else if (r.driver_state != RUN_DRIVER_FAILED) {
-		if (r.pubsub)
-			audit_pubsub(&r);
-		audit_end_of_run(&r);
+	if (s->mode == FL_SCN_MODE_STRESS) {
+		if (run_threads(&r) != 0)
+			run_fail(&r, "harness", "could not start the actor threads");
+		else if (r.driver_state != RUN_DRIVER_FAILED)
+			audit_all(&r);
+		else
+			goto audit_files_only;
 	} else {
-		goto audit_files_only;
+		/* The driver is an actor too: it starts inside the sim so that
+		 * its clock is the virtual one. */
+		for (size_t i = 0; i < s->actor_count; i++)
+			r.actors[i].choices = r.choices;
+		cfg.choices = r.choices;
+		cfg.kind = s->scheduler == FL_SCN_SCHED_PCT ? FL_SCHED_PCT : FL_SCHED_RANDOM;
+		cfg.pct_depth = s->sched_depth;
+		rv = fl_sim_new(&cfg, &sim);
+		if (rv == 0)
+			rv = fl_sim_spawn(sim, "driver", interp_driver_main, &r, NULL);
+		for (size_t i = 0; rv == 0 && i < s->actor_count; i++)
+			rv = fl_sim_spawn(sim, s->actors[i].name, interp_actor_main, &r.actors[i], NULL);
+		if (rv == 0)
+			rv = fl_sim_run(sim, &res);
+		if (rv != 0) {
+			run_fail(&r, "harness", "sim: %s", fl_errname(rv));
+		} else if (res.verdict == FL_SIM_DEADLOCK) {
+			run_fail(&r, "deadlock", "no actor can run and no deadline is ahead");
+			describe_actors(&r, &res);
+			v = FL_VERDICT_DEADLOCK;
+		} else if (res.verdict == FL_SIM_STEP_LIMIT) {
+			run_fail(&r, "step_limit", "%llu scheduling steps without finishing",
+			         (unsigned long long)res.steps);
+			describe_actors(&r, &res);
+			v = FL_VERDICT_HANG;
+		} else if (r.driver_state != RUN_DRIVER_FAILED) {
+			audit_all(&r);
+		} else {
+			goto audit_files_only;
+		}
 	}
 	interp_teardown(&r);
 	if (r.driver_dom != NULL) {
@@ -399,8 +457,17 @@ fl_runner_unsupported(const struct fl_scenario *s)
 {
 	bool pubsub_ok = interp_pubsub_available();
 
-	if (s->mode != FL_SCN_MODE_SIM)
-		return "proc and stress modes are not in this build yet; run it with --mode sim";
+	if (s->mode == FL_SCN_MODE_PROC)
+		return "proc mode is not in this build yet; run it with --mode sim";
+	if (s->mode == FL_SCN_MODE_STRESS) {
+		for (size_t i = 0; i < s->fault_count; i++)
+			if (s->faults[i].action == FL_SCN_FAULT_CRASH)
+				return "crash faults need sim or proc mode (a thread cannot die alone)";
+		for (size_t i = 0; i < s->actor_count; i++)
+			for (size_t j = 0; j < s->actors[i].op_count; j++)
+				if (s->actors[i].ops[j].kind == FL_SCN_OP_CRASH_SELF)
+					return "crash_self needs sim or proc mode (a thread cannot die alone)";
+	}
 	for (size_t i = 0; i < s->actor_count; i++) {
 		for (size_t j = 0; j < s->actors[i].op_count; j++) {
 			switch (s->actors[i].ops[j].kind) {

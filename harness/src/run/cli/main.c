@@ -46,7 +46,7 @@ static const char usage_run[] =
 	"  --time T         seconds per scenario at most (default: budget.seconds)\n"
 	"  --jobs J         run J runs at once in separate processes (default 1)\n"
 	"  --shard I/N      only runs whose index is I-1 modulo N (split across CI jobs)\n"
-	"  --mode M         run every scenario in mode M (sim)\n"
+	"  --mode M         run every scenario in mode M: sim, stress (proc: not in this build)\n"
 	"  --sweep          fault sweep: count every fault point's hits in a clean run, then\n"
 	"                   fail the k-th hit of each point once and persistently, for every k\n"
 	"  --timeout MS     wall-clock deadline of one run (default 60000)\n"
@@ -196,7 +196,7 @@ run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_r
 	res->seconds = out.seconds;
 	snprintf(res->property, sizeof(res->property), "%s", out.property);
 	if (sweep_desc != NULL && out.verdict != FL_VERDICT_PASS)
-		snprintf(res->detail, sizeof(res->detail), "%s [%s]", out.detail, sweep_desc);
+		snprintf(res->detail, sizeof(res->detail), "%.340s [%.160s]", out.detail, sweep_desc);
 	else
 		snprintf(res->detail, sizeof(res->detail), "%s", out.detail);
 	if (out.verdict != FL_VERDICT_PASS) {
@@ -306,6 +306,7 @@ cmd_run(int argc, char **argv)
 	};
 	uint64_t seed = 0, runs = 0, jobs_n = 1, shard_i = 0, shard_n = 1, timeout_ms = 60000;
 	double time_limit = 0;
+	int mode = -1;
 	bool have_seed = false, sweep = false, tap = false, quiet = false;
 	const char *json = NULL, *junit = NULL;
 	struct run_cfg rc = { .trace_dir = "faultline-traces" };
@@ -346,8 +347,14 @@ cmd_run(int argc, char **argv)
 			break;
 		}
 		case 'm':
-			if (strcmp(optarg, "sim") != 0) {
-				fprintf(stderr, "faultline run: --mode %s: only sim is in this build\n", optarg);
+			if (strcmp(optarg, "sim") == 0) {
+				mode = FL_SCN_MODE_SIM;
+			} else if (strcmp(optarg, "stress") == 0) {
+				mode = FL_SCN_MODE_STRESS;
+			} else if (strcmp(optarg, "proc") == 0) {
+				mode = FL_SCN_MODE_PROC;
+			} else {
+				fprintf(stderr, "faultline run: --mode %s: one of sim, proc, stress\n", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -397,7 +404,11 @@ cmd_run(int argc, char **argv)
 	uint64_t global = 0;
 	for (size_t i = 0; i < count; i++) {
 		const struct fl_scenario *s = list[i];
-		const char *why = fl_runner_unsupported(s);
+		const char *why;
+
+		if (mode >= 0)
+			list[i]->mode = (enum fl_scn_mode)mode;
+		why = fl_runner_unsupported(s);
 		uint64_t n = runs ? runs : (s->budget_runs ? s->budget_runs : 100);
 		double limit = time_limit > 0 ? time_limit : s->budget_seconds;
 		double start = wall_now();
