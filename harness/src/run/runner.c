@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "faultline/choice.h"
@@ -67,11 +69,15 @@ install_crash_handlers(struct fl_choice *c, int fd)
 }
 
 static struct run *the_run;
+/* proc mode: the actor this process is (NULL in the run's own process). */
+static struct actor_run *proc_actor;
 
 static const char *
 hook_actor_name(void *arg)
 {
 	(void)arg;
+	if (proc_actor != NULL)
+		return proc_actor->a->name;
 	return fl_sim_current_name();
 }
 
@@ -82,6 +88,13 @@ hook_crash(void *arg, const char *point)
 	const char *name = fl_sim_current_name();
 
 	(void)point;
+	if (proc_actor != NULL) {
+		/* A real crash: the process dies here, holding what it holds. */
+		proc_actor->crashed_at_ns = fl_clock_now_ns();
+		__atomic_store_n(&proc_actor->crashed, true, __ATOMIC_SEQ_CST);
+		kill(getpid(), SIGKILL);
+	}
+
 	for (size_t i = 0; name != NULL && i < r->s->actor_count; i++) {
 		if (strcmp(r->actors[i].a->name, name) == 0) {
 			r->actors[i].crashed = true;
@@ -251,111 +264,210 @@ run_threads(struct run *r)
 	return rv;
 }
 
+/*
+ * proc: every actor is a forked process with real time; the driver is a
+ * thread of this process, started after the forks so no child inherits a
+ * lock held mid-fork.  A planned crash (crash_self, a crash fault) is a
+ * SIGKILL the actor sends itself after marking itself crashed in the
+ * shared run; any other death by signal is an unexpected signal.  The
+ * driver reclaims a dead actor once client_liveness_ms has passed.
+ */
+static void
+proc_actor_main(struct actor_run *ar)
+{
+	proc_actor = ar;
+	interp_actor_main(ar);
+	fflush(NULL);
+	_exit(0);
+}
+
+static int
+run_processes(struct run *r)
+{
+	pid_t pids[RUN_MAX_ACTORS];
+	size_t n = r->s->actor_count, alive = 0;
+	fl_thread *driver;
+	uint64_t deadline;
+	struct fl_idle st = { 0 };
+	int rv;
+
+	fflush(NULL);
+	for (size_t i = 0; i < n; i++) {
+		r->actors[i].choices = r->choices; /* each process has its own copy */
+		pids[i] = fork();
+		if (pids[i] < 0) {
+			for (size_t j = i; j < n; j++)
+				__atomic_store_n(&r->actors[j].finished, true, __ATOMIC_RELEASE);
+			break;
+		}
+		if (pids[i] == 0)
+			proc_actor_main(&r->actors[i]);
+		alive++;
+	}
+	rv = fl_thread_start(&driver, "driver", interp_driver_main, r);
+	if (rv != 0) {
+		__atomic_store_n(&r->driver_state, RUN_DRIVER_FAILED, __ATOMIC_RELEASE);
+		for (size_t i = 0; i < alive; i++)
+			kill(pids[i], SIGKILL);
+	}
+	/* Every wait has a deadline: the scenario's timeouts bound a run. */
+	deadline = fl_clock_now_ns() + 4 * r->timeout_ns + r->liveness_ns;
+	while (alive > 0) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid <= 0) {
+			if (fl_clock_now_ns() >= deadline) {
+				for (size_t i = 0; i < n; i++)
+					if (!__atomic_load_n(&r->actors[i].finished, __ATOMIC_ACQUIRE))
+						kill(pids[i], SIGKILL);
+				run_fail(r, "hang", "process actors still running after %llu ms",
+				         (unsigned long long)((4 * r->timeout_ns + r->liveness_ns) / FL_NS_PER_MS));
+			}
+			fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct actor_run *ar = &r->actors[i];
+			if (pids[i] != pid)
+				continue;
+			alive--;
+			if (WIFSIGNALED(status) && !__atomic_load_n(&ar->crashed, __ATOMIC_ACQUIRE)) {
+				if (!(WTERMSIG(status) == SIGKILL && r->failed))
+					run_fail(r, "no_unexpected_signal", "actor %s died of %s", ar->a->name,
+					         fl_signal_name(WTERMSIG(status)));
+				ar->crashed_at_ns = fl_clock_now_ns();
+				__atomic_store_n(&ar->crashed, true, __ATOMIC_RELEASE);
+			} else if (!WIFSIGNALED(status)) {
+				__atomic_store_n(&ar->finished, true, __ATOMIC_RELEASE);
+			}
+		}
+	}
+	if (rv == 0)
+		fl_thread_join(driver);
+	return rv;
+}
+
 static int
 child_main(void *arg, int out_fd)
 {
 	struct child_arg *ca = arg;
 	const struct fl_scenario *s = ca->s;
-	struct run r = { .s = s };
+	/* Shared, so that process actors (proc mode) report their barrier
+	 * arrivals, crashes and violations to this process. */
+	struct run *r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	                     -1, 0);
 	struct fl_sim *sim = NULL;
 	struct fl_sim_config cfg = { 0 };
 	struct fl_sim_result res = { 0 };
 	enum fl_verdict v = FL_VERDICT_PASS;
 	int rv;
 
-	the_run = &r;
-	snprintf(r.ns, sizeof(r.ns), "%s", ca->ns);
-	snprintf(r.dir, sizeof(r.dir), "/dev/shm/faultline-%s", r.ns);
-	r.liveness_ns = (uint64_t)s->driver.client_liveness_ms * FL_NS_PER_MS;
-	r.timeout_ns = (uint64_t)s->driver.driver_timeout_ms * FL_NS_PER_MS;
-	rv = ca->o->replaying ? fl_choice_new_replay(ca->o->replay, ca->o->nreplay, &r.choices)
-	                      : fl_choice_new_seeded(ca->o->seed, &r.choices);
+	if (r == MAP_FAILED)
+		return 1;
+	memset(r, 0, sizeof(*r));
+	r->s = s;
+	the_run = r;
+	snprintf(r->ns, sizeof(r->ns), "%s", ca->ns);
+	snprintf(r->dir, sizeof(r->dir), "/dev/shm/faultline-%s", r->ns);
+	r->liveness_ns = (uint64_t)s->driver.client_liveness_ms * FL_NS_PER_MS;
+	r->timeout_ns = (uint64_t)s->driver.driver_timeout_ms * FL_NS_PER_MS;
+	rv = ca->o->replaying ? fl_choice_new_replay(ca->o->replay, ca->o->nreplay, &r->choices)
+	                      : fl_choice_new_seeded(ca->o->seed, &r->choices);
 	if (rv != 0)
 		return 1;
-	install_crash_handlers(r.choices, out_fd);
-	rv = setup_faults(&r, ca->o);
+	install_crash_handlers(r->choices, out_fd);
+	rv = setup_faults(r, ca->o);
 	if (rv != 0) {
-		run_fail(&r, "harness", "fault rules: %s", fl_errname(rv));
+		run_fail(r, "harness", "fault rules: %s", fl_errname(rv));
 		goto done;
 	}
-	r.pubsub = scenario_uses_pubsub(s);
-	r.linger_ns = (uint64_t)s->driver.linger_ms * FL_NS_PER_MS;
-	r.fds_at_start = audit_count_fds();
-	if (interp_setup(&r) != 0) {
-		run_fail(&r, "harness", "out of memory");
+	r->pubsub = scenario_uses_pubsub(s);
+	r->linger_ns = (uint64_t)s->driver.linger_ms * FL_NS_PER_MS;
+	r->fds_at_start = audit_count_fds();
+	if (interp_setup(r) != 0) {
+		run_fail(r, "harness", "out of memory");
 		goto done;
 	}
 
-	if (s->mode == FL_SCN_MODE_STRESS) {
-		if (run_threads(&r) != 0)
-			run_fail(&r, "harness", "could not start the actor threads");
-		else if (r.driver_state != RUN_DRIVER_FAILED)
-			audit_all(&r);
+	if (s->mode == FL_SCN_MODE_PROC) {
+		if (run_processes(r) != 0)
+			run_fail(r, "harness", "could not start the driver thread");
+		else if (r->driver_state != RUN_DRIVER_FAILED)
+			audit_all(r);
+		else
+			goto audit_files_only;
+	} else if (s->mode == FL_SCN_MODE_STRESS) {
+		if (run_threads(r) != 0)
+			run_fail(r, "harness", "could not start the actor threads");
+		else if (r->driver_state != RUN_DRIVER_FAILED)
+			audit_all(r);
 		else
 			goto audit_files_only;
 	} else {
 		/* The driver is an actor too: it starts inside the sim so that
 		 * its clock is the virtual one. */
 		for (size_t i = 0; i < s->actor_count; i++)
-			r.actors[i].choices = r.choices;
-		cfg.choices = r.choices;
+			r->actors[i].choices = r->choices;
+		cfg.choices = r->choices;
 		cfg.kind = s->scheduler == FL_SCN_SCHED_PCT ? FL_SCHED_PCT : FL_SCHED_RANDOM;
 		cfg.pct_depth = s->sched_depth;
 		rv = fl_sim_new(&cfg, &sim);
 		if (rv == 0)
-			rv = fl_sim_spawn(sim, "driver", interp_driver_main, &r, NULL);
+			rv = fl_sim_spawn(sim, "driver", interp_driver_main, r, NULL);
 		for (size_t i = 0; rv == 0 && i < s->actor_count; i++)
-			rv = fl_sim_spawn(sim, s->actors[i].name, interp_actor_main, &r.actors[i], NULL);
+			rv = fl_sim_spawn(sim, s->actors[i].name, interp_actor_main, &r->actors[i], NULL);
 		if (rv == 0)
 			rv = fl_sim_run(sim, &res);
 		if (rv != 0) {
-			run_fail(&r, "harness", "sim: %s", fl_errname(rv));
+			run_fail(r, "harness", "sim: %s", fl_errname(rv));
 		} else if (res.verdict == FL_SIM_DEADLOCK) {
-			run_fail(&r, "deadlock", "no actor can run and no deadline is ahead");
-			describe_actors(&r, &res);
+			run_fail(r, "deadlock", "no actor can run and no deadline is ahead");
+			describe_actors(r, &res);
 			v = FL_VERDICT_DEADLOCK;
 		} else if (res.verdict == FL_SIM_STEP_LIMIT) {
-			run_fail(&r, "step_limit", "%llu scheduling steps without finishing",
+			run_fail(r, "step_limit", "%llu scheduling steps without finishing",
 			         (unsigned long long)res.steps);
-			describe_actors(&r, &res);
+			describe_actors(r, &res);
 			v = FL_VERDICT_HANG;
-		} else if (r.driver_state != RUN_DRIVER_FAILED) {
-			audit_all(&r);
+		} else if (r->driver_state != RUN_DRIVER_FAILED) {
+			audit_all(r);
 		} else {
 			goto audit_files_only;
 		}
 	}
-	interp_teardown(&r);
-	if (r.driver_dom != NULL) {
-		fl_rr_domain_close(r.driver_dom);
-		fl_rr_domain_unlink(r.dir);
+	interp_teardown(r);
+	if (r->driver_dom != NULL) {
+		fl_rr_domain_close(r->driver_dom);
+		fl_rr_domain_unlink(r->dir);
 	}
-	if (r.driver != NULL)
-		fl_driver_close(r.driver);
+	if (r->driver != NULL)
+		fl_driver_close(r->driver);
 	fl_sim_free(sim);
 	goto done;
 
 audit_files_only:
 	if (s->properties & FL_SCN_PROP_NO_LEAKED_FILES) {
-		DIR *d = opendir(r.dir);
+		DIR *d = opendir(r->dir);
 		struct dirent *e;
 		while (d != NULL && (e = readdir(d)) != NULL)
 			if (e->d_name[0] != '.')
-				run_fail(&r, "no_leaked_files",
-				         "%s/%s is left after the driver failed to start", r.dir, e->d_name);
+				run_fail(r, "no_leaked_files",
+				         "%s/%s is left after the driver failed to start", r->dir, e->d_name);
 		if (d != NULL)
 			closedir(d);
 	}
 done:
-	if (r.faults != NULL)
-		fl_faults_disarm(r.faults);
-	remove_run_dir(r.dir);
-	if (r.failed && v == FL_VERDICT_PASS)
+	if (r->faults != NULL)
+		fl_faults_disarm(r->faults);
+	remove_run_dir(r->dir);
+	if (r->failed && v == FL_VERDICT_PASS)
 		v = FL_VERDICT_FAIL;
-	rv = send_outcome(out_fd, &r, v, res.trace_hash);
+	rv = send_outcome(out_fd, r, v, res.trace_hash);
 	crash_choices = NULL;
-	fl_faults_free(r.faults);
-	fl_choice_free(r.choices);
+	fl_faults_free(r->faults);
+	fl_choice_free(r->choices);
+	munmap(r, sizeof(*r));
 	return rv;
 }
 
@@ -457,8 +569,6 @@ fl_runner_unsupported(const struct fl_scenario *s)
 {
 	bool pubsub_ok = interp_pubsub_available();
 
-	if (s->mode == FL_SCN_MODE_PROC)
-		return "proc mode is not in this build yet; run it with --mode sim";
 	if (s->mode == FL_SCN_MODE_STRESS) {
 		for (size_t i = 0; i < s->fault_count; i++)
 			if (s->faults[i].action == FL_SCN_FAULT_CRASH)
