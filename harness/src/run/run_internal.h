@@ -16,6 +16,7 @@ struct fl_faults;
 
 #define RUN_MAX_ACTORS 64
 #define RUN_MAX_BARRIERS 32
+#define RUN_RR_PORTS 64 /* server and client ports each in a run's domain */
 
 struct run;
 
