@@ -101,6 +101,12 @@ int fl_sim_run(struct fl_sim *sim, struct fl_sim_result *res);
  * that never finished are abandoned (their stacks freed, nothing run). */
 void fl_sim_free(struct fl_sim *sim);
 
+/* fl_sim_trace_hash returns the run's trace hash so far: FNV-1a over the
+ * sequence of (actor id, scheduling point name) steps, then the hash of
+ * every choice drawn (fl_choice_hash).  After fl_sim_run it equals
+ * res->trace_hash.  Same seed, same program: same hash. */
+uint64_t fl_sim_trace_hash(const struct fl_sim *sim);
+
 /* fl_sim_current_name returns the running actor's name, or NULL outside an
  * actor (or when no sim runs). */
 const char *fl_sim_current_name(void);
@@ -115,6 +121,28 @@ uint64_t fl_sim_now(void);
 
 /* fl_sim_state_name names an actor state ("idle"). */
 const char *fl_sim_state_name(enum fl_actor_state s);
+
+/* ---- stress: the free-running baseline ------------------------------ */
+
+struct fl_stress_actor {
+	const char *name; /* for reports; not copied */
+	void (*fn)(void *);
+	void *arg;
+};
+
+struct fl_stress_result {
+	uint64_t wall_ns; /* from the release of the actors to the last join */
+};
+
+/* fl_stress_run runs every actor's fn(arg) on its own pthread, free-running
+ * with whatever platform operations are installed (normally the defaults:
+ * real time, points disarmed, real locks), releases them together once all
+ * exist, and returns when every one has returned.  No scheduler, no choice
+ * stream: the baseline that sim schedulers are measured against.  *res is
+ * optional.  Returns 0, FL_EINVAL (n is 0 or above FL_SIM_MAX_ACTORS) or
+ * FL_EIO (a thread could not start; then no actor ran).  Call it from
+ * outside any sim. */
+int fl_stress_run(const struct fl_stress_actor *actors, size_t n, struct fl_stress_result *res);
 
 #ifdef __cplusplus
 }

@@ -35,6 +35,7 @@ struct actor {
 	uint64_t deadline_ns;  /* IDLE: wake at this time (FL_DEADLINE_NONE: never) */
 	uint64_t idle_epoch;   /* IDLE: work epoch when it went to sleep */
 	uint64_t priority;     /* PCT: higher runs first */
+	uint64_t blocked_progress; /* BLOCKED: sim progress count when its lock try failed */
 	const char *last_point;
 };
 
@@ -49,6 +50,7 @@ struct fl_sim {
 	uint64_t quantum_ns;   /* next time step when every actor sleeps */
 	uint64_t steps;
 	uint64_t switches;
+	uint64_t progress;     /* steps other than a failed lock retry */
 	uint64_t trace_hash;
 	uint64_t change_points[16];
 	unsigned nchange;
@@ -201,8 +203,12 @@ is_runnable(const struct fl_sim *s, const struct actor *a)
 {
 	switch (a->state) {
 	case FL_ACTOR_RUNNABLE:
-	case FL_ACTOR_BLOCKED:
 		return true;
+	case FL_ACTOR_BLOCKED:
+		/* Worth retrying its lock once some actor made progress
+		 * (perhaps the holder unlocked); never before, so a waiter
+		 * cannot spin while the holder sleeps. */
+		return a->blocked_progress != s->progress;
 	case FL_ACTOR_IDLE:
 		return a->idle_epoch != s->work_epoch || s->now_ns >= a->deadline_ns;
 	default:
@@ -215,27 +221,16 @@ static struct actor *
 pick(struct fl_sim *s)
 {
 	struct actor *cand[FL_SIM_MAX_ACTORS];
-	size_t n = 0, nfree = 0;
+	size_t n = 0;
 
-	for (size_t i = 0; i < s->nactors; i++) {
-		struct actor *a = s->actors[i];
-		if (is_runnable(s, a)) {
-			cand[n++] = a;
-			if (a->state != FL_ACTOR_BLOCKED)
-				nfree++;
-		}
-	}
+	/* A lock waiter competes like any runnable actor once something
+	 * happened since its last failed try, so the schedules where it wins
+	 * the lock right after the holder released it are explored too. */
+	for (size_t i = 0; i < s->nactors; i++)
+		if (is_runnable(s, s->actors[i]))
+			cand[n++] = s->actors[i];
 	if (n == 0)
 		return NULL;
-	/* An actor waiting for a lock only runs when no other can: it cannot
-	 * make progress until the holder runs. */
-	if (nfree > 0 && nfree < n) {
-		size_t k = 0;
-		for (size_t i = 0; i < n; i++)
-			if (cand[i]->state != FL_ACTOR_BLOCKED)
-				cand[k++] = cand[i];
-		n = k;
-	}
 	if (n == 1)
 		return cand[0];
 	if (s->cfg.kind == FL_SCHED_PCT) {
@@ -337,6 +332,7 @@ op_blocked(void *arg, const char *what)
 		return;
 	a->last_point = what;
 	a->state = FL_ACTOR_BLOCKED;
+	a->blocked_progress = s->progress;
 	yield_to_scheduler(s);
 }
 
@@ -442,7 +438,7 @@ fl_sim_run(struct fl_sim *s, struct fl_sim_result *res)
 
 	for (;;) {
 		struct actor *a;
-		bool live = false;
+		bool live = false, was_blocked;
 
 		for (size_t i = 0; i < s->nactors; i++)
 			live = live || (s->actors[i]->state != FL_ACTOR_DONE &&
@@ -463,10 +459,13 @@ fl_sim_run(struct fl_sim *s, struct fl_sim_result *res)
 		}
 		if (a->state == FL_ACTOR_IDLE)
 			a->state = FL_ACTOR_RUNNABLE;
+		was_blocked = a->state == FL_ACTOR_BLOCKED;
 		s->current = a;
 		s->steps++;
 		swapcontext(&s->sched_ctx, &a->ctx);
 		s->current = NULL;
+		if (!was_blocked || a->state != FL_ACTOR_BLOCKED)
+			s->progress++;
 		hash_mix(s, a->id);
 		hash_mix(s, str_hash(a->last_point));
 		if (s->cfg.kind == FL_SCHED_PCT)
@@ -483,8 +482,7 @@ fl_sim_run(struct fl_sim *s, struct fl_sim_result *res)
 	res->steps = s->steps;
 	res->switches = s->switches;
 	res->virtual_ns = s->now_ns - start_ns;
-	hash_mix(s, fl_choice_hash(s->cfg.choices));
-	res->trace_hash = s->trace_hash;
+	res->trace_hash = fl_sim_trace_hash(s);
 	res->nactors = s->nactors;
 	for (size_t i = 0; i < s->nactors; i++) {
 		struct actor *a = s->actors[i];
@@ -508,6 +506,19 @@ fl_sim_free(struct fl_sim *s)
 		free(a);
 	}
 	free(s);
+}
+
+uint64_t
+fl_sim_trace_hash(const struct fl_sim *s)
+{
+	uint64_t h = s->trace_hash, c = fl_choice_hash(s->cfg.choices);
+
+	/* The (actor, point) sequence so far, then every decision drawn. */
+	for (int b = 0; b < 8; b++) {
+		h ^= (c >> (8 * b)) & 0xff;
+		h *= 0x100000001b3ull;
+	}
+	return h;
 }
 
 const char *

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "faultline/choice.h"
+#include "faultline/error.h"
 #include "faultline/platform.h"
 #include "faultline/sim.h"
 
@@ -62,6 +63,7 @@ run_counter(uint64_t seed, enum fl_sched_kind kind, struct fl_choice **keep, int
 	assert_int_equal(fl_sim_spawn(sim, "b", counter_actor, &toy, NULL), 0);
 	assert_int_equal(fl_sim_run(sim, &res), 0);
 	assert_int_equal(res.verdict, FL_SIM_OK);
+	assert_int_equal(fl_sim_trace_hash(sim), res.trace_hash);
 	fl_sim_free(sim);
 	*value = toy.value;
 	if (keep != NULL)
@@ -277,6 +279,156 @@ mutex_and_threads_are_actors(void **state)
 	}
 }
 
+/*
+ * A lock waiter must be able to win the lock right after the holder
+ * releases it, while the holder still has work to do: otherwise schedules
+ * that hand a lock over are never explored.
+ */
+struct handoff_toy {
+	fl_mutex mu;
+	int held;
+	int last_holder;
+	int left[2];
+	int handoffs;
+	int total;
+};
+
+struct handoff_arg {
+	struct handoff_toy *t;
+	int me;
+};
+
+static void
+handoff_actor(void *arg)
+{
+	struct handoff_arg *h = arg;
+	struct handoff_toy *t = h->t;
+	int other = 1 - h->me;
+
+	while (t->left[h->me] > 0) {
+		FL_SCHED_POINT("toy.before_lock");
+		int contended = t->held; /* no point between this and the try */
+		fl_mutex_lock(&t->mu);
+		t->held = 1;
+		if (contended && t->last_holder == other && t->left[other] > 0)
+			t->handoffs++;
+		t->last_holder = h->me;
+		FL_SCHED_POINT("toy.locked");
+		t->left[h->me]--;
+		t->total++;
+		t->held = 0;
+		fl_mutex_unlock(&t->mu);
+		FL_SCHED_POINT("toy.unlocked");
+	}
+}
+
+static void
+blocked_waiter_can_win_the_lock(void **state)
+{
+	int runs_with_handoff = 0;
+
+	for (uint64_t seed = 1; seed <= 40; seed++) {
+		struct fl_choice *c;
+		struct fl_sim *sim;
+		struct fl_sim_config cfg = { .kind = seed % 2 ? FL_SCHED_RANDOM : FL_SCHED_PCT };
+		struct fl_sim_result res;
+		struct handoff_toy toy = { .last_holder = -1, .left = { 5, 5 } };
+		struct handoff_arg a0 = { &toy, 0 }, a1 = { &toy, 1 };
+
+		fl_mutex_init(&toy.mu);
+		assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+		cfg.choices = c;
+		assert_int_equal(fl_sim_new(&cfg, &sim), 0);
+		assert_int_equal(fl_sim_spawn(sim, "h0", handoff_actor, &a0, NULL), 0);
+		assert_int_equal(fl_sim_spawn(sim, "h1", handoff_actor, &a1, NULL), 0);
+		assert_int_equal(fl_sim_run(sim, &res), 0);
+		assert_int_equal(res.verdict, FL_SIM_OK);
+		assert_int_equal(toy.total, 10);
+		if (toy.handoffs > 0)
+			runs_with_handoff++;
+		fl_sim_free(sim);
+		fl_choice_free(c);
+		fl_mutex_fini(&toy.mu);
+	}
+	printf("# lock hand-offs to a blocked waiter in %d of 40 runs\n", runs_with_handoff);
+	assert_true(runs_with_handoff > 0);
+}
+
+/* Two locks taken in opposite orders: some schedule deadlocks, and the
+ * verdict names both actors blocked on a mutex. */
+struct abba_toy {
+	fl_mutex l1, l2;
+};
+
+static void
+ab_actor(void *arg)
+{
+	struct abba_toy *t = arg;
+
+	fl_mutex_lock(&t->l1);
+	FL_SCHED_POINT("toy.ab.holds_1");
+	fl_mutex_lock(&t->l2);
+	fl_mutex_unlock(&t->l2);
+	fl_mutex_unlock(&t->l1);
+}
+
+static void
+ba_actor(void *arg)
+{
+	struct abba_toy *t = arg;
+
+	fl_mutex_lock(&t->l2);
+	FL_SCHED_POINT("toy.ba.holds_2");
+	fl_mutex_lock(&t->l1);
+	fl_mutex_unlock(&t->l1);
+	fl_mutex_unlock(&t->l2);
+}
+
+static void
+lock_order_deadlock_is_a_verdict(void **state)
+{
+	int ok = 0, deadlocks = 0;
+
+	for (uint64_t seed = 1; seed <= 30; seed++) {
+		struct fl_choice *c;
+		struct fl_sim *sim;
+		struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM };
+		struct fl_sim_result res;
+		struct abba_toy toy;
+		double t0 = wall_s();
+
+		fl_mutex_init(&toy.l1);
+		fl_mutex_init(&toy.l2);
+		assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+		cfg.choices = c;
+		assert_int_equal(fl_sim_new(&cfg, &sim), 0);
+		assert_int_equal(fl_sim_spawn(sim, "ab", ab_actor, &toy, NULL), 0);
+		assert_int_equal(fl_sim_spawn(sim, "ba", ba_actor, &toy, NULL), 0);
+		assert_int_equal(fl_sim_run(sim, &res), 0);
+		assert_true(wall_s() - t0 < 1.0);
+		if (res.verdict == FL_SIM_DEADLOCK) {
+			deadlocks++;
+			for (int i = 0; i < 2; i++) {
+				assert_int_equal(res.actors[i].state, FL_ACTOR_BLOCKED);
+				assert_string_equal(res.actors[i].last_point, "mutex");
+			}
+			/* The abandoned actors hold one lock each. */
+			fl_mutex_unlock(&toy.l1);
+			fl_mutex_unlock(&toy.l2);
+		} else {
+			assert_int_equal(res.verdict, FL_SIM_OK);
+			ok++;
+		}
+		fl_sim_free(sim);
+		fl_choice_free(c);
+		fl_mutex_fini(&toy.l1);
+		fl_mutex_fini(&toy.l2);
+	}
+	printf("# lock-order toy: %d deadlocks, %d clean runs of 30\n", deadlocks, ok);
+	assert_true(deadlocks > 0);
+	assert_true(ok > 0);
+}
+
 /* ---- PCT against free threads on a planted race ---------------------------- */
 
 /*
@@ -344,31 +496,17 @@ pct_schedules_to_find_race(void)
 	return -1;
 }
 
-static void *
-thread_poller(void *arg)
-{
-	poller(arg);
-	return NULL;
-}
-
-static void *
-thread_closer(void *arg)
-{
-	closer(arg);
-	return NULL;
-}
-
 static int
 stress_tries_to_find_race(int max_tries)
 {
 	for (int run = 1; run <= max_tries; run++) {
-		pthread_t a, b;
 		struct race_toy toy = { .mapped = 1 };
+		struct fl_stress_actor actors[] = {
+			{ "poller", poller, &toy },
+			{ "closer", closer, &toy },
+		};
 
-		pthread_create(&a, NULL, thread_poller, &toy);
-		pthread_create(&b, NULL, thread_closer, &toy);
-		pthread_join(a, NULL);
-		pthread_join(b, NULL);
+		assert_int_equal(fl_stress_run(actors, 2, NULL), 0);
 		if (toy.crashed)
 			return run;
 	}
@@ -389,6 +527,25 @@ pct_finds_planted_race_within_100_schedules(void **state)
 }
 
 static void
+stress_runs_actors_on_real_threads(void **state)
+{
+	struct locked_toy toy = { .value = 0 };
+	struct fl_stress_actor actors[] = {
+		{ "l1", locked_actor, &toy },
+		{ "l2", locked_actor, &toy },
+		{ "l3", locked_actor, &toy },
+	};
+	struct fl_stress_result res;
+
+	fl_mutex_init(&toy.mu);
+	assert_int_equal(fl_stress_run(actors, 3, &res), 0);
+	assert_int_equal(toy.value, 60);
+	assert_true(res.wall_ns > 0);
+	assert_int_equal(fl_stress_run(actors, 0, &res), FL_EINVAL);
+	fl_mutex_fini(&toy.mu);
+}
+
+static void
 switch_rate(void **state)
 {
 	struct fl_choice *c;
@@ -404,8 +561,10 @@ switch_rate(void **state)
 	assert_int_equal(fl_sim_spawn(sim, "s2", spinner, NULL, NULL), 0);
 	t0 = wall_s();
 	assert_int_equal(fl_sim_run(sim, &res), 0);
-	printf("# sim: %.0f scheduling steps/s (%llu steps, two actors, random scheduler)\n",
-	       res.steps / (wall_s() - t0), (unsigned long long)res.steps);
+	double dt = wall_s() - t0;
+	printf("# sim: %.0f scheduling steps/s, %.0f context switches/s "
+	       "(%llu steps, two actors, random scheduler)\n",
+	       res.steps / dt, 2.0 * res.switches / dt, (unsigned long long)res.steps);
 	assert_int_equal(res.verdict, FL_SIM_STEP_LIMIT);
 	fl_sim_free(sim);
 	fl_choice_free(c);
@@ -421,6 +580,9 @@ main(void)
 		cmocka_unit_test(deadlock_is_a_verdict_with_last_points),
 		cmocka_unit_test(step_limit_is_a_verdict),
 		cmocka_unit_test(mutex_and_threads_are_actors),
+		cmocka_unit_test(blocked_waiter_can_win_the_lock),
+		cmocka_unit_test(lock_order_deadlock_is_a_verdict),
+		cmocka_unit_test(stress_runs_actors_on_real_threads),
 		cmocka_unit_test(pct_finds_planted_race_within_100_schedules),
 		cmocka_unit_test(switch_rate),
 	};
