@@ -1,0 +1,162 @@
+/*
+ * faultline-harness-bench: how fast the harness runs scenarios, from one
+ * run of this program.
+ *
+ *   sim_runs_per_s      runs/s of a two-actor scenario in sim mode
+ *   sim_steps_per_run   not measured here: see sim_test (switch_rate)
+ *   proc_runs_per_s     the same scenario with actors as processes
+ *   stress_runs_per_s   the same scenario with actors as free threads
+ *   b1_runs_to_detect   runs until the B1 fixture fails (n/a without pub/sub)
+ *   b1_seconds_to_detect
+ *
+ * Each run is a forked child, as in `faultline run`.  Prints `name value`
+ * lines, or one JSON object with --json.
+ *
+ * usage: faultline-harness-bench [--runs N] [--json] [SCENARIO [B1-FIXTURE]]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "faultline/scenario.h"
+
+#include "run/runner.h"
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Runs/s of `s` in `mode` over n runs, or -1 when it cannot run or a run
+ * fails (the benchmark measures the passing path). */
+static double
+rate(struct fl_scenario *s, enum fl_scn_mode mode, unsigned n)
+{
+	enum fl_scn_mode saved = s->mode;
+	double t0, rate = -1;
+
+	s->mode = mode;
+	if (fl_runner_unsupported(s) == NULL) {
+		t0 = now_s();
+		rate = 0;
+		for (unsigned i = 0; i < n; i++) {
+			struct fl_runner_opts o = { .seed = i + 1, .timeout_ms = 60000, .ns_prefix = "bench" };
+			struct fl_runner_outcome out;
+			if (fl_runner_run(s, &o, &out) != 0 || out.verdict != FL_VERDICT_PASS) {
+				fprintf(stderr, "%s: run %u in mode %d did not pass: %s %s\n", s->name, i,
+				        (int)mode, out.property, out.detail);
+				fl_runner_outcome_fini(&out);
+				rate = -1;
+				break;
+			}
+			fl_runner_outcome_fini(&out);
+		}
+		if (rate == 0)
+			rate = n / (now_s() - t0);
+	}
+	s->mode = saved;
+	return rate;
+}
+
+static void
+detect(struct fl_scenario *s, unsigned budget, long *runs, double *secs)
+{
+	double t0 = now_s();
+
+	*runs = -1;
+	*secs = -1;
+	if (s == NULL || fl_runner_unsupported(s) != NULL)
+		return;
+	for (unsigned i = 0; i < budget; i++) {
+		struct fl_runner_opts o = { .seed = i + 1, .timeout_ms = 60000, .ns_prefix = "bench" };
+		struct fl_runner_outcome out;
+		int failed;
+
+		if (fl_runner_run(s, &o, &out) != 0)
+			return;
+		failed = out.verdict != FL_VERDICT_PASS;
+		fl_runner_outcome_fini(&out);
+		if (failed) {
+			*runs = i + 1;
+			*secs = now_s() - t0;
+			return;
+		}
+	}
+}
+
+static void
+emit(bool json, bool *first, const char *name, double v, int decimals)
+{
+	if (json) {
+		printf("%s\"%s\": ", *first ? "{" : ", ", name);
+		if (v < 0)
+			printf("null");
+		else
+			printf("%.*f", decimals, v);
+		*first = false;
+	} else if (v < 0) {
+		printf("%s n/a\n", name);
+	} else {
+		printf("%s %.*f\n", name, decimals, v);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = "scenarios/reqrep-smoke.yaml";
+	const char *b1path = "fixtures/scenarios/b1-image-leak.yaml";
+	unsigned runs = 200;
+	bool json = false, first = true;
+	int npos = 0;
+	struct fl_scenario *s, *b1 = NULL;
+	char err[512];
+	long b1_runs;
+	double b1_secs;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+			runs = (unsigned)strtoul(argv[++i], NULL, 10);
+			if (runs == 0)
+				goto usage;
+		} else if (argv[i][0] == '-') {
+			goto usage;
+		} else if (npos == 0) {
+			path = argv[i];
+			npos++;
+		} else if (npos == 1) {
+			b1path = argv[i];
+			npos++;
+		} else {
+			goto usage;
+		}
+	}
+	if (fl_scenario_load(path, &s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (fl_scenario_load(b1path, &b1, err, sizeof(err)) != 0)
+		b1 = NULL;
+	emit(json, &first, "sim_runs_per_s", rate(s, FL_SCN_MODE_SIM, runs), 0);
+	emit(json, &first, "proc_runs_per_s", rate(s, FL_SCN_MODE_PROC, runs / 4 + 1), 0);
+	emit(json, &first, "stress_runs_per_s", rate(s, FL_SCN_MODE_STRESS, runs / 4 + 1), 0);
+	detect(b1, 1000, &b1_runs, &b1_secs);
+	emit(json, &first, "b1_runs_to_detect", (double)b1_runs, 0);
+	emit(json, &first, "b1_seconds_to_detect", b1_secs, 3);
+	if (json)
+		printf(", \"scenario\": \"%s\"}\n", s->name);
+	else
+		printf("scenario %s\n", s->name);
+	fl_scenario_free(s);
+	fl_scenario_free(b1);
+	return 0;
+usage:
+	fprintf(stderr, "usage: faultline-harness-bench [--runs N] [--json] [SCENARIO [B1-FIXTURE]]\n");
+	return 2;
+}
