@@ -52,7 +52,9 @@ uint64_t fl_choice_draw(struct fl_choice *c, uint64_t bound);
 int64_t fl_choice_range(struct fl_choice *c, int64_t lo, int64_t hi);
 
 /* fl_choice_weighted returns true with probability num/den; a 0 draw is
- * false, so shrinking turns events off. */
+ * false, so shrinking turns events off.  num 0 or den 0: false, and
+ * num >= den: true, both without drawing (certain outcomes are not
+ * decisions). */
 bool fl_choice_weighted(struct fl_choice *c, uint32_t num, uint32_t den);
 
 /* Span markers.  Spans nest; a span with no draws is not recorded. */

@@ -184,8 +184,11 @@ fl_choice_weighted(struct fl_choice *c, uint32_t num, uint32_t den)
 {
 	if (den == 0 || num == 0)
 		return false;
+	/* A certain event is not a decision: nothing is drawn, and no
+	 * shrinking can turn it off (with a draw, 1/1 would always be false
+	 * and n/n only nearly certain). */
 	if (num >= den)
-		num = den;
+		return true;
 	/* Draw in [0, den); values 1..num are true so that 0 is false. */
 	uint64_t v = fl_choice_draw(c, den);
 	return v != 0 && v <= num;

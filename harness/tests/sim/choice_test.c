@@ -103,6 +103,12 @@ weighted_respects_probability(void **state)
 		yes += fl_choice_weighted(c, 1, 4);
 	assert_true(yes > 2200 && yes < 2800);
 	assert_false(fl_choice_weighted(c, 0, 4));
+	/* Certain outcomes draw nothing. */
+	size_t before = fl_choice_count(c);
+	assert_true(fl_choice_weighted(c, 1, 1));
+	assert_true(fl_choice_weighted(c, 5, 4));
+	assert_false(fl_choice_weighted(c, 3, 0));
+	assert_int_equal(fl_choice_count(c), before);
 	fl_choice_free(c);
 }
 
