@@ -279,6 +279,69 @@ mutex_and_threads_are_actors(void **state)
 	}
 }
 
+/* One run of the parent/two-children lock toy; returns the trace hash. */
+static uint64_t
+run_locked_family(struct fl_choice *c, enum fl_sched_kind kind, int *value)
+{
+	struct fl_sim *sim;
+	struct fl_sim_config cfg = { .kind = kind, .choices = c };
+	struct fl_sim_result res;
+	struct locked_toy toy = { .value = 0 };
+	uint64_t h;
+
+	fl_mutex_init(&toy.mu);
+	assert_int_equal(fl_sim_new(&cfg, &sim), 0);
+	assert_int_equal(fl_sim_spawn(sim, "parent", parent_actor, &toy, NULL), 0);
+	assert_int_equal(fl_sim_run(sim, &res), 0);
+	assert_int_equal(res.verdict, FL_SIM_OK);
+	h = res.trace_hash;
+	*value = toy.value;
+	fl_sim_free(sim);
+	fl_mutex_fini(&toy.mu);
+	return h;
+}
+
+static void
+replay_reproduces_pct_with_threads_and_locks(void **state)
+{
+	for (uint64_t seed = 1; seed <= 10; seed++) {
+		for (int k = 0; k < 2; k++) {
+			enum fl_sched_kind kind = k ? FL_SCHED_PCT : FL_SCHED_RANDOM;
+			struct fl_choice *c, *r;
+			int v1, v2;
+			uint64_t h1, h2;
+
+			assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+			h1 = run_locked_family(c, kind, &v1);
+			assert_int_equal(fl_choice_new_replay(fl_choice_values(c), fl_choice_count(c), &r), 0);
+			h2 = run_locked_family(r, kind, &v2);
+			assert_int_equal(h1, h2);
+			assert_int_equal(v1, 40);
+			assert_int_equal(v2, 40);
+			assert_false(fl_choice_exhausted(r));
+			fl_choice_free(c);
+			fl_choice_free(r);
+		}
+	}
+}
+
+static void
+all_zero_choices_are_a_valid_schedule(void **state)
+{
+	/* What a shrinker reaches by deleting every span: an empty replay
+	 * answers 0 everywhere, and that must still be a legal run. */
+	for (int k = 0; k < 2; k++) {
+		struct fl_choice *r;
+		int v;
+
+		assert_int_equal(fl_choice_new_replay(NULL, 0, &r), 0);
+		run_locked_family(r, k ? FL_SCHED_PCT : FL_SCHED_RANDOM, &v);
+		assert_int_equal(v, 40);
+		assert_true(fl_choice_exhausted(r));
+		fl_choice_free(r);
+	}
+}
+
 /*
  * A lock waiter must be able to win the lock right after the holder
  * releases it, while the holder still has work to do: otherwise schedules
@@ -580,6 +643,8 @@ main(void)
 		cmocka_unit_test(deadlock_is_a_verdict_with_last_points),
 		cmocka_unit_test(step_limit_is_a_verdict),
 		cmocka_unit_test(mutex_and_threads_are_actors),
+		cmocka_unit_test(replay_reproduces_pct_with_threads_and_locks),
+		cmocka_unit_test(all_zero_choices_are_a_valid_schedule),
 		cmocka_unit_test(blocked_waiter_can_win_the_lock),
 		cmocka_unit_test(lock_order_deadlock_is_a_verdict),
 		cmocka_unit_test(stress_runs_actors_on_real_threads),
