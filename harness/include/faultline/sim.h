@@ -45,7 +45,9 @@ struct fl_sim_config {
 	struct fl_choice *choices; /* borrowed; every decision is drawn from it */
 	enum fl_sched_kind kind;
 	unsigned pct_depth;        /* d >= 1 (default 3) */
-	uint64_t pct_steps;        /* steps over which change points are drawn (default 2000) */
+	uint64_t pct_steps;        /* steps over which change points are drawn: an
+	                            * estimate of the run's length; 0: a scale drawn
+	                            * per run from 32, 64, .., 4096 */
 	uint64_t max_steps;        /* step limit (default 1,000,000) */
 	size_t stack_size;         /* per actor (default 256 KiB) */
 	uint64_t start_time_ns;    /* virtual clock start (default 1 s) */

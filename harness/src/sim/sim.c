@@ -63,7 +63,11 @@ static struct fl_sim *the_sim; /* the running sim: platform ops have no other wa
 
 #define DEFAULT_STACK (256u * 1024u)
 #define DEFAULT_MAX_STEPS 1000000u
-#define DEFAULT_PCT_STEPS 2000u
+/* PCT with no step estimate: the change points are spread over a scale
+ * drawn per run, 2^5 .. 2^12 steps, so short and long runs both get
+ * change points inside them. */
+#define PCT_SCALE_MIN_LOG2 5u
+#define PCT_SCALE_CHOICES 8u
 #define DEFAULT_PCT_DEPTH 3u
 /* When every actor sleeps, time moves by a quantum that starts at the
  * longest park of the default idle strategy and doubles while no actor
@@ -111,8 +115,6 @@ fl_sim_new(const struct fl_sim_config *cfg, struct fl_sim **out)
 		s->cfg.stack_size = DEFAULT_STACK;
 	if (s->cfg.max_steps == 0)
 		s->cfg.max_steps = DEFAULT_MAX_STEPS;
-	if (s->cfg.pct_steps == 0)
-		s->cfg.pct_steps = DEFAULT_PCT_STEPS;
 	if (s->cfg.pct_depth == 0)
 		s->cfg.pct_depth = DEFAULT_PCT_DEPTH;
 	if (s->cfg.pct_depth > 16)
@@ -426,9 +428,14 @@ fl_sim_run(struct fl_sim *s, struct fl_sim_result *res)
 		return FL_ESTATE;
 	s->ran = true;
 	if (s->cfg.kind == FL_SCHED_PCT) {
+		uint64_t k = s->cfg.pct_steps;
+
+		if (k == 0)
+			k = 1ull << (PCT_SCALE_MIN_LOG2 +
+			             fl_choice_draw(s->cfg.choices, PCT_SCALE_CHOICES));
 		s->nchange = s->cfg.pct_depth - 1;
 		for (unsigned i = 0; i < s->nchange; i++)
-			s->change_points[i] = 1 + fl_choice_draw(s->cfg.choices, s->cfg.pct_steps);
+			s->change_points[i] = 1 + fl_choice_draw(s->cfg.choices, k);
 		qsort(s->change_points, s->nchange, sizeof(uint64_t), cmp_u64);
 	}
 	the_sim = s;
