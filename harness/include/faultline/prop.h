@@ -325,8 +325,9 @@ struct fl_model_cmd {
 	void (*apply_model)(void *model, const void *args);
 	/* Apply to the real system (it may draw faults from ctx); return
 	 * FL_PROP_PASS or fl_prop_fail(ctx, ...).  Called before apply_model, so
-	 * it can compare results with the model's prediction. */
-	int (*apply_real)(struct fl_prop_ctx *ctx, void *real, const void *model, const void *args);
+	 * it can compare results with the model's prediction, and it may record
+	 * its outcome in args (e.g. "no image yet") for apply_model to follow. */
+	int (*apply_real)(struct fl_prop_ctx *ctx, void *real, const void *model, void *args);
 	/* Words for the step ("acquire(key=3)").  NULL: the name. */
 	void (*describe)(const void *args, char *buf, size_t len);
 };

@@ -64,7 +64,7 @@ static bool rm_can_release(const void *model)
 	return m->open && m->held > 0;
 }
 
-static int rm_acquire_real(struct fl_prop_ctx *ctx, void *real, const void *model, const void *args)
+static int rm_acquire_real(struct fl_prop_ctx *ctx, void *real, const void *model, void *args)
 {
 	struct rm_real *r = real;
 	r->refs++;
@@ -77,7 +77,7 @@ static void rm_acquire_model(void *model, const void *args)
 	((struct rm_model *)model)->held++;
 }
 
-static int rm_release_real(struct fl_prop_ctx *ctx, void *real, const void *model, const void *args)
+static int rm_release_real(struct fl_prop_ctx *ctx, void *real, const void *model, void *args)
 {
 	struct rm_real *r = real;
 	r->refs--;
@@ -93,7 +93,7 @@ static void rm_release_model(void *model, const void *args)
 /* The convenience helper: look the resource up (taking a reference), read
  * it, drop the reference.  The planted bug: when the resource is already
  * referenced the "fast path" never drops it (B1 in miniature). */
-static int rm_helper_real(struct fl_prop_ctx *ctx, void *real, const void *model, const void *args)
+static int rm_helper_real(struct fl_prop_ctx *ctx, void *real, const void *model, void *args)
 {
 	struct rm_real *r = real;
 	bool fast = r->refs > 0;
@@ -103,7 +103,7 @@ static int rm_helper_real(struct fl_prop_ctx *ctx, void *real, const void *model
 	return FL_PROP_PASS;
 }
 
-static int rm_close_real(struct fl_prop_ctx *ctx, void *real, const void *model, const void *args)
+static int rm_close_real(struct fl_prop_ctx *ctx, void *real, const void *model, void *args)
 {
 	struct rm_real *r = real;
 	r->refs -= r->user_handles;
