@@ -1,0 +1,1306 @@
+/*
+ * The client: conductor (heartbeat, driver events, image lifecycle,
+ * deferred frees), publications, subscriptions and images.  See client.h.
+ *
+ * Locking: c->mu guards the conductor's tables (pending adds, subscriptions,
+ * publications, maps, dead images).  offer and poll never take it: a
+ * subscription's image list is replaced copy-on-write and old lists and
+ * unavailable images are freed only after resource_linger_ns, long after a
+ * poll that could still hold them returned.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "faultline/client.h"
+#include "faultline/driver.h"
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/stats.h"
+#include "cnc.h"
+#include "driver_ext.h"
+#include "log_buffer.h"
+#include "shm.h"
+
+enum { K_PUB = 1, K_SUB = 2 };
+enum { P_PENDING = 0, P_DONE = 1, P_ERROR = 2 };
+
+struct log_map {
+	int64_t id;
+	struct fl_shm shm;
+	struct fl_log log;
+	int refs;
+};
+
+struct pending {
+	int64_t reg_id;
+	int kind;
+	int state;
+	int err;
+	void *result;
+	int32_t stream_id;
+	bool exclusive;
+	struct fl_image_handlers h;
+};
+
+struct image_list {
+	int count;
+	fl_image *img[];
+};
+
+struct fl_image {
+	fl_client *c;
+	fl_subscription *sub;  /* NULL once the subscription closed */
+	struct log_map *map;
+	struct fl_log log;
+	int64_t log_id;
+	int32_t session_id;
+	int slot;
+	uint64_t position;
+	int refs;       /* user references (atomic) */
+	int available;  /* atomic */
+	bool lingering;
+	uint64_t free_at;
+};
+
+struct fl_subscription {
+	fl_client *c;
+	int64_t reg_id;
+	int32_t stream_id;
+	struct fl_image_handlers h;
+	struct image_list *images;  /* atomic pointer, copy-on-write */
+	unsigned rr;
+};
+
+struct fl_publication {
+	fl_client *c;
+	struct fl_log_appender ap;
+	struct log_map *map;
+	int64_t reg_id;
+	int32_t session_id;
+	int32_t stream_id;
+	int closed;  /* atomic */
+};
+
+struct retired {
+	void *ptr;
+	uint64_t at;
+};
+
+/* A growable array of pointers. */
+struct vec {
+	void **v;
+	int n;
+	int cap;
+};
+
+static int
+vec_push(struct vec *a, void *p)
+{
+	if (a->n == a->cap) {
+		int ncap = a->cap ? a->cap * 2 : 8;
+		void **nv = realloc(a->v, (size_t)ncap * sizeof(void *));
+
+		if (nv == NULL)
+			return FL_ENOMEM;
+		a->v = nv;
+		a->cap = ncap;
+	}
+	a->v[a->n++] = p;
+	return 0;
+}
+
+static void
+vec_del(struct vec *a, int i)
+{
+	a->v[i] = a->v[--a->n];
+}
+
+static int
+vec_find(const struct vec *a, const void *p)
+{
+	int i;
+
+	for (i = 0; i < a->n; i++)
+		if (a->v[i] == p)
+			return i;
+	return -1;
+}
+
+struct fl_client {
+	struct fl_client_ctx ctx;
+	char ns[FL_NAME_MAX + 1];
+	char dir[256];
+	struct fl_shm cnc;
+	struct fl_cnc_header *hdr;
+	struct fl_cnc_client *rec;
+	struct fl_mpsc ring;
+	struct fl_bcast bc;
+	struct fl_bcast_rx rx;
+	uint8_t scratch[8192];
+	uint64_t id;
+	fl_mutex mu;
+	int status;  /* atomic: 0 or sticky error */
+	fl_thread *thread;
+	int stop;
+	uint64_t next_hb;
+	uint64_t now;
+	struct vec pending;  /* struct pending * */
+	struct vec subs;     /* fl_subscription * */
+	struct vec pubs;     /* fl_publication * */
+	struct vec maps;     /* struct log_map * */
+	struct vec dead;     /* fl_image *, unavailable */
+	struct vec retired;  /* struct retired * */
+	void (*ext_fn)(void *arg, int32_t type, const void *payload, size_t len);
+	void *ext_arg;
+};
+
+static void
+report(fl_client *c, int err, const char *what)
+{
+	if (c->ctx.error_handler != NULL)
+		c->ctx.error_handler(c->ctx.error_arg, err, what);
+	else
+		fprintf(stderr, "faultline client %llu: %s: %s\n", (unsigned long long)c->id, what,
+		        fl_strerror(err));
+}
+
+void
+fl_client_ctx_init(struct fl_client_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+uint64_t
+fl_client_id(const fl_client *c)
+{
+	return c->id;
+}
+
+int
+fl_client_status(const fl_client *c)
+{
+	return __atomic_load_n(&c->status, __ATOMIC_ACQUIRE);
+}
+
+const char *
+fl_client_run_dir(const fl_client *c)
+{
+	return c->dir;
+}
+
+static int
+send_cmd(fl_client *c, int32_t type, int64_t corr, int64_t log_id, int32_t stream_id, bool exclusive,
+         const char *channel)
+{
+	struct fl_cmd cmd;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.version = FL_FRAME_VERSION;
+	cmd.client_id = c->id;
+	cmd.corr_id = corr;
+	cmd.log_id = log_id;
+	cmd.stream_id = stream_id;
+	cmd.exclusive = exclusive;
+	if (channel != NULL)
+		snprintf(cmd.channel, sizeof(cmd.channel), "%s", channel);
+	return fl_mpsc_write(&c->ring, type, &cmd, sizeof(cmd));
+}
+
+/* Remove commands must reach the driver: retry a full ring briefly. */
+static void
+send_cmd_retry(fl_client *c, int32_t type, int64_t corr, int64_t log_id)
+{
+	uint64_t deadline = fl_clock_now_ns() + 100 * FL_NS_PER_MS;
+	struct fl_idle idle = {0};
+
+	while (send_cmd(c, type, corr, log_id, 0, false, NULL) == FL_EFULL) {
+		if (fl_clock_now_ns() >= deadline) {
+			report(c, FL_EFULL, "command ring full; a remove was lost");
+			return;
+		}
+		fl_idle(&idle, 0, deadline);
+	}
+}
+
+static void
+gauge_pending(fl_client *c)
+{
+	int64_t n = 0;
+	int i;
+
+	for (i = 0; i < c->pending.n; i++)
+		n += ((struct pending *)c->pending.v[i])->state == P_PENDING;
+	__atomic_store_n(&c->rec->pending_registrations, n, __ATOMIC_RELEASE);
+}
+
+/* ---- log maps --------------------------------------------------------- */
+
+static int
+map_get(fl_client *c, int64_t id, struct log_map **out)
+{
+	struct log_map *m;
+	char path[320];
+	int i, rc;
+
+	for (i = 0; i < c->maps.n; i++) {
+		m = c->maps.v[i];
+		if (m->id == id) {
+			m->refs++;
+			*out = m;
+			return 0;
+		}
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return FL_ENOMEM;
+	snprintf(path, sizeof(path), "%s/" FL_LOG_NAME_FMT, c->dir, (long long)id);
+	FL_SCHED_POINT("client.log.map");
+	rc = fl_shm_map(path, true, FL_LOG_META_SIZE, &m->shm);
+	if (rc == 0)
+		rc = fl_log_attach(&m->log, m->shm.addr, m->shm.len);
+	if (rc == 0)
+		rc = vec_push(&c->maps, m);
+	if (rc != 0) {
+		fl_shm_unmap(&m->shm);
+		free(m);
+		return rc;
+	}
+	m->id = id;
+	m->refs = 1;
+	__atomic_store_n(&c->rec->logs_mapped, c->maps.n, __ATOMIC_RELEASE);
+	*out = m;
+	return 0;
+}
+
+static void
+map_release(fl_client *c, struct log_map *m)
+{
+	int i;
+
+	if (m == NULL || --m->refs > 0)
+		return;
+	FL_SCHED_POINT("client.log.unmap");
+	fl_shm_unmap(&m->shm);
+	i = vec_find(&c->maps, m);
+	if (i >= 0)
+		vec_del(&c->maps, i);
+	free(m);
+	__atomic_store_n(&c->rec->logs_mapped, c->maps.n, __ATOMIC_RELEASE);
+}
+
+/* ---- images ----------------------------------------------------------- */
+
+static void
+retire(fl_client *c, void *p)
+{
+	struct retired *r = malloc(sizeof(*r));
+
+	if (r == NULL || vec_push(&c->retired, r) != 0) {
+		/* Cannot defer: leaking the list is safer than freeing it
+		 * under a poller. */
+		free(r);
+		return;
+	}
+	r->ptr = p;
+	r->at = c->now + c->ctx.resource_linger_ns;
+}
+
+static int
+images_replace(fl_client *c, fl_subscription *s, fl_image *add, fl_image *del)
+{
+	struct image_list *old = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
+	int n = old ? old->count : 0, i, k = 0;
+	struct image_list *nl = malloc(sizeof(*nl) + (size_t)(n + 1) * sizeof(fl_image *));
+
+	if (nl == NULL)
+		return FL_ENOMEM;
+	for (i = 0; i < n; i++)
+		if (old->img[i] != del)
+			nl->img[k++] = old->img[i];
+	if (add != NULL)
+		nl->img[k++] = add;
+	nl->count = k;
+	FL_SCHED_POINT("sub.images.swap");
+	__atomic_store_n(&s->images, nl, __ATOMIC_RELEASE);
+	if (old != NULL)
+		retire(c, old);
+	return 0;
+}
+
+/* The image leaves its subscription: unavailable now, freed later. */
+static void
+image_retire(fl_client *c, fl_image *img)
+{
+	__atomic_store_n(&img->available, 0, __ATOMIC_RELEASE);
+	img->sub = NULL;
+	if (vec_push(&c->dead, img) != 0)
+		report(c, FL_ENOMEM, "image kept mapped (out of memory)");
+}
+
+static void
+image_free(fl_client *c, fl_image *img)
+{
+	if (fl_client_status(c) == 0)
+		send_cmd_retry(c, FL_CMD_LOG_UNMAPPED, 0, img->log_id);
+	map_release(c, img->map);
+	free(img);
+}
+
+static void
+sub_drop_images(fl_client *c, fl_subscription *s, bool callbacks)
+{
+	struct image_list *l = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
+	int i;
+
+	if (l == NULL)
+		return;
+	__atomic_store_n(&s->images, NULL, __ATOMIC_RELEASE);
+	for (i = 0; i < l->count; i++) {
+		if (callbacks && s->h.on_unavailable != NULL)
+			s->h.on_unavailable(s->h.arg, s, l->img[i]);
+		image_retire(c, l->img[i]);
+	}
+	retire(c, l);
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+static struct pending *
+pending_find(fl_client *c, int64_t reg_id, int *idx)
+{
+	int i;
+
+	for (i = 0; i < c->pending.n; i++) {
+		struct pending *p = c->pending.v[i];
+
+		if (p->reg_id == reg_id) {
+			if (idx)
+				*idx = i;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static fl_subscription *
+sub_find(fl_client *c, int64_t reg_id)
+{
+	int i;
+
+	for (i = 0; i < c->subs.n; i++)
+		if (((fl_subscription *)c->subs.v[i])->reg_id == reg_id)
+			return c->subs.v[i];
+	return NULL;
+}
+
+static void
+on_pub_ready(fl_client *c, const struct fl_event *ev)
+{
+	struct pending *pd = pending_find(c, ev->corr_id, NULL);
+	fl_publication *p;
+	int rc;
+
+	if (pd == NULL || pd->kind != K_PUB || pd->state != P_PENDING)
+		return;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		rc = FL_ENOMEM;
+		goto fail;
+	}
+	rc = map_get(c, ev->log_id, &p->map);
+	if (rc != 0)
+		goto fail;
+	rc = vec_push(&c->pubs, p);
+	if (rc != 0) {
+		map_release(c, p->map);
+		goto fail;
+	}
+	p->c = c;
+	p->reg_id = ev->corr_id;
+	p->session_id = ev->session_id;
+	p->stream_id = ev->stream_id;
+	fl_log_appender_init(&p->ap, &p->map->log, pd->exclusive);
+	pd->state = P_DONE;
+	pd->result = p;
+	gauge_pending(c);
+	return;
+fail:
+	free(p);
+	pd->state = P_ERROR;
+	pd->err = rc;
+	send_cmd_retry(c, FL_CMD_REMOVE_PUB, ev->corr_id, 0);
+	gauge_pending(c);
+}
+
+static void
+on_sub_ready(fl_client *c, const struct fl_event *ev)
+{
+	struct pending *pd = pending_find(c, ev->corr_id, NULL);
+	fl_subscription *s;
+
+	if (pd == NULL || pd->kind != K_SUB || pd->state != P_PENDING)
+		return;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || vec_push(&c->subs, s) != 0) {
+		free(s);
+		pd->state = P_ERROR;
+		pd->err = FL_ENOMEM;
+		send_cmd_retry(c, FL_CMD_REMOVE_SUB, ev->corr_id, 0);
+		gauge_pending(c);
+		return;
+	}
+	s->c = c;
+	s->reg_id = ev->corr_id;
+	s->stream_id = pd->stream_id;
+	s->h = pd->h;
+	pd->state = P_DONE;
+	pd->result = s;
+	gauge_pending(c);
+}
+
+static void
+on_image_available(fl_client *c, const struct fl_event *ev)
+{
+	fl_subscription *s = sub_find(c, ev->corr_id);
+	fl_image *img = NULL;
+	int rc;
+
+	if (s == NULL) {
+		/* Subscription gone or cancelled: the driver counted a mapping. */
+		send_cmd_retry(c, FL_CMD_LOG_UNMAPPED, 0, ev->log_id);
+		return;
+	}
+	if (ev->slot < 0 || ev->slot >= FL_LOG_MAX_SUBS) {
+		report(c, FL_EPROTO, "image event with a bad slot");
+		send_cmd_retry(c, FL_CMD_LOG_UNMAPPED, 0, ev->log_id);
+		return;
+	}
+	img = calloc(1, sizeof(*img));
+	if (img == NULL) {
+		rc = FL_ENOMEM;
+		goto fail;
+	}
+	rc = map_get(c, ev->log_id, &img->map);
+	if (rc != 0)
+		goto fail;
+	img->c = c;
+	img->sub = s;
+	img->log = img->map->log;
+	img->log_id = ev->log_id;
+	img->session_id = ev->session_id;
+	img->slot = ev->slot;
+	img->position = __atomic_load_n(&img->log.meta->slots[ev->slot].position, __ATOMIC_ACQUIRE);
+	img->available = 1;
+	rc = images_replace(c, s, img, NULL);
+	if (rc != 0) {
+		map_release(c, img->map);
+		goto fail;
+	}
+	if (s->h.on_available != NULL)
+		s->h.on_available(s->h.arg, s, img);
+	return;
+fail:
+	free(img);
+	report(c, rc, "mapping an image failed");
+	send_cmd_retry(c, FL_CMD_LOG_UNMAPPED, 0, ev->log_id);
+}
+
+static void
+on_image_unavailable(fl_client *c, const struct fl_event *ev)
+{
+	fl_subscription *s = sub_find(c, ev->corr_id);
+	struct image_list *l;
+	int i;
+
+	if (s == NULL)
+		return;
+	l = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
+	for (i = 0; l != NULL && i < l->count; i++) {
+		fl_image *img = l->img[i];
+
+		if (img->log_id == ev->log_id && img->slot == ev->slot) {
+			if (images_replace(c, s, NULL, img) != 0) {
+				report(c, FL_ENOMEM, "image list");
+				return;
+			}
+			if (s->h.on_unavailable != NULL)
+				s->h.on_unavailable(s->h.arg, s, img);
+			image_retire(c, img);
+			return;
+		}
+	}
+}
+
+static void go_dead(fl_client *c, int err);
+
+static void
+on_event(void *arg, int32_t type, const uint8_t *payload, size_t len)
+{
+	fl_client *c = arg;
+	struct fl_event ev;
+	struct pending *pd;
+
+	if (type >= FL_EXT_TYPE_MIN && type <= FL_EXT_TYPE_MAX) {
+		if (c->ext_fn != NULL)
+			c->ext_fn(c->ext_arg, type, payload, len);
+		return;
+	}
+	if (len != sizeof(ev))
+		return;
+	memcpy(&ev, payload, sizeof(ev));
+	if (ev.version != FL_FRAME_VERSION || ev.client_id != c->id)
+		return;
+	switch (type) {
+	case FL_EV_PUB_READY:
+		on_pub_ready(c, &ev);
+		break;
+	case FL_EV_SUB_READY:
+		on_sub_ready(c, &ev);
+		break;
+	case FL_EV_ERROR:
+		ev.msg[sizeof(ev.msg) - 1] = '\0';
+		pd = pending_find(c, ev.corr_id, NULL);
+		if (pd != NULL && pd->state == P_PENDING) {
+			pd->state = P_ERROR;
+			pd->err = ev.code < 0 && ev.code >= FL_ERROR_MIN ? ev.code : FL_EPROTO;
+			gauge_pending(c);
+		} else if (ev.code != 0) {
+			report(c, ev.code, ev.msg);
+		}
+		break;
+	case FL_EV_IMAGE_AVAILABLE:
+		on_image_available(c, &ev);
+		break;
+	case FL_EV_IMAGE_UNAVAILABLE:
+		on_image_unavailable(c, &ev);
+		break;
+	case FL_EV_CLIENT_TIMEOUT:
+		go_dead(c, FL_ECLIENT_TIMEOUT);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The driver is gone or timed us out: everything becomes unavailable and
+ * is unmapped after the linger; the client stays usable only for close. */
+static void
+go_dead(fl_client *c, int err)
+{
+	int i;
+
+	if (fl_client_status(c) != 0)
+		return;
+	__atomic_store_n(&c->status, err, __ATOMIC_RELEASE);
+	for (i = 0; i < c->pubs.n; i++)
+		__atomic_store_n(&((fl_publication *)c->pubs.v[i])->closed, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < c->subs.n; i++)
+		sub_drop_images(c, c->subs.v[i], true);
+	for (i = 0; i < c->pending.n; i++) {
+		struct pending *p = c->pending.v[i];
+
+		if (p->state == P_PENDING) {
+			p->state = P_ERROR;
+			p->err = err;
+		}
+	}
+	gauge_pending(c);
+	report(c, err, err == FL_EDRIVER_TIMEOUT ? "driver stopped heart-beating"
+	                                         : "the driver timed this client out");
+}
+
+static int
+reap(fl_client *c, bool all)
+{
+	int i, n = 0;
+
+	for (i = c->dead.n - 1; i >= 0; i--) {
+		fl_image *img = c->dead.v[i];
+
+		if (!all && __atomic_load_n(&img->refs, __ATOMIC_ACQUIRE) != 0)
+			continue;
+		if (!all && !img->lingering) {
+			img->lingering = true;
+			img->free_at = c->now + c->ctx.resource_linger_ns;
+			continue;
+		}
+		if (!all && c->now < img->free_at)
+			continue;
+		vec_del(&c->dead, i);
+		image_free(c, img);
+		n++;
+	}
+	for (i = c->retired.n - 1; i >= 0; i--) {
+		struct retired *r = c->retired.v[i];
+
+		if (!all && c->now < r->at)
+			continue;
+		vec_del(&c->retired, i);
+		free(r->ptr);
+		free(r);
+		n++;
+	}
+	return n;
+}
+
+static int
+do_work_locked(fl_client *c)
+{
+	int work = 0, rc;
+	uint64_t hb;
+
+	c->now = fl_clock_now_ns();
+	if (fl_client_status(c) == 0) {
+		if (c->now >= c->next_hb && !FL_FAULT("transport/client/heartbeat")) {
+			__atomic_store_n(&c->rec->heartbeat_ns, c->now, __ATOMIC_RELEASE);
+			c->next_hb = c->now + c->ctx.heartbeat_interval_ns;
+		}
+		hb = __atomic_load_n(&c->hdr->driver_heartbeat_ns, __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&c->hdr->driver_closed, __ATOMIC_ACQUIRE) != 0 ||
+		    (c->now > hb && c->now - hb > c->ctx.driver_timeout_ns) ||
+		    FL_FAULT("transport/client/driver_timeout")) {
+			go_dead(c, FL_EDRIVER_TIMEOUT);
+			work++;
+		} else if (__atomic_load_n(&c->rec->state, __ATOMIC_ACQUIRE) != FL_CLIENT_ACTIVE ||
+		           __atomic_load_n(&c->rec->client_id, __ATOMIC_ACQUIRE) != c->id) {
+			go_dead(c, FL_ECLIENT_TIMEOUT);
+			work++;
+		} else {
+			rc = fl_bcast_receive(&c->rx, on_event, c, 64);
+			if (rc < 0) {
+				report(c, rc, rc == FL_ELAPPED ? "broadcast lapped: events lost"
+				                               : "corrupt broadcast record");
+				work++;
+			} else {
+				work += rc;
+			}
+		}
+	}
+	work += reap(c, false);
+	return work;
+}
+
+int
+fl_client_do_work(fl_client *c)
+{
+	int w;
+
+	fl_mutex_lock(&c->mu);
+	w = do_work_locked(c);
+	fl_mutex_unlock(&c->mu);
+	return fl_client_status(c) != 0 ? fl_client_status(c) : w;
+}
+
+static void
+conductor(void *arg)
+{
+	fl_client *c = arg;
+	struct fl_idle idle = {0};
+
+	idle.max_park_ns = FL_NS_PER_MS;
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		int w;
+
+		fl_mutex_lock(&c->mu);
+		w = do_work_locked(c);
+		fl_mutex_unlock(&c->mu);
+		fl_idle(&idle, w, c->next_hb < c->now + c->ctx.resource_linger_ns
+		                          ? c->next_hb : c->now + c->ctx.resource_linger_ns);
+	}
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+int
+fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
+{
+	fl_client *c;
+	char path[320];
+	uint64_t hb, now;
+	int rc, i;
+
+	if (ctx == NULL || out == NULL)
+		return FL_EINVAL;
+	if (fl_name_validate(ctx->ns) != 0)
+		return FL_ENAME;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return FL_ENOMEM;
+	c->ctx = *ctx;
+	snprintf(c->ns, sizeof(c->ns), "%s", ctx->ns);
+	c->ctx.ns = c->ns;
+	if (c->ctx.driver_timeout_ns == 0)
+		c->ctx.driver_timeout_ns = FL_CLIENT_DRIVER_TIMEOUT_NS;
+	if (c->ctx.heartbeat_interval_ns == 0)
+		c->ctx.heartbeat_interval_ns = FL_CLIENT_HEARTBEAT_NS;
+	if (c->ctx.resource_linger_ns == 0)
+		c->ctx.resource_linger_ns = FL_CLIENT_LINGER_NS;
+	fl_mutex_init(&c->mu);
+	fl_run_dir_path(c->ns, c->dir, sizeof(c->dir));
+	snprintf(path, sizeof(path), "%s/%s", c->dir, FL_CNC_FILE);
+	rc = fl_shm_map(path, true, FL_CNC_HEADER_SIZE, &c->cnc);
+	if (rc != 0)
+		goto fail;
+	rc = fl_cnc_validate(c->cnc.addr, c->cnc.len);
+	if (rc != 0)
+		goto fail;
+	c->hdr = c->cnc.addr;
+	now = fl_clock_now_ns();
+	hb = __atomic_load_n(&c->hdr->driver_heartbeat_ns, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&c->hdr->driver_closed, __ATOMIC_ACQUIRE) != 0 ||
+	    (now > hb && now - hb > c->ctx.driver_timeout_ns)) {
+		rc = FL_EDRIVER_TIMEOUT;
+		goto fail;
+	}
+	fl_mpsc_init(&c->ring, (uint8_t *)c->cnc.addr + c->hdr->cmd_offset, c->hdr->cmd_length, 0);
+	fl_bcast_init(&c->bc, (uint8_t *)c->cnc.addr + c->hdr->bc_offset, c->hdr->bc_length, 0);
+	fl_bcast_rx_init(&c->rx, &c->bc, c->scratch, sizeof(c->scratch));
+	c->id = (uint64_t)__atomic_fetch_add(&c->hdr->next_id, 1, __ATOMIC_ACQ_REL);
+	for (i = 0; i < 2 * FL_STATS_MAX_CLIENTS && c->rec == NULL; i++) {
+		struct fl_cnc_client *r = &fl_cnc_counters(c->cnc.addr)->clients[i % FL_STATS_MAX_CLIENTS];
+		uint32_t want = i < FL_STATS_MAX_CLIENTS ? FL_CLIENT_FREE : FL_CLIENT_CLOSED;
+		uint32_t st = want;
+
+		if (__atomic_compare_exchange_n(&r->state, &st, FL_CLIENT_CLAIMING, false,
+		                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			c->rec = r;
+		else if (i >= FL_STATS_MAX_CLIENTS && st == FL_CLIENT_TIMED_OUT &&
+		         __atomic_compare_exchange_n(&r->state, &st, FL_CLIENT_CLAIMING, false,
+		                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			c->rec = r;
+	}
+	if (c->rec == NULL) {
+		rc = FL_ELIMIT;
+		goto fail;
+	}
+	c->rec->pid = (int32_t)getpid();
+	c->rec->image_refs_held = 0;
+	c->rec->logs_mapped = 0;
+	c->rec->pending_registrations = 0;
+	c->rec->registrations = 0;
+	c->rec->refs_leaked = 0;
+	c->rec->registrations_reclaimed = 0;
+	__atomic_store_n(&c->rec->heartbeat_ns, now, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->rec->client_id, c->id, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->rec->state, FL_CLIENT_ACTIVE, __ATOMIC_RELEASE);
+	c->next_hb = now + c->ctx.heartbeat_interval_ns;
+	if (!c->ctx.agent) {
+		rc = fl_thread_start(&c->thread, "fl-client", conductor, c);
+		if (rc != 0) {
+			__atomic_store_n(&c->rec->state, FL_CLIENT_CLOSED, __ATOMIC_RELEASE);
+			goto fail;
+		}
+	}
+	*out = c;
+	return 0;
+fail:
+	fl_shm_unmap(&c->cnc);
+	fl_mutex_fini(&c->mu);
+	free(c);
+	return rc;
+}
+
+static void pub_free(fl_client *c, fl_publication *p);
+static void sub_free(fl_client *c, fl_subscription *s);
+
+void
+fl_client_close(fl_client *c)
+{
+	int64_t leaked = 0;
+	int i;
+
+	if (c == NULL)
+		return;
+	if (c->thread != NULL) {
+		__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+		fl_thread_join(c->thread);
+	}
+	fl_mutex_lock(&c->mu);
+	c->now = fl_clock_now_ns();
+	for (i = 0; i < c->subs.n; i++) {
+		struct image_list *l = __atomic_load_n(&((fl_subscription *)c->subs.v[i])->images,
+		                                       __ATOMIC_ACQUIRE);
+		int k;
+
+		for (k = 0; l != NULL && k < l->count; k++)
+			leaked += __atomic_load_n(&l->img[k]->refs, __ATOMIC_ACQUIRE);
+	}
+	for (i = 0; i < c->dead.n; i++)
+		leaked += __atomic_load_n(&((fl_image *)c->dead.v[i])->refs, __ATOMIC_ACQUIRE);
+	if (leaked != 0)
+		__atomic_fetch_add(&c->rec->refs_leaked, leaked, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->rec->image_refs_held, 0, __ATOMIC_RELAXED);
+	if (fl_client_status(c) == 0) {
+		uint64_t deadline = c->now + 100 * FL_NS_PER_MS;
+		struct fl_idle idle = {0};
+
+		/* The driver drops every registration and mapping of ours on
+		 * CLIENT_CLOSE; individual removes are not needed. */
+		while (send_cmd(c, FL_CMD_CLIENT_CLOSE, 0, 0, 0, false, NULL) == FL_EFULL &&
+		       fl_clock_now_ns() < deadline)
+			fl_idle(&idle, 0, deadline);
+		__atomic_store_n(&c->status, FL_ECLOSED, __ATOMIC_RELEASE);
+	} else {
+		__atomic_store_n(&c->rec->state, FL_CLIENT_CLOSED, __ATOMIC_RELEASE);
+	}
+	for (i = 0; i < c->pending.n; i++) {
+		struct pending *p = c->pending.v[i];
+
+		free(p);  /* completed results are already in c->pubs / c->subs */
+	}
+	while (c->subs.n > 0)
+		sub_free(c, c->subs.v[0]);
+	while (c->pubs.n > 0)
+		pub_free(c, c->pubs.v[0]);
+	reap(c, true);
+	while (c->maps.n > 0) {
+		struct log_map *m = c->maps.v[0];
+
+		m->refs = 1;
+		map_release(c, m);
+	}
+	fl_mutex_unlock(&c->mu);
+	free(c->pending.v);
+	free(c->subs.v);
+	free(c->pubs.v);
+	free(c->maps.v);
+	free(c->dead.v);
+	free(c->retired.v);
+	fl_shm_unmap(&c->cnc);
+	fl_mutex_fini(&c->mu);
+	free(c);
+}
+
+/* ---- async registration --------------------------------------------------- */
+
+static int
+add_start(fl_client *c, int kind, const char *channel, int32_t stream_id, bool exclusive,
+          const struct fl_image_handlers *h, int64_t *reg_id)
+{
+	struct pending *p;
+	int64_t id;
+	int rc;
+
+	if (c == NULL || reg_id == NULL)
+		return FL_EINVAL;
+	if (fl_name_validate(channel) != 0)
+		return FL_ENAME;
+	rc = fl_client_status(c);
+	if (rc != 0)
+		return rc;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return FL_ENOMEM;
+	id = __atomic_fetch_add(&c->hdr->next_id, 1, __ATOMIC_ACQ_REL);
+	p->reg_id = id;
+	p->kind = kind;
+	p->stream_id = stream_id;
+	p->exclusive = exclusive;
+	if (h != NULL)
+		p->h = *h;
+	fl_mutex_lock(&c->mu);
+	rc = vec_push(&c->pending, p);
+	if (rc == 0) {
+		rc = send_cmd(c, kind == K_PUB ? FL_CMD_ADD_PUB : FL_CMD_ADD_SUB, id, 0, stream_id,
+		              exclusive, channel);
+		if (rc != 0)
+			c->pending.n--;
+	}
+	if (rc == 0)
+		gauge_pending(c);
+	fl_mutex_unlock(&c->mu);
+	if (rc != 0) {
+		free(p);
+		return rc;
+	}
+	*reg_id = id;
+	return 0;
+}
+
+static int
+add_poll(fl_client *c, int kind, int64_t reg_id, void **out)
+{
+	struct pending *p;
+	int idx, rc;
+
+	if (c == NULL || out == NULL)
+		return FL_EINVAL;
+	fl_mutex_lock(&c->mu);
+	p = pending_find(c, reg_id, &idx);
+	if (p == NULL || p->kind != kind) {
+		rc = FL_ENOENT;
+	} else if (p->state == P_PENDING) {
+		rc = FL_EAGAIN;
+	} else {
+		rc = p->state == P_DONE ? 0 : p->err;
+		if (rc == 0)
+			*out = p->result;
+		vec_del(&c->pending, idx);
+		free(p);
+		gauge_pending(c);
+	}
+	fl_mutex_unlock(&c->mu);
+	return rc;
+}
+
+int
+fl_client_add_publication_start(fl_client *c, const char *channel, int32_t stream_id, bool exclusive,
+                                int64_t *reg_id)
+{
+	return add_start(c, K_PUB, channel, stream_id, exclusive, NULL, reg_id);
+}
+
+int
+fl_client_add_publication_poll(fl_client *c, int64_t reg_id, fl_publication **out)
+{
+	return add_poll(c, K_PUB, reg_id, (void **)out);
+}
+
+int
+fl_client_add_subscription_start(fl_client *c, const char *channel, int32_t stream_id,
+                                 const struct fl_image_handlers *h, int64_t *reg_id)
+{
+	return add_start(c, K_SUB, channel, stream_id, false, h, reg_id);
+}
+
+int
+fl_client_add_subscription_poll(fl_client *c, int64_t reg_id, fl_subscription **out)
+{
+	return add_poll(c, K_SUB, reg_id, (void **)out);
+}
+
+int
+fl_client_cancel(fl_client *c, int64_t reg_id)
+{
+	struct pending *p;
+	int idx;
+
+	if (c == NULL)
+		return FL_EINVAL;
+	fl_mutex_lock(&c->mu);
+	p = pending_find(c, reg_id, &idx);
+	if (p == NULL) {
+		fl_mutex_unlock(&c->mu);
+		return FL_ENOENT;
+	}
+	vec_del(&c->pending, idx);
+	if (p->state == P_PENDING && fl_client_status(c) == 0)
+		send_cmd_retry(c, p->kind == K_PUB ? FL_CMD_REMOVE_PUB : FL_CMD_REMOVE_SUB, reg_id, 0);
+	else if (p->state == P_DONE && p->kind == K_PUB)
+		pub_free(c, p->result);
+	else if (p->state == P_DONE)
+		sub_free(c, p->result);
+	gauge_pending(c);
+	fl_mutex_unlock(&c->mu);
+	free(p);
+	return 0;
+}
+
+static int
+add_sync(fl_client *c, int kind, const char *channel, int32_t stream_id, bool exclusive,
+         const struct fl_image_handlers *h, uint64_t deadline_ns, void **out)
+{
+	struct fl_idle idle = {0};
+	int64_t id;
+	int rc;
+
+	rc = add_start(c, kind, channel, stream_id, exclusive, h, &id);
+	if (rc != 0)
+		return rc;
+	for (;;) {
+		if (c->ctx.agent)
+			fl_client_do_work(c);
+		rc = add_poll(c, kind, id, out);
+		if (rc != FL_EAGAIN)
+			return rc;
+		if (fl_clock_now_ns() >= deadline_ns) {
+			fl_client_cancel(c, id);
+			return FL_ETIMEDOUT;
+		}
+		fl_idle(&idle, 0, deadline_ns);
+	}
+}
+
+int
+fl_client_add_publication(fl_client *c, const char *channel, int32_t stream_id, bool exclusive,
+                          uint64_t deadline_ns, fl_publication **out)
+{
+	return add_sync(c, K_PUB, channel, stream_id, exclusive, NULL, deadline_ns, (void **)out);
+}
+
+int
+fl_client_add_subscription(fl_client *c, const char *channel, int32_t stream_id,
+                           const struct fl_image_handlers *h, uint64_t deadline_ns,
+                           fl_subscription **out)
+{
+	return add_sync(c, K_SUB, channel, stream_id, false, h, deadline_ns, (void **)out);
+}
+
+/* ---- publications ---------------------------------------------------------- */
+
+int64_t
+fl_publication_offer(fl_publication *p, const void *buf, size_t len)
+{
+	if (__builtin_expect(__atomic_load_n(&p->closed, __ATOMIC_RELAXED) != 0, 0))
+		return FL_ECLOSED;
+	if (buf == NULL && len != 0)
+		return FL_EINVAL;
+	return fl_log_offer(&p->ap, buf, len);
+}
+
+int64_t
+fl_publication_try_claim(fl_publication *p, size_t len, struct fl_claim *claim)
+{
+	if (__atomic_load_n(&p->closed, __ATOMIC_RELAXED) != 0)
+		return FL_ECLOSED;
+	if (claim == NULL)
+		return FL_EINVAL;
+	return fl_log_try_claim(&p->ap, len, claim);
+}
+
+/* Caller holds c->mu. */
+static void
+pub_free(fl_client *c, fl_publication *p)
+{
+	int i = vec_find(&c->pubs, p);
+
+	if (i >= 0)
+		vec_del(&c->pubs, i);
+	if (fl_client_status(c) == 0)
+		send_cmd_retry(c, FL_CMD_REMOVE_PUB, p->reg_id, 0);
+	map_release(c, p->map);
+	free(p);
+}
+
+int
+fl_publication_close(fl_publication *p)
+{
+	fl_client *c;
+	int rc;
+
+	if (p == NULL)
+		return 0;
+	c = p->c;
+	fl_mutex_lock(&c->mu);
+	rc = fl_client_status(c);
+	pub_free(c, p);
+	fl_mutex_unlock(&c->mu);
+	return rc;
+}
+
+int32_t fl_publication_session_id(const fl_publication *p) { return p->session_id; }
+int32_t fl_publication_stream_id(const fl_publication *p) { return p->stream_id; }
+int64_t fl_publication_registration_id(const fl_publication *p) { return p->reg_id; }
+size_t fl_publication_max_message_length(const fl_publication *p) { return p->ap.log.max_message; }
+size_t fl_publication_max_payload_length(const fl_publication *p) { return p->ap.log.max_payload; }
+
+bool
+fl_publication_is_connected(const fl_publication *p)
+{
+	return !__atomic_load_n(&p->closed, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&p->ap.log.meta->subscriber_count, __ATOMIC_ACQUIRE) != 0;
+}
+
+int64_t
+fl_publication_position(const fl_publication *p)
+{
+	return (int64_t)__atomic_load_n(&p->ap.log.meta->tail, __ATOMIC_ACQUIRE);
+}
+
+/* ---- subscriptions and images --------------------------------------------- */
+
+static int
+image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int limit)
+{
+	uint64_t before = img->position;
+	int n;
+
+	FL_SCHED_POINT("sub.poll.read");
+	n = fl_log_read(&img->log, &img->position, img->session_id, h, clientd, limit);
+	if (img->position != before) {
+		struct fl_log_slot *slot = &img->log.meta->slots[img->slot];
+
+		if (__atomic_load_n(&img->available, __ATOMIC_ACQUIRE))
+			__atomic_store_n(&slot->position, img->position, __ATOMIC_RELEASE);
+	}
+	return n;
+}
+
+int
+fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, int fragment_limit)
+{
+	struct image_list *l;
+	int i, n = 0, rc;
+	unsigned start;
+
+	if (s == NULL || h == NULL)
+		return FL_EINVAL;
+	l = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
+	if (l == NULL || l->count == 0) {
+		rc = fl_client_status(s->c);
+		return rc != 0 ? rc : 0;
+	}
+	start = s->rr++ % (unsigned)l->count;
+	for (i = 0; i < l->count && n < fragment_limit; i++) {
+		rc = image_poll(l->img[(start + (unsigned)i) % (unsigned)l->count], h, clientd,
+		                fragment_limit - n);
+		if (rc > 0)
+			n += rc;
+	}
+	return n;
+}
+
+int
+fl_subscription_image_count(fl_subscription *s)
+{
+	struct image_list *l = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
+
+	return l == NULL ? 0 : l->count;
+}
+
+bool
+fl_subscription_is_connected(fl_subscription *s)
+{
+	return fl_subscription_image_count(s) > 0;
+}
+
+static void
+image_ref(fl_image *img)
+{
+	FL_SCHED_POINT("image.ref");
+	__atomic_fetch_add(&img->refs, 1, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&img->c->rec->image_refs_held, 1, __ATOMIC_RELAXED);
+}
+
+int
+fl_subscription_image_by_session_id(fl_subscription *s, int32_t session_id, fl_image **out)
+{
+	struct image_list *l;
+	int i;
+
+	if (s == NULL || out == NULL)
+		return FL_EINVAL;
+	l = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
+	for (i = 0; l != NULL && i < l->count; i++)
+		if (l->img[i]->session_id == session_id) {
+			image_ref(l->img[i]);
+			*out = l->img[i];
+			return 0;
+		}
+	return FL_ENOENT;
+}
+
+int
+fl_subscription_image_at_index(fl_subscription *s, int index, fl_image **out)
+{
+	struct image_list *l;
+
+	if (s == NULL || out == NULL)
+		return FL_EINVAL;
+	l = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
+	if (l == NULL || index < 0 || index >= l->count)
+		return FL_ENOENT;
+	image_ref(l->img[index]);
+	*out = l->img[index];
+	return 0;
+}
+
+int
+fl_image_release(fl_image *img)
+{
+	int r;
+
+	if (img == NULL)
+		return FL_EINVAL;
+	FL_SCHED_POINT("image.release");
+	r = __atomic_load_n(&img->refs, __ATOMIC_ACQUIRE);
+	do {
+		if (r <= 0)
+			return FL_ESTALE;
+	} while (!__atomic_compare_exchange_n(&img->refs, &r, r - 1, false, __ATOMIC_ACQ_REL,
+	                                      __ATOMIC_ACQUIRE));
+	__atomic_fetch_sub(&img->c->rec->image_refs_held, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int
+fl_image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int fragment_limit)
+{
+	if (img == NULL || h == NULL)
+		return FL_EINVAL;
+	if (!__atomic_load_n(&img->available, __ATOMIC_ACQUIRE))
+		return FL_ECLOSED;
+	return image_poll(img, h, clientd, fragment_limit);
+}
+
+int32_t fl_image_session_id(const fl_image *img) { return img->session_id; }
+int64_t fl_image_position(const fl_image *img) { return (int64_t)img->position; }
+
+bool
+fl_image_is_available(const fl_image *img)
+{
+	return __atomic_load_n(&img->available, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Caller holds c->mu. */
+static void
+sub_free(fl_client *c, fl_subscription *s)
+{
+	int i = vec_find(&c->subs, s);
+
+	if (i >= 0)
+		vec_del(&c->subs, i);
+	sub_drop_images(c, s, false);
+	if (fl_client_status(c) == 0)
+		send_cmd_retry(c, FL_CMD_REMOVE_SUB, s->reg_id, 0);
+	free(s);
+}
+
+int
+fl_subscription_close(fl_subscription *s)
+{
+	fl_client *c;
+	int rc;
+
+	if (s == NULL)
+		return 0;
+	c = s->c;
+	fl_mutex_lock(&c->mu);
+	c->now = fl_clock_now_ns();
+	rc = fl_client_status(c);
+	sub_free(c, s);
+	fl_mutex_unlock(&c->mu);
+	return rc;
+}
+
+/* ---- extension helpers ------------------------------------------------------ */
+
+int
+fl_client_ext_send(fl_client *c, int32_t type, const void *payload, size_t len)
+{
+	uint8_t buf[FL_EXT_MAX_PAYLOAD + sizeof(uint64_t)];
+	int rc;
+
+	if (c == NULL || type < FL_EXT_TYPE_MIN || type > FL_EXT_TYPE_MAX || len > FL_EXT_MAX_PAYLOAD ||
+	    (payload == NULL && len != 0))
+		return FL_EINVAL;
+	rc = fl_client_status(c);
+	if (rc != 0)
+		return rc;
+	memcpy(buf, &c->id, sizeof(c->id));
+	if (len != 0)
+		memcpy(buf + sizeof(c->id), payload, len);
+	return fl_mpsc_write(&c->ring, type, buf, len + sizeof(c->id));
+}
+
+void
+fl_client_ext_set_handler(fl_client *c, void (*fn)(void *arg, int32_t type, const void *payload, size_t len),
+                          void *arg)
+{
+	fl_mutex_lock(&c->mu);
+	c->ext_fn = fn;
+	c->ext_arg = arg;
+	fl_mutex_unlock(&c->mu);
+}

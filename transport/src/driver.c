@@ -1,0 +1,1012 @@
+/*
+ * The media driver's conductor: owns the run directory, serves commands
+ * from the MPSC ring, answers on the broadcast, times clients out and
+ * reclaims what they held, and keeps the gauges in cnc.dat current.
+ *
+ * All driver state below is touched only by the conductor (one thread, or
+ * the caller of fl_driver_do_work).  Tables are fixed-size arrays scanned
+ * linearly: they hold tens of entries and a scan is cheaper than keeping an
+ * index consistent on every reclamation path.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "faultline/driver.h"
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "cnc.h"
+#include "driver_ext.h"
+#include "log_buffer.h"
+#include "shm.h"
+
+#define MAX_PUBS 1024
+#define MAX_SUBS 1024
+#define MAX_IMAGES 4096
+#define MAX_LOGS 2048
+#define MAX_EXTS 8
+
+struct drv_mapper {
+	uint64_t client_id;
+	int count;
+};
+
+struct drv_log {
+	int64_t id;
+	char path[320];
+	struct fl_shm shm;
+	struct fl_log log;
+	struct drv_mapper mappers[FL_STATS_MAX_CLIENTS];
+	bool pub_alive;
+};
+
+struct drv_pub {
+	int64_t reg_id;
+	uint64_t owner;
+	char channel[FL_NAME_MAX + 8];
+	int32_t stream_id;
+	bool exclusive;
+	bool draining;
+	uint64_t drain_deadline;
+	struct drv_log *log;
+};
+
+struct drv_sub {
+	int64_t reg_id;
+	uint64_t owner;
+	char channel[FL_NAME_MAX + 8];
+	int32_t stream_id;
+};
+
+struct drv_image {
+	struct drv_sub *sub;
+	struct drv_pub *pub;
+	int slot;
+};
+
+struct fl_driver {
+	struct fl_driver_ctx ctx;
+	char ns[FL_NAME_MAX + 1];
+	char dir[256];
+	char cnc_path[300];
+	struct fl_shm cnc;
+	struct fl_cnc_header *hdr;
+	struct fl_cnc_counters *ctr;
+	struct fl_mpsc ring;
+	struct fl_bcast bc;
+	struct drv_pub *pubs[MAX_PUBS];
+	int npubs;
+	struct drv_sub *subs[MAX_SUBS];
+	int nsubs;
+	struct drv_image images[MAX_IMAGES];
+	int nimages;
+	struct drv_log *logs[MAX_LOGS];
+	int nlogs;
+	struct {
+		const struct fl_driver_ext *e;
+		void *state;
+		bool started;
+	} exts[MAX_EXTS];
+	int nexts;
+	fl_thread *thread;
+	int stop;
+	uint64_t now;
+};
+
+static void
+vlog(fl_driver *d, const char *fmt, const char *a, long long b)
+{
+	if (d->ctx.verbose) {
+		fprintf(stderr, "faultline-driver[%s]: ", d->ns);
+		fprintf(stderr, fmt, a, b);
+		fputc('\n', stderr);
+	}
+}
+
+void
+fl_driver_ctx_init(struct fl_driver_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+const char *
+fl_driver_run_dir(const fl_driver *d)
+{
+	return d->dir;
+}
+
+/* ---- events ---------------------------------------------------------- */
+
+static void
+send_event(fl_driver *d, int32_t type, struct fl_event *ev)
+{
+	ev->version = FL_FRAME_VERSION;
+	if ((type == FL_EV_PUB_READY || type == FL_EV_SUB_READY || type == FL_EV_ERROR) &&
+	    FL_FAULT("transport/cmd/drop"))
+		return;
+	(void)fl_bcast_transmit(&d->bc, type, ev, sizeof(*ev));
+}
+
+static void
+send_error(fl_driver *d, uint64_t client_id, int64_t corr_id, int code, const char *msg)
+{
+	struct fl_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.client_id = client_id;
+	ev.corr_id = corr_id;
+	ev.code = code;
+	snprintf(ev.msg, sizeof(ev.msg), "%s", msg);
+	send_event(d, FL_EV_ERROR, &ev);
+}
+
+static void
+reject(fl_driver *d, uint64_t client_id, int64_t corr_id, int code, const char *msg)
+{
+	__atomic_fetch_add(&d->ctr->rejected_commands, 1, __ATOMIC_RELAXED);
+	vlog(d, "rejected command: %s (corr %lld)", msg, (long long)corr_id);
+	if (client_id != 0)
+		send_error(d, client_id, corr_id, code, msg);
+}
+
+/* ---- clients ---------------------------------------------------------- */
+
+static struct fl_cnc_client *
+client_rec(fl_driver *d, uint64_t client_id)
+{
+	int i;
+
+	if (client_id == 0)
+		return NULL;
+	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
+		struct fl_cnc_client *r = &d->ctr->clients[i];
+
+		if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) == FL_CLIENT_ACTIVE &&
+		    __atomic_load_n(&r->client_id, __ATOMIC_RELAXED) == client_id)
+			return r;
+	}
+	return NULL;
+}
+
+bool
+fl_driver_ext_client_alive(struct fl_driver *d, uint64_t client_id)
+{
+	return client_rec(d, client_id) != NULL;
+}
+
+static void
+regs_add(fl_driver *d, uint64_t client_id, int64_t delta)
+{
+	struct fl_cnc_client *r = client_rec(d, client_id);
+
+	if (r != NULL)
+		__atomic_fetch_add(&r->registrations, delta, __ATOMIC_RELAXED);
+}
+
+/* ---- logs ------------------------------------------------------------- */
+
+static struct drv_log *
+log_find(fl_driver *d, int64_t id)
+{
+	int i;
+
+	for (i = 0; i < d->nlogs; i++)
+		if (d->logs[i]->id == id)
+			return d->logs[i];
+	return NULL;
+}
+
+static void
+mapper_add(struct drv_log *l, uint64_t client_id, int delta)
+{
+	int i, free_i = -1;
+
+	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
+		if (l->mappers[i].count != 0 && l->mappers[i].client_id == client_id) {
+			l->mappers[i].count += delta;
+			if (l->mappers[i].count < 0)
+				l->mappers[i].count = 0;
+			return;
+		}
+		if (l->mappers[i].count == 0 && free_i < 0)
+			free_i = i;
+	}
+	if (delta > 0 && free_i >= 0) {
+		l->mappers[free_i].client_id = client_id;
+		l->mappers[free_i].count = delta;
+	}
+}
+
+static void
+mapper_drop_client(struct drv_log *l, uint64_t client_id)
+{
+	int i;
+
+	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++)
+		if (l->mappers[i].count != 0 && l->mappers[i].client_id == client_id)
+			l->mappers[i].count = 0;
+}
+
+static int
+mapper_total(const struct drv_log *l)
+{
+	int i, n = 0;
+
+	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++)
+		n += l->mappers[i].count != 0;
+	return n;
+}
+
+static void
+log_destroy(fl_driver *d, int idx)
+{
+	struct drv_log *l = d->logs[idx];
+
+	fl_shm_unmap(&l->shm);
+	if (fl_shm_unlink(l->path) == FL_EIO)
+		vlog(d, "unlink %s failed%lld", l->path, 0);
+	vlog(d, "log %s unlinked%lld", l->path, 0);
+	free(l);
+	d->logs[idx] = d->logs[--d->nlogs];
+}
+
+static int
+reclaim_logs(fl_driver *d)
+{
+	int i, n = 0;
+
+	for (i = d->nlogs - 1; i >= 0; i--) {
+		struct drv_log *l = d->logs[i];
+
+		if (!l->pub_alive && mapper_total(l) == 0) {
+			log_destroy(d, i);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* ---- images ----------------------------------------------------------- */
+
+static bool
+matches(const struct drv_pub *p, const struct drv_sub *s)
+{
+	return !p->draining && p->stream_id == s->stream_id && strcmp(p->channel, s->channel) == 0;
+}
+
+static void
+image_link(fl_driver *d, struct drv_pub *p, struct drv_sub *s)
+{
+	struct fl_log_meta *m = p->log->log.meta;
+	struct fl_event ev;
+	int i;
+
+	if (d->nimages >= MAX_IMAGES)
+		return;
+	for (i = 0; i < FL_LOG_MAX_SUBS; i++)
+		if (__atomic_load_n(&m->slots[i].state, __ATOMIC_ACQUIRE) == FL_SLOT_FREE)
+			break;
+	if (i == FL_LOG_MAX_SUBS) {
+		send_error(d, s->owner, s->reg_id, FL_ELIMIT, "publication has no free subscriber slot");
+		return;
+	}
+	FL_SCHED_POINT("driver.image.link");
+	m->slots[i].client_id = s->owner;
+	m->slots[i].sub_reg_id = s->reg_id;
+	__atomic_store_n(&m->slots[i].position, __atomic_load_n(&m->tail, __ATOMIC_ACQUIRE),
+	                 __ATOMIC_RELEASE);
+	__atomic_store_n(&m->slots[i].state, FL_SLOT_ACTIVE, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&m->subscriber_count, 1, __ATOMIC_ACQ_REL);
+	d->images[d->nimages].sub = s;
+	d->images[d->nimages].pub = p;
+	d->images[d->nimages].slot = i;
+	d->nimages++;
+	mapper_add(p->log, s->owner, 1);
+	memset(&ev, 0, sizeof(ev));
+	ev.client_id = s->owner;
+	ev.corr_id = s->reg_id;
+	ev.log_id = p->reg_id;
+	ev.session_id = (int32_t)p->reg_id;
+	ev.stream_id = p->stream_id;
+	ev.slot = i;
+	send_event(d, FL_EV_IMAGE_AVAILABLE, &ev);
+}
+
+static void
+image_unlink(fl_driver *d, int idx)
+{
+	struct drv_image *im = &d->images[idx];
+	struct fl_log_meta *m = im->pub->log->log.meta;
+	struct fl_event ev;
+
+	FL_SCHED_POINT("driver.image.unlink");
+	__atomic_store_n(&m->slots[im->slot].state, FL_SLOT_FREE, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(&m->subscriber_count, 1, __ATOMIC_ACQ_REL);
+	memset(&ev, 0, sizeof(ev));
+	ev.client_id = im->sub->owner;
+	ev.corr_id = im->sub->reg_id;
+	ev.log_id = im->pub->reg_id;
+	ev.session_id = (int32_t)im->pub->reg_id;
+	ev.stream_id = im->pub->stream_id;
+	ev.slot = im->slot;
+	send_event(d, FL_EV_IMAGE_UNAVAILABLE, &ev);
+	d->images[idx] = d->images[--d->nimages];
+}
+
+/* ---- publications and subscriptions ----------------------------------- */
+
+static struct drv_pub *
+pub_find(fl_driver *d, int64_t reg_id, int *idx)
+{
+	int i;
+
+	for (i = 0; i < d->npubs; i++)
+		if (d->pubs[i]->reg_id == reg_id) {
+			if (idx)
+				*idx = i;
+			return d->pubs[i];
+		}
+	return NULL;
+}
+
+static struct drv_sub *
+sub_find(fl_driver *d, int64_t reg_id, int *idx)
+{
+	int i;
+
+	for (i = 0; i < d->nsubs; i++)
+		if (d->subs[i]->reg_id == reg_id) {
+			if (idx)
+				*idx = i;
+			return d->subs[i];
+		}
+	return NULL;
+}
+
+static void
+pub_destroy(fl_driver *d, int idx)
+{
+	struct drv_pub *p = d->pubs[idx];
+	int i;
+
+	__atomic_store_n(&p->log->log.meta->closed, 1, __ATOMIC_RELEASE);
+	for (i = d->nimages - 1; i >= 0; i--)
+		if (d->images[i].pub == p)
+			image_unlink(d, i);
+	p->log->pub_alive = false;
+	vlog(d, "publication %s closed (%lld)", p->channel, (long long)p->reg_id);
+	free(p);
+	d->pubs[idx] = d->pubs[--d->npubs];
+}
+
+/* Graceful close: no more offers; images stay until drained or linger. */
+static void
+pub_close(fl_driver *d, struct drv_pub *p)
+{
+	__atomic_store_n(&p->log->log.meta->closed, 1, __ATOMIC_RELEASE);
+	mapper_add(p->log, p->owner, -1);
+	p->draining = true;
+	p->drain_deadline = d->now + d->ctx.publication_linger_ns;
+}
+
+static int
+drain_pubs(fl_driver *d)
+{
+	int i, n = 0;
+
+	for (i = d->npubs - 1; i >= 0; i--) {
+		struct drv_pub *p = d->pubs[i];
+		struct fl_log *l = &p->log->log;
+
+		if (!p->draining)
+			continue;
+		if (d->now >= p->drain_deadline ||
+		    fl_log_min_position(l) >= __atomic_load_n(&l->meta->tail, __ATOMIC_ACQUIRE)) {
+			pub_destroy(d, i);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void
+sub_destroy(fl_driver *d, int idx)
+{
+	struct drv_sub *s = d->subs[idx];
+	int i;
+
+	for (i = d->nimages - 1; i >= 0; i--)
+		if (d->images[i].sub == s)
+			image_unlink(d, i);
+	free(s);
+	d->subs[idx] = d->subs[--d->nsubs];
+}
+
+static int
+channel_ok(const struct fl_cmd *c)
+{
+	if (memchr(c->channel, '\0', sizeof(c->channel)) == NULL)
+		return FL_EPROTO;
+	return fl_name_validate(c->channel);
+}
+
+static void
+cmd_add_pub(fl_driver *d, const struct fl_cmd *c)
+{
+	struct drv_pub *p = NULL;
+	struct drv_log *l = NULL;
+	struct fl_event ev;
+	int rc, i;
+
+	if (channel_ok(c) != 0) {
+		reject(d, c->client_id, c->corr_id, FL_ENAME, "invalid channel name");
+		return;
+	}
+	if (pub_find(d, c->corr_id, NULL) || sub_find(d, c->corr_id, NULL) || log_find(d, c->corr_id) ||
+	    c->corr_id <= 0) {
+		reject(d, c->client_id, c->corr_id, FL_EINVAL, "duplicate registration id");
+		return;
+	}
+	if (d->npubs >= MAX_PUBS || d->nlogs >= MAX_LOGS) {
+		send_error(d, c->client_id, c->corr_id, FL_ELIMIT, "publication table full");
+		return;
+	}
+	if (FL_FAULT("transport/driver/registration")) {
+		send_error(d, c->client_id, c->corr_id, FL_EFAULT_INJECTED, "registration failed");
+		return;
+	}
+	if (FL_FAULT("transport/log/alloc"))
+		goto nomem;
+	p = calloc(1, sizeof(*p));
+	l = calloc(1, sizeof(*l));
+	if (p == NULL || l == NULL)
+		goto nomem;
+	l->id = c->corr_id;
+	snprintf(l->path, sizeof(l->path), "%s/" FL_LOG_NAME_FMT, d->dir, (long long)c->corr_id);
+	rc = fl_shm_create(l->path, fl_log_file_length(d->ctx.term_length), &l->shm);
+	if (rc != 0) {
+		send_error(d, c->client_id, c->corr_id, rc, "creating the log buffer failed");
+		goto out;
+	}
+	fl_log_format(l->shm.addr, d->ctx.term_length, d->ctx.mtu, (int32_t)c->corr_id, c->stream_id,
+	              c->exclusive != 0, c->corr_id, c->client_id);
+	if (fl_log_attach(&l->log, l->shm.addr, l->shm.len) != 0) {
+		fl_shm_unmap(&l->shm);
+		fl_shm_unlink(l->path);
+		send_error(d, c->client_id, c->corr_id, FL_EPROTO, "log buffer format");
+		goto out;
+	}
+	l->pub_alive = true;
+	mapper_add(l, c->client_id, 1);
+	p->reg_id = c->corr_id;
+	p->owner = c->client_id;
+	snprintf(p->channel, sizeof(p->channel), "%s", c->channel);
+	p->stream_id = c->stream_id;
+	p->exclusive = c->exclusive != 0;
+	p->log = l;
+	d->logs[d->nlogs++] = l;
+	d->pubs[d->npubs++] = p;
+	regs_add(d, c->client_id, 1);
+	memset(&ev, 0, sizeof(ev));
+	ev.client_id = c->client_id;
+	ev.corr_id = c->corr_id;
+	ev.log_id = c->corr_id;
+	ev.session_id = (int32_t)c->corr_id;
+	ev.stream_id = c->stream_id;
+	ev.exclusive = c->exclusive;
+	send_event(d, FL_EV_PUB_READY, &ev);
+	vlog(d, "publication %s added (%lld)", p->channel, (long long)p->reg_id);
+	for (i = 0; i < d->nsubs; i++)
+		if (matches(p, d->subs[i]))
+			image_link(d, p, d->subs[i]);
+	return;
+nomem:
+	send_error(d, c->client_id, c->corr_id, FL_ENOMEM, "log buffer allocation failed");
+out:
+	free(p);
+	free(l);
+}
+
+static void
+cmd_add_sub(fl_driver *d, const struct fl_cmd *c)
+{
+	struct drv_sub *s;
+	struct fl_event ev;
+	int i;
+
+	if (channel_ok(c) != 0) {
+		reject(d, c->client_id, c->corr_id, FL_ENAME, "invalid channel name");
+		return;
+	}
+	if (pub_find(d, c->corr_id, NULL) || sub_find(d, c->corr_id, NULL) || c->corr_id <= 0) {
+		reject(d, c->client_id, c->corr_id, FL_EINVAL, "duplicate registration id");
+		return;
+	}
+	if (d->nsubs >= MAX_SUBS) {
+		send_error(d, c->client_id, c->corr_id, FL_ELIMIT, "subscription table full");
+		return;
+	}
+	if (FL_FAULT("transport/driver/registration")) {
+		send_error(d, c->client_id, c->corr_id, FL_EFAULT_INJECTED, "registration failed");
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		send_error(d, c->client_id, c->corr_id, FL_ENOMEM, "out of memory");
+		return;
+	}
+	s->reg_id = c->corr_id;
+	s->owner = c->client_id;
+	snprintf(s->channel, sizeof(s->channel), "%s", c->channel);
+	s->stream_id = c->stream_id;
+	d->subs[d->nsubs++] = s;
+	regs_add(d, c->client_id, 1);
+	memset(&ev, 0, sizeof(ev));
+	ev.client_id = c->client_id;
+	ev.corr_id = c->corr_id;
+	ev.stream_id = c->stream_id;
+	send_event(d, FL_EV_SUB_READY, &ev);
+	for (i = 0; i < d->npubs; i++)
+		if (matches(d->pubs[i], s))
+			image_link(d, d->pubs[i], s);
+}
+
+static void
+cmd_remove_pub(fl_driver *d, const struct fl_cmd *c)
+{
+	struct drv_pub *p = pub_find(d, c->corr_id, NULL);
+
+	if (p == NULL || p->owner != c->client_id || p->draining)
+		return; /* already gone (failed add, or cancel of a dropped add) */
+	regs_add(d, c->client_id, -1);
+	pub_close(d, p);
+}
+
+static void
+cmd_remove_sub(fl_driver *d, const struct fl_cmd *c)
+{
+	int idx;
+	struct drv_sub *s = sub_find(d, c->corr_id, &idx);
+
+	if (s == NULL || s->owner != c->client_id)
+		return;
+	regs_add(d, c->client_id, -1);
+	sub_destroy(d, idx);
+}
+
+static void
+client_gone(fl_driver *d, struct fl_cnc_client *r, bool crashed)
+{
+	uint64_t id = r->client_id;
+	int64_t n = 0;
+	struct fl_event ev;
+	int i;
+
+	for (i = 0; i < d->nexts; i++)
+		if (d->exts[i].e->on_client_gone != NULL)
+			d->exts[i].e->on_client_gone(d, d->exts[i].state, id, crashed);
+	for (i = d->npubs - 1; i >= 0; i--) {
+		struct drv_pub *p = d->pubs[i];
+
+		if (p->owner != id || (p->draining && !crashed))
+			continue;
+		if (!p->draining)
+			n++;
+		if (crashed)
+			pub_destroy(d, i);
+		else
+			pub_close(d, p);
+	}
+	for (i = d->nsubs - 1; i >= 0; i--)
+		if (d->subs[i]->owner == id) {
+			sub_destroy(d, i);
+			n++;
+		}
+	for (i = 0; i < d->nlogs; i++)
+		mapper_drop_client(d->logs[i], id);
+	__atomic_fetch_add(&r->registrations_reclaimed, n, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->registrations, 0, __ATOMIC_RELAXED);
+	if (crashed) {
+		__atomic_fetch_add(&r->refs_leaked,
+		                   __atomic_load_n(&r->image_refs_held, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+		memset(&ev, 0, sizeof(ev));
+		ev.client_id = id;
+		send_event(d, FL_EV_CLIENT_TIMEOUT, &ev);
+	}
+	__atomic_store_n(&r->image_refs_held, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->logs_mapped, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->pending_registrations, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->state, crashed ? FL_CLIENT_TIMED_OUT : FL_CLIENT_CLOSED, __ATOMIC_RELEASE);
+	vlog(d, "client %s %lld", crashed ? "timed out" : "closed", (long long)id);
+}
+
+static void
+on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
+{
+	fl_driver *d = arg;
+	struct fl_cmd c;
+	struct fl_cnc_client *r;
+	struct drv_log *l;
+	int i;
+
+	__atomic_fetch_add(&d->ctr->commands, 1, __ATOMIC_RELAXED);
+	if (type >= FL_EXT_TYPE_MIN && type <= FL_EXT_TYPE_MAX) {
+		uint64_t cid;
+
+		if (len < sizeof(uint64_t) || len > FL_EXT_MAX_PAYLOAD + sizeof(uint64_t)) {
+			reject(d, 0, 0, FL_EPROTO, "extension command size");
+			return;
+		}
+		memcpy(&cid, payload, sizeof(cid));
+		for (i = 0; i < d->nexts; i++)
+			if (d->exts[i].e->on_command != NULL) {
+				int rc = d->exts[i].e->on_command(d, d->exts[i].state, cid, type,
+				                                  payload + sizeof(cid), len - sizeof(cid));
+				if (rc == FL_EPROTO)
+					__atomic_fetch_add(&d->ctr->rejected_commands, 1, __ATOMIC_RELAXED);
+			}
+		return;
+	}
+	if (len != sizeof(c)) {
+		reject(d, 0, 0, FL_EPROTO, "command size");
+		return;
+	}
+	memcpy(&c, payload, sizeof(c));
+	if (c.version != FL_FRAME_VERSION) {
+		reject(d, c.client_id, c.corr_id, FL_EPROTO, "command version");
+		return;
+	}
+	r = client_rec(d, c.client_id);
+	if (r == NULL) {
+		reject(d, c.client_id, c.corr_id, FL_ENOENT, "unknown client");
+		return;
+	}
+	switch (type) {
+	case FL_CMD_ADD_PUB:
+		cmd_add_pub(d, &c);
+		break;
+	case FL_CMD_REMOVE_PUB:
+		cmd_remove_pub(d, &c);
+		break;
+	case FL_CMD_ADD_SUB:
+		cmd_add_sub(d, &c);
+		break;
+	case FL_CMD_REMOVE_SUB:
+		cmd_remove_sub(d, &c);
+		break;
+	case FL_CMD_LOG_UNMAPPED:
+		l = log_find(d, c.log_id);
+		if (l != NULL)
+			mapper_add(l, c.client_id, -1);
+		break;
+	case FL_CMD_CLIENT_CLOSE:
+		client_gone(d, r, false);
+		break;
+	default:
+		reject(d, c.client_id, c.corr_id, FL_EPROTO, "unknown command type");
+		break;
+	}
+}
+
+static int
+check_clients(fl_driver *d)
+{
+	int i, n = 0;
+
+	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
+		struct fl_cnc_client *r = &d->ctr->clients[i];
+		uint64_t hb;
+
+		if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != FL_CLIENT_ACTIVE)
+			continue;
+		hb = __atomic_load_n(&r->heartbeat_ns, __ATOMIC_ACQUIRE);
+		if ((d->now > hb && d->now - hb > d->ctx.client_liveness_ns) ||
+		    FL_FAULT("transport/driver/client_timeout")) {
+			__atomic_fetch_add(&d->ctr->client_timeouts, 1, __ATOMIC_RELAXED);
+			client_gone(d, r, true);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void
+update_gauges(fl_driver *d)
+{
+	struct fl_cnc_counters *g = d->ctr;
+	int64_t mapped = 0, clients = 0;
+	int i;
+
+	for (i = 0; i < d->nlogs; i++)
+		mapped += mapper_total(d->logs[i]);
+	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++)
+		clients += __atomic_load_n(&g->clients[i].state, __ATOMIC_RELAXED) == FL_CLIENT_ACTIVE;
+	__atomic_store_n(&g->active_clients, clients, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->publications, d->npubs, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->subscriptions, d->nsubs, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->images, d->nimages, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->log_files, d->nlogs, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->log_files_mapped, mapped, __ATOMIC_RELEASE);
+}
+
+int
+fl_driver_do_work(fl_driver *d)
+{
+	int work = 0, rc, i;
+
+	d->now = fl_clock_now_ns();
+	__atomic_store_n(&d->hdr->driver_heartbeat_ns, d->now, __ATOMIC_RELEASE);
+	rc = fl_mpsc_read(&d->ring, on_command, d, 64);
+	if (rc == FL_EPROTO) {
+		__atomic_fetch_add(&d->ctr->rejected_commands, 1, __ATOMIC_RELAXED);
+		vlog(d, "corrupt command ring record skipped%s%lld", "", 0);
+		work++;
+	} else {
+		work += rc;
+	}
+	if (fl_mpsc_unblock(&d->ring, d->now, d->ctx.unblock_timeout_ns)) {
+		__atomic_fetch_add(&d->ctr->unblocked_commands, 1, __ATOMIC_RELAXED);
+		work++;
+	}
+	work += check_clients(d);
+	work += drain_pubs(d);
+	for (i = 0; i < d->nexts; i++)
+		if (d->exts[i].e->do_work != NULL)
+			work += d->exts[i].e->do_work(d, d->exts[i].state, d->now);
+	work += reclaim_logs(d);
+	update_gauges(d);
+	return work;
+}
+
+static void
+conductor(void *arg)
+{
+	fl_driver *d = arg;
+	struct fl_idle idle = {0};
+	uint64_t period = d->ctx.client_liveness_ns / 10;
+
+	if (period > 100 * FL_NS_PER_MS)
+		period = 100 * FL_NS_PER_MS;
+	idle.max_park_ns = period < FL_NS_PER_MS ? period : FL_NS_PER_MS;
+	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+		int w = fl_driver_do_work(d);
+
+		fl_idle(&idle, w, d->now + period);
+	}
+}
+
+/* ---- start / close ------------------------------------------------------ */
+
+/* Is the driver that left cnc.dat in dir still alive?  1 live, 0 stale. */
+static int
+live_driver(const char *cnc_path, uint64_t liveness_ns, int32_t *pid)
+{
+	struct fl_shm m = {0};
+	const struct fl_cnc_header *h;
+	int live = 0;
+
+	if (fl_shm_map(cnc_path, false, sizeof(*h), &m) != 0)
+		return 0;
+	h = m.addr;
+	if (h->magic == FL_CNC_MAGIC && h->version == FL_CNC_VERSION &&
+	    __atomic_load_n(&h->driver_closed, __ATOMIC_ACQUIRE) == 0) {
+		uint64_t hb = __atomic_load_n(&h->driver_heartbeat_ns, __ATOMIC_ACQUIRE);
+		uint64_t now = fl_clock_now_ns();
+
+		*pid = h->driver_pid;
+		if ((kill(h->driver_pid, 0) == 0 || errno == EPERM) &&
+		    (now < hb || now - hb < liveness_ns))
+			live = 1;
+	}
+	fl_shm_unmap(&m);
+	return live;
+}
+
+static int
+ctx_defaults(struct fl_driver_ctx *c)
+{
+	if (c->client_liveness_ns == 0)
+		c->client_liveness_ns = FL_DRIVER_CLIENT_LIVENESS_NS;
+	if (c->publication_linger_ns == 0)
+		c->publication_linger_ns = FL_DRIVER_PUB_LINGER_NS;
+	if (c->unblock_timeout_ns == 0)
+		c->unblock_timeout_ns = FL_DRIVER_UNBLOCK_NS;
+	if (c->term_length == 0)
+		c->term_length = FL_DRIVER_TERM_LENGTH;
+	if (c->mtu == 0)
+		c->mtu = FL_DRIVER_MTU;
+	if (c->cmd_ring_length == 0)
+		c->cmd_ring_length = 1u << 20;
+	if (c->broadcast_length == 0)
+		c->broadcast_length = 1u << 20;
+	if (c->term_length < FL_LOG_MIN_CAP || c->term_length > FL_LOG_MAX_CAP ||
+	    (c->term_length & (c->term_length - 1)) != 0 || c->mtu < 64 || c->mtu > 65536 ||
+	    c->mtu % FL_FRAME_ALIGN != 0 || c->mtu > c->term_length / 8 ||
+	    c->cmd_ring_length < 65536 || (c->cmd_ring_length & (c->cmd_ring_length - 1)) != 0 ||
+	    c->broadcast_length < 65536 || (c->broadcast_length & (c->broadcast_length - 1)) != 0 ||
+	    c->extension_count > MAX_EXTS - 1)
+		return FL_EINVAL;
+	return 0;
+}
+
+static int
+add_ext(fl_driver *d, const struct fl_driver_ext *e)
+{
+	int rc = 0;
+
+	d->exts[d->nexts].e = e;
+	if (e->start != NULL)
+		rc = e->start(d, &d->exts[d->nexts].state);
+	if (rc != 0)
+		return rc;
+	d->exts[d->nexts].started = true;
+	d->nexts++;
+	return 0;
+}
+
+int
+fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
+{
+	fl_driver *d;
+	size_t len;
+	uint8_t *base;
+	int rc, i;
+	int32_t pid = 0;
+
+	if (ctx == NULL || out == NULL)
+		return FL_EINVAL;
+	if (fl_name_validate(ctx->ns) != 0)
+		return FL_ENAME;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return FL_ENOMEM;
+	d->ctx = *ctx;
+	snprintf(d->ns, sizeof(d->ns), "%s", ctx->ns);
+	d->ctx.ns = d->ns;
+	rc = ctx_defaults(&d->ctx);
+	if (rc != 0)
+		goto fail;
+	rc = fl_run_dir_path(d->ns, d->dir, sizeof(d->dir));
+	if (rc != 0)
+		goto fail;
+	snprintf(d->cnc_path, sizeof(d->cnc_path), "%s/%s", d->dir, FL_CNC_FILE);
+	rc = fl_shm_dir_create(d->dir);
+	if (rc == FL_EEXIST) {
+		if (live_driver(d->cnc_path, d->ctx.client_liveness_ns, &pid)) {
+			fprintf(stderr,
+			        "faultline: namespace '%s' is owned by a live driver (pid %d); "
+			        "not starting a second one\n",
+			        d->ns, (int)pid);
+			rc = FL_EEXIST;
+			goto fail;
+		}
+		vlog(d, "removing stale run directory %s%lld", d->dir, 0);
+		fl_shm_dir_remove(d->dir);
+		rc = fl_shm_dir_create(d->dir);
+	}
+	if (rc != 0)
+		goto fail;
+	len = FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE + d->ctx.cmd_ring_length + FL_RING_TRAILER +
+	      d->ctx.broadcast_length + FL_RING_TRAILER;
+	rc = fl_shm_create(d->cnc_path, len, &d->cnc);
+	if (rc != 0)
+		goto fail_dir;
+	base = d->cnc.addr;
+	d->hdr = (struct fl_cnc_header *)base;
+	d->hdr->version = FL_CNC_VERSION;
+	d->hdr->driver_pid = (int32_t)getpid();
+	d->hdr->counters_offset = FL_CNC_HEADER_SIZE;
+	d->hdr->cmd_offset = FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE;
+	d->hdr->cmd_length = d->ctx.cmd_ring_length;
+	d->hdr->bc_offset = d->hdr->cmd_offset + d->ctx.cmd_ring_length + FL_RING_TRAILER;
+	d->hdr->bc_length = d->ctx.broadcast_length;
+	d->hdr->total_length = len;
+	d->hdr->client_liveness_ns = d->ctx.client_liveness_ns;
+	d->hdr->term_length = d->ctx.term_length;
+	d->hdr->mtu = d->ctx.mtu;
+	d->hdr->next_id = 1;
+	d->ctr = fl_cnc_counters(base);
+	fl_mpsc_init(&d->ring, base + d->hdr->cmd_offset, d->hdr->cmd_length, 0);
+	fl_bcast_init(&d->bc, base + d->hdr->bc_offset, d->hdr->bc_length, 0);
+	d->now = fl_clock_now_ns();
+	__atomic_store_n(&d->hdr->driver_heartbeat_ns, d->now, __ATOMIC_RELEASE);
+	__atomic_store_n(&d->hdr->magic, FL_CNC_MAGIC, __ATOMIC_RELEASE);
+	if (&fl_reqrep_ext != NULL) {
+		rc = add_ext(d, &fl_reqrep_ext);
+		if (rc != 0)
+			goto fail_cnc;
+	}
+	for (i = 0; i < (int)d->ctx.extension_count; i++) {
+		rc = add_ext(d, d->ctx.extensions[i]);
+		if (rc != 0)
+			goto fail_cnc;
+	}
+	if (!d->ctx.no_thread) {
+		rc = fl_thread_start(&d->thread, "fl-driver", conductor, d);
+		if (rc != 0)
+			goto fail_cnc;
+	}
+	vlog(d, "started in %s%lld", d->dir, 0);
+	*out = d;
+	return 0;
+fail_cnc:
+	for (i = 0; i < d->nexts; i++)
+		if (d->exts[i].e->stop != NULL)
+			d->exts[i].e->stop(d, d->exts[i].state);
+	__atomic_store_n(&d->hdr->driver_closed, 1, __ATOMIC_RELEASE);
+	fl_shm_unmap(&d->cnc);
+fail_dir:
+	fl_shm_dir_remove(d->dir);
+fail:
+	free(d);
+	return rc;
+}
+
+void
+fl_driver_close(fl_driver *d)
+{
+	int i;
+
+	if (d == NULL)
+		return;
+	if (d->thread != NULL) {
+		__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
+		fl_thread_join(d->thread);
+	}
+	for (i = d->nexts - 1; i >= 0; i--)
+		if (d->exts[i].e->stop != NULL)
+			d->exts[i].e->stop(d, d->exts[i].state);
+	__atomic_store_n(&d->hdr->driver_closed, 1, __ATOMIC_RELEASE);
+	while (d->nimages > 0)
+		image_unlink(d, d->nimages - 1);
+	for (i = 0; i < d->npubs; i++)
+		free(d->pubs[i]);
+	for (i = 0; i < d->nsubs; i++)
+		free(d->subs[i]);
+	for (i = 0; i < d->nlogs; i++) {
+		fl_shm_unmap(&d->logs[i]->shm);
+		free(d->logs[i]);
+	}
+	fl_shm_unmap(&d->cnc);
+	fl_shm_dir_remove(d->dir);
+	vlog(d, "closed %s%lld", d->dir, 0);
+	free(d);
+}
+
+/* ---- extension helpers --------------------------------------------------- */
+
+int
+fl_driver_ext_broadcast(struct fl_driver *d, int32_t type, const void *payload, size_t len)
+{
+	if (type < FL_EXT_TYPE_MIN || type > FL_EXT_TYPE_MAX || len > FL_EXT_MAX_PAYLOAD)
+		return FL_EINVAL;
+	return fl_bcast_transmit(&d->bc, type, payload, len);
+}
+
+const struct fl_driver_ctx *
+fl_driver_ext_ctx(const struct fl_driver *d)
+{
+	return &d->ctx;
+}
+
+int64_t
+fl_driver_ext_next_id(struct fl_driver *d)
+{
+	return __atomic_fetch_add(&d->hdr->next_id, 1, __ATOMIC_ACQ_REL);
+}
+
+int
+fl_driver_ext_gauge_set(struct fl_driver *d, unsigned idx, const char *name, int64_t value)
+{
+	if (idx >= FL_STATS_MAX_EXT)
+		return FL_EINVAL;
+	if (d->ctr->ext[idx].name[0] == '\0' || strncmp(d->ctr->ext[idx].name, name, 31) != 0)
+		snprintf(d->ctr->ext[idx].name, sizeof(d->ctr->ext[idx].name), "%s", name);
+	__atomic_store_n(&d->ctr->ext[idx].value, value, __ATOMIC_RELEASE);
+	if ((int32_t)idx + 1 > d->ctr->ext_count)
+		d->ctr->ext_count = (int32_t)idx + 1;
+	return 0;
+}

@@ -1,0 +1,117 @@
+/*
+ * The log buffer of one publication: a metadata page then a power-of-two
+ * ring of frames.  Positions are 64-bit and only grow; a frame at position
+ * p sits at p & mask and belongs to lap p >> log2(capacity).
+ *
+ * Frame header (16 bytes, frames 16-byte aligned):
+ *   u64 word  = length:24 | flags:8 | lap:32, stored last with release;
+ *   u64 check = a function of (word, position) stored before it.
+ * A reader sees a frame only when the word's lap is the position's lap and
+ * the check matches, so stale bytes of an earlier lap (even user payload)
+ * never pass for a frame and the ring needs no cleaning.
+ *
+ * A message above max_payload is cut into fragments that are all claimed at
+ * once (a late joiner therefore starts at a message boundary); a claim that
+ * would cross the end of the ring first pads to the end.  The publisher may
+ * run at most capacity - 16 bytes ahead of the slowest active subscriber
+ * slot (the reserve keeps ring cleanliness simple); the limit is cached and
+ * rescanned only when reached.
+ */
+#ifndef FL_LOG_BUFFER_H
+#define FL_LOG_BUFFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "faultline/client.h"
+
+#define FL_LOG_MAGIC 0x464c4c4f47303031ull /* "FLLOG001" */
+#define FL_LOG_VERSION 1u
+#define FL_LOG_MAX_SUBS 64
+#define FL_FRAME_HEADER 16u
+#define FL_FRAME_ALIGN 16u
+#define FL_FRAME_PAD 0x80u
+#define FL_LOG_META_SIZE 8192u
+#define FL_LOG_MIN_CAP (64u * 1024u)
+#define FL_LOG_MAX_CAP (1u << 30)
+
+enum { FL_SLOT_FREE = 0, FL_SLOT_ACTIVE = 1 };
+
+struct fl_log_slot {
+	uint64_t position;     /* subscriber's next byte (subscriber writes) */
+	uint32_t state;        /* FL_SLOT_*, driver writes */
+	uint32_t pad_;
+	uint64_t client_id;
+	int64_t sub_reg_id;
+	uint8_t pad2_[32];
+} __attribute__((aligned(64)));
+
+struct fl_log_meta {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t capacity;
+	uint32_t mtu;
+	int32_t session_id;
+	int32_t stream_id;
+	uint32_t exclusive;
+	int64_t reg_id;
+	uint64_t owner_client;
+	uint32_t closed __attribute__((aligned(64)));  /* driver: no more offers */
+	uint32_t subscriber_count;                     /* driver: active slots */
+	uint64_t tail __attribute__((aligned(64)));    /* publisher(s) */
+	struct fl_log_slot slots[FL_LOG_MAX_SUBS];
+};
+
+_Static_assert(sizeof(struct fl_log_meta) <= FL_LOG_META_SIZE, "log meta too large");
+
+/* Process-local view of a mapped log. */
+struct fl_log {
+	struct fl_log_meta *meta;
+	uint8_t *data;
+	uint64_t cap;
+	uint64_t mask;
+	unsigned shift;
+	uint32_t max_payload;
+	uint32_t max_message;
+};
+
+/* Initialises a freshly created (zeroed) log of capacity/mtu. */
+void fl_log_format(void *mem, uint32_t capacity, uint32_t mtu, int32_t session_id,
+                   int32_t stream_id, bool exclusive, int64_t reg_id, uint64_t owner);
+
+/* Attaches a view to mapped memory of len bytes, validating the metadata.
+ * 0 or FL_EPROTO. */
+int fl_log_attach(struct fl_log *l, void *mem, size_t len);
+
+static inline size_t
+fl_log_file_length(uint32_t capacity)
+{
+	return (size_t)FL_LOG_META_SIZE + capacity;
+}
+
+/* Publisher side. */
+struct fl_log_appender {
+	struct fl_log log;
+	bool exclusive;
+	uint64_t limit;  /* cached: may write below this position */
+	uint64_t tail;   /* exclusive: own copy of meta->tail */
+};
+
+void fl_log_appender_init(struct fl_log_appender *a, const struct fl_log *l, bool exclusive);
+
+/* Offer len bytes (fragmenting).  New position or FL_E*. */
+int64_t fl_log_offer(struct fl_log_appender *a, const void *buf, size_t len);
+
+/* Claim one frame of len <= max_payload. */
+int64_t fl_log_try_claim(struct fl_log_appender *a, size_t len, struct fl_claim *claim);
+
+/* Minimum position of active slots (UINT64_MAX when none). */
+uint64_t fl_log_min_position(const struct fl_log *l);
+
+/* Reader: deliver up to limit fragments from *position; advances it.
+ * Returns fragments delivered or FL_EPROTO on a corrupt frame. */
+int fl_log_read(const struct fl_log *l, uint64_t *position, int32_t session_id,
+                fl_fragment_handler h, void *clientd, int limit);
+
+#endif
