@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -15,6 +16,13 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "faultline/sim.h"
+
+/* Rates are only printed; under memcheck fewer rounds keep the suite quick. */
+static int
+scale(int n)
+{
+	return getenv("FL_UNDER_VALGRIND") != NULL ? n / 10 : n;
+}
 
 static double
 wall_s(void)
@@ -619,11 +627,19 @@ stress_runs_actors_on_real_threads(void **state)
 }
 
 static void
+points_actor(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 150; i++)
+		FL_SCHED_POINT("toy.point");
+}
+
+static void
 switch_rate(void **state)
 {
 	struct fl_choice *c;
 	struct fl_sim *sim;
-	struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM, .max_steps = 200000 };
+	struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM, .max_steps = (uint64_t)scale(200000) };
 	struct fl_sim_result res;
 	double t0;
 
@@ -641,6 +657,30 @@ switch_rate(void **state)
 	assert_int_equal(res.verdict, FL_SIM_STEP_LIMIT);
 	fl_sim_free(sim);
 	fl_choice_free(c);
+
+	/* Whole schedules: a fresh sim, two actors, 300 scheduling points
+	 * a run, the cost a runner pays per run (stacks, choices included). */
+	int runs = 0;
+	uint64_t steps = 0;
+	t0 = wall_s();
+	for (uint64_t seed = 1; seed <= (uint64_t)scale(2000); seed++) {
+		struct fl_sim_config rc = { .kind = seed % 2 ? FL_SCHED_RANDOM : FL_SCHED_PCT };
+
+		assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+		rc.choices = c;
+		assert_int_equal(fl_sim_new(&rc, &sim), 0);
+		assert_int_equal(fl_sim_spawn(sim, "a", points_actor, NULL, NULL), 0);
+		assert_int_equal(fl_sim_spawn(sim, "b", points_actor, NULL, NULL), 0);
+		assert_int_equal(fl_sim_run(sim, &res), 0);
+		assert_int_equal(res.verdict, FL_SIM_OK);
+		steps += res.steps;
+		fl_sim_free(sim);
+		fl_choice_free(c);
+		runs++;
+	}
+	dt = wall_s() - t0;
+	printf("# sim: %.0f schedules/s of %llu steps each (two actors, fresh sim and stacks each)\n",
+	       runs / dt, (unsigned long long)(steps / (uint64_t)runs));
 }
 
 int
