@@ -1,0 +1,601 @@
+/*
+ * Pub/sub model-based property (issue 4): random sequences of publication
+ * and subscription adds (sync and async, cancelled at any step), offers,
+ * polls, image lookups and releases, closes, against a model of what the
+ * client holds.  After every step the driver's gauges for the client must
+ * match the model (image references, pending registrations); at the end,
+ * once everything is closed, zero log files and every gauge zero.
+ *
+ * Driver and client run in agent mode on the trial's one thread (the
+ * property pumps both), so a trial is deterministic and shrinks.  Built
+ * with -DPLANT_B1 it adds B1's lookup helper (takes an image reference,
+ * never drops it) and checks the property catches it and shrinks it.
+ */
+#include "faultline/client.h"
+#include "faultline/driver.h"
+#include "faultline/error.h"
+#include "faultline/prop.h"
+#include "faultline/stats.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_PUBS 4
+#define MAX_SUBS 4
+#define MAX_REFS 8
+#define MAX_PENDING 4
+#define PUMP_ROUNDS 64
+
+struct ps_model {
+	int npubs, nsubs, nrefs, npending;
+	int32_t sessions[MAX_PUBS];
+};
+
+struct ps_real {
+	char ns[64];
+	fl_driver *driver;
+	fl_client *client;
+	fl_publication *pubs[MAX_PUBS];
+	fl_subscription *subs[MAX_SUBS];
+	fl_image *refs[MAX_REFS];
+	int64_t pending[MAX_PENDING];
+	bool pending_is_pub[MAX_PENDING];
+	int npubs, nsubs, nrefs, npending;
+	unsigned received;
+	int baseline_files; /* the driver's own files in the run directory */
+};
+
+static int count_run_dir(const char *ns);
+
+static void pump(struct ps_real *r)
+{
+	for (int i = 0; i < PUMP_ROUNDS; i++) {
+		int w = fl_driver_do_work(r->driver);
+		if (r->client)
+			w += fl_client_do_work(r->client);
+		if (w <= 0 && i > 2)
+			break;
+	}
+}
+
+static int ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
+{
+	static unsigned counter;
+	struct ps_model *m = calloc(1, sizeof *m);
+	struct ps_real *r = calloc(1, sizeof *r);
+	if (!m || !r)
+		goto oom;
+	/* The runner's pid first: it removes what a crashed trial left. */
+	snprintf(r->ns, sizeof r->ns, "prop-pubsub-%d-%d-%u", (int)getppid(), (int)getpid(), counter++);
+	struct fl_driver_ctx dc;
+	fl_driver_ctx_init(&dc);
+	dc.ns = r->ns;
+	dc.no_thread = true;
+	dc.term_length = 64 * 1024;
+	int rc = fl_driver_start(&dc, &r->driver);
+	if (rc) {
+		free(m);
+		free(r);
+		return fl_prop_fail(ctx, "driver start: %s", fl_errname(rc));
+	}
+	struct fl_client_ctx cc;
+	fl_client_ctx_init(&cc);
+	cc.ns = r->ns;
+	cc.agent = true;
+	rc = fl_client_open(&cc, &r->client);
+	if (rc) {
+		fl_driver_close(r->driver);
+		free(m);
+		free(r);
+		return fl_prop_fail(ctx, "client open: %s", fl_errname(rc));
+	}
+	pump(r);
+	r->baseline_files = count_run_dir(r->ns);
+	*model = m;
+	*real = r;
+	return FL_PROP_PASS;
+oom:
+	free(m);
+	free(r);
+	return fl_prop_fail(ctx, "out of memory");
+}
+
+static void ps_teardown(void *model, void *real)
+{
+	struct ps_real *r = real;
+	if (r) {
+		for (int i = 0; i < r->nrefs; i++)
+			fl_image_release(r->refs[i]);
+		for (int i = 0; i < r->npending; i++)
+			fl_client_cancel(r->client, r->pending[i]);
+		for (int i = 0; i < r->npubs; i++)
+			fl_publication_close(r->pubs[i]);
+		for (int i = 0; i < r->nsubs; i++)
+			fl_subscription_close(r->subs[i]);
+		fl_client_close(r->client);
+		if (r->driver) {
+			pump(r);
+			fl_driver_close(r->driver);
+		}
+	}
+	free(model);
+	free(real);
+}
+
+/* ---- commands ---- */
+
+struct ps_args {
+	int index;
+	uint32_t len;
+	bool exclusive;
+};
+
+static bool can_add_pub(const void *mv)
+{
+	return ((const struct ps_model *)mv)->npubs < MAX_PUBS;
+}
+static bool can_add_sub(const void *mv)
+{
+	return ((const struct ps_model *)mv)->nsubs < MAX_SUBS;
+}
+static bool has_pub(const void *mv)
+{
+	return ((const struct ps_model *)mv)->npubs > 0;
+}
+static bool has_sub(const void *mv)
+{
+	return ((const struct ps_model *)mv)->nsubs > 0;
+}
+static bool can_take(const void *mv)
+{
+	const struct ps_model *m = mv;
+	return m->nsubs > 0 && m->npubs > 0 && m->nrefs < MAX_REFS;
+}
+static bool has_ref(const void *mv)
+{
+	return ((const struct ps_model *)mv)->nrefs > 0;
+}
+static bool can_start_async(const void *mv)
+{
+	return ((const struct ps_model *)mv)->npending < MAX_PENDING;
+}
+static bool has_pending(const void *mv)
+{
+	return ((const struct ps_model *)mv)->npending > 0;
+}
+
+static void gen_pub_index(struct fl_prop_ctx *ctx, const void *mv, void *av)
+{
+	((struct ps_args *)av)->index = (int)fl_gen_one_of(fl_prop_choice(ctx),
+							   (size_t)((const struct ps_model *)mv)->npubs);
+}
+static void gen_sub_index(struct fl_prop_ctx *ctx, const void *mv, void *av)
+{
+	((struct ps_args *)av)->index = (int)fl_gen_one_of(fl_prop_choice(ctx),
+							   (size_t)((const struct ps_model *)mv)->nsubs);
+}
+static void gen_ref_index(struct fl_prop_ctx *ctx, const void *mv, void *av)
+{
+	((struct ps_args *)av)->index = (int)fl_gen_one_of(fl_prop_choice(ctx),
+							   (size_t)((const struct ps_model *)mv)->nrefs);
+}
+static void gen_pending_index(struct fl_prop_ctx *ctx, const void *mv, void *av)
+{
+	((struct ps_args *)av)->index = (int)fl_gen_one_of(
+		fl_prop_choice(ctx), (size_t)((const struct ps_model *)mv)->npending);
+}
+static void gen_offer(struct fl_prop_ctx *ctx, const void *mv, void *av)
+{
+	gen_pub_index(ctx, mv, av);
+	((struct ps_args *)av)->len = (uint32_t)fl_gen_size(fl_prop_choice(ctx), 8192);
+}
+
+static int add_pub_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	int64_t reg;
+	int rc = fl_client_add_publication_start(r->client, "chan", 1, false, &reg);
+	if (rc)
+		return fl_prop_fail(ctx, "add_publication_start: %s", fl_errname(rc));
+	fl_publication *p = NULL;
+	for (int i = 0; i < 100 && (rc = fl_client_add_publication_poll(r->client, reg, &p)) == FL_EAGAIN; i++)
+		pump(r);
+	if (rc)
+		return fl_prop_fail(ctx, "add_publication: %s", fl_errname(rc));
+	r->pubs[r->npubs++] = p;
+	pump(r);
+	return FL_PROP_PASS;
+}
+static void add_pub_model(void *mv, const void *av)
+{
+	((struct ps_model *)mv)->npubs++;
+}
+
+static void image_handler_noop(void *arg, fl_subscription *s, fl_image *img)
+{
+}
+
+static int add_sub_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	int64_t reg;
+	struct fl_image_handlers h = {image_handler_noop, image_handler_noop, NULL};
+	int rc = fl_client_add_subscription_start(r->client, "chan", 1, &h, &reg);
+	if (rc)
+		return fl_prop_fail(ctx, "add_subscription_start: %s", fl_errname(rc));
+	fl_subscription *s = NULL;
+	for (int i = 0; i < 100 && (rc = fl_client_add_subscription_poll(r->client, reg, &s)) == FL_EAGAIN; i++)
+		pump(r);
+	if (rc)
+		return fl_prop_fail(ctx, "add_subscription: %s", fl_errname(rc));
+	r->subs[r->nsubs++] = s;
+	pump(r);
+	return FL_PROP_PASS;
+}
+static void add_sub_model(void *mv, const void *av)
+{
+	((struct ps_model *)mv)->nsubs++;
+}
+
+static int close_pub_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	int i = ((const struct ps_args *)av)->index;
+	int rc = fl_publication_close(r->pubs[i]);
+	r->pubs[i] = r->pubs[--r->npubs];
+	pump(r);
+	return rc ? fl_prop_fail(ctx, "publication_close: %s", fl_errname(rc)) : FL_PROP_PASS;
+}
+static void close_pub_model(void *mv, const void *av)
+{
+	((struct ps_model *)mv)->npubs--;
+}
+
+static int close_sub_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	int i = ((const struct ps_args *)av)->index;
+	int rc = fl_subscription_close(r->subs[i]);
+	r->subs[i] = r->subs[--r->nsubs];
+	pump(r);
+	return rc ? fl_prop_fail(ctx, "subscription_close: %s", fl_errname(rc)) : FL_PROP_PASS;
+}
+static void close_sub_model(void *mv, const void *av)
+{
+	((struct ps_model *)mv)->nsubs--;
+}
+
+static int offer_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	const struct ps_args *a = av;
+	static uint8_t buf[8192];
+	int64_t rc = fl_publication_offer(r->pubs[a->index], buf, a->len);
+	if (rc < 0 && rc != FL_ENOT_CONNECTED && rc != FL_EBACKPRESSURE)
+		return fl_prop_fail(ctx, "offer(%u): %s", a->len, fl_errname((int)rc));
+	return FL_PROP_PASS;
+}
+
+static void count_fragment(void *clientd, const uint8_t *b, size_t len, const struct fl_header *h)
+{
+	(*(unsigned *)clientd)++;
+}
+
+static int poll_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	int rc = fl_subscription_poll(r->subs[((const struct ps_args *)av)->index], count_fragment,
+				      &r->received, 16);
+	pump(r);
+	return rc < 0 ? fl_prop_fail(ctx, "poll: %s", fl_errname(rc)) : FL_PROP_PASS;
+}
+
+/* Take a reference on the first image of a subscription, if it has one
+ * (images appear asynchronously): the outcome goes into args so the model
+ * counts exactly the references the client holds. */
+static int take_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	struct ps_args *a = av;
+	fl_image *img = NULL;
+	int rc = fl_subscription_image_at_index(r->subs[((const struct ps_args *)av)->index], 0, &img);
+	if (rc == FL_ENOENT)
+		return FL_PROP_PASS;
+	if (rc)
+		return fl_prop_fail(ctx, "image_at_index: %s", fl_errname(rc));
+	r->refs[r->nrefs++] = img;
+	a->len = 1; /* took one: take_model follows */
+	return FL_PROP_PASS;
+}
+static void take_model(void *mv, const void *av)
+{
+	((struct ps_model *)mv)->nrefs += (int)((const struct ps_args *)av)->len;
+}
+
+static int release_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	int i = ((const struct ps_args *)av)->index;
+	int rc = fl_image_release(r->refs[i]);
+	r->refs[i] = r->refs[--r->nrefs];
+	pump(r);
+	return rc ? fl_prop_fail(ctx, "image_release: %s", fl_errname(rc)) : FL_PROP_PASS;
+}
+static void release_model(void *mv, const void *av)
+{
+	((struct ps_model *)mv)->nrefs--;
+}
+
+static int async_start_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	bool pub = ((const struct ps_args *)av)->exclusive;
+	int64_t reg;
+	int rc = pub ? fl_client_add_publication_start(r->client, "chan", 2, false, &reg)
+		     : fl_client_add_subscription_start(r->client, "chan", 2, NULL, &reg);
+	if (rc)
+		return fl_prop_fail(ctx, "async add start: %s", fl_errname(rc));
+	r->pending_is_pub[r->npending] = pub;
+	r->pending[r->npending++] = reg;
+	return FL_PROP_PASS;
+}
+static void gen_async(struct fl_prop_ctx *ctx, const void *mv, void *av)
+{
+	((struct ps_args *)av)->exclusive = fl_gen_bool(fl_prop_choice(ctx));
+}
+static void async_start_model(void *mv, const void *av)
+{
+	((struct ps_model *)mv)->npending++;
+}
+
+static int cancel_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	int i = ((const struct ps_args *)av)->index;
+	pump(r); /* let the add complete or not: cancel must work either way */
+	int rc = fl_client_cancel(r->client, r->pending[i]);
+	r->pending[i] = r->pending[r->npending - 1];
+	r->pending_is_pub[i] = r->pending_is_pub[r->npending - 1];
+	r->npending--;
+	pump(r);
+	return rc && rc != FL_ENOENT ? fl_prop_fail(ctx, "cancel: %s", fl_errname(rc)) : FL_PROP_PASS;
+}
+static void cancel_model(void *mv, const void *av)
+{
+	((struct ps_model *)mv)->npending--;
+}
+
+static void describe_index(const void *av, char *buf, size_t len, const char *what)
+{
+	snprintf(buf, len, "%s #%d", what, ((const struct ps_args *)av)->index);
+}
+static void d_close_pub(const void *a, char *b, size_t l) { describe_index(a, b, l, "close publication"); }
+static void d_close_sub(const void *a, char *b, size_t l) { describe_index(a, b, l, "close subscription"); }
+static void d_poll(const void *a, char *b, size_t l) { describe_index(a, b, l, "poll subscription"); }
+static void d_take(const void *a, char *b, size_t l) { describe_index(a, b, l, "take image of subscription"); }
+static void d_release(const void *a, char *b, size_t l) { describe_index(a, b, l, "release image reference"); }
+static void d_cancel(const void *a, char *b, size_t l) { describe_index(a, b, l, "cancel pending add"); }
+static void d_offer(const void *a, char *b, size_t l)
+{
+	snprintf(b, l, "offer %u bytes on publication #%d", ((const struct ps_args *)a)->len,
+		 ((const struct ps_args *)a)->index);
+}
+static void d_async(const void *a, char *b, size_t l)
+{
+	snprintf(b, l, "start async add %s", ((const struct ps_args *)a)->exclusive ? "publication" : "subscription");
+}
+
+#ifdef PLANT_B1
+/* B1 in miniature: a convenience lookup that takes a reference and never
+ * drops it; the model (like its author) believes it is net zero. */
+static int helper_b1_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	fl_image *img = NULL;
+	(void)fl_subscription_image_at_index(r->subs[((const struct ps_args *)av)->index], 0, &img);
+	return FL_PROP_PASS;
+}
+static void d_helper(const void *a, char *b, size_t l) { describe_index(a, b, l, "lookup helper (B1) on subscription"); }
+
+#endif
+
+static const struct fl_model_cmd ps_cmds[] = {
+	{.name = "add publication", .weight = 3, .precondition = can_add_pub, .apply_real = add_pub_real, .apply_model = add_pub_model},
+	{.name = "add subscription", .weight = 3, .precondition = can_add_sub, .apply_real = add_sub_real, .apply_model = add_sub_model},
+	{.name = "offer", .weight = 4, .precondition = has_pub, .gen = gen_offer, .apply_real = offer_real, .describe = d_offer},
+	{.name = "poll", .weight = 4, .precondition = has_sub, .gen = gen_sub_index, .apply_real = poll_real, .describe = d_poll},
+	{.name = "take image", .weight = 3, .precondition = can_take, .gen = gen_sub_index, .apply_real = take_real, .apply_model = take_model, .describe = d_take},
+	{.name = "release image", .weight = 3, .precondition = has_ref, .gen = gen_ref_index, .apply_real = release_real, .apply_model = release_model, .describe = d_release},
+	{.name = "close publication", .weight = 1, .precondition = has_pub, .gen = gen_pub_index, .apply_real = close_pub_real, .apply_model = close_pub_model, .describe = d_close_pub},
+	{.name = "close subscription", .weight = 1, .precondition = has_sub, .gen = gen_sub_index, .apply_real = close_sub_real, .apply_model = close_sub_model, .describe = d_close_sub},
+	{.name = "async add", .weight = 2, .precondition = can_start_async, .gen = gen_async, .apply_real = async_start_real, .apply_model = async_start_model, .describe = d_async},
+#ifdef PLANT_B1
+	{.name = "lookup helper", .weight = 1, .precondition = has_sub, .gen = gen_sub_index, .apply_real = helper_b1_real, .describe = d_helper},
+#endif
+	{.name = "cancel", .weight = 2, .precondition = has_pending, .gen = gen_pending_index, .apply_real = cancel_real, .apply_model = cancel_model, .describe = d_cancel},
+};
+
+static const struct fl_client_stats *me(const struct fl_stats *st, uint64_t id)
+{
+	for (int i = 0; i < st->client_count; i++)
+		if (st->clients[i].client_id == id)
+			return &st->clients[i];
+	return NULL;
+}
+
+static int ps_check(struct fl_prop_ctx *ctx, const void *mv, void *rv)
+{
+	const struct ps_model *m = mv;
+	struct ps_real *r = rv;
+	struct fl_stats st;
+	int rc = fl_stats_read(r->ns, &st);
+	if (rc)
+		return fl_prop_fail(ctx, "stats_read: %s", fl_errname(rc));
+	const struct fl_client_stats *c = me(&st, fl_client_id(r->client));
+	if (!c)
+		return fl_prop_fail(ctx, "client %llu not in the driver's table",
+				    (unsigned long long)fl_client_id(r->client));
+	if (c->image_refs_held != m->nrefs)
+		return fl_prop_fail(ctx, "image_refs: client holds %lld, model %d",
+				    (long long)c->image_refs_held, m->nrefs);
+	return FL_PROP_PASS;
+}
+
+/* Files in the run directory (-1: no directory). */
+static int count_run_dir(const char *ns)
+{
+	char path[256];
+	if (fl_run_dir_path(ns, path, sizeof path))
+		return -1;
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static int ps_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
+{
+	struct ps_real *r = rv;
+	for (int i = 0; i < r->nrefs; i++)
+		fl_image_release(r->refs[i]);
+	r->nrefs = 0;
+	for (int i = 0; i < r->npending; i++)
+		fl_client_cancel(r->client, r->pending[i]);
+	r->npending = 0;
+	for (int i = 0; i < r->npubs; i++)
+		fl_publication_close(r->pubs[i]);
+	r->npubs = 0;
+	for (int i = 0; i < r->nsubs; i++)
+		fl_subscription_close(r->subs[i]);
+	r->nsubs = 0;
+	pump(r);
+	fl_client_close(r->client);
+	r->client = NULL;
+	pump(r);
+	struct fl_stats st;
+	int rc = fl_stats_read(r->ns, &st);
+	if (rc)
+		return fl_prop_fail(ctx, "stats_read: %s", fl_errname(rc));
+	if (st.publications || st.subscriptions || st.images || st.log_files ||
+	    st.log_files_mapped || st.pending_registrations || st.image_refs_held || st.active_clients)
+		return fl_prop_fail(ctx,
+				    "gauges after close: pubs %lld subs %lld images %lld logs %lld mapped %lld "
+				    "pending %lld refs %lld clients %lld",
+				    (long long)st.publications, (long long)st.subscriptions,
+				    (long long)st.images, (long long)st.log_files,
+				    (long long)st.log_files_mapped, (long long)st.pending_registrations,
+				    (long long)st.image_refs_held, (long long)st.active_clients);
+	int now = count_run_dir(r->ns);
+	if (now > r->baseline_files)
+		return fl_prop_fail(ctx, "%d file(s) left in the run directory beyond the driver's %d",
+				    now - r->baseline_files, r->baseline_files);
+	return FL_PROP_PASS;
+}
+
+static const struct fl_model_spec ps_spec = {
+	.name = "pubsub_refs",
+	.cmds = ps_cmds,
+	.ncmds = sizeof ps_cmds / sizeof ps_cmds[0],
+	.max_steps = 40,
+	.avg_steps = 15,
+	.setup = ps_setup,
+	.check = ps_check,
+	.final_check = ps_final,
+	.teardown = ps_teardown,
+};
+
+static const struct fl_prop_def props[] = {
+	{"pubsub_refs", fl_model_prop, &ps_spec,
+	 "pub/sub adds (sync, async, cancelled), offers, polls, image take/release, closes: "
+	 "image references balanced at every step, zero files and gauges at the end"},
+};
+
+/* Removes run directories that trials of this runner left behind (a trial
+ * that crashed or hung never ran its teardown). */
+static void remove_leftovers(void)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof prefix, "faultline-prop-pubsub-%d-", (int)getpid());
+	DIR *d = opendir("/dev/shm");
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		char dir[512];
+		snprintf(dir, sizeof dir, "/dev/shm/%s", e->d_name);
+		DIR *sub = opendir(dir);
+		if (sub) {
+			struct dirent *f;
+			while ((f = readdir(sub))) {
+				if (f->d_name[0] == '.')
+					continue;
+				char file[800];
+				snprintf(file, sizeof file, "%s/%s", dir, f->d_name);
+				unlink(file);
+			}
+			closedir(sub);
+		}
+		rmdir(dir);
+	}
+	closedir(d);
+}
+
+#ifndef PLANT_B1
+int main(int argc, char **argv)
+{
+	/* CI's budget unless FL_TRIALS / --trials say otherwise: memcheck
+	 * runs each trial's driver and client 20-50x slower. */
+	setenv("FL_TRIALS", getenv("FL_UNDER_VALGRIND") ? "5" : "200", 0);
+	int code = fl_prop_main(argc, argv, props, sizeof props / sizeof props[0]);
+	remove_leftovers();
+	return code;
+}
+#else
+/* The B1 bug planted in the command set: the property must catch it on
+ * every seed and shrink it to the hand-written reproduction's three steps
+ * (add subscription, add publication, lookup helper). */
+int main(int argc, char **argv)
+{
+	unsigned nseeds = getenv("FL_UNDER_VALGRIND") ? 1 : 5;
+	int code = 0;
+	for (unsigned i = 0; i < nseeds; i++) {
+		struct fl_prop_config cfg;
+		fl_prop_config_init(&cfg, NULL);
+		cfg.seed = 1000 + i;
+		cfg.trials = 1000;
+		cfg.quiet = i > 0;
+		if (fl_prop_config_args(&cfg, argc, argv) != 0)
+			return 2;
+		struct fl_prop_report rep;
+		int rc = fl_prop_check(&cfg, &props[0], &rep);
+		if (rc < 0) {
+			fprintf(stderr, "engine error: %s\n", fl_strerror(rc));
+			return 2;
+		}
+		unsigned steps = 0;
+		for (const char *p = rep.log; p && (p = strstr(p, "step ")); p++)
+			steps += p == rep.log || p[-1] == '\n';
+		bool helper = rep.log && strstr(rep.log, "lookup helper");
+		printf("seed %llu: %s after %u trials (%.3f s), shrunk to %u steps in %u runs (%.3f s)%s\n",
+		       (unsigned long long)cfg.seed, fl_verdict_name(rep.verdict), rep.trials,
+		       rep.seconds, steps, rep.shrink_attempts, rep.shrink_seconds,
+		       rc == 1 && steps <= 3 && helper ? "" : "  <-- NOT as expected");
+		if (rc != 1 || steps > 3 || !helper)
+			code = 1;
+		fl_prop_report_fini(&rep);
+	}
+	remove_leftovers();
+	return code;
+}
+#endif
