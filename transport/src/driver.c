@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,14 +97,18 @@ struct fl_driver {
 	uint64_t now;
 };
 
-static void
-vlog(fl_driver *d, const char *fmt, const char *a, long long b)
+static void __attribute__((format(printf, 2, 3)))
+vlog(fl_driver *d, const char *fmt, ...)
 {
-	if (d->ctx.verbose) {
-		fprintf(stderr, "faultline-driver[%s]: ", d->ns);
-		fprintf(stderr, fmt, a, b);
-		fputc('\n', stderr);
-	}
+	va_list ap;
+
+	if (!d->ctx.verbose)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "faultline-driver[%s]: ", d->ns);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
 }
 
 void
@@ -247,8 +252,8 @@ log_destroy(fl_driver *d, int idx)
 
 	fl_shm_unmap(&l->shm);
 	if (fl_shm_unlink(l->path) == FL_EIO)
-		vlog(d, "unlink %s failed%lld", l->path, 0);
-	vlog(d, "log %s unlinked%lld", l->path, 0);
+		vlog(d, "unlink %s failed", l->path);
+	vlog(d, "log %s unlinked", l->path);
 	free(l);
 	d->logs[idx] = d->logs[--d->nlogs];
 }
@@ -742,7 +747,7 @@ fl_driver_do_work(fl_driver *d)
 	rc = fl_mpsc_read(&d->ring, on_command, d, 64);
 	if (rc == FL_EPROTO) {
 		__atomic_fetch_add(&d->ctr->rejected_commands, 1, __ATOMIC_RELAXED);
-		vlog(d, "corrupt command ring record skipped%s%lld", "", 0);
+		vlog(d, "corrupt command ring record skipped");
 		work++;
 	} else {
 		work += rc;
@@ -883,7 +888,7 @@ fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
 			rc = FL_EEXIST;
 			goto fail;
 		}
-		vlog(d, "removing stale run directory %s%lld", d->dir, 0);
+		vlog(d, "removing stale run directory %s", d->dir);
 		fl_shm_dir_remove(d->dir);
 		rc = fl_shm_dir_create(d->dir);
 	}
@@ -929,7 +934,7 @@ fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
 		if (rc != 0)
 			goto fail_cnc;
 	}
-	vlog(d, "started in %s%lld", d->dir, 0);
+	vlog(d, "started in %s", d->dir);
 	*out = d;
 	return 0;
 fail_cnc:
@@ -972,7 +977,7 @@ fl_driver_close(fl_driver *d)
 	}
 	fl_shm_unmap(&d->cnc);
 	fl_shm_dir_remove(d->dir);
-	vlog(d, "closed %s%lld", d->dir, 0);
+	vlog(d, "closed %s", d->dir);
 	free(d);
 }
 

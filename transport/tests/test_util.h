@@ -1,0 +1,53 @@
+/*
+ * Helpers shared by the transport tests: per-test namespaces, waits with
+ * deadlines, valgrind scaling.
+ */
+#ifndef FL_TEST_UTIL_H
+#define FL_TEST_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "faultline/error.h"
+#include "faultline/platform.h"
+
+/* Assert an FL_E* result equals want, printing both names. */
+#define assert_fl(expr, want)                                                             \
+	do {                                                                              \
+		long long got_ = (long long)(expr);                                       \
+		if (got_ != (long long)(want))                                            \
+			fail_msg("%s = %lld (%s), want %s", #expr, got_, fl_errname((int)got_), \
+			         fl_errname((int)(want)));                                \
+	} while (0)
+
+static inline bool
+under_valgrind(void)
+{
+	return getenv("FL_UNDER_VALGRIND") != NULL;
+}
+
+/* A namespace unique to this test and process. */
+static inline const char *
+test_ns(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "t-%s-%d", name, (int)getpid());
+	return buf;
+}
+
+/* Wait (idling) until cond holds or timeout_ms passes; evaluates to cond. */
+#define WAIT_UNTIL(cond, timeout_ms)                                                     \
+	({                                                                                \
+		uint64_t dl_ = fl_clock_now_ns() + (uint64_t)(timeout_ms) * FL_NS_PER_MS; \
+		struct fl_idle id_ = {0};                                                 \
+		bool ok_;                                                                 \
+		while (!(ok_ = (cond)) && fl_clock_now_ns() < dl_)                        \
+			fl_idle(&id_, 0, dl_);                                            \
+		ok_;                                                                      \
+	})
+
+#endif
