@@ -16,6 +16,7 @@
 #include "faultline/error.h"
 #include "faultline/prop.h"
 #include "faultline/stats.h"
+#include "run/faults.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@ struct ps_real {
 	int npubs, nsubs, nrefs, npending;
 	unsigned received;
 	int baseline_files; /* the driver's own files in the run directory */
+	struct fl_faults *faults; /* pubsub_refs_faults: armed after setup */
 };
 
 static int count_run_dir(const char *ns);
@@ -60,6 +62,13 @@ static void pump(struct ps_real *r)
 		if (w <= 0 && i > 2)
 			break;
 	}
+}
+
+/* Asynchronous client errors (an injected fault failing an add) go into
+ * the step log instead of stderr. */
+static void client_error(void *arg, int err, const char *what)
+{
+	fl_prop_log(arg, "  client error: %s (%s)", what, fl_errname(err));
 }
 
 static int ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
@@ -86,6 +95,8 @@ static int ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	fl_client_ctx_init(&cc);
 	cc.ns = r->ns;
 	cc.agent = true;
+	cc.error_handler = client_error;
+	cc.error_arg = ctx;
 	rc = fl_client_open(&cc, &r->client);
 	if (rc) {
 		fl_driver_close(r->driver);
@@ -108,6 +119,7 @@ static void ps_teardown(void *model, void *real)
 {
 	struct ps_real *r = real;
 	if (r) {
+		fl_faults_free(r->faults);
 		for (int i = 0; i < r->nrefs; i++)
 			fl_image_release(r->refs[i]);
 		for (int i = 0; i < r->npending; i++)
@@ -194,25 +206,38 @@ static void gen_offer(struct fl_prop_ctx *ctx, const void *mv, void *av)
 	((struct ps_args *)av)->len = (uint32_t)fl_gen_size(fl_prop_choice(ctx), 8192);
 }
 
+/* An add that failed under an injected fault leaves the model as it was:
+ * the property is that it leaves nothing behind either (checked at the
+ * end).  Without faults any error is a failure. */
+static int add_failed(struct fl_prop_ctx *ctx, struct ps_real *r, const char *what, int rc)
+{
+	if (r->faults)
+		return FL_PROP_PASS;
+	return fl_prop_fail(ctx, "%s: %s", what, fl_errname(rc));
+}
+
 static int add_pub_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
 	struct ps_real *r = rv;
 	int64_t reg;
 	int rc = fl_client_add_publication_start(r->client, "chan", 1, false, &reg);
 	if (rc)
-		return fl_prop_fail(ctx, "add_publication_start: %s", fl_errname(rc));
+		return add_failed(ctx, r, "add_publication_start", rc);
 	fl_publication *p = NULL;
 	for (int i = 0; i < 100 && (rc = fl_client_add_publication_poll(r->client, reg, &p)) == FL_EAGAIN; i++)
 		pump(r);
+	if (rc == FL_EAGAIN) /* the response was dropped: give up as a caller would */
+		fl_client_cancel(r->client, reg);
 	if (rc)
-		return fl_prop_fail(ctx, "add_publication: %s", fl_errname(rc));
+		return add_failed(ctx, r, "add_publication", rc);
 	r->pubs[r->npubs++] = p;
+	((struct ps_args *)av)->len = 1;
 	pump(r);
 	return FL_PROP_PASS;
 }
 static void add_pub_model(void *mv, const void *av)
 {
-	((struct ps_model *)mv)->npubs++;
+	((struct ps_model *)mv)->npubs += (int)((const struct ps_args *)av)->len;
 }
 
 static void image_handler_noop(void *arg, fl_subscription *s, fl_image *img)
@@ -226,19 +251,22 @@ static int add_sub_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void 
 	struct fl_image_handlers h = {image_handler_noop, image_handler_noop, NULL};
 	int rc = fl_client_add_subscription_start(r->client, "chan", 1, &h, &reg);
 	if (rc)
-		return fl_prop_fail(ctx, "add_subscription_start: %s", fl_errname(rc));
-	fl_subscription *s = NULL;
-	for (int i = 0; i < 100 && (rc = fl_client_add_subscription_poll(r->client, reg, &s)) == FL_EAGAIN; i++)
+		return add_failed(ctx, r, "add_subscription_start", rc);
+	fl_subscription *sub = NULL;
+	for (int i = 0; i < 100 && (rc = fl_client_add_subscription_poll(r->client, reg, &sub)) == FL_EAGAIN; i++)
 		pump(r);
+	if (rc == FL_EAGAIN)
+		fl_client_cancel(r->client, reg);
 	if (rc)
-		return fl_prop_fail(ctx, "add_subscription: %s", fl_errname(rc));
-	r->subs[r->nsubs++] = s;
+		return add_failed(ctx, r, "add_subscription", rc);
+	r->subs[r->nsubs++] = sub;
+	((struct ps_args *)av)->len = 1;
 	pump(r);
 	return FL_PROP_PASS;
 }
 static void add_sub_model(void *mv, const void *av)
 {
-	((struct ps_model *)mv)->nsubs++;
+	((struct ps_model *)mv)->nsubs += (int)((const struct ps_args *)av)->len;
 }
 
 static int close_pub_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
@@ -338,9 +366,10 @@ static int async_start_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, v
 	int rc = pub ? fl_client_add_publication_start(r->client, "chan", 2, false, &reg)
 		     : fl_client_add_subscription_start(r->client, "chan", 2, NULL, &reg);
 	if (rc)
-		return fl_prop_fail(ctx, "async add start: %s", fl_errname(rc));
+		return add_failed(ctx, r, "async add start", rc);
 	r->pending_is_pub[r->npending] = pub;
 	r->pending[r->npending++] = reg;
+	((struct ps_args *)av)->len = 1;
 	return FL_PROP_PASS;
 }
 static void gen_async(struct fl_prop_ctx *ctx, const void *mv, void *av)
@@ -349,7 +378,7 @@ static void gen_async(struct fl_prop_ctx *ctx, const void *mv, void *av)
 }
 static void async_start_model(void *mv, const void *av)
 {
-	((struct ps_model *)mv)->npending++;
+	((struct ps_model *)mv)->npending += (int)((const struct ps_args *)av)->len;
 }
 
 static int cancel_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
@@ -427,12 +456,24 @@ static const struct fl_client_stats *me(const struct fl_stats *st, uint64_t id)
 	return NULL;
 }
 
+/* The auditor's read is not part of the system under test: faults are
+ * off while it maps the counters. */
+static int read_stats(struct ps_real *r, struct fl_stats *st)
+{
+	if (r->faults)
+		fl_faults_disarm(r->faults);
+	int rc = fl_stats_read(r->ns, st);
+	if (r->faults && fl_faults_arm(r->faults) != 0 && rc == 0)
+		rc = FL_EIO;
+	return rc;
+}
+
 static int ps_check(struct fl_prop_ctx *ctx, const void *mv, void *rv)
 {
 	const struct ps_model *m = mv;
 	struct ps_real *r = rv;
 	struct fl_stats st;
-	int rc = fl_stats_read(r->ns, &st);
+	int rc = read_stats(r, &st);
 	if (rc)
 		return fl_prop_fail(ctx, "stats_read: %s", fl_errname(rc));
 	const struct fl_client_stats *c = me(&st, fl_client_id(r->client));
@@ -481,6 +522,9 @@ static int ps_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
 	fl_client_close(r->client);
 	r->client = NULL;
 	pump(r);
+	if (r->faults)
+		fl_faults_disarm(r->faults);
+	pump(r);
 	struct fl_stats st;
 	int rc = fl_stats_read(r->ns, &st);
 	if (rc)
@@ -513,10 +557,57 @@ static const struct fl_model_spec ps_spec = {
 	.teardown = ps_teardown,
 };
 
+/* Faults at the points an add goes through, each hit failing with
+ * probability 1/20 drawn from the trial's stream (so shrinking turns
+ * them off one by one): the response dropped, the registration or the log
+ * buffer failing, a segment not created or not mapped. */
+static const char *const fault_points[] = {
+	"transport/cmd/drop", "transport/driver/registration", "transport/log/alloc",
+	"transport/shm/create", "transport/shm/map",
+};
+
+static int ps_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
+{
+	int rc = ps_setup(ctx, model, real);
+	if (rc != FL_PROP_PASS)
+		return rc;
+	struct ps_real *r = *real;
+	rc = fl_faults_new(fl_prop_choice(ctx), NULL, &r->faults);
+	for (size_t i = 0; rc == 0 && i < sizeof fault_points / sizeof fault_points[0]; i++) {
+		struct fl_fault_rule rule = {.point = fault_points[i], .action = FL_FAULT_ERROR,
+					     .when = FL_WHEN_PROB, .p = 0.05};
+		if (strcmp(fault_points[i], "transport/cmd/drop") == 0)
+			rule.action = FL_FAULT_DROP;
+		rc = fl_faults_add(r->faults, &rule);
+	}
+	if (rc == 0)
+		rc = fl_faults_arm(r->faults);
+	if (rc) {
+		ps_teardown(*model, *real);
+		return fl_prop_fail(ctx, "fault engine: %s", fl_errname(rc));
+	}
+	return FL_PROP_PASS;
+}
+
+static const struct fl_model_spec ps_spec_faults = {
+	.name = "pubsub_refs_faults",
+	.cmds = ps_cmds,
+	.ncmds = sizeof ps_cmds / sizeof ps_cmds[0],
+	.max_steps = 40,
+	.avg_steps = 15,
+	.setup = ps_setup_faults,
+	.check = ps_check,
+	.final_check = ps_final,
+	.teardown = ps_teardown,
+};
+
 static const struct fl_prop_def props[] = {
 	{"pubsub_refs", fl_model_prop, &ps_spec,
 	 "pub/sub adds (sync, async, cancelled), offers, polls, image take/release, closes: "
 	 "image references balanced at every step, zero files and gauges at the end"},
+	{"pubsub_refs_faults", fl_model_prop, &ps_spec_faults,
+	 "the same with adds failing at random (response dropped, registration, log buffer, "
+	 "segment create/map): nothing left behind"},
 };
 
 /* Removes run directories that trials of this runner left behind (a trial
