@@ -1,0 +1,610 @@
+/*
+ * Publish/subscribe through an embedded driver in this process: names,
+ * exchange and gauges, image references and linger, async add and cancel
+ * (also with the driver's response dropped), bad input, hostile bytes in
+ * the command ring, one driver per namespace, stale directories, driver and
+ * client timeouts, concurrent publishers.
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fiu.h>
+#include <fiu-control.h>
+
+#include "test_util.h"
+#include "faultline/client.h"
+#include "faultline/driver.h"
+#include "faultline/stats.h"
+#include "cnc.h"
+#include "driver_ext.h"
+#include "shm.h"
+
+#define SEC FL_NS_PER_SEC
+#define MS FL_NS_PER_MS
+
+struct env {
+	char ns[64];
+	char dir[256];
+	fl_driver *d;
+	fl_client *c;
+};
+
+static struct env *
+env_start(const char *name, bool agent_driver)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct fl_driver_ctx dc;
+	struct fl_client_ctx cc;
+
+	test_ns(e->ns, sizeof(e->ns), name);
+	fl_run_dir_path(e->ns, e->dir, sizeof(e->dir));
+	fl_driver_ctx_init(&dc);
+	dc.ns = e->ns;
+	dc.term_length = 64 * 1024;
+	dc.mtu = 1024;
+	dc.client_liveness_ns = 2 * SEC;
+	dc.publication_linger_ns = 200 * MS;
+	dc.no_thread = agent_driver;
+	assert_fl(fl_driver_start(&dc, &e->d), 0);
+	if (!agent_driver) {
+		fl_client_ctx_init(&cc);
+		cc.ns = e->ns;
+		cc.resource_linger_ns = 20 * MS;
+		cc.heartbeat_interval_ns = 10 * MS;
+		assert_fl(fl_client_open(&cc, &e->c), 0);
+	}
+	return e;
+}
+
+static void
+env_stop(struct env *e)
+{
+	fl_client_close(e->c);
+	fl_driver_close(e->d);
+	assert_int_equal(access(e->dir, F_OK), -1);
+	free(e);
+}
+
+static struct fl_stats st;
+
+static struct fl_stats *
+stats(struct env *e)
+{
+	assert_fl(fl_stats_read(e->ns, &st), 0);
+	return &st;
+}
+
+struct rx {
+	long n;
+	long errors;
+	int64_t next[4];
+};
+
+static void
+on_msg(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	struct rx *r = arg;
+	int64_t v[2];
+
+	if (len < 16) {
+		r->errors++;
+		return;
+	}
+	memcpy(v, buf, 16);
+	if (v[0] < 0 || v[0] > 3 || v[1] != r->next[v[0]])
+		r->errors++;
+	else
+		r->next[v[0]]++;
+	r->n++;
+}
+
+static void
+names(void **state)
+{
+	char buf[300], big[100];
+	struct fl_driver_ctx dc;
+	struct fl_client_ctx cc;
+	fl_driver *d;
+	fl_client *c;
+
+	assert_fl(fl_name_validate("ok-name_1.x"), 0);
+	assert_fl(fl_name_validate(""), FL_ENAME);
+	assert_fl(fl_name_validate(NULL), FL_ENAME);
+	assert_fl(fl_name_validate("a/b"), FL_ENAME);
+	assert_fl(fl_name_validate(".."), FL_ENAME);
+	assert_fl(fl_name_validate("a..b"), FL_ENAME);
+	assert_fl(fl_name_validate("tab\there"), FL_ENAME);
+	assert_fl(fl_name_validate("sp ace"), FL_ENAME);
+	memset(big, 'a', sizeof(big));
+	big[FL_NAME_MAX] = '\0';
+	assert_fl(fl_name_validate(big), 0);
+	big[FL_NAME_MAX] = 'a';
+	big[FL_NAME_MAX + 1] = '\0';
+	assert_fl(fl_name_validate(big), FL_ENAME);
+	assert_fl(fl_run_dir_path("x", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/dev/shm/faultline-x");
+	assert_fl(fl_run_dir_path("x", buf, 5), FL_EINVAL);
+	fl_driver_ctx_init(&dc);
+	dc.ns = "../etc";
+	assert_fl(fl_driver_start(&dc, &d), FL_ENAME);
+	fl_client_ctx_init(&cc);
+	cc.ns = "bad/ns";
+	assert_fl(fl_client_open(&cc, &c), FL_ENAME);
+	cc.ns = "t-no-driver-here";
+	assert_fl(fl_client_open(&cc, &c), FL_ENOENT);
+	dc.ns = "t-badsize";
+	dc.term_length = 1000;
+	assert_fl(fl_driver_start(&dc, &d), FL_EINVAL);
+}
+
+static void
+exchange_and_gauges(void **state)
+{
+	struct env *e = env_start("exchange", false);
+	fl_publication *p;
+	fl_subscription *s;
+	struct rx r = {0};
+	int64_t msg[32] = {0};
+	long i, n = under_valgrind() ? 2000 : 20000;
+	uint64_t dl = fl_clock_now_ns() + 5 * SEC;
+
+	assert_fl(fl_client_add_subscription(e->c, "chan", 1, NULL, dl, &s), 0);
+	assert_fl(fl_client_add_publication(e->c, "chan", 1, true, dl, &p), 0);
+	assert_true(WAIT_UNTIL(fl_publication_is_connected(p), 2000));
+	assert_true(fl_subscription_is_connected(s));
+	assert_int_equal(stats(e)->publications, 1);
+	assert_int_equal(st.subscriptions, 1);
+	assert_int_equal(st.images, 1);
+	assert_int_equal(st.log_files, 1);
+	assert_int_equal(st.active_clients, 1);
+	assert_int_equal(st.clients[0].registrations, 2);
+	for (i = 0; i < n;) {
+		int64_t rc;
+
+		msg[1] = i;
+		rc = fl_publication_offer(p, msg, 16 + (size_t)(i % 200));
+		if (rc > 0)
+			i++;
+		else
+			assert_fl(rc, FL_EBACKPRESSURE);
+		fl_subscription_poll(s, on_msg, &r, 100);
+	}
+	assert_true(WAIT_UNTIL((fl_subscription_poll(s, on_msg, &r, 100), r.n == n), 5000));
+	assert_int_equal(r.errors, 0);
+	assert_fl(fl_publication_close(p), 0);
+	/* The driver drains, then the image goes and the log is unlinked. */
+	assert_true(WAIT_UNTIL(stats(e)->images == 0 && st.log_files == 0, 3000));
+	assert_false(fl_subscription_is_connected(s));
+	assert_fl(fl_subscription_close(s), 0);
+	assert_true(WAIT_UNTIL(stats(e)->subscriptions == 0 && st.log_files_mapped == 0, 2000));
+	assert_int_equal(fl_shm_dir_count(e->dir), 1); /* cnc.dat only */
+	env_stop(e);
+}
+
+struct img_seen {
+	int available;
+	int unavailable;
+};
+
+static void
+on_avail(void *arg, fl_subscription *s, fl_image *img)
+{
+	((struct img_seen *)arg)->available++;
+}
+
+static void
+on_unavail(void *arg, fl_subscription *s, fl_image *img)
+{
+	((struct img_seen *)arg)->unavailable++;
+}
+
+static void
+image_refs_and_linger(void **state)
+{
+	struct env *e = env_start("imgref", false);
+	struct img_seen seen = {0};
+	struct fl_image_handlers h = {on_avail, on_unavail, &seen};
+	fl_publication *p;
+	fl_subscription *s;
+	fl_image *img, *img2;
+	uint64_t dl = fl_clock_now_ns() + 5 * SEC;
+
+	assert_fl(fl_client_add_subscription(e->c, "img", 3, &h, dl, &s), 0);
+	assert_fl(fl_client_add_publication(e->c, "img", 3, false, dl, &p), 0);
+	assert_true(WAIT_UNTIL(fl_subscription_image_count(s) == 1, 2000));
+	assert_int_equal(seen.available, 1);
+	assert_fl(fl_subscription_image_by_session_id(s, fl_publication_session_id(p), &img), 0);
+	assert_fl(fl_subscription_image_by_session_id(s, 999999, &img2), FL_ENOENT);
+	assert_fl(fl_subscription_image_at_index(s, 0, &img2), 0);
+	assert_fl(fl_subscription_image_at_index(s, 1, &img2), FL_ENOENT);
+	assert_ptr_equal(img, img2);
+	assert_int_equal(stats(e)->image_refs_held, 2);
+	assert_fl(fl_image_release(img2), 0);
+	assert_true(fl_image_is_available(img));
+	assert_int_equal(fl_image_session_id(img), fl_publication_session_id(p));
+	fl_publication_close(p);
+	assert_true(WAIT_UNTIL(!fl_image_is_available(img), 3000));
+	assert_int_equal(seen.unavailable, 1);
+	assert_fl(fl_image_poll(img, on_msg, NULL, 10), FL_ECLOSED);
+	/* Still mapped while the reference is held. */
+	fl_idle_sleep_until(fl_clock_now_ns() + 60 * MS);
+	assert_int_equal(stats(e)->log_files, 1);
+	assert_int_equal(st.clients[0].logs_mapped, 1);
+	assert_fl(fl_image_release(img), 0);
+	assert_fl(fl_image_release(img), FL_ESTALE);
+	assert_true(WAIT_UNTIL(stats(e)->log_files == 0 && st.clients[0].logs_mapped == 0, 2000));
+	assert_int_equal(st.image_refs_held, 0);
+	fl_subscription_close(s);
+	env_stop(e);
+}
+
+static void
+async_add_cancel(void **state)
+{
+	struct env *e = env_start("cancel", false);
+	fl_publication *p;
+	fl_subscription *s;
+	int64_t id, id2;
+	int i, rc;
+
+	for (i = 0; i < 20; i++) {
+		assert_fl(fl_client_add_publication_start(e->c, "c", 1, true, &id), 0);
+		assert_fl(fl_client_add_subscription_start(e->c, "c", 1, NULL, &id2), 0);
+		if (i % 2)
+			WAIT_UNTIL(fl_client_add_subscription_poll(e->c, id2, &s) != FL_EAGAIN &&
+			               (fl_subscription_close(s), true),
+			           2000);
+		else
+			assert_fl(fl_client_cancel(e->c, id2), 0);
+		assert_fl(fl_client_cancel(e->c, id), 0);
+		assert_fl(fl_client_cancel(e->c, id), FL_ENOENT);
+		assert_fl(fl_client_add_publication_poll(e->c, id, &p), FL_ENOENT);
+	}
+	assert_true(WAIT_UNTIL(stats(e)->publications == 0 && st.subscriptions == 0 &&
+	                           st.log_files == 0 && st.clients[0].registrations == 0 &&
+	                           st.clients[0].pending_registrations == 0 && st.images == 0,
+	                       3000));
+	/* A poll that completes normally. */
+	assert_fl(fl_client_add_publication_start(e->c, "c", 1, true, &id), 0);
+	assert_true(WAIT_UNTIL((rc = fl_client_add_publication_poll(e->c, id, &p)) != FL_EAGAIN, 2000));
+	assert_fl(rc, 0);
+	fl_publication_close(p);
+	env_stop(e);
+}
+
+static void
+dropped_response_times_out_and_leaves_nothing(void **state)
+{
+	struct env *e = env_start("drop", false);
+	fl_publication *p;
+
+	fiu_init(0);
+	fiu_enable("transport/cmd/drop", 1, NULL, 0);
+	fl_points_arm(false, true);
+	assert_fl(fl_client_add_publication(e->c, "d", 1, true, fl_clock_now_ns() + 100 * MS, &p),
+	          FL_ETIMEDOUT);
+	fl_points_arm(false, false);
+	fiu_disable("transport/cmd/drop");
+	assert_true(WAIT_UNTIL(stats(e)->publications == 0 && st.log_files == 0 &&
+	                           st.clients[0].pending_registrations == 0 &&
+	                           st.clients[0].registrations == 0,
+	                       3000));
+	/* Registration failure and log allocation failure are reported. */
+	fiu_enable("transport/log/alloc", 1, NULL, 0);
+	fl_points_arm(false, true);
+	assert_fl(fl_client_add_publication(e->c, "d", 1, true, fl_clock_now_ns() + 2 * SEC, &p),
+	          FL_ENOMEM);
+	fl_points_arm(false, false);
+	fiu_disable("transport/log/alloc");
+	fiu_enable("transport/shm/truncate", 1, NULL, 0);
+	fl_points_arm(false, true);
+	assert_fl(fl_client_add_publication(e->c, "d", 1, true, fl_clock_now_ns() + 2 * SEC, &p),
+	          FL_EIO);
+	fl_points_arm(false, false);
+	fiu_disable("transport/shm/truncate");
+	assert_int_equal(fl_shm_dir_count(e->dir), 1);
+	env_stop(e);
+}
+
+static void
+bad_input(void **state)
+{
+	struct env *e = env_start("badinput", false);
+	fl_publication *p;
+	fl_subscription *s;
+	struct fl_claim claim;
+	uint64_t dl = fl_clock_now_ns() + 5 * SEC;
+	static uint8_t big[64 * 1024];
+	int64_t id;
+
+	assert_fl(fl_client_add_publication(e->c, "a/b", 1, true, dl, &p), FL_ENAME);
+	assert_fl(fl_client_add_subscription_start(e->c, "", 1, NULL, &id), FL_ENAME);
+	assert_fl(fl_client_add_publication_poll(e->c, 12345, &p), FL_ENOENT);
+	assert_fl(fl_client_cancel(e->c, 12345), FL_ENOENT);
+	assert_fl(fl_client_add_publication(e->c, "x", 1, true, dl, &p), 0);
+	assert_fl(fl_publication_offer(p, big, 8), FL_ENOT_CONNECTED);
+	assert_fl(fl_client_add_subscription(e->c, "x", 1, NULL, dl, &s), 0);
+	assert_true(WAIT_UNTIL(fl_publication_is_connected(p), 2000));
+	assert_int_equal(fl_publication_max_message_length(p), 8192);
+	assert_int_equal(fl_publication_max_payload_length(p), 1008);
+	assert_fl(fl_publication_offer(p, big, 8193), FL_EMSGSIZE);
+	assert_true(fl_publication_offer(p, big, 8192) > 0);
+	assert_fl(fl_publication_try_claim(p, 1009, &claim), FL_EMSGSIZE);
+	assert_fl(fl_publication_offer(p, NULL, 3), FL_EINVAL);
+	assert_fl(fl_subscription_poll(s, NULL, NULL, 10), FL_EINVAL);
+	assert_fl(fl_claim_commit(NULL), FL_EINVAL);
+	fl_publication_close(p);
+	fl_subscription_close(s);
+	env_stop(e);
+}
+
+static void
+garbage_in_command_ring(void **state)
+{
+	struct env *e = env_start("garbage", false);
+	struct fl_shm m = {0};
+	struct fl_mpsc ring;
+	struct fl_cmd cmd;
+	struct fl_cnc_header *h;
+	char path[300];
+	uint8_t junk[200];
+	fl_publication *p;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
+	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	h = m.addr;
+	fl_mpsc_init(&ring, (uint8_t *)m.addr + h->cmd_offset, h->cmd_length, 0);
+	for (i = 0; i < (int)sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 131 + 7);
+	/* Wrong sizes, unknown types, wrong version, unknown client, a
+	 * channel without NUL, an invalid channel. */
+	assert_fl(fl_mpsc_write(&ring, FL_CMD_ADD_PUB, junk, 13), 0);
+	assert_fl(fl_mpsc_write(&ring, 77, junk, sizeof(cmd)), 0);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.version = 99;
+	assert_fl(fl_mpsc_write(&ring, FL_CMD_ADD_PUB, &cmd, sizeof(cmd)), 0);
+	cmd.version = FL_FRAME_VERSION;
+	cmd.client_id = 987654;
+	cmd.corr_id = 5;
+	assert_fl(fl_mpsc_write(&ring, FL_CMD_ADD_SUB, &cmd, sizeof(cmd)), 0);
+	cmd.client_id = fl_client_id(e->c);
+	memset(cmd.channel, 'z', sizeof(cmd.channel));
+	assert_fl(fl_mpsc_write(&ring, FL_CMD_ADD_SUB, &cmd, sizeof(cmd)), 0);
+	snprintf(cmd.channel, sizeof(cmd.channel), "../x");
+	assert_fl(fl_mpsc_write(&ring, FL_CMD_ADD_PUB, &cmd, sizeof(cmd)), 0);
+	assert_fl(fl_mpsc_write(&ring, FL_EXT_TYPE_MIN, junk, 2), 0);
+	assert_true(WAIT_UNTIL(stats(e)->rejected_commands >= 7, 2000));
+	assert_int_equal(st.publications, 0);
+	assert_int_equal(st.subscriptions, 0);
+	/* A record with a corrupt committed length. */
+	{
+		uint64_t tail = __atomic_load_n(ring.tail, __ATOMIC_ACQUIRE);
+		int32_t bad = 0x7ffffff0;
+
+		__atomic_store_n(ring.tail, tail + 64, __ATOMIC_RELEASE);
+		memcpy(ring.buf + (tail & ring.mask), &bad, 4);
+	}
+	assert_true(WAIT_UNTIL(stats(e)->rejected_commands >= 8, 2000));
+	fl_shm_unmap(&m);
+	/* The driver keeps serving. */
+	assert_fl(fl_client_add_publication(e->c, "ok", 1, true, fl_clock_now_ns() + 2 * SEC, &p), 0);
+	fl_publication_close(p);
+	env_stop(e);
+}
+
+static void
+second_driver_refused_and_stale_dir_cleaned(void **state)
+{
+	struct env *e = env_start("second", false);
+	struct fl_driver_ctx dc;
+	fl_driver *d2;
+	char path[300], dir[300], file[320];
+	pid_t pid;
+	int fd, status;
+
+	fl_driver_ctx_init(&dc);
+	dc.ns = e->ns;
+	assert_fl(fl_driver_start(&dc, &d2), FL_EEXIST);
+	env_stop(e);
+	/* A stale directory: a driver that died (its pid is gone). */
+	test_ns(path, sizeof(path), "stale");
+	fl_driver_ctx_init(&dc);
+	dc.ns = path;
+	dc.no_thread = true;
+	pid = fork();
+	if (pid == 0) {
+		fl_driver *d;
+
+		_exit(fl_driver_start(&dc, &d) == 0 ? 0 : 1); /* dies holding the dir */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	fl_run_dir_path(dc.ns, dir, sizeof(dir));
+	assert_int_equal(fl_shm_dir_count(dir), 1); /* left behind */
+	assert_fl(fl_driver_start(&dc, &d2), 0);
+	fl_driver_close(d2);
+	/* A directory with garbage in it. */
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(file, sizeof(file), "%s/cnc.dat", dir);
+	fd = open(file, O_CREAT | O_WRONLY, 0600);
+	assert_true(write(fd, "garbage", 7) == 7);
+	close(fd);
+	assert_fl(fl_driver_start(&dc, &d2), 0);
+	fl_driver_close(d2);
+}
+
+static void
+driver_and_client_timeouts(void **state)
+{
+	struct env *e = env_start("timeouts", true);
+	struct fl_client_ctx cc;
+	fl_client *c1, *c2;
+	fl_publication *p;
+	fl_subscription *s;
+	int64_t id;
+	int rc;
+
+	fl_client_ctx_init(&cc);
+	cc.ns = e->ns;
+	cc.agent = true;
+	cc.driver_timeout_ns = 100 * MS;
+	cc.resource_linger_ns = 1 * MS;
+	assert_fl(fl_client_open(&cc, &c1), 0);
+	assert_fl(fl_client_open(&cc, &c2), 0);
+	/* Agent-style add: drive both sides until it completes. */
+	assert_fl(fl_client_add_publication_start(c1, "t", 1, true, &id), 0);
+	do {
+		fl_driver_do_work(e->d);
+		fl_client_do_work(c1);
+	} while ((rc = fl_client_add_publication_poll(c1, id, &p)) == FL_EAGAIN);
+	assert_fl(rc, 0);
+	assert_fl(fl_client_add_subscription_start(c2, "t", 1, NULL, &id), 0);
+	do {
+		fl_driver_do_work(e->d);
+		fl_client_do_work(c2);
+	} while ((rc = fl_client_add_subscription_poll(c2, id, &s)) == FL_EAGAIN);
+	assert_fl(rc, 0);
+	fl_client_do_work(c2);
+	assert_int_equal(fl_subscription_image_count(s), 1);
+	/* The driver stops working: both clients notice. */
+	fl_idle_sleep_until(fl_clock_now_ns() + 150 * MS);
+	assert_fl(fl_client_do_work(c1), FL_EDRIVER_TIMEOUT);
+	assert_fl(fl_client_do_work(c2), FL_EDRIVER_TIMEOUT);
+	assert_fl(fl_client_status(c1), FL_EDRIVER_TIMEOUT);
+	assert_fl(fl_publication_offer(p, "x", 1), FL_ECLOSED);
+	assert_int_equal(fl_subscription_image_count(s), 0);
+	assert_fl(fl_subscription_poll(s, on_msg, NULL, 1), FL_EDRIVER_TIMEOUT);
+	fl_idle_sleep_until(fl_clock_now_ns() + 5 * MS);
+	fl_client_do_work(c2);
+	assert_int_equal(stats(e)->clients[1].logs_mapped, 0); /* released its mappings */
+	assert_fl(fl_client_add_publication_start(c1, "t", 1, true, &id), FL_EDRIVER_TIMEOUT);
+	fl_publication_close(p);
+	fl_subscription_close(s);
+	fl_client_close(c1);
+	fl_client_close(c2);
+	fl_driver_close(e->d);
+	free(e);
+}
+
+static void
+client_timed_out_by_driver(void **state)
+{
+	char ns[64];
+	struct fl_driver_ctx dc;
+	struct fl_client_ctx cc;
+	fl_driver *d;
+	fl_client *c;
+	fl_subscription *s;
+	int64_t id;
+	int rc;
+
+	fl_driver_ctx_init(&dc);
+	dc.ns = test_ns(ns, sizeof(ns), "clienttimeout");
+	dc.no_thread = true;
+	dc.client_liveness_ns = 50 * MS;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	fl_client_ctx_init(&cc);
+	cc.ns = ns;
+	cc.agent = true;
+	assert_fl(fl_client_open(&cc, &c), 0);
+	assert_fl(fl_client_add_subscription_start(c, "t", 1, NULL, &id), 0);
+	do {
+		fl_driver_do_work(d);
+		fl_client_do_work(c);
+	} while ((rc = fl_client_add_subscription_poll(c, id, &s)) == FL_EAGAIN);
+	assert_fl(rc, 0);
+	/* The client hangs (no heartbeat) while the driver works. */
+	fl_idle_sleep_until(fl_clock_now_ns() + 80 * MS);
+	fl_driver_do_work(d);
+	assert_fl(fl_stats_read(ns, &st), 0);
+	assert_int_equal(st.client_timeouts, 1);
+	assert_int_equal(st.subscriptions, 0);
+	assert_int_equal(st.clients[0].state, FL_CLIENT_TIMED_OUT);
+	assert_int_equal(st.clients[0].registrations_reclaimed, 1);
+	assert_fl(fl_client_do_work(c), FL_ECLIENT_TIMEOUT);
+	fl_subscription_close(s);
+	fl_client_close(c);
+	fl_driver_close(d);
+}
+
+struct mt {
+	fl_publication *p;
+	int id;
+	long n;
+	int rc;
+};
+
+static void
+mt_offer(void *arg)
+{
+	struct mt *m = arg;
+	int64_t msg[8] = {m->id, 0};
+	uint64_t dl = fl_clock_now_ns() + 20 * SEC;
+	struct fl_idle idle = {0};
+
+	while (msg[1] < m->n && fl_clock_now_ns() < dl) {
+		int64_t rc = fl_publication_offer(m->p, msg, 16 + (size_t)(msg[1] % 48));
+
+		if (rc > 0)
+			msg[1]++;
+		else if (rc != FL_EBACKPRESSURE)
+			m->rc = (int)rc;
+		else
+			fl_idle(&idle, 0, dl);
+	}
+}
+
+static void
+concurrent_publication(void **state)
+{
+	struct env *e = env_start("concurrent", false);
+	fl_publication *p;
+	fl_subscription *s;
+	struct rx r = {0};
+	struct mt m[3];
+	fl_thread *t[3];
+	long n = under_valgrind() ? 500 : 20000;
+	uint64_t dl = fl_clock_now_ns() + 5 * SEC;
+	int i;
+
+	assert_fl(fl_client_add_subscription(e->c, "mt", 1, NULL, dl, &s), 0);
+	assert_fl(fl_client_add_publication(e->c, "mt", 1, false, dl, &p), 0);
+	assert_true(WAIT_UNTIL(fl_publication_is_connected(p), 2000));
+	for (i = 0; i < 3; i++) {
+		m[i] = (struct mt){p, i + 1, n, 0};
+		assert_fl(fl_thread_start(&t[i], "offer", mt_offer, &m[i]), 0);
+	}
+	assert_true(WAIT_UNTIL((fl_subscription_poll(s, on_msg, &r, 1000), r.n == 3 * n), 20000));
+	for (i = 0; i < 3; i++) {
+		fl_thread_join(t[i]);
+		assert_fl(m[i].rc, 0);
+	}
+	assert_int_equal(r.errors, 0);
+	fl_publication_close(p);
+	fl_subscription_close(s);
+	env_stop(e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(names),
+		cmocka_unit_test(exchange_and_gauges),
+		cmocka_unit_test(image_refs_and_linger),
+		cmocka_unit_test(async_add_cancel),
+		cmocka_unit_test(dropped_response_times_out_and_leaves_nothing),
+		cmocka_unit_test(bad_input),
+		cmocka_unit_test(garbage_in_command_ring),
+		cmocka_unit_test(second_driver_refused_and_stale_dir_cleaned),
+		cmocka_unit_test(driver_and_client_timeouts),
+		cmocka_unit_test(client_timed_out_by_driver),
+		cmocka_unit_test(concurrent_publication),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
