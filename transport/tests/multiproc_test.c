@@ -1,0 +1,440 @@
+/*
+ * Multi-process tests over real shared memory: publisher and subscriber
+ * processes exchanging messages of mixed sizes (content verified, no loss,
+ * duplication or reordering), a subscriber SIGKILLed while holding image
+ * references, a publisher killed in the middle of a claim, a client
+ * outliving its driver.
+ *
+ *   multiproc_test            the default cases (10^5 messages)
+ *   multiproc_test million    the 10^6-message exchange (suite 'slow')
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "test_util.h"
+#include "faultline/client.h"
+#include "faultline/driver.h"
+#include "faultline/stats.h"
+#include "shm.h"
+
+#define SEC FL_NS_PER_SEC
+#define MS FL_NS_PER_MS
+#define MAXLEN 12000
+
+static long n_messages;
+
+/* Waits for pid up to timeout_ms; kills it after.  Returns exit code or
+ * 128 + signal, -1 on timeout. */
+static int
+wait_child(pid_t pid, int timeout_ms)
+{
+	uint64_t dl = fl_clock_now_ns() + (uint64_t)timeout_ms * MS;
+	int status;
+
+	while (fl_clock_now_ns() < dl) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		fl_idle_sleep_until(fl_clock_now_ns() + 2 * MS);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+static size_t
+msg_len(long i)
+{
+	static const size_t sizes[] = {8, 24, 100, 333, 1000, 4000, 11000, 17};
+
+	return sizes[(unsigned long)(i * 7 + i / 8) % 8u];
+}
+
+static void
+fill(uint8_t *b, size_t len, long i)
+{
+	size_t k;
+
+	memcpy(b, &i, sizeof(i));
+	for (k = sizeof(i); k < len; k++)
+		b[k] = (uint8_t)(i * 31 + (long)k);
+}
+
+static fl_client *
+open_client(const char *ns, bool agent)
+{
+	struct fl_client_ctx cc;
+	fl_client *c = NULL;
+
+	fl_client_ctx_init(&cc);
+	cc.ns = ns;
+	cc.agent = agent;
+	cc.driver_timeout_ns = 300 * MS;
+	cc.heartbeat_interval_ns = 10 * MS;
+	cc.resource_linger_ns = 10 * MS;
+	if (fl_client_open(&cc, &c) != 0)
+		return NULL;
+	return c;
+}
+
+static fl_driver *
+start_driver(const char *ns)
+{
+	struct fl_driver_ctx dc;
+	fl_driver *d = NULL;
+
+	fl_driver_ctx_init(&dc);
+	dc.ns = ns;
+	dc.client_liveness_ns = 300 * MS;
+	dc.publication_linger_ns = 10 * SEC;
+	dc.term_length = 256 * 1024;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	return d;
+}
+
+/* ---- exchange -------------------------------------------------------- */
+
+struct rx {
+	long n;
+	long errors;
+	uint8_t want[MAXLEN];
+};
+
+static void
+on_msg(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	struct rx *r = arg;
+
+	fill(r->want, msg_len(r->n), r->n);
+	if (len != msg_len(r->n) || memcmp(buf, r->want, len) != 0) {
+		if (r->errors++ < 5)
+			fprintf(stderr, "message %ld: len %zu want %zu\n", r->n, len, msg_len(r->n));
+	}
+	r->n++;
+}
+
+static int
+sub_process(const char *ns, int ready_fd)
+{
+	fl_client *c = open_client(ns, false);
+	fl_subscription *s;
+	static struct rx r;
+	struct fl_fragment_assembler fa;
+	struct fl_idle idle = {0};
+	uint64_t dl;
+
+	if (c == NULL)
+		return 10;
+	if (fl_client_add_subscription(c, "stream", 1, NULL, fl_clock_now_ns() + 5 * SEC, &s) != 0)
+		return 11;
+	if (write(ready_fd, "r", 1) != 1)
+		return 12;
+	fl_fragment_assembler_init(&fa, on_msg, &r);
+	dl = fl_clock_now_ns() + 120 * SEC;
+	while (r.n < n_messages && fl_clock_now_ns() < dl) {
+		int k = fl_subscription_poll(s, fl_fragment_assembler_handler, &fa, 512);
+
+		fl_idle(&idle, k > 0 ? k : 0, dl);
+	}
+	fl_fragment_assembler_fini(&fa);
+	fl_subscription_close(s);
+	fl_client_close(c);
+	if (r.n != n_messages) {
+		fprintf(stderr, "subscriber got %ld of %ld\n", r.n, n_messages);
+		return 13;
+	}
+	return r.errors == 0 ? 0 : 14;
+}
+
+static int
+pub_process(const char *ns)
+{
+	fl_client *c = open_client(ns, false);
+	fl_publication *p;
+	static uint8_t buf[MAXLEN];
+	struct fl_idle idle = {0};
+	uint64_t dl;
+	long i;
+
+	if (c == NULL)
+		return 20;
+	if (fl_client_add_publication(c, "stream", 1, true, fl_clock_now_ns() + 5 * SEC, &p) != 0)
+		return 21;
+	dl = fl_clock_now_ns() + 120 * SEC;
+	for (i = 0; i < n_messages && fl_clock_now_ns() < dl;) {
+		size_t len = msg_len(i);
+		int64_t rc;
+
+		fill(buf, len, i);
+		rc = fl_publication_offer(p, buf, len);
+		if (rc > 0) {
+			i++;
+			idle.spins = 0;
+			continue;
+		}
+		if (rc != FL_EBACKPRESSURE && rc != FL_ENOT_CONNECTED)
+			return 22;
+		fl_idle(&idle, 0, dl);
+	}
+	fl_publication_close(p);  /* the driver drains before dropping images */
+	fl_client_close(c);
+	return i == n_messages ? 0 : 23;
+}
+
+static void
+exchange(long n, const char *name)
+{
+	char ns[64], dir[256];
+	fl_driver *d;
+	int fds[2];
+	pid_t sub, pub;
+	char ch;
+	struct fl_stats st;
+
+	n_messages = n;
+	test_ns(ns, sizeof(ns), name);
+	fl_run_dir_path(ns, dir, sizeof(dir));
+	d = start_driver(ns);
+	assert_int_equal(pipe(fds), 0);
+	sub = fork();
+	if (sub == 0)
+		_exit(sub_process(ns, fds[1]));
+	assert_int_equal(read(fds[0], &ch, 1), 1);
+	pub = fork();
+	if (pub == 0)
+		_exit(pub_process(ns));
+	assert_int_equal(wait_child(pub, 150000), 0);
+	assert_int_equal(wait_child(sub, 150000), 0);
+	close(fds[0]);
+	close(fds[1]);
+	assert_true(WAIT_UNTIL(fl_stats_read(ns, &st) == 0 && st.publications == 0 && st.images == 0 &&
+	                           st.log_files == 0 && st.active_clients == 0,
+	                       5000));
+	assert_int_equal(fl_shm_dir_count(dir), 1);
+	fl_driver_close(d);
+	assert_int_equal(access(dir, F_OK), -1);
+}
+
+static void
+exchange_100k(void **state)
+{
+	exchange(under_valgrind() ? 3000 : 100000, "x100k");
+}
+
+static void
+exchange_million(void **state)
+{
+	exchange(1000000, "x1m");
+}
+
+/* ---- subscriber killed holding references ------------------------------- */
+
+static void
+sub_killed_holding_refs(void **state)
+{
+	char ns[64], dir[256];
+	fl_driver *d;
+	fl_client *c;
+	fl_publication *p;
+	struct fl_stats st;
+	int fds[2];
+	pid_t sub;
+	char ch;
+	int i, dead = -1;
+
+	test_ns(ns, sizeof(ns), "subkill");
+	fl_run_dir_path(ns, dir, sizeof(dir));
+	d = start_driver(ns);
+	c = open_client(ns, false);
+	assert_non_null(c);
+	assert_fl(fl_client_add_publication(c, "k", 1, true, fl_clock_now_ns() + 5 * SEC, &p), 0);
+	assert_int_equal(pipe(fds), 0);
+	sub = fork();
+	if (sub == 0) {
+		fl_client *sc = open_client(ns, false);
+		fl_subscription *s;
+		fl_image *a, *b;
+
+		if (sc == NULL ||
+		    fl_client_add_subscription(sc, "k", 1, NULL, fl_clock_now_ns() + 5 * SEC, &s) != 0 ||
+		    !WAIT_UNTIL(fl_subscription_image_count(s) == 1, 5000) ||
+		    fl_subscription_image_by_session_id(s, fl_publication_session_id(p), &a) != 0 ||
+		    fl_subscription_image_at_index(s, 0, &b) != 0)
+			_exit(1);
+		if (write(fds[1], "r", 1) != 1)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	assert_int_equal(read(fds[0], &ch, 1), 1);
+	assert_fl(fl_stats_read(ns, &st), 0);
+	assert_int_equal(st.image_refs_held, 2);
+	assert_int_equal(st.images, 1);
+	assert_int_equal(st.log_files_mapped, 2);
+	kill(sub, SIGKILL);
+	assert_int_equal(wait_child(sub, 5000), 128 + SIGKILL);
+	assert_true(WAIT_UNTIL(fl_stats_read(ns, &st) == 0 && st.client_timeouts == 1, 3000));
+	assert_int_equal(st.images, 0);
+	assert_int_equal(st.subscriptions, 0);
+	assert_int_equal(st.image_refs_held, 0);
+	assert_int_equal(st.pending_registrations, 0);
+	assert_int_equal(st.log_files_mapped, 1);  /* the publisher's own */
+	for (i = 0; i < st.client_count; i++)
+		if (st.clients[i].state == FL_CLIENT_TIMED_OUT)
+			dead = i;
+	assert_true(dead >= 0);
+	assert_int_equal(st.clients[dead].refs_leaked, 2);
+	assert_int_equal(st.clients[dead].image_refs_held, 0);
+	assert_int_equal(st.clients[dead].registrations, 0);
+	assert_int_equal(st.clients[dead].registrations_reclaimed, 1);
+	assert_false(fl_publication_is_connected(p));
+	fl_publication_close(p);
+	fl_client_close(c);
+	assert_true(WAIT_UNTIL(fl_stats_read(ns, &st) == 0 && st.publications == 0 && st.log_files == 0 &&
+	                           st.log_files_mapped == 0 && st.active_clients == 0,
+	                       3000));
+	assert_int_equal(fl_shm_dir_count(dir), 1);  /* only the driver's cnc.dat */
+	close(fds[0]);
+	close(fds[1]);
+	fl_driver_close(d);
+}
+
+/* ---- publisher killed mid-claim ------------------------------------------- */
+
+static void
+count_msg(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	(*(long *)arg)++;
+}
+
+static void
+pub_killed_mid_claim(void **state)
+{
+	char ns[64];
+	fl_driver *d;
+	fl_client *c;
+	fl_subscription *s;
+	fl_publication *p2;
+	struct fl_stats st;
+	int fds[2];
+	pid_t pub;
+	char ch;
+	long got = 0;
+
+	test_ns(ns, sizeof(ns), "pubkill");
+	d = start_driver(ns);
+	c = open_client(ns, false);
+	assert_non_null(c);
+	assert_fl(fl_client_add_subscription(c, "m", 1, NULL, fl_clock_now_ns() + 5 * SEC, &s), 0);
+	assert_int_equal(pipe(fds), 0);
+	pub = fork();
+	if (pub == 0) {
+		fl_client *pc = open_client(ns, false);
+		fl_publication *p;
+		struct fl_claim claim;
+		int i;
+
+		if (pc == NULL ||
+		    fl_client_add_publication(pc, "m", 1, false, fl_clock_now_ns() + 5 * SEC, &p) != 0 ||
+		    !WAIT_UNTIL(fl_publication_is_connected(p), 5000))
+			_exit(1);
+		for (i = 0; i < 100; i++)
+			if (fl_publication_offer(p, "hello", 5) <= 0)
+				_exit(2);
+		if (fl_publication_try_claim(p, 64, &claim) <= 0)
+			_exit(3);
+		if (write(fds[1], "r", 1) != 1)
+			_exit(4);
+		for (;;)
+			pause();  /* never commits */
+	}
+	assert_int_equal(read(fds[0], &ch, 1), 1);
+	assert_true(WAIT_UNTIL((fl_subscription_poll(s, count_msg, &got, 100), got == 100), 3000));
+	kill(pub, SIGKILL);
+	assert_int_equal(wait_child(pub, 5000), 128 + SIGKILL);
+	/* The driver times the publisher out and closes its publication. */
+	assert_true(WAIT_UNTIL(fl_subscription_image_count(s) == 0, 3000));
+	/* Not wedged: a new publisher on the same stream gets through. */
+	assert_fl(fl_client_add_publication(c, "m", 1, true, fl_clock_now_ns() + 5 * SEC, &p2), 0);
+	assert_true(WAIT_UNTIL(fl_subscription_image_count(s) == 1, 3000));
+	assert_true(fl_publication_offer(p2, "again", 5) > 0);
+	assert_true(WAIT_UNTIL((fl_subscription_poll(s, count_msg, &got, 100), got == 101), 3000));
+	fl_publication_close(p2);
+	fl_subscription_close(s);
+	fl_client_close(c);
+	assert_true(WAIT_UNTIL(fl_stats_read(ns, &st) == 0 && st.log_files == 0 && st.images == 0, 3000));
+	close(fds[0]);
+	close(fds[1]);
+	fl_driver_close(d);
+}
+
+/* ---- client outliving its driver ------------------------------------------ */
+
+static void
+client_outlives_driver(void **state)
+{
+	char ns[64], dir[256];
+	fl_client *c;
+	fl_publication *p;
+	fl_driver *d2;
+	struct fl_driver_ctx dc;
+	int fds[2];
+	pid_t drv;
+	char ch;
+
+	test_ns(ns, sizeof(ns), "driverdies");
+	fl_run_dir_path(ns, dir, sizeof(dir));
+	assert_int_equal(pipe(fds), 0);
+	drv = fork();
+	if (drv == 0) {
+		fl_driver *d;
+
+		fl_driver_ctx_init(&dc);
+		dc.ns = ns;
+		if (fl_driver_start(&dc, &d) != 0 || write(fds[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	assert_int_equal(read(fds[0], &ch, 1), 1);
+	c = open_client(ns, true);
+	assert_non_null(c);
+	assert_fl(fl_client_add_publication(c, "o", 1, true, fl_clock_now_ns() + 5 * SEC, &p), 0);
+	kill(drv, SIGKILL);
+	assert_int_equal(wait_child(drv, 5000), 128 + SIGKILL);
+	assert_true(WAIT_UNTIL(fl_client_do_work(c) == FL_EDRIVER_TIMEOUT, 3000));
+	assert_fl(fl_publication_offer(p, "x", 1), FL_ECLOSED);
+	fl_publication_close(p);
+	fl_client_close(c);
+	/* The next driver finds the stale directory and cleans it. */
+	fl_driver_ctx_init(&dc);
+	dc.ns = ns;
+	dc.no_thread = true;
+	assert_fl(fl_driver_start(&dc, &d2), 0);
+	assert_int_equal(fl_shm_dir_count(dir), 1);
+	fl_driver_close(d2);
+	assert_int_equal(access(dir, F_OK), -1);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(exchange_100k),
+		cmocka_unit_test(sub_killed_holding_refs),
+		cmocka_unit_test(pub_killed_mid_claim),
+		cmocka_unit_test(client_outlives_driver),
+	};
+	const struct CMUnitTest slow[] = {
+		cmocka_unit_test(exchange_million),
+	};
+
+	if (argc > 1 && strcmp(argv[1], "million") == 0)
+		return cmocka_run_group_tests(slow, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
