@@ -1,0 +1,591 @@
+#!/usr/bin/env python3
+"""Tests of the faultline CLI itself (issue 5, "Tests of the harness itself").
+
+Each case runs the faultline executable on scenario files and checks its
+exit status, its reports (--json, --junit) and its traces.  Every case
+writes its traces and reports into its own temporary directory and checks
+that no /dev/shm/faultline-* entry of its own runs is left behind.
+
+usage: cli_test.py FAULTLINE SOURCE_ROOT [CASE...]   (no CASE: every case)
+Exit status: 0 all passed, 1 a case failed, 77 skipped (meson).
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+FL = None
+ROOT = None
+TMP = None
+
+SMOKE = "scenarios/reqrep-smoke.yaml"
+FAILING = "harness/tests/run/scenarios/fail-barrier.yaml"
+FAILING_PROPERTY = "operations"
+# Wall-clock cap on one faultline command: every command here takes well
+# under a second natively; this is only a guard against a hang.
+CMD_TIMEOUT = 120
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, fmt, *args):
+    if not cond:
+        raise Failure(fmt % args if args else fmt)
+
+
+def src(rel):
+    return os.path.join(ROOT, rel)
+
+
+# --- /dev/shm bookkeeping --------------------------------------------------
+# The runner names a run's directory /dev/shm/faultline-<prefix>-<pid>-<n>
+# after the process that started the run (the CLI, or a --jobs worker).
+# Other programs (other test suites, other users of the machine) may have
+# live runs of their own at the same time, so a leak is an entry that was
+# not there before the command, whose pid is the command's own or a dead
+# process forked after it (its --jobs workers).
+
+SHM = "/dev/shm"
+SHM_RE = re.compile(r"^faultline-.*?-(\d+)-(\d+)$")
+
+
+def shm_entries():
+    try:
+        return set(e for e in os.listdir(SHM) if e.startswith("faultline-"))
+    except FileNotFoundError:
+        return set()
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def shm_leaks(before, first_pid, last_pid):
+    leaks = []
+    for e in sorted(shm_entries() - before):
+        m = SHM_RE.match(e)
+        if m is None:
+            continue
+        pid = int(m.group(1))
+        if pid == first_pid or (first_pid < pid <= last_pid and not pid_alive(pid)):
+            leaks.append(e)
+    return leaks
+
+
+def run(args, expect=None, stdin=None):
+    """Run faultline with args; check the exit status (expect: int or set)
+    and that the command left no /dev/shm entry.  Returns (rc, out, err)."""
+    before = shm_entries()
+    p = subprocess.Popen([FL] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=ROOT)
+    try:
+        out, err = p.communicate(timeout=CMD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        raise Failure("faultline %s: no exit within %d s\n%s%s" % (" ".join(args), CMD_TIMEOUT, out, err))
+    # A process started now has a pid after every one the command forked
+    # (pids wrap rarely; a wrap only narrows the window checked).
+    probe = subprocess.Popen(["true"])
+    probe.wait()
+    last = probe.pid if probe.pid > p.pid else p.pid + 100000
+    leaks = shm_leaks(before, p.pid, last)
+    check(not leaks, "faultline %s left /dev/shm entries: %s", " ".join(args), leaks)
+    if expect is not None:
+        ok = p.returncode in expect if isinstance(expect, (set, tuple, list)) else p.returncode == expect
+        check(ok, "faultline %s: exit %d, expected %s\nstdout:\n%s\nstderr:\n%s",
+              " ".join(args), p.returncode, expect, out, err)
+    return p.returncode, out, err
+
+
+def tdir(name):
+    d = os.path.join(TMP, name)
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def run_json(scn, extra, name, expect=0):
+    d = tdir(name)
+    report = os.path.join(d, "report.json")
+    rc, out, err = run(["run", src(scn), "-q", "--trace-dir", os.path.join(d, "traces"),
+                        "--json", report] + extra, expect)
+    with open(report) as f:
+        return json.load(f), out, err
+
+
+def verdict_counts(rep):
+    s = rep["summary"]
+    return {k: s[k] for k in ("runs", "passed", "failed", "crashed", "hung", "deadlocked")}
+
+
+# --- cases -----------------------------------------------------------------
+
+def case_determinism():
+    """Same seed twice: same trace_hash run by run; different seeds differ."""
+    a, _, _ = run_json(SMOKE, ["--seed", "7", "--runs", "10"], "det-a")
+    b, _, _ = run_json(SMOKE, ["--seed", "7", "--runs", "10"], "det-b")
+    ha = [(r["seed"], r["trace_hash"]) for r in a["runs"]]
+    hb = [(r["seed"], r["trace_hash"]) for r in b["runs"]]
+    check(len(ha) == 10, "expected 10 runs, got %d", len(ha))
+    check(ha == hb, "same seeds, different hashes:\n%s\n%s", ha, hb)
+    hashes = set(h for _, h in ha)
+    check(len(hashes) == 10, "10 seeds gave only %d distinct trace hashes: %s", len(hashes), ha)
+    check("0000000000000000" not in hashes, "a passing run has a zero trace hash: %s", ha)
+    # And a failing scenario: same seed, same verdict, hash and detail.
+    c, _, _ = run_json(FAILING, ["--seed", "3", "--runs", "3"], "det-c", expect=1)
+    d, _, _ = run_json(FAILING, ["--seed", "3", "--runs", "3"], "det-d", expect=1)
+    key = lambda rep: [(r["seed"], r["verdict"], r["property"], r["trace_hash"], r["detail"])
+                       for r in rep["runs"]]
+    check(key(c) == key(d), "failing runs differ between two runs of the same seeds:\n%s\n%s",
+          key(c), key(d))
+
+
+def case_replay():
+    """A failing run's trace replays to the same verdict (exit 0); a trace of
+    a different scenario file is refused."""
+    rep, _, _ = run_json(FAILING, ["--seed", "1", "--runs", "3"], "replay", expect=1)
+    check(len(rep["runs"]) == 3, "expected 3 runs: %s", rep["runs"])
+    for r in rep["runs"]:
+        check(r["verdict"] == "fail" and r["property"] == FAILING_PROPERTY,
+              "run %s: verdict %s property %s, expected fail %s", r["seed"], r["verdict"],
+              r["property"], FAILING_PROPERTY)
+        check(r["trace"] and os.path.exists(r["trace"]), "run %s: no trace file: %r", r["seed"], r["trace"])
+        rc, out, err = run(["replay", r["trace"]], 0)
+        check("same verdict" in out, "replay of %s does not say 'same verdict':\n%s%s", r["trace"], out, err)
+        check(r["trace_hash"] in out, "replay of %s does not show trace_hash %s:\n%s",
+              r["trace"], r["trace_hash"], out)
+    # A trace whose recorded verdict the replay cannot reach: edit the
+    # verdict to pass; the replay must say so with exit 1.
+    t = rep["runs"][0]["trace"]
+    with open(t) as f:
+        text = f.read()
+    forged = os.path.join(tdir("replay"), "forged.trace")
+    with open(forged, "w") as f:
+        f.write(re.sub(r"(?m)^verdict fail$", "verdict pass", text))
+    run(["replay", forged], 1)
+    # A trace that cannot be read: exit 2.
+    run(["replay", os.path.join(tdir("replay"), "missing.trace")], 2)
+    garbage = os.path.join(tdir("replay"), "garbage.trace")
+    with open(garbage, "w") as f:
+        f.write("not a trace\n")
+    run(["replay", garbage], 2)
+
+
+def trace_choices(path):
+    """The choice values of a trace file (the lines between 'choices N' and 'end')."""
+    with open(path) as f:
+        lines = f.read().splitlines()
+    for i, l in enumerate(lines):
+        if l.startswith("choices "):
+            n = int(l.split()[1])
+            vals = []
+            for l2 in lines[i + 1:]:
+                if l2 == "end":
+                    break
+                vals += [int(v) for v in l2.split()]
+            check(len(vals) == n, "%s: header says %d choices, %d listed", path, n, len(vals))
+            return vals
+    raise Failure("%s: no choices section" % path)
+
+
+def significant(vals):
+    """Choices without the trailing zeros (a replayed stream that runs out
+    answers 0, so trailing zeros carry nothing)."""
+    n = len(vals)
+    while n > 0 and vals[n - 1] == 0:
+        n -= 1
+    return vals[:n]
+
+
+def case_shrink():
+    """Shrinking a known failure: the minimal trace has no more choices than
+    the original, is no larger value by value, and replays to the same
+    verdict and property."""
+    rep, _, _ = run_json(FAILING, ["--seed", "1", "--runs", "1"], "shrink", expect=1)
+    r = rep["runs"][0]
+    t = r["trace"]
+    orig = trace_choices(t)
+    out_path = os.path.join(tdir("shrink"), "out.min")
+    rc, out, err = run(["shrink", t, "-o", out_path, "--attempts", "200"], 0)
+    m = re.search(r"(\d+) choices -> (\d+)", out)
+    check(m is not None, "shrink output has no 'N choices -> M':\n%s%s", out, err)
+    n0, n1 = int(m.group(1)), int(m.group(2))
+    check(n0 == len(orig), "shrink says %d original choices, the trace has %d", n0, len(orig))
+    check(n1 <= n0, "shrink grew the trace: %d -> %d", n0, n1)
+    mini = trace_choices(out_path)
+    sig = significant(mini)
+    check(len(sig) <= len(significant(orig)),
+          "shrunk trace has %d significant choices, the original %d", len(sig), len(significant(orig)))
+    check(len(sig) <= n1, "shrunk trace has %d significant choices, shrink printed %d", len(sig), n1)
+    check(sum(mini) <= sum(orig), "shrunk choices sum %d > original %d", sum(mini), sum(orig))
+    with open(out_path) as f:
+        text = f.read()
+    check(re.search(r"(?m)^verdict fail$", text), "shrunk trace does not record verdict fail:\n%s", text)
+    check(re.search(r"(?m)^property %s$" % FAILING_PROPERTY, text),
+          "shrunk trace does not record property %s:\n%s", FAILING_PROPERTY, text)
+    rc, out, err = run(["replay", out_path], 0)
+    check("same verdict" in out and FAILING_PROPERTY in out,
+          "shrunk trace does not replay to fail %s:\n%s%s", FAILING_PROPERTY, out, err)
+    # Default output name: TRACE.min.
+    run(["shrink", t, "--attempts", "20"], 0)
+    check(os.path.exists(t + ".min"), "shrink without -o wrote no %s.min", t)
+    # A passing run cannot be shrunk... there is no trace of one; a trace
+    # that cannot be read is exit 2.
+    run(["shrink", os.path.join(tdir("shrink"), "missing.trace")], 2)
+
+
+BAD_SCENARIOS = [
+    # (name, text, line, substring of the message)
+    ("unknown-key", """name: bad
+description: unknown key in an actor
+mode: sim
+actors:
+  - name: a
+    knd: thread
+    ops:
+      - wait: {ms: 1}
+""", 6, "unknown key"),
+    ("yaml-syntax", """name: bad
+description: broken flow sequence
+mode: sim
+actors:
+  - name: a
+    ops:
+      - request: {conn: [c, count: 1}
+""", 7, None),
+    ("bad-count", """name: bad
+description: request count out of range
+mode: sim
+actors:
+  - name: a
+    ops:
+      - connect_service: {service: s, as: c}
+      - request: {conn: c, count: -3}
+""", 8, "count"),
+    ("unknown-object", """name: bad
+description: a request on a connection never made
+mode: sim
+actors:
+  - name: a
+    ops:
+      - offer_service: {service: s, as: srv}
+      - request: {conn: nope, count: 1}
+""", 8, "nope"),
+    ("crash-self-thread", """name: bad
+description: crash_self needs a process actor
+mode: sim
+actors:
+  - name: a
+    ops:
+      - crash_self: {}
+""", 7, "crash_self"),
+    ("bad-mode", """name: bad
+description: no such mode
+mode: warp
+actors:
+  - name: a
+    ops:
+      - wait: {ms: 1}
+""", 3, "mode"),
+    ("no-actors", """name: bad
+description: actors missing
+mode: sim
+""", None, "actors"),
+    ("bad-fault-action", """name: bad
+description: a fault with an unknown action
+mode: sim
+actors:
+  - name: a
+    ops:
+      - wait: {ms: 1}
+faults:
+  - point: transport/chunk/loan
+    action: explode
+""", 10, "action"),
+    ("bad-property", """name: bad
+description: an unknown property
+mode: sim
+actors:
+  - name: a
+    ops:
+      - wait: {ms: 1}
+properties: [chunks_balanced, everything_fine]
+""", 8, "everything_fine"),
+]
+
+
+def case_bad_scenario():
+    """Bad scenario files: exit 2 and one 'file:line:' message on stderr."""
+    d = tdir("bad")
+    for name, text, line, what in BAD_SCENARIOS:
+        path = os.path.join(d, name + ".yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        for cmd in (["run", path, "--runs", "1", "-q", "--trace-dir", os.path.join(d, "tr")], ["list", path]):
+            rc, out, err = run(cmd)
+            check(rc == 2, "%s: %s exited %d, expected 2\nstderr:\n%s", name, cmd[0], rc, err)
+            pat = re.escape(path) + r":(\d+):"
+            m = re.search(pat, err)
+            check(m is not None, "%s: %s: no '%s:LINE:' on stderr:\n%s", name, cmd[0], path, err)
+            if line is not None:
+                check(int(m.group(1)) == line, "%s: message names line %s, expected %d:\n%s",
+                      name, m.group(1), line, err)
+            if what is not None:
+                check(what in err, "%s: message does not mention %r:\n%s", name, what, err)
+    # A file that does not exist, and a directory with a bad file in it.
+    rc, out, err = run(["run", os.path.join(d, "nope.yaml"), "--runs", "1", "-q"])
+    check(rc == 2, "a missing scenario file: exit %d, expected 2:\n%s", rc, err)
+    rc, out, err = run(["run", d, "--runs", "1", "-q", "--trace-dir", os.path.join(d, "tr")])
+    check(rc == 2, "a directory with bad files: exit %d, expected 2:\n%s", rc, err)
+
+
+BAD_ARGS = [
+    [],
+    ["frobnicate"],
+    ["run", SMOKE, "--runs", "0"],
+    ["run", SMOKE, "--runs", "many"],
+    ["run", SMOKE, "--runs", "-1"],
+    ["run", SMOKE, "--seed", "x"],
+    ["run", SMOKE, "--jobs", "0"],
+    ["run", SMOKE, "--jobs", "two"],
+    ["run", SMOKE, "--shard", "3/2"],
+    ["run", SMOKE, "--shard", "0/2"],
+    ["run", SMOKE, "--shard", "1"],
+    ["run", SMOKE, "--shard", "1/0"],
+    ["run", SMOKE, "--mode", "warp"],
+    ["run", SMOKE, "--time", "-5"],
+    ["run", SMOKE, "--timeout", "soon"],
+    ["run", SMOKE, "--no-such-option"],
+    ["run", SMOKE, "--seed"],
+    ["replay"],
+    ["replay", "a.trace", "b.trace"],
+    ["shrink"],
+    ["shrink", "a.trace", "--attempts", "lots"],
+]
+
+
+def case_bad_args():
+    """Bad command lines: exit 2 with a message on stderr, no run."""
+    d = tdir("args")
+    for args in BAD_ARGS:
+        full = [a if a != SMOKE else src(SMOKE) for a in args]
+        if full and full[0] == "run":
+            full += ["-q", "--trace-dir", os.path.join(d, "tr")]
+        rc, out, err = run(full)
+        check(rc == 2, "faultline %s: exit %d, expected 2\nstdout:\n%s\nstderr:\n%s",
+              " ".join(args), rc, out, err)
+        check(err.strip() != "", "faultline %s: exit 2 without a message on stderr", " ".join(args))
+        check("passed" not in out, "faultline %s: ran despite bad arguments:\n%s", " ".join(args), out)
+    # --help is not an error.
+    for cmd in (["--help"], ["run", "--help"], ["replay", "--help"], ["shrink", "--help"], ["list", "--help"]):
+        rc, out, err = run(cmd)
+        check(rc == 0, "faultline %s: exit %d, expected 0", " ".join(cmd), rc)
+        check("usage" in out + err, "faultline %s: no usage text", " ".join(cmd))
+
+
+RUN_FIELDS = ("scenario", "seed", "verdict", "property", "trace", "trace_hash", "seconds", "detail")
+SUMMARY_FIELDS = ("runs", "passed", "failed", "crashed", "hung", "deadlocked")
+
+
+def case_json():
+    """--json: every run carries scenario/seed/verdict/property/trace/
+    trace_hash; the summary adds up; '-' writes to stdout."""
+    rep, _, _ = run_json(SMOKE, ["--seed", "11", "--runs", "5"], "json-pass")
+    check(len(rep["runs"]) == 5, "expected 5 runs, got %d", len(rep["runs"]))
+    for i, r in enumerate(rep["runs"]):
+        for k in RUN_FIELDS:
+            check(k in r, "run %d lacks %r: %s", i, k, r)
+        check(r["scenario"] == "reqrep-smoke", "scenario %r", r["scenario"])
+        check(r["seed"] == 11 + i, "run %d: seed %r, expected %d", i, r["seed"], 11 + i)
+        check(r["verdict"] == "pass" and r["property"] is None and r["trace"] is None,
+              "passing run %d: %s", i, r)
+        check(re.fullmatch(r"[0-9a-f]{16}", r["trace_hash"]), "trace_hash %r", r["trace_hash"])
+    for k in SUMMARY_FIELDS:
+        check(k in rep["summary"], "summary lacks %r: %s", k, rep["summary"])
+    check(verdict_counts(rep) == {"runs": 5, "passed": 5, "failed": 0, "crashed": 0, "hung": 0,
+                                  "deadlocked": 0}, "summary %s", rep["summary"])
+
+    rep, _, _ = run_json(FAILING, ["--seed", "1", "--runs", "2"], "json-fail", expect=1)
+    for r in rep["runs"]:
+        check(r["verdict"] == "fail" and r["property"] == FAILING_PROPERTY,
+              "failing run: %s", r)
+        check(isinstance(r["trace"], str) and os.path.exists(r["trace"]), "trace %r", r["trace"])
+        check(r["trace"].startswith(os.path.join(TMP, "json-fail", "traces")),
+              "trace %r is not under --trace-dir", r["trace"])
+        check(r["detail"], "failing run without detail: %s", r)
+    check(rep["summary"]["failed"] == 2 and rep["summary"]["runs"] == 2, "summary %s", rep["summary"])
+
+    # --json - : the report on stdout (progress on stderr or suppressed).
+    rc, out, err = run(["run", src(SMOKE), "--seed", "1", "--runs", "2", "-q", "--trace-dir",
+                        os.path.join(tdir("json-stdout"), "tr"), "--json", "-"], 0)
+    start = out.find("{")
+    check(start >= 0, "--json - wrote no JSON on stdout:\n%s", out)
+    try:
+        rep = json.loads(out[start:])
+    except ValueError as e:
+        raise Failure("--json - output is not JSON (%s):\n%s" % (e, out))
+    check(rep["summary"]["runs"] == 2, "summary %s", rep["summary"])
+
+
+def case_junit():
+    """--junit writes valid XML: one testcase a run, failures counted."""
+    d = tdir("junit")
+    path = os.path.join(d, "report.xml")
+    run(["run", src(SMOKE), src(FAILING), "--seed", "1", "--runs", "3", "-q",
+         "--trace-dir", os.path.join(d, "tr"), "--junit", path], 1)
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        raise Failure("--junit output is not XML: %s" % e)
+    check(root.tag in ("testsuites", "testsuite"), "root element %r", root.tag)
+    cases = root.findall(".//testcase")
+    check(len(cases) == 6, "expected 6 testcases, got %d", len(cases))
+    failures = [c for c in cases if c.find("failure") is not None or c.find("error") is not None]
+    check(len(failures) == 3, "expected 3 failed testcases, got %d", len(failures))
+    for c in failures:
+        f = c.find("failure")
+        text = (f.get("message") or "") + (f.text or "")
+        check(FAILING_PROPERTY in text, "failure does not name %s: %r", FAILING_PROPERTY, text)
+    if root.tag == "testsuites" and root.get("failures") is not None:
+        check(int(root.get("failures")) == 3, "testsuites failures=%s", root.get("failures"))
+        check(int(root.get("tests")) == 6, "testsuites tests=%s", root.get("tests"))
+
+
+def case_shard():
+    """--shard 1/2 and 2/2 together cover exactly the runs of an unsharded run."""
+    full, _, _ = run_json(SMOKE, [src(FAILING), "--seed", "100", "--runs", "5"], "shard-all", expect=1)
+    s1, _, _ = run_json(SMOKE, [src(FAILING), "--seed", "100", "--runs", "5", "--shard", "1/2"],
+                        "shard-1", expect={0, 1})
+    s2, _, _ = run_json(SMOKE, [src(FAILING), "--seed", "100", "--runs", "5", "--shard", "2/2"],
+                        "shard-2", expect={0, 1})
+    key = lambda r: (r["scenario"], r["seed"], r["verdict"], r["property"], r["trace_hash"])
+    a = sorted(key(r) for r in full["runs"])
+    b1 = [key(r) for r in s1["runs"]]
+    b2 = [key(r) for r in s2["runs"]]
+    check(len(a) == 10, "unsharded: %d runs, expected 10", len(a))
+    check(b1 and b2, "a shard is empty: %s / %s", b1, b2)
+    check(not (set(b1) & set(b2)), "shards overlap: %s", set(b1) & set(b2))
+    check(sorted(b1 + b2) == a, "shards do not cover the unsharded runs:\n%s\n%s\n%s", a, b1, b2)
+    check(s1["summary"]["runs"] + s2["summary"]["runs"] == 10, "shard summaries %s %s",
+          s1["summary"], s2["summary"])
+
+
+def case_jobs():
+    """--jobs 2 gives the same runs (verdict counts and trace hashes) as --jobs 1."""
+    extra = [src(FAILING), "--seed", "50", "--runs", "8"]
+    j1, _, _ = run_json(SMOKE, extra + ["--jobs", "1"], "jobs-1", expect=1)
+    j2, _, _ = run_json(SMOKE, extra + ["--jobs", "2"], "jobs-2", expect=1)
+    check(verdict_counts(j1) == verdict_counts(j2), "--jobs 1: %s, --jobs 2: %s",
+          verdict_counts(j1), verdict_counts(j2))
+    key = lambda r: (r["scenario"], r["seed"], r["verdict"], r["property"], r["trace_hash"])
+    check(sorted(map(key, j1["runs"])) == sorted(map(key, j2["runs"])),
+          "--jobs 2 runs differ from --jobs 1")
+    check(verdict_counts(j1)["failed"] == 8 and verdict_counts(j1)["passed"] == 8,
+          "expected 8 passed and 8 failed: %s", verdict_counts(j1))
+
+
+def case_shm_clean():
+    """No /dev/shm/faultline-* entry is left after passing, failing, faulted,
+    crashed-actor, swept and hung (killed) runs, with --jobs 1 and 2.
+    (run() checks after every command; this case runs the kinds of run.)"""
+    d = tdir("shm")
+    tr = os.path.join(d, "tr")
+    run(["run", src(SMOKE), "--seed", "1", "--runs", "5", "-q", "--trace-dir", tr], 0)
+    run(["run", src(FAILING), "--seed", "1", "--runs", "5", "-q", "--trace-dir", tr], 1)
+    run(["run", src("scenarios/reqrep-crash.yaml"), "--seed", "1", "--runs", "10", "-q",
+         "--trace-dir", tr], 0)
+    run(["run", src("scenarios/reqrep-server-crash.yaml"), "--seed", "1", "--runs", "10", "-q",
+         "--trace-dir", tr, "--jobs", "2"], 0)
+    run(["run", src("scenarios/reqrep-fault-sweep.yaml"), "--seed", "1", "--runs", "1", "-q",
+         "--trace-dir", tr], 0)
+    # A 1 ms wall-clock deadline: runs are killed as hung mid-run.
+    rep_path = os.path.join(d, "hang.json")
+    run(["run", src("scenarios/reqrep-port-churn.yaml"), "--seed", "1", "--runs", "3", "-q",
+         "--timeout", "1", "--trace-dir", tr, "--json", rep_path], 1)
+    with open(rep_path) as f:
+        rep = json.load(f)
+    check(rep["summary"]["hung"] == 3, "a 1 ms timeout did not report hangs: %s", rep["summary"])
+    for r in rep["runs"]:
+        check(r["verdict"] == "hang", "run %s: verdict %s, expected hang", r["seed"], r["verdict"])
+    run(["run", src("scenarios/reqrep-port-churn.yaml"), "--seed", "1", "--runs", "4", "-q",
+         "--timeout", "1", "--trace-dir", tr, "--jobs", "2"], 1)
+    # The failing runs' traces replay (and shrink) without leaving anything.
+    t = os.path.join(tr, "fail-barrier-1.trace")
+    run(["replay", t], 0)
+    run(["shrink", t, "-o", os.path.join(d, "m.trace"), "--attempts", "10"], 0)
+
+
+def case_sweep():
+    """--sweep: prints the number of faulted runs; every faulted run of the
+    request/response sweep scenario passes (no crash, hang or leak)."""
+    rep, out, err = run_json("scenarios/reqrep-fault-sweep.yaml", ["--seed", "1", "--runs", "2"], "sweep")
+    m = re.search(r"sweep: (\d+) faulted runs", out + err)
+    check(m is not None, "no 'sweep: N faulted runs' line:\n%s%s", out, err)
+    n = int(m.group(1))
+    check(n >= 20, "only %d faulted runs: the request/response points were not swept", n)
+    check(rep["summary"]["runs"] == n + 2, "summary %s, expected %d runs", rep["summary"], n + 2)
+    check(rep["summary"]["passed"] == n + 2, "not every swept run passed: %s", rep["summary"])
+    # --sweep on the command line sweeps a scenario without `sweep: true`.
+    rep, out, err = run_json(SMOKE, ["--seed", "1", "--runs", "1", "--sweep"], "sweep-cli", expect={0, 1})
+    check(re.search(r"sweep: (\d+) faulted runs", out + err), "--sweep did not sweep:\n%s%s", out, err)
+
+
+def case_list():
+    """list prints every scenario of a directory with its description."""
+    rc, out, err = run(["list", src("scenarios")], 0)
+    for name in ("reqrep-smoke", "reqrep-crash", "reqrep-fault-sweep"):
+        check(name in out, "list does not show %s:\n%s", name, out)
+
+
+CASES = {
+    "determinism": case_determinism,
+    "replay": case_replay,
+    "shrink": case_shrink,
+    "bad_scenario": case_bad_scenario,
+    "bad_args": case_bad_args,
+    "json": case_json,
+    "junit": case_junit,
+    "shard": case_shard,
+    "jobs": case_jobs,
+    "shm_clean": case_shm_clean,
+    "sweep": case_sweep,
+    "list": case_list,
+}
+
+
+def main():
+    global FL, ROOT, TMP
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    FL, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    names = sys.argv[3:] or list(CASES)
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="faultline-cli-test-") as tmp:
+        TMP = tmp
+        for name in names:
+            if name not in CASES:
+                print("unknown case %r (cases: %s)" % (name, ", ".join(CASES)), file=sys.stderr)
+                return 2
+            try:
+                CASES[name]()
+                print("ok - %s" % name)
+            except Failure as e:
+                failed += 1
+                print("not ok - %s\n%s" % (name, e))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
