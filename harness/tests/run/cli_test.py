@@ -542,6 +542,39 @@ def case_sweep():
     check(re.search(r"sweep: (\d+) faulted runs", out + err), "--sweep did not sweep:\n%s%s", out, err)
 
 
+def case_tap():
+    """--tap: TAP 13 on stdout, one ok / not ok a run, the plan matching,
+    failures with a YAML block naming the property; progress not on stdout."""
+    d = tdir("tap")
+    rc, out, err = run(["run", src(SMOKE), src(FAILING), "--seed", "1", "--runs", "3", "--tap",
+                        "--trace-dir", os.path.join(d, "tr")], 1)
+    lines = out.splitlines()
+    check(lines and lines[0] == "TAP version 13", "first line %r", lines[:1])
+    results = [l for l in lines if re.match(r"^(not )?ok \d+ ", l)]
+    check(len(results) == 6, "expected 6 results, got %d:\n%s", len(results), out)
+    for i, l in enumerate(results):
+        check(re.match(r"^(not )?ok %d " % (i + 1), l), "result %d numbered wrongly: %r", i + 1, l)
+    check(sum(l.startswith("ok ") for l in results) == 3, "expected 3 ok:\n%s", out)
+    plans = [l for l in lines if re.match(r"^1\.\.\d+$", l)]
+    check(plans == ["1..6"], "plan lines %s, expected ['1..6']", plans)
+    check(out.count("property: \"%s\"" % FAILING_PROPERTY) == 3, "YAML blocks do not name %s:\n%s",
+          FAILING_PROPERTY, out)
+    check("passed" not in out, "a progress/summary line on stdout under --tap:\n%s", out)
+
+
+def case_time_budget():
+    """--time stops a scenario near its budget: a 200000-run request with
+    --time 1 ends early (well within the command timeout) and passes."""
+    import time
+    t0 = time.monotonic()
+    rep, _, _ = run_json(SMOKE, ["--seed", "1", "--runs", "200000", "--time", "1"], "time")
+    took = time.monotonic() - t0
+    n = rep["summary"]["runs"]
+    check(0 < n < 200000, "--time 1 ran %d of 200000 runs", n)
+    check(rep["summary"]["passed"] == n, "summary %s", rep["summary"])
+    check(took < 30, "--time 1 took %.1f s", took)
+
+
 def case_list():
     """list prints every scenario of a directory with its description."""
     rc, out, err = run(["list", src("scenarios")], 0)
@@ -596,6 +629,8 @@ CASES = {
     "shm_clean": case_shm_clean,
     "sweep": case_sweep,
     "list": case_list,
+    "tap": case_tap,
+    "time_budget": case_time_budget,
 }
 
 KNOWN_BUGS = {
