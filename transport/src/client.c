@@ -980,6 +980,7 @@ fl_client_cancel(fl_client *c, int64_t reg_id)
 	if (c == NULL)
 		return FL_EINVAL;
 	fl_mutex_lock(&c->mu);
+	c->now = fl_clock_now_ns();
 	p = pending_find(c, reg_id, &idx);
 	if (p == NULL) {
 		fl_mutex_unlock(&c->mu);
