@@ -1,0 +1,118 @@
+/*
+ * Every FL_FAULT("name") in transport/src is listed in fault_points.def
+ * (so a sweep enumerates it), and every listed name is named somewhere
+ * in the sources (FL_FAULT or a helper taking the point's name).
+ * The source directory comes as argv[1].
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+
+static const char *src_dir;
+static char used[256][96];
+static int nused;
+static char mentioned[512][96];  /* any "transport/..." literal (points passed by name) */
+static int nmentioned;
+
+static void
+scan_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = line;
+
+		while ((p = strstr(p, "FL_FAULT(\"")) != NULL) {
+			char *q = strchr(p + 10, '"');
+
+			if (q != NULL && q - (p + 10) < 95 && nused < 256) {
+				memcpy(used[nused], p + 10, (size_t)(q - (p + 10)));
+				used[nused][q - (p + 10)] = '\0';
+				nused++;
+			}
+			p += 10;
+		}
+		p = line;
+		while ((p = strstr(p, "\"transport/")) != NULL) {
+			char *q = strchr(p + 1, '"');
+
+			if (q != NULL && q - (p + 1) < 95 && nmentioned < 512) {
+				memcpy(mentioned[nmentioned], p + 1, (size_t)(q - (p + 1)));
+				mentioned[nmentioned][q - (p + 1)] = '\0';
+				nmentioned++;
+			}
+			p += 1;
+		}
+	}
+	fclose(f);
+}
+
+static void
+scan_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[1024];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (n > 2 && strcmp(e->d_name + n - 2, ".c") == 0)
+			scan_file(path);
+		else if (strchr(e->d_name, '.') == NULL)
+			scan_dir(path);
+	}
+	closedir(d);
+}
+
+static void
+every_point_is_registered(void **state)
+{
+	int i, k, missing = 0;
+
+	scan_dir(src_dir);
+	assert_true(nused > 10);
+	for (i = 0; i < nused; i++) {
+		for (k = 0; fl_fault_point_names[k] != NULL; k++)
+			if (strcmp(fl_fault_point_names[k], used[i]) == 0)
+				break;
+		if (fl_fault_point_names[k] == NULL) {
+			fprintf(stderr, "FL_FAULT(\"%s\") is not in fault_points.def\n", used[i]);
+			missing++;
+		}
+	}
+	for (k = 0; fl_fault_point_names[k] != NULL; k++) {
+		for (i = 0; i < nmentioned; i++)
+			if (strcmp(fl_fault_point_names[k], mentioned[i]) == 0)
+				break;
+		if (i == nmentioned) {
+			fprintf(stderr, "fault_points.def lists \"%s\" but no FL_FAULT uses it\n",
+			        fl_fault_point_names[k]);
+			missing++;
+		}
+		assert_int_equal(strncmp(fl_fault_point_names[k], "transport/", 10), 0);
+	}
+	assert_int_equal(missing, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_point_is_registered),
+	};
+
+	src_dir = argc > 1 ? argv[1] : "transport/src";
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
