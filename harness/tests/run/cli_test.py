@@ -575,6 +575,85 @@ def case_time_budget():
     check(took < 30, "--time 1 took %.1f s", took)
 
 
+def children_of(pid):
+    kids = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % e) as f:
+                st = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces, split after ')'.
+        fields = st[st.rfind(")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            kids.append(int(e))
+    return kids
+
+
+def case_killed_runs():
+    """Runs whose process dies of a signal mid-run (SIGSEGV, SIGKILL sent
+    from outside to the forked run) are reported as crashed with the signal,
+    the other runs are unaffected, and /dev/shm is left clean."""
+    import signal
+    import time
+    d = tdir("killed")
+    report = os.path.join(d, "report.json")
+    before = shm_entries()
+    p = subprocess.Popen([FL, "run", src("scenarios/reqrep-port-churn.yaml"), "--seed", "1",
+                          "--runs", "100", "-q", "--trace-dir", os.path.join(d, "tr"),
+                          "--json", report],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    sent = {}
+    sigs = [signal.SIGSEGV, signal.SIGKILL, signal.SIGABRT]
+    deadline = time.monotonic() + CMD_TIMEOUT
+    while p.poll() is None and len(sent) < len(sigs) and time.monotonic() < deadline:
+        kids = [k for k in children_of(p.pid) if k not in sent]
+        if kids:
+            sig = sigs[len(sent)]
+            try:
+                os.kill(kids[0], sig)
+                sent[kids[0]] = sig
+            except ProcessLookupError:
+                pass
+            time.sleep(0.1)  # let the next run start: one signal a run
+        else:
+            time.sleep(0.002)
+    try:
+        out, err = p.communicate(timeout=CMD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise Failure("faultline did not exit after its runs were killed")
+    probe = subprocess.Popen(["true"])
+    probe.wait()
+    leaks = shm_leaks(before, p.pid, probe.pid if probe.pid > p.pid else p.pid + 100000)
+    check(not leaks, "killed runs left /dev/shm entries: %s", leaks)
+    check(len(sent) == len(sigs), "only %d of %d runs could be signalled", len(sent), len(sigs))
+    check(p.returncode == 1, "exit %d after %d signalled runs, expected 1:\n%s%s",
+          p.returncode, len(sent), out, err)
+    with open(report) as f:
+        rep = json.load(f)
+    runs = rep["runs"]
+    check(len(runs) == 100, "%d runs reported, expected 100", len(runs))
+    crashed = [r for r in runs if r["verdict"] == "crash"]
+    others = [r for r in runs if r["verdict"] not in ("crash", "pass")]
+    check(not others, "runs neither passed nor crashed: %s", others[:3])
+    # A signal can land on a run that has just exited (a zombie not yet
+    # reaped): then it has no effect.  Every crash must be one of ours, and
+    # at least one of three must land.
+    check(1 <= len(crashed) <= len(sent), "%d signals sent to runs, %d runs crashed: %s",
+          len(sent), len(crashed), [r["detail"] for r in crashed])
+    names = sorted(signal.Signals(s).name for s in sent.values())
+    for r in crashed:
+        check(r["property"] == "no_unexpected_signal", "crashed run property %r", r["property"])
+        check(any(n in r["detail"] for n in names), "crash detail %r names none of %s", r["detail"], names)
+        check(r["trace"] and os.path.exists(r["trace"]), "crashed run without a trace: %s", r)
+    check(rep["summary"]["crashed"] == len(crashed), "summary %s", rep["summary"])
+    print("# %d runs signalled (%s); %d reported crashed" % (len(sent), ", ".join(names), len(crashed)))
+
+
 def case_list():
     """list prints every scenario of a directory with its description."""
     rc, out, err = run(["list", src("scenarios")], 0)
@@ -631,6 +710,7 @@ CASES = {
     "list": case_list,
     "tap": case_tap,
     "time_budget": case_time_budget,
+    "killed_runs": case_killed_runs,
 }
 
 KNOWN_BUGS = {
