@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""faultline-driver and faultline-stat as a user runs them: start the daemon,
+read its gauges with --json, refuse a second daemon, shut down on SIGTERM
+removing the run directory.  argv: DRIVER STAT"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+driver, stat = sys.argv[1], sys.argv[2]
+ns = "t-daemon-%d" % os.getpid()
+run_dir = "/dev/shm/faultline-" + ns
+
+
+def wait_for(cond, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return cond()
+
+
+proc = subprocess.Popen([driver, "-n", ns, "--client-timeout-ms", "500"],
+                        stderr=subprocess.PIPE, text=True)
+try:
+    assert wait_for(lambda: os.path.exists(run_dir + "/cnc.dat"), 10), "no cnc.dat"
+    time.sleep(0.05)
+    out = subprocess.run([stat, "--json", ns], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    s = json.loads(out.stdout)
+    assert s["driver_alive"] is True, s
+    assert s["driver_pid"] == proc.pid, s
+    for g in ("active_clients", "publications", "subscriptions", "images", "log_files",
+              "log_files_mapped", "pending_registrations", "image_refs_held"):
+        assert s[g] == 0, (g, s)
+    plain = subprocess.run([stat, ns], capture_output=True, text=True, timeout=10)
+    assert "publications 0" in plain.stdout, plain.stdout
+    second = subprocess.run([driver, "-n", ns], capture_output=True, text=True, timeout=10)
+    assert second.returncode == 1, second
+    assert "live driver (pid %d)" % proc.pid in second.stderr, second.stderr
+    bad = subprocess.run([driver, "-n", "a/b"], capture_output=True, text=True, timeout=10)
+    assert bad.returncode == 1 and "FL_ENAME" in bad.stderr, bad
+    missing = subprocess.run([stat, "t-no-such-ns"], capture_output=True, text=True, timeout=10)
+    assert missing.returncode == 1, missing
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    assert not os.path.exists(run_dir), "run directory left behind"
+finally:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    if os.path.exists(run_dir):
+        for f in os.listdir(run_dir):
+            os.unlink(os.path.join(run_dir, f))
+        os.rmdir(run_dir)
+print("ok")
