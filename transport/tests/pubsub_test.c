@@ -589,6 +589,42 @@ concurrent_publication(void **state)
 	env_stop(e);
 }
 
+static void
+late_subscriber_starts_at_tail(void **state)
+{
+	struct env *e = env_start("latejoin", false);
+	fl_publication *p;
+	fl_subscription *s1, *s2;
+	struct rx r1 = {0}, r2 = {0};
+	int64_t msg[4] = {0};
+	uint64_t dl = fl_clock_now_ns() + 5 * SEC;
+	int i;
+
+	assert_fl(fl_client_add_subscription(e->c, "late", 1, NULL, dl, &s1), 0);
+	assert_fl(fl_client_add_publication(e->c, "late", 1, true, dl, &p), 0);
+	assert_true(WAIT_UNTIL(fl_publication_is_connected(p), 2000));
+	for (i = 0; i < 10; i++) {
+		msg[1] = i;
+		assert_true(fl_publication_offer(p, msg, 16) > 0);
+	}
+	assert_fl(fl_client_add_subscription(e->c, "late", 1, NULL, dl, &s2), 0);
+	assert_true(WAIT_UNTIL(fl_subscription_image_count(s2) == 1, 2000));
+	r2.next[0] = 10;  /* the late joiner sees only what comes after it */
+	for (i = 10; i < 20; i++) {
+		msg[1] = i;
+		assert_true(fl_publication_offer(p, msg, 16) > 0);
+	}
+	assert_true(WAIT_UNTIL((fl_subscription_poll(s1, on_msg, &r1, 100),
+	                        fl_subscription_poll(s2, on_msg, &r2, 100), r1.n == 20 && r2.n == 10),
+	                       2000));
+	assert_int_equal(r1.errors, 0);
+	assert_int_equal(r2.errors, 0);
+	fl_publication_close(p);
+	fl_subscription_close(s1);
+	fl_subscription_close(s2);
+	env_stop(e);
+}
+
 int
 main(void)
 {
@@ -604,6 +640,7 @@ main(void)
 		cmocka_unit_test(driver_and_client_timeouts),
 		cmocka_unit_test(client_timed_out_by_driver),
 		cmocka_unit_test(concurrent_publication),
+		cmocka_unit_test(late_subscriber_starts_at_tail),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
