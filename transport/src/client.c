@@ -55,6 +55,7 @@ struct fl_image {
 	struct log_map *map;
 	struct fl_log log;
 	int64_t log_id;
+	int64_t sub_reg_id;  /* owner of the slot, to never write a reused one */
 	int32_t session_id;
 	int slot;
 	uint64_t position;
@@ -489,6 +490,7 @@ on_image_available(fl_client *c, const struct fl_event *ev)
 	img->sub = s;
 	img->log = img->map->log;
 	img->log_id = ev->log_id;
+	img->sub_reg_id = s->reg_id;
 	img->session_id = ev->session_id;
 	img->slot = ev->slot;
 	img->position = __atomic_load_n(&img->log.meta->slots[ev->slot].position, __ATOMIC_ACQUIRE);
@@ -1123,7 +1125,8 @@ image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int limit)
 	if (img->position != before) {
 		struct fl_log_slot *slot = &img->log.meta->slots[img->slot];
 
-		if (__atomic_load_n(&img->available, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&img->available, __ATOMIC_ACQUIRE) &&
+		    __atomic_load_n(&slot->sub_reg_id, __ATOMIC_RELAXED) == img->sub_reg_id)
 			__atomic_store_n(&slot->position, img->position, __ATOMIC_RELEASE);
 	}
 	return n;
