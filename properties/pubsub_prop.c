@@ -129,6 +129,7 @@ static void ps_teardown(void *model, void *real)
 		for (int i = 0; i < r->nsubs; i++)
 			fl_subscription_close(r->subs[i]);
 		fl_client_close(r->client);
+		r->client = NULL; /* pump() must not touch the closed client */
 		if (r->driver) {
 			pump(r);
 			fl_driver_close(r->driver);

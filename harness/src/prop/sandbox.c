@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -117,6 +118,7 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 	fflush(stdout);
 	fflush(stderr);
 	double t0 = now_s();
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(p[0]);
@@ -125,6 +127,11 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
+		/* In its own group the child would outlive a parent killed by
+		 * a test runner's timeout: die with the parent instead. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(FL_SANDBOX_EXIT_FAIL);
 		close(p[0]);
 		/* Handlers inherited from the parent (a test framework's longjmp
 		 * on SIGSEGV, say) must not turn a crash into a return into the
