@@ -186,9 +186,20 @@ describe_actors(struct run *r, const struct fl_sim_result *res)
 	size_t off = strlen(r->detail);
 
 	for (size_t i = 0; i < res->nactors && off < sizeof(r->detail); i++) {
-		int n = snprintf(r->detail + off, sizeof(r->detail) - off, "%s%s %s at %s",
-		                 i ? "; " : ": ", res->actors[i].name,
-		                 fl_sim_state_name(res->actors[i].state), res->actors[i].last_point);
+		char where[64] = "";
+		int n;
+
+		/* Scenario actors also say which operation they were in. */
+		for (size_t k = 0; k < r->s->actor_count; k++) {
+			const struct actor_run *ar = &r->actors[k];
+			if (strcmp(ar->a->name, res->actors[i].name) == 0 && ar->a->op_count > 0 &&
+			    !ar->finished)
+				snprintf(where, sizeof(where), " in %s (line %d)",
+				         fl_scenario_op_name(ar->a->ops[ar->op].kind), ar->a->ops[ar->op].line);
+		}
+		n = snprintf(r->detail + off, sizeof(r->detail) - off, "%s%s %s at %s%s",
+		             i ? "; " : ": ", res->actors[i].name,
+		             fl_sim_state_name(res->actors[i].state), res->actors[i].last_point, where);
 		if (n < 0)
 			break;
 		off += (size_t)n;
@@ -476,7 +487,8 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
               struct fl_runner_outcome *out)
 {
 	static unsigned counter;
-	struct fl_sandbox_opts so = { .timeout_ms = o->timeout_ms ? o->timeout_ms : 60000 };
+	struct fl_sandbox_opts so = { .timeout_ms = o->timeout_ms ? o->timeout_ms : 60000,
+	                             .max_payload = 256u << 20 };
 	struct fl_sandbox_result sr;
 	char ns[64], dir[128];
 	struct child_arg ca = { .s = s, .o = o, .ns = ns };

@@ -271,7 +271,11 @@ advance_time(struct fl_sim *s)
 		next = earliest;
 	if (next > s->now_ns)
 		s->now_ns = next;
-	s->quantum_ns *= 2;
+	/* Doubling stops at the horizon: with a deadline capping every step
+	 * the quantum would otherwise grow until it overflowed to 0 and time
+	 * stood still. */
+	if (s->quantum_ns <= DEADLOCK_HORIZON_NS)
+		s->quantum_ns *= 2;
 	s->work_epoch++; /* a park timeout: every sleeper re-checks */
 	return true;
 }
