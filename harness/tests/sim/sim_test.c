@@ -164,6 +164,45 @@ ten_second_timeout_costs_nothing(void **state)
 	fl_choice_free(c);
 }
 
+/* Many short sleeps in a row with no work in between: each time step is
+ * capped by the deadline while the idle quantum keeps doubling; it must
+ * not overflow and stop the clock (regression: time stood still and the
+ * run hit the step limit). */
+static void
+short_sleeps_actor(void *arg)
+{
+	int *done = arg;
+	struct fl_idle st = { 0 };
+
+	for (int i = 0; i < 200; i++) {
+		uint64_t deadline = fl_clock_now_ns() + 1000;
+		while (fl_clock_now_ns() < deadline)
+			fl_idle(&st, 0, deadline);
+		(*done)++;
+	}
+}
+
+static void
+many_short_sleeps_keep_time_moving(void **state)
+{
+	struct fl_choice *c;
+	struct fl_sim *sim;
+	struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM, .max_steps = 100000 };
+	struct fl_sim_result res;
+	int done = 0;
+
+	assert_int_equal(fl_choice_new_seeded(3, &c), 0);
+	cfg.choices = c;
+	assert_int_equal(fl_sim_new(&cfg, &sim), 0);
+	assert_int_equal(fl_sim_spawn(sim, "napper", short_sleeps_actor, &done, NULL), 0);
+	assert_int_equal(fl_sim_run(sim, &res), 0);
+	assert_int_equal(res.verdict, FL_SIM_OK);
+	assert_int_equal(done, 200);
+	assert_true(res.virtual_ns >= 200 * 1000);
+	fl_sim_free(sim);
+	fl_choice_free(c);
+}
+
 /* ---- deadlock and step limit ---------------------------------------------- */
 
 static void
@@ -690,6 +729,7 @@ main(void)
 		cmocka_unit_test(same_seed_same_trace_hash),
 		cmocka_unit_test(replayed_choices_reproduce_the_trace),
 		cmocka_unit_test(ten_second_timeout_costs_nothing),
+		cmocka_unit_test(many_short_sleeps_keep_time_moving),
 		cmocka_unit_test(deadlock_is_a_verdict_with_last_points),
 		cmocka_unit_test(step_limit_is_a_verdict),
 		cmocka_unit_test(mutex_and_threads_are_actors),
