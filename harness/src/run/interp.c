@@ -185,7 +185,21 @@ do_request(struct actor_run *ar, const struct fl_scenario_op *op)
 			op_error(ar, op, "send", rv);
 			continue;
 		}
-		rv = fl_rr_client_wait(cl, deadline, &resp, &lost);
+		/* A response or an expiry notice for a request this actor already
+		 * gave up on may come first: release or skip it and keep waiting
+		 * for this request's answer (sequence ids only grow). */
+		for (;;) {
+			lost = 0;
+			rv = fl_rr_client_wait(cl, deadline, &resp, &lost);
+			if (rv == 0 && resp.seq < seq) {
+				fl_rr_release(ar->dom, &resp);
+				continue;
+			}
+			if ((rv == FL_ETIMEDOUT || rv == FL_ECRASHED) && lost != 0 && lost < seq &&
+			    fl_clock_now_ns() < deadline)
+				continue;
+			break;
+		}
 		if (rv != 0) {
 			fl_rr_client_forget(cl, seq);
 			op_error(ar, op, "wait", rv);

@@ -43,6 +43,7 @@
 #pragma weak fl_publication_close
 #pragma weak fl_publication_offer
 #pragma weak fl_publication_session_id
+#pragma weak fl_publication_is_connected
 #pragma weak fl_subscription_close
 #pragma weak fl_subscription_poll
 #pragma weak fl_subscription_image_by_session_id
@@ -312,6 +313,16 @@ do_remove(struct actor_run *ar, const struct fl_scenario_op *op)
 		close_object(ar->run, (size_t)op->u.remove.target);
 }
 
+/*
+ * offer: first wait (at most OFFER_CONNECT_WAIT_NS) for a subscriber, so an
+ * exchange set up with barriers does not lose its first messages to the
+ * driver's asynchronous linking; then each message is offered, retried
+ * while back-pressured until the deadline, and dropped when no subscriber
+ * is connected, as an Aeron publisher's offer would be: what a subscriber
+ * then misses is not loss (no_loss judges gaps among what it received).
+ */
+#define OFFER_CONNECT_WAIT_NS FL_NS_PER_SEC
+
 static void
 do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 {
@@ -321,11 +332,14 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 	struct fl_idle st = { 0 };
 	uint8_t *buf;
 	uint32_t maxlen = o->size_max > MSG_HEADER ? o->size_max : MSG_HEADER;
+	uint64_t connect_until = fl_clock_now_ns() + OFFER_CONNECT_WAIT_NS;
 
 	if (pub == NULL) {
 		op_err(ar, op, "no publication", FL_ESTATE);
 		return;
 	}
+	while (!fl_publication_is_connected(pub) && fl_clock_now_ns() < connect_until)
+		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
 	buf = malloc(maxlen);
 	if (buf == NULL)
 		return;
@@ -344,12 +358,13 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 			buf[b] = (uint8_t)(seq * 31 + b);
 		for (;;) {
 			rv = fl_publication_offer(pub, buf, len);
-			if (rv > 0)
-				break;
-			if ((rv != FL_EBACKPRESSURE && rv != FL_ENOT_CONNECTED) ||
-			    fl_clock_now_ns() >= deadline)
+			if (rv > 0 || rv != FL_EBACKPRESSURE || fl_clock_now_ns() >= deadline)
 				break;
 			fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+		}
+		if (rv == FL_ENOT_CONNECTED) {
+			fl_idle(&st, 1, FL_DEADLINE_NONE);
+			continue; /* dropped: nobody listens */
 		}
 		if (rv <= 0) {
 			op_err(ar, op, "offer", (int)rv);

@@ -46,7 +46,7 @@ static const char usage_run[] =
 	"  --time T         seconds per scenario at most (default: budget.seconds)\n"
 	"  --jobs J         run J runs at once in separate processes (default 1)\n"
 	"  --shard I/N      only runs whose index is I-1 modulo N (split across CI jobs)\n"
-	"  --mode M         run every scenario in mode M: sim, stress (proc: not in this build)\n"
+	"  --mode M         run every scenario in mode M: sim, proc or stress\n"
 	"  --sweep          fault sweep: count every fault point's hits in a clean run, then\n"
 	"                   fail the k-th hit of each point once and persistently, for every k\n"
 	"  --timeout MS     wall-clock deadline of one run (default 60000)\n"
@@ -180,7 +180,7 @@ run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_r
         const char *sweep_desc, struct fl_run_result *res)
 {
 	struct fl_runner_outcome out;
-	char file[200], name[120];
+	char file[256], name[64];
 
 	memset(res, 0, sizeof(*res));
 	snprintf(res->scenario, sizeof(res->scenario), "%s", s->name);
@@ -202,8 +202,16 @@ run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_r
 	if (out.verdict != FL_VERDICT_PASS) {
 		mkdir(rc->trace_dir, 0755);
 		sanitize(name, sizeof(name), s->name);
-		snprintf(file, sizeof(file), "%s/%s-%" PRIu64 "%s.trace", rc->trace_dir, name, o->seed,
-		         sweep_desc ? "-sweep" : "");
+		if (o->sweep_point != NULL) {
+			/* One trace per faulted run: point, hit and persistence. */
+			char point[64];
+			sanitize(point, sizeof(point), o->sweep_point);
+			snprintf(file, sizeof(file), "%s/%s-%" PRIu64 "-sweep-%s-%" PRIu64 "%s.trace",
+			         rc->trace_dir, name, o->seed, point, o->sweep_k,
+			         o->sweep_persistent ? "-after" : "");
+		} else {
+			snprintf(file, sizeof(file), "%s/%s-%" PRIu64 ".trace", rc->trace_dir, name, o->seed);
+		}
 		if (write_trace(file, s, o->seed, &out, sweep_desc) == 0) {
 			snprintf(res->trace_path, sizeof(res->trace_path), "%s", file);
 			snprintf(res->replay_cmd, sizeof(res->replay_cmd), "faultline replay %s", file);
@@ -314,8 +322,10 @@ cmd_run(int argc, char **argv)
 	size_t count;
 	int c, status;
 
+	int li = -1;
+
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hq", opts, &li)) != -1) {
 		switch (c) {
 		case 's':
 			if (parse_u64(optarg, &seed) != 0)
@@ -479,7 +489,7 @@ cmd_run(int argc, char **argv)
 	fl_scenario_list_free(list, count);
 	return status;
 bad:
-	fprintf(stderr, "faultline run: bad value for --%s: '%s'\n", opts[optind > 0 ? 0 : 0].name,
+	fprintf(stderr, "faultline run: bad value for --%s: '%s'\n", li >= 0 ? opts[li].name : "?",
 	        optarg ? optarg : "");
 usage:
 	fputs(usage_run, stderr);
@@ -633,7 +643,12 @@ cmd_shrink(int argc, char **argv)
 		snprintf(defpath, sizeof(defpath), "%s.min", argv[optind]);
 		outpath = defpath;
 	}
-	rv = write_trace(outpath, s, t.seed, &sr.outcome, fl_trace_get_extra(&t, "sweep"));
+	/* The minimal stream, not the run's record of it (which goes on with
+	 * the zero fill past its end). */
+	struct fl_runner_outcome minimal = sr.outcome;
+	minimal.choices = sr.choices;
+	minimal.nchoices = sr.nchoices;
+	rv = write_trace(outpath, s, t.seed, &minimal, fl_trace_get_extra(&t, "sweep"));
 	printf("shrunk %s: %zu choices -> %zu in %u runs\n", s->name, sr.original, sr.nchoices,
 	       sr.attempts);
 	printf("verdict: %s %s: %s\n", fl_verdict_name(sr.outcome.verdict), sr.outcome.property,
