@@ -475,8 +475,19 @@ cmd_run(int argc, char **argv)
 					}
 				}
 				fl_runner_outcome_fini(&out);
-				fprintf(tap ? stderr : stdout, "%s: sweep: %zu faulted runs\n", s->name, nsweep);
-				run_jobs(&rc, jobs, nsweep, (unsigned)jobs_n, rep);
+				/* In batches, so the scenario's time budget bounds a sweep
+				 * too; a cut-short sweep says how far it got. */
+				size_t done = 0;
+				for (; done < nsweep; done += 16 * jobs_n) {
+					size_t m = nsweep - done < 16 * jobs_n ? nsweep - done : 16 * jobs_n;
+					if (limit > 0 && wall_now() - start > limit)
+						break;
+					run_jobs(&rc, jobs + done, m, (unsigned)jobs_n, rep);
+				}
+				if (done > nsweep)
+					done = nsweep;
+				fprintf(tap ? stderr : stdout, "%s: sweep: %zu of %zu faulted runs%s\n", s->name,
+				        done, nsweep, done < nsweep ? " (time budget reached)" : "");
 			}
 		}
 		free(jobs);
