@@ -24,7 +24,7 @@
 
 #include "run/run_internal.h"
 
-static void
+void
 op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv)
 {
 	struct run *r = ar->run;
@@ -36,7 +36,7 @@ op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *what
 	         fl_scenario_op_name(op->kind), op->line, what, fl_errname(rv));
 }
 
-static uint64_t
+uint64_t
 deadline_after_ms(struct run *r, uint32_t ms)
 {
 	uint64_t d = ms != 0 ? (uint64_t)ms * FL_NS_PER_MS : r->timeout_ns;
@@ -44,7 +44,7 @@ deadline_after_ms(struct run *r, uint32_t ms)
 }
 
 /* Wait (with a deadline) until the driver actor has started. */
-static int
+int
 wait_driver(struct run *r)
 {
 	struct fl_idle st = { 0 };

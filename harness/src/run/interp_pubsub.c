@@ -100,24 +100,6 @@ struct sub_state {
 };
 
 static void
-op_err(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv)
-{
-	struct run *r = ar->run;
-
-	ar->op_errors++;
-	if (r->faults_configured)
-		return;
-	run_fail(r, "operations", "actor %s: %s (line %d): %s: %s", ar->a->name,
-	         fl_scenario_op_name(op->kind), op->line, what, fl_errname(rv));
-}
-
-static uint64_t
-deadline_ms(struct run *r, uint32_t ms)
-{
-	return fl_clock_now_ns() + (ms ? (uint64_t)ms * FL_NS_PER_MS : r->timeout_ns);
-}
-
-static void
 client_error(void *arg, int err, const char *what)
 {
 	struct actor_run *ar = arg;
@@ -135,18 +117,13 @@ ensure_client(struct actor_run *ar)
 {
 	struct run *r = ar->run;
 	struct fl_client_ctx ctx;
-	struct fl_idle st = { 0 };
-	uint64_t deadline = deadline_ms(r, 0);
+	int rv;
 
 	if (ar->client != NULL)
 		return 0;
-	while (__atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) == RUN_DRIVER_STARTING) {
-		if (fl_clock_now_ns() >= deadline)
-			return FL_ETIMEDOUT;
-		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
-	}
-	if (__atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) != RUN_DRIVER_READY)
-		return FL_ENOENT;
+	rv = wait_driver(r);
+	if (rv != 0)
+		return rv;
 	fl_client_ctx_init(&ctx);
 	ctx.ns = r->ns;
 	ctx.driver_timeout_ns = r->timeout_ns;
@@ -216,13 +193,13 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 	struct run *r = ar->run;
 	const struct fl_scn_op_add *a = &op->u.add;
 	struct fl_idle st = { 0 };
-	uint64_t deadline = deadline_ms(r, 0);
+	uint64_t deadline = deadline_after_ms(r, 0);
 	int64_t reg;
 	int rv = ensure_client(ar);
 	void *obj = NULL;
 
 	if (rv != 0) {
-		op_err(ar, op, "client", rv);
+		op_error(ar, op, "client", rv);
 		return;
 	}
 	if (!a->async) {
@@ -258,7 +235,7 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 		}
 	}
 	if (rv != 0) {
-		op_err(ar, op, a->channel, rv);
+		op_error(ar, op, a->channel, rv);
 		return;
 	}
 	if (is_pub) {
@@ -271,7 +248,7 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 		free(ss);
 		free(exp);
 		fl_subscription_close(obj);
-		op_err(ar, op, "memory", FL_ENOMEM);
+		op_error(ar, op, "memory", FL_ENOMEM);
 		return;
 	}
 	for (size_t i = 0; i < r->s->object_count; i++)
@@ -335,7 +312,7 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 	uint64_t connect_until = fl_clock_now_ns() + OFFER_CONNECT_WAIT_NS;
 
 	if (pub == NULL) {
-		op_err(ar, op, "no publication", FL_ESTATE);
+		op_error(ar, op, "no publication", FL_ESTATE);
 		return;
 	}
 	while (!fl_publication_is_connected(pub) && fl_clock_now_ns() < connect_until)
@@ -347,7 +324,7 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 		uint32_t len = (uint32_t)fl_choice_range(ar->choices, o->size_min, o->size_max);
 		uint32_t seq = r->sent[o->pub];
 		uint32_t pubidx = (uint32_t)o->pub;
-		uint64_t deadline = deadline_ms(r, 0);
+		uint64_t deadline = deadline_after_ms(r, 0);
 		int64_t rv;
 
 		if (len < MSG_HEADER)
@@ -367,7 +344,7 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 			continue; /* dropped: nobody listens */
 		}
 		if (rv <= 0) {
-			op_err(ar, op, "offer", (int)rv);
+			op_error(ar, op, "offer", (int)rv);
 			break;
 		}
 		r->sent[o->pub]++;
@@ -383,18 +360,18 @@ do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
 	const struct fl_scn_op_poll *p = &op->u.poll;
 	struct sub_state *ss = p->sub >= 0 ? r->objs[p->sub] : NULL;
 	struct fl_idle st = { 0 };
-	uint64_t deadline = deadline_ms(r, p->deadline_ms);
+	uint64_t deadline = deadline_after_ms(r, p->deadline_ms);
 	uint32_t got = 0, start;
 
 	if (ss == NULL) {
-		op_err(ar, op, "no subscription", FL_ESTATE);
+		op_error(ar, op, "no subscription", FL_ESTATE);
 		return;
 	}
 	start = ss->received;
 	while (got < p->until) {
 		int n = fl_subscription_poll(ss->sub, fl_fragment_assembler_handler, &ss->fa, 16);
 		if (n < 0) {
-			op_err(ar, op, "poll", n);
+			op_error(ar, op, "poll", n);
 			return;
 		}
 		got = ss->received - start;
@@ -417,19 +394,19 @@ do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	const struct fl_scn_op_take_image *t = &op->u.take_image;
 	struct sub_state *ss = t->sub >= 0 ? r->objs[t->sub] : NULL;
 	struct fl_idle st = { 0 };
-	uint64_t deadline = deadline_ms(r, 0);
+	uint64_t deadline = deadline_after_ms(r, 0);
 	fl_image *img = NULL;
 	int rv;
 
 	if (ss == NULL) {
-		op_err(ar, op, "no subscription", FL_ESTATE);
+		op_error(ar, op, "no subscription", FL_ESTATE);
 		return;
 	}
 	for (;;) {
 		if (t->from >= 0) {
 			fl_publication *pub = r->objs[t->from];
 			if (pub == NULL) {
-				op_err(ar, op, "publication gone", FL_ENOENT);
+				op_error(ar, op, "publication gone", FL_ENOENT);
 				return;
 			}
 			rv = fl_subscription_image_by_session_id(ss->sub, fl_publication_session_id(pub), &img);
@@ -441,7 +418,7 @@ do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
 		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
 	}
 	if (rv != 0) {
-		op_err(ar, op, "image", rv);
+		op_error(ar, op, "image", rv);
 		return;
 	}
 	r->objs[t->as] = img;
@@ -457,13 +434,13 @@ do_release_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	int rv;
 
 	if (i < 0 || r->objs[i] == NULL) {
-		op_err(ar, op, "no image", FL_ESTATE);
+		op_error(ar, op, "no image", FL_ESTATE);
 		return;
 	}
 	rv = fl_image_release(r->objs[i]);
 	r->objs[i] = NULL;
 	if (rv != 0)
-		op_err(ar, op, "release", rv);
+		op_error(ar, op, "release", rv);
 	else
 		ar->image_refs--;
 }

@@ -84,6 +84,14 @@ void run_fail(struct run *r, const char *property, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* interp.c */
+/* An operation failed: a violation ("operations") unless faults are
+ * configured, when errors are the expected outcome. */
+void op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv);
+/* Now plus ms (0: the scenario's driver timeout). */
+uint64_t deadline_after_ms(struct run *r, uint32_t ms);
+/* Wait, with a deadline, until the driver actor started: 0, FL_ETIMEDOUT,
+ * or FL_ENOENT when it failed to start. */
+int wait_driver(struct run *r);
 int interp_setup(struct run *r);
 void interp_actor_main(void *arg);
 void interp_driver_main(void *arg);
