@@ -834,7 +834,12 @@ fl_client_close(fl_client *c)
 	if (leaked != 0)
 		__atomic_fetch_add(&c->rec->refs_leaked, leaked, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->rec->image_refs_held, 0, __ATOMIC_RELAXED);
-	if (fl_client_status(c) == 0) {
+	if (fl_client_status(c) == 0 || fl_client_status(c) == FL_EDRIVER_TIMEOUT) {
+		/* After a (possibly false) driver timeout the driver may still be
+		 * alive and holding our registrations: tell it we are closing
+		 * (best effort); if it is really gone this write is harmless and
+		 * the record stays ACTIVE without heartbeats, so a live driver
+		 * would time it out and reclaim it anyway. */
 		uint64_t deadline = c->now + 100 * FL_NS_PER_MS;
 		struct fl_idle idle = {0};
 
@@ -843,7 +848,8 @@ fl_client_close(fl_client *c)
 		while (send_cmd(c, FL_CMD_CLIENT_CLOSE, 0, 0, 0, false, NULL) == FL_EFULL &&
 		       fl_clock_now_ns() < deadline)
 			fl_idle(&idle, 0, deadline);
-		__atomic_store_n(&c->status, FL_ECLOSED, __ATOMIC_RELEASE);
+		if (fl_client_status(c) == 0)
+			__atomic_store_n(&c->status, FL_ECLOSED, __ATOMIC_RELEASE);
 	} else {
 		__atomic_store_n(&c->rec->state, FL_CLIENT_CLOSED, __ATOMIC_RELEASE);
 	}

@@ -542,6 +542,35 @@ struct mt {
 	int rc;
 };
 
+/* A false driver timeout on the client (fault) must not leak: close still
+ * tells the live driver, which reclaims the registrations at once. */
+static void
+false_driver_timeout_close_reclaims(void **state)
+{
+	struct env *e;
+	fl_publication *p;
+	uint64_t dl = fl_clock_now_ns() + 5 * SEC;
+
+#ifdef FL_POINTS_DISABLED
+	skip();  /* -Dfaultpoints=disabled compiles the points out */
+#endif
+	e = env_start("falsedrvto", false);
+	assert_fl(fl_client_add_publication(e->c, "fdt", 1, false, dl, &p), 0);
+	assert_int_equal(stats(e)->publications, 1);
+	fiu_init(0);
+	fiu_enable("transport/client/driver_timeout", 1, NULL, FIU_ONETIME);
+	fl_points_arm(false, true);
+	assert_true(WAIT_UNTIL(fl_client_status(e->c) == FL_EDRIVER_TIMEOUT, 2000));
+	fl_points_arm(false, false);
+	fiu_disable("transport/client/driver_timeout");
+	fl_publication_close(p);
+	fl_client_close(e->c);
+	e->c = NULL;
+	/* Well before the 2 s client liveness: reclaimed by CLIENT_CLOSE. */
+	assert_true(WAIT_UNTIL(stats(e)->active_clients == 0 && st.publications == 0, 1000));
+	env_stop(e);
+}
+
 static void
 mt_offer(void *arg)
 {
@@ -643,6 +672,7 @@ main(void)
 		cmocka_unit_test(second_driver_refused_and_stale_dir_cleaned),
 		cmocka_unit_test(driver_and_client_timeouts),
 		cmocka_unit_test(client_timed_out_by_driver),
+		cmocka_unit_test(false_driver_timeout_close_reclaims),
 		cmocka_unit_test(concurrent_publication),
 		cmocka_unit_test(late_subscriber_starts_at_tail),
 	};
