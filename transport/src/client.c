@@ -703,13 +703,19 @@ conductor(void *arg)
 
 	idle.max_park_ns = FL_NS_PER_MS;
 	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t dl;
 		int w;
 
 		fl_mutex_lock(&c->mu);
 		w = do_work_locked(c);
 		fl_mutex_unlock(&c->mu);
-		fl_idle(&idle, w, c->next_hb < c->now + c->ctx.resource_linger_ns
-		                          ? c->next_hb : c->now + c->ctx.resource_linger_ns);
+		/* The deadline hint must lie in the future: once the client is
+		 * dead (or a heartbeat was skipped) next_hb stops advancing, and a
+		 * past hint makes the conductor spin without letting time pass. */
+		dl = c->now + c->ctx.resource_linger_ns;
+		if (fl_client_status(c) == 0 && c->next_hb > c->now && c->next_hb < dl)
+			dl = c->next_hb;
+		fl_idle(&idle, w, dl);
 	}
 }
 
