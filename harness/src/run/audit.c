@@ -3,9 +3,15 @@
  * checked against the driver's gauges, the run directory and the process,
  * and a violation names the resource concretely ("chunks_balanced: pool
  * 128 B has 1 chunk loaned by actor client (owner 101) after close").
+ * With --check-each-step, audit_step checks after every operation what
+ * must hold at any step: the image references the actor's client holds
+ * are the ones the actor took, no message was freed twice, and once the
+ * actor closed it holds no image reference.  (Chunks and ports are not
+ * checked per step: the driver may still be reclaiming them.)
  */
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "faultline/aio.h"
@@ -148,5 +154,42 @@ audit_end_of_run(struct run *r)
 		if (now > r->fds_at_start)
 			run_fail(r, "no_new_fds", "%d file descriptor(s) open at the end, %d at the start",
 			         now, r->fds_at_start);
+	}
+}
+
+/* Describe step `op` of actor `ar` ("step 4 (take_image, line 21)"). */
+static void
+step_name(struct actor_run *ar, int op, uint32_t round, char *buf, size_t len)
+{
+	char rnd[32] = "";
+
+	if (ar->a->repeat > 1)
+		snprintf(rnd, sizeof(rnd), ", round %u", round + 1);
+	if (op < 0)
+		snprintf(buf, len, "close (after its last operation)");
+	else
+		snprintf(buf, len, "step %d (%s, line %d%s)", op + 1,
+		         fl_scenario_op_name(ar->a->ops[op].kind), ar->a->ops[op].line, rnd);
+}
+
+void
+audit_step(struct actor_run *ar, int op, uint32_t round)
+{
+	struct run *r = ar->run;
+	uint32_t p = r->s->properties;
+	char step[128];
+
+	if (r->failed)
+		return; /* the first violation is the one reported */
+	step_name(ar, op, round, step, sizeof(step));
+	if (r->pubsub)
+		audit_pubsub_step(ar, step, op < 0);
+	if (p & FL_SCN_PROP_MESSAGES_FREED_ONCE) {
+		struct fl_aio_debug d;
+
+		fl_aio_debug_read(&d);
+		if (d.msg_double_frees > 0)
+			run_fail(r, "messages_freed_once", "after %s of actor %s: %llu message(s) freed twice",
+			         step, ar->a->name, (unsigned long long)d.msg_double_frees);
 	}
 }

@@ -351,9 +351,13 @@ interp_actor_main(void *arg)
 		for (size_t i = 0; i < ar->a->op_count; i++) {
 			ar->op = (int)i;
 			run_op(ar, &ar->a->ops[i]);
+			if (ar->run->check_each_step)
+				audit_step(ar, (int)i, k);
 		}
 	}
 	do_close_client(ar);
+	if (ar->run->check_each_step)
+		audit_step(ar, -1, repeat);
 	__atomic_store_n(&ar->finished, true, __ATOMIC_RELEASE);
 }
 

@@ -51,6 +51,7 @@
 #pragma weak fl_image_release
 #pragma weak fl_image_session_id
 #pragma weak fl_fragment_assembler_init
+#pragma weak fl_client_id
 #pragma weak fl_fragment_assembler_fini
 #pragma weak fl_fragment_assembler_handler
 #pragma weak fl_stats_read
@@ -527,5 +528,43 @@ audit_pubsub(struct run *r)
 		         (long long)st->active_clients, (long long)st->publications,
 		         (long long)st->subscriptions, (long long)st->images, (long long)st->log_files,
 		         (long long)st->log_files_mapped, (long long)st->image_refs_held);
+	free(st);
+}
+
+void
+audit_pubsub_step(struct actor_run *ar, const char *step, bool closed)
+{
+	struct run *r = ar->run;
+	struct fl_stats *st;
+	uint64_t id;
+
+	if (!(r->s->properties & FL_SCN_PROP_IMAGE_REFS) || ar->crashed)
+		return;
+	if (closed && ar->image_refs != 0) {
+		run_fail(r, "image_refs", "after %s of actor %s: it holds %d reference(s) to session %d",
+		         step, ar->a->name, ar->image_refs, ar->last_image_session);
+		return;
+	}
+	if (ar->client == NULL)
+		return;
+	/* The client counts every reference a lookup took and a release
+	 * dropped; the actor counts the ones its operations took.  A helper
+	 * that takes one behind the actor's back shows as the difference. */
+	id = fl_client_id(ar->client);
+	st = malloc(sizeof(*st));
+	if (st == NULL || fl_stats_read(r->ns, st) != 0) {
+		free(st);
+		return;
+	}
+	for (int i = 0; i < st->client_count; i++) {
+		const struct fl_client_stats *c = &st->clients[i];
+		if (c->client_id != id || c->image_refs_held == ar->image_refs)
+			continue;
+		run_fail(r, "image_refs",
+		         "after %s of actor %s: its client holds %lld image reference(s), the actor took %d (session %d)",
+		         step, ar->a->name, (long long)c->image_refs_held, ar->image_refs,
+		         ar->last_image_session);
+		break;
+	}
 	free(st);
 }

@@ -72,6 +72,7 @@ struct run {
 	uint64_t timeout_ns;     /* default deadline of a wait */
 	bool faults_configured;  /* operation errors are expected */
 	bool threaded;           /* stress: actors are real threads */
+	bool check_each_step;    /* audit after every operation of every actor */
 	int fds_at_start;
 	/* The first violation found. */
 	bool failed;
@@ -102,11 +103,19 @@ bool interp_pubsub_op(struct actor_run *ar, const struct fl_scenario_op *op);
 void interp_pubsub_close(struct actor_run *ar);
 bool interp_pubsub_quiet(struct run *r);
 void audit_pubsub(struct run *r);
+/* The pub/sub part of audit_step; `step` names it, `closed`: after the
+ * actor's close. */
+void audit_pubsub_step(struct actor_run *ar, const char *step, bool closed);
 bool interp_pubsub_available(void);
 bool scenario_uses_pubsub(const struct fl_scenario *s);
 
 /* audit.c: check the scenario's properties once every actor is done. */
 void audit_end_of_run(struct run *r);
+/* audit_step checks what must hold after operation `op` (index into the
+ * actor's ops; -1: after its close) of actor `ar`, in `round` of its
+ * repeats, and names that step in a violation (--check-each-step).  Runs
+ * on the actor's own thread or process. */
+void audit_step(struct actor_run *ar, int op, uint32_t round);
 int audit_count_fds(void);
 
 #endif

@@ -394,6 +394,7 @@ child_main(void *arg, int out_fd)
 		goto done;
 	}
 	r->pubsub = scenario_uses_pubsub(s);
+	r->check_each_step = ca->o->check_each_step;
 	r->linger_ns = (uint64_t)s->driver.linger_ms * FL_NS_PER_MS;
 	r->fds_at_start = audit_count_fds();
 	if (interp_setup(r) != 0) {

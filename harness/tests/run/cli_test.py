@@ -661,6 +661,35 @@ def case_list():
         check(name in out, "list does not show %s:\n%s", name, out)
 
 
+def case_check_each_step():
+    """--check-each-step audits after every operation of every actor: the
+    correct image use passes at every step (a reference held between
+    take_image and release_image is the actor's own); the B1 leak fails
+    with image_refs naming the actor and the step it was found after, and
+    its trace replays (with the step audit) to the same verdict."""
+    rep, _, _ = run_json("fixtures/scenarios/b1-image-correct.yaml",
+                         ["--seed", "1", "--runs", "20", "--check-each-step"], "each-ok", 0)
+    check(rep["summary"]["passed"] == 20, "correct usage: %s", verdict_counts(rep))
+    rep, _, _ = run_json("fixtures/scenarios/b1-image-leak.yaml",
+                         ["--seed", "1", "--runs", "3", "--check-each-step"], "each-leak", 1)
+    bad = [r for r in rep["runs"] if r["verdict"] != "pass"]
+    check(len(bad) == 3, "leak: %s", verdict_counts(rep))
+    for r in bad:
+        check(r["property"] == "image_refs", "leak failed with %r: %s", r["property"], r["detail"])
+        check(re.match(r"after (step \d+ \(\w+, line \d+\)|close \(after its last operation\)) "
+                       r"of actor subscriber", r["detail"] or ""),
+              "the violation does not name the step: %r", r["detail"])
+    with open(bad[0]["trace"]) as f:
+        check("check_each_step" in f.read(), "the trace does not record --check-each-step")
+    rc, out, err = run(["replay", bad[0]["trace"]], 0)
+    check("after " in out, "replay lost the step audit: %s", out)
+    # Without the flag the same run fails at the end of the run instead.
+    rep, _, _ = run_json("fixtures/scenarios/b1-image-leak.yaml",
+                         ["--seed", "1", "--runs", "1"], "end-leak", 1)
+    check(not rep["runs"][0]["detail"].startswith("after "),
+          "end-of-run audit reports a step: %r", rep["runs"][0]["detail"])
+
+
 # --- known bugs --------------------------------------------------------------
 # Each of these cases fails on the current build and is registered with
 # should_fail (meson "expected fail"); once the bug is fixed the case passes,
@@ -711,6 +740,7 @@ CASES = {
     "tap": case_tap,
     "time_budget": case_time_budget,
     "killed_runs": case_killed_runs,
+    "check_each_step": case_check_each_step,
 }
 
 KNOWN_BUGS = {

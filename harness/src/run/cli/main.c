@@ -49,6 +49,8 @@ static const char usage_run[] =
 	"  --mode M         run every scenario in mode M: sim, proc or stress\n"
 	"  --sweep          fault sweep: count every fault point's hits in a clean run, then\n"
 	"                   fail the k-th hit of each point once and persistently, for every k\n"
+	"  --check-each-step  audit after every operation of every actor, not only at the\n"
+	"                   end; a violation names the actor's step\n"
 	"  --timeout MS     wall-clock deadline of one run (default 60000)\n"
 	"  --trace-dir D    where failing runs' traces go (default faultline-traces)\n"
 	"  --json F         write the JSON report to F (- for stdout)\n"
@@ -147,7 +149,7 @@ sanitize(char *dst, size_t len, const char *src)
 
 static int
 write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
-            const struct fl_runner_outcome *o, const char *sweep)
+            const struct fl_runner_outcome *o, const char *sweep, bool check_each_step)
 {
 	struct fl_trace t;
 	int rv;
@@ -160,6 +162,8 @@ write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
 	t.signal = o->signal;
 	t.trace_hash = o->trace_hash;
 	rv = fl_trace_add_extra(&t, "path", s->path);
+	if (rv == 0 && check_each_step)
+		rv = fl_trace_add_extra(&t, "check_each_step", "yes");
 	if (rv == 0 && sweep != NULL)
 		rv = fl_trace_add_extra(&t, "sweep", sweep);
 	if (rv == 0)
@@ -212,7 +216,7 @@ run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_r
 		} else {
 			snprintf(file, sizeof(file), "%s/%s-%" PRIu64 ".trace", rc->trace_dir, name, o->seed);
 		}
-		if (write_trace(file, s, o->seed, &out, sweep_desc) == 0) {
+		if (write_trace(file, s, o->seed, &out, sweep_desc, o->check_each_step) == 0) {
 			snprintf(res->trace_path, sizeof(res->trace_path), "%s", file);
 			snprintf(res->replay_cmd, sizeof(res->replay_cmd), "faultline replay %s", file);
 		}
@@ -310,12 +314,13 @@ cmd_run(int argc, char **argv)
 		{ "junit", required_argument, 0, 'J' },  { "json", required_argument, 0, 'O' },
 		{ "tap", no_argument, 0, 'T' },          { "timeout", required_argument, 0, 'x' },
 		{ "trace-dir", required_argument, 0, 'd' }, { "quiet", no_argument, 0, 'q' },
+		{ "check-each-step", no_argument, 0, 'E' },
 		{ "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
 	};
 	uint64_t seed = 0, runs = 0, jobs_n = 1, shard_i = 0, shard_n = 1, timeout_ms = 60000;
 	double time_limit = 0;
 	int mode = -1;
-	bool have_seed = false, sweep = false, tap = false, quiet = false;
+	bool have_seed = false, sweep = false, tap = false, quiet = false, each_step = false;
 	const char *json = NULL, *junit = NULL;
 	struct run_cfg rc = { .trace_dir = "faultline-traces" };
 	struct fl_scenario **list;
@@ -381,6 +386,7 @@ cmd_run(int argc, char **argv)
 			break;
 		case 'd': rc.trace_dir = optarg; break;
 		case 'q': quiet = true; break;
+		case 'E': each_step = true; break;
 		case 'h': fputs(usage_run, stdout); return 0;
 		default: goto usage;
 		}
@@ -442,7 +448,8 @@ cmd_run(int argc, char **argv)
 				continue;
 			struct job *j = &jobs[njobs++];
 			j->s = s;
-			j->o = (struct fl_runner_opts){ .seed = seed + k, .timeout_ms = timeout_ms };
+			j->o = (struct fl_runner_opts){ .seed = seed + k, .timeout_ms = timeout_ms,
+			                                .check_each_step = each_step };
 		}
 		for (size_t b = 0; b < njobs; b += 64 * jobs_n) {
 			size_t m = njobs - b < 64 * jobs_n ? njobs - b : 64 * jobs_n;
@@ -465,6 +472,7 @@ cmd_run(int argc, char **argv)
 							j->sweep_point = fl_fault_point_names[p];
 							j->o = (struct fl_runner_opts){
 								.seed = seed, .timeout_ms = timeout_ms,
+								.check_each_step = each_step,
 								.sweep_point = fl_fault_point_names[p],
 								.sweep_k = k, .sweep_persistent = pers,
 							};
@@ -549,6 +557,8 @@ trace_opts(const struct fl_trace *t, struct fl_runner_opts *o)
 	o->nreplay = t->nchoices;
 	o->replaying = true;
 	o->timeout_ms = 60000;
+	/* A run that audited every step replays the same way. */
+	o->check_each_step = fl_trace_get_extra(t, "check_each_step") != NULL;
 	/* A sweep trace also replays its injected fault. */
 	if (sweep != NULL) {
 		static char point[128];
@@ -659,7 +669,8 @@ cmd_shrink(int argc, char **argv)
 	struct fl_runner_outcome minimal = sr.outcome;
 	minimal.choices = sr.choices;
 	minimal.nchoices = sr.nchoices;
-	rv = write_trace(outpath, s, t.seed, &minimal, fl_trace_get_extra(&t, "sweep"));
+	rv = write_trace(outpath, s, t.seed, &minimal, fl_trace_get_extra(&t, "sweep"),
+	                 o.check_each_step);
 	printf("shrunk %s: %zu choices -> %zu in %u runs\n", s->name, sr.original, sr.nchoices,
 	       sr.attempts);
 	printf("verdict: %s %s: %s\n", fl_verdict_name(sr.outcome.verdict), sr.outcome.property,
