@@ -35,6 +35,7 @@ enum {
 	TAG_CHOICES = 'C',
 	TAG_HASH = 'H',
 	TAG_HITS = 'P',
+	TAG_STEPS = 'S',
 };
 
 struct child_arg {
@@ -207,7 +208,7 @@ describe_actors(struct run *r, const struct fl_sim_result *res)
 }
 
 static int
-send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash)
+send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t steps)
 {
 	char text[700];
 	size_t np = fl_fault_point_count();
@@ -216,6 +217,7 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash)
 	fl_sandbox_frame_write(fd, TAG_CHOICES, fl_choice_values(r->choices),
 	                       (uint32_t)(fl_choice_count(r->choices) * sizeof(uint64_t)));
 	fl_sandbox_frame_write(fd, TAG_HASH, &hash, sizeof(hash));
+	fl_sandbox_frame_write(fd, TAG_STEPS, &steps, sizeof(steps));
 	if (r->faults != NULL && np <= 256) {
 		for (size_t i = 0; i < np; i++)
 			hits[i] = fl_faults_hits(r->faults, fl_fault_point_names[i]);
@@ -424,6 +426,7 @@ child_main(void *arg, int out_fd)
 		cfg.choices = r->choices;
 		cfg.kind = s->scheduler == FL_SCN_SCHED_PCT ? FL_SCHED_PCT : FL_SCHED_RANDOM;
 		cfg.pct_depth = s->sched_depth;
+		cfg.pct_steps = ca->o->pct_steps;
 		rv = fl_sim_new(&cfg, &sim);
 		if (rv == 0)
 			rv = fl_sim_spawn(sim, "driver", interp_driver_main, r, NULL);
@@ -475,7 +478,7 @@ done:
 	remove_run_dir(r->dir);
 	if (r->failed && v == FL_VERDICT_PASS)
 		v = FL_VERDICT_FAIL;
-	rv = send_outcome(out_fd, r, v, res.trace_hash);
+	rv = send_outcome(out_fd, r, v, res.trace_hash, res.steps);
 	crash_choices = NULL;
 	fl_faults_free(r->faults);
 	fl_choice_free(r->choices);
@@ -525,6 +528,10 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 		case TAG_HASH:
 			if (len == sizeof(uint64_t))
 				memcpy(&out->trace_hash, data, sizeof(uint64_t));
+			break;
+		case TAG_STEPS:
+			if (len == sizeof(uint64_t))
+				memcpy(&out->steps, data, sizeof(uint64_t));
 			break;
 		case TAG_HITS:
 			free(out->hits);

@@ -21,6 +21,10 @@ struct fl_runner_opts {
 	bool replaying;
 	uint64_t timeout_ms;      /* wall clock for the run; 0: 60 s */
 	bool check_each_step;     /* audit after every operation too */
+	uint64_t pct_steps;       /* PCT: the run's expected length in steps, over
+	                           * which the d-1 change points are spread (e.g.
+	                           * a clean run's step count); 0: a scale drawn
+	                           * per run (fl_sim_config.pct_steps) */
 	/* Sweep: fail the k-th hit (1-based) of point sweep_point, once or
 	 * from k on.  sweep_point NULL: no sweep rule. */
 	const char *sweep_point;
@@ -35,6 +39,7 @@ struct fl_runner_outcome {
 	char property[64];
 	char detail[512];
 	uint64_t trace_hash;
+	uint64_t steps;           /* sim: scheduling steps the run took */
 	uint64_t *choices;        /* malloc'd */
 	size_t nchoices;
 	uint64_t *hits;           /* per fl_fault_point_names entry, malloc'd, or NULL */

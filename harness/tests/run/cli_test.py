@@ -690,6 +690,21 @@ def case_check_each_step():
           "end-of-run audit reports a step: %r", rep["runs"][0]["detail"])
 
 
+def case_pct_estimate():
+    """A PCT scenario spreads its change points over a clean run's length:
+    the CLI prints the step count it measured, and runs stay deterministic
+    (same seed, same trace hashes) with the estimate in place."""
+    scn = "scenarios/reqrep-crash.yaml"
+    rc, out, err = run(["run", src(scn), "--seed", "5", "--runs", "3", "--trace-dir",
+                        os.path.join(tdir("pct"), "tr")], 0)
+    m = re.search(r"PCT depth (\d+), change points over (\d+) steps \(a clean run's length\)", out)
+    check(m and int(m.group(2)) > 0, "no step estimate in the output:\n%s", out)
+    a, _, _ = run_json(scn, ["--seed", "5", "--runs", "3"], "pct-a", 0)
+    b, _, _ = run_json(scn, ["--seed", "5", "--runs", "3"], "pct-b", 0)
+    check([r["trace_hash"] for r in a["runs"]] == [r["trace_hash"] for r in b["runs"]],
+          "PCT runs with the estimate differ between two runs of one seed")
+
+
 # --- known bugs --------------------------------------------------------------
 # Each of these cases fails on the current build and is registered with
 # should_fail (meson "expected fail"); once the bug is fixed the case passes,
@@ -741,6 +756,7 @@ CASES = {
     "time_budget": case_time_budget,
     "killed_runs": case_killed_runs,
     "check_each_step": case_check_each_step,
+    "pct_estimate": case_pct_estimate,
 }
 
 KNOWN_BUGS = {

@@ -646,6 +646,46 @@ pct_finds_planted_race_within_100_schedules(void **state)
 	 * window is timing luck, which is the point of the comparison. */
 }
 
+/* The runner's estimate (cli/main.c pct_estimate): the step count of one
+ * clean run under the uniform scheduler. */
+static uint64_t
+race_toy_clean_steps(void)
+{
+	struct fl_choice *c;
+	struct fl_sim *sim;
+	struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM };
+	struct fl_sim_result res;
+	struct race_toy toy = { .mapped = 1 };
+
+	assert_int_equal(fl_choice_new_seeded(1, &c), 0);
+	cfg.choices = c;
+	assert_int_equal(fl_sim_new(&cfg, &sim), 0);
+	assert_int_equal(fl_sim_spawn(sim, "poller", poller, &toy, NULL), 0);
+	assert_int_equal(fl_sim_spawn(sim, "closer", closer, &toy, NULL), 0);
+	assert_int_equal(fl_sim_run(sim, &res), 0);
+	fl_sim_free(sim);
+	fl_choice_free(c);
+	return res.steps;
+}
+
+static void
+pct_with_measured_step_estimate_finds_race(void **state)
+{
+	uint64_t k = race_toy_clean_steps();
+	int d2 = pct_schedules_to_find_race(2, k);
+	int d3 = pct_schedules_to_find_race(3, k);
+	int stress = stress_tries_to_find_race(2000);
+
+	(void)state;
+	printf("# planted race, change points over a clean run's %llu steps: PCT d=2 at schedule %d, "
+	       "d=3 at %d; free threads: %s%d tries\n",
+	       (unsigned long long)k, d2, d3, stress < 0 ? "not found in " : "found at ",
+	       stress < 0 ? 2000 : stress);
+	assert_true(k > 0);
+	assert_true(d2 > 0 && d2 <= 100);
+	assert_true(d3 > 0 && d3 <= 100);
+}
+
 static void
 stress_runs_actors_on_real_threads(void **state)
 {
@@ -739,6 +779,7 @@ main(void)
 		cmocka_unit_test(lock_order_deadlock_is_a_verdict),
 		cmocka_unit_test(stress_runs_actors_on_real_threads),
 		cmocka_unit_test(pct_finds_planted_race_within_100_schedules),
+		cmocka_unit_test(pct_with_measured_step_estimate_finds_race),
 		cmocka_unit_test(switch_rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -149,7 +149,7 @@ sanitize(char *dst, size_t len, const char *src)
 
 static int
 write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
-            const struct fl_runner_outcome *o, const char *sweep, bool check_each_step)
+            const struct fl_runner_outcome *o, const char *sweep, const struct fl_runner_opts *ro)
 {
 	struct fl_trace t;
 	int rv;
@@ -162,8 +162,13 @@ write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
 	t.signal = o->signal;
 	t.trace_hash = o->trace_hash;
 	rv = fl_trace_add_extra(&t, "path", s->path);
-	if (rv == 0 && check_each_step)
+	if (rv == 0 && ro->check_each_step)
 		rv = fl_trace_add_extra(&t, "check_each_step", "yes");
+	if (rv == 0 && ro->pct_steps != 0) {
+		char steps[32];
+		snprintf(steps, sizeof(steps), "%" PRIu64, ro->pct_steps);
+		rv = fl_trace_add_extra(&t, "pct_steps", steps);
+	}
 	if (rv == 0 && sweep != NULL)
 		rv = fl_trace_add_extra(&t, "sweep", sweep);
 	if (rv == 0)
@@ -216,7 +221,7 @@ run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_r
 		} else {
 			snprintf(file, sizeof(file), "%s/%s-%" PRIu64 ".trace", rc->trace_dir, name, o->seed);
 		}
-		if (write_trace(file, s, o->seed, &out, sweep_desc, o->check_each_step) == 0) {
+		if (write_trace(file, s, o->seed, &out, sweep_desc, o) == 0) {
 			snprintf(res->trace_path, sizeof(res->trace_path), "%s", file);
 			snprintf(res->replay_cmd, sizeof(res->replay_cmd), "faultline replay %s", file);
 		}
@@ -302,6 +307,40 @@ run_jobs(const struct run_cfg *rc, struct job *jobs, size_t njobs, unsigned nwor
 }
 
 /* ---- run ------------------------------------------------------------- */
+
+/*
+ * PCT spreads its d-1 priority change points over the steps of a run; a
+ * bug of depth d is found with probability 1/(n k^(d-1)) for n actors and
+ * k steps only when k is the run's real length.  The estimate is the step
+ * count of one clean run of the scenario under the uniform scheduler
+ * (first seed); it goes into every run's options and every trace, so a
+ * replay spreads its change points the same way.  0 (not PCT, not sim, or
+ * the calibration run failed): the sim draws a scale per run.
+ */
+static uint64_t
+pct_estimate(const struct run_cfg *rc, struct fl_scenario *s, uint64_t seed, bool each_step,
+             FILE *msg, bool quiet)
+{
+	struct fl_runner_opts o = { .seed = seed, .timeout_ms = rc->timeout_ms,
+	                            .check_each_step = each_step };
+	struct fl_runner_outcome out;
+	enum fl_scn_sched_kind kind = s->scheduler;
+	uint64_t steps = 0;
+
+	if (s->mode != FL_SCN_MODE_SIM || kind != FL_SCN_SCHED_PCT)
+		return 0;
+	s->scheduler = FL_SCN_SCHED_RANDOM;
+	if (fl_runner_run(s, &o, &out) == 0) {
+		if (out.verdict == FL_VERDICT_PASS)
+			steps = out.steps;
+		fl_runner_outcome_fini(&out);
+	}
+	s->scheduler = kind;
+	if (!quiet)
+		fprintf(msg, "%s: PCT depth %u, change points over %" PRIu64 " steps%s\n", s->name,
+		        s->sched_depth, steps, steps ? " (a clean run's length)" : " (drawn per run)");
+	return steps;
+}
 
 static int
 cmd_run(int argc, char **argv)
@@ -430,11 +469,13 @@ cmd_run(int argc, char **argv)
 		double start = wall_now();
 		struct job *jobs;
 		size_t njobs = 0, cap;
+		uint64_t pct_steps;
 
 		if (why != NULL) {
 			fprintf(stderr, "%s: skipped: %s\n", s->path, why);
 			continue;
 		}
+		pct_steps = pct_estimate(&rc, list[i], seed, each_step, tap ? stderr : stdout, quiet);
 		cap = (size_t)n + 1;
 		if (sweep || s->sweep)
 			cap += 2 * fl_fault_point_count() * 64;
@@ -449,7 +490,8 @@ cmd_run(int argc, char **argv)
 			struct job *j = &jobs[njobs++];
 			j->s = s;
 			j->o = (struct fl_runner_opts){ .seed = seed + k, .timeout_ms = timeout_ms,
-			                                .check_each_step = each_step };
+			                                .check_each_step = each_step,
+			                                .pct_steps = pct_steps };
 		}
 		for (size_t b = 0; b < njobs; b += 64 * jobs_n) {
 			size_t m = njobs - b < 64 * jobs_n ? njobs - b : 64 * jobs_n;
@@ -473,6 +515,7 @@ cmd_run(int argc, char **argv)
 							j->o = (struct fl_runner_opts){
 								.seed = seed, .timeout_ms = timeout_ms,
 								.check_each_step = each_step,
+								.pct_steps = pct_steps,
 								.sweep_point = fl_fault_point_names[p],
 								.sweep_k = k, .sweep_persistent = pers,
 							};
@@ -559,6 +602,8 @@ trace_opts(const struct fl_trace *t, struct fl_runner_opts *o)
 	o->timeout_ms = 60000;
 	/* A run that audited every step replays the same way. */
 	o->check_each_step = fl_trace_get_extra(t, "check_each_step") != NULL;
+	if (fl_trace_get_extra(t, "pct_steps") != NULL)
+		o->pct_steps = strtoull(fl_trace_get_extra(t, "pct_steps"), NULL, 10);
 	/* A sweep trace also replays its injected fault. */
 	if (sweep != NULL) {
 		static char point[128];
@@ -670,7 +715,7 @@ cmd_shrink(int argc, char **argv)
 	minimal.choices = sr.choices;
 	minimal.nchoices = sr.nchoices;
 	rv = write_trace(outpath, s, t.seed, &minimal, fl_trace_get_extra(&t, "sweep"),
-	                 o.check_each_step);
+	                 &o);
 	printf("shrunk %s: %zu choices -> %zu in %u runs\n", s->name, sr.original, sr.nchoices,
 	       sr.attempts);
 	printf("verdict: %s %s: %s\n", fl_verdict_name(sr.outcome.verdict), sr.outcome.property,
