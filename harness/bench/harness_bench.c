@@ -3,7 +3,7 @@
  * run of this program.
  *
  *   sim_runs_per_s      runs/s of a two-actor scenario in sim mode
- *   sim_steps_per_run   not measured here: see sim_test (switch_rate)
+ *   sim_steps_per_run   scheduling steps of one sim run (mean)
  *   proc_runs_per_s     the same scenario with actors as processes
  *   stress_runs_per_s   the same scenario with actors as free threads
  *   b1_runs_to_detect   runs until the B1 fixture fails (n/a without pub/sub)
@@ -33,9 +33,13 @@ now_s(void)
 
 /* Runs/s of `s` in `mode` over n runs, or -1 when it cannot run or a run
  * fails (the benchmark measures the passing path). */
+static double mean_steps;
+
 static double
 rate(struct fl_scenario *s, enum fl_scn_mode mode, unsigned n)
 {
+	uint64_t steps = 0;
+
 	enum fl_scn_mode saved = s->mode;
 	double t0, rate = -1;
 
@@ -53,10 +57,13 @@ rate(struct fl_scenario *s, enum fl_scn_mode mode, unsigned n)
 				rate = -1;
 				break;
 			}
+			steps += out.steps;
 			fl_runner_outcome_fini(&out);
 		}
-		if (rate == 0)
+		if (rate == 0) {
 			rate = n / (now_s() - t0);
+			mean_steps = (double)steps / n;
+		}
 	}
 	s->mode = saved;
 	return rate;
@@ -144,6 +151,7 @@ main(int argc, char **argv)
 	if (fl_scenario_load(b1path, &b1, err, sizeof(err)) != 0)
 		b1 = NULL;
 	emit(json, &first, "sim_runs_per_s", rate(s, FL_SCN_MODE_SIM, runs), 0);
+	emit(json, &first, "sim_steps_per_run", mean_steps, 0);
 	emit(json, &first, "proc_runs_per_s", rate(s, FL_SCN_MODE_PROC, runs / 4 + 1), 0);
 	emit(json, &first, "stress_runs_per_s", rate(s, FL_SCN_MODE_STRESS, runs / 4 + 1), 0);
 	detect(b1, 1000, &b1_runs, &b1_secs);

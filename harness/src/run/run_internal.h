@@ -56,6 +56,7 @@ struct run {
 	const struct fl_scenario *s;
 	enum run_driver_state driver_state;
 	bool pubsub;             /* the scenario uses pub/sub operations */
+	bool reqrep;             /* ... request/response (a domain is created) */
 	void *driver;            /* fl_driver *, embedded, agent style */
 	uint32_t *sent;          /* messages offered per pub object */
 	uint64_t linger_ns;

@@ -157,7 +157,9 @@ setup_faults(struct run *r, const struct fl_runner_opts *o)
 		rv = fl_faults_add(r->faults, &rule);
 		r->faults_configured = true;
 	}
-	if (rv == 0)
+	/* No rule and no counting: the points stay disarmed (one branch a
+	 * hit), which changes no decision: only rules draw choices. */
+	if (rv == 0 && (r->faults_configured || o->count_hits))
 		rv = fl_faults_arm(r->faults);
 	return rv;
 }
@@ -226,6 +228,30 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 	snprintf(text, sizeof(text), "%d\n%s\n%s", (int)v, r->property, r->detail);
 	fl_sandbox_frame_write(fd, TAG_VERDICT, text, (uint32_t)strlen(text));
 	return v == FL_VERDICT_PASS ? 0 : 1;
+}
+
+/* Request/response operations or properties: the run needs a domain. */
+static bool
+uses_reqrep(const struct fl_scenario *s)
+{
+	if (s->properties & (FL_SCN_PROP_CHUNKS_BALANCED | FL_SCN_PROP_PORTS_ZERO))
+		return true;
+	for (size_t i = 0; i < s->actor_count; i++) {
+		for (size_t j = 0; j < s->actors[i].op_count; j++) {
+			switch (s->actors[i].ops[j].kind) {
+			case FL_SCN_OP_OFFER_SERVICE:
+			case FL_SCN_OP_CONNECT_SERVICE:
+			case FL_SCN_OP_REQUEST:
+			case FL_SCN_OP_RESPOND:
+			case FL_SCN_OP_CTX_OPEN:
+			case FL_SCN_OP_CTX_CLOSE:
+				return true;
+			default:
+				break;
+			}
+		}
+	}
+	return false;
 }
 
 static void
@@ -396,6 +422,7 @@ child_main(void *arg, int out_fd)
 		goto done;
 	}
 	r->pubsub = scenario_uses_pubsub(s);
+	r->reqrep = uses_reqrep(s);
 	r->check_each_step = ca->o->check_each_step;
 	r->linger_ns = (uint64_t)s->driver.linger_ms * FL_NS_PER_MS;
 	r->fds_at_start = audit_count_fds();

@@ -31,6 +31,9 @@ struct fl_runner_opts {
 	uint64_t sweep_k;
 	bool sweep_persistent;
 	const char *ns_prefix;    /* shm namespace prefix; NULL: "run" */
+	bool count_hits;          /* count every fault point's hits (outcome.hits)
+	                           * even when no rule is set: libfiu is armed for
+	                           * every point, which costs every hit a lookup */
 };
 
 struct fl_runner_outcome {
@@ -42,7 +45,8 @@ struct fl_runner_outcome {
 	uint64_t steps;           /* sim: scheduling steps the run took */
 	uint64_t *choices;        /* malloc'd */
 	size_t nchoices;
-	uint64_t *hits;           /* per fl_fault_point_names entry, malloc'd, or NULL */
+	uint64_t *hits;           /* per fl_fault_point_names entry, malloc'd, or
+	                           * NULL; counted with count_hits or fault rules */
 	size_t nhits;
 	double seconds;
 };

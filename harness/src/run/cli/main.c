@@ -501,7 +501,8 @@ cmd_run(int argc, char **argv)
 		}
 		if (sweep || s->sweep) {
 			/* The clean run counts every point's hits. */
-			struct fl_runner_opts o = { .seed = seed, .timeout_ms = timeout_ms };
+			struct fl_runner_opts o = { .seed = seed, .timeout_ms = timeout_ms,
+			                            .count_hits = true };
 			struct fl_runner_outcome out;
 			size_t nsweep = 0;
 
