@@ -60,6 +60,7 @@ enum fl_scn_op_kind {
 	FL_SCN_OP_RESPOND,
 	FL_SCN_OP_CTX_OPEN,
 	FL_SCN_OP_CTX_CLOSE,
+	FL_SCN_OP_LOOKUP_IMAGE,
 	FL_SCN_OP__COUNT
 };
 
@@ -153,6 +154,15 @@ struct fl_scn_op_take_image {
 	fl_scn_ref as;     /* the image taken */
 };
 
+/* lookup_image: a fixture helper (fixtures/registry.h) looks the image of
+ * a publication's session up and reads its position; a correct helper
+ * leaves no reference behind. */
+struct fl_scn_op_lookup_image {
+	fl_scn_ref sub;
+	fl_scn_ref from;   /* the publication whose session is looked up */
+	const char *impl;  /* fixture implementation name */
+};
+
 struct fl_scn_op_release_image {
 	fl_scn_ref img;
 };
@@ -201,6 +211,7 @@ struct fl_scenario_op {
 		struct fl_scn_op_offer offer;
 		struct fl_scn_op_poll poll;
 		struct fl_scn_op_take_image take_image;
+		struct fl_scn_op_lookup_image lookup_image;
 		struct fl_scn_op_release_image release_image;
 		struct fl_scn_op_wait wait;
 		struct fl_scn_op_barrier barrier;

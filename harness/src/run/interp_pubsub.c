@@ -20,6 +20,7 @@
 #include "faultline/platform.h"
 #include "faultline/stats.h"
 
+#include "registry.h"
 #include "run/run_internal.h"
 
 /*
@@ -81,6 +82,7 @@ scenario_uses_pubsub(const struct fl_scenario *s)
 			case FL_SCN_OP_POLL:
 			case FL_SCN_OP_TAKE_IMAGE:
 			case FL_SCN_OP_RELEASE_IMAGE:
+			case FL_SCN_OP_LOOKUP_IMAGE:
 				return true;
 			default:
 				break;
@@ -131,7 +133,10 @@ ensure_client(struct actor_run *ar)
 	ctx.resource_linger_ns = r->linger_ns;
 	ctx.error_handler = client_error;
 	ctx.error_arg = ar;
-	return fl_client_open(&ctx, (fl_client **)&ar->client);
+	rv = fl_client_open(&ctx, (fl_client **)&ar->client);
+	if (rv == 0)
+		ar->client_ids[ar->nclient_ids++ % RUN_MAX_CLIENT_IDS] = fl_client_id(ar->client);
+	return rv;
 }
 
 static void
@@ -427,6 +432,47 @@ do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	ar->last_image_session = fl_image_session_id(img);
 }
 
+/*
+ * lookup_image: the fixture helper named by `impl` looks the publication's
+ * session up (retrying while the image does not exist yet, until the
+ * deadline) and reads a position.  The actor takes no reference of its own:
+ * whatever the client still holds afterwards the helper left behind, which
+ * --check-each-step names at this step and the end-of-run audit finds in
+ * the client's refs_leaked at close.
+ */
+static void
+do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	struct run *r = ar->run;
+	const struct fl_scn_op_lookup_image *lk = &op->u.lookup_image;
+	const struct fixture_impl *impl = fixture_find(lk->impl);
+	struct sub_state *ss = lk->sub >= 0 ? r->objs[lk->sub] : NULL;
+	fl_publication *pub = lk->from >= 0 ? r->objs[lk->from] : NULL;
+	struct fl_idle st = { 0 };
+	uint64_t deadline = deadline_after_ms(r, 0);
+	int64_t position;
+	int rv;
+
+	if (impl == NULL || impl->kind != FIXTURE_IMAGE_LOOKUP) {
+		op_error(ar, op, lk->impl, FL_EINVAL);
+		return;
+	}
+	if (ss == NULL || pub == NULL) {
+		op_error(ar, op, ss == NULL ? "no subscription" : "no publication", FL_ESTATE);
+		return;
+	}
+	for (;;) {
+		rv = impl->fn.image_lookup(ss->sub, fl_publication_session_id(pub), &position);
+		if (rv != FL_ENOENT || fl_clock_now_ns() >= deadline)
+			break;
+		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+	}
+	if (rv != 0)
+		op_error(ar, op, lk->impl, rv);
+	else
+		ar->last_image_session = fl_publication_session_id(pub);
+}
+
 static void
 do_release_image(struct actor_run *ar, const struct fl_scenario_op *op)
 {
@@ -458,6 +504,7 @@ interp_pubsub_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	case FL_SCN_OP_POLL: do_poll(ar, op); return true;
 	case FL_SCN_OP_TAKE_IMAGE: do_take_image(ar, op); return true;
 	case FL_SCN_OP_RELEASE_IMAGE: do_release_image(ar, op); return true;
+	case FL_SCN_OP_LOOKUP_IMAGE: do_lookup_image(ar, op); return true;
 	default: return false;
 	}
 }
@@ -515,6 +562,24 @@ audit_pubsub(struct run *r)
 	if (st == NULL || fl_stats_read(r->ns, st) != 0) {
 		free(st);
 		return;
+	}
+	/* References a client still held when it closed, counted by the
+	 * client itself: those a helper took behind the actor's back too. */
+	for (size_t i = 0; (p & FL_SCN_PROP_IMAGE_REFS) && i < r->s->actor_count && !r->failed; i++) {
+		struct actor_run *ar = &r->actors[i];
+		for (int c = 0; !ar->crashed && c < st->client_count; c++) {
+			const struct fl_client_stats *cs = &st->clients[c];
+			bool mine = false;
+			for (uint32_t k = 0; k < ar->nclient_ids && k < RUN_MAX_CLIENT_IDS; k++)
+				mine = mine || ar->client_ids[k] == cs->client_id;
+			if (!mine || cs->refs_leaked == 0 || cs->state != FL_CLIENT_CLOSED)
+				continue;
+			run_fail(r, "image_refs",
+			         "actor %s's client %llu closed holding %lld image reference(s) (session %d)",
+			         ar->a->name, (unsigned long long)cs->client_id, (long long)cs->refs_leaked,
+			         ar->last_image_session);
+			break;
+		}
 	}
 	if ((p & FL_SCN_PROP_NO_PENDING_REGISTRATIONS) && st->pending_registrations != 0)
 		run_fail(r, "no_pending_registrations", "%lld registration(s) pending after every actor closed",

@@ -17,6 +17,7 @@ struct fl_faults;
 #define RUN_MAX_ACTORS 64
 #define RUN_MAX_BARRIERS 32
 #define RUN_RR_PORTS 64 /* server and client ports each in a run's domain */
+#define RUN_MAX_CLIENT_IDS 8 /* pub/sub clients an actor opened (close_client reopens) */
 
 struct run;
 
@@ -37,6 +38,8 @@ struct actor_run {
 	struct fl_choice *choices; /* the run's stream (sim), or the actor's own (stress) */
 	int image_refs;          /* take_image minus release_image */
 	int last_image_session;
+	uint64_t client_ids[RUN_MAX_CLIENT_IDS]; /* pub/sub clients opened, in order */
+	uint32_t nclient_ids;
 };
 
 struct barrier {

@@ -15,6 +15,7 @@
 #include "faultline/reqrep.h"
 #include "faultline/scenario.h"
 #include "loader.h"
+#include "registry.h" /* fixtures/: lookup_image implementations */
 
 /* ---- objects, references, barriers ---- */
 
@@ -176,6 +177,7 @@ static const char *const op_names[FL_SCN_OP__COUNT] = {
 	[FL_SCN_OP_RESPOND] = "respond",
 	[FL_SCN_OP_CTX_OPEN] = "ctx_open",
 	[FL_SCN_OP_CTX_CLOSE] = "ctx_close",
+	[FL_SCN_OP_LOOKUP_IMAGE] = "lookup_image",
 };
 
 const char *fl_scenario_op_name(enum fl_scn_op_kind kind)
@@ -360,6 +362,35 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 			rc = scn_str_field(l, m, base, "as", a->as, true, true, &as);
 		if (!rc)
 			rc = define_obj(l, m, base, as, FL_SCN_OBJ_IMAGE, ai, oi, &o->as);
+		break;
+	}
+	case FL_SCN_OP_LOOKUP_IMAGE: {
+		static const struct fl_raw_lookup zero;
+		const struct fl_raw_lookup *a = raw->lookup_image ? raw->lookup_image : &zero;
+		struct fl_scn_op_lookup_image *o = &op->u.lookup_image;
+		const char *sub = NULL, *from = NULL;
+		rc = scn_str_field(l, m, base, "sub", a->sub, true, true, &sub);
+		if (!rc)
+			rc = add_ref(l, m, base, "sub", sub, REF_SUB, false, ai, oi, &o->sub);
+		if (!rc)
+			rc = scn_str_field(l, m, base, "from", a->from, true, true, &from);
+		if (!rc)
+			rc = add_ref(l, m, base, "from", from, REF_PUB, true, ai, oi, &o->from);
+		if (!rc)
+			rc = scn_str_field(l, m, base, "impl", a->impl, true, true, &o->impl);
+		if (!rc && (fixture_find(o->impl) == NULL ||
+		            fixture_find(o->impl)->kind != FIXTURE_IMAGE_LOOKUP)) {
+			char known[256] = "";
+			const struct fixture_impl *f;
+			for (size_t i = 0; (f = fixture_at(i)) != NULL; i++)
+				if (f->kind == FIXTURE_IMAGE_LOOKUP)
+					snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+					         known[0] ? ", " : "", f->name);
+			char f2[160];
+			snprintf(f2, sizeof f2, "%s.impl", base);
+			rc = scn_fail(l, scn_yline(scn_yget(l, m, "impl")), f2,
+			              "unknown image lookup implementation '%s' (one of: %s)", o->impl, known);
+		}
 		break;
 	}
 	case FL_SCN_OP_RELEASE_IMAGE:

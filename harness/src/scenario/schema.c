@@ -71,6 +71,13 @@ static const cyaml_schema_field_t take_image_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t lookup_image_fields[] = {
+	STR("sub", struct fl_raw_lookup, sub),
+	STR("from", struct fl_raw_lookup, from),
+	STR("impl", struct fl_raw_lookup, impl),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t release_image_fields[] = {
 	STR("img", struct fl_raw_name, name),
 	CYAML_FIELD_END
@@ -145,6 +152,7 @@ static const cyaml_schema_field_t op_fields[] = {
 	OP(respond, respond_fields),
 	OP(ctx_open, ctx_open_fields),
 	OP(ctx_close, ctx_close_fields),
+	OP(lookup_image, lookup_image_fields),
 	CYAML_FIELD_END
 };
 

@@ -51,6 +51,12 @@ struct fl_raw_take {
 	char *as;
 };
 
+struct fl_raw_lookup {
+	char *sub;
+	char *from;
+	char *impl;
+};
+
 struct fl_raw_name {
 	char *name; /* release_image.img, barrier.name, ctx_close.ctx */
 };
@@ -108,6 +114,7 @@ struct fl_raw_op {
 	struct fl_raw_respond *respond;
 	struct fl_raw_ctx_open *ctx_open;
 	struct fl_raw_name *ctx_close;
+	struct fl_raw_lookup *lookup_image;
 };
 
 struct fl_raw_actor {

@@ -248,6 +248,18 @@ def case_shrink():
 
 BAD_SCENARIOS = [
     # (name, text, line, substring of the message)
+    ("unknown-impl", """name: bad
+description: a lookup helper this build does not have
+mode: sim
+actors:
+  - name: p
+    ops:
+      - add_publication: {channel: ipc, stream: 1, as: pub}
+  - name: s
+    ops:
+      - add_subscription: {channel: ipc, stream: 1, as: sub}
+      - lookup_image: {sub: sub, from: pub, impl: b1_nope}
+""", 11, "unknown image lookup implementation 'b1_nope' (one of: b1_leaky, b1_correct)"),
     ("unknown-key", """name: bad
 description: unknown key in an actor
 mode: sim
@@ -665,7 +677,7 @@ def case_check_each_step():
     """--check-each-step audits after every operation of every actor: the
     correct image use passes at every step (a reference held between
     take_image and release_image is the actor's own); the B1 leak fails
-    with image_refs naming the actor and the step it was found after, and
+    with image_refs naming the actor and the step of the leaky helper, and
     its trace replays (with the step audit) to the same verdict."""
     rep, _, _ = run_json("fixtures/scenarios/b1-image-correct.yaml",
                          ["--seed", "1", "--runs", "20", "--check-each-step"], "each-ok", 0)
@@ -676,9 +688,9 @@ def case_check_each_step():
     check(len(bad) == 3, "leak: %s", verdict_counts(rep))
     for r in bad:
         check(r["property"] == "image_refs", "leak failed with %r: %s", r["property"], r["detail"])
-        check(re.match(r"after (step \d+ \(\w+, line \d+\)|close \(after its last operation\)) "
-                       r"of actor subscriber", r["detail"] or ""),
-              "the violation does not name the step: %r", r["detail"])
+        check(re.match(r"after step 3 \(lookup_image, line \d+\) of actor subscriber: its client "
+                       r"holds 1 image reference", r["detail"] or ""),
+              "the violation does not name the lookup step: %r", r["detail"])
     with open(bad[0]["trace"]) as f:
         check("check_each_step" in f.read(), "the trace does not record --check-each-step")
     rc, out, err = run(["replay", bad[0]["trace"]], 0)
