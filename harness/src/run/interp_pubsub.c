@@ -23,51 +23,6 @@
 #include "registry.h"
 #include "run/run_internal.h"
 
-/*
- * Transitional: the pub/sub transport (issue 2) lands in parallel with
- * this interpreter.  Its entry points are referenced weakly so the harness
- * builds and runs request/response scenarios without it; the faultline
- * executable links the transport whole, so once the implementation is in
- * the archive these resolve and pub/sub scenarios run.  Remove the pragmas
- * when the transport is complete.
- */
-#pragma weak fl_client_ctx_init
-#pragma weak fl_client_open
-#pragma weak fl_client_close
-#pragma weak fl_client_add_publication
-#pragma weak fl_client_add_subscription
-#pragma weak fl_client_add_publication_start
-#pragma weak fl_client_add_subscription_start
-#pragma weak fl_client_add_publication_poll
-#pragma weak fl_client_add_subscription_poll
-#pragma weak fl_client_cancel
-#pragma weak fl_publication_close
-#pragma weak fl_publication_offer
-#pragma weak fl_publication_session_id
-#pragma weak fl_publication_is_connected
-#pragma weak fl_subscription_close
-#pragma weak fl_subscription_poll
-#pragma weak fl_subscription_image_by_session_id
-#pragma weak fl_subscription_image_at_index
-#pragma weak fl_image_release
-#pragma weak fl_image_session_id
-#pragma weak fl_fragment_assembler_init
-#pragma weak fl_client_id
-#pragma weak fl_fragment_assembler_fini
-#pragma weak fl_fragment_assembler_handler
-#pragma weak fl_stats_read
-#pragma weak fl_driver_ctx_init
-#pragma weak fl_driver_start
-#pragma weak fl_driver_do_work
-#pragma weak fl_driver_close
-
-bool
-interp_pubsub_available(void)
-{
-	return fl_client_open != NULL && fl_driver_start != NULL && fl_stats_read != NULL &&
-	       fl_subscription_poll != NULL && fl_fragment_assembler_init != NULL;
-}
-
 bool
 scenario_uses_pubsub(const struct fl_scenario *s)
 {

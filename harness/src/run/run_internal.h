@@ -110,7 +110,6 @@ void audit_pubsub(struct run *r);
 /* The pub/sub part of audit_step; `step` names it, `closed`: after the
  * actor's close. */
 void audit_pubsub_step(struct actor_run *ar, const char *step, bool closed);
-bool interp_pubsub_available(void);
 bool scenario_uses_pubsub(const struct fl_scenario *s);
 
 /* audit.c: check the scenario's properties once every actor is done. */

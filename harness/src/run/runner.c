@@ -609,13 +609,9 @@ fl_runner_outcome_fini(struct fl_runner_outcome *out)
 	out->hits = NULL;
 }
 
-#pragma weak fl_driver_close
-
 const char *
 fl_runner_unsupported(const struct fl_scenario *s)
 {
-	bool pubsub_ok = interp_pubsub_available();
-
 	if (s->mode == FL_SCN_MODE_STRESS) {
 		for (size_t i = 0; i < s->fault_count; i++)
 			if (s->faults[i].action == FL_SCN_FAULT_CRASH)
@@ -641,8 +637,6 @@ fl_runner_unsupported(const struct fl_scenario *s)
 			case FL_SCN_OP_CTX_CLOSE:
 				return "ctx_open/ctx_close are not wired to the runner yet";
 			default:
-				if (!pubsub_ok)
-					return "publish/subscribe operations need the pub/sub transport, not in this build yet";
 				break;
 			}
 		}
