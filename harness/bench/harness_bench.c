@@ -163,6 +163,7 @@ main(int argc, char **argv)
 		printf("scenario %s\n", s->name);
 	fl_scenario_free(s);
 	fl_scenario_free(b1);
+	fl_runner_shutdown();
 	return 0;
 usage:
 	fprintf(stderr, "usage: faultline-harness-bench [--runs N] [--json] [SCENARIO [B1-FIXTURE]]\n");

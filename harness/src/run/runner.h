@@ -31,6 +31,8 @@ struct fl_runner_opts {
 	uint64_t sweep_k;
 	bool sweep_persistent;
 	const char *ns_prefix;    /* shm namespace prefix; NULL: "run" */
+	bool fork_each;           /* a fresh forked child even for a plain sim run
+	                           * (which otherwise goes to the persistent worker) */
 	bool count_hits;          /* count every fault point's hits (outcome.hits)
 	                           * even when no rule is set: libfiu is armed for
 	                           * every point, which costs every hit a lookup */
@@ -58,6 +60,11 @@ int fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
                   struct fl_runner_outcome *out);
 
 void fl_runner_outcome_fini(struct fl_runner_outcome *out);
+
+/* fl_runner_shutdown ends this process's persistent sim worker (if any)
+ * and reaps it.  Call before exiting; a worker left running dies with
+ * its parent (PR_SET_PDEATHSIG). */
+void fl_runner_shutdown(void);
 
 /* fl_runner_unsupported returns NULL when this build can run every
  * operation of `s`, or a static reason naming the first one it cannot. */

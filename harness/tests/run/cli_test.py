@@ -717,6 +717,25 @@ def case_pct_estimate():
           "PCT runs with the estimate differ between two runs of one seed")
 
 
+def case_worker():
+    """Sim runs share a persistent worker process (replaced after any run
+    that did not pass): every run's trace hash and verdict are the ones a
+    fresh forked child per run (--fork-each) gives, for passing, failing and
+    faulted scenarios alike."""
+    for scn in ("scenarios/pubsub-smoke.yaml", "scenarios/reqrep-port-churn.yaml",
+                "fixtures/scenarios/b1-image-leak.yaml", FAILING):
+        name = os.path.basename(scn)
+        a, _, _ = run_json(scn, ["--seed", "3", "--runs", "12"], "worker-a-" + name, {0, 1})
+        b, _, _ = run_json(scn, ["--seed", "3", "--runs", "12", "--fork-each"], "worker-b-" + name,
+                           {0, 1})
+        for x, y in zip(a["runs"], b["runs"]):
+            check((x["verdict"], x["property"], x["trace_hash"]) ==
+                  (y["verdict"], y["property"], y["trace_hash"]),
+                  "%s seed %s: worker %s, fresh child %s", scn, x["seed"],
+                  (x["verdict"], x["property"], x["trace_hash"]),
+                  (y["verdict"], y["property"], y["trace_hash"]))
+
+
 # --- known bugs --------------------------------------------------------------
 # Each of these cases fails on the current build and is registered with
 # should_fail (meson "expected fail"); once the bug is fixed the case passes,
@@ -769,6 +788,7 @@ CASES = {
     "killed_runs": case_killed_runs,
     "check_each_step": case_check_each_step,
     "pct_estimate": case_pct_estimate,
+    "worker": case_worker,
 }
 
 KNOWN_BUGS = {

@@ -52,6 +52,8 @@ static const char usage_run[] =
 	"  --check-each-step  audit after every operation of every actor, not only at the\n"
 	"                   end; a violation names the actor's step\n"
 	"  --timeout MS     wall-clock deadline of one run (default 60000)\n"
+	"  --fork-each      a fresh forked child for every run (default: sim runs share a\n"
+	"                   worker process, replaced after any run that did not pass)\n"
 	"  --trace-dir D    where failing runs' traces go (default faultline-traces)\n"
 	"  --json F         write the JSON report to F (- for stdout)\n"
 	"  --junit F        write a JUnit XML report to F\n"
@@ -272,6 +274,7 @@ run_jobs(const struct run_cfg *rc, struct job *jobs, size_t njobs, unsigned nwor
 				if (write(p[1], &res, sizeof(res)) != (ssize_t)sizeof(res))
 					_exit(3);
 			}
+			fl_runner_shutdown();
 			_exit(0);
 		}
 		close(p[1]);
@@ -354,12 +357,14 @@ cmd_run(int argc, char **argv)
 		{ "tap", no_argument, 0, 'T' },          { "timeout", required_argument, 0, 'x' },
 		{ "trace-dir", required_argument, 0, 'd' }, { "quiet", no_argument, 0, 'q' },
 		{ "check-each-step", no_argument, 0, 'E' },
+		{ "fork-each", no_argument, 0, 'F' },
 		{ "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
 	};
 	uint64_t seed = 0, runs = 0, jobs_n = 1, shard_i = 0, shard_n = 1, timeout_ms = 60000;
 	double time_limit = 0;
 	int mode = -1;
-	bool have_seed = false, sweep = false, tap = false, quiet = false, each_step = false;
+	bool have_seed = false, sweep = false, tap = false, quiet = false, each_step = false,
+	     fork_each = false;
 	const char *json = NULL, *junit = NULL;
 	struct run_cfg rc = { .trace_dir = "faultline-traces" };
 	struct fl_scenario **list;
@@ -426,6 +431,7 @@ cmd_run(int argc, char **argv)
 		case 'd': rc.trace_dir = optarg; break;
 		case 'q': quiet = true; break;
 		case 'E': each_step = true; break;
+		case 'F': fork_each = true; break;
 		case 'h': fputs(usage_run, stdout); return 0;
 		default: goto usage;
 		}
@@ -491,7 +497,8 @@ cmd_run(int argc, char **argv)
 			j->s = s;
 			j->o = (struct fl_runner_opts){ .seed = seed + k, .timeout_ms = timeout_ms,
 			                                .check_each_step = each_step,
-			                                .pct_steps = pct_steps };
+			                                .pct_steps = pct_steps,
+			                                .fork_each = fork_each };
 		}
 		for (size_t b = 0; b < njobs; b += 64 * jobs_n) {
 			size_t m = njobs - b < 64 * jobs_n ? njobs - b : 64 * jobs_n;
@@ -548,6 +555,7 @@ cmd_run(int argc, char **argv)
 	if (fl_report_finish(rep, wall_now() - t0, err, sizeof(err)) != 0)
 		fprintf(stderr, "faultline: %s\n", err);
 	status = fl_report_exit_status(rep);
+	fl_runner_shutdown();
 	fl_report_free(rep);
 	fl_scenario_list_free(list, count);
 	return status;
