@@ -3,6 +3,7 @@
  * run of this program.
  *
  *   sim_runs_per_s      runs/s of a two-actor scenario in sim mode
+ *                       (default scenarios/pubsub-smoke.yaml)
  *   sim_steps_per_run   scheduling steps of one sim run (mean)
  *   proc_runs_per_s     the same scenario with actors as processes
  *   stress_runs_per_s   the same scenario with actors as free threads
@@ -115,7 +116,7 @@ emit(bool json, bool *first, const char *name, double v, int decimals)
 int
 main(int argc, char **argv)
 {
-	const char *path = "scenarios/reqrep-smoke.yaml";
+	const char *path = "scenarios/pubsub-smoke.yaml";
 	const char *b1path = "fixtures/scenarios/b1-image-leak.yaml";
 	unsigned runs = 200;
 	bool json = false, first = true;
