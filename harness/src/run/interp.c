@@ -10,11 +10,13 @@
  * properties checked at the end decide the verdict.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "faultline/driver.h"
 #include "faultline/error.h"
@@ -294,6 +296,10 @@ crash_self(struct actor_run *ar)
 {
 	ar->crashed = true;
 	ar->crashed_at_ns = fl_clock_now_ns();
+	/* A process actor dies for real, holding what it holds (it used to
+	 * return and go on with its next operations). */
+	if (ar->run->s->mode == FL_SCN_MODE_PROC)
+		kill(getpid(), SIGKILL);
 	fl_sim_crash_current();
 }
 

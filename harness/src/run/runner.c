@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +34,9 @@
 #include "run/faults.h"
 #include "run/run_internal.h"
 #include "run/runner.h"
+
+#define FL_STR_(x) #x
+#define FL_STR(x) FL_STR_(x)
 
 enum {
 	TAG_VERDICT = 'V',
@@ -384,6 +388,10 @@ run_processes(struct run *r)
 				ar->crashed_at_ns = fl_clock_now_ns();
 				__atomic_store_n(&ar->crashed, true, __ATOMIC_RELEASE);
 			} else if (!WIFSIGNALED(status)) {
+				if (WEXITSTATUS(status) == FL_RUNNER_MEMCHECK_EXIT)
+					run_fail(r, "memcheck",
+					         "actor %s (pid %d): memcheck found errors or definite leaks; see memcheck-%s-%d.log",
+					         ar->a->name, (int)pid, r->ns, (int)pid);
 				__atomic_store_n(&ar->finished, true, __ATOMIC_RELEASE);
 			}
 		}
@@ -783,6 +791,70 @@ worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o, const ch
 }
 
 int
+fl_runner_child_main(const struct fl_scenario *s, const struct fl_runner_opts *o, const char *ns,
+                     int fd)
+{
+	struct child_arg ca = { .s = s, .o = o, .ns = ns };
+
+	return child_main(&ca, fd);
+}
+
+/*
+ * --valgrind: the forked child execs `valgrind faultline __run ...`, which
+ * re-reads the scenario and runs child_main under memcheck; the process
+ * actors it forks stay under memcheck (valgrind follows fork) and each
+ * process's leak check runs when it exits.
+ */
+static int
+valgrind_child(void *arg, int out_fd)
+{
+	struct child_arg *ca = arg;
+	const struct fl_runner_opts *o = ca->o;
+	static const char *const modes[] = { "sim", "proc", "stress" };
+	char fdbuf[16], seed[32], steps[32], log[512], cfd[16] = "-1", sk[32];
+	const char *argv[32];
+	int n = 0;
+
+	snprintf(fdbuf, sizeof(fdbuf), "%d", out_fd);
+	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)o->seed);
+	snprintf(steps, sizeof(steps), "%llu", (unsigned long long)o->pct_steps);
+	snprintf(sk, sizeof(sk), "%llu", (unsigned long long)o->sweep_k);
+	if (o->replaying) {
+		/* The recorded choices reach the exec'd run through a memfd. */
+		int mfd = memfd_create("faultline-choices", 0);
+		size_t len = o->nreplay * sizeof(uint64_t);
+		if (mfd < 0 || write(mfd, o->replay, len) != (ssize_t)len || lseek(mfd, 0, SEEK_SET) != 0)
+			return 1;
+		snprintf(cfd, sizeof(cfd), "%d", mfd);
+	}
+	snprintf(log, sizeof(log), "--log-file=%s/memcheck-%s-%%p.log",
+	         o->valgrind_log_dir ? o->valgrind_log_dir : ".", ca->ns);
+	argv[n++] = o->valgrind;
+	argv[n++] = "--tool=memcheck";
+	argv[n++] = "--leak-check=full";
+	argv[n++] = "--errors-for-leak-kinds=definite";
+	argv[n++] = "--error-exitcode=" FL_STR(FL_RUNNER_MEMCHECK_EXIT);
+	argv[n++] = log;
+	argv[n++] = o->self_exe;
+	argv[n++] = "__run";
+	argv[n++] = fdbuf;
+	argv[n++] = ca->s->path;
+	argv[n++] = modes[ca->s->mode];
+	argv[n++] = ca->ns;
+	argv[n++] = seed;
+	argv[n++] = steps;
+	argv[n++] = o->check_each_step ? "1" : "0";
+	argv[n++] = cfd;
+	argv[n++] = o->sweep_point ? o->sweep_point : "-";
+	argv[n++] = sk;
+	argv[n++] = o->sweep_persistent ? "1" : "0";
+	argv[n++] = NULL;
+	fcntl(out_fd, F_SETFD, 0); /* the exec'd run writes its frames here */
+	execv(o->valgrind, (char *const *)argv);
+	return 1;
+}
+
+int
 fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
               struct fl_runner_outcome *out)
 {
@@ -804,10 +876,11 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	/* Plain seeded sim runs go to the persistent worker; replays, sweep
 	 * runs and the other modes fork a child each. */
 	rv = FL_EIO;
-	if (s->mode == FL_SCN_MODE_SIM && !o->replaying && o->sweep_point == NULL && !o->fork_each)
+	if (s->mode == FL_SCN_MODE_SIM && !o->replaying && o->sweep_point == NULL && !o->fork_each &&
+	    o->valgrind == NULL)
 		rv = worker_run(s, o, ns, so.timeout_ms, &sr);
 	if (rv != 0)
-		rv = fl_sandbox_run(&so, child_main, &ca, &sr);
+		rv = fl_sandbox_run(&so, o->valgrind != NULL ? valgrind_child : child_main, &ca, &sr);
 	if (rv != 0)
 		return rv;
 	/* A crashed or killed child could not clean up: the harness does. */
@@ -862,6 +935,20 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 			break;
 		}
 		}
+	}
+	if (o->valgrind != NULL && out->verdict == FL_VERDICT_FAIL && out->property[0] == '\0') {
+		snprintf(out->property, sizeof(out->property), "harness");
+		snprintf(out->detail, sizeof(out->detail),
+		         "the run exec'd under %s reported nothing (exit status %d)", o->valgrind,
+		         sr.exit_status);
+	}
+	if (o->valgrind != NULL && sr.exit_status == FL_RUNNER_MEMCHECK_EXIT &&
+	    out->verdict == FL_VERDICT_PASS) {
+		out->verdict = FL_VERDICT_FAIL;
+		snprintf(out->property, sizeof(out->property), "memcheck");
+		snprintf(out->detail, sizeof(out->detail),
+		         "the run's own process (driver thread): memcheck found errors or definite leaks; see %s/memcheck-%s-<pid>.log",
+		         o->valgrind_log_dir ? o->valgrind_log_dir : ".", ns);
 	}
 	if (out->verdict == FL_VERDICT_CRASH) {
 		snprintf(out->property, sizeof(out->property), "no_unexpected_signal");

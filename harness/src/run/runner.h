@@ -31,6 +31,14 @@ struct fl_runner_opts {
 	uint64_t sweep_k;
 	bool sweep_persistent;
 	const char *ns_prefix;    /* shm namespace prefix; NULL: "run" */
+	/* --valgrind: the run's process is exec'd under memcheck (valgrind at
+	 * `valgrind`, faultline itself at `self_exe`, the scenario re-read from
+	 * its path), so its process actors (forked) are checked too; an error
+	 * or a definite leak in any of them fails the run ("memcheck"), its
+	 * log in valgrind_log_dir (NULL: "."). */
+	const char *valgrind;     /* path of valgrind, or NULL: not under valgrind */
+	const char *self_exe;
+	const char *valgrind_log_dir;
 	bool fork_each;           /* a fresh forked child even for a plain sim run
 	                           * (which otherwise goes to the persistent worker) */
 	bool count_hits;          /* count every fault point's hits (outcome.hits)
@@ -60,6 +68,15 @@ int fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
                   struct fl_runner_outcome *out);
 
 void fl_runner_outcome_fini(struct fl_runner_outcome *out);
+
+/* Exit status memcheck gives a process with errors or definite leaks. */
+#define FL_RUNNER_MEMCHECK_EXIT 97
+
+/* fl_runner_child_main is one run in this process, writing its frames to
+ * `fd`: what the forked child does, for `faultline __run` (the process
+ * exec'd under valgrind).  Returns 0 when the run passed. */
+int fl_runner_child_main(const struct fl_scenario *s, const struct fl_runner_opts *o,
+                         const char *ns, int fd);
 
 /* fl_runner_shutdown ends this process's persistent sim worker (if any)
  * and reaps it.  Call before exiting; a worker left running dies with

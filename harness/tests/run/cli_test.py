@@ -259,7 +259,7 @@ actors:
     ops:
       - add_subscription: {channel: ipc, stream: 1, as: sub}
       - lookup_image: {sub: sub, from: pub, impl: b1_nope}
-""", 11, "unknown image lookup implementation 'b1_nope' (one of: b1_leaky, b1_correct)"),
+""", 11, "unknown image lookup implementation 'b1_nope' (one of: b1_leaky, b1_correct, memcheck_heap_leak)"),
     ("unknown-key", """name: bad
 description: unknown key in an actor
 mode: sim
@@ -736,6 +736,35 @@ def case_worker():
                   (y["verdict"], y["property"], y["trace_hash"]))
 
 
+def case_valgrind():
+    """--valgrind runs each run's process and its process actors under
+    memcheck: a process actor that leaks a heap block (memcheck-heap-leak,
+    which passes without --valgrind) fails with property memcheck naming
+    the actor and its log (which shows the definite leak), and the trace
+    replays under memcheck to the same verdict; a clean proc scenario with
+    crashing actors passes.  Slow (valgrind): suite 'slow'."""
+    import shutil
+    if shutil.which("valgrind") is None:
+        print("# valgrind not on PATH: case skipped")
+        return
+    scn = "harness/tests/run/scenarios/memcheck-heap-leak.yaml"
+    run_json(scn, ["--seed", "1", "--runs", "1"], "vg-plain", 0)
+    rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "1", "--valgrind"], "vg-leak", 1)
+    r = rep["runs"][0]
+    check(r["property"] == "memcheck", "failed with %r: %s", r["property"], r["detail"])
+    m = re.search(r"actor loner \(pid \d+\): .* see (memcheck-\S+\.log)", r["detail"] or "")
+    check(m is not None, "the detail does not name the actor and its log: %r", r["detail"])
+    log = os.path.join(tdir("vg-leak"), "traces", m.group(1))
+    check(os.path.exists(log), "no memcheck log %s", log)
+    with open(log) as f:
+        text = f.read()
+    check("definitely lost: 64 bytes" in text, "the log shows no 64-byte definite leak:\n%s", text[-2000:])
+    rc, out, err = run(["replay", r["trace"]], 0)
+    check("memcheck" in out, "replay did not run under memcheck: %s", out)
+    run_json("scenarios/pubsub-proc-crash.yaml", ["--seed", "1", "--runs", "1", "--valgrind"],
+             "vg-clean", 0)
+
+
 # --- known bugs --------------------------------------------------------------
 # Each of these cases fails on the current build and is registered with
 # should_fail (meson "expected fail"); once the bug is fixed the case passes,
@@ -789,6 +818,7 @@ CASES = {
     "check_each_step": case_check_each_step,
     "pct_estimate": case_pct_estimate,
     "worker": case_worker,
+    "valgrind": case_valgrind,
 }
 
 KNOWN_BUGS = {

@@ -58,7 +58,9 @@ static const char usage_run[] =
 	"  --json F         write the JSON report to F (- for stdout)\n"
 	"  --junit F        write a JUnit XML report to F\n"
 	"  --tap            stream TAP 13 on stdout (progress goes to stderr)\n"
-	"  --valgrind       run process actors under memcheck (proc mode; not in this build)\n"
+	"  --valgrind       run each run's process and its process actors (proc mode) under\n"
+	"                   memcheck: errors or definite leaks fail the run (property\n"
+	"                   memcheck; logs memcheck-<run>-<pid>.log in the trace directory)\n"
 	"  --quiet          no progress line\n";
 
 static const char usage_replay[] =
@@ -164,6 +166,8 @@ write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
 	t.signal = o->signal;
 	t.trace_hash = o->trace_hash;
 	rv = fl_trace_add_extra(&t, "path", s->path);
+	if (rv == 0 && ro->valgrind != NULL)
+		rv = fl_trace_add_extra(&t, "valgrind", "yes");
 	if (rv == 0 && ro->check_each_step)
 		rv = fl_trace_add_extra(&t, "check_each_step", "yes");
 	if (rv == 0 && ro->pct_steps != 0) {
@@ -311,6 +315,70 @@ run_jobs(const struct run_cfg *rc, struct job *jobs, size_t njobs, unsigned nwor
 
 /* ---- run ------------------------------------------------------------- */
 
+static int
+find_valgrind(char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char dir[256];
+
+	while (path != NULL && *path != '\0') {
+		size_t n = strcspn(path, ":");
+		snprintf(dir, sizeof(dir), "%.*s", (int)n, path);
+		snprintf(out, len, "%s/valgrind", n ? dir : ".");
+		struct stat st;
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+			return 0;
+		path += n + (path[n] == ':');
+	}
+	return -1;
+}
+
+/* faultline __run FD PATH MODE NS SEED PCT_STEPS EACH_STEP CHOICES_FD
+ * SWEEP_POINT SWEEP_K PERSISTENT: one run in this process, frames to FD;
+ * what --valgrind execs under memcheck.  CHOICES_FD (-1: none) holds
+ * recorded choices to replay; SWEEP_POINT "-": no sweep rule. */
+static int
+cmd_run_one(int argc, char **argv)
+{
+	static const char *const modes[] = { "sim", "proc", "stress" };
+	struct fl_runner_opts o = { 0 };
+	struct fl_scenario *s;
+	char err[512];
+	uint64_t fd, *choices = NULL;
+	int rv;
+
+	if (argc != 12 || parse_u64(argv[1], &fd) != 0 || parse_u64(argv[5], &o.seed) != 0 ||
+	    parse_u64(argv[6], &o.pct_steps) != 0 || parse_u64(argv[10], &o.sweep_k) != 0)
+		return EXIT_USAGE;
+	if (strcmp(argv[8], "-1") != 0) {
+		int cfd = atoi(argv[8]);
+		struct stat st;
+		if (fstat(cfd, &st) != 0 || (choices = malloc((size_t)st.st_size + 8)) == NULL ||
+		    read(cfd, choices, (size_t)st.st_size) != (ssize_t)st.st_size)
+			return EXIT_USAGE;
+		close(cfd);
+		o.replay = choices;
+		o.nreplay = (size_t)st.st_size / sizeof(uint64_t);
+		o.replaying = true;
+	}
+	if (strcmp(argv[9], "-") != 0) {
+		o.sweep_point = argv[9];
+		o.sweep_persistent = strcmp(argv[11], "1") == 0;
+	}
+	if (fl_scenario_load(argv[2], &s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_USAGE;
+	}
+	for (int m = 0; m < 3; m++)
+		if (strcmp(argv[3], modes[m]) == 0)
+			s->mode = (enum fl_scn_mode)m;
+	o.check_each_step = strcmp(argv[7], "1") == 0;
+	rv = fl_runner_child_main(s, &o, argv[4], (int)fd);
+	fl_scenario_free(s);
+	free(choices);
+	return rv == 0 ? 0 : 1;
+}
+
 /*
  * PCT spreads its d-1 priority change points over the steps of a run; a
  * bug of depth d is found with probability 1/(n k^(d-1)) for n actors and
@@ -364,7 +432,8 @@ cmd_run(int argc, char **argv)
 	double time_limit = 0;
 	int mode = -1;
 	bool have_seed = false, sweep = false, tap = false, quiet = false, each_step = false,
-	     fork_each = false;
+	     fork_each = false, use_valgrind = false;
+	static char valgrind[512], self_exe[512]; /* find_valgrind: 256 + "/valgrind" */
 	const char *json = NULL, *junit = NULL;
 	struct run_cfg rc = { .trace_dir = "faultline-traces" };
 	struct fl_scenario **list;
@@ -418,9 +487,7 @@ cmd_run(int argc, char **argv)
 			}
 			break;
 		case 'w': sweep = true; break;
-		case 'V':
-			fprintf(stderr, "faultline run: --valgrind needs proc mode, not in this build yet\n");
-			return EXIT_USAGE;
+		case 'V': use_valgrind = true; break;
 		case 'J': junit = optarg; break;
 		case 'O': json = optarg; break;
 		case 'T': tap = true; break;
@@ -435,6 +502,16 @@ cmd_run(int argc, char **argv)
 		case 'h': fputs(usage_run, stdout); return 0;
 		default: goto usage;
 		}
+	}
+	if (use_valgrind) {
+		ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+		if (n <= 0 || find_valgrind(valgrind, sizeof(valgrind)) != 0) {
+			fprintf(stderr, "faultline run: --valgrind: %s\n",
+			        n <= 0 ? "cannot find this program's path" : "valgrind is not on PATH");
+			return EXIT_USAGE;
+		}
+		self_exe[n] = '\0';
+		mkdir(rc.trace_dir, 0755);
 	}
 	if (!have_seed) {
 		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
@@ -499,6 +576,11 @@ cmd_run(int argc, char **argv)
 			                                .check_each_step = each_step,
 			                                .pct_steps = pct_steps,
 			                                .fork_each = fork_each };
+			if (use_valgrind) {
+				j->o.valgrind = valgrind;
+				j->o.self_exe = self_exe;
+				j->o.valgrind_log_dir = rc.trace_dir;
+			}
 		}
 		for (size_t b = 0; b < njobs; b += 64 * jobs_n) {
 			size_t m = njobs - b < 64 * jobs_n ? njobs - b : 64 * jobs_n;
@@ -611,6 +693,19 @@ trace_opts(const struct fl_trace *t, struct fl_runner_opts *o)
 	o->timeout_ms = 60000;
 	/* A run that audited every step replays the same way. */
 	o->check_each_step = fl_trace_get_extra(t, "check_each_step") != NULL;
+	/* A run under memcheck replays under memcheck. */
+	if (fl_trace_get_extra(t, "valgrind") != NULL) {
+		static char vg[512], self[512];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n > 0 && find_valgrind(vg, sizeof(vg)) == 0) {
+			self[n] = '\0';
+			o->valgrind = vg;
+			o->self_exe = self;
+			o->valgrind_log_dir = NULL; /* set_log_dir: beside the trace */
+		} else {
+			fprintf(stderr, "warning: the trace ran under valgrind, which is not on PATH\n");
+		}
+	}
 	if (fl_trace_get_extra(t, "pct_steps") != NULL)
 		o->pct_steps = strtoull(fl_trace_get_extra(t, "pct_steps"), NULL, 10);
 	/* A sweep trace also replays its injected fault. */
@@ -623,6 +718,19 @@ trace_opts(const struct fl_trace *t, struct fl_runner_opts *o)
 			o->sweep_persistent = strstr(sweep, "and after") != NULL;
 		}
 	}
+}
+
+/* Memcheck logs of a replay or shrink go beside the trace. */
+static void
+set_log_dir(struct fl_runner_opts *o, const char *trace)
+{
+	static char dir[512];
+	const char *slash = strrchr(trace, '/');
+
+	if (o->valgrind == NULL)
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - trace) : 1, slash ? trace : ".");
+	o->valgrind_log_dir = dir;
 }
 
 static int
@@ -641,6 +749,7 @@ cmd_replay(int argc, char **argv)
 	if (load_trace(argv[1], &t, &s) != 0)
 		return EXIT_USAGE;
 	trace_opts(&t, &o);
+	set_log_dir(&o, argv[1]);
 	if (fl_runner_run(s, &o, &out) != 0) {
 		fprintf(stderr, "faultline replay: the harness could not fork the run\n");
 		fl_scenario_free(s);
@@ -706,6 +815,7 @@ cmd_shrink(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	trace_opts(&t, &o);
+	set_log_dir(&o, argv[optind]);
 	rv = fl_shrink_run(s, &o, t.choices, t.nchoices, v, t.property, (unsigned)attempts, &sr);
 	if (rv != 0) {
 		fprintf(stderr, "faultline shrink: %s: the trace does not fail the same way when replayed\n",
@@ -780,6 +890,8 @@ main(int argc, char **argv)
 		return cmd_shrink(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "__run") == 0)
+		return cmd_run_one(argc - 1, argv + 1);
 	fprintf(stderr, "faultline: unknown command '%s'\n\n%s", argv[1], usage_main);
 	return EXIT_USAGE;
 }
