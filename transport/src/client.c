@@ -672,9 +672,11 @@ do_work_locked(fl_client *c)
 		} else {
 			rc = fl_bcast_receive(&c->rx, on_event, c, 64);
 			if (rc < 0) {
+				/* The cursor moved to the latest record; the lost events
+				 * are not work, so a client lapped again and again still
+				 * idles and its registrations reach their deadlines. */
 				report(c, rc, rc == FL_ELAPPED ? "broadcast lapped: events lost"
 				                               : "corrupt broadcast record");
-				work++;
 			} else {
 				work += rc;
 			}

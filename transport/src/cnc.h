@@ -20,7 +20,7 @@
 #include "ring.h"
 
 #define FL_CNC_MAGIC 0x464c434e43303031ull /* "FLCNC001" */
-#define FL_CNC_VERSION 1u
+#define FL_CNC_VERSION 2u
 #define FL_CNC_FILE "cnc.dat"
 #define FL_FRAME_VERSION 1u
 
@@ -66,6 +66,7 @@ struct fl_cnc_counters {
 	int64_t client_timeouts;
 	int64_t commands;
 	int64_t unblocked_commands;
+	int64_t log_files_unlink_pending;
 	int32_t ext_count;
 	struct {
 		char name[32];

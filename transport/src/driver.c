@@ -86,6 +86,9 @@ struct fl_driver {
 	int nimages;
 	struct drv_log *logs[MAX_LOGS];
 	int nlogs;
+	char *unlink_pending[MAX_LOGS]; /* released logs whose unlink failed */
+	int nunlink;
+	uint64_t unlink_retry_at;
 	struct {
 		const struct fl_driver_ext *e;
 		void *state;
@@ -245,15 +248,60 @@ mapper_total(const struct drv_log *l)
 	return n;
 }
 
+/* Unlinks a file the driver no longer uses.  A failed unlink is not
+ * forgotten: the path goes on the pending list, retried every
+ * UNLINK_RETRY_NS of the duty cycle (and the run directory's removal at
+ * close takes it at the latest); the gauge log_files_unlink_pending
+ * counts it, so a file the driver knows about is never mistaken for one
+ * it lost. */
+#define UNLINK_RETRY_NS (10 * FL_NS_PER_MS)
+
+static void
+unlink_or_retry(fl_driver *d, const char *path)
+{
+	char *dup;
+
+	if (fl_shm_unlink(path) != FL_EIO) {
+		vlog(d, "%s unlinked", path);
+		return;
+	}
+	dup = d->nunlink < MAX_LOGS ? strdup(path) : NULL;
+	if (dup == NULL) {
+		vlog(d, "unlink %s failed; no room to retry it", path);
+		return;
+	}
+	vlog(d, "unlink %s failed; retrying", path);
+	if (d->nunlink == 0)
+		d->unlink_retry_at = d->now + UNLINK_RETRY_NS;
+	d->unlink_pending[d->nunlink++] = dup;
+}
+
+static int
+retry_unlinks(fl_driver *d)
+{
+	int i, n = 0;
+
+	if (d->nunlink == 0 || d->now < d->unlink_retry_at)
+		return 0;
+	for (i = d->nunlink - 1; i >= 0; i--) {
+		if (fl_shm_unlink(d->unlink_pending[i]) == FL_EIO)
+			continue;
+		vlog(d, "%s unlinked on retry", d->unlink_pending[i]);
+		free(d->unlink_pending[i]);
+		d->unlink_pending[i] = d->unlink_pending[--d->nunlink];
+		n++;
+	}
+	d->unlink_retry_at = d->now + UNLINK_RETRY_NS;
+	return n;
+}
+
 static void
 log_destroy(fl_driver *d, int idx)
 {
 	struct drv_log *l = d->logs[idx];
 
 	fl_shm_unmap(&l->shm);
-	if (fl_shm_unlink(l->path) == FL_EIO)
-		vlog(d, "unlink %s failed", l->path);
-	vlog(d, "log %s unlinked", l->path);
+	unlink_or_retry(d, l->path);
 	free(l);
 	d->logs[idx] = d->logs[--d->nlogs];
 }
@@ -480,7 +528,7 @@ cmd_add_pub(fl_driver *d, const struct fl_cmd *c)
 	              c->exclusive != 0, c->corr_id, c->client_id);
 	if (fl_log_attach(&l->log, l->shm.addr, l->shm.len) != 0) {
 		fl_shm_unmap(&l->shm);
-		fl_shm_unlink(l->path);
+		unlink_or_retry(d, l->path);
 		send_error(d, c->client_id, c->corr_id, FL_EPROTO, "log buffer format");
 		goto out;
 	}
@@ -734,6 +782,7 @@ update_gauges(fl_driver *d)
 	__atomic_store_n(&g->subscriptions, d->nsubs, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->images, d->nimages, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->log_files, d->nlogs, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->log_files_unlink_pending, d->nunlink, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->log_files_mapped, mapped, __ATOMIC_RELEASE);
 }
 
@@ -762,6 +811,7 @@ fl_driver_do_work(fl_driver *d)
 		if (d->exts[i].e->do_work != NULL)
 			work += d->exts[i].e->do_work(d, d->exts[i].state, d->now);
 	work += reclaim_logs(d);
+	work += retry_unlinks(d);
 	update_gauges(d);
 	return work;
 }
@@ -975,6 +1025,8 @@ fl_driver_close(fl_driver *d)
 		fl_shm_unmap(&d->logs[i]->shm);
 		free(d->logs[i]);
 	}
+	for (i = 0; i < d->nunlink; i++)
+		free(d->unlink_pending[i]);
 	fl_shm_unmap(&d->cnc);
 	fl_shm_dir_remove(d->dir);
 	vlog(d, "closed %s", d->dir);

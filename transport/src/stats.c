@@ -74,6 +74,7 @@ fl_stats_read(const char *ns, struct fl_stats *out)
 	s.client_timeouts = LD(g->client_timeouts);
 	s.commands = LD(g->commands);
 	s.unblocked_commands = LD(g->unblocked_commands);
+	s.log_files_unlink_pending = LD(g->log_files_unlink_pending);
 	s.ext_count = LD(g->ext_count);
 	if (s.ext_count < 0 || s.ext_count > FL_STATS_MAX_EXT)
 		s.ext_count = 0;
@@ -132,11 +133,13 @@ fl_stats_print(const struct fl_stats *s, FILE *f, bool json)
 		"active_clients", "publications", "subscriptions", "images", "log_files",
 		"log_files_mapped", "pending_registrations", "image_refs_held",
 		"rejected_commands", "client_timeouts", "commands", "unblocked_commands",
+		"log_files_unlink_pending",
 	};
 	int64_t vals[] = {
 		s->active_clients, s->publications, s->subscriptions, s->images, s->log_files,
 		s->log_files_mapped, s->pending_registrations, s->image_refs_held,
 		s->rejected_commands, s->client_timeouts, s->commands, s->unblocked_commands,
+		s->log_files_unlink_pending,
 	};
 	size_t i;
 	int c;

@@ -658,6 +658,41 @@ late_subscriber_starts_at_tail(void **state)
 	env_stop(e);
 }
 
+/* A log file whose unlink fails stays on the driver's retry list (gauge
+ * log_files_unlink_pending) and goes once unlink works again, or with the
+ * run directory when the driver closes. */
+static void
+failed_unlink_is_retried(void **state)
+{
+	struct env *e;
+	fl_publication *p;
+	uint64_t dl = fl_clock_now_ns() + 5 * SEC;
+
+#ifdef FL_POINTS_DISABLED
+	skip();
+#endif
+	e = env_start("unlink", false);
+	fiu_init(0);
+	fiu_enable("transport/shm/unlink", 1, NULL, 0);
+	fl_points_arm(false, true);
+	assert_fl(fl_client_add_publication(e->c, "u", 1, true, dl, &p), 0);
+	fl_publication_close(p);
+	assert_true(WAIT_UNTIL(stats(e)->log_files == 0 && st.log_files_unlink_pending == 1, 3000));
+	assert_int_equal(fl_shm_dir_count(e->dir), 2);
+	fiu_disable("transport/shm/unlink");
+	assert_true(WAIT_UNTIL(stats(e)->log_files_unlink_pending == 0, 3000));
+	assert_int_equal(fl_shm_dir_count(e->dir), 1);
+
+	/* Failing for good: the driver's close still removes it. */
+	fiu_enable("transport/shm/unlink", 1, NULL, 0);
+	assert_fl(fl_client_add_publication(e->c, "u", 1, true, dl, &p), 0);
+	fl_publication_close(p);
+	assert_true(WAIT_UNTIL(stats(e)->log_files_unlink_pending == 1, 3000));
+	env_stop(e);
+	fiu_disable("transport/shm/unlink");
+	fl_points_arm(false, false);
+}
+
 int
 main(void)
 {
@@ -675,6 +710,7 @@ main(void)
 		cmocka_unit_test(false_driver_timeout_close_reclaims),
 		cmocka_unit_test(concurrent_publication),
 		cmocka_unit_test(late_subscriber_starts_at_tail),
+		cmocka_unit_test(failed_unlink_is_retried),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

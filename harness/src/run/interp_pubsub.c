@@ -492,7 +492,7 @@ interp_pubsub_quiet(struct run *r)
 	}
 	quiet = st->active_clients == 0 && st->publications == 0 && st->subscriptions == 0 &&
 	        st->images == 0 && st->log_files == 0 && st->log_files_mapped == 0 &&
-	        st->pending_registrations == 0;
+	        st->pending_registrations == 0 && st->log_files_unlink_pending == 0;
 	free(st);
 	return quiet;
 }

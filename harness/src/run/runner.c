@@ -497,8 +497,13 @@ child_main(void *arg, int out_fd)
 		fl_rr_domain_close(r->driver_dom);
 		fl_rr_domain_unlink(r->dir);
 	}
-	if (r->driver != NULL)
+	if (r->driver != NULL) {
 		fl_driver_close(r->driver);
+		/* Files the driver could not unlink while running must be gone
+		 * with its run directory now. */
+		if ((s->properties & FL_SCN_PROP_NO_LEAKED_FILES) && access(r->dir, F_OK) == 0)
+			run_fail(r, "no_leaked_files", "%s is left after the driver closed", r->dir);
+	}
 	fl_sim_free(sim);
 	goto done;
 

@@ -56,6 +56,7 @@ struct fl_stats {
 	int64_t client_timeouts;
 	int64_t commands;               /* commands processed */
 	int64_t unblocked_commands;     /* commands of dead producers skipped */
+	int64_t log_files_unlink_pending; /* released log files whose unlink failed, being retried */
 	int ext_count;
 	struct {
 		char name[32];
