@@ -8,7 +8,9 @@
  * leaves them pending and the seam's observer (fault_observe), called
  * right after fiu_fail returns, performs them.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +75,12 @@ fl_fault_point_index(const char *name)
 	return -1;
 }
 
+bool
+fl_fault_point_external(const char *name)
+{
+	return strncmp(name, "posix/", 6) == 0 || strncmp(name, "libc/", 5) == 0;
+}
+
 static bool
 point_matches(const char *pattern, const char *name)
 {
@@ -114,6 +122,7 @@ fl_faults_add(struct fl_faults *f, const struct fl_fault_rule *rule)
 		return FL_EINVAL;
 	for (size_t i = 0; i < f->npoints; i++)
 		known = known || point_matches(rule->point, fl_fault_point_names[i]);
+	known = known || fl_fault_point_external(rule->point);
 	if (!known)
 		return FL_EINVAL;
 	nr = realloc(f->rules, (f->nrules + 1) * sizeof(*nr));
@@ -150,7 +159,7 @@ rule_fires(struct fl_faults *f, struct rule_state *rs)
 	return false;
 }
 
-static int fault_decide(struct fl_faults *f, const char *name);
+static int fault_decide(struct fl_faults *f, const char *name, void **failinfo);
 
 static int
 fault_cb(const char *name, int *failnum, void **failinfo, unsigned int *flags)
@@ -159,21 +168,42 @@ fault_cb(const char *name, int *failnum, void **failinfo, unsigned int *flags)
 	int rv;
 
 	(void)failnum;
-	(void)failinfo;
 	(void)flags;
 	if (f == NULL || !f->armed)
 		return 0;
 	pthread_mutex_lock(&cb_lock);
-	rv = fault_decide(f, name);
+	rv = fault_decide(f, name, failinfo);
 	pthread_mutex_unlock(&cb_lock);
 	return rv;
 }
 
+/* A posix/ point fired: its action happens here, inside the wrapped call
+ * (the preload library has no observer to hand it to). */
 static int
-fault_decide(struct fl_faults *f, const char *name)
+external_fire(struct fl_faults *f, const struct rule_state *rs, const char *name, void **failinfo)
+{
+	switch (rs->rule.action) {
+	case FL_FAULT_CRASH:
+		if (f->hooks.crash != NULL)
+			f->hooks.crash(f->hooks.arg, name); /* a process actor: SIGKILL */
+		return 0;
+	case FL_FAULT_DELAY:
+		fl_idle_sleep_until(fl_clock_now_ns() + rs->rule.delay_ns);
+		return 0;
+	default:
+		*failinfo = (void *)(intptr_t)(rs->rule.err > 0 ? rs->rule.err : EIO);
+		return 1;
+	}
+}
+
+static int
+fault_decide(struct fl_faults *f, const char *name, void **failinfo)
 {
 	int idx;
+	bool external = fl_fault_point_external(name);
 
+	if (external && (f->hooks.in_process_actor == NULL || !f->hooks.in_process_actor(f->hooks.arg)))
+		return 0;
 	idx = fl_fault_point_index(name);
 	if (idx >= 0)
 		f->counts[idx].hits++;
@@ -197,6 +227,8 @@ fault_decide(struct fl_faults *f, const char *name)
 			f->first_point = idx >= 0 ? fl_fault_point_names[idx] : NULL;
 			f->first_hit = idx >= 0 ? f->counts[idx].hits : 0;
 		}
+		if (external)
+			return external_fire(f, rs, name, failinfo);
 		f->pending = rs;
 		f->pending_point = name;
 		return rs->rule.action == FL_FAULT_ERROR || rs->rule.action == FL_FAULT_DROP;
@@ -243,6 +275,11 @@ fl_faults_arm(struct fl_faults *f)
 			return FL_EIO;
 		}
 	}
+	/* libfiu matches a name ending in '*' as a prefix itself; the callback
+	 * then sees the rule's pattern, which the rule matches. */
+	for (size_t i = 0; i < f->nrules; i++)
+		if (fl_fault_point_external(f->rules[i].rule.point))
+			fiu_enable_external(f->rules[i].rule.point, 1, NULL, 0, fault_cb);
 	active = f;
 	f->armed = true;
 	fl_fault_set_observer(fault_observe, f);
@@ -259,6 +296,9 @@ fl_faults_disarm(struct fl_faults *f)
 	fl_fault_set_observer(NULL, NULL);
 	for (size_t i = 0; i < f->npoints; i++)
 		fiu_disable(fl_fault_point_names[i]);
+	for (size_t i = 0; i < f->nrules; i++)
+		if (fl_fault_point_external(f->rules[i].rule.point))
+			fiu_disable(f->rules[i].rule.point);
 	f->armed = false;
 	if (active == f)
 		active = NULL;

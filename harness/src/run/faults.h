@@ -39,7 +39,17 @@ struct fl_fault_rule {
 	double p;            /* for PROB, 0..1 */
 	uint64_t delay_ns;   /* for DELAY */
 	const char *actor;   /* only when this actor is running; NULL: any */
+	int err;             /* posix/ and libc/ points: the errno the failed call
+	                        sets (libfiu's failinfo); 0: EIO */
 };
+
+/* A point of libfiu's POSIX preload (posix/..., libc/...), not one of the
+ * transport's.  Such points exist only in a process that has
+ * fiu_posix_preload.so loaded, and fire only inside process actors (the
+ * hooks' in_process_actor); their actions run inside libfiu's callback:
+ * error sets the rule's errno, crash kills the actor there, delay sleeps
+ * there (real time: proc mode only). */
+bool fl_fault_point_external(const char *name);
 
 /* Hooks the runner supplies: who is running, and how to kill it. */
 struct fl_fault_hooks {
@@ -47,6 +57,8 @@ struct fl_fault_hooks {
 	const char *(*actor_name)(void *arg);
 	/* Crash the running actor at `point`; does not return. */
 	void (*crash)(void *arg, const char *point);
+	/* True in a process actor: where external (posix/) points may fire. */
+	bool (*in_process_actor)(void *arg);
 };
 
 struct fl_faults;

@@ -83,6 +83,13 @@ static struct run *the_run;
 /* proc mode: the actor this process is (NULL in the run's own process). */
 static struct actor_run *proc_actor;
 
+static bool
+hook_in_process_actor(void *arg)
+{
+	(void)arg;
+	return proc_actor != NULL;
+}
+
 static const char *
 hook_actor_name(void *arg)
 {
@@ -140,7 +147,8 @@ map_when(enum fl_scn_fault_when w)
 static int
 setup_faults(struct run *r, const struct fl_runner_opts *o)
 {
-	struct fl_fault_hooks hooks = { .arg = r, .actor_name = hook_actor_name, .crash = hook_crash };
+	struct fl_fault_hooks hooks = { .arg = r, .actor_name = hook_actor_name, .crash = hook_crash,
+	                                .in_process_actor = hook_in_process_actor };
 	int rv = fl_faults_new(r->choices, &hooks, &r->faults);
 
 	for (size_t i = 0; rv == 0 && i < r->s->fault_count; i++) {
@@ -153,6 +161,7 @@ setup_faults(struct run *r, const struct fl_runner_opts *o)
 			.p = f->probability,
 			.delay_ns = (uint64_t)f->delay_ms * FL_NS_PER_MS,
 			.actor = f->actor,
+			.err = f->error > 0 ? f->error : 0,
 		};
 		rv = fl_faults_add(r->faults, &rule);
 		r->faults_configured = true;
@@ -804,19 +813,61 @@ fl_runner_child_main(const struct fl_scenario *s, const struct fl_runner_opts *o
 	return child_main(&ca, fd);
 }
 
+static char runner_self[512];
+
+void
+fl_runner_set_self(const char *exe)
+{
+	snprintf(runner_self, sizeof(runner_self), "%s", exe);
+}
+
+/* libfiu's POSIX preload library: FL_FIU_POSIX_PRELOAD, or where Debian's
+ * fiu-utils (and a /usr/local build) put it.  NULL: not installed. */
+static const char *
+posix_preload(void)
+{
+	static const char *const where[] = {
+		"/usr/lib/fiu/fiu_posix_preload.so",
+		"/usr/lib/x86_64-linux-gnu/fiu/fiu_posix_preload.so",
+		"/usr/lib/aarch64-linux-gnu/fiu/fiu_posix_preload.so",
+		"/usr/local/lib/fiu/fiu_posix_preload.so",
+	};
+	const char *env = getenv("FL_FIU_POSIX_PRELOAD");
+
+	if (env != NULL && *env != '\0')
+		return access(env, R_OK) == 0 ? env : NULL;
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+		if (access(where[i], R_OK) == 0)
+			return where[i];
+	return NULL;
+}
+
+/* Does the scenario fault libc calls (posix/..., libc/... points)? */
+static bool
+needs_preload(const struct fl_scenario *s)
+{
+	for (size_t i = 0; i < s->fault_count; i++)
+		if (fl_fault_point_external(s->faults[i].point))
+			return true;
+	return false;
+}
+
 /*
- * --valgrind: the forked child execs `valgrind faultline __run ...`, which
- * re-reads the scenario and runs child_main under memcheck; the process
- * actors it forks stay under memcheck (valgrind follows fork) and each
- * process's leak check runs when it exits.
+ * A run that cannot be a plain fork: the forked child execs
+ * `[valgrind ...] faultline __run ...`, which re-reads the scenario and
+ * runs child_main.  --valgrind: under memcheck; the process actors it forks
+ * stay under memcheck (valgrind follows fork) and each process's leak
+ * check runs when it exits.  posix/ faults: with libfiu's POSIX preload in
+ * LD_PRELOAD, so its wrapped libc calls consult the run's fault engine.
  */
 static int
-valgrind_child(void *arg, int out_fd)
+exec_child(void *arg, int out_fd)
 {
 	struct child_arg *ca = arg;
 	const struct fl_runner_opts *o = ca->o;
 	static const char *const modes[] = { "sim", "proc", "stress" };
 	char fdbuf[16], seed[32], steps[32], log[512], cfd[16] = "-1", sk[32];
+	const char *pre;
 	const char *argv[32];
 	int n = 0;
 
@@ -834,13 +885,15 @@ valgrind_child(void *arg, int out_fd)
 	}
 	snprintf(log, sizeof(log), "--log-file=%s/memcheck-%s-%%p.log",
 	         o->valgrind_log_dir ? o->valgrind_log_dir : ".", ca->ns);
-	argv[n++] = o->valgrind;
-	argv[n++] = "--tool=memcheck";
-	argv[n++] = "--leak-check=full";
-	argv[n++] = "--errors-for-leak-kinds=definite";
-	argv[n++] = "--error-exitcode=" FL_STR(FL_RUNNER_MEMCHECK_EXIT);
-	argv[n++] = log;
-	argv[n++] = o->self_exe;
+	if (o->valgrind != NULL) {
+		argv[n++] = o->valgrind;
+		argv[n++] = "--tool=memcheck";
+		argv[n++] = "--leak-check=full";
+		argv[n++] = "--errors-for-leak-kinds=definite";
+		argv[n++] = "--error-exitcode=" FL_STR(FL_RUNNER_MEMCHECK_EXIT);
+		argv[n++] = log;
+	}
+	argv[n++] = o->self_exe != NULL ? o->self_exe : runner_self;
 	argv[n++] = "__run";
 	argv[n++] = fdbuf;
 	argv[n++] = ca->s->path;
@@ -855,7 +908,9 @@ valgrind_child(void *arg, int out_fd)
 	argv[n++] = o->sweep_persistent ? "1" : "0";
 	argv[n++] = NULL;
 	fcntl(out_fd, F_SETFD, 0); /* the exec'd run writes its frames here */
-	execv(o->valgrind, (char *const *)argv);
+	if (needs_preload(ca->s) && (pre = posix_preload()) != NULL)
+		setenv("LD_PRELOAD", pre, 1);
+	execv(argv[0], (char *const *)argv);
 	return 1;
 }
 
@@ -885,7 +940,8 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	    o->valgrind == NULL)
 		rv = worker_run(s, o, ns, so.timeout_ms, &sr);
 	if (rv != 0)
-		rv = fl_sandbox_run(&so, o->valgrind != NULL ? valgrind_child : child_main, &ca, &sr);
+		rv = fl_sandbox_run(&so, o->valgrind != NULL || needs_preload(s) ? exec_child : child_main,
+		                    &ca, &sr);
 	if (rv != 0)
 		return rv;
 	/* A crashed or killed child could not clean up: the harness does. */
@@ -1008,9 +1064,12 @@ fl_runner_unsupported(const struct fl_scenario *s)
 			}
 		}
 	}
-	for (size_t i = 0; i < s->fault_count; i++)
-		if (fl_fault_point_index(s->faults[i].point) < 0 &&
-		    strchr(s->faults[i].point, '*') == NULL)
-			return "faults on points outside the transport (libfiu POSIX preload) need proc mode";
+	if (needs_preload(s) && s->mode != FL_SCN_MODE_PROC)
+		return "faults on libc calls (posix/..., libc/...: libfiu's POSIX preload) need proc mode";
+	if (needs_preload(s) && posix_preload() == NULL)
+		return "faults on libc calls need libfiu's POSIX preload (fiu_posix_preload.so, Debian "
+		       "package fiu-utils; or set FL_FIU_POSIX_PRELOAD)";
+	if (needs_preload(s) && runner_self[0] == '\0')
+		return "faults on libc calls need the faultline program (the run is re-executed)";
 	return NULL;
 }

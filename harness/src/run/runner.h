@@ -69,6 +69,11 @@ int fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 
 void fl_runner_outcome_fini(struct fl_runner_outcome *out);
 
+/* fl_runner_set_self names the faultline program (its `__run` command), for
+ * runs that are re-executed rather than forked: --valgrind, and scenarios
+ * with posix/ faults (which need libfiu's POSIX preload loaded at exec). */
+void fl_runner_set_self(const char *exe);
+
 /* Exit status memcheck gives a process with errors or definite leaks. */
 #define FL_RUNNER_MEMCHECK_EXIT 97
 

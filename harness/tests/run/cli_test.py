@@ -84,12 +84,12 @@ def shm_leaks(before, first_pid, last_pid):
     return leaks
 
 
-def run(args, expect=None, stdin=None):
+def run(args, expect=None, stdin=None, env=None):
     """Run faultline with args; check the exit status (expect: int or set)
     and that the command left no /dev/shm entry.  Returns (rc, out, err)."""
     before = shm_entries()
     p = subprocess.Popen([FL] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, cwd=ROOT)
+                         text=True, cwd=ROOT, env=dict(os.environ, **(env or {})))
     try:
         out, err = p.communicate(timeout=CMD_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -765,6 +765,34 @@ def case_valgrind():
              "vg-clean", 0)
 
 
+def case_posix_preload():
+    """posix/ faults: a proc-mode run is re-executed with libfiu's POSIX
+    preload, whose wrapped libc calls ask the run's fault engine, only in
+    process actors, with the rule's errno.  The subscriber's second open()
+    failing (its image never maps) fails no_loss in every run, the trace
+    replays to the same verdict, and the same file without its fault
+    passes.  Outside proc mode, or without the preload library, the
+    scenario is skipped with the reason."""
+    scn = "harness/tests/run/scenarios/posix-open-image.yaml"
+    rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "2"], "posix", 1)
+    for r in rep["runs"]:
+        check(r["verdict"] == "fail" and r["property"] == "no_loss",
+              "run %s: %s %s: %s", r["seed"], r["verdict"], r["property"], r["detail"])
+        check("received 0 of 5" in (r["detail"] or ""), "detail: %r", r["detail"])
+    run(["replay", rep["runs"][0]["trace"]], 0)
+    with open(src(scn)) as f:
+        text = f.read()
+    clean = os.path.join(tdir("posix-clean"), "posix-clean.yaml")
+    with open(clean, "w") as f:
+        f.write(text[:text.index("faults:")] + text[text.index("properties:"):])
+    rep, _, _ = run_json(clean, ["--seed", "1", "--runs", "2"], "posix-clean", 0)
+    check(rep["summary"]["passed"] == 2, "without the fault: %s", verdict_counts(rep))
+    _, out, err = run(["run", src(scn), "--mode", "sim", "--runs", "1"])
+    check("need proc mode" in out + err, "sim mode not refused: %s%s", out, err)
+    _, out, err = run(["run", src(scn), "--runs", "1"], env={"FL_FIU_POSIX_PRELOAD": "/nonexistent.so"})
+    check("fiu-utils" in out + err, "a missing preload is not named: %s%s", out, err)
+
+
 # --- known bugs --------------------------------------------------------------
 # Each of these cases fails on the current build and is registered with
 # should_fail (meson "expected fail"); once the bug is fixed the case passes,
@@ -819,6 +847,7 @@ CASES = {
     "pct_estimate": case_pct_estimate,
     "worker": case_worker,
     "valgrind": case_valgrind,
+    "posix_preload": case_posix_preload,
 }
 
 KNOWN_BUGS = {

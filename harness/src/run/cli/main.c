@@ -878,6 +878,13 @@ cmd_list(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	char self[512];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		fl_runner_set_self(self); /* re-executed runs: --valgrind, posix/ faults */
+	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage_main, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : 0;
