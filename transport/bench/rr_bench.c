@@ -1,277 +1,510 @@
 /*
- * Request/response benchmark: round trips of 32-byte payloads between a
- * client and a server in separate processes, faultline's shared-memory
- * request/response against NNG req/rep over ipc:// in the same run, plus
- * the cost of one chunk loan+release.
+ * faultline-rr-bench: request/response round trips of 32-byte payloads
+ * between one client and one server in separate processes, faultline's
+ * shared-memory request/response against NNG req0/rep0 over ipc:// in the
+ * same run, plus the cost of one chunk loan+release.
  *
- *   faultline-rr-bench [--json] [--rounds N]
+ *   faultline-rr-bench [--rounds N] [--seconds S] [--idle spin|yield|backoff] [--json]
  *
- * Prints one `name value` line per figure (or one JSON object).
+ * faultline runs N round trips (default 100000) after 1000 of warm-up;
+ * NNG runs N/5 (at least 100): it is far slower and its percentiles settle
+ * with fewer samples.  Each run stops after S seconds (default 10) and
+ * reports what it did.  --idle picks how both faultline peers wait for
+ * the next request/response: spin (pause, sched_yield every 256 empty
+ * passes; default), yield, or backoff (the library's fl_idle, which parks
+ * up to 1 ms; the client then waits in fl_rr_client_wait).  NNG blocks in
+ * the kernel, its own strategy.
+ *
+ * The domain (chunks.dat, ports.dat) is created without a driver in
+ * /dev/shm/faultline-rr-bench-<pid>, removed at exit.  Peers are forked
+ * before any thread exists in the parent; every wait has a deadline.
  */
 #include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "bench_common.h"
 #include "faultline/chunk.h"
 #include "faultline/error.h"
-#include "faultline/platform.h"
 #include "faultline/reqrep.h"
 
-#define PAYLOAD 32
+#define STOP_LEN 8 /* a request this long ends the server */
+#define WARMUP_ROUNDS 1000
+#define GRACE_NS (10 * FL_NS_PER_SEC)
 
-struct figures {
-	double rt_per_sec;
-	uint64_t p50_ns, p99_ns;
+static struct {
+	uint64_t rounds, nng_rounds;
+	uint64_t bound_ns;
+	enum bench_idle_mode idle;
+	char dir[PATH_MAX];
+	char url[96];
+} cfg;
+
+/* What the client side (the measuring one) hands its result builder. */
+struct rounds {
+	uint64_t *lat;
+	uint64_t done;
+	uint64_t start_ns, end_ns;
 };
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 static void
-summarize(uint64_t *lat, unsigned n, uint64_t total_ns, struct figures *f)
+finish_rounds(struct rounds *r, struct bench_result *res)
 {
-	qsort(lat, n, sizeof(*lat), cmp_u64);
-	f->rt_per_sec = (double)n * 1e9 / (double)total_ns;
-	f->p50_ns = lat[n / 2];
-	f->p99_ns = lat[(size_t)n * 99 / 100];
-}
-
-/* ---- faultline ------------------------------------------------------ */
-
-static void
-fl_server(const char *dir, unsigned n, int ready)
-{
-	fl_rr_domain *d;
-	fl_rr_server *s;
-	struct fl_idle idle = { 0 };
-
-	if (fl_rr_domain_open(dir, 2, &d) != 0 || fl_rr_server_open(d, "bench", &s) != 0)
-		_exit(2);
-	(void)!write(ready, "r", 1);
-	while (n > 0) {
-		fl_chunk req, resp;
-		int work = 0;
-		if (fl_rr_server_take(s, &req) == 0) {
-			if (fl_rr_server_loan(s, PAYLOAD, 0, &resp) == 0) {
-				memcpy(resp.data, req.data, PAYLOAD);
-				resp.len = PAYLOAD;
-				if (fl_rr_server_send(s, &req, &resp) != 0)
-					fl_rr_release(d, &resp);
-			}
-			fl_rr_release(d, &req);
-			n--;
-			work = 1;
-		}
-		fl_idle(&idle, work, FL_DEADLINE_NONE);
+	if (r->done == 0) {
+		bench_fail_set(res, FL_ETIMEDOUT, "no round trip completed");
+		return;
 	}
+	res->count = r->done;
+	res->start_ns = r->start_ns;
+	res->end_ns = r->end_ns;
+	bench_lat_summarize(r->lat, r->done, &res->lat);
+}
+
+/* ---- faultline ------------------------------------------------------- */
+
+static void
+fl_server_process(void *arg, struct bench_result *res)
+{
+	fl_rr_domain *d = NULL;
+	fl_rr_server *s = NULL;
+	struct bench_idle idle;
+	uint64_t hard = bench_now_ns() + cfg.bound_ns + 2 * GRACE_NS;
+	int rc, stop = 0;
+
+	bench_idle_init(&idle, cfg.idle);
+	if ((rc = fl_rr_domain_open(cfg.dir, 2, &d)) != 0 ||
+	    (rc = fl_rr_server_open(d, "bench", &s)) != 0) {
+		bench_fail_set(res, rc, fl_rr_errmsg());
+		goto out;
+	}
+	while (!stop) {
+		fl_chunk req, resp;
+
+		rc = fl_rr_server_take(s, &req);
+		if (rc == FL_EAGAIN) {
+			if (bench_now_ns() >= hard) {
+				bench_fail_set(res, FL_ETIMEDOUT, "server: the stop request never came");
+				goto out;
+			}
+			bench_idle(&idle, 0);
+			continue;
+		}
+		if (rc != 0) {
+			bench_fail_set(res, rc, "server take");
+			goto out;
+		}
+		stop = req.len == STOP_LEN;
+		rc = fl_rr_server_loan(s, req.len, 0, &resp);
+		if (rc == 0) {
+			memcpy(resp.data, req.data, req.len);
+			resp.len = req.len;
+			rc = fl_rr_server_send(s, &req, &resp);
+			if (rc != 0)
+				fl_rr_release(d, &resp);
+		}
+		fl_rr_release(d, &req);
+		if (rc != 0) {
+			bench_fail_set(res, rc, "server loan/send");
+			goto out;
+		}
+		res->count++;
+		bench_idle(&idle, 1);
+	}
+out:
 	fl_rr_server_close(s);
 	fl_rr_domain_close(d);
-	_exit(0);
 }
 
+/* fl_wait_response waits for the answer to `seq` until `deadline`. */
 static int
-bench_faultline(unsigned n, struct figures *f, double *loan_ns)
+fl_wait_response(fl_rr_client *c, uint64_t seq, uint64_t deadline, struct bench_idle *idle,
+                 fl_chunk *resp)
 {
-	char dir[PATH_MAX];
-	fl_rr_domain *d;
-	fl_rr_client *c;
-	uint64_t *lat = calloc(n, sizeof(*lat));
-	int pfd[2], rc = 1;
-	char b;
+	uint32_t pass = 0;
 
-	snprintf(dir, sizeof(dir), "/dev/shm/faultline-rrbench-%d", (int)getpid());
-	mkdir(dir, 0700);
-	if (lat == NULL || fl_rr_domain_create(dir, NULL, &d) != 0 || pipe(pfd) != 0)
-		goto out_dir;
-	/* Loan + release cost, single thread, uncontended. */
-	{
-		fl_chunk_pool *p = fl_rr_domain_chunks(d);
-		unsigned k = 2000000;
-		uint64_t t0 = fl_clock_now_ns();
-		for (unsigned i = 0; i < k; i++) {
-			fl_chunk ch;
-			if (fl_chunk_loan(p, PAYLOAD, 0, &ch) != 0 || fl_chunk_release(p, &ch) != 0)
-				goto out_domain;
+	if (cfg.idle == BENCH_IDLE_BACKOFF)
+		return fl_rr_client_wait(c, deadline, resp, NULL);
+	for (;;) {
+		int rc = fl_rr_client_take(c, resp);
+		if (rc != FL_EAGAIN) {
+			bench_idle(idle, 1);
+			return rc;
 		}
-		*loan_ns = (double)(fl_clock_now_ns() - t0) / k;
+		/* The clock and expiry checks cost more than a take: every 64
+		 * empty passes, as fl_rr_client_wait does for expiry. */
+		if ((++pass & 63) == 0) {
+			uint64_t lost;
+			int reason;
+			if (fl_rr_client_expired(c, &lost, &reason) == 0)
+				return reason;
+			if (bench_now_ns() >= deadline)
+				return FL_ETIMEDOUT;
+		}
+		bench_idle(idle, 0);
 	}
-	pid_t pid = fork();
-	if (pid == 0)
-		fl_server(dir, n + 1000, pfd[1]);
-	if (pid < 0 || read(pfd[0], &b, 1) != 1)
-		goto out_domain;
-	if (fl_rr_client_open(d, "bench", &c) != 0)
-		goto out_child;
-	uint64_t start = 0;
-	for (unsigned i = 0; i < n + 1000; i++) { /* 1000 rounds of warm-up */
-		fl_chunk req, resp;
-		uint64_t seq, t0 = fl_clock_now_ns();
-		if (i == 1000)
-			start = t0;
-		if (fl_rr_client_loan(c, PAYLOAD, 0, &req) != 0)
-			goto out_client;
-		memset(req.data, (int)i, PAYLOAD);
-		req.len = PAYLOAD;
-		if (fl_rr_client_send(c, &req, 0, &seq) != 0 ||
-		    fl_rr_client_wait(c, t0 + 5 * FL_NS_PER_SEC, &resp, NULL) != 0 ||
-		    resp.seq != seq)
-			goto out_client;
-		fl_rr_release(d, &resp);
-		if (i >= 1000)
-			lat[i - 1000] = fl_clock_now_ns() - t0;
-	}
-	summarize(lat, n, fl_clock_now_ns() - start, f);
-	rc = 0;
-out_client:
-	fl_rr_client_close(c);
-out_child:
+}
+
+/* fl_request sends one request of len bytes, retrying while no server is
+ * offering the service yet (the server process may still be starting). */
+static int
+fl_request(fl_rr_domain *d, fl_rr_client *c, size_t len, uint64_t i, uint64_t deadline, struct bench_idle *idle,
+           uint64_t *seq)
+{
+	fl_chunk req;
+	int rc = fl_rr_client_loan(c, len, 0, &req);
+
 	if (rc != 0)
-		kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-out_domain:
-	fl_rr_domain_close(d);
-	fl_rr_domain_unlink(dir);
-out_dir:
-	rmdir(dir);
-	free(lat);
+		return rc;
+	memset(req.data, (int)(i & 0xff), len);
+	req.len = (uint32_t)len;
+	while ((rc = fl_rr_client_send(c, &req, 0, seq)) == FL_ENOSERVER || rc == FL_EFULL) {
+		if (bench_now_ns() >= deadline)
+			break;
+		bench_idle(idle, 0);
+	}
+	if (rc != 0)
+		fl_rr_release(d, &req); /* a failed send leaves it ours */
 	return rc;
 }
-
-/* ---- NNG ------------------------------------------------------------ */
 
 static void
-nng_server(const char *url, unsigned n, int ready)
+fl_client_process(void *arg, struct bench_result *res)
 {
-	nng_socket s;
+	fl_rr_domain *d = NULL;
+	fl_rr_client *c = NULL;
+	struct bench_idle idle;
+	struct rounds r = { calloc(cfg.rounds, sizeof(uint64_t)), 0, 0, 0 };
+	uint64_t stop = bench_now_ns() + cfg.bound_ns, hard = stop + GRACE_NS;
+	uint64_t total = WARMUP_ROUNDS + cfg.rounds;
+	int rc;
 
-	if (nng_rep0_open(&s) != 0 || nng_listen(s, url, NULL, 0) != 0)
-		_exit(2);
-	(void)!write(ready, "r", 1);
-	while (n-- > 0) {
-		nng_msg *m;
-		if (nng_recvmsg(s, &m, 0) != 0)
-			_exit(3);
-		if (nng_sendmsg(s, m, 0) != 0) {
-			nng_msg_free(m);
-			_exit(4);
+	bench_idle_init(&idle, cfg.idle);
+	if (r.lat == NULL) {
+		bench_fail_set(res, FL_ENOMEM, "latency samples");
+		return;
+	}
+	if ((rc = fl_rr_domain_open(cfg.dir, 3, &d)) != 0 ||
+	    (rc = fl_rr_client_open(d, "bench", &c)) != 0) {
+		bench_fail_set(res, rc, fl_rr_errmsg());
+		goto out;
+	}
+	for (uint64_t i = 0; i <= total; i++) {
+		int last = i == total || (i > WARMUP_ROUNDS + 100 && bench_now_ns() >= stop);
+		uint64_t seq, t0 = bench_now_ns();
+		fl_chunk resp;
+
+		if (i == WARMUP_ROUNDS)
+			r.start_ns = t0;
+		rc = fl_request(d, c, last ? STOP_LEN : BENCH_MSG_LEN, i, hard, &idle, &seq);
+		if (rc != 0) {
+			bench_fail_set(res, rc, "client loan/send");
+			goto out;
+		}
+		rc = fl_wait_response(c, seq, hard, &idle, &resp);
+		if (rc != 0) {
+			bench_fail_set(res, rc, "client waiting for the response");
+			goto out;
+		}
+		uint64_t t1 = bench_now_ns();
+		if (resp.seq != seq || resp.len != (last ? STOP_LEN : BENCH_MSG_LEN))
+			res->errors++;
+		fl_rr_release(d, &resp);
+		if (last)
+			break;
+		if (i >= WARMUP_ROUNDS) {
+			r.lat[r.done++] = t1 - t0;
+			r.end_ns = t1;
 		}
 	}
-	usleep(100000); /* let the last reply drain */
-	nng_close(s);
-	_exit(0);
+	finish_rounds(&r, res);
+out:
+	fl_rr_client_close(c);
+	fl_rr_domain_close(d);
+	free(r.lat);
 }
 
-static int
-bench_nng(unsigned n, struct figures *f)
-{
-	char url[128];
-	nng_socket s;
-	uint64_t *lat = calloc(n, sizeof(*lat));
-	int pfd[2], rc = 1;
-	char b;
+/* ---- NNG req0/rep0 over ipc:// --------------------------------------- */
 
-	snprintf(url, sizeof(url), "ipc:///tmp/faultline-rrbench-%d.ipc", (int)getpid());
-	if (lat == NULL || pipe(pfd) != 0)
-		goto out;
-	pid_t pid = fork();
-	if (pid == 0)
-		nng_server(url, n + 1000, pfd[1]);
-	if (pid < 0 || read(pfd[0], &b, 1) != 1)
-		goto out;
-	if (nng_req0_open(&s) != 0 || nng_dial(s, url, NULL, 0) != 0)
-		goto out_child;
-	uint64_t start = 0;
-	for (unsigned i = 0; i < n + 1000; i++) {
-		nng_msg *m;
-		uint64_t t0 = fl_clock_now_ns();
-		if (i == 1000)
-			start = t0;
-		if (nng_msg_alloc(&m, PAYLOAD) != 0)
-			goto out_sock;
-		memset(nng_msg_body(m), (int)i, PAYLOAD);
-		if (nng_sendmsg(s, m, 0) != 0) {
-			nng_msg_free(m);
-			goto out_sock;
-		}
-		if (nng_recvmsg(s, &m, 0) != 0)
-			goto out_sock;
-		nng_msg_free(m);
-		if (i >= 1000)
-			lat[i - 1000] = fl_clock_now_ns() - t0;
+static atomic_int nng_peer_gone;
+
+static void
+nng_on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	atomic_store(&nng_peer_gone, 1);
+}
+
+static void
+nng_set_timeouts(nng_socket s)
+{
+	nng_duration ms = (nng_duration)((cfg.bound_ns + GRACE_NS) / FL_NS_PER_MS);
+
+	nng_setopt_ms(s, NNG_OPT_RECVTIMEO, ms);
+	nng_setopt_ms(s, NNG_OPT_SENDTIMEO, ms);
+}
+
+static void
+nng_server_process(void *arg, struct bench_result *res)
+{
+	nng_socket s;
+	int rc, stop = 0;
+
+	if ((rc = nng_rep0_open(&s)) != 0) {
+		bench_fail_set(res, -rc, "nng_rep0_open");
+		return;
 	}
-	summarize(lat, n, fl_clock_now_ns() - start, f);
-	rc = 0;
-out_sock:
-	nng_close(s);
-out_child:
-	if (rc != 0)
-		kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	nng_set_timeouts(s);
+	nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, nng_on_pipe_removed, NULL);
+	if ((rc = nng_listen(s, cfg.url, NULL, 0)) != 0) {
+		bench_fail_set(res, -rc, "nng_listen");
+		goto out;
+	}
+	while (!stop) {
+		nng_msg *m;
+		if ((rc = nng_recvmsg(s, &m, 0)) != 0) {
+			bench_fail_set(res, -rc, "nng server receive");
+			goto out;
+		}
+		stop = nng_msg_len(m) == STOP_LEN;
+		if ((rc = nng_sendmsg(s, m, 0)) != 0) {
+			nng_msg_free(m);
+			bench_fail_set(res, -rc, "nng server send");
+			goto out;
+		}
+		res->count++;
+	}
+	/* NNG may drop a queued reply at close: wait (bounded) until the
+	 * client, which has its reply, hangs up. */
+	uint64_t deadline = bench_now_ns() + 5 * FL_NS_PER_SEC;
+	while (!atomic_load(&nng_peer_gone) && bench_now_ns() < deadline)
+		usleep(1000);
 out:
-	free(lat);
-	return rc;
+	nng_close(s);
+}
+
+static void
+nng_client_process(void *arg, struct bench_result *res)
+{
+	nng_socket s;
+	struct rounds r = { calloc(cfg.nng_rounds, sizeof(uint64_t)), 0, 0, 0 };
+	uint64_t stop = bench_now_ns() + cfg.bound_ns;
+	uint64_t total = WARMUP_ROUNDS + cfg.nng_rounds;
+	int rc;
+
+	if (r.lat == NULL) {
+		bench_fail_set(res, FL_ENOMEM, "latency samples");
+		return;
+	}
+	if ((rc = nng_req0_open(&s)) != 0) {
+		bench_fail_set(res, -rc, "nng_req0_open");
+		free(r.lat);
+		return;
+	}
+	nng_set_timeouts(s);
+	/* Dials in the background until the server listens; the first send
+	 * waits (up to the send timeout) for the connection. */
+	if ((rc = nng_dial(s, cfg.url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		bench_fail_set(res, -rc, "nng_dial");
+		goto out;
+	}
+	for (uint64_t i = 0; i <= total; i++) {
+		int last = i == total || (i > WARMUP_ROUNDS + 100 && bench_now_ns() >= stop);
+		size_t len = last ? STOP_LEN : BENCH_MSG_LEN;
+		uint64_t t0 = bench_now_ns();
+		nng_msg *m;
+
+		if (i == WARMUP_ROUNDS)
+			r.start_ns = t0;
+		if ((rc = nng_msg_alloc(&m, len)) != 0) {
+			bench_fail_set(res, -rc, "nng_msg_alloc");
+			goto out;
+		}
+		memset(nng_msg_body(m), (int)(i & 0xff), len);
+		if ((rc = nng_sendmsg(s, m, 0)) != 0) {
+			nng_msg_free(m);
+			bench_fail_set(res, -rc, "nng client send");
+			goto out;
+		}
+		if ((rc = nng_recvmsg(s, &m, 0)) != 0) {
+			bench_fail_set(res, -rc, "nng client receive");
+			goto out;
+		}
+		uint64_t t1 = bench_now_ns();
+		if (nng_msg_len(m) != len)
+			res->errors++;
+		nng_msg_free(m);
+		if (last)
+			break;
+		if (i >= WARMUP_ROUNDS) {
+			r.lat[r.done++] = t1 - t0;
+			r.end_ns = t1;
+		}
+	}
+	finish_rounds(&r, res);
+out:
+	nng_close(s);
+	free(r.lat);
+}
+
+/* ---- driver of the measurements -------------------------------------- */
+
+/* run_pair forks the server and the client, starts both and collects the
+ * client's result. */
+static int
+run_pair(void (*server)(void *, struct bench_result *), void (*client)(void *, struct bench_result *),
+         const char *what, struct bench_result *out)
+{
+	struct bench_child cs, cc;
+	struct bench_result rs, rc_;
+	int rc = -1;
+
+	memset(&cc, 0, sizeof(cc));
+	if (bench_child_spawn(&cs, server, NULL) == 0 && bench_child_spawn(&cc, client, NULL) == 0 &&
+	    bench_child_go(&cs) == 0 && bench_child_go(&cc) == 0)
+		rc = 0;
+	uint64_t deadline = bench_now_ns() + cfg.bound_ns + 3 * GRACE_NS;
+	int fc = bench_child_finish(&cc, deadline, &rc_);
+	int fs = bench_child_finish(&cs, deadline, &rs);
+	if (rc != 0 || fc != 0 || fs != 0) {
+		const struct bench_result *bad = fc != 0 ? &rc_ : &rs;
+		fprintf(stderr, "faultline-rr-bench: %s: %s (%d)\n", what, bad->what, bad->rc);
+		return -1;
+	}
+	if (rc_.errors != 0) {
+		fprintf(stderr, "faultline-rr-bench: %s: %" PRIu64 " wrong responses\n", what, rc_.errors);
+		return -1;
+	}
+	*out = rc_;
+	return 0;
+}
+
+/* Loan + release of one 32-byte chunk, one thread, uncontended. */
+static int
+measure_loan_release(fl_rr_domain *d, double *ns)
+{
+	fl_chunk_pool *p = fl_rr_domain_chunks(d);
+	uint64_t k = cfg.rounds * 10 < 1000000 ? cfg.rounds * 10 : 1000000;
+	uint64_t t0 = bench_now_ns();
+
+	for (uint64_t i = 0; i < k; i++) {
+		fl_chunk ch;
+		int rc = fl_chunk_loan(p, BENCH_MSG_LEN, 0, &ch);
+		if (rc == 0)
+			rc = fl_chunk_release(p, &ch);
+		if (rc != 0) {
+			fprintf(stderr, "faultline-rr-bench: loan/release: %s\n", fl_strerror(rc));
+			return -1;
+		}
+	}
+	*ns = (double)(bench_now_ns() - t0) / (double)k;
+	return 0;
+}
+
+static double
+rt_per_sec(const struct bench_result *r)
+{
+	uint64_t dt = r->end_ns > r->start_ns ? r->end_ns - r->start_ns : 1;
+
+	return (double)r->count * 1e9 / (double)dt;
+}
+
+static void
+usage(const char *argv0)
+{
+	fprintf(stderr,
+	        "usage: %s [--rounds N] [--seconds S] [--idle spin|yield|backoff] [--json]\n"
+	        "  --rounds N   faultline round trips (default 100000, >= 100); NNG runs N/5\n"
+	        "  --seconds S  stop each run after S seconds (default 10)\n"
+	        "  --idle M     how the faultline peers wait (default spin)\n"
+	        "  --json       one JSON object instead of `name value` lines\n",
+	        argv0);
 }
 
 int
 main(int argc, char **argv)
 {
-	unsigned n = 100000;
-	int json = 0;
-	struct figures ff, nf;
+	struct bench_result ff, nf;
+	fl_rr_domain *d = NULL;
 	double loan_ns = 0;
+	int json = 0, rc = 1;
 
+	cfg.rounds = 100000;
+	cfg.bound_ns = 10 * FL_NS_PER_SEC;
+	cfg.idle = BENCH_IDLE_SPIN;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
+		const char *a = argv[i];
+		if (strcmp(a, "--json") == 0) {
 			json = 1;
-		else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
-			n = (unsigned)strtoul(argv[++i], NULL, 10);
-		else {
-			fprintf(stderr, "usage: %s [--json] [--rounds N]\n", argv[0]);
+		} else if (strcmp(a, "--rounds") == 0 && i + 1 < argc) {
+			cfg.rounds = strtoull(argv[++i], NULL, 10);
+		} else if (strcmp(a, "--seconds") == 0 && i + 1 < argc) {
+			double s = strtod(argv[++i], NULL);
+			if (!(s > 0 && s <= 3600)) {
+				usage(argv[0]);
+				return 2;
+			}
+			cfg.bound_ns = (uint64_t)(s * 1e9);
+		} else if (strcmp(a, "--idle") == 0 && i + 1 < argc) {
+			if (bench_idle_parse(argv[++i], &cfg.idle) != 0) {
+				usage(argv[0]);
+				return 2;
+			}
+		} else {
+			usage(argv[0]);
 			return 2;
 		}
 	}
-	if (n < 100)
-		n = 100;
-	if (bench_faultline(n, &ff, &loan_ns) != 0) {
-		fprintf(stderr, "faultline round trips failed: %s\n", fl_rr_errmsg());
+	if (cfg.rounds < 100)
+		cfg.rounds = 100;
+	cfg.nng_rounds = cfg.rounds / 5 < 100 ? 100 : cfg.rounds / 5;
+	snprintf(cfg.dir, sizeof(cfg.dir), "/dev/shm/faultline-rr-bench-%d", (int)getpid());
+	snprintf(cfg.url, sizeof(cfg.url), "ipc:///tmp/faultline-rr-bench-%d.ipc", (int)getpid());
+
+	if (mkdir(cfg.dir, 0700) != 0) {
+		perror("faultline-rr-bench: mkdir");
 		return 1;
 	}
-	/* NNG is roughly two orders of magnitude slower: fewer rounds. */
-	if (bench_nng(n / 10, &nf) != 0) {
-		fprintf(stderr, "nng round trips failed\n");
-		return 1;
+	int drc = fl_rr_domain_create(cfg.dir, NULL, &d);
+	if (drc != 0) {
+		fprintf(stderr, "faultline-rr-bench: domain: %s\n", fl_rr_errmsg());
+		goto out;
 	}
-	double ratio = ff.rt_per_sec / nf.rt_per_sec;
-	if (json) {
-		printf("{\"rr_faultline_rt_per_sec\": %.0f, \"rr_faultline_p50_ns\": %" PRIu64
-		       ", \"rr_faultline_p99_ns\": %" PRIu64 ", \"rr_nng_ipc_rt_per_sec\": %.0f"
-		       ", \"rr_nng_ipc_p50_ns\": %" PRIu64 ", \"rr_nng_ipc_p99_ns\": %" PRIu64
-		       ", \"rr_ratio_vs_nng\": %.1f, \"chunk_loan_release_ns\": %.1f}\n",
-		       ff.rt_per_sec, ff.p50_ns, ff.p99_ns, nf.rt_per_sec, nf.p50_ns, nf.p99_ns,
-		       ratio, loan_ns);
-	} else {
-		printf("rr_faultline_rt_per_sec %.0f\n", ff.rt_per_sec);
-		printf("rr_faultline_p50_ns %" PRIu64 "\n", ff.p50_ns);
-		printf("rr_faultline_p99_ns %" PRIu64 "\n", ff.p99_ns);
-		printf("rr_nng_ipc_rt_per_sec %.0f\n", nf.rt_per_sec);
-		printf("rr_nng_ipc_p50_ns %" PRIu64 "\n", nf.p50_ns);
-		printf("rr_nng_ipc_p99_ns %" PRIu64 "\n", nf.p99_ns);
-		printf("rr_ratio_vs_nng %.1f\n", ratio);
-		printf("chunk_loan_release_ns %.1f\n", loan_ns);
-	}
-	return 0;
+	if (measure_loan_release(d, &loan_ns) != 0 ||
+	    run_pair(fl_server_process, fl_client_process, "faultline", &ff) != 0)
+		goto out;
+	/* NNG last and only in children: its threads never meet a fork. */
+	int nrc = run_pair(nng_server_process, nng_client_process, "nng", &nf);
+	unlink(cfg.url + strlen("ipc://"));
+	if (nrc != 0)
+		goto out;
+
+	double ratio = rt_per_sec(&ff) / rt_per_sec(&nf);
+	bench_put_str("faultpoints_build", FL_BENCH_FAULTPOINTS);
+	bench_put_str("idle_strategy", bench_idle_name(cfg.idle));
+	bench_put("payload_bytes", BENCH_MSG_LEN, 0);
+	bench_put("rr_faultline_rounds", (double)ff.count, 0);
+	bench_put("rr_faultline_rt_per_sec", rt_per_sec(&ff), 0);
+	bench_put("rr_faultline_p50_ns", (double)ff.lat.p50_ns, 0);
+	bench_put("rr_faultline_p99_ns", (double)ff.lat.p99_ns, 0);
+	bench_put("rr_nng_rounds", (double)nf.count, 0);
+	bench_put("rr_nng_ipc_rt_per_sec", rt_per_sec(&nf), 0);
+	bench_put("rr_nng_ipc_p50_ns", (double)nf.lat.p50_ns, 0);
+	bench_put("rr_nng_ipc_p99_ns", (double)nf.lat.p99_ns, 0);
+	bench_put("rr_ratio_vs_nng", ratio, 1);
+	bench_put("chunk_loan_release_ns", loan_ns, 1);
+	bench_print(json);
+	rc = 0;
+out:
+	fl_rr_domain_close(d);
+	fl_rr_domain_unlink(cfg.dir);
+	rmdir(cfg.dir);
+	return rc;
 }

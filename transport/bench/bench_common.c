@@ -1,0 +1,277 @@
+/*
+ * Shared by faultline-bench and faultline-rr-bench; see bench_common.h.
+ */
+#include "bench_common.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- idling -------------------------------------------------------- */
+
+void
+bench_idle_init(struct bench_idle *st, enum bench_idle_mode mode)
+{
+	memset(st, 0, sizeof(*st));
+	st->mode = mode;
+}
+
+void
+bench_idle(struct bench_idle *st, int work)
+{
+	if (work > 0) {
+		st->empty = 0;
+		if (st->mode == BENCH_IDLE_BACKOFF)
+			fl_idle(&st->fl, work, FL_DEADLINE_NONE);
+		return;
+	}
+	switch (st->mode) {
+	case BENCH_IDLE_SPIN:
+		/* On 2 cores shared with other work a pure spin can burn a whole
+		 * time slice while the peer it waits for is descheduled. */
+		if ((++st->empty & 255) == 0)
+			sched_yield();
+		else
+			__builtin_ia32_pause();
+		break;
+	case BENCH_IDLE_YIELD:
+		sched_yield();
+		break;
+	case BENCH_IDLE_BACKOFF:
+		/* A bounded park, so a loop still sees its own deadline. */
+		fl_idle(&st->fl, 0, bench_now_ns() + 10 * FL_NS_PER_MS);
+		break;
+	}
+}
+
+static const char *const idle_names[] = { "spin", "yield", "backoff" };
+
+int
+bench_idle_parse(const char *s, enum bench_idle_mode *out)
+{
+	for (int i = 0; i < 3; i++) {
+		if (strcmp(s, idle_names[i]) == 0) {
+			*out = (enum bench_idle_mode)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+bench_idle_name(enum bench_idle_mode mode)
+{
+	return idle_names[mode];
+}
+
+uint64_t
+bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * FL_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- latency ------------------------------------------------------- */
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+bench_lat_summarize(uint64_t *v, size_t n, struct bench_lat *out)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	out->p50_ns = v[n / 2];
+	out->p99_ns = v[n * 99 / 100];
+	out->p999_ns = v[n * 999 / 1000];
+}
+
+void
+bench_fail_set(struct bench_result *res, int rc, const char *what)
+{
+	if (res->rc != 0)
+		return;
+	res->rc = rc != 0 ? rc : -1;
+	snprintf(res->what, sizeof(res->what), "%s", what);
+}
+
+/* ---- peer processes ------------------------------------------------ */
+
+static int
+read_deadline(int fd, void *buf, size_t len, uint64_t deadline_ns)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		uint64_t now = bench_now_ns();
+		if (now >= deadline_ns)
+			return -ETIMEDOUT;
+		int ms = (int)((deadline_ns - now) / FL_NS_PER_MS) + 1;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int rc = poll(&p, 1, ms);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return -errno;
+		if (rc == 0)
+			continue;
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? -EPIPE : -errno;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+int
+bench_child_spawn(struct bench_child *c, void (*fn)(void *arg, struct bench_result *res), void *arg)
+{
+	int go[2], res[2];
+
+	memset(c, 0, sizeof(*c));
+	c->go_fd = c->res_fd = -1;
+	if (pipe(go) != 0)
+		return -errno;
+	if (pipe(res) != 0) {
+		int e = errno;
+		close(go[0]);
+		close(go[1]);
+		return -e;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(go[0]);
+		close(go[1]);
+		close(res[0]);
+		close(res[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		struct bench_result r;
+		char b;
+
+		close(go[1]);
+		close(res[0]);
+		memset(&r, 0, sizeof(r));
+		if (read_deadline(go[0], &b, 1, bench_now_ns() + 30 * FL_NS_PER_SEC) != 0)
+			_exit(3);
+		fn(arg, &r);
+		ssize_t n = write(res[1], &r, sizeof(r));
+		_exit(n == (ssize_t)sizeof(r) && r.rc == 0 ? 0 : 1);
+	}
+	close(go[0]);
+	close(res[1]);
+	c->pid = pid;
+	c->go_fd = go[1];
+	c->res_fd = res[0];
+	return 0;
+}
+
+int
+bench_child_go(struct bench_child *c)
+{
+	return write(c->go_fd, "g", 1) == 1 ? 0 : -errno;
+}
+
+int
+bench_child_finish(struct bench_child *c, uint64_t deadline_ns, struct bench_result *res)
+{
+	int rc = -1, status = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (c->pid <= 0) {
+		bench_fail_set(res, -1, "peer not started");
+		return -1;
+	}
+	int rrc = read_deadline(c->res_fd, res, sizeof(*res), deadline_ns);
+	if (rrc != 0) {
+		kill(c->pid, SIGKILL);
+		memset(res, 0, sizeof(*res));
+		bench_fail_set(res, rrc, rrc == -ETIMEDOUT ? "peer missed its deadline (killed)"
+		                                           : "peer died before reporting");
+	}
+	/* A child that reported exits at once; bound the wait anyway. */
+	uint64_t reap_deadline = bench_now_ns() + 5 * FL_NS_PER_SEC;
+	while (waitpid(c->pid, &status, WNOHANG) == 0) {
+		if (bench_now_ns() >= reap_deadline) {
+			kill(c->pid, SIGKILL);
+			waitpid(c->pid, &status, 0);
+			break;
+		}
+		usleep(1000);
+	}
+	if (rrc == 0 && res->rc == 0)
+		rc = 0;
+	close(c->go_fd);
+	close(c->res_fd);
+	c->pid = 0;
+	c->go_fd = c->res_fd = -1;
+	return rc;
+}
+
+/* ---- figures ------------------------------------------------------- */
+
+#define MAX_FIGURES 64
+
+static struct figure {
+	const char *name;
+	double value;
+	int decimals;
+	const char *str; /* non-NULL: a string figure */
+} figures[MAX_FIGURES];
+static int nfigures;
+
+void
+bench_put(const char *name, double value, int decimals)
+{
+	if (nfigures < MAX_FIGURES)
+		figures[nfigures++] = (struct figure){ name, value, decimals, NULL };
+}
+
+void
+bench_put_str(const char *name, const char *value)
+{
+	if (nfigures < MAX_FIGURES)
+		figures[nfigures++] = (struct figure){ name, 0, 0, value };
+}
+
+void
+bench_print(int json)
+{
+	if (json)
+		putchar('{');
+	for (int i = 0; i < nfigures; i++) {
+		const struct figure *f = &figures[i];
+		if (json) {
+			printf("%s\"%s\": ", i ? ", " : "", f->name);
+			if (f->str != NULL)
+				printf("\"%s\"", f->str);
+			else
+				printf("%.*f", f->decimals, f->value);
+		} else if (f->str != NULL) {
+			printf("%s %s\n", f->name, f->str);
+		} else {
+			printf("%s %.*f\n", f->name, f->decimals, f->value);
+		}
+	}
+	if (json)
+		printf("}\n");
+	fflush(stdout);
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Output-format test of the benchmark programs.
+
+usage: check_bench_output.py pubsub|rr <program>
+
+Runs the program twice with a few thousand messages (text, then --json) and
+checks that every expected figure is present, numeric where it should be,
+that every ratio and rate is a positive number, and that the run left
+nothing in /dev/shm.  It never asserts a speed.
+"""
+import glob
+import json
+import subprocess
+import sys
+
+PUBSUB = {
+    "args": ["--messages", "3000", "--seconds", "1"],
+    "strings": {"faultpoints_build": ("enabled", "disabled"),
+                "idle_strategy": ("spin", "yield", "backoff")},
+    "numbers": ["message_bytes", "messages"] + [
+        f"{t}_{what}" for t in ("faultline", "ring", "nng")
+        for what in ("threads_msgs_per_sec", "procs_msgs_per_sec", "pingpong_rounds",
+                     "pingpong_p50_ns", "pingpong_p99_ns", "pingpong_p999_ns")],
+    "ratios": ["ratio_faultline_ring_threads_throughput", "ratio_faultline_ring_procs_throughput",
+               "ratio_faultline_nng_threads_throughput", "ratio_faultline_nng_procs_throughput",
+               "ratio_faultline_ring_pingpong_p50", "ratio_faultline_nng_pingpong_p50"],
+    "shm": "faultline-bench-",
+}
+
+RR = {
+    "args": ["--rounds", "2000", "--seconds", "1"],
+    "strings": {"faultpoints_build": ("enabled", "disabled"),
+                "idle_strategy": ("spin", "yield", "backoff")},
+    "numbers": ["payload_bytes", "rr_faultline_rounds", "rr_faultline_rt_per_sec",
+                "rr_faultline_p50_ns", "rr_faultline_p99_ns", "rr_nng_rounds",
+                "rr_nng_ipc_rt_per_sec", "rr_nng_ipc_p50_ns", "rr_nng_ipc_p99_ns",
+                "chunk_loan_release_ns"],
+    "ratios": ["rr_ratio_vs_nng"],
+    "shm": "faultline-rr-bench-",
+}
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def run(prog, args):
+    try:
+        p = subprocess.run([prog] + args, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        fail(f"{prog} {' '.join(args)} took more than 60 s")
+    sys.stderr.write(p.stderr)
+    if p.returncode != 0:
+        fail(f"{prog} {' '.join(args)} exited {p.returncode}")
+    return p.stdout
+
+
+def check(spec, figures, how):
+    for key, allowed in spec["strings"].items():
+        if key not in figures:
+            fail(f"{how}: missing {key}")
+        if figures[key] not in allowed:
+            fail(f"{how}: {key} is {figures[key]!r}, expected one of {allowed}")
+    for key in spec["numbers"] + spec["ratios"]:
+        if key not in figures:
+            fail(f"{how}: missing {key}")
+        try:
+            v = float(figures[key])
+        except (TypeError, ValueError):
+            fail(f"{how}: {key} is {figures[key]!r}, not a number")
+        if key in spec["ratios"] or key.endswith("_per_sec") or key.endswith("_rounds"):
+            if not v > 0:
+                fail(f"{how}: {key} is {v}, expected a positive number")
+        elif v < 0:
+            fail(f"{how}: {key} is {v}, expected >= 0")
+    extra = set(figures) - set(spec["strings"]) - set(spec["numbers"]) - set(spec["ratios"])
+    if extra:
+        fail(f"{how}: unexpected figures {sorted(extra)} (add them to this test)")
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("pubsub", "rr"):
+        print(__doc__)
+        sys.exit(2)
+    spec = PUBSUB if sys.argv[1] == "pubsub" else RR
+    prog = sys.argv[2]
+
+    before = set(glob.glob("/dev/shm/" + spec["shm"] + "*"))
+    text = run(prog, spec["args"])
+    figures = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) != 2:
+            fail(f"text: line {line!r} is not `name value`")
+        if parts[0] in figures:
+            fail(f"text: {parts[0]} printed twice")
+        figures[parts[0]] = parts[1]
+    check(spec, figures, "text")
+
+    out = run(prog, spec["args"] + ["--json"]).strip().splitlines()
+    if len(out) != 1:
+        fail(f"--json printed {len(out)} lines, expected one")
+    try:
+        obj = json.loads(out[0])
+    except ValueError as e:
+        fail(f"--json output is not JSON: {e}")
+    check(spec, {k: v for k, v in obj.items()}, "json")
+    for key in spec["numbers"] + spec["ratios"]:
+        if not isinstance(obj[key], (int, float)):
+            fail(f"json: {key} is {obj[key]!r}, not a JSON number")
+
+    left = set(glob.glob("/dev/shm/" + spec["shm"] + "*")) - before
+    if left:
+        fail(f"left in /dev/shm: {sorted(left)}")
+    print(f"ok: {len(figures)} figures, text and json")
+
+
+if __name__ == "__main__":
+    main()

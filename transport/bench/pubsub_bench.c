@@ -1,0 +1,918 @@
+/*
+ * faultline-bench: publish/subscribe throughput and ping-pong latency of
+ * 32-byte messages over faultline's shared-memory transport (embedded
+ * driver, real /dev/shm), measured in the same run against two peers:
+ *
+ *   ring  a minimal lock-free SPSC ring of 32-byte slots in shared memory
+ *         (no transport at all: the physical limit on this machine);
+ *   nng   NNG pair1 over ipc:// (what a user would otherwise pick).
+ *
+ *   faultline-bench [--messages N] [--seconds S] [--idle spin|yield|backoff] [--json]
+ *
+ * Each throughput figure sends N messages (default 10^6) from one
+ * publisher to one subscriber, as two threads of one process and as two
+ * processes; ping-pong runs N/10 round trips (at least 100) between two
+ * processes after a warm-up.  A measurement stops sending after S seconds
+ * (default 10) and reports what it did.  Prints one `name value` line per
+ * figure, or one JSON object with --json, then ratios against the peers.
+ *
+ * The cost of compiled-in but disarmed fault and scheduling points cannot
+ * be toggled at run time: `faultpoints_build` says which build this is
+ * (meson -Dfaultpoints=enabled|disabled); compare two builds' figures.
+ *
+ * Peers run in forked processes started before any thread exists in the
+ * parent (the embedded driver starts after the fork; NNG is used only in
+ * children), every wait has a deadline, and the run directory
+ * /dev/shm/faultline-bench-<pid> is gone when the program exits.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pair1/pair.h>
+
+#include "bench_common.h"
+#include "faultline/client.h"
+#include "faultline/driver.h"
+#include "faultline/error.h"
+
+#define SENTINEL_LEN 8  /* end of stream (throughput) / stop (ping-pong) */
+#define WARMUP_ROUNDS 1000
+#define SETUP_NS (10 * FL_NS_PER_SEC) /* connecting peers */
+#define GRACE_NS (10 * FL_NS_PER_SEC) /* past the sending bound */
+
+static struct {
+	uint64_t messages;
+	uint64_t rounds;
+	uint64_t bound_ns; /* --seconds */
+	enum bench_idle_mode idle;
+	char ns[48];
+	char url[96];
+} cfg;
+
+/* ---- endpoints: one interface over the three transports -------------- */
+
+typedef void (*msg_handler)(void *ctx, const uint8_t *buf, size_t len);
+
+struct ep_ops {
+	/* 1: sent; 0: would block (idle, retry); < 0: error. */
+	int (*send)(void *ep, const void *buf, size_t len);
+	/* Messages delivered (>= 0) or < 0 on error. */
+	int (*poll)(void *ep, msg_handler h, void *ctx, int limit);
+	/* The publisher waits for the subscriber's ack of the end-of-stream
+	 * message before closing (NNG drops what is queued at close). */
+	int ack_at_end;
+};
+
+/* ---- the raw SPSC ring ----------------------------------------------- */
+
+#define RING_SLOTS 4096u
+
+struct ring_slot {
+	uint32_t len;
+	uint32_t pad_;
+	uint8_t data[BENCH_MSG_LEN];
+};
+
+struct ring {
+	_Alignas(64) _Atomic uint64_t head; /* consumer: next slot to read */
+	_Alignas(64) _Atomic uint64_t tail; /* producer: next slot to write */
+	_Alignas(64) struct ring_slot slot[RING_SLOTS];
+};
+
+/* One direction out and one in; positions cached so the fast path touches
+ * the other side's cache line only when the ring looks full or empty. */
+struct ring_ep {
+	struct ring *out, *in;
+	uint64_t tail, cached_head; /* writer state */
+	uint64_t head, cached_tail; /* reader state */
+};
+
+static int
+ring_send(void *p, const void *buf, size_t len)
+{
+	struct ring_ep *e = p;
+	uint64_t t = e->tail;
+
+	if (t - e->cached_head >= RING_SLOTS) {
+		e->cached_head = atomic_load_explicit(&e->out->head, memory_order_acquire);
+		if (t - e->cached_head >= RING_SLOTS)
+			return 0;
+	}
+	struct ring_slot *s = &e->out->slot[t & (RING_SLOTS - 1)];
+	s->len = (uint32_t)len;
+	memcpy(s->data, buf, len);
+	atomic_store_explicit(&e->out->tail, t + 1, memory_order_release);
+	e->tail = t + 1;
+	return 1;
+}
+
+static int
+ring_poll(void *p, msg_handler h, void *ctx, int limit)
+{
+	struct ring_ep *e = p;
+	uint64_t hd = e->head;
+	int n = 0;
+
+	if (hd == e->cached_tail) {
+		e->cached_tail = atomic_load_explicit(&e->in->tail, memory_order_acquire);
+		if (hd == e->cached_tail)
+			return 0;
+	}
+	while (hd != e->cached_tail && n < limit) {
+		const struct ring_slot *s = &e->in->slot[hd & (RING_SLOTS - 1)];
+		h(ctx, s->data, s->len);
+		hd++;
+		n++;
+	}
+	atomic_store_explicit(&e->in->head, hd, memory_order_release);
+	e->head = hd;
+	return n;
+}
+
+static const struct ep_ops ring_ops = { ring_send, ring_poll, 0 };
+
+/* ---- faultline ------------------------------------------------------- */
+
+struct fl_ep {
+	fl_client *client;
+	fl_publication *pub;
+	fl_subscription *sub;
+	msg_handler h; /* poll's trampoline target */
+	void *hctx;
+};
+
+static int
+fl_send(void *p, const void *buf, size_t len)
+{
+	struct fl_ep *e = p;
+	int64_t rc = fl_publication_offer(e->pub, buf, len);
+
+	if (rc > 0)
+		return 1;
+	if (rc == FL_EBACKPRESSURE || rc == FL_ENOT_CONNECTED)
+		return 0;
+	return (int)rc;
+}
+
+static void
+fl_trampoline(void *p, const uint8_t *buf, size_t len, const struct fl_header *hdr)
+{
+	struct fl_ep *e = p;
+
+	e->h(e->hctx, buf, len);
+}
+
+static int
+fl_poll(void *p, msg_handler h, void *ctx, int limit)
+{
+	struct fl_ep *e = p;
+
+	e->h = h;
+	e->hctx = ctx;
+	return fl_subscription_poll(e->sub, fl_trampoline, e, limit);
+}
+
+static const struct ep_ops fl_ops = { fl_send, fl_poll, 0 };
+
+/* fl_ep_open connects to the driver of cfg.ns with a publication on
+ * tx_stream and a subscription on rx_stream (0: none) and waits until both
+ * see their peer. */
+static int
+fl_ep_open(struct fl_ep *e, int32_t tx_stream, int32_t rx_stream, struct bench_result *res)
+{
+	struct fl_client_ctx ctx;
+	uint64_t deadline = bench_now_ns() + SETUP_NS;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	fl_client_ctx_init(&ctx);
+	ctx.ns = cfg.ns;
+	if ((rc = fl_client_open(&ctx, &e->client)) != 0) {
+		bench_fail_set(res, rc, "fl_client_open");
+		return rc;
+	}
+	if (rx_stream != 0 &&
+	    (rc = fl_client_add_subscription(e->client, "bench", rx_stream, NULL, deadline, &e->sub)) != 0) {
+		bench_fail_set(res, rc, "fl_client_add_subscription");
+		return rc;
+	}
+	if (tx_stream != 0 &&
+	    (rc = fl_client_add_publication(e->client, "bench", tx_stream, true, deadline, &e->pub)) != 0) {
+		bench_fail_set(res, rc, "fl_client_add_publication");
+		return rc;
+	}
+	while ((e->pub != NULL && !fl_publication_is_connected(e->pub)) ||
+	       (e->sub != NULL && tx_stream != 0 && !fl_subscription_is_connected(e->sub))) {
+		if (bench_now_ns() >= deadline) {
+			bench_fail_set(res, FL_ETIMEDOUT, "waiting for the peer to connect");
+			return FL_ETIMEDOUT;
+		}
+		fl_idle_sleep_until(bench_now_ns() + 100000);
+	}
+	return 0;
+}
+
+/* fl_ep_close is safe on a half-opened endpoint. */
+static void
+fl_ep_close(struct fl_ep *e)
+{
+	fl_publication_close(e->pub);
+	fl_subscription_close(e->sub);
+	fl_client_close(e->client);
+	memset(e, 0, sizeof(*e));
+}
+
+/* ---- NNG pair1 over ipc:// ------------------------------------------- */
+
+struct nng_ep {
+	nng_socket s;
+	int open;
+	uint8_t buf[64];
+};
+
+static int
+nng_ep_send(void *p, const void *buf, size_t len)
+{
+	struct nng_ep *e = p;
+	int rc = nng_send(e->s, (void *)buf, len, 0);
+
+	return rc == 0 ? 1 : -rc;
+}
+
+/* Blocks in NNG (up to its receive timeout): NNG's own idle strategy. */
+static int
+nng_ep_poll(void *p, msg_handler h, void *ctx, int limit)
+{
+	struct nng_ep *e = p;
+	size_t len = sizeof(e->buf);
+	int rc = nng_recv(e->s, e->buf, &len, 0);
+
+	if (rc != 0)
+		return -rc;
+	h(ctx, e->buf, len);
+	return 1;
+}
+
+static const struct ep_ops nng_ops = { nng_ep_send, nng_ep_poll, 1 };
+
+static int
+nng_ep_open(struct nng_ep *e, int listen, struct bench_result *res)
+{
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if ((rc = nng_pair1_open(&e->s)) != 0) {
+		bench_fail_set(res, -rc, "nng_pair1_open");
+		return -1;
+	}
+	e->open = 1;
+	nng_setopt_ms(e->s, NNG_OPT_RECVTIMEO, (nng_duration)((cfg.bound_ns + GRACE_NS) / FL_NS_PER_MS));
+	nng_setopt_ms(e->s, NNG_OPT_SENDTIMEO, (nng_duration)((cfg.bound_ns + GRACE_NS) / FL_NS_PER_MS));
+	/* Queues of 1024 messages each way (NNG's default is a few): the
+	 * tuning a user chasing throughput would apply. */
+	nng_setopt_int(e->s, NNG_OPT_SENDBUF, 1024);
+	nng_setopt_int(e->s, NNG_OPT_RECVBUF, 1024);
+	/* The dialer retries in the background until the listener is up;
+	 * the first send waits (up to the send timeout) for the pipe. */
+	rc = listen ? nng_listen(e->s, cfg.url, NULL, 0) : nng_dial(e->s, cfg.url, NULL, NNG_FLAG_NONBLOCK);
+	if (rc != 0) {
+		bench_fail_set(res, -rc, listen ? "nng_listen" : "nng_dial");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+nng_ep_close(struct nng_ep *e)
+{
+	if (e->open)
+		nng_close(e->s);
+	e->open = 0;
+}
+
+/* ---- roles ----------------------------------------------------------- */
+
+static void
+fill_msg(uint8_t *buf, uint64_t seq, uint64_t stamp)
+{
+	memset(buf, 0x5a, BENCH_MSG_LEN);
+	memcpy(buf, &seq, sizeof(seq));
+	memcpy(buf + 8, &stamp, sizeof(stamp));
+}
+
+/* send_until sends one message, idling while the transport pushes back. */
+static int
+send_until(const struct ep_ops *ops, void *ep, const void *buf, size_t len, uint64_t deadline,
+           struct bench_idle *idle)
+{
+	for (;;) {
+		int rc = ops->send(ep, buf, len);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+		if (bench_now_ns() >= deadline)
+			return FL_ETIMEDOUT;
+		bench_idle(idle, 0);
+	}
+}
+
+/* What a subscriber or ponger has seen. */
+struct rx {
+	uint64_t expected; /* next sequence number */
+	uint64_t errors;
+	uint64_t start_ns; /* stamp carried by message 0 */
+	int ended;         /* got the end-of-stream / stop message */
+	uint8_t last[BENCH_MSG_LEN];
+};
+
+static void
+rx_handler(void *p, const uint8_t *buf, size_t len)
+{
+	struct rx *rx = p;
+	uint64_t seq;
+
+	if (len == SENTINEL_LEN) {
+		rx->ended = 1;
+		return;
+	}
+	memcpy(&seq, buf, sizeof(seq));
+	if (len != BENCH_MSG_LEN || seq != rx->expected || buf[BENCH_MSG_LEN - 1] != 0x5a)
+		rx->errors++;
+	if (seq == 0)
+		memcpy(&rx->start_ns, buf + 8, sizeof(rx->start_ns));
+	memcpy(rx->last, buf, len < sizeof(rx->last) ? len : sizeof(rx->last));
+	rx->expected++;
+}
+
+static void
+role_publish(const struct ep_ops *ops, void *ep, struct bench_result *res)
+{
+	uint8_t buf[BENCH_MSG_LEN];
+	struct bench_idle idle;
+	uint64_t start = bench_now_ns(), stop = start + cfg.bound_ns, hard = stop + GRACE_NS;
+	uint64_t i;
+	int rc = 0;
+
+	bench_idle_init(&idle, cfg.idle);
+	for (i = 0; i < cfg.messages; i++) {
+		if ((i & 1023) == 0 && i > 0 && bench_now_ns() >= stop)
+			break;
+		fill_msg(buf, i, start);
+		if ((rc = send_until(ops, ep, buf, BENCH_MSG_LEN, hard, &idle)) != 0) {
+			bench_fail_set(res, rc, "publisher send");
+			return;
+		}
+	}
+	memcpy(buf, &i, sizeof(i));
+	if ((rc = send_until(ops, ep, buf, SENTINEL_LEN, hard, &idle)) != 0) {
+		bench_fail_set(res, rc, "publisher end-of-stream");
+		return;
+	}
+	res->count = i;
+	res->start_ns = start;
+	if (ops->ack_at_end) {
+		struct rx ack = { 0 };
+		while (!ack.ended) {
+			rc = ops->poll(ep, rx_handler, &ack, 1);
+			if (rc < 0 || bench_now_ns() >= hard) {
+				bench_fail_set(res, rc < 0 ? rc : FL_ETIMEDOUT, "publisher waiting for the ack");
+				return;
+			}
+		}
+	}
+}
+
+static void
+role_subscribe(const struct ep_ops *ops, void *ep, struct bench_result *res)
+{
+	struct rx rx = { 0 };
+	struct bench_idle idle;
+	uint64_t hard = bench_now_ns() + cfg.bound_ns + 2 * GRACE_NS;
+
+	bench_idle_init(&idle, cfg.idle);
+	while (!rx.ended) {
+		int n = ops->poll(ep, rx_handler, &rx, 256);
+		if (n < 0) {
+			bench_fail_set(res, n, "subscriber poll");
+			return;
+		}
+		if (n == 0 && bench_now_ns() >= hard) {
+			bench_fail_set(res, FL_ETIMEDOUT, "subscriber: end of stream never came");
+			return;
+		}
+		bench_idle(&idle, n);
+	}
+	res->end_ns = bench_now_ns();
+	res->count = rx.expected;
+	res->errors = rx.errors;
+	res->start_ns = rx.start_ns;
+	if (ops->ack_at_end) {
+		uint8_t ack[SENTINEL_LEN] = { 0 };
+		int rc = send_until(ops, ep, ack, SENTINEL_LEN, hard, &idle);
+		if (rc != 0)
+			bench_fail_set(res, rc, "subscriber ack");
+	}
+}
+
+static void
+role_ping(const struct ep_ops *ops, void *ep, struct bench_result *res)
+{
+	uint64_t total = WARMUP_ROUNDS + cfg.rounds, i;
+	uint64_t *lat = calloc(cfg.rounds, sizeof(*lat));
+	uint8_t buf[BENCH_MSG_LEN];
+	struct rx rx = { 0 };
+	struct bench_idle idle;
+	uint64_t stop = bench_now_ns() + cfg.bound_ns, hard = stop + GRACE_NS;
+	int rc;
+
+	if (lat == NULL) {
+		bench_fail_set(res, FL_ENOMEM, "latency samples");
+		return;
+	}
+	bench_idle_init(&idle, cfg.idle);
+	for (i = 0; i < total; i++) {
+		uint64_t t0 = bench_now_ns();
+		if (t0 >= stop && i > WARMUP_ROUNDS + 100)
+			break;
+		fill_msg(buf, i, t0);
+		if ((rc = send_until(ops, ep, buf, BENCH_MSG_LEN, hard, &idle)) != 0) {
+			bench_fail_set(res, rc, "ping send");
+			goto out;
+		}
+		while (rx.expected == i) {
+			int n = ops->poll(ep, rx_handler, &rx, 1);
+			if (n < 0 || (n == 0 && bench_now_ns() >= hard)) {
+				bench_fail_set(res, n < 0 ? n : FL_ETIMEDOUT, "waiting for the pong");
+				goto out;
+			}
+			bench_idle(&idle, n);
+		}
+		if (i >= WARMUP_ROUNDS)
+			lat[i - WARMUP_ROUNDS] = bench_now_ns() - t0;
+	}
+	res->count = i - WARMUP_ROUNDS;
+	res->errors = rx.errors;
+	bench_lat_summarize(lat, res->count, &res->lat);
+out:
+	memset(buf, 0, SENTINEL_LEN);
+	rc = send_until(ops, ep, buf, SENTINEL_LEN, hard, &idle);
+	if (rc != 0)
+		bench_fail_set(res, rc, "ping stop");
+	if (ops->ack_at_end && res->rc == 0) {
+		rx.ended = 0;
+		while (!rx.ended) {
+			int n = ops->poll(ep, rx_handler, &rx, 1);
+			if (n < 0 || bench_now_ns() >= hard) {
+				bench_fail_set(res, n < 0 ? n : FL_ETIMEDOUT, "waiting for the stop ack");
+				break;
+			}
+		}
+	}
+	free(lat);
+}
+
+static void
+role_pong(const struct ep_ops *ops, void *ep, struct bench_result *res)
+{
+	struct rx rx = { 0 };
+	struct bench_idle idle;
+	uint64_t hard = bench_now_ns() + cfg.bound_ns + 2 * GRACE_NS;
+	uint64_t echoed = 0;
+
+	bench_idle_init(&idle, cfg.idle);
+	while (!rx.ended) {
+		int n = ops->poll(ep, rx_handler, &rx, 1);
+		if (n < 0 || (n == 0 && bench_now_ns() >= hard)) {
+			bench_fail_set(res, n < 0 ? n : FL_ETIMEDOUT, "pong: stop never came");
+			return;
+		}
+		if (!rx.ended && rx.expected > echoed) {
+			int rc = send_until(ops, ep, rx.last, BENCH_MSG_LEN, hard, &idle);
+			if (rc != 0) {
+				bench_fail_set(res, rc, "pong send");
+				return;
+			}
+			echoed = rx.expected;
+		}
+		bench_idle(&idle, n);
+	}
+	if (ops->ack_at_end) {
+		uint8_t ack[SENTINEL_LEN] = { 0 };
+		int rc = send_until(ops, ep, ack, SENTINEL_LEN, hard, &idle);
+		if (rc != 0)
+			bench_fail_set(res, rc, "pong stop ack");
+	}
+	res->count = echoed;
+	res->errors = rx.errors;
+}
+
+/* ---- peer processes and threads ------------------------------------- */
+
+enum role { ROLE_PUB, ROLE_SUB, ROLE_PING, ROLE_PONG };
+
+static void
+run_role(enum role role, const struct ep_ops *ops, void *ep, struct bench_result *res)
+{
+	switch (role) {
+	case ROLE_PUB: role_publish(ops, ep, res); break;
+	case ROLE_SUB: role_subscribe(ops, ep, res); break;
+	case ROLE_PING: role_ping(ops, ep, res); break;
+	case ROLE_PONG: role_pong(ops, ep, res); break;
+	}
+}
+
+/* Shared memory for the rings, mapped before the peers fork. */
+static struct ring *rings;
+
+struct peer {
+	char kind;     /* 'r' ring, 'f' faultline, 'n' nng */
+	enum role role;
+	void *ep;      /* threads mode: an endpoint opened by the parent */
+	struct bench_result res;
+};
+
+static void
+ring_ep_for(struct ring_ep *e, enum role role)
+{
+	memset(e, 0, sizeof(*e));
+	/* rings[0] carries publisher/ping -> subscriber/pong, rings[1] back. */
+	if (role == ROLE_PUB || role == ROLE_PING) {
+		e->out = &rings[0];
+		e->in = &rings[1];
+	} else {
+		e->out = &rings[1];
+		e->in = &rings[0];
+	}
+}
+
+/* A peer in a process of its own. */
+static void
+peer_process(void *arg, struct bench_result *res)
+{
+	struct peer *p = arg;
+
+	if (p->kind == 'r') {
+		struct ring_ep e;
+		ring_ep_for(&e, p->role);
+		run_role(p->role, &ring_ops, &e, res);
+	} else if (p->kind == 'f') {
+		struct fl_ep e;
+		int32_t tx = 0, rx = 0;
+		switch (p->role) {
+		case ROLE_PUB: tx = 1; break;
+		case ROLE_SUB: rx = 1; break;
+		case ROLE_PING: tx = 2; rx = 3; break;
+		case ROLE_PONG: tx = 3; rx = 2; break;
+		}
+		if (fl_ep_open(&e, tx, rx, res) == 0)
+			run_role(p->role, &fl_ops, &e, res);
+		fl_ep_close(&e);
+	} else {
+		struct nng_ep e;
+		if (nng_ep_open(&e, p->role == ROLE_SUB || p->role == ROLE_PONG, res) == 0)
+			run_role(p->role, &nng_ops, &e, res);
+		nng_ep_close(&e);
+	}
+}
+
+static void *
+peer_thread(void *arg)
+{
+	struct peer *p = arg;
+	const struct ep_ops *ops = p->kind == 'r' ? &ring_ops : p->kind == 'f' ? &fl_ops : &nng_ops;
+
+	run_role(p->role, ops, p->ep, &p->res);
+	return NULL;
+}
+
+static int
+run_threads(struct peer *a, struct peer *b)
+{
+	pthread_t ta, tb;
+
+	if (pthread_create(&tb, NULL, peer_thread, b) != 0)
+		return -1;
+	if (pthread_create(&ta, NULL, peer_thread, a) != 0) {
+		/* b gives up at its own deadline. */
+		pthread_join(tb, NULL);
+		return -1;
+	}
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	return a->res.rc == 0 && b->res.rc == 0 ? 0 : -1;
+}
+
+/* NNG's threads must not be inherited through fork, so the two-thread NNG
+ * run is itself a child process. */
+static void
+nng_threads_process(void *arg, struct bench_result *res)
+{
+	struct nng_ep pe, se;
+	struct peer pub = { 'n', ROLE_PUB, &pe, { 0 } }, sub = { 'n', ROLE_SUB, &se, { 0 } };
+
+	if (nng_ep_open(&se, 1, res) == 0 && nng_ep_open(&pe, 0, res) == 0) {
+		run_threads(&pub, &sub);
+		*res = sub.res;
+		if (pub.res.rc != 0)
+			*res = pub.res;
+	}
+	nng_ep_close(&pe);
+	nng_ep_close(&se);
+}
+
+static int
+start_driver(fl_driver **out)
+{
+	struct fl_driver_ctx ctx;
+	int rc;
+
+	fl_driver_ctx_init(&ctx);
+	ctx.ns = cfg.ns;
+	rc = fl_driver_start(&ctx, out);
+	if (rc != 0)
+		fprintf(stderr, "faultline-bench: driver for %s: %s\n", cfg.ns, fl_strerror(rc));
+	return rc;
+}
+
+static void
+report_failure(const char *what, const struct bench_result *r)
+{
+	fprintf(stderr, "faultline-bench: %s: %s (%d", what, r->what, r->rc);
+	if (r->rc < 0 && r->rc > -200)
+		fprintf(stderr, ": %s", fl_strerror(r->rc));
+	fprintf(stderr, ")\n");
+}
+
+/* Two peers as processes.  kind 'f' runs the embedded driver in this
+ * process, started after the fork.  *out gets the measuring side's result
+ * (the subscriber's or the pinger's). */
+static int
+run_processes(char kind, enum role ra, enum role rb, const char *what, struct bench_result *out)
+{
+	struct peer a = { kind, ra, NULL, { 0 } }, b = { kind, rb, NULL, { 0 } };
+	struct bench_child ca, cb;
+	struct bench_result resa, resb;
+	fl_driver *drv = NULL;
+	int rc = -1;
+
+	memset(&cb, 0, sizeof(cb));
+	if (kind == 'r')
+		memset(rings, 0, 2 * sizeof(*rings));
+	if (bench_child_spawn(&ca, peer_process, &a) != 0)
+		goto out;
+	if (bench_child_spawn(&cb, peer_process, &b) != 0)
+		goto out;
+	if (kind == 'f' && start_driver(&drv) != 0)
+		goto out;
+	if (bench_child_go(&cb) != 0 || bench_child_go(&ca) != 0)
+		goto out;
+	rc = 0;
+out:;
+	uint64_t deadline = bench_now_ns() + cfg.bound_ns + 3 * GRACE_NS + SETUP_NS;
+	int fa = bench_child_finish(&ca, deadline, &resa);
+	int fb = bench_child_finish(&cb, deadline, &resb);
+	fl_driver_close(drv);
+	if (kind == 'n')
+		unlink(cfg.url + strlen("ipc://"));
+	if (rc != 0 || fa != 0 || fb != 0) {
+		report_failure(what, fa != 0 ? &resa : &resb);
+		return -1;
+	}
+	*out = (ra == ROLE_PING) ? resa : resb;
+	return 0;
+}
+
+static double
+rate(const struct bench_result *r)
+{
+	uint64_t dt = r->end_ns > r->start_ns ? r->end_ns - r->start_ns : 1;
+
+	return (double)r->count * 1e9 / (double)dt;
+}
+
+static int
+check_stream(const char *what, const struct bench_result *r)
+{
+	if (r->errors != 0) {
+		fprintf(stderr, "faultline-bench: %s: %" PRIu64 " messages lost, reordered or corrupted\n",
+		        what, r->errors);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the measurements ------------------------------------------------ */
+
+struct figures {
+	double ring_thr, ring_proc, fl_thr, fl_proc, nng_thr, nng_proc;
+	struct bench_lat ring_pp, fl_pp, nng_pp;
+	uint64_t ring_rounds, fl_rounds, nng_rounds;
+};
+
+static int
+measure_ring_threads(double *out)
+{
+	struct ring_ep pe, se;
+	struct peer pub = { 'r', ROLE_PUB, &pe, { 0 } }, sub = { 'r', ROLE_SUB, &se, { 0 } };
+
+	memset(rings, 0, 2 * sizeof(*rings));
+	ring_ep_for(&pe, ROLE_PUB);
+	ring_ep_for(&se, ROLE_SUB);
+	if (run_threads(&pub, &sub) != 0) {
+		report_failure("ring threads", pub.res.rc != 0 ? &pub.res : &sub.res);
+		return -1;
+	}
+	if (check_stream("ring threads", &sub.res) != 0)
+		return -1;
+	*out = rate(&sub.res);
+	return 0;
+}
+
+static int
+measure_fl_threads(double *out)
+{
+	fl_driver *drv = NULL;
+	struct fl_ep e;
+	struct bench_result setup = { 0 };
+	struct peer pub = { 'f', ROLE_PUB, &e, { 0 } }, sub = { 'f', ROLE_SUB, &e, { 0 } };
+	int rc = -1;
+
+	memset(&e, 0, sizeof(e));
+	if (start_driver(&drv) != 0)
+		return -1;
+	/* One client: the publication and the subscription on the same
+	 * stream, the publisher and the subscriber threads share it. */
+	if (fl_ep_open(&e, 1, 1, &setup) != 0) {
+		report_failure("faultline threads setup", &setup);
+		goto out;
+	}
+	if (run_threads(&pub, &sub) != 0) {
+		report_failure("faultline threads", pub.res.rc != 0 ? &pub.res : &sub.res);
+		goto out;
+	}
+	if (check_stream("faultline threads", &sub.res) != 0)
+		goto out;
+	*out = rate(&sub.res);
+	rc = 0;
+out:
+	fl_ep_close(&e);
+	fl_driver_close(drv);
+	return rc;
+}
+
+static int
+measure_throughput_processes(char kind, const char *what, double *out)
+{
+	struct bench_result r;
+
+	if (run_processes(kind, ROLE_PUB, ROLE_SUB, what, &r) != 0 || check_stream(what, &r) != 0)
+		return -1;
+	*out = rate(&r);
+	return 0;
+}
+
+static int
+measure_nng_threads(double *out)
+{
+	struct bench_child c;
+	struct bench_result r;
+
+	if (bench_child_spawn(&c, nng_threads_process, NULL) != 0 || bench_child_go(&c) != 0) {
+		memset(&r, 0, sizeof(r));
+		bench_child_finish(&c, bench_now_ns(), &r);
+		return -1;
+	}
+	int rc = bench_child_finish(&c, bench_now_ns() + cfg.bound_ns + 3 * GRACE_NS + SETUP_NS, &r);
+	unlink(cfg.url + strlen("ipc://"));
+	if (rc != 0) {
+		report_failure("nng threads", &r);
+		return -1;
+	}
+	if (check_stream("nng threads", &r) != 0)
+		return -1;
+	*out = rate(&r);
+	return 0;
+}
+
+static int
+measure_pingpong(char kind, const char *what, struct bench_lat *lat, uint64_t *rounds)
+{
+	struct bench_result r;
+
+	if (run_processes(kind, ROLE_PING, ROLE_PONG, what, &r) != 0 || check_stream(what, &r) != 0)
+		return -1;
+	*lat = r.lat;
+	*rounds = r.count;
+	return 0;
+}
+
+static void
+usage(const char *argv0)
+{
+	fprintf(stderr,
+	        "usage: %s [--messages N] [--seconds S] [--idle spin|yield|backoff] [--json]\n"
+	        "  --messages N  messages per throughput run (default 1000000, >= 100);\n"
+	        "                ping-pong runs N/10 round trips (>= 100)\n"
+	        "  --seconds S   stop sending after S seconds per run (default 10)\n"
+	        "  --idle M      how the measured loops wait (default spin)\n"
+	        "  --json        one JSON object instead of `name value` lines\n",
+	        argv0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct figures f = { 0 };
+	int json = 0;
+
+	cfg.messages = 1000000;
+	cfg.bound_ns = 10 * FL_NS_PER_SEC;
+	cfg.idle = BENCH_IDLE_SPIN;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--json") == 0) {
+			json = 1;
+		} else if (strcmp(a, "--messages") == 0 && i + 1 < argc) {
+			cfg.messages = strtoull(argv[++i], NULL, 10);
+		} else if (strcmp(a, "--seconds") == 0 && i + 1 < argc) {
+			double s = strtod(argv[++i], NULL);
+			if (!(s > 0 && s <= 3600)) {
+				usage(argv[0]);
+				return 2;
+			}
+			cfg.bound_ns = (uint64_t)(s * 1e9);
+		} else if (strcmp(a, "--idle") == 0 && i + 1 < argc) {
+			if (bench_idle_parse(argv[++i], &cfg.idle) != 0) {
+				usage(argv[0]);
+				return 2;
+			}
+		} else {
+			usage(argv[0]);
+			return 2;
+		}
+	}
+	if (cfg.messages < 100)
+		cfg.messages = 100;
+	cfg.rounds = cfg.messages / 10 < 100 ? 100 : cfg.messages / 10;
+	snprintf(cfg.ns, sizeof(cfg.ns), "bench-%d", (int)getpid());
+	snprintf(cfg.url, sizeof(cfg.url), "ipc:///tmp/faultline-bench-%d.ipc", (int)getpid());
+
+	rings = mmap(NULL, 2 * sizeof(*rings), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (rings == MAP_FAILED) {
+		perror("faultline-bench: mmap");
+		return 1;
+	}
+	/* Every run below leaves no thread behind, so the next one may fork. */
+	int rc = measure_ring_threads(&f.ring_thr);
+	rc = rc ? rc : measure_throughput_processes('r', "ring processes", &f.ring_proc);
+	rc = rc ? rc : measure_pingpong('r', "ring ping-pong", &f.ring_pp, &f.ring_rounds);
+	rc = rc ? rc : measure_fl_threads(&f.fl_thr);
+	rc = rc ? rc : measure_throughput_processes('f', "faultline processes", &f.fl_proc);
+	rc = rc ? rc : measure_pingpong('f', "faultline ping-pong", &f.fl_pp, &f.fl_rounds);
+	rc = rc ? rc : measure_nng_threads(&f.nng_thr);
+	rc = rc ? rc : measure_throughput_processes('n', "nng processes", &f.nng_proc);
+	rc = rc ? rc : measure_pingpong('n', "nng ping-pong", &f.nng_pp, &f.nng_rounds);
+	munmap(rings, 2 * sizeof(*rings));
+	if (rc != 0)
+		return 1;
+
+	bench_put_str("faultpoints_build", FL_BENCH_FAULTPOINTS);
+	bench_put_str("idle_strategy", bench_idle_name(cfg.idle));
+	bench_put("message_bytes", BENCH_MSG_LEN, 0);
+	bench_put("messages", (double)cfg.messages, 0);
+	bench_put("faultline_threads_msgs_per_sec", f.fl_thr, 0);
+	bench_put("faultline_procs_msgs_per_sec", f.fl_proc, 0);
+	bench_put("faultline_pingpong_rounds", (double)f.fl_rounds, 0);
+	bench_put("faultline_pingpong_p50_ns", (double)f.fl_pp.p50_ns, 0);
+	bench_put("faultline_pingpong_p99_ns", (double)f.fl_pp.p99_ns, 0);
+	bench_put("faultline_pingpong_p999_ns", (double)f.fl_pp.p999_ns, 0);
+	bench_put("ring_threads_msgs_per_sec", f.ring_thr, 0);
+	bench_put("ring_procs_msgs_per_sec", f.ring_proc, 0);
+	bench_put("ring_pingpong_rounds", (double)f.ring_rounds, 0);
+	bench_put("ring_pingpong_p50_ns", (double)f.ring_pp.p50_ns, 0);
+	bench_put("ring_pingpong_p99_ns", (double)f.ring_pp.p99_ns, 0);
+	bench_put("ring_pingpong_p999_ns", (double)f.ring_pp.p999_ns, 0);
+	bench_put("nng_threads_msgs_per_sec", f.nng_thr, 0);
+	bench_put("nng_procs_msgs_per_sec", f.nng_proc, 0);
+	bench_put("nng_pingpong_rounds", (double)f.nng_rounds, 0);
+	bench_put("nng_pingpong_p50_ns", (double)f.nng_pp.p50_ns, 0);
+	bench_put("nng_pingpong_p99_ns", (double)f.nng_pp.p99_ns, 0);
+	bench_put("nng_pingpong_p999_ns", (double)f.nng_pp.p999_ns, 0);
+	/* Throughput ratios are faultline / peer (higher is better for
+	 * faultline); latency ratios are faultline / peer (lower is better). */
+	bench_put("ratio_faultline_ring_threads_throughput", f.fl_thr / f.ring_thr, 3);
+	bench_put("ratio_faultline_ring_procs_throughput", f.fl_proc / f.ring_proc, 3);
+	bench_put("ratio_faultline_nng_threads_throughput", f.fl_thr / f.nng_thr, 1);
+	bench_put("ratio_faultline_nng_procs_throughput", f.fl_proc / f.nng_proc, 1);
+	bench_put("ratio_faultline_ring_pingpong_p50", (double)f.fl_pp.p50_ns / (double)f.ring_pp.p50_ns, 2);
+	bench_put("ratio_faultline_nng_pingpong_p50", (double)f.fl_pp.p50_ns / (double)f.nng_pp.p50_ns, 3);
+	bench_print(json);
+	return 0;
+}
