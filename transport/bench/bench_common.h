@@ -22,8 +22,8 @@
 #define BENCH_MSG_LEN 32
 
 /* How a measured loop waits when a pass found nothing to do.  spin: a
- * pause per pass and a sched_yield every 256 empty passes (so a peer that
- * shares the core still runs); yield: sched_yield every empty pass;
+ * pause per pass for the first 64 empty passes, then sched_yield (so a
+ * peer that shares the core still runs); yield: sched_yield every pass;
  * backoff: the transport's default fl_idle (spin, yield, then park up to
  * 1 ms), what an application gets without tuning. */
 enum bench_idle_mode { BENCH_IDLE_SPIN, BENCH_IDLE_YIELD, BENCH_IDLE_BACKOFF };

@@ -14,10 +14,10 @@ import subprocess
 import sys
 
 PUBSUB = {
-    "args": ["--messages", "3000", "--seconds", "1"],
+    "args": ["--messages", "3000", "--seconds", "1", "--repeat", "2"],
     "strings": {"faultpoints_build": ("enabled", "disabled"),
                 "idle_strategy": ("spin", "yield", "backoff")},
-    "numbers": ["message_bytes", "messages"] + [
+    "numbers": ["message_bytes", "messages", "repeat"] + [
         f"{t}_{what}" for t in ("faultline", "ring", "nng")
         for what in ("threads_msgs_per_sec", "procs_msgs_per_sec", "pingpong_rounds",
                      "pingpong_p50_ns", "pingpong_p99_ns", "pingpong_p999_ns")],
@@ -28,10 +28,10 @@ PUBSUB = {
 }
 
 RR = {
-    "args": ["--rounds", "2000", "--seconds", "1"],
+    "args": ["--rounds", "2000", "--seconds", "1", "--repeat", "2"],
     "strings": {"faultpoints_build": ("enabled", "disabled"),
                 "idle_strategy": ("spin", "yield", "backoff")},
-    "numbers": ["payload_bytes", "rr_faultline_rounds", "rr_faultline_rt_per_sec",
+    "numbers": ["payload_bytes", "repeat", "rr_faultline_rounds", "rr_faultline_rt_per_sec",
                 "rr_faultline_p50_ns", "rr_faultline_p99_ns", "rr_nng_rounds",
                 "rr_nng_ipc_rt_per_sec", "rr_nng_ipc_p50_ns", "rr_nng_ipc_p99_ns",
                 "chunk_loan_release_ns"],
