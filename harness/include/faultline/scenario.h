@@ -107,8 +107,9 @@ enum fl_scn_property {
 	FL_SCN_PROP_CHUNKS_BALANCED = 1u << 9,
 	FL_SCN_PROP_PORTS_ZERO = 1u << 10,
 	FL_SCN_PROP_MESSAGES_FREED_ONCE = 1u << 11,
+	FL_SCN_PROP_NO_LATE_COMPLETIONS = 1u << 12,
 };
-#define FL_SCN_PROP_COUNT 12
+#define FL_SCN_PROP_COUNT 13
 
 /* cancel_at values besides a step index >= 0. */
 #define FL_SCN_CANCEL_NONE (-1)   /* not cancelled */
@@ -178,7 +179,8 @@ struct fl_scn_op_barrier {
 /* offer_service / connect_service */
 struct fl_scn_op_service {
 	const char *service;
-	fl_scn_ref as; /* server or connection */
+	fl_scn_ref as;    /* server or connection */
+	const char *impl; /* offer_service: a fixture server opener, or NULL */
 };
 
 struct fl_scn_op_request {
@@ -187,6 +189,7 @@ struct fl_scn_op_request {
 	uint32_t count;
 	uint32_t size;
 	uint32_t deadline_ms; /* per request; 0: the scenario's default */
+	const char *impl;     /* a fixture request helper (fixtures/registry.h), or NULL */
 };
 
 struct fl_scn_op_respond {

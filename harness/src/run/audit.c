@@ -5,7 +5,8 @@
  * 128 B has 1 chunk loaned by actor client (owner 101) after close").
  * With --check-each-step, audit_step checks after every operation what
  * must hold at any step: the image references the actor's client holds
- * are the ones the actor took, no message was freed twice, and once the
+ * are the ones the actor took, no message was freed twice, no aio was
+ * freed with its operation pending, and once the
  * actor closed it holds no image reference.  (Chunks and ports are not
  * checked per step: the driver may still be reclaiming them.)
  */
@@ -142,21 +143,70 @@ audit_ports(struct run *r)
 	         st.servers_in_use, st.clients_in_use);
 }
 
+void
+audit_aio_counts(struct run *r, struct fl_aio_debug *out)
+{
+	struct fl_aio_debug now;
+	const struct fl_aio_debug *b = &r->aio_base;
+
+	fl_aio_debug_read(&now);
+	*out = (struct fl_aio_debug){
+		.msgs_allocated = now.msgs_allocated - b->msgs_allocated,
+		.msgs_freed = now.msgs_freed - b->msgs_freed,
+		.msg_double_frees = now.msg_double_frees - b->msg_double_frees,
+		.aio_started = now.aio_started - b->aio_started,
+		.aio_completed = now.aio_completed - b->aio_completed,
+		.aio_late_completions = now.aio_late_completions - b->aio_late_completions,
+		.aio_free_pending = now.aio_free_pending - b->aio_free_pending,
+	};
+	for (size_t i = 0; i < r->s->actor_count; i++) {
+		const struct fl_aio_debug *d = &r->actors[i].aio_delta;
+
+		out->msgs_allocated += d->msgs_allocated;
+		out->msgs_freed += d->msgs_freed;
+		out->msg_double_frees += d->msg_double_frees;
+		out->aio_started += d->aio_started;
+		out->aio_completed += d->aio_completed;
+		out->aio_late_completions += d->aio_late_completions;
+		out->aio_free_pending += d->aio_free_pending;
+	}
+}
+
+/* Every message freed exactly once: no double free (fl_msg_free detects
+ * one within its quarantine), and as many frees as allocations. */
 static void
 audit_messages(struct run *r)
 {
 	struct fl_aio_debug d;
 
-	fl_aio_debug_read(&d);
+	audit_aio_counts(r, &d);
 	if (d.msg_double_frees > 0)
-		run_fail(r, "messages_freed_once", "%llu message(s) freed twice",
-		         (unsigned long long)d.msg_double_frees);
+		run_fail(r, "messages_freed_once", "%llu message(s) freed twice (%llu allocated)",
+		         (unsigned long long)d.msg_double_frees, (unsigned long long)d.msgs_allocated);
 	else if (d.msgs_allocated != d.msgs_freed)
 		run_fail(r, "messages_freed_once", "%llu message(s) allocated, %llu freed",
 		         (unsigned long long)d.msgs_allocated, (unsigned long long)d.msgs_freed);
-	else if (d.aio_late_completions > 0)
-		run_fail(r, "messages_freed_once", "%llu aio completion(s) after their context closed",
+}
+
+/* No aio completes after its context closed, none is freed while its
+ * operation is pending (the completion would land in freed memory), and
+ * every operation started ran its callback. */
+static void
+audit_late_completions(struct run *r)
+{
+	struct fl_aio_debug d;
+
+	audit_aio_counts(r, &d);
+	if (d.aio_late_completions > 0)
+		run_fail(r, "no_late_completions", "%llu aio completion(s) after their context closed",
 		         (unsigned long long)d.aio_late_completions);
+	else if (d.aio_free_pending > 0)
+		run_fail(r, "no_late_completions",
+		         "%llu aio(s) freed while their operation was pending (closed its context after)",
+		         (unsigned long long)d.aio_free_pending);
+	else if (d.aio_started != d.aio_completed)
+		run_fail(r, "no_late_completions", "%llu aio operation(s) started, %llu callbacks run",
+		         (unsigned long long)d.aio_started, (unsigned long long)d.aio_completed);
 }
 
 void
@@ -168,6 +218,10 @@ audit_end_of_run(struct run *r)
 		audit_chunks(r);
 	if (p & FL_SCN_PROP_PORTS_ZERO)
 		audit_ports(r);
+	/* An aio freed too early still holds what it received: that cause
+	 * is reported before the message count it upsets. */
+	if (p & FL_SCN_PROP_NO_LATE_COMPLETIONS)
+		audit_late_completions(r);
 	if (p & FL_SCN_PROP_MESSAGES_FREED_ONCE)
 		audit_messages(r);
 	if (p & FL_SCN_PROP_NO_LEAKED_FILES)
@@ -210,9 +264,22 @@ audit_step(struct actor_run *ar, int op, uint32_t round)
 	if (p & FL_SCN_PROP_MESSAGES_FREED_ONCE) {
 		struct fl_aio_debug d;
 
-		fl_aio_debug_read(&d);
+		audit_aio_counts(r, &d);
 		if (d.msg_double_frees > 0)
 			run_fail(r, "messages_freed_once", "after %s of actor %s: %llu message(s) freed twice",
 			         step, ar->a->name, (unsigned long long)d.msg_double_frees);
+	}
+	if (p & FL_SCN_PROP_NO_LATE_COMPLETIONS) {
+		struct fl_aio_debug d;
+
+		audit_aio_counts(r, &d);
+		if (d.aio_free_pending > 0)
+			run_fail(r, "no_late_completions",
+			         "after %s of actor %s: %llu aio(s) freed while their operation was pending",
+			         step, ar->a->name, (unsigned long long)d.aio_free_pending);
+		else if (d.aio_late_completions > 0)
+			run_fail(r, "no_late_completions",
+			         "after %s of actor %s: %llu aio completion(s) after their context closed",
+			         step, ar->a->name, (unsigned long long)d.aio_late_completions);
 	}
 }

@@ -25,6 +25,7 @@
 #include "faultline/sim.h"
 
 #include "run/run_internal.h"
+#include "registry.h" /* fixtures/: the helpers `impl:` names */
 
 void
 op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv)
@@ -126,14 +127,55 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 	}
 }
 
+/* Does server or connection object `obj` need a socket (faultline/aio.h):
+ * a context is opened on it, or a context helper requests through it?
+ * Such an object is the socket (a port of its own, served by its worker);
+ * plain take/send on it is not possible. */
+static bool
+needs_sock(const struct fl_scenario *s, int obj)
+{
+	for (size_t i = 0; i < s->actor_count; i++) {
+		for (size_t j = 0; j < s->actors[i].op_count; j++) {
+			const struct fl_scenario_op *op = &s->actors[i].ops[j];
+
+			if (op->kind == FL_SCN_OP_CTX_OPEN && op->u.ctx.on == obj)
+				return true;
+			if (op->kind == FL_SCN_OP_REQUEST && op->u.request.conn == obj &&
+			    op->u.request.impl != NULL &&
+			    fixture_find(op->u.request.impl)->kind == FIXTURE_CTX_REQUEST)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The socket of object `obj`, or NULL (an op error) when it has none. */
+static fl_sock *
+obj_sock(struct actor_run *ar, const struct fl_scenario_op *op, int obj)
+{
+	struct run *r = ar->run;
+
+	if (r->socks[obj] == NULL)
+		op_error(ar, op, r->s->objects[obj].name, FL_ESTATE); /* its open failed */
+	return r->socks[obj];
+}
+
 static void
 do_offer_service(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	fl_rr_server *srv;
 	int rv = ensure_domain(ar);
 
-	if (rv == 0)
+	if (rv == 0 && needs_sock(ar->run->s, op->u.service.as)) {
+		rv = fl_sock_open_rep(&ar->run->socks[op->u.service.as], ar->dom,
+		                      op->u.service.service);
+		srv = (fl_rr_server *)ar->run->socks[op->u.service.as]; /* only a mark */
+	} else if (rv == 0 && op->u.service.impl != NULL) {
+		rv = fixture_find(op->u.service.impl)->fn.server_open(ar->dom, op->u.service.service,
+		                                                       &srv);
+	} else if (rv == 0) {
 		rv = fl_rr_server_open(ar->dom, op->u.service.service, &srv);
+	}
 	if (rv != 0) {
 		op_error(ar, op, op->u.service.service, rv);
 		return;
@@ -147,13 +189,143 @@ do_connect_service(struct actor_run *ar, const struct fl_scenario_op *op)
 	fl_rr_client *cl;
 	int rv = ensure_domain(ar);
 
-	if (rv == 0)
+	if (rv == 0 && needs_sock(ar->run->s, op->u.service.as)) {
+		rv = fl_sock_open_req(&ar->run->socks[op->u.service.as], ar->dom,
+		                      op->u.service.service);
+		cl = (fl_rr_client *)ar->run->socks[op->u.service.as]; /* only a mark */
+	} else if (rv == 0) {
 		rv = fl_rr_client_open(ar->dom, op->u.service.service, &cl);
+	}
 	if (rv != 0) {
 		op_error(ar, op, op->u.service.service, rv);
 		return;
 	}
 	ar->run->objs[op->u.service.as] = cl;
+}
+
+static void
+do_ctx_open(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	fl_sock *sock = obj_sock(ar, op, op->u.ctx.on);
+	fl_ctx *c;
+	int rv;
+
+	if (sock == NULL)
+		return;
+	rv = fl_ctx_open(&c, sock);
+	if (rv != 0) {
+		op_error(ar, op, "ctx_open", rv);
+		return;
+	}
+	ar->run->objs[op->u.ctx.ctx] = c;
+}
+
+static void
+do_ctx_close(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	struct run *r = ar->run;
+
+	/* Closing cancels the context's pending operations and waits for
+	 * their callbacks (another actor's request may be waiting on it). */
+	fl_ctx_close(r->objs[op->u.ctx.ctx]);
+	r->objs[op->u.ctx.ctx] = NULL;
+}
+
+/* Close object `obj`'s socket: the contexts still open on it are closed
+ * with it, so their handles are forgotten. */
+static void
+close_sock(struct run *r, size_t obj)
+{
+	if (r->socks[obj] == NULL)
+		return;
+	for (size_t i = 0; i < r->s->object_count; i++) {
+		const struct fl_scenario_object *o = &r->s->objects[i];
+
+		if (o->kind == FL_SCN_OBJ_CTX &&
+		    r->s->actors[o->actor].ops[o->op].u.ctx.on == (fl_scn_ref)obj)
+			r->objs[i] = NULL;
+	}
+	fl_sock_close(r->socks[obj]);
+	r->socks[obj] = NULL;
+}
+
+/* request {ctx}: each request is a message sent on the context and its
+ * reply received there, through one aio with the request's deadline. */
+static void
+ctx_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, uint32_t size)
+{
+	struct run *r = ar->run;
+	const struct fl_scn_op_request *q = &op->u.request;
+	fl_aio *a;
+	int rv = fl_aio_alloc(&a, NULL, NULL);
+
+	if (rv != 0) {
+		op_error(ar, op, "aio", rv);
+		return;
+	}
+	fl_aio_set_timeout(a, q->deadline_ms != 0 ? (uint64_t)q->deadline_ms * FL_NS_PER_MS
+	                                          : r->timeout_ns);
+	for (uint32_t i = 0; i < q->count; i++) {
+		fl_msg *m;
+
+		FL_SCHED_POINT("scenario.request");
+		rv = fl_msg_alloc(&m, size);
+		if (rv != 0) {
+			op_error(ar, op, "msg", rv);
+			continue;
+		}
+		fill(fl_msg_body(m), size, i);
+		fl_aio_set_msg(a, m);
+		rv = fl_ctx_send(c, a);
+		if (rv != 0) {
+			fl_msg_free(fl_aio_get_msg(a)); /* a failed send gives it back */
+			op_error(ar, op, "send", rv);
+			continue;
+		}
+		fl_aio_wait(a); /* the send took the message */
+		rv = fl_ctx_recv(c, a);
+		if (rv == 0) {
+			fl_aio_wait(a);
+			rv = fl_aio_result(a);
+		}
+		if (rv != 0) {
+			op_error(ar, op, "recv", rv);
+			continue;
+		}
+		m = fl_aio_get_msg(a);
+		if (fl_msg_len(m) != size || !check_fill(fl_msg_body(m), size, i))
+			run_fail(r, "delivery", "actor %s: the reply to request %u on its context does not match it",
+			         ar->a->name, i);
+		fl_msg_free(m);
+	}
+	fl_aio_free(a);
+}
+
+/* request {impl}: a fixture helper does each request. */
+static void
+impl_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_rr_client *cl,
+              uint32_t size)
+{
+	struct run *r = ar->run;
+	const struct fl_scn_op_request *q = &op->u.request;
+	const struct fixture_impl *f = fixture_find(q->impl);
+	fl_sock *sock = NULL;
+
+	if (f->kind == FIXTURE_CTX_REQUEST && (sock = obj_sock(ar, op, q->conn)) == NULL)
+		return;
+	for (uint32_t i = 0; i < q->count; i++) {
+		uint64_t deadline = deadline_after_ms(r, q->deadline_ms);
+		int rv;
+
+		FL_SCHED_POINT("scenario.request");
+		if (f->kind == FIXTURE_CTX_REQUEST)
+			rv = f->fn.ctx_request(sock, size, deadline - fl_clock_now_ns());
+		else
+			rv = f->fn.rr_request(ar->dom, cl, size, deadline);
+		/* A helper that gave up on purpose says FL_ECANCELED. */
+		if (rv != 0 && rv != FL_ECANCELED)
+			op_error(ar, op, q->impl, rv);
+	}
 }
 
 static void
@@ -166,6 +338,21 @@ do_request(struct actor_run *ar, const struct fl_scenario_op *op)
 
 	if (cl == NULL) {
 		op_error(ar, op, "no connection", FL_ESTATE);
+		return;
+	}
+	if (q->ctx >= 0) {
+		if (r->objs[q->ctx] == NULL)
+			op_error(ar, op, "no context", FL_ESTATE);
+		else
+			ctx_requests(ar, op, r->objs[q->ctx], size);
+		return;
+	}
+	if (q->impl != NULL) {
+		impl_requests(ar, op, cl, size);
+		return;
+	}
+	if (r->socks[q->conn] != NULL) {
+		op_error(ar, op, "a connection with contexts takes requests on a context", FL_ESTATE);
 		return;
 	}
 	for (uint32_t i = 0; i < q->count; i++) {
@@ -217,6 +404,42 @@ do_request(struct actor_run *ar, const struct fl_scenario_op *op)
 	}
 }
 
+/* respond {ctx}: receive each request on the REP context and send it
+ * back as the reply; the receive waits up to the scenario's timeout. */
+static void
+ctx_responses(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c)
+{
+	fl_aio *a;
+	int rv = fl_aio_alloc(&a, NULL, NULL);
+
+	if (rv != 0) {
+		op_error(ar, op, "aio", rv);
+		return;
+	}
+	fl_aio_set_timeout(a, ar->run->timeout_ns);
+	for (uint32_t done = 0; done < op->u.respond.count; done++) {
+		rv = fl_ctx_recv(c, a);
+		if (rv == 0) {
+			fl_aio_wait(a);
+			rv = fl_aio_result(a);
+		}
+		if (rv != 0) {
+			op_error(ar, op, "recv", rv);
+			break;
+		}
+		FL_SCHED_POINT("scenario.respond");
+		fl_aio_set_msg(a, fl_aio_get_msg(a)); /* the request, echoed */
+		rv = fl_ctx_send(c, a);
+		if (rv != 0) {
+			fl_msg_free(fl_aio_get_msg(a));
+			op_error(ar, op, "send", rv);
+			continue;
+		}
+		fl_aio_wait(a);
+	}
+	fl_aio_free(a);
+}
+
 static void
 do_respond(struct actor_run *ar, const struct fl_scenario_op *op)
 {
@@ -228,6 +451,17 @@ do_respond(struct actor_run *ar, const struct fl_scenario_op *op)
 
 	if (srv == NULL) {
 		op_error(ar, op, "no server", FL_ESTATE);
+		return;
+	}
+	if (op->u.respond.ctx >= 0) {
+		if (r->objs[op->u.respond.ctx] == NULL)
+			op_error(ar, op, "no context", FL_ESTATE);
+		else
+			ctx_responses(ar, op, r->objs[op->u.respond.ctx]);
+		return;
+	}
+	if (r->socks[op->u.respond.server] != NULL) {
+		op_error(ar, op, "a server with contexts answers on a context", FL_ESTATE);
 		return;
 	}
 	while (done < op->u.respond.count) {
@@ -275,12 +509,21 @@ do_close_client(struct actor_run *ar)
 	for (size_t i = r->s->object_count; i-- > 0;) {
 		const struct fl_scenario_object *o = &r->s->objects[i];
 
-		if (o->actor != ar->index || r->objs[i] == NULL)
+		if (o->actor != ar->index)
+			continue;
+		if (r->socks[i] != NULL) {
+			close_sock(r, i);
+			r->objs[i] = NULL;
+			continue;
+		}
+		if (r->objs[i] == NULL)
 			continue;
 		if (o->kind == FL_SCN_OBJ_SERVER)
 			fl_rr_server_close(r->objs[i]);
 		else if (o->kind == FL_SCN_OBJ_CONNECTION)
 			fl_rr_client_close(r->objs[i]);
+		else if (o->kind == FL_SCN_OBJ_CTX)
+			fl_ctx_close(r->objs[i]);
 		r->objs[i] = NULL;
 	}
 	if (ar->dom != NULL) {
@@ -333,6 +576,12 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	case FL_SCN_OP_RESPOND:
 		do_respond(ar, op);
 		break;
+	case FL_SCN_OP_CTX_OPEN:
+		do_ctx_open(ar, op);
+		break;
+	case FL_SCN_OP_CTX_CLOSE:
+		do_ctx_close(ar, op);
+		break;
 	default:
 		if (interp_pubsub_op(ar, op))
 			break;
@@ -364,6 +613,22 @@ interp_actor_main(void *arg)
 	do_close_client(ar);
 	if (ar->run->check_each_step)
 		audit_step(ar, -1, repeat);
+	if (ar->run->s->mode == FL_SCN_MODE_PROC) {
+		/* This process's counts die with it: hand them to the audit. */
+		struct fl_aio_debug now;
+		const struct fl_aio_debug *b = &ar->run->aio_base;
+
+		fl_aio_debug_read(&now);
+		ar->aio_delta = (struct fl_aio_debug){
+			.msgs_allocated = now.msgs_allocated - b->msgs_allocated,
+			.msgs_freed = now.msgs_freed - b->msgs_freed,
+			.msg_double_frees = now.msg_double_frees - b->msg_double_frees,
+			.aio_started = now.aio_started - b->aio_started,
+			.aio_completed = now.aio_completed - b->aio_completed,
+			.aio_late_completions = now.aio_late_completions - b->aio_late_completions,
+			.aio_free_pending = now.aio_free_pending - b->aio_free_pending,
+		};
+	}
 	__atomic_store_n(&ar->finished, true, __ATOMIC_RELEASE);
 }
 
@@ -492,9 +757,11 @@ interp_setup(struct run *r)
 	const struct fl_scenario *s = r->s;
 
 	r->objs = calloc(s->object_count + 1, sizeof(void *));
+	r->socks = calloc(s->object_count + 1, sizeof(fl_sock *));
 	r->sent = calloc(s->object_count + 1, sizeof(uint32_t));
-	if (r->objs == NULL || r->sent == NULL)
+	if (r->objs == NULL || r->socks == NULL || r->sent == NULL)
 		return FL_ENOMEM;
+	fl_aio_debug_read(&r->aio_base);
 	for (size_t i = 0; i < s->actor_count && i < RUN_MAX_ACTORS; i++) {
 		struct actor_run *ar = &r->actors[i];
 
@@ -543,8 +810,10 @@ interp_teardown(struct run *r)
 		if (!r->actors[i].crashed)
 			do_close_client(&r->actors[i]);
 	free(r->objs);
+	free(r->socks);
 	free(r->sent);
 	r->objs = NULL;
+	r->socks = NULL;
 	r->sent = NULL;
 }
 

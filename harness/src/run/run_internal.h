@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "faultline/aio.h"
 #include "faultline/reqrep.h"
 #include "faultline/scenario.h"
 
@@ -40,6 +41,8 @@ struct actor_run {
 	int last_image_session;
 	uint64_t client_ids[RUN_MAX_CLIENT_IDS]; /* pub/sub clients opened, in order */
 	uint32_t nclient_ids;
+	struct fl_aio_debug aio_delta; /* proc mode: this process's message and aio
+	                                  counts, written when it finishes */
 };
 
 struct barrier {
@@ -70,6 +73,9 @@ struct run {
 	fl_rr_domain *driver_dom; /* the driver's own mapping (owner 1) */
 	struct actor_run actors[RUN_MAX_ACTORS];
 	void **objs;             /* handle per fl_scenario.objects entry */
+	fl_sock **socks;         /* per server/connection object: the socket its
+	                            contexts use, opened by the first ctx_open */
+	struct fl_aio_debug aio_base; /* process-wide counts when the run began */
 	struct barrier barriers[RUN_MAX_BARRIERS];
 	int nbarriers;
 	uint64_t liveness_ns;
@@ -119,6 +125,9 @@ void audit_end_of_run(struct run *r);
  * repeats, and names that step in a violation (--check-each-step).  Runs
  * on the actor's own thread or process. */
 void audit_step(struct actor_run *ar, int op, uint32_t round);
+/* The run's message and aio counts so far: this process's since the run
+ * began, plus what finished process actors reported (proc mode). */
+void audit_aio_counts(struct run *r, struct fl_aio_debug *out);
 int audit_count_fds(void);
 
 #endif

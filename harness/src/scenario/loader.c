@@ -28,6 +28,7 @@ static const char *const prop_names[FL_SCN_PROP_COUNT] = {
 	"image_refs",       "no_leaked_files", "gauges_zero",    "no_pending_registrations",
 	"no_new_fds",       "no_unexpected_signal", "delivery_in_order", "no_loss",
 	"no_duplicates",    "chunks_balanced", "ports_zero",     "messages_freed_once",
+	"no_late_completions",
 };
 
 const char *fl_scenario_property_name(uint32_t prop)
@@ -306,7 +307,7 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 			return scn_fail(l, line, f, "unknown property '%s' (known: image_refs, no_leaked_files, "
 			            "gauges_zero, no_pending_registrations, no_new_fds, "
 			            "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, "
-			            "chunks_balanced, ports_zero, messages_freed_once)",
+			            "chunks_balanced, ports_zero, messages_freed_once, no_late_completions)",
 			            r->properties[i]);
 		if (s->properties & (1u << k))
 			return scn_fail(l, line, f, "property '%s' is listed twice", r->properties[i]);

@@ -121,6 +121,30 @@ int scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors)
 	return 0;
 }
 
+/* `impl:` names a fixture implementation (fixtures/registry.c) of one of
+ * `kinds` (bits 1 << enum fixture_kind); an unknown name or one of another
+ * kind is an error listing the names that fit. */
+static int impl_field(struct loader *l, yaml_node_t *m, const char *base, const char *raw,
+                      bool required, unsigned kinds, const char *what, const char **out)
+{
+	const struct fixture_impl *f;
+	char known[256] = "", field[160];
+	int rc = scn_str_field(l, m, base, "impl", raw, required, true, out);
+
+	if (rc || *out == NULL)
+		return rc;
+	f = fixture_find(*out);
+	if (f != NULL && (kinds & (1u << f->kind)))
+		return 0;
+	for (size_t i = 0; (f = fixture_at(i)) != NULL; i++)
+		if (kinds & (1u << f->kind))
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+			         known[0] ? ", " : "", f->name);
+	scn_join(field, sizeof field, base, "impl");
+	return scn_fail(l, scn_yline(scn_yget(l, m, "impl")), field,
+	                "unknown %s implementation '%s' (one of: %s)", what, *out, known);
+}
+
 static int add_barrier(struct loader *l, const char *name, int actor, int line,
                        const char *field)
 {
@@ -377,20 +401,8 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		if (!rc)
 			rc = add_ref(l, m, base, "from", from, REF_PUB, true, ai, oi, &o->from);
 		if (!rc)
-			rc = scn_str_field(l, m, base, "impl", a->impl, true, true, &o->impl);
-		if (!rc && (fixture_find(o->impl) == NULL ||
-		            fixture_find(o->impl)->kind != FIXTURE_IMAGE_LOOKUP)) {
-			char known[256] = "";
-			const struct fixture_impl *f;
-			for (size_t i = 0; (f = fixture_at(i)) != NULL; i++)
-				if (f->kind == FIXTURE_IMAGE_LOOKUP)
-					snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-					         known[0] ? ", " : "", f->name);
-			char f2[160];
-			snprintf(f2, sizeof f2, "%s.impl", base);
-			rc = scn_fail(l, scn_yline(scn_yget(l, m, "impl")), f2,
-			              "unknown image lookup implementation '%s' (one of: %s)", o->impl, known);
-		}
+			rc = impl_field(l, m, base, a->impl, true, 1u << FIXTURE_IMAGE_LOOKUP,
+			                "image lookup", &o->impl);
 		break;
 	}
 	case FL_SCN_OP_RELEASE_IMAGE:
@@ -455,6 +467,9 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 			rc = define_obj(l, m, base, as,
 			                server ? FL_SCN_OBJ_SERVER : FL_SCN_OBJ_CONNECTION, ai, oi,
 			                &op->u.service.as);
+		if (!rc && server)
+			rc = impl_field(l, m, base, a->impl, false, 1u << FIXTURE_SERVER_OPEN,
+			                "server opener", &op->u.service.impl);
 		break;
 	}
 	case FL_SCN_OP_REQUEST: {
@@ -476,6 +491,14 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		if (!rc)
 			rc = scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false, 0,
 			               &o->deadline_ms);
+		if (!rc && a->impl != NULL && ctx != NULL)
+			rc = scn_fail(l, scn_yline(scn_yget(l, m, "impl")), base,
+			              "give ctx or impl, not both (a context helper opens its own "
+			              "context per request)");
+		if (!rc)
+			rc = impl_field(l, m, base, a->impl, false,
+			                (1u << FIXTURE_RR_REQUEST) | (1u << FIXTURE_CTX_REQUEST),
+			                "request helper", &o->impl);
 		break;
 	}
 	case FL_SCN_OP_RESPOND: {

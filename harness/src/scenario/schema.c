@@ -108,12 +108,20 @@ static const cyaml_schema_field_t service_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t offer_service_fields[] = {
+	STR("service", struct fl_raw_service, service),
+	STR("as", struct fl_raw_service, as),
+	STR("impl", struct fl_raw_service, impl),
+	CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t request_fields[] = {
 	STR("conn", struct fl_raw_request, conn),
 	STR("ctx", struct fl_raw_request, ctx),
 	CYAML_FIELD_INT("count", OPT, struct fl_raw_request, count),
 	CYAML_FIELD_INT("size", OPT, struct fl_raw_request, size),
 	CYAML_FIELD_INT("deadline_ms", OPT, struct fl_raw_request, deadline_ms),
+	STR("impl", struct fl_raw_request, impl),
 	CYAML_FIELD_END
 };
 
@@ -146,7 +154,7 @@ static const cyaml_schema_field_t op_fields[] = {
 	OP(wait, wait_fields),
 	OP(barrier, barrier_fields),
 	OP(crash_self, empty_fields),
-	OP(offer_service, service_fields),
+	OP(offer_service, offer_service_fields),
 	OP(connect_service, service_fields),
 	OP(request, request_fields),
 	OP(respond, respond_fields),

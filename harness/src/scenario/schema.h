@@ -68,6 +68,7 @@ struct fl_raw_wait {
 struct fl_raw_service {
 	char *service;
 	char *as;
+	char *impl; /* offer_service only */
 };
 
 struct fl_raw_request {
@@ -76,6 +77,7 @@ struct fl_raw_request {
 	int64_t count;
 	int64_t size;
 	int64_t deadline_ms;
+	char *impl;
 };
 
 struct fl_raw_respond {

@@ -67,7 +67,7 @@ static const struct bad_case bad_cases[] = {
 	 "bad/unknown_property.yaml:8: properties[1]: unknown property 'no_leaks' (known: "
 	 "image_refs, no_leaked_files, gauges_zero, no_pending_registrations, no_new_fds, "
 	 "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, chunks_balanced, "
-	 "ports_zero, messages_freed_once)"},
+	 "ports_zero, messages_freed_once, no_late_completions)"},
 	{"bad/duplicate_actor.yaml",
 	 "bad/duplicate_actor.yaml:7: actors[2].name: actor 'a' is already defined at line 5"},
 	{"bad/lonely_barrier.yaml",
@@ -85,6 +85,15 @@ static const struct bad_case bad_cases[] = {
 	{"bad/bad_name.yaml",
 	 "bad/bad_name.yaml:1: name: 'smoke/2' is not a valid name (letters, digits, '_', '-', '.')"},
 	{"bad/duplicate_key.yaml", "bad/duplicate_key.yaml:4: mode: key given twice"},
+	{"bad/unknown_impl.yaml",
+	 "bad/unknown_impl.yaml:8: actors[0].ops[1].request.impl: unknown request helper "
+	 "implementation 'b1_leaky' (one of: b4_release_matching, b4_release_all, "
+	 "b5_free_after_send, b5_close_pending, b5_correct)"},
+	{"bad/impl_with_ctx.yaml",
+	 "bad/impl_with_ctx.yaml:9: actors[0].ops[2].request: give ctx or impl, not both (a "
+	 "context helper opens its own context per request)"},
+	{"bad/connect_impl.yaml",
+	 "bad/connect_impl.yaml:7: actors[0].ops[0].connect_service.impl: unknown key"},
 };
 
 static void test_bad_file(void **state)
