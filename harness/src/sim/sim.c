@@ -291,14 +291,18 @@ advance_time(struct fl_sim *s)
 	if (earliest == FL_DEADLINE_NONE && s->quantum_ns > DEADLOCK_HORIZON_NS)
 		return false;
 	next = s->now_ns + s->quantum_ns;
-	if (earliest != FL_DEADLINE_NONE && earliest < next)
+	bool capped = earliest != FL_DEADLINE_NONE && earliest < next;
+	if (capped)
 		next = earliest;
 	if (next > s->now_ns)
 		s->now_ns = next;
-	/* Doubling stops at the horizon: with a deadline capping every step
-	 * the quantum would otherwise grow until it overflowed to 0 and time
-	 * stood still. */
-	if (s->quantum_ns <= DEADLOCK_HORIZON_NS)
+	/* The quantum grows only when a whole quantum passed: steps capped
+	 * by a deadline (many short sleeps) are not "nothing happening", and
+	 * counting them grew the quantum past the horizon in a few dozen
+	 * steps, so a later sleeper that is woken by a park re-check only
+	 * (a socket worker told to stop) was called a deadlock.  Doubling
+	 * stops at the horizon, so it cannot overflow to 0. */
+	if (!capped && s->quantum_ns <= DEADLOCK_HORIZON_NS)
 		s->quantum_ns *= 2;
 	s->work_epoch++; /* a park timeout: every sleeper re-checks */
 	return true;

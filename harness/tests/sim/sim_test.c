@@ -203,6 +203,67 @@ many_short_sleeps_keep_time_moving(void **state)
 	fl_choice_free(c);
 }
 
+/* Short sleeps grow no quantum: after them, an actor that sleeps with no
+ * deadline and is told to stop by a plain store (no work reported, as
+ * fl_sock_close tells its worker) still sees it at a park re-check
+ * (regression: 30 capped steps had grown the quantum past the deadlock
+ * horizon; found by properties/reqrep_prop reqrep_ctx). */
+struct stop_flag {
+	volatile int stop, done;
+};
+
+static void
+sleeps_then_stops_other(void *arg)
+{
+	struct stop_flag *f = arg;
+	struct fl_idle st = { 0 };
+
+	for (int i = 0; i < 30; i++)
+		fl_idle_sleep_until(fl_clock_now_ns() + 5 * FL_NS_PER_MS);
+	f->stop = 1;
+	while (!f->done)
+		fl_idle(&st, 0, FL_DEADLINE_NONE);
+}
+
+static void
+waits_for_stop(void *arg)
+{
+	struct stop_flag *f = arg;
+	struct fl_idle st = { 0 };
+
+	while (!f->stop)
+		fl_idle(&st, 0, FL_DEADLINE_NONE);
+	f->done = 1;
+}
+
+static void
+stop_after_short_sleeps_is_not_a_deadlock(void **state)
+{
+	/* Whether the worker re-checks before or after the store is the
+	 * scheduler's choice: 16 seeds cover both orders. */
+	for (uint64_t seed = 1; seed <= 16; seed++) {
+		struct fl_choice *c;
+		struct fl_sim *sim;
+		struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM, .max_steps = 100000 };
+		struct fl_sim_result res;
+		struct stop_flag f = { 0, 0 };
+
+		assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+		cfg.choices = c;
+		assert_int_equal(fl_sim_new(&cfg, &sim), 0);
+		assert_int_equal(fl_sim_spawn(sim, "worker", waits_for_stop, &f, NULL), 0);
+		assert_int_equal(fl_sim_spawn(sim, "closer", sleeps_then_stops_other, &f, NULL), 0);
+		assert_int_equal(fl_sim_run(sim, &res), 0);
+		if (res.verdict != FL_SIM_OK)
+			fail_msg("seed %llu: verdict %d (deadlock %d) after %llu steps",
+			         (unsigned long long)seed, (int)res.verdict, (int)FL_SIM_DEADLOCK,
+			         (unsigned long long)res.steps);
+		assert_int_equal(f.done, 1);
+		fl_sim_free(sim);
+		fl_choice_free(c);
+	}
+}
+
 /* ---- deadlock and step limit ---------------------------------------------- */
 
 static void
@@ -780,6 +841,7 @@ main(void)
 		cmocka_unit_test(stress_runs_actors_on_real_threads),
 		cmocka_unit_test(pct_finds_planted_race_within_100_schedules),
 		cmocka_unit_test(pct_with_measured_step_estimate_finds_race),
+		cmocka_unit_test(stop_after_short_sleeps_is_not_a_deadlock),
 		cmocka_unit_test(switch_rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
