@@ -41,6 +41,14 @@ int fl_choice_new_seeded(uint64_t seed, struct fl_choice **out);
  * order (copied), then 0.  Returns 0 or FL_ENOMEM. */
 int fl_choice_new_replay(const uint64_t *values, size_t n, struct fl_choice **out);
 
+/* fl_choice_reseed restarts a generating stream's generator from `seed`
+ * (what is recorded stays).  A property gives its scheduler a sub-stream
+ * reseeded at every step from one draw of the trial's stream, so each step
+ * costs the trial one value whatever the number of scheduling decisions it
+ * makes (deleting a step then shifts no later step's draws).  No effect on
+ * a replay stream. */
+void fl_choice_reseed(struct fl_choice *c, uint64_t seed);
+
 /* fl_choice_free frees the stream; NULL is accepted. */
 void fl_choice_free(struct fl_choice *c);
 

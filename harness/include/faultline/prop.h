@@ -299,10 +299,11 @@ void fl_shrink_run_fini(struct fl_shrink_run *r);
 /* Model-based (stateful) properties.
  *
  * Each step draws, inside one span labelled "step": a "more steps" flag,
- * then the command by weight over all commands, redrawn while its
- * precondition fails (up to 4 draws, then among the enabled ones), so a
- * value names the same command whatever the state and deleting a step does
- * not change what later steps are; the first command is the simplest.
+ * then the command by weight over all commands (when its precondition
+ * fails, the next enabled command in table order runs instead), so a value
+ * names the same command whatever the state, choosing it costs one draw
+ * whatever the state, and deleting a step does not change what later
+ * steps are; the first command is the simplest.
  * Then the command's arguments (gen).  The step
  * is applied to the model and to the real system, the step is logged with
  * describe, and check(model, real) runs.  After the last step final_check

@@ -23,8 +23,7 @@ int fl_model_prop(struct fl_prop_ctx *ctx)
 		return rc == FL_PROP_FAIL ? rc : fl_prop_fail(ctx, "setup failed: %d", rc);
 
 	size_t ncmds = spec->ncmds > 64 ? 64 : spec->ncmds;
-	size_t enabled[64];
-	uint32_t weights[64], all_w[64];
+	uint32_t all_w[64];
 	for (size_t i = 0; i < ncmds; i++)
 		all_w[i] = spec->cmds[i].weight ? spec->cmds[i].weight : 1;
 	unsigned step = 0;
@@ -36,27 +35,20 @@ int fl_model_prop(struct fl_prop_ctx *ctx)
 		}
 		/* The command is drawn over all commands, so a value means the
 		 * same command whatever the model's state: deleting an earlier
-		 * step does not turn a later "close" into a "release".  A draw
-		 * whose precondition fails is redrawn (same step span); after
-		 * a few misses the choice is among the enabled ones only. */
+		 * step does not turn a later "close" into a "release".  When
+		 * its precondition fails, the next enabled command in table
+		 * order runs instead, still with one draw, so that deleting a
+		 * step never shifts the draws of the steps after it. */
 		const struct fl_model_cmd *cmd = NULL;
-		for (int tries = 0; tries < 4 && !cmd; tries++) {
-			const struct fl_model_cmd *k = &spec->cmds[fl_gen_one_of_weighted(c, all_w, ncmds)];
-			if (!k->precondition || k->precondition(model))
-				cmd = k;
+		size_t k = fl_gen_one_of_weighted(c, all_w, ncmds);
+		for (size_t t = 0; t < ncmds && !cmd; t++) {
+			const struct fl_model_cmd *x = &spec->cmds[(k + t) % ncmds];
+			if (!x->precondition || x->precondition(model))
+				cmd = x;
 		}
 		if (!cmd) {
-			size_t ne = 0;
-			for (size_t i = 0; i < ncmds; i++)
-				if (!spec->cmds[i].precondition || spec->cmds[i].precondition(model)) {
-					weights[ne] = all_w[i];
-					enabled[ne++] = i;
-				}
-			if (ne == 0) {
-				fl_choice_span_end(c);
-				break;
-			}
-			cmd = &spec->cmds[enabled[fl_gen_one_of_weighted(c, weights, ne)]];
+			fl_choice_span_end(c);
+			break;
 		}
 		_Alignas(max_align_t) unsigned char args[FL_MODEL_ARGS_MAX];
 		memset(args, 0, sizeof args);

@@ -574,6 +574,39 @@ static bool pass_delete_spans(struct shrinker *s)
 	return any;
 }
 
+/* Two top-level spans (steps) at once: a step that only an earlier one
+ * makes meaningful (open a port, then use it) survives single deletions
+ * when a later step relies on the index the pair shifts.  O(m^2) runs for
+ * m steps, so only tried when no other pass helped. */
+static bool pass_delete_span_pairs(struct shrinker *s)
+{
+	size_t m = 0;
+	struct fl_choice_span *top = malloc((s->best.nspans + 1) * sizeof *top);
+	if (!top) {
+		s->err = FL_ENOMEM;
+		return false;
+	}
+	for (size_t i = 0; i < s->best.nspans; i++) {
+		struct fl_choice_span sp = s->best.spans[i];
+		if (sp.end > sp.start && (m == 0 || sp.start >= top[m - 1].end))
+			top[m++] = sp;
+	}
+	bool any = false;
+	for (size_t j = m; j-- > 1 && !any && budget_left(s);) {
+		for (size_t i = j; i-- > 0 && !any && budget_left(s);) {
+			/* cut the later span first so the earlier one's offsets hold */
+			size_t n = s->best.n, a = top[i].start, b = top[i].end;
+			size_t c = top[j].start, d = top[j].end, k = 0;
+			for (size_t x = 0; x < n; x++)
+				if ((x < a || x >= b) && (x < c || x >= d))
+					s->cand[k++] = s->best.values[x];
+			any = try_cand(s, k);
+		}
+	}
+	free(top);
+	return any;
+}
+
 static bool pass_delete_blocks(struct shrinker *s)
 {
 	bool any = false;
@@ -689,6 +722,8 @@ int fl_shrink(struct fl_shrink_run *failing, unsigned max_runs, fl_shrink_fn fn,
 			improved |= pass_zero_spans(s);
 			improved |= pass_lower_values(s);
 			improved |= pass_sort_adjacent(s);
+			if (!improved)
+				improved = pass_delete_span_pairs(s);
 		}
 		free(s->cand);
 	}

@@ -76,6 +76,17 @@ fl_choice_new_seeded(uint64_t seed, struct fl_choice **out)
 	return 0;
 }
 
+void
+fl_choice_reseed(struct fl_choice *c, uint64_t seed)
+{
+	uint64_t x = seed;
+
+	if (c == NULL || c->replay)
+		return;
+	for (int i = 0; i < 4; i++)
+		c->s[i] = splitmix64(&x);
+}
+
 int
 fl_choice_new_replay(const uint64_t *values, size_t n, struct fl_choice **out)
 {
