@@ -20,7 +20,9 @@
  *
  * The cost of compiled-in but disarmed fault and scheduling points cannot
  * be toggled at run time: `faultpoints_build` says which build this is
- * (meson -Dfaultpoints=enabled|disabled); compare two builds' figures.
+ * (meson -Dfaultpoints=enabled|disabled); compare two builds' figures,
+ * above all *_single_thread_ns_per_msg (one message offered and polled
+ * back in one thread: the code path's cost without scheduling noise).
  *
  * Peers run in forked processes started before any thread exists in the
  * parent (the embedded driver starts after the fork; NNG is used only in
@@ -717,9 +719,56 @@ check_stream(const char *what, const struct bench_result *r)
 
 struct figures {
 	double ring_thr, ring_proc, fl_thr, fl_proc, nng_thr, nng_proc;
+	double ring_1t_ns, fl_1t_ns; /* send + poll of one message, one thread */
 	struct bench_lat ring_pp, fl_pp, nng_pp;
 	uint64_t ring_rounds, fl_rounds, nng_rounds;
 };
+
+static void
+count_handler(void *ctx, const uint8_t *buf, size_t len)
+{
+	(*(uint64_t *)ctx)++;
+}
+
+/* single_thread_ns sends one message and polls it back, in one thread,
+ * and returns the best ns per message over 5 batches: the cost of the
+ * code path alone, with no other core or scheduler involved.  Noise from
+ * other load stays out of it, so it is the figure that shows what
+ * compiled-in but disarmed points cost (compare two builds). */
+static int
+single_thread_ns(const struct ep_ops *ops, void *ep, double *out)
+{
+	uint8_t buf[BENCH_MSG_LEN];
+	uint64_t k = cfg.messages < 200000 ? cfg.messages : 200000, got = 0;
+	double best = 0;
+
+	fill_msg(buf, 0, 0);
+	for (int b = 0; b < 5; b++) {
+		uint64_t t0 = bench_now_ns();
+		for (uint64_t i = 0; i < k; i++) {
+			if (ops->send(ep, buf, BENCH_MSG_LEN) != 1 || ops->poll(ep, count_handler, &got, 1) != 1) {
+				fprintf(stderr, "faultline-bench: single-thread send/poll failed\n");
+				return -1;
+			}
+		}
+		double ns = (double)(bench_now_ns() - t0) / (double)k;
+		if (b == 0 || ns < best)
+			best = ns;
+	}
+	*out = best;
+	return 0;
+}
+
+static int
+measure_ring_single(double *out)
+{
+	struct ring_ep e;
+
+	memset(rings, 0, sizeof(*rings));
+	memset(&e, 0, sizeof(e));
+	e.out = e.in = &rings[0];
+	return single_thread_ns(&ring_ops, &e, out);
+}
 
 static int
 measure_ring_threads(double *out)
@@ -740,8 +789,10 @@ measure_ring_threads(double *out)
 	return 0;
 }
 
+/* measure_fl_threads: *out the threads' throughput, *single_ns the
+ * single-thread send+poll cost on the same client. */
 static int
-measure_fl_threads(double *out)
+measure_fl_threads(double *out, double *single_ns)
 {
 	fl_driver *drv = NULL;
 	struct fl_ep e;
@@ -765,6 +816,8 @@ measure_fl_threads(double *out)
 	if (check_stream("faultline threads", &sub.res) != 0)
 		goto out;
 	*out = rate(&sub.res);
+	if (single_thread_ns(&fl_ops, &e, single_ns) != 0)
+		goto out;
 	rc = 0;
 out:
 	fl_ep_close(&e);
@@ -827,13 +880,18 @@ measure_all(struct figures *f, int first)
 {
 	struct bench_lat lat;
 	uint64_t rounds;
-	double v;
+	double v, ns = 0;
 	int rc;
 
 #define KEEP_MAX(field) \
 	do {                                          \
 		if (rc == 0 && (first || v > f->field)) \
 			f->field = v;                  \
+	} while (0)
+#define KEEP_MIN(field) \
+	do {                                            \
+		if (rc == 0 && (first || ns < f->field)) \
+			f->field = ns;                   \
 	} while (0)
 #define KEEP_LAT(field, nfield) \
 	do {                                                                   \
@@ -842,10 +900,13 @@ measure_all(struct figures *f, int first)
 			f->nfield = rounds;                                    \
 		}                                                              \
 	} while (0)
-	rc = measure_ring_threads(&v);
+	rc = measure_ring_single(&ns);
+	KEEP_MIN(ring_1t_ns);
+	rc = rc ? rc : measure_ring_threads(&v);
 	KEEP_MAX(ring_thr);
-	rc = rc ? rc : measure_fl_threads(&v);
+	rc = rc ? rc : measure_fl_threads(&v, &ns);
 	KEEP_MAX(fl_thr);
+	KEEP_MIN(fl_1t_ns);
 	rc = rc ? rc : measure_nng_threads(&v);
 	KEEP_MAX(nng_thr);
 	rc = rc ? rc : measure_throughput_processes('r', "ring processes", &v);
@@ -861,6 +922,7 @@ measure_all(struct figures *f, int first)
 	rc = rc ? rc : measure_pingpong('n', "nng ping-pong", &lat, &rounds);
 	KEEP_LAT(nng_pp, nng_rounds);
 #undef KEEP_MAX
+#undef KEEP_MIN
 #undef KEEP_LAT
 	return rc;
 }
@@ -945,12 +1007,14 @@ main(int argc, char **argv)
 	bench_put("repeat", cfg.repeat, 0);
 	bench_put("faultline_threads_msgs_per_sec", f.fl_thr, 0);
 	bench_put("faultline_procs_msgs_per_sec", f.fl_proc, 0);
+	bench_put("faultline_single_thread_ns_per_msg", f.fl_1t_ns, 1);
 	bench_put("faultline_pingpong_rounds", (double)f.fl_rounds, 0);
 	bench_put("faultline_pingpong_p50_ns", (double)f.fl_pp.p50_ns, 0);
 	bench_put("faultline_pingpong_p99_ns", (double)f.fl_pp.p99_ns, 0);
 	bench_put("faultline_pingpong_p999_ns", (double)f.fl_pp.p999_ns, 0);
 	bench_put("ring_threads_msgs_per_sec", f.ring_thr, 0);
 	bench_put("ring_procs_msgs_per_sec", f.ring_proc, 0);
+	bench_put("ring_single_thread_ns_per_msg", f.ring_1t_ns, 1);
 	bench_put("ring_pingpong_rounds", (double)f.ring_rounds, 0);
 	bench_put("ring_pingpong_p50_ns", (double)f.ring_pp.p50_ns, 0);
 	bench_put("ring_pingpong_p99_ns", (double)f.ring_pp.p99_ns, 0);
