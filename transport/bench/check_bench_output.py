@@ -35,7 +35,7 @@ RR = {
     "numbers": ["payload_bytes", "repeat", "rr_faultline_rounds", "rr_faultline_rt_per_sec",
                 "rr_faultline_p50_ns", "rr_faultline_p99_ns", "rr_nng_rounds",
                 "rr_nng_ipc_rt_per_sec", "rr_nng_ipc_p50_ns", "rr_nng_ipc_p99_ns",
-                "chunk_loan_release_ns"],
+                "chunk_loan_release_ns", "rr_faultline_single_thread_ns_per_rt"],
     "ratios": ["rr_ratio_vs_nng"],
     "shm": "faultline-rr-bench-",
 }

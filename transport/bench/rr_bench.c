@@ -412,6 +412,63 @@ measure_loan_release(fl_rr_domain *d, double *ns)
 	return 0;
 }
 
+/* One round trip in one thread (client loan+send, server take, loan+send,
+ * release; client take, release), best ns over 5 batches: the code path
+ * alone, which the two-process figures add cache-line transfers and
+ * scheduling to. */
+static int
+measure_single_rt(fl_rr_domain *d, double *ns)
+{
+	fl_rr_server *s = NULL;
+	fl_rr_client *c = NULL;
+	uint64_t k = cfg.rounds < 100000 ? cfg.rounds : 100000;
+	int rc;
+
+	if ((rc = fl_rr_server_open(d, "bench-1t", &s)) != 0 ||
+	    (rc = fl_rr_client_open(d, "bench-1t", &c)) != 0)
+		goto out;
+	for (int b = 0; b < 5; b++) {
+		uint64_t t0 = bench_now_ns();
+		for (uint64_t i = 0; i < k; i++) {
+			fl_chunk req, sreq, resp, cresp;
+			uint64_t seq;
+			if ((rc = fl_rr_client_loan(c, BENCH_MSG_LEN, 0, &req)) != 0)
+				goto out;
+			memset(req.data, (int)(i & 0xff), BENCH_MSG_LEN);
+			req.len = BENCH_MSG_LEN;
+			if ((rc = fl_rr_client_send(c, &req, 0, &seq)) != 0) {
+				fl_rr_release(d, &req);
+				goto out;
+			}
+			if ((rc = fl_rr_server_take(s, &sreq)) != 0)
+				goto out;
+			if ((rc = fl_rr_server_loan(s, BENCH_MSG_LEN, 0, &resp)) == 0) {
+				memcpy(resp.data, sreq.data, BENCH_MSG_LEN);
+				resp.len = BENCH_MSG_LEN;
+				if ((rc = fl_rr_server_send(s, &sreq, &resp)) != 0)
+					fl_rr_release(d, &resp);
+			}
+			fl_rr_release(d, &sreq);
+			if (rc != 0 || (rc = fl_rr_client_take(c, &cresp)) != 0)
+				goto out;
+			rc = cresp.seq == seq ? 0 : FL_EPROTO;
+			fl_rr_release(d, &cresp);
+			if (rc != 0)
+				goto out;
+		}
+		double v = (double)(bench_now_ns() - t0) / (double)k;
+		if (b == 0 || v < *ns)
+			*ns = v;
+	}
+out:
+	if (rc != 0)
+		fprintf(stderr, "faultline-rr-bench: single-thread round trip: %s (%s)\n", fl_strerror(rc),
+		        fl_rr_errmsg());
+	fl_rr_client_close(c);
+	fl_rr_server_close(s);
+	return rc == 0 ? 0 : -1;
+}
+
 static double
 rt_per_sec(const struct bench_result *r)
 {
@@ -438,7 +495,7 @@ main(int argc, char **argv)
 {
 	struct bench_result ff = { 0 }, nf = { 0 };
 	fl_rr_domain *d = NULL;
-	double loan_ns = 0;
+	double loan_ns = 0, single_ns = 0;
 	int json = 0, rc = 1;
 
 	cfg.rounds = 100000;
@@ -495,9 +552,9 @@ main(int argc, char **argv)
 	 * lowest.  NNG runs only in children: its threads never meet a fork. */
 	for (unsigned r = 0; r < cfg.repeat; r++) {
 		struct bench_result f1, n1;
-		double l1;
+		double l1, s1 = 0;
 
-		if (measure_loan_release(d, &l1) != 0 ||
+		if (measure_loan_release(d, &l1) != 0 || measure_single_rt(d, &s1) != 0 ||
 		    run_pair(fl_server_process, fl_client_process, "faultline", &f1) != 0)
 			goto out;
 		int nrc = run_pair(nng_server_process, nng_client_process, "nng", &n1);
@@ -506,6 +563,8 @@ main(int argc, char **argv)
 			goto out;
 		if (r == 0 || l1 < loan_ns)
 			loan_ns = l1;
+		if (r == 0 || s1 < single_ns)
+			single_ns = s1;
 		if (r == 0 || rt_per_sec(&f1) > rt_per_sec(&ff))
 			ff = f1;
 		if (r == 0 || rt_per_sec(&n1) > rt_per_sec(&nf))
@@ -527,6 +586,7 @@ main(int argc, char **argv)
 	bench_put("rr_nng_ipc_p99_ns", (double)nf.lat.p99_ns, 0);
 	bench_put("rr_ratio_vs_nng", ratio, 1);
 	bench_put("chunk_loan_release_ns", loan_ns, 1);
+	bench_put("rr_faultline_single_thread_ns_per_rt", single_ns, 1);
 	bench_print(json);
 	rc = 0;
 out:
