@@ -6,8 +6,18 @@
  * match the model (image references, pending registrations); at the end,
  * once everything is closed, zero log files and every gauge zero.
  *
+ * Client lifecycle: the client is closed with everything it holds and a
+ * new one opened (the driver must reclaim the old one's registrations and
+ * count its held references as leaked), and a client process crashes: a
+ * forked child opens a client, adds a publication on the property's
+ * channel and is SIGKILLed; a later step lets the liveness timeout pass
+ * and the driver must time it out and reclaim it.  Driver responses are
+ * dropped by the faults variant (transport/cmd/drop).
+ *
  * Driver and client run in agent mode on the trial's one thread (the
- * property pumps both), so a trial is deterministic and shrinks.  Built
+ * property pumps both) on a virtual clock the property advances (1 ms a
+ * pump, the liveness timeout in one step), so a trial is deterministic
+ * and shrinks.  Built
  * with -DPLANT_B1 it adds B1's lookup helper (takes an image reference,
  * never drops it) and checks the property catches it and shrinks it.
  */
@@ -18,11 +28,17 @@
 #include "faultline/stats.h"
 #include "run/faults.h"
 
+#include "faultline/platform.h"
+
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_PUBS 4
@@ -34,6 +50,7 @@
 struct ps_model {
 	int npubs, nsubs, nrefs, npending;
 	int32_t sessions[MAX_PUBS];
+	bool zombie; /* a crashed client process the driver has not timed out yet */
 };
 
 struct ps_real {
@@ -49,12 +66,27 @@ struct ps_real {
 	unsigned received;
 	int baseline_files; /* the driver's own files in the run directory */
 	struct fl_faults *faults; /* pubsub_refs_faults: armed after setup */
+	struct fl_prop_ctx *ctx; /* for the error handler of a reopened client */
+	uint64_t zombie_id;  /* client id of the crashed process (0: none) */
+	uint64_t old_ids[8]; /* clients closed by "reopen", to check their records */
+	int64_t old_refs[8]; /* references each held when it was closed */
+	int nold;
 };
+
+/* The trial's virtual clock (the platform seam's now_ns): advanced by
+ * pump() and by the liveness step, never by the wall clock. */
+static uint64_t vclock_ns;
+
+static uint64_t vclock_now(void *arg)
+{
+	return vclock_ns;
+}
 
 static int count_run_dir(const char *ns);
 
 static void pump(struct ps_real *r)
 {
+	vclock_ns += FL_NS_PER_MS;
 	for (int i = 0; i < PUMP_ROUNDS; i++) {
 		int w = fl_driver_do_work(r->driver);
 		if (r->client)
@@ -80,6 +112,9 @@ static int ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 		goto oom;
 	/* The runner's pid first: it removes what a crashed trial left. */
 	snprintf(r->ns, sizeof r->ns, "prop-pubsub-%d-%d-%u", (int)getppid(), (int)getpid(), counter++);
+	struct fl_platform_ops ops = {.now_ns = vclock_now};
+	vclock_ns = FL_NS_PER_SEC;
+	fl_platform_set_ops(&ops);
 	struct fl_driver_ctx dc;
 	fl_driver_ctx_init(&dc);
 	dc.ns = r->ns;
@@ -87,6 +122,7 @@ static int ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	dc.term_length = 64 * 1024;
 	int rc = fl_driver_start(&dc, &r->driver);
 	if (rc) {
+		fl_platform_set_ops(NULL);
 		free(m);
 		free(r);
 		return fl_prop_fail(ctx, "driver start: %s", fl_errname(rc));
@@ -100,12 +136,14 @@ static int ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	rc = fl_client_open(&cc, &r->client);
 	if (rc) {
 		fl_driver_close(r->driver);
+		fl_platform_set_ops(NULL);
 		free(m);
 		free(r);
 		return fl_prop_fail(ctx, "client open: %s", fl_errname(rc));
 	}
 	pump(r);
 	r->baseline_files = count_run_dir(r->ns);
+	r->ctx = ctx;
 	*model = m;
 	*real = r;
 	return FL_PROP_PASS;
@@ -134,6 +172,7 @@ static void ps_teardown(void *model, void *real)
 			pump(r);
 			fl_driver_close(r->driver);
 		}
+		fl_platform_set_ops(NULL);
 	}
 	free(model);
 	free(real);
@@ -433,6 +472,174 @@ static void d_helper(const void *a, char *b, size_t l) { describe_index(a, b, l,
 
 #endif
 
+
+/* ---- client lifecycle: reopen, crash, liveness ---- */
+
+static bool can_reopen(const void *mv)
+{
+	return true;
+}
+
+static int open_client(struct ps_real *r)
+{
+	struct fl_client_ctx cc;
+	fl_client_ctx_init(&cc);
+	cc.ns = r->ns;
+	cc.agent = true;
+	cc.error_handler = client_error;
+	cc.error_arg = r->ctx;
+	return fl_client_open(&cc, &r->client);
+}
+
+/* Closes the client with everything it holds (publications,
+ * subscriptions, pending adds, image references) and opens a new one: the
+ * driver must reclaim the old client's registrations and count the
+ * references it still held as leaked (checked by ps_check). */
+static int reopen_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	if (r->faults)
+		fl_faults_disarm(r->faults);
+	if (r->nold < 8) {
+		r->old_ids[r->nold] = fl_client_id(r->client);
+		r->old_refs[r->nold++] = r->nrefs;
+	}
+	fl_client_close(r->client);
+	r->client = NULL;
+	r->npubs = r->nsubs = r->nrefs = r->npending = 0;
+	pump(r);
+	int rc = open_client(r);
+	pump(r);
+	if (r->faults && fl_faults_arm(r->faults) != 0 && rc == 0)
+		rc = FL_EIO;
+	return rc ? fl_prop_fail(ctx, "client reopen: %s", fl_errname(rc)) : FL_PROP_PASS;
+}
+
+static void reopen_model(void *mv, const void *av)
+{
+	struct ps_model *m = mv;
+	m->npubs = m->nsubs = m->nrefs = m->npending = 0;
+}
+
+static bool can_crash(const void *mv)
+{
+	return !((const struct ps_model *)mv)->zombie;
+}
+
+/* What the crashing child reports before it dies. */
+struct crash_report {
+	int rc;
+	uint64_t client_id;
+};
+
+static void crash_child(int fd, const char *ns)
+{
+	struct crash_report rep = {0, 0};
+	struct fl_client_ctx cc;
+	fl_client *c = NULL;
+	fl_client_ctx_init(&cc);
+	cc.ns = ns;
+	cc.agent = true;
+	rep.rc = fl_client_open(&cc, &c);
+	if (rep.rc == 0) {
+		int64_t reg;
+		fl_publication *p = NULL;
+		rep.client_id = fl_client_id(c);
+		rep.rc = fl_client_add_publication_start(c, "chan", 1, false, &reg);
+		/* The driver runs in the parent: poll until it answered. */
+		for (long i = 0; rep.rc == 0 && i < 10000000; i++) {
+			fl_client_do_work(c);
+			rep.rc = fl_client_add_publication_poll(c, reg, &p);
+			if (rep.rc != FL_EAGAIN)
+				break;
+			rep.rc = 0;
+			if (i % 64 == 63)
+				sched_yield();
+		}
+	}
+	if (write(fd, &rep, sizeof rep) != (ssize_t)sizeof rep)
+		_exit(4);
+	raise(SIGKILL); /* holding its client record and publication */
+	_exit(5);
+}
+
+/* A client process adds a publication on the property's channel and is
+ * killed.  The parent runs the driver meanwhile (virtual time stands
+ * still, so the outcome does not depend on how the two interleave). */
+static int crash_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct ps_real *r = rv;
+	int fds[2];
+	if (pipe(fds) != 0)
+		return fl_prop_fail(ctx, "pipe: %s", strerror(errno));
+	if (r->faults)
+		fl_faults_disarm(r->faults); /* the child must not draw from the stream */
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		crash_child(fds[1], r->ns);
+	}
+	close(fds[1]);
+	struct crash_report rep;
+	ssize_t n = -1;
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	for (long i = 0; pid > 0 && i < 50000000; i++) {
+		fl_driver_do_work(r->driver);
+		n = read(fds[0], &rep, sizeof rep);
+		if (n >= 0 || errno != EAGAIN)
+			break;
+		if (i % 64 == 63)
+			sched_yield();
+	}
+	close(fds[0]);
+	int st = 0;
+	if (pid > 0) {
+		if (n != (ssize_t)sizeof rep)
+			kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	if (r->faults && fl_faults_arm(r->faults) != 0)
+		return fl_prop_fail(ctx, "re-arming faults failed");
+	if (pid < 0 || n != (ssize_t)sizeof rep || !WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+		return fl_prop_fail(ctx, "the crashing client process did not run as planned (status %#x)", st);
+	if (rep.rc)
+		return fl_prop_fail(ctx, "crashing client: open/add publication: %s", fl_errname(rep.rc));
+	r->zombie_id = rep.client_id;
+	pump(r);
+	return FL_PROP_PASS;
+}
+
+static void crash_model(void *mv, const void *av)
+{
+	((struct ps_model *)mv)->zombie = true;
+}
+
+static bool has_zombie(const void *mv)
+{
+	return ((const struct ps_model *)mv)->zombie;
+}
+
+/* Lets the driver's client liveness timeout pass (virtual time, 100 ms
+ * at a time, pumping so the live client keeps heart-beating). */
+static void pass_liveness(struct ps_real *r)
+{
+	for (uint64_t t = 0; t <= FL_DRIVER_CLIENT_LIVENESS_NS; t += 100 * FL_NS_PER_MS) {
+		vclock_ns += 100 * FL_NS_PER_MS;
+		pump(r);
+	}
+}
+
+static int liveness_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	pass_liveness(rv);
+	return FL_PROP_PASS;
+}
+
+static void liveness_model(void *mv, const void *av)
+{
+	((struct ps_model *)mv)->zombie = false;
+}
+
 static const struct fl_model_cmd ps_cmds[] = {
 	{.name = "add publication", .weight = 3, .precondition = can_add_pub, .apply_real = add_pub_real, .apply_model = add_pub_model},
 	{.name = "add subscription", .weight = 3, .precondition = can_add_sub, .apply_real = add_sub_real, .apply_model = add_sub_model},
@@ -447,6 +654,9 @@ static const struct fl_model_cmd ps_cmds[] = {
 	{.name = "lookup helper", .weight = 1, .precondition = has_sub, .gen = gen_sub_index, .apply_real = helper_b1_real, .describe = d_helper},
 #endif
 	{.name = "cancel", .weight = 2, .precondition = has_pending, .gen = gen_pending_index, .apply_real = cancel_real, .apply_model = cancel_model, .describe = d_cancel},
+	{.name = "close the client with what it holds and open a new one", .weight = 1, .precondition = can_reopen, .apply_real = reopen_real, .apply_model = reopen_model},
+	{.name = "a client process adds a publication and is killed", .weight = 1, .precondition = can_crash, .apply_real = crash_real, .apply_model = crash_model},
+	{.name = "the client liveness timeout passes", .weight = 1, .precondition = has_zombie, .apply_real = liveness_real, .apply_model = liveness_model},
 };
 
 static const struct fl_client_stats *me(const struct fl_stats *st, uint64_t id)
@@ -484,6 +694,28 @@ static int ps_check(struct fl_prop_ctx *ctx, const void *mv, void *rv)
 	if (c->image_refs_held != m->nrefs)
 		return fl_prop_fail(ctx, "image_refs: client holds %lld, model %d",
 				    (long long)c->image_refs_held, m->nrefs);
+	for (int i = 0; i < r->nold; i++) {
+		const struct fl_client_stats *o = me(&st, r->old_ids[i]);
+		if (!o || o->state != FL_CLIENT_CLOSED || o->registrations || o->pending_registrations ||
+		    o->image_refs_held || o->refs_leaked != r->old_refs[i])
+			return fl_prop_fail(ctx, "closed client %llu: %s, state %u, registrations %lld, pending %lld, "
+					    "refs %lld, refs_leaked %lld (held %lld at close)",
+					    (unsigned long long)r->old_ids[i], o ? "record" : "no record",
+					    o ? o->state : 0, o ? (long long)o->registrations : 0,
+					    o ? (long long)o->pending_registrations : 0,
+					    o ? (long long)o->image_refs_held : 0, o ? (long long)o->refs_leaked : 0,
+					    (long long)r->old_refs[i]);
+	}
+	if (r->zombie_id) {
+		const struct fl_client_stats *z = me(&st, r->zombie_id);
+		uint32_t want = m->zombie ? FL_CLIENT_ACTIVE : FL_CLIENT_TIMED_OUT;
+		int64_t regs = m->zombie ? 1 : 0;
+		if (!z || z->state != want || z->registrations != regs)
+			return fl_prop_fail(ctx, "crashed client %llu: %s, state %u (model %u), registrations %lld "
+					    "(model %lld)", (unsigned long long)r->zombie_id,
+					    z ? "record" : "no record", z ? z->state : 0, want,
+					    z ? (long long)z->registrations : 0, (long long)regs);
+	}
 	return FL_PROP_PASS;
 }
 
@@ -506,7 +738,15 @@ static int count_run_dir(const char *ns)
 
 static int ps_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
 {
+	struct ps_model *m = mv;
 	struct ps_real *r = rv;
+	if (m->zombie) {
+		pass_liveness(r);
+		m->zombie = false;
+		int rc = ps_check(ctx, m, r);
+		if (rc != FL_PROP_PASS)
+			return rc;
+	}
 	for (int i = 0; i < r->nrefs; i++)
 		fl_image_release(r->refs[i]);
 	r->nrefs = 0;

@@ -300,7 +300,8 @@ void fl_shrink_run_fini(struct fl_shrink_run *r);
  *
  * Each step draws, inside one span labelled "step": a "more steps" flag,
  * then the command by weight over all commands (when its precondition
- * fails, the next enabled command in table order runs instead), so a value
+ * fails, the nearest enabled command before it in table order runs
+ * instead, or after it when none before is enabled), so a value
  * names the same command whatever the state, choosing it costs one draw
  * whatever the state, and deleting a step does not change what later
  * steps are; the first command is the simplest.

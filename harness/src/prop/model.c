@@ -36,13 +36,17 @@ int fl_model_prop(struct fl_prop_ctx *ctx)
 		/* The command is drawn over all commands, so a value means the
 		 * same command whatever the model's state: deleting an earlier
 		 * step does not turn a later "close" into a "release".  When
-		 * its precondition fails, the next enabled command in table
-		 * order runs instead, still with one draw, so that deleting a
-		 * step never shifts the draws of the steps after it. */
+		 * its precondition fails, the nearest enabled command before it
+		 * in table order runs instead (after it when none before is
+		 * enabled), still with one draw, so that deleting a step never
+		 * shifts the draws of the steps after it.  Before first: a
+		 * smaller value then names that command by itself, which the
+		 * shrinker finds by lowering the value. */
 		const struct fl_model_cmd *cmd = NULL;
 		size_t k = fl_gen_one_of_weighted(c, all_w, ncmds);
 		for (size_t t = 0; t < ncmds && !cmd; t++) {
-			const struct fl_model_cmd *x = &spec->cmds[(k + t) % ncmds];
+			size_t i = t <= k ? k - t : t;
+			const struct fl_model_cmd *x = &spec->cmds[i];
 			if (!x->precondition || x->precondition(model))
 				cmd = x;
 		}
