@@ -265,6 +265,9 @@ struct fl_scenario_driver {
 	uint32_t driver_timeout_ms;
 	uint32_t linger_ms;
 	uint32_t term_length; /* bytes, a power of two */
+	const char *chunks;   /* request/response chunk pools ("size:count,..."), or NULL:
+	                         the transport's FL_CHUNK_DEFAULT_SPEC */
+	uint32_t ports;       /* server and client ports each (default FL_SCN_DEFAULT_PORTS) */
 };
 
 struct fl_scenario {
@@ -296,6 +299,7 @@ struct fl_scenario {
 #define FL_SCN_DEFAULT_DRIVER_TIMEOUT_MS 10000u
 #define FL_SCN_DEFAULT_LINGER_MS 5000u
 #define FL_SCN_DEFAULT_TERM_LENGTH (64u * 1024u)
+#define FL_SCN_DEFAULT_PORTS 64u /* a run needs far fewer than the transport's 512 */
 #define FL_SCN_DEFAULT_RUNS 100u
 #define FL_SCN_DEFAULT_PCT_DEPTH 3u
 

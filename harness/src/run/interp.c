@@ -674,10 +674,12 @@ driver_start(struct run *r)
 	 * chunk pools (9 MiB of fresh shm) was most of such a run's cost. */
 	if (!r->reqrep)
 		return 0;
-	/* A scenario run needs far fewer than the transport's default 512
-	 * ports a pool, and initialising their queues is most of the cost of
-	 * a short run (page faults on fresh shm). */
-	struct fl_rr_config rrcfg = { .server_ports = RUN_RR_PORTS, .client_ports = RUN_RR_PORTS };
+	/* driver.ports defaults to 64: a scenario run needs far fewer than
+	 * the transport's 512 ports a pool, and initialising their queues is
+	 * most of the cost of a short run (page faults on fresh shm). */
+	struct fl_rr_config rrcfg = { .chunk_spec = r->s->driver.chunks,
+		                      .server_ports = r->s->driver.ports,
+		                      .client_ports = r->s->driver.ports };
 	rv = fl_rr_domain_create(r->dir, &rrcfg, &r->driver_dom);
 	if (rv == FL_EEXIST) /* the driver's request/response extension made it */
 		rv = fl_rr_domain_open(r->dir, 1, &r->driver_dom);

@@ -17,7 +17,6 @@ struct fl_faults;
 
 #define RUN_MAX_ACTORS 64
 #define RUN_MAX_BARRIERS 32
-#define RUN_RR_PORTS 64 /* server and client ports each in a run's domain */
 #define RUN_MAX_CLIENT_IDS 8 /* pub/sub clients an actor opened (close_client reopens) */
 
 struct run;

@@ -13,11 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultline/chunk.h"
 #include "faultline/error.h"
+#include "faultline/reqrep.h"
 #include "faultline/scenario.h"
 #include "loader.h"
 
 #define MAX_FILE_BYTES (1u << 20)
+#define MAX_CHUNK_BYTES (256u << 20) /* driver.chunks: shm a run may ask for */
 
 struct scn_box {
 	struct fl_scenario s; /* first: fl_scenario_free casts back */
@@ -211,6 +214,21 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 	if (s->driver.term_length & (s->driver.term_length - 1))
 		return scn_fail(l, scn_yline(scn_yget(l, dn, "term_length")), "driver.term_length",
 		            "must be a power of two (got %u)", s->driver.term_length);
+	if ((rc = scn_u32_field(l, dn, "driver", "ports", d->ports, 1, 4096, false,
+	                        FL_SCN_DEFAULT_PORTS, &s->driver.ports)) ||
+	    (rc = scn_str_field(l, dn, "driver", "chunks", d->chunks, false, false,
+	                        &s->driver.chunks)))
+		return rc;
+	if (s->driver.chunks != NULL) {
+		uint64_t bytes = 0;
+		int line = scn_yline(scn_yget(l, dn, "chunks"));
+		if (fl_chunk_spec_check(s->driver.chunks, &bytes) != 0)
+			return scn_fail(l, line, "driver.chunks", "%s", fl_rr_errmsg());
+		if (bytes > MAX_CHUNK_BYTES)
+			return scn_fail(l, line, "driver.chunks",
+			                "the pools add up to %llu bytes (at most %u MiB)",
+			                (unsigned long long)bytes, MAX_CHUNK_BYTES >> 20);
+	}
 
 	/* actors */
 	yaml_node_t *an = scn_yget(l, root, "actors");

@@ -210,6 +210,8 @@ static const cyaml_schema_field_t driver_fields[] = {
 	CYAML_FIELD_INT("driver_timeout_ms", OPT, struct fl_raw_driver, driver_timeout_ms),
 	CYAML_FIELD_INT("linger_ms", OPT, struct fl_raw_driver, linger_ms),
 	CYAML_FIELD_INT("term_length", OPT, struct fl_raw_driver, term_length),
+	STR("chunks", struct fl_raw_driver, chunks),
+	CYAML_FIELD_INT("ports", OPT, struct fl_raw_driver, ports),
 	CYAML_FIELD_END
 };
 

@@ -150,6 +150,8 @@ struct fl_raw_driver {
 	int64_t driver_timeout_ms;
 	int64_t linger_ms;
 	int64_t term_length;
+	char *chunks;
+	int64_t ports;
 };
 
 struct fl_raw_budget {

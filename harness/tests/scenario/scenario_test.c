@@ -92,6 +92,8 @@ static const struct bad_case bad_cases[] = {
 	{"bad/impl_with_ctx.yaml",
 	 "bad/impl_with_ctx.yaml:9: actors[0].ops[2].request: give ctx or impl, not both (a "
 	 "context helper opens its own context per request)"},
+	{"bad/bad_chunks.yaml",
+	 "bad/bad_chunks.yaml:6: driver.chunks: chunk spec \"4096:8,128:4\": sizes must ascend"},
 	{"bad/connect_impl.yaml",
 	 "bad/connect_impl.yaml:7: actors[0].ops[0].connect_service.impl: unknown key"},
 };

@@ -68,6 +68,12 @@ struct fl_chunk_pool_stats {
  * other calls on the same path. */
 int fl_chunk_pool_create(const char *path, const char *spec, fl_chunk_pool **out);
 
+/* fl_chunk_spec_check checks a spec string as fl_chunk_pool_create would
+ * parse it, without creating anything: 0 and, if bytes is not NULL, the
+ * payload bytes its chunks add up to; FL_EINVAL with the reason in
+ * fl_rr_errmsg().  Thread-safe. */
+int fl_chunk_spec_check(const char *spec, uint64_t *bytes);
+
 /* fl_chunk_pool_open maps an existing segment and validates its header.
  * `owner` (non-zero) is the client id recorded in every chunk this handle
  * loans.  Errors: FL_ENOENT, FL_EPROTO (bad magic/version/layout), FL_EIO,

@@ -67,6 +67,25 @@ bad:
 	return FL_EINVAL;
 }
 
+int
+fl_chunk_spec_check(const char *spec, uint64_t *bytes)
+{
+	struct spec sp;
+	uint64_t total = 0;
+	int rc;
+
+	if (spec == NULL)
+		return FL_EINVAL;
+	rc = parse_spec(spec, &sp);
+	if (rc != 0)
+		return rc;
+	for (uint32_t i = 0; i < sp.n; i++)
+		total += (uint64_t)sp.size[i] * sp.count[i];
+	if (bytes != NULL)
+		*bytes = total;
+	return 0;
+}
+
 struct cp_hdr *
 cp_hdr(fl_chunk_pool *p, uint32_t index)
 {
