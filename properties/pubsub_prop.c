@@ -899,6 +899,10 @@ int main(int argc, char **argv)
  * (add subscription, add publication, lookup helper). */
 int main(int argc, char **argv)
 {
+	/* A saved trace (`faultline replay TRACE` runs this program). */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--replay") == 0 || strcmp(argv[i], "--shrink") == 0)
+			return fl_prop_main(argc, argv, props, sizeof props / sizeof props[0]);
 	unsigned nseeds = getenv("FL_UNDER_VALGRIND") ? 1 : 5;
 	int code = 0;
 	for (unsigned i = 0; i < nseeds; i++) {

@@ -1524,17 +1524,16 @@ static int rr_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
 	return FL_PROP_PASS;
 }
 
-static const struct fl_model_spec rr_spec = {
-	.name = "reqrep_owners",
-	.cmds = rr_cmds,
-	.ncmds = sizeof rr_cmds / sizeof rr_cmds[0],
-	.max_steps = 50,
-	.avg_steps = 20,
-	.setup = rr_setup,
-	.check = rr_check,
-	.final_check = rr_final,
-	.teardown = rr_teardown,
-};
+#define RR_SPEC(name_, setup_)                                          \
+	{                                                               \
+		.name = name_, .cmds = rr_cmds,                         \
+		.ncmds = sizeof rr_cmds / sizeof rr_cmds[0],            \
+		.max_steps = 50, .avg_steps = 20, .setup = setup_,      \
+		.check = rr_check, .final_check = rr_final,             \
+		.teardown = rr_teardown,                                \
+	}
+
+static const struct fl_model_spec rr_spec = RR_SPEC("reqrep_owners", rr_setup);
 
 /* Every request/response fault point of a step fails with probability
  * 1/20, drawn from the trial's stream (shrinking turns them off one by
@@ -1565,17 +1564,7 @@ static int rr_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 	return FL_PROP_PASS;
 }
 
-static const struct fl_model_spec rr_spec_faults = {
-	.name = "reqrep_owners_faults",
-	.cmds = rr_cmds,
-	.ncmds = sizeof rr_cmds / sizeof rr_cmds[0],
-	.max_steps = 50,
-	.avg_steps = 20,
-	.setup = rr_setup_faults,
-	.check = rr_check,
-	.final_check = rr_final,
-	.teardown = rr_teardown,
-};
+static const struct fl_model_spec rr_spec_faults = RR_SPEC("reqrep_owners_faults", rr_setup_faults);
 
 /* ------------------------------------------------------------------ */
 /* reqrep_ctx: contexts and aios under the deterministic scheduler. */
@@ -2256,17 +2245,16 @@ static int cx_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
 	return FL_PROP_PASS;
 }
 
-static const struct fl_model_spec cx_spec = {
-	.name = "reqrep_ctx",
-	.cmds = cx_cmds,
-	.ncmds = sizeof cx_cmds / sizeof cx_cmds[0],
-	.max_steps = 40,
-	.avg_steps = 15,
-	.setup = cx_setup,
-	.check = cx_check,
-	.final_check = cx_final,
-	.teardown = cx_teardown,
-};
+#define CX_SPEC(name_)                                                  \
+	{                                                               \
+		.name = name_, .cmds = cx_cmds,                         \
+		.ncmds = sizeof cx_cmds / sizeof cx_cmds[0],            \
+		.max_steps = 40, .avg_steps = 15, .setup = cx_setup,    \
+		.check = cx_check, .final_check = cx_final,             \
+		.teardown = cx_teardown,                                \
+	}
+
+static const struct fl_model_spec cx_spec = CX_SPEC("reqrep_ctx");
 
 /* The model runner inside one sim actor: the sockets' workers are actors
  * too.  The scheduler draws from its own stream, reseeded from one value
@@ -2366,9 +2354,37 @@ int main(int argc, char **argv)
 	return code;
 }
 #else
-/* The planted bugs: each must be found on every seed and shrunk to no
- * more steps than its bound (the hand-written reproduction's length, see
- * the README of the report). */
+/* The planted bugs, one property each, named "<property>+<plant>" so that
+ * a saved trace replays with its plant (`faultline replay TRACE` runs
+ * `reqrep_prop_planted --replay TRACE`). */
+static const struct fl_model_spec plant_specs[] = {
+	RR_SPEC("reqrep_owners+b4_response", rr_setup),
+	RR_SPEC("reqrep_owners+b4_port", rr_setup),
+	CX_SPEC("reqrep_ctx+b5_send"),
+	CX_SPEC("reqrep_ctx+b5_close"),
+};
+
+static int planted_prop(struct fl_prop_ctx *ctx)
+{
+	const struct fl_model_spec *spec = fl_prop_arg(ctx);
+	plant = strchr(spec->name, '+') + 1;
+	return strncmp(spec->name, "reqrep_ctx", 10) == 0 ? cx_prop(ctx) : fl_model_prop(ctx);
+}
+
+static const struct fl_prop_def planted_props[] = {
+	{"reqrep_owners+b4_response", planted_prop, &plant_specs[0],
+	 "B4: a client releases a response only when its seq is the expected one"},
+	{"reqrep_owners+b4_port", planted_prop, &plant_specs[1],
+	 "B4: a server port lost on an error path"},
+	{"reqrep_ctx+b5_send", planted_prop, &plant_specs[2],
+	 "B5: a message freed after a successful send"},
+	{"reqrep_ctx+b5_close", planted_prop, &plant_specs[3],
+	 "B5: an aio freed and its context closed with a receive pending"},
+};
+
+/* Each planted bug must be found on every seed and shrunk to no more steps
+ * than its bound: the hand-written reproduction's length in this
+ * property's steps. */
 struct plant_def {
 	const char *name;
 	const struct fl_prop_def *prop;
@@ -2379,18 +2395,32 @@ struct plant_def {
 static const struct plant_def plants[] = {
 	/* fixtures/b4_response_leak.c leaks first in its second round: open
 	 * server, open client, 2 x (call, serve, take response) */
-	{"b4_response", &props[0], "B4 helper", 8},
+	{"b4_response", &planted_props[0], "B4 helper", 8},
 	/* fixtures/b4_port_churn.c: one start_server whose configure fails */
-	{"b4_port", &props[0], "B4 helper", 1},
+	{"b4_port", &planted_props[1], "B4 helper", 1},
 	/* fixtures/b5_free_after_send.c: open a context, send, free */
-	{"b5_send", &props[2], "send a request", 2},
+	{"b5_send", &planted_props[2], "send a request", 2},
 	/* fixtures/b5_close_pending.c: open a context, send, wait, receive,
 	 * give up (free the aio, close) */
-	{"b5_close", &props[2], "B5 helper", 5},
+	{"b5_close", &planted_props[3], "B5 helper", 5},
 };
 
 int main(int argc, char **argv)
 {
+	(void)props; /* the unplanted properties: reqrep_prop */
+	/* --replay / --shrink of a saved trace: fl_prop_main, without --plant. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--replay") == 0 || strcmp(argv[i], "--shrink") == 0) {
+			int k = 0;
+			for (int j = 0; j < argc; j++)
+				if (strcmp(argv[j], "--plant") == 0)
+					j++;
+				else
+					argv[k++] = argv[j];
+			argv[k] = NULL;
+			return fl_prop_main(k, argv, planted_props,
+					    sizeof planted_props / sizeof planted_props[0]);
+		}
 	for (int i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--plant") == 0)
 			plant = argv[i + 1];
@@ -2403,18 +2433,6 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
-	/* --replay / --shrink of a saved trace: fl_prop_main, without --plant. */
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--replay") == 0 || strcmp(argv[i], "--shrink") == 0) {
-			int k = 0;
-			for (int j = 0; j < argc; j++)
-				if (strcmp(argv[j], "--plant") == 0)
-					j++;
-				else
-					argv[k++] = argv[j];
-			argv[k] = NULL;
-			return fl_prop_main(k, argv, props, sizeof props / sizeof props[0]);
-		}
 	/* fl_prop_config_args leaves --plant NAME alone. */
 	/* Under memcheck (20-50x slower) one seed and a short shrink: the
 	 * finding is checked there, the shrunk length natively. */

@@ -65,7 +65,8 @@ static const char usage_run[] =
 
 static const char usage_replay[] =
 	"usage: faultline replay TRACE\n"
-	"Re-runs the scenario named in TRACE with its recorded choices and prints the verdict.\n"
+	"Re-runs the scenario named in TRACE with its recorded choices and prints the verdict\n"
+	"(a property trace is replayed by the program named in it).\n"
 	"Exit status 0 when the replay reaches the recorded verdict, 1 when it does not,\n"
 	"2 when the trace or its scenario cannot be read.\n";
 
@@ -649,6 +650,54 @@ usage:
 	return EXIT_USAGE;
 }
 
+/* ---- property traces ---------------------------------------------------
+ * A property trace (kind property, prop.h) names the program that holds
+ * the property; replay and shrink hand it over: `<program> --replay TRACE`
+ * or `<program> --shrink TRACE --out OUT` (fl_prop_main), with the exit
+ * status mapped to this command's (the program says 1 while the trace
+ * fails).  Returns -1 when `path` is not a property trace. */
+
+static int
+property_trace_handoff(const char *path, const char *outpath)
+{
+	struct fl_trace t;
+	char err[512], prog[4096], verdict[32];
+	pid_t pid;
+	int st;
+
+	if (fl_trace_read(path, &t, err, sizeof(err)) != 0)
+		return -1; /* load_trace reports it */
+	if (t.kind == NULL || strcmp(t.kind, "property") != 0) {
+		fl_trace_fini(&t);
+		return -1;
+	}
+	const char *p = fl_trace_get_extra(&t, "program");
+	snprintf(prog, sizeof(prog), "%s", p ? p : "");
+	snprintf(verdict, sizeof(verdict), "%s", t.verdict ? t.verdict : "");
+	fl_trace_fini(&t);
+	if (prog[0] == '\0' || access(prog, X_OK) != 0) {
+		fprintf(stderr, "faultline: %s: a property trace whose program '%s' cannot be run\n", path,
+		        prog);
+		return EXIT_USAGE;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		if (outpath != NULL)
+			execl(prog, prog, "--shrink", path, "--out", outpath, (char *)NULL);
+		else
+			execl(prog, prog, "--replay", path, (char *)NULL);
+		fprintf(stderr, "faultline: %s: %s\n", prog, strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) > 1)
+		return EXIT_USAGE;
+	/* 1: the trace (still) fails. */
+	if (outpath != NULL)
+		return WEXITSTATUS(st) == 1 ? 0 : 1;
+	return (WEXITSTATUS(st) == 1) == (strcmp(verdict, "pass") != 0) ? 0 : 1;
+}
+
 /* ---- replay and shrink ------------------------------------------------ */
 
 static int
@@ -746,6 +795,9 @@ cmd_replay(int argc, char **argv)
 		fputs(usage_replay, argc == 2 ? stdout : stderr);
 		return argc == 2 ? 0 : EXIT_USAGE;
 	}
+	int handed = property_trace_handoff(argv[1], NULL);
+	if (handed >= 0)
+		return handed;
 	if (load_trace(argv[1], &t, &s) != 0)
 		return EXIT_USAGE;
 	trace_opts(&t, &o);
@@ -805,6 +857,13 @@ cmd_shrink(int argc, char **argv)
 		fputs(usage_shrink, stderr);
 		return EXIT_USAGE;
 	}
+	if (outpath == NULL) {
+		snprintf(defpath, sizeof(defpath), "%s.min", argv[optind]);
+		outpath = defpath;
+	}
+	int handed = property_trace_handoff(argv[optind], outpath);
+	if (handed >= 0)
+		return handed;
 	if (load_trace(argv[optind], &t, &s) != 0)
 		return EXIT_USAGE;
 	if (fl_verdict_parse(t.verdict, &v) != 0 || v == FL_VERDICT_PASS) {
