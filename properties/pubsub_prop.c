@@ -28,6 +28,8 @@
 #include "faultline/stats.h"
 #include "run/faults.h"
 
+#include "bench_util.h"
+
 #include "faultline/platform.h"
 
 #include <dirent.h>
@@ -886,6 +888,16 @@ static void remove_leftovers(void)
 #ifndef PLANT_B1
 int main(int argc, char **argv)
 {
+	/* --bench [SECONDS]: trials per second of each property. */
+	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
+		double secs = argc >= 3 ? strtod(argv[2], NULL) : 2.0;
+		int code = 0;
+		printf("# pubsub_prop: trials per second (%.1f s each)\n", secs);
+		for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
+			code |= bench_throughput(&props[i], secs, 1);
+		remove_leftovers();
+		return code;
+	}
 	/* CI's budget unless FL_TRIALS / --trials say otherwise: memcheck
 	 * runs each trial's driver and client 20-50x slower. */
 	setenv("FL_TRIALS", getenv("FL_UNDER_VALGRIND") ? "5" : "200", 0);
@@ -899,6 +911,14 @@ int main(int argc, char **argv)
  * (add subscription, add publication, lookup helper). */
 int main(int argc, char **argv)
 {
+	/* --bench [RUNS]: trials and seconds to find and shrink B1. */
+	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
+		unsigned runs = argc >= 3 ? (unsigned)strtoul(argv[2], NULL, 10) : 10;
+		printf("# pubsub_prop_b1: find and shrink, seeds 1..%u\n", runs);
+		bench_find("b1", &props[0], 1, runs);
+		remove_leftovers();
+		return 0;
+	}
 	/* A saved trace (`faultline replay TRACE` runs this program). */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--replay") == 0 || strcmp(argv[i], "--shrink") == 0)

@@ -45,6 +45,8 @@
 #include "faultline/sim.h"
 #include "run/faults.h"
 
+#include "bench_util.h"
+
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -2346,6 +2348,16 @@ static void remove_leftovers(void)
 #ifndef PLANT_BUGS
 int main(int argc, char **argv)
 {
+	/* --bench [SECONDS]: trials per second of each property. */
+	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
+		double secs = argc >= 3 ? strtod(argv[2], NULL) : 2.0;
+		int code = 0;
+		printf("# reqrep_prop: trials per second (%.1f s each)\n", secs);
+		for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
+			code |= bench_throughput(&props[i], secs, 1);
+		remove_leftovers();
+		return code;
+	}
 	/* CI's budget unless FL_TRIALS / --trials say otherwise: memcheck
 	 * runs each trial 20-50x slower. */
 	setenv("FL_TRIALS", getenv("FL_UNDER_VALGRIND") ? "5" : "200", 0);
@@ -2421,6 +2433,15 @@ int main(int argc, char **argv)
 			return fl_prop_main(k, argv, planted_props,
 					    sizeof planted_props / sizeof planted_props[0]);
 		}
+	/* --bench [RUNS]: trials and seconds to find and shrink each bug. */
+	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
+		unsigned runs = argc >= 3 ? (unsigned)strtoul(argv[2], NULL, 10) : 10;
+		printf("# reqrep_prop_planted: find and shrink, seeds 1..%u\n", runs);
+		for (size_t i = 0; i < sizeof plants / sizeof plants[0]; i++)
+			bench_find(plants[i].name, plants[i].prop, 1, runs);
+		remove_leftovers();
+		return 0;
+	}
 	for (int i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--plant") == 0)
 			plant = argv[i + 1];
