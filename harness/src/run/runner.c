@@ -1044,6 +1044,13 @@ fl_runner_unsupported(const struct fl_scenario *s)
 				if (s->actors[i].ops[j].kind == FL_SCN_OP_CRASH_SELF)
 					return "crash_self needs sim or proc mode (a thread cannot die alone)";
 	}
+	/* proc forks every actor: a client (and what it opened) lives in one
+	 * process only. */
+	if (s->mode == FL_SCN_MODE_PROC)
+		for (size_t i = 0; i < s->actor_count; i++)
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(s->actors[i].client, s->actors[j].client) == 0)
+					return "actors sharing a client (client:) need sim or stress mode (in proc mode each actor is a process)";
 	for (size_t i = 0; i < s->actor_count; i++) {
 		for (size_t j = 0; j < s->actors[i].op_count; j++) {
 			switch (s->actors[i].ops[j].kind) {
