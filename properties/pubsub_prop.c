@@ -931,6 +931,9 @@ int main(int argc, char **argv)
 		cfg.seed = 1000 + i;
 		cfg.trials = 1000;
 		cfg.quiet = i > 0;
+		/* in-process trials under memcheck: a fork there copies its
+		 * shadow memory and costs more than the trial */
+		cfg.fork = getenv("FL_UNDER_VALGRIND") == NULL;
 		if (fl_prop_config_args(&cfg, argc, argv) != 0)
 			return 2;
 		struct fl_prop_report rep;

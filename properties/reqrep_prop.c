@@ -2466,8 +2466,12 @@ int main(int argc, char **argv)
 		cfg.seed = 1000 + i;
 		cfg.trials = 1000;
 		cfg.quiet = i > 0;
-		if (memcheck)
+		if (memcheck) {
+			/* in-process trials: a fork under memcheck copies its
+			 * shadow memory and costs more than the trial */
 			cfg.max_shrinks = 60;
+			cfg.fork = false;
+		}
 		if (fl_prop_config_args(&cfg, argc, argv) != 0)
 			return 2;
 		struct fl_prop_report rep;
