@@ -47,6 +47,7 @@ struct actor {
 	uint64_t priority;     /* PCT: higher runs first */
 	uint64_t blocked_progress; /* BLOCKED: sim progress count when its lock try failed */
 	const char *last_point;
+	uint64_t parent;         /* the actor that started it (fl_thread_start), 0: none */
 };
 
 struct fl_sim {
@@ -388,6 +389,7 @@ op_thread_start(void *arg, const char *name, void (*fn)(void *), void *fn_arg, v
 		free(h);
 		return rv;
 	}
+	s->actors[h->id - 1]->parent = s->current != NULL ? s->current->id : 0;
 	*handle = h;
 	return 0;
 }
@@ -577,6 +579,23 @@ fl_sim_crash_current(void)
 		return;
 	s->current->state = FL_ACTOR_CRASHED;
 	s->current->last_point = "crash";
+	/* A crash is a process dying: the threads the actor started (a
+	 * client's conductor, a socket's worker) and theirs die with it, as
+	 * they would in proc mode, instead of running on (heart-beating, or
+	 * waiting forever for a lock the dead actor held). */
+	for (bool more = true; more;) {
+		more = false;
+		for (size_t i = 0; i < s->nactors; i++) {
+			struct actor *t = s->actors[i];
+
+			if (t->parent == 0 || t->state == FL_ACTOR_DONE || t->state == FL_ACTOR_CRASHED ||
+			    s->actors[t->parent - 1]->state != FL_ACTOR_CRASHED)
+				continue;
+			t->state = FL_ACTOR_CRASHED;
+			t->last_point = "crash (its starter died)";
+			more = true;
+		}
+	}
 	note_work(s);
 	yield_to_scheduler(s);
 	abort(); /* never resumed */

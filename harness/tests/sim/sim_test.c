@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -384,6 +385,68 @@ mutex_and_threads_are_actors(void **state)
 		fl_sim_free(sim);
 		fl_choice_free(c);
 		fl_mutex_fini(&toy.mu);
+	}
+}
+
+/* A thread that would wait forever: a heartbeat, a socket's worker. */
+static void
+forever_actor(void *arg)
+{
+	struct fl_idle st = { 0 };
+
+	(void)arg;
+	for (;;) {
+		FL_SCHED_POINT("toy.forever");
+		fl_idle(&st, 0, FL_DEADLINE_NONE);
+	}
+}
+
+static void
+crashing_parent(void *arg)
+{
+	fl_thread *t;
+
+	assert_int_equal(fl_thread_start(&t, "worker", forever_actor, arg), 0);
+	FL_SCHED_POINT("toy.before_crash");
+	fl_sim_crash_current();
+}
+
+static void
+bystander_actor(void *arg)
+{
+	struct fl_idle st = { 0 };
+
+	(void)arg;
+	for (int i = 0; i < 5; i++)
+		fl_idle(&st, 1, FL_DEADLINE_NONE);
+}
+
+/* A crash is a process dying: the thread the crashed actor started dies
+ * with it (it used to run on, and the run ended as a deadlock). */
+static void
+crash_takes_its_threads(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 10; seed++) {
+		struct fl_choice *c;
+		struct fl_sim *sim;
+		struct fl_sim_config cfg = { .kind = seed % 2 ? FL_SCHED_RANDOM : FL_SCHED_PCT };
+		struct fl_sim_result res;
+
+		assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+		cfg.choices = c;
+		assert_int_equal(fl_sim_new(&cfg, &sim), 0);
+		assert_int_equal(fl_sim_spawn(sim, "parent", crashing_parent, NULL, NULL), 0);
+		assert_int_equal(fl_sim_spawn(sim, "bystander", bystander_actor, NULL, NULL), 0);
+		assert_int_equal(fl_sim_run(sim, &res), 0);
+		assert_int_equal(res.verdict, FL_SIM_OK);
+		assert_int_equal(res.nactors, 3);
+		for (size_t i = 0; i < res.nactors; i++)
+			assert_string_equal(fl_sim_state_name(res.actors[i].state),
+			                    strcmp(res.actors[i].name, "bystander") == 0 ? "done"
+			                                                                   : "crashed");
+		fl_sim_free(sim);
+		fl_choice_free(c);
 	}
 }
 
@@ -834,6 +897,7 @@ main(void)
 		cmocka_unit_test(deadlock_is_a_verdict_with_last_points),
 		cmocka_unit_test(step_limit_is_a_verdict),
 		cmocka_unit_test(mutex_and_threads_are_actors),
+		cmocka_unit_test(crash_takes_its_threads),
 		cmocka_unit_test(replay_reproduces_pct_with_threads_and_locks),
 		cmocka_unit_test(all_zero_choices_are_a_valid_schedule),
 		cmocka_unit_test(blocked_waiter_can_win_the_lock),
