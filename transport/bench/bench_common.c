@@ -143,6 +143,31 @@ read_deadline(int fd, void *buf, size_t len, uint64_t deadline_ns)
 	return 0;
 }
 
+/* The parent's ends of every live child's pipes: a new child closes them,
+ * so closing a go pipe in the parent is an end-of-file its child sees. */
+#define MAX_PARENT_FDS 16
+static int parent_fds[MAX_PARENT_FDS];
+static int n_parent_fds;
+
+static void
+parent_fd_add(int fd)
+{
+	if (n_parent_fds < MAX_PARENT_FDS)
+		parent_fds[n_parent_fds++] = fd;
+}
+
+static void
+parent_fd_close(int fd)
+{
+	for (int i = 0; i < n_parent_fds; i++) {
+		if (parent_fds[i] == fd) {
+			parent_fds[i] = parent_fds[--n_parent_fds];
+			break;
+		}
+	}
+	close(fd);
+}
+
 int
 bench_child_spawn(struct bench_child *c, void (*fn)(void *arg, struct bench_result *res), void *arg)
 {
@@ -174,6 +199,8 @@ bench_child_spawn(struct bench_child *c, void (*fn)(void *arg, struct bench_resu
 
 		close(go[1]);
 		close(res[0]);
+		for (int i = 0; i < n_parent_fds; i++)
+			close(parent_fds[i]);
 		memset(&r, 0, sizeof(r));
 		if (read_deadline(go[0], &b, 1, bench_now_ns() + 30 * FL_NS_PER_SEC) != 0)
 			_exit(3);
@@ -186,6 +213,8 @@ bench_child_spawn(struct bench_child *c, void (*fn)(void *arg, struct bench_resu
 	c->pid = pid;
 	c->go_fd = go[1];
 	c->res_fd = res[0];
+	parent_fd_add(c->go_fd);
+	parent_fd_add(c->res_fd);
 	return 0;
 }
 
@@ -205,6 +234,10 @@ bench_child_finish(struct bench_child *c, uint64_t deadline_ns, struct bench_res
 		bench_fail_set(res, -1, "peer not started");
 		return -1;
 	}
+	/* A child still waiting for its go byte sees end-of-file and exits
+	 * at once instead of at its 30 s deadline. */
+	parent_fd_close(c->go_fd);
+	c->go_fd = -1;
 	int rrc = read_deadline(c->res_fd, res, sizeof(*res), deadline_ns);
 	if (rrc != 0) {
 		kill(c->pid, SIGKILL);
@@ -224,8 +257,7 @@ bench_child_finish(struct bench_child *c, uint64_t deadline_ns, struct bench_res
 	}
 	if (rrc == 0 && res->rc == 0)
 		rc = 0;
-	close(c->go_fd);
-	close(c->res_fd);
+	parent_fd_close(c->res_fd);
 	c->pid = 0;
 	c->go_fd = c->res_fd = -1;
 	return rc;

@@ -33,6 +33,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -949,6 +950,8 @@ main(int argc, char **argv)
 
 	cfg.messages = 1000000;
 	cfg.bound_ns = 10 * FL_NS_PER_SEC;
+	/* A peer that died must not kill us through its pipe. */
+	signal(SIGPIPE, SIG_IGN);
 	cfg.idle = BENCH_IDLE_SPIN;
 	cfg.repeat = 1;
 	for (int i = 1; i < argc; i++) {

@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,6 +501,8 @@ main(int argc, char **argv)
 
 	cfg.rounds = 100000;
 	cfg.bound_ns = 10 * FL_NS_PER_SEC;
+	/* A peer that died must not kill us through its pipe. */
+	signal(SIGPIPE, SIG_IGN);
 	cfg.idle = BENCH_IDLE_SPIN;
 	cfg.repeat = 1;
 	for (int i = 1; i < argc; i++) {
