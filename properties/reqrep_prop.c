@@ -1087,7 +1087,7 @@ static bool p_call(const void *mv)
 
 static int call_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
-	struct rr_model *m = (struct rr_model *)mv; /* a scratch copy below */
+	const struct rr_model *m = mv;
 	struct rr_args *a = av;
 	int rc = loan_real(ctx, rv, mv, av);
 	if (rc != FL_PROP_PASS || a->rc)
