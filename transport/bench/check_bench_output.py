@@ -10,6 +10,7 @@ nothing in /dev/shm.  It never asserts a speed.
 """
 import glob
 import json
+import os
 import subprocess
 import sys
 
@@ -26,6 +27,11 @@ PUBSUB = {
                "ratio_faultline_nng_threads_throughput", "ratio_faultline_nng_procs_throughput",
                "ratio_faultline_ring_pingpong_p50", "ratio_faultline_nng_pingpong_p50"],
     "shm": "faultline-bench-",
+    # An enabled build's faultline-bench-nofp beside the program: the
+    # same-run enabled/disabled comparison is printed too.
+    "sibling": "faultline-bench-nofp",
+    "sibling_ratios": ["faultpoints_disabled_single_thread_ns_per_msg",
+                       "ratio_faultpoints_enabled_disabled_single_thread"],
 }
 
 RR = {
@@ -86,6 +92,9 @@ def main():
         sys.exit(2)
     spec = PUBSUB if sys.argv[1] == "pubsub" else RR
     prog = sys.argv[2]
+    sibling = spec.get("sibling")
+    if sibling and os.access(os.path.join(os.path.dirname(prog), sibling), os.X_OK):
+        spec = dict(spec, ratios=spec["ratios"] + spec["sibling_ratios"])
 
     before = set(glob.glob("/dev/shm/" + spec["shm"] + "*"))
     text = run(prog, spec["args"])

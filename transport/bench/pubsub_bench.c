@@ -20,9 +20,13 @@
  *
  * The cost of compiled-in but disarmed fault and scheduling points cannot
  * be toggled at run time: `faultpoints_build` says which build this is
- * (meson -Dfaultpoints=enabled|disabled); compare two builds' figures,
- * above all *_single_thread_ns_per_msg (one message offered and polled
- * back in one thread: the code path's cost without scheduling noise).
+ * (meson -Dfaultpoints=enabled|disabled).  An enabled build also builds
+ * faultline-bench-nofp, the same program on a transport compiled with the
+ * points out; when it stands beside this program (or --nofp PATH names
+ * it), the run measures the single-thread send+poll cost (one message
+ * offered and polled back in one thread: the code path without scheduling
+ * noise) in both builds, alternating R times, keeps the best of each and
+ * prints their ratio, `ratio_faultpoints_enabled_disabled_single_thread`.
  *
  * Peers run in forked processes started before any thread exists in the
  * parent (the embedded driver starts after the fork; NNG is used only in
@@ -928,17 +932,90 @@ measure_all(struct figures *f, int first)
 	return rc;
 }
 
+/* --single-only: only the faultline single-thread figure (what an enabled
+ * build asks of its -nofp sibling). */
+static int
+measure_fl_single(double *out)
+{
+	fl_driver *drv = NULL;
+	struct fl_ep e;
+	struct bench_result setup = { 0 };
+	int rc = -1;
+
+	memset(&e, 0, sizeof(e));
+	if (start_driver(&drv) != 0)
+		return -1;
+	if (fl_ep_open(&e, 1, 1, &setup) != 0)
+		report_failure("faultline single-thread setup", &setup);
+	else
+		rc = single_thread_ns(&fl_ops, &e, out);
+	fl_ep_close(&e);
+	fl_driver_close(drv);
+	return rc;
+}
+
+/* Runs `nofp --single-only --messages N` and reads its figure (a line
+ * "faultline_single_thread_ns_per_msg V").  0, or -1 with a message. */
+static int
+measure_nofp_single(const char *nofp, double *out)
+{
+	char cmd[1200], line[256];
+	FILE *f;
+	int found = 0;
+
+	snprintf(cmd, sizeof(cmd), "'%s' --single-only --messages %llu", nofp,
+	         (unsigned long long)cfg.messages);
+	f = popen(cmd, "r");
+	if (f == NULL) {
+		perror("faultline-bench: popen");
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL)
+		found = found || sscanf(line, "faultline_single_thread_ns_per_msg %lf", out) == 1;
+	if (pclose(f) != 0 || !found) {
+		fprintf(stderr, "faultline-bench: %s gave no single-thread figure\n", nofp);
+		return -1;
+	}
+	return 0;
+}
+
+/* The -nofp sibling beside this program, or NULL. */
+static const char *
+find_nofp(const char *given, char *buf, size_t len)
+{
+	ssize_t n;
+	char *slash;
+
+	if (given != NULL)
+		return access(given, X_OK) == 0 ? given : NULL;
+	if (strcmp(FL_BENCH_FAULTPOINTS, "enabled") != 0)
+		return NULL;
+	n = readlink("/proc/self/exe", buf, len - 16);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (slash == NULL)
+		return NULL;
+	snprintf(slash + 1, len - (size_t)(slash + 1 - buf), "faultline-bench-nofp");
+	return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
 static void
 usage(const char *argv0)
 {
 	fprintf(stderr,
 	        "usage: %s [--messages N] [--seconds S] [--repeat R] [--idle spin|yield|backoff] [--json]\n"
+	        "          [--nofp PATH | --no-nofp] [--single-only]\n"
 	        "  --messages N  messages per throughput run (default 1000000, >= 100);\n"
 	        "                ping-pong runs N/10 round trips (>= 100)\n"
 	        "  --seconds S   stop sending after S seconds per run (default 10)\n"
 	        "  --repeat R    run every measurement R times, keep the best (default 1)\n"
 	        "  --idle M      how the measured loops wait (default spin)\n"
-	        "  --json        one JSON object instead of `name value` lines\n",
+	        "  --json        one JSON object instead of `name value` lines\n"
+	        "  --nofp PATH   the same bench built with -Dfaultpoints=disabled (default:\n"
+	        "                faultline-bench-nofp beside this program, if any); --no-nofp: none\n"
+	        "  --single-only only the faultline single-thread send+poll figure\n",
 	        argv0);
 }
 
@@ -946,7 +1023,10 @@ int
 main(int argc, char **argv)
 {
 	struct figures f = { 0 };
-	int json = 0;
+	int json = 0, single_only = 0, no_nofp = 0;
+	const char *nofp_arg = NULL, *nofp;
+	char nofp_buf[1024];
+	double nofp_ns = 0;
 
 	cfg.messages = 1000000;
 	cfg.bound_ns = 10 * FL_NS_PER_SEC;
@@ -958,6 +1038,12 @@ main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--json") == 0) {
 			json = 1;
+		} else if (strcmp(a, "--single-only") == 0) {
+			single_only = 1;
+		} else if (strcmp(a, "--no-nofp") == 0) {
+			no_nofp = 1;
+		} else if (strcmp(a, "--nofp") == 0 && i + 1 < argc) {
+			nofp_arg = argv[++i];
 		} else if (strcmp(a, "--messages") == 0 && i + 1 < argc) {
 			cfg.messages = strtoull(argv[++i], NULL, 10);
 		} else if (strcmp(a, "--seconds") == 0 && i + 1 < argc) {
@@ -989,6 +1075,24 @@ main(int argc, char **argv)
 	cfg.warmup = cfg.rounds >= 10000 ? 1000 : cfg.rounds / 10;
 	snprintf(cfg.ns, sizeof(cfg.ns), "bench-%d", (int)getpid());
 	snprintf(cfg.url, sizeof(cfg.url), "ipc:///tmp/faultline-bench-%d.ipc", (int)getpid());
+	if (single_only) {
+		double ns = 0, v;
+		for (unsigned r = 0; r < cfg.repeat; r++) {
+			if (measure_fl_single(&v) != 0)
+				return 1;
+			if (r == 0 || v < ns)
+				ns = v;
+		}
+		bench_put_str("faultpoints_build", FL_BENCH_FAULTPOINTS);
+		bench_put("faultline_single_thread_ns_per_msg", ns, 1);
+		bench_print(json);
+		return 0;
+	}
+	nofp = no_nofp ? NULL : find_nofp(nofp_arg, nofp_buf, sizeof(nofp_buf));
+	if (nofp_arg != NULL && nofp == NULL) {
+		fprintf(stderr, "faultline-bench: --nofp %s: not an executable\n", nofp_arg);
+		return 2;
+	}
 
 	rings = mmap(NULL, 2 * sizeof(*rings), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (rings == MAP_FAILED) {
@@ -997,8 +1101,16 @@ main(int argc, char **argv)
 	}
 	/* Every run below leaves no thread behind, so the next one may fork. */
 	int rc = 0;
-	for (unsigned r = 0; r < cfg.repeat && rc == 0; r++)
+	for (unsigned r = 0; r < cfg.repeat && rc == 0; r++) {
+		double v;
 		rc = measure_all(&f, r == 0);
+		/* The disabled build's figure right after this build's. */
+		if (rc == 0 && nofp != NULL) {
+			rc = measure_nofp_single(nofp, &v);
+			if (rc == 0 && (r == 0 || v < nofp_ns))
+				nofp_ns = v;
+		}
+	}
 	munmap(rings, 2 * sizeof(*rings));
 	if (rc != 0)
 		return 1;
@@ -1036,6 +1148,11 @@ main(int argc, char **argv)
 	bench_put("ratio_faultline_nng_procs_throughput", f.fl_proc / f.nng_proc, 1);
 	bench_put("ratio_faultline_ring_pingpong_p50", (double)f.fl_pp.p50_ns / (double)f.ring_pp.p50_ns, 2);
 	bench_put("ratio_faultline_nng_pingpong_p50", (double)f.fl_pp.p50_ns / (double)f.nng_pp.p50_ns, 3);
+	if (nofp != NULL) {
+		/* > 1: the compiled-in, disarmed points cost this much per message. */
+		bench_put("faultpoints_disabled_single_thread_ns_per_msg", nofp_ns, 1);
+		bench_put("ratio_faultpoints_enabled_disabled_single_thread", f.fl_1t_ns / nofp_ns, 3);
+	}
 	bench_print(json);
 	return 0;
 }
