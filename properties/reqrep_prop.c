@@ -21,7 +21,8 @@
  * firing at random (loan, port allocation, request and response send);
  * a failed call must leave nothing behind.
  *
- * reqrep_ctx: contexts and asynchronous operations (aio.h) on one REQ and
+ * reqrep_ctx (and reqrep_ctx_faults, sends failing at random): contexts
+ * and asynchronous operations (aio.h) on one REQ and
  * one REP socket, run under the deterministic scheduler (harness sim: the
  * sockets' workers are coroutines, every interleaving decision comes from
  * the trial's stream, see cx_prop).  Random context opens and closes with receives
@@ -1595,6 +1596,7 @@ struct cx_real {
 	fl_msg *held[MAX_CTX];   /* REP: the received request, to be answered */
 	fl_aio *lost[8];         /* planted B5: aios the buggy path failed to free */
 	int nlost;
+	struct fl_faults *faults; /* reqrep_ctx_faults: armed after setup */
 	struct fl_aio_debug base; /* counters at setup (process-wide) */
 };
 
@@ -1727,6 +1729,7 @@ static void cx_teardown(void *model, void *real)
 {
 	struct cx_real *r = real;
 	if (r) {
+		fl_faults_free(r->faults);
 		cx_close_everything(model, r);
 		fl_rr_domain_close(r->dreq);
 		fl_rr_domain_close(r->drep);
@@ -1912,7 +1915,8 @@ static int cx_send_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void 
 	if (planted("b5_send") && rc == 0)
 		fl_msg_free(msg);
 #endif
-	bool ok = rc == 0 || rc == FL_EPOOL_EMPTY || (!m->rep_open && rc == FL_ENOSERVER);
+	bool ok = rc == 0 || rc == FL_EPOOL_EMPTY || (!m->rep_open && rc == FL_ENOSERVER) ||
+		  (r->faults && rc == FL_EFAULT_INJECTED);
 	return ok ? FL_PROP_PASS : fl_prop_fail(ctx, "ctx_send: %s (server socket %s)", fl_errname(rc),
 						 m->rep_open ? "open" : "closed");
 }
@@ -1968,8 +1972,9 @@ static int cx_reply_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void
 	if (rc)
 		fl_msg_free(fl_aio_get_msg(r->aio[a->ctx]));
 	/* The requester's port lives as long as the REQ socket. */
-	return rc == 0 || rc == FL_EPOOL_EMPTY ? FL_PROP_PASS
-					      : fl_prop_fail(ctx, "reply: %s", fl_errname(rc));
+	return rc == 0 || rc == FL_EPOOL_EMPTY || (r->faults && rc == FL_EFAULT_INJECTED)
+		       ? FL_PROP_PASS
+		       : fl_prop_fail(ctx, "reply: %s", fl_errname(rc));
 }
 
 static void cx_reply_model(void *mv, const void *av)
@@ -2219,6 +2224,8 @@ static int cx_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
 {
 	struct cx_model *m = mv;
 	struct cx_real *r = rv;
+	if (r->faults)
+		fl_faults_disarm(r->faults);
 	cx_close_everything(m, r);
 	struct fl_aio_debug d;
 	cx_debug(r, &d);
@@ -2257,6 +2264,37 @@ static int cx_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
 	}
 
 static const struct fl_model_spec cx_spec = CX_SPEC("reqrep_ctx");
+
+/* Sends fail at random (chunk loan, request and response send, 1/20 each
+ * hit): the message stays the caller's, nothing is left behind. */
+static int cx_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
+{
+	static const char *const points[] = {"transport/chunk/loan", "transport/rr/request_send",
+					     "transport/rr/response_send"};
+	int rc = cx_setup(ctx, model, real);
+	if (rc != FL_PROP_PASS)
+		return rc;
+	struct cx_real *r = *real;
+	rc = fl_faults_new(fl_prop_choice(ctx), NULL, &r->faults);
+	for (size_t i = 0; rc == 0 && i < sizeof points / sizeof points[0]; i++) {
+		struct fl_fault_rule rule = {.point = points[i], .action = FL_FAULT_ERROR,
+					     .when = FL_WHEN_PROB, .p = 0.05};
+		rc = fl_faults_add(r->faults, &rule);
+	}
+	if (rc == 0)
+		rc = fl_faults_arm(r->faults);
+	if (rc) {
+		cx_teardown(*model, *real);
+		return fl_prop_fail(ctx, "fault engine: %s", fl_errname(rc));
+	}
+	return FL_PROP_PASS;
+}
+
+static const struct fl_model_spec cx_spec_faults = {
+	.name = "reqrep_ctx_faults", .cmds = cx_cmds, .ncmds = sizeof cx_cmds / sizeof cx_cmds[0],
+	.max_steps = 40, .avg_steps = 15, .setup = cx_setup_faults, .check = cx_check,
+	.final_check = cx_final, .teardown = cx_teardown,
+};
 
 /* The model runner inside one sim actor: the sockets' workers are actors
  * too.  The scheduler draws from its own stream, reseeded from one value
@@ -2322,6 +2360,8 @@ static const struct fl_prop_def props[] = {
 	{"reqrep_ctx", cx_prop, &cx_spec,
 	 "contexts and aios under the deterministic scheduler: messages freed exactly once, "
 	 "no aio freed or completed after close, callbacks owed, ports and chunks balanced"},
+	{"reqrep_ctx_faults", cx_prop, &cx_spec_faults,
+	 "the same with sends failing at random (chunk loan, request/response send)"},
 };
 
 /* Removes run directories that trials of this runner left behind (a trial
