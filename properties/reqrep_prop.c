@@ -428,6 +428,18 @@ static int mismatch(struct fl_prop_ctx *ctx, const char *what, int got, int want
 			    fl_errname(want), fl_rr_errmsg());
 }
 
+/* Exhaustion must be a clear error: the message names the pool. */
+static int exhausted_clearly(struct fl_prop_ctx *ctx, const char *what, int rc)
+{
+	const char *msg = fl_rr_errmsg();
+	const char *want = rc == FL_ENO_PORTS ? "port pool exhausted"
+			 : rc == FL_EPOOL_EMPTY ? "empty" : NULL;
+	if (want && (!msg || !strstr(msg, want)))
+		return fl_prop_fail(ctx, "%s: %s with message \"%s\", which does not say \"%s\"", what,
+				    fl_errname(rc), msg ? msg : "", want);
+	return FL_PROP_PASS;
+}
+
 static bool any_free_svc(const struct rr_model *m)
 {
 	for (int s = 0; s < NSVC; s++)
@@ -507,7 +519,7 @@ static int open_server_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, v
 			fl_rr_server_close(s), r->srv[p] = NULL;
 		return mismatch(ctx, "server_open", rc, want);
 	}
-	return FL_PROP_PASS;
+	return exhausted_clearly(ctx, "server_open", rc);
 }
 
 static void open_port_model(struct rr_model *m, const struct rr_args *a, bool server)
@@ -606,7 +618,7 @@ static int open_client_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, v
 			fl_rr_client_close(c), r->cli[p] = NULL;
 		return mismatch(ctx, "client_open", rc, want);
 	}
-	return FL_PROP_PASS;
+	return exhausted_clearly(ctx, "client_open", rc);
 }
 
 static void open_client_model(void *mv, const void *av)
@@ -692,7 +704,7 @@ static int loan_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av
 	}
 	if (rc != want && !faulted(r, rc))
 		return mismatch(ctx, "loan", rc, want);
-	return FL_PROP_PASS;
+	return exhausted_clearly(ctx, "loan", rc);
 }
 
 static void loan_model(void *mv, const void *av)
