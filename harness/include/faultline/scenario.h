@@ -181,6 +181,7 @@ struct fl_scn_op_service {
 	const char *service;
 	fl_scn_ref as;    /* server or connection */
 	const char *impl; /* offer_service: a fixture server opener, or NULL */
+	int expect;       /* an FL_E* code the open must fail with (exhaustion), or 0 */
 };
 
 struct fl_scn_op_request {

@@ -160,6 +160,28 @@ obj_sock(struct actor_run *ar, const struct fl_scenario_op *op, int obj)
 	return r->socks[obj];
 }
 
+/* offer_service/connect_service {expect: FL_E...}: the open must fail with
+ * that code (a pool exhausted is a clear error).  Returns true when the
+ * outcome was handled here. */
+static bool
+expected_open(struct actor_run *ar, const struct fl_scenario_op *op, int rv)
+{
+	int want = op->u.service.expect;
+
+	if (want == 0)
+		return false;
+	if (rv == want)
+		return true;
+	if (rv != 0) {
+		op_error(ar, op, op->u.service.service, rv);
+		return true;
+	}
+	if (!ar->run->faults_configured)
+		run_fail(ar->run, "operations", "actor %s: %s (line %d): expected %s, but it succeeded",
+		         ar->a->name, fl_scenario_op_name(op->kind), op->line, fl_errname(want));
+	return false; /* keep what opened, so close_client closes it */
+}
+
 static void
 do_offer_service(struct actor_run *ar, const struct fl_scenario_op *op)
 {
@@ -176,6 +198,8 @@ do_offer_service(struct actor_run *ar, const struct fl_scenario_op *op)
 	} else if (rv == 0) {
 		rv = fl_rr_server_open(ar->dom, op->u.service.service, &srv);
 	}
+	if (expected_open(ar, op, rv))
+		return;
 	if (rv != 0) {
 		op_error(ar, op, op->u.service.service, rv);
 		return;
@@ -196,6 +220,8 @@ do_connect_service(struct actor_run *ar, const struct fl_scenario_op *op)
 	} else if (rv == 0) {
 		rv = fl_rr_client_open(ar->dom, op->u.service.service, &cl);
 	}
+	if (expected_open(ar, op, rv))
+		return;
 	if (rv != 0) {
 		op_error(ar, op, op->u.service.service, rv);
 		return;

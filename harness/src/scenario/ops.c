@@ -470,6 +470,18 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		if (!rc && server)
 			rc = impl_field(l, m, base, a->impl, false, 1u << FIXTURE_SERVER_OPEN,
 			                "server opener", &op->u.service.impl);
+		op->u.service.expect = 0;
+		if (!rc && a->expect != NULL) {
+			char f[160];
+			scn_join(f, sizeof f, base, "expect");
+			for (int c = -1; c >= FL_ERROR_MIN; c--)
+				if (strcmp(fl_errname(c), a->expect) == 0)
+					op->u.service.expect = c;
+			if (op->u.service.expect == 0)
+				rc = scn_fail(l, scn_yline(scn_yget(l, m, "expect")), f,
+				              "unknown error code '%s' (expected an FL_E* name, e.g. FL_ENO_PORTS)",
+				              a->expect);
+		}
 		break;
 	}
 	case FL_SCN_OP_REQUEST: {

@@ -105,6 +105,7 @@ static const cyaml_schema_field_t wait_fields[] = {
 static const cyaml_schema_field_t service_fields[] = {
 	STR("service", struct fl_raw_service, service),
 	STR("as", struct fl_raw_service, as),
+	STR("expect", struct fl_raw_service, expect),
 	CYAML_FIELD_END
 };
 
@@ -112,6 +113,7 @@ static const cyaml_schema_field_t offer_service_fields[] = {
 	STR("service", struct fl_raw_service, service),
 	STR("as", struct fl_raw_service, as),
 	STR("impl", struct fl_raw_service, impl),
+	STR("expect", struct fl_raw_service, expect),
 	CYAML_FIELD_END
 };
 

@@ -69,6 +69,7 @@ struct fl_raw_service {
 	char *service;
 	char *as;
 	char *impl; /* offer_service only */
+	char *expect;
 };
 
 struct fl_raw_request {

@@ -94,6 +94,9 @@ static const struct bad_case bad_cases[] = {
 	 "context helper opens its own context per request)"},
 	{"bad/bad_chunks.yaml",
 	 "bad/bad_chunks.yaml:6: driver.chunks: chunk spec \"4096:8,128:4\": sizes must ascend"},
+	{"bad/bad_expect.yaml",
+	 "bad/bad_expect.yaml:7: actors[0].ops[0].offer_service.expect: unknown error code 'ENOSPC' "
+	 "(expected an FL_E* name, e.g. FL_ENO_PORTS)"},
 	{"bad/connect_impl.yaml",
 	 "bad/connect_impl.yaml:7: actors[0].ops[0].connect_service.impl: unknown key"},
 };
