@@ -404,21 +404,23 @@ forever_actor(void *arg)
 static void
 crashing_parent(void *arg)
 {
-	fl_thread *t;
+	fl_thread **t = arg;
 
-	assert_int_equal(fl_thread_start(&t, "worker", forever_actor, arg), 0);
+	assert_int_equal(fl_thread_start(t, "worker", forever_actor, NULL), 0);
 	FL_SCHED_POINT("toy.before_crash");
 	fl_sim_crash_current();
 }
 
+/* Joins the dead parent's worker: it returns once the worker is gone. */
 static void
 bystander_actor(void *arg)
 {
+	fl_thread *volatile *t = arg;
 	struct fl_idle st = { 0 };
 
-	(void)arg;
-	for (int i = 0; i < 5; i++)
+	while (*t == NULL)
 		fl_idle(&st, 1, FL_DEADLINE_NONE);
+	assert_int_equal(fl_thread_join(*t), 0);
 }
 
 /* A crash is a process dying: the thread the crashed actor started dies
@@ -432,12 +434,13 @@ crash_takes_its_threads(void **state)
 		struct fl_sim *sim;
 		struct fl_sim_config cfg = { .kind = seed % 2 ? FL_SCHED_RANDOM : FL_SCHED_PCT };
 		struct fl_sim_result res;
+		fl_thread *worker = NULL;
 
 		assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
 		cfg.choices = c;
 		assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-		assert_int_equal(fl_sim_spawn(sim, "parent", crashing_parent, NULL, NULL), 0);
-		assert_int_equal(fl_sim_spawn(sim, "bystander", bystander_actor, NULL, NULL), 0);
+		assert_int_equal(fl_sim_spawn(sim, "parent", crashing_parent, &worker, NULL), 0);
+		assert_int_equal(fl_sim_spawn(sim, "bystander", bystander_actor, &worker, NULL), 0);
 		assert_int_equal(fl_sim_run(sim, &res), 0);
 		assert_int_equal(res.verdict, FL_SIM_OK);
 		assert_int_equal(res.nactors, 3);
