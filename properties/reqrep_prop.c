@@ -1760,9 +1760,12 @@ static void cx_teardown(void *model, void *real)
  * step from one draw of the trial's stream, in the step's span. */
 static struct fl_choice *cx_sched;
 
+static bool cx_nested; /* inside a composite step: one reseed per step */
+
 static void cx_step_schedule(struct fl_prop_ctx *ctx)
 {
-	fl_choice_reseed(cx_sched, fl_choice_draw(fl_prop_choice(ctx), 1u << 16));
+	if (!cx_nested)
+		fl_choice_reseed(cx_sched, fl_choice_draw(fl_prop_choice(ctx), 1u << 16));
 }
 
 static int cx_free_slot(const struct cx_model *m)
@@ -2102,6 +2105,86 @@ static void d_cx_b5(const void *av, char *b, size_t l)
 }
 #endif
 
+/* ---- composites: a round trip is eight single steps, these make it
+ * three (call, serve, wait) so most trials carry replies ---- */
+
+/* REQ: send a request, wait for the send, start the receive of its reply. */
+static int cx_call_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	cx_step_schedule(ctx);
+	struct cx_args *a = av;
+	struct cx_model tmp = *(const struct cx_model *)mv;
+	cx_nested = true;
+	int rc = cx_send_real(ctx, rv, &tmp, av);
+	int send_rc = a->rc;
+	if (rc == FL_PROP_PASS && send_rc == 0) {
+		cx_send_model(&tmp, av);
+		rc = cx_wait_real(ctx, rv, &tmp, av);
+		if (rc == FL_PROP_PASS) {
+			cx_wait_model(&tmp, av);
+			rc = cx_recv_real(ctx, rv, &tmp, av);
+		}
+	}
+	cx_nested = false;
+	a->result = send_rc; /* 0: the receive is pending (a->rc its start) */
+	return rc;
+}
+
+static void cx_call_model(void *mv, const void *av)
+{
+	const struct cx_args *a = av;
+	struct cx_ctx *c = &((struct cx_model *)mv)->c[a->ctx];
+	if (a->result != 0)
+		return; /* the send failed: nothing changed */
+	c->sent = a->rc != 0; /* the receive did not start: the reply is still owed */
+	c->busy = a->rc == 0;
+	c->last_op = 1;
+}
+
+static bool c_rep_ready(const struct cx_ctx *c)
+{
+	return c->rep && !c->busy && !c->has_req;
+}
+static bool p_cx_serve(const void *mv) { return cx_any(mv, c_rep_ready); }
+static void gen_cx_serve(struct fl_prop_ctx *ctx, const void *mv, void *av)
+{
+	((struct cx_args *)av)->ctx = (int8_t)cx_pick(ctx, mv, c_rep_ready);
+}
+
+/* REP: receive the next request (or time out), answer it with itself. */
+static int cx_serve_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	cx_step_schedule(ctx);
+	struct cx_args *a = av;
+	struct cx_model tmp = *(const struct cx_model *)mv;
+	cx_nested = true;
+	int rc = cx_recv_real(ctx, rv, &tmp, av);
+	a->got_msg = false;
+	a->freed = false; /* true: a reply is pending */
+	if (rc == FL_PROP_PASS && a->rc == 0) {
+		cx_recv_model(&tmp, av);
+		rc = cx_wait_real(ctx, rv, &tmp, av);
+		if (rc == FL_PROP_PASS && a->got_msg) {
+			cx_wait_model(&tmp, av);
+			rc = cx_reply_real(ctx, rv, &tmp, av);
+			a->freed = rc == FL_PROP_PASS && a->rc == 0;
+		}
+	}
+	cx_nested = false;
+	return rc;
+}
+
+static void cx_serve_model(void *mv, const void *av)
+{
+	const struct cx_args *a = av;
+	struct cx_ctx *c = &((struct cx_model *)mv)->c[a->ctx];
+	/* the request was answered (busy: the send's callback is owed) or
+	 * freed after a failed reply; or none came (timed out) */
+	c->has_req = false;
+	c->busy = a->freed;
+	c->last_op = 0;
+}
+
 static int cx_settle_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
 	cx_step_schedule(ctx);
@@ -2163,6 +2246,8 @@ static void d_cx_reply(const void *a, char *b, size_t l) { d_cx(a, b, l, "reply 
 static void d_cx_wait(const void *a, char *b, size_t l) { d_cx(a, b, l, "wait for the operation of"); }
 static void d_cx_cancel(const void *a, char *b, size_t l) { d_cx(a, b, l, "cancel the operation of"); }
 static void d_cx_close(const void *a, char *b, size_t l) { d_cx(a, b, l, "close"); }
+static void d_cx_call(const void *a, char *b, size_t l) { d_cx(a, b, l, "call (send, wait, receive) on"); }
+static void d_cx_serve(const void *a, char *b, size_t l) { d_cx(a, b, l, "serve one request (receive, wait, reply) on"); }
 
 static void gen_cx_slot(struct fl_prop_ctx *ctx, const void *mv, void *av)
 {
@@ -2179,6 +2264,8 @@ static const struct fl_model_cmd cx_cmds[] = {
 	{.name = "cancel", .weight = 1, .precondition = p_cx_busy, .gen = gen_cx_busy, .apply_real = cx_cancel_real, .describe = d_cx_cancel},
 	{.name = "close context", .weight = 2, .precondition = p_cx_any, .gen = gen_cx_any, .apply_real = cx_close_real, .apply_model = cx_close_model, .describe = d_cx_close},
 	{.name = "let the workers run (5 ms)", .weight = 2, .apply_real = cx_settle_real},
+	{.name = "call", .weight = 4, .precondition = p_cx_send, .gen = gen_cx_send, .apply_real = cx_call_real, .apply_model = cx_call_model, .describe = d_cx_call},
+	{.name = "serve", .weight = 4, .precondition = p_cx_serve, .gen = gen_cx_serve, .apply_real = cx_serve_real, .apply_model = cx_serve_model, .describe = d_cx_serve},
 	{.name = "close the server socket", .weight = 1, .precondition = p_rep_open, .apply_real = cx_close_rep_real, .apply_model = cx_close_rep_model},
 	{.name = "reopen the server socket", .weight = 2, .precondition = p_rep_closed, .apply_real = cx_open_rep_sock_real, .apply_model = cx_open_rep_sock_model},
 #ifdef PLANT_BUGS
@@ -2463,7 +2550,7 @@ static const struct plant_def plants[] = {
 	/* fixtures/b4_port_churn.c: one start_server whose configure fails */
 	{"b4_port", &planted_props[1], "B4 helper", 1},
 	/* fixtures/b5_free_after_send.c: open a context, send, free */
-	{"b5_send", &planted_props[2], "send a request", 2},
+	{"b5_send", &planted_props[2], "send", 2},
 	/* fixtures/b5_close_pending.c: open a context, send, wait, receive,
 	 * give up (free the aio, close) */
 	{"b5_close", &planted_props[3], "B5 helper", 5},
