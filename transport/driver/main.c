@@ -2,19 +2,26 @@
  * faultline-driver: the media driver as a daemon.
  *
  *   faultline-driver [-n NS] [--client-timeout-ms N] [--linger-ms N]
- *                    [--term-length BYTES] [--mtu BYTES] [-v]
+ *                    [--term-length BYTES] [--mtu BYTES]
+ *                    [--chunks SPEC] [--ports N] [--no-reqrep] [-v]
  *
  * Runs the conductor on the main thread until SIGINT or SIGTERM, then
- * closes the driver, which removes /dev/shm/faultline-<ns>/.
+ * closes the driver, which removes /dev/shm/faultline-<ns>/.  Unless
+ * --no-reqrep, it serves request/response too (fl_rr_driver_ext): chunk
+ * pools and port tables in the run directory, reclaimed per dead client.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultline/chunk.h"
 #include "faultline/driver.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
+#include "faultline/reqrep.h"
+#include "driver_ext.h"
+#include "reqrep/rr_driver.h"
 
 static volatile sig_atomic_t stop;
 
@@ -29,9 +36,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: faultline-driver [-n NAMESPACE] [--client-timeout-ms N] [--linger-ms N]\n"
-	           "                        [--term-length BYTES] [--mtu BYTES] [-v]\n"
+	           "                        [--term-length BYTES] [--mtu BYTES]\n"
+	           "                        [--chunks SPEC] [--ports N] [--no-reqrep] [-v]\n"
 	           "defaults: namespace 'default', client timeout 5000 ms, linger 1000 ms,\n"
-	           "          term length 1048576, mtu 4096\n");
+	           "          term length 1048576, mtu 4096; request/response served with\n"
+	           "          chunk pools SPEC = size:count,... (default " FL_CHUNK_DEFAULT_SPEC ")\n"
+	           "          and N server and N client ports (default 512)\n");
 }
 
 int
@@ -40,6 +50,8 @@ main(int argc, char **argv)
 	struct fl_driver_ctx ctx;
 	struct sigaction sa;
 	struct fl_idle idle = {0};
+	static const struct fl_driver_ext *const exts[] = { &fl_rr_driver_ext };
+	bool reqrep = true;
 	fl_driver *d;
 	int i, rc;
 
@@ -65,6 +77,25 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--mtu") == 0 && v) {
 			ctx.mtu = (uint32_t)strtoul(v, NULL, 10);
 			i++;
+		} else if (strcmp(a, "--chunks") == 0 && v) {
+			if (fl_chunk_spec_check(v, NULL) != 0) {
+				fprintf(stderr, "faultline-driver: --chunks %s: %s\n", v, fl_rr_errmsg());
+				return 2;
+			}
+			setenv("FL_RR_CHUNKS", v, 1);
+			i++;
+		} else if (strcmp(a, "--ports") == 0 && v) {
+			char *end;
+			unsigned long n = strtoul(v, &end, 10);
+			if (*end != '\0' || n < 1 || n > 65536) {
+				fprintf(stderr, "faultline-driver: --ports %s: expected 1..65536\n", v);
+				return 2;
+			}
+			setenv("FL_RR_SERVER_PORTS", v, 1);
+			setenv("FL_RR_CLIENT_PORTS", v, 1);
+			i++;
+		} else if (strcmp(a, "--no-reqrep") == 0) {
+			reqrep = false;
 		} else if (strcmp(a, "-v") == 0) {
 			ctx.verbose = true;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -74,6 +105,10 @@ main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (reqrep) {
+		ctx.extensions = exts;
+		ctx.extension_count = 1;
 	}
 	rc = fl_driver_start(&ctx, &d);
 	if (rc != 0) {

@@ -969,11 +969,6 @@ fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
 	d->now = fl_clock_now_ns();
 	__atomic_store_n(&d->hdr->driver_heartbeat_ns, d->now, __ATOMIC_RELEASE);
 	__atomic_store_n(&d->hdr->magic, FL_CNC_MAGIC, __ATOMIC_RELEASE);
-	if (&fl_reqrep_ext != NULL) {
-		rc = add_ext(d, &fl_reqrep_ext);
-		if (rc != 0)
-			goto fail_cnc;
-	}
 	for (i = 0; i < (int)d->ctx.extension_count; i++) {
 		rc = add_ext(d, d->ctx.extensions[i]);
 		if (rc != 0)

@@ -11,10 +11,9 @@
  * or was timed out (crashed=true), and stop() at close.  All calls come from
  * the driver conductor, one at a time.
  *
- * Built-in table: the driver always tries `fl_reqrep_ext` (a weak
- * reference: present when the reqrep object file is linked in, which the
- * reqrep module ensures by defining it in the same object as a function
- * its users call, or by a program referencing it), plus ctx.extensions.
+ * The driver runs the extensions listed in ctx.extensions, in order: the
+ * request/response one is fl_rr_driver_ext (reqrep/rr_driver.h), which
+ * faultline-driver passes.
  *
  * Client side: fl_client_ext_send() puts a command on the ring;
  * fl_client_ext_set_handler() receives every broadcast of the extension
@@ -49,9 +48,6 @@ struct fl_driver_ext {
 	/* A client closed or was timed out: reclaim what it held. */
 	void (*on_client_gone)(struct fl_driver *d, void *state, uint64_t client_id, bool crashed);
 };
-
-/* The request/response extension, if linked. */
-extern const struct fl_driver_ext fl_reqrep_ext __attribute__((weak));
 
 /* ---- driver helpers for extensions (conductor thread only) --------- */
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """faultline-driver and faultline-stat as a user runs them: start the daemon,
-read its gauges with --json, refuse a second daemon, shut down on SIGTERM
-removing the run directory.  argv: DRIVER STAT"""
+read its gauges with --json (request/response ones too), refuse a second
+daemon and a bad --chunks, shut down on SIGTERM removing the run
+directory.  argv: DRIVER STAT"""
 import json
 import os
 import signal
@@ -36,6 +37,13 @@ try:
     for g in ("active_clients", "publications", "subscriptions", "images", "log_files",
               "log_files_mapped", "pending_registrations", "image_refs_held"):
         assert s[g] == 0, (g, s)
+    # Request/response served by default: the domain's files and gauges.
+    for f in ("chunks.dat", "ports.dat"):
+        assert os.path.exists(os.path.join(run_dir, f)), f
+    for g in ("rr_servers_in_use", "rr_clients_in_use", "rr_chunks_loaned",
+              "rr_clients_reclaimed", "rr_ports_reclaimed", "rr_chunks_reclaimed"):
+        assert s["ext"][g] == 0, (g, s["ext"])
+    assert s["ext"]["rr_chunks_total"] == 8192 + 1024 + 64, s["ext"]
     plain = subprocess.run([stat, ns], capture_output=True, text=True, timeout=10)
     assert "publications 0" in plain.stdout, plain.stdout
     second = subprocess.run([driver, "-n", ns], capture_output=True, text=True, timeout=10)
@@ -43,6 +51,10 @@ try:
     assert "live driver (pid %d)" % proc.pid in second.stderr, second.stderr
     bad = subprocess.run([driver, "-n", "a/b"], capture_output=True, text=True, timeout=10)
     assert bad.returncode == 1 and "FL_ENAME" in bad.stderr, bad
+    badspec = subprocess.run([driver, "-n", ns + "-x", "--chunks", "128:x"], capture_output=True,
+                             text=True, timeout=10)
+    assert badspec.returncode == 2 and "--chunks 128:x" in badspec.stderr, badspec
+    assert not os.path.exists(run_dir + "-x")
     missing = subprocess.run([stat, "t-no-such-ns"], capture_output=True, text=True, timeout=10)
     assert missing.returncode == 1, missing
     proc.send_signal(signal.SIGTERM)

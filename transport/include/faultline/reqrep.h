@@ -84,6 +84,11 @@ int fl_rr_domain_create(const char *dir, const struct fl_rr_config *cfg, fl_rr_d
 
 /* fl_rr_domain_open maps an existing domain for client id `owner`
  * (non-zero): every port and chunk it takes is recorded as that owner's.
+ * Under a driver that serves request/response (faultline-driver; an
+ * embedded driver started with fl_rr_driver_ext), open the driver's domain
+ * with fl_rr_domain_open(fl_client_run_dir(c), fl_client_id(c), &d): the
+ * driver then reclaims everything the client held when it closes or is
+ * timed out.
  * Errors: FL_ENOENT, FL_EPROTO, FL_EIO, FL_ENOMEM, FL_EINVAL. */
 int fl_rr_domain_open(const char *dir, uint64_t owner, fl_rr_domain **out);
 

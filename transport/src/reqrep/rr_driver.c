@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultline/chunk.h"
 #include "faultline/error.h"
+#include "faultline/platform.h"
+#include "driver_ext.h"
 #include "rr_driver.h"
 
 static uint32_t
@@ -71,3 +74,95 @@ rr_driver_stop(struct rr_driver *rd)
 		rd->dir[0] = '\0';
 	}
 }
+
+/* ---- the driver extension ------------------------------------------- */
+
+/* Gauges, refreshed every GAUGE_PERIOD_NS of the duty cycle. */
+#define GAUGE_PERIOD_NS (10 * FL_NS_PER_MS)
+
+struct rr_ext {
+	struct rr_driver rd;
+	struct fl_rr_config cfg;
+	uint64_t next_gauges_ns;
+};
+
+static void
+ext_gauges(struct fl_driver *d, struct rr_ext *x)
+{
+	struct fl_rr_stats st;
+	int64_t loaned = 0, total = 0, exhausted = 0;
+	unsigned g = 0;
+
+	fl_rr_stats(x->rd.d, &st);
+	for (uint32_t i = 0; i < st.chunks.n_classes; i++) {
+		loaned += st.chunks.cls[i].loaned;
+		total += st.chunks.cls[i].total;
+		exhausted += (int64_t)st.chunks.cls[i].exhausted;
+	}
+	fl_driver_ext_gauge_set(d, g++, "rr_servers_in_use", st.servers_in_use);
+	fl_driver_ext_gauge_set(d, g++, "rr_clients_in_use", st.clients_in_use);
+	fl_driver_ext_gauge_set(d, g++, "rr_chunks_loaned", loaned);
+	fl_driver_ext_gauge_set(d, g++, "rr_chunks_total", total);
+	fl_driver_ext_gauge_set(d, g++, "rr_chunks_exhausted", exhausted);
+	fl_driver_ext_gauge_set(d, g++, "rr_clients_reclaimed", (int64_t)x->rd.clients_reclaimed);
+	fl_driver_ext_gauge_set(d, g++, "rr_ports_reclaimed", (int64_t)x->rd.ports_reclaimed);
+	fl_driver_ext_gauge_set(d, g++, "rr_chunks_reclaimed", (int64_t)x->rd.chunks_reclaimed);
+}
+
+static int
+ext_start(struct fl_driver *d, void **state)
+{
+	struct rr_ext *x = calloc(1, sizeof(*x));
+	int rc;
+
+	if (x == NULL)
+		return FL_ENOMEM;
+	rc = rr_driver_start(&x->rd, fl_driver_run_dir(d), NULL);
+	if (rc != 0) {
+		free(x);
+		return rc;
+	}
+	ext_gauges(d, x);
+	*state = x;
+	return 0;
+}
+
+static void
+ext_stop(struct fl_driver *d, void *state)
+{
+	struct rr_ext *x = state;
+
+	(void)d;
+	rr_driver_stop(&x->rd);
+	free(x);
+}
+
+static int
+ext_do_work(struct fl_driver *d, void *state, uint64_t now_ns)
+{
+	struct rr_ext *x = state;
+
+	if (now_ns >= x->next_gauges_ns) {
+		ext_gauges(d, x);
+		x->next_gauges_ns = now_ns + GAUGE_PERIOD_NS;
+	}
+	return 0;
+}
+
+static void
+ext_client_gone(struct fl_driver *d, void *state, uint64_t client_id, bool crashed)
+{
+	struct rr_ext *x = state;
+
+	(void)crashed;
+	if (rr_driver_client_gone(&x->rd, client_id) > 0)
+		ext_gauges(d, x);
+}
+
+const struct fl_driver_ext fl_rr_driver_ext = {
+	.name = "reqrep",
+	.start = ext_start,
+	.stop = ext_stop,
+	.do_work = ext_do_work,
+	.on_client_gone = ext_client_gone,
+};

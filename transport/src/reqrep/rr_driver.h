@@ -12,6 +12,8 @@
 
 #include "faultline/reqrep.h"
 
+struct fl_driver_ext;
+
 struct rr_driver {
 	fl_rr_domain *d;
 	char dir[4096];
@@ -30,5 +32,20 @@ int rr_driver_client_gone(struct rr_driver *rd, uint64_t client_id);
 
 /* Unmaps and unlinks the domain.  Safe on a zeroed or stopped rd. */
 void rr_driver_stop(struct rr_driver *rd);
+
+/*
+ * The driver extension that makes a driver serve request/response: pass it
+ * in fl_driver_ctx.extensions (faultline-driver does, unless --no-reqrep).
+ * On start it creates chunks.dat and ports.dat in the run directory
+ * (configured by FL_RR_CHUNKS, FL_RR_SERVER_PORTS, FL_RR_CLIENT_PORTS);
+ * when a client closes or is timed out it reclaims every port and chunk
+ * owned by that client's id (clients open the domain with
+ * fl_rr_domain_open(fl_client_run_dir(c), fl_client_id(c), ...)); its
+ * gauges (rr_servers_in_use, rr_clients_in_use, rr_chunks_loaned,
+ * rr_chunks_total, rr_chunks_exhausted, rr_clients_reclaimed,
+ * rr_ports_reclaimed, rr_chunks_reclaimed) are the driver's extension
+ * gauges, printed by faultline-stat; on stop it removes the files.
+ */
+extern const struct fl_driver_ext fl_rr_driver_ext;
 
 #endif

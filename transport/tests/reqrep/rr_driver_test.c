@@ -1,0 +1,187 @@
+/*
+ * The driver serving request/response (fl_rr_driver_ext) with real
+ * processes and real shared memory: a client process opens the driver's
+ * domain under its client id, takes a server port, a client port and
+ * chunks; the driver's gauges show them; once the process is SIGKILLed
+ * (or closes its client with everything still held) the driver reclaims
+ * all of it after the liveness timeout, and its files go with the run
+ * directory at close.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "../test_util.h"
+#include "faultline/chunk.h"
+#include "faultline/client.h"
+#include "faultline/driver.h"
+#include "faultline/reqrep.h"
+#include "faultline/stats.h"
+#include "driver_ext.h"
+#include "rr_driver.h"
+
+#define MS FL_NS_PER_MS
+
+static struct fl_stats st;
+
+static int64_t
+gauge(const char *ns, const char *name)
+{
+	assert_fl(fl_stats_read(ns, &st), 0);
+	for (int i = 0; i < st.ext_count; i++)
+		if (strcmp(st.ext[i].name, name) == 0)
+			return st.ext[i].value;
+	fail_msg("no gauge %s", name);
+	return -1;
+}
+
+static fl_driver *
+start_driver(const char *ns)
+{
+	static const struct fl_driver_ext *const exts[] = { &fl_rr_driver_ext };
+	struct fl_driver_ctx dc;
+	fl_driver *d;
+
+	fl_driver_ctx_init(&dc);
+	dc.ns = ns;
+	dc.term_length = 64 * 1024;
+	dc.mtu = 1024;
+	dc.client_liveness_ns = (under_valgrind() ? 2000 : 300) * MS;
+	dc.extensions = exts;
+	dc.extension_count = 1;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	return d;
+}
+
+/* The child: everything it takes stays held.  Writes one byte when ready,
+ * then closes its client (close_client) or waits to be killed. */
+static void
+holder(const char *ns, int ready_fd, bool close_client)
+{
+	struct fl_client_ctx cc;
+	fl_client *c;
+	fl_rr_domain *dom;
+	fl_rr_server *srv;
+	fl_rr_client *cli;
+	fl_chunk a, b;
+	uint64_t dl = fl_clock_now_ns() + 5000 * MS;
+
+	fl_client_ctx_init(&cc);
+	cc.ns = ns;
+	cc.heartbeat_interval_ns = 20 * MS;
+	if (fl_client_open(&cc, &c) != 0 ||
+	    fl_rr_domain_open(fl_client_run_dir(c), fl_client_id(c), &dom) != 0 ||
+	    fl_rr_server_open(dom, "svc", &srv) != 0 || fl_rr_client_open(dom, "svc", &cli) != 0 ||
+	    fl_rr_client_loan(cli, 32, dl, &a) != 0 || fl_rr_server_loan(srv, 32, dl, &b) != 0)
+		_exit(3);
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(4);
+	if (close_client) {
+		fl_client_close(c); /* the port and chunks are still held */
+		_exit(0);
+	}
+	for (int i = 0; i < 3000; i++) /* killed long before 30 s */
+		usleep(10000);
+	_exit(5);
+}
+
+static pid_t
+spawn_holder(const char *ns, bool close_client)
+{
+	int p[2];
+	pid_t pid;
+	struct pollfd pfd;
+	char byte;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		holder(ns, p[1], close_client);
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 20000), 1);
+	assert_int_equal(read(p[0], &byte, 1), 1);
+	close(p[0]);
+	return pid;
+}
+
+static void
+killed_client_is_reclaimed(void **state)
+{
+	char ns[64], dir[256], path[300];
+	fl_driver *d;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	test_ns(ns, sizeof(ns), "rrdrv");
+	d = start_driver(ns);
+	snprintf(dir, sizeof(dir), "%s", fl_driver_run_dir(d));
+	snprintf(path, sizeof(path), "%s/chunks.dat", dir);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/ports.dat", dir);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(gauge(ns, "rr_chunks_loaned"), 0);
+	assert_true(gauge(ns, "rr_chunks_total") > 0);
+
+	pid = spawn_holder(ns, false);
+	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 1 &&
+	                       gauge(ns, "rr_clients_in_use") == 1 &&
+	                       gauge(ns, "rr_chunks_loaned") == 2, 3000));
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 0 &&
+	                       gauge(ns, "rr_clients_in_use") == 0 &&
+	                       gauge(ns, "rr_chunks_loaned") == 0, 10000));
+	assert_int_equal(gauge(ns, "rr_clients_reclaimed"), 1);
+	assert_int_equal(gauge(ns, "rr_ports_reclaimed"), 2);
+	assert_int_equal(gauge(ns, "rr_chunks_reclaimed"), 2);
+	assert_int_equal(st.client_timeouts, 1);
+
+	/* A client that closes holding a port and chunks: reclaimed at once. */
+	pid = spawn_holder(ns, true);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 0 &&
+	                       gauge(ns, "rr_chunks_loaned") == 0 &&
+	                       gauge(ns, "rr_clients_reclaimed") == 2, 3000));
+	assert_int_equal(st.client_timeouts, 1);
+	fl_driver_close(d);
+	assert_int_equal(access(dir, F_OK), -1);
+}
+
+static void
+driver_without_extension_has_no_domain(void **state)
+{
+	char ns[64], path[300];
+	struct fl_driver_ctx dc;
+	fl_driver *d;
+
+	(void)state;
+	test_ns(ns, sizeof(ns), "rrnone");
+	fl_driver_ctx_init(&dc);
+	dc.ns = ns;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	snprintf(path, sizeof(path), "%s/chunks.dat", fl_driver_run_dir(d));
+	assert_int_equal(access(path, F_OK), -1);
+	fl_driver_close(d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(killed_client_is_reclaimed),
+		cmocka_unit_test(driver_without_extension_has_no_domain),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
