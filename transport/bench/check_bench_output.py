@@ -30,7 +30,8 @@ PUBSUB = {
     # An enabled build's faultline-bench-nofp beside the program: the
     # same-run enabled/disabled comparison is printed too.
     "sibling": "faultline-bench-nofp",
-    "sibling_ratios": ["faultpoints_disabled_single_thread_ns_per_msg",
+    "sibling_ratios": ["faultpoints_enabled_single_thread_ns_per_msg",
+                       "faultpoints_disabled_single_thread_ns_per_msg",
                        "ratio_faultpoints_enabled_disabled_single_thread"],
 }
 
