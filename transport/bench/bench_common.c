@@ -312,3 +312,43 @@ bench_print(int json)
 		printf("}\n");
 	fflush(stdout);
 }
+
+void
+bench_opts_init(struct bench_opts *o)
+{
+	o->json = 0;
+	o->bound_ns = 10 * FL_NS_PER_SEC;
+	o->repeat = 1;
+	o->idle = BENCH_IDLE_SPIN;
+}
+
+int
+bench_opt(struct bench_opts *o, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+
+	if (strcmp(a, "--json") == 0) {
+		o->json = 1;
+		return 1;
+	}
+	if (strcmp(a, "--seconds") != 0 && strcmp(a, "--repeat") != 0 && strcmp(a, "--idle") != 0)
+		return 0;
+	if (v == NULL)
+		return -1;
+	(*i)++;
+	if (strcmp(a, "--seconds") == 0) {
+		double s = strtod(v, NULL);
+		if (!(s > 0 && s <= 3600))
+			return -1;
+		o->bound_ns = (uint64_t)(s * 1e9);
+	} else if (strcmp(a, "--repeat") == 0) {
+		unsigned long r = strtoul(v, NULL, 10);
+		if (r < 1 || r > 100)
+			return -1;
+		o->repeat = (unsigned)r;
+	} else if (bench_idle_parse(v, &o->idle) != 0) {
+		return -1;
+	}
+	return 1;
+}

@@ -95,6 +95,23 @@ void bench_put(const char *name, double value, int decimals);
 void bench_put_str(const char *name, const char *value);
 void bench_print(int json);
 
+/* The options both programs take: --json, --seconds S (0 < S <= 3600),
+ * --repeat R (1..100), --idle spin|yield|backoff. */
+struct bench_opts {
+	int json;
+	uint64_t bound_ns;           /* default 10 s */
+	unsigned repeat;             /* default 1 */
+	enum bench_idle_mode idle;   /* default spin */
+};
+
+/* bench_opts_init sets the defaults. */
+void bench_opts_init(struct bench_opts *o);
+
+/* bench_opt parses argv[*i] (and its value, advancing *i) if it is one of
+ * the shared options: 1 taken, 0 not one of them, -1 a bad or missing
+ * value. */
+int bench_opt(struct bench_opts *o, int argc, char **argv, int *i);
+
 /* bench_fail_set records a failure in res (first one wins). */
 void bench_fail_set(struct bench_result *res, int rc, const char *what);
 

@@ -1051,17 +1051,20 @@ main(int argc, char **argv)
 	char nofp_buf[1024];
 	double nofp_ns = 0, self_ns = 0;
 	char self[1024];
+	struct bench_opts opts;
 
 	cfg.messages = 1000000;
-	cfg.bound_ns = 10 * FL_NS_PER_SEC;
 	/* A peer that died must not kill us through its pipe. */
 	signal(SIGPIPE, SIG_IGN);
-	cfg.idle = BENCH_IDLE_SPIN;
-	cfg.repeat = 1;
+	bench_opts_init(&opts);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (strcmp(a, "--json") == 0) {
-			json = 1;
+		int took = bench_opt(&opts, argc, argv, &i);
+		if (took != 0) {
+			if (took < 0) {
+				usage(argv[0]);
+				return 2;
+			}
 		} else if (strcmp(a, "--single-only") == 0) {
 			single_only = 1;
 		} else if (strcmp(a, "--no-nofp") == 0) {
@@ -1070,29 +1073,15 @@ main(int argc, char **argv)
 			nofp_arg = argv[++i];
 		} else if (strcmp(a, "--messages") == 0 && i + 1 < argc) {
 			cfg.messages = strtoull(argv[++i], NULL, 10);
-		} else if (strcmp(a, "--seconds") == 0 && i + 1 < argc) {
-			double s = strtod(argv[++i], NULL);
-			if (!(s > 0 && s <= 3600)) {
-				usage(argv[0]);
-				return 2;
-			}
-			cfg.bound_ns = (uint64_t)(s * 1e9);
-		} else if (strcmp(a, "--repeat") == 0 && i + 1 < argc) {
-			cfg.repeat = (unsigned)strtoul(argv[++i], NULL, 10);
-			if (cfg.repeat < 1 || cfg.repeat > 100) {
-				usage(argv[0]);
-				return 2;
-			}
-		} else if (strcmp(a, "--idle") == 0 && i + 1 < argc) {
-			if (bench_idle_parse(argv[++i], &cfg.idle) != 0) {
-				usage(argv[0]);
-				return 2;
-			}
 		} else {
 			usage(argv[0]);
 			return 2;
 		}
 	}
+	cfg.bound_ns = opts.bound_ns;
+	cfg.repeat = opts.repeat;
+	cfg.idle = opts.idle;
+	json = opts.json;
 	if (cfg.messages < 100)
 		cfg.messages = 100;
 	cfg.rounds = cfg.messages / 10 < 100 ? 100 : cfg.messages / 10;

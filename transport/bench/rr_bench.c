@@ -498,42 +498,31 @@ main(int argc, char **argv)
 	fl_rr_domain *d = NULL;
 	double loan_ns = 0, single_ns = 0;
 	int json = 0, rc = 1;
+	struct bench_opts opts;
 
 	cfg.rounds = 100000;
-	cfg.bound_ns = 10 * FL_NS_PER_SEC;
 	/* A peer that died must not kill us through its pipe. */
 	signal(SIGPIPE, SIG_IGN);
-	cfg.idle = BENCH_IDLE_SPIN;
-	cfg.repeat = 1;
+	bench_opts_init(&opts);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (strcmp(a, "--json") == 0) {
-			json = 1;
+		int took = bench_opt(&opts, argc, argv, &i);
+		if (took != 0) {
+			if (took < 0) {
+				usage(argv[0]);
+				return 2;
+			}
 		} else if (strcmp(a, "--rounds") == 0 && i + 1 < argc) {
 			cfg.rounds = strtoull(argv[++i], NULL, 10);
-		} else if (strcmp(a, "--seconds") == 0 && i + 1 < argc) {
-			double s = strtod(argv[++i], NULL);
-			if (!(s > 0 && s <= 3600)) {
-				usage(argv[0]);
-				return 2;
-			}
-			cfg.bound_ns = (uint64_t)(s * 1e9);
-		} else if (strcmp(a, "--repeat") == 0 && i + 1 < argc) {
-			cfg.repeat = (unsigned)strtoul(argv[++i], NULL, 10);
-			if (cfg.repeat < 1 || cfg.repeat > 100) {
-				usage(argv[0]);
-				return 2;
-			}
-		} else if (strcmp(a, "--idle") == 0 && i + 1 < argc) {
-			if (bench_idle_parse(argv[++i], &cfg.idle) != 0) {
-				usage(argv[0]);
-				return 2;
-			}
 		} else {
 			usage(argv[0]);
 			return 2;
 		}
 	}
+	cfg.bound_ns = opts.bound_ns;
+	cfg.repeat = opts.repeat;
+	cfg.idle = opts.idle;
+	json = opts.json;
 	if (cfg.rounds < 100)
 		cfg.rounds = 100;
 	cfg.nng_rounds = cfg.rounds / 5 < 100 ? 100 : cfg.rounds / 5;
