@@ -607,6 +607,45 @@ static bool pass_delete_span_pairs(struct shrinker *s)
 	return any;
 }
 
+/* One step deleted and one later value moved by one, up or down: a step
+ * whose arguments index what earlier steps made (a port, a chunk) means
+ * something else once an earlier step is gone, and the value that keeps
+ * the failure may be the next one up.  A shorter stream is simpler even
+ * with one value raised.  O(m * n) runs for m steps and n values, so only
+ * tried when nothing else helped. */
+static bool pass_delete_and_nudge(struct shrinker *s)
+{
+	size_t m = 0;
+	struct fl_choice_span *top = malloc((s->best.nspans + 1) * sizeof *top);
+	if (!top) {
+		s->err = FL_ENOMEM;
+		return false;
+	}
+	for (size_t i = 0; i < s->best.nspans; i++) {
+		struct fl_choice_span sp = s->best.spans[i];
+		if (sp.end > sp.start && (m == 0 || sp.start >= top[m - 1].end))
+			top[m++] = sp;
+	}
+	bool any = false;
+	for (size_t j = m; j-- > 0 && !any && budget_left(s);) {
+		size_t n = cand_cut(s, top[j].start, top[j].end);
+		/* x == n: the first of the zeros a replay answers past the end
+		 * (the cut left room for one more value). */
+		for (size_t x = top[j].start; x <= n && !any && budget_left(s); x++) {
+			for (int up = 1; up >= 0 && !any && budget_left(s); up--) {
+				cand_cut(s, top[j].start, top[j].end);
+				uint64_t v = x < n ? s->cand[x] : 0;
+				if (!up && v == 0)
+					continue;
+				s->cand[x] = up ? v + 1 : v - 1;
+				any = try_cand(s, x < n ? n : n + 1);
+			}
+		}
+	}
+	free(top);
+	return any;
+}
+
 static bool pass_delete_blocks(struct shrinker *s)
 {
 	bool any = false;
@@ -724,6 +763,8 @@ int fl_shrink(struct fl_shrink_run *failing, unsigned max_runs, fl_shrink_fn fn,
 			improved |= pass_sort_adjacent(s);
 			if (!improved)
 				improved = pass_delete_span_pairs(s);
+			if (!improved)
+				improved = pass_delete_and_nudge(s);
 		}
 		free(s->cand);
 	}

@@ -227,6 +227,67 @@ static void test_generic_shrink(void **state)
 	fl_shrink_run_fini(&best);
 }
 
+/* A system whose steps index what earlier steps made: open a slot (ids
+ * 0, 1, 2, ... in order), close the arg-th open slot, use the arg-th open
+ * slot; using slot id 1 fails.  From open, open, open, close(0), use(0)
+ * plain deletions stop at four steps (the close shifts the index use
+ * needs); deleting the close and nudging use's index up finds the
+ * minimal open, open, use(1). */
+static int slots_system(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run *out)
+{
+	(void)arg;
+	struct fl_choice *c;
+	int rc = fl_choice_new_replay(values, n, &c);
+	if (rc)
+		return rc;
+	int open[20], nopen = 0, next = 0;
+	bool failed = false;
+	struct fl_gen_list l;
+	fl_gen_list_begin(&l, c, 0, 20, 5);
+	while (fl_gen_list_next(&l) && !failed) {
+		uint64_t op = fl_gen_u64(c, 0, 2), ix = fl_gen_u64(c, 0, 5);
+		if (op == 0 && nopen < 20) {
+			open[nopen++] = next++;
+		} else if (op == 1 && nopen > 0) {
+			size_t k = ix % (size_t)nopen;
+			memmove(open + k, open + k + 1, (size_t)(nopen - (int)k - 1) * sizeof open[0]);
+			nopen--;
+		} else if (op == 2 && nopen > 0) {
+			failed = open[ix % (size_t)nopen] == 1;
+		}
+	}
+	out->verdict = failed ? FL_VERDICT_FAIL : FL_VERDICT_PASS;
+	out->recorded = true;
+	out->n = fl_choice_count(c);
+	out->values = malloc(out->n * sizeof(uint64_t) + 1);
+	out->nspans = fl_choice_span_count(c);
+	out->spans = malloc(out->nspans * sizeof(struct fl_choice_span) + 1);
+	memcpy(out->values, fl_choice_values(c), out->n * sizeof(uint64_t));
+	memcpy(out->spans, fl_choice_spans(c), out->nspans * sizeof(struct fl_choice_span));
+	fl_choice_free(c);
+	return 0;
+}
+
+static void test_shrink_past_an_index_shift(void **state)
+{
+	(void)state;
+	/* open, open, open, close(0), use(0) */
+	static const uint64_t start[] = {1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 0, 1, 2, 0, 0};
+	static const uint64_t minimal[] = {1, 0, 0, 1, 0, 0, 1, 2, 1};
+	struct fl_shrink_run first = {0}, best;
+	assert_int_equal(slots_system(NULL, start, 16, &first), 0);
+	assert_int_equal(first.verdict, FL_VERDICT_FAIL);
+	assert_int_equal(fl_shrink(&first, 2000, slots_system, NULL, &best, NULL, NULL), 0);
+	assert_int_equal(best.verdict, FL_VERDICT_FAIL);
+	if (best.n != 9 || memcmp(best.values, minimal, sizeof minimal) != 0) {
+		char got[256] = "";
+		for (size_t i = 0; i < best.n && i < 30; i++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), " %" PRIu64, best.values[i]);
+		fail_msg("not minimal (open, open, use(1) expected):%s", got);
+	}
+	fl_shrink_run_fini(&best);
+}
+
 /* ---------------- planted bugs ---------------- */
 
 static void test_refcount_leak_shrinks_to_3_steps(void **state)
@@ -604,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_gen_array_spans),
 		cmocka_unit_test(test_bytes_length_first_shrinks),
 		cmocka_unit_test(test_generic_shrink),
+		cmocka_unit_test(test_shrink_past_an_index_shift),
 		cmocka_unit_test(test_refcount_leak_shrinks_to_3_steps),
 		cmocka_unit_test(test_minimum_across_seeds),
 		cmocka_unit_test(test_refcount_ok_passes),
