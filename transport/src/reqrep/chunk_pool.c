@@ -376,6 +376,7 @@ fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
 	atomic_store_explicit(&h->reply_gen, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->dest_gen, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->deadline_ns, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->sender, 0, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->loaned, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->loans, 1, memory_order_relaxed);
 	fill(p, c, h, index, gen, out);
@@ -419,6 +420,7 @@ release_gen(fl_chunk_pool *p, uint32_t index, uint32_t gen, int force)
 	if ((uint32_t)nst != 0)
 		return 0;
 	atomic_store_explicit(&h->owner, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->sender, 0, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&c->loaned, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->releases, 1, memory_order_relaxed);
 	free_push(p, c, h, index);
@@ -475,6 +477,40 @@ fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner)
 		if ((uint32_t)st == 0)
 			continue;
 		if (release_gen(p, i, (uint32_t)(st >> 32), 1) == 0) {
+			n++;
+			if (h->cls < p->seg->n_classes)
+				atomic_fetch_add_explicit(&p->seg->cls[h->cls].reclaimed, 1,
+				                          memory_order_relaxed);
+		}
+	}
+	return n;
+}
+
+int
+cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
+                      int (*queued)(void *arg, uint32_t index, uint32_t gen), void *arg)
+{
+	int n = 0;
+
+	if (owner == 0 || owner == CP_SENDER_RECLAIMED)
+		return 0;
+	for (uint32_t i = 0; i < p->seg->total; i++) {
+		struct cp_hdr *h = cp_hdr(p, i);
+		uint64_t st, want = owner;
+		uint32_t gen;
+
+		if (atomic_load_explicit(&h->sender, memory_order_acquire) != owner)
+			continue;
+		st = atomic_load_explicit(&h->state, memory_order_acquire);
+		gen = (uint32_t)(st >> 32);
+		if ((uint32_t)st == 0 || queued(arg, i, gen))
+			continue;
+		/* Not published anywhere: the sender died before its push
+		 * landed.  The receiver's take claims the chunk by the same
+		 * exchange, so only one of the two gets it. */
+		if (!atomic_compare_exchange_strong(&h->sender, &want, CP_SENDER_RECLAIMED))
+			continue;
+		if (release_gen(p, i, gen, 1) == 0) {
 			n++;
 			if (h->cls < p->seg->n_classes)
 				atomic_fetch_add_explicit(&p->seg->cls[h->cls].reclaimed, 1,

@@ -11,7 +11,7 @@
 #include "faultline/chunk.h"
 
 #define CP_MAGIC 0x464c434bu /* "FLCK" */
-#define CP_VERSION 1u
+#define CP_VERSION 2u
 
 struct cp_class {
 	uint32_t chunk_size;
@@ -50,8 +50,13 @@ struct cp_hdr {
 	_Atomic uint32_t reply_gen;
 	_Atomic uint32_t dest_gen;   /* generation of the port it was sent to */
 	_Atomic uint64_t deadline_ns; /* request: the server drops it after this */
-	uint64_t pad;
+	/* While a sender moves the chunk to a port (owner already the
+	 * receiver, entry not yet taken): the sender's owner id.  0 otherwise;
+	 * CP_SENDER_RECLAIMED once the reclaim of a dead sender took it back. */
+	_Atomic uint64_t sender;
 };
+
+#define CP_SENDER_RECLAIMED UINT64_MAX
 
 struct fl_chunk_pool {
 	struct cp_seg *seg;
@@ -69,5 +74,12 @@ int cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out);
 
 /* Releases by (index, gen) without a full handle (drains, stale entries). */
 int cp_release_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen);
+
+/* The reclaim of a dead sender: every chunk it was moving to a port when it
+ * died (sender == owner) that queued(arg, index, gen) does not find published
+ * in a queue is taken back and freed; one found there is left to its
+ * receiver.  Returns how many were freed. */
+int cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
+                          int (*queued)(void *arg, uint32_t index, uint32_t gen), void *arg);
 
 #endif

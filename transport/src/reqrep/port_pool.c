@@ -126,7 +126,9 @@ pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
 		                                             memory_order_relaxed))
 			continue;
 		atomic_store_explicit(&t->hint, i + 1, memory_order_relaxed);
-		/* Entries a late sender pushed after the last free. */
+		/* Cells a consumer killed mid-take never gave back, then
+		 * entries a late sender pushed after the last free. */
+		rr_queue_repair(&p->q);
 		pp_drain(p, cp);
 		memset(p->service, 0, sizeof(p->service));
 		strncpy(p->service, service, FL_RR_SERVICE_MAX);

@@ -176,6 +176,19 @@ fl_rr_release(fl_rr_domain *d, const fl_chunk *c)
 	return fl_chunk_release(d->chunks, c);
 }
 
+/* Is entry (index, gen) published in any port's queue? */
+static int
+queued_anywhere(void *arg, uint32_t index, uint32_t gen)
+{
+	fl_rr_domain *d = arg;
+
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; i < d->ports.seg->tab[k].count; i++)
+			if (rr_queue_contains(&pp_port(&d->ports, k, i)->q, rr_entry(index, gen)))
+				return 1;
+	return 0;
+}
+
 int
 fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *chunks)
 {
@@ -195,7 +208,14 @@ fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *
 			}
 		}
 	}
-	nc = fl_chunk_reclaim_owner(d->chunks, owner);
+	/* A process killed inside a push leaves a claimed, unpublished cell
+	 * that would stop its queue for good, and a chunk already handed to
+	 * the receiver that never arrives. */
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; i < d->ports.seg->tab[k].count; i++)
+			rr_queue_mark_holes(&pp_port(&d->ports, k, i)->q);
+	nc = cp_reclaim_in_transit(d->chunks, owner, queued_anywhere, d);
+	nc += fl_chunk_reclaim_owner(d->chunks, owner);
 	if (ports != NULL)
 		*ports = np;
 	if (chunks != NULL)
@@ -262,6 +282,18 @@ port_live(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, uint64_t *own
 	return *owner != 0;
 }
 
+/* Ends chunk h's transit from `sender` (its push landed, or its receiver
+ * took it).  False if the reclaim of a dead sender took it back first. */
+static bool
+transit_done(struct cp_hdr *h, uint64_t sender)
+{
+	uint64_t want = sender;
+
+	if (sender == 0)
+		return true;
+	return atomic_compare_exchange_strong(&h->sender, &want, 0) || want == 0;
+}
+
 /*
  * Pushes chunk c to port (kind, index, gen) on behalf of its new owner.
  * The chunk's owner word is set to the receiver before the push so that a
@@ -281,13 +313,18 @@ deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk 
 	if (!port_live(d, kind, index, gen, &owner))
 		return FL_ENOT_CONNECTED;
 	atomic_store_explicit(&h->dest_gen, gen, memory_order_relaxed);
+	/* In transit: if we die before the push lands, the reclaim of our
+	 * owner id finds the chunk by `sender` and takes it back. */
+	atomic_store_explicit(&h->sender, d->owner, memory_order_relaxed);
 	atomic_store_explicit(&h->owner, owner, memory_order_release);
 	FL_SCHED_POINT("rr.deliver.push");
 	rc = rr_queue_push(&p->q, rr_entry(c->index, c->gen));
 	if (rc != 0) {
 		atomic_store_explicit(&h->owner, d->owner, memory_order_release);
+		atomic_store_explicit(&h->sender, 0, memory_order_release);
 		return rc;
 	}
+	transit_done(h, d->owner);
 	if (!port_live(d, kind, index, gen, &owner)) {
 		/* The receiver closed or was reclaimed while we pushed: its
 		 * drain may have missed our entry, so drain what is stale.
@@ -332,6 +369,12 @@ take(fl_rr_domain *d, struct pp_port *p, uint32_t gen, int is_request, fl_chunk 
 			continue; /* reclaimed after it was queued */
 		if (rc != 0)
 			return rc;
+		/* A sender that died after publishing: its reclaim and we
+		 * race for the chunk; whoever ends the transit has it. */
+		uint64_t from = atomic_load(&h->sender);
+		if (from == CP_SENDER_RECLAIMED || !transit_done(h, from) ||
+		    cp_resolve(d->chunks, index, cgen, &c) != 0)
+			continue;
 		if (atomic_load(&h->dest_gen) != gen) {
 			(void)cp_release_entry(d->chunks, index, cgen);
 			continue;

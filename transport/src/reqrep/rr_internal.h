@@ -7,6 +7,7 @@
 #define FL_RR_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,9 +24,12 @@ void rr_set_errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * Bounded MPMC queue of 64-bit values (Vyukov's design: each cell has a
  * sequence number telling producers and consumers whose turn it is).  Any
- * process may produce or consume; a process that dies between claiming a
- * cell and publishing it leaves that cell unreadable, which the owner's
- * close/reclaim handles by abandoning the port generation.
+ * process may produce or consume.  A producer that dies between claiming a
+ * cell and publishing it would stop the consumer at that cell for good: the
+ * reclaim of the dead process marks such cells holes that consumers step
+ * over (rr_queue_mark_holes).  A consumer that dies between taking a cell
+ * and giving it back would make the queue full one lap later: the port's
+ * next owner gives such cells back (rr_queue_repair).
  */
 #define RR_QUEUE_CAP 128u /* power of two */
 
@@ -48,6 +52,16 @@ int rr_queue_push(struct rr_queue *q, uint64_t v);
 /* 0 or FL_EAGAIN (empty). */
 int rr_queue_pop(struct rr_queue *q, uint64_t *v);
 uint32_t rr_queue_depth(struct rr_queue *q);
+/* The reclaim of a dead process: marks every cell a producer claimed and
+ * never published as a hole that consumers step over.  A live producer
+ * caught between the two claims another cell.  Returns the cells marked. */
+uint32_t rr_queue_mark_holes(struct rr_queue *q);
+/* Is entry v published in q now? */
+bool rr_queue_contains(struct rr_queue *q, uint64_t v);
+/* For the queue's sole consumer (a port's new owner): gives back to the
+ * producers every cell a consumer took and died before releasing.
+ * Returns the cells repaired. */
+uint32_t rr_queue_repair(struct rr_queue *q);
 
 /* A queue entry names a chunk and its generation. */
 static inline uint64_t

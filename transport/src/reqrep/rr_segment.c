@@ -119,6 +119,12 @@ rr_queue_init(struct rr_queue *q)
 	atomic_store_explicit(&q->deq, 0, memory_order_release);
 }
 
+/* A cell whose producer claimed it and never published (it died between
+ * the two) is marked a hole: seq = pos | RR_CELL_HOLE.  Consumers step
+ * over holes; a producer whose publish finds its cell marked claims another.
+ * Positions never reach bit 63. */
+#define RR_CELL_HOLE (1ull << 63)
+
 int
 rr_queue_push(struct rr_queue *q, uint64_t v)
 {
@@ -129,18 +135,35 @@ rr_queue_push(struct rr_queue *q, uint64_t v)
 		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
 		int64_t dif = (int64_t)(seq - pos);
 
-		if (dif == 0) {
+		if (seq & RR_CELL_HOLE) {
+			/* A hole of an earlier lap not yet stepped over: full. */
+			uint64_t now = atomic_load_explicit(&q->enq, memory_order_relaxed);
+			if ((seq & ~RR_CELL_HOLE) < pos || now == pos)
+				return FL_EFULL;
+			pos = now;
+		} else if (dif == 0) {
 			if (atomic_compare_exchange_weak_explicit(&q->enq, &pos, pos + 1,
 			                                          memory_order_relaxed,
 			                                          memory_order_relaxed)) {
+				uint64_t claimed = pos;
+
 				atomic_store_explicit(&c->val, v, memory_order_relaxed);
-				atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
-				return 0;
+				if (atomic_compare_exchange_strong_explicit(&c->seq, &claimed, pos + 1,
+				                                            memory_order_release,
+				                                            memory_order_relaxed))
+					return 0;
+				/* A reclaim took us for a dead producer: again. */
+				pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
 			}
 		} else if (dif < 0) {
 			return FL_EFULL;
 		} else {
-			pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
+			/* Another producer took pos.  If enq did not move, the
+			 * cell is from a later lap than enq: corrupted. */
+			uint64_t now = atomic_load_explicit(&q->enq, memory_order_relaxed);
+			if (now == pos)
+				return FL_EFULL;
+			pos = now;
 		}
 	}
 }
@@ -155,21 +178,89 @@ rr_queue_pop(struct rr_queue *q, uint64_t *v)
 		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
 		int64_t dif = (int64_t)(seq - (pos + 1));
 
-		if (dif == 0) {
+		if (seq == (pos | RR_CELL_HOLE)) {
 			if (atomic_compare_exchange_weak_explicit(&q->deq, &pos, pos + 1,
 			                                          memory_order_relaxed,
 			                                          memory_order_relaxed)) {
-				*v = atomic_load_explicit(&c->val, memory_order_relaxed);
+				atomic_store_explicit(&c->seq, pos + RR_QUEUE_CAP, memory_order_release);
+				pos++;
+			}
+		} else if (dif == 0) {
+			/* Read before claiming: the value cannot change while the
+			 * cell is published, and a consumer that dies after its
+			 * claim leaves nothing half-read behind (rr_queue_repair). */
+			uint64_t val = atomic_load_explicit(&c->val, memory_order_relaxed);
+
+			if (atomic_compare_exchange_weak_explicit(&q->deq, &pos, pos + 1,
+			                                          memory_order_relaxed,
+			                                          memory_order_relaxed)) {
 				atomic_store_explicit(&c->seq, pos + RR_QUEUE_CAP,
 				                      memory_order_release);
+				*v = val;
 				return 0;
 			}
 		} else if (dif < 0) {
 			return FL_EAGAIN;
 		} else {
-			pos = atomic_load_explicit(&q->deq, memory_order_relaxed);
+			/* Another consumer took pos; if deq did not move, the
+			 * cell is corrupted: nothing to take. */
+			uint64_t now = atomic_load_explicit(&q->deq, memory_order_relaxed);
+			if (now == pos)
+				return FL_EAGAIN;
+			pos = now;
 		}
 	}
+}
+
+uint32_t
+rr_queue_mark_holes(struct rr_queue *q)
+{
+	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
+	uint64_t e = atomic_load_explicit(&q->enq, memory_order_acquire);
+	uint32_t n = 0;
+
+	for (uint64_t pos = d; pos < e && pos - d < RR_QUEUE_CAP; pos++) {
+		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+		uint64_t claimed = pos;
+
+		/* seq == pos below enq: claimed, not published. */
+		if (atomic_compare_exchange_strong(&c->seq, &claimed, pos | RR_CELL_HOLE))
+			n++;
+	}
+	return n;
+}
+
+bool
+rr_queue_contains(struct rr_queue *q, uint64_t v)
+{
+	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
+	uint64_t e = atomic_load_explicit(&q->enq, memory_order_acquire);
+
+	for (uint64_t pos = d; pos < e && pos - d < RR_QUEUE_CAP; pos++) {
+		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+
+		if (atomic_load_explicit(&c->seq, memory_order_acquire) == pos + 1 &&
+		    atomic_load_explicit(&c->val, memory_order_relaxed) == v)
+			return true;
+	}
+	return false;
+}
+
+uint32_t
+rr_queue_repair(struct rr_queue *q)
+{
+	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
+	uint32_t n = 0;
+
+	for (uint64_t pos = d >= RR_QUEUE_CAP ? d - RR_QUEUE_CAP : 0; pos < d; pos++) {
+		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+		uint64_t taken = pos + 1;
+
+		/* Consumed (below deq) but never given back to producers. */
+		if (atomic_compare_exchange_strong(&c->seq, &taken, pos + RR_QUEUE_CAP))
+			n++;
+	}
+	return n;
 }
 
 uint32_t

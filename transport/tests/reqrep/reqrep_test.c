@@ -12,7 +12,9 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
+#include "chunk_pool.h"
 #include "port_pool.h"
+#include "rr_internal.h"
 #include "rr_test_util.h"
 
 static fl_rr_domain *dom;
@@ -609,6 +611,208 @@ failover_between_processes(void **state)
 	assert_all_returned(dom);
 }
 
+/* ---- processes killed inside a queue operation --------------------- */
+
+/* What a producer leaves when it dies between claiming a cell and
+ * publishing it: enq moved, the cell still waits for its value. */
+static void
+claim_and_die(struct rr_queue *q)
+{
+	uint64_t pos = atomic_load(&q->enq);
+
+	assert_int_equal(atomic_load(&q->cells[pos % RR_QUEUE_CAP].seq), pos);
+	assert_true(atomic_compare_exchange_strong(&q->enq, &pos, pos + 1));
+}
+
+/* The bare queue: a dead producer's cell stops the consumer until it is
+ * marked a hole; a dead consumer's cell stops the producers one lap later
+ * until the port's next owner repairs it. */
+static void
+queue_survives_dead_producer_and_consumer(void **state)
+{
+	struct rr_queue *q = aligned_alloc(64, sizeof(*q));
+	uint64_t v, pos;
+
+	assert_non_null(q);
+	rr_queue_init(q);
+	assert_rc(rr_queue_push(q, 1), 0);
+	claim_and_die(q);
+	assert_rc(rr_queue_push(q, 2), 0);
+	assert_rc(rr_queue_pop(q, &v), 0);
+	assert_int_equal(v, 1);
+	assert_rc(rr_queue_pop(q, &v), FL_EAGAIN); /* 2 is stuck behind the claim */
+	assert_int_equal(rr_queue_mark_holes(q), 1);
+	assert_int_equal(rr_queue_mark_holes(q), 0);
+	assert_true(rr_queue_contains(q, 2));
+	assert_rc(rr_queue_pop(q, &v), 0);
+	assert_int_equal(v, 2);
+	assert_rc(rr_queue_pop(q, &v), FL_EAGAIN);
+
+	/* A consumer takes entry 3 and dies before giving the cell back. */
+	assert_rc(rr_queue_push(q, 3), 0);
+	pos = atomic_load(&q->deq);
+	assert_true(atomic_compare_exchange_strong(&q->deq, &pos, pos + 1));
+	for (uint32_t i = 0; i < RR_QUEUE_CAP - 1; i++) {
+		assert_rc(rr_queue_push(q, 100 + i), 0);
+		assert_rc(rr_queue_pop(q, &v), 0);
+		assert_int_equal(v, 100 + i);
+	}
+	assert_int_equal(rr_queue_depth(q), 0);
+	assert_rc(rr_queue_push(q, 4), FL_EFULL); /* empty, yet full */
+	assert_int_equal(rr_queue_repair(q), 1);
+	assert_int_equal(rr_queue_repair(q), 0);
+	assert_rc(rr_queue_push(q, 4), 0);
+	assert_rc(rr_queue_pop(q, &v), 0);
+	assert_int_equal(v, 4);
+	free(q);
+}
+
+/* In a domain: a server process (owner 99, here a second handle) dies
+ * inside the push of a response.  Its cell stops the client's queue and
+ * the response chunk, already the client's, never arrives.  The reclaim
+ * of owner 99 clears both: the next response gets through and every chunk
+ * is back. */
+static void
+dead_sender_reclaimed(void **state)
+{
+	fl_rr_domain *dead;
+	fl_rr_server *s;
+	fl_rr_client *c;
+	fl_chunk req, resp, lostc;
+	struct pp_pool pp;
+	uint32_t ports, chunks;
+	uint64_t seq;
+	char p[PATH_MAX + 16];
+
+	assert_rc(fl_rr_domain_open(rr_dir, 99, &dead), 0);
+	assert_rc(fl_rr_server_open(dom, "d", &s), 0);
+	assert_rc(fl_rr_client_open(dom, "d", &c), 0);
+	snprintf(p, sizeof(p), "%s/ports.dat", rr_dir);
+	assert_rc(pp_open(p, &pp), 0);
+	/* Owner 99's response, handed over, its cell claimed: then death. */
+	assert_rc(fl_chunk_loan(fl_rr_domain_chunks(dead), 8, 0, &lostc), 0);
+	struct cp_hdr *h = cp_hdr(fl_rr_domain_chunks(dom), lostc.index);
+	atomic_store(&h->sender, 99);
+	atomic_store(&h->owner, 1);
+	claim_and_die(&pp_port(&pp, PP_CLIENT, 0)->q);
+	fl_rr_domain_close(dead);
+
+	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+	assert_rc(serve_one(dom, s), 0);
+	assert_rc(fl_rr_client_take(c, &resp), FL_EAGAIN); /* behind the claim */
+	assert_rc(fl_rr_reclaim_owner(dom, 99, &ports, &chunks), 0);
+	assert_int_equal(ports, 0);
+	assert_int_equal(chunks, 1);
+	assert_rc(fl_rr_client_take(c, &resp), 0);
+	assert_int_equal(resp.seq, seq);
+	assert_rc(fl_rr_release(dom, &resp), 0);
+	pp_close(&pp);
+	fl_rr_client_close(c);
+	fl_rr_server_close(s);
+	assert_all_returned(dom);
+}
+
+/* A sender that published and died before ending the transit: the
+ * reclaim finds the entry queued and leaves the chunk to its receiver. */
+static void
+dead_sender_published_is_delivered(void **state)
+{
+	fl_rr_domain *dead;
+	fl_rr_server *s;
+	fl_chunk req, got;
+	uint32_t chunks;
+
+	assert_rc(fl_rr_domain_open(rr_dir, 98, &dead), 0);
+	assert_rc(fl_rr_server_open(dom, "e", &s), 0);
+	{
+		fl_rr_client *c;
+		uint64_t seq;
+		struct cp_hdr *h;
+
+		assert_rc(fl_rr_client_open(dead, "e", &c), 0);
+		assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+		h = cp_hdr(fl_rr_domain_chunks(dom), req.index);
+		atomic_store(&h->sender, 98); /* died just after the push */
+		free(c); /* the process is gone: its port stays until reclaim */
+	}
+	fl_rr_domain_close(dead);
+	assert_rc(fl_rr_reclaim_owner(dom, 98, NULL, &chunks), 0);
+	assert_int_equal(chunks, 0);
+	assert_rc(fl_rr_server_take(s, &got), 0);
+	assert_int_equal(got.index, req.index);
+	assert_rc(fl_rr_release(dom, &got), 0);
+	fl_rr_server_close(s);
+	assert_all_returned(dom);
+}
+
+/* A real server process SIGKILLed inside the delivery of its response,
+ * after the chunk became the client's and before the push: at that point
+ * it says so on the pipe `arg` and waits to be killed. */
+static void
+stop_at_push(void *arg, const char *name)
+{
+	if (strcmp(name, "rr.deliver.push") == 0) {
+		(void)!write(*(int *)arg, "p", 1);
+		for (;;)
+			pause();
+	}
+}
+
+static void
+server_killed_inside_delivery(void **state)
+{
+	fl_rr_client *c;
+	fl_chunk req, resp;
+	uint64_t seq, lost = 0;
+	uint32_t ports, chunks;
+	int pfd[2];
+	char b;
+
+#ifdef FL_POINTS_DISABLED
+	skip(); /* -Dfaultpoints=disabled: the scheduling point is compiled out */
+#endif
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct fl_platform_ops ops = { .arg = &pfd[1], .sched_point = stop_at_push };
+		fl_rr_domain *d;
+		fl_rr_server *s;
+		uint64_t deadline = fl_clock_now_ns() + 20 * FL_NS_PER_SEC;
+
+		if (fl_rr_domain_open(rr_dir, 77, &d) != 0 || fl_rr_server_open(d, "k", &s) != 0)
+			_exit(2);
+		(void)!write(pfd[1], "r", 1);
+		fl_platform_set_ops(&ops);
+		fl_points_arm(true, false);
+		while (fl_clock_now_ns() < deadline)
+			if (serve_one(d, s) != FL_EAGAIN)
+				_exit(3);
+		_exit(4);
+	}
+	close(pfd[1]); /* a child that dies early ends our reads */
+	assert_int_equal(read(pfd[0], &b, 1), 1);
+	assert_rc(fl_rr_client_open(dom, "k", &c), 0);
+	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+	assert_int_equal(read(pfd[0], &b, 1), 1);
+	assert_int_equal(b, 'p');
+	kill(pid, SIGKILL);
+	assert_int_equal(rr_wait_child(pid), 128 + SIGKILL);
+	close(pfd[0]);
+	/* Its port, the request it held and the response in transit. */
+	assert_rc(fl_rr_reclaim_owner(dom, 77, &ports, &chunks), 0);
+	assert_int_equal(ports, 1);
+	assert_int_equal(chunks, 2);
+	assert_rc(fl_rr_client_wait(c, fl_clock_now_ns() + 2 * FL_NS_PER_SEC, &resp, &lost),
+	          FL_ECRASHED);
+	assert_int_equal(lost, seq);
+	fl_rr_client_close(c);
+	assert_all_returned(dom);
+}
+
 int
 main(void)
 {
@@ -627,6 +831,10 @@ main(void)
 		T(server_killed),
 		T(client_killed),
 		T(failover_between_processes),
+		T(queue_survives_dead_producer_and_consumer),
+		T(dead_sender_reclaimed),
+		T(dead_sender_published_is_delivered),
+		T(server_killed_inside_delivery),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
