@@ -96,6 +96,18 @@ owner_name(struct run *r, uint64_t owner)
 	return "?";
 }
 
+/* Actors sharing a client share its owner id: true the first time `owner`
+ * is seen in seen[0..*nseen), which it joins. */
+static bool
+first_sight(uint64_t *seen, size_t *nseen, uint64_t owner)
+{
+	for (size_t k = 0; k < *nseen; k++)
+		if (seen[k] == owner)
+			return false;
+	seen[(*nseen)++] = owner;
+	return true;
+}
+
 /* chunks_balanced: every pool full again and no owner holding a chunk.
  * The detail names each pool with chunks out and each actor holding some
  * (the driver's mapping, owner 1, holds none once it reclaimed). */
@@ -122,13 +134,9 @@ audit_chunks(struct run *r)
 	for (size_t i = 0; i < r->s->actor_count; i++) {
 		uint64_t owner = r->actors[i].owner;
 		uint32_t n;
-		bool dup = false;
 
-		for (size_t k = 0; k < nseen; k++)
-			dup = dup || seen[k] == owner;
-		if (dup) /* actors sharing a client share its owner id */
+		if (!first_sight(seen, &nseen, owner))
 			continue;
-		seen[nseen++] = owner;
 		n = fl_chunk_owner_loaned(fl_rr_domain_chunks(r->driver_dom), owner);
 		if (n > 0)
 			snprintf(owners + strlen(owners), sizeof(owners) - strlen(owners),
@@ -155,13 +163,9 @@ audit_ports(struct run *r)
 	for (size_t i = 0; i < r->s->actor_count; i++) {
 		uint64_t owner = r->actors[i].owner;
 		uint32_t n;
-		bool dup = false;
 
-		for (size_t k = 0; k < nseen; k++)
-			dup = dup || seen[k] == owner;
-		if (dup)
+		if (!first_sight(seen, &nseen, owner))
 			continue;
-		seen[nseen++] = owner;
 		n = fl_rr_owner_ports(r->driver_dom, owner);
 		if (n > 0)
 			snprintf(owners + strlen(owners), sizeof(owners) - strlen(owners),
@@ -171,33 +175,35 @@ audit_ports(struct run *r)
 	         st.servers_in_use, st.clients_in_use, owners[0] ? ": " : "", owners);
 }
 
+/* out += sign * d, counter by counter. */
+static void
+aio_debug_add(struct fl_aio_debug *out, const struct fl_aio_debug *d, int sign)
+{
+	out->msgs_allocated += (uint64_t)sign * d->msgs_allocated;
+	out->msgs_freed += (uint64_t)sign * d->msgs_freed;
+	out->msg_double_frees += (uint64_t)sign * d->msg_double_frees;
+	out->aio_started += (uint64_t)sign * d->aio_started;
+	out->aio_completed += (uint64_t)sign * d->aio_completed;
+	out->aio_late_completions += (uint64_t)sign * d->aio_late_completions;
+	out->aio_free_pending += (uint64_t)sign * d->aio_free_pending;
+	out->ctx_opened += (uint64_t)sign * d->ctx_opened;
+	out->ctx_closed += (uint64_t)sign * d->ctx_closed;
+	out->replies_discarded += (uint64_t)sign * d->replies_discarded;
+}
+
+void
+audit_aio_since(const struct run *r, struct fl_aio_debug *out)
+{
+	fl_aio_debug_read(out);
+	aio_debug_add(out, &r->aio_base, -1);
+}
+
 void
 audit_aio_counts(struct run *r, struct fl_aio_debug *out)
 {
-	struct fl_aio_debug now;
-	const struct fl_aio_debug *b = &r->aio_base;
-
-	fl_aio_debug_read(&now);
-	*out = (struct fl_aio_debug){
-		.msgs_allocated = now.msgs_allocated - b->msgs_allocated,
-		.msgs_freed = now.msgs_freed - b->msgs_freed,
-		.msg_double_frees = now.msg_double_frees - b->msg_double_frees,
-		.aio_started = now.aio_started - b->aio_started,
-		.aio_completed = now.aio_completed - b->aio_completed,
-		.aio_late_completions = now.aio_late_completions - b->aio_late_completions,
-		.aio_free_pending = now.aio_free_pending - b->aio_free_pending,
-	};
-	for (size_t i = 0; i < r->s->actor_count; i++) {
-		const struct fl_aio_debug *d = &r->actors[i].aio_delta;
-
-		out->msgs_allocated += d->msgs_allocated;
-		out->msgs_freed += d->msgs_freed;
-		out->msg_double_frees += d->msg_double_frees;
-		out->aio_started += d->aio_started;
-		out->aio_completed += d->aio_completed;
-		out->aio_late_completions += d->aio_late_completions;
-		out->aio_free_pending += d->aio_free_pending;
-	}
+	audit_aio_since(r, out);
+	for (size_t i = 0; i < r->s->actor_count; i++)
+		aio_debug_add(out, &r->actors[i].aio_delta, 1);
 }
 
 /* A crashed actor's heap (messages, aios, their pending operations) dies

@@ -641,19 +641,7 @@ interp_actor_main(void *arg)
 		audit_step(ar, -1, repeat);
 	if (ar->run->s->mode == FL_SCN_MODE_PROC) {
 		/* This process's counts die with it: hand them to the audit. */
-		struct fl_aio_debug now;
-		const struct fl_aio_debug *b = &ar->run->aio_base;
-
-		fl_aio_debug_read(&now);
-		ar->aio_delta = (struct fl_aio_debug){
-			.msgs_allocated = now.msgs_allocated - b->msgs_allocated,
-			.msgs_freed = now.msgs_freed - b->msgs_freed,
-			.msg_double_frees = now.msg_double_frees - b->msg_double_frees,
-			.aio_started = now.aio_started - b->aio_started,
-			.aio_completed = now.aio_completed - b->aio_completed,
-			.aio_late_completions = now.aio_late_completions - b->aio_late_completions,
-			.aio_free_pending = now.aio_free_pending - b->aio_free_pending,
-		};
+		audit_aio_since(ar->run, &ar->aio_delta);
 	}
 	__atomic_store_n(&ar->finished, true, __ATOMIC_RELEASE);
 }

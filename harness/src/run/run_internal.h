@@ -127,6 +127,9 @@ void audit_step(struct actor_run *ar, int op, uint32_t round);
 /* The run's message and aio counts so far: this process's since the run
  * began, plus what finished process actors reported (proc mode). */
 void audit_aio_counts(struct run *r, struct fl_aio_debug *out);
+/* This process's counts since the run began (what a process actor hands
+ * over in its aio_delta when it finishes). */
+void audit_aio_since(const struct run *r, struct fl_aio_debug *out);
 int audit_count_fds(void);
 
 #endif

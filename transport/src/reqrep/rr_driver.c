@@ -82,7 +82,6 @@ rr_driver_stop(struct rr_driver *rd)
 
 struct rr_ext {
 	struct rr_driver rd;
-	struct fl_rr_config cfg;
 	uint64_t next_gauges_ns;
 };
 
