@@ -1,14 +1,18 @@
 /*
- * Benchmark helpers shared by the property programs' --bench modes:
- * trials per second of a property, and trials and seconds to find and
- * shrink a planted bug.  Figures go to stdout, one line each.
+ * Shared by the property programs: their --bench modes (trials per second
+ * of a property, trials and seconds to find and shrink a planted bug;
+ * figures go to stdout, one line each), the main of an unplanted program
+ * and the check a planted program makes.
  */
 #ifndef PROPERTIES_BENCH_UTIL_H
 #define PROPERTIES_BENCH_UTIL_H
 
+#include "faultline/error.h"
 #include "faultline/prop.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -50,6 +54,15 @@ static inline int bench_throughput(const struct fl_prop_def *prop, double secs, 
 	return rc != 0;
 }
 
+/* Lines of a shrunk failure's log that start with "step ". */
+static inline unsigned log_steps(const char *log)
+{
+	unsigned n = 0;
+	for (const char *p = log; p && (p = strstr(p, "step ")); p++)
+		n += p == log || p[-1] == '\n';
+	return n;
+}
+
 /* Finds and shrinks a planted bug from seeds seed..seed+runs-1 and prints
  * the means: trials and seconds to find, shrink runs and seconds, steps
  * of the shrunk sequence (and the largest). */
@@ -67,9 +80,7 @@ static inline void bench_find(const char *label, const struct fl_prop_def *prop,
 		cfg.quiet = true;
 		cfg.trace_dir = NULL;
 		if (fl_prop_check(&cfg, prop, &rep) == 1) {
-			unsigned n = 0;
-			for (const char *p = rep.log; p && (p = strstr(p, "step ")); p++)
-				n += p == rep.log || p[-1] == '\n';
+			unsigned n = log_steps(rep.log);
 			found++;
 			tf += rep.seconds;
 			ts += rep.shrink_seconds;
@@ -88,6 +99,78 @@ static inline void bench_find(const char *label, const struct fl_prop_def *prop,
 	       "%.1f steps (max %u)\n",
 	       label, found, runs, (double)trials / found, tf / found, (double)shrinks / found,
 	       ts / found, steps / found, maxsteps);
+}
+
+/* main of an unplanted property program (`name`): --bench [SECONDS]
+ * prints each property's trials per second; anything else runs
+ * fl_prop_main with CI's budget unless FL_TRIALS / --trials say otherwise
+ * (200 trials, 5 under memcheck, which runs a trial 20-50x slower).
+ * cleanup() removes what trials that crashed or hung left behind. */
+static inline int prop_program_main(const char *name, int argc, char **argv,
+				    const struct fl_prop_def *props, size_t n, void (*cleanup)(void))
+{
+	int code = 0;
+	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
+		double secs = argc >= 3 ? strtod(argv[2], NULL) : 2.0;
+		printf("# %s: trials per second (%.1f s each)\n", name, secs);
+		for (size_t i = 0; i < n; i++)
+			code |= bench_throughput(&props[i], secs, 1);
+	} else {
+		setenv("FL_TRIALS", getenv("FL_UNDER_VALGRIND") ? "5" : "200", 0);
+		code = fl_prop_main(argc, argv, props, n);
+	}
+	cleanup();
+	return code;
+}
+
+/* A planted bug's check: from seeds 1000.. (five natively, one under
+ * memcheck) the property must fail and shrink to a log that names
+ * `helper` (a word of the helper step's description) in at most max_steps
+ * steps.  Under memcheck, with memcheck_shrinks non-zero, the shrink stops
+ * after that many runs and the bound is not checked (the finding is checked
+ * there, the length natively).  Prints a line per seed; returns 0, 1 (not
+ * as expected) or 2 (bad arguments, engine error). */
+static inline int planted_check(int argc, char **argv, const char *label,
+				const struct fl_prop_def *prop, const char *helper,
+				unsigned max_steps, unsigned memcheck_shrinks)
+{
+	bool memcheck = getenv("FL_UNDER_VALGRIND") != NULL;
+	bool bounded = !memcheck || memcheck_shrinks == 0;
+	int code = 0;
+	for (unsigned i = 0; i < (memcheck ? 1u : 5u); i++) {
+		struct fl_prop_config cfg;
+		struct fl_prop_report rep;
+		fl_prop_config_init(&cfg, NULL);
+		cfg.seed = 1000 + i;
+		cfg.trials = 1000;
+		cfg.quiet = i > 0;
+		if (memcheck) {
+			/* in-process trials: a fork under memcheck copies its
+			 * shadow memory and costs more than the trial */
+			cfg.fork = false;
+			if (memcheck_shrinks != 0)
+				cfg.max_shrinks = memcheck_shrinks;
+		}
+		if (fl_prop_config_args(&cfg, argc, argv) != 0)
+			return 2;
+		int rc = fl_prop_check(&cfg, prop, &rep);
+		if (rc < 0) {
+			fprintf(stderr, "engine error: %s\n", fl_strerror(rc));
+			return 2;
+		}
+		unsigned steps = log_steps(rep.log);
+		bool ok = rc == 1 && rep.log && strstr(rep.log, helper) &&
+			  (!bounded || steps <= max_steps);
+		printf("%s seed %llu: %s after %u trials (%.3f s), shrunk to %u steps (bound %u) in %u "
+		       "runs (%.3f s)%s\n",
+		       label, (unsigned long long)cfg.seed, fl_verdict_name(rep.verdict), rep.trials,
+		       rep.seconds, steps, max_steps, rep.shrink_attempts, rep.shrink_seconds,
+		       ok ? "" : "  <-- NOT as expected");
+		if (!ok)
+			code = 1;
+		fl_prop_report_fini(&rep);
+	}
+	return code;
 }
 
 #endif

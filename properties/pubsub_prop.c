@@ -888,22 +888,8 @@ static void remove_leftovers(void)
 #ifndef PLANT_B1
 int main(int argc, char **argv)
 {
-	/* --bench [SECONDS]: trials per second of each property. */
-	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
-		double secs = argc >= 3 ? strtod(argv[2], NULL) : 2.0;
-		int code = 0;
-		printf("# pubsub_prop: trials per second (%.1f s each)\n", secs);
-		for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
-			code |= bench_throughput(&props[i], secs, 1);
-		remove_leftovers();
-		return code;
-	}
-	/* CI's budget unless FL_TRIALS / --trials say otherwise: memcheck
-	 * runs each trial's driver and client 20-50x slower. */
-	setenv("FL_TRIALS", getenv("FL_UNDER_VALGRIND") ? "5" : "200", 0);
-	int code = fl_prop_main(argc, argv, props, sizeof props / sizeof props[0]);
-	remove_leftovers();
-	return code;
+	return prop_program_main("pubsub_prop", argc, argv, props, sizeof props / sizeof props[0],
+				 remove_leftovers);
 }
 #else
 /* The B1 bug planted in the command set: the property must catch it on
@@ -923,37 +909,7 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--replay") == 0 || strcmp(argv[i], "--shrink") == 0)
 			return fl_prop_main(argc, argv, props, sizeof props / sizeof props[0]);
-	unsigned nseeds = getenv("FL_UNDER_VALGRIND") ? 1 : 5;
-	int code = 0;
-	for (unsigned i = 0; i < nseeds; i++) {
-		struct fl_prop_config cfg;
-		fl_prop_config_init(&cfg, NULL);
-		cfg.seed = 1000 + i;
-		cfg.trials = 1000;
-		cfg.quiet = i > 0;
-		/* in-process trials under memcheck: a fork there copies its
-		 * shadow memory and costs more than the trial */
-		cfg.fork = getenv("FL_UNDER_VALGRIND") == NULL;
-		if (fl_prop_config_args(&cfg, argc, argv) != 0)
-			return 2;
-		struct fl_prop_report rep;
-		int rc = fl_prop_check(&cfg, &props[0], &rep);
-		if (rc < 0) {
-			fprintf(stderr, "engine error: %s\n", fl_strerror(rc));
-			return 2;
-		}
-		unsigned steps = 0;
-		for (const char *p = rep.log; p && (p = strstr(p, "step ")); p++)
-			steps += p == rep.log || p[-1] == '\n';
-		bool helper = rep.log && strstr(rep.log, "lookup helper");
-		printf("seed %llu: %s after %u trials (%.3f s), shrunk to %u steps in %u runs (%.3f s)%s\n",
-		       (unsigned long long)cfg.seed, fl_verdict_name(rep.verdict), rep.trials,
-		       rep.seconds, steps, rep.shrink_attempts, rep.shrink_seconds,
-		       rc == 1 && steps <= 3 && helper ? "" : "  <-- NOT as expected");
-		if (rc != 1 || steps > 3 || !helper)
-			code = 1;
-		fl_prop_report_fini(&rep);
-	}
+	int code = planted_check(argc, argv, "b1", &props[0], "lookup helper", 3, 0);
 	remove_leftovers();
 	return code;
 }

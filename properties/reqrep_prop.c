@@ -2487,22 +2487,8 @@ static void remove_leftovers(void)
 #ifndef PLANT_BUGS
 int main(int argc, char **argv)
 {
-	/* --bench [SECONDS]: trials per second of each property. */
-	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
-		double secs = argc >= 3 ? strtod(argv[2], NULL) : 2.0;
-		int code = 0;
-		printf("# reqrep_prop: trials per second (%.1f s each)\n", secs);
-		for (size_t i = 0; i < sizeof props / sizeof props[0]; i++)
-			code |= bench_throughput(&props[i], secs, 1);
-		remove_leftovers();
-		return code;
-	}
-	/* CI's budget unless FL_TRIALS / --trials say otherwise: memcheck
-	 * runs each trial 20-50x slower. */
-	setenv("FL_TRIALS", getenv("FL_UNDER_VALGRIND") ? "5" : "200", 0);
-	int code = fl_prop_main(argc, argv, props, sizeof props / sizeof props[0]);
-	remove_leftovers();
-	return code;
+	return prop_program_main("reqrep_prop", argc, argv, props, sizeof props / sizeof props[0],
+				 remove_leftovers);
 }
 #else
 /* The planted bugs, one property each, named "<property>+<plant>" so that
@@ -2593,46 +2579,9 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
-	/* fl_prop_config_args leaves --plant NAME alone. */
-	/* Under memcheck (20-50x slower) one seed and a short shrink: the
-	 * finding is checked there, the shrunk length natively. */
-	bool memcheck = getenv("FL_UNDER_VALGRIND") != NULL;
-	unsigned nseeds = memcheck ? 1 : 5;
-	int code = 0;
-	for (unsigned i = 0; i < nseeds; i++) {
-		struct fl_prop_config cfg;
-		fl_prop_config_init(&cfg, NULL);
-		cfg.seed = 1000 + i;
-		cfg.trials = 1000;
-		cfg.quiet = i > 0;
-		if (memcheck) {
-			/* in-process trials: a fork under memcheck copies its
-			 * shadow memory and costs more than the trial */
-			cfg.max_shrinks = 60;
-			cfg.fork = false;
-		}
-		if (fl_prop_config_args(&cfg, argc, argv) != 0)
-			return 2;
-		struct fl_prop_report rep;
-		int rc = fl_prop_check(&cfg, pd->prop, &rep);
-		if (rc < 0) {
-			fprintf(stderr, "engine error: %s\n", fl_strerror(rc));
-			return 2;
-		}
-		unsigned steps = 0;
-		for (const char *p = rep.log; p && (p = strstr(p, "step ")); p++)
-			steps += p == rep.log || p[-1] == '\n';
-		bool helper = rep.log && strstr(rep.log, pd->helper);
-		bool ok = rc == 1 && helper && (memcheck || steps <= pd->max_steps);
-		printf("%s seed %llu: %s after %u trials (%.3f s), shrunk to %u steps (bound %u) in %u "
-		       "runs (%.3f s)%s\n",
-		       pd->name, (unsigned long long)cfg.seed, fl_verdict_name(rep.verdict), rep.trials,
-		       rep.seconds, steps, pd->max_steps, rep.shrink_attempts, rep.shrink_seconds,
-		       ok ? "" : "  <-- NOT as expected");
-		if (!ok)
-			code = 1;
-		fl_prop_report_fini(&rep);
-	}
+	/* fl_prop_config_args leaves --plant NAME alone.  Under memcheck a
+	 * shrink of 60 runs. */
+	int code = planted_check(argc, argv, pd->name, pd->prop, pd->helper, pd->max_steps, 60);
 	remove_leftovers();
 	return code;
 }

@@ -574,23 +574,34 @@ static bool pass_delete_spans(struct shrinker *s)
 	return any;
 }
 
+/* The best stream's top-level spans (the steps), in order, in a new array
+ * of *m; NULL (s->err set) when out of memory. */
+static struct fl_choice_span *top_spans(struct shrinker *s, size_t *m)
+{
+	struct fl_choice_span *top = malloc((s->best.nspans + 1) * sizeof *top);
+	if (!top) {
+		s->err = FL_ENOMEM;
+		return NULL;
+	}
+	*m = 0;
+	for (size_t i = 0; i < s->best.nspans; i++) {
+		struct fl_choice_span sp = s->best.spans[i];
+		if (sp.end > sp.start && (*m == 0 || sp.start >= top[*m - 1].end))
+			top[(*m)++] = sp;
+	}
+	return top;
+}
+
 /* Two top-level spans (steps) at once: a step that only an earlier one
  * makes meaningful (open a port, then use it) survives single deletions
  * when a later step relies on the index the pair shifts.  O(m^2) runs for
  * m steps, so only tried when no other pass helped. */
 static bool pass_delete_span_pairs(struct shrinker *s)
 {
-	size_t m = 0;
-	struct fl_choice_span *top = malloc((s->best.nspans + 1) * sizeof *top);
-	if (!top) {
-		s->err = FL_ENOMEM;
+	size_t m;
+	struct fl_choice_span *top = top_spans(s, &m);
+	if (!top)
 		return false;
-	}
-	for (size_t i = 0; i < s->best.nspans; i++) {
-		struct fl_choice_span sp = s->best.spans[i];
-		if (sp.end > sp.start && (m == 0 || sp.start >= top[m - 1].end))
-			top[m++] = sp;
-	}
 	bool any = false;
 	for (size_t j = m; j-- > 1 && !any && budget_left(s);) {
 		for (size_t i = j; i-- > 0 && !any && budget_left(s);) {
@@ -615,17 +626,10 @@ static bool pass_delete_span_pairs(struct shrinker *s)
  * tried when nothing else helped. */
 static bool pass_delete_and_nudge(struct shrinker *s)
 {
-	size_t m = 0;
-	struct fl_choice_span *top = malloc((s->best.nspans + 1) * sizeof *top);
-	if (!top) {
-		s->err = FL_ENOMEM;
+	size_t m;
+	struct fl_choice_span *top = top_spans(s, &m);
+	if (!top)
 		return false;
-	}
-	for (size_t i = 0; i < s->best.nspans; i++) {
-		struct fl_choice_span sp = s->best.spans[i];
-		if (sp.end > sp.start && (m == 0 || sp.start >= top[m - 1].end))
-			top[m++] = sp;
-	}
 	bool any = false;
 	for (size_t j = m; j-- > 0 && !any && budget_left(s);) {
 		size_t n = cand_cut(s, top[j].start, top[j].end);

@@ -258,6 +258,18 @@ fault_observe(void *arg, const char *name, int failed)
 	}
 }
 
+/* Disables in libfiu the first npoints transport points and the external
+ * (posix/libc) points of the first nrules rules. */
+static void
+disable_points(struct fl_faults *f, size_t npoints, size_t nrules)
+{
+	for (size_t i = 0; i < npoints; i++)
+		fiu_disable(fl_fault_point_names[i]);
+	for (size_t i = 0; i < nrules; i++)
+		if (fl_fault_point_external(f->rules[i].rule.point))
+			fiu_disable(f->rules[i].rule.point);
+}
+
 int
 fl_faults_arm(struct fl_faults *f)
 {
@@ -270,16 +282,19 @@ fl_faults_arm(struct fl_faults *f)
 	f->pending = NULL;
 	for (size_t i = 0; i < f->npoints; i++) {
 		if (fiu_enable_external(fl_fault_point_names[i], 1, NULL, 0, fault_cb) != 0) {
-			for (size_t j = 0; j < i; j++)
-				fiu_disable(fl_fault_point_names[j]);
+			disable_points(f, i, 0);
 			return FL_EIO;
 		}
 	}
 	/* libfiu matches a name ending in '*' as a prefix itself; the callback
 	 * then sees the rule's pattern, which the rule matches. */
-	for (size_t i = 0; i < f->nrules; i++)
-		if (fl_fault_point_external(f->rules[i].rule.point))
-			fiu_enable_external(f->rules[i].rule.point, 1, NULL, 0, fault_cb);
+	for (size_t i = 0; i < f->nrules; i++) {
+		if (fl_fault_point_external(f->rules[i].rule.point) &&
+		    fiu_enable_external(f->rules[i].rule.point, 1, NULL, 0, fault_cb) != 0) {
+			disable_points(f, f->npoints, i);
+			return FL_EIO;
+		}
+	}
 	active = f;
 	f->armed = true;
 	fl_fault_set_observer(fault_observe, f);
@@ -294,11 +309,7 @@ fl_faults_disarm(struct fl_faults *f)
 		return;
 	fl_points_arm(fl_sched_armed != 0, false);
 	fl_fault_set_observer(NULL, NULL);
-	for (size_t i = 0; i < f->npoints; i++)
-		fiu_disable(fl_fault_point_names[i]);
-	for (size_t i = 0; i < f->nrules; i++)
-		if (fl_fault_point_external(f->rules[i].rule.point))
-			fiu_disable(f->rules[i].rule.point);
+	disable_points(f, f->npoints, f->nrules);
 	f->armed = false;
 	if (active == f)
 		active = NULL;
