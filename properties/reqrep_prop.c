@@ -1555,7 +1555,7 @@ static const struct fl_model_spec rr_spec = RR_SPEC("reqrep_owners", rr_setup);
  * one). */
 static const char *const rr_fault_points[] = {
 	"transport/chunk/loan", "transport/port/server_alloc", "transport/port/client_alloc",
-	"transport/rr/request_send", "transport/rr/response_send",
+	"transport/rr/request_send", "transport/rr/response_send", "transport/rr/queue_publish",
 };
 
 static int rr_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
@@ -2369,7 +2369,8 @@ static const struct fl_model_spec cx_spec = CX_SPEC("reqrep_ctx");
 static int cx_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 {
 	static const char *const points[] = {"transport/chunk/loan", "transport/rr/request_send",
-					     "transport/rr/response_send"};
+					     "transport/rr/response_send",
+					     "transport/rr/queue_publish"};
 	int rc = cx_setup(ctx, model, real);
 	if (rc != FL_PROP_PASS)
 		return rc;

@@ -575,6 +575,8 @@ fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, ui
 				*seq = s;
 				return 0;
 			}
+			if (rc == FL_EFAULT_INJECTED)
+				return rc; /* the push failed: no other server */
 			if (rc == FL_ENOT_CONNECTED) {
 				/* Gone: drop it from the cache. */
 				c->srv[k] = c->srv[--c->n_srv];
@@ -590,7 +592,7 @@ fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, ui
 	if (rc == FL_EFULL)
 		rr_set_errmsg("every server of \"%s\" has a full request queue (%u)", c->service,
 		              RR_QUEUE_CAP);
-	else {
+	else if (rc != FL_EFAULT_INJECTED) {
 		rc = FL_ENOSERVER;
 		rr_set_errmsg("no server offers \"%s\"", c->service);
 	}

@@ -47,7 +47,8 @@ struct rr_queue {
 };
 
 void rr_queue_init(struct rr_queue *q);
-/* 0 or FL_EFULL. */
+/* 0, FL_EFULL, or FL_EFAULT_INJECTED (transport/rr/queue_publish: the
+ * claimed cell is left a hole). */
 int rr_queue_push(struct rr_queue *q, uint64_t v);
 /* 0 or FL_EAGAIN (empty). */
 int rr_queue_pop(struct rr_queue *q, uint64_t *v);

@@ -147,6 +147,15 @@ rr_queue_push(struct rr_queue *q, uint64_t v)
 			                                          memory_order_relaxed)) {
 				uint64_t claimed = pos;
 
+				if (FL_FAULT("transport/rr/queue_publish")) {
+					/* Claimed and never published: give the
+					 * cell up as a hole, as the reclaim of a
+					 * producer that died here would. */
+					atomic_compare_exchange_strong(&c->seq, &claimed,
+					                               pos | RR_CELL_HOLE);
+					rr_set_errmsg("queue push: injected fault");
+					return FL_EFAULT_INJECTED;
+				}
 				atomic_store_explicit(&c->val, v, memory_order_relaxed);
 				if (atomic_compare_exchange_strong_explicit(&c->seq, &claimed, pos + 1,
 				                                            memory_order_release,
