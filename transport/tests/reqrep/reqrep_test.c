@@ -2,7 +2,9 @@
  * several clients and servers, port exhaustion and churn, crashes of either
  * side, request deadlines, bad names and corrupted queues. */
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -369,8 +371,32 @@ corrupted_queue_is_eproto(void **state)
 
 /* ---- processes ----------------------------------------------------- */
 
+/* Where a server process stops to be killed: at the first delivery of a
+ * response (scheduling point rr.deliver.push: the chunk is the client's,
+ * the push has not begun) once *armed is set; it then writes 'p' to fd
+ * and waits for the SIGKILL. */
+struct stop_at {
+	int fd;
+	volatile int *armed;
+};
+
 static void
-server_process(const char *dir, uint64_t owner, const char *svc, int ready_fd, unsigned n)
+stop_at_push_when_armed(void *arg, const char *name)
+{
+	struct stop_at *st = arg;
+
+	if (*st->armed && strcmp(name, "rr.deliver.push") == 0) {
+		(void)!write(st->fd, "p", 1);
+		for (;;)
+			pause();
+	}
+}
+
+/* Serves n requests (or until 20 s pass).  stop: NULL, or where to stop
+ * to be killed (see struct stop_at). */
+static void
+server_process(const char *dir, uint64_t owner, const char *svc, int ready_fd, unsigned n,
+               struct stop_at *stop)
 {
 	fl_rr_domain *d;
 	fl_rr_server *s;
@@ -379,6 +405,11 @@ server_process(const char *dir, uint64_t owner, const char *svc, int ready_fd, u
 
 	if (fl_rr_domain_open(dir, owner, &d) != 0 || fl_rr_server_open(d, svc, &s) != 0)
 		_exit(2);
+	if (stop != NULL) {
+		struct fl_platform_ops ops = { .arg = stop, .sched_point = stop_at_push_when_armed };
+		fl_platform_set_ops(&ops);
+		fl_points_arm(true, false);
+	}
 	(void)!write(ready_fd, "r", 1);
 	while (n > 0 && fl_clock_now_ns() < deadline) {
 		int rc = serve_one(d, s);
@@ -407,7 +438,7 @@ round_trips_between_processes(void **state)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		server_process(rr_dir, 42, "echo", pfd[1], n);
+		server_process(rr_dir, 42, "echo", pfd[1], n, NULL);
 	assert_int_equal(read(pfd[0], &b, 1), 1);
 	close(pfd[0]);
 	close(pfd[1]);
@@ -531,25 +562,41 @@ client_killed(void **state)
 }
 
 /* Two server processes, three client processes; one server is killed
- * half-way.  Clients see FL_ECRASHED for requests it held and carry on
+ * half-way, at a point chosen by the test, not by timing: inside the
+ * delivery of a response (a SIGKILL landing anywhere would make the test
+ * pass or fail by luck; the windows it could land in are each tested on
+ * their own).  Clients see FL_ECRASHED for requests it held and carry on
  * with the other server; after reclaim everything is back. */
 static void
 failover_between_processes(void **state)
 {
 	unsigned n = rr_scale(3000, 30);
 	pid_t srv[2], cli[3];
-	int pfd[2], half[2];
+	int pfd[2], half[2], stopped[2];
+	struct stop_at stop;
+	struct pollfd pl;
 	char b;
 
+#ifdef FL_POINTS_DISABLED
+	skip(); /* -Dfaultpoints=disabled: the scheduling point is compiled out */
+#endif
+	stop.armed = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	                  -1, 0);
+	assert_true(stop.armed != MAP_FAILED);
+	*stop.armed = 0;
 	assert_int_equal(pipe(pfd), 0);
 	assert_int_equal(pipe(half), 0);
+	assert_int_equal(pipe(stopped), 0);
+	stop.fd = stopped[1];
 	for (int i = 0; i < 2; i++) {
 		srv[i] = fork();
 		assert_true(srv[i] >= 0);
 		if (srv[i] == 0)
-			server_process(rr_dir, 200 + i, "fo", pfd[1], UINT32_MAX);
+			server_process(rr_dir, 200 + i, "fo", pfd[1], UINT32_MAX,
+			               i == 0 ? &stop : NULL);
 		assert_int_equal(read(pfd[0], &b, 1), 1);
 	}
+	close(stopped[1]);
 	for (int i = 0; i < 3; i++) {
 		cli[i] = fork();
 		assert_true(cli[i] >= 0);
@@ -593,9 +640,16 @@ failover_between_processes(void **state)
 			_exit(0);
 		}
 	}
-	/* Kill server 0 once every client is half-way. */
+	/* Once every client is half-way, server 0 stops inside its next
+	 * response delivery and is killed there. */
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(read(half[0], &b, 1), 1);
+	*stop.armed = 1;
+	pl = (struct pollfd){ .fd = stopped[0], .events = POLLIN };
+	assert_int_equal(poll(&pl, 1, 20000), 1);
+	assert_int_equal(read(stopped[0], &b, 1), 1);
+	assert_int_equal(b, 'p');
+	close(stopped[0]);
 	kill(srv[0], SIGKILL);
 	assert_int_equal(rr_wait_child(srv[0]), 128 + SIGKILL);
 	assert_rc(fl_rr_reclaim_owner(dom, 200, NULL, NULL), 0);
@@ -608,6 +662,7 @@ failover_between_processes(void **state)
 	close(pfd[1]);
 	close(half[0]);
 	close(half[1]);
+	munmap((void *)stop.armed, sizeof(int));
 	assert_all_returned(dom);
 }
 
