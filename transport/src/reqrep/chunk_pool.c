@@ -460,6 +460,18 @@ cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
 	return 0;
 }
 
+/* Frees chunk i (header h) of generation gen, every reference at once, and
+ * counts it reclaimed.  1 if it was freed, 0 if it had changed. */
+static int
+reclaim_one(fl_chunk_pool *p, struct cp_hdr *h, uint32_t i, uint32_t gen)
+{
+	if (release_gen(p, i, gen, 1) != 0)
+		return 0;
+	if (h->cls < p->seg->n_classes)
+		atomic_fetch_add_explicit(&p->seg->cls[h->cls].reclaimed, 1, memory_order_relaxed);
+	return 1;
+}
+
 int
 fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner)
 {
@@ -476,12 +488,7 @@ fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner)
 		st = atomic_load_explicit(&h->state, memory_order_acquire);
 		if ((uint32_t)st == 0)
 			continue;
-		if (release_gen(p, i, (uint32_t)(st >> 32), 1) == 0) {
-			n++;
-			if (h->cls < p->seg->n_classes)
-				atomic_fetch_add_explicit(&p->seg->cls[h->cls].reclaimed, 1,
-				                          memory_order_relaxed);
-		}
+		n += reclaim_one(p, h, i, (uint32_t)(st >> 32));
 	}
 	return n;
 }
@@ -510,12 +517,7 @@ cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
 		 * exchange, so only one of the two gets it. */
 		if (!atomic_compare_exchange_strong(&h->sender, &want, CP_SENDER_RECLAIMED))
 			continue;
-		if (release_gen(p, i, gen, 1) == 0) {
-			n++;
-			if (h->cls < p->seg->n_classes)
-				atomic_fetch_add_explicit(&p->seg->cls[h->cls].reclaimed, 1,
-				                          memory_order_relaxed);
-		}
+		n += reclaim_one(p, h, i, gen);
 	}
 	return n;
 }
