@@ -100,58 +100,46 @@ chunk_data(fl_chunk_pool *p, const struct cp_class *c, uint32_t index)
 	return (char *)p->seg + c->data_off + (uint64_t)(index - c->first) * c->chunk_size;
 }
 
-/* Treiber push of index onto class c. */
-static void
-free_push(fl_chunk_pool *p, struct cp_class *c, struct cp_hdr *h, uint32_t index)
-{
-	uint64_t head = atomic_load_explicit(&c->free_head, memory_order_acquire);
-	uint64_t nhead;
-
-	do {
-		FL_SCHED_POINT("chunk.release.cas");
-		atomic_store_explicit(&h->next_free, (uint32_t)head, memory_order_relaxed);
-		nhead = (((head >> 32) + 1) << 32) | (uint64_t)(index + 1);
-	} while (!atomic_compare_exchange_weak_explicit(&c->free_head, &head, nhead,
-	                                                memory_order_release,
-	                                                memory_order_acquire));
-}
-
-/* Treiber pop: 0 and *index, FL_EPOOL_EMPTY, or FL_EPROTO. */
+/* Takes the first free chunk of class c from its hint on: owner word 0 ->
+ * p->owner, then refcount 0 -> 1.  0 and *index, or FL_EPOOL_EMPTY.  A
+ * chunk whose header is corrupted (refcount without an owner) is never
+ * free and is stepped over. */
 static int
-free_pop(fl_chunk_pool *p, struct cp_class *c, uint32_t *index)
+claim(fl_chunk_pool *p, struct cp_class *c, uint32_t *index)
 {
-	uint64_t head = atomic_load_explicit(&c->free_head, memory_order_acquire);
+	_Atomic uint32_t *hint = &p->hint[c - p->seg->cls];
+	uint32_t pos = atomic_load_explicit(hint, memory_order_relaxed);
 
-	for (;;) {
-		uint32_t top = (uint32_t)head;
-		uint32_t idx, next;
-		struct cp_hdr *h;
+	if (pos >= c->count)
+		pos = 0;
+	for (uint32_t k = 0; k < c->count; k++, pos = pos + 1 < c->count ? pos + 1 : 0) {
+		struct cp_hdr *h = cp_hdr(p, c->first + pos);
+		uint64_t zero = 0, st;
 
-		if (top == 0)
-			return FL_EPOOL_EMPTY;
-		idx = top - 1;
-		if (idx < c->first || idx - c->first >= c->count)
-			return FL_EPROTO;
-		h = cp_hdr(p, idx);
-		next = atomic_load_explicit(&h->next_free, memory_order_relaxed);
-		if (next != 0 && (next - 1 < c->first || next - 1 - c->first >= c->count)) {
-			/* A racing pop may have reused h: re-read the head
-			 * before calling it corruption. */
-			uint64_t again = atomic_load_explicit(&c->free_head, memory_order_acquire);
-			if (again != head) {
-				head = again;
-				continue;
-			}
-			return FL_EPROTO;
-		}
+		if (atomic_load_explicit(&h->owner, memory_order_relaxed) != 0 ||
+		    (uint32_t)atomic_load_explicit(&h->state, memory_order_relaxed) != 0)
+			continue;
 		FL_SCHED_POINT("chunk.loan.cas");
-		if (atomic_compare_exchange_weak_explicit(
-			    &c->free_head, &head, (((head >> 32) + 1) << 32) | next,
-			    memory_order_acq_rel, memory_order_acquire)) {
-			*index = idx;
-			return 0;
+		if (!atomic_compare_exchange_strong_explicit(&h->owner, &zero, p->owner,
+		                                             memory_order_acq_rel,
+		                                             memory_order_relaxed))
+			continue;
+		/* Ours: nobody else moves a refcount up from 0. */
+		st = atomic_load_explicit(&h->state, memory_order_acquire);
+		if ((uint32_t)st != 0 ||
+		    !atomic_compare_exchange_strong_explicit(&h->state, &st,
+		                                             (st & 0xffffffff00000000ull) | 1,
+		                                             memory_order_acq_rel,
+		                                             memory_order_acquire)) {
+			/* A wild writer: leave the chunk as we found it. */
+			atomic_store_explicit(&h->owner, 0, memory_order_release);
+			continue;
 		}
+		atomic_store_explicit(hint, pos + 1, memory_order_relaxed);
+		*index = c->first + pos;
+		return 0;
 	}
+	return FL_EPOOL_EMPTY;
 }
 
 int
@@ -211,15 +199,8 @@ fl_chunk_pool_create(const char *path, const char *spec, fl_chunk_pool **out)
 		c->count = sp.count[i];
 		c->first = first;
 		c->data_off = data_off[i];
-		/* Link the free stack in index order, lowest on top. */
-		for (uint32_t k = 0; k < c->count; k++) {
-			struct cp_hdr *h = cp_hdr(p, first + k);
-			h->cls = i;
-			atomic_store_explicit(&h->next_free,
-			                      k + 1 < c->count ? first + k + 2 : 0,
-			                      memory_order_relaxed);
-		}
-		atomic_store_explicit(&c->free_head, (uint64_t)(first + 1), memory_order_relaxed);
+		for (uint32_t k = 0; k < c->count; k++)
+			cp_hdr(p, first + k)->cls = i;
 		first += c->count;
 	}
 	atomic_thread_fence(memory_order_release);
@@ -342,8 +323,8 @@ fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
 	if (FL_FAULT("transport/chunk/loan"))
 		return FL_EFAULT_INJECTED;
 	for (;;) {
-		rc = free_pop(p, c, &index);
-		if (rc != FL_EPOOL_EMPTY)
+		rc = claim(p, c, &index);
+		if (rc == 0)
 			break;
 		if (deadline_ns == 0 || fl_clock_now_ns() >= deadline_ns) {
 			atomic_fetch_add_explicit(&c->exhausted, 1, memory_order_relaxed);
@@ -353,23 +334,8 @@ fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
 		}
 		fl_idle(&idle, 0, deadline_ns);
 	}
-	if (rc != 0) {
-		rr_set_errmsg("chunk pool of %u-byte chunks: corrupted free list", c->chunk_size);
-		return rc;
-	}
 	struct cp_hdr *h = cp_hdr(p, index);
-	uint64_t st = atomic_load_explicit(&h->state, memory_order_acquire);
-	uint32_t gen = (uint32_t)(st >> 32);
-	/* A free chunk has refcount 0; anything else means the free list and
-	 * the header disagree (corruption or a wild writer). */
-	if ((uint32_t)st != 0 ||
-	    !atomic_compare_exchange_strong_explicit(&h->state, &st, ((uint64_t)gen << 32) | 1,
-	                                             memory_order_acq_rel,
-	                                             memory_order_acquire)) {
-		rr_set_errmsg("chunk %u: on the free list with refcount %u", index, (uint32_t)st);
-		return FL_EPROTO;
-	}
-	atomic_store_explicit(&h->owner, p->owner, memory_order_relaxed);
+	uint32_t gen = (uint32_t)(atomic_load_explicit(&h->state, memory_order_relaxed) >> 32);
 	atomic_store_explicit(&h->seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->len, (uint32_t)len, memory_order_relaxed);
 	atomic_store_explicit(&h->reply_port, 0, memory_order_relaxed);
@@ -377,10 +343,19 @@ fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
 	atomic_store_explicit(&h->dest_gen, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->deadline_ns, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->sender, 0, memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->loaned, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->loans, 1, memory_order_relaxed);
 	fill(p, c, h, index, gen, out);
 	return 0;
+}
+
+/* The last step of a release: the chunk (refcount 0 already) becomes free
+ * for the next claim. */
+static void
+free_owner(struct cp_hdr *h)
+{
+	atomic_store_explicit(&h->sender, 0, memory_order_relaxed);
+	FL_SCHED_POINT("chunk.release.cas");
+	atomic_store_explicit(&h->owner, 0, memory_order_release);
 }
 
 /* Drops one reference if the generation still matches; frees the chunk
@@ -419,11 +394,10 @@ release_gen(fl_chunk_pool *p, uint32_t index, uint32_t gen, int force)
 	}
 	if ((uint32_t)nst != 0)
 		return 0;
-	atomic_store_explicit(&h->owner, 0, memory_order_relaxed);
-	atomic_store_explicit(&h->sender, 0, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&c->loaned, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->releases, 1, memory_order_relaxed);
-	free_push(p, c, h, index);
+	free_owner(h);
+	/* Our next loan tries this chunk first: its lines are likely hot. */
+	atomic_store_explicit(&p->hint[h->cls], index - c->first, memory_order_relaxed);
 	return 0;
 }
 
@@ -486,8 +460,15 @@ fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner)
 		if (atomic_load_explicit(&h->owner, memory_order_acquire) != owner)
 			continue;
 		st = atomic_load_explicit(&h->state, memory_order_acquire);
-		if ((uint32_t)st == 0)
+		if ((uint32_t)st == 0) {
+			/* A loan or release the owner died inside. */
+			free_owner(h);
+			n++;
+			if (h->cls < p->seg->n_classes)
+				atomic_fetch_add_explicit(&p->seg->cls[h->cls].reclaimed, 1,
+				                          memory_order_relaxed);
 			continue;
+		}
 		n += reclaim_one(p, h, i, (uint32_t)(st >> 32));
 	}
 	return n;
@@ -533,7 +514,9 @@ fl_chunk_pool_stats(fl_chunk_pool *p, struct fl_chunk_pool_stats *out)
 
 		s->chunk_size = c->chunk_size;
 		s->total = c->count;
-		s->loaned = (uint32_t)atomic_load(&c->loaned);
+		for (uint32_t k = 0; k < c->count; k++)
+			s->loaned += (uint32_t)atomic_load_explicit(&cp_hdr(p, c->first + k)->state,
+			                                            memory_order_relaxed) != 0;
 		s->loans = atomic_load(&c->loans);
 		s->releases = atomic_load(&c->releases);
 		s->exhausted = atomic_load(&c->exhausted);

@@ -11,7 +11,7 @@
 #include "faultline/chunk.h"
 
 #define CP_MAGIC 0x464c434bu /* "FLCK" */
-#define CP_VERSION 2u
+#define CP_VERSION 3u
 
 struct cp_class {
 	uint32_t chunk_size;
@@ -19,8 +19,7 @@ struct cp_class {
 	uint32_t first;          /* global index of the class's first chunk */
 	uint32_t pad;
 	uint64_t data_off;       /* offset of the class's payload area */
-	_Atomic uint64_t free_head; /* tag << 32 | (index + 1); low half 0: empty */
-	_Atomic uint64_t loaned;
+	uint64_t pad1;
 	_Atomic uint64_t loans;
 	_Atomic uint64_t releases;
 	_Atomic uint64_t exhausted;
@@ -38,11 +37,20 @@ struct cp_seg {
 	struct cp_class cls[FL_CHUNK_MAX_CLASSES];
 };
 
-/* One per chunk, 64 bytes, in the header array. */
+/*
+ * One per chunk, 64 bytes, in the header array.
+ *
+ * A chunk is free when its owner word is 0 (and then its refcount is 0).
+ * A loan takes it by one CAS of the owner word from 0 to the loaner, then
+ * sets refcount 1; the last release sets refcount 0 (a new generation),
+ * then owner 0.  So every state a process can die in is attributed to it:
+ * owner X with refcount 0 is a loan or release that X did not finish, and
+ * the reclaim of X frees it.  There is no free list to fall off.
+ */
 struct cp_hdr {
 	_Atomic uint64_t state;  /* generation << 32 | refcount */
 	_Atomic uint64_t owner;  /* client id holding it (0: free) */
-	_Atomic uint32_t next_free; /* free stack link: index + 1 */
+	uint32_t spare;
 	uint32_t cls;
 	_Atomic uint64_t seq;
 	_Atomic uint32_t len;
@@ -62,6 +70,11 @@ struct fl_chunk_pool {
 	struct cp_seg *seg;
 	size_t size;
 	uint64_t owner;
+	/* This process's own: where its next loan of each class starts
+	 * looking (the chunk it freed last, or past the one it took last),
+	 * so a process reuses chunks whose lines it touched last and
+	 * processes do not share one hot word. */
+	_Atomic uint32_t hint[FL_CHUNK_MAX_CLASSES];
 };
 
 /* Header of chunk `index`, or NULL if out of range. */

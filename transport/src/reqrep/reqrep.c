@@ -310,6 +310,14 @@ deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk 
 
 	if (h == NULL)
 		return FL_EINVAL;
+	uint64_t st = atomic_load_explicit(&h->state, memory_order_acquire);
+	if ((uint32_t)(st >> 32) != c->gen || (uint32_t)st == 0) {
+		/* Released already: handing it on would give a free chunk an
+		 * owner. */
+		rr_set_errmsg("chunk %u: sent after its release (generation %u, now %u)", c->index,
+		              c->gen, (uint32_t)(st >> 32));
+		return FL_ESTALE;
+	}
 	if (!port_live(d, kind, index, gen, &owner))
 		return FL_ENOT_CONNECTED;
 	atomic_store_explicit(&h->dest_gen, gen, memory_order_relaxed);
@@ -575,8 +583,8 @@ fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, ui
 				*seq = s;
 				return 0;
 			}
-			if (rc == FL_EFAULT_INJECTED)
-				return rc; /* the push failed: no other server */
+			if (rc == FL_EFAULT_INJECTED || rc == FL_ESTALE)
+				return rc; /* no other server would do better */
 			if (rc == FL_ENOT_CONNECTED) {
 				/* Gone: drop it from the cache. */
 				c->srv[k] = c->srv[--c->n_srv];

@@ -167,30 +167,129 @@ reclaim_by_owner(void **state)
 	fl_chunk_pool_close(p);
 }
 
+/* Wild writes into the segment cost the chunks they hit, nothing more:
+ * a refcount without an owner is never loaned again (and shows in the
+ * loaned gauge), a header naming a class that does not exist makes its
+ * release FL_EPROTO, a bad segment header fails the open. */
 static void
-corruption_is_eproto(void **state)
+corruption_is_contained(void **state)
 {
 	fl_chunk_pool *p, *q;
-	fl_chunk c;
+	fl_chunk c[3], x;
+	struct fl_chunk_pool_stats st;
 	struct cp_seg *seg;
 
 	assert_rc(fl_chunk_pool_create(path, "64:4", &p), 0);
 	seg = ((struct { struct cp_seg *seg; } *)p)->seg;
-	uint64_t saved = atomic_load(&seg->cls[0].free_head);
-	atomic_store(&seg->cls[0].free_head, 0x0000000100009999ull);
-	assert_rc(fl_chunk_loan(p, 1, 0, &c), FL_EPROTO);
-	atomic_store(&seg->cls[0].free_head, saved);
-	cp_hdr(p, 0)->next_free = 77; /* link out of range */
-	assert_rc(fl_chunk_loan(p, 1, 0, &c), FL_EPROTO);
-	cp_hdr(p, 0)->next_free = 2;
-	assert_rc(fl_chunk_loan(p, 1, 0, &c), 0);
-	assert_rc(fl_chunk_release(p, &c), 0);
+	atomic_store(&cp_hdr(p, 0)->state, 5); /* refcount 5, no owner */
+	for (int i = 0; i < 3; i++) {
+		assert_rc(fl_chunk_loan(p, 1, 0, &c[i]), 0);
+		assert_int_not_equal(c[i].index, 0);
+	}
+	assert_rc(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
+	fl_chunk_pool_stats(p, &st);
+	assert_int_equal(st.cls[0].loaned, 4);
+	cp_hdr(p, c[0].index)->cls = 99;
+	assert_rc(fl_chunk_release(p, &c[0]), FL_EPROTO);
+	cp_hdr(p, c[0].index)->cls = 0;
+	for (int i = 0; i < 3; i++)
+		assert_rc(fl_chunk_release(p, &c[i]), 0);
 	seg->magic = 0xdead;
 	assert_rc(fl_chunk_pool_open(path, 3, &q), FL_EPROTO);
 	fl_chunk_pool_close(p);
 	char other[PATH_MAX + 16];
 	snprintf(other, sizeof(other), "%s/missing.dat", rr_dir);
 	assert_rc(fl_chunk_pool_open(other, 3, &q), FL_ENOENT);
+}
+
+/* The states a process can die in inside a loan or a release, made by
+ * hand: owner set and refcount 0 (a loan between its two steps, or a
+ * release between its two).  The owner's reclaim frees them. */
+static void
+unfinished_loan_and_release_are_reclaimed(void **state)
+{
+	fl_chunk_pool *p;
+	fl_chunk c[2];
+	struct fl_chunk_pool_stats st;
+
+	assert_rc(fl_chunk_pool_create(path, "64:2", &p), 0);
+	atomic_store(&cp_hdr(p, 0)->owner, 55); /* claimed, refcount not yet 1 */
+	assert_rc(fl_chunk_loan(p, 1, 0, &c[0]), 0);
+	assert_int_equal(c[0].index, 1);
+	assert_rc(fl_chunk_loan(p, 1, 0, &c[1]), FL_EPOOL_EMPTY);
+	assert_int_equal(fl_chunk_reclaim_owner(p, 55), 1);
+	assert_rc(fl_chunk_loan(p, 1, 0, &c[1]), 0);
+	assert_int_equal(c[1].index, 0);
+	/* A release by owner 55 that set refcount 0 and died. */
+	atomic_store(&cp_hdr(p, 0)->owner, 55);
+	atomic_store(&cp_hdr(p, 0)->state, (uint64_t)(c[1].gen + 1) << 32);
+	assert_rc(fl_chunk_release(p, &c[1]), FL_ESTALE);
+	assert_int_equal(fl_chunk_reclaim_owner(p, 55), 1);
+	assert_rc(fl_chunk_release(p, &c[0]), 0);
+	fl_chunk_pool_stats(p, &st);
+	assert_int_equal(st.cls[0].loaned, 0);
+	assert_rc(fl_chunk_loan(p, 1, 0, &c[0]), 0);
+	assert_rc(fl_chunk_loan(p, 1, 0, &c[1]), 0);
+	assert_rc(fl_chunk_release(p, &c[0]), 0);
+	assert_rc(fl_chunk_release(p, &c[1]), 0);
+	fl_chunk_pool_close(p);
+}
+
+/* A process loaning and releasing as fast as it can is SIGKILLed after a
+ * random delay, again and again: wherever the kill lands, the reclaim of
+ * its owner gives every chunk back (all of them loan again).  The pass
+ * does not depend on where the kills land; a failure names the round. */
+static void
+killed_anywhere_in_loan_or_release(void **state)
+{
+	unsigned rounds = getenv("FL_ROUNDS") ? (unsigned)atoi(getenv("FL_ROUNDS")) : rr_scale(40, 8);
+	fl_chunk_pool *p;
+	struct fl_chunk_pool_stats st;
+	fl_chunk all[8];
+
+	assert_rc(fl_chunk_pool_create(path, "64:8", &p), 0);
+	srand((unsigned)getpid());
+	for (unsigned r = 0; r < rounds; r++) {
+		int pfd[2];
+		char b;
+
+		assert_int_equal(pipe(pfd), 0);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			fl_chunk_pool *q;
+			fl_chunk c[3];
+			close(pfd[0]);
+			if (fl_chunk_pool_open(path, 60 + r, &q) != 0)
+				_exit(2);
+			(void)!write(pfd[1], "r", 1);
+			for (;;) {
+				for (int i = 0; i < 3; i++)
+					if (fl_chunk_loan(q, 1, 0, &c[i]) != 0)
+						_exit(3);
+				for (int i = 0; i < 3; i++)
+					if (fl_chunk_release(q, &c[i]) != 0)
+						_exit(4);
+			}
+		}
+		close(pfd[1]);
+		assert_int_equal(read(pfd[0], &b, 1), 1);
+		close(pfd[0]);
+		usleep((useconds_t)(rand() % 3000));
+		kill(pid, SIGKILL);
+		if (rr_wait_child(pid) != 128 + SIGKILL)
+			fail_msg("round %u: the child exited by itself", r);
+		(void)fl_chunk_reclaim_owner(p, 60 + r);
+		fl_chunk_pool_stats(p, &st);
+		if (st.cls[0].loaned != 0)
+			fail_msg("round %u: %u chunks loaned after the reclaim", r, st.cls[0].loaned);
+		for (int i = 0; i < 8; i++)
+			if (fl_chunk_loan(p, 1, 0, &all[i]) != 0)
+				fail_msg("round %u: only %d of 8 chunks loan again", r, i);
+		for (int i = 0; i < 8; i++)
+			assert_rc(fl_chunk_release(p, &all[i]), 0);
+	}
+	fl_chunk_pool_close(p);
 }
 
 static void
@@ -352,11 +451,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(double_release_is_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(exhaustion_and_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(reclaim_by_owner, setup, teardown),
-		cmocka_unit_test_setup_teardown(corruption_is_eproto, setup, teardown),
+		cmocka_unit_test_setup_teardown(corruption_is_contained, setup, teardown),
+		cmocka_unit_test_setup_teardown(unfinished_loan_and_release_are_reclaimed, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(fault_point_loan, setup, teardown),
 		cmocka_unit_test_setup_teardown(threads_loan_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(processes_loan_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_process_is_reclaimed, setup, teardown),
+		cmocka_unit_test_setup_teardown(killed_anywhere_in_loan_or_release, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

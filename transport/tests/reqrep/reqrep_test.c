@@ -327,6 +327,34 @@ request_deadline(void **state)
 	assert_all_returned(dom);
 }
 
+/* A chunk sent after its release is refused and nothing changes hands. */
+static void
+send_after_release_is_stale(void **state)
+{
+	fl_rr_server *s;
+	fl_rr_client *c;
+	fl_chunk req, got, resp;
+	uint64_t seq;
+
+	assert_rc(fl_rr_server_open(dom, "st", &s), 0);
+	assert_rc(fl_rr_client_open(dom, "st", &c), 0);
+	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_rc(fl_rr_release(dom, &req), 0);
+	assert_rc(fl_rr_client_send(c, &req, 0, &seq), FL_ESTALE);
+	assert_rc(fl_rr_server_take(s, &got), FL_EAGAIN);
+	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+	assert_rc(fl_rr_server_take(s, &got), 0);
+	assert_rc(fl_rr_server_loan(s, 8, 0, &resp), 0);
+	assert_rc(fl_rr_release(dom, &resp), 0);
+	assert_rc(fl_rr_server_send(s, &got, &resp), FL_ESTALE);
+	assert_rc(fl_rr_client_take(c, &resp), FL_EAGAIN);
+	assert_rc(fl_rr_release(dom, &got), 0);
+	fl_rr_client_close(c);
+	fl_rr_server_close(s);
+	assert_all_returned(dom);
+}
+
 static void
 client_gone_before_response(void **state)
 {
@@ -880,6 +908,7 @@ main(void)
 		T(several_servers_round_robin),
 		T(close_releases_queued),
 		T(request_deadline),
+		T(send_after_release_is_stale),
 		T(client_gone_before_response),
 		T(corrupted_queue_is_eproto),
 		T(round_trips_between_processes),
