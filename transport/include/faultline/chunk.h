@@ -9,10 +9,14 @@
  * shared memory: a state word (generation << 32 | refcount), the owning
  * client id, its size class, the sequence id and payload length.  The
  * generation changes on every release, so a stale or double release is
- * reported as FL_ESTALE instead of corrupting the free list.
+ * reported as FL_ESTALE instead of freeing someone else's chunk.
  *
- * Loan and release are lock-free: each size class keeps its free chunks in
- * a Treiber stack whose head carries an ABA tag in the same 64-bit word.
+ * Loan and release are lock-free and crash-consistent: a free chunk is one
+ * with owner 0; a loan takes it by one compare-and-swap of the owner word,
+ * then sets refcount 1; the last release sets refcount 0, then owner 0.  A
+ * process killed at any instruction of either leaves the chunk attributed
+ * to it, and fl_chunk_reclaim_owner gives it back.  Each process starts
+ * its search where it last freed or took a chunk of that class.
  */
 #ifndef FAULTLINE_CHUNK_H
 #define FAULTLINE_CHUNK_H
@@ -47,7 +51,7 @@ typedef struct fl_chunk {
 struct fl_chunk_class_stats {
 	uint32_t chunk_size;
 	uint32_t total;
-	uint32_t loaned;      /* currently loaned (total - free) */
+	uint32_t loaned;      /* chunks with a reference now (counted, not kept) */
 	uint64_t loans;       /* loans since creation */
 	uint64_t releases;    /* releases since creation (incl. reclaimed) */
 	uint64_t exhausted;   /* loans that failed with FL_EPOOL_EMPTY */
@@ -107,8 +111,9 @@ int fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *
 int fl_chunk_release(fl_chunk_pool *p, const fl_chunk *c);
 
 /* fl_chunk_reclaim_owner releases every chunk `owner` holds (a dead
- * client's), whatever its refcount.  Returns the number reclaimed (>= 0).
- * Call only when the owner can no longer touch the pool. */
+ * client's), whatever its refcount, and every chunk it was in the middle of
+ * loaning or releasing.  Returns the number reclaimed (>= 0).  Call only
+ * when the owner can no longer touch the pool. */
 int fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner);
 
 /* fl_chunk_pool_stats reads the gauges.  Thread-safe (a snapshot). */

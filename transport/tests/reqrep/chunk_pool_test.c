@@ -364,7 +364,7 @@ threads_loan_release(void **state)
 	assert_int_equal(st.cls[0].loaned, 0);
 	assert_int_equal(st.cls[0].loans, st.cls[0].releases);
 	assert_int_equal(st.cls[0].stale, 0);
-	/* Every chunk is on the free list exactly once. */
+	/* Every chunk is free and loans exactly once. */
 	fl_chunk c[8], x;
 	for (int i = 0; i < 8; i++)
 		assert_rc(fl_chunk_loan(p, 1, 0, &c[i]), 0);
