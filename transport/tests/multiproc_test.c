@@ -420,6 +420,102 @@ pub_killed_mid_claim(void **state)
 	fl_driver_close(d);
 }
 
+/* ---- a client killed anywhere --------------------------------------------- */
+
+/* A client process adding and closing publications and subscriptions,
+ * offering and polling, as fast as it can, is SIGKILLed after a random
+ * delay, again and again, next to a live subscriber.  Wherever the kill
+ * lands (inside a command write, a claim, an image take), the driver times
+ * the client out and every gauge goes back: no client, publication,
+ * image, reference, registration or log file of its own is left, and the
+ * command ring still takes commands.  The pass does not depend on where
+ * the kills land; a failure names the round and the gauge. */
+static void
+client_killed_anywhere(void **state)
+{
+	unsigned rounds = getenv("FL_ROUNDS") ? (unsigned)atoi(getenv("FL_ROUNDS"))
+	                                      : (under_valgrind() ? 3 : 15);
+	char ns[64];
+	fl_driver *d;
+	fl_client *c;
+	fl_subscription *s;
+	struct fl_driver_ctx dc;
+	struct fl_stats st;
+	long got = 0;
+
+	test_ns(ns, sizeof(ns), "killany");
+	fl_driver_ctx_init(&dc);
+	dc.ns = ns;
+	dc.client_liveness_ns = scaled(100 * MS);
+	dc.publication_linger_ns = 10 * MS;
+	dc.term_length = 64 * 1024;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	c = open_client(ns, false);
+	assert_non_null(c);
+	assert_fl(fl_client_add_subscription(c, "z", 1, NULL, fl_clock_now_ns() + 5 * SEC, &s), 0);
+	srand((unsigned)getpid());
+	for (unsigned r = 0; r < rounds; r++) {
+		int fds[2];
+		pid_t pid;
+
+		assert_int_equal(pipe(fds), 0);
+		pid = fork();
+		if (pid == 0) {
+			fl_client *kc = open_client(ns, false);
+			close(fds[0]);
+			if (kc == NULL)
+				_exit(1);
+			if (write(fds[1], "r", 1) != 1)
+				_exit(2);
+			for (;;) {
+				fl_publication *p;
+				fl_subscription *ks;
+				long n = 0;
+				uint64_t dl = fl_clock_now_ns() + 5 * SEC;
+
+				if (fl_client_add_publication(kc, "z", 1, false, dl, &p) != 0)
+					_exit(3);
+				if (fl_client_add_subscription(kc, "z", 1, NULL, dl, &ks) != 0)
+					_exit(4);
+				for (int i = 0; i < 20; i++) {
+					(void)fl_publication_offer(p, "payload", 7);
+					(void)fl_subscription_poll(ks, count_msg, &n, 10);
+				}
+				fl_subscription_close(ks);
+				fl_publication_close(p);
+			}
+		}
+		close(fds[1]);
+		assert_int_equal(wait_ready(fds[0], 10000), 0);
+		close(fds[0]);
+		uint64_t until = fl_clock_now_ns() + (uint64_t)(rand() % 30000) * 1000;
+		while (fl_clock_now_ns() < until)
+			(void)fl_subscription_poll(s, count_msg, &got, 10);
+		kill(pid, SIGKILL);
+		assert_int_equal(wait_child(pid, 5000), 128 + SIGKILL);
+		if (!WAIT_UNTIL_P(((void)fl_subscription_poll(s, count_msg, &got, 10),
+		                   fl_stats_read(ns, &st) == 0 && st.active_clients == 1 &&
+		                   st.publications == 0 && st.subscriptions == 1 && st.images == 0 &&
+		                   st.pending_registrations == 0 && st.log_files == 0),
+		                  3000))
+			fail_msg("round %u: clients %lld publications %lld subscriptions %lld images %lld "
+			         "refs %lld pending %lld log files %lld", r, (long long)st.active_clients,
+			         (long long)st.publications, (long long)st.subscriptions,
+			         (long long)st.images, (long long)st.image_refs_held,
+			         (long long)st.pending_registrations, (long long)st.log_files);
+	}
+	print_message("%u rounds: %lld commands, %lld unblocked, %lld client timeouts\n", rounds, (long long)st.commands, (long long)st.unblocked_commands, (long long)st.client_timeouts);
+	/* The ring still takes commands: a publication of our own works. */
+	fl_publication *p;
+	assert_fl(fl_client_add_publication(c, "z", 2, true, fl_clock_now_ns() + 5 * SEC, &p), 0);
+	fl_publication_close(p);
+	fl_subscription_close(s);
+	fl_client_close(c);
+	assert_true(WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.active_clients == 0 &&
+	                         st.log_files == 0, 3000));
+	fl_driver_close(d);
+}
+
 /* ---- client outliving its driver ------------------------------------------ */
 
 static void
@@ -477,6 +573,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(sub_killed_holding_refs),
 		cmocka_unit_test(pub_killed_mid_claim),
 		cmocka_unit_test(client_outlives_driver),
+		cmocka_unit_test(client_killed_anywhere),
 	};
 	const struct CMUnitTest slow[] = {
 		cmocka_unit_test(exchange_million),
