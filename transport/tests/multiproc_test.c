@@ -3,7 +3,7 @@
  * processes exchanging messages of mixed sizes (content verified, no loss,
  * duplication or reordering), a subscriber SIGKILLed while holding image
  * references, a publisher killed in the middle of a claim, a client
- * outliving its driver.
+ * outliving its driver, a client killed at random points of its work.
  *
  *   multiproc_test            the default cases (10^5 messages)
  *   multiproc_test million    the 10^6-message exchange (suite 'slow')

@@ -1,6 +1,7 @@
 /* Request/response: round trips in one process and between processes,
  * several clients and servers, port exhaustion and churn, crashes of either
- * side, request deadlines, bad names and corrupted queues. */
+ * side (at chosen points and at random ones), request deadlines, bad names
+ * and corrupted queues. */
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -896,6 +897,157 @@ server_killed_inside_delivery(void **state)
 	assert_all_returned(dom);
 }
 
+/* A client or a server process (in turn) working as fast as it can,
+ * opening and closing its port now and then, is SIGKILLed after a random
+ * delay while this process plays the other side.  Wherever the kill
+ * lands, once the dead owner is reclaimed and this side has drained what
+ * was in flight, only this side's port is in use and no chunk is loaned.
+ * The pass does not depend on where the kills land; a failure names the
+ * round. */
+/* Says "r" on ready_fd once its first port is open. */
+static void
+child_client(uint64_t owner, int ready_fd)
+{
+	fl_rr_domain *d;
+
+	if (fl_rr_domain_open(rr_dir, owner, &d) != 0)
+		_exit(2);
+	for (;;) {
+		fl_rr_client *c;
+		if (fl_rr_client_open(d, "ka", &c) != 0)
+			continue;
+		if (ready_fd >= 0)
+			(void)!write(ready_fd, "r", 1);
+		ready_fd = -1;
+		for (int i = 0; i < 50; i++) {
+			fl_chunk req, resp;
+			uint64_t seq;
+			if (fl_rr_client_loan(c, 16, 0, &req) != 0)
+				break;
+			req.len = 16;
+			if (fl_rr_client_send(c, &req, 0, &seq) != 0) {
+				fl_rr_release(d, &req);
+				break;
+			}
+			if (fl_rr_client_wait(c, fl_clock_now_ns() + FL_NS_PER_SEC, &resp, NULL) == 0)
+				fl_rr_release(d, &resp);
+		}
+		fl_rr_client_close(c);
+	}
+}
+
+static void
+child_server(uint64_t owner, int ready_fd)
+{
+	fl_rr_domain *d;
+
+	if (fl_rr_domain_open(rr_dir, owner, &d) != 0)
+		_exit(2);
+	for (;;) {
+		fl_rr_server *s;
+		if (fl_rr_server_open(d, "ka", &s) != 0)
+			continue;
+		if (ready_fd >= 0)
+			(void)!write(ready_fd, "r", 1);
+		ready_fd = -1;
+		for (int i = 0; i < 50;)
+			if (serve_one(d, s) == 0)
+				i++;
+		fl_rr_server_close(s);
+	}
+}
+
+static void
+either_side_killed_anywhere(void **state)
+{
+	unsigned rounds = getenv("FL_ROUNDS") ? (unsigned)atoi(getenv("FL_ROUNDS"))
+	                                      : rr_scale(40, 8);
+	unsigned answered = 0, crashed = 0;
+
+	srand((unsigned)getpid());
+	for (unsigned r = 0; r < rounds; r++) {
+		bool kill_server = r % 2 == 1;
+		uint64_t owner = 500 + r;
+		uint64_t until = fl_clock_now_ns() + (uint64_t)(rand() % 10000) * 1000;
+		fl_rr_server *s = NULL;
+		fl_rr_client *c = NULL;
+		int pfd[2];
+		char b;
+
+		if (kill_server)
+			assert_rc(fl_rr_client_open(dom, "ka", &c), 0);
+		else
+			assert_rc(fl_rr_server_open(dom, "ka", &s), 0);
+		assert_int_equal(pipe(pfd), 0);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(pfd[0]);
+			if (kill_server)
+				child_server(owner, pfd[1]);
+			else
+				child_client(owner, pfd[1]);
+		}
+		close(pfd[1]);
+		assert_int_equal(read(pfd[0], &b, 1), 1);
+		close(pfd[0]);
+		/* Play the other side until the kill. */
+		while (fl_clock_now_ns() < until) {
+			if (s != NULL) {
+				(void)serve_one(dom, s);
+				continue;
+			}
+			fl_chunk req, resp;
+			uint64_t seq, lost;
+			if (fl_rr_client_loan(c, 16, 0, &req) != 0)
+				continue;
+			req.len = 16;
+			if (fl_rr_client_send(c, &req, 0, &seq) != 0) {
+				fl_rr_release(dom, &req);
+				continue;
+			}
+			int rc = fl_rr_client_wait(c, until, &resp, &lost);
+			if (rc == 0) {
+				fl_rr_release(dom, &resp);
+				answered++;
+			} else {
+				fl_rr_client_forget(c, seq);
+			}
+		}
+		kill(pid, SIGKILL);
+		assert_int_equal(rr_wait_child(pid), 128 + SIGKILL);
+		assert_rc(fl_rr_reclaim_owner(dom, owner, NULL, NULL), 0);
+		/* Drain what was in flight towards this side. */
+		if (s != NULL) {
+			while (serve_one(dom, s) != FL_EAGAIN)
+				;
+		} else {
+			fl_chunk resp;
+			uint64_t lost;
+			int rc;
+			while ((rc = fl_rr_client_wait(c, fl_clock_now_ns() + 10 * FL_NS_PER_MS, &resp,
+			                               &lost)) != FL_ETIMEDOUT) {
+				if (rc == 0)
+					fl_rr_release(dom, &resp);
+				else
+					crashed++;
+			}
+		}
+		struct fl_rr_stats st;
+		fl_rr_stats(dom, &st);
+		if (st.servers_in_use + st.clients_in_use != 1 || st.chunks.cls[0].loaned != 0 ||
+		    st.chunks.cls[1].loaned != 0)
+			fail_msg("round %u (%s killed): %u server and %u client ports, %u + %u chunks "
+			         "loaned", r, kill_server ? "server" : "client", st.servers_in_use,
+			         st.clients_in_use, st.chunks.cls[0].loaned, st.chunks.cls[1].loaned);
+		fl_rr_client_close(c);
+		fl_rr_server_close(s);
+	}
+	print_message("%u rounds: %u answered here, %u lost with FL_ECRASHED\n", rounds, answered,
+	              crashed);
+	assert_all_returned(dom);
+}
+
 int
 main(void)
 {
@@ -919,6 +1071,7 @@ main(void)
 		T(dead_sender_reclaimed),
 		T(dead_sender_published_is_delivered),
 		T(server_killed_inside_delivery),
+		T(either_side_killed_anywhere),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
