@@ -63,6 +63,10 @@ struct fl_rr_stats {
 	uint64_t server_opens, client_opens;
 	uint64_t server_exhausted, client_exhausted; /* FL_ENO_PORTS results */
 	uint64_t ports_reclaimed;
+	/* Queue cells dead processes left: claimed and never published
+	 * (stepped over after the reclaim), taken and never given back
+	 * (repaired when the port is next taken). */
+	uint64_t queue_holes_marked, queue_cells_repaired;
 	struct fl_chunk_pool_stats chunks;
 };
 

@@ -128,7 +128,9 @@ pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
 		atomic_store_explicit(&t->hint, i + 1, memory_order_relaxed);
 		/* Cells a consumer killed mid-take never gave back, then
 		 * entries a late sender pushed after the last free. */
-		rr_queue_repair(&p->q);
+		uint32_t fixed = rr_queue_repair(&p->q);
+		if (fixed > 0)
+			atomic_fetch_add(&pp->seg->cells_repaired, fixed);
 		pp_drain(p, cp);
 		memset(p->service, 0, sizeof(p->service));
 		strncpy(p->service, service, FL_RR_SERVICE_MAX);

@@ -13,7 +13,7 @@
 #include "rr_internal.h"
 
 #define PP_MAGIC 0x464c5054u /* "FLPT" */
-#define PP_VERSION 1u
+#define PP_VERSION 2u
 
 enum pp_kind { PP_SERVER = 0, PP_CLIENT = 1 };
 enum pp_state { PP_FREE = 0, PP_ACTIVE = 1, PP_CLOSING = 2 };
@@ -34,6 +34,11 @@ struct pp_seg {
 	uint32_t version;
 	uint64_t seg_size;
 	struct pp_table_hdr tab[2];
+	/* Queue cells of dead processes: claimed and never published (marked
+	 * holes by a reclaim), taken and never given back (repaired by a
+	 * port's next owner). */
+	_Atomic uint64_t holes_marked;
+	_Atomic uint64_t cells_repaired;
 };
 
 struct pp_port {

@@ -212,8 +212,11 @@ fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *
 	 * that would stop its queue for good, and a chunk already handed to
 	 * the receiver that never arrives. */
 	for (int k = 0; k < 2; k++)
-		for (uint32_t i = 0; i < d->ports.seg->tab[k].count; i++)
-			rr_queue_mark_holes(&pp_port(&d->ports, k, i)->q);
+		for (uint32_t i = 0; i < d->ports.seg->tab[k].count; i++) {
+			uint32_t n = rr_queue_mark_holes(&pp_port(&d->ports, k, i)->q);
+			if (n > 0)
+				atomic_fetch_add(&d->ports.seg->holes_marked, n);
+		}
 	nc = cp_reclaim_in_transit(d->chunks, owner, queued_anywhere, d);
 	nc += fl_chunk_reclaim_owner(d->chunks, owner);
 	if (ports != NULL)
@@ -251,6 +254,8 @@ fl_rr_stats(fl_rr_domain *d, struct fl_rr_stats *out)
 	out->client_exhausted = atomic_load(&s->tab[PP_CLIENT].exhausted);
 	out->ports_reclaimed = atomic_load(&s->tab[PP_SERVER].reclaimed) +
 	                       atomic_load(&s->tab[PP_CLIENT].reclaimed);
+	out->queue_holes_marked = atomic_load(&s->holes_marked);
+	out->queue_cells_repaired = atomic_load(&s->cells_repaired);
 	fl_chunk_pool_stats(d->chunks, &out->chunks);
 }
 

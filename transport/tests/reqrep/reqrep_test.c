@@ -764,6 +764,7 @@ dead_sender_reclaimed(void **state)
 	fl_rr_client *c;
 	fl_chunk req, resp, lostc;
 	struct pp_pool pp;
+	struct fl_rr_stats st;
 	uint32_t ports, chunks;
 	uint64_t seq;
 	char p[PATH_MAX + 16];
@@ -788,6 +789,8 @@ dead_sender_reclaimed(void **state)
 	assert_rc(fl_rr_reclaim_owner(dom, 99, &ports, &chunks), 0);
 	assert_int_equal(ports, 0);
 	assert_int_equal(chunks, 1);
+	fl_rr_stats(dom, &st);
+	assert_int_equal(st.queue_holes_marked, 1);
 	assert_rc(fl_rr_client_take(c, &resp), 0);
 	assert_int_equal(resp.seq, seq);
 	assert_rc(fl_rr_release(dom, &resp), 0);
