@@ -83,7 +83,11 @@ static bool planted(const char *name)
 /* ------------------------------------------------------------------ */
 /* reqrep_owners: the model. */
 
-enum { AT_HELD, AT_QUEUED };
+/* AT_TRANSIT: a request the crashed process was sending when it died,
+ * after the chunk became the receiving server's and before the push: the
+ * receiver's owner holds it (`holder` is that actor), it is in no queue,
+ * and the crashed process's reclaim frees it. */
+enum { AT_HELD, AT_QUEUED, AT_TRANSIT };
 enum { K_LOAN, K_REQUEST, K_RESPONSE };
 
 struct m_chunk {
@@ -244,7 +248,7 @@ static int m_owner_chunks(const struct rr_model *m, int who)
 		const struct m_chunk *c = &m->ch[i];
 		if (!c->used)
 			continue;
-		if (c->where == AT_HELD ? c->holder == who : m->port[c->holder].owner == who)
+		if (c->where == AT_QUEUED ? m->port[c->holder].owner == who : c->holder == who)
 			n++;
 	}
 	return n;
@@ -369,16 +373,25 @@ static void rr_close_all(struct rr_model *m, struct rr_real *r)
 	r->nleaked = 0;
 }
 
-static void rr_reclaim_zombie(struct rr_model *m, struct rr_real *r, uint32_t *ports, uint32_t *chunks)
+/* The model of the driver's reclaim of the crashed process: its ports
+ * (and what is queued there), the chunks it held, the request it was
+ * sending. */
+static void m_reclaim_zombie(struct rr_model *m)
 {
-	fl_rr_reclaim_owner(r->drv, r->zombie_owner, ports, chunks);
 	for (int p = 0; p < MAXP; p++)
 		if (m->port[p].used && m->port[p].owner == ZOMBIE)
 			m_drop_port(m, p);
 	for (int i = 0; i < MAXC; i++)
-		if (m->ch[i].used && m->ch[i].where == AT_HELD && m->ch[i].holder == ZOMBIE)
+		if (m->ch[i].used && ((m->ch[i].where == AT_HELD && m->ch[i].holder == ZOMBIE) ||
+				      m->ch[i].where == AT_TRANSIT))
 			m->ch[i].used = false;
 	m->zombie = false;
+}
+
+static void rr_reclaim_zombie(struct rr_model *m, struct rr_real *r, uint32_t *ports, uint32_t *chunks)
+{
+	fl_rr_reclaim_owner(r->drv, r->zombie_owner, ports, chunks);
+	m_reclaim_zombie(m);
 }
 
 static void rr_teardown(void *model, void *real)
@@ -411,6 +424,7 @@ struct rr_args {
 	int8_t n1, n2;             /* crash: loans, sends */
 	int8_t ok1, ok2;           /* crash: server / client opened */
 	int8_t loans_ok, sends_ok; /* crash: how many loans and sends succeeded */
+	int8_t die_in_send;        /* crash: killed inside its last send (a server exists) */
 	int32_t rc;
 	uint32_t len;
 	uint32_t slot;             /* the model slot chosen for a new record */
@@ -1243,6 +1257,7 @@ static void gen_crash(struct fl_prop_ctx *ctx, const void *mv, void *av)
 		a->svc2 = (int8_t)free_svc[k];
 	a->n1 = (int8_t)pick(ctx, 4);
 	a->n2 = (int8_t)pick(ctx, (size_t)(a->n1 < 2 ? a->n1 : 2) + 1);
+	a->die_in_send = (int8_t)(a->n2 > 0 && fl_gen_weighted(c, 1, 2));
 }
 
 /* What the child reports before it dies. */
@@ -1252,7 +1267,17 @@ struct crash_report {
 	int sends_ok;
 	uint64_t seq[2];
 	int send_rc[2];
+	int dying_send;   /* 1 + the send it is killed inside, or 0 */
 };
+
+/* The crashing child's scheduling hook: killed inside a delivery, after
+ * the chunk became the receiver's and before the push. */
+static void die_at_push(void *arg, const char *name)
+{
+	(void)arg;
+	if (strcmp(name, "rr.deliver.push") == 0)
+		raise(SIGKILL);
+}
 
 static void crash_child(int fd, const char *dir, uint64_t owner, const struct rr_args *a)
 {
@@ -1270,8 +1295,21 @@ static void crash_child(int fd, const char *dir, uint64_t owner, const struct rr
 	rep.rc_client = fl_rr_client_open(d, svc_name[a->svc], &c);
 	for (int i = 0; i < a->n1 && fl_chunk_loan(fl_rr_domain_chunks(d), 8, 0, &ch[i]) == 0; i++)
 		rep.loans_ok++;
-	for (int i = 0; c && i < a->n2 && i < rep.loans_ok; i++) {
+	int nsend = c ? (a->n2 < rep.loans_ok ? a->n2 : rep.loans_ok) : 0;
+	for (int i = 0; i < nsend; i++) {
 		ch[i].len = 8;
+		if (i == nsend - 1 && a->die_in_send) {
+			/* Report first: this send does not return if it
+			 * reaches a server. */
+			struct fl_platform_ops ops = {.sched_point = die_at_push};
+			rep.dying_send = i + 1;
+			if (write(fd, &rep, sizeof rep) != (ssize_t)sizeof rep)
+				_exit(4);
+			fl_platform_set_ops(&ops);
+			fl_points_arm(true, false);
+			(void)fl_rr_client_send(c, &ch[i], 0, &rep.seq[i]);
+			raise(SIGKILL); /* no server: the send returned */
+		}
 		rep.send_rc[i] = fl_rr_client_send(c, &ch[i], 0, &rep.seq[i]);
 		rep.sends_ok += rep.send_rc[i] == 0;
 	}
@@ -1324,13 +1362,15 @@ static int crash_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *a
 				    rep.loans_ok, want_loans);
 	bool server = m_server_of(m, a->svc) >= 0 || (rep.rc_server == 0 && a->svc2 == a->svc);
 	for (int i = 0; rep.rc_client == 0 && i < a->n2 && i < rep.loans_ok; i++)
-		if (rep.send_rc[i] != (server ? 0 : FL_ENOSERVER))
+		if (i + 1 != rep.dying_send && rep.send_rc[i] != (server ? 0 : FL_ENOSERVER))
 			return mismatch(ctx, "crashing client's send", rep.send_rc[i],
 					server ? 0 : FL_ENOSERVER);
 	a->ok1 = (int8_t)(rep.rc_server == 0);
 	a->ok2 = (int8_t)(rep.rc_client == 0);
 	a->loans_ok = (int8_t)rep.loans_ok;
 	a->sends_ok = (int8_t)rep.sends_ok;
+	/* Killed inside the send only if it reached a server. */
+	a->die_in_send = (int8_t)(rep.dying_send != 0 && server);
 	a->seq = rep.seq[0];
 	a->seq2 = rep.seq[1];
 	return FL_PROP_PASS;
@@ -1355,6 +1395,13 @@ static void crash_model(void *mv, const void *av)
 	for (int i = 0; i < a->loans_ok; i++) {
 		struct rr_args l = {.actor = ZOMBIE, .len = 8, .slot = (uint32_t)m_free_chunk(m)};
 		loan_model(m, &l);
+		if (i == a->sends_ok && a->die_in_send) {
+			struct m_chunk *t = &m->ch[l.slot];
+			t->where = AT_TRANSIT;
+			t->holder = m->port[m_server_of(m, a->svc)].owner;
+			t->kind = K_REQUEST;
+			continue;
+		}
 		if (i < a->sends_ok) {
 			struct rr_args s = {.actor = ZOMBIE, .port = (int8_t)cp, .chunk = (int8_t)l.slot,
 					    .seq = i == 0 ? a->seq : a->seq2};
@@ -1369,8 +1416,9 @@ static void d_crash(const void *av, char *b, size_t l)
 	char srv[48] = "";
 	if (a->svc2 >= 0)
 		snprintf(srv, sizeof srv, "a server of \"%s\", ", svc_name[a->svc2]);
-	snprintf(b, l, "a client process opens %sa client of \"%s\", loans %d, sends %d, and is killed",
-		 srv, svc_name[a->svc], a->n1, a->n2);
+	snprintf(b, l, "a client process opens %sa client of \"%s\", loans %d, sends %d, and is killed%s",
+		 srv, svc_name[a->svc], a->n1, a->n2,
+		 a->die_in_send ? " inside its last send" : "");
 }
 
 static bool p_reclaim(const void *mv)
@@ -1386,6 +1434,8 @@ static int reclaim_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void 
 	for (int p = 0; p < MAXP; p++)
 		want_ports += m->port[p].used && m->port[p].owner == ZOMBIE;
 	want_chunks = m_count_held(m, ZOMBIE, -1);
+	for (int i = 0; i < MAXC; i++)
+		want_chunks += m->ch[i].used && m->ch[i].where == AT_TRANSIT;
 	uint32_t ports = 0, chunks = 0;
 	int rc = fl_rr_reclaim_owner(r->drv, r->zombie_owner, &ports, &chunks);
 	if (rc)
@@ -1398,14 +1448,7 @@ static int reclaim_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void 
 
 static void reclaim_model(void *mv, const void *av)
 {
-	struct rr_model *m = mv;
-	for (int p = 0; p < MAXP; p++)
-		if (m->port[p].used && m->port[p].owner == ZOMBIE)
-			m_drop_port(m, p);
-	for (int i = 0; i < MAXC; i++)
-		if (m->ch[i].used && m->ch[i].where == AT_HELD && m->ch[i].holder == ZOMBIE)
-			m->ch[i].used = false;
-	m->zombie = false;
+	m_reclaim_zombie(mv);
 }
 
 static void d_reclaim(const void *av, char *b, size_t l)
