@@ -247,11 +247,11 @@ exchange(long n, const char *name)
 	fl_run_dir_path(ns, dir, sizeof(dir));
 	d = start_driver(ns, true);
 	assert_int_equal(pipe(fds), 0);
-	sub = fork();
+	sub = test_fork();
 	if (sub == 0)
 		_exit(sub_process(ns, fds[1]));
 	assert_int_equal(wait_ready(fds[0], 10000), 0);
-	pub = fork();
+	pub = test_fork();
 	if (pub == 0)
 		_exit(pub_process(ns));
 	assert_int_equal(wait_child(pub, 300000), 0);
@@ -300,7 +300,7 @@ sub_killed_holding_refs(void **state)
 	assert_non_null(c);
 	assert_fl(fl_client_add_publication(c, "k", 1, true, fl_clock_now_ns() + 5 * SEC, &p), 0);
 	assert_int_equal(pipe(fds), 0);
-	sub = fork();
+	sub = test_fork();
 	if (sub == 0) {
 		fl_client *sc = open_client(ns, false);
 		fl_subscription *s;
@@ -378,7 +378,7 @@ pub_killed_mid_claim(void **state)
 	assert_non_null(c);
 	assert_fl(fl_client_add_subscription(c, "m", 1, NULL, fl_clock_now_ns() + 5 * SEC, &s), 0);
 	assert_int_equal(pipe(fds), 0);
-	pub = fork();
+	pub = test_fork();
 	if (pub == 0) {
 		fl_client *pc = open_client(ns, false);
 		fl_publication *p;
@@ -459,7 +459,7 @@ client_killed_anywhere(void **state)
 		pid_t pid;
 
 		assert_int_equal(pipe(fds), 0);
-		pid = fork();
+		pid = test_fork();
 		if (pid == 0) {
 			fl_client *kc = open_client(ns, false);
 			close(fds[0]);
@@ -532,7 +532,7 @@ client_outlives_driver(void **state)
 	test_ns(ns, sizeof(ns), "driverdies");
 	fl_run_dir_path(ns, dir, sizeof(dir));
 	assert_int_equal(pipe(fds), 0);
-	drv = fork();
+	drv = test_fork();
 	if (drv == 0) {
 		fl_driver *d;
 

@@ -419,7 +419,7 @@ second_driver_refused_and_stale_dir_cleaned(void **state)
 	fl_driver_ctx_init(&dc);
 	dc.ns = path;
 	dc.no_thread = true;
-	pid = fork();
+	pid = test_fork();
 	if (pid == 0) {
 		fl_driver *d;
 

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "child_util.h"
 #include <cmocka.h>
 
 #include "faultline/error.h"

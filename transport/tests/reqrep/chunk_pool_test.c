@@ -254,7 +254,7 @@ killed_anywhere_in_loan_or_release(void **state)
 		char b;
 
 		assert_int_equal(pipe(pfd), 0);
-		pid_t pid = fork();
+		pid_t pid = test_fork();
 		assert_true(pid >= 0);
 		if (pid == 0) {
 			fl_chunk_pool *q;
@@ -383,7 +383,7 @@ processes_loan_release(void **state)
 
 	assert_rc(fl_chunk_pool_create(path, "64:8", &p), 0);
 	for (int i = 0; i < 3; i++) {
-		pid[i] = fork();
+		pid[i] = test_fork();
 		assert_true(pid[i] >= 0);
 		if (pid[i] == 0) {
 			fl_chunk_pool *q;
@@ -415,7 +415,7 @@ killed_process_is_reclaimed(void **state)
 
 	assert_rc(fl_chunk_pool_create(path, "64:8", &p), 0);
 	assert_int_equal(pipe(pfd), 0);
-	pid_t pid = fork();
+	pid_t pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		fl_chunk_pool *q;

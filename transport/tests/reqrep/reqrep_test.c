@@ -464,7 +464,7 @@ round_trips_between_processes(void **state)
 	char b;
 
 	assert_int_equal(pipe(pfd), 0);
-	pid_t pid = fork();
+	pid_t pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
 		server_process(rr_dir, 42, "echo", pfd[1], n, NULL);
@@ -501,7 +501,7 @@ server_killed(void **state)
 	char b;
 
 	assert_int_equal(pipe(pfd), 0);
-	pid_t pid = fork();
+	pid_t pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		fl_rr_domain *d;
@@ -552,7 +552,7 @@ client_killed(void **state)
 
 	assert_rc(fl_rr_server_open(dom, "ck", &s), 0);
 	assert_int_equal(pipe(pfd), 0);
-	pid_t pid = fork();
+	pid_t pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		fl_rr_domain *d;
@@ -618,7 +618,7 @@ failover_between_processes(void **state)
 	assert_int_equal(pipe(stopped), 0);
 	stop.fd = stopped[1];
 	for (int i = 0; i < 2; i++) {
-		srv[i] = fork();
+		srv[i] = test_fork();
 		assert_true(srv[i] >= 0);
 		if (srv[i] == 0)
 			server_process(rr_dir, 200 + i, "fo", pfd[1], UINT32_MAX,
@@ -627,7 +627,7 @@ failover_between_processes(void **state)
 	}
 	close(stopped[1]);
 	for (int i = 0; i < 3; i++) {
-		cli[i] = fork();
+		cli[i] = test_fork();
 		assert_true(cli[i] >= 0);
 		if (cli[i] == 0) {
 			fl_rr_domain *d;
@@ -861,7 +861,7 @@ server_killed_inside_delivery(void **state)
 	skip(); /* -Dfaultpoints=disabled: the scheduling point is compiled out */
 #endif
 	assert_int_equal(pipe(pfd), 0);
-	pid_t pid = fork();
+	pid_t pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct fl_platform_ops ops = { .arg = &pfd[1], .sched_point = stop_at_push };
@@ -982,7 +982,7 @@ either_side_killed_anywhere(void **state)
 		else
 			assert_rc(fl_rr_server_open(dom, "ka", &s), 0);
 		assert_int_equal(pipe(pfd), 0);
-		pid_t pid = fork();
+		pid_t pid = test_fork();
 		assert_true(pid >= 0);
 		if (pid == 0) {
 			close(pfd[0]);

@@ -97,7 +97,7 @@ spawn_holder(const char *ns, bool close_client)
 	char byte;
 
 	assert_int_equal(pipe(p), 0);
-	pid = fork();
+	pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(p[0]);

@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../child_util.h"
+
 static char rr_dir[PATH_MAX];
 
 static inline const char *
