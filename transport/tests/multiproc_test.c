@@ -580,6 +580,6 @@ main(int argc, char **argv)
 	};
 
 	if (argc > 1 && strcmp(argv[1], "million") == 0)
-		return cmocka_run_group_tests(slow, NULL, NULL);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+		return cmocka_run_group_tests(slow, NULL, test_ns_cleanup);
+	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);
 }

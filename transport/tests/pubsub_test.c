@@ -713,5 +713,5 @@ main(void)
 		cmocka_unit_test(failed_unlink_is_retried),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);
 }

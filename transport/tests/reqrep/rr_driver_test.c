@@ -183,5 +183,5 @@ main(void)
 		cmocka_unit_test(driver_without_extension_has_no_domain),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);
 }
