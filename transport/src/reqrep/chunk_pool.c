@@ -416,6 +416,19 @@ cp_release_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen)
 }
 
 int
+cp_take_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
+{
+	int rc = cp_resolve(p, index, gen, out);
+
+	if (rc != 0)
+		return rc;
+	if (!cp_transit_end(cp_hdr(p, index), atomic_load(&cp_hdr(p, index)->sender)))
+		return FL_ESTALE;
+	/* Freed between the two?  Then the transit we ended was another's. */
+	return cp_resolve(p, index, gen, out);
+}
+
+int
 cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
 {
 	struct cp_hdr *h = cp_hdr(p, index);

@@ -6,6 +6,7 @@
 #define FL_CHUNK_POOL_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "faultline/chunk.h"
@@ -87,6 +88,26 @@ int cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out);
 
 /* Releases by (index, gen) without a full handle (drains, stale entries). */
 int cp_release_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen);
+
+/* Ends chunk h's transit from `sender` (its sender saw the push land, or a
+ * receiver took it).  False if the sender's own take-back or the reclaim
+ * of a dead sender got it first. */
+static inline bool
+cp_transit_end(struct cp_hdr *h, uint64_t sender)
+{
+	uint64_t want = sender;
+
+	if (sender == 0)
+		return true;
+	if (sender == CP_SENDER_RECLAIMED)
+		return false;
+	return atomic_compare_exchange_strong(&h->sender, &want, 0) || want == 0;
+}
+
+/* Takes a queue entry (index, gen) popped from a queue: as cp_resolve,
+ * and ends the chunk's transit; FL_ESTALE when the chunk was freed or taken
+ * back by its sender or a reclaim meanwhile. */
+int cp_take_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out);
 
 /* The reclaim of a dead sender: every chunk it was moving to a port when it
  * died (sender == owner) that queued(arg, index, gen) does not find published

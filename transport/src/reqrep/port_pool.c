@@ -95,8 +95,13 @@ pp_drain(struct pp_port *port, fl_chunk_pool *cp)
 {
 	uint64_t v;
 
-	while (rr_queue_pop(&port->q, &v) == 0)
-		(void)cp_release_entry(cp, (uint32_t)v, (uint32_t)(v >> 32));
+	while (rr_queue_pop(&port->q, &v) == 0) {
+		fl_chunk c;
+		/* Entries whose chunk is gone already (freed by its sender,
+		 * reclaimed) are dropped without a stale release. */
+		if (cp_take_entry(cp, (uint32_t)v, (uint32_t)(v >> 32), &c) == 0)
+			(void)cp_release_entry(cp, (uint32_t)v, (uint32_t)(v >> 32));
+	}
 }
 
 int

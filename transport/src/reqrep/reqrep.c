@@ -176,16 +176,21 @@ fl_rr_release(fl_rr_domain *d, const fl_chunk *c)
 	return fl_chunk_release(d->chunks, c);
 }
 
-/* Is entry (index, gen) published in any port's queue? */
+/* Is entry (index, gen) published in the queue of a live port of the
+ * generation it was sent to?  (In a dead port's queue nobody takes it.) */
 static int
 queued_anywhere(void *arg, uint32_t index, uint32_t gen)
 {
 	fl_rr_domain *d = arg;
+	uint32_t dest_gen = atomic_load(&cp_hdr(d->chunks, index)->dest_gen);
 
 	for (int k = 0; k < 2; k++)
-		for (uint32_t i = 0; i < d->ports.seg->tab[k].count; i++)
-			if (rr_queue_contains(&pp_port(&d->ports, k, i)->q, rr_entry(index, gen)))
+		for (uint32_t i = 0; i < d->ports.seg->tab[k].count; i++) {
+			struct pp_port *p = pp_port(&d->ports, k, i);
+			if (atomic_load(&p->state) == PP_ACTIVE && atomic_load(&p->gen) == dest_gen &&
+			    rr_queue_contains(&p->q, rr_entry(index, gen)))
 				return 1;
+		}
 	return 0;
 }
 
@@ -287,18 +292,6 @@ port_live(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, uint64_t *own
 	return *owner != 0;
 }
 
-/* Ends chunk h's transit from `sender` (its push landed, or its receiver
- * took it).  False if the reclaim of a dead sender took it back first. */
-static bool
-transit_done(struct cp_hdr *h, uint64_t sender)
-{
-	uint64_t want = sender;
-
-	if (sender == 0)
-		return true;
-	return atomic_compare_exchange_strong(&h->sender, &want, 0) || want == 0;
-}
-
 /*
  * Pushes chunk c to port (kind, index, gen) on behalf of its new owner.
  * The chunk's owner word is set to the receiver before the push so that a
@@ -337,26 +330,19 @@ deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk 
 		atomic_store_explicit(&h->sender, 0, memory_order_release);
 		return rc;
 	}
-	transit_done(h, d->owner);
-	if (!port_live(d, kind, index, gen, &owner)) {
-		/* The receiver closed or was reclaimed while we pushed: its
-		 * drain may have missed our entry, so drain what is stale.
-		 * Entries for a newer generation are pushed back. */
-		uint64_t v;
-		uint32_t n = rr_queue_depth(&p->q);
-		while (n-- > 0 && rr_queue_pop(&p->q, &v) == 0) {
-			fl_chunk t;
-			uint32_t cur = atomic_load(&p->gen);
-			struct cp_hdr *th = cp_hdr(d->chunks, (uint32_t)v);
-			if (th != NULL && atomic_load(&p->state) == PP_ACTIVE &&
-			    cp_resolve(d->chunks, (uint32_t)v, (uint32_t)(v >> 32), &t) == 0 &&
-			    atomic_load(&th->dest_gen) == cur) {
-				if (rr_queue_push(&p->q, v) == 0)
-					continue;
-			}
-			(void)cp_release_entry(d->chunks, (uint32_t)v, (uint32_t)(v >> 32));
-		}
+	if (port_live(d, kind, index, gen, &owner)) {
+		/* Still live after the push: the receiver's close, if it comes,
+		 * drains our entry. */
+		cp_transit_end(h, d->owner);
+		return 0;
 	}
+	/* The receiver closed or was reclaimed while we pushed: its drain
+	 * may have missed our entry.  Take the chunk back unless a taker got
+	 * it first; the entry left behind is dropped by whoever pops it.
+	 * Nobody else's entry is touched, so a crash here loses nothing. */
+	uint64_t want = d->owner;
+	if (atomic_compare_exchange_strong(&h->sender, &want, CP_SENDER_RECLAIMED))
+		(void)cp_release_entry(d->chunks, c->index, c->gen);
 	return 0;
 }
 
@@ -377,17 +363,13 @@ take(fl_rr_domain *d, struct pp_port *p, uint32_t gen, int is_request, fl_chunk 
 			rr_set_errmsg("queue entry with chunk index %u out of range", index);
 			return FL_EPROTO;
 		}
-		rc = cp_resolve(d->chunks, index, cgen, &c);
+		/* Whoever ends the chunk's transit has it: a sender taking it
+		 * back, a dead sender's reclaim, or we. */
+		rc = cp_take_entry(d->chunks, index, cgen, &c);
 		if (rc == FL_ESTALE)
-			continue; /* reclaimed after it was queued */
+			continue; /* freed or taken back after it was queued */
 		if (rc != 0)
 			return rc;
-		/* A sender that died after publishing: its reclaim and we
-		 * race for the chunk; whoever ends the transit has it. */
-		uint64_t from = atomic_load(&h->sender);
-		if (from == CP_SENDER_RECLAIMED || !transit_done(h, from) ||
-		    cp_resolve(d->chunks, index, cgen, &c) != 0)
-			continue;
 		if (atomic_load(&h->dest_gen) != gen) {
 			(void)cp_release_entry(d->chunks, index, cgen);
 			continue;

@@ -1051,6 +1051,64 @@ either_side_killed_anywhere(void **state)
 	assert_all_returned(dom);
 }
 
+/* The server closes while a request to it is being pushed (here: from
+ * the sender's own scheduling point, just before the push).  The sender
+ * sees the port gone after its push and takes its chunk back; the entry
+ * left in the dead port's queue is dropped without a stale release when
+ * the port is taken again.  The client learns the request is lost. */
+static fl_rr_server *closing_server;
+
+static void
+close_server_at_push(void *arg, const char *name)
+{
+	(void)arg;
+	if (closing_server != NULL && strcmp(name, "rr.deliver.push") == 0) {
+		fl_rr_server *s = closing_server;
+		closing_server = NULL;
+		fl_rr_server_close(s);
+	}
+}
+
+static void
+server_closes_during_push(void **state)
+{
+	struct fl_platform_ops ops = { .sched_point = close_server_at_push };
+	fl_rr_server *s, *more[8];
+	fl_rr_client *c;
+	fl_chunk req, resp;
+	struct fl_rr_stats st;
+	uint64_t seq, lost = 0;
+
+#ifdef FL_POINTS_DISABLED
+	skip(); /* -Dfaultpoints=disabled: the scheduling point is compiled out */
+#endif
+	assert_rc(fl_rr_server_open(dom, "cl", &s), 0);
+	assert_rc(fl_rr_client_open(dom, "cl", &c), 0);
+	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+	closing_server = s;
+	fl_platform_set_ops(&ops);
+	fl_points_arm(true, false);
+	int rc = fl_rr_client_send(c, &req, 0, &seq);
+	fl_points_arm(false, false);
+	fl_platform_set_ops(NULL);
+	assert_rc(rc, 0);
+	assert_null(closing_server);
+	fl_rr_stats(dom, &st);
+	assert_int_equal(st.chunks.cls[0].loaned, 0); /* taken back at once */
+	assert_rc(fl_rr_client_wait(c, fl_clock_now_ns() + FL_NS_PER_SEC, &resp, &lost),
+	          FL_ECRASHED);
+	assert_int_equal(lost, seq);
+	/* Every server port taken again, the dead one among them. */
+	for (int i = 0; i < 8; i++)
+		assert_rc(fl_rr_server_open(dom, "cl", &more[i]), 0);
+	fl_rr_stats(dom, &st);
+	assert_int_equal(st.chunks.cls[0].stale, 0);
+	for (int i = 0; i < 8; i++)
+		fl_rr_server_close(more[i]);
+	fl_rr_client_close(c);
+	assert_all_returned(dom);
+}
+
 int
 main(void)
 {
@@ -1074,6 +1132,7 @@ main(void)
 		T(dead_sender_reclaimed),
 		T(dead_sender_published_is_delivered),
 		T(server_killed_inside_delivery),
+		T(server_closes_during_push),
 		T(either_side_killed_anywhere),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
