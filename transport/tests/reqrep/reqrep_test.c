@@ -900,14 +900,9 @@ server_killed_inside_delivery(void **state)
 	assert_all_returned(dom);
 }
 
-/* A client or a server process (in turn) working as fast as it can,
- * opening and closing its port now and then, is SIGKILLed after a random
- * delay while this process plays the other side.  Wherever the kill
- * lands, once the dead owner is reclaimed and this side has drained what
- * was in flight, only this side's port is in use and no chunk is loaned.
- * The pass does not depend on where the kills land; a failure names the
- * round. */
-/* Says "r" on ready_fd once its first port is open. */
+/* The processes either_side_killed_anywhere kills: each says "r" on
+ * ready_fd once its first port is open, then loops round trips, closing
+ * and reopening its port every 50. */
 static void
 child_client(uint64_t owner, int ready_fd)
 {
@@ -960,6 +955,13 @@ child_server(uint64_t owner, int ready_fd)
 	}
 }
 
+/* A client or a server process (in turn) working as fast as it can,
+ * opening and closing its port now and then, is SIGKILLed after a random
+ * delay while this process plays the other side.  Wherever the kill
+ * lands, once the dead owner is reclaimed and this side has drained what
+ * was in flight, only this side's port is in use and no chunk is loaned.
+ * The pass does not depend on where the kills land; a failure names the
+ * round. */
 static void
 either_side_killed_anywhere(void **state)
 {
