@@ -20,7 +20,7 @@
 #include "ring.h"
 
 #define FL_CNC_MAGIC 0x464c434e43303031ull /* "FLCNC001" */
-#define FL_CNC_VERSION 2u
+#define FL_CNC_VERSION 3u
 #define FL_CNC_FILE "cnc.dat"
 #define FL_FRAME_VERSION 1u
 

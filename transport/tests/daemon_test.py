@@ -41,7 +41,8 @@ try:
     for f in ("chunks.dat", "ports.dat"):
         assert os.path.exists(os.path.join(run_dir, f)), f
     for g in ("rr_servers_in_use", "rr_clients_in_use", "rr_chunks_loaned",
-              "rr_clients_reclaimed", "rr_ports_reclaimed", "rr_chunks_reclaimed"):
+              "rr_clients_reclaimed", "rr_ports_reclaimed", "rr_chunks_reclaimed",
+              "rr_queue_holes_marked", "rr_queue_cells_repaired"):
         assert s["ext"][g] == 0, (g, s["ext"])
     assert s["ext"]["rr_chunks_total"] == 8192 + 1024 + 64, s["ext"]
     plain = subprocess.run([stat, ns], capture_output=True, text=True, timeout=10)

@@ -16,7 +16,7 @@ extern "C" {
 #endif
 
 #define FL_STATS_MAX_CLIENTS 64
-#define FL_STATS_MAX_EXT 8
+#define FL_STATS_MAX_EXT 16
 
 /* Client record states. */
 enum fl_client_state {

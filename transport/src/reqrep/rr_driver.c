@@ -106,6 +106,8 @@ ext_gauges(struct fl_driver *d, struct rr_ext *x)
 	fl_driver_ext_gauge_set(d, g++, "rr_clients_reclaimed", (int64_t)x->rd.clients_reclaimed);
 	fl_driver_ext_gauge_set(d, g++, "rr_ports_reclaimed", (int64_t)x->rd.ports_reclaimed);
 	fl_driver_ext_gauge_set(d, g++, "rr_chunks_reclaimed", (int64_t)x->rd.chunks_reclaimed);
+	fl_driver_ext_gauge_set(d, g++, "rr_queue_holes_marked", (int64_t)st.queue_holes_marked);
+	fl_driver_ext_gauge_set(d, g++, "rr_queue_cells_repaired", (int64_t)st.queue_cells_repaired);
 }
 
 static int

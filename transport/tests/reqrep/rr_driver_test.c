@@ -144,6 +144,7 @@ killed_client_is_reclaimed(void **state)
 	assert_int_equal(gauge(ns, "rr_clients_reclaimed"), 1);
 	assert_int_equal(gauge(ns, "rr_ports_reclaimed"), 2);
 	assert_int_equal(gauge(ns, "rr_chunks_reclaimed"), 2);
+	assert_int_equal(gauge(ns, "rr_queue_holes_marked"), 0); /* it died idle */
 	assert_int_equal(st.client_timeouts, 1);
 
 	/* A client that closes holding a port and chunks: reclaimed at once. */
