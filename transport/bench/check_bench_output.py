@@ -42,7 +42,9 @@ RR = {
     "numbers": ["payload_bytes", "repeat", "rr_faultline_rounds", "rr_faultline_rt_per_sec",
                 "rr_faultline_p50_ns", "rr_faultline_p99_ns", "rr_nng_rounds",
                 "rr_nng_ipc_rt_per_sec", "rr_nng_ipc_p50_ns", "rr_nng_ipc_p99_ns",
-                "chunk_loan_release_ns", "rr_faultline_single_thread_ns_per_rt"],
+                "chunk_loan_release_ns", "chunk_loan_freed_elsewhere_8000_of_8192_ns",
+                "chunk_loan_freed_elsewhere_8191_of_8192_ns",
+                "rr_faultline_single_thread_ns_per_rt"],
     "ratios": ["rr_ratio_vs_nng"],
     "shm": "faultline-rr-bench-",
 }

@@ -413,6 +413,48 @@ measure_loan_release(fl_rr_domain *d, double *ns)
 	return 0;
 }
 
+/* A chunk freed by one process and loaned by another, with `held` of the
+ * 128-byte class's chunks loaned: a loan looks from where its own process
+ * last freed or took a chunk, so when another process freed the only free
+ * one, it scans the class (the cost of a pool with no free list; see
+ * chunk_pool.h).  ns a release+loan pair, a second handle playing the other
+ * process. */
+static int
+measure_loan_freed_elsewhere(fl_rr_domain *d, uint32_t held, double *ns)
+{
+	fl_chunk_pool *p = fl_rr_domain_chunks(d), *q;
+	fl_rr_domain *other;
+	fl_chunk *h = calloc(held, sizeof(*h));
+	uint32_t n = 0, k = 20000, x = 12345;
+	int rc = h == NULL ? FL_ENOMEM : fl_rr_domain_open(cfg.dir, 99, &other);
+
+	if (rc != 0) {
+		free(h);
+		fprintf(stderr, "faultline-rr-bench: loan elsewhere: %s\n", fl_strerror(rc));
+		return -1;
+	}
+	q = fl_rr_domain_chunks(other);
+	while (rc == 0 && n < held)
+		if ((rc = fl_chunk_loan(p, BENCH_MSG_LEN, 0, &h[n])) == 0)
+			n++;
+	uint64_t t0 = bench_now_ns();
+	for (uint32_t i = 0; rc == 0 && i < k; i++) {
+		x = x * 1103515245u + 12345u;
+		uint32_t j = (x >> 8) % held;
+		rc = fl_chunk_release(p, &h[j]);
+		if (rc == 0)
+			rc = fl_chunk_loan(q, BENCH_MSG_LEN, 0, &h[j]);
+	}
+	*ns = (double)(bench_now_ns() - t0) / (double)k;
+	for (uint32_t i = 0; i < n; i++)
+		fl_chunk_release(p, &h[i]); /* the owner word does not matter here */
+	fl_rr_domain_close(other);
+	free(h);
+	if (rc != 0)
+		fprintf(stderr, "faultline-rr-bench: loan elsewhere: %s\n", fl_strerror(rc));
+	return rc != 0 ? -1 : 0;
+}
+
 /* One round trip in one thread (client loan+send, server take, loan+send,
  * release; client take, release), best ns over 5 batches: the code path
  * alone, which the two-process figures add cache-line transfers and
@@ -496,7 +538,7 @@ main(int argc, char **argv)
 {
 	struct bench_result ff = { 0 }, nf = { 0 };
 	fl_rr_domain *d = NULL;
-	double loan_ns = 0, single_ns = 0;
+	double loan_ns = 0, single_ns = 0, elsewhere_ns[2] = { 0, 0 };
 	int json = 0, rc = 1;
 	struct bench_opts opts;
 
@@ -544,9 +586,12 @@ main(int argc, char **argv)
 	 * lowest.  NNG runs only in children: its threads never meet a fork. */
 	for (unsigned r = 0; r < cfg.repeat; r++) {
 		struct bench_result f1, n1;
-		double l1, s1 = 0;
+		double l1, e1, e2, s1 = 0;
 
-		if (measure_loan_release(d, &l1) != 0 || measure_single_rt(d, &s1) != 0 ||
+		if (measure_loan_release(d, &l1) != 0 ||
+		    measure_loan_freed_elsewhere(d, 8000, &e1) != 0 ||
+		    measure_loan_freed_elsewhere(d, 8191, &e2) != 0 ||
+		    measure_single_rt(d, &s1) != 0 ||
 		    run_pair(fl_server_process, fl_client_process, "faultline", &f1) != 0)
 			goto out;
 		int nrc = run_pair(nng_server_process, nng_client_process, "nng", &n1);
@@ -555,6 +600,10 @@ main(int argc, char **argv)
 			goto out;
 		if (r == 0 || l1 < loan_ns)
 			loan_ns = l1;
+		if (r == 0 || e1 < elsewhere_ns[0])
+			elsewhere_ns[0] = e1;
+		if (r == 0 || e2 < elsewhere_ns[1])
+			elsewhere_ns[1] = e2;
 		if (r == 0 || s1 < single_ns)
 			single_ns = s1;
 		if (r == 0 || rt_per_sec(&f1) > rt_per_sec(&ff))
@@ -578,6 +627,8 @@ main(int argc, char **argv)
 	bench_put("rr_nng_ipc_p99_ns", (double)nf.lat.p99_ns, 0);
 	bench_put("rr_ratio_vs_nng", ratio, 1);
 	bench_put("chunk_loan_release_ns", loan_ns, 1);
+	bench_put("chunk_loan_freed_elsewhere_8000_of_8192_ns", elsewhere_ns[0], 0);
+	bench_put("chunk_loan_freed_elsewhere_8191_of_8192_ns", elsewhere_ns[1], 0);
 	bench_put("rr_faultline_single_thread_ns_per_rt", single_ns, 1);
 	bench_print(json);
 	rc = 0;
