@@ -110,6 +110,8 @@ claim(fl_chunk_pool *p, struct cp_class *c, uint32_t *index)
 	_Atomic uint32_t *hint = &p->hint[c - p->seg->cls];
 	uint32_t pos = atomic_load_explicit(hint, memory_order_relaxed);
 
+	bool jumped = false;
+
 	if (pos >= c->count)
 		pos = 0;
 	for (uint32_t k = 0; k < c->count; k++, pos = pos + 1 < c->count ? pos + 1 : 0) {
@@ -117,8 +119,19 @@ claim(fl_chunk_pool *p, struct cp_class *c, uint32_t *index)
 		uint64_t zero = 0, st;
 
 		if (atomic_load_explicit(&h->owner, memory_order_relaxed) != 0 ||
-		    (uint32_t)atomic_load_explicit(&h->state, memory_order_relaxed) != 0)
+		    (uint32_t)atomic_load_explicit(&h->state, memory_order_relaxed) != 0) {
+			/* Our first pick is taken: scan the whole class from
+			 * the chunk freed last, by anyone, so a nearly exhausted
+			 * class is not scanned for the one chunk another
+			 * process freed. */
+			uint32_t lf = atomic_load_explicit(&c->last_freed, memory_order_relaxed);
+			if (!jumped && lf < c->count && lf != pos) {
+				jumped = true;
+				k = UINT32_MAX; /* the step makes it 0 */
+				pos = lf == 0 ? c->count - 1 : lf - 1; /* and this lf */
+			}
 			continue;
+		}
 		FL_SCHED_POINT("chunk.loan.cas");
 		if (!atomic_compare_exchange_strong_explicit(&h->owner, &zero, p->owner,
 		                                             memory_order_acq_rel,
@@ -395,9 +408,12 @@ release_gen(fl_chunk_pool *p, uint32_t index, uint32_t gen, int force)
 	if ((uint32_t)nst != 0)
 		return 0;
 	atomic_fetch_add_explicit(&c->releases, 1, memory_order_relaxed);
+	/* Beside the counter: its line is ours already. */
+	atomic_store_explicit(&c->last_freed, index - c->first, memory_order_relaxed);
 	free_owner(h);
 	/* Our next loan tries this chunk first: its lines are likely hot. */
 	atomic_store_explicit(&p->hint[h->cls], index - c->first, memory_order_relaxed);
+
 	return 0;
 }
 

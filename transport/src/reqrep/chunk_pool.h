@@ -20,7 +20,8 @@ struct cp_class {
 	uint32_t first;          /* global index of the class's first chunk */
 	uint32_t pad;
 	uint64_t data_off;       /* offset of the class's payload area */
-	uint64_t pad1;
+	_Atomic uint32_t last_freed; /* position of the chunk freed last, by anyone */
+	uint32_t pad1;
 	_Atomic uint64_t loans;
 	_Atomic uint64_t releases;
 	_Atomic uint64_t exhausted;

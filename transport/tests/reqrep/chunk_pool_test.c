@@ -292,6 +292,47 @@ killed_anywhere_in_loan_or_release(void **state)
 	fl_chunk_pool_close(p);
 }
 
+/* Loans from several handles (processes, as far as the pool can tell)
+ * with releases by any of them, in a fixed pseudo-random order: a loan
+ * succeeds exactly when fewer than all the class's chunks are loaned,
+ * wherever its handle's search starts. */
+static void
+any_free_chunk_is_found(void **state)
+{
+	enum { N = 5, H = 3 };
+	fl_chunk_pool *h[H];
+	fl_chunk held[N];
+	uint32_t x = 7;
+	int n = 0;
+
+	assert_rc(fl_chunk_pool_create(path, "64:5", &h[0]), 0);
+	for (int i = 1; i < H; i++)
+		assert_rc(fl_chunk_pool_open(path, 20 + i, &h[i]), 0);
+	for (int op = 0; op < 4000; op++) {
+		x = x * 1103515245u + 12345u;
+		int who = (int)((x >> 16) % H);
+		if ((x >> 8) % 3 != 0 || n == 0) { /* loan */
+			fl_chunk c;
+			int rc = fl_chunk_loan(h[who], 1, 0, &c);
+			if (n < N && rc != 0)
+				fail_msg("op %d: handle %d's loan failed with %d of %d loaned", op, who, n,
+				         N);
+			if (n == N && rc != FL_EPOOL_EMPTY)
+				fail_msg("op %d: a loan with every chunk loaned returned %d", op, rc);
+			if (rc == 0)
+				held[n++] = c;
+		} else { /* release a random one, by any handle */
+			int k = (int)((x >> 20) % (uint32_t)n);
+			assert_rc(fl_chunk_release(h[who], &held[k]), 0);
+			held[k] = held[--n];
+		}
+	}
+	while (n > 0)
+		assert_rc(fl_chunk_release(h[0], &held[--n]), 0);
+	for (int i = H - 1; i >= 0; i--)
+		fl_chunk_pool_close(h[i]);
+}
+
 static void
 fault_point_loan(void **state)
 {
@@ -454,6 +495,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(corruption_is_contained, setup, teardown),
 		cmocka_unit_test_setup_teardown(unfinished_loan_and_release_are_reclaimed, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(any_free_chunk_is_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(fault_point_loan, setup, teardown),
 		cmocka_unit_test_setup_teardown(threads_loan_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(processes_loan_release, setup, teardown),
