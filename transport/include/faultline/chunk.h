@@ -16,7 +16,8 @@
  * then sets refcount 1; the last release sets refcount 0, then owner 0.  A
  * process killed at any instruction of either leaves the chunk attributed
  * to it, and fl_chunk_reclaim_owner gives it back.  Each process starts
- * its search where it last freed or took a chunk of that class.
+ * its search where it last freed or took a chunk of that class, or, when
+ * that one is taken, at the chunk freed last by anyone.
  */
 #ifndef FAULTLINE_CHUNK_H
 #define FAULTLINE_CHUNK_H
