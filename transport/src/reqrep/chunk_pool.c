@@ -100,16 +100,16 @@ chunk_data(fl_chunk_pool *p, const struct cp_class *c, uint32_t index)
 	return (char *)p->seg + c->data_off + (uint64_t)(index - c->first) * c->chunk_size;
 }
 
-/* Takes the first free chunk of class c from its hint on: owner word 0 ->
- * p->owner, then refcount 0 -> 1.  0 and *index, or FL_EPOOL_EMPTY.  A
- * chunk whose header is corrupted (refcount without an owner) is never
+/* Takes a free chunk of class c: owner word 0 -> p->owner, then refcount
+ * 0 -> 1.  It looks first at this process's hint, then from the chunk freed
+ * last by anyone, round the whole class.  0 and *index, or FL_EPOOL_EMPTY.
+ * A chunk whose header is corrupted (refcount without an owner) is never
  * free and is stepped over. */
 static int
 claim(fl_chunk_pool *p, struct cp_class *c, uint32_t *index)
 {
 	_Atomic uint32_t *hint = &p->hint[c - p->seg->cls];
 	uint32_t pos = atomic_load_explicit(hint, memory_order_relaxed);
-
 	bool jumped = false;
 
 	if (pos >= c->count)
@@ -413,7 +413,6 @@ release_gen(fl_chunk_pool *p, uint32_t index, uint32_t gen, int force)
 	free_owner(h);
 	/* Our next loan tries this chunk first: its lines are likely hot. */
 	atomic_store_explicit(&p->hint[h->cls], index - c->first, memory_order_relaxed);
-
 	return 0;
 }
 
