@@ -587,7 +587,7 @@ fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, ui
 	if (rc == FL_EFULL)
 		rr_set_errmsg("every server of \"%s\" has a full request queue (%u)", c->service,
 		              RR_QUEUE_CAP);
-	else if (rc != FL_EFAULT_INJECTED) {
+	else {
 		rc = FL_ENOSERVER;
 		rr_set_errmsg("no server offers \"%s\"", c->service);
 	}
