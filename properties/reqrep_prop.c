@@ -86,8 +86,11 @@ static bool planted(const char *name)
 /* AT_TRANSIT: a request the crashed process was sending when it died,
  * after the chunk became the receiving server's and before the push: the
  * receiver's owner holds it (`holder` is that actor), it is in no queue,
- * and the crashed process's reclaim frees it. */
-enum { AT_HELD, AT_QUEUED, AT_TRANSIT };
+ * and the crashed process's reclaim frees it.
+ * AT_LIMBO: a chunk the crashed process was releasing when it died, after
+ * its refcount went to 0 and before its owner word was cleared: loaned to
+ * nobody, yet not free for a loan until the reclaim frees it. */
+enum { AT_HELD, AT_QUEUED, AT_TRANSIT, AT_LIMBO };
 enum { K_LOAN, K_REQUEST, K_RESPONSE };
 
 struct m_chunk {
@@ -248,13 +251,25 @@ static int m_owner_chunks(const struct rr_model *m, int who)
 		const struct m_chunk *c = &m->ch[i];
 		if (!c->used)
 			continue;
+		if (c->where == AT_LIMBO)
+			continue;
 		if (c->where == AT_QUEUED ? m->port[c->holder].owner == who : c->holder == who)
 			n++;
 	}
 	return n;
 }
 
+/* Chunks of class cls with a reference (what the loaned gauge counts). */
 static int m_class_loaned(const struct rr_model *m, int cls)
+{
+	int n = 0;
+	for (int i = 0; i < MAXC; i++)
+		n += m->ch[i].used && m->ch[i].cls == cls && m->ch[i].where != AT_LIMBO;
+	return n;
+}
+
+/* Chunks of class cls a loan cannot have: loaned, or in limbo. */
+static int m_class_taken(const struct rr_model *m, int cls)
 {
 	int n = 0;
 	for (int i = 0; i < MAXC; i++)
@@ -383,7 +398,7 @@ static void m_reclaim_zombie(struct rr_model *m)
 			m_drop_port(m, p);
 	for (int i = 0; i < MAXC; i++)
 		if (m->ch[i].used && ((m->ch[i].where == AT_HELD && m->ch[i].holder == ZOMBIE) ||
-				      m->ch[i].where == AT_TRANSIT))
+				      m->ch[i].where == AT_TRANSIT || m->ch[i].where == AT_LIMBO))
 			m->ch[i].used = false;
 	m->zombie = false;
 }
@@ -425,6 +440,7 @@ struct rr_args {
 	int8_t ok1, ok2;           /* crash: server / client opened */
 	int8_t loans_ok, sends_ok; /* crash: how many loans and sends succeeded */
 	int8_t die_in_send;        /* crash: killed inside its last send (a server exists) */
+	int8_t die_in_release;     /* crash: no server, so killed inside releasing that chunk */
 	int32_t rc;
 	uint32_t len;
 	uint32_t slot;             /* the model slot chosen for a new record */
@@ -698,7 +714,7 @@ static int predict_loan(const struct rr_model *m, uint32_t len)
 	int cls = cls_for(len);
 	if (cls < 0)
 		return FL_EMSGSIZE;
-	return m_class_loaned(m, cls) >= class_total(cls) ? FL_EPOOL_EMPTY : 0;
+	return m_class_taken(m, cls) >= class_total(cls) ? FL_EPOOL_EMPTY : 0;
 }
 
 static int loan_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
@@ -1270,12 +1286,21 @@ struct crash_report {
 	int dying_send;   /* 1 + the send it is killed inside, or 0 */
 };
 
-/* The crashing child's scheduling hook: killed inside a delivery, after
- * the chunk became the receiver's and before the push. */
+/* The crashing child's scheduling hooks: killed inside a delivery, after
+ * the chunk became the receiver's and before the push; or inside a
+ * release, after the refcount went to 0 and before the owner word is
+ * cleared. */
 static void die_at_push(void *arg, const char *name)
 {
 	(void)arg;
 	if (strcmp(name, "rr.deliver.push") == 0)
+		raise(SIGKILL);
+}
+
+static void die_at_release(void *arg, const char *name)
+{
+	(void)arg;
+	if (strcmp(name, "chunk.release.cas") == 0)
 		raise(SIGKILL);
 }
 
@@ -1308,7 +1333,12 @@ static void crash_child(int fd, const char *dir, uint64_t owner, const struct rr
 			fl_platform_set_ops(&ops);
 			fl_points_arm(true, false);
 			(void)fl_rr_client_send(c, &ch[i], 0, &rep.seq[i]);
-			raise(SIGKILL); /* no server: the send returned */
+			/* No server: the send returned.  Die inside releasing
+			 * that chunk instead. */
+			ops.sched_point = die_at_release;
+			fl_platform_set_ops(&ops);
+			fl_rr_release(d, &ch[i]);
+			raise(SIGKILL);
 		}
 		rep.send_rc[i] = fl_rr_client_send(c, &ch[i], 0, &rep.seq[i]);
 		rep.sends_ok += rep.send_rc[i] == 0;
@@ -1355,7 +1385,7 @@ static int crash_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *a
 		return mismatch(ctx, "crashing client's server_open", rep.rc_server, want_srv);
 	if (rep.rc_client != want_cli)
 		return mismatch(ctx, "crashing client's client_open", rep.rc_client, want_cli);
-	int room = class_total(0) - m_class_loaned(m, 0);
+	int room = class_total(0) - m_class_taken(m, 0);
 	int want_loans = a->n1 < room ? a->n1 : room;
 	if (rep.loans_ok != want_loans)
 		return fl_prop_fail(ctx, "crashing client: %d loans succeeded, the model expects %d",
@@ -1369,7 +1399,9 @@ static int crash_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *a
 	a->ok2 = (int8_t)(rep.rc_client == 0);
 	a->loans_ok = (int8_t)rep.loans_ok;
 	a->sends_ok = (int8_t)rep.sends_ok;
-	/* Killed inside the send only if it reached a server. */
+	/* Killed inside the send if it reached a server, else inside the
+	 * release of its chunk. */
+	a->die_in_release = (int8_t)(rep.dying_send != 0 && !server);
 	a->die_in_send = (int8_t)(rep.dying_send != 0 && server);
 	a->seq = rep.seq[0];
 	a->seq2 = rep.seq[1];
@@ -1402,6 +1434,10 @@ static void crash_model(void *mv, const void *av)
 			t->kind = K_REQUEST;
 			continue;
 		}
+		if (i == a->loans_ok - 1 && a->die_in_release) {
+			m->ch[l.slot].where = AT_LIMBO;
+			continue;
+		}
 		if (i < a->sends_ok) {
 			struct rr_args s = {.actor = ZOMBIE, .port = (int8_t)cp, .chunk = (int8_t)l.slot,
 					    .seq = i == 0 ? a->seq : a->seq2};
@@ -1418,7 +1454,9 @@ static void d_crash(const void *av, char *b, size_t l)
 		snprintf(srv, sizeof srv, "a server of \"%s\", ", svc_name[a->svc2]);
 	snprintf(b, l, "a client process opens %sa client of \"%s\", loans %d, sends %d, and is killed%s",
 		 srv, svc_name[a->svc], a->n1, a->n2,
-		 a->die_in_send ? " inside its last send" : "");
+		 a->die_in_send ? " inside its last send (with no server to take it: inside "
+				  "releasing that chunk)"
+				: "");
 }
 
 static bool p_reclaim(const void *mv)
@@ -1435,7 +1473,8 @@ static int reclaim_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void 
 		want_ports += m->port[p].used && m->port[p].owner == ZOMBIE;
 	want_chunks = m_count_held(m, ZOMBIE, -1);
 	for (int i = 0; i < MAXC; i++)
-		want_chunks += m->ch[i].used && m->ch[i].where == AT_TRANSIT;
+		want_chunks += m->ch[i].used &&
+			       (m->ch[i].where == AT_TRANSIT || m->ch[i].where == AT_LIMBO);
 	uint32_t ports = 0, chunks = 0;
 	int rc = fl_rr_reclaim_owner(r->drv, r->zombie_owner, &ports, &chunks);
 	if (rc)
