@@ -900,58 +900,53 @@ server_killed_inside_delivery(void **state)
 	assert_all_returned(dom);
 }
 
-/* The processes either_side_killed_anywhere kills: each says "r" on
- * ready_fd once its first port is open, then loops round trips, closing
- * and reopening its port every 50. */
-static void
-child_client(uint64_t owner, int ready_fd)
+/* The process either_side_killed_anywhere kills: a client or a server of
+ * "ka" that says "r" on ready_fd once its first port is open, then loops
+ * round trips, closing and reopening its port every 50. */
+static int
+client_round_trip(fl_rr_domain *d, fl_rr_client *c)
 {
-	fl_rr_domain *d;
+	fl_chunk req, resp;
+	uint64_t seq;
 
-	if (fl_rr_domain_open(rr_dir, owner, &d) != 0)
-		_exit(2);
-	for (;;) {
-		fl_rr_client *c;
-		if (fl_rr_client_open(d, "ka", &c) != 0)
-			continue;
-		if (ready_fd >= 0)
-			(void)!write(ready_fd, "r", 1);
-		ready_fd = -1;
-		for (int i = 0; i < 50; i++) {
-			fl_chunk req, resp;
-			uint64_t seq;
-			if (fl_rr_client_loan(c, 16, 0, &req) != 0)
-				break;
-			req.len = 16;
-			if (fl_rr_client_send(c, &req, 0, &seq) != 0) {
-				fl_rr_release(d, &req);
-				break;
-			}
-			if (fl_rr_client_wait(c, fl_clock_now_ns() + FL_NS_PER_SEC, &resp, NULL) == 0)
-				fl_rr_release(d, &resp);
-		}
-		fl_rr_client_close(c);
+	if (fl_rr_client_loan(c, 16, 0, &req) != 0)
+		return -1;
+	req.len = 16;
+	if (fl_rr_client_send(c, &req, 0, &seq) != 0) {
+		fl_rr_release(d, &req);
+		return -1;
 	}
+	if (fl_rr_client_wait(c, fl_clock_now_ns() + FL_NS_PER_SEC, &resp, NULL) == 0)
+		fl_rr_release(d, &resp);
+	return 0;
 }
 
 static void
-child_server(uint64_t owner, int ready_fd)
+child_side(uint64_t owner, int ready_fd, bool server)
 {
 	fl_rr_domain *d;
 
 	if (fl_rr_domain_open(rr_dir, owner, &d) != 0)
 		_exit(2);
 	for (;;) {
-		fl_rr_server *s;
-		if (fl_rr_server_open(d, "ka", &s) != 0)
+		fl_rr_server *s = NULL;
+		fl_rr_client *c = NULL;
+
+		if ((server ? fl_rr_server_open(d, "ka", &s) : fl_rr_client_open(d, "ka", &c)) != 0)
 			continue;
 		if (ready_fd >= 0)
 			(void)!write(ready_fd, "r", 1);
 		ready_fd = -1;
-		for (int i = 0; i < 50;)
-			if (serve_one(d, s) == 0)
+		for (int i = 0; i < 50;) {
+			if (server)
+				i += serve_one(d, s) == 0;
+			else if (client_round_trip(d, c) == 0)
 				i++;
+			else
+				break;
+		}
 		fl_rr_server_close(s);
+		fl_rr_client_close(c);
 	}
 }
 
@@ -988,10 +983,7 @@ either_side_killed_anywhere(void **state)
 		assert_true(pid >= 0);
 		if (pid == 0) {
 			close(pfd[0]);
-			if (kill_server)
-				child_server(owner, pfd[1]);
-			else
-				child_client(owner, pfd[1]);
+			child_side(owner, pfd[1], kill_server);
 		}
 		close(pfd[1]);
 		assert_int_equal(read(pfd[0], &b, 1), 1);
