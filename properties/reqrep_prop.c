@@ -1274,6 +1274,9 @@ static void gen_crash(struct fl_prop_ctx *ctx, const void *mv, void *av)
 	a->n1 = (int8_t)pick(ctx, 4);
 	a->n2 = (int8_t)pick(ctx, (size_t)(a->n1 < 2 ? a->n1 : 2) + 1);
 	a->die_in_send = (int8_t)(a->n2 > 0 && fl_gen_weighted(c, 1, 2));
+#ifdef FL_POINTS_DISABLED
+	a->die_in_send = 0; /* no scheduling point to die at (the draw stays) */
+#endif
 }
 
 /* What the child reports before it dies. */
