@@ -275,6 +275,37 @@ close_sock(struct run *r, size_t obj)
 	r->socks[obj] = NULL;
 }
 
+/* Sends the message aio a carries on context c and waits for the send to
+ * finish.  A failed send gives the message back: it is freed here and the
+ * failure counted as an op error.  Returns the send's result. */
+static int
+ctx_send_wait(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, fl_aio *a)
+{
+	int rv = fl_ctx_send(c, a);
+
+	if (rv != 0) {
+		fl_msg_free(fl_aio_get_msg(a));
+		op_error(ar, op, "send", rv);
+		return rv;
+	}
+	fl_aio_wait(a); /* the send took the message */
+	return 0;
+}
+
+/* Receives on context c through aio a and waits: the receive's result
+ * (0: the message is in a, the caller's to free). */
+static int
+ctx_recv_wait(fl_ctx *c, fl_aio *a)
+{
+	int rv = fl_ctx_recv(c, a);
+
+	if (rv == 0) {
+		fl_aio_wait(a);
+		rv = fl_aio_result(a);
+	}
+	return rv;
+}
+
 /* request {ctx}: each request is a message sent on the context and its
  * reply received there, through one aio with the request's deadline. */
 static void
@@ -302,18 +333,9 @@ ctx_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, u
 		}
 		fill(fl_msg_body(m), size, i);
 		fl_aio_set_msg(a, m);
-		rv = fl_ctx_send(c, a);
-		if (rv != 0) {
-			fl_msg_free(fl_aio_get_msg(a)); /* a failed send gives it back */
-			op_error(ar, op, "send", rv);
+		if (ctx_send_wait(ar, op, c, a) != 0)
 			continue;
-		}
-		fl_aio_wait(a); /* the send took the message */
-		rv = fl_ctx_recv(c, a);
-		if (rv == 0) {
-			fl_aio_wait(a);
-			rv = fl_aio_result(a);
-		}
+		rv = ctx_recv_wait(c, a);
 		if (rv != 0) {
 			op_error(ar, op, "recv", rv);
 			continue;
@@ -444,24 +466,14 @@ ctx_responses(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c)
 	}
 	fl_aio_set_timeout(a, ar->run->timeout_ns);
 	for (uint32_t done = 0; done < op->u.respond.count; done++) {
-		rv = fl_ctx_recv(c, a);
-		if (rv == 0) {
-			fl_aio_wait(a);
-			rv = fl_aio_result(a);
-		}
+		rv = ctx_recv_wait(c, a);
 		if (rv != 0) {
 			op_error(ar, op, "recv", rv);
 			break;
 		}
 		FL_SCHED_POINT("scenario.respond");
 		fl_aio_set_msg(a, fl_aio_get_msg(a)); /* the request, echoed */
-		rv = fl_ctx_send(c, a);
-		if (rv != 0) {
-			fl_msg_free(fl_aio_get_msg(a));
-			op_error(ar, op, "send", rv);
-			continue;
-		}
-		fl_aio_wait(a);
+		(void)ctx_send_wait(ar, op, c, a);
 	}
 	fl_aio_free(a);
 }
