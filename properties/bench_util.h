@@ -9,12 +9,15 @@
 
 #include "faultline/error.h"
 #include "faultline/prop.h"
+#include "shm.h"
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 /* CPU seconds of this process and its reaped children (the trials): a
  * figure that holds on a loaded machine, unlike wall time. */
@@ -52,6 +55,26 @@ static inline int bench_throughput(const struct fl_prop_def *prop, double secs, 
 		printf("%-28s FAILED (seed %llu)\n", prop->name, (unsigned long long)rep.fail_seed);
 	fl_prop_report_fini(&rep);
 	return rc != 0;
+}
+
+/* Removes the run directories /dev/shm/<prefix><pid>-* of this process's
+ * trials, with what is in them: a trial that crashed or hung never ran its
+ * teardown. */
+static inline void remove_prop_dirs(const char *prefix)
+{
+	char mine[96], dir[512];
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	if (!d)
+		return;
+	snprintf(mine, sizeof mine, "%s%d-", prefix, (int)getpid());
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, mine, strlen(mine)) != 0)
+			continue;
+		snprintf(dir, sizeof dir, "/dev/shm/%s", e->d_name);
+		(void)fl_shm_dir_remove(dir);
+	}
+	closedir(d);
 }
 
 /* Lines of a shrunk failure's log that start with "step ". */

@@ -853,36 +853,10 @@ static const struct fl_prop_def props[] = {
 	 "segment create/map): nothing left behind"},
 };
 
-/* Removes run directories that trials of this runner left behind (a trial
- * that crashed or hung never ran its teardown). */
+/* What trials of this runner that crashed or hung left in /dev/shm. */
 static void remove_leftovers(void)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof prefix, "faultline-prop-pubsub-%d-", (int)getpid());
-	DIR *d = opendir("/dev/shm");
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
-			continue;
-		char dir[512];
-		snprintf(dir, sizeof dir, "/dev/shm/%s", e->d_name);
-		DIR *sub = opendir(dir);
-		if (sub) {
-			struct dirent *f;
-			while ((f = readdir(sub))) {
-				if (f->d_name[0] == '.')
-					continue;
-				char file[800];
-				snprintf(file, sizeof file, "%s/%s", dir, f->d_name);
-				unlink(file);
-			}
-			closedir(sub);
-		}
-		rmdir(dir);
-	}
-	closedir(d);
+	remove_prop_dirs("faultline-prop-pubsub-");
 }
 
 #ifndef PLANT_B1

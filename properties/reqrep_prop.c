@@ -2549,25 +2549,10 @@ static const struct fl_prop_def props[] = {
 	 "the same with sends failing at random (chunk loan, request/response send)"},
 };
 
-/* Removes run directories that trials of this runner left behind (a trial
- * that crashed or hung never ran its teardown). */
+/* What trials of this runner that crashed or hung left in /dev/shm. */
 static void remove_leftovers(void)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof prefix, "faultline-prop-rr-%d-", (int)getpid());
-	DIR *d = opendir("/dev/shm");
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
-			continue;
-		char dir[512];
-		snprintf(dir, sizeof dir, "/dev/shm/%s", e->d_name);
-		fl_rr_domain_unlink(dir);
-		rmdir(dir);
-	}
-	closedir(d);
+	remove_prop_dirs("faultline-prop-rr-");
 }
 
 #ifndef PLANT_BUGS

@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "child_util.h"
 #include <cmocka.h>
 
 #include "faultline/error.h"
 #include "faultline/platform.h"
+#include "child_util.h"
+#include "shm.h"
 
 /* Assert an FL_E* result equals want, printing both names. */
 #define assert_fl(expr, want)                                                             \
@@ -59,25 +59,13 @@ test_ns_cleanup(void **state)
 	snprintf(suffix, sizeof(suffix), "-%d", (int)getpid());
 	while ((e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name), k = strlen(suffix);
-		DIR *sub;
-		struct dirent *f;
 
 		if (strncmp(e->d_name, "faultline-t-", 12) != 0 || n < k ||
 		    strcmp(e->d_name + n - k, suffix) != 0)
 			continue;
 		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
 		fprintf(stderr, "test_ns_cleanup: removing %s, left by a failed test\n", path);
-		if ((sub = opendir(path)) != NULL) {
-			while ((f = readdir(sub)) != NULL) {
-				char file[800];
-				if (f->d_name[0] == '.')
-					continue;
-				snprintf(file, sizeof(file), "%s/%s", path, f->d_name);
-				unlink(file);
-			}
-			closedir(sub);
-		}
-		rmdir(path);
+		(void)fl_shm_dir_remove(path);
 	}
 	closedir(d);
 	return 0;

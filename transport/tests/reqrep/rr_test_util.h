@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../child_util.h"
+#include "shm.h"
 
 static char rr_dir[PATH_MAX];
 
@@ -33,23 +34,8 @@ rr_test_dir(const char *name)
 static inline void
 rr_test_rmdir(void)
 {
-	DIR *d;
-	struct dirent *e;
-	char p[PATH_MAX + 256];
-
-	if (rr_dir[0] == '\0')
-		return;
-	d = opendir(rr_dir);
-	if (d != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", rr_dir, e->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(rr_dir);
+	if (rr_dir[0] != '\0')
+		(void)fl_shm_dir_remove(rr_dir);
 }
 
 /* Number of files left in the run directory. */
