@@ -80,7 +80,11 @@ def shm_leaks(before, first_pid, last_pid):
             continue
         pid = int(m.group(1))
         if pid == first_pid or (first_pid < pid <= last_pid and not pid_alive(pid)):
-            leaks.append(e)
+            # Another test running beside this one may have removed its
+            # own entry and exited since the listing: a leak is an entry
+            # still there once its process is gone.
+            if os.path.exists(os.path.join(SHM, e)):
+                leaks.append(e)
     return leaks
 
 
