@@ -434,10 +434,16 @@ int
 cp_take_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
 {
 	int rc = cp_resolve(p, index, gen, out);
+	uint64_t from;
 
 	if (rc != 0)
 		return rc;
-	if (!cp_transit_end(cp_hdr(p, index), atomic_load(&cp_hdr(p, index)->sender)))
+	/* No transit (the common case): only this entry's popper can free
+	 * the chunk now, so what resolved stands. */
+	from = atomic_load(&cp_hdr(p, index)->sender);
+	if (from == 0)
+		return 0;
+	if (!cp_transit_end(cp_hdr(p, index), from))
 		return FL_ESTALE;
 	/* Freed between the two?  Then the transit we ended was another's. */
 	return cp_resolve(p, index, gen, out);
