@@ -580,26 +580,38 @@ static bool has_server(const struct rr_model *m, int a)
 {
 	return m_count_ports(m, a, true) > 0;
 }
+static bool has_client(const struct rr_model *m, int a)
+{
+	return m_count_ports(m, a, false) > 0;
+}
 static bool p_has_server(const void *mv)
 {
 	return any_actor(mv, has_server);
 }
 
-static void gen_server(struct fl_prop_ctx *ctx, const void *mv, void *av)
+/* An actor with a port of the kind, and one of its ports of that kind. */
+static void gen_port_of(struct fl_prop_ctx *ctx, const struct rr_model *m, struct rr_args *a,
+			bool server)
 {
-	const struct rr_model *m = mv;
-	struct rr_args *a = av;
-	a->actor = (int8_t)gen_actor_where(ctx, m, has_server);
-	int n = m_count_ports(m, a->actor, true);
-	a->port = (int8_t)m_nth_port(m, a->actor, true, (int)pick(ctx, (size_t)n));
+	a->actor = (int8_t)gen_actor_where(ctx, m, server ? has_server : has_client);
+	int n = m_count_ports(m, a->actor, server);
+	a->port = (int8_t)m_nth_port(m, a->actor, server, (int)pick(ctx, (size_t)n));
 }
 
-static int close_server_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+static void gen_server(struct fl_prop_ctx *ctx, const void *mv, void *av)
+{
+	gen_port_of(ctx, mv, av, true);
+}
+
+/* Closes the port a->port names, server or client (the other is NULL). */
+static int close_port_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
 	struct rr_real *r = rv;
 	const struct rr_args *a = av;
 	fl_rr_server_close(r->srv[a->port]);
+	fl_rr_client_close(r->cli[a->port]);
 	r->srv[a->port] = NULL;
+	r->cli[a->port] = NULL;
 	return FL_PROP_PASS;
 }
 
@@ -662,10 +674,6 @@ static void d_open_client(const void *av, char *b, size_t l)
 	snprintf(b, l, "actor %d opens a client of \"%s\"", a->actor, svc_name[a->svc]);
 }
 
-static bool has_client(const struct rr_model *m, int a)
-{
-	return m_count_ports(m, a, false) > 0;
-}
 static bool p_has_client(const void *mv)
 {
 	return any_actor(mv, has_client);
@@ -673,20 +681,7 @@ static bool p_has_client(const void *mv)
 
 static void gen_client(struct fl_prop_ctx *ctx, const void *mv, void *av)
 {
-	const struct rr_model *m = mv;
-	struct rr_args *a = av;
-	a->actor = (int8_t)gen_actor_where(ctx, m, has_client);
-	int n = m_count_ports(m, a->actor, false);
-	a->port = (int8_t)m_nth_port(m, a->actor, false, (int)pick(ctx, (size_t)n));
-}
-
-static int close_client_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	struct rr_real *r = rv;
-	const struct rr_args *a = av;
-	fl_rr_client_close(r->cli[a->port]);
-	r->cli[a->port] = NULL;
-	return FL_PROP_PASS;
+	gen_port_of(ctx, mv, av, false);
 }
 
 static void d_close_client(const void *av, char *b, size_t l)
@@ -1510,8 +1505,8 @@ static const struct fl_model_cmd rr_cmds[] = {
 	{.name = "respond", .weight = 3, .precondition = p_respond, .gen = gen_respond, .apply_real = respond_real, .apply_model = respond_model, .describe = d_respond},
 	{.name = "release", .weight = 4, .precondition = p_release, .gen = gen_release, .apply_real = release_real, .apply_model = release_model, .describe = d_release},
 	{.name = "expired", .weight = 1, .precondition = p_has_client, .gen = gen_client, .apply_real = expired_real, .apply_model = expired_model, .describe = d_expired},
-	{.name = "close server", .weight = 2, .precondition = p_has_server, .gen = gen_server, .apply_real = close_server_real, .apply_model = close_port_model, .describe = d_close_server},
-	{.name = "close client", .weight = 2, .precondition = p_has_client, .gen = gen_client, .apply_real = close_client_real, .apply_model = close_port_model, .describe = d_close_client},
+	{.name = "close server", .weight = 2, .precondition = p_has_server, .gen = gen_server, .apply_real = close_port_real, .apply_model = close_port_model, .describe = d_close_server},
+	{.name = "close client", .weight = 2, .precondition = p_has_client, .gen = gen_client, .apply_real = close_port_real, .apply_model = close_port_model, .describe = d_close_client},
 	{.name = "crash client process", .weight = 1, .precondition = p_crash, .gen = gen_crash, .apply_real = crash_real, .apply_model = crash_model, .describe = d_crash},
 	{.name = "reclaim crashed", .weight = 2, .precondition = p_reclaim, .apply_real = reclaim_real, .apply_model = reclaim_model, .describe = d_reclaim},
 #ifdef PLANT_BUGS
