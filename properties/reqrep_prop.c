@@ -825,25 +825,34 @@ static void gen_take(struct fl_prop_ctx *ctx, const void *mv, void *av)
 	gen_server(ctx, mv, av);
 }
 
-static int server_take_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+/* A take from port a->port returned rc and chunk c: it must be the head
+ * of the port's queue in the model (FIFO, by seq), or FL_EAGAIN when the
+ * model's queue is empty. */
+static int check_take(struct fl_prop_ctx *ctx, struct rr_real *r, const struct rr_model *m,
+		      struct rr_args *a, int rc, const fl_chunk *c, const char *what)
 {
-	const struct rr_model *m = mv;
-	struct rr_real *r = rv;
-	struct rr_args *a = av;
 	int head = m_queue_head(m, a->port);
-	fl_chunk c;
-	int rc = fl_rr_server_take(r->srv[a->port], &c);
 	a->rc = rc;
 	a->chunk = (int8_t)head;
 	if (rc != (head >= 0 ? 0 : FL_EAGAIN))
-		return mismatch(ctx, "server_take", rc, head >= 0 ? 0 : FL_EAGAIN);
+		return mismatch(ctx, what, rc, head >= 0 ? 0 : FL_EAGAIN);
 	if (rc == 0) {
-		r->ch[head] = c;
-		if (c.seq != m->ch[head].seq)
-			return fl_prop_fail(ctx, "server_take: request seq %llu, the model expects %llu (FIFO)",
-					    (unsigned long long)c.seq, (unsigned long long)m->ch[head].seq);
+		r->ch[head] = *c;
+		if (c->seq != m->ch[head].seq)
+			return fl_prop_fail(ctx, "%s: seq %llu, the model expects %llu (FIFO)", what,
+					    (unsigned long long)c->seq,
+					    (unsigned long long)m->ch[head].seq);
 	}
 	return FL_PROP_PASS;
+}
+
+static int server_take_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	struct rr_real *r = rv;
+	struct rr_args *a = av;
+	fl_chunk c;
+	int rc = fl_rr_server_take(r->srv[a->port], &c);
+	return check_take(ctx, r, mv, a, rc, &c, "server_take");
 }
 
 static void server_take_model(void *mv, const void *av)
@@ -961,23 +970,11 @@ static void d_release(const void *av, char *b, size_t l)
 
 static int client_take_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
-	const struct rr_model *m = mv;
 	struct rr_real *r = rv;
 	struct rr_args *a = av;
-	int head = m_queue_head(m, a->port);
 	fl_chunk c;
 	int rc = fl_rr_client_take(r->cli[a->port], &c);
-	a->rc = rc;
-	a->chunk = (int8_t)head;
-	if (rc != (head >= 0 ? 0 : FL_EAGAIN))
-		return mismatch(ctx, "client_take", rc, head >= 0 ? 0 : FL_EAGAIN);
-	if (rc == 0) {
-		r->ch[head] = c;
-		if (c.seq != m->ch[head].seq)
-			return fl_prop_fail(ctx, "client_take: response seq %llu, the model expects %llu",
-					    (unsigned long long)c.seq, (unsigned long long)m->ch[head].seq);
-	}
-	return FL_PROP_PASS;
+	return check_take(ctx, r, mv, a, rc, &c, "client_take");
 }
 
 static void client_take_model(void *mv, const void *av)
