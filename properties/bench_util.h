@@ -179,6 +179,7 @@ static inline int planted_check(int argc, char **argv, const char *label,
 		int rc = fl_prop_check(&cfg, prop, &rep);
 		if (rc < 0) {
 			fprintf(stderr, "engine error: %s\n", fl_strerror(rc));
+			fl_prop_report_fini(&rep);
 			return 2;
 		}
 		unsigned steps = log_steps(rep.log);

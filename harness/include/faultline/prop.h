@@ -193,7 +193,8 @@ struct fl_prop_report {
 
 /* fl_prop_check runs cfg->trials trials of prop (within the time budget),
  * shrinks the first failure, prints it (unless quiet) and saves a trace.
- * Fills *rep (free with fl_prop_report_fini) when rep is non-NULL.  Returns
+ * Fills *rep (free with fl_prop_report_fini, also after an error: it is
+ * zeroed then) when rep is non-NULL.  Returns
  * 0 when every trial passed, FL_PROP_FAIL (1) on a failure, or a negative
  * FL_E* when the engine itself failed (fork, memory). */
 int fl_prop_check(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,

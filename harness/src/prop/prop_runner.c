@@ -1081,6 +1081,8 @@ static int shrink_into(const struct fl_prop_config *cfg, const struct fl_prop_de
 int fl_prop_check(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
 		  struct fl_prop_report *rep_out)
 {
+	if (rep_out)
+		*rep_out = (struct fl_prop_report){0}; /* finable on every return */
 	if (!cfg || !prop || !prop->fn)
 		return FL_EINVAL;
 	const char *name = prop_name(cfg, prop);

@@ -621,6 +621,22 @@ static int count_files(const char *dir, char *first, size_t len)
 	return n;
 }
 
+/* An error still leaves a report fl_prop_report_fini may free (memcheck
+ * would see a free of stack garbage otherwise). */
+static void test_error_leaves_a_finable_report(void **state)
+{
+	(void)state;
+	struct fl_prop_config cfg;
+	struct fl_prop_report rep;
+	fl_prop_config_init(&cfg, NULL);
+	memset(&rep, 0xa5, sizeof rep);
+	struct fl_prop_def none = {"none", NULL, NULL, "no function"};
+	assert_int_equal(fl_prop_check(&cfg, &none, &rep), FL_EINVAL);
+	assert_null(rep.log);
+	assert_int_equal(rep.trials, 0);
+	fl_prop_report_fini(&rep);
+}
+
 static void test_prop_main(void **state)
 {
 	(void)state;
@@ -680,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_unrecorded_crash_replays_from_seed),
 		cmocka_unit_test(test_config_env_and_args),
 		cmocka_unit_test(test_time_budget_stops_trials),
+		cmocka_unit_test(test_error_leaves_a_finable_report),
 		cmocka_unit_test(test_prop_main),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
