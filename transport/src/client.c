@@ -146,6 +146,7 @@ struct fl_client {
 	fl_thread *thread;
 	int stop;
 	uint64_t next_hb;
+	uint64_t pid_check_at;   /* next look for a driver whose process is gone */
 	uint64_t now;
 	struct vec pending;  /* struct pending * */
 	struct vec subs;     /* fl_subscription * */
@@ -647,6 +648,25 @@ reap(fl_client *c, bool all)
 	return n;
 }
 
+/*
+ * The driver is given up when its heartbeat is older than the driver
+ * timeout, or sooner when its process has exited: a driver whose heartbeat
+ * is a little stale is looked up by pid, at most every PID_CHECK_NS.  So
+ * the timeout can be long enough that a starved live driver is never taken
+ * for dead, and a killed one is still noticed at once.
+ */
+#define PID_CHECK_NS (20 * FL_NS_PER_MS)
+
+static bool
+driver_process_gone(fl_client *c, uint64_t hb)
+{
+	if (c->now <= hb || c->now - hb < PID_CHECK_NS || c->now < c->pid_check_at)
+		return false;
+	c->pid_check_at = c->now + PID_CHECK_NS;
+	return fl_process_gone(__atomic_load_n(&c->hdr->driver_pid, __ATOMIC_RELAXED),
+	                       __atomic_load_n(&c->hdr->driver_pid_ns, __ATOMIC_RELAXED));
+}
+
 static int
 do_work_locked(fl_client *c)
 {
@@ -662,6 +682,7 @@ do_work_locked(fl_client *c)
 		hb = __atomic_load_n(&c->hdr->driver_heartbeat_ns, __ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&c->hdr->driver_closed, __ATOMIC_ACQUIRE) != 0 ||
 		    (c->now > hb && c->now - hb > c->ctx.driver_timeout_ns) ||
+		    driver_process_gone(c, hb) ||
 		    FL_FAULT("transport/client/driver_timeout")) {
 			go_dead(c, FL_EDRIVER_TIMEOUT);
 			work++;
@@ -786,6 +807,7 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 		goto fail;
 	}
 	c->rec->pid = (int32_t)getpid();
+	c->rec->pid_ns = fl_pid_ns();
 	c->rec->image_refs_held = 0;
 	c->rec->logs_mapped = 0;
 	c->rec->pending_registrations = 0;

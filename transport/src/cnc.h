@@ -20,7 +20,7 @@
 #include "ring.h"
 
 #define FL_CNC_MAGIC 0x464c434e43303031ull /* "FLCNC001" */
-#define FL_CNC_VERSION 3u
+#define FL_CNC_VERSION 4u
 #define FL_CNC_FILE "cnc.dat"
 #define FL_FRAME_VERSION 1u
 
@@ -37,6 +37,7 @@ struct fl_cnc_header {
 	uint64_t client_liveness_ns;
 	uint32_t term_length;
 	uint32_t mtu;
+	uint64_t driver_pid_ns;  /* fl_pid_ns() of the driver's process */
 	uint64_t driver_heartbeat_ns __attribute__((aligned(64)));
 	uint32_t driver_closed;
 	int64_t next_id __attribute__((aligned(64)));
@@ -53,6 +54,7 @@ struct fl_cnc_client {
 	int64_t registrations;
 	int64_t refs_leaked;
 	int64_t registrations_reclaimed;
+	uint64_t pid_ns;  /* fl_pid_ns() of the client's process */
 } __attribute__((aligned(128)));
 
 struct fl_cnc_counters {

@@ -89,6 +89,7 @@ struct fl_driver {
 	char *unlink_pending[MAX_LOGS]; /* released logs whose unlink failed */
 	int nunlink;
 	uint64_t unlink_retry_at;
+	uint64_t pid_check_at;   /* next look for clients whose process is gone */
 	struct {
 		const struct fl_driver_ext *e;
 		void *state;
@@ -744,11 +745,33 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 	}
 }
 
+/*
+ * A client is reclaimed when its heartbeat is older than the liveness
+ * timeout, or sooner when its process has exited: a client whose
+ * heartbeat is a little stale is looked up by pid, at most every
+ * PID_CHECK_NS.  The second test is what keeps reclamation prompt on a
+ * loaded machine, where the liveness timeout must be long enough that a
+ * starved live client is never taken for dead.
+ */
+#define PID_CHECK_NS (20 * FL_NS_PER_MS)
+
+static bool
+client_process_gone(fl_driver *d, struct fl_cnc_client *r, uint64_t hb, bool look)
+{
+	if (!look || d->now <= hb || d->now - hb < PID_CHECK_NS)
+		return false;
+	return fl_process_gone(__atomic_load_n(&r->pid, __ATOMIC_RELAXED),
+	                       __atomic_load_n(&r->pid_ns, __ATOMIC_RELAXED));
+}
+
 static int
 check_clients(fl_driver *d)
 {
 	int i, n = 0;
+	bool look = d->now >= d->pid_check_at;
 
+	if (look)
+		d->pid_check_at = d->now + PID_CHECK_NS;
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
 		struct fl_cnc_client *r = &d->ctr->clients[i];
 		uint64_t hb;
@@ -757,6 +780,7 @@ check_clients(fl_driver *d)
 			continue;
 		hb = __atomic_load_n(&r->heartbeat_ns, __ATOMIC_ACQUIRE);
 		if ((d->now > hb && d->now - hb > d->ctx.client_liveness_ns) ||
+		    client_process_gone(d, r, hb, look) ||
 		    FL_FAULT("transport/driver/client_timeout")) {
 			__atomic_fetch_add(&d->ctr->client_timeouts, 1, __ATOMIC_RELAXED);
 			client_gone(d, r, true);
@@ -953,6 +977,7 @@ fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
 	d->hdr = (struct fl_cnc_header *)base;
 	d->hdr->version = FL_CNC_VERSION;
 	d->hdr->driver_pid = (int32_t)getpid();
+	d->hdr->driver_pid_ns = fl_pid_ns();
 	d->hdr->counters_offset = FL_CNC_HEADER_SIZE;
 	d->hdr->cmd_offset = FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE;
 	d->hdr->cmd_length = d->ctx.cmd_ring_length;

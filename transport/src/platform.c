@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/stat.h>
 
 #include <fiu.h>
 
@@ -50,6 +52,28 @@ fl_clock_now_ns(void)
 		return ops.now_ns(ops.arg);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * FL_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+fl_pid_ns(void)
+{
+	static uint64_t cached;
+	uint64_t ns = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	struct stat st;
+
+	if (ns == 0 && stat("/proc/self/ns/pid", &st) == 0) {
+		ns = (uint64_t)st.st_ino;
+		__atomic_store_n(&cached, ns, __ATOMIC_RELAXED);
+	}
+	return ns;
+}
+
+bool
+fl_process_gone(int32_t pid, uint64_t pid_ns)
+{
+	if (pid <= 0 || pid_ns == 0 || pid_ns != fl_pid_ns())
+		return false;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
 /*

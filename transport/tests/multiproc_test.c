@@ -30,7 +30,11 @@ static long n_messages;
 	WAIT_UNTIL((pump(), (cond)), under_valgrind() ? (ms) * 20 : (ms))
 
 /* Timeouts: memcheck serialises a process's threads, so a spinning thread
- * can starve a conductor for a long time; liveness is scaled up there. */
+ * can starve a conductor for a long time; liveness is scaled up there.
+ * Liveness is long (a loaded machine can starve a live process for
+ * seconds): the driver finds a killed client, and a client its killed
+ * driver, by pid within milliseconds, so no test waits it out. */
+#define LIVENESS (3600 * SEC)  /* longer than any wait: a reclaim seen is by pid */
 static uint64_t
 scaled(uint64_t ns)
 {
@@ -54,7 +58,7 @@ pump(void)
 static int
 wait_child(pid_t pid, int timeout_ms)
 {
-	uint64_t dl = fl_clock_now_ns() + (uint64_t)timeout_ms * MS;
+	uint64_t dl = fl_clock_now_ns() + test_ms((uint64_t)timeout_ms) * MS;
 	struct fl_idle idle = {0};
 	int status;
 
@@ -75,7 +79,7 @@ wait_child(pid_t pid, int timeout_ms)
 static int
 wait_ready(int fd, int timeout_ms)
 {
-	uint64_t dl = fl_clock_now_ns() + (uint64_t)timeout_ms * MS;
+	uint64_t dl = fl_clock_now_ns() + test_ms((uint64_t)timeout_ms) * MS;
 	char ch;
 	struct fl_idle idle = {0};
 
@@ -116,7 +120,7 @@ open_client(const char *ns, bool agent)
 	fl_client_ctx_init(&cc);
 	cc.ns = ns;
 	cc.agent = agent;
-	cc.driver_timeout_ns = scaled(300 * MS);
+	cc.driver_timeout_ns = scaled(LIVENESS);
 	cc.heartbeat_interval_ns = 10 * MS;
 	cc.resource_linger_ns = 10 * MS;
 	if (fl_client_open(&cc, &c) != 0)
@@ -132,7 +136,7 @@ start_driver(const char *ns, bool agent)
 
 	fl_driver_ctx_init(&dc);
 	dc.ns = ns;
-	dc.client_liveness_ns = scaled(300 * MS);
+	dc.client_liveness_ns = scaled(LIVENESS);
 	dc.publication_linger_ns = 10 * SEC;
 	dc.term_length = 256 * 1024;
 	dc.no_thread = agent;
@@ -176,7 +180,7 @@ sub_process(const char *ns, int ready_fd)
 
 	if (c == NULL)
 		return 10;
-	if (fl_client_add_subscription(c, "stream", 1, NULL, fl_clock_now_ns() + 5 * SEC, &s) != 0)
+	if (fl_client_add_subscription(c, "stream", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS, &s) != 0)
 		return 11;
 	if (write(ready_fd, "r", 1) != 1)
 		return 12;
@@ -210,7 +214,7 @@ pub_process(const char *ns)
 
 	if (c == NULL)
 		return 20;
-	if (fl_client_add_publication(c, "stream", 1, true, fl_clock_now_ns() + 5 * SEC, &p) != 0)
+	if (fl_client_add_publication(c, "stream", 1, true, fl_clock_now_ns() + test_ms(5000) * MS, &p) != 0)
 		return 21;
 	dl = fl_clock_now_ns() + 120 * SEC;
 	for (i = 0; i < n_messages && fl_clock_now_ns() < dl;) {
@@ -279,6 +283,33 @@ exchange_million(void **state)
 	exchange(1000000, "x1m");
 }
 
+/* ---- a process found gone by pid ------------------------------------------ */
+
+static void
+process_gone(void **state)
+{
+	uint64_t ns = fl_pid_ns();
+	siginfo_t info;
+	pid_t pid;
+	int status;
+
+	assert_true(ns != 0);
+	assert_false(fl_process_gone((int32_t)getpid(), ns));
+	assert_false(fl_process_gone(0, ns));
+	assert_false(fl_process_gone(-1, ns));
+	pid = test_fork();
+	if (pid == 0)
+		_exit(0);
+	/* Exited but not reaped (a zombie): not gone yet. */
+	assert_int_equal(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT), 0);
+	assert_false(fl_process_gone((int32_t)pid, ns));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(fl_process_gone((int32_t)pid, ns));
+	/* Another pid namespace's pid, or an unknown one, is never gone. */
+	assert_false(fl_process_gone((int32_t)pid, ns + 1));
+	assert_false(fl_process_gone((int32_t)pid, 0));
+}
+
 /* ---- subscriber killed holding references ------------------------------- */
 
 static void
@@ -298,7 +329,7 @@ sub_killed_holding_refs(void **state)
 	d = start_driver(ns, false);
 	c = open_client(ns, false);
 	assert_non_null(c);
-	assert_fl(fl_client_add_publication(c, "k", 1, true, fl_clock_now_ns() + 5 * SEC, &p), 0);
+	assert_fl(fl_client_add_publication(c, "k", 1, true, fl_clock_now_ns() + test_ms(5000) * MS, &p), 0);
 	assert_int_equal(pipe(fds), 0);
 	sub = test_fork();
 	if (sub == 0) {
@@ -307,7 +338,7 @@ sub_killed_holding_refs(void **state)
 		fl_image *a, *b;
 
 		if (sc == NULL ||
-		    fl_client_add_subscription(sc, "k", 1, NULL, fl_clock_now_ns() + 5 * SEC, &s) != 0 ||
+		    fl_client_add_subscription(sc, "k", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS, &s) != 0 ||
 		    !WAIT_UNTIL_P(fl_subscription_image_count(s) == 1, 5000) ||
 		    fl_subscription_image_by_session_id(s, fl_publication_session_id(p), &a) != 0 ||
 		    fl_subscription_image_at_index(s, 0, &b) != 0)
@@ -376,7 +407,7 @@ pub_killed_mid_claim(void **state)
 	d = start_driver(ns, false);
 	c = open_client(ns, false);
 	assert_non_null(c);
-	assert_fl(fl_client_add_subscription(c, "m", 1, NULL, fl_clock_now_ns() + 5 * SEC, &s), 0);
+	assert_fl(fl_client_add_subscription(c, "m", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS, &s), 0);
 	assert_int_equal(pipe(fds), 0);
 	pub = test_fork();
 	if (pub == 0) {
@@ -386,7 +417,7 @@ pub_killed_mid_claim(void **state)
 		int i;
 
 		if (pc == NULL ||
-		    fl_client_add_publication(pc, "m", 1, false, fl_clock_now_ns() + 5 * SEC, &p) != 0 ||
+		    fl_client_add_publication(pc, "m", 1, false, fl_clock_now_ns() + test_ms(5000) * MS, &p) != 0 ||
 		    !WAIT_UNTIL_P(fl_publication_is_connected(p), 5000))
 			_exit(1);
 		for (i = 0; i < 100; i++)
@@ -406,7 +437,7 @@ pub_killed_mid_claim(void **state)
 	/* The driver times the publisher out and closes its publication. */
 	assert_true(WAIT_UNTIL_P(fl_subscription_image_count(s) == 0, 3000));
 	/* Not wedged: a new publisher on the same stream gets through. */
-	assert_fl(fl_client_add_publication(c, "m", 1, true, fl_clock_now_ns() + 5 * SEC, &p2), 0);
+	assert_fl(fl_client_add_publication(c, "m", 1, true, fl_clock_now_ns() + test_ms(5000) * MS, &p2), 0);
 	assert_true(WAIT_UNTIL_P(fl_subscription_image_count(s) == 1, 3000));
 	assert_true(fl_publication_offer(p2, "again", 5) > 0);
 	assert_true(WAIT_UNTIL_P((fl_subscription_poll(s, count_msg, &got, 100), got == 101), 3000));
@@ -446,13 +477,13 @@ client_killed_anywhere(void **state)
 	test_ns(ns, sizeof(ns), "killany");
 	fl_driver_ctx_init(&dc);
 	dc.ns = ns;
-	dc.client_liveness_ns = scaled(100 * MS);
+	dc.client_liveness_ns = scaled(LIVENESS);
 	dc.publication_linger_ns = 10 * MS;
 	dc.term_length = 64 * 1024;
 	assert_fl(fl_driver_start(&dc, &d), 0);
 	c = open_client(ns, false);
 	assert_non_null(c);
-	assert_fl(fl_client_add_subscription(c, "z", 1, NULL, fl_clock_now_ns() + 5 * SEC, &s), 0);
+	assert_fl(fl_client_add_subscription(c, "z", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS, &s), 0);
 	srand((unsigned)getpid());
 	for (unsigned r = 0; r < rounds; r++) {
 		int fds[2];
@@ -471,7 +502,7 @@ client_killed_anywhere(void **state)
 				fl_publication *p;
 				fl_subscription *ks;
 				long n = 0;
-				uint64_t dl = fl_clock_now_ns() + 5 * SEC;
+				uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
 
 				if (fl_client_add_publication(kc, "z", 1, false, dl, &p) != 0)
 					_exit(3);
@@ -507,7 +538,7 @@ client_killed_anywhere(void **state)
 	print_message("%u rounds: %lld commands, %lld unblocked, %lld client timeouts\n", rounds, (long long)st.commands, (long long)st.unblocked_commands, (long long)st.client_timeouts);
 	/* The ring still takes commands: a publication of our own works. */
 	fl_publication *p;
-	assert_fl(fl_client_add_publication(c, "z", 2, true, fl_clock_now_ns() + 5 * SEC, &p), 0);
+	assert_fl(fl_client_add_publication(c, "z", 2, true, fl_clock_now_ns() + test_ms(5000) * MS, &p), 0);
 	fl_publication_close(p);
 	fl_subscription_close(s);
 	fl_client_close(c);
@@ -546,7 +577,7 @@ client_outlives_driver(void **state)
 	assert_int_equal(wait_ready(fds[0], 10000), 0);
 	c = open_client(ns, true);
 	assert_non_null(c);
-	assert_fl(fl_client_add_publication(c, "o", 1, true, fl_clock_now_ns() + 5 * SEC, &p), 0);
+	assert_fl(fl_client_add_publication(c, "o", 1, true, fl_clock_now_ns() + test_ms(5000) * MS, &p), 0);
 	kill(drv, SIGKILL);
 	assert_int_equal(wait_child(drv, 5000), 128 + SIGKILL);
 	assert_true(WAIT_UNTIL_P(fl_client_do_work(c) == FL_EDRIVER_TIMEOUT, 3000));
@@ -570,6 +601,7 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(exchange_100k),
+		cmocka_unit_test(process_gone),
 		cmocka_unit_test(sub_killed_holding_refs),
 		cmocka_unit_test(pub_killed_mid_claim),
 		cmocka_unit_test(client_outlives_driver),

@@ -73,6 +73,21 @@ const struct fl_platform_ops *fl_platform_get_ops(void);
  * Every timeout in the transport is computed from it.  Thread-safe. */
 uint64_t fl_clock_now_ns(void);
 
+/* ---- processes ----------------------------------------------------- */
+
+/* fl_pid_ns identifies this process's pid namespace (the inode of
+ * /proc/self/ns/pid); 0 when it cannot be read.  A pid means the same
+ * process to two processes only when their namespaces are equal. */
+uint64_t fl_pid_ns(void);
+
+/* fl_process_gone tells whether process `pid`, recorded by a process of
+ * pid namespace `pid_ns`, has certainly exited (and been reaped): only
+ * when the namespace is known and ours, and kill(pid, 0) says ESRCH.  A
+ * live, zombie, foreign or unknown process is never called gone, so a
+ * caller falls back on its heartbeat timeout.  A reused pid makes it miss
+ * a death, never invent one. */
+bool fl_process_gone(int32_t pid, uint64_t pid_ns);
+
 /* ---- idling -------------------------------------------------------- */
 
 /* State of the default backoff idle strategy: spin, then sched_yield, then
