@@ -121,6 +121,9 @@ static int ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	fl_driver_ctx_init(&dc);
 	dc.ns = r->ns;
 	dc.no_thread = true;
+	/* The model knows the liveness timeout's step, not when the driver
+	 * would find the killed process by pid. */
+	dc.no_pid_check = true;
 	dc.term_length = 64 * 1024;
 	int rc = fl_driver_start(&dc, &r->driver);
 	if (rc) {

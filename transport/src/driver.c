@@ -758,7 +758,7 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 static bool
 client_process_gone(fl_driver *d, struct fl_cnc_client *r, uint64_t hb, bool look)
 {
-	if (!look || d->now <= hb || d->now - hb < PID_CHECK_NS)
+	if (!look || d->ctx.no_pid_check || d->now <= hb || d->now - hb < PID_CHECK_NS)
 		return false;
 	return fl_process_gone(__atomic_load_n(&r->pid, __ATOMIC_RELAXED),
 	                       __atomic_load_n(&r->pid_ns, __ATOMIC_RELAXED));

@@ -11,7 +11,11 @@
  * or as the daemon `faultline-driver`.  One live driver per namespace.
  *
  * Defaults (all overridable in struct fl_driver_ctx):
- *   client liveness timeout        5 s   (FL_DRIVER_CLIENT_LIVENESS_NS)
+ *   client liveness timeout        5 s   (FL_DRIVER_CLIENT_LIVENESS_NS); a
+ *                                         client whose process has exited is
+ *                                         reclaimed sooner, once its heartbeat
+ *                                         is 20 ms stale (found by pid, in the
+ *                                         driver's own pid namespace)
  *   publication drain linger       1 s   (a closed publication's images stay
  *                                         until drained or this passes)
  *   command ring unblock timeout   1 s   (a command claimed by a dead client)
@@ -49,6 +53,9 @@ struct fl_driver_ctx {
 	uint32_t broadcast_length;       /* 0: 1 MiB; power of two */
 	bool no_thread;                  /* true: caller runs fl_driver_do_work */
 	bool verbose;                    /* log lifecycle events to stderr */
+	bool no_pid_check;               /* true: reclaim a client only by the liveness
+	                                    timeout, never because its pid is gone (a
+	                                    model of the timeout path alone) */
 	/* Extra extensions besides the built-in table (driver_ext.h). */
 	const struct fl_driver_ext *const *extensions;
 	size_t extension_count;
