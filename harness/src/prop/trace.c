@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define SIGNAL_MAX 127 /* WTERMSIG's range */
+
 static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -106,7 +108,7 @@ static void put_line(FILE *f, const char *s)
 
 int fl_trace_fwrite(FILE *f, const struct fl_trace *t)
 {
-	if (!f || !t || !t->kind || !t->name)
+	if (!f || !t || !t->kind || !t->name || t->signal < 0 || t->signal > SIGNAL_MAX)
 		return FL_EINVAL;
 	fprintf(f, "faultline-trace %d\n", FL_TRACE_VERSION);
 	fprintf(f, "kind %s\n", t->kind);
@@ -115,8 +117,10 @@ int fl_trace_fwrite(FILE *f, const struct fl_trace *t)
 	fprintf(f, "hash %016" PRIx64 "\n", t->hash);
 	fprintf(f, "seed %" PRIu64 "\n", t->seed);
 	fprintf(f, "verdict %s\n", t->verdict ? t->verdict : "-");
-	if (t->signal)
+	if (t->signal && strcmp(fl_signal_name(t->signal), "SIG?") != 0)
 		fprintf(f, "signal %s\n", fl_signal_name(t->signal));
+	else if (t->signal)
+		fprintf(f, "signal %d\n", t->signal); /* a name the reader cannot map back */
 	fputs("property ", f);
 	put_line(f, t->property ? t->property : "-");
 	if (t->message && *t->message) {
@@ -174,26 +178,34 @@ static void errf(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Digits only, as the writer writes them: strtoull alone would also take
+ * leading blanks, a sign (" -5" is 2^64 - 5) and, in base 16, "0x".  No
+ * leading zero in decimal: "010" reads as 8 to some and 10 to others. */
 static int parse_u64(const char *s, int base, uint64_t *out)
 {
-	if (!s || !*s || *s == '-')
+	if (!s || !*s || (base == 10 && s[0] == '0' && s[1] != '\0'))
 		return -1;
-	char *end;
+	for (const char *p = s; *p; p++)
+		if (!(*p >= '0' && *p <= '9') &&
+		    !(base == 16 && ((*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F'))))
+			return -1;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, base);
-	if (errno || *end)
+	unsigned long long v = strtoull(s, NULL, base);
+	if (errno)
 		return -1;
 	*out = v;
 	return 0;
 }
 
+/* A signal is written by name when sandbox.c knows one, else as its
+ * number; "SIG?" is not a name (it stood for any unknown signal). */
 static int parse_signal(const char *s)
 {
 	uint64_t v;
-	if (parse_u64(s, 10, &v) == 0 && v < 128)
-		return (int)v;
-	for (int i = 1; i < 65; i++)
-		if (strcmp(fl_signal_name(i), s) == 0)
+	if (parse_u64(s, 10, &v) == 0)
+		return v >= 1 && v <= SIGNAL_MAX ? (int)v : -1;
+	for (int i = 1; i <= SIGNAL_MAX; i++)
+		if (strcmp(fl_signal_name(i), "SIG?") != 0 && strcmp(fl_signal_name(i), s) == 0)
 			return i;
 	return -1;
 }
@@ -219,7 +231,10 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 	unsigned lineno = 0;
 	int rc = FL_EPROTO;
 	bool header = false, in_choices = false, ended = false;
-	size_t want = 0;
+	size_t want = 0, have = 0; /* choices announced, room in t.choices */
+	unsigned seen = 0;         /* the keys below, each allowed once */
+	static const char *const once[] = {"kind", "name", "hash", "trace_hash", "seed", "verdict",
+	                                   "signal", "property", "message", "choices"};
 
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
@@ -248,6 +263,20 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 					errf(err, errlen, "line %u: more than %zu choices", lineno, want);
 					goto fail;
 				}
+				/* Grown as values arrive: the count is the file's word
+				 * and a short file must not cost count * 8 bytes. */
+				if (t.nchoices == have) {
+					size_t n = have ? have * 2 : 1024;
+					uint64_t *c;
+					if (n > want)
+						n = want;
+					if (!(c = realloc(t.choices, n * sizeof *c))) {
+						rc = FL_ENOMEM;
+						goto fail;
+					}
+					t.choices = c;
+					have = n;
+				}
 				t.choices[t.nchoices++] = v;
 			}
 			continue;
@@ -273,6 +302,20 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 			continue;
 		}
 		int r = 0;
+		if (!*key || strchr(key, '\t')) {
+			errf(err, errlen, "line %u: '%s' is not a key (a line is 'key value')", lineno,
+			     key);
+			goto fail;
+		}
+		for (unsigned k = 0; k < sizeof once / sizeof once[0]; k++) {
+			if (strcmp(key, once[k]) != 0)
+				continue;
+			if (seen & (1u << k)) {
+				errf(err, errlen, "line %u: %s: given twice", lineno, key);
+				goto fail;
+			}
+			seen |= 1u << k;
+		}
 		if (strcmp(key, "kind") == 0) {
 			r = set_str(&t.kind, val);
 		} else if (strcmp(key, "name") == 0) {
@@ -288,7 +331,7 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 				goto fail;
 			}
 		} else if (strcmp(key, "seed") == 0) {
-			if (parse_u64(val, 0, &t.seed) != 0) {
+			if (parse_u64(val, 10, &t.seed) != 0) {
 				errf(err, errlen, "line %u: seed: not a number '%s'", lineno, val);
 				goto fail;
 			}
@@ -297,7 +340,9 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 		} else if (strcmp(key, "signal") == 0) {
 			t.signal = parse_signal(val);
 			if (t.signal < 0) {
-				errf(err, errlen, "line %u: signal: unknown '%s'", lineno, val);
+				errf(err, errlen,
+				     "line %u: signal: unknown '%s' (a name such as SIGSEGV, or a number "
+				     "from 1 to %d)", lineno, val, SIGNAL_MAX);
 				goto fail;
 			}
 		} else if (strcmp(key, "property") == 0) {
@@ -312,16 +357,12 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 				goto fail;
 			}
 			want = (size_t)n;
-			if (want) {
-				t.choices = malloc(want * sizeof *t.choices);
-				if (!t.choices) {
-					rc = FL_ENOMEM;
-					goto fail;
-				}
-			}
 			in_choices = true;
 		} else if (strcmp(key, "end") == 0) {
 			errf(err, errlen, "line %u: end before choices", lineno);
+			goto fail;
+		} else if (fl_trace_get_extra(&t, key)) {
+			errf(err, errlen, "line %u: %s: given twice", lineno, key);
 			goto fail;
 		} else {
 			r = fl_trace_add_extra(&t, key, val);
@@ -355,6 +396,8 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 	*out = t;
 	return 0;
 fail:
+	if (rc == FL_ENOMEM)
+		errf(err, errlen, "line %u: out of memory", lineno);
 	free(line);
 	fl_trace_fini(&t);
 	return rc;
