@@ -97,7 +97,10 @@ int scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_
 		} else {
 			scn_join(f, sizeof f, wb, "probability");
 			o->when = FL_SCN_WHEN_PROBABILITY;
-			o->probability = a->when->probability;
+			rc = scn_number_field(l, wn, wb, "probability", a->when->probability,
+			                      &o->probability);
+			if (rc)
+				return rc;
 			if (!(o->probability > 0.0 && o->probability <= 1.0))
 				return scn_fail(l, scn_yline(scn_yget(l, wn, "probability")), f,
 				            "must be in (0, 1] (got %g)", o->probability);
@@ -114,9 +117,8 @@ int scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_
 		return scn_fail(l, scn_yline(cn), base, "give errno or code, not both");
 	if (en && a->errno_name) {
 		scn_join(f, sizeof f, base, "errno");
-		char *end;
-		long v = strtol(a->errno_name, &end, 10);
-		if (*end == '\0' && a->errno_name[0] != '\0' && v > 0 && v < 4096) {
+		int64_t v;
+		if (scn_parse_decimal(a->errno_name, &v) == 0 && v > 0 && v < 4096) {
 			o->error = (int)v;
 		} else {
 			for (size_t i = 0; i < sizeof errno_table / sizeof errno_table[0]; i++)

@@ -186,39 +186,110 @@ int scn_need(struct loader *l, yaml_node_t *map, const char *base, const char *k
 	return scn_fail(l, scn_map_line(l, map), f, "required field missing");
 }
 
+/*
+ * Numbers are read here, from the text libcyaml hands over as a string:
+ * libcyaml's own integer reader (strtoll with base 0, trailing text
+ * ignored) takes 1e3 as 1, 2.5 as 2, 1_000 as 1, 010 as 8 and 0x10 as 16,
+ * and its float reader takes 0.5abc as 0.5.  A misread number changes the
+ * run silently, so anything but the plain form is an error.
+ */
+
+/* Returns 0 and *out for [+-]digits without leading zeros (010 is octal to
+ * YAML 1.1 readers, decimal to others: it is refused rather than guessed),
+ * -1 for anything else, 1 for a decimal integer beyond int64_t. */
+int scn_parse_decimal(const char *s, int64_t *out)
+{
+	if (s == NULL)
+		return -1;
+	const char *d = s + (s[0] == '+' || s[0] == '-');
+	if (d[0] < '0' || d[0] > '9' || (d[0] == '0' && d[1] != '\0'))
+		return -1;
+	for (const char *p = d; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -1;
+	errno = 0;
+	long long v = strtoll(s, NULL, 10);
+	if (errno == ERANGE)
+		return 1;
+	*out = v;
+	return 0;
+}
+
+/* Clips a value quoted in a message; a scalar may be as long as the file. */
+#define CLIP(s) (int)(strlen(s) > 64 ? 64 : strlen(s)), (s), (strlen(s) > 64 ? "..." : "")
+
 int scn_int_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
-                     int64_t v, int64_t min, int64_t max, bool required, int64_t dflt,
-                     int64_t *out)
+                  const char *raw, int64_t min, int64_t max, bool required, int64_t dflt,
+                  int64_t *out)
 {
 	yaml_node_t *n = scn_yget(l, map, key);
+	char f[160];
+	int64_t v = 0;
+	int r;
 	if (n == NULL) {
 		if (required)
 			return scn_need(l, map, base, key);
 		*out = dflt;
 		return 0;
 	}
-	if (v < min || v > max) {
-		char f[160];
-		scn_join(f, sizeof f, base, key);
-		if (max == INT64_MAX)
-			return scn_fail(l, scn_yline(n), f, "must be >= %lld (got %lld)", (long long)min,
-			            (long long)v);
-		return scn_fail(l, scn_yline(n), f, "must be between %lld and %lld (got %lld)",
-		            (long long)min, (long long)max, (long long)v);
+	if (raw == NULL)
+		raw = "";
+	scn_join(f, sizeof f, base, key);
+	if ((r = scn_parse_decimal(raw, &v)) < 0)
+		return scn_fail(l, scn_yline(n), f, "expected a decimal integer (got '%.*s%s')",
+		                CLIP(raw));
+	if (r > 0 || v < min || v > max) {
+		if (r == 0 && max == INT64_MAX)
+			return scn_fail(l, scn_yline(n), f, "must be >= %lld (got %s)", (long long)min,
+			                raw);
+		return scn_fail(l, scn_yline(n), f, "must be between %lld and %lld (got %.*s%s)",
+		                (long long)min, (long long)max, CLIP(raw));
 	}
 	*out = v;
 	return 0;
 }
 
 int scn_u32_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
-                     int64_t v, int64_t min, int64_t max, bool required, uint32_t dflt,
-                     uint32_t *out)
+                  const char *raw, int64_t min, int64_t max, bool required, uint32_t dflt,
+                  uint32_t *out)
 {
 	int64_t r;
-	int rc = scn_int_field(l, map, base, key, v, min, max, required, dflt, &r);
+	int rc = scn_int_field(l, map, base, key, raw, min, max, required, dflt, &r);
 	if (rc == 0)
 		*out = (uint32_t)r;
 	return rc;
+}
+
+/* A decimal number: [+-], digits with an optional fraction, an optional
+ * exponent (0.25, .5, 1e-3).  No hex floats, inf, nan or trailing text. */
+int scn_number_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+                     const char *raw, double *out)
+{
+	const char *p = raw ? raw : "";
+	size_t digits = 0;
+	p += *p == '+' || *p == '-';
+	for (; *p >= '0' && *p <= '9'; p++)
+		digits++;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			digits++;
+	if (digits > 0 && (*p == 'e' || *p == 'E')) {
+		p++;
+		p += *p == '+' || *p == '-';
+		if (*p < '0' || *p > '9')
+			digits = 0;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (digits == 0 || *p != '\0') {
+		char f[160];
+		scn_join(f, sizeof f, base, key);
+		raw = raw ? raw : "";
+		return scn_fail(l, scn_yline(scn_yget(l, map, key)), f,
+		                "expected a decimal number (got '%.*s%s')", CLIP(raw));
+	}
+	*out = strtod(raw, NULL);
+	return 0;
 }
 
 /* libcyaml reads any unknown word as true; accept only YAML's spellings. */

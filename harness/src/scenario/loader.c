@@ -78,6 +78,30 @@ struct bt_comp {
 	unsigned index;  /* 0-based */
 };
 
+/* Whether the field at the backtrace's path is a number (schema.c NUM):
+ * libcyaml, reading it as a string, would say "expected a string". */
+static bool number_at(const struct bt_comp *comps, int ncomp)
+{
+	const cyaml_schema_value_t *v = &fl_scenario_schema;
+	for (int i = ncomp - 1; i >= 0; i--) {
+		if (comps[i].entry) {
+			if (v->type != CYAML_SEQUENCE)
+				return false;
+			v = v->sequence.entry;
+			continue;
+		}
+		if (v->type != CYAML_MAPPING)
+			return false;
+		const cyaml_schema_field_t *f = v->mapping.fields;
+		while (f->key != NULL && strcmp(f->key, comps[i].key) != 0)
+			f++;
+		if (f->key == NULL)
+			return false;
+		v = &f->value;
+	}
+	return v->type == CYAML_STRING && v->string.max == FL_SCHEMA_NUM_MAX;
+}
+
 static int cyaml_error(struct loader *l, cyaml_err_t e)
 {
 	struct bt_comp comps[32];
@@ -165,9 +189,93 @@ static int cyaml_error(struct loader *l, cyaml_err_t e)
 			return scn_fail(l, line, field,
 			            "an operation is a mapping with exactly one key, e.g. "
 			            "'- close_client: {}'");
-		return scn_fail(l, line, field, "expected %s, not %s", type_word(t1), type_word(t2));
+		return scn_fail(l, line, field, "expected %s, not %s",
+		                number_at(comps, ncomp) ? "a number" : type_word(t1),
+		                type_word(t2));
 	}
 	return scn_fail(l, line, field, "%s", msg);
+}
+
+/* ---- mapping keys ---- */
+
+/*
+ * libcyaml stops at a mapping key that is not a scalar ([1]: 2) with
+ * "Internal error" and no backtrace, so the document is checked first.  A
+ * pass over the node array finds such a key however deep it sits, without
+ * recursion (a 1 MiB file can nest half a million levels).  The field path
+ * is rebuilt from parent links: parent[c] is the lowest-numbered node
+ * holding c, lower than c itself (libyaml numbers a collection before its
+ * contents; an alias may add a lower holder, never a cycle), root excluded.
+ */
+static void node_path(struct loader *l, int id, char *path, size_t cap)
+{
+	size_t count = (size_t)(l->doc.nodes.top - l->doc.nodes.start);
+	int *parent = calloc(count + 1, sizeof(int));
+	int *slot = calloc(count + 1, sizeof(int));
+	int *chain = calloc(count + 1, sizeof(int));
+	size_t depth = 0;
+	path[0] = '\0';
+	if (parent == NULL || slot == NULL || chain == NULL)
+		goto out;
+	for (size_t i = 1; i <= count; i++) {
+		yaml_node_t *n = scn_ynode(l, (int)i);
+		int nkids = 0, *kids = NULL;
+		yaml_node_pair_t *pairs = NULL;
+		if (n->type == YAML_SEQUENCE_NODE) {
+			kids = n->data.sequence.items.start;
+			nkids = (int)(n->data.sequence.items.top - kids);
+		} else if (n->type == YAML_MAPPING_NODE) {
+			pairs = n->data.mapping.pairs.start;
+			nkids = (int)(n->data.mapping.pairs.top - pairs);
+		}
+		for (int k = 0; k < nkids; k++) {
+			int c = kids ? kids[k] : pairs[k].value;
+			if (c > 1 && (size_t)c <= count && parent[c] == 0) {
+				parent[c] = (int)i;
+				slot[c] = k;
+			}
+		}
+	}
+	for (int c = id; c > 1 && parent[c] != 0; c = parent[c])
+		chain[depth++] = c;
+	while (depth > 0) {
+		int c = chain[--depth];
+		yaml_node_t *p = scn_ynode(l, parent[c]);
+		size_t len = strlen(path);
+		if (p->type == YAML_SEQUENCE_NODE) {
+			snprintf(path + len, cap - len, "[%d]", slot[c]);
+		} else {
+			yaml_node_t *k = scn_ynode(l, p->data.mapping.pairs.start[slot[c]].key);
+			const char *name = k && k->type == YAML_SCALAR_NODE
+			                           ? (const char *)k->data.scalar.value
+			                           : "?";
+			snprintf(path + len, cap - len, "%s%s", len ? "." : "", name);
+		}
+	}
+out:
+	free(parent);
+	free(slot);
+	free(chain);
+}
+
+static int check_keys(struct loader *l)
+{
+	for (yaml_node_t *n = l->doc.nodes.start; n < l->doc.nodes.top; n++) {
+		if (n->type != YAML_MAPPING_NODE)
+			continue;
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = scn_ynode(l, p->key);
+			char path[256];
+			if (k == NULL || k->type == YAML_SCALAR_NODE)
+				continue;
+			node_path(l, (int)(n - l->doc.nodes.start) + 1, path, sizeof path);
+			return scn_fail(l, scn_yline(k), path[0] ? path : "(top)",
+			                "a key must be a name, not a %s",
+			                k->type == YAML_SEQUENCE_NODE ? "sequence" : "mapping");
+		}
+	}
+	return 0;
 }
 
 /* ---- the whole file ---- */
@@ -342,7 +450,10 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 		                    &v)))
 			return rc;
 		s->budget_runs = (uint64_t)v;
-		s->budget_seconds = r->budget->seconds;
+		if (scn_yget(l, bn, "seconds") &&
+		    (rc = scn_number_field(l, bn, "budget", "seconds", r->budget->seconds,
+		                           &s->budget_seconds)))
+			return rc;
 		if (scn_yget(l, bn, "seconds") && !(s->budget_seconds > 0 && s->budget_seconds <= 86400))
 			return scn_fail(l, scn_yline(scn_yget(l, bn, "seconds")), "budget.seconds",
 			            "must be in (0, 86400] (got %g)", s->budget_seconds);
@@ -425,7 +536,7 @@ int fl_scenario_load_string(const char *path, const char *text, size_t len,
 		return scn_fail_nomem(&l);
 	l.arena = &box->arena;
 	l.s = &box->s;
-	if ((rc = parse_document(&l, text, len)))
+	if ((rc = parse_document(&l, text, len)) || (rc = check_keys(&l)))
 		goto fail;
 	cyaml_err_t ce = cyaml_load_data((const uint8_t *)text, len, &cfg, &fl_scenario_schema,
 	                                 (cyaml_data_t **)&raw, NULL);

@@ -95,16 +95,22 @@ int scn_map_line(struct loader *l, yaml_node_t *map);
 void scn_join(char *buf, size_t n, const char *base, const char *key);
 
 /* Typed fields (fields.c): `map` is the document mapping holding `key`,
- * `base` the field path of that mapping; `v`/`raw` is what libcyaml read.
- * Absent and required: error; absent otherwise: the default.  Return 0 or
- * the recorded error. */
+ * `base` the field path of that mapping; `raw` is the text libcyaml read
+ * (numbers too: the schema reads them as strings, see fields.c).  Absent
+ * and required: error; absent otherwise: the default.  Return 0 or the
+ * recorded error.  scn_number_field is for a field known to be present.
+ * scn_parse_decimal: 0 and *out for a plain decimal integer, -1 for other
+ * text, 1 for one beyond int64_t. */
 int scn_need(struct loader *l, yaml_node_t *map, const char *base, const char *key);
+int scn_parse_decimal(const char *s, int64_t *out);
 int scn_int_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
-                  int64_t v, int64_t min, int64_t max, bool required, int64_t dflt,
+                  const char *raw, int64_t min, int64_t max, bool required, int64_t dflt,
                   int64_t *out);
 int scn_u32_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
-                  int64_t v, int64_t min, int64_t max, bool required, uint32_t dflt,
+                  const char *raw, int64_t min, int64_t max, bool required, uint32_t dflt,
                   uint32_t *out);
+int scn_number_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+                     const char *raw, double *out);
 int scn_bool_check(struct loader *l, yaml_node_t *map, const char *base, const char *key);
 bool scn_valid_name(const char *s);
 int scn_str_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,

@@ -226,10 +226,8 @@ static int cancel_field(struct loader *l, yaml_node_t *map, const char *base, co
 		*out = FL_SCN_CANCEL_RANDOM;
 		return 0;
 	}
-	char *end;
-	errno = 0;
-	long v = strtol(raw, &end, 10);
-	if (raw[0] == '\0' || *end != '\0' || errno != 0 || v < 0 || v > 1000000)
+	int64_t v;
+	if (scn_parse_decimal(raw, &v) != 0 || v < 0 || v > 1000000)
 		return scn_fail(l, line, f, "must be a step index >= 0 or 'random' (got '%s')", raw);
 	*out = (int)v;
 	return 0;
@@ -335,14 +333,24 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 			rc = scn_fail(l, scn_yline(sizes), base, "give size or sizes, not both");
 		} else if (sizes != NULL) {
 			char f[160];
+			int64_t sz[2] = {-1, -1};
 			scn_join(f, sizeof f, base, "sizes");
-			if (a->sizes_count != 2 || a->sizes[0] < 0 || a->sizes[0] > a->sizes[1] ||
-			    a->sizes[1] > MAX_MSG_SIZE)
+			for (unsigned k = 0; k < a->sizes_count && k < 2 && !rc; k++) {
+				const char *t = a->sizes[k] ? a->sizes[k] : "";
+				char fk[176];
+				snprintf(fk, sizeof fk, "%s[%u]", f, k);
+				if (scn_parse_decimal(t, &sz[k]) < 0)
+					rc = scn_fail(l, scn_yline(scn_yitem(l, sizes, k)), fk,
+					              "expected a decimal integer (got '%.64s')", t);
+			}
+			if (rc)
+				break;
+			if (a->sizes_count != 2 || sz[0] < 0 || sz[0] > sz[1] || sz[1] > MAX_MSG_SIZE)
 				rc = scn_fail(l, scn_yline(sizes), f,
 				          "must be [min, max] with 0 <= min <= max <= %d", MAX_MSG_SIZE);
 			else {
-				o->size_min = (uint32_t)a->sizes[0];
-				o->size_max = (uint32_t)a->sizes[1];
+				o->size_min = (uint32_t)sz[0];
+				o->size_max = (uint32_t)sz[1];
 			}
 		} else {
 			rc = scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false, 64,

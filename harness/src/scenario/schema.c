@@ -9,10 +9,13 @@
 #define OPT_NULLABLE (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER_NULL)
 #define STR(key, type, member) \
 	CYAML_FIELD_STRING_PTR(key, OPT_PTR, type, member, 0, CYAML_UNLIMITED)
+/* A number: read as text, parsed by fields.c (which says why). */
+#define NUM(key, type, member) \
+	CYAML_FIELD_STRING_PTR(key, OPT_PTR, type, member, 0, FL_SCHEMA_NUM_MAX)
 
 static const cyaml_schema_field_t add_publication_fields[] = {
 	STR("channel", struct fl_raw_add, channel),
-	CYAML_FIELD_INT("stream", OPT, struct fl_raw_add, stream),
+	NUM("stream", struct fl_raw_add, stream),
 	CYAML_FIELD_BOOL("exclusive", OPT, struct fl_raw_add, exclusive),
 	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_add, async),
 	STR("cancel_at", struct fl_raw_add, cancel_at),
@@ -22,7 +25,7 @@ static const cyaml_schema_field_t add_publication_fields[] = {
 
 static const cyaml_schema_field_t add_subscription_fields[] = {
 	STR("channel", struct fl_raw_add, channel),
-	CYAML_FIELD_INT("stream", OPT, struct fl_raw_add, stream),
+	NUM("stream", struct fl_raw_add, stream),
 	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_add, async),
 	STR("cancel_at", struct fl_raw_add, cancel_at),
 	STR("as", struct fl_raw_add, as),
@@ -43,30 +46,30 @@ static const cyaml_schema_field_t remove_subscription_fields[] = {
 	CYAML_FIELD_END
 };
 
-static const cyaml_schema_value_t int_entry = {
-	CYAML_VALUE_INT(CYAML_FLAG_DEFAULT, int64_t),
+static const cyaml_schema_value_t num_entry = {
+	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, FL_SCHEMA_NUM_MAX),
 };
 
 static const cyaml_schema_field_t offer_fields[] = {
 	STR("pub", struct fl_raw_offer, pub),
-	CYAML_FIELD_INT("count", OPT, struct fl_raw_offer, count),
-	CYAML_FIELD_INT("size", OPT, struct fl_raw_offer, size),
-	CYAML_FIELD_SEQUENCE("sizes", OPT_PTR, struct fl_raw_offer, sizes, &int_entry, 0,
+	NUM("count", struct fl_raw_offer, count),
+	NUM("size", struct fl_raw_offer, size),
+	CYAML_FIELD_SEQUENCE("sizes", OPT_PTR, struct fl_raw_offer, sizes, &num_entry, 0,
 	                     CYAML_UNLIMITED),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t poll_fields[] = {
 	STR("sub", struct fl_raw_poll, sub),
-	CYAML_FIELD_INT("until", OPT, struct fl_raw_poll, until),
-	CYAML_FIELD_INT("deadline_ms", OPT, struct fl_raw_poll, deadline_ms),
+	NUM("until", struct fl_raw_poll, until),
+	NUM("deadline_ms", struct fl_raw_poll, deadline_ms),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t take_image_fields[] = {
 	STR("sub", struct fl_raw_take, sub),
 	STR("from", struct fl_raw_take, from),
-	CYAML_FIELD_INT("index", OPT, struct fl_raw_take, index),
+	NUM("index", struct fl_raw_take, index),
 	STR("as", struct fl_raw_take, as),
 	CYAML_FIELD_END
 };
@@ -98,7 +101,7 @@ static const cyaml_schema_field_t empty_fields[] = {
 };
 
 static const cyaml_schema_field_t wait_fields[] = {
-	CYAML_FIELD_INT("ms", OPT, struct fl_raw_wait, ms),
+	NUM("ms", struct fl_raw_wait, ms),
 	CYAML_FIELD_END
 };
 
@@ -120,9 +123,9 @@ static const cyaml_schema_field_t offer_service_fields[] = {
 static const cyaml_schema_field_t request_fields[] = {
 	STR("conn", struct fl_raw_request, conn),
 	STR("ctx", struct fl_raw_request, ctx),
-	CYAML_FIELD_INT("count", OPT, struct fl_raw_request, count),
-	CYAML_FIELD_INT("size", OPT, struct fl_raw_request, size),
-	CYAML_FIELD_INT("deadline_ms", OPT, struct fl_raw_request, deadline_ms),
+	NUM("count", struct fl_raw_request, count),
+	NUM("size", struct fl_raw_request, size),
+	NUM("deadline_ms", struct fl_raw_request, deadline_ms),
 	STR("impl", struct fl_raw_request, impl),
 	CYAML_FIELD_END
 };
@@ -130,7 +133,7 @@ static const cyaml_schema_field_t request_fields[] = {
 static const cyaml_schema_field_t respond_fields[] = {
 	STR("server", struct fl_raw_respond, server),
 	STR("ctx", struct fl_raw_respond, ctx),
-	CYAML_FIELD_INT("count", OPT, struct fl_raw_respond, count),
+	NUM("count", struct fl_raw_respond, count),
 	CYAML_FIELD_END
 };
 
@@ -174,7 +177,7 @@ static const cyaml_schema_field_t actor_fields[] = {
 	STR("name", struct fl_raw_actor, name),
 	STR("kind", struct fl_raw_actor, kind),
 	STR("client", struct fl_raw_actor, client),
-	CYAML_FIELD_INT("repeat", OPT, struct fl_raw_actor, repeat),
+	NUM("repeat", struct fl_raw_actor, repeat),
 	CYAML_FIELD_SEQUENCE("ops", OPT_PTR, struct fl_raw_actor, ops, &op_entry, 0,
 	                     CYAML_UNLIMITED),
 	CYAML_FIELD_END
@@ -185,9 +188,9 @@ static const cyaml_schema_value_t actor_entry = {
 };
 
 static const cyaml_schema_field_t when_fields[] = {
-	CYAML_FIELD_INT("nth", OPT, struct fl_raw_when, nth),
-	CYAML_FIELD_INT("after", OPT, struct fl_raw_when, after),
-	CYAML_FIELD_FLOAT("probability", OPT, struct fl_raw_when, probability),
+	NUM("nth", struct fl_raw_when, nth),
+	NUM("after", struct fl_raw_when, after),
+	NUM("probability", struct fl_raw_when, probability),
 	CYAML_FIELD_END
 };
 
@@ -197,7 +200,7 @@ static const cyaml_schema_field_t fault_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("when", OPT_NULLABLE, struct fl_raw_fault, when, when_fields),
 	STR("errno", struct fl_raw_fault, errno_name),
 	STR("code", struct fl_raw_fault, code),
-	CYAML_FIELD_INT("delay_ms", OPT, struct fl_raw_fault, delay_ms),
+	NUM("delay_ms", struct fl_raw_fault, delay_ms),
 	STR("actor", struct fl_raw_fault, actor),
 	CYAML_FIELD_END
 };
@@ -208,24 +211,24 @@ static const cyaml_schema_value_t fault_entry = {
 
 static const cyaml_schema_field_t driver_fields[] = {
 	STR("kind", struct fl_raw_driver, kind),
-	CYAML_FIELD_INT("client_liveness_ms", OPT, struct fl_raw_driver, client_liveness_ms),
-	CYAML_FIELD_INT("driver_timeout_ms", OPT, struct fl_raw_driver, driver_timeout_ms),
-	CYAML_FIELD_INT("linger_ms", OPT, struct fl_raw_driver, linger_ms),
-	CYAML_FIELD_INT("term_length", OPT, struct fl_raw_driver, term_length),
+	NUM("client_liveness_ms", struct fl_raw_driver, client_liveness_ms),
+	NUM("driver_timeout_ms", struct fl_raw_driver, driver_timeout_ms),
+	NUM("linger_ms", struct fl_raw_driver, linger_ms),
+	NUM("term_length", struct fl_raw_driver, term_length),
 	STR("chunks", struct fl_raw_driver, chunks),
-	CYAML_FIELD_INT("ports", OPT, struct fl_raw_driver, ports),
+	NUM("ports", struct fl_raw_driver, ports),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t budget_fields[] = {
-	CYAML_FIELD_INT("runs", OPT, struct fl_raw_budget, runs),
-	CYAML_FIELD_FLOAT("seconds", OPT, struct fl_raw_budget, seconds),
+	NUM("runs", struct fl_raw_budget, runs),
+	NUM("seconds", struct fl_raw_budget, seconds),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t sched_fields[] = {
 	STR("kind", struct fl_raw_sched, kind),
-	CYAML_FIELD_INT("depth", OPT, struct fl_raw_sched, depth),
+	NUM("depth", struct fl_raw_sched, depth),
 	CYAML_FIELD_END
 };
 

@@ -5,7 +5,8 @@
  * ranges, required fields with their lines).
  *
  * Every field is optional to libcyaml; required fields are checked by the
- * loader, which knows their source lines.
+ * loader, which knows their source lines.  Numbers are strings here: the
+ * loader reads them itself (fields.c says why).
  */
 #ifndef FL_SCENARIO_SCHEMA_H
 #define FL_SCENARIO_SCHEMA_H
@@ -17,7 +18,7 @@
 
 struct fl_raw_add {
 	char *channel;
-	int64_t stream;
+	char *stream;
 	bool exclusive;
 	bool async;
 	char *cancel_at; /* integer step or "random" */
@@ -32,22 +33,22 @@ struct fl_raw_remove {
 
 struct fl_raw_offer {
 	char *pub;
-	int64_t count;
-	int64_t size;
-	int64_t *sizes;
+	char *count;
+	char *size;
+	char **sizes;
 	unsigned sizes_count;
 };
 
 struct fl_raw_poll {
 	char *sub;
-	int64_t until;
-	int64_t deadline_ms;
+	char *until;
+	char *deadline_ms;
 };
 
 struct fl_raw_take {
 	char *sub;
 	char *from;
-	int64_t index;
+	char *index;
 	char *as;
 };
 
@@ -62,7 +63,7 @@ struct fl_raw_name {
 };
 
 struct fl_raw_wait {
-	int64_t ms;
+	char *ms;
 };
 
 struct fl_raw_service {
@@ -75,16 +76,16 @@ struct fl_raw_service {
 struct fl_raw_request {
 	char *conn;
 	char *ctx;
-	int64_t count;
-	int64_t size;
-	int64_t deadline_ms;
+	char *count;
+	char *size;
+	char *deadline_ms;
 	char *impl;
 };
 
 struct fl_raw_respond {
 	char *server;
 	char *ctx;
-	int64_t count;
+	char *count;
 };
 
 struct fl_raw_ctx_open {
@@ -124,15 +125,15 @@ struct fl_raw_actor {
 	char *name;
 	char *kind;
 	char *client;
-	int64_t repeat;
+	char *repeat;
 	struct fl_raw_op *ops;
 	unsigned ops_count;
 };
 
 struct fl_raw_when {
-	int64_t nth;
-	int64_t after;
-	double probability;
+	char *nth;
+	char *after;
+	char *probability;
 };
 
 struct fl_raw_fault {
@@ -141,28 +142,28 @@ struct fl_raw_fault {
 	struct fl_raw_when *when;
 	char *errno_name;
 	char *code;
-	int64_t delay_ms;
+	char *delay_ms;
 	char *actor;
 };
 
 struct fl_raw_driver {
 	char *kind;
-	int64_t client_liveness_ms;
-	int64_t driver_timeout_ms;
-	int64_t linger_ms;
-	int64_t term_length;
+	char *client_liveness_ms;
+	char *driver_timeout_ms;
+	char *linger_ms;
+	char *term_length;
 	char *chunks;
-	int64_t ports;
+	char *ports;
 };
 
 struct fl_raw_budget {
-	int64_t runs;
-	double seconds;
+	char *runs;
+	char *seconds;
 };
 
 struct fl_raw_sched {
 	char *kind;
-	int64_t depth;
+	char *depth;
 };
 
 struct fl_raw_scenario {
@@ -180,6 +181,11 @@ struct fl_raw_scenario {
 	struct fl_raw_sched *scheduler;
 	bool sweep;
 };
+
+/* The length limit of a number's text: none in practice (a file is at
+ * most 1 MiB), but it tells numbers from strings in the schema, so that a
+ * sequence given for a number is reported as such. */
+#define FL_SCHEMA_NUM_MAX (CYAML_UNLIMITED - 1)
 
 /* The top-level schema: a pointer to struct fl_raw_scenario. */
 extern const cyaml_schema_value_t fl_scenario_schema;

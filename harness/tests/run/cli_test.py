@@ -831,6 +831,98 @@ def case_known_option_message():
         check(opt in first, "faultline run %s %s: message does not name %s: %r", opt, val, opt, first)
 
 
+# Number fields that libcyaml read as something else (issue 9): each file
+# is (name, value line, line, field, value as quoted in the message).
+BAD_NUMBERS_HEAD = ("name: n\ndescription: d\nmode: sim\nactors:\n  - name: a\n    ops:\n"
+                    "      - add_publication: {channel: ipc, stream: 1, as: p}\n")
+BAD_NUMBERS = [
+    ("exp", "      - offer: {pub: p, count: 1e3}\n", 8, "actors[0].ops[1].offer.count", "1e3"),
+    ("frac", "      - offer: {pub: p, count: 2.5}\n", 8, "actors[0].ops[1].offer.count", "2.5"),
+    ("underscore", "      - offer: {pub: p, count: 1_000}\n", 8, "actors[0].ops[1].offer.count", "1_000"),
+    ("octal", "      - offer: {pub: p, count: 1, size: 010}\n", 8, "actors[0].ops[1].offer.size", "010"),
+    ("hex", "      - wait: {ms: 0x10}\n", 8, "actors[0].ops[1].wait.ms", "0x10"),
+    ("runs", "      - wait: {ms: 1}\nbudget: {runs: 1e3}\n", 9, "budget.runs", "1e3"),
+]
+
+
+def case_bad_numbers():
+    """Integer fields take plain decimal integers: 1e3, 2.5, 1_000, 010, 0x10
+    are exit 2 with 'file:line: field: expected a decimal integer (got ...)'
+    (they were read as 1, 2, 1, 8 and 16, and the run went ahead)."""
+    d = tdir("numbers")
+    for name, line_text, line, field, got in BAD_NUMBERS:
+        path = os.path.join(d, name + ".yaml")
+        with open(path, "w") as f:
+            f.write(BAD_NUMBERS_HEAD + line_text)
+        want = "%s:%d: %s: expected a decimal integer (got '%s')" % (path, line, field, got)
+        for cmd in (["run", path, "--runs", "1", "-q", "--trace-dir", os.path.join(d, "tr")], ["list", path]):
+            rc, out, err = run(cmd)
+            check(rc == 2 and want in err, "%s: %s: exit %d, expected 2 and %r on stderr:\n%s",
+                  name, cmd[0], rc, want, err)
+    # A probability with trailing text was read as its numeric prefix.
+    path = os.path.join(d, "probability.yaml")
+    with open(path, "w") as f:
+        f.write(BAD_NUMBERS_HEAD + "faults:\n  - point: transport/shm/map\n    action: error\n"
+                "    when: {probability: 0.5abc}\n")
+    rc, out, err = run(["list", path])
+    want = "%s:11: faults[0].when.probability: expected a decimal number (got '0.5abc')" % path
+    check(rc == 2 and want in err, "probability: exit %d, expected 2 and %r:\n%s", rc, want, err)
+
+
+def case_bad_keys():
+    """A mapping key that is not a name ([1]: 2) is exit 2 with a
+    'file:line: field:' message (it was 'file: Internal error')."""
+    d = tdir("keys")
+    files = [
+        ("top", "name: n\ndescription: d\nmode: sim\n[1]: 2\nactors:\n  - name: a\n    ops:\n"
+         "      - wait: {ms: 1}\n", "4: (top): a key must be a name, not a sequence"),
+        ("op", "name: n\ndescription: d\nmode: sim\nactors:\n  - name: a\n    ops:\n"
+         "      - wait: {ms: 1, [1]: 2}\n", "7: actors[0].ops[0].wait: a key must be a name, not a sequence"),
+    ]
+    for name, text, tail in files:
+        path = os.path.join(d, name + ".yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        for cmd in (["run", path, "--runs", "1", "-q", "--trace-dir", os.path.join(d, "tr")], ["list", path]):
+            rc, out, err = run(cmd)
+            check(rc == 2 and (path + ":" + tail) in err, "%s: %s: exit %d, expected 2 and %r:\n%s",
+                  name, cmd[0], rc, path + ":" + tail, err)
+
+
+def case_bad_trace():
+    """A trace is read as written or refused (exit 2): 'signal SIG?' was read
+    as signal 16, 'seed 010' as seed 8, and 'choices 268435456' in a short
+    file allocated 2 GiB before finding the values missing (here, under a
+    1 GiB address-space limit, it failed with no message)."""
+    rep, _, _ = run_json(FAILING, ["--seed", "1", "--runs", "1"], "badtrace", expect=1)
+    with open(rep["runs"][0]["trace"]) as f:
+        text = f.read()
+    d = tdir("badtrace")
+    forged = [
+        ("signal", re.sub(r"(?m)^(verdict .*)$", r"\1\nsignal SIG?", text), "signal: unknown 'SIG?'"),
+        ("seed", re.sub(r"(?m)^seed \d+$", "seed 010", text), "seed: not a number '010'"),
+    ]
+    for name, t, want in forged:
+        path = os.path.join(d, name + ".trace")
+        with open(path, "w") as f:
+            f.write(t)
+        rc, out, err = run(["replay", path])
+        check(rc == 2 and want in err, "%s: replay exit %d, expected 2 and %r:\n%s%s", name, rc, want, out, err)
+    path = os.path.join(d, "count.trace")
+    with open(path, "w") as f:
+        f.write(re.sub(r"(?ms)^choices \d+$.*", "choices 268435456\n1 2\nend\n", text))
+    import resource
+    cap = 1 << 30
+    before = shm_entries()
+    p = subprocess.Popen([FL, "replay", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         cwd=ROOT, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)))
+    out, err = p.communicate(timeout=CMD_TIMEOUT)
+    leaks = shm_leaks(before, p.pid, p.pid)
+    check(not leaks, "faultline replay %s left /dev/shm entries: %s", path, leaks)
+    check(p.returncode == 2 and "2 choices, header says 268435456" in err,
+          "count: replay exit %d, expected 2 and the count mismatch:\n%s%s", p.returncode, out, err)
+
+
 CASES = {
     "determinism": case_determinism,
     "replay": case_replay,
@@ -852,6 +944,9 @@ CASES = {
     "worker": case_worker,
     "valgrind": case_valgrind,
     "posix_preload": case_posix_preload,
+    "bad_numbers": case_bad_numbers,
+    "bad_keys": case_bad_keys,
+    "bad_trace": case_bad_trace,
 }
 
 KNOWN_BUGS = {

@@ -34,7 +34,7 @@ static const struct bad_case bad_cases[] = {
 	 "bad/scalar_op.yaml:8: actors[0].ops[1]: an operation is a mapping with exactly one key, "
 	 "e.g. '- close_client: {}'"},
 	{"bad/wrong_type.yaml",
-	 "bad/wrong_type.yaml:8: actors[0].ops[1].offer.count: expected an integer (got 'many')"},
+	 "bad/wrong_type.yaml:8: actors[0].ops[1].offer.count: expected a decimal integer (got 'many')"},
 	{"bad/missing_field.yaml", "bad/missing_field.yaml:1: mode: required field missing"},
 	{"bad/unknown_actor.yaml",
 	 "bad/unknown_actor.yaml:9: faults[0].actor: unknown actor 'nobody'"},
@@ -99,6 +99,10 @@ static const struct bad_case bad_cases[] = {
 	 "(expected an FL_E* name, e.g. FL_ENO_PORTS)"},
 	{"bad/connect_impl.yaml",
 	 "bad/connect_impl.yaml:7: actors[0].ops[0].connect_service.impl: unknown key"},
+	{"bad/key_sequence.yaml",
+	 "bad/key_sequence.yaml:4: (top): a key must be a name, not a sequence"},
+	{"bad/key_mapping_in_op.yaml",
+	 "bad/key_mapping_in_op.yaml:10: actors[0].ops[1].offer: a key must be a name, not a mapping"},
 };
 
 static void test_bad_file(void **state)
@@ -353,6 +357,142 @@ static void test_suite_loads(void **state)
 	fl_scenario_list_free(list, n);
 }
 
+/*
+ * Numbers: every integer field takes a plain decimal integer and nothing
+ * else (libcyaml read 1e3 as 1, 2.5 as 2, 1_000 as 1, 010 as 8, 0x10 as
+ * 16), every number field a plain decimal number.  Each case is a whole
+ * file; the message names the value's line and the field.
+ */
+#define HEAD "name: x\ndescription: d\nmode: sim\n"
+#define ACTOR "actors:\n  - name: a\n    ops:\n" /* lines 4-6; the first op is line 7 */
+#define WAIT "      - wait: {ms: 1}\n"
+#define PUB "      - add_publication: {channel: ipc, stream: 1, as: p}\n"
+#define SUB "      - add_subscription: {channel: ipc, stream: 1, as: s}\n"
+#define FAULT "faults:\n  - point: transport/shm/map\n" /* lines 8-9 after ACTOR WAIT */
+#define INT_ERR(file_line, field, got) \
+	"mem.yaml:" #file_line ": " field ": expected a decimal integer (got '" got "')"
+
+static const struct {
+	const char *text, *message;
+} number_cases[] = {
+	{HEAD "driver: {term_length: 0x10000}\n" ACTOR WAIT, INT_ERR(4, "driver.term_length", "0x10000")},
+	{HEAD "driver: {client_liveness_ms: 1e3}\n" ACTOR WAIT,
+	 INT_ERR(4, "driver.client_liveness_ms", "1e3")},
+	{HEAD "driver: {driver_timeout_ms: 2.5}\n" ACTOR WAIT,
+	 INT_ERR(4, "driver.driver_timeout_ms", "2.5")},
+	{HEAD "driver: {linger_ms: 010}\n" ACTOR WAIT, INT_ERR(4, "driver.linger_ms", "010")},
+	{HEAD "driver: {ports: 1_0}\n" ACTOR WAIT, INT_ERR(4, "driver.ports", "1_0")},
+	{HEAD "actors:\n  - name: a\n    repeat: 1e3\n    ops:\n" WAIT,
+	 INT_ERR(6, "actors[0].repeat", "1e3")},
+	{HEAD ACTOR "      - add_publication: {channel: ipc, stream: 0x10, as: p}\n",
+	 INT_ERR(7, "actors[0].ops[0].add_publication.stream", "0x10")},
+	{HEAD ACTOR "      - add_subscription: {channel: ipc, stream: 1, async: true, cancel_at: 03, "
+	 "as: s}\n",
+	 "mem.yaml:7: actors[0].ops[0].add_subscription.cancel_at: must be a step index >= 0 or "
+	 "'random' (got '03')"},
+	{HEAD ACTOR PUB "      - offer: {pub: p, count: 1e3}\n",
+	 INT_ERR(8, "actors[0].ops[1].offer.count", "1e3")},
+	{HEAD ACTOR PUB "      - offer: {pub: p, count: 1, size: 2.5}\n",
+	 INT_ERR(8, "actors[0].ops[1].offer.size", "2.5")},
+	{HEAD ACTOR PUB "      - offer: {pub: p, count: 1, sizes: [8, 1e3]}\n",
+	 INT_ERR(8, "actors[0].ops[1].offer.sizes[1]", "1e3")},
+	{HEAD ACTOR SUB "      - poll: {sub: s, until: 1_000}\n",
+	 INT_ERR(8, "actors[0].ops[1].poll.until", "1_000")},
+	{HEAD ACTOR SUB "      - poll: {sub: s, until: 1, deadline_ms: 0x10}\n",
+	 INT_ERR(8, "actors[0].ops[1].poll.deadline_ms", "0x10")},
+	{HEAD ACTOR SUB "      - take_image: {sub: s, index: 010, as: i}\n",
+	 INT_ERR(8, "actors[0].ops[1].take_image.index", "010")},
+	{HEAD ACTOR "      - wait: {ms: 2.5}\n", INT_ERR(7, "actors[0].ops[0].wait.ms", "2.5")},
+	{HEAD ACTOR "      - connect_service: {service: s, as: c}\n"
+	 "      - request: {conn: c, count: 1:30}\n",
+	 INT_ERR(8, "actors[0].ops[1].request.count", "1:30")},
+	{HEAD ACTOR "      - connect_service: {service: s, as: c}\n"
+	 "      - request: {conn: c, count: 1, size: 1e3}\n",
+	 INT_ERR(8, "actors[0].ops[1].request.size", "1e3")},
+	{HEAD ACTOR "      - connect_service: {service: s, as: c}\n"
+	 "      - request: {conn: c, count: 1, deadline_ms: 5.0}\n",
+	 INT_ERR(8, "actors[0].ops[1].request.deadline_ms", "5.0")},
+	{HEAD ACTOR "      - offer_service: {service: s, as: v}\n"
+	 "      - respond: {server: v, count: 0x2}\n",
+	 INT_ERR(8, "actors[0].ops[1].respond.count", "0x2")},
+	{HEAD ACTOR WAIT FAULT "    action: error\n    when: {nth: 1e3}\n",
+	 INT_ERR(11, "faults[0].when.nth", "1e3")},
+	{HEAD ACTOR WAIT FAULT "    action: error\n    when: {after: 0x10}\n",
+	 INT_ERR(11, "faults[0].when.after", "0x10")},
+	{HEAD ACTOR WAIT FAULT "    action: delay\n    delay_ms: 1e3\n",
+	 INT_ERR(11, "faults[0].delay_ms", "1e3")},
+	{HEAD ACTOR WAIT FAULT "    action: error\n    errno: 010\n",
+	 "mem.yaml:11: faults[0].errno: unknown errno '010'"},
+	{HEAD ACTOR WAIT FAULT "    action: error\n    when: {probability: 0.5abc}\n",
+	 "mem.yaml:11: faults[0].when.probability: expected a decimal number (got '0.5abc')"},
+	{HEAD ACTOR WAIT FAULT "    action: error\n    when: {probability: 1_0}\n",
+	 "mem.yaml:11: faults[0].when.probability: expected a decimal number (got '1_0')"},
+	{HEAD ACTOR WAIT "budget: {runs: 1e3}\n", INT_ERR(8, "budget.runs", "1e3")},
+	{HEAD ACTOR WAIT "budget: {seconds: 2.5s}\n",
+	 "mem.yaml:8: budget.seconds: expected a decimal number (got '2.5s')"},
+	{HEAD ACTOR WAIT "budget: {seconds: 0x10}\n",
+	 "mem.yaml:8: budget.seconds: expected a decimal number (got '0x10')"},
+	{HEAD ACTOR WAIT "scheduler: {kind: pct, depth: 1_0}\n",
+	 INT_ERR(8, "scheduler.depth", "1_0")},
+	/* Beyond int64_t is out of range, not a wrapped or clamped value. */
+	{HEAD ACTOR WAIT "budget: {runs: 99999999999999999999}\n",
+	 "mem.yaml:8: budget.runs: must be between 1 and 9223372036854775807 (got "
+	 "99999999999999999999)"},
+	/* Negative where not allowed (these were errors before too). */
+	{HEAD ACTOR "      - wait: {ms: -1}\n",
+	 "mem.yaml:7: actors[0].ops[0].wait.ms: must be between 0 and 86400000 (got -1)"},
+	{HEAD ACTOR WAIT FAULT "    action: error\n    when: {nth: -1}\n",
+	 "mem.yaml:11: faults[0].when.nth: must be >= 1 (got -1)"},
+	{HEAD ACTOR PUB "      - offer: {pub: p, count: [1]}\n",
+	 "mem.yaml:8: actors[0].ops[1].offer.count: expected a number, not a sequence"},
+};
+
+static void test_numbers_rejected(void **state)
+{
+	(void)state;
+	int bad = 0;
+	for (size_t i = 0; i < sizeof number_cases / sizeof number_cases[0]; i++) {
+		struct fl_scenario *s = NULL;
+		char err[512] = "";
+		const char *text = number_cases[i].text;
+		int rc = fl_scenario_load_string("mem.yaml", text, strlen(text), &s, err, sizeof err);
+		fl_scenario_free(s);
+		if (rc != FL_EINVAL || strcmp(err, number_cases[i].message) != 0) {
+			print_error("case %zu: rc %s, message\n  '%s'\nwanted\n  '%s'\n", i,
+			            fl_errname(rc), err, number_cases[i].message);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+/* The plain forms still load, signs and quotes included. */
+static void test_numbers_accepted(void **state)
+{
+	(void)state;
+	static const char text[] =
+		HEAD "driver: {linger_ms: 0, term_length: 131072}\n" ACTOR
+		"      - add_publication: {channel: ipc, stream: -7, as: p}\n"
+		"      - offer: {pub: p, count: +5, sizes: [0, \"16\"]}\n" FAULT
+		"    action: error\n    when: {probability: .5}\n    errno: 28\n"
+		"budget: {runs: 10, seconds: 1e1}\n";
+	struct fl_scenario *s = NULL;
+	char err[512];
+	if (fl_scenario_load_string("mem.yaml", text, sizeof text - 1, &s, err, sizeof err))
+		fail_msg("%s", err);
+	assert_int_equal(s->driver.linger_ms, 0);
+	assert_int_equal(s->driver.term_length, 131072);
+	assert_int_equal(s->actors[0].ops[0].u.add.stream, -7);
+	assert_int_equal(s->actors[0].ops[1].u.offer.count, 5);
+	assert_int_equal(s->actors[0].ops[1].u.offer.size_min, 0);
+	assert_int_equal(s->actors[0].ops[1].u.offer.size_max, 16);
+	assert_true(s->faults[0].probability == 0.5);
+	assert_int_equal(s->faults[0].error, 28);
+	assert_int_equal(s->budget_runs, 10);
+	assert_true(s->budget_seconds == 10.0);
+	fl_scenario_free(s);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -365,7 +505,7 @@ static void test_names(void **state)
 int main(void)
 {
 	enum { NBAD = sizeof bad_cases / sizeof bad_cases[0] };
-	struct CMUnitTest tests[NBAD + 9];
+	struct CMUnitTest tests[NBAD + 11];
 	size_t n = 0;
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_smoke_values);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_values);
@@ -376,6 +516,8 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_format_example);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_suite_loads);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_names);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_rejected);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_accepted);
 	for (size_t i = 0; i < NBAD; i++)
 		tests[n++] = (struct CMUnitTest){.name = bad_cases[i].file,
 		                                 .test_func = test_bad_file,
