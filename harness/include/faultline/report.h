@@ -4,14 +4,19 @@
  * XML, TAP 13).
  *
  * The JSON shape (ci/count.py reads runs[].verdict == "pass"):
- *   {"runs": [{"scenario": s, "seed": n, "verdict": "pass|fail|crash|hang|deadlock",
+ *   {"runs": [{"scenario": s, "seed": n,
+ *              "verdict": "pass|fail|crash|hang|deadlock|not_run",
  *              "property": s|null, "trace": path|null, "trace_hash": "16 hex digits",
  *              "seconds": x, "detail": s}, ...],
  *    "summary": {"runs": n, "passed": n, "failed": n, "crashed": n, "hung": n,
- *                "deadlocked": n}}
+ *                "deadlocked": n, "not_run": n}}
+ * A run the harness could not execute (it could not fork it) is reported
+ * as "not_run", its detail saying why: never a pass, and it makes the exit
+ * status 2.  summary.runs counts every result, not_run ones included.
  * JUnit: one <testsuite> per scenario (in order of first result), one
  * <testcase> per run; a run that did not pass carries a <failure> naming the
- * verdict, the property, the seed, the trace and the replay command.
+ * verdict, the property, the seed, the trace and the replay command; a run
+ * not run carries an <error> saying why.
  *
  * Not thread-safe: one thread (the runner's parent) adds results.
  */
@@ -45,6 +50,8 @@ struct fl_run_result {
 	uint64_t trace_hash;   /* hash of the run's trace (choices and events) */
 	double seconds;        /* the run's wall time */
 	char replay_cmd[512];  /* the exact command that replays the run, or "" */
+	bool not_run;          /* the harness could not execute the run (detail says
+	                          why); verdict is then ignored */
 };
 
 struct fl_report_options {
@@ -56,13 +63,16 @@ struct fl_report_options {
 	                            0: a tenth of `planned` (or every 100 runs) */
 	FILE *tap;             /* TAP 13 is streamed here as runs finish; NULL: none.
 	                          With TAP on stdout, point `out` at stderr. */
-	const char *json_path; /* written by fl_report_finish; "-" is stdout; NULL: none */
-	const char *junit_path; /* likewise */
+	const char *json_path; /* written by fl_report_finish, or streamed as runs are
+	                          added once fl_report_open_files opened it; "-" is
+	                          stdout (point `out` elsewhere); NULL: none */
+	const char *junit_path; /* written by fl_report_finish; "-" is stdout; NULL: none */
 };
 
 struct fl_report_counts {
-	uint64_t runs;
-	uint64_t by_verdict[FL_VERDICT_COUNT]; /* indexed by enum fl_verdict */
+	uint64_t runs;                         /* every result, not_run ones included */
+	uint64_t by_verdict[FL_VERDICT_COUNT]; /* runs executed, by enum fl_verdict */
+	uint64_t not_run;                      /* runs the harness could not execute */
 	double seconds;                        /* sum of the runs' seconds */
 };
 
@@ -73,37 +83,54 @@ struct fl_report;
  * opt->tap is set.  Returns 0 or FL_ENOMEM; *out set on success. */
 int fl_report_new(const struct fl_report_options *opt, struct fl_report **out);
 
-/* fl_report_add records a finished run (copied) and prints what it calls
- * for: the progress line, a failure entry (verdict, scenario, seed,
- * property, trace, detail, replay command), a TAP line.  Returns 0 or
- * FL_ENOMEM (the result is then not recorded). */
+/* fl_report_open_files opens (creates, truncates) the JSON and JUnit files
+ * now, so that a path that cannot be written stops a batch before its first
+ * run, and a report left from an earlier batch is never mistaken for this
+ * one's.  The JSON report then streams into its file as runs are added
+ * (the file parses only once fl_report_finish has closed it), and the
+ * report keeps a per-run record (72 bytes, plus the strings of a run that
+ * did not pass) only when a JUnit file is to be written: with JSON alone
+ * memory stays flat however many runs.  Call at most once, before the
+ * first fl_report_add.  Returns 0, or FL_EIO (err names the file and why;
+ * nothing is left open). */
+int fl_report_open_files(struct fl_report *r, char *err, size_t errlen);
+
+/* fl_report_add records a finished run, or one not run (res->not_run),
+ * and prints what it calls for: the progress line, a failure or not-run
+ * entry (verdict, scenario, seed, property, trace, detail, replay command),
+ * a TAP line, the JSON object when the JSON streams.  Returns 0, FL_EINVAL
+ * (an unknown verdict) or FL_ENOMEM (the result is then not recorded). */
 int fl_report_add(struct fl_report *r, const struct fl_run_result *res);
 
-/* fl_report_finish prints the summary line, the TAP plan, and writes the
- * JSON and JUnit files.  wall_seconds < 0 reports the sum of the runs'
- * seconds.  Returns 0, or FL_EIO when a file could not be written (err
- * names it; the other outputs are still written). */
+/* fl_report_finish prints the summary line, the TAP plan, and writes (or,
+ * when streamed, ends) the JSON and JUnit files.  wall_seconds < 0 reports
+ * the sum of the runs' seconds.  Returns 0, or FL_EIO when a file could not
+ * be written (err names it; the other outputs are still written). */
 int fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t errlen);
 
 /* fl_report_counts fills *c with the counts so far. */
 void fl_report_counts(const struct fl_report *r, struct fl_report_counts *c);
 
-/* fl_report_exit_status is the CLI's exit status for the results: 0 when
- * every run passed, 1 otherwise. */
+/* fl_report_exit_status is the CLI's exit status for the results: 2 when a
+ * run was not run or no run was executed at all (zero runs is never a
+ * pass), else 0 when every run passed, 1 otherwise. */
 int fl_report_exit_status(const struct fl_report *r);
 
 /* fl_report_write_json / _junit write the whole report to f (what
- * fl_report_finish writes to the files).  Return 0 or FL_EIO. */
+ * fl_report_finish writes to the files).  Return 0, FL_EIO, or FL_EINVAL
+ * when the report keeps no per-run records (fl_report_open_files without a
+ * JUnit file). */
 int fl_report_write_json(const struct fl_report *r, FILE *f);
 int fl_report_write_junit(const struct fl_report *r, FILE *f);
 
 /* fl_report_summary_line formats "N runs: N passed, N failed, N crashed, N
- * hung, N deadlocked (T s)" into buf. */
+ * hung, N deadlocked (T s)" into buf, with ", N not run" before the time
+ * when some run was not run. */
 void fl_report_summary_line(const struct fl_report *r, double wall_seconds, char *buf,
                             size_t len);
 
-/* fl_report_free releases the report (not the borrowed FILEs).  NULL is a
- * no-op. */
+/* fl_report_free releases the report and closes the files it opened (not
+ * the borrowed FILEs).  NULL is a no-op. */
 void fl_report_free(struct fl_report *r);
 
 #ifdef __cplusplus

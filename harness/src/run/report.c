@@ -1,11 +1,15 @@
 /*
  * Reports: results are kept compactly (a passing run costs one small record
  * and no strings) so a sweep of 10^5 runs stays cheap, and written at the
- * end as JSON and JUnit, which need every run grouped by scenario.
+ * end as JSON and JUnit, which need every run grouped by scenario.  Once
+ * fl_report_open_files has opened the files, the JSON streams into its
+ * file run by run instead, and records are kept for JUnit only.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "faultline/error.h"
 #include "faultline/report.h"
@@ -17,17 +21,22 @@ struct stored_run {
 	uint64_t trace_hash;
 	double seconds;
 	char *property, *detail, *trace, *replay; /* NULL when empty */
+	bool not_run;
 };
 
 struct fl_report {
 	struct fl_report_options opt;
-	struct stored_run *runs;
-	size_t run_count, run_cap;
+	struct stored_run *runs;  /* records, when kept */
+	size_t stored, run_cap;
+	size_t run_count;         /* every result added, not_run ones included */
+	bool keep;                /* keep a record of every run */
 	char **names;
 	size_t name_count, name_cap;
 	uint64_t by_verdict[FL_VERDICT_COUNT];
+	uint64_t not_run;
 	double seconds;
 	bool progress_shown; /* a \r progress line is on screen */
+	FILE *json_f, *junit_f;   /* opened by fl_report_open_files */
 };
 
 int fl_report_new(const struct fl_report_options *opt, struct fl_report **out)
@@ -39,27 +48,46 @@ int fl_report_new(const struct fl_report_options *opt, struct fl_report **out)
 		r->opt = *opt;
 	if (r->opt.out == NULL)
 		r->opt.out = stdout;
+	r->keep = true;
 	if (r->opt.tap)
 		fputs("TAP version 13\n", r->opt.tap);
 	*out = r;
 	return 0;
 }
 
+static void close_file(FILE **f)
+{
+	if (*f != NULL && *f != stdout)
+		fclose(*f);
+	*f = NULL;
+}
+
+static void free_strings(struct stored_run *s)
+{
+	free(s->property);
+	free(s->detail);
+	free(s->trace);
+	free(s->replay);
+}
+
 void fl_report_free(struct fl_report *r)
 {
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->run_count; i++) {
-		free(r->runs[i].property);
-		free(r->runs[i].detail);
-		free(r->runs[i].trace);
-		free(r->runs[i].replay);
-	}
+	close_file(&r->json_f);
+	close_file(&r->junit_f);
+	for (size_t i = 0; i < r->stored; i++)
+		free_strings(&r->runs[i]);
 	free(r->runs);
 	for (size_t i = 0; i < r->name_count; i++)
 		free(r->names[i]);
 	free(r->names);
 	free(r);
+}
+
+static const char *run_verdict(const struct stored_run *s)
+{
+	return s->not_run ? "not_run" : fl_verdict_name(s->verdict);
 }
 
 /* strdup of a fixed field, NULL when empty; *ok cleared on allocation failure. */
@@ -147,9 +175,9 @@ static void failure_entry(struct fl_report *r, const struct fl_run_result *res)
 {
 	char verdict[16];
 	size_t i;
-	const char *v = fl_verdict_name(res->verdict);
+	const char *v = res->not_run ? "NOT RUN" : fl_verdict_name(res->verdict);
 	for (i = 0; v[i] && i + 1 < sizeof verdict; i++)
-		verdict[i] = (char)(v[i] - 'a' + 'A');
+		verdict[i] = v[i] >= 'a' && v[i] <= 'z' ? (char)(v[i] - 'a' + 'A') : v[i];
 	verdict[i] = '\0';
 	clear_progress(r);
 	fprintf(r->opt.out, "%-8s %.*s seed=%llu property=%.*s trace=%.*s\n", verdict,
@@ -290,12 +318,13 @@ static void tap_desc(FILE *f, const char *s, size_t cap)
 static void tap_line(struct fl_report *r, const struct fl_run_result *res, const struct stored_run *s)
 {
 	FILE *f = r->opt.tap;
-	fprintf(f, "%s %zu - ", s->verdict == FL_VERDICT_PASS ? "ok" : "not ok", r->run_count);
+	bool pass = !s->not_run && s->verdict == FL_VERDICT_PASS;
+	fprintf(f, "%s %zu - ", pass ? "ok" : "not ok", r->run_count);
 	tap_desc(f, res->scenario, sizeof res->scenario);
 	fprintf(f, " seed=%llu\n", (unsigned long long)res->seed);
-	if (s->verdict == FL_VERDICT_PASS)
+	if (pass)
 		return;
-	fprintf(f, "  ---\n  verdict: %s\n  seed: %llu\n", fl_verdict_name(s->verdict),
+	fprintf(f, "  ---\n  verdict: %s\n  seed: %llu\n", run_verdict(s),
 	        (unsigned long long)s->seed);
 	fputs("  property: ", f);
 	json_str_or_null(f, s->property);
@@ -311,13 +340,45 @@ static void tap_line(struct fl_report *r, const struct fl_run_result *res, const
 	fflush(f);
 }
 
+/* ---- JSON, one run at a time ---- */
+
+static void json_run(FILE *f, size_t i, const char *name, const struct stored_run *s)
+{
+	fputs(i ? ",\n  {" : "\n  {", f);
+	fputs("\"scenario\": ", f);
+	json_str(f, name);
+	fprintf(f, ", \"seed\": %llu, \"verdict\": \"%s\", \"property\": ",
+	        (unsigned long long)s->seed, run_verdict(s));
+	json_str_or_null(f, s->property);
+	fputs(", \"trace\": ", f);
+	json_str_or_null(f, s->trace);
+	fprintf(f, ", \"trace_hash\": \"%016llx\", \"seconds\": %.6f, \"detail\": ",
+	        (unsigned long long)s->trace_hash, s->seconds);
+	json_str(f, s->detail ? s->detail : "");
+	fputc('}', f);
+}
+
+static void json_tail(const struct fl_report *r, FILE *f)
+{
+	fprintf(f,
+	        "%s],\n \"summary\": {\"runs\": %zu, \"passed\": %llu, \"failed\": %llu, "
+	        "\"crashed\": %llu, \"hung\": %llu, \"deadlocked\": %llu, \"not_run\": %llu}}\n",
+	        r->run_count ? "\n" : "", r->run_count,
+	        (unsigned long long)r->by_verdict[FL_VERDICT_PASS],
+	        (unsigned long long)r->by_verdict[FL_VERDICT_FAIL],
+	        (unsigned long long)r->by_verdict[FL_VERDICT_CRASH],
+	        (unsigned long long)r->by_verdict[FL_VERDICT_HANG],
+	        (unsigned long long)r->by_verdict[FL_VERDICT_DEADLOCK],
+	        (unsigned long long)r->not_run);
+}
+
 /* ---- adding ---- */
 
 int fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 {
-	if ((unsigned)res->verdict >= FL_VERDICT_COUNT)
+	if (!res->not_run && (unsigned)res->verdict >= FL_VERDICT_COUNT)
 		return FL_EINVAL;
-	if (r->run_count == r->run_cap) {
+	if (r->keep && r->stored == r->run_cap) {
 		size_t c = r->run_cap ? r->run_cap * 2 : 64;
 		struct stored_run *v = realloc(r->runs, c * sizeof(*v));
 		if (v == NULL)
@@ -326,10 +387,11 @@ int fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 		r->run_cap = c;
 	}
 	struct stored_run s = {
-		.verdict = res->verdict,
+		.verdict = res->not_run ? FL_VERDICT_FAIL : res->verdict,
 		.seed = res->seed,
 		.trace_hash = res->trace_hash,
 		.seconds = res->seconds == res->seconds && res->seconds >= 0 ? res->seconds : 0,
+		.not_run = res->not_run,
 	};
 	bool ok = true;
 	if (intern(r, res->scenario, sizeof res->scenario, &s.scenario))
@@ -339,20 +401,26 @@ int fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 	s.trace = dup_field(res->trace_path, sizeof res->trace_path, &ok);
 	s.replay = dup_field(res->replay_cmd, sizeof res->replay_cmd, &ok);
 	if (!ok) {
-		free(s.property);
-		free(s.detail);
-		free(s.trace);
-		free(s.replay);
+		free_strings(&s);
 		return FL_ENOMEM;
 	}
-	r->runs[r->run_count++] = s;
-	r->by_verdict[s.verdict]++;
+	if (r->json_f != NULL)
+		json_run(r->json_f, r->run_count, r->names[s.scenario], &s);
+	r->run_count++;
+	if (s.not_run)
+		r->not_run++;
+	else
+		r->by_verdict[s.verdict]++;
 	r->seconds += s.seconds;
-	if (s.verdict != FL_VERDICT_PASS)
+	if (s.not_run || s.verdict != FL_VERDICT_PASS)
 		failure_entry(r, res);
 	if (r->opt.tap)
 		tap_line(r, res, &s);
 	progress(r);
+	if (r->keep)
+		r->runs[r->stored++] = s;
+	else
+		free_strings(&s);
 	return 0;
 }
 
@@ -360,23 +428,29 @@ void fl_report_counts(const struct fl_report *r, struct fl_report_counts *c)
 {
 	c->runs = r->run_count;
 	memcpy(c->by_verdict, r->by_verdict, sizeof c->by_verdict);
+	c->not_run = r->not_run;
 	c->seconds = r->seconds;
 }
 
 int fl_report_exit_status(const struct fl_report *r)
 {
+	if (r->not_run > 0 || r->run_count == 0)
+		return 2;
 	return r->by_verdict[FL_VERDICT_PASS] == r->run_count ? 0 : 1;
 }
 
 void fl_report_summary_line(const struct fl_report *r, double wall_seconds, char *buf, size_t len)
 {
+	char not_run[48] = "";
+	if (r->not_run)
+		snprintf(not_run, sizeof not_run, ", %llu not run", (unsigned long long)r->not_run);
 	snprintf(buf, len, "%zu runs: %llu passed, %llu failed, %llu crashed, %llu hung, "
-	                   "%llu deadlocked (%.2f s)",
+	                   "%llu deadlocked%s (%.2f s)",
 	         r->run_count, (unsigned long long)r->by_verdict[FL_VERDICT_PASS],
 	         (unsigned long long)r->by_verdict[FL_VERDICT_FAIL],
 	         (unsigned long long)r->by_verdict[FL_VERDICT_CRASH],
 	         (unsigned long long)r->by_verdict[FL_VERDICT_HANG],
-	         (unsigned long long)r->by_verdict[FL_VERDICT_DEADLOCK],
+	         (unsigned long long)r->by_verdict[FL_VERDICT_DEADLOCK], not_run,
 	         wall_seconds >= 0 ? wall_seconds : r->seconds);
 }
 
@@ -384,31 +458,12 @@ void fl_report_summary_line(const struct fl_report *r, double wall_seconds, char
 
 int fl_report_write_json(const struct fl_report *r, FILE *f)
 {
+	if (!r->keep)
+		return FL_EINVAL;
 	fputs("{\"runs\": [", f);
-	for (size_t i = 0; i < r->run_count; i++) {
-		const struct stored_run *s = &r->runs[i];
-		fputs(i ? ",\n  {" : "\n  {", f);
-		fputs("\"scenario\": ", f);
-		json_str(f, r->names[s->scenario]);
-		fprintf(f, ", \"seed\": %llu, \"verdict\": \"%s\", \"property\": ",
-		        (unsigned long long)s->seed, fl_verdict_name(s->verdict));
-		json_str_or_null(f, s->property);
-		fputs(", \"trace\": ", f);
-		json_str_or_null(f, s->trace);
-		fprintf(f, ", \"trace_hash\": \"%016llx\", \"seconds\": %.6f, \"detail\": ",
-		        (unsigned long long)s->trace_hash, s->seconds);
-		json_str(f, s->detail ? s->detail : "");
-		fputc('}', f);
-	}
-	fprintf(f,
-	        "%s],\n \"summary\": {\"runs\": %zu, \"passed\": %llu, \"failed\": %llu, "
-	        "\"crashed\": %llu, \"hung\": %llu, \"deadlocked\": %llu}}\n",
-	        r->run_count ? "\n" : "", r->run_count,
-	        (unsigned long long)r->by_verdict[FL_VERDICT_PASS],
-	        (unsigned long long)r->by_verdict[FL_VERDICT_FAIL],
-	        (unsigned long long)r->by_verdict[FL_VERDICT_CRASH],
-	        (unsigned long long)r->by_verdict[FL_VERDICT_HANG],
-	        (unsigned long long)r->by_verdict[FL_VERDICT_DEADLOCK]);
+	for (size_t i = 0; i < r->stored; i++)
+		json_run(f, i, r->names[r->runs[i].scenario], &r->runs[i]);
+	json_tail(r, f);
 	return ferror(f) ? FL_EIO : 0;
 }
 
@@ -416,26 +471,31 @@ int fl_report_write_json(const struct fl_report *r, FILE *f)
  * runs), fine for the tens of scenarios a suite holds. */
 int fl_report_write_junit(const struct fl_report *r, FILE *f)
 {
-	uint64_t not_passed = r->run_count - r->by_verdict[FL_VERDICT_PASS];
+	if (!r->keep)
+		return FL_EINVAL;
+	uint64_t executed = r->run_count - r->not_run;
+	uint64_t not_passed = executed - r->by_verdict[FL_VERDICT_PASS];
 	fprintf(f,
 	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	        "<testsuites name=\"faultline\" tests=\"%zu\" failures=\"%llu\" errors=\"0\" "
+	        "<testsuites name=\"faultline\" tests=\"%zu\" failures=\"%llu\" errors=\"%llu\" "
 	        "time=\"%.6f\">\n",
-	        r->run_count, (unsigned long long)not_passed, r->seconds);
+	        r->run_count, (unsigned long long)not_passed, (unsigned long long)r->not_run,
+	        r->seconds);
 	for (size_t n = 0; n < r->name_count; n++) {
-		size_t tests = 0, failures = 0;
+		size_t tests = 0, failures = 0, errors = 0;
 		double secs = 0;
-		for (size_t i = 0; i < r->run_count; i++)
+		for (size_t i = 0; i < r->stored; i++)
 			if (r->runs[i].scenario == n) {
 				tests++;
-				failures += r->runs[i].verdict != FL_VERDICT_PASS;
+				errors += r->runs[i].not_run;
+				failures += !r->runs[i].not_run && r->runs[i].verdict != FL_VERDICT_PASS;
 				secs += r->runs[i].seconds;
 			}
 		fputs("  <testsuite name=\"", f);
 		xml_str(f, r->names[n]);
-		fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\" time=\"%.6f\">\n",
-		        tests, failures, secs);
-		for (size_t i = 0; i < r->run_count; i++) {
+		fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.6f\">\n",
+		        tests, failures, errors, secs);
+		for (size_t i = 0; i < r->stored; i++) {
 			const struct stored_run *s = &r->runs[i];
 			if (s->scenario != n)
 				continue;
@@ -443,6 +503,12 @@ int fl_report_write_junit(const struct fl_report *r, FILE *f)
 			xml_str(f, r->names[n]);
 			fprintf(f, "\" name=\"seed=%llu\" time=\"%.6f\"", (unsigned long long)s->seed,
 			        s->seconds);
+			if (s->not_run) {
+				fputs(">\n      <error type=\"not_run\" message=\"not run\">", f);
+				xml_str(f, s->detail ? s->detail : "");
+				fputs("</error>\n    </testcase>\n", f);
+				continue;
+			}
 			if (s->verdict == FL_VERDICT_PASS) {
 				fputs("/>\n", f);
 				continue;
@@ -470,24 +536,63 @@ int fl_report_write_junit(const struct fl_report *r, FILE *f)
 	return ferror(f) ? FL_EIO : 0;
 }
 
-static int write_file(const struct fl_report *r, const char *path,
+static FILE *open_out(const char *path, char *err, size_t errlen)
+{
+	if (strcmp(path, "-") == 0)
+		return stdout;
+	FILE *f = fopen(path, "we"); /* not into the runs' execs */
+	if (f == NULL && errlen)
+		snprintf(err, errlen, "%s: cannot open for writing (%s)", path, strerror(errno));
+	return f;
+}
+
+/* Flushes (stdout) or closes f; 0 or FL_EIO. */
+static int end_file(FILE *f, int rc)
+{
+	if (f == stdout)
+		return fflush(f) != 0 || ferror(f) ? FL_EIO : rc;
+	if (ferror(f))
+		rc = FL_EIO;
+	return fclose(f) != 0 ? FL_EIO : rc;
+}
+
+static int write_file(const struct fl_report *r, FILE *f, const char *path,
                       int (*writer)(const struct fl_report *, FILE *), char *err, size_t errlen)
 {
-	bool std = strcmp(path, "-") == 0;
-	FILE *f = std ? stdout : fopen(path, "w");
-	if (f == NULL) {
-		if (errlen)
-			snprintf(err, errlen, "%s: cannot open for writing", path);
-		return FL_EIO;
-	}
 	int rc = writer(r, f);
-	if (std)
-		rc = fflush(f) != 0 ? FL_EIO : rc;
-	else if (fclose(f) != 0)
-		rc = FL_EIO;
+	rc = end_file(f, rc);
 	if (rc && errlen)
 		snprintf(err, errlen, "%s: write error", path);
 	return rc;
+}
+
+int fl_report_open_files(struct fl_report *r, char *err, size_t errlen)
+{
+	if (errlen)
+		err[0] = '\0';
+	if (r->opt.json_path && (r->json_f = open_out(r->opt.json_path, err, errlen)) == NULL)
+		return FL_EIO;
+	if (r->opt.junit_path &&
+	    (r->junit_f = open_out(r->opt.junit_path, err, errlen)) == NULL) {
+		close_file(&r->json_f);
+		return FL_EIO;
+	}
+	/* Two reports written into one file would make neither parse. */
+	struct stat a, b;
+	if (r->json_f != NULL && r->junit_f != NULL && fstat(fileno(r->json_f), &a) == 0 &&
+	    fstat(fileno(r->junit_f), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		if (errlen)
+			snprintf(err, errlen, "%s and %s: the JSON and JUnit reports would share one file",
+			         r->opt.json_path, r->opt.junit_path);
+		close_file(&r->json_f);
+		close_file(&r->junit_f);
+		return FL_EIO;
+	}
+	if (r->json_f != NULL) {
+		fputs("{\"runs\": [", r->json_f);
+		r->keep = r->junit_f != NULL;
+	}
+	return 0;
 }
 
 int fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t errlen)
@@ -504,12 +609,27 @@ int fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t
 		fprintf(r->opt.tap, "1..%zu\n", r->run_count);
 		fflush(r->opt.tap);
 	}
-	if (r->opt.json_path && (rc2 = write_file(r, r->opt.json_path, fl_report_write_json, err,
-	                                          errlen)))
-		rc = rc2;
-	if (r->opt.junit_path &&
-	    (rc2 = write_file(r, r->opt.junit_path, fl_report_write_junit, rc ? NULL : err,
-	                      rc ? 0 : errlen)))
-		rc = rc2;
+	if (r->json_f != NULL) {
+		/* Streamed: the runs are in the file; end it with the summary. */
+		json_tail(r, r->json_f);
+		rc = end_file(r->json_f, 0);
+		r->json_f = NULL;
+		if (rc && errlen)
+			snprintf(err, errlen, "%s: write error", r->opt.json_path);
+	} else if (r->opt.json_path) {
+		FILE *f = open_out(r->opt.json_path, err, errlen);
+		rc = f == NULL ? FL_EIO
+		               : write_file(r, f, r->opt.json_path, fl_report_write_json, err, errlen);
+	}
+	if (r->opt.junit_path) {
+		char *e = rc ? NULL : err;
+		size_t elen = rc ? 0 : errlen;
+		FILE *f = r->junit_f != NULL ? r->junit_f : open_out(r->opt.junit_path, e, elen);
+		r->junit_f = NULL;
+		rc2 = f == NULL ? FL_EIO
+		                : write_file(r, f, r->opt.junit_path, fl_report_write_junit, e, elen);
+		if (rc2)
+			rc = rc2;
+	}
 	return rc;
 }

@@ -104,7 +104,7 @@ static const char expected_json[] =
 	"\"detail\": \"no actor runnable: pub at offer\"}\n"
 	"],\n"
 	" \"summary\": {\"runs\": 5, \"passed\": 1, \"failed\": 1, \"crashed\": 1, \"hung\": 1, "
-	"\"deadlocked\": 1}}\n";
+	"\"deadlocked\": 1, \"not_run\": 0}}\n";
 
 static void test_json_exact(void **state)
 {
@@ -137,11 +137,12 @@ static void test_json_empty(void **state)
 	FILE *out = tmpfile(), *f = tmpfile();
 	struct fl_report_options opt = {.out = out};
 	assert_int_equal(fl_report_new(&opt, &r), 0);
-	assert_int_equal(fl_report_exit_status(r), 0);
+	assert_int_equal(fl_report_exit_status(r), 2); /* zero runs is never a pass */
 	assert_int_equal(fl_report_write_json(r, f), 0);
 	char *text = slurp(f);
 	assert_string_equal(text, "{\"runs\": [],\n \"summary\": {\"runs\": 0, \"passed\": 0, "
-	                          "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0}}\n");
+	                          "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0, "
+	                          "\"not_run\": 0}}\n");
 	free(text);
 	fl_report_free(r);
 	fclose(out);
@@ -299,9 +300,143 @@ static void test_bad_verdict_and_unwritable(void **state)
 	bad.verdict = (enum fl_verdict)17;
 	assert_int_equal(fl_report_add(r, &bad), FL_EINVAL);
 	assert_int_equal(fl_report_finish(r, -1, err, sizeof err), FL_EIO);
-	assert_string_equal(err, "/nonexistent-dir/x.json: cannot open for writing");
+	assert_string_equal(err, "/nonexistent-dir/x.json: cannot open for writing "
+	                         "(No such file or directory)");
 	fl_report_free(r);
 	fclose(out);
+}
+
+/* The JSON streamed into the file fl_report_open_files opened is exactly
+ * what fl_report_write_json writes from records (which are then not kept:
+ * memory stays flat however many runs). */
+static void test_streamed_json(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/fl-report-stream-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile(), *f = tmpfile();
+	struct fl_report_options opt = {.out = out, .json_path = path};
+	char err[256];
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_int_equal(fl_report_open_files(r, err, sizeof err), 0);
+	fill(r);
+	assert_int_equal(fl_report_write_json(r, f), FL_EINVAL); /* no records kept */
+	assert_int_equal(fl_report_finish(r, -1, err, sizeof err), 0);
+	fl_report_free(r);
+	FILE *g = fopen(path, "r");
+	assert_non_null(g);
+	fseek(g, 0, SEEK_END);
+	char *text = slurp(g);
+	fclose(g);
+	unlink(path);
+	assert_string_equal(text, expected_json);
+	free(text);
+	fclose(out);
+	fclose(f);
+}
+
+/* A report file that cannot be opened is found by fl_report_open_files,
+ * before any run; nothing is left open. */
+static void test_open_files_unwritable(void **state)
+{
+	(void)state;
+	static const struct fl_report_options opts[] = {
+		{.json_path = "/nonexistent-dir/x.json"},
+		{.json_path = "/tmp", .junit_path = NULL},
+		{.json_path = "-", .junit_path = "/nonexistent-dir/x.xml"},
+	};
+	static const char *const msgs[] = {
+		"/nonexistent-dir/x.json: cannot open for writing (No such file or directory)",
+		"/tmp: cannot open for writing (Is a directory)",
+		"/nonexistent-dir/x.xml: cannot open for writing (No such file or directory)",
+	};
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		struct fl_report *r = NULL;
+		struct fl_report_options opt = opts[i];
+		FILE *out = tmpfile();
+		char err[256];
+		opt.out = out;
+		assert_int_equal(fl_report_new(&opt, &r), 0);
+		assert_int_equal(fl_report_open_files(r, err, sizeof err), FL_EIO);
+		assert_string_equal(err, msgs[i]);
+		fl_report_free(r);
+		fclose(out);
+	}
+}
+
+/* A run the harness could not execute: reported as not run everywhere,
+ * never a pass, and the exit status is 2 even when every other run passed. */
+static void test_not_run(void **state)
+{
+	(void)state;
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile(), *tap = tmpfile(), *js = tmpfile(), *ju = tmpfile();
+	struct fl_report_options opt = {.out = out, .tap = tap};
+	char err[256];
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 5, 1, "");
+	struct fl_run_result b = result("s", 2, FL_VERDICT_PASS, "",
+	                                "the harness could not start the run: Too many open files",
+	                                "", 0, 0, "");
+	b.not_run = true;
+	assert_int_equal(fl_report_add(r, &a), 0);
+	assert_int_equal(fl_report_exit_status(r), 0);
+	assert_int_equal(fl_report_add(r, &b), 0);
+	assert_int_equal(fl_report_exit_status(r), 2);
+	struct fl_report_counts c;
+	fl_report_counts(r, &c);
+	assert_int_equal(c.runs, 2);
+	assert_int_equal(c.not_run, 1);
+	assert_int_equal(c.by_verdict[FL_VERDICT_PASS], 1);
+	assert_int_equal(fl_report_write_json(r, js), 0);
+	assert_int_equal(fl_report_write_junit(r, ju), 0);
+	assert_int_equal(fl_report_finish(r, 1, err, sizeof err), 0);
+	char *human = slurp(out), *taptext = slurp(tap), *json = slurp(js), *junit = slurp(ju);
+	assert_string_equal(human, "NOT RUN  s seed=2 property=- trace=-\n"
+	                           "         the harness could not start the run: Too many open files\n"
+	                           "2 runs: 1 passed, 0 failed, 0 crashed, 0 hung, 0 deadlocked, "
+	                           "1 not run (1.00 s)\n");
+	assert_string_equal(taptext, "TAP version 13\nok 1 - s seed=1\nnot ok 2 - s seed=2\n"
+	                             "  ---\n  verdict: not_run\n  seed: 2\n  property: null\n"
+	                             "  trace: null\n  trace_hash: \"0000000000000000\"\n"
+	                             "  seconds: 0.000000\n  detail: \"the harness could not start "
+	                             "the run: Too many open files\"\n  replay: null\n  ...\n1..2\n");
+	assert_string_equal(json,
+		"{\"runs\": [\n"
+		"  {\"scenario\": \"s\", \"seed\": 1, \"verdict\": \"pass\", \"property\": null, "
+		"\"trace\": null, \"trace_hash\": \"0000000000000005\", \"seconds\": 1.000000, "
+		"\"detail\": \"\"},\n"
+		"  {\"scenario\": \"s\", \"seed\": 2, \"verdict\": \"not_run\", \"property\": null, "
+		"\"trace\": null, \"trace_hash\": \"0000000000000000\", \"seconds\": 0.000000, "
+		"\"detail\": \"the harness could not start the run: Too many open files\"}\n"
+		"],\n"
+		" \"summary\": {\"runs\": 2, \"passed\": 1, \"failed\": 0, \"crashed\": 0, \"hung\": 0, "
+		"\"deadlocked\": 0, \"not_run\": 1}}\n");
+	assert_string_equal(junit,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<testsuites name=\"faultline\" tests=\"2\" failures=\"0\" errors=\"1\" "
+		"time=\"1.000000\">\n"
+		"  <testsuite name=\"s\" tests=\"2\" failures=\"0\" errors=\"1\" skipped=\"0\" "
+		"time=\"1.000000\">\n"
+		"    <testcase classname=\"s\" name=\"seed=1\" time=\"1.000000\"/>\n"
+		"    <testcase classname=\"s\" name=\"seed=2\" time=\"0.000000\">\n"
+		"      <error type=\"not_run\" message=\"not run\">the harness could not start the "
+		"run: Too many open files</error>\n"
+		"    </testcase>\n"
+		"  </testsuite>\n"
+		"</testsuites>\n");
+	free(human);
+	free(taptext);
+	free(json);
+	free(junit);
+	fl_report_free(r);
+	fclose(out);
+	fclose(tap);
+	fclose(js);
+	fclose(ju);
 }
 
 /* Runs python3 with args; returns its exit status (-1 when it did not run). */
@@ -350,7 +485,7 @@ static void test_python_reads_files(void **state)
 		"assert runs[0]['trace'] is None and runs[4]['trace']=='t.trace'\n"
 		"assert runs[1]['trace_hash']=='0123456789abcdef'\n"
 		"assert set(runs[0])=={'scenario','seed','verdict','property','trace','trace_hash','seconds','detail'}\n"
-		"assert d['summary']=={'runs':5,'passed':1,'failed':1,'crashed':1,'hung':1,'deadlocked':1}\n";
+		"assert d['summary']=={'runs':5,'passed':1,'failed':1,'crashed':1,'hung':1,'deadlocked':1,'not_run':0}\n";
 	static const char check_xml[] =
 		"import sys,xml.etree.ElementTree as ET\n"
 		"t=ET.parse(sys.argv[1]).getroot()\n"
@@ -374,6 +509,37 @@ static void test_python_reads_files(void **state)
 	assert_int_equal(rc3, 1); /* count.py: 1 passed, 4 failed -> exit 1 */
 }
 
+/* ci/count.py, which gates CI on the JSON, fails a scenario with a run not
+ * run even when its other runs passed. */
+static void test_python_not_run(void **state)
+{
+	(void)state;
+	if (python3 == NULL || python3[0] == '\0')
+		skip();
+	char dir[] = "/tmp/fl-report-test-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char json[64], err[256];
+	snprintf(json, sizeof json, "%s/r.json", dir);
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile();
+	struct fl_report_options opt = {.out = out, .json_path = json};
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_int_equal(fl_report_open_files(r, err, sizeof err), 0);
+	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 5, 1, "");
+	struct fl_run_result b = result("s", 2, FL_VERDICT_PASS, "", "not started", "", 0, 0, "");
+	b.not_run = true;
+	assert_int_equal(fl_report_add(r, &a), 0);
+	assert_int_equal(fl_report_add(r, &b), 0);
+	assert_int_equal(fl_report_finish(r, -1, err, sizeof err), 0);
+	fl_report_free(r);
+	fclose(out);
+	const char *a1[] = {python3, count_py, json, NULL};
+	int rc = run_python(a1);
+	unlink(json);
+	rmdir(dir);
+	assert_int_equal(rc, 1);
+}
+
 int main(int argc, char **argv)
 {
 	python3 = argc > 1 ? argv[1] : NULL;
@@ -387,6 +553,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_tty_progress),
 		cmocka_unit_test(test_bad_verdict_and_unwritable),
 		cmocka_unit_test(test_python_reads_files),
+		cmocka_unit_test(test_streamed_json),
+		cmocka_unit_test(test_open_files_unwritable),
+		cmocka_unit_test(test_not_run),
+		cmocka_unit_test(test_python_not_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
