@@ -13,6 +13,7 @@ Exit status: 0 all passed, 1 a case failed, 77 skipped (meson).
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -88,12 +89,19 @@ def shm_leaks(before, first_pid, last_pid):
     return leaks
 
 
-def run(args, expect=None, stdin=None, env=None):
+def run(args, expect=None, stdin=None, env=None, nofile=None):
     """Run faultline with args; check the exit status (expect: int or set)
-    and that the command left no /dev/shm entry.  Returns (rc, out, err)."""
+    and that the command left no /dev/shm entry.  nofile: the command's
+    soft limit on open files (ulimit -n).  Returns (rc, out, err)."""
     before = shm_entries()
+
+    def limit_fds():
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
+
     p = subprocess.Popen([FL] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, cwd=ROOT, env=dict(os.environ, **(env or {})))
+                         text=True, cwd=ROOT, env=dict(os.environ, **(env or {})),
+                         preexec_fn=limit_fds if nofile is not None else None)
     try:
         out, err = p.communicate(timeout=CMD_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -670,6 +678,290 @@ def case_killed_runs():
     print("# %d runs signalled (%s); %d reported crashed" % (len(sent), ", ".join(names), len(crashed)))
 
 
+def case_jobs_fd_limit():
+    """--jobs under a low `ulimit -n`: pipe() or fork() failing for a
+    worker must not drop its runs.  Every requested run is executed (the
+    share of a worker that cannot start runs in the CLI itself) or reported
+    not run, and a run not run makes the exit status 2 with a message
+    saying how many and why.  (Before: 4 fds gave '0 runs', exit 0; 5 fds
+    dropped half the runs.)"""
+    d = tdir("fdlimit")
+    want = sorted([("reqrep-smoke", 1 + i) for i in range(10)] +
+                  [("fail-barrier", 1 + i) for i in range(10)])
+    for nofile in (4, 5, 6, 7, 8, 16):
+        report = os.path.join(d, "r%d.json" % nofile)
+        rc, out, err = run(["run", src(SMOKE), src(FAILING), "--seed", "1", "--runs", "10",
+                            "--jobs", "2", "-q", "--trace-dir", os.path.join(d, "tr"),
+                            "--json", report], nofile=nofile)
+        with open(report) as f:
+            rep = json.load(f)
+        got = sorted((r["scenario"], r["seed"]) for r in rep["runs"])
+        check(got == want, "ulimit -n %d: runs reported %s, expected every one of %s\n%s",
+              nofile, got, want, err)
+        check(rep["summary"]["runs"] == 20, "ulimit -n %d: summary %s", nofile, rep["summary"])
+        not_run = [r for r in rep["runs"] if r["verdict"] == "not_run"]
+        check(rep["summary"].get("not_run") == len(not_run), "ulimit -n %d: summary %s, %d not_run",
+              nofile, rep["summary"], len(not_run))
+        ran = [r for r in rep["runs"] if r["verdict"] != "not_run"]
+        for r in ran:
+            want_v = ("pass", None) if r["scenario"] == "reqrep-smoke" else ("fail", FAILING_PROPERTY)
+            check((r["verdict"], r["property"]) == want_v, "ulimit -n %d: run %s: %s %s: %s",
+                  nofile, r["seed"], r["verdict"], r["property"], r["detail"])
+        if not_run:
+            check(rc == 2, "ulimit -n %d: %d runs not run, exit %d (expected 2)\n%s",
+                  nofile, len(not_run), rc, err)
+            check("%d of 20 runs were not run" % len(not_run) in err and "open files" in err,
+                  "ulimit -n %d: no message saying how many runs were not run and why:\n%s",
+                  nofile, err)
+        else:
+            check(rc == 1, "ulimit -n %d: exit %d, expected 1 (fail-barrier fails)\n%s",
+                  nofile, rc, err)
+        print("# ulimit -n %d: exit %d, %d run, %d not run" % (nofile, rc, len(ran), len(not_run)))
+        if nofile == 4:
+            # JSON report, stdin/out/err: no fd left for a pipe or a run.
+            check(len(not_run) == 20, "ulimit -n 4: %d runs not run, expected 20", len(not_run))
+        if nofile == 16:
+            check(not not_run, "ulimit -n 16: %d runs not run", len(not_run))
+
+
+def max_child_rss_mb():
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
+def case_zero_runs():
+    """A huge run count under a time budget runs (> 0 runs, exit 0) with
+    flat memory: runs are made a batch at a time, never an array sized by
+    the count (before: --runs 10^8 or budget.runs 10^8 gave '0 runs' and
+    exit 0; 10^7 reached 2.5 GB).  A batch that executes no run exits 2
+    and says why."""
+    d = tdir("zero")
+    big = os.path.join(d, "big-budget.yaml")
+    with open(src(SMOKE)) as f:
+        text = f.read()
+    with open(big, "w") as f:
+        f.write(re.sub(r"(?m)^budget:.*$", "budget: {runs: 100000000, seconds: 1}", text))
+    for what, scn, extra in (("--runs 10^8 --time 1", src(SMOKE), ["--runs", "100000000", "--time", "1"]),
+                             ("--runs 10^6 --time 1", src(SMOKE), ["--runs", "1000000", "--time", "1"]),
+                             ("budget.runs 10^8, seconds 1", big, []),
+                             ("--runs 10^8 --time 1 --jobs 2 --junit", src(SMOKE),
+                              ["--runs", "100000000", "--time", "1", "--jobs", "2",
+                               "--junit", os.path.join(d, "r.xml")])):
+        report = os.path.join(d, "r.json")
+        rc, out, err = run(["run", scn, "--seed", "1", "-q", "--trace-dir", os.path.join(d, "tr"),
+                            "--json", report] + extra)
+        with open(report) as f:
+            rep = json.load(f)
+        n = rep["summary"]["runs"]
+        rss = max_child_rss_mb()
+        print("# %s: exit %d, %d runs, peak RSS of a child so far %.1f MB" % (what, rc, n, rss))
+        if n == 0:
+            check(rc == 2 and "no run was executed" in err,
+                  "%s: no run executed, exit %d without saying why:\n%s%s", what, rc, out, err)
+        else:
+            check(rc == 0, "%s: exit %d\n%s%s", what, rc, out, err)
+            check(rep["summary"]["passed"] == n and n == len(rep["runs"]), "%s: %s", what,
+                  rep["summary"])
+            check("time budget of 1 s reached after %d of" % n in out,
+                  "%s: does not say the time budget stopped it:\n%s", what, out)
+        check(n > 0, "%s: executed no run", what)
+        check(rss < 200, "%s: a faultline process reached %.0f MB", what, rss)
+    # No run executed: every scenario skipped, or a shard with no run.
+    scn = src("harness/tests/run/scenarios/posix-open-image.yaml")
+    rc, out, err = run(["run", scn, "--mode", "sim", "--runs", "1", "-q"], 2)
+    check("no run was executed: every scenario was skipped" in err, "skipped: %s", err)
+    rc, out, err = run(["run", src(SMOKE), "--runs", "1", "--shard", "2/2", "-q",
+                        "--trace-dir", os.path.join(d, "tr")], 2)
+    check("no run was executed" in err and "shard" in err, "empty shard: %s", err)
+
+
+def case_json_stdout():
+    """--json - writes the JSON report and nothing else to stdout: the
+    progress, failure entries and summary go to stderr.  (Before: the
+    summary and failure entries shared stdout and json.loads failed.)"""
+    d = tdir("json-only")
+    rc, out, err = run(["run", src(SMOKE), src(FAILING), "--seed", "1", "--runs", "3",
+                        "--trace-dir", os.path.join(d, "tr"), "--json", "-"], 1)
+    try:
+        rep = json.loads(out)
+    except ValueError as e:
+        raise Failure("--json -: stdout is not one JSON document (%s):\n%s" % (e, out))
+    check(rep["summary"]["runs"] == 6 and rep["summary"]["failed"] == 3, "summary %s",
+          rep["summary"])
+    check("6 runs: 3 passed, 3 failed" in err, "no summary on stderr:\n%s", err)
+    check("FAIL " in err, "failure entries are not on stderr:\n%s", err)
+    # Two machine-read streams cannot share stdout.
+    for extra in (["--tap"], ["--junit", "-"]):
+        rc, out, err = run(["run", src(SMOKE), "--runs", "1", "--json", "-"] + extra, 2)
+        check("stdout" in err, "--json - %s: %s", " ".join(extra), err)
+
+
+def case_unwritable_outputs():
+    """An --json, --junit or --trace-dir that cannot be written stops the
+    batch before its first run: exit 2 and a message naming the path.
+    (Before: every run ran, then exit 0 with no report.)"""
+    d = tdir("unwritable")
+    afile = os.path.join(d, "a-file")
+    with open(afile, "w") as f:
+        f.write("x\n")
+    good_tr = os.path.join(d, "tr")
+    cases = [
+        (["--json", os.path.join(d, "no-such-dir", "r.json"), "--trace-dir", good_tr], "r.json"),
+        (["--json", d, "--trace-dir", good_tr], d),
+        (["--junit", os.path.join(d, "no-such-dir", "r.xml"), "--trace-dir", good_tr], "r.xml"),
+        (["--junit", os.path.join(afile, "r.xml"), "--trace-dir", good_tr], "r.xml"),
+        (["--trace-dir", afile], afile),
+        (["--trace-dir", os.path.join(d, "no-such-dir", "tr")], "no-such-dir"),
+        (["--trace-dir", "/proc/faultline-traces"], "/proc/faultline-traces"),
+    ]
+    for extra, name in cases:
+        rc, out, err = run(["run", src(FAILING), "--seed", "1", "--runs", "2"] + extra)
+        check(rc == 2, "faultline run %s: exit %d, expected 2\nstdout:\n%s\nstderr:\n%s",
+              " ".join(extra), rc, out, err)
+        check(name in err, "faultline run %s: the message does not name %s:\n%s",
+              " ".join(extra), name, err)
+        check("runs:" not in out + err and "FAIL " not in out,
+              "faultline run %s: ran despite the unwritable output:\n%s%s", " ".join(extra), out, err)
+        check(not os.path.exists(good_tr) or not os.listdir(good_tr),
+              "faultline run %s: wrote traces: %s", " ".join(extra),
+              os.path.exists(good_tr) and os.listdir(good_tr))
+    # The JSON and JUnit reports in one file (also through a link) would
+    # make neither parse.
+    same = os.path.join(d, "same.txt")
+    link = os.path.join(d, "link.txt")
+    with open(same, "w"):
+        pass
+    os.symlink(same, link)
+    for j in (same, link):
+        rc, out, err = run(["run", src(SMOKE), "--runs", "1", "--json", same, "--junit", j,
+                            "--trace-dir", good_tr], 2)
+        check("share one file" in err, "--json %s --junit %s: %s", same, j, err)
+    # A report left by an earlier batch is never taken for this one's.
+    stale = os.path.join(d, "stale.json")
+    with open(stale, "w") as f:
+        f.write('{"runs": [], "summary": {"runs": 0}}\n')
+    run(["run", src(SMOKE), "--runs", "1", "--json", stale, "--junit",
+         os.path.join(d, "no-such-dir", "r.xml")], 2)
+    with open(stale) as f:
+        check(f.read() != '{"runs": [], "summary": {"runs": 0}}\n',
+              "an earlier report at the --json path survived a batch that stopped")
+
+
+NUMERIC_ARGS = [
+    # (option, value, what the message must say)
+    ("--runs", "010", "--runs: expected a decimal integer without a leading 0 (got '010')"),
+    ("--runs", "1e3", "--runs: expected a decimal integer (got '1e3')"),
+    ("--runs", "0x10", "--runs: expected a decimal integer (got '0x10')"),
+    ("--runs", "+5", "--runs: expected a decimal integer (got '+5')"),
+    ("--runs", " 5", "--runs: expected a decimal integer (got ' 5')"),
+    ("--runs", "5 ", "--runs: expected a decimal integer (got '5 ')"),
+    ("--runs", "0", "--runs: must be between 1 and"),
+    ("--runs", "18446744073709551616", "--runs: must be between 1 and 18446744073709551615"),
+    ("--seed", "0x10", "--seed: expected a decimal integer (got '0x10')"),
+    ("--seed", "010", "--seed: expected a decimal integer without a leading 0 (got '010')"),
+    ("--seed", "-1", "--seed: expected a decimal integer (got '-1')"),
+    ("--seed", "1e3", "--seed: expected a decimal integer (got '1e3')"),
+    ("--jobs", "1e1", "--jobs: expected a decimal integer (got '1e1')"),
+    ("--jobs", "02", "--jobs: expected a decimal integer without a leading 0 (got '02')"),
+    ("--jobs", "0", "--jobs: must be between 1 and 64 (got '0')"),
+    ("--jobs", "65", "--jobs: must be between 1 and 64 (got '65')"),
+    ("--timeout", "0x10", "--timeout: expected a decimal integer (got '0x10')"),
+    ("--timeout", "1e3", "--timeout: expected a decimal integer (got '1e3')"),
+    ("--timeout", "0", "--timeout: must be between 1 and"),
+    ("--shard", "1/0x2", "--shard: expected I/N"),
+    ("--shard", "01/2", "--shard: expected I/N"),
+    ("--shard", "+1/2", "--shard: expected I/N"),
+    ("--shard", " 1/2", "--shard: expected I/N"),
+    ("--shard", "1/2x", "--shard: expected I/N"),
+    ("--shard", "1/2/3", "--shard: expected I/N"),
+    ("--shard", "0/2", "--shard: expected I/N"),
+    ("--shard", "3/2", "--shard: expected I/N"),
+    ("--shard", "-1/2", "--shard: expected I/N"),
+    ("--time", "1e3", "--time: expected seconds"),
+    ("--time", "0x10", "--time: expected seconds"),
+    ("--time", "inf", "--time: expected seconds"),
+    ("--time", "0", "--time: expected seconds"),
+]
+
+
+def case_numeric_args():
+    """--runs, --seed, --jobs, --timeout and --shard take decimal integers
+    only, in range; anything else is exit 2 with a message naming the
+    option and the value (before: '010' was 8, '0x10' 16, runs went ahead).
+    Decimal values in range still work."""
+    d = tdir("numeric")
+    for opt, val, msg in NUMERIC_ARGS:
+        rc, out, err = run(["run", src(SMOKE), opt, val, "-q", "--trace-dir", os.path.join(d, "tr")])
+        check(rc == 2, "faultline run %s %r: exit %d, expected 2\nstdout:\n%s\nstderr:\n%s",
+              opt, val, rc, out, err)
+        first = err.strip().splitlines()[0] if err.strip() else ""
+        check(msg in first, "faultline run %s %r: first line of stderr %r does not say %r",
+              opt, val, first, msg)
+        check("passed" not in out, "faultline run %s %r: ran:\n%s", opt, val, out)
+    rc, out, err = run(["shrink", "x.trace", "--attempts", "0x10"], 2)
+    check("--attempts: expected a decimal integer (got '0x10')" in err, "shrink: %s", err)
+    rep, _, _ = run_json(SMOKE, ["--seed", "10", "--runs", "4", "--jobs", "2", "--timeout", "60000",
+                                 "--shard", "1/1", "--time", "30.5"], "numeric-ok")
+    check(sorted(r["seed"] for r in rep["runs"]) == [10, 11, 12, 13], "decimal values: %s",
+          [r["seed"] for r in rep["runs"]])
+    rep, _, _ = run_json(SMOKE, ["--seed", "0", "--runs", "1"], "numeric-zero")
+    check([r["seed"] for r in rep["runs"]] == [0], "--seed 0: %s", rep["runs"])
+
+
+def case_duplicate_names():
+    """Two scenario files with the same name: in one invocation they would
+    overwrite each other's traces (a replay then runs the wrong file):
+    exit 2 before any run, naming both files."""
+    d = tdir("dup")
+    with open(src(SMOKE)) as f:
+        text = f.read()
+    a = os.path.join(d, "a.yaml")
+    b = os.path.join(d, "b.yaml")
+    with open(a, "w") as f:
+        f.write(text)
+    with open(b, "w") as f:
+        f.write(text.replace("count: 10, size: 128", "count: 10, size: 64"))
+    for paths in ([a, b], [d], [a, src(SMOKE)]):
+        rc, out, err = run(["run"] + paths + ["--seed", "1", "--runs", "1", "-q",
+                                              "--trace-dir", os.path.join(d, "tr")])
+        check(rc == 2, "run %s: exit %d, expected 2\n%s%s", paths, rc, out, err)
+        check("reqrep-smoke" in err and all(p in err for p in ([a, b] if paths == [d] else paths)),
+              "run %s: the message does not name the scenario and both files:\n%s", paths, err)
+        check("passed" not in out, "run %s: ran:\n%s", paths, out)
+
+
+def case_replay_changed():
+    """replay (and shrink) of a trace whose scenario file changed since it
+    was recorded (the trace holds the file's hash): exit 2 with a message
+    unless --force; the same file replays as before."""
+    d = tdir("changed")
+    scn = os.path.join(d, "fail-barrier.yaml")
+    with open(src(FAILING)) as f:
+        text = f.read()
+    with open(scn, "w") as f:
+        f.write(text)
+    rc, out, err = run(["run", scn, "--seed", "1", "--runs", "1", "-q",
+                        "--trace-dir", os.path.join(d, "tr")], 1)
+    t = os.path.join(d, "tr", "fail-barrier-1.trace")
+    check(os.path.exists(t), "no trace %s:\n%s%s", t, out, err)
+    run(["replay", t], 0)
+    with open(scn, "w") as f:
+        f.write(text.replace("deadline_ms: 100", "deadline_ms: 5000"))
+    rc, out, err = run(["replay", t])
+    check(rc == 2, "replay of a changed scenario: exit %d, expected 2\n%s%s", rc, out, err)
+    check("changed since the trace was recorded" in err and scn in err and "--force" in err,
+          "replay of a changed scenario: message %r", err)
+    check("replay:" not in out, "replay of a changed scenario ran it:\n%s", out)
+    rc, out, err = run(["shrink", t, "-o", os.path.join(d, "m.trace")], 2)
+    check("changed since the trace was recorded" in err, "shrink: %s", err)
+    rc, out, err = run(["replay", "--force", t], {0, 1})
+    check("replay:" in out and "warning" in err, "replay --force: %s%s", out, err)
+    rc, out, err = run(["replay", t, "--force"], {0, 1})
+    check("replay:" in out, "replay TRACE --force: %s%s", out, err)
+    with open(scn, "w") as f:
+        f.write(text)
+    run(["replay", t], 0)
+
+
 def case_list():
     """list prints every scenario of a directory with its description."""
     rc, out, err = run(["list", src("scenarios")], 0)
@@ -947,6 +1239,13 @@ CASES = {
     "bad_numbers": case_bad_numbers,
     "bad_keys": case_bad_keys,
     "bad_trace": case_bad_trace,
+    "jobs_fd_limit": case_jobs_fd_limit,
+    "zero_runs": case_zero_runs,
+    "json_stdout": case_json_stdout,
+    "unwritable_outputs": case_unwritable_outputs,
+    "numeric_args": case_numeric_args,
+    "duplicate_names": case_duplicate_names,
+    "replay_changed": case_replay_changed,
 }
 
 KNOWN_BUGS = {

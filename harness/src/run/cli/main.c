@@ -1,7 +1,8 @@
 /*
  * faultline: run scenario suites, replay and shrink failures, list
- * scenarios.  Exit status: 0 every run passed, 1 some run failed, 2 usage
- * or scenario error.
+ * scenarios.  Exit status: 0 every run passed, 1 some run failed, 2 usage,
+ * scenario or harness error (a report that cannot be written, a run the
+ * harness could not execute, no run executed at all).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -55,25 +56,32 @@ static const char usage_run[] =
 	"  --fork-each      a fresh forked child for every run (default: sim runs share a\n"
 	"                   worker process, replaced after any run that did not pass)\n"
 	"  --trace-dir D    where failing runs' traces go (default faultline-traces)\n"
-	"  --json F         write the JSON report to F (- for stdout)\n"
+	"  --json F         write the JSON report to F (- for stdout: then progress and\n"
+	"                   summary go to stderr)\n"
 	"  --junit F        write a JUnit XML report to F\n"
 	"  --tap            stream TAP 13 on stdout (progress goes to stderr)\n"
 	"  --valgrind       run each run's process and its process actors (proc mode) under\n"
 	"                   memcheck: errors or definite leaks fail the run (property\n"
 	"                   memcheck; logs memcheck-<run>-<pid>.log in the trace directory)\n"
-	"  --quiet          no progress line\n";
+	"  --quiet          no progress line\n"
+	"Numbers are decimal integers (--time: seconds, may have a fraction).\n"
+	"Exit status: 0 every run passed, 1 some run did not pass, 2 usage, scenario or\n"
+	"output error, a run the harness could not execute, or no run executed at all.\n";
 
 static const char usage_replay[] =
-	"usage: faultline replay TRACE\n"
+	"usage: faultline replay TRACE [--force]\n"
 	"Re-runs the scenario named in TRACE with its recorded choices and prints the verdict\n"
 	"(a property trace is replayed by the program named in it).\n"
 	"Exit status 0 when the replay reaches the recorded verdict, 1 when it does not,\n"
-	"2 when the trace or its scenario cannot be read.\n";
+	"2 when the trace or its scenario cannot be read, or when the scenario file changed\n"
+	"since the trace was recorded (its hash differs; --force replays it anyway).\n";
 
 static const char usage_shrink[] =
-	"usage: faultline shrink TRACE [-o OUT] [--attempts N]\n"
+	"usage: faultline shrink TRACE [-o OUT] [--attempts N] [--force]\n"
 	"Minimises the recorded choices while the run still fails with the same verdict and\n"
-	"property; writes the minimal trace to OUT (default TRACE.min) and prints it.\n";
+	"property; writes the minimal trace to OUT (default TRACE.min) and prints it.\n"
+	"A scenario file changed since the trace was recorded is refused (exit 2) unless\n"
+	"--force is given.\n";
 
 static const char usage_list[] =
 	"usage: faultline list [PATH...]\n"
@@ -87,19 +95,87 @@ wall_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static bool
+past(double deadline)
+{
+	return deadline > 0 && wall_now() > deadline;
+}
+
+/* A decimal integer: digits only, no sign, no leading 0 (which strtoull
+ * base 0, used here before, read as octal: "010" was 8), no 0x, no
+ * exponent.  Returns 0, -1 when s is not one, -2 when it exceeds 2^64-1. */
 static int
 parse_u64(const char *s, uint64_t *out)
 {
-	char *end;
+	uint64_t v = 0;
 
-	errno = 0;
-	if (s == NULL || *s == '\0' || *s == '-')
+	if (s == NULL || *s == '\0' || (s[0] == '0' && s[1] != '\0'))
 		return -1;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno != 0 || *end != '\0')
-		return -1;
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -2;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
 	*out = v;
 	return 0;
+}
+
+/* Option `name`'s value s as a decimal integer in [min, max]; otherwise
+ * prints why and returns -1. */
+static int
+opt_u64(const char *name, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+	int rv = parse_u64(s, &v);
+
+	if (rv == -1) {
+		fprintf(stderr, "faultline: %s: expected a decimal integer%s (got '%s')\n", name,
+		        s[0] == '0' && s[1] >= '0' && s[1] <= '9' ? " without a leading 0" : "", s);
+		return -1;
+	}
+	if (rv == -2 || v < min || v > max) {
+		fprintf(stderr, "faultline: %s: must be between %" PRIu64 " and %" PRIu64 " (got '%s')\n",
+		        name, min, max, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* --shard I/N: two decimal integers, 1 <= I <= N; *index = I - 1.
+ * Returns 0 or -1. */
+static int
+parse_shard(const char *s, uint64_t *index, uint64_t *n)
+{
+	const char *slash = strchr(s, '/');
+	char first[32];
+	uint64_t i, count;
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(first))
+		return -1;
+	snprintf(first, sizeof(first), "%.*s", (int)(slash - s), s);
+	if (parse_u64(first, &i) != 0 || parse_u64(slash + 1, &count) != 0 || i < 1 || i > count)
+		return -1;
+	*index = i - 1;
+	*n = count;
+	return 0;
+}
+
+/* --time: seconds as digits with an optional fraction ("30", "0.5"); not
+ * strtod's exponents, hex, inf or nan.  Returns 0 or -1. */
+static int
+parse_seconds(const char *s, double *out)
+{
+	size_t i = strspn(s, "0123456789"), j = 0;
+
+	if (s[i] == '.')
+		j = strspn(s + i + 1, "0123456789");
+	if (i + j == 0 || s[i + (s[i] == '.' ? 1 + j : 0)] != '\0')
+		return -1;
+	*out = strtod(s, NULL);
+	return *out > 0 ? 0 : -1;
 }
 
 static int
@@ -133,6 +209,21 @@ load_all(const char *const *paths, size_t n, struct fl_scenario ***out, size_t *
 		}
 		for (size_t w = 0; w < list[i]->warning_count; w++)
 			fprintf(stderr, "warning: %s\n", list[i]->warnings[w]);
+	}
+	/* Traces are named after the scenario and a replay finds its file by
+	 * the path in the trace: two files of one name would overwrite each
+	 * other's traces, and a replay would run the wrong file. */
+	for (size_t i = 0; i < nfiles; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(list[i]->name, list[j]->name) != 0)
+				continue;
+			fprintf(stderr, "faultline: two scenarios are named '%s': %s and %s (names must be "
+			                "unique: traces and reports are keyed by name)\n",
+			        list[i]->name, list[j]->path, list[i]->path);
+			fl_scenario_list_free(list, nfiles);
+			fl_scenario_paths_free(files);
+			return -1;
+		}
 	}
 	fl_scenario_paths_free(files);
 	*out = list;
@@ -189,22 +280,37 @@ struct run_cfg {
 	uint64_t timeout_ms;
 };
 
+/* The first reason a run was not run, for the closing message. */
+static char first_not_run[512];
+
+static void
+add_result(struct fl_report *rep, const struct fl_run_result *res)
+{
+	if (res->not_run && first_not_run[0] == '\0')
+		snprintf(first_not_run, sizeof(first_not_run), "%s", res->detail);
+	fl_report_add(rep, res);
+}
+
 /* Run once and turn the outcome into a report entry (and a trace file
- * when it failed). */
+ * when it failed).  A run the harness could not start is reported not
+ * run, never as a verdict. */
 static void
 run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_runner_opts *o,
         const char *sweep_desc, struct fl_run_result *res)
 {
 	struct fl_runner_outcome out;
 	char file[256], name[64];
+	int rv;
 
 	memset(res, 0, sizeof(*res));
 	snprintf(res->scenario, sizeof(res->scenario), "%s", s->name);
 	res->seed = o->seed;
-	if (fl_runner_run(s, o, &out) != 0) {
-		res->verdict = FL_VERDICT_FAIL;
-		snprintf(res->property, sizeof(res->property), "harness");
-		snprintf(res->detail, sizeof(res->detail), "the harness could not fork a run");
+	errno = 0;
+	if ((rv = fl_runner_run(s, o, &out)) != 0) {
+		int e = errno;
+		res->not_run = true;
+		snprintf(res->detail, sizeof(res->detail), "the harness could not start the run: %s",
+		         e != 0 ? strerror(e) : fl_strerror(rv));
 		return;
 	}
 	res->verdict = out.verdict;
@@ -236,7 +342,12 @@ run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_r
 	fl_runner_outcome_fini(&out);
 }
 
-/* ---- parallel runs: J workers, each sends fixed-size results ---------- */
+/* ---- parallel runs: J workers, each sends fixed-size results ----------
+ * Every job is executed or reported not run: a worker that cannot be
+ * started (pipe or fork failing: fds, processes, memory) or that dies
+ * leaves its remaining share to this process, which runs it itself (and
+ * reports a run it cannot start as not run).  Only the time budget leaves
+ * jobs unrun, and then the caller says so. */
 
 struct job {
 	const struct fl_scenario *s;
@@ -245,73 +356,173 @@ struct job {
 	char sweep_desc[160];
 };
 
-static void
-run_jobs(const struct run_cfg *rc, struct job *jobs, size_t njobs, unsigned nworkers,
-         struct fl_report *rep)
-{
-	int fds[64];
-	pid_t pids[64];
-	unsigned w, live = 0;
+#define MAX_JOBS 64
 
-	if (nworkers <= 1 || njobs <= 1) {
-		for (size_t i = 0; i < njobs; i++) {
-			struct fl_run_result res;
-			run_one(rc, jobs[i].s, &jobs[i].o, jobs[i].sweep_point ? jobs[i].sweep_desc : NULL,
-			        &res);
-			fl_report_add(rep, &res);
-		}
+/* Runs jobs first, first + stride, ... below njobs here, in order, until
+ * the deadline has passed (the first always runs, so every call makes
+ * progress).  Each result goes to the report, or down fd when fd >= 0.
+ * Returns how many ran, or -1 when fd broke. */
+static ssize_t
+run_strided(const struct run_cfg *rc, const struct job *jobs, size_t njobs, size_t first,
+            size_t stride, double deadline, struct fl_report *rep, int fd)
+{
+	ssize_t ran = 0;
+
+	for (size_t i = first; i < njobs; i += stride) {
+		struct fl_run_result res;
+
+		if (i != first && past(deadline))
+			break;
+		run_one(rc, jobs[i].s, &jobs[i].o, jobs[i].sweep_point ? jobs[i].sweep_desc : NULL,
+		        &res);
+		if (fd < 0)
+			add_result(rep, &res);
+		else if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
+			return -1; /* one write of < PIPE_BUF bytes: whole or nothing */
+		ran++;
+	}
+	return ran;
+}
+
+static int
+read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+describe_status(int st, char *buf, size_t len)
+{
+	if (WIFSIGNALED(st))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(st));
+}
+
+static void
+run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigned nworkers,
+         double deadline, struct fl_report *rep)
+{
+	static bool warned;
+	int fds[MAX_JOBS], wfds[MAX_JOBS], st[MAX_JOBS];
+	pid_t pids[MAX_JOBS];
+	size_t got[MAX_JOBS] = { 0 };
+	unsigned nw, started, live;
+
+	if (nworkers > MAX_JOBS)
+		nworkers = MAX_JOBS;
+	if (nworkers > njobs)
+		nworkers = (unsigned)njobs;
+	if (nworkers <= 1) {
+		run_strided(rc, jobs, njobs, 0, 1, deadline, rep, -1);
 		return;
 	}
-	if (nworkers > 64)
-		nworkers = 64;
-	fflush(NULL);
-	for (w = 0; w < nworkers; w++) {
+	/* Every pipe before any fork: a worker's share (every nw-th job) is
+	 * fixed when it forks. */
+	for (nw = 0; nw < nworkers; nw++) {
 		int p[2];
-		if (pipe(p) != 0)
+		if (pipe(p) != 0) {
+			if (!warned)
+				fprintf(stderr, "faultline: --jobs: no pipe for worker %u of %u (%s): "
+				                "its runs go on in this process\n", nw + 1, nworkers,
+				        strerror(errno));
+			warned = true;
 			break;
+		}
+		fds[nw] = p[0];
+		wfds[nw] = p[1];
+	}
+	if (nw <= 1) {
+		if (nw == 1) {
+			close(fds[0]);
+			close(wfds[0]);
+		}
+		run_strided(rc, jobs, njobs, 0, 1, deadline, rep, -1);
+		return;
+	}
+	fflush(NULL);
+	for (started = 0; started < nw; started++) {
+		unsigned w = started;
+
 		pids[w] = fork();
+		if (pids[w] < 0) {
+			if (!warned)
+				fprintf(stderr, "faultline: --jobs: cannot fork worker %u of %u (%s): "
+				                "its runs go on in this process\n", w + 1, nw, strerror(errno));
+			warned = true;
+			break;
+		}
 		if (pids[w] == 0) {
-			close(p[0]);
-			for (size_t i = w; i < njobs; i += nworkers) {
-				struct fl_run_result res;
-				run_one(rc, jobs[i].s, &jobs[i].o,
-				        jobs[i].sweep_point ? jobs[i].sweep_desc : NULL, &res);
-				if (write(p[1], &res, sizeof(res)) != (ssize_t)sizeof(res))
-					_exit(3);
+			for (unsigned v = 0; v < nw; v++) {
+				close(fds[v]);
+				if (v != w && wfds[v] >= 0)
+					close(wfds[v]);
 			}
+			ssize_t ran = run_strided(rc, jobs, njobs, w, nw, deadline, NULL, wfds[w]);
 			fl_runner_shutdown();
-			_exit(0);
+			_exit(ran < 0 ? 3 : 0);
 		}
-		close(p[1]);
-		fds[w] = p[0];
-		live++;
+		close(wfds[w]);
+		wfds[w] = -1;
 	}
-	while (live > 0) {
-		struct pollfd pf[64];
-		for (unsigned i = 0; i < w; i++)
+	for (unsigned v = started; v < nw; v++) {
+		close(fds[v]);
+		close(wfds[v]);
+	}
+	for (live = started; live > 0;) {
+		struct pollfd pf[MAX_JOBS];
+
+		for (unsigned i = 0; i < started; i++)
 			pf[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-		if (poll(pf, w, -1) < 0)
-			continue;
-		for (unsigned i = 0; i < w; i++) {
+		if (poll(pf, started, -1) < 0)
+			continue; /* EINTR; nothing else can fail here */
+		for (unsigned i = 0; i < started; i++) {
 			struct fl_run_result res;
-			if (fds[i] < 0 || !(pf[i].revents & (POLLIN | POLLHUP)))
+
+			if (fds[i] < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			ssize_t n = read(fds[i], &res, sizeof(res));
-			if (n == (ssize_t)sizeof(res)) {
-				fl_report_add(rep, &res);
-			} else {
-				close(fds[i]);
-				fds[i] = -1;
-				pf[i].fd = -1;
-				live--;
+			if (read_full(fds[i], &res, sizeof(res)) == 0) {
+				add_result(rep, &res);
+				got[i]++;
+				continue;
 			}
+			close(fds[i]);
+			fds[i] = -1;
+			live--;
+			while (waitpid(pids[i], &st[i], 0) < 0 && errno == EINTR)
+				;
 		}
-		for (unsigned i = 0; i < w; i++)
-			if (fds[i] < 0)
-				pf[i].fd = -1;
 	}
-	for (unsigned i = 0; i < w; i++)
-		waitpid(pids[i], NULL, 0);
+	/* What a worker did not report, this process runs: the share of a
+	 * worker never started, the rest of one that died.  A worker that
+	 * ended cleanly short of its share stopped at the time budget. */
+	for (unsigned w = 0; w < nw; w++) {
+		size_t share = (njobs - w + nw - 1) / nw;
+		char why[64];
+
+		if (got[w] >= share)
+			continue;
+		if (w < started) {
+			if (WIFEXITED(st[w]) && WEXITSTATUS(st[w]) == 0 && past(deadline))
+				continue;
+			describe_status(st[w], why, sizeof(why));
+			fprintf(stderr, "faultline: --jobs worker %u (pid %d) ended (%s) after %zu of its "
+			                "%zu runs: the other %zu go on in this process\n", w + 1,
+			        (int)pids[w], why, got[w], share, share - got[w]);
+		}
+		run_strided(rc, jobs, njobs, w + got[w] * nw, nw, deadline, rep, -1);
+	}
 }
 
 /* ---- run ------------------------------------------------------------- */
@@ -414,6 +625,178 @@ pct_estimate(const struct run_cfg *rc, struct fl_scenario *s, uint64_t seed, boo
 	return steps;
 }
 
+/* The trace directory must take files before the first run: created here
+ * when missing (*created: removed at the end if still empty), checked by
+ * writing a file into it.  Returns 0, or -1 after saying why. */
+static int
+prepare_trace_dir(const char *dir, bool *created)
+{
+	char probe[4096];
+	struct stat st;
+	int fd;
+
+	*created = false;
+	if (mkdir(dir, 0755) == 0) {
+		*created = true;
+	} else if (errno != EEXIST) {
+		fprintf(stderr, "faultline: --trace-dir %s: cannot create it (%s)\n", dir, strerror(errno));
+		return -1;
+	} else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "faultline: --trace-dir %s: not a directory\n", dir);
+		return -1;
+	}
+	snprintf(probe, sizeof(probe), "%s/.faultline-probe-XXXXXX", dir);
+	if ((fd = mkstemp(probe)) < 0) {
+		fprintf(stderr, "faultline: --trace-dir %s: cannot write into it (%s)\n", dir,
+		        strerror(errno));
+		if (*created)
+			rmdir(dir);
+		return -1;
+	}
+	close(fd);
+	unlink(probe);
+	return 0;
+}
+
+struct run_plan {
+	struct run_cfg rc;
+	uint64_t seed, runs, shard_i, shard_n, timeout_ms;
+	unsigned jobs_n;
+	double time_limit;
+	bool sweep, quiet, each_step, fork_each, use_valgrind;
+	const char *valgrind, *self_exe;
+	FILE *msg;                /* progress and messages: stdout or stderr */
+	struct job *batch;        /* MAX_BATCH_PER_JOB * jobs_n jobs, reused */
+	uint64_t global;          /* runs before this scenario, for --shard */
+};
+
+/* Jobs made and run at a time per worker: what a run's memory costs is
+ * this batch, never the requested run count (10^7 runs preallocated took
+ * 2.5 GB), and the time budget is checked between batches too. */
+#define MAX_BATCH_PER_JOB 64
+
+static uint64_t
+reported(const struct fl_report *rep)
+{
+	struct fl_report_counts c;
+
+	fl_report_counts(rep, &c);
+	return c.runs;
+}
+
+/* The fault sweep of `s`: a clean run counts every point's hits, then the
+ * k-th hit of each point fails once and persistently, for every k. */
+static void
+run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t pct_steps, double start,
+          double limit, struct fl_report *rep)
+{
+	struct fl_runner_opts o = { .seed = p->seed, .timeout_ms = p->timeout_ms, .count_hits = true };
+	struct fl_runner_outcome out;
+	struct job *jobs;
+	size_t nsweep = 0, cap = 2 * fl_fault_point_count() * 64;
+	double deadline = limit > 0 ? start + limit : 0;
+	int rv;
+
+	errno = 0;
+	if ((rv = fl_runner_run(s, &o, &out)) != 0) {
+		struct fl_run_result res = { .seed = p->seed, .not_run = true };
+		int e = errno;
+		snprintf(res.scenario, sizeof(res.scenario), "%s", s->name);
+		snprintf(res.detail, sizeof(res.detail),
+		         "the harness could not start the sweep's counting run: %s",
+		         e != 0 ? strerror(e) : fl_strerror(rv));
+		add_result(rep, &res);
+		return;
+	}
+	jobs = calloc(cap ? cap : 1, sizeof(*jobs));
+	if (jobs == NULL) {
+		struct fl_run_result res = { .seed = p->seed, .not_run = true };
+		snprintf(res.scenario, sizeof(res.scenario), "%s", s->name);
+		snprintf(res.detail, sizeof(res.detail), "the sweep's runs: out of memory");
+		add_result(rep, &res);
+		fl_runner_outcome_fini(&out);
+		return;
+	}
+	for (size_t pt = 0; pt < out.nhits && nsweep + 2 <= cap; pt++) {
+		for (uint64_t k = 1; k <= out.hits[pt] && k <= 64 && nsweep + 2 <= cap; k++) {
+			for (int pers = 0; pers < 2; pers++) {
+				struct job *j = &jobs[nsweep++];
+				j->s = s;
+				j->sweep_point = fl_fault_point_names[pt];
+				j->o = (struct fl_runner_opts){
+					.seed = p->seed, .timeout_ms = p->timeout_ms,
+					.check_each_step = p->each_step,
+					.pct_steps = pct_steps,
+					.sweep_point = fl_fault_point_names[pt],
+					.sweep_k = k, .sweep_persistent = pers,
+				};
+				snprintf(j->sweep_desc, sizeof(j->sweep_desc), "sweep: %s hit %" PRIu64 "%s",
+				         fl_fault_point_names[pt], k, pers ? " and after" : " once");
+			}
+		}
+	}
+	fl_runner_outcome_fini(&out);
+	/* In batches, so the scenario's time budget bounds a sweep too; a
+	 * cut-short sweep says how far it got. */
+	uint64_t before = reported(rep);
+	size_t step = 16 * (size_t)p->jobs_n;
+	for (size_t b = 0; b < nsweep; b += step) {
+		if (past(deadline))
+			break;
+		run_jobs(&p->rc, jobs + b, nsweep - b < step ? nsweep - b : step, p->jobs_n, deadline, rep);
+	}
+	uint64_t done = reported(rep) - before;
+	fprintf(p->msg, "%s: sweep: %" PRIu64 " of %zu faulted runs%s\n", s->name, done, nsweep,
+	        done < nsweep ? " (time budget reached)" : "");
+	free(jobs);
+}
+
+/* Every run of `s` in this shard, made a batch at a time. */
+static void
+run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
+{
+	uint64_t n = p->runs ? p->runs : (s->budget_runs ? s->budget_runs : 100);
+	double limit = p->time_limit > 0 ? p->time_limit : s->budget_seconds;
+	double start = wall_now(), deadline = limit > 0 ? start + limit : 0;
+	size_t cap = MAX_BATCH_PER_JOB * (size_t)p->jobs_n;
+	/* Run k (seed + k) has global index global + k; the shard keeps
+	 * those equal to shard_i modulo shard_n. */
+	uint64_t r = p->global % p->shard_n;
+	uint64_t first = p->shard_i >= r ? p->shard_i - r : p->shard_i + (p->shard_n - r);
+	uint64_t want = first < n ? 1 + (n - 1 - first) / p->shard_n : 0;
+	uint64_t k = first, made = 0, before = reported(rep), done;
+	uint64_t pct_steps = pct_estimate(&p->rc, s, p->seed, p->each_step, p->msg, p->quiet);
+
+	p->global += n;
+	while (made < want) {
+		size_t m = 0;
+
+		if (made > 0 && past(deadline))
+			break;
+		for (; m < cap && made < want; m++, made++, k += p->shard_n) {
+			struct job *j = &p->batch[m];
+			memset(j, 0, sizeof(*j));
+			j->s = s;
+			j->o = (struct fl_runner_opts){ .seed = p->seed + k, .timeout_ms = p->timeout_ms,
+			                                .check_each_step = p->each_step,
+			                                .pct_steps = pct_steps,
+			                                .fork_each = p->fork_each };
+			if (p->use_valgrind) {
+				j->o.valgrind = p->valgrind;
+				j->o.self_exe = p->self_exe;
+				j->o.valgrind_log_dir = p->rc.trace_dir;
+			}
+		}
+		run_jobs(&p->rc, p->batch, m, p->jobs_n, deadline, rep);
+	}
+	done = reported(rep) - before;
+	if (done < want)
+		fprintf(p->msg, "%s: time budget of %g s reached after %" PRIu64 " of %" PRIu64 " runs\n",
+		        s->name, limit, done, want);
+	if (p->sweep || s->sweep)
+		run_sweep(p, s, pct_steps, start, limit, rep);
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
@@ -429,52 +812,51 @@ cmd_run(int argc, char **argv)
 		{ "fork-each", no_argument, 0, 'F' },
 		{ "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
 	};
-	uint64_t seed = 0, runs = 0, jobs_n = 1, shard_i = 0, shard_n = 1, timeout_ms = 60000;
-	double time_limit = 0;
+	struct run_plan p = { .rc = { .trace_dir = "faultline-traces" }, .shard_n = 1,
+	                      .timeout_ms = 60000, .jobs_n = 1 };
+	uint64_t jobs_n = 1;
 	int mode = -1;
-	bool have_seed = false, sweep = false, tap = false, quiet = false, each_step = false,
-	     fork_each = false, use_valgrind = false;
+	bool have_seed = false, tap = false, created_dir = false;
 	static char valgrind[512], self_exe[512]; /* find_valgrind: 256 + "/valgrind" */
 	const char *json = NULL, *junit = NULL;
-	struct run_cfg rc = { .trace_dir = "faultline-traces" };
 	struct fl_scenario **list;
-	size_t count;
+	struct fl_report *rep;
+	struct fl_report_counts cnt;
+	size_t count, skipped = 0;
+	char err[512] = "";
 	int c, status;
 
-	int li = -1;
-
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hq", opts, &li)) != -1) {
+	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (parse_u64(optarg, &seed) != 0)
-				goto bad;
+			if (opt_u64("--seed", optarg, 0, UINT64_MAX, &p.seed) != 0)
+				goto usage;
 			have_seed = true;
 			break;
 		case 'n':
-			if (parse_u64(optarg, &runs) != 0 || runs == 0)
-				goto bad;
+			if (opt_u64("--runs", optarg, 1, UINT64_MAX, &p.runs) != 0)
+				goto usage;
 			break;
-		case 't': {
-			char *end;
-			time_limit = strtod(optarg, &end);
-			if (*end != '\0' || !(time_limit > 0))
-				goto bad;
+		case 't':
+			if (parse_seconds(optarg, &p.time_limit) != 0) {
+				fprintf(stderr, "faultline: --time: expected seconds > 0 as digits with an "
+				                "optional fraction, e.g. 30 or 0.5 (got '%s')\n", optarg);
+				goto usage;
+			}
 			break;
-		}
 		case 'j':
-			if (parse_u64(optarg, &jobs_n) != 0 || jobs_n == 0 || jobs_n > 64)
-				goto bad;
+			if (opt_u64("--jobs", optarg, 1, MAX_JOBS, &jobs_n) != 0)
+				goto usage;
+			p.jobs_n = (unsigned)jobs_n;
 			break;
-		case 'S': {
-			unsigned a, b;
-			char tail;
-			if (sscanf(optarg, "%u/%u%c", &a, &b, &tail) != 2 || b == 0 || a == 0 || a > b)
-				goto bad;
-			shard_i = a - 1;
-			shard_n = b;
+		case 'S':
+			if (parse_shard(optarg, &p.shard_i, &p.shard_n) != 0) {
+				fprintf(stderr, "faultline: --shard: expected I/N, two decimal integers with "
+				                "1 <= I <= N (got '%s')\n", optarg);
+				goto usage;
+			}
 			break;
-		}
 		case 'm':
 			if (strcmp(optarg, "sim") == 0) {
 				mode = FL_SCN_MODE_SIM;
@@ -487,24 +869,34 @@ cmd_run(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case 'w': sweep = true; break;
-		case 'V': use_valgrind = true; break;
+		case 'w': p.sweep = true; break;
+		case 'V': p.use_valgrind = true; break;
 		case 'J': junit = optarg; break;
 		case 'O': json = optarg; break;
 		case 'T': tap = true; break;
 		case 'x':
-			if (parse_u64(optarg, &timeout_ms) != 0 || timeout_ms == 0)
-				goto bad;
+			if (opt_u64("--timeout", optarg, 1, 86400000, &p.timeout_ms) != 0)
+				goto usage;
 			break;
-		case 'd': rc.trace_dir = optarg; break;
-		case 'q': quiet = true; break;
-		case 'E': each_step = true; break;
-		case 'F': fork_each = true; break;
+		case 'd': p.rc.trace_dir = optarg; break;
+		case 'q': p.quiet = true; break;
+		case 'E': p.each_step = true; break;
+		case 'F': p.fork_each = true; break;
 		case 'h': fputs(usage_run, stdout); return 0;
 		default: goto usage;
 		}
 	}
-	if (use_valgrind) {
+	/* stdout carries at most one machine-read stream; then everything
+	 * meant for people goes to stderr. */
+	bool json_out = json != NULL && strcmp(json, "-") == 0;
+	bool junit_out = junit != NULL && strcmp(junit, "-") == 0;
+	if (tap + json_out + junit_out > 1) {
+		fprintf(stderr, "faultline run: --tap, --json - and --junit - each take stdout: "
+		                "give at most one of them\n");
+		return EXIT_USAGE;
+	}
+	p.msg = tap || json_out || junit_out ? stderr : stdout;
+	if (p.use_valgrind) {
 		ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
 		if (n <= 0 || find_valgrind(valgrind, sizeof(valgrind)) != 0) {
 			fprintf(stderr, "faultline run: --valgrind: %s\n",
@@ -512,139 +904,86 @@ cmd_run(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		self_exe[n] = '\0';
-		mkdir(rc.trace_dir, 0755);
+		p.valgrind = valgrind;
+		p.self_exe = self_exe;
 	}
 	if (!have_seed) {
-		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-			seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull;
-		seed &= 0xffffffffffull; /* short enough to type */
+		if (getrandom(&p.seed, sizeof(p.seed), 0) != sizeof(p.seed))
+			p.seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull;
+		p.seed &= 0xffffffffffull; /* short enough to type */
 	}
 	if (load_all((const char *const *)argv + optind, (size_t)(argc - optind), &list, &count) != 0)
 		return EXIT_USAGE;
-	rc.timeout_ms = timeout_ms;
+	p.rc.timeout_ms = p.timeout_ms;
+	p.batch = calloc(MAX_BATCH_PER_JOB * (size_t)p.jobs_n, sizeof(*p.batch));
 
 	struct fl_report_options ro = {
-		.out = tap ? stderr : stdout,
-		.progress = !quiet,
-		.tty = isatty(tap ? 2 : 1),
+		.out = p.msg,
+		.progress = !p.quiet,
+		.tty = isatty(fileno(p.msg)),
 		.tap = tap ? stdout : NULL,
 		.json_path = json,
 		.junit_path = junit,
 	};
-	struct fl_report *rep;
-	double t0 = wall_now();
-
-	if (fl_report_new(&ro, &rep) != 0) {
+	/* Everything that can stop the batch is found before its first run:
+	 * the trace directory, the report files (opened now: a report from an
+	 * earlier batch at that path is truncated, never taken for this one). */
+	if (p.batch == NULL || fl_report_new(&ro, &rep) != 0) {
+		fprintf(stderr, "faultline: out of memory\n");
+		free(p.batch);
 		fl_scenario_list_free(list, count);
 		return EXIT_USAGE;
 	}
-	fprintf(tap ? stderr : stdout, "faultline: seed %" PRIu64 ", %zu scenario(s)%s\n", seed, count,
-	        shard_n > 1 ? " (sharded)" : "");
-	uint64_t global = 0;
+	if (prepare_trace_dir(p.rc.trace_dir, &created_dir) != 0 ||
+	    fl_report_open_files(rep, err, sizeof(err)) != 0) {
+		if (err[0] != '\0')
+			fprintf(stderr, "faultline: report file %s\n", err);
+		if (created_dir)
+			rmdir(p.rc.trace_dir);
+		fl_report_free(rep);
+		free(p.batch);
+		fl_scenario_list_free(list, count);
+		return EXIT_USAGE;
+	}
+	double t0 = wall_now();
+
+	fprintf(p.msg, "faultline: seed %" PRIu64 ", %zu scenario(s)%s\n", p.seed, count,
+	        p.shard_n > 1 ? " (sharded)" : "");
 	for (size_t i = 0; i < count; i++) {
-		const struct fl_scenario *s = list[i];
 		const char *why;
 
 		if (mode >= 0)
 			list[i]->mode = (enum fl_scn_mode)mode;
-		why = fl_runner_unsupported(s);
-		uint64_t n = runs ? runs : (s->budget_runs ? s->budget_runs : 100);
-		double limit = time_limit > 0 ? time_limit : s->budget_seconds;
-		double start = wall_now();
-		struct job *jobs;
-		size_t njobs = 0, cap;
-		uint64_t pct_steps;
-
+		why = fl_runner_unsupported(list[i]);
 		if (why != NULL) {
-			fprintf(stderr, "%s: skipped: %s\n", s->path, why);
+			fprintf(stderr, "%s: skipped: %s\n", list[i]->path, why);
+			skipped++;
 			continue;
 		}
-		pct_steps = pct_estimate(&rc, list[i], seed, each_step, tap ? stderr : stdout, quiet);
-		cap = (size_t)n + 1;
-		if (sweep || s->sweep)
-			cap += 2 * fl_fault_point_count() * 64;
-		jobs = calloc(cap, sizeof(*jobs));
-		if (jobs == NULL)
-			break;
-		/* Time budget: jobs are run in batches so a long scenario stops
-		 * near its budget. */
-		for (uint64_t k = 0; k < n; k++, global++) {
-			if (global % shard_n != shard_i)
-				continue;
-			struct job *j = &jobs[njobs++];
-			j->s = s;
-			j->o = (struct fl_runner_opts){ .seed = seed + k, .timeout_ms = timeout_ms,
-			                                .check_each_step = each_step,
-			                                .pct_steps = pct_steps,
-			                                .fork_each = fork_each };
-			if (use_valgrind) {
-				j->o.valgrind = valgrind;
-				j->o.self_exe = self_exe;
-				j->o.valgrind_log_dir = rc.trace_dir;
-			}
-		}
-		for (size_t b = 0; b < njobs; b += 64 * jobs_n) {
-			size_t m = njobs - b < 64 * jobs_n ? njobs - b : 64 * jobs_n;
-			run_jobs(&rc, jobs + b, m, (unsigned)jobs_n, rep);
-			if (limit > 0 && wall_now() - start > limit)
-				break;
-		}
-		if (sweep || s->sweep) {
-			/* The clean run counts every point's hits. */
-			struct fl_runner_opts o = { .seed = seed, .timeout_ms = timeout_ms,
-			                            .count_hits = true };
-			struct fl_runner_outcome out;
-			size_t nsweep = 0;
-
-			if (fl_runner_run(s, &o, &out) == 0) {
-				for (size_t p = 0; p < out.nhits && nsweep + 2 < cap; p++) {
-					for (uint64_t k = 1; k <= out.hits[p] && k <= 64 && nsweep + 2 < cap; k++) {
-						for (int pers = 0; pers < 2; pers++) {
-							struct job *j = &jobs[nsweep++];
-							j->s = s;
-							j->sweep_point = fl_fault_point_names[p];
-							j->o = (struct fl_runner_opts){
-								.seed = seed, .timeout_ms = timeout_ms,
-								.check_each_step = each_step,
-								.pct_steps = pct_steps,
-								.sweep_point = fl_fault_point_names[p],
-								.sweep_k = k, .sweep_persistent = pers,
-							};
-							snprintf(j->sweep_desc, sizeof(j->sweep_desc),
-							         "sweep: %s hit %" PRIu64 "%s", fl_fault_point_names[p], k,
-							         pers ? " and after" : " once");
-						}
-					}
-				}
-				fl_runner_outcome_fini(&out);
-				/* In batches, so the scenario's time budget bounds a sweep
-				 * too; a cut-short sweep says how far it got. */
-				size_t done = 0;
-				for (; done < nsweep; done += 16 * jobs_n) {
-					size_t m = nsweep - done < 16 * jobs_n ? nsweep - done : 16 * jobs_n;
-					if (limit > 0 && wall_now() - start > limit)
-						break;
-					run_jobs(&rc, jobs + done, m, (unsigned)jobs_n, rep);
-				}
-				if (done > nsweep)
-					done = nsweep;
-				fprintf(tap ? stderr : stdout, "%s: sweep: %zu of %zu faulted runs%s\n", s->name,
-				        done, nsweep, done < nsweep ? " (time budget reached)" : "");
-			}
-		}
-		free(jobs);
+		run_scenario(&p, list[i], rep);
 	}
-	char err[256];
-	if (fl_report_finish(rep, wall_now() - t0, err, sizeof(err)) != 0)
-		fprintf(stderr, "faultline: %s\n", err);
+	fl_report_counts(rep, &cnt);
 	status = fl_report_exit_status(rep);
+	if (fl_report_finish(rep, wall_now() - t0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "faultline: %s: the report is incomplete\n", err);
+		status = EXIT_USAGE;
+	}
+	if (cnt.not_run > 0)
+		fprintf(stderr, "faultline: %" PRIu64 " of %" PRIu64 " runs were not run: %s\n",
+		        cnt.not_run, cnt.runs, first_not_run);
+	else if (cnt.runs == 0)
+		fprintf(stderr, "faultline: no run was executed: %s\n",
+		        count == 0 ? "no scenario"
+		        : skipped == count ? "every scenario was skipped (see above)"
+		        : p.shard_n > 1 ? "this shard holds none of the requested runs"
+		                        : "no run was started");
 	fl_runner_shutdown();
 	fl_report_free(rep);
+	free(p.batch);
 	fl_scenario_list_free(list, count);
+	if (created_dir)
+		rmdir(p.rc.trace_dir); /* only when no run left anything in it */
 	return status;
-bad:
-	fprintf(stderr, "faultline run: bad value for --%s: '%s'\n", li >= 0 ? opts[li].name : "?",
-	        optarg ? optarg : "");
 usage:
 	fputs(usage_run, stderr);
 	return EXIT_USAGE;
@@ -700,8 +1039,12 @@ property_trace_handoff(const char *path, const char *outpath)
 
 /* ---- replay and shrink ------------------------------------------------ */
 
+/* Reads a scenario trace and the scenario file it names.  The trace records
+ * the file's hash (FNV-1a 64 of its bytes): a file changed since then runs
+ * different operations under the same choices, so it is refused unless
+ * `force`.  Returns 0, or -1 after saying why. */
 static int
-load_trace(const char *path, struct fl_trace *t, struct fl_scenario **s)
+load_trace(const char *path, struct fl_trace *t, struct fl_scenario **s, bool force)
 {
 	char err[512];
 	const char *spath;
@@ -722,9 +1065,19 @@ load_trace(const char *path, struct fl_trace *t, struct fl_scenario **s)
 		fl_trace_fini(t);
 		return -1;
 	}
+	if ((*s)->hash != t->hash && !force) {
+		fprintf(stderr, "faultline: %s: %s changed since the trace was recorded (scenario hash "
+		                "%016" PRIx64 " in the trace, %016" PRIx64 " now): the recorded choices "
+		                "would drive different operations; restore the file, or give --force "
+		                "to replay it anyway\n",
+		        path, spath, t->hash, (*s)->hash);
+		fl_scenario_free(*s);
+		fl_trace_fini(t);
+		return -1;
+	}
 	if ((*s)->hash != t->hash)
 		fprintf(stderr, "warning: %s changed since the trace was saved (hash %016" PRIx64
-		                " now %016" PRIx64 "): the replay may differ\n",
+		                " now %016" PRIx64 "): --force: the replay may differ\n",
 		        spath, t->hash, (*s)->hash);
 	return 0;
 }
@@ -789,19 +1142,35 @@ cmd_replay(int argc, char **argv)
 	struct fl_scenario *s;
 	struct fl_runner_opts o;
 	struct fl_runner_outcome out;
-	bool same;
+	static const struct option opts[] = {
+		{ "force", no_argument, 0, 'f' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	bool same, force = false;
+	const char *path;
+	int c;
 
-	if (argc != 2 || strcmp(argv[1], "--help") == 0) {
-		fputs(usage_replay, argc == 2 ? stdout : stderr);
-		return argc == 2 ? 0 : EXIT_USAGE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': force = true; break;
+		case 'h': fputs(usage_replay, stdout); return 0;
+		default: fputs(usage_replay, stderr); return EXIT_USAGE;
+		}
 	}
-	int handed = property_trace_handoff(argv[1], NULL);
+	if (optind != argc - 1) {
+		fputs(usage_replay, stderr);
+		return EXIT_USAGE;
+	}
+	path = argv[optind];
+	int handed = property_trace_handoff(path, NULL);
 	if (handed >= 0)
 		return handed;
-	if (load_trace(argv[1], &t, &s) != 0)
+	if (load_trace(path, &t, &s, force) != 0)
 		return EXIT_USAGE;
 	trace_opts(&t, &o);
-	set_log_dir(&o, argv[1]);
+	set_log_dir(&o, path);
 	if (fl_runner_run(s, &o, &out) != 0) {
 		fprintf(stderr, "faultline replay: the harness could not fork the run\n");
 		fl_scenario_free(s);
@@ -826,6 +1195,7 @@ cmd_shrink(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output", required_argument, 0, 'o' },
 		{ "attempts", required_argument, 0, 'a' },
+		{ "force", no_argument, 0, 'f' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -837,6 +1207,7 @@ cmd_shrink(int argc, char **argv)
 	struct fl_runner_opts o;
 	struct fl_shrink_result sr;
 	enum fl_verdict v;
+	bool force = false;
 	int c, rv;
 
 	optind = 1;
@@ -844,11 +1215,12 @@ cmd_shrink(int argc, char **argv)
 		switch (c) {
 		case 'o': outpath = optarg; break;
 		case 'a':
-			if (parse_u64(optarg, &attempts) != 0 || attempts == 0) {
+			if (opt_u64("--attempts", optarg, 1, UINT32_MAX, &attempts) != 0) {
 				fputs(usage_shrink, stderr);
 				return EXIT_USAGE;
 			}
 			break;
+		case 'f': force = true; break;
 		case 'h': fputs(usage_shrink, stdout); return 0;
 		default: fputs(usage_shrink, stderr); return EXIT_USAGE;
 		}
@@ -864,7 +1236,7 @@ cmd_shrink(int argc, char **argv)
 	int handed = property_trace_handoff(argv[optind], outpath);
 	if (handed >= 0)
 		return handed;
-	if (load_trace(argv[optind], &t, &s) != 0)
+	if (load_trace(argv[optind], &t, &s, force) != 0)
 		return EXIT_USAGE;
 	if (fl_verdict_parse(t.verdict, &v) != 0 || v == FL_VERDICT_PASS) {
 		fprintf(stderr, "faultline shrink: %s: verdict '%s' is not a failure\n", argv[optind],
