@@ -233,6 +233,79 @@ static int cancel_field(struct loader *l, yaml_node_t *map, const char *base, co
 	return 0;
 }
 
+/* The `expect:` text of whichever operation raw holds (NULL: none). */
+#define EXPECT_OF(member) (raw->member != NULL ? raw->member->expect : NULL)
+static const char *raw_expect(const struct fl_raw_op *raw, enum fl_scn_op_kind kind)
+{
+	switch (kind) {
+	case FL_SCN_OP_ADD_PUBLICATION: return EXPECT_OF(add_publication);
+	case FL_SCN_OP_REMOVE_PUBLICATION: return EXPECT_OF(remove_publication);
+	case FL_SCN_OP_ADD_SUBSCRIPTION: return EXPECT_OF(add_subscription);
+	case FL_SCN_OP_REMOVE_SUBSCRIPTION: return EXPECT_OF(remove_subscription);
+	case FL_SCN_OP_OFFER: return EXPECT_OF(offer);
+	case FL_SCN_OP_POLL: return EXPECT_OF(poll);
+	case FL_SCN_OP_TAKE_IMAGE: return EXPECT_OF(take_image);
+	case FL_SCN_OP_RELEASE_IMAGE: return EXPECT_OF(release_image);
+	case FL_SCN_OP_CLOSE_CLIENT: return EXPECT_OF(close_client);
+	case FL_SCN_OP_BARRIER: return EXPECT_OF(barrier);
+	case FL_SCN_OP_OFFER_SERVICE: return EXPECT_OF(offer_service);
+	case FL_SCN_OP_CONNECT_SERVICE: return EXPECT_OF(connect_service);
+	case FL_SCN_OP_REQUEST: return EXPECT_OF(request);
+	case FL_SCN_OP_RESPOND: return EXPECT_OF(respond);
+	case FL_SCN_OP_CTX_OPEN: return EXPECT_OF(ctx_open);
+	case FL_SCN_OP_CTX_CLOSE: return EXPECT_OF(ctx_close);
+	case FL_SCN_OP_LOOKUP_IMAGE: return EXPECT_OF(lookup_image);
+	default: return NULL; /* wait and crash_self cannot fail */
+	}
+}
+#undef EXPECT_OF
+
+/* `expect: any`, or FL_E* names joined by '|' (FL_ETIMEDOUT|FL_ECRASHED),
+ * into op->expect. */
+static int expect_field(struct loader *l, yaml_node_t *m, const char *base, const char *text,
+                        struct fl_scenario_op *op)
+{
+	char f[160], name[64];
+	op->expect = 0;
+	if (text == NULL)
+		return 0;
+	if (strcmp(text, "any") == 0) {
+		op->expect = FL_SCN_EXPECT_ANY;
+		return 0;
+	}
+	for (const char *p = text;; p++) {
+		size_t n = strcspn(p, "|");
+		uint64_t bit = 0;
+		if (n < sizeof name) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			for (int c = -1; c >= FL_ERROR_MIN; c--)
+				if (strcmp(fl_errname(c), name) == 0)
+					bit = FL_SCN_EXPECT_BIT(c);
+		}
+		if (bit == 0) {
+			scn_join(f, sizeof f, base, "expect");
+			return scn_fail(l, scn_yline(scn_yget(l, m, "expect")), f,
+			                "unknown error code '%.*s' (expected FL_E* names joined by '|', "
+			                "e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)",
+			                (int)(n < 64 ? n : 64), p);
+		}
+		op->expect |= bit;
+		p += n;
+		if (*p == '\0')
+			return 0;
+	}
+}
+
+/* The one code of a set with a single member, else 0. */
+static int expect_single(uint64_t set)
+{
+	for (int c = -1; c >= FL_ERROR_MIN; c--)
+		if (set == FL_SCN_EXPECT_BIT(c))
+			return c;
+	return 0;
+}
+
 int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *opn,
                       const char *abase, int ai, int oi, struct fl_scenario_op *op,
                       enum fl_scn_actor_kind akind)
@@ -478,18 +551,9 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		if (!rc && server)
 			rc = impl_field(l, m, base, a->impl, false, 1u << FIXTURE_SERVER_OPEN,
 			                "server opener", &op->u.service.impl);
+		/* On a service open, expect: is an exhaustion check: the open
+		 * must fail with that code (read with every op's expect below). */
 		op->u.service.expect = 0;
-		if (!rc && a->expect != NULL) {
-			char f[160];
-			scn_join(f, sizeof f, base, "expect");
-			for (int c = -1; c >= FL_ERROR_MIN; c--)
-				if (strcmp(fl_errname(c), a->expect) == 0)
-					op->u.service.expect = c;
-			if (op->u.service.expect == 0)
-				rc = scn_fail(l, scn_yline(scn_yget(l, m, "expect")), f,
-				              "unknown error code '%s' (expected an FL_E* name, e.g. FL_ENO_PORTS)",
-				              a->expect);
-		}
 		break;
 	}
 	case FL_SCN_OP_REQUEST: {
@@ -553,6 +617,15 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 	}
 	case FL_SCN_OP__COUNT:
 		break;
+	}
+	if (!rc)
+		rc = expect_field(l, m, base, raw_expect(raw, op->kind), op);
+	if (!rc && (op->kind == FL_SCN_OP_OFFER_SERVICE || op->kind == FL_SCN_OP_CONNECT_SERVICE)) {
+		op->u.service.expect = expect_single(op->expect);
+		if (op->expect != 0 && op->u.service.expect == 0)
+			rc = scn_fail(l, scn_yline(scn_yget(l, m, "expect")), base,
+			              "expect: on a service open names the one code it must fail with "
+			              "(e.g. FL_ENO_PORTS)");
 	}
 	return rc;
 }

@@ -9,6 +9,8 @@
 #define OPT_NULLABLE (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER_NULL)
 #define STR(key, type, member) \
 	CYAML_FIELD_STRING_PTR(key, OPT_PTR, type, member, 0, CYAML_UNLIMITED)
+/* Every op that can fail takes `expect:` (an FL_E* name or any). */
+#define EXPECT(type) STR("expect", type, expect)
 /* A number: read as text, parsed by fields.c (which says why). */
 #define NUM(key, type, member) \
 	CYAML_FIELD_STRING_PTR(key, OPT_PTR, type, member, 0, FL_SCHEMA_NUM_MAX)
@@ -20,6 +22,7 @@ static const cyaml_schema_field_t add_publication_fields[] = {
 	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_add, async),
 	STR("cancel_at", struct fl_raw_add, cancel_at),
 	STR("as", struct fl_raw_add, as),
+	EXPECT(struct fl_raw_add),
 	CYAML_FIELD_END
 };
 
@@ -29,6 +32,7 @@ static const cyaml_schema_field_t add_subscription_fields[] = {
 	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_add, async),
 	STR("cancel_at", struct fl_raw_add, cancel_at),
 	STR("as", struct fl_raw_add, as),
+	EXPECT(struct fl_raw_add),
 	CYAML_FIELD_END
 };
 
@@ -36,6 +40,7 @@ static const cyaml_schema_field_t remove_publication_fields[] = {
 	STR("pub", struct fl_raw_remove, target),
 	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_remove, async),
 	STR("cancel_at", struct fl_raw_remove, cancel_at),
+	EXPECT(struct fl_raw_remove),
 	CYAML_FIELD_END
 };
 
@@ -43,6 +48,7 @@ static const cyaml_schema_field_t remove_subscription_fields[] = {
 	STR("sub", struct fl_raw_remove, target),
 	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_remove, async),
 	STR("cancel_at", struct fl_raw_remove, cancel_at),
+	EXPECT(struct fl_raw_remove),
 	CYAML_FIELD_END
 };
 
@@ -56,6 +62,7 @@ static const cyaml_schema_field_t offer_fields[] = {
 	NUM("size", struct fl_raw_offer, size),
 	CYAML_FIELD_SEQUENCE("sizes", OPT_PTR, struct fl_raw_offer, sizes, &num_entry, 0,
 	                     CYAML_UNLIMITED),
+	EXPECT(struct fl_raw_offer),
 	CYAML_FIELD_END
 };
 
@@ -63,6 +70,7 @@ static const cyaml_schema_field_t poll_fields[] = {
 	STR("sub", struct fl_raw_poll, sub),
 	NUM("until", struct fl_raw_poll, until),
 	NUM("deadline_ms", struct fl_raw_poll, deadline_ms),
+	EXPECT(struct fl_raw_poll),
 	CYAML_FIELD_END
 };
 
@@ -71,6 +79,7 @@ static const cyaml_schema_field_t take_image_fields[] = {
 	STR("from", struct fl_raw_take, from),
 	NUM("index", struct fl_raw_take, index),
 	STR("as", struct fl_raw_take, as),
+	EXPECT(struct fl_raw_take),
 	CYAML_FIELD_END
 };
 
@@ -78,25 +87,34 @@ static const cyaml_schema_field_t lookup_image_fields[] = {
 	STR("sub", struct fl_raw_lookup, sub),
 	STR("from", struct fl_raw_lookup, from),
 	STR("impl", struct fl_raw_lookup, impl),
+	EXPECT(struct fl_raw_lookup),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t release_image_fields[] = {
 	STR("img", struct fl_raw_name, name),
+	EXPECT(struct fl_raw_name),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t barrier_fields[] = {
 	STR("name", struct fl_raw_name, name),
+	EXPECT(struct fl_raw_name),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t ctx_close_fields[] = {
 	STR("ctx", struct fl_raw_name, name),
+	EXPECT(struct fl_raw_name),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t empty_fields[] = {
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t close_client_fields[] = {
+	EXPECT(struct fl_raw_empty),
 	CYAML_FIELD_END
 };
 
@@ -127,6 +145,7 @@ static const cyaml_schema_field_t request_fields[] = {
 	NUM("size", struct fl_raw_request, size),
 	NUM("deadline_ms", struct fl_raw_request, deadline_ms),
 	STR("impl", struct fl_raw_request, impl),
+	EXPECT(struct fl_raw_request),
 	CYAML_FIELD_END
 };
 
@@ -134,12 +153,14 @@ static const cyaml_schema_field_t respond_fields[] = {
 	STR("server", struct fl_raw_respond, server),
 	STR("ctx", struct fl_raw_respond, ctx),
 	NUM("count", struct fl_raw_respond, count),
+	EXPECT(struct fl_raw_respond),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t ctx_open_fields[] = {
 	STR("on", struct fl_raw_ctx_open, on),
 	STR("as", struct fl_raw_ctx_open, as),
+	EXPECT(struct fl_raw_ctx_open),
 	CYAML_FIELD_END
 };
 
@@ -155,7 +176,7 @@ static const cyaml_schema_field_t op_fields[] = {
 	OP(poll, poll_fields),
 	OP(take_image, take_image_fields),
 	OP(release_image, release_image_fields),
-	OP(close_client, empty_fields),
+	OP(close_client, close_client_fields),
 	OP(wait, wait_fields),
 	OP(barrier, barrier_fields),
 	OP(crash_self, empty_fields),

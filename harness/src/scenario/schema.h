@@ -23,12 +23,14 @@ struct fl_raw_add {
 	bool async;
 	char *cancel_at; /* integer step or "random" */
 	char *as;
+	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
 struct fl_raw_remove {
 	char *target; /* `pub:` or `sub:` */
 	bool async;
 	char *cancel_at;
+	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
 struct fl_raw_offer {
@@ -37,12 +39,14 @@ struct fl_raw_offer {
 	char *size;
 	char **sizes;
 	unsigned sizes_count;
+	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
 struct fl_raw_poll {
 	char *sub;
 	char *until;
 	char *deadline_ms;
+	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
 struct fl_raw_take {
@@ -50,16 +54,19 @@ struct fl_raw_take {
 	char *from;
 	char *index;
 	char *as;
+	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
 struct fl_raw_lookup {
 	char *sub;
 	char *from;
 	char *impl;
+	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
 struct fl_raw_name {
 	char *name; /* release_image.img, barrier.name, ctx_close.ctx */
+	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
 struct fl_raw_wait {
@@ -80,21 +87,24 @@ struct fl_raw_request {
 	char *size;
 	char *deadline_ms;
 	char *impl;
+	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
 struct fl_raw_respond {
 	char *server;
 	char *ctx;
 	char *count;
+	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
 struct fl_raw_ctx_open {
 	char *on;
 	char *as;
+	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
 struct fl_raw_empty {
-	int unused;
+	char *expect; /* close_client's; crash_self takes no key */
 };
 
 /* One operation: exactly one member is set (the loader checks the key

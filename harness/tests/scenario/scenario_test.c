@@ -96,7 +96,7 @@ static const struct bad_case bad_cases[] = {
 	 "bad/bad_chunks.yaml:6: driver.chunks: chunk spec \"4096:8,128:4\": sizes must ascend"},
 	{"bad/bad_expect.yaml",
 	 "bad/bad_expect.yaml:7: actors[0].ops[0].offer_service.expect: unknown error code 'ENOSPC' "
-	 "(expected an FL_E* name, e.g. FL_ENO_PORTS)"},
+	 "(expected FL_E* names joined by '|', e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)"},
 	{"bad/connect_impl.yaml",
 	 "bad/connect_impl.yaml:7: actors[0].ops[0].connect_service.impl: unknown key"},
 	{"bad/key_sequence.yaml",
@@ -493,6 +493,57 @@ static void test_numbers_accepted(void **state)
 	fl_scenario_free(s);
 }
 
+/* expect: on every op that can fail: an FL_E* name or any. */
+static void test_expect(void **state)
+{
+	(void)state;
+	static const char text[] =
+		HEAD ACTOR PUB SUB
+		"      - poll: {sub: s, until: 1, deadline_ms: 5, expect: FL_ETIMEDOUT|FL_ECLOSED}\n"
+		"      - take_image: {sub: s, from: p, as: i, expect: any}\n"
+		"      - barrier: {name: b, expect: FL_ETIMEDOUT}\n"
+		"      - close_client: {expect: any}\n"
+		"      - wait: {ms: 1}\n"
+		"  - name: z\n    ops:\n      - barrier: {name: b}\n";
+	static const struct {
+		const char *text, *message;
+	} bad[] = {
+		{HEAD ACTOR "      - wait: {ms: 1, expect: any}\n",
+		 "mem.yaml:7: actors[0].ops[0].wait.expect: unknown key"},
+		{HEAD ACTOR PUB "      - offer: {pub: p, count: 1, expect: ETIMEDOUT}\n",
+		 "mem.yaml:8: actors[0].ops[1].offer.expect: unknown error code 'ETIMEDOUT' (expected "
+		 "FL_E* names joined by '|', e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)"},
+		{HEAD ACTOR PUB "      - offer: {pub: p, count: 1, expect: FL_ETIMEDOUT|}\n",
+		 "mem.yaml:8: actors[0].ops[1].offer.expect: unknown error code '' (expected "
+		 "FL_E* names joined by '|', e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)"},
+		{HEAD ACTOR "      - offer_service: {service: e, as: s, expect: any}\n",
+		 "mem.yaml:7: actors[0].ops[0].offer_service: expect: on a service open names the one "
+		 "code it must fail with (e.g. FL_ENO_PORTS)"},
+	};
+	struct fl_scenario *s = NULL;
+	char err[512];
+	if (fl_scenario_load_string("mem.yaml", text, sizeof text - 1, &s, err, sizeof err))
+		fail_msg("%s", err);
+	assert_int_equal(s->actors[0].ops[0].expect, 0);
+	assert_true(s->actors[0].ops[2].expect ==
+	            (FL_SCN_EXPECT_BIT(FL_ETIMEDOUT) | FL_SCN_EXPECT_BIT(FL_ECLOSED)));
+	assert_true(s->actors[0].ops[3].expect == FL_SCN_EXPECT_ANY);
+	assert_true(s->actors[0].ops[4].expect == FL_SCN_EXPECT_BIT(FL_ETIMEDOUT));
+	assert_true(s->actors[0].ops[5].expect == FL_SCN_EXPECT_ANY);
+	assert_int_equal(s->actors[0].ops[6].expect, 0);
+	fl_scenario_free(s);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		s = NULL;
+		err[0] = '\0';
+		int rc = fl_scenario_load_string("mem.yaml", bad[i].text, strlen(bad[i].text), &s, err,
+		                                 sizeof err);
+		fl_scenario_free(s);
+		if (rc != FL_EINVAL || strcmp(err, bad[i].message) != 0)
+			fail_msg("case %zu: rc %s, message\n  '%s'\nwanted\n  '%s'", i, fl_errname(rc), err,
+			         bad[i].message);
+	}
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -505,7 +556,7 @@ static void test_names(void **state)
 int main(void)
 {
 	enum { NBAD = sizeof bad_cases / sizeof bad_cases[0] };
-	struct CMUnitTest tests[NBAD + 11];
+	struct CMUnitTest tests[NBAD + 12];
 	size_t n = 0;
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_smoke_values);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_values);
@@ -518,6 +569,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_names);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_rejected);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_accepted);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_expect);
 	for (size_t i = 0; i < NBAD; i++)
 		tests[n++] = (struct CMUnitTest){.name = bad_cases[i].file,
 		                                 .test_func = test_bad_file,
