@@ -40,6 +40,8 @@ extern "C" {
 
 /* The result of one run.  Fixed-size fields so a forked run can send it to
  * the parent as plain bytes; empty strings mean "none". */
+#define FL_REPORT_MAX_POINTS 64
+
 struct fl_run_result {
 	char scenario[128];    /* the scenario's name */
 	uint64_t seed;
@@ -52,6 +54,13 @@ struct fl_run_result {
 	char replay_cmd[512];  /* the exact command that replays the run, or "" */
 	bool not_run;          /* the harness could not execute the run (detail says
 	                          why); verdict is then ignored */
+	/* Faults that fired, per fault point (index into the options'
+	 * point_names); all 0 without fault rules. */
+	uint32_t faults_fired[FL_REPORT_MAX_POINTS];
+	uint32_t op_errors_tolerated; /* caused by a fault in the op, expect:, a sweep */
+	uint32_t op_errors_fatal;     /* op errors that failed the run */
+	uint64_t rules_fired;         /* bit i: the scenario's fault rule i fired (the
+	                                 CLI's rules_never_fired; not written) */
 };
 
 struct fl_report_options {
@@ -67,6 +76,8 @@ struct fl_report_options {
 	                          added once fl_report_open_files opened it; "-" is
 	                          stdout (point `out` elsewhere); NULL: none */
 	const char *junit_path; /* written by fl_report_finish; "-" is stdout; NULL: none */
+	const char *const *point_names; /* names of the fault points faults_fired counts,
+	                                   NULL-terminated; NULL: faults_fired not reported */
 };
 
 struct fl_report_counts {
@@ -94,6 +105,13 @@ int fl_report_new(const struct fl_report_options *opt, struct fl_report **out);
  * first fl_report_add.  Returns 0, or FL_EIO (err names the file and why;
  * nothing is left open). */
 int fl_report_open_files(struct fl_report *r, char *err, size_t errlen);
+
+/* fl_report_rule_never_fired notes that fault rule faults[index] (at
+ * `line`, on `point`) of `scenario` fired in none of its `runs` runs: a
+ * line before the summary and an entry of rules_never_fired in the JSON.
+ * Call it before fl_report_finish.  Returns 0 or FL_ENOMEM. */
+int fl_report_rule_never_fired(struct fl_report *r, const char *scenario, int index,
+                               const char *point, int line, uint64_t runs);
 
 /* fl_report_add records a finished run, or one not run (res->not_run),
  * and prints what it calls for: the progress line, a failure or not-run

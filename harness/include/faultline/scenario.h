@@ -206,9 +206,17 @@ struct fl_scn_op_ctx {
 
 /* One operation: a tagged union.  close_client and crash_self carry no
  * arguments. */
+/* fl_scenario_op.expect: a set of FL_E* codes, bit -code for each (codes
+ * run from -1 to FL_ERROR_MIN, above -64); FL_SCN_EXPECT_ANY: any error. */
+#define FL_SCN_EXPECT_BIT(code) (1ull << (unsigned)(-(code)))
+#define FL_SCN_EXPECT_ANY (~0ull)
+
 struct fl_scenario_op {
 	enum fl_scn_op_kind kind;
 	int line; /* 1-based source line */
+	uint64_t expect; /* the FL_E* codes the op may fail with (FL_SCN_EXPECT_BIT),
+	                    FL_SCN_EXPECT_ANY, or 0: an error fails the run unless a
+	                    fault fired in the op */
 	union {
 		struct fl_scn_op_add add;
 		struct fl_scn_op_remove remove;

@@ -227,6 +227,8 @@ fault_decide(struct fl_faults *f, const char *name, void **failinfo)
 			f->first_point = idx >= 0 ? fl_fault_point_names[idx] : NULL;
 			f->first_hit = idx >= 0 ? f->counts[idx].hits : 0;
 		}
+		if (f->hooks.fired != NULL)
+			f->hooks.fired(f->hooks.arg, name, i);
 		if (external)
 			return external_fire(f, rs, name, failinfo);
 		f->pending = rs;

@@ -59,6 +59,10 @@ struct fl_fault_hooks {
 	void (*crash)(void *arg, const char *point);
 	/* True in a process actor: where external (posix/) points may fire. */
 	bool (*in_process_actor)(void *arg);
+	/* Rule `rule` (index in the order added) fired at `point` (any
+	 * action), before the action happens: the runner attributes it to the
+	 * running actor's operation. */
+	void (*fired)(void *arg, const char *point, size_t rule);
 };
 
 struct fl_faults;

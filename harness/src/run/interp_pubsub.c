@@ -64,7 +64,7 @@ client_error(void *arg, int err, const char *what)
 
 	/* A driver timeout or a lapped broadcast is the client's to report;
 	 * the run judges by properties.  Keep the first for the detail. */
-	if (!ar->run->faults_configured && err != FL_ECLOSED)
+	if (err != FL_ECLOSED && !run_faults_fired_for(ar))
 		run_fail(ar->run, "operations", "actor %s: client: %s: %s", ar->a->name,
 		         what ? what : "", fl_errname(err));
 }

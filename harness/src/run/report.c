@@ -21,7 +21,15 @@ struct stored_run {
 	uint64_t trace_hash;
 	double seconds;
 	char *property, *detail, *trace, *replay; /* NULL when empty */
+	char *fired;       /* JSON object of faults fired per point, NULL: none */
+	uint32_t op_errors_tolerated, op_errors_fatal;
 	bool not_run;
+};
+
+struct never_fired {
+	char *scenario, *point;
+	int index, line;
+	uint64_t runs;
 };
 
 struct fl_report {
@@ -37,6 +45,8 @@ struct fl_report {
 	double seconds;
 	bool progress_shown; /* a \r progress line is on screen */
 	FILE *json_f, *junit_f;   /* opened by fl_report_open_files */
+	struct never_fired *never;
+	size_t nnever;
 };
 
 int fl_report_new(const struct fl_report_options *opt, struct fl_report **out)
@@ -68,6 +78,7 @@ static void free_strings(struct stored_run *s)
 	free(s->detail);
 	free(s->trace);
 	free(s->replay);
+	free(s->fired);
 }
 
 void fl_report_free(struct fl_report *r)
@@ -79,6 +90,11 @@ void fl_report_free(struct fl_report *r)
 	for (size_t i = 0; i < r->stored; i++)
 		free_strings(&r->runs[i]);
 	free(r->runs);
+	for (size_t i = 0; i < r->nnever; i++) {
+		free(r->never[i].scenario);
+		free(r->never[i].point);
+	}
+	free(r->never);
 	for (size_t i = 0; i < r->name_count; i++)
 		free(r->names[i]);
 	free(r->names);
@@ -355,15 +371,91 @@ static void json_run(FILE *f, size_t i, const char *name, const struct stored_ru
 	fprintf(f, ", \"trace_hash\": \"%016llx\", \"seconds\": %.6f, \"detail\": ",
 	        (unsigned long long)s->trace_hash, s->seconds);
 	json_str(f, s->detail ? s->detail : "");
-	fputc('}', f);
+	fprintf(f, ", \"faults_fired\": %s, \"op_errors_tolerated\": %u, \"op_errors_fatal\": %u}",
+	        s->fired ? s->fired : "{}", s->op_errors_tolerated, s->op_errors_fatal);
+}
+
+/* {"point": n, ...} of the points that fired, into a malloc'd string, or
+ * NULL when none fired (or on no memory: *ok false). */
+static char *fired_json(const struct fl_report *r, const struct fl_run_result *res, bool *ok)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (r->opt.point_names == NULL)
+		return NULL;
+	for (size_t i = 0; i < FL_REPORT_MAX_POINTS && r->opt.point_names[i] != NULL; i++)
+		if (res->faults_fired[i] != 0)
+			goto some;
+	return NULL;
+some:
+	m = open_memstream(&buf, &len);
+	if (m == NULL) {
+		*ok = false;
+		return NULL;
+	}
+	fputc('{', m);
+	for (size_t i = 0, n = 0; i < FL_REPORT_MAX_POINTS && r->opt.point_names[i] != NULL; i++) {
+		if (res->faults_fired[i] == 0)
+			continue;
+		fputs(n++ ? ", " : "", m);
+		json_str(m, r->opt.point_names[i]);
+		fprintf(m, ": %u", res->faults_fired[i]);
+	}
+	fputc('}', m);
+	if (fclose(m) != 0) {
+		free(buf);
+		*ok = false;
+		return NULL;
+	}
+	return buf;
+}
+
+static void json_never_fired(const struct fl_report *r, FILE *f)
+{
+	fputs(",\n \"rules_never_fired\": [", f);
+	for (size_t i = 0; i < r->nnever; i++) {
+		const struct never_fired *n = &r->never[i];
+		fputs(i ? ", {\"scenario\": " : "{\"scenario\": ", f);
+		json_str(f, n->scenario);
+		fprintf(f, ", \"rule\": %d, \"line\": %d, \"point\": ", n->index, n->line);
+		json_str(f, n->point);
+		fprintf(f, ", \"runs\": %llu}", (unsigned long long)n->runs);
+	}
+	fputc(']', f);
+}
+
+int fl_report_rule_never_fired(struct fl_report *r, const char *scenario, int index,
+                               const char *point, int line, uint64_t runs)
+{
+	struct never_fired *v = realloc(r->never, (r->nnever + 1) * sizeof(*v));
+	if (v == NULL)
+		return FL_ENOMEM;
+	r->never = v;
+	v = &r->never[r->nnever];
+	v->scenario = strdup(scenario);
+	v->point = strdup(point);
+	if (v->scenario == NULL || v->point == NULL) {
+		free(v->scenario);
+		free(v->point);
+		return FL_ENOMEM;
+	}
+	v->index = index;
+	v->line = line;
+	v->runs = runs;
+	r->nnever++;
+	return 0;
 }
 
 static void json_tail(const struct fl_report *r, FILE *f)
 {
+	fputs(r->run_count ? "\n]" : "]", f);
+	json_never_fired(r, f);
 	fprintf(f,
-	        "%s],\n \"summary\": {\"runs\": %zu, \"passed\": %llu, \"failed\": %llu, "
+	        ",\n \"summary\": {\"runs\": %zu, \"passed\": %llu, \"failed\": %llu, "
 	        "\"crashed\": %llu, \"hung\": %llu, \"deadlocked\": %llu, \"not_run\": %llu}}\n",
-	        r->run_count ? "\n" : "", r->run_count,
+	        r->run_count,
 	        (unsigned long long)r->by_verdict[FL_VERDICT_PASS],
 	        (unsigned long long)r->by_verdict[FL_VERDICT_FAIL],
 	        (unsigned long long)r->by_verdict[FL_VERDICT_CRASH],
@@ -392,6 +484,8 @@ int fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 		.trace_hash = res->trace_hash,
 		.seconds = res->seconds == res->seconds && res->seconds >= 0 ? res->seconds : 0,
 		.not_run = res->not_run,
+		.op_errors_tolerated = res->op_errors_tolerated,
+		.op_errors_fatal = res->op_errors_fatal,
 	};
 	bool ok = true;
 	if (intern(r, res->scenario, sizeof res->scenario, &s.scenario))
@@ -400,6 +494,7 @@ int fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 	s.detail = dup_field(res->detail, sizeof res->detail, &ok);
 	s.trace = dup_field(res->trace_path, sizeof res->trace_path, &ok);
 	s.replay = dup_field(res->replay_cmd, sizeof res->replay_cmd, &ok);
+	s.fired = fired_json(r, res, &ok);
 	if (!ok) {
 		free_strings(&s);
 		return FL_ENOMEM;
@@ -602,6 +697,10 @@ int fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t
 	if (errlen)
 		err[0] = '\0';
 	clear_progress(r);
+	for (size_t i = 0; i < r->nnever; i++)
+		fprintf(r->opt.out, "%s: fault rule faults[%d] (line %d, %s) never fired in %llu runs\n",
+		        r->never[i].scenario, r->never[i].index, r->never[i].line, r->never[i].point,
+		        (unsigned long long)r->never[i].runs);
 	fl_report_summary_line(r, wall_seconds, line, sizeof line);
 	fprintf(r->opt.out, "%s\n", line);
 	fflush(r->opt.out);

@@ -17,7 +17,8 @@ struct fl_faults;
 
 #define RUN_MAX_ACTORS 64
 #define RUN_MAX_BARRIERS 32
-#define RUN_MAX_CLIENT_IDS 8 /* pub/sub clients an actor opened (close_client reopens) */
+#define RUN_MAX_CLIENT_IDS 8
+#define FL_RUN_MAX_POINTS 64   /* registered fault points (fault_points.def) */ /* pub/sub clients an actor opened (close_client reopens) */
 
 struct run;
 
@@ -33,6 +34,10 @@ struct actor_run {
 	uint64_t crashed_at_ns;
 	int op;                  /* operation being run (for reports) */
 	uint32_t op_errors;      /* operations that returned an error */
+	uint32_t op_errors_tolerated; /* ... caused by a fault or declared (expect:) */
+	uint32_t faults_fired;   /* fault rules that fired while this actor ran */
+	uint32_t faults_at_op;   /* faults_fired when the current op began */
+	uint32_t driver_faults_at_op; /* run->driver_faults_fired then */
 	uint32_t barrier_rounds[RUN_MAX_BARRIERS]; /* arrivals at each barrier */
 	void *client;            /* fl_client *, pub/sub, opened on first use */
 	struct fl_choice *choices; /* the run's stream (sim), or the actor's own (stress) */
@@ -79,7 +84,11 @@ struct run {
 	int nbarriers;
 	uint64_t liveness_ns;
 	uint64_t timeout_ns;     /* default deadline of a wait */
-	bool faults_configured;  /* operation errors are expected */
+	bool faults_configured;  /* the scenario has fault rules */
+	bool sweep;              /* a sweep run: its op errors are the point */
+	uint32_t driver_faults_fired; /* fault rules fired outside any actor (the driver) */
+	uint64_t rules_fired;    /* bit i: the scenario's fault rule i fired */
+	uint32_t point_fired[FL_RUN_MAX_POINTS]; /* per fl_fault_point_names index */
 	bool threaded;           /* stress: actors are real threads */
 	bool check_each_step;    /* audit after every operation of every actor */
 	int fds_at_start;
@@ -93,10 +102,23 @@ struct run {
 void run_fail(struct run *r, const char *property, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* runner.c: in stress mode, the actor an OS thread runs (NULL: none). */
+void runner_set_thread_actor(struct actor_run *ar);
+
 /* interp.c */
-/* An operation failed: a violation ("operations") unless faults are
- * configured, when errors are the expected outcome. */
+/* An operation failed.  Tolerated (counted in op_errors_tolerated) only
+ * when a fault fired inside that operation, in this actor or in the
+ * driver while the operation ran, when the operation declares the error
+ * (`expect: FL_E...` or `expect: any`), or in a sweep run; any other
+ * error is a violation ("operations") naming actor, op, line and error. */
 void op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv);
+/* True when a fault fired in this actor's current operation, or in the
+ * driver while it ran. */
+bool op_fault_fired(const struct actor_run *ar);
+/* True when a fault has fired in this actor or the driver so far in the
+ * run (or in a sweep run): what an asynchronous client error, which no
+ * operation owns, is tolerated for. */
+bool run_faults_fired_for(const struct actor_run *ar);
 /* Now plus ms (0: the scenario's driver timeout). */
 uint64_t deadline_after_ms(struct run *r, uint32_t ms);
 /* Wait, with a deadline, until the driver actor started: 0, FL_ETIMEDOUT,

@@ -44,6 +44,9 @@ enum {
 	TAG_HASH = 'H',
 	TAG_HITS = 'P',
 	TAG_STEPS = 'S',
+	TAG_FIRED = 'F',   /* u64 per fault point: faults fired */
+	TAG_OPERR = 'O',   /* [u64 tolerated][u64 fatal] op errors */
+	TAG_RULES = 'R',   /* u64: bit i set when the scenario's fault rule i fired */
 	TAG_BEGIN = 'B',   /* worker: the run has started */
 	TAG_END = 'E',     /* worker: the run is over; [i32 rv][u32 clean] */
 };
@@ -99,6 +102,52 @@ hook_actor_name(void *arg)
 	return fl_sim_current_name();
 }
 
+/* The actor running on this OS thread in stress mode (real threads); sim
+ * actors share one thread and are found by the scheduler's name. */
+static __thread struct actor_run *thread_actor;
+
+void
+runner_set_thread_actor(struct actor_run *ar)
+{
+	thread_actor = ar;
+}
+
+static struct actor_run *
+current_actor(struct run *r)
+{
+	const char *name;
+
+	if (proc_actor != NULL)
+		return proc_actor;
+	if (thread_actor != NULL)
+		return thread_actor;
+	name = fl_sim_current_name();
+	for (size_t i = 0; name != NULL && i < r->s->actor_count; i++)
+		if (strcmp(r->actors[i].a->name, name) == 0)
+			return &r->actors[i];
+	return NULL;
+}
+
+/* A fault fired: counted for the point, and for the actor whose operation
+ * it fired in, or for the driver (outside any actor).  The counters live
+ * in the run, shared with process actors. */
+static void
+hook_fired(void *arg, const char *point, size_t rule)
+{
+	struct run *r = arg;
+	struct actor_run *ar = current_actor(r);
+	int idx = fl_fault_point_index(point);
+
+	if (rule < 64)
+		__atomic_fetch_or(&r->rules_fired, 1ull << rule, __ATOMIC_RELAXED);
+	if (idx >= 0 && idx < FL_RUN_MAX_POINTS)
+		__atomic_fetch_add(&r->point_fired[idx], 1, __ATOMIC_RELAXED);
+	if (ar != NULL)
+		__atomic_fetch_add(&ar->faults_fired, 1, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_add(&r->driver_faults_fired, 1, __ATOMIC_RELEASE);
+}
+
 static void
 hook_crash(void *arg, const char *point)
 {
@@ -148,7 +197,8 @@ static int
 setup_faults(struct run *r, const struct fl_runner_opts *o)
 {
 	struct fl_fault_hooks hooks = { .arg = r, .actor_name = hook_actor_name, .crash = hook_crash,
-	                                .in_process_actor = hook_in_process_actor };
+	                                .in_process_actor = hook_in_process_actor,
+	                                .fired = hook_fired };
 	int rv = fl_faults_new(r->choices, &hooks, &r->faults);
 
 	for (size_t i = 0; rv == 0 && i < r->s->fault_count; i++) {
@@ -175,6 +225,7 @@ setup_faults(struct run *r, const struct fl_runner_opts *o)
 		};
 		rv = fl_faults_add(r->faults, &rule);
 		r->faults_configured = true;
+		r->sweep = true;
 	}
 	/* No rule and no counting: the points stay disarmed (one branch a
 	 * hit), which changes no decision: only rules draw choices. */
@@ -243,6 +294,22 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 		for (size_t i = 0; i < np; i++)
 			hits[i] = fl_faults_hits(r->faults, fl_fault_point_names[i]);
 		fl_sandbox_frame_write(fd, TAG_HITS, hits, (uint32_t)(np * sizeof(uint64_t)));
+	}
+	if (r->faults_configured && np <= FL_RUN_MAX_POINTS) {
+		for (size_t i = 0; i < np; i++)
+			hits[i] = __atomic_load_n(&r->point_fired[i], __ATOMIC_RELAXED);
+		fl_sandbox_frame_write(fd, TAG_FIRED, hits, (uint32_t)(np * sizeof(uint64_t)));
+	}
+	{
+		uint64_t oe[2] = { 0, 0 };
+
+		for (size_t i = 0; i < r->s->actor_count; i++) {
+			oe[0] += r->actors[i].op_errors_tolerated;
+			oe[1] += r->actors[i].op_errors - r->actors[i].op_errors_tolerated;
+		}
+		fl_sandbox_frame_write(fd, TAG_OPERR, oe, sizeof(oe));
+		oe[0] = __atomic_load_n(&r->rules_fired, __ATOMIC_RELAXED);
+		fl_sandbox_frame_write(fd, TAG_RULES, oe, sizeof(uint64_t));
 	}
 	snprintf(text, sizeof(text), "%d\n%s\n%s", (int)v, r->property, r->detail);
 	fl_sandbox_frame_write(fd, TAG_VERDICT, text, (uint32_t)strlen(text));
@@ -969,8 +1036,30 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 			if (len == sizeof(uint64_t))
 				memcpy(&out->steps, data, sizeof(uint64_t));
 			break;
+		case TAG_FIRED:
+			free(out->fired);
+			out->fired = malloc(len ? len : 1);
+			if (out->fired != NULL) {
+				memcpy(out->fired, data, len);
+				out->nfired = len / sizeof(uint64_t);
+			}
+			break;
+		case TAG_RULES:
+			if (len == sizeof(uint64_t))
+				memcpy(&out->rules_fired, data, sizeof(uint64_t));
+			break;
+		case TAG_OPERR:
+			if (len == 2 * sizeof(uint64_t)) {
+				memcpy(&out->op_errors_tolerated, data, sizeof(uint64_t));
+				memcpy(&out->op_errors_fatal, (const uint8_t *)data + sizeof(uint64_t),
+				       sizeof(uint64_t));
+			}
+			break;
 		case TAG_HITS:
 			free(out->hits);
+	free(out->fired);
+	out->fired = NULL;
+	out->nfired = 0;
 			out->hits = malloc(len ? len : 1);
 			if (out->hits != NULL) {
 				memcpy(out->hits, data, len);

@@ -58,6 +58,15 @@ struct fl_runner_outcome {
 	uint64_t *hits;           /* per fl_fault_point_names entry, malloc'd, or
 	                           * NULL; counted with count_hits or fault rules */
 	size_t nhits;
+	uint64_t *fired;          /* per fl_fault_point_names entry: faults that
+	                           * fired in the run (every process), malloc'd, or
+	                           * NULL when the run had no fault rule */
+	size_t nfired;
+	uint64_t op_errors_tolerated; /* op errors a fault in the op, expect: or a
+	                                 sweep accounted for */
+	uint64_t op_errors_fatal;     /* op errors that failed the run */
+	uint64_t rules_fired;         /* bit i: the scenario's faults[i] fired (the
+	                                 sweep's own rule comes after them) */
 	double seconds;
 };
 

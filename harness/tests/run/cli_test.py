@@ -1061,6 +1061,71 @@ def case_valgrind():
              "vg-clean", 0)
 
 
+def case_op_errors():
+    """An op error is tolerated only when a fault fired inside that op, or
+    the op declares it (expect:).  A take_image that fails for a reason no
+    fault caused fails the run (property operations, naming actor, op, line
+    and error) although the scenario has a fault that fires; declared with
+    expect:, the same runs pass and count it as tolerated.  A rule that
+    never fires gets a line and an entry of rules_never_fired."""
+    scn = "harness/tests/run/scenarios/op-error-unrelated.yaml"
+    rep, out, err = run_json(scn, ["--seed", "1"], "operr", expect=1)
+    runs = rep["runs"]
+    check(len(runs) == 3, "%d runs, expected 3", len(runs))
+    for r in runs:
+        check(r["verdict"] == "fail" and r["property"] == "operations",
+              "run %s: %s %s, expected fail operations", r["seed"], r["verdict"], r["property"])
+        check("actor sub: take_image (line 22): image: FL_ENOENT" in r["detail"],
+              "detail does not name actor, op, line and error: %s", r["detail"])
+        check(r["op_errors_fatal"] >= 1, "op_errors_fatal %s", r["op_errors_fatal"])
+        check(r["faults_fired"].get("transport/shm/map", 0) >= 1,
+              "the delay fault did not fire: %s", r["faults_fired"])
+    # Declared: the same scenario passes, the errors counted as tolerated.
+    d = tdir("operr-expect")
+    with open(src(scn)) as f:
+        text = f.read()
+    text = text.replace("name: op-error-unrelated", "name: op-error-declared")
+    text = text.replace("{sub: s, from: p, as: img}", "{sub: s, from: p, as: img, expect: FL_ENOENT}")
+    text = text.replace("{img: img}", "{img: img, expect: any}")
+    declared = os.path.join(d, "declared.yaml")
+    with open(declared, "w") as f:
+        f.write(text)
+    rep, _, _ = run_json(declared, ["--seed", "1"], "operr-expect-run", expect=0)
+    for r in rep["runs"]:
+        check(r["verdict"] == "pass", "declared run %s: %s %s", r["seed"], r["verdict"], r["detail"])
+        check(r["op_errors_tolerated"] >= 1 and r["op_errors_fatal"] == 0,
+              "declared run %s: tolerated %s fatal %s", r["seed"], r["op_errors_tolerated"],
+              r["op_errors_fatal"])
+    # A different declared code does not cover it.
+    wrong = os.path.join(d, "wrong.yaml")
+    with open(wrong, "w") as f:
+        f.write(text.replace("expect: FL_ENOENT", "expect: FL_ETIMEDOUT").replace(
+            "op-error-declared", "op-error-wrong-code"))
+    rep, _, _ = run_json(wrong, ["--seed", "1"], "operr-wrong-run", expect=1)
+    check(all(r["property"] == "operations" for r in rep["runs"]),
+          "an undeclared code was tolerated: %s", [r["detail"] for r in rep["runs"]])
+    # A fault inside the op tolerates its error: reqrep-crash's client dies
+    # at its third send (tolerated), and every run passes.
+    rep, _, _ = run_json("scenarios/reqrep-crash.yaml", ["--seed", "1", "--runs", "5"], "operr-crash")
+    check(all(r["verdict"] == "pass" and r["op_errors_tolerated"] >= 1 for r in rep["runs"]),
+          "reqrep-crash: %s", [(r["verdict"], r["op_errors_tolerated"]) for r in rep["runs"]])
+    check(rep["rules_never_fired"] == [], "rules_never_fired %s", rep["rules_never_fired"])
+    # A rule on a point the ops never reach: reported, not silent.
+    nf = os.path.join(d, "never.yaml")
+    with open(nf, "w") as f:
+        f.write("name: never-fires\ndescription: d\nmode: sim\nactors:\n  - name: a\n    ops:\n"
+                "      - add_publication: {channel: ipc, stream: 1, as: p}\n"
+                "      - remove_publication: {pub: p}\n"
+                "faults:\n  - point: transport/rr/request_send\n    action: error\n"
+                "properties: [no_leaked_files]\n")
+    rep, out, err = run_json(nf, ["--seed", "1", "--runs", "4"], "operr-never", expect=0)
+    check(rep["rules_never_fired"] == [{"scenario": "never-fires", "rule": 0, "line": 10,
+                                        "point": "transport/rr/request_send", "runs": 4}],
+          "rules_never_fired %s", rep["rules_never_fired"])
+    check("never-fires: fault rule faults[0] (line 10, transport/rr/request_send) never fired "
+          "in 4 runs" in out + err, "no never-fired line:\n%s%s", out, err)
+
+
 def case_posix_preload():
     """posix/ faults: a proc-mode run is re-executed with libfiu's POSIX
     preload, whose wrapped libc calls ask the run's fault engine, only in
@@ -1236,6 +1301,7 @@ CASES = {
     "worker": case_worker,
     "valgrind": case_valgrind,
     "posix_preload": case_posix_preload,
+    "op_errors": case_op_errors,
     "bad_numbers": case_bad_numbers,
     "bad_keys": case_bad_keys,
     "bad_trace": case_bad_trace,

@@ -88,21 +88,22 @@ static const char expected_json[] =
 	"{\"runs\": [\n"
 	"  {\"scenario\": \"smoke\", \"seed\": 1, \"verdict\": \"pass\", \"property\": null, "
 	"\"trace\": null, \"trace_hash\": \"0000000000abcdef\", \"seconds\": 0.500000, "
-	"\"detail\": \"\"},\n"
+	"\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
 	"  {\"scenario\": \"smoke\", \"seed\": 18446744073709551615, \"verdict\": \"fail\", "
 	"\"property\": \"image_refs\", \"trace\": \"traces/smoke-2.trace\", "
 	"\"trace_hash\": \"0123456789abcdef\", \"seconds\": 0.250000, \"detail\": "
-	"\"image_refs: actor \\\"sub\\\" holds 1 reference <session 7> & more\\nline2\\ttab\"},\n"
+	"\"image_refs: actor \\\"sub\\\" holds 1 reference <session 7> & more\\nline2\\ttab\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
 	"  {\"scenario\": \"b1 #fixture\", \"seed\": 3, \"verdict\": \"crash\", \"property\": null, "
 	"\"trace\": null, \"trace_hash\": \"0000000000000007\", \"seconds\": 0.125000, "
-	"\"detail\": \"SIGSEGV in actor sub \\u0001 \\ufffd bad utf8 caf\xc3\xa9\"},\n"
+	"\"detail\": \"SIGSEGV in actor sub \\u0001 \\ufffd bad utf8 caf\xc3\xa9\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
 	"  {\"scenario\": \"b1 #fixture\", \"seed\": 4, \"verdict\": \"hang\", \"property\": null, "
 	"\"trace\": null, \"trace_hash\": \"0000000000000008\", \"seconds\": 2.000000, "
-	"\"detail\": \"\"},\n"
+	"\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
 	"  {\"scenario\": \"smoke\", \"seed\": 5, \"verdict\": \"deadlock\", \"property\": null, "
 	"\"trace\": \"t.trace\", \"trace_hash\": \"0000000000000009\", \"seconds\": 0.000000, "
-	"\"detail\": \"no actor runnable: pub at offer\"}\n"
+	"\"detail\": \"no actor runnable: pub at offer\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0}\n"
 	"],\n"
+	" \"rules_never_fired\": [],\n"
 	" \"summary\": {\"runs\": 5, \"passed\": 1, \"failed\": 1, \"crashed\": 1, \"hung\": 1, "
 	"\"deadlocked\": 1, \"not_run\": 0}}\n";
 
@@ -140,7 +141,7 @@ static void test_json_empty(void **state)
 	assert_int_equal(fl_report_exit_status(r), 2); /* zero runs is never a pass */
 	assert_int_equal(fl_report_write_json(r, f), 0);
 	char *text = slurp(f);
-	assert_string_equal(text, "{\"runs\": [],\n \"summary\": {\"runs\": 0, \"passed\": 0, "
+	assert_string_equal(text, "{\"runs\": [],\n \"rules_never_fired\": [],\n \"summary\": {\"runs\": 0, \"passed\": 0, "
 	                          "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0, "
 	                          "\"not_run\": 0}}\n");
 	free(text);
@@ -408,11 +409,12 @@ static void test_not_run(void **state)
 		"{\"runs\": [\n"
 		"  {\"scenario\": \"s\", \"seed\": 1, \"verdict\": \"pass\", \"property\": null, "
 		"\"trace\": null, \"trace_hash\": \"0000000000000005\", \"seconds\": 1.000000, "
-		"\"detail\": \"\"},\n"
+		"\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
 		"  {\"scenario\": \"s\", \"seed\": 2, \"verdict\": \"not_run\", \"property\": null, "
 		"\"trace\": null, \"trace_hash\": \"0000000000000000\", \"seconds\": 0.000000, "
-		"\"detail\": \"the harness could not start the run: Too many open files\"}\n"
+		"\"detail\": \"the harness could not start the run: Too many open files\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0}\n"
 		"],\n"
+		" \"rules_never_fired\": [],\n"
 		" \"summary\": {\"runs\": 2, \"passed\": 1, \"failed\": 0, \"crashed\": 0, \"hung\": 0, "
 		"\"deadlocked\": 0, \"not_run\": 1}}\n");
 	assert_string_equal(junit,
@@ -484,7 +486,7 @@ static void test_python_reads_files(void **state)
 		"assert runs[0]['property'] is None and runs[1]['property']=='image_refs'\n"
 		"assert runs[0]['trace'] is None and runs[4]['trace']=='t.trace'\n"
 		"assert runs[1]['trace_hash']=='0123456789abcdef'\n"
-		"assert set(runs[0])=={'scenario','seed','verdict','property','trace','trace_hash','seconds','detail'}\n"
+		"assert set(runs[0])=={'scenario','seed','verdict','property','trace','trace_hash','seconds','detail','faults_fired','op_errors_tolerated','op_errors_fatal'}\n"
 		"assert d['summary']=={'runs':5,'passed':1,'failed':1,'crashed':1,'hung':1,'deadlocked':1,'not_run':0}\n";
 	static const char check_xml[] =
 		"import sys,xml.etree.ElementTree as ET\n"

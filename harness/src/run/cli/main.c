@@ -283,12 +283,31 @@ struct run_cfg {
 /* The first reason a run was not run, for the closing message. */
 static char first_not_run[512];
 
+/* The fault rules of the scenario being run that fired in some run, and
+ * its runs executed: what rules_never_fired is made of. */
+static uint64_t scn_rules_fired, scn_runs_done;
+
 static void
 add_result(struct fl_report *rep, const struct fl_run_result *res)
 {
 	if (res->not_run && first_not_run[0] == '\0')
 		snprintf(first_not_run, sizeof(first_not_run), "%s", res->detail);
+	if (!res->not_run) {
+		scn_rules_fired |= res->rules_fired;
+		scn_runs_done++;
+	}
 	fl_report_add(rep, res);
+}
+
+/* A rule that fired in no run of the batch tested nothing: say so (the
+ * way FoundationDB reports BUGGIFY sites that never fired). */
+static void
+report_rules_never_fired(struct fl_report *rep, const struct fl_scenario *s)
+{
+	for (size_t i = 0; i < s->fault_count && i < 64; i++)
+		if (scn_runs_done > 0 && (scn_rules_fired & (1ull << i)) == 0)
+			fl_report_rule_never_fired(rep, s->name, (int)i, s->faults[i].point,
+			                           s->faults[i].line, scn_runs_done);
 }
 
 /* Run once and turn the outcome into a report entry (and a trace file
@@ -314,6 +333,11 @@ run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_r
 		return;
 	}
 	res->verdict = out.verdict;
+	for (size_t i = 0; i < out.nfired && i < FL_REPORT_MAX_POINTS; i++)
+		res->faults_fired[i] = (uint32_t)out.fired[i];
+	res->op_errors_tolerated = (uint32_t)out.op_errors_tolerated;
+	res->op_errors_fatal = (uint32_t)out.op_errors_fatal;
+	res->rules_fired = out.rules_fired;
 	res->trace_hash = out.trace_hash;
 	res->seconds = out.seconds;
 	snprintf(res->property, sizeof(res->property), "%s", out.property);
@@ -767,6 +791,8 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 	uint64_t k = first, made = 0, before = reported(rep), done;
 	uint64_t pct_steps = pct_estimate(&p->rc, s, p->seed, p->each_step, p->msg, p->quiet);
 
+	scn_rules_fired = 0;
+	scn_runs_done = 0;
 	p->global += n;
 	while (made < want) {
 		size_t m = 0;
@@ -795,6 +821,7 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 		        s->name, limit, done, want);
 	if (p->sweep || s->sweep)
 		run_sweep(p, s, pct_steps, start, limit, rep);
+	report_rules_never_fired(rep, s);
 }
 
 static int
@@ -924,6 +951,7 @@ cmd_run(int argc, char **argv)
 		.tap = tap ? stdout : NULL,
 		.json_path = json,
 		.junit_path = junit,
+		.point_names = fl_fault_point_names,
 	};
 	/* Everything that can stop the batch is found before its first run:
 	 * the trace directory, the report files (opened now: a report from an
