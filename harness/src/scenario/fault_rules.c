@@ -45,6 +45,47 @@ static bool known_point(const char *point, bool *registered)
 	       strncmp(point, "libc/", 5) == 0;
 }
 
+/* Edit distance of a and b (each at most 127 bytes counted). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[128];
+	if (la > 127)
+		la = 127;
+	if (lb > 127)
+		lb = 127;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* The registered point nearest to `point`, if near enough to be a typo. */
+static const char *nearest_point(const char *point)
+{
+	const char *best = NULL;
+	size_t bd = (size_t)-1;
+	for (const char *const *p = fl_fault_point_names; *p != NULL; p++) {
+		size_t d = edit_distance(point, *p);
+		if (d < bd) {
+			bd = d;
+			best = *p;
+		}
+	}
+	return bd <= 3 || bd <= strlen(point) / 4 ? best : NULL;
+}
+
 int scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_t *fn, int fi,
                          struct fl_scenario_fault *o, const struct fl_scenario *s)
 {
@@ -65,8 +106,18 @@ int scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_
 		            "unknown fault point '%s' (expected a registered transport/ point, "
 		            "or posix/... or libc/... for libfiu's preload)",
 		            o->point);
-	if (!registered && strncmp(o->point, "transport/", 10) == 0)
-		scn_warn(l, pline, f, "'%s' is not in this build's fault point registry", o->point);
+	if (!registered && strncmp(o->point, "transport/", 10) == 0) {
+		/* A typo would make every run fail for the wrong reason, or a
+		 * rule silently never fire: refuse it at load. */
+		const char *near = nearest_point(o->point);
+		if (near != NULL)
+			return scn_fail(l, pline, f, "unknown fault point '%s' (did you mean %s?)",
+			                o->point, near);
+		return scn_fail(l, pline, f,
+		                "unknown fault point '%s' (not in this build's registry: "
+		                "`faultline list --points` prints them)",
+		                o->point);
+	}
 	if (registered == false && strncmp(o->point, "transport/", 10) != 0 &&
 	    s->mode != FL_SCN_MODE_PROC)
 		return scn_fail(l, pline, f, "syscall point '%s' needs mode proc (libfiu preload)",
