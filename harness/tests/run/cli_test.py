@@ -1126,6 +1126,59 @@ def case_op_errors():
           "in 4 runs" in out + err, "no never-fired line:\n%s%s", out, err)
 
 
+def case_points_reachable():
+    """Every registered fault point can be made to fire by a scenario of
+    the suite, and firing it changes the run (its trace hash differs from
+    the same run without the rule): a point whose hit is never reached, or
+    whose failure the code ignores, would pass every sweep untested.  A
+    rule {nth: 1} is tried first, {after: 1} (every hit) when one failure
+    changes nothing observable (a single missed heartbeat)."""
+    import re
+    with open(src("transport/src/fault_points.def")) as f:
+        points = re.findall(r'^FL_POINT\("([^"]+)"', f.read(), re.M)
+    check(len(points) >= 20, "only %d points in fault_points.def", len(points))
+    hosts = ["scenarios/pubsub-churn.yaml", "scenarios/reqrep-smoke.yaml"]
+    d = tdir("reach")
+    scn = os.path.join(d, "reach.yaml")
+
+    def one(text, tag):
+        with open(scn, "w") as f:
+            f.write(text)
+        rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "1"], "reach-" + tag, expect={0, 1})
+        return rep["runs"][0]
+
+    bases = {}
+    for h in hosts:
+        with open(src(h)) as f:
+            text = f.read()
+        text = re.sub(r"^faults:\n(?:[ -].*\n)*", "", text, flags=re.M)
+        text = re.sub(r"^name: .*", "name: reach", text, flags=re.M)
+        bases[h] = (text, one(text, "base")["trace_hash"])
+    # Liveness is heartbeat-driven: a client that waits longer than it.
+    idle = ("name: reach\ndescription: a client idles past its liveness\nmode: sim\n"
+            "driver: {client_liveness_ms: 100}\nactors:\n  - name: a\n    ops:\n"
+            "      - add_publication: {channel: ipc, stream: 1, as: p}\n"
+            "      - wait: {ms: 500}\n      - remove_publication: {pub: p, expect: any}\n")
+    hosts.append("idle")
+    bases["idle"] = (idle, one(idle, "base")["trace_hash"])
+    unreached = []
+    for p in points:
+        ok = False
+        for h in hosts:
+            text, h0 = bases[h]
+            for when in ("{nth: 1}", "{after: 1}"):
+                r = one(text + "faults:\n  - point: %s\n    action: error\n    when: %s\n"
+                        % (p, when), "pt")
+                if r["faults_fired"].get(p, 0) >= 1 and r["trace_hash"] != h0:
+                    ok = True
+                    break
+            if ok:
+                break
+        if not ok:
+            unreached.append(p)
+    check(not unreached, "points no suite scenario can make fire with an effect: %s", unreached)
+
+
 def case_posix_preload():
     """posix/ faults: a proc-mode run is re-executed with libfiu's POSIX
     preload, whose wrapped libc calls ask the run's fault engine, only in
@@ -1302,6 +1355,7 @@ CASES = {
     "valgrind": case_valgrind,
     "posix_preload": case_posix_preload,
     "op_errors": case_op_errors,
+    "points_reachable": case_points_reachable,
     "bad_numbers": case_bad_numbers,
     "bad_keys": case_bad_keys,
     "bad_trace": case_bad_trace,
