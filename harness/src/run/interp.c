@@ -24,6 +24,8 @@
 #include "faultline/reqrep.h"
 #include "faultline/sim.h"
 
+#include <sys/mman.h>
+
 #include "run/run_internal.h"
 #include "registry.h" /* fixtures/: the helpers `impl:` names */
 
@@ -830,8 +832,15 @@ interp_setup(struct run *r)
 	r->objs = calloc(s->object_count + 1, sizeof(void *));
 	r->socks = calloc(s->object_count + 1, sizeof(fl_sock *));
 	r->sent = calloc(s->object_count + 1, sizeof(uint32_t));
-	if (r->objs == NULL || r->socks == NULL || r->sent == NULL)
+	r->sessions_len = (s->object_count + 1) * sizeof(int64_t);
+	r->sessions = mmap(NULL, r->sessions_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	                   -1, 0);
+	if (r->sessions == MAP_FAILED)
+		r->sessions = NULL;
+	if (r->objs == NULL || r->socks == NULL || r->sent == NULL || r->sessions == NULL)
 		return FL_ENOMEM;
+	for (size_t i = 0; i <= s->object_count; i++)
+		r->sessions[i] = RUN_NO_SESSION;
 	fl_aio_debug_read(&r->aio_base);
 	for (size_t i = 0; i < s->actor_count && i < RUN_MAX_ACTORS; i++) {
 		struct actor_run *ar = &r->actors[i];
@@ -883,6 +892,9 @@ interp_teardown(struct run *r)
 	free(r->objs);
 	free(r->socks);
 	free(r->sent);
+	if (r->sessions != NULL)
+		munmap(r->sessions, r->sessions_len);
+	r->sessions = NULL;
 	r->objs = NULL;
 	r->socks = NULL;
 	r->sent = NULL;

@@ -201,6 +201,8 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 	}
 	if (is_pub) {
 		r->objs[a->as] = obj;
+		__atomic_store_n(&r->sessions[a->as], (int64_t)fl_publication_session_id(obj),
+		                 __ATOMIC_RELEASE);
 		return;
 	}
 	struct sub_state *ss = calloc(1, sizeof(*ss));
@@ -365,12 +367,13 @@ do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	}
 	for (;;) {
 		if (t->from >= 0) {
-			fl_publication *pub = r->objs[t->from];
-			if (pub == NULL) {
-				op_error(ar, op, "publication gone", FL_ENOENT);
-				return;
-			}
-			rv = fl_subscription_image_by_session_id(ss->sub, fl_publication_session_id(pub), &img);
+			/* The session the publication was given, by whichever
+			 * actor or process added it (proc mode: another process). */
+			int64_t sid = __atomic_load_n(&r->sessions[t->from], __ATOMIC_ACQUIRE);
+			if (sid == RUN_NO_SESSION)
+				rv = FL_ENOENT; /* not added yet: wait for it */
+			else
+				rv = fl_subscription_image_by_session_id(ss->sub, (int32_t)sid, &img);
 		} else {
 			rv = fl_subscription_image_at_index(ss->sub, (int)t->index, &img);
 		}
@@ -402,7 +405,6 @@ do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	const struct fl_scn_op_lookup_image *lk = &op->u.lookup_image;
 	const struct fixture_impl *impl = fixture_find(lk->impl);
 	struct sub_state *ss = lk->sub >= 0 ? r->objs[lk->sub] : NULL;
-	fl_publication *pub = lk->from >= 0 ? r->objs[lk->from] : NULL;
 	struct fl_idle st = { 0 };
 	uint64_t deadline = deadline_after_ms(r, 0);
 	int64_t position;
@@ -412,12 +414,15 @@ do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
 		op_error(ar, op, lk->impl, FL_EINVAL);
 		return;
 	}
-	if (ss == NULL || pub == NULL) {
+	if (ss == NULL || lk->from < 0) {
 		op_error(ar, op, ss == NULL ? "no subscription" : "no publication", FL_ESTATE);
 		return;
 	}
 	for (;;) {
-		rv = impl->fn.image_lookup(ss->sub, fl_publication_session_id(pub), &position);
+		/* The publication's session, from whichever process added it. */
+		int64_t sid = __atomic_load_n(&r->sessions[lk->from], __ATOMIC_ACQUIRE);
+		rv = sid == RUN_NO_SESSION ? FL_ENOENT
+		                           : impl->fn.image_lookup(ss->sub, (int32_t)sid, &position);
 		if (rv != FL_ENOENT || fl_clock_now_ns() >= deadline)
 			break;
 		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
@@ -425,7 +430,7 @@ do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	if (rv != 0)
 		op_error(ar, op, lk->impl, rv);
 	else
-		ar->last_image_session = fl_publication_session_id(pub);
+		ar->last_image_session = (int)__atomic_load_n(&r->sessions[lk->from], __ATOMIC_RELAXED);
 }
 
 static void

@@ -18,7 +18,8 @@ struct fl_faults;
 #define RUN_MAX_ACTORS 64
 #define RUN_MAX_BARRIERS 32
 #define RUN_MAX_CLIENT_IDS 8
-#define FL_RUN_MAX_POINTS 64   /* registered fault points (fault_points.def) */ /* pub/sub clients an actor opened (close_client reopens) */
+#define FL_RUN_MAX_POINTS 64
+#define RUN_NO_SESSION INT64_MIN   /* registered fault points (fault_points.def) */ /* pub/sub clients an actor opened (close_client reopens) */
 
 struct run;
 
@@ -69,6 +70,10 @@ struct run {
 	bool reqrep;             /* ... request/response (a domain is created) */
 	void *driver;            /* fl_driver *, embedded, agent style */
 	uint32_t *sent;          /* messages offered per pub object */
+	int64_t *sessions;       /* per pub object: its session id, RUN_NO_SESSION
+	                            until added; shared with process actors (a
+	                            take_image in another process names it) */
+	size_t sessions_len;     /* bytes mapped */
 	uint64_t linger_ns;
 	char ns[64];
 	char dir[256];           /* /dev/shm/faultline-<ns> */

@@ -1179,6 +1179,27 @@ def case_points_reachable():
     check(not unreached, "points no suite scenario can make fire with an effect: %s", unreached)
 
 
+def case_take_image_proc():
+    """take_image {from: PUB} in proc mode, where the publication lives in
+    another process: it used to fail 'publication gone: FL_ENOENT'; the
+    session id now travels through the run.  The correct use passes; the
+    same scenario without release_image fails with image_refs."""
+    scn = "harness/tests/run/scenarios/take-image-proc.yaml"
+    rep, _, _ = run_json(scn, ["--seed", "1"], "tiproc")
+    check([r["verdict"] for r in rep["runs"]] == ["pass"] * 3,
+          "take_image across processes: %s", [(r["verdict"], r["detail"]) for r in rep["runs"]])
+    d = tdir("tiproc-leak")
+    with open(src(scn)) as f:
+        text = f.read()
+    leak = os.path.join(d, "leak.yaml")
+    with open(leak, "w") as f:
+        f.write(text.replace("      - release_image: {img: img}\n", "").replace(
+            "name: take-image-proc", "name: take-image-proc-leak"))
+    rep, _, _ = run_json(leak, ["--seed", "1"], "tiproc-leak-run", expect=1)
+    check(all(r["verdict"] == "fail" and r["property"] == "image_refs" for r in rep["runs"]),
+          "the leak was not caught: %s", [(r["verdict"], r["property"]) for r in rep["runs"]])
+
+
 def case_posix_preload():
     """posix/ faults: a proc-mode run is re-executed with libfiu's POSIX
     preload, whose wrapped libc calls ask the run's fault engine, only in
@@ -1355,6 +1376,7 @@ CASES = {
     "valgrind": case_valgrind,
     "posix_preload": case_posix_preload,
     "op_errors": case_op_errors,
+    "take_image_proc": case_take_image_proc,
     "points_reachable": case_points_reachable,
     "bad_numbers": case_bad_numbers,
     "bad_keys": case_bad_keys,
