@@ -293,6 +293,8 @@ struct fl_scenario {
 	const struct fl_scenario_fault *faults;
 	size_t fault_count;
 	uint32_t properties;     /* FL_SCN_PROP_* bits */
+	bool properties_default; /* no `properties:` key: the leak and balance
+	                            properties that fit the scenario's ops */
 	uint64_t budget_runs;    /* 0: not bounded by runs */
 	double budget_seconds;   /* 0: not bounded by time */
 	enum fl_scn_sched_kind scheduler;

@@ -34,6 +34,41 @@ static const char *const prop_names[FL_SCN_PROP_COUNT] = {
 	"no_late_completions",
 };
 
+/* The leak and balance properties that hold for any correct program
+ * running these operations, faults or not (no_loss and the ordering
+ * properties depend on what the scenario means, so they are never
+ * implied). */
+static uint32_t default_properties(const struct fl_scenario *s)
+{
+	uint32_t p = FL_SCN_PROP_NO_LEAKED_FILES | FL_SCN_PROP_NO_UNEXPECTED_SIGNAL;
+	for (size_t i = 0; i < s->actor_count; i++) {
+		for (size_t j = 0; j < s->actors[i].op_count; j++) {
+			switch (s->actors[i].ops[j].kind) {
+			case FL_SCN_OP_ADD_PUBLICATION:
+			case FL_SCN_OP_ADD_SUBSCRIPTION:
+			case FL_SCN_OP_TAKE_IMAGE:
+			case FL_SCN_OP_LOOKUP_IMAGE:
+				p |= FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_GAUGES_ZERO |
+				     FL_SCN_PROP_NO_PENDING_REGISTRATIONS;
+				break;
+			case FL_SCN_OP_OFFER_SERVICE:
+			case FL_SCN_OP_CONNECT_SERVICE:
+			case FL_SCN_OP_REQUEST:
+			case FL_SCN_OP_RESPOND:
+				p |= FL_SCN_PROP_CHUNKS_BALANCED | FL_SCN_PROP_PORTS_ZERO |
+				     FL_SCN_PROP_MESSAGES_FREED_ONCE;
+				break;
+			case FL_SCN_OP_CTX_OPEN:
+				p |= FL_SCN_PROP_NO_LATE_COMPLETIONS;
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	return p;
+}
+
 const char *fl_scenario_property_name(uint32_t prop)
 {
 	for (int i = 0; i < FL_SCN_PROP_COUNT; i++)
@@ -438,6 +473,17 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 		if (s->properties & (1u << k))
 			return scn_fail(l, line, f, "property '%s' is listed twice", r->properties[i]);
 		s->properties |= 1u << k;
+	}
+	if (pn == NULL) {
+		/* A scenario that names no property would check nothing and pass
+		 * a known leak: it gets every leak and balance property that fits
+		 * its operations (`faultline list` shows them). */
+		s->properties = default_properties(s);
+		s->properties_default = true;
+	} else if (s->properties == 0) {
+		return scn_fail(l, scn_yline(pn), "properties",
+		                "an empty list checks nothing (leave the key out for the defaults "
+		                "that fit the operations)");
 	}
 
 	/* budget */

@@ -1200,6 +1200,29 @@ def case_take_image_proc():
           "the leak was not caught: %s", [(r["verdict"], r["property"]) for r in rep["runs"]])
 
 
+def case_default_properties():
+    """A scenario that names no property used to check nothing and pass a
+    known leak: the B1 leak fixture with its properties: line removed now
+    fails image_refs in every run (defaults that fit its operations), and
+    `list` says which properties apply and that they are the defaults."""
+    import re
+    d = tdir("defprops")
+    with open(src("fixtures/scenarios/b1-image-leak.yaml")) as f:
+        text = f.read()
+    text = re.sub(r"^properties:.*\n(?:  - .*\n)*", "", text, flags=re.M)
+    text = re.sub(r"^name: .*", "name: b1-no-properties", text, flags=re.M)
+    scn = os.path.join(d, "b1.yaml")
+    with open(scn, "w") as f:
+        f.write(text)
+    rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "5"], "defprops-run", expect=1)
+    check(all(r["verdict"] == "fail" and r["property"] == "image_refs" for r in rep["runs"]),
+          "the leak passed without properties: %s", [(r["verdict"], r["property"]) for r in rep["runs"]])
+    _, out, _ = run(["list", scn], 0)
+    check("properties: image_refs no_leaked_files gauges_zero no_pending_registrations "
+          "no_unexpected_signal (the defaults for its operations: it lists none)" in out,
+          "list does not show the defaults:\n%s", out)
+
+
 def case_posix_preload():
     """posix/ faults: a proc-mode run is re-executed with libfiu's POSIX
     preload, whose wrapped libc calls ask the run's fault engine, only in
@@ -1376,6 +1399,7 @@ CASES = {
     "valgrind": case_valgrind,
     "posix_preload": case_posix_preload,
     "op_errors": case_op_errors,
+    "default_properties": case_default_properties,
     "take_image_proc": case_take_image_proc,
     "points_reachable": case_points_reachable,
     "bad_numbers": case_bad_numbers,

@@ -572,6 +572,42 @@ static void test_unknown_point(void **state)
 	}
 }
 
+/* No `properties:` key: the leak and balance properties that fit the
+ * operations (a scenario that checks nothing would pass a known leak);
+ * an empty list is refused. */
+static void test_default_properties(void **state)
+{
+	(void)state;
+	static const char pubsub[] = HEAD ACTOR PUB SUB;
+	static const char reqrep[] = HEAD ACTOR "      - offer_service: {service: e, as: srv}\n"
+	                             "      - ctx_open: {on: srv, as: c}\n";
+	static const char empty[] = HEAD ACTOR WAIT "properties: []\n";
+	struct fl_scenario *s = NULL;
+	char err[512] = "";
+
+	if (fl_scenario_load_string("mem.yaml", pubsub, sizeof pubsub - 1, &s, err, sizeof err))
+		fail_msg("%s", err);
+	assert_true(s->properties_default);
+	assert_int_equal(s->properties, FL_SCN_PROP_NO_LEAKED_FILES | FL_SCN_PROP_NO_UNEXPECTED_SIGNAL |
+	                                        FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_GAUGES_ZERO |
+	                                        FL_SCN_PROP_NO_PENDING_REGISTRATIONS);
+	fl_scenario_free(s);
+	s = NULL;
+	if (fl_scenario_load_string("mem.yaml", reqrep, sizeof reqrep - 1, &s, err, sizeof err))
+		fail_msg("%s", err);
+	assert_int_equal(s->properties, FL_SCN_PROP_NO_LEAKED_FILES | FL_SCN_PROP_NO_UNEXPECTED_SIGNAL |
+	                                        FL_SCN_PROP_CHUNKS_BALANCED | FL_SCN_PROP_PORTS_ZERO |
+	                                        FL_SCN_PROP_MESSAGES_FREED_ONCE |
+	                                        FL_SCN_PROP_NO_LATE_COMPLETIONS);
+	fl_scenario_free(s);
+	s = NULL;
+	assert_int_equal(fl_scenario_load_string("mem.yaml", empty, sizeof empty - 1, &s, err, sizeof err),
+	                 FL_EINVAL);
+	assert_string_equal(err, "mem.yaml:8: properties: an empty list checks nothing (leave the key "
+	                         "out for the defaults that fit the operations)");
+	fl_scenario_free(s);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -584,7 +620,7 @@ static void test_names(void **state)
 int main(void)
 {
 	enum { NBAD = sizeof bad_cases / sizeof bad_cases[0] };
-	struct CMUnitTest tests[NBAD + 13];
+	struct CMUnitTest tests[NBAD + 14];
 	size_t n = 0;
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_smoke_values);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_values);
@@ -599,6 +635,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_accepted);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_expect);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unknown_point);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_default_properties);
 	for (size_t i = 0; i < NBAD; i++)
 		tests[n++] = (struct CMUnitTest){.name = bad_cases[i].file,
 		                                 .test_func = test_bad_file,

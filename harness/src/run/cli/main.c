@@ -1329,6 +1329,12 @@ cmd_list(int argc, char **argv)
 		       why ? "\n    (not runnable in this build: " : "", why ? why : "");
 		if (why)
 			printf(")\n");
+		fputs("    properties:", stdout);
+		for (int k = 0; k < FL_SCN_PROP_COUNT; k++)
+			if (list[i]->properties & (1u << k))
+				printf(" %s", fl_scenario_property_name(1u << k));
+		printf("%s\n", list[i]->properties_default
+		                      ? " (the defaults for its operations: it lists none)" : "");
 	}
 	fl_scenario_list_free(list, count);
 	return 0;
