@@ -93,7 +93,7 @@ wait_driver(struct run *r)
 	while (__atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) == RUN_DRIVER_STARTING) {
 		if (fl_clock_now_ns() >= deadline)
 			return FL_ETIMEDOUT;
-		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+		fl_idle(&st, 0, deadline);
 	}
 	return __atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) == RUN_DRIVER_READY ? 0 : FL_ENOENT;
 }
@@ -712,7 +712,13 @@ interp_actor_main(void *arg)
  * done, drains until the driver holds nothing or the drain deadline (linger
  * + liveness + 1 s) passes, so the audit sees the settled state.
  */
-#define DRIVER_DUTY_NS (10ull * FL_NS_PER_MS)
+/* The embedded driver's duty cycle when nothing wakes it: a tenth of the
+ * client liveness (so timeouts land within 10 % of it), at most 100 ms, as
+ * the driver's own conductor does.  Commands wake it at once (a client's
+ * write is work).  Under sim every tick is a scheduling step: a 10 ms
+ * tick made a 1000 s virtual wait 10^5 steps. */
+#define DRIVER_DUTY_MAX_NS (100ull * FL_NS_PER_MS)
+#define DRIVER_DUTY_MIN_NS (1ull * FL_NS_PER_MS)
 
 /* Transitional, see interp_pubsub.c: the pub/sub driver is referenced
  * weakly until the transport lands; fl_runner_unsupported keeps scenarios
@@ -763,7 +769,13 @@ interp_driver_main(void *arg)
 	struct run *r = arg;
 	struct fl_idle st = { 0 };
 	uint64_t drain_until = 0, next_quiet_check = 0;
+	uint64_t duty = r->liveness_ns / 10;
 	int rv = driver_start(r);
+
+	if (duty > DRIVER_DUTY_MAX_NS)
+		duty = DRIVER_DUTY_MAX_NS;
+	if (duty < DRIVER_DUTY_MIN_NS)
+		duty = DRIVER_DUTY_MIN_NS;
 
 	if (rv != 0) {
 		/* Under injected faults a driver that refuses to start cleanly
@@ -817,8 +829,8 @@ interp_driver_main(void *arg)
 				next_quiet_check = now + 50 * FL_NS_PER_MS;
 			}
 		}
-		if (r->driver != NULL && now + DRIVER_DUTY_NS < next)
-			next = now + DRIVER_DUTY_NS;
+		if (r->driver != NULL && now + duty < next)
+			next = now + duty;
 		fl_idle(&st, work, next);
 	}
 	__atomic_store_n(&r->driver_state, RUN_DRIVER_DONE, __ATOMIC_RELEASE);

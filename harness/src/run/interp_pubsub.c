@@ -191,7 +191,7 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 				rv = FL_ETIMEDOUT;
 				break;
 			}
-			fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+			fl_idle(&st, 0, deadline);
 			rv = 0;
 		}
 	}
@@ -279,7 +279,7 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 		return;
 	}
 	while (!fl_publication_is_connected(pub) && fl_clock_now_ns() < connect_until)
-		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+		fl_idle(&st, 0, connect_until);
 	buf = malloc(maxlen);
 	if (buf == NULL)
 		return;
@@ -300,7 +300,7 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 			rv = fl_publication_offer(pub, buf, len);
 			if (rv > 0 || rv != FL_EBACKPRESSURE || fl_clock_now_ns() >= deadline)
 				break;
-			fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+			fl_idle(&st, 0, deadline);
 		}
 		if (rv == FL_ENOT_CONNECTED) {
 			fl_idle(&st, 1, FL_DEADLINE_NONE);
@@ -346,7 +346,7 @@ do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
 				         ar->a->name, op->line, got, p->until);
 			return;
 		}
-		fl_idle(&st, n, fl_clock_now_ns() + FL_NS_PER_MS);
+		fl_idle(&st, n, deadline);
 	}
 }
 
@@ -379,7 +379,7 @@ do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
 		}
 		if (rv != FL_ENOENT || fl_clock_now_ns() >= deadline)
 			break;
-		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+		fl_idle(&st, 0, deadline);
 	}
 	if (rv != 0) {
 		op_error(ar, op, "image", rv);
@@ -425,7 +425,7 @@ do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
 		                           : impl->fn.image_lookup(ss->sub, (int32_t)sid, &position);
 		if (rv != FL_ENOENT || fl_clock_now_ns() >= deadline)
 			break;
-		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+		fl_idle(&st, 0, deadline);
 	}
 	if (rv != 0)
 		op_error(ar, op, lk->impl, rv);

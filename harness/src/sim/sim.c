@@ -59,6 +59,7 @@ struct fl_sim {
 	uint64_t now_ns;
 	uint64_t work_epoch;   /* bumped whenever an actor reports work */
 	uint64_t quantum_ns;   /* next time step when every actor sleeps */
+	uint64_t recheck_at;   /* when every sleeper re-checks next; 0: now + quantum */
 	uint64_t steps;
 	uint64_t switches;
 	uint64_t progress;     /* steps other than a failed lock retry */
@@ -194,6 +195,8 @@ fl_sim_spawn(struct fl_sim *s, const char *name, void (*fn)(void *), void *arg, 
 	s->actors[s->nactors++] = a;
 	s->work_epoch++;
 	s->quantum_ns = BASE_QUANTUM_NS;
+	s->recheck_at = 0;
+	s->recheck_at = 0;
 	if (id != NULL)
 		*id = a->id;
 	return 0;
@@ -275,14 +278,19 @@ note_work(struct fl_sim *s)
 {
 	s->work_epoch++;
 	s->quantum_ns = BASE_QUANTUM_NS;
+	s->recheck_at = 0;
 }
 
-/* Every actor sleeps: move virtual time one quantum (at most to the
- * earliest deadline) and wake the sleepers to re-check. */
+/* Every actor sleeps: move virtual time to the next event.  That is the
+ * earliest deadline, and then only the actors whose deadline it is wake
+ * (a conductor's periodic tick: the others sleep on, so a 1000 s wait
+ * beside two 100 ms duty cycles costs a few steps a tick, not a wake-up of
+ * everyone); or the re-check, a quantum after the last work, when every
+ * sleeper re-checks, as parked agents would, and the quantum doubles. */
 static bool
 advance_time(struct fl_sim *s)
 {
-	uint64_t earliest = FL_DEADLINE_NONE, next;
+	uint64_t earliest = FL_DEADLINE_NONE;
 
 	for (size_t i = 0; i < s->nactors; i++) {
 		struct actor *a = s->actors[i];
@@ -291,19 +299,22 @@ advance_time(struct fl_sim *s)
 	}
 	if (earliest == FL_DEADLINE_NONE && s->quantum_ns > DEADLOCK_HORIZON_NS)
 		return false;
-	next = s->now_ns + s->quantum_ns;
-	bool capped = earliest != FL_DEADLINE_NONE && earliest < next;
-	if (capped)
-		next = earliest;
-	if (next > s->now_ns)
-		s->now_ns = next;
-	/* The quantum grows only when a whole quantum passed: steps capped
-	 * by a deadline (many short sleeps) are not "nothing happening", and
-	 * counting them grew the quantum past the horizon in a few dozen
-	 * steps, so a later sleeper that is woken by a park re-check only
-	 * (a socket worker told to stop) was called a deadlock.  Doubling
-	 * stops at the horizon, so it cannot overflow to 0. */
-	if (!capped && s->quantum_ns <= DEADLOCK_HORIZON_NS)
+	if (s->recheck_at <= s->now_ns)
+		s->recheck_at = s->now_ns + s->quantum_ns;
+	if (earliest != FL_DEADLINE_NONE && earliest < s->recheck_at) {
+		if (earliest > s->now_ns)
+			s->now_ns = earliest;
+		return true; /* is_runnable: the actors whose deadline passed */
+	}
+	s->now_ns = s->recheck_at;
+	s->recheck_at = 0;
+	/* The quantum grows only when a whole quantum passed with no work;
+	 * deadline steps in between do not count (counting them grew the
+	 * quantum past the horizon in a few dozen steps, so a later sleeper
+	 * woken by a park re-check only, a socket worker told to stop, was
+	 * called a deadlock).  Doubling stops at the horizon, so it cannot
+	 * overflow to 0. */
+	if (s->quantum_ns <= DEADLOCK_HORIZON_NS)
 		s->quantum_ns *= 2;
 	s->work_epoch++; /* a park timeout: every sleeper re-checks */
 	return true;

@@ -1223,6 +1223,25 @@ def case_default_properties():
           "list does not show the defaults:\n%s", out)
 
 
+def case_long_virtual_deadline():
+    """Under sim, a 1000 s virtual deadline is cheap: a poll that nothing
+    answers, with deadline_ms 1000000, used to end hang/step_limit (10^6
+    scheduling steps, one per 1 ms re-check); it now waits for its
+    deadline and passes (the timeout declared)."""
+    d = tdir("longdl")
+    scn = os.path.join(d, "long.yaml")
+    with open(scn, "w") as f:
+        f.write("name: long-poll\ndescription: a poll nothing answers, 1000 s virtual\n"
+                "mode: sim\nactors:\n  - name: a\n    ops:\n"
+                "      - add_subscription: {channel: ipc, stream: 1, as: s}\n"
+                "      - poll: {sub: s, until: 1, deadline_ms: 1000000, expect: FL_ETIMEDOUT}\n"
+                "      - wait: {ms: 1000000}\n"
+                "      - remove_subscription: {sub: s}\n")
+    rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "2"], "longdl-run")
+    check(all(r["verdict"] == "pass" for r in rep["runs"]),
+          "a 1000 s virtual deadline: %s", [(r["verdict"], r["property"], r["detail"]) for r in rep["runs"]])
+
+
 def case_posix_preload():
     """posix/ faults: a proc-mode run is re-executed with libfiu's POSIX
     preload, whose wrapped libc calls ask the run's fault engine, only in
@@ -1399,6 +1418,7 @@ CASES = {
     "valgrind": case_valgrind,
     "posix_preload": case_posix_preload,
     "op_errors": case_op_errors,
+    "long_virtual_deadline": case_long_virtual_deadline,
     "default_properties": case_default_properties,
     "take_image_proc": case_take_image_proc,
     "points_reachable": case_points_reachable,
