@@ -133,6 +133,63 @@ check_fill(const void *p, uint32_t len, uint64_t seq)
 	return true;
 }
 
+/*
+ * Every actor that can still run waits at a barrier whose round cannot
+ * complete (barriers crossed in opposite orders, or a peer that finished
+ * or crashed before arriving): nothing can change, so the run is a
+ * deadlock, named with each actor's barrier and line, rather than an op
+ * error once the barrier's timeout passes.  The first actor to see it
+ * records it; the others leave their barriers too.
+ */
+static bool
+barrier_deadlock(struct run *r)
+{
+	char detail[480];
+	size_t off = 0;
+	int waiting = 0;
+
+	if (__atomic_load_n(&r->deadlocked, __ATOMIC_SEQ_CST))
+		return true;
+	for (size_t i = 0; i < r->s->actor_count; i++) {
+		struct actor_run *a = &r->actors[i];
+		int at = __atomic_load_n(&a->at_barrier, __ATOMIC_SEQ_CST);
+
+		if (__atomic_load_n(&a->finished, __ATOMIC_SEQ_CST) ||
+		    __atomic_load_n(&a->crashed, __ATOMIC_SEQ_CST))
+			continue;
+		if (at == 0)
+			return false; /* it may still arrive somewhere */
+		struct barrier *b = &r->barriers[at - 1];
+		if (__atomic_load_n(&b->arrived, __ATOMIC_SEQ_CST) >=
+		    (int)__atomic_load_n(&a->at_round, __ATOMIC_SEQ_CST) * b->expected)
+			return false; /* its round completed: it goes on */
+		waiting++;
+	}
+	if (waiting == 0)
+		return false;
+	for (size_t i = 0; i < r->s->actor_count && off < sizeof(detail) - 1; i++) {
+		struct actor_run *a = &r->actors[i];
+		int at = __atomic_load_n(&a->at_barrier, __ATOMIC_SEQ_CST), n;
+
+		if (a->finished)
+			n = snprintf(detail + off, sizeof(detail) - off, "%s%s finished", off ? "; " : "",
+			             a->a->name);
+		else if (a->crashed)
+			n = snprintf(detail + off, sizeof(detail) - off, "%s%s crashed", off ? "; " : "",
+			             a->a->name);
+		else
+			n = snprintf(detail + off, sizeof(detail) - off,
+			             "%s%s waits at barrier '%s' (line %d)", off ? "; " : "", a->a->name,
+			             r->barriers[at - 1].name, a->last_op_line);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	if (!__atomic_exchange_n(&r->deadlocked, true, __ATOMIC_SEQ_CST))
+		run_fail(r, "deadlock", "no barrier can complete: %s", detail);
+	return true;
+}
+
 static void
 do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 {
@@ -150,18 +207,28 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 	}
 	if (b == NULL)
 		return;
+	/* Arrive first, then say where it waits: a peer that sees it waiting
+	 * sees its arrival counted too (barrier_deadlock). */
 	__atomic_add_fetch(&b->arrived, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ar->at_round, round, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ar->at_barrier, (int)(b - r->barriers) + 1, __ATOMIC_SEQ_CST);
 	fl_idle(&st, 1, FL_DEADLINE_NONE); /* arriving is progress for the others */
 	/* Round k completes when every actor of the barrier arrived k times
 	 * (actors with `repeat:` pass the same barrier once a round). */
 	while (__atomic_load_n(&b->arrived, __ATOMIC_SEQ_CST) < (int)round * b->expected) {
+		if (barrier_deadlock(r)) {
+			__atomic_store_n(&ar->at_barrier, 0, __ATOMIC_SEQ_CST);
+			return;
+		}
 		if (fl_clock_now_ns() >= deadline) {
 			/* A peer died or is stuck: do not wait forever. */
+			__atomic_store_n(&ar->at_barrier, 0, __ATOMIC_SEQ_CST);
 			op_error(ar, op, op->u.barrier.name, FL_ETIMEDOUT);
 			return;
 		}
 		fl_idle(&st, 0, deadline);
 	}
+	__atomic_store_n(&ar->at_barrier, 0, __ATOMIC_SEQ_CST);
 }
 
 /* Does server or connection object `obj` need a socket (faultline/aio.h):
@@ -628,6 +695,7 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	struct fl_idle st = { 0 };
 
+	ar->last_op_line = op->line;
 	ar->faults_at_op = __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE);
 	ar->driver_faults_at_op = __atomic_load_n(&ar->run->driver_faults_fired, __ATOMIC_ACQUIRE);
 

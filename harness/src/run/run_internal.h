@@ -40,6 +40,9 @@ struct actor_run {
 	uint32_t faults_at_op;   /* faults_fired when the current op began */
 	uint32_t driver_faults_at_op; /* run->driver_faults_fired then */
 	uint32_t barrier_rounds[RUN_MAX_BARRIERS]; /* arrivals at each barrier */
+	int at_barrier;          /* 1 + index of the barrier it waits at, 0: none */
+	uint32_t at_round;       /* ... for this round of it */
+	int last_op_line;        /* line of the op it runs or ran last */
 	void *client;            /* fl_client *, pub/sub, opened on first use */
 	struct fl_choice *choices; /* the run's stream (sim), or the actor's own (stress) */
 	int image_refs;          /* take_image minus release_image */
@@ -99,6 +102,7 @@ struct run {
 	int fds_at_start;
 	/* The first violation found. */
 	bool failed;
+	bool deadlocked;         /* every live actor waits at a barrier no one can complete */
 	char property[64];
 	char detail[512];
 };

@@ -598,6 +598,9 @@ done:
 	if (r->faults != NULL)
 		fl_faults_disarm(r->faults);
 	remove_run_dir(r->dir);
+	/* The verdict is that of the first violation recorded. */
+	if (r->deadlocked && v == FL_VERDICT_PASS && strcmp(r->property, "deadlock") == 0)
+		v = FL_VERDICT_DEADLOCK;
 	if (r->failed && v == FL_VERDICT_PASS)
 		v = FL_VERDICT_FAIL;
 	rv = send_outcome(out_fd, r, v, res.trace_hash, res.steps);

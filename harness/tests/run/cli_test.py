@@ -1242,6 +1242,35 @@ def case_long_virtual_deadline():
           "a 1000 s virtual deadline: %s", [(r["verdict"], r["property"], r["detail"]) for r in rep["runs"]])
 
 
+def case_barrier_deadlock():
+    """Barriers no actor can complete are the deadlock verdict naming each
+    actor's barrier and line, not an op error after the barrier timeout
+    (it was 'operations ... FL_ETIMEDOUT'): two actors crossing barriers
+    in opposite orders, and a barrier whose peer finished (repeat: 2
+    against repeat: 1)."""
+    d = tdir("bardl")
+    crossed = os.path.join(d, "crossed.yaml")
+    with open(crossed, "w") as f:
+        f.write("name: crossed\ndescription: d\nmode: sim\nactors:\n"
+                "  - name: a\n    ops:\n      - barrier: {name: x}\n      - barrier: {name: y}\n"
+                "  - name: b\n    ops:\n      - barrier: {name: y}\n      - barrier: {name: x}\n")
+    rep, _, _ = run_json(crossed, ["--seed", "1", "--runs", "3"], "bardl-crossed", expect=1)
+    for r in rep["runs"]:
+        check(r["verdict"] == "deadlock" and r["property"] == "deadlock",
+              "crossed barriers: %s %s", r["verdict"], r["property"])
+        check("a waits at barrier 'x' (line 7); b waits at barrier 'y' (line 11)" in r["detail"],
+              "detail: %s", r["detail"])
+    finished = os.path.join(d, "finished.yaml")
+    with open(finished, "w") as f:
+        f.write("name: peer-finished\ndescription: d\nmode: sim\nactors:\n"
+                "  - name: a\n    repeat: 2\n    ops:\n      - barrier: {name: x}\n"
+                "  - name: b\n    ops:\n      - barrier: {name: x}\n")
+    rep, _, _ = run_json(finished, ["--seed", "1", "--runs", "2"], "bardl-finished", expect=1)
+    for r in rep["runs"]:
+        check(r["verdict"] == "deadlock" and "a waits at barrier 'x' (line 8); b finished" in r["detail"],
+              "peer finished: %s %s", r["verdict"], r["detail"])
+
+
 def case_posix_preload():
     """posix/ faults: a proc-mode run is re-executed with libfiu's POSIX
     preload, whose wrapped libc calls ask the run's fault engine, only in
@@ -1418,6 +1447,7 @@ CASES = {
     "valgrind": case_valgrind,
     "posix_preload": case_posix_preload,
     "op_errors": case_op_errors,
+    "barrier_deadlock": case_barrier_deadlock,
     "long_virtual_deadline": case_long_virtual_deadline,
     "default_properties": case_default_properties,
     "take_image_proc": case_take_image_proc,
