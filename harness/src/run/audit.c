@@ -108,6 +108,26 @@ first_sight(uint64_t *seen, size_t *nseen, uint64_t owner)
 	return true;
 }
 
+/* " (the last taken by request, line 23)": the op of an actor of this
+ * owner that last took ports (ports) or loaned chunks (!ports). */
+static const char *
+taken_by(struct run *r, uint64_t owner, bool ports)
+{
+	static char buf[96];
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->s->actor_count; i++) {
+		struct actor_run *ar = &r->actors[i];
+		int line = ports ? ar->last_port_line : ar->last_loan_line;
+		int kind = ports ? ar->last_port_op : ar->last_loan_op;
+
+		if (ar->owner == owner && line > 0)
+			snprintf(buf, sizeof(buf), ", the last taken by %s (line %d)",
+			         fl_scenario_op_name((enum fl_scn_op_kind)kind), line);
+	}
+	return buf;
+}
+
 /* chunks_balanced: every pool full again and no owner holding a chunk.
  * The detail names each pool with chunks out and each actor holding some
  * (the driver's mapping, owner 1, holds none once it reclaimed). */
@@ -140,8 +160,9 @@ audit_chunks(struct run *r)
 		n = fl_chunk_owner_loaned(fl_rr_domain_chunks(r->driver_dom), owner);
 		if (n > 0)
 			snprintf(owners + strlen(owners), sizeof(owners) - strlen(owners),
-			         "%sactor %s (owner %llu) holds %u", owners[0] ? ", " : "",
-			         owner_name(r, owner), (unsigned long long)owner, n);
+			         "%sactor %s (owner %llu) holds %u%s", owners[0] ? "; " : "",
+			         owner_name(r, owner), (unsigned long long)owner, n,
+			         taken_by(r, owner, false));
 	}
 	run_fail(r, "chunks_balanced", "%u chunk(s) still loaned after every actor closed (%s)%s%s",
 	         out, pools, owners[0] ? ": " : "", owners);
@@ -169,7 +190,8 @@ audit_ports(struct run *r)
 		n = fl_rr_owner_ports(r->driver_dom, owner);
 		if (n > 0)
 			snprintf(owners + strlen(owners), sizeof(owners) - strlen(owners),
-			         "%sactor %s holds %u", owners[0] ? ", " : "", owner_name(r, owner), n);
+			         "%sactor %s holds %u%s", owners[0] ? "; " : "", owner_name(r, owner), n,
+			         taken_by(r, owner, true));
 	}
 	run_fail(r, "ports_zero", "%u server and %u client port(s) in use after every actor closed%s%s",
 	         st.servers_in_use, st.clients_in_use, owners[0] ? ": " : "", owners);

@@ -696,6 +696,21 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	struct fl_idle st = { 0 };
 
 	ar->last_op_line = op->line;
+	switch (op->kind) {
+	case FL_SCN_OP_OFFER_SERVICE:
+	case FL_SCN_OP_CONNECT_SERVICE:
+	case FL_SCN_OP_CTX_OPEN:
+		ar->last_port_line = op->line;
+		ar->last_port_op = (int)op->kind;
+		break;
+	case FL_SCN_OP_REQUEST:
+	case FL_SCN_OP_RESPOND:
+		ar->last_loan_line = op->line;
+		ar->last_loan_op = (int)op->kind;
+		break;
+	default:
+		break;
+	}
 	ar->faults_at_op = __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE);
 	ar->driver_faults_at_op = __atomic_load_n(&ar->run->driver_faults_fired, __ATOMIC_ACQUIRE);
 

@@ -388,6 +388,8 @@ do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	r->objs[t->as] = img;
 	ar->image_refs++;
 	ar->last_image_session = fl_image_session_id(img);
+	ar->last_image_line = op->line;
+	ar->last_image_lookup = false;
 }
 
 /*
@@ -427,10 +429,13 @@ do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
 			break;
 		fl_idle(&st, 0, deadline);
 	}
-	if (rv != 0)
+	if (rv != 0) {
 		op_error(ar, op, lk->impl, rv);
-	else
+	} else {
 		ar->last_image_session = (int)__atomic_load_n(&r->sessions[lk->from], __ATOMIC_RELAXED);
+		ar->last_image_line = op->line;
+		ar->last_image_lookup = true;
+	}
 }
 
 static void
@@ -512,8 +517,11 @@ audit_pubsub(struct run *r)
 		for (size_t i = 0; i < r->s->actor_count; i++) {
 			struct actor_run *ar = &r->actors[i];
 			if (ar->image_refs != 0 && !ar->crashed) {
-				run_fail(r, "image_refs", "actor %s holds %d reference(s) to session %d after close",
-				         ar->a->name, ar->image_refs, ar->last_image_session);
+				run_fail(r, "image_refs",
+				         "actor %s holds %d image reference(s) to session %d after close, "
+				         "taken by take_image (line %d), never released",
+				         ar->a->name, ar->image_refs, ar->last_image_session,
+				         ar->last_image_line);
 				return;
 			}
 		}
@@ -535,9 +543,12 @@ audit_pubsub(struct run *r)
 			if (!mine || cs->refs_leaked == 0 || cs->state != FL_CLIENT_CLOSED)
 				continue;
 			run_fail(r, "image_refs",
-			         "actor %s's client %llu closed holding %lld image reference(s) (session %d)",
+			         "actor %s's client %llu closed holding %lld image reference(s) (session %d), "
+			         "taken by %s (line %d), never released",
 			         ar->a->name, (unsigned long long)cs->client_id, (long long)cs->refs_leaked,
-			         ar->last_image_session);
+			         ar->last_image_session,
+			         ar->last_image_lookup ? "lookup_image's helper" : "take_image",
+			         ar->last_image_line);
 			break;
 		}
 	}
@@ -566,8 +577,10 @@ audit_pubsub_step(struct actor_run *ar, const char *step, bool closed)
 	if (!(r->s->properties & FL_SCN_PROP_IMAGE_REFS) || ar->crashed)
 		return;
 	if (closed && ar->image_refs != 0) {
-		run_fail(r, "image_refs", "after %s of actor %s: it holds %d reference(s) to session %d",
-		         step, ar->a->name, ar->image_refs, ar->last_image_session);
+		run_fail(r, "image_refs",
+		         "after %s of actor %s: it holds %d image reference(s) to session %d, taken by "
+		         "take_image (line %d), never released",
+		         step, ar->a->name, ar->image_refs, ar->last_image_session, ar->last_image_line);
 		return;
 	}
 	if (ar->client == NULL)
@@ -586,9 +599,12 @@ audit_pubsub_step(struct actor_run *ar, const char *step, bool closed)
 		if (c->client_id != id || c->image_refs_held == ar->image_refs)
 			continue;
 		run_fail(r, "image_refs",
-		         "after %s of actor %s: its client holds %lld image reference(s), the actor took %d (session %d)",
+		         "after %s of actor %s: its client holds %lld image reference(s), the actor took %d "
+		         "(session %d; the last taken by %s, line %d)",
 		         step, ar->a->name, (long long)c->image_refs_held, ar->image_refs,
-		         ar->last_image_session);
+		         ar->last_image_session,
+		         ar->last_image_lookup ? "lookup_image's helper" : "take_image",
+		         ar->last_image_line);
 		break;
 	}
 	free(st);

@@ -43,10 +43,15 @@ struct actor_run {
 	int at_barrier;          /* 1 + index of the barrier it waits at, 0: none */
 	uint32_t at_round;       /* ... for this round of it */
 	int last_op_line;        /* line of the op it runs or ran last */
+	int last_port_line, last_port_op;  /* the last op that took a port (line, kind) */
+	int last_loan_line, last_loan_op;  /* the last op that loaned chunks (line, kind) */
 	void *client;            /* fl_client *, pub/sub, opened on first use */
 	struct fl_choice *choices; /* the run's stream (sim), or the actor's own (stress) */
 	int image_refs;          /* take_image minus release_image */
 	int last_image_session;
+	int last_image_line;     /* line of the take_image or lookup_image that
+	                            last took (or had a helper take) a reference */
+	bool last_image_lookup;  /* ... that op was lookup_image (a helper's) */
 	uint64_t client_ids[RUN_MAX_CLIENT_IDS]; /* pub/sub clients opened, in order */
 	uint32_t nclient_ids;
 	struct fl_aio_debug aio_delta; /* proc mode: this process's message and aio
