@@ -696,6 +696,7 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	struct fl_idle st = { 0 };
 
 	ar->last_op_line = op->line;
+	run_story(ar->run, "%s: %s (line %d)", ar->a->name, fl_scenario_op_name(op->kind), op->line);
 	switch (op->kind) {
 	case FL_SCN_OP_OFFER_SERVICE:
 	case FL_SCN_OP_CONNECT_SERVICE:
@@ -993,6 +994,28 @@ interp_teardown(struct run *r)
 	r->objs = NULL;
 	r->socks = NULL;
 	r->sent = NULL;
+}
+
+void
+run_story(struct run *r, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	if (!r->narrate)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	uint32_t at = __atomic_fetch_add(&r->story_len, (uint32_t)n, __ATOMIC_RELAXED);
+	if (at + (uint32_t)n < sizeof(r->story))
+		memcpy(r->story + at, line, (size_t)n);
 }
 
 void

@@ -108,9 +108,16 @@ struct run {
 	/* The first violation found. */
 	bool failed;
 	bool deadlocked;         /* every live actor waits at a barrier no one can complete */
+	bool narrate;            /* keep the story of the run (faultline shrink) */
+	uint32_t story_len;      /* bytes of story used (atomic: process actors append) */
+	char story[16384];       /* one line an event: op starts, faults, crashes */
 	char property[64];
 	char detail[512];
 };
+
+/* With r->narrate, append one line (no newline in fmt) to the run's
+ * story; process actors append to the same shared buffer. */
+void run_story(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Record the first violation; later ones are dropped. */
 void run_fail(struct run *r, const char *property, const char *fmt, ...)

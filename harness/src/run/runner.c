@@ -46,7 +46,8 @@ enum {
 	TAG_STEPS = 'S',
 	TAG_FIRED = 'F',   /* u64 per fault point: faults fired */
 	TAG_OPERR = 'O',   /* [u64 tolerated][u64 fatal] op errors */
-	TAG_RULES = 'R',   /* u64: bit i set when the scenario's fault rule i fired */
+	TAG_RULES = 'R',
+	TAG_STORY = 'T',   /* the run's story (opts.narrate) */   /* u64: bit i set when the scenario's fault rule i fired */
 	TAG_BEGIN = 'B',   /* worker: the run has started */
 	TAG_END = 'E',     /* worker: the run is over; [i32 rv][u32 clean] */
 };
@@ -146,6 +147,14 @@ hook_fired(void *arg, const char *point, size_t rule)
 		__atomic_fetch_add(&ar->faults_fired, 1, __ATOMIC_RELEASE);
 	else
 		__atomic_fetch_add(&r->driver_faults_fired, 1, __ATOMIC_RELEASE);
+	if (r->narrate) {
+		static const char *const actions[] = { "error", "delay", "drop", "crash" };
+		const char *act = rule < r->s->fault_count ? actions[r->s->faults[rule].action & 3]
+		                                           : "error (sweep)";
+		run_story(r, "fault %s fired at hit %llu (%s) in %s%s", point,
+		          (unsigned long long)fl_faults_hits(r->faults, point), act,
+		          ar != NULL ? "actor " : "", ar != NULL ? ar->a->name : "the driver");
+	}
 }
 
 static void
@@ -154,7 +163,8 @@ hook_crash(void *arg, const char *point)
 	struct run *r = arg;
 	const char *name = fl_sim_current_name();
 
-	(void)point;
+	run_story(r, "%s crashes at %s", proc_actor != NULL ? proc_actor->a->name
+	                                 : name != NULL ? name : "?", point);
 	if (proc_actor != NULL) {
 		/* A real crash: the process dies here, holding what it holds. */
 		proc_actor->crashed_at_ns = fl_clock_now_ns();
@@ -310,6 +320,11 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 		fl_sandbox_frame_write(fd, TAG_OPERR, oe, sizeof(oe));
 		oe[0] = __atomic_load_n(&r->rules_fired, __ATOMIC_RELAXED);
 		fl_sandbox_frame_write(fd, TAG_RULES, oe, sizeof(uint64_t));
+	}
+	if (r->narrate) {
+		uint32_t len = __atomic_load_n(&r->story_len, __ATOMIC_RELAXED);
+		fl_sandbox_frame_write(fd, TAG_STORY, r->story,
+		                       len < sizeof(r->story) ? len : (uint32_t)sizeof(r->story));
 	}
 	snprintf(text, sizeof(text), "%d\n%s\n%s", (int)v, r->property, r->detail);
 	fl_sandbox_frame_write(fd, TAG_VERDICT, text, (uint32_t)strlen(text));
@@ -514,6 +529,7 @@ child_main(void *arg, int out_fd)
 	r->pubsub = scenario_uses_pubsub(s);
 	r->reqrep = uses_reqrep(s);
 	r->check_each_step = ca->o->check_each_step;
+	r->narrate = ca->o->narrate;
 	r->linger_ns = (uint64_t)s->driver.linger_ms * FL_NS_PER_MS;
 	r->fds_at_start = audit_count_fds();
 	if (interp_setup(r) != 0) {
@@ -1047,6 +1063,14 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 				out->nfired = len / sizeof(uint64_t);
 			}
 			break;
+		case TAG_STORY:
+			free(out->story);
+			out->story = malloc(len + 1);
+			if (out->story != NULL) {
+				memcpy(out->story, data, len);
+				out->story[len] = '\0';
+			}
+			break;
 		case TAG_RULES:
 			if (len == sizeof(uint64_t))
 				memcpy(&out->rules_fired, data, sizeof(uint64_t));
@@ -1062,6 +1086,8 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 			free(out->hits);
 	free(out->fired);
 	out->fired = NULL;
+	free(out->story);
+	out->story = NULL;
 	out->nfired = 0;
 			out->hits = malloc(len ? len : 1);
 			if (out->hits != NULL) {

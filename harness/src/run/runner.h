@@ -41,6 +41,8 @@ struct fl_runner_opts {
 	const char *valgrind_log_dir;
 	bool fork_each;           /* a fresh forked child even for a plain sim run
 	                           * (which otherwise goes to the persistent worker) */
+	bool narrate;             /* tell the run's story (outcome.story): each op an
+	                           * actor starts, each fault that fires, each crash */
 	bool count_hits;          /* count every fault point's hits (outcome.hits)
 	                           * even when no rule is set: libfiu is armed for
 	                           * every point, which costs every hit a lookup */
@@ -67,6 +69,7 @@ struct fl_runner_outcome {
 	uint64_t op_errors_fatal;     /* op errors that failed the run */
 	uint64_t rules_fired;         /* bit i: the scenario's faults[i] fired (the
 	                                 sweep's own rule comes after them) */
+	char *story;              /* with opts.narrate: one line an event, malloc'd */
 	double seconds;
 };
 

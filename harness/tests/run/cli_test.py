@@ -242,6 +242,16 @@ def case_shrink():
           "shrunk trace has %d significant choices, the original %d", len(sig), len(significant(orig)))
     check(len(sig) <= n1, "shrunk trace has %d significant choices, shrink printed %d", len(sig), n1)
     check(sum(mini) <= sum(orig), "shrunk choices sum %d > original %d", sum(mini), sum(orig))
+    # The minimal run in words: each step with actor, op and line, in the
+    # order the schedule ran them, then the violation; the candidate runs'
+    # own output is not printed.
+    check("minimal failing run:" in out, "no minimal run in words:\n%s", out)
+    steps = re.findall(r"(?m)^ +\d+ (waiter|once): (\w+) \(line (\d+)\)$", out)
+    check(len(steps) >= 3, "fewer than 3 steps in words:\n%s", out)
+    check(("once", "request", "22") in steps or ("once", "barrier", "20") in steps,
+          "the failing actor's ops are not among the steps: %s", steps)
+    check(re.search(r"(?m)^  -> fail %s: " % FAILING_PROPERTY, out), "no violation line:\n%s", out)
+    check(err.strip() == "", "shrink printed the candidate runs' output:\n%s", err)
     with open(out_path) as f:
         text = f.read()
     check(re.search(r"(?m)^verdict fail$", text), "shrunk trace does not record verdict fail:\n%s", text)

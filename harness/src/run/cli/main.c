@@ -1217,6 +1217,95 @@ cmd_replay(int argc, char **argv)
 	return same ? 0 : 1;
 }
 
+/* Points fd 2 at a temporary file; returns the saved fd 2 (-1: left as
+ * it was). */
+static int
+capture_stderr(void)
+{
+	FILE *tmp = tmpfile();
+	int saved;
+
+	if (tmp == NULL)
+		return -1;
+	fflush(stderr);
+	saved = dup(2);
+	if (saved < 0 || dup2(fileno(tmp), 2) < 0) {
+		if (saved >= 0)
+			close(saved);
+		fclose(tmp);
+		return -1;
+	}
+	fclose(tmp); /* fd 2 keeps the file open */
+	return saved;
+}
+
+/* Gives fd 2 back; with show, first copies what was captured (its last
+ * 4 KiB) to it. */
+static void
+restore_stderr(int saved, bool show)
+{
+	char buf[4096];
+	off_t end;
+	ssize_t n;
+
+	if (saved < 0)
+		return;
+	fflush(stderr);
+	end = lseek(2, 0, SEEK_END);
+	if (show && end > 0 && lseek(2, end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0,
+	                             SEEK_SET) >= 0 &&
+	    (n = read(2, buf, sizeof(buf))) > 0) {
+		dup2(saved, 2);
+		if (write(2, buf, (size_t)n) < 0) {
+			/* nothing more to do */
+		}
+	}
+	dup2(saved, 2);
+	close(saved);
+}
+
+/* The minimal failing run in words: it is replayed once more, telling its
+ * story (each op an actor started, with its line, in the order the
+ * schedule ran them; each fault that fired, with its hit and action; each
+ * crash), then the violation. */
+static void
+tell_minimal_run(const struct fl_scenario *s, const struct fl_runner_opts *base,
+                 const struct fl_shrink_result *sr)
+{
+	struct fl_runner_opts o = *base;
+	struct fl_runner_outcome out;
+	bool all_default = true;
+	int saved, step = 0;
+
+	for (size_t i = 0; i < sr->nchoices; i++)
+		all_default = all_default && sr->choices[i] == 0;
+	o.replay = sr->choices;
+	o.nreplay = sr->nchoices;
+	o.replaying = true;
+	o.narrate = true;
+	saved = capture_stderr();
+	int rv = fl_runner_run(s, &o, &out);
+	restore_stderr(saved, false);
+	if (rv != 0)
+		return;
+	printf("minimal failing run:\n");
+	for (const char *p = out.story; p != NULL && *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		int len = nl != NULL ? (int)(nl - p) : (int)strlen(p);
+
+		if (strncmp(p, "fault ", 6) == 0 || strstr(p, " crashes at ") != NULL)
+			printf("    ! %.*s\n", len, p);
+		else
+			printf("  %3d %.*s\n", ++step, len, p);
+		p = nl != NULL ? nl + 1 : p + len;
+	}
+	printf("  -> %s %s: %s\n", fl_verdict_name(out.verdict), out.property, out.detail);
+	if (all_default)
+		printf("every choice is at its default (the first candidate): the failure does not depend "
+		       "on the interleaving or on drawn faults\n");
+	fl_runner_outcome_fini(&out);
+}
+
 static int
 cmd_shrink(int argc, char **argv)
 {
@@ -1275,7 +1364,12 @@ cmd_shrink(int argc, char **argv)
 	}
 	trace_opts(&t, &o);
 	set_log_dir(&o, argv[optind]);
+	/* Candidate runs write what the code under test logs (a library's
+	 * warnings, dozens of lines): kept aside, shown only if shrinking
+	 * fails, so the result is not buried. */
+	int saved_err = capture_stderr();
 	rv = fl_shrink_run(s, &o, t.choices, t.nchoices, v, t.property, (unsigned)attempts, &sr);
+	restore_stderr(saved_err, rv != 0);
 	if (rv != 0) {
 		fprintf(stderr, "faultline shrink: %s: the trace does not fail the same way when replayed\n",
 		        argv[optind]);
@@ -1301,7 +1395,9 @@ cmd_shrink(int argc, char **argv)
 	printf("choices:");
 	for (size_t i = 0; i < sr.nchoices; i++)
 		printf(" %" PRIu64, sr.choices[i]);
-	printf("\nminimal trace: %s\nreplay: faultline replay %s\n", rv == 0 ? outpath : "(not written)",
+	printf("\n");
+	tell_minimal_run(s, &o, &sr);
+	printf("minimal trace: %s\nreplay: faultline replay %s\n", rv == 0 ? outpath : "(not written)",
 	       outpath);
 	fl_shrink_result_fini(&sr);
 	fl_scenario_free(s);
