@@ -144,8 +144,11 @@ claim(struct fl_log_appender *a, uint64_t total)
 		                                __ATOMIC_ACQUIRE))
 			break;
 	}
-	if (pad != 0)
-		frame_commit(l, tail, (uint32_t)pad, FL_FRAME_PAD);
+	/* The length field holds 24 bits: a longer pad is several frames. */
+	for (uint64_t off = 0; off < pad; off += FL_FRAME_MAX_LENGTH)
+		frame_commit(l, tail + off,
+		             (uint32_t)(pad - off < FL_FRAME_MAX_LENGTH ? pad - off : FL_FRAME_MAX_LENGTH),
+		             FL_FRAME_PAD);
 	return (int64_t)(tail + pad);
 }
 

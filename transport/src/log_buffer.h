@@ -12,10 +12,12 @@
  *
  * A message above max_payload is cut into fragments that are all claimed at
  * once (a late joiner therefore starts at a message boundary); a claim that
- * would cross the end of the ring first pads to the end.  The publisher may
- * run at most capacity - 16 bytes ahead of the slowest active subscriber
- * slot (the reserve keeps ring cleanliness simple); the limit is cached and
- * rescanned only when reached.
+ * would cross the end of the ring first pads to the end, in pad frames of
+ * at most FL_FRAME_MAX_LENGTH (from a ring of 2^27 bytes on, whose largest
+ * message is 2^24, a pad can be longer than the 24-bit length holds).  The
+ * publisher may run at most capacity - 16 bytes ahead of the slowest active
+ * subscriber slot (the reserve keeps ring cleanliness simple); the limit is
+ * cached and rescanned only when reached.
  */
 #ifndef FL_LOG_BUFFER_H
 #define FL_LOG_BUFFER_H
@@ -32,6 +34,9 @@
 #define FL_FRAME_HEADER 16u
 #define FL_FRAME_ALIGN 16u
 #define FL_FRAME_PAD 0x80u
+/* The longest frame the 24-bit length holds, aligned: a longer pad is
+ * written as several pad frames. */
+#define FL_FRAME_MAX_LENGTH 0xfffff0u
 #define FL_LOG_META_SIZE 8192u
 #define FL_LOG_MIN_CAP (64u * 1024u)
 #define FL_LOG_MAX_CAP (1u << 30)

@@ -1,11 +1,16 @@
 /*
  * Log buffer: offer/read, wrap with padding, fragmentation, lap checks
  * (stale bytes never pass for a frame), back-pressure, not connected,
- * closed, too large, try_claim commit/abort, corrupt frames.
+ * closed, too large, try_claim commit/abort, corrupt frames; and the
+ * edges: messages of k fragments' payload and one byte either side, the
+ * largest message and one byte more, a claim ending exactly at the ring's
+ * end, the first and the last subscriber slot, a pad longer than a frame's
+ * 24-bit length (largest terms).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "test_util.h"
 #include "log_buffer.h"
@@ -252,6 +257,323 @@ corrupt_frame_and_meta(void **state)
 	teardown_log(f);
 }
 
+/* ---- sizes and slots at their edges ---------------------------------- */
+
+#define MP (MTU - FL_FRAME_HEADER) /* a fragment's payload: 1008 */
+#define ALIGN16(x) (((x) + 15u) & ~(uint64_t)15u)
+
+/* Fragments as read (flags, lengths) and the messages they reassemble to. */
+struct edge_rx {
+	int nfrag;
+	uint32_t flags[16];
+	size_t lens[16];
+	int nmsg;
+	size_t whole_len;
+	uint8_t whole[CAP / 8 + 16];
+	struct fl_fragment_assembler fa;
+};
+
+static void
+on_whole(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	struct edge_rx *r = arg;
+
+	r->nmsg++;
+	r->whole_len = len;
+	if (len <= sizeof(r->whole))
+		memcpy(r->whole, buf, len);
+}
+
+static void
+on_edge_frag(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	struct edge_rx *r = arg;
+
+	if (r->nfrag < 16) {
+		r->flags[r->nfrag] = h->flags;
+		r->lens[r->nfrag] = len;
+	}
+	r->nfrag++;
+	fl_fragment_assembler_handler(&r->fa, buf, len, h);
+}
+
+static void
+edge_rx_reset(struct edge_rx *r)
+{
+	fl_fragment_assembler_fini(&r->fa);
+	memset(r, 0, sizeof(*r));
+	fl_fragment_assembler_init(&r->fa, on_whole, r);
+}
+
+/* Offers len bytes (a pattern of len), reads them back and checks every
+ * fragment (count, lengths, flags), the bytes reassembled and the
+ * positions: the offer's result is the old tail plus the frames' aligned
+ * lengths, with no padding (the caller keeps the claim off the ring's
+ * end), and the reader stops at it. */
+static void
+offer_and_check(struct fixture *f, struct edge_rx *r, size_t len)
+{
+	static uint8_t buf[CAP / 8 + 16];
+	uint64_t tail = f->log.meta->tail, want_end = tail;
+	size_t nfrag = len == 0 ? 1 : (len + MP - 1) / MP;
+	int64_t pos;
+
+	for (size_t k = 0; k < len; k++)
+		buf[k] = (uint8_t)(k * 7 + len);
+	for (size_t i = 0; i < nfrag; i++)
+		want_end += ALIGN16(FL_FRAME_HEADER + (i + 1 < nfrag ? MP : len - i * MP));
+	edge_rx_reset(r);
+	pos = fl_log_offer(&f->ap, buf, len);
+	if (pos != (int64_t)want_end)
+		fail_msg("offer(%zu) = %lld (%s), want position %llu (%zu fragments)", len,
+		         (long long)pos, fl_errname((int)pos), (unsigned long long)want_end, nfrag);
+	assert_int_equal(drain(f, on_edge_frag, r), (int)nfrag);
+	assert_int_equal(f->pos, want_end);
+	assert_int_equal(r->nfrag, (int)nfrag);
+	for (size_t i = 0; i < nfrag && i < 16; i++) {
+		uint32_t want = nfrag == 1 ? FL_FRAG_UNFRAGMENTED
+		                : i == 0 ? FL_FRAG_BEGIN : i + 1 == nfrag ? FL_FRAG_END : 0;
+		size_t wlen = i + 1 < nfrag ? MP : len - i * MP;
+
+		if (r->flags[i] != want || r->lens[i] != wlen)
+			fail_msg("offer(%zu): fragment %zu has flags %#x and %zu bytes, want %#x and %zu",
+			         len, i, r->flags[i], r->lens[i], want, wlen);
+	}
+	assert_int_equal(r->nmsg, 1);
+	assert_int_equal(r->whole_len, len);
+	if (memcmp(r->whole, buf, len) != 0)
+		fail_msg("offer(%zu): the reassembled bytes differ", len);
+}
+
+/* k fragments' worth of payload and one byte either side, for k = 1..3;
+ * the largest message the term takes (CAP / 8: 8 full fragments and 128
+ * bytes) and the bytes around it; one byte more is refused with
+ * FL_EMSGSIZE and leaves the log as it was. */
+static void
+message_sizes_at_fragment_edges(void **state)
+{
+	struct fixture *f = setup_log(true);
+	struct edge_rx *r = calloc(1, sizeof(*r));
+	static uint8_t big[CAP / 8 + 1];
+	struct fl_claim c;
+	uint64_t tail;
+
+	connect_sub(f);
+	assert_int_equal(f->log.max_payload, MP);
+	assert_int_equal(f->log.max_message, CAP / 8);
+	for (size_t k = 1; k <= 3; k++) {
+		offer_and_check(f, r, k * MP - 1);
+		offer_and_check(f, r, k * MP);
+		offer_and_check(f, r, k * MP + 1);
+	}
+	offer_and_check(f, r, 0);
+	offer_and_check(f, r, CAP / 8 - 1);
+	offer_and_check(f, r, CAP / 8);
+	tail = f->log.meta->tail;
+	assert_fl(fl_log_offer(&f->ap, big, CAP / 8 + 1), FL_EMSGSIZE);
+	assert_int_equal(f->log.meta->tail, tail);
+	assert_int_equal(drain(f, on_edge_frag, r), 0);
+	offer_and_check(f, r, 1);
+	/* try_claim takes one whole fragment's payload, no more. */
+	assert_fl(fl_log_try_claim(&f->ap, MP + 1, &c), FL_EMSGSIZE);
+	assert_true(fl_log_try_claim(&f->ap, MP, &c) > 0);
+	memset(c.data, 0x5a, MP);
+	assert_fl(fl_claim_commit(&c), 0);
+	edge_rx_reset(r);
+	assert_int_equal(drain(f, on_edge_frag, r), 1);
+	assert_int_equal(r->lens[0], MP);
+	assert_int_equal(r->whole[MP - 1], 0x5a);
+	fl_fragment_assembler_fini(&r->fa);
+	free(r);
+	teardown_log(f);
+}
+
+/* Advances the tail (reading as it goes) until the ring's end is exactly
+ * to_end bytes away. */
+static void
+advance_to(struct fixture *f, uint64_t to_end)
+{
+	static uint8_t buf[MP];
+	struct rx r = {0};
+
+	while (CAP - (f->log.meta->tail & (CAP - 1)) != to_end) {
+		uint64_t gap = CAP - (f->log.meta->tail & (CAP - 1)) - to_end;
+		uint64_t frame = gap > MTU ? MTU : gap;
+
+		assert_true(fl_log_offer(&f->ap, buf, frame - FL_FRAME_HEADER) > 0);
+		drain(f, on_frag, &r);
+	}
+}
+
+/* A message (two whole fragments) whose frames end exactly at the ring's
+ * end takes the space without padding and reads back whole; one byte more
+ * pads to the end and starts the message on the next lap. */
+static void
+claim_at_the_ring_end(void **state)
+{
+	struct fixture *f = setup_log(true);
+	struct edge_rx *r = calloc(1, sizeof(*r));
+	static uint8_t buf[2 * MP + 1];
+	uint64_t start;
+	int64_t pos;
+
+	connect_sub(f);
+	advance_to(f, 2 * MTU);
+	offer_and_check(f, r, 2 * MP); /* no padding: checked there */
+	assert_int_equal(f->log.meta->tail & (CAP - 1), 0);
+	advance_to(f, 2 * MTU);
+	start = f->log.meta->tail;
+	memset(buf, 0x33, sizeof(buf));
+	pos = fl_log_offer(&f->ap, buf, 2 * MP + 1);
+	assert_int_equal(pos, start + 2 * MTU + 2 * MTU + ALIGN16(FL_FRAME_HEADER + 1));
+	edge_rx_reset(r);
+	assert_int_equal(drain(f, on_edge_frag, r), 3);
+	assert_int_equal(r->nmsg, 1);
+	assert_int_equal(r->whole_len, 2 * MP + 1);
+	assert_int_equal(r->whole[2 * MP], 0x33);
+	assert_int_equal(f->pos, (uint64_t)pos);
+	fl_fragment_assembler_fini(&r->fa);
+	free(r);
+	teardown_log(f);
+}
+
+/* Back-pressure counts every active slot, the first and the last: with
+ * one slot reading and the other not, the publisher stops within
+ * capacity - 16 bytes of the one that does not read, and that one then
+ * reads every message in order. */
+static void
+first_and_last_subscriber_slot(void **state)
+{
+	static const int lagging[2] = { 0, FL_LOG_MAX_SUBS - 1 };
+
+	for (int t = 0; t < 2; t++) {
+		struct fixture *f = setup_log(true);
+		struct fl_log_meta *m = f->log.meta;
+		int slow = lagging[t], fast = lagging[1 - t];
+		uint64_t slow_pos = m->tail, fast_pos = m->tail, offered = 0, start = m->tail;
+		uint8_t buf[16];
+		struct rx r = {0};
+		int64_t rc;
+
+		m->slots[slow].position = slow_pos;
+		m->slots[fast].position = fast_pos;
+		m->slots[slow].state = FL_SLOT_ACTIVE;
+		m->slots[fast].state = FL_SLOT_ACTIVE;
+		m->subscriber_count = 2;
+		/* Bounded: 32-byte frames fill the ring in CAP / 32 offers. */
+		for (rc = 0; offered < CAP / 16;) {
+			fill(buf, sizeof(buf), offered);
+			rc = fl_log_offer(&f->ap, buf, sizeof(buf));
+			if (rc < 0)
+				break;
+			offered++;
+			fl_log_read(&f->log, &fast_pos, 42, on_frag, &r, 1 << 20);
+			m->slots[fast].position = fast_pos;
+		}
+		assert_fl(rc, FL_EBACKPRESSURE);
+		if (m->tail - start > CAP - FL_FRAME_ALIGN || m->tail - start < CAP - 64)
+			fail_msg("slot %d lagging: the publisher stopped %llu bytes ahead of it "
+			         "(capacity %u)", slow, (unsigned long long)(m->tail - start), CAP);
+		memset(&r, 0, sizeof(r));
+		fl_log_read(&f->log, &slow_pos, 42, on_seq, &r, 1 << 20);
+		assert_int_equal(r.errors, 0);
+		assert_int_equal(r.n, offered);
+		assert_int_equal(slow_pos, m->tail);
+		teardown_log(f);
+	}
+}
+
+/* The largest terms' edge: a frame's length field holds 24 bits, and a
+ * claim that does not fit before the ring's end pads to it, so in a ring of
+ * 2^27 bytes (largest message 2^24) a 2^24-byte message offered 2^24 bytes
+ * before the end needs a pad of 2^24 bytes: one more than the field holds.
+ * The subscriber must read past the pad and get the message whole.  The
+ * ring is anonymous memory, touched only where written (~17 MiB a pass). */
+struct big_rx {
+	uint8_t *buf;
+	size_t len;
+	int nmsg;
+	int frags;
+	struct fl_fragment_assembler fa;
+};
+
+static void
+on_big_whole(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	struct big_rx *r = arg;
+
+	r->nmsg++;
+	r->len = len;
+	memcpy(r->buf, buf, len < (1u << 24) ? len : (1u << 24));
+}
+
+static void
+on_big_frag(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	struct big_rx *r = arg;
+
+	r->frags++;
+	fl_fragment_assembler_handler(&r->fa, buf, len, h);
+}
+
+static void
+pad_longer_than_a_frame_length(void **state)
+{
+	const uint32_t cap = 1u << 27, mtu = 4096;
+	const size_t len = cap / 8, file = fl_log_file_length(cap);
+	const uint64_t mp = mtu - FL_FRAME_HEADER;
+	struct fl_log log;
+	struct fl_log_appender ap;
+	struct big_rx r = {0};
+	uint8_t *msg;
+	uint64_t pos, start, total;
+	int64_t end;
+	void *mem;
+	int n;
+
+	/* Pads of the longest frame, one byte more (aligned: 16), 32 more. */
+	for (uint64_t to_end = FL_FRAME_MAX_LENGTH; to_end <= len + 16; to_end += 16) {
+		mem = mmap(NULL, file, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		assert_true(mem != MAP_FAILED);
+		fl_log_format(mem, cap, mtu, 42, 7, true, 1, 1);
+		/* Lap 1, to_end bytes before the end: nothing before it is read. */
+		start = 2ull * cap - to_end;
+		((struct fl_log_meta *)mem)->tail = start;
+		assert_fl(fl_log_attach(&log, mem, file), 0);
+		log.meta->slots[0].position = start;
+		log.meta->slots[0].state = FL_SLOT_ACTIVE;
+		log.meta->subscriber_count = 1;
+		fl_log_appender_init(&ap, &log, true);
+		assert_int_equal(log.max_message, len);
+		msg = malloc(len);
+		r.buf = malloc(len);
+		for (size_t k = 0; k < len; k++)
+			msg[k] = (uint8_t)(k * 7 + (k >> 12));
+		total = (len / mp) * ALIGN16(FL_FRAME_HEADER + mp) +
+		        ALIGN16(FL_FRAME_HEADER + len % mp);
+		end = fl_log_offer(&ap, msg, len);
+		assert_int_equal(end, start + to_end + total);
+		fl_fragment_assembler_init(&r.fa, on_big_whole, &r);
+		r.nmsg = 0;
+		r.frags = 0;
+		pos = start;
+		n = fl_log_read(&log, &pos, 42, on_big_frag, &r, 1 << 20);
+		if (n < 0 || r.nmsg != 1 || pos != (uint64_t)end)
+			fail_msg("pad of %llu bytes: read %d fragments (%s), %d messages, stopped %llu "
+			         "bytes before the tail",
+			         (unsigned long long)to_end, n, n < 0 ? fl_errname(n) : "ok", r.nmsg,
+			         (unsigned long long)((uint64_t)end - pos));
+		assert_int_equal(r.len, len);
+		if (memcmp(r.buf, msg, len) != 0)
+			fail_msg("pad of %llu bytes: the message came back changed",
+			         (unsigned long long)to_end);
+		fl_fragment_assembler_fini(&r.fa);
+		free(r.buf);
+		free(msg);
+		munmap(mem, file);
+	}
+}
+
 int
 main(void)
 {
@@ -262,6 +584,10 @@ main(void)
 		cmocka_unit_test(stale_payload_is_not_a_frame),
 		cmocka_unit_test(claim_commit_abort),
 		cmocka_unit_test(corrupt_frame_and_meta),
+		cmocka_unit_test(message_sizes_at_fragment_edges),
+		cmocka_unit_test(claim_at_the_ring_end),
+		cmocka_unit_test(first_and_last_subscriber_slot),
+		cmocka_unit_test(pad_longer_than_a_frame_length),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
