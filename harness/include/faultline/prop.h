@@ -65,6 +65,42 @@ size_t fl_gen_one_of_weighted(struct fl_choice *c, const uint32_t *w, size_t n);
  * max/8 + 1); 0 is the simplest. */
 size_t fl_gen_size(struct fl_choice *c, size_t max);
 
+/* Boundaries: the values where size-dependent code changes path (a
+ * message that needs one more fragment, a loan that needs a larger chunk
+ * class, the largest message a term takes).  Plain draws over a range of
+ * thousands almost never land on them, so the size generators below put a
+ * fixed share of their draws there, as Hypothesis does.  A boundary is
+ * every multiple of `step` (0: none; e.g. a fragment's payload, mtu - 16)
+ * and each of points[0..npoints) (e.g. chunk class sizes, the largest
+ * message); the draw lands on one of them or one below or one above. */
+struct fl_gen_edges {
+	uint64_t step;          /* every multiple k*step, k >= 1 (0: none) */
+	const uint64_t *points; /* further boundaries (NULL when npoints is 0) */
+	size_t npoints;
+};
+
+/* The share of size draws that go to a boundary: 1 in 8. */
+#define FL_GEN_EDGE_NUM 1u
+#define FL_GEN_EDGE_DEN 8u
+
+/* fl_gen_edge makes the boundary decision of a size draw in [lo, hi]: a
+ * weighted draw (FL_GEN_EDGE_NUM in FL_GEN_EDGE_DEN; false on 0, so
+ * shrinking falls back to the plain draw) and, when true, a boundary:
+ * which kind (lo, a multiple of e->step, a point, hi, each kind equally
+ * likely among those that reach [lo, hi]; lo on 0), which multiple or
+ * point (the smallest on 0), and an offset (0, -1, +1; exact on 0),
+ * clamped to [lo, hi], written to *out.  Returns false, with *out
+ * untouched, when the caller is to draw the value its own way.  Draws
+ * nothing when hi <= lo.  e may be NULL (lo and hi only). */
+bool fl_gen_edge(struct fl_choice *c, uint64_t lo, uint64_t hi, const struct fl_gen_edges *e,
+		 uint64_t *out);
+
+/* fl_gen_size_edges is a size in [lo, hi]: a boundary (fl_gen_edge) in
+ * 1 of 8 draws, else lo + fl_gen_size(hi - lo).  An all-zero stream gives
+ * lo. */
+uint64_t fl_gen_size_edges(struct fl_choice *c, uint64_t lo, uint64_t hi,
+			   const struct fl_gen_edges *e);
+
 /* Fills buf with a byte string of length in [min, max] and returns the
  * length.  Length drawn first, then one draw per byte, all in one span. */
 size_t fl_gen_bytes(struct fl_choice *c, uint8_t *buf, size_t min, size_t max);

@@ -89,6 +89,86 @@ size_t fl_gen_size(struct fl_choice *c, size_t max)
 	return (size_t)(d - max - 1);
 }
 
+/* Does boundary b (or b - 1 or b + 1) fall in [lo, hi]? */
+static bool edge_reaches(uint64_t b, uint64_t lo, uint64_t hi)
+{
+	return (b == UINT64_MAX || b + 1 >= lo) && (b == 0 || b - 1 <= hi);
+}
+
+bool fl_gen_edge(struct fl_choice *c, uint64_t lo, uint64_t hi, const struct fl_gen_edges *e,
+		 uint64_t *out)
+{
+	enum { K_LO, K_MULT, K_POINT, K_HI };
+	uint64_t kmin = 1, kmax = 0, base;
+	size_t npts = 0, nkinds = 0;
+	int kinds[4];
+
+	if (hi <= lo || !fl_choice_weighted(c, FL_GEN_EDGE_NUM, FL_GEN_EDGE_DEN))
+		return false;
+	/* The multiples k*step with k*step + 1 >= lo and k*step - 1 <= hi. */
+	if (e != NULL && e->step != 0) {
+		uint64_t s = e->step;
+		if (lo > 1)
+			kmin = (lo - 1) / s + ((lo - 1) % s != 0);
+		if (kmin == 0)
+			kmin = 1;
+		kmax = hi == UINT64_MAX ? hi / s : (hi + 1) / s;
+	}
+	for (size_t i = 0; e != NULL && i < e->npoints; i++)
+		npts += edge_reaches(e->points[i], lo, hi);
+	kinds[nkinds++] = K_LO;
+	if (kmin <= kmax)
+		kinds[nkinds++] = K_MULT;
+	if (npts > 0)
+		kinds[nkinds++] = K_POINT;
+	kinds[nkinds++] = K_HI;
+	switch (kinds[fl_gen_one_of(c, nkinds)]) {
+	case K_LO:
+		*out = lo;
+		return true;
+	case K_HI:
+		*out = hi;
+		return true;
+	case K_MULT:
+		base = fl_gen_u64(c, kmin, kmax) * e->step;
+		break;
+	default: {
+		size_t j = fl_gen_one_of(c, npts);
+		base = 0;
+		for (size_t i = 0; i < e->npoints; i++)
+			if (edge_reaches(e->points[i], lo, hi) && j-- == 0) {
+				base = e->points[i];
+				break;
+			}
+		break;
+	}
+	}
+	switch (fl_choice_draw(c, 3)) {
+	case 1:
+		base = base > lo ? base - 1 : lo;
+		break;
+	case 2:
+		base = base < hi ? base + 1 : hi;
+		break;
+	default:
+		break;
+	}
+	*out = base < lo ? lo : base > hi ? hi : base;
+	return true;
+}
+
+uint64_t fl_gen_size_edges(struct fl_choice *c, uint64_t lo, uint64_t hi,
+			   const struct fl_gen_edges *e)
+{
+	uint64_t v;
+
+	if (hi <= lo)
+		return lo;
+	if (fl_gen_edge(c, lo, hi, e, &v))
+		return v;
+	return lo + fl_gen_size(c, hi - lo);
+}
+
 size_t fl_gen_bytes(struct fl_choice *c, uint8_t *buf, size_t min, size_t max)
 {
 	fl_choice_span_begin(c, "bytes");

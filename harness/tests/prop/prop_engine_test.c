@@ -123,6 +123,106 @@ static void test_gen_order_and_bounds(void **state)
 	fl_choice_free(c);
 }
 
+/* fl_gen_edge: an all-zero stream takes the plain path; a recorded
+ * boundary decodes as documented; about 1 draw in 8 is a boundary, every
+ * boundary of the range is reached and nothing else is returned. */
+static bool is_boundary_0_1000(uint64_t v)
+{
+	/* lo 0, hi 1000, multiples of 100 and the point 512, each +-1. */
+	return v == 0 || v == 1000 || (v >= 99 && (v % 100 <= 1 || v % 100 == 99)) ||
+	       (v >= 511 && v <= 513);
+}
+
+static void test_gen_edges(void **state)
+{
+	(void)state;
+	static const uint64_t pt = 512;
+	static const struct fl_gen_edges e = {100, &pt, 1};
+	struct fl_choice *c;
+	uint64_t v = 77;
+
+	assert_int_equal(fl_choice_new_replay(NULL, 0, &c), 0);
+	assert_false(fl_gen_edge(c, 0, 1000, &e, &v));
+	assert_int_equal(v, 77); /* untouched on the plain path */
+	assert_int_equal(fl_gen_size_edges(c, 5, 1000, &e), 5);
+	fl_choice_free(c);
+	/* No draw at all for a fixed size. */
+	assert_int_equal(fl_choice_new_seeded(1, &c), 0);
+	assert_false(fl_gen_edge(c, 9, 9, &e, &v));
+	assert_int_equal(fl_gen_size_edges(c, 9, 9, &e), 9);
+	assert_int_equal(fl_choice_count(c), 0);
+	fl_choice_free(c);
+	/* Recorded: flag (1 = true), kind (lo, multiple, point, hi), the
+	 * multiple's k - kmin or the point's index, offset (0, -1, +1). */
+	static const uint64_t rec[] = {1, 0,  1, 3,  1, 1, 0, 0,  1, 1, 2, 1,  1, 1, 9, 2,
+				       1, 2, 2};
+	static const uint64_t want[] = {0, 1000, 100, 299, 1000, 513};
+	assert_int_equal(fl_choice_new_replay(rec, sizeof rec / sizeof rec[0], &c), 0);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		assert_true(fl_gen_edge(c, 0, 1000, &e, &v));
+		if (v != want[i])
+			fail_msg("boundary %zu: got %" PRIu64 ", want %" PRIu64, i, v, want[i]);
+	}
+	fl_choice_free(c);
+	/* Multiples below lo - 1 are not boundaries of [250, 1000]: k starts
+	 * at 3 (299, 300, 301). */
+	static const uint64_t rec2[] = {1, 1, 0, 1};
+	assert_int_equal(fl_choice_new_replay(rec2, 4, &c), 0);
+	assert_true(fl_gen_edge(c, 250, 1000, &e, &v));
+	assert_int_equal(v, 299);
+	fl_choice_free(c);
+
+	enum { N = 8000 };
+	unsigned edges = 0, seen[1001] = {0};
+	assert_int_equal(fl_choice_new_seeded(7, &c), 0);
+	for (int i = 0; i < N; i++) {
+		if (!fl_gen_edge(c, 0, 1000, &e, &v))
+			continue;
+		edges++;
+		assert_in_range(v, 0, 1000);
+		if (!is_boundary_0_1000(v))
+			fail_msg("%" PRIu64 " is no boundary of [0, 1000]", v);
+		seen[v]++;
+	}
+	/* 1000 expected; a binomial this far off has odds below 1e-9. */
+	assert_in_range(edges, N / 8 - 200, N / 8 + 200);
+	for (unsigned x = 0; x <= 1000; x++)
+		if (is_boundary_0_1000(x) && seen[x] == 0)
+			fail_msg("boundary %u never drawn in %u boundary draws", x, edges);
+	for (int i = 0; i < N; i++)
+		assert_in_range(fl_gen_size_edges(c, 3, 1000, &e), 3, 1000);
+	fl_choice_free(c);
+}
+
+/* Fails on a message one byte past a whole number of 4080-byte fragments
+ * (of four sizes up to 1 MiB): a plain draw lands there once in 4080, a
+ * boundary draw once in 96.  Minimal: one message of 4081 bytes. */
+static int frag_edge_prop(struct fl_prop_ctx *ctx)
+{
+	static const struct fl_gen_edges e = {4080, NULL, 0};
+	for (int i = 0; i < 4; i++) {
+		uint64_t len = fl_gen_size_edges(fl_prop_choice(ctx), 0, 1u << 20, &e);
+		fl_prop_log(ctx, "len %" PRIu64, len);
+		if (len % 4080 == 1)
+			return fl_prop_fail(ctx, "%" PRIu64 " bytes: one past a fragment", len);
+	}
+	return FL_PROP_PASS;
+}
+
+static void test_gen_edges_find_and_shrink(void **state)
+{
+	(void)state;
+	static const struct fl_prop_def def = {"frag_edge", frag_edge_prop, NULL, NULL};
+	struct fl_prop_config cfg;
+	struct fl_prop_report rep;
+	config(&cfg, 3, 200);
+	cfg.fork = false;
+	assert_int_equal(fl_prop_check(&cfg, &def, &rep), FL_PROP_FAIL);
+	if (!strstr(rep.message, "4081 bytes"))
+		fail_msg("not minimal: %s\n%s", rep.message, rep.log);
+	fl_prop_report_fini(&rep);
+}
+
 static void gen_small(struct fl_choice *c, void *out, const void *arg)
 {
 	*(int *)out = (int)fl_gen_i64(c, -3, 3) * *(const int *)arg;
@@ -678,6 +778,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gen_zero_stream_is_simplest),
 		cmocka_unit_test(test_gen_order_and_bounds),
+		cmocka_unit_test(test_gen_edges),
+		cmocka_unit_test(test_gen_edges_find_and_shrink),
 		cmocka_unit_test(test_gen_array_spans),
 		cmocka_unit_test(test_bytes_length_first_shrinks),
 		cmocka_unit_test(test_generic_shrink),
