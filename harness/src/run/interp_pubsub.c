@@ -18,6 +18,7 @@
 #include "faultline/driver.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
+#include "faultline/prop.h"
 #include "faultline/stats.h"
 
 #include "registry.h"
@@ -283,13 +284,21 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 	buf = malloc(maxlen);
 	if (buf == NULL)
 		return;
+	/* Sizes where the transport changes path: each multiple of the
+	 * fragment payload, the largest message (FORMAT.md: sizes). */
+	uint64_t max_message = fl_publication_max_message_length(pub);
+	struct fl_gen_edges edges = { .step = fl_publication_max_payload_length(pub),
+				      .points = &max_message, .npoints = 1 };
 	for (uint32_t i = 0; i < o->count; i++) {
-		uint32_t len = (uint32_t)fl_choice_range(ar->choices, o->size_min, o->size_max);
-		uint32_t seq = r->sent[o->pub];
+		uint64_t drawn;
+		uint32_t len, seq = r->sent[o->pub];
 		uint32_t pubidx = (uint32_t)o->pub;
 		uint64_t deadline = deadline_after_ms(r, 0);
 		int64_t rv;
 
+		if (!fl_gen_edge(ar->choices, o->size_min, o->size_max, &edges, &drawn))
+			drawn = (uint64_t)fl_choice_range(ar->choices, o->size_min, o->size_max);
+		len = (uint32_t)drawn;
 		if (len < MSG_HEADER)
 			len = MSG_HEADER;
 		memcpy(buf, &seq, 4);
