@@ -48,6 +48,11 @@
 #define MAX_REFS 8
 #define MAX_PENDING 4
 #define PUMP_ROUNDS 64
+#define TERM_LENGTH (64 * 1024)
+/* Offer's limits under that term and the driver's default mtu: the
+ * largest message (term / 8) and a fragment's payload (mtu - 16). */
+#define MAX_MESSAGE (TERM_LENGTH / 8)
+#define FRAG_PAYLOAD (FL_DRIVER_MTU - 16)
 
 struct ps_model {
 	int npubs, nsubs, nrefs, npending;
@@ -124,7 +129,7 @@ static int ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	/* The model knows the liveness timeout's step, not when the driver
 	 * would find the killed process by pid. */
 	dc.no_pid_check = true;
-	dc.term_length = 64 * 1024;
+	dc.term_length = TERM_LENGTH;
 	int rc = fl_driver_start(&dc, &r->driver);
 	if (rc) {
 		fl_platform_set_ops(NULL);
@@ -248,7 +253,12 @@ static void gen_pending_index(struct fl_prop_ctx *ctx, const void *mv, void *av)
 static void gen_offer(struct fl_prop_ctx *ctx, const void *mv, void *av)
 {
 	gen_pub_index(ctx, mv, av);
-	((struct ps_args *)av)->len = (uint32_t)fl_gen_size(fl_prop_choice(ctx), 8192);
+	/* Up to one byte past the largest message, one draw in 8 on a
+	 * fragment boundary or the largest message (or one off). */
+	static const uint64_t max_message = MAX_MESSAGE;
+	static const struct fl_gen_edges edges = {FRAG_PAYLOAD, &max_message, 1};
+	((struct ps_args *)av)->len =
+		(uint32_t)fl_gen_size_edges(fl_prop_choice(ctx), 0, MAX_MESSAGE + 1, &edges);
 }
 
 /* An add that failed under an injected fault leaves the model as it was:
@@ -346,8 +356,19 @@ static int offer_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *a
 {
 	struct ps_real *r = rv;
 	const struct ps_args *a = av;
-	static uint8_t buf[8192];
-	int64_t rc = fl_publication_offer(r->pubs[a->index], buf, a->len);
+	static uint8_t buf[MAX_MESSAGE + 1];
+	fl_publication *p = r->pubs[a->index];
+	if (fl_publication_max_message_length(p) != MAX_MESSAGE ||
+	    fl_publication_max_payload_length(p) != FRAG_PAYLOAD)
+		return fl_prop_fail(ctx, "limits %zu/%zu, the generator assumes %d/%d",
+				    fl_publication_max_message_length(p),
+				    fl_publication_max_payload_length(p), MAX_MESSAGE, (int)FRAG_PAYLOAD);
+	int64_t rc = fl_publication_offer(p, buf, a->len);
+	if (a->len > MAX_MESSAGE)
+		return rc == FL_EMSGSIZE ? FL_PROP_PASS
+					 : fl_prop_fail(ctx, "offer(%u), above the largest message "
+						       "(%d): %s, want FL_EMSGSIZE", a->len,
+						       MAX_MESSAGE, fl_errname((int)rc));
 	if (rc < 0 && rc != FL_ENOT_CONNECTED && rc != FL_EBACKPRESSURE)
 		return fl_prop_fail(ctx, "offer(%u): %s", a->len, fl_errname((int)rc));
 	return FL_PROP_PASS;

@@ -68,6 +68,7 @@
 #define CHUNK_SPEC "64:6,512:3"
 #define NCLS 2
 #define LEN_MAX 600     /* above the largest class: FL_EMSGSIZE */
+#define CX_CHUNK_SPEC "64:16,512:4" /* reqrep_ctx's pools */
 
 static const char *const svc_name[NSVC] = {"a", "b", "c"};
 
@@ -288,9 +289,12 @@ static int m_queue_head(const struct rr_model *m, int p)
 	return best;
 }
 
+/* CHUNK_SPEC's class sizes: the boundaries loan sizes favour. */
+static const uint64_t cls_size[NCLS] = {64, 512};
+
 static int cls_for(uint32_t len)
 {
-	return len <= 64 ? 0 : len <= 512 ? 1 : -1;
+	return len <= cls_size[0] ? 0 : len <= cls_size[1] ? 1 : -1;
 }
 
 static int class_total(int cls)
@@ -701,7 +705,8 @@ static void gen_loan(struct fl_prop_ctx *ctx, const void *mv, void *av)
 {
 	struct rr_args *a = av;
 	a->actor = (int8_t)gen_actor(ctx);
-	a->len = (uint32_t)fl_gen_size(fl_prop_choice(ctx), LEN_MAX);
+	static const struct fl_gen_edges edges = {0, cls_size, NCLS};
+	a->len = (uint32_t)fl_gen_size_edges(fl_prop_choice(ctx), 0, LEN_MAX, &edges);
 }
 
 static int predict_loan(const struct rr_model *m, uint32_t len)
@@ -729,6 +734,10 @@ static int loan_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av
 	}
 	if (rc != want && !faulted(r, rc))
 		return mismatch(ctx, "loan", rc, want);
+	int cls = cls_for(a->len); /* >= 0 when the loan was predicted to work */
+	if (rc == 0 && cls >= 0 && c.cap != cls_size[cls])
+		return fl_prop_fail(ctx, "loan of %u bytes got a %u-byte chunk, want %u", a->len,
+				    c.cap, (unsigned)cls_size[cls]);
 	return exhausted_clearly(ctx, "loan", rc);
 }
 
@@ -1738,7 +1747,7 @@ static int cx_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	char ns[64];
 	snprintf(ns, sizeof ns, "prop-rr-%d-%d-c%u", (int)getppid(), (int)getpid(), counter++);
 	fl_run_dir_path(ns, r->dir, sizeof r->dir);
-	struct fl_rr_config cfg = {.chunk_spec = "64:16,512:4", .server_ports = 2, .client_ports = 2};
+	struct fl_rr_config cfg = {.chunk_spec = CX_CHUNK_SPEC, .server_ports = 2, .client_ports = 2};
 	int rc = mkdir(r->dir, 0700) ? FL_EIO : fl_rr_domain_create(r->dir, &cfg, &r->drv);
 	if (rc == 0)
 		rc = fl_rr_domain_open(r->dir, 2, &r->dreq);
@@ -1960,8 +1969,12 @@ static bool p_cx_any(const void *mv) { return cx_any(mv, c_any); }
 static void gen_cx_send(struct fl_prop_ctx *ctx, const void *mv, void *av)
 {
 	struct cx_args *a = av;
+	/* Up to one byte past the 64-byte class of CX_CHUNK_SPEC, so sends
+	 * land on both sides of it (one draw in 8 on 0, 63, 64 or 65). */
+	static const uint64_t cls64 = 64;
+	static const struct fl_gen_edges edges = {0, &cls64, 1};
 	a->ctx = (int8_t)cx_pick(ctx, mv, c_req_idle);
-	a->len = (uint32_t)fl_gen_size(fl_prop_choice(ctx), 64);
+	a->len = (uint32_t)fl_gen_size_edges(fl_prop_choice(ctx), 0, 65, &edges);
 }
 static void gen_cx_recv(struct fl_prop_ctx *ctx, const void *mv, void *av)
 {
