@@ -3,7 +3,10 @@
  * exchange and gauges, image references and linger, async add and cancel
  * (also with the driver's response dropped), bad input, hostile bytes in
  * the command ring, one driver per namespace, stale directories, driver and
- * client timeouts, concurrent publishers.
+ * client timeouts, concurrent publishers; and the edges: messages of k
+ * fragments' payload and one byte either side and the largest message end
+ * to end, image indices, the first and last client record and subscriber
+ * slot, and slot indices one past the table in a forged image event.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -20,6 +23,8 @@
 #include "faultline/stats.h"
 #include "cnc.h"
 #include "driver_ext.h"
+#include "log_buffer.h"
+#include "ring.h"
 #include "shm.h"
 
 #define SEC FL_NS_PER_SEC
@@ -696,6 +701,431 @@ failed_unlink_is_retried(void **state)
 	fl_points_arm(false, false);
 }
 
+/* ---- sizes and indices at their edges ----------------------------- */
+
+#define MP 1008u       /* mtu 1024 - 16: a fragment's payload */
+#define MAX_MSG 8192u  /* term 64 KiB / 8: the largest message */
+
+struct whole_rx {
+	long n;
+	size_t len;
+	uint8_t buf[MAX_MSG];
+};
+
+static void
+on_whole_msg(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	struct whole_rx *w = arg;
+
+	w->n++;
+	w->len = len;
+	if (len <= sizeof(w->buf))
+		memcpy(w->buf, buf, len);
+}
+
+/* Publisher to subscriber through the driver, each message reassembled
+ * and compared: k fragments' payload and one byte either side (k = 1..3),
+ * the largest message and one byte less; one byte more is FL_EMSGSIZE
+ * and the next message still arrives whole. */
+static void
+message_sizes_at_fragment_edges_end_to_end(void **state)
+{
+	struct env *e = env_start("fragedge", false);
+	struct fl_fragment_assembler fa;
+	struct whole_rx *w = calloc(1, sizeof(*w));
+	static uint8_t msg[MAX_MSG + 1];
+	size_t sizes[16], n = 0;
+	fl_publication *p;
+	fl_subscription *s;
+	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
+
+	for (size_t k = 1; k <= 3; k++) {
+		sizes[n++] = k * MP - 1;
+		sizes[n++] = k * MP;
+		sizes[n++] = k * MP + 1;
+	}
+	sizes[n++] = MAX_MSG - 1;
+	sizes[n++] = MAX_MSG;
+	sizes[n++] = 1;
+	fl_fragment_assembler_init(&fa, on_whole_msg, w);
+	assert_fl(fl_client_add_subscription(e->c, "edge", 1, NULL, dl, &s), 0);
+	assert_fl(fl_client_add_publication(e->c, "edge", 1, true, dl, &p), 0);
+	assert_true(WAIT_UNTIL(fl_publication_is_connected(p) && fl_subscription_is_connected(s),
+	                       2000));
+	assert_int_equal(fl_publication_max_payload_length(p), MP);
+	assert_int_equal(fl_publication_max_message_length(p), MAX_MSG);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = sizes[i];
+		long before = w->n;
+		int64_t rc;
+
+		for (size_t k = 0; k < len; k++)
+			msg[k] = (uint8_t)(k * 13 + i);
+		if (len == 1) /* the last: after a refused one */
+			assert_fl(fl_publication_offer(p, msg, MAX_MSG + 1), FL_EMSGSIZE);
+		assert_true(WAIT_UNTIL((rc = fl_publication_offer(p, msg, len)) != FL_EBACKPRESSURE ||
+		                               (fl_subscription_poll(s, fl_fragment_assembler_handler,
+		                                                     &fa, 100), false),
+		                       2000));
+		if (rc <= 0)
+			fail_msg("offer(%zu) = %s", len, fl_errname((int)rc));
+		assert_true(WAIT_UNTIL((fl_subscription_poll(s, fl_fragment_assembler_handler, &fa, 100),
+		                        w->n > before),
+		                       2000));
+		if (w->n != before + 1 || w->len != len || memcmp(w->buf, msg, len) != 0)
+			fail_msg("offer(%zu): %ld messages arrived, the last of %zu bytes%s", len,
+			         w->n - before, w->len,
+			         w->len == len ? " and other bytes" : "");
+	}
+	fl_fragment_assembler_fini(&fa);
+	free(w);
+	fl_publication_close(p);
+	fl_subscription_close(s);
+	env_stop(e);
+}
+
+/* With two images, indices 0 and 1 name both (each once); -1, 2 (one past
+ * the last) and INT_MAX are FL_ENOENT and take no reference. */
+static void
+image_index_first_last_and_past(void **state)
+{
+	struct env *e = env_start("imgindex", false);
+	fl_publication *p[2];
+	fl_subscription *s;
+	fl_image *img[2], *none = NULL;
+	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
+	int32_t a, b;
+
+	assert_fl(fl_client_add_subscription(e->c, "ix", 1, NULL, dl, &s), 0);
+	for (int i = 0; i < 2; i++)
+		assert_fl(fl_client_add_publication(e->c, "ix", 1, false, dl, &p[i]), 0);
+	assert_true(WAIT_UNTIL(fl_subscription_image_count(s) == 2, 2000));
+	assert_fl(fl_subscription_image_at_index(s, -1, &none), FL_ENOENT);
+	assert_fl(fl_subscription_image_at_index(s, 2, &none), FL_ENOENT);
+	assert_fl(fl_subscription_image_at_index(s, 0x7fffffff, &none), FL_ENOENT);
+	assert_null(none);
+	assert_int_equal(stats(e)->image_refs_held, 0);
+	assert_fl(fl_subscription_image_at_index(s, 0, &img[0]), 0);
+	assert_fl(fl_subscription_image_at_index(s, 1, &img[1]), 0);
+	assert_int_equal(stats(e)->image_refs_held, 2);
+	a = fl_image_session_id(img[0]);
+	b = fl_image_session_id(img[1]);
+	assert_true((a == fl_publication_session_id(p[0]) && b == fl_publication_session_id(p[1])) ||
+	            (a == fl_publication_session_id(p[1]) && b == fl_publication_session_id(p[0])));
+	for (int i = 0; i < 2; i++) {
+		assert_fl(fl_image_release(img[i]), 0);
+		fl_publication_close(p[i]);
+	}
+	fl_subscription_close(s);
+	env_stop(e);
+}
+
+/* The client table (FL_STATS_MAX_CLIENTS records in cnc.dat): the first
+ * and the last record both serve a working client; one client more is
+ * FL_ELIMIT; a closed record is taken again. */
+static void
+client_records_first_and_last(void **state)
+{
+	struct env *e = env_start("clientrec", false);
+	struct fl_client_ctx cc;
+	fl_client *c[FL_STATS_MAX_CLIENTS], *extra = NULL;
+	fl_publication *p;
+	fl_subscription *s;
+	struct rx r = {0};
+	int64_t msg[2] = {0, 0};
+	int64_t id;
+	int rc, last = FL_STATS_MAX_CLIENTS - 1;
+
+	fl_client_ctx_init(&cc);
+	cc.ns = e->ns;
+	cc.agent = true;
+	c[0] = e->c; /* record 0 */
+	for (int i = 1; i < FL_STATS_MAX_CLIENTS; i++)
+		if ((rc = fl_client_open(&cc, &c[i])) != 0)
+			fail_msg("client %d of %d: %s", i + 1, FL_STATS_MAX_CLIENTS, fl_errname(rc));
+	assert_fl(fl_client_open(&cc, &extra), FL_ELIMIT);
+	assert_null(extra);
+	assert_int_equal(stats(e)->client_count, FL_STATS_MAX_CLIENTS);
+	/* The driver counts active records on its duty cycle. */
+	assert_true(WAIT_UNTIL(stats(e)->active_clients == FL_STATS_MAX_CLIENTS, 2000));
+	assert_int_equal(st.clients[0].client_id, fl_client_id(c[0]));
+	assert_int_equal(st.clients[last].client_id, fl_client_id(c[last]));
+	/* The client in the last record subscribes and receives. */
+	assert_fl(fl_client_add_subscription_start(c[last], "rec", 1, NULL, &id), 0);
+	assert_true(WAIT_UNTIL((fl_client_do_work(c[last]),
+	                        (rc = fl_client_add_subscription_poll(c[last], id, &s)) != FL_EAGAIN),
+	                       2000));
+	assert_fl(rc, 0);
+	assert_fl(fl_client_add_publication(e->c, "rec", 1, true,
+	                                    fl_clock_now_ns() + test_ms(2000) * MS, &p),
+	          0);
+	assert_true(WAIT_UNTIL((fl_client_do_work(c[last]), fl_subscription_is_connected(s)), 2000));
+	assert_true(WAIT_UNTIL(fl_publication_is_connected(p), 2000));
+	assert_true(fl_publication_offer(p, msg, sizeof(msg)) > 0);
+	assert_true(WAIT_UNTIL((fl_client_do_work(c[last]), fl_subscription_poll(s, on_msg, &r, 10),
+	                        r.n == 1),
+	                       2000));
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(stats(e)->clients[last].registrations, 1);
+	fl_subscription_close(s);
+	fl_publication_close(p);
+	/* The last record, closed (once the driver took the close), is
+	 * taken by the next client. */
+	fl_client_close(c[last]);
+	assert_true(WAIT_UNTIL(stats(e)->clients[last].state == FL_CLIENT_CLOSED, 2000));
+	assert_fl(fl_client_open(&cc, &c[last]), 0);
+	assert_int_equal(stats(e)->clients[last].client_id, fl_client_id(c[last]));
+	assert_fl(fl_client_open(&cc, &extra), FL_ELIMIT);
+	for (int i = 1; i < FL_STATS_MAX_CLIENTS; i++)
+		fl_client_close(c[i]);
+	env_stop(e);
+}
+
+struct errs {
+	int n;
+	int last;
+	char what[128];
+};
+
+static void
+record_error(void *arg, int err, const char *what)
+{
+	struct errs *x = arg;
+
+	x->n++;
+	x->last = err;
+	snprintf(x->what, sizeof(x->what), "%s", what);
+}
+
+static void
+pump(struct env *e, fl_client *c)
+{
+	fl_driver_do_work(e->d);
+	fl_client_do_work(c);
+}
+
+/* A publication's subscriber slots (FL_LOG_MAX_SUBS in its log): 64
+ * subscriptions take slots 0 to 63 (the log says whose each is) and all
+ * receive; the 65th gets no image and FL_ELIMIT; a freed last slot is
+ * taken again.  Agent driver and client: this thread runs both. */
+static void
+subscriber_slots_first_and_last(void **state)
+{
+	struct env *e = env_start("subslots", true);
+	struct errs errs = {0};
+	struct fl_client_ctx cc;
+	fl_client *c;
+	fl_publication *p;
+	fl_subscription *s[FL_LOG_MAX_SUBS + 1];
+	int64_t reg[FL_LOG_MAX_SUBS + 1], msg[2] = {0, 0};
+	struct fl_shm m = {0};
+	struct fl_log_meta *meta;
+	char path[400];
+	int rc, last = FL_LOG_MAX_SUBS - 1;
+
+	fl_client_ctx_init(&cc);
+	cc.ns = e->ns;
+	cc.agent = true;
+	cc.error_handler = record_error;
+	cc.error_arg = &errs;
+	assert_fl(fl_client_open(&cc, &c), 0);
+	assert_fl(fl_client_add_publication_start(c, "slots", 1, true, &reg[0]), 0);
+	assert_true(WAIT_UNTIL((pump(e, c), (rc = fl_client_add_publication_poll(c, reg[0], &p)) !=
+	                                            FL_EAGAIN),
+	                       2000));
+	assert_fl(rc, 0);
+	for (int i = 0; i <= FL_LOG_MAX_SUBS; i++) {
+		assert_fl(fl_client_add_subscription_start(c, "slots", 1, NULL, &reg[i]), 0);
+		assert_true(WAIT_UNTIL((pump(e, c), (rc = fl_client_add_subscription_poll(c, reg[i], &s[i])) !=
+		                                            FL_EAGAIN),
+		                       2000));
+		assert_fl(rc, 0);
+	}
+	assert_true(WAIT_UNTIL((pump(e, c), errs.n > 0), 2000));
+	for (int i = 0; i < FL_LOG_MAX_SUBS; i++)
+		if (fl_subscription_image_count(s[i]) != 1)
+			fail_msg("subscription %d: %d images", i, fl_subscription_image_count(s[i]));
+	assert_int_equal(fl_subscription_image_count(s[FL_LOG_MAX_SUBS]), 0);
+	assert_int_equal(errs.n, 1);
+	assert_fl(errs.last, FL_ELIMIT);
+	snprintf(path, sizeof(path), "%s/" FL_LOG_NAME_FMT, e->dir,
+	         (long long)fl_publication_registration_id(p));
+	assert_fl(fl_shm_map(path, false, FL_LOG_META_SIZE, &m), 0);
+	meta = m.addr;
+	assert_int_equal(meta->subscriber_count, FL_LOG_MAX_SUBS);
+	assert_int_equal(meta->slots[0].sub_reg_id, reg[0]);
+	assert_int_equal(meta->slots[last].sub_reg_id, reg[last]);
+	/* Every slot holds the publisher back, so each receives. */
+	assert_true(fl_publication_offer(p, msg, sizeof(msg)) > 0);
+	for (int i = 0; i < FL_LOG_MAX_SUBS; i++) {
+		struct rx r = {0};
+
+		assert_true(WAIT_UNTIL((pump(e, c), fl_subscription_poll(s[i], on_msg, &r, 10), r.n == 1),
+		                       2000));
+	}
+	/* The last slot freed, a new subscription takes it. */
+	assert_fl(fl_subscription_close(s[last]), 0);
+	assert_true(WAIT_UNTIL((pump(e, c), meta->subscriber_count == FL_LOG_MAX_SUBS - 1), 2000));
+	assert_fl(fl_client_add_subscription_start(c, "slots", 1, NULL, &reg[last]), 0);
+	assert_true(WAIT_UNTIL((pump(e, c), (rc = fl_client_add_subscription_poll(c, reg[last], &s[last])) !=
+	                                            FL_EAGAIN),
+	                       2000));
+	assert_fl(rc, 0);
+	assert_true(WAIT_UNTIL((pump(e, c), fl_subscription_image_count(s[last]) == 1), 2000));
+	assert_int_equal(meta->slots[last].sub_reg_id, reg[last]);
+	fl_shm_unmap(&m);
+	for (int i = 0; i <= FL_LOG_MAX_SUBS; i++)
+		fl_subscription_close(s[i]);
+	fl_publication_close(p);
+	fl_client_close(c);
+	fl_driver_close(e->d);
+	assert_int_equal(access(e->dir, F_OK), -1);
+	free(e);
+}
+
+/* Adds a publication (pub) or subscription on channel name, agent style;
+ * returns the add's result. */
+static int
+add_sync(struct env *e, fl_client *c, bool pub, const char *name, void **out)
+{
+	int64_t id;
+	int rc = pub ? fl_client_add_publication_start(c, name, 1, true, &id)
+	             : fl_client_add_subscription_start(c, name, 1, NULL, &id);
+
+	if (rc != 0)
+		return rc;
+	do {
+		pump(e, c);
+		rc = pub ? fl_client_add_publication_poll(c, id, (fl_publication **)out)
+		         : fl_client_add_subscription_poll(c, id, (fl_subscription **)out);
+	} while (rc == FL_EAGAIN);
+	return rc;
+}
+
+/* The driver's publication and subscription tables (1024 each, driver.c
+ * MAX_PUBS, MAX_SUBS): the 1024th add works, the 1025th is FL_ELIMIT and
+ * leaves nothing; a freed last entry is taken again.  Channels are
+ * distinct, so no images (1024 logs of 64 KiB, sparse). */
+#define DRV_TABLE 1024
+
+static void
+driver_tables_first_and_last(void **state)
+{
+	struct env *e = env_start("drvtables", true);
+	struct fl_client_ctx cc;
+	fl_client *c;
+	static fl_publication *p[DRV_TABLE + 1];
+	static fl_subscription *s[DRV_TABLE + 1];
+	char name[32];
+	int rc;
+
+	fl_client_ctx_init(&cc);
+	cc.ns = e->ns;
+	cc.agent = true;
+	assert_fl(fl_client_open(&cc, &c), 0);
+	for (int i = 0; i <= DRV_TABLE; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		rc = add_sync(e, c, true, name, (void **)&p[i]);
+		if (rc != (i < DRV_TABLE ? 0 : FL_ELIMIT))
+			fail_msg("publication %d of %d: %s", i + 1, DRV_TABLE, fl_errname(rc));
+		snprintf(name, sizeof(name), "s%d", i);
+		rc = add_sync(e, c, false, name, (void **)&s[i]);
+		if (rc != (i < DRV_TABLE ? 0 : FL_ELIMIT))
+			fail_msg("subscription %d of %d: %s", i + 1, DRV_TABLE, fl_errname(rc));
+	}
+	pump(e, c);
+	assert_int_equal(stats(e)->publications, DRV_TABLE);
+	assert_int_equal(st.subscriptions, DRV_TABLE);
+	assert_int_equal(st.log_files, DRV_TABLE);
+	assert_int_equal(st.clients[0].registrations, 2 * DRV_TABLE);
+	assert_int_equal(st.clients[0].pending_registrations, 0);
+	/* The last of each, closed, makes room for one more. */
+	assert_fl(fl_publication_close(p[DRV_TABLE - 1]), 0);
+	assert_fl(fl_subscription_close(s[DRV_TABLE - 1]), 0);
+	pump(e, c);
+	assert_fl(add_sync(e, c, true, "again", (void **)&p[DRV_TABLE - 1]), 0);
+	assert_fl(add_sync(e, c, false, "again-s", (void **)&s[DRV_TABLE - 1]), 0);
+	assert_fl(add_sync(e, c, true, "one-more", (void **)&p[DRV_TABLE]), FL_ELIMIT);
+	for (int i = 0; i < DRV_TABLE; i++) {
+		fl_publication_close(p[i]);
+		fl_subscription_close(s[i]);
+	}
+	fl_client_close(c);
+	fl_driver_close(e->d);
+	assert_int_equal(access(e->dir, F_OK), -1);
+	free(e);
+}
+
+/* An image event naming slot -1 or FL_LOG_MAX_SUBS (one past the last),
+ * as a corrupt broadcast could, is refused with FL_EPROTO: no image, no
+ * access to a slot that does not exist.  The forged events are sent while
+ * the (agent) driver is idle, so the broadcast has one transmitter. */
+static void
+forged_image_slot_is_refused(void **state)
+{
+	static const int bad_slot[2] = { -1, FL_LOG_MAX_SUBS };
+	struct env *e = env_start("forgedslot", true);
+	struct errs errs = {0};
+	struct fl_client_ctx cc;
+	struct fl_shm m = {0};
+	struct fl_bcast bc;
+	struct fl_cnc_header *h;
+	fl_client *c;
+	fl_publication *p;
+	fl_subscription *s;
+	int64_t pid, sid;
+	char path[300];
+	int rc;
+
+	fl_client_ctx_init(&cc);
+	cc.ns = e->ns;
+	cc.agent = true;
+	cc.error_handler = record_error;
+	cc.error_arg = &errs;
+	assert_fl(fl_client_open(&cc, &c), 0);
+	assert_fl(fl_client_add_publication_start(c, "forged-p", 1, true, &pid), 0);
+	assert_true(WAIT_UNTIL((pump(e, c), (rc = fl_client_add_publication_poll(c, pid, &p)) !=
+	                                            FL_EAGAIN),
+	                       2000));
+	assert_fl(rc, 0);
+	/* A subscription on another channel: no real image of p's log. */
+	assert_fl(fl_client_add_subscription_start(c, "forged-s", 1, NULL, &sid), 0);
+	assert_true(WAIT_UNTIL((pump(e, c), (rc = fl_client_add_subscription_poll(c, sid, &s)) !=
+	                                            FL_EAGAIN),
+	                       2000));
+	assert_fl(rc, 0);
+	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
+	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	h = m.addr;
+	fl_bcast_init(&bc, (uint8_t *)m.addr + h->bc_offset, h->bc_length, 0);
+	for (int k = 0; k < 2; k++) {
+		struct fl_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.version = FL_FRAME_VERSION;
+		ev.client_id = fl_client_id(c);
+		ev.corr_id = sid;
+		ev.log_id = fl_publication_registration_id(p);
+		ev.session_id = fl_publication_session_id(p);
+		ev.stream_id = 1;
+		ev.slot = bad_slot[k];
+		errs.n = 0;
+		assert_fl(fl_bcast_transmit(&bc, FL_EV_IMAGE_AVAILABLE, &ev, sizeof(ev)), 0);
+		assert_true(WAIT_UNTIL((fl_client_do_work(c), errs.n > 0), 2000));
+		if (errs.last != FL_EPROTO || strstr(errs.what, "slot") == NULL)
+			fail_msg("slot %d: reported %s (%s), want FL_EPROTO for the slot", bad_slot[k],
+			         fl_errname(errs.last), errs.what);
+		assert_int_equal(fl_subscription_image_count(s), 0);
+	}
+	fl_shm_unmap(&m);
+	fl_subscription_close(s);
+	fl_publication_close(p);
+	fl_client_close(c);
+	fl_driver_close(e->d);
+	assert_int_equal(access(e->dir, F_OK), -1);
+	free(e);
+}
+
 int
 main(void)
 {
@@ -714,6 +1144,12 @@ main(void)
 		cmocka_unit_test(concurrent_publication),
 		cmocka_unit_test(late_subscriber_starts_at_tail),
 		cmocka_unit_test(failed_unlink_is_retried),
+		cmocka_unit_test(message_sizes_at_fragment_edges_end_to_end),
+		cmocka_unit_test(image_index_first_last_and_past),
+		cmocka_unit_test(client_records_first_and_last),
+		cmocka_unit_test(subscriber_slots_first_and_last),
+		cmocka_unit_test(forged_image_slot_is_refused),
+		cmocka_unit_test(driver_tables_first_and_last),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);

@@ -1,5 +1,6 @@
 /* Messages, aio and contexts: ownership accounting, round trips over many
- * contexts, close with pending operations, timeouts, errors. */
+ * contexts, close with pending operations, timeouts, errors, message and
+ * context sizes at their edges. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -154,6 +155,80 @@ msg_double_free_detected(void **state)
 	assert_int_equal(d1.msg_double_frees - d0.msg_double_frees, 1);
 	assert_int_equal(d1.msgs_freed - d0.msgs_freed, 1);
 	fl_msg_free(NULL);
+}
+
+/* Message lengths at their edges: 0 and 1 GiB are the bounds of
+ * fl_msg_alloc (one byte more is FL_EINVAL, nothing allocated); set_len
+ * reaches the allocated length and no further.  Through contexts (pools
+ * "64:256,1024:16"): 64, 65 and 1024 bytes make the round trip whole,
+ * 1025 bytes (past the largest class) is FL_EMSGSIZE and the message
+ * stays the caller's. */
+static void
+msg_and_ctx_sizes_at_edges(void **state)
+{
+	static const size_t lens[] = { 0, 1, 64, 65, 1023, 1024 };
+	struct echo_server srv;
+	fl_sock *req;
+	fl_ctx *c;
+	fl_aio *a;
+	fl_msg *m = NULL;
+
+	assert_rc(fl_msg_alloc(&m, (1u << 30) + 1), FL_EINVAL);
+	assert_null(m);
+	assert_rc(fl_msg_alloc(&m, 0), 0);
+	assert_int_equal(fl_msg_len(m), 0);
+	assert_rc(fl_msg_set_len(m, 1), FL_EMSGSIZE);
+	assert_rc(fl_msg_set_len(m, 0), 0);
+	fl_msg_free(m);
+	assert_rc(fl_msg_alloc(&m, 64), 0);
+	assert_rc(fl_msg_set_len(m, 0), 0);
+	assert_rc(fl_msg_set_len(m, 64), 0);
+	assert_rc(fl_msg_set_len(m, 65), FL_EMSGSIZE);
+	assert_int_equal(fl_msg_len(m), 64);
+	fl_msg_free(m);
+
+	echo_start(&srv, "sizes");
+	assert_rc(fl_sock_open_req(&req, dom, "sizes"), 0);
+	assert_rc(fl_ctx_open(&c, req), 0);
+	assert_rc(fl_aio_alloc(&a, NULL, NULL), 0);
+	fl_aio_set_timeout(a, 5 * FL_NS_PER_SEC);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t len = lens[i];
+		unsigned char *b;
+
+		assert_rc(fl_msg_alloc(&m, len), 0);
+		b = fl_msg_body(m);
+		for (size_t k = 0; k < len; k++)
+			b[k] = (unsigned char)(k * 7 + i + 0x40);
+		fl_aio_set_msg(a, m);
+		assert_rc(fl_ctx_send(c, a), 0);
+		fl_aio_wait(a);
+		assert_rc(fl_aio_result(a), 0);
+		assert_rc(fl_ctx_recv(c, a), 0);
+		fl_aio_wait(a);
+		assert_rc(fl_aio_result(a), 0);
+		m = fl_aio_get_msg(a);
+		assert_non_null(m);
+		b = fl_msg_body(m);
+		if (fl_msg_len(m) != len)
+			fail_msg("%zu bytes came back as %zu", len, fl_msg_len(m));
+		for (size_t k = 0; k < len; k++) {
+			unsigned char want = (unsigned char)(k * 7 + i + 0x40) ^ (k == 0 ? 0x20 : 0);
+			if (b[k] != want)
+				fail_msg("%zu bytes: byte %zu is %#x, want %#x", len, k, b[k], want);
+		}
+		fl_msg_free(m);
+	}
+	assert_rc(fl_msg_alloc(&m, 1025), 0);
+	fl_aio_set_msg(a, m);
+	assert_rc(fl_ctx_send(c, a), FL_EMSGSIZE);
+	assert_ptr_equal(fl_aio_get_msg(a), m);
+	fl_msg_free(m);
+	fl_ctx_close(c);
+	assert_rc(fl_aio_free(a), 0);
+	fl_sock_close(req);
+	echo_stop(&srv);
+	assert_balanced();
 }
 
 static void
@@ -565,6 +640,7 @@ main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(msg_double_free_detected),
+		T(msg_and_ctx_sizes_at_edges),
 		T(free_after_successful_send_detected),
 		T(round_trips_over_contexts),
 		T(close_cancels_pending),

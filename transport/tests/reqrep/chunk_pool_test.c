@@ -1,5 +1,7 @@
 /* Chunk pools: spec parsing, loan/release, stale releases, exhaustion,
- * reclaim, corruption, threads and processes. */
+ * reclaim, corruption, threads and processes; and the edges: loans of each
+ * class size and one byte either side, one past the largest class, every
+ * chunk from the first to the last, an index one past the last. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -483,6 +485,153 @@ killed_process_is_reclaimed(void **state)
 	fl_chunk_pool_close(p);
 }
 
+/* ---- sizes and handles at their edges ------------------------------ */
+
+/* The default spec's class sizes with small counts. */
+#define EDGE_SPEC "128:4,4096:2,65536:2"
+
+/* Each class size and one byte either side: at or below a size the loan
+ * gets that class, one above the next; one byte past the largest class
+ * is FL_EMSGSIZE (the message names it), as is SIZE_MAX. */
+static void
+loans_at_class_edges(void **state)
+{
+	static const struct { size_t len; uint32_t cap; } cases[] = {
+		{ 0, 128 },        { 1, 128 },        { 127, 128 },    { 128, 128 },
+		{ 129, 4096 },     { 4095, 4096 },    { 4096, 4096 },  { 4097, 65536 },
+		{ 65535, 65536 },  { 65536, 65536 },
+	};
+	fl_chunk_pool *p;
+	fl_chunk c;
+	struct fl_chunk_pool_stats st;
+
+	assert_rc(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = fl_chunk_loan(p, cases[i].len, 0, &c);
+
+		if (rc != 0 || c.cap != cases[i].cap || c.len != cases[i].len)
+			fail_msg("loan(%zu) = %s, cap %u len %u; want a %u-byte chunk", cases[i].len,
+			         fl_errname(rc), rc == 0 ? c.cap : 0, rc == 0 ? c.len : 0,
+			         cases[i].cap);
+		memset(c.data, 0xee, c.cap);
+		assert_rc(fl_chunk_release(p, &c), 0);
+	}
+	assert_rc(fl_chunk_loan(p, 65537, 0, &c), FL_EMSGSIZE);
+	assert_non_null(strstr(fl_rr_errmsg(), "largest size class"));
+	assert_rc(fl_chunk_loan(p, SIZE_MAX, 0, &c), FL_EMSGSIZE);
+	fl_chunk_pool_stats(p, &st);
+	for (uint32_t k = 0; k < st.n_classes; k++)
+		assert_int_equal(st.cls[k].loaned, 0);
+	assert_int_equal(st.cls[0].loans, 4);
+	assert_int_equal(st.cls[1].loans, 3);
+	assert_int_equal(st.cls[2].loans, 3);
+	fl_chunk_pool_close(p);
+}
+
+/* Every chunk of every class loaned at once: the indices are 0..total-1,
+ * class by class (first and last of each); each chunk's cap bytes lie in
+ * the segment, past the header array, and overlap no other chunk (each is
+ * filled whole, then all are checked). */
+static void
+every_chunk_first_to_last(void **state)
+{
+	enum { TOTAL = 8 };
+	static const uint32_t cap_of[TOTAL] = { 128, 128, 128, 128, 4096, 4096, 65536, 65536 };
+	static const size_t len_of[3] = { 128, 4096, 65536 };
+	fl_chunk_pool *p;
+	fl_chunk c[TOTAL], x;
+	bool seen[TOTAL] = { false };
+	int n = 0;
+
+	assert_rc(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
+	const char *lo = (const char *)p->seg + p->seg->hdr_off + TOTAL * sizeof(struct cp_hdr);
+	const char *hi = (const char *)p->seg + p->size;
+	for (int k = 0; k < 3; k++) {
+		while (fl_chunk_loan(p, len_of[k], 0, &c[n]) == 0) {
+			assert_true(n < TOTAL);
+			n++;
+		}
+	}
+	assert_int_equal(n, TOTAL);
+	assert_rc(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
+	for (int i = 0; i < TOTAL; i++) {
+		uint32_t idx = c[i].index;
+
+		if (idx >= TOTAL || seen[idx] || c[i].cap != cap_of[idx])
+			fail_msg("loan %d: index %u, cap %u", i, idx, c[i].cap);
+		seen[idx] = true;
+		if ((const char *)c[i].data < lo || (const char *)c[i].data + c[i].cap > hi)
+			fail_msg("chunk %u: [%p, +%u) outside the payload area [%p, %p)", idx,
+			         c[i].data, c[i].cap, (const void *)lo, (const void *)hi);
+		memset(c[i].data, 0x10 + (int)idx, c[i].cap);
+	}
+	for (int i = 0; i < TOTAL; i++) {
+		const unsigned char *d = c[i].data;
+
+		for (uint32_t b = 0; b < c[i].cap; b++)
+			if (d[b] != 0x10 + c[i].index)
+				fail_msg("chunk %u byte %u: %#x, overwritten by chunk %#x's fill",
+				         c[i].index, b, d[b], d[b] - 0x10);
+	}
+	for (int i = 0; i < TOTAL; i++)
+		assert_rc(fl_chunk_release(p, &c[i]), 0);
+	fl_chunk_pool_close(p);
+}
+
+/* Handles by index: the last chunk's (total - 1) resolves and releases;
+ * one past it (total) and UINT32_MAX have no header and are FL_EPROTO
+ * for release and resolve, touching nothing; so is an index one past
+ * the last of the class its header names. */
+static void
+chunk_index_one_past_the_last(void **state)
+{
+	enum { TOTAL = 8 };
+	fl_chunk_pool *p;
+	fl_chunk c[TOTAL], got, bogus;
+	struct fl_chunk_pool_stats st;
+	int last = -1;
+
+	assert_rc(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
+	assert_non_null(cp_hdr(p, 0));
+	assert_non_null(cp_hdr(p, TOTAL - 1));
+	assert_null(cp_hdr(p, TOTAL));
+	assert_null(cp_hdr(p, UINT32_MAX));
+	for (int i = 0; i < TOTAL; i++) {
+		assert_rc(fl_chunk_loan(p, i < 4 ? 1 : i < 6 ? 200 : 5000, 0, &c[i]), 0);
+		if (c[i].index == TOTAL - 1)
+			last = i;
+	}
+	assert_true(last >= 0);
+	assert_rc(cp_resolve(p, TOTAL - 1, c[last].gen, &got), 0);
+	assert_ptr_equal(got.data, c[last].data);
+	assert_int_equal(got.cap, 65536);
+	bogus = c[last];
+	bogus.index = TOTAL;
+	assert_rc(fl_chunk_release(p, &bogus), FL_EPROTO);
+	assert_rc(cp_resolve(p, TOTAL, bogus.gen, &got), FL_EPROTO);
+	assert_rc(cp_release_entry(p, TOTAL, bogus.gen), FL_EPROTO);
+	bogus.index = UINT32_MAX;
+	assert_rc(fl_chunk_release(p, &bogus), FL_EPROTO);
+	/* A header (shared memory) naming a class that does not hold its
+	 * index: chunk 4, the first of class 1, said to be class 0's, would
+	 * be one past class 0's last chunk. */
+	for (int i = 0; i < TOTAL; i++)
+		if (c[i].index == 4) {
+			cp_hdr(p, 4)->cls = 0;
+			assert_rc(cp_resolve(p, 4, c[i].gen, &got), FL_EPROTO);
+			assert_rc(fl_chunk_release(p, &c[i]), FL_EPROTO);
+			cp_hdr(p, 4)->cls = 1;
+		}
+	fl_chunk_pool_stats(p, &st);
+	for (uint32_t k = 0; k < st.n_classes; k++)
+		assert_int_equal(st.cls[k].stale, 0);
+	assert_int_equal(st.cls[2].loaned, 2);
+	for (int i = 0; i < TOTAL; i++)
+		assert_rc(fl_chunk_release(p, &c[i]), 0);
+	assert_rc(cp_resolve(p, TOTAL - 1, c[last].gen, &got), FL_ESTALE);
+	fl_chunk_pool_close(p);
+}
+
 int
 main(void)
 {
@@ -501,6 +650,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(processes_loan_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_process_is_reclaimed, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_anywhere_in_loan_or_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(loans_at_class_edges, setup, teardown),
+		cmocka_unit_test_setup_teardown(every_chunk_first_to_last, setup, teardown),
+		cmocka_unit_test_setup_teardown(chunk_index_one_past_the_last, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

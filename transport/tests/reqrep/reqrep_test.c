@@ -1,7 +1,9 @@
 /* Request/response: round trips in one process and between processes,
  * several clients and servers, port exhaustion and churn, crashes of either
  * side (at chosen points and at random ones), request deadlines, bad names
- * and corrupted queues. */
+ * and corrupted queues; and the edges: requests and responses of each class
+ * size and one byte either side, the first and last port of each table,
+ * port and chunk indices one past the last. */
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -394,6 +396,209 @@ corrupted_queue_is_eproto(void **state)
 	assert_rc(fl_rr_server_take(s, &req), FL_EPROTO);
 	assert_rc(fl_rr_server_take(s, &req), FL_EAGAIN);
 	pp_close(&pp);
+	fl_rr_server_close(s);
+	assert_all_returned(dom);
+}
+
+/* ---- sizes and handles at their edges ------------------------------ */
+
+/* setup's domain: chunks "64:64,1024:16" (80), 8 server and 8 client ports. */
+#define EDGE_CHUNKS 80u
+#define EDGE_PORTS 8u
+
+static void
+pattern(void *data, size_t len, unsigned salt)
+{
+	for (size_t k = 0; k < len; k++)
+		((unsigned char *)data)[k] = (unsigned char)(k * 31 + salt);
+}
+
+static bool
+has_pattern(const void *data, size_t len, unsigned salt)
+{
+	for (size_t k = 0; k < len; k++)
+		if (((const unsigned char *)data)[k] != (unsigned char)(k * 31 + salt))
+			return false;
+	return true;
+}
+
+/* Requests and responses of each class size and one byte either side
+ * travel whole (every byte compared, lengths kept); one byte past the
+ * largest class cannot be loaned (FL_EMSGSIZE); a length one past the
+ * chunk's cap cannot be sent (FL_EINVAL), and the chunk stays the
+ * sender's. */
+static void
+requests_at_class_edges(void **state)
+{
+	static const struct { uint32_t len, cap; } cases[] = {
+		{ 0, 64 }, { 63, 64 }, { 64, 64 }, { 65, 1024 }, { 1023, 1024 }, { 1024, 1024 },
+	};
+	fl_rr_server *s;
+	fl_rr_client *c;
+	fl_chunk req, got, resp, back;
+	uint64_t seq;
+
+	assert_rc(fl_rr_server_open(dom, "edge", &s), 0);
+	assert_rc(fl_rr_client_open(dom, "edge", &c), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t len = cases[i].len;
+
+		assert_rc(fl_rr_client_loan(c, len, 0, &req), 0);
+		assert_int_equal(req.cap, cases[i].cap);
+		pattern(req.data, len, (unsigned)i);
+		req.len = len;
+		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+		assert_rc(fl_rr_server_take(s, &got), 0);
+		if (got.len != len || got.cap != cases[i].cap || !has_pattern(got.data, len, (unsigned)i))
+			fail_msg("request of %u bytes arrived as %u bytes in a %u-byte chunk%s", len,
+			         got.len, got.cap, got.len == len ? ", other bytes" : "");
+		assert_rc(fl_rr_server_loan(s, len, 0, &resp), 0);
+		pattern(resp.data, len, (unsigned)i + 100);
+		resp.len = len;
+		assert_rc(fl_rr_server_send(s, &got, &resp), 0);
+		assert_rc(fl_rr_release(dom, &got), 0);
+		assert_rc(fl_rr_client_take(c, &back), 0);
+		assert_int_equal(back.seq, seq);
+		if (back.len != len || !has_pattern(back.data, len, (unsigned)i + 100))
+			fail_msg("response of %u bytes arrived as %u bytes%s", len, back.len,
+			         back.len == len ? ", other bytes" : "");
+		assert_rc(fl_rr_release(dom, &back), 0);
+	}
+	assert_rc(fl_rr_client_loan(c, 1025, 0, &req), FL_EMSGSIZE);
+	assert_rc(fl_rr_client_loan(c, 64, 0, &req), 0);
+	req.len = req.cap + 1;
+	assert_rc(fl_rr_client_send(c, &req, 0, &seq), FL_EINVAL);
+	req.len = req.cap;
+	assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+	assert_rc(fl_rr_server_take(s, &got), 0);
+	assert_int_equal(got.len, 64);
+	assert_rc(fl_rr_server_loan(s, 1024, 0, &resp), 0);
+	resp.len = resp.cap + 1;
+	assert_rc(fl_rr_server_send(s, &got, &resp), FL_EINVAL);
+	assert_rc(fl_rr_client_take(c, &back), FL_EAGAIN);
+	assert_rc(fl_rr_release(dom, &resp), 0);
+	assert_rc(fl_rr_release(dom, &got), 0);
+	fl_rr_client_close(c);
+	fl_rr_server_close(s);
+	assert_all_returned(dom);
+}
+
+/* Both port tables full: the i-th open takes port i, first to last (the
+ * segment says whose each is); port EDGE_PORTS, one past the last, and
+ * UINT32_MAX are no port.  The first and the last server and client ports
+ * carry round trips; a response addressed one past the last client port
+ * (a reply port read from shared memory) is FL_ENOT_CONNECTED and reaches
+ * nobody; reply port 0 is FL_EINVAL. */
+static void
+ports_first_and_last(void **state)
+{
+	fl_rr_server *s[EDGE_PORTS];
+	fl_rr_client *c[EDGE_PORTS];
+	struct pp_pool pp;
+	char path[PATH_MAX + 16], svc[8];
+	fl_chunk req, got, resp, forged;
+	uint64_t seq;
+	unsigned last = EDGE_PORTS - 1;
+
+	for (unsigned i = 0; i < EDGE_PORTS; i++) {
+		snprintf(svc, sizeof(svc), "p%u", i);
+		assert_rc(fl_rr_server_open(dom, svc, &s[i]), 0);
+		assert_rc(fl_rr_client_open(dom, svc, &c[i]), 0);
+	}
+	snprintf(path, sizeof(path), "%s/ports.dat", rr_dir);
+	assert_rc(pp_open(path, &pp), 0);
+	for (int k = 0; k < 2; k++) {
+		for (unsigned i = 0; i < EDGE_PORTS; i++) {
+			struct pp_port *port = pp_port(&pp, k, i);
+
+			snprintf(svc, sizeof(svc), "p%u", i);
+			if (port == NULL || atomic_load(&port->state) != PP_ACTIVE ||
+			    strcmp(port->service, svc) != 0)
+				fail_msg("%s port %u: not the %u-th open's", k == PP_SERVER ? "server" : "client",
+				         i, i + 1);
+		}
+		assert_null(pp_port(&pp, k, EDGE_PORTS));
+		assert_null(pp_port(&pp, k, UINT32_MAX));
+	}
+	pp_close(&pp);
+	for (unsigned i = 0; i < EDGE_PORTS; i += last) {
+		assert_rc(fl_rr_client_loan(c[i], 8, 0, &req), 0);
+		memcpy(req.data, "edge", 5);
+		req.len = 5;
+		assert_rc(fl_rr_client_send(c[i], &req, 0, &seq), 0);
+		assert_rc(fl_rr_server_take(s[i], &got), 0);
+		assert_int_equal(got.reply_port, i + 1);
+		if (i == last) {
+			assert_rc(fl_rr_server_loan(s[i], 8, 0, &resp), 0);
+			forged = got;
+			forged.reply_port = EDGE_PORTS + 1;
+			assert_rc(fl_rr_server_send(s[i], &forged, &resp), FL_ENOT_CONNECTED);
+			forged.reply_port = UINT32_MAX;
+			assert_rc(fl_rr_server_send(s[i], &forged, &resp), FL_ENOT_CONNECTED);
+			forged.reply_port = 0;
+			assert_rc(fl_rr_server_send(s[i], &forged, &resp), FL_EINVAL);
+			for (unsigned k = 0; k < EDGE_PORTS; k++)
+				assert_rc(fl_rr_client_take(c[k], &forged), FL_EAGAIN);
+			assert_rc(fl_rr_release(dom, &resp), 0);
+		}
+		/* The true reply port. */
+		assert_rc(fl_rr_server_loan(s[i], 8, 0, &resp), 0);
+		memcpy(resp.data, "Edge", 5);
+		resp.len = 5;
+		assert_rc(fl_rr_server_send(s[i], &got, &resp), 0);
+		assert_rc(fl_rr_release(dom, &got), 0);
+		assert_rc(fl_rr_client_take(c[i], &resp), 0);
+		assert_int_equal(resp.seq, seq);
+		assert_string_equal(resp.data, "Edge");
+		assert_rc(fl_rr_release(dom, &resp), 0);
+	}
+	for (unsigned i = 0; i < EDGE_PORTS; i++) {
+		fl_rr_client_close(c[i]);
+		fl_rr_server_close(s[i]);
+	}
+	assert_all_returned(dom);
+}
+
+/* Chunk handles by index: one past the last chunk (EDGE_CHUNKS) is
+ * FL_EINVAL for sends and FL_EPROTO for releases, from a caller; from a
+ * queue (shared memory) FL_EPROTO; the last chunk, queued with a stale
+ * generation, is skipped. */
+static void
+chunk_index_one_past_the_last_in_sends(void **state)
+{
+	fl_rr_server *s;
+	fl_rr_client *c;
+	fl_chunk req, got, resp, bogus;
+	struct pp_pool pp;
+	char path[PATH_MAX + 16];
+	uint64_t seq;
+
+	assert_rc(fl_rr_server_open(dom, "ix", &s), 0); /* server port 0 */
+	assert_rc(fl_rr_client_open(dom, "ix", &c), 0);
+	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+	bogus = req;
+	bogus.index = EDGE_CHUNKS;
+	assert_rc(fl_rr_client_send(c, &bogus, 0, &seq), FL_EINVAL);
+	assert_rc(fl_rr_release(dom, &bogus), FL_EPROTO);
+	assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+	assert_rc(fl_rr_server_take(s, &got), 0);
+	assert_rc(fl_rr_server_loan(s, 8, 0, &resp), 0);
+	bogus = resp;
+	bogus.index = EDGE_CHUNKS;
+	assert_rc(fl_rr_server_send(s, &got, &bogus), FL_EINVAL);
+	assert_rc(fl_rr_client_take(c, &bogus), FL_EAGAIN);
+	assert_rc(fl_rr_server_send(s, &got, &resp), 0);
+	assert_rc(fl_rr_release(dom, &got), 0);
+	assert_rc(fl_rr_client_take(c, &got), 0);
+	assert_rc(fl_rr_release(dom, &got), 0);
+	snprintf(path, sizeof(path), "%s/ports.dat", rr_dir);
+	assert_rc(pp_open(path, &pp), 0);
+	assert_rc(rr_queue_push(&pp_port(&pp, PP_SERVER, 0)->q, rr_entry(EDGE_CHUNKS, 0)), 0);
+	assert_rc(fl_rr_server_take(s, &got), FL_EPROTO);
+	assert_rc(rr_queue_push(&pp_port(&pp, PP_SERVER, 0)->q, rr_entry(EDGE_CHUNKS - 1, 12345)), 0);
+	assert_rc(fl_rr_server_take(s, &got), FL_EAGAIN);
+	pp_close(&pp);
+	fl_rr_client_close(c);
 	fl_rr_server_close(s);
 	assert_all_returned(dom);
 }
@@ -1118,6 +1323,9 @@ main(void)
 		T(send_after_release_is_stale),
 		T(client_gone_before_response),
 		T(corrupted_queue_is_eproto),
+		T(requests_at_class_edges),
+		T(ports_first_and_last),
+		T(chunk_index_one_past_the_last_in_sends),
 		T(round_trips_between_processes),
 		T(server_killed),
 		T(client_killed),
