@@ -1084,11 +1084,6 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 			break;
 		case TAG_HITS:
 			free(out->hits);
-	free(out->fired);
-	out->fired = NULL;
-	free(out->story);
-	out->story = NULL;
-	out->nfired = 0;
 			out->hits = malloc(len ? len : 1);
 			if (out->hits != NULL) {
 				memcpy(out->hits, data, len);
@@ -1146,8 +1141,13 @@ fl_runner_outcome_fini(struct fl_runner_outcome *out)
 {
 	free(out->choices);
 	free(out->hits);
+	free(out->fired);
+	free(out->story);
 	out->choices = NULL;
 	out->hits = NULL;
+	out->fired = NULL;
+	out->nfired = 0;
+	out->story = NULL;
 }
 
 const char *

@@ -21,6 +21,26 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
+
+/* AddressSanitizer must be told of every switch between stacks, or it
+ * takes the actor's stack for an overflow of the scheduler's: each switch
+ * starts a fiber switch, and the code that runs on the other side
+ * finishes it (sanitizer/common_interface_defs.h). */
+#if defined(__SANITIZE_ADDRESS__)
+#define FL_SIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FL_SIM_ASAN 1
+#endif
+#endif
+#ifdef FL_SIM_ASAN
+#include <sanitizer/common_interface_defs.h>
+#define ASAN_START_SWITCH(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define ASAN_FINISH_SWITCH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
+#else
+#define ASAN_START_SWITCH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define ASAN_FINISH_SWITCH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#endif
 #include <unistd.h>
 
 #include <valgrind/valgrind.h>
@@ -39,6 +59,7 @@ struct actor {
 	jmp_buf jb;              /* where it resumes once started */
 	bool started;
 	void *stack_map; /* mmap'd region including the guard page */
+	void *asan_fake;  /* ASan's fake stack of this actor while it is switched out */
 	size_t map_len;
 	unsigned vg_stack_id;
 	enum fl_actor_state state;
@@ -56,6 +77,9 @@ struct fl_sim {
 	size_t nactors;
 	struct actor *current;
 	jmp_buf sched_jb;        /* the scheduler, waiting for the actor to yield */
+	void *asan_fake;         /* ASan: the scheduler's fake stack while an actor runs */
+	const void *asan_sched_bottom; /* ASan: the scheduler's stack */
+	size_t asan_sched_size;
 	uint64_t now_ns;
 	uint64_t work_epoch;   /* bumped whenever an actor reports work */
 	uint64_t quantum_ns;   /* next time step when every actor sleeps */
@@ -146,9 +170,11 @@ actor_trampoline(void)
 	struct fl_sim *s = the_sim;
 	struct actor *a = s->current;
 
+	ASAN_FINISH_SWITCH(NULL, &s->asan_sched_bottom, &s->asan_sched_size);
 	a->fn(a->arg);
 	a->state = FL_ACTOR_DONE;
 	note_work(s);
+	ASAN_START_SWITCH(NULL, s->asan_sched_bottom, s->asan_sched_size); /* this stack ends */
 	_longjmp(s->sched_jb, 1);
 }
 
@@ -196,7 +222,6 @@ fl_sim_spawn(struct fl_sim *s, const char *name, void (*fn)(void *), void *arg, 
 	s->work_epoch++;
 	s->quantum_ns = BASE_QUANTUM_NS;
 	s->recheck_at = 0;
-	s->recheck_at = 0;
 	if (id != NULL)
 		*id = a->id;
 	return 0;
@@ -207,8 +232,11 @@ fl_sim_spawn(struct fl_sim *s, const char *name, void (*fn)(void *), void *arg, 
 static void __attribute__((noinline))
 run_actor(struct fl_sim *s, struct actor *a)
 {
-	if (_setjmp(s->sched_jb) != 0)
+	if (_setjmp(s->sched_jb) != 0) {
+		ASAN_FINISH_SWITCH(s->asan_fake, NULL, NULL);
 		return;
+	}
+	ASAN_START_SWITCH(&s->asan_fake, a->ctx.uc_stack.ss_sp, a->ctx.uc_stack.ss_size);
 	if (!a->started) {
 		a->started = true;
 		setcontext(&a->ctx);
@@ -224,8 +252,11 @@ yield_to_scheduler(struct fl_sim *s)
 	struct actor *a = s->current;
 
 	s->switches++;
-	if (_setjmp(a->jb) == 0)
+	if (_setjmp(a->jb) == 0) {
+		ASAN_START_SWITCH(&a->asan_fake, s->asan_sched_bottom, s->asan_sched_size);
 		_longjmp(s->sched_jb, 1);
+	}
+	ASAN_FINISH_SWITCH(a->asan_fake, &s->asan_sched_bottom, &s->asan_sched_size);
 }
 
 static bool
