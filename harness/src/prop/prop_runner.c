@@ -370,8 +370,13 @@ static int run_inproc(const struct trial_in *in, struct trial_out *out)
 		trial_out_fini(out);
 		return FL_ENOMEM;
 	}
-	memcpy(out->values, fl_choice_values(ctx.choice), out->n * sizeof(uint64_t));
-	memcpy(out->spans, fl_choice_spans(ctx.choice), out->nspans * sizeof(struct fl_choice_span));
+	/* An empty stream has no array (memcpy from NULL is undefined even
+	 * for 0 bytes: UBSan stops there). */
+	if (out->n > 0)
+		memcpy(out->values, fl_choice_values(ctx.choice), out->n * sizeof(uint64_t));
+	if (out->nspans > 0)
+		memcpy(out->spans, fl_choice_spans(ctx.choice),
+		       out->nspans * sizeof(struct fl_choice_span));
 	out->recorded = true;
 	ctx_close(&ctx);
 	return 0;
