@@ -1,0 +1,65 @@
+/*
+ * Fuzz target: a subscriber's frame reader and fragment assembler over a
+ * log buffer whose term (mode 0) or whole file, metadata included (mode 1),
+ * another process wrote: what a hostile or broken publisher can make a
+ * subscriber read.  Reading must deliver, stop or say FL_EPROTO; it must
+ * never read or write outside the mapping.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log_buffer.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define TERM (64u * 1024u)
+#define MTU 1024u
+
+static void
+on_fragment(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	uint8_t sum = 0;
+
+	(void)h;
+	for (size_t i = 0; i < len; i++)
+		sum ^= buf[i]; /* touch every byte delivered */
+	*(size_t *)arg += len + (sum & 0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t len = fl_log_file_length(TERM);
+	uint8_t *mem;
+	struct fl_log l;
+	uint64_t pos = 0;
+	size_t got = 0;
+
+	if (size < 1)
+		return 0;
+	mem = aligned_alloc(64, len);
+	if (mem == NULL)
+		return 0;
+	memset(mem, 0, len);
+	fl_log_format(mem, TERM, MTU, 7, 1, false, 1, 1);
+	/* A log's first position, where a subscriber starts (not 0: the term
+	 * number is part of each frame's check). */
+	pos = ((struct fl_log_meta *)mem)->tail;
+	if (data[0] & 1) {
+		size_t n = size - 1 < len ? size - 1 : len;
+		memcpy(mem, data + 1, n); /* metadata too */
+	} else {
+		size_t n = size - 1 < TERM ? size - 1 : TERM;
+		memcpy(mem + FL_LOG_META_SIZE, data + 1, n);
+	}
+	if (fl_log_attach(&l, mem, len) == 0) {
+		for (int i = 0; i < 64; i++)
+			if (fl_log_read(&l, &pos, 7, on_fragment, &got, 16) <= 0)
+				break;
+	}
+	free(mem);
+	return 0;
+}

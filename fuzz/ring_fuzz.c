@@ -1,0 +1,66 @@
+/*
+ * Fuzz target: the to-driver command ring (MPSC) and the to-clients
+ * broadcast, read over bytes another process wrote, trailer included:
+ * what a hostile client makes the driver read, and a hostile driver a
+ * client.  Reading must deliver records, skip or refuse them, and stop
+ * within the capacity the reader knows; never loop without end or touch
+ * memory outside the ring.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ring.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CAP (4u * 1024u)
+
+static void
+on_record(void *arg, int32_t type, const uint8_t *buf, size_t len)
+{
+	uint8_t sum = 0;
+
+	(void)type;
+	for (size_t i = 0; i < len; i++)
+		sum ^= buf[i]; /* touch every byte delivered */
+	*(size_t *)arg += len + (sum & 0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t len = CAP + 4096; /* the ring and room for its trailer */
+	uint8_t *mem, scratch[8192];
+	size_t got = 0;
+
+	if (size < 1)
+		return 0;
+	mem = aligned_alloc(64, len);
+	if (mem == NULL)
+		return 0;
+	memset(mem, 0, len);
+	if (data[0] & 1) {
+		struct fl_bcast b;
+		struct fl_bcast_rx rx;
+
+		fl_bcast_init(&b, mem, CAP, 1);
+		memcpy(mem, data + 1, size - 1 < len ? size - 1 : len);
+		fl_bcast_rx_init(&rx, &b, scratch, sizeof(scratch));
+		for (int i = 0; i < 16; i++)
+			if (fl_bcast_receive(&rx, on_record, &got, 16) == 0)
+				break;
+	} else {
+		struct fl_mpsc r;
+
+		fl_mpsc_init(&r, mem, CAP, 1);
+		memcpy(mem, data + 1, size - 1 < len ? size - 1 : len);
+		for (int i = 0; i < 16; i++)
+			if (fl_mpsc_read(&r, on_record, &got, 16) <= 0)
+				break;
+		(void)fl_mpsc_unblock(&r, UINT64_MAX / 2, 1);
+	}
+	free(mem);
+	return 0;
+}
