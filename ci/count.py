@@ -34,6 +34,9 @@ def faultline_results(obj):
             verdicts.setdefault(name, None)
     for name, bad in verdicts.items():
         yield "scenario " + name, "pass" if bad is None else bad
+    # A batch stopped by SIGINT/SIGTERM holds only the runs that finished.
+    if obj.get("interrupted"):
+        yield "faultline batch", "interrupted"
 
 
 def main(paths):

@@ -8,6 +8,9 @@
  *              "verdict": "pass|fail|crash|hang|deadlock|not_run",
  *              "property": s|null, "trace": path|null, "trace_hash": "16 hex digits",
  *              "seconds": x, "detail": s}, ...],
+ *    "rules_never_fired": [{"scenario": s, "rule": i, "line": n, "point": s,
+ *                           "runs": n}, ...],
+ *    "interrupted": false|true,
  *    "summary": {"runs": n, "passed": n, "failed": n, "crashed": n, "hung": n,
  *                "deadlocked": n, "not_run": n}}
  * A run the harness could not execute (it could not fork it) is reported
@@ -113,6 +116,13 @@ int fl_report_open_files(struct fl_report *r, char *err, size_t errlen);
 int fl_report_rule_never_fired(struct fl_report *r, const char *scenario, int index,
                                const char *point, int line, uint64_t runs);
 
+/* fl_report_set_interrupted marks the batch interrupted (`why`, e.g.
+ * "SIGINT", is copied): the JSON says "interrupted": true, the JUnit gets
+ * an <error> testcase named interrupted, TAP ends with "Bail out!" instead
+ * of a plan, a line before the summary says so, and the exit status is 2.
+ * Call before fl_report_finish.  Returns 0 or FL_ENOMEM. */
+int fl_report_set_interrupted(struct fl_report *r, const char *why);
+
 /* fl_report_add records a finished run, or one not run (res->not_run),
  * and prints what it calls for: the progress line, a failure or not-run
  * entry (verdict, scenario, seed, property, trace, detail, replay command),
@@ -130,8 +140,8 @@ int fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t
 void fl_report_counts(const struct fl_report *r, struct fl_report_counts *c);
 
 /* fl_report_exit_status is the CLI's exit status for the results: 2 when a
- * run was not run or no run was executed at all (zero runs is never a
- * pass), else 0 when every run passed, 1 otherwise. */
+ * run was not run, no run was executed at all (zero runs is never a pass)
+ * or the batch was interrupted, else 0 when every run passed, 1 otherwise. */
 int fl_report_exit_status(const struct fl_report *r);
 
 /* fl_report_write_json / _junit write the whole report to f (what

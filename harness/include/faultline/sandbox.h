@@ -16,6 +16,7 @@
 #ifndef FAULTLINE_SANDBOX_H
 #define FAULTLINE_SANDBOX_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,9 @@ struct fl_sandbox_opts {
 	size_t max_payload;   /* bytes kept from the child; more is read and dropped; 0: 1 MiB */
 	int dump_signal;      /* sent on the deadline before SIGKILL; 0: none */
 	uint64_t grace_ms;    /* wait after dump_signal; 0: 200 ms */
+	const volatile sig_atomic_t *stop; /* non-zero (a signal handler sets it): the
+	                                      child's group is killed within one 20 ms
+	                                      poll slice and res->stopped set; NULL: none */
 };
 
 struct fl_sandbox_result {
@@ -53,6 +57,7 @@ struct fl_sandbox_result {
 	size_t payload_len;
 	bool truncated;       /* the child wrote more than max_payload */
 	double seconds;       /* wall time of the run */
+	bool stopped;         /* cut short by opts.stop: the verdict means nothing */
 };
 
 /* fl_sandbox_run forks; the child runs fn(arg, out_fd) and exits with 0 when

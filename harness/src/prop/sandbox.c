@@ -167,9 +167,16 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 	uint64_t start = now_ms();
 	uint64_t deadline = o->timeout_ms ? start + o->timeout_ms : UINT64_MAX;
 	uint64_t grace = o->grace_ms ? o->grace_ms : DEFAULT_GRACE_MS;
-	bool eof = false, hang = false, dumped = false;
+	bool eof = false, hang = false, dumped = false, stopped = false;
 	long backoff_ns = 10000;
 	for (;;) {
+		/* Checked after the fork is published (pid set): a stop that
+		 * came before is seen here, one that comes later interrupts
+		 * poll (EINTR) or is seen one slice later. */
+		if (o->stop != NULL && *o->stop) {
+			stopped = true;
+			goto kill_group;
+		}
 		if (!eof) {
 			struct pollfd pfd = {.fd = p[0], .events = POLLIN};
 			uint64_t t = now_ms();
@@ -220,6 +227,7 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 			deadline = now_ms() + grace;
 			continue;
 		}
+	kill_group:
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
 		/* The pipe may still be open in a grandchild that got the
@@ -231,6 +239,10 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 		sink_read(&s, p[0]);
 		break;
 	}
+	/* A run that ended while a stop was pending may have died of the
+	 * same signal (sent to every process by name, say): not a verdict. */
+	if (o->stop != NULL && *o->stop)
+		stopped = true;
 	/* Grandchildren left in the group die with it. */
 	kill(-pid, SIGKILL);
 	int status = 0;
@@ -246,6 +258,7 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 	if (s.buf)
 		s.buf[s.len] = 0;
 	res->truncated = s.truncated || s.oom;
+	res->stopped = stopped;
 	if (hang) {
 		res->verdict = FL_VERDICT_HANG;
 		res->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -47,6 +47,7 @@ struct fl_report {
 	FILE *json_f, *junit_f;   /* opened by fl_report_open_files */
 	struct never_fired *never;
 	size_t nnever;
+	char *interrupted;        /* why the batch stopped early, or NULL */
 };
 
 int fl_report_new(const struct fl_report_options *opt, struct fl_report **out)
@@ -95,6 +96,7 @@ void fl_report_free(struct fl_report *r)
 		free(r->never[i].point);
 	}
 	free(r->never);
+	free(r->interrupted);
 	for (size_t i = 0; i < r->name_count; i++)
 		free(r->names[i]);
 	free(r->names);
@@ -448,10 +450,21 @@ int fl_report_rule_never_fired(struct fl_report *r, const char *scenario, int in
 	return 0;
 }
 
+int fl_report_set_interrupted(struct fl_report *r, const char *why)
+{
+	char *p = strdup(why);
+	if (p == NULL)
+		return FL_ENOMEM;
+	free(r->interrupted);
+	r->interrupted = p;
+	return 0;
+}
+
 static void json_tail(const struct fl_report *r, FILE *f)
 {
 	fputs(r->run_count ? "\n]" : "]", f);
 	json_never_fired(r, f);
+	fprintf(f, ",\n \"interrupted\": %s", r->interrupted ? "true" : "false");
 	fprintf(f,
 	        ",\n \"summary\": {\"runs\": %zu, \"passed\": %llu, \"failed\": %llu, "
 	        "\"crashed\": %llu, \"hung\": %llu, \"deadlocked\": %llu, \"not_run\": %llu}}\n",
@@ -529,7 +542,7 @@ void fl_report_counts(const struct fl_report *r, struct fl_report_counts *c)
 
 int fl_report_exit_status(const struct fl_report *r)
 {
-	if (r->not_run > 0 || r->run_count == 0)
+	if (r->interrupted != NULL || r->not_run > 0 || r->run_count == 0)
 		return 2;
 	return r->by_verdict[FL_VERDICT_PASS] == r->run_count ? 0 : 1;
 }
@@ -570,12 +583,26 @@ int fl_report_write_junit(const struct fl_report *r, FILE *f)
 		return FL_EINVAL;
 	uint64_t executed = r->run_count - r->not_run;
 	uint64_t not_passed = executed - r->by_verdict[FL_VERDICT_PASS];
+	bool intr = r->interrupted != NULL; /* one more testcase, an error */
 	fprintf(f,
 	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	        "<testsuites name=\"faultline\" tests=\"%zu\" failures=\"%llu\" errors=\"%llu\" "
 	        "time=\"%.6f\">\n",
-	        r->run_count, (unsigned long long)not_passed, (unsigned long long)r->not_run,
-	        r->seconds);
+	        r->run_count + intr, (unsigned long long)not_passed,
+	        (unsigned long long)r->not_run + intr, r->seconds);
+	if (intr) {
+		/* A partial batch must not read as a green one: an error
+		 * testcase says it stopped early. */
+		fputs("  <testsuite name=\"faultline\" tests=\"1\" failures=\"0\" errors=\"1\" "
+		      "skipped=\"0\" time=\"0.000000\">\n"
+		      "    <testcase classname=\"faultline\" name=\"interrupted\" time=\"0.000000\">\n"
+		      "      <error type=\"interrupted\" message=\"interrupted: ", f);
+		xml_str(f, r->interrupted);
+		fputs("\">the batch was interrupted (", f);
+		xml_str(f, r->interrupted);
+		fputs("): this report holds only the runs that finished before it</error>\n"
+		      "    </testcase>\n  </testsuite>\n", f);
+	}
 	for (size_t n = 0; n < r->name_count; n++) {
 		size_t tests = 0, failures = 0, errors = 0;
 		double secs = 0;
@@ -701,11 +728,18 @@ int fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t
 		fprintf(r->opt.out, "%s: fault rule faults[%d] (line %d, %s) never fired in %llu runs\n",
 		        r->never[i].scenario, r->never[i].index, r->never[i].line, r->never[i].point,
 		        (unsigned long long)r->never[i].runs);
+	if (r->interrupted)
+		fprintf(r->opt.out, "INTERRUPTED (%s): the report holds the %zu runs that finished "
+		                    "before it\n", r->interrupted, r->run_count);
 	fl_report_summary_line(r, wall_seconds, line, sizeof line);
 	fprintf(r->opt.out, "%s\n", line);
 	fflush(r->opt.out);
 	if (r->opt.tap) {
-		fprintf(r->opt.tap, "1..%zu\n", r->run_count);
+		/* TAP's way to say the plan was not carried out. */
+		if (r->interrupted)
+			fprintf(r->opt.tap, "Bail out! interrupted (%s)\n", r->interrupted);
+		else
+			fprintf(r->opt.tap, "1..%zu\n", r->run_count);
 		fflush(r->opt.tap);
 	}
 	if (r->json_f != NULL) {

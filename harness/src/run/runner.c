@@ -263,6 +263,28 @@ remove_run_dir(const char *dir)
 	rmdir(dir);
 }
 
+void
+fl_runner_remove_run_dirs(pid_t pid, const char *ns_prefix)
+{
+	char prefix[96], dir[512];
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	size_t n;
+
+	if (d == NULL)
+		return;
+	n = (size_t)snprintf(prefix, sizeof(prefix), "faultline-%s-%d-", ns_prefix ? ns_prefix : "run",
+	                     (int)pid);
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, prefix, n) != 0 || e->d_name[n] == '\0' ||
+		    strspn(e->d_name + n, "0123456789") != strlen(e->d_name + n))
+			continue;
+		snprintf(dir, sizeof(dir), "/dev/shm/%s", e->d_name);
+		remove_run_dir(dir);
+	}
+	closedir(d);
+}
+
 static void
 describe_actors(struct run *r, const struct fl_sim_result *res)
 {
@@ -431,6 +453,8 @@ run_processes(struct run *r)
 	struct fl_idle st = { 0 };
 	int rv;
 
+	pid_t self = getpid();
+
 	fflush(NULL);
 	for (size_t i = 0; i < n; i++) {
 		r->actors[i].choices = r->choices; /* each process has its own copy */
@@ -440,8 +464,15 @@ run_processes(struct run *r)
 				__atomic_store_n(&r->actors[j].finished, true, __ATOMIC_RELEASE);
 			break;
 		}
-		if (pids[i] == 0)
+		if (pids[i] == 0) {
+			/* The run's process is killed with its group on a hang or an
+			 * interrupt; killed alone (its parent SIGKILLed: it dies by
+			 * PR_SET_PDEATHSIG) it must not leave actors running. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != self)
+				_exit(1);
 			proc_actor_main(&r->actors[i]);
+		}
 		alive++;
 	}
 	rv = fl_thread_start(&driver, "driver", interp_driver_main, r);
@@ -649,6 +680,21 @@ struct worker_req {
 	char ns[64];
 };
 
+/* fl_runner_set_stop: when it reads non-zero, runs are cut short. */
+static const volatile sig_atomic_t *runner_stop;
+
+static bool
+stop_requested(void)
+{
+	return runner_stop != NULL && *runner_stop != 0;
+}
+
+void
+fl_runner_set_stop(const volatile sig_atomic_t *flag)
+{
+	runner_stop = flag;
+}
+
 static struct {
 	pid_t pid;                    /* 0: none */
 	pid_t owner;                  /* the process that forked it */
@@ -830,13 +876,22 @@ worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o, const ch
 		uint64_t now = mono_ms();
 		ssize_t n;
 
+		if (stop_requested()) {
+			worker_stop(true);
+			sr->verdict = FL_VERDICT_CRASH;
+			sr->signal = SIGKILL;
+			sr->stopped = true;
+			break;
+		}
 		if (now >= deadline) {
 			worker_stop(true);
 			sr->verdict = FL_VERDICT_HANG;
 			sr->signal = SIGKILL;
 			break;
 		}
-		if (poll(&pf, 1, (int)(deadline - now > 1000 ? 1000 : deadline - now)) <= 0)
+		/* A stop interrupts poll (EINTR); one that lands just before it
+		 * is seen within the 100 ms slice. */
+		if (poll(&pf, 1, (int)(deadline - now > 100 ? 100 : deadline - now)) <= 0)
 			continue;
 		if (len == cap) {
 			uint8_t *nb = cap >= (256u << 20) ? NULL : realloc(buf, cap * 2);
@@ -884,6 +939,8 @@ worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o, const ch
 			break;
 		}
 	}
+	if (stop_requested())
+		sr->stopped = true; /* whatever it ended with, a stop was pending */
 	sr->payload = buf;
 	sr->payload_len = len;
 	sr->seconds = (mono_ms() - t0) / 1000.0;
@@ -1016,6 +1073,11 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	int rv;
 
 	memset(out, 0, sizeof(*out));
+	if (stop_requested()) {
+		out->stopped = true; /* no new run once stopped */
+		return 0;
+	}
+	so.stop = runner_stop;
 	snprintf(ns, sizeof(ns), "%s-%d-%u", o->ns_prefix ? o->ns_prefix : "run", (int)getpid(),
 	         counter++);
 	fflush(NULL);
@@ -1037,6 +1099,7 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	out->verdict = sr.verdict;
 	out->signal = sr.signal;
 	out->seconds = sr.seconds;
+	out->stopped = sr.stopped;
 	while (fl_sandbox_frame_next(sr.payload, sr.payload_len, &pos, &tag, &data, &len) == 0) {
 		switch (tag) {
 		case TAG_CHOICES:

@@ -7,9 +7,11 @@
 #ifndef FL_HARNESS_RUNNER_H
 #define FL_HARNESS_RUNNER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "faultline/sandbox.h"
 #include "faultline/scenario.h"
@@ -71,6 +73,9 @@ struct fl_runner_outcome {
 	                                 sweep's own rule comes after them) */
 	char *story;              /* with opts.narrate: one line an event, malloc'd */
 	double seconds;
+	bool stopped;             /* cut short or never started: the stop flag
+	                           * (fl_runner_set_stop) was set; the verdict
+	                           * means nothing and the run must not be reported */
 };
 
 /* fl_runner_run runs `s` once.  Never fails on the scenario's account: a
@@ -99,6 +104,19 @@ int fl_runner_child_main(const struct fl_scenario *s, const struct fl_runner_opt
  * and reaps it.  Call before exiting; a worker left running dies with
  * its parent (PR_SET_PDEATHSIG). */
 void fl_runner_shutdown(void);
+
+/* fl_runner_set_stop names a flag a signal handler sets (SIGINT, SIGTERM):
+ * once it reads non-zero, fl_runner_run starts no run (outcome.stopped),
+ * and a run under way has its process group killed within 100 ms, its run
+ * directory removed, and comes back with outcome.stopped.  NULL: none.
+ * The flag is borrowed for the life of the process. */
+void fl_runner_set_stop(const volatile sig_atomic_t *flag);
+
+/* fl_runner_remove_run_dirs removes every run directory named after
+ * process `pid` (/dev/shm/faultline-<ns_prefix>-<pid>-<n>; ns_prefix NULL:
+ * "run"): what a process that ran runs and was killed (a --jobs worker)
+ * could not remove itself.  Call only once `pid` and its runs are dead. */
+void fl_runner_remove_run_dirs(pid_t pid, const char *ns_prefix);
 
 /* fl_runner_unsupported returns NULL when this build can run every
  * operation of `s`, or a static reason naming the first one it cannot. */

@@ -112,6 +112,19 @@ static int fn_grandchild(void *arg, int fd)
 	return 0;
 }
 
+/* A child that hangs, and a grandchild in its group that hangs too. */
+static int fn_grandchild_hang(void *arg, int fd)
+{
+	(void)arg;
+	(void)fd;
+	if (fork() == 0)
+		for (;;)
+			pause();
+	for (;;)
+		pause();
+	return 0; /* not reached */
+}
+
 static volatile sig_atomic_t g_dump_fd = -1;
 static void on_dump(int sig)
 {
@@ -254,6 +267,47 @@ static void test_grandchild_killed(void **state)
 	assert_no_children();
 }
 
+static volatile sig_atomic_t stop_flag;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* opts.stop set by a signal handler mid-run (what `faultline run` does on
+ * SIGINT): the child's group is killed at once, far before its deadline,
+ * and the result says stopped; a stop already set kills the child as soon
+ * as it is forked. */
+static void test_stop_flag(void **state)
+{
+	(void)state;
+	int fds = count_fds();
+	struct fl_sandbox_opts o = {.timeout_ms = 60000, .stop = &stop_flag};
+	struct fl_sandbox_result r;
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	sigaction(SIGALRM, &sa, &old);
+	stop_flag = 0;
+	alarm(1);
+	assert_int_equal(fl_sandbox_run(&o, fn_grandchild_hang, NULL, &r), 0);
+	alarm(0);
+	assert_true(r.stopped);
+	if (r.seconds > 30.0)
+		fail_msg("a stop took %.3f s to end a run with a 60 s deadline", r.seconds);
+	fl_sandbox_result_fini(&r);
+	assert_no_children();
+	assert_int_equal(fl_sandbox_run(&o, fn_hang, NULL, &r), 0);
+	assert_true(r.stopped);
+	fl_sandbox_result_fini(&r);
+	stop_flag = 0;
+	run(fn_pass, 5000, &r);
+	assert_false(r.stopped);
+	fl_sandbox_result_fini(&r);
+	sigaction(SIGALRM, &old, NULL);
+	assert_int_equal(count_fds(), fds);
+	assert_no_children();
+}
+
 static void test_frames_garbage(void **state)
 {
 	(void)state;
@@ -281,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_flood_truncated),
 		cmocka_unit_test(test_grandchild_killed),
 		cmocka_unit_test(test_frames_garbage),
+		cmocka_unit_test(test_stop_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1445,6 +1445,228 @@ def case_bad_trace():
           "count: replay exit %d, expected 2 and the count mismatch:\n%s%s", p.returncode, out, err)
 
 
+# --- interrupts --------------------------------------------------------------
+
+def session_procs(sid, zombies=False):
+    """{pid: (state, comm)} of the processes in session sid; zombies (dead,
+    reparented to init, which reaps them when it gets to it) only when
+    asked."""
+    procs = {}
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % e) as f:
+                st = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp session ...: comm may hold spaces.
+        fields = st[st.rfind(")") + 2:].split()
+        if len(fields) > 3 and int(fields[3]) == sid and (zombies or fields[0] != "Z"):
+            procs[int(e)] = (fields[0], st[st.find("(") + 1:st.rfind(")")])
+    return procs
+
+
+def kill_session(sid):
+    """SIGKILL every process of session sid (runs sit in groups of their
+    own: killpg of the leader's group would miss them)."""
+    import signal
+    for pid in session_procs(sid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def wait_until(cond, limit):
+    """Polls cond() until true or `limit` seconds have passed: a generous
+    deadline for an event, never a measure of speed.  Returns the last
+    value of cond()."""
+    import time
+    end = time.monotonic() + limit
+    while True:
+        v = cond()
+        if v or time.monotonic() > end:
+            return v
+        time.sleep(0.01)
+
+
+INTERRUPT_TRIES = 10  # per kind: 5 kinds, about 0.35 s a try
+
+# A run that lasts a minute (two process actors waiting): an interrupt must
+# cut it short, and its actors must not outlive a SIGKILLed CLI.
+SLEEPER = """name: proc-sleeper
+description: two process actors wait a minute each
+mode: proc
+driver: {client_liveness_ms: 200, driver_timeout_ms: 60000}
+actors:
+  - name: a
+    kind: process
+    ops:
+      - wait: {ms: 60000}
+  - name: b
+    kind: process
+    ops:
+      - wait: {ms: 60000}
+budget: {runs: 1000, seconds: 600}
+"""
+
+
+def case_interrupts():
+    """SIGINT and SIGTERM to the CLI alone and to its process group (what
+    Ctrl-C does), at random moments, with --jobs 1 and 2, over a proc-mode
+    scenario, sim runs and a fault sweep, and while minute-long proc runs
+    are under way: no process of the CLI's session is left, /dev/shm is
+    clean, the JSON parses with "interrupted": true and only passing runs
+    (a run the interrupt killed is not reported as a crash), the JUnit
+    carries an 'interrupted' error testcase, the summary is printed, the
+    exit status is 130 or 143.  SIGKILL to the CLI: its --jobs workers, runs
+    and process actors die with it (PR_SET_PDEATHSIG), long before the
+    minute the actors would otherwise wait."""
+    import random
+    import signal
+    import time
+    d = tdir("interrupts")
+    long_scn = os.path.join(d, "proc-long.yaml")
+    with open(src("scenarios/reqrep-proc-crash.yaml")) as f:
+        text = f.read()
+    text = text.replace("name: reqrep-proc-crash", "name: proc-long")
+    text = re.sub(r"(?m)^budget:.*$", "budget: {runs: 100000, seconds: 600}", text)
+    with open(long_scn, "w") as f:
+        f.write(text)
+    sleeper = os.path.join(d, "sleeper.yaml")
+    with open(sleeper, "w") as f:
+        f.write(SLEEPER)
+    stages = [src("scenarios/reqrep-fault-sweep.yaml"), src(SMOKE),
+              src("scenarios/reqrep-proc-crash.yaml")]
+    seed = int(os.environ.get("FL_TEST_SEED", random.randrange(1 << 30)))
+    rng = random.Random(seed)
+    kinds = [("INT", "cli"), ("TERM", "cli"), ("INT", "group"), ("TERM", "group"), ("KILL", "cli")]
+    stats = {"tries": 0, "max_procs": 0, "runs": 0, "early": 0, "shm_after_kill": 0}
+    for n in range(INTERRUPT_TRIES * len(kinds)):
+        signame, target = kinds[n % len(kinds)]
+        sig = getattr(signal, "SIG" + signame)
+        jobs = 2 if n % 2 == 0 else 1
+        # Two tries of each kind in the middle of minute-long runs, once
+        # every process of them is there: the CLI, its workers, their runs,
+        # two actors each.  The others at a random moment of a batch.
+        slow = (n // len(kinds)) % 4 == 3
+        if slow:
+            order, delay, want = [sleeper], None, 1 + jobs * 4 if jobs > 1 else 4
+        else:
+            order = stages[:]
+            rng.shuffle(order)
+            order.append(long_scn)
+            delay, want = rng.uniform(0, 0.5), 0
+        report = os.path.join(d, "r%d.json" % n)
+        junit = os.path.join(d, "r%d.xml" % n)
+        tap = n % 3 == 1  # TAP on stdout, the people's lines on stderr
+        args = [FL, "run"] + order + ["--seed", str(1 + n), "--jobs", str(jobs),
+                                      "--timeout", "600000", "--trace-dir", os.path.join(d, "tr"),
+                                      "--json", report, "--junit", junit] + (["--tap"] if tap else [])
+        what = "try %d (seed %d): SIG%s to the %s %s, --jobs %d, %s" % (
+            n, seed, signame, target, "at %.3f s" % delay if delay is not None else
+            "with %d processes up" % want, jobs, " ".join(os.path.basename(o) for o in order))
+        before = shm_entries()
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             cwd=ROOT, start_new_session=True)
+        if slow:
+            up = wait_until(lambda: len(session_procs(p.pid)) >= want, 60)
+            if not up:
+                kill_session(p.pid)
+                p.communicate()
+                raise Failure("%s: the runs' processes did not all start within 60 s: %s"
+                              % (what, session_procs(p.pid)))
+        else:
+            time.sleep(delay)
+        seen = session_procs(p.pid)  # the CLI and its descendants, before the kill
+        stats["max_procs"] = max(stats["max_procs"], len(seen))
+        if target == "group":
+            os.killpg(p.pid, sig)
+        else:
+            os.kill(p.pid, sig)
+        # The runs under way are stopped, not waited for: well within the
+        # minute a sleeper run lasts.
+        try:
+            out, err = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            alive = session_procs(p.pid)
+            kill_session(p.pid)
+            p.communicate()
+            raise Failure("%s: 30 s after the signal, the CLI %s and these processes of its "
+                          "session still run (holding its stdout): %s" % (
+                              what, "has exited" if p.poll() is not None else "has not",
+                              alive))
+        stats["tries"] += 1
+        # Every process of the session (the CLI's descendants, recorded or
+        # forked later) is dead: for SIGINT/SIGTERM the CLI killed and
+        # reaped them (an actor killed with its run's group is left to
+        # init), for SIGKILL they die of PR_SET_PDEATHSIG.
+        wait_until(lambda: not session_procs(p.pid), 10)
+        left = session_procs(p.pid)
+        check(not left, "%s: processes alive in the CLI's session 10 s after it exited: %s "
+              "(there before the kill: %s)", what, left, seen)
+        probe = subprocess.Popen(["true"])
+        probe.wait()
+        last = probe.pid if probe.pid > p.pid else p.pid + 100000
+        if sig == signal.SIGKILL:
+            check(p.returncode == -signal.SIGKILL, "%s: exit %d", what, p.returncode)
+            # Nothing could remove the dead processes' run directories:
+            # the test does (every test leaves /dev/shm clean).
+            for e in shm_leaks(before, p.pid, last):
+                stats["shm_after_kill"] += 1
+                subprocess.call(["rm", "-rf", os.path.join(SHM, e)])
+            continue
+        wait_until(lambda: not shm_leaks(before, p.pid, last), 10)
+        leaks = shm_leaks(before, p.pid, last)
+        check(not leaks, "%s: /dev/shm entries left: %s", what, leaks)
+        if p.returncode == -sig and not slow:
+            # The signal came before `run` set its handler (within its
+            # first milliseconds): nothing was started or written.
+            check(not os.path.exists(report), "%s: died of the signal but wrote %s", what, report)
+            stats["early"] += 1
+            continue
+        check(p.returncode == 128 + sig, "%s: exit %d, expected %d\nstdout:\n%s\nstderr:\n%s",
+              what, p.returncode, 128 + sig, out[-2000:], err[-2000:])
+        try:
+            with open(report) as f:
+                rep = json.load(f)
+        except ValueError as e:
+            raise Failure("%s: the JSON report does not parse (%s)" % (what, e))
+        check(rep.get("interrupted") is True, "%s: JSON interrupted = %r", what, rep.get("interrupted"))
+        runs = rep["runs"]
+        check(rep["summary"]["runs"] == len(runs), "%s: summary %s, %d runs listed", what,
+              rep["summary"], len(runs))
+        bad = [r for r in runs if r["verdict"] != "pass"]
+        check(not bad, "%s: runs reported not passing (the interrupt's doing): %s", what, bad[:3])
+        stats["runs"] += len(runs)
+        stats["early"] += not runs
+        try:
+            root = ET.parse(junit).getroot()
+        except ET.ParseError as e:
+            raise Failure("%s: the JUnit report does not parse (%s)" % (what, e))
+        intr = [c for c in root.iter("testcase") if c.get("name") == "interrupted"]
+        check(len(intr) == 1 and intr[0].find("error") is not None,
+              "%s: no 'interrupted' error testcase in the JUnit", what)
+        check(int(root.get("tests")) == len(runs) + 1, "%s: JUnit tests=%s, %d runs", what,
+              root.get("tests"), len(runs))
+        people = err if tap else out
+        summary = "%d runs: %d passed" % (len(runs), len(runs))
+        check(summary in people and "INTERRUPTED (SIG%s)" % signame in people,
+              "%s: no summary %r / INTERRUPTED line:\n%s", what, summary, people[-2000:])
+        if tap:
+            lines = out.splitlines()
+            check(lines and lines[-1] == "Bail out! interrupted (SIG%s)" % signame and
+                  not any(re.match(r"^1\.\.\d+$", l) for l in lines) and
+                  sum(bool(re.match(r"^ok \d+ ", l)) for l in lines) == len(runs),
+                  "%s: TAP does not end with Bail out! after %d ok lines:\n%s", what, len(runs),
+                  "\n".join(lines[-5:]))
+    print("# %d tries (FL_TEST_SEED=%d): %d runs reported in all, up to %d processes in the "
+          "session at the signal, %d stopped before any run finished, %d run directories left "
+          "by SIGKILL removed by the test" % (stats["tries"], seed, stats["runs"],
+                                             stats["max_procs"], stats["early"],
+                                             stats["shm_after_kill"]))
+
 CASES = {
     "determinism": case_determinism,
     "replay": case_replay,
@@ -1482,6 +1704,7 @@ CASES = {
     "numeric_args": case_numeric_args,
     "duplicate_names": case_duplicate_names,
     "replay_changed": case_replay_changed,
+    "interrupts": case_interrupts,
 }
 
 KNOWN_BUGS = {

@@ -104,6 +104,7 @@ static const char expected_json[] =
 	"\"detail\": \"no actor runnable: pub at offer\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0}\n"
 	"],\n"
 	" \"rules_never_fired\": [],\n"
+	" \"interrupted\": false,\n"
 	" \"summary\": {\"runs\": 5, \"passed\": 1, \"failed\": 1, \"crashed\": 1, \"hung\": 1, "
 	"\"deadlocked\": 1, \"not_run\": 0}}\n";
 
@@ -141,7 +142,7 @@ static void test_json_empty(void **state)
 	assert_int_equal(fl_report_exit_status(r), 2); /* zero runs is never a pass */
 	assert_int_equal(fl_report_write_json(r, f), 0);
 	char *text = slurp(f);
-	assert_string_equal(text, "{\"runs\": [],\n \"rules_never_fired\": [],\n \"summary\": {\"runs\": 0, \"passed\": 0, "
+	assert_string_equal(text, "{\"runs\": [],\n \"rules_never_fired\": [],\n \"interrupted\": false,\n \"summary\": {\"runs\": 0, \"passed\": 0, "
 	                          "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0, "
 	                          "\"not_run\": 0}}\n");
 	free(text);
@@ -415,6 +416,7 @@ static void test_not_run(void **state)
 		"\"detail\": \"the harness could not start the run: Too many open files\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0}\n"
 		"],\n"
 		" \"rules_never_fired\": [],\n"
+		" \"interrupted\": false,\n"
 		" \"summary\": {\"runs\": 2, \"passed\": 1, \"failed\": 0, \"crashed\": 0, \"hung\": 0, "
 		"\"deadlocked\": 0, \"not_run\": 1}}\n");
 	assert_string_equal(junit,
@@ -453,6 +455,77 @@ static int run_python(const char *const *argv)
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* An interrupted batch: the JSON says so at top level, the JUnit has an
+ * error testcase (a partial report never reads green), TAP bails out
+ * instead of giving a plan, the exit status is 2. */
+static void test_interrupted(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/fl-report-intr-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile(), *tap = tmpfile(), *ju = tmpfile();
+	struct fl_report_options opt = {.out = out, .tap = tap, .json_path = path};
+	char err[256];
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_int_equal(fl_report_open_files(r, err, sizeof err), 0);
+	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 5, 1, "");
+	assert_int_equal(fl_report_add(r, &a), 0);
+	assert_int_equal(fl_report_exit_status(r), 0);
+	assert_int_equal(fl_report_set_interrupted(r, "SIGINT"), 0);
+	assert_int_equal(fl_report_exit_status(r), 2);
+	assert_int_equal(fl_report_finish(r, 1, err, sizeof err), 0);
+	fl_report_free(r);
+	FILE *g = fopen(path, "r");
+	assert_non_null(g);
+	fseek(g, 0, SEEK_END);
+	char *json = slurp(g), *human = slurp(out), *taptext = slurp(tap);
+	fclose(g);
+	/* ci/count.py: one passing run, but the batch is partial. */
+	const char *a1[] = {python3, count_py, path, NULL};
+	int rc = python3 != NULL && python3[0] != '\0' ? run_python(a1) : 1;
+	unlink(path);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(json, "\n \"interrupted\": true,\n \"summary\": {\"runs\": 1, "));
+	assert_string_equal(human, "INTERRUPTED (SIGINT): the report holds the 1 runs that finished "
+	                           "before it\n"
+	                           "1 runs: 1 passed, 0 failed, 0 crashed, 0 hung, 0 deadlocked "
+	                           "(1.00 s)\n");
+	assert_string_equal(taptext, "TAP version 13\nok 1 - s seed=1\n"
+	                             "Bail out! interrupted (SIGINT)\n");
+	/* JUnit from records. */
+	assert_int_equal(fl_report_new(&(struct fl_report_options){.out = out}, &r), 0);
+	assert_int_equal(fl_report_add(r, &a), 0);
+	assert_int_equal(fl_report_set_interrupted(r, "SIGTERM"), 0);
+	assert_int_equal(fl_report_write_junit(r, ju), 0);
+	char *junit = slurp(ju);
+	assert_string_equal(junit,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<testsuites name=\"faultline\" tests=\"2\" failures=\"0\" errors=\"1\" "
+		"time=\"1.000000\">\n"
+		"  <testsuite name=\"faultline\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" "
+		"time=\"0.000000\">\n"
+		"    <testcase classname=\"faultline\" name=\"interrupted\" time=\"0.000000\">\n"
+		"      <error type=\"interrupted\" message=\"interrupted: SIGTERM\">the batch was "
+		"interrupted (SIGTERM): this report holds only the runs that finished before it</error>\n"
+		"    </testcase>\n  </testsuite>\n"
+		"  <testsuite name=\"s\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"0\" "
+		"time=\"1.000000\">\n"
+		"    <testcase classname=\"s\" name=\"seed=1\" time=\"1.000000\"/>\n"
+		"  </testsuite>\n"
+		"</testsuites>\n");
+	fl_report_free(r);
+	free(json);
+	free(human);
+	free(taptext);
+	free(junit);
+	fclose(out);
+	fclose(tap);
+	fclose(ju);
 }
 
 static void test_python_reads_files(void **state)
@@ -558,6 +631,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_streamed_json),
 		cmocka_unit_test(test_open_files_unwritable),
 		cmocka_unit_test(test_not_run),
+		cmocka_unit_test(test_interrupted),
 		cmocka_unit_test(test_python_not_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,15 +2,18 @@
  * faultline: run scenario suites, replay and shrink failures, list
  * scenarios.  Exit status: 0 every run passed, 1 some run failed, 2 usage,
  * scenario or harness error (a report that cannot be written, a run the
- * harness could not execute, no run executed at all).
+ * harness could not execute, no run executed at all), 128 + the signal
+ * when `run` was interrupted by SIGINT or SIGTERM.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -66,7 +69,9 @@ static const char usage_run[] =
 	"  --quiet          no progress line\n"
 	"Numbers are decimal integers (--time: seconds, may have a fraction).\n"
 	"Exit status: 0 every run passed, 1 some run did not pass, 2 usage, scenario or\n"
-	"output error, a run the harness could not execute, or no run executed at all.\n";
+	"output error, a run the harness could not execute, or no run executed at all;\n"
+	"130/143 interrupted by SIGINT/SIGTERM (runs under way stopped, not reported; the\n"
+	"reports say \"interrupted\").\n";
 
 static const char usage_replay[] =
 	"usage: faultline replay TRACE [--force]\n"
@@ -280,6 +285,40 @@ struct run_cfg {
 	uint64_t timeout_ms;
 };
 
+/* ---- interrupts --------------------------------------------------------
+ * SIGINT or SIGTERM during `run`: the handler only records the signal.
+ * The runner (fl_runner_set_stop) starts no new run and kills the one
+ * under way with its process group (actors included), removing its run
+ * directory; the loops here stop making runs; --jobs workers (forks of
+ * this process, with the same handler) do the same and exit, and are
+ * reaped.  The report is finished with "interrupted": true and the exit
+ * status is 128 + the signal.  A run cut short is not reported: its
+ * verdict would be the interrupt's, not the code's. */
+static volatile sig_atomic_t interrupted;
+
+static void
+on_interrupt(int sig)
+{
+	if (interrupted == 0)
+		interrupted = sig;
+}
+
+static void
+catch_interrupts(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	/* Reads, writes and waits resume; poll and nanosleep (the waits for
+	 * runs) return early, so the flag is seen at once. */
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fl_runner_set_stop(&interrupted);
+}
+
 /* The first reason a run was not run, for the closing message. */
 static char first_not_run[512];
 
@@ -312,8 +351,9 @@ report_rules_never_fired(struct fl_report *rep, const struct fl_scenario *s)
 
 /* Run once and turn the outcome into a report entry (and a trace file
  * when it failed).  A run the harness could not start is reported not
- * run, never as a verdict. */
-static void
+ * run, never as a verdict.  Returns false, *res unset, when the run was
+ * stopped by an interrupt (never started, or killed): not to be reported. */
+static bool
 run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_runner_opts *o,
         const char *sweep_desc, struct fl_run_result *res)
 {
@@ -330,7 +370,11 @@ run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_r
 		res->not_run = true;
 		snprintf(res->detail, sizeof(res->detail), "the harness could not start the run: %s",
 		         e != 0 ? strerror(e) : fl_strerror(rv));
-		return;
+		return true;
+	}
+	if (out.stopped) {
+		fl_runner_outcome_fini(&out);
+		return false;
 	}
 	res->verdict = out.verdict;
 	for (size_t i = 0; i < out.nfired && i < FL_REPORT_MAX_POINTS; i++)
@@ -364,6 +408,7 @@ run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_r
 		}
 	}
 	fl_runner_outcome_fini(&out);
+	return true;
 }
 
 /* ---- parallel runs: J workers, each sends fixed-size results ----------
@@ -384,8 +429,8 @@ struct job {
 
 /* Runs jobs first, first + stride, ... below njobs here, in order, until
  * the deadline has passed (the first always runs, so every call makes
- * progress).  Each result goes to the report, or down fd when fd >= 0.
- * Returns how many ran, or -1 when fd broke. */
+ * progress) or an interrupt.  Each result goes to the report, or down fd
+ * when fd >= 0.  Returns how many ran, or -1 when fd broke. */
 static ssize_t
 run_strided(const struct run_cfg *rc, const struct job *jobs, size_t njobs, size_t first,
             size_t stride, double deadline, struct fl_report *rep, int fd)
@@ -395,10 +440,11 @@ run_strided(const struct run_cfg *rc, const struct job *jobs, size_t njobs, size
 	for (size_t i = first; i < njobs; i += stride) {
 		struct fl_run_result res;
 
-		if (i != first && past(deadline))
+		if (interrupted || (i != first && past(deadline)))
 			break;
-		run_one(rc, jobs[i].s, &jobs[i].o, jobs[i].sweep_point ? jobs[i].sweep_desc : NULL,
-		        &res);
+		if (!run_one(rc, jobs[i].s, &jobs[i].o, jobs[i].sweep_point ? jobs[i].sweep_desc : NULL,
+		             &res))
+			break;
 		if (fd < 0)
 			add_result(rep, &res);
 		else if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
@@ -440,9 +486,11 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 {
 	static bool warned;
 	int fds[MAX_JOBS], wfds[MAX_JOBS], st[MAX_JOBS];
-	pid_t pids[MAX_JOBS];
+	pid_t pids[MAX_JOBS], parent = getpid();
 	size_t got[MAX_JOBS] = { 0 };
 	unsigned nw, started, live;
+	bool stopping = false;
+	double kill_at = 0;
 
 	if (nworkers > MAX_JOBS)
 		nworkers = MAX_JOBS;
@@ -476,7 +524,7 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 		return;
 	}
 	fflush(NULL);
-	for (started = 0; started < nw; started++) {
+	for (started = 0; started < nw && !interrupted; started++) {
 		unsigned w = started;
 
 		pids[w] = fork();
@@ -488,6 +536,11 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 			break;
 		}
 		if (pids[w] == 0) {
+			/* Killed with this process (SIGKILL leaves no time to
+			 * stop it): its run dies with it, as do the run's actors. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(3);
 			for (unsigned v = 0; v < nw; v++) {
 				close(fds[v]);
 				if (v != w && wfds[v] >= 0)
@@ -507,10 +560,28 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 	for (live = started; live > 0;) {
 		struct pollfd pf[MAX_JOBS];
 
+		/* An interrupt: the workers (SIGTERM: the handler they share
+		 * with this process) kill their runs, clean up and exit; one
+		 * still there after 10 s is killed. */
+		if (interrupted && !stopping) {
+			stopping = true;
+			kill_at = wall_now() + 10;
+			for (unsigned i = 0; i < started; i++)
+				if (fds[i] >= 0)
+					kill(pids[i], SIGTERM);
+		}
+		if (stopping && past(kill_at)) {
+			for (unsigned i = 0; i < started; i++)
+				if (fds[i] >= 0)
+					kill(pids[i], SIGKILL);
+			kill_at = wall_now() + 10;
+		}
 		for (unsigned i = 0; i < started; i++)
 			pf[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-		if (poll(pf, started, -1) < 0)
-			continue; /* EINTR; nothing else can fail here */
+		/* A signal interrupts poll (EINTR); the 200 ms slice bounds the
+		 * wait for one that lands just before it. */
+		if (poll(pf, started, 200) <= 0)
+			continue;
 		for (unsigned i = 0; i < started; i++) {
 			struct fl_run_result res;
 
@@ -526,8 +597,14 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 			live--;
 			while (waitpid(pids[i], &st[i], 0) < 0 && errno == EINTR)
 				;
+			/* A worker killed mid-run could not remove its run's
+			 * directory (named after the worker). */
+			if (stopping || !WIFEXITED(st[i]) || WEXITSTATUS(st[i]) != 0)
+				fl_runner_remove_run_dirs(pids[i], NULL);
 		}
 	}
+	if (interrupted)
+		return; /* what is not done stays undone */
 	/* What a worker did not report, this process runs: the share of a
 	 * worker never started, the rest of one that died.  A worker that
 	 * ended cleanly short of its share stopped at the time budget. */
@@ -722,7 +799,11 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t pct_steps, double 
 	int rv;
 
 	errno = 0;
-	if ((rv = fl_runner_run(s, &o, &out)) != 0) {
+	if ((rv = fl_runner_run(s, &o, &out)) == 0 && out.stopped) {
+		fl_runner_outcome_fini(&out);
+		return;
+	}
+	if (rv != 0) {
 		struct fl_run_result res = { .seed = p->seed, .not_run = true };
 		int e = errno;
 		snprintf(res.scenario, sizeof(res.scenario), "%s", s->name);
@@ -765,13 +846,13 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t pct_steps, double 
 	uint64_t before = reported(rep);
 	size_t step = 16 * (size_t)p->jobs_n;
 	for (size_t b = 0; b < nsweep; b += step) {
-		if (past(deadline))
+		if (past(deadline) || interrupted)
 			break;
 		run_jobs(&p->rc, jobs + b, nsweep - b < step ? nsweep - b : step, p->jobs_n, deadline, rep);
 	}
 	uint64_t done = reported(rep) - before;
 	fprintf(p->msg, "%s: sweep: %" PRIu64 " of %zu faulted runs%s\n", s->name, done, nsweep,
-	        done < nsweep ? " (time budget reached)" : "");
+	        done >= nsweep ? "" : interrupted ? " (interrupted)" : " (time budget reached)");
 	free(jobs);
 }
 
@@ -797,7 +878,7 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 	while (made < want) {
 		size_t m = 0;
 
-		if (made > 0 && past(deadline))
+		if (interrupted || (made > 0 && past(deadline)))
 			break;
 		for (; m < cap && made < want; m++, made++, k += p->shard_n) {
 			struct job *j = &p->batch[m];
@@ -816,12 +897,15 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 		run_jobs(&p->rc, p->batch, m, p->jobs_n, deadline, rep);
 	}
 	done = reported(rep) - before;
+	if (interrupted)
+		return; /* no claim about rules from a scenario cut short */
 	if (done < want)
 		fprintf(p->msg, "%s: time budget of %g s reached after %" PRIu64 " of %" PRIu64 " runs\n",
 		        s->name, limit, done, want);
 	if (p->sweep || s->sweep)
 		run_sweep(p, s, pct_steps, start, limit, rep);
-	report_rules_never_fired(rep, s);
+	if (!interrupted)
+		report_rules_never_fired(rep, s);
 }
 
 static int
@@ -853,6 +937,9 @@ cmd_run(int argc, char **argv)
 	char err[512] = "";
 	int c, status;
 
+	/* From here an interrupt ends the batch: before the report files are
+	 * opened, with no run and an interrupted report. */
+	catch_interrupts();
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
@@ -977,7 +1064,7 @@ cmd_run(int argc, char **argv)
 
 	fprintf(p.msg, "faultline: seed %" PRIu64 ", %zu scenario(s)%s\n", p.seed, count,
 	        p.shard_n > 1 ? " (sharded)" : "");
-	for (size_t i = 0; i < count; i++) {
+	for (size_t i = 0; i < count && !interrupted; i++) {
 		const char *why;
 
 		if (mode >= 0)
@@ -990,13 +1077,20 @@ cmd_run(int argc, char **argv)
 		}
 		run_scenario(&p, list[i], rep);
 	}
+	/* A signal from here on finds every run done: the batch is whole. */
+	int sig = interrupted;
+	if (sig != 0)
+		fl_report_set_interrupted(rep, fl_signal_name(sig));
 	fl_report_counts(rep, &cnt);
 	status = fl_report_exit_status(rep);
 	if (fl_report_finish(rep, wall_now() - t0, err, sizeof(err)) != 0) {
 		fprintf(stderr, "faultline: %s: the report is incomplete\n", err);
 		status = EXIT_USAGE;
 	}
-	if (cnt.not_run > 0)
+	if (sig != 0)
+		fprintf(stderr, "faultline: interrupted by %s: no new run was started, the runs under "
+		                "way were stopped and are not reported\n", fl_signal_name(sig));
+	else if (cnt.not_run > 0)
 		fprintf(stderr, "faultline: %" PRIu64 " of %" PRIu64 " runs were not run: %s\n",
 		        cnt.not_run, cnt.runs, first_not_run);
 	else if (cnt.runs == 0)
@@ -1011,7 +1105,7 @@ cmd_run(int argc, char **argv)
 	fl_scenario_list_free(list, count);
 	if (created_dir)
 		rmdir(p.rc.trace_dir); /* only when no run left anything in it */
-	return status;
+	return sig != 0 ? 128 + sig : status;
 usage:
 	fputs(usage_run, stderr);
 	return EXIT_USAGE;
