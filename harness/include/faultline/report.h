@@ -4,10 +4,13 @@
  * XML, TAP 13).
  *
  * The JSON shape (ci/count.py reads runs[].verdict == "pass"):
- *   {"runs": [{"scenario": s, "seed": n,
+ *   {"runs": [{"scenario": s, "seed": n, "mode": "sim|proc|stress"|null,
+ *              "run_index": n, "sweep_point": s|null, "sweep_k": n|null,
+ *              "sweep_persistent": bool|null,
  *              "verdict": "pass|fail|crash|hang|deadlock|not_run",
  *              "property": s|null, "trace": path|null, "trace_hash": "16 hex digits",
- *              "seconds": x, "detail": s}, ...],
+ *              "seconds": x, "detail": s, "faults_fired": {point: n, ...},
+ *              "op_errors_tolerated": n, "op_errors_fatal": n}, ...],
  *    "rules_never_fired": [{"scenario": s, "rule": i, "line": n, "point": s,
  *                           "runs": n}, ...],
  *    "interrupted": false|true,
@@ -16,8 +19,14 @@
  * A run the harness could not execute (it could not fork it) is reported
  * as "not_run", its detail saying why: never a pass, and it makes the exit
  * status 2.  summary.runs counts every result, not_run ones included.
+ * sweep_point, sweep_k and sweep_persistent are null for a run that is not
+ * part of a sweep; the sweep's counting run (listed only when it could not
+ * run) has sweep_k 0 and the others null.
  * JUnit: one <testsuite> per scenario (in order of first result), one
- * <testcase> per run; a run that did not pass carries a <failure> naming the
+ * <testcase> per run, named for what ran: "SCENARIO seed=S", plus
+ * " sweep=POINT#K once" or " sweep=POINT#K persistent" for a faulted sweep
+ * run (" sweep=count" for the counting run); the same name is each TAP
+ * line's description.  A run that did not pass carries a <failure> naming the
  * verdict, the property, the seed, the trace and the replay command; a run
  * not run carries an <error> saying why.
  *
@@ -64,6 +73,15 @@ struct fl_run_result {
 	uint32_t op_errors_fatal;     /* op errors that failed the run */
 	uint64_t rules_fired;         /* bit i: the scenario's fault rule i fired (the
 	                                 CLI's rules_never_fired; not written) */
+	char mode[8];          /* "sim", "proc" or "stress"; "": not known (null) */
+	uint64_t run_index;    /* the run's place among its scenario's runs: run i
+	                          of a batch has seed first + i; the sweep's runs
+	                          follow (its counting run, then its faulted runs) */
+	char sweep_point[64];  /* a faulted sweep run: the point failed; "": none */
+	uint64_t sweep_k;      /* with sweep_point: the hit failed (1-based) */
+	bool sweep_persistent; /* with sweep_point: failed from hit k on, not once */
+	bool sweep_count;      /* the sweep's counting run (reported only when it
+	                          could not run): sweep_k 0, no point */
 };
 
 struct fl_report_options {
@@ -102,8 +120,9 @@ int fl_report_new(const struct fl_report_options *opt, struct fl_report **out);
  * run, and a report left from an earlier batch is never mistaken for this
  * one's.  The JSON report then streams into its file as runs are added
  * (the file parses only once fl_report_finish has closed it), and the
- * report keeps a per-run record (72 bytes, plus the strings of a run that
- * did not pass) only when a JUnit file is to be written: with JSON alone
+ * report keeps a per-run record (120 bytes on LP64, plus the strings of a
+ * run that did not pass and a sweep run's point) only when a JUnit file is
+ * to be written: with JSON alone
  * memory stays flat however many runs.  Call at most once, before the
  * first fl_report_add.  Returns 0, or FL_EIO (err names the file and why;
  * nothing is left open). */

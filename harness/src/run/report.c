@@ -22,8 +22,11 @@ struct stored_run {
 	double seconds;
 	char *property, *detail, *trace, *replay; /* NULL when empty */
 	char *fired;       /* JSON object of faults fired per point, NULL: none */
+	char *sweep_point; /* a faulted sweep run's point, NULL: none */
+	const char *mode;  /* static "sim", "proc", "stress", or NULL */
+	uint64_t run_index, sweep_k;
 	uint32_t op_errors_tolerated, op_errors_fatal;
-	bool not_run;
+	bool not_run, sweep_persistent, sweep_count;
 };
 
 struct never_fired {
@@ -80,6 +83,7 @@ static void free_strings(struct stored_run *s)
 	free(s->trace);
 	free(s->replay);
 	free(s->fired);
+	free(s->sweep_point);
 }
 
 void fl_report_free(struct fl_report *r)
@@ -151,6 +155,30 @@ static int intern(struct fl_report *r, const char *name, size_t cap, uint32_t *i
 	return 0;
 }
 
+/* ---- naming ---- */
+
+/* What ran, as JUnit testcase names and TAP descriptions give it:
+ * "seed=S", plus " sweep=POINT#K once|persistent" (" sweep=count"). */
+static void run_name(FILE *f, const struct stored_run *s, void (*esc)(FILE *, const char *))
+{
+	fprintf(f, "seed=%llu", (unsigned long long)s->seed);
+	if (s->sweep_point != NULL) {
+		fputs(" sweep=", f);
+		esc(f, s->sweep_point);
+		fprintf(f, "#%llu %s", (unsigned long long)s->sweep_k,
+		        s->sweep_persistent ? "persistent" : "once");
+	} else if (s->sweep_count) {
+		fputs(" sweep=count", f);
+	}
+}
+
+static void plain(FILE *f, const char *s)
+{
+	fputs(s, f);
+}
+
+static const char *const mode_names[] = {"sim", "proc", "stress"};
+
 /* ---- people ---- */
 
 static void clear_progress(struct fl_report *r)
@@ -189,7 +217,8 @@ static void progress(struct fl_report *r)
 		fprintf(r->opt.out, "%s\n", line);
 }
 
-static void failure_entry(struct fl_report *r, const struct fl_run_result *res)
+static void failure_entry(struct fl_report *r, const struct fl_run_result *res,
+                          const struct stored_run *s)
 {
 	char verdict[16];
 	size_t i;
@@ -198,8 +227,9 @@ static void failure_entry(struct fl_report *r, const struct fl_run_result *res)
 		verdict[i] = v[i] >= 'a' && v[i] <= 'z' ? (char)(v[i] - 'a' + 'A') : v[i];
 	verdict[i] = '\0';
 	clear_progress(r);
-	fprintf(r->opt.out, "%-8s %.*s seed=%llu property=%.*s trace=%.*s\n", verdict,
-	        (int)sizeof res->scenario, res->scenario, (unsigned long long)res->seed,
+	fprintf(r->opt.out, "%-8s %.*s ", verdict, (int)sizeof res->scenario, res->scenario);
+	run_name(r->opt.out, s, plain);
+	fprintf(r->opt.out, " property=%.*s trace=%.*s\n",
 	        (int)sizeof res->property, res->property[0] ? res->property : "-",
 	        (int)sizeof res->trace_path, res->trace_path[0] ? res->trace_path : "-");
 	if (res->detail[0])
@@ -333,13 +363,20 @@ static void tap_desc(FILE *f, const char *s, size_t cap)
 	}
 }
 
+static void tap_name(FILE *f, const char *s)
+{
+	tap_desc(f, s, strlen(s));
+}
+
 static void tap_line(struct fl_report *r, const struct fl_run_result *res, const struct stored_run *s)
 {
 	FILE *f = r->opt.tap;
 	bool pass = !s->not_run && s->verdict == FL_VERDICT_PASS;
 	fprintf(f, "%s %zu - ", pass ? "ok" : "not ok", r->run_count);
 	tap_desc(f, res->scenario, sizeof res->scenario);
-	fprintf(f, " seed=%llu\n", (unsigned long long)res->seed);
+	fputc(' ', f);
+	run_name(f, s, tap_name);
+	fputc('\n', f);
 	if (pass)
 		return;
 	fprintf(f, "  ---\n  verdict: %s\n  seed: %llu\n", run_verdict(s),
@@ -365,8 +402,17 @@ static void json_run(FILE *f, size_t i, const char *name, const struct stored_ru
 	fputs(i ? ",\n  {" : "\n  {", f);
 	fputs("\"scenario\": ", f);
 	json_str(f, name);
-	fprintf(f, ", \"seed\": %llu, \"verdict\": \"%s\", \"property\": ",
-	        (unsigned long long)s->seed, run_verdict(s));
+	fprintf(f, ", \"seed\": %llu, \"mode\": ", (unsigned long long)s->seed);
+	json_str_or_null(f, s->mode);
+	fprintf(f, ", \"run_index\": %llu, \"sweep_point\": ", (unsigned long long)s->run_index);
+	json_str_or_null(f, s->sweep_point);
+	if (s->sweep_point != NULL)
+		fprintf(f, ", \"sweep_k\": %llu, \"sweep_persistent\": %s",
+		        (unsigned long long)s->sweep_k, s->sweep_persistent ? "true" : "false");
+	else
+		fputs(s->sweep_count ? ", \"sweep_k\": 0, \"sweep_persistent\": null"
+		                     : ", \"sweep_k\": null, \"sweep_persistent\": null", f);
+	fprintf(f, ", \"verdict\": \"%s\", \"property\": ", run_verdict(s));
 	json_str_or_null(f, s->property);
 	fputs(", \"trace\": ", f);
 	json_str_or_null(f, s->trace);
@@ -491,9 +537,20 @@ int fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 		r->runs = v;
 		r->run_cap = c;
 	}
+	const char *mode = NULL;
+	for (size_t i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++)
+		if (strncmp(res->mode, mode_names[i], sizeof res->mode) == 0)
+			mode = mode_names[i];
+	if (mode == NULL && res->mode[0] != '\0')
+		return FL_EINVAL;
 	struct stored_run s = {
 		.verdict = res->not_run ? FL_VERDICT_FAIL : res->verdict,
 		.seed = res->seed,
+		.mode = mode,
+		.run_index = res->run_index,
+		.sweep_k = res->sweep_point[0] ? res->sweep_k : 0,
+		.sweep_persistent = res->sweep_point[0] && res->sweep_persistent,
+		.sweep_count = !res->sweep_point[0] && res->sweep_count,
 		.trace_hash = res->trace_hash,
 		.seconds = res->seconds == res->seconds && res->seconds >= 0 ? res->seconds : 0,
 		.not_run = res->not_run,
@@ -508,6 +565,7 @@ int fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 	s.trace = dup_field(res->trace_path, sizeof res->trace_path, &ok);
 	s.replay = dup_field(res->replay_cmd, sizeof res->replay_cmd, &ok);
 	s.fired = fired_json(r, res, &ok);
+	s.sweep_point = dup_field(res->sweep_point, sizeof res->sweep_point, &ok);
 	if (!ok) {
 		free_strings(&s);
 		return FL_ENOMEM;
@@ -521,7 +579,7 @@ int fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 		r->by_verdict[s.verdict]++;
 	r->seconds += s.seconds;
 	if (s.not_run || s.verdict != FL_VERDICT_PASS)
-		failure_entry(r, res);
+		failure_entry(r, res, &s);
 	if (r->opt.tap)
 		tap_line(r, res, &s);
 	progress(r);
@@ -623,8 +681,11 @@ int fl_report_write_junit(const struct fl_report *r, FILE *f)
 				continue;
 			fputs("    <testcase classname=\"", f);
 			xml_str(f, r->names[n]);
-			fprintf(f, "\" name=\"seed=%llu\" time=\"%.6f\"", (unsigned long long)s->seed,
-			        s->seconds);
+			fputs("\" name=\"", f);
+			xml_str(f, r->names[n]);
+			fputc(' ', f);
+			run_name(f, s, xml_str);
+			fprintf(f, "\" time=\"%.6f\"", s->seconds);
 			if (s->not_run) {
 				fputs(">\n      <error type=\"not_run\" message=\"not run\">", f);
 				xml_str(f, s->detail ? s->detail : "");

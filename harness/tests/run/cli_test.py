@@ -1667,6 +1667,50 @@ def case_interrupts():
                                              stats["max_procs"], stats["early"],
                                              stats["shm_after_kill"]))
 
+def case_run_names():
+    """JUnit testcase names are unique and say what ran ('SCENARIO seed=S',
+    plus ' sweep=POINT#K once|persistent' for a sweep's faulted runs: they
+    all share one seed); JSON runs carry mode, run_index, sweep_point,
+    sweep_k and sweep_persistent (null when not a sweep run).  (Before:
+    95 of 96 testcases of a sweep were called 'seed=7'.)"""
+    d = tdir("names")
+    report, junit = os.path.join(d, "r.json"), os.path.join(d, "r.xml")
+    run(["run", src("scenarios/reqrep-fault-sweep.yaml"), src("scenarios/reqrep-proc-crash.yaml"),
+         "--seed", "7", "--runs", "2", "-q", "--jobs", "2", "--trace-dir", os.path.join(d, "tr"),
+         "--json", report, "--junit", junit], 0)
+    with open(report) as f:
+        rep = json.load(f)
+    runs = rep["runs"]
+    check(len(runs) > 50, "only %d runs: the sweep did not run", len(runs))
+    names = [c.get("name") for c in ET.parse(junit).getroot().iter("testcase")]
+    check(len(names) == len(runs), "%d testcases for %d runs", len(names), len(runs))
+    dup = [n for n in names if names.count(n) > 1]
+    check(not dup, "%d of %d testcases share their name with another: %s", len(dup), len(names),
+          sorted(set(dup))[:5])
+    sweeps = 0
+    for r in runs:
+        for k in ("mode", "run_index", "sweep_point", "sweep_k", "sweep_persistent"):
+            check(k in r, "run lacks %r: %s", k, r)
+        want_mode = "proc" if r["scenario"] == "reqrep-proc-crash" else "sim"
+        check(r["mode"] == want_mode, "mode %r, expected %s: %s", r["mode"], want_mode, r)
+        name = "%s seed=%d" % (r["scenario"], r["seed"])
+        if r["sweep_point"] is None:
+            check(r["sweep_k"] is None and r["sweep_persistent"] is None,
+                  "not a sweep run, but sweep fields set: %s", r)
+            check(r["run_index"] == r["seed"] - 7 and r["run_index"] < 2, "run_index: %s", r)
+        else:
+            sweeps += 1
+            check(isinstance(r["sweep_k"], int) and r["sweep_k"] >= 1 and
+                  isinstance(r["sweep_persistent"], bool), "sweep fields: %s", r)
+            check(r["seed"] == 7 and r["run_index"] >= 3, "a sweep run's seed/run_index: %s", r)
+            name += " sweep=%s#%d %s" % (r["sweep_point"], r["sweep_k"],
+                                         "persistent" if r["sweep_persistent"] else "once")
+        check(name in names, "no testcase named %r", name)
+    check(sweeps == len(runs) - 4, "%d sweep runs of %d", sweeps, len(runs))
+    idx = [(r["scenario"], r["run_index"]) for r in runs]
+    check(len(set(idx)) == len(idx), "run_index repeats within a scenario")
+
+
 CASES = {
     "determinism": case_determinism,
     "replay": case_replay,
@@ -1705,6 +1749,7 @@ CASES = {
     "duplicate_names": case_duplicate_names,
     "replay_changed": case_replay_changed,
     "interrupts": case_interrupts,
+    "run_names": case_run_names,
 }
 
 KNOWN_BUGS = {

@@ -86,20 +86,20 @@ static void test_verdict_names(void **state)
 
 static const char expected_json[] =
 	"{\"runs\": [\n"
-	"  {\"scenario\": \"smoke\", \"seed\": 1, \"verdict\": \"pass\", \"property\": null, "
+	"  {\"scenario\": \"smoke\", \"seed\": 1, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"pass\", \"property\": null, "
 	"\"trace\": null, \"trace_hash\": \"0000000000abcdef\", \"seconds\": 0.500000, "
 	"\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
-	"  {\"scenario\": \"smoke\", \"seed\": 18446744073709551615, \"verdict\": \"fail\", "
+	"  {\"scenario\": \"smoke\", \"seed\": 18446744073709551615, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"fail\", "
 	"\"property\": \"image_refs\", \"trace\": \"traces/smoke-2.trace\", "
 	"\"trace_hash\": \"0123456789abcdef\", \"seconds\": 0.250000, \"detail\": "
 	"\"image_refs: actor \\\"sub\\\" holds 1 reference <session 7> & more\\nline2\\ttab\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
-	"  {\"scenario\": \"b1 #fixture\", \"seed\": 3, \"verdict\": \"crash\", \"property\": null, "
+	"  {\"scenario\": \"b1 #fixture\", \"seed\": 3, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"crash\", \"property\": null, "
 	"\"trace\": null, \"trace_hash\": \"0000000000000007\", \"seconds\": 0.125000, "
 	"\"detail\": \"SIGSEGV in actor sub \\u0001 \\ufffd bad utf8 caf\xc3\xa9\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
-	"  {\"scenario\": \"b1 #fixture\", \"seed\": 4, \"verdict\": \"hang\", \"property\": null, "
+	"  {\"scenario\": \"b1 #fixture\", \"seed\": 4, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"hang\", \"property\": null, "
 	"\"trace\": null, \"trace_hash\": \"0000000000000008\", \"seconds\": 2.000000, "
 	"\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
-	"  {\"scenario\": \"smoke\", \"seed\": 5, \"verdict\": \"deadlock\", \"property\": null, "
+	"  {\"scenario\": \"smoke\", \"seed\": 5, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"deadlock\", \"property\": null, "
 	"\"trace\": \"t.trace\", \"trace_hash\": \"0000000000000009\", \"seconds\": 0.000000, "
 	"\"detail\": \"no actor runnable: pub at offer\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0}\n"
 	"],\n"
@@ -167,8 +167,8 @@ static void test_junit_exact(void **state)
 		"time=\"2.875000\">\n"
 		"  <testsuite name=\"smoke\" tests=\"3\" failures=\"2\" errors=\"0\" skipped=\"0\" "
 		"time=\"0.750000\">\n"
-		"    <testcase classname=\"smoke\" name=\"seed=1\" time=\"0.500000\"/>\n"
-		"    <testcase classname=\"smoke\" name=\"seed=18446744073709551615\" "
+		"    <testcase classname=\"smoke\" name=\"smoke seed=1\" time=\"0.500000\"/>\n"
+		"    <testcase classname=\"smoke\" name=\"smoke seed=18446744073709551615\" "
 		"time=\"0.250000\">\n"
 		"      <failure type=\"fail\" message=\"fail: image_refs\">verdict: fail\n"
 		"property: image_refs\nseed: 18446744073709551615\ntrace: traces/smoke-2.trace\n"
@@ -177,7 +177,7 @@ static void test_junit_exact(void **state)
 		"more\nline2\ttab\n"
 		"replay: faultline replay traces/smoke-2.trace</failure>\n"
 		"    </testcase>\n"
-		"    <testcase classname=\"smoke\" name=\"seed=5\" time=\"0.000000\">\n"
+		"    <testcase classname=\"smoke\" name=\"smoke seed=5\" time=\"0.000000\">\n"
 		"      <failure type=\"deadlock\" message=\"deadlock\">verdict: deadlock\n"
 		"property: -\nseed: 5\ntrace: t.trace\ntrace_hash: 0000000000000009\n"
 		"detail: no actor runnable: pub at offer\nreplay: faultline replay t.trace</failure>\n"
@@ -185,13 +185,13 @@ static void test_junit_exact(void **state)
 		"  </testsuite>\n"
 		"  <testsuite name=\"b1 #fixture\" tests=\"2\" failures=\"2\" errors=\"0\" "
 		"skipped=\"0\" time=\"2.125000\">\n"
-		"    <testcase classname=\"b1 #fixture\" name=\"seed=3\" time=\"0.125000\">\n"
+		"    <testcase classname=\"b1 #fixture\" name=\"b1 #fixture seed=3\" time=\"0.125000\">\n"
 		"      <failure type=\"crash\" message=\"crash\">verdict: crash\n"
 		"property: -\nseed: 3\ntrace: -\ntrace_hash: 0000000000000007\n"
 		"detail: SIGSEGV in actor sub ? ? bad utf8 caf\xc3\xa9\n"
 		"replay: faultline run fixtures/b1.yaml --seed 3</failure>\n"
 		"    </testcase>\n"
-		"    <testcase classname=\"b1 #fixture\" name=\"seed=4\" time=\"2.000000\">\n"
+		"    <testcase classname=\"b1 #fixture\" name=\"b1 #fixture seed=4\" time=\"2.000000\">\n"
 		"      <failure type=\"hang\" message=\"hang\">verdict: hang\n"
 		"property: -\nseed: 4\ntrace: -\ntrace_hash: 0000000000000008\ndetail: \n"
 		"replay: -</failure>\n"
@@ -408,10 +408,10 @@ static void test_not_run(void **state)
 	                             "the run: Too many open files\"\n  replay: null\n  ...\n1..2\n");
 	assert_string_equal(json,
 		"{\"runs\": [\n"
-		"  {\"scenario\": \"s\", \"seed\": 1, \"verdict\": \"pass\", \"property\": null, "
+		"  {\"scenario\": \"s\", \"seed\": 1, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"pass\", \"property\": null, "
 		"\"trace\": null, \"trace_hash\": \"0000000000000005\", \"seconds\": 1.000000, "
 		"\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
-		"  {\"scenario\": \"s\", \"seed\": 2, \"verdict\": \"not_run\", \"property\": null, "
+		"  {\"scenario\": \"s\", \"seed\": 2, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"not_run\", \"property\": null, "
 		"\"trace\": null, \"trace_hash\": \"0000000000000000\", \"seconds\": 0.000000, "
 		"\"detail\": \"the harness could not start the run: Too many open files\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0}\n"
 		"],\n"
@@ -425,8 +425,8 @@ static void test_not_run(void **state)
 		"time=\"1.000000\">\n"
 		"  <testsuite name=\"s\" tests=\"2\" failures=\"0\" errors=\"1\" skipped=\"0\" "
 		"time=\"1.000000\">\n"
-		"    <testcase classname=\"s\" name=\"seed=1\" time=\"1.000000\"/>\n"
-		"    <testcase classname=\"s\" name=\"seed=2\" time=\"0.000000\">\n"
+		"    <testcase classname=\"s\" name=\"s seed=1\" time=\"1.000000\"/>\n"
+		"    <testcase classname=\"s\" name=\"s seed=2\" time=\"0.000000\">\n"
 		"      <error type=\"not_run\" message=\"not run\">the harness could not start the "
 		"run: Too many open files</error>\n"
 		"    </testcase>\n"
@@ -436,6 +436,86 @@ static void test_not_run(void **state)
 	free(taptext);
 	free(json);
 	free(junit);
+	fl_report_free(r);
+	fclose(out);
+	fclose(tap);
+	fclose(js);
+	fclose(ju);
+}
+
+/* Runs say what ran: mode, run index and the sweep fields in the JSON
+ * (null when not a sweep run), and JUnit testcase names / TAP descriptions
+ * "SCENARIO seed=S[ sweep=POINT#K once|persistent| sweep=count]" that are
+ * unique where the seeds of a sweep are all one. */
+static void test_run_names(void **state)
+{
+	(void)state;
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile(), *tap = tmpfile(), *js = tmpfile(), *ju = tmpfile();
+	struct fl_report_options opt = {.out = out, .tap = tap};
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	struct fl_run_result a = result("sw", 7, FL_VERDICT_PASS, "", "", "", 1, 0, "");
+	struct fl_run_result b = a, c = a, d = a, bad = a;
+	snprintf(a.mode, sizeof a.mode, "sim");
+	a.run_index = 0;
+	snprintf(b.mode, sizeof b.mode, "proc");
+	b.run_index = 21;
+	snprintf(b.sweep_point, sizeof b.sweep_point, "transport/rr/request_send");
+	b.sweep_k = 3;
+	c = b;
+	c.run_index = 22;
+	c.sweep_persistent = true;
+	c.verdict = FL_VERDICT_FAIL;
+	snprintf(d.mode, sizeof d.mode, "stress");
+	d.run_index = 20;
+	d.not_run = true;
+	d.sweep_count = true;
+	snprintf(bad.mode, sizeof bad.mode, "fast");
+	assert_int_equal(fl_report_add(r, &bad), FL_EINVAL);
+	assert_int_equal(fl_report_add(r, &a), 0);
+	assert_int_equal(fl_report_add(r, &b), 0);
+	assert_int_equal(fl_report_add(r, &c), 0);
+	assert_int_equal(fl_report_add(r, &d), 0);
+	assert_int_equal(fl_report_write_json(r, js), 0);
+	assert_int_equal(fl_report_write_junit(r, ju), 0);
+	char *json = slurp(js), *junit = slurp(ju);
+	static const char *const json_parts[] = {
+		"\"seed\": 7, \"mode\": \"sim\", \"run_index\": 0, \"sweep_point\": null, "
+		"\"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"pass\"",
+		"\"seed\": 7, \"mode\": \"proc\", \"run_index\": 21, "
+		"\"sweep_point\": \"transport/rr/request_send\", \"sweep_k\": 3, "
+		"\"sweep_persistent\": false, \"verdict\": \"pass\"",
+		"\"seed\": 7, \"mode\": \"proc\", \"run_index\": 22, "
+		"\"sweep_point\": \"transport/rr/request_send\", \"sweep_k\": 3, "
+		"\"sweep_persistent\": true, \"verdict\": \"fail\"",
+		"\"seed\": 7, \"mode\": \"stress\", \"run_index\": 20, \"sweep_point\": null, "
+		"\"sweep_k\": 0, \"sweep_persistent\": null, \"verdict\": \"not_run\"",
+	};
+	for (size_t i = 0; i < sizeof json_parts / sizeof json_parts[0]; i++)
+		if (strstr(json, json_parts[i]) == NULL)
+			fail_msg("JSON lacks %s:\n%s", json_parts[i], json);
+	static const char *const junit_parts[] = {
+		"<testcase classname=\"sw\" name=\"sw seed=7\" ",
+		"<testcase classname=\"sw\" name=\"sw seed=7 sweep=transport/rr/request_send#3 once\" ",
+		"<testcase classname=\"sw\" name=\"sw seed=7 sweep=transport/rr/request_send#3 "
+		"persistent\" ",
+		"<testcase classname=\"sw\" name=\"sw seed=7 sweep=count\" ",
+	};
+	for (size_t i = 0; i < sizeof junit_parts / sizeof junit_parts[0]; i++)
+		if (strstr(junit, junit_parts[i]) == NULL)
+			fail_msg("JUnit lacks %s:\n%s", junit_parts[i], junit);
+	assert_int_equal(fl_report_finish(r, 1, NULL, 0), 0);
+	char *taptext = slurp(tap), *human = slurp(out);
+	assert_non_null(strstr(taptext, "\nok 2 - sw seed=7 sweep=transport/rr/request_send#3 once\n"));
+	assert_non_null(strstr(taptext, "\nnot ok 3 - sw seed=7 sweep=transport/rr/request_send#3 "
+	                                "persistent\n"));
+	assert_non_null(strstr(taptext, "\nnot ok 4 - sw seed=7 sweep=count\n"));
+	assert_non_null(strstr(human, "FAIL     sw seed=7 sweep=transport/rr/request_send#3 "
+	                              "persistent property=- trace=-\n"));
+	free(json);
+	free(junit);
+	free(taptext);
+	free(human);
 	fl_report_free(r);
 	fclose(out);
 	fclose(tap);
@@ -515,7 +595,7 @@ static void test_interrupted(void **state)
 		"    </testcase>\n  </testsuite>\n"
 		"  <testsuite name=\"s\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"0\" "
 		"time=\"1.000000\">\n"
-		"    <testcase classname=\"s\" name=\"seed=1\" time=\"1.000000\"/>\n"
+		"    <testcase classname=\"s\" name=\"s seed=1\" time=\"1.000000\"/>\n"
 		"  </testsuite>\n"
 		"</testsuites>\n");
 	fl_report_free(r);
@@ -559,7 +639,7 @@ static void test_python_reads_files(void **state)
 		"assert runs[0]['property'] is None and runs[1]['property']=='image_refs'\n"
 		"assert runs[0]['trace'] is None and runs[4]['trace']=='t.trace'\n"
 		"assert runs[1]['trace_hash']=='0123456789abcdef'\n"
-		"assert set(runs[0])=={'scenario','seed','verdict','property','trace','trace_hash','seconds','detail','faults_fired','op_errors_tolerated','op_errors_fatal'}\n"
+		"assert set(runs[0])=={'scenario','seed','verdict','property','trace','trace_hash','seconds','detail','faults_fired','op_errors_tolerated','op_errors_fatal','mode','run_index','sweep_point','sweep_k','sweep_persistent'}\n"
 		"assert d['summary']=={'runs':5,'passed':1,'failed':1,'crashed':1,'hung':1,'deadlocked':1,'not_run':0}\n";
 	static const char check_xml[] =
 		"import sys,xml.etree.ElementTree as ET\n"
@@ -632,6 +712,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_open_files_unwritable),
 		cmocka_unit_test(test_not_run),
 		cmocka_unit_test(test_interrupted),
+		cmocka_unit_test(test_run_names),
 		cmocka_unit_test(test_python_not_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

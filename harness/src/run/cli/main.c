@@ -349,21 +349,49 @@ report_rules_never_fired(struct fl_report *rep, const struct fl_scenario *s)
 			                           s->faults[i].line, scn_runs_done);
 }
 
+/* One run to make: the scenario, its options, its place in the batch. */
+struct job {
+	const struct fl_scenario *s;
+	struct fl_runner_opts o;
+	uint64_t run_index;       /* fl_run_result.run_index */
+	const char *sweep_point;  /* a faulted sweep run: o.sweep_point; else NULL */
+	char sweep_desc[160];
+};
+
+static const char *const mode_names[] = { "sim", "proc", "stress" };
+
+/* The fields of a result that say which run it is. */
+static void
+result_init(struct fl_run_result *res, const struct fl_scenario *s, uint64_t seed,
+            uint64_t run_index)
+{
+	memset(res, 0, sizeof(*res));
+	snprintf(res->scenario, sizeof(res->scenario), "%s", s->name);
+	snprintf(res->mode, sizeof(res->mode), "%s", mode_names[s->mode]);
+	res->seed = seed;
+	res->run_index = run_index;
+}
+
 /* Run once and turn the outcome into a report entry (and a trace file
  * when it failed).  A run the harness could not start is reported not
  * run, never as a verdict.  Returns false, *res unset, when the run was
  * stopped by an interrupt (never started, or killed): not to be reported. */
 static bool
-run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_runner_opts *o,
-        const char *sweep_desc, struct fl_run_result *res)
+run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res)
 {
+	const struct fl_scenario *s = j->s;
+	const struct fl_runner_opts *o = &j->o;
+	const char *sweep_desc = j->sweep_point ? j->sweep_desc : NULL;
 	struct fl_runner_outcome out;
 	char file[256], name[64];
 	int rv;
 
-	memset(res, 0, sizeof(*res));
-	snprintf(res->scenario, sizeof(res->scenario), "%s", s->name);
-	res->seed = o->seed;
+	result_init(res, s, o->seed, j->run_index);
+	if (o->sweep_point != NULL) {
+		snprintf(res->sweep_point, sizeof(res->sweep_point), "%s", o->sweep_point);
+		res->sweep_k = o->sweep_k;
+		res->sweep_persistent = o->sweep_persistent;
+	}
 	errno = 0;
 	if ((rv = fl_runner_run(s, o, &out)) != 0) {
 		int e = errno;
@@ -418,13 +446,6 @@ run_one(const struct run_cfg *rc, const struct fl_scenario *s, const struct fl_r
  * reports a run it cannot start as not run).  Only the time budget leaves
  * jobs unrun, and then the caller says so. */
 
-struct job {
-	const struct fl_scenario *s;
-	struct fl_runner_opts o;
-	const char *sweep_point;
-	char sweep_desc[160];
-};
-
 #define MAX_JOBS 64
 
 /* Runs jobs first, first + stride, ... below njobs here, in order, until
@@ -442,8 +463,7 @@ run_strided(const struct run_cfg *rc, const struct job *jobs, size_t njobs, size
 
 		if (interrupted || (i != first && past(deadline)))
 			break;
-		if (!run_one(rc, jobs[i].s, &jobs[i].o, jobs[i].sweep_point ? jobs[i].sweep_desc : NULL,
-		             &res))
+		if (!run_one(rc, &jobs[i], &res))
 			break;
 		if (fd < 0)
 			add_result(rep, &res);
@@ -786,10 +806,12 @@ reported(const struct fl_report *rep)
 }
 
 /* The fault sweep of `s`: a clean run counts every point's hits, then the
- * k-th hit of each point fails once and persistently, for every k. */
+ * k-th hit of each point fails once and persistently, for every k.  Its
+ * runs' indices follow the scenario's n runs: n the counting run, then
+ * n + 1 + j for the j-th faulted run. */
 static void
-run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t pct_steps, double start,
-          double limit, struct fl_report *rep)
+run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_steps,
+          double start, double limit, struct fl_report *rep)
 {
 	struct fl_runner_opts o = { .seed = p->seed, .timeout_ms = p->timeout_ms, .count_hits = true };
 	struct fl_runner_outcome out;
@@ -804,9 +826,11 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t pct_steps, double 
 		return;
 	}
 	if (rv != 0) {
-		struct fl_run_result res = { .seed = p->seed, .not_run = true };
+		struct fl_run_result res;
 		int e = errno;
-		snprintf(res.scenario, sizeof(res.scenario), "%s", s->name);
+		result_init(&res, s, p->seed, n);
+		res.not_run = true;
+		res.sweep_count = true;
 		snprintf(res.detail, sizeof(res.detail),
 		         "the harness could not start the sweep's counting run: %s",
 		         e != 0 ? strerror(e) : fl_strerror(rv));
@@ -815,8 +839,10 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t pct_steps, double 
 	}
 	jobs = calloc(cap ? cap : 1, sizeof(*jobs));
 	if (jobs == NULL) {
-		struct fl_run_result res = { .seed = p->seed, .not_run = true };
-		snprintf(res.scenario, sizeof(res.scenario), "%s", s->name);
+		struct fl_run_result res;
+		result_init(&res, s, p->seed, n);
+		res.not_run = true;
+		res.sweep_count = true;
 		snprintf(res.detail, sizeof(res.detail), "the sweep's runs: out of memory");
 		add_result(rep, &res);
 		fl_runner_outcome_fini(&out);
@@ -825,8 +851,9 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t pct_steps, double 
 	for (size_t pt = 0; pt < out.nhits && nsweep + 2 <= cap; pt++) {
 		for (uint64_t k = 1; k <= out.hits[pt] && k <= 64 && nsweep + 2 <= cap; k++) {
 			for (int pers = 0; pers < 2; pers++) {
-				struct job *j = &jobs[nsweep++];
+				struct job *j = &jobs[nsweep];
 				j->s = s;
+				j->run_index = n + 1 + nsweep++;
 				j->sweep_point = fl_fault_point_names[pt];
 				j->o = (struct fl_runner_opts){
 					.seed = p->seed, .timeout_ms = p->timeout_ms,
@@ -884,6 +911,7 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 			struct job *j = &p->batch[m];
 			memset(j, 0, sizeof(*j));
 			j->s = s;
+			j->run_index = k;
 			j->o = (struct fl_runner_opts){ .seed = p->seed + k, .timeout_ms = p->timeout_ms,
 			                                .check_each_step = p->each_step,
 			                                .pct_steps = pct_steps,
@@ -903,7 +931,7 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 		fprintf(p->msg, "%s: time budget of %g s reached after %" PRIu64 " of %" PRIu64 " runs\n",
 		        s->name, limit, done, want);
 	if (p->sweep || s->sweep)
-		run_sweep(p, s, pct_steps, start, limit, rep);
+		run_sweep(p, s, n, pct_steps, start, limit, rep);
 	if (!interrupted)
 		report_rules_never_fired(rep, s);
 }
