@@ -779,7 +779,7 @@ def case_zero_runs():
     scn = src("harness/tests/run/scenarios/posix-open-image.yaml")
     rc, out, err = run(["run", scn, "--mode", "sim", "--runs", "1", "-q"], 2)
     check("no run was executed: every scenario was skipped" in err, "skipped: %s", err)
-    rc, out, err = run(["run", src(SMOKE), "--runs", "1", "--shard", "2/2", "-q",
+    rc, out, err = run(["run", src(SMOKE), "--runs", "1", "--shard", "2/2", "--seed", "1", "-q",
                         "--trace-dir", os.path.join(d, "tr")], 2)
     check("no run was executed" in err and "shard" in err, "empty shard: %s", err)
 
@@ -1711,6 +1711,75 @@ def case_run_names():
     check(len(set(idx)) == len(idx), "run_index repeats within a scenario")
 
 
+def run_key(r):
+    """What identifies a run: scenario, mode, seed and the fault a sweep
+    run injects (faultline merge and ci/count.py key runs the same way)."""
+    return (r["scenario"], r.get("mode"), r["seed"], r.get("sweep_point"), r.get("sweep_k"),
+            r.get("sweep_persistent"))
+
+
+def case_shard_sweep():
+    """--shard splits a sweep's faulted runs too (before, every shard ran all
+    of them: 2 shards ran the 94 faulted runs twice); --sweep-limit N keeps N
+    of them, the same N in every shard; a sharded run without --seed takes
+    FL_SEED or is refused (exit 2: random seeds per shard are not one batch)."""
+    sweep = "scenarios/reqrep-fault-sweep.yaml"
+    from collections import Counter
+    full, _, _ = run_json(sweep, [src(SMOKE), "--seed", "9", "--runs", "3"], "shsw-all")
+    key = lambda r: run_key(r) + (r["verdict"], r["trace_hash"], r.get("run_index"))
+    for n in (2, 3):
+        shards = []
+        for i in range(1, n + 1):
+            rep, out, err = run_json(sweep, [src(SMOKE), "--seed", "9", "--runs", "3",
+                                             "--shard", "%d/%d" % (i, n)], "shsw-%d-%d" % (n, i),
+                                     expect={0, 2})
+            shards.append(rep["runs"])
+        total = sum(len(runs) for runs in shards)
+        check(total == len(full["runs"]), "%d shards ran %d runs together, the unsharded run %d",
+              n, total, len(full["runs"]))
+        faulted = [r for r in full["runs"] if r["sweep_point"] is not None]
+        check(len(faulted) >= 20, "the unsharded sweep made %d faulted runs", len(faulted))
+        for i, runs in enumerate(shards):
+            mine = [r for r in runs if r["sweep_point"] is not None]
+            check(0 < len(mine) < len(faulted), "shard %d/%d ran %d of the %d faulted runs",
+                  i + 1, n, len(mine), len(faulted))
+        union = Counter(key(r) for runs in shards for r in runs)
+        check(max(union.values()) == 1, "%d shards ran %d runs twice", n,
+              sum(v > 1 for v in union.values()))
+        check(union == Counter(map(key, full["runs"])),
+              "%d shards' runs are not the unsharded run's", n)
+    # --sweep-limit: the same 10 faulted runs with and without shards.
+    lim, out, err = run_json(sweep, ["--seed", "9", "--runs", "1", "--sweep-limit", "10"], "shsw-lim")
+    lf = Counter(key(r) for r in lim["runs"] if r["sweep_point"] is not None)
+    check(sum(lf.values()) == 10, "--sweep-limit 10 made %d faulted runs", sum(lf.values()))
+    check("--sweep-limit: 10 of %d" % len(faulted) in out + err, "no --sweep-limit line:\n%s%s", out, err)
+    points = set(k[3] for k in lf)
+    check(len(points) > 1, "--sweep-limit kept runs of one point only: %s", points)
+    parts = Counter()
+    for i in (1, 2):
+        rep, _, _ = run_json(sweep, ["--seed", "9", "--runs", "1", "--sweep-limit", "10",
+                                     "--shard", "%d/2" % i], "shsw-lim-%d" % i, expect={0, 2})
+        parts.update(key(r) for r in rep["runs"] if r["sweep_point"] is not None)
+    check(parts == lf, "--sweep-limit 10 in 2 shards: %d runs, not the 10", sum(parts.values()))
+    # The seed shards share.
+    d = tdir("shsw-seed")
+    rc, out, err = run(["run", src(SMOKE), "--runs", "4", "--shard", "1/2", "-q",
+                        "--trace-dir", os.path.join(d, "tr")], 2)
+    check("--seed" in err and "FL_SEED" in err, "a shard without a seed: %s", err)
+    seeds = []
+    for i in (1, 2):
+        report = os.path.join(d, "s%d.json" % i)
+        rc, out, err = run(["run", src(SMOKE), "--runs", "4", "--shard", "%d/2" % i, "-q",
+                            "--trace-dir", os.path.join(d, "tr"), "--json", report], 0,
+                           env={"FL_SEED": "40"})
+        check("seed 40," in out, "FL_SEED=40: the seed is not printed as 40:\n%s", out)
+        with open(report) as f:
+            seeds += [r["seed"] for r in json.load(f)["runs"]]
+    check(sorted(seeds) == [40, 41, 42, 43], "FL_SEED=40 shards ran seeds %s", sorted(seeds))
+    rc, out, err = run(["run", src(SMOKE), "--runs", "1", "-q"], 2, env={"FL_SEED": "0x10"})
+    check("FL_SEED: expected a decimal integer" in err, "FL_SEED=0x10: %s", err)
+
+
 CASES = {
     "determinism": case_determinism,
     "replay": case_replay,
@@ -1750,6 +1819,7 @@ CASES = {
     "replay_changed": case_replay_changed,
     "interrupts": case_interrupts,
     "run_names": case_run_names,
+    "shard_sweep": case_shard_sweep,
 }
 
 KNOWN_BUGS = {

@@ -45,14 +45,18 @@ static const char usage_main[] =
 
 static const char usage_run[] =
 	"usage: faultline run [PATH...] [options]\n"
-	"  --seed S         seed of the first run (run i uses S+i); default: random, printed\n"
+	"  --seed S         seed of the first run (run i uses S+i); default: FL_SEED from the\n"
+	"                   environment, else random (printed); --shard needs one of them\n"
 	"  --runs N         runs per scenario (default: the scenario's budget.runs)\n"
 	"  --time T         seconds per scenario at most (default: budget.seconds)\n"
 	"  --jobs J         run J runs at once in separate processes (default 1)\n"
-	"  --shard I/N      only runs whose index is I-1 modulo N (split across CI jobs)\n"
+	"  --shard I/N      only this shard's runs (split across CI jobs): runs whose index\n"
+	"                   is I-1 modulo N, and the sweep's faulted runs this shard draws\n"
+	"                   (by point and hit); merge the reports with `faultline merge`\n"
 	"  --mode M         run every scenario in mode M: sim, proc or stress\n"
 	"  --sweep          fault sweep: count every fault point's hits in a clean run, then\n"
 	"                   fail the k-th hit of each point once and persistently, for every k\n"
+	"  --sweep-limit N  at most N faulted runs per sweep, spread evenly over its list\n"
 	"  --check-each-step  audit after every operation of every actor, not only at the\n"
 	"                   end; a violation names the actor's step\n"
 	"  --timeout MS     wall-clock deadline of one run (default 60000)\n"
@@ -782,6 +786,7 @@ prepare_trace_dir(const char *dir, bool *created)
 struct run_plan {
 	struct run_cfg rc;
 	uint64_t seed, runs, shard_i, shard_n, timeout_ms;
+	uint64_t sweep_limit;     /* --sweep-limit: faulted runs per sweep; 0: all */
 	unsigned jobs_n;
 	double time_limit;
 	bool sweep, quiet, each_step, fork_each, use_valgrind;
@@ -805,10 +810,36 @@ reported(const struct fl_report *rep)
 	return c.runs;
 }
 
+/* FNV-1a 64 of a string, continuing from h. */
+static uint64_t
+fnv1a(uint64_t h, const char *s)
+{
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	return h;
+}
+
+/* The shard a sweep's faulted run belongs to: by what it faults, not by
+ * its place in the list, so shards whose counting runs saw different hit
+ * counts (proc and stress runs are not deterministic) still never run one
+ * fault twice.  Consecutive hits of one point alternate between shards. */
+static uint64_t
+sweep_shard(const struct fl_scenario *s, const char *point, uint64_t k, bool persistent,
+            uint64_t shard_n)
+{
+	uint64_t h = fnv1a(fnv1a(0xcbf29ce484222325ull, s->name), point);
+
+	return (h + (k - 1) * 2 + persistent) % shard_n;
+}
+
 /* The fault sweep of `s`: a clean run counts every point's hits, then the
- * k-th hit of each point fails once and persistently, for every k.  Its
- * runs' indices follow the scenario's n runs: n the counting run, then
- * n + 1 + j for the j-th faulted run. */
+ * k-th hit of each point fails once and persistently, for every k (at most
+ * 64 hits a point).  --sweep-limit L keeps L of those F faulted runs,
+ * spread evenly over the list (points in fl_fault_point_names order, hits
+ * in order): the (i * F / L)-th for i < L.  --shard keeps the faulted runs
+ * sweep_shard gives this shard; every shard makes its own counting run.
+ * The runs' indices follow the scenario's n runs: n the counting run, then
+ * n + 1 + j for the j-th faulted run of the whole list. */
 static void
 run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_steps,
           double start, double limit, struct fl_report *rep)
@@ -816,7 +847,7 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 	struct fl_runner_opts o = { .seed = p->seed, .timeout_ms = p->timeout_ms, .count_hits = true };
 	struct fl_runner_outcome out;
 	struct job *jobs;
-	size_t nsweep = 0, cap = 2 * fl_fault_point_count() * 64;
+	size_t nsweep = 0, nall = 0, nkept = 0, cap = 2 * fl_fault_point_count() * 64;
 	double deadline = limit > 0 ? start + limit : 0;
 	int rv;
 
@@ -848,22 +879,41 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 		fl_runner_outcome_fini(&out);
 		return;
 	}
-	for (size_t pt = 0; pt < out.nhits && nsweep + 2 <= cap; pt++) {
-		for (uint64_t k = 1; k <= out.hits[pt] && k <= 64 && nsweep + 2 <= cap; k++) {
-			for (int pers = 0; pers < 2; pers++) {
-				struct job *j = &jobs[nsweep];
-				j->s = s;
-				j->run_index = n + 1 + nsweep++;
-				j->sweep_point = fl_fault_point_names[pt];
-				j->o = (struct fl_runner_opts){
+	for (size_t pt = 0; pt < out.nhits; pt++)
+		nall += 2 * (out.hits[pt] < 64 ? out.hits[pt] : 64);
+	uint64_t nlimit = p->sweep_limit > 0 && p->sweep_limit < nall ? p->sweep_limit : nall;
+	for (size_t pt = 0, j = 0, next = 0; pt < out.nhits; pt++) {
+		for (uint64_t k = 1; k <= out.hits[pt] && k <= 64; k++) {
+			for (int pers = 0; pers < 2; pers++, j++) {
+				const char *point = fl_fault_point_names[pt];
+				struct job *jb;
+
+				/* The (next * nall / nlimit)-th faulted run is kept. */
+				if (next >= nlimit || j != (size_t)((uint64_t)next * nall / nlimit))
+					continue;
+				next++;
+				nkept++;
+				if (sweep_shard(s, point, k, pers, p->shard_n) != p->shard_i ||
+				    nsweep == cap)
+					continue;
+				jb = &jobs[nsweep++];
+				jb->s = s;
+				jb->run_index = n + 1 + j;
+				jb->sweep_point = point;
+				jb->o = (struct fl_runner_opts){
 					.seed = p->seed, .timeout_ms = p->timeout_ms,
 					.check_each_step = p->each_step,
 					.pct_steps = pct_steps,
-					.sweep_point = fl_fault_point_names[pt],
+					.sweep_point = point,
 					.sweep_k = k, .sweep_persistent = pers,
 				};
-				snprintf(j->sweep_desc, sizeof(j->sweep_desc), "sweep: %s hit %" PRIu64 "%s",
-				         fl_fault_point_names[pt], k, pers ? " and after" : " once");
+				if (p->use_valgrind) {
+					jb->o.valgrind = p->valgrind;
+					jb->o.self_exe = p->self_exe;
+					jb->o.valgrind_log_dir = p->rc.trace_dir;
+				}
+				snprintf(jb->sweep_desc, sizeof(jb->sweep_desc), "sweep: %s hit %" PRIu64 "%s",
+				         point, k, pers ? " and after" : " once");
 			}
 		}
 	}
@@ -878,8 +928,16 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 		run_jobs(&p->rc, jobs + b, nsweep - b < step ? nsweep - b : step, p->jobs_n, deadline, rep);
 	}
 	uint64_t done = reported(rep) - before;
-	fprintf(p->msg, "%s: sweep: %" PRIu64 " of %zu faulted runs%s\n", s->name, done, nsweep,
-	        done >= nsweep ? "" : interrupted ? " (interrupted)" : " (time budget reached)");
+	char share[160] = "", limited[64] = "";
+	if (nkept < nall)
+		snprintf(limited, sizeof(limited), "--sweep-limit: %zu of %zu", nkept, nall);
+	if (p->shard_n > 1)
+		snprintf(share, sizeof(share), " (shard %" PRIu64 "/%" PRIu64 "'s share of %zu%s%s)",
+		         p->shard_i + 1, p->shard_n, nkept, limited[0] ? "; " : "", limited);
+	else if (limited[0])
+		snprintf(share, sizeof(share), " (%s)", limited);
+	fprintf(p->msg, "%s: sweep: %" PRIu64 " of %zu faulted runs%s%s\n", s->name, done, nsweep,
+	        share, done >= nsweep ? "" : interrupted ? " (interrupted)" : " (time budget reached)");
 	free(jobs);
 }
 
@@ -949,6 +1007,7 @@ cmd_run(int argc, char **argv)
 		{ "trace-dir", required_argument, 0, 'd' }, { "quiet", no_argument, 0, 'q' },
 		{ "check-each-step", no_argument, 0, 'E' },
 		{ "fork-each", no_argument, 0, 'F' },
+		{ "sweep-limit", required_argument, 0, 'L' },
 		{ "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
 	};
 	struct run_plan p = { .rc = { .trace_dir = "faultline-traces" }, .shard_n = 1,
@@ -1024,6 +1083,10 @@ cmd_run(int argc, char **argv)
 		case 'q': p.quiet = true; break;
 		case 'E': p.each_step = true; break;
 		case 'F': p.fork_each = true; break;
+		case 'L':
+			if (opt_u64("--sweep-limit", optarg, 1, UINT64_MAX, &p.sweep_limit) != 0)
+				goto usage;
+			break;
 		case 'h': fputs(usage_run, stdout); return 0;
 		default: goto usage;
 		}
@@ -1048,6 +1111,23 @@ cmd_run(int argc, char **argv)
 		self_exe[n] = '\0';
 		p.valgrind = valgrind;
 		p.self_exe = self_exe;
+	}
+	/* Shards split one batch only when they share its seed: without
+	 * --seed it comes from FL_SEED, and a sharded run without either is
+	 * refused (a random seed per shard would make N different batches,
+	 * some runs twice, some never). */
+	const char *env_seed = getenv("FL_SEED");
+	if (!have_seed && env_seed != NULL && *env_seed != '\0') {
+		if (opt_u64("FL_SEED", env_seed, 0, UINT64_MAX, &p.seed) != 0)
+			return EXIT_USAGE;
+		have_seed = true;
+	}
+	if (!have_seed && p.shard_n > 1) {
+		fprintf(stderr, "faultline run: --shard %" PRIu64 "/%" PRIu64 " needs --seed S (or FL_SEED "
+		                "in the environment): every shard must run with the same seed for the "
+		                "shards to split one batch; give each shard the same value, e.g. the CI "
+		                "pipeline's id\n", p.shard_i + 1, p.shard_n);
+		return EXIT_USAGE;
 	}
 	if (!have_seed) {
 		if (getrandom(&p.seed, sizeof(p.seed), 0) != sizeof(p.seed))
