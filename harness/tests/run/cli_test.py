@@ -89,10 +89,11 @@ def shm_leaks(before, first_pid, last_pid):
     return leaks
 
 
-def run(args, expect=None, stdin=None, env=None, nofile=None):
-    """Run faultline with args; check the exit status (expect: int or set)
-    and that the command left no /dev/shm entry.  nofile: the command's
-    soft limit on open files (ulimit -n).  Returns (rc, out, err)."""
+def run(args, expect=None, stdin=None, env=None, nofile=None, cwd=None):
+    """Run faultline with args (in cwd, default the source root); check the
+    exit status (expect: int or set) and that the command left no /dev/shm
+    entry.  nofile: the command's soft limit on open files (ulimit -n).
+    Returns (rc, out, err)."""
     before = shm_entries()
 
     def limit_fds():
@@ -100,7 +101,7 @@ def run(args, expect=None, stdin=None, env=None, nofile=None):
         resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
 
     p = subprocess.Popen([FL] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, cwd=ROOT, env=dict(os.environ, **(env or {})),
+                         text=True, cwd=cwd or ROOT, env=dict(os.environ, **(env or {})),
                          preexec_fn=limit_fds if nofile is not None else None)
     try:
         out, err = p.communicate(timeout=CMD_TIMEOUT)
@@ -1780,6 +1781,250 @@ def case_shard_sweep():
     check("FL_SEED: expected a decimal integer" in err, "FL_SEED=0x10: %s", err)
 
 
+NEVER_FIRES = ("name: never-fires\ndescription: d\nmode: sim\nactors:\n  - name: a\n    ops:\n"
+               "      - add_publication: {channel: ipc, stream: 1, as: p}\n"
+               "      - remove_publication: {pub: p}\n"
+               "faults:\n  - point: transport/rr/request_send\n    action: error\n"
+               "properties: [no_leaked_files]\n")
+
+
+def fake_run(scenario, seed, verdict="pass", **kw):
+    r = {"scenario": scenario, "seed": seed, "mode": "sim", "run_index": seed,
+         "sweep_point": None, "sweep_k": None, "sweep_persistent": None, "verdict": verdict,
+         "property": None, "trace": None, "trace_hash": "%016x" % seed, "seconds": 0.5,
+         "detail": "", "faults_fired": {}, "op_errors_tolerated": 0, "op_errors_fatal": 0}
+    r.update(kw)
+    return r
+
+
+def fake_report(path, runs, never=(), interrupted=False):
+    names = {"pass": "passed", "fail": "failed", "crash": "crashed", "hang": "hung",
+             "deadlock": "deadlocked", "not_run": "not_run"}
+    summary = dict((v, 0) for v in names.values())
+    for r in runs:
+        summary[names[r["verdict"]]] += 1
+    summary["runs"] = len(runs)
+    with open(path, "w") as f:
+        json.dump({"runs": runs, "rules_never_fired": list(never), "interrupted": interrupted,
+                   "summary": summary}, f)
+    return path
+
+
+def never_entry(scenario, rule, runs):
+    return {"scenario": scenario, "rule": rule, "line": 10 + rule, "point": "transport/shm/map",
+            "runs": runs}
+
+
+def case_merge():
+    """faultline merge: the shards' reports of one batch give the unsharded
+    run's runs, totals, rules_never_fired and exit status (JSON and JUnit);
+    a run in two inputs (overlapping shards, a file given twice) is refused,
+    exit 2, nothing written; a rule is never fired only if no shard that
+    ran its scenario fired it (runs summed); an interrupted, not_run or
+    empty input makes the merge exit 2; inputs that do not parse or whose
+    summary disagrees with their runs are refused.  ci/count.py counts each
+    scenario (and run) once, given shards and their merge together."""
+    from collections import Counter
+    d = tdir("merge")
+    nf = os.path.join(d, "never.yaml")
+    with open(nf, "w") as f:
+        f.write(NEVER_FIRES)
+    scns = [src("scenarios/reqrep-fault-sweep.yaml"), src(SMOKE), src(FAILING), nf]
+    common = ["run"] + scns + ["--seed", "21", "--runs", "4", "-q", "--trace-dir",
+                               os.path.join(d, "tr")]
+    full = os.path.join(d, "full.json")
+    run(common + ["--json", full], 1)
+    shards = []
+    for i in (1, 2, 3):
+        shards.append(os.path.join(d, "shard-%d.json" % i))
+        run(common + ["--shard", "%d/3" % i, "--json", shards[-1]], {0, 1, 2})
+    mj, mx = os.path.join(d, "merged.json"), os.path.join(d, "merged.xml")
+    rc, out, err = run(["merge"] + shards + ["--json", mj, "--junit", mx], 1)
+    with open(full) as f:
+        a = json.load(f)
+    with open(mj) as f:
+        m = json.load(f)
+    key = lambda r: run_key(r) + (r["verdict"], r["property"], r["trace_hash"], r["run_index"])
+    check(Counter(map(key, a["runs"])) == Counter(map(key, m["runs"])),
+          "merged runs differ from the unsharded run's (%d vs %d)", len(m["runs"]), len(a["runs"]))
+    check(m["summary"] == a["summary"], "merged summary %s, unsharded %s", m["summary"], a["summary"])
+    check(m["rules_never_fired"] == a["rules_never_fired"] and len(a["rules_never_fired"]) == 1 and
+          a["rules_never_fired"][0]["runs"] == 4,
+          "rules_never_fired: merged %s, unsharded %s", m["rules_never_fired"], a["rules_never_fired"])
+    check(m["interrupted"] is False, "merged interrupted %r", m["interrupted"])
+    names = [c.get("name") for c in ET.parse(mx).getroot().iter("testcase")]
+    check(len(names) == len(a["runs"]) == len(set(names)), "merged JUnit: %d testcases, %d unique, "
+          "%d runs", len(names), len(set(names)), len(a["runs"]))
+    check("%d runs: %d passed" % (a["summary"]["runs"], a["summary"]["passed"]) in out,
+          "merge does not print the summary:\n%s", out)
+    # ci/count.py: shards and merge together count like the unsharded run.
+    cp = subprocess.run([sys.executable, src("ci/count.py")] + shards + [mj, shards[0]],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    c1 = subprocess.run([sys.executable, src("ci/count.py"), full], stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True)
+    check(cp.stdout == c1.stdout == "3 passed, 1 failed\n" and cp.returncode == 1,
+          "count.py: shards + merge: %r, unsharded: %r\n%s", cp.stdout, c1.stdout, cp.stderr)
+    # Overlaps: a shard twice, shards of different splits.  Nothing written.
+    other = os.path.join(d, "other-1of2.json")
+    run(common + ["--shard", "1/2", "--json", other], {0, 1, 2})
+    for inputs in ([shards[0], shards[1], shards[0]], [shards[0], other]):
+        out_j = os.path.join(d, "refused.json")
+        rc, out, err = run(["merge"] + inputs + ["--json", out_j], 2)
+        check("the shards overlap" in err and re.search(r"run \S+ seed=\d+", err),
+              "merge %s: no overlap message naming the run:\n%s", inputs, err)
+        check(not os.path.exists(out_j), "merge %s: wrote %s although refused", inputs, out_j)
+    # rules_never_fired: intersected over the inputs that ran the scenario.
+    sa = fake_report(os.path.join(d, "a.json"), [fake_run("s", 1), fake_run("s", 2)],
+                     [never_entry("s", 0, 2), never_entry("s", 1, 2)])
+    sb = fake_report(os.path.join(d, "b.json"), [fake_run("s", 3), fake_run("s", 4), fake_run("s", 5)],
+                     [never_entry("s", 0, 3)])
+    sc = fake_report(os.path.join(d, "c.json"), [fake_run("t", 1)])
+    sd = fake_report(os.path.join(d, "d.json"), [fake_run("s", 6, "not_run")])
+    mj2 = os.path.join(d, "m2.json")
+    run(["merge", sa, sb, sc, "--json", mj2], 0)
+    with open(mj2) as f:
+        m2 = json.load(f)
+    check(m2["rules_never_fired"] == [never_entry("s", 0, 5)],
+          "rules_never_fired %s, expected only rule 0 with 5 runs", m2["rules_never_fired"])
+    check(m2["summary"]["runs"] == 6 and m2["summary"]["passed"] == 6, "summary %s", m2["summary"])
+    # Exit 2: a run not run, an interrupted shard, no run at all.
+    run(["merge", sa, sd], 2)
+    si = fake_report(os.path.join(d, "i.json"), [fake_run("t", 9)], interrupted=True)
+    rc, out, err = run(["merge", sa, si, "--json", mj2], 2)
+    with open(mj2) as f:
+        check(json.load(f)["interrupted"] is True, "an interrupted input: merged not interrupted")
+    run(["merge", fake_report(os.path.join(d, "e.json"), [])], 2)
+    # Inputs that cannot be merged.
+    with open(shards[0]) as f:
+        text = f.read()
+    cut = os.path.join(d, "cut.json")
+    with open(cut, "w") as f:
+        f.write(text[:len(text) // 2])
+    rc, out, err = run(["merge", cut, shards[1]], 2)
+    check("does not parse" in err, "a cut report: %s", err)
+    lie = fake_report(os.path.join(d, "lie.json"), [fake_run("s", 1)])
+    with open(lie) as f:
+        o = json.load(f)
+    o["summary"]["passed"] = 2
+    o["summary"]["runs"] = 2
+    with open(lie, "w") as f:
+        json.dump(o, f)
+    rc, out, err = run(["merge", lie], 2)
+    check("summary" in err, "a summary that disagrees: %s", err)
+    run(["merge"], 2)
+    rc, out, err = run(["merge", "--help"], 0)
+    check(out.startswith("usage: faultline merge"), "merge --help: %r", out[:80])
+
+
+FL_PATH = "build/harness/src/run/cli/faultline"  # as ci/examples spell the binary
+
+
+def example_commands(path):
+    """The faultline command lines of a CI file (YAML read as text: no
+    PyYAML): lines holding FL_PATH, without their YAML prefix ('- ',
+    'run: ')."""
+    cmds = []
+    with open(path) as f:
+        for line in f:
+            if FL_PATH + " " not in line or line.lstrip().startswith("#"):
+                continue
+            text = line.strip()
+            for prefix in ("- ", "run: "):
+                if text.startswith(prefix):
+                    text = text[len(prefix):]
+            check(text.startswith(FL_PATH), "%s: a faultline command that is not one line: %r",
+                  path, line)
+            cmds.append(text)
+    return cmds
+
+
+def case_ci_examples():
+    """ci/examples: the GitHub Actions workflow (a matrix of shards, then a
+    merge that publishes the JUnit) and the GitLab CI jobs (parallel:)
+    run as written, with the CI's variables filled in, against a small
+    scenario set: every shard, then the merge; the merged totals, runs,
+    rules_never_fired and exit status are an unsharded run's, and the
+    merged JUnit is what each file publishes."""
+    import shlex
+    from collections import Counter
+    d = tdir("ci-examples")
+    scn = os.path.join(d, "scenarios")
+    os.makedirs(scn, exist_ok=True)
+    for rel in ("scenarios/reqrep-fault-sweep.yaml", SMOKE, FAILING):
+        with open(src(rel)) as f, open(os.path.join(scn, os.path.basename(rel)), "w") as g:
+            g.write(f.read())
+    with open(os.path.join(scn, "never.yaml"), "w") as f:
+        f.write(NEVER_FIRES)
+    seed = "4711"
+    # The unsharded batch the shards must add up to.
+    full = os.path.join(d, "full.json")
+    rc_full, _, _ = run(["run", scn, "--seed", seed, "-q", "--trace-dir",
+                         os.path.join(d, "tr-full"), "--json", full])
+    with open(full) as f:
+        want = json.load(f)
+    key = lambda r: run_key(r) + (r["verdict"], r["trace_hash"])
+    files = {
+        "github-actions.yml": lambda text: (
+            [int(x) for x in re.search(r"(?m)^\s+shard: \[([\d, ]+)\]$", text).group(1).split(",")],
+            lambda i, n: {"${{ matrix.shard }}": str(i), "${{ github.run_id }}": seed},
+            r"report_paths: faultline\.xml"),
+        "gitlab-ci.yml": lambda text: (
+            list(range(1, 1 + int(re.search(r"(?m)^\s+parallel: (\d+)$", text).group(1)))),
+            lambda i, n: {"$CI_NODE_INDEX": str(i), "$CI_NODE_TOTAL": str(n),
+                          "$CI_PIPELINE_ID": seed},
+            r"reports:\s+junit: faultline\.xml"),
+    }
+    for name, parse in files.items():
+        path = src(os.path.join("ci", "examples", name))
+        with open(path) as f:
+            text = f.read()
+        shards, variables, publish = parse(text)
+        check(re.search(publish, text), "%s: does not publish the merged JUnit (%s)", name, publish)
+        cmds = example_commands(path)
+        runs = [c for c in cmds if c.startswith(FL_PATH + " run ")]
+        merges = [c for c in cmds if c.startswith(FL_PATH + " merge ")]
+        check(len(runs) == 1 and len(merges) == 1, "%s: expected one run and one merge command: %s",
+              name, cmds)
+        work = os.path.join(d, name.split(".")[0])
+        os.makedirs(work, exist_ok=True)
+
+        def argv(cmd, subst):
+            for var, val in subst.items():
+                cmd = cmd.replace(var, val)
+            check("$" not in cmd, "%s: a variable left in %r", name, cmd)
+            args = shlex.split(cmd)[1:]
+            return [scn if a == "scenarios/" else a for a in args]
+
+        for i in shards:
+            args = argv(runs[0], variables(i, len(shards)))
+            check(args[args.index("--shard") + 1] == "%d/%d" % (i, len(shards)),
+                  "%s: shard %d runs %s", name, i, args)
+            run(args, {0, 1, 2}, cwd=work)
+        margs = argv(merges[0], {})
+        inputs = [a for a in margs[1:] if a.endswith(".json") and
+                  margs[margs.index(a) - 1] != "--json"]
+        check(inputs == ["shard-%d.json" % i for i in shards],
+              "%s: the merge names %s, the shards write %s", name, inputs,
+              ["shard-%d.json" % i for i in shards])
+        rc, out, err = run(margs, cwd=work)
+        check(rc == rc_full, "%s: merge exit %d, the unsharded run %d\n%s%s", name, rc, rc_full,
+              out[-1500:], err)
+        with open(os.path.join(work, "faultline.json")) as f:
+            got = json.load(f)
+        check(got["summary"] == want["summary"], "%s: merged totals %s, unsharded %s", name,
+              got["summary"], want["summary"])
+        check(Counter(map(key, got["runs"])) == Counter(map(key, want["runs"])),
+              "%s: the merged runs are not the unsharded run's", name)
+        check(got["rules_never_fired"] == want["rules_never_fired"],
+              "%s: rules_never_fired %s, unsharded %s", name, got["rules_never_fired"],
+              want["rules_never_fired"])
+        cases = list(ET.parse(os.path.join(work, "faultline.xml")).getroot().iter("testcase"))
+        check(len(cases) == want["summary"]["runs"], "%s: merged JUnit has %d testcases, %d runs",
+              name, len(cases), want["summary"]["runs"])
+        print("# %s: %d shards, %d runs merged, exit %d as unsharded" % (
+            name, len(shards), got["summary"]["runs"], rc))
+
+
 CASES = {
     "determinism": case_determinism,
     "replay": case_replay,
@@ -1820,6 +2065,8 @@ CASES = {
     "interrupts": case_interrupts,
     "run_names": case_run_names,
     "shard_sweep": case_shard_sweep,
+    "merge": case_merge,
+    "ci_examples": case_ci_examples,
 }
 
 KNOWN_BUGS = {

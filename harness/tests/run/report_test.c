@@ -19,6 +19,8 @@
 #include "faultline/error.h"
 #include "faultline/report.h"
 
+#include "run/json_read.h"
+
 static const char *python3, *count_py;
 
 static struct fl_run_result result(const char *scenario, uint64_t seed, enum fl_verdict v,
@@ -523,6 +525,64 @@ static void test_run_names(void **state)
 	fclose(ju);
 }
 
+/* The JSON the report writes reads back (json_read.c, what faultline merge
+ * uses) to the same values: escaped strings, U+FFFD for invalid UTF-8, a
+ * seed of 2^64-1 exactly; malformed text is refused with its line. */
+static void test_json_read_back(void **state)
+{
+	(void)state;
+	struct fl_report *r = NULL;
+	FILE *out = tmpfile(), *f = tmpfile();
+	struct fl_report_options opt = {.out = out};
+	assert_int_equal(fl_report_new(&opt, &r), 0);
+	fill(r);
+	assert_int_equal(fl_report_write_json(r, f), 0);
+	char *text = slurp(f), err[128];
+	struct fl_json *doc = NULL;
+	assert_int_equal(fl_json_parse(text, strlen(text), &doc, err, sizeof err), 0);
+	const struct fl_json *runs = fl_json_get(doc, "runs");
+	assert_non_null(runs);
+	assert_int_equal(runs->count, 5);
+	const struct fl_json *seed = fl_json_get(&runs->items[1], "seed");
+	assert_true(seed->is_u64);
+	assert_true(seed->u64 == UINT64_MAX);
+	assert_string_equal(fl_json_get(&runs->items[1], "detail")->string,
+	                    "image_refs: actor \"sub\" holds 1 reference <session 7> & more\nline2\ttab");
+	assert_string_equal(fl_json_get(&runs->items[2], "detail")->string,
+	                    "SIGSEGV in actor sub \x01 \xef\xbf\xbd bad utf8 caf\xc3\xa9");
+	assert_int_equal(fl_json_get(&runs->items[0], "property")->type, FL_JSON_NULL);
+	assert_int_equal(fl_json_get(doc, "interrupted")->type, FL_JSON_BOOL);
+	assert_null(fl_json_get(doc, "nope"));
+	fl_json_free(doc);
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+		{"{\"runs\": [\n  {\"a\": 1},\n", "line 3: the text ends where a value was expected"},
+		{"{\"a\": 1} x", "line 1: text after the value"},
+		{"[\"\\ud800\"]", "line 1: a lone surrogate in a \\u escape"},
+		{"[\"a\\u0000\"]", "line 1: \\u0000 in a string"},
+		{"[01]", "line 1: ',' or ']' expected"},
+		{"{1: 2}", "line 1: an object key must be a string"},
+		{"[\"tab\there\"]", "line 1: a control character in a string"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(fl_json_parse(bad[i].text, strlen(bad[i].text), &doc, err, sizeof err),
+		                 FL_EPROTO);
+		assert_string_equal(err, bad[i].err);
+	}
+	char deep[200];
+	memset(deep, '[', sizeof deep);
+	assert_int_equal(fl_json_parse(deep, sizeof deep, &doc, err, sizeof err), FL_EPROTO);
+	assert_string_equal(err, "line 1: nested more than 64 deep");
+	assert_int_equal(fl_json_parse("\"\\ud83d\\ude00\"", 14, &doc, err, sizeof err), 0);
+	assert_string_equal(doc->string, "\xf0\x9f\x98\x80");
+	fl_json_free(doc);
+	free(text);
+	fl_report_free(r);
+	fclose(out);
+	fclose(f);
+}
+
 /* Runs python3 with args; returns its exit status (-1 when it did not run). */
 static int run_python(const char *const *argv)
 {
@@ -713,6 +773,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_not_run),
 		cmocka_unit_test(test_interrupted),
 		cmocka_unit_test(test_run_names),
+		cmocka_unit_test(test_json_read_back),
 		cmocka_unit_test(test_python_not_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,11 +26,12 @@
 #include "faultline/scenario.h"
 #include "faultline/trace.h"
 
+#include "run/cli/cli.h"
 #include "run/faults.h"
 #include "run/runner.h"
 #include "run/shrink.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE FL_CLI_EXIT_USAGE
 
 static const char usage_main[] =
 	"usage: faultline <command> [options]\n"
@@ -40,6 +41,7 @@ static const char usage_main[] =
 	"  replay TRACE      re-run a saved trace and report whether it reaches the same verdict\n"
 	"  shrink TRACE      minimise a failing trace's choices; writes TRACE.min\n"
 	"  list [PATH...]    list scenarios with their descriptions\n"
+	"  merge REPORT...   merge the JSON reports of a batch's shards into one\n"
 	"\n"
 	"`faultline <command> --help` describes each command's options.\n";
 
@@ -1660,6 +1662,8 @@ main(int argc, char **argv)
 		return cmd_shrink(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "merge") == 0)
+		return cmd_merge(argc - 1, argv + 1);
 	if (strcmp(argv[1], "__run") == 0)
 		return cmd_run_one(argc - 1, argv + 1);
 	fprintf(stderr, "faultline: unknown command '%s'\n\n%s", argv[1], usage_main);

@@ -1,0 +1,15 @@
+/*
+ * The faultline CLI's commands that live outside main.c.
+ */
+#ifndef FL_HARNESS_CLI_H
+#define FL_HARNESS_CLI_H
+
+/* Exit status of a usage error, or of a batch whose verdict cannot be
+ * trusted (see main.c). */
+#define FL_CLI_EXIT_USAGE 2
+
+/* faultline merge REPORT.json... [--json OUT] [--junit OUT]: argv[0] is
+ * "merge".  Returns the exit status (merge.c). */
+int cmd_merge(int argc, char **argv);
+
+#endif

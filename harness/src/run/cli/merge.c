@@ -1,0 +1,500 @@
+/*
+ * faultline merge: the JSON reports of the shards of one batch (`run
+ * --shard I/N`, one CI job each) made into one report, JSON and JUnit, as
+ * one unsharded run would have written it, with the same exit rules.
+ *
+ * Every input is read whole and checked before anything is written: a
+ * report that does not parse (a shard killed mid-batch), whose summary
+ * disagrees with its runs, or that holds a run another input holds too
+ * (overlapping shards, one file given twice: a run counted twice) stops
+ * the merge with exit 2 and nothing written.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/report.h"
+
+#include "run/cli/cli.h"
+#include "run/json_read.h"
+
+static const char usage_merge[] =
+	"usage: faultline merge REPORT.json... [--json OUT] [--junit OUT] [--quiet]\n"
+	"Merges the JSON reports of the shards of one batch (run --shard I/N, the same\n"
+	"seed) into one: its runs, its totals, rules_never_fired (a rule never fired only\n"
+	"if it fired in no shard that ran its scenario; the runs are summed), and\n"
+	"\"interrupted\" when any shard was.  Prints the failures and the summary; --json\n"
+	"and --junit write the merged report (- for stdout).\n"
+	"Exit status as `run`'s: 0 every run passed, 1 some run did not pass, 2 a run not\n"
+	"run, no run at all, an interrupted shard, or an input that cannot be merged: one\n"
+	"that does not parse or whose summary disagrees with its runs, or a run that is in\n"
+	"two inputs (overlapping shards); then nothing is written.\n";
+
+/* One run of an input, and where it came from. */
+struct merged_run {
+	struct fl_run_result res;
+	size_t file;   /* index of the input */
+	size_t pos;    /* its place in that input's runs */
+};
+
+struct never {
+	char scenario[128], point[128];
+	int64_t rule, line;
+	uint64_t runs;
+	size_t shards; /* inputs that list it */
+};
+
+struct merge {
+	struct merged_run *runs;
+	size_t nruns, cap;
+	struct never *never;    /* rules_never_fired entries, one per (scenario, rule) */
+	size_t nnever;
+	const char *interrupted; /* the first interrupted input, or NULL */
+};
+
+static const char *const verdict_names[] = { "pass", "fail", "crash", "hang", "deadlock" };
+
+static int
+bad(const char *path, const char *fmt, const char *what, size_t i)
+{
+	fprintf(stderr, "faultline merge: %s: runs[%zu]: ", path, i);
+	fprintf(stderr, fmt, what);
+	fputc('\n', stderr);
+	return -1;
+}
+
+/* Copies JSON string v (or "" for null when null_ok) into dst[cap]:
+ * returns 0, or -1 when v is neither or does not fit and !truncate (a
+ * longer text is cut at a UTF-8 character boundary when truncate). */
+static int
+get_str(const struct fl_json *v, char *dst, size_t cap, bool null_ok, bool truncate)
+{
+	size_t n;
+
+	if (v != NULL && v->type == FL_JSON_NULL && null_ok) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (v == NULL || v->type != FL_JSON_STRING)
+		return -1;
+	n = strlen(v->string);
+	if (n >= cap) {
+		if (!truncate)
+			return -1;
+		n = cap - 1;
+		while (n > 0 && ((unsigned char)v->string[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, v->string, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int
+get_u64(const struct fl_json *v, uint64_t *out)
+{
+	if (v == NULL || v->type != FL_JSON_NUMBER || !v->is_u64)
+		return -1;
+	*out = v->u64;
+	return 0;
+}
+
+/* One run object into a result; 0 or -1 after saying why. */
+static int
+read_run(const char *path, size_t i, const struct fl_json *r, struct fl_run_result *res)
+{
+	const struct fl_json *v;
+	uint64_t u;
+
+	memset(res, 0, sizeof(*res));
+	if (r->type != FL_JSON_OBJECT)
+		return bad(path, "%s", "not an object", i);
+	if (get_str(fl_json_get(r, "scenario"), res->scenario, sizeof(res->scenario), false, false))
+		return bad(path, "%s: a string of at most 127 bytes expected", "scenario", i);
+	if (get_u64(fl_json_get(r, "seed"), &res->seed) != 0)
+		return bad(path, "%s: an integer in [0, 2^64-1] expected", "seed", i);
+	if (get_str(fl_json_get(r, "mode"), res->mode, sizeof(res->mode), true, false) != 0 ||
+	    (res->mode[0] != '\0' && strcmp(res->mode, "sim") != 0 && strcmp(res->mode, "proc") != 0 &&
+	     strcmp(res->mode, "stress") != 0))
+		return bad(path, "%s: sim, proc, stress or null expected", "mode", i);
+	if (get_u64(fl_json_get(r, "run_index"), &res->run_index) != 0)
+		return bad(path, "%s: an integer expected (a report of this faultline's `run`)",
+		           "run_index", i);
+	v = fl_json_get(r, "sweep_point");
+	if (get_str(v, res->sweep_point, sizeof(res->sweep_point), true, false) != 0)
+		return bad(path, "%s: a point name or null expected", "sweep_point", i);
+	v = fl_json_get(r, "sweep_k");
+	if (res->sweep_point[0] != '\0') {
+		const struct fl_json *pers = fl_json_get(r, "sweep_persistent");
+		if (get_u64(v, &res->sweep_k) != 0 || res->sweep_k == 0)
+			return bad(path, "%s: a sweep run's hit (1 or more) expected", "sweep_k", i);
+		if (pers == NULL || pers->type != FL_JSON_BOOL)
+			return bad(path, "%s: true or false expected for a sweep run", "sweep_persistent", i);
+		res->sweep_persistent = pers->boolean;
+	} else if (v != NULL && v->type != FL_JSON_NULL) {
+		if (get_u64(v, &u) != 0 || u != 0)
+			return bad(path, "%s: null, or 0 for the sweep's counting run, expected", "sweep_k", i);
+		res->sweep_count = true;
+	}
+	v = fl_json_get(r, "verdict");
+	if (v == NULL || v->type != FL_JSON_STRING)
+		return bad(path, "%s: a string expected", "verdict", i);
+	if (strcmp(v->string, "not_run") == 0) {
+		res->not_run = true;
+	} else {
+		size_t k;
+		for (k = 0; k < FL_VERDICT_COUNT && strcmp(v->string, verdict_names[k]) != 0; k++)
+			;
+		if (k == FL_VERDICT_COUNT)
+			return bad(path, "verdict: unknown '%s'", v->string, i);
+		res->verdict = (enum fl_verdict)k;
+	}
+	if (get_str(fl_json_get(r, "property"), res->property, sizeof(res->property), true, true) ||
+	    get_str(fl_json_get(r, "trace"), res->trace_path, sizeof(res->trace_path), true, true) ||
+	    get_str(fl_json_get(r, "detail"), res->detail, sizeof(res->detail), true, true))
+		return bad(path, "%s: strings (or null) expected", "property, trace, detail", i);
+	/* The JSON has no replay command: it is the one `run` gives a trace. */
+	if (res->trace_path[0] != '\0')
+		snprintf(res->replay_cmd, sizeof(res->replay_cmd), "faultline replay %s",
+		         res->trace_path);
+	v = fl_json_get(r, "trace_hash");
+	if (v == NULL || v->type != FL_JSON_STRING || strlen(v->string) != 16 ||
+	    strspn(v->string, "0123456789abcdef") != 16)
+		return bad(path, "%s: 16 hex digits expected", "trace_hash", i);
+	res->trace_hash = strtoull(v->string, NULL, 16);
+	v = fl_json_get(r, "seconds");
+	if (v == NULL || v->type != FL_JSON_NUMBER || !(v->number >= 0))
+		return bad(path, "%s: a number >= 0 expected", "seconds", i);
+	res->seconds = v->number;
+	v = fl_json_get(r, "faults_fired");
+	if (v == NULL || v->type != FL_JSON_OBJECT)
+		return bad(path, "%s: an object expected", "faults_fired", i);
+	for (size_t k = 0; k < v->count; k++) {
+		size_t pt;
+		for (pt = 0; pt < FL_REPORT_MAX_POINTS && fl_fault_point_names[pt] != NULL &&
+		             strcmp(fl_fault_point_names[pt], v->keys[k]) != 0;
+		     pt++)
+			;
+		if (pt == FL_REPORT_MAX_POINTS || fl_fault_point_names[pt] == NULL)
+			return bad(path, "faults_fired: '%s' is not a fault point of this faultline "
+			                 "(`faultline list --points`)", v->keys[k], i);
+		if (get_u64(&v->items[k], &u) != 0 || u > UINT32_MAX)
+			return bad(path, "faults_fired: %s: a count expected", v->keys[k], i);
+		res->faults_fired[pt] = (uint32_t)u;
+	}
+	if (get_u64(fl_json_get(r, "op_errors_tolerated"), &u) != 0 || u > UINT32_MAX)
+		return bad(path, "%s: a count expected", "op_errors_tolerated", i);
+	res->op_errors_tolerated = (uint32_t)u;
+	if (get_u64(fl_json_get(r, "op_errors_fatal"), &u) != 0 || u > UINT32_MAX)
+		return bad(path, "%s: a count expected", "op_errors_fatal", i);
+	res->op_errors_fatal = (uint32_t)u;
+	return 0;
+}
+
+/* Reads one input into m; 0, or -1 after saying why. */
+static int
+read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *nran)
+{
+	static const char *const summary_keys[] = { "passed", "failed", "crashed", "hung",
+	                                           "deadlocked" };
+	char err[256], *text = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "re");
+	struct fl_json *doc = NULL;
+	const struct fl_json *runs, *summary, *never, *intr;
+	uint64_t counts[FL_VERDICT_COUNT + 1] = { 0 }, want;
+	int rc = -1;
+
+	*ran = NULL;
+	*nran = 0;
+	if (f == NULL) {
+		fprintf(stderr, "faultline merge: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	FILE *mem = open_memstream(&text, &len);
+	char buf[65536];
+	size_t n;
+	while (mem != NULL && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, mem);
+	bool rerr = ferror(f);
+	fclose(f);
+	if (mem == NULL || fclose(mem) != 0 || rerr) {
+		fprintf(stderr, "faultline merge: %s: cannot be read\n", path);
+		free(text);
+		return -1;
+	}
+	if (fl_json_parse(text, len, &doc, err, sizeof(err)) != 0) {
+		fprintf(stderr, "faultline merge: %s: not a JSON report (%s): a shard that did not "
+		                "finish (killed?) leaves one that does not parse\n", path,
+		        err[0] ? err : "out of memory");
+		goto out;
+	}
+	runs = fl_json_get(doc, "runs");
+	summary = fl_json_get(doc, "summary");
+	never = fl_json_get(doc, "rules_never_fired");
+	intr = fl_json_get(doc, "interrupted");
+	if (runs == NULL || runs->type != FL_JSON_ARRAY || summary == NULL ||
+	    summary->type != FL_JSON_OBJECT || never == NULL || never->type != FL_JSON_ARRAY ||
+	    intr == NULL || intr->type != FL_JSON_BOOL) {
+		fprintf(stderr, "faultline merge: %s: not a faultline run report (runs, "
+		                "rules_never_fired, interrupted and summary expected)\n", path);
+		goto out;
+	}
+	if (intr->boolean && m->interrupted == NULL)
+		m->interrupted = path;
+	for (size_t i = 0; i < runs->count; i++) {
+		struct merged_run *mr;
+
+		if (m->nruns == m->cap) {
+			size_t c = m->cap ? m->cap * 2 : 256;
+			struct merged_run *v = realloc(m->runs, c * sizeof(*v));
+			if (v == NULL) {
+				fprintf(stderr, "faultline merge: out of memory\n");
+				goto out;
+			}
+			m->runs = v;
+			m->cap = c;
+		}
+		mr = &m->runs[m->nruns];
+		if (read_run(path, i, &runs->items[i], &mr->res) != 0)
+			goto out;
+		mr->file = file;
+		mr->pos = i;
+		m->nruns++;
+		counts[mr->res.not_run ? FL_VERDICT_COUNT : (size_t)mr->res.verdict]++;
+		if (!mr->res.not_run) {
+			bool seen = false;
+			for (size_t k = 0; k < *nran && !seen; k++)
+				seen = strcmp((*ran)[k], mr->res.scenario) == 0;
+			if (!seen) {
+				char **v = realloc(*ran, (*nran + 1) * sizeof(*v));
+				if (v == NULL || (v[*nran] = strdup(mr->res.scenario)) == NULL) {
+					if (v != NULL)
+						*ran = v;
+					fprintf(stderr, "faultline merge: out of memory\n");
+					goto out;
+				}
+				*ran = v;
+				(*nran)++;
+			}
+		}
+	}
+	/* The summary must be what the runs say: a report cut short or edited
+	 * by hand is not merged. */
+	if (get_u64(fl_json_get(summary, "runs"), &want) != 0 || want != runs->count) {
+		fprintf(stderr, "faultline merge: %s: the summary's runs is not the %zu runs listed\n",
+		        path, runs->count);
+		goto out;
+	}
+	for (size_t k = 0; k <= FL_VERDICT_COUNT; k++) {
+		const char *key = k < FL_VERDICT_COUNT ? summary_keys[k] : "not_run";
+		if (get_u64(fl_json_get(summary, key), &want) != 0 || want != counts[k]) {
+			fprintf(stderr, "faultline merge: %s: summary.%s is not the %" PRIu64 " runs listed "
+			                "so\n", path, key, counts[k]);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < never->count; i++) {
+		const struct fl_json *e = &never->items[i], *rv = fl_json_get(e, "rule"),
+		                     *lv = fl_json_get(e, "line");
+		struct never nv = { .shards = 1 };
+		size_t k;
+
+		if (get_str(fl_json_get(e, "scenario"), nv.scenario, sizeof(nv.scenario), false, false) ||
+		    get_str(fl_json_get(e, "point"), nv.point, sizeof(nv.point), false, true) ||
+		    rv == NULL || rv->type != FL_JSON_NUMBER || lv == NULL ||
+		    lv->type != FL_JSON_NUMBER || get_u64(fl_json_get(e, "runs"), &nv.runs) != 0) {
+			fprintf(stderr, "faultline merge: %s: rules_never_fired[%zu]: scenario, rule, line, "
+			                "point and runs expected\n", path, i);
+			goto out;
+		}
+		nv.rule = (int64_t)rv->number;
+		nv.line = (int64_t)lv->number;
+		for (k = 0; k < m->nnever; k++)
+			if (strcmp(m->never[k].scenario, nv.scenario) == 0 && m->never[k].rule == nv.rule)
+				break;
+		if (k < m->nnever) {
+			m->never[k].runs += nv.runs;
+			m->never[k].shards++;
+			continue;
+		}
+		struct never *v = realloc(m->never, (m->nnever + 1) * sizeof(*v));
+		if (v == NULL) {
+			fprintf(stderr, "faultline merge: out of memory\n");
+			goto out;
+		}
+		m->never = v;
+		m->never[m->nnever++] = nv;
+	}
+	rc = 0;
+out:
+	fl_json_free(doc);
+	free(text);
+	return rc;
+}
+
+/* The runs in key order: scenario, mode, seed, then the sweep fault. */
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct fl_run_result *x = &((const struct merged_run *)a)->res,
+	                           *y = &((const struct merged_run *)b)->res;
+	int c = strcmp(x->scenario, y->scenario);
+
+	if (c == 0)
+		c = strcmp(x->mode, y->mode);
+	if (c == 0 && x->seed != y->seed)
+		c = x->seed < y->seed ? -1 : 1;
+	if (c == 0)
+		c = (int)x->sweep_count - (int)y->sweep_count;
+	if (c == 0)
+		c = strcmp(x->sweep_point, y->sweep_point);
+	if (c == 0 && x->sweep_k != y->sweep_k)
+		c = x->sweep_k < y->sweep_k ? -1 : 1;
+	if (c == 0)
+		c = (int)x->sweep_persistent - (int)y->sweep_persistent;
+	return c;
+}
+
+/* Input order, as the runs were read. */
+static int
+pos_cmp(const void *a, const void *b)
+{
+	const struct merged_run *x = a, *y = b;
+
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+int
+cmd_merge(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", required_argument, 0, 'O' },
+		{ "junit", required_argument, 0, 'J' },
+		{ "quiet", no_argument, 0, 'q' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *json = NULL, *junit = NULL;
+	struct merge m = { 0 };
+	struct fl_report *rep = NULL;
+	char err[512];
+	int c, status = FL_CLI_EXIT_USAGE;
+	size_t nfiles;
+	char ***ran = NULL;  /* per input: the scenarios it executed a run of */
+	size_t *nran = NULL;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+		switch (c) {
+		case 'O': json = optarg; break;
+		case 'J': junit = optarg; break;
+		case 'q': break; /* no progress line to silence; accepted as run takes it */
+		case 'h': fputs(usage_merge, stdout); return 0;
+		default: fputs(usage_merge, stderr); return FL_CLI_EXIT_USAGE;
+		}
+	}
+	nfiles = (size_t)(argc - optind);
+	if (nfiles == 0) {
+		fprintf(stderr, "faultline merge: no report to merge\n%s", usage_merge);
+		return FL_CLI_EXIT_USAGE;
+	}
+	if (json != NULL && junit != NULL && strcmp(json, "-") == 0 && strcmp(junit, "-") == 0) {
+		fprintf(stderr, "faultline merge: --json - and --junit - both take stdout: give one\n");
+		return FL_CLI_EXIT_USAGE;
+	}
+	ran = calloc(nfiles, sizeof(*ran));
+	nran = calloc(nfiles, sizeof(*nran));
+	if (ran == NULL || nran == NULL) {
+		fprintf(stderr, "faultline merge: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < nfiles; i++)
+		if (read_input(&m, argv[optind + i], i, &ran[i], &nran[i]) != 0)
+			goto out;
+	/* A run in two inputs would be counted twice: refuse, naming it.  The
+	 * sweep's counting run is every shard's own. */
+	qsort(m.runs, m.nruns, sizeof(*m.runs), key_cmp);
+	for (size_t i = 1; i < m.nruns; i++) {
+		const struct merged_run *a = &m.runs[i - 1], *b = &m.runs[i];
+		if (key_cmp(a, b) != 0 || b->res.sweep_count)
+			continue;
+		fprintf(stderr, "faultline merge: run %s seed=%" PRIu64 "%s%s", b->res.scenario,
+		        b->res.seed, b->res.mode[0] ? " mode=" : "", b->res.mode);
+		if (b->res.sweep_point[0] != '\0')
+			fprintf(stderr, " sweep=%s#%" PRIu64 " %s", b->res.sweep_point, b->res.sweep_k,
+			        b->res.sweep_persistent ? "persistent" : "once");
+		fprintf(stderr, " is in %s (runs[%zu]) and in %s (runs[%zu]): the shards overlap "
+		                "(the same shard twice? different --shard N, or --seed?); each run must "
+		                "be counted once\n", argv[optind + a->file], a->pos,
+		        argv[optind + b->file], b->pos);
+		goto out;
+	}
+	qsort(m.runs, m.nruns, sizeof(*m.runs), pos_cmp);
+
+	struct fl_report_options ro = {
+		.out = (json != NULL && strcmp(json, "-") == 0) ||
+		               (junit != NULL && strcmp(junit, "-") == 0)
+		           ? stderr
+		           : stdout,
+		.json_path = json,
+		.junit_path = junit,
+		.point_names = fl_fault_point_names,
+	};
+	if (fl_report_new(&ro, &rep) != 0) {
+		fprintf(stderr, "faultline merge: out of memory\n");
+		goto out;
+	}
+	if (fl_report_open_files(rep, err, sizeof(err)) != 0) {
+		fprintf(stderr, "faultline merge: report file %s\n", err);
+		goto out;
+	}
+	fprintf(ro.out, "faultline merge: %zu runs from %zu reports\n", m.nruns, nfiles);
+	for (size_t i = 0; i < m.nruns; i++)
+		if (fl_report_add(rep, &m.runs[i].res) != 0) {
+			fprintf(stderr, "faultline merge: out of memory\n");
+			status = FL_CLI_EXIT_USAGE;
+			goto finish;
+		}
+	/* Never fired in the batch: in every input that ran the scenario. */
+	for (size_t k = 0; k < m.nnever; k++) {
+		const struct never *nv = &m.never[k];
+		size_t shards = 0;
+		for (size_t f = 0; f < nfiles; f++)
+			for (size_t s = 0; s < nran[f]; s++)
+				shards += strcmp(ran[f][s], nv->scenario) == 0;
+		if (nv->shards == shards)
+			fl_report_rule_never_fired(rep, nv->scenario, (int)nv->rule, nv->point,
+			                           (int)nv->line, nv->runs);
+	}
+	if (m.interrupted != NULL) {
+		char why[600];
+		snprintf(why, sizeof(why), "an input report was interrupted: %s", m.interrupted);
+		fl_report_set_interrupted(rep, why);
+	}
+	status = fl_report_exit_status(rep);
+finish:
+	if (fl_report_finish(rep, -1, err, sizeof(err)) != 0) {
+		fprintf(stderr, "faultline merge: %s: the merged report is incomplete\n", err);
+		status = FL_CLI_EXIT_USAGE;
+	}
+out:
+	fl_report_free(rep);
+	for (size_t i = 0; ran != NULL && i < nfiles; i++) {
+		for (size_t s = 0; s < nran[i]; s++)
+			free(ran[i][s]);
+		free(ran[i]);
+	}
+	free(ran);
+	free(nran);
+	free(m.runs);
+	free(m.never);
+	return status;
+}
