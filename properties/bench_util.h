@@ -146,6 +146,30 @@ static inline int prop_program_main(const char *name, int argc, char **argv,
 	return code;
 }
 
+/* A planted program's usage; --help anywhere in argv prints it to stdout
+ * (returns true: exit 0). */
+static inline void planted_usage(FILE *f, const char *argv0, const char *plant)
+{
+	fprintf(f,
+		"usage: %s%s [--seed S] [--trials N] [--time SEC] [--max-shrinks N] [--timeout-ms MS]\n"
+		"       %s --replay TRACE | --shrink TRACE [--out FILE]\n"
+		"       %s --bench [RUNS]\n"
+		"Checks that the property finds the planted bug from seeds 1000-1004 and shrinks it\n"
+		"to its hand-written reproduction's length or less.  Exit status 0 as expected,\n"
+		"1 not, 2 usage or engine error.\n",
+		argv0, plant, argv0, argv0);
+}
+
+static inline bool planted_help(int argc, char **argv, const char *plant)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			planted_usage(stdout, argv[0], plant);
+			return true;
+		}
+	return false;
+}
+
 /* A planted bug's check: from seeds 1000.. (five natively, one under
  * memcheck) the property must fail and shrink to a log that names
  * `helper` (a word of the helper step's description) in at most max_steps

@@ -2621,6 +2621,8 @@ static const struct plant_def plants[] = {
 int main(int argc, char **argv)
 {
 	(void)props; /* the unplanted properties: reqrep_prop */
+	if (planted_help(argc, argv, " --plant b4_response|b4_port|b5_send|b5_close"))
+		return 0;
 	/* --replay / --shrink of a saved trace: fl_prop_main, without --plant. */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--replay") == 0 || strcmp(argv[i], "--shrink") == 0) {
@@ -2651,8 +2653,7 @@ int main(int argc, char **argv)
 		if (strcmp(plants[i].name, plant) == 0)
 			pd = &plants[i];
 	if (!pd) {
-		fprintf(stderr, "usage: %s --plant b4_response|b4_port|b5_send|b5_close [--seed S] ...\n",
-			argv[0]);
+		planted_usage(stderr, argv[0], " --plant b4_response|b4_port|b5_send|b5_close");
 		return 2;
 	}
 	/* fl_prop_config_args leaves --plant NAME alone.  Under memcheck a

@@ -113,6 +113,13 @@ emit(bool json, bool *first, const char *name, double v, int decimals)
 	}
 }
 
+static const char usage[] =
+	"usage: faultline-harness-bench [--runs N] [--json] [SCENARIO [B1-FIXTURE]]\n"
+	"Measures the scenario runner: sim, proc and stress runs per second of SCENARIO\n"
+	"(default scenarios/pubsub-smoke.yaml), sim steps per run, and the runs and\n"
+	"seconds to detect B1-FIXTURE (default fixtures/scenarios/b1-image-leak.yaml);\n"
+	"--runs N sim runs (default 200), --json one JSON object.\n";
+
 int
 main(int argc, char **argv)
 {
@@ -127,14 +134,17 @@ main(int argc, char **argv)
 	double b1_secs;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
 		} else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
 			runs = (unsigned)strtoul(argv[++i], NULL, 10);
 			if (runs == 0)
-				goto usage;
+				goto bad;
 		} else if (argv[i][0] == '-') {
-			goto usage;
+			goto bad;
 		} else if (npos == 0) {
 			path = argv[i];
 			npos++;
@@ -142,7 +152,7 @@ main(int argc, char **argv)
 			b1path = argv[i];
 			npos++;
 		} else {
-			goto usage;
+			goto bad;
 		}
 	}
 	if (fl_scenario_load(path, &s, err, sizeof(err)) != 0) {
@@ -166,7 +176,7 @@ main(int argc, char **argv)
 	fl_scenario_free(b1);
 	fl_runner_shutdown();
 	return 0;
-usage:
-	fprintf(stderr, "usage: faultline-harness-bench [--runs N] [--json] [SCENARIO [B1-FIXTURE]]\n");
+bad:
+	fputs(usage, stderr);
 	return 2;
 }

@@ -1025,9 +1025,9 @@ find_nofp(const char *given, char *buf, size_t len)
 }
 
 static void
-usage(const char *argv0)
+usage(FILE *f, const char *argv0)
 {
-	fprintf(stderr,
+	fprintf(f,
 	        "usage: %s [--messages N] [--seconds S] [--repeat R] [--idle spin|yield|backoff] [--json]\n"
 	        "          [--nofp PATH | --no-nofp] [--single-only]\n"
 	        "  --messages N  messages per throughput run (default 1000000, >= 100);\n"
@@ -1062,7 +1062,7 @@ main(int argc, char **argv)
 		int took = bench_opt(&opts, argc, argv, &i);
 		if (took != 0) {
 			if (took < 0) {
-				usage(argv[0]);
+				usage(stderr, argv[0]);
 				return 2;
 			}
 		} else if (strcmp(a, "--single-only") == 0) {
@@ -1073,8 +1073,11 @@ main(int argc, char **argv)
 			nofp_arg = argv[++i];
 		} else if (strcmp(a, "--messages") == 0 && i + 1 < argc) {
 			cfg.messages = strtoull(argv[++i], NULL, 10);
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout, argv[0]);
+			return 0;
 		} else {
-			usage(argv[0]);
+			usage(stderr, argv[0]);
 			return 2;
 		}
 	}

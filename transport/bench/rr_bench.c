@@ -521,9 +521,9 @@ rt_per_sec(const struct bench_result *r)
 }
 
 static void
-usage(const char *argv0)
+usage(FILE *f, const char *argv0)
 {
-	fprintf(stderr,
+	fprintf(f,
 	        "usage: %s [--rounds N] [--seconds S] [--repeat R] [--idle spin|yield|backoff] [--json]\n"
 	        "  --rounds N   faultline round trips (default 100000, >= 100); NNG runs N/5\n"
 	        "  --seconds S  stop each run after S seconds (default 10)\n"
@@ -551,13 +551,16 @@ main(int argc, char **argv)
 		int took = bench_opt(&opts, argc, argv, &i);
 		if (took != 0) {
 			if (took < 0) {
-				usage(argv[0]);
+				usage(stderr, argv[0]);
 				return 2;
 			}
 		} else if (strcmp(a, "--rounds") == 0 && i + 1 < argc) {
 			cfg.rounds = strtoull(argv[++i], NULL, 10);
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout, argv[0]);
+			return 0;
 		} else {
-			usage(argv[0]);
+			usage(stderr, argv[0]);
 			return 2;
 		}
 	}

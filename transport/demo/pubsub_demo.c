@@ -107,6 +107,13 @@ subscriber(void *arg)
 	fl_fragment_assembler_fini(&fa);
 }
 
+static const char usage[] =
+	"usage: faultline-demo [MESSAGES]\n"
+	"An embedded driver, a publisher thread and a subscriber thread exchange MESSAGES\n"
+	"messages of mixed sizes (default 100000, at most 10^9) over shared memory; prints\n"
+	"a summary and the driver's gauges.  Exit status 0 when every message arrived\n"
+	"once and in order, 1 otherwise, 2 usage.\n";
+
 int
 main(int argc, char **argv)
 {
@@ -121,7 +128,20 @@ main(int argc, char **argv)
 	uint64_t t0, t1, deadline;
 	int rc, ok;
 
-	d.n = argc > 1 ? atol(argv[1]) : 100000;
+	d.n = 100000;
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (argc > 1) {
+		char *end;
+		d.n = strtol(argv[1], &end, 10);
+		if (argc > 2 || argv[1][0] < '0' || argv[1][0] > '9' || *end != '\0' || d.n < 1 ||
+		    d.n > 1000000000) {
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
 	snprintf(ns, sizeof(ns), "demo-%d", (int)getpid());
 	fl_driver_ctx_init(&dctx);
 	dctx.ns = ns;

@@ -26,6 +26,27 @@ const char *const fl_fault_point_names[] = {
 	NULL,
 };
 
+const char *const fl_fault_point_whats[] = {
+#define FL_POINT(name, what) what,
+#include "fault_points.def"
+#undef FL_POINT
+	NULL,
+};
+
+const char *const fl_sched_point_names[] = {
+#define FL_SCHED(name, what) name,
+#include "sched_points.def"
+#undef FL_SCHED
+	NULL,
+};
+
+const char *const fl_sched_point_whats[] = {
+#define FL_SCHED(name, what) what,
+#include "sched_points.def"
+#undef FL_SCHED
+	NULL,
+};
+
 static struct fl_platform_ops ops;
 
 void

@@ -11,6 +11,12 @@
 #include "faultline/error.h"
 #include "faultline/stats.h"
 
+static const char usage[] =
+	"usage: faultline-stat [--json] NAMESPACE\n"
+	"Prints the gauges of the driver of NAMESPACE (clients, publications, images,\n"
+	"chunks, ports, heartbeats); --json as one JSON object.\n"
+	"Exit status: 0 printed, 1 no such namespace or unreadable, 2 usage.\n";
+
 int
 main(int argc, char **argv)
 {
@@ -20,17 +26,20 @@ main(int argc, char **argv)
 	int i, rc;
 
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
-		else if (argv[i][0] != '-' && ns == NULL)
+		} else if (argv[i][0] != '-' && ns == NULL) {
 			ns = argv[i];
-		else {
-			fprintf(stderr, "usage: faultline-stat [--json] NAMESPACE\n");
+		} else {
+			fputs(usage, stderr);
 			return 2;
 		}
 	}
 	if (ns == NULL) {
-		fprintf(stderr, "usage: faultline-stat [--json] NAMESPACE\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	rc = fl_stats_read(ns, &s);

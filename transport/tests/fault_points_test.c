@@ -1,7 +1,9 @@
 /*
  * Every FL_FAULT("name") in transport/src is listed in fault_points.def
  * (so a sweep enumerates it), and every listed name is named somewhere
- * in the sources (FL_FAULT or a helper taking the point's name).
+ * in the sources (FL_FAULT or a helper taking the point's name); every
+ * FL_SCHED_POINT("name") is listed in sched_points.def and every listed
+ * one is used; every point of either list says what it means.
  * The source directory comes as argv[1].
  */
 #include <dirent.h>
@@ -16,6 +18,8 @@ static char used[256][96];
 static int nused;
 static char mentioned[512][96];  /* any "transport/..." literal (points passed by name) */
 static int nmentioned;
+static char sched[256][96];      /* FL_SCHED_POINT("...") names */
+static int nsched;
 
 static void
 scan_file(const char *path)
@@ -37,6 +41,17 @@ scan_file(const char *path)
 				nused++;
 			}
 			p += 10;
+		}
+		p = line;
+		while ((p = strstr(p, "FL_SCHED_POINT(\"")) != NULL) {
+			char *q = strchr(p + 16, '"');
+
+			if (q != NULL && q - (p + 16) < 95 && nsched < 256) {
+				memcpy(sched[nsched], p + 16, (size_t)(q - (p + 16)));
+				sched[nsched][q - (p + 16)] = '\0';
+				nsched++;
+			}
+			p += 16;
 		}
 		p = line;
 		while ((p = strstr(p, "\"transport/")) != NULL) {
@@ -106,11 +121,54 @@ every_point_is_registered(void **state)
 	assert_int_equal(missing, 0);
 }
 
+static void
+every_sched_point_is_registered(void **state)
+{
+	int i, k, missing = 0;
+
+	if (nsched == 0)
+		scan_dir(src_dir);
+	assert_true(nsched > 10);
+	for (i = 0; i < nsched; i++) {
+		for (k = 0; fl_sched_point_names[k] != NULL; k++)
+			if (strcmp(fl_sched_point_names[k], sched[i]) == 0)
+				break;
+		if (fl_sched_point_names[k] == NULL) {
+			fprintf(stderr, "FL_SCHED_POINT(\"%s\") is not in sched_points.def\n", sched[i]);
+			missing++;
+		}
+	}
+	for (k = 0; fl_sched_point_names[k] != NULL; k++) {
+		for (i = 0; i < nsched; i++)
+			if (strcmp(fl_sched_point_names[k], sched[i]) == 0)
+				break;
+		if (i == nsched) {
+			fprintf(stderr, "sched_points.def lists \"%s\" but no FL_SCHED_POINT uses it\n",
+			        fl_sched_point_names[k]);
+			missing++;
+		}
+		for (i = 0; i < k; i++)
+			if (strcmp(fl_sched_point_names[i], fl_sched_point_names[k]) == 0) {
+				fprintf(stderr, "sched_points.def lists \"%s\" twice\n",
+				        fl_sched_point_names[k]);
+				missing++;
+			}
+		assert_non_null(fl_sched_point_whats[k]);
+		assert_true(strlen(fl_sched_point_whats[k]) > 10);
+	}
+	for (k = 0; fl_fault_point_names[k] != NULL; k++) {
+		assert_non_null(fl_fault_point_whats[k]);
+		assert_true(strlen(fl_fault_point_whats[k]) > 10);
+	}
+	assert_int_equal(missing, 0);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_point_is_registered),
+		cmocka_unit_test(every_sched_point_is_registered),
 	};
 
 	src_dir = argc > 1 ? argv[1] : "transport/src";

@@ -87,8 +87,15 @@ struct fl_run_result {
 struct fl_report_options {
 	FILE *out;             /* progress, failures, summary; NULL: stdout */
 	bool progress;         /* print a progress line */
-	bool tty;              /* rewrite the progress line in place (\r) */
-	uint64_t planned;      /* runs expected, 0 if unknown (progress, TAP plan) */
+	bool tty;              /* rewrite the progress line in place (\r, ESC[K) on
+	                          progress_out: only for a terminal that takes
+	                          escape codes (the caller decides) */
+	FILE *progress_out;    /* where the in-place line goes; NULL: out.  It is
+	                          cleared before anything is written to out */
+	uint32_t progress_interval_ms; /* tty: redraw at most once this often;
+	                                  0: 100 (ten times a second) */
+	uint64_t planned;      /* runs expected, 0 if unknown (progress); grows
+	                          with fl_report_plan */
 	uint64_t progress_every; /* not a tty: a progress line every this many runs;
 	                            0: a tenth of `planned` (or every 100 runs) */
 	FILE *tap;             /* TAP 13 is streamed here as runs finish; NULL: none.
@@ -141,6 +148,16 @@ int fl_report_rule_never_fired(struct fl_report *r, const char *scenario, int in
  * of a plan, a line before the summary says so, and the exit status is 2.
  * Call before fl_report_finish.  Returns 0 or FL_ENOMEM. */
 int fl_report_set_interrupted(struct fl_report *r, const char *why);
+
+/* fl_report_plan adds `more` runs to the plan (the progress line's total)
+ * and, when scenario is not NULL, names the scenario now running (shown
+ * on the progress line from now on).  Returns 0 or FL_ENOMEM. */
+int fl_report_plan(struct fl_report *r, const char *scenario, uint64_t more);
+
+/* fl_report_clear_progress clears the in-place progress line, if shown,
+ * so that a caller's own message starts on a clean line (the line comes
+ * back with the next result). */
+void fl_report_clear_progress(struct fl_report *r);
 
 /* fl_report_add records a finished run, or one not run (res->not_run),
  * and prints what it calls for: the progress line, a failure or not-run

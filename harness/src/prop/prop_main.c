@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(const char *argv0, const struct fl_prop_def *table, size_t n)
+static void usage(FILE *f, const char *argv0, const struct fl_prop_def *table, size_t n)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: %s [--prop NAME]... [--seed S] [--trials N] [--time SEC] [--long]\n"
 		"          [--seeds S1,S2,... [--fresh]]\n"
 		"          [--max-shrinks N] [--timeout-ms MS] [--trace-dir DIR] [--no-fork] [--quiet]\n"
@@ -19,7 +19,7 @@ static void usage(const char *argv0, const struct fl_prop_def *table, size_t n)
 		"environment: FL_SEED, FL_TRIALS, FL_TIME, FL_LONG=1, FL_MAX_SHRINKS, FL_TRACE_DIR\n"
 		"properties:\n", argv0, argv0);
 	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, "  %-28s %s\n", table[i].name,
+		fprintf(f, "  %-28s %s\n", table[i].name,
 			table[i].description ? table[i].description : "");
 }
 
@@ -29,8 +29,13 @@ int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t 
 	fl_prop_config_init(&cfg, NULL);
 	if (!cfg.trace_dir)
 		cfg.trace_dir = "faultline-traces";
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout, argv[0], table, n);
+			return 0;
+		}
 	if (fl_prop_config_args(&cfg, argc, argv) != 0) {
-		usage(argv[0], table, n);
+		usage(stderr, argv[0], table, n);
 		return 2;
 	}
 	const char *replay = NULL, *shrink = NULL, *out = NULL;
@@ -73,10 +78,6 @@ int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t 
 				       table[k].description ? table[k].description : "");
 			code = 0;
 			goto done;
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(argv[0], table, n);
-			code = 0;
-			goto done;
 		} else if (strcmp(a, "--seed") == 0 || strcmp(a, "--trials") == 0 ||
 			   strcmp(a, "--time") == 0 || strcmp(a, "--max-shrinks") == 0 ||
 			   strcmp(a, "--timeout-ms") == 0 || strcmp(a, "--trace-dir") == 0) {
@@ -84,7 +85,7 @@ int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t 
 		} else if (strcmp(a, "--long") != 0 && strcmp(a, "--no-fork") != 0 &&
 			   strcmp(a, "--quiet") != 0) {
 			fprintf(stderr, "%s: unknown argument %s\n", argv[0], a);
-			usage(argv[0], table, n);
+			usage(stderr, argv[0], table, n);
 			goto done;
 		}
 	}

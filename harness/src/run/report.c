@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "faultline/error.h"
 #include "faultline/report.h"
@@ -47,6 +48,9 @@ struct fl_report {
 	uint64_t not_run;
 	double seconds;
 	bool progress_shown; /* a \r progress line is on screen */
+	bool progress_drawn;  /* drawn at least once: progress_ms is set */
+	uint64_t progress_ms; /* when the line was last drawn (monotonic) */
+	char *current;        /* the scenario running now (fl_report_plan), or NULL */
 	FILE *json_f, *junit_f;   /* opened by fl_report_open_files */
 	struct never_fired *never;
 	size_t nnever;
@@ -101,6 +105,7 @@ void fl_report_free(struct fl_report *r)
 	}
 	free(r->never);
 	free(r->interrupted);
+	free(r->current);
 	for (size_t i = 0; i < r->name_count; i++)
 		free(r->names[i]);
 	free(r->names);
@@ -181,35 +186,86 @@ static const char *const mode_names[] = {"sim", "proc", "stress"};
 
 /* ---- people ---- */
 
+static FILE *progress_file(const struct fl_report *r)
+{
+	return r->opt.progress_out ? r->opt.progress_out : r->opt.out;
+}
+
 static void clear_progress(struct fl_report *r)
 {
 	if (r->progress_shown) {
-		fputs("\r\033[K", r->opt.out);
+		fputs("\r\033[K", progress_file(r));
+		fflush(progress_file(r));
 		r->progress_shown = false;
 	}
 }
 
+void fl_report_clear_progress(struct fl_report *r)
+{
+	clear_progress(r);
+}
+
+static void progress(struct fl_report *r);
+
+int fl_report_plan(struct fl_report *r, const char *scenario, uint64_t more)
+{
+	r->opt.planned += more;
+	if (scenario != NULL) {
+		char *p = strdup(scenario);
+		if (p == NULL)
+			return FL_ENOMEM;
+		free(r->current);
+		r->current = p;
+	}
+	if (r->opt.tty)
+		progress(r); /* the new scenario shows before its first result */
+	return 0;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The progress line: "[done/planned] scenario: N passed, M not passed".
+ * On a terminal (opt.tty) it is redrawn in place at most once every
+ * progress_interval_ms (what the terminal shows lags the count by less
+ * than that; the summary is exact); otherwise a line every tenth of the
+ * plan (or progress_every runs). */
 static void progress(struct fl_report *r)
 {
 	if (!r->opt.progress)
 		return;
 	uint64_t done = r->run_count, bad = done - r->by_verdict[FL_VERDICT_PASS];
-	char line[160];
+	char count[48], line[160];
 	if (r->opt.planned)
-		snprintf(line, sizeof line, "[%llu/%llu] %llu passed, %llu not passed",
-		         (unsigned long long)done, (unsigned long long)r->opt.planned,
-		         (unsigned long long)r->by_verdict[FL_VERDICT_PASS],
-		         (unsigned long long)bad);
+		snprintf(count, sizeof count, "[%llu/%llu]", (unsigned long long)done,
+		         (unsigned long long)r->opt.planned);
 	else
-		snprintf(line, sizeof line, "[%llu] %llu passed, %llu not passed",
-		         (unsigned long long)done, (unsigned long long)r->by_verdict[FL_VERDICT_PASS],
-		         (unsigned long long)bad);
+		snprintf(count, sizeof count, "[%llu]", (unsigned long long)done);
+	/* 79 columns at most: a wrapped line could not be redrawn in place. */
+	snprintf(line, sizeof line, "%s %.*s%s%llu passed, %llu not passed", count,
+	         r->current ? 36 : 0, r->current ? r->current : "", r->current ? ": " : "",
+	         (unsigned long long)r->by_verdict[FL_VERDICT_PASS], (unsigned long long)bad);
 	if (r->opt.tty) {
-		fprintf(r->opt.out, "\r\033[K%s", line);
+		uint64_t now = mono_ms(), every = r->opt.progress_interval_ms ? r->opt.progress_interval_ms
+		                                                              : 100;
+		FILE *f = progress_file(r);
+		if (r->progress_drawn && now - r->progress_ms < every)
+			return;
+		if (f != r->opt.out)
+			fflush(r->opt.out); /* what was written there comes first */
+		fprintf(f, "\r\033[K%s", line);
+		fflush(f);
 		r->progress_shown = true;
-		fflush(r->opt.out);
+		r->progress_drawn = true;
+		r->progress_ms = now;
 		return;
 	}
+	if (done == 0)
+		return;
 	uint64_t every = r->opt.progress_every;
 	if (every == 0)
 		every = r->opt.planned >= 10 ? r->opt.planned / 10 : r->opt.planned ? 1 : 100;

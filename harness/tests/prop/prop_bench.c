@@ -66,15 +66,28 @@ static void find(const struct fl_prop_def *def, uint64_t seed, unsigned runs)
 	       ts / found, (double)orig / found, (double)min / found);
 }
 
+static const char usage[] =
+	"usage: prop_bench [--seed S] [--time SEC]\n"
+	"The property engine's figures on toy properties: trials per second forked and\n"
+	"in process (SEC each, default 2), trials and seconds to find and shrink each\n"
+	"planted toy bug (seed S, default 1).\n";
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = 1;
 	double secs = 2.0;
-	for (int i = 1; i + 1 < argc; i++) {
-		if (strcmp(argv[i], "--seed") == 0)
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
 			seed = strtoull(argv[++i], NULL, 0);
-		else if (strcmp(argv[i], "--time") == 0)
+		} else if (strcmp(argv[i], "--time") == 0 && i + 1 < argc) {
 			secs = strtod(argv[++i], NULL);
+		} else {
+			fputs(usage, stderr);
+			return 2;
+		}
 	}
 	printf("# faultline property engine benchmark (seed %" PRIu64 ")\n", seed);
 	throughput("toy_pass, fork per trial", true, secs, seed);

@@ -64,13 +64,20 @@ def shm_entries():
 
 
 def pid_alive(pid):
+    """Is pid a live process?  A zombie is not (its parent, or init after
+    its parent died, has yet to reap it), though kill(pid, 0) finds it."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+        return st[st.rfind(")") + 2:].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def shm_leaks(before, first_pid, last_pid):
@@ -1620,6 +1627,8 @@ def case_interrupts():
             continue
         wait_until(lambda: not shm_leaks(before, p.pid, last), 10)
         leaks = shm_leaks(before, p.pid, last)
+        for e in leaks:  # reported below; not left on a shared machine
+            subprocess.call(["rm", "-rf", os.path.join(SHM, e)])
         check(not leaks, "%s: /dev/shm entries left: %s", what, leaks)
         if p.returncode == -sig and not slow:
             # The signal came before `run` set its handler (within its
@@ -2025,6 +2034,217 @@ def case_ci_examples():
             name, len(shards), got["summary"]["runs"], rc))
 
 
+def run_pty(args, term, stdout="pipe", stderr="pty"):
+    """Runs faultline with stdout and stderr each on a pipe, a
+    pseudo-terminal of its own, or (stderr="same") stdout's terminal, and
+    TERM=term (None: unset).  Returns (rc, stdout bytes, stderr bytes,
+    seconds from start to exit); with stderr="same" all is in stdout."""
+    import pty
+    import threading
+    import time
+    env = dict(os.environ)
+    env.pop("TERM", None)
+    if term is not None:
+        env["TERM"] = term
+    ends = {}  # name -> (master, slave)
+    for name, how in (("out", stdout), ("err", stderr)):
+        if how == "pty":
+            ends[name] = pty.openpty()
+    if stderr == "same":
+        ends["err"] = ends["out"]
+    got = {}
+
+    def drain(fd, key):
+        chunks = []
+        while True:
+            try:
+                b = os.read(fd, 65536)
+            except OSError:  # EIO: every writer has closed the terminal
+                break
+            if not b:
+                break
+            chunks.append(b)
+        got[key] = b"".join(chunks)
+
+    before = shm_entries()
+    t0 = time.monotonic()
+    p = subprocess.Popen([FL] + args, cwd=ROOT, env=env,
+                         stdout=ends["out"][1] if "out" in ends else subprocess.PIPE,
+                         stderr=ends["err"][1] if "err" in ends else subprocess.PIPE)
+    terminals = {}  # master -> (slave, the name its bytes go under)
+    for name in ("err", "out"):
+        if name in ends:
+            terminals[ends[name][0]] = (ends[name][1], name)
+    threads = []
+    for master, (slave, name) in terminals.items():
+        os.close(slave)
+        threads.append(threading.Thread(target=drain, args=(master, name)))
+    for name, f in (("out", p.stdout), ("err", p.stderr)):
+        if f is not None:
+            threads.append(threading.Thread(target=lambda f=f, name=name: got.__setitem__(name, f.read())))
+    for t in threads:
+        t.start()
+    rc = p.wait(timeout=CMD_TIMEOUT)
+    took = time.monotonic() - t0
+    for t in threads:
+        t.join(CMD_TIMEOUT)
+    for master in terminals:
+        os.close(master)
+    leaks = shm_leaks(before, p.pid, p.pid + 100000)
+    check(not leaks, "faultline %s left /dev/shm entries: %s", " ".join(args), leaks)
+    return rc, got.get("out", b""), got.get("err", b""), took
+
+
+def case_progress():
+    """The progress line: on a terminal (stderr a tty, TERM set and not
+    dumb) it is redrawn in place on stderr, at most 10 times a second,
+    showing [done/total] and the scenario; no escape code is written
+    anywhere else (stderr a pipe, TERM=dumb, stdout); TAP on stdout holds
+    nothing but TAP, and TAP on the terminal gets no line drawn beside it.
+    (Before: the line went to stdout, redrawn after every run, without the
+    scenario or the total.)"""
+    d = tdir("progress")
+    args = ["run", src(SMOKE), src("scenarios/reqrep-fault-sweep.yaml"), "--runs", "600",
+            "--jobs", "2", "--seed", "3", "--trace-dir", os.path.join(d, "tr")]
+    rc, out, err, took = run_pty(args, "xterm")
+    check(rc == 0, "exit %d:\n%s%s", rc, out[-500:], err[-500:])
+    draws = re.findall(rb"\r\x1b\[K\[(\d+)/(\d+)\] ([\w-]+): (\d+) passed, (\d+) not passed", err)
+    check(draws, "no progress line drawn on the terminal (stderr):\n%r\nstdout:\n%r", err[-500:],
+          out[-500:])
+    redraws = err.count(b"\r\x1b[K[")
+    check(redraws <= 10 * took + 2, "%d redraws in %.2f s: more than 10 a second", redraws, took)
+    summary = re.search(rb"(\d+) runs: (\d+) passed", out)
+    check(summary, "no summary on stdout:\n%r", out[-500:])
+    runs = int(summary.group(1))
+    last = 0
+    for done, total, name, _, _ in draws:
+        check(int(done) >= last and int(done) <= int(total) <= runs,
+              "progress [%s/%s] after %d, %d runs in all", done, total, last, runs)
+        check(name in (b"reqrep-smoke", b"reqrep-fault-sweep"), "progress names %r", name)
+        check(int(total) >= 1200, "progress total %s: the plan lacks runs", total)
+        last = int(done)
+    check(b"\x1b" not in out, "escape codes on stdout (a pipe):\n%r", out[:300])
+    print("# %d runs in %.2f s, %d redraws" % (runs, took, redraws))
+    # No terminal that takes them, no escape codes: TERM dumb or unset,
+    # stderr a pipe (stdout a terminal, or a pipe too).
+    small = args[:3] + ["--runs", "50", "--seed", "3", "--trace-dir", os.path.join(d, "tr")]
+    for term, where in (("dumb", {}), (None, {}), ("xterm", {"stdout": "pty", "stderr": "pipe"}),
+                        ("xterm", {"stderr": "pipe"})):
+        rc, out, err, _ = run_pty(small, term, **where)
+        check(rc == 0 and b"runs: " in out, "TERM=%s %s: exit %d:\n%r", term, where, rc, out[-300:])
+        check(b"\x1b" not in out + err, "TERM=%s %s: escape codes written:\n%r", term, where,
+              (out + err)[:300])
+    # --tap: stdout (a pipe) is TAP alone; the line is drawn on stderr.
+    tap = ["run", src(SMOKE), "--runs", "300", "--seed", "3", "--tap", "--trace-dir",
+           os.path.join(d, "tr")]
+    rc, out, err, _ = run_pty(tap, "xterm")
+    check(rc == 0, "--tap: exit %d", rc)
+    for line in out.decode().splitlines():
+        check(re.match(r"^(TAP version 13|(not )?ok \d+ - .*|1\.\.\d+|  .*)$", line),
+              "--tap: a line on stdout that is not TAP: %r", line)
+    check(b"\r\x1b[K[" in err, "--tap: no progress line on the terminal's stderr")
+    # TAP on the terminal: no line drawn beside it.
+    rc, out, err, _ = run_pty(tap, "xterm", stdout="pty", stderr="same")
+    check(rc == 0 and b"ok 300 - " in out, "--tap on a terminal: exit %d:\n%r", rc, out[-300:])
+    check(b"\x1b" not in out and b"not passed" not in out,
+          "--tap on a terminal: a progress line drawn beside TAP:\n%r", out[-300:])
+
+
+def build_dir():
+    """The meson build directory FL was built in."""
+    d = os.path.dirname(FL)
+    while d != "/" and not os.path.isdir(os.path.join(d, "meson-info")):
+        d = os.path.dirname(d)
+    return d
+
+
+def case_help():
+    """Every program of the build takes --help: exit 0, the usage on stdout,
+    nothing on stderr, nothing run (the programs come from meson's target
+    list, so a new one is checked too; left out: the cmocka tests, *_test,
+    and the fixtures, which take no arguments).  faultline's commands too,
+    and faultline --version prints the meson project version.  (Before:
+    faultline-stat, the bench programs and the planted property programs
+    exited 2, the demo and pubsub_prop_b1 ran, the property programs wrote
+    the usage to stderr, and --version was an unknown command.)"""
+    bd = build_dir()
+    with open(os.path.join(bd, "meson-info", "intro-targets.json")) as f:
+        targets = json.load(f)
+    with open(os.path.join(bd, "meson-info", "intro-projectinfo.json")) as f:
+        version = json.load(f)["version"]
+    programs = sorted(t["filename"][0] for t in targets if t["type"] == "executable" and
+                      not t["name"].endswith("_test") and
+                      os.path.basename(os.path.dirname(t["defined_in"])) != "fixtures")
+    check(len(programs) >= 10, "only %d programs found in %s: %s", len(programs), bd, programs)
+    bad = []
+    for prog in programs:
+        before = shm_entries()
+        p = subprocess.run([prog, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, cwd=ROOT, timeout=CMD_TIMEOUT)
+        leaks = [e for e in shm_entries() - before if os.path.exists(os.path.join(SHM, e))]
+        if p.returncode != 0 or not p.stdout.startswith("usage: ") or p.stderr or leaks:
+            bad.append("%s --help: exit %d, stdout %r, stderr %r%s" % (
+                os.path.relpath(prog, bd), p.returncode, p.stdout[:60], p.stderr[:60],
+                ", left %s" % leaks if leaks else ""))
+    for cmd in ("run", "replay", "shrink", "list", "merge"):
+        rc, out, err = run([cmd, "--help"])
+        if rc != 0 or not out.startswith("usage: faultline " + cmd) or err:
+            bad.append("faultline %s --help: exit %d, stdout %r, stderr %r" % (cmd, rc, out[:60], err[:60]))
+    check(not bad, "%d of %d programs and commands fail --help:\n%s", len(bad), len(programs) + 5,
+          "\n".join(bad))
+    rc, out, err = run(["--version"], 0)
+    check(out == "faultline %s\n" % version, "--version: %r, expected 'faultline %s'", out, version)
+    rc, out, err = run([], 2)
+    check(err.startswith("usage: faultline"), "no command: %r", err[:80])
+    print("# %d programs and 5 commands take --help" % len(programs))
+
+
+def source_names(pattern, dirs):
+    """Every name the regex `pattern` (one group) finds in the .c and .h
+    files under dirs (relative to the source root)."""
+    names = set()
+    for top in dirs:
+        for dirpath, _, files in os.walk(src(top)):
+            for fn in files:
+                if fn.endswith((".c", ".h")):
+                    with open(os.path.join(dirpath, fn), errors="replace") as f:
+                        names.update(re.findall(pattern, f.read()))
+    return names
+
+
+def case_list_points():
+    """faultline list --points prints every fault point and every
+    scheduling point of the code a run executes (transport/src, harness/src,
+    fixtures), one line of meaning each, and nothing else: the lists
+    (fault_points.def, the two sched_points.def) match the sources."""
+    rc, out, err = run(["list", "--points"], 0)
+    sections, cur = {}, None
+    for line in out.splitlines():
+        if not line.startswith("  "):
+            cur = line.split(" ")[0]
+            sections[cur] = {}
+            continue
+        m = re.match(r"^  (.+?)\s{2,}(\S.*)$", line)
+        check(m and cur, "list --points: a line that is not 'name meaning': %r", line)
+        check(len(m.group(2)) > 10, "list --points: %s has no meaning: %r", m.group(1), line)
+        sections[cur][m.group(1)] = m.group(2)
+    check(set(sections) == {"fault", "scheduling"}, "list --points sections: %s", list(sections))
+    faults = set(sections["fault"]) - {"posix/..., libc/..."}
+    code = ["transport/src", "harness/src", "fixtures"]
+    used = source_names(r'FL_FAULT\("([^"]+)"\)', code)
+    check(used and used <= faults, "fault points used but not listed: %s", sorted(used - faults))
+    with open(src("transport/src/fault_points.def")) as f:
+        listed = set(re.findall(r'^FL_POINT\("([^"]+)"', f.read(), re.M))
+    check(listed == faults, "list --points and fault_points.def differ: %s",
+          sorted(listed ^ faults))
+    sched = set(sections["scheduling"])
+    used = source_names(r'FL_SCHED_POINT\("([^"]+)"\)', code)
+    check(len(used) > 20, "only %d scheduling points found in the sources", len(used))
+    check(used == sched, "scheduling points in the sources but not listed: %s; listed but not "
+          "in the sources: %s", sorted(used - sched), sorted(sched - used))
+    print("# %d fault points, %d scheduling points" % (len(faults), len(sched)))
+
+
 CASES = {
     "determinism": case_determinism,
     "replay": case_replay,
@@ -2067,6 +2287,9 @@ CASES = {
     "shard_sweep": case_shard_sweep,
     "merge": case_merge,
     "ci_examples": case_ci_examples,
+    "progress": case_progress,
+    "help": case_help,
+    "list_points": case_list_points,
 }
 
 KNOWN_BUGS = {

@@ -267,26 +267,45 @@ static void test_human_and_tap(void **state)
 	fclose(tap);
 }
 
-/* On a terminal the progress line is rewritten in place and cleared before
- * a failure entry and the summary. */
+/* On a terminal the progress line is rewritten in place on progress_out,
+ * at most once per progress_interval_ms (here never twice), and cleared
+ * before a failure entry and the summary, which go to out; it names the
+ * scenario fl_report_plan announced and the plan's total. */
 static void test_tty_progress(void **state)
 {
 	(void)state;
 	struct fl_report *r = NULL;
-	FILE *out = tmpfile();
-	struct fl_report_options opt = {.out = out, .progress = true, .tty = true, .planned = 2};
+	FILE *out = tmpfile(), *tty = tmpfile();
+	struct fl_report_options opt = {.out = out, .progress = true, .tty = true,
+	                                .progress_out = tty, .progress_interval_ms = UINT32_MAX};
 	assert_int_equal(fl_report_new(&opt, &r), 0);
-	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 0, 1, "");
-	struct fl_run_result b = result("s", 2, FL_VERDICT_FAIL, "p", "", "", 0, 1, "");
-	assert_int_equal(fl_report_add(r, &a), 0);
+	assert_int_equal(fl_report_plan(r, "scn", 2), 0); /* drawn: the first draw */
+	struct fl_run_result a = result("scn", 1, FL_VERDICT_PASS, "", "", "", 0, 1, "");
+	struct fl_run_result b = result("scn", 2, FL_VERDICT_FAIL, "p", "", "", 0, 1, "");
+	assert_int_equal(fl_report_add(r, &a), 0); /* within the interval: not drawn */
 	assert_int_equal(fl_report_add(r, &b), 0);
 	assert_int_equal(fl_report_finish(r, -1, NULL, 0), 0);
-	char *text = slurp(out);
-	assert_string_equal(text, "\r\033[K[1/2] 1 passed, 0 not passed"
-	                          "\r\033[KFAIL     s seed=2 property=p trace=-\n"
-	                          "\r\033[K[2/2] 1 passed, 1 not passed"
-	                          "\r\033[K2 runs: 1 passed, 1 failed, 0 crashed, 0 hung, "
+	char *text = slurp(out), *line = slurp(tty);
+	assert_string_equal(line, "\r\033[K[0/2] scn: 0 passed, 0 not passed\r\033[K");
+	assert_string_equal(text, "FAIL     scn seed=2 property=p trace=-\n"
+	                          "2 runs: 1 passed, 1 failed, 0 crashed, 0 hung, "
 	                          "0 deadlocked (2.00 s)\n");
+	free(text);
+	free(line);
+	fl_report_free(r);
+	fclose(out);
+	fclose(tty);
+	/* Not a terminal: a line every progress_every runs, on out. */
+	out = tmpfile();
+	struct fl_report_options plain = {.out = out, .progress = true, .progress_every = 1};
+	assert_int_equal(fl_report_new(&plain, &r), 0);
+	assert_int_equal(fl_report_plan(r, "scn", 1), 0);
+	assert_int_equal(fl_report_add(r, &a), 0);
+	assert_int_equal(fl_report_finish(r, -1, NULL, 0), 0);
+	text = slurp(out);
+	assert_string_equal(text, "[1/1] scn: 1 passed, 0 not passed\n"
+	                          "1 runs: 1 passed, 0 failed, 0 crashed, 0 hung, 0 deadlocked "
+	                          "(1.00 s)\n");
 	free(text);
 	fl_report_free(r);
 	fclose(out);

@@ -174,8 +174,16 @@ void *fl_fault_info(void);
 #endif
 
 /* The registry of fault point names compiled into this build, NULL
- * terminated, so a sweep can enumerate them. */
+ * terminated, so a sweep can enumerate them; fl_fault_point_whats[i] says
+ * in one line what fails at point i (fault_points.def). */
 extern const char *const fl_fault_point_names[];
+extern const char *const fl_fault_point_whats[];
+
+/* The transport's scheduling points (FL_SCHED_POINT names), NULL
+ * terminated, and one line each on what happens there
+ * (sched_points.def). */
+extern const char *const fl_sched_point_names[];
+extern const char *const fl_sched_point_whats[];
 
 #ifdef __cplusplus
 }

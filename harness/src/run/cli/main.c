@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 
 static const char usage_main[] =
 	"usage: faultline <command> [options]\n"
+	"       faultline --version | --help\n"
 	"\n"
 	"commands:\n"
 	"  run [PATH...]     run scenario files or directories (default: scenarios/)\n"
@@ -96,7 +98,10 @@ static const char usage_shrink[] =
 
 static const char usage_list[] =
 	"usage: faultline list [PATH...]\n"
-	"Lists every scenario (name, mode, file, description).\n";
+	"       faultline list --points\n"
+	"Lists every scenario (name, mode, file, description); --points lists every fault\n"
+	"point (what a scenario's faults: and --sweep can fail) and every scheduling point\n"
+	"(where the sim scheduler may switch actors), one line of meaning each.\n";
 
 static double
 wall_now(void)
@@ -325,6 +330,23 @@ catch_interrupts(void)
 	fl_runner_set_stop(&interrupted);
 }
 
+/* The batch's report while `run` runs it: messages clear its progress line. */
+static struct fl_report *batch_report;
+
+/* A message during the batch, on a line of its own (not after the
+ * progress line drawn in place on the terminal). */
+static void __attribute__((format(printf, 2, 3)))
+note(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (batch_report != NULL)
+		fl_report_clear_progress(batch_report);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+}
+
 /* The first reason a run was not run, for the closing message. */
 static char first_not_run[512];
 
@@ -532,9 +554,9 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 		int p[2];
 		if (pipe(p) != 0) {
 			if (!warned)
-				fprintf(stderr, "faultline: --jobs: no pipe for worker %u of %u (%s): "
-				                "its runs go on in this process\n", nw + 1, nworkers,
-				        strerror(errno));
+				note(stderr, "faultline: --jobs: no pipe for worker %u of %u (%s): "
+				             "its runs go on in this process\n", nw + 1, nworkers,
+				     strerror(errno));
 			warned = true;
 			break;
 		}
@@ -556,8 +578,8 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 		pids[w] = fork();
 		if (pids[w] < 0) {
 			if (!warned)
-				fprintf(stderr, "faultline: --jobs: cannot fork worker %u of %u (%s): "
-				                "its runs go on in this process\n", w + 1, nw, strerror(errno));
+				note(stderr, "faultline: --jobs: cannot fork worker %u of %u (%s): "
+				             "its runs go on in this process\n", w + 1, nw, strerror(errno));
 			warned = true;
 			break;
 		}
@@ -644,9 +666,9 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 			if (WIFEXITED(st[w]) && WEXITSTATUS(st[w]) == 0 && past(deadline))
 				continue;
 			describe_status(st[w], why, sizeof(why));
-			fprintf(stderr, "faultline: --jobs worker %u (pid %d) ended (%s) after %zu of its "
-			                "%zu runs: the other %zu go on in this process\n", w + 1,
-			        (int)pids[w], why, got[w], share, share - got[w]);
+			note(stderr, "faultline: --jobs worker %u (pid %d) ended (%s) after %zu of its "
+			             "%zu runs: the other %zu go on in this process\n", w + 1,
+			     (int)pids[w], why, got[w], share, share - got[w]);
 		}
 		run_strided(rc, jobs, njobs, w + got[w] * nw, nw, deadline, rep, -1);
 	}
@@ -747,8 +769,8 @@ pct_estimate(const struct run_cfg *rc, struct fl_scenario *s, uint64_t seed, boo
 	}
 	s->scheduler = kind;
 	if (!quiet)
-		fprintf(msg, "%s: PCT depth %u, change points over %" PRIu64 " steps%s\n", s->name,
-		        s->sched_depth, steps, steps ? " (a clean run's length)" : " (drawn per run)");
+		note(msg, "%s: PCT depth %u, change points over %" PRIu64 " steps%s\n", s->name,
+		     s->sched_depth, steps, steps ? " (a clean run's length)" : " (drawn per run)");
 	return steps;
 }
 
@@ -920,6 +942,7 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 		}
 	}
 	fl_runner_outcome_fini(&out);
+	fl_report_plan(rep, NULL, nsweep);
 	/* In batches, so the scenario's time budget bounds a sweep too; a
 	 * cut-short sweep says how far it got. */
 	uint64_t before = reported(rep);
@@ -938,27 +961,45 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 		         p->shard_i + 1, p->shard_n, nkept, limited[0] ? "; " : "", limited);
 	else if (limited[0])
 		snprintf(share, sizeof(share), " (%s)", limited);
-	fprintf(p->msg, "%s: sweep: %" PRIu64 " of %zu faulted runs%s%s\n", s->name, done, nsweep,
-	        share, done >= nsweep ? "" : interrupted ? " (interrupted)" : " (time budget reached)");
+	note(p->msg, "%s: sweep: %" PRIu64 " of %zu faulted runs%s%s\n", s->name, done, nsweep,
+	     share, done >= nsweep ? "" : interrupted ? " (interrupted)" : " (time budget reached)");
 	free(jobs);
+}
+
+/* A scenario's runs in the batch: --runs, else its budget, else 100. */
+static uint64_t
+scenario_runs(const struct run_plan *p, const struct fl_scenario *s)
+{
+	return p->runs ? p->runs : (s->budget_runs ? s->budget_runs : 100);
+}
+
+/* How many of a scenario's n runs this shard makes, and the index of its
+ * first (*first), when the batch's scenarios before it have `global` runs:
+ * run k (seed + k) has global index global + k, and the shard keeps those
+ * equal to shard_i modulo shard_n. */
+static uint64_t
+shard_share(const struct run_plan *p, uint64_t global, uint64_t n, uint64_t *first)
+{
+	uint64_t r = global % p->shard_n;
+
+	*first = p->shard_i >= r ? p->shard_i - r : p->shard_i + (p->shard_n - r);
+	return *first < n ? 1 + (n - 1 - *first) / p->shard_n : 0;
 }
 
 /* Every run of `s` in this shard, made a batch at a time. */
 static void
 run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 {
-	uint64_t n = p->runs ? p->runs : (s->budget_runs ? s->budget_runs : 100);
+	uint64_t n = scenario_runs(p, s);
 	double limit = p->time_limit > 0 ? p->time_limit : s->budget_seconds;
 	double start = wall_now(), deadline = limit > 0 ? start + limit : 0;
 	size_t cap = MAX_BATCH_PER_JOB * (size_t)p->jobs_n;
-	/* Run k (seed + k) has global index global + k; the shard keeps
-	 * those equal to shard_i modulo shard_n. */
-	uint64_t r = p->global % p->shard_n;
-	uint64_t first = p->shard_i >= r ? p->shard_i - r : p->shard_i + (p->shard_n - r);
-	uint64_t want = first < n ? 1 + (n - 1 - first) / p->shard_n : 0;
+	uint64_t first, want = shard_share(p, p->global, n, &first);
 	uint64_t k = first, made = 0, before = reported(rep), done;
-	uint64_t pct_steps = pct_estimate(&p->rc, s, p->seed, p->each_step, p->msg, p->quiet);
+	uint64_t pct_steps;
 
+	fl_report_plan(rep, s->name, 0);
+	pct_steps = pct_estimate(&p->rc, s, p->seed, p->each_step, p->msg, p->quiet);
 	scn_rules_fired = 0;
 	scn_runs_done = 0;
 	p->global += n;
@@ -988,8 +1029,8 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 	if (interrupted)
 		return; /* no claim about rules from a scenario cut short */
 	if (done < want)
-		fprintf(p->msg, "%s: time budget of %g s reached after %" PRIu64 " of %" PRIu64 " runs\n",
-		        s->name, limit, done, want);
+		note(p->msg, "%s: time budget of %g s reached after %" PRIu64 " of %" PRIu64 " runs\n",
+		     s->name, limit, done, want);
 	if (p->sweep || s->sweep)
 		run_sweep(p, s, n, pct_steps, start, limit, rep);
 	if (!interrupted)
@@ -1141,10 +1182,19 @@ cmd_run(int argc, char **argv)
 	p.rc.timeout_ms = p.timeout_ms;
 	p.batch = calloc(MAX_BATCH_PER_JOB * (size_t)p.jobs_n, sizeof(*p.batch));
 
+	/* The progress line is drawn in place on stderr when it is a terminal
+	 * that takes escape codes; elsewhere (a CI log) it is a line every
+	 * tenth of the batch.  TAP on a terminal is its own progress: no line
+	 * is drawn beside it. */
+	const char *term = getenv("TERM");
+	bool tap_on_tty = tap && isatty(STDOUT_FILENO);
+	bool in_place = isatty(STDERR_FILENO) && term != NULL && *term != '\0' &&
+	                strcmp(term, "dumb") != 0;
 	struct fl_report_options ro = {
 		.out = p.msg,
-		.progress = !p.quiet,
-		.tty = isatty(fileno(p.msg)),
+		.progress = !p.quiet && !tap_on_tty,
+		.tty = in_place,
+		.progress_out = stderr,
 		.tap = tap ? stdout : NULL,
 		.json_path = json,
 		.junit_path = junit,
@@ -1174,14 +1224,24 @@ cmd_run(int argc, char **argv)
 
 	fprintf(p.msg, "faultline: seed %" PRIu64 ", %zu scenario(s)%s\n", p.seed, count,
 	        p.shard_n > 1 ? " (sharded)" : "");
-	for (size_t i = 0; i < count && !interrupted; i++) {
-		const char *why;
-
+	/* The plan: this shard's runs of every scenario it can run (a sweep's
+	 * are added once its counting run has found them). */
+	uint64_t planned = 0, global = 0, first;
+	for (size_t i = 0; i < count; i++) {
 		if (mode >= 0)
 			list[i]->mode = (enum fl_scn_mode)mode;
-		why = fl_runner_unsupported(list[i]);
+		if (fl_runner_unsupported(list[i]) != NULL)
+			continue;
+		planned += shard_share(&p, global, scenario_runs(&p, list[i]), &first);
+		global += scenario_runs(&p, list[i]);
+	}
+	fl_report_plan(rep, NULL, planned);
+	batch_report = rep;
+	for (size_t i = 0; i < count && !interrupted; i++) {
+		const char *why = fl_runner_unsupported(list[i]);
+
 		if (why != NULL) {
-			fprintf(stderr, "%s: skipped: %s\n", list[i]->path, why);
+			note(stderr, "%s: skipped: %s\n", list[i]->path, why);
 			skipped++;
 			continue;
 		}
@@ -1210,6 +1270,7 @@ cmd_run(int argc, char **argv)
 		        : p.shard_n > 1 ? "this shard holds none of the requested runs"
 		                        : "no run was started");
 	fl_runner_shutdown();
+	batch_report = NULL;
 	fl_report_free(rep);
 	free(p.batch);
 	fl_scenario_list_free(list, count);
@@ -1609,22 +1670,65 @@ cmd_shrink(int argc, char **argv)
 	return rv == 0 ? 0 : EXIT_USAGE;
 }
 
+/* The harness's and the fixtures' scheduling points (the transport's are
+ * fl_sched_point_names). */
+static const char *const harness_sched_points[][2] = {
+#define FL_SCHED(name, what) { name, what },
+#include "run/sched_points.def"
+#undef FL_SCHED
+};
+
+static void
+list_points(void)
+{
+	printf("fault points (a scenario's faults: point, --sweep):\n");
+	for (size_t i = 0; fl_fault_point_names[i] != NULL; i++)
+		printf("  %-34s %s\n", fl_fault_point_names[i], fl_fault_point_whats[i]);
+	printf("  %-34s %s\n", "posix/..., libc/...",
+	       "a libc call fails, through libfiu's POSIX preload (proc mode; libfiu names them, "
+	       "e.g. posix/io/oc/open)");
+	printf("scheduling points (sim mode: where the scheduler may switch actors; it also "
+	       "may when an actor idles or waits for a lock):\n");
+	for (size_t i = 0; fl_sched_point_names[i] != NULL; i++)
+		printf("  %-34s %s\n", fl_sched_point_names[i], fl_sched_point_whats[i]);
+	for (size_t i = 0; i < sizeof(harness_sched_points) / sizeof(harness_sched_points[0]); i++)
+		printf("  %-34s %s\n", harness_sched_points[i][0], harness_sched_points[i][1]);
+}
+
 static int
 cmd_list(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "points", no_argument, 0, 'p' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
 	struct fl_scenario **list;
 	size_t count;
-	static const char *const modes[] = { "sim", "proc", "stress" };
+	bool points = false;
+	int c;
 
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		fputs(usage_list, stdout);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': points = true; break;
+		case 'h': fputs(usage_list, stdout); return 0;
+		default: fputs(usage_list, stderr); return EXIT_USAGE;
+		}
+	}
+	if (points) {
+		if (optind != argc) {
+			fputs(usage_list, stderr);
+			return EXIT_USAGE;
+		}
+		list_points();
 		return 0;
 	}
-	if (load_all((const char *const *)argv + 1, (size_t)(argc - 1), &list, &count) != 0)
+	if (load_all((const char *const *)argv + optind, (size_t)(argc - optind), &list, &count) != 0)
 		return EXIT_USAGE;
 	for (size_t i = 0; i < count; i++) {
 		const char *why = fl_runner_unsupported(list[i]);
-		printf("%-28s %-6s %s\n    %s%s%s\n", list[i]->name, modes[list[i]->mode], list[i]->path,
+		printf("%-28s %-6s %s\n    %s%s%s\n", list[i]->name, mode_names[list[i]->mode], list[i]->path,
 		       list[i]->description ? list[i]->description : "",
 		       why ? "\n    (not runnable in this build: " : "", why ? why : "");
 		if (why)
@@ -1653,6 +1757,10 @@ main(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage_main, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("faultline %s\n", FL_VERSION);
+		return 0;
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
