@@ -231,8 +231,9 @@ static uint64_t mono_ms(void)
 
 /* The progress line: "[done/planned] scenario: N passed, M not passed".
  * On a terminal (opt.tty) it is redrawn in place at most once every
- * progress_interval_ms (what the terminal shows lags the count by less
- * than that; the summary is exact); otherwise a line every tenth of the
+ * progress_interval_ms, so a burst of results costs the terminal ten
+ * lines a second, not one a run (the line may lag the count until the
+ * next result; the summary is exact); otherwise a line every tenth of the
  * plan (or progress_every runs). */
 static void progress(struct fl_report *r)
 {
@@ -245,11 +246,12 @@ static void progress(struct fl_report *r)
 		         (unsigned long long)r->opt.planned);
 	else
 		snprintf(count, sizeof count, "[%llu]", (unsigned long long)done);
-	/* 79 columns at most: a wrapped line could not be redrawn in place. */
 	snprintf(line, sizeof line, "%s %.*s%s%llu passed, %llu not passed", count,
 	         r->current ? 36 : 0, r->current ? r->current : "", r->current ? ": " : "",
 	         (unsigned long long)r->by_verdict[FL_VERDICT_PASS], (unsigned long long)bad);
 	if (r->opt.tty) {
+		/* 79 columns at most: a wrapped line is not redrawn in place. */
+		line[79] = '\0';
 		uint64_t now = mono_ms(), every = r->opt.progress_interval_ms ? r->opt.progress_interval_ms
 		                                                              : 100;
 		FILE *f = progress_file(r);
