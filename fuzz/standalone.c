@@ -44,6 +44,14 @@ main(int argc, char **argv)
 {
 	int inputs = 0;
 
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fprintf(argc < 2 ? stderr : stdout,
+		        "usage: %s FILE|DIR...\n"
+		        "Runs this fuzz target once over each file (every file of each directory):\n"
+		        "its seed corpus as a regression test.  Exit 0 when every input ran.\n",
+		        argv[0]);
+		return argc < 2 ? 2 : 0;
+	}
 	for (int i = 1; i < argc; i++) {
 		struct stat st;
 		DIR *d;
