@@ -112,6 +112,9 @@ main(int argc, char **argv)
 	}
 	rc = fl_driver_start(&ctx, &d);
 	if (rc != 0) {
+		/* Request/response says which of its segments failed, and why. */
+		if (reqrep && fl_rr_errmsg()[0] != '\0')
+			fprintf(stderr, "faultline-driver: %s\n", fl_rr_errmsg());
 		fprintf(stderr, "faultline-driver: %s: %s\n", fl_errname(rc), fl_strerror(rc));
 		return 1;
 	}

@@ -133,6 +133,7 @@ struct fl_client {
 	struct fl_client_ctx ctx;
 	char ns[FL_NAME_MAX + 1];
 	char dir[256];
+	struct fl_shm_dir rundir; /* the run directory: identity; open during an operation */
 	struct fl_shm cnc;
 	struct fl_cnc_header *hdr;
 	struct fl_cnc_client *rec;
@@ -243,7 +244,7 @@ static int
 map_get(fl_client *c, int64_t id, struct log_map **out)
 {
 	struct log_map *m;
-	char path[320];
+	char name[32];
 	int i, rc;
 
 	for (i = 0; i < c->maps.n; i++) {
@@ -257,9 +258,12 @@ map_get(fl_client *c, int64_t id, struct log_map **out)
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return FL_ENOMEM;
-	snprintf(path, sizeof(path), "%s/" FL_LOG_NAME_FMT, c->dir, (long long)id);
+	snprintf(name, sizeof(name), FL_LOG_NAME_FMT, (long long)id);
 	FL_SCHED_POINT("client.log.map");
-	rc = fl_shm_map(path, true, FL_LOG_META_SIZE, &m->shm);
+	rc = fl_shm_dir_reopen(c->dir, &c->rundir);
+	if (rc == 0)
+		rc = fl_shm_map_at(&c->rundir, name, true, FL_LOG_META_SIZE, &m->shm);
+	fl_shm_dir_close(&c->rundir);
 	if (rc == 0)
 		rc = fl_log_attach(&m->log, m->shm.addr, m->shm.len);
 	if (rc == 0)
@@ -748,7 +752,6 @@ int
 fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 {
 	fl_client *c;
-	char path[320];
 	uint64_t hb, now;
 	int rc, i;
 
@@ -770,8 +773,15 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 		c->ctx.resource_linger_ns = FL_CLIENT_LINGER_NS;
 	fl_mutex_init(&c->mu);
 	fl_run_dir_path(c->ns, c->dir, sizeof(c->dir));
-	snprintf(path, sizeof(path), "%s/%s", c->dir, FL_CNC_FILE);
-	rc = fl_shm_map(path, true, FL_CNC_HEADER_SIZE, &c->cnc);
+	/* Whoever owns the run directory and cnc.dat can write what this
+	 * process reads and shrink what it maps (SIGBUS): only its own uid
+	 * (or the one allowed) is trusted, checked on the open descriptors. */
+	rc = fl_shm_dir_open(c->dir, c->ctx.allowed_uid != 0 ? (uid_t)c->ctx.allowed_uid : (uid_t)-1,
+	                     &c->rundir, NULL, 0);
+	if (rc != 0)
+		goto fail;
+	rc = fl_shm_map_at(&c->rundir, FL_CNC_FILE, true, FL_CNC_HEADER_SIZE, &c->cnc);
+	fl_shm_dir_close(&c->rundir); /* reopened for each log map */
 	if (rc != 0)
 		goto fail;
 	rc = fl_cnc_validate(c->cnc.addr, c->cnc.len);
@@ -829,6 +839,7 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 	return 0;
 fail:
 	fl_shm_unmap(&c->cnc);
+	fl_shm_dir_close(&c->rundir);
 	fl_mutex_fini(&c->mu);
 	free(c);
 	return rc;
@@ -907,6 +918,7 @@ fl_client_close(fl_client *c)
 	free(c->dead.v);
 	free(c->retired.v);
 	fl_shm_unmap(&c->cnc);
+	fl_shm_dir_close(&c->rundir);
 	fl_mutex_fini(&c->mu);
 	free(c);
 }

@@ -124,8 +124,12 @@ struct fl_event {
 	char msg[96];
 };
 
-/* The log file of a publication, relative to the run dir. */
+/* The files of a run directory (fl_shm_run_file: removing a stale run
+ * directory unlinks these names and nothing else): cnc.dat, the log file
+ * of each publication, and the request/response segments (reqrep.c). */
 #define FL_LOG_NAME_FMT "pub-%lld.log"
+#define FL_CHUNKS_FILE "chunks.dat"
+#define FL_PORTS_FILE "ports.dat"
 
 static inline struct fl_cnc_counters *
 fl_cnc_counters(void *base)

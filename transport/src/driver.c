@@ -37,7 +37,7 @@ struct drv_mapper {
 
 struct drv_log {
 	int64_t id;
-	char path[320];
+	char name[32];  /* FL_LOG_NAME_FMT, in the run directory */
 	struct fl_shm shm;
 	struct fl_log log;
 	struct drv_mapper mappers[FL_STATS_MAX_CLIENTS];
@@ -72,7 +72,7 @@ struct fl_driver {
 	struct fl_driver_ctx ctx;
 	char ns[FL_NAME_MAX + 1];
 	char dir[256];
-	char cnc_path[300];
+	struct fl_shm_dir rundir; /* the run directory: identity; open during an operation */
 	struct fl_shm cnc;
 	struct fl_cnc_header *hdr;
 	struct fl_cnc_counters *ctr;
@@ -86,7 +86,7 @@ struct fl_driver {
 	int nimages;
 	struct drv_log *logs[MAX_LOGS];
 	int nlogs;
-	char *unlink_pending[MAX_LOGS]; /* released logs whose unlink failed */
+	char *unlink_pending[MAX_LOGS]; /* names of released logs whose unlink failed */
 	int nunlink;
 	uint64_t unlink_retry_at;
 	uint64_t pid_check_at;   /* next look for clients whose process is gone */
@@ -257,21 +257,33 @@ mapper_total(const struct drv_log *l)
  * it lost. */
 #define UNLINK_RETRY_NS (10 * FL_NS_PER_MS)
 
+/* Unlinks name in the run directory, opened again for it (shm.h). */
+static int
+dir_unlink(fl_driver *d, const char *name)
+{
+	int rc = fl_shm_dir_reopen(d->dir, &d->rundir);
+
+	if (rc == 0)
+		rc = fl_shm_unlink_at(&d->rundir, name);
+	fl_shm_dir_close(&d->rundir);
+	return rc;
+}
+
 static void
-unlink_or_retry(fl_driver *d, const char *path)
+unlink_or_retry(fl_driver *d, const char *name)
 {
 	char *dup;
 
-	if (fl_shm_unlink(path) != FL_EIO) {
-		vlog(d, "%s unlinked", path);
+	if (dir_unlink(d, name) != FL_EIO) {
+		vlog(d, "%s/%s unlinked", d->dir, name);
 		return;
 	}
-	dup = d->nunlink < MAX_LOGS ? strdup(path) : NULL;
+	dup = d->nunlink < MAX_LOGS ? strdup(name) : NULL;
 	if (dup == NULL) {
-		vlog(d, "unlink %s failed; no room to retry it", path);
+		vlog(d, "unlink %s/%s failed; no room to retry it", d->dir, name);
 		return;
 	}
-	vlog(d, "unlink %s failed; retrying", path);
+	vlog(d, "unlink %s/%s failed; retrying", d->dir, name);
 	if (d->nunlink == 0)
 		d->unlink_retry_at = d->now + UNLINK_RETRY_NS;
 	d->unlink_pending[d->nunlink++] = dup;
@@ -285,9 +297,9 @@ retry_unlinks(fl_driver *d)
 	if (d->nunlink == 0 || d->now < d->unlink_retry_at)
 		return 0;
 	for (i = d->nunlink - 1; i >= 0; i--) {
-		if (fl_shm_unlink(d->unlink_pending[i]) == FL_EIO)
+		if (dir_unlink(d, d->unlink_pending[i]) == FL_EIO)
 			continue;
-		vlog(d, "%s unlinked on retry", d->unlink_pending[i]);
+		vlog(d, "%s/%s unlinked on retry", d->dir, d->unlink_pending[i]);
 		free(d->unlink_pending[i]);
 		d->unlink_pending[i] = d->unlink_pending[--d->nunlink];
 		n++;
@@ -302,7 +314,7 @@ log_destroy(fl_driver *d, int idx)
 	struct drv_log *l = d->logs[idx];
 
 	fl_shm_unmap(&l->shm);
-	unlink_or_retry(d, l->path);
+	unlink_or_retry(d, l->name);
 	free(l);
 	d->logs[idx] = d->logs[--d->nlogs];
 }
@@ -519,17 +531,24 @@ cmd_add_pub(fl_driver *d, const struct fl_cmd *c)
 	if (p == NULL || l == NULL)
 		goto nomem;
 	l->id = c->corr_id;
-	snprintf(l->path, sizeof(l->path), "%s/" FL_LOG_NAME_FMT, d->dir, (long long)c->corr_id);
-	rc = fl_shm_create(l->path, fl_log_file_length(d->ctx.term_length), &l->shm);
+	snprintf(l->name, sizeof(l->name), FL_LOG_NAME_FMT, (long long)c->corr_id);
+	rc = fl_shm_dir_reopen(d->dir, &d->rundir);
+	if (rc == 0)
+		rc = fl_shm_create_at(&d->rundir, l->name, fl_log_file_length(d->ctx.term_length),
+		                      &l->shm);
+	fl_shm_dir_close(&d->rundir);
 	if (rc != 0) {
-		send_error(d, c->client_id, c->corr_id, rc, "creating the log buffer failed");
+		vlog(d, "creating %s/%s failed: %s", d->dir, l->name, fl_strerror(rc));
+		send_error(d, c->client_id, c->corr_id, rc,
+		           rc == FL_ENOSPC ? "no room in /dev/shm for the log buffer"
+		                           : "creating the log buffer failed");
 		goto out;
 	}
 	fl_log_format(l->shm.addr, d->ctx.term_length, d->ctx.mtu, (int32_t)c->corr_id, c->stream_id,
 	              c->exclusive != 0, c->corr_id, c->client_id);
 	if (fl_log_attach(&l->log, l->shm.addr, l->shm.len) != 0) {
 		fl_shm_unmap(&l->shm);
-		unlink_or_retry(d, l->path);
+		unlink_or_retry(d, l->name);
 		send_error(d, c->client_id, c->corr_id, FL_EPROTO, "log buffer format");
 		goto out;
 	}
@@ -859,15 +878,16 @@ conductor(void *arg)
 
 /* ---- start / close ------------------------------------------------------ */
 
-/* Is the driver that left cnc.dat in dir still alive?  1 live, 0 stale. */
+/* Is the driver that left cnc.dat in the run directory dir still alive?
+ * 1 live, 0 stale. */
 static int
-live_driver(const char *cnc_path, uint64_t liveness_ns, int32_t *pid)
+live_driver(const struct fl_shm_dir *dir, uint64_t liveness_ns, int32_t *pid)
 {
 	struct fl_shm m = {0};
 	const struct fl_cnc_header *h;
 	int live = 0;
 
-	if (fl_shm_map(cnc_path, false, sizeof(*h), &m) != 0)
+	if (fl_shm_map_at(dir, FL_CNC_FILE, false, sizeof(*h), &m) != 0)
 		return 0;
 	h = m.addr;
 	if (h->magic == FL_CNC_MAGIC && h->version == FL_CNC_VERSION &&
@@ -882,6 +902,69 @@ live_driver(const char *cnc_path, uint64_t liveness_ns, int32_t *pid)
 	}
 	fl_shm_unmap(&m);
 	return live;
+}
+
+/* Removes the run directory: the transport's files in it, then the
+ * directory, unless something else was put there (said on stderr). */
+static void
+remove_dir(fl_driver *d)
+{
+	char other[256];
+	int rc = fl_shm_dir_reopen(d->dir, &d->rundir);
+
+	if (rc == FL_EPERM)
+		fprintf(stderr, "faultline: %s is no longer this driver's run directory; left it\n",
+		        d->dir);
+	if (rc == 0 && fl_shm_dir_clean(&d->rundir, d->dir, other, sizeof(other)) == FL_EEXIST)
+		fprintf(stderr,
+		        "faultline: left %s in place: it holds '%s', which faultline did not create\n",
+		        d->dir, other);
+	fl_shm_dir_close(&d->rundir);
+}
+
+/*
+ * The run directory exists.  It is taken over only when it is plainly a
+ * dead driver's: a real directory (not a link), owned by this user, mode
+ * 0700, its cnc.dat not heart-beating, and nothing in it but the files
+ * the transport creates, which are unlinked (nothing is ever unlinked
+ * through a link, nor anything of another name).  Anything else is
+ * refused with a message saying why and left as it is.
+ */
+static int
+take_stale_dir(fl_driver *d)
+{
+	char why[128], other[256];
+	int32_t pid = 0;
+	int rc;
+
+	if (d->ctx.fresh_dir) {
+		fprintf(stderr, "faultline: %s already exists; not adopting it (fresh_dir)\n", d->dir);
+		return FL_EEXIST;
+	}
+	rc = fl_shm_dir_open(d->dir, (uid_t)-1, &d->rundir, why, sizeof(why));
+	if (rc == FL_EPERM)
+		fprintf(stderr,
+		        "faultline: %s %s: not a run directory of this user; refusing to use or "
+		        "remove it\n",
+		        d->dir, why);
+	if (rc != 0)
+		return rc == FL_ENOENT ? FL_EIO : rc;
+	if (live_driver(&d->rundir, d->ctx.client_liveness_ns, &pid)) {
+		fprintf(stderr,
+		        "faultline: namespace '%s' is owned by a live driver (pid %d); "
+		        "not starting a second one\n",
+		        d->ns, (int)pid);
+		return FL_EEXIST;
+	}
+	vlog(d, "removing the files of the stale run directory %s", d->dir);
+	rc = fl_shm_dir_clean(&d->rundir, NULL, other, sizeof(other));
+	if (rc == FL_EEXIST)
+		fprintf(stderr,
+		        "faultline: stale run directory %s holds '%s', which faultline did not "
+		        "create; removed faultline's files and left the directory with it\n",
+		        d->dir, other);
+	/* Emptied, it is reused as it is: no window in which the name is free. */
+	return rc;
 }
 
 static int
@@ -933,7 +1016,6 @@ fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
 	size_t len;
 	uint8_t *base;
 	int rc, i;
-	int32_t pid = 0;
 
 	if (ctx == NULL || out == NULL)
 		return FL_EINVAL;
@@ -951,28 +1033,21 @@ fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
 	rc = fl_run_dir_path(d->ns, d->dir, sizeof(d->dir));
 	if (rc != 0)
 		goto fail;
-	snprintf(d->cnc_path, sizeof(d->cnc_path), "%s/%s", d->dir, FL_CNC_FILE);
-	rc = fl_shm_dir_create(d->dir);
-	if (rc == FL_EEXIST) {
-		if (live_driver(d->cnc_path, d->ctx.client_liveness_ns, &pid)) {
-			fprintf(stderr,
-			        "faultline: namespace '%s' is owned by a live driver (pid %d); "
-			        "not starting a second one\n",
-			        d->ns, (int)pid);
-			rc = FL_EEXIST;
-			goto fail;
-		}
-		vlog(d, "removing stale run directory %s", d->dir);
-		fl_shm_dir_remove(d->dir);
-		rc = fl_shm_dir_create(d->dir);
-	}
+	rc = fl_shm_dir_create(d->dir, &d->rundir);
+	if (rc == FL_EEXIST)
+		rc = take_stale_dir(d);
 	if (rc != 0)
 		goto fail;
 	len = FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE + d->ctx.cmd_ring_length + FL_RING_TRAILER +
 	      d->ctx.broadcast_length + FL_RING_TRAILER;
-	rc = fl_shm_create(d->cnc_path, len, &d->cnc);
-	if (rc != 0)
+	rc = fl_shm_create_at(&d->rundir, FL_CNC_FILE, len, &d->cnc);
+	if (rc != 0) {
+		vlog(d, "creating %s/%s (%zu bytes) failed: %s", d->dir, FL_CNC_FILE, len,
+		     fl_strerror(rc));
 		goto fail_dir;
+	}
+	/* Reopened for each operation from now on (shm.h), never held. */
+	fl_shm_dir_close(&d->rundir);
 	base = d->cnc.addr;
 	d->hdr = (struct fl_cnc_header *)base;
 	d->hdr->version = FL_CNC_VERSION;
@@ -996,8 +1071,11 @@ fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
 	__atomic_store_n(&d->hdr->magic, FL_CNC_MAGIC, __ATOMIC_RELEASE);
 	for (i = 0; i < (int)d->ctx.extension_count; i++) {
 		rc = add_ext(d, d->ctx.extensions[i]);
-		if (rc != 0)
+		if (rc != 0) {
+			vlog(d, "extension %s did not start: %s", d->ctx.extensions[i]->name,
+			     fl_strerror(rc));
 			goto fail_cnc;
+		}
 	}
 	if (!d->ctx.no_thread) {
 		rc = fl_thread_start(&d->thread, "fl-driver", conductor, d);
@@ -1014,8 +1092,9 @@ fail_cnc:
 	__atomic_store_n(&d->hdr->driver_closed, 1, __ATOMIC_RELEASE);
 	fl_shm_unmap(&d->cnc);
 fail_dir:
-	fl_shm_dir_remove(d->dir);
+	remove_dir(d);
 fail:
+	fl_shm_dir_close(&d->rundir);
 	free(d);
 	return rc;
 }
@@ -1048,7 +1127,7 @@ fl_driver_close(fl_driver *d)
 	for (i = 0; i < d->nunlink; i++)
 		free(d->unlink_pending[i]);
 	fl_shm_unmap(&d->cnc);
-	fl_shm_dir_remove(d->dir);
+	remove_dir(d);
 	vlog(d, "closed %s", d->dir);
 	free(d);
 }

@@ -39,6 +39,10 @@ static const struct errdesc errors[] = {
 	{ FL_EFAULT_INJECTED, "FL_EFAULT_INJECTED", "injected fault" },
 	{ FL_ECRASHED, "FL_ECRASHED", "peer process died" },
 	{ FL_ENOSERVER, "FL_ENOSERVER", "no server offers the service" },
+	{ FL_EPERM, "FL_EPERM",
+	  "refused: the run directory or segment is a link, not owned by this user or not private "
+	  "(mode 0700), or not accessible to this user" },
+	{ FL_ENOSPC, "FL_ENOSPC", "no space left in /dev/shm for a shared-memory segment" },
 };
 
 static const struct errdesc *

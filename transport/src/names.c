@@ -1,11 +1,13 @@
 /*
- * Namespace and channel name validation, and the run directory path.
+ * Namespace and channel name validation, the run directory path and its
+ * removal.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "faultline/driver.h"
 #include "faultline/error.h"
+#include "shm.h"
 
 int
 fl_name_validate(const char *name)
@@ -39,4 +41,13 @@ fl_run_dir_path(const char *ns, char *buf, size_t len)
 	if (n < 0 || (size_t)n >= len)
 		return FL_EINVAL;
 	return 0;
+}
+
+int
+fl_run_dir_remove(const char *ns)
+{
+	char dir[256];
+	int rc = fl_run_dir_path(ns, dir, sizeof(dir));
+
+	return rc != 0 ? rc : fl_shm_dir_remove(dir);
 }

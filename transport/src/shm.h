@@ -2,39 +2,103 @@
  * Shared-memory segments under the run directory: the platform seam's shm
  * part.  Every create/map/truncate/unlink goes through here so fault points
  * transport/shm/... cover them all.  Module-to-module.
+ *
+ * A run directory sits in /dev/shm, where any user may create any name, so
+ * it is trusted only through a descriptor: opened without following a link
+ * and checked with fstat (a directory, mode 0700, owned by a uid the caller
+ * accepts); segments are then opened relative to that descriptor, again
+ * without following links, and checked the same way.
+ *
+ * The descriptor is held only for an operation, not for the life of a
+ * driver or client (a process's descriptors are the harness's to count):
+ * fl_shm_dir_close keeps the directory's identity, and fl_shm_dir_reopen
+ * opens it again for the next operation and refuses anything at the path
+ * that is not that same directory, still private and owned as before.
  */
 #ifndef FL_SHM_H
 #define FL_SHM_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct fl_shm {
 	void *addr;  /* NULL when not mapped */
 	size_t len;
 };
 
-/* Creates dir with mode 0700.  FL_EEXIST if it exists, FL_EIO. */
-int fl_shm_dir_create(const char *dir);
+/* A checked run directory: its identity, and a descriptor while open. */
+struct fl_shm_dir {
+	int fd;     /* O_DIRECTORY descriptor, valid when open */
+	bool open;
+	uid_t uid;  /* its owner */
+	dev_t dev;  /* identity, checked on every reopen */
+	ino_t ino;
+};
 
-/* Unlinks every file in dir, then removes it.  0, FL_ENOENT, FL_EIO. */
+/* Creates dir (mode 0700) exclusively and opens it into *out.  FL_EEXIST if
+ * anything exists at that path, FL_ENOSPC, FL_EIO. */
+int fl_shm_dir_create(const char *dir, struct fl_shm_dir *out);
+
+/* Opens an existing run directory without following a link and checks it:
+ * a directory of mode 0700 owned by the effective uid or by also_uid
+ * ((uid_t)-1: none).  FL_ENOENT, FL_EPERM (a link, not a directory, another
+ * owner, another mode, or not accessible; why, when not NULL, gets a
+ * sentence "is a symbolic link"), FL_EIO. */
+int fl_shm_dir_open(const char *dir, uid_t also_uid, struct fl_shm_dir *out, char *why,
+                    size_t whylen);
+
+/* Opens the directory d was opened from (path) again: refused (FL_EPERM)
+ * unless it is still that directory, owned by the same uid, mode 0700,
+ * reached without following a link.  A no-op when d is open.  FL_ENOENT,
+ * FL_EPERM, FL_EIO. */
+int fl_shm_dir_reopen(const char *path, struct fl_shm_dir *d);
+
+/* Closes the descriptor, keeping the identity for fl_shm_dir_reopen (safe
+ * on a zeroed or closed struct). */
+void fl_shm_dir_close(struct fl_shm_dir *d);
+
+/* Is name a file the transport creates in a run directory (cnc.dat,
+ * pub-<id>.log, chunks.dat, ports.dat)?  Nothing else is ever unlinked. */
+bool fl_shm_run_file(const char *name);
+
+/* Unlinks the transport's files (fl_shm_run_file) in the open directory d,
+ * then, when rmdir_path is not NULL and still names d, removes the
+ * directory.  Anything else is left, and with it the directory: FL_EEXIST,
+ * the first such name copied into other (when not NULL).  0, FL_EEXIST,
+ * FL_EIO. */
+int fl_shm_dir_clean(const struct fl_shm_dir *d, const char *rmdir_path, char *other,
+                     size_t otherlen);
+
+/* Removes the run directory dir: fl_shm_dir_open (owned by the effective
+ * uid), then fl_shm_dir_clean.  0, FL_ENOENT, FL_EPERM, FL_EEXIST, FL_EIO. */
 int fl_shm_dir_remove(const char *dir);
 
-/* Number of regular files in dir (>= 0) or FL_ENOENT/FL_EIO. */
+/* Number of entries in dir (>= 0) or FL_ENOENT/FL_EIO.  For tests. */
 int fl_shm_dir_count(const char *dir);
 
-/* Creates path exclusively (0600), sizes it to len and maps it rw,
- * zero-filled.  On failure nothing is left behind. */
-int fl_shm_create(const char *path, size_t len, struct fl_shm *out);
+/* Creates name in d exclusively (0600), reserves len bytes of /dev/shm for
+ * it and maps it rw, zero-filled.  The reservation is what keeps a full or
+ * small /dev/shm from killing the process with SIGBUS on the first touch of
+ * an unbacked page: FL_ENOSPC instead.  On failure nothing is left behind.
+ * FL_EEXIST, FL_ENOSPC, FL_EIO. */
+int fl_shm_create_at(const struct fl_shm_dir *d, const char *name, size_t len,
+                     struct fl_shm *out);
 
-/* Maps an existing file; its size must be >= min_len.  FL_ENOENT, FL_EIO,
+/* Maps the existing regular file name in d (not a link, owned by d's
+ * owner); its size must be >= min_len.  FL_ENOENT, FL_EPERM, FL_EIO,
  * FL_EPROTO (too small). */
+int fl_shm_map_at(const struct fl_shm_dir *d, const char *name, bool writable, size_t min_len,
+                  struct fl_shm *out);
+
+/* fl_shm_map_at by path, for tests: the file must be a regular file owned
+ * by the effective uid. */
 int fl_shm_map(const char *path, bool writable, size_t min_len, struct fl_shm *out);
 
 /* Unmaps (safe on a zeroed struct). */
 void fl_shm_unmap(struct fl_shm *m);
 
-/* Unlinks path.  0, FL_ENOENT, FL_EIO. */
-int fl_shm_unlink(const char *path);
+/* Unlinks name in d.  0, FL_ENOENT, FL_EIO. */
+int fl_shm_unlink_at(const struct fl_shm_dir *d, const char *name);
 
 #endif

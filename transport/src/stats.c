@@ -37,7 +37,8 @@ fl_cnc_validate(const void *base, size_t len)
 int
 fl_stats_read(const char *ns, struct fl_stats *out)
 {
-	char dir[256], path[300];
+	char dir[256];
+	struct fl_shm_dir d = { .fd = -1 };
 	struct fl_shm m = {0};
 	const struct fl_cnc_header *h;
 	struct fl_cnc_counters *g;
@@ -48,8 +49,13 @@ fl_stats_read(const char *ns, struct fl_stats *out)
 	rc = fl_run_dir_path(ns, dir, sizeof(dir));
 	if (rc != 0)
 		return rc;
-	snprintf(path, sizeof(path), "%s/%s", dir, FL_CNC_FILE);
-	rc = fl_shm_map(path, false, FL_CNC_HEADER_SIZE, &m);
+	/* A file another user owns could shrink under the copy below (SIGBUS):
+	 * only this user's run directory is read, as a client would. */
+	rc = fl_shm_dir_open(dir, (uid_t)-1, &d, NULL, 0);
+	if (rc != 0)
+		return rc;
+	rc = fl_shm_map_at(&d, FL_CNC_FILE, false, FL_CNC_HEADER_SIZE, &m);
+	fl_shm_dir_close(&d);
 	if (rc != 0)
 		return rc;
 	rc = fl_cnc_validate(m.addr, m.len);

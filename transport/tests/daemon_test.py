@@ -28,7 +28,14 @@ proc = subprocess.Popen([driver, "-n", ns, "--client-timeout-ms", "500"],
                         stderr=subprocess.PIPE, text=True)
 try:
     assert wait_for(lambda: os.path.exists(run_dir + "/cnc.dat"), 10), "no cnc.dat"
-    time.sleep(0.05)
+
+    def rr_ready():
+        out = subprocess.run([stat, "--json", ns], capture_output=True, text=True, timeout=10)
+        return out.returncode == 0 and "rr_chunks_total" in json.loads(out.stdout)["ext"]
+
+    # cnc.dat comes first; the request/response gauges once its chunk pools
+    # (10 MiB reserved in /dev/shm) are made: waited for, not slept on.
+    assert wait_for(rr_ready, 60), "no request/response gauges"
     out = subprocess.run([stat, "--json", ns], capture_output=True, text=True, timeout=10)
     assert out.returncode == 0, out.stderr
     s = json.loads(out.stdout)

@@ -67,7 +67,8 @@ struct fl_chunk_pool_stats {
 
 /* fl_chunk_pool_create creates the segment file `path` (mode 0600, must not
  * exist) from `spec` (NULL: FL_CHUNK_DEFAULT_SPEC) and maps it.  Errors:
- * FL_EINVAL (bad spec: message in fl_rr_errmsg()), FL_EEXIST, FL_EIO,
+ * FL_EINVAL (bad spec: message in fl_rr_errmsg()), FL_EEXIST, FL_ENOSPC
+ * (no room in /dev/shm: the file is reserved when created), FL_EIO,
  * FL_ENOMEM.  The caller owns *out and closes it with fl_chunk_pool_close;
  * the file stays until fl_chunk_pool_unlink.  Not thread-safe against
  * other calls on the same path. */
@@ -81,8 +82,9 @@ int fl_chunk_spec_check(const char *spec, uint64_t *bytes);
 
 /* fl_chunk_pool_open maps an existing segment and validates its header.
  * `owner` (non-zero) is the client id recorded in every chunk this handle
- * loans.  Errors: FL_ENOENT, FL_EPROTO (bad magic/version/layout), FL_EIO,
- * FL_ENOMEM, FL_EINVAL (owner 0). */
+ * loans.  Errors: FL_ENOENT, FL_EPERM (a link, not a regular file, or not
+ * owned by this process's effective uid), FL_EPROTO (bad
+ * magic/version/layout), FL_EIO, FL_ENOMEM, FL_EINVAL (owner 0). */
 int fl_chunk_pool_open(const char *path, uint64_t owner, fl_chunk_pool **out);
 
 /* fl_chunk_pool_set_owner changes the owner id recorded by later loans

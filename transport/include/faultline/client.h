@@ -83,6 +83,12 @@ struct fl_client_ctx {
 	uint64_t driver_timeout_ns;    /* 0: FL_CLIENT_DRIVER_TIMEOUT_NS */
 	uint64_t heartbeat_interval_ns;/* 0: FL_CLIENT_HEARTBEAT_NS */
 	uint64_t resource_linger_ns;   /* 0: FL_CLIENT_LINGER_NS */
+	/* The run directory and its segments must be owned by this process's
+	 * effective uid, or by allowed_uid when it is not 0: say which other
+	 * user's driver to trust (its owner can write everything the client
+	 * maps, and kill it by shrinking a file).  0: no other (root needs no
+	 * allowance; its 0700 directories are closed to other users anyway). */
+	uint32_t allowed_uid;
 	/* Asynchronous errors (driver timeout, lapped broadcast, rejected
 	 * command); called on the conductor.  NULL: printed to stderr. */
 	void (*error_handler)(void *arg, int err, const char *what);
@@ -94,8 +100,11 @@ void fl_client_ctx_init(struct fl_client_ctx *ctx);
 
 /* fl_client_open connects to the driver of ctx->ns: maps cnc.dat, takes a
  * client record, starts heart-beating (and the conductor thread unless
- * ctx->agent).  Errors: FL_ENAME, FL_ENOENT (no driver), FL_EDRIVER_TIMEOUT
- * (the driver is not heart-beating), FL_EPROTO (version), FL_ELIMIT (client
+ * ctx->agent).  Errors: FL_ENAME, FL_ENOENT (no driver), FL_EPERM (the run
+ * directory or cnc.dat is a symbolic link, not a directory or regular
+ * file, not mode 0700, owned by a uid other than this process's and
+ * ctx->allowed_uid, or closed to this user), FL_EDRIVER_TIMEOUT (the
+ * driver is not heart-beating), FL_EPROTO (version), FL_ELIMIT (client
  * table full), FL_EIO, FL_ENOMEM.  On success *out must be passed to
  * fl_client_close. */
 int fl_client_open(const struct fl_client_ctx *ctx, fl_client **out);

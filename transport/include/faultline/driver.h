@@ -3,7 +3,17 @@
  * (/dev/shm/faultline-<ns>/, mode 0700, files 0600) and all shared state in
  * it: the command-and-control segment cnc.dat (commands to the driver, a
  * broadcast of responses and events to clients, gauges) and one log buffer
- * file pub-<registration id>.log per publication.
+ * file pub-<registration id>.log per publication (and, with the
+ * request/response extension, chunks.dat and ports.dat).
+ *
+ * The run directory is trusted only when it is plainly this user's: a
+ * directory (never followed through a symbolic link), owned by the
+ * effective uid, mode 0700.  Any user can create /dev/shm/faultline-<ns>,
+ * so a driver refuses anything else (FL_EPERM, with a message naming what
+ * is wrong) and never removes it; removing a stale run directory unlinks
+ * only the names above and leaves anything else, and then the directory.
+ * Segments are reserved in /dev/shm when created (a full or small /dev/shm
+ * is FL_ENOSPC, never a SIGBUS later).
  *
  * It runs embedded (fl_driver_start starts its conductor with
  * fl_thread_start, so under the harness it is an actor) or agent style
@@ -56,6 +66,10 @@ struct fl_driver_ctx {
 	bool no_pid_check;               /* true: reclaim a client only by the liveness
 	                                    timeout, never because its pid is gone (a
 	                                    model of the timeout path alone) */
+	bool fresh_dir;                  /* true: the run directory must not exist
+	                                    (FL_EEXIST): never take over a stale one.
+	                                    For generated namespaces another user could
+	                                    guess and create first */
 	/* Extra extensions besides the built-in table (driver_ext.h). */
 	const struct fl_driver_ext *const *extensions;
 	size_t extension_count;
@@ -68,12 +82,17 @@ void fl_driver_ctx_init(struct fl_driver_ctx *ctx);
 
 /* fl_driver_start creates the run directory and cnc.dat for ctx->ns and
  * starts the conductor (a thread unless ctx->no_thread).  A stale run
- * directory (driver pid dead or heartbeat older than the client liveness
- * timeout) is removed first.  Errors: FL_ENAME (bad namespace), FL_EEXIST
- * (a live driver owns the namespace; a message naming its pid goes to
- * stderr), FL_EIO, FL_ENOMEM, FL_EINVAL (bad sizes).  On success *out is
- * owned by the caller and must be passed to fl_driver_close.  ctx is copied
- * (ns too). */
+ * directory of this user (driver pid dead or heartbeat older than the
+ * client liveness timeout) is taken over: its faultline files are unlinked
+ * first.  Errors, each with a message on stderr saying why: FL_EPERM (the
+ * path is a symbolic link, not a directory, owned by another user or not
+ * mode 0700: refused and left alone), FL_EEXIST (a live driver owns the
+ * namespace, naming its pid; or the stale directory holds a file faultline
+ * did not create, which is left with the directory; or ctx->fresh_dir and
+ * the directory exists), FL_ENOSPC (no room in /dev/shm; nothing is left
+ * behind).  Also FL_ENAME (bad namespace), FL_EIO, FL_ENOMEM, FL_EINVAL
+ * (bad sizes).  On success *out is owned by the caller and must be passed
+ * to fl_driver_close.  ctx is copied (ns too). */
 int fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out);
 
 /* fl_driver_do_work runs one duty-cycle pass of the conductor: commands,
@@ -83,8 +102,9 @@ int fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out);
 int fl_driver_do_work(fl_driver *d);
 
 /* fl_driver_close stops the conductor, marks the namespace closed (clients
- * see FL_EDRIVER_TIMEOUT), unlinks every file and removes the run
- * directory, then frees d.  NULL is a no-op. */
+ * see FL_EDRIVER_TIMEOUT), unlinks the transport's files and removes the
+ * run directory (a file of another name put there keeps it, said on
+ * stderr), then frees d.  NULL is a no-op. */
 void fl_driver_close(fl_driver *d);
 
 /* fl_driver_run_dir returns the run directory path (owned by d). */
@@ -98,6 +118,15 @@ int fl_name_validate(const char *name);
 /* fl_run_dir_path writes "/dev/shm/faultline-<ns>" into buf.  Returns 0,
  * FL_ENAME, or FL_EINVAL when buf is too small. */
 int fl_run_dir_path(const char *ns, char *buf, size_t len);
+
+/* fl_run_dir_remove removes the run directory of ns after its driver died
+ * without closing: what fl_driver_start does to a stale one, without
+ * checking that its driver is dead.  Only a directory of this user, mode
+ * 0700, reached without following a link, and in it only the transport's
+ * files.  Returns 0, FL_ENAME, FL_ENOENT, FL_EPERM (a link, not a
+ * directory, another owner or mode: left alone), FL_EEXIST (it holds a
+ * file of another name: that file and the directory are left), FL_EIO. */
+int fl_run_dir_remove(const char *ns);
 
 #ifdef __cplusplus
 }

@@ -22,7 +22,8 @@ enum fl_error {
 	FL_EBACKPRESSURE = -6,   /* offer: the slowest subscriber is a full window behind */
 	FL_EMSGSIZE = -7,        /* message larger than the documented maximum */
 	FL_ENAME = -8,           /* invalid namespace, channel or service name */
-	FL_EEXIST = -9,          /* already exists (a live driver owns the namespace) */
+	FL_EEXIST = -9,          /* already exists (a live driver owns the namespace, or its
+	                            run directory holds files faultline did not create) */
 	FL_ENOENT = -10,         /* no such driver, registration, image or file */
 	FL_EIO = -11,            /* an OS call on shared memory failed */
 	FL_EDRIVER_TIMEOUT = -12,/* the driver stopped heart-beating */
@@ -42,7 +43,11 @@ enum fl_error {
 	FL_EFAULT_INJECTED = -26,/* an injected fault with no more specific code */
 	FL_ECRASHED = -27,       /* the peer process died */
 	FL_ENOSERVER = -28,      /* request/response: no server offers the service */
-	FL_ERROR_MIN = -28,
+	FL_EPERM = -29,          /* refused: a run directory or segment is a link, not a
+	                            directory or regular file, owned by another user, or
+	                            not mode 0700; or this user may not open it */
+	FL_ENOSPC = -30,         /* /dev/shm has no room for a segment (full or too small) */
+	FL_ERROR_MIN = -30,
 };
 
 /* fl_strerror returns a static, human-readable description of an FL_E* code

@@ -81,7 +81,8 @@ int fl_rr_validate_service(const char *name);
 
 /* fl_rr_domain_create creates chunks.dat and ports.dat in the existing
  * directory `dir` (cfg NULL: defaults) and maps them with owner id 1.
- * Errors: FL_EINVAL, FL_EEXIST, FL_EIO, FL_ENOMEM; nothing is left behind
+ * Errors: FL_EINVAL, FL_EEXIST, FL_ENOSPC (no room in /dev/shm: the files
+ * are reserved when created), FL_EIO, FL_ENOMEM; nothing is left behind
  * on failure.  The caller closes *out; the files stay until
  * fl_rr_domain_unlink. */
 int fl_rr_domain_create(const char *dir, const struct fl_rr_config *cfg, fl_rr_domain **out);
@@ -93,7 +94,9 @@ int fl_rr_domain_create(const char *dir, const struct fl_rr_config *cfg, fl_rr_d
  * with fl_rr_domain_open(fl_client_run_dir(c), fl_client_id(c), &d): the
  * driver then reclaims everything the client held when it closes or is
  * timed out.
- * Errors: FL_ENOENT, FL_EPROTO, FL_EIO, FL_ENOMEM, FL_EINVAL. */
+ * Errors: FL_ENOENT, FL_EPERM (a segment is a link, not a regular file, or
+ * not owned by this process's effective uid), FL_EPROTO, FL_EIO,
+ * FL_ENOMEM, FL_EINVAL. */
 int fl_rr_domain_open(const char *dir, uint64_t owner, fl_rr_domain **out);
 
 /* fl_rr_domain_close unmaps.  Ports and chunks still held stay held until

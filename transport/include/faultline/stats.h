@@ -68,7 +68,10 @@ struct fl_stats {
 
 /* fl_stats_read maps the namespace's cnc.dat read-only and copies the
  * gauges into *out.  Errors: FL_ENAME, FL_ENOENT (no run directory),
- * FL_EPROTO (bad magic/version), FL_EIO.  Thread-safe; any process. */
+ * FL_EPERM (the run directory or cnc.dat is a link, not mode 0700, or not
+ * owned by this process's effective uid: as for fl_client_open),
+ * FL_EPROTO (bad magic/version), FL_EIO.  Thread-safe; any process of the
+ * driver's user. */
 int fl_stats_read(const char *ns, struct fl_stats *out);
 
 /* fl_stats_print writes the stats as "name value" lines, or as one JSON

@@ -12,6 +12,7 @@
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
 #include "chunk_pool.h"
+#include "cnc.h"
 #include "port_pool.h"
 
 struct fl_rr_domain {
@@ -54,8 +55,8 @@ struct fl_rr_client {
 static void
 paths(const char *dir, char *chunks, char *ports)
 {
-	snprintf(chunks, PATH_MAX, "%s/chunks.dat", dir);
-	snprintf(ports, PATH_MAX, "%s/ports.dat", dir);
+	snprintf(chunks, PATH_MAX, "%s/" FL_CHUNKS_FILE, dir);
+	snprintf(ports, PATH_MAX, "%s/" FL_PORTS_FILE, dir);
 }
 
 int

@@ -37,20 +37,26 @@ fl_rr_errmsg(void)
 int
 rr_seg_create(const char *path, size_t size, const char *fault, void **base)
 {
-	int fd;
+	int fd, err, rc = FL_EIO;
 	void *p;
 
 	if (FL_FAULT(fault)) {
 		rr_set_errmsg("%s: injected fault %s", path, fault);
 		return FL_EIO;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		rr_set_errmsg("%s: create: %s", path, strerror(errno));
-		return errno == EEXIST ? FL_EEXIST : errno == ENOENT ? FL_ENOENT : FL_EIO;
+		err = errno;
+		rr_set_errmsg("%s: create: %s", path, strerror(err));
+		return err == EEXIST ? FL_EEXIST : err == ENOENT ? FL_ENOENT
+		       : err == ENOSPC ? FL_ENOSPC : FL_EIO;
 	}
-	if (ftruncate(fd, (off_t)size) != 0) {
-		rr_set_errmsg("%s: truncate to %zu: %s", path, size, strerror(errno));
+	/* Reserved now, not at the first touch of each page: on a full or
+	 * small /dev/shm that touch would be a SIGBUS (see shm.c). */
+	err = posix_fallocate(fd, 0, (off_t)size);
+	if (err != 0) {
+		rr_set_errmsg("%s: reserving %zu bytes of /dev/shm: %s", path, size, strerror(err));
+		rc = err == ENOSPC || err == EFBIG ? FL_ENOSPC : FL_EIO;
 		goto fail;
 	}
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -64,7 +70,7 @@ rr_seg_create(const char *path, size_t size, const char *fault, void **base)
 fail:
 	close(fd);
 	unlink(path);
-	return FL_EIO;
+	return rc;
 }
 
 int
@@ -78,13 +84,28 @@ rr_seg_open(const char *path, const char *fault, void **base, size_t *size)
 		rr_set_errmsg("%s: injected fault %s", path, fault);
 		return FL_EIO;
 	}
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		rr_set_errmsg("%s: open: %s", path, strerror(errno));
-		return errno == ENOENT ? FL_ENOENT : FL_EIO;
+		int err = errno;
+
+		rr_set_errmsg("%s: open: %s", path, strerror(err));
+		return err == ENOENT ? FL_ENOENT : err == ELOOP || err == EACCES ? FL_EPERM : FL_EIO;
 	}
-	if (fstat(fd, &st) != 0 || st.st_size <= 0) {
-		rr_set_errmsg("%s: empty or unreadable segment", path);
+	if (fstat(fd, &st) != 0) {
+		rr_set_errmsg("%s: unreadable segment", path);
+		close(fd);
+		return FL_EIO;
+	}
+	/* Its owner can write what this process reads and shrink it under
+	 * the mapping (SIGBUS): only this user's segments are mapped. */
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		rr_set_errmsg("%s: not a regular file owned by this user (uid %u); refused", path,
+		              (unsigned)geteuid());
+		close(fd);
+		return FL_EPERM;
+	}
+	if (st.st_size <= 0) {
+		rr_set_errmsg("%s: empty segment", path);
 		close(fd);
 		return FL_EPROTO;
 	}
