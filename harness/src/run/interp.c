@@ -814,8 +814,17 @@ interp_actor_main(void *arg)
 static int
 driver_start(struct run *r)
 {
+	struct stat st;
 	int rv;
 
+	/* A run's namespace is guessable (run-<pid>-<n>): whatever is there
+	 * already, another user's link or directory or a dead run's, is never
+	 * adopted.  The runner picked a free name; this catches one taken
+	 * since, and fresh_dir / mkdir catch one taken after this check. */
+	if (lstat(r->dir, &st) == 0) {
+		r->dir_taken = true;
+		return FL_EEXIST;
+	}
 	if (r->pubsub) {
 		struct fl_driver_ctx ctx;
 
@@ -825,11 +834,15 @@ driver_start(struct run *r)
 		ctx.client_liveness_ns = r->liveness_ns;
 		ctx.publication_linger_ns = r->linger_ns;
 		ctx.term_length = r->s->driver.term_length;
+		ctx.fresh_dir = true;
 		rv = fl_driver_start(&ctx, (fl_driver **)&r->driver);
+		if (rv == FL_EEXIST || rv == FL_EPERM)
+			r->dir_taken = true;
 		if (rv != 0)
 			return rv;
 	} else if (mkdir(r->dir, 0700) != 0) {
-		return FL_EIO;
+		r->dir_taken = errno == EEXIST;
+		return errno == EEXIST ? FL_EEXIST : FL_EIO;
 	}
 	/* Pub/sub-only runs have no request/response domain: creating its
 	 * chunk pools (9 MiB of fresh shm) was most of such a run's cost. */
@@ -864,7 +877,12 @@ interp_driver_main(void *arg)
 	if (rv != 0) {
 		/* Under injected faults a driver that refuses to start cleanly
 		 * is correct behaviour; without faults it is a failure. */
-		if (__atomic_load_n(&r->driver_faults_fired, __ATOMIC_ACQUIRE) == 0)
+		if (r->dir_taken)
+			run_fail(r, "harness",
+			         "%s existed before the run (another user's, or left behind): a run "
+			         "never adopts an existing run directory",
+			         r->dir);
+		else if (__atomic_load_n(&r->driver_faults_fired, __ATOMIC_ACQUIRE) == 0)
 			run_fail(r, "driver", "the driver did not start: %s", fl_errname(rv));
 		__atomic_store_n(&r->driver_state, RUN_DRIVER_FAILED, __ATOMIC_RELEASE);
 		return;

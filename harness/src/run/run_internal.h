@@ -85,6 +85,8 @@ struct run {
 	uint64_t linger_ns;
 	char ns[64];
 	char dir[256];           /* /dev/shm/faultline-<ns> */
+	bool dir_taken;          /* dir existed before the run: never used,
+	                            audited nor removed by it */
 	struct fl_choice *choices;
 	struct fl_faults *faults;
 	fl_rr_domain *driver_dom; /* the driver's own mapping (owner 1) */

@@ -244,23 +244,13 @@ setup_faults(struct run *r, const struct fl_runner_opts *o)
 	return rv;
 }
 
+/* Removes what a run left in its run directory.  Only what a run makes
+ * is removed: fl_run_dir_remove refuses a link, another user's directory
+ * or mode, and unlinks only the transport's file names. */
 static void
-remove_run_dir(const char *dir)
+remove_run_dir(const char *ns)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[512];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
+	(void)fl_run_dir_remove(ns);
 }
 
 void
@@ -631,7 +621,7 @@ child_main(void *arg, int out_fd)
 	goto done;
 
 audit_files_only:
-	if (s->properties & FL_SCN_PROP_NO_LEAKED_FILES) {
+	if ((s->properties & FL_SCN_PROP_NO_LEAKED_FILES) && !r->dir_taken) {
 		DIR *d = opendir(r->dir);
 		struct dirent *e;
 		while (d != NULL && (e = readdir(d)) != NULL)
@@ -651,7 +641,8 @@ done:
 	free(r->sent);
 	if (r->faults != NULL)
 		fl_faults_disarm(r->faults);
-	remove_run_dir(r->dir);
+	if (!r->dir_taken)
+		remove_run_dir(r->ns);
 	/* The verdict is that of the first violation recorded. */
 	if (r->deadlocked && v == FL_VERDICT_PASS && strcmp(r->property, "deadlock") == 0)
 		v = FL_VERDICT_DEADLOCK;
@@ -1077,7 +1068,8 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	size_t pos = 0;
 	uint32_t tag, len;
 	const uint8_t *data;
-	int rv;
+	struct stat st;
+	int rv, tries;
 
 	memset(out, 0, sizeof(*out));
 	if (stop_requested()) {
@@ -1085,8 +1077,24 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 		return 0;
 	}
 	so.stop = runner_stop;
-	snprintf(ns, sizeof(ns), "%s-%d-%u", o->ns_prefix ? o->ns_prefix : "run", (int)getpid(),
-	         counter++);
+	/* The name is guessable, so someone may have made it first (another
+	 * user's link or directory, a dead run's): a name in use is skipped,
+	 * never adopted.  The run itself refuses one taken after this look. */
+	for (tries = 0;; tries++) {
+		snprintf(ns, sizeof(ns), "%s-%d-%u", o->ns_prefix ? o->ns_prefix : "run", (int)getpid(),
+		         counter++);
+		snprintf(dir, sizeof(dir), "/dev/shm/faultline-%s", ns);
+		if (lstat(dir, &st) != 0 && errno == ENOENT)
+			break;
+		fprintf(stderr, "faultline: %s exists already (not this run's); skipping the name\n",
+		        dir);
+		if (tries == 63) {
+			fprintf(stderr, "faultline: 64 run directory names in a row exist already; "
+			                "not running\n");
+			errno = 0;
+			return FL_EEXIST;
+		}
+	}
 	fflush(NULL);
 	/* Plain seeded sim runs go to the persistent worker; replays, sweep
 	 * runs and the other modes fork a child each. */
@@ -1100,8 +1108,7 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	if (rv != 0)
 		return rv;
 	/* A crashed or killed child could not clean up: the harness does. */
-	snprintf(dir, sizeof(dir), "/dev/shm/faultline-%s", ns);
-	remove_run_dir(dir);
+	remove_run_dir(ns);
 
 	out->verdict = sr.verdict;
 	out->signal = sr.signal;

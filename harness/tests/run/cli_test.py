@@ -2254,6 +2254,74 @@ def case_list_points():
     check(used == sched, "scheduling points in the sources but not listed: %s; listed but not "
           "in the sources: %s", sorted(used - sched), sorted(sched - used))
     print("# %d fault points, %d scheduling points" % (len(faults), len(sched)))
+OTHER_UID = 65534  # nobody
+
+
+def case_squatted_run_dirs():
+    """Run directory names are guessable (faultline-run-<pid>-<n>): names
+    planted before the runs, by another user (nobody) when root (a symbolic
+    link to a directory of canary files, a directory of canary files), are
+    skipped, never adopted, used or emptied, and the runs pass under other
+    names."""
+    d = tdir("squat")
+    victim = os.path.join(d, "victim")
+    os.makedirs(victim, exist_ok=True)
+    canaries = ["canary", "cnc.dat", "pub-1.log", "chunks.dat", "ports.dat"]
+    for n in canaries:
+        with open(os.path.join(victim, n), "w") as f:
+            f.write("canary\n")
+    root = os.geteuid() == 0
+    for scn in ["scenarios/pubsub-smoke.yaml", SMOKE]:
+        def plant():
+            # In the child before exec: its pid is faultline's.
+            pid = os.getpid()
+            link = os.path.join(SHM, "faultline-run-%d-0" % pid)
+            other = os.path.join(SHM, "faultline-run-%d-1" % pid)
+            k = os.fork()
+            if k == 0:
+                try:
+                    if root:
+                        os.setgroups([])
+                        os.setgid(OTHER_UID)
+                        os.setuid(OTHER_UID)
+                    os.symlink(victim, link)
+                    os.mkdir(other, 0o700)
+                    for n in canaries:
+                        with open(os.path.join(other, n), "w") as f:
+                            f.write("canary\n")
+                finally:
+                    os._exit(0)
+            os.waitpid(k, 0)
+
+        before = shm_entries()
+        p = subprocess.Popen([FL, "run", src(scn), "--seed", "1", "--runs", "3", "-q"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                             preexec_fn=plant)
+        out, err = p.communicate(timeout=CMD_TIMEOUT)
+        link = os.path.join(SHM, "faultline-run-%d-0" % p.pid)
+        other = os.path.join(SHM, "faultline-run-%d-1" % p.pid)
+        planted = [os.path.basename(link), os.path.basename(other)]
+        try:
+            for n in canaries:
+                check(os.path.exists(os.path.join(victim, n)),
+                      "%s: %s/%s, behind the link %s, was deleted\n%s%s", scn, victim, n, link, out, err)
+                check(os.path.exists(os.path.join(other, n)),
+                      "%s: %s/%s (another user's) was deleted\n%s%s", scn, other, n, out, err)
+            check(os.path.islink(link), "%s: the link %s was removed", scn, link)
+            if root:
+                check(os.stat(other).st_uid == OTHER_UID, "%s: %s changed owner", scn, other)
+            check(p.returncode == 0, "%s: exit %d, expected 0 (the runs under other names)\n%s%s",
+                  scn, p.returncode, out, err)
+            check("exists already" in err, "%s: no word of the names skipped:\n%s", scn, err)
+            leaks = [e for e in shm_leaks(before, p.pid, p.pid) if e not in planted]
+            check(not leaks, "%s left /dev/shm entries: %s", scn, leaks)
+        finally:
+            if os.path.islink(link):
+                os.unlink(link)
+            if os.path.isdir(other):
+                for n in os.listdir(other):
+                    os.unlink(os.path.join(other, n))
+                os.rmdir(other)
 
 
 CASES = {
@@ -2301,6 +2369,7 @@ CASES = {
     "progress": case_progress,
     "help": case_help,
     "list_points": case_list_points,
+    "squatted_run_dirs": case_squatted_run_dirs,
 }
 
 KNOWN_BUGS = {
