@@ -12,6 +12,8 @@
 #include "shm.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +59,11 @@ static inline int bench_throughput(const struct fl_prop_def *prop, double secs, 
 	return rc != 0;
 }
 
-/* Removes the run directories /dev/shm/<prefix><pid>-* of this process's
+/* The property program whose trials' directories remove_prop_dirs removes:
+ * this process, or (in the reaper, below) the program it outlived. */
+static pid_t prop_owner_pid;
+
+/* Removes the run directories /dev/shm/<prefix><pid>-* of the program's
  * trials, with what is in them: a trial that crashed or hung never ran its
  * teardown. */
 static inline void remove_prop_dirs(const char *prefix)
@@ -67,7 +73,8 @@ static inline void remove_prop_dirs(const char *prefix)
 	struct dirent *e;
 	if (!d)
 		return;
-	snprintf(mine, sizeof mine, "%s%d-", prefix, (int)getpid());
+	snprintf(mine, sizeof mine, "%s%d-", prefix,
+		 (int)(prop_owner_pid ? prop_owner_pid : getpid()));
 	while ((e = readdir(d))) {
 		if (strncmp(e->d_name, mine, strlen(mine)) != 0)
 			continue;
@@ -129,10 +136,44 @@ static inline void bench_find(const char *label, const struct fl_prop_def *prop,
  * fl_prop_main with CI's budget unless FL_TRIALS / --trials say otherwise
  * (200 trials, 5 under memcheck, which runs a trial 20-50x slower).
  * cleanup() removes what trials that crashed or hung left behind. */
+/*
+ * A program killed by SIGTERM (meson's timeout), SIGINT or SIGKILL never
+ * reaches its own cleanup, and its trials' directories stayed in /dev/shm.
+ * A reaper process, forked first, waits for the program's end (its pipe's
+ * EOF, whatever the cause), lets the trials die with it (they have
+ * PR_SET_PDEATHSIG), and removes what they left.  It ignores SIGINT and
+ * SIGTERM, so a signal to the whole group (Ctrl-C) leaves it to clean.
+ */
+static inline void start_reaper(void (*cleanup)(void))
+{
+	int p[2];
+	pid_t pid;
+
+	prop_owner_pid = getpid();
+	if (getenv("FL_UNDER_VALGRIND") != NULL || pipe(p) != 0)
+		return; /* memcheck would check the reaper as a second program */
+	pid = fork();
+	if (pid == 0) {
+		char c;
+
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		close(p[1]);
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		usleep(200 * 1000); /* the trials' PR_SET_PDEATHSIG kills */
+		cleanup();
+		_exit(0);
+	}
+	close(p[0]); /* p[1] stays open: it closes when this program ends */
+}
+
 static inline int prop_program_main(const char *name, int argc, char **argv,
 				    const struct fl_prop_def *props, size_t n, void (*cleanup)(void))
 {
 	int code = 0;
+
+	start_reaper(cleanup);
 	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
 		double secs = argc >= 3 ? strtod(argv[2], NULL) : 2.0;
 		printf("# %s: trials per second (%.1f s each)\n", name, secs);

@@ -897,6 +897,7 @@ int main(int argc, char **argv)
 {
 	if (planted_help(argc, argv, ""))
 		return 0;
+	start_reaper(remove_leftovers);
 	/* --bench [RUNS]: trials and seconds to find and shrink B1. */
 	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
 		unsigned runs = argc >= 3 ? (unsigned)strtoul(argv[2], NULL, 10) : 10;

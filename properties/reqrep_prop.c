@@ -2623,6 +2623,7 @@ int main(int argc, char **argv)
 	(void)props; /* the unplanted properties: reqrep_prop */
 	if (planted_help(argc, argv, " --plant b4_response|b4_port|b5_send|b5_close"))
 		return 0;
+	start_reaper(remove_leftovers);
 	/* --replay / --shrink of a saved trace: fl_prop_main, without --plant. */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--replay") == 0 || strcmp(argv[i], "--shrink") == 0) {
