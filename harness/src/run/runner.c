@@ -703,8 +703,8 @@ static struct {
 	uint32_t properties;
 } worker;
 
-static int
-read_full(int fd, void *buf, size_t len)
+int
+fl_runner_read_full(int fd, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
@@ -737,7 +737,7 @@ worker_main(const struct fl_scenario *s, int fd)
 		struct child_arg ca = { .s = s, .o = &o, .ns = q.ns };
 		int32_t end[2];
 
-		if (read_full(fd, &q, sizeof(q)) != 0)
+		if (fl_runner_read_full(fd, &q, sizeof(q)) != 0)
 			_exit(0);
 		q.ns[sizeof(q.ns) - 1] = '\0';
 		fl_sandbox_frame_write(fd, TAG_BEGIN, NULL, 0);

@@ -86,6 +86,10 @@ int fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 
 void fl_runner_outcome_fini(struct fl_runner_outcome *out);
 
+/* fl_runner_read_full reads exactly len bytes from fd (retrying on EINTR):
+ * 0, or -1 on an error or an early end of file. */
+int fl_runner_read_full(int fd, void *buf, size_t len);
+
 /* fl_runner_set_self names the faultline program (its `__run` command), for
  * runs that are re-executed rather than forked: --valgrind, and scenarios
  * with posix/ faults (which need libfiu's POSIX preload loaded at exec). */

@@ -502,22 +502,6 @@ run_strided(const struct run_cfg *rc, const struct job *jobs, size_t njobs, size
 	return ran;
 }
 
-static int
-read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static void
 describe_status(int st, char *buf, size_t len)
@@ -635,7 +619,7 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 
 			if (fds[i] < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			if (read_full(fds[i], &res, sizeof(res)) == 0) {
+			if (fl_runner_read_full(fds[i], &res, sizeof(res)) == 0) {
 				add_result(rep, &res);
 				got[i]++;
 				continue;
