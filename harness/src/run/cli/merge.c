@@ -421,7 +421,8 @@ cmd_merge(int argc, char **argv)
 			goto out;
 	/* A run in two inputs would be counted twice: refuse, naming it.  The
 	 * sweep's counting run is every shard's own. */
-	qsort(m.runs, m.nruns, sizeof(*m.runs), key_cmp);
+	if (m.nruns > 1) /* qsort of NULL is undefined even for 0 items */
+		qsort(m.runs, m.nruns, sizeof(*m.runs), key_cmp);
 	for (size_t i = 1; i < m.nruns; i++) {
 		const struct merged_run *a = &m.runs[i - 1], *b = &m.runs[i];
 		if (key_cmp(a, b) != 0 || b->res.sweep_count)
@@ -437,7 +438,8 @@ cmd_merge(int argc, char **argv)
 		        argv[optind + b->file], b->pos);
 		goto out;
 	}
-	qsort(m.runs, m.nruns, sizeof(*m.runs), pos_cmp);
+	if (m.nruns > 1)
+		qsort(m.runs, m.nruns, sizeof(*m.runs), pos_cmp);
 
 	struct fl_report_options ro = {
 		.out = (json != NULL && strcmp(json, "-") == 0) ||
