@@ -63,6 +63,7 @@ struct fl_image {
 	int available;  /* atomic */
 	bool lingering;
 	uint64_t free_at;
+	uint64_t dead_gen; /* c->quiescent when it left its subscription */
 };
 
 struct fl_subscription {
@@ -87,6 +88,7 @@ struct fl_publication {
 struct retired {
 	void *ptr;
 	uint64_t at;
+	uint64_t gen;   /* c->quiescent when it was retired */
 };
 
 /* A growable array of pointers. */
@@ -131,6 +133,12 @@ vec_find(const struct vec *a, const void *p)
 
 struct fl_client {
 	struct fl_client_ctx ctx;
+	/* Application calls inside a subscription's image list (atomic).  The
+	 * conductor frees a retired list or image only after it saw none in
+	 * progress since the retirement (quiescent moved on): a reader starved
+	 * longer than the linger time used to poll freed memory. */
+	int readers;
+	uint64_t quiescent; /* conductor only: reader-free moments seen */
 	char ns[FL_NAME_MAX + 1];
 	char dir[256];
 	struct fl_shm_dir rundir; /* the run directory: identity; open during an operation */
@@ -311,6 +319,22 @@ retire(fl_client *c, void *p)
 	}
 	r->ptr = p;
 	r->at = c->now + c->ctx.resource_linger_ns;
+	r->gen = c->quiescent;
+}
+
+/* Brackets an application call that reads a subscription's image list
+ * (see fl_client.readers).  seq_cst, paired with the list's seq_cst
+ * stores: a reader counted after the conductor saw zero sees the new list. */
+static inline void
+reader_enter(fl_client *c)
+{
+	__atomic_fetch_add(&c->readers, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void
+reader_exit(fl_client *c)
+{
+	__atomic_fetch_sub(&c->readers, 1, __ATOMIC_RELEASE);
 }
 
 static int
@@ -329,7 +353,7 @@ images_replace(fl_client *c, fl_subscription *s, fl_image *add, fl_image *del)
 		nl->img[k++] = add;
 	nl->count = k;
 	FL_SCHED_POINT("sub.images.swap");
-	__atomic_store_n(&s->images, nl, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->images, nl, __ATOMIC_SEQ_CST);
 	if (old != NULL)
 		retire(c, old);
 	return 0;
@@ -341,6 +365,7 @@ image_retire(fl_client *c, fl_image *img)
 {
 	__atomic_store_n(&img->available, 0, __ATOMIC_RELEASE);
 	img->sub = NULL;
+	img->dead_gen = c->quiescent;
 	if (vec_push(&c->dead, img) != 0)
 		report(c, FL_ENOMEM, "image kept mapped (out of memory)");
 }
@@ -362,7 +387,7 @@ sub_drop_images(fl_client *c, fl_subscription *s, bool callbacks)
 
 	if (l == NULL)
 		return;
-	__atomic_store_n(&s->images, NULL, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->images, NULL, __ATOMIC_SEQ_CST);
 	for (i = 0; i < l->count; i++) {
 		if (callbacks && s->h.on_unavailable != NULL)
 			s->h.on_unavailable(s->h.arg, s, l->img[i]);
@@ -623,10 +648,16 @@ reap(fl_client *c, bool all)
 {
 	int i, n = 0;
 
+	/* No reader now: every one that could still see what was retired
+	 * before this moment has returned. */
+	if (__atomic_load_n(&c->readers, __ATOMIC_SEQ_CST) == 0)
+		c->quiescent++;
 	for (i = c->dead.n - 1; i >= 0; i--) {
 		fl_image *img = c->dead.v[i];
 
 		if (!all && __atomic_load_n(&img->refs, __ATOMIC_ACQUIRE) != 0)
+			continue;
+		if (!all && img->dead_gen >= c->quiescent)
 			continue;
 		if (!all && !img->lingering) {
 			img->lingering = true;
@@ -642,7 +673,7 @@ reap(fl_client *c, bool all)
 	for (i = c->retired.n - 1; i >= 0; i--) {
 		struct retired *r = c->retired.v[i];
 
-		if (!all && c->now < r->at)
+		if (!all && (c->now < r->at || r->gen >= c->quiescent))
 			continue;
 		vec_del(&c->retired, i);
 		free(r->ptr);
@@ -1189,8 +1220,10 @@ fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, i
 
 	if (s == NULL || h == NULL)
 		return FL_EINVAL;
-	l = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
+	reader_enter(s->c);
+	l = __atomic_load_n(&s->images, __ATOMIC_SEQ_CST);
 	if (l == NULL || l->count == 0) {
+		reader_exit(s->c);
 		rc = fl_client_status(s->c);
 		return rc != 0 ? rc : 0;
 	}
@@ -1201,15 +1234,21 @@ fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, i
 		if (rc > 0)
 			n += rc;
 	}
+	reader_exit(s->c);
 	return n;
 }
 
 int
 fl_subscription_image_count(fl_subscription *s)
 {
-	struct image_list *l = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
+	struct image_list *l;
+	int n;
 
-	return l == NULL ? 0 : l->count;
+	reader_enter(s->c);
+	l = __atomic_load_n(&s->images, __ATOMIC_SEQ_CST);
+	n = l == NULL ? 0 : l->count;
+	reader_exit(s->c);
+	return n;
 }
 
 bool
@@ -1234,13 +1273,16 @@ fl_subscription_image_by_session_id(fl_subscription *s, int32_t session_id, fl_i
 
 	if (s == NULL || out == NULL)
 		return FL_EINVAL;
-	l = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
+	reader_enter(s->c);
+	l = __atomic_load_n(&s->images, __ATOMIC_SEQ_CST);
 	for (i = 0; l != NULL && i < l->count; i++)
 		if (l->img[i]->session_id == session_id) {
 			image_ref(l->img[i]);
 			*out = l->img[i];
+			reader_exit(s->c);
 			return 0;
 		}
+	reader_exit(s->c);
 	return FL_ENOENT;
 }
 
@@ -1251,11 +1293,15 @@ fl_subscription_image_at_index(fl_subscription *s, int index, fl_image **out)
 
 	if (s == NULL || out == NULL)
 		return FL_EINVAL;
-	l = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
-	if (l == NULL || index < 0 || index >= l->count)
+	reader_enter(s->c);
+	l = __atomic_load_n(&s->images, __ATOMIC_SEQ_CST);
+	if (l == NULL || index < 0 || index >= l->count) {
+		reader_exit(s->c);
 		return FL_ENOENT;
+	}
 	image_ref(l->img[index]);
 	*out = l->img[index];
+	reader_exit(s->c);
 	return 0;
 }
 

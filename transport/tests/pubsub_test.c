@@ -9,6 +9,7 @@
  * slot, and slot indices one past the table in a forged image event.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -188,6 +189,72 @@ exchange_and_gauges(void **state)
 	assert_fl(fl_subscription_close(s), 0);
 	assert_true(WAIT_UNTIL(stats(e)->subscriptions == 0 && st.log_files_mapped == 0, 2000));
 	assert_int_equal(fl_shm_dir_count(e->dir), 1); /* cnc.dat only */
+	env_stop(e);
+}
+
+/* A reader starved inside fl_subscription_poll while its image goes
+ * away: the client's conductor must not free the image list or unmap the
+ * image's log under it, however long past the linger time it stays.
+ * (Freeing by time alone did: a use-after-free ASan found in
+ * multiproc's client_killed_anywhere on a loaded machine.)  The fragment
+ * handler blocks the poll while another thread closes the publication and
+ * waits until the driver dropped the image and the conductor had ten
+ * linger times to reap it; the poll then goes on reading. */
+struct starved {
+	struct env *e;
+	fl_publication *p;
+	int calls;
+	int images_gone;
+};
+
+static void *
+close_and_wait(void *arg)
+{
+	struct starved *sv = arg;
+	struct fl_stats *gs = calloc(1, sizeof(*gs));
+
+	fl_publication_close(sv->p);
+	sv->images_gone = WAIT_UNTIL(fl_stats_read(sv->e->ns, gs) == 0 && gs->images == 0, 3000);
+	fl_idle_sleep_until(fl_clock_now_ns() + 10 * 20 * MS); /* 10 linger times */
+	free(gs);
+	return NULL;
+}
+
+static void
+starving_handler(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	struct starved *sv = arg;
+	pthread_t t;
+
+	if (sv->calls++ != 0)
+		return;
+	assert_int_equal(pthread_create(&t, NULL, close_and_wait, sv), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+}
+
+static void
+image_not_freed_under_a_starved_poll(void **state)
+{
+	struct env *e = env_start("starved", false);
+	struct starved sv = {.e = e};
+	fl_subscription *s;
+	int64_t msg[4] = {0};
+	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
+
+	assert_fl(fl_client_add_subscription(e->c, "starve", 1, NULL, dl, &s), 0);
+	assert_fl(fl_client_add_publication(e->c, "starve", 1, true, dl, &sv.p), 0);
+	assert_true(WAIT_UNTIL(fl_publication_is_connected(sv.p) && fl_subscription_is_connected(s),
+	                       2000));
+	for (int i = 0; i < 3; i++)
+		assert_true(WAIT_UNTIL(fl_publication_offer(sv.p, msg, sizeof(msg)) > 0, 2000));
+	/* Three messages, one poll: the handler blocks on the first; the
+	 * other two are read after it returns, from the retired image. */
+	assert_int_equal(fl_subscription_poll(s, starving_handler, &sv, 10), 3);
+	assert_true(sv.images_gone);
+	assert_int_equal(sv.calls, 3);
+	/* Once the poll returned, the image goes. */
+	assert_true(WAIT_UNTIL(fl_subscription_image_count(s) == 0, 2000));
+	assert_fl(fl_subscription_close(s), 0);
 	env_stop(e);
 }
 
@@ -1134,6 +1201,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(names),
 		cmocka_unit_test(exchange_and_gauges),
+		cmocka_unit_test(image_not_freed_under_a_starved_poll),
 		cmocka_unit_test(image_refs_and_linger),
 		cmocka_unit_test(async_add_cancel),
 		cmocka_unit_test(dropped_response_times_out_and_leaves_nothing),
