@@ -766,13 +766,14 @@ conductor(void *arg)
 
 		fl_mutex_lock(&c->mu);
 		w = do_work_locked(c);
-		fl_mutex_unlock(&c->mu);
 		/* The deadline hint must lie in the future: once the client is
 		 * dead (or a heartbeat was skipped) next_hb stops advancing, and a
-		 * past hint makes the conductor spin without letting time pass. */
+		 * past hint makes the conductor spin without letting time pass.
+		 * Under the lock: API calls write c->now too. */
 		dl = c->now + c->ctx.resource_linger_ns;
 		if (fl_client_status(c) == 0 && c->next_hb > c->now && c->next_hb < dl)
 			dl = c->next_hb;
+		fl_mutex_unlock(&c->mu);
 		fl_idle(&idle, w, dl);
 	}
 }
@@ -1308,10 +1309,14 @@ fl_subscription_image_at_index(fl_subscription *s, int index, fl_image **out)
 int
 fl_image_release(fl_image *img)
 {
+	fl_client *c;
 	int r;
 
 	if (img == NULL)
 		return FL_EINVAL;
+	/* Read before the last reference goes: from then on the conductor may
+	 * free img (TSan: the gauge's img->c read raced with image_free). */
+	c = img->c;
 	FL_SCHED_POINT("image.release");
 	r = __atomic_load_n(&img->refs, __ATOMIC_ACQUIRE);
 	do {
@@ -1319,7 +1324,7 @@ fl_image_release(fl_image *img)
 			return FL_ESTALE;
 	} while (!__atomic_compare_exchange_n(&img->refs, &r, r - 1, false, __ATOMIC_ACQ_REL,
 	                                      __ATOMIC_ACQUIRE));
-	__atomic_fetch_sub(&img->c->rec->image_refs_held, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&c->rec->image_refs_held, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -126,13 +126,17 @@ claim(struct fl_log_appender *a, uint64_t total)
 		to_end = l->cap - idx;
 		pad = total > to_end ? to_end : 0;
 		next = tail + pad + total;
-		if (next > a->limit) {
-			uint64_t min = fl_log_min_position(l);
+		/* The cached limit is shared by the threads offering on one
+		 * publication: relaxed atomics (a stale value only means a
+		 * recomputation). */
+		if (next > __atomic_load_n(&a->limit, __ATOMIC_RELAXED)) {
+			uint64_t min = fl_log_min_position(l), limit;
 
 			if (min == UINT64_MAX)
 				return FL_ENOT_CONNECTED;
-			a->limit = min + l->cap - FL_FRAME_ALIGN;
-			if (next > a->limit)
+			limit = min + l->cap - FL_FRAME_ALIGN;
+			__atomic_store_n(&a->limit, limit, __ATOMIC_RELAXED);
+			if (next > limit)
 				return FL_EBACKPRESSURE;
 		}
 		if (a->exclusive) {

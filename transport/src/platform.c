@@ -16,8 +16,8 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 
-volatile int fl_sched_armed;
-volatile int fl_faults_armed;
+int fl_sched_armed;
+int fl_faults_armed;
 
 const char *const fl_fault_point_names[] = {
 #define FL_POINT(name, what) name,
@@ -273,8 +273,8 @@ fl_mutex_unlock(fl_mutex *m)
 void
 fl_points_arm(bool sched, bool faults)
 {
-	fl_sched_armed = sched;
-	fl_faults_armed = faults;
+	__atomic_store_n(&fl_sched_armed, sched, __ATOMIC_RELAXED);
+	__atomic_store_n(&fl_faults_armed, faults, __ATOMIC_RELAXED);
 }
 
 void

@@ -300,7 +300,7 @@ fl_faults_arm(struct fl_faults *f)
 	active = f;
 	f->armed = true;
 	fl_fault_set_observer(fault_observe, f);
-	fl_points_arm(fl_sched_armed != 0, true);
+	fl_points_arm(FL_POINTS_ARMED(fl_sched_armed), true);
 	return 0;
 }
 
@@ -309,7 +309,7 @@ fl_faults_disarm(struct fl_faults *f)
 {
 	if (f == NULL || !f->armed)
 		return;
-	fl_points_arm(fl_sched_armed != 0, false);
+	fl_points_arm(FL_POINTS_ARMED(fl_sched_armed), false);
 	fl_fault_set_observer(NULL, NULL);
 	disable_points(f, f->npoints, f->nrules);
 	f->armed = false;

@@ -498,7 +498,7 @@ fl_sim_run(struct fl_sim *s, struct fl_sim_result *res)
 		.actor_id = op_actor_id,
 	};
 	uint64_t start_ns = s->now_ns;
-	int saved_faults = fl_faults_armed;
+	int saved_faults = FL_POINTS_ARMED(fl_faults_armed);
 
 	if (s->ran)
 		return FL_ESTATE;

@@ -24,7 +24,7 @@
 #undef FL_SCHED_POINT
 #define FL_SCHED_POINT(name)                   \
 	do {                                   \
-		if (fl_sched_armed != 0)       \
+		if (FL_POINTS_ARMED(fl_sched_armed))       \
 			fl_sched_point_slow(name); \
 	} while (0)
 

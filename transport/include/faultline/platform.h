@@ -136,8 +136,11 @@ void fl_mutex_unlock(fl_mutex *m);
 
 /* Non-zero while the harness has armed scheduling points / fault points.
  * Read on hot paths as one predictable branch. */
-extern volatile int fl_sched_armed;
-extern volatile int fl_faults_armed;
+/* Read and written with relaxed atomics (FL_POINTS_ARMED): a test arms
+ * points while conductor threads run (volatile was a data race). */
+extern int fl_sched_armed;
+extern int fl_faults_armed;
+#define FL_POINTS_ARMED(flag) (__atomic_load_n(&(flag), __ATOMIC_RELAXED) != 0)
 
 /* Arm or disarm points (harness only). */
 void fl_points_arm(bool sched, bool faults);
@@ -164,13 +167,13 @@ void *fl_fault_info(void);
  * named "<module>.<what>" (e.g. "sub.poll.read"). */
 #define FL_SCHED_POINT(name)                                  \
 	do {                                                  \
-		if (__builtin_expect(fl_sched_armed != 0, 0)) \
+		if (__builtin_expect(FL_POINTS_ARMED(fl_sched_armed), 0)) \
 			fl_sched_point_slow(name);            \
 	} while (0)
 /* FL_FAULT evaluates non-zero when the armed fault point `name` (named
  * "transport/<module>/<event>") fires; 0 otherwise and always when
  * disarmed. */
-#define FL_FAULT(name) (__builtin_expect(fl_faults_armed != 0, 0) && fl_fault_slow(name))
+#define FL_FAULT(name) (__builtin_expect(FL_POINTS_ARMED(fl_faults_armed), 0) && fl_fault_slow(name))
 #endif
 
 /* The registry of fault point names compiled into this build, NULL
