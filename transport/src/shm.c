@@ -33,6 +33,17 @@ set_why(char *why, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Keeps the checked directory's descriptor and identity in out. */
+static void
+dir_keep(struct fl_shm_dir *out, int fd, const struct stat *st)
+{
+	out->fd = fd;
+	out->open = true;
+	out->uid = st->st_uid;
+	out->dev = st->st_dev;
+	out->ino = st->st_ino;
+}
+
 /* Checks an opened directory: ours (or also_uid's), a directory, 0700. */
 static int
 dir_check(int fd, uid_t also_uid, struct fl_shm_dir *out, char *why, size_t whylen)
@@ -54,11 +65,7 @@ dir_check(int fd, uid_t also_uid, struct fl_shm_dir *out, char *why, size_t whyl
 		set_why(why, whylen, "has mode %04o, not 0700", (unsigned)(st.st_mode & 07777));
 		return FL_EPERM;
 	}
-	out->fd = fd;
-	out->open = true;
-	out->uid = st.st_uid;
-	out->dev = st.st_dev;
-	out->ino = st.st_ino;
+	dir_keep(out, fd, &st);
 	return 0;
 }
 
@@ -152,11 +159,7 @@ fl_shm_dir_create(const char *dir, struct fl_shm_dir *out)
 		rmdir(dir);
 		return FL_EIO;
 	}
-	out->fd = fd;
-	out->open = true;
-	out->uid = st.st_uid;
-	out->dev = st.st_dev;
-	out->ino = st.st_ino;
+	dir_keep(out, fd, &st);
 	return 0;
 }
 
