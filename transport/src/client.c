@@ -784,6 +784,7 @@ int
 fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 {
 	fl_client *c;
+	struct fl_cnc_header h; /* validated on this private copy, then used */
 	uint64_t hb, now;
 	int rc, i;
 
@@ -816,7 +817,8 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 	fl_shm_dir_close(&c->rundir); /* reopened for each log map */
 	if (rc != 0)
 		goto fail;
-	rc = fl_cnc_validate(c->cnc.addr, c->cnc.len);
+	memcpy(&h, c->cnc.addr, sizeof(h));
+	rc = fl_cnc_validate(&h, c->cnc.len);
 	if (rc != 0)
 		goto fail;
 	c->hdr = c->cnc.addr;
@@ -827,8 +829,8 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 		rc = FL_EDRIVER_TIMEOUT;
 		goto fail;
 	}
-	fl_mpsc_init(&c->ring, (uint8_t *)c->cnc.addr + c->hdr->cmd_offset, c->hdr->cmd_length, 0);
-	fl_bcast_init(&c->bc, (uint8_t *)c->cnc.addr + c->hdr->bc_offset, c->hdr->bc_length, 0);
+	fl_mpsc_init(&c->ring, (uint8_t *)c->cnc.addr + h.cmd_offset, h.cmd_length, 0);
+	fl_bcast_init(&c->bc, (uint8_t *)c->cnc.addr + h.bc_offset, h.bc_length, 0);
 	fl_bcast_rx_init(&c->rx, &c->bc, c->scratch, sizeof(c->scratch));
 	c->id = (uint64_t)__atomic_fetch_add(&c->hdr->next_id, 1, __ATOMIC_ACQ_REL);
 	for (i = 0; i < 2 * FL_STATS_MAX_CLIENTS && c->rec == NULL; i++) {

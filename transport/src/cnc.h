@@ -20,7 +20,7 @@
 #include "ring.h"
 
 #define FL_CNC_MAGIC 0x464c434e43303031ull /* "FLCNC001" */
-#define FL_CNC_VERSION 4u
+#define FL_CNC_VERSION 5u
 #define FL_CNC_FILE "cnc.dat"
 #define FL_FRAME_VERSION 1u
 
@@ -69,6 +69,7 @@ struct fl_cnc_counters {
 	int64_t commands;
 	int64_t unblocked_commands;
 	int64_t log_files_unlink_pending;
+	int64_t corrupt_reads;  /* shared words the driver found wild and put back */
 	int32_t ext_count;
 	struct {
 		char name[32];
@@ -131,14 +132,18 @@ struct fl_event {
 #define FL_CHUNKS_FILE "chunks.dat"
 #define FL_PORTS_FILE "ports.dat"
 
+/* The counters of a mapped cnc.dat.  Their offset is fixed (the header's
+ * counters_offset must say FL_CNC_HEADER_SIZE): never re-read from the
+ * shared header, which any process can write. */
 static inline struct fl_cnc_counters *
 fl_cnc_counters(void *base)
 {
-	return (struct fl_cnc_counters *)((uint8_t *)base + ((struct fl_cnc_header *)base)->counters_offset);
+	return (struct fl_cnc_counters *)((uint8_t *)base + FL_CNC_HEADER_SIZE);
 }
 
-/* Validates a mapped cnc.dat of len bytes: magic, version, offsets within
- * len.  0 or FL_EPROTO. */
+/* Validates a cnc.dat header for a mapping of len bytes: magic, version,
+ * offsets within len.  0 or FL_EPROTO.  Pass a private copy of the header
+ * (the shared one may change between the check and the use). */
 int fl_cnc_validate(const void *base, size_t len);
 
 #endif

@@ -7,6 +7,14 @@
  * the caller of fl_driver_do_work).  Tables are fixed-size arrays scanned
  * linearly: they hold tens of entries and a scan is cheaper than keeping an
  * index consistent on every reclamation path.
+ *
+ * Every process of the namespace can write cnc.dat and the log buffers, so
+ * the driver never takes a layout value, a count or an index back from
+ * them: it keeps its own (the header as it wrote it, its counters, which
+ * subscriber slots it gave out) and publishes them.  What it owns in
+ * shared memory and finds changed it puts back on its duty cycle, counted
+ * in the corrupt_reads gauge, so that one wild write does not lock new
+ * clients out until a restart.
  */
 #include <errno.h>
 #include <signal.h>
@@ -53,6 +61,7 @@ struct drv_pub {
 	bool draining;
 	uint64_t drain_deadline;
 	struct drv_log *log;
+	uint64_t slots;  /* subscriber slots given to images, bit i = slot i */
 };
 
 struct drv_sub {
@@ -76,6 +85,17 @@ struct fl_driver {
 	struct fl_shm cnc;
 	struct fl_cnc_header *hdr;
 	struct fl_cnc_counters *ctr;
+	struct fl_cnc_header own_hdr;  /* the header as written: what repairs put back */
+	struct {
+		int64_t rejected_commands;
+		int64_t client_timeouts;
+		int64_t commands;
+		int64_t unblocked_commands;
+		int64_t corrupt_reads;
+	} cnt;                     /* ours; update_gauges publishes them */
+	int32_t ext_count;         /* extension gauges set, published */
+	int64_t max_id;            /* highest id a valid command or client record used */
+	uint64_t repair_logs_at;   /* next look at the log buffers' metadata */
 	struct fl_mpsc ring;
 	struct fl_bcast bc;
 	struct drv_pub *pubs[MAX_PUBS];
@@ -152,10 +172,16 @@ send_error(fl_driver *d, uint64_t client_id, int64_t corr_id, int code, const ch
 	send_event(d, FL_EV_ERROR, &ev);
 }
 
+/* Adds n to one of the driver's counters: its own copy is the truth, the
+ * shared one is written from it at once and again every duty cycle (so a
+ * wild write there lasts one cycle at most). */
+#define COUNT(d, field, n) \
+	__atomic_store_n(&(d)->ctr->field, (d)->cnt.field += (n), __ATOMIC_RELAXED)
+
 static void
 reject(fl_driver *d, uint64_t client_id, int64_t corr_id, int code, const char *msg)
 {
-	__atomic_fetch_add(&d->ctr->rejected_commands, 1, __ATOMIC_RELAXED);
+	COUNT(d, rejected_commands, 1);
 	vlog(d, "rejected command: %s (corr %lld)", msg, (long long)corr_id);
 	if (client_id != 0)
 		send_error(d, client_id, corr_id, code, msg);
@@ -352,8 +378,9 @@ image_link(fl_driver *d, struct drv_pub *p, struct drv_sub *s)
 
 	if (d->nimages >= MAX_IMAGES)
 		return;
+	/* The free slot by our own table: the shared states can be wild. */
 	for (i = 0; i < FL_LOG_MAX_SUBS; i++)
-		if (__atomic_load_n(&m->slots[i].state, __ATOMIC_ACQUIRE) == FL_SLOT_FREE)
+		if ((p->slots & (1ull << i)) == 0)
 			break;
 	if (i == FL_LOG_MAX_SUBS) {
 		send_error(d, s->owner, s->reg_id, FL_ELIMIT, "publication has no free subscriber slot");
@@ -365,7 +392,9 @@ image_link(fl_driver *d, struct drv_pub *p, struct drv_sub *s)
 	__atomic_store_n(&m->slots[i].position, __atomic_load_n(&m->tail, __ATOMIC_ACQUIRE),
 	                 __ATOMIC_RELEASE);
 	__atomic_store_n(&m->slots[i].state, FL_SLOT_ACTIVE, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&m->subscriber_count, 1, __ATOMIC_ACQ_REL);
+	p->slots |= 1ull << i;
+	__atomic_store_n(&m->subscriber_count, (uint32_t)__builtin_popcountll(p->slots),
+	                 __ATOMIC_RELEASE);
 	d->images[d->nimages].sub = s;
 	d->images[d->nimages].pub = p;
 	d->images[d->nimages].slot = i;
@@ -390,7 +419,9 @@ image_unlink(fl_driver *d, int idx)
 
 	FL_SCHED_POINT("driver.image.unlink");
 	__atomic_store_n(&m->slots[im->slot].state, FL_SLOT_FREE, __ATOMIC_RELEASE);
-	__atomic_fetch_sub(&m->subscriber_count, 1, __ATOMIC_ACQ_REL);
+	im->pub->slots &= ~(1ull << im->slot);
+	__atomic_store_n(&m->subscriber_count, (uint32_t)__builtin_popcountll(im->pub->slots),
+	                 __ATOMIC_RELEASE);
 	memset(&ev, 0, sizeof(ev));
 	ev.client_id = im->sub->owner;
 	ev.corr_id = im->sub->reg_id;
@@ -696,6 +727,19 @@ client_gone(fl_driver *d, struct fl_cnc_client *r, bool crashed)
 	vlog(d, "client %s %lld", crashed ? "timed out" : "closed", (long long)id);
 }
 
+/* Ids are drawn from the shared next_id; the highest one a valid command
+ * or an active client used is what next_id must stay above.  Ids from
+ * 2^40 on are taken for wild (no namespace draws that many). */
+#define ID_WILD (1ll << 40)
+#define ID_MARGIN 1024
+
+static void
+id_seen(fl_driver *d, int64_t id)
+{
+	if (id > d->max_id && id < ID_WILD)
+		d->max_id = id;
+}
+
 static void
 on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 {
@@ -705,7 +749,7 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 	struct drv_log *l;
 	int i;
 
-	__atomic_fetch_add(&d->ctr->commands, 1, __ATOMIC_RELAXED);
+	COUNT(d, commands, 1);
 	if (type >= FL_EXT_TYPE_MIN && type <= FL_EXT_TYPE_MAX) {
 		uint64_t cid;
 
@@ -719,7 +763,7 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 				int rc = d->exts[i].e->on_command(d, d->exts[i].state, cid, type,
 				                                  payload + sizeof(cid), len - sizeof(cid));
 				if (rc == FL_EPROTO)
-					__atomic_fetch_add(&d->ctr->rejected_commands, 1, __ATOMIC_RELAXED);
+					COUNT(d, rejected_commands, 1);
 			}
 		return;
 	}
@@ -737,6 +781,8 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 		reject(d, c.client_id, c.corr_id, FL_ENOENT, "unknown client");
 		return;
 	}
+	id_seen(d, (int64_t)c.client_id);
+	id_seen(d, c.corr_id);
 	switch (type) {
 	case FL_CMD_ADD_PUB:
 		cmd_add_pub(d, &c);
@@ -797,11 +843,12 @@ check_clients(fl_driver *d)
 
 		if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != FL_CLIENT_ACTIVE)
 			continue;
+		id_seen(d, (int64_t)__atomic_load_n(&r->client_id, __ATOMIC_RELAXED));
 		hb = __atomic_load_n(&r->heartbeat_ns, __ATOMIC_ACQUIRE);
 		if ((d->now > hb && d->now - hb > d->ctx.client_liveness_ns) ||
 		    client_process_gone(d, r, hb, look) ||
 		    FL_FAULT("transport/driver/client_timeout")) {
-			__atomic_fetch_add(&d->ctr->client_timeouts, 1, __ATOMIC_RELAXED);
+			COUNT(d, client_timeouts, 1);
 			client_gone(d, r, true);
 			n++;
 		}
@@ -826,7 +873,140 @@ update_gauges(fl_driver *d)
 	__atomic_store_n(&g->images, d->nimages, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->log_files, d->nlogs, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->log_files_unlink_pending, d->nunlink, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->rejected_commands, d->cnt.rejected_commands, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->client_timeouts, d->cnt.client_timeouts, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->commands, d->cnt.commands, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->unblocked_commands, d->cnt.unblocked_commands, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->corrupt_reads, d->cnt.corrupt_reads, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->ext_count, d->ext_count, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->log_files_mapped, mapped, __ATOMIC_RELEASE);
+}
+
+/* ---- repairs ------------------------------------------------------------ */
+
+/* Writes the header's layout fields from the driver's own copy (not the
+ * magic, the heartbeat, the closed flag or next_id).  Returns how many
+ * differed. */
+static int
+header_put_back(fl_driver *d)
+{
+	struct fl_cnc_header *h = d->hdr;
+	const struct fl_cnc_header *o = &d->own_hdr;
+	int n = 0;
+
+#define PUT_BACK(f)                                                          \
+	do {                                                                 \
+		if (__atomic_load_n(&h->f, __ATOMIC_RELAXED) != o->f) {      \
+			__atomic_store_n(&h->f, o->f, __ATOMIC_RELAXED);     \
+			n++;                                                 \
+		}                                                            \
+	} while (0)
+	PUT_BACK(version);
+	PUT_BACK(driver_pid);
+	PUT_BACK(counters_offset);
+	PUT_BACK(cmd_offset);
+	PUT_BACK(cmd_length);
+	PUT_BACK(bc_offset);
+	PUT_BACK(bc_length);
+	PUT_BACK(total_length);
+	PUT_BACK(client_liveness_ns);
+	PUT_BACK(term_length);
+	PUT_BACK(mtu);
+	PUT_BACK(driver_pid_ns);
+#undef PUT_BACK
+	return n;
+}
+
+/* cnc.dat's header, every duty cycle: a wild write there would refuse
+ * every new client (FL_EPROTO) or have every client give the driver up
+ * (closed flag, pid), and a next_id moved back would hand out ids twice. */
+static void
+repair_header(fl_driver *d)
+{
+	int n = header_put_back(d);
+	int64_t id;
+
+	/* The magic last, with release: a client that sees it sees the rest. */
+	if (__atomic_load_n(&d->hdr->magic, __ATOMIC_ACQUIRE) != FL_CNC_MAGIC) {
+		__atomic_store_n(&d->hdr->magic, FL_CNC_MAGIC, __ATOMIC_RELEASE);
+		n++;
+	}
+	if (__atomic_load_n(&d->hdr->driver_closed, __ATOMIC_ACQUIRE) != 0) {
+		__atomic_store_n(&d->hdr->driver_closed, 0, __ATOMIC_RELEASE);
+		n++;
+	}
+	/* Moved back, or so far on that ids would soon go negative: put it
+	 * past the ids a client may have drawn and not used yet, too. */
+	id = __atomic_load_n(&d->hdr->next_id, __ATOMIC_ACQUIRE);
+	if (id <= d->max_id || (id >= ID_WILD && d->max_id + ID_MARGIN < ID_WILD)) {
+		__atomic_store_n(&d->hdr->next_id, d->max_id + ID_MARGIN, __ATOMIC_RELEASE);
+		n++;
+	}
+	if (n != 0) {
+		COUNT(d, corrupt_reads, n);
+		vlog(d, "cnc.dat header: %d wild fields put back", n);
+	}
+}
+
+/* The log buffers' fields the driver owns, every REPAIR_LOGS_NS: the
+ * layout (a wild one makes every new mapping fail), the closed flag, the
+ * subscriber slot states and count (a wild state makes a publisher wait
+ * for, or run over, a subscriber that is not there). */
+#define REPAIR_LOGS_NS (10 * FL_NS_PER_MS)
+
+static int
+repair_log(struct drv_pub *p)
+{
+	struct fl_log_meta *m = p->log->log.meta;
+	const struct fl_log *l = &p->log->log;
+	uint32_t closed = p->draining;
+	int n = 0, i;
+
+	if (__atomic_load_n(&m->version, __ATOMIC_RELAXED) != FL_LOG_VERSION ||
+	    __atomic_load_n(&m->capacity, __ATOMIC_RELAXED) != (uint32_t)l->cap ||
+	    __atomic_load_n(&m->mtu, __ATOMIC_RELAXED) != l->max_payload + FL_FRAME_HEADER ||
+	    __atomic_load_n(&m->magic, __ATOMIC_ACQUIRE) != FL_LOG_MAGIC) {
+		__atomic_store_n(&m->version, FL_LOG_VERSION, __ATOMIC_RELAXED);
+		__atomic_store_n(&m->capacity, (uint32_t)l->cap, __ATOMIC_RELAXED);
+		__atomic_store_n(&m->mtu, l->max_payload + FL_FRAME_HEADER, __ATOMIC_RELAXED);
+		__atomic_store_n(&m->magic, FL_LOG_MAGIC, __ATOMIC_RELEASE);
+		n++;
+	}
+	if (__atomic_load_n(&m->closed, __ATOMIC_RELAXED) != closed) {
+		__atomic_store_n(&m->closed, closed, __ATOMIC_RELEASE);
+		n++;
+	}
+	for (i = 0; i < FL_LOG_MAX_SUBS; i++) {
+		uint32_t want = (p->slots >> i) & 1u ? FL_SLOT_ACTIVE : FL_SLOT_FREE;
+
+		if (__atomic_load_n(&m->slots[i].state, __ATOMIC_RELAXED) != want) {
+			__atomic_store_n(&m->slots[i].state, want, __ATOMIC_RELEASE);
+			n++;
+		}
+	}
+	if (__atomic_load_n(&m->subscriber_count, __ATOMIC_RELAXED) !=
+	    (uint32_t)__builtin_popcountll(p->slots)) {
+		__atomic_store_n(&m->subscriber_count, (uint32_t)__builtin_popcountll(p->slots),
+		                 __ATOMIC_RELEASE);
+		n++;
+	}
+	return n;
+}
+
+static void
+repair_logs(fl_driver *d)
+{
+	int i, n = 0;
+
+	if (d->now < d->repair_logs_at)
+		return;
+	d->repair_logs_at = d->now + REPAIR_LOGS_NS;
+	for (i = 0; i < d->npubs; i++)
+		n += repair_log(d->pubs[i]);
+	if (n != 0) {
+		COUNT(d, corrupt_reads, n);
+		vlog(d, "log buffers: %d wild fields put back", n);
+	}
 }
 
 int
@@ -836,16 +1016,23 @@ fl_driver_do_work(fl_driver *d)
 
 	d->now = fl_clock_now_ns();
 	__atomic_store_n(&d->hdr->driver_heartbeat_ns, d->now, __ATOMIC_RELEASE);
+	repair_header(d);
 	rc = fl_mpsc_read(&d->ring, on_command, d, 64);
 	if (rc == FL_EPROTO) {
-		__atomic_fetch_add(&d->ctr->rejected_commands, 1, __ATOMIC_RELAXED);
+		COUNT(d, rejected_commands, 1);
 		vlog(d, "corrupt command ring record skipped");
 		work++;
 	} else {
 		work += rc;
 	}
+	if (d->ring.repairs != 0) {
+		COUNT(d, corrupt_reads, (int64_t)d->ring.repairs);
+		vlog(d, "command ring: %llu wild indices put back",
+		     (unsigned long long)d->ring.repairs);
+		d->ring.repairs = 0;
+	}
 	if (fl_mpsc_unblock(&d->ring, d->now, d->ctx.unblock_timeout_ns)) {
-		__atomic_fetch_add(&d->ctr->unblocked_commands, 1, __ATOMIC_RELAXED);
+		COUNT(d, unblocked_commands, 1);
 		work++;
 	}
 	work += check_clients(d);
@@ -855,6 +1042,7 @@ fl_driver_do_work(fl_driver *d)
 			work += d->exts[i].e->do_work(d, d->exts[i].state, d->now);
 	work += reclaim_logs(d);
 	work += retry_unlinks(d);
+	repair_logs(d);
 	update_gauges(d);
 	return work;
 }
@@ -994,6 +1182,31 @@ ctx_defaults(struct fl_driver_ctx *c)
 	return 0;
 }
 
+/* Fills the driver's own copy of cnc.dat's header and writes it out (all
+ * but the magic, which the caller stores last). */
+static void
+cnc_header_init(fl_driver *d, size_t len)
+{
+	struct fl_cnc_header *o = &d->own_hdr;
+
+	memset(o, 0, sizeof(*o));
+	o->magic = FL_CNC_MAGIC;
+	o->version = FL_CNC_VERSION;
+	o->driver_pid = (int32_t)getpid();
+	o->driver_pid_ns = fl_pid_ns();
+	o->counters_offset = FL_CNC_HEADER_SIZE;
+	o->cmd_offset = FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE;
+	o->cmd_length = d->ctx.cmd_ring_length;
+	o->bc_offset = o->cmd_offset + d->ctx.cmd_ring_length + FL_RING_TRAILER;
+	o->bc_length = d->ctx.broadcast_length;
+	o->total_length = len;
+	o->client_liveness_ns = d->ctx.client_liveness_ns;
+	o->term_length = d->ctx.term_length;
+	o->mtu = d->ctx.mtu;
+	(void)header_put_back(d);
+	d->hdr->next_id = 1;
+}
+
 static int
 add_ext(fl_driver *d, const struct fl_driver_ext *e)
 {
@@ -1050,22 +1263,10 @@ fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
 	fl_shm_dir_close(&d->rundir);
 	base = d->cnc.addr;
 	d->hdr = (struct fl_cnc_header *)base;
-	d->hdr->version = FL_CNC_VERSION;
-	d->hdr->driver_pid = (int32_t)getpid();
-	d->hdr->driver_pid_ns = fl_pid_ns();
-	d->hdr->counters_offset = FL_CNC_HEADER_SIZE;
-	d->hdr->cmd_offset = FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE;
-	d->hdr->cmd_length = d->ctx.cmd_ring_length;
-	d->hdr->bc_offset = d->hdr->cmd_offset + d->ctx.cmd_ring_length + FL_RING_TRAILER;
-	d->hdr->bc_length = d->ctx.broadcast_length;
-	d->hdr->total_length = len;
-	d->hdr->client_liveness_ns = d->ctx.client_liveness_ns;
-	d->hdr->term_length = d->ctx.term_length;
-	d->hdr->mtu = d->ctx.mtu;
-	d->hdr->next_id = 1;
+	cnc_header_init(d, len);
 	d->ctr = fl_cnc_counters(base);
-	fl_mpsc_init(&d->ring, base + d->hdr->cmd_offset, d->hdr->cmd_length, 0);
-	fl_bcast_init(&d->bc, base + d->hdr->bc_offset, d->hdr->bc_length, 0);
+	fl_mpsc_init(&d->ring, base + d->own_hdr.cmd_offset, d->own_hdr.cmd_length, 0);
+	fl_bcast_init(&d->bc, base + d->own_hdr.bc_offset, d->own_hdr.bc_length, 0);
 	d->now = fl_clock_now_ns();
 	__atomic_store_n(&d->hdr->driver_heartbeat_ns, d->now, __ATOMIC_RELEASE);
 	__atomic_store_n(&d->hdr->magic, FL_CNC_MAGIC, __ATOMIC_RELEASE);
@@ -1162,7 +1363,8 @@ fl_driver_ext_gauge_set(struct fl_driver *d, unsigned idx, const char *name, int
 	if (d->ctr->ext[idx].name[0] == '\0' || strncmp(d->ctr->ext[idx].name, name, 31) != 0)
 		snprintf(d->ctr->ext[idx].name, sizeof(d->ctr->ext[idx].name), "%s", name);
 	__atomic_store_n(&d->ctr->ext[idx].value, value, __ATOMIC_RELEASE);
-	if ((int32_t)idx + 1 > d->ctr->ext_count)
-		d->ctr->ext_count = (int32_t)idx + 1;
+	if ((int32_t)idx + 1 > d->ext_count)
+		d->ext_count = (int32_t)idx + 1;
+	__atomic_store_n(&d->ctr->ext_count, d->ext_count, __ATOMIC_RELEASE);
 	return 0;
 }

@@ -58,22 +58,24 @@ int
 fl_log_attach(struct fl_log *l, void *mem, size_t len)
 {
 	struct fl_log_meta *m = mem;
-	uint32_t cap;
+	uint32_t cap, mtu;
 
 	if (len < FL_LOG_META_SIZE || __atomic_load_n(&m->magic, __ATOMIC_ACQUIRE) != FL_LOG_MAGIC ||
 	    m->version != FL_LOG_VERSION)
 		return FL_EPROTO;
-	cap = m->capacity;
+	/* Each read once: the values checked are the values kept. */
+	cap = __atomic_load_n(&m->capacity, __ATOMIC_RELAXED);
+	mtu = __atomic_load_n(&m->mtu, __ATOMIC_RELAXED);
 	if (cap < FL_LOG_MIN_CAP || cap > FL_LOG_MAX_CAP || (cap & (cap - 1)) != 0 ||
-	    len < fl_log_file_length(cap) || m->mtu < 64 || m->mtu > 65536 || m->mtu > cap / 8 ||
-	    (m->mtu % FL_FRAME_ALIGN) != 0)
+	    len < fl_log_file_length(cap) || mtu < 64 || mtu > 65536 || mtu > cap / 8 ||
+	    (mtu % FL_FRAME_ALIGN) != 0)
 		return FL_EPROTO;
 	l->meta = m;
 	l->data = (uint8_t *)mem + FL_LOG_META_SIZE;
 	l->cap = cap;
 	l->mask = cap - 1;
 	l->shift = (unsigned)__builtin_ctzll(cap);
-	l->max_payload = m->mtu - FL_FRAME_HEADER;
+	l->max_payload = mtu - FL_FRAME_HEADER;
 	l->max_message = cap / 8;
 	return 0;
 }
@@ -122,6 +124,10 @@ claim(struct fl_log_appender *a, uint64_t total)
 	FL_SCHED_POINT("pub.claim");
 	tail = a->exclusive ? a->tail : __atomic_load_n(&m->tail, __ATOMIC_ACQUIRE);
 	for (;;) {
+		/* Off the frame grid only a wild writer puts it: a frame (or
+		 * pad) header there could end past the ring. */
+		if ((tail & (FL_FRAME_ALIGN - 1)) != 0)
+			return FL_EPROTO;
 		idx = tail & l->mask;
 		to_end = l->cap - idx;
 		pad = total > to_end ? to_end : 0;
@@ -134,6 +140,10 @@ claim(struct fl_log_appender *a, uint64_t total)
 
 			if (min == UINT64_MAX)
 				return FL_ENOT_CONNECTED;
+			/* A publisher never gets a ring ahead of the slowest
+			 * subscriber: one of the two words is wild. */
+			if (tail > min + l->cap)
+				return FL_EPROTO;
 			limit = min + l->cap - FL_FRAME_ALIGN;
 			__atomic_store_n(&a->limit, limit, __ATOMIC_RELAXED);
 			if (next > limit)
@@ -271,6 +281,11 @@ fl_log_read(const struct fl_log *l, uint64_t *position, int32_t session_id, fl_f
 
 	hdr.session_id = session_id;
 	hdr.stream_id = l->meta->stream_id;
+	/* Positions start on the frame grid (the image's first one is read
+	 * from shared memory): off it, a frame header could end past the
+	 * ring. */
+	if ((pos & (FL_FRAME_ALIGN - 1)) != 0)
+		return FL_EPROTO;
 	while (n < limit) {
 		uint64_t idx = pos & l->mask;
 		const uint8_t *p = l->data + idx;

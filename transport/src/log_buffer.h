@@ -105,7 +105,8 @@ struct fl_log_appender {
 
 void fl_log_appender_init(struct fl_log_appender *a, const struct fl_log *l, bool exclusive);
 
-/* Offer len bytes (fragmenting).  New position or FL_E*. */
+/* Offer len bytes (fragmenting).  New position or FL_E* (FL_EPROTO: the
+ * shared tail or a subscriber position is wild; nothing is written). */
 int64_t fl_log_offer(struct fl_log_appender *a, const void *buf, size_t len);
 
 /* Claim one frame of len <= max_payload. */
@@ -115,7 +116,8 @@ int64_t fl_log_try_claim(struct fl_log_appender *a, size_t len, struct fl_claim 
 uint64_t fl_log_min_position(const struct fl_log *l);
 
 /* Reader: deliver up to limit fragments from *position; advances it.
- * Returns fragments delivered or FL_EPROTO on a corrupt frame. */
+ * Returns fragments delivered or FL_EPROTO on a corrupt frame or a
+ * position off the frame grid. */
 int fl_log_read(const struct fl_log *l, uint64_t *position, int32_t session_id,
                 fl_fragment_handler h, void *clientd, int limit);
 

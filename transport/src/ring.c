@@ -41,6 +41,8 @@ fl_mpsc_init(struct fl_mpsc *r, void *mem, uint64_t capacity, int zero_it)
 	r->mask = capacity - 1;
 	r->tail = (uint64_t *)(m + capacity);
 	r->head = (uint64_t *)(m + capacity + 128);
+	r->own_head = __atomic_load_n(r->head, __ATOMIC_ACQUIRE);
+	r->repairs = 0;
 	r->stuck_head = UINT64_MAX;
 	r->stuck_since = 0;
 	return 0;
@@ -64,6 +66,8 @@ fl_mpsc_write(struct fl_mpsc *r, int32_t type, const void *payload, size_t len)
 	FL_SCHED_POINT("cmd.ring.claim");
 	tail = __atomic_load_n(r->tail, __ATOMIC_ACQUIRE);
 	for (;;) {
+		if ((tail & 7u) != 0)
+			return FL_EPROTO; /* off the record grid: only a wild writer */
 		head = __atomic_load_n(r->head, __ATOMIC_ACQUIRE);
 		idx = tail & r->mask;
 		to_end = r->cap - idx;
@@ -90,10 +94,15 @@ fl_mpsc_write(struct fl_mpsc *r, int32_t type, const void *payload, size_t len)
 	return 0;
 }
 
-/* Zero [from, to) of the ring (positions), in at most two pieces. */
+/* Zero [from, to) of the ring (positions), in at most two pieces; a span
+ * longer than the ring zeroes the ring once. */
 static void
 zero_span(struct fl_mpsc *r, uint64_t from, uint64_t to)
 {
+	if (to - from >= r->cap) {
+		memset(r->buf, 0, r->cap);
+		return;
+	}
 	while (from < to) {
 		uint64_t idx = from & r->mask;
 		uint64_t n = r->cap - idx;
@@ -105,14 +114,44 @@ zero_span(struct fl_mpsc *r, uint64_t from, uint64_t to)
 	}
 }
 
+/*
+ * The head is the consumer's: its own copy is the truth and a shared copy
+ * that differs is put back.  The tail is the producers': a tail behind the
+ * head, more than a ring ahead of it or off the 8-byte grid is wild (no
+ * producer can put it there), and the ring is given back empty: zeroed
+ * once, whatever span the tail claims, and the tail set back to the head
+ * (a producer that claimed meanwhile moved it: the next read looks again).
+ */
+static bool
+repair_indices(struct fl_mpsc *r, uint64_t head, uint64_t *tail)
+{
+	uint64_t t = *tail;
+
+	if (__atomic_load_n(r->head, __ATOMIC_RELAXED) != head) {
+		__atomic_store_n(r->head, head, __ATOMIC_RELEASE);
+		r->repairs++;
+	}
+	if (t - head <= r->cap && (t & 7u) == 0)
+		return false;
+	memset(r->buf, 0, r->cap);
+	(void)__atomic_compare_exchange_n(r->tail, &t, head, false, __ATOMIC_ACQ_REL,
+	                                  __ATOMIC_ACQUIRE);
+	r->stuck_head = UINT64_MAX;
+	r->repairs++;
+	*tail = head;
+	return true;
+}
+
 int
 fl_mpsc_read(struct fl_mpsc *r, fl_ring_handler h, void *arg, int limit)
 {
-	uint64_t head = __atomic_load_n(r->head, __ATOMIC_RELAXED);
+	uint64_t head = r->own_head;
 	uint64_t tail = __atomic_load_n(r->tail, __ATOMIC_ACQUIRE);
 	uint64_t pos = head;
 	int n = 0, rc = 0;
 
+	if (repair_indices(r, head, &tail))
+		return FL_EPROTO;
 	while (n < limit && pos < tail) {
 		uint64_t idx = pos & r->mask;
 		uint8_t *p = r->buf + idx;
@@ -138,6 +177,7 @@ fl_mpsc_read(struct fl_mpsc *r, fl_ring_handler h, void *arg, int limit)
 	}
 	if (pos != head) {
 		zero_span(r, head, pos);
+		r->own_head = pos;
 		__atomic_store_n(r->head, pos, __ATOMIC_RELEASE);
 		r->stuck_head = UINT64_MAX;
 	}
@@ -147,13 +187,13 @@ fl_mpsc_read(struct fl_mpsc *r, fl_ring_handler h, void *arg, int limit)
 int
 fl_mpsc_unblock(struct fl_mpsc *r, uint64_t now_ns, uint64_t timeout_ns)
 {
-	uint64_t head = __atomic_load_n(r->head, __ATOMIC_RELAXED);
+	uint64_t head = r->own_head;
 	uint64_t tail = __atomic_load_n(r->tail, __ATOMIC_ACQUIRE);
 	uint64_t idx, end;
 	uint8_t *p;
 	int32_t len;
 
-	if (head >= tail) {
+	if (head >= tail || tail - head > r->cap) {
 		r->stuck_head = UINT64_MAX;
 		return 0;
 	}
@@ -204,13 +244,14 @@ fl_bcast_init(struct fl_bcast *b, void *mem, uint64_t capacity, int zero_it)
 	b->tail_intent = (uint64_t *)(m + capacity);
 	b->tail = (uint64_t *)(m + capacity + 64);
 	b->latest = (uint64_t *)(m + capacity + 128);
+	b->own_tail = __atomic_load_n(b->tail, __ATOMIC_ACQUIRE) & ~(uint64_t)7u;
 	return 0;
 }
 
 int
 fl_bcast_transmit(struct fl_bcast *b, int32_t type, const void *payload, size_t len)
 {
-	uint64_t tail = __atomic_load_n(b->tail, __ATOMIC_RELAXED);
+	uint64_t tail = b->own_tail; /* ours: the shared copy only publishes it */
 	uint64_t required, idx, to_end;
 	int32_t rec_len;
 	uint8_t *p;
@@ -240,6 +281,7 @@ fl_bcast_transmit(struct fl_bcast *b, int32_t type, const void *payload, size_t 
 	if (len != 0)
 		memcpy(p + FL_REC_HEADER, payload, len);
 	store_len(p, rec_len);
+	b->own_tail = tail + required;
 	__atomic_store_n(b->latest, tail, __ATOMIC_RELEASE);
 	__atomic_store_n(b->tail, tail + required, __ATOMIC_RELEASE);
 	return 0;
@@ -255,6 +297,17 @@ fl_bcast_rx_init(struct fl_bcast_rx *rx, struct fl_bcast *b, uint8_t *scratch, s
 	rx->scratch_len = scratch_len;
 }
 
+/* Where a receiver resumes: the latest record, if it lies within the
+ * ring behind the tail on the record grid, else the tail. */
+static uint64_t
+resume_at(struct fl_bcast *b)
+{
+	uint64_t tail = __atomic_load_n(b->tail, __ATOMIC_ACQUIRE);
+	uint64_t latest = __atomic_load_n(b->latest, __ATOMIC_ACQUIRE);
+
+	return latest <= tail && tail - latest <= b->cap && (latest & 7u) == 0 ? latest : tail;
+}
+
 int
 fl_bcast_receive(struct fl_bcast_rx *rx, fl_ring_handler h, void *arg, int limit)
 {
@@ -267,7 +320,12 @@ fl_bcast_receive(struct fl_bcast_rx *rx, fl_ring_handler h, void *arg, int limit
 		int32_t len, type;
 		uint8_t *p;
 
-		if (rx->cursor >= tail)
+		if (rx->cursor > tail || (rx->cursor & 7u) != 0) {
+			/* Only a wild tail (since put back) leaves a cursor there. */
+			rx->cursor = resume_at(b);
+			return FL_EPROTO;
+		}
+		if (rx->cursor == tail)
 			break;
 		if (tail - rx->cursor > b->cap || FL_FAULT("transport/bcast/lapped"))
 			goto lapped;
@@ -299,7 +357,7 @@ fl_bcast_receive(struct fl_bcast_rx *rx, fl_ring_handler h, void *arg, int limit
 		return FL_EPROTO;
 	lapped:
 		rx->lapped++;
-		rx->cursor = __atomic_load_n(b->latest, __ATOMIC_ACQUIRE);
+		rx->cursor = resume_at(b);
 		return FL_ELAPPED;
 	}
 	return n;

@@ -16,6 +16,10 @@
  * Both live in caller-provided memory: capacity bytes of records followed
  * by a trailer (FL_RING_TRAILER bytes).  Every length read back from shared
  * memory is bounds-checked; garbage yields FL_EPROTO, never a wild access.
+ * The index only one side moves (the MPSC head, the broadcast tail) is kept
+ * in that side's own memory and only published to the shared copy, so a
+ * wild writer cannot move it; an index the other side moves (the MPSC
+ * tail) is checked against the capacity before any loop uses it.
  */
 #ifndef FL_RING_H
 #define FL_RING_H
@@ -32,7 +36,9 @@ struct fl_mpsc {
 	uint64_t cap;
 	uint64_t mask;
 	uint64_t *tail;  /* in shm */
-	uint64_t *head;  /* in shm */
+	uint64_t *head;  /* in shm: the consumer's, published */
+	uint64_t own_head;    /* consumer: the head, its own copy */
+	uint64_t repairs;     /* consumer: shared indices found wild and put back */
 	uint64_t stuck_head;  /* consumer: head seen stuck since stuck_since */
 	uint64_t stuck_since;
 };
@@ -42,14 +48,18 @@ struct fl_mpsc {
 int fl_mpsc_init(struct fl_mpsc *r, void *mem, uint64_t capacity, int zero_it);
 
 /* Writes one record.  0, FL_EMSGSIZE (len > capacity / 8), FL_EINVAL
- * (type <= 0), FL_EFULL. */
+ * (type <= 0), FL_EFULL, FL_EPROTO (the shared tail is misaligned: wild;
+ * the consumer puts it back). */
 int fl_mpsc_write(struct fl_mpsc *r, int32_t type, const void *payload, size_t len);
 
 typedef void (*fl_ring_handler)(void *arg, int32_t type, const uint8_t *payload, size_t len);
 
 /* Consumer: delivers up to limit records.  Returns records read (>= 0) or
  * FL_EPROTO when a record header is corrupt (the ring is then resynced to
- * the tail and the damaged span skipped). */
+ * the tail and the damaged span skipped) or the tail is wild (behind the
+ * head, more than the capacity ahead or misaligned: the ring is emptied,
+ * the tail put back to the head, and r->repairs counts it).  Work is
+ * bounded by the capacity whatever the shared indices say. */
 int fl_mpsc_read(struct fl_mpsc *r, fl_ring_handler h, void *arg, int limit);
 
 /* Consumer: if the record at head has been unfinished for timeout_ns (by
@@ -63,6 +73,7 @@ struct fl_bcast {
 	uint64_t *tail_intent;
 	uint64_t *tail;
 	uint64_t *latest;
+	uint64_t own_tail;  /* transmitter: the tail, its own copy */
 };
 
 int fl_bcast_init(struct fl_bcast *b, void *mem, uint64_t capacity, int zero_it);
@@ -83,7 +94,9 @@ void fl_bcast_rx_init(struct fl_bcast_rx *rx, struct fl_bcast *b, uint8_t *scrat
                       size_t scratch_len);
 
 /* Receives up to limit records.  Returns count, FL_ELAPPED (records were
- * lost; the cursor moved to the latest) or FL_EPROTO. */
+ * lost; the cursor moved to the latest) or FL_EPROTO (a corrupt record, or
+ * a cursor a wild tail left ahead of the tail or off the record grid: the
+ * cursor moved to the latest record). */
 int fl_bcast_receive(struct fl_bcast_rx *rx, fl_ring_handler h, void *arg, int limit);
 
 #endif

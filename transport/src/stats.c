@@ -22,7 +22,10 @@ fl_cnc_validate(const void *base, size_t len)
 		return FL_EPROTO;
 	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != FL_CNC_MAGIC || h->version != FL_CNC_VERSION)
 		return FL_EPROTO;
+	/* Each length is bounded by len before a sum uses it: no sum wraps. */
 	if (h->counters_offset != FL_CNC_HEADER_SIZE || h->total_length > len ||
+	    h->cmd_length > len || h->bc_length > len || h->cmd_offset > len || h->bc_offset > len ||
+	    h->cmd_offset < FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE ||
 	    h->cmd_offset + h->cmd_length + FL_RING_TRAILER > h->bc_offset ||
 	    h->bc_offset + h->bc_length + FL_RING_TRAILER > len || h->cmd_length < 1024 ||
 	    h->bc_length < 1024 || (h->cmd_length & (h->cmd_length - 1)) != 0 ||
@@ -40,7 +43,7 @@ fl_stats_read(const char *ns, struct fl_stats *out)
 	char dir[256];
 	struct fl_shm_dir d = { .fd = -1 };
 	struct fl_shm m = {0};
-	const struct fl_cnc_header *h;
+	struct fl_cnc_header hc, *h = &hc;
 	struct fl_cnc_counters *g;
 	struct fl_stats s;
 	uint64_t now, hb;
@@ -58,10 +61,11 @@ fl_stats_read(const char *ns, struct fl_stats *out)
 	fl_shm_dir_close(&d);
 	if (rc != 0)
 		return rc;
-	rc = fl_cnc_validate(m.addr, m.len);
+	/* A private copy: a writer may change the shared header under us. */
+	memcpy(&hc, m.addr, sizeof(hc));
+	rc = fl_cnc_validate(&hc, m.len);
 	if (rc != 0)
 		goto out;
-	h = m.addr;
 	g = fl_cnc_counters(m.addr);
 	memset(&s, 0, sizeof(s));
 	now = fl_clock_now_ns();
@@ -81,6 +85,7 @@ fl_stats_read(const char *ns, struct fl_stats *out)
 	s.commands = LD(g->commands);
 	s.unblocked_commands = LD(g->unblocked_commands);
 	s.log_files_unlink_pending = LD(g->log_files_unlink_pending);
+	s.corrupt_reads = LD(g->corrupt_reads);
 	s.ext_count = LD(g->ext_count);
 	if (s.ext_count < 0 || s.ext_count > FL_STATS_MAX_EXT)
 		s.ext_count = 0;
@@ -139,13 +144,13 @@ fl_stats_print(const struct fl_stats *s, FILE *f, bool json)
 		"active_clients", "publications", "subscriptions", "images", "log_files",
 		"log_files_mapped", "pending_registrations", "image_refs_held",
 		"rejected_commands", "client_timeouts", "commands", "unblocked_commands",
-		"log_files_unlink_pending",
+		"log_files_unlink_pending", "corrupt_reads",
 	};
 	int64_t vals[] = {
 		s->active_clients, s->publications, s->subscriptions, s->images, s->log_files,
 		s->log_files_mapped, s->pending_registrations, s->image_refs_held,
 		s->rejected_commands, s->client_timeouts, s->commands, s->unblocked_commands,
-		s->log_files_unlink_pending,
+		s->log_files_unlink_pending, s->corrupt_reads,
 	};
 	size_t i;
 	int c;

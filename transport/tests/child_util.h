@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static inline pid_t
@@ -25,6 +26,38 @@ test_fork(void)
 			_exit(99);
 	}
 	return pid;
+}
+
+/* In a child: a crash ends it (cmocka's signal handlers, inherited, would
+ * resume the parent's test run in the child). */
+static inline void
+test_default_signals(void)
+{
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGBUS, SIG_DFL);
+	signal(SIGILL, SIG_DFL);
+	signal(SIGFPE, SIG_DFL);
+}
+
+/* Runs fn(arg) in a child and returns what became of it: fn's return value
+ * as the exit status, or 128 + the signal that killed the child, -1 if
+ * the fork failed.  For a step that may crash on broken code: the test
+ * process survives to report it. */
+static inline int
+test_in_child(int (*fn)(void *arg), void *arg)
+{
+	pid_t pid = test_fork();
+	int st;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		test_default_signals();
+		_exit(fn(arg));
+	}
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 #endif

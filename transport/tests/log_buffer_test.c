@@ -257,6 +257,47 @@ corrupt_frame_and_meta(void **state)
 	teardown_log(f);
 }
 
+/* A wild writer leaves meta->tail (or a subscriber's position) off the
+ * 16-byte frame grid, a few bytes before the ring's end: the publisher's
+ * pad frame there would end up to 15 bytes past the end of the mapping.
+ * Offer and claim refuse the misaligned tail (FL_EPROTO), for a shared
+ * and for an exclusive publisher, and a read from a misaligned position
+ * refuses too; the bytes past the end stay untouched. */
+static void
+misaligned_tail_is_refused(void **state)
+{
+	size_t file = fl_log_file_length(CAP);
+	uint8_t *mem = aligned_alloc(4096, file + 4096);
+	uint8_t buf[8] = {0};
+	struct fl_log log;
+	struct fl_log_appender ap;
+	struct fl_claim claim;
+	struct rx r = {0};
+	uint64_t pos;
+
+	(void)state;
+	memset(mem, 0, file);
+	memset(mem + file, 0xa5, 4096);
+	fl_log_format(mem, CAP, MTU, 42, 7, false, 1, 1);
+	assert_fl(fl_log_attach(&log, mem, file), 0);
+	log.meta->slots[0].position = 2 * CAP - 3;
+	log.meta->slots[0].state = FL_SLOT_ACTIVE;
+	log.meta->subscriber_count = 1;
+	for (int excl = 0; excl < 2; excl++) {
+		log.meta->tail = 2 * CAP - 3;
+		fl_log_appender_init(&ap, &log, excl);
+		assert_fl(fl_log_offer(&ap, buf, sizeof(buf)), FL_EPROTO);
+		assert_fl(fl_log_try_claim(&ap, sizeof(buf), &claim), FL_EPROTO);
+	}
+	pos = 2 * CAP - 3;
+	assert_fl(fl_log_read(&log, &pos, 42, on_frag, &r, 10), FL_EPROTO);
+	assert_int_equal(r.n, 0);
+	for (size_t k = 0; k < 4096; k++)
+		if (mem[file + k] != 0xa5)
+			fail_msg("byte %zu past the end of the log was written", k);
+	free(mem);
+}
+
 /* ---- sizes and slots at their edges ---------------------------------- */
 
 #define MP (MTU - FL_FRAME_HEADER) /* a fragment's payload: 1008 */
@@ -584,6 +625,7 @@ main(void)
 		cmocka_unit_test(stale_payload_is_not_a_frame),
 		cmocka_unit_test(claim_commit_abort),
 		cmocka_unit_test(corrupt_frame_and_meta),
+		cmocka_unit_test(misaligned_tail_is_refused),
 		cmocka_unit_test(message_sizes_at_fragment_edges),
 		cmocka_unit_test(claim_at_the_ring_end),
 		cmocka_unit_test(first_and_last_subscriber_slot),

@@ -1201,6 +1201,76 @@ forged_image_slot_is_refused(void **state)
 	free(e);
 }
 
+/* A wild write over cnc.dat's header (a ring offset or length, the
+ * version, the magic, the closed flag) refuses new clients (FL_EPROTO,
+ * FL_EDRIVER_TIMEOUT) only until the driver's next duty cycle, which puts
+ * the header back from its own copy. */
+static void
+scribbled_cnc_header_is_repaired(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		int width;
+		uint64_t value;
+		int refused;
+	} cases[] = {
+		{ "version", offsetof(struct fl_cnc_header, version), 4, 99, FL_EPROTO },
+		{ "magic", offsetof(struct fl_cnc_header, magic), 8, 0, FL_EPROTO },
+		{ "counters_offset", offsetof(struct fl_cnc_header, counters_offset), 8, 0, FL_EPROTO },
+		{ "cmd_offset", offsetof(struct fl_cnc_header, cmd_offset), 8, 12345, FL_EPROTO },
+		{ "bc_length", offsetof(struct fl_cnc_header, bc_length), 8, 1ull << 40, FL_EPROTO },
+		{ "driver_closed", offsetof(struct fl_cnc_header, driver_closed), 4, 1,
+		  FL_EDRIVER_TIMEOUT },
+	};
+	struct env *e = env_start("cncscrib", true);
+	struct fl_cnc_header saved;
+	struct fl_client_ctx cc;
+	struct fl_shm m = {0};
+	char path[300];
+	fl_client *c;
+	int rc, bad = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
+	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	memcpy(&saved, m.addr, sizeof(saved));
+	fl_client_ctx_init(&cc);
+	cc.ns = e->ns;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		if (cases[k].width == 8)
+			__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off), cases[k].value,
+			                 __ATOMIC_RELEASE);
+		else
+			__atomic_store_n((uint32_t *)((char *)m.addr + cases[k].off),
+			                 (uint32_t)cases[k].value, __ATOMIC_RELEASE);
+		rc = fl_client_open(&cc, &c);
+		if (rc != cases[k].refused) {
+			fprintf(stderr, "%s scribbled: open = %s, want %s\n", cases[k].name,
+			        fl_errname(rc), fl_errname(cases[k].refused));
+			bad++;
+			if (rc == 0)
+				fl_client_close(c);
+		}
+		fl_driver_do_work(e->d);
+		rc = fl_client_open(&cc, &c);
+		if (rc != 0) {
+			fprintf(stderr, "%s scribbled, one duty cycle later: open = %s\n",
+			        cases[k].name, fl_errname(rc));
+			bad++;
+			memcpy(m.addr, &saved, sizeof(saved)); /* for the next case */
+		} else {
+			fl_client_close(c);
+		}
+		fl_driver_do_work(e->d);
+	}
+	if (bad != 0)
+		fail_msg("%d failures over %zu scribbled fields", bad, sizeof(cases) / sizeof(cases[0]));
+	assert_true(stats(e)->corrupt_reads >= (int64_t)(sizeof(cases) / sizeof(cases[0])));
+	fl_shm_unmap(&m);
+	env_stop(e);
+}
+
 int
 main(void)
 {
@@ -1226,6 +1296,7 @@ main(void)
 		cmocka_unit_test(subscriber_slots_first_and_last),
 		cmocka_unit_test(forged_image_slot_is_refused),
 		cmocka_unit_test(driver_tables_first_and_last),
+		cmocka_unit_test(scribbled_cnc_header_is_repaired),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);

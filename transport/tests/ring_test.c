@@ -2,8 +2,10 @@
  * Command ring (MPSC) and broadcast buffer: records, wrap padding, full,
  * corrupt headers, unblocking a dead producer's record, lapping.
  */
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "test_util.h"
 #include "ring.h"
@@ -143,6 +145,64 @@ mpsc_unblock(void **state)
 	assert_int_equal(s.types[1], 11);
 }
 
+/* A corrupt length at the head and a tail 2^60 past it, then a tail
+ * behind the head: each read returns FL_EPROTO having cleaned at most the
+ * ring once, and the ring takes and delivers records again.  0 or the
+ * step that failed. */
+static int
+wild_tail(void *arg)
+{
+	struct fl_mpsc r;
+	struct seen s = {0};
+	uint8_t buf[16] = {1};
+	uint64_t head;
+
+	(void)arg;
+	fl_mpsc_init(&r, mem, CAP, 1);
+	if (fl_mpsc_write(&r, 5, buf, 16) != 0 || fl_mpsc_read(&r, collect, &s, 10) != 1)
+		return 1;
+	head = *r.head;
+	poke32((size_t)(head & r.mask), 0x7ffffff0);
+	*r.tail = head + (1ull << 60);
+	if (fl_mpsc_read(&r, collect, &s, 10) != FL_EPROTO)
+		return 2;
+	if (fl_mpsc_write(&r, 6, buf, 8) != 0 || fl_mpsc_read(&r, collect, &s, 10) != 1 ||
+	    s.types[1] != 6)
+		return 3;
+	*r.tail = *r.head - 8;
+	if (fl_mpsc_read(&r, collect, &s, 10) != FL_EPROTO)
+		return 4;
+	if (fl_mpsc_write(&r, 7, buf, 8) != 0 || fl_mpsc_read(&r, collect, &s, 10) != 1 ||
+	    s.types[2] != 7)
+		return 5;
+	return 0;
+}
+
+/* The consumer (the driver) must not loop over a span a wild writer
+ * chose.  The reads run in a child given a generous deadline: on code
+ * that clears the ring once per capacity up to the wild tail they would
+ * run for days. */
+static void
+mpsc_wild_tail_is_bounded(void **state)
+{
+	pid_t pid = test_fork();
+	int st = 0;
+	bool done;
+
+	(void)state;
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(wild_tail(NULL));
+	done = WAIT_UNTIL(waitpid(pid, &st, WNOHANG) == pid, 3000);
+	if (!done) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		fail_msg("the reads did not return");
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("wild tail: step %d failed (status %#x)", WEXITSTATUS(st), st);
+}
+
 static void
 bcast_roundtrip_and_lap(void **state)
 {
@@ -192,6 +252,41 @@ bcast_garbage(void **state)
 	assert_int_equal(s.types[0], 4);
 }
 
+/* A wild writer moves the broadcast tail back: the transmitter keeps its
+ * own tail, so the next record lands where receivers look for it, and a
+ * receiver whose cursor a wild tail put ahead resyncs (FL_EPROTO) instead
+ * of going deaf until the tail catches up. */
+static void
+bcast_tail_scribbled(void **state)
+{
+	struct fl_bcast b;
+	struct fl_bcast_rx rx;
+	struct seen s = {0};
+	uint8_t scratch[64], buf[8] = {0};
+	int rc, k;
+
+	assert_fl(fl_bcast_init(&b, mem, CAP, 1), 0);
+	fl_bcast_rx_init(&rx, &b, scratch, sizeof(scratch));
+	assert_fl(fl_bcast_transmit(&b, 3, buf, 8), 0);
+	assert_fl(fl_bcast_receive(&rx, collect, &s, 10), 1);
+	*b.tail = 0;
+	assert_fl(fl_bcast_transmit(&b, 4, buf, 8), 0);
+	assert_fl(fl_bcast_receive(&rx, collect, &s, 10), 1);
+	assert_int_equal(s.types[1], 4);
+	/* A tail far ahead for a moment: the receiver follows it, then the
+	 * transmitter puts it back. */
+	*b.tail = 1ull << 60;
+	*b.latest = (1ull << 60) + 5;
+	(void)fl_bcast_receive(&rx, collect, &s, 10);
+	assert_fl(fl_bcast_transmit(&b, 5, buf, 8), 0);
+	for (k = 0, rc = 0; k < 3 && s.n < 3; k++)
+		rc = fl_bcast_receive(&rx, collect, &s, 10);
+	if (s.n < 3)
+		fail_msg("the receiver lost the record after the wild tail (last rc %s)",
+		         fl_errname(rc));
+	assert_int_equal(s.types[2], 5);
+}
+
 int
 main(void)
 {
@@ -202,6 +297,8 @@ main(void)
 		cmocka_unit_test(mpsc_unblock),
 		cmocka_unit_test(bcast_roundtrip_and_lap),
 		cmocka_unit_test(bcast_garbage),
+		cmocka_unit_test(mpsc_wild_tail_is_bounded),
+		cmocka_unit_test(bcast_tail_scribbled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,7 @@ struct fl_chunk_class_stats {
 struct fl_chunk_pool_stats {
 	uint32_t n_classes;
 	struct fl_chunk_class_stats cls[FL_CHUNK_MAX_CLASSES];
+	uint64_t corrupt_rejected; /* wild words of the segment refused (FL_EPROTO), by anyone */
 };
 
 /* fl_chunk_pool_create creates the segment file `path` (mode 0600, must not

@@ -57,6 +57,8 @@ struct fl_stats {
 	int64_t commands;               /* commands processed */
 	int64_t unblocked_commands;     /* commands of dead producers skipped */
 	int64_t log_files_unlink_pending; /* released log files whose unlink failed, being retried */
+	int64_t corrupt_reads;          /* shared words (cnc header, ring indices, log metadata)
+	                                   the driver found wild and put back */
 	int ext_count;
 	struct {
 		char name[32];

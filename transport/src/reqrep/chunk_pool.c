@@ -2,8 +2,11 @@
  * Chunk pools: size classes of chunks in one shared segment, loaned and
  * released lock-free.  See faultline/chunk.h.
  *
- * Every word another process can write is treated as hostile: indices read
- * from shared memory are bounds-checked and a bad one yields FL_EPROTO.
+ * Every word another process can write is treated as hostile: the layout
+ * (classes, counts, offsets) is validated once when the segment is mapped
+ * and then taken from this process's own copy only; indices read from
+ * shared memory are bounds-checked against it and a bad one yields
+ * FL_EPROTO.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -89,13 +92,46 @@ fl_chunk_spec_check(const char *spec, uint64_t *bytes)
 struct cp_hdr *
 cp_hdr(fl_chunk_pool *p, uint32_t index)
 {
-	if (index >= p->seg->total)
+	if (index >= p->total)
 		return NULL;
-	return (struct cp_hdr *)((char *)p->seg + p->seg->hdr_off) + index;
+	return p->hdrs + index;
+}
+
+void
+cp_count_corrupt(fl_chunk_pool *p)
+{
+	atomic_fetch_add_explicit(&p->seg->corrupt, 1, memory_order_relaxed);
+}
+
+/* The class that holds chunk `index` by p's own layout, or -1. */
+static int
+class_of(const fl_chunk_pool *p, uint32_t index)
+{
+	for (uint32_t i = 0; i < p->n_classes; i++)
+		if (index >= p->cls[i].first && index - p->cls[i].first < p->cls[i].count)
+			return (int)i;
+	return -1;
+}
+
+/* Header h of chunk `index` and its class: the class by p's own layout,
+ * which the header's (shared) class field must name.  -1 for an index out
+ * of range, or a wild class field (counted). */
+static int
+checked_class(fl_chunk_pool *p, struct cp_hdr *h, uint32_t index)
+{
+	int ci = h == NULL ? -1 : class_of(p, index);
+
+	if (ci >= 0 && h->cls != (uint32_t)ci) {
+		cp_count_corrupt(p);
+		rr_set_errmsg("chunk %u: header names class %u, the chunk is in class %d", index,
+		              h->cls, ci);
+		return -1;
+	}
+	return ci;
 }
 
 static void *
-chunk_data(fl_chunk_pool *p, const struct cp_class *c, uint32_t index)
+chunk_data(fl_chunk_pool *p, const struct cp_layout *c, uint32_t index)
 {
 	return (char *)p->seg + c->data_off + (uint64_t)(index - c->first) * c->chunk_size;
 }
@@ -106,16 +142,17 @@ chunk_data(fl_chunk_pool *p, const struct cp_class *c, uint32_t index)
  * A chunk whose header is corrupted (refcount without an owner) is never
  * free and is stepped over. */
 static int
-claim(fl_chunk_pool *p, struct cp_class *c, uint32_t *index)
+claim(fl_chunk_pool *p, uint32_t ci, uint32_t *index)
 {
-	_Atomic uint32_t *hint = &p->hint[c - p->seg->cls];
+	const struct cp_layout *c = &p->cls[ci];
+	_Atomic uint32_t *hint = &p->hint[ci];
 	uint32_t pos = atomic_load_explicit(hint, memory_order_relaxed);
 	bool jumped = false;
 
 	if (pos >= c->count)
 		pos = 0;
 	for (uint32_t k = 0; k < c->count; k++, pos = pos + 1 < c->count ? pos + 1 : 0) {
-		struct cp_hdr *h = cp_hdr(p, c->first + pos);
+		struct cp_hdr *h = p->hdrs + c->first + pos;
 		uint64_t zero = 0, st;
 
 		if (atomic_load_explicit(&h->owner, memory_order_relaxed) != 0 ||
@@ -124,7 +161,8 @@ claim(fl_chunk_pool *p, struct cp_class *c, uint32_t *index)
 			 * the chunk freed last, by anyone, so a nearly exhausted
 			 * class is not scanned for the one chunk another
 			 * process freed. */
-			uint32_t lf = atomic_load_explicit(&c->last_freed, memory_order_relaxed);
+			uint32_t lf = atomic_load_explicit(&p->seg->cls[ci].last_freed,
+			                                   memory_order_relaxed);
 			if (!jumped && lf < c->count && lf != pos) {
 				jumped = true;
 				k = UINT32_MAX; /* the step makes it 0 */
@@ -153,6 +191,53 @@ claim(fl_chunk_pool *p, struct cp_class *c, uint32_t *index)
 		return 0;
 	}
 	return FL_EPOOL_EMPTY;
+}
+
+/* Writes p's own layout into the segment header and every chunk header's
+ * class; with only_changed, only what differs.  Returns how many fields
+ * it wrote. */
+static uint32_t
+layout_write(fl_chunk_pool *p, bool only_changed)
+{
+	struct cp_seg *seg = p->seg;
+	uint32_t n = 0;
+
+#define PUT(field, value)                                                          \
+	do {                                                                       \
+		if (!only_changed || (field) != (value)) {                         \
+			(field) = (value);                                         \
+			n++;                                                       \
+		}                                                                  \
+	} while (0)
+	PUT(seg->version, CP_VERSION);
+	PUT(seg->n_classes, p->n_classes);
+	PUT(seg->total, p->total);
+	PUT(seg->seg_size, (uint64_t)p->size);
+	PUT(seg->hdr_off, (uint64_t)((char *)p->hdrs - (char *)seg));
+	for (uint32_t i = 0; i < FL_CHUNK_MAX_CLASSES; i++) {
+		const struct cp_layout *c = &p->cls[i]; /* zero past n_classes */
+
+		PUT(seg->cls[i].chunk_size, c->chunk_size);
+		PUT(seg->cls[i].count, c->count);
+		PUT(seg->cls[i].first, c->first);
+		PUT(seg->cls[i].data_off, c->data_off);
+	}
+	for (uint32_t i = 0; i < p->n_classes; i++)
+		for (uint32_t k = 0; k < p->cls[i].count; k++)
+			PUT(p->hdrs[p->cls[i].first + k].cls, i);
+#undef PUT
+	atomic_thread_fence(memory_order_release);
+	if (!only_changed || seg->magic != CP_MAGIC) {
+		seg->magic = CP_MAGIC; /* last: openers check it */
+		n++;
+	}
+	return n;
+}
+
+uint32_t
+cp_repair(fl_chunk_pool *p)
+{
+	return layout_write(p, true);
 }
 
 int
@@ -196,28 +281,21 @@ fl_chunk_pool_create(const char *path, const char *spec, fl_chunk_pool **out)
 		return rc;
 	}
 	seg = base;
-	seg->version = CP_VERSION;
-	seg->n_classes = sp.n;
-	seg->total = (uint32_t)total;
-	seg->seg_size = off;
-	seg->hdr_off = hdr_off;
 	p->seg = seg;
 	p->size = off;
 	p->owner = 1;
+	p->n_classes = sp.n;
+	p->total = (uint32_t)total;
+	p->hdrs = (struct cp_hdr *)((char *)seg + hdr_off);
 	uint32_t first = 0;
 	for (uint32_t i = 0; i < sp.n; i++) {
-		struct cp_class *c = &seg->cls[i];
-
-		c->chunk_size = sp.size[i];
-		c->count = sp.count[i];
-		c->first = first;
-		c->data_off = data_off[i];
-		for (uint32_t k = 0; k < c->count; k++)
-			cp_hdr(p, first + k)->cls = i;
-		first += c->count;
+		p->cls[i].chunk_size = sp.size[i];
+		p->cls[i].count = sp.count[i];
+		p->cls[i].first = first;
+		p->cls[i].data_off = data_off[i];
+		first += sp.count[i];
 	}
-	atomic_thread_fence(memory_order_release);
-	seg->magic = CP_MAGIC; /* last: openers check it */
+	(void)layout_write(p, false);
 	*out = p;
 	return 0;
 }
@@ -226,7 +304,8 @@ int
 fl_chunk_pool_open(const char *path, uint64_t owner, fl_chunk_pool **out)
 {
 	fl_chunk_pool *p;
-	struct cp_seg *seg;
+	struct cp_seg hc; /* the header, validated on this private copy */
+	uint64_t hdr_end, first = 0;
 	void *base;
 	size_t size;
 	int rc;
@@ -239,30 +318,46 @@ fl_chunk_pool_open(const char *path, uint64_t owner, fl_chunk_pool **out)
 	rc = rr_seg_open(path, "transport/chunk/map", &base, &size);
 	if (rc != 0)
 		goto fail;
-	seg = base;
 	rc = FL_EPROTO;
-	if (size < sizeof(*seg) || seg->magic != CP_MAGIC || seg->version != CP_VERSION ||
-	    seg->n_classes == 0 || seg->n_classes > FL_CHUNK_MAX_CLASSES ||
-	    seg->seg_size != size ||
-	    seg->hdr_off + (uint64_t)seg->total * sizeof(struct cp_hdr) > size) {
+	if (size < sizeof(hc)) {
 		rr_set_errmsg("%s: not a chunk segment of version %u", path, CP_VERSION);
 		goto fail_unmap;
 	}
-	uint64_t first = 0;
-	for (uint32_t i = 0; i < seg->n_classes; i++) {
-		struct cp_class *c = &seg->cls[i];
-		if (c->first != first ||
-		    c->data_off + (uint64_t)c->chunk_size * c->count > size) {
+	/* Checked and kept as copied: the shared header can change between a
+	 * check and a use. */
+	memcpy(&hc, base, sizeof(hc));
+	atomic_thread_fence(memory_order_acquire);
+	hdr_end = hc.hdr_off + (uint64_t)hc.total * sizeof(struct cp_hdr);
+	if (hc.magic != CP_MAGIC || hc.version != CP_VERSION || hc.n_classes == 0 ||
+	    hc.n_classes > FL_CHUNK_MAX_CLASSES || hc.seg_size != size || hc.hdr_off < sizeof(hc) ||
+	    hc.hdr_off % 64 != 0 || hc.hdr_off > size || hc.total == 0 ||
+	    hc.total >= UINT32_MAX / 2 || hdr_end > size) {
+		rr_set_errmsg("%s: not a chunk segment of version %u", path, CP_VERSION);
+		goto fail_unmap;
+	}
+	for (uint32_t i = 0; i < hc.n_classes; i++) {
+		const struct cp_class *c = &hc.cls[i];
+
+		if (c->first != first || c->count == 0 || c->chunk_size == 0 ||
+		    c->data_off < hdr_end || c->data_off > size ||
+		    (uint64_t)c->chunk_size * c->count > size - c->data_off) {
 			rr_set_errmsg("%s: class %u out of bounds", path, i);
 			goto fail_unmap;
 		}
 		first += c->count;
+		p->cls[i].chunk_size = c->chunk_size;
+		p->cls[i].count = c->count;
+		p->cls[i].first = c->first;
+		p->cls[i].data_off = c->data_off;
 	}
-	if (first != seg->total) {
+	if (first != hc.total) {
 		rr_set_errmsg("%s: class counts do not add up", path);
 		goto fail_unmap;
 	}
-	p->seg = seg;
+	p->n_classes = hc.n_classes;
+	p->total = hc.total;
+	p->hdrs = (struct cp_hdr *)((char *)base + hc.hdr_off);
+	p->seg = base;
 	p->size = size;
 	p->owner = owner;
 	*out = p;
@@ -299,7 +394,7 @@ fl_chunk_pool_unlink(const char *path)
 }
 
 static void
-fill(fl_chunk_pool *p, struct cp_class *c, struct cp_hdr *h, uint32_t index, uint32_t gen,
+fill(fl_chunk_pool *p, const struct cp_layout *c, struct cp_hdr *h, uint32_t index, uint32_t gen,
      fl_chunk *out)
 {
 	out->data = chunk_data(p, c, index);
@@ -317,15 +412,16 @@ fill(fl_chunk_pool *p, struct cp_class *c, struct cp_hdr *h, uint32_t index, uin
 int
 fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
 {
-	struct cp_seg *seg = p->seg;
-	struct cp_class *c = NULL;
+	struct cp_class *sc;
+	const struct cp_layout *c = NULL;
 	struct fl_idle idle = { 0 };
-	uint32_t index;
+	uint32_t index, ci = 0;
 	int rc;
 
-	for (uint32_t i = 0; i < seg->n_classes && i < FL_CHUNK_MAX_CLASSES; i++) {
-		if (seg->cls[i].chunk_size >= len) {
-			c = &seg->cls[i];
+	for (uint32_t i = 0; i < p->n_classes; i++) {
+		if (p->cls[i].chunk_size >= len) {
+			c = &p->cls[i];
+			ci = i;
 			break;
 		}
 	}
@@ -335,19 +431,20 @@ fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
 	}
 	if (FL_FAULT("transport/chunk/loan"))
 		return FL_EFAULT_INJECTED;
+	sc = &p->seg->cls[ci];
 	for (;;) {
-		rc = claim(p, c, &index);
+		rc = claim(p, ci, &index);
 		if (rc == 0)
 			break;
 		if (deadline_ns == 0 || fl_clock_now_ns() >= deadline_ns) {
-			atomic_fetch_add_explicit(&c->exhausted, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&sc->exhausted, 1, memory_order_relaxed);
 			rr_set_errmsg("chunk pool of %u-byte chunks empty (%u chunks)",
 			              c->chunk_size, c->count);
 			return FL_EPOOL_EMPTY;
 		}
 		fl_idle(&idle, 0, deadline_ns);
 	}
-	struct cp_hdr *h = cp_hdr(p, index);
+	struct cp_hdr *h = p->hdrs + index;
 	uint32_t gen = (uint32_t)(atomic_load_explicit(&h->state, memory_order_relaxed) >> 32);
 	atomic_store_explicit(&h->seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->len, (uint32_t)len, memory_order_relaxed);
@@ -356,7 +453,7 @@ fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
 	atomic_store_explicit(&h->dest_gen, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->deadline_ns, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->sender, 0, memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->loans, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sc->loans, 1, memory_order_relaxed);
 	fill(p, c, h, index, gen, out);
 	return 0;
 }
@@ -377,14 +474,13 @@ static int
 release_gen(fl_chunk_pool *p, uint32_t index, uint32_t gen, int force)
 {
 	struct cp_hdr *h = cp_hdr(p, index);
+	int ci = checked_class(p, h, index);
 	struct cp_class *c;
 	uint64_t st, nst;
 
-	if (h == NULL || h->cls >= p->seg->n_classes)
+	if (ci < 0)
 		return FL_EPROTO;
-	c = &p->seg->cls[h->cls];
-	if (index < c->first || index - c->first >= c->count)
-		return FL_EPROTO;
+	c = &p->seg->cls[ci];
 	st = atomic_load_explicit(&h->state, memory_order_acquire);
 	for (;;) {
 		uint32_t rc = (uint32_t)st;
@@ -409,10 +505,10 @@ release_gen(fl_chunk_pool *p, uint32_t index, uint32_t gen, int force)
 		return 0;
 	atomic_fetch_add_explicit(&c->releases, 1, memory_order_relaxed);
 	/* Beside the counter: its line is ours already. */
-	atomic_store_explicit(&c->last_freed, index - c->first, memory_order_relaxed);
+	atomic_store_explicit(&c->last_freed, index - p->cls[ci].first, memory_order_relaxed);
 	free_owner(h);
 	/* Our next loan tries this chunk first: its lines are likely hot. */
-	atomic_store_explicit(&p->hint[h->cls], index - c->first, memory_order_relaxed);
+	atomic_store_explicit(&p->hint[ci], index - p->cls[ci].first, memory_order_relaxed);
 	return 0;
 }
 
@@ -453,18 +549,15 @@ int
 cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
 {
 	struct cp_hdr *h = cp_hdr(p, index);
-	struct cp_class *c;
+	int ci = checked_class(p, h, index);
 	uint64_t st;
 
-	if (h == NULL || h->cls >= p->seg->n_classes)
-		return FL_EPROTO;
-	c = &p->seg->cls[h->cls];
-	if (index < c->first || index - c->first >= c->count)
+	if (ci < 0)
 		return FL_EPROTO;
 	st = atomic_load_explicit(&h->state, memory_order_acquire);
 	if ((uint32_t)(st >> 32) != gen || (uint32_t)st == 0)
 		return FL_ESTALE;
-	fill(p, c, h, index, gen, out);
+	fill(p, &p->cls[ci], h, index, gen, out);
 	return 0;
 }
 
@@ -473,10 +566,13 @@ cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
 static int
 reclaim_one(fl_chunk_pool *p, struct cp_hdr *h, uint32_t i, uint32_t gen)
 {
+	int ci = class_of(p, i);
+
+	(void)h;
 	if (release_gen(p, i, gen, 1) != 0)
 		return 0;
-	if (h->cls < p->seg->n_classes)
-		atomic_fetch_add_explicit(&p->seg->cls[h->cls].reclaimed, 1, memory_order_relaxed);
+	if (ci >= 0)
+		atomic_fetch_add_explicit(&p->seg->cls[ci].reclaimed, 1, memory_order_relaxed);
 	return 1;
 }
 
@@ -487,8 +583,8 @@ fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner)
 
 	if (owner == 0)
 		return 0;
-	for (uint32_t i = 0; i < p->seg->total; i++) {
-		struct cp_hdr *h = cp_hdr(p, i);
+	for (uint32_t i = 0; i < p->total; i++) {
+		struct cp_hdr *h = p->hdrs + i;
 		uint64_t st;
 
 		if (atomic_load_explicit(&h->owner, memory_order_acquire) != owner)
@@ -496,10 +592,12 @@ fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner)
 		st = atomic_load_explicit(&h->state, memory_order_acquire);
 		if ((uint32_t)st == 0) {
 			/* A loan or release the owner died inside. */
+			int ci = class_of(p, i);
+
 			free_owner(h);
 			n++;
-			if (h->cls < p->seg->n_classes)
-				atomic_fetch_add_explicit(&p->seg->cls[h->cls].reclaimed, 1,
+			if (ci >= 0)
+				atomic_fetch_add_explicit(&p->seg->cls[ci].reclaimed, 1,
 				                          memory_order_relaxed);
 			continue;
 		}
@@ -516,8 +614,8 @@ cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
 
 	if (owner == 0 || owner == CP_SENDER_RECLAIMED)
 		return 0;
-	for (uint32_t i = 0; i < p->seg->total; i++) {
-		struct cp_hdr *h = cp_hdr(p, i);
+	for (uint32_t i = 0; i < p->total; i++) {
+		struct cp_hdr *h = p->hdrs + i;
 		uint64_t st, want = owner;
 		uint32_t gen;
 
@@ -541,15 +639,17 @@ void
 fl_chunk_pool_stats(fl_chunk_pool *p, struct fl_chunk_pool_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->n_classes = p->seg->n_classes;
-	for (uint32_t i = 0; i < out->n_classes && i < FL_CHUNK_MAX_CLASSES; i++) {
+	out->n_classes = p->n_classes;
+	out->corrupt_rejected = atomic_load(&p->seg->corrupt);
+	for (uint32_t i = 0; i < p->n_classes; i++) {
+		const struct cp_layout *l = &p->cls[i];
 		struct cp_class *c = &p->seg->cls[i];
 		struct fl_chunk_class_stats *s = &out->cls[i];
 
-		s->chunk_size = c->chunk_size;
-		s->total = c->count;
-		for (uint32_t k = 0; k < c->count; k++)
-			s->loaned += (uint32_t)atomic_load_explicit(&cp_hdr(p, c->first + k)->state,
+		s->chunk_size = l->chunk_size;
+		s->total = l->count;
+		for (uint32_t k = 0; k < l->count; k++)
+			s->loaned += (uint32_t)atomic_load_explicit(&p->hdrs[l->first + k].state,
 			                                            memory_order_relaxed) != 0;
 		s->loans = atomic_load(&c->loans);
 		s->releases = atomic_load(&c->releases);
@@ -564,8 +664,8 @@ fl_chunk_owner_loaned(fl_chunk_pool *p, uint64_t owner)
 {
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < p->seg->total; i++) {
-		struct cp_hdr *h = cp_hdr(p, i);
+	for (uint32_t i = 0; i < p->total; i++) {
+		struct cp_hdr *h = p->hdrs + i;
 		if (atomic_load(&h->owner) == owner && (uint32_t)atomic_load(&h->state) != 0)
 			n++;
 	}

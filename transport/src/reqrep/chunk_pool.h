@@ -12,7 +12,7 @@
 #include "faultline/chunk.h"
 
 #define CP_MAGIC 0x464c434bu /* "FLCK" */
-#define CP_VERSION 3u
+#define CP_VERSION 4u
 
 struct cp_class {
 	uint32_t chunk_size;
@@ -29,6 +29,14 @@ struct cp_class {
 	_Atomic uint64_t reclaimed;
 };
 
+/*
+ * The segment's header.  Its layout fields (n_classes, total, seg_size,
+ * hdr_off and each class's chunk_size, count, first, data_off) are read
+ * once, validated, when a process maps the segment, and kept in that
+ * process's struct fl_chunk_pool: any process can write them here, so
+ * they are never read back.  The creator (the driver) puts them back when
+ * they change (cp_repair).
+ */
 struct cp_seg {
 	uint32_t magic;
 	uint32_t version;
@@ -37,6 +45,7 @@ struct cp_seg {
 	uint64_t seg_size;
 	uint64_t hdr_off;        /* offset of the chunk header array */
 	struct cp_class cls[FL_CHUNK_MAX_CLASSES];
+	_Atomic uint64_t corrupt; /* wild words refused with FL_EPROTO, by anyone */
 };
 
 /*
@@ -68,10 +77,23 @@ struct cp_hdr {
 
 #define CP_SENDER_RECLAIMED UINT64_MAX
 
+/* A class as this process validated it when it mapped the segment. */
+struct cp_layout {
+	uint32_t chunk_size;
+	uint32_t count;
+	uint32_t first;          /* global index of the class's first chunk */
+	uint64_t data_off;
+};
+
 struct fl_chunk_pool {
-	struct cp_seg *seg;
+	struct cp_seg *seg;      /* first (tests reach it) */
 	size_t size;
 	uint64_t owner;
+	/* The layout, this process's own (see struct cp_seg). */
+	uint32_t n_classes;
+	uint32_t total;
+	struct cp_hdr *hdrs;
+	struct cp_layout cls[FL_CHUNK_MAX_CLASSES];
 	/* This process's own: where its next loan of each class starts
 	 * looking (the chunk it freed last, or past the one it took last),
 	 * so a process reuses chunks whose lines it touched last and
@@ -81,6 +103,14 @@ struct fl_chunk_pool {
 
 /* Header of chunk `index`, or NULL if out of range. */
 struct cp_hdr *cp_hdr(fl_chunk_pool *p, uint32_t index);
+
+/* Counts a wild word of the segment this process refused (FL_EPROTO). */
+void cp_count_corrupt(fl_chunk_pool *p);
+
+/* The creator's duty: puts back every layout field of the segment header,
+ * and every chunk header's class, that differs from p's own copy.  Returns
+ * how many it put back. */
+uint32_t cp_repair(fl_chunk_pool *p);
 
 /* Validates a queue entry (index, gen) read from shared memory and fills
  * *out from the chunk header.  FL_EPROTO (bad index), FL_ESTALE (freed or

@@ -2,7 +2,8 @@
  * Port pools: fixed tables of server and client ports in shared memory.
  * A port is taken by one CAS of its owner word from 0 to the owner's client
  * id, so a crash at any point leaves it attributed to that owner and the
- * reclaimer finds it.
+ * reclaimer finds it.  Table sizes and offsets come from this process's
+ * own copy of the layout (struct pp_pool), never from the shared header.
  */
 #include <string.h>
 
@@ -11,6 +12,42 @@
 #include "port_pool.h"
 
 static const char *const kind_name[2] = { "server", "client" };
+
+/* Writes pp's own layout into the segment header; with only_changed, only
+ * what differs.  Returns how many fields it wrote. */
+static uint32_t
+layout_write(struct pp_pool *pp, bool only_changed)
+{
+	struct pp_seg *seg = pp->seg;
+	uint32_t n = 0;
+
+#define PUT(field, value)                                                  \
+	do {                                                               \
+		if (!only_changed || (field) != (value)) {                 \
+			(field) = (value);                                 \
+			n++;                                               \
+		}                                                          \
+	} while (0)
+	PUT(seg->version, PP_VERSION);
+	PUT(seg->seg_size, (uint64_t)pp->size);
+	for (int k = 0; k < 2; k++) {
+		PUT(seg->tab[k].count, pp->count[k]);
+		PUT(seg->tab[k].off, (uint64_t)((char *)pp->ports[k] - (char *)seg));
+	}
+#undef PUT
+	atomic_thread_fence(memory_order_release);
+	if (!only_changed || seg->magic != PP_MAGIC) {
+		seg->magic = PP_MAGIC; /* last: openers check it */
+		n++;
+	}
+	return n;
+}
+
+uint32_t
+pp_repair(struct pp_pool *pp)
+{
+	return layout_write(pp, true);
+}
 
 int
 pp_create(const char *path, uint32_t n_server, uint32_t n_client, struct pp_pool *out)
@@ -30,26 +67,23 @@ pp_create(const char *path, uint32_t n_server, uint32_t n_client, struct pp_pool
 	if (rc != 0)
 		return rc;
 	seg = base;
-	seg->version = PP_VERSION;
-	seg->seg_size = size;
-	seg->tab[0].count = n_server;
-	seg->tab[0].off = off0;
-	seg->tab[1].count = n_client;
-	seg->tab[1].off = off1;
 	out->seg = seg;
 	out->size = size;
+	out->count[PP_SERVER] = n_server;
+	out->count[PP_CLIENT] = n_client;
+	out->ports[PP_SERVER] = (struct pp_port *)((char *)seg + off0);
+	out->ports[PP_CLIENT] = (struct pp_port *)((char *)seg + off1);
 	for (int k = 0; k < 2; k++)
-		for (uint32_t i = 0; i < seg->tab[k].count; i++)
+		for (uint32_t i = 0; i < out->count[k]; i++)
 			rr_queue_init(&pp_port(out, k, i)->q);
-	atomic_thread_fence(memory_order_release);
-	seg->magic = PP_MAGIC;
+	(void)layout_write(out, false);
 	return 0;
 }
 
 int
 pp_open(const char *path, struct pp_pool *out)
 {
-	struct pp_seg *seg;
+	struct pp_seg *seg, hc;
 	void *base;
 	size_t size;
 	int rc;
@@ -57,15 +91,25 @@ pp_open(const char *path, struct pp_pool *out)
 	rc = rr_seg_open(path, "transport/port/map", &base, &size);
 	if (rc != 0)
 		return rc;
-	seg = base;
-	if (size < sizeof(*seg) || seg->magic != PP_MAGIC || seg->version != PP_VERSION ||
-	    seg->seg_size != size)
+	if (size < sizeof(hc))
+		goto bad;
+	/* Checked and kept as copied: the shared header can change between a
+	 * check and a use. */
+	memcpy(&hc, base, sizeof(hc));
+	atomic_thread_fence(memory_order_acquire);
+	if (hc.magic != PP_MAGIC || hc.version != PP_VERSION || hc.seg_size != size)
 		goto bad;
 	for (int k = 0; k < 2; k++)
-		if (seg->tab[k].off + (uint64_t)seg->tab[k].count * sizeof(struct pp_port) > size)
+		if (hc.tab[k].off < sizeof(hc) || hc.tab[k].off % 64 != 0 || hc.tab[k].off > size ||
+		    (uint64_t)hc.tab[k].count * sizeof(struct pp_port) > size - hc.tab[k].off)
 			goto bad;
+	seg = base;
 	out->seg = seg;
 	out->size = size;
+	for (int k = 0; k < 2; k++) {
+		out->count[k] = hc.tab[k].count;
+		out->ports[k] = (struct pp_port *)((char *)base + hc.tab[k].off);
+	}
 	return 0;
 bad:
 	rr_set_errmsg("%s: not a port segment of version %u", path, PP_VERSION);
@@ -83,11 +127,9 @@ pp_close(struct pp_pool *pp)
 struct pp_port *
 pp_port(struct pp_pool *pp, int kind, uint32_t i)
 {
-	struct pp_table_hdr *t = &pp->seg->tab[kind];
-
-	if (i >= t->count)
+	if (i >= pp->count[kind])
 		return NULL;
-	return (struct pp_port *)((char *)pp->seg + t->off) + i;
+	return pp->ports[kind] + i;
 }
 
 void
@@ -95,7 +137,7 @@ pp_drain(struct pp_port *port, fl_chunk_pool *cp)
 {
 	uint64_t v;
 
-	while (rr_queue_pop(&port->q, &v) == 0) {
+	for (uint32_t n = 0; n < 2 * RR_QUEUE_CAP && rr_queue_pop(&port->q, &v) == 0; n++) {
 		fl_chunk c;
 		/* Entries whose chunk is gone already (freed by its sender,
 		 * reclaimed) are dropped without a stale release. */
@@ -109,7 +151,7 @@ pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
          const char *service, uint32_t *index, uint32_t *gen)
 {
 	struct pp_table_hdr *t = &pp->seg->tab[kind];
-	uint32_t n = t->count;
+	uint32_t n = pp->count[kind];
 	uint64_t start;
 
 	if (FL_FAULT(kind == PP_SERVER ? "transport/port/server_alloc"

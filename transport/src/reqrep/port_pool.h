@@ -13,7 +13,7 @@
 #include "rr_internal.h"
 
 #define PP_MAGIC 0x464c5054u /* "FLPT" */
-#define PP_VERSION 2u
+#define PP_VERSION 3u
 
 enum pp_kind { PP_SERVER = 0, PP_CLIENT = 1 };
 enum pp_state { PP_FREE = 0, PP_ACTIVE = 1, PP_CLOSING = 2 };
@@ -29,6 +29,13 @@ struct pp_table_hdr {
 	_Atomic uint64_t reclaimed;
 };
 
+/*
+ * The segment's header.  Its layout fields (seg_size, each table's count
+ * and off) are read once, validated, when a process maps the segment and
+ * kept in that process's struct pp_pool: any process can write them here,
+ * so they are never read back.  The creator (the driver) puts them back
+ * when they change (pp_repair).
+ */
 struct pp_seg {
 	uint32_t magic;
 	uint32_t version;
@@ -53,11 +60,17 @@ struct pp_port {
 struct pp_pool {
 	struct pp_seg *seg;
 	size_t size;
+	uint32_t count[2];        /* the layout, this process's own copy */
+	struct pp_port *ports[2];
 };
 
 int pp_create(const char *path, uint32_t n_server, uint32_t n_client, struct pp_pool *out);
 int pp_open(const char *path, struct pp_pool *out);
 void pp_close(struct pp_pool *pp);
+
+/* The creator's duty: puts back every layout field of the segment header
+ * that differs from pp's own copy.  Returns how many it put back. */
+uint32_t pp_repair(struct pp_pool *pp);
 
 /* Port i of table kind, or NULL when out of range. */
 struct pp_port *pp_port(struct pp_pool *pp, int kind, uint32_t i);
@@ -72,7 +85,11 @@ int pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
 int pp_free(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint32_t index, uint32_t gen,
             uint64_t owner);
 
-/* Pops and releases every entry of port's queue. */
+/* The port pool of a domain (not owned). */
+struct pp_pool *rr_domain_ports(fl_rr_domain *d);
+
+/* Pops and releases every entry of port's queue (at most two queues'
+ * worth: a wild queue index cannot keep it popping). */
 void pp_drain(struct pp_port *port, fl_chunk_pool *cp);
 
 #endif

@@ -171,6 +171,12 @@ fl_rr_domain_chunks(fl_rr_domain *d)
 	return d->chunks;
 }
 
+struct pp_pool *
+rr_domain_ports(fl_rr_domain *d)
+{
+	return &d->ports;
+}
+
 int
 fl_rr_release(fl_rr_domain *d, const fl_chunk *c)
 {
@@ -186,7 +192,7 @@ queued_anywhere(void *arg, uint32_t index, uint32_t gen)
 	uint32_t dest_gen = atomic_load(&cp_hdr(d->chunks, index)->dest_gen);
 
 	for (int k = 0; k < 2; k++)
-		for (uint32_t i = 0; i < d->ports.seg->tab[k].count; i++) {
+		for (uint32_t i = 0; i < d->ports.count[k]; i++) {
 			struct pp_port *p = pp_port(&d->ports, k, i);
 			if (atomic_load(&p->state) == PP_ACTIVE && atomic_load(&p->gen) == dest_gen &&
 			    rr_queue_contains(&p->q, rr_entry(index, gen)))
@@ -204,7 +210,7 @@ fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *
 	if (owner == 0)
 		return FL_EINVAL;
 	for (int k = 0; k < 2; k++) {
-		for (uint32_t i = 0; i < d->ports.seg->tab[k].count; i++) {
+		for (uint32_t i = 0; i < d->ports.count[k]; i++) {
 			struct pp_port *p = pp_port(&d->ports, k, i);
 			if (atomic_load(&p->owner) != owner)
 				continue;
@@ -218,7 +224,7 @@ fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *
 	 * that would stop its queue for good, and a chunk already handed to
 	 * the receiver that never arrives. */
 	for (int k = 0; k < 2; k++)
-		for (uint32_t i = 0; i < d->ports.seg->tab[k].count; i++) {
+		for (uint32_t i = 0; i < d->ports.count[k]; i++) {
 			uint32_t n = rr_queue_mark_holes(&pp_port(&d->ports, k, i)->q);
 			if (n > 0)
 				atomic_fetch_add(&d->ports.seg->holes_marked, n);
@@ -237,7 +243,7 @@ count_in_use(fl_rr_domain *d, int kind)
 {
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < d->ports.seg->tab[kind].count; i++)
+	for (uint32_t i = 0; i < d->ports.count[kind]; i++)
 		if (atomic_load_explicit(&pp_port(&d->ports, kind, i)->owner,
 		                         memory_order_relaxed) != 0)
 			n++;
@@ -250,8 +256,8 @@ fl_rr_stats(fl_rr_domain *d, struct fl_rr_stats *out)
 	struct pp_seg *s = d->ports.seg;
 
 	memset(out, 0, sizeof(*out));
-	out->server_ports = s->tab[PP_SERVER].count;
-	out->client_ports = s->tab[PP_CLIENT].count;
+	out->server_ports = d->ports.count[PP_SERVER];
+	out->client_ports = d->ports.count[PP_CLIENT];
 	out->servers_in_use = count_in_use(d, PP_SERVER);
 	out->clients_in_use = count_in_use(d, PP_CLIENT);
 	out->server_opens = atomic_load(&s->tab[PP_SERVER].opens);
@@ -271,7 +277,7 @@ fl_rr_owner_ports(fl_rr_domain *d, uint64_t owner)
 	uint32_t n = 0;
 
 	for (int k = 0; k < 2; k++)
-		for (uint32_t i = 0; i < d->ports.seg->tab[k].count; i++)
+		for (uint32_t i = 0; i < d->ports.count[k]; i++)
 			if (atomic_load(&pp_port(&d->ports, k, i)->owner) == owner)
 				n++;
 	return n;
@@ -347,13 +353,15 @@ deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk 
 	return 0;
 }
 
-/* Pops entries from port's queue until a live one for generation gen. */
+/* Pops entries from port's queue until a live one for generation gen; at
+ * most two queues' worth per call (FL_EAGAIN after: wild queue indices
+ * cannot keep it popping). */
 static int
 take(fl_rr_domain *d, struct pp_port *p, uint32_t gen, int is_request, fl_chunk *out)
 {
 	uint64_t v;
 
-	while (rr_queue_pop(&p->q, &v) == 0) {
+	for (uint32_t n = 0; n < 2 * RR_QUEUE_CAP && rr_queue_pop(&p->q, &v) == 0; n++) {
 		uint32_t index = (uint32_t)v, cgen = (uint32_t)(v >> 32);
 		struct cp_hdr *h = cp_hdr(d->chunks, index);
 		fl_chunk c;
@@ -361,6 +369,7 @@ take(fl_rr_domain *d, struct pp_port *p, uint32_t gen, int is_request, fl_chunk 
 
 		FL_SCHED_POINT("rr.take.pop");
 		if (h == NULL) {
+			cp_count_corrupt(d->chunks);
 			rr_set_errmsg("queue entry with chunk index %u out of range", index);
 			return FL_EPROTO;
 		}
@@ -502,7 +511,7 @@ scan_servers(fl_rr_client *c)
 
 	c->n_srv = 0;
 	c->sends_since_scan = 0;
-	for (uint32_t i = 0; i < pp->seg->tab[PP_SERVER].count && c->n_srv < RR_MAX_CACHED; i++) {
+	for (uint32_t i = 0; i < pp->count[PP_SERVER] && c->n_srv < RR_MAX_CACHED; i++) {
 		struct pp_port *p = pp_port(pp, PP_SERVER, i);
 		uint32_t gen;
 

@@ -8,7 +8,9 @@
 #include "faultline/chunk.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
+#include "chunk_pool.h"
 #include "driver_ext.h"
+#include "port_pool.h"
 #include "rr_driver.h"
 
 static uint32_t
@@ -75,9 +77,21 @@ rr_driver_stop(struct rr_driver *rd)
 	}
 }
 
+uint32_t
+rr_driver_repair(struct rr_driver *rd)
+{
+	uint32_t n;
+
+	if (rd->d == NULL)
+		return 0;
+	n = cp_repair(fl_rr_domain_chunks(rd->d)) + pp_repair(rr_domain_ports(rd->d));
+	rd->layout_repaired += n;
+	return n;
+}
+
 /* ---- the driver extension ------------------------------------------- */
 
-/* Gauges, refreshed every GAUGE_PERIOD_NS of the duty cycle. */
+/* Repairs and gauges, every GAUGE_PERIOD_NS of the duty cycle. */
 #define GAUGE_PERIOD_NS (10 * FL_NS_PER_MS)
 
 struct rr_ext {
@@ -93,7 +107,7 @@ ext_gauges(struct fl_driver *d, struct rr_ext *x)
 	unsigned g = 0;
 
 	fl_rr_stats(x->rd.d, &st);
-	for (uint32_t i = 0; i < st.chunks.n_classes; i++) {
+	for (uint32_t i = 0; i < st.chunks.n_classes && i < FL_CHUNK_MAX_CLASSES; i++) {
 		loaned += st.chunks.cls[i].loaned;
 		total += st.chunks.cls[i].total;
 		exhausted += (int64_t)st.chunks.cls[i].exhausted;
@@ -108,6 +122,8 @@ ext_gauges(struct fl_driver *d, struct rr_ext *x)
 	fl_driver_ext_gauge_set(d, g++, "rr_chunks_reclaimed", (int64_t)x->rd.chunks_reclaimed);
 	fl_driver_ext_gauge_set(d, g++, "rr_queue_holes_marked", (int64_t)st.queue_holes_marked);
 	fl_driver_ext_gauge_set(d, g++, "rr_queue_cells_repaired", (int64_t)st.queue_cells_repaired);
+	fl_driver_ext_gauge_set(d, g++, "rr_layout_repaired", (int64_t)x->rd.layout_repaired);
+	fl_driver_ext_gauge_set(d, g++, "rr_corrupt_rejected", (int64_t)st.chunks.corrupt_rejected);
 }
 
 static int
@@ -144,6 +160,7 @@ ext_do_work(struct fl_driver *d, void *state, uint64_t now_ns)
 	struct rr_ext *x = state;
 
 	if (now_ns >= x->next_gauges_ns) {
+		(void)rr_driver_repair(&x->rd);
 		ext_gauges(d, x);
 		x->next_gauges_ns = now_ns + GAUGE_PERIOD_NS;
 	}

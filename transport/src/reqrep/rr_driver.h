@@ -20,6 +20,7 @@ struct rr_driver {
 	uint64_t clients_reclaimed;
 	uint64_t ports_reclaimed;
 	uint64_t chunks_reclaimed;
+	uint64_t layout_repaired;  /* wild layout fields put back (rr_driver_repair) */
 };
 
 /* Creates the domain in run_dir.  cfg NULL: defaults, overridden by the
@@ -29,6 +30,12 @@ int rr_driver_start(struct rr_driver *rd, const char *run_dir, const struct fl_r
 
 /* Reclaims what client_id held.  Returns the number of ports + chunks. */
 int rr_driver_client_gone(struct rr_driver *rd, uint64_t client_id);
+
+/* Puts back every layout field of chunks.dat and ports.dat (headers,
+ * chunk classes) that differs from the driver's own copy: any client can
+ * write them, and a wild one would refuse every new client's open.
+ * Returns how many it put back (also added to rd->layout_repaired). */
+uint32_t rr_driver_repair(struct rr_driver *rd);
 
 /* Unmaps and unlinks the domain.  Safe on a zeroed or stopped rd. */
 void rr_driver_stop(struct rr_driver *rd);
@@ -43,8 +50,12 @@ void rr_driver_stop(struct rr_driver *rd);
  * fl_rr_domain_open(fl_client_run_dir(c), fl_client_id(c), ...)); its
  * gauges (rr_servers_in_use, rr_clients_in_use, rr_chunks_loaned,
  * rr_chunks_total, rr_chunks_exhausted, rr_clients_reclaimed,
- * rr_ports_reclaimed, rr_chunks_reclaimed) are the driver's extension
- * gauges, printed by faultline-stat; on stop it removes the files.
+ * rr_ports_reclaimed, rr_chunks_reclaimed, rr_queue_holes_marked,
+ * rr_queue_cells_repaired, rr_layout_repaired: wild layout fields put
+ * back, rr_corrupt_rejected: wild words any process refused with
+ * FL_EPROTO) are the driver's extension gauges, printed by faultline-stat;
+ * every 10 ms it puts back the layout of both segments from its own copy
+ * (rr_driver_repair); on stop it removes the files.
  */
 extern const struct fl_driver_ext fl_rr_driver_ext;
 

@@ -632,6 +632,88 @@ chunk_index_one_past_the_last(void **state)
 	fl_chunk_pool_close(p);
 }
 
+/* Loans a chunk of each class of EDGE_SPEC from the pool in arg, writes
+ * its whole capacity, releases it; reads the stats.  0, or the step that
+ * went wrong. */
+static int
+loan_write_each_class(void *arg)
+{
+	fl_chunk_pool *q = arg;
+	struct fl_chunk_pool_stats st;
+	static const size_t lens[] = { 1, 200, 5000 };
+
+	for (int k = 0; k < 3; k++) {
+		fl_chunk c;
+
+		if (fl_chunk_loan(q, lens[k], 0, &c) != 0)
+			return 10 + k;
+		if ((char *)c.data < (char *)q->seg || (char *)c.data + c.cap > (char *)q->seg + q->size)
+			return 20 + k;
+		memset(c.data, 0x5a, c.cap);
+		if (fl_chunk_release(q, &c) != 0)
+			return 30 + k;
+	}
+	fl_chunk_pool_stats(q, &st);
+	if (st.n_classes != 3 || st.cls[0].total != 4 || st.cls[2].total != 2)
+		return 40;
+	return 0;
+}
+
+/* A wild writer rewrites the segment's layout after a process mapped it:
+ * a class's data offset, size, count or first index, the number of
+ * classes, the header offset, the total.  The process keeps the layout it
+ * validated when it mapped the segment: its loans hand out its own chunks
+ * (whose whole capacity it then writes), its releases and stats stay in
+ * range.  The loans run in a child: a crash is reported, not suffered. */
+static void
+layout_scribbled_after_open(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		int width;
+		uint64_t value;
+	} cases[] = {
+		{ "cls[0].data_off", offsetof(struct cp_seg, cls[0].data_off), 8, 1ull << 40 },
+		{ "cls[2].data_off", offsetof(struct cp_seg, cls[2].data_off), 8, 4096 },
+		{ "cls[0].chunk_size", offsetof(struct cp_seg, cls[0].chunk_size), 4, 0xffffffffu },
+		{ "cls[0].count", offsetof(struct cp_seg, cls[0].count), 4, 0xffffffffu },
+		{ "cls[1].first", offsetof(struct cp_seg, cls[1].first), 4, 0x7fffffffu },
+		{ "n_classes", offsetof(struct cp_seg, n_classes), 4, 64 },
+		{ "hdr_off", offsetof(struct cp_seg, hdr_off), 8, 1ull << 40 },
+		{ "total", offsetof(struct cp_seg, total), 4, 0 },
+	};
+
+	int bad = 0;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		fl_chunk_pool *p, *q;
+		int rc;
+
+		assert_rc(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
+		assert_rc(fl_chunk_pool_open(path, 7, &q), 0);
+		if (cases[k].width == 8)
+			*(uint64_t *)((char *)p->seg + cases[k].off) = cases[k].value;
+		else
+			*(uint32_t *)((char *)p->seg + cases[k].off) = (uint32_t)cases[k].value;
+		for (int side = 0; side < 2; side++) {
+			rc = test_in_child(loan_write_each_class, side == 0 ? q : p);
+			if (rc != 0) {
+				fprintf(stderr, "%s = %#llx: the %s's loans ended with %d\n",
+				        cases[k].name, (unsigned long long)cases[k].value,
+				        side == 0 ? "opener" : "creator", rc);
+				bad++;
+			}
+		}
+		fl_chunk_pool_close(q);
+		fl_chunk_pool_close(p);
+		assert_rc(fl_chunk_pool_unlink(path), 0);
+	}
+	if (bad != 0)
+		fail_msg("%d failures over %zu scribbled fields", bad, sizeof(cases) / sizeof(cases[0]));
+}
+
 int
 main(void)
 {
@@ -653,6 +735,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(loans_at_class_edges, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_chunk_first_to_last, setup, teardown),
 		cmocka_unit_test_setup_teardown(chunk_index_one_past_the_last, setup, teardown),
+		cmocka_unit_test_setup_teardown(layout_scribbled_after_open, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1308,12 +1308,99 @@ server_closes_during_push(void **state)
 	assert_all_returned(dom);
 }
 
+/* A server and a client of the domain in arg (mapped before the wild
+ * write) open their ports, make one round trip and close.  0, or the step
+ * that went wrong. */
+static int
+open_and_round_trip(void *arg)
+{
+	fl_rr_domain *d = arg;
+	fl_rr_server *s;
+	fl_rr_client *c;
+	fl_chunk req, resp;
+	uint64_t seq;
+
+	if (fl_rr_server_open(d, "scrib", &s) != 0)
+		return 10;
+	if (fl_rr_client_open(d, "scrib", &c) != 0)
+		return 11;
+	if (fl_rr_client_loan(c, 6, 0, &req) != 0)
+		return 12;
+	memcpy(req.data, "hello", 6);
+	if (fl_rr_client_send(c, &req, 0, &seq) != 0)
+		return 13;
+	if (serve_one(d, s) != 0)
+		return 14;
+	if (fl_rr_client_take(c, &resp) != 0 || strcmp(resp.data, "Hello") != 0)
+		return 15;
+	fl_rr_release(d, &resp);
+	fl_rr_client_close(c);
+	fl_rr_server_close(s);
+	return 0;
+}
+
+/* A wild writer rewrites a port table's offset or count after a process
+ * mapped ports.dat: that process keeps the tables it validated when it
+ * mapped the segment, so its port allocation, server scan and delivery
+ * never follow a wild port pointer.  In a child: a crash is reported, not
+ * suffered. */
+static void
+port_tables_scribbled_after_open(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		int width;
+		uint64_t value;
+	} cases[] = {
+		{ "tab[server].off", offsetof(struct pp_seg, tab[PP_SERVER].off), 8, 1ull << 40 },
+		{ "tab[client].off", offsetof(struct pp_seg, tab[PP_CLIENT].off), 8, 1ull << 40 },
+		{ "tab[server].count", offsetof(struct pp_seg, tab[PP_SERVER].count), 4, 0xffffffffu },
+		{ "tab[client].count", offsetof(struct pp_seg, tab[PP_CLIENT].count), 4, 0xffffffffu },
+	};
+	char ppath[PATH_MAX + 16];
+	int bad = 0;
+
+	(void)state;
+	snprintf(ppath, sizeof(ppath), "%s/ports.dat", rr_dir);
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		fl_rr_domain *other;
+		void *base;
+		size_t size;
+		int rc;
+
+		assert_rc(fl_rr_domain_open(rr_dir, 40 + k, &other), 0);
+		assert_rc(rr_seg_open(ppath, "transport/port/map", &base, &size), 0);
+		uint8_t saved[8];
+		memcpy(saved, (char *)base + cases[k].off, 8);
+		if (cases[k].width == 8)
+			*(uint64_t *)((char *)base + cases[k].off) = cases[k].value;
+		else
+			*(uint32_t *)((char *)base + cases[k].off) = (uint32_t)cases[k].value;
+		for (int side = 0; side < 2; side++) {
+			rc = test_in_child(open_and_round_trip, side == 0 ? other : dom);
+			if (rc != 0) {
+				fprintf(stderr, "%s = %#llx: the %s's round trip ended with %d\n",
+				        cases[k].name, (unsigned long long)cases[k].value,
+				        side == 0 ? "opener" : "creator", rc);
+				bad++;
+			}
+		}
+		memcpy((char *)base + cases[k].off, saved, 8);
+		rr_seg_unmap(base, size);
+		fl_rr_domain_close(other);
+	}
+	if (bad != 0)
+		fail_msg("%d failures over %zu scribbled fields", bad, sizeof(cases) / sizeof(cases[0]));
+}
+
 int
 main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(round_trip_in_process),
+		T(port_tables_scribbled_after_open),
 		T(no_server_and_bad_names),
 		T(port_exhaustion_names_pool),
 		T(port_churn_threads),

@@ -20,7 +20,9 @@
 #include "faultline/driver.h"
 #include "faultline/reqrep.h"
 #include "faultline/stats.h"
+#include "chunk_pool.h"
 #include "driver_ext.h"
+#include "port_pool.h"
 #include "rr_driver.h"
 
 #define MS FL_NS_PER_MS
@@ -179,12 +181,148 @@ driver_without_extension_has_no_domain(void **state)
 	fl_driver_close(d);
 }
 
+/* The driver's duty cycle until one pass ran 30 ms or more after the
+ * first: its 10 ms repair and gauge refresh ran at least once since. */
+static void
+driver_cycles(fl_driver *d)
+{
+	uint64_t until = fl_clock_now_ns() + 30 * MS;
+
+	for (;;) {
+		bool last = fl_clock_now_ns() >= until;
+
+		fl_driver_do_work(d);
+		if (last)
+			return;
+		fl_idle_sleep_until(fl_clock_now_ns() + MS);
+	}
+}
+
+/* In a child: the duty cycle, after which the driver has put the layout
+ * back and counted it.  0, or 1 when it did not count a repair. */
+static int
+cycles_repair(void *arg)
+{
+	fl_driver *d = arg;
+	struct fl_stats s;
+
+	driver_cycles(d);
+	if (fl_stats_read(fl_driver_ext_ctx(d)->ns, &s) != 0)
+		return 2;
+	for (int i = 0; i < s.ext_count; i++)
+		if (strcmp(s.ext[i].name, "rr_layout_repaired") == 0)
+			return s.ext[i].value >= 1 ? 0 : 1;
+	return 1;
+}
+
+/*
+ * One 4- or 8-byte write into chunks.dat or ports.dat, which every client
+ * maps writable, must not kill the driver: it takes every layout value
+ * (table offsets and counts, class counts and offsets, the number of
+ * classes) from its own memory, so its gauges stay true, and it puts the
+ * shared header back, so that new clients still open the domain.  The
+ * duty cycle after each write runs in a child: a crash is reported, not
+ * suffered.
+ */
+static void
+scribbled_layout_does_not_kill_driver(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *file;
+		size_t off;
+		int width;
+		uint64_t value;
+	} cases[] = {
+		{ "ports tab[0].off", "ports.dat", offsetof(struct pp_seg, tab[0].off), 8, 1ull << 40 },
+		{ "ports tab[1].count", "ports.dat", offsetof(struct pp_seg, tab[1].count), 4,
+		  0xffffffffu },
+		{ "chunk class count", "chunks.dat", offsetof(struct cp_seg, cls[0].count), 4,
+		  0xffffffffu },
+		{ "chunk class data_off", "chunks.dat", offsetof(struct cp_seg, cls[1].data_off), 8,
+		  1ull << 40 },
+		{ "n_classes", "chunks.dat", offsetof(struct cp_seg, n_classes), 4, 64 },
+		{ "chunk hdr_off", "chunks.dat", offsetof(struct cp_seg, hdr_off), 8, 1ull << 40 },
+		{ "chunk total", "chunks.dat", offsetof(struct cp_seg, total), 4, 0xffffffffu },
+	};
+	int bad = 0;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char ns[64], path[400];
+		struct fl_driver_ctx dc;
+		struct fl_shm m = { 0 };
+		fl_rr_domain *dom;
+		fl_driver *d;
+		int64_t total;
+		int rc;
+
+		test_ns(ns, sizeof(ns), "rrscrib");
+		fl_driver_ctx_init(&dc);
+		dc.ns = ns;
+		dc.no_thread = true;
+		dc.extensions = (const struct fl_driver_ext *const[]){ &fl_rr_driver_ext };
+		dc.extension_count = 1;
+		assert_fl(fl_driver_start(&dc, &d), 0);
+		driver_cycles(d);
+		total = gauge(ns, "rr_chunks_total");
+		snprintf(path, sizeof(path), "%s/%s", fl_driver_run_dir(d), cases[k].file);
+		assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+		if (cases[k].width == 8)
+			__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off), cases[k].value,
+			                 __ATOMIC_RELEASE);
+		else
+			__atomic_store_n((uint32_t *)((char *)m.addr + cases[k].off),
+			                 (uint32_t)cases[k].value, __ATOMIC_RELEASE);
+		rc = test_in_child(cycles_repair, d);
+		if (rc != 0) {
+			fprintf(stderr, "%s = %#llx: the driver's duty cycle ended with %d%s\n",
+			        cases[k].name, (unsigned long long)cases[k].value, rc,
+			        rc == 1 ? " (no repair counted)" : "");
+			bad++;
+		} else {
+			/* The field again, for this process's driver. */
+			if (cases[k].width == 8)
+				__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off),
+				                 cases[k].value, __ATOMIC_RELEASE);
+			else
+				__atomic_store_n((uint32_t *)((char *)m.addr + cases[k].off),
+				                 (uint32_t)cases[k].value, __ATOMIC_RELEASE);
+			driver_cycles(d);
+			if (gauge(ns, "rr_chunks_total") != total ||
+			    gauge(ns, "rr_servers_in_use") != 0 || gauge(ns, "rr_layout_repaired") < 1) {
+				fprintf(stderr, "%s = %#llx: gauges rr_chunks_total %lld (was %lld), "
+				        "rr_servers_in_use %lld, rr_layout_repaired %lld\n",
+				        cases[k].name, (unsigned long long)cases[k].value,
+				        (long long)gauge(ns, "rr_chunks_total"), (long long)total,
+				        (long long)gauge(ns, "rr_servers_in_use"),
+				        (long long)gauge(ns, "rr_layout_repaired"));
+				bad++;
+			}
+			/* Put back: a client maps the domain again. */
+			rc = fl_rr_domain_open(fl_driver_run_dir(d), 77, &dom);
+			if (rc != 0) {
+				fprintf(stderr, "%s: open after the repair: %s\n", cases[k].name,
+				        fl_errname(rc));
+				bad++;
+			} else {
+				fl_rr_domain_close(dom);
+			}
+		}
+		fl_shm_unmap(&m);
+		fl_driver_close(d);
+	}
+	if (bad != 0)
+		fail_msg("%d failures over %zu scribbled fields", bad, sizeof(cases) / sizeof(cases[0]));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(killed_client_is_reclaimed),
 		cmocka_unit_test(driver_without_extension_has_no_domain),
+		cmocka_unit_test(scribbled_layout_does_not_kill_driver),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);
