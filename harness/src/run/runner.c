@@ -253,26 +253,94 @@ remove_run_dir(const char *ns)
 	(void)fl_run_dir_remove(ns);
 }
 
-void
-fl_runner_remove_run_dirs(pid_t pid, const char *ns_prefix)
+/* Calls fn(ns, pid) for every /dev/shm/faultline-<prefix>-<pid>-<n>
+ * (digits only after the prefix; pid 0: any pid). */
+static unsigned
+each_run_dir(pid_t pid, const char *ns_prefix, bool (*fn)(const char *ns, long pid))
 {
-	char prefix[96], dir[512];
+	char prefix[96];
 	DIR *d = opendir("/dev/shm");
 	struct dirent *e;
+	unsigned removed = 0;
 	size_t n;
 
 	if (d == NULL)
-		return;
-	n = (size_t)snprintf(prefix, sizeof(prefix), "faultline-%s-%d-", ns_prefix ? ns_prefix : "run",
-	                     (int)pid);
+		return 0;
+	n = (size_t)snprintf(prefix, sizeof(prefix), "faultline-%s-", ns_prefix ? ns_prefix : "run");
 	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, prefix, n) != 0 || e->d_name[n] == '\0' ||
-		    strspn(e->d_name + n, "0123456789") != strlen(e->d_name + n))
+		const char *rest = e->d_name + n;
+		char *end;
+		long p;
+
+		if (strncmp(e->d_name, prefix, n) != 0 || *rest < '1' || *rest > '9')
 			continue;
-		snprintf(dir, sizeof(dir), "/dev/shm/%s", e->d_name);
-		remove_run_dir(dir);
+		errno = 0;
+		p = strtol(rest, &end, 10);
+		if (errno != 0 || *end != '-' || end[1] == '\0' ||
+		    strspn(end + 1, "0123456789") != strlen(end + 1) || (pid != 0 && p != (long)pid))
+			continue;
+		/* fl_run_dir_remove takes the namespace, not the path; it
+		 * refuses a link or another user's directory and removes only
+		 * the transport's own file names. */
+		if (fn(e->d_name + strlen("faultline-"), p))
+			removed++;
 	}
 	closedir(d);
+	return removed;
+}
+
+static bool
+remove_any(const char *ns, long pid)
+{
+	(void)pid;
+	return fl_run_dir_remove(ns) == 0;
+}
+
+void
+fl_runner_remove_run_dirs(pid_t pid, const char *ns_prefix)
+{
+	(void)each_run_dir(pid, ns_prefix, remove_any);
+}
+
+/* A zombie: dead, only not reaped (its parent died too, and a pid 1 that
+ * does not reap, as in many containers, keeps it). */
+static bool
+zombie(long pid)
+{
+	char path[64], buf[512];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+	return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* A pid this process can see and that no longer runs.  ESRCH or a
+ * zombie; EPERM is a live process of another user. */
+static bool
+remove_if_dead(const char *ns, long pid)
+{
+	if (pid == (long)getpid() || pid > INT32_MAX)
+		return false;
+	if (kill((pid_t)pid, 0) == 0 ? !zombie(pid) : errno != ESRCH)
+		return false;
+	return fl_run_dir_remove(ns) == 0;
+}
+
+unsigned
+fl_runner_remove_dead_run_dirs(const char *ns_prefix)
+{
+	return each_run_dir(0, ns_prefix, remove_if_dead);
 }
 
 static void

@@ -122,6 +122,14 @@ void fl_runner_set_stop(const volatile sig_atomic_t *flag);
  * could not remove itself.  Call only once `pid` and its runs are dead. */
 void fl_runner_remove_run_dirs(pid_t pid, const char *ns_prefix);
 
+/* fl_runner_remove_dead_run_dirs removes the run directories named after a
+ * process that no longer runs (kill(pid, 0) fails with ESRCH, or a
+ * zombie): what a SIGKILLed CLI, worker or run left.  Only this user's directories, never
+ * through a link, only the transport's own file names (fl_run_dir_remove).
+ * A pid reused by a live process keeps its directory until it is gone.
+ * Returns how many it removed. */
+unsigned fl_runner_remove_dead_run_dirs(const char *ns_prefix);
+
 /* fl_runner_unsupported returns NULL when this build can run every
  * operation of `s`, or a static reason naming the first one it cannot. */
 const char *fl_runner_unsupported(const struct fl_scenario *s);

@@ -46,6 +46,12 @@ try_candidate(struct shrinker *sh, const uint64_t *cand, size_t n)
 	o.replaying = true;
 	if (fl_runner_run(sh->s, &o, &out) != 0)
 		return false;
+	if (out.stopped) {
+		/* Interrupted (fl_runner_set_stop): no verdict, no more runs. */
+		sh->attempts = sh->max_attempts;
+		fl_runner_outcome_fini(&out);
+		return false;
+	}
 	if (out.verdict != sh->verdict || strcmp(out.property, sh->property) != 0) {
 		fl_runner_outcome_fini(&out);
 		return false;

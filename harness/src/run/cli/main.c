@@ -330,6 +330,30 @@ catch_interrupts(void)
 	fl_runner_set_stop(&interrupted);
 }
 
+/* Before a command that makes runs: the run directories a SIGKILLed
+ * faultline left (nothing of it could remove them), and the interrupt
+ * handler. */
+static void
+start_runs(const char *cmd)
+{
+	unsigned n = fl_runner_remove_dead_run_dirs(NULL);
+
+	if (n > 0)
+		fprintf(stderr, "faultline %s: removed %u run director%s that killed faultline "
+		        "processes left in /dev/shm\n", cmd, n, n == 1 ? "y" : "ies");
+	catch_interrupts();
+}
+
+/* replay and shrink, interrupted: the run under way was killed and its
+ * directory removed; what is not done stays undone. */
+static int
+interrupted_exit(const char *cmd)
+{
+	fprintf(stderr, "faultline %s: INTERRUPTED (SIG%s)\n", cmd,
+	        interrupted == SIGINT ? "INT" : "TERM");
+	return 128 + interrupted;
+}
+
 /* The batch's report while `run` runs it: messages clear its progress line. */
 static struct fl_report *batch_report;
 
@@ -1053,7 +1077,7 @@ cmd_run(int argc, char **argv)
 
 	/* From here an interrupt ends the batch: before the report files are
 	 * opened, with no run and an interrupted report. */
-	catch_interrupts();
+	start_runs("run");
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
@@ -1448,11 +1472,18 @@ cmd_replay(int argc, char **argv)
 		return EXIT_USAGE;
 	trace_opts(&t, &o);
 	set_log_dir(&o, path);
+	start_runs("replay");
 	if (fl_runner_run(s, &o, &out) != 0) {
 		fprintf(stderr, "faultline replay: the harness could not fork the run\n");
 		fl_scenario_free(s);
 		fl_trace_fini(&t);
 		return EXIT_USAGE;
+	}
+	if (interrupted) {
+		fl_runner_outcome_fini(&out);
+		fl_scenario_free(s);
+		fl_trace_fini(&t);
+		return interrupted_exit("replay");
 	}
 	same = strcmp(fl_verdict_name(out.verdict), t.verdict) == 0 &&
 	       strcmp(out.property, t.property ? t.property : "") == 0;
@@ -1616,9 +1647,18 @@ cmd_shrink(int argc, char **argv)
 	/* Candidate runs write what the code under test logs (a library's
 	 * warnings, dozens of lines): kept aside, shown only if shrinking
 	 * fails, so the result is not buried. */
+	start_runs("shrink");
 	int saved_err = capture_stderr();
 	rv = fl_shrink_run(s, &o, t.choices, t.nchoices, v, t.property, (unsigned)attempts, &sr);
-	restore_stderr(saved_err, rv != 0);
+	restore_stderr(saved_err, rv != 0 && !interrupted);
+	if (interrupted) {
+		/* Nothing written: a half-shrunk trace is not the minimal one. */
+		if (rv == 0)
+			fl_shrink_result_fini(&sr);
+		fl_scenario_free(s);
+		fl_trace_fini(&t);
+		return interrupted_exit("shrink");
+	}
 	if (rv != 0) {
 		fprintf(stderr, "faultline shrink: %s: the trace does not fail the same way when replayed\n",
 		        argv[optind]);
