@@ -517,6 +517,13 @@ run_processes(struct run *r)
 		r->actors[i].choices = r->choices; /* each process has its own copy */
 		pids[i] = fork();
 		if (pids[i] < 0) {
+			/* The harness's failure, not the code's: the run is not
+			 * judged on the actors that did start (they would wait at
+			 * barriers for the missing ones, a deadlock verdict). */
+			run_fail(r, "harness", "could not fork process actor '%s': %s",
+			         r->s->actors[i].name, strerror(errno));
+			for (size_t j = 0; j < i; j++)
+				kill(pids[j], SIGKILL);
 			for (size_t j = i; j < n; j++)
 				__atomic_store_n(&r->actors[j].finished, true, __ATOMIC_RELEASE);
 			break;

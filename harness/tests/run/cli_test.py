@@ -1767,6 +1767,59 @@ def case_replay_interrupted():
     print("# %d interrupts of replay and shrink" % tries)
 
 
+def case_fork_fails():
+    """fork() failing (libfiu's POSIX preload over the CLI, every fork or
+    a random 30%), with --jobs 1 and 2, over proc-mode and sim scenarios:
+    every requested run is reported, none that could not be started or
+    whose actor could not be forked gets a verdict (no false deadlock of
+    the actors that did start, no trace), the exit status is 2, never 0,
+    and /dev/shm is clean."""
+    if os.environ.get("FL_UNDER_ASAN"):
+        print("# under AddressSanitizer: libfiu's preload cannot load first; case skipped")
+        return
+    import shutil
+    fiu_run = shutil.which("fiu-run")
+    if fiu_run is None:
+        print("# fiu-run (Debian's fiu-utils) is not installed; case skipped")
+        return
+    d = tdir("fork_fails")
+    scns = [src("scenarios/reqrep-proc-crash.yaml"), src(SMOKE)]
+    tries = {"runs": 0, "not_run": 0, "passed": 0}
+    for rule in ("enable name=posix/proc/fork",
+                 "enable_random name=posix/proc/fork,probability=0.3"):
+        for jobs in (1, 2):
+            for seed in (1, 2):
+                what = "%s, --jobs %d, --seed %d" % (rule, jobs, seed)
+                report = os.path.join(d, "r.json")
+                before = shm_entries()
+                p = subprocess.run([fiu_run, "-x", "-c", rule, FL, "run"] + scns +
+                                   ["--runs", "4", "--seed", str(seed), "--jobs", str(jobs),
+                                    "--json", report, "--trace-dir", os.path.join(d, "tr")],
+                                   capture_output=True, text=True, cwd=ROOT, timeout=CMD_TIMEOUT)
+                probe = subprocess.Popen(["true"])
+                probe.wait()
+                leaks = shm_leaks(before, 1, probe.pid) if probe.pid > 1 else []
+                for e in leaks:
+                    subprocess.call(["rm", "-rf", os.path.join(SHM, e)])
+                check(not leaks, "%s: /dev/shm entries left: %s", what, leaks)
+                with open(report) as f:
+                    rep = json.load(f)
+                runs = rep["runs"]
+                check(len(runs) == 8 and rep["summary"]["runs"] == 8,
+                      "%s: %d runs reported of 8:\n%s", what, len(runs), p.stderr[-2000:])
+                odd = [(r["verdict"], r["detail"]) for r in runs if r["verdict"] not in ("pass", "not_run")]
+                check(not odd, "%s: runs judged although fork failed: %s", what, odd)
+                nr = [r for r in runs if r["verdict"] == "not_run"]
+                check(nr and all(r["trace"] is None for r in nr),
+                      "%s: no run was not run, or one has a trace: %s", what, nr[:2])
+                check(p.returncode == 2, "%s: exit %d, expected 2\n%s", what, p.returncode,
+                      p.stderr[-2000:])
+                tries["runs"] += len(runs)
+                tries["not_run"] += len(nr)
+                tries["passed"] += sum(r["verdict"] == "pass" for r in runs)
+    print("# fork failing: %(runs)d runs, %(not_run)d not run, %(passed)d passed" % tries)
+
+
 def case_run_names():
     """JUnit testcase names are unique and say what ran ('SCENARIO seed=S',
     plus ' sweep=POINT#K once|persistent' for a sweep's faulted runs: they
@@ -2444,6 +2497,7 @@ CASES = {
     "duplicate_names": case_duplicate_names,
     "replay_changed": case_replay_changed,
     "interrupts": case_interrupts,
+    "fork_fails": case_fork_fails,
     "replay_interrupted": case_replay_interrupted,
     "run_names": case_run_names,
     "shard_sweep": case_shard_sweep,

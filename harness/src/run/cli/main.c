@@ -456,6 +456,16 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 		fl_runner_outcome_fini(&out);
 		return false;
 	}
+	if (strcmp(out.property, "harness") == 0) {
+		/* The harness failed inside the run (an actor's fork, its
+		 * threads, memory): the code was not judged, so no verdict and
+		 * no trace to replay; still never a pass. */
+		res->not_run = true;
+		snprintf(res->detail, sizeof(res->detail), "the harness failed inside the run: %.440s",
+		         out.detail);
+		fl_runner_outcome_fini(&out);
+		return true;
+	}
 	res->verdict = out.verdict;
 	for (size_t i = 0; i < out.nfired && i < FL_REPORT_MAX_POINTS; i++)
 		res->faults_fired[i] = (uint32_t)out.fired[i];
