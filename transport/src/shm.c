@@ -361,6 +361,43 @@ fl_shm_map_at(const struct fl_shm_dir *d, const char *name, bool writable, size_
 }
 
 int
+fl_shm_read_at(const struct fl_shm_dir *d, const char *name, void *buf, size_t len,
+               size_t *file_len)
+{
+	struct stat st;
+	size_t got = 0;
+	int fd, rc = 0;
+
+	fd = openat(d->fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return open_errno();
+	if (fstat(fd, &st) != 0)
+		rc = FL_EIO;
+	else if (!S_ISREG(st.st_mode) || st.st_uid != d->uid)
+		rc = FL_EPERM;
+	else if ((size_t)st.st_size < len)
+		rc = FL_EPROTO;
+	/* pread, not a mapping: a file its owner shrinks under the read ends
+	 * the read short (FL_EPROTO), never in a SIGBUS. */
+	while (rc == 0 && got < len) {
+		ssize_t n = pread(fd, (uint8_t *)buf + got, len - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = FL_EIO;
+		else if (n == 0)
+			rc = FL_EPROTO;
+		else
+			got += (size_t)n;
+	}
+	if (rc == 0 && file_len != NULL)
+		*file_len = (size_t)st.st_size;
+	close(fd);
+	return rc;
+}
+
+int
 fl_shm_map(const char *path, bool writable, size_t min_len, struct fl_shm *out)
 {
 	int fd, rc;

@@ -91,6 +91,14 @@ int fl_shm_create_at(const struct fl_shm_dir *d, const char *name, size_t len,
 int fl_shm_map_at(const struct fl_shm_dir *d, const char *name, bool writable, size_t min_len,
                   struct fl_shm *out);
 
+/* fl_shm_read_at copies the first len bytes of file `name` in d (a
+ * regular file owned by d's uid, not a link) into buf with pread: a
+ * snapshot no writer can change and no truncation can turn into a SIGBUS.
+ * *file_len (may be NULL) gets the file's size.  FL_ENOENT, FL_EPERM,
+ * FL_EPROTO (shorter than len), FL_EIO. */
+int fl_shm_read_at(const struct fl_shm_dir *d, const char *name, void *buf, size_t len,
+                   size_t *file_len);
+
 /* fl_shm_map_at by path, for tests: the file must be a regular file owned
  * by the effective uid. */
 int fl_shm_map(const char *path, bool writable, size_t min_len, struct fl_shm *out);

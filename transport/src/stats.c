@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "faultline/driver.h"
@@ -40,33 +41,46 @@ fl_cnc_validate(const void *base, size_t len)
 int
 fl_stats_read(const char *ns, struct fl_stats *out)
 {
+	return fl_stats_read_as(ns, 0, out);
+}
+
+int
+fl_stats_read_as(const char *ns, uint32_t allowed_uid, struct fl_stats *out)
+{
 	char dir[256];
 	struct fl_shm_dir d = { .fd = -1 };
-	struct fl_shm m = {0};
+	const size_t len = FL_CNC_HEADER_SIZE + sizeof(struct fl_cnc_counters);
 	struct fl_cnc_header hc, *h = &hc;
 	struct fl_cnc_counters *g;
 	struct fl_stats s;
+	uint8_t *snap;
+	size_t file_len = 0;
 	uint64_t now, hb;
 	int rc, i;
 
 	rc = fl_run_dir_path(ns, dir, sizeof(dir));
 	if (rc != 0)
 		return rc;
-	/* A file another user owns could shrink under the copy below (SIGBUS):
-	 * only this user's run directory is read, as a client would. */
-	rc = fl_shm_dir_open(dir, (uid_t)-1, &d, NULL, 0);
+	/* Only this user's run directory, or the one allowed: as a client
+	 * would.  Read with pread into private memory, so neither a writer nor
+	 * a file shrunk under the read (another user's) can trip us up. */
+	rc = fl_shm_dir_open(dir, allowed_uid != 0 ? (uid_t)allowed_uid : (uid_t)-1, &d, NULL, 0);
 	if (rc != 0)
 		return rc;
-	rc = fl_shm_map_at(&d, FL_CNC_FILE, false, FL_CNC_HEADER_SIZE, &m);
+	snap = malloc(len);
+	if (snap == NULL) {
+		fl_shm_dir_close(&d);
+		return FL_ENOMEM;
+	}
+	rc = fl_shm_read_at(&d, FL_CNC_FILE, snap, len, &file_len);
 	fl_shm_dir_close(&d);
 	if (rc != 0)
-		return rc;
-	/* A private copy: a writer may change the shared header under us. */
-	memcpy(&hc, m.addr, sizeof(hc));
-	rc = fl_cnc_validate(&hc, m.len);
+		goto out;
+	memcpy(&hc, snap, sizeof(hc));
+	rc = fl_cnc_validate(&hc, file_len);
 	if (rc != 0)
 		goto out;
-	g = fl_cnc_counters(m.addr);
+	g = fl_cnc_counters(snap);
 	memset(&s, 0, sizeof(s));
 	now = fl_clock_now_ns();
 	hb = LD(h->driver_heartbeat_ns);
@@ -121,7 +135,7 @@ fl_stats_read(const char *ns, struct fl_stats *out)
 	}
 	*out = s;
 out:
-	fl_shm_unmap(&m);
+	free(snap);
 	return rc;
 }
 

@@ -370,7 +370,12 @@ root_client_refuses_another_users_driver(void **state)
 		fl_client_close(c);
 	assert_fl(rc, FL_EPERM);
 	assert_fl(fl_stats_read(o.ns, &s), FL_EPERM);
-	/* Allowed explicitly, it works (its log files are that user's too). */
+	assert_fl(fl_stats_read_as(o.ns, OTHER_UID + 1, &s), FL_EPERM);
+	/* Allowed explicitly, faultline-stat's read and a client work (its
+	 * log files are that user's too). */
+	assert_fl(fl_stats_read_as(o.ns, OTHER_UID, &s), 0);
+	assert_int_equal(s.driver_pid, pid);
+	assert_true(s.driver_alive);
 	assert_fl(open_client(o.ns, OTHER_UID, &c), 0);
 	assert_fl(fl_client_add_subscription(c, "sec", 1, NULL,
 	                                     fl_clock_now_ns() + test_ms(2000) * MS, &sub),

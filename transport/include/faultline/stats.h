@@ -68,13 +68,20 @@ struct fl_stats {
 	struct fl_client_stats clients[FL_STATS_MAX_CLIENTS];
 };
 
-/* fl_stats_read maps the namespace's cnc.dat read-only and copies the
+/* fl_stats_read reads the namespace's cnc.dat and copies the
  * gauges into *out.  Errors: FL_ENAME, FL_ENOENT (no run directory),
  * FL_EPERM (the run directory or cnc.dat is a link, not mode 0700, or not
  * owned by this process's effective uid: as for fl_client_open),
  * FL_EPROTO (bad magic/version), FL_EIO.  Thread-safe; any process of the
  * driver's user. */
 int fl_stats_read(const char *ns, struct fl_stats *out);
+
+/* fl_stats_read_as is fl_stats_read that also accepts a run directory and
+ * cnc.dat owned by allowed_uid (0: none but this process's own), for an
+ * operator reading another user's driver.  The file is read with pread
+ * into private memory, so its owner can change it under the read (the
+ * values are checked) but never fault this process. */
+int fl_stats_read_as(const char *ns, uint32_t allowed_uid, struct fl_stats *out);
 
 /* fl_stats_print writes the stats as "name value" lines, or as one JSON
  * object when json is true. */
