@@ -225,14 +225,17 @@ send_cmd_retry(fl_client *c, int32_t type, int64_t corr, int64_t log_id)
 {
 	uint64_t deadline = fl_clock_now_ns() + 100 * FL_NS_PER_MS;
 	struct fl_idle idle = {0};
+	int rc;
 
-	while (send_cmd(c, type, corr, log_id, 0, false, NULL) == FL_EFULL) {
+	while ((rc = send_cmd(c, type, corr, log_id, 0, false, NULL)) == FL_EFULL) {
 		if (fl_clock_now_ns() >= deadline) {
 			report(c, FL_EFULL, "command ring full; a remove was lost");
 			return;
 		}
 		fl_idle(&idle, 0, deadline);
 	}
+	if (rc != 0)
+		report(c, rc, "command ring corrupt; a remove was lost");
 }
 
 static void
@@ -865,7 +868,11 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 	if (!c->ctx.agent) {
 		rc = fl_thread_start(&c->thread, "fl-client", conductor, c);
 		if (rc != 0) {
-			__atomic_store_n(&c->rec->state, FL_CLIENT_CLOSED, __ATOMIC_RELEASE);
+			/* The driver may have seen the record active: only it ends
+			 * an active client (a record that just stops being active
+			 * is reclaimed as a wild write).  Failing that, the record
+			 * times out without heartbeats. */
+			(void)send_cmd(c, FL_CMD_CLIENT_CLOSE, 0, 0, 0, false, NULL);
 			goto fail;
 		}
 	}

@@ -95,6 +95,10 @@ struct fl_driver {
 	} cnt;                     /* ours; update_gauges publishes them */
 	int32_t ext_count;         /* extension gauges set, published */
 	int64_t max_id;            /* highest id a valid command or client record used */
+	/* The client id the driver last saw active in each record: who holds
+	 * what is taken from here, never from the shared record, which any
+	 * process can write.  0: none. */
+	uint64_t known[FL_STATS_MAX_CLIENTS];
 	uint64_t repair_logs_at;   /* next look at the log buffers' metadata */
 	struct fl_mpsc ring;
 	struct fl_bcast bc;
@@ -189,36 +193,48 @@ reject(fl_driver *d, uint64_t client_id, int64_t corr_id, int code, const char *
 
 /* ---- clients ---------------------------------------------------------- */
 
-static struct fl_cnc_client *
-client_rec(fl_driver *d, uint64_t client_id)
+static void reclaim_client(fl_driver *d, int slot, bool crashed, bool vanished);
+
+/* The record slot of client_id, or -1.  The driver's own table first; a
+ * client not in it yet (opened since the last look) is taken from the
+ * shared records, where it must be active under that id. */
+static int
+client_slot(fl_driver *d, uint64_t client_id)
 {
 	int i;
 
 	if (client_id == 0)
-		return NULL;
+		return -1;
+	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++)
+		if (d->known[i] == client_id)
+			return i;
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
 		struct fl_cnc_client *r = &d->ctr->clients[i];
 
 		if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) == FL_CLIENT_ACTIVE &&
-		    __atomic_load_n(&r->client_id, __ATOMIC_RELAXED) == client_id)
-			return r;
+		    __atomic_load_n(&r->client_id, __ATOMIC_RELAXED) == client_id) {
+			if (d->known[i] != 0)
+				reclaim_client(d, i, true, true); /* its last holder vanished */
+			d->known[i] = client_id;
+			return i;
+		}
 	}
-	return NULL;
+	return -1;
 }
 
 bool
 fl_driver_ext_client_alive(struct fl_driver *d, uint64_t client_id)
 {
-	return client_rec(d, client_id) != NULL;
+	return client_slot(d, client_id) >= 0;
 }
 
 static void
 regs_add(fl_driver *d, uint64_t client_id, int64_t delta)
 {
-	struct fl_cnc_client *r = client_rec(d, client_id);
+	int slot = client_slot(d, client_id);
 
-	if (r != NULL)
-		__atomic_fetch_add(&r->registrations, delta, __ATOMIC_RELAXED);
+	if (slot >= 0)
+		__atomic_fetch_add(&d->ctr->clients[slot].registrations, delta, __ATOMIC_RELAXED);
 }
 
 /* ---- logs ------------------------------------------------------------- */
@@ -681,14 +697,21 @@ cmd_remove_sub(fl_driver *d, const struct fl_cmd *c)
 	sub_destroy(d, idx);
 }
 
+/* Takes back everything the client of record `slot` (d->known[slot])
+ * holds.  crashed: it did not close (timed out, or its process is gone).
+ * vanished: its record stopped showing it without the driver's word (a
+ * wild write): the record may be another client's by now, so only the
+ * driver's own state is touched, and it is counted as a corrupt read. */
 static void
-client_gone(fl_driver *d, struct fl_cnc_client *r, bool crashed)
+reclaim_client(fl_driver *d, int slot, bool crashed, bool vanished)
 {
-	uint64_t id = r->client_id;
+	struct fl_cnc_client *r = &d->ctr->clients[slot];
+	uint64_t id = d->known[slot];
 	int64_t n = 0;
 	struct fl_event ev;
 	int i;
 
+	d->known[slot] = 0;
 	for (i = 0; i < d->nexts; i++)
 		if (d->exts[i].e->on_client_gone != NULL)
 			d->exts[i].e->on_client_gone(d, d->exts[i].state, id, crashed);
@@ -711,15 +734,21 @@ client_gone(fl_driver *d, struct fl_cnc_client *r, bool crashed)
 		}
 	for (i = 0; i < d->nlogs; i++)
 		mapper_drop_client(d->logs[i], id);
-	__atomic_fetch_add(&r->registrations_reclaimed, n, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->registrations, 0, __ATOMIC_RELAXED);
 	if (crashed) {
-		__atomic_fetch_add(&r->refs_leaked,
-		                   __atomic_load_n(&r->image_refs_held, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
 		memset(&ev, 0, sizeof(ev));
 		ev.client_id = id;
 		send_event(d, FL_EV_CLIENT_TIMEOUT, &ev);
 	}
+	if (vanished) {
+		COUNT(d, corrupt_reads, 1);
+		vlog(d, "client %lld vanished from its record: reclaimed", (long long)id);
+		return;
+	}
+	__atomic_fetch_add(&r->registrations_reclaimed, n, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->registrations, 0, __ATOMIC_RELAXED);
+	if (crashed)
+		__atomic_fetch_add(&r->refs_leaked,
+		                   __atomic_load_n(&r->image_refs_held, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
 	__atomic_store_n(&r->image_refs_held, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->logs_mapped, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->pending_registrations, 0, __ATOMIC_RELAXED);
@@ -736,7 +765,10 @@ client_gone(fl_driver *d, struct fl_cnc_client *r, bool crashed)
 static void
 id_seen(fl_driver *d, int64_t id)
 {
-	if (id > d->max_id && id < ID_WILD)
+	/* An id is drawn from next_id, so a real one is below it: a forged
+	 * command cannot push max_id (and the repair's floor) anywhere. */
+	if (id > d->max_id && id < ID_WILD - ID_MARGIN &&
+	    id < __atomic_load_n(&d->hdr->next_id, __ATOMIC_ACQUIRE))
 		d->max_id = id;
 }
 
@@ -745,9 +777,8 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 {
 	fl_driver *d = arg;
 	struct fl_cmd c;
-	struct fl_cnc_client *r;
 	struct drv_log *l;
-	int i;
+	int i, slot;
 
 	COUNT(d, commands, 1);
 	if (type >= FL_EXT_TYPE_MIN && type <= FL_EXT_TYPE_MAX) {
@@ -776,8 +807,8 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 		reject(d, c.client_id, c.corr_id, FL_EPROTO, "command version");
 		return;
 	}
-	r = client_rec(d, c.client_id);
-	if (r == NULL) {
+	slot = client_slot(d, c.client_id);
+	if (slot < 0) {
 		reject(d, c.client_id, c.corr_id, FL_ENOENT, "unknown client");
 		return;
 	}
@@ -802,7 +833,7 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 			mapper_add(l, c.client_id, -1);
 		break;
 	case FL_CMD_CLIENT_CLOSE:
-		client_gone(d, r, false);
+		reclaim_client(d, slot, false, false);
 		break;
 	default:
 		reject(d, c.client_id, c.corr_id, FL_EPROTO, "unknown command type");
@@ -839,17 +870,26 @@ check_clients(fl_driver *d)
 		d->pid_check_at = d->now + PID_CHECK_NS;
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
 		struct fl_cnc_client *r = &d->ctr->clients[i];
-		uint64_t hb;
+		uint32_t st = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
+		uint64_t id = __atomic_load_n(&r->client_id, __ATOMIC_RELAXED), hb;
 
-		if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) != FL_CLIENT_ACTIVE)
+		/* Only the driver ends an active client (CLIENT_CLOSE or a
+		 * timeout): one gone from its record otherwise was written
+		 * away, and what it held would never come back. */
+		if (d->known[i] != 0 && (st != FL_CLIENT_ACTIVE || id != d->known[i])) {
+			reclaim_client(d, i, true, true);
+			n++;
+		}
+		if (st != FL_CLIENT_ACTIVE || id == 0)
 			continue;
-		id_seen(d, (int64_t)__atomic_load_n(&r->client_id, __ATOMIC_RELAXED));
+		d->known[i] = id;
+		id_seen(d, (int64_t)id);
 		hb = __atomic_load_n(&r->heartbeat_ns, __ATOMIC_ACQUIRE);
 		if ((d->now > hb && d->now - hb > d->ctx.client_liveness_ns) ||
 		    client_process_gone(d, r, hb, look) ||
 		    FL_FAULT("transport/driver/client_timeout")) {
 			COUNT(d, client_timeouts, 1);
-			client_gone(d, r, true);
+			reclaim_client(d, i, true, false);
 			n++;
 		}
 	}
@@ -938,9 +978,12 @@ repair_header(fl_driver *d)
 	/* Moved back, or so far on that ids would soon go negative: put it
 	 * past the ids a client may have drawn and not used yet, too. */
 	id = __atomic_load_n(&d->hdr->next_id, __ATOMIC_ACQUIRE);
-	if (id <= d->max_id || (id >= ID_WILD && d->max_id + ID_MARGIN < ID_WILD)) {
-		__atomic_store_n(&d->hdr->next_id, d->max_id + ID_MARGIN, __ATOMIC_RELEASE);
-		n++;
+	if (id <= d->max_id || id >= ID_WILD) {
+		/* By CAS: a client's fetch-add since the load is not undone
+		 * (two clients would get one id). */
+		if (__atomic_compare_exchange_n(&d->hdr->next_id, &id, d->max_id + ID_MARGIN, false,
+		                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			n++;
 	}
 	if (n != 0) {
 		COUNT(d, corrupt_reads, n);

@@ -6,6 +6,11 @@
 #include <string.h>
 
 #include "faultline/client.h"
+#include "log_buffer.h"
+
+/* The longest message a publication may send: max_message is an eighth of
+ * the term, and no term is longer than FL_LOG_MAX_CAP. */
+#define FA_MAX_MESSAGE ((size_t)FL_LOG_MAX_CAP / 8)
 
 struct fl_fa_session {
 	int32_t session_id;
@@ -60,6 +65,13 @@ fl_fragment_assembler_handler(void *arg, const uint8_t *buffer, size_t length, c
 		s->active = true;
 	} else if (!s->active) {
 		return; /* joined mid-message: drop until the next BEGIN */
+	}
+	if (length > FA_MAX_MESSAGE || s->len > FA_MAX_MESSAGE - length) {
+		/* Longer than any publication can send: wild fragments (a
+		 * corrupt or hostile log) must not grow the buffer without end.
+		 * Dropped until the next BEGIN. */
+		s->active = false;
+		return;
 	}
 	if (s->len + length > s->cap) {
 		size_t ncap = s->cap ? s->cap : 4096;

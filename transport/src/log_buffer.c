@@ -140,10 +140,10 @@ claim(struct fl_log_appender *a, uint64_t total)
 
 			if (min == UINT64_MAX)
 				return FL_ENOT_CONNECTED;
-			/* A publisher never gets a ring ahead of the slowest
-			 * subscriber: one of the two words is wild. */
-			if (tail > min + l->cap)
-				return FL_EPROTO;
+			/* A tail more than a ring ahead of the slowest position
+			 * (a position written back late by a subscriber that was
+			 * just unlinked, or a wild word) is backpressure, never a
+			 * write: the limit stays below the tail. */
 			limit = min + l->cap - FL_FRAME_ALIGN;
 			__atomic_store_n(&a->limit, limit, __ATOMIC_RELAXED);
 			if (next > limit)

@@ -1271,6 +1271,42 @@ scribbled_cnc_header_is_repaired(void **state)
 	env_stop(e);
 }
 
+/* Only the driver ends an active client.  A record written away under a
+ * live client (its state set to closed by a wild write) must not strand
+ * what the client holds: the driver goes by its own table of who was
+ * active, reclaims the client's publication and log, and counts the
+ * write.  (Before, the publication and its log stayed for good.) */
+static void
+vanished_client_is_reclaimed(void **state)
+{
+	struct env *e = env_start("vanish", false);
+	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
+	struct fl_cnc_counters *g;
+	struct fl_shm m = {0};
+	fl_publication *p;
+	char path[300];
+	int i, found = 0;
+
+	(void)state;
+	assert_fl(fl_client_add_publication(e->c, "vanish", 1, true, dl, &p), 0);
+	assert_true(WAIT_UNTIL(stats(e)->publications == 1 && st.log_files == 1, 2000));
+	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
+	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	g = fl_cnc_counters(m.addr);
+	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++)
+		if (__atomic_load_n(&g->clients[i].state, __ATOMIC_ACQUIRE) == FL_CLIENT_ACTIVE &&
+		    g->clients[i].pid == (int32_t)getpid()) {
+			__atomic_store_n(&g->clients[i].state, FL_CLIENT_CLOSED, __ATOMIC_RELEASE);
+			found++;
+		}
+	assert_int_equal(found, 1);
+	assert_true(WAIT_UNTIL(stats(e)->publications == 0 && st.log_files == 0 &&
+	                       st.corrupt_reads >= 1, 5000));
+	fl_publication_close(p);
+	fl_shm_unmap(&m);
+	env_stop(e);
+}
+
 int
 main(void)
 {
@@ -1297,6 +1333,7 @@ main(void)
 		cmocka_unit_test(forged_image_slot_is_refused),
 		cmocka_unit_test(driver_tables_first_and_last),
 		cmocka_unit_test(scribbled_cnc_header_is_repaired),
+		cmocka_unit_test(vanished_client_is_reclaimed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);
