@@ -278,11 +278,41 @@ audit_late_completions(struct run *r)
 		         (unsigned long long)d.aio_started, (unsigned long long)d.aio_completed);
 }
 
+/* no_corruption, always checked: the driver puts back the shared words
+ * only it owns (cnc.dat header, log metadata, chunk and port layouts) and
+ * counts each one it found changed, and clients count the chunks they
+ * refused as corrupt.  No scenario writes those words, so any count is
+ * the transport's own stray write: a failure, however well repaired. */
+static void
+audit_corruption(struct run *r)
+{
+	struct fl_stats *st = malloc(sizeof(*st));
+	int64_t layout = 0, rejected = 0;
+
+	if (st == NULL || fl_stats_read(r->ns, st) != 0) {
+		free(st);
+		return;
+	}
+	for (int i = 0; i < st->ext_count; i++) {
+		if (strcmp(st->ext[i].name, "rr_layout_repaired") == 0)
+			layout = st->ext[i].value;
+		else if (strcmp(st->ext[i].name, "rr_corrupt_rejected") == 0)
+			rejected = st->ext[i].value;
+	}
+	if (st->corrupt_reads != 0 || layout != 0 || rejected != 0)
+		run_fail(r, "no_corruption",
+		         "shared memory only the driver writes was changed: corrupt_reads %lld, "
+		         "rr_layout_repaired %lld, rr_corrupt_rejected %lld",
+		         (long long)st->corrupt_reads, (long long)layout, (long long)rejected);
+	free(st);
+}
+
 void
 audit_end_of_run(struct run *r)
 {
 	uint32_t p = r->s->properties;
 
+	audit_corruption(r);
 	if (p & FL_SCN_PROP_CHUNKS_BALANCED)
 		audit_chunks(r);
 	if (p & FL_SCN_PROP_PORTS_ZERO)
