@@ -148,7 +148,8 @@ fl_shrink_run(const struct fl_scenario *s, const struct fl_runner_opts *base,
 	sh.best = malloc((n ? n : 1) * sizeof(uint64_t));
 	if (sh.best == NULL)
 		return FL_ENOMEM;
-	memcpy(sh.best, choices, n * sizeof(uint64_t));
+	if (n > 0) /* a trace of 0 choices has none to copy (choices may be NULL) */
+		memcpy(sh.best, choices, n * sizeof(uint64_t));
 	sh.nbest = n;
 	/* The starting point must fail the same way, or there is nothing to
 	 * shrink (a flaky trace is reported as such by the caller). */

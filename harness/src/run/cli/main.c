@@ -330,17 +330,27 @@ catch_interrupts(void)
 	fl_runner_set_stop(&interrupted);
 }
 
-/* Before a command that makes runs: the run directories a SIGKILLed
- * faultline left (nothing of it could remove them), and the interrupt
- * handler. */
+/* Before a command makes runs: the run directories a SIGKILLed faultline
+ * left (nothing of it could remove them), unless FL_KEEP_DEAD_RUN_DIRS
+ * asks to keep them for a look. */
 static void
-start_runs(const char *cmd)
+remove_dead_run_dirs(const char *cmd)
 {
-	unsigned n = fl_runner_remove_dead_run_dirs(NULL);
+	const char *keep = getenv("FL_KEEP_DEAD_RUN_DIRS");
+	unsigned n;
 
+	if (keep != NULL && keep[0] != '\0' && strcmp(keep, "0") != 0)
+		return;
+	n = fl_runner_remove_dead_run_dirs(NULL);
 	if (n > 0)
 		fprintf(stderr, "faultline %s: removed %u run director%s that killed faultline "
 		        "processes left in /dev/shm\n", cmd, n, n == 1 ? "y" : "ies");
+}
+
+static void
+start_runs(const char *cmd)
+{
+	remove_dead_run_dirs(cmd);
 	catch_interrupts();
 }
 
@@ -1087,7 +1097,7 @@ cmd_run(int argc, char **argv)
 
 	/* From here an interrupt ends the batch: before the report files are
 	 * opened, with no run and an interrupted report. */
-	start_runs("run");
+	catch_interrupts();
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
@@ -1240,6 +1250,7 @@ cmd_run(int argc, char **argv)
 	}
 	double t0 = wall_now();
 
+	remove_dead_run_dirs("run");
 	fprintf(p.msg, "faultline: seed %" PRIu64 ", %zu scenario(s)%s\n", p.seed, count,
 	        p.shard_n > 1 ? " (sharded)" : "");
 	/* The plan: this shard's runs of every scenario it can run (a sweep's
