@@ -22,9 +22,10 @@
  * chunk headers, longer than its class); after the driver's repair its
  * gauges leave the capacities it created (table sizes, class sizes and
  * counts, in-use counts above them) or a client cannot open the domain; a
- * reclaim says it freed more than there is; the run directory is left
- * behind.  A crash is ASan's.  FL_FUZZ_VERBOSE=1: what an input reaches,
- * on stderr.
+ * reclaim says it freed more than there is, or leaves the dead owner a
+ * port or a chunk while the chunk headers name their classes rightly; the
+ * run directory is left behind.  A crash is ASan's.  FL_FUZZ_VERBOSE=1:
+ * what an input reaches, on stderr.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -291,14 +292,48 @@ hold(struct run *r, int slot, const fl_chunk *c)
 
 static const char *const services[] = { "svc", "other", "a/b", "" };
 
+/* Do the chunk headers name the classes the driver's layout puts them in?
+ * (The reclaim frees a chunk by its class: one named wrongly is refused as
+ * corrupt, and stays with its owner until a repair.) */
+static bool
+classes_intact(const struct run *r)
+{
+	for (uint32_t c = 0; c < r->dcp->n_classes; c++)
+		for (uint32_t k = 0; k < r->dcp->cls[c].count; k++)
+			if (r->dcp->hdrs[r->dcp->cls[c].first + k].cls != c)
+				return false;
+	return true;
+}
+
+/* The driver reclaims what a dead owner held: never more than there is,
+ * and, when the chunk headers name their classes rightly, all of it. */
+static void
+reclaim(struct run *r, uint64_t owner)
+{
+	uint32_t max = r->total + r->cfg->server_ports + r->cfg->client_ports;
+	bool intact = classes_intact(r);
+	int n = rr_driver_client_gone(&r->rd, owner);
+	uint32_t chunks, ports;
+
+	note("reclaim of owner %llu: %d ports and chunks", (unsigned long long)owner, n);
+	if (n < 0 || (uint32_t)n > max)
+		fail("reclaim of owner %llu: %d ports and chunks, of %u", (unsigned long long)owner, n,
+		     max);
+	if (!intact || owner == 0)
+		return;
+	chunks = fl_chunk_owner_loaned(r->dcp, owner);
+	ports = fl_rr_owner_ports(r->rd.d, owner);
+	if (chunks != 0 || ports != 0)
+		fail("owner %llu still holds %u chunks and %u ports after its reclaim",
+		     (unsigned long long)owner, chunks, ports);
+}
+
 /* A slot's process dies: it touches nothing more (its handles are freed
  * as the OS would), then the driver reclaims what its owner id held. */
 static void
 kill_slot(struct run *r, int k)
 {
 	struct slot *s = &r->s[k];
-	uint32_t max = r->total + r->cfg->server_ports + r->cfg->client_ports;
-	int n;
 
 	if (s->d == NULL)
 		return;
@@ -313,31 +348,21 @@ kill_slot(struct run *r, int k)
 	for (int i = 0; i < NHELD; i++)
 		if (r->h[i].slot == k)
 			r->h[i].slot = -1;
+	note("slot %d (owner %llu) dies", k, (unsigned long long)s->owner);
 	for (int i = 0; i < NSLOTS; i++)
 		if (r->s[i].d != NULL && r->s[i].owner == s->owner)
 			return;  /* the same id lives on in another process */
-	n = rr_driver_client_gone(&r->rd, s->owner);
-	note("slot %d (owner %llu) died: %d ports and chunks reclaimed", k,
-	     (unsigned long long)s->owner, n);
-	if (n < 0 || (uint32_t)n > max)
-		fail("reclaim of owner %llu: %d ports and chunks, of %u", (unsigned long long)s->owner,
-		     n, max);
+	reclaim(r, s->owner);
 }
 
+/* An owner no slot runs (one the segments name, or any). */
 static void
 reclaim_owner(struct run *r, uint64_t owner)
 {
-	uint32_t max = r->total + r->cfg->server_ports + r->cfg->client_ports;
-	int n;
-
 	for (int i = 0; i < NSLOTS; i++)
 		if (r->s[i].d != NULL && r->s[i].owner == owner)
 			return;  /* only the dead are reclaimed */
-	n = rr_driver_client_gone(&r->rd, owner);
-	note("reclaim of owner %llu: %d ports and chunks", (unsigned long long)owner, n);
-	if (n < 0 || (uint32_t)n > max)
-		fail("reclaim of owner %llu: %d ports and chunks, of %u", (unsigned long long)owner, n,
-		     max);
+	reclaim(r, owner);
 }
 
 static void
