@@ -173,6 +173,10 @@ ext_client_gone(struct fl_driver *d, void *state, uint64_t client_id, bool crash
 	struct rr_ext *x = state;
 
 	(void)crashed;
+	/* The layouts first: a chunk whose class field was written away is
+	 * refused by the reclaim as corrupt, and would stay the dead
+	 * client's for good. */
+	(void)rr_driver_repair(&x->rd);
 	if (rr_driver_client_gone(&x->rd, client_id) > 0)
 		ext_gauges(d, x);
 }

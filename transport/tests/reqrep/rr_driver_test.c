@@ -9,6 +9,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -316,6 +317,83 @@ scribbled_layout_does_not_kill_driver(void **state)
 		fail_msg("%d failures over %zu scribbled fields", bad, sizeof(cases) / sizeof(cases[0]));
 }
 
+struct pump {
+	fl_driver *d;
+	int stop;
+};
+
+static void *
+pump_driver(void *arg)
+{
+	struct pump *p = arg;
+
+	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
+		fl_driver_do_work(p->d);
+		fl_idle_sleep_until(fl_clock_now_ns() + MS);
+	}
+	return NULL;
+}
+
+/*
+ * A client killed holding chunks whose header class field was written
+ * away just before (after the driver's last repair): the reclaim must
+ * still take them back.  Before, it refused them as corrupt, the next
+ * repair put the class back, and they stayed the dead client's for good.
+ * The driver runs in agent mode so that the kill lands between two of its
+ * cycles, with no repair in between.
+ */
+static void
+killed_holder_of_scribbled_chunks_is_reclaimed(void **state)
+{
+	char ns[64], path[300];
+	struct fl_driver_ctx dc;
+	struct pump pu = { 0 };
+	fl_chunk_pool *cp;
+	pthread_t t;
+	fl_driver *d;
+	pid_t pid;
+	int status, scribbled = 0;
+
+	(void)state;
+	test_ns(ns, sizeof(ns), "rrscribkill");
+	fl_driver_ctx_init(&dc);
+	dc.ns = ns;
+	dc.no_thread = true;
+	dc.client_liveness_ns = 3600 * FL_NS_PER_SEC; /* found dead by pid */
+	dc.extensions = (const struct fl_driver_ext *const[]){ &fl_rr_driver_ext };
+	dc.extension_count = 1;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	pu.d = d;
+	assert_int_equal(pthread_create(&t, NULL, pump_driver, &pu), 0);
+	pid = spawn_holder(ns, false);
+	assert_true(WAIT_UNTIL(gauge(ns, "rr_chunks_loaned") == 2, 3000));
+	__atomic_store_n(&pu.stop, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+
+	snprintf(path, sizeof(path), "%s/chunks.dat", fl_driver_run_dir(d));
+	assert_fl(fl_chunk_pool_open(path, 99, &cp), 0);
+	for (uint32_t i = 0; i < cp->total; i++) {
+		struct cp_hdr *h = cp_hdr(cp, i);
+
+		if (atomic_load(&h->owner) != 0 && atomic_load(&h->owner) != 99) {
+			h->cls = 77;
+			scribbled++;
+		}
+	}
+	fl_chunk_pool_close(cp);
+	assert_int_equal(scribbled, 2);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	/* Its heartbeat goes stale, then one cycle finds its pid gone. */
+	fl_idle_sleep_until(fl_clock_now_ns() + 50 * MS);
+	fl_driver_do_work(d);
+	driver_cycles(d);
+	assert_int_equal(gauge(ns, "rr_clients_reclaimed"), 1);
+	assert_int_equal(gauge(ns, "rr_chunks_loaned"), 0);
+	assert_int_equal(gauge(ns, "rr_chunks_reclaimed"), 2);
+	fl_driver_close(d);
+}
+
 int
 main(void)
 {
@@ -323,6 +401,7 @@ main(void)
 		cmocka_unit_test(killed_client_is_reclaimed),
 		cmocka_unit_test(driver_without_extension_has_no_domain),
 		cmocka_unit_test(scribbled_layout_does_not_kill_driver),
+		cmocka_unit_test(killed_holder_of_scribbled_chunks_is_reclaimed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);
