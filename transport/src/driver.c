@@ -99,6 +99,12 @@ struct fl_driver {
 	 * what is taken from here, never from the shared record, which any
 	 * process can write.  0: none. */
 	uint64_t known[FL_STATS_MAX_CLIENTS];
+	/* The latest heartbeat of that client seen not in the future (when
+	 * the driver came to know it, if it showed none): a heartbeat is the
+	 * client's clock, written just before; one moved back or into the
+	 * future is a wild write, which must neither end a live client nor
+	 * keep a record alive for ever. */
+	uint64_t heard[FL_STATS_MAX_CLIENTS];
 	uint64_t repair_logs_at;   /* next look at the log buffers' metadata */
 	struct fl_mpsc ring;
 	struct fl_bcast bc;
@@ -195,6 +201,21 @@ reject(fl_driver *d, uint64_t client_id, int64_t corr_id, int code, const char *
 
 static void reclaim_client(fl_driver *d, int slot, bool crashed, bool vanished);
 
+/* Record `slot` shows client_id active: the driver knows it from now on;
+ * its heartbeat is heard from here. */
+static void
+know(fl_driver *d, int slot, uint64_t client_id)
+{
+	uint64_t hb, now;
+
+	if (d->known[slot] == client_id)
+		return;
+	hb = __atomic_load_n(&d->ctr->clients[slot].heartbeat_ns, __ATOMIC_ACQUIRE);
+	now = fl_clock_now_ns(); /* after the read: a heartbeat just written is not future */
+	d->known[slot] = client_id;
+	d->heard[slot] = hb <= now ? hb : now;
+}
+
 /* The record slot of client_id, or -1.  The driver's own table first; a
  * client not in it yet (opened since the last look) is taken from the
  * shared records, where it must be active under that id. */
@@ -215,7 +236,7 @@ client_slot(fl_driver *d, uint64_t client_id)
 		    __atomic_load_n(&r->client_id, __ATOMIC_RELAXED) == client_id) {
 			if (d->known[i] != 0)
 				reclaim_client(d, i, true, true); /* its last holder vanished */
-			d->known[i] = client_id;
+			know(d, i, client_id);
 			return i;
 		}
 	}
@@ -845,7 +866,9 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
  * A client is reclaimed when its heartbeat is older than the liveness
  * timeout, or sooner when its process has exited: a client whose
  * heartbeat is a little stale is looked up by pid, at most every
- * PID_CHECK_NS.  The second test is what keeps reclamation prompt on a
+ * PID_CHECK_NS.  Its heartbeat is the latest the driver heard that was
+ * not in the future (d->heard): a wild write moving it back does not end
+ * a live client, nor one moving it ahead keep a dead one for ever.  The second test is what keeps reclamation prompt on a
  * loaded machine, where the liveness timeout must be long enough that a
  * starved live client is never taken for dead.
  */
@@ -882,9 +905,12 @@ check_clients(fl_driver *d)
 		}
 		if (st != FL_CLIENT_ACTIVE || id == 0)
 			continue;
-		d->known[i] = id;
+		know(d, i, id);
 		id_seen(d, (int64_t)id);
 		hb = __atomic_load_n(&r->heartbeat_ns, __ATOMIC_ACQUIRE);
+		if (hb > d->heard[i] && hb <= fl_clock_now_ns())
+			d->heard[i] = hb;
+		hb = d->heard[i];
 		if ((d->now > hb && d->now - hb > d->ctx.client_liveness_ns) ||
 		    client_process_gone(d, r, hb, look) ||
 		    FL_FAULT("transport/driver/client_timeout")) {

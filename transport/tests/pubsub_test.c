@@ -1307,6 +1307,82 @@ vanished_client_is_reclaimed(void **state)
 	env_stop(e);
 }
 
+/* A client record's heartbeat is the client's own word, but any process
+ * can write it.  Moved back (0), it must not end the live client: before,
+ * the driver's next look timed it out.  Moved into the future on a record
+ * some wild write made active, it must not keep that record active for
+ * ever: before, no timeout ever came (the age of a future heartbeat is
+ * not counted) and active_clients never went back to 0. */
+static void
+wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
+{
+	char ns[64], dir[256], path[300];
+	struct fl_driver_ctx dc;
+	struct fl_client_ctx cc;
+	struct fl_cnc_counters *g;
+	struct fl_shm m = {0};
+	fl_driver *d;
+	fl_client *c;
+	int i, mine = -1, spare = -1;
+
+	(void)state;
+	fl_driver_ctx_init(&dc);
+	dc.ns = test_ns(ns, sizeof(ns), "wildhb");
+	dc.no_thread = true;
+	dc.client_liveness_ns = 50 * MS;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	fl_client_ctx_init(&cc);
+	cc.ns = ns;
+	cc.agent = true;
+	cc.heartbeat_interval_ns = MS;
+	assert_fl(fl_client_open(&cc, &c), 0);
+	fl_driver_do_work(d);
+	fl_run_dir_path(ns, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
+	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	g = fl_cnc_counters(m.addr);
+	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
+		uint32_t s = __atomic_load_n(&g->clients[i].state, __ATOMIC_ACQUIRE);
+
+		if (s == FL_CLIENT_ACTIVE && g->clients[i].client_id == fl_client_id(c))
+			mine = i;
+		else if (s == FL_CLIENT_FREE && spare < 0)
+			spare = i;
+	}
+	assert_true(mine >= 0 && spare >= 0);
+
+	/* The live client's heartbeat moved back. */
+	__atomic_store_n(&g->clients[mine].heartbeat_ns, 0, __ATOMIC_RELEASE);
+	fl_driver_do_work(d);
+	assert_fl(fl_stats_read(ns, &st), 0);
+	assert_int_equal(st.client_timeouts, 0);
+	(void)fl_client_do_work(c);
+	assert_int_equal(fl_client_status(c), 0);
+
+	/* A free record made active, its heartbeat in the future, its pid a
+	 * live process's (this one): only the timeout can end it. */
+	g->clients[spare].client_id = 1ull << 39;
+	g->clients[spare].pid = (int32_t)getpid();
+	g->clients[spare].pid_ns = fl_pid_ns();
+	g->clients[spare].heartbeat_ns = UINT64_MAX;
+	__atomic_store_n(&g->clients[spare].state, FL_CLIENT_ACTIVE, __ATOMIC_RELEASE);
+	fl_driver_do_work(d);
+	assert_fl(fl_stats_read(ns, &st), 0);
+	assert_int_equal(st.active_clients, 2);
+	fl_idle_sleep_until(fl_clock_now_ns() + 80 * MS);
+	(void)fl_client_do_work(c); /* the live one beats */
+	fl_driver_do_work(d);
+	assert_fl(fl_stats_read(ns, &st), 0);
+	assert_int_equal(st.client_timeouts, 1);
+	assert_int_equal(st.active_clients, 1);
+	assert_int_equal(__atomic_load_n(&g->clients[spare].state, __ATOMIC_ACQUIRE),
+	                 FL_CLIENT_TIMED_OUT);
+	assert_int_equal(fl_client_status(c), 0);
+	fl_shm_unmap(&m);
+	fl_client_close(c);
+	fl_driver_close(d);
+}
+
 int
 main(void)
 {
@@ -1334,6 +1410,7 @@ main(void)
 		cmocka_unit_test(driver_tables_first_and_last),
 		cmocka_unit_test(scribbled_cnc_header_is_repaired),
 		cmocka_unit_test(vanished_client_is_reclaimed),
+		cmocka_unit_test(wild_heartbeat_neither_ends_nor_keeps_a_client),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);
