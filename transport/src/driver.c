@@ -1020,11 +1020,38 @@ repair_header(fl_driver *d)
 /* The log buffers' fields the driver owns, every REPAIR_LOGS_NS: the
  * layout (a wild one makes every new mapping fail), the closed flag, the
  * subscriber slot states and count (a wild state makes a publisher wait
- * for, or run over, a subscriber that is not there). */
+ * for, or run over, a subscriber that is not there), and each linked
+ * slot's client id and registration (a wild registration stops its
+ * subscriber writing its position back: the publisher then waits for it
+ * for ever). */
 #define REPAIR_LOGS_NS (10 * FL_NS_PER_MS)
 
 static int
-repair_log(struct drv_pub *p)
+repair_slots(fl_driver *d, struct drv_pub *p)
+{
+	struct fl_log_meta *m = p->log->log.meta;
+	int n = 0, i;
+
+	for (i = 0; i < d->nimages; i++) {
+		const struct drv_image *im = &d->images[i];
+		struct fl_log_slot *sl = &m->slots[im->slot];
+
+		if (im->pub != p)
+			continue;
+		if (__atomic_load_n(&sl->client_id, __ATOMIC_RELAXED) != im->sub->owner) {
+			__atomic_store_n(&sl->client_id, im->sub->owner, __ATOMIC_RELAXED);
+			n++;
+		}
+		if (__atomic_load_n(&sl->sub_reg_id, __ATOMIC_RELAXED) != im->sub->reg_id) {
+			__atomic_store_n(&sl->sub_reg_id, im->sub->reg_id, __ATOMIC_RELEASE);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int
+repair_log(fl_driver *d, struct drv_pub *p)
 {
 	struct fl_log_meta *m = p->log->log.meta;
 	const struct fl_log *l = &p->log->log;
@@ -1059,7 +1086,7 @@ repair_log(struct drv_pub *p)
 		                 __ATOMIC_RELEASE);
 		n++;
 	}
-	return n;
+	return n + repair_slots(d, p);
 }
 
 static void
@@ -1071,7 +1098,7 @@ repair_logs(fl_driver *d)
 		return;
 	d->repair_logs_at = d->now + REPAIR_LOGS_NS;
 	for (i = 0; i < d->npubs; i++)
-		n += repair_log(d->pubs[i]);
+		n += repair_log(d, d->pubs[i]);
 	if (n != 0) {
 		COUNT(d, corrupt_reads, n);
 		vlog(d, "log buffers: %d wild fields put back", n);

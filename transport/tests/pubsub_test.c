@@ -1383,6 +1383,58 @@ wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 	fl_driver_close(d);
 }
 
+/* A subscriber slot's client id and registration are the driver's words
+ * (it writes them when it links an image); the subscriber writes its
+ * position back only while the registration is its own, and only when it
+ * moved on.  One wild write to the registration or to the position of a
+ * live slot stopped the publisher at backpressure for good, once the
+ * subscriber had read all there was: the driver puts the registration
+ * back as it does the slot's state, and the subscriber writes its
+ * position back whenever the slot shows another. */
+static void
+wild_slot_registration_or_position_is_put_back(void **state)
+{
+	struct env *e = env_start("slotreg", false);
+	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
+	struct fl_log_meta *meta;
+	struct fl_shm m = {0};
+	fl_publication *p;
+	fl_subscription *s;
+	struct rx r = {0};
+	int64_t msg[128] = {0};
+	char path[300];
+	long sent = 0, n = 64 * 4; /* four rings' worth of 1 KiB messages */
+
+	(void)state;
+	assert_fl(fl_client_add_subscription(e->c, "slotreg", 1, NULL, dl, &s), 0);
+	assert_fl(fl_client_add_publication(e->c, "slotreg", 1, true, dl, &p), 0);
+	assert_true(WAIT_UNTIL(fl_publication_is_connected(p) && fl_subscription_is_connected(s),
+	                       2000));
+	snprintf(path, sizeof(path), "%s/" FL_LOG_NAME_FMT, e->dir,
+	         (long long)fl_publication_registration_id(p));
+	assert_fl(fl_shm_map(path, true, FL_LOG_META_SIZE, &m), 0);
+	meta = m.addr;
+	assert_int_equal(__atomic_load_n(&meta->slots[0].state, __ATOMIC_ACQUIRE), FL_SLOT_ACTIVE);
+	__atomic_fetch_add(&meta->slots[0].sub_reg_id, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&meta->slots[0].client_id, 0, __ATOMIC_RELEASE);
+	/* Offers in sequence and polls, until n were received. */
+	assert_true(WAIT_UNTIL((msg[1] = sent, sent += fl_publication_offer(p, msg, 1000 - 16) > 0,
+	                        fl_subscription_poll(s, on_msg, &r, 100), r.n >= n),
+	                       2000));
+	/* The slot's position (the subscriber's word) moved back: its next
+	 * poll writes its own again. */
+	__atomic_store_n(&meta->slots[0].position, 0, __ATOMIC_RELEASE);
+	assert_true(WAIT_UNTIL((msg[1] = sent, sent += fl_publication_offer(p, msg, 1000 - 16) > 0,
+	                        fl_subscription_poll(s, on_msg, &r, 100), r.n >= 2 * n),
+	                       2000));
+	assert_int_equal(r.errors, 0);
+	assert_true(stats(e)->corrupt_reads >= 2);
+	fl_shm_unmap(&m);
+	assert_fl(fl_publication_close(p), 0);
+	assert_fl(fl_subscription_close(s), 0);
+	env_stop(e);
+}
+
 int
 main(void)
 {
@@ -1411,6 +1463,7 @@ main(void)
 		cmocka_unit_test(scribbled_cnc_header_is_repaired),
 		cmocka_unit_test(vanished_client_is_reclaimed),
 		cmocka_unit_test(wild_heartbeat_neither_ends_nor_keeps_a_client),
+		cmocka_unit_test(wild_slot_registration_or_position_is_put_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);
