@@ -903,7 +903,16 @@ check_clients(fl_driver *d)
 			reclaim_client(d, i, true, true);
 			n++;
 		}
-		if (st != FL_CLIENT_ACTIVE || id == 0)
+		if (st == FL_CLIENT_ACTIVE && id == 0) {
+			/* No client has id 0 and a client writes its id before
+			 * its state: a wild write made a free record active.
+			 * Ended, it is free for a client again. */
+			if (__atomic_compare_exchange_n(&r->state, &st, FL_CLIENT_TIMED_OUT, false,
+			                                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+				COUNT(d, corrupt_reads, 1);
+			continue;
+		}
+		if (st != FL_CLIENT_ACTIVE)
 			continue;
 		know(d, i, id);
 		id_seen(d, (int64_t)id);

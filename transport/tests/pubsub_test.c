@@ -1383,6 +1383,41 @@ wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 	fl_driver_close(d);
 }
 
+/* A record that shows a client active under id 0 (a free record, its
+ * state written by a wild write: no client has id 0, and a client writes
+ * its id before its state) was skipped by the driver for ever, yet
+ * counted in active_clients: the gauge never went back to 0 and the
+ * record was never free again.  The driver ends it. */
+static void
+active_record_without_id_is_ended(void **state)
+{
+	char ns[64], dir[256], path[300];
+	struct fl_driver_ctx dc;
+	struct fl_cnc_counters *g;
+	struct fl_shm m = {0};
+	fl_driver *d;
+
+	(void)state;
+	fl_driver_ctx_init(&dc);
+	dc.ns = test_ns(ns, sizeof(ns), "activeid0");
+	dc.no_thread = true;
+	dc.client_liveness_ns = 3600 * SEC;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	fl_run_dir_path(ns, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
+	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	g = fl_cnc_counters(m.addr);
+	__atomic_store_n(&g->clients[5].state, FL_CLIENT_ACTIVE, __ATOMIC_RELEASE);
+	fl_driver_do_work(d);
+	assert_fl(fl_stats_read(ns, &st), 0);
+	assert_int_equal(st.active_clients, 0);
+	assert_true(st.corrupt_reads >= 1);
+	assert_int_equal(__atomic_load_n(&g->clients[5].state, __ATOMIC_ACQUIRE),
+	                 FL_CLIENT_TIMED_OUT);
+	fl_shm_unmap(&m);
+	fl_driver_close(d);
+}
+
 /* A subscriber slot's client id and registration are the driver's words
  * (it writes them when it links an image); the subscriber writes its
  * position back only while the registration is its own, and only when it
@@ -1464,6 +1499,7 @@ main(void)
 		cmocka_unit_test(vanished_client_is_reclaimed),
 		cmocka_unit_test(wild_heartbeat_neither_ends_nor_keeps_a_client),
 		cmocka_unit_test(wild_slot_registration_or_position_is_put_back),
+		cmocka_unit_test(active_record_without_id_is_ended),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);
