@@ -53,14 +53,16 @@
  * reopen):
  * - log buffer data: frames and payloads are the publisher's; a
  *   scribbled frame is lost, or stops the image's reader there (a frame
- *   that fails its check reads as not written yet); the publication's
- *   tail and the subscribers' positions are theirs too.  The process that
- *   finds its publication or image failing makes a new one; one merely
- *   stuck (backpressure for ever) is made new at RECOVERY.
+ *   that fails its check reads as not written yet); so is the
+ *   publication's tail.  The process that finds its publication or image
+ *   failing makes a new one; one merely stuck is made new at RECOVERY.
+ *   (A slot's position is written back by its subscriber at its next
+ *   poll, its registration by the driver.)
  * - client records: a record that stops showing its client is reclaimed
  *   by the driver (counted), and that client closes; its process opens a
  *   new one.  A record a wild write made active without a client ends at
- *   the liveness timeout (or at once if its pid names a dead process).
+ *   the liveness timeout (at once if its pid names a dead process or its
+ *   id is 0; a heartbeat from the future does not count).
  * - command ring and broadcast records: rejected or skipped; a command or
  *   event lost times its caller out.
  * - a live port's queue, service name and generation are its owner's: a
