@@ -1203,21 +1203,22 @@ fl_publication_position(const fl_publication *p)
 
 /* ---- subscriptions and images --------------------------------------------- */
 
+/* Reads, then publishes the position to the image's slot when the slot
+ * shows another: it moved on, or a wild write changed the slot's copy,
+ * which the publisher would otherwise wait for (or run over) for good
+ * once this subscriber has nothing left to read. */
 static int
 image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int limit)
 {
-	uint64_t before = img->position;
+	struct fl_log_slot *slot = &img->log.meta->slots[img->slot];
 	int n;
 
 	FL_SCHED_POINT("sub.poll.read");
 	n = fl_log_read(&img->log, &img->position, img->session_id, h, clientd, limit);
-	if (img->position != before) {
-		struct fl_log_slot *slot = &img->log.meta->slots[img->slot];
-
-		if (__atomic_load_n(&img->available, __ATOMIC_ACQUIRE) &&
-		    __atomic_load_n(&slot->sub_reg_id, __ATOMIC_RELAXED) == img->sub_reg_id)
-			__atomic_store_n(&slot->position, img->position, __ATOMIC_RELEASE);
-	}
+	if (__atomic_load_n(&slot->position, __ATOMIC_RELAXED) != img->position &&
+	    __atomic_load_n(&img->available, __ATOMIC_ACQUIRE) &&
+	    __atomic_load_n(&slot->sub_reg_id, __ATOMIC_RELAXED) == img->sub_reg_id)
+		__atomic_store_n(&slot->position, img->position, __ATOMIC_RELEASE);
 	return n;
 }
 

@@ -99,6 +99,12 @@ struct fl_driver {
 	 * what is taken from here, never from the shared record, which any
 	 * process can write.  0: none. */
 	uint64_t known[FL_STATS_MAX_CLIENTS];
+	/* The latest heartbeat of that client seen not in the future (when
+	 * the driver came to know it, if it showed none): a heartbeat is the
+	 * client's clock, written just before; one moved back or into the
+	 * future is a wild write, which must neither end a live client nor
+	 * keep a record alive for ever. */
+	uint64_t heard[FL_STATS_MAX_CLIENTS];
 	uint64_t repair_logs_at;   /* next look at the log buffers' metadata */
 	struct fl_mpsc ring;
 	struct fl_bcast bc;
@@ -195,6 +201,21 @@ reject(fl_driver *d, uint64_t client_id, int64_t corr_id, int code, const char *
 
 static void reclaim_client(fl_driver *d, int slot, bool crashed, bool vanished);
 
+/* Record `slot` shows client_id active: the driver knows it from now on;
+ * its heartbeat is heard from here. */
+static void
+know(fl_driver *d, int slot, uint64_t client_id)
+{
+	uint64_t hb, now;
+
+	if (d->known[slot] == client_id)
+		return;
+	hb = __atomic_load_n(&d->ctr->clients[slot].heartbeat_ns, __ATOMIC_ACQUIRE);
+	now = fl_clock_now_ns(); /* after the read: a heartbeat just written is not future */
+	d->known[slot] = client_id;
+	d->heard[slot] = hb <= now ? hb : now;
+}
+
 /* The record slot of client_id, or -1.  The driver's own table first; a
  * client not in it yet (opened since the last look) is taken from the
  * shared records, where it must be active under that id. */
@@ -215,7 +236,7 @@ client_slot(fl_driver *d, uint64_t client_id)
 		    __atomic_load_n(&r->client_id, __ATOMIC_RELAXED) == client_id) {
 			if (d->known[i] != 0)
 				reclaim_client(d, i, true, true); /* its last holder vanished */
-			d->known[i] = client_id;
+			know(d, i, client_id);
 			return i;
 		}
 	}
@@ -845,7 +866,9 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
  * A client is reclaimed when its heartbeat is older than the liveness
  * timeout, or sooner when its process has exited: a client whose
  * heartbeat is a little stale is looked up by pid, at most every
- * PID_CHECK_NS.  The second test is what keeps reclamation prompt on a
+ * PID_CHECK_NS.  Its heartbeat is the latest the driver heard that was
+ * not in the future (d->heard): a wild write moving it back does not end
+ * a live client, nor one moving it ahead keep a dead one for ever.  The second test is what keeps reclamation prompt on a
  * loaded machine, where the liveness timeout must be long enough that a
  * starved live client is never taken for dead.
  */
@@ -880,11 +903,23 @@ check_clients(fl_driver *d)
 			reclaim_client(d, i, true, true);
 			n++;
 		}
-		if (st != FL_CLIENT_ACTIVE || id == 0)
+		if (st == FL_CLIENT_ACTIVE && id == 0) {
+			/* No client has id 0 and a client writes its id before
+			 * its state: a wild write made a free record active.
+			 * Ended, it is free for a client again. */
+			if (__atomic_compare_exchange_n(&r->state, &st, FL_CLIENT_TIMED_OUT, false,
+			                                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+				COUNT(d, corrupt_reads, 1);
 			continue;
-		d->known[i] = id;
+		}
+		if (st != FL_CLIENT_ACTIVE)
+			continue;
+		know(d, i, id);
 		id_seen(d, (int64_t)id);
 		hb = __atomic_load_n(&r->heartbeat_ns, __ATOMIC_ACQUIRE);
+		if (hb > d->heard[i] && hb <= fl_clock_now_ns())
+			d->heard[i] = hb;
+		hb = d->heard[i];
 		if ((d->now > hb && d->now - hb > d->ctx.client_liveness_ns) ||
 		    client_process_gone(d, r, hb, look) ||
 		    FL_FAULT("transport/driver/client_timeout")) {
@@ -994,11 +1029,38 @@ repair_header(fl_driver *d)
 /* The log buffers' fields the driver owns, every REPAIR_LOGS_NS: the
  * layout (a wild one makes every new mapping fail), the closed flag, the
  * subscriber slot states and count (a wild state makes a publisher wait
- * for, or run over, a subscriber that is not there). */
+ * for, or run over, a subscriber that is not there), and each linked
+ * slot's client id and registration (a wild registration stops its
+ * subscriber writing its position back: the publisher then waits for it
+ * for ever). */
 #define REPAIR_LOGS_NS (10 * FL_NS_PER_MS)
 
 static int
-repair_log(struct drv_pub *p)
+repair_slots(fl_driver *d, struct drv_pub *p)
+{
+	struct fl_log_meta *m = p->log->log.meta;
+	int n = 0, i;
+
+	for (i = 0; i < d->nimages; i++) {
+		const struct drv_image *im = &d->images[i];
+		struct fl_log_slot *sl = &m->slots[im->slot];
+
+		if (im->pub != p)
+			continue;
+		if (__atomic_load_n(&sl->client_id, __ATOMIC_RELAXED) != im->sub->owner) {
+			__atomic_store_n(&sl->client_id, im->sub->owner, __ATOMIC_RELAXED);
+			n++;
+		}
+		if (__atomic_load_n(&sl->sub_reg_id, __ATOMIC_RELAXED) != im->sub->reg_id) {
+			__atomic_store_n(&sl->sub_reg_id, im->sub->reg_id, __ATOMIC_RELEASE);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int
+repair_log(fl_driver *d, struct drv_pub *p)
 {
 	struct fl_log_meta *m = p->log->log.meta;
 	const struct fl_log *l = &p->log->log;
@@ -1033,7 +1095,7 @@ repair_log(struct drv_pub *p)
 		                 __ATOMIC_RELEASE);
 		n++;
 	}
-	return n;
+	return n + repair_slots(d, p);
 }
 
 static void
@@ -1045,7 +1107,7 @@ repair_logs(fl_driver *d)
 		return;
 	d->repair_logs_at = d->now + REPAIR_LOGS_NS;
 	for (i = 0; i < d->npubs; i++)
-		n += repair_log(d->pubs[i]);
+		n += repair_log(d, d->pubs[i]);
 	if (n != 0) {
 		COUNT(d, corrupt_reads, n);
 		vlog(d, "log buffers: %d wild fields put back", n);

@@ -1307,6 +1307,169 @@ vanished_client_is_reclaimed(void **state)
 	env_stop(e);
 }
 
+/* A client record's heartbeat is the client's own word, but any process
+ * can write it.  Moved back (0), it must not end the live client: before,
+ * the driver's next look timed it out.  Moved into the future on a record
+ * some wild write made active, it must not keep that record active for
+ * ever: before, no timeout ever came (the age of a future heartbeat is
+ * not counted) and active_clients never went back to 0. */
+static void
+wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
+{
+	char ns[64], dir[256], path[300];
+	struct fl_driver_ctx dc;
+	struct fl_client_ctx cc;
+	struct fl_cnc_counters *g;
+	struct fl_shm m = {0};
+	fl_driver *d;
+	fl_client *c;
+	int i, mine = -1, spare = -1;
+
+	(void)state;
+	fl_driver_ctx_init(&dc);
+	dc.ns = test_ns(ns, sizeof(ns), "wildhb");
+	dc.no_thread = true;
+	dc.client_liveness_ns = 50 * MS;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	fl_client_ctx_init(&cc);
+	cc.ns = ns;
+	cc.agent = true;
+	cc.heartbeat_interval_ns = MS;
+	assert_fl(fl_client_open(&cc, &c), 0);
+	fl_driver_do_work(d);
+	fl_run_dir_path(ns, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
+	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	g = fl_cnc_counters(m.addr);
+	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
+		uint32_t s = __atomic_load_n(&g->clients[i].state, __ATOMIC_ACQUIRE);
+
+		if (s == FL_CLIENT_ACTIVE && g->clients[i].client_id == fl_client_id(c))
+			mine = i;
+		else if (s == FL_CLIENT_FREE && spare < 0)
+			spare = i;
+	}
+	assert_true(mine >= 0 && spare >= 0);
+
+	/* The live client's heartbeat moved back. */
+	__atomic_store_n(&g->clients[mine].heartbeat_ns, 0, __ATOMIC_RELEASE);
+	fl_driver_do_work(d);
+	assert_fl(fl_stats_read(ns, &st), 0);
+	assert_int_equal(st.client_timeouts, 0);
+	(void)fl_client_do_work(c);
+	assert_int_equal(fl_client_status(c), 0);
+
+	/* A free record made active, its heartbeat in the future, its pid a
+	 * live process's (this one): only the timeout can end it. */
+	g->clients[spare].client_id = 1ull << 39;
+	g->clients[spare].pid = (int32_t)getpid();
+	g->clients[spare].pid_ns = fl_pid_ns();
+	g->clients[spare].heartbeat_ns = UINT64_MAX;
+	__atomic_store_n(&g->clients[spare].state, FL_CLIENT_ACTIVE, __ATOMIC_RELEASE);
+	fl_driver_do_work(d);
+	assert_fl(fl_stats_read(ns, &st), 0);
+	assert_int_equal(st.active_clients, 2);
+	fl_idle_sleep_until(fl_clock_now_ns() + 80 * MS);
+	(void)fl_client_do_work(c); /* the live one beats */
+	fl_driver_do_work(d);
+	assert_fl(fl_stats_read(ns, &st), 0);
+	assert_int_equal(st.client_timeouts, 1);
+	assert_int_equal(st.active_clients, 1);
+	assert_int_equal(__atomic_load_n(&g->clients[spare].state, __ATOMIC_ACQUIRE),
+	                 FL_CLIENT_TIMED_OUT);
+	assert_int_equal(fl_client_status(c), 0);
+	fl_shm_unmap(&m);
+	fl_client_close(c);
+	fl_driver_close(d);
+}
+
+/* A record that shows a client active under id 0 (a free record, its
+ * state written by a wild write: no client has id 0, and a client writes
+ * its id before its state) was skipped by the driver for ever, yet
+ * counted in active_clients: the gauge never went back to 0 and the
+ * record was never free again.  The driver ends it. */
+static void
+active_record_without_id_is_ended(void **state)
+{
+	char ns[64], dir[256], path[300];
+	struct fl_driver_ctx dc;
+	struct fl_cnc_counters *g;
+	struct fl_shm m = {0};
+	fl_driver *d;
+
+	(void)state;
+	fl_driver_ctx_init(&dc);
+	dc.ns = test_ns(ns, sizeof(ns), "activeid0");
+	dc.no_thread = true;
+	dc.client_liveness_ns = 3600 * SEC;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	fl_run_dir_path(ns, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
+	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	g = fl_cnc_counters(m.addr);
+	__atomic_store_n(&g->clients[5].state, FL_CLIENT_ACTIVE, __ATOMIC_RELEASE);
+	fl_driver_do_work(d);
+	assert_fl(fl_stats_read(ns, &st), 0);
+	assert_int_equal(st.active_clients, 0);
+	assert_true(st.corrupt_reads >= 1);
+	assert_int_equal(__atomic_load_n(&g->clients[5].state, __ATOMIC_ACQUIRE),
+	                 FL_CLIENT_TIMED_OUT);
+	fl_shm_unmap(&m);
+	fl_driver_close(d);
+}
+
+/* A subscriber slot's client id and registration are the driver's words
+ * (it writes them when it links an image); the subscriber writes its
+ * position back only while the registration is its own, and only when it
+ * moved on.  One wild write to the registration or to the position of a
+ * live slot stopped the publisher at backpressure for good, once the
+ * subscriber had read all there was: the driver puts the registration
+ * back as it does the slot's state, and the subscriber writes its
+ * position back whenever the slot shows another. */
+static void
+wild_slot_registration_or_position_is_put_back(void **state)
+{
+	struct env *e = env_start("slotreg", false);
+	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
+	struct fl_log_meta *meta;
+	struct fl_shm m = {0};
+	fl_publication *p;
+	fl_subscription *s;
+	struct rx r = {0};
+	int64_t msg[128] = {0};
+	char path[300];
+	long sent = 0, n = 64 * 4; /* four rings' worth of 1 KiB messages */
+
+	(void)state;
+	assert_fl(fl_client_add_subscription(e->c, "slotreg", 1, NULL, dl, &s), 0);
+	assert_fl(fl_client_add_publication(e->c, "slotreg", 1, true, dl, &p), 0);
+	assert_true(WAIT_UNTIL(fl_publication_is_connected(p) && fl_subscription_is_connected(s),
+	                       2000));
+	snprintf(path, sizeof(path), "%s/" FL_LOG_NAME_FMT, e->dir,
+	         (long long)fl_publication_registration_id(p));
+	assert_fl(fl_shm_map(path, true, FL_LOG_META_SIZE, &m), 0);
+	meta = m.addr;
+	assert_int_equal(__atomic_load_n(&meta->slots[0].state, __ATOMIC_ACQUIRE), FL_SLOT_ACTIVE);
+	__atomic_fetch_add(&meta->slots[0].sub_reg_id, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&meta->slots[0].client_id, 0, __ATOMIC_RELEASE);
+	/* Offers in sequence and polls, until n were received. */
+	assert_true(WAIT_UNTIL((msg[1] = sent, sent += fl_publication_offer(p, msg, 1000 - 16) > 0,
+	                        fl_subscription_poll(s, on_msg, &r, 100), r.n >= n),
+	                       2000));
+	/* The slot's position (the subscriber's word) moved back: its next
+	 * poll writes its own again. */
+	__atomic_store_n(&meta->slots[0].position, 0, __ATOMIC_RELEASE);
+	assert_true(WAIT_UNTIL((msg[1] = sent, sent += fl_publication_offer(p, msg, 1000 - 16) > 0,
+	                        fl_subscription_poll(s, on_msg, &r, 100), r.n >= 2 * n),
+	                       2000));
+	assert_int_equal(r.errors, 0);
+	assert_true(stats(e)->corrupt_reads >= 2);
+	fl_shm_unmap(&m);
+	assert_fl(fl_publication_close(p), 0);
+	assert_fl(fl_subscription_close(s), 0);
+	env_stop(e);
+}
+
 int
 main(void)
 {
@@ -1334,6 +1497,9 @@ main(void)
 		cmocka_unit_test(driver_tables_first_and_last),
 		cmocka_unit_test(scribbled_cnc_header_is_repaired),
 		cmocka_unit_test(vanished_client_is_reclaimed),
+		cmocka_unit_test(wild_heartbeat_neither_ends_nor_keeps_a_client),
+		cmocka_unit_test(wild_slot_registration_or_position_is_put_back),
+		cmocka_unit_test(active_record_without_id_is_ended),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);

@@ -93,7 +93,9 @@ int fl_rr_domain_create(const char *dir, const struct fl_rr_config *cfg, fl_rr_d
  * embedded driver started with fl_rr_driver_ext), open the driver's domain
  * with fl_rr_domain_open(fl_client_run_dir(c), fl_client_id(c), &d): the
  * driver then reclaims everything the client held when it closes or is
- * timed out.
+ * timed out.  Such a driver takes back (every 10 ms) any port or chunk
+ * whose owner is no active client of it, a wild write's: do not open its
+ * domain under another owner id.
  * Errors: FL_ENOENT, FL_EPERM (a segment is a link, not a regular file, or
  * not owned by this process's effective uid), FL_EPROTO, FL_EIO,
  * FL_ENOMEM, FL_EINVAL. */

@@ -635,6 +635,41 @@ cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
 	return n;
 }
 
+uint32_t
+cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner), void *arg)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < p->total; i++) {
+		struct cp_hdr *h = p->hdrs + i;
+		uint64_t st = atomic_load_explicit(&h->state, memory_order_acquire);
+		uint64_t owner = atomic_load_explicit(&h->owner, memory_order_acquire);
+
+		if (owner == 0) {
+			/* A loan takes the owner word before the refcount, a
+			 * release gives the refcount back before the owner word:
+			 * no owner and a refcount, the same both sides of the
+			 * owner's read, is a wild write's.  No loan takes it
+			 * (claim skips a refcount), so the exchange races none. */
+			if ((uint32_t)st != 0 &&
+			    atomic_compare_exchange_strong(&h->state, &st,
+			                                   (uint64_t)((uint32_t)(st >> 32) + 1) << 32))
+				n++;
+			continue;
+		}
+		if (held(arg, owner))
+			continue;
+		/* Nobody to release it, nor to reclaim it by owner. */
+		if ((uint32_t)st == 0) {
+			if (atomic_compare_exchange_strong(&h->owner, &owner, 0))
+				n++;
+		} else {
+			n += (uint32_t)reclaim_one(p, h, i, (uint32_t)(st >> 32));
+		}
+	}
+	return n;
+}
+
 void
 fl_chunk_pool_stats(fl_chunk_pool *p, struct fl_chunk_pool_stats *out)
 {

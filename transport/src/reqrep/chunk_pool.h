@@ -144,6 +144,12 @@ int cp_take_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
  * died (sender == owner) that queued(arg, index, gen) does not find published
  * in a queue is taken back and freed; one found there is left to its
  * receiver.  Returns how many were freed. */
+/* The driver's duty: frees every chunk whose owner word names no owner
+ * held(arg, owner) knows (no live client: a wild write put it there, and
+ * no reclaim by owner would ever free it), and every chunk with a
+ * refcount and no owner (a wild write's too).  Returns how many. */
+uint32_t cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner), void *arg);
+
 int cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
                           int (*queued)(void *arg, uint32_t index, uint32_t gen), void *arg);
 

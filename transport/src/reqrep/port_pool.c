@@ -179,6 +179,10 @@ pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
 		if (fixed > 0)
 			atomic_fetch_add(&pp->seg->cells_repaired, fixed);
 		pp_drain(p, cp);
+		/* Then what a wild write left in the empty queue. */
+		fixed = rr_queue_fix_wild(&p->q);
+		if (fixed > 0)
+			atomic_fetch_add(&pp->seg->cells_repaired, fixed);
 		memset(p->service, 0, sizeof(p->service));
 		strncpy(p->service, service, FL_RR_SERVICE_MAX);
 		*gen = atomic_load_explicit(&p->gen, memory_order_relaxed);

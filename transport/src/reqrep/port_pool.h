@@ -75,7 +75,8 @@ uint32_t pp_repair(struct pp_pool *pp);
 /* Port i of table kind, or NULL when out of range. */
 struct pp_port *pp_port(struct pp_pool *pp, int kind, uint32_t i);
 
-/* Takes a free port for owner, drains stale entries, names it and makes
+/* Takes a free port for owner, drains stale entries, puts back what a
+ * wild write left in its queue (rr_queue_fix_wild), names it and makes
  * it ACTIVE.  0 and *index, *gen; or FL_ENO_PORTS / FL_EFAULT_INJECTED. */
 int pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
              const char *service, uint32_t *index, uint32_t *gen);

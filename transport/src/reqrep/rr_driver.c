@@ -89,6 +89,32 @@ rr_driver_repair(struct rr_driver *rd)
 	return n;
 }
 
+uint32_t
+rr_driver_reclaim_strays(struct rr_driver *rd, bool (*held)(void *arg, uint64_t owner), void *arg)
+{
+	struct pp_pool *pp;
+	fl_chunk_pool *cp;
+	uint32_t n = 0;
+
+	if (rd->d == NULL)
+		return 0;
+	pp = rr_domain_ports(rd->d);
+	cp = fl_rr_domain_chunks(rd->d);
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; i < pp->count[k]; i++) {
+			struct pp_port *p = pp_port(pp, k, i);
+			uint64_t owner = atomic_load(&p->owner);
+
+			/* pp_free checks owner and generation again. */
+			if (owner != 0 && !held(arg, owner) &&
+			    pp_free(pp, cp, k, i, atomic_load(&p->gen), owner) == 0)
+				n++;
+		}
+	n += cp_reclaim_strays(cp, held, arg);
+	rd->strays_reclaimed += n;
+	return n;
+}
+
 /* ---- the driver extension ------------------------------------------- */
 
 /* Repairs and gauges, every GAUGE_PERIOD_NS of the duty cycle. */
@@ -124,6 +150,7 @@ ext_gauges(struct fl_driver *d, struct rr_ext *x)
 	fl_driver_ext_gauge_set(d, g++, "rr_queue_cells_repaired", (int64_t)st.queue_cells_repaired);
 	fl_driver_ext_gauge_set(d, g++, "rr_layout_repaired", (int64_t)x->rd.layout_repaired);
 	fl_driver_ext_gauge_set(d, g++, "rr_corrupt_rejected", (int64_t)st.chunks.corrupt_rejected);
+	fl_driver_ext_gauge_set(d, g++, "rr_strays_reclaimed", (int64_t)x->rd.strays_reclaimed);
 }
 
 static int
@@ -154,6 +181,14 @@ ext_stop(struct fl_driver *d, void *state)
 	free(x);
 }
 
+/* Does a client of the driver hold this owner id?  (Ports and chunks are
+ * taken under the client id: fl_rr_domain_open(run dir, client id).) */
+static bool
+client_holds(void *arg, uint64_t owner)
+{
+	return fl_driver_ext_client_alive(arg, owner);
+}
+
 static int
 ext_do_work(struct fl_driver *d, void *state, uint64_t now_ns)
 {
@@ -161,6 +196,7 @@ ext_do_work(struct fl_driver *d, void *state, uint64_t now_ns)
 
 	if (now_ns >= x->next_gauges_ns) {
 		(void)rr_driver_repair(&x->rd);
+		(void)rr_driver_reclaim_strays(&x->rd, client_holds, d);
 		ext_gauges(d, x);
 		x->next_gauges_ns = now_ns + GAUGE_PERIOD_NS;
 	}

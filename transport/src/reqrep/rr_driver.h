@@ -8,6 +8,7 @@
 #ifndef FL_RR_DRIVER_H
 #define FL_RR_DRIVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "faultline/reqrep.h"
@@ -21,6 +22,7 @@ struct rr_driver {
 	uint64_t ports_reclaimed;
 	uint64_t chunks_reclaimed;
 	uint64_t layout_repaired;  /* wild layout fields put back (rr_driver_repair) */
+	uint64_t strays_reclaimed; /* ports and chunks of no client (rr_driver_reclaim_strays) */
 };
 
 /* Creates the domain in run_dir.  cfg NULL: defaults, overridden by the
@@ -36,6 +38,16 @@ int rr_driver_client_gone(struct rr_driver *rd, uint64_t client_id);
  * write them, and a wild one would refuse every new client's open.
  * Returns how many it put back (also added to rd->layout_repaired). */
 uint32_t rr_driver_repair(struct rr_driver *rd);
+
+/* Frees every port and chunk whose owner word names no owner held(arg,
+ * owner) knows, and every chunk with a refcount and no owner: a wild
+ * write put them there (any client can write the domain), no owner will
+ * release them and no reclaim by owner ever finds them.  Unfreed, a
+ * server port whose owner word changed keeps taking requests that nobody
+ * answers (its server cannot close it), and the pools shrink for good.
+ * Returns how many (also added to rd->strays_reclaimed). */
+uint32_t rr_driver_reclaim_strays(struct rr_driver *rd, bool (*held)(void *arg, uint64_t owner),
+                                  void *arg);
 
 /* Unmaps and unlinks the domain.  Safe on a zeroed or stopped rd. */
 void rr_driver_stop(struct rr_driver *rd);
@@ -53,9 +65,12 @@ void rr_driver_stop(struct rr_driver *rd);
  * rr_ports_reclaimed, rr_chunks_reclaimed, rr_queue_holes_marked,
  * rr_queue_cells_repaired, rr_layout_repaired: wild layout fields put
  * back, rr_corrupt_rejected: wild words any process refused with
- * FL_EPROTO) are the driver's extension gauges, printed by faultline-stat;
+ * FL_EPROTO, rr_strays_reclaimed: ports and chunks of no client taken
+ * back) are the driver's extension gauges, printed by faultline-stat;
  * every 10 ms it puts back the layout of both segments from its own copy
- * (rr_driver_repair); on stop it removes the files.
+ * (rr_driver_repair) and takes back every port and chunk whose owner is
+ * no active client of the driver (rr_driver_reclaim_strays: under this
+ * driver, owner ids must be client ids); on stop it removes the files.
  */
 extern const struct fl_driver_ext fl_rr_driver_ext;
 

@@ -63,6 +63,14 @@ bool rr_queue_contains(struct rr_queue *q, uint64_t v);
  * producers every cell a consumer took and died before releasing.
  * Returns the cells repaired. */
 uint32_t rr_queue_repair(struct rr_queue *q);
+/* For the queue's sole consumer (a port's new owner), after rr_queue_repair
+ * and a drain: puts back what no push or pop leaves, which a wild write
+ * did (any process maps the queue writable) and which would stop the queue
+ * for good: indices a lap or more apart or past 2^62 (the empty queue is
+ * laid out again), a claimed cell of another sequence (made a hole), a
+ * free cell of another sequence (made ready).  Returns the words put back
+ * (a lap's worth for the indices). */
+uint32_t rr_queue_fix_wild(struct rr_queue *q);
 
 /* A queue entry names a chunk and its generation. */
 static inline uint64_t

@@ -293,6 +293,52 @@ rr_queue_repair(struct rr_queue *q)
 	return n;
 }
 
+/* No position gets near this: a queue index or cell sequence from here on
+ * (bit 63 aside, which marks holes) is a wild write's. */
+#define RR_POS_WILD (1ull << 62)
+
+uint32_t
+rr_queue_fix_wild(struct rr_queue *q)
+{
+	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
+	uint64_t e = atomic_load_explicit(&q->enq, memory_order_acquire);
+	uint32_t n = 0;
+
+	if (e - d > RR_QUEUE_CAP || d >= RR_POS_WILD || e >= RR_POS_WILD) {
+		/* Indices no push or pop leaves (dequeue past enqueue, more
+		 * than a lap apart): lay the empty queue out again. */
+		if (d >= RR_POS_WILD)
+			d = 0;
+		for (uint64_t pos = d; pos < d + RR_QUEUE_CAP; pos++)
+			atomic_store_explicit(&q->cells[pos & (RR_QUEUE_CAP - 1)].seq, pos,
+			                      memory_order_relaxed);
+		atomic_store_explicit(&q->deq, d, memory_order_release);
+		atomic_store_explicit(&q->enq, d, memory_order_release);
+		return RR_QUEUE_CAP;
+	}
+	for (uint64_t pos = d; pos < d + RR_QUEUE_CAP; pos++) {
+		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+
+		if (pos < e) {
+			/* Claimed: not published yet (a producer still pushing),
+			 * or a hole.  (Published ones the drain took.)  A wild one
+			 * would stop the consumer there: a hole it steps over; a
+			 * producer that claimed it claims another. */
+			if (seq != pos && seq != pos + 1 && seq != (pos | RR_CELL_HOLE) &&
+			    atomic_compare_exchange_strong(&c->seq, &seq, pos | RR_CELL_HOLE))
+				n++;
+		} else if (seq != pos && seq != pos + 1 - RR_QUEUE_CAP &&
+		           atomic_compare_exchange_strong(&c->seq, &seq, pos)) {
+			/* Not claimed yet: ready for its producer (or taken by a
+			 * consumer a lap ago and not given back yet).  No producer
+			 * claims a cell of another sequence, so none races this. */
+			n++;
+		}
+	}
+	return n;
+}
+
 uint32_t
 rr_queue_depth(struct rr_queue *q)
 {

@@ -400,6 +400,76 @@ corrupted_queue_is_eproto(void **state)
 	assert_all_returned(dom);
 }
 
+/* A free port's queue indices or cells that a wild write changed (any
+ * process maps ports.dat writable) are laid out again by the port's next
+ * owner: the queue is empty then.  Before, a server given such a port
+ * never saw a request (its pops found nothing, forever) and a client
+ * never saw a response. */
+static void
+wild_queue_of_free_port_is_laid_out_again(void **state)
+{
+	static const struct {
+		const char *what;
+		size_t off;
+		uint64_t value;
+	} cases[] = {
+		{ "deq past enq", offsetof(struct rr_queue, deq), 128 },
+		{ "deq at 2^60 - 1", offsetof(struct rr_queue, deq), (1ull << 60) - 1 },
+		{ "enq ~0", offsetof(struct rr_queue, enq), UINT64_MAX },
+		{ "enq a lap ahead", offsetof(struct rr_queue, enq), RR_QUEUE_CAP + 1 },
+		{ "cell 0 seq wild", offsetof(struct rr_queue, cells[0].seq), 0x7fffffff },
+		{ "cell 1 seq published", offsetof(struct rr_queue, cells[1].seq), 2 },
+		{ "cell 2 seq a hole", offsetof(struct rr_queue, cells[2].seq), 2 | (1ull << 63) },
+	};
+	char p[PATH_MAX + 16];
+	struct pp_pool pp;
+	struct fl_rr_stats st;
+
+	snprintf(p, sizeof(p), "%s/ports.dat", rr_dir);
+	assert_rc(pp_open(p, &pp), 0);
+	for (size_t i = 0; i < 2 * sizeof(cases) / sizeof(cases[0]); i++) {
+		int kind = (int)(i % 2), bad = 0;
+		size_t k = i / 2;
+		/* The port the next open takes: the one after the last taken. */
+		uint32_t idx = (uint32_t)(atomic_load(&pp.seg->tab[kind].hint) % pp.count[kind]);
+		struct rr_queue *q = &pp_port(&pp, kind, idx)->q;
+		fl_rr_server *s;
+		fl_rr_client *c;
+
+		__atomic_store_n((uint64_t *)((char *)q + cases[k].off), cases[k].value,
+		                 __ATOMIC_RELEASE);
+		assert_rc(fl_rr_server_open(dom, "wq", &s), 0);
+		assert_rc(fl_rr_client_open(dom, "wq", &c), 0);
+		/* More than a lap of the queue, both ways. */
+		for (uint32_t n = 0; n < RR_QUEUE_CAP + 8 && bad == 0; n++) {
+			fl_chunk req, resp;
+			uint64_t seq;
+
+			if (fl_rr_client_loan(c, 8, 0, &req) != 0)
+				bad = 1;
+			else if (memcpy(req.data, "request", 8), fl_rr_client_send(c, &req, 0, &seq) != 0)
+				bad = 2 + (fl_rr_release(dom, &req) != 0);
+			else if (serve_one(dom, s) != 0)
+				bad = 4;
+			else if (fl_rr_client_take(c, &resp) != 0)
+				bad = 5;
+			else if (resp.seq != seq || strcmp(resp.data, "Request") != 0)
+				bad = 6 + (fl_rr_release(dom, &resp) != 0);
+			else if (fl_rr_release(dom, &resp) != 0)
+				bad = 8;
+		}
+		if (bad != 0)
+			fail_msg("%s port %u, %s: round trips fail (step %d)",
+			         kind == PP_SERVER ? "server" : "client", idx, cases[k].what, bad);
+		fl_rr_client_close(c);
+		fl_rr_server_close(s);
+		assert_all_returned(dom);
+	}
+	fl_rr_stats(dom, &st);
+	assert_true(st.queue_cells_repaired >= 2 * sizeof(cases) / sizeof(cases[0]));
+	pp_close(&pp);
+}
+
 /* ---- sizes and handles at their edges ------------------------------ */
 
 /* setup's domain: chunks "64:64,1024:16" (80), 8 server and 8 client ports. */
@@ -1410,6 +1480,7 @@ main(void)
 		T(send_after_release_is_stale),
 		T(client_gone_before_response),
 		T(corrupted_queue_is_eproto),
+		T(wild_queue_of_free_port_is_laid_out_again),
 		T(requests_at_class_edges),
 		T(ports_first_and_last),
 		T(chunk_index_one_past_the_last_in_sends),

@@ -394,6 +394,72 @@ killed_holder_of_scribbled_chunks_is_reclaimed(void **state)
 	fl_driver_close(d);
 }
 
+/*
+ * Ports and chunks whose owner word names no client of the driver (a wild
+ * write: every process maps the domain writable) are taken back by the
+ * driver, and so is a chunk with a refcount and no owner.  Before, nobody
+ * ever freed them: a server port whose owner a wild write changed kept
+ * taking requests nobody answered (its server could not close it), and
+ * the gauges never came back to zero.  What a live client holds stays.
+ */
+static void
+strays_are_taken_back(void **state)
+{
+	char ns[64], path[400];
+	struct pp_pool pp;
+	fl_chunk_pool *cp;
+	struct pp_port *port;
+	struct cp_hdr *h;
+	fl_driver *d;
+	pid_t pid;
+	int status;
+	uint64_t word;
+
+	(void)state;
+	test_ns(ns, sizeof(ns), "rrstray");
+	d = start_driver(ns);
+	snprintf(path, sizeof(path), "%s/ports.dat", fl_driver_run_dir(d));
+	assert_fl(pp_open(path, &pp), 0);
+	snprintf(path, sizeof(path), "%s/chunks.dat", fl_driver_run_dir(d));
+	assert_fl(fl_chunk_pool_open(path, 77, &cp), 0);
+	pid = spawn_holder(ns, false);
+	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 1 &&
+	                       gauge(ns, "rr_clients_in_use") == 1 &&
+	                       gauge(ns, "rr_chunks_loaned") == 2, 3000));
+
+	/* The last server port: an owner no client has, active, named. */
+	port = pp_port(&pp, PP_SERVER, pp.count[PP_SERVER] - 1);
+	strcpy(port->service, "svc");
+	atomic_store(&port->owner, 0xdead0001ull);
+	atomic_store(&port->state, PP_ACTIVE);
+	/* The last chunk: loaned to that owner; the one before: a refcount
+	 * and no owner. */
+	h = cp_hdr(cp, cp->total - 1);
+	word = atomic_load(&h->state);
+	atomic_store(&h->owner, 0xdead0001ull);
+	atomic_store(&h->state, (word & 0xffffffff00000000ull) | 1);
+	h = cp_hdr(cp, cp->total - 2);
+	word = atomic_load(&h->state);
+	atomic_store(&h->state, (word & 0xffffffff00000000ull) | 5);
+
+	assert_true(WAIT_UNTIL(gauge(ns, "rr_strays_reclaimed") == 3, 3000));
+	assert_int_equal(gauge(ns, "rr_servers_in_use"), 1);
+	assert_int_equal(gauge(ns, "rr_clients_in_use"), 1);
+	assert_int_equal(gauge(ns, "rr_chunks_loaned"), 2);
+	assert_int_equal(atomic_load(&port->owner), 0);
+	assert_int_equal(atomic_load(&port->state), PP_FREE);
+	assert_int_equal(atomic_load(&cp_hdr(cp, cp->total - 1)->owner), 0);
+	assert_int_equal((uint32_t)atomic_load(&cp_hdr(cp, cp->total - 2)->state), 0);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 0 &&
+	                       gauge(ns, "rr_clients_in_use") == 0 &&
+	                       gauge(ns, "rr_chunks_loaned") == 0, 10000));
+	fl_chunk_pool_close(cp);
+	pp_close(&pp);
+	fl_driver_close(d);
+}
+
 int
 main(void)
 {
@@ -402,6 +468,7 @@ main(void)
 		cmocka_unit_test(driver_without_extension_has_no_domain),
 		cmocka_unit_test(scribbled_layout_does_not_kill_driver),
 		cmocka_unit_test(killed_holder_of_scribbled_chunks_is_reclaimed),
+		cmocka_unit_test(strays_are_taken_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);
