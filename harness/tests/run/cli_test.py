@@ -1887,7 +1887,8 @@ actors:
         rep = json.load(f)
     r = rep["runs"][0]
     check(p.returncode == 1 and r["verdict"] == "fail" and r["property"] == "no_corruption" and
-          "corrupt_reads 1" in (r["detail"] or ""),
+          re.search(r"corrupt_reads 1, rr_layout_repaired 0, rr_corrupt_rejected 0, "
+                    r"rr_strays_reclaimed 0$", r["detail"] or ""),
           "exit %d, run %s %s: %s\n%s", p.returncode, r["verdict"], r["property"], r["detail"],
           err[-2000:])
 
