@@ -45,10 +45,16 @@ struct fl_faults {
 	const char *first_point;
 	uint64_t first_hit;
 	bool armed;
-	/* The action decided by the callback, performed by the observer. */
-	const struct rule_state *pending;
-	const char *pending_point;
 };
+
+/* The action decided by the callback, performed by the observer right
+ * after fiu_fail returns on the same thread.  Per thread: in stress mode
+ * every actor is a thread, and one shared slot let a fault decided at one
+ * actor's point be taken, counted and acted on (delayed, failed, crashed)
+ * at another's (ThreadSanitizer found the race).  Under sim every actor
+ * shares one thread, but nothing yields between the decision and the
+ * observer, so the slot is still the deciding actor's. */
+static __thread const struct rule_state *pending;
 
 static struct fl_faults *active;
 /* In stress mode actors are real threads: the callback's counters and its
@@ -231,8 +237,7 @@ fault_decide(struct fl_faults *f, const char *name, void **failinfo)
 			f->hooks.fired(f->hooks.arg, name, i);
 		if (external)
 			return external_fire(f, rs, name, failinfo);
-		f->pending = rs;
-		f->pending_point = name;
+		pending = rs;
 		return rs->rule.action == FL_FAULT_ERROR || rs->rule.action == FL_FAULT_DROP;
 	}
 	return 0;
@@ -242,9 +247,9 @@ static int
 fault_observe(void *arg, const char *name, int failed)
 {
 	struct fl_faults *f = arg;
-	const struct rule_state *rs = f->pending;
+	const struct rule_state *rs = pending;
 
-	f->pending = NULL;
+	pending = NULL;
 	if (rs == NULL)
 		return failed;
 	switch (rs->rule.action) {
@@ -281,7 +286,7 @@ fl_faults_arm(struct fl_faults *f)
 		f->rules[i].hits = 0;
 	f->total_fired = 0;
 	f->first_point = NULL;
-	f->pending = NULL;
+	pending = NULL;
 	for (size_t i = 0; i < f->npoints; i++) {
 		if (fiu_enable_external(fl_fault_point_names[i], 1, NULL, 0, fault_cb) != 0) {
 			disable_points(f, i, 0);
