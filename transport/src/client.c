@@ -331,13 +331,13 @@ retire(fl_client *c, void *p)
 static inline void
 reader_enter(fl_client *c)
 {
-	__atomic_fetch_add(&c->readers, 1, __ATOMIC_SEQ_CST);
+	fl_atomic_fetch_add("client.readers.enter", &c->readers, 1, __ATOMIC_SEQ_CST);
 }
 
 static inline void
 reader_exit(fl_client *c)
 {
-	__atomic_fetch_sub(&c->readers, 1, __ATOMIC_RELEASE);
+	fl_atomic_fetch_sub("client.readers.exit", &c->readers, 1, __ATOMIC_RELEASE);
 }
 
 static int
@@ -345,7 +345,8 @@ images_replace(fl_client *c, fl_subscription *s, fl_image *add, fl_image *del)
 {
 	struct image_list *old = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
 	int n = old ? old->count : 0, i, k = 0;
-	struct image_list *nl = malloc(sizeof(*nl) + (size_t)(n + 1) * sizeof(fl_image *));
+	struct image_list *nl = fl_obj_alloc(sizeof(*nl) + (size_t)(n + 1) * sizeof(fl_image *),
+	                                     "image list");
 
 	if (nl == NULL)
 		return FL_ENOMEM;
@@ -356,7 +357,7 @@ images_replace(fl_client *c, fl_subscription *s, fl_image *add, fl_image *del)
 		nl->img[k++] = add;
 	nl->count = k;
 	FL_SCHED_POINT("sub.images.swap");
-	__atomic_store_n(&s->images, nl, __ATOMIC_SEQ_CST);
+	fl_atomic_store("sub.images.swapped", &s->images, nl, __ATOMIC_SEQ_CST);
 	if (old != NULL)
 		retire(c, old);
 	return 0;
@@ -366,7 +367,7 @@ images_replace(fl_client *c, fl_subscription *s, fl_image *add, fl_image *del)
 static void
 image_retire(fl_client *c, fl_image *img)
 {
-	__atomic_store_n(&img->available, 0, __ATOMIC_RELEASE);
+	fl_atomic_store("image.unavailable", &img->available, 0, __ATOMIC_RELEASE);
 	img->sub = NULL;
 	img->dead_gen = c->quiescent;
 	if (vec_push(&c->dead, img) != 0)
@@ -379,7 +380,7 @@ image_free(fl_client *c, fl_image *img)
 	if (fl_client_status(c) == 0)
 		send_cmd_retry(c, FL_CMD_LOG_UNMAPPED, 0, img->log_id);
 	map_release(c, img->map);
-	free(img);
+	fl_obj_free(img, sizeof(*img), "fl_image");
 }
 
 static void
@@ -390,7 +391,7 @@ sub_drop_images(fl_client *c, fl_subscription *s, bool callbacks)
 
 	if (l == NULL)
 		return;
-	__atomic_store_n(&s->images, NULL, __ATOMIC_SEQ_CST);
+	fl_atomic_store("sub.images.dropped", &s->images, NULL, __ATOMIC_SEQ_CST);
 	for (i = 0; i < l->count; i++) {
 		if (callbacks && s->h.on_unavailable != NULL)
 			s->h.on_unavailable(s->h.arg, s, l->img[i]);
@@ -511,7 +512,7 @@ on_image_available(fl_client *c, const struct fl_event *ev)
 		send_cmd_retry(c, FL_CMD_LOG_UNMAPPED, 0, ev->log_id);
 		return;
 	}
-	img = calloc(1, sizeof(*img));
+	img = fl_obj_alloc(sizeof(*img), "fl_image");
 	if (img == NULL) {
 		rc = FL_ENOMEM;
 		goto fail;
@@ -537,7 +538,7 @@ on_image_available(fl_client *c, const struct fl_event *ev)
 		s->h.on_available(s->h.arg, s, img);
 	return;
 fail:
-	free(img);
+	fl_obj_free(img, sizeof(*img), "fl_image");
 	report(c, rc, "mapping an image failed");
 	send_cmd_retry(c, FL_CMD_LOG_UNMAPPED, 0, ev->log_id);
 }
@@ -628,9 +629,10 @@ go_dead(fl_client *c, int err)
 
 	if (fl_client_status(c) != 0)
 		return;
-	__atomic_store_n(&c->status, err, __ATOMIC_RELEASE);
+	fl_atomic_store("client.status.dead", &c->status, err, __ATOMIC_RELEASE);
 	for (i = 0; i < c->pubs.n; i++)
-		__atomic_store_n(&((fl_publication *)c->pubs.v[i])->closed, 1, __ATOMIC_RELEASE);
+		fl_atomic_store("pub.closed", &((fl_publication *)c->pubs.v[i])->closed, 1,
+		                __ATOMIC_RELEASE);
 	for (i = 0; i < c->subs.n; i++)
 		sub_drop_images(c, c->subs.v[i], true);
 	for (i = 0; i < c->pending.n; i++) {
@@ -679,7 +681,7 @@ reap(fl_client *c, bool all)
 		if (!all && (c->now < r->at || r->gen >= c->quiescent))
 			continue;
 		vec_del(&c->retired, i);
-		free(r->ptr);
+		fl_obj_free(r->ptr, 0, "image list");
 		free(r);
 		n++;
 	}
@@ -835,18 +837,18 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 	fl_mpsc_init(&c->ring, (uint8_t *)c->cnc.addr + h.cmd_offset, h.cmd_length, 0);
 	fl_bcast_init(&c->bc, (uint8_t *)c->cnc.addr + h.bc_offset, h.bc_length, 0);
 	fl_bcast_rx_init(&c->rx, &c->bc, c->scratch, sizeof(c->scratch));
-	c->id = (uint64_t)__atomic_fetch_add(&c->hdr->next_id, 1, __ATOMIC_ACQ_REL);
+	c->id = (uint64_t)fl_atomic_fetch_add("client.id.next", &c->hdr->next_id, 1, __ATOMIC_ACQ_REL);
 	for (i = 0; i < 2 * FL_STATS_MAX_CLIENTS && c->rec == NULL; i++) {
 		struct fl_cnc_client *r = &fl_cnc_counters(c->cnc.addr)->clients[i % FL_STATS_MAX_CLIENTS];
 		uint32_t want = i < FL_STATS_MAX_CLIENTS ? FL_CLIENT_FREE : FL_CLIENT_CLOSED;
 		uint32_t st = want;
 
-		if (__atomic_compare_exchange_n(&r->state, &st, FL_CLIENT_CLAIMING, false,
-		                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		if (fl_atomic_cas("client.record.claim", &r->state, &st, FL_CLIENT_CLAIMING,
+		                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			c->rec = r;
 		else if (i >= FL_STATS_MAX_CLIENTS && st == FL_CLIENT_TIMED_OUT &&
-		         __atomic_compare_exchange_n(&r->state, &st, FL_CLIENT_CLAIMING, false,
-		                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		         fl_atomic_cas("client.record.claim", &r->state, &st, FL_CLIENT_CLAIMING,
+		                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			c->rec = r;
 	}
 	if (c->rec == NULL) {
@@ -863,7 +865,7 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 	c->rec->registrations_reclaimed = 0;
 	__atomic_store_n(&c->rec->heartbeat_ns, now, __ATOMIC_RELEASE);
 	__atomic_store_n(&c->rec->client_id, c->id, __ATOMIC_RELEASE);
-	__atomic_store_n(&c->rec->state, FL_CLIENT_ACTIVE, __ATOMIC_RELEASE);
+	fl_atomic_store("client.record.active", &c->rec->state, FL_CLIENT_ACTIVE, __ATOMIC_RELEASE);
 	c->next_hb = now + c->ctx.heartbeat_interval_ns;
 	if (!c->ctx.agent) {
 		rc = fl_thread_start(&c->thread, "fl-client", conductor, c);
@@ -898,7 +900,7 @@ fl_client_close(fl_client *c)
 	if (c == NULL)
 		return;
 	if (c->thread != NULL) {
-		__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+		fl_atomic_store("client.stop", &c->stop, 1, __ATOMIC_RELEASE);
 		fl_thread_join(c->thread);
 	}
 	fl_mutex_lock(&c->mu);
@@ -931,9 +933,9 @@ fl_client_close(fl_client *c)
 		       fl_clock_now_ns() < deadline)
 			fl_idle(&idle, 0, deadline);
 		if (fl_client_status(c) == 0)
-			__atomic_store_n(&c->status, FL_ECLOSED, __ATOMIC_RELEASE);
+			fl_atomic_store("client.status.closed", &c->status, FL_ECLOSED, __ATOMIC_RELEASE);
 	} else {
-		__atomic_store_n(&c->rec->state, FL_CLIENT_CLOSED, __ATOMIC_RELEASE);
+		fl_atomic_store("client.record.closed", &c->rec->state, FL_CLIENT_CLOSED, __ATOMIC_RELEASE);
 	}
 	for (i = 0; i < c->pending.n; i++) {
 		struct pending *p = c->pending.v[i];
@@ -984,7 +986,7 @@ add_start(fl_client *c, int kind, const char *channel, int32_t stream_id, bool e
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return FL_ENOMEM;
-	id = __atomic_fetch_add(&c->hdr->next_id, 1, __ATOMIC_ACQ_REL);
+	id = fl_atomic_fetch_add("client.id.next", &c->hdr->next_id, 1, __ATOMIC_ACQ_REL);
 	p->reg_id = id;
 	p->kind = kind;
 	p->stream_id = stream_id;
@@ -1218,7 +1220,8 @@ image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int limit)
 	if (__atomic_load_n(&slot->position, __ATOMIC_RELAXED) != img->position &&
 	    __atomic_load_n(&img->available, __ATOMIC_ACQUIRE) &&
 	    __atomic_load_n(&slot->sub_reg_id, __ATOMIC_RELAXED) == img->sub_reg_id)
-		__atomic_store_n(&slot->position, img->position, __ATOMIC_RELEASE);
+		fl_atomic_store("sub.position.stored", &slot->position, img->position,
+		                __ATOMIC_RELEASE);
 	return n;
 }
 
@@ -1272,7 +1275,7 @@ static void
 image_ref(fl_image *img)
 {
 	FL_SCHED_POINT("image.ref");
-	__atomic_fetch_add(&img->refs, 1, __ATOMIC_ACQ_REL);
+	fl_atomic_fetch_add("image.ref.taken", &img->refs, 1, __ATOMIC_ACQ_REL);
 	__atomic_fetch_add(&img->c->rec->image_refs_held, 1, __ATOMIC_RELAXED);
 }
 
@@ -1332,8 +1335,8 @@ fl_image_release(fl_image *img)
 	do {
 		if (r <= 0)
 			return FL_ESTALE;
-	} while (!__atomic_compare_exchange_n(&img->refs, &r, r - 1, false, __ATOMIC_ACQ_REL,
-	                                      __ATOMIC_ACQUIRE));
+	} while (!fl_atomic_cas("image.ref.dropped", &img->refs, &r, r - 1, __ATOMIC_ACQ_REL,
+	                        __ATOMIC_ACQUIRE));
 	__atomic_fetch_sub(&c->rec->image_refs_held, 1, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -773,7 +773,8 @@ reclaim_client(fl_driver *d, int slot, bool crashed, bool vanished)
 	__atomic_store_n(&r->image_refs_held, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->logs_mapped, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->pending_registrations, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->state, crashed ? FL_CLIENT_TIMED_OUT : FL_CLIENT_CLOSED, __ATOMIC_RELEASE);
+	fl_atomic_store("driver.client.ended", &r->state,
+	                crashed ? FL_CLIENT_TIMED_OUT : FL_CLIENT_CLOSED, __ATOMIC_RELEASE);
 	vlog(d, "client %s %lld", crashed ? "timed out" : "closed", (long long)id);
 }
 
@@ -907,8 +908,8 @@ check_clients(fl_driver *d)
 			/* No client has id 0 and a client writes its id before
 			 * its state: a wild write made a free record active.
 			 * Ended, it is free for a client again. */
-			if (__atomic_compare_exchange_n(&r->state, &st, FL_CLIENT_TIMED_OUT, false,
-			                                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			if (fl_atomic_cas("driver.client.ended", &r->state, &st, FL_CLIENT_TIMED_OUT,
+			                  __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 				COUNT(d, corrupt_reads, 1);
 			continue;
 		}

@@ -284,6 +284,15 @@ fl_sched_point_slow(const char *name)
 		ops.sched_point(ops.arg, name);
 }
 
+void
+fl_sched_point_changed_slow(const char *name)
+{
+	if (ops.state_changed != NULL)
+		ops.state_changed(ops.arg, name);
+	else if (ops.sched_point != NULL)
+		ops.sched_point(ops.arg, name);
+}
+
 static int (*fault_observer)(void *, const char *, int);
 static void *fault_observer_arg;
 

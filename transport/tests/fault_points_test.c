@@ -2,8 +2,9 @@
  * Every FL_FAULT("name") in transport/src is listed in fault_points.def
  * (so a sweep enumerates it), and every listed name is named somewhere
  * in the sources (FL_FAULT or a helper taking the point's name); every
- * FL_SCHED_POINT("name") is listed in sched_points.def and every listed
- * one is used; every point of either list says what it means.
+ * FL_SCHED_POINT("name") and fl_atomic_*("name", ...) is listed in
+ * sched_points.def and every listed one is used; every point of either
+ * list says what it means.
  * The source directory comes as argv[1].
  */
 #include <dirent.h>
@@ -52,6 +53,23 @@ scan_file(const char *path)
 				nsched++;
 			}
 			p += 16;
+		}
+		/* fl_atomic_cas("name", ...) and friends (platform.h). */
+		p = line;
+		while ((p = strstr(p, "fl_atomic_")) != NULL) {
+			char *n = p + 10, *q;
+
+			while ((*n >= 'a' && *n <= 'z') || *n == '_')
+				n++;
+			p = n;
+			if (strncmp(n, "(\"", 2) != 0)
+				continue;
+			q = strchr(n + 2, '"');
+			if (q != NULL && q - (n + 2) < 95 && nsched < 256) {
+				memcpy(sched[nsched], n + 2, (size_t)(q - (n + 2)));
+				sched[nsched][q - (n + 2)] = '\0';
+				nsched++;
+			}
 		}
 		p = line;
 		while ((p = strstr(p, "\"transport/")) != NULL) {

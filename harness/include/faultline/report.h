@@ -59,7 +59,7 @@ struct fl_run_result {
 	uint64_t seed;
 	enum fl_verdict verdict;
 	char property[64];     /* the violated property, or "" */
-	char detail[512];      /* e.g. "image_refs: actor sub holds 1 reference to session 7 after close" */
+	char detail[1024];      /* e.g. "image_refs: actor sub holds 1 reference to session 7 after close" */
 	char trace_path[256];  /* the trace file written for this run, or "" */
 	uint64_t trace_hash;   /* hash of the run's trace (choices and events) */
 	double seconds;        /* the run's wall time */

@@ -113,6 +113,16 @@ uint64_t fl_sim_trace_hash(const struct fl_sim *sim);
  * actor (or when no sim runs). */
 const char *fl_sim_current_name(void);
 
+/* fl_sim_describe_current writes the running actor's name, who started
+ * it and the scheduling point it passed last ("fl-req-worker (started by
+ * client) after aio.state.idle") to buf; false outside an actor.  Takes no
+ * lock and allocates nothing: for a crash handler. */
+bool fl_sim_describe_current(char *buf, size_t len);
+
+/* fl_sim_actor_name returns the name of the running sim's actor `id` (an
+ * fl_actor_id() value), or NULL. */
+const char *fl_sim_actor_name(uint64_t id);
+
 /* fl_sim_crash_current stops the running actor for good, as if its
  * process died: it is never resumed and what it holds is not released.
  * Does not return when called from an actor; no-op otherwise. */

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ enum {
 	TAG_STORY = 'T',   /* the run's story (opts.narrate) */   /* u64: bit i set when the scenario's fault rule i fired */
 	TAG_BEGIN = 'B',   /* worker: the run has started */
 	TAG_END = 'E',     /* worker: the run is over; [i32 rv][u32 clean] */
+	TAG_CRASH = 'X',   /* the crash handler: where the run died (text) */
 };
 
 struct child_arg {
@@ -61,13 +63,66 @@ struct child_arg {
 /* For the crash handler: what to send when the code under test dies. */
 static struct fl_choice *crash_choices;
 static int crash_fd = -1;
+static struct run *the_run;
 
-static void
-crash_handler(int sig)
+static size_t
+crash_text_add(char *buf, size_t len, size_t at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static size_t
+crash_text_add(char *buf, size_t len, size_t at, const char *fmt, ...)
 {
+	va_list ap;
+	int n;
+
+	if (at >= len)
+		return at;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + at, len - at, fmt, ap);
+	va_end(ap);
+	return n < 0 ? at : at + (size_t)n;
+}
+
+/* Where the run died, for its crash verdict: the sim actor that was
+ * running and its last scheduling point, the freed object a stale pointer
+ * reached (the guarded heap, fl_obj_guard), and the op each scenario actor
+ * was in.  A handler on a dying process: it formats into a stack buffer. */
+static void
+crash_handler(int sig, siginfo_t *si, void *uctx)
+{
+	char text[600], who[160];
+	const char *what;
+	uint64_t by;
+	size_t n = 0;
+
+	(void)uctx;
 	if (crash_choices != NULL && crash_fd >= 0)
 		fl_sandbox_frame_write(crash_fd, TAG_CHOICES, fl_choice_values(crash_choices),
 		                       (uint32_t)(fl_choice_count(crash_choices) * sizeof(uint64_t)));
+	if (crash_fd >= 0) {
+		if (fl_sim_describe_current(who, sizeof(who)))
+			n = crash_text_add(text, sizeof(text), n, "in %s", who);
+		if ((sig == SIGSEGV || sig == SIGBUS) && si != NULL &&
+		    fl_obj_guard_freed(si->si_addr, &what, &by)) {
+			const char *name = fl_sim_actor_name(by);
+			n = crash_text_add(text, sizeof(text), n,
+			                   "%sa use after free: it touched an %s that %s%s freed",
+			                   n ? ": " : "", what, name ? "actor " : "",
+			                   name ? name : "another thread");
+		}
+		for (size_t i = 0, k = 0; the_run != NULL && i < the_run->s->actor_count; i++) {
+			const struct actor_run *ar = &the_run->actors[i];
+			if (ar->finished || ar->op < 0 || (size_t)ar->op >= ar->a->op_count)
+				continue;
+			n = crash_text_add(text, sizeof(text), n, "%s%s in %s (line %d)",
+			                   k++ > 0 ? ", " : n > 0 ? "; actors: " : "actors: ", ar->a->name,
+			                   fl_scenario_op_name(ar->a->ops[ar->op].kind),
+			                   ar->a->ops[ar->op].line);
+		}
+		if (n > 0)
+			fl_sandbox_frame_write(crash_fd, TAG_CRASH, text,
+			                       (uint32_t)(n < sizeof(text) ? n : sizeof(text) - 1));
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -76,14 +131,18 @@ static void
 install_crash_handlers(struct fl_choice *c, int fd)
 {
 	static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+	struct sigaction sa;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = crash_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
 	crash_choices = c;
 	crash_fd = fd;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], crash_handler);
+		sigaction(sigs[i], &sa, NULL);
 }
 
-static struct run *the_run;
 /* proc mode: the actor this process is (NULL in the run's own process). */
 static struct actor_run *proc_actor;
 
@@ -727,6 +786,7 @@ done:
 	crash_choices = NULL;
 	fl_faults_free(r->faults);
 	fl_choice_free(r->choices);
+	the_run = NULL;
 	munmap(r, sizeof(*r));
 	return rv;
 }
@@ -1144,6 +1204,7 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	uint32_t tag, len;
 	const uint8_t *data;
 	struct stat st;
+	char crash_where[600] = "";
 	int rv, tries;
 
 	memset(out, 0, sizeof(*out));
@@ -1223,6 +1284,9 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 				out->story[len] = '\0';
 			}
 			break;
+		case TAG_CRASH:
+			snprintf(crash_where, sizeof(crash_where), "%.*s", (int)len, (const char *)data);
+			break;
 		case TAG_RULES:
 			if (len == sizeof(uint64_t))
 				memcpy(&out->rules_fired, data, sizeof(uint64_t));
@@ -1278,7 +1342,8 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	}
 	if (out->verdict == FL_VERDICT_CRASH) {
 		snprintf(out->property, sizeof(out->property), "no_unexpected_signal");
-		snprintf(out->detail, sizeof(out->detail), "the run died of %s", fl_signal_name(sr.signal));
+		snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%s",
+		         fl_signal_name(sr.signal), crash_where[0] ? " " : "", crash_where);
 	} else if (out->verdict == FL_VERDICT_HANG && out->property[0] == '\0') {
 		snprintf(out->property, sizeof(out->property), "hang");
 		snprintf(out->detail, sizeof(out->detail), "no verdict within %llu ms of wall time",

@@ -54,7 +54,7 @@ struct fl_runner_outcome {
 	enum fl_verdict verdict;
 	int signal;
 	char property[64];
-	char detail[512];
+	char detail[1024];
 	uint64_t trace_hash;
 	uint64_t steps;           /* sim: scheduling steps the run took */
 	uint64_t *choices;        /* malloc'd */

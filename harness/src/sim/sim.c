@@ -399,6 +399,21 @@ op_sched_point(void *arg, const char *name)
 	yield_to_scheduler(s);
 }
 
+/* After an atomic operation that changed shared state: an actor that
+ * polls for a change (an aio's owner waiting for it to go idle, a
+ * conductor) would see it now, not a park later, so sleepers may look
+ * again; then it is an ordinary point. */
+static void
+op_state_changed(void *arg, const char *name)
+{
+	struct fl_sim *s = arg;
+
+	if (s->current == NULL)
+		return;
+	note_work(s);
+	op_sched_point(arg, name);
+}
+
 static void
 op_blocked(void *arg, const char *what)
 {
@@ -492,6 +507,7 @@ fl_sim_run(struct fl_sim *s, struct fl_sim_result *res)
 		.now_ns = op_now,
 		.idle = op_idle,
 		.sched_point = op_sched_point,
+		.state_changed = op_state_changed,
 		.blocked = op_blocked,
 		.thread_start = op_thread_start,
 		.thread_join = op_thread_join,
@@ -518,6 +534,9 @@ fl_sim_run(struct fl_sim *s, struct fl_sim_result *res)
 	s->running = true;
 	fl_platform_set_ops(&ops);
 	fl_points_arm(true, saved_faults != 0);
+	/* A stale pointer to a freed image, aio or context faults at once,
+	 * in the actor that used it (platform.h, fl_obj_guard). */
+	fl_obj_guard(true);
 
 	for (;;) {
 		struct actor *a;
@@ -555,6 +574,7 @@ fl_sim_run(struct fl_sim *s, struct fl_sim_result *res)
 			maybe_change_priority(s, a);
 	}
 
+	fl_obj_guard(false);
 	fl_points_arm(false, saved_faults != 0);
 	fl_platform_set_ops(NULL);
 	s->running = false;
@@ -641,6 +661,33 @@ fl_sim_crash_current(void)
 	note_work(s);
 	yield_to_scheduler(s);
 	abort(); /* never resumed */
+}
+
+bool
+fl_sim_describe_current(char *buf, size_t len)
+{
+	const struct fl_sim *s = the_sim;
+	const struct actor *a = s != NULL ? s->current : NULL;
+
+	if (a == NULL)
+		return false;
+	if (a->parent != 0 && a->parent <= s->nactors)
+		snprintf(buf, len, "%s (started by %s) after %s", a->name,
+		         s->actors[a->parent - 1]->name, a->last_point[0] ? a->last_point : "its start");
+	else
+		snprintf(buf, len, "%s after %s", a->name,
+		         a->last_point[0] ? a->last_point : "its start");
+	return true;
+}
+
+const char *
+fl_sim_actor_name(uint64_t id)
+{
+	const struct fl_sim *s = the_sim;
+
+	if (s == NULL || id == 0 || id > s->nactors)
+		return NULL;
+	return s->actors[id - 1]->name;
 }
 
 uint64_t

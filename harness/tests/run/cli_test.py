@@ -2458,10 +2458,39 @@ def case_list_points():
           sorted(listed ^ faults))
     sched = set(sections["scheduling"])
     used = source_names(r'FL_SCHED_POINT\("([^"]+)"\)', code)
+    used |= source_names(r'fl_atomic_[a-z_]+\("([^"]+)"', code)
     check(len(used) > 20, "only %d scheduling points found in the sources", len(used))
     check(used == sched, "scheduling points in the sources but not listed: %s; listed but not "
           "in the sources: %s", sorted(used - sched), sorted(sched - used))
     print("# %d fault points, %d scheduling points" % (len(faults), len(sched)))
+def use_after_free_case(scn, what, runs):
+    """The harness finds a use-after-free window of faultline's own
+    transport from a seed (sim, PCT): every run of `scn` must pass.  When
+    one does not, its trace must replay to the same verdict, which must
+    name the freed object (`what`, from the guarded heap); then the case
+    fails with the verdict, as the window is open."""
+    rep, out, err = run_json(scn, ["--seed", "1", "--runs", str(runs)], "uaf-" + what,
+                             expect=None)
+    bad = [r for r in rep["runs"] if r["verdict"] != "pass"]
+    if not bad:
+        return
+    r = bad[0]
+    check(r["verdict"] == "crash" and "a use after free" in r["detail"] and what in r["detail"],
+          "run %s: %s %s: %s (expected a crash naming a freed %s)", r["seed"], r["verdict"],
+          r["property"], r["detail"], what)
+    rc, rout, rerr = run(["replay", r["trace"]], 0)
+    check("same verdict" in rout and "use after free" in rout,
+          "replay of %s does not reproduce the verdict:\n%s%s", r["trace"], rout, rerr)
+    raise Failure("%d of %d runs found the window, first seed %s: %s" %
+                  (len(bad), runs, r["seed"], r["detail"]))
+
+
+def case_uaf_aio():
+    """Issue 21, race 2: the aio worker wrote into an aio after setting it
+    idle, when its owner may free it at once."""
+    use_after_free_case("harness/tests/run/scenarios/aio-free-after-idle.yaml", "fl_aio", 40)
+
+
 OTHER_UID = 65534  # nobody
 
 

@@ -47,6 +47,11 @@ struct fl_platform_ops {
 	void (*idle)(void *arg, struct fl_idle *state, int work_count, uint64_t deadline_ns);
 	/* A scheduling point was reached (only called while points are armed). */
 	void (*sched_point)(void *arg, const char *name);
+	/* A scheduling point right after an atomic operation changed shared
+	 * ownership state (fl_atomic_*): an actor polling that state would see
+	 * the change now, so one waiting for a change may look again.  NULL:
+	 * sched_point. */
+	void (*state_changed)(void *arg, const char *name);
 	/* The caller cannot proceed (a lock is held by another actor): let
 	 * another actor run. */
 	void (*blocked)(void *arg, const char *what);
@@ -132,6 +137,30 @@ void fl_mutex_fini(fl_mutex *m);
 void fl_mutex_lock(fl_mutex *m);
 void fl_mutex_unlock(fl_mutex *m);
 
+/* ---- the object heap ------------------------------------------------ */
+
+/* fl_obj_alloc returns `size` zeroed bytes for an object the transport's
+ * threads share by pointer (an image, an aio, a context, a socket), or
+ * NULL; `what` names its kind ("fl_aio").  fl_obj_free frees it (NULL:
+ * nothing); `size` and `what` are the allocation's.  Thread-safe. */
+void *fl_obj_alloc(size_t size, const char *what);
+void fl_obj_free(void *p, size_t size, const char *what);
+
+/* fl_obj_guard turns the guarded object heap on or off for the
+ * allocations that follow (harness only; sim runs turn it on).  Guarded,
+ * each object starts pages of its own, and freeing it takes every access
+ * away from them for the next 2^16 pages allocated: a read or a write
+ * through a stale pointer faults at once, in the actor that made it, where
+ * malloc's freed bytes would have let it pass by luck.  A double free
+ * aborts.  Objects keep the heap they were allocated from.  Under
+ * AddressSanitizer it does nothing: ASan checks every access itself. */
+void fl_obj_guard(bool on);
+
+/* fl_obj_guard_freed: when addr lies in a freed guarded object, sets
+ * *what to its kind and *freed_by to the fl_actor_id() that freed it, and
+ * returns true.  For a crash handler: takes no lock, allocates nothing. */
+bool fl_obj_guard_freed(const void *addr, const char **what, uint64_t *freed_by);
+
 /* ---- scheduling points and fault points ---------------------------- */
 
 /* Non-zero while the harness has armed scheduling points / fault points.
@@ -147,6 +176,7 @@ void fl_points_arm(bool sched, bool faults);
 
 /* Slow paths behind the macros below. */
 void fl_sched_point_slow(const char *name);
+void fl_sched_point_changed_slow(const char *name);
 int fl_fault_slow(const char *name);
 
 /* fl_fault_set_observer installs fn, called after every armed fault point
@@ -161,6 +191,7 @@ void *fl_fault_info(void);
 
 #ifdef FL_POINTS_DISABLED
 #define FL_SCHED_POINT(name) ((void)0)
+#define FL_SCHED_POINT_CHANGED(name) ((void)0)
 #define FL_FAULT(name) 0
 #else
 /* FL_SCHED_POINT marks an access to shared state that matters for races,
@@ -170,11 +201,67 @@ void *fl_fault_info(void);
 		if (__builtin_expect(FL_POINTS_ARMED(fl_sched_armed), 0)) \
 			fl_sched_point_slow(name);            \
 	} while (0)
+/* FL_SCHED_POINT_CHANGED: the same, after an atomic operation that changed
+ * shared state (the fl_atomic_* wrappers below). */
+#define FL_SCHED_POINT_CHANGED(name)                                  \
+	do {                                                          \
+		if (__builtin_expect(FL_POINTS_ARMED(fl_sched_armed), 0)) \
+			fl_sched_point_changed_slow(name);            \
+	} while (0)
 /* FL_FAULT evaluates non-zero when the armed fault point `name` (named
  * "transport/<module>/<event>") fires; 0 otherwise and always when
  * disarmed. */
 #define FL_FAULT(name) (__builtin_expect(FL_POINTS_ARMED(fl_faults_armed), 0) && fl_fault_slow(name))
 #endif
+
+/* ---- atomic operations on shared ownership -------------------------- */
+
+/*
+ * fl_atomic_cas, fl_atomic_store, fl_atomic_exchange, fl_atomic_fetch_add
+ * and fl_atomic_fetch_sub perform the builtin (__atomic_*, with the memory
+ * orders given; on a plain or an _Atomic object), then reach the
+ * scheduling point `name`.  Every read-modify-write and every release
+ * store on shared ownership state (reference counts, object states,
+ * owners, queue indexes) goes through them, so the sim scheduler may run
+ * another actor right after the operation and before the caller's next
+ * access: between the CAS that drops the last reference and the next
+ * touch of the object, which is where use-after-free windows are.  loom
+ * and shuttle treat every atomic access as such a point.  The point comes
+ * after the operation, not before: what another actor could do before it
+ * is reached at the caller's previous point already.
+ *
+ * Names are "<module>.<what>", listed in sched_points.def like every
+ * FL_SCHED_POINT.  With FL_POINTS_DISABLED they compile to the bare
+ * builtin; compiled in and disarmed, each costs the one predictable branch
+ * of FL_SCHED_POINT.  Statement expressions: GNU C (gcc, clang).
+ */
+/* The object's pointer without _Atomic: the __atomic builtins take plain
+ * objects only under clang (the representation is the same). */
+#define FL_ATOMIC_PLAIN(p) ((__typeof__((void)0, *(p)) *)(p))
+#define fl_atomic_cas(name, p, expected, desired, mo_ok, mo_fail)                             \
+	__extension__({                                                                       \
+		bool fl_ok_ = __atomic_compare_exchange_n(FL_ATOMIC_PLAIN(p), (expected),     \
+		                                          (desired), false, (mo_ok), (mo_fail)); \
+		if (fl_ok_)                                                                   \
+			FL_SCHED_POINT_CHANGED(name);                                         \
+		else                                                                          \
+			FL_SCHED_POINT(name);                                                 \
+		fl_ok_;                                                                       \
+	})
+#define fl_atomic_store(name, p, v, mo)                                                       \
+	do {                                                                                  \
+		__atomic_store_n(FL_ATOMIC_PLAIN(p), (v), (mo));                              \
+		FL_SCHED_POINT_CHANGED(name);                                                 \
+	} while (0)
+#define FL_ATOMIC_RMW_(builtin, name, p, v, mo)                                               \
+	__extension__({                                                                       \
+		__typeof__((void)0, *(p)) fl_old_ = builtin(FL_ATOMIC_PLAIN(p), (v), (mo));   \
+		FL_SCHED_POINT_CHANGED(name);                                                 \
+		fl_old_;                                                                      \
+	})
+#define fl_atomic_exchange(name, p, v, mo) FL_ATOMIC_RMW_(__atomic_exchange_n, name, p, v, mo)
+#define fl_atomic_fetch_add(name, p, v, mo) FL_ATOMIC_RMW_(__atomic_fetch_add, name, p, v, mo)
+#define fl_atomic_fetch_sub(name, p, v, mo) FL_ATOMIC_RMW_(__atomic_fetch_sub, name, p, v, mo)
 
 /* The registry of fault point names compiled into this build, NULL
  * terminated, so a sweep can enumerate them; fl_fault_point_whats[i] says

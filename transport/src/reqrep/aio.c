@@ -86,7 +86,7 @@ complete(fl_sock *s, fl_aio *a, int result)
 		atomic_fetch_add(&aio_counters.aio_late_completions, 1);
 	a->result = result;
 	a->next = NULL;
-	atomic_store(&a->state, AIO_DONE);
+	fl_atomic_store("aio.state.done", &a->state, AIO_DONE, __ATOMIC_SEQ_CST);
 	if (s->done_tail != NULL)
 		s->done_tail->next = a;
 	else
@@ -116,7 +116,7 @@ started(fl_ctx *c, fl_aio *a)
 	a->ctx = c;
 	a->deadline_ns = a->timeout_ns != 0 ? fl_clock_now_ns() + a->timeout_ns : 0;
 	c->outstanding++;
-	atomic_store(&a->state, AIO_PENDING);
+	fl_atomic_store("aio.state.pending", &a->state, AIO_PENDING, __ATOMIC_SEQ_CST);
 	atomic_fetch_add(&aio_counters.aio_started, 1);
 }
 
@@ -149,7 +149,7 @@ fl_aio_alloc(fl_aio **out, void (*cb)(void *), void *arg)
 
 	if (out == NULL)
 		return FL_EINVAL;
-	a = calloc(1, sizeof(*a));
+	a = fl_obj_alloc(sizeof(*a), "fl_aio");
 	if (a == NULL)
 		return FL_ENOMEM;
 	a->cb = cb;
@@ -168,7 +168,7 @@ fl_aio_free(fl_aio *a)
 		return 0;
 	st = atomic_load(&a->state);
 	if (st == AIO_IDLE) {
-		free(a);
+		fl_obj_free(a, sizeof(*a), "fl_aio");
 		return 0;
 	}
 	if (st == AIO_CALLBACK && a->sock != NULL && on_worker(a->sock)) {
@@ -358,24 +358,25 @@ run_callback(fl_sock *s, fl_aio *a)
 	fl_ctx *c = a->ctx;
 	int expect = AIO_CALLBACK, free_it;
 
-	atomic_store(&a->state, AIO_CALLBACK);
+	fl_atomic_store("aio.state.callback", &a->state, AIO_CALLBACK, __ATOMIC_SEQ_CST);
 	if (a->cb != NULL)
 		a->cb(a->arg);
 	atomic_fetch_add(&aio_counters.aio_completed, 1);
 	fl_mutex_lock(&s->mu);
 	free_it = a->free_after_cb;
 	c->outstanding--;
-	if (atomic_compare_exchange_strong(&a->state, &expect, AIO_IDLE))
+	if (fl_atomic_cas("aio.state.idle", &a->state, &expect, AIO_IDLE, __ATOMIC_SEQ_CST,
+	                  __ATOMIC_SEQ_CST))
 		a->sock = NULL;
 	if (c->deferred_free && c->outstanding == 0) {
 		unlink_ctx(s, c);
-		free(c);
+		fl_obj_free(c, sizeof(*c), "fl_ctx");
 	}
 	fl_mutex_unlock(&s->mu);
 	/* Not touched after the unlock unless its callback asked to free it
 	 * (then nobody else may). */
 	if (free_it)
-		free(a);
+		fl_obj_free(a, sizeof(*a), "fl_aio");
 }
 
 static void
@@ -421,7 +422,7 @@ sock_open(fl_sock **out, fl_rr_domain *d, const char *service, int is_req)
 
 	if (out == NULL || d == NULL)
 		return FL_EINVAL;
-	s = calloc(1, sizeof(*s));
+	s = fl_obj_alloc(sizeof(*s), "fl_sock");
 	if (s == NULL)
 		return FL_ENOMEM;
 	s->d = d;
@@ -440,7 +441,7 @@ fail_port:
 	fl_rr_server_close(s->srv);
 fail:
 	fl_mutex_fini(&s->mu);
-	free(s);
+	fl_obj_free(s, sizeof(*s), "fl_sock");
 	return rc;
 }
 
@@ -485,12 +486,12 @@ fl_sock_close(fl_sock *s)
 			break;
 		fl_idle(&idle, 0, FL_DEADLINE_NONE);
 	}
-	atomic_store(&s->stop, 1);
+	fl_atomic_store("aio.sock.stop", &s->stop, 1, __ATOMIC_SEQ_CST);
 	fl_thread_join(s->worker);
 	fl_rr_client_close(s->cli);
 	fl_rr_server_close(s->srv);
 	fl_mutex_fini(&s->mu);
-	free(s);
+	fl_obj_free(s, sizeof(*s), "fl_sock");
 }
 
 int
@@ -500,14 +501,14 @@ fl_ctx_open(fl_ctx **out, fl_sock *s)
 
 	if (out == NULL || s == NULL)
 		return FL_EINVAL;
-	c = calloc(1, sizeof(*c));
+	c = fl_obj_alloc(sizeof(*c), "fl_ctx");
 	if (c == NULL)
 		return FL_ENOMEM;
 	c->s = s;
 	fl_mutex_lock(&s->mu);
 	if (s->closed) {
 		fl_mutex_unlock(&s->mu);
-		free(c);
+		fl_obj_free(c, sizeof(*c), "fl_ctx");
 		return FL_ECLOSED;
 	}
 	c->next = s->ctxs;
@@ -545,7 +546,7 @@ fl_ctx_close(fl_ctx *c)
 		c->deferred_free = 1;
 		if (c->outstanding == 0) {
 			unlink_ctx(s, c);
-			free(c);
+			fl_obj_free(c, sizeof(*c), "fl_ctx");
 		}
 		fl_mutex_unlock(&s->mu);
 		return;
@@ -557,7 +558,7 @@ fl_ctx_close(fl_ctx *c)
 	}
 	unlink_ctx(s, c);
 	fl_mutex_unlock(&s->mu);
-	free(c);
+	fl_obj_free(c, sizeof(*c), "fl_ctx");
 }
 
 int

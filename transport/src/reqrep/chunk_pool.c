@@ -171,17 +171,15 @@ claim(fl_chunk_pool *p, uint32_t ci, uint32_t *index)
 			continue;
 		}
 		FL_SCHED_POINT("chunk.loan.cas");
-		if (!atomic_compare_exchange_strong_explicit(&h->owner, &zero, p->owner,
-		                                             memory_order_acq_rel,
-		                                             memory_order_relaxed))
+		if (!fl_atomic_cas("chunk.loan.owned", &h->owner, &zero, p->owner,
+		                   memory_order_acq_rel, memory_order_relaxed))
 			continue;
 		/* Ours: nobody else moves a refcount up from 0. */
 		st = atomic_load_explicit(&h->state, memory_order_acquire);
 		if ((uint32_t)st != 0 ||
-		    !atomic_compare_exchange_strong_explicit(&h->state, &st,
-		                                             (st & 0xffffffff00000000ull) | 1,
-		                                             memory_order_acq_rel,
-		                                             memory_order_acquire)) {
+		    !fl_atomic_cas("chunk.loan.counted", &h->state, &st,
+		                   (st & 0xffffffff00000000ull) | 1, memory_order_acq_rel,
+		                   memory_order_acquire)) {
 			/* A wild writer: leave the chunk as we found it. */
 			atomic_store_explicit(&h->owner, 0, memory_order_release);
 			continue;
@@ -465,7 +463,7 @@ free_owner(struct cp_hdr *h)
 {
 	atomic_store_explicit(&h->sender, 0, memory_order_relaxed);
 	FL_SCHED_POINT("chunk.release.cas");
-	atomic_store_explicit(&h->owner, 0, memory_order_release);
+	fl_atomic_store("chunk.free.unowned", &h->owner, 0, memory_order_release);
 }
 
 /* Drops one reference if the generation still matches; frees the chunk
@@ -496,9 +494,8 @@ release_gen(fl_chunk_pool *p, uint32_t index, uint32_t gen, int force)
 		else
 			nst = ((uint64_t)(gen + 1) << 32);
 		FL_SCHED_POINT("chunk.release.state");
-		if (atomic_compare_exchange_weak_explicit(&h->state, &st, nst,
-		                                          memory_order_acq_rel,
-		                                          memory_order_acquire))
+		if (fl_atomic_cas("chunk.release.dropped", &h->state, &st, nst,
+		                  memory_order_acq_rel, memory_order_acquire))
 			break;
 	}
 	if ((uint32_t)nst != 0)
@@ -628,7 +625,8 @@ cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
 		/* Not published anywhere: the sender died before its push
 		 * landed.  The receiver's take claims the chunk by the same
 		 * exchange, so only one of the two gets it. */
-		if (!atomic_compare_exchange_strong(&h->sender, &want, CP_SENDER_RECLAIMED))
+		if (!fl_atomic_cas("chunk.transit.reclaimed", &h->sender, &want, CP_SENDER_RECLAIMED,
+		                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 			continue;
 		n += reclaim_one(p, h, i, gen);
 	}
@@ -652,8 +650,9 @@ cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner), voi
 			 * owner's read, is a wild write's.  No loan takes it
 			 * (claim skips a refcount), so the exchange races none. */
 			if ((uint32_t)st != 0 &&
-			    atomic_compare_exchange_strong(&h->state, &st,
-			                                   (uint64_t)((uint32_t)(st >> 32) + 1) << 32))
+			    fl_atomic_cas("chunk.stray.freed", &h->state, &st,
+			                  (uint64_t)((uint32_t)(st >> 32) + 1) << 32,
+			                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 				n++;
 			continue;
 		}
@@ -661,7 +660,8 @@ cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner), voi
 			continue;
 		/* Nobody to release it, nor to reclaim it by owner. */
 		if ((uint32_t)st == 0) {
-			if (atomic_compare_exchange_strong(&h->owner, &owner, 0))
+			if (fl_atomic_cas("chunk.stray.unowned", &h->owner, &owner, 0,
+			                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 				n++;
 		} else {
 			n += (uint32_t)reclaim_one(p, h, i, (uint32_t)(st >> 32));

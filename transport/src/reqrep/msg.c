@@ -10,6 +10,7 @@
 
 #include "faultline/aio.h"
 #include "faultline/error.h"
+#include "faultline/platform.h"
 #include "aio_internal.h"
 
 #define MSG_LIVE 0x4d53474cu  /* "MSGL" */
@@ -54,7 +55,7 @@ fl_msg_free(fl_msg *m)
 	if (m == NULL)
 		return;
 	/* The CAS makes two racing frees of one message count once. */
-	old = __atomic_exchange_n(&m->magic, MSG_FREED, __ATOMIC_ACQ_REL);
+	old = fl_atomic_exchange("msg.freed", &m->magic, MSG_FREED, __ATOMIC_ACQ_REL);
 	if (old != MSG_LIVE) {
 		atomic_fetch_add(&aio_counters.msg_double_frees, 1);
 #ifndef NDEBUG

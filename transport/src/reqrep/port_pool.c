@@ -168,9 +168,8 @@ pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
 		if (atomic_load_explicit(&p->owner, memory_order_relaxed) != 0)
 			continue;
 		FL_SCHED_POINT("port.alloc.cas");
-		if (!atomic_compare_exchange_strong_explicit(&p->owner, &zero, owner,
-		                                             memory_order_acq_rel,
-		                                             memory_order_relaxed))
+		if (!fl_atomic_cas("port.alloc.owned", &p->owner, &zero, owner,
+		                   memory_order_acq_rel, memory_order_relaxed))
 			continue;
 		atomic_store_explicit(&t->hint, i + 1, memory_order_relaxed);
 		/* Cells a consumer killed mid-take never gave back, then
@@ -186,7 +185,7 @@ pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
 		memset(p->service, 0, sizeof(p->service));
 		strncpy(p->service, service, FL_RR_SERVICE_MAX);
 		*gen = atomic_load_explicit(&p->gen, memory_order_relaxed);
-		atomic_store_explicit(&p->state, PP_ACTIVE, memory_order_release);
+		fl_atomic_store("port.alloc.active", &p->state, PP_ACTIVE, memory_order_release);
 		atomic_fetch_add_explicit(&t->opens, 1, memory_order_relaxed);
 		*index = i;
 		return 0;
@@ -211,12 +210,13 @@ pp_free(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint32_t index, uint32_
 		return FL_ESTALE;
 	/* A crash between alloc's owner CAS and ACTIVE leaves state FREE:
 	 * free it all the same. */
-	if (!atomic_compare_exchange_strong(&p->state, &active, PP_CLOSING))
-		atomic_store(&p->state, PP_CLOSING);
+	if (!fl_atomic_cas("port.free.closing", &p->state, &active, PP_CLOSING,
+	                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		fl_atomic_store("port.free.closing", &p->state, PP_CLOSING, __ATOMIC_SEQ_CST);
 	FL_SCHED_POINT("port.free.drain");
 	pp_drain(p, cp);
-	atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
-	atomic_store_explicit(&p->state, PP_FREE, memory_order_release);
-	atomic_store_explicit(&p->owner, 0, memory_order_release);
+	fl_atomic_fetch_add("port.free.gen", &p->gen, 1, memory_order_release);
+	fl_atomic_store("port.free.state", &p->state, PP_FREE, memory_order_release);
+	fl_atomic_store("port.free.unowned", &p->owner, 0, memory_order_release);
 	return 0;
 }

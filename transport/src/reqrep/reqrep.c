@@ -329,11 +329,11 @@ deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk 
 	/* In transit: if we die before the push lands, the reclaim of our
 	 * owner id finds the chunk by `sender` and takes it back. */
 	atomic_store_explicit(&h->sender, d->owner, memory_order_relaxed);
-	atomic_store_explicit(&h->owner, owner, memory_order_release);
+	fl_atomic_store("rr.deliver.handed", &h->owner, owner, memory_order_release);
 	FL_SCHED_POINT("rr.deliver.push");
 	rc = rr_queue_push(&p->q, rr_entry(c->index, c->gen));
 	if (rc != 0) {
-		atomic_store_explicit(&h->owner, d->owner, memory_order_release);
+		fl_atomic_store("rr.deliver.unhanded", &h->owner, d->owner, memory_order_release);
 		atomic_store_explicit(&h->sender, 0, memory_order_release);
 		return rc;
 	}
@@ -348,7 +348,8 @@ deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk 
 	 * it first; the entry left behind is dropped by whoever pops it.
 	 * Nobody else's entry is touched, so a crash here loses nothing. */
 	uint64_t want = d->owner;
-	if (atomic_compare_exchange_strong(&h->sender, &want, CP_SENDER_RECLAIMED))
+	if (fl_atomic_cas("rr.deliver.taken_back", &h->sender, &want, CP_SENDER_RECLAIMED,
+	                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		(void)cp_release_entry(d->chunks, c->index, c->gen);
 	return 0;
 }

@@ -163,9 +163,8 @@ rr_queue_push(struct rr_queue *q, uint64_t v)
 				return FL_EFULL;
 			pos = now;
 		} else if (dif == 0) {
-			if (atomic_compare_exchange_weak_explicit(&q->enq, &pos, pos + 1,
-			                                          memory_order_relaxed,
-			                                          memory_order_relaxed)) {
+			if (fl_atomic_cas("rr.queue.enq.claimed", &q->enq, &pos, pos + 1,
+			                  memory_order_relaxed, memory_order_relaxed)) {
 				uint64_t claimed = pos;
 
 				if (FL_FAULT("transport/rr/queue_publish")) {
@@ -178,9 +177,8 @@ rr_queue_push(struct rr_queue *q, uint64_t v)
 					return FL_EFAULT_INJECTED;
 				}
 				atomic_store_explicit(&c->val, v, memory_order_relaxed);
-				if (atomic_compare_exchange_strong_explicit(&c->seq, &claimed, pos + 1,
-				                                            memory_order_release,
-				                                            memory_order_relaxed))
+				if (fl_atomic_cas("rr.queue.published", &c->seq, &claimed, pos + 1,
+				                  memory_order_release, memory_order_relaxed))
 					return 0;
 				/* A reclaim took us for a dead producer: again. */
 				pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
@@ -209,10 +207,10 @@ rr_queue_pop(struct rr_queue *q, uint64_t *v)
 		int64_t dif = (int64_t)(seq - (pos + 1));
 
 		if (seq == (pos | RR_CELL_HOLE)) {
-			if (atomic_compare_exchange_weak_explicit(&q->deq, &pos, pos + 1,
-			                                          memory_order_relaxed,
-			                                          memory_order_relaxed)) {
-				atomic_store_explicit(&c->seq, pos + RR_QUEUE_CAP, memory_order_release);
+			if (fl_atomic_cas("rr.queue.deq.claimed", &q->deq, &pos, pos + 1,
+			                  memory_order_relaxed, memory_order_relaxed)) {
+				fl_atomic_store("rr.queue.cell.freed", &c->seq, pos + RR_QUEUE_CAP,
+				                memory_order_release);
 				pos++;
 			}
 		} else if (dif == 0) {
@@ -221,11 +219,10 @@ rr_queue_pop(struct rr_queue *q, uint64_t *v)
 			 * claim leaves nothing half-read behind (rr_queue_repair). */
 			uint64_t val = atomic_load_explicit(&c->val, memory_order_relaxed);
 
-			if (atomic_compare_exchange_weak_explicit(&q->deq, &pos, pos + 1,
-			                                          memory_order_relaxed,
-			                                          memory_order_relaxed)) {
-				atomic_store_explicit(&c->seq, pos + RR_QUEUE_CAP,
-				                      memory_order_release);
+			if (fl_atomic_cas("rr.queue.deq.claimed", &q->deq, &pos, pos + 1,
+			                  memory_order_relaxed, memory_order_relaxed)) {
+				fl_atomic_store("rr.queue.cell.freed", &c->seq, pos + RR_QUEUE_CAP,
+				                memory_order_release);
 				*v = val;
 				return 0;
 			}

@@ -382,7 +382,7 @@ note(FILE *f, const char *fmt, ...)
 }
 
 /* The first reason a run was not run, for the closing message. */
-static char first_not_run[512];
+static char first_not_run[1024];
 
 /* The fault rules of the scenario being run that fired in some run, and
  * its runs executed: what rules_never_fired is made of. */
