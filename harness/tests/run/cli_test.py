@@ -2463,6 +2463,8 @@ def case_list_points():
     check(used == sched, "scheduling points in the sources but not listed: %s; listed but not "
           "in the sources: %s", sorted(used - sched), sorted(sched - used))
     print("# %d fault points, %d scheduling points" % (len(faults), len(sched)))
+
+
 def use_after_free_case(scn, what, runs):
     """The harness finds a use-after-free window of faultline's own
     transport from a seed (sim, PCT): every run of `scn` must pass.  When
@@ -2610,6 +2612,7 @@ CASES = {
     "help": case_help,
     "list_points": case_list_points,
     "squatted_run_dirs": case_squatted_run_dirs,
+    "uaf_aio": case_uaf_aio,
 }
 
 KNOWN_BUGS = {
