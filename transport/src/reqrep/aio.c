@@ -27,7 +27,8 @@ struct fl_aio {
 	int result;
 	fl_msg *msg;
 	_Atomic int state;
-	fl_sock *sock;          /* while not idle */
+	fl_sock *sock;          /* while not idle (atomic: fl_aio_free and
+	                           fl_aio_cancel read it without the lock) */
 	fl_ctx *ctx;
 	fl_aio *next;           /* completion list */
 	int free_after_cb;
@@ -112,7 +113,7 @@ begin(fl_ctx *c, fl_aio *a)
 static void
 started(fl_ctx *c, fl_aio *a)
 {
-	a->sock = c->s;
+	__atomic_store_n(&a->sock, c->s, __ATOMIC_RELAXED);
 	a->ctx = c;
 	a->deadline_ns = a->timeout_ns != 0 ? fl_clock_now_ns() + a->timeout_ns : 0;
 	c->outstanding++;
@@ -162,6 +163,7 @@ fl_aio_alloc(fl_aio **out, void (*cb)(void *), void *arg)
 int
 fl_aio_free(fl_aio *a)
 {
+	fl_sock *s;
 	int st;
 
 	if (a == NULL)
@@ -171,7 +173,8 @@ fl_aio_free(fl_aio *a)
 		fl_obj_free(a, sizeof(*a), "fl_aio");
 		return 0;
 	}
-	if (st == AIO_CALLBACK && a->sock != NULL && on_worker(a->sock)) {
+	s = __atomic_load_n(&a->sock, __ATOMIC_RELAXED);
+	if (st == AIO_CALLBACK && s != NULL && on_worker(s)) {
 		a->free_after_cb = 1;
 		return 0;
 	}
@@ -201,7 +204,7 @@ fl_aio_wait(fl_aio *a)
 void
 fl_aio_cancel(fl_aio *a)
 {
-	fl_sock *s = a->sock;
+	fl_sock *s = __atomic_load_n(&a->sock, __ATOMIC_RELAXED);
 
 	if (atomic_load(&a->state) != AIO_PENDING || s == NULL)
 		return;
@@ -356,7 +359,7 @@ static void
 run_callback(fl_sock *s, fl_aio *a)
 {
 	fl_ctx *c = a->ctx;
-	int expect = AIO_CALLBACK, free_it;
+	int free_it;
 
 	fl_atomic_store("aio.state.callback", &a->state, AIO_CALLBACK, __ATOMIC_SEQ_CST);
 	if (a->cb != NULL)
@@ -365,9 +368,15 @@ run_callback(fl_sock *s, fl_aio *a)
 	fl_mutex_lock(&s->mu);
 	free_it = a->free_after_cb;
 	c->outstanding--;
-	if (fl_atomic_cas("aio.state.idle", &a->state, &expect, AIO_IDLE, __ATOMIC_SEQ_CST,
-	                  __ATOMIC_SEQ_CST))
-		a->sock = NULL;
+	/* Unless its callback started it again, the aio goes idle, and from
+	 * that store on its owner may free it or start it at once (issue 21:
+	 * sock was cleared after the store, into an aio the owner could have
+	 * freed).  So it is done with first.  Only this worker moves an aio
+	 * out of CALLBACK, so the state read and the store do not race. */
+	if (atomic_load(&a->state) == AIO_CALLBACK) {
+		__atomic_store_n(&a->sock, NULL, __ATOMIC_RELAXED);
+		fl_atomic_store("aio.state.idle", &a->state, AIO_IDLE, __ATOMIC_SEQ_CST);
+	}
 	if (c->deferred_free && c->outstanding == 0) {
 		unlink_ctx(s, c);
 		fl_obj_free(c, sizeof(*c), "fl_ctx");
