@@ -66,6 +66,7 @@ struct actor {
 	uint64_t deadline_ns;  /* IDLE: wake at this time (FL_DEADLINE_NONE: never) */
 	uint64_t idle_epoch;   /* IDLE: work epoch when it went to sleep */
 	uint64_t priority;     /* PCT: higher runs first */
+	uint64_t demoted_at_ns; /* PCT: when a change point demoted it */
 	uint64_t blocked_progress; /* BLOCKED: sim progress count when its lock try failed */
 	const char *last_point;
 	uint64_t parent;         /* the actor that started it (fl_thread_start), 0: none */
@@ -105,6 +106,14 @@ static struct fl_sim *the_sim; /* the running sim: platform ops have no other wa
 #define PCT_SCALE_MIN_LOG2 5u
 #define PCT_SCALE_CHOICES 8u
 #define DEFAULT_PCT_DEPTH 3u
+/* PCT: an actor a change point demoted is a thread the OS preempted, and
+ * a preempted thread stays off its CPU while time passes: for up to this
+ * much virtual time after its demotion, timers of the actors above it
+ * fire (time moves to their deadline) before it runs again, as on a busy
+ * machine a few time slices go by.  Without it a runnable actor held
+ * virtual time still, and a window that needs a peer's timer (an image
+ * freed a linger after its last reference went) could not be reached. */
+#define PCT_PREEMPT_NS (10ull * FL_NS_PER_MS)
 /* When every actor sleeps, time moves by a quantum that starts at the
  * longest park of the default idle strategy and doubles while no actor
  * reports work, capped by the earliest deadline; sleepers then re-check,
@@ -277,7 +286,25 @@ is_runnable(const struct fl_sim *s, const struct actor *a)
 	}
 }
 
-/* Pick the next actor, or NULL when none is runnable. */
+/* PCT: is there a sleeper whose deadline comes within the preemption of
+ * `best` (demoted, the highest runnable)?  Then time moves on first. */
+static bool
+preempted_wait(const struct fl_sim *s, const struct actor *best)
+{
+	uint64_t until = best->demoted_at_ns + PCT_PREEMPT_NS;
+
+	if (s->now_ns >= until)
+		return false;
+	for (size_t i = 0; i < s->nactors; i++) {
+		const struct actor *a = s->actors[i];
+		if (a->state == FL_ACTOR_IDLE && a->deadline_ns <= until && a->deadline_ns > s->now_ns)
+			return true;
+	}
+	return false;
+}
+
+/* Pick the next actor, or NULL when none is runnable (or, under PCT, the
+ * runnable ones are preempted while a timer is due: time moves). */
 static struct actor *
 pick(struct fl_sim *s)
 {
@@ -299,6 +326,8 @@ pick(struct fl_sim *s)
 		for (size_t i = 1; i < n; i++)
 			if (cand[i]->priority > best->priority)
 				best = cand[i];
+		if (best->priority < s->cfg.pct_depth && preempted_wait(s, best))
+			return NULL;
 		return best;
 	}
 	return cand[fl_choice_draw(s->cfg.choices, n)];
@@ -487,6 +516,7 @@ maybe_change_priority(struct fl_sim *s, struct actor *ran)
 	 * priority d-1-i, below every initial priority. */
 	while (s->changes_done < s->nchange && s->steps >= s->change_points[s->changes_done]) {
 		ran->priority = s->cfg.pct_depth - 1 - s->changes_done;
+		ran->demoted_at_ns = s->now_ns;
 		s->changes_done++;
 	}
 }
