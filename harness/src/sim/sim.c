@@ -82,6 +82,7 @@ struct fl_sim {
 	const void *asan_sched_bottom; /* ASan: the scheduler's stack */
 	size_t asan_sched_size;
 	uint64_t now_ns;
+	uint64_t preempt_until; /* PCT: pick() chose to let time move here */
 	uint64_t work_epoch;   /* bumped whenever an actor reports work */
 	uint64_t quantum_ns;   /* next time step when every actor sleeps */
 	uint64_t recheck_at;   /* when every sleeper re-checks next; 0: now + quantum */
@@ -286,21 +287,23 @@ is_runnable(const struct fl_sim *s, const struct actor *a)
 	}
 }
 
-/* PCT: is there a sleeper whose deadline comes within the preemption of
- * `best` (demoted, the highest runnable)?  Then time moves on first. */
-static bool
+/* PCT: the earliest deadline of a sleeper that comes within the
+ * preemption of `best` (demoted, the highest runnable actor), or 0: time
+ * moves there before `best` runs. */
+static uint64_t
 preempted_wait(const struct fl_sim *s, const struct actor *best)
 {
-	uint64_t until = best->demoted_at_ns + PCT_PREEMPT_NS;
+	uint64_t until = best->demoted_at_ns + PCT_PREEMPT_NS, first = 0;
 
 	if (s->now_ns >= until)
-		return false;
+		return 0;
 	for (size_t i = 0; i < s->nactors; i++) {
 		const struct actor *a = s->actors[i];
-		if (a->state == FL_ACTOR_IDLE && a->deadline_ns <= until && a->deadline_ns > s->now_ns)
-			return true;
+		if (a->state == FL_ACTOR_IDLE && a->deadline_ns <= until &&
+		    a->deadline_ns > s->now_ns && (first == 0 || a->deadline_ns < first))
+			first = a->deadline_ns;
 	}
-	return false;
+	return first;
 }
 
 /* Pick the next actor, or NULL when none is runnable (or, under PCT, the
@@ -326,7 +329,8 @@ pick(struct fl_sim *s)
 		for (size_t i = 1; i < n; i++)
 			if (cand[i]->priority > best->priority)
 				best = cand[i];
-		if (best->priority < s->cfg.pct_depth && preempted_wait(s, best))
+		if (best->priority < s->cfg.pct_depth &&
+		    (s->preempt_until = preempted_wait(s, best)) != 0)
 			return NULL;
 		return best;
 	}
@@ -582,6 +586,12 @@ fl_sim_run(struct fl_sim *s, struct fl_sim_result *res)
 			break;
 		}
 		a = pick(s);
+		if (a == NULL && s->preempt_until != 0) {
+			/* Preempted actors wait: the next timer fires. */
+			s->now_ns = s->preempt_until;
+			s->preempt_until = 0;
+			continue;
+		}
 		if (a == NULL) {
 			if (!advance_time(s)) {
 				verdict = FL_SIM_DEADLOCK;
