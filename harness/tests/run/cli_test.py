@@ -2493,6 +2493,15 @@ def case_uaf_aio():
     use_after_free_case("harness/tests/run/scenarios/aio-free-after-idle.yaml", "fl_aio", 40)
 
 
+def case_uaf_image():
+    """Issue 21, race 1: fl_image_release read img->c after the CAS that
+    dropped the last reference, when the conductor may free the image a
+    linger later (found under PCT once a demoted actor stays preempted
+    while the conductor's timer fires)."""
+    use_after_free_case("harness/tests/run/scenarios/image-free-after-release.yaml",
+                        "fl_image", 600)
+
+
 OTHER_UID = 65534  # nobody
 
 
@@ -2613,6 +2622,7 @@ CASES = {
     "list_points": case_list_points,
     "squatted_run_dirs": case_squatted_run_dirs,
     "uaf_aio": case_uaf_aio,
+    "uaf_image": case_uaf_image,
 }
 
 KNOWN_BUGS = {
