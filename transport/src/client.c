@@ -1327,6 +1327,10 @@ fl_image_release(fl_image *img)
 
 	if (img == NULL)
 		return FL_EINVAL;
+	/* Read before the last reference goes: from then on the conductor may
+	 * free img (TSan: the gauge's img->c read raced with image_free; the
+	 * harness finds the window too: cli_uaf_image). */
+	c = img->c;
 	FL_SCHED_POINT("image.release");
 	r = __atomic_load_n(&img->refs, __ATOMIC_ACQUIRE);
 	do {
@@ -1334,7 +1338,6 @@ fl_image_release(fl_image *img)
 			return FL_ESTALE;
 	} while (!fl_atomic_cas("image.ref.dropped", &img->refs, &r, r - 1, __ATOMIC_ACQ_REL,
 	                        __ATOMIC_ACQUIRE));
-	c = img->c;
 	__atomic_fetch_sub(&c->rec->image_refs_held, 1, __ATOMIC_RELAXED);
 	return 0;
 }
