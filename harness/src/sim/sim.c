@@ -435,7 +435,9 @@ op_sched_point(void *arg, const char *name)
 /* After an atomic operation that changed shared state: an actor that
  * polls for a change (an aio's owner waiting for it to go idle, a
  * conductor) would see it now, not a park later, so sleepers may look
- * again; then it is an ordinary point. */
+ * again; then it is an ordinary point.  It is not work: the re-check
+ * quantum keeps growing, or a poller whose every pass counts itself a
+ * reader (an atomic add) would hold time to 1 ms steps. */
 static void
 op_state_changed(void *arg, const char *name)
 {
@@ -443,7 +445,7 @@ op_state_changed(void *arg, const char *name)
 
 	if (s->current == NULL)
 		return;
-	note_work(s);
+	s->work_epoch++;
 	op_sched_point(arg, name);
 }
 
