@@ -35,6 +35,7 @@
 #include "run/faults.h"
 #include "run/run_internal.h"
 #include "run/runner.h"
+#include "run/sanitizer.h"
 
 #define FL_STR_(x) #x
 #define FL_STR(x) FL_STR_(x)
@@ -58,6 +59,7 @@ struct child_arg {
 	const struct fl_scenario *s;
 	const struct fl_runner_opts *o;
 	const char *ns;
+	const char *san_dir;      /* the run's sanitizer report directory, or NULL */
 };
 
 /* For the crash handler: what to send when the code under test dies. */
@@ -68,6 +70,7 @@ static struct run *the_run;
 static size_t
 crash_text_add(char *buf, size_t len, size_t at, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+static void list_actor_ops(const struct run *r, char *buf, size_t len);
 
 static size_t
 crash_text_add(char *buf, size_t len, size_t at, const char *fmt, ...)
@@ -110,14 +113,12 @@ crash_handler(int sig, siginfo_t *si, void *uctx)
 			                   n ? ": " : "", what, name ? "actor " : "",
 			                   name ? name : "another thread");
 		}
-		for (size_t i = 0, k = 0; the_run != NULL && i < the_run->s->actor_count; i++) {
-			const struct actor_run *ar = &the_run->actors[i];
-			if (ar->finished || ar->op < 0 || (size_t)ar->op >= ar->a->op_count)
-				continue;
-			n = crash_text_add(text, sizeof(text), n, "%s%s in %s (line %d)",
-			                   k++ > 0 ? ", " : n > 0 ? "; actors: " : "actors: ", ar->a->name,
-			                   fl_scenario_op_name(ar->a->ops[ar->op].kind),
-			                   ar->a->ops[ar->op].line);
+		if (the_run != NULL) {
+			n = crash_text_add(text, sizeof(text), n, "%sactors:", n > 0 ? "; " : "");
+			if (n < sizeof(text)) {
+				list_actor_ops(the_run, text + n, sizeof(text) - n);
+				n = strlen(text);
+			}
 		}
 		if (n > 0)
 			fl_sandbox_frame_write(crash_fd, TAG_CRASH, text,
@@ -186,6 +187,68 @@ current_actor(struct run *r)
 		if (strcmp(r->actors[i].a->name, name) == 0)
 			return &r->actors[i];
 	return NULL;
+}
+
+/* Appends " a in request (line 12), b finished, ..." for every actor of
+ * r to buf: what a sanitizer report or a crash says of the actors.  Only
+ * reads the shared run, from a dying process: not instrumented for
+ * ThreadSanitizer, because the actors may still be writing their ops. */
+static void __attribute__((no_sanitize("thread")))
+list_actor_ops(const struct run *r, char *buf, size_t len)
+{
+	size_t off;
+	int n = 0;
+
+	for (size_t i = 0; n >= 0 && (off = (size_t)n) < len && i < r->s->actor_count; i++) {
+		const struct actor_run *ar = &r->actors[i];
+		int op = ar->op;
+
+		if (ar->crashed)
+			n = snprintf(buf + off, len - off, "%s %s crashed", i ? "," : "", ar->a->name);
+		else if (ar->finished)
+			n = snprintf(buf + off, len - off, "%s %s finished", i ? "," : "", ar->a->name);
+		else if (op >= 0 && (size_t)op < ar->a->op_count)
+			n = snprintf(buf + off, len - off, "%s %s in %s (line %d)", i ? "," : "",
+			             ar->a->name, fl_scenario_op_name(ar->a->ops[op].kind),
+			             ar->a->ops[op].line);
+		else
+			n = snprintf(buf + off, len - off, "%s %s not started", i ? "," : "", ar->a->name);
+		if (n >= 0)
+			n += (int)off;
+	}
+}
+
+/*
+ * What a sanitizer report leaves beside itself (sanitizer.c): where it was
+ * made and the op each actor was in.  Called in the process that reported,
+ * as it dies inside the runtime (or after a leak check), so it only reads
+ * the shared run: not instrumented for ThreadSanitizer, because the actors
+ * are still writing their ops.
+ */
+static void __attribute__((no_sanitize("thread")))
+describe_ops(char *buf, size_t len, bool leak_check)
+{
+	struct run *r = the_run;
+	struct actor_run *me;
+	int n;
+
+	if (r == NULL) {
+		/* The run's process checks for leaks once the run is gone. */
+		snprintf(buf, len, leak_check ? "leak check at the end of the run; every actor done"
+		                              : "outside any run");
+		return;
+	}
+	me = current_actor(r);
+	if (leak_check)
+		n = snprintf(buf, len, "leak check at the end of %s%s%s; actors:",
+		             proc_actor != NULL ? "actor " : "the run",
+		             proc_actor != NULL ? proc_actor->a->name : "",
+		             proc_actor != NULL ? "'s process" : "");
+	else
+		n = snprintf(buf, len, "reported in %s%s; actors:", me != NULL ? "actor " : "the driver",
+		             me != NULL ? me->a->name : "");
+	if (n >= 0 && (size_t)n < len)
+		list_actor_ops(r, buf + n, len - (size_t)n);
 }
 
 /* A fault fired: counted for the point, and for the actor whose operation
@@ -557,6 +620,8 @@ proc_actor_main(struct actor_run *ar)
 	proc_actor = ar;
 	interp_actor_main(ar);
 	fflush(NULL);
+	/* _exit skips LeakSanitizer's check at exit: this process's own. */
+	san_leak_check();
 	_exit(0);
 }
 
@@ -646,6 +711,18 @@ run_processes(struct run *r)
 	return rv;
 }
 
+/* A sim actor crashed in the run (its coroutine abandoned mid-op). */
+static bool
+sim_crashed(const struct run *r)
+{
+	if (r->s->mode != FL_SCN_MODE_SIM)
+		return false;
+	for (size_t i = 0; i < r->s->actor_count; i++)
+		if (r->actors[i].crashed)
+			return true;
+	return false;
+}
+
 static int
 child_main(void *arg, int out_fd)
 {
@@ -659,6 +736,7 @@ child_main(void *arg, int out_fd)
 	struct fl_sim_config cfg = { 0 };
 	struct fl_sim_result res = { 0 };
 	enum fl_verdict v = FL_VERDICT_PASS;
+	bool leaked;
 	int rv;
 
 	if (r == MAP_FAILED)
@@ -666,6 +744,10 @@ child_main(void *arg, int out_fd)
 	memset(r, 0, sizeof(*r));
 	r->s = s;
 	the_run = r;
+	/* The run's heap is reachable from here (LeakSanitizer does not scan
+	 * mappings it was not told of); reports go to the run's directory. */
+	san_root_region(r, sizeof(*r), true);
+	san_run_begin(ca->san_dir, describe_ops);
 	snprintf(r->ns, sizeof(r->ns), "%s", ca->ns);
 	snprintf(r->dir, sizeof(r->dir), "/dev/shm/faultline-%s", r->ns);
 	r->liveness_ns = (uint64_t)s->driver.client_liveness_ms * FL_NS_PER_MS;
@@ -770,6 +852,16 @@ done:
 	 * have freed is freed here (the runs of a sweep of driver faults
 	 * under --valgrind leaked it: property memcheck). */
 	fl_sim_free(sim);
+	/* LeakSanitizer: the run is over and torn down, so a heap block that
+	 * nothing reaches now, not even the run's own tables (a root region),
+	 * is a leak.  (The check at exit never runs: the run's process
+	 * _exits, or is the worker.)  The parent reads the report; a worker
+	 * retires rather than report the same blocks again.  Not after a
+	 * crash under sim: what the crashed actor held only on its stack
+	 * (mapped by the sim, which LeakSanitizer does not scan) is what a
+	 * dead process loses with its memory, not a leak, and cannot be told
+	 * from one. */
+	leaked = !sim_crashed(r) && san_leak_check();
 	free(r->objs);
 	free(r->socks);
 	free(r->sent);
@@ -786,9 +878,10 @@ done:
 	crash_choices = NULL;
 	fl_faults_free(r->faults);
 	fl_choice_free(r->choices);
+	san_root_region(r, sizeof(*r), false);
 	the_run = NULL;
 	munmap(r, sizeof(*r));
-	return rv;
+	return leaked ? 1 : rv;
 }
 
 /*
@@ -811,6 +904,7 @@ struct worker_req {
 	uint8_t check_each_step;
 	uint8_t count_hits;
 	char ns[64];
+	char san_dir[256];        /* the run's sanitizer report directory, or "" */
 };
 
 /* fl_runner_set_stop: when it reads non-zero, runs are cut short. */
@@ -875,6 +969,8 @@ worker_main(const struct fl_scenario *s, int fd)
 		if (fl_runner_read_full(fd, &q, sizeof(q)) != 0)
 			_exit(0);
 		q.ns[sizeof(q.ns) - 1] = '\0';
+		q.san_dir[sizeof(q.san_dir) - 1] = '\0';
+		ca.san_dir = q.san_dir[0] != '\0' ? q.san_dir : NULL;
 		fl_sandbox_frame_write(fd, TAG_BEGIN, NULL, 0);
 		o.seed = q.seed;
 		o.timeout_ms = q.timeout_ms;
@@ -974,7 +1070,7 @@ has_end(const uint8_t *buf, size_t len, int32_t end[2])
  * FL_EIO when no worker could be started or reached (the caller forks). */
 static int
 worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o, const char *ns,
-           uint64_t timeout_ms, struct fl_sandbox_result *sr)
+           const char *san_dir, uint64_t timeout_ms, struct fl_sandbox_result *sr)
 {
 	struct worker_req q = { .seed = o->seed, .timeout_ms = o->timeout_ms,
 	                        .pct_steps = o->pct_steps, .check_each_step = o->check_each_step,
@@ -996,6 +1092,7 @@ worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o, const ch
 	if (worker.pid <= 0 && worker_start(s) != 0)
 		return FL_EIO;
 	snprintf(q.ns, sizeof(q.ns), "%s", ns);
+	snprintf(q.san_dir, sizeof(q.san_dir), "%s", san_dir != NULL ? san_dir : "");
 	if (send(worker.fd, &q, sizeof(q), MSG_NOSIGNAL) != (ssize_t)sizeof(q)) {
 		worker_stop(true);
 		return FL_EIO;
@@ -1084,7 +1181,7 @@ int
 fl_runner_child_main(const struct fl_scenario *s, const struct fl_runner_opts *o, const char *ns,
                      int fd)
 {
-	struct child_arg ca = { .s = s, .o = o, .ns = ns };
+	struct child_arg ca = { .s = s, .o = o, .ns = ns, .san_dir = o->san_dir };
 
 	return child_main(&ca, fd);
 }
@@ -1184,6 +1281,8 @@ exec_child(void *arg, int out_fd)
 	argv[n++] = o->sweep_persistent ? "1" : "0";
 	argv[n++] = NULL;
 	fcntl(out_fd, F_SETFD, 0); /* the exec'd run writes its frames here */
+	if (ca->san_dir != NULL)
+		setenv(FL_RUNNER_SAN_DIR_ENV, ca->san_dir, 1);
 	if (needs_preload(ca->s) && (pre = posix_preload()) != NULL)
 		setenv("LD_PRELOAD", pre, 1);
 	execv(argv[0], (char *const *)argv);
@@ -1198,14 +1297,14 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	struct fl_sandbox_opts so = { .timeout_ms = o->timeout_ms ? o->timeout_ms : 60000,
 	                             .max_payload = 256u << 20 };
 	struct fl_sandbox_result sr;
-	char ns[64], dir[128];
+	char ns[64], dir[128], san_dir[256] = "", san_detail[512];
 	struct child_arg ca = { .s = s, .o = o, .ns = ns };
 	size_t pos = 0;
 	uint32_t tag, len;
 	const uint8_t *data;
 	struct stat st;
 	char crash_where[600] = "";
-	int rv, tries;
+	int rv, tries, san;
 
 	memset(out, 0, sizeof(*out));
 	if (stop_requested()) {
@@ -1231,18 +1330,32 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 			return FL_EEXIST;
 		}
 	}
+	/* A sanitizer build: the run's reports go to a directory of its own,
+	 * read once it is over.  Without one, a report could not fail the
+	 * run: the harness cannot run it. */
+	if (san_enabled()) {
+		if (san_dir_make(san_dir, sizeof(san_dir)) != 0) {
+			fprintf(stderr, "faultline: cannot make a directory for the run's sanitizer "
+			                "reports: %s\n", strerror(errno));
+			return FL_EIO;
+		}
+		ca.san_dir = san_dir;
+	}
 	fflush(NULL);
 	/* Plain seeded sim runs go to the persistent worker; replays, sweep
 	 * runs and the other modes fork a child each. */
 	rv = FL_EIO;
 	if (s->mode == FL_SCN_MODE_SIM && !o->replaying && o->sweep_point == NULL && !o->fork_each &&
 	    o->valgrind == NULL)
-		rv = worker_run(s, o, ns, so.timeout_ms, &sr);
+		rv = worker_run(s, o, ns, ca.san_dir, so.timeout_ms, &sr);
 	if (rv != 0)
 		rv = fl_sandbox_run(&so, o->valgrind != NULL || needs_preload(s) ? exec_child : child_main,
 		                    &ca, &sr);
-	if (rv != 0)
+	if (rv != 0) {
+		if (ca.san_dir != NULL)
+			(void)san_collect(san_dir, NULL, san_detail, sizeof(san_detail));
 		return rv;
+	}
 	/* A crashed or killed child could not clean up: the harness does. */
 	remove_run_dir(ns);
 
@@ -1339,6 +1452,20 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 		snprintf(out->detail, sizeof(out->detail),
 		         "the run's own process (driver thread): memcheck found errors or definite leaks; see %s/memcheck-%s-<pid>.log",
 		         o->valgrind_log_dir ? o->valgrind_log_dir : ".", ns);
+	}
+	/* A sanitizer's report is the verdict, whatever the run's own checks
+	 * said: the code did something undefined, or leaked, or raced, and
+	 * what followed (a pass, a crash, a hang) is not to be trusted.
+	 * Reports that cannot be read leave the run unjudged ("harness":
+	 * not run), never a pass. */
+	san = ca.san_dir != NULL ? san_collect(san_dir, o->sanitizer_report, san_detail,
+	                                       sizeof(san_detail))
+	                         : 0;
+	if (san != 0 && !out->stopped) {
+		out->verdict = FL_VERDICT_FAIL;
+		out->signal = 0;
+		snprintf(out->property, sizeof(out->property), san > 0 ? "sanitizer" : "harness");
+		snprintf(out->detail, sizeof(out->detail), "%s", san_detail);
 	}
 	if (out->verdict == FL_VERDICT_CRASH) {
 		snprintf(out->property, sizeof(out->property), "no_unexpected_signal");

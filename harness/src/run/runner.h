@@ -48,6 +48,12 @@ struct fl_runner_opts {
 	bool count_hits;          /* count every fault point's hits (outcome.hits)
 	                           * even when no rule is set: libfiu is armed for
 	                           * every point, which costs every hit a lookup */
+	/* A sanitizer build (ASan, UBSan, LSan, TSan): a report in the run
+	 * fails it ("sanitizer"); the reports are written to
+	 * sanitizer_report (NULL: not kept), which the detail names. */
+	const char *sanitizer_report;
+	const char *san_dir;      /* internal: the run's report directory, for
+	                           * the exec'd run (`faultline __run`) */
 };
 
 struct fl_runner_outcome {
@@ -94,6 +100,10 @@ int fl_runner_read_full(int fd, void *buf, size_t len);
  * runs that are re-executed rather than forked: --valgrind, and scenarios
  * with posix/ faults (which need libfiu's POSIX preload loaded at exec). */
 void fl_runner_set_self(const char *exe);
+
+/* The environment variable that hands an exec'd run (`faultline __run`)
+ * its sanitizer report directory (fl_runner_opts.san_dir). */
+#define FL_RUNNER_SAN_DIR_ENV "FL_RUN_SANITIZER_DIR"
 
 /* Exit status memcheck gives a process with errors or definite leaks. */
 #define FL_RUNNER_MEMCHECK_EXIT 97

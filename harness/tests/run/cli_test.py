@@ -4,11 +4,15 @@
 Each case runs the faultline executable on scenario files and checks its
 exit status, its reports (--json, --junit) and its traces.  Every case
 writes its traces and reports into its own temporary directory and checks
-that no /dev/shm/faultline-* entry of its own runs is left behind.
+that no /dev/shm/faultline-* entry of its own runs is left behind (nor, in
+a sanitizer build, a run's report directory).
 
 usage: cli_test.py FAULTLINE SOURCE_ROOT [CASE...]
 (no CASE: every case but the known-bug ones, which must be named)
-Exit status: 0 all passed, 1 a case failed, 77 skipped (meson).
+FL_BUILD_SANITIZE in the environment: the build's b_sanitize (meson passes
+it), which the sanitizer cases need.
+Exit status: 0 all passed, 1 a case failed, 77 skipped (meson: every case
+named was skipped).
 """
 import json
 import os
@@ -31,8 +35,29 @@ FAILING_PROPERTY = "operations"
 CMD_TIMEOUT = 120
 
 
+# The build's -Db_sanitize ("address,undefined", "thread", "none"), from
+# meson (get_option('b_sanitize')).
+SANITIZE = os.environ.get("FL_BUILD_SANITIZE", "none")
+
+
+def under_sanitizer():
+    """The sanitizer this faultline runs under ("AddressSanitizer",
+    "ThreadSanitizer"), or None.  Their runtimes reserve terabytes of
+    shadow address space (no RLIMIT_AS cap holds them) and must come first
+    among preloaded libraries (libfiu's POSIX preload cannot)."""
+    if os.environ.get("FL_UNDER_ASAN") or "address" in SANITIZE.split(","):
+        return "AddressSanitizer"
+    if "thread" in SANITIZE.split(","):
+        return "ThreadSanitizer"
+    return None
+
+
 class Failure(Exception):
     pass
+
+
+class Skip(Exception):
+    """The case does not apply to this build (meson: exit 77)."""
 
 
 def check(cond, fmt, *args):
@@ -100,6 +125,20 @@ def shm_leaks(before, first_pid, last_pid):
     return leaks
 
 
+def san_dirs_left(pid):
+    """A sanitizer build's per-run report directories the CLI process
+    `pid` made and left (sanitizer.c: TMPDIR/faultline-san-<pid>-XXXXXX;
+    each is removed when its run is over)."""
+    tmp = os.environ.get("TMPDIR", "")
+    if not tmp.startswith("/") or len(tmp) > 200:
+        tmp = "/tmp"
+    prefix = "faultline-san-%d-" % pid
+    try:
+        return [e for e in os.listdir(tmp) if e.startswith(prefix)]
+    except OSError:
+        return []
+
+
 def run(args, expect=None, stdin=None, env=None, nofile=None, cwd=None):
     """Run faultline with args (in cwd, default the source root); check the
     exit status (expect: int or set) and that the command left no /dev/shm
@@ -133,6 +172,8 @@ def run(args, expect=None, stdin=None, env=None, nofile=None, cwd=None):
         wait_until(lambda: not shm_leaks(before, p.pid, last), 10)
         leaks = shm_leaks(before, p.pid, last)
     check(not leaks, "faultline %s left /dev/shm entries: %s", " ".join(args), leaks)
+    left = san_dirs_left(p.pid)
+    check(not left, "faultline %s left sanitizer report directories: %s", " ".join(args), left)
     if expect is not None:
         ok = p.returncode in expect if isinstance(expect, (set, tuple, list)) else p.returncode == expect
         check(ok, "faultline %s: exit %d, expected %s\nstdout:\n%s\nstderr:\n%s",
@@ -299,7 +340,7 @@ actors:
     ops:
       - add_subscription: {channel: ipc, stream: 1, as: sub}
       - lookup_image: {sub: sub, from: pub, impl: b1_nope}
-""", 11, "unknown image lookup implementation 'b1_nope' (one of: b1_leaky, b1_correct, memcheck_heap_leak)"),
+""", 11, "unknown image lookup implementation 'b1_nope' (one of: b1_leaky, b1_correct, memcheck_heap_leak, sanitizer_heap_overflow, sanitizer_data_race)"),
     ("unknown-key", """name: bad
 description: unknown key in an actor
 mode: sim
@@ -1071,6 +1112,10 @@ def case_valgrind():
     if shutil.which("valgrind") is None:
         print("# valgrind not on PATH: case skipped")
         return
+    if SANITIZE != "none":
+        # memcheck cannot run a sanitizer's program, and LeakSanitizer
+        # fails the planted leak without it (case sanitizer_overflow).
+        raise Skip("a sanitizer build (b_sanitize=%s): valgrind cannot run it" % SANITIZE)
     scn = "harness/tests/run/scenarios/memcheck-heap-leak.yaml"
     run_json(scn, ["--seed", "1", "--runs", "1"], "vg-plain", 0)
     rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "1", "--valgrind"], "vg-leak", 1)
@@ -1324,10 +1369,11 @@ def case_posix_preload():
     replays to the same verdict, and the same file without its fault
     passes.  Outside proc mode, or without the preload library, the
     scenario is skipped with the reason."""
-    if os.environ.get("FL_UNDER_ASAN"):
-        # ASan's runtime must come first among preloaded libraries, and
-        # libfiu's POSIX preload is put in LD_PRELOAD by the re-exec.
-        print("# under AddressSanitizer: the POSIX preload cannot load first; case skipped")
+    if under_sanitizer():
+        # The sanitizer's runtime must come first among preloaded
+        # libraries, and libfiu's POSIX preload is put in LD_PRELOAD by
+        # the re-exec.
+        print("# under %s: the POSIX preload cannot load first; case skipped" % under_sanitizer())
         return
     scn = "harness/tests/run/scenarios/posix-open-image.yaml"
     rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "2"], "posix", 1)
@@ -1347,6 +1393,120 @@ def case_posix_preload():
     check("need proc mode" in out + err, "sim mode not refused: %s%s", out, err)
     _, out, err = run(["run", src(scn), "--runs", "1"], env={"FL_FIU_POSIX_PRELOAD": "/nonexistent.so"})
     check("fiu-utils" in out + err, "a missing preload is not named: %s%s", out, err)
+
+
+def sanitizer_run(scn, extra, name):
+    """Runs scn expecting every run to fail with property sanitizer; checks
+    what every such failure must say (the report's path, beside the trace,
+    in the text output and the detail; the trace recording the build's
+    sanitizers) and returns the JSON runs."""
+    rep, out, err = run_json(scn, extra, name, 1)
+    check(rep["runs"], "no run: %s%s", out, err)
+    for r in rep["runs"]:
+        detail = r["detail"] or ""
+        check(r["verdict"] == "fail" and r["property"] == "sanitizer",
+              "run %s: %s %s: %s", r["seed"], r["verdict"], r["property"], detail)
+        m = re.search(r"; report (\S+\.sanitizer\.log)$", detail)
+        check(m is not None, "the detail does not end with the report's path: %r", detail)
+        path = m.group(1)
+        check(os.path.isfile(path) and os.path.getsize(path) > 0, "no report at %s", path)
+        check(r["trace"] and os.path.dirname(path) == os.path.dirname(r["trace"]) and
+              os.path.basename(path)[:-len(".sanitizer.log")] ==
+              os.path.basename(r["trace"])[:-len(".trace")],
+              "the report %s is not named after the trace %s", path, r["trace"])
+        check(path in out, "the text output does not name the report %s:\n%s", path, out)
+        with open(r["trace"]) as f:
+            trace = f.read()
+        check("\nproperty sanitizer\n" in trace and "\nsanitizer %s\n" % SANITIZE in trace,
+              "the trace does not record the verdict and the build's sanitizers:\n%s", trace)
+    return rep["runs"]
+
+
+def clean_copy(scn, impl, name):
+    """scn with its planted helper swapped for the correct one (b1_correct):
+    the same run without the bug."""
+    with open(src(scn)) as f:
+        text = f.read()
+    check(impl in text, "%s does not use %s", scn, impl)
+    path = os.path.join(tdir(name), name + ".yaml")
+    with open(path, "w") as f:
+        f.write(re.sub(r"(?m)^name: \S+", "name: " + name, text.replace(impl, "b1_correct")))
+    return path
+
+
+def case_sanitizer_overflow():
+    """A sanitizer report is a verdict (AddressSanitizer build): one byte
+    written past a heap block inside an op (sanitizer-heap-overflow, which
+    passes in a plain build) fails every run, in sim (the worker), proc (a
+    process actor) and stress mode, with property sanitizer naming
+    heap-buffer-overflow, the fixture's frame, the op the actor was in and
+    the report beside the trace; the trace replays to the same verdict; a
+    process actor's planted leak (memcheck-heap-leak) fails with
+    LeakSanitizer; the same runs without the bug pass."""
+    if "address" not in SANITIZE.split(","):
+        raise Skip("not an AddressSanitizer build (b_sanitize=%s)" % SANITIZE)
+    scn = "harness/tests/run/scenarios/sanitizer-heap-overflow.yaml"
+    for mode in ("sim", "proc", "stress"):
+        runs = sanitizer_run(scn, ["--seed", "1", "--runs", "2", "--mode", mode], "asan-" + mode)
+        for r in runs:
+            detail = r["detail"]
+            check(detail.startswith("AddressSanitizer: heap-buffer-overflow at "
+                                    "sanitizer_image_position_overflow (")
+                  and re.search(r"fixtures/sanitizer_helpers\.c:\d+\)", detail),
+                  "%s run %s: the detail does not name the overflow and the fixture's frame: %r",
+                  mode, r["seed"], detail)
+            check("reported in actor loner; actors: loner in lookup_image (line 18)" in detail,
+                  "%s run %s: the detail does not name the actor's op: %r", mode, r["seed"], detail)
+            with open(re.search(r"report (\S+)$", detail).group(1)) as f:
+                check("ERROR: AddressSanitizer: heap-buffer-overflow" in f.read(),
+                      "the report is not ASan's")
+    rc, out, err = run(["replay", runs[0]["trace"]], 0)
+    check("fail sanitizer: AddressSanitizer: heap-buffer-overflow" in out and "same verdict" in out,
+          "replay did not reproduce the sanitizer verdict:\n%s%s", out, err)
+    check(os.path.isfile(runs[0]["trace"][:-len(".trace")] + ".replay.sanitizer.log"),
+          "the replay's report is not beside the trace")
+    # LeakSanitizer: a block a process actor leaks (checked as it exits).
+    runs = sanitizer_run("harness/tests/run/scenarios/memcheck-heap-leak.yaml",
+                         ["--seed", "1", "--runs", "1"], "lsan")
+    check(runs[0]["detail"].startswith("LeakSanitizer: detected memory leaks at "
+                                       "memcheck_image_position_heap_leak (") and
+          "leak check at the end of actor loner's process" in runs[0]["detail"],
+          "the leak's detail: %r", runs[0]["detail"])
+    # No report, no verdict: the same runs with the correct helper pass.
+    clean = clean_copy(scn, "sanitizer_heap_overflow", "asan-clean")
+    for mode in ("sim", "proc", "stress"):
+        rep, _, _ = run_json(clean, ["--seed", "1", "--runs", "3", "--mode", mode],
+                             "asan-clean-" + mode, 0)
+        check(rep["summary"]["passed"] == 3, "%s: %s", mode, verdict_counts(rep))
+
+
+def case_sanitizer_race():
+    """A sanitizer report is a verdict (ThreadSanitizer build): two free
+    threads (stress mode) writing one plain global in an op
+    (sanitizer-data-race, which passes in a plain build) fail every run
+    with property sanitizer naming a data race, the fixture's frame and
+    the op the reporting actor was in, the report beside the trace; the
+    trace replays to the same verdict; the same runs without the race
+    pass."""
+    if "thread" not in SANITIZE.split(","):
+        raise Skip("not a ThreadSanitizer build (b_sanitize=%s)" % SANITIZE)
+    scn = "harness/tests/run/scenarios/sanitizer-data-race.yaml"
+    runs = sanitizer_run(scn, ["--seed", "1", "--runs", "3"], "tsan")
+    for r in runs:
+        detail = r["detail"]
+        check(detail.startswith("ThreadSanitizer: data race at sanitizer_image_position_race (")
+              and re.search(r"fixtures/sanitizer_helpers\.c:\d+\)", detail),
+              "run %s: the detail does not name the race and the fixture's frame: %r",
+              r["seed"], detail)
+        m = re.search(r"reported in actor (left|right); actors: (.*); report ", detail)
+        check(m is not None and "%s in lookup_image (line " % m.group(1) in m.group(2),
+              "run %s: the detail does not name the reporting actor's op: %r", r["seed"], detail)
+    rc, out, err = run(["replay", runs[0]["trace"]], 0)
+    check("fail sanitizer: ThreadSanitizer: data race" in out and "same verdict" in out,
+          "replay did not reproduce the sanitizer verdict:\n%s%s", out, err)
+    clean = clean_copy(scn, "sanitizer_data_race", "tsan-clean")
+    rep, _, _ = run_json(clean, ["--seed", "1", "--runs", "5"], "tsan-clean", 0)
+    check(rep["summary"]["passed"] == 5, "%s", verdict_counts(rep))
 
 
 # --- known bugs --------------------------------------------------------------
@@ -1463,10 +1623,10 @@ def case_bad_trace():
     path = os.path.join(d, "count.trace")
     with open(path, "w") as f:
         f.write(re.sub(r"(?ms)^choices \d+$.*", "choices 268435456\n1 2\nend\n", text))
-    if os.environ.get("FL_UNDER_ASAN"):
-        # ASan reserves terabytes of shadow address space: no RLIMIT_AS
-        # cap can hold it.  The count check itself is the same.
-        print("# under AddressSanitizer: no address-space cap for the count trace")
+    if under_sanitizer():
+        # ASan and TSan reserve terabytes of shadow address space: no
+        # RLIMIT_AS cap can hold them.  The count check itself is the same.
+        print("# under %s: no address-space cap for the count trace" % under_sanitizer())
         return
     import resource
     cap = 1 << 30
@@ -1790,8 +1950,8 @@ def case_fork_fails():
     whose actor could not be forked gets a verdict (no false deadlock of
     the actors that did start, no trace), the exit status is 2, never 0,
     and /dev/shm is clean."""
-    if os.environ.get("FL_UNDER_ASAN"):
-        print("# under AddressSanitizer: libfiu's preload cannot load first; case skipped")
+    if under_sanitizer():
+        print("# under %s: libfiu's preload cannot load first; case skipped" % under_sanitizer())
         return
     import shutil
     fiu_run = shutil.which("fiu-run")
@@ -2623,6 +2783,8 @@ CASES = {
     "squatted_run_dirs": case_squatted_run_dirs,
     "uaf_aio": case_uaf_aio,
     "uaf_image": case_uaf_image,
+    "sanitizer_overflow": case_sanitizer_overflow,
+    "sanitizer_race": case_sanitizer_race,
 }
 
 KNOWN_BUGS = {
@@ -2639,7 +2801,7 @@ def main():
         return 2
     FL, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     names = sys.argv[3:] or list(CASES)
-    failed = 0
+    failed = skipped = 0
     with tempfile.TemporaryDirectory(prefix="faultline-cli-test-") as tmp:
         TMP = tmp
         for name in names:
@@ -2651,10 +2813,15 @@ def main():
             try:
                 fn()
                 print("ok - %s" % name)
+            except Skip as e:
+                skipped += 1
+                print("ok - %s # SKIP %s" % (name, e))
             except Failure as e:
                 failed += 1
                 print("not ok - %s\n%s" % (name, e))
-    return 1 if failed else 0
+    if failed:
+        return 1
+    return 77 if skipped == len(names) else 0
 
 
 if __name__ == "__main__":

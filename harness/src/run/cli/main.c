@@ -30,6 +30,7 @@
 #include "run/cli/cli.h"
 #include "run/faults.h"
 #include "run/runner.h"
+#include "run/sanitizer.h"
 #include "run/shrink.h"
 
 #define EXIT_USAGE FL_CLI_EXIT_USAGE
@@ -75,6 +76,9 @@ static const char usage_run[] =
 	"                   memcheck: errors or definite leaks fail the run (property\n"
 	"                   memcheck; logs memcheck-<run>-<pid>.log in the trace directory)\n"
 	"  --quiet          no progress line\n"
+	"In a sanitizer build (meson -Db_sanitize=address,undefined or thread), a report of\n"
+	"ASan, UBSan, LSan or TSan in a run fails it (property sanitizer); the report goes\n"
+	"beside the run's trace, as <scenario>-<seed>.sanitizer.log.\n"
 	"Numbers are decimal integers (--time: seconds, may have a fraction).\n"
 	"Exit status: 0 every run passed, 1 some run did not pass, 2 usage, scenario or\n"
 	"output error, a run the harness could not execute, or no run executed at all;\n"
@@ -259,6 +263,18 @@ sanitize(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 }
 
+/* A run's, a replay's or a shrink's sanitizer report: beside `trace`, named after it
+ * (without ".trace") plus `suffix`. */
+static void
+san_report_beside(char *out, size_t len, const char *trace, const char *suffix)
+{
+	size_t n = strlen(trace);
+
+	if (n > 6 && strcmp(trace + n - 6, ".trace") == 0)
+		n -= 6;
+	snprintf(out, len, "%.*s%s", (int)n, trace, suffix);
+}
+
 static int
 write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
             const struct fl_runner_outcome *o, const char *sweep, const struct fl_runner_opts *ro)
@@ -276,6 +292,10 @@ write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
 	rv = fl_trace_add_extra(&t, "path", s->path);
 	if (rv == 0 && ro->valgrind != NULL)
 		rv = fl_trace_add_extra(&t, "valgrind", "yes");
+	/* The build's sanitizers: a sanitizer verdict replays only in such a
+	 * build (replay says so). */
+	if (rv == 0 && san_enabled())
+		rv = fl_trace_add_extra(&t, "sanitizer", san_build());
 	if (rv == 0 && ro->check_each_step)
 		rv = fl_trace_add_extra(&t, "check_each_step", "yes");
 	if (rv == 0 && ro->pct_steps != 0) {
@@ -442,13 +462,29 @@ static bool
 run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res)
 {
 	const struct fl_scenario *s = j->s;
-	const struct fl_runner_opts *o = &j->o;
+	struct fl_runner_opts ro = j->o;
+	const struct fl_runner_opts *o = &ro;
 	const char *sweep_desc = j->sweep_point ? j->sweep_desc : NULL;
 	struct fl_runner_outcome out;
-	char file[256], name[64];
+	char file[256], name[64], san_report[300];
 	int rv;
 
 	result_init(res, s, o->seed, j->run_index);
+	/* The trace's name, known before the run: a sanitizer's report goes
+	 * beside it under the same name. */
+	sanitize(name, sizeof(name), s->name);
+	if (o->sweep_point != NULL) {
+		/* One trace per faulted run: point, hit and persistence. */
+		char point[64];
+		sanitize(point, sizeof(point), o->sweep_point);
+		snprintf(file, sizeof(file), "%s/%s-%" PRIu64 "-sweep-%s-%" PRIu64 "%s.trace",
+		         rc->trace_dir, name, o->seed, point, o->sweep_k,
+		         o->sweep_persistent ? "-after" : "");
+	} else {
+		snprintf(file, sizeof(file), "%s/%s-%" PRIu64 ".trace", rc->trace_dir, name, o->seed);
+	}
+	san_report_beside(san_report, sizeof(san_report), file, ".sanitizer.log");
+	ro.sanitizer_report = san_report;
 	if (o->sweep_point != NULL) {
 		snprintf(res->sweep_point, sizeof(res->sweep_point), "%s", o->sweep_point);
 		res->sweep_k = o->sweep_k;
@@ -491,17 +527,6 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 		snprintf(res->detail, sizeof(res->detail), "%s", out.detail);
 	if (out.verdict != FL_VERDICT_PASS) {
 		mkdir(rc->trace_dir, 0755);
-		sanitize(name, sizeof(name), s->name);
-		if (o->sweep_point != NULL) {
-			/* One trace per faulted run: point, hit and persistence. */
-			char point[64];
-			sanitize(point, sizeof(point), o->sweep_point);
-			snprintf(file, sizeof(file), "%s/%s-%" PRIu64 "-sweep-%s-%" PRIu64 "%s.trace",
-			         rc->trace_dir, name, o->seed, point, o->sweep_k,
-			         o->sweep_persistent ? "-after" : "");
-		} else {
-			snprintf(file, sizeof(file), "%s/%s-%" PRIu64 ".trace", rc->trace_dir, name, o->seed);
-		}
 		if (write_trace(file, s, o->seed, &out, sweep_desc, o) == 0) {
 			snprintf(res->trace_path, sizeof(res->trace_path), "%s", file);
 			snprintf(res->replay_cmd, sizeof(res->replay_cmd), "faultline replay %s", file);
@@ -762,6 +787,8 @@ cmd_run_one(int argc, char **argv)
 		if (strcmp(argv[3], modes[m]) == 0)
 			s->mode = (enum fl_scn_mode)m;
 	o.check_each_step = strcmp(argv[7], "1") == 0;
+	/* A sanitizer build: the run's report directory, from the parent. */
+	o.san_dir = getenv(FL_RUNNER_SAN_DIR_ENV);
 	rv = fl_runner_child_main(s, &o, argv[4], (int)fd);
 	fl_scenario_free(s);
 	free(choices);
@@ -1432,6 +1459,13 @@ trace_opts(const struct fl_trace *t, struct fl_runner_opts *o)
 	}
 	if (fl_trace_get_extra(t, "pct_steps") != NULL)
 		o->pct_steps = strtoull(fl_trace_get_extra(t, "pct_steps"), NULL, 10);
+	/* A report of a sanitizer this build lacks cannot come back. */
+	const char *san = fl_trace_get_extra(t, "sanitizer");
+	const char *here = san_enabled() ? san_build() : "none";
+	if (san != NULL && strcmp(san, here) != 0)
+		fprintf(stderr, "warning: the trace was recorded by a build with -Db_sanitize=%s, this "
+		                "one has %s: its sanitizer reports (property sanitizer) replay only in a "
+		                "build with the same sanitizers\n", san, here);
 	/* A sweep trace also replays its injected fault. */
 	if (sweep != NULL) {
 		static char point[128];
@@ -1493,6 +1527,9 @@ cmd_replay(int argc, char **argv)
 		return EXIT_USAGE;
 	trace_opts(&t, &o);
 	set_log_dir(&o, path);
+	char san_report[600];
+	san_report_beside(san_report, sizeof(san_report), path, ".replay.sanitizer.log");
+	o.sanitizer_report = san_report;
 	start_runs("replay");
 	if (fl_runner_run(s, &o, &out) != 0) {
 		fprintf(stderr, "faultline replay: the harness could not fork the run\n");
@@ -1665,6 +1702,11 @@ cmd_shrink(int argc, char **argv)
 	}
 	trace_opts(&t, &o);
 	set_log_dir(&o, argv[optind]);
+	/* Every candidate that fails the same way replaces the report: the
+	 * last one is the minimal run's. */
+	char san_report[600];
+	san_report_beside(san_report, sizeof(san_report), outpath, ".sanitizer.log");
+	o.sanitizer_report = san_report;
 	/* Candidate runs write what the code under test logs (a library's
 	 * warnings, dozens of lines): kept aside, shown only if shrinking
 	 * fails, so the result is not buried. */
