@@ -253,15 +253,45 @@ needs_sock(const struct fl_scenario *s, int obj)
 	return false;
 }
 
+/*
+ * Sockets and contexts are opened on a socket and closed under one lock.
+ * A context's handle belongs to the actor that opened it, its socket's
+ * to the actor that opened the socket; closing the socket closes and
+ * frees the contexts still open on it.  So when two actors close (one its
+ * context, the other the socket, or both their clients), each could take
+ * the same context handle, one of them then closing what the other freed,
+ * and one actor's close_sock wrote the other's slots while that one read
+ * them.  Under the lock a handle is taken and closed by one actor, a
+ * socket is never closed under a ctx_open, and the table's slots are
+ * written (a socket opened, a socket or context closed) under it.
+ * Process-local, not in the shared struct run: in proc mode each process
+ * closes only its own.  fl_mutex yields to the other actors under sim.
+ */
+static fl_mutex close_mu = { PTHREAD_MUTEX_INITIALIZER };
+
+/* The socket table's slot for object obj: its socket is sock (NULL: its
+ * open failed).  Other actors read it under close_mu (obj_sock, ctx_open). */
+static void
+set_sock(struct run *r, int obj, fl_sock *sock)
+{
+	fl_mutex_lock(&close_mu);
+	r->socks[obj] = sock;
+	fl_mutex_unlock(&close_mu);
+}
+
 /* The socket of object `obj`, or NULL (an op error) when it has none. */
 static fl_sock *
 obj_sock(struct actor_run *ar, const struct fl_scenario_op *op, int obj)
 {
 	struct run *r = ar->run;
+	fl_sock *sock;
 
-	if (r->socks[obj] == NULL)
+	fl_mutex_lock(&close_mu);
+	sock = r->socks[obj];
+	fl_mutex_unlock(&close_mu);
+	if (sock == NULL)
 		op_error(ar, op, r->s->objects[obj].name, FL_ESTATE); /* its open failed */
-	return r->socks[obj];
+	return sock;
 }
 
 /* offer_service/connect_service {expect: FL_E...}: the open must fail with
@@ -295,9 +325,11 @@ do_offer_service(struct actor_run *ar, const struct fl_scenario_op *op)
 	int rv = ensure_domain(ar);
 
 	if (rv == 0 && needs_sock(ar->run->s, op->u.service.as)) {
-		rv = fl_sock_open_rep(&ar->run->socks[op->u.service.as], ar->dom,
-		                      op->u.service.service);
-		srv = (fl_rr_server *)ar->run->socks[op->u.service.as]; /* only a mark */
+		fl_sock *sock = NULL;
+
+		rv = fl_sock_open_rep(&sock, ar->dom, op->u.service.service);
+		set_sock(ar->run, op->u.service.as, sock);
+		srv = (fl_rr_server *)sock; /* only a mark */
 	} else if (rv == 0 && op->u.service.impl != NULL) {
 		rv = fixture_find(op->u.service.impl)->fn.server_open(ar->dom, op->u.service.service,
 		                                                       &srv);
@@ -320,9 +352,11 @@ do_connect_service(struct actor_run *ar, const struct fl_scenario_op *op)
 	int rv = ensure_domain(ar);
 
 	if (rv == 0 && needs_sock(ar->run->s, op->u.service.as)) {
-		rv = fl_sock_open_req(&ar->run->socks[op->u.service.as], ar->dom,
-		                      op->u.service.service);
-		cl = (fl_rr_client *)ar->run->socks[op->u.service.as]; /* only a mark */
+		fl_sock *sock = NULL;
+
+		rv = fl_sock_open_req(&sock, ar->dom, op->u.service.service);
+		set_sock(ar->run, op->u.service.as, sock);
+		cl = (fl_rr_client *)sock; /* only a mark */
 	} else if (rv == 0) {
 		rv = fl_rr_client_open(ar->dom, op->u.service.service, &cl);
 	}
@@ -338,33 +372,43 @@ do_connect_service(struct actor_run *ar, const struct fl_scenario_op *op)
 static void
 do_ctx_open(struct actor_run *ar, const struct fl_scenario_op *op)
 {
-	fl_sock *sock = obj_sock(ar, op, op->u.ctx.on);
+	fl_sock *sock;
 	fl_ctx *c;
 	int rv;
 
+	/* Opened under the lock: the socket's owner may be closing it. */
+	fl_mutex_lock(&close_mu);
+	sock = ar->run->socks[op->u.ctx.on];
+	rv = sock != NULL ? fl_ctx_open(&c, sock) : FL_ESTATE;
+	if (rv == 0)
+		ar->run->objs[op->u.ctx.ctx] = c;
+	fl_mutex_unlock(&close_mu);
 	if (sock == NULL)
-		return;
-	rv = fl_ctx_open(&c, sock);
-	if (rv != 0) {
+		op_error(ar, op, ar->run->s->objects[op->u.ctx.on].name, FL_ESTATE); /* its open failed */
+	else if (rv != 0)
 		op_error(ar, op, "ctx_open", rv);
-		return;
-	}
-	ar->run->objs[op->u.ctx.ctx] = c;
+}
+
+/* Closing cancels the context's pending operations and waits for their
+ * callbacks (another actor's request may be waiting on it).  Under
+ * close_mu. */
+static void
+close_ctx(struct run *r, size_t obj)
+{
+	fl_ctx_close(r->objs[obj]);
+	r->objs[obj] = NULL;
 }
 
 static void
 do_ctx_close(struct actor_run *ar, const struct fl_scenario_op *op)
 {
-	struct run *r = ar->run;
-
-	/* Closing cancels the context's pending operations and waits for
-	 * their callbacks (another actor's request may be waiting on it). */
-	fl_ctx_close(r->objs[op->u.ctx.ctx]);
-	r->objs[op->u.ctx.ctx] = NULL;
+	fl_mutex_lock(&close_mu);
+	close_ctx(ar->run, (size_t)op->u.ctx.ctx);
+	fl_mutex_unlock(&close_mu);
 }
 
 /* Close object `obj`'s socket: the contexts still open on it are closed
- * with it, so their handles are forgotten. */
+ * with it, so their handles are forgotten.  Under close_mu. */
 static void
 close_sock(struct run *r, size_t obj)
 {
@@ -655,9 +699,15 @@ do_close_client(struct actor_run *ar)
 
 		if (o->actor != ar->index)
 			continue;
-		if (r->socks[i] != NULL) {
-			close_sock(r, i);
-			r->objs[i] = NULL;
+		if (o->kind == FL_SCN_OBJ_CTX || r->socks[i] != NULL) {
+			fl_mutex_lock(&close_mu);
+			if (r->socks[i] != NULL) {
+				close_sock(r, i);
+				r->objs[i] = NULL;
+			} else if (r->objs[i] != NULL) {
+				close_ctx(r, i);
+			}
+			fl_mutex_unlock(&close_mu);
 			continue;
 		}
 		if (r->objs[i] == NULL)
@@ -666,8 +716,6 @@ do_close_client(struct actor_run *ar)
 			fl_rr_server_close(r->objs[i]);
 		else if (o->kind == FL_SCN_OBJ_CONNECTION)
 			fl_rr_client_close(r->objs[i]);
-		else if (o->kind == FL_SCN_OBJ_CTX)
-			fl_ctx_close(r->objs[i]);
 		r->objs[i] = NULL;
 	}
 	if (ar->dom != NULL) {
