@@ -133,6 +133,31 @@ check_fill(const void *p, uint32_t len, uint64_t seq)
 	return true;
 }
 
+/* What barrier_deadlock reads of the run: per actor, its waits_at word
+ * (BARRIER_GONE once it finished or crashed), per barrier its arrivals. */
+#define BARRIER_GONE UINT64_MAX
+struct barrier_view {
+	uint64_t waits_at[RUN_MAX_ACTORS];
+	int arrived[RUN_MAX_BARRIERS];
+};
+
+static void
+barrier_collect(struct run *r, struct barrier_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < r->s->actor_count && i < RUN_MAX_ACTORS; i++) {
+		struct actor_run *a = &r->actors[i];
+
+		if (__atomic_load_n(&a->finished, __ATOMIC_SEQ_CST) ||
+		    __atomic_load_n(&a->crashed, __ATOMIC_SEQ_CST))
+			v->waits_at[i] = BARRIER_GONE;
+		else
+			v->waits_at[i] = __atomic_load_n(&a->waits_at, __ATOMIC_SEQ_CST);
+	}
+	for (int k = 0; k < r->nbarriers; k++)
+		v->arrived[k] = __atomic_load_n(&r->barriers[k].arrived, __ATOMIC_SEQ_CST);
+}
+
 /*
  * Every actor that can still run waits at a barrier whose round cannot
  * complete (barriers crossed in opposite orders, or a peer that finished
@@ -140,47 +165,59 @@ check_fill(const void *p, uint32_t len, uint64_t seq)
  * deadlock, named with each actor's barrier and line, rather than an op
  * error once the barrier's timeout passes.  The first actor to see it
  * records it; the others leave their barriers too.
+ *
+ * With free threads (stress, proc) the actors move while they are read:
+ * one read waiting at a barrier may leave it when a peer read later
+ * arrives there, and then wait elsewhere.  So the state is read twice and
+ * judged only when both reads agree: every word read only ever changes to
+ * a value it never had (arrivals count up, an actor waits at a (barrier,
+ * round) once, finished and crashed stay), so two equal reads saw the
+ * state as it was at one moment.  An actor between two barriers (0) is
+ * never judged; one that keeps moving is not deadlocked.
  */
 static bool
 barrier_deadlock(struct run *r)
 {
+	struct barrier_view v, again;
 	char detail[480];
 	size_t off = 0;
 	int waiting = 0;
 
 	if (__atomic_load_n(&r->deadlocked, __ATOMIC_SEQ_CST))
 		return true;
-	for (size_t i = 0; i < r->s->actor_count; i++) {
-		struct actor_run *a = &r->actors[i];
-		int at = __atomic_load_n(&a->at_barrier, __ATOMIC_SEQ_CST);
+	barrier_collect(r, &v);
+	for (size_t i = 0; i < r->s->actor_count && i < RUN_MAX_ACTORS; i++) {
+		uint64_t w = v.waits_at[i];
 
-		if (__atomic_load_n(&a->finished, __ATOMIC_SEQ_CST) ||
-		    __atomic_load_n(&a->crashed, __ATOMIC_SEQ_CST))
+		if (w == BARRIER_GONE)
 			continue;
-		if (at == 0)
+		if (w == 0)
 			return false; /* it may still arrive somewhere */
-		struct barrier *b = &r->barriers[at - 1];
-		if (__atomic_load_n(&b->arrived, __ATOMIC_SEQ_CST) >=
-		    (int)__atomic_load_n(&a->at_round, __ATOMIC_SEQ_CST) * b->expected)
+		int at = (int)(w >> 32);
+		if (v.arrived[at - 1] >= (int)(uint32_t)w * r->barriers[at - 1].expected)
 			return false; /* its round completed: it goes on */
 		waiting++;
 	}
 	if (waiting == 0)
 		return false;
-	for (size_t i = 0; i < r->s->actor_count && off < sizeof(detail) - 1; i++) {
+	barrier_collect(r, &again);
+	if (memcmp(&v, &again, sizeof(v)) != 0)
+		return false; /* something moved: judge another time */
+	for (size_t i = 0; i < r->s->actor_count && i < RUN_MAX_ACTORS && off < sizeof(detail) - 1;
+	     i++) {
 		struct actor_run *a = &r->actors[i];
-		int at = __atomic_load_n(&a->at_barrier, __ATOMIC_SEQ_CST), n;
+		uint64_t w = v.waits_at[i];
+		int n;
 
-		if (a->finished)
-			n = snprintf(detail + off, sizeof(detail) - off, "%s%s finished", off ? "; " : "",
-			             a->a->name);
-		else if (a->crashed)
-			n = snprintf(detail + off, sizeof(detail) - off, "%s%s crashed", off ? "; " : "",
-			             a->a->name);
+		if (w == BARRIER_GONE)
+			n = snprintf(detail + off, sizeof(detail) - off, "%s%s %s", off ? "; " : "",
+			             a->a->name,
+			             __atomic_load_n(&a->crashed, __ATOMIC_SEQ_CST) ? "crashed" : "finished");
 		else
 			n = snprintf(detail + off, sizeof(detail) - off,
 			             "%s%s waits at barrier '%s' (line %d)", off ? "; " : "", a->a->name,
-			             r->barriers[at - 1].name, a->last_op_line);
+			             r->barriers[(w >> 32) - 1].name,
+			             __atomic_load_n(&a->last_op_line, __ATOMIC_RELAXED));
 		if (n < 0)
 			break;
 		off += (size_t)n;
@@ -210,25 +247,25 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 	/* Arrive first, then say where it waits: a peer that sees it waiting
 	 * sees its arrival counted too (barrier_deadlock). */
 	__atomic_add_fetch(&b->arrived, 1, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&ar->at_round, round, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&ar->at_barrier, (int)(b - r->barriers) + 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ar->waits_at, (uint64_t)(b - r->barriers + 1) << 32 | round,
+	                 __ATOMIC_SEQ_CST);
 	fl_idle(&st, 1, FL_DEADLINE_NONE); /* arriving is progress for the others */
 	/* Round k completes when every actor of the barrier arrived k times
 	 * (actors with `repeat:` pass the same barrier once a round). */
 	while (__atomic_load_n(&b->arrived, __ATOMIC_SEQ_CST) < (int)round * b->expected) {
 		if (barrier_deadlock(r)) {
-			__atomic_store_n(&ar->at_barrier, 0, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&ar->waits_at, 0, __ATOMIC_SEQ_CST);
 			return;
 		}
 		if (fl_clock_now_ns() >= deadline) {
 			/* A peer died or is stuck: do not wait forever. */
-			__atomic_store_n(&ar->at_barrier, 0, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&ar->waits_at, 0, __ATOMIC_SEQ_CST);
 			op_error(ar, op, op->u.barrier.name, FL_ETIMEDOUT);
 			return;
 		}
 		fl_idle(&st, 0, deadline);
 	}
-	__atomic_store_n(&ar->at_barrier, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ar->waits_at, 0, __ATOMIC_SEQ_CST);
 }
 
 /* Does server or connection object `obj` need a socket (faultline/aio.h):
@@ -743,7 +780,7 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	struct fl_idle st = { 0 };
 
-	ar->last_op_line = op->line;
+	__atomic_store_n(&ar->last_op_line, op->line, __ATOMIC_RELAXED); /* barrier_deadlock reads it */
 	run_story(ar->run, "%s: %s (line %d)", ar->a->name, fl_scenario_op_name(op->kind), op->line);
 	switch (op->kind) {
 	case FL_SCN_OP_OFFER_SERVICE:
