@@ -28,6 +28,31 @@ test_fork(void)
 	return pid;
 }
 
+/* Runs this test's own program again as a child, with argv (argv[0] is
+ * only its name), killed like test_fork's when the test process exits.
+ * For a child forked while the test process has threads (its driver's,
+ * a client's conductor): the forked copy of a multi-threaded process may
+ * only exec (it holds no thread but the forking one, and locks other
+ * threads held stay locked; ThreadSanitizer kills a child that starts a
+ * thread then), so the child starts afresh from main.  The pid, or -1. */
+static inline pid_t
+test_spawn_self(char *const argv[])
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	pid_t pid;
+
+	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
+		return -1;
+	self[n] = '\0';
+	pid = test_fork();
+	if (pid == 0) {
+		execv(self, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 /* In a child: a crash ends it (cmocka's signal handlers, inherited, would
  * resume the parent's test run in the child). */
 static inline void

@@ -312,6 +312,28 @@ process_gone(void **state)
 
 /* ---- subscriber killed holding references ------------------------------- */
 
+/* The subscriber (a program of its own: the test process has a driver
+ * thread and a conductor when it starts it): takes two references on the
+ * image of session `session`, says so on ready_fd, waits to be killed. */
+static int
+subkill_child(const char *ns, int ready_fd, int32_t session)
+{
+	fl_client *sc = open_client(ns, false);
+	fl_subscription *s;
+	fl_image *a, *b;
+
+	if (sc == NULL ||
+	    fl_client_add_subscription(sc, "k", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS, &s) != 0 ||
+	    !WAIT_UNTIL_P(fl_subscription_image_count(s) == 1, 5000) ||
+	    fl_subscription_image_by_session_id(s, session, &a) != 0 ||
+	    fl_subscription_image_at_index(s, 0, &b) != 0)
+		return 1;
+	if (write(ready_fd, "r", 1) != 1)
+		return 2;
+	for (;;)
+		pause();
+}
+
 static void
 sub_killed_holding_refs(void **state)
 {
@@ -321,6 +343,7 @@ sub_killed_holding_refs(void **state)
 	fl_publication *p;
 	struct fl_stats st;
 	int fds[2];
+	char fd_arg[16], session_arg[16];
 	pid_t sub;
 	int i, dead = -1;
 
@@ -331,23 +354,10 @@ sub_killed_holding_refs(void **state)
 	assert_non_null(c);
 	assert_fl(fl_client_add_publication(c, "k", 1, true, fl_clock_now_ns() + test_ms(5000) * MS, &p), 0);
 	assert_int_equal(pipe(fds), 0);
-	sub = test_fork();
-	if (sub == 0) {
-		fl_client *sc = open_client(ns, false);
-		fl_subscription *s;
-		fl_image *a, *b;
-
-		if (sc == NULL ||
-		    fl_client_add_subscription(sc, "k", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS, &s) != 0 ||
-		    !WAIT_UNTIL_P(fl_subscription_image_count(s) == 1, 5000) ||
-		    fl_subscription_image_by_session_id(s, fl_publication_session_id(p), &a) != 0 ||
-		    fl_subscription_image_at_index(s, 0, &b) != 0)
-			_exit(1);
-		if (write(fds[1], "r", 1) != 1)
-			_exit(2);
-		for (;;)
-			pause();
-	}
+	snprintf(fd_arg, sizeof(fd_arg), "%d", fds[1]);
+	snprintf(session_arg, sizeof(session_arg), "%d", (int)fl_publication_session_id(p));
+	sub = test_spawn_self((char *[]){ "multiproc_test", "subkill-child", ns, fd_arg, session_arg, NULL });
+	assert_true(sub > 0);
 	assert_int_equal(wait_ready(fds[0], 10000), 0);
 	assert_fl(fl_stats_read(ns, &st), 0);
 	assert_int_equal(st.image_refs_held, 2);
@@ -390,6 +400,32 @@ count_msg(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
 	(*(long *)arg)++;
 }
 
+/* The publisher (a program of its own, as subkill_child): offers 100
+ * messages, claims space for one more, says so on ready_fd and waits to
+ * be killed, the claim never committed. */
+static int
+pubkill_child(const char *ns, int ready_fd)
+{
+	fl_client *pc = open_client(ns, false);
+	fl_publication *p;
+	struct fl_claim claim;
+	int i;
+
+	if (pc == NULL ||
+	    fl_client_add_publication(pc, "m", 1, false, fl_clock_now_ns() + test_ms(5000) * MS, &p) != 0 ||
+	    !WAIT_UNTIL_P(fl_publication_is_connected(p), 5000))
+		return 1;
+	for (i = 0; i < 100; i++)
+		if (fl_publication_offer(p, "hello", 5) <= 0)
+			return 2;
+	if (fl_publication_try_claim(p, 64, &claim) <= 0)
+		return 3;
+	if (write(ready_fd, "r", 1) != 1)
+		return 4;
+	for (;;)
+		pause();  /* never commits */
+}
+
 static void
 pub_killed_mid_claim(void **state)
 {
@@ -400,6 +436,7 @@ pub_killed_mid_claim(void **state)
 	fl_publication *p2;
 	struct fl_stats st;
 	int fds[2];
+	char fd_arg[16];
 	pid_t pub;
 	long got = 0;
 
@@ -409,27 +446,9 @@ pub_killed_mid_claim(void **state)
 	assert_non_null(c);
 	assert_fl(fl_client_add_subscription(c, "m", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS, &s), 0);
 	assert_int_equal(pipe(fds), 0);
-	pub = test_fork();
-	if (pub == 0) {
-		fl_client *pc = open_client(ns, false);
-		fl_publication *p;
-		struct fl_claim claim;
-		int i;
-
-		if (pc == NULL ||
-		    fl_client_add_publication(pc, "m", 1, false, fl_clock_now_ns() + test_ms(5000) * MS, &p) != 0 ||
-		    !WAIT_UNTIL_P(fl_publication_is_connected(p), 5000))
-			_exit(1);
-		for (i = 0; i < 100; i++)
-			if (fl_publication_offer(p, "hello", 5) <= 0)
-				_exit(2);
-		if (fl_publication_try_claim(p, 64, &claim) <= 0)
-			_exit(3);
-		if (write(fds[1], "r", 1) != 1)
-			_exit(4);
-		for (;;)
-			pause();  /* never commits */
-	}
+	snprintf(fd_arg, sizeof(fd_arg), "%d", fds[1]);
+	pub = test_spawn_self((char *[]){ "multiproc_test", "pubkill-child", ns, fd_arg, NULL });
+	assert_true(pub > 0);
 	assert_int_equal(wait_ready(fds[0], 10000), 0);
 	assert_true(WAIT_UNTIL_P((fl_subscription_poll(s, count_msg, &got, 100), got == 100), 3000));
 	kill(pub, SIGKILL);
@@ -452,6 +471,37 @@ pub_killed_mid_claim(void **state)
 }
 
 /* ---- a client killed anywhere --------------------------------------------- */
+
+/* The client to kill (a program of its own, as subkill_child): says it is
+ * up on ready_fd, then adds and closes a publication and a subscription,
+ * offering and polling between, until it is killed. */
+static int
+killany_child(const char *ns, int ready_fd)
+{
+	fl_client *kc = open_client(ns, false);
+
+	if (kc == NULL)
+		return 1;
+	if (write(ready_fd, "r", 1) != 1)
+		return 2;
+	for (;;) {
+		fl_publication *p;
+		fl_subscription *ks;
+		long n = 0;
+		uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
+
+		if (fl_client_add_publication(kc, "z", 1, false, dl, &p) != 0)
+			return 3;
+		if (fl_client_add_subscription(kc, "z", 1, NULL, dl, &ks) != 0)
+			return 4;
+		for (int i = 0; i < 20; i++) {
+			(void)fl_publication_offer(p, "payload", 7);
+			(void)fl_subscription_poll(ks, count_msg, &n, 10);
+		}
+		fl_subscription_close(ks);
+		fl_publication_close(p);
+	}
+}
 
 /* A client process adding and closing publications and subscriptions,
  * offering and polling, as fast as it can, is SIGKILLed after a random
@@ -487,35 +537,13 @@ client_killed_anywhere(void **state)
 	srand((unsigned)getpid());
 	for (unsigned r = 0; r < rounds; r++) {
 		int fds[2];
+		char fd_arg[16];
 		pid_t pid;
 
 		assert_int_equal(pipe(fds), 0);
-		pid = test_fork();
-		if (pid == 0) {
-			fl_client *kc = open_client(ns, false);
-			close(fds[0]);
-			if (kc == NULL)
-				_exit(1);
-			if (write(fds[1], "r", 1) != 1)
-				_exit(2);
-			for (;;) {
-				fl_publication *p;
-				fl_subscription *ks;
-				long n = 0;
-				uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
-
-				if (fl_client_add_publication(kc, "z", 1, false, dl, &p) != 0)
-					_exit(3);
-				if (fl_client_add_subscription(kc, "z", 1, NULL, dl, &ks) != 0)
-					_exit(4);
-				for (int i = 0; i < 20; i++) {
-					(void)fl_publication_offer(p, "payload", 7);
-					(void)fl_subscription_poll(ks, count_msg, &n, 10);
-				}
-				fl_subscription_close(ks);
-				fl_publication_close(p);
-			}
-		}
+		snprintf(fd_arg, sizeof(fd_arg), "%d", fds[1]);
+		pid = test_spawn_self((char *[]){ "multiproc_test", "killany-child", ns, fd_arg, NULL });
+		assert_true(pid > 0);
 		close(fds[1]);
 		assert_int_equal(wait_ready(fds[0], 10000), 0);
 		close(fds[0]);
@@ -611,6 +639,13 @@ main(int argc, char **argv)
 		cmocka_unit_test(exchange_million),
 	};
 
+	/* The children test_spawn_self starts: ROLE NS READY_FD [SESSION]. */
+	if (argc == 5 && strcmp(argv[1], "subkill-child") == 0)
+		return subkill_child(argv[2], atoi(argv[3]), (int32_t)atoi(argv[4]));
+	if (argc == 4 && strcmp(argv[1], "pubkill-child") == 0)
+		return pubkill_child(argv[2], atoi(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "killany-child") == 0)
+		return killany_child(argv[2], atoi(argv[3]));
 	if (argc > 1 && strcmp(argv[1], "million") == 0)
 		return cmocka_run_group_tests(slow, NULL, test_ns_cleanup);
 	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);

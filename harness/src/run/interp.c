@@ -133,6 +133,31 @@ check_fill(const void *p, uint32_t len, uint64_t seq)
 	return true;
 }
 
+/* What barrier_deadlock reads of the run: per actor, its waits_at word
+ * (BARRIER_GONE once it finished or crashed), per barrier its arrivals. */
+#define BARRIER_GONE UINT64_MAX
+struct barrier_view {
+	uint64_t waits_at[RUN_MAX_ACTORS];
+	int arrived[RUN_MAX_BARRIERS];
+};
+
+static void
+barrier_collect(struct run *r, struct barrier_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < r->s->actor_count && i < RUN_MAX_ACTORS; i++) {
+		struct actor_run *a = &r->actors[i];
+
+		if (__atomic_load_n(&a->finished, __ATOMIC_SEQ_CST) ||
+		    __atomic_load_n(&a->crashed, __ATOMIC_SEQ_CST))
+			v->waits_at[i] = BARRIER_GONE;
+		else
+			v->waits_at[i] = __atomic_load_n(&a->waits_at, __ATOMIC_SEQ_CST);
+	}
+	for (int k = 0; k < r->nbarriers; k++)
+		v->arrived[k] = __atomic_load_n(&r->barriers[k].arrived, __ATOMIC_SEQ_CST);
+}
+
 /*
  * Every actor that can still run waits at a barrier whose round cannot
  * complete (barriers crossed in opposite orders, or a peer that finished
@@ -140,47 +165,59 @@ check_fill(const void *p, uint32_t len, uint64_t seq)
  * deadlock, named with each actor's barrier and line, rather than an op
  * error once the barrier's timeout passes.  The first actor to see it
  * records it; the others leave their barriers too.
+ *
+ * With free threads (stress, proc) the actors move while they are read:
+ * one read waiting at a barrier may leave it when a peer read later
+ * arrives there, and then wait elsewhere.  So the state is read twice and
+ * judged only when both reads agree: every word read only ever changes to
+ * a value it never had (arrivals count up, an actor waits at a (barrier,
+ * round) once, finished and crashed stay), so two equal reads saw the
+ * state as it was at one moment.  An actor between two barriers (0) is
+ * never judged; one that keeps moving is not deadlocked.
  */
 static bool
 barrier_deadlock(struct run *r)
 {
+	struct barrier_view v, again;
 	char detail[480];
 	size_t off = 0;
 	int waiting = 0;
 
 	if (__atomic_load_n(&r->deadlocked, __ATOMIC_SEQ_CST))
 		return true;
-	for (size_t i = 0; i < r->s->actor_count; i++) {
-		struct actor_run *a = &r->actors[i];
-		int at = __atomic_load_n(&a->at_barrier, __ATOMIC_SEQ_CST);
+	barrier_collect(r, &v);
+	for (size_t i = 0; i < r->s->actor_count && i < RUN_MAX_ACTORS; i++) {
+		uint64_t w = v.waits_at[i];
 
-		if (__atomic_load_n(&a->finished, __ATOMIC_SEQ_CST) ||
-		    __atomic_load_n(&a->crashed, __ATOMIC_SEQ_CST))
+		if (w == BARRIER_GONE)
 			continue;
-		if (at == 0)
+		if (w == 0)
 			return false; /* it may still arrive somewhere */
-		struct barrier *b = &r->barriers[at - 1];
-		if (__atomic_load_n(&b->arrived, __ATOMIC_SEQ_CST) >=
-		    (int)__atomic_load_n(&a->at_round, __ATOMIC_SEQ_CST) * b->expected)
+		int at = (int)(w >> 32);
+		if (v.arrived[at - 1] >= (int)(uint32_t)w * r->barriers[at - 1].expected)
 			return false; /* its round completed: it goes on */
 		waiting++;
 	}
 	if (waiting == 0)
 		return false;
-	for (size_t i = 0; i < r->s->actor_count && off < sizeof(detail) - 1; i++) {
+	barrier_collect(r, &again);
+	if (memcmp(&v, &again, sizeof(v)) != 0)
+		return false; /* something moved: judge another time */
+	for (size_t i = 0; i < r->s->actor_count && i < RUN_MAX_ACTORS && off < sizeof(detail) - 1;
+	     i++) {
 		struct actor_run *a = &r->actors[i];
-		int at = __atomic_load_n(&a->at_barrier, __ATOMIC_SEQ_CST), n;
+		uint64_t w = v.waits_at[i];
+		int n;
 
-		if (a->finished)
-			n = snprintf(detail + off, sizeof(detail) - off, "%s%s finished", off ? "; " : "",
-			             a->a->name);
-		else if (a->crashed)
-			n = snprintf(detail + off, sizeof(detail) - off, "%s%s crashed", off ? "; " : "",
-			             a->a->name);
+		if (w == BARRIER_GONE)
+			n = snprintf(detail + off, sizeof(detail) - off, "%s%s %s", off ? "; " : "",
+			             a->a->name,
+			             __atomic_load_n(&a->crashed, __ATOMIC_SEQ_CST) ? "crashed" : "finished");
 		else
 			n = snprintf(detail + off, sizeof(detail) - off,
 			             "%s%s waits at barrier '%s' (line %d)", off ? "; " : "", a->a->name,
-			             r->barriers[at - 1].name, a->last_op_line);
+			             r->barriers[(w >> 32) - 1].name,
+			             __atomic_load_n(&a->last_op_line, __ATOMIC_RELAXED));
 		if (n < 0)
 			break;
 		off += (size_t)n;
@@ -210,25 +247,25 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 	/* Arrive first, then say where it waits: a peer that sees it waiting
 	 * sees its arrival counted too (barrier_deadlock). */
 	__atomic_add_fetch(&b->arrived, 1, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&ar->at_round, round, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&ar->at_barrier, (int)(b - r->barriers) + 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ar->waits_at, (uint64_t)(b - r->barriers + 1) << 32 | round,
+	                 __ATOMIC_SEQ_CST);
 	fl_idle(&st, 1, FL_DEADLINE_NONE); /* arriving is progress for the others */
 	/* Round k completes when every actor of the barrier arrived k times
 	 * (actors with `repeat:` pass the same barrier once a round). */
 	while (__atomic_load_n(&b->arrived, __ATOMIC_SEQ_CST) < (int)round * b->expected) {
 		if (barrier_deadlock(r)) {
-			__atomic_store_n(&ar->at_barrier, 0, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&ar->waits_at, 0, __ATOMIC_SEQ_CST);
 			return;
 		}
 		if (fl_clock_now_ns() >= deadline) {
 			/* A peer died or is stuck: do not wait forever. */
-			__atomic_store_n(&ar->at_barrier, 0, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&ar->waits_at, 0, __ATOMIC_SEQ_CST);
 			op_error(ar, op, op->u.barrier.name, FL_ETIMEDOUT);
 			return;
 		}
 		fl_idle(&st, 0, deadline);
 	}
-	__atomic_store_n(&ar->at_barrier, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ar->waits_at, 0, __ATOMIC_SEQ_CST);
 }
 
 /* Does server or connection object `obj` need a socket (faultline/aio.h):
@@ -253,15 +290,45 @@ needs_sock(const struct fl_scenario *s, int obj)
 	return false;
 }
 
+/*
+ * Sockets and contexts are opened on a socket and closed under one lock.
+ * A context's handle belongs to the actor that opened it, its socket's
+ * to the actor that opened the socket; closing the socket closes and
+ * frees the contexts still open on it.  So when two actors close (one its
+ * context, the other the socket, or both their clients), each could take
+ * the same context handle, one of them then closing what the other freed,
+ * and one actor's close_sock wrote the other's slots while that one read
+ * them.  Under the lock a handle is taken and closed by one actor, a
+ * socket is never closed under a ctx_open, and the table's slots are
+ * written (a socket opened, a socket or context closed) under it.
+ * Process-local, not in the shared struct run: in proc mode each process
+ * closes only its own.  fl_mutex yields to the other actors under sim.
+ */
+static fl_mutex close_mu = { PTHREAD_MUTEX_INITIALIZER };
+
+/* The socket table's slot for object obj: its socket is sock (NULL: its
+ * open failed).  Other actors read it under close_mu (obj_sock, ctx_open). */
+static void
+set_sock(struct run *r, int obj, fl_sock *sock)
+{
+	fl_mutex_lock(&close_mu);
+	r->socks[obj] = sock;
+	fl_mutex_unlock(&close_mu);
+}
+
 /* The socket of object `obj`, or NULL (an op error) when it has none. */
 static fl_sock *
 obj_sock(struct actor_run *ar, const struct fl_scenario_op *op, int obj)
 {
 	struct run *r = ar->run;
+	fl_sock *sock;
 
-	if (r->socks[obj] == NULL)
+	fl_mutex_lock(&close_mu);
+	sock = r->socks[obj];
+	fl_mutex_unlock(&close_mu);
+	if (sock == NULL)
 		op_error(ar, op, r->s->objects[obj].name, FL_ESTATE); /* its open failed */
-	return r->socks[obj];
+	return sock;
 }
 
 /* offer_service/connect_service {expect: FL_E...}: the open must fail with
@@ -295,9 +362,11 @@ do_offer_service(struct actor_run *ar, const struct fl_scenario_op *op)
 	int rv = ensure_domain(ar);
 
 	if (rv == 0 && needs_sock(ar->run->s, op->u.service.as)) {
-		rv = fl_sock_open_rep(&ar->run->socks[op->u.service.as], ar->dom,
-		                      op->u.service.service);
-		srv = (fl_rr_server *)ar->run->socks[op->u.service.as]; /* only a mark */
+		fl_sock *sock = NULL;
+
+		rv = fl_sock_open_rep(&sock, ar->dom, op->u.service.service);
+		set_sock(ar->run, op->u.service.as, sock);
+		srv = (fl_rr_server *)sock; /* only a mark */
 	} else if (rv == 0 && op->u.service.impl != NULL) {
 		rv = fixture_find(op->u.service.impl)->fn.server_open(ar->dom, op->u.service.service,
 		                                                       &srv);
@@ -320,9 +389,11 @@ do_connect_service(struct actor_run *ar, const struct fl_scenario_op *op)
 	int rv = ensure_domain(ar);
 
 	if (rv == 0 && needs_sock(ar->run->s, op->u.service.as)) {
-		rv = fl_sock_open_req(&ar->run->socks[op->u.service.as], ar->dom,
-		                      op->u.service.service);
-		cl = (fl_rr_client *)ar->run->socks[op->u.service.as]; /* only a mark */
+		fl_sock *sock = NULL;
+
+		rv = fl_sock_open_req(&sock, ar->dom, op->u.service.service);
+		set_sock(ar->run, op->u.service.as, sock);
+		cl = (fl_rr_client *)sock; /* only a mark */
 	} else if (rv == 0) {
 		rv = fl_rr_client_open(ar->dom, op->u.service.service, &cl);
 	}
@@ -338,33 +409,43 @@ do_connect_service(struct actor_run *ar, const struct fl_scenario_op *op)
 static void
 do_ctx_open(struct actor_run *ar, const struct fl_scenario_op *op)
 {
-	fl_sock *sock = obj_sock(ar, op, op->u.ctx.on);
+	fl_sock *sock;
 	fl_ctx *c;
 	int rv;
 
+	/* Opened under the lock: the socket's owner may be closing it. */
+	fl_mutex_lock(&close_mu);
+	sock = ar->run->socks[op->u.ctx.on];
+	rv = sock != NULL ? fl_ctx_open(&c, sock) : FL_ESTATE;
+	if (rv == 0)
+		ar->run->objs[op->u.ctx.ctx] = c;
+	fl_mutex_unlock(&close_mu);
 	if (sock == NULL)
-		return;
-	rv = fl_ctx_open(&c, sock);
-	if (rv != 0) {
+		op_error(ar, op, ar->run->s->objects[op->u.ctx.on].name, FL_ESTATE); /* its open failed */
+	else if (rv != 0)
 		op_error(ar, op, "ctx_open", rv);
-		return;
-	}
-	ar->run->objs[op->u.ctx.ctx] = c;
+}
+
+/* Closing cancels the context's pending operations and waits for their
+ * callbacks (another actor's request may be waiting on it).  Under
+ * close_mu. */
+static void
+close_ctx(struct run *r, size_t obj)
+{
+	fl_ctx_close(r->objs[obj]);
+	r->objs[obj] = NULL;
 }
 
 static void
 do_ctx_close(struct actor_run *ar, const struct fl_scenario_op *op)
 {
-	struct run *r = ar->run;
-
-	/* Closing cancels the context's pending operations and waits for
-	 * their callbacks (another actor's request may be waiting on it). */
-	fl_ctx_close(r->objs[op->u.ctx.ctx]);
-	r->objs[op->u.ctx.ctx] = NULL;
+	fl_mutex_lock(&close_mu);
+	close_ctx(ar->run, (size_t)op->u.ctx.ctx);
+	fl_mutex_unlock(&close_mu);
 }
 
 /* Close object `obj`'s socket: the contexts still open on it are closed
- * with it, so their handles are forgotten. */
+ * with it, so their handles are forgotten.  Under close_mu. */
 static void
 close_sock(struct run *r, size_t obj)
 {
@@ -655,9 +736,15 @@ do_close_client(struct actor_run *ar)
 
 		if (o->actor != ar->index)
 			continue;
-		if (r->socks[i] != NULL) {
-			close_sock(r, i);
-			r->objs[i] = NULL;
+		if (o->kind == FL_SCN_OBJ_CTX || r->socks[i] != NULL) {
+			fl_mutex_lock(&close_mu);
+			if (r->socks[i] != NULL) {
+				close_sock(r, i);
+				r->objs[i] = NULL;
+			} else if (r->objs[i] != NULL) {
+				close_ctx(r, i);
+			}
+			fl_mutex_unlock(&close_mu);
 			continue;
 		}
 		if (r->objs[i] == NULL)
@@ -666,8 +753,6 @@ do_close_client(struct actor_run *ar)
 			fl_rr_server_close(r->objs[i]);
 		else if (o->kind == FL_SCN_OBJ_CONNECTION)
 			fl_rr_client_close(r->objs[i]);
-		else if (o->kind == FL_SCN_OBJ_CTX)
-			fl_ctx_close(r->objs[i]);
 		r->objs[i] = NULL;
 	}
 	if (ar->dom != NULL) {
@@ -695,7 +780,7 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	struct fl_idle st = { 0 };
 
-	ar->last_op_line = op->line;
+	__atomic_store_n(&ar->last_op_line, op->line, __ATOMIC_RELAXED); /* barrier_deadlock reads it */
 	run_story(ar->run, "%s: %s (line %d)", ar->a->name, fl_scenario_op_name(op->kind), op->line);
 	switch (op->kind) {
 	case FL_SCN_OP_OFFER_SERVICE:

@@ -40,8 +40,9 @@ struct actor_run {
 	uint32_t faults_at_op;   /* faults_fired when the current op began */
 	uint32_t driver_faults_at_op; /* run->driver_faults_fired then */
 	uint32_t barrier_rounds[RUN_MAX_BARRIERS]; /* arrivals at each barrier */
-	int at_barrier;          /* 1 + index of the barrier it waits at, 0: none */
-	uint32_t at_round;       /* ... for this round of it */
+	uint64_t waits_at;       /* (1 + index of the barrier it waits at) << 32 |
+	                            the round it waits for; 0: none.  One word,
+	                            so a peer reads both at once */
 	int last_op_line;        /* line of the op it runs or ran last */
 	int last_port_line, last_port_op;  /* the last op that took a port (line, kind) */
 	int last_loan_line, last_loan_op;  /* the last op that loaned chunks (line, kind) */
