@@ -747,11 +747,15 @@ do_close_client(struct actor_run *ar)
 			fl_mutex_unlock(&close_mu);
 			continue;
 		}
-		if (r->objs[i] == NULL)
+		/* Publications, subscriptions and images are interp_pubsub's
+		 * (below): a subscription's state was leaked when its slot was
+		 * cleared here first (LeakSanitizer, pubsub-async-cancel). */
+		if (r->objs[i] == NULL ||
+		    (o->kind != FL_SCN_OBJ_SERVER && o->kind != FL_SCN_OBJ_CONNECTION))
 			continue;
 		if (o->kind == FL_SCN_OBJ_SERVER)
 			fl_rr_server_close(r->objs[i]);
-		else if (o->kind == FL_SCN_OBJ_CONNECTION)
+		else
 			fl_rr_client_close(r->objs[i]);
 		r->objs[i] = NULL;
 	}
