@@ -1,7 +1,7 @@
 /*
  * The property engine: generators over the choice stream, a property runner
  * with fork isolation, a shrinker over the recorded choices, and a
- * model-based (stateful) runner.  DESIGN.md: "The one idea".
+ * model-based (stateful) runner.  docs/design.md: "The one idea".
  *
  * A property is a C function that draws everything it needs from the
  * trial's choice stream (fl_prop_choice) and returns FL_PROP_PASS, or

@@ -1,7 +1,7 @@
 /*
  * Scenario files: YAML loaded with libcyaml against a schema, then checked
  * (references, names, ranges, mode and actor kinds, fault points).  The
- * format is documented in harness/src/scenario/FORMAT.md.
+ * format is documented in docs/scenario-format.md.
  *
  * A loaded scenario is one immutable, self-contained allocation tree owned
  * by the caller (free with fl_scenario_free).  Every actor, operation and

@@ -847,7 +847,7 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 }
 
 /* Run the op list `repeat` times; the client closes when the ops end
- * (FORMAT.md), as a process's client would at exit.  What its transport
+ * (docs/scenario-format.md), as a process's client would at exit.  What its transport
  * objects still hold after that close is what the audit reports. */
 void
 interp_actor_main(void *arg)

@@ -285,7 +285,7 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 	if (buf == NULL)
 		return;
 	/* Sizes where the transport changes path: each multiple of the
-	 * fragment payload, the largest message (FORMAT.md: sizes). */
+	 * fragment payload, the largest message (docs/scenario-format.md: sizes). */
 	uint64_t max_message = fl_publication_max_message_length(pub);
 	struct fl_gen_edges edges = { .step = fl_publication_max_payload_length(pub),
 				      .points = &max_message, .npoints = 1 };

@@ -1,5 +1,5 @@
 /*
- * The libcyaml schema of scenario files (see FORMAT.md for the format and
+ * The libcyaml schema of scenario files (see docs/scenario-format.md for the format and
  * schema.h for why every field is optional here).
  */
 #include "schema.h"

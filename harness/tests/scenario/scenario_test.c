@@ -305,12 +305,12 @@ static void test_load_dir(void **state)
 	assert_string_equal(err, "bad/bad_bool.yaml:6: sweep: expected true or false (got 'maybe')"); /* sorts first */
 }
 
-/* The complete example in FORMAT.md loads: the documentation cannot drift
+/* The complete example in docs/scenario-format.md loads: the documentation cannot drift
  * from the loader. */
 static void test_format_example(void **state)
 {
 	(void)state;
-	FILE *f = fopen("../../src/scenario/FORMAT.md", "r");
+	FILE *f = fopen("../../../docs/scenario-format.md", "r");
 	assert_non_null(f);
 	static char doc[32768];
 	size_t n = fread(doc, 1, sizeof doc - 1, f);
@@ -323,7 +323,7 @@ static void test_format_example(void **state)
 	assert_non_null(end);
 	struct fl_scenario *s = NULL;
 	char err[512];
-	int rc = fl_scenario_load_string("FORMAT.md", start, (size_t)(end - start), &s, err,
+	int rc = fl_scenario_load_string("docs/scenario-format.md", start, (size_t)(end - start), &s, err,
 	                                 sizeof err);
 	if (rc)
 		fail_msg("%s", err);
