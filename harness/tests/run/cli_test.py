@@ -2653,6 +2653,19 @@ def case_uaf_aio():
     use_after_free_case("harness/tests/run/scenarios/aio-free-after-idle.yaml", "fl_aio", 40)
 
 
+def case_release_after_close():
+    """A release_image after close_client is the scenario's own mistake, an
+    op error (FL_ESTATE), in every run: the close freed the image, and the
+    slot must not hand freed memory to the transport (the guarded heap made
+    that a crash blamed on the transport)."""
+    rep, _, _ = run_json("harness/tests/run/scenarios/release-after-close.yaml",
+                         ["--seed", "1", "--runs", "10"], "release-after-close", expect=1)
+    for r in rep["runs"]:
+        check(r["verdict"] == "fail" and r["property"] == "operations" and
+              "release_image (line 25): no image: FL_ESTATE" in r["detail"],
+              "run %s: %s %s: %s", r["seed"], r["verdict"], r["property"], r["detail"])
+
+
 def case_uaf_image():
     """Issue 21, race 1: fl_image_release read img->c after the CAS that
     dropped the last reference, when the conductor may free the image a
@@ -2783,6 +2796,7 @@ CASES = {
     "squatted_run_dirs": case_squatted_run_dirs,
     "uaf_aio": case_uaf_aio,
     "uaf_image": case_uaf_image,
+    "release_after_close": case_release_after_close,
     "sanitizer_overflow": case_sanitizer_overflow,
     "sanitizer_race": case_sanitizer_race,
 }
