@@ -322,7 +322,7 @@ pick(struct fl_sim *s)
 			cand[n++] = s->actors[i];
 	if (n == 0)
 		return NULL;
-	if (n == 1)
+	if (n == 1 && s->cfg.kind != FL_SCHED_PCT)
 		return cand[0];
 	if (s->cfg.kind == FL_SCHED_PCT) {
 		struct actor *best = cand[0];
