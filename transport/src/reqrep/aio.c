@@ -204,9 +204,14 @@ fl_aio_wait(fl_aio *a)
 void
 fl_aio_cancel(fl_aio *a)
 {
-	fl_sock *s = __atomic_load_n(&a->sock, __ATOMIC_RELAXED);
+	fl_sock *s;
 
-	if (atomic_load(&a->state) != AIO_PENDING || s == NULL)
+	/* The state first: an aio seen pending has its sock stored already
+	 * (started() stores it before the state). */
+	if (atomic_load(&a->state) != AIO_PENDING)
+		return;
+	s = __atomic_load_n(&a->sock, __ATOMIC_RELAXED);
+	if (s == NULL)
 		return;
 	fl_mutex_lock(&s->mu);
 	if (atomic_load(&a->state) == AIO_PENDING) {
@@ -369,11 +374,12 @@ run_callback(fl_sock *s, fl_aio *a)
 	free_it = a->free_after_cb;
 	c->outstanding--;
 	/* Unless its callback started it again, the aio goes idle, and from
-	 * that store on its owner may free it or start it at once (issue 21:
-	 * sock was cleared after the store, into an aio the owner could have
-	 * freed).  So it is done with first.  Only this worker moves an aio
-	 * out of CALLBACK, so the state read and the store do not race. */
-	if (atomic_load(&a->state) == AIO_CALLBACK) {
+	 * that store on its owner may free it or start it at once (sock was
+	 * cleared after the store, into an aio the owner could have freed).
+	 * So it is done with first.  Only this worker moves an aio out of
+	 * CALLBACK, so the state read and the store do not race.  One its
+	 * callback freed never reads idle: another could free it too. */
+	if (atomic_load(&a->state) == AIO_CALLBACK && !free_it) {
 		__atomic_store_n(&a->sock, NULL, __ATOMIC_RELAXED);
 		fl_atomic_store("aio.state.idle", &a->state, AIO_IDLE, __ATOMIC_SEQ_CST);
 	}
