@@ -139,11 +139,13 @@ guarded_alloc(size_t size, const char *what)
 	if (n == 0 || n > 64 || (first = find_pages(n)) == GUARD_PAGES)
 		goto out;
 	p = region + (size_t)first * page_size;
-	/* Freed pages were given back (MADV_DONTNEED): they read as zeros. */
 	if (mprotect(p, (size_t)n * page_size, PROT_READ | PROT_WRITE) != 0) {
 		p = NULL;
 		goto out;
 	}
+	/* Freed pages were given back (MADV_DONTNEED) and read as zeros, but
+	 * only if that call succeeded: zeroed here whatever it did. */
+	memset(p, 0, size);
 	for (uint32_t k = 0; k < n; k++) {
 		pages[first + k].state = k == 0 ? PAGE_LIVE : PAGE_TAIL;
 		pages[first + k].first = first;
@@ -151,6 +153,7 @@ guarded_alloc(size_t size, const char *what)
 	}
 	pages[first].what = what;
 	pages[first].npages = n;
+	pages[first].actor = 0;
 	next_page = first + n < GUARD_PAGES ? first + n : 0;
 out:
 	pthread_mutex_unlock(&heap_mu);
