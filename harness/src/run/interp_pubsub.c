@@ -499,16 +499,14 @@ interp_pubsub_close(struct actor_run *ar)
 		/* The close freed the client's images: a slot left pointing at
 		 * one would hand freed memory to a later release_image (an op
 		 * error then, FL_ESTATE, not a use after free of the
-		 * harness's own).  Every actor of this client loses them. */
-		for (size_t i = 0; i < r->s->object_count; i++) {
-			const struct fl_scenario_object *o = &r->s->objects[i];
-			if (o->kind == FL_SCN_OBJ_IMAGE && o->actor >= 0 &&
-			    r->actors[o->actor].client == c)
+		 * harness's own).  Only this actor's slots: a pub/sub client is
+		 * one actor's, and other actors' fields are theirs to write
+		 * (stress mode: ThreadSanitizer). */
+		for (size_t i = 0; i < r->s->object_count; i++)
+			if (r->s->objects[i].kind == FL_SCN_OBJ_IMAGE &&
+			    r->s->objects[i].actor == ar->index)
 				r->objs[i] = NULL;
-		}
-		for (size_t i = 0; i < r->s->actor_count; i++)
-			if (r->actors[i].client == c)
-				r->actors[i].client = NULL;
+		ar->client = NULL;
 	}
 }
 
