@@ -1968,8 +1968,10 @@ def case_fork_fails():
                 what = "%s, --jobs %d, --seed %d" % (rule, jobs, seed)
                 report = os.path.join(d, "r.json")
                 before = shm_entries()
-                # fiu-run execs faultline: p.pid is the CLI's.
-                p = subprocess.Popen([fiu_run, "-x", "-c", rule, FL, "run"] + scns +
+                # fiu-run execs faultline: p.pid is the CLI's.  -f "" turns
+                # off its remote-control fifos, which every forked child
+                # would otherwise leave in /tmp as /tmp/fiu-ctrl-PID.*.
+                p = subprocess.Popen([fiu_run, "-x", "-f", "", "-c", rule, FL, "run"] + scns +
                                      ["--runs", "4", "--seed", str(seed), "--jobs", str(jobs),
                                       "--json", report, "--trace-dir", os.path.join(d, "tr")],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
