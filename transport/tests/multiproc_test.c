@@ -359,6 +359,12 @@ sub_killed_holding_refs(void **state)
 	sub = test_spawn_self((char *[]){ "multiproc_test", "subkill-child", ns, fd_arg, session_arg, NULL });
 	assert_true(sub > 0);
 	assert_int_equal(wait_ready(fds[0], 10000), 0);
+	/* The gauges are the driver thread's to update, a duty cycle after
+	 * the child's mapping and refs: wait for them, then name any that
+	 * differ. */
+	(void)WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.image_refs_held == 2 && st.images == 1 &&
+	                 st.log_files_mapped == 2,
+	             3000);
 	assert_fl(fl_stats_read(ns, &st), 0);
 	assert_int_equal(st.image_refs_held, 2);
 	assert_int_equal(st.images, 1);
@@ -366,6 +372,10 @@ sub_killed_holding_refs(void **state)
 	kill(sub, SIGKILL);
 	assert_int_equal(wait_child(sub, 5000), 128 + SIGKILL);
 	assert_true(WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.client_timeouts == 1, 3000));
+	(void)WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.images == 0 && st.subscriptions == 0 &&
+	                 st.image_refs_held == 0 && st.pending_registrations == 0 &&
+	                 st.log_files_mapped == 1,
+	             3000);
 	assert_int_equal(st.images, 0);
 	assert_int_equal(st.subscriptions, 0);
 	assert_int_equal(st.image_refs_held, 0);
