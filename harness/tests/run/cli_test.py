@@ -2303,7 +2303,7 @@ def case_merge():
     check(out.startswith("usage: faultline merge"), "merge --help: %r", out[:80])
 
 
-FL_PATH = "build/harness/src/run/cli/faultline"  # as ci/examples spell the binary
+FL_PATH = "build/harness/cli/faultline"  # as ci/examples spell the binary
 
 
 def example_commands(path):

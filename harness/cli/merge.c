@@ -20,7 +20,7 @@
 #include "faultline/platform.h"
 #include "faultline/report.h"
 
-#include "run/cli/cli.h"
+#include "cli.h"
 #include "run/json_read.h"
 
 static const char usage_merge[] =

@@ -27,7 +27,7 @@
 #include "faultline/scenario.h"
 #include "faultline/trace.h"
 
-#include "run/cli/cli.h"
+#include "cli.h"
 #include "run/faults.h"
 #include "run/runner.h"
 #include "run/sanitizer.h"
