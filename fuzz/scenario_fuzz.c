@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "faultline/scenario.h"
+#include "fixtures.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -16,6 +17,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fl_scenario *s = NULL;
 	char err[512];
 
+	(void)fl_fixtures_register(); /* scenarios name their `impl:` helpers */
 	if (fl_scenario_load_string("fuzz.yaml", (const char *)data, size, &s, err, sizeof(err)) == 0)
 		fl_scenario_free(s);
 	return 0;

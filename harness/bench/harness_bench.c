@@ -22,6 +22,7 @@
 
 #include "faultline/scenario.h"
 
+#include "fixtures.h"
 #include "run/runner.h"
 
 static double
@@ -133,6 +134,8 @@ main(int argc, char **argv)
 	long b1_runs;
 	double b1_secs;
 
+	if (fl_fixtures_register() != 0)
+		return 1;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage, stdout);

@@ -28,6 +28,7 @@
 #include "faultline/trace.h"
 
 #include "cli.h"
+#include "fixtures.h"
 #include "run/faults.h"
 #include "run/runner.h"
 #include "run/sanitizer.h"
@@ -1840,6 +1841,10 @@ main(int argc, char **argv)
 	if (n > 0) {
 		self[n] = '\0';
 		fl_runner_set_self(self); /* re-executed runs: --valgrind, posix/ faults */
+	}
+	if (fl_fixtures_register() != 0) {
+		fputs("faultline: cannot register the fixtures' implementations\n", stderr);
+		return EXIT_USAGE;
 	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage_main, argc < 2 ? stderr : stdout);

@@ -155,8 +155,8 @@ struct fl_scn_op_take_image {
 	fl_scn_ref as;     /* the image taken */
 };
 
-/* lookup_image: a fixture helper (fixtures/registry.h) looks the image of
- * a publication's session up and reads its position; a correct helper
+/* lookup_image: a registered helper (faultline/impl.h) looks the image
+ * of a publication's session up and reads its position; a correct helper
  * leaves no reference behind. */
 struct fl_scn_op_lookup_image {
 	fl_scn_ref sub;
@@ -190,7 +190,7 @@ struct fl_scn_op_request {
 	uint32_t count;
 	uint32_t size;
 	uint32_t deadline_ms; /* per request; 0: the scenario's default */
-	const char *impl;     /* a fixture request helper (fixtures/registry.h), or NULL */
+	const char *impl;     /* a registered request helper (faultline/impl.h), or NULL */
 };
 
 struct fl_scn_op_respond {

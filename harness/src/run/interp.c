@@ -27,7 +27,7 @@
 #include <sys/mman.h>
 
 #include "run/run_internal.h"
-#include "registry.h" /* fixtures/: the helpers `impl:` names */
+#include "faultline/impl.h"
 
 static uint32_t
 total_actor_faults(struct run *r)
@@ -283,7 +283,7 @@ needs_sock(const struct fl_scenario *s, int obj)
 				return true;
 			if (op->kind == FL_SCN_OP_REQUEST && op->u.request.conn == obj &&
 			    op->u.request.impl != NULL &&
-			    fixture_find(op->u.request.impl)->kind == FIXTURE_CTX_REQUEST)
+			    fl_impl_find(op->u.request.impl)->kind == FL_IMPL_CTX_REQUEST)
 				return true;
 		}
 	}
@@ -368,7 +368,7 @@ do_offer_service(struct actor_run *ar, const struct fl_scenario_op *op)
 		set_sock(ar->run, op->u.service.as, sock);
 		srv = (fl_rr_server *)sock; /* only a mark */
 	} else if (rv == 0 && op->u.service.impl != NULL) {
-		rv = fixture_find(op->u.service.impl)->fn.server_open(ar->dom, op->u.service.service,
+		rv = fl_impl_find(op->u.service.impl)->fn.server_open(ar->dom, op->u.service.service,
 		                                                       &srv);
 	} else if (rv == 0) {
 		rv = fl_rr_server_open(ar->dom, op->u.service.service, &srv);
@@ -543,17 +543,17 @@ impl_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_rr_clien
 {
 	struct run *r = ar->run;
 	const struct fl_scn_op_request *q = &op->u.request;
-	const struct fixture_impl *f = fixture_find(q->impl);
+	const struct fl_impl *f = fl_impl_find(q->impl);
 	fl_sock *sock = NULL;
 
-	if (f->kind == FIXTURE_CTX_REQUEST && (sock = obj_sock(ar, op, q->conn)) == NULL)
+	if (f->kind == FL_IMPL_CTX_REQUEST && (sock = obj_sock(ar, op, q->conn)) == NULL)
 		return;
 	for (uint32_t i = 0; i < q->count; i++) {
 		uint64_t deadline = deadline_after_ms(r, q->deadline_ms);
 		int rv;
 
 		FL_SCHED_POINT("scenario.request");
-		if (f->kind == FIXTURE_CTX_REQUEST)
+		if (f->kind == FL_IMPL_CTX_REQUEST)
 			rv = f->fn.ctx_request(sock, size, deadline - fl_clock_now_ns());
 		else
 			rv = f->fn.rr_request(ar->dom, cl, size, deadline);

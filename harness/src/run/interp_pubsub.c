@@ -21,7 +21,7 @@
 #include "faultline/prop.h"
 #include "faultline/stats.h"
 
-#include "registry.h"
+#include "faultline/impl.h"
 #include "run/run_internal.h"
 
 bool
@@ -414,14 +414,14 @@ do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	struct run *r = ar->run;
 	const struct fl_scn_op_lookup_image *lk = &op->u.lookup_image;
-	const struct fixture_impl *impl = fixture_find(lk->impl);
+	const struct fl_impl *impl = fl_impl_find(lk->impl);
 	struct sub_state *ss = lk->sub >= 0 ? r->objs[lk->sub] : NULL;
 	struct fl_idle st = { 0 };
 	uint64_t deadline = deadline_after_ms(r, 0);
 	int64_t position;
 	int rv;
 
-	if (impl == NULL || impl->kind != FIXTURE_IMAGE_LOOKUP) {
+	if (impl == NULL || impl->kind != FL_IMPL_IMAGE_LOOKUP) {
 		op_error(ar, op, lk->impl, FL_EINVAL);
 		return;
 	}

@@ -15,7 +15,7 @@
 #include "faultline/reqrep.h"
 #include "faultline/scenario.h"
 #include "loader.h"
-#include "registry.h" /* fixtures/: lookup_image implementations */
+#include "faultline/impl.h"
 
 /* ---- objects, references, barriers ---- */
 
@@ -121,22 +121,22 @@ int scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors)
 	return 0;
 }
 
-/* `impl:` names a fixture implementation (fixtures/registry.c) of one of
- * `kinds` (bits 1 << enum fixture_kind); an unknown name or one of another
+/* `impl:` names a registered implementation (faultline/impl.h) of one of
+ * `kinds` (bits 1 << enum fl_impl_kind); an unknown name or one of another
  * kind is an error listing the names that fit. */
 static int impl_field(struct loader *l, yaml_node_t *m, const char *base, const char *raw,
                       bool required, unsigned kinds, const char *what, const char **out)
 {
-	const struct fixture_impl *f;
+	const struct fl_impl *f;
 	char known[256] = "", field[160];
 	int rc = scn_str_field(l, m, base, "impl", raw, required, true, out);
 
 	if (rc || *out == NULL)
 		return rc;
-	f = fixture_find(*out);
+	f = fl_impl_find(*out);
 	if (f != NULL && (kinds & (1u << f->kind)))
 		return 0;
-	for (size_t i = 0; (f = fixture_at(i)) != NULL; i++)
+	for (size_t i = 0; (f = fl_impl_at(i)) != NULL; i++)
 		if (kinds & (1u << f->kind))
 			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
 			         known[0] ? ", " : "", f->name);
@@ -482,7 +482,7 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		if (!rc)
 			rc = add_ref(l, m, base, "from", from, REF_PUB, true, ai, oi, &o->from);
 		if (!rc)
-			rc = impl_field(l, m, base, a->impl, true, 1u << FIXTURE_IMAGE_LOOKUP,
+			rc = impl_field(l, m, base, a->impl, true, 1u << FL_IMPL_IMAGE_LOOKUP,
 			                "image lookup", &o->impl);
 		break;
 	}
@@ -549,7 +549,7 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 			                server ? FL_SCN_OBJ_SERVER : FL_SCN_OBJ_CONNECTION, ai, oi,
 			                &op->u.service.as);
 		if (!rc && server)
-			rc = impl_field(l, m, base, a->impl, false, 1u << FIXTURE_SERVER_OPEN,
+			rc = impl_field(l, m, base, a->impl, false, 1u << FL_IMPL_SERVER_OPEN,
 			                "server opener", &op->u.service.impl);
 		/* On a service open, expect: is an exhaustion check: the open
 		 * must fail with that code (read with every op's expect below). */
@@ -581,7 +581,7 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 			              "context per request)");
 		if (!rc)
 			rc = impl_field(l, m, base, a->impl, false,
-			                (1u << FIXTURE_RR_REQUEST) | (1u << FIXTURE_CTX_REQUEST),
+			                (1u << FL_IMPL_RR_REQUEST) | (1u << FL_IMPL_CTX_REQUEST),
 			                "request helper", &o->impl);
 		break;
 	}

@@ -15,6 +15,7 @@
 
 #include "faultline/error.h"
 #include "faultline/scenario.h"
+#include "fixtures.h"
 
 #define SMOKE "../../../scenarios/pubsub-smoke.yaml"
 
@@ -622,6 +623,9 @@ int main(void)
 	enum { NBAD = sizeof bad_cases / sizeof bad_cases[0] };
 	struct CMUnitTest tests[NBAD + 14];
 	size_t n = 0;
+
+	if (fl_fixtures_register() != 0)
+		return 1;
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_smoke_values);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_values);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_hash);

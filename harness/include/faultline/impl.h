@@ -1,0 +1,88 @@
+/*
+ * Helper implementations a scenario names with `impl:`, e.g.
+ * `lookup_image: {sub: s, from: p, impl: b1_leaky}`: code under test that
+ * the interpreter runs in place of its own step, so one scenario runs a
+ * buggy helper and its correct twin on the same transport.  The engine
+ * knows none by name: a program registers tables of them (faultline's CLI
+ * registers the planted bugs of fixtures/, fixtures.h) before it loads a
+ * scenario, and the loader checks each `impl:` against what is
+ * registered.
+ */
+#ifndef FAULTLINE_IMPL_H
+#define FAULTLINE_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "faultline/aio.h"
+#include "faultline/client.h"
+#include "faultline/reqrep.h"
+
+enum fl_impl_kind {
+	FL_IMPL_IMAGE_LOOKUP, /* fn.image_lookup, used by lookup_image */
+	FL_IMPL_RR_REQUEST,   /* fn.rr_request, used by request {impl} */
+	FL_IMPL_SERVER_OPEN,  /* fn.server_open, used by offer_service {impl} */
+	FL_IMPL_CTX_REQUEST,  /* fn.ctx_request, used by request {impl} */
+};
+
+/* An image lookup helper: finds the image of `session_id` on `sub` and
+ * writes its position (bytes consumed) to *position on success.  Returns
+ * 0, FL_ENOENT when the session has no image (yet), or another FL_E*
+ * code.  A correct helper leaves no image reference behind on any path.
+ * Called on the subscription's owner thread. */
+typedef int (*fl_impl_image_lookup_fn)(fl_subscription *sub, int32_t session_id,
+                                       int64_t *position);
+
+/* A request helper on a plain connection: loans a request chunk of `size`
+ * bytes, sends it with deadline_ns, waits (until deadline_ns) for its
+ * response and releases it.  Responses to earlier requests the caller gave
+ * up on may arrive first; a correct helper releases every response it
+ * takes.  Returns 0 or an FL_E* code (FL_ETIMEDOUT: no answer in time).
+ * Called on the connection's owner thread. */
+typedef int (*fl_impl_rr_request_fn)(fl_rr_domain *d, fl_rr_client *cl, uint32_t size,
+                                     uint64_t deadline_ns);
+
+/* A server opener: opens a server for `service` and prepares it (a setup
+ * step that loans and releases a chunk, and can fail).  0 and *out, or an
+ * FL_E* code; a correct opener returns the port on every error path. */
+typedef int (*fl_impl_server_open_fn)(fl_rr_domain *d, const char *service,
+                                      fl_rr_server **out);
+
+/* A context-per-request helper: opens a context on the REQ socket `s`,
+ * sends a `size`-byte message, waits up to timeout_ns for the reply, frees
+ * it and closes the context.  0 or an FL_E* code.  A correct helper frees
+ * each message exactly once (never after a successful send) and never
+ * frees an aio whose operation is pending. */
+typedef int (*fl_impl_ctx_request_fn)(fl_sock *s, uint32_t size, uint64_t timeout_ns);
+
+struct fl_impl {
+	const char *name;      /* what `impl:` says */
+	enum fl_impl_kind kind;
+	const char *bug_class; /* docs/bug-classes.md class, e.g. "B1", or NULL */
+	bool correct;          /* the correct helper, or the one with the bug */
+	union {
+		fl_impl_image_lookup_fn image_lookup;
+		fl_impl_rr_request_fn rr_request;
+		fl_impl_server_open_fn server_open;
+		fl_impl_ctx_request_fn ctx_request;
+	} fn;
+};
+
+/* fl_impl_register adds a table of implementations, ended by an entry
+ * whose name is NULL; the table must outlive every scenario that names
+ * one.  Registering the same table again does nothing.  0, FL_EEXIST
+ * when a name is registered already (nothing of the table is added), or
+ * FL_ELIMIT past FL_IMPL_MAX_TABLES tables.  Not thread-safe: call it
+ * before loading scenarios. */
+#define FL_IMPL_MAX_TABLES 8
+int fl_impl_register(const struct fl_impl *table);
+
+/* fl_impl_find returns the implementation called `name`, or NULL. */
+const struct fl_impl *fl_impl_find(const char *name);
+
+/* fl_impl_at returns the i-th registered implementation, NULL past the
+ * end (for listing them in error messages). */
+const struct fl_impl *fl_impl_at(size_t i);
+
+#endif

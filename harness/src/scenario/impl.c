@@ -1,0 +1,47 @@
+/*
+ * The registered `impl:` implementations (faultline/impl.h): a few tables
+ * a program hands over at start, searched in the order they came.
+ */
+#include <string.h>
+
+#include "faultline/error.h"
+#include "faultline/impl.h"
+
+static const struct fl_impl *tables[FL_IMPL_MAX_TABLES];
+static size_t ntables;
+
+int
+fl_impl_register(const struct fl_impl *table)
+{
+	for (size_t t = 0; t < ntables; t++)
+		if (tables[t] == table)
+			return 0;
+	for (const struct fl_impl *e = table; e->name != NULL; e++)
+		if (fl_impl_find(e->name) != NULL)
+			return FL_EEXIST;
+	if (ntables == FL_IMPL_MAX_TABLES)
+		return FL_ELIMIT;
+	tables[ntables++] = table;
+	return 0;
+}
+
+const struct fl_impl *
+fl_impl_at(size_t i)
+{
+	for (size_t t = 0; t < ntables; t++)
+		for (const struct fl_impl *e = tables[t]; e->name != NULL; e++)
+			if (i-- == 0)
+				return e;
+	return NULL;
+}
+
+const struct fl_impl *
+fl_impl_find(const char *name)
+{
+	const struct fl_impl *e;
+
+	for (size_t i = 0; name != NULL && (e = fl_impl_at(i)) != NULL; i++)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
