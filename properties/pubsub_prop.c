@@ -26,7 +26,7 @@
 #include "faultline/error.h"
 #include "faultline/prop.h"
 #include "faultline/stats.h"
-#include "run/faults.h"
+#include "faultline/faults.h"
 
 #include "bench_util.h"
 

@@ -44,7 +44,7 @@
 #include "faultline/prop.h"
 #include "faultline/reqrep.h"
 #include "faultline/sim.h"
-#include "run/faults.h"
+#include "faultline/faults.h"
 
 #include "bench_util.h"
 

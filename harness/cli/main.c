@@ -29,7 +29,7 @@
 
 #include "cli.h"
 #include "fixtures.h"
-#include "run/faults.h"
+#include "faultline/faults.h"
 #include "run/runner.h"
 #include "run/sanitizer.h"
 #include "run/shrink.h"

@@ -32,7 +32,7 @@
 #include "faultline/sandbox.h"
 #include "faultline/sim.h"
 
-#include "run/faults.h"
+#include "faultline/faults.h"
 #include "run/run_internal.h"
 #include "run/runner.h"
 #include "run/sanitizer.h"

@@ -8,7 +8,7 @@
 #include "faultline/choice.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
-#include "run/faults.h"
+#include "faultline/faults.h"
 
 #define POINT "transport/shm/map"
 

@@ -22,7 +22,7 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 
-#include "run/faults.h"
+#include "faultline/faults.h"
 
 struct point_count {
 	uint64_t hits;

@@ -8,8 +8,8 @@
  * wildcard, not the point that was hit).  One engine is active per process
  * at a time: libfiu's callback carries no user pointer.
  */
-#ifndef FL_HARNESS_FAULTS_H
-#define FL_HARNESS_FAULTS_H
+#ifndef FAULTLINE_FAULTS_H
+#define FAULTLINE_FAULTS_H
 
 #include <stdbool.h>
 #include <stddef.h>
