@@ -41,27 +41,20 @@ enum fl_scn_actor_kind {
 	FL_SCN_ACTOR_PROCESS, /* a forked process (proc mode only) */
 };
 
+/* The operations, one line each in scenario_ops.def. */
 enum fl_scn_op_kind {
-	FL_SCN_OP_ADD_PUBLICATION,
-	FL_SCN_OP_REMOVE_PUBLICATION,
-	FL_SCN_OP_ADD_SUBSCRIPTION,
-	FL_SCN_OP_REMOVE_SUBSCRIPTION,
-	FL_SCN_OP_OFFER,
-	FL_SCN_OP_POLL,
-	FL_SCN_OP_TAKE_IMAGE,
-	FL_SCN_OP_RELEASE_IMAGE,
-	FL_SCN_OP_CLOSE_CLIENT,
-	FL_SCN_OP_WAIT,
-	FL_SCN_OP_BARRIER,
-	FL_SCN_OP_CRASH_SELF,
-	FL_SCN_OP_OFFER_SERVICE,
-	FL_SCN_OP_CONNECT_SERVICE,
-	FL_SCN_OP_REQUEST,
-	FL_SCN_OP_RESPOND,
-	FL_SCN_OP_CTX_OPEN,
-	FL_SCN_OP_CTX_CLOSE,
-	FL_SCN_OP_LOOKUP_IMAGE,
+#define FL_SCN_OP(KIND, name, DOMAIN, EXPECT) FL_SCN_OP_##KIND,
+#include "faultline/scenario_ops.def"
+#undef FL_SCN_OP
 	FL_SCN_OP__COUNT
+};
+
+/* The part of the system an operation drives. */
+enum fl_scn_domain {
+	FL_SCN_DOMAIN_RUN,    /* the run's own steps: wait, barrier, crash_self, close_client */
+	FL_SCN_DOMAIN_PUBSUB, /* publications, subscriptions, images */
+	FL_SCN_DOMAIN_REQREP, /* services, connections, contexts */
+	FL_SCN_DOMAIN__COUNT
 };
 
 /* Kinds of the named objects operations create with `as:`. */
@@ -338,6 +331,14 @@ uint64_t fl_scenario_hash(const struct fl_scenario *s);
 /* fl_scenario_op_name returns the YAML key of an operation kind
  * ("add_publication"), or "?" for an unknown kind.  Static string. */
 const char *fl_scenario_op_name(enum fl_scn_op_kind kind);
+
+/* fl_scenario_op_domain returns the part of the system an operation
+ * kind drives (FL_SCN_DOMAIN_RUN for an unknown kind). */
+enum fl_scn_domain fl_scenario_op_domain(enum fl_scn_op_kind kind);
+
+/* fl_scenario_uses_domain: does any actor of `s` run an operation of
+ * domain `d`? */
+bool fl_scenario_uses_domain(const struct fl_scenario *s, enum fl_scn_domain d);
 
 /* fl_scenario_property_name returns the name of one FL_SCN_PROP_* bit
  * ("image_refs"), or NULL.  Static string. */

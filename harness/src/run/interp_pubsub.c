@@ -27,25 +27,7 @@
 bool
 scenario_uses_pubsub(const struct fl_scenario *s)
 {
-	for (size_t i = 0; i < s->actor_count; i++) {
-		for (size_t j = 0; j < s->actors[i].op_count; j++) {
-			switch (s->actors[i].ops[j].kind) {
-			case FL_SCN_OP_ADD_PUBLICATION:
-			case FL_SCN_OP_REMOVE_PUBLICATION:
-			case FL_SCN_OP_ADD_SUBSCRIPTION:
-			case FL_SCN_OP_REMOVE_SUBSCRIPTION:
-			case FL_SCN_OP_OFFER:
-			case FL_SCN_OP_POLL:
-			case FL_SCN_OP_TAKE_IMAGE:
-			case FL_SCN_OP_RELEASE_IMAGE:
-			case FL_SCN_OP_LOOKUP_IMAGE:
-				return true;
-			default:
-				break;
-			}
-		}
-	}
-	return false;
+	return fl_scenario_uses_domain(s, FL_SCN_DOMAIN_PUBSUB);
 }
 
 #define MSG_HEADER 8u

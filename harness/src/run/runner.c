@@ -539,22 +539,7 @@ uses_reqrep(const struct fl_scenario *s)
 {
 	if (s->properties & (FL_SCN_PROP_CHUNKS_BALANCED | FL_SCN_PROP_PORTS_ZERO))
 		return true;
-	for (size_t i = 0; i < s->actor_count; i++) {
-		for (size_t j = 0; j < s->actors[i].op_count; j++) {
-			switch (s->actors[i].ops[j].kind) {
-			case FL_SCN_OP_OFFER_SERVICE:
-			case FL_SCN_OP_CONNECT_SERVICE:
-			case FL_SCN_OP_REQUEST:
-			case FL_SCN_OP_RESPOND:
-			case FL_SCN_OP_CTX_OPEN:
-			case FL_SCN_OP_CTX_CLOSE:
-				return true;
-			default:
-				break;
-			}
-		}
-	}
-	return false;
+	return fl_scenario_uses_domain(s, FL_SCN_DOMAIN_REQREP);
 }
 
 static void
@@ -1513,25 +1498,6 @@ fl_runner_unsupported(const struct fl_scenario *s)
 			for (size_t j = 0; j < i; j++)
 				if (strcmp(s->actors[i].client, s->actors[j].client) == 0)
 					return "actors sharing a client (client:) need sim or stress mode (in proc mode each actor is a process)";
-	for (size_t i = 0; i < s->actor_count; i++) {
-		for (size_t j = 0; j < s->actors[i].op_count; j++) {
-			switch (s->actors[i].ops[j].kind) {
-			case FL_SCN_OP_WAIT:
-			case FL_SCN_OP_BARRIER:
-			case FL_SCN_OP_CRASH_SELF:
-			case FL_SCN_OP_CLOSE_CLIENT:
-			case FL_SCN_OP_OFFER_SERVICE:
-			case FL_SCN_OP_CONNECT_SERVICE:
-			case FL_SCN_OP_REQUEST:
-			case FL_SCN_OP_RESPOND:
-			case FL_SCN_OP_CTX_OPEN:
-			case FL_SCN_OP_CTX_CLOSE:
-				break;
-			default:
-				break;
-			}
-		}
-	}
 	if (needs_preload(s) && s->mode != FL_SCN_MODE_PROC)
 		return "faults on libc calls (posix/..., libc/...: libfiu's POSIX preload) need proc mode";
 	if (needs_preload(s) && posix_preload() == NULL)

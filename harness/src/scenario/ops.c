@@ -183,25 +183,15 @@ int scn_check_barriers(struct loader *l, const struct fl_scenario_actor *actors)
 /* ---- operations ---- */
 
 static const char *const op_names[FL_SCN_OP__COUNT] = {
-	[FL_SCN_OP_ADD_PUBLICATION] = "add_publication",
-	[FL_SCN_OP_REMOVE_PUBLICATION] = "remove_publication",
-	[FL_SCN_OP_ADD_SUBSCRIPTION] = "add_subscription",
-	[FL_SCN_OP_REMOVE_SUBSCRIPTION] = "remove_subscription",
-	[FL_SCN_OP_OFFER] = "offer",
-	[FL_SCN_OP_POLL] = "poll",
-	[FL_SCN_OP_TAKE_IMAGE] = "take_image",
-	[FL_SCN_OP_RELEASE_IMAGE] = "release_image",
-	[FL_SCN_OP_CLOSE_CLIENT] = "close_client",
-	[FL_SCN_OP_WAIT] = "wait",
-	[FL_SCN_OP_BARRIER] = "barrier",
-	[FL_SCN_OP_CRASH_SELF] = "crash_self",
-	[FL_SCN_OP_OFFER_SERVICE] = "offer_service",
-	[FL_SCN_OP_CONNECT_SERVICE] = "connect_service",
-	[FL_SCN_OP_REQUEST] = "request",
-	[FL_SCN_OP_RESPOND] = "respond",
-	[FL_SCN_OP_CTX_OPEN] = "ctx_open",
-	[FL_SCN_OP_CTX_CLOSE] = "ctx_close",
-	[FL_SCN_OP_LOOKUP_IMAGE] = "lookup_image",
+#define FL_SCN_OP(KIND, name, DOMAIN, EXPECT) [FL_SCN_OP_##KIND] = #name,
+#include "faultline/scenario_ops.def"
+#undef FL_SCN_OP
+};
+
+static const enum fl_scn_domain op_domains[FL_SCN_OP__COUNT] = {
+#define FL_SCN_OP(KIND, name, DOMAIN, EXPECT) [FL_SCN_OP_##KIND] = FL_SCN_DOMAIN_##DOMAIN,
+#include "faultline/scenario_ops.def"
+#undef FL_SCN_OP
 };
 
 const char *fl_scenario_op_name(enum fl_scn_op_kind kind)
@@ -209,6 +199,22 @@ const char *fl_scenario_op_name(enum fl_scn_op_kind kind)
 	if ((unsigned)kind >= FL_SCN_OP__COUNT)
 		return "?";
 	return op_names[kind];
+}
+
+enum fl_scn_domain fl_scenario_op_domain(enum fl_scn_op_kind kind)
+{
+	if ((unsigned)kind >= FL_SCN_OP__COUNT)
+		return FL_SCN_DOMAIN_RUN;
+	return op_domains[kind];
+}
+
+bool fl_scenario_uses_domain(const struct fl_scenario *s, enum fl_scn_domain d)
+{
+	for (size_t i = 0; i < s->actor_count; i++)
+		for (size_t j = 0; j < s->actors[i].op_count; j++)
+			if (fl_scenario_op_domain(s->actors[i].ops[j].kind) == d)
+				return true;
+	return false;
 }
 
 static int cancel_field(struct loader *l, yaml_node_t *map, const char *base, const char *raw,
@@ -233,32 +239,22 @@ static int cancel_field(struct loader *l, yaml_node_t *map, const char *base, co
 	return 0;
 }
 
-/* The `expect:` text of whichever operation raw holds (NULL: none). */
-#define EXPECT_OF(member) (raw->member != NULL ? raw->member->expect : NULL)
+/* The `expect:` text of whichever operation raw holds (NULL: none, and
+ * always for an operation that cannot fail). */
+#define EXPECT_1(member) (raw->member != NULL ? raw->member->expect : NULL)
+#define EXPECT_0(member) NULL
 static const char *raw_expect(const struct fl_raw_op *raw, enum fl_scn_op_kind kind)
 {
 	switch (kind) {
-	case FL_SCN_OP_ADD_PUBLICATION: return EXPECT_OF(add_publication);
-	case FL_SCN_OP_REMOVE_PUBLICATION: return EXPECT_OF(remove_publication);
-	case FL_SCN_OP_ADD_SUBSCRIPTION: return EXPECT_OF(add_subscription);
-	case FL_SCN_OP_REMOVE_SUBSCRIPTION: return EXPECT_OF(remove_subscription);
-	case FL_SCN_OP_OFFER: return EXPECT_OF(offer);
-	case FL_SCN_OP_POLL: return EXPECT_OF(poll);
-	case FL_SCN_OP_TAKE_IMAGE: return EXPECT_OF(take_image);
-	case FL_SCN_OP_RELEASE_IMAGE: return EXPECT_OF(release_image);
-	case FL_SCN_OP_CLOSE_CLIENT: return EXPECT_OF(close_client);
-	case FL_SCN_OP_BARRIER: return EXPECT_OF(barrier);
-	case FL_SCN_OP_OFFER_SERVICE: return EXPECT_OF(offer_service);
-	case FL_SCN_OP_CONNECT_SERVICE: return EXPECT_OF(connect_service);
-	case FL_SCN_OP_REQUEST: return EXPECT_OF(request);
-	case FL_SCN_OP_RESPOND: return EXPECT_OF(respond);
-	case FL_SCN_OP_CTX_OPEN: return EXPECT_OF(ctx_open);
-	case FL_SCN_OP_CTX_CLOSE: return EXPECT_OF(ctx_close);
-	case FL_SCN_OP_LOOKUP_IMAGE: return EXPECT_OF(lookup_image);
-	default: return NULL; /* wait and crash_self cannot fail */
+#define FL_SCN_OP(KIND, name, DOMAIN, EXPECT) \
+	case FL_SCN_OP_##KIND: return EXPECT_##EXPECT(name);
+#include "faultline/scenario_ops.def"
+#undef FL_SCN_OP
+	default: return NULL;
 	}
 }
-#undef EXPECT_OF
+#undef EXPECT_1
+#undef EXPECT_0
 
 /* `expect: any`, or FL_E* names joined by '|' (FL_ETIMEDOUT|FL_ECRASHED),
  * into op->expect. */
