@@ -87,197 +87,6 @@ audit_files(struct run *r)
 	closedir(d);
 }
 
-static const char *
-owner_name(struct run *r, uint64_t owner)
-{
-	for (size_t i = 0; i < r->s->actor_count; i++)
-		if (r->actors[i].owner == owner)
-			return r->actors[i].a->name;
-	return "?";
-}
-
-/* Actors sharing a client share its owner id: true the first time `owner`
- * is seen in seen[0..*nseen), which it joins. */
-static bool
-first_sight(uint64_t *seen, size_t *nseen, uint64_t owner)
-{
-	for (size_t k = 0; k < *nseen; k++)
-		if (seen[k] == owner)
-			return false;
-	seen[(*nseen)++] = owner;
-	return true;
-}
-
-/* " (the last taken by request, line 23)": the op of an actor of this
- * owner that last took ports (ports) or loaned chunks (!ports). */
-static const char *
-taken_by(struct run *r, uint64_t owner, bool ports)
-{
-	static char buf[96];
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < r->s->actor_count; i++) {
-		struct actor_run *ar = &r->actors[i];
-		int line = ports ? ar->last_port_line : ar->last_loan_line;
-		int kind = ports ? ar->last_port_op : ar->last_loan_op;
-
-		if (ar->owner == owner && line > 0)
-			snprintf(buf, sizeof(buf), ", the last taken by %s (line %d)",
-			         fl_scenario_op_name((enum fl_scn_op_kind)kind), line);
-	}
-	return buf;
-}
-
-/* chunks_balanced: every pool full again and no owner holding a chunk.
- * The detail names each pool with chunks out and each actor holding some
- * (the driver's mapping, owner 1, holds none once it reclaimed). */
-static void
-audit_chunks(struct run *r)
-{
-	struct fl_rr_stats st;
-	char pools[200] = "", owners[240] = "";
-	uint64_t seen[RUN_MAX_ACTORS];
-	size_t nseen = 0;
-	uint32_t out = 0;
-
-	fl_rr_stats(r->driver_dom, &st);
-	for (uint32_t c = 0; c < st.chunks.n_classes; c++) {
-		if (st.chunks.cls[c].loaned == 0)
-			continue;
-		out += st.chunks.cls[c].loaned;
-		snprintf(pools + strlen(pools), sizeof(pools) - strlen(pools), "%spool %u B: %u of %u",
-		         pools[0] ? ", " : "", st.chunks.cls[c].chunk_size, st.chunks.cls[c].loaned,
-		         st.chunks.cls[c].total);
-	}
-	if (out == 0)
-		return;
-	for (size_t i = 0; i < r->s->actor_count; i++) {
-		uint64_t owner = r->actors[i].owner;
-		uint32_t n;
-
-		if (!first_sight(seen, &nseen, owner))
-			continue;
-		n = fl_chunk_owner_loaned(fl_rr_domain_chunks(r->driver_dom), owner);
-		if (n > 0)
-			snprintf(owners + strlen(owners), sizeof(owners) - strlen(owners),
-			         "%sactor %s (owner %llu) holds %u%s", owners[0] ? "; " : "",
-			         owner_name(r, owner), (unsigned long long)owner, n,
-			         taken_by(r, owner, false));
-	}
-	run_fail(r, "chunks_balanced", "%u chunk(s) still loaned after every actor closed (%s)%s%s",
-	         out, pools, owners[0] ? ": " : "", owners);
-}
-
-/* ports_zero: no server or client port in use; the detail names each
- * actor (client) still holding ports. */
-static void
-audit_ports(struct run *r)
-{
-	struct fl_rr_stats st;
-	char owners[240] = "";
-	uint64_t seen[RUN_MAX_ACTORS];
-	size_t nseen = 0;
-
-	fl_rr_stats(r->driver_dom, &st);
-	if (st.servers_in_use == 0 && st.clients_in_use == 0)
-		return;
-	for (size_t i = 0; i < r->s->actor_count; i++) {
-		uint64_t owner = r->actors[i].owner;
-		uint32_t n;
-
-		if (!first_sight(seen, &nseen, owner))
-			continue;
-		n = fl_rr_owner_ports(r->driver_dom, owner);
-		if (n > 0)
-			snprintf(owners + strlen(owners), sizeof(owners) - strlen(owners),
-			         "%sactor %s holds %u%s", owners[0] ? "; " : "", owner_name(r, owner), n,
-			         taken_by(r, owner, true));
-	}
-	run_fail(r, "ports_zero", "%u server and %u client port(s) in use after every actor closed%s%s",
-	         st.servers_in_use, st.clients_in_use, owners[0] ? ": " : "", owners);
-}
-
-/* out += sign * d, counter by counter. */
-static void
-aio_debug_add(struct fl_aio_debug *out, const struct fl_aio_debug *d, int sign)
-{
-	out->msgs_allocated += (uint64_t)sign * d->msgs_allocated;
-	out->msgs_freed += (uint64_t)sign * d->msgs_freed;
-	out->msg_double_frees += (uint64_t)sign * d->msg_double_frees;
-	out->aio_started += (uint64_t)sign * d->aio_started;
-	out->aio_completed += (uint64_t)sign * d->aio_completed;
-	out->aio_late_completions += (uint64_t)sign * d->aio_late_completions;
-	out->aio_free_pending += (uint64_t)sign * d->aio_free_pending;
-	out->ctx_opened += (uint64_t)sign * d->ctx_opened;
-	out->ctx_closed += (uint64_t)sign * d->ctx_closed;
-	out->replies_discarded += (uint64_t)sign * d->replies_discarded;
-}
-
-void
-audit_aio_since(const struct run *r, struct fl_aio_debug *out)
-{
-	fl_aio_debug_read(out);
-	aio_debug_add(out, &r->aio_base, -1);
-}
-
-void
-audit_aio_counts(struct run *r, struct fl_aio_debug *out)
-{
-	audit_aio_since(r, out);
-	for (size_t i = 0; i < r->s->actor_count; i++)
-		aio_debug_add(out, &r->actors[i].aio_delta, 1);
-}
-
-/* A crashed actor's heap (messages, aios, their pending operations) dies
- * with it: in proc mode its counts are lost with the process, and under
- * sim the same holds for what it allocated.  Balances are then not
- * checkable; double frees and early aio frees still are. */
-static bool
-any_crashed(struct run *r)
-{
-	for (size_t i = 0; i < r->s->actor_count; i++)
-		if (__atomic_load_n(&r->actors[i].crashed, __ATOMIC_ACQUIRE))
-			return true;
-	return false;
-}
-
-/* Every message freed exactly once: no double free (fl_msg_free detects
- * one within its quarantine), and as many frees as allocations. */
-static void
-audit_messages(struct run *r)
-{
-	struct fl_aio_debug d;
-
-	audit_aio_counts(r, &d);
-	if (d.msg_double_frees > 0)
-		run_fail(r, "messages_freed_once", "%llu message(s) freed twice (%llu allocated)",
-		         (unsigned long long)d.msg_double_frees, (unsigned long long)d.msgs_allocated);
-	else if (d.msgs_allocated != d.msgs_freed && !any_crashed(r))
-		run_fail(r, "messages_freed_once", "%llu message(s) allocated, %llu freed",
-		         (unsigned long long)d.msgs_allocated, (unsigned long long)d.msgs_freed);
-}
-
-/* No aio completes after its context closed, none is freed while its
- * operation is pending (the completion would land in freed memory), and
- * every operation started ran its callback. */
-static void
-audit_late_completions(struct run *r)
-{
-	struct fl_aio_debug d;
-
-	audit_aio_counts(r, &d);
-	if (d.aio_late_completions > 0)
-		run_fail(r, "no_late_completions", "%llu aio completion(s) after their context closed",
-		         (unsigned long long)d.aio_late_completions);
-	else if (d.aio_free_pending > 0)
-		run_fail(r, "no_late_completions",
-		         "%llu aio(s) freed while their operation was pending (closed its context after)",
-		         (unsigned long long)d.aio_free_pending);
-	else if (d.aio_started != d.aio_completed && !any_crashed(r))
-		run_fail(r, "no_late_completions", "%llu aio operation(s) started, %llu callbacks run",
-		         (unsigned long long)d.aio_started, (unsigned long long)d.aio_completed);
-}
-
 /* no_corruption, always checked: the driver puts back the shared words
  * only it owns (cnc.dat header, log metadata, chunk and port layouts) and
  * counts each one it found changed, and clients count the chunks they
@@ -318,16 +127,12 @@ audit_end_of_run(struct run *r)
 	uint32_t p = r->s->properties;
 
 	audit_corruption(r);
-	if (p & FL_SCN_PROP_CHUNKS_BALANCED)
-		audit_chunks(r);
-	if (p & FL_SCN_PROP_PORTS_ZERO)
-		audit_ports(r);
-	/* An aio freed too early still holds what it received: that cause
-	 * is reported before the message count it upsets. */
-	if (p & FL_SCN_PROP_NO_LATE_COMPLETIONS)
-		audit_late_completions(r);
-	if (p & FL_SCN_PROP_MESSAGES_FREED_ONCE)
-		audit_messages(r);
+	for (int d = 0; d < FL_SCN_DOMAIN__COUNT; d++) {
+		const struct run_domain *dom = run_domain((enum fl_scn_domain)d);
+
+		if (dom != NULL && dom->audit != NULL)
+			dom->audit(r);
+	}
 	if (p & FL_SCN_PROP_NO_LEAKED_FILES)
 		audit_files(r);
 	if (p & FL_SCN_PROP_NO_NEW_FDS) {
@@ -357,33 +162,15 @@ void
 audit_step(struct actor_run *ar, int op, uint32_t round)
 {
 	struct run *r = ar->run;
-	uint32_t p = r->s->properties;
 	char step[128];
 
 	if (r->failed)
 		return; /* the first violation is the one reported */
 	step_name(ar, op, round, step, sizeof(step));
-	if (r->pubsub)
-		audit_pubsub_step(ar, step, op < 0);
-	if (p & FL_SCN_PROP_MESSAGES_FREED_ONCE) {
-		struct fl_aio_debug d;
+	for (int d = 0; d < FL_SCN_DOMAIN__COUNT; d++) {
+		const struct run_domain *dom = run_domain((enum fl_scn_domain)d);
 
-		audit_aio_counts(r, &d);
-		if (d.msg_double_frees > 0)
-			run_fail(r, "messages_freed_once", "after %s of actor %s: %llu message(s) freed twice",
-			         step, ar->a->name, (unsigned long long)d.msg_double_frees);
-	}
-	if (p & FL_SCN_PROP_NO_LATE_COMPLETIONS) {
-		struct fl_aio_debug d;
-
-		audit_aio_counts(r, &d);
-		if (d.aio_free_pending > 0)
-			run_fail(r, "no_late_completions",
-			         "after %s of actor %s: %llu aio(s) freed while their operation was pending",
-			         step, ar->a->name, (unsigned long long)d.aio_free_pending);
-		else if (d.aio_late_completions > 0)
-			run_fail(r, "no_late_completions",
-			         "after %s of actor %s: %llu aio completion(s) after their context closed",
-			         step, ar->a->name, (unsigned long long)d.aio_late_completions);
+		if (dom != NULL && dom->audit_step != NULL)
+			dom->audit_step(ar, step, op < 0);
 	}
 }

@@ -471,6 +471,8 @@ interp_pubsub_close(struct actor_run *ar)
 {
 	struct run *r = ar->run;
 
+	if (!r->pubsub)
+		return;
 	for (size_t i = r->s->object_count; i-- > 0;)
 		if (r->s->objects[i].actor == ar->index)
 			close_object(r, i);
@@ -508,107 +510,4 @@ interp_pubsub_quiet(struct run *r)
 	        st->pending_registrations == 0 && st->log_files_unlink_pending == 0;
 	free(st);
 	return quiet;
-}
-
-void
-audit_pubsub(struct run *r)
-{
-	uint32_t p = r->s->properties;
-	struct fl_stats *st;
-
-	if (p & FL_SCN_PROP_IMAGE_REFS) {
-		for (size_t i = 0; i < r->s->actor_count; i++) {
-			struct actor_run *ar = &r->actors[i];
-			if (ar->image_refs != 0 && !ar->crashed) {
-				run_fail(r, "image_refs",
-				         "actor %s holds %d image reference(s) to session %d after close, "
-				         "taken by take_image (line %d), never released",
-				         ar->a->name, ar->image_refs, ar->last_image_session,
-				         ar->last_image_line);
-				return;
-			}
-		}
-	}
-	st = malloc(sizeof(*st));
-	if (st == NULL || fl_stats_read(r->ns, st) != 0) {
-		free(st);
-		return;
-	}
-	/* References a client still held when it closed, counted by the
-	 * client itself: those a helper took behind the actor's back too. */
-	for (size_t i = 0; (p & FL_SCN_PROP_IMAGE_REFS) && i < r->s->actor_count && !r->failed; i++) {
-		struct actor_run *ar = &r->actors[i];
-		for (int c = 0; !ar->crashed && c < st->client_count; c++) {
-			const struct fl_client_stats *cs = &st->clients[c];
-			bool mine = false;
-			for (uint32_t k = 0; k < ar->nclient_ids && k < RUN_MAX_CLIENT_IDS; k++)
-				mine = mine || ar->client_ids[k] == cs->client_id;
-			if (!mine || cs->refs_leaked == 0 || cs->state != FL_CLIENT_CLOSED)
-				continue;
-			run_fail(r, "image_refs",
-			         "actor %s's client %llu closed holding %lld image reference(s) (session %d), "
-			         "taken by %s (line %d), never released",
-			         ar->a->name, (unsigned long long)cs->client_id, (long long)cs->refs_leaked,
-			         ar->last_image_session,
-			         ar->last_image_lookup ? "lookup_image's helper" : "take_image",
-			         ar->last_image_line);
-			break;
-		}
-	}
-	if ((p & FL_SCN_PROP_NO_PENDING_REGISTRATIONS) && st->pending_registrations != 0)
-		run_fail(r, "no_pending_registrations", "%lld registration(s) pending after every actor closed",
-		         (long long)st->pending_registrations);
-	if ((p & FL_SCN_PROP_GAUGES_ZERO) &&
-	    (st->publications || st->subscriptions || st->images || st->log_files ||
-	     st->log_files_mapped || st->active_clients || st->image_refs_held))
-		run_fail(r, "gauges_zero",
-		         "after every actor closed: %lld clients, %lld publications, %lld subscriptions, "
-		         "%lld images, %lld log files (%lld mapped), %lld image refs",
-		         (long long)st->active_clients, (long long)st->publications,
-		         (long long)st->subscriptions, (long long)st->images, (long long)st->log_files,
-		         (long long)st->log_files_mapped, (long long)st->image_refs_held);
-	free(st);
-}
-
-void
-audit_pubsub_step(struct actor_run *ar, const char *step, bool closed)
-{
-	struct run *r = ar->run;
-	struct fl_stats *st;
-	uint64_t id;
-
-	if (!(r->s->properties & FL_SCN_PROP_IMAGE_REFS) || ar->crashed)
-		return;
-	if (closed && ar->image_refs != 0) {
-		run_fail(r, "image_refs",
-		         "after %s of actor %s: it holds %d image reference(s) to session %d, taken by "
-		         "take_image (line %d), never released",
-		         step, ar->a->name, ar->image_refs, ar->last_image_session, ar->last_image_line);
-		return;
-	}
-	if (ar->client == NULL)
-		return;
-	/* The client counts every reference a lookup took and a release
-	 * dropped; the actor counts the ones its operations took.  A helper
-	 * that takes one behind the actor's back shows as the difference. */
-	id = fl_client_id(ar->client);
-	st = malloc(sizeof(*st));
-	if (st == NULL || fl_stats_read(r->ns, st) != 0) {
-		free(st);
-		return;
-	}
-	for (int i = 0; i < st->client_count; i++) {
-		const struct fl_client_stats *c = &st->clients[i];
-		if (c->client_id != id || c->image_refs_held == ar->image_refs)
-			continue;
-		run_fail(r, "image_refs",
-		         "after %s of actor %s: its client holds %lld image reference(s), the actor took %d "
-		         "(session %d; the last taken by %s, line %d)",
-		         step, ar->a->name, (long long)c->image_refs_held, ar->image_refs,
-		         ar->last_image_session,
-		         ar->last_image_lookup ? "lookup_image's helper" : "take_image",
-		         ar->last_image_line);
-		break;
-	}
-	free(st);
 }

@@ -1,6 +1,7 @@
 /*
- * State shared by the runner (runner.c), the operation interpreter
- * (interp.c) and the auditor (audit.c) inside one run's child process.
+ * State shared by the runner (runner.c), the run's own state (run.c),
+ * the operation interpreter (interp*.c) and the auditor (audit*.c)
+ * inside one run's child process.
  */
 #ifndef FL_HARNESS_RUN_INTERNAL_H
 #define FL_HARNESS_RUN_INTERNAL_H
@@ -118,18 +119,13 @@ struct run {
 	char detail[512];
 };
 
+/* run.c: the run's own state. */
 /* With r->narrate, append one line (no newline in fmt) to the run's
  * story; process actors append to the same shared buffer. */
 void run_story(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Record the first violation; later ones are dropped. */
 void run_fail(struct run *r, const char *property, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* runner.c: in stress mode, the actor an OS thread runs (NULL: none). */
-void runner_set_thread_actor(struct actor_run *ar);
-
-/* interp.c */
 /* An operation failed.  Tolerated (counted in op_errors_tolerated) only
  * when a fault fired inside that operation, in this actor or in the
  * driver while the operation ran, when the operation declares the error
@@ -148,34 +144,76 @@ uint64_t deadline_after_ms(struct run *r, uint32_t ms);
 /* Wait, with a deadline, until the driver actor started: 0, FL_ETIMEDOUT,
  * or FL_ENOENT when it failed to start. */
 int wait_driver(struct run *r);
+
+/* runner.c: in stress mode, the actor an OS thread runs (NULL: none). */
+void runner_set_thread_actor(struct actor_run *ar);
+
+/* interp.c: the actors' loop, the run's own steps, the embedded driver. */
 int interp_setup(struct run *r);
 void interp_actor_main(void *arg);
 void interp_driver_main(void *arg);
 void interp_teardown(struct run *r);
 
-/* interp_pubsub.c */
+/*
+ * A domain: the part of the system a scenario drives through its
+ * operations (scenario_ops.def names each operation's).  The interpreter
+ * and the auditor reach a domain only through this table (domain.c);
+ * adding one touches the table and the domain's own files:
+ * interp_<domain>.c runs its operations, audit_<domain>.c checks its
+ * properties.  Any hook but op may be NULL.
+ */
+struct run_domain {
+	const char *name;
+	/* Run operation `op` of this domain: false when this build cannot. */
+	bool (*op)(struct actor_run *ar, const struct fl_scenario_op *op);
+	/* close_client's part: close what the actor opened in this domain.
+	 * Domains close newest first (the table's last first). */
+	void (*close)(struct actor_run *ar);
+	/* Once every actor is done: true when the driver holds nothing of
+	 * the domain any more (the drain before the audit ends). */
+	bool (*quiet)(struct run *r);
+	/* End of run: check the domain's properties (first violation wins;
+	 * domains audit in the table's order). */
+	void (*audit)(struct run *r);
+	/* --check-each-step: what must hold after `step` of actor ar
+	 * (`closed`: after its close). */
+	void (*audit_step)(struct actor_run *ar, const char *step, bool closed);
+};
+
+/* The domain `d`, or NULL for FL_SCN_DOMAIN_RUN (the run's own steps). */
+const struct run_domain *run_domain(enum fl_scn_domain d);
+/* True when every domain says it is quiet. */
+bool run_domains_quiet(struct run *r);
+
+/* interp_pubsub.c and audit_pubsub.c: the pub/sub domain. */
 bool interp_pubsub_op(struct actor_run *ar, const struct fl_scenario_op *op);
 void interp_pubsub_close(struct actor_run *ar);
 bool interp_pubsub_quiet(struct run *r);
 void audit_pubsub(struct run *r);
-/* The pub/sub part of audit_step; `step` names it, `closed`: after the
- * actor's close. */
 void audit_pubsub_step(struct actor_run *ar, const char *step, bool closed);
 bool scenario_uses_pubsub(const struct fl_scenario *s);
 
-/* audit.c: check the scenario's properties once every actor is done. */
-void audit_end_of_run(struct run *r);
-/* audit_step checks what must hold after operation `op` (index into the
- * actor's ops; -1: after its close) of actor `ar`, in `round` of its
- * repeats, and names that step in a violation (--check-each-step).  Runs
- * on the actor's own thread or process. */
-void audit_step(struct actor_run *ar, int op, uint32_t round);
+/* interp_reqrep.c and audit_reqrep.c: the request/response domain. */
+bool interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op);
+void interp_reqrep_close(struct actor_run *ar);
+void audit_reqrep(struct run *r);
+void audit_reqrep_step(struct actor_run *ar, const char *step, bool closed);
 /* The run's message and aio counts so far: this process's since the run
  * began, plus what finished process actors reported (proc mode). */
 void audit_aio_counts(struct run *r, struct fl_aio_debug *out);
 /* This process's counts since the run began (what a process actor hands
  * over in its aio_delta when it finishes). */
 void audit_aio_since(const struct run *r, struct fl_aio_debug *out);
+
+/* audit.c: the properties of the run itself (no_corruption,
+ * no_leaked_files, no_new_fds), and every domain's through the table. */
+/* Check the scenario's properties once every actor is done. */
+void audit_end_of_run(struct run *r);
+/* audit_step checks what must hold after operation `op` (index into the
+ * actor's ops; -1: after its close) of actor `ar`, in `round` of its
+ * repeats, and names that step in a violation (--check-each-step).  Runs
+ * on the actor's own thread or process. */
+void audit_step(struct actor_run *ar, int op, uint32_t round);
 int audit_count_fds(void);
 
 #endif

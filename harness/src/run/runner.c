@@ -542,14 +542,6 @@ uses_reqrep(const struct fl_scenario *s)
 	return fl_scenario_uses_domain(s, FL_SCN_DOMAIN_REQREP);
 }
 
-static void
-audit_all(struct run *r)
-{
-	if (r->pubsub)
-		audit_pubsub(r);
-	audit_end_of_run(r);
-}
-
 /*
  * stress: the driver and every actor are real threads with the default
  * platform (real clock, backoff idling, pthread locks), the baseline the
@@ -762,14 +754,14 @@ child_main(void *arg, int out_fd)
 		if (run_processes(r) != 0)
 			run_fail(r, "harness", "could not start the driver thread");
 		else if (r->driver_state != RUN_DRIVER_FAILED)
-			audit_all(r);
+			audit_end_of_run(r);
 		else
 			goto audit_files_only;
 	} else if (s->mode == FL_SCN_MODE_STRESS) {
 		if (run_threads(r) != 0)
 			run_fail(r, "harness", "could not start the actor threads");
 		else if (r->driver_state != RUN_DRIVER_FAILED)
-			audit_all(r);
+			audit_end_of_run(r);
 		else
 			goto audit_files_only;
 	} else {
@@ -800,7 +792,7 @@ child_main(void *arg, int out_fd)
 			describe_actors(r, &res);
 			v = FL_VERDICT_HANG;
 		} else if (r->driver_state != RUN_DRIVER_FAILED) {
-			audit_all(r);
+			audit_end_of_run(r);
 		} else {
 			goto audit_files_only;
 		}
