@@ -38,55 +38,6 @@ audit_count_fds(void)
 	return n - 1; /* the directory stream's own fd */
 }
 
-/* The driver's own files; anything else left once every actor closed is a
- * leak. */
-static bool
-driver_file(const char *name)
-{
-	return strcmp(name, "chunks.dat") == 0 || strcmp(name, "ports.dat") == 0 ||
-	       strcmp(name, "cnc.dat") == 0;
-}
-
-/* A file the driver released but could not unlink (an unlink fault) is on
- * its retry list and counted by log_files_unlink_pending; it is gone with
- * the run directory at the latest.  Only files beyond that count leak. */
-static int64_t
-unlink_pending(struct run *r)
-{
-	struct fl_stats *st = malloc(sizeof(*st));
-	int64_t n = 0;
-
-	if (st != NULL && fl_stats_read(r->ns, st) == 0)
-		n = st->log_files_unlink_pending;
-	free(st);
-	return n;
-}
-
-static void
-audit_files(struct run *r)
-{
-	DIR *d = opendir(r->dir);
-	struct dirent *e;
-	int64_t excused = -1;
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || driver_file(e->d_name))
-			continue;
-		if (excused < 0)
-			excused = unlink_pending(r);
-		if (excused > 0 && strncmp(e->d_name, "pub-", 4) == 0) {
-			excused--;
-			continue;
-		}
-		run_fail(r, "no_leaked_files", "%s/%s is left after every actor closed", r->dir,
-		         e->d_name);
-		break;
-	}
-	closedir(d);
-}
-
 /* no_corruption, always checked: the driver puts back the shared words
  * only it owns (cnc.dat header, log metadata, chunk and port layouts) and
  * counts each one it found changed, and clients count the chunks they
@@ -134,7 +85,7 @@ audit_end_of_run(struct run *r)
 			dom->audit(r);
 	}
 	if (p & FL_SCN_PROP_NO_LEAKED_FILES)
-		audit_files(r);
+		run_dir_audit(r);
 	if (p & FL_SCN_PROP_NO_NEW_FDS) {
 		int now = audit_count_fds();
 		if (now > r->fds_at_start)

@@ -289,27 +289,18 @@ interp_actor_main(void *arg)
 #define DRIVER_DUTY_MAX_NS (100ull * FL_NS_PER_MS)
 #define DRIVER_DUTY_MIN_NS (1ull * FL_NS_PER_MS)
 
-/* Transitional, see interp_pubsub.c: the pub/sub driver is referenced
- * weakly until the transport lands; fl_runner_unsupported keeps scenarios
- * that need it from running without it. */
-#pragma weak fl_driver_ctx_init
-#pragma weak fl_driver_start
-#pragma weak fl_driver_do_work
-
 static int
 driver_start(struct run *r)
 {
-	struct stat st;
 	int rv;
 
 	/* A run's namespace is guessable (run-<pid>-<n>): whatever is there
 	 * already, another user's link or directory or a dead run's, is never
 	 * adopted.  The runner picked a free name; this catches one taken
 	 * since, and fresh_dir / mkdir catch one taken after this check. */
-	if (lstat(r->dir, &st) == 0) {
-		r->dir_taken = true;
-		return FL_EEXIST;
-	}
+	rv = run_dir_claim(r);
+	if (rv != 0)
+		return rv;
 	if (r->pubsub) {
 		struct fl_driver_ctx ctx;
 
@@ -325,9 +316,8 @@ driver_start(struct run *r)
 			r->dir_taken = true;
 		if (rv != 0)
 			return rv;
-	} else if (mkdir(r->dir, 0700) != 0) {
-		r->dir_taken = errno == EEXIST;
-		return errno == EEXIST ? FL_EEXIST : FL_EIO;
+	} else if ((rv = run_dir_make(r)) != 0) {
+		return rv;
 	}
 	/* Pub/sub-only runs have no request/response domain: creating its
 	 * chunk pools (9 MiB of fresh shm) was most of such a run's cost. */

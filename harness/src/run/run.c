@@ -2,14 +2,26 @@
  * One run's own state, shared by the runner, the interpreter and the
  * auditor: the first violation (run_fail), an operation's error and
  * whether a fault excuses it (op_error), deadlines, the wait for the
- * embedded driver, and the run's story (for faultline shrink).
+ * embedded driver, the run's story (for faultline shrink), and the whole
+ * life of its run directory.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "faultline/driver.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
+#include "faultline/stats.h"
+
+#include "run/runner.h"
 
 #include "run/run_internal.h"
 
@@ -117,4 +129,234 @@ run_fail(struct run *r, const char *property, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
 	va_end(ap);
+}
+
+/* ---- the run directory -------------------------------------------------
+ *
+ * Its whole life: a free name is picked (run_dir_pick), the path comes
+ * from fl_run_dir_path, the embedded driver creates it fresh (or
+ * run_dir_make when the run has no pub/sub driver), the audit checks what
+ * is left in it (run_dir_audit, run_dir_check_gone, run_dir_check_empty),
+ * and the runner removes it (run_dir_remove) or a later faultline
+ * reclaims a dead run's (fl_runner_remove_dead_run_dirs).  A name is
+ * guessable (run-<pid>-<n>): whatever is there already, another user's
+ * link or directory or a dead run's, is never adopted nor removed.
+ */
+
+int
+run_dir_pick(const char *prefix, char *ns, size_t len)
+{
+	static unsigned counter;
+	char dir[256];
+	struct stat st;
+
+	/* A name in use is skipped, never adopted; the run itself refuses
+	 * one taken after this look (run_dir_claim). */
+	for (int tries = 0;; tries++) {
+		snprintf(ns, len, "%s-%d-%u", prefix ? prefix : "run", (int)getpid(), counter++);
+		if (fl_run_dir_path(ns, dir, sizeof(dir)) != 0)
+			return FL_ENAME;
+		if (lstat(dir, &st) != 0 && errno == ENOENT)
+			return 0;
+		fprintf(stderr, "faultline: %s exists already (not this run's); skipping the name\n",
+		        dir);
+		if (tries == 63) {
+			fprintf(stderr, "faultline: 64 run directory names in a row exist already; "
+			                "not running\n");
+			errno = 0;
+			return FL_EEXIST;
+		}
+	}
+}
+
+int
+run_dir_claim(struct run *r)
+{
+	struct stat st;
+
+	if (lstat(r->dir, &st) == 0) {
+		r->dir_taken = true;
+		return FL_EEXIST;
+	}
+	return 0;
+}
+
+int
+run_dir_make(struct run *r)
+{
+	if (mkdir(r->dir, 0700) == 0)
+		return 0;
+	r->dir_taken = errno == EEXIST;
+	return errno == EEXIST ? FL_EEXIST : FL_EIO;
+}
+
+/* The driver's own files; anything else left once every actor closed is a
+ * leak. */
+static bool
+driver_file(const char *name)
+{
+	return strcmp(name, "chunks.dat") == 0 || strcmp(name, "ports.dat") == 0 ||
+	       strcmp(name, "cnc.dat") == 0;
+}
+
+/* A file the driver released but could not unlink (an unlink fault) is on
+ * its retry list and counted by log_files_unlink_pending; it is gone with
+ * the run directory at the latest.  Only files beyond that count leak. */
+static int64_t
+unlink_pending(struct run *r)
+{
+	struct fl_stats *st = malloc(sizeof(*st));
+	int64_t n = 0;
+
+	if (st != NULL && fl_stats_read(r->ns, st) == 0)
+		n = st->log_files_unlink_pending;
+	free(st);
+	return n;
+}
+
+/* no_leaked_files: nothing but the driver's own files is left once every
+ * actor closed. */
+void
+run_dir_audit(struct run *r)
+{
+	DIR *d = opendir(r->dir);
+	struct dirent *e;
+	int64_t excused = -1;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || driver_file(e->d_name))
+			continue;
+		if (excused < 0)
+			excused = unlink_pending(r);
+		if (excused > 0 && strncmp(e->d_name, "pub-", 4) == 0) {
+			excused--;
+			continue;
+		}
+		run_fail(r, "no_leaked_files", "%s/%s is left after every actor closed", r->dir,
+		         e->d_name);
+		break;
+	}
+	closedir(d);
+}
+
+void
+run_dir_check_gone(struct run *r)
+{
+	if (access(r->dir, F_OK) == 0)
+		run_fail(r, "no_leaked_files", "%s is left after the driver closed", r->dir);
+}
+
+void
+run_dir_check_empty(struct run *r)
+{
+	DIR *d = opendir(r->dir);
+	struct dirent *e;
+
+	while (d != NULL && (e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			run_fail(r, "no_leaked_files", "%s/%s is left after the driver failed to start",
+			         r->dir, e->d_name);
+	if (d != NULL)
+		closedir(d);
+}
+
+/* Removes what a run left in its run directory.  Only what a run makes
+ * is removed: fl_run_dir_remove refuses a link, another user's directory
+ * or mode, and unlinks only the transport's file names. */
+void
+run_dir_remove(const char *ns)
+{
+	(void)fl_run_dir_remove(ns);
+}
+
+/* Calls fn(ns, pid) for every /dev/shm/faultline-<prefix>-<pid>-<n>
+ * (digits only after the prefix; pid 0: any pid). */
+static unsigned
+each_run_dir(pid_t pid, const char *ns_prefix, bool (*fn)(const char *ns, long pid))
+{
+	char prefix[96];
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	unsigned removed = 0;
+	size_t n;
+
+	if (d == NULL)
+		return 0;
+	n = (size_t)snprintf(prefix, sizeof(prefix), "faultline-%s-", ns_prefix ? ns_prefix : "run");
+	while ((e = readdir(d)) != NULL) {
+		const char *rest = e->d_name + n;
+		char *end;
+		long p;
+
+		if (strncmp(e->d_name, prefix, n) != 0 || *rest < '1' || *rest > '9')
+			continue;
+		errno = 0;
+		p = strtol(rest, &end, 10);
+		if (errno != 0 || *end != '-' || end[1] == '\0' ||
+		    strspn(end + 1, "0123456789") != strlen(end + 1) || (pid != 0 && p != (long)pid))
+			continue;
+		/* fl_run_dir_remove takes the namespace, not the path; it
+		 * refuses a link or another user's directory and removes only
+		 * the transport's own file names. */
+		if (fn(e->d_name + strlen("faultline-"), p))
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
+static bool
+remove_any(const char *ns, long pid)
+{
+	(void)pid;
+	return fl_run_dir_remove(ns) == 0;
+}
+
+void
+fl_runner_remove_run_dirs(pid_t pid, const char *ns_prefix)
+{
+	(void)each_run_dir(pid, ns_prefix, remove_any);
+}
+
+/* A zombie: dead, only not reaped (its parent died too, and a pid 1 that
+ * does not reap, as in many containers, keeps it). */
+static bool
+zombie(long pid)
+{
+	char path[64], buf[512];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+	return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* A pid this process can see and that no longer runs.  ESRCH or a
+ * zombie; EPERM is a live process of another user. */
+static bool
+remove_if_dead(const char *ns, long pid)
+{
+	if (pid == (long)getpid() || pid > INT32_MAX)
+		return false;
+	if (kill((pid_t)pid, 0) == 0 ? !zombie(pid) : errno != ESRCH)
+		return false;
+	return fl_run_dir_remove(ns) == 0;
+}
+
+unsigned
+fl_runner_remove_dead_run_dirs(const char *ns_prefix)
+{
+	return each_run_dir(0, ns_prefix, remove_if_dead);
 }

@@ -145,6 +145,22 @@ uint64_t deadline_after_ms(struct run *r, uint32_t ms);
  * or FL_ENOENT when it failed to start. */
 int wait_driver(struct run *r);
 
+/* run.c: the run directory's life (see there). */
+/* Pick a free namespace "<prefix>-<pid>-<n>" into ns: 0 or FL_EEXIST. */
+int run_dir_pick(const char *prefix, char *ns, size_t len);
+/* FL_EEXIST (and r->dir_taken) when r->dir exists already: never adopted. */
+int run_dir_claim(struct run *r);
+/* Make r->dir (a run without a pub/sub driver): 0, FL_EEXIST or FL_EIO. */
+int run_dir_make(struct run *r);
+/* no_leaked_files once every actor closed: only the driver's files left. */
+void run_dir_audit(struct run *r);
+/* no_leaked_files after the driver closed: the directory is gone. */
+void run_dir_check_gone(struct run *r);
+/* no_leaked_files after the driver failed to start: the directory is empty. */
+void run_dir_check_empty(struct run *r);
+/* Remove what a run left (fl_run_dir_remove's rules). */
+void run_dir_remove(const char *ns);
+
 /* runner.c: in stress mode, the actor an OS thread runs (NULL: none). */
 void runner_set_thread_actor(struct actor_run *ar);
 

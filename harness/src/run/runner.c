@@ -366,105 +366,6 @@ setup_faults(struct run *r, const struct fl_runner_opts *o)
 	return rv;
 }
 
-/* Removes what a run left in its run directory.  Only what a run makes
- * is removed: fl_run_dir_remove refuses a link, another user's directory
- * or mode, and unlinks only the transport's file names. */
-static void
-remove_run_dir(const char *ns)
-{
-	(void)fl_run_dir_remove(ns);
-}
-
-/* Calls fn(ns, pid) for every /dev/shm/faultline-<prefix>-<pid>-<n>
- * (digits only after the prefix; pid 0: any pid). */
-static unsigned
-each_run_dir(pid_t pid, const char *ns_prefix, bool (*fn)(const char *ns, long pid))
-{
-	char prefix[96];
-	DIR *d = opendir("/dev/shm");
-	struct dirent *e;
-	unsigned removed = 0;
-	size_t n;
-
-	if (d == NULL)
-		return 0;
-	n = (size_t)snprintf(prefix, sizeof(prefix), "faultline-%s-", ns_prefix ? ns_prefix : "run");
-	while ((e = readdir(d)) != NULL) {
-		const char *rest = e->d_name + n;
-		char *end;
-		long p;
-
-		if (strncmp(e->d_name, prefix, n) != 0 || *rest < '1' || *rest > '9')
-			continue;
-		errno = 0;
-		p = strtol(rest, &end, 10);
-		if (errno != 0 || *end != '-' || end[1] == '\0' ||
-		    strspn(end + 1, "0123456789") != strlen(end + 1) || (pid != 0 && p != (long)pid))
-			continue;
-		/* fl_run_dir_remove takes the namespace, not the path; it
-		 * refuses a link or another user's directory and removes only
-		 * the transport's own file names. */
-		if (fn(e->d_name + strlen("faultline-"), p))
-			removed++;
-	}
-	closedir(d);
-	return removed;
-}
-
-static bool
-remove_any(const char *ns, long pid)
-{
-	(void)pid;
-	return fl_run_dir_remove(ns) == 0;
-}
-
-void
-fl_runner_remove_run_dirs(pid_t pid, const char *ns_prefix)
-{
-	(void)each_run_dir(pid, ns_prefix, remove_any);
-}
-
-/* A zombie: dead, only not reaped (its parent died too, and a pid 1 that
- * does not reap, as in many containers, keeps it). */
-static bool
-zombie(long pid)
-{
-	char path[64], buf[512];
-	const char *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
-	return p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
-}
-
-/* A pid this process can see and that no longer runs.  ESRCH or a
- * zombie; EPERM is a live process of another user. */
-static bool
-remove_if_dead(const char *ns, long pid)
-{
-	if (pid == (long)getpid() || pid > INT32_MAX)
-		return false;
-	if (kill((pid_t)pid, 0) == 0 ? !zombie(pid) : errno != ESRCH)
-		return false;
-	return fl_run_dir_remove(ns) == 0;
-}
-
-unsigned
-fl_runner_remove_dead_run_dirs(const char *ns_prefix)
-{
-	return each_run_dir(0, ns_prefix, remove_if_dead);
-}
-
 static void
 describe_actors(struct run *r, const struct fl_sim_result *res)
 {
@@ -726,7 +627,7 @@ child_main(void *arg, int out_fd)
 	san_root_region(r, sizeof(*r), true);
 	san_run_begin(ca->san_dir, describe_ops);
 	snprintf(r->ns, sizeof(r->ns), "%s", ca->ns);
-	snprintf(r->dir, sizeof(r->dir), "/dev/shm/faultline-%s", r->ns);
+	(void)fl_run_dir_path(r->ns, r->dir, sizeof(r->dir));
 	r->liveness_ns = (uint64_t)s->driver.client_liveness_ms * FL_NS_PER_MS;
 	r->timeout_ns = (uint64_t)s->driver.driver_timeout_ms * FL_NS_PER_MS;
 	rv = ca->o->replaying ? fl_choice_new_replay(ca->o->replay, ca->o->nreplay, &r->choices)
@@ -806,24 +707,16 @@ child_main(void *arg, int out_fd)
 		fl_driver_close(r->driver);
 		/* Files the driver could not unlink while running must be gone
 		 * with its run directory now. */
-		if ((s->properties & FL_SCN_PROP_NO_LEAKED_FILES) && access(r->dir, F_OK) == 0)
-			run_fail(r, "no_leaked_files", "%s is left after the driver closed", r->dir);
+		if (s->properties & FL_SCN_PROP_NO_LEAKED_FILES)
+			run_dir_check_gone(r);
 	}
 	fl_sim_free(sim);
 	sim = NULL;
 	goto done;
 
 audit_files_only:
-	if ((s->properties & FL_SCN_PROP_NO_LEAKED_FILES) && !r->dir_taken) {
-		DIR *d = opendir(r->dir);
-		struct dirent *e;
-		while (d != NULL && (e = readdir(d)) != NULL)
-			if (e->d_name[0] != '.')
-				run_fail(r, "no_leaked_files",
-				         "%s/%s is left after the driver failed to start", r->dir, e->d_name);
-		if (d != NULL)
-			closedir(d);
-	}
+	if ((s->properties & FL_SCN_PROP_NO_LEAKED_FILES) && !r->dir_taken)
+		run_dir_check_empty(r);
 done:
 	/* A driver that failed to start skips the teardown: what it would
 	 * have freed is freed here (the runs of a sweep of driver faults
@@ -845,7 +738,7 @@ done:
 	if (r->faults != NULL)
 		fl_faults_disarm(r->faults);
 	if (!r->dir_taken)
-		remove_run_dir(r->ns);
+		run_dir_remove(r->ns);
 	/* The verdict is that of the first violation recorded. */
 	if (r->deadlocked && v == FL_VERDICT_PASS && strcmp(r->property, "deadlock") == 0)
 		v = FL_VERDICT_DEADLOCK;
@@ -1270,18 +1163,16 @@ int
 fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
               struct fl_runner_outcome *out)
 {
-	static unsigned counter;
 	struct fl_sandbox_opts so = { .timeout_ms = o->timeout_ms ? o->timeout_ms : 60000,
 	                             .max_payload = 256u << 20 };
 	struct fl_sandbox_result sr;
-	char ns[64], dir[128], san_dir[256] = "", san_detail[512];
+	char ns[64], san_dir[256] = "", san_detail[512];
 	struct child_arg ca = { .s = s, .o = o, .ns = ns };
 	size_t pos = 0;
 	uint32_t tag, len;
 	const uint8_t *data;
-	struct stat st;
 	char crash_where[600] = "";
-	int rv, tries, san;
+	int rv, san;
 
 	memset(out, 0, sizeof(*out));
 	if (stop_requested()) {
@@ -1289,24 +1180,8 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 		return 0;
 	}
 	so.stop = runner_stop;
-	/* The name is guessable, so someone may have made it first (another
-	 * user's link or directory, a dead run's): a name in use is skipped,
-	 * never adopted.  The run itself refuses one taken after this look. */
-	for (tries = 0;; tries++) {
-		snprintf(ns, sizeof(ns), "%s-%d-%u", o->ns_prefix ? o->ns_prefix : "run", (int)getpid(),
-		         counter++);
-		snprintf(dir, sizeof(dir), "/dev/shm/faultline-%s", ns);
-		if (lstat(dir, &st) != 0 && errno == ENOENT)
-			break;
-		fprintf(stderr, "faultline: %s exists already (not this run's); skipping the name\n",
-		        dir);
-		if (tries == 63) {
-			fprintf(stderr, "faultline: 64 run directory names in a row exist already; "
-			                "not running\n");
-			errno = 0;
-			return FL_EEXIST;
-		}
-	}
+	if (run_dir_pick(o->ns_prefix, ns, sizeof(ns)) != 0)
+		return FL_EEXIST;
 	/* A sanitizer build: the run's reports go to a directory of its own,
 	 * read once it is over.  Without one, a report could not fail the
 	 * run: the harness cannot run it. */
@@ -1334,7 +1209,7 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 		return rv;
 	}
 	/* A crashed or killed child could not clean up: the harness does. */
-	remove_run_dir(ns);
+	run_dir_remove(ns);
 
 	out->verdict = sr.verdict;
 	out->signal = sr.signal;
