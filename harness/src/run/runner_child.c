@@ -1,0 +1,758 @@
+/*
+ * The child side of one run (fl_sandbox_run's child, the persistent
+ * worker, or `faultline __run` exec'd): builds the run's state, the
+ * choice stream and the fault engine, runs every actor in the scenario's
+ * mode, audits, cleans up and sends back frames: the verdict, the
+ * recorded choices, the trace hash and the fault-point hit counts.  A
+ * SIGSEGV or abort in the code under test still sends the choices (from
+ * the signal handler) so a crash can be replayed and shrunk.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "faultline/choice.h"
+#include "faultline/driver.h"
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/reqrep.h"
+#include "faultline/sandbox.h"
+#include "faultline/sim.h"
+
+#include "faultline/faults.h"
+#include "run/run_internal.h"
+#include "run/runner.h"
+#include "run/runner_internal.h"
+#include "run/sanitizer.h"
+
+/* For the crash handler: what to send when the code under test dies. */
+static struct fl_choice *crash_choices;
+static int crash_fd = -1;
+static struct run *the_run;
+
+static size_t
+crash_text_add(char *buf, size_t len, size_t at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void list_actor_ops(const struct run *r, char *buf, size_t len);
+
+static size_t
+crash_text_add(char *buf, size_t len, size_t at, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (at >= len)
+		return at;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + at, len - at, fmt, ap);
+	va_end(ap);
+	return n < 0 ? at : at + (size_t)n;
+}
+
+/* Where the run died, for its crash verdict: the sim actor that was
+ * running and its last scheduling point, the freed object a stale pointer
+ * reached (the guarded heap, fl_obj_guard), and the op each scenario actor
+ * was in.  A handler on a dying process: it formats into a stack buffer. */
+static void
+crash_handler(int sig, siginfo_t *si, void *uctx)
+{
+	char text[600], who[160];
+	const char *what;
+	uint64_t by;
+	size_t n = 0;
+
+	(void)uctx;
+	if (crash_choices != NULL && crash_fd >= 0)
+		fl_sandbox_frame_write(crash_fd, TAG_CHOICES, fl_choice_values(crash_choices),
+		                       (uint32_t)(fl_choice_count(crash_choices) * sizeof(uint64_t)));
+	if (crash_fd >= 0) {
+		if (fl_sim_describe_current(who, sizeof(who)))
+			n = crash_text_add(text, sizeof(text), n, "in %s", who);
+		if ((sig == SIGSEGV || sig == SIGBUS) && si != NULL &&
+		    fl_obj_guard_freed(si->si_addr, &what, &by)) {
+			const char *name = fl_sim_actor_name(by);
+			n = crash_text_add(text, sizeof(text), n,
+			                   "%sa use after free: it touched an %s that %s%s freed",
+			                   n ? ": " : "", what, name ? "actor " : "",
+			                   name ? name : "another thread");
+		}
+		if (the_run != NULL) {
+			n = crash_text_add(text, sizeof(text), n, "%sactors:", n > 0 ? "; " : "");
+			if (n < sizeof(text)) {
+				list_actor_ops(the_run, text + n, sizeof(text) - n);
+				n = strlen(text);
+			}
+		}
+		if (n > 0)
+			fl_sandbox_frame_write(crash_fd, TAG_CRASH, text,
+			                       (uint32_t)(n < sizeof(text) ? n : sizeof(text) - 1));
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+install_crash_handlers(struct fl_choice *c, int fd)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = crash_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	crash_choices = c;
+	crash_fd = fd;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* proc mode: the actor this process is (NULL in the run's own process). */
+static struct actor_run *proc_actor;
+
+static bool
+hook_in_process_actor(void *arg)
+{
+	(void)arg;
+	return proc_actor != NULL;
+}
+
+static const char *
+hook_actor_name(void *arg)
+{
+	(void)arg;
+	if (proc_actor != NULL)
+		return proc_actor->a->name;
+	return fl_sim_current_name();
+}
+
+/* The actor running on this OS thread in stress mode (real threads); sim
+ * actors share one thread and are found by the scheduler's name. */
+static __thread struct actor_run *thread_actor;
+
+void
+runner_set_thread_actor(struct actor_run *ar)
+{
+	thread_actor = ar;
+}
+
+static struct actor_run *
+current_actor(struct run *r)
+{
+	const char *name;
+
+	if (proc_actor != NULL)
+		return proc_actor;
+	if (thread_actor != NULL)
+		return thread_actor;
+	name = fl_sim_current_name();
+	for (size_t i = 0; name != NULL && i < r->s->actor_count; i++)
+		if (strcmp(r->actors[i].a->name, name) == 0)
+			return &r->actors[i];
+	return NULL;
+}
+
+/* Appends " a in request (line 12), b finished, ..." for every actor of
+ * r to buf: what a sanitizer report or a crash says of the actors.  Only
+ * reads the shared run, from a dying process: not instrumented for
+ * ThreadSanitizer, because the actors may still be writing their ops. */
+static void __attribute__((no_sanitize("thread")))
+list_actor_ops(const struct run *r, char *buf, size_t len)
+{
+	size_t off;
+	int n = 0;
+
+	for (size_t i = 0; n >= 0 && (off = (size_t)n) < len && i < r->s->actor_count; i++) {
+		const struct actor_run *ar = &r->actors[i];
+		int op = ar->op;
+
+		if (ar->crashed)
+			n = snprintf(buf + off, len - off, "%s %s crashed", i ? "," : "", ar->a->name);
+		else if (ar->finished)
+			n = snprintf(buf + off, len - off, "%s %s finished", i ? "," : "", ar->a->name);
+		else if (op >= 0 && (size_t)op < ar->a->op_count)
+			n = snprintf(buf + off, len - off, "%s %s in %s (line %d)", i ? "," : "",
+			             ar->a->name, fl_scenario_op_name(ar->a->ops[op].kind),
+			             ar->a->ops[op].line);
+		else
+			n = snprintf(buf + off, len - off, "%s %s not started", i ? "," : "", ar->a->name);
+		if (n >= 0)
+			n += (int)off;
+	}
+}
+
+/*
+ * What a sanitizer report leaves beside itself (sanitizer.c): where it was
+ * made and the op each actor was in.  Called in the process that reported,
+ * as it dies inside the runtime (or after a leak check), so it only reads
+ * the shared run: not instrumented for ThreadSanitizer, because the actors
+ * are still writing their ops.
+ */
+static void __attribute__((no_sanitize("thread")))
+describe_ops(char *buf, size_t len, bool leak_check)
+{
+	struct run *r = the_run;
+	struct actor_run *me;
+	int n;
+
+	if (r == NULL) {
+		/* The run's process checks for leaks once the run is gone. */
+		snprintf(buf, len, leak_check ? "leak check at the end of the run; every actor done"
+		                              : "outside any run");
+		return;
+	}
+	me = current_actor(r);
+	if (leak_check)
+		n = snprintf(buf, len, "leak check at the end of %s%s%s; actors:",
+		             proc_actor != NULL ? "actor " : "the run",
+		             proc_actor != NULL ? proc_actor->a->name : "",
+		             proc_actor != NULL ? "'s process" : "");
+	else
+		n = snprintf(buf, len, "reported in %s%s; actors:", me != NULL ? "actor " : "the driver",
+		             me != NULL ? me->a->name : "");
+	if (n >= 0 && (size_t)n < len)
+		list_actor_ops(r, buf + n, len - (size_t)n);
+}
+
+/* A fault fired: counted for the point, and for the actor whose operation
+ * it fired in, or for the driver (outside any actor).  The counters live
+ * in the run, shared with process actors. */
+static void
+hook_fired(void *arg, const char *point, size_t rule)
+{
+	struct run *r = arg;
+	struct actor_run *ar = current_actor(r);
+	int idx = fl_fault_point_index(point);
+
+	if (rule < 64)
+		__atomic_fetch_or(&r->rules_fired, 1ull << rule, __ATOMIC_RELAXED);
+	if (idx >= 0 && idx < FL_RUN_MAX_POINTS)
+		__atomic_fetch_add(&r->point_fired[idx], 1, __ATOMIC_RELAXED);
+	if (ar != NULL)
+		__atomic_fetch_add(&ar->faults_fired, 1, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_add(&r->driver_faults_fired, 1, __ATOMIC_RELEASE);
+	if (r->narrate) {
+		static const char *const actions[] = { "error", "delay", "drop", "crash" };
+		const char *act = rule < r->s->fault_count ? actions[r->s->faults[rule].action & 3]
+		                                           : "error (sweep)";
+		run_story(r, "fault %s fired at hit %llu (%s) in %s%s", point,
+		          (unsigned long long)fl_faults_hits(r->faults, point), act,
+		          ar != NULL ? "actor " : "", ar != NULL ? ar->a->name : "the driver");
+	}
+}
+
+static void
+hook_crash(void *arg, const char *point)
+{
+	struct run *r = arg;
+	const char *name = fl_sim_current_name();
+
+	run_story(r, "%s crashes at %s", proc_actor != NULL ? proc_actor->a->name
+	                                 : name != NULL ? name : "?", point);
+	if (proc_actor != NULL) {
+		/* A real crash: the process dies here, holding what it holds. */
+		proc_actor->crashed_at_ns = fl_clock_now_ns();
+		__atomic_store_n(&proc_actor->crashed, true, __ATOMIC_SEQ_CST);
+		kill(getpid(), SIGKILL);
+	}
+
+	for (size_t i = 0; name != NULL && i < r->s->actor_count; i++) {
+		if (strcmp(r->actors[i].a->name, name) == 0) {
+			r->actors[i].crashed = true;
+			r->actors[i].crashed_at_ns = fl_clock_now_ns();
+		}
+	}
+	fl_sim_crash_current();
+}
+
+static enum fl_fault_action
+map_action(enum fl_scn_fault_action a)
+{
+	switch (a) {
+	case FL_SCN_FAULT_DELAY: return FL_FAULT_DELAY;
+	case FL_SCN_FAULT_DROP: return FL_FAULT_DROP;
+	case FL_SCN_FAULT_CRASH: return FL_FAULT_CRASH;
+	default: return FL_FAULT_ERROR;
+	}
+}
+
+static enum fl_fault_when
+map_when(enum fl_scn_fault_when w)
+{
+	switch (w) {
+	case FL_SCN_WHEN_NTH: return FL_WHEN_NTH;
+	case FL_SCN_WHEN_AFTER: return FL_WHEN_AFTER;
+	case FL_SCN_WHEN_PROBABILITY: return FL_WHEN_PROB;
+	default: return FL_WHEN_ALWAYS;
+	}
+}
+
+static int
+setup_faults(struct run *r, const struct fl_runner_opts *o)
+{
+	struct fl_fault_hooks hooks = { .arg = r, .actor_name = hook_actor_name, .crash = hook_crash,
+	                                .in_process_actor = hook_in_process_actor,
+	                                .fired = hook_fired };
+	int rv = fl_faults_new(r->choices, &hooks, &r->faults);
+
+	for (size_t i = 0; rv == 0 && i < r->s->fault_count; i++) {
+		const struct fl_scenario_fault *f = &r->s->faults[i];
+		struct fl_fault_rule rule = {
+			.point = f->point,
+			.action = map_action(f->action),
+			.when = map_when(f->when),
+			.n = f->n,
+			.p = f->probability,
+			.delay_ns = (uint64_t)f->delay_ms * FL_NS_PER_MS,
+			.actor = f->actor,
+			.err = f->error > 0 ? f->error : 0,
+		};
+		rv = fl_faults_add(r->faults, &rule);
+		r->faults_configured = true;
+	}
+	if (rv == 0 && o->sweep_point != NULL) {
+		struct fl_fault_rule rule = {
+			.point = o->sweep_point,
+			.action = FL_FAULT_ERROR,
+			.when = o->sweep_persistent ? FL_WHEN_AFTER : FL_WHEN_NTH,
+			.n = o->sweep_k,
+		};
+		rv = fl_faults_add(r->faults, &rule);
+		r->faults_configured = true;
+		r->sweep = true;
+	}
+	/* No rule and no counting: the points stay disarmed (one branch a
+	 * hit), which changes no decision: only rules draw choices. */
+	if (rv == 0 && (r->faults_configured || o->count_hits))
+		rv = fl_faults_arm(r->faults);
+	return rv;
+}
+
+static void
+describe_actors(struct run *r, const struct fl_sim_result *res)
+{
+	size_t off = strlen(r->detail);
+
+	for (size_t i = 0; i < res->nactors && off < sizeof(r->detail); i++) {
+		char where[64] = "";
+		int n;
+
+		/* Scenario actors also say which operation they were in. */
+		for (size_t k = 0; k < r->s->actor_count; k++) {
+			const struct actor_run *ar = &r->actors[k];
+			if (strcmp(ar->a->name, res->actors[i].name) == 0 && ar->a->op_count > 0 &&
+			    !ar->finished)
+				snprintf(where, sizeof(where), " in %s (line %d)",
+				         fl_scenario_op_name(ar->a->ops[ar->op].kind), ar->a->ops[ar->op].line);
+		}
+		n = snprintf(r->detail + off, sizeof(r->detail) - off, "%s%s %s at %s%s",
+		             i ? "; " : ": ", res->actors[i].name,
+		             fl_sim_state_name(res->actors[i].state), res->actors[i].last_point, where);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+static int
+send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t steps)
+{
+	char text[700];
+	size_t np = fl_fault_point_count();
+	uint64_t hits[256];
+
+	fl_sandbox_frame_write(fd, TAG_CHOICES, fl_choice_values(r->choices),
+	                       (uint32_t)(fl_choice_count(r->choices) * sizeof(uint64_t)));
+	fl_sandbox_frame_write(fd, TAG_HASH, &hash, sizeof(hash));
+	fl_sandbox_frame_write(fd, TAG_STEPS, &steps, sizeof(steps));
+	if (r->faults != NULL && np <= 256) {
+		for (size_t i = 0; i < np; i++)
+			hits[i] = fl_faults_hits(r->faults, fl_fault_point_names[i]);
+		fl_sandbox_frame_write(fd, TAG_HITS, hits, (uint32_t)(np * sizeof(uint64_t)));
+	}
+	if (r->faults_configured && np <= FL_RUN_MAX_POINTS) {
+		for (size_t i = 0; i < np; i++)
+			hits[i] = __atomic_load_n(&r->point_fired[i], __ATOMIC_RELAXED);
+		fl_sandbox_frame_write(fd, TAG_FIRED, hits, (uint32_t)(np * sizeof(uint64_t)));
+	}
+	{
+		uint64_t oe[2] = { 0, 0 };
+
+		for (size_t i = 0; i < r->s->actor_count; i++) {
+			oe[0] += r->actors[i].op_errors_tolerated;
+			oe[1] += r->actors[i].op_errors - r->actors[i].op_errors_tolerated;
+		}
+		fl_sandbox_frame_write(fd, TAG_OPERR, oe, sizeof(oe));
+		oe[0] = __atomic_load_n(&r->rules_fired, __ATOMIC_RELAXED);
+		fl_sandbox_frame_write(fd, TAG_RULES, oe, sizeof(uint64_t));
+	}
+	if (r->narrate) {
+		uint32_t len = __atomic_load_n(&r->story_len, __ATOMIC_RELAXED);
+		fl_sandbox_frame_write(fd, TAG_STORY, r->story,
+		                       len < sizeof(r->story) ? len : (uint32_t)sizeof(r->story));
+	}
+	snprintf(text, sizeof(text), "%d\n%s\n%s", (int)v, r->property, r->detail);
+	fl_sandbox_frame_write(fd, TAG_VERDICT, text, (uint32_t)strlen(text));
+	return v == FL_VERDICT_PASS ? 0 : 1;
+}
+
+/* Request/response operations or properties: the run needs a domain. */
+static bool
+uses_reqrep(const struct fl_scenario *s)
+{
+	if (s->properties & (FL_SCN_PROP_CHUNKS_BALANCED | FL_SCN_PROP_PORTS_ZERO))
+		return true;
+	return fl_scenario_uses_domain(s, FL_SCN_DOMAIN_REQREP);
+}
+
+/*
+ * stress: the driver and every actor are real threads with the default
+ * platform (real clock, backoff idling, pthread locks), the baseline the
+ * controlled modes are measured against.  Each actor draws from its own
+ * stream seeded from the run's, so what is generated reproduces; the
+ * interleaving does not.
+ */
+static int
+run_threads(struct run *r)
+{
+	fl_thread *driver, *actors[RUN_MAX_ACTORS];
+	size_t n = r->s->actor_count, started = 0;
+	int rv;
+
+	r->threaded = true;
+	for (size_t i = 0; i < n; i++)
+		if (fl_choice_new_seeded(fl_choice_draw(r->choices, 0), &r->actors[i].choices) != 0)
+			return FL_ENOMEM;
+	rv = fl_thread_start(&driver, "driver", interp_driver_main, r);
+	if (rv != 0)
+		return rv;
+	for (; started < n; started++) {
+		rv = fl_thread_start(&actors[started], r->actors[started].a->name, interp_actor_main,
+		                     &r->actors[started]);
+		if (rv != 0) {
+			/* The driver waits for every actor: mark the rest done. */
+			for (size_t j = started; j < n; j++)
+				__atomic_store_n(&r->actors[j].finished, true, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	for (size_t i = 0; i < started; i++)
+		fl_thread_join(actors[i]);
+	fl_thread_join(driver);
+	for (size_t i = 0; i < n; i++) {
+		fl_choice_free(r->actors[i].choices);
+		r->actors[i].choices = NULL;
+	}
+	return rv;
+}
+
+/*
+ * proc: every actor is a forked process with real time; the driver is a
+ * thread of this process, started after the forks so no child inherits a
+ * lock held mid-fork.  A planned crash (crash_self, a crash fault) is a
+ * SIGKILL the actor sends itself after marking itself crashed in the
+ * shared run; any other death by signal is an unexpected signal.  The
+ * driver reclaims a dead actor once client_liveness_ms has passed.
+ */
+static void
+proc_actor_main(struct actor_run *ar)
+{
+	proc_actor = ar;
+	interp_actor_main(ar);
+	fflush(NULL);
+	/* _exit skips LeakSanitizer's check at exit: this process's own. */
+	san_leak_check();
+	_exit(0);
+}
+
+static int
+run_processes(struct run *r)
+{
+	pid_t pids[RUN_MAX_ACTORS];
+	size_t n = r->s->actor_count, alive = 0;
+	fl_thread *driver;
+	uint64_t deadline;
+	struct fl_idle st = { 0 };
+	pid_t self = getpid();
+	int rv;
+
+	fflush(NULL);
+	for (size_t i = 0; i < n; i++) {
+		r->actors[i].choices = r->choices; /* each process has its own copy */
+		pids[i] = fork();
+		if (pids[i] < 0) {
+			/* The harness's failure, not the code's: the run is not
+			 * judged on the actors that did start (they would wait at
+			 * barriers for the missing ones, a deadlock verdict). */
+			run_fail(r, "harness", "could not fork process actor '%s': %s",
+			         r->s->actors[i].name, strerror(errno));
+			for (size_t j = 0; j < i; j++)
+				kill(pids[j], SIGKILL);
+			for (size_t j = i; j < n; j++)
+				__atomic_store_n(&r->actors[j].finished, true, __ATOMIC_RELEASE);
+			break;
+		}
+		if (pids[i] == 0) {
+			/* The run's process is killed with its group on a hang or an
+			 * interrupt; killed alone (its parent SIGKILLed: it dies by
+			 * PR_SET_PDEATHSIG) it must not leave actors running. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != self)
+				_exit(1);
+			proc_actor_main(&r->actors[i]);
+		}
+		alive++;
+	}
+	rv = fl_thread_start(&driver, "driver", interp_driver_main, r);
+	if (rv != 0) {
+		__atomic_store_n(&r->driver_state, RUN_DRIVER_FAILED, __ATOMIC_RELEASE);
+		for (size_t i = 0; i < alive; i++)
+			kill(pids[i], SIGKILL);
+	}
+	/* Every wait has a deadline: the scenario's timeouts bound a run. */
+	deadline = fl_clock_now_ns() + 4 * r->timeout_ns + r->liveness_ns;
+	while (alive > 0) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid <= 0) {
+			if (fl_clock_now_ns() >= deadline) {
+				for (size_t i = 0; i < n; i++)
+					if (!__atomic_load_n(&r->actors[i].finished, __ATOMIC_ACQUIRE))
+						kill(pids[i], SIGKILL);
+				run_fail(r, "hang", "process actors still running after %llu ms",
+				         (unsigned long long)((4 * r->timeout_ns + r->liveness_ns) / FL_NS_PER_MS));
+			}
+			fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct actor_run *ar = &r->actors[i];
+			if (pids[i] != pid)
+				continue;
+			alive--;
+			if (WIFSIGNALED(status) && !__atomic_load_n(&ar->crashed, __ATOMIC_ACQUIRE)) {
+				if (!(WTERMSIG(status) == SIGKILL && r->failed))
+					run_fail(r, "no_unexpected_signal", "actor %s died of %s", ar->a->name,
+					         fl_signal_name(WTERMSIG(status)));
+				ar->crashed_at_ns = fl_clock_now_ns();
+				__atomic_store_n(&ar->crashed, true, __ATOMIC_RELEASE);
+			} else if (!WIFSIGNALED(status)) {
+				if (WEXITSTATUS(status) == FL_RUNNER_MEMCHECK_EXIT)
+					run_fail(r, "memcheck",
+					         "actor %s (pid %d): memcheck found errors or definite leaks; see memcheck-%s-%d.log",
+					         ar->a->name, (int)pid, r->ns, (int)pid);
+				__atomic_store_n(&ar->finished, true, __ATOMIC_RELEASE);
+			}
+		}
+	}
+	if (rv == 0)
+		fl_thread_join(driver);
+	return rv;
+}
+
+/* A sim actor crashed in the run (its coroutine abandoned mid-op). */
+static bool
+sim_crashed(const struct run *r)
+{
+	if (r->s->mode != FL_SCN_MODE_SIM)
+		return false;
+	for (size_t i = 0; i < r->s->actor_count; i++)
+		if (r->actors[i].crashed)
+			return true;
+	return false;
+}
+
+/* sim: the driver is an actor too, started inside the sim so that its
+ * clock is the virtual one.  True when the run ended (to be audited);
+ * false when the harness could not run it, it deadlocked or hit the step
+ * limit (the verdict is set, *v for a deadlock or hang). */
+static bool
+run_sim(struct run *r, const struct fl_runner_opts *o, struct fl_sim **sim,
+        struct fl_sim_result *res, enum fl_verdict *v)
+{
+	const struct fl_scenario *s = r->s;
+	struct fl_sim_config cfg = { 0 };
+	int rv;
+
+	for (size_t i = 0; i < s->actor_count; i++)
+		r->actors[i].choices = r->choices;
+	cfg.choices = r->choices;
+	cfg.kind = s->scheduler == FL_SCN_SCHED_PCT ? FL_SCHED_PCT : FL_SCHED_RANDOM;
+	cfg.pct_depth = s->sched_depth;
+	cfg.pct_steps = o->pct_steps;
+	rv = fl_sim_new(&cfg, sim);
+	if (rv == 0)
+		rv = fl_sim_spawn(*sim, "driver", interp_driver_main, r, NULL);
+	for (size_t i = 0; rv == 0 && i < s->actor_count; i++)
+		rv = fl_sim_spawn(*sim, s->actors[i].name, interp_actor_main, &r->actors[i], NULL);
+	if (rv == 0)
+		rv = fl_sim_run(*sim, res);
+	if (rv != 0) {
+		run_fail(r, "harness", "sim: %s", fl_errname(rv));
+		return false;
+	}
+	if (res->verdict == FL_SIM_DEADLOCK) {
+		run_fail(r, "deadlock", "no actor can run and no deadline is ahead");
+		describe_actors(r, res);
+		*v = FL_VERDICT_DEADLOCK;
+		return false;
+	}
+	if (res->verdict == FL_SIM_STEP_LIMIT) {
+		run_fail(r, "step_limit", "%llu scheduling steps without finishing",
+		         (unsigned long long)res->steps);
+		describe_actors(r, res);
+		*v = FL_VERDICT_HANG;
+		return false;
+	}
+	return true;
+}
+
+int
+runner_child_main(void *arg, int out_fd)
+{
+	struct child_arg *ca = arg;
+	const struct fl_scenario *s = ca->s;
+	/* Shared, so that process actors (proc mode) report their barrier
+	 * arrivals, crashes and violations to this process. */
+	struct run *r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	                     -1, 0);
+	struct fl_sim *sim = NULL;
+	struct fl_sim_result res = { 0 };
+	enum fl_verdict v = FL_VERDICT_PASS;
+	bool leaked, ran;
+	int rv;
+
+	if (r == MAP_FAILED)
+		return 1;
+	memset(r, 0, sizeof(*r));
+	r->s = s;
+	the_run = r;
+	/* The run's heap is reachable from here (LeakSanitizer does not scan
+	 * mappings it was not told of); reports go to the run's directory. */
+	san_root_region(r, sizeof(*r), true);
+	san_run_begin(ca->san_dir, describe_ops);
+	snprintf(r->ns, sizeof(r->ns), "%s", ca->ns);
+	(void)fl_run_dir_path(r->ns, r->dir, sizeof(r->dir));
+	r->liveness_ns = (uint64_t)s->driver.client_liveness_ms * FL_NS_PER_MS;
+	r->timeout_ns = (uint64_t)s->driver.driver_timeout_ms * FL_NS_PER_MS;
+	rv = ca->o->replaying ? fl_choice_new_replay(ca->o->replay, ca->o->nreplay, &r->choices)
+	                      : fl_choice_new_seeded(ca->o->seed, &r->choices);
+	if (rv != 0)
+		return 1;
+	install_crash_handlers(r->choices, out_fd);
+	rv = setup_faults(r, ca->o);
+	if (rv != 0) {
+		run_fail(r, "harness", "fault rules: %s", fl_errname(rv));
+		goto done;
+	}
+	r->pubsub = scenario_uses_pubsub(s);
+	r->reqrep = uses_reqrep(s);
+	r->check_each_step = ca->o->check_each_step;
+	r->narrate = ca->o->narrate;
+	r->linger_ns = (uint64_t)s->driver.linger_ms * FL_NS_PER_MS;
+	r->fds_at_start = audit_count_fds();
+	if (interp_setup(r) != 0) {
+		run_fail(r, "harness", "out of memory");
+		goto done;
+	}
+
+	switch (s->mode) {
+	case FL_SCN_MODE_PROC:
+		ran = run_processes(r) == 0;
+		if (!ran)
+			run_fail(r, "harness", "could not start the driver thread");
+		break;
+	case FL_SCN_MODE_STRESS:
+		ran = run_threads(r) == 0;
+		if (!ran)
+			run_fail(r, "harness", "could not start the actor threads");
+		break;
+	default:
+		ran = run_sim(r, ca->o, &sim, &res, &v);
+		break;
+	}
+	/* A run that ended is audited; one whose driver did not start has
+	 * nothing but its directory to check. */
+	if (ran && r->driver_state == RUN_DRIVER_FAILED)
+		goto audit_files_only;
+	if (ran)
+		audit_end_of_run(r);
+	interp_teardown(r);
+	if (r->driver_dom != NULL) {
+		fl_rr_domain_close(r->driver_dom);
+		fl_rr_domain_unlink(r->dir);
+	}
+	if (r->driver != NULL) {
+		fl_driver_close(r->driver);
+		/* Files the driver could not unlink while running must be gone
+		 * with its run directory now. */
+		if (s->properties & FL_SCN_PROP_NO_LEAKED_FILES)
+			run_dir_check_gone(r);
+	}
+	fl_sim_free(sim);
+	sim = NULL;
+	goto done;
+
+audit_files_only:
+	if ((s->properties & FL_SCN_PROP_NO_LEAKED_FILES) && !r->dir_taken)
+		run_dir_check_empty(r);
+done:
+	/* A driver that failed to start skips the teardown: what it would
+	 * have freed is freed here (the runs of a sweep of driver faults
+	 * under --valgrind leaked it: property memcheck). */
+	fl_sim_free(sim);
+	/* LeakSanitizer: the run is over and torn down, so a heap block that
+	 * nothing reaches now, not even the run's own tables (a root region),
+	 * is a leak.  (The check at exit never runs: the run's process
+	 * _exits, or is the worker.)  The parent reads the report; a worker
+	 * retires rather than report the same blocks again.  Not after a
+	 * crash under sim: what the crashed actor held only on its stack
+	 * (mapped by the sim, which LeakSanitizer does not scan) is what a
+	 * dead process loses with its memory, not a leak, and cannot be told
+	 * from one. */
+	leaked = !sim_crashed(r) && san_leak_check();
+	free(r->objs);
+	free(r->socks);
+	free(r->sent);
+	if (r->faults != NULL)
+		fl_faults_disarm(r->faults);
+	if (!r->dir_taken)
+		run_dir_remove(r->ns);
+	/* The verdict is that of the first violation recorded. */
+	if (r->deadlocked && v == FL_VERDICT_PASS && strcmp(r->property, "deadlock") == 0)
+		v = FL_VERDICT_DEADLOCK;
+	if (r->failed && v == FL_VERDICT_PASS)
+		v = FL_VERDICT_FAIL;
+	rv = send_outcome(out_fd, r, v, res.trace_hash, res.steps);
+	crash_choices = NULL;
+	fl_faults_free(r->faults);
+	fl_choice_free(r->choices);
+	san_root_region(r, sizeof(*r), false);
+	the_run = NULL;
+	munmap(r, sizeof(*r));
+	return leaked ? 1 : rv;
+}
+
+int
+fl_runner_child_main(const struct fl_scenario *s, const struct fl_runner_opts *o, const char *ns,
+                     int fd)
+{
+	struct child_arg ca = { .s = s, .o = o, .ns = ns, .san_dir = o->san_dir };
+
+	return runner_child_main(&ca, fd);
+}

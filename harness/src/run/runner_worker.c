@@ -1,0 +1,307 @@
+/*
+ * The persistent sim worker.  Forking a child per run costs about 0.3 ms,
+ * a fifth of a short sim run, so plain seeded sim runs go to one forked
+ * worker that runs them in sequence, each exactly as the per-run child
+ * would (runner_child_main).  Isolation stays what the per-run child gives where
+ * it matters: a run that crashes kills the worker (its signal is the
+ * verdict, as before), a run past its deadline gets the worker's process
+ * group SIGKILLed (hang), and the worker retires after any run that did
+ * not pass or left a file descriptor open, so every failure is found by a
+ * worker whose earlier runs all passed clean, and replay and shrink (which
+ * always fork per run) reproduce it.  A worker serves one scenario, as it
+ * was (mode, scheduler) when the worker forked.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "faultline/choice.h"
+#include "faultline/driver.h"
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/reqrep.h"
+#include "faultline/sandbox.h"
+#include "faultline/sim.h"
+
+#include "faultline/faults.h"
+#include "run/run_internal.h"
+#include "run/runner.h"
+#include "run/runner_internal.h"
+#include "run/sanitizer.h"
+
+struct worker_req {
+	uint64_t seed;
+	uint64_t timeout_ms;
+	uint64_t pct_steps;
+	uint8_t check_each_step;
+	uint8_t count_hits;
+	char ns[64];
+	char san_dir[256];        /* the run's sanitizer report directory, or "" */
+};
+
+static struct {
+	pid_t pid;                    /* 0: none */
+	pid_t owner;                  /* the process that forked it */
+	int fd;                       /* socket to the worker */
+	const struct fl_scenario *s;
+	enum fl_scn_mode mode;
+	enum fl_scn_sched_kind sched;
+	uint32_t properties;
+} worker;
+
+int
+fl_runner_read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void __attribute__((noreturn))
+worker_main(const struct fl_scenario *s, int fd)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL,  SIGFPE, SIGABRT,
+	                             SIGTRAP, SIGSYS, SIGTERM, SIGINT, SIGALRM };
+	int fds_at_start;
+
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		signal(fatal[i], SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	fds_at_start = audit_count_fds();
+	for (;;) {
+		struct worker_req q;
+		struct fl_runner_opts o = { 0 };
+		struct child_arg ca = { .s = s, .o = &o, .ns = q.ns };
+		int32_t end[2];
+
+		if (fl_runner_read_full(fd, &q, sizeof(q)) != 0)
+			_exit(0);
+		q.ns[sizeof(q.ns) - 1] = '\0';
+		q.san_dir[sizeof(q.san_dir) - 1] = '\0';
+		ca.san_dir = q.san_dir[0] != '\0' ? q.san_dir : NULL;
+		fl_sandbox_frame_write(fd, TAG_BEGIN, NULL, 0);
+		o.seed = q.seed;
+		o.timeout_ms = q.timeout_ms;
+		o.pct_steps = q.pct_steps;
+		o.check_each_step = q.check_each_step;
+		o.count_hits = q.count_hits;
+		end[0] = runner_child_main(&ca, fd);
+		end[1] = end[0] == 0 && audit_count_fds() == fds_at_start;
+		fflush(NULL);
+		fl_sandbox_frame_write(fd, TAG_END, end, sizeof(end));
+		if (!end[1])
+			_exit(0);
+	}
+}
+
+static void
+worker_stop(bool kill_it)
+{
+	int status;
+
+	if (worker.pid <= 0 || worker.owner != getpid())
+		return;
+	if (kill_it)
+		kill(-worker.pid, SIGKILL);
+	close(worker.fd); /* a live worker reads EOF and exits */
+	while (waitpid(worker.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	worker.pid = 0;
+}
+
+void
+fl_runner_shutdown(void)
+{
+	worker_stop(false);
+}
+
+static int
+worker_start(const struct fl_scenario *s)
+{
+	int sv[2];
+	pid_t parent = getpid(), pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return FL_EIO;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return FL_EIO;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		close(sv[0]);
+		worker_main(s, sv[1]);
+	}
+	setpgid(pid, pid);
+	close(sv[1]);
+	worker.pid = pid;
+	worker.owner = parent;
+	worker.fd = sv[0];
+	worker.s = s;
+	worker.mode = s->mode;
+	worker.sched = s->scheduler;
+	worker.properties = s->properties;
+	return 0;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Scan buf for a complete TAG_END frame. */
+static bool
+has_end(const uint8_t *buf, size_t len, int32_t end[2])
+{
+	size_t pos = 0;
+	uint32_t tag, dlen;
+	const uint8_t *data;
+
+	while (fl_sandbox_frame_next(buf, len, &pos, &tag, &data, &dlen) == 0)
+		if (tag == TAG_END && dlen == 2 * sizeof(int32_t)) {
+			memcpy(end, data, 2 * sizeof(int32_t));
+			return true;
+		}
+	return false;
+}
+
+int
+runner_worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o, const char *ns,
+                  const char *san_dir, uint64_t timeout_ms, bool (*stop)(void),
+                  struct fl_sandbox_result *sr)
+{
+	struct worker_req q = { .seed = o->seed, .timeout_ms = o->timeout_ms,
+	                        .pct_steps = o->pct_steps, .check_each_step = o->check_each_step,
+	                        .count_hits = o->count_hits };
+	uint64_t t0 = mono_ms(), deadline = t0 + timeout_ms;
+	size_t len = 0, cap = 1 << 16;
+	uint8_t *buf;
+	int32_t end[2];
+	int status;
+
+	if (worker.pid > 0 && worker.owner != getpid()) {
+		/* Forked (--jobs): the worker is the parent's, not ours. */
+		close(worker.fd);
+		worker.pid = 0;
+	}
+	if (worker.pid > 0 && (worker.s != s || worker.mode != s->mode ||
+	                       worker.sched != s->scheduler || worker.properties != s->properties))
+		worker_stop(true);
+	if (worker.pid <= 0 && worker_start(s) != 0)
+		return FL_EIO;
+	snprintf(q.ns, sizeof(q.ns), "%s", ns);
+	snprintf(q.san_dir, sizeof(q.san_dir), "%s", san_dir != NULL ? san_dir : "");
+	if (send(worker.fd, &q, sizeof(q), MSG_NOSIGNAL) != (ssize_t)sizeof(q)) {
+		worker_stop(true);
+		return FL_EIO;
+	}
+	buf = malloc(cap);
+	if (buf == NULL)
+		return FL_ENOMEM;
+	memset(sr, 0, sizeof(*sr));
+	for (;;) {
+		struct pollfd pf = { .fd = worker.fd, .events = POLLIN };
+		uint64_t now = mono_ms();
+		ssize_t n;
+
+		if (stop()) {
+			worker_stop(true);
+			sr->verdict = FL_VERDICT_CRASH;
+			sr->signal = SIGKILL;
+			sr->stopped = true;
+			break;
+		}
+		if (now >= deadline) {
+			worker_stop(true);
+			sr->verdict = FL_VERDICT_HANG;
+			sr->signal = SIGKILL;
+			break;
+		}
+		/* A stop interrupts poll (EINTR); one that lands just before it
+		 * is seen within the 100 ms slice. */
+		if (poll(&pf, 1, (int)(deadline - now > 100 ? 100 : deadline - now)) <= 0)
+			continue;
+		if (len == cap) {
+			uint8_t *nb = cap >= (256u << 20) ? NULL : realloc(buf, cap * 2);
+			if (nb == NULL) { /* more than a run may send: a broken run */
+				worker_stop(true);
+				sr->verdict = FL_VERDICT_FAIL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(worker.fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(worker.fd);
+			while (waitpid(worker.pid, &status, 0) < 0 && errno == EINTR)
+				;
+			worker.pid = 0;
+			uint32_t first = 0;
+			if (len >= sizeof(first))
+				memcpy(&first, buf, sizeof(first));
+			if (first != TAG_BEGIN) {
+				/* It died before the run began (killed while idle):
+				 * not this run's doing; the caller forks it. */
+				free(buf);
+				return FL_EIO;
+			}
+			/* The worker died in the run: what the per-run child's
+			 * death would have been. */
+			if (WIFSIGNALED(status)) {
+				sr->verdict = FL_VERDICT_CRASH;
+				sr->signal = WTERMSIG(status);
+			} else {
+				sr->verdict = FL_VERDICT_FAIL;
+				sr->exit_status = WEXITSTATUS(status);
+			}
+			break;
+		}
+		len += (size_t)n;
+		if (has_end(buf, len, end)) {
+			sr->verdict = end[0] == 0 ? FL_VERDICT_PASS : FL_VERDICT_FAIL;
+			if (!end[1])
+				worker_stop(false); /* it retires after a failed or unclean run */
+			break;
+		}
+	}
+	if (stop())
+		sr->stopped = true; /* whatever it ended with, a stop was pending */
+	sr->payload = buf;
+	sr->payload_len = len;
+	sr->seconds = (mono_ms() - t0) / 1000.0;
+	return 0;
+}
