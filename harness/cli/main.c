@@ -295,8 +295,8 @@ write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
 		rv = fl_trace_add_extra(&t, "valgrind", "yes");
 	/* The build's sanitizers: a sanitizer verdict replays only in such a
 	 * build (replay says so). */
-	if (rv == 0 && san_enabled())
-		rv = fl_trace_add_extra(&t, "sanitizer", san_build());
+	if (rv == 0 && fli_san_enabled())
+		rv = fl_trace_add_extra(&t, "sanitizer", fli_san_build());
 	if (rv == 0 && ro->check_each_step)
 		rv = fl_trace_add_extra(&t, "check_each_step", "yes");
 	if (rv == 0 && ro->pct_steps != 0) {
@@ -1462,7 +1462,7 @@ trace_opts(const struct fl_trace *t, struct fl_runner_opts *o)
 		o->pct_steps = strtoull(fl_trace_get_extra(t, "pct_steps"), NULL, 10);
 	/* A report of a sanitizer this build lacks cannot come back. */
 	const char *san = fl_trace_get_extra(t, "sanitizer");
-	const char *here = san_enabled() ? san_build() : "none";
+	const char *here = fli_san_enabled() ? fli_san_build() : "none";
 	if (san != NULL && strcmp(san, here) != 0)
 		fprintf(stderr, "warning: the trace was recorded by a build with -Db_sanitize=%s, this "
 		                "one has %s: its sanitizer reports (property sanitizer) replay only in a "

@@ -7,7 +7,7 @@
  * ThreadSanitizer and UBSan (when built to recover) otherwise go on and
  * the run may pass after it.  AddressSanitizer stops at its first error
  * already, and LeakSanitizer's check at the end of each run
- * (san_leak_check) does not stop the process.  In a build without these
+ * (fli_san_leak_check) does not stop the process.  In a build without these
  * runtimes the functions are never called.
  */
 #include <limits.h>

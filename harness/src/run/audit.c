@@ -3,7 +3,7 @@
  * checked against the driver's gauges, the run directory and the process,
  * and a violation names the resource concretely ("chunks_balanced: pool
  * 128 B has 1 chunk loaned by actor client (owner 101) after close").
- * With --check-each-step, audit_step checks after every operation what
+ * With --check-each-step, fli_audit_step checks after every operation what
  * must hold at any step: the image references the actor's client holds
  * are the ones the actor took, no message was freed twice, no aio was
  * freed with its operation pending, and once the
@@ -23,7 +23,7 @@
 #include "run/run_internal.h"
 
 int
-audit_count_fds(void)
+fli_audit_count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
@@ -64,7 +64,7 @@ audit_corruption(struct run *r)
 	/* A stray (a port or chunk whose owner is no client) is taken back
 	 * by the driver: in a run, a leak the reclaim would otherwise hide. */
 	if (st->corrupt_reads != 0 || layout != 0 || rejected != 0 || strays != 0)
-		run_fail(r, "no_corruption",
+		fli_run_fail(r, "no_corruption",
 		         "shared memory only the driver writes was changed: corrupt_reads %lld, "
 		         "rr_layout_repaired %lld, rr_corrupt_rejected %lld, rr_strays_reclaimed %lld",
 		         (long long)st->corrupt_reads, (long long)layout, (long long)rejected,
@@ -73,23 +73,23 @@ audit_corruption(struct run *r)
 }
 
 void
-audit_end_of_run(struct run *r)
+fli_audit_end_of_run(struct run *r)
 {
 	uint32_t p = r->s->properties;
 
 	audit_corruption(r);
 	for (int d = 0; d < FL_SCN_DOMAIN__COUNT; d++) {
-		const struct run_domain *dom = run_domain((enum fl_scn_domain)d);
+		const struct fli_run_domain *dom = fli_run_domain((enum fl_scn_domain)d);
 
 		if (dom != NULL && dom->audit != NULL)
 			dom->audit(r);
 	}
 	if (p & FL_SCN_PROP_NO_LEAKED_FILES)
-		run_dir_audit(r);
+		fli_run_dir_audit(r);
 	if (p & FL_SCN_PROP_NO_NEW_FDS) {
-		int now = audit_count_fds();
+		int now = fli_audit_count_fds();
 		if (now > r->fds_at_start)
-			run_fail(r, "no_new_fds", "%d file descriptor(s) open at the end, %d at the start",
+			fli_run_fail(r, "no_new_fds", "%d file descriptor(s) open at the end, %d at the start",
 			         now, r->fds_at_start);
 	}
 }
@@ -110,7 +110,7 @@ step_name(struct actor_run *ar, int op, uint32_t round, char *buf, size_t len)
 }
 
 void
-audit_step(struct actor_run *ar, int op, uint32_t round)
+fli_audit_step(struct actor_run *ar, int op, uint32_t round)
 {
 	struct run *r = ar->run;
 	char step[128];
@@ -119,9 +119,9 @@ audit_step(struct actor_run *ar, int op, uint32_t round)
 		return; /* the first violation is the one reported */
 	step_name(ar, op, round, step, sizeof(step));
 	for (int d = 0; d < FL_SCN_DOMAIN__COUNT; d++) {
-		const struct run_domain *dom = run_domain((enum fl_scn_domain)d);
+		const struct fli_run_domain *dom = fli_run_domain((enum fl_scn_domain)d);
 
-		if (dom != NULL && dom->audit_step != NULL)
-			dom->audit_step(ar, step, op < 0);
+		if (dom != NULL && dom->fli_audit_step != NULL)
+			dom->fli_audit_step(ar, step, op < 0);
 	}
 }

@@ -12,7 +12,7 @@
 #include "run/run_internal.h"
 
 void
-audit_pubsub(struct run *r)
+fli_audit_pubsub(struct run *r)
 {
 	uint32_t p = r->s->properties;
 	struct fl_stats *st;
@@ -23,7 +23,7 @@ audit_pubsub(struct run *r)
 		for (size_t i = 0; i < r->s->actor_count; i++) {
 			struct actor_run *ar = &r->actors[i];
 			if (ar->image_refs != 0 && !ar->crashed) {
-				run_fail(r, "image_refs",
+				fli_run_fail(r, "image_refs",
 				         "actor %s holds %d image reference(s) to session %d after close, "
 				         "taken by take_image (line %d), never released",
 				         ar->a->name, ar->image_refs, ar->last_image_session,
@@ -48,7 +48,7 @@ audit_pubsub(struct run *r)
 				mine = mine || ar->client_ids[k] == cs->client_id;
 			if (!mine || cs->refs_leaked == 0 || cs->state != FL_CLIENT_CLOSED)
 				continue;
-			run_fail(r, "image_refs",
+			fli_run_fail(r, "image_refs",
 			         "actor %s's client %llu closed holding %lld image reference(s) (session %d), "
 			         "taken by %s (line %d), never released",
 			         ar->a->name, (unsigned long long)cs->client_id, (long long)cs->refs_leaked,
@@ -59,12 +59,12 @@ audit_pubsub(struct run *r)
 		}
 	}
 	if ((p & FL_SCN_PROP_NO_PENDING_REGISTRATIONS) && st->pending_registrations != 0)
-		run_fail(r, "no_pending_registrations", "%lld registration(s) pending after every actor closed",
+		fli_run_fail(r, "no_pending_registrations", "%lld registration(s) pending after every actor closed",
 		         (long long)st->pending_registrations);
 	if ((p & FL_SCN_PROP_GAUGES_ZERO) &&
 	    (st->publications || st->subscriptions || st->images || st->log_files ||
 	     st->log_files_mapped || st->active_clients || st->image_refs_held))
-		run_fail(r, "gauges_zero",
+		fli_run_fail(r, "gauges_zero",
 		         "after every actor closed: %lld clients, %lld publications, %lld subscriptions, "
 		         "%lld images, %lld log files (%lld mapped), %lld image refs",
 		         (long long)st->active_clients, (long long)st->publications,
@@ -74,7 +74,7 @@ audit_pubsub(struct run *r)
 }
 
 void
-audit_pubsub_step(struct actor_run *ar, const char *step, bool closed)
+fli_audit_pubsub_step(struct actor_run *ar, const char *step, bool closed)
 {
 	struct run *r = ar->run;
 	struct fl_stats *st;
@@ -83,7 +83,7 @@ audit_pubsub_step(struct actor_run *ar, const char *step, bool closed)
 	if (!r->pubsub || !(r->s->properties & FL_SCN_PROP_IMAGE_REFS) || ar->crashed)
 		return;
 	if (closed && ar->image_refs != 0) {
-		run_fail(r, "image_refs",
+		fli_run_fail(r, "image_refs",
 		         "after %s of actor %s: it holds %d image reference(s) to session %d, taken by "
 		         "take_image (line %d), never released",
 		         step, ar->a->name, ar->image_refs, ar->last_image_session, ar->last_image_line);
@@ -104,7 +104,7 @@ audit_pubsub_step(struct actor_run *ar, const char *step, bool closed)
 		const struct fl_client_stats *c = &st->clients[i];
 		if (c->client_id != id || c->image_refs_held == ar->image_refs)
 			continue;
-		run_fail(r, "image_refs",
+		fli_run_fail(r, "image_refs",
 		         "after %s of actor %s: its client holds %lld image reference(s), the actor took %d "
 		         "(session %d; the last taken by %s, line %d)",
 		         step, ar->a->name, (long long)c->image_refs_held, ar->image_refs,

@@ -93,7 +93,7 @@ audit_chunks(struct run *r)
 			         owner_name(r, owner), (unsigned long long)owner, n,
 			         taken_by(r, owner, false));
 	}
-	run_fail(r, "chunks_balanced", "%u chunk(s) still loaned after every actor closed (%s)%s%s",
+	fli_run_fail(r, "chunks_balanced", "%u chunk(s) still loaned after every actor closed (%s)%s%s",
 	         out, pools, owners[0] ? ": " : "", owners);
 }
 
@@ -122,7 +122,7 @@ audit_ports(struct run *r)
 			         "%sactor %s holds %u%s", owners[0] ? "; " : "", owner_name(r, owner), n,
 			         taken_by(r, owner, true));
 	}
-	run_fail(r, "ports_zero", "%u server and %u client port(s) in use after every actor closed%s%s",
+	fli_run_fail(r, "ports_zero", "%u server and %u client port(s) in use after every actor closed%s%s",
 	         st.servers_in_use, st.clients_in_use, owners[0] ? ": " : "", owners);
 }
 
@@ -143,16 +143,16 @@ aio_debug_add(struct fl_aio_debug *out, const struct fl_aio_debug *d, int sign)
 }
 
 void
-audit_aio_since(const struct run *r, struct fl_aio_debug *out)
+fli_audit_aio_since(const struct run *r, struct fl_aio_debug *out)
 {
 	fl_aio_debug_read(out);
 	aio_debug_add(out, &r->aio_base, -1);
 }
 
 void
-audit_aio_counts(struct run *r, struct fl_aio_debug *out)
+fli_audit_aio_counts(struct run *r, struct fl_aio_debug *out)
 {
-	audit_aio_since(r, out);
+	fli_audit_aio_since(r, out);
 	for (size_t i = 0; i < r->s->actor_count; i++)
 		aio_debug_add(out, &r->actors[i].aio_delta, 1);
 }
@@ -177,12 +177,12 @@ audit_messages(struct run *r)
 {
 	struct fl_aio_debug d;
 
-	audit_aio_counts(r, &d);
+	fli_audit_aio_counts(r, &d);
 	if (d.msg_double_frees > 0)
-		run_fail(r, "messages_freed_once", "%llu message(s) freed twice (%llu allocated)",
+		fli_run_fail(r, "messages_freed_once", "%llu message(s) freed twice (%llu allocated)",
 		         (unsigned long long)d.msg_double_frees, (unsigned long long)d.msgs_allocated);
 	else if (d.msgs_allocated != d.msgs_freed && !any_crashed(r))
-		run_fail(r, "messages_freed_once", "%llu message(s) allocated, %llu freed",
+		fli_run_fail(r, "messages_freed_once", "%llu message(s) allocated, %llu freed",
 		         (unsigned long long)d.msgs_allocated, (unsigned long long)d.msgs_freed);
 }
 
@@ -194,16 +194,16 @@ audit_late_completions(struct run *r)
 {
 	struct fl_aio_debug d;
 
-	audit_aio_counts(r, &d);
+	fli_audit_aio_counts(r, &d);
 	if (d.aio_late_completions > 0)
-		run_fail(r, "no_late_completions", "%llu aio completion(s) after their context closed",
+		fli_run_fail(r, "no_late_completions", "%llu aio completion(s) after their context closed",
 		         (unsigned long long)d.aio_late_completions);
 	else if (d.aio_free_pending > 0)
-		run_fail(r, "no_late_completions",
+		fli_run_fail(r, "no_late_completions",
 		         "%llu aio(s) freed while their operation was pending (closed its context after)",
 		         (unsigned long long)d.aio_free_pending);
 	else if (d.aio_started != d.aio_completed && !any_crashed(r))
-		run_fail(r, "no_late_completions", "%llu aio operation(s) started, %llu callbacks run",
+		fli_run_fail(r, "no_late_completions", "%llu aio operation(s) started, %llu callbacks run",
 		         (unsigned long long)d.aio_started, (unsigned long long)d.aio_completed);
 }
 
@@ -211,7 +211,7 @@ audit_late_completions(struct run *r)
  * early still holds what it received, so that cause is reported before
  * the message count it upsets. */
 void
-audit_reqrep(struct run *r)
+fli_audit_reqrep(struct run *r)
 {
 	uint32_t p = r->s->properties;
 
@@ -230,7 +230,7 @@ audit_reqrep(struct run *r)
  * (Chunks and ports are not checked per step: the driver may still be
  * reclaiming them.) */
 void
-audit_reqrep_step(struct actor_run *ar, const char *step, bool closed)
+fli_audit_reqrep_step(struct actor_run *ar, const char *step, bool closed)
 {
 	struct run *r = ar->run;
 	uint32_t p = r->s->properties;
@@ -239,21 +239,21 @@ audit_reqrep_step(struct actor_run *ar, const char *step, bool closed)
 	if (p & FL_SCN_PROP_MESSAGES_FREED_ONCE) {
 		struct fl_aio_debug d;
 
-		audit_aio_counts(r, &d);
+		fli_audit_aio_counts(r, &d);
 		if (d.msg_double_frees > 0)
-			run_fail(r, "messages_freed_once", "after %s of actor %s: %llu message(s) freed twice",
+			fli_run_fail(r, "messages_freed_once", "after %s of actor %s: %llu message(s) freed twice",
 			         step, ar->a->name, (unsigned long long)d.msg_double_frees);
 	}
 	if (p & FL_SCN_PROP_NO_LATE_COMPLETIONS) {
 		struct fl_aio_debug d;
 
-		audit_aio_counts(r, &d);
+		fli_audit_aio_counts(r, &d);
 		if (d.aio_free_pending > 0)
-			run_fail(r, "no_late_completions",
+			fli_run_fail(r, "no_late_completions",
 			         "after %s of actor %s: %llu aio(s) freed while their operation was pending",
 			         step, ar->a->name, (unsigned long long)d.aio_free_pending);
 		else if (d.aio_late_completions > 0)
-			run_fail(r, "no_late_completions",
+			fli_run_fail(r, "no_late_completions",
 			         "after %s of actor %s: %llu aio completion(s) after their context closed",
 			         step, ar->a->name, (unsigned long long)d.aio_late_completions);
 	}

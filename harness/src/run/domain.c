@@ -7,36 +7,36 @@
 
 #include "run/run_internal.h"
 
-static const struct run_domain pubsub = {
+static const struct fli_run_domain pubsub = {
 	.name = "pubsub",
-	.op = interp_pubsub_op,
-	.close = interp_pubsub_close,
-	.quiet = interp_pubsub_quiet,
-	.audit = audit_pubsub,
-	.audit_step = audit_pubsub_step,
+	.op = fli_interp_pubsub_op,
+	.close = fli_interp_pubsub_close,
+	.quiet = fli_interp_pubsub_quiet,
+	.audit = fli_audit_pubsub,
+	.fli_audit_step = fli_audit_pubsub_step,
 };
 
-static const struct run_domain reqrep = {
+static const struct fli_run_domain reqrep = {
 	.name = "reqrep",
-	.op = interp_reqrep_op,
-	.close = interp_reqrep_close,
-	.audit = audit_reqrep,
-	.audit_step = audit_reqrep_step,
+	.op = fli_interp_reqrep_op,
+	.close = fli_interp_reqrep_close,
+	.audit = fli_audit_reqrep,
+	.fli_audit_step = fli_audit_reqrep_step,
 };
 
-static const struct run_domain *const domains[FL_SCN_DOMAIN__COUNT] = {
+static const struct fli_run_domain *const domains[FL_SCN_DOMAIN__COUNT] = {
 	[FL_SCN_DOMAIN_PUBSUB] = &pubsub,
 	[FL_SCN_DOMAIN_REQREP] = &reqrep,
 };
 
-const struct run_domain *
-run_domain(enum fl_scn_domain d)
+const struct fli_run_domain *
+fli_run_domain(enum fl_scn_domain d)
 {
 	return (unsigned)d < FL_SCN_DOMAIN__COUNT ? domains[d] : NULL;
 }
 
 bool
-run_domains_quiet(struct run *r)
+fli_run_domains_quiet(struct run *r)
 {
 	for (int d = 0; d < FL_SCN_DOMAIN__COUNT; d++)
 		if (domains[d] != NULL && domains[d]->quiet != NULL && !domains[d]->quiet(r))

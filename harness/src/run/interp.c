@@ -119,7 +119,7 @@ barrier_deadlock(struct run *r)
 		off += (size_t)n;
 	}
 	if (!__atomic_exchange_n(&r->deadlocked, true, __ATOMIC_SEQ_CST))
-		run_fail(r, "deadlock", "no barrier can complete: %s", detail);
+		fli_run_fail(r, "deadlock", "no barrier can complete: %s", detail);
 	return true;
 }
 
@@ -129,7 +129,7 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 	struct run *r = ar->run;
 	struct barrier *b = NULL;
 	struct fl_idle st = { 0 };
-	uint64_t deadline = deadline_after_ms(r, 0);
+	uint64_t deadline = fli_deadline_after_ms(r, 0);
 	uint32_t round = 0;
 
 	for (int i = 0; i < r->nbarriers; i++) {
@@ -156,7 +156,7 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 		if (fl_clock_now_ns() >= deadline) {
 			/* A peer died or is stuck: do not wait forever. */
 			__atomic_store_n(&ar->waits_at, 0, __ATOMIC_SEQ_CST);
-			op_error(ar, op, op->u.barrier.name, FL_ETIMEDOUT);
+			fli_op_error(ar, op, op->u.barrier.name, FL_ETIMEDOUT);
 			return;
 		}
 		fl_idle(&st, 0, deadline);
@@ -171,7 +171,7 @@ static void
 do_close_client(struct actor_run *ar)
 {
 	for (int d = FL_SCN_DOMAIN__COUNT; d-- > 0;) {
-		const struct run_domain *dom = run_domain((enum fl_scn_domain)d);
+		const struct fli_run_domain *dom = fli_run_domain((enum fl_scn_domain)d);
 
 		if (dom != NULL && dom->close != NULL)
 			dom->close(ar);
@@ -196,7 +196,7 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	struct fl_idle st = { 0 };
 
 	__atomic_store_n(&ar->last_op_line, op->line, __ATOMIC_RELAXED); /* barrier_deadlock reads it */
-	run_story(ar->run, "%s: %s (line %d)", ar->a->name, fl_scenario_op_name(op->kind), op->line);
+	fli_run_story(ar->run, "%s: %s (line %d)", ar->a->name, fl_scenario_op_name(op->kind), op->line);
 	switch (op->kind) {
 	case FL_SCN_OP_OFFER_SERVICE:
 	case FL_SCN_OP_CONNECT_SERVICE:
@@ -229,12 +229,12 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		do_close_client(ar);
 		break;
 	default: {
-		const struct run_domain *d = run_domain(fl_scenario_op_domain(op->kind));
+		const struct fli_run_domain *d = fli_run_domain(fl_scenario_op_domain(op->kind));
 
 		if (d != NULL && d->op(ar, op))
 			break;
 		/* fl_runner_unsupported refuses such scenarios before a run. */
-		run_fail(ar->run, "operations", "actor %s: %s (line %d) is not supported by this build",
+		fli_run_fail(ar->run, "operations", "actor %s: %s (line %d) is not supported by this build",
 		         ar->a->name, fl_scenario_op_name(op->kind), op->line);
 		break;
 	}
@@ -246,28 +246,28 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
  * (docs/scenario-format.md), as a process's client would at exit.  What its transport
  * objects still hold after that close is what the audit reports. */
 void
-interp_actor_main(void *arg)
+fli_interp_actor_main(void *arg)
 {
 	struct actor_run *ar = arg;
 	uint32_t repeat = ar->a->repeat ? ar->a->repeat : 1;
 
 	if (ar->run->threaded)
-		runner_set_thread_actor(ar);
+		fli_runner_set_thread_actor(ar);
 
 	for (uint32_t k = 0; k < repeat; k++) {
 		for (size_t i = 0; i < ar->a->op_count; i++) {
 			ar->op = (int)i;
 			run_op(ar, &ar->a->ops[i]);
 			if (ar->run->check_each_step)
-				audit_step(ar, (int)i, k);
+				fli_audit_step(ar, (int)i, k);
 		}
 	}
 	do_close_client(ar);
 	if (ar->run->check_each_step)
-		audit_step(ar, -1, repeat);
+		fli_audit_step(ar, -1, repeat);
 	if (ar->run->s->mode == FL_SCN_MODE_PROC) {
 		/* This process's counts die with it: hand them to the audit. */
-		audit_aio_since(ar->run, &ar->aio_delta);
+		fli_audit_aio_since(ar->run, &ar->aio_delta);
 	}
 	__atomic_store_n(&ar->finished, true, __ATOMIC_RELEASE);
 }
@@ -298,7 +298,7 @@ driver_start(struct run *r)
 	 * already, another user's link or directory or a dead run's, is never
 	 * adopted.  The runner picked a free name; this catches one taken
 	 * since, and fresh_dir / mkdir catch one taken after this check. */
-	rv = run_dir_claim(r);
+	rv = fli_run_dir_claim(r);
 	if (rv != 0)
 		return rv;
 	if (r->pubsub) {
@@ -316,7 +316,7 @@ driver_start(struct run *r)
 			r->dir_taken = true;
 		if (rv != 0)
 			return rv;
-	} else if ((rv = run_dir_make(r)) != 0) {
+	} else if ((rv = fli_run_dir_make(r)) != 0) {
 		return rv;
 	}
 	/* Pub/sub-only runs have no request/response domain: creating its
@@ -336,7 +336,7 @@ driver_start(struct run *r)
 }
 
 void
-interp_driver_main(void *arg)
+fli_interp_driver_main(void *arg)
 {
 	struct run *r = arg;
 	struct fl_idle st = { 0 };
@@ -353,12 +353,12 @@ interp_driver_main(void *arg)
 		/* Under injected faults a driver that refuses to start cleanly
 		 * is correct behaviour; without faults it is a failure. */
 		if (r->dir_taken)
-			run_fail(r, "harness",
+			fli_run_fail(r, "harness",
 			         "%s existed before the run (another user's, or left behind): a run "
 			         "never adopts an existing run directory",
 			         r->dir);
 		else if (__atomic_load_n(&r->driver_faults_fired, __ATOMIC_ACQUIRE) == 0)
-			run_fail(r, "driver", "the driver did not start: %s", fl_errname(rv));
+			fli_run_fail(r, "driver", "the driver did not start: %s", fl_errname(rv));
 		__atomic_store_n(&r->driver_state, RUN_DRIVER_FAILED, __ATOMIC_RELEASE);
 		return;
 	}
@@ -401,7 +401,7 @@ interp_driver_main(void *arg)
 			if (now >= drain_until)
 				break;
 			if (now >= next_quiet_check) {
-				if (run_domains_quiet(r))
+				if (fli_run_domains_quiet(r))
 					break;
 				next_quiet_check = now + 50 * FL_NS_PER_MS;
 			}
@@ -414,7 +414,7 @@ interp_driver_main(void *arg)
 }
 
 int
-interp_setup(struct run *r)
+fli_interp_setup(struct run *r)
 {
 	const struct fl_scenario *s = r->s;
 
@@ -469,7 +469,7 @@ interp_setup(struct run *r)
 }
 
 void
-interp_teardown(struct run *r)
+fli_interp_teardown(struct run *r)
 {
 	/* Objects of actors that finished without close_client stay open: a
 	 * leak the audit reports.  Close them now so the next run starts clean

@@ -25,7 +25,7 @@
 #include "run/run_internal.h"
 
 bool
-scenario_uses_pubsub(const struct fl_scenario *s)
+fli_scenario_uses_pubsub(const struct fl_scenario *s)
 {
 	return fl_scenario_uses_domain(s, FL_SCN_DOMAIN_PUBSUB);
 }
@@ -47,8 +47,8 @@ client_error(void *arg, int err, const char *what)
 
 	/* A driver timeout or a lapped broadcast is the client's to report;
 	 * the run judges by properties.  Keep the first for the detail. */
-	if (err != FL_ECLOSED && !run_faults_fired_for(ar))
-		run_fail(ar->run, "operations", "actor %s: client: %s: %s", ar->a->name,
+	if (err != FL_ECLOSED && !fli_run_faults_fired_for(ar))
+		fli_run_fail(ar->run, "operations", "actor %s: client: %s: %s", ar->a->name,
 		         what ? what : "", fl_errname(err));
 }
 
@@ -62,7 +62,7 @@ ensure_client(struct actor_run *ar)
 
 	if (ar->client != NULL)
 		return 0;
-	rv = wait_driver(r);
+	rv = fli_wait_driver(r);
 	if (rv != 0)
 		return rv;
 	fl_client_ctx_init(&ctx);
@@ -87,20 +87,20 @@ on_message(void *clientd, const uint8_t *buf, size_t len, const struct fl_header
 	(void)h;
 	ss->received++;
 	if (len < MSG_HEADER) {
-		run_fail(r, "delivery_in_order", "actor %s: a %zu-byte message is shorter than its header",
+		fli_run_fail(r, "delivery_in_order", "actor %s: a %zu-byte message is shorter than its header",
 		         ss->ar->a->name, len);
 		return;
 	}
 	memcpy(&seq, buf, 4);
 	memcpy(&pub, buf + 4, 4);
 	if (pub >= r->s->object_count) {
-		run_fail(r, "delivery_in_order", "actor %s: message names publication %u of %zu",
+		fli_run_fail(r, "delivery_in_order", "actor %s: message names publication %u of %zu",
 		         ss->ar->a->name, pub, r->s->object_count);
 		return;
 	}
 	for (size_t i = MSG_HEADER; i < len; i++) {
 		if (buf[i] != (uint8_t)(seq * 31 + i)) {
-			run_fail(r, "delivery_in_order", "actor %s: message %u from %s corrupted at byte %zu",
+			fli_run_fail(r, "delivery_in_order", "actor %s: message %u from %s corrupted at byte %zu",
 			         ss->ar->a->name, seq, r->s->objects[pub].name, i);
 			return;
 		}
@@ -108,15 +108,15 @@ on_message(void *clientd, const uint8_t *buf, size_t len, const struct fl_header
 	if (ss->expected[pub] >= 0 && (int64_t)seq != ss->expected[pub]) {
 		uint32_t p = r->s->properties;
 		if ((int64_t)seq < ss->expected[pub] && (p & FL_SCN_PROP_NO_DUPLICATES))
-			run_fail(r, "no_duplicates", "actor %s: message %u from %s again (expected %lld)",
+			fli_run_fail(r, "no_duplicates", "actor %s: message %u from %s again (expected %lld)",
 			         ss->ar->a->name, seq, r->s->objects[pub].name,
 			         (long long)ss->expected[pub]);
 		else if ((int64_t)seq > ss->expected[pub] && (p & FL_SCN_PROP_NO_LOSS))
-			run_fail(r, "no_loss", "actor %s: messages %lld..%u from %s lost",
+			fli_run_fail(r, "no_loss", "actor %s: messages %lld..%u from %s lost",
 			         ss->ar->a->name, (long long)ss->expected[pub], seq - 1,
 			         r->s->objects[pub].name);
 		else if (p & FL_SCN_PROP_DELIVERY_IN_ORDER)
-			run_fail(r, "delivery_in_order", "actor %s: message %u from %s out of order (expected %lld)",
+			fli_run_fail(r, "delivery_in_order", "actor %s: message %u from %s out of order (expected %lld)",
 			         ss->ar->a->name, seq, r->s->objects[pub].name,
 			         (long long)ss->expected[pub]);
 	}
@@ -137,13 +137,13 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 	struct run *r = ar->run;
 	const struct fl_scn_op_add *a = &op->u.add;
 	struct fl_idle st = { 0 };
-	uint64_t deadline = deadline_after_ms(r, 0);
+	uint64_t deadline = fli_deadline_after_ms(r, 0);
 	int64_t reg;
 	int rv = ensure_client(ar);
 	void *obj = NULL;
 
 	if (rv != 0) {
-		op_error(ar, op, "client", rv);
+		fli_op_error(ar, op, "client", rv);
 		return;
 	}
 	if (!a->async) {
@@ -179,7 +179,7 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 		}
 	}
 	if (rv != 0) {
-		op_error(ar, op, a->channel, rv);
+		fli_op_error(ar, op, a->channel, rv);
 		return;
 	}
 	if (is_pub) {
@@ -194,7 +194,7 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 		free(ss);
 		free(exp);
 		fl_subscription_close(obj);
-		op_error(ar, op, "memory", FL_ENOMEM);
+		fli_op_error(ar, op, "memory", FL_ENOMEM);
 		return;
 	}
 	for (size_t i = 0; i < r->s->object_count; i++)
@@ -258,7 +258,7 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 	uint64_t connect_until = fl_clock_now_ns() + OFFER_CONNECT_WAIT_NS;
 
 	if (pub == NULL) {
-		op_error(ar, op, "no publication", FL_ESTATE);
+		fli_op_error(ar, op, "no publication", FL_ESTATE);
 		return;
 	}
 	while (!fl_publication_is_connected(pub) && fl_clock_now_ns() < connect_until)
@@ -275,7 +275,7 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 		uint64_t drawn;
 		uint32_t len, seq = r->sent[o->pub];
 		uint32_t pubidx = (uint32_t)o->pub;
-		uint64_t deadline = deadline_after_ms(r, 0);
+		uint64_t deadline = fli_deadline_after_ms(r, 0);
 		int64_t rv;
 
 		if (!fl_gen_edge(ar->choices, o->size_min, o->size_max, &edges, &drawn))
@@ -298,7 +298,7 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 			continue; /* dropped: nobody listens */
 		}
 		if (rv <= 0) {
-			op_error(ar, op, "offer", (int)rv);
+			fli_op_error(ar, op, "offer", (int)rv);
 			break;
 		}
 		r->sent[o->pub]++;
@@ -314,18 +314,18 @@ do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
 	const struct fl_scn_op_poll *p = &op->u.poll;
 	struct sub_state *ss = p->sub >= 0 ? r->objs[p->sub] : NULL;
 	struct fl_idle st = { 0 };
-	uint64_t deadline = deadline_after_ms(r, p->deadline_ms);
+	uint64_t deadline = fli_deadline_after_ms(r, p->deadline_ms);
 	uint32_t got = 0, start;
 
 	if (ss == NULL) {
-		op_error(ar, op, "no subscription", FL_ESTATE);
+		fli_op_error(ar, op, "no subscription", FL_ESTATE);
 		return;
 	}
 	start = ss->received;
 	while (got < p->until) {
 		int n = fl_subscription_poll(ss->sub, fl_fragment_assembler_handler, &ss->fa, 16);
 		if (n < 0) {
-			op_error(ar, op, "poll", n);
+			fli_op_error(ar, op, "poll", n);
 			return;
 		}
 		got = ss->received - start;
@@ -333,7 +333,7 @@ do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
 			break;
 		if (fl_clock_now_ns() >= deadline) {
 			if (r->s->properties & FL_SCN_PROP_NO_LOSS)
-				run_fail(r, "no_loss", "actor %s: poll (line %d) received %u of %u messages by its deadline",
+				fli_run_fail(r, "no_loss", "actor %s: poll (line %d) received %u of %u messages by its deadline",
 				         ar->a->name, op->line, got, p->until);
 			return;
 		}
@@ -348,12 +348,12 @@ do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	const struct fl_scn_op_take_image *t = &op->u.take_image;
 	struct sub_state *ss = t->sub >= 0 ? r->objs[t->sub] : NULL;
 	struct fl_idle st = { 0 };
-	uint64_t deadline = deadline_after_ms(r, 0);
+	uint64_t deadline = fli_deadline_after_ms(r, 0);
 	fl_image *img = NULL;
 	int rv;
 
 	if (ss == NULL) {
-		op_error(ar, op, "no subscription", FL_ESTATE);
+		fli_op_error(ar, op, "no subscription", FL_ESTATE);
 		return;
 	}
 	for (;;) {
@@ -373,7 +373,7 @@ do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
 		fl_idle(&st, 0, deadline);
 	}
 	if (rv != 0) {
-		op_error(ar, op, "image", rv);
+		fli_op_error(ar, op, "image", rv);
 		return;
 	}
 	r->objs[t->as] = img;
@@ -399,16 +399,16 @@ do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	const struct fl_impl *impl = fl_impl_find(lk->impl);
 	struct sub_state *ss = lk->sub >= 0 ? r->objs[lk->sub] : NULL;
 	struct fl_idle st = { 0 };
-	uint64_t deadline = deadline_after_ms(r, 0);
+	uint64_t deadline = fli_deadline_after_ms(r, 0);
 	int64_t position;
 	int rv;
 
 	if (impl == NULL || impl->kind != FL_IMPL_IMAGE_LOOKUP) {
-		op_error(ar, op, lk->impl, FL_EINVAL);
+		fli_op_error(ar, op, lk->impl, FL_EINVAL);
 		return;
 	}
 	if (ss == NULL || lk->from < 0) {
-		op_error(ar, op, ss == NULL ? "no subscription" : "no publication", FL_ESTATE);
+		fli_op_error(ar, op, ss == NULL ? "no subscription" : "no publication", FL_ESTATE);
 		return;
 	}
 	for (;;) {
@@ -421,7 +421,7 @@ do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
 		fl_idle(&st, 0, deadline);
 	}
 	if (rv != 0) {
-		op_error(ar, op, lk->impl, rv);
+		fli_op_error(ar, op, lk->impl, rv);
 	} else {
 		ar->last_image_session = (int)__atomic_load_n(&r->sessions[lk->from], __ATOMIC_RELAXED);
 		ar->last_image_line = op->line;
@@ -437,19 +437,19 @@ do_release_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	int rv;
 
 	if (i < 0 || r->objs[i] == NULL) {
-		op_error(ar, op, "no image", FL_ESTATE);
+		fli_op_error(ar, op, "no image", FL_ESTATE);
 		return;
 	}
 	rv = fl_image_release(r->objs[i]);
 	r->objs[i] = NULL;
 	if (rv != 0)
-		op_error(ar, op, "release", rv);
+		fli_op_error(ar, op, "release", rv);
 	else
 		ar->image_refs--;
 }
 
 bool
-interp_pubsub_op(struct actor_run *ar, const struct fl_scenario_op *op)
+fli_interp_pubsub_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	switch (op->kind) {
 	case FL_SCN_OP_ADD_PUBLICATION: do_add(ar, op, true); return true;
@@ -467,7 +467,7 @@ interp_pubsub_op(struct actor_run *ar, const struct fl_scenario_op *op)
 
 /* Close this actor's publications and subscriptions, then its client. */
 void
-interp_pubsub_close(struct actor_run *ar)
+fli_interp_pubsub_close(struct actor_run *ar)
 {
 	struct run *r = ar->run;
 
@@ -496,7 +496,7 @@ interp_pubsub_close(struct actor_run *ar)
 
 /* True once the driver holds nothing: the drain before the audit ends. */
 bool
-interp_pubsub_quiet(struct run *r)
+fli_interp_pubsub_quiet(struct run *r)
 {
 	struct fl_stats *st = malloc(sizeof(*st));
 	bool quiet;

@@ -21,7 +21,7 @@ ensure_domain(struct actor_run *ar)
 
 	if (ar->dom != NULL)
 		return 0;
-	rv = wait_driver(ar->run);
+	rv = fli_wait_driver(ar->run);
 	if (rv != 0)
 		return rv;
 	return fl_rr_domain_open(ar->run->dir, ar->owner, &ar->dom);
@@ -108,7 +108,7 @@ obj_sock(struct actor_run *ar, const struct fl_scenario_op *op, int obj)
 	sock = r->socks[obj];
 	fl_mutex_unlock(&close_mu);
 	if (sock == NULL)
-		op_error(ar, op, r->s->objects[obj].name, FL_ESTATE); /* its open failed */
+		fli_op_error(ar, op, r->s->objects[obj].name, FL_ESTATE); /* its open failed */
 	return sock;
 }
 
@@ -125,13 +125,13 @@ expected_open(struct actor_run *ar, const struct fl_scenario_op *op, int rv)
 	if (rv == want)
 		return true;
 	if (rv != 0) {
-		op_error(ar, op, op->u.service.service, rv);
+		fli_op_error(ar, op, op->u.service.service, rv);
 		return true;
 	}
 	/* Excused only where a fault in this very open may have changed what
 	 * it found, or in a sweep run. */
-	if (!ar->run->sweep && !op_fault_fired(ar))
-		run_fail(ar->run, "operations", "actor %s: %s (line %d): expected %s, but it succeeded",
+	if (!ar->run->sweep && !fli_op_fault_fired(ar))
+		fli_run_fail(ar->run, "operations", "actor %s: %s (line %d): expected %s, but it succeeded",
 		         ar->a->name, fl_scenario_op_name(op->kind), op->line, fl_errname(want));
 	return false; /* keep what opened, so close_client closes it */
 }
@@ -157,7 +157,7 @@ do_offer_service(struct actor_run *ar, const struct fl_scenario_op *op)
 	if (expected_open(ar, op, rv))
 		return;
 	if (rv != 0) {
-		op_error(ar, op, op->u.service.service, rv);
+		fli_op_error(ar, op, op->u.service.service, rv);
 		return;
 	}
 	ar->run->objs[op->u.service.as] = srv;
@@ -181,7 +181,7 @@ do_connect_service(struct actor_run *ar, const struct fl_scenario_op *op)
 	if (expected_open(ar, op, rv))
 		return;
 	if (rv != 0) {
-		op_error(ar, op, op->u.service.service, rv);
+		fli_op_error(ar, op, op->u.service.service, rv);
 		return;
 	}
 	ar->run->objs[op->u.service.as] = cl;
@@ -202,9 +202,9 @@ do_ctx_open(struct actor_run *ar, const struct fl_scenario_op *op)
 		ar->run->objs[op->u.ctx.ctx] = c;
 	fl_mutex_unlock(&close_mu);
 	if (sock == NULL)
-		op_error(ar, op, ar->run->s->objects[op->u.ctx.on].name, FL_ESTATE); /* its open failed */
+		fli_op_error(ar, op, ar->run->s->objects[op->u.ctx.on].name, FL_ESTATE); /* its open failed */
 	else if (rv != 0)
-		op_error(ar, op, "ctx_open", rv);
+		fli_op_error(ar, op, "ctx_open", rv);
 }
 
 /* Closing cancels the context's pending operations and waits for their
@@ -253,7 +253,7 @@ ctx_send_wait(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, 
 
 	if (rv != 0) {
 		fl_msg_free(fl_aio_get_msg(a));
-		op_error(ar, op, "send", rv);
+		fli_op_error(ar, op, "send", rv);
 		return rv;
 	}
 	fl_aio_wait(a); /* the send took the message */
@@ -285,7 +285,7 @@ ctx_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, u
 	int rv = fl_aio_alloc(&a, NULL, NULL);
 
 	if (rv != 0) {
-		op_error(ar, op, "aio", rv);
+		fli_op_error(ar, op, "aio", rv);
 		return;
 	}
 	fl_aio_set_timeout(a, q->deadline_ms != 0 ? (uint64_t)q->deadline_ms * FL_NS_PER_MS
@@ -296,7 +296,7 @@ ctx_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, u
 		FL_SCHED_POINT("scenario.request");
 		rv = fl_msg_alloc(&m, size);
 		if (rv != 0) {
-			op_error(ar, op, "msg", rv);
+			fli_op_error(ar, op, "msg", rv);
 			continue;
 		}
 		fill(fl_msg_body(m), size, i);
@@ -305,12 +305,12 @@ ctx_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, u
 			continue;
 		rv = ctx_recv_wait(c, a);
 		if (rv != 0) {
-			op_error(ar, op, "recv", rv);
+			fli_op_error(ar, op, "recv", rv);
 			continue;
 		}
 		m = fl_aio_get_msg(a);
 		if (fl_msg_len(m) != size || !check_fill(fl_msg_body(m), size, i))
-			run_fail(r, "delivery", "actor %s: the reply to request %u on its context does not match it",
+			fli_run_fail(r, "delivery", "actor %s: the reply to request %u on its context does not match it",
 			         ar->a->name, i);
 		fl_msg_free(m);
 	}
@@ -330,7 +330,7 @@ impl_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_rr_clien
 	if (f->kind == FL_IMPL_CTX_REQUEST && (sock = obj_sock(ar, op, q->conn)) == NULL)
 		return;
 	for (uint32_t i = 0; i < q->count; i++) {
-		uint64_t deadline = deadline_after_ms(r, q->deadline_ms);
+		uint64_t deadline = fli_deadline_after_ms(r, q->deadline_ms);
 		int rv;
 
 		FL_SCHED_POINT("scenario.request");
@@ -340,7 +340,7 @@ impl_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_rr_clien
 			rv = f->fn.rr_request(ar->dom, cl, size, deadline);
 		/* A helper that gave up on purpose says FL_ECANCELED. */
 		if (rv != 0 && rv != FL_ECANCELED)
-			op_error(ar, op, q->impl, rv);
+			fli_op_error(ar, op, q->impl, rv);
 	}
 }
 
@@ -353,12 +353,12 @@ do_request(struct actor_run *ar, const struct fl_scenario_op *op)
 	uint32_t size = q->size != 0 ? q->size : 32;
 
 	if (cl == NULL) {
-		op_error(ar, op, "no connection", FL_ESTATE);
+		fli_op_error(ar, op, "no connection", FL_ESTATE);
 		return;
 	}
 	if (q->ctx >= 0) {
 		if (r->objs[q->ctx] == NULL)
-			op_error(ar, op, "no context", FL_ESTATE);
+			fli_op_error(ar, op, "no context", FL_ESTATE);
 		else
 			ctx_requests(ar, op, r->objs[q->ctx], size);
 		return;
@@ -368,18 +368,18 @@ do_request(struct actor_run *ar, const struct fl_scenario_op *op)
 		return;
 	}
 	if (r->socks[q->conn] != NULL) {
-		op_error(ar, op, "a connection with contexts takes requests on a context", FL_ESTATE);
+		fli_op_error(ar, op, "a connection with contexts takes requests on a context", FL_ESTATE);
 		return;
 	}
 	for (uint32_t i = 0; i < q->count; i++) {
 		fl_chunk req, resp;
-		uint64_t seq, lost, deadline = deadline_after_ms(r, q->deadline_ms);
+		uint64_t seq, lost, deadline = fli_deadline_after_ms(r, q->deadline_ms);
 		int rv;
 
 		FL_SCHED_POINT("scenario.request");
 		rv = fl_rr_client_loan(cl, size, deadline, &req);
 		if (rv != 0) {
-			op_error(ar, op, "loan", rv);
+			fli_op_error(ar, op, "loan", rv);
 			continue;
 		}
 		req.len = size;
@@ -387,7 +387,7 @@ do_request(struct actor_run *ar, const struct fl_scenario_op *op)
 		rv = fl_rr_client_send(cl, &req, deadline, &seq);
 		if (rv != 0) {
 			fl_rr_release(ar->dom, &req); /* a failed send gives it back */
-			op_error(ar, op, "send", rv);
+			fli_op_error(ar, op, "send", rv);
 			continue;
 		}
 		/* A response or an expiry notice for a request this actor already
@@ -407,15 +407,15 @@ do_request(struct actor_run *ar, const struct fl_scenario_op *op)
 		}
 		if (rv != 0) {
 			fl_rr_client_forget(cl, seq);
-			op_error(ar, op, "wait", rv);
+			fli_op_error(ar, op, "wait", rv);
 			continue;
 		}
 		if (resp.seq != seq || resp.len != size || !check_fill(resp.data, size, i))
-			run_fail(r, "delivery", "actor %s: response %llu does not match request %llu",
+			fli_run_fail(r, "delivery", "actor %s: response %llu does not match request %llu",
 			         ar->a->name, (unsigned long long)resp.seq, (unsigned long long)seq);
 		rv = fl_rr_release(ar->dom, &resp);
 		if (rv != 0)
-			run_fail(r, "chunks_balanced", "actor %s: releasing response %llu: %s",
+			fli_run_fail(r, "chunks_balanced", "actor %s: releasing response %llu: %s",
 			         ar->a->name, (unsigned long long)resp.seq, fl_errname(rv));
 	}
 }
@@ -429,14 +429,14 @@ ctx_responses(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c)
 	int rv = fl_aio_alloc(&a, NULL, NULL);
 
 	if (rv != 0) {
-		op_error(ar, op, "aio", rv);
+		fli_op_error(ar, op, "aio", rv);
 		return;
 	}
 	fl_aio_set_timeout(a, ar->run->timeout_ns);
 	for (uint32_t done = 0; done < op->u.respond.count; done++) {
 		rv = ctx_recv_wait(c, a);
 		if (rv != 0) {
-			op_error(ar, op, "recv", rv);
+			fli_op_error(ar, op, "recv", rv);
 			break;
 		}
 		FL_SCHED_POINT("scenario.respond");
@@ -453,21 +453,21 @@ do_respond(struct actor_run *ar, const struct fl_scenario_op *op)
 	fl_rr_server *srv = op->u.respond.server >= 0 ? r->objs[op->u.respond.server] : NULL;
 	struct fl_idle st = { 0 };
 	uint32_t done = 0;
-	uint64_t deadline = deadline_after_ms(r, 0);
+	uint64_t deadline = fli_deadline_after_ms(r, 0);
 
 	if (srv == NULL) {
-		op_error(ar, op, "no server", FL_ESTATE);
+		fli_op_error(ar, op, "no server", FL_ESTATE);
 		return;
 	}
 	if (op->u.respond.ctx >= 0) {
 		if (r->objs[op->u.respond.ctx] == NULL)
-			op_error(ar, op, "no context", FL_ESTATE);
+			fli_op_error(ar, op, "no context", FL_ESTATE);
 		else
 			ctx_responses(ar, op, r->objs[op->u.respond.ctx]);
 		return;
 	}
 	if (r->socks[op->u.respond.server] != NULL) {
-		op_error(ar, op, "a server with contexts answers on a context", FL_ESTATE);
+		fli_op_error(ar, op, "a server with contexts answers on a context", FL_ESTATE);
 		return;
 	}
 	while (done < op->u.respond.count) {
@@ -476,14 +476,14 @@ do_respond(struct actor_run *ar, const struct fl_scenario_op *op)
 
 		if (rv == FL_EAGAIN) {
 			if (fl_clock_now_ns() >= deadline) {
-				op_error(ar, op, "take", FL_ETIMEDOUT);
+				fli_op_error(ar, op, "take", FL_ETIMEDOUT);
 				return;
 			}
 			fl_idle(&st, 0, deadline);
 			continue;
 		}
 		if (rv != 0) {
-			op_error(ar, op, "take", rv);
+			fli_op_error(ar, op, "take", rv);
 			return;
 		}
 		FL_SCHED_POINT("scenario.respond");
@@ -494,10 +494,10 @@ do_respond(struct actor_run *ar, const struct fl_scenario_op *op)
 			rv = fl_rr_server_send(srv, &req, &resp);
 			if (rv != 0) {
 				fl_rr_release(ar->dom, &resp);
-				op_error(ar, op, "send", rv);
+				fli_op_error(ar, op, "send", rv);
 			}
 		} else {
-			op_error(ar, op, "loan", rv);
+			fli_op_error(ar, op, "loan", rv);
 		}
 		fl_rr_release(ar->dom, &req);
 		done++;
@@ -509,7 +509,7 @@ do_respond(struct actor_run *ar, const struct fl_scenario_op *op)
  * connection, socket and context this actor created, newest first, then
  * unmap the domain. */
 void
-interp_reqrep_close(struct actor_run *ar)
+fli_interp_reqrep_close(struct actor_run *ar)
 {
 	struct run *r = ar->run;
 
@@ -549,7 +549,7 @@ interp_reqrep_close(struct actor_run *ar)
 
 /* Runs a request/response operation; false for any other kind. */
 bool
-interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op)
+fli_interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	switch (op->kind) {
 	case FL_SCN_OP_OFFER_SERVICE:

@@ -1,7 +1,7 @@
 /*
  * One run's own state, shared by the runner, the interpreter and the
- * auditor: the first violation (run_fail), an operation's error and
- * whether a fault excuses it (op_error), deadlines, the wait for the
+ * auditor: the first violation (fli_run_fail), an operation's error and
+ * whether a fault excuses it (fli_op_error), deadlines, the wait for the
  * embedded driver, the run's story (for faultline shrink), and the whole
  * life of its run directory.
  */
@@ -36,44 +36,44 @@ total_actor_faults(struct run *r)
 }
 
 void
-op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv)
+fli_op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv)
 {
 	struct run *r = ar->run;
 
 	ar->op_errors++;
 	if ((rv < 0 && rv >= FL_ERROR_MIN && (op->expect & FL_SCN_EXPECT_BIT(rv)) != 0) ||
-	    r->sweep || op_fault_fired(ar)) {
+	    r->sweep || fli_op_fault_fired(ar)) {
 		ar->op_errors_tolerated++;
 		return;
 	}
 	if (r->faults_configured && __atomic_load_n(&r->driver_faults_fired, __ATOMIC_RELAXED) +
 	                                    total_actor_faults(r) > 0)
-		run_fail(r, "operations",
+		fli_run_fail(r, "operations",
 		         "actor %s: %s (line %d): %s: %s (no fault fired in this operation; if an "
 		         "earlier fault causes it, declare it with expect: %s or expect: any)",
 		         ar->a->name, fl_scenario_op_name(op->kind), op->line, what, fl_errname(rv),
 		         fl_errname(rv));
 	else
-		run_fail(r, "operations", "actor %s: %s (line %d): %s: %s", ar->a->name,
+		fli_run_fail(r, "operations", "actor %s: %s (line %d): %s: %s", ar->a->name,
 		         fl_scenario_op_name(op->kind), op->line, what, fl_errname(rv));
 }
 
 bool
-run_faults_fired_for(const struct actor_run *ar)
+fli_run_faults_fired_for(const struct actor_run *ar)
 {
 	return ar->run->sweep || __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE) > 0 ||
 	       __atomic_load_n(&ar->run->driver_faults_fired, __ATOMIC_ACQUIRE) > 0;
 }
 
 bool
-op_fault_fired(const struct actor_run *ar)
+fli_op_fault_fired(const struct actor_run *ar)
 {
 	return __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE) != ar->faults_at_op ||
 	       __atomic_load_n(&ar->run->driver_faults_fired, __ATOMIC_ACQUIRE) != ar->driver_faults_at_op;
 }
 
 uint64_t
-deadline_after_ms(struct run *r, uint32_t ms)
+fli_deadline_after_ms(struct run *r, uint32_t ms)
 {
 	uint64_t d = ms != 0 ? (uint64_t)ms * FL_NS_PER_MS : r->timeout_ns;
 	return fl_clock_now_ns() + d;
@@ -81,7 +81,7 @@ deadline_after_ms(struct run *r, uint32_t ms)
 
 /* Wait (with a deadline) until the driver actor has started. */
 int
-wait_driver(struct run *r)
+fli_wait_driver(struct run *r)
 {
 	struct fl_idle st = { 0 };
 	uint64_t deadline = fl_clock_now_ns() + r->timeout_ns;
@@ -96,7 +96,7 @@ wait_driver(struct run *r)
 
 
 void
-run_story(struct run *r, const char *fmt, ...)
+fli_run_story(struct run *r, const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
@@ -118,7 +118,7 @@ run_story(struct run *r, const char *fmt, ...)
 }
 
 void
-run_fail(struct run *r, const char *property, const char *fmt, ...)
+fli_run_fail(struct run *r, const char *property, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -133,25 +133,25 @@ run_fail(struct run *r, const char *property, const char *fmt, ...)
 
 /* ---- the run directory -------------------------------------------------
  *
- * Its whole life: a free name is picked (run_dir_pick), the path comes
+ * Its whole life: a free name is picked (fli_run_dir_pick), the path comes
  * from fl_run_dir_path, the embedded driver creates it fresh (or
- * run_dir_make when the run has no pub/sub driver), the audit checks what
- * is left in it (run_dir_audit, run_dir_check_gone, run_dir_check_empty),
- * and the runner removes it (run_dir_remove) or a later faultline
+ * fli_run_dir_make when the run has no pub/sub driver), the audit checks what
+ * is left in it (fli_run_dir_audit, fli_run_dir_check_gone, fli_run_dir_check_empty),
+ * and the runner removes it (fli_run_dir_remove) or a later faultline
  * reclaims a dead run's (fl_runner_remove_dead_run_dirs).  A name is
  * guessable (run-<pid>-<n>): whatever is there already, another user's
  * link or directory or a dead run's, is never adopted nor removed.
  */
 
 int
-run_dir_pick(const char *prefix, char *ns, size_t len)
+fli_run_dir_pick(const char *prefix, char *ns, size_t len)
 {
 	static unsigned counter;
 	char dir[256];
 	struct stat st;
 
 	/* A name in use is skipped, never adopted; the run itself refuses
-	 * one taken after this look (run_dir_claim). */
+	 * one taken after this look (fli_run_dir_claim). */
 	for (int tries = 0;; tries++) {
 		snprintf(ns, len, "%s-%d-%u", prefix ? prefix : "run", (int)getpid(), counter++);
 		if (fl_run_dir_path(ns, dir, sizeof(dir)) != 0)
@@ -170,7 +170,7 @@ run_dir_pick(const char *prefix, char *ns, size_t len)
 }
 
 int
-run_dir_claim(struct run *r)
+fli_run_dir_claim(struct run *r)
 {
 	struct stat st;
 
@@ -182,7 +182,7 @@ run_dir_claim(struct run *r)
 }
 
 int
-run_dir_make(struct run *r)
+fli_run_dir_make(struct run *r)
 {
 	if (mkdir(r->dir, 0700) == 0)
 		return 0;
@@ -217,7 +217,7 @@ unlink_pending(struct run *r)
 /* no_leaked_files: nothing but the driver's own files is left once every
  * actor closed. */
 void
-run_dir_audit(struct run *r)
+fli_run_dir_audit(struct run *r)
 {
 	DIR *d = opendir(r->dir);
 	struct dirent *e;
@@ -234,7 +234,7 @@ run_dir_audit(struct run *r)
 			excused--;
 			continue;
 		}
-		run_fail(r, "no_leaked_files", "%s/%s is left after every actor closed", r->dir,
+		fli_run_fail(r, "no_leaked_files", "%s/%s is left after every actor closed", r->dir,
 		         e->d_name);
 		break;
 	}
@@ -242,21 +242,21 @@ run_dir_audit(struct run *r)
 }
 
 void
-run_dir_check_gone(struct run *r)
+fli_run_dir_check_gone(struct run *r)
 {
 	if (access(r->dir, F_OK) == 0)
-		run_fail(r, "no_leaked_files", "%s is left after the driver closed", r->dir);
+		fli_run_fail(r, "no_leaked_files", "%s is left after the driver closed", r->dir);
 }
 
 void
-run_dir_check_empty(struct run *r)
+fli_run_dir_check_empty(struct run *r)
 {
 	DIR *d = opendir(r->dir);
 	struct dirent *e;
 
 	while (d != NULL && (e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.')
-			run_fail(r, "no_leaked_files", "%s/%s is left after the driver failed to start",
+			fli_run_fail(r, "no_leaked_files", "%s/%s is left after the driver failed to start",
 			         r->dir, e->d_name);
 	if (d != NULL)
 		closedir(d);
@@ -266,7 +266,7 @@ run_dir_check_empty(struct run *r)
  * is removed: fl_run_dir_remove refuses a link, another user's directory
  * or mode, and unlinks only the transport's file names. */
 void
-run_dir_remove(const char *ns)
+fli_run_dir_remove(const char *ns)
 {
 	(void)fl_run_dir_remove(ns);
 }

@@ -2,6 +2,10 @@
  * State shared by the runner (runner.c), the run's own state (run.c),
  * the operation interpreter (interp*.c) and the auditor (audit*.c)
  * inside one run's child process.
+ *
+ * Names: public symbols are fl_ (harness/include/faultline); every
+ * symbol shared between the harness's files but not public is fli_, in
+ * the libraries and the fixtures alike; a file's own are static.
  */
 #ifndef FL_HARNESS_RUN_INTERNAL_H
 #define FL_HARNESS_RUN_INTERNAL_H
@@ -122,53 +126,53 @@ struct run {
 /* run.c: the run's own state. */
 /* With r->narrate, append one line (no newline in fmt) to the run's
  * story; process actors append to the same shared buffer. */
-void run_story(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fli_run_story(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Record the first violation; later ones are dropped. */
-void run_fail(struct run *r, const char *property, const char *fmt, ...)
+void fli_run_fail(struct run *r, const char *property, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* An operation failed.  Tolerated (counted in op_errors_tolerated) only
  * when a fault fired inside that operation, in this actor or in the
  * driver while the operation ran, when the operation declares the error
  * (`expect: FL_E...` or `expect: any`), or in a sweep run; any other
  * error is a violation ("operations") naming actor, op, line and error. */
-void op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv);
+void fli_op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv);
 /* True when a fault fired in this actor's current operation, or in the
  * driver while it ran. */
-bool op_fault_fired(const struct actor_run *ar);
+bool fli_op_fault_fired(const struct actor_run *ar);
 /* True when a fault has fired in this actor or the driver so far in the
  * run (or in a sweep run): what an asynchronous client error, which no
  * operation owns, is tolerated for. */
-bool run_faults_fired_for(const struct actor_run *ar);
+bool fli_run_faults_fired_for(const struct actor_run *ar);
 /* Now plus ms (0: the scenario's driver timeout). */
-uint64_t deadline_after_ms(struct run *r, uint32_t ms);
+uint64_t fli_deadline_after_ms(struct run *r, uint32_t ms);
 /* Wait, with a deadline, until the driver actor started: 0, FL_ETIMEDOUT,
  * or FL_ENOENT when it failed to start. */
-int wait_driver(struct run *r);
+int fli_wait_driver(struct run *r);
 
 /* run.c: the run directory's life (see there). */
 /* Pick a free namespace "<prefix>-<pid>-<n>" into ns: 0 or FL_EEXIST. */
-int run_dir_pick(const char *prefix, char *ns, size_t len);
+int fli_run_dir_pick(const char *prefix, char *ns, size_t len);
 /* FL_EEXIST (and r->dir_taken) when r->dir exists already: never adopted. */
-int run_dir_claim(struct run *r);
+int fli_run_dir_claim(struct run *r);
 /* Make r->dir (a run without a pub/sub driver): 0, FL_EEXIST or FL_EIO. */
-int run_dir_make(struct run *r);
+int fli_run_dir_make(struct run *r);
 /* no_leaked_files once every actor closed: only the driver's files left. */
-void run_dir_audit(struct run *r);
+void fli_run_dir_audit(struct run *r);
 /* no_leaked_files after the driver closed: the directory is gone. */
-void run_dir_check_gone(struct run *r);
+void fli_run_dir_check_gone(struct run *r);
 /* no_leaked_files after the driver failed to start: the directory is empty. */
-void run_dir_check_empty(struct run *r);
+void fli_run_dir_check_empty(struct run *r);
 /* Remove what a run left (fl_run_dir_remove's rules). */
-void run_dir_remove(const char *ns);
+void fli_run_dir_remove(const char *ns);
 
 /* runner.c: in stress mode, the actor an OS thread runs (NULL: none). */
-void runner_set_thread_actor(struct actor_run *ar);
+void fli_runner_set_thread_actor(struct actor_run *ar);
 
 /* interp.c: the actors' loop, the run's own steps, the embedded driver. */
-int interp_setup(struct run *r);
-void interp_actor_main(void *arg);
-void interp_driver_main(void *arg);
-void interp_teardown(struct run *r);
+int fli_interp_setup(struct run *r);
+void fli_interp_actor_main(void *arg);
+void fli_interp_driver_main(void *arg);
+void fli_interp_teardown(struct run *r);
 
 /*
  * A domain: the part of the system a scenario drives through its
@@ -178,7 +182,7 @@ void interp_teardown(struct run *r);
  * interp_<domain>.c runs its operations, audit_<domain>.c checks its
  * properties.  Any hook but op may be NULL.
  */
-struct run_domain {
+struct fli_run_domain {
 	const char *name;
 	/* Run operation `op` of this domain: false when this build cannot. */
 	bool (*op)(struct actor_run *ar, const struct fl_scenario_op *op);
@@ -193,43 +197,43 @@ struct run_domain {
 	void (*audit)(struct run *r);
 	/* --check-each-step: what must hold after `step` of actor ar
 	 * (`closed`: after its close). */
-	void (*audit_step)(struct actor_run *ar, const char *step, bool closed);
+	void (*fli_audit_step)(struct actor_run *ar, const char *step, bool closed);
 };
 
 /* The domain `d`, or NULL for FL_SCN_DOMAIN_RUN (the run's own steps). */
-const struct run_domain *run_domain(enum fl_scn_domain d);
+const struct fli_run_domain *fli_run_domain(enum fl_scn_domain d);
 /* True when every domain says it is quiet. */
-bool run_domains_quiet(struct run *r);
+bool fli_run_domains_quiet(struct run *r);
 
-/* interp_pubsub.c and audit_pubsub.c: the pub/sub domain. */
-bool interp_pubsub_op(struct actor_run *ar, const struct fl_scenario_op *op);
-void interp_pubsub_close(struct actor_run *ar);
-bool interp_pubsub_quiet(struct run *r);
-void audit_pubsub(struct run *r);
-void audit_pubsub_step(struct actor_run *ar, const char *step, bool closed);
-bool scenario_uses_pubsub(const struct fl_scenario *s);
+/* interp_pubsub.c and fli_audit_pubsub.c: the pub/sub domain. */
+bool fli_interp_pubsub_op(struct actor_run *ar, const struct fl_scenario_op *op);
+void fli_interp_pubsub_close(struct actor_run *ar);
+bool fli_interp_pubsub_quiet(struct run *r);
+void fli_audit_pubsub(struct run *r);
+void fli_audit_pubsub_step(struct actor_run *ar, const char *step, bool closed);
+bool fli_scenario_uses_pubsub(const struct fl_scenario *s);
 
-/* interp_reqrep.c and audit_reqrep.c: the request/response domain. */
-bool interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op);
-void interp_reqrep_close(struct actor_run *ar);
-void audit_reqrep(struct run *r);
-void audit_reqrep_step(struct actor_run *ar, const char *step, bool closed);
+/* interp_reqrep.c and fli_audit_reqrep.c: the request/response domain. */
+bool fli_interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op);
+void fli_interp_reqrep_close(struct actor_run *ar);
+void fli_audit_reqrep(struct run *r);
+void fli_audit_reqrep_step(struct actor_run *ar, const char *step, bool closed);
 /* The run's message and aio counts so far: this process's since the run
  * began, plus what finished process actors reported (proc mode). */
-void audit_aio_counts(struct run *r, struct fl_aio_debug *out);
+void fli_audit_aio_counts(struct run *r, struct fl_aio_debug *out);
 /* This process's counts since the run began (what a process actor hands
  * over in its aio_delta when it finishes). */
-void audit_aio_since(const struct run *r, struct fl_aio_debug *out);
+void fli_audit_aio_since(const struct run *r, struct fl_aio_debug *out);
 
 /* audit.c: the properties of the run itself (no_corruption,
  * no_leaked_files, no_new_fds), and every domain's through the table. */
 /* Check the scenario's properties once every actor is done. */
-void audit_end_of_run(struct run *r);
-/* audit_step checks what must hold after operation `op` (index into the
+void fli_audit_end_of_run(struct run *r);
+/* fli_audit_step checks what must hold after operation `op` (index into the
  * actor's ops; -1: after its close) of actor `ar`, in `round` of its
  * repeats, and names that step in a violation (--check-each-step).  Runs
  * on the actor's own thread or process. */
-void audit_step(struct actor_run *ar, int op, uint32_t round);
-int audit_count_fds(void);
+void fli_audit_step(struct actor_run *ar, int op, uint32_t round);
+int fli_audit_count_fds(void);
 
 #endif

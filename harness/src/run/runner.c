@@ -1,7 +1,7 @@
 /*
  * The parent side of a run: picks the run's name, hands a plain seeded
  * sim run to the persistent worker (runner_worker.c) or forks a child for
- * it (fl_sandbox_run: runner_child.c's runner_child_main, or an exec'd
+ * it (fl_sandbox_run: runner_child.c's fli_runner_child_main, or an exec'd
  * `faultline __run` under valgrind or libfiu's POSIX preload), with a
  * wall-clock deadline, and reads the frames it sends back into the run's
  * outcome.
@@ -94,7 +94,7 @@ needs_preload(const struct fl_scenario *s)
 /*
  * A run that cannot be a plain fork: the forked child execs
  * `[valgrind ...] faultline __run ...`, which re-reads the scenario and
- * runs runner_child_main.  --valgrind: under memcheck; the process actors it forks
+ * runs fli_runner_child_main.  --valgrind: under memcheck; the process actors it forks
  * stay under memcheck (valgrind follows fork) and each process's leak
  * check runs when it exits.  posix/ faults: with libfiu's POSIX preload in
  * LD_PRELOAD, so its wrapped libc calls consult the run's fault engine.
@@ -176,13 +176,13 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 		return 0;
 	}
 	so.stop = runner_stop;
-	if (run_dir_pick(o->ns_prefix, ns, sizeof(ns)) != 0)
+	if (fli_run_dir_pick(o->ns_prefix, ns, sizeof(ns)) != 0)
 		return FL_EEXIST;
 	/* A sanitizer build: the run's reports go to a directory of its own,
 	 * read once it is over.  Without one, a report could not fail the
 	 * run: the harness cannot run it. */
-	if (san_enabled()) {
-		if (san_dir_make(san_dir, sizeof(san_dir)) != 0) {
+	if (fli_san_enabled()) {
+		if (fli_san_dir_make(san_dir, sizeof(san_dir)) != 0) {
 			fprintf(stderr, "faultline: cannot make a directory for the run's sanitizer "
 			                "reports: %s\n", strerror(errno));
 			return FL_EIO;
@@ -195,17 +195,17 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	rv = FL_EIO;
 	if (s->mode == FL_SCN_MODE_SIM && !o->replaying && o->sweep_point == NULL && !o->fork_each &&
 	    o->valgrind == NULL)
-		rv = runner_worker_run(s, o, ns, ca.san_dir, so.timeout_ms, stop_requested, &sr);
+		rv = fli_runner_worker_run(s, o, ns, ca.san_dir, so.timeout_ms, stop_requested, &sr);
 	if (rv != 0)
-		rv = fl_sandbox_run(&so, o->valgrind != NULL || needs_preload(s) ? exec_child : runner_child_main,
+		rv = fl_sandbox_run(&so, o->valgrind != NULL || needs_preload(s) ? exec_child : fli_runner_child_main,
 		                    &ca, &sr);
 	if (rv != 0) {
 		if (ca.san_dir != NULL)
-			(void)san_collect(san_dir, NULL, san_detail, sizeof(san_detail));
+			(void)fli_san_collect(san_dir, NULL, san_detail, sizeof(san_detail));
 		return rv;
 	}
 	/* A crashed or killed child could not clean up: the harness does. */
-	run_dir_remove(ns);
+	fli_run_dir_remove(ns);
 
 	out->verdict = sr.verdict;
 	out->signal = sr.signal;
@@ -306,7 +306,7 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	 * what followed (a pass, a crash, a hang) is not to be trusted.
 	 * Reports that cannot be read leave the run unjudged ("harness":
 	 * not run), never a pass. */
-	san = ca.san_dir != NULL ? san_collect(san_dir, o->sanitizer_report, san_detail,
+	san = ca.san_dir != NULL ? fli_san_collect(san_dir, o->sanitizer_report, san_detail,
 	                                       sizeof(san_detail))
 	                         : 0;
 	if (san != 0 && !out->stopped) {

@@ -144,7 +144,7 @@ hook_actor_name(void *arg)
 static __thread struct actor_run *thread_actor;
 
 void
-runner_set_thread_actor(struct actor_run *ar)
+fli_runner_set_thread_actor(struct actor_run *ar)
 {
 	thread_actor = ar;
 }
@@ -249,7 +249,7 @@ hook_fired(void *arg, const char *point, size_t rule)
 		static const char *const actions[] = { "error", "delay", "drop", "crash" };
 		const char *act = rule < r->s->fault_count ? actions[r->s->faults[rule].action & 3]
 		                                           : "error (sweep)";
-		run_story(r, "fault %s fired at hit %llu (%s) in %s%s", point,
+		fli_run_story(r, "fault %s fired at hit %llu (%s) in %s%s", point,
 		          (unsigned long long)fl_faults_hits(r->faults, point), act,
 		          ar != NULL ? "actor " : "", ar != NULL ? ar->a->name : "the driver");
 	}
@@ -261,7 +261,7 @@ hook_crash(void *arg, const char *point)
 	struct run *r = arg;
 	const char *name = fl_sim_current_name();
 
-	run_story(r, "%s crashes at %s", proc_actor != NULL ? proc_actor->a->name
+	fli_run_story(r, "%s crashes at %s", proc_actor != NULL ? proc_actor->a->name
 	                                 : name != NULL ? name : "?", point);
 	if (proc_actor != NULL) {
 		/* A real crash: the process dies here, holding what it holds. */
@@ -437,11 +437,11 @@ run_threads(struct run *r)
 	for (size_t i = 0; i < n; i++)
 		if (fl_choice_new_seeded(fl_choice_draw(r->choices, 0), &r->actors[i].choices) != 0)
 			return FL_ENOMEM;
-	rv = fl_thread_start(&driver, "driver", interp_driver_main, r);
+	rv = fl_thread_start(&driver, "driver", fli_interp_driver_main, r);
 	if (rv != 0)
 		return rv;
 	for (; started < n; started++) {
-		rv = fl_thread_start(&actors[started], r->actors[started].a->name, interp_actor_main,
+		rv = fl_thread_start(&actors[started], r->actors[started].a->name, fli_interp_actor_main,
 		                     &r->actors[started]);
 		if (rv != 0) {
 			/* The driver waits for every actor: mark the rest done. */
@@ -472,10 +472,10 @@ static void
 proc_actor_main(struct actor_run *ar)
 {
 	proc_actor = ar;
-	interp_actor_main(ar);
+	fli_interp_actor_main(ar);
 	fflush(NULL);
 	/* _exit skips LeakSanitizer's check at exit: this process's own. */
-	san_leak_check();
+	fli_san_leak_check();
 	_exit(0);
 }
 
@@ -498,7 +498,7 @@ run_processes(struct run *r)
 			/* The harness's failure, not the code's: the run is not
 			 * judged on the actors that did start (they would wait at
 			 * barriers for the missing ones, a deadlock verdict). */
-			run_fail(r, "harness", "could not fork process actor '%s': %s",
+			fli_run_fail(r, "harness", "could not fork process actor '%s': %s",
 			         r->s->actors[i].name, strerror(errno));
 			for (size_t j = 0; j < i; j++)
 				kill(pids[j], SIGKILL);
@@ -517,7 +517,7 @@ run_processes(struct run *r)
 		}
 		alive++;
 	}
-	rv = fl_thread_start(&driver, "driver", interp_driver_main, r);
+	rv = fl_thread_start(&driver, "driver", fli_interp_driver_main, r);
 	if (rv != 0) {
 		__atomic_store_n(&r->driver_state, RUN_DRIVER_FAILED, __ATOMIC_RELEASE);
 		for (size_t i = 0; i < alive; i++)
@@ -534,7 +534,7 @@ run_processes(struct run *r)
 				for (size_t i = 0; i < n; i++)
 					if (!__atomic_load_n(&r->actors[i].finished, __ATOMIC_ACQUIRE))
 						kill(pids[i], SIGKILL);
-				run_fail(r, "hang", "process actors still running after %llu ms",
+				fli_run_fail(r, "hang", "process actors still running after %llu ms",
 				         (unsigned long long)((4 * r->timeout_ns + r->liveness_ns) / FL_NS_PER_MS));
 			}
 			fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
@@ -547,13 +547,13 @@ run_processes(struct run *r)
 			alive--;
 			if (WIFSIGNALED(status) && !__atomic_load_n(&ar->crashed, __ATOMIC_ACQUIRE)) {
 				if (!(WTERMSIG(status) == SIGKILL && r->failed))
-					run_fail(r, "no_unexpected_signal", "actor %s died of %s", ar->a->name,
+					fli_run_fail(r, "no_unexpected_signal", "actor %s died of %s", ar->a->name,
 					         fl_signal_name(WTERMSIG(status)));
 				ar->crashed_at_ns = fl_clock_now_ns();
 				__atomic_store_n(&ar->crashed, true, __ATOMIC_RELEASE);
 			} else if (!WIFSIGNALED(status)) {
 				if (WEXITSTATUS(status) == FL_RUNNER_MEMCHECK_EXIT)
-					run_fail(r, "memcheck",
+					fli_run_fail(r, "memcheck",
 					         "actor %s (pid %d): memcheck found errors or definite leaks; see memcheck-%s-%d.log",
 					         ar->a->name, (int)pid, r->ns, (int)pid);
 				__atomic_store_n(&ar->finished, true, __ATOMIC_RELEASE);
@@ -597,23 +597,23 @@ run_sim(struct run *r, const struct fl_runner_opts *o, struct fl_sim **sim,
 	cfg.pct_steps = o->pct_steps;
 	rv = fl_sim_new(&cfg, sim);
 	if (rv == 0)
-		rv = fl_sim_spawn(*sim, "driver", interp_driver_main, r, NULL);
+		rv = fl_sim_spawn(*sim, "driver", fli_interp_driver_main, r, NULL);
 	for (size_t i = 0; rv == 0 && i < s->actor_count; i++)
-		rv = fl_sim_spawn(*sim, s->actors[i].name, interp_actor_main, &r->actors[i], NULL);
+		rv = fl_sim_spawn(*sim, s->actors[i].name, fli_interp_actor_main, &r->actors[i], NULL);
 	if (rv == 0)
 		rv = fl_sim_run(*sim, res);
 	if (rv != 0) {
-		run_fail(r, "harness", "sim: %s", fl_errname(rv));
+		fli_run_fail(r, "harness", "sim: %s", fl_errname(rv));
 		return false;
 	}
 	if (res->verdict == FL_SIM_DEADLOCK) {
-		run_fail(r, "deadlock", "no actor can run and no deadline is ahead");
+		fli_run_fail(r, "deadlock", "no actor can run and no deadline is ahead");
 		describe_actors(r, res);
 		*v = FL_VERDICT_DEADLOCK;
 		return false;
 	}
 	if (res->verdict == FL_SIM_STEP_LIMIT) {
-		run_fail(r, "step_limit", "%llu scheduling steps without finishing",
+		fli_run_fail(r, "step_limit", "%llu scheduling steps without finishing",
 		         (unsigned long long)res->steps);
 		describe_actors(r, res);
 		*v = FL_VERDICT_HANG;
@@ -623,7 +623,7 @@ run_sim(struct run *r, const struct fl_runner_opts *o, struct fl_sim **sim,
 }
 
 int
-runner_child_main(void *arg, int out_fd)
+fli_runner_child_main(void *arg, int out_fd)
 {
 	struct child_arg *ca = arg;
 	const struct fl_scenario *s = ca->s;
@@ -644,8 +644,8 @@ runner_child_main(void *arg, int out_fd)
 	the_run = r;
 	/* The run's heap is reachable from here (LeakSanitizer does not scan
 	 * mappings it was not told of); reports go to the run's directory. */
-	san_root_region(r, sizeof(*r), true);
-	san_run_begin(ca->san_dir, describe_ops);
+	fli_san_root_region(r, sizeof(*r), true);
+	fli_san_run_begin(ca->san_dir, describe_ops);
 	snprintf(r->ns, sizeof(r->ns), "%s", ca->ns);
 	(void)fl_run_dir_path(r->ns, r->dir, sizeof(r->dir));
 	r->liveness_ns = (uint64_t)s->driver.client_liveness_ms * FL_NS_PER_MS;
@@ -657,17 +657,17 @@ runner_child_main(void *arg, int out_fd)
 	install_crash_handlers(r->choices, out_fd);
 	rv = setup_faults(r, ca->o);
 	if (rv != 0) {
-		run_fail(r, "harness", "fault rules: %s", fl_errname(rv));
+		fli_run_fail(r, "harness", "fault rules: %s", fl_errname(rv));
 		goto done;
 	}
-	r->pubsub = scenario_uses_pubsub(s);
+	r->pubsub = fli_scenario_uses_pubsub(s);
 	r->reqrep = uses_reqrep(s);
 	r->check_each_step = ca->o->check_each_step;
 	r->narrate = ca->o->narrate;
 	r->linger_ns = (uint64_t)s->driver.linger_ms * FL_NS_PER_MS;
-	r->fds_at_start = audit_count_fds();
-	if (interp_setup(r) != 0) {
-		run_fail(r, "harness", "out of memory");
+	r->fds_at_start = fli_audit_count_fds();
+	if (fli_interp_setup(r) != 0) {
+		fli_run_fail(r, "harness", "out of memory");
 		goto done;
 	}
 
@@ -675,12 +675,12 @@ runner_child_main(void *arg, int out_fd)
 	case FL_SCN_MODE_PROC:
 		ran = run_processes(r) == 0;
 		if (!ran)
-			run_fail(r, "harness", "could not start the driver thread");
+			fli_run_fail(r, "harness", "could not start the driver thread");
 		break;
 	case FL_SCN_MODE_STRESS:
 		ran = run_threads(r) == 0;
 		if (!ran)
-			run_fail(r, "harness", "could not start the actor threads");
+			fli_run_fail(r, "harness", "could not start the actor threads");
 		break;
 	default:
 		ran = run_sim(r, ca->o, &sim, &res, &v);
@@ -691,8 +691,8 @@ runner_child_main(void *arg, int out_fd)
 	if (ran && r->driver_state == RUN_DRIVER_FAILED)
 		goto audit_files_only;
 	if (ran)
-		audit_end_of_run(r);
-	interp_teardown(r);
+		fli_audit_end_of_run(r);
+	fli_interp_teardown(r);
 	if (r->driver_dom != NULL) {
 		fl_rr_domain_close(r->driver_dom);
 		fl_rr_domain_unlink(r->dir);
@@ -702,7 +702,7 @@ runner_child_main(void *arg, int out_fd)
 		/* Files the driver could not unlink while running must be gone
 		 * with its run directory now. */
 		if (s->properties & FL_SCN_PROP_NO_LEAKED_FILES)
-			run_dir_check_gone(r);
+			fli_run_dir_check_gone(r);
 	}
 	fl_sim_free(sim);
 	sim = NULL;
@@ -710,7 +710,7 @@ runner_child_main(void *arg, int out_fd)
 
 audit_files_only:
 	if ((s->properties & FL_SCN_PROP_NO_LEAKED_FILES) && !r->dir_taken)
-		run_dir_check_empty(r);
+		fli_run_dir_check_empty(r);
 done:
 	/* A driver that failed to start skips the teardown: what it would
 	 * have freed is freed here (the runs of a sweep of driver faults
@@ -725,14 +725,14 @@ done:
 	 * (mapped by the sim, which LeakSanitizer does not scan) is what a
 	 * dead process loses with its memory, not a leak, and cannot be told
 	 * from one. */
-	leaked = !sim_crashed(r) && san_leak_check();
+	leaked = !sim_crashed(r) && fli_san_leak_check();
 	free(r->objs);
 	free(r->socks);
 	free(r->sent);
 	if (r->faults != NULL)
 		fl_faults_disarm(r->faults);
 	if (!r->dir_taken)
-		run_dir_remove(r->ns);
+		fli_run_dir_remove(r->ns);
 	/* The verdict is that of the first violation recorded. */
 	if (r->deadlocked && v == FL_VERDICT_PASS && strcmp(r->property, "deadlock") == 0)
 		v = FL_VERDICT_DEADLOCK;
@@ -742,7 +742,7 @@ done:
 	crash_choices = NULL;
 	fl_faults_free(r->faults);
 	fl_choice_free(r->choices);
-	san_root_region(r, sizeof(*r), false);
+	fli_san_root_region(r, sizeof(*r), false);
 	the_run = NULL;
 	munmap(r, sizeof(*r));
 	return leaked ? 1 : rv;
@@ -754,5 +754,5 @@ fl_runner_child_main(const struct fl_scenario *s, const struct fl_runner_opts *o
 {
 	struct child_arg ca = { .s = s, .o = o, .ns = ns, .san_dir = o->san_dir };
 
-	return runner_child_main(&ca, fd);
+	return fli_runner_child_main(&ca, fd);
 }

@@ -2,7 +2,7 @@
  * The persistent sim worker.  Forking a child per run costs about 0.3 ms,
  * a fifth of a short sim run, so plain seeded sim runs go to one forked
  * worker that runs them in sequence, each exactly as the per-run child
- * would (runner_child_main).  Isolation stays what the per-run child gives where
+ * would (fli_runner_child_main).  Isolation stays what the per-run child gives where
  * it matters: a run that crashes kills the worker (its signal is the
  * verdict, as before), a run past its deadline gets the worker's process
  * group SIGKILLed (hang), and the worker retires after any run that did
@@ -89,7 +89,7 @@ worker_main(const struct fl_scenario *s, int fd)
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
 		signal(fatal[i], SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
-	fds_at_start = audit_count_fds();
+	fds_at_start = fli_audit_count_fds();
 	for (;;) {
 		struct worker_req q;
 		struct fl_runner_opts o = { 0 };
@@ -107,8 +107,8 @@ worker_main(const struct fl_scenario *s, int fd)
 		o.pct_steps = q.pct_steps;
 		o.check_each_step = q.check_each_step;
 		o.count_hits = q.count_hits;
-		end[0] = runner_child_main(&ca, fd);
-		end[1] = end[0] == 0 && audit_count_fds() == fds_at_start;
+		end[0] = fli_runner_child_main(&ca, fd);
+		end[1] = end[0] == 0 && fli_audit_count_fds() == fds_at_start;
 		fflush(NULL);
 		fl_sandbox_frame_write(fd, TAG_END, end, sizeof(end));
 		if (!end[1])
@@ -197,7 +197,7 @@ has_end(const uint8_t *buf, size_t len, int32_t end[2])
 }
 
 int
-runner_worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o, const char *ns,
+fli_runner_worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o, const char *ns,
                   const char *san_dir, uint64_t timeout_ms, bool (*stop)(void),
                   struct fl_sandbox_result *sr)
 {

@@ -99,13 +99,13 @@ find_runtimes(void)
 }
 
 const char *
-san_build(void)
+fli_san_build(void)
 {
 	return FL_SANITIZE;
 }
 
 bool
-san_enabled(void)
+fli_san_enabled(void)
 {
 	return __sanitizer_set_report_path != NULL;
 }
@@ -159,11 +159,11 @@ on_death(void)
 }
 
 void
-san_run_begin(const char *dir, void (*describe)(char *buf, size_t len, bool leak_check))
+fli_san_run_begin(const char *dir, void (*describe)(char *buf, size_t len, bool leak_check))
 {
 	char path[PATH_MAX];
 
-	if (!san_enabled() || dir == NULL)
+	if (!fli_san_enabled() || dir == NULL)
 		return;
 	find_runtimes();
 	describe_fn = describe;
@@ -184,7 +184,7 @@ san_run_begin(const char *dir, void (*describe)(char *buf, size_t len, bool leak
 }
 
 bool
-san_leak_check(void)
+fli_san_leak_check(void)
 {
 	if (__lsan_do_recoverable_leak_check == NULL || __lsan_do_recoverable_leak_check() == 0)
 		return false;
@@ -193,7 +193,7 @@ san_leak_check(void)
 }
 
 void
-san_root_region(const void *p, size_t len, bool add)
+fli_san_root_region(const void *p, size_t len, bool add)
 {
 	if (add && __lsan_register_root_region != NULL)
 		__lsan_register_root_region(p, len);
@@ -260,7 +260,7 @@ remove_dead_dirs(const char *tmp)
 }
 
 int
-san_dir_make(char *dir, size_t len)
+fli_san_dir_make(char *dir, size_t len)
 {
 	static pid_t swept; /* the process that looked for dead ones */
 	const char *tmp = tmp_dir();
@@ -477,7 +477,7 @@ copy_into(int out, int dfd, const char *name)
 }
 
 int
-san_collect(const char *dir, const char *keep, char *detail, size_t len)
+fli_san_collect(const char *dir, const char *keep, char *detail, size_t len)
 {
 	struct report reps[16];
 	size_t nreps = 0, more = 0;

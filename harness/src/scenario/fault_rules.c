@@ -86,23 +86,23 @@ static const char *nearest_point(const char *point)
 	return bd <= 3 || bd <= strlen(point) / 4 ? best : NULL;
 }
 
-int scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_t *fn, int fi,
+int fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_t *fn, int fi,
                          struct fl_scenario_fault *o, const struct fl_scenario *s)
 {
 	static const char *const actions[] = {"error", "delay", "drop", "crash"};
 	char base[32], f[64];
 	int rc, act;
 	snprintf(base, sizeof base, "faults[%d]", fi);
-	o->line = l->line = scn_yline(fn);
+	o->line = l->line = fli_scn_yline(fn);
 	o->actor_index = -1;
-	rc = scn_str_field(l, fn, base, "point", a->point, true, false, &o->point);
+	rc = fli_scn_str_field(l, fn, base, "point", a->point, true, false, &o->point);
 	if (rc)
 		return rc;
-	int pline = scn_yline(scn_yget(l, fn, "point"));
-	scn_join(f, sizeof f, base, "point");
+	int pline = fli_scn_yline(fli_scn_yget(l, fn, "point"));
+	fli_scn_join(f, sizeof f, base, "point");
 	bool registered;
 	if (!known_point(o->point, &registered))
-		return scn_fail(l, pline, f,
+		return fli_scn_fail(l, pline, f,
 		            "unknown fault point '%s' (expected a registered transport/ point, "
 		            "or posix/... or libc/... for libfiu's preload)",
 		            o->point);
@@ -111,98 +111,98 @@ int scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_
 		 * rule silently never fire: refuse it at load. */
 		const char *near = nearest_point(o->point);
 		if (near != NULL)
-			return scn_fail(l, pline, f, "unknown fault point '%s' (did you mean %s?)",
+			return fli_scn_fail(l, pline, f, "unknown fault point '%s' (did you mean %s?)",
 			                o->point, near);
-		return scn_fail(l, pline, f,
+		return fli_scn_fail(l, pline, f,
 		                "unknown fault point '%s' (not in this build's registry: "
 		                "`faultline list --points` prints them)",
 		                o->point);
 	}
 	if (registered == false && strncmp(o->point, "transport/", 10) != 0 &&
 	    s->mode != FL_SCN_MODE_PROC)
-		return scn_fail(l, pline, f, "syscall point '%s' needs mode proc (libfiu preload)",
+		return fli_scn_fail(l, pline, f, "syscall point '%s' needs mode proc (libfiu preload)",
 		            o->point);
-	rc = scn_enum_field(l, fn, base, "action", a->action, actions, 4, -1, &act);
+	rc = fli_scn_enum_field(l, fn, base, "action", a->action, actions, 4, -1, &act);
 	if (rc)
 		return rc;
 	o->action = (enum fl_scn_fault_action)act;
 
-	yaml_node_t *wn = scn_yget(l, fn, "when");
+	yaml_node_t *wn = fli_scn_yget(l, fn, "when");
 	o->when = FL_SCN_WHEN_ALWAYS;
-	if (wn != NULL && !scn_ynull(wn)) {
+	if (wn != NULL && !fli_scn_ynull(wn)) {
 		char wb[48];
 		int64_t v;
 		snprintf(wb, sizeof wb, "%s.when", base);
-		int given = (scn_yget(l, wn, "nth") != NULL) + (scn_yget(l, wn, "after") != NULL) +
-		            (scn_yget(l, wn, "probability") != NULL);
+		int given = (fli_scn_yget(l, wn, "nth") != NULL) + (fli_scn_yget(l, wn, "after") != NULL) +
+		            (fli_scn_yget(l, wn, "probability") != NULL);
 		if (given != 1)
-			return scn_fail(l, scn_yline(wn), wb, "give exactly one of nth, after, probability");
-		if (scn_yget(l, wn, "nth")) {
+			return fli_scn_fail(l, fli_scn_yline(wn), wb, "give exactly one of nth, after, probability");
+		if (fli_scn_yget(l, wn, "nth")) {
 			o->when = FL_SCN_WHEN_NTH;
-			rc = scn_int_field(l, wn, wb, "nth", a->when->nth, 1, INT64_MAX, true, 0, &v);
+			rc = fli_scn_int_field(l, wn, wb, "nth", a->when->nth, 1, INT64_MAX, true, 0, &v);
 			o->n = (uint64_t)v;
-		} else if (scn_yget(l, wn, "after")) {
+		} else if (fli_scn_yget(l, wn, "after")) {
 			o->when = FL_SCN_WHEN_AFTER;
-			rc = scn_int_field(l, wn, wb, "after", a->when->after, 1, INT64_MAX, true, 0, &v);
+			rc = fli_scn_int_field(l, wn, wb, "after", a->when->after, 1, INT64_MAX, true, 0, &v);
 			o->n = (uint64_t)v;
 		} else {
-			scn_join(f, sizeof f, wb, "probability");
+			fli_scn_join(f, sizeof f, wb, "probability");
 			o->when = FL_SCN_WHEN_PROBABILITY;
-			rc = scn_number_field(l, wn, wb, "probability", a->when->probability,
+			rc = fli_scn_number_field(l, wn, wb, "probability", a->when->probability,
 			                      &o->probability);
 			if (rc)
 				return rc;
 			if (!(o->probability > 0.0 && o->probability <= 1.0))
-				return scn_fail(l, scn_yline(scn_yget(l, wn, "probability")), f,
+				return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, wn, "probability")), f,
 				            "must be in (0, 1] (got %g)", o->probability);
 		}
 		if (rc)
 			return rc;
 	}
 
-	yaml_node_t *en = scn_yget(l, fn, "errno"), *cn = scn_yget(l, fn, "code");
+	yaml_node_t *en = fli_scn_yget(l, fn, "errno"), *cn = fli_scn_yget(l, fn, "code");
 	if ((en || cn) && o->action != FL_SCN_FAULT_ERROR && o->action != FL_SCN_FAULT_DROP)
-		return scn_fail(l, scn_yline(en ? en : cn), base, "%s applies to action error or drop only",
+		return fli_scn_fail(l, fli_scn_yline(en ? en : cn), base, "%s applies to action error or drop only",
 		            en ? "errno" : "code");
 	if (en && cn)
-		return scn_fail(l, scn_yline(cn), base, "give errno or code, not both");
+		return fli_scn_fail(l, fli_scn_yline(cn), base, "give errno or code, not both");
 	if (en && a->errno_name) {
-		scn_join(f, sizeof f, base, "errno");
+		fli_scn_join(f, sizeof f, base, "errno");
 		int64_t v;
-		if (scn_parse_decimal(a->errno_name, &v) == 0 && v > 0 && v < 4096) {
+		if (fli_scn_parse_decimal(a->errno_name, &v) == 0 && v > 0 && v < 4096) {
 			o->error = (int)v;
 		} else {
 			for (size_t i = 0; i < sizeof errno_table / sizeof errno_table[0]; i++)
 				if (strcmp(errno_table[i].name, a->errno_name) == 0)
 					o->error = errno_table[i].value;
 			if (o->error == 0)
-				return scn_fail(l, scn_yline(en), f, "unknown errno '%s'", a->errno_name);
+				return fli_scn_fail(l, fli_scn_yline(en), f, "unknown errno '%s'", a->errno_name);
 		}
 	}
 	if (cn && a->code) {
-		scn_join(f, sizeof f, base, "code");
+		fli_scn_join(f, sizeof f, base, "code");
 		for (int c = -1; c >= FL_ERROR_MIN; c--)
 			if (strcmp(fl_errname(c), a->code) == 0)
 				o->error = c;
 		if (o->error == 0)
-			return scn_fail(l, scn_yline(cn), f, "unknown error code '%s' (expected an FL_E* name)",
+			return fli_scn_fail(l, fli_scn_yline(cn), f, "unknown error code '%s' (expected an FL_E* name)",
 			            a->code);
 	}
 	if (o->action == FL_SCN_FAULT_DELAY)
-		rc = scn_u32_field(l, fn, base, "delay_ms", a->delay_ms, 0, MAX_MS, true, 0, &o->delay_ms);
-	else if (scn_yget(l, fn, "delay_ms"))
-		rc = scn_fail(l, scn_yline(scn_yget(l, fn, "delay_ms")), base, "delay_ms applies to action delay only");
+		rc = fli_scn_u32_field(l, fn, base, "delay_ms", a->delay_ms, 0, MAX_MS, true, 0, &o->delay_ms);
+	else if (fli_scn_yget(l, fn, "delay_ms"))
+		rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, fn, "delay_ms")), base, "delay_ms applies to action delay only");
 	if (rc)
 		return rc;
-	rc = scn_str_field(l, fn, base, "actor", a->actor, false, true, &o->actor);
+	rc = fli_scn_str_field(l, fn, base, "actor", a->actor, false, true, &o->actor);
 	if (rc || o->actor == NULL)
 		return rc;
 	for (size_t i = 0; i < s->actor_count; i++)
 		if (strcmp(s->actors[i].name, o->actor) == 0)
 			o->actor_index = (int)i;
 	if (o->actor_index < 0) {
-		scn_join(f, sizeof f, base, "actor");
-		return scn_fail(l, scn_yline(scn_yget(l, fn, "actor")), f, "unknown actor '%s'", o->actor);
+		fli_scn_join(f, sizeof f, base, "actor");
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, fn, "actor")), f, "unknown actor '%s'", o->actor);
 	}
 	return 0;
 }

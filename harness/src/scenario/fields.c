@@ -15,7 +15,7 @@
 #include "faultline/scenario.h"
 #include "loader.h"
 
-void *scn_arena_alloc(struct arena_block **a, size_t n)
+void *fli_scn_arena_alloc(struct arena_block **a, size_t n)
 {
 	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
 	if (n == 0)
@@ -36,7 +36,7 @@ void *scn_arena_alloc(struct arena_block **a, size_t n)
 	return p;
 }
 
-void scn_arena_free(struct arena_block *a)
+void fli_scn_arena_free(struct arena_block *a)
 {
 	while (a != NULL) {
 		struct arena_block *next = a->next;
@@ -44,7 +44,7 @@ void scn_arena_free(struct arena_block *a)
 		a = next;
 	}
 }
-int scn_fail(struct loader *l, int line, const char *field, const char *fmt, ...)
+int fli_scn_fail(struct loader *l, int line, const char *field, const char *fmt, ...)
 {
 	if (l->failed)
 		return l->rc;
@@ -66,7 +66,7 @@ int scn_fail(struct loader *l, int line, const char *field, const char *fmt, ...
 	return l->rc;
 }
 
-int scn_fail_nomem(struct loader *l)
+int fli_scn_fail_nomem(struct loader *l)
 {
 	if (!l->failed) {
 		l->failed = true;
@@ -77,7 +77,7 @@ int scn_fail_nomem(struct loader *l)
 	return l->rc;
 }
 
-void scn_warn(struct loader *l, int line, const char *field, const char *fmt, ...)
+void fli_scn_warn(struct loader *l, int line, const char *field, const char *fmt, ...)
 {
 	char buf[512], msg[384];
 	va_list ap;
@@ -94,12 +94,12 @@ void scn_warn(struct loader *l, int line, const char *field, const char *fmt, ..
 		l->warning_count++;
 }
 
-const char *scn_adup(struct loader *l, const char *str)
+const char *fli_scn_adup(struct loader *l, const char *str)
 {
 	size_t n = strlen(str) + 1;
-	char *p = scn_arena_alloc(l->arena, n);
+	char *p = fli_scn_arena_alloc(l->arena, n);
 	if (p == NULL) {
-		scn_fail_nomem(l);
+		fli_scn_fail_nomem(l);
 		return NULL;
 	}
 	memcpy(p, str, n);
@@ -108,17 +108,17 @@ const char *scn_adup(struct loader *l, const char *str)
 
 /* ---- the libyaml document: lines and presence ---- */
 
-yaml_node_t *scn_ynode(struct loader *l, int id)
+yaml_node_t *fli_scn_ynode(struct loader *l, int id)
 {
 	return yaml_document_get_node(&l->doc, id);
 }
 
-int scn_yline(const yaml_node_t *n)
+int fli_scn_yline(const yaml_node_t *n)
 {
 	return n ? (int)n->start_mark.line + 1 : 0;
 }
 
-bool scn_ynull(const yaml_node_t *n)
+bool fli_scn_ynull(const yaml_node_t *n)
 {
 	if (n == NULL)
 		return true;
@@ -131,45 +131,45 @@ bool scn_ynull(const yaml_node_t *n)
 
 /* The value node of `key` in mapping `map`, or NULL; *keyline gets the key's
  * line when non-NULL. */
-yaml_node_t *scn_yget_k(struct loader *l, yaml_node_t *map, const char *key, int *keyline)
+yaml_node_t *fli_scn_yget_k(struct loader *l, yaml_node_t *map, const char *key, int *keyline)
 {
 	if (map == NULL || map->type != YAML_MAPPING_NODE)
 		return NULL;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
 	     p++) {
-		yaml_node_t *k = scn_ynode(l, p->key);
+		yaml_node_t *k = fli_scn_ynode(l, p->key);
 		if (k && k->type == YAML_SCALAR_NODE &&
 		    strcmp((const char *)k->data.scalar.value, key) == 0) {
 			if (keyline)
-				*keyline = scn_yline(k);
-			return scn_ynode(l, p->value);
+				*keyline = fli_scn_yline(k);
+			return fli_scn_ynode(l, p->value);
 		}
 	}
 	return NULL;
 }
 
-yaml_node_t *scn_yget(struct loader *l, yaml_node_t *map, const char *key)
+yaml_node_t *fli_scn_yget(struct loader *l, yaml_node_t *map, const char *key)
 {
-	return scn_yget_k(l, map, key, NULL);
+	return fli_scn_yget_k(l, map, key, NULL);
 }
 
-yaml_node_t *scn_yitem(struct loader *l, yaml_node_t *seq, size_t i)
+yaml_node_t *fli_scn_yitem(struct loader *l, yaml_node_t *seq, size_t i)
 {
 	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE)
 		return NULL;
 	if ((size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start) <= i)
 		return NULL;
-	return scn_ynode(l, seq->data.sequence.items.start[i]);
+	return fli_scn_ynode(l, seq->data.sequence.items.start[i]);
 }
 
 /* The line of a mapping, or the current item's line when the mapping is
  * absent or null (`offer:` with no value). */
-int scn_map_line(struct loader *l, yaml_node_t *map)
+int fli_scn_map_line(struct loader *l, yaml_node_t *map)
 {
-	return map && !scn_ynull(map) ? scn_yline(map) : l->line;
+	return map && !fli_scn_ynull(map) ? fli_scn_yline(map) : l->line;
 }
 
-void scn_join(char *buf, size_t n, const char *base, const char *key)
+void fli_scn_join(char *buf, size_t n, const char *base, const char *key)
 {
 	if (base[0] != '\0')
 		snprintf(buf, n, "%s.%s", base, key);
@@ -179,11 +179,11 @@ void scn_join(char *buf, size_t n, const char *base, const char *key)
 
 /* ---- typed fields ---- */
 
-int scn_need(struct loader *l, yaml_node_t *map, const char *base, const char *key)
+int fli_scn_need(struct loader *l, yaml_node_t *map, const char *base, const char *key)
 {
 	char f[160];
-	scn_join(f, sizeof f, base, key);
-	return scn_fail(l, scn_map_line(l, map), f, "required field missing");
+	fli_scn_join(f, sizeof f, base, key);
+	return fli_scn_fail(l, fli_scn_map_line(l, map), f, "required field missing");
 }
 
 /*
@@ -197,7 +197,7 @@ int scn_need(struct loader *l, yaml_node_t *map, const char *base, const char *k
 /* Returns 0 and *out for [+-]digits without leading zeros (010 is octal to
  * YAML 1.1 readers, decimal to others: it is refused rather than guessed),
  * -1 for anything else, 1 for a decimal integer beyond int64_t. */
-int scn_parse_decimal(const char *s, int64_t *out)
+int fli_scn_parse_decimal(const char *s, int64_t *out)
 {
 	if (s == NULL)
 		return -1;
@@ -218,43 +218,43 @@ int scn_parse_decimal(const char *s, int64_t *out)
 /* Clips a value quoted in a message; a scalar may be as long as the file. */
 #define CLIP(s) (int)(strlen(s) > 64 ? 64 : strlen(s)), (s), (strlen(s) > 64 ? "..." : "")
 
-int scn_int_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int fli_scn_int_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                   const char *raw, int64_t min, int64_t max, bool required, int64_t dflt,
                   int64_t *out)
 {
-	yaml_node_t *n = scn_yget(l, map, key);
+	yaml_node_t *n = fli_scn_yget(l, map, key);
 	char f[160];
 	int64_t v = 0;
 	int r;
 	if (n == NULL) {
 		if (required)
-			return scn_need(l, map, base, key);
+			return fli_scn_need(l, map, base, key);
 		*out = dflt;
 		return 0;
 	}
 	if (raw == NULL)
 		raw = "";
-	scn_join(f, sizeof f, base, key);
-	if ((r = scn_parse_decimal(raw, &v)) < 0)
-		return scn_fail(l, scn_yline(n), f, "expected a decimal integer (got '%.*s%s')",
+	fli_scn_join(f, sizeof f, base, key);
+	if ((r = fli_scn_parse_decimal(raw, &v)) < 0)
+		return fli_scn_fail(l, fli_scn_yline(n), f, "expected a decimal integer (got '%.*s%s')",
 		                CLIP(raw));
 	if (r > 0 || v < min || v > max) {
 		if (r == 0 && max == INT64_MAX)
-			return scn_fail(l, scn_yline(n), f, "must be >= %lld (got %s)", (long long)min,
+			return fli_scn_fail(l, fli_scn_yline(n), f, "must be >= %lld (got %s)", (long long)min,
 			                raw);
-		return scn_fail(l, scn_yline(n), f, "must be between %lld and %lld (got %.*s%s)",
+		return fli_scn_fail(l, fli_scn_yline(n), f, "must be between %lld and %lld (got %.*s%s)",
 		                (long long)min, (long long)max, CLIP(raw));
 	}
 	*out = v;
 	return 0;
 }
 
-int scn_u32_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int fli_scn_u32_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                   const char *raw, int64_t min, int64_t max, bool required, uint32_t dflt,
                   uint32_t *out)
 {
 	int64_t r;
-	int rc = scn_int_field(l, map, base, key, raw, min, max, required, dflt, &r);
+	int rc = fli_scn_int_field(l, map, base, key, raw, min, max, required, dflt, &r);
 	if (rc == 0)
 		*out = (uint32_t)r;
 	return rc;
@@ -262,7 +262,7 @@ int scn_u32_field(struct loader *l, yaml_node_t *map, const char *base, const ch
 
 /* A decimal number: [+-], digits with an optional fraction, an optional
  * exponent (0.25, .5, 1e-3).  No hex floats, inf, nan or trailing text. */
-int scn_number_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int fli_scn_number_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                      const char *raw, double *out)
 {
 	const char *p = raw ? raw : "";
@@ -283,9 +283,9 @@ int scn_number_field(struct loader *l, yaml_node_t *map, const char *base, const
 	}
 	if (digits == 0 || *p != '\0') {
 		char f[160];
-		scn_join(f, sizeof f, base, key);
+		fli_scn_join(f, sizeof f, base, key);
 		raw = raw ? raw : "";
-		return scn_fail(l, scn_yline(scn_yget(l, map, key)), f,
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, map, key)), f,
 		                "expected a decimal number (got '%.*s%s')", CLIP(raw));
 	}
 	*out = strtod(raw, NULL);
@@ -293,22 +293,22 @@ int scn_number_field(struct loader *l, yaml_node_t *map, const char *base, const
 }
 
 /* libcyaml reads any unknown word as true; accept only YAML's spellings. */
-int scn_bool_check(struct loader *l, yaml_node_t *map, const char *base, const char *key)
+int fli_scn_bool_check(struct loader *l, yaml_node_t *map, const char *base, const char *key)
 {
 	static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "1", "0"};
-	yaml_node_t *n = scn_yget(l, map, key);
+	yaml_node_t *n = fli_scn_yget(l, map, key);
 	if (n == NULL || n->type != YAML_SCALAR_NODE)
 		return 0;
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strcasecmp((const char *)n->data.scalar.value, words[i]) == 0)
 			return 0;
 	char f[160];
-	scn_join(f, sizeof f, base, key);
-	return scn_fail(l, scn_yline(n), f, "expected true or false (got '%s')",
+	fli_scn_join(f, sizeof f, base, key);
+	return fli_scn_fail(l, fli_scn_yline(n), f, "expected true or false (got '%s')",
 	            (const char *)n->data.scalar.value);
 }
 
-bool scn_valid_name(const char *s)
+bool fli_scn_valid_name(const char *s)
 {
 	if (s[0] == '\0')
 		return false;
@@ -322,33 +322,33 @@ bool scn_valid_name(const char *s)
 }
 
 /* A string field; `name` asks for an identifier (letters, digits, _-./). */
-int scn_str_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int fli_scn_str_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                      const char *raw, bool required, bool name, const char **out)
 {
 	if (raw == NULL) {
 		if (required)
-			return scn_need(l, map, base, key);
+			return fli_scn_need(l, map, base, key);
 		*out = NULL;
 		return 0;
 	}
 	char f[160];
-	scn_join(f, sizeof f, base, key);
-	int line = scn_yline(scn_yget(l, map, key));
+	fli_scn_join(f, sizeof f, base, key);
+	int line = fli_scn_yline(fli_scn_yget(l, map, key));
 	if (raw[0] == '\0')
-		return scn_fail(l, line, f, "must not be empty");
-	if (name && !scn_valid_name(raw))
-		return scn_fail(l, line, f, "'%s' is not a valid name (letters, digits, '_', '-', '.')",
+		return fli_scn_fail(l, line, f, "must not be empty");
+	if (name && !fli_scn_valid_name(raw))
+		return fli_scn_fail(l, line, f, "'%s' is not a valid name (letters, digits, '_', '-', '.')",
 		            raw);
-	*out = scn_adup(l, raw);
+	*out = fli_scn_adup(l, raw);
 	return *out ? 0 : l->rc;
 }
 
-int scn_enum_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int fli_scn_enum_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                       const char *raw, const char *const *names, int count, int dflt, int *out)
 {
 	if (raw == NULL) {
 		if (dflt < 0)
-			return scn_need(l, map, base, key);
+			return fli_scn_need(l, map, base, key);
 		*out = dflt;
 		return 0;
 	}
@@ -359,12 +359,12 @@ int scn_enum_field(struct loader *l, yaml_node_t *map, const char *base, const c
 		}
 	}
 	char f[160], list[256] = "";
-	scn_join(f, sizeof f, base, key);
+	fli_scn_join(f, sizeof f, base, key);
 	for (int i = 0; i < count; i++) {
 		strncat(list, names[i], sizeof list - strlen(list) - 1);
 		if (i + 1 < count)
 			strncat(list, ", ", sizeof list - strlen(list) - 1);
 	}
-	return scn_fail(l, scn_yline(scn_yget(l, map, key)), f, "must be one of %s (got '%s')", list, raw);
+	return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, map, key)), f, "must be one of %s (got '%s')", list, raw);
 }
 

@@ -180,13 +180,13 @@ static int cyaml_error(struct loader *l, cyaml_err_t e)
 		if (comps[i].entry) {
 			snprintf(path + len, sizeof path - len, "[%u]", comps[i].index);
 			parent = n;
-			n = scn_yitem(l, n, comps[i].index);
+			n = fli_scn_yitem(l, n, comps[i].index);
 			in_ops = i == 0 && i + 1 < ncomp && !comps[i + 1].entry &&
 			         strcmp(comps[i + 1].key, "ops") == 0;
 		} else {
 			snprintf(path + len, sizeof path - len, "%s%s", len ? "." : "", comps[i].key);
 			parent = n;
-			n = scn_yget(l, n, comps[i].key);
+			n = fli_scn_yget(l, n, comps[i].key);
 			in_ops = false;
 		}
 	}
@@ -195,11 +195,11 @@ static int cyaml_error(struct loader *l, cyaml_err_t e)
 		const char *key = msg + 16;
 		int kl = 0;
 		char f[320];
-		scn_yget_k(l, n, key, &kl);
-		scn_join(f, sizeof f, path, key);
+		fli_scn_yget_k(l, n, key, &kl);
+		fli_scn_join(f, sizeof f, path, key);
 		if (in_ops)
-			return scn_fail(l, kl ? kl : inner_line, f, "unknown operation");
-		return scn_fail(l, kl ? kl : inner_line, f, "unknown key");
+			return fli_scn_fail(l, kl ? kl : inner_line, f, "unknown operation");
+		return fli_scn_fail(l, kl ? kl : inner_line, f, "unknown key");
 	}
 	if (strncmp(msg, "Mapping field already seen: ", 28) == 0 && parent != NULL &&
 	    parent->type == YAML_MAPPING_NODE) {
@@ -207,28 +207,28 @@ static int cyaml_error(struct loader *l, cyaml_err_t e)
 		int kl = 0;
 		for (yaml_node_pair_t *p = parent->data.mapping.pairs.start;
 		     p < parent->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = scn_ynode(l, p->key);
+			yaml_node_t *k = fli_scn_ynode(l, p->key);
 			if (k && k->type == YAML_SCALAR_NODE &&
 			    strcmp((const char *)k->data.scalar.value, msg + 28) == 0)
-				kl = scn_yline(k);
+				kl = fli_scn_yline(k);
 		}
-		return scn_fail(l, kl ? kl : inner_line, path[0] ? path : "(top)",
+		return fli_scn_fail(l, kl ? kl : inner_line, path[0] ? path : "(top)",
 		                "key given twice");
 	}
 	const char *field = path[0] ? path : "(top)";
-	int line = n ? scn_yline(n) : inner_line;
+	int line = n ? fli_scn_yline(n) : inner_line;
 	if (sscanf(msg, "Invalid %31s value: '%127[^']'", t1, val) == 2)
-		return scn_fail(l, line, field, "expected %s (got '%s')", type_word(t1), val);
+		return fli_scn_fail(l, line, field, "expected %s (got '%s')", type_word(t1), val);
 	if (sscanf(msg, "Expecting %31[^,], got event: %31s", t1, t2) == 2) {
 		if (in_ops)
-			return scn_fail(l, line, field,
+			return fli_scn_fail(l, line, field,
 			            "an operation is a mapping with exactly one key, e.g. "
 			            "'- close_client: {}'");
-		return scn_fail(l, line, field, "expected %s, not %s",
+		return fli_scn_fail(l, line, field, "expected %s, not %s",
 		                number_at(comps, ncomp) ? "a number" : type_word(t1),
 		                type_word(t2));
 	}
-	return scn_fail(l, line, field, "%s", msg);
+	return fli_scn_fail(l, line, field, "%s", msg);
 }
 
 /* ---- mapping keys ---- */
@@ -253,7 +253,7 @@ static void node_path(struct loader *l, int id, char *path, size_t cap)
 	if (parent == NULL || slot == NULL || chain == NULL)
 		goto out;
 	for (size_t i = 1; i <= count; i++) {
-		yaml_node_t *n = scn_ynode(l, (int)i);
+		yaml_node_t *n = fli_scn_ynode(l, (int)i);
 		int nkids = 0, *kids = NULL;
 		yaml_node_pair_t *pairs = NULL;
 		if (n->type == YAML_SEQUENCE_NODE) {
@@ -275,12 +275,12 @@ static void node_path(struct loader *l, int id, char *path, size_t cap)
 		chain[depth++] = c;
 	while (depth > 0) {
 		int c = chain[--depth];
-		yaml_node_t *p = scn_ynode(l, parent[c]);
+		yaml_node_t *p = fli_scn_ynode(l, parent[c]);
 		size_t len = strlen(path);
 		if (p->type == YAML_SEQUENCE_NODE) {
 			snprintf(path + len, cap - len, "[%d]", slot[c]);
 		} else {
-			yaml_node_t *k = scn_ynode(l, p->data.mapping.pairs.start[slot[c]].key);
+			yaml_node_t *k = fli_scn_ynode(l, p->data.mapping.pairs.start[slot[c]].key);
 			const char *name = k && k->type == YAML_SCALAR_NODE
 			                           ? (const char *)k->data.scalar.value
 			                           : "?";
@@ -300,12 +300,12 @@ static int check_keys(struct loader *l)
 			continue;
 		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
 		     p < n->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = scn_ynode(l, p->key);
+			yaml_node_t *k = fli_scn_ynode(l, p->key);
 			char path[256];
 			if (k == NULL || k->type == YAML_SCALAR_NODE)
 				continue;
 			node_path(l, (int)(n - l->doc.nodes.start) + 1, path, sizeof path);
-			return scn_fail(l, scn_yline(k), path[0] ? path : "(top)",
+			return fli_scn_fail(l, fli_scn_yline(k), path[0] ? path : "(top)",
 			                "a key must be a name, not a %s",
 			                k->type == YAML_SEQUENCE_NODE ? "sequence" : "mapping");
 		}
@@ -326,97 +326,97 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 	int rc, iv;
 	int64_t v;
 	l->line = 1;
-	if ((rc = scn_str_field(l, root, "", "name", r->name, true, true, &s->name)) ||
-	    (rc = scn_str_field(l, root, "", "description", r->description, true, false,
+	if ((rc = fli_scn_str_field(l, root, "", "name", r->name, true, true, &s->name)) ||
+	    (rc = fli_scn_str_field(l, root, "", "description", r->description, true, false,
 	                    &s->description)) ||
-	    (rc = scn_enum_field(l, root, "", "mode", r->mode, mode_names, 3, -1, &iv)))
+	    (rc = fli_scn_enum_field(l, root, "", "mode", r->mode, mode_names, 3, -1, &iv)))
 		return rc;
 	s->mode = (enum fl_scn_mode)iv;
 
 	/* driver */
 	static const struct fl_raw_driver zero_driver;
 	const struct fl_raw_driver *d = r->driver ? r->driver : &zero_driver;
-	yaml_node_t *dn = scn_yget(l, root, "driver");
-	if ((rc = scn_enum_field(l, dn, "driver", "kind", d->kind, driver_names, 2, 0, &iv)))
+	yaml_node_t *dn = fli_scn_yget(l, root, "driver");
+	if ((rc = fli_scn_enum_field(l, dn, "driver", "kind", d->kind, driver_names, 2, 0, &iv)))
 		return rc;
 	s->driver.kind = (enum fl_scn_driver_kind)iv;
 	if (s->driver.kind == FL_SCN_DRIVER_PROCESS && s->mode != FL_SCN_MODE_PROC)
-		return scn_fail(l, scn_yline(scn_yget(l, dn, "kind")), "driver.kind",
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, dn, "kind")), "driver.kind",
 		            "a process driver needs mode proc (mode is %s)", mode_names[s->mode]);
-	if ((rc = scn_u32_field(l, dn, "driver", "client_liveness_ms", d->client_liveness_ms, 1, MAX_MS,
+	if ((rc = fli_scn_u32_field(l, dn, "driver", "client_liveness_ms", d->client_liveness_ms, 1, MAX_MS,
 	                    false, FL_SCN_DEFAULT_CLIENT_LIVENESS_MS,
 	                    &s->driver.client_liveness_ms)) ||
-	    (rc = scn_u32_field(l, dn, "driver", "driver_timeout_ms", d->driver_timeout_ms, 1, MAX_MS,
+	    (rc = fli_scn_u32_field(l, dn, "driver", "driver_timeout_ms", d->driver_timeout_ms, 1, MAX_MS,
 	                    false, FL_SCN_DEFAULT_DRIVER_TIMEOUT_MS,
 	                    &s->driver.driver_timeout_ms)) ||
-	    (rc = scn_u32_field(l, dn, "driver", "linger_ms", d->linger_ms, 0, MAX_MS, false,
+	    (rc = fli_scn_u32_field(l, dn, "driver", "linger_ms", d->linger_ms, 0, MAX_MS, false,
 	                    FL_SCN_DEFAULT_LINGER_MS, &s->driver.linger_ms)) ||
-	    (rc = scn_u32_field(l, dn, "driver", "term_length", d->term_length, 4096, 1 << 30, false,
+	    (rc = fli_scn_u32_field(l, dn, "driver", "term_length", d->term_length, 4096, 1 << 30, false,
 	                    FL_SCN_DEFAULT_TERM_LENGTH, &s->driver.term_length)))
 		return rc;
 	if (s->driver.term_length & (s->driver.term_length - 1))
-		return scn_fail(l, scn_yline(scn_yget(l, dn, "term_length")), "driver.term_length",
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, dn, "term_length")), "driver.term_length",
 		            "must be a power of two (got %u)", s->driver.term_length);
-	if ((rc = scn_u32_field(l, dn, "driver", "ports", d->ports, 1, 4096, false,
+	if ((rc = fli_scn_u32_field(l, dn, "driver", "ports", d->ports, 1, 4096, false,
 	                        FL_SCN_DEFAULT_PORTS, &s->driver.ports)) ||
-	    (rc = scn_str_field(l, dn, "driver", "chunks", d->chunks, false, false,
+	    (rc = fli_scn_str_field(l, dn, "driver", "chunks", d->chunks, false, false,
 	                        &s->driver.chunks)))
 		return rc;
 	if (s->driver.chunks != NULL) {
 		uint64_t bytes = 0;
-		int line = scn_yline(scn_yget(l, dn, "chunks"));
+		int line = fli_scn_yline(fli_scn_yget(l, dn, "chunks"));
 		if (fl_chunk_spec_check(s->driver.chunks, &bytes) != 0)
-			return scn_fail(l, line, "driver.chunks", "%s", fl_rr_errmsg());
+			return fli_scn_fail(l, line, "driver.chunks", "%s", fl_rr_errmsg());
 		if (bytes > MAX_CHUNK_BYTES)
-			return scn_fail(l, line, "driver.chunks",
+			return fli_scn_fail(l, line, "driver.chunks",
 			                "the pools add up to %llu bytes (at most %u MiB)",
 			                (unsigned long long)bytes, MAX_CHUNK_BYTES >> 20);
 	}
 
 	/* actors */
-	yaml_node_t *an = scn_yget(l, root, "actors");
+	yaml_node_t *an = fli_scn_yget(l, root, "actors");
 	if (r->actors_count == 0)
-		return scn_fail(l, an ? scn_yline(an) : 1, "actors",
+		return fli_scn_fail(l, an ? fli_scn_yline(an) : 1, "actors",
 		            an ? "needs at least one actor" : "required field missing");
 	size_t total_ops = 0;
 	for (unsigned i = 0; i < r->actors_count; i++)
 		total_ops += r->actors[i].ops_count;
-	struct fl_scenario_actor *actors = scn_arena_alloc(l->arena, r->actors_count * sizeof(*actors));
-	l->objs = scn_arena_alloc(l->arena, (total_ops + 1) * sizeof(*l->objs));
+	struct fl_scenario_actor *actors = fli_scn_arena_alloc(l->arena, r->actors_count * sizeof(*actors));
+	l->objs = fli_scn_arena_alloc(l->arena, (total_ops + 1) * sizeof(*l->objs));
 	l->obj_line = malloc((total_ops + 1) * sizeof(int));
 	if (!actors || !l->objs || !l->obj_line)
-		return scn_fail_nomem(l);
+		return fli_scn_fail_nomem(l);
 	l->obj_cap = total_ops;
 	s->actors = actors;
 	s->actor_count = r->actors_count;
 	for (unsigned i = 0; i < r->actors_count; i++) {
 		const struct fl_raw_actor *ra = &r->actors[i];
 		struct fl_scenario_actor *a = &actors[i];
-		yaml_node_t *node = scn_yitem(l, an, i);
+		yaml_node_t *node = fli_scn_yitem(l, an, i);
 		char base[32];
 		snprintf(base, sizeof base, "actors[%u]", i);
-		a->line = l->line = scn_yline(node);
-		if ((rc = scn_str_field(l, node, base, "name", ra->name, true, true, &a->name)) ||
-		    (rc = scn_enum_field(l, node, base, "kind", ra->kind, actor_kind_names, 2, 0, &iv)))
+		a->line = l->line = fli_scn_yline(node);
+		if ((rc = fli_scn_str_field(l, node, base, "name", ra->name, true, true, &a->name)) ||
+		    (rc = fli_scn_enum_field(l, node, base, "kind", ra->kind, actor_kind_names, 2, 0, &iv)))
 			return rc;
 		a->kind = (enum fl_scn_actor_kind)iv;
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(actors[j].name, a->name) == 0) {
 				char f[48];
-				scn_join(f, sizeof f, base, "name");
-				return scn_fail(l, scn_yline(scn_yget(l, node, "name")), f,
+				fli_scn_join(f, sizeof f, base, "name");
+				return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, node, "name")), f,
 				            "actor '%s' is already defined at line %d", a->name,
 				            actors[j].line);
 			}
 		if (a->kind == FL_SCN_ACTOR_PROCESS && s->mode != FL_SCN_MODE_PROC) {
 			char f[48];
-			scn_join(f, sizeof f, base, "kind");
-			return scn_fail(l, scn_yline(scn_yget(l, node, "kind")), f,
+			fli_scn_join(f, sizeof f, base, "kind");
+			return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, node, "kind")), f,
 			            "a process actor needs mode proc (mode is %s)", mode_names[s->mode]);
 		}
-		if ((rc = scn_str_field(l, node, base, "client", ra->client, false, true, &a->client)))
+		if ((rc = fli_scn_str_field(l, node, base, "client", ra->client, false, true, &a->client)))
 			return rc;
-		if ((rc = scn_u32_field(l, node, base, "repeat", ra->repeat, 1, 10000000, false, 1,
+		if ((rc = fli_scn_u32_field(l, node, base, "repeat", ra->repeat, 1, 10000000, false, 1,
 		                        &a->repeat)))
 			return rc;
 		if (a->client == NULL)
@@ -425,39 +425,39 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 	for (unsigned i = 0; i < r->actors_count; i++) {
 		const struct fl_raw_actor *ra = &r->actors[i];
 		struct fl_scenario_actor *a = &actors[i];
-		yaml_node_t *opsn = scn_yget(l, scn_yitem(l, an, i), "ops");
-		struct fl_scenario_op *ops = scn_arena_alloc(l->arena, (ra->ops_count + 1) * sizeof(*ops));
+		yaml_node_t *opsn = fli_scn_yget(l, fli_scn_yitem(l, an, i), "ops");
+		struct fl_scenario_op *ops = fli_scn_arena_alloc(l->arena, (ra->ops_count + 1) * sizeof(*ops));
 		if (ops == NULL)
-			return scn_fail_nomem(l);
+			return fli_scn_fail_nomem(l);
 		char base[32];
 		snprintf(base, sizeof base, "actors[%u]", i);
 		for (unsigned j = 0; j < ra->ops_count; j++)
-			if ((rc = scn_convert_op(l, &ra->ops[j], scn_yitem(l, opsn, j), base, (int)i, (int)j,
+			if ((rc = fli_scn_convert_op(l, &ra->ops[j], fli_scn_yitem(l, opsn, j), base, (int)i, (int)j,
 			                     &ops[j], a->kind)))
 				return rc;
 		a->ops = ops;
 		a->op_count = ra->ops_count;
 	}
-	if ((rc = scn_resolve_refs(l, actors)) || (rc = scn_check_barriers(l, actors)))
+	if ((rc = fli_scn_resolve_refs(l, actors)) || (rc = fli_scn_check_barriers(l, actors)))
 		return rc;
 	s->objects = l->objs;
 	s->object_count = l->obj_count;
 
 	/* faults */
-	yaml_node_t *fsn = scn_yget(l, root, "faults");
-	struct fl_scenario_fault *faults = scn_arena_alloc(l->arena, (r->faults_count + 1) * sizeof(*faults));
+	yaml_node_t *fsn = fli_scn_yget(l, root, "faults");
+	struct fl_scenario_fault *faults = fli_scn_arena_alloc(l->arena, (r->faults_count + 1) * sizeof(*faults));
 	if (faults == NULL)
-		return scn_fail_nomem(l);
+		return fli_scn_fail_nomem(l);
 	for (unsigned i = 0; i < r->faults_count; i++)
-		if ((rc = scn_convert_fault(l, &r->faults[i], scn_yitem(l, fsn, i), (int)i, &faults[i], s)))
+		if ((rc = fli_scn_convert_fault(l, &r->faults[i], fli_scn_yitem(l, fsn, i), (int)i, &faults[i], s)))
 			return rc;
 	s->faults = faults;
 	s->fault_count = r->faults_count;
 
 	/* properties */
-	yaml_node_t *pn = scn_yget(l, root, "properties");
+	yaml_node_t *pn = fli_scn_yget(l, root, "properties");
 	for (unsigned i = 0; i < r->properties_count; i++) {
-		int line = scn_yline(scn_yitem(l, pn, i));
+		int line = fli_scn_yline(fli_scn_yitem(l, pn, i));
 		char f[32];
 		snprintf(f, sizeof f, "properties[%u]", i);
 		int k;
@@ -465,13 +465,13 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 			if (strcmp(prop_names[k], r->properties[i]) == 0)
 				break;
 		if (k == FL_SCN_PROP_COUNT)
-			return scn_fail(l, line, f, "unknown property '%s' (known: image_refs, no_leaked_files, "
+			return fli_scn_fail(l, line, f, "unknown property '%s' (known: image_refs, no_leaked_files, "
 			            "gauges_zero, no_pending_registrations, no_new_fds, "
 			            "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, "
 			            "chunks_balanced, ports_zero, messages_freed_once, no_late_completions)",
 			            r->properties[i]);
 		if (s->properties & (1u << k))
-			return scn_fail(l, line, f, "property '%s' is listed twice", r->properties[i]);
+			return fli_scn_fail(l, line, f, "property '%s' is listed twice", r->properties[i]);
 		s->properties |= 1u << k;
 	}
 	if (pn == NULL) {
@@ -481,45 +481,45 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 		s->properties = default_properties(s);
 		s->properties_default = true;
 	} else if (s->properties == 0) {
-		return scn_fail(l, scn_yline(pn), "properties",
+		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
 		                "an empty list checks nothing (leave the key out for the defaults "
 		                "that fit the operations)");
 	}
 
 	/* budget */
-	yaml_node_t *bn = scn_yget(l, root, "budget");
+	yaml_node_t *bn = fli_scn_yget(l, root, "budget");
 	s->budget_runs = FL_SCN_DEFAULT_RUNS;
-	if (bn != NULL && !scn_ynull(bn)) {
-		if (!scn_yget(l, bn, "runs") && !scn_yget(l, bn, "seconds"))
-			return scn_fail(l, scn_yline(bn), "budget", "give runs, seconds or both");
-		if ((rc = scn_int_field(l, bn, "budget", "runs", r->budget->runs, 1, INT64_MAX, false, 0,
+	if (bn != NULL && !fli_scn_ynull(bn)) {
+		if (!fli_scn_yget(l, bn, "runs") && !fli_scn_yget(l, bn, "seconds"))
+			return fli_scn_fail(l, fli_scn_yline(bn), "budget", "give runs, seconds or both");
+		if ((rc = fli_scn_int_field(l, bn, "budget", "runs", r->budget->runs, 1, INT64_MAX, false, 0,
 		                    &v)))
 			return rc;
 		s->budget_runs = (uint64_t)v;
-		if (scn_yget(l, bn, "seconds") &&
-		    (rc = scn_number_field(l, bn, "budget", "seconds", r->budget->seconds,
+		if (fli_scn_yget(l, bn, "seconds") &&
+		    (rc = fli_scn_number_field(l, bn, "budget", "seconds", r->budget->seconds,
 		                           &s->budget_seconds)))
 			return rc;
-		if (scn_yget(l, bn, "seconds") && !(s->budget_seconds > 0 && s->budget_seconds <= 86400))
-			return scn_fail(l, scn_yline(scn_yget(l, bn, "seconds")), "budget.seconds",
+		if (fli_scn_yget(l, bn, "seconds") && !(s->budget_seconds > 0 && s->budget_seconds <= 86400))
+			return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, bn, "seconds")), "budget.seconds",
 			            "must be in (0, 86400] (got %g)", s->budget_seconds);
 	}
 
 	/* scheduler */
-	yaml_node_t *sn = scn_yget(l, root, "scheduler");
+	yaml_node_t *sn = fli_scn_yget(l, root, "scheduler");
 	static const struct fl_raw_sched zero_sched;
 	const struct fl_raw_sched *sc = r->scheduler ? r->scheduler : &zero_sched;
-	if ((rc = scn_enum_field(l, sn, "scheduler", "kind", sc->kind, sched_names, 2, 0, &iv)))
+	if ((rc = fli_scn_enum_field(l, sn, "scheduler", "kind", sc->kind, sched_names, 2, 0, &iv)))
 		return rc;
 	s->scheduler = (enum fl_scn_sched_kind)iv;
-	if (s->scheduler != FL_SCN_SCHED_PCT && scn_yget(l, sn, "depth"))
-		return scn_fail(l, scn_yline(scn_yget(l, sn, "depth")), "scheduler.depth",
+	if (s->scheduler != FL_SCN_SCHED_PCT && fli_scn_yget(l, sn, "depth"))
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, sn, "depth")), "scheduler.depth",
 		            "applies to kind pct only");
-	if ((rc = scn_u32_field(l, sn, "scheduler", "depth", sc->depth, 1, 1000, false,
+	if ((rc = fli_scn_u32_field(l, sn, "scheduler", "depth", sc->depth, 1, 1000, false,
 	                    FL_SCN_DEFAULT_PCT_DEPTH, &s->sched_depth)))
 		return rc;
 	s->sweep = r->sweep;
-	return scn_bool_check(l, root, "", "sweep");
+	return fli_scn_bool_check(l, root, "", "sweep");
 }
 
 static uint64_t fnv1a(const char *p, size_t n)
@@ -536,7 +536,7 @@ static int parse_document(struct loader *l, const char *text, size_t len)
 {
 	yaml_parser_t parser;
 	if (!yaml_parser_initialize(&parser))
-		return scn_fail_nomem(l);
+		return fli_scn_fail_nomem(l);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	int ok = yaml_parser_load(&parser, &l->doc);
 	int rc = 0;
@@ -545,7 +545,7 @@ static int parse_document(struct loader *l, const char *text, size_t len)
 		if (parser.context)
 			snprintf(ctx, sizeof ctx, " (%s at line %zu)", parser.context,
 			         parser.context_mark.line + 1);
-		rc = scn_fail(l, (int)parser.problem_mark.line + 1, "yaml", "%s%s",
+		rc = fli_scn_fail(l, (int)parser.problem_mark.line + 1, "yaml", "%s%s",
 		          parser.problem ? parser.problem : "syntax error", ctx);
 		memset(&l->doc, 0, sizeof l->doc);
 	}
@@ -554,9 +554,9 @@ static int parse_document(struct loader *l, const char *text, size_t len)
 		return rc;
 	yaml_node_t *root = yaml_document_get_root_node(&l->doc);
 	if (root == NULL)
-		return scn_fail(l, 1, "(top)", "empty scenario file");
+		return fli_scn_fail(l, 1, "(top)", "empty scenario file");
 	if (root->type != YAML_MAPPING_NODE)
-		return scn_fail(l, scn_yline(root), "(top)",
+		return fli_scn_fail(l, fli_scn_yline(root), "(top)",
 		            "a scenario is a mapping (name, description, mode, actors, ...)");
 	return 0;
 }
@@ -579,7 +579,7 @@ int fl_scenario_load_string(const char *path, const char *text, size_t len,
 		err[0] = '\0';
 	box = calloc(1, sizeof(*box));
 	if (box == NULL)
-		return scn_fail_nomem(&l);
+		return fli_scn_fail_nomem(&l);
 	l.arena = &box->arena;
 	l.s = &box->s;
 	if ((rc = parse_document(&l, text, len)) || (rc = check_keys(&l)))
@@ -593,19 +593,19 @@ int fl_scenario_load_string(const char *path, const char *text, size_t len,
 	}
 	if ((rc = convert(&l, raw, &box->s)))
 		goto fail;
-	if ((box->s.path = scn_adup(&l, path)) == NULL) {
+	if ((box->s.path = fli_scn_adup(&l, path)) == NULL) {
 		rc = l.rc;
 		goto fail;
 	}
 	box->s.hash = fnv1a(text, len);
 	if (l.warning_count) {
-		const char **w = scn_arena_alloc(l.arena, l.warning_count * sizeof(*w));
+		const char **w = fli_scn_arena_alloc(l.arena, l.warning_count * sizeof(*w));
 		if (w == NULL) {
-			rc = scn_fail_nomem(&l);
+			rc = fli_scn_fail_nomem(&l);
 			goto fail;
 		}
 		for (size_t i = 0; i < l.warning_count; i++)
-			if ((w[i] = scn_adup(&l, l.warnings[i])) == NULL) {
+			if ((w[i] = fli_scn_adup(&l, l.warnings[i])) == NULL) {
 				rc = l.rc;
 				goto fail;
 			}
@@ -626,7 +626,7 @@ fail:
 	free(l.refs);
 	free(l.barriers);
 	if (box) {
-		scn_arena_free(box->arena);
+		fli_scn_arena_free(box->arena);
 		free(box);
 	}
 	return rc;
@@ -674,7 +674,7 @@ void fl_scenario_free(struct fl_scenario *s)
 	if (s == NULL)
 		return;
 	struct scn_box *box = (struct scn_box *)s;
-	scn_arena_free(box->arena);
+	fli_scn_arena_free(box->arena);
 	free(box);
 }
 

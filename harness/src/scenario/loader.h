@@ -69,66 +69,66 @@ struct loader {
 };
 
 /* arena (fields.c): zeroed, max_align_t aligned; NULL when out of memory. */
-void *scn_arena_alloc(struct arena_block **a, size_t n);
-void scn_arena_free(struct arena_block *a);
+void *fli_scn_arena_alloc(struct arena_block **a, size_t n);
+void fli_scn_arena_free(struct arena_block *a);
 
-/* Messages (fields.c).  scn_fail records the first error as
+/* Messages (fields.c).  fli_scn_fail records the first error as
  * "path:line: field: what" and returns FL_EINVAL (later calls keep the
- * first message); scn_warn appends a warning; scn_adup copies a string into
+ * first message); fli_scn_warn appends a warning; fli_scn_adup copies a string into
  * the arena (NULL and the error recorded when out of memory). */
-int scn_fail(struct loader *l, int line, const char *field, const char *fmt, ...)
+int fli_scn_fail(struct loader *l, int line, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-int scn_fail_nomem(struct loader *l);
-void scn_warn(struct loader *l, int line, const char *field, const char *fmt, ...)
+int fli_scn_fail_nomem(struct loader *l);
+void fli_scn_warn(struct loader *l, int line, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-const char *scn_adup(struct loader *l, const char *str);
+const char *fli_scn_adup(struct loader *l, const char *str);
 
 /* The libyaml document (fields.c): node by id, 1-based line (0 for NULL),
  * null scalars, mapping lookup (with the key's line), sequence items. */
-yaml_node_t *scn_ynode(struct loader *l, int id);
-int scn_yline(const yaml_node_t *n);
-bool scn_ynull(const yaml_node_t *n);
-yaml_node_t *scn_yget_k(struct loader *l, yaml_node_t *map, const char *key, int *keyline);
-yaml_node_t *scn_yget(struct loader *l, yaml_node_t *map, const char *key);
-yaml_node_t *scn_yitem(struct loader *l, yaml_node_t *seq, size_t i);
-int scn_map_line(struct loader *l, yaml_node_t *map);
-void scn_join(char *buf, size_t n, const char *base, const char *key);
+yaml_node_t *fli_scn_ynode(struct loader *l, int id);
+int fli_scn_yline(const yaml_node_t *n);
+bool fli_scn_ynull(const yaml_node_t *n);
+yaml_node_t *fli_scn_yget_k(struct loader *l, yaml_node_t *map, const char *key, int *keyline);
+yaml_node_t *fli_scn_yget(struct loader *l, yaml_node_t *map, const char *key);
+yaml_node_t *fli_scn_yitem(struct loader *l, yaml_node_t *seq, size_t i);
+int fli_scn_map_line(struct loader *l, yaml_node_t *map);
+void fli_scn_join(char *buf, size_t n, const char *base, const char *key);
 
 /* Typed fields (fields.c): `map` is the document mapping holding `key`,
  * `base` the field path of that mapping; `raw` is the text libcyaml read
  * (numbers too: the schema reads them as strings, see fields.c).  Absent
  * and required: error; absent otherwise: the default.  Return 0 or the
- * recorded error.  scn_number_field is for a field known to be present.
- * scn_parse_decimal: 0 and *out for a plain decimal integer, -1 for other
+ * recorded error.  fli_scn_number_field is for a field known to be present.
+ * fli_scn_parse_decimal: 0 and *out for a plain decimal integer, -1 for other
  * text, 1 for one beyond int64_t. */
-int scn_need(struct loader *l, yaml_node_t *map, const char *base, const char *key);
-int scn_parse_decimal(const char *s, int64_t *out);
-int scn_int_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int fli_scn_need(struct loader *l, yaml_node_t *map, const char *base, const char *key);
+int fli_scn_parse_decimal(const char *s, int64_t *out);
+int fli_scn_int_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                   const char *raw, int64_t min, int64_t max, bool required, int64_t dflt,
                   int64_t *out);
-int scn_u32_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int fli_scn_u32_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                   const char *raw, int64_t min, int64_t max, bool required, uint32_t dflt,
                   uint32_t *out);
-int scn_number_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int fli_scn_number_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                      const char *raw, double *out);
-int scn_bool_check(struct loader *l, yaml_node_t *map, const char *base, const char *key);
-bool scn_valid_name(const char *s);
-int scn_str_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int fli_scn_bool_check(struct loader *l, yaml_node_t *map, const char *base, const char *key);
+bool fli_scn_valid_name(const char *s);
+int fli_scn_str_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                   const char *raw, bool required, bool name, const char **out);
-int scn_enum_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int fli_scn_enum_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                    const char *raw, const char *const *names, int count, int dflt, int *out);
 
 /* Operations (ops.c): convert one op (recording objects, references and
  * barriers); then resolve references and check barriers once all actors
  * are read. */
-int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *opn,
+int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *opn,
                    const char *abase, int ai, int oi, struct fl_scenario_op *op,
                    enum fl_scn_actor_kind akind);
-int scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors);
-int scn_check_barriers(struct loader *l, const struct fl_scenario_actor *actors);
+int fli_scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors);
+int fli_scn_check_barriers(struct loader *l, const struct fl_scenario_actor *actors);
 
 /* Faults (fault_rules.c): needs s->mode and s->actors set. */
-int scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_t *fn, int fi,
+int fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_t *fn, int fi,
                       struct fl_scenario_fault *o, const struct fl_scenario *s);
 
 #endif

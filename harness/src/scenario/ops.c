@@ -29,15 +29,15 @@ static int define_obj(struct loader *l, yaml_node_t *map, const char *base, cons
                       enum fl_scn_obj_kind kind, int actor, int op, fl_scn_ref *slot)
 {
 	char f[160];
-	scn_join(f, sizeof f, base, "as");
-	int line = scn_yline(scn_yget(l, map, "as"));
+	fli_scn_join(f, sizeof f, base, "as");
+	int line = fli_scn_yline(fli_scn_yget(l, map, "as"));
 	for (size_t i = 0; i < l->obj_count; i++) {
 		if (strcmp(l->objs[i].name, name) == 0)
-			return scn_fail(l, line, f, "'%s' is already defined at line %d", name,
+			return fli_scn_fail(l, line, f, "'%s' is already defined at line %d", name,
 			            l->obj_line[i]);
 	}
 	if (l->obj_count == l->obj_cap)
-		return scn_fail_nomem(l); /* cannot happen: one object per op at most */
+		return fli_scn_fail_nomem(l); /* cannot happen: one object per op at most */
 	struct fl_scenario_object *o = &l->objs[l->obj_count];
 	o->name = name;
 	o->kind = kind;
@@ -61,7 +61,7 @@ static int add_ref(struct loader *l, yaml_node_t *map, const char *base, const c
 		size_t cap = l->ref_cap ? l->ref_cap * 2 : 32;
 		struct pending_ref *r = realloc(l->refs, cap * sizeof(*r));
 		if (r == NULL)
-			return scn_fail_nomem(l);
+			return fli_scn_fail_nomem(l);
 		l->refs = r;
 		l->ref_cap = cap;
 	}
@@ -70,10 +70,10 @@ static int add_ref(struct loader *l, yaml_node_t *map, const char *base, const c
 	r->slot = slot;
 	r->kinds = kinds;
 	r->cross_ok = cross_ok;
-	r->line = scn_yline(scn_yget(l, map, key));
+	r->line = fli_scn_yline(fli_scn_yget(l, map, key));
 	r->actor = actor;
 	r->op = op;
-	scn_join(r->field, sizeof r->field, base, key);
+	fli_scn_join(r->field, sizeof r->field, base, key);
 	return 0;
 }
 
@@ -90,7 +90,7 @@ static const char *kinds_text(unsigned kinds, char *buf, size_t n)
 	return buf;
 }
 
-int scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors)
+int fli_scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors)
 {
 	for (size_t i = 0; i < l->ref_count; i++) {
 		struct pending_ref *r = &l->refs[i];
@@ -100,19 +100,19 @@ int scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors)
 			if (strcmp(l->objs[k].name, r->name) == 0)
 				break;
 		if (k == l->obj_count)
-			return scn_fail(l, r->line, r->field, "unknown %s '%s'",
+			return fli_scn_fail(l, r->line, r->field, "unknown %s '%s'",
 			            kinds_text(r->kinds, want, sizeof want), r->name);
 		const struct fl_scenario_object *o = &l->objs[k];
 		if (!(r->kinds & (1u << o->kind)))
-			return scn_fail(l, r->line, r->field, "'%s' is a %s (line %d), expected a %s",
+			return fli_scn_fail(l, r->line, r->field, "'%s' is a %s (line %d), expected a %s",
 			            r->name, obj_kind_names[o->kind], l->obj_line[k],
 			            kinds_text(r->kinds, want, sizeof want));
 		if (o->actor == r->actor && o->op >= r->op)
-			return scn_fail(l, r->line, r->field, "'%s' is used before it is defined (line %d)",
+			return fli_scn_fail(l, r->line, r->field, "'%s' is used before it is defined (line %d)",
 			            r->name, l->obj_line[k]);
 		const struct fl_scenario_actor *owner = &actors[o->actor], *user = &actors[r->actor];
 		if (!r->cross_ok && strcmp(owner->client, user->client) != 0)
-			return scn_fail(l, r->line, r->field,
+			return fli_scn_fail(l, r->line, r->field,
 			            "%s '%s' belongs to client '%s' (actor %s); actor %s uses client '%s'",
 			            obj_kind_names[o->kind], r->name, owner->client, owner->name,
 			            user->name, user->client);
@@ -129,7 +129,7 @@ static int impl_field(struct loader *l, yaml_node_t *m, const char *base, const 
 {
 	const struct fl_impl *f;
 	char known[256] = "", field[160];
-	int rc = scn_str_field(l, m, base, "impl", raw, required, true, out);
+	int rc = fli_scn_str_field(l, m, base, "impl", raw, required, true, out);
 
 	if (rc || *out == NULL)
 		return rc;
@@ -140,8 +140,8 @@ static int impl_field(struct loader *l, yaml_node_t *m, const char *base, const 
 		if (kinds & (1u << f->kind))
 			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
 			         known[0] ? ", " : "", f->name);
-	scn_join(field, sizeof field, base, "impl");
-	return scn_fail(l, scn_yline(scn_yget(l, m, "impl")), field,
+	fli_scn_join(field, sizeof field, base, "impl");
+	return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "impl")), field,
 	                "unknown %s implementation '%s' (one of: %s)", what, *out, known);
 }
 
@@ -152,7 +152,7 @@ static int add_barrier(struct loader *l, const char *name, int actor, int line,
 		size_t cap = l->barrier_cap ? l->barrier_cap * 2 : 8;
 		struct barrier_use *b = realloc(l->barriers, cap * sizeof(*b));
 		if (b == NULL)
-			return scn_fail_nomem(l);
+			return fli_scn_fail_nomem(l);
 		l->barriers = b;
 		l->barrier_cap = cap;
 	}
@@ -164,7 +164,7 @@ static int add_barrier(struct loader *l, const char *name, int actor, int line,
 	return 0;
 }
 
-int scn_check_barriers(struct loader *l, const struct fl_scenario_actor *actors)
+int fli_scn_check_barriers(struct loader *l, const struct fl_scenario_actor *actors)
 {
 	for (size_t i = 0; i < l->barrier_count; i++) {
 		bool other = false;
@@ -172,7 +172,7 @@ int scn_check_barriers(struct loader *l, const struct fl_scenario_actor *actors)
 			other = strcmp(l->barriers[i].name, l->barriers[j].name) == 0 &&
 			        l->barriers[i].actor != l->barriers[j].actor;
 		if (!other)
-			return scn_fail(l, l->barriers[i].line, l->barriers[i].field,
+			return fli_scn_fail(l, l->barriers[i].line, l->barriers[i].field,
 			            "barrier '%s' is reached only by actor %s; a barrier needs two or "
 			            "more actors",
 			            l->barriers[i].name, actors[l->barriers[i].actor].name);
@@ -224,17 +224,17 @@ static int cancel_field(struct loader *l, yaml_node_t *map, const char *base, co
 	if (raw == NULL)
 		return 0;
 	char f[160];
-	scn_join(f, sizeof f, base, "cancel_at");
-	int line = scn_yline(scn_yget(l, map, "cancel_at"));
+	fli_scn_join(f, sizeof f, base, "cancel_at");
+	int line = fli_scn_yline(fli_scn_yget(l, map, "cancel_at"));
 	if (!async)
-		return scn_fail(l, line, f, "needs async: true");
+		return fli_scn_fail(l, line, f, "needs async: true");
 	if (strcmp(raw, "random") == 0) {
 		*out = FL_SCN_CANCEL_RANDOM;
 		return 0;
 	}
 	int64_t v;
-	if (scn_parse_decimal(raw, &v) != 0 || v < 0 || v > 1000000)
-		return scn_fail(l, line, f, "must be a step index >= 0 or 'random' (got '%s')", raw);
+	if (fli_scn_parse_decimal(raw, &v) != 0 || v < 0 || v > 1000000)
+		return fli_scn_fail(l, line, f, "must be a step index >= 0 or 'random' (got '%s')", raw);
 	*out = (int)v;
 	return 0;
 }
@@ -280,8 +280,8 @@ static int expect_field(struct loader *l, yaml_node_t *m, const char *base, cons
 					bit = FL_SCN_EXPECT_BIT(c);
 		}
 		if (bit == 0) {
-			scn_join(f, sizeof f, base, "expect");
-			return scn_fail(l, scn_yline(scn_yget(l, m, "expect")), f,
+			fli_scn_join(f, sizeof f, base, "expect");
+			return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "expect")), f,
 			                "unknown error code '%.*s' (expected FL_E* names joined by '|', "
 			                "e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)",
 			                (int)(n < 64 ? n : 64), p);
@@ -302,7 +302,7 @@ static int expect_single(uint64_t set)
 	return 0;
 }
 
-int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *opn,
+int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *opn,
                       const char *abase, int ai, int oi, struct fl_scenario_op *op,
                       enum fl_scn_actor_kind akind)
 {
@@ -311,14 +311,14 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 	int rc = 0;
 	int64_t v;
 	snprintf(obase, sizeof obase, "%s.ops[%d]", abase, oi);
-	op->line = l->line = scn_yline(opn);
+	op->line = l->line = fli_scn_yline(opn);
 	if (opn == NULL || opn->type != YAML_MAPPING_NODE ||
 	    opn->data.mapping.pairs.top - opn->data.mapping.pairs.start != 1)
-		return scn_fail(l, op->line, obase,
+		return fli_scn_fail(l, op->line, obase,
 		            "an operation is a mapping with exactly one key, e.g. '- wait: {ms: 5}'");
-	yaml_node_t *key = scn_ynode(l, opn->data.mapping.pairs.start[0].key);
-	yaml_node_t *m = scn_ynode(l, opn->data.mapping.pairs.start[0].value);
-	if (scn_ynull(m))
+	yaml_node_t *key = fli_scn_ynode(l, opn->data.mapping.pairs.start[0].key);
+	yaml_node_t *m = fli_scn_ynode(l, opn->data.mapping.pairs.start[0].value);
+	if (fli_scn_ynull(m))
 		m = NULL;
 	const char *kname = key && key->type == YAML_SCALAR_NODE
 	                            ? (const char *)key->data.scalar.value
@@ -328,7 +328,7 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		if (strcmp(op_names[k], kname) == 0)
 			kind = k;
 	if (kind < 0)
-		return scn_fail(l, op->line, obase, "unknown operation '%s'", kname);
+		return fli_scn_fail(l, op->line, obase, "unknown operation '%s'", kname);
 	if (raw == NULL)
 		raw = &zero_op;
 	op->kind = (enum fl_scn_op_kind)kind;
@@ -344,13 +344,13 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		struct fl_scn_op_add *o = &op->u.add;
 		bool pub = op->kind == FL_SCN_OP_ADD_PUBLICATION;
 		const char *as = NULL;
-		rc = scn_str_field(l, m, base, "channel", a->channel, true, false, &o->channel);
+		rc = fli_scn_str_field(l, m, base, "channel", a->channel, true, false, &o->channel);
 		if (!rc)
-			rc = scn_int_field(l, m, base, "stream", a->stream, INT32_MIN, INT32_MAX, true, 0, &v);
+			rc = fli_scn_int_field(l, m, base, "stream", a->stream, INT32_MIN, INT32_MAX, true, 0, &v);
 		if (!rc)
-			rc = scn_bool_check(l, m, base, "exclusive");
+			rc = fli_scn_bool_check(l, m, base, "exclusive");
 		if (!rc)
-			rc = scn_bool_check(l, m, base, "async");
+			rc = fli_scn_bool_check(l, m, base, "async");
 		if (!rc) {
 			o->stream = (int32_t)v;
 			o->exclusive = a->exclusive;
@@ -358,7 +358,7 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 			rc = cancel_field(l, m, base, a->cancel_at, a->async, &o->cancel_at);
 		}
 		if (!rc)
-			rc = scn_str_field(l, m, base, "as", a->as, true, true, &as);
+			rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
 		if (!rc)
 			rc = define_obj(l, m, base, as,
 			                pub ? FL_SCN_OBJ_PUBLICATION : FL_SCN_OBJ_SUBSCRIPTION, ai, oi,
@@ -374,13 +374,13 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		bool pub = op->kind == FL_SCN_OP_REMOVE_PUBLICATION;
 		const char *key_name = pub ? "pub" : "sub", *target = NULL;
 		struct fl_scn_op_remove *o = &op->u.remove;
-		rc = scn_str_field(l, m, base, key_name, a->target, true, true, &target);
+		rc = fli_scn_str_field(l, m, base, key_name, a->target, true, true, &target);
 		if (!rc)
 			rc = add_ref(l, m, base, key_name, target, pub ? REF_PUB : REF_SUB, false, ai, oi,
 			             &o->target);
 		o->async = a->async;
 		if (!rc)
-			rc = scn_bool_check(l, m, base, "async");
+			rc = fli_scn_bool_check(l, m, base, "async");
 		if (!rc)
 			rc = cancel_field(l, m, base, a->cancel_at, a->async, &o->cancel_at);
 		break;
@@ -390,39 +390,39 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		const struct fl_raw_offer *a = raw->offer ? raw->offer : &zero;
 		struct fl_scn_op_offer *o = &op->u.offer;
 		const char *pub = NULL;
-		rc = scn_str_field(l, m, base, "pub", a->pub, true, true, &pub);
+		rc = fli_scn_str_field(l, m, base, "pub", a->pub, true, true, &pub);
 		if (!rc)
 			rc = add_ref(l, m, base, "pub", pub, REF_PUB, false, ai, oi, &o->pub);
 		if (!rc)
-			rc = scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0, &o->count);
+			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0, &o->count);
 		if (rc)
 			break;
-		yaml_node_t *sizes = scn_yget(l, m, "sizes");
-		if (sizes != NULL && scn_yget(l, m, "size") != NULL) {
-			rc = scn_fail(l, scn_yline(sizes), base, "give size or sizes, not both");
+		yaml_node_t *sizes = fli_scn_yget(l, m, "sizes");
+		if (sizes != NULL && fli_scn_yget(l, m, "size") != NULL) {
+			rc = fli_scn_fail(l, fli_scn_yline(sizes), base, "give size or sizes, not both");
 		} else if (sizes != NULL) {
 			char f[160];
 			int64_t sz[2] = {-1, -1};
-			scn_join(f, sizeof f, base, "sizes");
+			fli_scn_join(f, sizeof f, base, "sizes");
 			for (unsigned k = 0; k < a->sizes_count && k < 2 && !rc; k++) {
 				const char *t = a->sizes[k] ? a->sizes[k] : "";
 				char fk[176];
 				snprintf(fk, sizeof fk, "%s[%u]", f, k);
-				if (scn_parse_decimal(t, &sz[k]) < 0)
-					rc = scn_fail(l, scn_yline(scn_yitem(l, sizes, k)), fk,
+				if (fli_scn_parse_decimal(t, &sz[k]) < 0)
+					rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yitem(l, sizes, k)), fk,
 					              "expected a decimal integer (got '%.64s')", t);
 			}
 			if (rc)
 				break;
 			if (a->sizes_count != 2 || sz[0] < 0 || sz[0] > sz[1] || sz[1] > MAX_MSG_SIZE)
-				rc = scn_fail(l, scn_yline(sizes), f,
+				rc = fli_scn_fail(l, fli_scn_yline(sizes), f,
 				          "must be [min, max] with 0 <= min <= max <= %d", MAX_MSG_SIZE);
 			else {
 				o->size_min = (uint32_t)sz[0];
 				o->size_max = (uint32_t)sz[1];
 			}
 		} else {
-			rc = scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false, 64,
+			rc = fli_scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false, 64,
 			               &o->size_min);
 			o->size_max = o->size_min;
 		}
@@ -433,13 +433,13 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		const struct fl_raw_poll *a = raw->poll ? raw->poll : &zero;
 		struct fl_scn_op_poll *o = &op->u.poll;
 		const char *sub = NULL;
-		rc = scn_str_field(l, m, base, "sub", a->sub, true, true, &sub);
+		rc = fli_scn_str_field(l, m, base, "sub", a->sub, true, true, &sub);
 		if (!rc)
 			rc = add_ref(l, m, base, "sub", sub, REF_SUB, false, ai, oi, &o->sub);
 		if (!rc)
-			rc = scn_u32_field(l, m, base, "until", a->until, 1, MAX_COUNT, true, 0, &o->until);
+			rc = fli_scn_u32_field(l, m, base, "until", a->until, 1, MAX_COUNT, true, 0, &o->until);
 		if (!rc)
-			rc = scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false, 0,
+			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false, 0,
 			               &o->deadline_ms);
 		break;
 	}
@@ -448,19 +448,19 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		const struct fl_raw_take *a = raw->take_image ? raw->take_image : &zero;
 		struct fl_scn_op_take_image *o = &op->u.take_image;
 		const char *sub = NULL, *from = NULL, *as = NULL;
-		rc = scn_str_field(l, m, base, "sub", a->sub, true, true, &sub);
+		rc = fli_scn_str_field(l, m, base, "sub", a->sub, true, true, &sub);
 		if (!rc)
 			rc = add_ref(l, m, base, "sub", sub, REF_SUB, false, ai, oi, &o->sub);
 		if (!rc)
-			rc = scn_str_field(l, m, base, "from", a->from, false, true, &from);
-		if (!rc && from != NULL && scn_yget(l, m, "index") != NULL)
-			rc = scn_fail(l, scn_yline(scn_yget(l, m, "index")), base, "give from or index, not both");
+			rc = fli_scn_str_field(l, m, base, "from", a->from, false, true, &from);
+		if (!rc && from != NULL && fli_scn_yget(l, m, "index") != NULL)
+			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "index")), base, "give from or index, not both");
 		if (!rc)
 			rc = add_ref(l, m, base, "from", from, REF_PUB, true, ai, oi, &o->from);
 		if (!rc)
-			rc = scn_u32_field(l, m, base, "index", a->index, 0, 1 << 20, false, 0, &o->index);
+			rc = fli_scn_u32_field(l, m, base, "index", a->index, 0, 1 << 20, false, 0, &o->index);
 		if (!rc)
-			rc = scn_str_field(l, m, base, "as", a->as, true, true, &as);
+			rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
 		if (!rc)
 			rc = define_obj(l, m, base, as, FL_SCN_OBJ_IMAGE, ai, oi, &o->as);
 		break;
@@ -470,11 +470,11 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		const struct fl_raw_lookup *a = raw->lookup_image ? raw->lookup_image : &zero;
 		struct fl_scn_op_lookup_image *o = &op->u.lookup_image;
 		const char *sub = NULL, *from = NULL;
-		rc = scn_str_field(l, m, base, "sub", a->sub, true, true, &sub);
+		rc = fli_scn_str_field(l, m, base, "sub", a->sub, true, true, &sub);
 		if (!rc)
 			rc = add_ref(l, m, base, "sub", sub, REF_SUB, false, ai, oi, &o->sub);
 		if (!rc)
-			rc = scn_str_field(l, m, base, "from", a->from, true, true, &from);
+			rc = fli_scn_str_field(l, m, base, "from", a->from, true, true, &from);
 		if (!rc)
 			rc = add_ref(l, m, base, "from", from, REF_PUB, true, ai, oi, &o->from);
 		if (!rc)
@@ -491,7 +491,7 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		fl_scn_ref *slot = rel ? &op->u.release_image.img : &op->u.ctx.ctx;
 		if (!rel)
 			op->u.ctx.on = -1;
-		rc = scn_str_field(l, m, base, key_name, (a ? a : &zero)->name, true, true, &name);
+		rc = fli_scn_str_field(l, m, base, key_name, (a ? a : &zero)->name, true, true, &name);
 		if (!rc)
 			rc = add_ref(l, m, base, key_name, name, rel ? REF_IMG : REF_CTX, false, ai, oi,
 			             slot);
@@ -500,17 +500,17 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 	case FL_SCN_OP_WAIT: {
 		static const struct fl_raw_wait zero;
 		const struct fl_raw_wait *a = raw->wait ? raw->wait : &zero;
-		rc = scn_u32_field(l, m, base, "ms", a->ms, 0, MAX_MS, true, 0, &op->u.wait.ms);
+		rc = fli_scn_u32_field(l, m, base, "ms", a->ms, 0, MAX_MS, true, 0, &op->u.wait.ms);
 		break;
 	}
 	case FL_SCN_OP_BARRIER: {
 		static const struct fl_raw_name zero;
 		const struct fl_raw_name *a = raw->barrier ? raw->barrier : &zero;
-		rc = scn_str_field(l, m, base, "name", a->name, true, true, &op->u.barrier.name);
+		rc = fli_scn_str_field(l, m, base, "name", a->name, true, true, &op->u.barrier.name);
 		if (!rc) {
 			char f[160];
-			scn_join(f, sizeof f, base, "name");
-			rc = add_barrier(l, op->u.barrier.name, ai, scn_yline(scn_yget(l, m, "name")), f);
+			fli_scn_join(f, sizeof f, base, "name");
+			rc = add_barrier(l, op->u.barrier.name, ai, fli_scn_yline(fli_scn_yget(l, m, "name")), f);
 		}
 		break;
 	}
@@ -518,7 +518,7 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		break;
 	case FL_SCN_OP_CRASH_SELF:
 		if (akind != FL_SCN_ACTOR_PROCESS)
-			rc = scn_fail(l, op->line, base, "crash_self needs an actor of kind process");
+			rc = fli_scn_fail(l, op->line, base, "crash_self needs an actor of kind process");
 		break;
 	case FL_SCN_OP_OFFER_SERVICE:
 	case FL_SCN_OP_CONNECT_SERVICE: {
@@ -528,18 +528,18 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		const char *as = NULL;
 		if (a == NULL)
 			a = &zero;
-		rc = scn_str_field(l, m, base, "service", a->service, true, false,
+		rc = fli_scn_str_field(l, m, base, "service", a->service, true, false,
 		                   &op->u.service.service);
 		if (!rc && fl_rr_validate_service(op->u.service.service) != 0) {
 			char f[160];
-			scn_join(f, sizeof f, base, "service");
-			rc = scn_fail(l, scn_yline(scn_yget(l, m, "service")), f,
+			fli_scn_join(f, sizeof f, base, "service");
+			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "service")), f,
 			              "'%s' is not a valid service name (1 to %d characters, no '/', "
 			              "'..' or control characters)",
 			              op->u.service.service, FL_RR_SERVICE_MAX);
 		}
 		if (!rc)
-			rc = scn_str_field(l, m, base, "as", a->as, true, true, &as);
+			rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
 		if (!rc)
 			rc = define_obj(l, m, base, as,
 			                server ? FL_SCN_OBJ_SERVER : FL_SCN_OBJ_CONNECTION, ai, oi,
@@ -557,22 +557,22 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		const struct fl_raw_request *a = raw->request ? raw->request : &zero;
 		struct fl_scn_op_request *o = &op->u.request;
 		const char *conn = NULL, *ctx = NULL;
-		rc = scn_str_field(l, m, base, "conn", a->conn, true, true, &conn);
+		rc = fli_scn_str_field(l, m, base, "conn", a->conn, true, true, &conn);
 		if (!rc)
 			rc = add_ref(l, m, base, "conn", conn, REF_CONN, false, ai, oi, &o->conn);
 		if (!rc)
-			rc = scn_str_field(l, m, base, "ctx", a->ctx, false, true, &ctx);
+			rc = fli_scn_str_field(l, m, base, "ctx", a->ctx, false, true, &ctx);
 		if (!rc)
 			rc = add_ref(l, m, base, "ctx", ctx, REF_CTX, false, ai, oi, &o->ctx);
 		if (!rc)
-			rc = scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0, &o->count);
+			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0, &o->count);
 		if (!rc)
-			rc = scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false, 64, &o->size);
+			rc = fli_scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false, 64, &o->size);
 		if (!rc)
-			rc = scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false, 0,
+			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false, 0,
 			               &o->deadline_ms);
 		if (!rc && a->impl != NULL && ctx != NULL)
-			rc = scn_fail(l, scn_yline(scn_yget(l, m, "impl")), base,
+			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "impl")), base,
 			              "give ctx or impl, not both (a context helper opens its own "
 			              "context per request)");
 		if (!rc)
@@ -586,27 +586,27 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		const struct fl_raw_respond *a = raw->respond ? raw->respond : &zero;
 		struct fl_scn_op_respond *o = &op->u.respond;
 		const char *server = NULL, *ctx = NULL;
-		rc = scn_str_field(l, m, base, "server", a->server, true, true, &server);
+		rc = fli_scn_str_field(l, m, base, "server", a->server, true, true, &server);
 		if (!rc)
 			rc = add_ref(l, m, base, "server", server, REF_SERVER, false, ai, oi, &o->server);
 		if (!rc)
-			rc = scn_str_field(l, m, base, "ctx", a->ctx, false, true, &ctx);
+			rc = fli_scn_str_field(l, m, base, "ctx", a->ctx, false, true, &ctx);
 		if (!rc)
 			rc = add_ref(l, m, base, "ctx", ctx, REF_CTX, false, ai, oi, &o->ctx);
 		if (!rc)
-			rc = scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0, &o->count);
+			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0, &o->count);
 		break;
 	}
 	case FL_SCN_OP_CTX_OPEN: {
 		static const struct fl_raw_ctx_open zero;
 		const struct fl_raw_ctx_open *a = raw->ctx_open ? raw->ctx_open : &zero;
 		const char *on = NULL, *as = NULL;
-		rc = scn_str_field(l, m, base, "on", a->on, true, true, &on);
+		rc = fli_scn_str_field(l, m, base, "on", a->on, true, true, &on);
 		if (!rc)
 			rc = add_ref(l, m, base, "on", on, REF_CONN | REF_SERVER, false, ai, oi,
 			             &op->u.ctx.on);
 		if (!rc)
-			rc = scn_str_field(l, m, base, "as", a->as, true, true, &as);
+			rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
 		if (!rc)
 			rc = define_obj(l, m, base, as, FL_SCN_OBJ_CTX, ai, oi, &op->u.ctx.ctx);
 		break;
@@ -619,7 +619,7 @@ int scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 	if (!rc && (op->kind == FL_SCN_OP_OFFER_SERVICE || op->kind == FL_SCN_OP_CONNECT_SERVICE)) {
 		op->u.service.expect = expect_single(op->expect);
 		if (op->expect != 0 && op->u.service.expect == 0)
-			rc = scn_fail(l, scn_yline(scn_yget(l, m, "expect")), base,
+			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "expect")), base,
 			              "expect: on a service open names the one code it must fail with "
 			              "(e.g. FL_ENO_PORTS)");
 	}

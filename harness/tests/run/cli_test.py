@@ -1451,7 +1451,7 @@ def case_sanitizer_overflow():
         for r in runs:
             detail = r["detail"]
             check(detail.startswith("AddressSanitizer: heap-buffer-overflow at "
-                                    "sanitizer_image_position_overflow (")
+                                    "fli_sanitizer_image_position_overflow (")
                   and re.search(r"fixtures/sanitizer_helpers\.c:\d+\)", detail),
                   "%s run %s: the detail does not name the overflow and the fixture's frame: %r",
                   mode, r["seed"], detail)
@@ -1469,7 +1469,7 @@ def case_sanitizer_overflow():
     runs = sanitizer_run("harness/tests/run/scenarios/memcheck-heap-leak.yaml",
                          ["--seed", "1", "--runs", "1"], "lsan")
     check(runs[0]["detail"].startswith("LeakSanitizer: detected memory leaks at "
-                                       "memcheck_image_position_heap_leak (") and
+                                       "fli_memcheck_image_position_heap_leak (") and
           "leak check at the end of actor loner's process" in runs[0]["detail"],
           "the leak's detail: %r", runs[0]["detail"])
     # No report, no verdict: the same runs with the correct helper pass.
@@ -1494,7 +1494,7 @@ def case_sanitizer_race():
     runs = sanitizer_run(scn, ["--seed", "1", "--runs", "3"], "tsan")
     for r in runs:
         detail = r["detail"]
-        check(detail.startswith("ThreadSanitizer: data race at sanitizer_image_position_race (")
+        check(detail.startswith("ThreadSanitizer: data race at fli_sanitizer_image_position_race (")
               and re.search(r"fixtures/sanitizer_helpers\.c:\d+\)", detail),
               "run %s: the detail does not name the race and the fixture's frame: %r",
               r["seed"], detail)
