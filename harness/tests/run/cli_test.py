@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests of the faultline CLI itself (issue 5, "Tests of the harness itself").
+"""Tests of the faultline CLI itself.
 
 Each case runs the faultline executable on scenario files and checks its
 exit status, its reports (--json, --junit) and its traces.  Every case
@@ -1543,7 +1543,7 @@ def case_known_option_message():
         check(opt in first, "faultline run %s %s: message does not name %s: %r", opt, val, opt, first)
 
 
-# Number fields that libcyaml read as something else (issue 9): each file
+# Number fields that libcyaml would read as something else: each file
 # is (name, value line, line, field, value as quoted in the message).
 BAD_NUMBERS_HEAD = ("name: n\ndescription: d\nmode: sim\nactors:\n  - name: a\n    ops:\n"
                     "      - add_publication: {channel: ipc, stream: 1, as: p}\n")
@@ -1687,7 +1687,7 @@ def wait_until(cond, limit):
 
 
 # Per kind: 6 kinds, about 0.35 s a try (0.7 s under ASan).  The default
-# build makes the 20 tries of each that issue 10 asks; the ASan build, which
+# build makes 20 tries of each; the ASan build, which
 # looks for memory errors on the same paths, 5.
 INTERRUPT_TRIES = 5 if os.environ.get("FL_UNDER_ASAN") else 20
 
@@ -2650,8 +2650,8 @@ def use_after_free_case(scn, what, runs):
 
 
 def case_uaf_aio():
-    """Issue 21, race 2: the aio worker wrote into an aio after setting it
-    idle, when its owner may free it at once."""
+    """The aio worker must not write into an aio after setting it idle:
+    its owner may free it at once (use after free, B5's class)."""
     use_after_free_case("harness/tests/run/scenarios/aio-free-after-idle.yaml", "fl_aio", 40)
 
 
@@ -2669,10 +2669,10 @@ def case_release_after_close():
 
 
 def case_uaf_image():
-    """Issue 21, race 1: fl_image_release read img->c after the CAS that
-    dropped the last reference, when the conductor may free the image a
-    linger later (found under PCT once a demoted actor stays preempted
-    while the conductor's timer fires)."""
+    """fl_image_release must not read img->c after the CAS that dropped
+    the last reference: the conductor may free the image a linger later
+    (found under PCT, where a demoted actor stays preempted while the
+    conductor's timer fires)."""
     use_after_free_case("harness/tests/run/scenarios/image-free-after-release.yaml",
                         "fl_image", 600)
 
