@@ -28,7 +28,7 @@
 #include "faultline/stats.h"
 #include "run/faults.h"
 
-#include "bench_util.h"
+#include "prop_program.h"
 
 #include "faultline/platform.h"
 

@@ -46,7 +46,7 @@
 #include "faultline/sim.h"
 #include "run/faults.h"
 
-#include "bench_util.h"
+#include "prop_program.h"
 
 #include <dirent.h>
 #include <signal.h>
