@@ -26,6 +26,7 @@
 #include "faultline/sim.h"
 #include "run/faults.h"
 
+#include "prop_faults.h"
 #include "reqrep_models.h"
 
 #include <stdio.h>
@@ -812,19 +813,19 @@ static int cx_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
 	return FL_PROP_PASS;
 }
 
-#define CX_SPEC(name_)                                                  \
+#define CX_SPEC(name_, setup_)                                          \
 	{                                                               \
 		.name = name_, .cmds = cx_cmds,                         \
 		.ncmds = sizeof cx_cmds / sizeof cx_cmds[0],            \
-		.max_steps = 40, .avg_steps = 15, .setup = cx_setup,    \
+		.max_steps = 40, .avg_steps = 15, .setup = setup_,      \
 		.check = cx_check, .final_check = cx_final,             \
 		.teardown = cx_teardown,                                \
 	}
 
-const struct fl_model_spec reqrep_ctx_spec = CX_SPEC("reqrep_ctx");
+const struct fl_model_spec reqrep_ctx_spec = CX_SPEC("reqrep_ctx", cx_setup);
 
-/* Sends fail at random (chunk loan, request and response send, 1/20 each
- * hit): the message stays the caller's, nothing is left behind. */
+/* Sends fail at random (chunk loan, request and response send; see
+ * prop_faults.h): the message stays the caller's, nothing is left behind. */
 static int cx_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 {
 	static const char *const points[] = {"transport/chunk/loan", "transport/rr/request_send",
@@ -834,26 +835,13 @@ static int cx_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 	if (rc != FL_PROP_PASS)
 		return rc;
 	struct cx_real *r = *real;
-	rc = fl_faults_new(fl_prop_choice(ctx), NULL, &r->faults);
-	for (size_t i = 0; rc == 0 && i < sizeof points / sizeof points[0]; i++) {
-		struct fl_fault_rule rule = {.point = points[i], .action = FL_FAULT_ERROR,
-					     .when = FL_WHEN_PROB, .p = 0.05};
-		rc = fl_faults_add(r->faults, &rule);
-	}
-	if (rc == 0)
-		rc = fl_faults_arm(r->faults);
-	if (rc) {
+	rc = prop_faults_arm(ctx, points, sizeof points / sizeof points[0], &r->faults);
+	if (rc != FL_PROP_PASS)
 		cx_teardown(*model, *real);
-		return fl_prop_fail(ctx, "fault engine: %s", fl_errname(rc));
-	}
-	return FL_PROP_PASS;
+	return rc;
 }
 
-const struct fl_model_spec reqrep_ctx_faults_spec = {
-	.name = "reqrep_ctx_faults", .cmds = cx_cmds, .ncmds = sizeof cx_cmds / sizeof cx_cmds[0],
-	.max_steps = 40, .avg_steps = 15, .setup = cx_setup_faults, .check = cx_check,
-	.final_check = cx_final, .teardown = cx_teardown,
-};
+const struct fl_model_spec reqrep_ctx_faults_spec = CX_SPEC("reqrep_ctx_faults", cx_setup_faults);
 
 /* The model runner inside one sim actor: the sockets' workers are actors
  * too.  The scheduler draws from its own stream, reseeded from one value
@@ -909,6 +897,6 @@ int reqrep_ctx_prop(struct fl_prop_ctx *ctx)
 }
 
 #ifdef PLANT_BUGS
-const struct fl_model_spec reqrep_ctx_b5_send_spec = CX_SPEC("reqrep_ctx+b5_send");
-const struct fl_model_spec reqrep_ctx_b5_close_spec = CX_SPEC("reqrep_ctx+b5_close");
+const struct fl_model_spec reqrep_ctx_b5_send_spec = CX_SPEC("reqrep_ctx+b5_send", cx_setup);
+const struct fl_model_spec reqrep_ctx_b5_close_spec = CX_SPEC("reqrep_ctx+b5_close", cx_setup);
 #endif

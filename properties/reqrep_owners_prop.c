@@ -32,6 +32,7 @@
 #include "faultline/reqrep.h"
 #include "run/faults.h"
 
+#include "prop_faults.h"
 #include "reqrep_models.h"
 
 #include <signal.h>
@@ -1572,9 +1573,7 @@ static int rr_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
 
 const struct fl_model_spec reqrep_owners_spec = RR_SPEC("reqrep_owners", rr_setup);
 
-/* Every request/response fault point of a step fails with probability
- * 1/20, drawn from the trial's stream (shrinking turns them off one by
- * one). */
+/* Every request/response fault point of a step (see prop_faults.h). */
 static const char *const rr_fault_points[] = {
 	"transport/chunk/loan", "transport/port/server_alloc", "transport/port/client_alloc",
 	"transport/rr/request_send", "transport/rr/response_send", "transport/rr/queue_publish",
@@ -1586,19 +1585,11 @@ static int rr_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 	if (rc != FL_PROP_PASS)
 		return rc;
 	struct rr_real *r = *real;
-	rc = fl_faults_new(fl_prop_choice(ctx), NULL, &r->faults);
-	for (size_t i = 0; rc == 0 && i < sizeof rr_fault_points / sizeof rr_fault_points[0]; i++) {
-		struct fl_fault_rule rule = {.point = rr_fault_points[i], .action = FL_FAULT_ERROR,
-					     .when = FL_WHEN_PROB, .p = 0.05};
-		rc = fl_faults_add(r->faults, &rule);
-	}
-	if (rc == 0)
-		rc = fl_faults_arm(r->faults);
-	if (rc) {
+	rc = prop_faults_arm(ctx, rr_fault_points, sizeof rr_fault_points / sizeof rr_fault_points[0],
+			     &r->faults);
+	if (rc != FL_PROP_PASS)
 		rr_teardown(*model, *real);
-		return fl_prop_fail(ctx, "fault engine: %s", fl_errname(rc));
-	}
-	return FL_PROP_PASS;
+	return rc;
 }
 
 const struct fl_model_spec reqrep_owners_faults_spec =
