@@ -146,17 +146,26 @@ static int cx_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	return FL_PROP_PASS;
 }
 
-/* Closes context i: its pending operation is cancelled and waited for; a
- * message its aio still holds and a request it holds are freed. */
-static void cx_close_ctx(struct cx_real *r, int i)
+/* Forgets slot i's closed context and frees its aio, a message the aio
+ * still holds and a request the slot holds.  Returns fl_aio_free's result. */
+static int cx_free_ctx_slot(struct cx_real *r, int i)
 {
-	fl_ctx_close(r->ctx[i]);
 	r->ctx[i] = NULL;
 	fl_msg_free(fl_aio_get_msg(r->aio[i]));
-	fl_aio_free(r->aio[i]);
+	int rc = fl_aio_free(r->aio[i]);
 	r->aio[i] = NULL;
 	fl_msg_free(r->held[i]);
 	r->held[i] = NULL;
+	return rc;
+}
+
+/* Closes context i: its pending operation is cancelled and waited for; a
+ * message its aio still holds and a request it holds are freed.  Returns
+ * fl_aio_free's result (0: the operation was over). */
+static int cx_close_ctx(struct cx_real *r, int i)
+{
+	fl_ctx_close(r->ctx[i]);
+	return cx_free_ctx_slot(r, i);
 }
 
 static void cx_close_rep_sock(struct cx_model *m, struct cx_real *r)
@@ -166,12 +175,7 @@ static void cx_close_rep_sock(struct cx_model *m, struct cx_real *r)
 	for (int i = 0; i < MAX_CTX; i++) {
 		if (!m->c[i].used || !m->c[i].rep)
 			continue;
-		r->ctx[i] = NULL;
-		fl_msg_free(fl_aio_get_msg(r->aio[i]));
-		fl_aio_free(r->aio[i]);
-		r->aio[i] = NULL;
-		fl_msg_free(r->held[i]);
-		r->held[i] = NULL;
+		cx_free_ctx_slot(r, i);
 		memset(&m->c[i], 0, sizeof m->c[i]);
 	}
 	m->rep_open = false;
@@ -396,14 +400,23 @@ static int cx_send_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void 
 						 m->rep_open ? "open" : "closed");
 }
 
-static void cx_send_model(void *mv, const void *av)
+/* The model of a step that started operation op (0 send, 1 recv) on its
+ * context, when it did (a->rc 0): the context, now busy; else NULL. */
+static struct cx_ctx *cx_started(void *mv, const struct cx_args *a, int op)
 {
-	const struct cx_args *a = av;
 	struct cx_ctx *c = &((struct cx_model *)mv)->c[a->ctx];
 	if (a->rc)
-		return;
+		return NULL;
 	c->busy = true;
-	c->last_op = 0;
+	c->last_op = op;
+	return c;
+}
+
+static void cx_send_model(void *mv, const void *av)
+{
+	struct cx_ctx *c = cx_started(mv, av, 0);
+	if (!c)
+		return;
 	if (!c->rep)
 		c->sent = true;
 	else
@@ -425,13 +438,9 @@ static int cx_recv_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void 
 
 static void cx_recv_model(void *mv, const void *av)
 {
-	const struct cx_args *a = av;
-	struct cx_ctx *c = &((struct cx_model *)mv)->c[a->ctx];
-	if (a->rc)
-		return;
-	c->busy = true;
-	c->last_op = 1;
-	c->sent = false;
+	struct cx_ctx *c = cx_started(mv, av, 1);
+	if (c)
+		c->sent = false;
 }
 
 static int cx_reply_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
@@ -455,12 +464,8 @@ static int cx_reply_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void
 static void cx_reply_model(void *mv, const void *av)
 {
 	const struct cx_args *a = av;
-	struct cx_ctx *c = &((struct cx_model *)mv)->c[a->ctx];
-	c->has_req = false; /* sent, or freed after the failed send */
-	if (a->rc == 0) {
-		c->busy = true;
-		c->last_op = 0;
-	}
+	((struct cx_model *)mv)->c[a->ctx].has_req = false; /* sent, or freed after the failed send */
+	cx_started(mv, a, 0);
 }
 
 static int cx_wait_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
@@ -510,15 +515,7 @@ static int cx_cancel_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, voi
 static int cx_close_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
 	cx_step_schedule(ctx);
-	struct cx_real *r = rv;
-	int i = ((const struct cx_args *)av)->ctx;
-	fl_ctx_close(r->ctx[i]);
-	r->ctx[i] = NULL;
-	fl_msg_free(fl_aio_get_msg(r->aio[i]));
-	int rc = fl_aio_free(r->aio[i]);
-	r->aio[i] = NULL;
-	fl_msg_free(r->held[i]);
-	r->held[i] = NULL;
+	int rc = cx_close_ctx(rv, ((const struct cx_args *)av)->ctx);
 	return rc ? fl_prop_fail(ctx, "aio_free after ctx_close: %s", fl_errname(rc)) : FL_PROP_PASS;
 }
 

@@ -345,6 +345,15 @@ static int rr_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 
 /* Releases what the actors hold and closes their ports (the final check
  * and teardown both use it; idempotent). */
+/* Closes the port in slot p, server or client (the other is NULL). */
+static void close_port(struct rr_real *r, int p)
+{
+	fl_rr_server_close(r->srv[p]);
+	fl_rr_client_close(r->cli[p]);
+	r->srv[p] = NULL;
+	r->cli[p] = NULL;
+}
+
 static void rr_close_all(struct rr_model *m, struct rr_real *r)
 {
 	for (int i = 0; i < MAXC; i++)
@@ -355,12 +364,7 @@ static void rr_close_all(struct rr_model *m, struct rr_real *r)
 	for (int p = 0; p < MAXP; p++) {
 		if (!m->port[p].used || m->port[p].owner == ZOMBIE)
 			continue;
-		if (m->port[p].server)
-			fl_rr_server_close(r->srv[p]);
-		else
-			fl_rr_client_close(r->cli[p]);
-		r->srv[p] = NULL;
-		r->cli[p] = NULL;
+		close_port(r, p);
 		m_drop_port(m, p);
 	}
 	for (int i = 0; i < r->nleaked; i++)
@@ -497,25 +501,32 @@ static void gen_open_server(struct fl_prop_ctx *ctx, const void *mv, void *av)
 	a->svc = (int8_t)free_svc[pick(ctx, (size_t)n)];
 }
 
-static int open_server_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+/* Opens a server or a client port of a->svc for a->actor in the model's
+ * next free slot; the pool of its kind may be exhausted, and the message
+ * must then say so. */
+static int open_port_real(struct fl_prop_ctx *ctx, struct rr_real *r, const struct rr_model *m,
+			  struct rr_args *a, bool server)
 {
-	const struct rr_model *m = mv;
-	struct rr_real *r = rv;
-	struct rr_args *a = av;
-	int want = m_ports(m, true) >= SERVER_PORTS ? FL_ENO_PORTS : 0;
+	const char *what = server ? "server_open" : "client_open";
+	int want = m_ports(m, server) >= (server ? SERVER_PORTS : CLIENT_PORTS) ? FL_ENO_PORTS : 0;
 	int p = m_free_port(m);
-	fl_rr_server *s = NULL;
-	int rc = fl_rr_server_open(r->dom[a->actor], svc_name[a->svc], &s);
+	int rc = server ? fl_rr_server_open(r->dom[a->actor], svc_name[a->svc], &r->srv[p])
+			: fl_rr_client_open(r->dom[a->actor], svc_name[a->svc], &r->cli[p]);
 	a->rc = rc;
 	a->slot = (uint32_t)p;
-	if (rc == 0)
-		r->srv[p] = s;
+	if (rc == 0 && !server)
+		r->last_seq[p] = 0;
 	if (rc != want && !faulted(r, rc)) {
 		if (rc == 0)
-			fl_rr_server_close(s), r->srv[p] = NULL;
-		return mismatch(ctx, "server_open", rc, want);
+			close_port(r, p);
+		return mismatch(ctx, what, rc, want);
 	}
-	return exhausted_clearly(ctx, "server_open", rc);
+	return exhausted_clearly(ctx, what, rc);
+}
+
+static int open_server_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	return open_port_real(ctx, rv, mv, av, true);
 }
 
 static void open_port_model(struct rr_model *m, const struct rr_args *a, bool server)
@@ -569,15 +580,9 @@ static void gen_server(struct fl_prop_ctx *ctx, const void *mv, void *av)
 	gen_port_of(ctx, mv, av, true);
 }
 
-/* Closes the port a->port names, server or client (the other is NULL). */
 static int close_port_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
-	struct rr_real *r = rv;
-	const struct rr_args *a = av;
-	fl_rr_server_close(r->srv[a->port]);
-	fl_rr_client_close(r->cli[a->port]);
-	r->srv[a->port] = NULL;
-	r->cli[a->port] = NULL;
+	close_port(rv, ((const struct rr_args *)av)->port);
 	return FL_PROP_PASS;
 }
 
@@ -608,25 +613,7 @@ static void gen_open_client(struct fl_prop_ctx *ctx, const void *mv, void *av)
 
 static int open_client_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
-	const struct rr_model *m = mv;
-	struct rr_real *r = rv;
-	struct rr_args *a = av;
-	int want = m_ports(m, false) >= CLIENT_PORTS ? FL_ENO_PORTS : 0;
-	int p = m_free_port(m);
-	fl_rr_client *c = NULL;
-	int rc = fl_rr_client_open(r->dom[a->actor], svc_name[a->svc], &c);
-	a->rc = rc;
-	a->slot = (uint32_t)p;
-	if (rc == 0) {
-		r->cli[p] = c;
-		r->last_seq[p] = 0;
-	}
-	if (rc != want && !faulted(r, rc)) {
-		if (rc == 0)
-			fl_rr_client_close(c), r->cli[p] = NULL;
-		return mismatch(ctx, "client_open", rc, want);
-	}
-	return exhausted_clearly(ctx, "client_open", rc);
+	return open_port_real(ctx, rv, mv, av, false);
 }
 
 static void open_client_model(void *mv, const void *av)
@@ -817,25 +804,41 @@ static int check_take(struct fl_prop_ctx *ctx, struct rr_real *r, const struct r
 	return FL_PROP_PASS;
 }
 
+/* A take from port a->port, a server's (a request) or a client's (a
+ * response), checked by check_take. */
+static int take_real(struct fl_prop_ctx *ctx, struct rr_real *r, const struct rr_model *m,
+		     struct rr_args *a, bool server)
+{
+	fl_chunk c;
+	int rc = server ? fl_rr_server_take(r->srv[a->port], &c)
+			: fl_rr_client_take(r->cli[a->port], &c);
+	return check_take(ctx, r, m, a, rc, &c, server ? "server_take" : "client_take");
+}
+
+/* The model of a take that worked (a->rc 0): the chunk leaves the queue
+ * for the taking actor; returns it, or NULL when the take failed. */
+static struct m_chunk *m_take(struct rr_model *m, const struct rr_args *a)
+{
+	if (a->rc)
+		return NULL;
+	struct m_chunk *c = &m->ch[a->chunk];
+	c->where = AT_HELD;
+	c->holder = a->actor;
+	return c;
+}
+
 static int server_take_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
-	struct rr_real *r = rv;
-	struct rr_args *a = av;
-	fl_chunk c;
-	int rc = fl_rr_server_take(r->srv[a->port], &c);
-	return check_take(ctx, r, mv, a, rc, &c, "server_take");
+	return take_real(ctx, rv, mv, av, true);
 }
 
 static void server_take_model(void *mv, const void *av)
 {
 	struct rr_model *m = mv;
 	const struct rr_args *a = av;
-	if (a->rc)
-		return;
-	struct m_chunk *c = &m->ch[a->chunk];
-	c->where = AT_HELD;
-	c->holder = a->actor;
-	c->taker = m->port[a->port].uid;
+	struct m_chunk *c = m_take(m, a);
+	if (c)
+		c->taker = m->port[a->port].uid;
 }
 
 static void d_server_take(const void *av, char *b, size_t l)
@@ -941,23 +944,16 @@ static void d_release(const void *av, char *b, size_t l)
 
 static int client_take_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
-	struct rr_real *r = rv;
-	struct rr_args *a = av;
-	fl_chunk c;
-	int rc = fl_rr_client_take(r->cli[a->port], &c);
-	return check_take(ctx, r, mv, a, rc, &c, "client_take");
+	return take_real(ctx, rv, mv, av, false);
 }
 
 static void client_take_model(void *mv, const void *av)
 {
 	struct rr_model *m = mv;
 	const struct rr_args *a = av;
-	if (a->rc)
-		return;
-	struct m_chunk *c = &m->ch[a->chunk];
-	c->where = AT_HELD;
-	c->holder = a->actor;
-	m_remove_outstanding(&m->port[a->port], c->seq);
+	struct m_chunk *c = m_take(m, a);
+	if (c)
+		m_remove_outstanding(&m->port[a->port], c->seq);
 }
 
 static void d_client_take(const void *av, char *b, size_t l)
