@@ -1,5 +1,5 @@
 /*
- * Pub/sub model-based property (issue 4): random sequences of publication
+ * Pub/sub model-based property: random sequences of publication
  * and subscription adds (sync and async, cancelled at any step), offers,
  * polls, image lookups and releases, closes, against a model of what the
  * client holds.  After every step the driver's gauges for the client must
@@ -28,7 +28,8 @@
 #include "faultline/stats.h"
 #include "faultline/faults.h"
 
-#include "bench_util.h"
+#include "prop_faults.h"
+#include "prop_program.h"
 
 #include "faultline/platform.h"
 
@@ -812,22 +813,20 @@ static int ps_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
 	return FL_PROP_PASS;
 }
 
-static const struct fl_model_spec ps_spec = {
-	.name = "pubsub_refs",
-	.cmds = ps_cmds,
-	.ncmds = sizeof ps_cmds / sizeof ps_cmds[0],
-	.max_steps = 40,
-	.avg_steps = 15,
-	.setup = ps_setup,
-	.check = ps_check,
-	.final_check = ps_final,
-	.teardown = ps_teardown,
-};
+#define PS_SPEC(name_, setup_)                                          \
+	{                                                               \
+		.name = name_, .cmds = ps_cmds,                         \
+		.ncmds = sizeof ps_cmds / sizeof ps_cmds[0],            \
+		.max_steps = 40, .avg_steps = 15, .setup = setup_,      \
+		.check = ps_check, .final_check = ps_final,             \
+		.teardown = ps_teardown,                                \
+	}
 
-/* Faults at the points an add goes through, each hit failing with
- * probability 1/20 drawn from the trial's stream (so shrinking turns
- * them off one by one): the response dropped, the registration or the log
- * buffer failing, a segment not created or not mapped. */
+static const struct fl_model_spec ps_spec = PS_SPEC("pubsub_refs", ps_setup);
+
+/* Faults at the points an add goes through (see prop_faults.h): the
+ * response dropped, the registration or the log buffer failing, a segment
+ * not created or not mapped. */
 static const char *const fault_points[] = {
 	"transport/cmd/drop", "transport/driver/registration", "transport/log/alloc",
 	"transport/shm/create", "transport/shm/map",
@@ -839,34 +838,14 @@ static int ps_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 	if (rc != FL_PROP_PASS)
 		return rc;
 	struct ps_real *r = *real;
-	rc = fl_faults_new(fl_prop_choice(ctx), NULL, &r->faults);
-	for (size_t i = 0; rc == 0 && i < sizeof fault_points / sizeof fault_points[0]; i++) {
-		struct fl_fault_rule rule = {.point = fault_points[i], .action = FL_FAULT_ERROR,
-					     .when = FL_WHEN_PROB, .p = 0.05};
-		if (strcmp(fault_points[i], "transport/cmd/drop") == 0)
-			rule.action = FL_FAULT_DROP;
-		rc = fl_faults_add(r->faults, &rule);
-	}
-	if (rc == 0)
-		rc = fl_faults_arm(r->faults);
-	if (rc) {
+	rc = prop_faults_arm(ctx, fault_points, sizeof fault_points / sizeof fault_points[0],
+			     &r->faults);
+	if (rc != FL_PROP_PASS)
 		ps_teardown(*model, *real);
-		return fl_prop_fail(ctx, "fault engine: %s", fl_errname(rc));
-	}
-	return FL_PROP_PASS;
+	return rc;
 }
 
-static const struct fl_model_spec ps_spec_faults = {
-	.name = "pubsub_refs_faults",
-	.cmds = ps_cmds,
-	.ncmds = sizeof ps_cmds / sizeof ps_cmds[0],
-	.max_steps = 40,
-	.avg_steps = 15,
-	.setup = ps_setup_faults,
-	.check = ps_check,
-	.final_check = ps_final,
-	.teardown = ps_teardown,
-};
+static const struct fl_model_spec ps_spec_faults = PS_SPEC("pubsub_refs_faults", ps_setup_faults);
 
 static const struct fl_prop_def props[] = {
 	{"pubsub_refs", fl_model_prop, &ps_spec,

@@ -1,5 +1,5 @@
 /*
- * Request/response model-based properties (issue 4).
+ * The request/response owners model: ports and chunks per owner.
  *
  * reqrep_owners: three actors (owners 2, 3, 4) share one request/response
  * domain that the property creates as the driver would (owner 1, small
@@ -21,34 +21,20 @@
  * firing at random (loan, port allocation, request and response send);
  * a failed call must leave nothing behind.
  *
- * reqrep_ctx (and reqrep_ctx_faults, sends failing at random): contexts
- * and asynchronous operations (aio.h) on one REQ and
- * one REP socket, run under the deterministic scheduler (harness sim: the
- * sockets' workers are coroutines, every interleaving decision comes from
- * the trial's stream, see cx_prop).  Random context opens and closes with receives
- * pending, sends, receives, replies, cancels, waits, server socket churn.
- * After every step: no message freed twice, no aio freed with work
- * pending, no completion after its context closed, ports per owner as
- * the model says, and messages alive no more than the property holds plus
- * one per context.  At the end, after closing: every message freed exactly
- * once, every callback owed run, zero chunks and ports.
- *
- * Built with -DPLANT_BUGS the program instead checks that the property
- * finds and shrinks each planted B4/B5 bug (--plant NAME, see main).
+ * Built with -DPLANT_BUGS the command set also holds the planted B4 bugs'
+ * helpers (see reqrep_planted.c).
  */
-#include "faultline/aio.h"
 #include "faultline/chunk.h"
 #include "faultline/driver.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "faultline/prop.h"
 #include "faultline/reqrep.h"
-#include "faultline/sim.h"
 #include "faultline/faults.h"
 
-#include "bench_util.h"
+#include "prop_faults.h"
+#include "reqrep_models.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,18 +54,8 @@
 #define CHUNK_SPEC "64:6,512:3"
 #define NCLS 2
 #define LEN_MAX 600     /* above the largest class: FL_EMSGSIZE */
-#define CX_CHUNK_SPEC "64:16,512:4" /* reqrep_ctx's pools */
 
 static const char *const svc_name[NSVC] = {"a", "b", "c"};
-
-#ifdef PLANT_BUGS
-/* Which planted bug this run enables (main's --plant). */
-static const char *plant;
-static bool planted(const char *name)
-{
-	return plant && strcmp(plant, name) == 0;
-}
-#endif
 
 /* ------------------------------------------------------------------ */
 /* reqrep_owners: the model. */
@@ -369,6 +345,15 @@ static int rr_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 
 /* Releases what the actors hold and closes their ports (the final check
  * and teardown both use it; idempotent). */
+/* Closes the port in slot p, server or client (the other is NULL). */
+static void close_port(struct rr_real *r, int p)
+{
+	fl_rr_server_close(r->srv[p]);
+	fl_rr_client_close(r->cli[p]);
+	r->srv[p] = NULL;
+	r->cli[p] = NULL;
+}
+
 static void rr_close_all(struct rr_model *m, struct rr_real *r)
 {
 	for (int i = 0; i < MAXC; i++)
@@ -379,12 +364,7 @@ static void rr_close_all(struct rr_model *m, struct rr_real *r)
 	for (int p = 0; p < MAXP; p++) {
 		if (!m->port[p].used || m->port[p].owner == ZOMBIE)
 			continue;
-		if (m->port[p].server)
-			fl_rr_server_close(r->srv[p]);
-		else
-			fl_rr_client_close(r->cli[p]);
-		r->srv[p] = NULL;
-		r->cli[p] = NULL;
+		close_port(r, p);
 		m_drop_port(m, p);
 	}
 	for (int i = 0; i < r->nleaked; i++)
@@ -456,11 +436,6 @@ static bool faulted(const struct rr_real *r, int rc)
 	return r->faults && rc == FL_EFAULT_INJECTED;
 }
 
-static int mismatch(struct fl_prop_ctx *ctx, const char *what, int got, int want)
-{
-	return fl_prop_fail(ctx, "%s returned %s, the model expects %s (%s)", what, fl_errname(got),
-			    fl_errname(want), fl_rr_errmsg());
-}
 
 /* Exhaustion must be a clear error: the message names the pool. */
 static int exhausted_clearly(struct fl_prop_ctx *ctx, const char *what, int rc)
@@ -480,15 +455,6 @@ static bool any_free_svc(const struct rr_model *m)
 		if (m_server_of(m, s) < 0)
 			return true;
 	return false;
-}
-
-/* An index in [0, n), always one draw of the same bound whatever n is:
- * deleting a step then never shifts the draws of later steps (a plain
- * fl_gen_one_of draws nothing for n == 1). */
-static size_t pick(struct fl_prop_ctx *ctx, size_t n)
-{
-	uint64_t v = fl_choice_draw(fl_prop_choice(ctx), 16);
-	return n ? (size_t)(v % n) : 0;
 }
 
 static int gen_actor(struct fl_prop_ctx *ctx)
@@ -535,25 +501,32 @@ static void gen_open_server(struct fl_prop_ctx *ctx, const void *mv, void *av)
 	a->svc = (int8_t)free_svc[pick(ctx, (size_t)n)];
 }
 
-static int open_server_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+/* Opens a server or a client port of a->svc for a->actor in the model's
+ * next free slot; the pool of its kind may be exhausted, and the message
+ * must then say so. */
+static int open_port_real(struct fl_prop_ctx *ctx, struct rr_real *r, const struct rr_model *m,
+			  struct rr_args *a, bool server)
 {
-	const struct rr_model *m = mv;
-	struct rr_real *r = rv;
-	struct rr_args *a = av;
-	int want = m_ports(m, true) >= SERVER_PORTS ? FL_ENO_PORTS : 0;
+	const char *what = server ? "server_open" : "client_open";
+	int want = m_ports(m, server) >= (server ? SERVER_PORTS : CLIENT_PORTS) ? FL_ENO_PORTS : 0;
 	int p = m_free_port(m);
-	fl_rr_server *s = NULL;
-	int rc = fl_rr_server_open(r->dom[a->actor], svc_name[a->svc], &s);
+	int rc = server ? fl_rr_server_open(r->dom[a->actor], svc_name[a->svc], &r->srv[p])
+			: fl_rr_client_open(r->dom[a->actor], svc_name[a->svc], &r->cli[p]);
 	a->rc = rc;
 	a->slot = (uint32_t)p;
-	if (rc == 0)
-		r->srv[p] = s;
+	if (rc == 0 && !server)
+		r->last_seq[p] = 0;
 	if (rc != want && !faulted(r, rc)) {
 		if (rc == 0)
-			fl_rr_server_close(s), r->srv[p] = NULL;
-		return mismatch(ctx, "server_open", rc, want);
+			close_port(r, p);
+		return mismatch(ctx, what, rc, want);
 	}
-	return exhausted_clearly(ctx, "server_open", rc);
+	return exhausted_clearly(ctx, what, rc);
+}
+
+static int open_server_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
+{
+	return open_port_real(ctx, rv, mv, av, true);
 }
 
 static void open_port_model(struct rr_model *m, const struct rr_args *a, bool server)
@@ -607,15 +580,9 @@ static void gen_server(struct fl_prop_ctx *ctx, const void *mv, void *av)
 	gen_port_of(ctx, mv, av, true);
 }
 
-/* Closes the port a->port names, server or client (the other is NULL). */
 static int close_port_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
-	struct rr_real *r = rv;
-	const struct rr_args *a = av;
-	fl_rr_server_close(r->srv[a->port]);
-	fl_rr_client_close(r->cli[a->port]);
-	r->srv[a->port] = NULL;
-	r->cli[a->port] = NULL;
+	close_port(rv, ((const struct rr_args *)av)->port);
 	return FL_PROP_PASS;
 }
 
@@ -646,25 +613,7 @@ static void gen_open_client(struct fl_prop_ctx *ctx, const void *mv, void *av)
 
 static int open_client_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
-	const struct rr_model *m = mv;
-	struct rr_real *r = rv;
-	struct rr_args *a = av;
-	int want = m_ports(m, false) >= CLIENT_PORTS ? FL_ENO_PORTS : 0;
-	int p = m_free_port(m);
-	fl_rr_client *c = NULL;
-	int rc = fl_rr_client_open(r->dom[a->actor], svc_name[a->svc], &c);
-	a->rc = rc;
-	a->slot = (uint32_t)p;
-	if (rc == 0) {
-		r->cli[p] = c;
-		r->last_seq[p] = 0;
-	}
-	if (rc != want && !faulted(r, rc)) {
-		if (rc == 0)
-			fl_rr_client_close(c), r->cli[p] = NULL;
-		return mismatch(ctx, "client_open", rc, want);
-	}
-	return exhausted_clearly(ctx, "client_open", rc);
+	return open_port_real(ctx, rv, mv, av, false);
 }
 
 static void open_client_model(void *mv, const void *av)
@@ -855,25 +804,41 @@ static int check_take(struct fl_prop_ctx *ctx, struct rr_real *r, const struct r
 	return FL_PROP_PASS;
 }
 
+/* A take from port a->port, a server's (a request) or a client's (a
+ * response), checked by check_take. */
+static int take_real(struct fl_prop_ctx *ctx, struct rr_real *r, const struct rr_model *m,
+		     struct rr_args *a, bool server)
+{
+	fl_chunk c;
+	int rc = server ? fl_rr_server_take(r->srv[a->port], &c)
+			: fl_rr_client_take(r->cli[a->port], &c);
+	return check_take(ctx, r, m, a, rc, &c, server ? "server_take" : "client_take");
+}
+
+/* The model of a take that worked (a->rc 0): the chunk leaves the queue
+ * for the taking actor; returns it, or NULL when the take failed. */
+static struct m_chunk *m_take(struct rr_model *m, const struct rr_args *a)
+{
+	if (a->rc)
+		return NULL;
+	struct m_chunk *c = &m->ch[a->chunk];
+	c->where = AT_HELD;
+	c->holder = a->actor;
+	return c;
+}
+
 static int server_take_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
-	struct rr_real *r = rv;
-	struct rr_args *a = av;
-	fl_chunk c;
-	int rc = fl_rr_server_take(r->srv[a->port], &c);
-	return check_take(ctx, r, mv, a, rc, &c, "server_take");
+	return take_real(ctx, rv, mv, av, true);
 }
 
 static void server_take_model(void *mv, const void *av)
 {
 	struct rr_model *m = mv;
 	const struct rr_args *a = av;
-	if (a->rc)
-		return;
-	struct m_chunk *c = &m->ch[a->chunk];
-	c->where = AT_HELD;
-	c->holder = a->actor;
-	c->taker = m->port[a->port].uid;
+	struct m_chunk *c = m_take(m, a);
+	if (c)
+		c->taker = m->port[a->port].uid;
 }
 
 static void d_server_take(const void *av, char *b, size_t l)
@@ -979,23 +944,16 @@ static void d_release(const void *av, char *b, size_t l)
 
 static int client_take_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 {
-	struct rr_real *r = rv;
-	struct rr_args *a = av;
-	fl_chunk c;
-	int rc = fl_rr_client_take(r->cli[a->port], &c);
-	return check_take(ctx, r, mv, a, rc, &c, "client_take");
+	return take_real(ctx, rv, mv, av, false);
 }
 
 static void client_take_model(void *mv, const void *av)
 {
 	struct rr_model *m = mv;
 	const struct rr_args *a = av;
-	if (a->rc)
-		return;
-	struct m_chunk *c = &m->ch[a->chunk];
-	c->where = AT_HELD;
-	c->holder = a->actor;
-	m_remove_outstanding(&m->port[a->port], c->seq);
+	struct m_chunk *c = m_take(m, a);
+	if (c)
+		m_remove_outstanding(&m->port[a->port], c->seq);
 }
 
 static void d_client_take(const void *av, char *b, size_t l)
@@ -1571,31 +1529,6 @@ static int rr_check(struct fl_prop_ctx *ctx, const void *mv, void *rv)
 	return FL_PROP_PASS;
 }
 
-/* Files in a directory (-1: none). */
-static int count_dir(const char *path, char *names, size_t len)
-{
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *e;
-	if (len)
-		names[0] = '\0';
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		n++;
-		size_t at = strlen(names), add = strlen(e->d_name) + 1;
-		if (len > at + add) {
-			if (at)
-				names[at++] = ' ';
-			memcpy(names + at, e->d_name, add);
-		}
-	}
-	closedir(d);
-	return n;
-}
-
 static int rr_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
 {
 	struct rr_model *m = mv;
@@ -1634,11 +1567,9 @@ static int rr_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
 		.teardown = rr_teardown,                                \
 	}
 
-static const struct fl_model_spec rr_spec = RR_SPEC("reqrep_owners", rr_setup);
+const struct fl_model_spec reqrep_owners_spec = RR_SPEC("reqrep_owners", rr_setup);
 
-/* Every request/response fault point of a step fails with probability
- * 1/20, drawn from the trial's stream (shrinking turns them off one by
- * one). */
+/* Every request/response fault point of a step (see prop_faults.h). */
 static const char *const rr_fault_points[] = {
 	"transport/chunk/loan", "transport/port/server_alloc", "transport/port/client_alloc",
 	"transport/rr/request_send", "transport/rr/response_send", "transport/rr/queue_publish",
@@ -1650,1017 +1581,18 @@ static int rr_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 	if (rc != FL_PROP_PASS)
 		return rc;
 	struct rr_real *r = *real;
-	rc = fl_faults_new(fl_prop_choice(ctx), NULL, &r->faults);
-	for (size_t i = 0; rc == 0 && i < sizeof rr_fault_points / sizeof rr_fault_points[0]; i++) {
-		struct fl_fault_rule rule = {.point = rr_fault_points[i], .action = FL_FAULT_ERROR,
-					     .when = FL_WHEN_PROB, .p = 0.05};
-		rc = fl_faults_add(r->faults, &rule);
-	}
-	if (rc == 0)
-		rc = fl_faults_arm(r->faults);
-	if (rc) {
-		rr_teardown(*model, *real);
-		return fl_prop_fail(ctx, "fault engine: %s", fl_errname(rc));
-	}
-	return FL_PROP_PASS;
-}
-
-static const struct fl_model_spec rr_spec_faults = RR_SPEC("reqrep_owners_faults", rr_setup_faults);
-
-/* ------------------------------------------------------------------ */
-/* reqrep_ctx: contexts and aios under the deterministic scheduler. */
-
-#define MAX_CTX 5
-#define AIO_TIMEOUT_NS FL_NS_PER_SEC /* virtual: a wait never hangs */
-
-struct cx_ctx {
-	bool used, rep, busy; /* busy: an operation started and not waited for */
-	bool sent;            /* REQ: a request whose reply was not yet asked for */
-	bool has_req;         /* REP: holds a received request (a message) */
-	int last_op;          /* 0 send, 1 recv */
-};
-
-struct cx_model {
-	struct cx_ctx c[MAX_CTX];
-	bool rep_open;
-};
-
-struct cx_real {
-	char dir[256];
-	fl_rr_domain *drv, *dreq, *drep;
-	fl_sock *req, *rep;
-	fl_ctx *ctx[MAX_CTX];
-	fl_aio *aio[MAX_CTX];
-	fl_msg *held[MAX_CTX];   /* REP: the received request, to be answered */
-	fl_aio *lost[8];         /* planted B5: aios the buggy path failed to free */
-	int nlost;
-	struct fl_faults *faults; /* reqrep_ctx_faults: armed after setup */
-	struct fl_aio_debug base; /* counters at setup (process-wide) */
-};
-
-struct cx_args {
-	int8_t ctx, slot;
-	int32_t rc, result;
-	uint32_t len;
-	bool got_msg;
-	bool freed;
-};
-
-static int cx_count(const struct cx_model *m, bool busy_only)
-{
-	int n = 0;
-	for (int i = 0; i < MAX_CTX; i++)
-		n += m->c[i].used && (!busy_only || m->c[i].busy);
-	return n;
-}
-
-static int cx_held(const struct cx_model *m)
-{
-	int n = 0;
-	for (int i = 0; i < MAX_CTX; i++)
-		n += m->c[i].used && m->c[i].has_req;
-	return n;
-}
-
-static void cx_debug(const struct cx_real *r, struct fl_aio_debug *d)
-{
-	fl_aio_debug_read(d);
-	d->msgs_allocated -= r->base.msgs_allocated;
-	d->msgs_freed -= r->base.msgs_freed;
-	d->msg_double_frees -= r->base.msg_double_frees;
-	d->aio_started -= r->base.aio_started;
-	d->aio_completed -= r->base.aio_completed;
-	d->aio_late_completions -= r->base.aio_late_completions;
-	d->aio_free_pending -= r->base.aio_free_pending;
-}
-
-static int cx_setup(struct fl_prop_ctx *ctx, void **model, void **real)
-{
-	static unsigned counter;
-	struct cx_model *m = calloc(1, sizeof *m);
-	struct cx_real *r = calloc(1, sizeof *r);
-	if (!m || !r) {
-		free(m);
-		free(r);
-		return fl_prop_fail(ctx, "out of memory");
-	}
-	char ns[64];
-	snprintf(ns, sizeof ns, "prop-rr-%d-%d-c%u", (int)getppid(), (int)getpid(), counter++);
-	fl_run_dir_path(ns, r->dir, sizeof r->dir);
-	struct fl_rr_config cfg = {.chunk_spec = CX_CHUNK_SPEC, .server_ports = 2, .client_ports = 2};
-	int rc = mkdir(r->dir, 0700) ? FL_EIO : fl_rr_domain_create(r->dir, &cfg, &r->drv);
-	if (rc == 0)
-		rc = fl_rr_domain_open(r->dir, 2, &r->dreq);
-	if (rc == 0)
-		rc = fl_rr_domain_open(r->dir, 3, &r->drep);
-	if (rc == 0)
-		rc = fl_sock_open_rep(&r->rep, r->drep, "svc");
-	if (rc == 0)
-		rc = fl_sock_open_req(&r->req, r->dreq, "svc");
-	if (rc) {
-		fl_sock_close(r->req);
-		fl_sock_close(r->rep);
-		fl_rr_domain_close(r->dreq);
-		fl_rr_domain_close(r->drep);
-		fl_rr_domain_close(r->drv);
-		fl_rr_domain_unlink(r->dir);
-		rmdir(r->dir);
-		free(m);
-		free(r);
-		return fl_prop_fail(ctx, "setup: %s", fl_errname(rc));
-	}
-	fl_aio_debug_read(&r->base);
-	m->rep_open = true;
-	*model = m;
-	*real = r;
-	return FL_PROP_PASS;
-}
-
-/* Closes context i: its pending operation is cancelled and waited for; a
- * message its aio still holds and a request it holds are freed. */
-static void cx_close_ctx(struct cx_real *r, int i)
-{
-	fl_ctx_close(r->ctx[i]);
-	r->ctx[i] = NULL;
-	fl_msg_free(fl_aio_get_msg(r->aio[i]));
-	fl_aio_free(r->aio[i]);
-	r->aio[i] = NULL;
-	fl_msg_free(r->held[i]);
-	r->held[i] = NULL;
-}
-
-static void cx_close_rep_sock(struct cx_model *m, struct cx_real *r)
-{
-	fl_sock_close(r->rep); /* closes its contexts */
-	r->rep = NULL;
-	for (int i = 0; i < MAX_CTX; i++) {
-		if (!m->c[i].used || !m->c[i].rep)
-			continue;
-		r->ctx[i] = NULL;
-		fl_msg_free(fl_aio_get_msg(r->aio[i]));
-		fl_aio_free(r->aio[i]);
-		r->aio[i] = NULL;
-		fl_msg_free(r->held[i]);
-		r->held[i] = NULL;
-		memset(&m->c[i], 0, sizeof m->c[i]);
-	}
-	m->rep_open = false;
-}
-
-static void cx_close_everything(struct cx_model *m, struct cx_real *r)
-{
-	for (int i = 0; i < MAX_CTX; i++)
-		if (m->c[i].used && !m->c[i].rep) {
-			cx_close_ctx(r, i);
-			memset(&m->c[i], 0, sizeof m->c[i]);
-		}
-	if (r->rep)
-		cx_close_rep_sock(m, r);
-	fl_sock_close(r->req);
-	r->req = NULL;
-	for (int i = 0; i < r->nlost; i++)
-		fl_aio_free(r->lost[i]); /* idle once its context closed */
-	r->nlost = 0;
-}
-
-static void cx_teardown(void *model, void *real)
-{
-	struct cx_real *r = real;
-	if (r) {
-		fl_faults_free(r->faults);
-		cx_close_everything(model, r);
-		fl_rr_domain_close(r->dreq);
-		fl_rr_domain_close(r->drep);
-		fl_rr_domain_close(r->drv);
-		fl_rr_domain_unlink(r->dir);
-		rmdir(r->dir);
-		fl_msg_quarantine_flush();
-	}
-	free(model);
-	free(real);
-}
-
-/* ---- commands ---- */
-
-/* The scheduler's stream (see cx_prop): reseeded at the start of every
- * step from one draw of the trial's stream, in the step's span. */
-static struct fl_choice *cx_sched;
-
-static bool cx_nested; /* inside a composite step: one reseed per step */
-
-static void cx_step_schedule(struct fl_prop_ctx *ctx)
-{
-	if (!cx_nested)
-		fl_choice_reseed(cx_sched, fl_choice_draw(fl_prop_choice(ctx), 1u << 16));
-}
-
-static int cx_free_slot(const struct cx_model *m)
-{
-	for (int i = 0; i < MAX_CTX; i++)
-		if (!m->c[i].used)
-			return i;
-	return -1;
-}
-
-static bool p_cx_open_req(const void *mv)
-{
-	return cx_free_slot(mv) >= 0;
-}
-
-static bool p_cx_open_rep(const void *mv)
-{
-	return cx_free_slot(mv) >= 0 && ((const struct cx_model *)mv)->rep_open;
-}
-
-static int cx_open(struct fl_prop_ctx *ctx, struct cx_real *r, const struct cx_model *m,
-		   struct cx_args *a, bool rep)
-{
-	int i = cx_free_slot(m);
-	a->slot = (int8_t)i;
-	int rc = fl_aio_alloc(&r->aio[i], NULL, NULL);
-	if (rc)
-		return fl_prop_fail(ctx, "aio_alloc: %s", fl_errname(rc));
-	fl_aio_set_timeout(r->aio[i], AIO_TIMEOUT_NS);
-	rc = fl_ctx_open(&r->ctx[i], rep ? r->rep : r->req);
-	if (rc) {
-		fl_aio_free(r->aio[i]);
-		r->aio[i] = NULL;
-		return fl_prop_fail(ctx, "ctx_open: %s", fl_errname(rc));
-	}
-	return FL_PROP_PASS;
-}
-
-static int cx_open_req_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	return cx_open(ctx, rv, mv, av, false);
-}
-
-static int cx_open_rep_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	return cx_open(ctx, rv, mv, av, true);
-}
-
-static void cx_open_model(void *mv, const void *av, bool rep)
-{
-	struct cx_ctx *c = &((struct cx_model *)mv)->c[((const struct cx_args *)av)->slot];
-	memset(c, 0, sizeof *c);
-	c->used = true;
-	c->rep = rep;
-}
-
-static void cx_open_req_model(void *mv, const void *av)
-{
-	cx_open_model(mv, av, false);
-}
-
-static void cx_open_rep_model(void *mv, const void *av)
-{
-	cx_open_model(mv, av, true);
-}
-
-/* A context with pred true (the precondition makes sure one exists). */
-static bool cx_any(const void *mv, bool (*pred)(const struct cx_ctx *))
-{
-	const struct cx_model *m = mv;
-	for (int i = 0; i < MAX_CTX; i++)
-		if (m->c[i].used && pred(&m->c[i]))
-			return true;
-	return false;
-}
-
-static int cx_pick(struct fl_prop_ctx *ctx, const struct cx_model *m, bool (*pred)(const struct cx_ctx *))
-{
-	int ok[MAX_CTX], n = 0;
-	for (int i = 0; i < MAX_CTX; i++)
-		if (m->c[i].used && pred(&m->c[i]))
-			ok[n++] = i;
-	return n ? ok[pick(ctx, (size_t)n)] : 0;
-}
-
-static bool c_req_idle(const struct cx_ctx *c)
-{
-	return !c->rep && !c->busy;
-}
-static bool c_recv_ok(const struct cx_ctx *c)
-{
-	return !c->busy && (c->rep ? !c->has_req : true);
-}
-static bool c_can_reply(const struct cx_ctx *c)
-{
-	return c->rep && !c->busy && c->has_req;
-}
-static bool c_busy(const struct cx_ctx *c)
-{
-	return c->busy;
-}
-static bool c_any(const struct cx_ctx *c)
-{
-	return true;
-}
-
-static bool p_cx_send(const void *mv) { return cx_any(mv, c_req_idle); }
-static bool p_cx_recv(const void *mv) { return cx_any(mv, c_recv_ok); }
-static bool p_cx_reply(const void *mv) { return cx_any(mv, c_can_reply); }
-static bool p_cx_busy(const void *mv) { return cx_any(mv, c_busy); }
-static bool p_cx_any(const void *mv) { return cx_any(mv, c_any); }
-
-static void gen_cx_send(struct fl_prop_ctx *ctx, const void *mv, void *av)
-{
-	struct cx_args *a = av;
-	/* Up to one byte past the 64-byte class of CX_CHUNK_SPEC, so sends
-	 * land on both sides of it (one draw in 8 on 0, 63, 64 or 65). */
-	static const uint64_t cls64 = 64;
-	static const struct fl_gen_edges edges = {0, &cls64, 1};
-	a->ctx = (int8_t)cx_pick(ctx, mv, c_req_idle);
-	a->len = (uint32_t)fl_gen_size_edges(fl_prop_choice(ctx), 0, 65, &edges);
-}
-static void gen_cx_recv(struct fl_prop_ctx *ctx, const void *mv, void *av)
-{
-	((struct cx_args *)av)->ctx = (int8_t)cx_pick(ctx, mv, c_recv_ok);
-}
-static void gen_cx_reply(struct fl_prop_ctx *ctx, const void *mv, void *av)
-{
-	((struct cx_args *)av)->ctx = (int8_t)cx_pick(ctx, mv, c_can_reply);
-}
-static void gen_cx_busy(struct fl_prop_ctx *ctx, const void *mv, void *av)
-{
-	((struct cx_args *)av)->ctx = (int8_t)cx_pick(ctx, mv, c_busy);
-}
-static void gen_cx_any(struct fl_prop_ctx *ctx, const void *mv, void *av)
-{
-	((struct cx_args *)av)->ctx = (int8_t)cx_pick(ctx, mv, c_any);
-}
-
-/* A send's outcome: 0 (the library took the message) or an error after
- * which the message is still the caller's, and it frees it. */
-static int cx_send_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	const struct cx_model *m = mv;
-	struct cx_real *r = rv;
-	struct cx_args *a = av;
-	fl_msg *msg;
-	int rc = fl_msg_alloc(&msg, a->len);
-	if (rc)
-		return fl_prop_fail(ctx, "msg_alloc: %s", fl_errname(rc));
-	fl_aio_set_msg(r->aio[a->ctx], msg);
-	rc = fl_ctx_send(r->ctx[a->ctx], r->aio[a->ctx]);
-	a->rc = rc;
-	if (rc) {
-		if (fl_aio_get_msg(r->aio[a->ctx]) != msg)
-			return fl_prop_fail(ctx, "ctx_send failed (%s) but the aio lost the message",
-					    fl_errname(rc));
-		fl_msg_free(msg);
-	}
-#if defined(PLANT_BUGS)
-	/* B5 (fixtures/b5_free_after_send.c): the caller frees the message
-	 * a successful send took. */
-	if (planted("b5_send") && rc == 0)
-		fl_msg_free(msg);
-#endif
-	bool ok = rc == 0 || rc == FL_EPOOL_EMPTY || (!m->rep_open && rc == FL_ENOSERVER) ||
-		  (r->faults && rc == FL_EFAULT_INJECTED);
-	return ok ? FL_PROP_PASS : fl_prop_fail(ctx, "ctx_send: %s (server socket %s)", fl_errname(rc),
-						 m->rep_open ? "open" : "closed");
-}
-
-static void cx_send_model(void *mv, const void *av)
-{
-	const struct cx_args *a = av;
-	struct cx_ctx *c = &((struct cx_model *)mv)->c[a->ctx];
-	if (a->rc)
-		return;
-	c->busy = true;
-	c->last_op = 0;
-	if (!c->rep)
-		c->sent = true;
-	else
-		c->has_req = false;
-}
-
-static int cx_recv_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	const struct cx_model *m = mv;
-	struct cx_real *r = rv;
-	struct cx_args *a = av;
-	const struct cx_ctx *c = &m->c[a->ctx];
-	int want = !c->rep && !c->sent ? FL_ESTATE : 0;
-	int rc = fl_ctx_recv(r->ctx[a->ctx], r->aio[a->ctx]);
-	a->rc = rc;
-	return rc == want ? FL_PROP_PASS : mismatch(ctx, "ctx_recv", rc, want);
-}
-
-static void cx_recv_model(void *mv, const void *av)
-{
-	const struct cx_args *a = av;
-	struct cx_ctx *c = &((struct cx_model *)mv)->c[a->ctx];
-	if (a->rc)
-		return;
-	c->busy = true;
-	c->last_op = 1;
-	c->sent = false;
-}
-
-static int cx_reply_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	struct cx_real *r = rv;
-	struct cx_args *a = av;
-	fl_msg *msg = r->held[a->ctx];
-	r->held[a->ctx] = NULL;
-	fl_aio_set_msg(r->aio[a->ctx], msg);
-	int rc = fl_ctx_send(r->ctx[a->ctx], r->aio[a->ctx]);
-	a->rc = rc;
-	if (rc)
-		fl_msg_free(fl_aio_get_msg(r->aio[a->ctx]));
-	/* The requester's port lives as long as the REQ socket. */
-	return rc == 0 || rc == FL_EPOOL_EMPTY || (r->faults && rc == FL_EFAULT_INJECTED)
-		       ? FL_PROP_PASS
-		       : fl_prop_fail(ctx, "reply: %s", fl_errname(rc));
-}
-
-static void cx_reply_model(void *mv, const void *av)
-{
-	const struct cx_args *a = av;
-	struct cx_ctx *c = &((struct cx_model *)mv)->c[a->ctx];
-	c->has_req = false; /* sent, or freed after the failed send */
-	if (a->rc == 0) {
-		c->busy = true;
-		c->last_op = 0;
-	}
-}
-
-static int cx_wait_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	const struct cx_model *m = mv;
-	struct cx_real *r = rv;
-	struct cx_args *a = av;
-	const struct cx_ctx *c = &m->c[a->ctx];
-	fl_aio_wait(r->aio[a->ctx]);
-	int res = fl_aio_result(r->aio[a->ctx]);
-	fl_msg *msg = fl_aio_get_msg(r->aio[a->ctx]);
-	a->result = res;
-	a->got_msg = msg != NULL;
-	if (c->last_op == 0 && (res != 0 || msg))
-		return fl_prop_fail(ctx, "a send completed with %s%s", fl_errname(res),
-				    msg ? " and a message" : "");
-	if (c->last_op == 1 && (res == 0) != (msg != NULL))
-		return fl_prop_fail(ctx, "a receive completed with %s and %s message", fl_errname(res),
-				    msg ? "a" : "no");
-	if (res != 0 && res != FL_ETIMEDOUT && res != FL_ECANCELED && res != FL_ECRASHED)
-		return fl_prop_fail(ctx, "a receive completed with %s", fl_errname(res));
-	if (msg && c->rep)
-		r->held[a->ctx] = msg;
-	else
-		fl_msg_free(msg);
-	return FL_PROP_PASS;
-}
-
-static void cx_wait_model(void *mv, const void *av)
-{
-	const struct cx_args *a = av;
-	struct cx_ctx *c = &((struct cx_model *)mv)->c[a->ctx];
-	c->busy = false;
-	if (c->rep && a->got_msg)
-		c->has_req = true;
-}
-
-static int cx_cancel_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	struct cx_real *r = rv;
-	fl_aio_cancel(r->aio[((const struct cx_args *)av)->ctx]);
-	return FL_PROP_PASS;
-}
-
-static int cx_close_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	struct cx_real *r = rv;
-	int i = ((const struct cx_args *)av)->ctx;
-	fl_ctx_close(r->ctx[i]);
-	r->ctx[i] = NULL;
-	fl_msg_free(fl_aio_get_msg(r->aio[i]));
-	int rc = fl_aio_free(r->aio[i]);
-	r->aio[i] = NULL;
-	fl_msg_free(r->held[i]);
-	r->held[i] = NULL;
-	return rc ? fl_prop_fail(ctx, "aio_free after ctx_close: %s", fl_errname(rc)) : FL_PROP_PASS;
-}
-
-static void cx_close_model(void *mv, const void *av)
-{
-	struct cx_ctx *c = &((struct cx_model *)mv)->c[((const struct cx_args *)av)->ctx];
-	memset(c, 0, sizeof *c);
-}
-
-#ifdef PLANT_BUGS
-/* B5 (fixtures/b5_close_pending.c): on a deadline of its own the caller
- * frees the aio and then closes the context, while the receive still
- * holds the aio.  Its author, like the model, believes both are gone. */
-static bool c_recv_pending(const struct cx_ctx *c)
-{
-	return c->busy && c->last_op == 1;
-}
-static bool p_plant_b5_close(const void *mv)
-{
-	return planted("b5_close") && cx_any(mv, c_recv_pending);
-}
-static void gen_b5_close(struct fl_prop_ctx *ctx, const void *mv, void *av)
-{
-	((struct cx_args *)av)->ctx = (int8_t)cx_pick(ctx, mv, c_recv_pending);
-}
-static int cx_give_up_b5_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	struct cx_real *r = rv;
-	int i = ((const struct cx_args *)av)->ctx;
-	if (fl_aio_free(r->aio[i]) != 0 && r->nlost < 8)
-		r->lost[r->nlost++] = r->aio[i]; /* still pending: not freed (kept for teardown) */
-	r->aio[i] = NULL;
-	fl_ctx_close(r->ctx[i]);
-	r->ctx[i] = NULL;
-	fl_msg_free(r->held[i]);
-	r->held[i] = NULL;
-	return FL_PROP_PASS;
-}
-static void d_cx_b5(const void *av, char *b, size_t l)
-{
-	snprintf(b, l, "give up on context #%d: free its aio, then close it (B5 helper)",
-		 ((const struct cx_args *)av)->ctx);
-}
-#endif
-
-/* ---- composites: a round trip is eight single steps, these make it
- * three (call, serve, wait) so most trials carry replies ---- */
-
-/* REQ: send a request, wait for the send, start the receive of its reply. */
-static int cx_call_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	struct cx_args *a = av;
-	struct cx_model tmp = *(const struct cx_model *)mv;
-	cx_nested = true;
-	int rc = cx_send_real(ctx, rv, &tmp, av);
-	int send_rc = a->rc;
-	if (rc == FL_PROP_PASS && send_rc == 0) {
-		cx_send_model(&tmp, av);
-		rc = cx_wait_real(ctx, rv, &tmp, av);
-		if (rc == FL_PROP_PASS) {
-			cx_wait_model(&tmp, av);
-			rc = cx_recv_real(ctx, rv, &tmp, av);
-		}
-	}
-	cx_nested = false;
-	a->result = send_rc; /* 0: the receive is pending (a->rc its start) */
-	return rc;
-}
-
-static void cx_call_model(void *mv, const void *av)
-{
-	const struct cx_args *a = av;
-	struct cx_ctx *c = &((struct cx_model *)mv)->c[a->ctx];
-	if (a->result != 0)
-		return; /* the send failed: nothing changed */
-	c->sent = a->rc != 0; /* the receive did not start: the reply is still owed */
-	c->busy = a->rc == 0;
-	c->last_op = 1;
-}
-
-static bool c_rep_ready(const struct cx_ctx *c)
-{
-	return c->rep && !c->busy && !c->has_req;
-}
-static bool p_cx_serve(const void *mv) { return cx_any(mv, c_rep_ready); }
-static void gen_cx_serve(struct fl_prop_ctx *ctx, const void *mv, void *av)
-{
-	((struct cx_args *)av)->ctx = (int8_t)cx_pick(ctx, mv, c_rep_ready);
-}
-
-/* REP: receive the next request (or time out), answer it with itself. */
-static int cx_serve_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	struct cx_args *a = av;
-	struct cx_model tmp = *(const struct cx_model *)mv;
-	cx_nested = true;
-	int rc = cx_recv_real(ctx, rv, &tmp, av);
-	a->got_msg = false;
-	a->freed = false; /* true: a reply is pending */
-	if (rc == FL_PROP_PASS && a->rc == 0) {
-		cx_recv_model(&tmp, av);
-		rc = cx_wait_real(ctx, rv, &tmp, av);
-		if (rc == FL_PROP_PASS && a->got_msg) {
-			cx_wait_model(&tmp, av);
-			rc = cx_reply_real(ctx, rv, &tmp, av);
-			a->freed = rc == FL_PROP_PASS && a->rc == 0;
-		}
-	}
-	cx_nested = false;
-	return rc;
-}
-
-static void cx_serve_model(void *mv, const void *av)
-{
-	const struct cx_args *a = av;
-	struct cx_ctx *c = &((struct cx_model *)mv)->c[a->ctx];
-	/* the request was answered (busy: the send's callback is owed) or
-	 * freed after a failed reply; or none came (timed out) */
-	c->has_req = false;
-	c->busy = a->freed;
-	c->last_op = 0;
-}
-
-static int cx_settle_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	fl_idle_sleep_until(fl_clock_now_ns() + 5 * FL_NS_PER_MS);
-	return FL_PROP_PASS;
-}
-
-static bool p_rep_open(const void *mv)
-{
-	return ((const struct cx_model *)mv)->rep_open;
-}
-static bool p_rep_closed(const void *mv)
-{
-	return !((const struct cx_model *)mv)->rep_open;
-}
-
-static int cx_close_rep_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	/* The model is updated here too (cx_close_rep_sock): the real
-	 * close and the model's drop of the REP contexts are one act. */
-	struct cx_model tmp = *(const struct cx_model *)mv;
-	cx_close_rep_sock(&tmp, rv);
-	return FL_PROP_PASS;
-}
-
-static void cx_close_rep_model(void *mv, const void *av)
-{
-	struct cx_model *m = mv;
-	for (int i = 0; i < MAX_CTX; i++)
-		if (m->c[i].used && m->c[i].rep)
-			memset(&m->c[i], 0, sizeof m->c[i]);
-	m->rep_open = false;
-}
-
-static int cx_open_rep_sock_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
-{
-	cx_step_schedule(ctx);
-	struct cx_real *r = rv;
-	int rc = fl_sock_open_rep(&r->rep, r->drep, "svc");
-	return rc ? fl_prop_fail(ctx, "sock_open_rep: %s", fl_errname(rc)) : FL_PROP_PASS;
-}
-
-static void cx_open_rep_sock_model(void *mv, const void *av)
-{
-	((struct cx_model *)mv)->rep_open = true;
-}
-
-static void d_cx(const void *av, char *b, size_t l, const char *what)
-{
-	const struct cx_args *a = av;
-	snprintf(b, l, "%s context #%d", what, a->ctx);
-}
-static void d_cx_open_req(const void *a, char *b, size_t l) { d_cx(a, b, l, "open REQ"); }
-static void d_cx_open_rep(const void *a, char *b, size_t l) { d_cx(a, b, l, "open REP"); }
-static void d_cx_send(const void *a, char *b, size_t l) { d_cx(a, b, l, "send a request on"); }
-static void d_cx_recv(const void *a, char *b, size_t l) { d_cx(a, b, l, "start a receive on"); }
-static void d_cx_reply(const void *a, char *b, size_t l) { d_cx(a, b, l, "reply on"); }
-static void d_cx_wait(const void *a, char *b, size_t l) { d_cx(a, b, l, "wait for the operation of"); }
-static void d_cx_cancel(const void *a, char *b, size_t l) { d_cx(a, b, l, "cancel the operation of"); }
-static void d_cx_close(const void *a, char *b, size_t l) { d_cx(a, b, l, "close"); }
-static void d_cx_call(const void *a, char *b, size_t l) { d_cx(a, b, l, "call (send, wait, receive) on"); }
-static void d_cx_serve(const void *a, char *b, size_t l) { d_cx(a, b, l, "serve one request (receive, wait, reply) on"); }
-
-static void gen_cx_slot(struct fl_prop_ctx *ctx, const void *mv, void *av)
-{
-	((struct cx_args *)av)->ctx = (int8_t)cx_free_slot(mv);
-}
-
-static const struct fl_model_cmd cx_cmds[] = {
-	{.name = "open REQ context", .weight = 3, .precondition = p_cx_open_req, .gen = gen_cx_slot, .apply_real = cx_open_req_real, .apply_model = cx_open_req_model, .describe = d_cx_open_req},
-	{.name = "open REP context", .weight = 3, .precondition = p_cx_open_rep, .gen = gen_cx_slot, .apply_real = cx_open_rep_real, .apply_model = cx_open_rep_model, .describe = d_cx_open_rep},
-	{.name = "send", .weight = 4, .precondition = p_cx_send, .gen = gen_cx_send, .apply_real = cx_send_real, .apply_model = cx_send_model, .describe = d_cx_send},
-	{.name = "recv", .weight = 4, .precondition = p_cx_recv, .gen = gen_cx_recv, .apply_real = cx_recv_real, .apply_model = cx_recv_model, .describe = d_cx_recv},
-	{.name = "reply", .weight = 3, .precondition = p_cx_reply, .gen = gen_cx_reply, .apply_real = cx_reply_real, .apply_model = cx_reply_model, .describe = d_cx_reply},
-	{.name = "wait", .weight = 4, .precondition = p_cx_busy, .gen = gen_cx_busy, .apply_real = cx_wait_real, .apply_model = cx_wait_model, .describe = d_cx_wait},
-	{.name = "cancel", .weight = 1, .precondition = p_cx_busy, .gen = gen_cx_busy, .apply_real = cx_cancel_real, .describe = d_cx_cancel},
-	{.name = "close context", .weight = 2, .precondition = p_cx_any, .gen = gen_cx_any, .apply_real = cx_close_real, .apply_model = cx_close_model, .describe = d_cx_close},
-	{.name = "let the workers run (5 ms)", .weight = 2, .apply_real = cx_settle_real},
-	{.name = "call", .weight = 4, .precondition = p_cx_send, .gen = gen_cx_send, .apply_real = cx_call_real, .apply_model = cx_call_model, .describe = d_cx_call},
-	{.name = "serve", .weight = 4, .precondition = p_cx_serve, .gen = gen_cx_serve, .apply_real = cx_serve_real, .apply_model = cx_serve_model, .describe = d_cx_serve},
-	{.name = "close the server socket", .weight = 1, .precondition = p_rep_open, .apply_real = cx_close_rep_real, .apply_model = cx_close_rep_model},
-	{.name = "reopen the server socket", .weight = 2, .precondition = p_rep_closed, .apply_real = cx_open_rep_sock_real, .apply_model = cx_open_rep_sock_model},
-#ifdef PLANT_BUGS
-	{.name = "give up (B5)", .weight = 2, .precondition = p_plant_b5_close, .gen = gen_b5_close, .apply_real = cx_give_up_b5_real, .apply_model = cx_close_model, .describe = d_cx_b5},
-#endif
-};
-
-/* After every step: nothing freed twice, no aio freed with work pending,
- * no completion after its context closed, ports per owner, messages alive
- * within [held, held + contexts], callbacks owed within the busy aios,
- * and no chunk held by anyone but the two sockets' owners. */
-static int cx_check(struct fl_prop_ctx *ctx, const void *mv, void *rv)
-{
-	const struct cx_model *m = mv;
-	struct cx_real *r = rv;
-	struct fl_aio_debug d;
-	cx_debug(r, &d);
-	if (d.msg_double_frees)
-		return fl_prop_fail(ctx, "%llu message(s) freed twice",
-				    (unsigned long long)d.msg_double_frees);
-	if (d.aio_free_pending)
-		return fl_prop_fail(ctx, "%llu aio(s) freed with an operation pending",
-				    (unsigned long long)d.aio_free_pending);
-	if (d.aio_late_completions)
-		return fl_prop_fail(ctx, "%llu operation(s) completed after their context closed",
-				    (unsigned long long)d.aio_late_completions);
-	int64_t live = (int64_t)(d.msgs_allocated - d.msgs_freed);
-	int held = cx_held(m), nctx = cx_count(m, false);
-	if (live < held || live > held + nctx)
-		return fl_prop_fail(ctx, "%lld messages alive; the property holds %d and %d contexts may "
-				    "hold one each", (long long)live, held, nctx);
-	int64_t owed = (int64_t)(d.aio_started - d.aio_completed);
-	if (owed < 0 || owed > cx_count(m, true))
-		return fl_prop_fail(ctx, "%lld callbacks owed with %d operations not waited for",
-				    (long long)owed, cx_count(m, true));
-	if (fl_rr_owner_ports(r->drv, 2) != 1)
-		return fl_prop_fail(ctx, "the REQ socket's owner holds %u ports, not 1",
-				    fl_rr_owner_ports(r->drv, 2));
-	if ((int)fl_rr_owner_ports(r->drv, 3) != (m->rep_open ? 1 : 0))
-		return fl_prop_fail(ctx, "the REP socket's owner holds %u ports, the model says %d",
-				    fl_rr_owner_ports(r->drv, 3), m->rep_open ? 1 : 0);
-	fl_chunk_pool *pool = fl_rr_domain_chunks(r->drv);
-	struct fl_rr_stats st;
-	fl_rr_stats(r->drv, &st);
-	uint32_t loaned = st.chunks.cls[0].loaned + st.chunks.cls[1].loaned;
-	uint32_t owned = fl_chunk_owner_loaned(pool, 2) + fl_chunk_owner_loaned(pool, 3);
-	if (loaned != owned || st.chunks.cls[0].stale || st.chunks.cls[1].stale)
-		return fl_prop_fail(ctx, "%u chunks loaned, %u of them owned by the sockets, %llu stale releases",
-				    loaned, owned,
-				    (unsigned long long)(st.chunks.cls[0].stale + st.chunks.cls[1].stale));
-	return FL_PROP_PASS;
-}
-
-static int cx_final(struct fl_prop_ctx *ctx, void *mv, void *rv)
-{
-	struct cx_model *m = mv;
-	struct cx_real *r = rv;
-	if (r->faults)
-		fl_faults_disarm(r->faults);
-	cx_close_everything(m, r);
-	struct fl_aio_debug d;
-	cx_debug(r, &d);
-	if (d.msg_double_frees || d.aio_free_pending || d.aio_late_completions)
-		return fl_prop_fail(ctx, "after close: %llu double frees, %llu aios freed pending, "
-				    "%llu late completions", (unsigned long long)d.msg_double_frees,
-				    (unsigned long long)d.aio_free_pending,
-				    (unsigned long long)d.aio_late_completions);
-	if (d.msgs_allocated != d.msgs_freed)
-		return fl_prop_fail(ctx, "after close: %llu messages allocated, %llu freed",
-				    (unsigned long long)d.msgs_allocated, (unsigned long long)d.msgs_freed);
-	if (d.aio_started != d.aio_completed)
-		return fl_prop_fail(ctx, "after close: %llu operations started, %llu callbacks run",
-				    (unsigned long long)d.aio_started, (unsigned long long)d.aio_completed);
-	struct fl_rr_stats st;
-	fl_rr_stats(r->drv, &st);
-	if (st.chunks.cls[0].loaned || st.chunks.cls[1].loaned || st.servers_in_use || st.clients_in_use)
-		return fl_prop_fail(ctx, "after close: %u + %u chunks loaned, %u server and %u client ports",
-				    st.chunks.cls[0].loaned, st.chunks.cls[1].loaned, st.servers_in_use,
-				    st.clients_in_use);
-	char names[256];
-	int n = count_dir(r->dir, names, sizeof names);
-	if (n != 2)
-		return fl_prop_fail(ctx, "run directory holds %d files (%s), only the driver's 2 expected",
-				    n, names);
-	return FL_PROP_PASS;
-}
-
-#define CX_SPEC(name_)                                                  \
-	{                                                               \
-		.name = name_, .cmds = cx_cmds,                         \
-		.ncmds = sizeof cx_cmds / sizeof cx_cmds[0],            \
-		.max_steps = 40, .avg_steps = 15, .setup = cx_setup,    \
-		.check = cx_check, .final_check = cx_final,             \
-		.teardown = cx_teardown,                                \
-	}
-
-static const struct fl_model_spec cx_spec = CX_SPEC("reqrep_ctx");
-
-/* Sends fail at random (chunk loan, request and response send, 1/20 each
- * hit): the message stays the caller's, nothing is left behind. */
-static int cx_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
-{
-	static const char *const points[] = {"transport/chunk/loan", "transport/rr/request_send",
-					     "transport/rr/response_send",
-					     "transport/rr/queue_publish"};
-	int rc = cx_setup(ctx, model, real);
+	rc = prop_faults_arm(ctx, rr_fault_points, sizeof rr_fault_points / sizeof rr_fault_points[0],
+			     &r->faults);
 	if (rc != FL_PROP_PASS)
-		return rc;
-	struct cx_real *r = *real;
-	rc = fl_faults_new(fl_prop_choice(ctx), NULL, &r->faults);
-	for (size_t i = 0; rc == 0 && i < sizeof points / sizeof points[0]; i++) {
-		struct fl_fault_rule rule = {.point = points[i], .action = FL_FAULT_ERROR,
-					     .when = FL_WHEN_PROB, .p = 0.05};
-		rc = fl_faults_add(r->faults, &rule);
-	}
-	if (rc == 0)
-		rc = fl_faults_arm(r->faults);
-	if (rc) {
-		cx_teardown(*model, *real);
-		return fl_prop_fail(ctx, "fault engine: %s", fl_errname(rc));
-	}
-	return FL_PROP_PASS;
+		rr_teardown(*model, *real);
+	return rc;
 }
 
-static const struct fl_model_spec cx_spec_faults = {
-	.name = "reqrep_ctx_faults", .cmds = cx_cmds, .ncmds = sizeof cx_cmds / sizeof cx_cmds[0],
-	.max_steps = 40, .avg_steps = 15, .setup = cx_setup_faults, .check = cx_check,
-	.final_check = cx_final, .teardown = cx_teardown,
-};
+const struct fl_model_spec reqrep_owners_faults_spec =
+	RR_SPEC("reqrep_owners_faults", rr_setup_faults);
 
-/* The model runner inside one sim actor: the sockets' workers are actors
- * too.  The scheduler draws from its own stream, reseeded from one value
- * of the trial's stream at setup and at every step (cx_step_schedule):
- * a trial replays exactly, shrinking lowers those seeds toward a plain
- * schedule, and a step's decisions cost the trial one value however many
- * there are, so deleting a step never shifts the draws of later steps. */
-struct cx_run {
-	struct fl_prop_ctx *ctx;
-	int rc;
-};
-
-static void cx_actor(void *arg)
-{
-	struct cx_run *run = arg;
-	run->rc = fl_model_prop(run->ctx);
-}
-
-static int cx_prop(struct fl_prop_ctx *ctx)
-{
-	struct fl_sim_config cfg = {.kind = FL_SCHED_RANDOM, .max_steps = 2000000,
-				    .stack_size = 1 << 20};
-	struct fl_sim *sim = NULL;
-	struct cx_run run = {ctx, FL_PROP_FAIL};
-	struct fl_sim_result res;
-	int rc = fl_choice_new_seeded(fl_choice_draw(fl_prop_choice(ctx), 1u << 16), &cx_sched);
-	if (rc == 0) {
-		cfg.choices = cx_sched;
-		rc = fl_sim_new(&cfg, &sim);
-	}
-	if (rc == 0)
-		rc = fl_sim_spawn(sim, "property", cx_actor, &run, NULL);
-	if (rc == 0)
-		rc = fl_sim_run(sim, &res);
-	fl_sim_free(sim);
-	fl_choice_free(cx_sched);
-	cx_sched = NULL;
-	if (rc)
-		return fl_prop_fail(ctx, "sim: %s", fl_errname(rc));
-	if (res.verdict != FL_SIM_OK) {
-		char who[512] = "";
-		for (size_t i = 0; i < res.nactors; i++) {
-			size_t at = strlen(who);
-			snprintf(who + at, sizeof who - at, "%s%s %s at %s", at ? ", " : "",
-				 res.actors[i].name, fl_sim_state_name(res.actors[i].state),
-				 res.actors[i].last_point ? res.actors[i].last_point : "");
-		}
-		return fl_prop_fail(ctx, "%s after %llu scheduling steps: %s",
-				    res.verdict == FL_SIM_DEADLOCK ? "deadlock" : "step limit",
-				    (unsigned long long)res.steps, who);
-	}
-	return run.rc;
-}
-
-/* ------------------------------------------------------------------ */
-
-static const struct fl_prop_def props[] = {
-	{"reqrep_owners", fl_model_prop, &rr_spec,
-	 "request/response ports and chunks of three actors and a crashing client process: "
-	 "per-owner balance at every step, FIFO takes, zero left at the end"},
-	{"reqrep_owners_faults", fl_model_prop, &rr_spec_faults,
-	 "the same with loans, port allocations and sends failing at random: nothing left behind"},
-	{"reqrep_ctx", cx_prop, &cx_spec,
-	 "contexts and aios under the deterministic scheduler: messages freed exactly once, "
-	 "no aio freed or completed after close, callbacks owed, ports and chunks balanced"},
-	{"reqrep_ctx_faults", cx_prop, &cx_spec_faults,
-	 "the same with sends failing at random (chunk loan, request/response send)"},
-};
-
-/* What trials of this runner that crashed or hung left in /dev/shm. */
-static void remove_leftovers(void)
-{
-	remove_prop_dirs("faultline-prop-rr-");
-}
-
-#ifndef PLANT_BUGS
-int main(int argc, char **argv)
-{
-	return prop_program_main("reqrep_prop", argc, argv, props, sizeof props / sizeof props[0],
-				 remove_leftovers);
-}
-#else
-/* The planted bugs, one property each, named "<property>+<plant>" so that
- * a saved trace replays with its plant (`faultline replay TRACE` runs
- * `reqrep_prop_planted --replay TRACE`). */
-static const struct fl_model_spec plant_specs[] = {
-	RR_SPEC("reqrep_owners+b4_response", rr_setup),
-	RR_SPEC("reqrep_owners+b4_port", rr_setup),
-	CX_SPEC("reqrep_ctx+b5_send"),
-	CX_SPEC("reqrep_ctx+b5_close"),
-};
-
-static int planted_prop(struct fl_prop_ctx *ctx)
-{
-	const struct fl_model_spec *spec = fl_prop_arg(ctx);
-	plant = strchr(spec->name, '+') + 1;
-	return strncmp(spec->name, "reqrep_ctx", 10) == 0 ? cx_prop(ctx) : fl_model_prop(ctx);
-}
-
-static const struct fl_prop_def planted_props[] = {
-	{"reqrep_owners+b4_response", planted_prop, &plant_specs[0],
-	 "B4: a client releases a response only when its seq is the expected one"},
-	{"reqrep_owners+b4_port", planted_prop, &plant_specs[1],
-	 "B4: a server port lost on an error path"},
-	{"reqrep_ctx+b5_send", planted_prop, &plant_specs[2],
-	 "B5: a message freed after a successful send"},
-	{"reqrep_ctx+b5_close", planted_prop, &plant_specs[3],
-	 "B5: an aio freed and its context closed with a receive pending"},
-};
-
-/* Each planted bug must be found on every seed and shrunk to no more steps
- * than its bound: the hand-written reproduction's length in this
- * property's steps. */
-struct plant_def {
-	const char *name;
-	const struct fl_prop_def *prop;
-	const char *helper;  /* a word of the helper's step description */
-	unsigned max_steps;
-};
-
-static const struct plant_def plants[] = {
-	/* fixtures/b4_response_leak.c leaks first in its second round: open
-	 * server, open client, 2 x (call, serve, take response) */
-	{"b4_response", &planted_props[0], "B4 helper", 8},
-	/* fixtures/b4_port_churn.c: one start_server whose configure fails */
-	{"b4_port", &planted_props[1], "B4 helper", 1},
-	/* fixtures/b5_free_after_send.c: open a context, send, free */
-	{"b5_send", &planted_props[2], "send", 2},
-	/* fixtures/b5_close_pending.c: open a context, send, wait, receive,
-	 * give up (free the aio, close) */
-	{"b5_close", &planted_props[3], "B5 helper", 5},
-};
-
-int main(int argc, char **argv)
-{
-	(void)props; /* the unplanted properties: reqrep_prop */
-	if (planted_help(argc, argv, " --plant b4_response|b4_port|b5_send|b5_close"))
-		return 0;
-	start_reaper(remove_leftovers);
-	/* --replay / --shrink of a saved trace: fl_prop_main, without --plant. */
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--replay") == 0 || strcmp(argv[i], "--shrink") == 0) {
-			int k = 0;
-			for (int j = 0; j < argc; j++)
-				if (strcmp(argv[j], "--plant") == 0)
-					j++;
-				else
-					argv[k++] = argv[j];
-			argv[k] = NULL;
-			return fl_prop_main(k, argv, planted_props,
-					    sizeof planted_props / sizeof planted_props[0]);
-		}
-	/* --bench [RUNS]: trials and seconds to find and shrink each bug. */
-	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
-		unsigned runs = argc >= 3 ? (unsigned)strtoul(argv[2], NULL, 10) : 10;
-		printf("# reqrep_prop_planted: find and shrink, seeds 1..%u\n", runs);
-		for (size_t i = 0; i < sizeof plants / sizeof plants[0]; i++)
-			bench_find(plants[i].name, plants[i].prop, 1, runs);
-		remove_leftovers();
-		return 0;
-	}
-	for (int i = 1; i + 1 < argc; i++)
-		if (strcmp(argv[i], "--plant") == 0)
-			plant = argv[i + 1];
-	const struct plant_def *pd = NULL;
-	for (size_t i = 0; plant && i < sizeof plants / sizeof plants[0]; i++)
-		if (strcmp(plants[i].name, plant) == 0)
-			pd = &plants[i];
-	if (!pd) {
-		planted_usage(stderr, argv[0], " --plant b4_response|b4_port|b5_send|b5_close");
-		return 2;
-	}
-	/* fl_prop_config_args leaves --plant NAME alone.  Under memcheck a
-	 * shrink of 60 runs. */
-	int code = planted_check(argc, argv, pd->name, pd->prop, pd->helper, pd->max_steps, 60);
-	remove_leftovers();
-	return code;
-}
+#ifdef PLANT_BUGS
+const struct fl_model_spec reqrep_owners_b4_response_spec =
+	RR_SPEC("reqrep_owners+b4_response", rr_setup);
+const struct fl_model_spec reqrep_owners_b4_port_spec = RR_SPEC("reqrep_owners+b4_port", rr_setup);
 #endif

@@ -1,11 +1,12 @@
 /*
- * Shared by the property programs: their --bench modes (trials per second
- * of a property, trials and seconds to find and shrink a planted bug;
- * figures go to stdout, one line each), the main of an unplanted program
- * and the check a planted program makes.
+ * The main of a property program, shared by the programs in properties/:
+ * an unplanted program's CI run, the check a planted program makes, their
+ * --bench modes (trials per second of a property, trials and seconds to
+ * find and shrink a planted bug; figures go to stdout, one line each), and
+ * the reaper that removes what killed trials left in /dev/shm.
  */
-#ifndef PROPERTIES_BENCH_UTIL_H
-#define PROPERTIES_BENCH_UTIL_H
+#ifndef PROPERTIES_PROP_PROGRAM_H
+#define PROPERTIES_PROP_PROGRAM_H
 
 #include "faultline/error.h"
 #include "faultline/prop.h"
