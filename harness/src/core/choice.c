@@ -5,6 +5,7 @@
  * draws use Lemire's multiply-shift with rejection, so there is no modulo
  * bias and a replayed value is used as it was recorded.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,7 +176,9 @@ fl_choice_draw(struct fl_choice *c, uint64_t bound)
 	} else {
 		v = gen_bounded(c, bound);
 	}
+	assert(c->src_pos <= c->src_len);
 	record(c, v);
+	assert(c->nvals <= c->capvals);
 	return v;
 }
 

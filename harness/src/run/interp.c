@@ -12,6 +12,7 @@
  * expected outcome and the actor goes on to its clean-up operations: the
  * properties checked at the end decide the verdict.
  */
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -142,7 +143,10 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 		return;
 	/* Arrive first, then say where it waits: a peer that sees it waiting
 	 * sees its arrival counted too (barrier_deadlock). */
-	__atomic_add_fetch(&b->arrived, 1, __ATOMIC_SEQ_CST);
+	int arrived = __atomic_add_fetch(&b->arrived, 1, __ATOMIC_SEQ_CST);
+
+	/* Every arrival is an actor of this barrier arriving once a round. */
+	assert(arrived >= 1 && arrived <= (int)round * b->expected);
 	__atomic_store_n(&ar->waits_at, (uint64_t)(b - r->barriers + 1) << 32 | round,
 	                 __ATOMIC_SEQ_CST);
 	fl_idle(&st, 1, FL_DEADLINE_NONE); /* arriving is progress for the others */

@@ -15,6 +15,7 @@
 /* _longjmp between coroutine stacks is what this file does on purpose;
  * the fortified longjmp takes a jump to another stack for a corrupt one. */
 #undef _FORTIFY_SOURCE
+#include <assert.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -604,6 +605,9 @@ fl_sim_run(struct fl_sim *s, struct fl_sim_result *res)
 		if (a->state == FL_ACTOR_IDLE)
 			a->state = FL_ACTOR_RUNNABLE;
 		was_blocked = a->state == FL_ACTOR_BLOCKED;
+		/* The scheduler picks only actors that can run. */
+		assert(a->state == FL_ACTOR_RUNNABLE || a->state == FL_ACTOR_BLOCKED);
+		assert(s->current == NULL);
 		s->current = a;
 		s->steps++;
 		run_actor(s, a);
