@@ -11,6 +11,7 @@
 #include "faultline/reqrep.h"
 #include "chunk_pool.h"
 #include "rr_internal.h"
+#include "rr_queue.h"
 
 #define PP_MAGIC 0x464c5054u /* "FLPT" */
 #define PP_VERSION 3u
