@@ -314,7 +314,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	snprintf(dir, sizeof(dir), "%s", fl_driver_run_dir(r.d));
 	snprintf(path, sizeof(path), "%s/%s", dir, FL_CNC_FILE);
-	if (fl_shm_map(path, true, FL_CNC_HEADER_SIZE, &r.cnc) != 0)
+	if (fl_shm_map(path, true, FL_CNC_HEADER_SIZE, &r.cnc, NULL, 0) != 0)
 		abort();
 	memcpy(&h, r.cnc.addr, sizeof(h));
 	if (fl_cnc_validate(&h, r.cnc.len) != 0)

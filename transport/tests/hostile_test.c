@@ -910,7 +910,7 @@ map_all(void)
 		                            nsegs >= MAX_SEGS - 3) || nsegs == MAX_SEGS)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", run_dir, e->d_name);
-		if (fl_shm_map(path, true, 1, &s->m) != 0)
+		if (fl_shm_map(path, true, 1, &s->m, NULL, 0) != 0)
 			continue;
 		s->kind = kind;
 		nsegs++;

@@ -442,7 +442,7 @@ garbage_in_command_ring(void **state)
 	int i;
 
 	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
-	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	assert_fl(fl_shm_map(path, true, 4096, &m, NULL, 0), 0);
 	h = m.addr;
 	fl_mpsc_init(&ring, (uint8_t *)m.addr + h->cmd_offset, h->cmd_length, 0);
 	for (i = 0; i < (int)sizeof(junk); i++)
@@ -1026,7 +1026,7 @@ subscriber_slots_first_and_last(void **state)
 	assert_fl(errs.last, FL_ELIMIT);
 	snprintf(path, sizeof(path), "%s/" FL_LOG_NAME_FMT, e->dir,
 	         (long long)fl_publication_registration_id(p));
-	assert_fl(fl_shm_map(path, false, FL_LOG_META_SIZE, &m), 0);
+	assert_fl(fl_shm_map(path, false, FL_LOG_META_SIZE, &m, NULL, 0), 0);
 	meta = m.addr;
 	assert_int_equal(meta->subscriber_count, FL_LOG_MAX_SUBS);
 	assert_int_equal(meta->slots[0].sub_reg_id, reg[0]);
@@ -1171,7 +1171,7 @@ forged_image_slot_is_refused(void **state)
 	                       2000));
 	assert_fl(rc, 0);
 	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
-	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	assert_fl(fl_shm_map(path, true, 4096, &m, NULL, 0), 0);
 	h = m.addr;
 	fl_bcast_init(&bc, (uint8_t *)m.addr + h->bc_offset, h->bc_length, 0);
 	for (int k = 0; k < 2; k++) {
@@ -1234,7 +1234,7 @@ scribbled_cnc_header_is_repaired(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
-	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	assert_fl(fl_shm_map(path, true, 4096, &m, NULL, 0), 0);
 	memcpy(&saved, m.addr, sizeof(saved));
 	fl_client_ctx_init(&cc);
 	cc.ns = e->ns;
@@ -1293,7 +1293,7 @@ vanished_client_is_reclaimed(void **state)
 	assert_fl(fl_client_add_publication(e->c, "vanish", 1, true, dl, &p), 0);
 	assert_true(WAIT_UNTIL(stats(e)->publications == 1 && st.log_files == 1, 2000));
 	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
-	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	assert_fl(fl_shm_map(path, true, 4096, &m, NULL, 0), 0);
 	g = fl_cnc_counters(m.addr);
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++)
 		if (__atomic_load_n(&g->clients[i].state, __ATOMIC_ACQUIRE) == FL_CLIENT_ACTIVE &&
@@ -1341,7 +1341,7 @@ wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 	fl_driver_do_work(d);
 	fl_run_dir_path(ns, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
-	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	assert_fl(fl_shm_map(path, true, 4096, &m, NULL, 0), 0);
 	g = fl_cnc_counters(m.addr);
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
 		uint32_t s = __atomic_load_n(&g->clients[i].state, __ATOMIC_ACQUIRE);
@@ -1407,7 +1407,7 @@ active_record_without_id_is_ended(void **state)
 	assert_fl(fl_driver_start(&dc, &d), 0);
 	fl_run_dir_path(ns, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
-	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	assert_fl(fl_shm_map(path, true, 4096, &m, NULL, 0), 0);
 	g = fl_cnc_counters(m.addr);
 	__atomic_store_n(&g->clients[5].state, FL_CLIENT_ACTIVE, __ATOMIC_RELEASE);
 	fl_driver_do_work(d);
@@ -1449,7 +1449,7 @@ wild_slot_registration_or_position_is_put_back(void **state)
 	                       2000));
 	snprintf(path, sizeof(path), "%s/" FL_LOG_NAME_FMT, e->dir,
 	         (long long)fl_publication_registration_id(p));
-	assert_fl(fl_shm_map(path, true, FL_LOG_META_SIZE, &m), 0);
+	assert_fl(fl_shm_map(path, true, FL_LOG_META_SIZE, &m, NULL, 0), 0);
 	meta = m.addr;
 	assert_int_equal(__atomic_load_n(&meta->slots[0].state, __ATOMIC_ACQUIRE), FL_SLOT_ACTIVE);
 	__atomic_fetch_add(&meta->slots[0].sub_reg_id, 1, __ATOMIC_RELEASE);

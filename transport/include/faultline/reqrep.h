@@ -105,7 +105,8 @@ int fl_rr_domain_open(const char *dir, uint64_t owner, fl_rr_domain **out);
  * closed/released or reclaimed.  Safe on NULL. */
 void fl_rr_domain_close(fl_rr_domain *d);
 
-/* fl_rr_domain_unlink removes the domain's files from `dir`. */
+/* fl_rr_domain_unlink removes the domain's files from `dir`, both tried.
+ * 0, or the first failure: FL_ENOENT, FL_EIO. */
 int fl_rr_domain_unlink(const char *dir);
 
 /* fl_rr_domain_chunks returns the domain's chunk pool (not owned). */

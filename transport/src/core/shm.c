@@ -309,21 +309,34 @@ fail:
 
 /* Maps the open file fd after checking it: a regular file owned by uid. */
 static int
-map_fd(int fd, uid_t uid, bool writable, size_t min_len, struct fl_shm *out)
+map_fd(int fd, uid_t uid, bool writable, size_t min_len, struct fl_shm *out, char *why,
+       size_t whylen)
 {
 	struct stat st;
 	void *p;
 
-	if (fstat(fd, &st) != 0)
+	if (fstat(fd, &st) != 0) {
+		set_why(why, whylen, "unreadable segment");
 		return FL_EIO;
-	if (!S_ISREG(st.st_mode) || st.st_uid != uid)
+	}
+	/* Its owner can write what this process reads and shrink it under
+	 * the mapping (SIGBUS): only the expected owner's files are mapped. */
+	if (!S_ISREG(st.st_mode) || st.st_uid != uid) {
+		set_why(why, whylen, "not a regular file owned by this user (uid %u); refused",
+		        (unsigned)uid);
 		return FL_EPERM;
-	if ((size_t)st.st_size < min_len || st.st_size == 0)
+	}
+	if ((size_t)st.st_size < min_len || st.st_size == 0) {
+		set_why(why, whylen, st.st_size == 0 ? "empty segment" : "shorter than %zu bytes",
+		        min_len);
 		return FL_EPROTO;
+	}
 	p = mmap(NULL, (size_t)st.st_size, writable ? PROT_READ | PROT_WRITE : PROT_READ,
 	         MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		set_why(why, whylen, "map: %s", strerror(errno));
 		return FL_EIO;
+	}
 	out->addr = p;
 	out->len = (size_t)st.st_size;
 	return 0;
@@ -355,7 +368,7 @@ fl_shm_map_at(const struct fl_shm_dir *d, const char *name, bool writable, size_
 	fd = openat(d->fd, name, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return open_errno();
-	rc = map_fd(fd, d->uid, writable, min_len, out);
+	rc = map_fd(fd, d->uid, writable, min_len, out, NULL, 0);
 	close(fd);
 	return rc;
 }
@@ -398,14 +411,54 @@ fl_shm_read_at(const struct fl_shm_dir *d, const char *name, void *buf, size_t l
 }
 
 int
-fl_shm_map(const char *path, bool writable, size_t min_len, struct fl_shm *out)
+fl_shm_create(const char *path, size_t len, struct fl_shm *out, char *why, size_t whylen)
+{
+	int fd, err, rc = FL_EIO;
+	void *p;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = errno;
+		set_why(why, whylen, "create: %s", strerror(err));
+		return err == EEXIST ? FL_EEXIST : err == ENOENT ? FL_ENOENT
+		       : err == ENOSPC ? FL_ENOSPC : FL_EIO;
+	}
+	/* Reserved now, as in fl_shm_create_at: the first touch of an
+	 * unbacked page would be a SIGBUS. */
+	err = posix_fallocate(fd, 0, (off_t)len);
+	if (err != 0) {
+		set_why(why, whylen, "reserving %zu bytes of /dev/shm: %s", len, strerror(err));
+		rc = err == ENOSPC || err == EFBIG ? FL_ENOSPC : FL_EIO;
+		goto fail;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		set_why(why, whylen, "map: %s", strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	out->addr = p;
+	out->len = len;
+	return 0;
+fail:
+	close(fd);
+	unlink(path);
+	return rc;
+}
+
+int
+fl_shm_map(const char *path, bool writable, size_t min_len, struct fl_shm *out, char *why,
+           size_t whylen)
 {
 	int fd, rc;
 
 	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return open_errno();
-	rc = map_fd(fd, geteuid(), writable, min_len, out);
+	if (fd < 0) {
+		rc = open_errno();
+		set_why(why, whylen, "open: %s", strerror(errno));
+		return rc;
+	}
+	rc = map_fd(fd, geteuid(), writable, min_len, out, why, whylen);
 	close(fd);
 	return rc;
 }
@@ -425,6 +478,16 @@ fl_shm_unlink_at(const struct fl_shm_dir *d, const char *name)
 	if (FL_FAULT("transport/shm/unlink"))
 		return FL_EIO;
 	if (unlinkat(d->fd, name, 0) != 0)
+		return errno == ENOENT ? FL_ENOENT : FL_EIO;
+	return 0;
+}
+
+int
+fl_shm_unlink(const char *path)
+{
+	if (FL_FAULT("transport/shm/unlink"))
+		return FL_EIO;
+	if (unlink(path) != 0)
 		return errno == ENOENT ? FL_ENOENT : FL_EIO;
 	return 0;
 }

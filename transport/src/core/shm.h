@@ -99,9 +99,29 @@ int fl_shm_map_at(const struct fl_shm_dir *d, const char *name, bool writable, s
 int fl_shm_read_at(const struct fl_shm_dir *d, const char *name, void *buf, size_t len,
                    size_t *file_len);
 
-/* fl_shm_map_at by path, for tests: the file must be a regular file owned
- * by the effective uid. */
-int fl_shm_map(const char *path, bool writable, size_t min_len, struct fl_shm *out);
+/*
+ * Segments by path.  The request/response segments (chunks.dat, ports.dat)
+ * sit in whatever directory fl_chunk_pool_create or fl_rr_domain_create is
+ * given, not only in a checked run directory, so they are created and
+ * mapped by path; the file itself is checked the same way.  Only the
+ * unlink carries a fault point: the callers consult their own before a
+ * create or a map (transport/chunk/segment, transport/port/map, ...).
+ * why (may be NULL) gets a sentence on failure ("create: File exists").
+ */
+
+/* fl_shm_create_at by path: creates path exclusively (0600, not through a
+ * link), reserves len bytes and maps it rw, zero-filled.  On failure
+ * nothing is left behind.  FL_EEXIST, FL_ENOENT, FL_ENOSPC, FL_EIO. */
+int fl_shm_create(const char *path, size_t len, struct fl_shm *out, char *why, size_t whylen);
+
+/* fl_shm_map_at by path: the file must be a regular file owned by the
+ * effective uid, not a link, of at least min_len bytes and not empty.
+ * FL_ENOENT, FL_EPERM, FL_EPROTO, FL_EIO. */
+int fl_shm_map(const char *path, bool writable, size_t min_len, struct fl_shm *out, char *why,
+               size_t whylen);
+
+/* Unlinks path (fault point transport/shm/unlink).  0, FL_ENOENT, FL_EIO. */
+int fl_shm_unlink(const char *path);
 
 /* Unmaps (safe on a zeroed struct). */
 void fl_shm_unmap(struct fl_shm *m);

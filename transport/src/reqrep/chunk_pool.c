@@ -17,6 +17,7 @@
 #include "faultline/reqrep.h"
 #include "chunk_pool.h"
 #include "rr_internal.h"
+#include "shm.h"
 
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
 
@@ -386,9 +387,7 @@ fl_chunk_pool_close(fl_chunk_pool *p)
 int
 fl_chunk_pool_unlink(const char *path)
 {
-	if (unlink(path) != 0)
-		return FL_ENOENT;
-	return 0;
+	return fl_shm_unlink(path);
 }
 
 static void

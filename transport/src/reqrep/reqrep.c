@@ -14,6 +14,7 @@
 #include "chunk_pool.h"
 #include "cnc.h"
 #include "port_pool.h"
+#include "shm.h"
 
 struct fl_rr_domain {
 	fl_chunk_pool *chunks;
@@ -105,7 +106,7 @@ fl_rr_domain_create(const char *dir, const struct fl_rr_config *cfg, fl_rr_domai
 	return 0;
 fail_chunks:
 	fl_chunk_pool_close(d->chunks);
-	unlink(cpath);
+	(void)fl_shm_unlink(cpath);
 fail:
 	free(d);
 	return rc;
@@ -155,14 +156,12 @@ int
 fl_rr_domain_unlink(const char *dir)
 {
 	char cpath[PATH_MAX], ppath[PATH_MAX];
-	int rc = 0;
+	int crc, prc;
 
 	paths(dir, cpath, ppath);
-	if (unlink(cpath) != 0)
-		rc = FL_ENOENT;
-	if (unlink(ppath) != 0)
-		rc = FL_ENOENT;
-	return rc;
+	crc = fl_shm_unlink(cpath);
+	prc = fl_shm_unlink(ppath);
+	return crc != 0 ? crc : prc;
 }
 
 fl_chunk_pool *

@@ -10,9 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Maps `size` bytes of the segment file `path`.  create: the file must not
- * exist; it is created 0600 and sized.  On success *base and *size are set.
- * `fault` names the fault point consulted before the OS calls. */
+/* Maps `size` bytes of the segment file `path` through the shm seam
+ * (fl_shm_create, fl_shm_map).  create: the file must not exist; it is
+ * created 0600 and sized.  On success *base and *size are set; on failure
+ * fl_rr_errmsg() says why.  `fault` names the fault point consulted
+ * before the OS calls. */
 int rr_seg_create(const char *path, size_t size, const char *fault, void **base);
 int rr_seg_open(const char *path, const char *fault, void **base, size_t *size);
 void rr_seg_unmap(void *base, size_t size);

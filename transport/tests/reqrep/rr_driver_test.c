@@ -324,7 +324,7 @@ scribbled_layout_does_not_kill_driver(void **state)
 		driver_cycles(d);
 		total = gauge(ns, "rr_chunks_total");
 		snprintf(path, sizeof(path), "%s/%s", fl_driver_run_dir(d), cases[k].file);
-		assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+		assert_fl(fl_shm_map(path, true, 4096, &m, NULL, 0), 0);
 		if (cases[k].width == 8)
 			__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off), cases[k].value,
 			                 __ATOMIC_RELEASE);
