@@ -35,7 +35,7 @@ set_why(char *why, size_t len, const char *fmt, ...)
 
 /* Keeps the checked directory's descriptor and identity in out. */
 static void
-dir_keep(struct fl_shm_dir *out, int fd, const struct stat *st)
+dir_keep(struct fli_shm_dir *out, int fd, const struct stat *st)
 {
 	out->fd = fd;
 	out->open = true;
@@ -46,7 +46,7 @@ dir_keep(struct fl_shm_dir *out, int fd, const struct stat *st)
 
 /* Checks an opened directory: ours (or also_uid's), a directory, 0700. */
 static int
-dir_check(int fd, uid_t also_uid, struct fl_shm_dir *out, char *why, size_t whylen)
+dir_check(int fd, uid_t also_uid, struct fli_shm_dir *out, char *why, size_t whylen)
 {
 	struct stat st;
 
@@ -104,7 +104,7 @@ dir_fd(const char *dir, char *why, size_t whylen)
 }
 
 int
-fl_shm_dir_open(const char *dir, uid_t also_uid, struct fl_shm_dir *out, char *why, size_t whylen)
+fli_shm_dir_open(const char *dir, uid_t also_uid, struct fli_shm_dir *out, char *why, size_t whylen)
 {
 	int fd = dir_fd(dir, why, whylen), rc;
 
@@ -117,9 +117,9 @@ fl_shm_dir_open(const char *dir, uid_t also_uid, struct fl_shm_dir *out, char *w
 }
 
 int
-fl_shm_dir_reopen(const char *path, struct fl_shm_dir *d)
+fli_shm_dir_reopen(const char *path, struct fli_shm_dir *d)
 {
-	struct fl_shm_dir now;
+	struct fli_shm_dir now;
 	int fd, rc;
 
 	if (d->open)
@@ -140,7 +140,7 @@ fl_shm_dir_reopen(const char *path, struct fl_shm_dir *d)
 }
 
 int
-fl_shm_dir_create(const char *dir, struct fl_shm_dir *out)
+fli_shm_dir_create(const char *dir, struct fli_shm_dir *out)
 {
 	struct stat st;
 	int fd;
@@ -164,7 +164,7 @@ fl_shm_dir_create(const char *dir, struct fl_shm_dir *out)
 }
 
 void
-fl_shm_dir_close(struct fl_shm_dir *d)
+fli_shm_dir_close(struct fli_shm_dir *d)
 {
 	if (d->open)
 		close(d->fd);
@@ -177,7 +177,7 @@ fl_shm_dir_close(struct fl_shm_dir *d)
  * publication), FL_CHUNKS_FILE and FL_PORTS_FILE (request/response,
  * reqrep.c). */
 bool
-fl_shm_run_file(const char *name)
+fli_shm_run_file(const char *name)
 {
 	size_t n = strlen(name), digits;
 
@@ -191,7 +191,7 @@ fl_shm_run_file(const char *name)
 }
 
 int
-fl_shm_dir_clean(const struct fl_shm_dir *d, const char *rmdir_path, char *other, size_t otherlen)
+fli_shm_dir_clean(const struct fli_shm_dir *d, const char *rmdir_path, char *other, size_t otherlen)
 {
 	/* getdents64 on d's own descriptor, not opendir: no second
 	 * descriptor, so a process at its open-files limit still cleans up. */
@@ -211,7 +211,7 @@ fl_shm_dir_clean(const struct fl_shm_dir *d, const char *rmdir_path, char *other
 			off += e->d_reclen;
 			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 				continue;
-			if (fl_shm_run_file(e->d_name)) {
+			if (fli_shm_run_file(e->d_name)) {
 				if (unlinkat(d->fd, e->d_name, 0) == 0 || errno == ENOENT)
 					continue;
 				if (errno != EISDIR && errno != EPERM) {
@@ -241,20 +241,20 @@ fl_shm_dir_clean(const struct fl_shm_dir *d, const char *rmdir_path, char *other
 }
 
 int
-fl_shm_dir_remove(const char *dir)
+fli_shm_dir_remove(const char *dir)
 {
-	struct fl_shm_dir d = { .fd = -1 };
-	int rc = fl_shm_dir_open(dir, (uid_t)-1, &d, NULL, 0);
+	struct fli_shm_dir d = { .fd = -1 };
+	int rc = fli_shm_dir_open(dir, (uid_t)-1, &d, NULL, 0);
 
 	if (rc != 0)
 		return rc;
-	rc = fl_shm_dir_clean(&d, dir, NULL, 0);
-	fl_shm_dir_close(&d);
+	rc = fli_shm_dir_clean(&d, dir, NULL, 0);
+	fli_shm_dir_close(&d);
 	return rc;
 }
 
 int
-fl_shm_dir_count(const char *dir)
+fli_shm_dir_count(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -270,7 +270,7 @@ fl_shm_dir_count(const char *dir)
 }
 
 int
-fl_shm_create_at(const struct fl_shm_dir *d, const char *name, size_t len, struct fl_shm *out)
+fli_shm_create_at(const struct fli_shm_dir *d, const char *name, size_t len, struct fli_shm *out)
 {
 	int fd, err, rc = FL_EIO;
 	void *p;
@@ -309,7 +309,7 @@ fail:
 
 /* Maps the open file fd after checking it: a regular file owned by uid. */
 static int
-map_fd(int fd, uid_t uid, bool writable, size_t min_len, struct fl_shm *out, char *why,
+map_fd(int fd, uid_t uid, bool writable, size_t min_len, struct fli_shm *out, char *why,
        size_t whylen)
 {
 	struct stat st;
@@ -358,8 +358,8 @@ open_errno(void)
 }
 
 int
-fl_shm_map_at(const struct fl_shm_dir *d, const char *name, bool writable, size_t min_len,
-              struct fl_shm *out)
+fli_shm_map_at(const struct fli_shm_dir *d, const char *name, bool writable, size_t min_len,
+               struct fli_shm *out)
 {
 	int fd, rc;
 
@@ -374,8 +374,8 @@ fl_shm_map_at(const struct fl_shm_dir *d, const char *name, bool writable, size_
 }
 
 int
-fl_shm_read_at(const struct fl_shm_dir *d, const char *name, void *buf, size_t len,
-               size_t *file_len)
+fli_shm_read_at(const struct fli_shm_dir *d, const char *name, void *buf, size_t len,
+                size_t *file_len)
 {
 	struct stat st;
 	size_t got = 0;
@@ -411,7 +411,7 @@ fl_shm_read_at(const struct fl_shm_dir *d, const char *name, void *buf, size_t l
 }
 
 int
-fl_shm_create(const char *path, size_t len, struct fl_shm *out, char *why, size_t whylen)
+fli_shm_create(const char *path, size_t len, struct fli_shm *out, char *why, size_t whylen)
 {
 	int fd, err, rc = FL_EIO;
 	void *p;
@@ -423,7 +423,7 @@ fl_shm_create(const char *path, size_t len, struct fl_shm *out, char *why, size_
 		return err == EEXIST ? FL_EEXIST : err == ENOENT ? FL_ENOENT
 		       : err == ENOSPC ? FL_ENOSPC : FL_EIO;
 	}
-	/* Reserved now, as in fl_shm_create_at: the first touch of an
+	/* Reserved now, as in fli_shm_create_at: the first touch of an
 	 * unbacked page would be a SIGBUS. */
 	err = posix_fallocate(fd, 0, (off_t)len);
 	if (err != 0) {
@@ -447,8 +447,8 @@ fail:
 }
 
 int
-fl_shm_map(const char *path, bool writable, size_t min_len, struct fl_shm *out, char *why,
-           size_t whylen)
+fli_shm_map(const char *path, bool writable, size_t min_len, struct fli_shm *out, char *why,
+            size_t whylen)
 {
 	int fd, rc;
 
@@ -464,7 +464,7 @@ fl_shm_map(const char *path, bool writable, size_t min_len, struct fl_shm *out, 
 }
 
 void
-fl_shm_unmap(struct fl_shm *m)
+fli_shm_unmap(struct fli_shm *m)
 {
 	if (m->addr != NULL)
 		munmap(m->addr, m->len);
@@ -473,7 +473,7 @@ fl_shm_unmap(struct fl_shm *m)
 }
 
 int
-fl_shm_unlink_at(const struct fl_shm_dir *d, const char *name)
+fli_shm_unlink_at(const struct fli_shm_dir *d, const char *name)
 {
 	if (FL_FAULT("transport/shm/unlink"))
 		return FL_EIO;
@@ -483,7 +483,7 @@ fl_shm_unlink_at(const struct fl_shm_dir *d, const char *name)
 }
 
 int
-fl_shm_unlink(const char *path)
+fli_shm_unlink(const char *path)
 {
 	if (FL_FAULT("transport/shm/unlink"))
 		return FL_EIO;

@@ -111,7 +111,7 @@ static int
 send_cmd(fl_client *c, int32_t type, int64_t corr, int64_t log_id, int32_t stream_id, bool exclusive,
          const char *channel)
 {
-	struct fl_cmd cmd;
+	struct fli_cmd cmd;
 
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.version = FL_FRAME_VERSION;
@@ -122,7 +122,7 @@ send_cmd(fl_client *c, int32_t type, int64_t corr, int64_t log_id, int32_t strea
 	cmd.exclusive = exclusive;
 	if (channel != NULL)
 		snprintf(cmd.channel, sizeof(cmd.channel), "%s", channel);
-	return fl_mpsc_write(&c->ring, type, &cmd, sizeof(cmd));
+	return fli_mpsc_write(&c->ring, type, &cmd, sizeof(cmd));
 }
 
 /* Remove commands must reach the driver: retry a full ring briefly. */
@@ -177,16 +177,16 @@ map_get(fl_client *c, int64_t id, struct log_map **out)
 		return FL_ENOMEM;
 	snprintf(name, sizeof(name), FL_LOG_NAME_FMT, (long long)id);
 	FL_SCHED_POINT("client.log.map");
-	rc = fl_shm_dir_reopen(c->dir, &c->rundir);
+	rc = fli_shm_dir_reopen(c->dir, &c->rundir);
 	if (rc == 0)
-		rc = fl_shm_map_at(&c->rundir, name, true, FL_LOG_META_SIZE, &m->shm);
-	fl_shm_dir_close(&c->rundir);
+		rc = fli_shm_map_at(&c->rundir, name, true, FL_LOG_META_SIZE, &m->shm);
+	fli_shm_dir_close(&c->rundir);
 	if (rc == 0)
-		rc = fl_log_attach(&m->log, m->shm.addr, m->shm.len);
+		rc = fli_log_attach(&m->log, m->shm.addr, m->shm.len);
 	if (rc == 0)
 		rc = vec_push(&c->maps, m);
 	if (rc != 0) {
-		fl_shm_unmap(&m->shm);
+		fli_shm_unmap(&m->shm);
 		free(m);
 		return rc;
 	}
@@ -205,7 +205,7 @@ map_release(fl_client *c, struct log_map *m)
 	if (m == NULL || --m->refs > 0)
 		return;
 	FL_SCHED_POINT("client.log.unmap");
-	fl_shm_unmap(&m->shm);
+	fli_shm_unmap(&m->shm);
 	i = vec_find(&c->maps, m);
 	if (i >= 0)
 		vec_del(&c->maps, i);
@@ -322,7 +322,7 @@ sub_find(fl_client *c, int64_t reg_id)
 }
 
 static void
-on_pub_ready(fl_client *c, const struct fl_event *ev)
+on_pub_ready(fl_client *c, const struct fli_event *ev)
 {
 	struct pending *pd = pending_find(c, ev->corr_id, NULL);
 	fl_publication *p;
@@ -347,7 +347,7 @@ on_pub_ready(fl_client *c, const struct fl_event *ev)
 	p->reg_id = ev->corr_id;
 	p->session_id = ev->session_id;
 	p->stream_id = ev->stream_id;
-	fl_log_appender_init(&p->ap, &p->map->log, pd->exclusive);
+	fli_log_appender_init(&p->ap, &p->map->log, pd->exclusive);
 	pd->state = P_DONE;
 	pd->result = p;
 	gauge_pending(c);
@@ -361,7 +361,7 @@ fail:
 }
 
 static void
-on_sub_ready(fl_client *c, const struct fl_event *ev)
+on_sub_ready(fl_client *c, const struct fli_event *ev)
 {
 	struct pending *pd = pending_find(c, ev->corr_id, NULL);
 	fl_subscription *s;
@@ -387,7 +387,7 @@ on_sub_ready(fl_client *c, const struct fl_event *ev)
 }
 
 static void
-on_image_available(fl_client *c, const struct fl_event *ev)
+on_image_available(fl_client *c, const struct fli_event *ev)
 {
 	fl_subscription *s = sub_find(c, ev->corr_id);
 	fl_image *img = NULL;
@@ -435,7 +435,7 @@ fail:
 }
 
 static void
-on_image_unavailable(fl_client *c, const struct fl_event *ev)
+on_image_unavailable(fl_client *c, const struct fli_event *ev)
 {
 	fl_subscription *s = sub_find(c, ev->corr_id);
 	struct image_list *l;
@@ -466,7 +466,7 @@ static void
 on_event(void *arg, int32_t type, const uint8_t *payload, size_t len)
 {
 	fl_client *c = arg;
-	struct fl_event ev;
+	struct fli_event ev;
 	struct pending *pd;
 
 	if (type >= FL_EXT_TYPE_MIN && type <= FL_EXT_TYPE_MAX) {
@@ -622,7 +622,7 @@ do_work_locked(fl_client *c)
 			go_dead(c, FL_ECLIENT_TIMEOUT);
 			work++;
 		} else {
-			rc = fl_bcast_receive(&c->rx, on_event, c, 64);
+			rc = fli_bcast_receive(&c->rx, on_event, c, 64);
 			if (rc < 0) {
 				/* The cursor moved to the latest record; the lost events
 				 * are not work, so a client lapped again and again still
@@ -680,7 +680,7 @@ int
 fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 {
 	fl_client *c;
-	struct fl_cnc_header h; /* validated on this private copy, then used */
+	struct fli_cnc_header h; /* validated on this private copy, then used */
 	uint64_t hb, now;
 	int rc, i;
 
@@ -705,16 +705,16 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 	/* Whoever owns the run directory and cnc.dat can write what this
 	 * process reads and shrink what it maps (SIGBUS): only its own uid
 	 * (or the one allowed) is trusted, checked on the open descriptors. */
-	rc = fl_shm_dir_open(c->dir, c->ctx.allowed_uid != 0 ? (uid_t)c->ctx.allowed_uid : (uid_t)-1,
-	                     &c->rundir, NULL, 0);
+	rc = fli_shm_dir_open(c->dir, c->ctx.allowed_uid != 0 ? (uid_t)c->ctx.allowed_uid : (uid_t)-1,
+	                      &c->rundir, NULL, 0);
 	if (rc != 0)
 		goto fail;
-	rc = fl_shm_map_at(&c->rundir, FL_CNC_FILE, true, FL_CNC_HEADER_SIZE, &c->cnc);
-	fl_shm_dir_close(&c->rundir); /* reopened for each log map */
+	rc = fli_shm_map_at(&c->rundir, FL_CNC_FILE, true, FL_CNC_HEADER_SIZE, &c->cnc);
+	fli_shm_dir_close(&c->rundir); /* reopened for each log map */
 	if (rc != 0)
 		goto fail;
 	memcpy(&h, c->cnc.addr, sizeof(h));
-	rc = fl_cnc_validate(&h, c->cnc.len);
+	rc = fli_cnc_validate(&h, c->cnc.len);
 	if (rc != 0)
 		goto fail;
 	c->hdr = c->cnc.addr;
@@ -725,12 +725,12 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 		rc = FL_EDRIVER_TIMEOUT;
 		goto fail;
 	}
-	fl_mpsc_init(&c->ring, (uint8_t *)c->cnc.addr + h.cmd_offset, h.cmd_length, 0);
-	fl_bcast_init(&c->bc, (uint8_t *)c->cnc.addr + h.bc_offset, h.bc_length, 0);
-	fl_bcast_rx_init(&c->rx, &c->bc, c->scratch, sizeof(c->scratch));
+	fli_mpsc_init(&c->ring, (uint8_t *)c->cnc.addr + h.cmd_offset, h.cmd_length, 0);
+	fli_bcast_init(&c->bc, (uint8_t *)c->cnc.addr + h.bc_offset, h.bc_length, 0);
+	fli_bcast_rx_init(&c->rx, &c->bc, c->scratch, sizeof(c->scratch));
 	c->id = (uint64_t)fl_atomic_fetch_add("client.id.next", &c->hdr->next_id, 1, __ATOMIC_ACQ_REL);
 	for (i = 0; i < 2 * FL_STATS_MAX_CLIENTS && c->rec == NULL; i++) {
-		struct fl_cnc_client *r = &fl_cnc_counters(c->cnc.addr)->clients[i % FL_STATS_MAX_CLIENTS];
+		struct fli_cnc_client *r = &fli_cnc_counters(c->cnc.addr)->clients[i % FL_STATS_MAX_CLIENTS];
 		uint32_t want = i < FL_STATS_MAX_CLIENTS ? FL_CLIENT_FREE : FL_CLIENT_CLOSED;
 		uint32_t st = want;
 
@@ -772,8 +772,8 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 	*out = c;
 	return 0;
 fail:
-	fl_shm_unmap(&c->cnc);
-	fl_shm_dir_close(&c->rundir);
+	fli_shm_unmap(&c->cnc);
+	fli_shm_dir_close(&c->rundir);
 	fl_mutex_fini(&c->mu);
 	free(c);
 	return rc;
@@ -851,8 +851,8 @@ fl_client_close(fl_client *c)
 	free(c->maps.v);
 	free(c->dead.v);
 	free(c->retired.v);
-	fl_shm_unmap(&c->cnc);
-	fl_shm_dir_close(&c->rundir);
+	fli_shm_unmap(&c->cnc);
+	fli_shm_dir_close(&c->rundir);
 	fl_mutex_fini(&c->mu);
 	free(c);
 }
@@ -1086,7 +1086,7 @@ fl_subscription_close(fl_subscription *s)
 /* ---- extension helpers ------------------------------------------------------ */
 
 int
-fl_client_ext_send(fl_client *c, int32_t type, const void *payload, size_t len)
+fli_client_ext_send(fl_client *c, int32_t type, const void *payload, size_t len)
 {
 	uint8_t buf[FL_EXT_MAX_PAYLOAD + sizeof(uint64_t)];
 	int rc;
@@ -1100,12 +1100,12 @@ fl_client_ext_send(fl_client *c, int32_t type, const void *payload, size_t len)
 	memcpy(buf, &c->id, sizeof(c->id));
 	if (len != 0)
 		memcpy(buf + sizeof(c->id), payload, len);
-	return fl_mpsc_write(&c->ring, type, buf, len + sizeof(c->id));
+	return fli_mpsc_write(&c->ring, type, buf, len + sizeof(c->id));
 }
 
 void
-fl_client_ext_set_handler(fl_client *c, void (*fn)(void *arg, int32_t type, const void *payload, size_t len),
-                          void *arg)
+fli_client_ext_set_handler(fl_client *c, void (*fn)(void *arg, int32_t type, const void *payload, size_t len),
+                           void *arg)
 {
 	fl_mutex_lock(&c->mu);
 	c->ext_fn = fn;

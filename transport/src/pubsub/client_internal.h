@@ -25,8 +25,8 @@
 
 struct log_map {
 	int64_t id;
-	struct fl_shm shm;
-	struct fl_log log;
+	struct fli_shm shm;
+	struct fli_log log;
 	int refs;
 };
 
@@ -39,7 +39,7 @@ struct fl_image {
 	fl_client *c;
 	fl_subscription *sub;  /* NULL once the subscription closed */
 	struct log_map *map;
-	struct fl_log log;
+	struct fli_log log;
 	int64_t log_id;
 	int64_t sub_reg_id;  /* owner of the slot, to never write a reused one */
 	int32_t session_id;
@@ -63,7 +63,7 @@ struct fl_subscription {
 
 struct fl_publication {
 	fl_client *c;
-	struct fl_log_appender ap;
+	struct fli_log_appender ap;
 	struct log_map *map;
 	int64_t reg_id;
 	int32_t session_id;
@@ -88,13 +88,13 @@ struct fl_client {
 	uint64_t quiescent; /* conductor only: reader-free moments seen */
 	char ns[FL_NAME_MAX + 1];
 	char dir[256];
-	struct fl_shm_dir rundir; /* the run directory: identity; open during an operation */
-	struct fl_shm cnc;
-	struct fl_cnc_header *hdr;
-	struct fl_cnc_client *rec;
-	struct fl_mpsc ring;
-	struct fl_bcast bc;
-	struct fl_bcast_rx rx;
+	struct fli_shm_dir rundir; /* the run directory: identity; open during an operation */
+	struct fli_shm cnc;
+	struct fli_cnc_header *hdr;
+	struct fli_cnc_client *rec;
+	struct fli_mpsc ring;
+	struct fli_bcast bc;
+	struct fli_bcast_rx rx;
 	uint8_t scratch[8192];
 	uint64_t id;
 	fl_mutex mu;

@@ -13,11 +13,11 @@
 int
 fli_image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int limit)
 {
-	struct fl_log_slot *slot = &img->log.meta->slots[img->slot];
+	struct fli_log_slot *slot = &img->log.meta->slots[img->slot];
 	int n;
 
 	FL_SCHED_POINT("sub.poll.read");
-	n = fl_log_read(&img->log, &img->position, img->session_id, h, clientd, limit);
+	n = fli_log_read(&img->log, &img->position, img->session_id, h, clientd, limit);
 	if (__atomic_load_n(&slot->position, __ATOMIC_RELAXED) != img->position &&
 	    __atomic_load_n(&img->available, __ATOMIC_ACQUIRE) &&
 	    __atomic_load_n(&slot->sub_reg_id, __ATOMIC_RELAXED) == img->sub_reg_id)

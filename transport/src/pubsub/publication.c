@@ -13,7 +13,7 @@ fl_publication_offer(fl_publication *p, const void *buf, size_t len)
 		return FL_ECLOSED;
 	if (buf == NULL && len != 0)
 		return FL_EINVAL;
-	return fl_log_offer(&p->ap, buf, len);
+	return fli_log_offer(&p->ap, buf, len);
 }
 
 int64_t
@@ -23,7 +23,7 @@ fl_publication_try_claim(fl_publication *p, size_t len, struct fl_claim *claim)
 		return FL_ECLOSED;
 	if (claim == NULL)
 		return FL_EINVAL;
-	return fl_log_try_claim(&p->ap, len, claim);
+	return fli_log_try_claim(&p->ap, len, claim);
 }
 
 /* Caller holds c->mu. */

@@ -11,15 +11,15 @@
 #include <stdint.h>
 
 /* Maps `size` bytes of the segment file `path` through the shm seam
- * (fl_shm_create, fl_shm_map).  create: the file must not exist; it is
+ * (fli_shm_create, fli_shm_map).  create: the file must not exist; it is
  * created 0600 and sized.  On success *base and *size are set; on failure
  * fl_rr_errmsg() says why.  `fault` names the fault point consulted
  * before the OS calls. */
-int rr_seg_create(const char *path, size_t size, const char *fault, void **base);
-int rr_seg_open(const char *path, const char *fault, void **base, size_t *size);
-void rr_seg_unmap(void *base, size_t size);
+int fli_rr_seg_create(const char *path, size_t size, const char *fault, void **base);
+int fli_rr_seg_open(const char *path, const char *fault, void **base, size_t *size);
+void fli_rr_seg_unmap(void *base, size_t size);
 
 /* A printf-style message kept per thread, read with fl_rr_errmsg(). */
-void rr_set_errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fli_rr_set_errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -12,7 +12,7 @@
 #include "rr_queue.h"
 
 void
-rr_queue_init(struct rr_queue *q)
+fli_rr_queue_init(struct fli_rr_queue *q)
 {
 	for (uint32_t i = 0; i < RR_QUEUE_CAP; i++) {
 		atomic_store_explicit(&q->cells[i].seq, i, memory_order_relaxed);
@@ -29,12 +29,12 @@ rr_queue_init(struct rr_queue *q)
 #define RR_CELL_HOLE (1ull << 63)
 
 int
-rr_queue_push(struct rr_queue *q, uint64_t v)
+fli_rr_queue_push(struct fli_rr_queue *q, uint64_t v)
 {
 	uint64_t pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
 
 	for (;;) {
-		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
 		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
 		int64_t dif = (int64_t)(seq - pos);
 
@@ -55,7 +55,7 @@ rr_queue_push(struct rr_queue *q, uint64_t v)
 					 * producer that died here would. */
 					atomic_compare_exchange_strong(&c->seq, &claimed,
 					                               pos | RR_CELL_HOLE);
-					rr_set_errmsg("queue push: injected fault");
+					fli_rr_set_errmsg("queue push: injected fault");
 					return FL_EFAULT_INJECTED;
 				}
 				atomic_store_explicit(&c->val, v, memory_order_relaxed);
@@ -79,12 +79,12 @@ rr_queue_push(struct rr_queue *q, uint64_t v)
 }
 
 int
-rr_queue_pop(struct rr_queue *q, uint64_t *v)
+fli_rr_queue_pop(struct fli_rr_queue *q, uint64_t *v)
 {
 	uint64_t pos = atomic_load_explicit(&q->deq, memory_order_relaxed);
 
 	for (;;) {
-		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
 		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
 		int64_t dif = (int64_t)(seq - (pos + 1));
 
@@ -98,7 +98,7 @@ rr_queue_pop(struct rr_queue *q, uint64_t *v)
 		} else if (dif == 0) {
 			/* Read before claiming: the value cannot change while the
 			 * cell is published, and a consumer that dies after its
-			 * claim leaves nothing half-read behind (rr_queue_repair). */
+			 * claim leaves nothing half-read behind (fli_rr_queue_repair). */
 			uint64_t val = atomic_load_explicit(&c->val, memory_order_relaxed);
 
 			if (fl_atomic_cas("rr.queue.deq.claimed", &q->deq, &pos, pos + 1,
@@ -122,14 +122,14 @@ rr_queue_pop(struct rr_queue *q, uint64_t *v)
 }
 
 uint32_t
-rr_queue_mark_holes(struct rr_queue *q)
+fli_rr_queue_mark_holes(struct fli_rr_queue *q)
 {
 	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
 	uint64_t e = atomic_load_explicit(&q->enq, memory_order_acquire);
 	uint32_t n = 0;
 
 	for (uint64_t pos = d; pos < e && pos - d < RR_QUEUE_CAP; pos++) {
-		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
 		uint64_t claimed = pos;
 
 		/* seq == pos below enq: claimed, not published. */
@@ -140,13 +140,13 @@ rr_queue_mark_holes(struct rr_queue *q)
 }
 
 bool
-rr_queue_contains(struct rr_queue *q, uint64_t v)
+fli_rr_queue_contains(struct fli_rr_queue *q, uint64_t v)
 {
 	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
 	uint64_t e = atomic_load_explicit(&q->enq, memory_order_acquire);
 
 	for (uint64_t pos = d; pos < e && pos - d < RR_QUEUE_CAP; pos++) {
-		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
 
 		if (atomic_load_explicit(&c->seq, memory_order_acquire) == pos + 1 &&
 		    atomic_load_explicit(&c->val, memory_order_relaxed) == v)
@@ -156,13 +156,13 @@ rr_queue_contains(struct rr_queue *q, uint64_t v)
 }
 
 uint32_t
-rr_queue_repair(struct rr_queue *q)
+fli_rr_queue_repair(struct fli_rr_queue *q)
 {
 	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
 	uint32_t n = 0;
 
 	for (uint64_t pos = d >= RR_QUEUE_CAP ? d - RR_QUEUE_CAP : 0; pos < d; pos++) {
-		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
 		uint64_t taken = pos + 1;
 
 		/* Consumed (below deq) but never given back to producers. */
@@ -177,7 +177,7 @@ rr_queue_repair(struct rr_queue *q)
 #define RR_POS_WILD (1ull << 62)
 
 uint32_t
-rr_queue_fix_wild(struct rr_queue *q)
+fli_rr_queue_fix_wild(struct fli_rr_queue *q)
 {
 	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
 	uint64_t e = atomic_load_explicit(&q->enq, memory_order_acquire);
@@ -196,7 +196,7 @@ rr_queue_fix_wild(struct rr_queue *q)
 		return RR_QUEUE_CAP;
 	}
 	for (uint64_t pos = d; pos < d + RR_QUEUE_CAP; pos++) {
-		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
 		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
 
 		if (pos < e) {
@@ -219,7 +219,7 @@ rr_queue_fix_wild(struct rr_queue *q)
 }
 
 uint32_t
-rr_queue_depth(struct rr_queue *q)
+fli_rr_queue_depth(struct fli_rr_queue *q)
 {
 	uint64_t e = atomic_load_explicit(&q->enq, memory_order_relaxed);
 	uint64_t d = atomic_load_explicit(&q->deq, memory_order_relaxed);

@@ -15,7 +15,7 @@
 static _Thread_local char errmsg[256];
 
 void
-rr_set_errmsg(const char *fmt, ...)
+fli_rr_set_errmsg(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -31,19 +31,19 @@ fl_rr_errmsg(void)
 }
 
 int
-rr_seg_create(const char *path, size_t size, const char *fault, void **base)
+fli_rr_seg_create(const char *path, size_t size, const char *fault, void **base)
 {
-	struct fl_shm m;
+	struct fli_shm m;
 	char why[160];
 	int rc;
 
 	if (FL_FAULT(fault)) {
-		rr_set_errmsg("%s: injected fault %s", path, fault);
+		fli_rr_set_errmsg("%s: injected fault %s", path, fault);
 		return FL_EIO;
 	}
-	rc = fl_shm_create(path, size, &m, why, sizeof(why));
+	rc = fli_shm_create(path, size, &m, why, sizeof(why));
 	if (rc != 0) {
-		rr_set_errmsg("%s: %s", path, why);
+		fli_rr_set_errmsg("%s: %s", path, why);
 		return rc;
 	}
 	*base = m.addr;
@@ -51,19 +51,19 @@ rr_seg_create(const char *path, size_t size, const char *fault, void **base)
 }
 
 int
-rr_seg_open(const char *path, const char *fault, void **base, size_t *size)
+fli_rr_seg_open(const char *path, const char *fault, void **base, size_t *size)
 {
-	struct fl_shm m;
+	struct fli_shm m;
 	char why[160];
 	int rc;
 
 	if (FL_FAULT(fault)) {
-		rr_set_errmsg("%s: injected fault %s", path, fault);
+		fli_rr_set_errmsg("%s: injected fault %s", path, fault);
 		return FL_EIO;
 	}
-	rc = fl_shm_map(path, true, 1, &m, why, sizeof(why));
+	rc = fli_shm_map(path, true, 1, &m, why, sizeof(why));
 	if (rc != 0) {
-		rr_set_errmsg("%s: %s", path, why);
+		fli_rr_set_errmsg("%s: %s", path, why);
 		return rc;
 	}
 	*base = m.addr;
@@ -72,9 +72,9 @@ rr_seg_open(const char *path, const char *fault, void **base, size_t *size)
 }
 
 void
-rr_seg_unmap(void *base, size_t size)
+fli_rr_seg_unmap(void *base, size_t size)
 {
-	struct fl_shm m = { .addr = base, .len = size };
+	struct fli_shm m = { .addr = base, .len = size };
 
-	fl_shm_unmap(&m);
+	fli_shm_unmap(&m);
 }
