@@ -5,6 +5,7 @@
 
 #include "faultline/error.h"
 #include "faultline/platform.h"
+#include "fli_impl.h"
 #include "ring.h"
 
 #define ALIGN8(x) (((x) + 7u) & ~(uint64_t)7u)
@@ -175,6 +176,9 @@ fli_mpsc_read(struct fli_mpsc *r, fl_ring_handler h, void *arg, int limit)
 			n++;
 		}
 	}
+	/* The consumer's head never passes the tail it read (checked by
+	 * repair_indices and every record's length above). */
+	FLI_ASSERT(head <= pos && pos <= tail && pos - head <= r->cap);
 	if (pos != head) {
 		zero_span(r, head, pos);
 		r->own_head = pos;

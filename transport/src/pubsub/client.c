@@ -17,6 +17,7 @@
 #include "client_internal.h"
 #include "cnc.h"
 #include "driver_ext.h"
+#include "fli_impl.h"
 #include "log_buffer.h"
 #include "shm.h"
 
@@ -59,6 +60,7 @@ vec_push(struct vec *a, void *p)
 static void
 vec_del(struct vec *a, int i)
 {
+	FLI_ASSERT(i >= 0 && i < a->n);
 	a->v[i] = a->v[--a->n];
 }
 
@@ -202,12 +204,15 @@ map_release(fl_client *c, struct log_map *m)
 {
 	int i;
 
-	if (m == NULL || --m->refs > 0)
+	if (m == NULL)
+		return;
+	FLI_ASSERT(m->refs > 0);
+	if (--m->refs > 0)
 		return;
 	FL_SCHED_POINT("client.log.unmap");
 	fli_shm_unmap(&m->shm);
 	i = vec_find(&c->maps, m);
-	if (i >= 0)
+	if (FLI_ALWAYS(i >= 0))
 		vec_del(&c->maps, i);
 	free(m);
 	__atomic_store_n(&c->rec->logs_mapped, c->maps.n, __ATOMIC_RELEASE);

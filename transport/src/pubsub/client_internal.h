@@ -20,6 +20,7 @@
 #include "faultline/driver.h"
 #include "faultline/platform.h"
 #include "cnc.h"
+#include "fli_impl.h"
 #include "log_buffer.h"
 #include "shm.h"
 
@@ -126,7 +127,10 @@ reader_enter(fl_client *c)
 static inline void
 reader_exit(fl_client *c)
 {
-	fl_atomic_fetch_sub("client.readers.exit", &c->readers, 1, __ATOMIC_RELEASE);
+	int was = fl_atomic_fetch_sub("client.readers.exit", &c->readers, 1, __ATOMIC_RELEASE);
+
+	FLI_ASSERT(was > 0);
+	(void)was;
 }
 
 /* Takes a user reference on img (fl_image_release drops it). */

@@ -29,6 +29,7 @@
 #include "faultline/platform.h"
 #include "cnc.h"
 #include "driver_ext.h"
+#include "fli_impl.h"
 #include "log_buffer.h"
 #include "shm.h"
 
@@ -379,6 +380,7 @@ log_destroy(fl_driver *d, int idx)
 	fli_shm_unmap(&l->shm);
 	unlink_or_retry(d, l->name);
 	free(l);
+	FLI_ASSERT(idx >= 0 && idx < d->nlogs);
 	d->logs[idx] = d->logs[--d->nlogs];
 }
 
@@ -467,6 +469,7 @@ image_unlink(fl_driver *d, int idx)
 	ev.stream_id = im->pub->stream_id;
 	ev.slot = im->slot;
 	send_event(d, FL_EV_IMAGE_UNAVAILABLE, &ev);
+	FLI_ASSERT(idx >= 0 && idx < d->nimages);
 	d->images[idx] = d->images[--d->nimages];
 }
 
@@ -513,6 +516,7 @@ pub_destroy(fl_driver *d, int idx)
 	p->log->pub_alive = false;
 	vlog(d, "publication %s closed (%lld)", p->channel, (long long)p->reg_id);
 	free(p);
+	FLI_ASSERT(idx >= 0 && idx < d->npubs);
 	d->pubs[idx] = d->pubs[--d->npubs];
 }
 
@@ -556,6 +560,7 @@ sub_destroy(fl_driver *d, int idx)
 		if (d->images[i].sub == s)
 			image_unlink(d, i);
 	free(s);
+	FLI_ASSERT(idx >= 0 && idx < d->nsubs);
 	d->subs[idx] = d->subs[--d->nsubs];
 }
 

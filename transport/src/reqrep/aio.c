@@ -16,6 +16,7 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "aio_internal.h"
+#include "fli_impl.h"
 
 enum { AIO_IDLE, AIO_PENDING, AIO_DONE, AIO_CALLBACK };
 
@@ -372,6 +373,7 @@ run_callback(fl_sock *s, fl_aio *a)
 	atomic_fetch_add(&fli_aio_counters.aio_completed, 1);
 	fl_mutex_lock(&s->mu);
 	free_it = a->free_after_cb;
+	FLI_ASSERT(c->outstanding > 0);
 	c->outstanding--;
 	/* Unless its callback started it again, the aio goes idle, and from
 	 * that store on its owner may free it or start it at once (sock was

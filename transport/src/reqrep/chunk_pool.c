@@ -16,6 +16,7 @@
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
 #include "chunk_pool.h"
+#include "fli_impl.h"
 #include "rr_internal.h"
 #include "shm.h"
 
@@ -492,6 +493,9 @@ release_gen(fl_chunk_pool *p, uint32_t index, uint32_t gen, int force)
 			nst = (st & 0xffffffff00000000ull) | (rc - 1);
 		else
 			nst = ((uint64_t)(gen + 1) << 32);
+		/* A chunk's generation only grows: a release keeps it or moves
+		 * it one on (modulo 2^32). */
+		FLI_ASSERT((uint32_t)(nst >> 32) - gen <= 1);
 		FL_SCHED_POINT("chunk.release.state");
 		if (fl_atomic_cas("chunk.release.dropped", &h->state, &st, nst,
 		                  memory_order_acq_rel, memory_order_acquire))

@@ -12,6 +12,7 @@
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
 #include "chunk_pool.h"
+#include "fli_impl.h"
 #include "cnc.h"
 #include "port_pool.h"
 #include "shm.h"
@@ -613,6 +614,7 @@ fl_rr_client_take(fl_rr_client *c, fl_chunk *resp)
 		struct rr_pending *pe = pending_slot(c, resp->seq);
 		if (pe->seq == resp->seq && resp->seq != 0) {
 			pe->seq = 0;
+			FLI_ASSERT(c->outstanding > 0);
 			c->outstanding--;
 		}
 	}
@@ -644,6 +646,7 @@ fl_rr_client_expired(fl_rr_client *c, uint64_t *seq, int *reason)
 		*seq = pe->seq;
 		*reason = why;
 		pe->seq = 0;
+		FLI_ASSERT(c->outstanding > 0);
 		c->outstanding--;
 		c->expire_scan = i + 1;
 		return 0;
@@ -683,6 +686,7 @@ fl_rr_client_forget(fl_rr_client *c, uint64_t seq)
 
 	if (seq != 0 && pe->seq == seq) {
 		pe->seq = 0;
+		FLI_ASSERT(c->outstanding > 0);
 		c->outstanding--;
 	}
 }
