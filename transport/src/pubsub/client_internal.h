@@ -83,8 +83,8 @@ struct fl_client {
 	struct fl_client_ctx ctx;
 	/* Application calls inside a subscription's image list (atomic).  The
 	 * conductor frees a retired list or image only after it saw none in
-	 * progress since the retirement (quiescent moved on): a reader starved
-	 * longer than the linger time used to poll freed memory. */
+	 * progress since the retirement (quiescent moved on): the linger time
+	 * alone would let a reader starved longer than it poll freed memory. */
 	int readers;
 	uint64_t quiescent; /* conductor only: reader-free moments seen */
 	char ns[FL_NAME_MAX + 1];

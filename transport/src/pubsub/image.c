@@ -35,8 +35,8 @@ fl_image_release(fl_image *img)
 	if (img == NULL)
 		return FL_EINVAL;
 	/* Read before the last reference goes: from then on the conductor may
-	 * free img (TSan: the gauge's img->c read raced with image_free; the
-	 * harness finds the window too: cli_uaf_image). */
+	 * free img, and the gauge's img->c read would race with image_free
+	 * (the harness's cli_uaf_image opens that window). */
 	c = img->c;
 	FL_SCHED_POINT("image.release");
 	r = __atomic_load_n(&img->refs, __ATOMIC_ACQUIRE);
