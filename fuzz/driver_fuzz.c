@@ -40,6 +40,7 @@
 #include "faultline/platform.h"
 #include "cnc.h"
 #include "driver_ext.h"
+#include "fuzz_input.h"
 #include "ring.h"
 #include "rr_driver.h"
 #include "shm.h"
@@ -48,33 +49,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_KNOWN 8
 #define MAX_WORK 64  /* duty cycles per input, the final ones included */
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t
-u8(struct in *in)
-{
-	uint8_t v = 0;
-
-	if (in->n > 0) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint64_t
-u64(struct in *in)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)u8(in) << (8 * i);
-	return v;
-}
 
 struct run {
 	fl_driver *d;

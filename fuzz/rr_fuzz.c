@@ -43,6 +43,7 @@
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
 #include "chunk_pool.h"
+#include "fuzz_input.h"
 #include "port_pool.h"
 #include "rr_driver.h"
 #include "shm.h"
@@ -66,41 +67,6 @@ static const struct cfg cfgs[4] = {
 #define NSLOTS 2   /* client processes */
 #define NPORTS 2   /* servers and clients each, per slot */
 #define NHELD 16   /* chunks the slots hold */
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t
-u8(struct in *in)
-{
-	uint8_t v = 0;
-
-	if (in->n > 0) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint16_t
-u16(struct in *in)
-{
-	return (uint16_t)(u8(in) | u8(in) << 8);
-}
-
-static uint32_t
-u32(struct in *in)
-{
-	return (uint32_t)u16(in) | (uint32_t)u16(in) << 16;
-}
-
-static uint64_t
-u64(struct in *in)
-{
-	return (uint64_t)u32(in) | (uint64_t)u32(in) << 32;
-}
 
 struct slot {
 	fl_rr_domain *d;  /* NULL: not open */
