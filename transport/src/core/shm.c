@@ -269,41 +269,50 @@ fli_shm_dir_count(const char *dir)
 	return n;
 }
 
+/* Reserves len bytes for the new file fd and maps it rw, zero-filled.
+ * ftruncate alone always succeeds on tmpfs and backs nothing: the first
+ * touch of a page /dev/shm has no room for is a SIGBUS.  posix_fallocate
+ * takes the pages now or fails with ENOSPC.  points: consult the fault
+ * points transport/shm/truncate and transport/shm/map. */
+static int
+reserve_map(int fd, size_t len, bool points, struct fli_shm *out, char *why, size_t whylen)
+{
+	void *p;
+	int err;
+
+	if (points && FL_FAULT("transport/shm/truncate"))
+		return FL_ENOSPC;
+	err = posix_fallocate(fd, 0, (off_t)len);
+	if (err != 0) {
+		set_why(why, whylen, "reserving %zu bytes of /dev/shm: %s", len, strerror(err));
+		return err == ENOSPC || err == EFBIG ? FL_ENOSPC : FL_EIO;
+	}
+	if (points && FL_FAULT("transport/shm/map"))
+		return FL_EIO;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		set_why(why, whylen, "map: %s", strerror(errno));
+		return FL_EIO;
+	}
+	out->addr = p;
+	out->len = len;
+	return 0;
+}
+
 int
 fli_shm_create_at(const struct fli_shm_dir *d, const char *name, size_t len, struct fli_shm *out)
 {
-	int fd, err, rc = FL_EIO;
-	void *p;
+	int fd, rc;
 
 	if (FL_FAULT("transport/shm/create"))
 		return FL_EIO;
 	fd = openat(d->fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? FL_EEXIST : errno == ENOSPC ? FL_ENOSPC : FL_EIO;
-	/* ftruncate alone always succeeds on tmpfs and backs nothing: the
-	 * first touch of a page /dev/shm has no room for is a SIGBUS.
-	 * posix_fallocate takes the pages now or fails with ENOSPC. */
-	if (FL_FAULT("transport/shm/truncate")) {
-		rc = FL_ENOSPC;
-		goto fail;
-	}
-	err = posix_fallocate(fd, 0, (off_t)len);
-	if (err != 0) {
-		rc = err == ENOSPC || err == EFBIG ? FL_ENOSPC : FL_EIO;
-		goto fail;
-	}
-	if (FL_FAULT("transport/shm/map"))
-		goto fail;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		goto fail;
+	rc = reserve_map(fd, len, true, out, NULL, 0);
 	close(fd);
-	out->addr = p;
-	out->len = len;
-	return 0;
-fail:
-	close(fd);
-	unlinkat(d->fd, name, 0);
+	if (rc != 0)
+		unlinkat(d->fd, name, 0);
 	return rc;
 }
 
@@ -413,8 +422,7 @@ fli_shm_read_at(const struct fli_shm_dir *d, const char *name, void *buf, size_t
 int
 fli_shm_create(const char *path, size_t len, struct fli_shm *out, char *why, size_t whylen)
 {
-	int fd, err, rc = FL_EIO;
-	void *p;
+	int fd, err, rc;
 
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -423,26 +431,10 @@ fli_shm_create(const char *path, size_t len, struct fli_shm *out, char *why, siz
 		return err == EEXIST ? FL_EEXIST : err == ENOENT ? FL_ENOENT
 		       : err == ENOSPC ? FL_ENOSPC : FL_EIO;
 	}
-	/* Reserved now, as in fli_shm_create_at: the first touch of an
-	 * unbacked page would be a SIGBUS. */
-	err = posix_fallocate(fd, 0, (off_t)len);
-	if (err != 0) {
-		set_why(why, whylen, "reserving %zu bytes of /dev/shm: %s", len, strerror(err));
-		rc = err == ENOSPC || err == EFBIG ? FL_ENOSPC : FL_EIO;
-		goto fail;
-	}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		set_why(why, whylen, "map: %s", strerror(errno));
-		goto fail;
-	}
+	rc = reserve_map(fd, len, false, out, why, whylen);
 	close(fd);
-	out->addr = p;
-	out->len = len;
-	return 0;
-fail:
-	close(fd);
-	unlink(path);
+	if (rc != 0)
+		unlink(path);
 	return rc;
 }
 

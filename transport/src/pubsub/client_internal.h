@@ -92,12 +92,12 @@ struct fl_client {
 	struct fli_shm_dir rundir; /* the run directory: identity; open during an operation */
 	struct fli_shm cnc;
 	struct fli_cnc_header *hdr;
-	struct fli_cnc_client *rec;
+	uint64_t id;
+	struct fli_cnc_client *rec; /* this client's record in the counters */
 	struct fli_mpsc ring;
 	struct fli_bcast bc;
 	struct fli_bcast_rx rx;
 	uint8_t scratch[8192];
-	uint64_t id;
 	fl_mutex mu;
 	int status;  /* atomic: 0 or sticky error */
 	fl_thread *thread;

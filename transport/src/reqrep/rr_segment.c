@@ -4,6 +4,7 @@
  * message.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "faultline/error.h"
@@ -30,10 +31,11 @@ fl_rr_errmsg(void)
 	return errmsg;
 }
 
-int
-fli_rr_seg_create(const char *path, size_t size, const char *fault, void **base)
+/* Maps (create: creates first) the segment at path through the shm seam,
+ * after the caller's fault point; fl_rr_errmsg says why it failed. */
+static int
+seg_map(const char *path, size_t size, bool create, const char *fault, struct fli_shm *m)
 {
-	struct fli_shm m;
 	char why[160];
 	int rc;
 
@@ -41,34 +43,35 @@ fli_rr_seg_create(const char *path, size_t size, const char *fault, void **base)
 		fli_rr_set_errmsg("%s: injected fault %s", path, fault);
 		return FL_EIO;
 	}
-	rc = fli_shm_create(path, size, &m, why, sizeof(why));
-	if (rc != 0) {
+	rc = create ? fli_shm_create(path, size, m, why, sizeof(why))
+	            : fli_shm_map(path, true, 1, m, why, sizeof(why));
+	if (rc != 0)
 		fli_rr_set_errmsg("%s: %s", path, why);
-		return rc;
-	}
-	*base = m.addr;
-	return 0;
+	return rc;
+}
+
+int
+fli_rr_seg_create(const char *path, size_t size, const char *fault, void **base)
+{
+	struct fli_shm m;
+	int rc = seg_map(path, size, true, fault, &m);
+
+	if (rc == 0)
+		*base = m.addr;
+	return rc;
 }
 
 int
 fli_rr_seg_open(const char *path, const char *fault, void **base, size_t *size)
 {
 	struct fli_shm m;
-	char why[160];
-	int rc;
+	int rc = seg_map(path, 0, false, fault, &m);
 
-	if (FL_FAULT(fault)) {
-		fli_rr_set_errmsg("%s: injected fault %s", path, fault);
-		return FL_EIO;
+	if (rc == 0) {
+		*base = m.addr;
+		*size = m.len;
 	}
-	rc = fli_shm_map(path, true, 1, &m, why, sizeof(why));
-	if (rc != 0) {
-		fli_rr_set_errmsg("%s: %s", path, why);
-		return rc;
-	}
-	*base = m.addr;
-	*size = m.len;
-	return 0;
+	return rc;
 }
 
 void
