@@ -12,7 +12,7 @@
  *   0    register a client: claim a record in cnc.dat's client table as
  *        fl_client_open does ([slot], [flags: bit0 the id from the next
  *        8 bytes instead of next_id, e.g. a duplicate])
- *   1,5,6,7  a command as struct fl_cmd: [type][client][corr][log][stream]
+ *   1,5,6,7  a command as struct fli_cmd: [type][client][corr][log][stream]
  *        [flags][channel...] (see cmd_record)
  *   2    a raw record: [type lo][type hi][payload...]
  *   3    duty cycles: 1 + [n] % 4 calls of fl_driver_do_work
@@ -40,6 +40,7 @@
 #include "faultline/platform.h"
 #include "cnc.h"
 #include "driver_ext.h"
+#include "fuzz_input.h"
 #include "ring.h"
 #include "rr_driver.h"
 #include "shm.h"
@@ -49,39 +50,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_KNOWN 8
 #define MAX_WORK 64  /* duty cycles per input, the final ones included */
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t
-u8(struct in *in)
-{
-	uint8_t v = 0;
-
-	if (in->n > 0) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint64_t
-u64(struct in *in)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)u8(in) << (8 * i);
-	return v;
-}
-
 struct run {
 	fl_driver *d;
-	struct fl_shm cnc;       /* this "client" process's own mapping */
-	struct fl_cnc_header *hdr;
-	struct fl_cnc_counters *ctr;
-	struct fl_mpsc ring;
+	struct fli_shm cnc;       /* this "client" process's own mapping */
+	struct fli_cnc_header *hdr;
+	struct fli_cnc_counters *ctr;
+	struct fli_mpsc ring;
 	uint64_t known[MAX_KNOWN];  /* client ids registered, oldest first */
 	int nknown;
 	int work;
@@ -128,12 +102,12 @@ register_client(struct run *r, struct in *in)
 {
 	uint8_t slot = u8(in), flags = u8(in);
 	uint64_t id = (flags & 1) ? u64(in) : 0;
-	struct fl_cnc_client *rec = NULL;
+	struct fli_cnc_client *rec = NULL;
 
 	if (!(flags & 1))
 		id = (uint64_t)__atomic_fetch_add(&r->hdr->next_id, 1, __ATOMIC_ACQ_REL);
 	for (int i = 0; i < FL_STATS_MAX_CLIENTS && rec == NULL; i++) {
-		struct fl_cnc_client *c = &r->ctr->clients[(slot + i) % FL_STATS_MAX_CLIENTS];
+		struct fli_cnc_client *c = &r->ctr->clients[(slot + i) % FL_STATS_MAX_CLIENTS];
 		uint32_t st = FL_CLIENT_FREE;
 
 		if (__atomic_compare_exchange_n(&c->state, &st, FL_CLIENT_CLAIMING, false,
@@ -173,8 +147,8 @@ cmd_record(struct run *r, struct in *in)
 {
 	uint8_t t = u8(in), csel = u8(in), corr = u8(in), log = u8(in), stream = u8(in);
 	uint8_t flags = u8(in);
-	uint8_t buf[sizeof(struct fl_cmd) + 16];
-	struct fl_cmd c;
+	uint8_t buf[sizeof(struct fli_cmd) + 16];
+	struct fli_cmd c;
 	int32_t type;
 	size_t len = sizeof(c);
 
@@ -219,7 +193,7 @@ cmd_record(struct run *r, struct in *in)
 	} else {
 		memcpy(buf, &c, sizeof(c));
 	}
-	(void)fl_mpsc_write(&r->ring, type, buf, len);
+	(void)fli_mpsc_write(&r->ring, type, buf, len);
 }
 
 static void
@@ -228,7 +202,7 @@ raw_record(struct run *r, struct in *in)
 	int32_t type = u8(in);
 
 	type |= (int32_t)u8(in) << 8;
-	(void)fl_mpsc_write(&r->ring, type, in->p, in->n);
+	(void)fli_mpsc_write(&r->ring, type, in->p, in->n);
 }
 
 /* A client (hostile or dying) writing its own record: [client][field][v]. */
@@ -238,7 +212,7 @@ client_write(struct run *r, struct in *in)
 	uint64_t id = pick_client(r, u8(in));
 	uint8_t field = u8(in);
 	uint64_t v = u64(in), now = fl_clock_now_ns();
-	struct fl_cnc_client *rec = NULL;
+	struct fli_cnc_client *rec = NULL;
 
 	for (int i = 0; i < FL_STATS_MAX_CLIENTS && rec == NULL; i++)
 		if (r->ctr->clients[i].client_id == id)
@@ -287,7 +261,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct fl_driver_ext *const exts[] = { &fl_rr_driver_ext };
 	struct fl_driver_ctx dc;
-	struct fl_cnc_header h;
+	struct fli_cnc_header h;
 	struct run r;
 	char dir[256], path[320];
 	struct in in = { data, size };
@@ -314,14 +288,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	snprintf(dir, sizeof(dir), "%s", fl_driver_run_dir(r.d));
 	snprintf(path, sizeof(path), "%s/%s", dir, FL_CNC_FILE);
-	if (fl_shm_map(path, true, FL_CNC_HEADER_SIZE, &r.cnc) != 0)
+	if (fli_shm_map(path, true, FL_CNC_HEADER_SIZE, &r.cnc, NULL, 0) != 0)
 		abort();
 	memcpy(&h, r.cnc.addr, sizeof(h));
-	if (fl_cnc_validate(&h, r.cnc.len) != 0)
+	if (fli_cnc_validate(&h, r.cnc.len) != 0)
 		abort();
 	r.hdr = r.cnc.addr;
-	r.ctr = fl_cnc_counters(r.cnc.addr);
-	fl_mpsc_init(&r.ring, (uint8_t *)r.cnc.addr + h.cmd_offset, h.cmd_length, 0);
+	r.ctr = fli_cnc_counters(r.cnc.addr);
+	fli_mpsc_init(&r.ring, (uint8_t *)r.cnc.addr + h.cmd_offset, h.cmd_length, 0);
 
 	while (in.n > 0) {
 		uint8_t op = u8(&in), len = u8(&in);
@@ -340,7 +314,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.work = 0;
 	do_work(&r, 2);  /* what is still on the ring */
 
-	fl_shm_unmap(&r.cnc);
+	fli_shm_unmap(&r.cnc);
 	fl_driver_close(r.d);
 	if (lstat(dir, &st) == 0 || errno != ENOENT) {
 		fprintf(stderr, "driver_fuzz: %s left behind after fl_driver_close\n", dir);

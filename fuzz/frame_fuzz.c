@@ -32,9 +32,9 @@ on_fragment(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t len = fl_log_file_length(TERM);
+	size_t len = fli_log_file_length(TERM);
 	uint8_t *mem;
-	struct fl_log l;
+	struct fli_log l;
 	uint64_t pos = 0;
 	size_t got = 0;
 
@@ -44,10 +44,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mem == NULL)
 		return 0;
 	memset(mem, 0, len);
-	fl_log_format(mem, TERM, MTU, 7, 1, false, 1, 1);
+	fli_log_format(mem, TERM, MTU, 7, 1, false, 1, 1);
 	/* A log's first position, where a subscriber starts (not 0: the term
 	 * number is part of each frame's check). */
-	pos = ((struct fl_log_meta *)mem)->tail;
+	pos = ((struct fli_log_meta *)mem)->tail;
 	if (data[0] & 1) {
 		size_t n = size - 1 < len ? size - 1 : len;
 		memcpy(mem, data + 1, n); /* metadata too */
@@ -55,9 +55,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = size - 1 < TERM ? size - 1 : TERM;
 		memcpy(mem + FL_LOG_META_SIZE, data + 1, n);
 	}
-	if (fl_log_attach(&l, mem, len) == 0) {
+	if (fli_log_attach(&l, mem, len) == 0) {
 		for (int i = 0; i < 64; i++)
-			if (fl_log_read(&l, &pos, 7, on_fragment, &got, 16) <= 0)
+			if (fli_log_read(&l, &pos, 7, on_fragment, &got, 16) <= 0)
 				break;
 	}
 	free(mem);

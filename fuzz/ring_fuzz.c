@@ -42,24 +42,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(mem, 0, len);
 	if (data[0] & 1) {
-		struct fl_bcast b;
-		struct fl_bcast_rx rx;
+		struct fli_bcast b;
+		struct fli_bcast_rx rx;
 
-		fl_bcast_init(&b, mem, CAP, 1);
+		fli_bcast_init(&b, mem, CAP, 1);
 		memcpy(mem, data + 1, size - 1 < len ? size - 1 : len);
-		fl_bcast_rx_init(&rx, &b, scratch, sizeof(scratch));
+		fli_bcast_rx_init(&rx, &b, scratch, sizeof(scratch));
 		for (int i = 0; i < 16; i++)
-			if (fl_bcast_receive(&rx, on_record, &got, 16) == 0)
+			if (fli_bcast_receive(&rx, on_record, &got, 16) == 0)
 				break;
 	} else {
-		struct fl_mpsc r;
+		struct fli_mpsc r;
 
-		fl_mpsc_init(&r, mem, CAP, 1);
+		fli_mpsc_init(&r, mem, CAP, 1);
 		memcpy(mem, data + 1, size - 1 < len ? size - 1 : len);
 		for (int i = 0; i < 16; i++)
-			if (fl_mpsc_read(&r, on_record, &got, 16) <= 0)
+			if (fli_mpsc_read(&r, on_record, &got, 16) <= 0)
 				break;
-		(void)fl_mpsc_unblock(&r, UINT64_MAX / 2, 1);
+		(void)fli_mpsc_unblock(&r, UINT64_MAX / 2, 1);
 	}
 	free(mem);
 	return 0;

@@ -6,7 +6,7 @@
  * queues) find them after another process wrote over them.
  *
  * Each input creates a fresh domain through the driver's side
- * (rr_driver_start, one of four small layouts) in a run directory of this
+ * (fli_rr_driver_start, one of four small layouts) in a run directory of this
  * process, has bytes written over its shared mappings, works both sides,
  * stops the driver and removes the directory.  data[0]:
  *   bit0 0  ops: data[1..] is a sequence of ops (see run_ops) that write
@@ -43,6 +43,7 @@
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
 #include "chunk_pool.h"
+#include "fuzz_input.h"
 #include "port_pool.h"
 #include "rr_driver.h"
 #include "shm.h"
@@ -67,41 +68,6 @@ static const struct cfg cfgs[4] = {
 #define NPORTS 2   /* servers and clients each, per slot */
 #define NHELD 16   /* chunks the slots hold */
 
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t
-u8(struct in *in)
-{
-	uint8_t v = 0;
-
-	if (in->n > 0) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint16_t
-u16(struct in *in)
-{
-	return (uint16_t)(u8(in) | u8(in) << 8);
-}
-
-static uint32_t
-u32(struct in *in)
-{
-	return (uint32_t)u16(in) | (uint32_t)u16(in) << 16;
-}
-
-static uint64_t
-u64(struct in *in)
-{
-	return (uint64_t)u32(in) | (uint64_t)u32(in) << 32;
-}
-
 struct slot {
 	fl_rr_domain *d;  /* NULL: not open */
 	uint64_t owner;
@@ -117,9 +83,9 @@ struct held {
 struct run {
 	const struct cfg *cfg;
 	char dir[256];
-	struct rr_driver rd;
+	struct fli_rr_driver rd;
 	fl_chunk_pool *dcp;     /* the driver's mappings */
-	struct pp_pool *dpp;
+	struct fli_pp_pool *dpp;
 	uint32_t total;         /* chunks */
 	struct slot s[NSLOTS];
 	struct held h[NHELD];
@@ -165,7 +131,7 @@ check_chunk(const fl_chunk_pool *p, const fl_chunk *c, const char *what)
 {
 	const char *base = (const char *)p->seg, *data = c->data;
 	const char *hdr_end = (const char *)(p->hdrs + p->total);
-	const struct cp_layout *l = NULL;
+	const struct fli_cp_layout *l = NULL;
 
 	for (uint32_t i = 0; i < p->n_classes; i++)
 		if (c->index >= p->cls[i].first && c->index - p->cls[i].first < p->cls[i].count)
@@ -188,7 +154,7 @@ check_repaired(struct run *r)
 	fl_rr_domain *d;
 	int rc;
 
-	note("repair: %u fields put back", rr_driver_repair(&r->rd));
+	note("repair: %u fields put back", fli_rr_driver_repair(&r->rd));
 	fl_rr_stats(r->rd.d, &st);
 	if (st.server_ports != g->server_ports || st.client_ports != g->client_ports ||
 	    st.servers_in_use > g->server_ports || st.clients_in_use > g->client_ports)
@@ -312,7 +278,7 @@ reclaim(struct run *r, uint64_t owner)
 {
 	uint32_t max = r->total + r->cfg->server_ports + r->cfg->client_ports;
 	bool intact = classes_intact(r);
-	int n = rr_driver_client_gone(&r->rd, owner);
+	int n = fli_rr_driver_client_gone(&r->rd, owner);
 	uint32_t chunks, ports;
 
 	note("reclaim of owner %llu: %d ports and chunks", (unsigned long long)owner, n);
@@ -449,7 +415,7 @@ client_take(struct run *r, int k, fl_rr_client *cli)
  *   0 bytes over a segment [seg][off, 2][n][n bytes]; 1 a word [seg][off/8, 2][word]
  *   2 open a slot's domain [slot][owner]     3 loan [slot][len, 2]
  *   4 release a held chunk [slot][i][again]  5 release a forged one [slot][index, 2][gen]
- *   6 cp_resolve [slot][index, 2][gen]       7 cp_take_entry [slot][index, 2][gen]
+ *   6 fli_cp_resolve [slot][index, 2][gen]       7 fli_cp_take_entry [slot][index, 2][gen]
  *   8 open a server port [slot][i][service]  9 open a client port [slot][i][service]
  *  10 a client sends a held chunk [slot][i][held][expired]
  *  11 a server serves one request [slot][i] 12 a client takes a response [slot][i]
@@ -496,12 +462,12 @@ run_ops(struct run *r, struct in *in)
 		case 7:
 			index = u16(in) % (r->total + 4);
 			gen = pick_gen(r, in, index);
-			i = (op == 6 ? cp_resolve : cp_take_entry)(slot_pool(r, k), index, gen, &c);
-			note("%s(%u, %u): %s", op == 6 ? "cp_resolve" : "cp_take_entry", index, gen,
+			i = (op == 6 ? fli_cp_resolve : fli_cp_take_entry)(slot_pool(r, k), index, gen, &c);
+			note("%s(%u, %u): %s", op == 6 ? "fli_cp_resolve" : "fli_cp_take_entry", index, gen,
 			     fl_strerror(i));
 			if (i == 0)
 				check_chunk(slot_pool(r, k), &c,
-				            op == 6 ? "cp_resolve" : "cp_take_entry");
+				            op == 6 ? "fli_cp_resolve" : "fli_cp_take_entry");
 			break;
 		case 8:
 			i = u8(in) % NPORTS;
@@ -583,8 +549,8 @@ run_script(struct run *r)
 			for (uint32_t i = 0; i < r->total; i++) {
 				uint32_t gen = (uint32_t)(atomic_load(&r->dcp->hdrs[i].state) >> 32);
 
-				if (cp_resolve(slot_pool(r, 0), i, gen, &c) == 0)
-					check_chunk(slot_pool(r, 0), &c, "cp_resolve");
+				if (fli_cp_resolve(slot_pool(r, 0), i, gen, &c) == 0)
+					check_chunk(slot_pool(r, 0), &c, "fli_cp_resolve");
 			}
 			if (fl_rr_server_open(s->d, "svc", &s->srv[0]) != 0)
 				s->srv[0] = NULL;
@@ -616,7 +582,7 @@ run_script(struct run *r)
 	}
 	for (int kind = 0; kind < 2; kind++)
 		for (uint32_t i = 0; i < r->dpp->count[kind]; i++) {
-			uint64_t owner = atomic_load(&pp_port(r->dpp, kind, i)->owner);
+			uint64_t owner = atomic_load(&fli_pp_port(r->dpp, kind, i)->owner);
 
 			if (owner != 0)
 				reclaim_owner(r, owner);
@@ -630,7 +596,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fl_rr_config rc = { 0 };
-	struct fl_shm_dir sd;
+	struct fli_shm_dir sd;
 	struct run r;
 	struct in in;
 	struct stat st;
@@ -647,18 +613,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.h[i].slot = -1;
 	r.cfg = &cfgs[(data[0] >> 2) & 3];
 	snprintf(r.dir, sizeof(r.dir), "%s", dir);
-	err = fl_shm_dir_create(dir, &sd);
+	err = fli_shm_dir_create(dir, &sd);
 	if (err != 0)
 		fail("creating %s: %s", dir, fl_strerror(err));
-	fl_shm_dir_close(&sd);
+	fli_shm_dir_close(&sd);
 	rc.chunk_spec = r.cfg->spec;
 	rc.server_ports = r.cfg->server_ports;
 	rc.client_ports = r.cfg->client_ports;
-	err = rr_driver_start(&r.rd, dir, &rc);
+	err = fli_rr_driver_start(&r.rd, dir, &rc);
 	if (err != 0)
-		fail("rr_driver_start: %s (%s)", fl_strerror(err), fl_rr_errmsg());
+		fail("fli_rr_driver_start: %s (%s)", fl_strerror(err), fl_rr_errmsg());
 	r.dcp = fl_rr_domain_chunks(r.rd.d);
-	r.dpp = rr_domain_ports(r.rd.d);
+	r.dpp = fli_rr_domain_ports(r.rd.d);
 	r.total = r.dcp->total;
 
 	in.p = data + 1;
@@ -675,7 +641,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (int k = 0; k < NSLOTS; k++)
 		kill_slot(&r, k);
-	rr_driver_stop(&r.rd);
+	fli_rr_driver_stop(&r.rd);
 	if (rmdir(dir) != 0 || lstat(dir, &st) == 0 || errno != ENOENT)
 		fail("%s left behind: %s", dir, strerror(errno));
 	return 0;

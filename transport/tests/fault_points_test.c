@@ -1,10 +1,10 @@
 /*
- * Every FL_FAULT("name") in transport/src is listed in fault_points.def
- * (so a sweep enumerates it), and every listed name is named somewhere
- * in the sources (FL_FAULT or a helper taking the point's name); every
- * FL_SCHED_POINT("name") and fl_atomic_*("name", ...) is listed in
- * sched_points.def and every listed one is used; every point of either
- * list says what it means.
+ * Every FL_FAULT("name") in transport/src (.c and .h files) is listed in
+ * fault_points.def (so a sweep enumerates it), and every listed name is
+ * named somewhere in the sources (FL_FAULT or a helper taking the point's
+ * name); every FL_SCHED_POINT("name") and fl_atomic_*("name", ...) is
+ * listed in sched_points.def and every listed one is used; every point of
+ * either list says what it means.
  * The source directory comes as argv[1].
  */
 #include <dirent.h>
@@ -101,7 +101,8 @@ scan_dir(const char *dir)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (n > 2 && strcmp(e->d_name + n - 2, ".c") == 0)
+		if (n > 2 && (strcmp(e->d_name + n - 2, ".c") == 0 ||
+		              strcmp(e->d_name + n - 2, ".h") == 0))
 			scan_file(path);
 		else if (strchr(e->d_name, '.') == NULL)
 			scan_dir(path);

@@ -846,7 +846,7 @@ replace(enum role r, unsigned round, bool kill_it)
 	/* The dead driver's header may name a live pid (scribbled): its run
 	 * directory is known stale here. */
 	if (r == R_DRIVER)
-		(void)fl_shm_dir_remove(run_dir);
+		(void)fli_shm_dir_remove(run_dir);
 	spawn(r);
 }
 
@@ -867,22 +867,22 @@ enum seg_kind { S_CNC, S_LOG, S_CHUNKS, S_PORTS, S_OTHER };
 
 struct seg {
 	enum seg_kind kind;
-	struct fl_shm m;
+	struct fli_shm m;
 };
 
 static struct seg segs[MAX_SEGS];
 static int nsegs;
 
 /* The layout as the driver made it, read once before any scribble. */
-static struct fl_cnc_header cnc0;
-static struct cp_seg chunks0;
-static struct pp_seg ports0;
+static struct fli_cnc_header cnc0;
+static struct fli_cp_seg chunks0;
+static struct fli_pp_seg ports0;
 
 static void
 unmap_all(void)
 {
 	for (int i = 0; i < nsegs; i++)
-		fl_shm_unmap(&segs[i].m);
+		fli_shm_unmap(&segs[i].m);
 	nsegs = 0;
 }
 
@@ -910,7 +910,7 @@ map_all(void)
 		                            nsegs >= MAX_SEGS - 3) || nsegs == MAX_SEGS)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", run_dir, e->d_name);
-		if (fl_shm_map(path, true, 1, &s->m) != 0)
+		if (fli_shm_map(path, true, 1, &s->m, NULL, 0) != 0)
 			continue;
 		s->kind = kind;
 		nsegs++;
@@ -976,20 +976,20 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 	switch (s->kind) {
 	case S_CNC: {
 		static const struct { uint16_t off; uint8_t width; } hdr[] = {
-			{ offsetof(struct fl_cnc_header, magic), 8 },
-			{ offsetof(struct fl_cnc_header, version), 4 },
-			{ offsetof(struct fl_cnc_header, driver_pid), 4 },
-			{ offsetof(struct fl_cnc_header, counters_offset), 8 },
-			{ offsetof(struct fl_cnc_header, cmd_offset), 8 },
-			{ offsetof(struct fl_cnc_header, cmd_length), 8 },
-			{ offsetof(struct fl_cnc_header, bc_offset), 8 },
-			{ offsetof(struct fl_cnc_header, bc_length), 8 },
-			{ offsetof(struct fl_cnc_header, total_length), 8 },
-			{ offsetof(struct fl_cnc_header, term_length), 4 },
-			{ offsetof(struct fl_cnc_header, mtu), 4 },
-			{ offsetof(struct fl_cnc_header, driver_heartbeat_ns), 8 },
-			{ offsetof(struct fl_cnc_header, driver_closed), 4 },
-			{ offsetof(struct fl_cnc_header, next_id), 8 },
+			{ offsetof(struct fli_cnc_header, magic), 8 },
+			{ offsetof(struct fli_cnc_header, version), 4 },
+			{ offsetof(struct fli_cnc_header, driver_pid), 4 },
+			{ offsetof(struct fli_cnc_header, counters_offset), 8 },
+			{ offsetof(struct fli_cnc_header, cmd_offset), 8 },
+			{ offsetof(struct fli_cnc_header, cmd_length), 8 },
+			{ offsetof(struct fli_cnc_header, bc_offset), 8 },
+			{ offsetof(struct fli_cnc_header, bc_length), 8 },
+			{ offsetof(struct fli_cnc_header, total_length), 8 },
+			{ offsetof(struct fli_cnc_header, term_length), 4 },
+			{ offsetof(struct fli_cnc_header, mtu), 4 },
+			{ offsetof(struct fli_cnc_header, driver_heartbeat_ns), 8 },
+			{ offsetof(struct fli_cnc_header, driver_closed), 4 },
+			{ offsetof(struct fli_cnc_header, next_id), 8 },
 		};
 		uint64_t ring = cnc0.cmd_offset, bc = cnc0.bc_offset;
 		uint64_t head = get(s, ring + cnc0.cmd_length + 128, 8);
@@ -1019,13 +1019,13 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 			*cap = cnc0.bc_length;
 			return;
 		case 4: { /* a client record */
-			uint64_t rec = cnc0.counters_offset + offsetof(struct fl_cnc_counters, clients) +
-			               ((k >> 8) % 8) * sizeof(struct fl_cnc_client);
+			uint64_t rec = cnc0.counters_offset + offsetof(struct fli_cnc_counters, clients) +
+			               ((k >> 8) % 8) * sizeof(struct fli_cnc_client);
 			static const uint16_t fld[] = {
-				offsetof(struct fl_cnc_client, state),
-				offsetof(struct fl_cnc_client, pid),
-				offsetof(struct fl_cnc_client, client_id),
-				offsetof(struct fl_cnc_client, heartbeat_ns),
+				offsetof(struct fli_cnc_client, state),
+				offsetof(struct fli_cnc_client, pid),
+				offsetof(struct fli_cnc_client, client_id),
+				offsetof(struct fli_cnc_client, heartbeat_ns),
 			};
 			*off = rec + fld[(k >> 16) % 4];
 			*width = (k >> 16) % 4 < 2 ? 4 : 8;
@@ -1033,22 +1033,22 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 		}
 		default: /* the counters, ext_count */
 			*off = cnc0.counters_offset +
-			       ((k >> 8) % (offsetof(struct fl_cnc_counters, ext) / 4)) * 4;
+			       ((k >> 8) % (offsetof(struct fli_cnc_counters, ext) / 4)) * 4;
 			*width = 4;
 			return;
 		}
 	}
 	case S_LOG: {
 		static const struct { uint16_t off; uint8_t width; } meta[] = {
-			{ offsetof(struct fl_log_meta, magic), 8 },
-			{ offsetof(struct fl_log_meta, capacity), 4 },
-			{ offsetof(struct fl_log_meta, mtu), 4 },
-			{ offsetof(struct fl_log_meta, closed), 4 },
-			{ offsetof(struct fl_log_meta, subscriber_count), 4 },
-			{ offsetof(struct fl_log_meta, tail), 8 },
-			{ offsetof(struct fl_log_meta, tail), 8 },
+			{ offsetof(struct fli_log_meta, magic), 8 },
+			{ offsetof(struct fli_log_meta, capacity), 4 },
+			{ offsetof(struct fli_log_meta, mtu), 4 },
+			{ offsetof(struct fli_log_meta, closed), 4 },
+			{ offsetof(struct fli_log_meta, subscriber_count), 4 },
+			{ offsetof(struct fli_log_meta, tail), 8 },
+			{ offsetof(struct fli_log_meta, tail), 8 },
 		};
-		uint64_t tail = get(s, offsetof(struct fl_log_meta, tail), 8);
+		uint64_t tail = get(s, offsetof(struct fli_log_meta, tail), 8);
 
 		*cap = TERM;
 		switch (k % 6) {
@@ -1059,15 +1059,15 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 			return;
 		case 2: { /* a subscriber slot's position, state, client id, registration */
 			static const struct { uint8_t off; uint8_t width; } f[] = {
-				{ offsetof(struct fl_log_slot, position), 8 },
-				{ offsetof(struct fl_log_slot, state), 4 },
-				{ offsetof(struct fl_log_slot, client_id), 8 },
-				{ offsetof(struct fl_log_slot, sub_reg_id), 8 },
+				{ offsetof(struct fli_log_slot, position), 8 },
+				{ offsetof(struct fli_log_slot, state), 4 },
+				{ offsetof(struct fli_log_slot, client_id), 8 },
+				{ offsetof(struct fli_log_slot, sub_reg_id), 8 },
 			};
 			int i = (int)((k >> 16) % 4);
 
-			*off = offsetof(struct fl_log_meta, slots) +
-			       ((k >> 8) % 4) * sizeof(struct fl_log_slot) + f[i].off;
+			*off = offsetof(struct fli_log_meta, slots) +
+			       ((k >> 8) % 4) * sizeof(struct fli_log_slot) + f[i].off;
 			*width = f[i].width;
 			return;
 		}
@@ -1087,35 +1087,35 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 
 		if (k % 3 == 0) { /* the segment header, a class */
 			static const struct { uint16_t off; uint8_t width; } f[] = {
-				{ offsetof(struct cp_seg, magic), 4 },
-				{ offsetof(struct cp_seg, n_classes), 4 },
-				{ offsetof(struct cp_seg, total), 4 },
-				{ offsetof(struct cp_seg, seg_size), 8 },
-				{ offsetof(struct cp_seg, hdr_off), 8 },
-				{ offsetof(struct cp_seg, cls[0].chunk_size), 4 },
-				{ offsetof(struct cp_seg, cls[0].count), 4 },
-				{ offsetof(struct cp_seg, cls[0].first), 4 },
-				{ offsetof(struct cp_seg, cls[0].data_off), 8 },
-				{ offsetof(struct cp_seg, cls[0].last_freed), 4 },
+				{ offsetof(struct fli_cp_seg, magic), 4 },
+				{ offsetof(struct fli_cp_seg, n_classes), 4 },
+				{ offsetof(struct fli_cp_seg, total), 4 },
+				{ offsetof(struct fli_cp_seg, seg_size), 8 },
+				{ offsetof(struct fli_cp_seg, hdr_off), 8 },
+				{ offsetof(struct fli_cp_seg, cls[0].chunk_size), 4 },
+				{ offsetof(struct fli_cp_seg, cls[0].count), 4 },
+				{ offsetof(struct fli_cp_seg, cls[0].first), 4 },
+				{ offsetof(struct fli_cp_seg, cls[0].data_off), 8 },
+				{ offsetof(struct fli_cp_seg, cls[0].last_freed), 4 },
 			};
 			int i = (int)((k >> 8) % (sizeof(f) / sizeof(f[0])));
 
-			*off = f[i].off + (i >= 5 ? ((k >> 16) % 3) * sizeof(struct cp_class) : 0);
+			*off = f[i].off + (i >= 5 ? ((k >> 16) % 3) * sizeof(struct fli_cp_class) : 0);
 			*width = f[i].width;
 			*cap = n;
 		} else { /* a chunk header */
 			static const struct { uint16_t off; uint8_t width; } f[] = {
-				{ offsetof(struct cp_hdr, state), 8 },
-				{ offsetof(struct cp_hdr, owner), 8 },
-				{ offsetof(struct cp_hdr, cls), 4 },
-				{ offsetof(struct cp_hdr, len), 4 },
-				{ offsetof(struct cp_hdr, reply_port), 4 },
-				{ offsetof(struct cp_hdr, reply_gen), 4 },
-				{ offsetof(struct cp_hdr, dest_gen), 4 },
-				{ offsetof(struct cp_hdr, sender), 8 },
+				{ offsetof(struct fli_cp_hdr, state), 8 },
+				{ offsetof(struct fli_cp_hdr, owner), 8 },
+				{ offsetof(struct fli_cp_hdr, cls), 4 },
+				{ offsetof(struct fli_cp_hdr, len), 4 },
+				{ offsetof(struct fli_cp_hdr, reply_port), 4 },
+				{ offsetof(struct fli_cp_hdr, reply_gen), 4 },
+				{ offsetof(struct fli_cp_hdr, dest_gen), 4 },
+				{ offsetof(struct fli_cp_hdr, sender), 8 },
 			};
 			int i = (int)((k >> 8) % (sizeof(f) / sizeof(f[0])));
-			const struct cp_class *c = &chunks0.cls[(k >> 16) % chunks0.n_classes];
+			const struct fli_cp_class *c = &chunks0.cls[(k >> 16) % chunks0.n_classes];
 			uint64_t lf = get(s, (uint64_t)((const uint8_t *)&c->last_freed -
 			                                (const uint8_t *)&chunks0), 4);
 			uint64_t idx;
@@ -1131,7 +1131,7 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 				idx = (k >> 32) % n;
 				break;
 			}
-			*off = chunks0.hdr_off + idx * sizeof(struct cp_hdr) + f[i].off;
+			*off = chunks0.hdr_off + idx * sizeof(struct fli_cp_hdr) + f[i].off;
 			*width = f[i].width;
 			*cap = n;
 		}
@@ -1142,48 +1142,48 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 		uint32_t count = ports0.tab[kind].count;
 		/* The port taken last (the table's hint is one past it): a live
 		 * one; the first four; any. */
-		uint64_t hint = get(s, offsetof(struct pp_seg, tab[0].hint) +
-		                           (uint64_t)kind * sizeof(struct pp_table_hdr), 8);
+		uint64_t hint = get(s, offsetof(struct fli_pp_seg, tab[0].hint) +
+		                           (uint64_t)kind * sizeof(struct fli_pp_table_hdr), 8);
 		uint64_t idx = (k >> 40) % 3 == 0   ? (hint + count - 1) % count
 		               : (k >> 40) % 3 == 1 ? (k >> 8) % 4
 		                                    : (k >> 42) % count;
-		uint64_t port = ports0.tab[kind].off + idx * sizeof(struct pp_port);
+		uint64_t port = ports0.tab[kind].off + idx * sizeof(struct fli_pp_port);
 
 		*cap = count;
 		switch (k % 5) {
 		case 0: { /* the segment header, a table */
 			static const struct { uint16_t off; uint8_t width; } f[] = {
-				{ offsetof(struct pp_seg, magic), 4 },
-				{ offsetof(struct pp_seg, seg_size), 8 },
-				{ offsetof(struct pp_seg, tab[0].count), 4 },
-				{ offsetof(struct pp_seg, tab[0].off), 8 },
-				{ offsetof(struct pp_seg, tab[0].hint), 8 },
+				{ offsetof(struct fli_pp_seg, magic), 4 },
+				{ offsetof(struct fli_pp_seg, seg_size), 8 },
+				{ offsetof(struct fli_pp_seg, tab[0].count), 4 },
+				{ offsetof(struct fli_pp_seg, tab[0].off), 8 },
+				{ offsetof(struct fli_pp_seg, tab[0].hint), 8 },
 			};
 			int i = (int)((k >> 16) % (sizeof(f) / sizeof(f[0])));
 
-			*off = f[i].off + (i >= 2 ? kind * sizeof(struct pp_table_hdr) : 0);
+			*off = f[i].off + (i >= 2 ? kind * sizeof(struct fli_pp_table_hdr) : 0);
 			*width = f[i].width;
 			return;
 		}
 		case 1: /* a port's owner, state, gen */
-			*off = port + ((k >> 16) % 3 == 0   ? offsetof(struct pp_port, owner)
-			               : (k >> 16) % 3 == 1 ? offsetof(struct pp_port, state)
-			                                    : offsetof(struct pp_port, gen));
+			*off = port + ((k >> 16) % 3 == 0   ? offsetof(struct fli_pp_port, owner)
+			               : (k >> 16) % 3 == 1 ? offsetof(struct fli_pp_port, state)
+			                                    : offsetof(struct fli_pp_port, gen));
 			*width = (k >> 16) % 3 == 0 ? 8 : 4;
 			return;
 		case 2: /* its queue's enq, deq */
-			*off = port + offsetof(struct pp_port, q) +
-			       ((k >> 16) % 2 ? offsetof(struct rr_queue, deq)
-			                      : offsetof(struct rr_queue, enq));
+			*off = port + offsetof(struct fli_pp_port, q) +
+			       ((k >> 16) % 2 ? offsetof(struct fli_rr_queue, deq)
+			                      : offsetof(struct fli_rr_queue, enq));
 			*cap = RR_QUEUE_CAP;
 			return;
 		case 3: /* a cell's seq or value */
-			*off = port + offsetof(struct pp_port, q) + offsetof(struct rr_queue, cells) +
-			       ((k >> 16) % RR_QUEUE_CAP) * sizeof(struct rr_cell) + ((k >> 24) % 2) * 8;
+			*off = port + offsetof(struct fli_pp_port, q) + offsetof(struct fli_rr_queue, cells) +
+			       ((k >> 16) % RR_QUEUE_CAP) * sizeof(struct fli_rr_cell) + ((k >> 24) % 2) * 8;
 			*cap = RR_QUEUE_CAP;
 			return;
 		default: /* 8 bytes of its service name */
-			*off = port + offsetof(struct pp_port, service) +
+			*off = port + offsetof(struct fli_pp_port, service) +
 			       ((k >> 16) % ((FL_RR_SERVICE_MAX + 1) / 8)) * 8;
 			return;
 		}
@@ -1224,7 +1224,7 @@ heartbeat(void)
 	for (int i = 0; i < nsegs; i++)
 		if (segs[i].kind == S_CNC)
 			return __atomic_load_n((uint64_t *)((uint8_t *)segs[i].m.addr +
-			                                    offsetof(struct fl_cnc_header,
+			                                    offsetof(struct fli_cnc_header,
 			                                             driver_heartbeat_ns)),
 			                       __ATOMIC_ACQUIRE);
 	return 0;
@@ -1307,48 +1307,48 @@ owned_build(void)
 	wild_after.w = calloc(64 + 4 * FL_CHUNK_MAX_CLASSES + chunks0.total, 1);
 	assert_true(owned != NULL && wild_before.w != NULL && wild_after.w != NULL);
 	n_owned = 0;
-	OWNED(S_CNC, struct fl_cnc_header, magic, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, version, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, driver_pid, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, counters_offset, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, cmd_offset, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, cmd_length, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, bc_offset, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, bc_length, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, total_length, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, client_liveness_ns, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, term_length, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, mtu, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, driver_pid_ns, &cnc0);
-	OWNED(S_CNC, struct fl_cnc_header, driver_closed, &cnc0); /* 0 */
-	OWNED(S_CHUNKS, struct cp_seg, magic, &chunks0);
-	OWNED(S_CHUNKS, struct cp_seg, version, &chunks0);
-	OWNED(S_CHUNKS, struct cp_seg, n_classes, &chunks0);
-	OWNED(S_CHUNKS, struct cp_seg, total, &chunks0);
-	OWNED(S_CHUNKS, struct cp_seg, seg_size, &chunks0);
-	OWNED(S_CHUNKS, struct cp_seg, hdr_off, &chunks0);
+	OWNED(S_CNC, struct fli_cnc_header, magic, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, version, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, driver_pid, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, counters_offset, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, cmd_offset, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, cmd_length, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, bc_offset, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, bc_length, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, total_length, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, client_liveness_ns, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, term_length, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, mtu, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, driver_pid_ns, &cnc0);
+	OWNED(S_CNC, struct fli_cnc_header, driver_closed, &cnc0); /* 0 */
+	OWNED(S_CHUNKS, struct fli_cp_seg, magic, &chunks0);
+	OWNED(S_CHUNKS, struct fli_cp_seg, version, &chunks0);
+	OWNED(S_CHUNKS, struct fli_cp_seg, n_classes, &chunks0);
+	OWNED(S_CHUNKS, struct fli_cp_seg, total, &chunks0);
+	OWNED(S_CHUNKS, struct fli_cp_seg, seg_size, &chunks0);
+	OWNED(S_CHUNKS, struct fli_cp_seg, hdr_off, &chunks0);
 	for (int i = 0; i < FL_CHUNK_MAX_CLASSES; i++) {
-		OWNED(S_CHUNKS, struct cp_seg, cls[i].chunk_size, &chunks0);
-		OWNED(S_CHUNKS, struct cp_seg, cls[i].count, &chunks0);
-		OWNED(S_CHUNKS, struct cp_seg, cls[i].first, &chunks0);
-		OWNED(S_CHUNKS, struct cp_seg, cls[i].data_off, &chunks0);
+		OWNED(S_CHUNKS, struct fli_cp_seg, cls[i].chunk_size, &chunks0);
+		OWNED(S_CHUNKS, struct fli_cp_seg, cls[i].count, &chunks0);
+		OWNED(S_CHUNKS, struct fli_cp_seg, cls[i].first, &chunks0);
+		OWNED(S_CHUNKS, struct fli_cp_seg, cls[i].data_off, &chunks0);
 	}
 	for (uint32_t c = 0; c < chunks0.n_classes; c++)
 		for (uint32_t k = 0; k < chunks0.cls[c].count; k++) {
 			struct owned *o = &owned[n_owned++];
 
 			o->kind = S_CHUNKS;
-			o->off = chunks0.hdr_off + (uint64_t)(chunks0.cls[c].first + k) * sizeof(struct cp_hdr) +
-			         offsetof(struct cp_hdr, cls);
+			o->off = chunks0.hdr_off + (uint64_t)(chunks0.cls[c].first + k) * sizeof(struct fli_cp_hdr) +
+			         offsetof(struct fli_cp_hdr, cls);
 			o->width = 4;
 			o->want = c;
 		}
-	OWNED(S_PORTS, struct pp_seg, magic, &ports0);
-	OWNED(S_PORTS, struct pp_seg, version, &ports0);
-	OWNED(S_PORTS, struct pp_seg, seg_size, &ports0);
+	OWNED(S_PORTS, struct fli_pp_seg, magic, &ports0);
+	OWNED(S_PORTS, struct fli_pp_seg, version, &ports0);
+	OWNED(S_PORTS, struct fli_pp_seg, seg_size, &ports0);
 	for (int k = 0; k < 2; k++) {
-		OWNED(S_PORTS, struct pp_seg, tab[k].count, &ports0);
-		OWNED(S_PORTS, struct pp_seg, tab[k].off, &ports0);
+		OWNED(S_PORTS, struct fli_pp_seg, tab[k].count, &ports0);
+		OWNED(S_PORTS, struct fli_pp_seg, tab[k].off, &ports0);
 	}
 }
 
@@ -1378,13 +1378,13 @@ wild_snap(struct wild *w)
 		w->log_slots[i] = 0;
 		if (s->kind != S_LOG)
 			continue;
-		w->log_layout[i] = get(s, offsetof(struct fl_log_meta, magic), 8) != FL_LOG_MAGIC ||
-		                   get(s, offsetof(struct fl_log_meta, version), 4) != FL_LOG_VERSION ||
-		                   get(s, offsetof(struct fl_log_meta, capacity), 4) != TERM ||
-		                   get(s, offsetof(struct fl_log_meta, mtu), 4) != MTU;
+		w->log_layout[i] = get(s, offsetof(struct fli_log_meta, magic), 8) != FL_LOG_MAGIC ||
+		                   get(s, offsetof(struct fli_log_meta, version), 4) != FL_LOG_VERSION ||
+		                   get(s, offsetof(struct fli_log_meta, capacity), 4) != TERM ||
+		                   get(s, offsetof(struct fli_log_meta, mtu), 4) != MTU;
 		for (int k = 0; k < FL_LOG_MAX_SUBS; k++)
-			if (get(s, offsetof(struct fl_log_meta, slots) + k * sizeof(struct fl_log_slot) +
-			               offsetof(struct fl_log_slot, state), 4) > FL_SLOT_ACTIVE)
+			if (get(s, offsetof(struct fli_log_meta, slots) + k * sizeof(struct fli_log_slot) +
+			               offsetof(struct fli_log_slot, state), 4) > FL_SLOT_ACTIVE)
 				w->log_slots[i] |= 1ull << k;
 	}
 }
@@ -1538,19 +1538,19 @@ dump_held(const struct fl_stats *st)
 	cs = seg_of(S_CHUNKS);
 	for (int k = 0; ps != NULL && k < 2; k++)
 		for (uint32_t i = 0; i < ports0.tab[k].count && n < 20; i++) {
-			uint64_t port = ports0.tab[k].off + i * sizeof(struct pp_port);
-			uint64_t owner = get(ps, port + offsetof(struct pp_port, owner), 8);
+			uint64_t port = ports0.tab[k].off + i * sizeof(struct fli_pp_port);
+			uint64_t owner = get(ps, port + offsetof(struct fli_pp_port, owner), 8);
 
 			if (owner != 0 && ++n)
 				fprintf(stderr, "hostile:   %s port %u: owner %#" PRIx64 " state %" PRIu64
 				        " gen %" PRIu64 "\n", k == 0 ? "server" : "client", i, owner,
-				        get(ps, port + offsetof(struct pp_port, state), 4),
-				        get(ps, port + offsetof(struct pp_port, gen), 4));
+				        get(ps, port + offsetof(struct fli_pp_port, state), 4),
+				        get(ps, port + offsetof(struct fli_pp_port, gen), 4));
 		}
 	for (uint32_t i = 0; cs != NULL && i < chunks0.total && n < 40; i++) {
-		uint64_t h = chunks0.hdr_off + (uint64_t)i * sizeof(struct cp_hdr);
-		uint64_t owner = get(cs, h + offsetof(struct cp_hdr, owner), 8);
-		uint64_t state = get(cs, h + offsetof(struct cp_hdr, state), 8);
+		uint64_t h = chunks0.hdr_off + (uint64_t)i * sizeof(struct fli_cp_hdr);
+		uint64_t owner = get(cs, h + offsetof(struct fli_cp_hdr, owner), 8);
+		uint64_t state = get(cs, h + offsetof(struct fli_cp_hdr, state), 8);
 
 		if ((owner != 0 || (uint32_t)state != 0) && ++n)
 			fprintf(stderr, "hostile:   chunk %u: owner %#" PRIx64 " state %#" PRIx64 "\n", i,
@@ -1594,7 +1594,7 @@ hostile_writer_against_live_run(void **state)
 		if (round == 0) {
 			/* One wild header field the driver must put back and count,
 			 * whatever the seed draws. */
-			put(seg_of(S_CNC), offsetof(struct fl_cnc_header, version), 4, 0);
+			put(seg_of(S_CNC), offsetof(struct fli_cnc_header, version), 4, 0);
 		}
 		for (int r = 0; r < N_ROLES; r++)
 			last_pass[r] = atomic_load(&prog->passes[r]);

@@ -57,8 +57,8 @@ on_seq(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
 
 struct fixture {
 	void *mem;
-	struct fl_log log;
-	struct fl_log_appender ap;
+	struct fli_log log;
+	struct fli_log_appender ap;
 	uint64_t pos;  /* the subscriber */
 };
 
@@ -67,18 +67,18 @@ setup_log(bool exclusive)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->mem = aligned_alloc(4096, fl_log_file_length(CAP));
-	memset(f->mem, 0, fl_log_file_length(CAP));
-	fl_log_format(f->mem, CAP, MTU, 42, 7, exclusive, 1, 1);
-	assert_fl(fl_log_attach(&f->log, f->mem, fl_log_file_length(CAP)), 0);
-	fl_log_appender_init(&f->ap, &f->log, exclusive);
+	f->mem = aligned_alloc(4096, fli_log_file_length(CAP));
+	memset(f->mem, 0, fli_log_file_length(CAP));
+	fli_log_format(f->mem, CAP, MTU, 42, 7, exclusive, 1, 1);
+	assert_fl(fli_log_attach(&f->log, f->mem, fli_log_file_length(CAP)), 0);
+	fli_log_appender_init(&f->ap, &f->log, exclusive);
 	return f;
 }
 
 static void
 connect_sub(struct fixture *f)
 {
-	struct fl_log_meta *m = f->log.meta;
+	struct fli_log_meta *m = f->log.meta;
 
 	m->slots[0].position = m->tail;
 	m->slots[0].state = FL_SLOT_ACTIVE;
@@ -106,7 +106,7 @@ fill(uint8_t *b, size_t len, uint64_t v)
 static int
 drain(struct fixture *f, fl_fragment_handler h, void *arg)
 {
-	int n = fl_log_read(&f->log, &f->pos, 42, h, arg, 1 << 20);
+	int n = fli_log_read(&f->log, &f->pos, 42, h, arg, 1 << 20);
 
 	f->log.meta->slots[0].position = f->pos;
 	return n;
@@ -118,12 +118,12 @@ not_connected_closed_too_large(void **state)
 	struct fixture *f = setup_log(true);
 	uint8_t buf[16] = {0};
 
-	assert_fl(fl_log_offer(&f->ap, buf, 8), FL_ENOT_CONNECTED);
+	assert_fl(fli_log_offer(&f->ap, buf, 8), FL_ENOT_CONNECTED);
 	connect_sub(f);
-	assert_true(fl_log_offer(&f->ap, buf, 8) > 0);
-	assert_fl(fl_log_offer(&f->ap, buf, CAP / 8 + 1), FL_EMSGSIZE);
+	assert_true(fli_log_offer(&f->ap, buf, 8) > 0);
+	assert_fl(fli_log_offer(&f->ap, buf, CAP / 8 + 1), FL_EMSGSIZE);
 	f->log.meta->closed = 1;
-	assert_fl(fl_log_offer(&f->ap, buf, 8), FL_ECLOSED);
+	assert_fl(fli_log_offer(&f->ap, buf, 8), FL_ECLOSED);
 	teardown_log(f);
 }
 
@@ -143,7 +143,7 @@ wrap_backpressure_and_order(void **state)
 		int64_t rc;
 
 		fill(buf, len, seq);
-		rc = fl_log_offer(&f->ap, buf, len);
+		rc = fli_log_offer(&f->ap, buf, len);
 		if (rc == FL_EBACKPRESSURE) {
 			bp++;
 			assert_true(drain(f, on_seq, &r) > 0);
@@ -170,14 +170,14 @@ fragmentation(void **state)
 
 	connect_sub(f);
 	fill(buf, len, 9);
-	assert_true(fl_log_offer(&f->ap, buf, len) > 0);
+	assert_true(fli_log_offer(&f->ap, buf, len) > 0);
 	assert_int_equal(drain(f, on_frag, &r), 4);
 	assert_int_equal(r.flags[0], FL_FRAG_BEGIN);
 	assert_int_equal(r.flags[1], 0);
 	assert_int_equal(r.flags[3], FL_FRAG_END);
 	assert_int_equal(r.lens[3], 5);
 	/* An empty message is one unfragmented frame. */
-	assert_true(fl_log_offer(&f->ap, buf, 0) > 0);
+	assert_true(fli_log_offer(&f->ap, buf, 0) > 0);
 	assert_int_equal(drain(f, on_frag, &r), 1);
 	assert_int_equal(r.flags[4], FL_FRAG_UNFRAGMENTED);
 	assert_int_equal(r.lens[4], 0);
@@ -194,7 +194,7 @@ stale_payload_is_not_a_frame(void **state)
 	uint8_t buf[64] = {0};
 
 	connect_sub(f);
-	assert_true(fl_log_offer(&f->ap, buf, 8) > 0);
+	assert_true(fli_log_offer(&f->ap, buf, 8) > 0);
 	assert_int_equal(drain(f, on_frag, &r), 1);
 	/* Forge, where the next frame will go, a header word with the right
 	 * lap and length (as user payload of an earlier lap could hold). */
@@ -214,17 +214,17 @@ claim_commit_abort(void **state)
 	struct rx r = {0};
 
 	connect_sub(f);
-	assert_fl(fl_log_try_claim(&f->ap, MTU, &c), FL_EMSGSIZE);
-	assert_true(fl_log_try_claim(&f->ap, 10, &c) > 0);
+	assert_fl(fli_log_try_claim(&f->ap, MTU, &c), FL_EMSGSIZE);
+	assert_true(fli_log_try_claim(&f->ap, 10, &c) > 0);
 	memset(c.data, 1, 10);
 	/* Not committed yet: nothing visible. */
 	assert_int_equal(drain(f, on_frag, &r), 0);
 	assert_fl(fl_claim_commit(&c), 0);
 	assert_fl(fl_claim_commit(&c), FL_EINVAL);
 	assert_int_equal(drain(f, on_frag, &r), 1);
-	assert_true(fl_log_try_claim(&f->ap, 10, &c) > 0);
+	assert_true(fli_log_try_claim(&f->ap, 10, &c) > 0);
 	assert_fl(fl_claim_abort(&c), 0);
-	assert_true(fl_log_offer(&f->ap, "abc", 3) > 0);
+	assert_true(fli_log_offer(&f->ap, "abc", 3) > 0);
 	assert_int_equal(drain(f, on_frag, &r), 1);
 	assert_int_equal(r.lens[1], 3);
 	assert_int_equal(f->pos, f->log.meta->tail);
@@ -239,20 +239,20 @@ corrupt_frame_and_meta(void **state)
 	uint8_t buf[8] = {0};
 
 	connect_sub(f);
-	assert_true(fl_log_offer(&f->ap, buf, 8) > 0);
+	assert_true(fli_log_offer(&f->ap, buf, 8) > 0);
 	assert_int_equal(drain(f, on_frag, &r), 1);
-	((struct fl_log_meta *)f->mem)->capacity = 12345;
+	((struct fli_log_meta *)f->mem)->capacity = 12345;
 	{
-		struct fl_log l2;
+		struct fli_log l2;
 
-		assert_fl(fl_log_attach(&l2, f->mem, fl_log_file_length(CAP)), FL_EPROTO);
+		assert_fl(fli_log_attach(&l2, f->mem, fli_log_file_length(CAP)), FL_EPROTO);
 	}
-	((struct fl_log_meta *)f->mem)->capacity = CAP;
-	((struct fl_log_meta *)f->mem)->magic = 1;
+	((struct fli_log_meta *)f->mem)->capacity = CAP;
+	((struct fli_log_meta *)f->mem)->magic = 1;
 	{
-		struct fl_log l2;
+		struct fli_log l2;
 
-		assert_fl(fl_log_attach(&l2, f->mem, fl_log_file_length(CAP)), FL_EPROTO);
+		assert_fl(fli_log_attach(&l2, f->mem, fli_log_file_length(CAP)), FL_EPROTO);
 	}
 	teardown_log(f);
 }
@@ -266,11 +266,11 @@ corrupt_frame_and_meta(void **state)
 static void
 misaligned_tail_is_refused(void **state)
 {
-	size_t file = fl_log_file_length(CAP);
+	size_t file = fli_log_file_length(CAP);
 	uint8_t *mem = aligned_alloc(4096, file + 4096);
 	uint8_t buf[8] = {0};
-	struct fl_log log;
-	struct fl_log_appender ap;
+	struct fli_log log;
+	struct fli_log_appender ap;
 	struct fl_claim claim;
 	struct rx r = {0};
 	uint64_t pos;
@@ -278,19 +278,19 @@ misaligned_tail_is_refused(void **state)
 	(void)state;
 	memset(mem, 0, file);
 	memset(mem + file, 0xa5, 4096);
-	fl_log_format(mem, CAP, MTU, 42, 7, false, 1, 1);
-	assert_fl(fl_log_attach(&log, mem, file), 0);
+	fli_log_format(mem, CAP, MTU, 42, 7, false, 1, 1);
+	assert_fl(fli_log_attach(&log, mem, file), 0);
 	log.meta->slots[0].position = 2 * CAP - 3;
 	log.meta->slots[0].state = FL_SLOT_ACTIVE;
 	log.meta->subscriber_count = 1;
 	for (int excl = 0; excl < 2; excl++) {
 		log.meta->tail = 2 * CAP - 3;
-		fl_log_appender_init(&ap, &log, excl);
-		assert_fl(fl_log_offer(&ap, buf, sizeof(buf)), FL_EPROTO);
-		assert_fl(fl_log_try_claim(&ap, sizeof(buf), &claim), FL_EPROTO);
+		fli_log_appender_init(&ap, &log, excl);
+		assert_fl(fli_log_offer(&ap, buf, sizeof(buf)), FL_EPROTO);
+		assert_fl(fli_log_try_claim(&ap, sizeof(buf), &claim), FL_EPROTO);
 	}
 	pos = 2 * CAP - 3;
-	assert_fl(fl_log_read(&log, &pos, 42, on_frag, &r, 10), FL_EPROTO);
+	assert_fl(fli_log_read(&log, &pos, 42, on_frag, &r, 10), FL_EPROTO);
 	assert_int_equal(r.n, 0);
 	for (size_t k = 0; k < 4096; k++)
 		if (mem[file + k] != 0xa5)
@@ -364,7 +364,7 @@ offer_and_check(struct fixture *f, struct edge_rx *r, size_t len)
 	for (size_t i = 0; i < nfrag; i++)
 		want_end += ALIGN16(FL_FRAME_HEADER + (i + 1 < nfrag ? MP : len - i * MP));
 	edge_rx_reset(r);
-	pos = fl_log_offer(&f->ap, buf, len);
+	pos = fli_log_offer(&f->ap, buf, len);
 	if (pos != (int64_t)want_end)
 		fail_msg("offer(%zu) = %lld (%s), want position %llu (%zu fragments)", len,
 		         (long long)pos, fl_errname((int)pos), (unsigned long long)want_end, nfrag);
@@ -411,13 +411,13 @@ message_sizes_at_fragment_edges(void **state)
 	offer_and_check(f, r, CAP / 8 - 1);
 	offer_and_check(f, r, CAP / 8);
 	tail = f->log.meta->tail;
-	assert_fl(fl_log_offer(&f->ap, big, CAP / 8 + 1), FL_EMSGSIZE);
+	assert_fl(fli_log_offer(&f->ap, big, CAP / 8 + 1), FL_EMSGSIZE);
 	assert_int_equal(f->log.meta->tail, tail);
 	assert_int_equal(drain(f, on_edge_frag, r), 0);
 	offer_and_check(f, r, 1);
 	/* try_claim takes one whole fragment's payload, no more. */
-	assert_fl(fl_log_try_claim(&f->ap, MP + 1, &c), FL_EMSGSIZE);
-	assert_true(fl_log_try_claim(&f->ap, MP, &c) > 0);
+	assert_fl(fli_log_try_claim(&f->ap, MP + 1, &c), FL_EMSGSIZE);
+	assert_true(fli_log_try_claim(&f->ap, MP, &c) > 0);
 	memset(c.data, 0x5a, MP);
 	assert_fl(fl_claim_commit(&c), 0);
 	edge_rx_reset(r);
@@ -441,7 +441,7 @@ advance_to(struct fixture *f, uint64_t to_end)
 		uint64_t gap = CAP - (f->log.meta->tail & (CAP - 1)) - to_end;
 		uint64_t frame = gap > MTU ? MTU : gap;
 
-		assert_true(fl_log_offer(&f->ap, buf, frame - FL_FRAME_HEADER) > 0);
+		assert_true(fli_log_offer(&f->ap, buf, frame - FL_FRAME_HEADER) > 0);
 		drain(f, on_frag, &r);
 	}
 }
@@ -465,7 +465,7 @@ claim_at_the_ring_end(void **state)
 	advance_to(f, 2 * MTU);
 	start = f->log.meta->tail;
 	memset(buf, 0x33, sizeof(buf));
-	pos = fl_log_offer(&f->ap, buf, 2 * MP + 1);
+	pos = fli_log_offer(&f->ap, buf, 2 * MP + 1);
 	assert_int_equal(pos, start + 2 * MTU + 2 * MTU + ALIGN16(FL_FRAME_HEADER + 1));
 	edge_rx_reset(r);
 	assert_int_equal(drain(f, on_edge_frag, r), 3);
@@ -489,7 +489,7 @@ first_and_last_subscriber_slot(void **state)
 
 	for (int t = 0; t < 2; t++) {
 		struct fixture *f = setup_log(true);
-		struct fl_log_meta *m = f->log.meta;
+		struct fli_log_meta *m = f->log.meta;
 		int slow = lagging[t], fast = lagging[1 - t];
 		uint64_t slow_pos = m->tail, fast_pos = m->tail, offered = 0, start = m->tail;
 		uint8_t buf[16];
@@ -504,11 +504,11 @@ first_and_last_subscriber_slot(void **state)
 		/* Bounded: 32-byte frames fill the ring in CAP / 32 offers. */
 		for (rc = 0; offered < CAP / 16;) {
 			fill(buf, sizeof(buf), offered);
-			rc = fl_log_offer(&f->ap, buf, sizeof(buf));
+			rc = fli_log_offer(&f->ap, buf, sizeof(buf));
 			if (rc < 0)
 				break;
 			offered++;
-			fl_log_read(&f->log, &fast_pos, 42, on_frag, &r, 1 << 20);
+			fli_log_read(&f->log, &fast_pos, 42, on_frag, &r, 1 << 20);
 			m->slots[fast].position = fast_pos;
 		}
 		assert_fl(rc, FL_EBACKPRESSURE);
@@ -516,7 +516,7 @@ first_and_last_subscriber_slot(void **state)
 			fail_msg("slot %d lagging: the publisher stopped %llu bytes ahead of it "
 			         "(capacity %u)", slow, (unsigned long long)(m->tail - start), CAP);
 		memset(&r, 0, sizeof(r));
-		fl_log_read(&f->log, &slow_pos, 42, on_seq, &r, 1 << 20);
+		fli_log_read(&f->log, &slow_pos, 42, on_seq, &r, 1 << 20);
 		assert_int_equal(r.errors, 0);
 		assert_int_equal(r.n, offered);
 		assert_int_equal(slow_pos, m->tail);
@@ -561,10 +561,10 @@ static void
 pad_longer_than_a_frame_length(void **state)
 {
 	const uint32_t cap = 1u << 27, mtu = 4096;
-	const size_t len = cap / 8, file = fl_log_file_length(cap);
+	const size_t len = cap / 8, file = fli_log_file_length(cap);
 	const uint64_t mp = mtu - FL_FRAME_HEADER;
-	struct fl_log log;
-	struct fl_log_appender ap;
+	struct fli_log log;
+	struct fli_log_appender ap;
 	struct big_rx r = {0};
 	uint8_t *msg;
 	uint64_t pos, start, total;
@@ -576,15 +576,15 @@ pad_longer_than_a_frame_length(void **state)
 	for (uint64_t to_end = FL_FRAME_MAX_LENGTH; to_end <= len + 16; to_end += 16) {
 		mem = mmap(NULL, file, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		assert_true(mem != MAP_FAILED);
-		fl_log_format(mem, cap, mtu, 42, 7, true, 1, 1);
+		fli_log_format(mem, cap, mtu, 42, 7, true, 1, 1);
 		/* Lap 1, to_end bytes before the end: nothing before it is read. */
 		start = 2ull * cap - to_end;
-		((struct fl_log_meta *)mem)->tail = start;
-		assert_fl(fl_log_attach(&log, mem, file), 0);
+		((struct fli_log_meta *)mem)->tail = start;
+		assert_fl(fli_log_attach(&log, mem, file), 0);
 		log.meta->slots[0].position = start;
 		log.meta->slots[0].state = FL_SLOT_ACTIVE;
 		log.meta->subscriber_count = 1;
-		fl_log_appender_init(&ap, &log, true);
+		fli_log_appender_init(&ap, &log, true);
 		assert_int_equal(log.max_message, len);
 		msg = malloc(len);
 		r.buf = malloc(len);
@@ -592,13 +592,13 @@ pad_longer_than_a_frame_length(void **state)
 			msg[k] = (uint8_t)(k * 7 + (k >> 12));
 		total = (len / mp) * ALIGN16(FL_FRAME_HEADER + mp) +
 		        ALIGN16(FL_FRAME_HEADER + len % mp);
-		end = fl_log_offer(&ap, msg, len);
+		end = fli_log_offer(&ap, msg, len);
 		assert_int_equal(end, start + to_end + total);
 		fl_fragment_assembler_init(&r.fa, on_big_whole, &r);
 		r.nmsg = 0;
 		r.frags = 0;
 		pos = start;
-		n = fl_log_read(&log, &pos, 42, on_big_frag, &r, 1 << 20);
+		n = fli_log_read(&log, &pos, 42, on_big_frag, &r, 1 << 20);
 		if (n < 0 || r.nmsg != 1 || pos != (uint64_t)end)
 			fail_msg("pad of %llu bytes: read %d fragments (%s), %d messages, stopped %llu "
 			         "bytes before the tail",

@@ -265,7 +265,7 @@ exchange(long n, const char *name)
 	assert_true(WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.publications == 0 && st.images == 0 &&
 	                           st.log_files == 0 && st.active_clients == 0,
 	                       5000));
-	assert_int_equal(fl_shm_dir_count(dir), 1);
+	assert_int_equal(fli_shm_dir_count(dir), 1);
 	pump_driver = NULL;
 	fl_driver_close(d);
 	assert_int_equal(access(dir, F_OK), -1);
@@ -395,7 +395,7 @@ sub_killed_holding_refs(void **state)
 	assert_true(WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.publications == 0 && st.log_files == 0 &&
 	                           st.log_files_mapped == 0 && st.active_clients == 0,
 	                       3000));
-	assert_int_equal(fl_shm_dir_count(dir), 1);  /* only the driver's cnc.dat */
+	assert_int_equal(fli_shm_dir_count(dir), 1);  /* only the driver's cnc.dat */
 	close(fds[0]);
 	close(fds[1]);
 	pump_driver = NULL;
@@ -627,7 +627,7 @@ client_outlives_driver(void **state)
 	dc.ns = ns;
 	dc.no_thread = true;
 	assert_fl(fl_driver_start(&dc, &d2), 0);
-	assert_int_equal(fl_shm_dir_count(dir), 1);
+	assert_int_equal(fli_shm_dir_count(dir), 1);
 	fl_driver_close(d2);
 	assert_int_equal(access(dir, F_OK), -1);
 	close(fds[0]);

@@ -189,7 +189,7 @@ exchange_and_gauges(void **state)
 	assert_false(fl_subscription_is_connected(s));
 	assert_fl(fl_subscription_close(s), 0);
 	assert_true(WAIT_UNTIL(stats(e)->subscriptions == 0 && st.log_files_mapped == 0, 2000));
-	assert_int_equal(fl_shm_dir_count(e->dir), 1); /* cnc.dat only */
+	assert_int_equal(fli_shm_dir_count(e->dir), 1); /* cnc.dat only */
 	env_stop(e);
 }
 
@@ -392,7 +392,7 @@ dropped_response_times_out_and_leaves_nothing(void **state)
 	          FL_ENOSPC);
 	fl_points_arm(false, false);
 	fiu_disable("transport/shm/truncate");
-	assert_int_equal(fl_shm_dir_count(e->dir), 1);
+	assert_int_equal(fli_shm_dir_count(e->dir), 1);
 	env_stop(e);
 }
 
@@ -432,38 +432,38 @@ static void
 garbage_in_command_ring(void **state)
 {
 	struct env *e = env_start("garbage", false);
-	struct fl_shm m = {0};
-	struct fl_mpsc ring;
-	struct fl_cmd cmd;
-	struct fl_cnc_header *h;
+	struct fli_shm m = {0};
+	struct fli_mpsc ring;
+	struct fli_cmd cmd;
+	struct fli_cnc_header *h;
 	char path[300];
 	uint8_t junk[200];
 	fl_publication *p;
 	int i;
 
 	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
-	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
 	h = m.addr;
-	fl_mpsc_init(&ring, (uint8_t *)m.addr + h->cmd_offset, h->cmd_length, 0);
+	fli_mpsc_init(&ring, (uint8_t *)m.addr + h->cmd_offset, h->cmd_length, 0);
 	for (i = 0; i < (int)sizeof(junk); i++)
 		junk[i] = (uint8_t)(i * 131 + 7);
 	/* Wrong sizes, unknown types, wrong version, unknown client, a
 	 * channel without NUL, an invalid channel. */
-	assert_fl(fl_mpsc_write(&ring, FL_CMD_ADD_PUB, junk, 13), 0);
-	assert_fl(fl_mpsc_write(&ring, 77, junk, sizeof(cmd)), 0);
+	assert_fl(fli_mpsc_write(&ring, FL_CMD_ADD_PUB, junk, 13), 0);
+	assert_fl(fli_mpsc_write(&ring, 77, junk, sizeof(cmd)), 0);
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.version = 99;
-	assert_fl(fl_mpsc_write(&ring, FL_CMD_ADD_PUB, &cmd, sizeof(cmd)), 0);
+	assert_fl(fli_mpsc_write(&ring, FL_CMD_ADD_PUB, &cmd, sizeof(cmd)), 0);
 	cmd.version = FL_FRAME_VERSION;
 	cmd.client_id = 987654;
 	cmd.corr_id = 5;
-	assert_fl(fl_mpsc_write(&ring, FL_CMD_ADD_SUB, &cmd, sizeof(cmd)), 0);
+	assert_fl(fli_mpsc_write(&ring, FL_CMD_ADD_SUB, &cmd, sizeof(cmd)), 0);
 	cmd.client_id = fl_client_id(e->c);
 	memset(cmd.channel, 'z', sizeof(cmd.channel));
-	assert_fl(fl_mpsc_write(&ring, FL_CMD_ADD_SUB, &cmd, sizeof(cmd)), 0);
+	assert_fl(fli_mpsc_write(&ring, FL_CMD_ADD_SUB, &cmd, sizeof(cmd)), 0);
 	snprintf(cmd.channel, sizeof(cmd.channel), "../x");
-	assert_fl(fl_mpsc_write(&ring, FL_CMD_ADD_PUB, &cmd, sizeof(cmd)), 0);
-	assert_fl(fl_mpsc_write(&ring, FL_EXT_TYPE_MIN, junk, 2), 0);
+	assert_fl(fli_mpsc_write(&ring, FL_CMD_ADD_PUB, &cmd, sizeof(cmd)), 0);
+	assert_fl(fli_mpsc_write(&ring, FL_EXT_TYPE_MIN, junk, 2), 0);
 	assert_true(WAIT_UNTIL(stats(e)->rejected_commands >= 7, 2000));
 	assert_int_equal(st.publications, 0);
 	assert_int_equal(st.subscriptions, 0);
@@ -476,7 +476,7 @@ garbage_in_command_ring(void **state)
 		memcpy(ring.buf + (tail & ring.mask), &bad, 4);
 	}
 	assert_true(WAIT_UNTIL(stats(e)->rejected_commands >= 8, 2000));
-	fl_shm_unmap(&m);
+	fli_shm_unmap(&m);
 	/* The driver keeps serving. */
 	assert_fl(fl_client_add_publication(e->c, "ok", 1, true, fl_clock_now_ns() + test_ms(2000) * MS, &p), 0);
 	fl_publication_close(p);
@@ -511,7 +511,7 @@ second_driver_refused_and_stale_dir_cleaned(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(WEXITSTATUS(status), 0);
 	fl_run_dir_path(dc.ns, dir, sizeof(dir));
-	assert_int_equal(fl_shm_dir_count(dir), 1); /* left behind */
+	assert_int_equal(fli_shm_dir_count(dir), 1); /* left behind */
 	assert_fl(fl_driver_start(&dc, &d2), 0);
 	fl_driver_close(d2);
 	/* A directory with garbage in it. */
@@ -762,10 +762,10 @@ failed_unlink_is_retried(void **state)
 	assert_fl(fl_client_add_publication(e->c, "u", 1, true, dl, &p), 0);
 	fl_publication_close(p);
 	assert_true(WAIT_UNTIL(stats(e)->log_files == 0 && st.log_files_unlink_pending == 1, 3000));
-	assert_int_equal(fl_shm_dir_count(e->dir), 2);
+	assert_int_equal(fli_shm_dir_count(e->dir), 2);
 	fiu_disable("transport/shm/unlink");
 	assert_true(WAIT_UNTIL(stats(e)->log_files_unlink_pending == 0, 3000));
-	assert_int_equal(fl_shm_dir_count(e->dir), 1);
+	assert_int_equal(fli_shm_dir_count(e->dir), 1);
 
 	/* Failing for good: the driver's close still removes it. */
 	fiu_enable("transport/shm/unlink", 1, NULL, 0);
@@ -994,8 +994,8 @@ subscriber_slots_first_and_last(void **state)
 	fl_publication *p;
 	fl_subscription *s[FL_LOG_MAX_SUBS + 1];
 	int64_t reg[FL_LOG_MAX_SUBS + 1], msg[2] = {0, 0};
-	struct fl_shm m = {0};
-	struct fl_log_meta *meta;
+	struct fli_shm m = {0};
+	struct fli_log_meta *meta;
 	char path[400];
 	int rc, last = FL_LOG_MAX_SUBS - 1;
 
@@ -1026,7 +1026,7 @@ subscriber_slots_first_and_last(void **state)
 	assert_fl(errs.last, FL_ELIMIT);
 	snprintf(path, sizeof(path), "%s/" FL_LOG_NAME_FMT, e->dir,
 	         (long long)fl_publication_registration_id(p));
-	assert_fl(fl_shm_map(path, false, FL_LOG_META_SIZE, &m), 0);
+	assert_fl(fli_shm_map(path, false, FL_LOG_META_SIZE, &m, NULL, 0), 0);
 	meta = m.addr;
 	assert_int_equal(meta->subscriber_count, FL_LOG_MAX_SUBS);
 	assert_int_equal(meta->slots[0].sub_reg_id, reg[0]);
@@ -1049,7 +1049,7 @@ subscriber_slots_first_and_last(void **state)
 	assert_fl(rc, 0);
 	assert_true(WAIT_UNTIL((pump(e, c), fl_subscription_image_count(s[last]) == 1), 2000));
 	assert_int_equal(meta->slots[last].sub_reg_id, reg[last]);
-	fl_shm_unmap(&m);
+	fli_shm_unmap(&m);
 	for (int i = 0; i <= FL_LOG_MAX_SUBS; i++)
 		fl_subscription_close(s[i]);
 	fl_publication_close(p);
@@ -1143,9 +1143,9 @@ forged_image_slot_is_refused(void **state)
 	struct env *e = env_start("forgedslot", true);
 	struct errs errs = {0};
 	struct fl_client_ctx cc;
-	struct fl_shm m = {0};
-	struct fl_bcast bc;
-	struct fl_cnc_header *h;
+	struct fli_shm m = {0};
+	struct fli_bcast bc;
+	struct fli_cnc_header *h;
 	fl_client *c;
 	fl_publication *p;
 	fl_subscription *s;
@@ -1171,11 +1171,11 @@ forged_image_slot_is_refused(void **state)
 	                       2000));
 	assert_fl(rc, 0);
 	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
-	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
 	h = m.addr;
-	fl_bcast_init(&bc, (uint8_t *)m.addr + h->bc_offset, h->bc_length, 0);
+	fli_bcast_init(&bc, (uint8_t *)m.addr + h->bc_offset, h->bc_length, 0);
 	for (int k = 0; k < 2; k++) {
-		struct fl_event ev;
+		struct fli_event ev;
 
 		memset(&ev, 0, sizeof(ev));
 		ev.version = FL_FRAME_VERSION;
@@ -1186,14 +1186,14 @@ forged_image_slot_is_refused(void **state)
 		ev.stream_id = 1;
 		ev.slot = bad_slot[k];
 		errs.n = 0;
-		assert_fl(fl_bcast_transmit(&bc, FL_EV_IMAGE_AVAILABLE, &ev, sizeof(ev)), 0);
+		assert_fl(fli_bcast_transmit(&bc, FL_EV_IMAGE_AVAILABLE, &ev, sizeof(ev)), 0);
 		assert_true(WAIT_UNTIL((fl_client_do_work(c), errs.n > 0), 2000));
 		if (errs.last != FL_EPROTO || strstr(errs.what, "slot") == NULL)
 			fail_msg("slot %d: reported %s (%s), want FL_EPROTO for the slot", bad_slot[k],
 			         fl_errname(errs.last), errs.what);
 		assert_int_equal(fl_subscription_image_count(s), 0);
 	}
-	fl_shm_unmap(&m);
+	fli_shm_unmap(&m);
 	fl_subscription_close(s);
 	fl_publication_close(p);
 	fl_client_close(c);
@@ -1216,25 +1216,25 @@ scribbled_cnc_header_is_repaired(void **state)
 		uint64_t value;
 		int refused;
 	} cases[] = {
-		{ "version", offsetof(struct fl_cnc_header, version), 4, 99, FL_EPROTO },
-		{ "magic", offsetof(struct fl_cnc_header, magic), 8, 0, FL_EPROTO },
-		{ "counters_offset", offsetof(struct fl_cnc_header, counters_offset), 8, 0, FL_EPROTO },
-		{ "cmd_offset", offsetof(struct fl_cnc_header, cmd_offset), 8, 12345, FL_EPROTO },
-		{ "bc_length", offsetof(struct fl_cnc_header, bc_length), 8, 1ull << 40, FL_EPROTO },
-		{ "driver_closed", offsetof(struct fl_cnc_header, driver_closed), 4, 1,
+		{ "version", offsetof(struct fli_cnc_header, version), 4, 99, FL_EPROTO },
+		{ "magic", offsetof(struct fli_cnc_header, magic), 8, 0, FL_EPROTO },
+		{ "counters_offset", offsetof(struct fli_cnc_header, counters_offset), 8, 0, FL_EPROTO },
+		{ "cmd_offset", offsetof(struct fli_cnc_header, cmd_offset), 8, 12345, FL_EPROTO },
+		{ "bc_length", offsetof(struct fli_cnc_header, bc_length), 8, 1ull << 40, FL_EPROTO },
+		{ "driver_closed", offsetof(struct fli_cnc_header, driver_closed), 4, 1,
 		  FL_EDRIVER_TIMEOUT },
 	};
 	struct env *e = env_start("cncscrib", true);
-	struct fl_cnc_header saved;
+	struct fli_cnc_header saved;
 	struct fl_client_ctx cc;
-	struct fl_shm m = {0};
+	struct fli_shm m = {0};
 	char path[300];
 	fl_client *c;
 	int rc, bad = 0;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
-	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
 	memcpy(&saved, m.addr, sizeof(saved));
 	fl_client_ctx_init(&cc);
 	cc.ns = e->ns;
@@ -1269,7 +1269,7 @@ scribbled_cnc_header_is_repaired(void **state)
 		fail_msg("%d failures over %zu scribbled fields", bad, sizeof(cases) / sizeof(cases[0]));
 	/* One put back per scribbled field. */
 	assert_int_equal(stats(e)->corrupt_reads, (int64_t)(sizeof(cases) / sizeof(cases[0])));
-	fl_shm_unmap(&m);
+	fli_shm_unmap(&m);
 	env_stop(e);
 }
 
@@ -1283,8 +1283,8 @@ vanished_client_is_reclaimed(void **state)
 {
 	struct env *e = env_start("vanish", false);
 	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
-	struct fl_cnc_counters *g;
-	struct fl_shm m = {0};
+	struct fli_cnc_counters *g;
+	struct fli_shm m = {0};
 	fl_publication *p;
 	char path[300];
 	int i, found = 0;
@@ -1293,8 +1293,8 @@ vanished_client_is_reclaimed(void **state)
 	assert_fl(fl_client_add_publication(e->c, "vanish", 1, true, dl, &p), 0);
 	assert_true(WAIT_UNTIL(stats(e)->publications == 1 && st.log_files == 1, 2000));
 	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
-	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
-	g = fl_cnc_counters(m.addr);
+	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
+	g = fli_cnc_counters(m.addr);
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++)
 		if (__atomic_load_n(&g->clients[i].state, __ATOMIC_ACQUIRE) == FL_CLIENT_ACTIVE &&
 		    g->clients[i].pid == (int32_t)getpid()) {
@@ -1305,7 +1305,7 @@ vanished_client_is_reclaimed(void **state)
 	assert_true(WAIT_UNTIL(stats(e)->publications == 0 && st.log_files == 0, 5000));
 	assert_int_equal(st.corrupt_reads, 1); /* the one vanished client */
 	fl_publication_close(p);
-	fl_shm_unmap(&m);
+	fli_shm_unmap(&m);
 	env_stop(e);
 }
 
@@ -1321,8 +1321,8 @@ wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 	char ns[64], dir[256], path[300];
 	struct fl_driver_ctx dc;
 	struct fl_client_ctx cc;
-	struct fl_cnc_counters *g;
-	struct fl_shm m = {0};
+	struct fli_cnc_counters *g;
+	struct fli_shm m = {0};
 	fl_driver *d;
 	fl_client *c;
 	int i, mine = -1, spare = -1;
@@ -1341,8 +1341,8 @@ wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 	fl_driver_do_work(d);
 	fl_run_dir_path(ns, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
-	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
-	g = fl_cnc_counters(m.addr);
+	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
+	g = fli_cnc_counters(m.addr);
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
 		uint32_t s = __atomic_load_n(&g->clients[i].state, __ATOMIC_ACQUIRE);
 
@@ -1380,7 +1380,7 @@ wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 	assert_int_equal(__atomic_load_n(&g->clients[spare].state, __ATOMIC_ACQUIRE),
 	                 FL_CLIENT_TIMED_OUT);
 	assert_int_equal(fl_client_status(c), 0);
-	fl_shm_unmap(&m);
+	fli_shm_unmap(&m);
 	fl_client_close(c);
 	fl_driver_close(d);
 }
@@ -1395,8 +1395,8 @@ active_record_without_id_is_ended(void **state)
 {
 	char ns[64], dir[256], path[300];
 	struct fl_driver_ctx dc;
-	struct fl_cnc_counters *g;
-	struct fl_shm m = {0};
+	struct fli_cnc_counters *g;
+	struct fli_shm m = {0};
 	fl_driver *d;
 
 	(void)state;
@@ -1407,8 +1407,8 @@ active_record_without_id_is_ended(void **state)
 	assert_fl(fl_driver_start(&dc, &d), 0);
 	fl_run_dir_path(ns, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
-	assert_fl(fl_shm_map(path, true, 4096, &m), 0);
-	g = fl_cnc_counters(m.addr);
+	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
+	g = fli_cnc_counters(m.addr);
 	__atomic_store_n(&g->clients[5].state, FL_CLIENT_ACTIVE, __ATOMIC_RELEASE);
 	fl_driver_do_work(d);
 	assert_fl(fl_stats_read(ns, &st), 0);
@@ -1416,7 +1416,7 @@ active_record_without_id_is_ended(void **state)
 	assert_int_equal(st.corrupt_reads, 1); /* the record ended */
 	assert_int_equal(__atomic_load_n(&g->clients[5].state, __ATOMIC_ACQUIRE),
 	                 FL_CLIENT_TIMED_OUT);
-	fl_shm_unmap(&m);
+	fli_shm_unmap(&m);
 	fl_driver_close(d);
 }
 
@@ -1433,8 +1433,8 @@ wild_slot_registration_or_position_is_put_back(void **state)
 {
 	struct env *e = env_start("slotreg", false);
 	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
-	struct fl_log_meta *meta;
-	struct fl_shm m = {0};
+	struct fli_log_meta *meta;
+	struct fli_shm m = {0};
 	fl_publication *p;
 	fl_subscription *s;
 	struct rx r = {0};
@@ -1449,7 +1449,7 @@ wild_slot_registration_or_position_is_put_back(void **state)
 	                       2000));
 	snprintf(path, sizeof(path), "%s/" FL_LOG_NAME_FMT, e->dir,
 	         (long long)fl_publication_registration_id(p));
-	assert_fl(fl_shm_map(path, true, FL_LOG_META_SIZE, &m), 0);
+	assert_fl(fli_shm_map(path, true, FL_LOG_META_SIZE, &m, NULL, 0), 0);
 	meta = m.addr;
 	assert_int_equal(__atomic_load_n(&meta->slots[0].state, __ATOMIC_ACQUIRE), FL_SLOT_ACTIVE);
 	__atomic_fetch_add(&meta->slots[0].sub_reg_id, 1, __ATOMIC_RELEASE);
@@ -1468,7 +1468,7 @@ wild_slot_registration_or_position_is_put_back(void **state)
 	/* The two driver words scribbled (sub_reg_id, client_id), each put
 	 * back once; the position is the subscriber's, not counted. */
 	assert_int_equal(stats(e)->corrupt_reads, 2);
-	fl_shm_unmap(&m);
+	fli_shm_unmap(&m);
 	assert_fl(fl_publication_close(p), 0);
 	assert_fl(fl_subscription_close(s), 0);
 	env_stop(e);

@@ -43,49 +43,49 @@ poke32(size_t off, int32_t v)
 static void
 mpsc_roundtrip(void **state)
 {
-	struct fl_mpsc r;
+	struct fli_mpsc r;
 	struct seen s = {0};
 	uint8_t buf[100];
 	int i;
 
-	assert_fl(fl_mpsc_init(&r, mem, CAP, 1), 0);
+	assert_fl(fli_mpsc_init(&r, mem, CAP, 1), 0);
 	for (i = 0; i < 5; i++) {
 		memset(buf, i + 1, sizeof(buf));
-		assert_fl(fl_mpsc_write(&r, 10 + i, buf, (size_t)(10 * i)), 0);
+		assert_fl(fli_mpsc_write(&r, 10 + i, buf, (size_t)(10 * i)), 0);
 	}
-	assert_fl(fl_mpsc_read(&r, collect, &s, 100), 5);
+	assert_fl(fli_mpsc_read(&r, collect, &s, 100), 5);
 	for (i = 0; i < 5; i++) {
 		assert_int_equal(s.types[i], 10 + i);
 		assert_int_equal(s.lens[i], 10 * i);
 	}
-	assert_fl(fl_mpsc_read(&r, collect, &s, 100), 0);
-	assert_fl(fl_mpsc_write(&r, 0, buf, 1), FL_EINVAL);
-	assert_fl(fl_mpsc_write(&r, 1, buf, CAP), FL_EMSGSIZE);
+	assert_fl(fli_mpsc_read(&r, collect, &s, 100), 0);
+	assert_fl(fli_mpsc_write(&r, 0, buf, 1), FL_EINVAL);
+	assert_fl(fli_mpsc_write(&r, 1, buf, CAP), FL_EMSGSIZE);
 }
 
 static void
 mpsc_wrap_and_full(void **state)
 {
-	struct fl_mpsc r;
+	struct fli_mpsc r;
 	struct seen s = {0};
 	uint8_t buf[120];
 	int i, written = 0, rc;
 
-	assert_fl(fl_mpsc_init(&r, mem, CAP, 1), 0);
+	assert_fl(fli_mpsc_init(&r, mem, CAP, 1), 0);
 	/* Fill until full, drain, repeat: crosses the end many times. */
 	for (i = 0; i < 200; i++) {
 		memset(buf, (uint8_t)i, sizeof(buf));
-		rc = fl_mpsc_write(&r, 7, buf, (size_t)(i % 120));
+		rc = fli_mpsc_write(&r, 7, buf, (size_t)(i % 120));
 		if (rc == FL_EFULL) {
-			int n = fl_mpsc_read(&r, collect, &s, 1000);
+			int n = fli_mpsc_read(&r, collect, &s, 1000);
 
 			assert_true(n > 0);
-			rc = fl_mpsc_write(&r, 7, buf, (size_t)(i % 120));
+			rc = fli_mpsc_write(&r, 7, buf, (size_t)(i % 120));
 		}
 		assert_fl(rc, 0);
 		written++;
 	}
-	fl_mpsc_read(&r, collect, &s, 1000);
+	fli_mpsc_read(&r, collect, &s, 1000);
 	assert_int_equal(s.n, written);
 	for (i = 0; i < 200; i++) {
 		assert_int_equal(s.lens[i], (size_t)(i % 120));
@@ -97,51 +97,51 @@ mpsc_wrap_and_full(void **state)
 static void
 mpsc_garbage_header(void **state)
 {
-	struct fl_mpsc r;
+	struct fli_mpsc r;
 	struct seen s = {0};
 	uint8_t buf[16] = {1};
 
-	assert_fl(fl_mpsc_init(&r, mem, CAP, 1), 0);
-	assert_fl(fl_mpsc_write(&r, 5, buf, 16), 0);
-	assert_fl(fl_mpsc_write(&r, 5, buf, 16), 0);
+	assert_fl(fli_mpsc_init(&r, mem, CAP, 1), 0);
+	assert_fl(fli_mpsc_write(&r, 5, buf, 16), 0);
+	assert_fl(fli_mpsc_write(&r, 5, buf, 16), 0);
 	/* A hostile process overwrites the second record's length. */
 	poke32(24, 0x7fffff00);
-	assert_fl(fl_mpsc_read(&r, collect, &s, 10), FL_EPROTO);
+	assert_fl(fli_mpsc_read(&r, collect, &s, 10), FL_EPROTO);
 	assert_int_equal(s.n, 1);
 	/* The ring resynced and keeps working. */
-	assert_fl(fl_mpsc_write(&r, 6, buf, 8), 0);
-	assert_fl(fl_mpsc_read(&r, collect, &s, 10), 1);
+	assert_fl(fli_mpsc_write(&r, 6, buf, 8), 0);
+	assert_fl(fli_mpsc_read(&r, collect, &s, 10), 1);
 	assert_int_equal(s.types[1], 6);
 }
 
 static void
 mpsc_unblock(void **state)
 {
-	struct fl_mpsc r;
+	struct fli_mpsc r;
 	struct seen s = {0};
 	uint8_t buf[16] = {0};
 	uint64_t tail;
 
-	assert_fl(fl_mpsc_init(&r, mem, CAP, 1), 0);
+	assert_fl(fli_mpsc_init(&r, mem, CAP, 1), 0);
 	/* Producer died after storing -length (record in progress). */
 	tail = *r.tail;
 	*r.tail = tail + 32;
 	poke32(0, -32);
-	assert_fl(fl_mpsc_write(&r, 9, buf, 8), 0);
-	assert_fl(fl_mpsc_read(&r, collect, &s, 10), 0);
-	assert_fl(fl_mpsc_unblock(&r, 1000, 500), 0); /* first sighting */
-	assert_fl(fl_mpsc_unblock(&r, 1200, 500), 0); /* not long enough */
-	assert_fl(fl_mpsc_unblock(&r, 2000, 500), 1);
-	assert_fl(fl_mpsc_read(&r, collect, &s, 10), 1);
+	assert_fl(fli_mpsc_write(&r, 9, buf, 8), 0);
+	assert_fl(fli_mpsc_read(&r, collect, &s, 10), 0);
+	assert_fl(fli_mpsc_unblock(&r, 1000, 500), 0); /* first sighting */
+	assert_fl(fli_mpsc_unblock(&r, 1200, 500), 0); /* not long enough */
+	assert_fl(fli_mpsc_unblock(&r, 2000, 500), 1);
+	assert_fl(fli_mpsc_read(&r, collect, &s, 10), 1);
 	assert_int_equal(s.types[0], 9);
 	/* Producer died between the claim and the first store (all zero). */
 	tail = *r.tail;
 	*r.tail = tail + 48;
-	assert_fl(fl_mpsc_write(&r, 11, buf, 8), 0);
-	assert_fl(fl_mpsc_read(&r, collect, &s, 10), 0);
-	fl_mpsc_unblock(&r, 5000, 500);
-	assert_fl(fl_mpsc_unblock(&r, 6000, 500), 1);
-	assert_fl(fl_mpsc_read(&r, collect, &s, 10), 1);
+	assert_fl(fli_mpsc_write(&r, 11, buf, 8), 0);
+	assert_fl(fli_mpsc_read(&r, collect, &s, 10), 0);
+	fli_mpsc_unblock(&r, 5000, 500);
+	assert_fl(fli_mpsc_unblock(&r, 6000, 500), 1);
+	assert_fl(fli_mpsc_read(&r, collect, &s, 10), 1);
 	assert_int_equal(s.types[1], 11);
 }
 
@@ -152,27 +152,27 @@ mpsc_unblock(void **state)
 static int
 wild_tail(void *arg)
 {
-	struct fl_mpsc r;
+	struct fli_mpsc r;
 	struct seen s = {0};
 	uint8_t buf[16] = {1};
 	uint64_t head;
 
 	(void)arg;
-	fl_mpsc_init(&r, mem, CAP, 1);
-	if (fl_mpsc_write(&r, 5, buf, 16) != 0 || fl_mpsc_read(&r, collect, &s, 10) != 1)
+	fli_mpsc_init(&r, mem, CAP, 1);
+	if (fli_mpsc_write(&r, 5, buf, 16) != 0 || fli_mpsc_read(&r, collect, &s, 10) != 1)
 		return 1;
 	head = *r.head;
 	poke32((size_t)(head & r.mask), 0x7ffffff0);
 	*r.tail = head + (1ull << 60);
-	if (fl_mpsc_read(&r, collect, &s, 10) != FL_EPROTO)
+	if (fli_mpsc_read(&r, collect, &s, 10) != FL_EPROTO)
 		return 2;
-	if (fl_mpsc_write(&r, 6, buf, 8) != 0 || fl_mpsc_read(&r, collect, &s, 10) != 1 ||
+	if (fli_mpsc_write(&r, 6, buf, 8) != 0 || fli_mpsc_read(&r, collect, &s, 10) != 1 ||
 	    s.types[1] != 6)
 		return 3;
 	*r.tail = *r.head - 8;
-	if (fl_mpsc_read(&r, collect, &s, 10) != FL_EPROTO)
+	if (fli_mpsc_read(&r, collect, &s, 10) != FL_EPROTO)
 		return 4;
-	if (fl_mpsc_write(&r, 7, buf, 8) != 0 || fl_mpsc_read(&r, collect, &s, 10) != 1 ||
+	if (fli_mpsc_write(&r, 7, buf, 8) != 0 || fli_mpsc_read(&r, collect, &s, 10) != 1 ||
 	    s.types[2] != 7)
 		return 5;
 	return 0;
@@ -206,49 +206,49 @@ mpsc_wild_tail_is_bounded(void **state)
 static void
 bcast_roundtrip_and_lap(void **state)
 {
-	struct fl_bcast b;
-	struct fl_bcast_rx rx, slow;
+	struct fli_bcast b;
+	struct fli_bcast_rx rx, slow;
 	struct seen s = {0};
 	uint8_t scratch[256], scratch2[256], buf[100];
 	int i, rc;
 
-	assert_fl(fl_bcast_init(&b, mem, CAP, 1), 0);
-	fl_bcast_rx_init(&rx, &b, scratch, sizeof(scratch));
-	fl_bcast_rx_init(&slow, &b, scratch2, sizeof(scratch2));
+	assert_fl(fli_bcast_init(&b, mem, CAP, 1), 0);
+	fli_bcast_rx_init(&rx, &b, scratch, sizeof(scratch));
+	fli_bcast_rx_init(&slow, &b, scratch2, sizeof(scratch2));
 	for (i = 0; i < 100; i++) {
 		memset(buf, (uint8_t)i, sizeof(buf));
-		assert_fl(fl_bcast_transmit(&b, 3, buf, (size_t)(i % 100)), 0);
-		assert_fl(fl_bcast_receive(&rx, collect, &s, 10), 1);
+		assert_fl(fli_bcast_transmit(&b, 3, buf, (size_t)(i % 100)), 0);
+		assert_fl(fli_bcast_receive(&rx, collect, &s, 10), 1);
 		assert_int_equal(s.lens[i], (size_t)(i % 100));
 		if (i % 100)
 			assert_int_equal(s.first[i], (uint8_t)i);
 	}
 	/* The slow receiver never read: it was lapped. */
-	rc = fl_bcast_receive(&slow, collect, &s, 10);
+	rc = fli_bcast_receive(&slow, collect, &s, 10);
 	assert_fl(rc, FL_ELAPPED);
 	assert_int_equal(slow.lapped, 1);
 	/* After resync it receives the latest record. */
-	rc = fl_bcast_receive(&slow, collect, &s, 10);
+	rc = fli_bcast_receive(&slow, collect, &s, 10);
 	assert_true(rc >= 0);
-	assert_fl(fl_bcast_transmit(&b, 0, buf, 1), FL_EINVAL);
-	assert_fl(fl_bcast_transmit(&b, 3, buf, CAP), FL_EMSGSIZE);
+	assert_fl(fli_bcast_transmit(&b, 0, buf, 1), FL_EINVAL);
+	assert_fl(fli_bcast_transmit(&b, 3, buf, CAP), FL_EMSGSIZE);
 }
 
 static void
 bcast_garbage(void **state)
 {
-	struct fl_bcast b;
-	struct fl_bcast_rx rx;
+	struct fli_bcast b;
+	struct fli_bcast_rx rx;
 	struct seen s = {0};
 	uint8_t scratch[64], buf[8] = {0};
 
-	assert_fl(fl_bcast_init(&b, mem, CAP, 1), 0);
-	fl_bcast_rx_init(&rx, &b, scratch, sizeof(scratch));
-	assert_fl(fl_bcast_transmit(&b, 3, buf, 8), 0);
+	assert_fl(fli_bcast_init(&b, mem, CAP, 1), 0);
+	fli_bcast_rx_init(&rx, &b, scratch, sizeof(scratch));
+	assert_fl(fli_bcast_transmit(&b, 3, buf, 8), 0);
 	poke32(0, 3); /* shorter than a header */
-	assert_fl(fl_bcast_receive(&rx, collect, &s, 10), FL_EPROTO);
-	assert_fl(fl_bcast_transmit(&b, 4, buf, 8), 0);
-	assert_fl(fl_bcast_receive(&rx, collect, &s, 10), 1);
+	assert_fl(fli_bcast_receive(&rx, collect, &s, 10), FL_EPROTO);
+	assert_fl(fli_bcast_transmit(&b, 4, buf, 8), 0);
+	assert_fl(fli_bcast_receive(&rx, collect, &s, 10), 1);
 	assert_int_equal(s.types[0], 4);
 }
 
@@ -259,28 +259,28 @@ bcast_garbage(void **state)
 static void
 bcast_tail_scribbled(void **state)
 {
-	struct fl_bcast b;
-	struct fl_bcast_rx rx;
+	struct fli_bcast b;
+	struct fli_bcast_rx rx;
 	struct seen s = {0};
 	uint8_t scratch[64], buf[8] = {0};
 	int rc, k;
 
-	assert_fl(fl_bcast_init(&b, mem, CAP, 1), 0);
-	fl_bcast_rx_init(&rx, &b, scratch, sizeof(scratch));
-	assert_fl(fl_bcast_transmit(&b, 3, buf, 8), 0);
-	assert_fl(fl_bcast_receive(&rx, collect, &s, 10), 1);
+	assert_fl(fli_bcast_init(&b, mem, CAP, 1), 0);
+	fli_bcast_rx_init(&rx, &b, scratch, sizeof(scratch));
+	assert_fl(fli_bcast_transmit(&b, 3, buf, 8), 0);
+	assert_fl(fli_bcast_receive(&rx, collect, &s, 10), 1);
 	*b.tail = 0;
-	assert_fl(fl_bcast_transmit(&b, 4, buf, 8), 0);
-	assert_fl(fl_bcast_receive(&rx, collect, &s, 10), 1);
+	assert_fl(fli_bcast_transmit(&b, 4, buf, 8), 0);
+	assert_fl(fli_bcast_receive(&rx, collect, &s, 10), 1);
 	assert_int_equal(s.types[1], 4);
 	/* A tail far ahead for a moment: the receiver follows it, then the
 	 * transmitter puts it back. */
 	*b.tail = 1ull << 60;
 	*b.latest = (1ull << 60) + 5;
-	(void)fl_bcast_receive(&rx, collect, &s, 10);
-	assert_fl(fl_bcast_transmit(&b, 5, buf, 8), 0);
+	(void)fli_bcast_receive(&rx, collect, &s, 10);
+	assert_fl(fli_bcast_transmit(&b, 5, buf, 8), 0);
 	for (k = 0, rc = 0; k < 3 && s.n < 3; k++)
-		rc = fl_bcast_receive(&rx, collect, &s, 10);
+		rc = fli_bcast_receive(&rx, collect, &s, 10);
 	if (s.n < 3)
 		fail_msg("the receiver lost the record after the wild tail (last rc %s)",
 		         fl_errname(rc));

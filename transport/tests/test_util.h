@@ -45,7 +45,7 @@ test_ns(char *buf, size_t len, const char *name)
 	return buf;
 }
 
-/* Removes path, this test's own entry that fl_shm_dir_remove refused (a
+/* Removes path, this test's own entry that fli_shm_dir_remove refused (a
  * link, or a directory another uid or mode made for a test of that): a
  * link or file is unlinked, a directory emptied through a descriptor
  * (never through a link) and removed. */
@@ -98,7 +98,7 @@ test_ns_cleanup(void **state)
 			continue;
 		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
 		fprintf(stderr, "test_ns_cleanup: removing %s, left by a failed test\n", path);
-		if (fl_shm_dir_remove(path) != 0)
+		if (fli_shm_dir_remove(path) != 0)
 			test_remove_entry(path);
 	}
 	closedir(d);

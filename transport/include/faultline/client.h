@@ -124,6 +124,11 @@ int fl_client_do_work(fl_client *c);
 /* fl_client_id returns the client's id (unique per namespace). */
 uint64_t fl_client_id(const fl_client *c);
 
+/* fl_client_run_dir returns the path of the run directory the client is
+ * attached to (owned by c, valid until fl_client_close), where a driver
+ * that serves request/response keeps its domain: see fl_rr_domain_open. */
+const char *fl_client_run_dir(const fl_client *c);
+
 /* fl_client_status returns 0 while the client is usable, else the sticky
  * error (FL_EDRIVER_TIMEOUT, FL_ECLIENT_TIMEOUT, FL_ECLOSED). */
 int fl_client_status(const fl_client *c);

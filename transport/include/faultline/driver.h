@@ -70,7 +70,8 @@ struct fl_driver_ctx {
 	                                    (FL_EEXIST): never take over a stale one.
 	                                    For generated namespaces another user could
 	                                    guess and create first */
-	/* Extra extensions besides the built-in table (driver_ext.h). */
+	/* Extensions the driver runs, in order (at most 7): fl_rr_driver_ext
+	 * (reqrep.h) makes it serve request/response. */
 	const struct fl_driver_ext *const *extensions;
 	size_t extension_count;
 };

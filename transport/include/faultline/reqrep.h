@@ -105,8 +105,32 @@ int fl_rr_domain_open(const char *dir, uint64_t owner, fl_rr_domain **out);
  * closed/released or reclaimed.  Safe on NULL. */
 void fl_rr_domain_close(fl_rr_domain *d);
 
-/* fl_rr_domain_unlink removes the domain's files from `dir`. */
+/* fl_rr_domain_unlink removes the domain's files from `dir`, both tried.
+ * 0, or the first failure: FL_ENOENT, FL_EIO. */
 int fl_rr_domain_unlink(const char *dir);
+
+struct fl_driver_ext;
+
+/* fl_rr_driver_ext is the driver extension that makes a driver serve
+ * request/response: list it in fl_driver_ctx.extensions (faultline-driver
+ * does, unless --no-reqrep).  On start it creates chunks.dat and ports.dat
+ * in the run directory (configured by the environment variables
+ * FL_RR_CHUNKS, FL_RR_SERVER_PORTS, FL_RR_CLIENT_PORTS); when a client
+ * closes or is timed out it reclaims every port and chunk owned by that
+ * client's id (clients open the domain with
+ * fl_rr_domain_open(fl_client_run_dir(c), fl_client_id(c), ...)).  Its
+ * gauges (rr_servers_in_use, rr_clients_in_use, rr_chunks_loaned,
+ * rr_chunks_total, rr_chunks_exhausted, rr_clients_reclaimed,
+ * rr_ports_reclaimed, rr_chunks_reclaimed, rr_queue_holes_marked,
+ * rr_queue_cells_repaired, rr_layout_repaired: wild layout fields put
+ * back, rr_corrupt_rejected: wild words any process refused with
+ * FL_EPROTO, rr_strays_reclaimed: ports and chunks of no client taken
+ * back) are the driver's extension gauges, printed by faultline-stat.
+ * Every 10 ms it puts back the layout of both segments from its own copy
+ * and takes back every port and chunk whose owner is no active client of
+ * the driver (under this driver, owner ids must be client ids); on stop
+ * it removes the files.  Runs on the driver's conductor only. */
+extern const struct fl_driver_ext fl_rr_driver_ext;
 
 /* fl_rr_domain_chunks returns the domain's chunk pool (not owned). */
 fl_chunk_pool *fl_rr_domain_chunks(fl_rr_domain *d);

@@ -16,6 +16,7 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "aio_internal.h"
+#include "fli_impl.h"
 
 enum { AIO_IDLE, AIO_PENDING, AIO_DONE, AIO_CALLBACK };
 
@@ -84,7 +85,7 @@ complete(fl_sock *s, fl_aio *a, int result)
 	if (c != NULL && c->recv == a)
 		c->recv = NULL;
 	if (c != NULL && c->closing && result != FL_ECANCELED && result != FL_ECLOSED)
-		atomic_fetch_add(&aio_counters.aio_late_completions, 1);
+		atomic_fetch_add(&fli_aio_counters.aio_late_completions, 1);
 	a->result = result;
 	a->next = NULL;
 	fl_atomic_store("aio.state.done", &a->state, AIO_DONE, __ATOMIC_SEQ_CST);
@@ -118,7 +119,7 @@ started(fl_ctx *c, fl_aio *a)
 	a->deadline_ns = a->timeout_ns != 0 ? fl_clock_now_ns() + a->timeout_ns : 0;
 	c->outstanding++;
 	fl_atomic_store("aio.state.pending", &a->state, AIO_PENDING, __ATOMIC_SEQ_CST);
-	atomic_fetch_add(&aio_counters.aio_started, 1);
+	atomic_fetch_add(&fli_aio_counters.aio_started, 1);
 }
 
 static void
@@ -178,7 +179,7 @@ fl_aio_free(fl_aio *a)
 		a->free_after_cb = 1;
 		return 0;
 	}
-	atomic_fetch_add(&aio_counters.aio_free_pending, 1);
+	atomic_fetch_add(&fli_aio_counters.aio_free_pending, 1);
 #ifndef NDEBUG
 	fprintf(stderr, "faultline: fl_aio_free(%p) with an operation pending: "
 	                "cancel and wait first (not freed)\n", (void *)a);
@@ -271,7 +272,7 @@ req_poll(fl_sock *s, uint32_t pass)
 		work++;
 		if (c == NULL) {
 			fl_rr_release(s->d, &resp);
-			atomic_fetch_add(&aio_counters.replies_discarded, 1);
+			atomic_fetch_add(&fli_aio_counters.replies_discarded, 1);
 			continue;
 		}
 		rc = fl_msg_alloc(&m, resp.len);
@@ -369,9 +370,10 @@ run_callback(fl_sock *s, fl_aio *a)
 	fl_atomic_store("aio.state.callback", &a->state, AIO_CALLBACK, __ATOMIC_SEQ_CST);
 	if (a->cb != NULL)
 		a->cb(a->arg);
-	atomic_fetch_add(&aio_counters.aio_completed, 1);
+	atomic_fetch_add(&fli_aio_counters.aio_completed, 1);
 	fl_mutex_lock(&s->mu);
 	free_it = a->free_after_cb;
+	FLI_ASSERT(c->outstanding > 0);
 	c->outstanding--;
 	/* Unless its callback started it again, the aio goes idle, and from
 	 * that store on its owner may free it or start it at once (sock was
@@ -529,7 +531,7 @@ fl_ctx_open(fl_ctx **out, fl_sock *s)
 	c->next = s->ctxs;
 	s->ctxs = c;
 	fl_mutex_unlock(&s->mu);
-	atomic_fetch_add(&aio_counters.ctx_opened, 1);
+	atomic_fetch_add(&fli_aio_counters.ctx_opened, 1);
 	*out = c;
 	return 0;
 }
@@ -555,7 +557,7 @@ fl_ctx_close(fl_ctx *c)
 	fl_msg_free(c->reply);
 	c->reply = NULL;
 	abandon(c);
-	atomic_fetch_add(&aio_counters.ctx_closed, 1);
+	atomic_fetch_add(&fli_aio_counters.ctx_closed, 1);
 	if (on_worker(s)) {
 		/* From a callback: the worker frees c when its callbacks ran. */
 		c->deferred_free = 1;

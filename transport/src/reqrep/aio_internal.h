@@ -5,12 +5,12 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-struct aio_counters {
+struct fli_aio_counters {
 	_Atomic uint64_t msgs_allocated, msgs_freed, msg_double_frees;
 	_Atomic uint64_t aio_started, aio_completed, aio_late_completions, aio_free_pending;
 	_Atomic uint64_t ctx_opened, ctx_closed, replies_discarded;
 };
 
-extern struct aio_counters aio_counters;
+extern struct fli_aio_counters fli_aio_counters;
 
 #endif

@@ -16,7 +16,9 @@
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
 #include "chunk_pool.h"
+#include "fli_impl.h"
 #include "rr_internal.h"
+#include "shm.h"
 
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
 
@@ -37,8 +39,8 @@ parse_spec(const char *s, struct spec *sp)
 		unsigned long long sz, cnt;
 
 		if (sp->n == FL_CHUNK_MAX_CLASSES) {
-			rr_set_errmsg("chunk spec \"%s\": more than %d classes", s,
-			              FL_CHUNK_MAX_CLASSES);
+			fli_rr_set_errmsg("chunk spec \"%s\": more than %d classes", s,
+			                  FL_CHUNK_MAX_CLASSES);
 			return FL_EINVAL;
 		}
 		sz = strtoull(p, &end, 10);
@@ -51,11 +53,11 @@ parse_spec(const char *s, struct spec *sp)
 			goto bad;
 		p = *end == ',' ? end + 1 : end;
 		if (sz == 0 || sz > (1ull << 30) || cnt == 0 || cnt > (1ull << 20)) {
-			rr_set_errmsg("chunk spec \"%s\": size must be 1..2^30, count 1..2^20", s);
+			fli_rr_set_errmsg("chunk spec \"%s\": size must be 1..2^30, count 1..2^20", s);
 			return FL_EINVAL;
 		}
 		if (sp->n > 0 && sz <= sp->size[sp->n - 1]) {
-			rr_set_errmsg("chunk spec \"%s\": sizes must ascend", s);
+			fli_rr_set_errmsg("chunk spec \"%s\": sizes must ascend", s);
 			return FL_EINVAL;
 		}
 		sp->size[sp->n] = (uint32_t)sz;
@@ -66,7 +68,7 @@ parse_spec(const char *s, struct spec *sp)
 		goto bad;
 	return 0;
 bad:
-	rr_set_errmsg("chunk spec \"%s\": expected size:count[,size:count...]", s);
+	fli_rr_set_errmsg("chunk spec \"%s\": expected size:count[,size:count...]", s);
 	return FL_EINVAL;
 }
 
@@ -89,8 +91,8 @@ fl_chunk_spec_check(const char *spec, uint64_t *bytes)
 	return 0;
 }
 
-struct cp_hdr *
-cp_hdr(fl_chunk_pool *p, uint32_t index)
+struct fli_cp_hdr *
+fli_cp_hdr(fl_chunk_pool *p, uint32_t index)
 {
 	if (index >= p->total)
 		return NULL;
@@ -98,7 +100,7 @@ cp_hdr(fl_chunk_pool *p, uint32_t index)
 }
 
 void
-cp_count_corrupt(fl_chunk_pool *p)
+fli_cp_count_corrupt(fl_chunk_pool *p)
 {
 	atomic_fetch_add_explicit(&p->seg->corrupt, 1, memory_order_relaxed);
 }
@@ -117,21 +119,21 @@ class_of(const fl_chunk_pool *p, uint32_t index)
  * which the header's (shared) class field must name.  -1 for an index out
  * of range, or a wild class field (counted). */
 static int
-checked_class(fl_chunk_pool *p, struct cp_hdr *h, uint32_t index)
+checked_class(fl_chunk_pool *p, struct fli_cp_hdr *h, uint32_t index)
 {
 	int ci = h == NULL ? -1 : class_of(p, index);
 
 	if (ci >= 0 && h->cls != (uint32_t)ci) {
-		cp_count_corrupt(p);
-		rr_set_errmsg("chunk %u: header names class %u, the chunk is in class %d", index,
-		              h->cls, ci);
+		fli_cp_count_corrupt(p);
+		fli_rr_set_errmsg("chunk %u: header names class %u, the chunk is in class %d", index,
+		                  h->cls, ci);
 		return -1;
 	}
 	return ci;
 }
 
 static void *
-chunk_data(fl_chunk_pool *p, const struct cp_layout *c, uint32_t index)
+chunk_data(fl_chunk_pool *p, const struct fli_cp_layout *c, uint32_t index)
 {
 	return (char *)p->seg + c->data_off + (uint64_t)(index - c->first) * c->chunk_size;
 }
@@ -144,7 +146,7 @@ chunk_data(fl_chunk_pool *p, const struct cp_layout *c, uint32_t index)
 static int
 claim(fl_chunk_pool *p, uint32_t ci, uint32_t *index)
 {
-	const struct cp_layout *c = &p->cls[ci];
+	const struct fli_cp_layout *c = &p->cls[ci];
 	_Atomic uint32_t *hint = &p->hint[ci];
 	uint32_t pos = atomic_load_explicit(hint, memory_order_relaxed);
 	bool jumped = false;
@@ -152,7 +154,7 @@ claim(fl_chunk_pool *p, uint32_t ci, uint32_t *index)
 	if (pos >= c->count)
 		pos = 0;
 	for (uint32_t k = 0; k < c->count; k++, pos = pos + 1 < c->count ? pos + 1 : 0) {
-		struct cp_hdr *h = p->hdrs + c->first + pos;
+		struct fli_cp_hdr *h = p->hdrs + c->first + pos;
 		uint64_t zero = 0, st;
 
 		if (atomic_load_explicit(&h->owner, memory_order_relaxed) != 0 ||
@@ -197,7 +199,7 @@ claim(fl_chunk_pool *p, uint32_t ci, uint32_t *index)
 static uint32_t
 layout_write(fl_chunk_pool *p, bool only_changed)
 {
-	struct cp_seg *seg = p->seg;
+	struct fli_cp_seg *seg = p->seg;
 	uint32_t n = 0;
 
 #define PUT(field, value)                                                          \
@@ -213,7 +215,7 @@ layout_write(fl_chunk_pool *p, bool only_changed)
 	PUT(seg->seg_size, (uint64_t)p->size);
 	PUT(seg->hdr_off, (uint64_t)((char *)p->hdrs - (char *)seg));
 	for (uint32_t i = 0; i < FL_CHUNK_MAX_CLASSES; i++) {
-		const struct cp_layout *c = &p->cls[i]; /* zero past n_classes */
+		const struct fli_cp_layout *c = &p->cls[i]; /* zero past n_classes */
 
 		PUT(seg->cls[i].chunk_size, c->chunk_size);
 		PUT(seg->cls[i].count, c->count);
@@ -233,7 +235,7 @@ layout_write(fl_chunk_pool *p, bool only_changed)
 }
 
 uint32_t
-cp_repair(fl_chunk_pool *p)
+fli_cp_repair(fl_chunk_pool *p)
 {
 	return layout_write(p, true);
 }
@@ -242,7 +244,7 @@ int
 fl_chunk_pool_create(const char *path, const char *spec, fl_chunk_pool **out)
 {
 	struct spec sp;
-	struct cp_seg *seg;
+	struct fli_cp_seg *seg;
 	fl_chunk_pool *p;
 	uint64_t off, total = 0;
 	void *base;
@@ -256,12 +258,12 @@ fl_chunk_pool_create(const char *path, const char *spec, fl_chunk_pool **out)
 	for (uint32_t i = 0; i < sp.n; i++)
 		total += sp.count[i];
 	if (total >= UINT32_MAX / 2) {
-		rr_set_errmsg("chunk spec: too many chunks");
+		fli_rr_set_errmsg("chunk spec: too many chunks");
 		return FL_EINVAL;
 	}
-	off = ALIGN_UP(sizeof(struct cp_seg), 64);
+	off = ALIGN_UP(sizeof(struct fli_cp_seg), 64);
 	uint64_t hdr_off = off;
-	off += total * sizeof(struct cp_hdr);
+	off += total * sizeof(struct fli_cp_hdr);
 	uint64_t data_off[FL_CHUNK_MAX_CLASSES];
 	for (uint32_t i = 0; i < sp.n; i++) {
 		off = ALIGN_UP(off, 64);
@@ -273,7 +275,7 @@ fl_chunk_pool_create(const char *path, const char *spec, fl_chunk_pool **out)
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return FL_ENOMEM;
-	rc = rr_seg_create(path, off, "transport/chunk/segment", &base);
+	rc = fli_rr_seg_create(path, off, "transport/chunk/segment", &base);
 	if (rc != 0) {
 		free(p);
 		return rc;
@@ -284,7 +286,7 @@ fl_chunk_pool_create(const char *path, const char *spec, fl_chunk_pool **out)
 	p->owner = 1;
 	p->n_classes = sp.n;
 	p->total = (uint32_t)total;
-	p->hdrs = (struct cp_hdr *)((char *)seg + hdr_off);
+	p->hdrs = (struct fli_cp_hdr *)((char *)seg + hdr_off);
 	uint32_t first = 0;
 	for (uint32_t i = 0; i < sp.n; i++) {
 		p->cls[i].chunk_size = sp.size[i];
@@ -302,7 +304,7 @@ int
 fl_chunk_pool_open(const char *path, uint64_t owner, fl_chunk_pool **out)
 {
 	fl_chunk_pool *p;
-	struct cp_seg hc; /* the header, validated on this private copy */
+	struct fli_cp_seg hc; /* the header, validated on this private copy */
 	uint64_t hdr_end, first = 0;
 	void *base;
 	size_t size;
@@ -313,33 +315,33 @@ fl_chunk_pool_open(const char *path, uint64_t owner, fl_chunk_pool **out)
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return FL_ENOMEM;
-	rc = rr_seg_open(path, "transport/chunk/map", &base, &size);
+	rc = fli_rr_seg_open(path, "transport/chunk/map", &base, &size);
 	if (rc != 0)
 		goto fail;
 	rc = FL_EPROTO;
 	if (size < sizeof(hc)) {
-		rr_set_errmsg("%s: not a chunk segment of version %u", path, CP_VERSION);
+		fli_rr_set_errmsg("%s: not a chunk segment of version %u", path, CP_VERSION);
 		goto fail_unmap;
 	}
 	/* Checked and kept as copied: the shared header can change between a
 	 * check and a use. */
 	memcpy(&hc, base, sizeof(hc));
 	atomic_thread_fence(memory_order_acquire);
-	hdr_end = hc.hdr_off + (uint64_t)hc.total * sizeof(struct cp_hdr);
+	hdr_end = hc.hdr_off + (uint64_t)hc.total * sizeof(struct fli_cp_hdr);
 	if (hc.magic != CP_MAGIC || hc.version != CP_VERSION || hc.n_classes == 0 ||
 	    hc.n_classes > FL_CHUNK_MAX_CLASSES || hc.seg_size != size || hc.hdr_off < sizeof(hc) ||
 	    hc.hdr_off % 64 != 0 || hc.hdr_off > size || hc.total == 0 ||
 	    hc.total >= UINT32_MAX / 2 || hdr_end > size) {
-		rr_set_errmsg("%s: not a chunk segment of version %u", path, CP_VERSION);
+		fli_rr_set_errmsg("%s: not a chunk segment of version %u", path, CP_VERSION);
 		goto fail_unmap;
 	}
 	for (uint32_t i = 0; i < hc.n_classes; i++) {
-		const struct cp_class *c = &hc.cls[i];
+		const struct fli_cp_class *c = &hc.cls[i];
 
 		if (c->first != first || c->count == 0 || c->chunk_size == 0 ||
 		    c->data_off < hdr_end || c->data_off > size ||
 		    (uint64_t)c->chunk_size * c->count > size - c->data_off) {
-			rr_set_errmsg("%s: class %u out of bounds", path, i);
+			fli_rr_set_errmsg("%s: class %u out of bounds", path, i);
 			goto fail_unmap;
 		}
 		first += c->count;
@@ -349,19 +351,19 @@ fl_chunk_pool_open(const char *path, uint64_t owner, fl_chunk_pool **out)
 		p->cls[i].data_off = c->data_off;
 	}
 	if (first != hc.total) {
-		rr_set_errmsg("%s: class counts do not add up", path);
+		fli_rr_set_errmsg("%s: class counts do not add up", path);
 		goto fail_unmap;
 	}
 	p->n_classes = hc.n_classes;
 	p->total = hc.total;
-	p->hdrs = (struct cp_hdr *)((char *)base + hc.hdr_off);
+	p->hdrs = (struct fli_cp_hdr *)((char *)base + hc.hdr_off);
 	p->seg = base;
 	p->size = size;
 	p->owner = owner;
 	*out = p;
 	return 0;
 fail_unmap:
-	rr_seg_unmap(base, size);
+	fli_rr_seg_unmap(base, size);
 fail:
 	free(p);
 	return rc;
@@ -379,20 +381,18 @@ fl_chunk_pool_close(fl_chunk_pool *p)
 {
 	if (p == NULL)
 		return;
-	rr_seg_unmap(p->seg, p->size);
+	fli_rr_seg_unmap(p->seg, p->size);
 	free(p);
 }
 
 int
 fl_chunk_pool_unlink(const char *path)
 {
-	if (unlink(path) != 0)
-		return FL_ENOENT;
-	return 0;
+	return fli_shm_unlink(path);
 }
 
 static void
-fill(fl_chunk_pool *p, const struct cp_layout *c, struct cp_hdr *h, uint32_t index, uint32_t gen,
+fill(fl_chunk_pool *p, const struct fli_cp_layout *c, struct fli_cp_hdr *h, uint32_t index, uint32_t gen,
      fl_chunk *out)
 {
 	out->data = chunk_data(p, c, index);
@@ -410,8 +410,8 @@ fill(fl_chunk_pool *p, const struct cp_layout *c, struct cp_hdr *h, uint32_t ind
 int
 fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
 {
-	struct cp_class *sc;
-	const struct cp_layout *c = NULL;
+	struct fli_cp_class *sc;
+	const struct fli_cp_layout *c = NULL;
 	struct fl_idle idle = { 0 };
 	uint32_t index, ci = 0;
 	int rc;
@@ -424,7 +424,7 @@ fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
 		}
 	}
 	if (c == NULL) {
-		rr_set_errmsg("chunk loan of %zu bytes: larger than the largest size class", len);
+		fli_rr_set_errmsg("chunk loan of %zu bytes: larger than the largest size class", len);
 		return FL_EMSGSIZE;
 	}
 	if (FL_FAULT("transport/chunk/loan"))
@@ -436,13 +436,13 @@ fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
 			break;
 		if (deadline_ns == 0 || fl_clock_now_ns() >= deadline_ns) {
 			atomic_fetch_add_explicit(&sc->exhausted, 1, memory_order_relaxed);
-			rr_set_errmsg("chunk pool of %u-byte chunks empty (%u chunks)",
-			              c->chunk_size, c->count);
+			fli_rr_set_errmsg("chunk pool of %u-byte chunks empty (%u chunks)",
+			                  c->chunk_size, c->count);
 			return FL_EPOOL_EMPTY;
 		}
 		fl_idle(&idle, 0, deadline_ns);
 	}
-	struct cp_hdr *h = p->hdrs + index;
+	struct fli_cp_hdr *h = p->hdrs + index;
 	uint32_t gen = (uint32_t)(atomic_load_explicit(&h->state, memory_order_relaxed) >> 32);
 	atomic_store_explicit(&h->seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->len, (uint32_t)len, memory_order_relaxed);
@@ -459,7 +459,7 @@ fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
 /* The last step of a release: the chunk (refcount 0 already) becomes free
  * for the next claim. */
 static void
-free_owner(struct cp_hdr *h)
+free_owner(struct fli_cp_hdr *h)
 {
 	atomic_store_explicit(&h->sender, 0, memory_order_relaxed);
 	FL_SCHED_POINT("chunk.release.cas");
@@ -471,9 +471,9 @@ free_owner(struct cp_hdr *h)
 static int
 release_gen(fl_chunk_pool *p, uint32_t index, uint32_t gen, int force)
 {
-	struct cp_hdr *h = cp_hdr(p, index);
+	struct fli_cp_hdr *h = fli_cp_hdr(p, index);
 	int ci = checked_class(p, h, index);
-	struct cp_class *c;
+	struct fli_cp_class *c;
 	uint64_t st, nst;
 
 	if (ci < 0)
@@ -485,14 +485,17 @@ release_gen(fl_chunk_pool *p, uint32_t index, uint32_t gen, int force)
 
 		if ((uint32_t)(st >> 32) != gen || rc == 0) {
 			atomic_fetch_add_explicit(&c->stale, 1, memory_order_relaxed);
-			rr_set_errmsg("chunk %u: stale release (generation %u, now %u, refcount %u)",
-			              index, gen, (uint32_t)(st >> 32), rc);
+			fli_rr_set_errmsg("chunk %u: stale release (generation %u, now %u, refcount %u)",
+			                  index, gen, (uint32_t)(st >> 32), rc);
 			return FL_ESTALE;
 		}
 		if (rc > 1 && !force)
 			nst = (st & 0xffffffff00000000ull) | (rc - 1);
 		else
 			nst = ((uint64_t)(gen + 1) << 32);
+		/* A chunk's generation only grows: a release keeps it or moves
+		 * it one on (modulo 2^32). */
+		FLI_ASSERT((uint32_t)(nst >> 32) - gen <= 1);
 		FL_SCHED_POINT("chunk.release.state");
 		if (fl_atomic_cas("chunk.release.dropped", &h->state, &st, nst,
 		                  memory_order_acq_rel, memory_order_acquire))
@@ -518,34 +521,34 @@ fl_chunk_release(fl_chunk_pool *p, const fl_chunk *ch)
 }
 
 int
-cp_release_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen)
+fli_cp_release_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen)
 {
 	return release_gen(p, index, gen, 0);
 }
 
 int
-cp_take_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
+fli_cp_take_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
 {
-	int rc = cp_resolve(p, index, gen, out);
+	int rc = fli_cp_resolve(p, index, gen, out);
 	uint64_t from;
 
 	if (rc != 0)
 		return rc;
 	/* No transit (the common case): only this entry's popper can free
 	 * the chunk now, so what resolved stands. */
-	from = atomic_load(&cp_hdr(p, index)->sender);
+	from = atomic_load(&fli_cp_hdr(p, index)->sender);
 	if (from == 0)
 		return 0;
-	if (!cp_transit_end(cp_hdr(p, index), from))
+	if (!fli_cp_transit_end(fli_cp_hdr(p, index), from))
 		return FL_ESTALE;
 	/* Freed between the two?  Then the transit we ended was another's. */
-	return cp_resolve(p, index, gen, out);
+	return fli_cp_resolve(p, index, gen, out);
 }
 
 int
-cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
+fli_cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
 {
-	struct cp_hdr *h = cp_hdr(p, index);
+	struct fli_cp_hdr *h = fli_cp_hdr(p, index);
 	int ci = checked_class(p, h, index);
 	uint64_t st;
 
@@ -561,7 +564,7 @@ cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
 /* Frees chunk i (header h) of generation gen, every reference at once, and
  * counts it reclaimed.  1 if it was freed, 0 if it had changed. */
 static int
-reclaim_one(fl_chunk_pool *p, struct cp_hdr *h, uint32_t i, uint32_t gen)
+reclaim_one(fl_chunk_pool *p, struct fli_cp_hdr *h, uint32_t i, uint32_t gen)
 {
 	int ci = class_of(p, i);
 
@@ -581,7 +584,7 @@ fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner)
 	if (owner == 0)
 		return 0;
 	for (uint32_t i = 0; i < p->total; i++) {
-		struct cp_hdr *h = p->hdrs + i;
+		struct fli_cp_hdr *h = p->hdrs + i;
 		uint64_t st;
 
 		if (atomic_load_explicit(&h->owner, memory_order_acquire) != owner)
@@ -604,15 +607,15 @@ fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner)
 }
 
 int
-cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
-                      int (*queued)(void *arg, uint32_t index, uint32_t gen), void *arg)
+fli_cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
+                          int (*queued)(void *arg, uint32_t index, uint32_t gen), void *arg)
 {
 	int n = 0;
 
 	if (owner == 0 || owner == CP_SENDER_RECLAIMED)
 		return 0;
 	for (uint32_t i = 0; i < p->total; i++) {
-		struct cp_hdr *h = p->hdrs + i;
+		struct fli_cp_hdr *h = p->hdrs + i;
 		uint64_t st, want = owner;
 		uint32_t gen;
 
@@ -634,12 +637,12 @@ cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
 }
 
 uint32_t
-cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner), void *arg)
+fli_cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner), void *arg)
 {
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < p->total; i++) {
-		struct cp_hdr *h = p->hdrs + i;
+		struct fli_cp_hdr *h = p->hdrs + i;
 		uint64_t st = atomic_load_explicit(&h->state, memory_order_acquire);
 		uint64_t owner = atomic_load_explicit(&h->owner, memory_order_acquire);
 
@@ -677,8 +680,8 @@ fl_chunk_pool_stats(fl_chunk_pool *p, struct fl_chunk_pool_stats *out)
 	out->n_classes = p->n_classes;
 	out->corrupt_rejected = atomic_load(&p->seg->corrupt);
 	for (uint32_t i = 0; i < p->n_classes; i++) {
-		const struct cp_layout *l = &p->cls[i];
-		struct cp_class *c = &p->seg->cls[i];
+		const struct fli_cp_layout *l = &p->cls[i];
+		struct fli_cp_class *c = &p->seg->cls[i];
 		struct fl_chunk_class_stats *s = &out->cls[i];
 
 		s->chunk_size = l->chunk_size;
@@ -700,7 +703,7 @@ fl_chunk_owner_loaned(fl_chunk_pool *p, uint64_t owner)
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < p->total; i++) {
-		struct cp_hdr *h = p->hdrs + i;
+		struct fli_cp_hdr *h = p->hdrs + i;
 		if (atomic_load(&h->owner) == owner && (uint32_t)atomic_load(&h->state) != 0)
 			n++;
 	}

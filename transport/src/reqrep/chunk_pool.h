@@ -14,7 +14,7 @@
 #define CP_MAGIC 0x464c434bu /* "FLCK" */
 #define CP_VERSION 4u
 
-struct cp_class {
+struct fli_cp_class {
 	uint32_t chunk_size;
 	uint32_t count;
 	uint32_t first;          /* global index of the class's first chunk */
@@ -35,16 +35,16 @@ struct cp_class {
  * once, validated, when a process maps the segment, and kept in that
  * process's struct fl_chunk_pool: any process can write them here, so
  * they are never read back.  The creator (the driver) puts them back when
- * they change (cp_repair).
+ * they change (fli_cp_repair).
  */
-struct cp_seg {
+struct fli_cp_seg {
 	uint32_t magic;
 	uint32_t version;
 	uint32_t n_classes;
 	uint32_t total;          /* chunks over all classes */
 	uint64_t seg_size;
 	uint64_t hdr_off;        /* offset of the chunk header array */
-	struct cp_class cls[FL_CHUNK_MAX_CLASSES];
+	struct fli_cp_class cls[FL_CHUNK_MAX_CLASSES];
 	_Atomic uint64_t corrupt; /* wild words refused with FL_EPROTO, by anyone */
 };
 
@@ -58,7 +58,7 @@ struct cp_seg {
  * owner X with refcount 0 is a loan or release that X did not finish, and
  * the reclaim of X frees it.  There is no free list to fall off.
  */
-struct cp_hdr {
+struct fli_cp_hdr {
 	_Atomic uint64_t state;  /* generation << 32 | refcount */
 	_Atomic uint64_t owner;  /* client id holding it (0: free) */
 	uint32_t spare;
@@ -78,7 +78,7 @@ struct cp_hdr {
 #define CP_SENDER_RECLAIMED UINT64_MAX
 
 /* A class as this process validated it when it mapped the segment. */
-struct cp_layout {
+struct fli_cp_layout {
 	uint32_t chunk_size;
 	uint32_t count;
 	uint32_t first;          /* global index of the class's first chunk */
@@ -86,14 +86,14 @@ struct cp_layout {
 };
 
 struct fl_chunk_pool {
-	struct cp_seg *seg;      /* first (tests reach it) */
+	struct fli_cp_seg *seg;      /* first (tests reach it) */
 	size_t size;
 	uint64_t owner;
-	/* The layout, this process's own (see struct cp_seg). */
+	/* The layout, this process's own (see struct fli_cp_seg). */
 	uint32_t n_classes;
 	uint32_t total;
-	struct cp_hdr *hdrs;
-	struct cp_layout cls[FL_CHUNK_MAX_CLASSES];
+	struct fli_cp_hdr *hdrs;
+	struct fli_cp_layout cls[FL_CHUNK_MAX_CLASSES];
 	/* This process's own: where its next loan of each class starts
 	 * looking (the chunk it freed last, or past the one it took last),
 	 * so a process reuses chunks whose lines it touched last and
@@ -102,29 +102,29 @@ struct fl_chunk_pool {
 };
 
 /* Header of chunk `index`, or NULL if out of range. */
-struct cp_hdr *cp_hdr(fl_chunk_pool *p, uint32_t index);
+struct fli_cp_hdr *fli_cp_hdr(fl_chunk_pool *p, uint32_t index);
 
 /* Counts a wild word of the segment this process refused (FL_EPROTO). */
-void cp_count_corrupt(fl_chunk_pool *p);
+void fli_cp_count_corrupt(fl_chunk_pool *p);
 
 /* The creator's duty: puts back every layout field of the segment header,
  * and every chunk header's class, that differs from p's own copy.  Returns
  * how many it put back. */
-uint32_t cp_repair(fl_chunk_pool *p);
+uint32_t fli_cp_repair(fl_chunk_pool *p);
 
 /* Validates a queue entry (index, gen) read from shared memory and fills
  * *out from the chunk header.  FL_EPROTO (bad index), FL_ESTALE (freed or
  * reused since it was queued). */
-int cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out);
+int fli_cp_resolve(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out);
 
 /* Releases by (index, gen) without a full handle (drains, stale entries). */
-int cp_release_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen);
+int fli_cp_release_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen);
 
 /* Ends chunk h's transit from `sender` (its sender saw the push land, or a
  * receiver took it).  False if the sender's own take-back or the reclaim
  * of a dead sender got it first. */
 static inline bool
-cp_transit_end(struct cp_hdr *h, uint64_t sender)
+fli_cp_transit_end(struct fli_cp_hdr *h, uint64_t sender)
 {
 	uint64_t want = sender;
 
@@ -135,10 +135,10 @@ cp_transit_end(struct cp_hdr *h, uint64_t sender)
 	return atomic_compare_exchange_strong(&h->sender, &want, 0) || want == 0;
 }
 
-/* Takes a queue entry (index, gen) popped from a queue: as cp_resolve,
+/* Takes a queue entry (index, gen) popped from a queue: as fli_cp_resolve,
  * and ends the chunk's transit; FL_ESTALE when the chunk was freed or taken
  * back by its sender or a reclaim meanwhile. */
-int cp_take_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out);
+int fli_cp_take_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out);
 
 /* The reclaim of a dead sender: every chunk it was moving to a port when it
  * died (sender == owner) that queued(arg, index, gen) does not find published
@@ -148,9 +148,9 @@ int cp_take_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *out)
  * held(arg, owner) knows (no live client: a wild write put it there, and
  * no reclaim by owner would ever free it), and every chunk with a
  * refcount and no owner (a wild write's too).  Returns how many. */
-uint32_t cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner), void *arg);
+uint32_t fli_cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner), void *arg);
 
-int cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
-                          int (*queued)(void *arg, uint32_t index, uint32_t gen), void *arg);
+int fli_cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
+                              int (*queued)(void *arg, uint32_t index, uint32_t gen), void *arg);
 
 #endif

@@ -24,7 +24,7 @@ struct fl_msg {
 	unsigned char body[];
 };
 
-struct aio_counters aio_counters;
+struct fli_aio_counters fli_aio_counters;
 
 static fl_msg *_Atomic quarantine[QUARANTINE];
 static _Atomic uint32_t quarantine_pos;
@@ -42,7 +42,7 @@ fl_msg_alloc(fl_msg **out, size_t len)
 	m->magic = MSG_LIVE;
 	m->len = len;
 	m->cap = len;
-	atomic_fetch_add(&aio_counters.msgs_allocated, 1);
+	atomic_fetch_add(&fli_aio_counters.msgs_allocated, 1);
 	*out = m;
 	return 0;
 }
@@ -57,7 +57,7 @@ fl_msg_free(fl_msg *m)
 	/* The CAS makes two racing frees of one message count once. */
 	old = fl_atomic_exchange("msg.freed", &m->magic, MSG_FREED, __ATOMIC_ACQ_REL);
 	if (old != MSG_LIVE) {
-		atomic_fetch_add(&aio_counters.msg_double_frees, 1);
+		atomic_fetch_add(&fli_aio_counters.msg_double_frees, 1);
 #ifndef NDEBUG
 		fprintf(stderr, "faultline: fl_msg_free(%p): message already freed "
 		                "(double free or free after a successful send)\n", (void *)m);
@@ -66,7 +66,7 @@ fl_msg_free(fl_msg *m)
 			__atomic_store_n(&m->magic, old, __ATOMIC_RELEASE);
 		return;
 	}
-	atomic_fetch_add(&aio_counters.msgs_freed, 1);
+	atomic_fetch_add(&fli_aio_counters.msgs_freed, 1);
 	uint32_t pos = atomic_fetch_add(&quarantine_pos, 1) % QUARANTINE;
 	free(atomic_exchange(&quarantine[pos], m));
 }
@@ -102,14 +102,14 @@ fl_msg_set_len(fl_msg *m, size_t len)
 void
 fl_aio_debug_read(struct fl_aio_debug *out)
 {
-	out->msgs_allocated = atomic_load(&aio_counters.msgs_allocated);
-	out->msgs_freed = atomic_load(&aio_counters.msgs_freed);
-	out->msg_double_frees = atomic_load(&aio_counters.msg_double_frees);
-	out->aio_started = atomic_load(&aio_counters.aio_started);
-	out->aio_completed = atomic_load(&aio_counters.aio_completed);
-	out->aio_late_completions = atomic_load(&aio_counters.aio_late_completions);
-	out->aio_free_pending = atomic_load(&aio_counters.aio_free_pending);
-	out->ctx_opened = atomic_load(&aio_counters.ctx_opened);
-	out->ctx_closed = atomic_load(&aio_counters.ctx_closed);
-	out->replies_discarded = atomic_load(&aio_counters.replies_discarded);
+	out->msgs_allocated = atomic_load(&fli_aio_counters.msgs_allocated);
+	out->msgs_freed = atomic_load(&fli_aio_counters.msgs_freed);
+	out->msg_double_frees = atomic_load(&fli_aio_counters.msg_double_frees);
+	out->aio_started = atomic_load(&fli_aio_counters.aio_started);
+	out->aio_completed = atomic_load(&fli_aio_counters.aio_completed);
+	out->aio_late_completions = atomic_load(&fli_aio_counters.aio_late_completions);
+	out->aio_free_pending = atomic_load(&fli_aio_counters.aio_free_pending);
+	out->ctx_opened = atomic_load(&fli_aio_counters.ctx_opened);
+	out->ctx_closed = atomic_load(&fli_aio_counters.ctx_closed);
+	out->replies_discarded = atomic_load(&fli_aio_counters.replies_discarded);
 }

@@ -3,7 +3,7 @@
  * A port is taken by one CAS of its owner word from 0 to the owner's client
  * id, so a crash at any point leaves it attributed to that owner and the
  * reclaimer finds it.  Table sizes and offsets come from this process's
- * own copy of the layout (struct pp_pool), never from the shared header.
+ * own copy of the layout (struct fli_pp_pool), never from the shared header.
  */
 #include <string.h>
 
@@ -16,9 +16,9 @@ static const char *const kind_name[2] = { "server", "client" };
 /* Writes pp's own layout into the segment header; with only_changed, only
  * what differs.  Returns how many fields it wrote. */
 static uint32_t
-layout_write(struct pp_pool *pp, bool only_changed)
+layout_write(struct fli_pp_pool *pp, bool only_changed)
 {
-	struct pp_seg *seg = pp->seg;
+	struct fli_pp_seg *seg = pp->seg;
 	uint32_t n = 0;
 
 #define PUT(field, value)                                                  \
@@ -44,26 +44,26 @@ layout_write(struct pp_pool *pp, bool only_changed)
 }
 
 uint32_t
-pp_repair(struct pp_pool *pp)
+fli_pp_repair(struct fli_pp_pool *pp)
 {
 	return layout_write(pp, true);
 }
 
 int
-pp_create(const char *path, uint32_t n_server, uint32_t n_client, struct pp_pool *out)
+fli_pp_create(const char *path, uint32_t n_server, uint32_t n_client, struct fli_pp_pool *out)
 {
-	uint64_t size = sizeof(struct pp_seg);
-	struct pp_seg *seg;
+	uint64_t size = sizeof(struct fli_pp_seg);
+	struct fli_pp_seg *seg;
 	void *base;
 	int rc;
 
 	size = (size + 63) & ~63ull;
 	uint64_t off0 = size;
-	size += (uint64_t)n_server * sizeof(struct pp_port);
+	size += (uint64_t)n_server * sizeof(struct fli_pp_port);
 	uint64_t off1 = size;
-	size += (uint64_t)n_client * sizeof(struct pp_port);
+	size += (uint64_t)n_client * sizeof(struct fli_pp_port);
 	size = (size + 4095) & ~4095ull;
-	rc = rr_seg_create(path, size, "transport/port/segment", &base);
+	rc = fli_rr_seg_create(path, size, "transport/port/segment", &base);
 	if (rc != 0)
 		return rc;
 	seg = base;
@@ -71,24 +71,24 @@ pp_create(const char *path, uint32_t n_server, uint32_t n_client, struct pp_pool
 	out->size = size;
 	out->count[PP_SERVER] = n_server;
 	out->count[PP_CLIENT] = n_client;
-	out->ports[PP_SERVER] = (struct pp_port *)((char *)seg + off0);
-	out->ports[PP_CLIENT] = (struct pp_port *)((char *)seg + off1);
+	out->ports[PP_SERVER] = (struct fli_pp_port *)((char *)seg + off0);
+	out->ports[PP_CLIENT] = (struct fli_pp_port *)((char *)seg + off1);
 	for (int k = 0; k < 2; k++)
 		for (uint32_t i = 0; i < out->count[k]; i++)
-			rr_queue_init(&pp_port(out, k, i)->q);
+			fli_rr_queue_init(&fli_pp_port(out, k, i)->q);
 	(void)layout_write(out, false);
 	return 0;
 }
 
 int
-pp_open(const char *path, struct pp_pool *out)
+fli_pp_open(const char *path, struct fli_pp_pool *out)
 {
-	struct pp_seg *seg, hc;
+	struct fli_pp_seg *seg, hc;
 	void *base;
 	size_t size;
 	int rc;
 
-	rc = rr_seg_open(path, "transport/port/map", &base, &size);
+	rc = fli_rr_seg_open(path, "transport/port/map", &base, &size);
 	if (rc != 0)
 		return rc;
 	if (size < sizeof(hc))
@@ -101,31 +101,31 @@ pp_open(const char *path, struct pp_pool *out)
 		goto bad;
 	for (int k = 0; k < 2; k++)
 		if (hc.tab[k].off < sizeof(hc) || hc.tab[k].off % 64 != 0 || hc.tab[k].off > size ||
-		    (uint64_t)hc.tab[k].count * sizeof(struct pp_port) > size - hc.tab[k].off)
+		    (uint64_t)hc.tab[k].count * sizeof(struct fli_pp_port) > size - hc.tab[k].off)
 			goto bad;
 	seg = base;
 	out->seg = seg;
 	out->size = size;
 	for (int k = 0; k < 2; k++) {
 		out->count[k] = hc.tab[k].count;
-		out->ports[k] = (struct pp_port *)((char *)base + hc.tab[k].off);
+		out->ports[k] = (struct fli_pp_port *)((char *)base + hc.tab[k].off);
 	}
 	return 0;
 bad:
-	rr_set_errmsg("%s: not a port segment of version %u", path, PP_VERSION);
-	rr_seg_unmap(base, size);
+	fli_rr_set_errmsg("%s: not a port segment of version %u", path, PP_VERSION);
+	fli_rr_seg_unmap(base, size);
 	return FL_EPROTO;
 }
 
 void
-pp_close(struct pp_pool *pp)
+fli_pp_close(struct fli_pp_pool *pp)
 {
-	rr_seg_unmap(pp->seg, pp->size);
+	fli_rr_seg_unmap(pp->seg, pp->size);
 	pp->seg = NULL;
 }
 
-struct pp_port *
-pp_port(struct pp_pool *pp, int kind, uint32_t i)
+struct fli_pp_port *
+fli_pp_port(struct fli_pp_pool *pp, int kind, uint32_t i)
 {
 	if (i >= pp->count[kind])
 		return NULL;
@@ -133,36 +133,36 @@ pp_port(struct pp_pool *pp, int kind, uint32_t i)
 }
 
 void
-pp_drain(struct pp_port *port, fl_chunk_pool *cp)
+fli_pp_drain(struct fli_pp_port *port, fl_chunk_pool *cp)
 {
 	uint64_t v;
 
-	for (uint32_t n = 0; n < 2 * RR_QUEUE_CAP && rr_queue_pop(&port->q, &v) == 0; n++) {
+	for (uint32_t n = 0; n < 2 * RR_QUEUE_CAP && fli_rr_queue_pop(&port->q, &v) == 0; n++) {
 		fl_chunk c;
 		/* Entries whose chunk is gone already (freed by its sender,
 		 * reclaimed) are dropped without a stale release. */
-		if (cp_take_entry(cp, (uint32_t)v, (uint32_t)(v >> 32), &c) == 0)
-			(void)cp_release_entry(cp, (uint32_t)v, (uint32_t)(v >> 32));
+		if (fli_cp_take_entry(cp, (uint32_t)v, (uint32_t)(v >> 32), &c) == 0)
+			(void)fli_cp_release_entry(cp, (uint32_t)v, (uint32_t)(v >> 32));
 	}
 }
 
 int
-pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
-         const char *service, uint32_t *index, uint32_t *gen)
+fli_pp_alloc(struct fli_pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
+             const char *service, uint32_t *index, uint32_t *gen)
 {
-	struct pp_table_hdr *t = &pp->seg->tab[kind];
+	struct fli_pp_table_hdr *t = &pp->seg->tab[kind];
 	uint32_t n = pp->count[kind];
 	uint64_t start;
 
 	if (FL_FAULT(kind == PP_SERVER ? "transport/port/server_alloc"
 	                               : "transport/port/client_alloc")) {
-		rr_set_errmsg("%s port allocation: injected fault", kind_name[kind]);
+		fli_rr_set_errmsg("%s port allocation: injected fault", kind_name[kind]);
 		return FL_EFAULT_INJECTED;
 	}
 	start = atomic_load_explicit(&t->hint, memory_order_relaxed);
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = (uint32_t)((start + k) % n);
-		struct pp_port *p = pp_port(pp, kind, i);
+		struct fli_pp_port *p = fli_pp_port(pp, kind, i);
 		uint64_t zero = 0;
 
 		if (atomic_load_explicit(&p->owner, memory_order_relaxed) != 0)
@@ -174,12 +174,12 @@ pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
 		atomic_store_explicit(&t->hint, i + 1, memory_order_relaxed);
 		/* Cells a consumer killed mid-take never gave back, then
 		 * entries a late sender pushed after the last free. */
-		uint32_t fixed = rr_queue_repair(&p->q);
+		uint32_t fixed = fli_rr_queue_repair(&p->q);
 		if (fixed > 0)
 			atomic_fetch_add(&pp->seg->cells_repaired, fixed);
-		pp_drain(p, cp);
+		fli_pp_drain(p, cp);
 		/* Then what a wild write left in the empty queue. */
-		fixed = rr_queue_fix_wild(&p->q);
+		fixed = fli_rr_queue_fix_wild(&p->q);
 		if (fixed > 0)
 			atomic_fetch_add(&pp->seg->cells_repaired, fixed);
 		memset(p->service, 0, sizeof(p->service));
@@ -191,16 +191,16 @@ pp_alloc(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner,
 		return 0;
 	}
 	atomic_fetch_add_explicit(&t->exhausted, 1, memory_order_relaxed);
-	rr_set_errmsg("%s port pool exhausted: all %u %s ports in use", kind_name[kind], n,
-	              kind_name[kind]);
+	fli_rr_set_errmsg("%s port pool exhausted: all %u %s ports in use", kind_name[kind], n,
+	                  kind_name[kind]);
 	return FL_ENO_PORTS;
 }
 
 int
-pp_free(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint32_t index, uint32_t gen,
-        uint64_t owner)
+fli_pp_free(struct fli_pp_pool *pp, fl_chunk_pool *cp, int kind, uint32_t index, uint32_t gen,
+            uint64_t owner)
 {
-	struct pp_port *p = pp_port(pp, kind, index);
+	struct fli_pp_port *p = fli_pp_port(pp, kind, index);
 	uint32_t active = PP_ACTIVE;
 
 	if (p == NULL)
@@ -214,7 +214,7 @@ pp_free(struct pp_pool *pp, fl_chunk_pool *cp, int kind, uint32_t index, uint32_
 	                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		fl_atomic_store("port.free.closing", &p->state, PP_CLOSING, __ATOMIC_SEQ_CST);
 	FL_SCHED_POINT("port.free.drain");
-	pp_drain(p, cp);
+	fli_pp_drain(p, cp);
 	fl_atomic_fetch_add("port.free.gen", &p->gen, 1, memory_order_release);
 	fl_atomic_store("port.free.state", &p->state, PP_FREE, memory_order_release);
 	fl_atomic_store("port.free.unowned", &p->owner, 0, memory_order_release);

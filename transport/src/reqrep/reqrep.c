@@ -12,12 +12,14 @@
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
 #include "chunk_pool.h"
+#include "fli_impl.h"
 #include "cnc.h"
 #include "port_pool.h"
+#include "shm.h"
 
 struct fl_rr_domain {
 	fl_chunk_pool *chunks;
-	struct pp_pool ports;
+	struct fli_pp_pool ports;
 	uint64_t owner;
 };
 
@@ -74,8 +76,8 @@ fl_rr_validate_service(const char *name)
 			goto bad;
 	return 0;
 bad:
-	rr_set_errmsg("invalid service name (1..%d characters, no '/', '..' or control "
-	              "characters)", FL_RR_SERVICE_MAX);
+	fli_rr_set_errmsg("invalid service name (1..%d characters, no '/', '..' or control "
+	                  "characters)", FL_RR_SERVICE_MAX);
 	return FL_ENAME;
 }
 
@@ -97,7 +99,7 @@ fl_rr_domain_create(const char *dir, const struct fl_rr_config *cfg, fl_rr_domai
 	rc = fl_chunk_pool_create(cpath, cfg != NULL ? cfg->chunk_spec : NULL, &d->chunks);
 	if (rc != 0)
 		goto fail;
-	rc = pp_create(ppath, ns, nc, &d->ports);
+	rc = fli_pp_create(ppath, ns, nc, &d->ports);
 	if (rc != 0)
 		goto fail_chunks;
 	d->owner = 1;
@@ -105,7 +107,7 @@ fl_rr_domain_create(const char *dir, const struct fl_rr_config *cfg, fl_rr_domai
 	return 0;
 fail_chunks:
 	fl_chunk_pool_close(d->chunks);
-	unlink(cpath);
+	(void)fli_shm_unlink(cpath);
 fail:
 	free(d);
 	return rc;
@@ -127,7 +129,7 @@ fl_rr_domain_open(const char *dir, uint64_t owner, fl_rr_domain **out)
 	rc = fl_chunk_pool_open(cpath, owner, &d->chunks);
 	if (rc != 0)
 		goto fail;
-	rc = pp_open(ppath, &d->ports);
+	rc = fli_pp_open(ppath, &d->ports);
 	if (rc != 0)
 		goto fail_chunks;
 	d->owner = owner;
@@ -146,7 +148,7 @@ fl_rr_domain_close(fl_rr_domain *d)
 	if (d == NULL)
 		return;
 	if (d->ports.seg != NULL)
-		pp_close(&d->ports);
+		fli_pp_close(&d->ports);
 	fl_chunk_pool_close(d->chunks);
 	free(d);
 }
@@ -155,14 +157,12 @@ int
 fl_rr_domain_unlink(const char *dir)
 {
 	char cpath[PATH_MAX], ppath[PATH_MAX];
-	int rc = 0;
+	int crc, prc;
 
 	paths(dir, cpath, ppath);
-	if (unlink(cpath) != 0)
-		rc = FL_ENOENT;
-	if (unlink(ppath) != 0)
-		rc = FL_ENOENT;
-	return rc;
+	crc = fli_shm_unlink(cpath);
+	prc = fli_shm_unlink(ppath);
+	return crc != 0 ? crc : prc;
 }
 
 fl_chunk_pool *
@@ -171,8 +171,8 @@ fl_rr_domain_chunks(fl_rr_domain *d)
 	return d->chunks;
 }
 
-struct pp_pool *
-rr_domain_ports(fl_rr_domain *d)
+struct fli_pp_pool *
+fli_rr_domain_ports(fl_rr_domain *d)
 {
 	return &d->ports;
 }
@@ -189,13 +189,13 @@ static int
 queued_anywhere(void *arg, uint32_t index, uint32_t gen)
 {
 	fl_rr_domain *d = arg;
-	uint32_t dest_gen = atomic_load(&cp_hdr(d->chunks, index)->dest_gen);
+	uint32_t dest_gen = atomic_load(&fli_cp_hdr(d->chunks, index)->dest_gen);
 
 	for (int k = 0; k < 2; k++)
 		for (uint32_t i = 0; i < d->ports.count[k]; i++) {
-			struct pp_port *p = pp_port(&d->ports, k, i);
+			struct fli_pp_port *p = fli_pp_port(&d->ports, k, i);
 			if (atomic_load(&p->state) == PP_ACTIVE && atomic_load(&p->gen) == dest_gen &&
-			    rr_queue_contains(&p->q, rr_entry(index, gen)))
+			    fli_rr_queue_contains(&p->q, fli_rr_entry(index, gen)))
 				return 1;
 		}
 	return 0;
@@ -211,10 +211,10 @@ fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *
 		return FL_EINVAL;
 	for (int k = 0; k < 2; k++) {
 		for (uint32_t i = 0; i < d->ports.count[k]; i++) {
-			struct pp_port *p = pp_port(&d->ports, k, i);
+			struct fli_pp_port *p = fli_pp_port(&d->ports, k, i);
 			if (atomic_load(&p->owner) != owner)
 				continue;
-			if (pp_free(&d->ports, d->chunks, k, i, atomic_load(&p->gen), owner) == 0) {
+			if (fli_pp_free(&d->ports, d->chunks, k, i, atomic_load(&p->gen), owner) == 0) {
 				np++;
 				atomic_fetch_add(&d->ports.seg->tab[k].reclaimed, 1);
 			}
@@ -225,11 +225,11 @@ fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *
 	 * the receiver that never arrives. */
 	for (int k = 0; k < 2; k++)
 		for (uint32_t i = 0; i < d->ports.count[k]; i++) {
-			uint32_t n = rr_queue_mark_holes(&pp_port(&d->ports, k, i)->q);
+			uint32_t n = fli_rr_queue_mark_holes(&fli_pp_port(&d->ports, k, i)->q);
 			if (n > 0)
 				atomic_fetch_add(&d->ports.seg->holes_marked, n);
 		}
-	nc = cp_reclaim_in_transit(d->chunks, owner, queued_anywhere, d);
+	nc = fli_cp_reclaim_in_transit(d->chunks, owner, queued_anywhere, d);
 	nc += fl_chunk_reclaim_owner(d->chunks, owner);
 	if (ports != NULL)
 		*ports = np;
@@ -244,7 +244,7 @@ count_in_use(fl_rr_domain *d, int kind)
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < d->ports.count[kind]; i++)
-		if (atomic_load_explicit(&pp_port(&d->ports, kind, i)->owner,
+		if (atomic_load_explicit(&fli_pp_port(&d->ports, kind, i)->owner,
 		                         memory_order_relaxed) != 0)
 			n++;
 	return n;
@@ -253,7 +253,7 @@ count_in_use(fl_rr_domain *d, int kind)
 void
 fl_rr_stats(fl_rr_domain *d, struct fl_rr_stats *out)
 {
-	struct pp_seg *s = d->ports.seg;
+	struct fli_pp_seg *s = d->ports.seg;
 
 	memset(out, 0, sizeof(*out));
 	out->server_ports = d->ports.count[PP_SERVER];
@@ -278,7 +278,7 @@ fl_rr_owner_ports(fl_rr_domain *d, uint64_t owner)
 
 	for (int k = 0; k < 2; k++)
 		for (uint32_t i = 0; i < d->ports.count[k]; i++)
-			if (atomic_load(&pp_port(&d->ports, k, i)->owner) == owner)
+			if (atomic_load(&fli_pp_port(&d->ports, k, i)->owner) == owner)
 				n++;
 	return n;
 }
@@ -288,7 +288,7 @@ fl_rr_owner_ports(fl_rr_domain *d, uint64_t owner)
 static int
 port_live(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, uint64_t *owner)
 {
-	struct pp_port *p = pp_port(&d->ports, kind, index);
+	struct fli_pp_port *p = fli_pp_port(&d->ports, kind, index);
 
 	if (p == NULL)
 		return 0;
@@ -308,8 +308,8 @@ port_live(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, uint64_t *own
 static int
 deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk *c)
 {
-	struct pp_port *p = pp_port(&d->ports, kind, index);
-	struct cp_hdr *h = cp_hdr(d->chunks, c->index);
+	struct fli_pp_port *p = fli_pp_port(&d->ports, kind, index);
+	struct fli_cp_hdr *h = fli_cp_hdr(d->chunks, c->index);
 	uint64_t owner;
 	int rc;
 
@@ -319,8 +319,8 @@ deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk 
 	if ((uint32_t)(st >> 32) != c->gen || (uint32_t)st == 0) {
 		/* Released already: handing it on would give a free chunk an
 		 * owner. */
-		rr_set_errmsg("chunk %u: sent after its release (generation %u, now %u)", c->index,
-		              c->gen, (uint32_t)(st >> 32));
+		fli_rr_set_errmsg("chunk %u: sent after its release (generation %u, now %u)", c->index,
+		                  c->gen, (uint32_t)(st >> 32));
 		return FL_ESTALE;
 	}
 	if (!port_live(d, kind, index, gen, &owner))
@@ -331,7 +331,7 @@ deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk 
 	atomic_store_explicit(&h->sender, d->owner, memory_order_relaxed);
 	fl_atomic_store("rr.deliver.handed", &h->owner, owner, memory_order_release);
 	FL_SCHED_POINT("rr.deliver.push");
-	rc = rr_queue_push(&p->q, rr_entry(c->index, c->gen));
+	rc = fli_rr_queue_push(&p->q, fli_rr_entry(c->index, c->gen));
 	if (rc != 0) {
 		fl_atomic_store("rr.deliver.unhanded", &h->owner, d->owner, memory_order_release);
 		atomic_store_explicit(&h->sender, 0, memory_order_release);
@@ -340,7 +340,7 @@ deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk 
 	if (port_live(d, kind, index, gen, &owner)) {
 		/* Still live after the push: the receiver's close, if it comes,
 		 * drains our entry. */
-		cp_transit_end(h, d->owner);
+		fli_cp_transit_end(h, d->owner);
 		return 0;
 	}
 	/* The receiver closed or was reclaimed while we pushed: its drain
@@ -350,7 +350,7 @@ deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk 
 	uint64_t want = d->owner;
 	if (fl_atomic_cas("rr.deliver.taken_back", &h->sender, &want, CP_SENDER_RECLAIMED,
 	                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		(void)cp_release_entry(d->chunks, c->index, c->gen);
+		(void)fli_cp_release_entry(d->chunks, c->index, c->gen);
 	return 0;
 }
 
@@ -358,37 +358,37 @@ deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk 
  * most two queues' worth per call (FL_EAGAIN after: wild queue indices
  * cannot keep it popping). */
 static int
-take(fl_rr_domain *d, struct pp_port *p, uint32_t gen, int is_request, fl_chunk *out)
+take(fl_rr_domain *d, struct fli_pp_port *p, uint32_t gen, int is_request, fl_chunk *out)
 {
 	uint64_t v;
 
-	for (uint32_t n = 0; n < 2 * RR_QUEUE_CAP && rr_queue_pop(&p->q, &v) == 0; n++) {
+	for (uint32_t n = 0; n < 2 * RR_QUEUE_CAP && fli_rr_queue_pop(&p->q, &v) == 0; n++) {
 		uint32_t index = (uint32_t)v, cgen = (uint32_t)(v >> 32);
-		struct cp_hdr *h = cp_hdr(d->chunks, index);
+		struct fli_cp_hdr *h = fli_cp_hdr(d->chunks, index);
 		fl_chunk c;
 		int rc;
 
 		FL_SCHED_POINT("rr.take.pop");
 		if (h == NULL) {
-			cp_count_corrupt(d->chunks);
-			rr_set_errmsg("queue entry with chunk index %u out of range", index);
+			fli_cp_count_corrupt(d->chunks);
+			fli_rr_set_errmsg("queue entry with chunk index %u out of range", index);
 			return FL_EPROTO;
 		}
 		/* Whoever ends the chunk's transit has it: a sender taking it
 		 * back, a dead sender's reclaim, or we. */
-		rc = cp_take_entry(d->chunks, index, cgen, &c);
+		rc = fli_cp_take_entry(d->chunks, index, cgen, &c);
 		if (rc == FL_ESTALE)
 			continue; /* freed or taken back after it was queued */
 		if (rc != 0)
 			return rc;
 		if (atomic_load(&h->dest_gen) != gen) {
-			(void)cp_release_entry(d->chunks, index, cgen);
+			(void)fli_cp_release_entry(d->chunks, index, cgen);
 			continue;
 		}
 		if (is_request) {
 			uint64_t dl = atomic_load(&h->deadline_ns);
 			if (dl != 0 && fl_clock_now_ns() > dl) {
-				(void)cp_release_entry(d->chunks, index, cgen);
+				(void)fli_cp_release_entry(d->chunks, index, cgen);
 				continue;
 			}
 		}
@@ -414,7 +414,7 @@ fl_rr_server_open(fl_rr_domain *d, const char *service, fl_rr_server **out)
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return FL_ENOMEM;
-	rc = pp_alloc(&d->ports, d->chunks, PP_SERVER, d->owner, service, &s->index, &s->gen);
+	rc = fli_pp_alloc(&d->ports, d->chunks, PP_SERVER, d->owner, service, &s->index, &s->gen);
 	if (rc != 0) {
 		free(s);
 		return rc;
@@ -429,14 +429,14 @@ fl_rr_server_close(fl_rr_server *s)
 {
 	if (s == NULL)
 		return;
-	(void)pp_free(&s->d->ports, s->d->chunks, PP_SERVER, s->index, s->gen, s->d->owner);
+	(void)fli_pp_free(&s->d->ports, s->d->chunks, PP_SERVER, s->index, s->gen, s->d->owner);
 	free(s);
 }
 
 int
 fl_rr_server_take(fl_rr_server *s, fl_chunk *req)
 {
-	return take(s->d, pp_port(&s->d->ports, PP_SERVER, s->index), s->gen, 1, req);
+	return take(s->d, fli_pp_port(&s->d->ports, PP_SERVER, s->index), s->gen, 1, req);
 }
 
 int
@@ -448,12 +448,12 @@ fl_rr_server_loan(fl_rr_server *s, size_t len, uint64_t deadline_ns, fl_chunk *r
 int
 fl_rr_server_send(fl_rr_server *s, const fl_chunk *req, const fl_chunk *resp)
 {
-	struct cp_hdr *h;
+	struct fli_cp_hdr *h;
 
 	if (s == NULL || req == NULL || resp == NULL || resp->len > resp->cap ||
 	    req->reply_port == 0)
 		return FL_EINVAL;
-	h = cp_hdr(s->d->chunks, resp->index);
+	h = fli_cp_hdr(s->d->chunks, resp->index);
 	if (h == NULL)
 		return FL_EINVAL;
 	if (FL_FAULT("transport/rr/response_send"))
@@ -479,7 +479,7 @@ fl_rr_client_open(fl_rr_domain *d, const char *service, fl_rr_client **out)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return FL_ENOMEM;
-	rc = pp_alloc(&d->ports, d->chunks, PP_CLIENT, d->owner, service, &c->index, &c->gen);
+	rc = fli_pp_alloc(&d->ports, d->chunks, PP_CLIENT, d->owner, service, &c->index, &c->gen);
 	if (rc != 0) {
 		free(c);
 		return rc;
@@ -495,7 +495,7 @@ fl_rr_client_close(fl_rr_client *c)
 {
 	if (c == NULL)
 		return;
-	(void)pp_free(&c->d->ports, c->d->chunks, PP_CLIENT, c->index, c->gen, c->d->owner);
+	(void)fli_pp_free(&c->d->ports, c->d->chunks, PP_CLIENT, c->index, c->gen, c->d->owner);
 	free(c);
 }
 
@@ -508,12 +508,12 @@ fl_rr_client_loan(fl_rr_client *c, size_t len, uint64_t deadline_ns, fl_chunk *r
 static void
 scan_servers(fl_rr_client *c)
 {
-	struct pp_pool *pp = &c->d->ports;
+	struct fli_pp_pool *pp = &c->d->ports;
 
 	c->n_srv = 0;
 	c->sends_since_scan = 0;
 	for (uint32_t i = 0; i < pp->count[PP_SERVER] && c->n_srv < RR_MAX_CACHED; i++) {
-		struct pp_port *p = pp_port(pp, PP_SERVER, i);
+		struct fli_pp_port *p = fli_pp_port(pp, PP_SERVER, i);
 		uint32_t gen;
 
 		if (atomic_load_explicit(&p->state, memory_order_acquire) != PP_ACTIVE)
@@ -539,21 +539,21 @@ pending_slot(fl_rr_client *c, uint64_t seq)
 int
 fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, uint64_t *seq)
 {
-	struct cp_hdr *h;
+	struct fli_cp_hdr *h;
 	uint64_t s;
 	int rc = FL_ENOSERVER, rescanned = 0;
 
 	if (c == NULL || req == NULL || req->len > req->cap)
 		return FL_EINVAL;
-	h = cp_hdr(c->d->chunks, req->index);
+	h = fli_cp_hdr(c->d->chunks, req->index);
 	if (h == NULL)
 		return FL_EINVAL;
 	if (FL_FAULT("transport/rr/request_send"))
 		return FL_EFAULT_INJECTED;
 	s = c->next_seq + 1;
 	if (pending_slot(c, s)->seq != 0) {
-		rr_set_errmsg("client of \"%s\": %d requests unanswered", c->service,
-		              FL_RR_MAX_OUTSTANDING);
+		fli_rr_set_errmsg("client of \"%s\": %d requests unanswered", c->service,
+		                  FL_RR_MAX_OUTSTANDING);
 		return FL_ELIMIT;
 	}
 	atomic_store_explicit(&h->seq, s, memory_order_relaxed);
@@ -596,11 +596,11 @@ fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, ui
 		rescanned = 1;
 	}
 	if (rc == FL_EFULL)
-		rr_set_errmsg("every server of \"%s\" has a full request queue (%u)", c->service,
-		              RR_QUEUE_CAP);
+		fli_rr_set_errmsg("every server of \"%s\" has a full request queue (%u)", c->service,
+		                  RR_QUEUE_CAP);
 	else {
 		rc = FL_ENOSERVER;
-		rr_set_errmsg("no server offers \"%s\"", c->service);
+		fli_rr_set_errmsg("no server offers \"%s\"", c->service);
 	}
 	return rc;
 }
@@ -608,12 +608,13 @@ fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, ui
 int
 fl_rr_client_take(fl_rr_client *c, fl_chunk *resp)
 {
-	int rc = take(c->d, pp_port(&c->d->ports, PP_CLIENT, c->index), c->gen, 0, resp);
+	int rc = take(c->d, fli_pp_port(&c->d->ports, PP_CLIENT, c->index), c->gen, 0, resp);
 
 	if (rc == 0) {
 		struct rr_pending *pe = pending_slot(c, resp->seq);
 		if (pe->seq == resp->seq && resp->seq != 0) {
 			pe->seq = 0;
+			FLI_ASSERT(c->outstanding > 0);
 			c->outstanding--;
 		}
 	}
@@ -645,6 +646,7 @@ fl_rr_client_expired(fl_rr_client *c, uint64_t *seq, int *reason)
 		*seq = pe->seq;
 		*reason = why;
 		pe->seq = 0;
+		FLI_ASSERT(c->outstanding > 0);
 		c->outstanding--;
 		c->expire_scan = i + 1;
 		return 0;
@@ -684,6 +686,7 @@ fl_rr_client_forget(fl_rr_client *c, uint64_t seq)
 
 	if (seq != 0 && pe->seq == seq) {
 		pe->seq = 0;
+		FLI_ASSERT(c->outstanding > 0);
 		c->outstanding--;
 	}
 }

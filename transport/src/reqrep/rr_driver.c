@@ -27,7 +27,7 @@ env_u32(const char *name, uint32_t dflt)
 }
 
 int
-rr_driver_start(struct rr_driver *rd, const char *run_dir, const struct fl_rr_config *cfg)
+fli_rr_driver_start(struct fli_rr_driver *rd, const char *run_dir, const struct fl_rr_config *cfg)
 {
 	struct fl_rr_config c = { 0 };
 	int rc;
@@ -49,7 +49,7 @@ rr_driver_start(struct rr_driver *rd, const char *run_dir, const struct fl_rr_co
 }
 
 int
-rr_driver_client_gone(struct rr_driver *rd, uint64_t client_id)
+fli_rr_driver_client_gone(struct fli_rr_driver *rd, uint64_t client_id)
 {
 	uint32_t ports = 0, chunks = 0;
 
@@ -65,7 +65,7 @@ rr_driver_client_gone(struct rr_driver *rd, uint64_t client_id)
 }
 
 void
-rr_driver_stop(struct rr_driver *rd)
+fli_rr_driver_stop(struct fli_rr_driver *rd)
 {
 	if (rd->d != NULL) {
 		fl_rr_domain_close(rd->d);
@@ -78,39 +78,39 @@ rr_driver_stop(struct rr_driver *rd)
 }
 
 uint32_t
-rr_driver_repair(struct rr_driver *rd)
+fli_rr_driver_repair(struct fli_rr_driver *rd)
 {
 	uint32_t n;
 
 	if (rd->d == NULL)
 		return 0;
-	n = cp_repair(fl_rr_domain_chunks(rd->d)) + pp_repair(rr_domain_ports(rd->d));
+	n = fli_cp_repair(fl_rr_domain_chunks(rd->d)) + fli_pp_repair(fli_rr_domain_ports(rd->d));
 	rd->layout_repaired += n;
 	return n;
 }
 
 uint32_t
-rr_driver_reclaim_strays(struct rr_driver *rd, bool (*held)(void *arg, uint64_t owner), void *arg)
+fli_rr_driver_reclaim_strays(struct fli_rr_driver *rd, bool (*held)(void *arg, uint64_t owner), void *arg)
 {
-	struct pp_pool *pp;
+	struct fli_pp_pool *pp;
 	fl_chunk_pool *cp;
 	uint32_t n = 0;
 
 	if (rd->d == NULL)
 		return 0;
-	pp = rr_domain_ports(rd->d);
+	pp = fli_rr_domain_ports(rd->d);
 	cp = fl_rr_domain_chunks(rd->d);
 	for (int k = 0; k < 2; k++)
 		for (uint32_t i = 0; i < pp->count[k]; i++) {
-			struct pp_port *p = pp_port(pp, k, i);
+			struct fli_pp_port *p = fli_pp_port(pp, k, i);
 			uint64_t owner = atomic_load(&p->owner);
 
-			/* pp_free checks owner and generation again. */
+			/* fli_pp_free checks owner and generation again. */
 			if (owner != 0 && !held(arg, owner) &&
-			    pp_free(pp, cp, k, i, atomic_load(&p->gen), owner) == 0)
+			    fli_pp_free(pp, cp, k, i, atomic_load(&p->gen), owner) == 0)
 				n++;
 		}
-	n += cp_reclaim_strays(cp, held, arg);
+	n += fli_cp_reclaim_strays(cp, held, arg);
 	rd->strays_reclaimed += n;
 	return n;
 }
@@ -121,7 +121,7 @@ rr_driver_reclaim_strays(struct rr_driver *rd, bool (*held)(void *arg, uint64_t 
 #define GAUGE_PERIOD_NS (10 * FL_NS_PER_MS)
 
 struct rr_ext {
-	struct rr_driver rd;
+	struct fli_rr_driver rd;
 	uint64_t next_gauges_ns;
 };
 
@@ -138,19 +138,19 @@ ext_gauges(struct fl_driver *d, struct rr_ext *x)
 		total += st.chunks.cls[i].total;
 		exhausted += (int64_t)st.chunks.cls[i].exhausted;
 	}
-	fl_driver_ext_gauge_set(d, g++, "rr_servers_in_use", st.servers_in_use);
-	fl_driver_ext_gauge_set(d, g++, "rr_clients_in_use", st.clients_in_use);
-	fl_driver_ext_gauge_set(d, g++, "rr_chunks_loaned", loaned);
-	fl_driver_ext_gauge_set(d, g++, "rr_chunks_total", total);
-	fl_driver_ext_gauge_set(d, g++, "rr_chunks_exhausted", exhausted);
-	fl_driver_ext_gauge_set(d, g++, "rr_clients_reclaimed", (int64_t)x->rd.clients_reclaimed);
-	fl_driver_ext_gauge_set(d, g++, "rr_ports_reclaimed", (int64_t)x->rd.ports_reclaimed);
-	fl_driver_ext_gauge_set(d, g++, "rr_chunks_reclaimed", (int64_t)x->rd.chunks_reclaimed);
-	fl_driver_ext_gauge_set(d, g++, "rr_queue_holes_marked", (int64_t)st.queue_holes_marked);
-	fl_driver_ext_gauge_set(d, g++, "rr_queue_cells_repaired", (int64_t)st.queue_cells_repaired);
-	fl_driver_ext_gauge_set(d, g++, "rr_layout_repaired", (int64_t)x->rd.layout_repaired);
-	fl_driver_ext_gauge_set(d, g++, "rr_corrupt_rejected", (int64_t)st.chunks.corrupt_rejected);
-	fl_driver_ext_gauge_set(d, g++, "rr_strays_reclaimed", (int64_t)x->rd.strays_reclaimed);
+	fli_driver_ext_gauge_set(d, g++, "rr_servers_in_use", st.servers_in_use);
+	fli_driver_ext_gauge_set(d, g++, "rr_clients_in_use", st.clients_in_use);
+	fli_driver_ext_gauge_set(d, g++, "rr_chunks_loaned", loaned);
+	fli_driver_ext_gauge_set(d, g++, "rr_chunks_total", total);
+	fli_driver_ext_gauge_set(d, g++, "rr_chunks_exhausted", exhausted);
+	fli_driver_ext_gauge_set(d, g++, "rr_clients_reclaimed", (int64_t)x->rd.clients_reclaimed);
+	fli_driver_ext_gauge_set(d, g++, "rr_ports_reclaimed", (int64_t)x->rd.ports_reclaimed);
+	fli_driver_ext_gauge_set(d, g++, "rr_chunks_reclaimed", (int64_t)x->rd.chunks_reclaimed);
+	fli_driver_ext_gauge_set(d, g++, "rr_queue_holes_marked", (int64_t)st.queue_holes_marked);
+	fli_driver_ext_gauge_set(d, g++, "rr_queue_cells_repaired", (int64_t)st.queue_cells_repaired);
+	fli_driver_ext_gauge_set(d, g++, "rr_layout_repaired", (int64_t)x->rd.layout_repaired);
+	fli_driver_ext_gauge_set(d, g++, "rr_corrupt_rejected", (int64_t)st.chunks.corrupt_rejected);
+	fli_driver_ext_gauge_set(d, g++, "rr_strays_reclaimed", (int64_t)x->rd.strays_reclaimed);
 }
 
 static int
@@ -161,7 +161,7 @@ ext_start(struct fl_driver *d, void **state)
 
 	if (x == NULL)
 		return FL_ENOMEM;
-	rc = rr_driver_start(&x->rd, fl_driver_run_dir(d), NULL);
+	rc = fli_rr_driver_start(&x->rd, fl_driver_run_dir(d), NULL);
 	if (rc != 0) {
 		free(x);
 		return rc;
@@ -177,7 +177,7 @@ ext_stop(struct fl_driver *d, void *state)
 	struct rr_ext *x = state;
 
 	(void)d;
-	rr_driver_stop(&x->rd);
+	fli_rr_driver_stop(&x->rd);
 	free(x);
 }
 
@@ -186,7 +186,7 @@ ext_stop(struct fl_driver *d, void *state)
 static bool
 client_holds(void *arg, uint64_t owner)
 {
-	return fl_driver_ext_client_alive(arg, owner);
+	return fli_driver_ext_client_alive(arg, owner);
 }
 
 static int
@@ -195,8 +195,8 @@ ext_do_work(struct fl_driver *d, void *state, uint64_t now_ns)
 	struct rr_ext *x = state;
 
 	if (now_ns >= x->next_gauges_ns) {
-		(void)rr_driver_repair(&x->rd);
-		(void)rr_driver_reclaim_strays(&x->rd, client_holds, d);
+		(void)fli_rr_driver_repair(&x->rd);
+		(void)fli_rr_driver_reclaim_strays(&x->rd, client_holds, d);
 		ext_gauges(d, x);
 		x->next_gauges_ns = now_ns + GAUGE_PERIOD_NS;
 	}
@@ -212,8 +212,8 @@ ext_client_gone(struct fl_driver *d, void *state, uint64_t client_id, bool crash
 	/* The layouts first: a chunk whose class field was written away is
 	 * refused by the reclaim as corrupt, and would stay the dead
 	 * client's for good. */
-	(void)rr_driver_repair(&x->rd);
-	if (rr_driver_client_gone(&x->rd, client_id) > 0)
+	(void)fli_rr_driver_repair(&x->rd);
+	if (fli_rr_driver_client_gone(&x->rd, client_id) > 0)
 		ext_gauges(d, x);
 }
 

@@ -1,25 +1,22 @@
 /*
  * Shared-memory segments of the request/response part (chunks.dat,
- * ports.dat) and the per-thread error message.
+ * ports.dat), mapped through the shm seam, and the per-thread error
+ * message.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
 #include "rr_internal.h"
+#include "shm.h"
 
 static _Thread_local char errmsg[256];
 
 void
-rr_set_errmsg(const char *fmt, ...)
+fli_rr_set_errmsg(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -34,313 +31,53 @@ fl_rr_errmsg(void)
 	return errmsg;
 }
 
-int
-rr_seg_create(const char *path, size_t size, const char *fault, void **base)
+/* Maps (create: creates first) the segment at path through the shm seam,
+ * after the caller's fault point; fl_rr_errmsg says why it failed. */
+static int
+seg_map(const char *path, size_t size, bool create, const char *fault, struct fli_shm *m)
 {
-	int fd, err, rc = FL_EIO;
-	void *p;
+	char why[160];
+	int rc;
 
 	if (FL_FAULT(fault)) {
-		rr_set_errmsg("%s: injected fault %s", path, fault);
+		fli_rr_set_errmsg("%s: injected fault %s", path, fault);
 		return FL_EIO;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = errno;
-		rr_set_errmsg("%s: create: %s", path, strerror(err));
-		return err == EEXIST ? FL_EEXIST : err == ENOENT ? FL_ENOENT
-		       : err == ENOSPC ? FL_ENOSPC : FL_EIO;
-	}
-	/* Reserved now, not at the first touch of each page: on a full or
-	 * small /dev/shm that touch would be a SIGBUS (see shm.c). */
-	err = posix_fallocate(fd, 0, (off_t)size);
-	if (err != 0) {
-		rr_set_errmsg("%s: reserving %zu bytes of /dev/shm: %s", path, size, strerror(err));
-		rc = err == ENOSPC || err == EFBIG ? FL_ENOSPC : FL_EIO;
-		goto fail;
-	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		rr_set_errmsg("%s: map: %s", path, strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	*base = p;
-	return 0;
-fail:
-	close(fd);
-	unlink(path);
+	rc = create ? fli_shm_create(path, size, m, why, sizeof(why))
+	            : fli_shm_map(path, true, 1, m, why, sizeof(why));
+	if (rc != 0)
+		fli_rr_set_errmsg("%s: %s", path, why);
 	return rc;
 }
 
 int
-rr_seg_open(const char *path, const char *fault, void **base, size_t *size)
+fli_rr_seg_create(const char *path, size_t size, const char *fault, void **base)
 {
-	struct stat st;
-	void *p;
-	int fd;
+	struct fli_shm m;
+	int rc = seg_map(path, size, true, fault, &m);
 
-	if (FL_FAULT(fault)) {
-		rr_set_errmsg("%s: injected fault %s", path, fault);
-		return FL_EIO;
-	}
-	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		int err = errno;
-
-		rr_set_errmsg("%s: open: %s", path, strerror(err));
-		return err == ENOENT ? FL_ENOENT : err == ELOOP || err == EACCES ? FL_EPERM : FL_EIO;
-	}
-	if (fstat(fd, &st) != 0) {
-		rr_set_errmsg("%s: unreadable segment", path);
-		close(fd);
-		return FL_EIO;
-	}
-	/* Its owner can write what this process reads and shrink it under
-	 * the mapping (SIGBUS): only this user's segments are mapped. */
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-		rr_set_errmsg("%s: not a regular file owned by this user (uid %u); refused", path,
-		              (unsigned)geteuid());
-		close(fd);
-		return FL_EPERM;
-	}
-	if (st.st_size <= 0) {
-		rr_set_errmsg("%s: empty segment", path);
-		close(fd);
-		return FL_EPROTO;
-	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED) {
-		rr_set_errmsg("%s: map: %s", path, strerror(errno));
-		return FL_EIO;
-	}
-	*base = p;
-	*size = (size_t)st.st_size;
-	return 0;
-}
-
-void
-rr_seg_unmap(void *base, size_t size)
-{
-	if (base != NULL)
-		munmap(base, size);
-}
-
-/* ---- MPMC queue ---------------------------------------------------- */
-
-void
-rr_queue_init(struct rr_queue *q)
-{
-	for (uint32_t i = 0; i < RR_QUEUE_CAP; i++) {
-		atomic_store_explicit(&q->cells[i].seq, i, memory_order_relaxed);
-		atomic_store_explicit(&q->cells[i].val, 0, memory_order_relaxed);
-	}
-	atomic_store_explicit(&q->enq, 0, memory_order_relaxed);
-	atomic_store_explicit(&q->deq, 0, memory_order_release);
-}
-
-/* A cell whose producer claimed it and never published (it died between
- * the two) is marked a hole: seq = pos | RR_CELL_HOLE.  Consumers step
- * over holes; a producer whose publish finds its cell marked claims another.
- * Positions never reach bit 63. */
-#define RR_CELL_HOLE (1ull << 63)
-
-int
-rr_queue_push(struct rr_queue *q, uint64_t v)
-{
-	uint64_t pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
-
-	for (;;) {
-		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
-		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-		int64_t dif = (int64_t)(seq - pos);
-
-		if (seq & RR_CELL_HOLE) {
-			/* A hole of an earlier lap not yet stepped over: full. */
-			uint64_t now = atomic_load_explicit(&q->enq, memory_order_relaxed);
-			if ((seq & ~RR_CELL_HOLE) < pos || now == pos)
-				return FL_EFULL;
-			pos = now;
-		} else if (dif == 0) {
-			if (fl_atomic_cas("rr.queue.enq.claimed", &q->enq, &pos, pos + 1,
-			                  memory_order_relaxed, memory_order_relaxed)) {
-				uint64_t claimed = pos;
-
-				if (FL_FAULT("transport/rr/queue_publish")) {
-					/* Claimed and never published: give the
-					 * cell up as a hole, as the reclaim of a
-					 * producer that died here would. */
-					atomic_compare_exchange_strong(&c->seq, &claimed,
-					                               pos | RR_CELL_HOLE);
-					rr_set_errmsg("queue push: injected fault");
-					return FL_EFAULT_INJECTED;
-				}
-				atomic_store_explicit(&c->val, v, memory_order_relaxed);
-				if (fl_atomic_cas("rr.queue.published", &c->seq, &claimed, pos + 1,
-				                  memory_order_release, memory_order_relaxed))
-					return 0;
-				/* A reclaim took us for a dead producer: again. */
-				pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
-			}
-		} else if (dif < 0) {
-			return FL_EFULL;
-		} else {
-			/* Another producer took pos.  If enq did not move, the
-			 * cell is from a later lap than enq: corrupted. */
-			uint64_t now = atomic_load_explicit(&q->enq, memory_order_relaxed);
-			if (now == pos)
-				return FL_EFULL;
-			pos = now;
-		}
-	}
+	if (rc == 0)
+		*base = m.addr;
+	return rc;
 }
 
 int
-rr_queue_pop(struct rr_queue *q, uint64_t *v)
+fli_rr_seg_open(const char *path, const char *fault, void **base, size_t *size)
 {
-	uint64_t pos = atomic_load_explicit(&q->deq, memory_order_relaxed);
+	struct fli_shm m;
+	int rc = seg_map(path, 0, false, fault, &m);
 
-	for (;;) {
-		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
-		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-		int64_t dif = (int64_t)(seq - (pos + 1));
-
-		if (seq == (pos | RR_CELL_HOLE)) {
-			if (fl_atomic_cas("rr.queue.deq.claimed", &q->deq, &pos, pos + 1,
-			                  memory_order_relaxed, memory_order_relaxed)) {
-				fl_atomic_store("rr.queue.cell.freed", &c->seq, pos + RR_QUEUE_CAP,
-				                memory_order_release);
-				pos++;
-			}
-		} else if (dif == 0) {
-			/* Read before claiming: the value cannot change while the
-			 * cell is published, and a consumer that dies after its
-			 * claim leaves nothing half-read behind (rr_queue_repair). */
-			uint64_t val = atomic_load_explicit(&c->val, memory_order_relaxed);
-
-			if (fl_atomic_cas("rr.queue.deq.claimed", &q->deq, &pos, pos + 1,
-			                  memory_order_relaxed, memory_order_relaxed)) {
-				fl_atomic_store("rr.queue.cell.freed", &c->seq, pos + RR_QUEUE_CAP,
-				                memory_order_release);
-				*v = val;
-				return 0;
-			}
-		} else if (dif < 0) {
-			return FL_EAGAIN;
-		} else {
-			/* Another consumer took pos; if deq did not move, the
-			 * cell is corrupted: nothing to take. */
-			uint64_t now = atomic_load_explicit(&q->deq, memory_order_relaxed);
-			if (now == pos)
-				return FL_EAGAIN;
-			pos = now;
-		}
+	if (rc == 0) {
+		*base = m.addr;
+		*size = m.len;
 	}
+	return rc;
 }
 
-uint32_t
-rr_queue_mark_holes(struct rr_queue *q)
+void
+fli_rr_seg_unmap(void *base, size_t size)
 {
-	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
-	uint64_t e = atomic_load_explicit(&q->enq, memory_order_acquire);
-	uint32_t n = 0;
+	struct fli_shm m = { .addr = base, .len = size };
 
-	for (uint64_t pos = d; pos < e && pos - d < RR_QUEUE_CAP; pos++) {
-		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
-		uint64_t claimed = pos;
-
-		/* seq == pos below enq: claimed, not published. */
-		if (atomic_compare_exchange_strong(&c->seq, &claimed, pos | RR_CELL_HOLE))
-			n++;
-	}
-	return n;
-}
-
-bool
-rr_queue_contains(struct rr_queue *q, uint64_t v)
-{
-	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
-	uint64_t e = atomic_load_explicit(&q->enq, memory_order_acquire);
-
-	for (uint64_t pos = d; pos < e && pos - d < RR_QUEUE_CAP; pos++) {
-		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
-
-		if (atomic_load_explicit(&c->seq, memory_order_acquire) == pos + 1 &&
-		    atomic_load_explicit(&c->val, memory_order_relaxed) == v)
-			return true;
-	}
-	return false;
-}
-
-uint32_t
-rr_queue_repair(struct rr_queue *q)
-{
-	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
-	uint32_t n = 0;
-
-	for (uint64_t pos = d >= RR_QUEUE_CAP ? d - RR_QUEUE_CAP : 0; pos < d; pos++) {
-		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
-		uint64_t taken = pos + 1;
-
-		/* Consumed (below deq) but never given back to producers. */
-		if (atomic_compare_exchange_strong(&c->seq, &taken, pos + RR_QUEUE_CAP))
-			n++;
-	}
-	return n;
-}
-
-/* No position gets near this: a queue index or cell sequence from here on
- * (bit 63 aside, which marks holes) is a wild write's. */
-#define RR_POS_WILD (1ull << 62)
-
-uint32_t
-rr_queue_fix_wild(struct rr_queue *q)
-{
-	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
-	uint64_t e = atomic_load_explicit(&q->enq, memory_order_acquire);
-	uint32_t n = 0;
-
-	if (e - d > RR_QUEUE_CAP || d >= RR_POS_WILD || e >= RR_POS_WILD) {
-		/* Indices no push or pop leaves (dequeue past enqueue, more
-		 * than a lap apart): lay the empty queue out again. */
-		if (d >= RR_POS_WILD)
-			d = 0;
-		for (uint64_t pos = d; pos < d + RR_QUEUE_CAP; pos++)
-			atomic_store_explicit(&q->cells[pos & (RR_QUEUE_CAP - 1)].seq, pos,
-			                      memory_order_relaxed);
-		atomic_store_explicit(&q->deq, d, memory_order_release);
-		atomic_store_explicit(&q->enq, d, memory_order_release);
-		return RR_QUEUE_CAP;
-	}
-	for (uint64_t pos = d; pos < d + RR_QUEUE_CAP; pos++) {
-		struct rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
-		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-
-		if (pos < e) {
-			/* Claimed: not published yet (a producer still pushing),
-			 * or a hole.  (Published ones the drain took.)  A wild one
-			 * would stop the consumer there: a hole it steps over; a
-			 * producer that claimed it claims another. */
-			if (seq != pos && seq != pos + 1 && seq != (pos | RR_CELL_HOLE) &&
-			    atomic_compare_exchange_strong(&c->seq, &seq, pos | RR_CELL_HOLE))
-				n++;
-		} else if (seq != pos && seq != pos + 1 - RR_QUEUE_CAP &&
-		           atomic_compare_exchange_strong(&c->seq, &seq, pos)) {
-			/* Not claimed yet: ready for its producer (or taken by a
-			 * consumer a lap ago and not given back yet).  No producer
-			 * claims a cell of another sequence, so none races this. */
-			n++;
-		}
-	}
-	return n;
-}
-
-uint32_t
-rr_queue_depth(struct rr_queue *q)
-{
-	uint64_t e = atomic_load_explicit(&q->enq, memory_order_relaxed);
-	uint64_t d = atomic_load_explicit(&q->deq, memory_order_relaxed);
-
-	return e > d ? (uint32_t)(e - d) : 0;
+	fli_shm_unmap(&m);
 }

@@ -179,11 +179,11 @@ corruption_is_contained(void **state)
 	fl_chunk_pool *p, *q;
 	fl_chunk c[3], x;
 	struct fl_chunk_pool_stats st;
-	struct cp_seg *seg;
+	struct fli_cp_seg *seg;
 
 	assert_rc(fl_chunk_pool_create(path, "64:4", &p), 0);
-	seg = ((struct { struct cp_seg *seg; } *)p)->seg;
-	atomic_store(&cp_hdr(p, 0)->state, 5); /* refcount 5, no owner */
+	seg = ((struct { struct fli_cp_seg *seg; } *)p)->seg;
+	atomic_store(&fli_cp_hdr(p, 0)->state, 5); /* refcount 5, no owner */
 	for (int i = 0; i < 3; i++) {
 		assert_rc(fl_chunk_loan(p, 1, 0, &c[i]), 0);
 		assert_int_not_equal(c[i].index, 0);
@@ -191,9 +191,9 @@ corruption_is_contained(void **state)
 	assert_rc(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
 	fl_chunk_pool_stats(p, &st);
 	assert_int_equal(st.cls[0].loaned, 4);
-	cp_hdr(p, c[0].index)->cls = 99;
+	fli_cp_hdr(p, c[0].index)->cls = 99;
 	assert_rc(fl_chunk_release(p, &c[0]), FL_EPROTO);
-	cp_hdr(p, c[0].index)->cls = 0;
+	fli_cp_hdr(p, c[0].index)->cls = 0;
 	for (int i = 0; i < 3; i++)
 		assert_rc(fl_chunk_release(p, &c[i]), 0);
 	seg->magic = 0xdead;
@@ -215,7 +215,7 @@ unfinished_loan_and_release_are_reclaimed(void **state)
 	struct fl_chunk_pool_stats st;
 
 	assert_rc(fl_chunk_pool_create(path, "64:2", &p), 0);
-	atomic_store(&cp_hdr(p, 0)->owner, 55); /* claimed, refcount not yet 1 */
+	atomic_store(&fli_cp_hdr(p, 0)->owner, 55); /* claimed, refcount not yet 1 */
 	assert_rc(fl_chunk_loan(p, 1, 0, &c[0]), 0);
 	assert_int_equal(c[0].index, 1);
 	assert_rc(fl_chunk_loan(p, 1, 0, &c[1]), FL_EPOOL_EMPTY);
@@ -223,8 +223,8 @@ unfinished_loan_and_release_are_reclaimed(void **state)
 	assert_rc(fl_chunk_loan(p, 1, 0, &c[1]), 0);
 	assert_int_equal(c[1].index, 0);
 	/* A release by owner 55 that set refcount 0 and died. */
-	atomic_store(&cp_hdr(p, 0)->owner, 55);
-	atomic_store(&cp_hdr(p, 0)->state, (uint64_t)(c[1].gen + 1) << 32);
+	atomic_store(&fli_cp_hdr(p, 0)->owner, 55);
+	atomic_store(&fli_cp_hdr(p, 0)->state, (uint64_t)(c[1].gen + 1) << 32);
 	assert_rc(fl_chunk_release(p, &c[1]), FL_ESTALE);
 	assert_int_equal(fl_chunk_reclaim_owner(p, 55), 1);
 	assert_rc(fl_chunk_release(p, &c[0]), 0);
@@ -544,7 +544,7 @@ every_chunk_first_to_last(void **state)
 	int n = 0;
 
 	assert_rc(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
-	const char *lo = (const char *)p->seg + p->seg->hdr_off + TOTAL * sizeof(struct cp_hdr);
+	const char *lo = (const char *)p->seg + p->seg->hdr_off + TOTAL * sizeof(struct fli_cp_hdr);
 	const char *hi = (const char *)p->seg + p->size;
 	for (int k = 0; k < 3; k++) {
 		while (fl_chunk_loan(p, len_of[k], 0, &c[n]) == 0) {
@@ -592,24 +592,24 @@ chunk_index_one_past_the_last(void **state)
 	int last = -1;
 
 	assert_rc(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
-	assert_non_null(cp_hdr(p, 0));
-	assert_non_null(cp_hdr(p, TOTAL - 1));
-	assert_null(cp_hdr(p, TOTAL));
-	assert_null(cp_hdr(p, UINT32_MAX));
+	assert_non_null(fli_cp_hdr(p, 0));
+	assert_non_null(fli_cp_hdr(p, TOTAL - 1));
+	assert_null(fli_cp_hdr(p, TOTAL));
+	assert_null(fli_cp_hdr(p, UINT32_MAX));
 	for (int i = 0; i < TOTAL; i++) {
 		assert_rc(fl_chunk_loan(p, i < 4 ? 1 : i < 6 ? 200 : 5000, 0, &c[i]), 0);
 		if (c[i].index == TOTAL - 1)
 			last = i;
 	}
 	assert_true(last >= 0);
-	assert_rc(cp_resolve(p, TOTAL - 1, c[last].gen, &got), 0);
+	assert_rc(fli_cp_resolve(p, TOTAL - 1, c[last].gen, &got), 0);
 	assert_ptr_equal(got.data, c[last].data);
 	assert_int_equal(got.cap, 65536);
 	bogus = c[last];
 	bogus.index = TOTAL;
 	assert_rc(fl_chunk_release(p, &bogus), FL_EPROTO);
-	assert_rc(cp_resolve(p, TOTAL, bogus.gen, &got), FL_EPROTO);
-	assert_rc(cp_release_entry(p, TOTAL, bogus.gen), FL_EPROTO);
+	assert_rc(fli_cp_resolve(p, TOTAL, bogus.gen, &got), FL_EPROTO);
+	assert_rc(fli_cp_release_entry(p, TOTAL, bogus.gen), FL_EPROTO);
 	bogus.index = UINT32_MAX;
 	assert_rc(fl_chunk_release(p, &bogus), FL_EPROTO);
 	/* A header (shared memory) naming a class that does not hold its
@@ -617,10 +617,10 @@ chunk_index_one_past_the_last(void **state)
 	 * be one past class 0's last chunk. */
 	for (int i = 0; i < TOTAL; i++)
 		if (c[i].index == 4) {
-			cp_hdr(p, 4)->cls = 0;
-			assert_rc(cp_resolve(p, 4, c[i].gen, &got), FL_EPROTO);
+			fli_cp_hdr(p, 4)->cls = 0;
+			assert_rc(fli_cp_resolve(p, 4, c[i].gen, &got), FL_EPROTO);
 			assert_rc(fl_chunk_release(p, &c[i]), FL_EPROTO);
-			cp_hdr(p, 4)->cls = 1;
+			fli_cp_hdr(p, 4)->cls = 1;
 		}
 	fl_chunk_pool_stats(p, &st);
 	for (uint32_t k = 0; k < st.n_classes; k++)
@@ -628,7 +628,7 @@ chunk_index_one_past_the_last(void **state)
 	assert_int_equal(st.cls[2].loaned, 2);
 	for (int i = 0; i < TOTAL; i++)
 		assert_rc(fl_chunk_release(p, &c[i]), 0);
-	assert_rc(cp_resolve(p, TOTAL - 1, c[last].gen, &got), FL_ESTALE);
+	assert_rc(fli_cp_resolve(p, TOTAL - 1, c[last].gen, &got), FL_ESTALE);
 	fl_chunk_pool_close(p);
 }
 
@@ -674,14 +674,14 @@ layout_scribbled_after_open(void **state)
 		int width;
 		uint64_t value;
 	} cases[] = {
-		{ "cls[0].data_off", offsetof(struct cp_seg, cls[0].data_off), 8, 1ull << 40 },
-		{ "cls[2].data_off", offsetof(struct cp_seg, cls[2].data_off), 8, 4096 },
-		{ "cls[0].chunk_size", offsetof(struct cp_seg, cls[0].chunk_size), 4, 0xffffffffu },
-		{ "cls[0].count", offsetof(struct cp_seg, cls[0].count), 4, 0xffffffffu },
-		{ "cls[1].first", offsetof(struct cp_seg, cls[1].first), 4, 0x7fffffffu },
-		{ "n_classes", offsetof(struct cp_seg, n_classes), 4, 64 },
-		{ "hdr_off", offsetof(struct cp_seg, hdr_off), 8, 1ull << 40 },
-		{ "total", offsetof(struct cp_seg, total), 4, 0 },
+		{ "cls[0].data_off", offsetof(struct fli_cp_seg, cls[0].data_off), 8, 1ull << 40 },
+		{ "cls[2].data_off", offsetof(struct fli_cp_seg, cls[2].data_off), 8, 4096 },
+		{ "cls[0].chunk_size", offsetof(struct fli_cp_seg, cls[0].chunk_size), 4, 0xffffffffu },
+		{ "cls[0].count", offsetof(struct fli_cp_seg, cls[0].count), 4, 0xffffffffu },
+		{ "cls[1].first", offsetof(struct fli_cp_seg, cls[1].first), 4, 0x7fffffffu },
+		{ "n_classes", offsetof(struct fli_cp_seg, n_classes), 4, 64 },
+		{ "hdr_off", offsetof(struct fli_cp_seg, hdr_off), 8, 1ull << 40 },
+		{ "total", offsetof(struct fli_cp_seg, total), 4, 0 },
 	};
 
 	int bad = 0;

@@ -385,17 +385,17 @@ corrupted_queue_is_eproto(void **state)
 {
 	fl_rr_server *s;
 	fl_chunk req;
-	struct pp_pool pp;
+	struct fli_pp_pool pp;
 	char p[PATH_MAX + 16];
 
 	assert_rc(fl_rr_server_open(dom, "x", &s), 0);
 	snprintf(p, sizeof(p), "%s/ports.dat", rr_dir);
-	assert_rc(pp_open(p, &pp), 0);
+	assert_rc(fli_pp_open(p, &pp), 0);
 	/* The server holds port 0 of a fresh domain. */
-	assert_rc(rr_queue_push(&pp_port(&pp, PP_SERVER, 0)->q, rr_entry(999999, 1)), 0);
+	assert_rc(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(999999, 1)), 0);
 	assert_rc(fl_rr_server_take(s, &req), FL_EPROTO);
 	assert_rc(fl_rr_server_take(s, &req), FL_EAGAIN);
-	pp_close(&pp);
+	fli_pp_close(&pp);
 	fl_rr_server_close(s);
 	assert_all_returned(dom);
 }
@@ -413,26 +413,26 @@ wild_queue_of_free_port_is_laid_out_again(void **state)
 		size_t off;
 		uint64_t value;
 	} cases[] = {
-		{ "deq past enq", offsetof(struct rr_queue, deq), 128 },
-		{ "deq at 2^60 - 1", offsetof(struct rr_queue, deq), (1ull << 60) - 1 },
-		{ "enq ~0", offsetof(struct rr_queue, enq), UINT64_MAX },
-		{ "enq a lap ahead", offsetof(struct rr_queue, enq), RR_QUEUE_CAP + 1 },
-		{ "cell 0 seq wild", offsetof(struct rr_queue, cells[0].seq), 0x7fffffff },
-		{ "cell 1 seq published", offsetof(struct rr_queue, cells[1].seq), 2 },
-		{ "cell 2 seq a hole", offsetof(struct rr_queue, cells[2].seq), 2 | (1ull << 63) },
+		{ "deq past enq", offsetof(struct fli_rr_queue, deq), 128 },
+		{ "deq at 2^60 - 1", offsetof(struct fli_rr_queue, deq), (1ull << 60) - 1 },
+		{ "enq ~0", offsetof(struct fli_rr_queue, enq), UINT64_MAX },
+		{ "enq a lap ahead", offsetof(struct fli_rr_queue, enq), RR_QUEUE_CAP + 1 },
+		{ "cell 0 seq wild", offsetof(struct fli_rr_queue, cells[0].seq), 0x7fffffff },
+		{ "cell 1 seq published", offsetof(struct fli_rr_queue, cells[1].seq), 2 },
+		{ "cell 2 seq a hole", offsetof(struct fli_rr_queue, cells[2].seq), 2 | (1ull << 63) },
 	};
 	char p[PATH_MAX + 16];
-	struct pp_pool pp;
+	struct fli_pp_pool pp;
 	struct fl_rr_stats st;
 
 	snprintf(p, sizeof(p), "%s/ports.dat", rr_dir);
-	assert_rc(pp_open(p, &pp), 0);
+	assert_rc(fli_pp_open(p, &pp), 0);
 	for (size_t i = 0; i < 2 * sizeof(cases) / sizeof(cases[0]); i++) {
 		int kind = (int)(i % 2), bad = 0;
 		size_t k = i / 2;
 		/* The port the next open takes: the one after the last taken. */
 		uint32_t idx = (uint32_t)(atomic_load(&pp.seg->tab[kind].hint) % pp.count[kind]);
-		struct rr_queue *q = &pp_port(&pp, kind, idx)->q;
+		struct fli_rr_queue *q = &fli_pp_port(&pp, kind, idx)->q;
 		fl_rr_server *s;
 		fl_rr_client *c;
 
@@ -467,7 +467,7 @@ wild_queue_of_free_port_is_laid_out_again(void **state)
 	}
 	fl_rr_stats(dom, &st);
 	assert_true(st.queue_cells_repaired >= 2 * sizeof(cases) / sizeof(cases[0]));
-	pp_close(&pp);
+	fli_pp_close(&pp);
 }
 
 /* ---- sizes and handles at their edges ------------------------------ */
@@ -564,7 +564,7 @@ ports_first_and_last(void **state)
 {
 	fl_rr_server *s[EDGE_PORTS];
 	fl_rr_client *c[EDGE_PORTS];
-	struct pp_pool pp;
+	struct fli_pp_pool pp;
 	char path[PATH_MAX + 16], svc[8];
 	fl_chunk req, got, resp, forged;
 	uint64_t seq;
@@ -576,10 +576,10 @@ ports_first_and_last(void **state)
 		assert_rc(fl_rr_client_open(dom, svc, &c[i]), 0);
 	}
 	snprintf(path, sizeof(path), "%s/ports.dat", rr_dir);
-	assert_rc(pp_open(path, &pp), 0);
+	assert_rc(fli_pp_open(path, &pp), 0);
 	for (int k = 0; k < 2; k++) {
 		for (unsigned i = 0; i < EDGE_PORTS; i++) {
-			struct pp_port *port = pp_port(&pp, k, i);
+			struct fli_pp_port *port = fli_pp_port(&pp, k, i);
 
 			snprintf(svc, sizeof(svc), "p%u", i);
 			if (port == NULL || atomic_load(&port->state) != PP_ACTIVE ||
@@ -587,10 +587,10 @@ ports_first_and_last(void **state)
 				fail_msg("%s port %u: not the %u-th open's", k == PP_SERVER ? "server" : "client",
 				         i, i + 1);
 		}
-		assert_null(pp_port(&pp, k, EDGE_PORTS));
-		assert_null(pp_port(&pp, k, UINT32_MAX));
+		assert_null(fli_pp_port(&pp, k, EDGE_PORTS));
+		assert_null(fli_pp_port(&pp, k, UINT32_MAX));
 	}
-	pp_close(&pp);
+	fli_pp_close(&pp);
 	for (unsigned i = 0; i < EDGE_PORTS; i += last) {
 		assert_rc(fl_rr_client_loan(c[i], 8, 0, &req), 0);
 		memcpy(req.data, "edge", 5);
@@ -639,7 +639,7 @@ chunk_index_one_past_the_last_in_sends(void **state)
 	fl_rr_server *s;
 	fl_rr_client *c;
 	fl_chunk req, got, resp, bogus;
-	struct pp_pool pp;
+	struct fli_pp_pool pp;
 	char path[PATH_MAX + 16];
 	uint64_t seq;
 
@@ -662,12 +662,12 @@ chunk_index_one_past_the_last_in_sends(void **state)
 	assert_rc(fl_rr_client_take(c, &got), 0);
 	assert_rc(fl_rr_release(dom, &got), 0);
 	snprintf(path, sizeof(path), "%s/ports.dat", rr_dir);
-	assert_rc(pp_open(path, &pp), 0);
-	assert_rc(rr_queue_push(&pp_port(&pp, PP_SERVER, 0)->q, rr_entry(EDGE_CHUNKS, 0)), 0);
+	assert_rc(fli_pp_open(path, &pp), 0);
+	assert_rc(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(EDGE_CHUNKS, 0)), 0);
 	assert_rc(fl_rr_server_take(s, &got), FL_EPROTO);
-	assert_rc(rr_queue_push(&pp_port(&pp, PP_SERVER, 0)->q, rr_entry(EDGE_CHUNKS - 1, 12345)), 0);
+	assert_rc(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(EDGE_CHUNKS - 1, 12345)), 0);
 	assert_rc(fl_rr_server_take(s, &got), FL_EAGAIN);
-	pp_close(&pp);
+	fli_pp_close(&pp);
 	fl_rr_client_close(c);
 	fl_rr_server_close(s);
 	assert_all_returned(dom);
@@ -975,7 +975,7 @@ failover_between_processes(void **state)
 /* What a producer leaves when it dies between claiming a cell and
  * publishing it: enq moved, the cell still waits for its value. */
 static void
-claim_and_die(struct rr_queue *q)
+claim_and_die(struct fli_rr_queue *q)
 {
 	uint64_t pos = atomic_load(&q->enq);
 
@@ -989,39 +989,39 @@ claim_and_die(struct rr_queue *q)
 static void
 queue_survives_dead_producer_and_consumer(void **state)
 {
-	struct rr_queue *q = aligned_alloc(64, sizeof(*q));
+	struct fli_rr_queue *q = aligned_alloc(64, sizeof(*q));
 	uint64_t v, pos;
 
 	assert_non_null(q);
-	rr_queue_init(q);
-	assert_rc(rr_queue_push(q, 1), 0);
+	fli_rr_queue_init(q);
+	assert_rc(fli_rr_queue_push(q, 1), 0);
 	claim_and_die(q);
-	assert_rc(rr_queue_push(q, 2), 0);
-	assert_rc(rr_queue_pop(q, &v), 0);
+	assert_rc(fli_rr_queue_push(q, 2), 0);
+	assert_rc(fli_rr_queue_pop(q, &v), 0);
 	assert_int_equal(v, 1);
-	assert_rc(rr_queue_pop(q, &v), FL_EAGAIN); /* 2 is stuck behind the claim */
-	assert_int_equal(rr_queue_mark_holes(q), 1);
-	assert_int_equal(rr_queue_mark_holes(q), 0);
-	assert_true(rr_queue_contains(q, 2));
-	assert_rc(rr_queue_pop(q, &v), 0);
+	assert_rc(fli_rr_queue_pop(q, &v), FL_EAGAIN); /* 2 is stuck behind the claim */
+	assert_int_equal(fli_rr_queue_mark_holes(q), 1);
+	assert_int_equal(fli_rr_queue_mark_holes(q), 0);
+	assert_true(fli_rr_queue_contains(q, 2));
+	assert_rc(fli_rr_queue_pop(q, &v), 0);
 	assert_int_equal(v, 2);
-	assert_rc(rr_queue_pop(q, &v), FL_EAGAIN);
+	assert_rc(fli_rr_queue_pop(q, &v), FL_EAGAIN);
 
 	/* A consumer takes entry 3 and dies before giving the cell back. */
-	assert_rc(rr_queue_push(q, 3), 0);
+	assert_rc(fli_rr_queue_push(q, 3), 0);
 	pos = atomic_load(&q->deq);
 	assert_true(atomic_compare_exchange_strong(&q->deq, &pos, pos + 1));
 	for (uint32_t i = 0; i < RR_QUEUE_CAP - 1; i++) {
-		assert_rc(rr_queue_push(q, 100 + i), 0);
-		assert_rc(rr_queue_pop(q, &v), 0);
+		assert_rc(fli_rr_queue_push(q, 100 + i), 0);
+		assert_rc(fli_rr_queue_pop(q, &v), 0);
 		assert_int_equal(v, 100 + i);
 	}
-	assert_int_equal(rr_queue_depth(q), 0);
-	assert_rc(rr_queue_push(q, 4), FL_EFULL); /* empty, yet full */
-	assert_int_equal(rr_queue_repair(q), 1);
-	assert_int_equal(rr_queue_repair(q), 0);
-	assert_rc(rr_queue_push(q, 4), 0);
-	assert_rc(rr_queue_pop(q, &v), 0);
+	assert_int_equal(fli_rr_queue_depth(q), 0);
+	assert_rc(fli_rr_queue_push(q, 4), FL_EFULL); /* empty, yet full */
+	assert_int_equal(fli_rr_queue_repair(q), 1);
+	assert_int_equal(fli_rr_queue_repair(q), 0);
+	assert_rc(fli_rr_queue_push(q, 4), 0);
+	assert_rc(fli_rr_queue_pop(q, &v), 0);
 	assert_int_equal(v, 4);
 	free(q);
 }
@@ -1038,7 +1038,7 @@ dead_sender_reclaimed(void **state)
 	fl_rr_server *s;
 	fl_rr_client *c;
 	fl_chunk req, resp, lostc;
-	struct pp_pool pp;
+	struct fli_pp_pool pp;
 	struct fl_rr_stats st;
 	uint32_t ports, chunks;
 	uint64_t seq;
@@ -1048,13 +1048,13 @@ dead_sender_reclaimed(void **state)
 	assert_rc(fl_rr_server_open(dom, "d", &s), 0);
 	assert_rc(fl_rr_client_open(dom, "d", &c), 0);
 	snprintf(p, sizeof(p), "%s/ports.dat", rr_dir);
-	assert_rc(pp_open(p, &pp), 0);
+	assert_rc(fli_pp_open(p, &pp), 0);
 	/* Owner 99's response, handed over, its cell claimed: then death. */
 	assert_rc(fl_chunk_loan(fl_rr_domain_chunks(dead), 8, 0, &lostc), 0);
-	struct cp_hdr *h = cp_hdr(fl_rr_domain_chunks(dom), lostc.index);
+	struct fli_cp_hdr *h = fli_cp_hdr(fl_rr_domain_chunks(dom), lostc.index);
 	atomic_store(&h->sender, 99);
 	atomic_store(&h->owner, 1);
-	claim_and_die(&pp_port(&pp, PP_CLIENT, 0)->q);
+	claim_and_die(&fli_pp_port(&pp, PP_CLIENT, 0)->q);
 	fl_rr_domain_close(dead);
 
 	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
@@ -1069,7 +1069,7 @@ dead_sender_reclaimed(void **state)
 	assert_rc(fl_rr_client_take(c, &resp), 0);
 	assert_int_equal(resp.seq, seq);
 	assert_rc(fl_rr_release(dom, &resp), 0);
-	pp_close(&pp);
+	fli_pp_close(&pp);
 	fl_rr_client_close(c);
 	fl_rr_server_close(s);
 	assert_all_returned(dom);
@@ -1090,12 +1090,12 @@ dead_sender_published_is_delivered(void **state)
 	{
 		fl_rr_client *c;
 		uint64_t seq;
-		struct cp_hdr *h;
+		struct fli_cp_hdr *h;
 
 		assert_rc(fl_rr_client_open(dead, "e", &c), 0);
 		assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
 		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
-		h = cp_hdr(fl_rr_domain_chunks(dom), req.index);
+		h = fli_cp_hdr(fl_rr_domain_chunks(dom), req.index);
 		atomic_store(&h->sender, 98); /* died just after the push */
 		free(c); /* the process is gone: its port stays until reclaim */
 	}
@@ -1423,10 +1423,10 @@ port_tables_scribbled_after_open(void **state)
 		int width;
 		uint64_t value;
 	} cases[] = {
-		{ "tab[server].off", offsetof(struct pp_seg, tab[PP_SERVER].off), 8, 1ull << 40 },
-		{ "tab[client].off", offsetof(struct pp_seg, tab[PP_CLIENT].off), 8, 1ull << 40 },
-		{ "tab[server].count", offsetof(struct pp_seg, tab[PP_SERVER].count), 4, 0xffffffffu },
-		{ "tab[client].count", offsetof(struct pp_seg, tab[PP_CLIENT].count), 4, 0xffffffffu },
+		{ "tab[server].off", offsetof(struct fli_pp_seg, tab[PP_SERVER].off), 8, 1ull << 40 },
+		{ "tab[client].off", offsetof(struct fli_pp_seg, tab[PP_CLIENT].off), 8, 1ull << 40 },
+		{ "tab[server].count", offsetof(struct fli_pp_seg, tab[PP_SERVER].count), 4, 0xffffffffu },
+		{ "tab[client].count", offsetof(struct fli_pp_seg, tab[PP_CLIENT].count), 4, 0xffffffffu },
 	};
 	char ppath[PATH_MAX + 16];
 	int bad = 0;
@@ -1440,7 +1440,7 @@ port_tables_scribbled_after_open(void **state)
 		int rc;
 
 		assert_rc(fl_rr_domain_open(rr_dir, 40 + k, &other), 0);
-		assert_rc(rr_seg_open(ppath, "transport/port/map", &base, &size), 0);
+		assert_rc(fli_rr_seg_open(ppath, "transport/port/map", &base, &size), 0);
 		uint8_t saved[8];
 		memcpy(saved, (char *)base + cases[k].off, 8);
 		if (cases[k].width == 8)
@@ -1457,7 +1457,7 @@ port_tables_scribbled_after_open(void **state)
 			}
 		}
 		memcpy((char *)base + cases[k].off, saved, 8);
-		rr_seg_unmap(base, size);
+		fli_rr_seg_unmap(base, size);
 		fl_rr_domain_close(other);
 	}
 	if (bad != 0)

@@ -264,7 +264,7 @@ cycles_repair(void *arg)
 	struct fl_stats s;
 
 	driver_cycles(d);
-	if (fl_stats_read(fl_driver_ext_ctx(d)->ns, &s) != 0)
+	if (fl_stats_read(fli_driver_ext_ctx(d)->ns, &s) != 0)
 		return 2;
 	for (int i = 0; i < s.ext_count; i++)
 		if (strcmp(s.ext[i].name, "rr_layout_repaired") == 0)
@@ -291,16 +291,16 @@ scribbled_layout_does_not_kill_driver(void **state)
 		int width;
 		uint64_t value;
 	} cases[] = {
-		{ "ports tab[0].off", "ports.dat", offsetof(struct pp_seg, tab[0].off), 8, 1ull << 40 },
-		{ "ports tab[1].count", "ports.dat", offsetof(struct pp_seg, tab[1].count), 4,
+		{ "ports tab[0].off", "ports.dat", offsetof(struct fli_pp_seg, tab[0].off), 8, 1ull << 40 },
+		{ "ports tab[1].count", "ports.dat", offsetof(struct fli_pp_seg, tab[1].count), 4,
 		  0xffffffffu },
-		{ "chunk class count", "chunks.dat", offsetof(struct cp_seg, cls[0].count), 4,
+		{ "chunk class count", "chunks.dat", offsetof(struct fli_cp_seg, cls[0].count), 4,
 		  0xffffffffu },
-		{ "chunk class data_off", "chunks.dat", offsetof(struct cp_seg, cls[1].data_off), 8,
+		{ "chunk class data_off", "chunks.dat", offsetof(struct fli_cp_seg, cls[1].data_off), 8,
 		  1ull << 40 },
-		{ "n_classes", "chunks.dat", offsetof(struct cp_seg, n_classes), 4, 64 },
-		{ "chunk hdr_off", "chunks.dat", offsetof(struct cp_seg, hdr_off), 8, 1ull << 40 },
-		{ "chunk total", "chunks.dat", offsetof(struct cp_seg, total), 4, 0xffffffffu },
+		{ "n_classes", "chunks.dat", offsetof(struct fli_cp_seg, n_classes), 4, 64 },
+		{ "chunk hdr_off", "chunks.dat", offsetof(struct fli_cp_seg, hdr_off), 8, 1ull << 40 },
+		{ "chunk total", "chunks.dat", offsetof(struct fli_cp_seg, total), 4, 0xffffffffu },
 	};
 	int bad = 0;
 
@@ -308,7 +308,7 @@ scribbled_layout_does_not_kill_driver(void **state)
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char ns[64], path[400];
 		struct fl_driver_ctx dc;
-		struct fl_shm m = { 0 };
+		struct fli_shm m = { 0 };
 		fl_rr_domain *dom;
 		fl_driver *d;
 		int64_t total;
@@ -324,7 +324,7 @@ scribbled_layout_does_not_kill_driver(void **state)
 		driver_cycles(d);
 		total = gauge(ns, "rr_chunks_total");
 		snprintf(path, sizeof(path), "%s/%s", fl_driver_run_dir(d), cases[k].file);
-		assert_fl(fl_shm_map(path, true, 4096, &m), 0);
+		assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
 		if (cases[k].width == 8)
 			__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off), cases[k].value,
 			                 __ATOMIC_RELEASE);
@@ -366,7 +366,7 @@ scribbled_layout_does_not_kill_driver(void **state)
 				fl_rr_domain_close(dom);
 			}
 		}
-		fl_shm_unmap(&m);
+		fli_shm_unmap(&m);
 		fl_driver_close(d);
 	}
 	if (bad != 0)
@@ -435,7 +435,7 @@ killed_holder_of_scribbled_chunks_is_reclaimed(void **state)
 	snprintf(path, sizeof(path), "%s/chunks.dat", fl_driver_run_dir(d));
 	assert_fl(fl_chunk_pool_open(path, 99, &cp), 0);
 	for (uint32_t i = 0; i < cp->total; i++) {
-		struct cp_hdr *h = cp_hdr(cp, i);
+		struct fli_cp_hdr *h = fli_cp_hdr(cp, i);
 
 		if (atomic_load(&h->owner) != 0 && atomic_load(&h->owner) != 99) {
 			h->cls = 77;
@@ -468,10 +468,10 @@ static void
 strays_are_taken_back(void **state)
 {
 	char ns[64], path[400];
-	struct pp_pool pp;
+	struct fli_pp_pool pp;
 	fl_chunk_pool *cp;
-	struct pp_port *port;
-	struct cp_hdr *h;
+	struct fli_pp_port *port;
+	struct fli_cp_hdr *h;
 	fl_driver *d;
 	pid_t pid;
 	int status;
@@ -481,7 +481,7 @@ strays_are_taken_back(void **state)
 	test_ns(ns, sizeof(ns), "rrstray");
 	d = start_driver(ns);
 	snprintf(path, sizeof(path), "%s/ports.dat", fl_driver_run_dir(d));
-	assert_fl(pp_open(path, &pp), 0);
+	assert_fl(fli_pp_open(path, &pp), 0);
 	snprintf(path, sizeof(path), "%s/chunks.dat", fl_driver_run_dir(d));
 	assert_fl(fl_chunk_pool_open(path, 77, &cp), 0);
 	pid = spawn_holder(ns, false);
@@ -490,17 +490,17 @@ strays_are_taken_back(void **state)
 	                       gauge(ns, "rr_chunks_loaned") == 2, 3000));
 
 	/* The last server port: an owner no client has, active, named. */
-	port = pp_port(&pp, PP_SERVER, pp.count[PP_SERVER] - 1);
+	port = fli_pp_port(&pp, PP_SERVER, pp.count[PP_SERVER] - 1);
 	strcpy(port->service, "svc");
 	atomic_store(&port->owner, 0xdead0001ull);
 	atomic_store(&port->state, PP_ACTIVE);
 	/* The last chunk: loaned to that owner; the one before: a refcount
 	 * and no owner. */
-	h = cp_hdr(cp, cp->total - 1);
+	h = fli_cp_hdr(cp, cp->total - 1);
 	word = atomic_load(&h->state);
 	atomic_store(&h->owner, 0xdead0001ull);
 	atomic_store(&h->state, (word & 0xffffffff00000000ull) | 1);
-	h = cp_hdr(cp, cp->total - 2);
+	h = fli_cp_hdr(cp, cp->total - 2);
 	word = atomic_load(&h->state);
 	atomic_store(&h->state, (word & 0xffffffff00000000ull) | 5);
 
@@ -510,15 +510,15 @@ strays_are_taken_back(void **state)
 	assert_int_equal(gauge(ns, "rr_chunks_loaned"), 2);
 	assert_int_equal(atomic_load(&port->owner), 0);
 	assert_int_equal(atomic_load(&port->state), PP_FREE);
-	assert_int_equal(atomic_load(&cp_hdr(cp, cp->total - 1)->owner), 0);
-	assert_int_equal((uint32_t)atomic_load(&cp_hdr(cp, cp->total - 2)->state), 0);
+	assert_int_equal(atomic_load(&fli_cp_hdr(cp, cp->total - 1)->owner), 0);
+	assert_int_equal((uint32_t)atomic_load(&fli_cp_hdr(cp, cp->total - 2)->state), 0);
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 0 &&
 	                       gauge(ns, "rr_clients_in_use") == 0 &&
 	                       gauge(ns, "rr_chunks_loaned") == 0, 10000));
 	fl_chunk_pool_close(cp);
-	pp_close(&pp);
+	fli_pp_close(&pp);
 	fl_driver_close(d);
 }
 

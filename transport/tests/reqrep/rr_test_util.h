@@ -35,7 +35,7 @@ static inline void
 rr_test_rmdir(void)
 {
 	if (rr_dir[0] != '\0')
-		(void)fl_shm_dir_remove(rr_dir);
+		(void)fli_shm_dir_remove(rr_dir);
 }
 
 /* Number of files left in the run directory. */

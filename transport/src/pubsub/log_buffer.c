@@ -26,7 +26,7 @@ frame_check(uint64_t word, uint64_t position)
 }
 
 static inline void
-frame_commit(const struct fl_log *l, uint64_t pos, uint32_t len, uint32_t flags)
+frame_commit(const struct fli_log *l, uint64_t pos, uint32_t len, uint32_t flags)
 {
 	uint8_t *p = l->data + (pos & l->mask);
 	uint64_t w = frame_word(len, flags, (uint32_t)(pos >> l->shift));
@@ -36,10 +36,10 @@ frame_commit(const struct fl_log *l, uint64_t pos, uint32_t len, uint32_t flags)
 }
 
 void
-fl_log_format(void *mem, uint32_t capacity, uint32_t mtu, int32_t session_id, int32_t stream_id,
-              bool exclusive, int64_t reg_id, uint64_t owner)
+fli_log_format(void *mem, uint32_t capacity, uint32_t mtu, int32_t session_id, int32_t stream_id,
+               bool exclusive, int64_t reg_id, uint64_t owner)
 {
-	struct fl_log_meta *m = mem;
+	struct fli_log_meta *m = mem;
 
 	m->version = FL_LOG_VERSION;
 	m->capacity = capacity;
@@ -55,9 +55,9 @@ fl_log_format(void *mem, uint32_t capacity, uint32_t mtu, int32_t session_id, in
 }
 
 int
-fl_log_attach(struct fl_log *l, void *mem, size_t len)
+fli_log_attach(struct fli_log *l, void *mem, size_t len)
 {
-	struct fl_log_meta *m = mem;
+	struct fli_log_meta *m = mem;
 	uint32_t cap, mtu;
 
 	if (len < FL_LOG_META_SIZE || __atomic_load_n(&m->magic, __ATOMIC_ACQUIRE) != FL_LOG_MAGIC ||
@@ -67,7 +67,7 @@ fl_log_attach(struct fl_log *l, void *mem, size_t len)
 	cap = __atomic_load_n(&m->capacity, __ATOMIC_RELAXED);
 	mtu = __atomic_load_n(&m->mtu, __ATOMIC_RELAXED);
 	if (cap < FL_LOG_MIN_CAP || cap > FL_LOG_MAX_CAP || (cap & (cap - 1)) != 0 ||
-	    len < fl_log_file_length(cap) || mtu < 64 || mtu > 65536 || mtu > cap / 8 ||
+	    len < fli_log_file_length(cap) || mtu < 64 || mtu > 65536 || mtu > cap / 8 ||
 	    (mtu % FL_FRAME_ALIGN) != 0)
 		return FL_EPROTO;
 	l->meta = m;
@@ -81,7 +81,7 @@ fl_log_attach(struct fl_log *l, void *mem, size_t len)
 }
 
 void
-fl_log_appender_init(struct fl_log_appender *a, const struct fl_log *l, bool exclusive)
+fli_log_appender_init(struct fli_log_appender *a, const struct fli_log *l, bool exclusive)
 {
 	a->log = *l;
 	a->exclusive = exclusive;
@@ -90,13 +90,13 @@ fl_log_appender_init(struct fl_log_appender *a, const struct fl_log *l, bool exc
 }
 
 uint64_t
-fl_log_min_position(const struct fl_log *l)
+fli_log_min_position(const struct fli_log *l)
 {
 	uint64_t min = UINT64_MAX;
 	int i;
 
 	for (i = 0; i < FL_LOG_MAX_SUBS; i++) {
-		const struct fl_log_slot *s = &l->meta->slots[i];
+		const struct fli_log_slot *s = &l->meta->slots[i];
 
 		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == FL_SLOT_ACTIVE) {
 			uint64_t p = __atomic_load_n(&s->position, __ATOMIC_ACQUIRE);
@@ -111,10 +111,10 @@ fl_log_min_position(const struct fl_log *l)
 /* Claims `total` bytes (aligned) contiguously; pads to the ring end first
  * when needed.  Returns the claim's start position or an FL_E* code. */
 static int64_t
-claim(struct fl_log_appender *a, uint64_t total)
+claim(struct fli_log_appender *a, uint64_t total)
 {
-	const struct fl_log *l = &a->log;
-	struct fl_log_meta *m = l->meta;
+	const struct fli_log *l = &a->log;
+	struct fli_log_meta *m = l->meta;
 	uint64_t tail, idx, to_end, pad, next;
 
 	if (__builtin_expect(__atomic_load_n(&m->closed, __ATOMIC_RELAXED) != 0, 0))
@@ -136,7 +136,7 @@ claim(struct fl_log_appender *a, uint64_t total)
 		 * publication: relaxed atomics (a stale value only means a
 		 * recomputation). */
 		if (next > __atomic_load_n(&a->limit, __ATOMIC_RELAXED)) {
-			uint64_t min = fl_log_min_position(l), limit;
+			uint64_t min = fli_log_min_position(l), limit;
 
 			if (min == UINT64_MAX)
 				return FL_ENOT_CONNECTED;
@@ -167,9 +167,9 @@ claim(struct fl_log_appender *a, uint64_t total)
 }
 
 int64_t
-fl_log_offer(struct fl_log_appender *a, const void *buf, size_t len)
+fli_log_offer(struct fli_log_appender *a, const void *buf, size_t len)
 {
-	const struct fl_log *l = &a->log;
+	const struct fli_log *l = &a->log;
 	const uint8_t *src = buf;
 	uint32_t mp = l->max_payload;
 	uint64_t nfull, rem, total, pos;
@@ -212,9 +212,9 @@ fl_log_offer(struct fl_log_appender *a, const void *buf, size_t len)
 }
 
 int64_t
-fl_log_try_claim(struct fl_log_appender *a, size_t len, struct fl_claim *c)
+fli_log_try_claim(struct fli_log_appender *a, size_t len, struct fl_claim *c)
 {
-	const struct fl_log *l = &a->log;
+	const struct fli_log *l = &a->log;
 	uint64_t total;
 	int64_t start;
 
@@ -236,8 +236,8 @@ fl_log_try_claim(struct fl_log_appender *a, size_t len, struct fl_claim *c)
 static int
 claim_finish(struct fl_claim *c, uint32_t flags)
 {
-	struct fl_log_appender *a = c->frame_;
-	const struct fl_log *l;
+	struct fli_log_appender *a = c->frame_;
+	const struct fli_log *l;
 	uint64_t idx, tail, pos;
 
 	if (a == NULL)
@@ -272,8 +272,8 @@ fl_claim_abort(struct fl_claim *c)
 }
 
 int
-fl_log_read(const struct fl_log *l, uint64_t *position, int32_t session_id, fl_fragment_handler h,
-            void *clientd, int limit)
+fli_log_read(const struct fli_log *l, uint64_t *position, int32_t session_id, fl_fragment_handler h,
+             void *clientd, int limit)
 {
 	uint64_t pos = *position;
 	int n = 0, rc = 0;

@@ -35,7 +35,7 @@ set_why(char *why, size_t len, const char *fmt, ...)
 
 /* Keeps the checked directory's descriptor and identity in out. */
 static void
-dir_keep(struct fl_shm_dir *out, int fd, const struct stat *st)
+dir_keep(struct fli_shm_dir *out, int fd, const struct stat *st)
 {
 	out->fd = fd;
 	out->open = true;
@@ -46,7 +46,7 @@ dir_keep(struct fl_shm_dir *out, int fd, const struct stat *st)
 
 /* Checks an opened directory: ours (or also_uid's), a directory, 0700. */
 static int
-dir_check(int fd, uid_t also_uid, struct fl_shm_dir *out, char *why, size_t whylen)
+dir_check(int fd, uid_t also_uid, struct fli_shm_dir *out, char *why, size_t whylen)
 {
 	struct stat st;
 
@@ -104,7 +104,7 @@ dir_fd(const char *dir, char *why, size_t whylen)
 }
 
 int
-fl_shm_dir_open(const char *dir, uid_t also_uid, struct fl_shm_dir *out, char *why, size_t whylen)
+fli_shm_dir_open(const char *dir, uid_t also_uid, struct fli_shm_dir *out, char *why, size_t whylen)
 {
 	int fd = dir_fd(dir, why, whylen), rc;
 
@@ -117,9 +117,9 @@ fl_shm_dir_open(const char *dir, uid_t also_uid, struct fl_shm_dir *out, char *w
 }
 
 int
-fl_shm_dir_reopen(const char *path, struct fl_shm_dir *d)
+fli_shm_dir_reopen(const char *path, struct fli_shm_dir *d)
 {
-	struct fl_shm_dir now;
+	struct fli_shm_dir now;
 	int fd, rc;
 
 	if (d->open)
@@ -140,7 +140,7 @@ fl_shm_dir_reopen(const char *path, struct fl_shm_dir *d)
 }
 
 int
-fl_shm_dir_create(const char *dir, struct fl_shm_dir *out)
+fli_shm_dir_create(const char *dir, struct fli_shm_dir *out)
 {
 	struct stat st;
 	int fd;
@@ -164,7 +164,7 @@ fl_shm_dir_create(const char *dir, struct fl_shm_dir *out)
 }
 
 void
-fl_shm_dir_close(struct fl_shm_dir *d)
+fli_shm_dir_close(struct fli_shm_dir *d)
 {
 	if (d->open)
 		close(d->fd);
@@ -177,7 +177,7 @@ fl_shm_dir_close(struct fl_shm_dir *d)
  * publication), FL_CHUNKS_FILE and FL_PORTS_FILE (request/response,
  * reqrep.c). */
 bool
-fl_shm_run_file(const char *name)
+fli_shm_run_file(const char *name)
 {
 	size_t n = strlen(name), digits;
 
@@ -191,7 +191,7 @@ fl_shm_run_file(const char *name)
 }
 
 int
-fl_shm_dir_clean(const struct fl_shm_dir *d, const char *rmdir_path, char *other, size_t otherlen)
+fli_shm_dir_clean(const struct fli_shm_dir *d, const char *rmdir_path, char *other, size_t otherlen)
 {
 	/* getdents64 on d's own descriptor, not opendir: no second
 	 * descriptor, so a process at its open-files limit still cleans up. */
@@ -211,7 +211,7 @@ fl_shm_dir_clean(const struct fl_shm_dir *d, const char *rmdir_path, char *other
 			off += e->d_reclen;
 			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 				continue;
-			if (fl_shm_run_file(e->d_name)) {
+			if (fli_shm_run_file(e->d_name)) {
 				if (unlinkat(d->fd, e->d_name, 0) == 0 || errno == ENOENT)
 					continue;
 				if (errno != EISDIR && errno != EPERM) {
@@ -241,20 +241,20 @@ fl_shm_dir_clean(const struct fl_shm_dir *d, const char *rmdir_path, char *other
 }
 
 int
-fl_shm_dir_remove(const char *dir)
+fli_shm_dir_remove(const char *dir)
 {
-	struct fl_shm_dir d = { .fd = -1 };
-	int rc = fl_shm_dir_open(dir, (uid_t)-1, &d, NULL, 0);
+	struct fli_shm_dir d = { .fd = -1 };
+	int rc = fli_shm_dir_open(dir, (uid_t)-1, &d, NULL, 0);
 
 	if (rc != 0)
 		return rc;
-	rc = fl_shm_dir_clean(&d, dir, NULL, 0);
-	fl_shm_dir_close(&d);
+	rc = fli_shm_dir_clean(&d, dir, NULL, 0);
+	fli_shm_dir_close(&d);
 	return rc;
 }
 
 int
-fl_shm_dir_count(const char *dir)
+fli_shm_dir_count(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -269,61 +269,83 @@ fl_shm_dir_count(const char *dir)
 	return n;
 }
 
-int
-fl_shm_create_at(const struct fl_shm_dir *d, const char *name, size_t len, struct fl_shm *out)
+/* Reserves len bytes for the new file fd and maps it rw, zero-filled.
+ * ftruncate alone always succeeds on tmpfs and backs nothing: the first
+ * touch of a page /dev/shm has no room for is a SIGBUS.  posix_fallocate
+ * takes the pages now or fails with ENOSPC.  points: consult the fault
+ * points transport/shm/truncate and transport/shm/map. */
+static int
+reserve_map(int fd, size_t len, bool points, struct fli_shm *out, char *why, size_t whylen)
 {
-	int fd, err, rc = FL_EIO;
 	void *p;
+	int err;
+
+	if (points && FL_FAULT("transport/shm/truncate"))
+		return FL_ENOSPC;
+	err = posix_fallocate(fd, 0, (off_t)len);
+	if (err != 0) {
+		set_why(why, whylen, "reserving %zu bytes of /dev/shm: %s", len, strerror(err));
+		return err == ENOSPC || err == EFBIG ? FL_ENOSPC : FL_EIO;
+	}
+	if (points && FL_FAULT("transport/shm/map"))
+		return FL_EIO;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		set_why(why, whylen, "map: %s", strerror(errno));
+		return FL_EIO;
+	}
+	out->addr = p;
+	out->len = len;
+	return 0;
+}
+
+int
+fli_shm_create_at(const struct fli_shm_dir *d, const char *name, size_t len, struct fli_shm *out)
+{
+	int fd, rc;
 
 	if (FL_FAULT("transport/shm/create"))
 		return FL_EIO;
 	fd = openat(d->fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? FL_EEXIST : errno == ENOSPC ? FL_ENOSPC : FL_EIO;
-	/* ftruncate alone always succeeds on tmpfs and backs nothing: the
-	 * first touch of a page /dev/shm has no room for is a SIGBUS.
-	 * posix_fallocate takes the pages now or fails with ENOSPC. */
-	if (FL_FAULT("transport/shm/truncate")) {
-		rc = FL_ENOSPC;
-		goto fail;
-	}
-	err = posix_fallocate(fd, 0, (off_t)len);
-	if (err != 0) {
-		rc = err == ENOSPC || err == EFBIG ? FL_ENOSPC : FL_EIO;
-		goto fail;
-	}
-	if (FL_FAULT("transport/shm/map"))
-		goto fail;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		goto fail;
+	rc = reserve_map(fd, len, true, out, NULL, 0);
 	close(fd);
-	out->addr = p;
-	out->len = len;
-	return 0;
-fail:
-	close(fd);
-	unlinkat(d->fd, name, 0);
+	if (rc != 0)
+		unlinkat(d->fd, name, 0);
 	return rc;
 }
 
 /* Maps the open file fd after checking it: a regular file owned by uid. */
 static int
-map_fd(int fd, uid_t uid, bool writable, size_t min_len, struct fl_shm *out)
+map_fd(int fd, uid_t uid, bool writable, size_t min_len, struct fli_shm *out, char *why,
+       size_t whylen)
 {
 	struct stat st;
 	void *p;
 
-	if (fstat(fd, &st) != 0)
+	if (fstat(fd, &st) != 0) {
+		set_why(why, whylen, "unreadable segment");
 		return FL_EIO;
-	if (!S_ISREG(st.st_mode) || st.st_uid != uid)
+	}
+	/* Its owner can write what this process reads and shrink it under
+	 * the mapping (SIGBUS): only the expected owner's files are mapped. */
+	if (!S_ISREG(st.st_mode) || st.st_uid != uid) {
+		set_why(why, whylen, "not a regular file owned by this user (uid %u); refused",
+		        (unsigned)uid);
 		return FL_EPERM;
-	if ((size_t)st.st_size < min_len || st.st_size == 0)
+	}
+	if ((size_t)st.st_size < min_len || st.st_size == 0) {
+		set_why(why, whylen, st.st_size == 0 ? "empty segment" : "shorter than %zu bytes",
+		        min_len);
 		return FL_EPROTO;
+	}
 	p = mmap(NULL, (size_t)st.st_size, writable ? PROT_READ | PROT_WRITE : PROT_READ,
 	         MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED) {
+		set_why(why, whylen, "map: %s", strerror(errno));
 		return FL_EIO;
+	}
 	out->addr = p;
 	out->len = (size_t)st.st_size;
 	return 0;
@@ -345,8 +367,8 @@ open_errno(void)
 }
 
 int
-fl_shm_map_at(const struct fl_shm_dir *d, const char *name, bool writable, size_t min_len,
-              struct fl_shm *out)
+fli_shm_map_at(const struct fli_shm_dir *d, const char *name, bool writable, size_t min_len,
+               struct fli_shm *out)
 {
 	int fd, rc;
 
@@ -355,14 +377,14 @@ fl_shm_map_at(const struct fl_shm_dir *d, const char *name, bool writable, size_
 	fd = openat(d->fd, name, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return open_errno();
-	rc = map_fd(fd, d->uid, writable, min_len, out);
+	rc = map_fd(fd, d->uid, writable, min_len, out, NULL, 0);
 	close(fd);
 	return rc;
 }
 
 int
-fl_shm_read_at(const struct fl_shm_dir *d, const char *name, void *buf, size_t len,
-               size_t *file_len)
+fli_shm_read_at(const struct fli_shm_dir *d, const char *name, void *buf, size_t len,
+                size_t *file_len)
 {
 	struct stat st;
 	size_t got = 0;
@@ -398,20 +420,43 @@ fl_shm_read_at(const struct fl_shm_dir *d, const char *name, void *buf, size_t l
 }
 
 int
-fl_shm_map(const char *path, bool writable, size_t min_len, struct fl_shm *out)
+fli_shm_create(const char *path, size_t len, struct fli_shm *out, char *why, size_t whylen)
+{
+	int fd, err, rc;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = errno;
+		set_why(why, whylen, "create: %s", strerror(err));
+		return err == EEXIST ? FL_EEXIST : err == ENOENT ? FL_ENOENT
+		       : err == ENOSPC ? FL_ENOSPC : FL_EIO;
+	}
+	rc = reserve_map(fd, len, false, out, why, whylen);
+	close(fd);
+	if (rc != 0)
+		unlink(path);
+	return rc;
+}
+
+int
+fli_shm_map(const char *path, bool writable, size_t min_len, struct fli_shm *out, char *why,
+            size_t whylen)
 {
 	int fd, rc;
 
 	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return open_errno();
-	rc = map_fd(fd, geteuid(), writable, min_len, out);
+	if (fd < 0) {
+		rc = open_errno();
+		set_why(why, whylen, "open: %s", strerror(errno));
+		return rc;
+	}
+	rc = map_fd(fd, geteuid(), writable, min_len, out, why, whylen);
 	close(fd);
 	return rc;
 }
 
 void
-fl_shm_unmap(struct fl_shm *m)
+fli_shm_unmap(struct fli_shm *m)
 {
 	if (m->addr != NULL)
 		munmap(m->addr, m->len);
@@ -420,11 +465,21 @@ fl_shm_unmap(struct fl_shm *m)
 }
 
 int
-fl_shm_unlink_at(const struct fl_shm_dir *d, const char *name)
+fli_shm_unlink_at(const struct fli_shm_dir *d, const char *name)
 {
 	if (FL_FAULT("transport/shm/unlink"))
 		return FL_EIO;
 	if (unlinkat(d->fd, name, 0) != 0)
+		return errno == ENOENT ? FL_ENOENT : FL_EIO;
+	return 0;
+}
+
+int
+fli_shm_unlink(const char *path)
+{
+	if (FL_FAULT("transport/shm/unlink"))
+		return FL_EIO;
+	if (unlink(path) != 0)
 		return errno == ENOENT ? FL_ENOENT : FL_EIO;
 	return 0;
 }

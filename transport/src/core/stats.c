@@ -15,9 +15,9 @@
 #include "shm.h"
 
 int
-fl_cnc_validate(const void *base, size_t len)
+fli_cnc_validate(const void *base, size_t len)
 {
-	const struct fl_cnc_header *h = base;
+	const struct fli_cnc_header *h = base;
 
 	if (len < FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE)
 		return FL_EPROTO;
@@ -48,10 +48,10 @@ int
 fl_stats_read_as(const char *ns, uint32_t allowed_uid, struct fl_stats *out)
 {
 	char dir[256];
-	struct fl_shm_dir d = { .fd = -1 };
-	const size_t len = FL_CNC_HEADER_SIZE + sizeof(struct fl_cnc_counters);
-	struct fl_cnc_header hc, *h = &hc;
-	struct fl_cnc_counters *g;
+	struct fli_shm_dir d = { .fd = -1 };
+	const size_t len = FL_CNC_HEADER_SIZE + sizeof(struct fli_cnc_counters);
+	struct fli_cnc_header hc, *h = &hc;
+	struct fli_cnc_counters *g;
 	struct fl_stats s;
 	uint8_t *snap;
 	size_t file_len = 0;
@@ -64,23 +64,23 @@ fl_stats_read_as(const char *ns, uint32_t allowed_uid, struct fl_stats *out)
 	/* Only this user's run directory, or the one allowed: as a client
 	 * would.  Read with pread into private memory, so neither a writer nor
 	 * a file shrunk under the read (another user's) can trip us up. */
-	rc = fl_shm_dir_open(dir, allowed_uid != 0 ? (uid_t)allowed_uid : (uid_t)-1, &d, NULL, 0);
+	rc = fli_shm_dir_open(dir, allowed_uid != 0 ? (uid_t)allowed_uid : (uid_t)-1, &d, NULL, 0);
 	if (rc != 0)
 		return rc;
 	snap = malloc(len);
 	if (snap == NULL) {
-		fl_shm_dir_close(&d);
+		fli_shm_dir_close(&d);
 		return FL_ENOMEM;
 	}
-	rc = fl_shm_read_at(&d, FL_CNC_FILE, snap, len, &file_len);
-	fl_shm_dir_close(&d);
+	rc = fli_shm_read_at(&d, FL_CNC_FILE, snap, len, &file_len);
+	fli_shm_dir_close(&d);
 	if (rc != 0)
 		goto out;
 	memcpy(&hc, snap, sizeof(hc));
-	rc = fl_cnc_validate(&hc, file_len);
+	rc = fli_cnc_validate(&hc, file_len);
 	if (rc != 0)
 		goto out;
-	g = fl_cnc_counters(snap);
+	g = fli_cnc_counters(snap);
 	memset(&s, 0, sizeof(s));
 	now = fl_clock_now_ns();
 	hb = LD(h->driver_heartbeat_ns);
@@ -109,7 +109,7 @@ fl_stats_read_as(const char *ns, uint32_t allowed_uid, struct fl_stats *out)
 		s.ext[i].value = LD(g->ext[i].value);
 	}
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
-		const struct fl_cnc_client *r = &g->clients[i];
+		const struct fli_cnc_client *r = &g->clients[i];
 		struct fl_client_stats *c;
 		uint32_t st = LD(r->state);
 		uint64_t chb;

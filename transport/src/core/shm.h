@@ -11,7 +11,7 @@
  *
  * The descriptor is held only for an operation, not for the life of a
  * driver or client (a process's descriptors are the harness's to count):
- * fl_shm_dir_close keeps the directory's identity, and fl_shm_dir_reopen
+ * fli_shm_dir_close keeps the directory's identity, and fli_shm_dir_reopen
  * opens it again for the next operation and refuses anything at the path
  * that is not that same directory, still private and owned as before.
  */
@@ -22,13 +22,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct fl_shm {
+struct fli_shm {
 	void *addr;  /* NULL when not mapped */
 	size_t len;
 };
 
 /* A checked run directory: its identity, and a descriptor while open. */
-struct fl_shm_dir {
+struct fli_shm_dir {
 	int fd;     /* O_DIRECTORY descriptor, valid when open */
 	bool open;
 	uid_t uid;  /* its owner */
@@ -38,75 +38,99 @@ struct fl_shm_dir {
 
 /* Creates dir (mode 0700) exclusively and opens it into *out.  FL_EEXIST if
  * anything exists at that path, FL_ENOSPC, FL_EIO. */
-int fl_shm_dir_create(const char *dir, struct fl_shm_dir *out);
+int fli_shm_dir_create(const char *dir, struct fli_shm_dir *out);
 
 /* Opens an existing run directory without following a link and checks it:
  * a directory of mode 0700 owned by the effective uid or by also_uid
  * ((uid_t)-1: none).  FL_ENOENT, FL_EPERM (a link, not a directory, another
  * owner, another mode, or not accessible; why, when not NULL, gets a
  * sentence "is a symbolic link"), FL_EIO. */
-int fl_shm_dir_open(const char *dir, uid_t also_uid, struct fl_shm_dir *out, char *why,
-                    size_t whylen);
+int fli_shm_dir_open(const char *dir, uid_t also_uid, struct fli_shm_dir *out, char *why,
+                     size_t whylen);
 
 /* Opens the directory d was opened from (path) again: refused (FL_EPERM)
  * unless it is still that directory, owned by the same uid, mode 0700,
  * reached without following a link.  A no-op when d is open.  FL_ENOENT,
  * FL_EPERM, FL_EIO. */
-int fl_shm_dir_reopen(const char *path, struct fl_shm_dir *d);
+int fli_shm_dir_reopen(const char *path, struct fli_shm_dir *d);
 
-/* Closes the descriptor, keeping the identity for fl_shm_dir_reopen (safe
+/* Closes the descriptor, keeping the identity for fli_shm_dir_reopen (safe
  * on a zeroed or closed struct). */
-void fl_shm_dir_close(struct fl_shm_dir *d);
+void fli_shm_dir_close(struct fli_shm_dir *d);
 
 /* Is name a file the transport creates in a run directory (cnc.dat,
  * pub-<id>.log, chunks.dat, ports.dat)?  Nothing else is ever unlinked. */
-bool fl_shm_run_file(const char *name);
+bool fli_shm_run_file(const char *name);
 
-/* Unlinks the transport's files (fl_shm_run_file) in the open directory d,
+/* Unlinks the transport's files (fli_shm_run_file) in the open directory d,
  * then, when rmdir_path is not NULL and still names d, removes the
  * directory.  Anything else is left, and with it the directory: FL_EEXIST,
  * the first such name copied into other (when not NULL).  0, FL_EEXIST,
  * FL_EIO. */
-int fl_shm_dir_clean(const struct fl_shm_dir *d, const char *rmdir_path, char *other,
-                     size_t otherlen);
+int fli_shm_dir_clean(const struct fli_shm_dir *d, const char *rmdir_path, char *other,
+                      size_t otherlen);
 
-/* Removes the run directory dir: fl_shm_dir_open (owned by the effective
- * uid), then fl_shm_dir_clean.  0, FL_ENOENT, FL_EPERM, FL_EEXIST, FL_EIO. */
-int fl_shm_dir_remove(const char *dir);
+/* Removes the run directory dir: fli_shm_dir_open (owned by the effective
+ * uid), then fli_shm_dir_clean.  0, FL_ENOENT, FL_EPERM, FL_EEXIST, FL_EIO. */
+int fli_shm_dir_remove(const char *dir);
+
+/* The name properties/ removes its run directories by (by path); it
+ * resolves until properties/ calls the public fl_run_dir_remove. */
+#define fl_shm_dir_remove fli_shm_dir_remove
 
 /* Number of entries in dir (>= 0) or FL_ENOENT/FL_EIO.  For tests. */
-int fl_shm_dir_count(const char *dir);
+int fli_shm_dir_count(const char *dir);
 
 /* Creates name in d exclusively (0600), reserves len bytes of /dev/shm for
  * it and maps it rw, zero-filled.  The reservation is what keeps a full or
  * small /dev/shm from killing the process with SIGBUS on the first touch of
  * an unbacked page: FL_ENOSPC instead.  On failure nothing is left behind.
  * FL_EEXIST, FL_ENOSPC, FL_EIO. */
-int fl_shm_create_at(const struct fl_shm_dir *d, const char *name, size_t len,
-                     struct fl_shm *out);
+int fli_shm_create_at(const struct fli_shm_dir *d, const char *name, size_t len,
+                      struct fli_shm *out);
 
 /* Maps the existing regular file name in d (not a link, owned by d's
  * owner); its size must be >= min_len.  FL_ENOENT, FL_EPERM, FL_EIO,
  * FL_EPROTO (too small). */
-int fl_shm_map_at(const struct fl_shm_dir *d, const char *name, bool writable, size_t min_len,
-                  struct fl_shm *out);
+int fli_shm_map_at(const struct fli_shm_dir *d, const char *name, bool writable, size_t min_len,
+                   struct fli_shm *out);
 
-/* fl_shm_read_at copies the first len bytes of file `name` in d (a
+/* fli_shm_read_at copies the first len bytes of file `name` in d (a
  * regular file owned by d's uid, not a link) into buf with pread: a
  * snapshot no writer can change and no truncation can turn into a SIGBUS.
  * *file_len (may be NULL) gets the file's size.  FL_ENOENT, FL_EPERM,
  * FL_EPROTO (shorter than len), FL_EIO. */
-int fl_shm_read_at(const struct fl_shm_dir *d, const char *name, void *buf, size_t len,
-                   size_t *file_len);
+int fli_shm_read_at(const struct fli_shm_dir *d, const char *name, void *buf, size_t len,
+                    size_t *file_len);
 
-/* fl_shm_map_at by path, for tests: the file must be a regular file owned
- * by the effective uid. */
-int fl_shm_map(const char *path, bool writable, size_t min_len, struct fl_shm *out);
+/*
+ * Segments by path.  The request/response segments (chunks.dat, ports.dat)
+ * sit in whatever directory fl_chunk_pool_create or fl_rr_domain_create is
+ * given, not only in a checked run directory, so they are created and
+ * mapped by path; the file itself is checked the same way.  Only the
+ * unlink carries a fault point: the callers consult their own before a
+ * create or a map (transport/chunk/segment, transport/port/map, ...).
+ * why (may be NULL) gets a sentence on failure ("create: File exists").
+ */
+
+/* fli_shm_create_at by path: creates path exclusively (0600, not through a
+ * link), reserves len bytes and maps it rw, zero-filled.  On failure
+ * nothing is left behind.  FL_EEXIST, FL_ENOENT, FL_ENOSPC, FL_EIO. */
+int fli_shm_create(const char *path, size_t len, struct fli_shm *out, char *why, size_t whylen);
+
+/* fli_shm_map_at by path: the file must be a regular file owned by the
+ * effective uid, not a link, of at least min_len bytes and not empty.
+ * FL_ENOENT, FL_EPERM, FL_EPROTO, FL_EIO. */
+int fli_shm_map(const char *path, bool writable, size_t min_len, struct fli_shm *out, char *why,
+                size_t whylen);
+
+/* Unlinks path (fault point transport/shm/unlink).  0, FL_ENOENT, FL_EIO. */
+int fli_shm_unlink(const char *path);
 
 /* Unmaps (safe on a zeroed struct). */
-void fl_shm_unmap(struct fl_shm *m);
+void fli_shm_unmap(struct fli_shm *m);
 
 /* Unlinks name in d.  0, FL_ENOENT, FL_EIO. */
-int fl_shm_unlink_at(const struct fl_shm_dir *d, const char *name);
+int fli_shm_unlink_at(const struct fli_shm_dir *d, const char *name);
 
 #endif

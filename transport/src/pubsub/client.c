@@ -1,12 +1,8 @@
 /*
- * The client: conductor (heartbeat, driver events, image lifecycle,
- * deferred frees), publications, subscriptions and images.  See client.h.
- *
- * Locking: c->mu guards the conductor's tables (pending adds, subscriptions,
- * publications, maps, dead images).  offer and poll never take it: a
- * subscription's image list is replaced copy-on-write and old lists and
- * unavailable images are freed only after resource_linger_ns, long after a
- * poll that could still hold them returned.
+ * The client conductor: heartbeat, driver events, the image lifecycle and
+ * deferred frees; and every open and close of a client, publication and
+ * subscription.  The data paths are in publication.c, subscription.c and
+ * image.c; the objects and the locking rule in client_internal.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,20 +14,15 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "faultline/stats.h"
+#include "client_internal.h"
 #include "cnc.h"
 #include "driver_ext.h"
+#include "fli_impl.h"
 #include "log_buffer.h"
 #include "shm.h"
 
 enum { K_PUB = 1, K_SUB = 2 };
 enum { P_PENDING = 0, P_DONE = 1, P_ERROR = 2 };
-
-struct log_map {
-	int64_t id;
-	struct fl_shm shm;
-	struct fl_log log;
-	int refs;
-};
 
 struct pending {
 	int64_t reg_id;
@@ -44,58 +35,10 @@ struct pending {
 	struct fl_image_handlers h;
 };
 
-struct image_list {
-	int count;
-	fl_image *img[];
-};
-
-struct fl_image {
-	fl_client *c;
-	fl_subscription *sub;  /* NULL once the subscription closed */
-	struct log_map *map;
-	struct fl_log log;
-	int64_t log_id;
-	int64_t sub_reg_id;  /* owner of the slot, to never write a reused one */
-	int32_t session_id;
-	int slot;
-	uint64_t position;
-	int refs;       /* user references (atomic) */
-	int available;  /* atomic */
-	bool lingering;
-	uint64_t free_at;
-	uint64_t dead_gen; /* c->quiescent when it left its subscription */
-};
-
-struct fl_subscription {
-	fl_client *c;
-	int64_t reg_id;
-	int32_t stream_id;
-	struct fl_image_handlers h;
-	struct image_list *images;  /* atomic pointer, copy-on-write */
-	unsigned rr;
-};
-
-struct fl_publication {
-	fl_client *c;
-	struct fl_log_appender ap;
-	struct log_map *map;
-	int64_t reg_id;
-	int32_t session_id;
-	int32_t stream_id;
-	int closed;  /* atomic */
-};
-
 struct retired {
 	void *ptr;
 	uint64_t at;
 	uint64_t gen;   /* c->quiescent when it was retired */
-};
-
-/* A growable array of pointers. */
-struct vec {
-	void **v;
-	int n;
-	int cap;
 };
 
 static int
@@ -117,6 +60,7 @@ vec_push(struct vec *a, void *p)
 static void
 vec_del(struct vec *a, int i)
 {
+	FLI_ASSERT(i >= 0 && i < a->n);
 	a->v[i] = a->v[--a->n];
 }
 
@@ -130,42 +74,6 @@ vec_find(const struct vec *a, const void *p)
 			return i;
 	return -1;
 }
-
-struct fl_client {
-	struct fl_client_ctx ctx;
-	/* Application calls inside a subscription's image list (atomic).  The
-	 * conductor frees a retired list or image only after it saw none in
-	 * progress since the retirement (quiescent moved on): a reader starved
-	 * longer than the linger time used to poll freed memory. */
-	int readers;
-	uint64_t quiescent; /* conductor only: reader-free moments seen */
-	char ns[FL_NAME_MAX + 1];
-	char dir[256];
-	struct fl_shm_dir rundir; /* the run directory: identity; open during an operation */
-	struct fl_shm cnc;
-	struct fl_cnc_header *hdr;
-	struct fl_cnc_client *rec;
-	struct fl_mpsc ring;
-	struct fl_bcast bc;
-	struct fl_bcast_rx rx;
-	uint8_t scratch[8192];
-	uint64_t id;
-	fl_mutex mu;
-	int status;  /* atomic: 0 or sticky error */
-	fl_thread *thread;
-	int stop;
-	uint64_t next_hb;
-	uint64_t pid_check_at;   /* next look for a driver whose process is gone */
-	uint64_t now;
-	struct vec pending;  /* struct pending * */
-	struct vec subs;     /* fl_subscription * */
-	struct vec pubs;     /* fl_publication * */
-	struct vec maps;     /* struct log_map * */
-	struct vec dead;     /* fl_image *, unavailable */
-	struct vec retired;  /* struct retired * */
-	void (*ext_fn)(void *arg, int32_t type, const void *payload, size_t len);
-	void *ext_arg;
-};
 
 static void
 report(fl_client *c, int err, const char *what)
@@ -205,7 +113,7 @@ static int
 send_cmd(fl_client *c, int32_t type, int64_t corr, int64_t log_id, int32_t stream_id, bool exclusive,
          const char *channel)
 {
-	struct fl_cmd cmd;
+	struct fli_cmd cmd;
 
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.version = FL_FRAME_VERSION;
@@ -216,7 +124,7 @@ send_cmd(fl_client *c, int32_t type, int64_t corr, int64_t log_id, int32_t strea
 	cmd.exclusive = exclusive;
 	if (channel != NULL)
 		snprintf(cmd.channel, sizeof(cmd.channel), "%s", channel);
-	return fl_mpsc_write(&c->ring, type, &cmd, sizeof(cmd));
+	return fli_mpsc_write(&c->ring, type, &cmd, sizeof(cmd));
 }
 
 /* Remove commands must reach the driver: retry a full ring briefly. */
@@ -271,16 +179,16 @@ map_get(fl_client *c, int64_t id, struct log_map **out)
 		return FL_ENOMEM;
 	snprintf(name, sizeof(name), FL_LOG_NAME_FMT, (long long)id);
 	FL_SCHED_POINT("client.log.map");
-	rc = fl_shm_dir_reopen(c->dir, &c->rundir);
+	rc = fli_shm_dir_reopen(c->dir, &c->rundir);
 	if (rc == 0)
-		rc = fl_shm_map_at(&c->rundir, name, true, FL_LOG_META_SIZE, &m->shm);
-	fl_shm_dir_close(&c->rundir);
+		rc = fli_shm_map_at(&c->rundir, name, true, FL_LOG_META_SIZE, &m->shm);
+	fli_shm_dir_close(&c->rundir);
 	if (rc == 0)
-		rc = fl_log_attach(&m->log, m->shm.addr, m->shm.len);
+		rc = fli_log_attach(&m->log, m->shm.addr, m->shm.len);
 	if (rc == 0)
 		rc = vec_push(&c->maps, m);
 	if (rc != 0) {
-		fl_shm_unmap(&m->shm);
+		fli_shm_unmap(&m->shm);
 		free(m);
 		return rc;
 	}
@@ -296,12 +204,15 @@ map_release(fl_client *c, struct log_map *m)
 {
 	int i;
 
-	if (m == NULL || --m->refs > 0)
+	if (m == NULL)
+		return;
+	FLI_ASSERT(m->refs > 0);
+	if (--m->refs > 0)
 		return;
 	FL_SCHED_POINT("client.log.unmap");
-	fl_shm_unmap(&m->shm);
+	fli_shm_unmap(&m->shm);
 	i = vec_find(&c->maps, m);
-	if (i >= 0)
+	if (FLI_ALWAYS(i >= 0))
 		vec_del(&c->maps, i);
 	free(m);
 	__atomic_store_n(&c->rec->logs_mapped, c->maps.n, __ATOMIC_RELEASE);
@@ -323,21 +234,6 @@ retire(fl_client *c, void *p)
 	r->ptr = p;
 	r->at = c->now + c->ctx.resource_linger_ns;
 	r->gen = c->quiescent;
-}
-
-/* Brackets an application call that reads a subscription's image list
- * (see fl_client.readers).  seq_cst, paired with the list's seq_cst
- * stores: a reader counted after the conductor saw zero sees the new list. */
-static inline void
-reader_enter(fl_client *c)
-{
-	fl_atomic_fetch_add("client.readers.enter", &c->readers, 1, __ATOMIC_SEQ_CST);
-}
-
-static inline void
-reader_exit(fl_client *c)
-{
-	fl_atomic_fetch_sub("client.readers.exit", &c->readers, 1, __ATOMIC_RELEASE);
 }
 
 static int
@@ -431,7 +327,7 @@ sub_find(fl_client *c, int64_t reg_id)
 }
 
 static void
-on_pub_ready(fl_client *c, const struct fl_event *ev)
+on_pub_ready(fl_client *c, const struct fli_event *ev)
 {
 	struct pending *pd = pending_find(c, ev->corr_id, NULL);
 	fl_publication *p;
@@ -456,7 +352,7 @@ on_pub_ready(fl_client *c, const struct fl_event *ev)
 	p->reg_id = ev->corr_id;
 	p->session_id = ev->session_id;
 	p->stream_id = ev->stream_id;
-	fl_log_appender_init(&p->ap, &p->map->log, pd->exclusive);
+	fli_log_appender_init(&p->ap, &p->map->log, pd->exclusive);
 	pd->state = P_DONE;
 	pd->result = p;
 	gauge_pending(c);
@@ -470,7 +366,7 @@ fail:
 }
 
 static void
-on_sub_ready(fl_client *c, const struct fl_event *ev)
+on_sub_ready(fl_client *c, const struct fli_event *ev)
 {
 	struct pending *pd = pending_find(c, ev->corr_id, NULL);
 	fl_subscription *s;
@@ -496,7 +392,7 @@ on_sub_ready(fl_client *c, const struct fl_event *ev)
 }
 
 static void
-on_image_available(fl_client *c, const struct fl_event *ev)
+on_image_available(fl_client *c, const struct fli_event *ev)
 {
 	fl_subscription *s = sub_find(c, ev->corr_id);
 	fl_image *img = NULL;
@@ -544,7 +440,7 @@ fail:
 }
 
 static void
-on_image_unavailable(fl_client *c, const struct fl_event *ev)
+on_image_unavailable(fl_client *c, const struct fli_event *ev)
 {
 	fl_subscription *s = sub_find(c, ev->corr_id);
 	struct image_list *l;
@@ -575,7 +471,7 @@ static void
 on_event(void *arg, int32_t type, const uint8_t *payload, size_t len)
 {
 	fl_client *c = arg;
-	struct fl_event ev;
+	struct fli_event ev;
 	struct pending *pd;
 
 	if (type >= FL_EXT_TYPE_MIN && type <= FL_EXT_TYPE_MAX) {
@@ -731,7 +627,7 @@ do_work_locked(fl_client *c)
 			go_dead(c, FL_ECLIENT_TIMEOUT);
 			work++;
 		} else {
-			rc = fl_bcast_receive(&c->rx, on_event, c, 64);
+			rc = fli_bcast_receive(&c->rx, on_event, c, 64);
 			if (rc < 0) {
 				/* The cursor moved to the latest record; the lost events
 				 * are not work, so a client lapped again and again still
@@ -789,7 +685,7 @@ int
 fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 {
 	fl_client *c;
-	struct fl_cnc_header h; /* validated on this private copy, then used */
+	struct fli_cnc_header h; /* validated on this private copy, then used */
 	uint64_t hb, now;
 	int rc, i;
 
@@ -814,16 +710,16 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 	/* Whoever owns the run directory and cnc.dat can write what this
 	 * process reads and shrink what it maps (SIGBUS): only its own uid
 	 * (or the one allowed) is trusted, checked on the open descriptors. */
-	rc = fl_shm_dir_open(c->dir, c->ctx.allowed_uid != 0 ? (uid_t)c->ctx.allowed_uid : (uid_t)-1,
-	                     &c->rundir, NULL, 0);
+	rc = fli_shm_dir_open(c->dir, c->ctx.allowed_uid != 0 ? (uid_t)c->ctx.allowed_uid : (uid_t)-1,
+	                      &c->rundir, NULL, 0);
 	if (rc != 0)
 		goto fail;
-	rc = fl_shm_map_at(&c->rundir, FL_CNC_FILE, true, FL_CNC_HEADER_SIZE, &c->cnc);
-	fl_shm_dir_close(&c->rundir); /* reopened for each log map */
+	rc = fli_shm_map_at(&c->rundir, FL_CNC_FILE, true, FL_CNC_HEADER_SIZE, &c->cnc);
+	fli_shm_dir_close(&c->rundir); /* reopened for each log map */
 	if (rc != 0)
 		goto fail;
 	memcpy(&h, c->cnc.addr, sizeof(h));
-	rc = fl_cnc_validate(&h, c->cnc.len);
+	rc = fli_cnc_validate(&h, c->cnc.len);
 	if (rc != 0)
 		goto fail;
 	c->hdr = c->cnc.addr;
@@ -834,12 +730,12 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 		rc = FL_EDRIVER_TIMEOUT;
 		goto fail;
 	}
-	fl_mpsc_init(&c->ring, (uint8_t *)c->cnc.addr + h.cmd_offset, h.cmd_length, 0);
-	fl_bcast_init(&c->bc, (uint8_t *)c->cnc.addr + h.bc_offset, h.bc_length, 0);
-	fl_bcast_rx_init(&c->rx, &c->bc, c->scratch, sizeof(c->scratch));
+	fli_mpsc_init(&c->ring, (uint8_t *)c->cnc.addr + h.cmd_offset, h.cmd_length, 0);
+	fli_bcast_init(&c->bc, (uint8_t *)c->cnc.addr + h.bc_offset, h.bc_length, 0);
+	fli_bcast_rx_init(&c->rx, &c->bc, c->scratch, sizeof(c->scratch));
 	c->id = (uint64_t)fl_atomic_fetch_add("client.id.next", &c->hdr->next_id, 1, __ATOMIC_ACQ_REL);
 	for (i = 0; i < 2 * FL_STATS_MAX_CLIENTS && c->rec == NULL; i++) {
-		struct fl_cnc_client *r = &fl_cnc_counters(c->cnc.addr)->clients[i % FL_STATS_MAX_CLIENTS];
+		struct fli_cnc_client *r = &fli_cnc_counters(c->cnc.addr)->clients[i % FL_STATS_MAX_CLIENTS];
 		uint32_t want = i < FL_STATS_MAX_CLIENTS ? FL_CLIENT_FREE : FL_CLIENT_CLOSED;
 		uint32_t st = want;
 
@@ -881,8 +777,8 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 	*out = c;
 	return 0;
 fail:
-	fl_shm_unmap(&c->cnc);
-	fl_shm_dir_close(&c->rundir);
+	fli_shm_unmap(&c->cnc);
+	fli_shm_dir_close(&c->rundir);
 	fl_mutex_fini(&c->mu);
 	free(c);
 	return rc;
@@ -960,8 +856,8 @@ fl_client_close(fl_client *c)
 	free(c->maps.v);
 	free(c->dead.v);
 	free(c->retired.v);
-	fl_shm_unmap(&c->cnc);
-	fl_shm_dir_close(&c->rundir);
+	fli_shm_unmap(&c->cnc);
+	fli_shm_dir_close(&c->rundir);
 	fl_mutex_fini(&c->mu);
 	free(c);
 }
@@ -1132,29 +1028,6 @@ fl_client_add_subscription(fl_client *c, const char *channel, int32_t stream_id,
 	return add_sync(c, K_SUB, channel, stream_id, false, h, deadline_ns, (void **)out);
 }
 
-/* ---- publications ---------------------------------------------------------- */
-
-int64_t
-fl_publication_offer(fl_publication *p, const void *buf, size_t len)
-{
-	if (__builtin_expect(__atomic_load_n(&p->closed, __ATOMIC_RELAXED) != 0, 0))
-		return FL_ECLOSED;
-	if (buf == NULL && len != 0)
-		return FL_EINVAL;
-	return fl_log_offer(&p->ap, buf, len);
-}
-
-int64_t
-fl_publication_try_claim(fl_publication *p, size_t len, struct fl_claim *claim)
-{
-	if (__atomic_load_n(&p->closed, __ATOMIC_RELAXED) != 0)
-		return FL_ECLOSED;
-	if (claim == NULL)
-		return FL_EINVAL;
-	return fl_log_try_claim(&p->ap, len, claim);
-}
-
-/* Caller holds c->mu. */
 static void
 pub_free(fl_client *c, fl_publication *p)
 {
@@ -1182,183 +1055,6 @@ fl_publication_close(fl_publication *p)
 	pub_free(c, p);
 	fl_mutex_unlock(&c->mu);
 	return rc;
-}
-
-int32_t fl_publication_session_id(const fl_publication *p) { return p->session_id; }
-int32_t fl_publication_stream_id(const fl_publication *p) { return p->stream_id; }
-int64_t fl_publication_registration_id(const fl_publication *p) { return p->reg_id; }
-size_t fl_publication_max_message_length(const fl_publication *p) { return p->ap.log.max_message; }
-size_t fl_publication_max_payload_length(const fl_publication *p) { return p->ap.log.max_payload; }
-
-bool
-fl_publication_is_connected(const fl_publication *p)
-{
-	return !__atomic_load_n(&p->closed, __ATOMIC_RELAXED) &&
-	       __atomic_load_n(&p->ap.log.meta->subscriber_count, __ATOMIC_ACQUIRE) != 0;
-}
-
-int64_t
-fl_publication_position(const fl_publication *p)
-{
-	return (int64_t)__atomic_load_n(&p->ap.log.meta->tail, __ATOMIC_ACQUIRE);
-}
-
-/* ---- subscriptions and images --------------------------------------------- */
-
-/* Reads, then publishes the position to the image's slot when the slot
- * shows another: it moved on, or a wild write changed the slot's copy,
- * which the publisher would otherwise wait for (or run over) for good
- * once this subscriber has nothing left to read. */
-static int
-image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int limit)
-{
-	struct fl_log_slot *slot = &img->log.meta->slots[img->slot];
-	int n;
-
-	FL_SCHED_POINT("sub.poll.read");
-	n = fl_log_read(&img->log, &img->position, img->session_id, h, clientd, limit);
-	if (__atomic_load_n(&slot->position, __ATOMIC_RELAXED) != img->position &&
-	    __atomic_load_n(&img->available, __ATOMIC_ACQUIRE) &&
-	    __atomic_load_n(&slot->sub_reg_id, __ATOMIC_RELAXED) == img->sub_reg_id)
-		fl_atomic_store("sub.position.stored", &slot->position, img->position,
-		                __ATOMIC_RELEASE);
-	return n;
-}
-
-int
-fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, int fragment_limit)
-{
-	struct image_list *l;
-	int i, n = 0, rc;
-	unsigned start;
-
-	if (s == NULL || h == NULL)
-		return FL_EINVAL;
-	reader_enter(s->c);
-	l = __atomic_load_n(&s->images, __ATOMIC_SEQ_CST);
-	if (l == NULL || l->count == 0) {
-		reader_exit(s->c);
-		rc = fl_client_status(s->c);
-		return rc != 0 ? rc : 0;
-	}
-	start = s->rr++ % (unsigned)l->count;
-	for (i = 0; i < l->count && n < fragment_limit; i++) {
-		rc = image_poll(l->img[(start + (unsigned)i) % (unsigned)l->count], h, clientd,
-		                fragment_limit - n);
-		if (rc > 0)
-			n += rc;
-	}
-	reader_exit(s->c);
-	return n;
-}
-
-int
-fl_subscription_image_count(fl_subscription *s)
-{
-	struct image_list *l;
-	int n;
-
-	reader_enter(s->c);
-	l = __atomic_load_n(&s->images, __ATOMIC_SEQ_CST);
-	n = l == NULL ? 0 : l->count;
-	reader_exit(s->c);
-	return n;
-}
-
-bool
-fl_subscription_is_connected(fl_subscription *s)
-{
-	return fl_subscription_image_count(s) > 0;
-}
-
-static void
-image_ref(fl_image *img)
-{
-	FL_SCHED_POINT("image.ref");
-	fl_atomic_fetch_add("image.ref.taken", &img->refs, 1, __ATOMIC_ACQ_REL);
-	__atomic_fetch_add(&img->c->rec->image_refs_held, 1, __ATOMIC_RELAXED);
-}
-
-int
-fl_subscription_image_by_session_id(fl_subscription *s, int32_t session_id, fl_image **out)
-{
-	struct image_list *l;
-	int i;
-
-	if (s == NULL || out == NULL)
-		return FL_EINVAL;
-	reader_enter(s->c);
-	l = __atomic_load_n(&s->images, __ATOMIC_SEQ_CST);
-	for (i = 0; l != NULL && i < l->count; i++)
-		if (l->img[i]->session_id == session_id) {
-			image_ref(l->img[i]);
-			*out = l->img[i];
-			reader_exit(s->c);
-			return 0;
-		}
-	reader_exit(s->c);
-	return FL_ENOENT;
-}
-
-int
-fl_subscription_image_at_index(fl_subscription *s, int index, fl_image **out)
-{
-	struct image_list *l;
-
-	if (s == NULL || out == NULL)
-		return FL_EINVAL;
-	reader_enter(s->c);
-	l = __atomic_load_n(&s->images, __ATOMIC_SEQ_CST);
-	if (l == NULL || index < 0 || index >= l->count) {
-		reader_exit(s->c);
-		return FL_ENOENT;
-	}
-	image_ref(l->img[index]);
-	*out = l->img[index];
-	reader_exit(s->c);
-	return 0;
-}
-
-int
-fl_image_release(fl_image *img)
-{
-	fl_client *c;
-	int r;
-
-	if (img == NULL)
-		return FL_EINVAL;
-	/* Read before the last reference goes: from then on the conductor may
-	 * free img (TSan: the gauge's img->c read raced with image_free; the
-	 * harness finds the window too: cli_uaf_image). */
-	c = img->c;
-	FL_SCHED_POINT("image.release");
-	r = __atomic_load_n(&img->refs, __ATOMIC_ACQUIRE);
-	do {
-		if (r <= 0)
-			return FL_ESTALE;
-	} while (!fl_atomic_cas("image.ref.dropped", &img->refs, &r, r - 1, __ATOMIC_ACQ_REL,
-	                        __ATOMIC_ACQUIRE));
-	__atomic_fetch_sub(&c->rec->image_refs_held, 1, __ATOMIC_RELAXED);
-	return 0;
-}
-
-int
-fl_image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int fragment_limit)
-{
-	if (img == NULL || h == NULL)
-		return FL_EINVAL;
-	if (!__atomic_load_n(&img->available, __ATOMIC_ACQUIRE))
-		return FL_ECLOSED;
-	return image_poll(img, h, clientd, fragment_limit);
-}
-
-int32_t fl_image_session_id(const fl_image *img) { return img->session_id; }
-int64_t fl_image_position(const fl_image *img) { return (int64_t)img->position; }
-
-bool
-fl_image_is_available(const fl_image *img)
-{
-	return __atomic_load_n(&img->available, __ATOMIC_ACQUIRE) != 0;
 }
 
 /* Caller holds c->mu. */
@@ -1395,7 +1091,7 @@ fl_subscription_close(fl_subscription *s)
 /* ---- extension helpers ------------------------------------------------------ */
 
 int
-fl_client_ext_send(fl_client *c, int32_t type, const void *payload, size_t len)
+fli_client_ext_send(fl_client *c, int32_t type, const void *payload, size_t len)
 {
 	uint8_t buf[FL_EXT_MAX_PAYLOAD + sizeof(uint64_t)];
 	int rc;
@@ -1409,12 +1105,12 @@ fl_client_ext_send(fl_client *c, int32_t type, const void *payload, size_t len)
 	memcpy(buf, &c->id, sizeof(c->id));
 	if (len != 0)
 		memcpy(buf + sizeof(c->id), payload, len);
-	return fl_mpsc_write(&c->ring, type, buf, len + sizeof(c->id));
+	return fli_mpsc_write(&c->ring, type, buf, len + sizeof(c->id));
 }
 
 void
-fl_client_ext_set_handler(fl_client *c, void (*fn)(void *arg, int32_t type, const void *payload, size_t len),
-                          void *arg)
+fli_client_ext_set_handler(fl_client *c, void (*fn)(void *arg, int32_t type, const void *payload, size_t len),
+                           void *arg)
 {
 	fl_mutex_lock(&c->mu);
 	c->ext_fn = fn;

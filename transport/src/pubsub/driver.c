@@ -29,6 +29,7 @@
 #include "faultline/platform.h"
 #include "cnc.h"
 #include "driver_ext.h"
+#include "fli_impl.h"
 #include "log_buffer.h"
 #include "shm.h"
 
@@ -46,8 +47,8 @@ struct drv_mapper {
 struct drv_log {
 	int64_t id;
 	char name[32];  /* FL_LOG_NAME_FMT, in the run directory */
-	struct fl_shm shm;
-	struct fl_log log;
+	struct fli_shm shm;
+	struct fli_log log;
 	struct drv_mapper mappers[FL_STATS_MAX_CLIENTS];
 	bool pub_alive;
 };
@@ -81,11 +82,11 @@ struct fl_driver {
 	struct fl_driver_ctx ctx;
 	char ns[FL_NAME_MAX + 1];
 	char dir[256];
-	struct fl_shm_dir rundir; /* the run directory: identity; open during an operation */
-	struct fl_shm cnc;
-	struct fl_cnc_header *hdr;
-	struct fl_cnc_counters *ctr;
-	struct fl_cnc_header own_hdr;  /* the header as written: what repairs put back */
+	struct fli_shm_dir rundir; /* the run directory: identity; open during an operation */
+	struct fli_shm cnc;
+	struct fli_cnc_header *hdr;
+	struct fli_cnc_counters *ctr;
+	struct fli_cnc_header own_hdr;  /* the header as written: what repairs put back */
 	struct {
 		int64_t rejected_commands;
 		int64_t client_timeouts;
@@ -106,8 +107,8 @@ struct fl_driver {
 	 * keep a record alive for ever. */
 	uint64_t heard[FL_STATS_MAX_CLIENTS];
 	uint64_t repair_logs_at;   /* next look at the log buffers' metadata */
-	struct fl_mpsc ring;
-	struct fl_bcast bc;
+	struct fli_mpsc ring;
+	struct fli_bcast bc;
 	struct drv_pub *pubs[MAX_PUBS];
 	int npubs;
 	struct drv_sub *subs[MAX_SUBS];
@@ -160,19 +161,19 @@ fl_driver_run_dir(const fl_driver *d)
 /* ---- events ---------------------------------------------------------- */
 
 static void
-send_event(fl_driver *d, int32_t type, struct fl_event *ev)
+send_event(fl_driver *d, int32_t type, struct fli_event *ev)
 {
 	ev->version = FL_FRAME_VERSION;
 	if ((type == FL_EV_PUB_READY || type == FL_EV_SUB_READY || type == FL_EV_ERROR) &&
 	    FL_FAULT("transport/cmd/drop"))
 		return;
-	(void)fl_bcast_transmit(&d->bc, type, ev, sizeof(*ev));
+	(void)fli_bcast_transmit(&d->bc, type, ev, sizeof(*ev));
 }
 
 static void
 send_error(fl_driver *d, uint64_t client_id, int64_t corr_id, int code, const char *msg)
 {
-	struct fl_event ev;
+	struct fli_event ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.client_id = client_id;
@@ -230,7 +231,7 @@ client_slot(fl_driver *d, uint64_t client_id)
 		if (d->known[i] == client_id)
 			return i;
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
-		struct fl_cnc_client *r = &d->ctr->clients[i];
+		struct fli_cnc_client *r = &d->ctr->clients[i];
 
 		if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) == FL_CLIENT_ACTIVE &&
 		    __atomic_load_n(&r->client_id, __ATOMIC_RELAXED) == client_id) {
@@ -244,7 +245,7 @@ client_slot(fl_driver *d, uint64_t client_id)
 }
 
 bool
-fl_driver_ext_client_alive(struct fl_driver *d, uint64_t client_id)
+fli_driver_ext_client_alive(struct fl_driver *d, uint64_t client_id)
 {
 	return client_slot(d, client_id) >= 0;
 }
@@ -324,11 +325,11 @@ mapper_total(const struct drv_log *l)
 static int
 dir_unlink(fl_driver *d, const char *name)
 {
-	int rc = fl_shm_dir_reopen(d->dir, &d->rundir);
+	int rc = fli_shm_dir_reopen(d->dir, &d->rundir);
 
 	if (rc == 0)
-		rc = fl_shm_unlink_at(&d->rundir, name);
-	fl_shm_dir_close(&d->rundir);
+		rc = fli_shm_unlink_at(&d->rundir, name);
+	fli_shm_dir_close(&d->rundir);
 	return rc;
 }
 
@@ -376,9 +377,10 @@ log_destroy(fl_driver *d, int idx)
 {
 	struct drv_log *l = d->logs[idx];
 
-	fl_shm_unmap(&l->shm);
+	fli_shm_unmap(&l->shm);
 	unlink_or_retry(d, l->name);
 	free(l);
+	FLI_ASSERT(idx >= 0 && idx < d->nlogs);
 	d->logs[idx] = d->logs[--d->nlogs];
 }
 
@@ -409,8 +411,8 @@ matches(const struct drv_pub *p, const struct drv_sub *s)
 static void
 image_link(fl_driver *d, struct drv_pub *p, struct drv_sub *s)
 {
-	struct fl_log_meta *m = p->log->log.meta;
-	struct fl_event ev;
+	struct fli_log_meta *m = p->log->log.meta;
+	struct fli_event ev;
 	int i;
 
 	if (d->nimages >= MAX_IMAGES)
@@ -451,8 +453,8 @@ static void
 image_unlink(fl_driver *d, int idx)
 {
 	struct drv_image *im = &d->images[idx];
-	struct fl_log_meta *m = im->pub->log->log.meta;
-	struct fl_event ev;
+	struct fli_log_meta *m = im->pub->log->log.meta;
+	struct fli_event ev;
 
 	FL_SCHED_POINT("driver.image.unlink");
 	__atomic_store_n(&m->slots[im->slot].state, FL_SLOT_FREE, __ATOMIC_RELEASE);
@@ -467,6 +469,7 @@ image_unlink(fl_driver *d, int idx)
 	ev.stream_id = im->pub->stream_id;
 	ev.slot = im->slot;
 	send_event(d, FL_EV_IMAGE_UNAVAILABLE, &ev);
+	FLI_ASSERT(idx >= 0 && idx < d->nimages);
 	d->images[idx] = d->images[--d->nimages];
 }
 
@@ -513,6 +516,7 @@ pub_destroy(fl_driver *d, int idx)
 	p->log->pub_alive = false;
 	vlog(d, "publication %s closed (%lld)", p->channel, (long long)p->reg_id);
 	free(p);
+	FLI_ASSERT(idx >= 0 && idx < d->npubs);
 	d->pubs[idx] = d->pubs[--d->npubs];
 }
 
@@ -533,12 +537,12 @@ drain_pubs(fl_driver *d)
 
 	for (i = d->npubs - 1; i >= 0; i--) {
 		struct drv_pub *p = d->pubs[i];
-		struct fl_log *l = &p->log->log;
+		struct fli_log *l = &p->log->log;
 
 		if (!p->draining)
 			continue;
 		if (d->now >= p->drain_deadline ||
-		    fl_log_min_position(l) >= __atomic_load_n(&l->meta->tail, __ATOMIC_ACQUIRE)) {
+		    fli_log_min_position(l) >= __atomic_load_n(&l->meta->tail, __ATOMIC_ACQUIRE)) {
 			pub_destroy(d, i);
 			n++;
 		}
@@ -556,11 +560,12 @@ sub_destroy(fl_driver *d, int idx)
 		if (d->images[i].sub == s)
 			image_unlink(d, i);
 	free(s);
+	FLI_ASSERT(idx >= 0 && idx < d->nsubs);
 	d->subs[idx] = d->subs[--d->nsubs];
 }
 
 static int
-channel_ok(const struct fl_cmd *c)
+channel_ok(const struct fli_cmd *c)
 {
 	if (memchr(c->channel, '\0', sizeof(c->channel)) == NULL)
 		return FL_EPROTO;
@@ -568,11 +573,11 @@ channel_ok(const struct fl_cmd *c)
 }
 
 static void
-cmd_add_pub(fl_driver *d, const struct fl_cmd *c)
+cmd_add_pub(fl_driver *d, const struct fli_cmd *c)
 {
 	struct drv_pub *p = NULL;
 	struct drv_log *l = NULL;
-	struct fl_event ev;
+	struct fli_event ev;
 	int rc, i;
 
 	if (channel_ok(c) != 0) {
@@ -600,11 +605,11 @@ cmd_add_pub(fl_driver *d, const struct fl_cmd *c)
 		goto nomem;
 	l->id = c->corr_id;
 	snprintf(l->name, sizeof(l->name), FL_LOG_NAME_FMT, (long long)c->corr_id);
-	rc = fl_shm_dir_reopen(d->dir, &d->rundir);
+	rc = fli_shm_dir_reopen(d->dir, &d->rundir);
 	if (rc == 0)
-		rc = fl_shm_create_at(&d->rundir, l->name, fl_log_file_length(d->ctx.term_length),
-		                      &l->shm);
-	fl_shm_dir_close(&d->rundir);
+		rc = fli_shm_create_at(&d->rundir, l->name, fli_log_file_length(d->ctx.term_length),
+		                       &l->shm);
+	fli_shm_dir_close(&d->rundir);
 	if (rc != 0) {
 		vlog(d, "creating %s/%s failed: %s", d->dir, l->name, fl_strerror(rc));
 		send_error(d, c->client_id, c->corr_id, rc,
@@ -612,10 +617,10 @@ cmd_add_pub(fl_driver *d, const struct fl_cmd *c)
 		                           : "creating the log buffer failed");
 		goto out;
 	}
-	fl_log_format(l->shm.addr, d->ctx.term_length, d->ctx.mtu, (int32_t)c->corr_id, c->stream_id,
-	              c->exclusive != 0, c->corr_id, c->client_id);
-	if (fl_log_attach(&l->log, l->shm.addr, l->shm.len) != 0) {
-		fl_shm_unmap(&l->shm);
+	fli_log_format(l->shm.addr, d->ctx.term_length, d->ctx.mtu, (int32_t)c->corr_id, c->stream_id,
+	               c->exclusive != 0, c->corr_id, c->client_id);
+	if (fli_log_attach(&l->log, l->shm.addr, l->shm.len) != 0) {
+		fli_shm_unmap(&l->shm);
 		unlink_or_retry(d, l->name);
 		send_error(d, c->client_id, c->corr_id, FL_EPROTO, "log buffer format");
 		goto out;
@@ -652,10 +657,10 @@ out:
 }
 
 static void
-cmd_add_sub(fl_driver *d, const struct fl_cmd *c)
+cmd_add_sub(fl_driver *d, const struct fli_cmd *c)
 {
 	struct drv_sub *s;
-	struct fl_event ev;
+	struct fli_event ev;
 	int i;
 
 	if (channel_ok(c) != 0) {
@@ -696,7 +701,7 @@ cmd_add_sub(fl_driver *d, const struct fl_cmd *c)
 }
 
 static void
-cmd_remove_pub(fl_driver *d, const struct fl_cmd *c)
+cmd_remove_pub(fl_driver *d, const struct fli_cmd *c)
 {
 	struct drv_pub *p = pub_find(d, c->corr_id, NULL);
 
@@ -707,7 +712,7 @@ cmd_remove_pub(fl_driver *d, const struct fl_cmd *c)
 }
 
 static void
-cmd_remove_sub(fl_driver *d, const struct fl_cmd *c)
+cmd_remove_sub(fl_driver *d, const struct fli_cmd *c)
 {
 	int idx;
 	struct drv_sub *s = sub_find(d, c->corr_id, &idx);
@@ -726,10 +731,10 @@ cmd_remove_sub(fl_driver *d, const struct fl_cmd *c)
 static void
 reclaim_client(fl_driver *d, int slot, bool crashed, bool vanished)
 {
-	struct fl_cnc_client *r = &d->ctr->clients[slot];
+	struct fli_cnc_client *r = &d->ctr->clients[slot];
 	uint64_t id = d->known[slot];
 	int64_t n = 0;
-	struct fl_event ev;
+	struct fli_event ev;
 	int i;
 
 	d->known[slot] = 0;
@@ -798,7 +803,7 @@ static void
 on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 {
 	fl_driver *d = arg;
-	struct fl_cmd c;
+	struct fli_cmd c;
 	struct drv_log *l;
 	int i, slot;
 
@@ -876,7 +881,7 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 #define PID_CHECK_NS (20 * FL_NS_PER_MS)
 
 static bool
-client_process_gone(fl_driver *d, struct fl_cnc_client *r, uint64_t hb, bool look)
+client_process_gone(fl_driver *d, struct fli_cnc_client *r, uint64_t hb, bool look)
 {
 	if (!look || d->ctx.no_pid_check || d->now <= hb || d->now - hb < PID_CHECK_NS)
 		return false;
@@ -893,7 +898,7 @@ check_clients(fl_driver *d)
 	if (look)
 		d->pid_check_at = d->now + PID_CHECK_NS;
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
-		struct fl_cnc_client *r = &d->ctr->clients[i];
+		struct fli_cnc_client *r = &d->ctr->clients[i];
 		uint32_t st = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
 		uint64_t id = __atomic_load_n(&r->client_id, __ATOMIC_RELAXED), hb;
 
@@ -935,7 +940,7 @@ check_clients(fl_driver *d)
 static void
 update_gauges(fl_driver *d)
 {
-	struct fl_cnc_counters *g = d->ctr;
+	struct fli_cnc_counters *g = d->ctr;
 	int64_t mapped = 0, clients = 0;
 	int i;
 
@@ -966,8 +971,8 @@ update_gauges(fl_driver *d)
 static int
 header_put_back(fl_driver *d)
 {
-	struct fl_cnc_header *h = d->hdr;
-	const struct fl_cnc_header *o = &d->own_hdr;
+	struct fli_cnc_header *h = d->hdr;
+	const struct fli_cnc_header *o = &d->own_hdr;
 	int n = 0;
 
 #define PUT_BACK(f)                                                          \
@@ -1039,12 +1044,12 @@ repair_header(fl_driver *d)
 static int
 repair_slots(fl_driver *d, struct drv_pub *p)
 {
-	struct fl_log_meta *m = p->log->log.meta;
+	struct fli_log_meta *m = p->log->log.meta;
 	int n = 0, i;
 
 	for (i = 0; i < d->nimages; i++) {
 		const struct drv_image *im = &d->images[i];
-		struct fl_log_slot *sl = &m->slots[im->slot];
+		struct fli_log_slot *sl = &m->slots[im->slot];
 
 		if (im->pub != p)
 			continue;
@@ -1063,8 +1068,8 @@ repair_slots(fl_driver *d, struct drv_pub *p)
 static int
 repair_log(fl_driver *d, struct drv_pub *p)
 {
-	struct fl_log_meta *m = p->log->log.meta;
-	const struct fl_log *l = &p->log->log;
+	struct fli_log_meta *m = p->log->log.meta;
+	const struct fli_log *l = &p->log->log;
 	uint32_t closed = p->draining;
 	int n = 0, i;
 
@@ -1123,7 +1128,7 @@ fl_driver_do_work(fl_driver *d)
 	d->now = fl_clock_now_ns();
 	__atomic_store_n(&d->hdr->driver_heartbeat_ns, d->now, __ATOMIC_RELEASE);
 	repair_header(d);
-	rc = fl_mpsc_read(&d->ring, on_command, d, 64);
+	rc = fli_mpsc_read(&d->ring, on_command, d, 64);
 	if (rc == FL_EPROTO) {
 		COUNT(d, rejected_commands, 1);
 		vlog(d, "corrupt command ring record skipped");
@@ -1137,7 +1142,7 @@ fl_driver_do_work(fl_driver *d)
 		     (unsigned long long)d->ring.repairs);
 		d->ring.repairs = 0;
 	}
-	if (fl_mpsc_unblock(&d->ring, d->now, d->ctx.unblock_timeout_ns)) {
+	if (fli_mpsc_unblock(&d->ring, d->now, d->ctx.unblock_timeout_ns)) {
 		COUNT(d, unblocked_commands, 1);
 		work++;
 	}
@@ -1175,13 +1180,13 @@ conductor(void *arg)
 /* Is the driver that left cnc.dat in the run directory dir still alive?
  * 1 live, 0 stale. */
 static int
-live_driver(const struct fl_shm_dir *dir, uint64_t liveness_ns, int32_t *pid)
+live_driver(const struct fli_shm_dir *dir, uint64_t liveness_ns, int32_t *pid)
 {
-	struct fl_shm m = {0};
-	const struct fl_cnc_header *h;
+	struct fli_shm m = {0};
+	const struct fli_cnc_header *h;
 	int live = 0;
 
-	if (fl_shm_map_at(dir, FL_CNC_FILE, false, sizeof(*h), &m) != 0)
+	if (fli_shm_map_at(dir, FL_CNC_FILE, false, sizeof(*h), &m) != 0)
 		return 0;
 	h = m.addr;
 	if (h->magic == FL_CNC_MAGIC && h->version == FL_CNC_VERSION &&
@@ -1194,7 +1199,7 @@ live_driver(const struct fl_shm_dir *dir, uint64_t liveness_ns, int32_t *pid)
 		    (now < hb || now - hb < liveness_ns))
 			live = 1;
 	}
-	fl_shm_unmap(&m);
+	fli_shm_unmap(&m);
 	return live;
 }
 
@@ -1204,16 +1209,16 @@ static void
 remove_dir(fl_driver *d)
 {
 	char other[256];
-	int rc = fl_shm_dir_reopen(d->dir, &d->rundir);
+	int rc = fli_shm_dir_reopen(d->dir, &d->rundir);
 
 	if (rc == FL_EPERM)
 		fprintf(stderr, "faultline: %s is no longer this driver's run directory; left it\n",
 		        d->dir);
-	if (rc == 0 && fl_shm_dir_clean(&d->rundir, d->dir, other, sizeof(other)) == FL_EEXIST)
+	if (rc == 0 && fli_shm_dir_clean(&d->rundir, d->dir, other, sizeof(other)) == FL_EEXIST)
 		fprintf(stderr,
 		        "faultline: left %s in place: it holds '%s', which faultline did not create\n",
 		        d->dir, other);
-	fl_shm_dir_close(&d->rundir);
+	fli_shm_dir_close(&d->rundir);
 }
 
 /*
@@ -1235,7 +1240,7 @@ take_stale_dir(fl_driver *d)
 		fprintf(stderr, "faultline: %s already exists; not adopting it (fresh_dir)\n", d->dir);
 		return FL_EEXIST;
 	}
-	rc = fl_shm_dir_open(d->dir, (uid_t)-1, &d->rundir, why, sizeof(why));
+	rc = fli_shm_dir_open(d->dir, (uid_t)-1, &d->rundir, why, sizeof(why));
 	if (rc == FL_EPERM)
 		fprintf(stderr,
 		        "faultline: %s %s: not a run directory of this user; refusing to use or "
@@ -1251,7 +1256,7 @@ take_stale_dir(fl_driver *d)
 		return FL_EEXIST;
 	}
 	vlog(d, "removing the files of the stale run directory %s", d->dir);
-	rc = fl_shm_dir_clean(&d->rundir, NULL, other, sizeof(other));
+	rc = fli_shm_dir_clean(&d->rundir, NULL, other, sizeof(other));
 	if (rc == FL_EEXIST)
 		fprintf(stderr,
 		        "faultline: stale run directory %s holds '%s', which faultline did not "
@@ -1293,7 +1298,7 @@ ctx_defaults(struct fl_driver_ctx *c)
 static void
 cnc_header_init(fl_driver *d, size_t len)
 {
-	struct fl_cnc_header *o = &d->own_hdr;
+	struct fli_cnc_header *o = &d->own_hdr;
 
 	memset(o, 0, sizeof(*o));
 	o->magic = FL_CNC_MAGIC;
@@ -1352,27 +1357,27 @@ fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
 	rc = fl_run_dir_path(d->ns, d->dir, sizeof(d->dir));
 	if (rc != 0)
 		goto fail;
-	rc = fl_shm_dir_create(d->dir, &d->rundir);
+	rc = fli_shm_dir_create(d->dir, &d->rundir);
 	if (rc == FL_EEXIST)
 		rc = take_stale_dir(d);
 	if (rc != 0)
 		goto fail;
 	len = FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE + d->ctx.cmd_ring_length + FL_RING_TRAILER +
 	      d->ctx.broadcast_length + FL_RING_TRAILER;
-	rc = fl_shm_create_at(&d->rundir, FL_CNC_FILE, len, &d->cnc);
+	rc = fli_shm_create_at(&d->rundir, FL_CNC_FILE, len, &d->cnc);
 	if (rc != 0) {
 		vlog(d, "creating %s/%s (%zu bytes) failed: %s", d->dir, FL_CNC_FILE, len,
 		     fl_strerror(rc));
 		goto fail_dir;
 	}
 	/* Reopened for each operation from now on (shm.h), never held. */
-	fl_shm_dir_close(&d->rundir);
+	fli_shm_dir_close(&d->rundir);
 	base = d->cnc.addr;
-	d->hdr = (struct fl_cnc_header *)base;
+	d->hdr = (struct fli_cnc_header *)base;
 	cnc_header_init(d, len);
-	d->ctr = fl_cnc_counters(base);
-	fl_mpsc_init(&d->ring, base + d->own_hdr.cmd_offset, d->own_hdr.cmd_length, 0);
-	fl_bcast_init(&d->bc, base + d->own_hdr.bc_offset, d->own_hdr.bc_length, 0);
+	d->ctr = fli_cnc_counters(base);
+	fli_mpsc_init(&d->ring, base + d->own_hdr.cmd_offset, d->own_hdr.cmd_length, 0);
+	fli_bcast_init(&d->bc, base + d->own_hdr.bc_offset, d->own_hdr.bc_length, 0);
 	d->now = fl_clock_now_ns();
 	__atomic_store_n(&d->hdr->driver_heartbeat_ns, d->now, __ATOMIC_RELEASE);
 	__atomic_store_n(&d->hdr->magic, FL_CNC_MAGIC, __ATOMIC_RELEASE);
@@ -1397,11 +1402,11 @@ fail_cnc:
 		if (d->exts[i].e->stop != NULL)
 			d->exts[i].e->stop(d, d->exts[i].state);
 	__atomic_store_n(&d->hdr->driver_closed, 1, __ATOMIC_RELEASE);
-	fl_shm_unmap(&d->cnc);
+	fli_shm_unmap(&d->cnc);
 fail_dir:
 	remove_dir(d);
 fail:
-	fl_shm_dir_close(&d->rundir);
+	fli_shm_dir_close(&d->rundir);
 	free(d);
 	return rc;
 }
@@ -1428,12 +1433,12 @@ fl_driver_close(fl_driver *d)
 	for (i = 0; i < d->nsubs; i++)
 		free(d->subs[i]);
 	for (i = 0; i < d->nlogs; i++) {
-		fl_shm_unmap(&d->logs[i]->shm);
+		fli_shm_unmap(&d->logs[i]->shm);
 		free(d->logs[i]);
 	}
 	for (i = 0; i < d->nunlink; i++)
 		free(d->unlink_pending[i]);
-	fl_shm_unmap(&d->cnc);
+	fli_shm_unmap(&d->cnc);
 	remove_dir(d);
 	vlog(d, "closed %s", d->dir);
 	free(d);
@@ -1442,27 +1447,27 @@ fl_driver_close(fl_driver *d)
 /* ---- extension helpers --------------------------------------------------- */
 
 int
-fl_driver_ext_broadcast(struct fl_driver *d, int32_t type, const void *payload, size_t len)
+fli_driver_ext_broadcast(struct fl_driver *d, int32_t type, const void *payload, size_t len)
 {
 	if (type < FL_EXT_TYPE_MIN || type > FL_EXT_TYPE_MAX || len > FL_EXT_MAX_PAYLOAD)
 		return FL_EINVAL;
-	return fl_bcast_transmit(&d->bc, type, payload, len);
+	return fli_bcast_transmit(&d->bc, type, payload, len);
 }
 
 const struct fl_driver_ctx *
-fl_driver_ext_ctx(const struct fl_driver *d)
+fli_driver_ext_ctx(const struct fl_driver *d)
 {
 	return &d->ctx;
 }
 
 int64_t
-fl_driver_ext_next_id(struct fl_driver *d)
+fli_driver_ext_next_id(struct fl_driver *d)
 {
 	return __atomic_fetch_add(&d->hdr->next_id, 1, __ATOMIC_ACQ_REL);
 }
 
 int
-fl_driver_ext_gauge_set(struct fl_driver *d, unsigned idx, const char *name, int64_t value)
+fli_driver_ext_gauge_set(struct fl_driver *d, unsigned idx, const char *name, int64_t value)
 {
 	if (idx >= FL_STATS_MAX_EXT)
 		return FL_EINVAL;

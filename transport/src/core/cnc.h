@@ -2,8 +2,8 @@
  * Layout of cnc.dat, the command-and-control segment, and the frames that
  * cross it.  Module-to-module (driver, client, stats).
  *
- *   [0, 4096)                    struct fl_cnc_header
- *   [4096, +counters)            struct fl_cnc_counters (gauges, client records)
+ *   [0, 4096)                    struct fli_cnc_header
+ *   [4096, +counters)            struct fli_cnc_counters (gauges, client records)
  *   [cmd_offset, +cmd+trailer)   to-driver MPSC ring
  *   [bc_offset, +bc+trailer)     to-clients broadcast
  *
@@ -24,7 +24,7 @@
 #define FL_CNC_FILE "cnc.dat"
 #define FL_FRAME_VERSION 1u
 
-struct fl_cnc_header {
+struct fli_cnc_header {
 	uint64_t magic;
 	uint32_t version;
 	int32_t driver_pid;
@@ -43,7 +43,7 @@ struct fl_cnc_header {
 	int64_t next_id __attribute__((aligned(64)));
 };
 
-struct fl_cnc_client {
+struct fli_cnc_client {
 	uint32_t state;  /* enum fl_client_state */
 	int32_t pid;
 	uint64_t client_id;
@@ -57,7 +57,7 @@ struct fl_cnc_client {
 	uint64_t pid_ns;  /* fl_pid_ns() of the client's process */
 } __attribute__((aligned(128)));
 
-struct fl_cnc_counters {
+struct fli_cnc_counters {
 	int64_t active_clients;
 	int64_t publications;
 	int64_t subscriptions;
@@ -75,11 +75,11 @@ struct fl_cnc_counters {
 		char name[32];
 		int64_t value;
 	} ext[FL_STATS_MAX_EXT];
-	struct fl_cnc_client clients[FL_STATS_MAX_CLIENTS] __attribute__((aligned(128)));
+	struct fli_cnc_client clients[FL_STATS_MAX_CLIENTS] __attribute__((aligned(128)));
 };
 
 #define FL_CNC_HEADER_SIZE 4096u
-#define FL_CNC_COUNTERS_SIZE (((sizeof(struct fl_cnc_counters) + 4095u) / 4096u) * 4096u)
+#define FL_CNC_COUNTERS_SIZE (((sizeof(struct fli_cnc_counters) + 4095u) / 4096u) * 4096u)
 
 /* Commands (client -> driver). */
 enum {
@@ -91,7 +91,7 @@ enum {
 	FL_CMD_CLIENT_CLOSE = 6,
 };
 
-struct fl_cmd {
+struct fli_cmd {
 	uint32_t version;
 	uint32_t exclusive;
 	uint64_t client_id;
@@ -112,7 +112,7 @@ enum {
 	FL_EV_CLIENT_TIMEOUT = 106,
 };
 
-struct fl_event {
+struct fli_event {
 	uint32_t version;
 	int32_t code;      /* ERROR */
 	uint64_t client_id;
@@ -125,7 +125,7 @@ struct fl_event {
 	char msg[96];
 };
 
-/* The files of a run directory (fl_shm_run_file: removing a stale run
+/* The files of a run directory (fli_shm_run_file: removing a stale run
  * directory unlinks these names and nothing else): cnc.dat, the log file
  * of each publication, and the request/response segments (reqrep.c). */
 #define FL_LOG_NAME_FMT "pub-%lld.log"
@@ -135,15 +135,15 @@ struct fl_event {
 /* The counters of a mapped cnc.dat.  Their offset is fixed (the header's
  * counters_offset must say FL_CNC_HEADER_SIZE): never re-read from the
  * shared header, which any process can write. */
-static inline struct fl_cnc_counters *
-fl_cnc_counters(void *base)
+static inline struct fli_cnc_counters *
+fli_cnc_counters(void *base)
 {
-	return (struct fl_cnc_counters *)((uint8_t *)base + FL_CNC_HEADER_SIZE);
+	return (struct fli_cnc_counters *)((uint8_t *)base + FL_CNC_HEADER_SIZE);
 }
 
 /* Validates a cnc.dat header for a mapping of len bytes: magic, version,
  * offsets within len.  0 or FL_EPROTO.  Pass a private copy of the header
  * (the shared one may change between the check and the use). */
-int fl_cnc_validate(const void *base, size_t len);
+int fli_cnc_validate(const void *base, size_t len);
 
 #endif

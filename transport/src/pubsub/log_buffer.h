@@ -43,7 +43,7 @@
 
 enum { FL_SLOT_FREE = 0, FL_SLOT_ACTIVE = 1 };
 
-struct fl_log_slot {
+struct fli_log_slot {
 	uint64_t position;     /* subscriber's next byte (subscriber writes) */
 	uint32_t state;        /* FL_SLOT_*, driver writes */
 	uint32_t pad_;
@@ -52,7 +52,7 @@ struct fl_log_slot {
 	uint8_t pad2_[32];
 } __attribute__((aligned(64)));
 
-struct fl_log_meta {
+struct fli_log_meta {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t capacity;
@@ -65,14 +65,14 @@ struct fl_log_meta {
 	uint32_t closed __attribute__((aligned(64)));  /* driver: no more offers */
 	uint32_t subscriber_count;                     /* driver: active slots */
 	uint64_t tail __attribute__((aligned(64)));    /* publisher(s) */
-	struct fl_log_slot slots[FL_LOG_MAX_SUBS];
+	struct fli_log_slot slots[FL_LOG_MAX_SUBS];
 };
 
-_Static_assert(sizeof(struct fl_log_meta) <= FL_LOG_META_SIZE, "log meta too large");
+_Static_assert(sizeof(struct fli_log_meta) <= FL_LOG_META_SIZE, "log meta too large");
 
 /* Process-local view of a mapped log. */
-struct fl_log {
-	struct fl_log_meta *meta;
+struct fli_log {
+	struct fli_log_meta *meta;
 	uint8_t *data;
 	uint64_t cap;
 	uint64_t mask;
@@ -82,43 +82,43 @@ struct fl_log {
 };
 
 /* Initialises a freshly created (zeroed) log of capacity/mtu. */
-void fl_log_format(void *mem, uint32_t capacity, uint32_t mtu, int32_t session_id,
-                   int32_t stream_id, bool exclusive, int64_t reg_id, uint64_t owner);
+void fli_log_format(void *mem, uint32_t capacity, uint32_t mtu, int32_t session_id,
+                    int32_t stream_id, bool exclusive, int64_t reg_id, uint64_t owner);
 
 /* Attaches a view to mapped memory of len bytes, validating the metadata.
  * 0 or FL_EPROTO. */
-int fl_log_attach(struct fl_log *l, void *mem, size_t len);
+int fli_log_attach(struct fli_log *l, void *mem, size_t len);
 
 static inline size_t
-fl_log_file_length(uint32_t capacity)
+fli_log_file_length(uint32_t capacity)
 {
 	return (size_t)FL_LOG_META_SIZE + capacity;
 }
 
 /* Publisher side. */
-struct fl_log_appender {
-	struct fl_log log;
+struct fli_log_appender {
+	struct fli_log log;
 	bool exclusive;
 	uint64_t limit;  /* cached: may write below this position */
 	uint64_t tail;   /* exclusive: own copy of meta->tail */
 };
 
-void fl_log_appender_init(struct fl_log_appender *a, const struct fl_log *l, bool exclusive);
+void fli_log_appender_init(struct fli_log_appender *a, const struct fli_log *l, bool exclusive);
 
 /* Offer len bytes (fragmenting).  New position or FL_E* (FL_EPROTO: the
  * shared tail or a subscriber position is wild; nothing is written). */
-int64_t fl_log_offer(struct fl_log_appender *a, const void *buf, size_t len);
+int64_t fli_log_offer(struct fli_log_appender *a, const void *buf, size_t len);
 
 /* Claim one frame of len <= max_payload. */
-int64_t fl_log_try_claim(struct fl_log_appender *a, size_t len, struct fl_claim *claim);
+int64_t fli_log_try_claim(struct fli_log_appender *a, size_t len, struct fl_claim *claim);
 
 /* Minimum position of active slots (UINT64_MAX when none). */
-uint64_t fl_log_min_position(const struct fl_log *l);
+uint64_t fli_log_min_position(const struct fli_log *l);
 
 /* Reader: deliver up to limit fragments from *position; advances it.
  * Returns fragments delivered or FL_EPROTO on a corrupt frame or a
  * position off the frame grid. */
-int fl_log_read(const struct fl_log *l, uint64_t *position, int32_t session_id,
-                fl_fragment_handler h, void *clientd, int limit);
+int fli_log_read(const struct fli_log *l, uint64_t *position, int32_t session_id,
+                 fl_fragment_handler h, void *clientd, int limit);
 
 #endif

@@ -12,11 +12,11 @@
  * the driver conductor, one at a time.
  *
  * The driver runs the extensions listed in ctx.extensions, in order: the
- * request/response one is fl_rr_driver_ext (reqrep/rr_driver.h), which
+ * request/response one is fl_rr_driver_ext (faultline/reqrep.h), which
  * faultline-driver passes.
  *
- * Client side: fl_client_ext_send() puts a command on the ring;
- * fl_client_ext_set_handler() receives every broadcast of the extension
+ * Client side: fli_client_ext_send() puts a command on the ring;
+ * fli_client_ext_set_handler() receives every broadcast of the extension
  * range on the client conductor.
  */
 #ifndef FL_DRIVER_EXT_H
@@ -54,33 +54,30 @@ struct fl_driver_ext {
 /* Broadcast type/payload to every client (the extension filters by its
  * own client id in the payload).  Returns 0, FL_EINVAL (type out of range
  * or len > FL_EXT_MAX_PAYLOAD). */
-int fl_driver_ext_broadcast(struct fl_driver *d, int32_t type, const void *payload, size_t len);
+int fli_driver_ext_broadcast(struct fl_driver *d, int32_t type, const void *payload, size_t len);
 
 /* The driver's options as started (ns, timeouts, sizes). */
-const struct fl_driver_ctx *fl_driver_ext_ctx(const struct fl_driver *d);
+const struct fl_driver_ctx *fli_driver_ext_ctx(const struct fl_driver *d);
 
 /* A fresh id from the namespace's id counter (shared with clients). */
-int64_t fl_driver_ext_next_id(struct fl_driver *d);
+int64_t fli_driver_ext_next_id(struct fl_driver *d);
 
 /* Set the extension gauge idx (< FL_STATS_MAX_EXT) named name. */
-int fl_driver_ext_gauge_set(struct fl_driver *d, unsigned idx, const char *name, int64_t value);
+int fli_driver_ext_gauge_set(struct fl_driver *d, unsigned idx, const char *name, int64_t value);
 
 /* Is this client id active (not closed, not timed out)? */
-bool fl_driver_ext_client_alive(struct fl_driver *d, uint64_t client_id);
+bool fli_driver_ext_client_alive(struct fl_driver *d, uint64_t client_id);
 
 /* ---- client helpers ------------------------------------------------- */
 
 /* Send an extension command (type in range, len <= FL_EXT_MAX_PAYLOAD).
  * Any thread.  Returns 0, FL_EINVAL, FL_EFULL, or the client status. */
-int fl_client_ext_send(fl_client *c, int32_t type, const void *payload, size_t len);
+int fli_client_ext_send(fl_client *c, int32_t type, const void *payload, size_t len);
 
 /* Handler for extension broadcasts, called on the client conductor.  NULL
  * removes it.  Set before traffic starts. */
-void fl_client_ext_set_handler(fl_client *c,
-                               void (*fn)(void *arg, int32_t type, const void *payload, size_t len),
-                               void *arg);
-
-/* Path of the run directory the client is attached to (owned by c). */
-const char *fl_client_run_dir(const fl_client *c);
+void fli_client_ext_set_handler(fl_client *c,
+                                void (*fn)(void *arg, int32_t type, const void *payload, size_t len),
+                                void *arg);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "faultline/error.h"
 #include "faultline/platform.h"
+#include "fli_impl.h"
 #include "ring.h"
 
 #define ALIGN8(x) (((x) + 7u) & ~(uint64_t)7u)
@@ -28,7 +29,7 @@ store_len(uint8_t *p, int32_t v)
 }
 
 int
-fl_mpsc_init(struct fl_mpsc *r, void *mem, uint64_t capacity, int zero_it)
+fli_mpsc_init(struct fli_mpsc *r, void *mem, uint64_t capacity, int zero_it)
 {
 	uint8_t *m = mem;
 
@@ -49,7 +50,7 @@ fl_mpsc_init(struct fl_mpsc *r, void *mem, uint64_t capacity, int zero_it)
 }
 
 int
-fl_mpsc_write(struct fl_mpsc *r, int32_t type, const void *payload, size_t len)
+fli_mpsc_write(struct fli_mpsc *r, int32_t type, const void *payload, size_t len)
 {
 	uint64_t required, head, tail, idx, to_end, pad;
 	int32_t rec_len;
@@ -97,7 +98,7 @@ fl_mpsc_write(struct fl_mpsc *r, int32_t type, const void *payload, size_t len)
 /* Zero [from, to) of the ring (positions), in at most two pieces; a span
  * longer than the ring zeroes the ring once. */
 static void
-zero_span(struct fl_mpsc *r, uint64_t from, uint64_t to)
+zero_span(struct fli_mpsc *r, uint64_t from, uint64_t to)
 {
 	if (to - from >= r->cap) {
 		memset(r->buf, 0, r->cap);
@@ -123,7 +124,7 @@ zero_span(struct fl_mpsc *r, uint64_t from, uint64_t to)
  * (a producer that claimed meanwhile moved it: the next read looks again).
  */
 static bool
-repair_indices(struct fl_mpsc *r, uint64_t head, uint64_t *tail)
+repair_indices(struct fli_mpsc *r, uint64_t head, uint64_t *tail)
 {
 	uint64_t t = *tail;
 
@@ -143,7 +144,7 @@ repair_indices(struct fl_mpsc *r, uint64_t head, uint64_t *tail)
 }
 
 int
-fl_mpsc_read(struct fl_mpsc *r, fl_ring_handler h, void *arg, int limit)
+fli_mpsc_read(struct fli_mpsc *r, fl_ring_handler h, void *arg, int limit)
 {
 	uint64_t head = r->own_head;
 	uint64_t tail = __atomic_load_n(r->tail, __ATOMIC_ACQUIRE);
@@ -175,6 +176,9 @@ fl_mpsc_read(struct fl_mpsc *r, fl_ring_handler h, void *arg, int limit)
 			n++;
 		}
 	}
+	/* The consumer's head never passes the tail it read (checked by
+	 * repair_indices and every record's length above). */
+	FLI_ASSERT(head <= pos && pos <= tail && pos - head <= r->cap);
 	if (pos != head) {
 		zero_span(r, head, pos);
 		r->own_head = pos;
@@ -185,7 +189,7 @@ fl_mpsc_read(struct fl_mpsc *r, fl_ring_handler h, void *arg, int limit)
 }
 
 int
-fl_mpsc_unblock(struct fl_mpsc *r, uint64_t now_ns, uint64_t timeout_ns)
+fli_mpsc_unblock(struct fli_mpsc *r, uint64_t now_ns, uint64_t timeout_ns)
 {
 	uint64_t head = r->own_head;
 	uint64_t tail = __atomic_load_n(r->tail, __ATOMIC_ACQUIRE);
@@ -230,7 +234,7 @@ fl_mpsc_unblock(struct fl_mpsc *r, uint64_t now_ns, uint64_t timeout_ns)
 /* ---- broadcast ------------------------------------------------------ */
 
 int
-fl_bcast_init(struct fl_bcast *b, void *mem, uint64_t capacity, int zero_it)
+fli_bcast_init(struct fli_bcast *b, void *mem, uint64_t capacity, int zero_it)
 {
 	uint8_t *m = mem;
 
@@ -249,7 +253,7 @@ fl_bcast_init(struct fl_bcast *b, void *mem, uint64_t capacity, int zero_it)
 }
 
 int
-fl_bcast_transmit(struct fl_bcast *b, int32_t type, const void *payload, size_t len)
+fli_bcast_transmit(struct fli_bcast *b, int32_t type, const void *payload, size_t len)
 {
 	uint64_t tail = b->own_tail; /* ours: the shared copy only publishes it */
 	uint64_t required, idx, to_end;
@@ -288,7 +292,7 @@ fl_bcast_transmit(struct fl_bcast *b, int32_t type, const void *payload, size_t 
 }
 
 void
-fl_bcast_rx_init(struct fl_bcast_rx *rx, struct fl_bcast *b, uint8_t *scratch, size_t scratch_len)
+fli_bcast_rx_init(struct fli_bcast_rx *rx, struct fli_bcast *b, uint8_t *scratch, size_t scratch_len)
 {
 	rx->b = b;
 	rx->cursor = __atomic_load_n(b->tail, __ATOMIC_ACQUIRE);
@@ -300,7 +304,7 @@ fl_bcast_rx_init(struct fl_bcast_rx *rx, struct fl_bcast *b, uint8_t *scratch, s
 /* Where a receiver resumes: the latest record, if it lies within the
  * ring behind the tail on the record grid, else the tail. */
 static uint64_t
-resume_at(struct fl_bcast *b)
+resume_at(struct fli_bcast *b)
 {
 	uint64_t tail = __atomic_load_n(b->tail, __ATOMIC_ACQUIRE);
 	uint64_t latest = __atomic_load_n(b->latest, __ATOMIC_ACQUIRE);
@@ -309,9 +313,9 @@ resume_at(struct fl_bcast *b)
 }
 
 int
-fl_bcast_receive(struct fl_bcast_rx *rx, fl_ring_handler h, void *arg, int limit)
+fli_bcast_receive(struct fli_bcast_rx *rx, fl_ring_handler h, void *arg, int limit)
 {
-	struct fl_bcast *b = rx->b;
+	struct fli_bcast *b = rx->b;
 	int n = 0;
 
 	while (n < limit) {

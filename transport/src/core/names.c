@@ -49,5 +49,5 @@ fl_run_dir_remove(const char *ns)
 	char dir[256];
 	int rc = fl_run_dir_path(ns, dir, sizeof(dir));
 
-	return rc != 0 ? rc : fl_shm_dir_remove(dir);
+	return rc != 0 ? rc : fli_shm_dir_remove(dir);
 }

@@ -1,15 +1,15 @@
 /*
  * The two rings of the command-and-control segment.
  *
- * fl_mpsc: many producers (clients, any process), one consumer (driver).
+ * fli_mpsc: many producers (clients, any process), one consumer (driver).
  * A record is {int32 length, int32 type, payload}, 8-byte aligned.  A
  * producer claims space by CAS on the tail, stores -length, writes, then
  * commits by storing +length with release.  The consumer zeroes what it
  * consumed before moving the head, so a zero length means "claimed, not
  * started".  A record that stays unfinished (its producer died) is turned
- * into padding by fl_mpsc_unblock after a timeout.
+ * into padding by fli_mpsc_unblock after a timeout.
  *
- * fl_bcast: one transmitter (driver), any number of receivers, each with
+ * fli_bcast: one transmitter (driver), any number of receivers, each with
  * its own cursor.  A receiver that falls a whole buffer behind is lapped:
  * FL_ELAPPED, and it resumes from the latest record.
  *
@@ -31,7 +31,7 @@
 #define FL_REC_HEADER 8
 #define FL_REC_PAD (-1)
 
-struct fl_mpsc {
+struct fli_mpsc {
 	uint8_t *buf;
 	uint64_t cap;
 	uint64_t mask;
@@ -45,12 +45,12 @@ struct fl_mpsc {
 
 /* Attaches to mem (capacity a power of two >= 1 KiB, plus trailer).  With
  * zero_it the memory is zeroed (creator only). */
-int fl_mpsc_init(struct fl_mpsc *r, void *mem, uint64_t capacity, int zero_it);
+int fli_mpsc_init(struct fli_mpsc *r, void *mem, uint64_t capacity, int zero_it);
 
 /* Writes one record.  0, FL_EMSGSIZE (len > capacity / 8), FL_EINVAL
  * (type <= 0), FL_EFULL, FL_EPROTO (the shared tail is misaligned: wild;
  * the consumer puts it back). */
-int fl_mpsc_write(struct fl_mpsc *r, int32_t type, const void *payload, size_t len);
+int fli_mpsc_write(struct fli_mpsc *r, int32_t type, const void *payload, size_t len);
 
 typedef void (*fl_ring_handler)(void *arg, int32_t type, const uint8_t *payload, size_t len);
 
@@ -60,13 +60,13 @@ typedef void (*fl_ring_handler)(void *arg, int32_t type, const uint8_t *payload,
  * head, more than the capacity ahead or misaligned: the ring is emptied,
  * the tail put back to the head, and r->repairs counts it).  Work is
  * bounded by the capacity whatever the shared indices say. */
-int fl_mpsc_read(struct fl_mpsc *r, fl_ring_handler h, void *arg, int limit);
+int fli_mpsc_read(struct fli_mpsc *r, fl_ring_handler h, void *arg, int limit);
 
 /* Consumer: if the record at head has been unfinished for timeout_ns (by
  * now_ns), turn it into padding.  Returns 1 when it unblocked one. */
-int fl_mpsc_unblock(struct fl_mpsc *r, uint64_t now_ns, uint64_t timeout_ns);
+int fli_mpsc_unblock(struct fli_mpsc *r, uint64_t now_ns, uint64_t timeout_ns);
 
-struct fl_bcast {
+struct fli_bcast {
 	uint8_t *buf;
 	uint64_t cap;
 	uint64_t mask;
@@ -76,13 +76,13 @@ struct fl_bcast {
 	uint64_t own_tail;  /* transmitter: the tail, its own copy */
 };
 
-int fl_bcast_init(struct fl_bcast *b, void *mem, uint64_t capacity, int zero_it);
+int fli_bcast_init(struct fli_bcast *b, void *mem, uint64_t capacity, int zero_it);
 
 /* Transmitter: 0, FL_EINVAL, FL_EMSGSIZE (len > capacity / 8). */
-int fl_bcast_transmit(struct fl_bcast *b, int32_t type, const void *payload, size_t len);
+int fli_bcast_transmit(struct fli_bcast *b, int32_t type, const void *payload, size_t len);
 
-struct fl_bcast_rx {
-	struct fl_bcast *b;
+struct fli_bcast_rx {
+	struct fli_bcast *b;
 	uint64_t cursor;
 	uint64_t lapped;  /* times lapped */
 	uint8_t *scratch;
@@ -90,13 +90,13 @@ struct fl_bcast_rx {
 };
 
 /* Receiver starting at the current tail; scratch holds one record. */
-void fl_bcast_rx_init(struct fl_bcast_rx *rx, struct fl_bcast *b, uint8_t *scratch,
-                      size_t scratch_len);
+void fli_bcast_rx_init(struct fli_bcast_rx *rx, struct fli_bcast *b, uint8_t *scratch,
+                       size_t scratch_len);
 
 /* Receives up to limit records.  Returns count, FL_ELAPPED (records were
  * lost; the cursor moved to the latest) or FL_EPROTO (a corrupt record, or
  * a cursor a wild tail left ahead of the tail or off the record grid: the
  * cursor moved to the latest record). */
-int fl_bcast_receive(struct fl_bcast_rx *rx, fl_ring_handler h, void *arg, int limit);
+int fli_bcast_receive(struct fli_bcast_rx *rx, fl_ring_handler h, void *arg, int limit);
 
 #endif

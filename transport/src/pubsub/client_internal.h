@@ -1,0 +1,148 @@
+/*
+ * The client's objects, shared by the files of the client: the conductor
+ * and every open and close (client.c), and the data paths of publications
+ * (publication.c), subscriptions (subscription.c) and images (image.c).
+ * Private to those files.
+ *
+ * Locking: c->mu guards the conductor's tables (pending adds, subscriptions,
+ * publications, maps, dead images).  offer and poll never take it: a
+ * subscription's image list is replaced copy-on-write and old lists and
+ * unavailable images are freed only after resource_linger_ns, long after a
+ * poll that could still hold them returned.
+ */
+#ifndef FL_CLIENT_INTERNAL_H
+#define FL_CLIENT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "faultline/client.h"
+#include "faultline/driver.h"
+#include "faultline/platform.h"
+#include "cnc.h"
+#include "fli_impl.h"
+#include "log_buffer.h"
+#include "shm.h"
+
+struct log_map {
+	int64_t id;
+	struct fli_shm shm;
+	struct fli_log log;
+	int refs;
+};
+
+struct image_list {
+	int count;
+	fl_image *img[];
+};
+
+struct fl_image {
+	fl_client *c;
+	fl_subscription *sub;  /* NULL once the subscription closed */
+	struct log_map *map;
+	struct fli_log log;
+	int64_t log_id;
+	int64_t sub_reg_id;  /* owner of the slot, to never write a reused one */
+	int32_t session_id;
+	int slot;
+	uint64_t position;
+	int refs;       /* user references (atomic) */
+	int available;  /* atomic */
+	bool lingering;
+	uint64_t free_at;
+	uint64_t dead_gen; /* c->quiescent when it left its subscription */
+};
+
+struct fl_subscription {
+	fl_client *c;
+	int64_t reg_id;
+	int32_t stream_id;
+	struct fl_image_handlers h;
+	struct image_list *images;  /* atomic pointer, copy-on-write */
+	unsigned rr;
+};
+
+struct fl_publication {
+	fl_client *c;
+	struct fli_log_appender ap;
+	struct log_map *map;
+	int64_t reg_id;
+	int32_t session_id;
+	int32_t stream_id;
+	int closed;  /* atomic */
+};
+
+/* A growable array of pointers. */
+struct vec {
+	void **v;
+	int n;
+	int cap;
+};
+
+struct fl_client {
+	struct fl_client_ctx ctx;
+	/* Application calls inside a subscription's image list (atomic).  The
+	 * conductor frees a retired list or image only after it saw none in
+	 * progress since the retirement (quiescent moved on): the linger time
+	 * alone would let a reader starved longer than it poll freed memory. */
+	int readers;
+	uint64_t quiescent; /* conductor only: reader-free moments seen */
+	char ns[FL_NAME_MAX + 1];
+	char dir[256];
+	struct fli_shm_dir rundir; /* the run directory: identity; open during an operation */
+	struct fli_shm cnc;
+	struct fli_cnc_header *hdr;
+	uint64_t id;
+	struct fli_cnc_client *rec; /* this client's record in the counters */
+	struct fli_mpsc ring;
+	struct fli_bcast bc;
+	struct fli_bcast_rx rx;
+	uint8_t scratch[8192];
+	fl_mutex mu;
+	int status;  /* atomic: 0 or sticky error */
+	fl_thread *thread;
+	int stop;
+	uint64_t next_hb;
+	uint64_t pid_check_at;   /* next look for a driver whose process is gone */
+	uint64_t now;
+	struct vec pending;  /* struct pending * */
+	struct vec subs;     /* fl_subscription * */
+	struct vec pubs;     /* fl_publication * */
+	struct vec maps;     /* struct log_map * */
+	struct vec dead;     /* fl_image *, unavailable */
+	struct vec retired;  /* struct retired * */
+	void (*ext_fn)(void *arg, int32_t type, const void *payload, size_t len);
+	void *ext_arg;
+};
+
+/* Brackets an application call that reads a subscription's image list
+ * (see fl_client.readers).  seq_cst, paired with the list's seq_cst
+ * stores: a reader counted after the conductor saw zero sees the new list. */
+static inline void
+reader_enter(fl_client *c)
+{
+	fl_atomic_fetch_add("client.readers.enter", &c->readers, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void
+reader_exit(fl_client *c)
+{
+	int was = fl_atomic_fetch_sub("client.readers.exit", &c->readers, 1, __ATOMIC_RELEASE);
+
+	FLI_ASSERT(was > 0);
+	(void)was;
+}
+
+/* Takes a user reference on img (fl_image_release drops it). */
+static inline void
+image_ref(fl_image *img)
+{
+	FL_SCHED_POINT("image.ref");
+	fl_atomic_fetch_add("image.ref.taken", &img->refs, 1, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&img->c->rec->image_refs_held, 1, __ATOMIC_RELAXED);
+}
+
+/* Polls one image: see image.c. */
+int fli_image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int limit);
+
+#endif

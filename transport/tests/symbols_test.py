@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""The naming rule of transport/src/core/fli_impl.h, checked on the built
+library: every global symbol it defines starts fl_ (then a public header
+declares it) or fli_ (then no public header names it).
+
+usage: symbols_test.py LIBRARY.a INCLUDE_DIR"""
+import os
+import re
+import subprocess
+import sys
+
+
+def main():
+    lib, inc = sys.argv[1], sys.argv[2]
+    out = subprocess.run(["nm", "-g", "--defined-only", lib], check=True,
+                         capture_output=True, text=True).stdout
+    syms = sorted({f[2] for f in (l.split() for l in out.splitlines()) if len(f) == 3})
+    public = ""
+    for dp, _, fs in os.walk(inc):
+        for f in fs:
+            if f.endswith(".h"):
+                with open(os.path.join(dp, f)) as fh:
+                    public += fh.read()
+    bad = []
+    for s in syms:
+        if s.startswith("fli_"):
+            continue
+        if not s.startswith("fl_"):
+            bad.append("%s: neither fl_ nor fli_" % s)
+        elif not re.search(r"\b%s\b" % re.escape(s), public):
+            bad.append("%s: fl_ but declared in no public header (make it fli_)" % s)
+    for m in sorted(set(re.findall(r"\bfli_\w+", public))):
+        bad.append("%s: a public header names an internal symbol" % m)
+    for b in bad:
+        print(b)
+    print("# %d global symbols, %d problems" % (len(syms), len(bad)))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
