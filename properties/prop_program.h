@@ -10,7 +10,7 @@
 
 #include "faultline/error.h"
 #include "faultline/prop.h"
-#include "shm.h"
+#include "faultline/driver.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -69,7 +69,7 @@ static pid_t prop_owner_pid;
  * teardown. */
 static inline void remove_prop_dirs(const char *prefix)
 {
-	char mine[96], dir[512];
+	char mine[96];
 	DIR *d = opendir("/dev/shm");
 	struct dirent *e;
 	if (!d)
@@ -79,8 +79,9 @@ static inline void remove_prop_dirs(const char *prefix)
 	while ((e = readdir(d))) {
 		if (strncmp(e->d_name, mine, strlen(mine)) != 0)
 			continue;
-		snprintf(dir, sizeof dir, "/dev/shm/%s", e->d_name);
-		(void)fl_shm_dir_remove(dir);
+		/* A run directory is /dev/shm/faultline-<ns>. */
+		if (strncmp(e->d_name, "faultline-", 10) == 0)
+			(void)fl_run_dir_remove(e->d_name + 10);
 	}
 	closedir(d);
 }

@@ -74,10 +74,6 @@ int fli_shm_dir_clean(const struct fli_shm_dir *d, const char *rmdir_path, char 
  * uid), then fli_shm_dir_clean.  0, FL_ENOENT, FL_EPERM, FL_EEXIST, FL_EIO. */
 int fli_shm_dir_remove(const char *dir);
 
-/* The name properties/ removes its run directories by (by path); it
- * resolves until properties/ calls the public fl_run_dir_remove. */
-#define fl_shm_dir_remove fli_shm_dir_remove
-
 /* Number of entries in dir (>= 0) or FL_ENOENT/FL_EIO.  For tests. */
 int fli_shm_dir_count(const char *dir);
 
