@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_util.h"
+#include "fl_test.h"
 
 static const char *src_dir;
 static char used[256][96];

@@ -85,7 +85,8 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "test_util.h"
+#include "fl_test.h"
+#include "shm.h"
 #include "faultline/chunk.h"
 #include "faultline/client.h"
 #include "faultline/driver.h"

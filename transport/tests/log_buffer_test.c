@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "test_util.h"
+#include "fl_test.h"
 #include "log_buffer.h"
 
 #define CAP FL_LOG_MIN_CAP

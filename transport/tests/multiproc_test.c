@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "test_util.h"
+#include "fl_test.h"
 #include "faultline/client.h"
 #include "faultline/driver.h"
 #include "faultline/stats.h"

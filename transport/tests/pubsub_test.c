@@ -18,7 +18,7 @@
 #include <fiu.h>
 #include <fiu-control.h>
 
-#include "test_util.h"
+#include "fl_test.h"
 #include "faultline/client.h"
 #include "faultline/driver.h"
 #include "faultline/stats.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "test_util.h"
+#include "fl_test.h"
 #include "ring.h"
 
 #define CAP 1024

@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "test_util.h"
+#include "fl_test.h"
 #include "faultline/client.h"
 #include "faultline/driver.h"
 #include "faultline/stats.h"

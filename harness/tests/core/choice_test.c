@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fl_test.h"
+
 #include "faultline/choice.h"
 
 static void
@@ -13,7 +15,7 @@ draws_stay_in_bounds(void **state)
 	struct fl_choice *c;
 	unsigned seen[7] = { 0 };
 
-	assert_int_equal(fl_choice_new_seeded(1, &c), 0);
+	assert_fl(fl_choice_new_seeded(1, &c), 0);
 	for (int i = 0; i < 7000; i++) {
 		uint64_t v = fl_choice_draw(c, 7);
 		assert_true(v < 7);
@@ -34,9 +36,9 @@ same_seed_same_stream(void **state)
 {
 	struct fl_choice *a, *b, *d;
 
-	assert_int_equal(fl_choice_new_seeded(99, &a), 0);
-	assert_int_equal(fl_choice_new_seeded(99, &b), 0);
-	assert_int_equal(fl_choice_new_seeded(100, &d), 0);
+	assert_fl(fl_choice_new_seeded(99, &a), 0);
+	assert_fl(fl_choice_new_seeded(99, &b), 0);
+	assert_fl(fl_choice_new_seeded(100, &d), 0);
 	for (int i = 0; i < 100; i++) {
 		uint64_t x = fl_choice_draw(a, 1000);
 		assert_int_equal(x, fl_choice_draw(b, 1000));
@@ -55,14 +57,14 @@ replay_reproduces_then_fills_zero(void **state)
 	struct fl_choice *a, *r;
 	uint64_t first[50];
 
-	assert_int_equal(fl_choice_new_seeded(7, &a), 0);
+	assert_fl(fl_choice_new_seeded(7, &a), 0);
 	for (int i = 0; i < 50; i++)
 		first[i] = fl_choice_draw(a, 1u << 20);
-	assert_int_equal(fl_choice_new_replay(fl_choice_values(a), 50, &r), 0);
+	assert_fl(fl_choice_new_replay(fl_choice_values(a), 50, &r), 0);
 	for (int i = 0; i < 50; i++)
 		assert_int_equal(fl_choice_draw(r, 1u << 20), first[i]);
 	assert_false(fl_choice_exhausted(r));
-	assert_int_equal(fl_choice_draw(r, 10), 0);
+	assert_fl(fl_choice_draw(r, 10), 0);
 	assert_true(fl_choice_exhausted(r));
 	fl_choice_free(a);
 	fl_choice_free(r);
@@ -74,7 +76,7 @@ replayed_value_out_of_range_is_reduced(void **state)
 	uint64_t vals[] = { 25, 3 };
 	struct fl_choice *r;
 
-	assert_int_equal(fl_choice_new_replay(vals, 2, &r), 0);
+	assert_fl(fl_choice_new_replay(vals, 2, &r), 0);
 	assert_int_equal(fl_choice_draw(r, 10), 5);
 	assert_int_equal(fl_choice_draw(r, 10), 3);
 	fl_choice_free(r);
@@ -85,10 +87,10 @@ zero_stream_is_simplest(void **state)
 {
 	struct fl_choice *r;
 
-	assert_int_equal(fl_choice_new_replay(NULL, 0, &r), 0);
+	assert_fl(fl_choice_new_replay(NULL, 0, &r), 0);
 	assert_false(fl_choice_weighted(r, 99, 100));
 	assert_int_equal(fl_choice_range(r, 3, 9), 3);
-	assert_int_equal(fl_choice_draw(r, 0), 0);
+	assert_fl(fl_choice_draw(r, 0), 0);
 	fl_choice_free(r);
 }
 
@@ -98,7 +100,7 @@ weighted_respects_probability(void **state)
 	struct fl_choice *c;
 	int yes = 0;
 
-	assert_int_equal(fl_choice_new_seeded(5, &c), 0);
+	assert_fl(fl_choice_new_seeded(5, &c), 0);
 	for (int i = 0; i < 10000; i++)
 		yes += fl_choice_weighted(c, 1, 4);
 	assert_true(yes > 2200 && yes < 2800);
@@ -118,7 +120,7 @@ spans_nest_and_empty_ones_vanish(void **state)
 	struct fl_choice *c;
 	const struct fl_choice_span *s;
 
-	assert_int_equal(fl_choice_new_seeded(3, &c), 0);
+	assert_fl(fl_choice_new_seeded(3, &c), 0);
 	fl_choice_span_begin(c, "op");
 	fl_choice_draw(c, 5);
 	fl_choice_span_begin(c, "arg");

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "fl_test.h"
+
 #include "faultline/choice.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
@@ -30,9 +32,9 @@ nth_fires_once(void **state)
 	int fired;
 	uint64_t first_hit;
 
-	assert_int_equal(fl_faults_new(NULL, NULL, &f), 0);
-	assert_int_equal(fl_faults_add(f, &r), 0);
-	assert_int_equal(fl_faults_arm(f), 0);
+	assert_fl(fl_faults_new(NULL, NULL, &f), 0);
+	assert_fl(fl_faults_add(f, &r), 0);
+	assert_fl(fl_faults_arm(f), 0);
 	hit(10, &fired);
 	assert_int_equal(fired, 1);
 	assert_int_equal(fl_faults_hits(f, POINT), 10);
@@ -52,9 +54,9 @@ after_fires_persistently(void **state)
 	struct fl_fault_rule r = { .point = "transport/shm/*", .action = FL_FAULT_ERROR, .when = FL_WHEN_AFTER, .n = 4 };
 	int fired;
 
-	assert_int_equal(fl_faults_new(NULL, NULL, &f), 0);
-	assert_int_equal(fl_faults_add(f, &r), 0);
-	assert_int_equal(fl_faults_arm(f), 0);
+	assert_fl(fl_faults_new(NULL, NULL, &f), 0);
+	assert_fl(fl_faults_add(f, &r), 0);
+	assert_fl(fl_faults_arm(f), 0);
 	hit(10, &fired);
 	assert_int_equal(fired, 7);
 	assert_int_equal(fl_faults_total_fired(f), 7);
@@ -69,18 +71,18 @@ probability_is_replayable(void **state)
 	struct fl_fault_rule r = { .point = POINT, .action = FL_FAULT_ERROR, .when = FL_WHEN_PROB, .p = 0.5 };
 	int fired1, fired2;
 
-	assert_int_equal(fl_choice_new_seeded(42, &c), 0);
-	assert_int_equal(fl_faults_new(c, NULL, &f), 0);
-	assert_int_equal(fl_faults_add(f, &r), 0);
-	assert_int_equal(fl_faults_arm(f), 0);
+	assert_fl(fl_choice_new_seeded(42, &c), 0);
+	assert_fl(fl_faults_new(c, NULL, &f), 0);
+	assert_fl(fl_faults_add(f, &r), 0);
+	assert_fl(fl_faults_arm(f), 0);
 	hit(200, &fired1);
 	fl_faults_free(f);
 	assert_true(fired1 > 50 && fired1 < 150);
 
-	assert_int_equal(fl_choice_new_replay(fl_choice_values(c), fl_choice_count(c), &rc), 0);
-	assert_int_equal(fl_faults_new(rc, NULL, &f), 0);
-	assert_int_equal(fl_faults_add(f, &r), 0);
-	assert_int_equal(fl_faults_arm(f), 0);
+	assert_fl(fl_choice_new_replay(fl_choice_values(c), fl_choice_count(c), &rc), 0);
+	assert_fl(fl_faults_new(rc, NULL, &f), 0);
+	assert_fl(fl_faults_add(f, &r), 0);
+	assert_fl(fl_faults_arm(f), 0);
 	hit(200, &fired2);
 	fl_faults_free(f);
 	assert_int_equal(fired1, fired2);
@@ -105,9 +107,9 @@ crash_action_runs_outside_libfiu(void **state)
 	struct fl_fault_rule r = { .point = POINT, .action = FL_FAULT_CRASH, .when = FL_WHEN_NTH, .n = 2 };
 	int fired;
 
-	assert_int_equal(fl_faults_new(NULL, &h, &f), 0);
-	assert_int_equal(fl_faults_add(f, &r), 0);
-	assert_int_equal(fl_faults_arm(f), 0);
+	assert_fl(fl_faults_new(NULL, &h, &f), 0);
+	assert_fl(fl_faults_add(f, &r), 0);
+	assert_fl(fl_faults_arm(f), 0);
 	hit(3, &fired);
 	assert_int_equal(fired, 0); /* a crash is not an error return */
 	assert_int_equal(crashes, 1);
@@ -121,9 +123,9 @@ unknown_point_rejected(void **state)
 	struct fl_fault_rule r = { .point = "transport/nope/never", .when = FL_WHEN_ALWAYS };
 	struct fl_fault_rule bad_p = { .point = POINT, .when = FL_WHEN_PROB, .p = 1.5 };
 
-	assert_int_equal(fl_faults_new(NULL, NULL, &f), 0);
-	assert_int_equal(fl_faults_add(f, &r), FL_EINVAL);
-	assert_int_equal(fl_faults_add(f, &bad_p), FL_EINVAL);
+	assert_fl(fl_faults_new(NULL, NULL, &f), 0);
+	assert_fl(fl_faults_add(f, &r), FL_EINVAL);
+	assert_fl(fl_faults_add(f, &bad_p), FL_EINVAL);
 	assert_true(fl_fault_point_index(POINT) >= 0);
 	assert_int_equal(fl_fault_point_index("x"), -1);
 	fl_faults_free(f);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fl_test.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -37,11 +39,6 @@ static void assert_no_children(void)
 	pid_t r = waitpid(-1, NULL, WNOHANG);
 	if (r != -1 || errno != ECHILD)
 		fail_msg("a child is left: waitpid returned %d errno %d", (int)r, errno);
-}
-
-static bool under_valgrind(void)
-{
-	return getenv("FL_UNDER_VALGRIND") != NULL;
 }
 
 static int fn_pass(void *arg, int fd)
@@ -162,12 +159,11 @@ static void test_pass_payload(void **state)
 	size_t pos = 0;
 	uint32_t tag, len;
 	const uint8_t *data;
-	assert_int_equal(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len), 0);
+	assert_fl(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len), 0);
 	assert_int_equal(tag, 7);
 	assert_int_equal(len, 5);
 	assert_memory_equal(data, "hello", 5);
-	assert_int_equal(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len),
-			 FL_ENOENT);
+	assert_fl(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len), FL_ENOENT);
 	fl_sandbox_result_fini(&r);
 	assert_int_equal(count_fds(), fds);
 	assert_no_children();
@@ -225,7 +221,7 @@ static void test_hang_dump_signal(void **state)
 	struct fl_sandbox_opts o = {.timeout_ms = under_valgrind() ? 1000 : 100,
 				    .dump_signal = SIGUSR2, .grace_ms = 2000};
 	struct fl_sandbox_result r;
-	assert_int_equal(fl_sandbox_run(&o, fn_hang_dump, NULL, &r), 0);
+	assert_fl(fl_sandbox_run(&o, fn_hang_dump, NULL, &r), 0);
 	assert_string_equal(fl_verdict_name(r.verdict), "hang");
 	assert_int_equal(r.exit_status, FL_SANDBOX_EXIT_DUMPED);
 	assert_int_equal(r.payload_len, 14);
@@ -239,7 +235,7 @@ static void test_flood_truncated(void **state)
 	(void)state;
 	struct fl_sandbox_opts o = {.timeout_ms = 20000, .max_payload = 1000};
 	struct fl_sandbox_result r;
-	assert_int_equal(fl_sandbox_run(&o, fn_flood, NULL, &r), 0);
+	assert_fl(fl_sandbox_run(&o, fn_flood, NULL, &r), 0);
 	assert_string_equal(fl_verdict_name(r.verdict), "pass");
 	assert_int_equal(r.payload_len, 1000);
 	assert_true(r.truncated);
@@ -247,8 +243,7 @@ static void test_flood_truncated(void **state)
 	size_t pos = 0;
 	uint32_t tag, len;
 	const uint8_t *data;
-	assert_int_equal(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len),
-			 FL_EPROTO);
+	assert_fl(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len), FL_EPROTO);
 	fl_sandbox_result_fini(&r);
 	assert_no_children();
 }
@@ -289,14 +284,14 @@ static void test_stop_flag(void **state)
 	sigaction(SIGALRM, &sa, &old);
 	stop_flag = 0;
 	alarm(1);
-	assert_int_equal(fl_sandbox_run(&o, fn_grandchild_hang, NULL, &r), 0);
+	assert_fl(fl_sandbox_run(&o, fn_grandchild_hang, NULL, &r), 0);
 	alarm(0);
 	assert_true(r.stopped);
 	if (r.seconds > 30.0)
 		fail_msg("a stop took %.3f s to end a run with a 60 s deadline", r.seconds);
 	fl_sandbox_result_fini(&r);
 	assert_no_children();
-	assert_int_equal(fl_sandbox_run(&o, fn_hang, NULL, &r), 0);
+	assert_fl(fl_sandbox_run(&o, fn_hang, NULL, &r), 0);
 	assert_true(r.stopped);
 	fl_sandbox_result_fini(&r);
 	stop_flag = 0;
@@ -315,13 +310,13 @@ static void test_frames_garbage(void **state)
 	size_t pos = 0;
 	uint32_t tag, len;
 	const uint8_t *data;
-	assert_int_equal(fl_sandbox_frame_next(buf, 9, &pos, &tag, &data, &len), FL_EPROTO);
-	assert_int_equal(fl_sandbox_frame_next(buf, 5, &pos, &tag, &data, &len), FL_EPROTO);
-	assert_int_equal(fl_sandbox_frame_next(NULL, 0, &pos, &tag, &data, &len), FL_ENOENT);
+	assert_fl(fl_sandbox_frame_next(buf, 9, &pos, &tag, &data, &len), FL_EPROTO);
+	assert_fl(fl_sandbox_frame_next(buf, 5, &pos, &tag, &data, &len), FL_EPROTO);
+	assert_fl(fl_sandbox_frame_next(NULL, 0, &pos, &tag, &data, &len), FL_ENOENT);
 	enum fl_verdict v;
-	assert_int_equal(fl_verdict_parse("hang", &v), 0);
+	assert_fl(fl_verdict_parse("hang", &v), 0);
 	assert_int_equal(v, FL_VERDICT_HANG);
-	assert_int_equal(fl_verdict_parse("nope", &v), FL_EINVAL);
+	assert_fl(fl_verdict_parse("nope", &v), FL_EINVAL);
 }
 
 int main(void)

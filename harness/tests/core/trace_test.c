@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fl_test.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,13 +52,13 @@ static void test_round_trip(void **state)
 		vals[i] = (uint64_t)i * 1000003u;
 	vals[39] = UINT64_MAX;
 	struct fl_trace t;
-	assert_int_equal(fl_trace_init(&t, "scenario", "pubsub smoke", 0xabcdef, 42, "crash",
+	assert_fl(fl_trace_init(&t, "scenario", "pubsub smoke", 0xabcdef, 42, "crash",
 				       "image_refs", "line one\nline two", vals, 40), 0);
 	t.signal = SIGSEGV;
 	t.trace_hash = 0x1234;
-	assert_int_equal(fl_trace_add_extra(&t, "mode", "sim"), 0);
-	assert_int_equal(fl_trace_add_extra(&t, "scheduler", "pct depth=3"), 0);
-	assert_int_equal(fl_trace_write(g_path, &t), 0);
+	assert_fl(fl_trace_add_extra(&t, "mode", "sim"), 0);
+	assert_fl(fl_trace_add_extra(&t, "scheduler", "pct depth=3"), 0);
+	assert_fl(fl_trace_write(g_path, &t), 0);
 
 	struct fl_trace r;
 	char err[128] = "";
@@ -85,11 +87,11 @@ static void test_empty_choices_no_property(void **state)
 {
 	(void)state;
 	struct fl_trace t;
-	assert_int_equal(fl_trace_init(&t, "property", "p", 1, 2, "fail", "-", NULL, NULL, 0), 0);
-	assert_int_equal(fl_trace_write(g_path, &t), 0);
+	assert_fl(fl_trace_init(&t, "property", "p", 1, 2, "fail", "-", NULL, NULL, 0), 0);
+	assert_fl(fl_trace_write(g_path, &t), 0);
 	fl_trace_fini(&t);
 	struct fl_trace r;
-	assert_int_equal(fl_trace_read(g_path, &r, NULL, 0), 0);
+	assert_fl(fl_trace_read(g_path, &r, NULL, 0), 0);
 	assert_null(r.property);
 	assert_null(r.message);
 	assert_int_equal(r.nchoices, 0);
@@ -129,7 +131,7 @@ static void test_malformed(void **state)
 				 fl_errname(rc), err, bad_cases[i].want);
 	}
 	struct fl_trace r;
-	assert_int_equal(fl_trace_read("/nonexistent/x.trace", &r, NULL, 0), FL_EIO);
+	assert_fl(fl_trace_read("/nonexistent/x.trace", &r, NULL, 0), FL_EIO);
 }
 
 /* A signal comes back as written: a name for the signals sandbox.c names,
@@ -149,9 +151,9 @@ static void test_signal_round_trip(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct fl_trace t, r;
 		char text[512] = "", err[256] = "";
-		assert_int_equal(fl_trace_init(&t, "property", "p", 1, 2, "crash", NULL, NULL, NULL, 0), 0);
+		assert_fl(fl_trace_init(&t, "property", "p", 1, 2, "crash", NULL, NULL, NULL, 0), 0);
 		t.signal = cases[i].sig;
-		assert_int_equal(fl_trace_write(g_path, &t), 0);
+		assert_fl(fl_trace_write(g_path, &t), 0);
 		fl_trace_fini(&t);
 		FILE *f = fopen(g_path, "r");
 		assert_non_null(f);
@@ -168,11 +170,11 @@ static void test_signal_round_trip(void **state)
 	}
 	/* What the reader would refuse is not written. */
 	struct fl_trace t;
-	assert_int_equal(fl_trace_init(&t, "property", "p", 1, 2, "crash", NULL, NULL, NULL, 0), 0);
+	assert_fl(fl_trace_init(&t, "property", "p", 1, 2, "crash", NULL, NULL, NULL, 0), 0);
 	t.signal = 128;
-	assert_int_equal(fl_trace_write(g_path, &t), FL_EINVAL);
+	assert_fl(fl_trace_write(g_path, &t), FL_EINVAL);
 	t.signal = -1;
-	assert_int_equal(fl_trace_write(g_path, &t), FL_EINVAL);
+	assert_fl(fl_trace_write(g_path, &t), FL_EINVAL);
 	fl_trace_fini(&t);
 }
 

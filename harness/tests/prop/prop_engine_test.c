@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fl_test.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -21,11 +23,6 @@
 #include "faultline/error.h"
 #include "faultline/prop.h"
 #include "toys.h"
-
-static bool under_valgrind(void)
-{
-	return getenv("FL_UNDER_VALGRIND") != NULL;
-}
 
 static void assert_no_children(void)
 {
@@ -61,17 +58,17 @@ static void test_gen_zero_stream_is_simplest(void **state)
 {
 	(void)state;
 	struct fl_choice *c;
-	assert_int_equal(fl_choice_new_replay(NULL, 0, &c), 0);
+	assert_fl(fl_choice_new_replay(NULL, 0, &c), 0);
 	assert_int_equal(fl_gen_u64(c, 5, 10), 5);
-	assert_int_equal(fl_gen_i64(c, -5, 5), 0);
+	assert_fl(fl_gen_i64(c, -5, 5), 0);
 	assert_int_equal(fl_gen_i64(c, -10, -3), -3);
 	assert_int_equal(fl_gen_i64(c, 3, 10), 3);
 	assert_false(fl_gen_bool(c));
 	assert_false(fl_gen_weighted(c, 99, 100));
-	assert_int_equal(fl_gen_one_of(c, 7), 0);
+	assert_fl(fl_gen_one_of(c, 7), 0);
 	static const uint32_t w[] = {0, 0, 3, 1};
 	assert_int_equal(fl_gen_one_of_weighted(c, w, 4), 2);
-	assert_int_equal(fl_gen_size(c, 1000), 0);
+	assert_fl(fl_gen_size(c, 1000), 0);
 	uint8_t buf[16];
 	assert_int_equal(fl_gen_bytes(c, buf, 2, 16), 2);
 	assert_int_equal(buf[0], 0);
@@ -93,7 +90,7 @@ static void test_gen_order_and_bounds(void **state)
 	static const uint64_t d[] = {0, 1, 2, 3, 4, 5, 6, 7};
 	static const int64_t want[] = {0, 1, -1, 2, -2, 3, 4, 5};
 	struct fl_choice *c;
-	assert_int_equal(fl_choice_new_replay(d, 8, &c), 0);
+	assert_fl(fl_choice_new_replay(d, 8, &c), 0);
 	for (int i = 0; i < 8; i++) {
 		int64_t v = fl_gen_i64(c, -2, 100);
 		if (v != want[i])
@@ -101,7 +98,7 @@ static void test_gen_order_and_bounds(void **state)
 	}
 	fl_choice_free(c);
 
-	assert_int_equal(fl_choice_new_seeded(99, &c), 0);
+	assert_fl(fl_choice_new_seeded(99, &c), 0);
 	for (int i = 0; i < 2000; i++) {
 		int64_t v = fl_gen_i64(c, -7, 3);
 		assert_in_range(v + 7, 0, 10);
@@ -116,7 +113,7 @@ static void test_gen_order_and_bounds(void **state)
 	fl_choice_free(c);
 	/* The extremes of the full signed range. */
 	static const uint64_t ext[] = {UINT64_MAX, UINT64_MAX - 1, UINT64_MAX - 2};
-	assert_int_equal(fl_choice_new_replay(ext, 3, &c), 0);
+	assert_fl(fl_choice_new_replay(ext, 3, &c), 0);
 	assert_true(fl_gen_i64(c, INT64_MIN, INT64_MAX) == INT64_MIN);
 	assert_true(fl_gen_i64(c, INT64_MIN, INT64_MAX) == -INT64_MAX);
 	assert_true(fl_gen_i64(c, INT64_MIN, INT64_MAX) == INT64_MAX);
@@ -141,23 +138,23 @@ static void test_gen_edges(void **state)
 	struct fl_choice *c;
 	uint64_t v = 77;
 
-	assert_int_equal(fl_choice_new_replay(NULL, 0, &c), 0);
+	assert_fl(fl_choice_new_replay(NULL, 0, &c), 0);
 	assert_false(fl_gen_edge(c, 0, 1000, &e, &v));
 	assert_int_equal(v, 77); /* untouched on the plain path */
 	assert_int_equal(fl_gen_size_edges(c, 5, 1000, &e), 5);
 	fl_choice_free(c);
 	/* No draw at all for a fixed size. */
-	assert_int_equal(fl_choice_new_seeded(1, &c), 0);
+	assert_fl(fl_choice_new_seeded(1, &c), 0);
 	assert_false(fl_gen_edge(c, 9, 9, &e, &v));
 	assert_int_equal(fl_gen_size_edges(c, 9, 9, &e), 9);
-	assert_int_equal(fl_choice_count(c), 0);
+	assert_fl(fl_choice_count(c), 0);
 	fl_choice_free(c);
 	/* Recorded: flag (1 = true), kind (lo, multiple, point, hi), the
 	 * multiple's k - kmin or the point's index, offset (0, -1, +1). */
 	static const uint64_t rec[] = {1, 0,  1, 3,  1, 1, 0, 0,  1, 1, 2, 1,  1, 1, 9, 2,
 				       1, 2, 2};
 	static const uint64_t want[] = {0, 1000, 100, 299, 1000, 513};
-	assert_int_equal(fl_choice_new_replay(rec, sizeof rec / sizeof rec[0], &c), 0);
+	assert_fl(fl_choice_new_replay(rec, sizeof rec / sizeof rec[0], &c), 0);
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		assert_true(fl_gen_edge(c, 0, 1000, &e, &v));
 		if (v != want[i])
@@ -167,14 +164,14 @@ static void test_gen_edges(void **state)
 	/* Multiples below lo - 1 are not boundaries of [250, 1000]: k starts
 	 * at 3 (299, 300, 301). */
 	static const uint64_t rec2[] = {1, 1, 0, 1};
-	assert_int_equal(fl_choice_new_replay(rec2, 4, &c), 0);
+	assert_fl(fl_choice_new_replay(rec2, 4, &c), 0);
 	assert_true(fl_gen_edge(c, 250, 1000, &e, &v));
 	assert_int_equal(v, 299);
 	fl_choice_free(c);
 
 	enum { N = 8000 };
 	unsigned edges = 0, seen[1001] = {0};
-	assert_int_equal(fl_choice_new_seeded(7, &c), 0);
+	assert_fl(fl_choice_new_seeded(7, &c), 0);
 	for (int i = 0; i < N; i++) {
 		if (!fl_gen_edge(c, 0, 1000, &e, &v))
 			continue;
@@ -232,7 +229,7 @@ static void test_gen_array_spans(void **state)
 {
 	(void)state;
 	struct fl_choice *c;
-	assert_int_equal(fl_choice_new_seeded(7, &c), 0);
+	assert_fl(fl_choice_new_seeded(7, &c), 0);
 	int xs[20], mul = 10;
 	size_t n = fl_gen_array(c, xs, sizeof xs[0], 1, 20, 5, gen_small, &mul);
 	assert_in_range(n, 1, 20);
@@ -309,7 +306,7 @@ static void test_generic_shrink(void **state)
 	assert_int_equal(shrink_system(&calls, start, 13, &first), 0);
 	assert_int_equal(first.verdict, FL_VERDICT_DEADLOCK);
 	unsigned runs = 0, kept = 0;
-	assert_int_equal(fl_shrink(&first, 500, shrink_system, &calls, &best, &runs, &kept), 0);
+	assert_fl(fl_shrink(&first, 500, shrink_system, &calls, &best, &runs, &kept), 0);
 	assert_int_equal(runs, calls - 1);
 	assert_true(kept > 0);
 	assert_int_equal(best.verdict, FL_VERDICT_DEADLOCK);
@@ -321,7 +318,7 @@ static void test_generic_shrink(void **state)
 	/* The bound: at most max_runs calls. */
 	calls = 0;
 	assert_int_equal(shrink_system(&calls, start, 13, &first), 0);
-	assert_int_equal(fl_shrink(&first, 3, shrink_system, &calls, &best, &runs, NULL), 0);
+	assert_fl(fl_shrink(&first, 3, shrink_system, &calls, &best, &runs, NULL), 0);
 	assert_int_equal(runs, 3);
 	assert_int_equal(calls, 4);
 	fl_shrink_run_fini(&best);
@@ -377,7 +374,7 @@ static void test_shrink_past_an_index_shift(void **state)
 	struct fl_shrink_run first = {0}, best;
 	assert_int_equal(slots_system(NULL, start, 16, &first), 0);
 	assert_int_equal(first.verdict, FL_VERDICT_FAIL);
-	assert_int_equal(fl_shrink(&first, 2000, slots_system, NULL, &best, NULL, NULL), 0);
+	assert_fl(fl_shrink(&first, 2000, slots_system, NULL, &best, NULL, NULL), 0);
 	assert_int_equal(best.verdict, FL_VERDICT_FAIL);
 	if (best.n != 9 || memcmp(best.values, minimal, sizeof minimal) != 0) {
 		char got[256] = "";
@@ -611,7 +608,7 @@ static void test_trace_replay_and_shrink(void **state)
 	assert_non_null(strstr(fl_trace_get_extra(&t, "program"), "prop_engine_test"));
 
 	struct fl_prop_report r2;
-	assert_int_equal(fl_prop_replay(defs, 1, &t, &cfg, &r2), 0);
+	assert_fl(fl_prop_replay(defs, 1, &t, &cfg, &r2), 0);
 	assert_string_equal(r2.message, rep.message);
 	assert_string_equal(r2.log, rep.log);
 	fl_prop_report_fini(&r2);
@@ -621,7 +618,7 @@ static void test_trace_replay_and_shrink(void **state)
 	assert_int_equal(fl_prop_shrink(defs, 1, &t, &cfg, out, &r2), FL_PROP_FAIL);
 	assert_int_equal(r2.nchoices, rep.nchoices); /* already minimal */
 	fl_prop_report_fini(&r2);
-	assert_int_equal(fl_prop_replay(defs, 0, &t, &cfg, &r2), FL_ENOENT);
+	assert_fl(fl_prop_replay(defs, 0, &t, &cfg, &r2), FL_ENOENT);
 
 	fl_trace_fini(&t);
 	unlink(out);
@@ -648,10 +645,10 @@ static void test_unrecorded_crash_replays_from_seed(void **state)
 	assert_null(rep.choices);
 	assert_non_null(rep.trace_path);
 	struct fl_trace t;
-	assert_int_equal(fl_trace_read(rep.trace_path, &t, NULL, 0), 0);
+	assert_fl(fl_trace_read(rep.trace_path, &t, NULL, 0), 0);
 	assert_string_equal(fl_trace_get_extra(&t, "replay_from"), "seed");
 	struct fl_prop_report r2;
-	assert_int_equal(fl_prop_replay(defs, 1, &t, &cfg, &r2), 0);
+	assert_fl(fl_prop_replay(defs, 1, &t, &cfg, &r2), 0);
 	assert_int_equal(r2.signal, rep.signal);
 	fl_prop_report_fini(&r2);
 	assert_int_equal(fl_prop_shrink(defs, 1, &t, &cfg, NULL, &r2), FL_PROP_FAIL);
@@ -681,13 +678,13 @@ static void test_config_env_and_args(void **state)
 	unsetenv("FL_LONG");
 	fl_prop_config_init(&cfg, "x");
 	char *argv[] = {"prog", "--seed", "0x10", "--trials", "3", "--no-fork", "--time", "1.5", NULL};
-	assert_int_equal(fl_prop_config_args(&cfg, 8, argv), 0);
+	assert_fl(fl_prop_config_args(&cfg, 8, argv), 0);
 	assert_int_equal(cfg.seed, 16);
 	assert_int_equal(cfg.trials, 3);
 	assert_false(cfg.fork);
 	assert_true(cfg.time_budget_s > 1.4 && cfg.time_budget_s < 1.6);
 	char *bad[] = {"prog", "--trials", "zero", NULL};
-	assert_int_equal(fl_prop_config_args(&cfg, 3, bad), FL_EINVAL);
+	assert_fl(fl_prop_config_args(&cfg, 3, bad), FL_EINVAL);
 }
 
 static void test_time_budget_stops_trials(void **state)
@@ -697,7 +694,7 @@ static void test_time_budget_stops_trials(void **state)
 	config(&cfg, 9, 1000000);
 	cfg.time_budget_s = 0.2;
 	struct fl_prop_report rep;
-	assert_int_equal(fl_prop_check(&cfg, &toy_pass, &rep), 0);
+	assert_fl(fl_prop_check(&cfg, &toy_pass, &rep), 0);
 	assert_true(rep.trials < 1000000);
 	if (rep.seconds > 1.5)
 		fail_msg("budget 0.2 s, ran %.2f s", rep.seconds);
@@ -731,7 +728,7 @@ static void test_error_leaves_a_finable_report(void **state)
 	fl_prop_config_init(&cfg, NULL);
 	memset(&rep, 0xa5, sizeof rep);
 	struct fl_prop_def none = {"none", NULL, NULL, "no function"};
-	assert_int_equal(fl_prop_check(&cfg, &none, &rep), FL_EINVAL);
+	assert_fl(fl_prop_check(&cfg, &none, &rep), FL_EINVAL);
 	assert_null(rep.log);
 	assert_int_equal(rep.trials, 0);
 	fl_prop_report_fini(&rep);
@@ -746,11 +743,11 @@ static void test_prop_main(void **state)
 	char *run_all[] = {"p", "--seed", "1", "--trials", "20", "--trace-dir", dir, "--quiet", NULL};
 	assert_int_equal(fl_prop_main(8, run_all, defs, 2), 1);
 	char *run_pass[] = {"p", "--prop", "toy_pass", "--trials", "5", "--quiet", NULL};
-	assert_int_equal(fl_prop_main(6, run_pass, defs, 2), 0);
+	assert_fl(fl_prop_main(6, run_pass, defs, 2), 0);
 	char *run_bad[] = {"p", "--prop", "nope", "--quiet", NULL};
 	assert_int_equal(fl_prop_main(4, run_bad, defs, 2), 2);
 	char *run_seeds[] = {"p", "--prop", "toy_pass", "--seeds", "1,2,0x3", "--fresh", "--trials", "3", "--quiet", NULL};
-	assert_int_equal(fl_prop_main(9, run_seeds, defs, 2), 0);
+	assert_fl(fl_prop_main(9, run_seeds, defs, 2), 0);
 	char *bad_seeds[] = {"p", "--seeds", "1,x", NULL};
 	assert_int_equal(fl_prop_main(3, bad_seeds, defs, 2), 2);
 	char *run_usage[] = {"p", "--frobnicate", NULL};
@@ -764,7 +761,7 @@ static void test_prop_main(void **state)
 	char *shrink[] = {"p", "--shrink", trace, "--out", out, NULL};
 	assert_int_equal(fl_prop_main(5, shrink, defs, 2), 1);
 	struct fl_trace t;
-	assert_int_equal(fl_trace_read(out, &t, NULL, 0), 0);
+	assert_fl(fl_trace_read(out, &t, NULL, 0), 0);
 	assert_int_equal(t.nchoices, 2);
 	assert_int_equal(t.choices[1], 1000);
 	fl_trace_fini(&t);

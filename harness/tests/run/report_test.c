@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "fl_test.h"
+
 #include "faultline/error.h"
 #include "faultline/report.h"
 
@@ -57,7 +59,7 @@ static void fill(struct fl_report *r)
 		       9, 0, "faultline replay t.trace"),
 	};
 	for (size_t i = 0; i < sizeof res / sizeof res[0]; i++)
-		assert_int_equal(fl_report_add(r, &res[i]), 0);
+		assert_fl(fl_report_add(r, &res[i]), 0);
 }
 
 static char *slurp(FILE *f)
@@ -79,10 +81,10 @@ static void test_verdict_names(void **state)
 	static const char *const names[] = {"pass", "fail", "crash", "hang", "deadlock"};
 	for (int i = 0; i < FL_VERDICT_COUNT; i++) {
 		assert_string_equal(fl_verdict_name((enum fl_verdict)i), names[i]);
-		assert_int_equal(fl_verdict_parse(names[i], &v), 0);
+		assert_fl(fl_verdict_parse(names[i], &v), 0);
 		assert_int_equal(v, i);
 	}
-	assert_int_equal(fl_verdict_parse("PASS", &v), FL_EINVAL);
+	assert_fl(fl_verdict_parse("PASS", &v), FL_EINVAL);
 	assert_string_equal(fl_verdict_name((enum fl_verdict)9), "unknown");
 }
 
@@ -116,9 +118,9 @@ static void test_json_exact(void **state)
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *f = tmpfile();
 	struct fl_report_options opt = {.out = out};
-	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_new(&opt, &r), 0);
 	fill(r);
-	assert_int_equal(fl_report_write_json(r, f), 0);
+	assert_fl(fl_report_write_json(r, f), 0);
 	char *text = slurp(f);
 	assert_string_equal(text, expected_json);
 	free(text);
@@ -140,9 +142,9 @@ static void test_json_empty(void **state)
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *f = tmpfile();
 	struct fl_report_options opt = {.out = out};
-	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_new(&opt, &r), 0);
 	assert_int_equal(fl_report_exit_status(r), 2); /* zero runs is never a pass */
-	assert_int_equal(fl_report_write_json(r, f), 0);
+	assert_fl(fl_report_write_json(r, f), 0);
 	char *text = slurp(f);
 	assert_string_equal(text, "{\"runs\": [],\n \"rules_never_fired\": [],\n \"interrupted\": false,\n \"summary\": {\"runs\": 0, \"passed\": 0, "
 	                          "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0, "
@@ -159,9 +161,9 @@ static void test_junit_exact(void **state)
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *f = tmpfile();
 	struct fl_report_options opt = {.out = out};
-	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_new(&opt, &r), 0);
 	fill(r);
-	assert_int_equal(fl_report_write_junit(r, f), 0);
+	assert_fl(fl_report_write_junit(r, f), 0);
 	char *text = slurp(f);
 	static const char expected[] =
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -215,9 +217,9 @@ static void test_human_and_tap(void **state)
 	struct fl_report_options opt = {.out = out, .tap = tap, .progress = true, .planned = 5,
 	                                .progress_every = 2};
 	char err[256];
-	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_new(&opt, &r), 0);
 	fill(r);
-	assert_int_equal(fl_report_finish(r, 3.5, err, sizeof err), 0);
+	assert_fl(fl_report_finish(r, 3.5, err, sizeof err), 0);
 	char *human = slurp(out), *taptext = slurp(tap);
 	static const char expected_human[] =
 		"FAIL     smoke seed=18446744073709551615 property=image_refs trace=traces/smoke-2.trace\n"
@@ -278,13 +280,13 @@ static void test_tty_progress(void **state)
 	FILE *out = tmpfile(), *tty = tmpfile();
 	struct fl_report_options opt = {.out = out, .progress = true, .tty = true,
 	                                .progress_out = tty, .progress_interval_ms = UINT32_MAX};
-	assert_int_equal(fl_report_new(&opt, &r), 0);
-	assert_int_equal(fl_report_plan(r, "scn", 2), 0); /* drawn: the first draw */
+	assert_fl(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_plan(r, "scn", 2), 0); /* drawn: the first draw */
 	struct fl_run_result a = result("scn", 1, FL_VERDICT_PASS, "", "", "", 0, 1, "");
 	struct fl_run_result b = result("scn", 2, FL_VERDICT_FAIL, "p", "", "", 0, 1, "");
-	assert_int_equal(fl_report_add(r, &a), 0); /* within the interval: not drawn */
-	assert_int_equal(fl_report_add(r, &b), 0);
-	assert_int_equal(fl_report_finish(r, -1, NULL, 0), 0);
+	assert_fl(fl_report_add(r, &a), 0); /* within the interval: not drawn */
+	assert_fl(fl_report_add(r, &b), 0);
+	assert_fl(fl_report_finish(r, -1, NULL, 0), 0);
 	char *text = slurp(out), *line = slurp(tty);
 	assert_string_equal(line, "\r\033[K[0/2] scn: 0 passed, 0 not passed\r\033[K");
 	assert_string_equal(text, "FAIL     scn seed=2 property=p trace=-\n"
@@ -298,10 +300,10 @@ static void test_tty_progress(void **state)
 	/* Not a terminal: a line every progress_every runs, on out. */
 	out = tmpfile();
 	struct fl_report_options plain = {.out = out, .progress = true, .progress_every = 1};
-	assert_int_equal(fl_report_new(&plain, &r), 0);
-	assert_int_equal(fl_report_plan(r, "scn", 1), 0);
-	assert_int_equal(fl_report_add(r, &a), 0);
-	assert_int_equal(fl_report_finish(r, -1, NULL, 0), 0);
+	assert_fl(fl_report_new(&plain, &r), 0);
+	assert_fl(fl_report_plan(r, "scn", 1), 0);
+	assert_fl(fl_report_add(r, &a), 0);
+	assert_fl(fl_report_finish(r, -1, NULL, 0), 0);
 	text = slurp(out);
 	assert_string_equal(text, "[1/1] scn: 1 passed, 0 not passed\n"
 	                          "1 runs: 1 passed, 0 failed, 0 crashed, 0 hung, 0 deadlocked "
@@ -318,11 +320,11 @@ static void test_bad_verdict_and_unwritable(void **state)
 	FILE *out = tmpfile();
 	struct fl_report_options opt = {.out = out, .json_path = "/nonexistent-dir/x.json"};
 	char err[256];
-	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_new(&opt, &r), 0);
 	struct fl_run_result bad = result("s", 1, FL_VERDICT_PASS, "", "", "", 0, 0, "");
 	bad.verdict = (enum fl_verdict)17;
-	assert_int_equal(fl_report_add(r, &bad), FL_EINVAL);
-	assert_int_equal(fl_report_finish(r, -1, err, sizeof err), FL_EIO);
+	assert_fl(fl_report_add(r, &bad), FL_EINVAL);
+	assert_fl(fl_report_finish(r, -1, err, sizeof err), FL_EIO);
 	assert_string_equal(err, "/nonexistent-dir/x.json: cannot open for writing "
 	                         "(No such file or directory)");
 	fl_report_free(r);
@@ -343,11 +345,11 @@ static void test_streamed_json(void **state)
 	FILE *out = tmpfile(), *f = tmpfile();
 	struct fl_report_options opt = {.out = out, .json_path = path};
 	char err[256];
-	assert_int_equal(fl_report_new(&opt, &r), 0);
-	assert_int_equal(fl_report_open_files(r, err, sizeof err), 0);
+	assert_fl(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_open_files(r, err, sizeof err), 0);
 	fill(r);
-	assert_int_equal(fl_report_write_json(r, f), FL_EINVAL); /* no records kept */
-	assert_int_equal(fl_report_finish(r, -1, err, sizeof err), 0);
+	assert_fl(fl_report_write_json(r, f), FL_EINVAL); /* no records kept */
+	assert_fl(fl_report_finish(r, -1, err, sizeof err), 0);
 	fl_report_free(r);
 	FILE *g = fopen(path, "r");
 	assert_non_null(g);
@@ -382,8 +384,8 @@ static void test_open_files_unwritable(void **state)
 		FILE *out = tmpfile();
 		char err[256];
 		opt.out = out;
-		assert_int_equal(fl_report_new(&opt, &r), 0);
-		assert_int_equal(fl_report_open_files(r, err, sizeof err), FL_EIO);
+		assert_fl(fl_report_new(&opt, &r), 0);
+		assert_fl(fl_report_open_files(r, err, sizeof err), FL_EIO);
 		assert_string_equal(err, msgs[i]);
 		fl_report_free(r);
 		fclose(out);
@@ -399,24 +401,24 @@ static void test_not_run(void **state)
 	FILE *out = tmpfile(), *tap = tmpfile(), *js = tmpfile(), *ju = tmpfile();
 	struct fl_report_options opt = {.out = out, .tap = tap};
 	char err[256];
-	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_new(&opt, &r), 0);
 	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 5, 1, "");
 	struct fl_run_result b = result("s", 2, FL_VERDICT_PASS, "",
 	                                "the harness could not start the run: Too many open files",
 	                                "", 0, 0, "");
 	b.not_run = true;
-	assert_int_equal(fl_report_add(r, &a), 0);
-	assert_int_equal(fl_report_exit_status(r), 0);
-	assert_int_equal(fl_report_add(r, &b), 0);
+	assert_fl(fl_report_add(r, &a), 0);
+	assert_fl(fl_report_exit_status(r), 0);
+	assert_fl(fl_report_add(r, &b), 0);
 	assert_int_equal(fl_report_exit_status(r), 2);
 	struct fl_report_counts c;
 	fl_report_counts(r, &c);
 	assert_int_equal(c.runs, 2);
 	assert_int_equal(c.not_run, 1);
 	assert_int_equal(c.by_verdict[FL_VERDICT_PASS], 1);
-	assert_int_equal(fl_report_write_json(r, js), 0);
-	assert_int_equal(fl_report_write_junit(r, ju), 0);
-	assert_int_equal(fl_report_finish(r, 1, err, sizeof err), 0);
+	assert_fl(fl_report_write_json(r, js), 0);
+	assert_fl(fl_report_write_junit(r, ju), 0);
+	assert_fl(fl_report_finish(r, 1, err, sizeof err), 0);
 	char *human = slurp(out), *taptext = slurp(tap), *json = slurp(js), *junit = slurp(ju);
 	assert_string_equal(human, "NOT RUN  s seed=2 property=- trace=-\n"
 	                           "         the harness could not start the run: Too many open files\n"
@@ -474,7 +476,7 @@ static void test_run_names(void **state)
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *tap = tmpfile(), *js = tmpfile(), *ju = tmpfile();
 	struct fl_report_options opt = {.out = out, .tap = tap};
-	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_new(&opt, &r), 0);
 	struct fl_run_result a = result("sw", 7, FL_VERDICT_PASS, "", "", "", 1, 0, "");
 	struct fl_run_result b = a, c = a, d = a, bad = a;
 	snprintf(a.mode, sizeof a.mode, "sim");
@@ -492,13 +494,13 @@ static void test_run_names(void **state)
 	d.not_run = true;
 	d.sweep_count = true;
 	snprintf(bad.mode, sizeof bad.mode, "fast");
-	assert_int_equal(fl_report_add(r, &bad), FL_EINVAL);
-	assert_int_equal(fl_report_add(r, &a), 0);
-	assert_int_equal(fl_report_add(r, &b), 0);
-	assert_int_equal(fl_report_add(r, &c), 0);
-	assert_int_equal(fl_report_add(r, &d), 0);
-	assert_int_equal(fl_report_write_json(r, js), 0);
-	assert_int_equal(fl_report_write_junit(r, ju), 0);
+	assert_fl(fl_report_add(r, &bad), FL_EINVAL);
+	assert_fl(fl_report_add(r, &a), 0);
+	assert_fl(fl_report_add(r, &b), 0);
+	assert_fl(fl_report_add(r, &c), 0);
+	assert_fl(fl_report_add(r, &d), 0);
+	assert_fl(fl_report_write_json(r, js), 0);
+	assert_fl(fl_report_write_junit(r, ju), 0);
 	char *json = slurp(js), *junit = slurp(ju);
 	static const char *const json_parts[] = {
 		"\"seed\": 7, \"mode\": \"sim\", \"run_index\": 0, \"sweep_point\": null, "
@@ -525,7 +527,7 @@ static void test_run_names(void **state)
 	for (size_t i = 0; i < sizeof junit_parts / sizeof junit_parts[0]; i++)
 		if (strstr(junit, junit_parts[i]) == NULL)
 			fail_msg("JUnit lacks %s:\n%s", junit_parts[i], junit);
-	assert_int_equal(fl_report_finish(r, 1, NULL, 0), 0);
+	assert_fl(fl_report_finish(r, 1, NULL, 0), 0);
 	char *taptext = slurp(tap), *human = slurp(out);
 	assert_non_null(strstr(taptext, "\nok 2 - sw seed=7 sweep=transport/rr/request_send#3 once\n"));
 	assert_non_null(strstr(taptext, "\nnot ok 3 - sw seed=7 sweep=transport/rr/request_send#3 "
@@ -553,12 +555,12 @@ static void test_json_read_back(void **state)
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *f = tmpfile();
 	struct fl_report_options opt = {.out = out};
-	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_new(&opt, &r), 0);
 	fill(r);
-	assert_int_equal(fl_report_write_json(r, f), 0);
+	assert_fl(fl_report_write_json(r, f), 0);
 	char *text = slurp(f), err[128];
 	struct fl_json *doc = NULL;
-	assert_int_equal(fl_json_parse(text, strlen(text), &doc, err, sizeof err), 0);
+	assert_fl(fl_json_parse(text, strlen(text), &doc, err, sizeof err), 0);
 	const struct fl_json *runs = fl_json_get(doc, "runs");
 	assert_non_null(runs);
 	assert_int_equal(runs->count, 5);
@@ -585,15 +587,14 @@ static void test_json_read_back(void **state)
 		{"[\"tab\there\"]", "line 1: a control character in a string"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		assert_int_equal(fl_json_parse(bad[i].text, strlen(bad[i].text), &doc, err, sizeof err),
-		                 FL_EPROTO);
+		assert_fl(fl_json_parse(bad[i].text, strlen(bad[i].text), &doc, err, sizeof err), FL_EPROTO);
 		assert_string_equal(err, bad[i].err);
 	}
 	char deep[200];
 	memset(deep, '[', sizeof deep);
-	assert_int_equal(fl_json_parse(deep, sizeof deep, &doc, err, sizeof err), FL_EPROTO);
+	assert_fl(fl_json_parse(deep, sizeof deep, &doc, err, sizeof err), FL_EPROTO);
 	assert_string_equal(err, "line 1: nested more than 64 deep");
-	assert_int_equal(fl_json_parse("\"\\ud83d\\ude00\"", 14, &doc, err, sizeof err), 0);
+	assert_fl(fl_json_parse("\"\\ud83d\\ude00\"", 14, &doc, err, sizeof err), 0);
 	assert_string_equal(doc->string, "\xf0\x9f\x98\x80");
 	fl_json_free(doc);
 	free(text);
@@ -630,14 +631,14 @@ static void test_interrupted(void **state)
 	FILE *out = tmpfile(), *tap = tmpfile(), *ju = tmpfile();
 	struct fl_report_options opt = {.out = out, .tap = tap, .json_path = path};
 	char err[256];
-	assert_int_equal(fl_report_new(&opt, &r), 0);
-	assert_int_equal(fl_report_open_files(r, err, sizeof err), 0);
+	assert_fl(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_open_files(r, err, sizeof err), 0);
 	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 5, 1, "");
-	assert_int_equal(fl_report_add(r, &a), 0);
-	assert_int_equal(fl_report_exit_status(r), 0);
-	assert_int_equal(fl_report_set_interrupted(r, "SIGINT"), 0);
+	assert_fl(fl_report_add(r, &a), 0);
+	assert_fl(fl_report_exit_status(r), 0);
+	assert_fl(fl_report_set_interrupted(r, "SIGINT"), 0);
 	assert_int_equal(fl_report_exit_status(r), 2);
-	assert_int_equal(fl_report_finish(r, 1, err, sizeof err), 0);
+	assert_fl(fl_report_finish(r, 1, err, sizeof err), 0);
 	fl_report_free(r);
 	FILE *g = fopen(path, "r");
 	assert_non_null(g);
@@ -657,10 +658,10 @@ static void test_interrupted(void **state)
 	assert_string_equal(taptext, "TAP version 13\nok 1 - s seed=1\n"
 	                             "Bail out! interrupted (SIGINT)\n");
 	/* JUnit from records. */
-	assert_int_equal(fl_report_new(&(struct fl_report_options){.out = out}, &r), 0);
-	assert_int_equal(fl_report_add(r, &a), 0);
-	assert_int_equal(fl_report_set_interrupted(r, "SIGTERM"), 0);
-	assert_int_equal(fl_report_write_junit(r, ju), 0);
+	assert_fl(fl_report_new(&(struct fl_report_options){.out = out}, &r), 0);
+	assert_fl(fl_report_add(r, &a), 0);
+	assert_fl(fl_report_set_interrupted(r, "SIGTERM"), 0);
+	assert_fl(fl_report_write_junit(r, ju), 0);
 	char *junit = slurp(ju);
 	assert_string_equal(junit,
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -700,9 +701,9 @@ static void test_python_reads_files(void **state)
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile();
 	struct fl_report_options opt = {.out = out, .json_path = json, .junit_path = junit};
-	assert_int_equal(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_new(&opt, &r), 0);
 	fill(r);
-	assert_int_equal(fl_report_finish(r, -1, err, sizeof err), 0);
+	assert_fl(fl_report_finish(r, -1, err, sizeof err), 0);
 	fl_report_free(r);
 	fclose(out);
 
@@ -757,14 +758,14 @@ static void test_python_not_run(void **state)
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile();
 	struct fl_report_options opt = {.out = out, .json_path = json};
-	assert_int_equal(fl_report_new(&opt, &r), 0);
-	assert_int_equal(fl_report_open_files(r, err, sizeof err), 0);
+	assert_fl(fl_report_new(&opt, &r), 0);
+	assert_fl(fl_report_open_files(r, err, sizeof err), 0);
 	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 5, 1, "");
 	struct fl_run_result b = result("s", 2, FL_VERDICT_PASS, "", "not started", "", 0, 0, "");
 	b.not_run = true;
-	assert_int_equal(fl_report_add(r, &a), 0);
-	assert_int_equal(fl_report_add(r, &b), 0);
-	assert_int_equal(fl_report_finish(r, -1, err, sizeof err), 0);
+	assert_fl(fl_report_add(r, &a), 0);
+	assert_fl(fl_report_add(r, &b), 0);
+	assert_fl(fl_report_finish(r, -1, err, sizeof err), 0);
 	fl_report_free(r);
 	fclose(out);
 	const char *a1[] = {python3, count_py, json, NULL};

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "fl_test.h"
+
 #include "faultline/error.h"
 #include "faultline/scenario.h"
 #include "fixtures.h"
@@ -112,7 +114,7 @@ static void test_bad_file(void **state)
 	struct fl_scenario *s = NULL;
 	char err[512];
 	int rc = fl_scenario_load(c->file, &s, err, sizeof err);
-	assert_int_equal(rc, FL_EINVAL);
+	assert_fl(rc, FL_EINVAL);
 	assert_null(s);
 	assert_string_equal(err, c->message);
 }
@@ -216,7 +218,7 @@ static void test_everything_values(void **state)
 	assert_int_equal(s->faults[1].delay_ms, 7);
 	assert_true(s->faults[1].probability == 0.25);
 	assert_int_equal(s->faults[2].when, FL_SCN_WHEN_AFTER);
-	assert_int_equal(s->faults[2].error, FL_EIO);
+	assert_fl(s->faults[2].error, FL_EIO);
 	assert_int_equal(s->faults[3].action, FL_SCN_FAULT_CRASH);
 	assert_int_equal(s->faults[3].when, FL_SCN_WHEN_ALWAYS);
 	assert_int_equal(s->warning_count, 0);
@@ -236,10 +238,10 @@ static void test_hash(void **state)
 	struct fl_scenario *a = NULL, *b = NULL, *c = NULL;
 	char err[512];
 	static const char text[] = "name: h\ndescription: d\nmode: sim\nactors: [{name: a}]\n";
-	assert_int_equal(fl_scenario_load(SMOKE, &a, err, sizeof err), 0);
-	assert_int_equal(fl_scenario_load(SMOKE, &b, err, sizeof err), 0);
+	assert_fl(fl_scenario_load(SMOKE, &a, err, sizeof err), 0);
+	assert_fl(fl_scenario_load(SMOKE, &b, err, sizeof err), 0);
 	assert_int_equal(fl_scenario_hash(a), fl_scenario_hash(b));
-	assert_int_equal(fl_scenario_load_string("mem", text, sizeof text - 1, &c, err, sizeof err), 0);
+	assert_fl(fl_scenario_load_string("mem", text, sizeof text - 1, &c, err, sizeof err), 0);
 	assert_int_not_equal(fl_scenario_hash(a), fl_scenario_hash(c));
 	/* FNV-1a 64 of the exact bytes (checked with python), pinned so traces
 	 * stay valid across builds. */
@@ -256,7 +258,7 @@ static void test_missing_file(void **state)
 	(void)state;
 	struct fl_scenario *s = NULL;
 	char err[512];
-	assert_int_equal(fl_scenario_load("bad/no-such-file.yaml", &s, err, sizeof err), FL_ENOENT);
+	assert_fl(fl_scenario_load("bad/no-such-file.yaml", &s, err, sizeof err), FL_ENOENT);
 	assert_string_equal(err, "bad/no-such-file.yaml: No such file or directory");
 	assert_null(s);
 }
@@ -267,7 +269,7 @@ static void test_expand_paths(void **state)
 	char **files = NULL, err[512];
 	size_t n = 0;
 	const char *paths[] = {"good", "bad/empty.yaml"};
-	assert_int_equal(fl_scenario_expand_paths(paths, 2, &files, &n, err, sizeof err), 0);
+	assert_fl(fl_scenario_expand_paths(paths, 2, &files, &n, err, sizeof err), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(files[0], "good/everything.yaml");
 	assert_string_equal(files[1], "bad/empty.yaml");
@@ -276,12 +278,12 @@ static void test_expand_paths(void **state)
 
 	const char *bad[] = {"good", "nowhere"};
 	files = NULL;
-	assert_int_equal(fl_scenario_expand_paths(bad, 2, &files, &n, err, sizeof err), FL_ENOENT);
+	assert_fl(fl_scenario_expand_paths(bad, 2, &files, &n, err, sizeof err), FL_ENOENT);
 	assert_string_equal(err, "nowhere: No such file or directory");
 	assert_null(files);
 
 	/* A directory's files come back sorted. */
-	assert_int_equal(fl_scenario_expand_paths((const char *[]){"bad"}, 1, &files, &n, err,
+	assert_fl(fl_scenario_expand_paths((const char *[]){"bad"}, 1, &files, &n, err,
 	                                          sizeof err), 0);
 	assert_true(n >= 6);
 	for (size_t i = 1; i < n; i++)
@@ -295,13 +297,13 @@ static void test_load_dir(void **state)
 	struct fl_scenario **list = NULL;
 	size_t n = 0;
 	char err[512];
-	assert_int_equal(fl_scenario_load_dir("good", &list, &n, err, sizeof err), 0);
+	assert_fl(fl_scenario_load_dir("good", &list, &n, err, sizeof err), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(list[0]->name, "everything");
 	fl_scenario_list_free(list, n);
 	list = NULL;
 	/* The first bad file (sorted) stops the load and names itself. */
-	assert_int_equal(fl_scenario_load_dir("bad", &list, &n, err, sizeof err), FL_EINVAL);
+	assert_fl(fl_scenario_load_dir("bad", &list, &n, err, sizeof err), FL_EINVAL);
 	assert_null(list);
 	assert_string_equal(err, "bad/bad_bool.yaml:6: sweep: expected true or false (got 'maybe')"); /* sorts first */
 }
@@ -602,8 +604,7 @@ static void test_default_properties(void **state)
 	                                        FL_SCN_PROP_NO_LATE_COMPLETIONS);
 	fl_scenario_free(s);
 	s = NULL;
-	assert_int_equal(fl_scenario_load_string("mem.yaml", empty, sizeof empty - 1, &s, err, sizeof err),
-	                 FL_EINVAL);
+	assert_fl(fl_scenario_load_string("mem.yaml", empty, sizeof empty - 1, &s, err, sizeof err), FL_EINVAL);
 	assert_string_equal(err, "mem.yaml:8: properties: an empty list checks nothing (leave the key "
 	                         "out for the defaults that fit the operations)");
 	fl_scenario_free(s);

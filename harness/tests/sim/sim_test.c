@@ -13,6 +13,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "fl_test.h"
+
 #include "faultline/choice.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
@@ -75,12 +77,12 @@ run_counter(uint64_t seed, enum fl_sched_kind kind, struct fl_choice **keep, int
 	struct fl_sim_result res;
 	struct counter_toy toy = { 0 };
 
-	assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+	assert_fl(fl_choice_new_seeded(seed, &c), 0);
 	cfg.choices = c;
-	assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-	assert_int_equal(fl_sim_spawn(sim, "a", counter_actor, &toy, NULL), 0);
-	assert_int_equal(fl_sim_spawn(sim, "b", counter_actor, &toy, NULL), 0);
-	assert_int_equal(fl_sim_run(sim, &res), 0);
+	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	assert_fl(fl_sim_spawn(sim, "a", counter_actor, &toy, NULL), 0);
+	assert_fl(fl_sim_spawn(sim, "b", counter_actor, &toy, NULL), 0);
+	assert_fl(fl_sim_run(sim, &res), 0);
 	assert_int_equal(res.verdict, FL_SIM_OK);
 	assert_int_equal(fl_sim_trace_hash(sim), res.trace_hash);
 	fl_sim_free(sim);
@@ -117,12 +119,12 @@ replayed_choices_reproduce_the_trace(void **state)
 	int v;
 	uint64_t h = run_counter(77, FL_SCHED_RANDOM, &c, &v);
 
-	assert_int_equal(fl_choice_new_replay(fl_choice_values(c), fl_choice_count(c), &r), 0);
+	assert_fl(fl_choice_new_replay(fl_choice_values(c), fl_choice_count(c), &r), 0);
 	cfg.choices = r;
-	assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-	assert_int_equal(fl_sim_spawn(sim, "a", counter_actor, &toy, NULL), 0);
-	assert_int_equal(fl_sim_spawn(sim, "b", counter_actor, &toy, NULL), 0);
-	assert_int_equal(fl_sim_run(sim, &res), 0);
+	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	assert_fl(fl_sim_spawn(sim, "a", counter_actor, &toy, NULL), 0);
+	assert_fl(fl_sim_spawn(sim, "b", counter_actor, &toy, NULL), 0);
+	assert_fl(fl_sim_run(sim, &res), 0);
 	assert_int_equal(res.trace_hash, h);
 	assert_int_equal(toy.value, v);
 	assert_false(fl_choice_exhausted(r));
@@ -162,11 +164,11 @@ ten_second_timeout_costs_nothing(void **state)
 	struct sleeper s = { 0 };
 	double t0 = wall_s();
 
-	assert_int_equal(fl_choice_new_seeded(1, &c), 0);
+	assert_fl(fl_choice_new_seeded(1, &c), 0);
 	cfg.choices = c;
-	assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-	assert_int_equal(fl_sim_spawn(sim, "sleeper", sleeper_actor, &s, NULL), 0);
-	assert_int_equal(fl_sim_run(sim, &res), 0);
+	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	assert_fl(fl_sim_spawn(sim, "sleeper", sleeper_actor, &s, NULL), 0);
+	assert_fl(fl_sim_run(sim, &res), 0);
 	assert_int_equal(res.verdict, FL_SIM_OK);
 	assert_int_equal(s.woke_at - s.started_at, 10 * FL_NS_PER_SEC);
 	assert_true(res.virtual_ns >= 10 * FL_NS_PER_SEC);
@@ -202,11 +204,11 @@ many_short_sleeps_keep_time_moving(void **state)
 	struct fl_sim_result res;
 	int done = 0;
 
-	assert_int_equal(fl_choice_new_seeded(3, &c), 0);
+	assert_fl(fl_choice_new_seeded(3, &c), 0);
 	cfg.choices = c;
-	assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-	assert_int_equal(fl_sim_spawn(sim, "napper", short_sleeps_actor, &done, NULL), 0);
-	assert_int_equal(fl_sim_run(sim, &res), 0);
+	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	assert_fl(fl_sim_spawn(sim, "napper", short_sleeps_actor, &done, NULL), 0);
+	assert_fl(fl_sim_run(sim, &res), 0);
 	assert_int_equal(res.verdict, FL_SIM_OK);
 	assert_int_equal(done, 200);
 	assert_true(res.virtual_ns >= 200 * 1000);
@@ -259,12 +261,12 @@ stop_after_short_sleeps_is_not_a_deadlock(void **state)
 		struct fl_sim_result res;
 		struct stop_flag f = { 0, 0 };
 
-		assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+		assert_fl(fl_choice_new_seeded(seed, &c), 0);
 		cfg.choices = c;
-		assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-		assert_int_equal(fl_sim_spawn(sim, "worker", waits_for_stop, &f, NULL), 0);
-		assert_int_equal(fl_sim_spawn(sim, "closer", sleeps_then_stops_other, &f, NULL), 0);
-		assert_int_equal(fl_sim_run(sim, &res), 0);
+		assert_fl(fl_sim_new(&cfg, &sim), 0);
+		assert_fl(fl_sim_spawn(sim, "worker", waits_for_stop, &f, NULL), 0);
+		assert_fl(fl_sim_spawn(sim, "closer", sleeps_then_stops_other, &f, NULL), 0);
+		assert_fl(fl_sim_run(sim, &res), 0);
 		if (res.verdict != FL_SIM_OK)
 			fail_msg("seed %llu: verdict %d (deadlock %d) after %llu steps",
 			         (unsigned long long)seed, (int)res.verdict, (int)FL_SIM_DEADLOCK,
@@ -298,12 +300,12 @@ deadlock_is_a_verdict_with_last_points(void **state)
 	struct fl_sim_result res;
 	volatile int flag = 0;
 
-	assert_int_equal(fl_choice_new_seeded(3, &c), 0);
+	assert_fl(fl_choice_new_seeded(3, &c), 0);
 	cfg.choices = c;
-	assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-	assert_int_equal(fl_sim_spawn(sim, "w1", waits_forever, (void *)&flag, NULL), 0);
-	assert_int_equal(fl_sim_spawn(sim, "w2", waits_forever, (void *)&flag, NULL), 0);
-	assert_int_equal(fl_sim_run(sim, &res), 0);
+	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	assert_fl(fl_sim_spawn(sim, "w1", waits_forever, (void *)&flag, NULL), 0);
+	assert_fl(fl_sim_spawn(sim, "w2", waits_forever, (void *)&flag, NULL), 0);
+	assert_fl(fl_sim_run(sim, &res), 0);
 	assert_int_equal(res.verdict, FL_SIM_DEADLOCK);
 	assert_int_equal(res.nactors, 2);
 	assert_string_equal(res.actors[0].name, "w1");
@@ -328,11 +330,11 @@ step_limit_is_a_verdict(void **state)
 	struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM, .max_steps = 500 };
 	struct fl_sim_result res;
 
-	assert_int_equal(fl_choice_new_seeded(3, &c), 0);
+	assert_fl(fl_choice_new_seeded(3, &c), 0);
 	cfg.choices = c;
-	assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-	assert_int_equal(fl_sim_spawn(sim, "spin", spinner, NULL, NULL), 0);
-	assert_int_equal(fl_sim_run(sim, &res), 0);
+	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	assert_fl(fl_sim_spawn(sim, "spin", spinner, NULL, NULL), 0);
+	assert_fl(fl_sim_run(sim, &res), 0);
 	assert_int_equal(res.verdict, FL_SIM_STEP_LIMIT);
 	assert_int_equal(res.steps, 500);
 	assert_string_equal(res.actors[0].last_point, "toy.spin");
@@ -367,10 +369,10 @@ parent_actor(void *arg)
 {
 	fl_thread *t1, *t2;
 
-	assert_int_equal(fl_thread_start(&t1, "child1", locked_actor, arg), 0);
-	assert_int_equal(fl_thread_start(&t2, "child2", locked_actor, arg), 0);
-	assert_int_equal(fl_thread_join(t1), 0);
-	assert_int_equal(fl_thread_join(t2), 0);
+	assert_fl(fl_thread_start(&t1, "child1", locked_actor, arg), 0);
+	assert_fl(fl_thread_start(&t2, "child2", locked_actor, arg), 0);
+	assert_fl(fl_thread_join(t1), 0);
+	assert_fl(fl_thread_join(t2), 0);
 }
 
 static void
@@ -384,11 +386,11 @@ mutex_and_threads_are_actors(void **state)
 		struct locked_toy toy = { .value = 0 };
 
 		fl_mutex_init(&toy.mu);
-		assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+		assert_fl(fl_choice_new_seeded(seed, &c), 0);
 		cfg.choices = c;
-		assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-		assert_int_equal(fl_sim_spawn(sim, "parent", parent_actor, &toy, NULL), 0);
-		assert_int_equal(fl_sim_run(sim, &res), 0);
+		assert_fl(fl_sim_new(&cfg, &sim), 0);
+		assert_fl(fl_sim_spawn(sim, "parent", parent_actor, &toy, NULL), 0);
+		assert_fl(fl_sim_run(sim, &res), 0);
 		assert_int_equal(res.verdict, FL_SIM_OK);
 		assert_int_equal(res.nactors, 3);
 		assert_int_equal(toy.value, 40); /* the lock makes updates atomic */
@@ -416,7 +418,7 @@ crashing_parent(void *arg)
 {
 	fl_thread **t = arg;
 
-	assert_int_equal(fl_thread_start(t, "worker", forever_actor, NULL), 0);
+	assert_fl(fl_thread_start(t, "worker", forever_actor, NULL), 0);
 	FL_SCHED_POINT("toy.before_crash");
 	fl_sim_crash_current();
 }
@@ -430,7 +432,7 @@ bystander_actor(void *arg)
 
 	while (*t == NULL)
 		fl_idle(&st, 1, FL_DEADLINE_NONE);
-	assert_int_equal(fl_thread_join(*t), 0);
+	assert_fl(fl_thread_join(*t), 0);
 }
 
 /* A crash is a process dying: the thread the crashed actor started dies
@@ -446,12 +448,12 @@ crash_takes_its_threads(void **state)
 		struct fl_sim_result res;
 		fl_thread *worker = NULL;
 
-		assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+		assert_fl(fl_choice_new_seeded(seed, &c), 0);
 		cfg.choices = c;
-		assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-		assert_int_equal(fl_sim_spawn(sim, "parent", crashing_parent, &worker, NULL), 0);
-		assert_int_equal(fl_sim_spawn(sim, "bystander", bystander_actor, &worker, NULL), 0);
-		assert_int_equal(fl_sim_run(sim, &res), 0);
+		assert_fl(fl_sim_new(&cfg, &sim), 0);
+		assert_fl(fl_sim_spawn(sim, "parent", crashing_parent, &worker, NULL), 0);
+		assert_fl(fl_sim_spawn(sim, "bystander", bystander_actor, &worker, NULL), 0);
+		assert_fl(fl_sim_run(sim, &res), 0);
 		assert_int_equal(res.verdict, FL_SIM_OK);
 		assert_int_equal(res.nactors, 3);
 		for (size_t i = 0; i < res.nactors; i++)
@@ -474,9 +476,9 @@ run_locked_family(struct fl_choice *c, enum fl_sched_kind kind, int *value)
 	uint64_t h;
 
 	fl_mutex_init(&toy.mu);
-	assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-	assert_int_equal(fl_sim_spawn(sim, "parent", parent_actor, &toy, NULL), 0);
-	assert_int_equal(fl_sim_run(sim, &res), 0);
+	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	assert_fl(fl_sim_spawn(sim, "parent", parent_actor, &toy, NULL), 0);
+	assert_fl(fl_sim_run(sim, &res), 0);
 	assert_int_equal(res.verdict, FL_SIM_OK);
 	h = res.trace_hash;
 	*value = toy.value;
@@ -495,9 +497,9 @@ replay_reproduces_pct_with_threads_and_locks(void **state)
 			int v1, v2;
 			uint64_t h1, h2;
 
-			assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+			assert_fl(fl_choice_new_seeded(seed, &c), 0);
 			h1 = run_locked_family(c, kind, &v1);
-			assert_int_equal(fl_choice_new_replay(fl_choice_values(c), fl_choice_count(c), &r), 0);
+			assert_fl(fl_choice_new_replay(fl_choice_values(c), fl_choice_count(c), &r), 0);
 			h2 = run_locked_family(r, kind, &v2);
 			assert_int_equal(h1, h2);
 			assert_int_equal(v1, 40);
@@ -518,7 +520,7 @@ all_zero_choices_are_a_valid_schedule(void **state)
 		struct fl_choice *r;
 		int v;
 
-		assert_int_equal(fl_choice_new_replay(NULL, 0, &r), 0);
+		assert_fl(fl_choice_new_replay(NULL, 0, &r), 0);
 		run_locked_family(r, k ? FL_SCHED_PCT : FL_SCHED_RANDOM, &v);
 		assert_int_equal(v, 40);
 		assert_true(fl_choice_exhausted(r));
@@ -583,12 +585,12 @@ blocked_waiter_can_win_the_lock(void **state)
 		struct handoff_arg a0 = { &toy, 0 }, a1 = { &toy, 1 };
 
 		fl_mutex_init(&toy.mu);
-		assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+		assert_fl(fl_choice_new_seeded(seed, &c), 0);
 		cfg.choices = c;
-		assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-		assert_int_equal(fl_sim_spawn(sim, "h0", handoff_actor, &a0, NULL), 0);
-		assert_int_equal(fl_sim_spawn(sim, "h1", handoff_actor, &a1, NULL), 0);
-		assert_int_equal(fl_sim_run(sim, &res), 0);
+		assert_fl(fl_sim_new(&cfg, &sim), 0);
+		assert_fl(fl_sim_spawn(sim, "h0", handoff_actor, &a0, NULL), 0);
+		assert_fl(fl_sim_spawn(sim, "h1", handoff_actor, &a1, NULL), 0);
+		assert_fl(fl_sim_run(sim, &res), 0);
 		assert_int_equal(res.verdict, FL_SIM_OK);
 		assert_int_equal(toy.total, 10);
 		if (toy.handoffs > 0)
@@ -646,12 +648,12 @@ lock_order_deadlock_is_a_verdict(void **state)
 
 		fl_mutex_init(&toy.l1);
 		fl_mutex_init(&toy.l2);
-		assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+		assert_fl(fl_choice_new_seeded(seed, &c), 0);
 		cfg.choices = c;
-		assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-		assert_int_equal(fl_sim_spawn(sim, "ab", ab_actor, &toy, NULL), 0);
-		assert_int_equal(fl_sim_spawn(sim, "ba", ba_actor, &toy, NULL), 0);
-		assert_int_equal(fl_sim_run(sim, &res), 0);
+		assert_fl(fl_sim_new(&cfg, &sim), 0);
+		assert_fl(fl_sim_spawn(sim, "ab", ab_actor, &toy, NULL), 0);
+		assert_fl(fl_sim_spawn(sim, "ba", ba_actor, &toy, NULL), 0);
+		assert_fl(fl_sim_run(sim, &res), 0);
 		assert_true(wall_s() - t0 < 1.0);
 		if (res.verdict == FL_SIM_DEADLOCK) {
 			deadlocks++;
@@ -730,12 +732,12 @@ pct_schedules_to_find_race(unsigned depth, uint64_t pct_steps)
 		struct fl_sim_result res;
 		struct race_toy toy = { .mapped = 1 };
 
-		assert_int_equal(fl_choice_new_seeded((uint64_t)run, &c), 0);
+		assert_fl(fl_choice_new_seeded((uint64_t)run, &c), 0);
 		cfg.choices = c;
-		assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-		assert_int_equal(fl_sim_spawn(sim, "poller", poller, &toy, NULL), 0);
-		assert_int_equal(fl_sim_spawn(sim, "closer", closer, &toy, NULL), 0);
-		assert_int_equal(fl_sim_run(sim, &res), 0);
+		assert_fl(fl_sim_new(&cfg, &sim), 0);
+		assert_fl(fl_sim_spawn(sim, "poller", poller, &toy, NULL), 0);
+		assert_fl(fl_sim_spawn(sim, "closer", closer, &toy, NULL), 0);
+		assert_fl(fl_sim_run(sim, &res), 0);
 		fl_sim_free(sim);
 		fl_choice_free(c);
 		if (toy.crashed)
@@ -754,7 +756,7 @@ stress_tries_to_find_race(int max_tries)
 			{ "closer", closer, &toy },
 		};
 
-		assert_int_equal(fl_stress_run(actors, 2, NULL), 0);
+		assert_fl(fl_stress_run(actors, 2, NULL), 0);
 		if (toy.crashed)
 			return run;
 	}
@@ -794,12 +796,12 @@ race_toy_clean_steps(void)
 	struct fl_sim_result res;
 	struct race_toy toy = { .mapped = 1 };
 
-	assert_int_equal(fl_choice_new_seeded(1, &c), 0);
+	assert_fl(fl_choice_new_seeded(1, &c), 0);
 	cfg.choices = c;
-	assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-	assert_int_equal(fl_sim_spawn(sim, "poller", poller, &toy, NULL), 0);
-	assert_int_equal(fl_sim_spawn(sim, "closer", closer, &toy, NULL), 0);
-	assert_int_equal(fl_sim_run(sim, &res), 0);
+	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	assert_fl(fl_sim_spawn(sim, "poller", poller, &toy, NULL), 0);
+	assert_fl(fl_sim_spawn(sim, "closer", closer, &toy, NULL), 0);
+	assert_fl(fl_sim_run(sim, &res), 0);
 	fl_sim_free(sim);
 	fl_choice_free(c);
 	return res.steps;
@@ -835,10 +837,10 @@ stress_runs_actors_on_real_threads(void **state)
 	struct fl_stress_result res;
 
 	fl_mutex_init(&toy.mu);
-	assert_int_equal(fl_stress_run(actors, 3, &res), 0);
+	assert_fl(fl_stress_run(actors, 3, &res), 0);
 	assert_int_equal(toy.value, 60);
 	assert_true(res.wall_ns > 0);
-	assert_int_equal(fl_stress_run(actors, 0, &res), FL_EINVAL);
+	assert_fl(fl_stress_run(actors, 0, &res), FL_EINVAL);
 	fl_mutex_fini(&toy.mu);
 }
 
@@ -859,13 +861,13 @@ switch_rate(void **state)
 	struct fl_sim_result res;
 	double t0;
 
-	assert_int_equal(fl_choice_new_seeded(9, &c), 0);
+	assert_fl(fl_choice_new_seeded(9, &c), 0);
 	cfg.choices = c;
-	assert_int_equal(fl_sim_new(&cfg, &sim), 0);
-	assert_int_equal(fl_sim_spawn(sim, "s1", spinner, NULL, NULL), 0);
-	assert_int_equal(fl_sim_spawn(sim, "s2", spinner, NULL, NULL), 0);
+	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	assert_fl(fl_sim_spawn(sim, "s1", spinner, NULL, NULL), 0);
+	assert_fl(fl_sim_spawn(sim, "s2", spinner, NULL, NULL), 0);
 	t0 = wall_s();
-	assert_int_equal(fl_sim_run(sim, &res), 0);
+	assert_fl(fl_sim_run(sim, &res), 0);
 	double dt = wall_s() - t0;
 	printf("# sim: %.0f scheduling steps/s, %.0f context switches/s "
 	       "(%llu steps, two actors, random scheduler)\n",
@@ -882,12 +884,12 @@ switch_rate(void **state)
 	for (uint64_t seed = 1; seed <= (uint64_t)scale(2000); seed++) {
 		struct fl_sim_config rc = { .kind = seed % 2 ? FL_SCHED_RANDOM : FL_SCHED_PCT };
 
-		assert_int_equal(fl_choice_new_seeded(seed, &c), 0);
+		assert_fl(fl_choice_new_seeded(seed, &c), 0);
 		rc.choices = c;
-		assert_int_equal(fl_sim_new(&rc, &sim), 0);
-		assert_int_equal(fl_sim_spawn(sim, "a", points_actor, NULL, NULL), 0);
-		assert_int_equal(fl_sim_spawn(sim, "b", points_actor, NULL, NULL), 0);
-		assert_int_equal(fl_sim_run(sim, &res), 0);
+		assert_fl(fl_sim_new(&rc, &sim), 0);
+		assert_fl(fl_sim_spawn(sim, "a", points_actor, NULL, NULL), 0);
+		assert_fl(fl_sim_spawn(sim, "b", points_actor, NULL, NULL), 0);
+		assert_fl(fl_sim_run(sim, &res), 0);
 		assert_int_equal(res.verdict, FL_SIM_OK);
 		steps += res.steps;
 		fl_sim_free(sim);

@@ -14,7 +14,7 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
-#include "rr_test_util.h"
+#include "fl_test.h"
 
 static fl_rr_domain *dom;
 static struct fl_aio_debug before;
@@ -25,7 +25,7 @@ setup(void **state)
 	struct fl_rr_config cfg = { .chunk_spec = "64:256,1024:16", .server_ports = 8,
 		                    .client_ports = 8 };
 	fl_aio_debug_read(&before);
-	return fl_rr_domain_create(rr_test_dir("aio"), &cfg, &dom);
+	return fl_rr_domain_create(test_rundir("aio"), &cfg, &dom);
 }
 
 static void
@@ -54,7 +54,7 @@ teardown(void **state)
 {
 	fl_rr_domain_close(dom);
 	dom = NULL;
-	rr_test_rmdir();
+	test_rundir_remove();
 	fl_msg_quarantine_flush();
 	return 0;
 }
@@ -64,7 +64,7 @@ msg_of(const char *s)
 {
 	fl_msg *m;
 
-	assert_rc(fl_msg_alloc(&m, strlen(s) + 1), 0);
+	assert_fl(fl_msg_alloc(&m, strlen(s) + 1), 0);
 	memcpy(fl_msg_body(m), s, strlen(s) + 1);
 	return m;
 }
@@ -115,13 +115,13 @@ struct echo_server {
 static void
 echo_start(struct echo_server *srv, const char *svc)
 {
-	assert_rc(fl_sock_open_rep(&srv->sock, dom, svc), 0);
+	assert_fl(fl_sock_open_rep(&srv->sock, dom, svc), 0);
 	for (int i = 0; i < 4; i++) {
 		struct echo_ctx *e = &srv->e[i];
 		memset(e, 0, sizeof(*e));
-		assert_rc(fl_ctx_open(&e->ctx, srv->sock), 0);
-		assert_rc(fl_aio_alloc(&e->aio, echo_cb, e), 0);
-		assert_rc(fl_ctx_recv(e->ctx, e->aio), 0);
+		assert_fl(fl_ctx_open(&e->ctx, srv->sock), 0);
+		assert_fl(fl_aio_alloc(&e->aio, echo_cb, e), 0);
+		assert_fl(fl_ctx_recv(e->ctx, e->aio), 0);
 	}
 }
 
@@ -131,7 +131,7 @@ echo_stop(struct echo_server *srv)
 	for (int i = 0; i < 4; i++) {
 		fl_ctx_close(srv->e[i].ctx);
 		fl_aio_wait(srv->e[i].aio);
-		assert_rc(fl_aio_free(srv->e[i].aio), 0);
+		assert_fl(fl_aio_free(srv->e[i].aio), 0);
 	}
 	fl_sock_close(srv->sock);
 }
@@ -145,10 +145,10 @@ msg_double_free_detected(void **state)
 	fl_msg *m;
 
 	fl_aio_debug_read(&d0);
-	assert_rc(fl_msg_alloc(&m, 10), 0);
+	assert_fl(fl_msg_alloc(&m, 10), 0);
 	assert_int_equal(fl_msg_len(m), 10);
-	assert_rc(fl_msg_set_len(m, 4), 0);
-	assert_rc(fl_msg_set_len(m, 11), FL_EMSGSIZE);
+	assert_fl(fl_msg_set_len(m, 4), 0);
+	assert_fl(fl_msg_set_len(m, 11), FL_EMSGSIZE);
 	fl_msg_free(m);
 	fl_msg_free(m); /* detected, ignored */
 	fl_aio_debug_read(&d1);
@@ -173,40 +173,40 @@ msg_and_ctx_sizes_at_edges(void **state)
 	fl_aio *a;
 	fl_msg *m = NULL;
 
-	assert_rc(fl_msg_alloc(&m, (1u << 30) + 1), FL_EINVAL);
+	assert_fl(fl_msg_alloc(&m, (1u << 30) + 1), FL_EINVAL);
 	assert_null(m);
-	assert_rc(fl_msg_alloc(&m, 0), 0);
+	assert_fl(fl_msg_alloc(&m, 0), 0);
 	assert_int_equal(fl_msg_len(m), 0);
-	assert_rc(fl_msg_set_len(m, 1), FL_EMSGSIZE);
-	assert_rc(fl_msg_set_len(m, 0), 0);
+	assert_fl(fl_msg_set_len(m, 1), FL_EMSGSIZE);
+	assert_fl(fl_msg_set_len(m, 0), 0);
 	fl_msg_free(m);
-	assert_rc(fl_msg_alloc(&m, 64), 0);
-	assert_rc(fl_msg_set_len(m, 0), 0);
-	assert_rc(fl_msg_set_len(m, 64), 0);
-	assert_rc(fl_msg_set_len(m, 65), FL_EMSGSIZE);
+	assert_fl(fl_msg_alloc(&m, 64), 0);
+	assert_fl(fl_msg_set_len(m, 0), 0);
+	assert_fl(fl_msg_set_len(m, 64), 0);
+	assert_fl(fl_msg_set_len(m, 65), FL_EMSGSIZE);
 	assert_int_equal(fl_msg_len(m), 64);
 	fl_msg_free(m);
 
 	echo_start(&srv, "sizes");
-	assert_rc(fl_sock_open_req(&req, dom, "sizes"), 0);
-	assert_rc(fl_ctx_open(&c, req), 0);
-	assert_rc(fl_aio_alloc(&a, NULL, NULL), 0);
+	assert_fl(fl_sock_open_req(&req, dom, "sizes"), 0);
+	assert_fl(fl_ctx_open(&c, req), 0);
+	assert_fl(fl_aio_alloc(&a, NULL, NULL), 0);
 	fl_aio_set_timeout(a, 5 * FL_NS_PER_SEC);
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		size_t len = lens[i];
 		unsigned char *b;
 
-		assert_rc(fl_msg_alloc(&m, len), 0);
+		assert_fl(fl_msg_alloc(&m, len), 0);
 		b = fl_msg_body(m);
 		for (size_t k = 0; k < len; k++)
 			b[k] = (unsigned char)(k * 7 + i + 0x40);
 		fl_aio_set_msg(a, m);
-		assert_rc(fl_ctx_send(c, a), 0);
+		assert_fl(fl_ctx_send(c, a), 0);
 		fl_aio_wait(a);
-		assert_rc(fl_aio_result(a), 0);
-		assert_rc(fl_ctx_recv(c, a), 0);
+		assert_fl(fl_aio_result(a), 0);
+		assert_fl(fl_ctx_recv(c, a), 0);
 		fl_aio_wait(a);
-		assert_rc(fl_aio_result(a), 0);
+		assert_fl(fl_aio_result(a), 0);
 		m = fl_aio_get_msg(a);
 		assert_non_null(m);
 		b = fl_msg_body(m);
@@ -219,13 +219,13 @@ msg_and_ctx_sizes_at_edges(void **state)
 		}
 		fl_msg_free(m);
 	}
-	assert_rc(fl_msg_alloc(&m, 1025), 0);
+	assert_fl(fl_msg_alloc(&m, 1025), 0);
 	fl_aio_set_msg(a, m);
-	assert_rc(fl_ctx_send(c, a), FL_EMSGSIZE);
+	assert_fl(fl_ctx_send(c, a), FL_EMSGSIZE);
 	assert_ptr_equal(fl_aio_get_msg(a), m);
 	fl_msg_free(m);
 	fl_ctx_close(c);
-	assert_rc(fl_aio_free(a), 0);
+	assert_fl(fl_aio_free(a), 0);
 	fl_sock_close(req);
 	echo_stop(&srv);
 	assert_balanced();
@@ -241,20 +241,20 @@ free_after_successful_send_detected(void **state)
 	struct fl_aio_debug d0, d1;
 
 	echo_start(&srv, "own");
-	assert_rc(fl_sock_open_req(&req, dom, "own"), 0);
-	assert_rc(fl_ctx_open(&c, req), 0);
-	assert_rc(fl_aio_alloc(&a, NULL, NULL), 0);
+	assert_fl(fl_sock_open_req(&req, dom, "own"), 0);
+	assert_fl(fl_ctx_open(&c, req), 0);
+	assert_fl(fl_aio_alloc(&a, NULL, NULL), 0);
 	fl_msg *m = msg_of("x");
 	fl_aio_set_msg(a, m);
-	assert_rc(fl_ctx_send(c, a), 0);
+	assert_fl(fl_ctx_send(c, a), 0);
 	fl_aio_wait(a);
 	fl_aio_debug_read(&d0);
 	fl_msg_free(m); /* the B5 bug: the library already freed it */
 	fl_aio_debug_read(&d1);
 	assert_int_equal(d1.msg_double_frees - d0.msg_double_frees, 1);
-	assert_rc(fl_ctx_recv(c, a), 0);
+	assert_fl(fl_ctx_recv(c, a), 0);
 	fl_aio_wait(a);
-	assert_rc(fl_aio_result(a), 0);
+	assert_fl(fl_aio_result(a), 0);
 	fl_msg_free(fl_aio_get_msg(a));
 	fl_ctx_close(c);
 	fl_aio_free(a);
@@ -270,13 +270,13 @@ round_trips_over_contexts(void **state)
 	fl_sock *req;
 	fl_ctx *c[8];
 	fl_aio *a[8];
-	unsigned rounds = rr_scale(500, 10);
+	unsigned rounds = test_scale(500, 10);
 
 	echo_start(&srv, "echo");
-	assert_rc(fl_sock_open_req(&req, dom, "echo"), 0);
+	assert_fl(fl_sock_open_req(&req, dom, "echo"), 0);
 	for (int i = 0; i < 8; i++) {
-		assert_rc(fl_ctx_open(&c[i], req), 0);
-		assert_rc(fl_aio_alloc(&a[i], NULL, NULL), 0);
+		assert_fl(fl_ctx_open(&c[i], req), 0);
+		assert_fl(fl_aio_alloc(&a[i], NULL, NULL), 0);
 		fl_aio_set_timeout(a[i], 5 * FL_NS_PER_SEC);
 	}
 	for (unsigned r = 0; r < rounds; r++) {
@@ -286,16 +286,16 @@ round_trips_over_contexts(void **state)
 			snprintf(b, sizeof(b), "ctx %d round %u", i, r);
 			snprintf(want[i], sizeof(want[i]), "Ctx %d round %u", i, r);
 			fl_aio_set_msg(a[i], msg_of(b));
-			assert_rc(fl_ctx_send(c[i], a[i]), 0);
+			assert_fl(fl_ctx_send(c[i], a[i]), 0);
 		}
 		for (int i = 0; i < 8; i++) {
 			fl_aio_wait(a[i]);
-			assert_rc(fl_aio_result(a[i]), 0);
-			assert_rc(fl_ctx_recv(c[i], a[i]), 0);
+			assert_fl(fl_aio_result(a[i]), 0);
+			assert_fl(fl_ctx_recv(c[i], a[i]), 0);
 		}
 		for (int i = 0; i < 8; i++) {
 			fl_aio_wait(a[i]);
-			assert_rc(fl_aio_result(a[i]), 0);
+			assert_fl(fl_aio_result(a[i]), 0);
 			fl_msg *m = fl_aio_get_msg(a[i]);
 			assert_non_null(m);
 			assert_string_equal(fl_msg_body(m), want[i]);
@@ -304,7 +304,7 @@ round_trips_over_contexts(void **state)
 	}
 	for (int i = 0; i < 8; i++) {
 		fl_ctx_close(c[i]);
-		assert_rc(fl_aio_free(a[i]), 0);
+		assert_fl(fl_aio_free(a[i]), 0);
 	}
 	fl_sock_close(req);
 	echo_stop(&srv);
@@ -333,45 +333,45 @@ close_cancels_pending(void **state)
 	struct cb_count k1 = { 0 }, k2 = { 0 };
 	fl_aio *a1, *a2, *a3;
 
-	assert_rc(fl_sock_open_rep(&rep, dom, "silent"), 0);
-	assert_rc(fl_sock_open_req(&req, dom, "silent"), 0);
-	assert_rc(fl_ctx_open(&rc_ctx, rep), 0);
-	assert_rc(fl_ctx_open(&q_ctx, req), 0);
-	assert_rc(fl_aio_alloc(&a1, count_cb, &k1), 0);
-	assert_rc(fl_aio_alloc(&a2, count_cb, &k2), 0);
-	assert_rc(fl_aio_alloc(&a3, NULL, NULL), 0);
+	assert_fl(fl_sock_open_rep(&rep, dom, "silent"), 0);
+	assert_fl(fl_sock_open_req(&req, dom, "silent"), 0);
+	assert_fl(fl_ctx_open(&rc_ctx, rep), 0);
+	assert_fl(fl_ctx_open(&q_ctx, req), 0);
+	assert_fl(fl_aio_alloc(&a1, count_cb, &k1), 0);
+	assert_fl(fl_aio_alloc(&a2, count_cb, &k2), 0);
+	assert_fl(fl_aio_alloc(&a3, NULL, NULL), 0);
 	k1.aio = a1;
 	k2.aio = a2;
 	/* A REP receive with nothing to receive, a REQ request that is
 	 * received by nobody (no REP context waits... then one does not
 	 * answer). */
-	assert_rc(fl_ctx_recv(rc_ctx, a1), 0);
-	assert_rc(fl_ctx_recv(rc_ctx, a3), FL_EBUSY);
+	assert_fl(fl_ctx_recv(rc_ctx, a1), 0);
+	assert_fl(fl_ctx_recv(rc_ctx, a3), FL_EBUSY);
 	fl_aio_set_msg(a3, msg_of("q"));
-	assert_rc(fl_ctx_send(q_ctx, a3), 0);
+	assert_fl(fl_ctx_send(q_ctx, a3), 0);
 	fl_aio_wait(a3);
-	assert_rc(fl_ctx_recv(q_ctx, a2), 0);
+	assert_fl(fl_ctx_recv(q_ctx, a2), 0);
 	/* Freeing an aio with work pending is refused and counted. */
 	struct fl_aio_debug d0, d1;
 	fl_aio_debug_read(&d0);
-	assert_rc(fl_aio_free(a2), FL_EBUSY);
+	assert_fl(fl_aio_free(a2), FL_EBUSY);
 	fl_aio_debug_read(&d1);
 	assert_int_equal(d1.aio_free_pending - d0.aio_free_pending, 1);
 	/* The REP context got the request; close it without answering. */
 	fl_aio_wait(a1);
-	assert_rc(fl_aio_result(a1), 0);
+	assert_fl(fl_aio_result(a1), 0);
 	fl_msg_free(fl_aio_get_msg(a1));
-	assert_rc(fl_ctx_recv(rc_ctx, a1), 0);
+	assert_fl(fl_ctx_recv(rc_ctx, a1), 0);
 	fl_ctx_close(rc_ctx);
 	/* Close waited for the callback: it already ran. */
 	assert_int_equal(atomic_load(&k1.calls), 2);
-	assert_rc(k1.last, FL_ECANCELED);
+	assert_fl(k1.last, FL_ECANCELED);
 	fl_ctx_close(q_ctx);
 	assert_int_equal(atomic_load(&k2.calls), 1);
-	assert_rc(k2.last, FL_ECANCELED);
-	assert_rc(fl_aio_free(a1), 0);
-	assert_rc(fl_aio_free(a2), 0);
-	assert_rc(fl_aio_free(a3), 0);
+	assert_fl(k2.last, FL_ECANCELED);
+	assert_fl(fl_aio_free(a1), 0);
+	assert_fl(fl_aio_free(a2), 0);
+	assert_fl(fl_aio_free(a3), 0);
 	fl_sock_close(req);
 	fl_sock_close(rep);
 	assert_balanced();
@@ -405,35 +405,35 @@ operation_on_closing_context_fails(void **state)
 	struct fl_idle idle = { 0 };
 	uint64_t dl = fl_clock_now_ns() + 5 * FL_NS_PER_SEC;
 
-	assert_rc(fl_sock_open_req(&req, dom, "none"), 0);
-	assert_rc(fl_ctx_open(&k.ctx, req), 0);
-	assert_rc(fl_aio_alloc(&k.aio, close_from_callback_cb, &k), 0);
-	assert_rc(fl_aio_alloc(&k.other, NULL, NULL), 0);
+	assert_fl(fl_sock_open_req(&req, dom, "none"), 0);
+	assert_fl(fl_ctx_open(&k.ctx, req), 0);
+	assert_fl(fl_aio_alloc(&k.aio, close_from_callback_cb, &k), 0);
+	assert_fl(fl_aio_alloc(&k.other, NULL, NULL), 0);
 	/* No server: the send fails at once and keeps the message. */
 	fl_msg *m = msg_of("hi");
 	fl_aio_set_msg(k.aio, m);
-	assert_rc(fl_ctx_send(k.ctx, k.aio), FL_ENOSERVER);
+	assert_fl(fl_ctx_send(k.ctx, k.aio), FL_ENOSERVER);
 	assert_ptr_equal(fl_aio_get_msg(k.aio), m);
 	fl_msg_free(m);
-	assert_rc(fl_ctx_recv(k.ctx, k.aio), FL_ESTATE);
+	assert_fl(fl_ctx_recv(k.ctx, k.aio), FL_ESTATE);
 	/* A server that never answers; the callback of the timed-out receive
 	 * closes its own context. */
 	fl_sock *rep;
-	assert_rc(fl_sock_open_rep(&rep, dom, "none"), 0);
+	assert_fl(fl_sock_open_rep(&rep, dom, "none"), 0);
 	fl_aio_set_msg(k.aio, msg_of("hi"));
-	assert_rc(fl_ctx_send(k.ctx, k.aio), 0);
+	assert_fl(fl_ctx_send(k.ctx, k.aio), 0);
 	fl_aio_wait(k.aio);
 	fl_aio_set_timeout(k.aio, 2 * FL_NS_PER_MS);
 	atomic_store(&k.armed, 1);
-	assert_rc(fl_ctx_recv(k.ctx, k.aio), 0);
+	assert_fl(fl_ctx_recv(k.ctx, k.aio), 0);
 	while (!atomic_load(&k.done) && fl_clock_now_ns() < dl)
 		fl_idle(&idle, 0, dl);
 	assert_true(atomic_load(&k.done));
-	assert_rc(fl_aio_result(k.aio), FL_ETIMEDOUT);
-	assert_rc(k.second_rc, FL_ECLOSED);
+	assert_fl(fl_aio_result(k.aio), FL_ETIMEDOUT);
+	assert_fl(k.second_rc, FL_ECLOSED);
 	fl_aio_wait(k.aio);
-	assert_rc(fl_aio_free(k.aio), 0);
-	assert_rc(fl_aio_free(k.other), 0);
+	assert_fl(fl_aio_free(k.aio), 0);
+	assert_fl(fl_aio_free(k.other), 0);
 	fl_sock_close(req);
 	fl_sock_close(rep);
 	assert_balanced();
@@ -451,21 +451,21 @@ late_reply_is_discarded(void **state)
 	struct fl_idle idle = { 0 };
 
 	/* A hand-driven server that answers late. */
-	assert_rc(fl_rr_server_open(dom, "late", &s), 0);
-	assert_rc(fl_sock_open_req(&req, dom, "late"), 0);
-	assert_rc(fl_ctx_open(&c, req), 0);
-	assert_rc(fl_aio_alloc(&a, NULL, NULL), 0);
+	assert_fl(fl_rr_server_open(dom, "late", &s), 0);
+	assert_fl(fl_sock_open_req(&req, dom, "late"), 0);
+	assert_fl(fl_ctx_open(&c, req), 0);
+	assert_fl(fl_aio_alloc(&a, NULL, NULL), 0);
 	fl_aio_set_msg(a, msg_of("q"));
-	assert_rc(fl_ctx_send(c, a), 0);
+	assert_fl(fl_ctx_send(c, a), 0);
 	fl_aio_wait(a);
 	fl_aio_set_timeout(a, 1 * FL_NS_PER_MS);
-	assert_rc(fl_ctx_recv(c, a), 0);
+	assert_fl(fl_ctx_recv(c, a), 0);
 	fl_aio_wait(a);
-	assert_rc(fl_aio_result(a), FL_ETIMEDOUT);
+	assert_fl(fl_aio_result(a), FL_ETIMEDOUT);
 	fl_aio_debug_read(&d0);
-	assert_rc(fl_rr_server_take(s, &rq), 0);
-	assert_rc(fl_rr_server_loan(s, 4, 0, &rs), 0);
-	assert_rc(fl_rr_server_send(s, &rq, &rs), 0);
+	assert_fl(fl_rr_server_take(s, &rq), 0);
+	assert_fl(fl_rr_server_loan(s, 4, 0, &rs), 0);
+	assert_fl(fl_rr_server_send(s, &rq, &rs), 0);
 	fl_rr_release(dom, &rq);
 	uint64_t dl = fl_clock_now_ns() + 5 * FL_NS_PER_SEC;
 	do {
@@ -491,19 +491,19 @@ abandoned_requests_free_their_slots(void **state)
 
 	/* More timed-out requests than FL_RR_MAX_OUTSTANDING: each one's
 	 * slot must be given back when its receive gives up. */
-	assert_rc(fl_rr_server_open(dom, "mute", &s), 0);
-	assert_rc(fl_sock_open_req(&req, dom, "mute"), 0);
-	assert_rc(fl_ctx_open(&c, req), 0);
-	assert_rc(fl_aio_alloc(&a, NULL, NULL), 0);
+	assert_fl(fl_rr_server_open(dom, "mute", &s), 0);
+	assert_fl(fl_sock_open_req(&req, dom, "mute"), 0);
+	assert_fl(fl_ctx_open(&c, req), 0);
+	assert_fl(fl_aio_alloc(&a, NULL, NULL), 0);
 	for (int i = 0; i < FL_RR_MAX_OUTSTANDING + 44; i++) {
 		fl_aio_set_timeout(a, 0);
 		fl_aio_set_msg(a, msg_of("q"));
-		assert_rc(fl_ctx_send(c, a), 0);
+		assert_fl(fl_ctx_send(c, a), 0);
 		fl_aio_wait(a);
 		fl_aio_set_timeout(a, 100 * 1000);
-		assert_rc(fl_ctx_recv(c, a), 0);
+		assert_fl(fl_ctx_recv(c, a), 0);
 		fl_aio_wait(a);
-		assert_rc(fl_aio_result(a), FL_ETIMEDOUT);
+		assert_fl(fl_aio_result(a), FL_ETIMEDOUT);
 		while (fl_rr_server_take(s, &rq) == 0)
 			fl_rr_release(dom, &rq);
 	}
@@ -521,18 +521,18 @@ server_gone_fails_receive(void **state)
 	fl_ctx *c;
 	fl_aio *a;
 
-	assert_rc(fl_sock_open_rep(&rep, dom, "gone"), 0);
-	assert_rc(fl_sock_open_req(&req, dom, "gone"), 0);
-	assert_rc(fl_ctx_open(&c, req), 0);
-	assert_rc(fl_aio_alloc(&a, NULL, NULL), 0);
+	assert_fl(fl_sock_open_rep(&rep, dom, "gone"), 0);
+	assert_fl(fl_sock_open_req(&req, dom, "gone"), 0);
+	assert_fl(fl_ctx_open(&c, req), 0);
+	assert_fl(fl_aio_alloc(&a, NULL, NULL), 0);
 	fl_aio_set_msg(a, msg_of("q"));
-	assert_rc(fl_ctx_send(c, a), 0);
+	assert_fl(fl_ctx_send(c, a), 0);
 	fl_aio_wait(a);
 	fl_aio_set_timeout(a, 10 * FL_NS_PER_SEC);
-	assert_rc(fl_ctx_recv(c, a), 0);
+	assert_fl(fl_ctx_recv(c, a), 0);
 	fl_sock_close(rep); /* the request dies with the server's queue */
 	fl_aio_wait(a);
-	assert_rc(fl_aio_result(a), FL_ECRASHED);
+	assert_fl(fl_aio_result(a), FL_ECRASHED);
 	fl_ctx_close(c);
 	fl_aio_free(a);
 	fl_sock_close(req);
@@ -547,17 +547,17 @@ rep_send_without_request(void **state)
 	fl_aio *a;
 	fl_msg *m = msg_of("r");
 
-	assert_rc(fl_sock_open_rep(&rep, dom, "x"), 0);
-	assert_rc(fl_ctx_open(&c, rep), 0);
-	assert_rc(fl_aio_alloc(&a, NULL, NULL), 0);
-	assert_rc(fl_ctx_send(c, a), FL_EINVAL);
+	assert_fl(fl_sock_open_rep(&rep, dom, "x"), 0);
+	assert_fl(fl_ctx_open(&c, rep), 0);
+	assert_fl(fl_aio_alloc(&a, NULL, NULL), 0);
+	assert_fl(fl_ctx_send(c, a), FL_EINVAL);
 	fl_aio_set_msg(a, m);
-	assert_rc(fl_ctx_send(c, a), FL_ESTATE);
+	assert_fl(fl_ctx_send(c, a), FL_ESTATE);
 	fl_msg_free(fl_aio_get_msg(a));
 	fl_ctx_close(c);
 	fl_aio_free(a);
 	fl_sock_close(rep);
-	assert_rc(fl_sock_open_rep(&rep, dom, "bad/name"), FL_ENAME);
+	assert_fl(fl_sock_open_rep(&rep, dom, "bad/name"), FL_ENAME);
 	assert_balanced();
 }
 
@@ -620,9 +620,9 @@ context_per_request_threads(void **state)
 	fl_sock *req;
 
 	echo_start(&srv, "many");
-	assert_rc(fl_sock_open_req(&req, dom, "many"), 0);
+	assert_fl(fl_sock_open_req(&req, dom, "many"), 0);
 	for (int i = 0; i < 4; i++) {
-		p[i] = (struct per_request){ req, rr_scale(400, 10), 0 };
+		p[i] = (struct per_request){ req, test_scale(400, 10), 0 };
 		pthread_create(&t[i], NULL, context_per_request, &p[i]);
 	}
 	for (int i = 0; i < 4; i++) {

@@ -16,21 +16,21 @@
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
 #include "chunk_pool.h"
-#include "rr_test_util.h"
+#include "fl_test.h"
 
 static char path[PATH_MAX + 16];
 
 static int
 setup(void **state)
 {
-	snprintf(path, sizeof(path), "%s/chunks.dat", rr_test_dir("chunk"));
+	snprintf(path, sizeof(path), "%s/chunks.dat", test_rundir("chunk"));
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	rr_test_rmdir();
+	test_rundir_remove();
 	return 0;
 }
 
@@ -46,9 +46,9 @@ spec_is_validated(void **state)
 		if (rc != FL_EINVAL)
 			fail_msg("spec \"%s\": %s, want FL_EINVAL", bad[i], fl_errname(rc));
 	}
-	assert_int_equal(rr_test_files(), 0);
-	assert_rc(fl_chunk_pool_create(path, "128:4,4096:2", &p), 0);
-	assert_rc(fl_chunk_pool_create(path, "128:4", &(fl_chunk_pool *){ NULL }), FL_EEXIST);
+	assert_int_equal(test_rundir_files(), 0);
+	assert_fl(fl_chunk_pool_create(path, "128:4,4096:2", &p), 0);
+	assert_fl(fl_chunk_pool_create(path, "128:4", &(fl_chunk_pool *){ NULL }), FL_EEXIST);
 	fl_chunk_pool_close(p);
 }
 
@@ -59,13 +59,13 @@ loan_write_release(void **state)
 	struct fl_chunk_pool_stats st;
 	fl_chunk a, b, c;
 
-	assert_rc(fl_chunk_pool_create(path, "128:4,4096:2", &p), 0);
-	assert_rc(fl_chunk_pool_open(path, 7, &q), 0);
-	assert_rc(fl_chunk_loan(q, 100, 0, &a), 0);
+	assert_fl(fl_chunk_pool_create(path, "128:4,4096:2", &p), 0);
+	assert_fl(fl_chunk_pool_open(path, 7, &q), 0);
+	assert_fl(fl_chunk_loan(q, 100, 0, &a), 0);
 	assert_int_equal(a.cap, 128);
-	assert_rc(fl_chunk_loan(q, 129, 0, &b), 0);
+	assert_fl(fl_chunk_loan(q, 129, 0, &b), 0);
 	assert_int_equal(b.cap, 4096);
-	assert_rc(fl_chunk_loan(q, 4097, 0, &c), FL_EMSGSIZE);
+	assert_fl(fl_chunk_loan(q, 4097, 0, &c), FL_EMSGSIZE);
 	memset(a.data, 0xab, a.cap);
 	memset(b.data, 0xcd, b.cap);
 	assert_int_equal(((unsigned char *)a.data)[127], 0xab);
@@ -74,8 +74,8 @@ loan_write_release(void **state)
 	assert_int_equal(st.cls[0].loaned, 1);
 	assert_int_equal(st.cls[1].loaned, 1);
 	assert_int_equal(fl_chunk_owner_loaned(p, 7), 2);
-	assert_rc(fl_chunk_release(q, &a), 0);
-	assert_rc(fl_chunk_release(q, &b), 0);
+	assert_fl(fl_chunk_release(q, &a), 0);
+	assert_fl(fl_chunk_release(q, &b), 0);
 	fl_chunk_pool_stats(p, &st);
 	assert_int_equal(st.cls[0].loaned, 0);
 	assert_int_equal(st.cls[0].loans, 1);
@@ -92,22 +92,22 @@ double_release_is_stale(void **state)
 	struct fl_chunk_pool_stats st;
 	fl_chunk a, a2;
 
-	assert_rc(fl_chunk_pool_create(path, "64:2", &p), 0);
-	assert_rc(fl_chunk_loan(p, 8, 0, &a), 0);
-	assert_rc(fl_chunk_release(p, &a), 0);
-	assert_rc(fl_chunk_release(p, &a), FL_ESTALE);
+	assert_fl(fl_chunk_pool_create(path, "64:2", &p), 0);
+	assert_fl(fl_chunk_loan(p, 8, 0, &a), 0);
+	assert_fl(fl_chunk_release(p, &a), 0);
+	assert_fl(fl_chunk_release(p, &a), FL_ESTALE);
 	/* Reloaned: the old handle is still stale, the new one works. */
-	assert_rc(fl_chunk_loan(p, 8, 0, &a2), 0);
+	assert_fl(fl_chunk_loan(p, 8, 0, &a2), 0);
 	assert_int_equal(a2.index, a.index);
 	assert_int_not_equal(a2.gen, a.gen);
-	assert_rc(fl_chunk_release(p, &a), FL_ESTALE);
-	assert_rc(fl_chunk_release(p, &a2), 0);
+	assert_fl(fl_chunk_release(p, &a), FL_ESTALE);
+	assert_fl(fl_chunk_release(p, &a2), 0);
 	fl_chunk_pool_stats(p, &st);
 	assert_int_equal(st.cls[0].stale, 2);
 	assert_int_equal(st.cls[0].loaned, 0);
 	fl_chunk bogus = a2;
 	bogus.index = 1000;
-	assert_rc(fl_chunk_release(p, &bogus), FL_EPROTO);
+	assert_fl(fl_chunk_release(p, &bogus), FL_EPROTO);
 	fl_chunk_pool_close(p);
 }
 
@@ -118,21 +118,21 @@ exhaustion_and_recovery(void **state)
 	fl_chunk c[4], x;
 	struct fl_chunk_pool_stats st;
 
-	assert_rc(fl_chunk_pool_create(path, "64:4", &p), 0);
+	assert_fl(fl_chunk_pool_create(path, "64:4", &p), 0);
 	for (int i = 0; i < 4; i++)
-		assert_rc(fl_chunk_loan(p, 64, 0, &c[i]), 0);
-	assert_rc(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
+		assert_fl(fl_chunk_loan(p, 64, 0, &c[i]), 0);
+	assert_fl(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
 	assert_non_null(strstr(fl_rr_errmsg(), "64-byte"));
 	uint64_t t0 = fl_clock_now_ns();
-	assert_rc(fl_chunk_loan(p, 1, t0 + 5 * FL_NS_PER_MS, &x), FL_EPOOL_EMPTY);
+	assert_fl(fl_chunk_loan(p, 1, t0 + 5 * FL_NS_PER_MS, &x), FL_EPOOL_EMPTY);
 	assert_true(fl_clock_now_ns() - t0 >= 5 * FL_NS_PER_MS);
-	assert_rc(fl_chunk_release(p, &c[2]), 0);
-	assert_rc(fl_chunk_loan(p, 1, 0, &x), 0);
+	assert_fl(fl_chunk_release(p, &c[2]), 0);
+	assert_fl(fl_chunk_loan(p, 1, 0, &x), 0);
 	assert_int_equal(x.index, c[2].index);
-	assert_rc(fl_chunk_release(p, &x), 0);
+	assert_fl(fl_chunk_release(p, &x), 0);
 	for (int i = 0; i < 4; i++)
 		if (i != 2)
-			assert_rc(fl_chunk_release(p, &c[i]), 0);
+			assert_fl(fl_chunk_release(p, &c[i]), 0);
 	fl_chunk_pool_stats(p, &st);
 	assert_int_equal(st.cls[0].exhausted, 2);
 	assert_int_equal(st.cls[0].loaned, 0);
@@ -146,21 +146,21 @@ reclaim_by_owner(void **state)
 	fl_chunk c;
 	struct fl_chunk_pool_stats st;
 
-	assert_rc(fl_chunk_pool_create(path, "64:8,1024:4", &p), 0);
-	assert_rc(fl_chunk_pool_open(path, 11, &a), 0);
-	assert_rc(fl_chunk_pool_open(path, 12, &b), 0);
+	assert_fl(fl_chunk_pool_create(path, "64:8,1024:4", &p), 0);
+	assert_fl(fl_chunk_pool_open(path, 11, &a), 0);
+	assert_fl(fl_chunk_pool_open(path, 12, &b), 0);
 	for (int i = 0; i < 3; i++)
-		assert_rc(fl_chunk_loan(a, 10, 0, &c), 0);
-	assert_rc(fl_chunk_loan(a, 1000, 0, &c), 0);
+		assert_fl(fl_chunk_loan(a, 10, 0, &c), 0);
+	assert_fl(fl_chunk_loan(a, 1000, 0, &c), 0);
 	fl_chunk keep;
-	assert_rc(fl_chunk_loan(b, 10, 0, &keep), 0);
+	assert_fl(fl_chunk_loan(b, 10, 0, &keep), 0);
 	assert_int_equal(fl_chunk_owner_loaned(p, 11), 4);
 	assert_int_equal(fl_chunk_reclaim_owner(p, 11), 4);
 	assert_int_equal(fl_chunk_owner_loaned(p, 11), 0);
 	assert_int_equal(fl_chunk_owner_loaned(p, 12), 1);
 	/* The dead owner's handle is stale now. */
-	assert_rc(fl_chunk_release(a, &c), FL_ESTALE);
-	assert_rc(fl_chunk_release(b, &keep), 0);
+	assert_fl(fl_chunk_release(a, &c), FL_ESTALE);
+	assert_fl(fl_chunk_release(b, &keep), 0);
 	fl_chunk_pool_stats(p, &st);
 	assert_int_equal(st.cls[0].loaned + st.cls[1].loaned, 0);
 	assert_int_equal(st.cls[0].reclaimed + st.cls[1].reclaimed, 4);
@@ -181,27 +181,27 @@ corruption_is_contained(void **state)
 	struct fl_chunk_pool_stats st;
 	struct fli_cp_seg *seg;
 
-	assert_rc(fl_chunk_pool_create(path, "64:4", &p), 0);
+	assert_fl(fl_chunk_pool_create(path, "64:4", &p), 0);
 	seg = ((struct { struct fli_cp_seg *seg; } *)p)->seg;
 	atomic_store(&fli_cp_hdr(p, 0)->state, 5); /* refcount 5, no owner */
 	for (int i = 0; i < 3; i++) {
-		assert_rc(fl_chunk_loan(p, 1, 0, &c[i]), 0);
+		assert_fl(fl_chunk_loan(p, 1, 0, &c[i]), 0);
 		assert_int_not_equal(c[i].index, 0);
 	}
-	assert_rc(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
+	assert_fl(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
 	fl_chunk_pool_stats(p, &st);
 	assert_int_equal(st.cls[0].loaned, 4);
 	fli_cp_hdr(p, c[0].index)->cls = 99;
-	assert_rc(fl_chunk_release(p, &c[0]), FL_EPROTO);
+	assert_fl(fl_chunk_release(p, &c[0]), FL_EPROTO);
 	fli_cp_hdr(p, c[0].index)->cls = 0;
 	for (int i = 0; i < 3; i++)
-		assert_rc(fl_chunk_release(p, &c[i]), 0);
+		assert_fl(fl_chunk_release(p, &c[i]), 0);
 	seg->magic = 0xdead;
-	assert_rc(fl_chunk_pool_open(path, 3, &q), FL_EPROTO);
+	assert_fl(fl_chunk_pool_open(path, 3, &q), FL_EPROTO);
 	fl_chunk_pool_close(p);
 	char other[PATH_MAX + 16];
-	snprintf(other, sizeof(other), "%s/missing.dat", rr_dir);
-	assert_rc(fl_chunk_pool_open(other, 3, &q), FL_ENOENT);
+	snprintf(other, sizeof(other), "%s/missing.dat", test_rundir_path);
+	assert_fl(fl_chunk_pool_open(other, 3, &q), FL_ENOENT);
 }
 
 /* The states a process can die in inside a loan or a release, made by
@@ -214,26 +214,26 @@ unfinished_loan_and_release_are_reclaimed(void **state)
 	fl_chunk c[2];
 	struct fl_chunk_pool_stats st;
 
-	assert_rc(fl_chunk_pool_create(path, "64:2", &p), 0);
+	assert_fl(fl_chunk_pool_create(path, "64:2", &p), 0);
 	atomic_store(&fli_cp_hdr(p, 0)->owner, 55); /* claimed, refcount not yet 1 */
-	assert_rc(fl_chunk_loan(p, 1, 0, &c[0]), 0);
+	assert_fl(fl_chunk_loan(p, 1, 0, &c[0]), 0);
 	assert_int_equal(c[0].index, 1);
-	assert_rc(fl_chunk_loan(p, 1, 0, &c[1]), FL_EPOOL_EMPTY);
+	assert_fl(fl_chunk_loan(p, 1, 0, &c[1]), FL_EPOOL_EMPTY);
 	assert_int_equal(fl_chunk_reclaim_owner(p, 55), 1);
-	assert_rc(fl_chunk_loan(p, 1, 0, &c[1]), 0);
+	assert_fl(fl_chunk_loan(p, 1, 0, &c[1]), 0);
 	assert_int_equal(c[1].index, 0);
 	/* A release by owner 55 that set refcount 0 and died. */
 	atomic_store(&fli_cp_hdr(p, 0)->owner, 55);
 	atomic_store(&fli_cp_hdr(p, 0)->state, (uint64_t)(c[1].gen + 1) << 32);
-	assert_rc(fl_chunk_release(p, &c[1]), FL_ESTALE);
+	assert_fl(fl_chunk_release(p, &c[1]), FL_ESTALE);
 	assert_int_equal(fl_chunk_reclaim_owner(p, 55), 1);
-	assert_rc(fl_chunk_release(p, &c[0]), 0);
+	assert_fl(fl_chunk_release(p, &c[0]), 0);
 	fl_chunk_pool_stats(p, &st);
 	assert_int_equal(st.cls[0].loaned, 0);
-	assert_rc(fl_chunk_loan(p, 1, 0, &c[0]), 0);
-	assert_rc(fl_chunk_loan(p, 1, 0, &c[1]), 0);
-	assert_rc(fl_chunk_release(p, &c[0]), 0);
-	assert_rc(fl_chunk_release(p, &c[1]), 0);
+	assert_fl(fl_chunk_loan(p, 1, 0, &c[0]), 0);
+	assert_fl(fl_chunk_loan(p, 1, 0, &c[1]), 0);
+	assert_fl(fl_chunk_release(p, &c[0]), 0);
+	assert_fl(fl_chunk_release(p, &c[1]), 0);
 	fl_chunk_pool_close(p);
 }
 
@@ -244,12 +244,12 @@ unfinished_loan_and_release_are_reclaimed(void **state)
 static void
 killed_anywhere_in_loan_or_release(void **state)
 {
-	unsigned rounds = getenv("FL_ROUNDS") ? (unsigned)atoi(getenv("FL_ROUNDS")) : rr_scale(40, 8);
+	unsigned rounds = getenv("FL_ROUNDS") ? (unsigned)atoi(getenv("FL_ROUNDS")) : test_scale(40, 8);
 	fl_chunk_pool *p;
 	struct fl_chunk_pool_stats st;
 	fl_chunk all[8];
 
-	assert_rc(fl_chunk_pool_create(path, "64:8", &p), 0);
+	assert_fl(fl_chunk_pool_create(path, "64:8", &p), 0);
 	srand((unsigned)getpid());
 	for (unsigned r = 0; r < rounds; r++) {
 		int pfd[2];
@@ -279,7 +279,7 @@ killed_anywhere_in_loan_or_release(void **state)
 		close(pfd[0]);
 		usleep((useconds_t)(rand() % 3000));
 		kill(pid, SIGKILL);
-		if (rr_wait_child(pid) != 128 + SIGKILL)
+		if (test_wait_child(pid) != 128 + SIGKILL)
 			fail_msg("round %u: the child exited by itself", r);
 		(void)fl_chunk_reclaim_owner(p, 60 + r);
 		fl_chunk_pool_stats(p, &st);
@@ -289,7 +289,7 @@ killed_anywhere_in_loan_or_release(void **state)
 			if (fl_chunk_loan(p, 1, 0, &all[i]) != 0)
 				fail_msg("round %u: only %d of 8 chunks loan again", r, i);
 		for (int i = 0; i < 8; i++)
-			assert_rc(fl_chunk_release(p, &all[i]), 0);
+			assert_fl(fl_chunk_release(p, &all[i]), 0);
 	}
 	fl_chunk_pool_close(p);
 }
@@ -307,9 +307,9 @@ any_free_chunk_is_found(void **state)
 	uint32_t x = 7;
 	int n = 0;
 
-	assert_rc(fl_chunk_pool_create(path, "64:5", &h[0]), 0);
+	assert_fl(fl_chunk_pool_create(path, "64:5", &h[0]), 0);
 	for (int i = 1; i < H; i++)
-		assert_rc(fl_chunk_pool_open(path, 20 + i, &h[i]), 0);
+		assert_fl(fl_chunk_pool_open(path, 20 + i, &h[i]), 0);
 	for (int op = 0; op < 4000; op++) {
 		x = x * 1103515245u + 12345u;
 		int who = (int)((x >> 16) % H);
@@ -325,12 +325,12 @@ any_free_chunk_is_found(void **state)
 				held[n++] = c;
 		} else { /* release a random one, by any handle */
 			int k = (int)((x >> 20) % (uint32_t)n);
-			assert_rc(fl_chunk_release(h[who], &held[k]), 0);
+			assert_fl(fl_chunk_release(h[who], &held[k]), 0);
 			held[k] = held[--n];
 		}
 	}
 	while (n > 0)
-		assert_rc(fl_chunk_release(h[0], &held[--n]), 0);
+		assert_fl(fl_chunk_release(h[0], &held[--n]), 0);
 	for (int i = H - 1; i >= 0; i--)
 		fl_chunk_pool_close(h[i]);
 }
@@ -344,15 +344,15 @@ fault_point_loan(void **state)
 #ifdef FL_POINTS_DISABLED
 	skip(); /* -Dfaultpoints=disabled: the point is compiled out */
 #endif
-	assert_rc(fl_chunk_pool_create(path, "64:4", &p), 0);
+	assert_fl(fl_chunk_pool_create(path, "64:4", &p), 0);
 	fiu_init(0);
 	fiu_enable("transport/chunk/loan", 1, NULL, 0);
 	fl_points_arm(false, true);
-	assert_rc(fl_chunk_loan(p, 1, 0, &c), FL_EFAULT_INJECTED);
+	assert_fl(fl_chunk_loan(p, 1, 0, &c), FL_EFAULT_INJECTED);
 	fl_points_arm(false, false);
 	fiu_disable("transport/chunk/loan");
-	assert_rc(fl_chunk_loan(p, 1, 0, &c), 0);
-	assert_rc(fl_chunk_release(p, &c), 0);
+	assert_fl(fl_chunk_loan(p, 1, 0, &c), 0);
+	assert_fl(fl_chunk_release(p, &c), 0);
 	fl_chunk_pool_close(p);
 }
 
@@ -394,9 +394,9 @@ threads_loan_release(void **state)
 	struct churn ch[4];
 	struct fl_chunk_pool_stats st;
 
-	assert_rc(fl_chunk_pool_create(path, "64:8", &p), 0);
+	assert_fl(fl_chunk_pool_create(path, "64:8", &p), 0);
 	for (int i = 0; i < 4; i++) {
-		ch[i] = (struct churn){ p, rr_scale(50000, 50), 0 };
+		ch[i] = (struct churn){ p, test_scale(50000, 50), 0 };
 		pthread_create(&t[i], NULL, churn_thread, &ch[i]);
 	}
 	for (int i = 0; i < 4; i++) {
@@ -410,10 +410,10 @@ threads_loan_release(void **state)
 	/* Every chunk is free and loans exactly once. */
 	fl_chunk c[8], x;
 	for (int i = 0; i < 8; i++)
-		assert_rc(fl_chunk_loan(p, 1, 0, &c[i]), 0);
-	assert_rc(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
+		assert_fl(fl_chunk_loan(p, 1, 0, &c[i]), 0);
+	assert_fl(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
 	for (int i = 0; i < 8; i++)
-		assert_rc(fl_chunk_release(p, &c[i]), 0);
+		assert_fl(fl_chunk_release(p, &c[i]), 0);
 	fl_chunk_pool_close(p);
 }
 
@@ -424,7 +424,7 @@ processes_loan_release(void **state)
 	struct fl_chunk_pool_stats st;
 	pid_t pid[3];
 
-	assert_rc(fl_chunk_pool_create(path, "64:8", &p), 0);
+	assert_fl(fl_chunk_pool_create(path, "64:8", &p), 0);
 	for (int i = 0; i < 3; i++) {
 		pid[i] = test_fork();
 		assert_true(pid[i] >= 0);
@@ -433,14 +433,14 @@ processes_loan_release(void **state)
 			struct churn ch;
 			if (fl_chunk_pool_open(path, 100 + i, &q) != 0)
 				_exit(2);
-			ch = (struct churn){ q, rr_scale(50000, 50), 0 };
+			ch = (struct churn){ q, test_scale(50000, 50), 0 };
 			churn_thread(&ch);
 			fl_chunk_pool_close(q);
 			_exit(ch.errors == 0 ? 0 : 1);
 		}
 	}
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(rr_wait_child(pid[i]), 0);
+		assert_int_equal(test_wait_child(pid[i]), 0);
 	fl_chunk_pool_stats(p, &st);
 	assert_int_equal(st.cls[0].loaned, 0);
 	assert_int_equal(st.cls[0].stale, 0);
@@ -456,7 +456,7 @@ killed_process_is_reclaimed(void **state)
 	int pfd[2];
 	char b;
 
-	assert_rc(fl_chunk_pool_create(path, "64:8", &p), 0);
+	assert_fl(fl_chunk_pool_create(path, "64:8", &p), 0);
 	assert_int_equal(pipe(pfd), 0);
 	pid_t pid = test_fork();
 	assert_true(pid >= 0);
@@ -474,7 +474,7 @@ killed_process_is_reclaimed(void **state)
 	}
 	assert_int_equal(read(pfd[0], &b, 1), 1);
 	kill(pid, SIGKILL);
-	assert_int_equal(rr_wait_child(pid), 128 + SIGKILL);
+	assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
 	close(pfd[0]);
 	close(pfd[1]);
 	fl_chunk_pool_stats(p, &st);
@@ -505,7 +505,7 @@ loans_at_class_edges(void **state)
 	fl_chunk c;
 	struct fl_chunk_pool_stats st;
 
-	assert_rc(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
+	assert_fl(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int rc = fl_chunk_loan(p, cases[i].len, 0, &c);
 
@@ -514,11 +514,11 @@ loans_at_class_edges(void **state)
 			         fl_errname(rc), rc == 0 ? c.cap : 0, rc == 0 ? c.len : 0,
 			         cases[i].cap);
 		memset(c.data, 0xee, c.cap);
-		assert_rc(fl_chunk_release(p, &c), 0);
+		assert_fl(fl_chunk_release(p, &c), 0);
 	}
-	assert_rc(fl_chunk_loan(p, 65537, 0, &c), FL_EMSGSIZE);
+	assert_fl(fl_chunk_loan(p, 65537, 0, &c), FL_EMSGSIZE);
 	assert_non_null(strstr(fl_rr_errmsg(), "largest size class"));
-	assert_rc(fl_chunk_loan(p, SIZE_MAX, 0, &c), FL_EMSGSIZE);
+	assert_fl(fl_chunk_loan(p, SIZE_MAX, 0, &c), FL_EMSGSIZE);
 	fl_chunk_pool_stats(p, &st);
 	for (uint32_t k = 0; k < st.n_classes; k++)
 		assert_int_equal(st.cls[k].loaned, 0);
@@ -543,7 +543,7 @@ every_chunk_first_to_last(void **state)
 	bool seen[TOTAL] = { false };
 	int n = 0;
 
-	assert_rc(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
+	assert_fl(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
 	const char *lo = (const char *)p->seg + p->seg->hdr_off + TOTAL * sizeof(struct fli_cp_hdr);
 	const char *hi = (const char *)p->seg + p->size;
 	for (int k = 0; k < 3; k++) {
@@ -553,7 +553,7 @@ every_chunk_first_to_last(void **state)
 		}
 	}
 	assert_int_equal(n, TOTAL);
-	assert_rc(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
+	assert_fl(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
 	for (int i = 0; i < TOTAL; i++) {
 		uint32_t idx = c[i].index;
 
@@ -574,7 +574,7 @@ every_chunk_first_to_last(void **state)
 				         c[i].index, b, d[b], d[b] - 0x10);
 	}
 	for (int i = 0; i < TOTAL; i++)
-		assert_rc(fl_chunk_release(p, &c[i]), 0);
+		assert_fl(fl_chunk_release(p, &c[i]), 0);
 	fl_chunk_pool_close(p);
 }
 
@@ -591,35 +591,35 @@ chunk_index_one_past_the_last(void **state)
 	struct fl_chunk_pool_stats st;
 	int last = -1;
 
-	assert_rc(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
+	assert_fl(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
 	assert_non_null(fli_cp_hdr(p, 0));
 	assert_non_null(fli_cp_hdr(p, TOTAL - 1));
 	assert_null(fli_cp_hdr(p, TOTAL));
 	assert_null(fli_cp_hdr(p, UINT32_MAX));
 	for (int i = 0; i < TOTAL; i++) {
-		assert_rc(fl_chunk_loan(p, i < 4 ? 1 : i < 6 ? 200 : 5000, 0, &c[i]), 0);
+		assert_fl(fl_chunk_loan(p, i < 4 ? 1 : i < 6 ? 200 : 5000, 0, &c[i]), 0);
 		if (c[i].index == TOTAL - 1)
 			last = i;
 	}
 	assert_true(last >= 0);
-	assert_rc(fli_cp_resolve(p, TOTAL - 1, c[last].gen, &got), 0);
+	assert_fl(fli_cp_resolve(p, TOTAL - 1, c[last].gen, &got), 0);
 	assert_ptr_equal(got.data, c[last].data);
 	assert_int_equal(got.cap, 65536);
 	bogus = c[last];
 	bogus.index = TOTAL;
-	assert_rc(fl_chunk_release(p, &bogus), FL_EPROTO);
-	assert_rc(fli_cp_resolve(p, TOTAL, bogus.gen, &got), FL_EPROTO);
-	assert_rc(fli_cp_release_entry(p, TOTAL, bogus.gen), FL_EPROTO);
+	assert_fl(fl_chunk_release(p, &bogus), FL_EPROTO);
+	assert_fl(fli_cp_resolve(p, TOTAL, bogus.gen, &got), FL_EPROTO);
+	assert_fl(fli_cp_release_entry(p, TOTAL, bogus.gen), FL_EPROTO);
 	bogus.index = UINT32_MAX;
-	assert_rc(fl_chunk_release(p, &bogus), FL_EPROTO);
+	assert_fl(fl_chunk_release(p, &bogus), FL_EPROTO);
 	/* A header (shared memory) naming a class that does not hold its
 	 * index: chunk 4, the first of class 1, said to be class 0's, would
 	 * be one past class 0's last chunk. */
 	for (int i = 0; i < TOTAL; i++)
 		if (c[i].index == 4) {
 			fli_cp_hdr(p, 4)->cls = 0;
-			assert_rc(fli_cp_resolve(p, 4, c[i].gen, &got), FL_EPROTO);
-			assert_rc(fl_chunk_release(p, &c[i]), FL_EPROTO);
+			assert_fl(fli_cp_resolve(p, 4, c[i].gen, &got), FL_EPROTO);
+			assert_fl(fl_chunk_release(p, &c[i]), FL_EPROTO);
 			fli_cp_hdr(p, 4)->cls = 1;
 		}
 	fl_chunk_pool_stats(p, &st);
@@ -627,8 +627,8 @@ chunk_index_one_past_the_last(void **state)
 		assert_int_equal(st.cls[k].stale, 0);
 	assert_int_equal(st.cls[2].loaned, 2);
 	for (int i = 0; i < TOTAL; i++)
-		assert_rc(fl_chunk_release(p, &c[i]), 0);
-	assert_rc(fli_cp_resolve(p, TOTAL - 1, c[last].gen, &got), FL_ESTALE);
+		assert_fl(fl_chunk_release(p, &c[i]), 0);
+	assert_fl(fli_cp_resolve(p, TOTAL - 1, c[last].gen, &got), FL_ESTALE);
 	fl_chunk_pool_close(p);
 }
 
@@ -691,8 +691,8 @@ layout_scribbled_after_open(void **state)
 		fl_chunk_pool *p, *q;
 		int rc;
 
-		assert_rc(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
-		assert_rc(fl_chunk_pool_open(path, 7, &q), 0);
+		assert_fl(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
+		assert_fl(fl_chunk_pool_open(path, 7, &q), 0);
 		if (cases[k].width == 8)
 			*(uint64_t *)((char *)p->seg + cases[k].off) = cases[k].value;
 		else
@@ -708,7 +708,7 @@ layout_scribbled_after_open(void **state)
 		}
 		fl_chunk_pool_close(q);
 		fl_chunk_pool_close(p);
-		assert_rc(fl_chunk_pool_unlink(path), 0);
+		assert_fl(fl_chunk_pool_unlink(path), 0);
 	}
 	if (bad != 0)
 		fail_msg("%d failures over %zu scribbled fields", bad, sizeof(cases) / sizeof(cases[0]));

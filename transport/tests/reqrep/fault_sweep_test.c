@@ -12,13 +12,13 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
-#include "rr_test_util.h"
+#include "fl_test.h"
 
 static int
 teardown(void **state)
 {
 	fl_points_arm(false, false);
-	rr_test_rmdir();
+	test_rundir_remove();
 	return 0;
 }
 
@@ -99,7 +99,7 @@ every_reqrep_point(void **state)
 		if (!mine)
 			continue;
 		fl_rr_domain *d = NULL;
-		const char *dir = rr_test_dir("sweep");
+		const char *dir = test_rundir("sweep");
 		fiu_enable(name, 1, NULL, 0);
 		fl_points_arm(false, true);
 		int rc = round_trip(dir, &d);
@@ -118,8 +118,8 @@ every_reqrep_point(void **state)
 			fl_rr_domain_unlink(dir);
 		}
 		/* A failed create leaves nothing behind. */
-		assert_int_equal(rr_test_files(), 0);
-		rr_test_rmdir();
+		assert_int_equal(test_rundir_files(), 0);
+		test_rundir_remove();
 		swept++;
 	}
 	assert_true(swept >= 7);

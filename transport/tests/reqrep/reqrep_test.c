@@ -20,14 +20,14 @@
 #include "chunk_pool.h"
 #include "port_pool.h"
 #include "rr_internal.h"
-#include "rr_test_util.h"
+#include "fl_test.h"
 
 static fl_rr_domain *dom;
 
 static int
 setup_cfg(const struct fl_rr_config *cfg)
 {
-	return fl_rr_domain_create(rr_test_dir("reqrep"), cfg, &dom);
+	return fl_rr_domain_create(test_rundir("reqrep"), cfg, &dom);
 }
 
 static int
@@ -43,7 +43,7 @@ teardown(void **state)
 {
 	fl_rr_domain_close(dom);
 	dom = NULL;
-	rr_test_rmdir();
+	test_rundir_remove();
 	return 0;
 }
 
@@ -91,21 +91,21 @@ round_trip_in_process(void **state)
 	fl_chunk req, resp;
 	uint64_t seq;
 
-	assert_rc(fl_rr_server_open(dom, "echo", &s), 0);
-	assert_rc(fl_rr_client_open(dom, "echo", &c), 0);
+	assert_fl(fl_rr_server_open(dom, "echo", &s), 0);
+	assert_fl(fl_rr_client_open(dom, "echo", &c), 0);
 	for (int i = 0; i < 100; i++) {
-		assert_rc(fl_rr_client_loan(c, 6, 0, &req), 0);
+		assert_fl(fl_rr_client_loan(c, 6, 0, &req), 0);
 		memcpy(req.data, "hello", 6);
-		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+		assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
 		assert_int_equal(seq, (uint64_t)i + 1);
-		assert_rc(fl_rr_client_take(c, &resp), FL_EAGAIN);
-		assert_rc(serve_one(dom, s), 0);
-		assert_rc(fl_rr_client_take(c, &resp), 0);
+		assert_fl(fl_rr_client_take(c, &resp), FL_EAGAIN);
+		assert_fl(serve_one(dom, s), 0);
+		assert_fl(fl_rr_client_take(c, &resp), 0);
 		assert_int_equal(resp.seq, seq);
 		assert_int_equal(resp.len, 6);
 		assert_string_equal(resp.data, "Hello");
-		assert_rc(fl_rr_release(dom, &resp), 0);
-		assert_rc(fl_rr_release(dom, &resp), FL_ESTALE);
+		assert_fl(fl_rr_release(dom, &resp), 0);
+		assert_fl(fl_rr_release(dom, &resp), FL_ESTALE);
 	}
 	assert_int_equal(fl_rr_client_outstanding(c), 0);
 	fl_rr_client_close(c);
@@ -124,16 +124,16 @@ no_server_and_bad_names(void **state)
 
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	assert_rc(fl_rr_server_open(dom, "", &s), FL_ENAME);
-	assert_rc(fl_rr_server_open(dom, "a/b", &s), FL_ENAME);
-	assert_rc(fl_rr_server_open(dom, "..x", &s), FL_ENAME);
-	assert_rc(fl_rr_server_open(dom, "a\nb", &s), FL_ENAME);
-	assert_rc(fl_rr_client_open(dom, longname, &c), FL_ENAME);
-	assert_rc(fl_rr_client_open(dom, "nobody", &c), 0);
-	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
-	assert_rc(fl_rr_client_send(c, &req, 0, &seq), FL_ENOSERVER);
+	assert_fl(fl_rr_server_open(dom, "", &s), FL_ENAME);
+	assert_fl(fl_rr_server_open(dom, "a/b", &s), FL_ENAME);
+	assert_fl(fl_rr_server_open(dom, "..x", &s), FL_ENAME);
+	assert_fl(fl_rr_server_open(dom, "a\nb", &s), FL_ENAME);
+	assert_fl(fl_rr_client_open(dom, longname, &c), FL_ENAME);
+	assert_fl(fl_rr_client_open(dom, "nobody", &c), 0);
+	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), FL_ENOSERVER);
 	/* A failed send leaves the chunk with the caller. */
-	assert_rc(fl_rr_release(dom, &req), 0);
+	assert_fl(fl_rr_release(dom, &req), 0);
 	fl_rr_client_close(c);
 	assert_all_returned(dom);
 }
@@ -146,13 +146,13 @@ port_exhaustion_names_pool(void **state)
 	struct fl_rr_stats st;
 
 	for (int i = 0; i < 8; i++) {
-		assert_rc(fl_rr_server_open(dom, "svc", &s[i]), 0);
-		assert_rc(fl_rr_client_open(dom, "svc", &c[i]), 0);
+		assert_fl(fl_rr_server_open(dom, "svc", &s[i]), 0);
+		assert_fl(fl_rr_client_open(dom, "svc", &c[i]), 0);
 	}
-	assert_rc(fl_rr_server_open(dom, "svc", &s[8]), FL_ENO_PORTS);
+	assert_fl(fl_rr_server_open(dom, "svc", &s[8]), FL_ENO_PORTS);
 	assert_non_null(strstr(fl_rr_errmsg(), "server port pool"));
 	assert_non_null(strstr(fl_rr_errmsg(), "8"));
-	assert_rc(fl_rr_client_open(dom, "svc", &c[8]), FL_ENO_PORTS);
+	assert_fl(fl_rr_client_open(dom, "svc", &c[8]), FL_ENO_PORTS);
 	assert_non_null(strstr(fl_rr_errmsg(), "client port pool"));
 	fl_rr_stats(dom, &st);
 	assert_int_equal(st.servers_in_use, 8);
@@ -160,7 +160,7 @@ port_exhaustion_names_pool(void **state)
 	assert_int_equal(st.server_exhausted, 1);
 	assert_int_equal(st.client_exhausted, 1);
 	fl_rr_server_close(s[3]);
-	assert_rc(fl_rr_server_open(dom, "svc", &s[3]), 0);
+	assert_fl(fl_rr_server_open(dom, "svc", &s[3]), 0);
 	for (int i = 0; i < 8; i++) {
 		fl_rr_server_close(s[i]);
 		fl_rr_client_close(c[i]);
@@ -214,7 +214,7 @@ port_churn_threads(void **state)
 
 	/* 6 threads on 8 ports: sometimes full, never leaking. */
 	for (int i = 0; i < N; i++) {
-		ch[i] = (struct churner){ dom, rr_scale(10000 / N + 1, 20), 0, 0 };
+		ch[i] = (struct churner){ dom, test_scale(10000 / N + 1, 20), 0, 0 };
 		pthread_create(&t[i], NULL, churn, &ch[i]);
 	}
 	for (int i = 0; i < N; i++) {
@@ -237,15 +237,15 @@ several_servers_round_robin(void **state)
 	int taken[3] = { 0 };
 
 	for (int i = 0; i < 3; i++)
-		assert_rc(fl_rr_server_open(dom, "rr", &s[i]), 0);
+		assert_fl(fl_rr_server_open(dom, "rr", &s[i]), 0);
 	for (int i = 0; i < 2; i++)
-		assert_rc(fl_rr_client_open(dom, "rr", &c[i]), 0);
+		assert_fl(fl_rr_client_open(dom, "rr", &c[i]), 0);
 	for (int k = 0; k < 30; k++) {
 		for (int i = 0; i < 2; i++) {
-			assert_rc(fl_rr_client_loan(c[i], 8, 0, &req), 0);
+			assert_fl(fl_rr_client_loan(c[i], 8, 0, &req), 0);
 			snprintf(req.data, 8, "c%d", i);
 			req.len = 8;
-			assert_rc(fl_rr_client_send(c[i], &req, 0, &seq), 0);
+			assert_fl(fl_rr_client_send(c[i], &req, 0, &seq), 0);
 		}
 	}
 	for (int i = 0; i < 3; i++)
@@ -280,26 +280,26 @@ close_releases_queued(void **state)
 	uint64_t seq, lost;
 	int reason;
 
-	assert_rc(fl_rr_server_open(dom, "q", &s), 0);
-	assert_rc(fl_rr_client_open(dom, "q", &c), 0);
+	assert_fl(fl_rr_server_open(dom, "q", &s), 0);
+	assert_fl(fl_rr_client_open(dom, "q", &c), 0);
 	for (int i = 0; i < 5; i++) {
-		assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
-		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+		assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+		assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
 	}
 	/* Server closes with five requests queued: they are released and
 	 * the client learns its requests will not be answered. */
 	fl_rr_server_close(s);
 	for (int i = 0; i < 5; i++) {
-		assert_rc(fl_rr_client_expired(c, &lost, &reason), 0);
+		assert_fl(fl_rr_client_expired(c, &lost, &reason), 0);
 		assert_int_equal(reason, FL_ECRASHED);
 	}
-	assert_rc(fl_rr_client_expired(c, &lost, &reason), FL_EAGAIN);
+	assert_fl(fl_rr_client_expired(c, &lost, &reason), FL_EAGAIN);
 	/* Responses queued at a closing client are released too. */
-	assert_rc(fl_rr_server_open(dom, "q", &s), 0);
+	assert_fl(fl_rr_server_open(dom, "q", &s), 0);
 	for (int i = 0; i < 3; i++) {
-		assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
-		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
-		assert_rc(serve_one(dom, s), 0);
+		assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+		assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
+		assert_fl(serve_one(dom, s), 0);
 	}
 	fl_rr_client_close(c);
 	fl_rr_server_close(s);
@@ -314,16 +314,16 @@ request_deadline(void **state)
 	fl_chunk req, resp;
 	uint64_t seq, lost = 0;
 
-	assert_rc(fl_rr_server_open(dom, "slow", &s), 0);
-	assert_rc(fl_rr_client_open(dom, "slow", &c), 0);
-	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
-	assert_rc(fl_rr_client_send(c, &req, fl_clock_now_ns() + 2 * FL_NS_PER_MS, &seq), 0);
-	assert_rc(fl_rr_client_wait(c, fl_clock_now_ns() + 2 * FL_NS_PER_SEC, &resp, &lost),
+	assert_fl(fl_rr_server_open(dom, "slow", &s), 0);
+	assert_fl(fl_rr_client_open(dom, "slow", &c), 0);
+	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_fl(fl_rr_client_send(c, &req, fl_clock_now_ns() + 2 * FL_NS_PER_MS, &seq), 0);
+	assert_fl(fl_rr_client_wait(c, fl_clock_now_ns() + 2 * FL_NS_PER_SEC, &resp, &lost),
 	          FL_ETIMEDOUT);
 	assert_int_equal(lost, seq);
 	/* The server drops the expired request instead of answering. */
-	assert_rc(fl_rr_server_take(s, &req), FL_EAGAIN);
-	assert_rc(fl_rr_client_wait(c, fl_clock_now_ns() + FL_NS_PER_MS, &resp, NULL),
+	assert_fl(fl_rr_server_take(s, &req), FL_EAGAIN);
+	assert_fl(fl_rr_client_wait(c, fl_clock_now_ns() + FL_NS_PER_MS, &resp, NULL),
 	          FL_ETIMEDOUT);
 	fl_rr_client_close(c);
 	fl_rr_server_close(s);
@@ -339,20 +339,20 @@ send_after_release_is_stale(void **state)
 	fl_chunk req, got, resp;
 	uint64_t seq;
 
-	assert_rc(fl_rr_server_open(dom, "st", &s), 0);
-	assert_rc(fl_rr_client_open(dom, "st", &c), 0);
-	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
-	assert_rc(fl_rr_release(dom, &req), 0);
-	assert_rc(fl_rr_client_send(c, &req, 0, &seq), FL_ESTALE);
-	assert_rc(fl_rr_server_take(s, &got), FL_EAGAIN);
-	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
-	assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
-	assert_rc(fl_rr_server_take(s, &got), 0);
-	assert_rc(fl_rr_server_loan(s, 8, 0, &resp), 0);
-	assert_rc(fl_rr_release(dom, &resp), 0);
-	assert_rc(fl_rr_server_send(s, &got, &resp), FL_ESTALE);
-	assert_rc(fl_rr_client_take(c, &resp), FL_EAGAIN);
-	assert_rc(fl_rr_release(dom, &got), 0);
+	assert_fl(fl_rr_server_open(dom, "st", &s), 0);
+	assert_fl(fl_rr_client_open(dom, "st", &c), 0);
+	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_fl(fl_rr_release(dom, &req), 0);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), FL_ESTALE);
+	assert_fl(fl_rr_server_take(s, &got), FL_EAGAIN);
+	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
+	assert_fl(fl_rr_server_take(s, &got), 0);
+	assert_fl(fl_rr_server_loan(s, 8, 0, &resp), 0);
+	assert_fl(fl_rr_release(dom, &resp), 0);
+	assert_fl(fl_rr_server_send(s, &got, &resp), FL_ESTALE);
+	assert_fl(fl_rr_client_take(c, &resp), FL_EAGAIN);
+	assert_fl(fl_rr_release(dom, &got), 0);
 	fl_rr_client_close(c);
 	fl_rr_server_close(s);
 	assert_all_returned(dom);
@@ -366,16 +366,16 @@ client_gone_before_response(void **state)
 	fl_chunk req, resp, r2;
 	uint64_t seq;
 
-	assert_rc(fl_rr_server_open(dom, "g", &s), 0);
-	assert_rc(fl_rr_client_open(dom, "g", &c), 0);
-	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
-	assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+	assert_fl(fl_rr_server_open(dom, "g", &s), 0);
+	assert_fl(fl_rr_client_open(dom, "g", &c), 0);
+	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
 	fl_rr_client_close(c);
-	assert_rc(fl_rr_server_take(s, &r2), 0);
-	assert_rc(fl_rr_server_loan(s, 8, 0, &resp), 0);
-	assert_rc(fl_rr_server_send(s, &r2, &resp), FL_ENOT_CONNECTED);
-	assert_rc(fl_rr_release(dom, &resp), 0);
-	assert_rc(fl_rr_release(dom, &r2), 0);
+	assert_fl(fl_rr_server_take(s, &r2), 0);
+	assert_fl(fl_rr_server_loan(s, 8, 0, &resp), 0);
+	assert_fl(fl_rr_server_send(s, &r2, &resp), FL_ENOT_CONNECTED);
+	assert_fl(fl_rr_release(dom, &resp), 0);
+	assert_fl(fl_rr_release(dom, &r2), 0);
 	fl_rr_server_close(s);
 	assert_all_returned(dom);
 }
@@ -388,13 +388,13 @@ corrupted_queue_is_eproto(void **state)
 	struct fli_pp_pool pp;
 	char p[PATH_MAX + 16];
 
-	assert_rc(fl_rr_server_open(dom, "x", &s), 0);
-	snprintf(p, sizeof(p), "%s/ports.dat", rr_dir);
-	assert_rc(fli_pp_open(p, &pp), 0);
+	assert_fl(fl_rr_server_open(dom, "x", &s), 0);
+	snprintf(p, sizeof(p), "%s/ports.dat", test_rundir_path);
+	assert_fl(fli_pp_open(p, &pp), 0);
 	/* The server holds port 0 of a fresh domain. */
-	assert_rc(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(999999, 1)), 0);
-	assert_rc(fl_rr_server_take(s, &req), FL_EPROTO);
-	assert_rc(fl_rr_server_take(s, &req), FL_EAGAIN);
+	assert_fl(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(999999, 1)), 0);
+	assert_fl(fl_rr_server_take(s, &req), FL_EPROTO);
+	assert_fl(fl_rr_server_take(s, &req), FL_EAGAIN);
 	fli_pp_close(&pp);
 	fl_rr_server_close(s);
 	assert_all_returned(dom);
@@ -425,8 +425,8 @@ wild_queue_of_free_port_is_laid_out_again(void **state)
 	struct fli_pp_pool pp;
 	struct fl_rr_stats st;
 
-	snprintf(p, sizeof(p), "%s/ports.dat", rr_dir);
-	assert_rc(fli_pp_open(p, &pp), 0);
+	snprintf(p, sizeof(p), "%s/ports.dat", test_rundir_path);
+	assert_fl(fli_pp_open(p, &pp), 0);
 	for (size_t i = 0; i < 2 * sizeof(cases) / sizeof(cases[0]); i++) {
 		int kind = (int)(i % 2), bad = 0;
 		size_t k = i / 2;
@@ -438,8 +438,8 @@ wild_queue_of_free_port_is_laid_out_again(void **state)
 
 		__atomic_store_n((uint64_t *)((char *)q + cases[k].off), cases[k].value,
 		                 __ATOMIC_RELEASE);
-		assert_rc(fl_rr_server_open(dom, "wq", &s), 0);
-		assert_rc(fl_rr_client_open(dom, "wq", &c), 0);
+		assert_fl(fl_rr_server_open(dom, "wq", &s), 0);
+		assert_fl(fl_rr_client_open(dom, "wq", &c), 0);
 		/* More than a lap of the queue, both ways. */
 		for (uint32_t n = 0; n < RR_QUEUE_CAP + 8 && bad == 0; n++) {
 			fl_chunk req, resp;
@@ -508,46 +508,46 @@ requests_at_class_edges(void **state)
 	fl_chunk req, got, resp, back;
 	uint64_t seq;
 
-	assert_rc(fl_rr_server_open(dom, "edge", &s), 0);
-	assert_rc(fl_rr_client_open(dom, "edge", &c), 0);
+	assert_fl(fl_rr_server_open(dom, "edge", &s), 0);
+	assert_fl(fl_rr_client_open(dom, "edge", &c), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint32_t len = cases[i].len;
 
-		assert_rc(fl_rr_client_loan(c, len, 0, &req), 0);
+		assert_fl(fl_rr_client_loan(c, len, 0, &req), 0);
 		assert_int_equal(req.cap, cases[i].cap);
 		pattern(req.data, len, (unsigned)i);
 		req.len = len;
-		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
-		assert_rc(fl_rr_server_take(s, &got), 0);
+		assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
+		assert_fl(fl_rr_server_take(s, &got), 0);
 		if (got.len != len || got.cap != cases[i].cap || !has_pattern(got.data, len, (unsigned)i))
 			fail_msg("request of %u bytes arrived as %u bytes in a %u-byte chunk%s", len,
 			         got.len, got.cap, got.len == len ? ", other bytes" : "");
-		assert_rc(fl_rr_server_loan(s, len, 0, &resp), 0);
+		assert_fl(fl_rr_server_loan(s, len, 0, &resp), 0);
 		pattern(resp.data, len, (unsigned)i + 100);
 		resp.len = len;
-		assert_rc(fl_rr_server_send(s, &got, &resp), 0);
-		assert_rc(fl_rr_release(dom, &got), 0);
-		assert_rc(fl_rr_client_take(c, &back), 0);
+		assert_fl(fl_rr_server_send(s, &got, &resp), 0);
+		assert_fl(fl_rr_release(dom, &got), 0);
+		assert_fl(fl_rr_client_take(c, &back), 0);
 		assert_int_equal(back.seq, seq);
 		if (back.len != len || !has_pattern(back.data, len, (unsigned)i + 100))
 			fail_msg("response of %u bytes arrived as %u bytes%s", len, back.len,
 			         back.len == len ? ", other bytes" : "");
-		assert_rc(fl_rr_release(dom, &back), 0);
+		assert_fl(fl_rr_release(dom, &back), 0);
 	}
-	assert_rc(fl_rr_client_loan(c, 1025, 0, &req), FL_EMSGSIZE);
-	assert_rc(fl_rr_client_loan(c, 64, 0, &req), 0);
+	assert_fl(fl_rr_client_loan(c, 1025, 0, &req), FL_EMSGSIZE);
+	assert_fl(fl_rr_client_loan(c, 64, 0, &req), 0);
 	req.len = req.cap + 1;
-	assert_rc(fl_rr_client_send(c, &req, 0, &seq), FL_EINVAL);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), FL_EINVAL);
 	req.len = req.cap;
-	assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
-	assert_rc(fl_rr_server_take(s, &got), 0);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
+	assert_fl(fl_rr_server_take(s, &got), 0);
 	assert_int_equal(got.len, 64);
-	assert_rc(fl_rr_server_loan(s, 1024, 0, &resp), 0);
+	assert_fl(fl_rr_server_loan(s, 1024, 0, &resp), 0);
 	resp.len = resp.cap + 1;
-	assert_rc(fl_rr_server_send(s, &got, &resp), FL_EINVAL);
-	assert_rc(fl_rr_client_take(c, &back), FL_EAGAIN);
-	assert_rc(fl_rr_release(dom, &resp), 0);
-	assert_rc(fl_rr_release(dom, &got), 0);
+	assert_fl(fl_rr_server_send(s, &got, &resp), FL_EINVAL);
+	assert_fl(fl_rr_client_take(c, &back), FL_EAGAIN);
+	assert_fl(fl_rr_release(dom, &resp), 0);
+	assert_fl(fl_rr_release(dom, &got), 0);
 	fl_rr_client_close(c);
 	fl_rr_server_close(s);
 	assert_all_returned(dom);
@@ -572,11 +572,11 @@ ports_first_and_last(void **state)
 
 	for (unsigned i = 0; i < EDGE_PORTS; i++) {
 		snprintf(svc, sizeof(svc), "p%u", i);
-		assert_rc(fl_rr_server_open(dom, svc, &s[i]), 0);
-		assert_rc(fl_rr_client_open(dom, svc, &c[i]), 0);
+		assert_fl(fl_rr_server_open(dom, svc, &s[i]), 0);
+		assert_fl(fl_rr_client_open(dom, svc, &c[i]), 0);
 	}
-	snprintf(path, sizeof(path), "%s/ports.dat", rr_dir);
-	assert_rc(fli_pp_open(path, &pp), 0);
+	snprintf(path, sizeof(path), "%s/ports.dat", test_rundir_path);
+	assert_fl(fli_pp_open(path, &pp), 0);
 	for (int k = 0; k < 2; k++) {
 		for (unsigned i = 0; i < EDGE_PORTS; i++) {
 			struct fli_pp_port *port = fli_pp_port(&pp, k, i);
@@ -592,35 +592,35 @@ ports_first_and_last(void **state)
 	}
 	fli_pp_close(&pp);
 	for (unsigned i = 0; i < EDGE_PORTS; i += last) {
-		assert_rc(fl_rr_client_loan(c[i], 8, 0, &req), 0);
+		assert_fl(fl_rr_client_loan(c[i], 8, 0, &req), 0);
 		memcpy(req.data, "edge", 5);
 		req.len = 5;
-		assert_rc(fl_rr_client_send(c[i], &req, 0, &seq), 0);
-		assert_rc(fl_rr_server_take(s[i], &got), 0);
+		assert_fl(fl_rr_client_send(c[i], &req, 0, &seq), 0);
+		assert_fl(fl_rr_server_take(s[i], &got), 0);
 		assert_int_equal(got.reply_port, i + 1);
 		if (i == last) {
-			assert_rc(fl_rr_server_loan(s[i], 8, 0, &resp), 0);
+			assert_fl(fl_rr_server_loan(s[i], 8, 0, &resp), 0);
 			forged = got;
 			forged.reply_port = EDGE_PORTS + 1;
-			assert_rc(fl_rr_server_send(s[i], &forged, &resp), FL_ENOT_CONNECTED);
+			assert_fl(fl_rr_server_send(s[i], &forged, &resp), FL_ENOT_CONNECTED);
 			forged.reply_port = UINT32_MAX;
-			assert_rc(fl_rr_server_send(s[i], &forged, &resp), FL_ENOT_CONNECTED);
+			assert_fl(fl_rr_server_send(s[i], &forged, &resp), FL_ENOT_CONNECTED);
 			forged.reply_port = 0;
-			assert_rc(fl_rr_server_send(s[i], &forged, &resp), FL_EINVAL);
+			assert_fl(fl_rr_server_send(s[i], &forged, &resp), FL_EINVAL);
 			for (unsigned k = 0; k < EDGE_PORTS; k++)
-				assert_rc(fl_rr_client_take(c[k], &forged), FL_EAGAIN);
-			assert_rc(fl_rr_release(dom, &resp), 0);
+				assert_fl(fl_rr_client_take(c[k], &forged), FL_EAGAIN);
+			assert_fl(fl_rr_release(dom, &resp), 0);
 		}
 		/* The true reply port. */
-		assert_rc(fl_rr_server_loan(s[i], 8, 0, &resp), 0);
+		assert_fl(fl_rr_server_loan(s[i], 8, 0, &resp), 0);
 		memcpy(resp.data, "Edge", 5);
 		resp.len = 5;
-		assert_rc(fl_rr_server_send(s[i], &got, &resp), 0);
-		assert_rc(fl_rr_release(dom, &got), 0);
-		assert_rc(fl_rr_client_take(c[i], &resp), 0);
+		assert_fl(fl_rr_server_send(s[i], &got, &resp), 0);
+		assert_fl(fl_rr_release(dom, &got), 0);
+		assert_fl(fl_rr_client_take(c[i], &resp), 0);
 		assert_int_equal(resp.seq, seq);
 		assert_string_equal(resp.data, "Edge");
-		assert_rc(fl_rr_release(dom, &resp), 0);
+		assert_fl(fl_rr_release(dom, &resp), 0);
 	}
 	for (unsigned i = 0; i < EDGE_PORTS; i++) {
 		fl_rr_client_close(c[i]);
@@ -643,30 +643,30 @@ chunk_index_one_past_the_last_in_sends(void **state)
 	char path[PATH_MAX + 16];
 	uint64_t seq;
 
-	assert_rc(fl_rr_server_open(dom, "ix", &s), 0); /* server port 0 */
-	assert_rc(fl_rr_client_open(dom, "ix", &c), 0);
-	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_fl(fl_rr_server_open(dom, "ix", &s), 0); /* server port 0 */
+	assert_fl(fl_rr_client_open(dom, "ix", &c), 0);
+	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
 	bogus = req;
 	bogus.index = EDGE_CHUNKS;
-	assert_rc(fl_rr_client_send(c, &bogus, 0, &seq), FL_EINVAL);
-	assert_rc(fl_rr_release(dom, &bogus), FL_EPROTO);
-	assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
-	assert_rc(fl_rr_server_take(s, &got), 0);
-	assert_rc(fl_rr_server_loan(s, 8, 0, &resp), 0);
+	assert_fl(fl_rr_client_send(c, &bogus, 0, &seq), FL_EINVAL);
+	assert_fl(fl_rr_release(dom, &bogus), FL_EPROTO);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
+	assert_fl(fl_rr_server_take(s, &got), 0);
+	assert_fl(fl_rr_server_loan(s, 8, 0, &resp), 0);
 	bogus = resp;
 	bogus.index = EDGE_CHUNKS;
-	assert_rc(fl_rr_server_send(s, &got, &bogus), FL_EINVAL);
-	assert_rc(fl_rr_client_take(c, &bogus), FL_EAGAIN);
-	assert_rc(fl_rr_server_send(s, &got, &resp), 0);
-	assert_rc(fl_rr_release(dom, &got), 0);
-	assert_rc(fl_rr_client_take(c, &got), 0);
-	assert_rc(fl_rr_release(dom, &got), 0);
-	snprintf(path, sizeof(path), "%s/ports.dat", rr_dir);
-	assert_rc(fli_pp_open(path, &pp), 0);
-	assert_rc(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(EDGE_CHUNKS, 0)), 0);
-	assert_rc(fl_rr_server_take(s, &got), FL_EPROTO);
-	assert_rc(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(EDGE_CHUNKS - 1, 12345)), 0);
-	assert_rc(fl_rr_server_take(s, &got), FL_EAGAIN);
+	assert_fl(fl_rr_server_send(s, &got, &bogus), FL_EINVAL);
+	assert_fl(fl_rr_client_take(c, &bogus), FL_EAGAIN);
+	assert_fl(fl_rr_server_send(s, &got, &resp), 0);
+	assert_fl(fl_rr_release(dom, &got), 0);
+	assert_fl(fl_rr_client_take(c, &got), 0);
+	assert_fl(fl_rr_release(dom, &got), 0);
+	snprintf(path, sizeof(path), "%s/ports.dat", test_rundir_path);
+	assert_fl(fli_pp_open(path, &pp), 0);
+	assert_fl(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(EDGE_CHUNKS, 0)), 0);
+	assert_fl(fl_rr_server_take(s, &got), FL_EPROTO);
+	assert_fl(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(EDGE_CHUNKS - 1, 12345)), 0);
+	assert_fl(fl_rr_server_take(s, &got), FL_EAGAIN);
 	fli_pp_close(&pp);
 	fl_rr_client_close(c);
 	fl_rr_server_close(s);
@@ -731,7 +731,7 @@ server_process(const char *dir, uint64_t owner, const char *svc, int ready_fd, u
 static void
 round_trips_between_processes(void **state)
 {
-	unsigned n = rr_scale(20000, 100);
+	unsigned n = test_scale(20000, 100);
 	fl_rr_client *c;
 	fl_chunk req, resp;
 	uint64_t seq;
@@ -742,25 +742,25 @@ round_trips_between_processes(void **state)
 	pid_t pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		server_process(rr_dir, 42, "echo", pfd[1], n, NULL);
+		server_process(test_rundir_path, 42, "echo", pfd[1], n, NULL);
 	assert_int_equal(read(pfd[0], &b, 1), 1);
 	close(pfd[0]);
 	close(pfd[1]);
-	assert_rc(fl_rr_client_open(dom, "echo", &c), 0);
+	assert_fl(fl_rr_client_open(dom, "echo", &c), 0);
 	for (unsigned i = 0; i < n; i++) {
-		assert_rc(fl_rr_client_loan(c, 32, 0, &req), 0);
+		assert_fl(fl_rr_client_loan(c, 32, 0, &req), 0);
 		snprintf(req.data, 32, "msg %u", i);
 		req.len = 32;
-		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
-		assert_rc(fl_rr_client_wait(c, fl_clock_now_ns() + 5 * FL_NS_PER_SEC, &resp, NULL),
+		assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
+		assert_fl(fl_rr_client_wait(c, fl_clock_now_ns() + 5 * FL_NS_PER_SEC, &resp, NULL),
 		          0);
 		assert_int_equal(resp.seq, seq);
 		char want[32];
 		snprintf(want, sizeof(want), "Msg %u", i);
 		assert_string_equal(resp.data, want);
-		assert_rc(fl_rr_release(dom, &resp), 0);
+		assert_fl(fl_rr_release(dom, &resp), 0);
 	}
-	assert_int_equal(rr_wait_child(pid), 0);
+	assert_int_equal(test_wait_child(pid), 0);
 	fl_rr_client_close(c);
 	assert_all_returned(dom);
 }
@@ -782,7 +782,7 @@ server_killed(void **state)
 		fl_rr_domain *d;
 		fl_rr_server *s;
 		fl_chunk held;
-		if (fl_rr_domain_open(rr_dir, 77, &d) != 0 || fl_rr_server_open(d, "k", &s) != 0)
+		if (fl_rr_domain_open(test_rundir_path, 77, &d) != 0 || fl_rr_server_open(d, "k", &s) != 0)
 			_exit(2);
 		(void)!write(pfd[1], "r", 1);
 		/* Take one request and sit on it, with a loaned response. */
@@ -794,23 +794,23 @@ server_killed(void **state)
 			pause();
 	}
 	assert_int_equal(read(pfd[0], &b, 1), 1);
-	assert_rc(fl_rr_client_open(dom, "k", &c), 0);
+	assert_fl(fl_rr_client_open(dom, "k", &c), 0);
 	for (int i = 0; i < 3; i++) {
-		assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
-		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+		assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+		assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
 	}
 	assert_int_equal(read(pfd[0], &b, 1), 1);
 	kill(pid, SIGKILL);
-	assert_int_equal(rr_wait_child(pid), 128 + SIGKILL);
+	assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
 	close(pfd[0]);
 	close(pfd[1]);
 	/* The driver's reclaim: the port, the request it held, its loaned
 	 * response and the two requests still queued. */
 	assert_int_equal(fl_rr_owner_ports(dom, 77), 1);
-	assert_rc(fl_rr_reclaim_owner(dom, 77, &ports, &chunks), 0);
+	assert_fl(fl_rr_reclaim_owner(dom, 77, &ports, &chunks), 0);
 	assert_int_equal(ports, 1);
 	print_message("reclaimed %u ports, %u chunks\n", ports, chunks);
-	assert_rc(fl_rr_client_wait(c, fl_clock_now_ns() + 2 * FL_NS_PER_SEC, &resp, &lost),
+	assert_fl(fl_rr_client_wait(c, fl_clock_now_ns() + 2 * FL_NS_PER_SEC, &resp, &lost),
 	          FL_ECRASHED);
 	fl_rr_client_close(c);
 	assert_all_returned(dom);
@@ -825,7 +825,7 @@ client_killed(void **state)
 	int pfd[2];
 	char b;
 
-	assert_rc(fl_rr_server_open(dom, "ck", &s), 0);
+	assert_fl(fl_rr_server_open(dom, "ck", &s), 0);
 	assert_int_equal(pipe(pfd), 0);
 	pid_t pid = test_fork();
 	assert_true(pid >= 0);
@@ -834,7 +834,7 @@ client_killed(void **state)
 		fl_rr_client *c;
 		fl_chunk r;
 		uint64_t seq;
-		if (fl_rr_domain_open(rr_dir, 88, &d) != 0 || fl_rr_client_open(d, "ck", &c) != 0)
+		if (fl_rr_domain_open(test_rundir_path, 88, &d) != 0 || fl_rr_client_open(d, "ck", &c) != 0)
 			_exit(2);
 		for (int i = 0; i < 4; i++)
 			if (fl_rr_client_loan(c, 8, 0, &r) != 0 ||
@@ -847,18 +847,18 @@ client_killed(void **state)
 	}
 	assert_int_equal(read(pfd[0], &b, 1), 1);
 	/* Answer one request while the client still lives. */
-	assert_rc(serve_one(dom, s), 0);
+	assert_fl(serve_one(dom, s), 0);
 	kill(pid, SIGKILL);
-	assert_int_equal(rr_wait_child(pid), 128 + SIGKILL);
+	assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
 	close(pfd[0]);
 	close(pfd[1]);
-	assert_rc(fl_rr_reclaim_owner(dom, 88, &ports, &chunks), 0);
+	assert_fl(fl_rr_reclaim_owner(dom, 88, &ports, &chunks), 0);
 	assert_int_equal(ports, 1);
 	/* The held request; the queued response went with the port's queue. */
 	assert_int_equal(chunks, 1);
-	assert_rc(fl_rr_server_take(s, &req), 0);
-	assert_rc(fl_rr_server_loan(s, 8, 0, &resp), 0);
-	assert_rc(fl_rr_server_send(s, &req, &resp), FL_ENOT_CONNECTED);
+	assert_fl(fl_rr_server_take(s, &req), 0);
+	assert_fl(fl_rr_server_loan(s, 8, 0, &resp), 0);
+	assert_fl(fl_rr_server_send(s, &req, &resp), FL_ENOT_CONNECTED);
 	fl_rr_release(dom, &resp);
 	fl_rr_release(dom, &req);
 	fl_rr_server_close(s); /* releases the two requests still queued */
@@ -874,7 +874,7 @@ client_killed(void **state)
 static void
 failover_between_processes(void **state)
 {
-	unsigned n = rr_scale(3000, 30);
+	unsigned n = test_scale(3000, 30);
 	pid_t srv[2], cli[3];
 	int pfd[2], half[2], stopped[2];
 	struct stop_at stop;
@@ -896,7 +896,7 @@ failover_between_processes(void **state)
 		srv[i] = test_fork();
 		assert_true(srv[i] >= 0);
 		if (srv[i] == 0)
-			server_process(rr_dir, 200 + i, "fo", pfd[1], UINT32_MAX,
+			server_process(test_rundir_path, 200 + i, "fo", pfd[1], UINT32_MAX,
 			               i == 0 ? &stop : NULL);
 		assert_int_equal(read(pfd[0], &b, 1), 1);
 	}
@@ -908,7 +908,7 @@ failover_between_processes(void **state)
 			fl_rr_domain *d;
 			fl_rr_client *c;
 			unsigned ok = 0, crashed = 0;
-			if (fl_rr_domain_open(rr_dir, 300 + i, &d) != 0 ||
+			if (fl_rr_domain_open(test_rundir_path, 300 + i, &d) != 0 ||
 			    fl_rr_client_open(d, "fo", &c) != 0)
 				_exit(2);
 			while (ok < n) {
@@ -955,13 +955,13 @@ failover_between_processes(void **state)
 	assert_int_equal(b, 'p');
 	close(stopped[0]);
 	kill(srv[0], SIGKILL);
-	assert_int_equal(rr_wait_child(srv[0]), 128 + SIGKILL);
-	assert_rc(fl_rr_reclaim_owner(dom, 200, NULL, NULL), 0);
+	assert_int_equal(test_wait_child(srv[0]), 128 + SIGKILL);
+	assert_fl(fl_rr_reclaim_owner(dom, 200, NULL, NULL), 0);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(rr_wait_child(cli[i]), 0);
+		assert_int_equal(test_wait_child(cli[i]), 0);
 	kill(srv[1], SIGKILL);
-	assert_int_equal(rr_wait_child(srv[1]), 128 + SIGKILL);
-	assert_rc(fl_rr_reclaim_owner(dom, 201, NULL, NULL), 0);
+	assert_int_equal(test_wait_child(srv[1]), 128 + SIGKILL);
+	assert_fl(fl_rr_reclaim_owner(dom, 201, NULL, NULL), 0);
 	close(pfd[0]);
 	close(pfd[1]);
 	close(half[0]);
@@ -994,34 +994,34 @@ queue_survives_dead_producer_and_consumer(void **state)
 
 	assert_non_null(q);
 	fli_rr_queue_init(q);
-	assert_rc(fli_rr_queue_push(q, 1), 0);
+	assert_fl(fli_rr_queue_push(q, 1), 0);
 	claim_and_die(q);
-	assert_rc(fli_rr_queue_push(q, 2), 0);
-	assert_rc(fli_rr_queue_pop(q, &v), 0);
+	assert_fl(fli_rr_queue_push(q, 2), 0);
+	assert_fl(fli_rr_queue_pop(q, &v), 0);
 	assert_int_equal(v, 1);
-	assert_rc(fli_rr_queue_pop(q, &v), FL_EAGAIN); /* 2 is stuck behind the claim */
+	assert_fl(fli_rr_queue_pop(q, &v), FL_EAGAIN); /* 2 is stuck behind the claim */
 	assert_int_equal(fli_rr_queue_mark_holes(q), 1);
 	assert_int_equal(fli_rr_queue_mark_holes(q), 0);
 	assert_true(fli_rr_queue_contains(q, 2));
-	assert_rc(fli_rr_queue_pop(q, &v), 0);
+	assert_fl(fli_rr_queue_pop(q, &v), 0);
 	assert_int_equal(v, 2);
-	assert_rc(fli_rr_queue_pop(q, &v), FL_EAGAIN);
+	assert_fl(fli_rr_queue_pop(q, &v), FL_EAGAIN);
 
 	/* A consumer takes entry 3 and dies before giving the cell back. */
-	assert_rc(fli_rr_queue_push(q, 3), 0);
+	assert_fl(fli_rr_queue_push(q, 3), 0);
 	pos = atomic_load(&q->deq);
 	assert_true(atomic_compare_exchange_strong(&q->deq, &pos, pos + 1));
 	for (uint32_t i = 0; i < RR_QUEUE_CAP - 1; i++) {
-		assert_rc(fli_rr_queue_push(q, 100 + i), 0);
-		assert_rc(fli_rr_queue_pop(q, &v), 0);
+		assert_fl(fli_rr_queue_push(q, 100 + i), 0);
+		assert_fl(fli_rr_queue_pop(q, &v), 0);
 		assert_int_equal(v, 100 + i);
 	}
 	assert_int_equal(fli_rr_queue_depth(q), 0);
-	assert_rc(fli_rr_queue_push(q, 4), FL_EFULL); /* empty, yet full */
+	assert_fl(fli_rr_queue_push(q, 4), FL_EFULL); /* empty, yet full */
 	assert_int_equal(fli_rr_queue_repair(q), 1);
 	assert_int_equal(fli_rr_queue_repair(q), 0);
-	assert_rc(fli_rr_queue_push(q, 4), 0);
-	assert_rc(fli_rr_queue_pop(q, &v), 0);
+	assert_fl(fli_rr_queue_push(q, 4), 0);
+	assert_fl(fli_rr_queue_pop(q, &v), 0);
 	assert_int_equal(v, 4);
 	free(q);
 }
@@ -1044,31 +1044,31 @@ dead_sender_reclaimed(void **state)
 	uint64_t seq;
 	char p[PATH_MAX + 16];
 
-	assert_rc(fl_rr_domain_open(rr_dir, 99, &dead), 0);
-	assert_rc(fl_rr_server_open(dom, "d", &s), 0);
-	assert_rc(fl_rr_client_open(dom, "d", &c), 0);
-	snprintf(p, sizeof(p), "%s/ports.dat", rr_dir);
-	assert_rc(fli_pp_open(p, &pp), 0);
+	assert_fl(fl_rr_domain_open(test_rundir_path, 99, &dead), 0);
+	assert_fl(fl_rr_server_open(dom, "d", &s), 0);
+	assert_fl(fl_rr_client_open(dom, "d", &c), 0);
+	snprintf(p, sizeof(p), "%s/ports.dat", test_rundir_path);
+	assert_fl(fli_pp_open(p, &pp), 0);
 	/* Owner 99's response, handed over, its cell claimed: then death. */
-	assert_rc(fl_chunk_loan(fl_rr_domain_chunks(dead), 8, 0, &lostc), 0);
+	assert_fl(fl_chunk_loan(fl_rr_domain_chunks(dead), 8, 0, &lostc), 0);
 	struct fli_cp_hdr *h = fli_cp_hdr(fl_rr_domain_chunks(dom), lostc.index);
 	atomic_store(&h->sender, 99);
 	atomic_store(&h->owner, 1);
 	claim_and_die(&fli_pp_port(&pp, PP_CLIENT, 0)->q);
 	fl_rr_domain_close(dead);
 
-	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
-	assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
-	assert_rc(serve_one(dom, s), 0);
-	assert_rc(fl_rr_client_take(c, &resp), FL_EAGAIN); /* behind the claim */
-	assert_rc(fl_rr_reclaim_owner(dom, 99, &ports, &chunks), 0);
+	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
+	assert_fl(serve_one(dom, s), 0);
+	assert_fl(fl_rr_client_take(c, &resp), FL_EAGAIN); /* behind the claim */
+	assert_fl(fl_rr_reclaim_owner(dom, 99, &ports, &chunks), 0);
 	assert_int_equal(ports, 0);
 	assert_int_equal(chunks, 1);
 	fl_rr_stats(dom, &st);
 	assert_int_equal(st.queue_holes_marked, 1);
-	assert_rc(fl_rr_client_take(c, &resp), 0);
+	assert_fl(fl_rr_client_take(c, &resp), 0);
 	assert_int_equal(resp.seq, seq);
-	assert_rc(fl_rr_release(dom, &resp), 0);
+	assert_fl(fl_rr_release(dom, &resp), 0);
 	fli_pp_close(&pp);
 	fl_rr_client_close(c);
 	fl_rr_server_close(s);
@@ -1085,26 +1085,26 @@ dead_sender_published_is_delivered(void **state)
 	fl_chunk req, got;
 	uint32_t chunks;
 
-	assert_rc(fl_rr_domain_open(rr_dir, 98, &dead), 0);
-	assert_rc(fl_rr_server_open(dom, "e", &s), 0);
+	assert_fl(fl_rr_domain_open(test_rundir_path, 98, &dead), 0);
+	assert_fl(fl_rr_server_open(dom, "e", &s), 0);
 	{
 		fl_rr_client *c;
 		uint64_t seq;
 		struct fli_cp_hdr *h;
 
-		assert_rc(fl_rr_client_open(dead, "e", &c), 0);
-		assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
-		assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+		assert_fl(fl_rr_client_open(dead, "e", &c), 0);
+		assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+		assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
 		h = fli_cp_hdr(fl_rr_domain_chunks(dom), req.index);
 		atomic_store(&h->sender, 98); /* died just after the push */
 		free(c); /* the process is gone: its port stays until reclaim */
 	}
 	fl_rr_domain_close(dead);
-	assert_rc(fl_rr_reclaim_owner(dom, 98, NULL, &chunks), 0);
+	assert_fl(fl_rr_reclaim_owner(dom, 98, NULL, &chunks), 0);
 	assert_int_equal(chunks, 0);
-	assert_rc(fl_rr_server_take(s, &got), 0);
+	assert_fl(fl_rr_server_take(s, &got), 0);
 	assert_int_equal(got.index, req.index);
-	assert_rc(fl_rr_release(dom, &got), 0);
+	assert_fl(fl_rr_release(dom, &got), 0);
 	fl_rr_server_close(s);
 	assert_all_returned(dom);
 }
@@ -1144,7 +1144,7 @@ server_killed_inside_delivery(void **state)
 		fl_rr_server *s;
 		uint64_t deadline = fl_clock_now_ns() + 20 * FL_NS_PER_SEC;
 
-		if (fl_rr_domain_open(rr_dir, 77, &d) != 0 || fl_rr_server_open(d, "k", &s) != 0)
+		if (fl_rr_domain_open(test_rundir_path, 77, &d) != 0 || fl_rr_server_open(d, "k", &s) != 0)
 			_exit(2);
 		(void)!write(pfd[1], "r", 1);
 		fl_platform_set_ops(&ops);
@@ -1156,19 +1156,19 @@ server_killed_inside_delivery(void **state)
 	}
 	close(pfd[1]); /* a child that dies early ends our reads */
 	assert_int_equal(read(pfd[0], &b, 1), 1);
-	assert_rc(fl_rr_client_open(dom, "k", &c), 0);
-	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
-	assert_rc(fl_rr_client_send(c, &req, 0, &seq), 0);
+	assert_fl(fl_rr_client_open(dom, "k", &c), 0);
+	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
 	assert_int_equal(read(pfd[0], &b, 1), 1);
 	assert_int_equal(b, 'p');
 	kill(pid, SIGKILL);
-	assert_int_equal(rr_wait_child(pid), 128 + SIGKILL);
+	assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
 	close(pfd[0]);
 	/* Its port, the request it held and the response in transit. */
-	assert_rc(fl_rr_reclaim_owner(dom, 77, &ports, &chunks), 0);
+	assert_fl(fl_rr_reclaim_owner(dom, 77, &ports, &chunks), 0);
 	assert_int_equal(ports, 1);
 	assert_int_equal(chunks, 2);
-	assert_rc(fl_rr_client_wait(c, fl_clock_now_ns() + 2 * FL_NS_PER_SEC, &resp, &lost),
+	assert_fl(fl_rr_client_wait(c, fl_clock_now_ns() + 2 * FL_NS_PER_SEC, &resp, &lost),
 	          FL_ECRASHED);
 	assert_int_equal(lost, seq);
 	fl_rr_client_close(c);
@@ -1201,7 +1201,7 @@ child_side(uint64_t owner, int ready_fd, bool server)
 {
 	fl_rr_domain *d;
 
-	if (fl_rr_domain_open(rr_dir, owner, &d) != 0)
+	if (fl_rr_domain_open(test_rundir_path, owner, &d) != 0)
 		_exit(2);
 	for (;;) {
 		fl_rr_server *s = NULL;
@@ -1236,7 +1236,7 @@ static void
 either_side_killed_anywhere(void **state)
 {
 	unsigned rounds = getenv("FL_ROUNDS") ? (unsigned)atoi(getenv("FL_ROUNDS"))
-	                                      : rr_scale(40, 8);
+	                                      : test_scale(40, 8);
 	unsigned answered = 0, crashed = 0;
 
 	srand((unsigned)getpid());
@@ -1250,9 +1250,9 @@ either_side_killed_anywhere(void **state)
 		char b;
 
 		if (kill_server)
-			assert_rc(fl_rr_client_open(dom, "ka", &c), 0);
+			assert_fl(fl_rr_client_open(dom, "ka", &c), 0);
 		else
-			assert_rc(fl_rr_server_open(dom, "ka", &s), 0);
+			assert_fl(fl_rr_server_open(dom, "ka", &s), 0);
 		assert_int_equal(pipe(pfd), 0);
 		pid_t pid = test_fork();
 		assert_true(pid >= 0);
@@ -1287,8 +1287,8 @@ either_side_killed_anywhere(void **state)
 			}
 		}
 		kill(pid, SIGKILL);
-		assert_int_equal(rr_wait_child(pid), 128 + SIGKILL);
-		assert_rc(fl_rr_reclaim_owner(dom, owner, NULL, NULL), 0);
+		assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
+		assert_fl(fl_rr_reclaim_owner(dom, owner, NULL, NULL), 0);
 		/* Drain what was in flight towards this side. */
 		if (s != NULL) {
 			while (serve_one(dom, s) != FL_EAGAIN)
@@ -1351,25 +1351,25 @@ server_closes_during_push(void **state)
 #ifdef FL_POINTS_DISABLED
 	skip(); /* -Dfaultpoints=disabled: the scheduling point is compiled out */
 #endif
-	assert_rc(fl_rr_server_open(dom, "cl", &s), 0);
-	assert_rc(fl_rr_client_open(dom, "cl", &c), 0);
-	assert_rc(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_fl(fl_rr_server_open(dom, "cl", &s), 0);
+	assert_fl(fl_rr_client_open(dom, "cl", &c), 0);
+	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
 	closing_server = s;
 	fl_platform_set_ops(&ops);
 	fl_points_arm(true, false);
 	int rc = fl_rr_client_send(c, &req, 0, &seq);
 	fl_points_arm(false, false);
 	fl_platform_set_ops(NULL);
-	assert_rc(rc, 0);
+	assert_fl(rc, 0);
 	assert_null(closing_server);
 	fl_rr_stats(dom, &st);
 	assert_int_equal(st.chunks.cls[0].loaned, 0); /* taken back at once */
-	assert_rc(fl_rr_client_wait(c, fl_clock_now_ns() + FL_NS_PER_SEC, &resp, &lost),
+	assert_fl(fl_rr_client_wait(c, fl_clock_now_ns() + FL_NS_PER_SEC, &resp, &lost),
 	          FL_ECRASHED);
 	assert_int_equal(lost, seq);
 	/* Every server port taken again, the dead one among them. */
 	for (int i = 0; i < 8; i++)
-		assert_rc(fl_rr_server_open(dom, "cl", &more[i]), 0);
+		assert_fl(fl_rr_server_open(dom, "cl", &more[i]), 0);
 	fl_rr_stats(dom, &st);
 	assert_int_equal(st.chunks.cls[0].stale, 0);
 	for (int i = 0; i < 8; i++)
@@ -1432,15 +1432,15 @@ port_tables_scribbled_after_open(void **state)
 	int bad = 0;
 
 	(void)state;
-	snprintf(ppath, sizeof(ppath), "%s/ports.dat", rr_dir);
+	snprintf(ppath, sizeof(ppath), "%s/ports.dat", test_rundir_path);
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		fl_rr_domain *other;
 		void *base;
 		size_t size;
 		int rc;
 
-		assert_rc(fl_rr_domain_open(rr_dir, 40 + k, &other), 0);
-		assert_rc(fli_rr_seg_open(ppath, "transport/port/map", &base, &size), 0);
+		assert_fl(fl_rr_domain_open(test_rundir_path, 40 + k, &other), 0);
+		assert_fl(fli_rr_seg_open(ppath, "transport/port/map", &base, &size), 0);
 		uint8_t saved[8];
 		memcpy(saved, (char *)base + cases[k].off, 8);
 		if (cases[k].width == 8)

@@ -15,7 +15,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../test_util.h"
+#include "fl_test.h"
+#include "shm.h"
 #include "faultline/chunk.h"
 #include "faultline/client.h"
 #include "faultline/driver.h"
