@@ -48,15 +48,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_KNOWN 8
-#define MAX_WORK 64  /* duty cycles per input, the final ones included */
+#define MAX_WORK  64 /* duty cycles per input, the final ones included */
 
 struct run {
 	fl_driver *d;
-	struct fli_shm cnc;       /* this "client" process's own mapping */
+	struct fli_shm cnc; /* this "client" process's own mapping */
 	struct fli_cnc_header *hdr;
 	struct fli_cnc_counters *ctr;
 	struct fli_mpsc ring;
-	uint64_t known[MAX_KNOWN];  /* client ids registered, oldest first */
+	uint64_t known[MAX_KNOWN]; /* client ids registered, oldest first */
 	int nknown;
 	int work;
 };
@@ -69,7 +69,7 @@ pick_client(const struct run *r, uint8_t sel)
 	if (sel < 0xf0)
 		return 0;
 	if (sel < 0xff)
-		return (1ull << 20) + sel;  /* nobody's */
+		return (1ull << 20) + sel; /* nobody's */
 	return UINT64_MAX;
 }
 
@@ -220,22 +220,16 @@ client_write(struct run *r, struct in *in)
 	if (rec == NULL)
 		return;
 	switch (field % 6) {
-	case 0:  /* stopped heart-beating long ago: timed out */
+	case 0: /* stopped heart-beating long ago: timed out */
 		__atomic_store_n(&rec->heartbeat_ns, 0, __ATOMIC_RELEASE);
 		break;
-	case 1:  /* a little stale, and its process is gone */
+	case 1: /* a little stale, and its process is gone */
 		__atomic_store_n(&rec->pid, 0x7ffffff0, __ATOMIC_RELAXED);
 		__atomic_store_n(&rec->heartbeat_ns, now - 25 * FL_NS_PER_MS, __ATOMIC_RELEASE);
 		break;
-	case 2:
-		__atomic_store_n(&rec->heartbeat_ns, v, __ATOMIC_RELEASE);
-		break;
-	case 3:
-		__atomic_store_n(&rec->state, (uint32_t)v, __ATOMIC_RELEASE);
-		break;
-	case 4:
-		__atomic_store_n(&rec->client_id, v, __ATOMIC_RELEASE);
-		break;
+	case 2: __atomic_store_n(&rec->heartbeat_ns, v, __ATOMIC_RELEASE); break;
+	case 3: __atomic_store_n(&rec->state, (uint32_t)v, __ATOMIC_RELEASE); break;
+	case 4: __atomic_store_n(&rec->client_id, v, __ATOMIC_RELEASE); break;
 	default:
 		__atomic_store_n(&rec->registrations, (int64_t)v, __ATOMIC_RELAXED);
 		__atomic_store_n(&rec->image_refs_held, (int64_t)v, __ATOMIC_RELAXED);
@@ -280,7 +274,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dc.broadcast_length = 64 * 1024;
 	dc.extensions = exts;
 	dc.extension_count = 1;
-	dc.verbose = getenv("FL_FUZZ_VERBOSE") != NULL;  /* what an input reaches */
+	dc.verbose = getenv("FL_FUZZ_VERBOSE") != NULL; /* what an input reaches */
 	rc = fl_driver_start(&dc, &r.d);
 	if (rc != 0) {
 		fprintf(stderr, "driver_fuzz: fl_driver_start(%s): %s\n", ns, fl_strerror(rc));
@@ -312,7 +306,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	r.work = 0;
-	do_work(&r, 2);  /* what is still on the ring */
+	do_work(&r, 2); /* what is still on the ring */
 
 	fli_shm_unmap(&r.cnc);
 	fl_driver_close(r.d);

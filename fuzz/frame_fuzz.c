@@ -16,7 +16,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define TERM (64u * 1024u)
-#define MTU 1024u
+#define MTU  1024u
 
 static void
 on_fragment(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)

@@ -64,19 +64,19 @@ static const struct cfg cfgs[4] = {
 	{ "8:1", 1, 1, 1, { 8 }, { 1 } },
 };
 
-#define NSLOTS 2   /* client processes */
-#define NPORTS 2   /* servers and clients each, per slot */
-#define NHELD 16   /* chunks the slots hold */
+#define NSLOTS 2  /* client processes */
+#define NPORTS 2  /* servers and clients each, per slot */
+#define NHELD  16 /* chunks the slots hold */
 
 struct slot {
-	fl_rr_domain *d;  /* NULL: not open */
+	fl_rr_domain *d; /* NULL: not open */
 	uint64_t owner;
 	fl_rr_server *srv[NPORTS];
 	fl_rr_client *cli[NPORTS];
 };
 
 struct held {
-	int slot;  /* -1: empty */
+	int slot; /* -1: empty */
 	fl_chunk c;
 };
 
@@ -84,17 +84,16 @@ struct run {
 	const struct cfg *cfg;
 	char dir[256];
 	struct fli_rr_driver rd;
-	fl_chunk_pool *dcp;     /* the driver's mappings */
+	fl_chunk_pool *dcp; /* the driver's mappings */
 	struct fli_pp_pool *dpp;
-	uint32_t total;         /* chunks */
+	uint32_t total; /* chunks */
 	struct slot s[NSLOTS];
 	struct held h[NHELD];
 };
 
-static bool verbose;  /* FL_FUZZ_VERBOSE: what an input reaches, on stderr */
+static bool verbose; /* FL_FUZZ_VERBOSE: what an input reaches, on stderr */
 
-static void __attribute__((format(printf, 1, 2)))
-note(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2))) note(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -107,8 +106,7 @@ note(const char *fmt, ...)
 	va_end(ap);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fail(const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -179,7 +177,7 @@ static uint64_t
 pick_owner(uint8_t b)
 {
 	switch (b) {
-	case 0xf0: return 1;  /* the driver's own handle */
+	case 0xf0: return 1; /* the driver's own handle */
 	case 0xf1: return 1ull << 40;
 	case 0xf2: return UINT64_MAX;
 	default: return b < 0xf0 ? 2 + b % 4 : b;
@@ -212,7 +210,7 @@ pick_word(const struct run *r, struct in *in)
 	case 5: return r->total;
 	case 6: return r->dcp->size;
 	case 7: return RR_QUEUE_CAP;
-	case 8: return 2 + u8(in) % 4;  /* an owner */
+	case 8: return 2 + u8(in) % 4; /* an owner */
 	default: return u64(in);
 	}
 }
@@ -283,8 +281,8 @@ reclaim(struct run *r, uint64_t owner)
 
 	note("reclaim of owner %llu: %d ports and chunks", (unsigned long long)owner, n);
 	if (n < 0 || (uint32_t)n > max)
-		fail("reclaim of owner %llu: %d ports and chunks, of %u", (unsigned long long)owner, n,
-		     max);
+		fail("reclaim of owner %llu: %d ports and chunks, of %u", (unsigned long long)owner,
+		     n, max);
 	if (!intact || owner == 0)
 		return;
 	chunks = fl_chunk_owner_loaned(r->dcp, owner);
@@ -304,7 +302,7 @@ kill_slot(struct run *r, int k)
 	if (s->d == NULL)
 		return;
 	for (int i = 0; i < NPORTS; i++) {
-		free(s->srv[i]);  /* library-allocated, nothing else owned */
+		free(s->srv[i]); /* library-allocated, nothing else owned */
 		free(s->cli[i]);
 		s->srv[i] = NULL;
 		s->cli[i] = NULL;
@@ -317,7 +315,7 @@ kill_slot(struct run *r, int k)
 	note("slot %d (owner %llu) dies", k, (unsigned long long)s->owner);
 	for (int i = 0; i < NSLOTS; i++)
 		if (r->s[i].d != NULL && r->s[i].owner == s->owner)
-			return;  /* the same id lives on in another process */
+			return; /* the same id lives on in another process */
 	reclaim(r, s->owner);
 }
 
@@ -327,7 +325,7 @@ reclaim_owner(struct run *r, uint64_t owner)
 {
 	for (int i = 0; i < NSLOTS; i++)
 		if (r->s[i].d != NULL && r->s[i].owner == owner)
-			return;  /* only the dead are reclaimed */
+			return; /* only the dead are reclaimed */
 	reclaim(r, owner);
 }
 
@@ -427,7 +425,7 @@ run_ops(struct run *r, struct in *in)
 {
 	while (in->n > 0) {
 		uint8_t op = u8(in) % 16;
-		int k = op >= 2 && op <= 13 ? u8(in) % NSLOTS : 0;  /* the slot */
+		int k = op >= 2 && op <= 13 ? u8(in) % NSLOTS : 0; /* the slot */
 		struct slot *s = &r->s[k];
 		fl_chunk c;
 		uint32_t index, gen;
@@ -435,21 +433,15 @@ run_ops(struct run *r, struct in *in)
 
 		switch (op) {
 		case 0:
-		case 1:
-			patch(r, in, op == 1);
-			break;
-		case 2:
-			open_slot(r, k, pick_owner(u8(in)));
-			break;
-		case 3:
-			loan(r, k, u16(in) % 5000);
-			break;
+		case 1: patch(r, in, op == 1); break;
+		case 2: open_slot(r, k, pick_owner(u8(in))); break;
+		case 3: loan(r, k, u16(in) % 5000); break;
 		case 4:
 			i = u8(in) % NHELD;
 			if (r->h[i].slot == k && s->d != NULL) {
 				(void)fl_rr_release(s->d, &r->h[i].c);
 				if (!(u8(in) & 1))
-					r->h[i].slot = -1;  /* else released again later */
+					r->h[i].slot = -1; /* else released again later */
 			}
 			break;
 		case 5:
@@ -462,9 +454,10 @@ run_ops(struct run *r, struct in *in)
 		case 7:
 			index = u16(in) % (r->total + 4);
 			gen = pick_gen(r, in, index);
-			i = (op == 6 ? fli_cp_resolve : fli_cp_take_entry)(slot_pool(r, k), index, gen, &c);
-			note("%s(%u, %u): %s", op == 6 ? "fli_cp_resolve" : "fli_cp_take_entry", index, gen,
-			     fl_strerror(i));
+			i = (op == 6 ? fli_cp_resolve : fli_cp_take_entry)(slot_pool(r, k), index,
+			                                                   gen, &c);
+			note("%s(%u, %u): %s", op == 6 ? "fli_cp_resolve" : "fli_cp_take_entry",
+			     index, gen, fl_strerror(i));
 			if (i == 0)
 				check_chunk(slot_pool(r, k), &c,
 				            op == 6 ? "fli_cp_resolve" : "fli_cp_take_entry");
@@ -498,16 +491,12 @@ run_ops(struct run *r, struct in *in)
 				i = fl_rr_client_send(cli, &h->c, u8(in) & 1, &seq);
 				note("slot %d sends chunk %u: %s", k, h->c.index, fl_strerror(i));
 				if (i == 0)
-					h->slot = -1;  /* the server's now */
+					h->slot = -1; /* the server's now */
 			}
 			break;
 		}
-		case 11:
-			server_serve(r, k, s->srv[u8(in) % NPORTS]);
-			break;
-		case 12:
-			client_take(r, k, s->cli[u8(in) % NPORTS]);
-			break;
+		case 11: server_serve(r, k, s->srv[u8(in) % NPORTS]); break;
+		case 12: client_take(r, k, s->cli[u8(in) % NPORTS]); break;
 		case 13:
 			i = u8(in) % NPORTS;
 			if (u8(in) & 1) {
@@ -518,9 +507,7 @@ run_ops(struct run *r, struct in *in)
 				s->srv[i] = NULL;
 			}
 			break;
-		case 14:
-			check_repaired(r);
-			break;
+		case 14: check_repaired(r); break;
 		default:
 			i = u8(in);
 			if (i & 0x80)
@@ -547,7 +534,8 @@ run_script(struct run *r)
 			for (uint32_t i = 0; i < r->cfg->n; i++)
 				loan(r, 0, r->cfg->size[i]);
 			for (uint32_t i = 0; i < r->total; i++) {
-				uint32_t gen = (uint32_t)(atomic_load(&r->dcp->hdrs[i].state) >> 32);
+				uint32_t gen =
+				        (uint32_t)(atomic_load(&r->dcp->hdrs[i].state) >> 32);
 
 				if (fli_cp_resolve(slot_pool(r, 0), i, gen, &c) == 0)
 					check_chunk(slot_pool(r, 0), &c, "fli_cp_resolve");

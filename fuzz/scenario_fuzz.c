@@ -18,7 +18,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512];
 
 	(void)fl_fixtures_register(); /* scenarios name their `impl:` helpers */
-	if (fl_scenario_load_string("fuzz.yaml", (const char *)data, size, &s, err, sizeof(err)) == 0)
+	if (fl_scenario_load_string("fuzz.yaml", (const char *)data, size, &s, err, sizeof(err)) ==
+	    0)
 		fl_scenario_free(s);
 	return 0;
 }

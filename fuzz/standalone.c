@@ -20,7 +20,8 @@ run_file(const char *path)
 	uint8_t *buf;
 	long n;
 
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
 		fprintf(stderr, "%s: cannot read\n", path);
 		if (f != NULL)
 			fclose(f);
@@ -47,7 +48,8 @@ main(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fprintf(argc < 2 ? stderr : stdout,
 		        "usage: %s FILE|DIR...\n"
-		        "Runs this fuzz target once over each file (every file of each directory):\n"
+		        "Runs this fuzz target once over each file (every file of each "
+		        "directory):\n"
 		        "its seed corpus as a regression test.  Exit 0 when every input ran.\n",
 		        argv[0]);
 		return argc < 2 ? 2 : 0;

@@ -17,14 +17,17 @@
  * ".../drop" point drops, any other fails its call) and arms it.  Returns
  * FL_PROP_PASS, or fails the trial naming the fault engine's error; *faults
  * is set from the start, so the caller's teardown frees it either way. */
-static inline int prop_faults_arm(struct fl_prop_ctx *ctx, const char *const *points, size_t n,
-				  struct fl_faults **faults)
+static inline int
+prop_faults_arm(struct fl_prop_ctx *ctx, const char *const *points, size_t n,
+                struct fl_faults **faults)
 {
 	int rc = fl_faults_new(fl_prop_choice(ctx), NULL, faults);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		size_t len = strlen(points[i]);
-		struct fl_fault_rule rule = {.point = points[i], .action = FL_FAULT_ERROR,
-					     .when = FL_WHEN_PROB, .p = 0.05};
+		struct fl_fault_rule rule = { .point = points[i],
+			                      .action = FL_FAULT_ERROR,
+			                      .when = FL_WHEN_PROB,
+			                      .p = 0.05 };
 		if (len >= 5 && strcmp(points[i] + len - 5, "/drop") == 0)
 			rule.action = FL_FAULT_DROP;
 		rc = fl_faults_add(*faults, &rule);

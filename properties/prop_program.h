@@ -24,7 +24,8 @@
 
 /* CPU seconds of this process and its reaped children (the trials): a
  * figure that holds on a loaded machine, unlike wall time. */
-static inline double bench_cpu_s(void)
+static inline double
+bench_cpu_s(void)
 {
 	struct rusage self, kids;
 	getrusage(RUSAGE_SELF, &self);
@@ -32,12 +33,14 @@ static inline double bench_cpu_s(void)
 	return self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
 	       kids.ru_stime.tv_sec +
 	       (self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec +
-		kids.ru_stime.tv_usec) / 1e6;
+	        kids.ru_stime.tv_usec) /
+	               1e6;
 }
 
 /* Runs prop for `secs` seconds (fork per trial, as CI does) from `seed`
  * and prints trials/s.  Returns 0, or 1 when a trial failed. */
-static inline int bench_throughput(const struct fl_prop_def *prop, double secs, uint64_t seed)
+static inline int
+bench_throughput(const struct fl_prop_def *prop, double secs, uint64_t seed)
 {
 	struct fl_prop_config cfg;
 	struct fl_prop_report rep;
@@ -52,8 +55,9 @@ static inline int bench_throughput(const struct fl_prop_def *prop, double secs, 
 	double cpu = bench_cpu_s() - cpu0;
 	if (rc == 0)
 		printf("%-24s %6.0f trials/s wall, %6.0f per CPU second  (%u trials in %.2f s, "
-		       "fork per trial)\n", prop->name, rep.trials / rep.seconds,
-		       cpu > 0 ? rep.trials / cpu : 0.0, rep.trials, rep.seconds);
+		       "fork per trial)\n",
+		       prop->name, rep.trials / rep.seconds, cpu > 0 ? rep.trials / cpu : 0.0,
+		       rep.trials, rep.seconds);
 	else
 		printf("%-28s FAILED (seed %llu)\n", prop->name, (unsigned long long)rep.fail_seed);
 	fl_prop_report_fini(&rep);
@@ -67,7 +71,8 @@ static pid_t prop_owner_pid;
 /* Removes the run directories /dev/shm/<prefix><pid>-* of the program's
  * trials, with what is in them: a trial that crashed or hung never ran its
  * teardown. */
-static inline void remove_prop_dirs(const char *prefix)
+static inline void
+remove_prop_dirs(const char *prefix)
 {
 	char mine[96];
 	DIR *d = opendir("/dev/shm");
@@ -75,7 +80,7 @@ static inline void remove_prop_dirs(const char *prefix)
 	if (!d)
 		return;
 	snprintf(mine, sizeof mine, "%s%d-", prefix,
-		 (int)(prop_owner_pid ? prop_owner_pid : getpid()));
+	         (int)(prop_owner_pid ? prop_owner_pid : getpid()));
 	while ((e = readdir(d))) {
 		if (strncmp(e->d_name, mine, strlen(mine)) != 0)
 			continue;
@@ -87,7 +92,8 @@ static inline void remove_prop_dirs(const char *prefix)
 }
 
 /* Lines of a shrunk failure's log that start with "step ". */
-static inline unsigned log_steps(const char *log)
+static inline unsigned
+log_steps(const char *log)
 {
 	unsigned n = 0;
 	for (const char *p = log; p && (p = strstr(p, "step ")); p++)
@@ -98,8 +104,8 @@ static inline unsigned log_steps(const char *log)
 /* Finds and shrinks a planted bug from seeds seed..seed+runs-1 and prints
  * the means: trials and seconds to find, shrink runs and seconds, steps
  * of the shrunk sequence (and the largest). */
-static inline void bench_find(const char *label, const struct fl_prop_def *prop, uint64_t seed,
-			      unsigned runs)
+static inline void
+bench_find(const char *label, const struct fl_prop_def *prop, uint64_t seed, unsigned runs)
 {
 	double tf = 0, ts = 0, steps = 0;
 	unsigned trials = 0, shrinks = 0, found = 0, maxsteps = 0;
@@ -146,7 +152,8 @@ static inline void bench_find(const char *label, const struct fl_prop_def *prop,
  * PR_SET_PDEATHSIG), and removes what they left.  It ignores SIGINT and
  * SIGTERM, so a signal to the whole group (Ctrl-C) leaves it to clean.
  */
-static inline void start_reaper(void (*cleanup)(void))
+static inline void
+start_reaper(void (*cleanup)(void))
 {
 	int p[2];
 	pid_t pid;
@@ -170,8 +177,9 @@ static inline void start_reaper(void (*cleanup)(void))
 	close(p[0]); /* p[1] stays open: it closes when this program ends */
 }
 
-static inline int prop_program_main(const char *name, int argc, char **argv,
-				    const struct fl_prop_def *props, size_t n, void (*cleanup)(void))
+static inline int
+prop_program_main(const char *name, int argc, char **argv, const struct fl_prop_def *props,
+                  size_t n, void (*cleanup)(void))
 {
 	int code = 0;
 
@@ -191,19 +199,23 @@ static inline int prop_program_main(const char *name, int argc, char **argv,
 
 /* A planted program's usage; --help anywhere in argv prints it to stdout
  * (returns true: exit 0). */
-static inline void planted_usage(FILE *f, const char *argv0, const char *plant)
+static inline void
+planted_usage(FILE *f, const char *argv0, const char *plant)
 {
 	fprintf(f,
-		"usage: %s%s [--seed S] [--trials N] [--time SEC] [--max-shrinks N] [--timeout-ms MS]\n"
-		"       %s --replay TRACE | --shrink TRACE [--out FILE]\n"
-		"       %s --bench [RUNS]\n"
-		"Checks that the property finds the planted bug from seeds 1000-1004 and shrinks it\n"
-		"to its hand-written reproduction's length or less.  Exit status 0 as expected,\n"
-		"1 not, 2 usage or engine error.\n",
-		argv0, plant, argv0, argv0);
+	        "usage: %s%s [--seed S] [--trials N] [--time SEC] [--max-shrinks N] [--timeout-ms "
+	        "MS]\n"
+	        "       %s --replay TRACE | --shrink TRACE [--out FILE]\n"
+	        "       %s --bench [RUNS]\n"
+	        "Checks that the property finds the planted bug from seeds 1000-1004 and shrinks "
+	        "it\n"
+	        "to its hand-written reproduction's length or less.  Exit status 0 as expected,\n"
+	        "1 not, 2 usage or engine error.\n",
+	        argv0, plant, argv0, argv0);
 }
 
-static inline bool planted_help(int argc, char **argv, const char *plant)
+static inline bool
+planted_help(int argc, char **argv, const char *plant)
 {
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -220,9 +232,9 @@ static inline bool planted_help(int argc, char **argv, const char *plant)
  * after that many runs and the bound is not checked (the finding is checked
  * there, the length natively).  Prints a line per seed; returns 0, 1 (not
  * as expected) or 2 (bad arguments, engine error). */
-static inline int planted_check(int argc, char **argv, const char *label,
-				const struct fl_prop_def *prop, const char *helper,
-				unsigned max_steps, unsigned memcheck_shrinks)
+static inline int
+planted_check(int argc, char **argv, const char *label, const struct fl_prop_def *prop,
+              const char *helper, unsigned max_steps, unsigned memcheck_shrinks)
 {
 	bool memcheck = getenv("FL_UNDER_VALGRIND") != NULL;
 	bool bounded = !memcheck || memcheck_shrinks == 0;
@@ -251,12 +263,13 @@ static inline int planted_check(int argc, char **argv, const char *label,
 		}
 		unsigned steps = log_steps(rep.log);
 		bool ok = rc == 1 && rep.log && strstr(rep.log, helper) &&
-			  (!bounded || steps <= max_steps);
-		printf("%s seed %llu: %s after %u trials (%.3f s), shrunk to %u steps (bound %u) in %u "
+		          (!bounded || steps <= max_steps);
+		printf("%s seed %llu: %s after %u trials (%.3f s), shrunk to %u steps (bound %u) "
+		       "in %u "
 		       "runs (%.3f s)%s\n",
-		       label, (unsigned long long)cfg.seed, fl_verdict_name(rep.verdict), rep.trials,
-		       rep.seconds, steps, max_steps, rep.shrink_attempts, rep.shrink_seconds,
-		       ok ? "" : "  <-- NOT as expected");
+		       label, (unsigned long long)cfg.seed, fl_verdict_name(rep.verdict),
+		       rep.trials, rep.seconds, steps, max_steps, rep.shrink_attempts,
+		       rep.shrink_seconds, ok ? "" : "  <-- NOT as expected");
 		if (!ok)
 			code = 1;
 		fl_prop_report_fini(&rep);

@@ -41,7 +41,8 @@ extern const struct fl_model_spec reqrep_ctx_b5_close_spec;
  * its trials run; NULL: none). */
 extern const char *reqrep_plant;
 
-static inline bool planted(const char *name)
+static inline bool
+planted(const char *name)
 {
 	return reqrep_plant && strcmp(reqrep_plant, name) == 0;
 }
@@ -50,22 +51,25 @@ static inline bool planted(const char *name)
 /* An index in [0, n), always one draw of the same bound whatever n is:
  * deleting a step then never shifts the draws of later steps (a plain
  * fl_gen_one_of draws nothing for n == 1). */
-static inline size_t pick(struct fl_prop_ctx *ctx, size_t n)
+static inline size_t
+pick(struct fl_prop_ctx *ctx, size_t n)
 {
 	uint64_t v = fl_choice_draw(fl_prop_choice(ctx), 16);
 	return n ? (size_t)(v % n) : 0;
 }
 
 /* A call returned what the model does not expect. */
-static inline int mismatch(struct fl_prop_ctx *ctx, const char *what, int got, int want)
+static inline int
+mismatch(struct fl_prop_ctx *ctx, const char *what, int got, int want)
 {
 	return fl_prop_fail(ctx, "%s returned %s, the model expects %s (%s)", what, fl_errname(got),
-			    fl_errname(want), fl_rr_errmsg());
+	                    fl_errname(want), fl_rr_errmsg());
 }
 
 /* Files in a directory (-1: none), their names space-separated in names
  * (as many as fit in len bytes). */
-static inline int count_dir(const char *path, char *names, size_t len)
+static inline int
+count_dir(const char *path, char *names, size_t len)
 {
 	DIR *d = opendir(path);
 	if (!d)

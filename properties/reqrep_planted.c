@@ -16,7 +16,8 @@
 const char *reqrep_plant;
 
 /* What trials of this runner that crashed or hung left in /dev/shm. */
-static void remove_leftovers(void)
+static void
+remove_leftovers(void)
 {
 	remove_prop_dirs("faultline-prop-rr-");
 }
@@ -24,22 +25,24 @@ static void remove_leftovers(void)
 /* The planted bugs, one property each, named "<property>+<plant>" so that
  * a saved trace replays with its plant (`faultline replay TRACE` runs
  * `reqrep_prop_planted --replay TRACE`). */
-static int planted_prop(struct fl_prop_ctx *ctx)
+static int
+planted_prop(struct fl_prop_ctx *ctx)
 {
 	const struct fl_model_spec *spec = fl_prop_arg(ctx);
 	reqrep_plant = strchr(spec->name, '+') + 1;
-	return strncmp(spec->name, "reqrep_ctx", 10) == 0 ? reqrep_ctx_prop(ctx) : fl_model_prop(ctx);
+	return strncmp(spec->name, "reqrep_ctx", 10) == 0 ? reqrep_ctx_prop(ctx)
+	                                                  : fl_model_prop(ctx);
 }
 
 static const struct fl_prop_def planted_props[] = {
-	{"reqrep_owners+b4_response", planted_prop, &reqrep_owners_b4_response_spec,
-	 "B4: a client releases a response only when its seq is the expected one"},
-	{"reqrep_owners+b4_port", planted_prop, &reqrep_owners_b4_port_spec,
-	 "B4: a server port lost on an error path"},
-	{"reqrep_ctx+b5_send", planted_prop, &reqrep_ctx_b5_send_spec,
-	 "B5: a message freed after a successful send"},
-	{"reqrep_ctx+b5_close", planted_prop, &reqrep_ctx_b5_close_spec,
-	 "B5: an aio freed and its context closed with a receive pending"},
+	{ "reqrep_owners+b4_response", planted_prop, &reqrep_owners_b4_response_spec,
+	  "B4: a client releases a response only when its seq is the expected one" },
+	{ "reqrep_owners+b4_port", planted_prop, &reqrep_owners_b4_port_spec,
+	  "B4: a server port lost on an error path" },
+	{ "reqrep_ctx+b5_send", planted_prop, &reqrep_ctx_b5_send_spec,
+	  "B5: a message freed after a successful send" },
+	{ "reqrep_ctx+b5_close", planted_prop, &reqrep_ctx_b5_close_spec,
+	  "B5: an aio freed and its context closed with a receive pending" },
 };
 
 /* Each planted bug must be found on every seed and shrunk to no more steps
@@ -48,24 +51,25 @@ static const struct fl_prop_def planted_props[] = {
 struct plant_def {
 	const char *name;
 	const struct fl_prop_def *prop;
-	const char *helper;  /* a word of the helper's step description */
+	const char *helper; /* a word of the helper's step description */
 	unsigned max_steps;
 };
 
 static const struct plant_def plants[] = {
 	/* fixtures/b4_response_leak.c leaks first in its second round: open
 	 * server, open client, 2 x (call, serve, take response) */
-	{"b4_response", &planted_props[0], "B4 helper", 8},
+	{ "b4_response", &planted_props[0], "B4 helper", 8 },
 	/* fixtures/b4_port_churn.c: one start_server whose configure fails */
-	{"b4_port", &planted_props[1], "B4 helper", 1},
+	{ "b4_port", &planted_props[1], "B4 helper", 1 },
 	/* fixtures/b5_free_after_send.c: open a context, send, free */
-	{"b5_send", &planted_props[2], "send", 2},
+	{ "b5_send", &planted_props[2], "send", 2 },
 	/* fixtures/b5_close_pending.c: open a context, send, wait, receive,
 	 * give up (free the aio, close) */
-	{"b5_close", &planted_props[3], "B5 helper", 5},
+	{ "b5_close", &planted_props[3], "B5 helper", 5 },
 };
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	if (planted_help(argc, argv, " --plant b4_response|b4_port|b5_send|b5_close"))
 		return 0;
@@ -81,7 +85,7 @@ int main(int argc, char **argv)
 					argv[k++] = argv[j];
 			argv[k] = NULL;
 			return fl_prop_main(k, argv, planted_props,
-					    sizeof planted_props / sizeof planted_props[0]);
+			                    sizeof planted_props / sizeof planted_props[0]);
 		}
 	/* --bench [RUNS]: trials and seconds to find and shrink each bug. */
 	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {

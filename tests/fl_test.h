@@ -43,12 +43,12 @@ fl_test_name(long long v)
 /* Assert that expr equals want; a failure prints both, with the names of
  * FL_E* codes ("fl_x(...) = -21 (FL_ESTATE), want 0 (FL_OK)"), not
  * cmocka's "0xffffffffffffffeb != 0". */
-#define assert_fl(expr, want)                                                             \
-	do {                                                                              \
-		long long got_ = (long long)(expr), want_ = (long long)(want);            \
-		if (got_ != want_)                                                        \
-			fail_msg("%s = %lld (%s), want %lld (%s)", #expr, got_,               \
-			         fl_test_name(got_), want_, fl_test_name(want_));             \
+#define assert_fl(expr, want)                                                                      \
+	do {                                                                                       \
+		long long got_ = (long long)(expr), want_ = (long long)(want);                     \
+		if (got_ != want_)                                                                 \
+			fail_msg("%s = %lld (%s), want %lld (%s)", #expr, got_,                    \
+			         fl_test_name(got_), want_, fl_test_name(want_));                  \
 	} while (0)
 
 static inline bool
@@ -85,14 +85,14 @@ test_ms(uint64_t ms)
 
 /* Wait (idling) until cond holds or test_ms(timeout_ms) passes; evaluates
  * to cond. */
-#define WAIT_UNTIL(cond, timeout_ms)                                                     \
-	({                                                                                \
-		uint64_t dl_ = fl_clock_now_ns() + test_ms(timeout_ms) * FL_NS_PER_MS;    \
-		struct fl_idle id_ = {0};                                                 \
-		bool ok_;                                                                 \
-		while (!(ok_ = (cond)) && fl_clock_now_ns() < dl_)                        \
-			fl_idle(&id_, 0, dl_);                                            \
-		ok_;                                                                      \
+#define WAIT_UNTIL(cond, timeout_ms)                                                               \
+	({                                                                                         \
+		uint64_t dl_ = fl_clock_now_ns() + test_ms(timeout_ms) * FL_NS_PER_MS;             \
+		struct fl_idle id_ = { 0 };                                                        \
+		bool ok_;                                                                          \
+		while (!(ok_ = (cond)) && fl_clock_now_ns() < dl_)                                 \
+			fl_idle(&id_, 0, dl_);                                                     \
+		ok_;                                                                               \
 	})
 
 /* Waits for child pid; returns its exit status, or 128 + signal. */

@@ -50,11 +50,13 @@ rate(struct fl_scenario *s, enum fl_scn_mode mode, unsigned n)
 		t0 = now_s();
 		rate = 0;
 		for (unsigned i = 0; i < n; i++) {
-			struct fl_runner_opts o = { .seed = i + 1, .timeout_ms = 60000, .ns_prefix = "bench" };
+			struct fl_runner_opts o = { .seed = i + 1,
+				                    .timeout_ms = 60000,
+				                    .ns_prefix = "bench" };
 			struct fl_runner_outcome out;
 			if (fl_runner_run(s, &o, &out) != 0 || out.verdict != FL_VERDICT_PASS) {
-				fprintf(stderr, "%s: run %u in mode %d did not pass: %s %s\n", s->name, i,
-				        (int)mode, out.property, out.detail);
+				fprintf(stderr, "%s: run %u in mode %d did not pass: %s %s\n",
+				        s->name, i, (int)mode, out.property, out.detail);
 				fl_runner_outcome_fini(&out);
 				rate = -1;
 				break;
@@ -81,7 +83,9 @@ detect(struct fl_scenario *s, unsigned budget, long *runs, double *secs)
 	if (s == NULL || fl_runner_unsupported(s) != NULL)
 		return;
 	for (unsigned i = 0; i < budget; i++) {
-		struct fl_runner_opts o = { .seed = i + 1, .timeout_ms = 60000, .ns_prefix = "bench" };
+		struct fl_runner_opts o = { .seed = i + 1,
+			                    .timeout_ms = 60000,
+			                    .ns_prefix = "bench" };
 		struct fl_runner_outcome out;
 		int failed;
 
@@ -115,11 +119,11 @@ emit(bool json, bool *first, const char *name, double v, int decimals)
 }
 
 static const char usage[] =
-	"usage: faultline-harness-bench [--runs N] [--json] [SCENARIO [B1-FIXTURE]]\n"
-	"Measures the scenario runner: sim, proc and stress runs per second of SCENARIO\n"
-	"(default scenarios/pubsub-smoke.yaml), sim steps per run, and the runs and\n"
-	"seconds to detect B1-FIXTURE (default fixtures/scenarios/b1-image-leak.yaml);\n"
-	"--runs N sim runs (default 200), --json one JSON object.\n";
+        "usage: faultline-harness-bench [--runs N] [--json] [SCENARIO [B1-FIXTURE]]\n"
+        "Measures the scenario runner: sim, proc and stress runs per second of SCENARIO\n"
+        "(default scenarios/pubsub-smoke.yaml), sim steps per run, and the runs and\n"
+        "seconds to detect B1-FIXTURE (default fixtures/scenarios/b1-image-leak.yaml);\n"
+        "--runs N sim runs (default 200), --json one JSON object.\n";
 
 int
 main(int argc, char **argv)

@@ -37,76 +37,76 @@
 #define EXIT_USAGE FL_CLI_EXIT_USAGE
 
 static const char usage_main[] =
-	"usage: faultline <command> [options]\n"
-	"       faultline --version | --help\n"
-	"\n"
-	"commands:\n"
-	"  run [PATH...]     run scenario files or directories (default: scenarios/)\n"
-	"  replay TRACE      re-run a saved trace and report whether it reaches the same verdict\n"
-	"  shrink TRACE      minimise a failing trace's choices; writes TRACE.min\n"
-	"  list [PATH...]    list scenarios with their descriptions\n"
-	"  merge REPORT...   merge the JSON reports of a batch's shards into one\n"
-	"\n"
-	"`faultline <command> --help` describes each command's options.\n";
+        "usage: faultline <command> [options]\n"
+        "       faultline --version | --help\n"
+        "\n"
+        "commands:\n"
+        "  run [PATH...]     run scenario files or directories (default: scenarios/)\n"
+        "  replay TRACE      re-run a saved trace and report whether it reaches the same verdict\n"
+        "  shrink TRACE      minimise a failing trace's choices; writes TRACE.min\n"
+        "  list [PATH...]    list scenarios with their descriptions\n"
+        "  merge REPORT...   merge the JSON reports of a batch's shards into one\n"
+        "\n"
+        "`faultline <command> --help` describes each command's options.\n";
 
 static const char usage_run[] =
-	"usage: faultline run [PATH...] [options]\n"
-	"  --seed S         seed of the first run (run i uses S+i); default: FL_SEED from the\n"
-	"                   environment, else random (printed); --shard needs one of them\n"
-	"  --runs N         runs per scenario (default: the scenario's budget.runs)\n"
-	"  --time T         seconds per scenario at most (default: budget.seconds)\n"
-	"  --jobs J         run J runs at once in separate processes (default 1)\n"
-	"  --shard I/N      only this shard's runs (split across CI jobs): runs whose index\n"
-	"                   is I-1 modulo N, and the sweep's faulted runs this shard draws\n"
-	"                   (by point and hit); merge the reports with `faultline merge`\n"
-	"  --mode M         run every scenario in mode M: sim, proc or stress\n"
-	"  --sweep          fault sweep: count every fault point's hits in a clean run, then\n"
-	"                   fail the k-th hit of each point once and persistently, for every k\n"
-	"  --sweep-limit N  at most N faulted runs per sweep, spread evenly over its list\n"
-	"  --check-each-step  audit after every operation of every actor, not only at the\n"
-	"                   end; a violation names the actor's step\n"
-	"  --timeout MS     wall-clock deadline of one run (default 60000)\n"
-	"  --fork-each      a fresh forked child for every run (default: sim runs share a\n"
-	"                   worker process, replaced after any run that did not pass)\n"
-	"  --trace-dir D    where failing runs' traces go (default faultline-traces)\n"
-	"  --json F         write the JSON report to F (- for stdout: then progress and\n"
-	"                   summary go to stderr)\n"
-	"  --junit F        write a JUnit XML report to F\n"
-	"  --tap            stream TAP 13 on stdout (progress goes to stderr)\n"
-	"  --valgrind       run each run's process and its process actors (proc mode) under\n"
-	"                   memcheck: errors or definite leaks fail the run (property\n"
-	"                   memcheck; logs memcheck-<run>-<pid>.log in the trace directory)\n"
-	"  --quiet          no progress line\n"
-	"In a sanitizer build (meson -Db_sanitize=address,undefined or thread), a report of\n"
-	"ASan, UBSan, LSan or TSan in a run fails it (property sanitizer); the report goes\n"
-	"beside the run's trace, as <scenario>-<seed>.sanitizer.log.\n"
-	"Numbers are decimal integers (--time: seconds, may have a fraction).\n"
-	"Exit status: 0 every run passed, 1 some run did not pass, 2 usage, scenario or\n"
-	"output error, a run the harness could not execute, or no run executed at all;\n"
-	"130/143 interrupted by SIGINT/SIGTERM (runs under way stopped, not reported; the\n"
-	"reports say \"interrupted\").\n";
+        "usage: faultline run [PATH...] [options]\n"
+        "  --seed S         seed of the first run (run i uses S+i); default: FL_SEED from the\n"
+        "                   environment, else random (printed); --shard needs one of them\n"
+        "  --runs N         runs per scenario (default: the scenario's budget.runs)\n"
+        "  --time T         seconds per scenario at most (default: budget.seconds)\n"
+        "  --jobs J         run J runs at once in separate processes (default 1)\n"
+        "  --shard I/N      only this shard's runs (split across CI jobs): runs whose index\n"
+        "                   is I-1 modulo N, and the sweep's faulted runs this shard draws\n"
+        "                   (by point and hit); merge the reports with `faultline merge`\n"
+        "  --mode M         run every scenario in mode M: sim, proc or stress\n"
+        "  --sweep          fault sweep: count every fault point's hits in a clean run, then\n"
+        "                   fail the k-th hit of each point once and persistently, for every k\n"
+        "  --sweep-limit N  at most N faulted runs per sweep, spread evenly over its list\n"
+        "  --check-each-step  audit after every operation of every actor, not only at the\n"
+        "                   end; a violation names the actor's step\n"
+        "  --timeout MS     wall-clock deadline of one run (default 60000)\n"
+        "  --fork-each      a fresh forked child for every run (default: sim runs share a\n"
+        "                   worker process, replaced after any run that did not pass)\n"
+        "  --trace-dir D    where failing runs' traces go (default faultline-traces)\n"
+        "  --json F         write the JSON report to F (- for stdout: then progress and\n"
+        "                   summary go to stderr)\n"
+        "  --junit F        write a JUnit XML report to F\n"
+        "  --tap            stream TAP 13 on stdout (progress goes to stderr)\n"
+        "  --valgrind       run each run's process and its process actors (proc mode) under\n"
+        "                   memcheck: errors or definite leaks fail the run (property\n"
+        "                   memcheck; logs memcheck-<run>-<pid>.log in the trace directory)\n"
+        "  --quiet          no progress line\n"
+        "In a sanitizer build (meson -Db_sanitize=address,undefined or thread), a report of\n"
+        "ASan, UBSan, LSan or TSan in a run fails it (property sanitizer); the report goes\n"
+        "beside the run's trace, as <scenario>-<seed>.sanitizer.log.\n"
+        "Numbers are decimal integers (--time: seconds, may have a fraction).\n"
+        "Exit status: 0 every run passed, 1 some run did not pass, 2 usage, scenario or\n"
+        "output error, a run the harness could not execute, or no run executed at all;\n"
+        "130/143 interrupted by SIGINT/SIGTERM (runs under way stopped, not reported; the\n"
+        "reports say \"interrupted\").\n";
 
 static const char usage_replay[] =
-	"usage: faultline replay TRACE [--force]\n"
-	"Re-runs the scenario named in TRACE with its recorded choices and prints the verdict\n"
-	"(a property trace is replayed by the program named in it).\n"
-	"Exit status 0 when the replay reaches the recorded verdict, 1 when it does not,\n"
-	"2 when the trace or its scenario cannot be read, or when the scenario file changed\n"
-	"since the trace was recorded (its hash differs; --force replays it anyway).\n";
+        "usage: faultline replay TRACE [--force]\n"
+        "Re-runs the scenario named in TRACE with its recorded choices and prints the verdict\n"
+        "(a property trace is replayed by the program named in it).\n"
+        "Exit status 0 when the replay reaches the recorded verdict, 1 when it does not,\n"
+        "2 when the trace or its scenario cannot be read, or when the scenario file changed\n"
+        "since the trace was recorded (its hash differs; --force replays it anyway).\n";
 
 static const char usage_shrink[] =
-	"usage: faultline shrink TRACE [-o OUT] [--attempts N] [--force]\n"
-	"Minimises the recorded choices while the run still fails with the same verdict and\n"
-	"property; writes the minimal trace to OUT (default TRACE.min) and prints it.\n"
-	"A scenario file changed since the trace was recorded is refused (exit 2) unless\n"
-	"--force is given.\n";
+        "usage: faultline shrink TRACE [-o OUT] [--attempts N] [--force]\n"
+        "Minimises the recorded choices while the run still fails with the same verdict and\n"
+        "property; writes the minimal trace to OUT (default TRACE.min) and prints it.\n"
+        "A scenario file changed since the trace was recorded is refused (exit 2) unless\n"
+        "--force is given.\n";
 
 static const char usage_list[] =
-	"usage: faultline list [PATH...]\n"
-	"       faultline list --points\n"
-	"Lists every scenario (name, mode, file, description); --points lists every fault\n"
-	"point (what a scenario's faults: and --sweep can fail) and every scheduling point\n"
-	"(where the sim scheduler may switch actors), one line of meaning each.\n";
+        "usage: faultline list [PATH...]\n"
+        "       faultline list --points\n"
+        "Lists every scenario (name, mode, file, description); --points lists every fault\n"
+        "point (what a scenario's faults: and --sweep can fail) and every scheduling point\n"
+        "(where the sim scheduler may switch actors), one line of meaning each.\n";
 
 static double
 wall_now(void)
@@ -157,7 +157,8 @@ opt_u64(const char *name, const char *s, uint64_t min, uint64_t max, uint64_t *o
 		return -1;
 	}
 	if (rv == -2 || v < min || v > max) {
-		fprintf(stderr, "faultline: %s: must be between %" PRIu64 " and %" PRIu64 " (got '%s')\n",
+		fprintf(stderr,
+		        "faultline: %s: must be between %" PRIu64 " and %" PRIu64 " (got '%s')\n",
 		        name, min, max, s);
 		return -1;
 	}
@@ -238,8 +239,9 @@ load_all(const char *const *paths, size_t n, struct fl_scenario ***out, size_t *
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(list[i]->name, list[j]->name) != 0)
 				continue;
-			fprintf(stderr, "faultline: two scenarios are named '%s': %s and %s (names must be "
-			                "unique: traces and reports are keyed by name)\n",
+			fprintf(stderr,
+			        "faultline: two scenarios are named '%s': %s and %s (names must be "
+			        "unique: traces and reports are keyed by name)\n",
 			        list[i]->name, list[j]->path, list[i]->path);
 			fl_scenario_list_free(list, nfiles);
 			fl_scenario_paths_free(files);
@@ -364,8 +366,10 @@ remove_dead_run_dirs(const char *cmd)
 		return;
 	n = fl_runner_remove_dead_run_dirs(NULL);
 	if (n > 0)
-		fprintf(stderr, "faultline %s: removed %u run director%s that killed faultline "
-		        "processes left in /dev/shm\n", cmd, n, n == 1 ? "y" : "ies");
+		fprintf(stderr,
+		        "faultline %s: removed %u run director%s that killed faultline "
+		        "processes left in /dev/shm\n",
+		        cmd, n, n == 1 ? "y" : "ies");
 }
 
 static void
@@ -390,8 +394,7 @@ static struct fl_report *batch_report;
 
 /* A message during the batch, on a line of its own (not after the
  * progress line drawn in place on the terminal). */
-static void __attribute__((format(printf, 2, 3)))
-note(FILE *f, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) note(FILE *f, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -436,8 +439,8 @@ report_rules_never_fired(struct fl_report *rep, const struct fl_scenario *s)
 struct job {
 	const struct fl_scenario *s;
 	struct fl_runner_opts o;
-	uint64_t run_index;       /* fl_run_result.run_index */
-	const char *sweep_point;  /* a faulted sweep run: o.sweep_point; else NULL */
+	uint64_t run_index;      /* fl_run_result.run_index */
+	const char *sweep_point; /* a faulted sweep run: o.sweep_point; else NULL */
 	char sweep_desc[160];
 };
 
@@ -482,7 +485,8 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 		         rc->trace_dir, name, o->seed, point, o->sweep_k,
 		         o->sweep_persistent ? "-after" : "");
 	} else {
-		snprintf(file, sizeof(file), "%s/%s-%" PRIu64 ".trace", rc->trace_dir, name, o->seed);
+		snprintf(file, sizeof(file), "%s/%s-%" PRIu64 ".trace", rc->trace_dir, name,
+		         o->seed);
 	}
 	san_report_beside(san_report, sizeof(san_report), file, ".sanitizer.log");
 	ro.sanitizer_report = san_report;
@@ -495,7 +499,8 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 	if ((rv = fl_runner_run(s, o, &out)) != 0) {
 		int e = errno;
 		res->not_run = true;
-		snprintf(res->detail, sizeof(res->detail), "the harness could not start the run: %s",
+		snprintf(res->detail, sizeof(res->detail),
+		         "the harness could not start the run: %s",
 		         e != 0 ? strerror(e) : fl_strerror(rv));
 		return true;
 	}
@@ -508,8 +513,8 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 		 * threads, memory): the code was not judged, so no verdict and
 		 * no trace to replay; still never a pass. */
 		res->not_run = true;
-		snprintf(res->detail, sizeof(res->detail), "the harness failed inside the run: %.440s",
-		         out.detail);
+		snprintf(res->detail, sizeof(res->detail),
+		         "the harness failed inside the run: %.440s", out.detail);
 		fl_runner_outcome_fini(&out);
 		return true;
 	}
@@ -523,14 +528,16 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 	res->seconds = out.seconds;
 	snprintf(res->property, sizeof(res->property), "%s", out.property);
 	if (sweep_desc != NULL && out.verdict != FL_VERDICT_PASS)
-		snprintf(res->detail, sizeof(res->detail), "%.340s [%.160s]", out.detail, sweep_desc);
+		snprintf(res->detail, sizeof(res->detail), "%.340s [%.160s]", out.detail,
+		         sweep_desc);
 	else
 		snprintf(res->detail, sizeof(res->detail), "%s", out.detail);
 	if (out.verdict != FL_VERDICT_PASS) {
 		mkdir(rc->trace_dir, 0755);
 		if (write_trace(file, s, o->seed, &out, sweep_desc, o) == 0) {
 			snprintf(res->trace_path, sizeof(res->trace_path), "%s", file);
-			snprintf(res->replay_cmd, sizeof(res->replay_cmd), "faultline replay %s", file);
+			snprintf(res->replay_cmd, sizeof(res->replay_cmd), "faultline replay %s",
+			         file);
 		}
 	}
 	fl_runner_outcome_fini(&out);
@@ -608,9 +615,10 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 		int p[2];
 		if (pipe(p) != 0) {
 			if (!warned)
-				note(stderr, "faultline: --jobs: no pipe for worker %u of %u (%s): "
-				             "its runs go on in this process\n", nw + 1, nworkers,
-				     strerror(errno));
+				note(stderr,
+				     "faultline: --jobs: no pipe for worker %u of %u (%s): "
+				     "its runs go on in this process\n",
+				     nw + 1, nworkers, strerror(errno));
 			warned = true;
 			break;
 		}
@@ -632,8 +640,10 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 		pids[w] = fork();
 		if (pids[w] < 0) {
 			if (!warned)
-				note(stderr, "faultline: --jobs: cannot fork worker %u of %u (%s): "
-				             "its runs go on in this process\n", w + 1, nw, strerror(errno));
+				note(stderr,
+				     "faultline: --jobs: cannot fork worker %u of %u (%s): "
+				     "its runs go on in this process\n",
+				     w + 1, nw, strerror(errno));
 			warned = true;
 			break;
 		}
@@ -720,9 +730,10 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 			if (WIFEXITED(st[w]) && WEXITSTATUS(st[w]) == 0 && past(deadline))
 				continue;
 			describe_status(st[w], why, sizeof(why));
-			note(stderr, "faultline: --jobs worker %u (pid %d) ended (%s) after %zu of its "
-			             "%zu runs: the other %zu go on in this process\n", w + 1,
-			     (int)pids[w], why, got[w], share, share - got[w]);
+			note(stderr,
+			     "faultline: --jobs worker %u (pid %d) ended (%s) after %zu of its "
+			     "%zu runs: the other %zu go on in this process\n",
+			     w + 1, (int)pids[w], why, got[w], share, share - got[w]);
 		}
 		run_strided(rc, jobs, njobs, w + got[w] * nw, nw, deadline, rep, -1);
 	}
@@ -809,8 +820,9 @@ static uint64_t
 pct_estimate(const struct run_cfg *rc, struct fl_scenario *s, uint64_t seed, bool each_step,
              FILE *msg, bool quiet)
 {
-	struct fl_runner_opts o = { .seed = seed, .timeout_ms = rc->timeout_ms,
-	                            .check_each_step = each_step };
+	struct fl_runner_opts o = { .seed = seed,
+		                    .timeout_ms = rc->timeout_ms,
+		                    .check_each_step = each_step };
 	struct fl_runner_outcome out;
 	enum fl_scn_sched_kind kind = s->scheduler;
 	uint64_t steps = 0;
@@ -844,7 +856,8 @@ prepare_trace_dir(const char *dir, bool *created)
 	if (mkdir(dir, 0755) == 0) {
 		*created = true;
 	} else if (errno != EEXIST) {
-		fprintf(stderr, "faultline: --trace-dir %s: cannot create it (%s)\n", dir, strerror(errno));
+		fprintf(stderr, "faultline: --trace-dir %s: cannot create it (%s)\n", dir,
+		        strerror(errno));
 		return -1;
 	} else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "faultline: --trace-dir %s: not a directory\n", dir);
@@ -866,14 +879,14 @@ prepare_trace_dir(const char *dir, bool *created)
 struct run_plan {
 	struct run_cfg rc;
 	uint64_t seed, runs, shard_i, shard_n, timeout_ms;
-	uint64_t sweep_limit;     /* --sweep-limit: faulted runs per sweep; 0: all */
+	uint64_t sweep_limit; /* --sweep-limit: faulted runs per sweep; 0: all */
 	unsigned jobs_n;
 	double time_limit;
 	bool sweep, quiet, each_step, fork_each, use_valgrind;
 	const char *valgrind, *self_exe;
-	FILE *msg;                /* progress and messages: stdout or stderr */
-	struct job *batch;        /* MAX_BATCH_PER_JOB * jobs_n jobs, reused */
-	uint64_t global;          /* runs before this scenario, for --shard */
+	FILE *msg;         /* progress and messages: stdout or stderr */
+	struct job *batch; /* MAX_BATCH_PER_JOB * jobs_n jobs, reused */
+	uint64_t global;   /* runs before this scenario, for --shard */
 };
 
 /* Jobs made and run at a time per worker: what a run's memory costs is
@@ -921,10 +934,12 @@ sweep_shard(const struct fl_scenario *s, const char *point, uint64_t k, bool per
  * The runs' indices follow the scenario's n runs: n the counting run, then
  * n + 1 + j for the j-th faulted run of the whole list. */
 static void
-run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_steps,
-          double start, double limit, struct fl_report *rep)
+run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_steps, double start,
+          double limit, struct fl_report *rep)
 {
-	struct fl_runner_opts o = { .seed = p->seed, .timeout_ms = p->timeout_ms, .count_hits = true };
+	struct fl_runner_opts o = { .seed = p->seed,
+		                    .timeout_ms = p->timeout_ms,
+		                    .count_hits = true };
 	struct fl_runner_outcome out;
 	struct job *jobs;
 	size_t nsweep = 0, nall = 0, nkept = 0, cap = 2 * fl_fault_point_count() * 64;
@@ -981,19 +996,22 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 				jb->run_index = n + 1 + j;
 				jb->sweep_point = point;
 				jb->o = (struct fl_runner_opts){
-					.seed = p->seed, .timeout_ms = p->timeout_ms,
+					.seed = p->seed,
+					.timeout_ms = p->timeout_ms,
 					.check_each_step = p->each_step,
 					.pct_steps = pct_steps,
 					.sweep_point = point,
-					.sweep_k = k, .sweep_persistent = pers,
+					.sweep_k = k,
+					.sweep_persistent = pers,
 				};
 				if (p->use_valgrind) {
 					jb->o.valgrind = p->valgrind;
 					jb->o.self_exe = p->self_exe;
 					jb->o.valgrind_log_dir = p->rc.trace_dir;
 				}
-				snprintf(jb->sweep_desc, sizeof(jb->sweep_desc), "sweep: %s hit %" PRIu64 "%s",
-				         point, k, pers ? " and after" : " once");
+				snprintf(jb->sweep_desc, sizeof(jb->sweep_desc),
+				         "sweep: %s hit %" PRIu64 "%s", point, k,
+				         pers ? " and after" : " once");
 			}
 		}
 	}
@@ -1006,19 +1024,24 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 	for (size_t b = 0; b < nsweep; b += step) {
 		if (past(deadline) || interrupted)
 			break;
-		run_jobs(&p->rc, jobs + b, nsweep - b < step ? nsweep - b : step, p->jobs_n, deadline, rep);
+		run_jobs(&p->rc, jobs + b, nsweep - b < step ? nsweep - b : step, p->jobs_n,
+		         deadline, rep);
 	}
 	uint64_t done = reported(rep) - before;
 	char share[160] = "", limited[64] = "";
 	if (nkept < nall)
 		snprintf(limited, sizeof(limited), "--sweep-limit: %zu of %zu", nkept, nall);
 	if (p->shard_n > 1)
-		snprintf(share, sizeof(share), " (shard %" PRIu64 "/%" PRIu64 "'s share of %zu%s%s)",
-		         p->shard_i + 1, p->shard_n, nkept, limited[0] ? "; " : "", limited);
+		snprintf(share, sizeof(share),
+		         " (shard %" PRIu64 "/%" PRIu64 "'s share of %zu%s%s)", p->shard_i + 1,
+		         p->shard_n, nkept, limited[0] ? "; " : "", limited);
 	else if (limited[0])
 		snprintf(share, sizeof(share), " (%s)", limited);
 	note(p->msg, "%s: sweep: %" PRIu64 " of %zu faulted runs%s%s\n", s->name, done, nsweep,
-	     share, done >= nsweep ? "" : interrupted ? " (interrupted)" : " (time budget reached)");
+	     share,
+	     done >= nsweep ? ""
+	     : interrupted  ? " (interrupted)"
+	                    : " (time budget reached)");
 	free(jobs);
 }
 
@@ -1069,10 +1092,11 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 			memset(j, 0, sizeof(*j));
 			j->s = s;
 			j->run_index = k;
-			j->o = (struct fl_runner_opts){ .seed = p->seed + k, .timeout_ms = p->timeout_ms,
-			                                .check_each_step = p->each_step,
-			                                .pct_steps = pct_steps,
-			                                .fork_each = p->fork_each };
+			j->o = (struct fl_runner_opts){ .seed = p->seed + k,
+				                        .timeout_ms = p->timeout_ms,
+				                        .check_each_step = p->each_step,
+				                        .pct_steps = pct_steps,
+				                        .fork_each = p->fork_each };
 			if (p->use_valgrind) {
 				j->o.valgrind = p->valgrind;
 				j->o.self_exe = p->self_exe;
@@ -1085,7 +1109,8 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 	if (interrupted)
 		return; /* no claim about rules from a scenario cut short */
 	if (done < want)
-		note(p->msg, "%s: time budget of %g s reached after %" PRIu64 " of %" PRIu64 " runs\n",
+		note(p->msg,
+		     "%s: time budget of %g s reached after %" PRIu64 " of %" PRIu64 " runs\n",
 		     s->name, limit, done, want);
 	if (p->sweep || s->sweep)
 		run_sweep(p, s, n, pct_steps, start, limit, rep);
@@ -1097,20 +1122,30 @@ static int
 cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "seed", required_argument, 0, 's' },   { "runs", required_argument, 0, 'n' },
-		{ "time", required_argument, 0, 't' },   { "jobs", required_argument, 0, 'j' },
-		{ "shard", required_argument, 0, 'S' },  { "mode", required_argument, 0, 'm' },
-		{ "sweep", no_argument, 0, 'w' },        { "valgrind", no_argument, 0, 'V' },
-		{ "junit", required_argument, 0, 'J' },  { "json", required_argument, 0, 'O' },
-		{ "tap", no_argument, 0, 'T' },          { "timeout", required_argument, 0, 'x' },
-		{ "trace-dir", required_argument, 0, 'd' }, { "quiet", no_argument, 0, 'q' },
+		{ "seed", required_argument, 0, 's' },
+		{ "runs", required_argument, 0, 'n' },
+		{ "time", required_argument, 0, 't' },
+		{ "jobs", required_argument, 0, 'j' },
+		{ "shard", required_argument, 0, 'S' },
+		{ "mode", required_argument, 0, 'm' },
+		{ "sweep", no_argument, 0, 'w' },
+		{ "valgrind", no_argument, 0, 'V' },
+		{ "junit", required_argument, 0, 'J' },
+		{ "json", required_argument, 0, 'O' },
+		{ "tap", no_argument, 0, 'T' },
+		{ "timeout", required_argument, 0, 'x' },
+		{ "trace-dir", required_argument, 0, 'd' },
+		{ "quiet", no_argument, 0, 'q' },
 		{ "check-each-step", no_argument, 0, 'E' },
 		{ "fork-each", no_argument, 0, 'F' },
 		{ "sweep-limit", required_argument, 0, 'L' },
-		{ "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
-	struct run_plan p = { .rc = { .trace_dir = "faultline-traces" }, .shard_n = 1,
-	                      .timeout_ms = 60000, .jobs_n = 1 };
+	struct run_plan p = { .rc = { .trace_dir = "faultline-traces" },
+		              .shard_n = 1,
+		              .timeout_ms = 60000,
+		              .jobs_n = 1 };
 	uint64_t jobs_n = 1;
 	int mode = -1;
 	bool have_seed = false, tap = false, created_dir = false;
@@ -1140,8 +1175,10 @@ cmd_run(int argc, char **argv)
 			break;
 		case 't':
 			if (parse_seconds(optarg, &p.time_limit) != 0) {
-				fprintf(stderr, "faultline: --time: expected seconds > 0 as digits with an "
-				                "optional fraction, e.g. 30 or 0.5 (got '%s')\n", optarg);
+				fprintf(stderr,
+				        "faultline: --time: expected seconds > 0 as digits with an "
+				        "optional fraction, e.g. 30 or 0.5 (got '%s')\n",
+				        optarg);
 				goto usage;
 			}
 			break;
@@ -1152,8 +1189,11 @@ cmd_run(int argc, char **argv)
 			break;
 		case 'S':
 			if (parse_shard(optarg, &p.shard_i, &p.shard_n) != 0) {
-				fprintf(stderr, "faultline: --shard: expected I/N, two decimal integers with "
-				                "1 <= I <= N (got '%s')\n", optarg);
+				fprintf(stderr,
+				        "faultline: --shard: expected I/N, two decimal integers "
+				        "with "
+				        "1 <= I <= N (got '%s')\n",
+				        optarg);
 				goto usage;
 			}
 			break;
@@ -1165,7 +1205,9 @@ cmd_run(int argc, char **argv)
 			} else if (strcmp(optarg, "proc") == 0) {
 				mode = FL_SCN_MODE_PROC;
 			} else {
-				fprintf(stderr, "faultline run: --mode %s: one of sim, proc, stress\n", optarg);
+				fprintf(stderr,
+				        "faultline run: --mode %s: one of sim, proc, stress\n",
+				        optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -1204,7 +1246,8 @@ cmd_run(int argc, char **argv)
 		ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
 		if (n <= 0 || find_valgrind(valgrind, sizeof(valgrind)) != 0) {
 			fprintf(stderr, "faultline run: --valgrind: %s\n",
-			        n <= 0 ? "cannot find this program's path" : "valgrind is not on PATH");
+			        n <= 0 ? "cannot find this program's path"
+			               : "valgrind is not on PATH");
 			return EXIT_USAGE;
 		}
 		self_exe[n] = '\0';
@@ -1222,10 +1265,12 @@ cmd_run(int argc, char **argv)
 		have_seed = true;
 	}
 	if (!have_seed && p.shard_n > 1) {
-		fprintf(stderr, "faultline run: --shard %" PRIu64 "/%" PRIu64 " needs --seed S (or FL_SEED "
-		                "in the environment): every shard must run with the same seed for the "
-		                "shards to split one batch; give each shard the same value, e.g. the CI "
-		                "pipeline's id\n", p.shard_i + 1, p.shard_n);
+		fprintf(stderr,
+		        "faultline run: --shard %" PRIu64 "/%" PRIu64 " needs --seed S (or FL_SEED "
+		        "in the environment): every shard must run with the same seed for the "
+		        "shards to split one batch; give each shard the same value, e.g. the CI "
+		        "pipeline's id\n",
+		        p.shard_i + 1, p.shard_n);
 		return EXIT_USAGE;
 	}
 	if (!have_seed) {
@@ -1233,7 +1278,8 @@ cmd_run(int argc, char **argv)
 			p.seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull;
 		p.seed &= 0xffffffffffull; /* short enough to type */
 	}
-	if (load_all((const char *const *)argv + optind, (size_t)(argc - optind), &list, &count) != 0)
+	if (load_all((const char *const *)argv + optind, (size_t)(argc - optind), &list, &count) !=
+	    0)
 		return EXIT_USAGE;
 	p.rc.timeout_ms = p.timeout_ms;
 	p.batch = calloc(MAX_BATCH_PER_JOB * (size_t)p.jobs_n, sizeof(*p.batch));
@@ -1244,8 +1290,8 @@ cmd_run(int argc, char **argv)
 	 * is drawn beside it. */
 	const char *term = getenv("TERM");
 	bool tap_on_tty = tap && isatty(STDOUT_FILENO);
-	bool in_place = isatty(STDERR_FILENO) && term != NULL && *term != '\0' &&
-	                strcmp(term, "dumb") != 0;
+	bool in_place =
+	        isatty(STDERR_FILENO) && term != NULL && *term != '\0' && strcmp(term, "dumb") != 0;
 	struct fl_report_options ro = {
 		.out = p.msg,
 		.progress = !p.quiet && !tap_on_tty,
@@ -1315,17 +1361,19 @@ cmd_run(int argc, char **argv)
 		status = EXIT_USAGE;
 	}
 	if (sig != 0)
-		fprintf(stderr, "faultline: interrupted by %s: no new run was started, the runs under "
-		                "way were stopped and are not reported\n", fl_signal_name(sig));
+		fprintf(stderr,
+		        "faultline: interrupted by %s: no new run was started, the runs under "
+		        "way were stopped and are not reported\n",
+		        fl_signal_name(sig));
 	else if (cnt.not_run > 0)
 		fprintf(stderr, "faultline: %" PRIu64 " of %" PRIu64 " runs were not run: %s\n",
 		        cnt.not_run, cnt.runs, first_not_run);
 	else if (cnt.runs == 0)
 		fprintf(stderr, "faultline: no run was executed: %s\n",
-		        count == 0 ? "no scenario"
+		        count == 0         ? "no scenario"
 		        : skipped == count ? "every scenario was skipped (see above)"
-		        : p.shard_n > 1 ? "this shard holds none of the requested runs"
-		                        : "no run was started");
+		        : p.shard_n > 1    ? "this shard holds none of the requested runs"
+		                           : "no run was started");
 	fl_runner_shutdown();
 	batch_report = NULL;
 	fl_report_free(rep);
@@ -1365,7 +1413,8 @@ property_trace_handoff(const char *path, const char *outpath)
 	snprintf(verdict, sizeof(verdict), "%s", t.verdict ? t.verdict : "");
 	fl_trace_fini(&t);
 	if (prog[0] == '\0' || access(prog, X_OK) != 0) {
-		fprintf(stderr, "faultline: %s: a property trace whose program '%s' cannot be run\n", path,
+		fprintf(stderr,
+		        "faultline: %s: a property trace whose program '%s' cannot be run\n", path,
 		        prog);
 		return EXIT_USAGE;
 	}
@@ -1404,30 +1453,34 @@ load_trace(const char *path, struct fl_trace *t, struct fl_scenario **s, bool fo
 		return -1;
 	}
 	if (strcmp(t->kind, "scenario") != 0) {
-		fprintf(stderr, "faultline: %s: a %s trace; replay it with the program named in it\n",
-		        path, t->kind);
+		fprintf(stderr,
+		        "faultline: %s: a %s trace; replay it with the program named in it\n", path,
+		        t->kind);
 		fl_trace_fini(t);
 		return -1;
 	}
 	spath = fl_trace_get_extra(t, "path");
 	if (spath == NULL || fl_scenario_load(spath, s, err, sizeof(err)) != 0) {
-		fprintf(stderr, "faultline: %s: %s\n", path, spath ? err : "no scenario path in the trace");
+		fprintf(stderr, "faultline: %s: %s\n", path,
+		        spath ? err : "no scenario path in the trace");
 		fl_trace_fini(t);
 		return -1;
 	}
 	if ((*s)->hash != t->hash && !force) {
-		fprintf(stderr, "faultline: %s: %s changed since the trace was recorded (scenario hash "
-		                "%016" PRIx64 " in the trace, %016" PRIx64 " now): the recorded choices "
-		                "would drive different operations; restore the file, or give --force "
-		                "to replay it anyway\n",
+		fprintf(stderr,
+		        "faultline: %s: %s changed since the trace was recorded (scenario hash "
+		        "%016" PRIx64 " in the trace, %016" PRIx64 " now): the recorded choices "
+		        "would drive different operations; restore the file, or give --force "
+		        "to replay it anyway\n",
 		        path, spath, t->hash, (*s)->hash);
 		fl_scenario_free(*s);
 		fl_trace_fini(t);
 		return -1;
 	}
 	if ((*s)->hash != t->hash)
-		fprintf(stderr, "warning: %s changed since the trace was saved (hash %016" PRIx64
-		                " now %016" PRIx64 "): --force: the replay may differ\n",
+		fprintf(stderr,
+		        "warning: %s changed since the trace was saved (hash %016" PRIx64
+		        " now %016" PRIx64 "): --force: the replay may differ\n",
 		        spath, t->hash, (*s)->hash);
 	return 0;
 }
@@ -1455,7 +1508,8 @@ trace_opts(const struct fl_trace *t, struct fl_runner_opts *o)
 			o->self_exe = self;
 			o->valgrind_log_dir = NULL; /* set_log_dir: beside the trace */
 		} else {
-			fprintf(stderr, "warning: the trace ran under valgrind, which is not on PATH\n");
+			fprintf(stderr,
+			        "warning: the trace ran under valgrind, which is not on PATH\n");
 		}
 	}
 	if (fl_trace_get_extra(t, "pct_steps") != NULL)
@@ -1464,9 +1518,11 @@ trace_opts(const struct fl_trace *t, struct fl_runner_opts *o)
 	const char *san = fl_trace_get_extra(t, "sanitizer");
 	const char *here = fli_san_enabled() ? fli_san_build() : "none";
 	if (san != NULL && strcmp(san, here) != 0)
-		fprintf(stderr, "warning: the trace was recorded by a build with -Db_sanitize=%s, this "
-		                "one has %s: its sanitizer reports (property sanitizer) replay only in a "
-		                "build with the same sanitizers\n", san, here);
+		fprintf(stderr,
+		        "warning: the trace was recorded by a build with -Db_sanitize=%s, this "
+		        "one has %s: its sanitizer reports (property sanitizer) replay only in a "
+		        "build with the same sanitizers\n",
+		        san, here);
 	/* A sweep trace also replays its injected fault. */
 	if (sweep != NULL) {
 		static char point[128];
@@ -1548,8 +1604,10 @@ cmd_replay(int argc, char **argv)
 	       strcmp(out.property, t.property ? t.property : "") == 0;
 	printf("%s seed=%" PRIu64 ": %s%s%s%s%s\n", s->name, t.seed, fl_verdict_name(out.verdict),
 	       out.property[0] ? " " : "", out.property, out.detail[0] ? ": " : "", out.detail);
-	printf("trace_hash %016" PRIx64 " (recorded %016" PRIx64 ")\n", out.trace_hash, t.trace_hash);
-	printf("%s\n", same ? "replay: same verdict as recorded" : "replay: DIFFERENT verdict from recorded");
+	printf("trace_hash %016" PRIx64 " (recorded %016" PRIx64 ")\n", out.trace_hash,
+	       t.trace_hash);
+	printf("%s\n", same ? "replay: same verdict as recorded"
+	                    : "replay: DIFFERENT verdict from recorded");
 	fl_runner_outcome_fini(&out);
 	fl_scenario_free(s);
 	fl_trace_fini(&t);
@@ -1591,8 +1649,8 @@ restore_stderr(int saved, bool show)
 		return;
 	fflush(stderr);
 	end = lseek(2, 0, SEEK_END);
-	if (show && end > 0 && lseek(2, end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0,
-	                             SEEK_SET) >= 0 &&
+	if (show && end > 0 &&
+	    lseek(2, end > (off_t)sizeof(buf) ? end - (off_t)sizeof(buf) : 0, SEEK_SET) >= 0 &&
 	    (n = read(2, buf, sizeof(buf))) > 0) {
 		dup2(saved, 2);
 		if (write(2, buf, (size_t)n) < 0) {
@@ -1640,7 +1698,8 @@ tell_minimal_run(const struct fl_scenario *s, const struct fl_runner_opts *base,
 	}
 	printf("  -> %s %s: %s\n", fl_verdict_name(out.verdict), out.property, out.detail);
 	if (all_default)
-		printf("every choice is at its default (the first candidate): the failure does not depend "
+		printf("every choice is at its default (the first candidate): the failure does not "
+		       "depend "
 		       "on the interleaving or on drawn faults\n");
 	fl_runner_outcome_fini(&out);
 }
@@ -1695,8 +1754,8 @@ cmd_shrink(int argc, char **argv)
 	if (load_trace(argv[optind], &t, &s, force) != 0)
 		return EXIT_USAGE;
 	if (fl_verdict_parse(t.verdict, &v) != 0 || v == FL_VERDICT_PASS) {
-		fprintf(stderr, "faultline shrink: %s: verdict '%s' is not a failure\n", argv[optind],
-		        t.verdict);
+		fprintf(stderr, "faultline shrink: %s: verdict '%s' is not a failure\n",
+		        argv[optind], t.verdict);
 		fl_scenario_free(s);
 		fl_trace_fini(&t);
 		return EXIT_USAGE;
@@ -1724,7 +1783,9 @@ cmd_shrink(int argc, char **argv)
 		return interrupted_exit("shrink");
 	}
 	if (rv != 0) {
-		fprintf(stderr, "faultline shrink: %s: the trace does not fail the same way when replayed\n",
+		fprintf(stderr,
+		        "faultline shrink: %s: the trace does not fail the same way when "
+		        "replayed\n",
 		        argv[optind]);
 		fl_scenario_free(s);
 		fl_trace_fini(&t);
@@ -1739,8 +1800,7 @@ cmd_shrink(int argc, char **argv)
 	struct fl_runner_outcome minimal = sr.outcome;
 	minimal.choices = sr.choices;
 	minimal.nchoices = sr.nchoices;
-	rv = write_trace(outpath, s, t.seed, &minimal, fl_trace_get_extra(&t, "sweep"),
-	                 &o);
+	rv = write_trace(outpath, s, t.seed, &minimal, fl_trace_get_extra(&t, "sweep"), &o);
 	printf("shrunk %s: %zu choices -> %zu in %u runs\n", s->name, sr.original, sr.nchoices,
 	       sr.attempts);
 	printf("verdict: %s %s: %s\n", fl_verdict_name(sr.outcome.verdict), sr.outcome.property,
@@ -1750,8 +1810,8 @@ cmd_shrink(int argc, char **argv)
 		printf(" %" PRIu64, sr.choices[i]);
 	printf("\n");
 	tell_minimal_run(s, &o, &sr);
-	printf("minimal trace: %s\nreplay: faultline replay %s\n", rv == 0 ? outpath : "(not written)",
-	       outpath);
+	printf("minimal trace: %s\nreplay: faultline replay %s\n",
+	       rv == 0 ? outpath : "(not written)", outpath);
 	fl_shrink_result_fini(&sr);
 	fl_scenario_free(s);
 	fl_trace_fini(&t);
@@ -1812,12 +1872,13 @@ cmd_list(int argc, char **argv)
 		list_points();
 		return 0;
 	}
-	if (load_all((const char *const *)argv + optind, (size_t)(argc - optind), &list, &count) != 0)
+	if (load_all((const char *const *)argv + optind, (size_t)(argc - optind), &list, &count) !=
+	    0)
 		return EXIT_USAGE;
 	for (size_t i = 0; i < count; i++) {
 		const char *why = fl_runner_unsupported(list[i]);
-		printf("%-28s %-6s %s\n    %s%s%s\n", list[i]->name, mode_names[list[i]->mode], list[i]->path,
-		       list[i]->description ? list[i]->description : "",
+		printf("%-28s %-6s %s\n    %s%s%s\n", list[i]->name, mode_names[list[i]->mode],
+		       list[i]->path, list[i]->description ? list[i]->description : "",
 		       why ? "\n    (not runnable in this build: " : "", why ? why : "");
 		if (why)
 			printf(")\n");
@@ -1826,7 +1887,8 @@ cmd_list(int argc, char **argv)
 			if (list[i]->properties & (1u << k))
 				printf(" %s", fl_scenario_property_name(1u << k));
 		printf("%s\n", list[i]->properties_default
-		                      ? " (the defaults for its operations: it lists none)" : "");
+		                       ? " (the defaults for its operations: it lists none)"
+		                       : "");
 	}
 	fl_scenario_list_free(list, count);
 	return 0;

@@ -24,22 +24,22 @@
 #include "run/json_read.h"
 
 static const char usage_merge[] =
-	"usage: faultline merge REPORT.json... [--json OUT] [--junit OUT] [--quiet]\n"
-	"Merges the JSON reports of the shards of one batch (run --shard I/N, the same\n"
-	"seed) into one: its runs, its totals, rules_never_fired (a rule never fired only\n"
-	"if it fired in no shard that ran its scenario; the runs are summed), and\n"
-	"\"interrupted\" when any shard was.  Prints the failures and the summary; --json\n"
-	"and --junit write the merged report (- for stdout).\n"
-	"Exit status as `run`'s: 0 every run passed, 1 some run did not pass, 2 a run not\n"
-	"run, no run at all, an interrupted shard, or an input that cannot be merged: one\n"
-	"that does not parse or whose summary disagrees with its runs, or a run that is in\n"
-	"two inputs (overlapping shards); then nothing is written.\n";
+        "usage: faultline merge REPORT.json... [--json OUT] [--junit OUT] [--quiet]\n"
+        "Merges the JSON reports of the shards of one batch (run --shard I/N, the same\n"
+        "seed) into one: its runs, its totals, rules_never_fired (a rule never fired only\n"
+        "if it fired in no shard that ran its scenario; the runs are summed), and\n"
+        "\"interrupted\" when any shard was.  Prints the failures and the summary; --json\n"
+        "and --junit write the merged report (- for stdout).\n"
+        "Exit status as `run`'s: 0 every run passed, 1 some run did not pass, 2 a run not\n"
+        "run, no run at all, an interrupted shard, or an input that cannot be merged: one\n"
+        "that does not parse or whose summary disagrees with its runs, or a run that is in\n"
+        "two inputs (overlapping shards); then nothing is written.\n";
 
 /* One run of an input, and where it came from. */
 struct merged_run {
 	struct fl_run_result res;
-	size_t file;   /* index of the input */
-	size_t pos;    /* its place in that input's runs */
+	size_t file; /* index of the input */
+	size_t pos;  /* its place in that input's runs */
 };
 
 struct never {
@@ -52,7 +52,7 @@ struct never {
 struct merge {
 	struct merged_run *runs;
 	size_t nruns, cap;
-	struct never *never;    /* rules_never_fired entries, one per (scenario, rule) */
+	struct never *never; /* rules_never_fired entries, one per (scenario, rule) */
 	size_t nnever;
 	const char *interrupted; /* the first interrupted input, or NULL */
 };
@@ -119,8 +119,8 @@ read_run(const char *path, size_t i, const struct fl_json *r, struct fl_run_resu
 	if (get_u64(fl_json_get(r, "seed"), &res->seed) != 0)
 		return bad(path, "%s: an integer in [0, 2^64-1] expected", "seed", i);
 	if (get_str(fl_json_get(r, "mode"), res->mode, sizeof(res->mode), true, false) != 0 ||
-	    (res->mode[0] != '\0' && strcmp(res->mode, "sim") != 0 && strcmp(res->mode, "proc") != 0 &&
-	     strcmp(res->mode, "stress") != 0))
+	    (res->mode[0] != '\0' && strcmp(res->mode, "sim") != 0 &&
+	     strcmp(res->mode, "proc") != 0 && strcmp(res->mode, "stress") != 0))
 		return bad(path, "%s: sim, proc, stress or null expected", "mode", i);
 	if (get_u64(fl_json_get(r, "run_index"), &res->run_index) != 0)
 		return bad(path, "%s: an integer expected (a report of this faultline's `run`)",
@@ -132,13 +132,16 @@ read_run(const char *path, size_t i, const struct fl_json *r, struct fl_run_resu
 	if (res->sweep_point[0] != '\0') {
 		const struct fl_json *pers = fl_json_get(r, "sweep_persistent");
 		if (get_u64(v, &res->sweep_k) != 0 || res->sweep_k == 0)
-			return bad(path, "%s: a sweep run's hit (1 or more) expected", "sweep_k", i);
+			return bad(path, "%s: a sweep run's hit (1 or more) expected", "sweep_k",
+			           i);
 		if (pers == NULL || pers->type != FL_JSON_BOOL)
-			return bad(path, "%s: true or false expected for a sweep run", "sweep_persistent", i);
+			return bad(path, "%s: true or false expected for a sweep run",
+			           "sweep_persistent", i);
 		res->sweep_persistent = pers->boolean;
 	} else if (v != NULL && v->type != FL_JSON_NULL) {
 		if (get_u64(v, &u) != 0 || u != 0)
-			return bad(path, "%s: null, or 0 for the sweep's counting run, expected", "sweep_k", i);
+			return bad(path, "%s: null, or 0 for the sweep's counting run, expected",
+			           "sweep_k", i);
 		res->sweep_count = true;
 	}
 	v = fl_json_get(r, "verdict");
@@ -155,7 +158,8 @@ read_run(const char *path, size_t i, const struct fl_json *r, struct fl_run_resu
 		res->verdict = (enum fl_verdict)k;
 	}
 	if (get_str(fl_json_get(r, "property"), res->property, sizeof(res->property), true, true) ||
-	    get_str(fl_json_get(r, "trace"), res->trace_path, sizeof(res->trace_path), true, true) ||
+	    get_str(fl_json_get(r, "trace"), res->trace_path, sizeof(res->trace_path), true,
+	            true) ||
 	    get_str(fl_json_get(r, "detail"), res->detail, sizeof(res->detail), true, true))
 		return bad(path, "%s: strings (or null) expected", "property, trace, detail", i);
 	/* The JSON has no replay command: it is the one `run` gives a trace. */
@@ -181,8 +185,10 @@ read_run(const char *path, size_t i, const struct fl_json *r, struct fl_run_resu
 		     pt++)
 			;
 		if (pt == FL_REPORT_MAX_POINTS || fl_fault_point_names[pt] == NULL)
-			return bad(path, "faults_fired: '%s' is not a fault point of this faultline "
-			                 "(`faultline list --points`)", v->keys[k], i);
+			return bad(path,
+			           "faults_fired: '%s' is not a fault point of this faultline "
+			           "(`faultline list --points`)",
+			           v->keys[k], i);
 		if (get_u64(&v->items[k], &u) != 0 || u > UINT32_MAX)
 			return bad(path, "faults_fired: %s: a count expected", v->keys[k], i);
 		res->faults_fired[pt] = (uint32_t)u;
@@ -201,7 +207,7 @@ static int
 read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *nran)
 {
 	static const char *const summary_keys[] = { "passed", "failed", "crashed", "hung",
-	                                           "deadlocked" };
+		                                    "deadlocked" };
 	char err[256], *text = NULL;
 	size_t len = 0;
 	FILE *f = fopen(path, "re");
@@ -229,9 +235,10 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 		return -1;
 	}
 	if (fl_json_parse(text, len, &doc, err, sizeof(err)) != 0) {
-		fprintf(stderr, "faultline merge: %s: not a JSON report (%s): a shard that did not "
-		                "finish (killed?) leaves one that does not parse\n", path,
-		        err[0] ? err : "out of memory");
+		fprintf(stderr,
+		        "faultline merge: %s: not a JSON report (%s): a shard that did not "
+		        "finish (killed?) leaves one that does not parse\n",
+		        path, err[0] ? err : "out of memory");
 		goto out;
 	}
 	runs = fl_json_get(doc, "runs");
@@ -241,8 +248,10 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 	if (runs == NULL || runs->type != FL_JSON_ARRAY || summary == NULL ||
 	    summary->type != FL_JSON_OBJECT || never == NULL || never->type != FL_JSON_ARRAY ||
 	    intr == NULL || intr->type != FL_JSON_BOOL) {
-		fprintf(stderr, "faultline merge: %s: not a faultline run report (runs, "
-		                "rules_never_fired, interrupted and summary expected)\n", path);
+		fprintf(stderr,
+		        "faultline merge: %s: not a faultline run report (runs, "
+		        "rules_never_fired, interrupted and summary expected)\n",
+		        path);
 		goto out;
 	}
 	if (intr->boolean && m->interrupted == NULL)
@@ -287,15 +296,19 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 	/* The summary must be what the runs say: a report cut short or edited
 	 * by hand is not merged. */
 	if (get_u64(fl_json_get(summary, "runs"), &want) != 0 || want != runs->count) {
-		fprintf(stderr, "faultline merge: %s: the summary's runs is not the %zu runs listed\n",
+		fprintf(stderr,
+		        "faultline merge: %s: the summary's runs is not the %zu runs listed\n",
 		        path, runs->count);
 		goto out;
 	}
 	for (size_t k = 0; k <= FL_VERDICT_COUNT; k++) {
 		const char *key = k < FL_VERDICT_COUNT ? summary_keys[k] : "not_run";
 		if (get_u64(fl_json_get(summary, key), &want) != 0 || want != counts[k]) {
-			fprintf(stderr, "faultline merge: %s: summary.%s is not the %" PRIu64 " runs listed "
-			                "so\n", path, key, counts[k]);
+			fprintf(stderr,
+			        "faultline merge: %s: summary.%s is not the %" PRIu64
+			        " runs listed "
+			        "so\n",
+			        path, key, counts[k]);
 			goto out;
 		}
 	}
@@ -305,18 +318,23 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 		struct never nv = { .shards = 1 };
 		size_t k;
 
-		if (get_str(fl_json_get(e, "scenario"), nv.scenario, sizeof(nv.scenario), false, false) ||
+		if (get_str(fl_json_get(e, "scenario"), nv.scenario, sizeof(nv.scenario), false,
+		            false) ||
 		    get_str(fl_json_get(e, "point"), nv.point, sizeof(nv.point), false, true) ||
 		    rv == NULL || rv->type != FL_JSON_NUMBER || lv == NULL ||
 		    lv->type != FL_JSON_NUMBER || get_u64(fl_json_get(e, "runs"), &nv.runs) != 0) {
-			fprintf(stderr, "faultline merge: %s: rules_never_fired[%zu]: scenario, rule, line, "
-			                "point and runs expected\n", path, i);
+			fprintf(stderr,
+			        "faultline merge: %s: rules_never_fired[%zu]: scenario, rule, "
+			        "line, "
+			        "point and runs expected\n",
+			        path, i);
 			goto out;
 		}
 		nv.rule = (int64_t)rv->number;
 		nv.line = (int64_t)lv->number;
 		for (k = 0; k < m->nnever; k++)
-			if (strcmp(m->never[k].scenario, nv.scenario) == 0 && m->never[k].rule == nv.rule)
+			if (strcmp(m->never[k].scenario, nv.scenario) == 0 &&
+			    m->never[k].rule == nv.rule)
 				break;
 		if (k < m->nnever) {
 			m->never[k].runs += nv.runs;
@@ -388,7 +406,7 @@ cmd_merge(int argc, char **argv)
 	char err[512];
 	int c, status = FL_CLI_EXIT_USAGE;
 	size_t nfiles;
-	char ***ran = NULL;  /* per input: the scenarios it executed a run of */
+	char ***ran = NULL; /* per input: the scenarios it executed a run of */
 	size_t *nran = NULL;
 
 	optind = 1;
@@ -407,7 +425,8 @@ cmd_merge(int argc, char **argv)
 		return FL_CLI_EXIT_USAGE;
 	}
 	if (json != NULL && junit != NULL && strcmp(json, "-") == 0 && strcmp(junit, "-") == 0) {
-		fprintf(stderr, "faultline merge: --json - and --junit - both take stdout: give one\n");
+		fprintf(stderr,
+		        "faultline merge: --json - and --junit - both take stdout: give one\n");
 		return FL_CLI_EXIT_USAGE;
 	}
 	ran = calloc(nfiles, sizeof(*ran));
@@ -430,12 +449,13 @@ cmd_merge(int argc, char **argv)
 		fprintf(stderr, "faultline merge: run %s seed=%" PRIu64 "%s%s", b->res.scenario,
 		        b->res.seed, b->res.mode[0] ? " mode=" : "", b->res.mode);
 		if (b->res.sweep_point[0] != '\0')
-			fprintf(stderr, " sweep=%s#%" PRIu64 " %s", b->res.sweep_point, b->res.sweep_k,
-			        b->res.sweep_persistent ? "persistent" : "once");
-		fprintf(stderr, " is in %s (runs[%zu]) and in %s (runs[%zu]): the shards overlap "
-		                "(the same shard twice? different --shard N, or --seed?); each run must "
-		                "be counted once\n", argv[optind + a->file], a->pos,
-		        argv[optind + b->file], b->pos);
+			fprintf(stderr, " sweep=%s#%" PRIu64 " %s", b->res.sweep_point,
+			        b->res.sweep_k, b->res.sweep_persistent ? "persistent" : "once");
+		fprintf(stderr,
+		        " is in %s (runs[%zu]) and in %s (runs[%zu]): the shards overlap "
+		        "(the same shard twice? different --shard N, or --seed?); each run must "
+		        "be counted once\n",
+		        argv[optind + a->file], a->pos, argv[optind + b->file], b->pos);
 		goto out;
 	}
 	if (m.nruns > 1)
@@ -443,9 +463,9 @@ cmd_merge(int argc, char **argv)
 
 	struct fl_report_options ro = {
 		.out = (json != NULL && strcmp(json, "-") == 0) ||
-		               (junit != NULL && strcmp(junit, "-") == 0)
-		           ? stderr
-		           : stdout,
+		                       (junit != NULL && strcmp(junit, "-") == 0)
+		               ? stderr
+		               : stdout,
 		.json_path = json,
 		.junit_path = junit,
 		.point_names = fl_fault_point_names,

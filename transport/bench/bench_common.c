@@ -46,9 +46,7 @@ bench_idle(struct bench_idle *st, int work)
 		else
 			sched_yield();
 		break;
-	case BENCH_IDLE_YIELD:
-		sched_yield();
-		break;
+	case BENCH_IDLE_YIELD: sched_yield(); break;
 	case BENCH_IDLE_BACKOFF:
 		/* A bounded park, so a loop still sees its own deadline. */
 		fl_idle(&st->fl, 0, bench_now_ns() + 10 * FL_NS_PER_MS);
@@ -242,8 +240,9 @@ bench_child_finish(struct bench_child *c, uint64_t deadline_ns, struct bench_res
 	if (rrc != 0) {
 		kill(c->pid, SIGKILL);
 		memset(res, 0, sizeof(*res));
-		bench_fail_set(res, rrc, rrc == -ETIMEDOUT ? "peer missed its deadline (killed)"
-		                                           : "peer died before reporting");
+		bench_fail_set(res, rrc,
+		               rrc == -ETIMEDOUT ? "peer missed its deadline (killed)"
+		                                 : "peer died before reporting");
 	}
 	/* A child that reported exits at once; bound the wait anyway. */
 	uint64_t reap_deadline = bench_now_ns() + 5 * FL_NS_PER_SEC;

@@ -30,8 +30,8 @@ enum bench_idle_mode { BENCH_IDLE_SPIN, BENCH_IDLE_YIELD, BENCH_IDLE_BACKOFF };
 
 struct bench_idle {
 	enum bench_idle_mode mode;
-	uint32_t empty;     /* consecutive empty passes */
-	struct fl_idle fl;  /* state of the backoff mode */
+	uint32_t empty;    /* consecutive empty passes */
+	struct fl_idle fl; /* state of the backoff mode */
 };
 
 /* bench_idle_init zeroes st for `mode`. */
@@ -99,9 +99,9 @@ void bench_print(int json);
  * --repeat R (1..100), --idle spin|yield|backoff. */
 struct bench_opts {
 	int json;
-	uint64_t bound_ns;           /* default 10 s */
-	unsigned repeat;             /* default 1 */
-	enum bench_idle_mode idle;   /* default spin */
+	uint64_t bound_ns;         /* default 10 s */
+	unsigned repeat;           /* default 1 */
+	enum bench_idle_mode idle; /* default spin */
 };
 
 /* bench_opts_init sets the defaults. */

@@ -53,9 +53,9 @@
 #include "faultline/driver.h"
 #include "faultline/error.h"
 
-#define SENTINEL_LEN 8  /* end of stream (throughput) / stop (ping-pong) */
-#define SETUP_NS (10 * FL_NS_PER_SEC) /* connecting peers */
-#define GRACE_NS (10 * FL_NS_PER_SEC) /* past the sending bound */
+#define SENTINEL_LEN 8                    /* end of stream (throughput) / stop (ping-pong) */
+#define SETUP_NS     (10 * FL_NS_PER_SEC) /* connecting peers */
+#define GRACE_NS     (10 * FL_NS_PER_SEC) /* past the sending bound */
 
 static struct {
 	uint64_t warmup;
@@ -212,13 +212,13 @@ fl_ep_open(struct fl_ep *e, int32_t tx_stream, int32_t rx_stream, struct bench_r
 		bench_fail_set(res, rc, "fl_client_open");
 		return rc;
 	}
-	if (rx_stream != 0 &&
-	    (rc = fl_client_add_subscription(e->client, "bench", rx_stream, NULL, deadline, &e->sub)) != 0) {
+	if (rx_stream != 0 && (rc = fl_client_add_subscription(e->client, "bench", rx_stream, NULL,
+	                                                       deadline, &e->sub)) != 0) {
 		bench_fail_set(res, rc, "fl_client_add_subscription");
 		return rc;
 	}
-	if (tx_stream != 0 &&
-	    (rc = fl_client_add_publication(e->client, "bench", tx_stream, true, deadline, &e->pub)) != 0) {
+	if (tx_stream != 0 && (rc = fl_client_add_publication(e->client, "bench", tx_stream, true,
+	                                                      deadline, &e->pub)) != 0) {
 		bench_fail_set(res, rc, "fl_client_add_publication");
 		return rc;
 	}
@@ -287,15 +287,18 @@ nng_ep_open(struct nng_ep *e, int listen, struct bench_result *res)
 		return -1;
 	}
 	e->open = 1;
-	nng_setopt_ms(e->s, NNG_OPT_RECVTIMEO, (nng_duration)((cfg.bound_ns + GRACE_NS) / FL_NS_PER_MS));
-	nng_setopt_ms(e->s, NNG_OPT_SENDTIMEO, (nng_duration)((cfg.bound_ns + GRACE_NS) / FL_NS_PER_MS));
+	nng_setopt_ms(e->s, NNG_OPT_RECVTIMEO,
+	              (nng_duration)((cfg.bound_ns + GRACE_NS) / FL_NS_PER_MS));
+	nng_setopt_ms(e->s, NNG_OPT_SENDTIMEO,
+	              (nng_duration)((cfg.bound_ns + GRACE_NS) / FL_NS_PER_MS));
 	/* Queues of 1024 messages each way (NNG's default is a few): the
 	 * tuning a user chasing throughput would apply. */
 	nng_setopt_int(e->s, NNG_OPT_SENDBUF, 1024);
 	nng_setopt_int(e->s, NNG_OPT_RECVBUF, 1024);
 	/* The dialer retries in the background until the listener is up;
 	 * the first send waits (up to the send timeout) for the pipe. */
-	rc = listen ? nng_listen(e->s, cfg.url, NULL, 0) : nng_dial(e->s, cfg.url, NULL, NNG_FLAG_NONBLOCK);
+	rc = listen ? nng_listen(e->s, cfg.url, NULL, 0)
+	            : nng_dial(e->s, cfg.url, NULL, NNG_FLAG_NONBLOCK);
 	if (rc != 0) {
 		bench_fail_set(res, -rc, listen ? "nng_listen" : "nng_dial");
 		return -1;
@@ -395,7 +398,8 @@ role_publish(const struct ep_ops *ops, void *ep, struct bench_result *res)
 		while (!ack.ended) {
 			rc = ops->poll(ep, rx_handler, &ack, 1);
 			if (rc < 0 || bench_now_ns() >= hard) {
-				bench_fail_set(res, rc < 0 ? rc : FL_ETIMEDOUT, "publisher waiting for the ack");
+				bench_fail_set(res, rc < 0 ? rc : FL_ETIMEDOUT,
+				               "publisher waiting for the ack");
 				return;
 			}
 		}
@@ -462,7 +466,8 @@ role_ping(const struct ep_ops *ops, void *ep, struct bench_result *res)
 		while (rx.expected == i) {
 			int n = ops->poll(ep, rx_handler, &rx, 1);
 			if (n < 0 || (n == 0 && bench_now_ns() >= hard)) {
-				bench_fail_set(res, n < 0 ? n : FL_ETIMEDOUT, "waiting for the pong");
+				bench_fail_set(res, n < 0 ? n : FL_ETIMEDOUT,
+				               "waiting for the pong");
 				goto out;
 			}
 			bench_idle(&idle, n);
@@ -483,7 +488,8 @@ out:
 		while (!rx.ended) {
 			int n = ops->poll(ep, rx_handler, &rx, 1);
 			if (n < 0 || bench_now_ns() >= hard) {
-				bench_fail_set(res, n < 0 ? n : FL_ETIMEDOUT, "waiting for the stop ack");
+				bench_fail_set(res, n < 0 ? n : FL_ETIMEDOUT,
+				               "waiting for the stop ack");
 				break;
 			}
 		}
@@ -545,9 +551,9 @@ run_role(enum role role, const struct ep_ops *ops, void *ep, struct bench_result
 static struct ring *rings;
 
 struct peer {
-	char kind;     /* 'r' ring, 'f' faultline, 'n' nng */
+	char kind; /* 'r' ring, 'f' faultline, 'n' nng */
 	enum role role;
-	void *ep;      /* threads mode: an endpoint opened by the parent */
+	void *ep; /* threads mode: an endpoint opened by the parent */
 	struct bench_result res;
 };
 
@@ -581,8 +587,14 @@ peer_process(void *arg, struct bench_result *res)
 		switch (p->role) {
 		case ROLE_PUB: tx = 1; break;
 		case ROLE_SUB: rx = 1; break;
-		case ROLE_PING: tx = 2; rx = 3; break;
-		case ROLE_PONG: tx = 3; rx = 2; break;
+		case ROLE_PING:
+			tx = 2;
+			rx = 3;
+			break;
+		case ROLE_PONG:
+			tx = 3;
+			rx = 2;
+			break;
 		}
 		if (fl_ep_open(&e, tx, rx, res) == 0)
 			run_role(p->role, &fl_ops, &e, res);
@@ -714,7 +726,8 @@ static int
 check_stream(const char *what, const struct bench_result *r)
 {
 	if (r->errors != 0) {
-		fprintf(stderr, "faultline-bench: %s: %" PRIu64 " messages lost, reordered or corrupted\n",
+		fprintf(stderr,
+		        "faultline-bench: %s: %" PRIu64 " messages lost, reordered or corrupted\n",
 		        what, r->errors);
 		return -1;
 	}
@@ -752,8 +765,10 @@ single_thread_ns(const struct ep_ops *ops, void *ep, double *out)
 	for (int b = 0; b < 5; b++) {
 		uint64_t t0 = bench_now_ns();
 		for (uint64_t i = 0; i < k; i++) {
-			if (ops->send(ep, buf, BENCH_MSG_LEN) != 1 || ops->poll(ep, count_handler, &got, 1) != 1) {
-				fprintf(stderr, "faultline-bench: single-thread send/poll failed\n");
+			if (ops->send(ep, buf, BENCH_MSG_LEN) != 1 ||
+			    ops->poll(ep, count_handler, &got, 1) != 1) {
+				fprintf(stderr,
+				        "faultline-bench: single-thread send/poll failed\n");
 				return -1;
 			}
 		}
@@ -853,7 +868,8 @@ measure_nng_threads(double *out)
 		bench_child_finish(&c, bench_now_ns(), &r);
 		return -1;
 	}
-	int rc = bench_child_finish(&c, bench_now_ns() + cfg.bound_ns + 3 * GRACE_NS + SETUP_NS, &r);
+	int rc =
+	        bench_child_finish(&c, bench_now_ns() + cfg.bound_ns + 3 * GRACE_NS + SETUP_NS, &r);
 	unlink(cfg.url + strlen("ipc://"));
 	if (rc != 0) {
 		report_failure("nng threads", &r);
@@ -889,22 +905,22 @@ measure_all(struct figures *f, int first)
 	double v, ns = 0;
 	int rc;
 
-#define KEEP_MAX(field) \
-	do {                                          \
-		if (rc == 0 && (first || v > f->field)) \
-			f->field = v;                  \
+#define KEEP_MAX(field)                                                                            \
+	do {                                                                                       \
+		if (rc == 0 && (first || v > f->field))                                            \
+			f->field = v;                                                              \
 	} while (0)
-#define KEEP_MIN(field) \
-	do {                                            \
-		if (rc == 0 && (first || ns < f->field)) \
-			f->field = ns;                   \
+#define KEEP_MIN(field)                                                                            \
+	do {                                                                                       \
+		if (rc == 0 && (first || ns < f->field))                                           \
+			f->field = ns;                                                             \
 	} while (0)
-#define KEEP_LAT(field, nfield) \
-	do {                                                                   \
-		if (rc == 0 && (first || lat.p50_ns < f->field.p50_ns)) {      \
-			f->field = lat;                                        \
-			f->nfield = rounds;                                    \
-		}                                                              \
+#define KEEP_LAT(field, nfield)                                                                    \
+	do {                                                                                       \
+		if (rc == 0 && (first || lat.p50_ns < f->field.p50_ns)) {                          \
+			f->field = lat;                                                            \
+			f->nfield = rounds;                                                        \
+		}                                                                                  \
 	} while (0)
 	rc = measure_ring_single(&ns);
 	KEEP_MIN(ring_1t_ns);
@@ -1028,7 +1044,8 @@ static void
 usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
-	        "usage: %s [--messages N] [--seconds S] [--repeat R] [--idle spin|yield|backoff] [--json]\n"
+	        "usage: %s [--messages N] [--seconds S] [--repeat R] [--idle spin|yield|backoff] "
+	        "[--json]\n"
 	        "          [--nofp PATH | --no-nofp] [--single-only]\n"
 	        "  --messages N  messages per throughput run (default 1000000, >= 100);\n"
 	        "                ping-pong runs N/10 round trips (>= 100)\n"
@@ -1037,7 +1054,8 @@ usage(FILE *f, const char *argv0)
 	        "  --idle M      how the measured loops wait (default spin)\n"
 	        "  --json        one JSON object instead of `name value` lines\n"
 	        "  --nofp PATH   the same bench built with -Dfaultpoints=disabled (default:\n"
-	        "                faultline-bench-nofp beside this program, if any); --no-nofp: none\n"
+	        "                faultline-bench-nofp beside this program, if any); --no-nofp: "
+	        "none\n"
 	        "  --single-only only the faultline single-thread send+poll figure\n",
 	        argv0);
 }
@@ -1110,7 +1128,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 
-	rings = mmap(NULL, 2 * sizeof(*rings), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	rings = mmap(NULL, 2 * sizeof(*rings), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	             -1, 0);
 	if (rings == MAP_FAILED) {
 		perror("faultline-bench: mmap");
 		return 1;
@@ -1159,8 +1178,10 @@ main(int argc, char **argv)
 	bench_put("ratio_faultline_ring_procs_throughput", f.fl_proc / f.ring_proc, 3);
 	bench_put("ratio_faultline_nng_threads_throughput", f.fl_thr / f.nng_thr, 1);
 	bench_put("ratio_faultline_nng_procs_throughput", f.fl_proc / f.nng_proc, 1);
-	bench_put("ratio_faultline_ring_pingpong_p50", (double)f.fl_pp.p50_ns / (double)f.ring_pp.p50_ns, 2);
-	bench_put("ratio_faultline_nng_pingpong_p50", (double)f.fl_pp.p50_ns / (double)f.nng_pp.p50_ns, 3);
+	bench_put("ratio_faultline_ring_pingpong_p50",
+	          (double)f.fl_pp.p50_ns / (double)f.ring_pp.p50_ns, 2);
+	bench_put("ratio_faultline_nng_pingpong_p50",
+	          (double)f.fl_pp.p50_ns / (double)f.nng_pp.p50_ns, 3);
 	if (nofp != NULL) {
 		/* > 1: the compiled-in, disarmed points cost this much per message. */
 		bench_put("faultpoints_enabled_single_thread_ns_per_msg", self_ns, 1);

@@ -97,7 +97,8 @@ fl_server_process(void *arg, struct bench_result *res)
 		rc = fl_rr_server_take(s, &req);
 		if (rc == FL_EAGAIN) {
 			if (bench_now_ns() >= hard) {
-				bench_fail_set(res, FL_ETIMEDOUT, "server: the stop request never came");
+				bench_fail_set(res, FL_ETIMEDOUT,
+				               "server: the stop request never came");
 				goto out;
 			}
 			bench_idle(&idle, 0);
@@ -161,8 +162,8 @@ fl_wait_response(fl_rr_client *c, uint64_t seq, uint64_t deadline, struct bench_
 /* fl_request sends one request of len bytes, retrying while no server is
  * offering the service yet (the server process may still be starting). */
 static int
-fl_request(fl_rr_domain *d, fl_rr_client *c, size_t len, uint64_t i, uint64_t deadline, struct bench_idle *idle,
-           uint64_t *seq)
+fl_request(fl_rr_domain *d, fl_rr_client *c, size_t len, uint64_t i, uint64_t deadline,
+           struct bench_idle *idle, uint64_t *seq)
 {
 	fl_chunk req;
 	int rc = fl_rr_client_loan(c, len, 0, &req);
@@ -364,16 +365,17 @@ out:
 /* run_pair forks the server and the client, starts both and collects the
  * client's result. */
 static int
-run_pair(void (*server)(void *, struct bench_result *), void (*client)(void *, struct bench_result *),
-         const char *what, struct bench_result *out)
+run_pair(void (*server)(void *, struct bench_result *),
+         void (*client)(void *, struct bench_result *), const char *what, struct bench_result *out)
 {
 	struct bench_child cs, cc;
 	struct bench_result rs, rc_;
 	int rc = -1;
 
 	memset(&cc, 0, sizeof(cc));
-	if (bench_child_spawn(&cs, server, NULL) == 0 && bench_child_spawn(&cc, client, NULL) == 0 &&
-	    bench_child_go(&cs) == 0 && bench_child_go(&cc) == 0)
+	if (bench_child_spawn(&cs, server, NULL) == 0 &&
+	    bench_child_spawn(&cc, client, NULL) == 0 && bench_child_go(&cs) == 0 &&
+	    bench_child_go(&cc) == 0)
 		rc = 0;
 	uint64_t deadline = bench_now_ns() + cfg.bound_ns + 3 * GRACE_NS;
 	int fc = bench_child_finish(&cc, deadline, &rc_);
@@ -384,7 +386,8 @@ run_pair(void (*server)(void *, struct bench_result *), void (*client)(void *, s
 		return -1;
 	}
 	if (rc_.errors != 0) {
-		fprintf(stderr, "faultline-rr-bench: %s: %" PRIu64 " wrong responses\n", what, rc_.errors);
+		fprintf(stderr, "faultline-rr-bench: %s: %" PRIu64 " wrong responses\n", what,
+		        rc_.errors);
 		return -1;
 	}
 	*out = rc_;
@@ -505,8 +508,8 @@ measure_single_rt(fl_rr_domain *d, double *ns)
 	}
 out:
 	if (rc != 0)
-		fprintf(stderr, "faultline-rr-bench: single-thread round trip: %s (%s)\n", fl_strerror(rc),
-		        fl_rr_errmsg());
+		fprintf(stderr, "faultline-rr-bench: single-thread round trip: %s (%s)\n",
+		        fl_strerror(rc), fl_rr_errmsg());
 	fl_rr_client_close(c);
 	fl_rr_server_close(s);
 	return rc == 0 ? 0 : -1;
@@ -524,7 +527,8 @@ static void
 usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
-	        "usage: %s [--rounds N] [--seconds S] [--repeat R] [--idle spin|yield|backoff] [--json]\n"
+	        "usage: %s [--rounds N] [--seconds S] [--repeat R] [--idle spin|yield|backoff] "
+	        "[--json]\n"
 	        "  --rounds N   faultline round trips (default 100000, >= 100); NNG runs N/5\n"
 	        "  --seconds S  stop each run after S seconds (default 10)\n"
 	        "  --repeat R   run both pairs R times, keep each one's best (default 1)\n"

@@ -30,7 +30,7 @@ struct demo {
 static size_t
 msg_len(long i)
 {
-	static const size_t sizes[] = {8, 32, 100, 1000, 5000, 20000};
+	static const size_t sizes[] = { 8, 32, 100, 1000, 5000, 20000 };
 
 	return sizes[(unsigned long)i % 6u];
 }
@@ -50,7 +50,7 @@ publisher(void *arg)
 {
 	struct demo *d = arg;
 	static uint8_t buf[20000];
-	struct fl_idle idle = {0};
+	struct fl_idle idle = { 0 };
 	uint64_t deadline = fl_clock_now_ns() + 60 * FL_NS_PER_SEC;
 	long i;
 
@@ -95,7 +95,7 @@ subscriber(void *arg)
 {
 	struct demo *d = arg;
 	struct fl_fragment_assembler fa;
-	struct fl_idle idle = {0};
+	struct fl_idle idle = { 0 };
 	uint64_t deadline = fl_clock_now_ns() + 60 * FL_NS_PER_SEC;
 
 	fl_fragment_assembler_init(&fa, on_message, d);
@@ -108,11 +108,11 @@ subscriber(void *arg)
 }
 
 static const char usage[] =
-	"usage: faultline-demo [MESSAGES]\n"
-	"An embedded driver, a publisher thread and a subscriber thread exchange MESSAGES\n"
-	"messages of mixed sizes (default 100000, at most 10^9) over shared memory; prints\n"
-	"a summary and the driver's gauges.  Exit status 0 when every message arrived\n"
-	"once and in order, 1 otherwise, 2 usage.\n";
+        "usage: faultline-demo [MESSAGES]\n"
+        "An embedded driver, a publisher thread and a subscriber thread exchange MESSAGES\n"
+        "messages of mixed sizes (default 100000, at most 10^9) over shared memory; prints\n"
+        "a summary and the driver's gauges.  Exit status 0 when every message arrived\n"
+        "once and in order, 1 otherwise, 2 usage.\n";
 
 int
 main(int argc, char **argv)
@@ -120,7 +120,7 @@ main(int argc, char **argv)
 	struct fl_driver_ctx dctx;
 	struct fl_client_ctx cctx;
 	struct fl_stats st;
-	struct demo d = {0};
+	struct demo d = { 0 };
 	fl_driver *drv = NULL;
 	fl_client *cl = NULL;
 	fl_thread *tp = NULL, *ts = NULL;

@@ -35,13 +35,14 @@ on_signal(int sig)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: faultline-driver [-n NAMESPACE] [--client-timeout-ms N] [--linger-ms N]\n"
-	           "                        [--term-length BYTES] [--mtu BYTES]\n"
-	           "                        [--chunks SPEC] [--ports N] [--no-reqrep] [-v]\n"
-	           "defaults: namespace 'default', client timeout 5000 ms, linger 1000 ms,\n"
-	           "          term length 1048576, mtu 4096; request/response served with\n"
-	           "          chunk pools SPEC = size:count,... (default " FL_CHUNK_DEFAULT_SPEC ")\n"
-	           "          and N server and N client ports (default 512)\n");
+	fprintf(f,
+	        "usage: faultline-driver [-n NAMESPACE] [--client-timeout-ms N] [--linger-ms N]\n"
+	        "                        [--term-length BYTES] [--mtu BYTES]\n"
+	        "                        [--chunks SPEC] [--ports N] [--no-reqrep] [-v]\n"
+	        "defaults: namespace 'default', client timeout 5000 ms, linger 1000 ms,\n"
+	        "          term length 1048576, mtu 4096; request/response served with\n"
+	        "          chunk pools SPEC = size:count,... (default " FL_CHUNK_DEFAULT_SPEC ")\n"
+	        "          and N server and N client ports (default 512)\n");
 }
 
 int
@@ -49,7 +50,7 @@ main(int argc, char **argv)
 {
 	struct fl_driver_ctx ctx;
 	struct sigaction sa;
-	struct fl_idle idle = {0};
+	struct fl_idle idle = { 0 };
 	static const struct fl_driver_ext *const exts[] = { &fl_rr_driver_ext };
 	bool reqrep = true;
 	fl_driver *d;
@@ -79,7 +80,8 @@ main(int argc, char **argv)
 			i++;
 		} else if (strcmp(a, "--chunks") == 0 && v) {
 			if (fl_chunk_spec_check(v, NULL) != 0) {
-				fprintf(stderr, "faultline-driver: --chunks %s: %s\n", v, fl_rr_errmsg());
+				fprintf(stderr, "faultline-driver: --chunks %s: %s\n", v,
+				        fl_rr_errmsg());
 				return 2;
 			}
 			setenv("FL_RR_CHUNKS", v, 1);
@@ -88,7 +90,8 @@ main(int argc, char **argv)
 			char *end;
 			unsigned long n = strtoul(v, &end, 10);
 			if (*end != '\0' || n < 1 || n > 65536) {
-				fprintf(stderr, "faultline-driver: --ports %s: expected 1..65536\n", v);
+				fprintf(stderr, "faultline-driver: --ports %s: expected 1..65536\n",
+				        v);
 				return 2;
 			}
 			setenv("FL_RR_SERVER_PORTS", v, 1);

@@ -15,12 +15,12 @@
 #include "faultline/stats.h"
 
 static const char usage[] =
-	"usage: faultline-stat [--json] [--allow-uid UID] NAMESPACE\n"
-	"Prints the gauges of the driver of NAMESPACE (clients, publications, images,\n"
-	"chunks, ports, heartbeats); --json as one JSON object.\n"
-	"Reads only a namespace this user owns, unless --allow-uid names the other\n"
-	"user whose namespace it may read (its files are read, never mapped).\n"
-	"Exit status: 0 printed, 1 no such namespace or unreadable, 2 usage.\n";
+        "usage: faultline-stat [--json] [--allow-uid UID] NAMESPACE\n"
+        "Prints the gauges of the driver of NAMESPACE (clients, publications, images,\n"
+        "chunks, ports, heartbeats); --json as one JSON object.\n"
+        "Reads only a namespace this user owns, unless --allow-uid names the other\n"
+        "user whose namespace it may read (its files are read, never mapped).\n"
+        "Exit status: 0 printed, 1 no such namespace or unreadable, 2 usage.\n";
 
 int
 main(int argc, char **argv)
@@ -46,8 +46,10 @@ main(int argc, char **argv)
 			n = strtoul(v, &end, 10);
 			if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || n == 0 ||
 			    n >= UINT32_MAX) {
-				fprintf(stderr, "faultline-stat: --allow-uid: '%s' is not a uid "
-				        "(a decimal number above 0)\n", v);
+				fprintf(stderr,
+				        "faultline-stat: --allow-uid: '%s' is not a uid "
+				        "(a decimal number above 0)\n",
+				        v);
 				return 2;
 			}
 			allow = (uint32_t)n;
@@ -65,7 +67,8 @@ main(int argc, char **argv)
 	rc = fl_stats_read_as(ns, allow, &s);
 	if (rc != 0) {
 		fprintf(stderr, "faultline-stat: %s: %s%s\n", ns, fl_strerror(rc),
-		        rc == FL_EPERM ? " (not this user's: --allow-uid UID reads another's)" : "");
+		        rc == FL_EPERM ? " (not this user's: --allow-uid UID reads another's)"
+		                       : "");
 		return 1;
 	}
 	fl_stats_print(&s, stdout, json);

@@ -17,9 +17,9 @@
 static const char *src_dir;
 static char used[256][96];
 static int nused;
-static char mentioned[512][96];  /* any "transport/..." literal (points passed by name) */
+static char mentioned[512][96]; /* any "transport/..." literal (points passed by name) */
 static int nmentioned;
-static char sched[256][96];      /* FL_SCHED_POINT("...") names */
+static char sched[256][96]; /* FL_SCHED_POINT("...") names */
 static int nsched;
 
 static void
@@ -101,8 +101,8 @@ scan_dir(const char *dir)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (n > 2 && (strcmp(e->d_name + n - 2, ".c") == 0 ||
-		              strcmp(e->d_name + n - 2, ".h") == 0))
+		if (n > 2 &&
+		    (strcmp(e->d_name + n - 2, ".c") == 0 || strcmp(e->d_name + n - 2, ".h") == 0))
 			scan_file(path);
 		else if (strchr(e->d_name, '.') == NULL)
 			scan_dir(path);
@@ -153,7 +153,8 @@ every_sched_point_is_registered(void **state)
 			if (strcmp(fl_sched_point_names[k], sched[i]) == 0)
 				break;
 		if (fl_sched_point_names[k] == NULL) {
-			fprintf(stderr, "FL_SCHED_POINT(\"%s\") is not in sched_points.def\n", sched[i]);
+			fprintf(stderr, "FL_SCHED_POINT(\"%s\") is not in sched_points.def\n",
+			        sched[i]);
 			missing++;
 		}
 	}
@@ -162,7 +163,8 @@ every_sched_point_is_registered(void **state)
 			if (strcmp(fl_sched_point_names[k], sched[i]) == 0)
 				break;
 		if (i == nsched) {
-			fprintf(stderr, "sched_points.def lists \"%s\" but no FL_SCHED_POINT uses it\n",
+			fprintf(stderr,
+			        "sched_points.def lists \"%s\" but no FL_SCHED_POINT uses it\n",
 			        fl_sched_point_names[k]);
 			missing++;
 		}

@@ -99,10 +99,10 @@
 #include "port_pool.h"
 #include "rr_driver.h"
 
-#define MS FL_NS_PER_MS
-#define TERM (64u * 1024u)
-#define MTU 1024u
-#define BATCH 50u
+#define MS       FL_NS_PER_MS
+#define TERM     (64u * 1024u)
+#define MTU      1024u
+#define BATCH    50u
 #define MAX_SEGS 64
 /* The period of the driver's log buffer repairs (driver.c REPAIR_LOGS_NS)
  * and of its request/response repairs (rr_driver.c GAUGE_PERIOD_NS). */
@@ -111,7 +111,7 @@
 #define K_REC 64
 /* Recovery traffic: its own stream, messages {magic, seq, seq bytes}. */
 #define REC_STREAM 2
-#define REC_MAGIC 0x7265636f76657279ull
+#define REC_MAGIC  0x7265636f76657279ull
 
 enum role { R_DRIVER, R_PUB, R_SUB, R_SERVER, R_CLIENT, R_STATS, N_ROLES };
 
@@ -123,9 +123,9 @@ static const char *const role_name[N_ROLES] = {
  * forks): each legitimate process counts the passes of its loop. */
 struct progress {
 	_Atomic uint64_t passes[N_ROLES];
-	_Atomic uint64_t ok[N_ROLES];      /* offers, fragments, requests served, replies, reads */
+	_Atomic uint64_t ok[N_ROLES]; /* offers, fragments, requests served, replies, reads */
 	_Atomic uint64_t errors[N_ROLES];
-	_Atomic int recovery;              /* set by the test when the scribbling is over */
+	_Atomic int recovery; /* set by the test when the scribbling is over */
 	/* RECOVERY: offers, messages received in order (the longest run of
 	 * one publication), requests answered, round trips, reads of a live
 	 * driver; objects reopened; errors; wrong content or order (none
@@ -332,8 +332,8 @@ pubsub_main(enum role r, int stop_fd)
 	fl_subscription *s = NULL;
 	uint8_t buf[3000];
 	struct rec_sub rs;
-	uint64_t seq = 0;  /* RECOVERY: messages offered on p */
-	bool rec = false;  /* in RECOVERY, with objects opened since */
+	uint64_t seq = 0; /* RECOVERY: messages offered on p */
+	bool rec = false; /* in RECOVERY, with objects opened since */
 	int fails = 0, rc;
 
 	memset(buf, 0x3c, sizeof(buf));
@@ -368,8 +368,9 @@ pubsub_main(enum role r, int stop_fd)
 			continue;
 		}
 		if (r == R_PUB && p == NULL) {
-			if ((rc = fl_client_add_publication(c, "hostile", rec ? REC_STREAM : 1, false,
-			                                    op_deadline(rec, 100), &p)) != 0) {
+			if ((rc = fl_client_add_publication(c, "hostile", rec ? REC_STREAM : 1,
+			                                    false, op_deadline(rec, 100), &p)) !=
+			    0) {
 				count_error(r, rec, rc);
 				fl_idle_sleep_until(fl_clock_now_ns() + 2 * MS);
 				continue;
@@ -377,8 +378,9 @@ pubsub_main(enum role r, int stop_fd)
 			seq = 0; /* a new publication's messages count from 1 */
 		}
 		if (r == R_SUB && s == NULL) {
-			if ((rc = fl_client_add_subscription(c, "hostile", rec ? REC_STREAM : 1, NULL,
-			                                     op_deadline(rec, 100), &s)) != 0) {
+			if ((rc = fl_client_add_subscription(c, "hostile", rec ? REC_STREAM : 1,
+			                                     NULL, op_deadline(rec, 100), &s)) !=
+			    0) {
 				count_error(r, rec, rc);
 				fl_idle_sleep_until(fl_clock_now_ns() + 2 * MS);
 				continue;
@@ -708,7 +710,8 @@ on_crash(int sig)
 	void *pc[48];
 	int n = backtrace(pc, 48);
 	char msg[64];
-	int len = snprintf(msg, sizeof(msg), "hostile: pid %d: signal %d at:\n", (int)getpid(), sig);
+	int len =
+	        snprintf(msg, sizeof(msg), "hostile: pid %d: signal %d at:\n", (int)getpid(), sig);
 
 	(void)!write(2, msg, (size_t)len);
 	backtrace_symbols_fd(pc, n, 2);
@@ -733,7 +736,7 @@ crash_report(void)
 
 struct proc {
 	pid_t pid;
-	int stop_w;  /* closing it tells the process to stop */
+	int stop_w; /* closing it tells the process to stop */
 	unsigned crashes, stuck;
 	int first_status;
 	unsigned first_round;
@@ -842,7 +845,10 @@ replace(enum role r, unsigned round, bool kill_it)
 	waitpid(procs[r].pid, &st, 0);
 	close(procs[r].stop_w);
 	procs[r].pid = 0;
-	record_failure(r, round, kill_it ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+	record_failure(r, round,
+	               kill_it         ? -1
+	               : WIFEXITED(st) ? WEXITSTATUS(st)
+	                               : 128 + WTERMSIG(st),
 	               kill_it);
 	/* The dead driver's header may name a live pid (scribbled): its run
 	 * directory is known stale here. */
@@ -907,8 +913,10 @@ map_all(void)
 		                     : strncmp(e->d_name, "pub-", 4) == 0   ? S_LOG
 		                                                            : S_OTHER;
 
-		if (e->d_name[0] == '.' || (kind != S_CNC && kind != S_CHUNKS && kind != S_PORTS &&
-		                            nsegs >= MAX_SEGS - 3) || nsegs == MAX_SEGS)
+		if (e->d_name[0] == '.' ||
+		    (kind != S_CNC && kind != S_CHUNKS && kind != S_PORTS &&
+		     nsegs >= MAX_SEGS - 3) ||
+		    nsegs == MAX_SEGS)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", run_dir, e->d_name);
 		if (fli_shm_map(path, true, 1, &s->m, NULL, 0) != 0)
@@ -933,7 +941,7 @@ bad_value(uint64_t cur, uint64_t cap)
 	case 5: return cap + 1 + next_rand() % 64;
 	case 6: return cap - 1 - next_rand() % 15;
 	case 7: return cur + (1ull << 60);
-	case 8: return cur + 1 + next_rand() % 15;   /* misaligned */
+	case 8: return cur + 1 + next_rand() % 15; /* misaligned */
 	case 9: return cur - 1 - next_rand() % 64;
 	case 10: return 64;
 	default: return next_rand();
@@ -976,7 +984,10 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 	*cap = s->m.len;
 	switch (s->kind) {
 	case S_CNC: {
-		static const struct { uint16_t off; uint8_t width; } hdr[] = {
+		static const struct {
+			uint16_t off;
+			uint8_t width;
+		} hdr[] = {
 			{ offsetof(struct fli_cnc_header, magic), 8 },
 			{ offsetof(struct fli_cnc_header, version), 4 },
 			{ offsetof(struct fli_cnc_header, driver_pid), 4 },
@@ -1020,7 +1031,8 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 			*cap = cnc0.bc_length;
 			return;
 		case 4: { /* a client record */
-			uint64_t rec = cnc0.counters_offset + offsetof(struct fli_cnc_counters, clients) +
+			uint64_t rec = cnc0.counters_offset +
+			               offsetof(struct fli_cnc_counters, clients) +
 			               ((k >> 8) % 8) * sizeof(struct fli_cnc_client);
 			static const uint16_t fld[] = {
 				offsetof(struct fli_cnc_client, state),
@@ -1040,7 +1052,10 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 		}
 	}
 	case S_LOG: {
-		static const struct { uint16_t off; uint8_t width; } meta[] = {
+		static const struct {
+			uint16_t off;
+			uint8_t width;
+		} meta[] = {
 			{ offsetof(struct fli_log_meta, magic), 8 },
 			{ offsetof(struct fli_log_meta, capacity), 4 },
 			{ offsetof(struct fli_log_meta, mtu), 4 },
@@ -1059,7 +1074,10 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 			*width = meta[(k >> 8) % (sizeof(meta) / sizeof(meta[0]))].width;
 			return;
 		case 2: { /* a subscriber slot's position, state, client id, registration */
-			static const struct { uint8_t off; uint8_t width; } f[] = {
+			static const struct {
+				uint8_t off;
+				uint8_t width;
+			} f[] = {
 				{ offsetof(struct fli_log_slot, position), 8 },
 				{ offsetof(struct fli_log_slot, state), 4 },
 				{ offsetof(struct fli_log_slot, client_id), 8 },
@@ -1076,7 +1094,8 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 			*off = FL_LOG_META_SIZE + ((tail - 16 * (1 + (k >> 8) % 8)) & (TERM - 1));
 			return;
 		case 4: /* a frame header's word or check anywhere in the data */
-			*off = FL_LOG_META_SIZE + ((k >> 8) % (TERM / 16)) * 16 + ((k >> 40) % 2) * 8;
+			*off = FL_LOG_META_SIZE + ((k >> 8) % (TERM / 16)) * 16 +
+			       ((k >> 40) % 2) * 8;
 			return;
 		default: /* payload anywhere in the data */
 			*off = FL_LOG_META_SIZE + (k >> 8) % (TERM - 8);
@@ -1087,7 +1106,10 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 		uint32_t n = chunks0.total;
 
 		if (k % 3 == 0) { /* the segment header, a class */
-			static const struct { uint16_t off; uint8_t width; } f[] = {
+			static const struct {
+				uint16_t off;
+				uint8_t width;
+			} f[] = {
 				{ offsetof(struct fli_cp_seg, magic), 4 },
 				{ offsetof(struct fli_cp_seg, n_classes), 4 },
 				{ offsetof(struct fli_cp_seg, total), 4 },
@@ -1101,11 +1123,15 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 			};
 			int i = (int)((k >> 8) % (sizeof(f) / sizeof(f[0])));
 
-			*off = f[i].off + (i >= 5 ? ((k >> 16) % 3) * sizeof(struct fli_cp_class) : 0);
+			*off = f[i].off +
+			       (i >= 5 ? ((k >> 16) % 3) * sizeof(struct fli_cp_class) : 0);
 			*width = f[i].width;
 			*cap = n;
 		} else { /* a chunk header */
-			static const struct { uint16_t off; uint8_t width; } f[] = {
+			static const struct {
+				uint16_t off;
+				uint8_t width;
+			} f[] = {
 				{ offsetof(struct fli_cp_hdr, state), 8 },
 				{ offsetof(struct fli_cp_hdr, owner), 8 },
 				{ offsetof(struct fli_cp_hdr, cls), 4 },
@@ -1117,8 +1143,10 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 			};
 			int i = (int)((k >> 8) % (sizeof(f) / sizeof(f[0])));
 			const struct fli_cp_class *c = &chunks0.cls[(k >> 16) % chunks0.n_classes];
-			uint64_t lf = get(s, (uint64_t)((const uint8_t *)&c->last_freed -
-			                                (const uint8_t *)&chunks0), 4);
+			uint64_t lf = get(s,
+			                  (uint64_t)((const uint8_t *)&c->last_freed -
+			                             (const uint8_t *)&chunks0),
+			                  4);
 			uint64_t idx;
 
 			switch ((k >> 24) % 3) {
@@ -1128,9 +1156,7 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 			case 1: /* near the chunk freed last: the chunks in use */
 				idx = c->first + (lf + (k >> 32) % 8) % c->count;
 				break;
-			default: /* any */
-				idx = (k >> 32) % n;
-				break;
+			default: /* any */ idx = (k >> 32) % n; break;
 			}
 			*off = chunks0.hdr_off + idx * sizeof(struct fli_cp_hdr) + f[i].off;
 			*width = f[i].width;
@@ -1143,8 +1169,10 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 		uint32_t count = ports0.tab[kind].count;
 		/* The port taken last (the table's hint is one past it): a live
 		 * one; the first four; any. */
-		uint64_t hint = get(s, offsetof(struct fli_pp_seg, tab[0].hint) +
-		                           (uint64_t)kind * sizeof(struct fli_pp_table_hdr), 8);
+		uint64_t hint = get(s,
+		                    offsetof(struct fli_pp_seg, tab[0].hint) +
+		                            (uint64_t)kind * sizeof(struct fli_pp_table_hdr),
+		                    8);
 		uint64_t idx = (k >> 40) % 3 == 0   ? (hint + count - 1) % count
 		               : (k >> 40) % 3 == 1 ? (k >> 8) % 4
 		                                    : (k >> 42) % count;
@@ -1153,7 +1181,10 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 		*cap = count;
 		switch (k % 5) {
 		case 0: { /* the segment header, a table */
-			static const struct { uint16_t off; uint8_t width; } f[] = {
+			static const struct {
+				uint16_t off;
+				uint8_t width;
+			} f[] = {
 				{ offsetof(struct fli_pp_seg, magic), 4 },
 				{ offsetof(struct fli_pp_seg, seg_size), 8 },
 				{ offsetof(struct fli_pp_seg, tab[0].count), 4 },
@@ -1179,8 +1210,10 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 			*cap = RR_QUEUE_CAP;
 			return;
 		case 3: /* a cell's seq or value */
-			*off = port + offsetof(struct fli_pp_port, q) + offsetof(struct fli_rr_queue, cells) +
-			       ((k >> 16) % RR_QUEUE_CAP) * sizeof(struct fli_rr_cell) + ((k >> 24) % 2) * 8;
+			*off = port + offsetof(struct fli_pp_port, q) +
+			       offsetof(struct fli_rr_queue, cells) +
+			       ((k >> 16) % RR_QUEUE_CAP) * sizeof(struct fli_rr_cell) +
+			       ((k >> 24) % 2) * 8;
 			*cap = RR_QUEUE_CAP;
 			return;
 		default: /* 8 bytes of its service name */
@@ -1189,9 +1222,7 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 			return;
 		}
 	}
-	default:
-		*off = k % s->m.len;
-		return;
+	default: *off = k % s->m.len; return;
 	}
 }
 
@@ -1293,7 +1324,7 @@ owned_add(enum seg_kind kind, uint64_t off, int width, const void *layout)
 	memcpy(&o->want, (const uint8_t *)layout + off, (size_t)width);
 }
 
-#define OWNED(kind, type, field, layout) \
+#define OWNED(kind, type, field, layout)                                                           \
 	owned_add(kind, offsetof(type, field), (int)sizeof(((type *)0)->field), layout)
 
 /* The owned words of the layout read_layout read (before any scribble). */
@@ -1339,7 +1370,8 @@ owned_build(void)
 			struct owned *o = &owned[n_owned++];
 
 			o->kind = S_CHUNKS;
-			o->off = chunks0.hdr_off + (uint64_t)(chunks0.cls[c].first + k) * sizeof(struct fli_cp_hdr) +
+			o->off = chunks0.hdr_off +
+			         (uint64_t)(chunks0.cls[c].first + k) * sizeof(struct fli_cp_hdr) +
 			         offsetof(struct fli_cp_hdr, cls);
 			o->width = 4;
 			o->want = c;
@@ -1379,13 +1411,17 @@ wild_snap(struct wild *w)
 		w->log_slots[i] = 0;
 		if (s->kind != S_LOG)
 			continue;
-		w->log_layout[i] = get(s, offsetof(struct fli_log_meta, magic), 8) != FL_LOG_MAGIC ||
-		                   get(s, offsetof(struct fli_log_meta, version), 4) != FL_LOG_VERSION ||
-		                   get(s, offsetof(struct fli_log_meta, capacity), 4) != TERM ||
-		                   get(s, offsetof(struct fli_log_meta, mtu), 4) != MTU;
+		w->log_layout[i] =
+		        get(s, offsetof(struct fli_log_meta, magic), 8) != FL_LOG_MAGIC ||
+		        get(s, offsetof(struct fli_log_meta, version), 4) != FL_LOG_VERSION ||
+		        get(s, offsetof(struct fli_log_meta, capacity), 4) != TERM ||
+		        get(s, offsetof(struct fli_log_meta, mtu), 4) != MTU;
 		for (int k = 0; k < FL_LOG_MAX_SUBS; k++)
-			if (get(s, offsetof(struct fli_log_meta, slots) + k * sizeof(struct fli_log_slot) +
-			               offsetof(struct fli_log_slot, state), 4) > FL_SLOT_ACTIVE)
+			if (get(s,
+			        offsetof(struct fli_log_meta, slots) +
+			                k * sizeof(struct fli_log_slot) +
+			                offsetof(struct fli_log_slot, state),
+			        4) > FL_SLOT_ACTIVE)
 				w->log_slots[i] |= 1ull << k;
 	}
 }
@@ -1400,9 +1436,12 @@ wild_tally(struct tally *t, const struct wild *b, const struct wild *a, unsigned
 			continue;
 		if (a->w[i]) {
 			if (t->left++ < 5)
-				fprintf(stderr, "hostile: round %u: %s word at %#" PRIx64 " not put back\n",
-				        round, owned[i].kind == S_CNC ? "cnc.dat" : owned[i].kind == S_CHUNKS
-				                                                 ? "chunks.dat" : "ports.dat",
+				fprintf(stderr,
+				        "hostile: round %u: %s word at %#" PRIx64 " not put back\n",
+				        round,
+				        owned[i].kind == S_CNC      ? "cnc.dat"
+				        : owned[i].kind == S_CHUNKS ? "chunks.dat"
+				                                    : "ports.dat",
 				        owned[i].off);
 		} else if (owned[i].kind == S_CNC) {
 			t->cnc++;
@@ -1460,8 +1499,7 @@ read_layout(void)
  * was stopped and cleaned up). */
 static char why[2048];
 
-static void __attribute__((format(printf, 1, 2)))
-note(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2))) note(const char *fmt, ...)
 {
 	size_t n = strlen(why);
 	va_list ap;
@@ -1505,18 +1543,22 @@ gauges_zero(const struct fl_stats *st, char *buf, size_t len)
 		const char *name;
 		int64_t v;
 	} g[] = {
-		{ "publications", st->publications },   { "subscriptions", st->subscriptions },
-		{ "images", st->images },               { "log_files", st->log_files },
-		{ "active_clients", st->active_clients }, { ext[0], ext_gauge(st, ext[0]) },
-		{ ext[1], ext_gauge(st, ext[1]) },      { ext[2], ext_gauge(st, ext[2]) },
+		{ "publications", st->publications },
+		{ "subscriptions", st->subscriptions },
+		{ "images", st->images },
+		{ "log_files", st->log_files },
+		{ "active_clients", st->active_clients },
+		{ ext[0], ext_gauge(st, ext[0]) },
+		{ ext[1], ext_gauge(st, ext[1]) },
+		{ ext[2], ext_gauge(st, ext[2]) },
 	};
 	size_t n = 0;
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++)
 		if (g[i].v != 0 && n < len)
-			n += (size_t)snprintf(buf + n, len - n, "%s%s %" PRId64, n ? ", " : "", g[i].name,
-			                      g[i].v);
+			n += (size_t)snprintf(buf + n, len - n, "%s%s %" PRId64, n ? ", " : "",
+			                      g[i].name, g[i].v);
 	return n == 0;
 }
 
@@ -1531,9 +1573,11 @@ dump_held(const struct fl_stats *st)
 
 	for (int i = 0; i < st->client_count; i++)
 		if (st->clients[i].state == FL_CLIENT_ACTIVE)
-			fprintf(stderr, "hostile:   client record active: id %#" PRIx64 " pid %d "
-			        "heartbeat age %" PRIu64 " ns\n", st->clients[i].client_id,
-			        st->clients[i].pid, st->clients[i].heartbeat_age_ns);
+			fprintf(stderr,
+			        "hostile:   client record active: id %#" PRIx64 " pid %d "
+			        "heartbeat age %" PRIu64 " ns\n",
+			        st->clients[i].client_id, st->clients[i].pid,
+			        st->clients[i].heartbeat_age_ns);
 	map_all();
 	ps = seg_of(S_PORTS);
 	cs = seg_of(S_CHUNKS);
@@ -1543,8 +1587,10 @@ dump_held(const struct fl_stats *st)
 			uint64_t owner = get(ps, port + offsetof(struct fli_pp_port, owner), 8);
 
 			if (owner != 0 && ++n)
-				fprintf(stderr, "hostile:   %s port %u: owner %#" PRIx64 " state %" PRIu64
-				        " gen %" PRIu64 "\n", k == 0 ? "server" : "client", i, owner,
+				fprintf(stderr,
+				        "hostile:   %s port %u: owner %#" PRIx64 " state %" PRIu64
+				        " gen %" PRIu64 "\n",
+				        k == 0 ? "server" : "client", i, owner,
 				        get(ps, port + offsetof(struct fli_pp_port, state), 4),
 				        get(ps, port + offsetof(struct fli_pp_port, gen), 4));
 		}
@@ -1554,7 +1600,8 @@ dump_held(const struct fl_stats *st)
 		uint64_t state = get(cs, h + offsetof(struct fli_cp_hdr, state), 8);
 
 		if ((owner != 0 || (uint32_t)state != 0) && ++n)
-			fprintf(stderr, "hostile:   chunk %u: owner %#" PRIx64 " state %#" PRIx64 "\n", i,
+			fprintf(stderr,
+			        "hostile:   chunk %u: owner %#" PRIx64 " state %#" PRIx64 "\n", i,
 			        owner, state);
 	}
 	unmap_all();
@@ -1575,8 +1622,10 @@ hostile_writer_against_live_run(void **state)
 	bool zero;
 
 	(void)state;
-	fprintf(stderr, "hostile: seed %" PRIu64 ", %u rounds (FL_SEED=%" PRIu64
-	        " FL_ROUNDS=%u reproduce the scribbles)\n", seed, rounds, seed, rounds);
+	fprintf(stderr,
+	        "hostile: seed %" PRIu64 ", %u rounds (FL_SEED=%" PRIu64
+	        " FL_ROUNDS=%u reproduce the scribbles)\n",
+	        seed, rounds, seed, rounds);
 	rng = seed != 0 ? seed : 1;
 	why[0] = '\0';
 	prog = mmap(NULL, sizeof(*prog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1617,7 +1666,8 @@ hostile_writer_against_live_run(void **state)
 		}
 		/* Every legitimate process finishes one more pass. */
 		for (int r = R_PUB; r < N_ROLES; r++) {
-			if (WAIT_UNTIL(atomic_load(&prog->passes[r]) > last_pass[r] + 1 || ended(r), 5000) &&
+			if (WAIT_UNTIL(atomic_load(&prog->passes[r]) > last_pass[r] + 1 || ended(r),
+			               5000) &&
 			    !ended(r))
 				continue;
 			replace(r, round, !ended(r));
@@ -1652,8 +1702,8 @@ hostile_writer_against_live_run(void **state)
 		note("%" PRIu64 " words only the driver writes were left wild a duty cycle later",
 		     t.left);
 	if (st.corrupt_reads < (int64_t)(t.cnc + t.log))
-		note("corrupt_reads %" PRId64 " < %" PRIu64 " words seen put back", st.corrupt_reads,
-		     t.cnc + t.log);
+		note("corrupt_reads %" PRId64 " < %" PRIu64 " words seen put back",
+		     st.corrupt_reads, t.cnc + t.log);
 	if (ext_gauge(&st, "rr_layout_repaired") < (int64_t)t.rr)
 		note("rr_layout_repaired %" PRId64 " < %" PRIu64 " words seen put back",
 		     ext_gauge(&st, "rr_layout_repaired"), t.rr);
@@ -1677,16 +1727,19 @@ hostile_writer_against_live_run(void **state)
 		uint64_t ok = atomic_load(&prog->rec_ok[r]), bad = atomic_load(&prog->rec_bad[r]);
 		uint64_t errs = atomic_load(&prog->rec_errors[r]);
 
-		fprintf(stderr, "hostile: recovery: %s: %" PRIu64 " ok, %" PRIu64 " reopened, %" PRIu64
-		        " errors%s%s%s, %" PRIu64 " wrong\n", role_name[r], ok,
-		        atomic_load(&prog->rec_reopens[r]), errs, errs ? " (last " : "",
-		        errs ? fl_errname(atomic_load(&prog->rec_last_error[r])) : "", errs ? ")" : "",
-		        bad);
+		fprintf(stderr,
+		        "hostile: recovery: %s: %" PRIu64 " ok, %" PRIu64 " reopened, %" PRIu64
+		        " errors%s%s%s, %" PRIu64 " wrong\n",
+		        role_name[r], ok, atomic_load(&prog->rec_reopens[r]), errs,
+		        errs ? " (last " : "",
+		        errs ? fl_errname(atomic_load(&prog->rec_last_error[r])) : "",
+		        errs ? ")" : "", bad);
 		if (ok < K_REC)
 			note("recovery: %s did %" PRIu64 " of %d operations in %" PRIu64 " ms",
 			     role_name[r], ok, K_REC, rec_ms);
 		if (bad != 0)
-			note("recovery: %s saw %" PRIu64 " wrong messages or responses", role_name[r], bad);
+			note("recovery: %s saw %" PRIu64 " wrong messages or responses",
+			     role_name[r], bad);
 	}
 	fprintf(stderr, "hostile: recovery took %" PRIu64 " ms\n", rec_ms);
 
@@ -1694,9 +1747,11 @@ hostile_writer_against_live_run(void **state)
 	for (int r = R_PUB; r < N_ROLES; r++) {
 		int rc = stop_proc((enum role)r);
 
-		fprintf(stderr, "hostile: %s: %" PRIu64 " passes, %" PRIu64 " done, %" PRIu64
-		        " errors, exit %d\n", role_name[r], atomic_load(&prog->passes[r]),
-		        atomic_load(&prog->ok[r]), atomic_load(&prog->errors[r]), rc);
+		fprintf(stderr,
+		        "hostile: %s: %" PRIu64 " passes, %" PRIu64 " done, %" PRIu64
+		        " errors, exit %d\n",
+		        role_name[r], atomic_load(&prog->passes[r]), atomic_load(&prog->ok[r]),
+		        atomic_load(&prog->errors[r]), rc);
 		if (rc != 0)
 			record_failure((enum role)r, rounds, rc, rc == -1);
 	}
@@ -1721,9 +1776,11 @@ hostile_writer_against_live_run(void **state)
 	fprintf(stderr, "hostile: %u rounds, %u crashes, %u hangs\n", rounds, failures, hangs);
 	for (int r = 0; r < N_ROLES; r++)
 		if (procs[r].crashes + procs[r].stuck != 0)
-			fprintf(stderr, "hostile:   %s: %u crashes, %u hangs; first at round %u, status %d\n",
-			        role_name[r], procs[r].crashes, procs[r].stuck, procs[r].first_round,
-			        procs[r].first_status);
+			fprintf(stderr,
+			        "hostile:   %s: %u crashes, %u hangs; first at round %u, status "
+			        "%d\n",
+			        role_name[r], procs[r].crashes, procs[r].stuck,
+			        procs[r].first_round, procs[r].first_status);
 	munmap(prog, sizeof(*prog));
 	free(owned);
 	free(wild_before.w);

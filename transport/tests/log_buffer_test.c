@@ -20,7 +20,7 @@
 
 struct rx {
 	int n;
-	uint64_t next;  /* expected sequence */
+	uint64_t next; /* expected sequence */
 	int errors;
 	uint32_t flags[64];
 	size_t lens[64];
@@ -59,7 +59,7 @@ struct fixture {
 	void *mem;
 	struct fli_log log;
 	struct fli_log_appender ap;
-	uint64_t pos;  /* the subscriber */
+	uint64_t pos; /* the subscriber */
 };
 
 static struct fixture *
@@ -116,7 +116,7 @@ static void
 not_connected_closed_too_large(void **state)
 {
 	struct fixture *f = setup_log(true);
-	uint8_t buf[16] = {0};
+	uint8_t buf[16] = { 0 };
 
 	assert_fl(fli_log_offer(&f->ap, buf, 8), FL_ENOT_CONNECTED);
 	connect_sub(f);
@@ -132,7 +132,7 @@ wrap_backpressure_and_order(void **state)
 {
 	struct fixture *f = setup_log(true);
 	static uint8_t buf[MTU];
-	struct rx r = {0};
+	struct rx r = { 0 };
 	uint64_t seq = 0;
 	int bp = 0;
 
@@ -166,7 +166,7 @@ fragmentation(void **state)
 	struct fixture *f = setup_log(false);
 	size_t len = 3 * (MTU - 16) + 5;
 	uint8_t *buf = malloc(len);
-	struct rx r = {0};
+	struct rx r = { 0 };
 
 	connect_sub(f);
 	fill(buf, len, 9);
@@ -190,8 +190,8 @@ stale_payload_is_not_a_frame(void **state)
 {
 	struct fixture *f = setup_log(true);
 	uint64_t next_pos, *p;
-	struct rx r = {0};
-	uint8_t buf[64] = {0};
+	struct rx r = { 0 };
+	uint8_t buf[64] = { 0 };
 
 	connect_sub(f);
 	assert_true(fli_log_offer(&f->ap, buf, 8) > 0);
@@ -211,7 +211,7 @@ claim_commit_abort(void **state)
 {
 	struct fixture *f = setup_log(false);
 	struct fl_claim c;
-	struct rx r = {0};
+	struct rx r = { 0 };
 
 	connect_sub(f);
 	assert_fl(fli_log_try_claim(&f->ap, MTU, &c), FL_EMSGSIZE);
@@ -235,8 +235,8 @@ static void
 corrupt_frame_and_meta(void **state)
 {
 	struct fixture *f = setup_log(true);
-	struct rx r = {0};
-	uint8_t buf[8] = {0};
+	struct rx r = { 0 };
+	uint8_t buf[8] = { 0 };
 
 	connect_sub(f);
 	assert_true(fli_log_offer(&f->ap, buf, 8) > 0);
@@ -268,11 +268,11 @@ misaligned_tail_is_refused(void **state)
 {
 	size_t file = fli_log_file_length(CAP);
 	uint8_t *mem = aligned_alloc(4096, file + 4096);
-	uint8_t buf[8] = {0};
+	uint8_t buf[8] = { 0 };
 	struct fli_log log;
 	struct fli_log_appender ap;
 	struct fl_claim claim;
-	struct rx r = {0};
+	struct rx r = { 0 };
 	uint64_t pos;
 
 	(void)state;
@@ -300,7 +300,7 @@ misaligned_tail_is_refused(void **state)
 
 /* ---- sizes and slots at their edges ---------------------------------- */
 
-#define MP (MTU - FL_FRAME_HEADER) /* a fragment's payload: 1008 */
+#define MP         (MTU - FL_FRAME_HEADER) /* a fragment's payload: 1008 */
 #define ALIGN16(x) (((x) + 15u) & ~(uint64_t)15u)
 
 /* Fragments as read (flags, lengths) and the messages they reassemble to. */
@@ -372,12 +372,15 @@ offer_and_check(struct fixture *f, struct edge_rx *r, size_t len)
 	assert_int_equal(f->pos, want_end);
 	assert_int_equal(r->nfrag, (int)nfrag);
 	for (size_t i = 0; i < nfrag && i < 16; i++) {
-		uint32_t want = nfrag == 1 ? FL_FRAG_UNFRAGMENTED
-		                : i == 0 ? FL_FRAG_BEGIN : i + 1 == nfrag ? FL_FRAG_END : 0;
+		uint32_t want = nfrag == 1       ? FL_FRAG_UNFRAGMENTED
+		                : i == 0         ? FL_FRAG_BEGIN
+		                : i + 1 == nfrag ? FL_FRAG_END
+		                                 : 0;
 		size_t wlen = i + 1 < nfrag ? MP : len - i * MP;
 
 		if (r->flags[i] != want || r->lens[i] != wlen)
-			fail_msg("offer(%zu): fragment %zu has flags %#x and %zu bytes, want %#x and %zu",
+			fail_msg("offer(%zu): fragment %zu has flags %#x and %zu bytes, want %#x "
+			         "and %zu",
 			         len, i, r->flags[i], r->lens[i], want, wlen);
 	}
 	assert_int_equal(r->nmsg, 1);
@@ -435,7 +438,7 @@ static void
 advance_to(struct fixture *f, uint64_t to_end)
 {
 	static uint8_t buf[MP];
-	struct rx r = {0};
+	struct rx r = { 0 };
 
 	while (CAP - (f->log.meta->tail & (CAP - 1)) != to_end) {
 		uint64_t gap = CAP - (f->log.meta->tail & (CAP - 1)) - to_end;
@@ -493,7 +496,7 @@ first_and_last_subscriber_slot(void **state)
 		int slow = lagging[t], fast = lagging[1 - t];
 		uint64_t slow_pos = m->tail, fast_pos = m->tail, offered = 0, start = m->tail;
 		uint8_t buf[16];
-		struct rx r = {0};
+		struct rx r = { 0 };
 		int64_t rc;
 
 		m->slots[slow].position = slow_pos;
@@ -514,7 +517,8 @@ first_and_last_subscriber_slot(void **state)
 		assert_fl(rc, FL_EBACKPRESSURE);
 		if (m->tail - start > CAP - FL_FRAME_ALIGN || m->tail - start < CAP - 64)
 			fail_msg("slot %d lagging: the publisher stopped %llu bytes ahead of it "
-			         "(capacity %u)", slow, (unsigned long long)(m->tail - start), CAP);
+			         "(capacity %u)",
+			         slow, (unsigned long long)(m->tail - start), CAP);
 		memset(&r, 0, sizeof(r));
 		fli_log_read(&f->log, &slow_pos, 42, on_seq, &r, 1 << 20);
 		assert_int_equal(r.errors, 0);
@@ -565,7 +569,7 @@ pad_longer_than_a_frame_length(void **state)
 	const uint64_t mp = mtu - FL_FRAME_HEADER;
 	struct fli_log log;
 	struct fli_log_appender ap;
-	struct big_rx r = {0};
+	struct big_rx r = { 0 };
 	uint8_t *msg;
 	uint64_t pos, start, total;
 	int64_t end;
@@ -600,10 +604,11 @@ pad_longer_than_a_frame_length(void **state)
 		pos = start;
 		n = fli_log_read(&log, &pos, 42, on_big_frag, &r, 1 << 20);
 		if (n < 0 || r.nmsg != 1 || pos != (uint64_t)end)
-			fail_msg("pad of %llu bytes: read %d fragments (%s), %d messages, stopped %llu "
+			fail_msg("pad of %llu bytes: read %d fragments (%s), %d messages, stopped "
+			         "%llu "
 			         "bytes before the tail",
-			         (unsigned long long)to_end, n, n < 0 ? fl_errname(n) : "ok", r.nmsg,
-			         (unsigned long long)((uint64_t)end - pos));
+			         (unsigned long long)to_end, n, n < 0 ? fl_errname(n) : "ok",
+			         r.nmsg, (unsigned long long)((uint64_t)end - pos));
 		assert_int_equal(r.len, len);
 		if (memcmp(r.buf, msg, len) != 0)
 			fail_msg("pad of %llu bytes: the message came back changed",

@@ -20,21 +20,20 @@
 #include "faultline/stats.h"
 #include "shm.h"
 
-#define SEC FL_NS_PER_SEC
-#define MS FL_NS_PER_MS
+#define SEC    FL_NS_PER_SEC
+#define MS     FL_NS_PER_MS
 #define MAXLEN 12000
 
 static long n_messages;
 
-#define WAIT_UNTIL_P(cond, ms) \
-	WAIT_UNTIL((pump(), (cond)), under_valgrind() ? (ms) * 20 : (ms))
+#define WAIT_UNTIL_P(cond, ms) WAIT_UNTIL((pump(), (cond)), under_valgrind() ? (ms)*20 : (ms))
 
 /* Timeouts: memcheck serialises a process's threads, so a spinning thread
  * can starve a conductor for a long time; liveness is scaled up there.
  * Liveness is long (a loaded machine can starve a live process for
  * seconds): the driver finds a killed client, and a client its killed
  * driver, by pid within milliseconds, so no test waits it out. */
-#define LIVENESS (3600 * SEC)  /* longer than any wait: a reclaim seen is by pid */
+#define LIVENESS (3600 * SEC) /* longer than any wait: a reclaim seen is by pid */
 static uint64_t
 scaled(uint64_t ns)
 {
@@ -59,7 +58,7 @@ static int
 wait_child(pid_t pid, int timeout_ms)
 {
 	uint64_t dl = fl_clock_now_ns() + test_ms((uint64_t)timeout_ms) * MS;
-	struct fl_idle idle = {0};
+	struct fl_idle idle = { 0 };
 	int status;
 
 	while (fl_clock_now_ns() < dl) {
@@ -81,7 +80,7 @@ wait_ready(int fd, int timeout_ms)
 {
 	uint64_t dl = fl_clock_now_ns() + test_ms((uint64_t)timeout_ms) * MS;
 	char ch;
-	struct fl_idle idle = {0};
+	struct fl_idle idle = { 0 };
 
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	while (fl_clock_now_ns() < dl) {
@@ -96,7 +95,7 @@ wait_ready(int fd, int timeout_ms)
 static size_t
 msg_len(long i)
 {
-	static const size_t sizes[] = {8, 24, 100, 333, 1000, 4000, 11000, 17};
+	static const size_t sizes[] = { 8, 24, 100, 333, 1000, 4000, 11000, 17 };
 
 	return sizes[(unsigned long)(i * 7 + i / 8) % 8u];
 }
@@ -162,7 +161,8 @@ on_msg(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
 	fill(r->want, msg_len(r->n), r->n);
 	if (len != msg_len(r->n) || memcmp(buf, r->want, len) != 0) {
 		if (r->errors++ < 5)
-			fprintf(stderr, "message %ld: len %zu want %zu\n", r->n, len, msg_len(r->n));
+			fprintf(stderr, "message %ld: len %zu want %zu\n", r->n, len,
+			        msg_len(r->n));
 	}
 	r->n++;
 }
@@ -175,12 +175,13 @@ sub_process(const char *ns, int ready_fd)
 	fl_subscription *s;
 	static struct rx r;
 	struct fl_fragment_assembler fa;
-	struct fl_idle idle = {0};
+	struct fl_idle idle = { 0 };
 	uint64_t dl;
 
 	if (c == NULL)
 		return 10;
-	if (fl_client_add_subscription(c, "stream", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS, &s) != 0)
+	if (fl_client_add_subscription(c, "stream", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS,
+	                               &s) != 0)
 		return 11;
 	if (write(ready_fd, "r", 1) != 1)
 		return 12;
@@ -208,13 +209,14 @@ pub_process(const char *ns)
 	fl_client *c = open_client(ns, false);
 	fl_publication *p;
 	static uint8_t buf[MAXLEN];
-	struct fl_idle idle = {0};
+	struct fl_idle idle = { 0 };
 	uint64_t dl;
 	long i;
 
 	if (c == NULL)
 		return 20;
-	if (fl_client_add_publication(c, "stream", 1, true, fl_clock_now_ns() + test_ms(5000) * MS, &p) != 0)
+	if (fl_client_add_publication(c, "stream", 1, true, fl_clock_now_ns() + test_ms(5000) * MS,
+	                              &p) != 0)
 		return 21;
 	dl = fl_clock_now_ns() + 120 * SEC;
 	for (i = 0; i < n_messages && fl_clock_now_ns() < dl;) {
@@ -232,7 +234,7 @@ pub_process(const char *ns)
 			return 22;
 		fl_idle(&idle, 0, dl);
 	}
-	fl_publication_close(p);  /* the driver drains before dropping images */
+	fl_publication_close(p); /* the driver drains before dropping images */
 	fl_client_close(c);
 	return i == n_messages ? 0 : 23;
 }
@@ -262,9 +264,10 @@ exchange(long n, const char *name)
 	assert_int_equal(wait_child(sub, 300000), 0);
 	close(fds[0]);
 	close(fds[1]);
-	assert_true(WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.publications == 0 && st.images == 0 &&
-	                           st.log_files == 0 && st.active_clients == 0,
-	                       5000));
+	assert_true(WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.publications == 0 &&
+	                                 st.images == 0 && st.log_files == 0 &&
+	                                 st.active_clients == 0,
+	                         5000));
 	assert_int_equal(fli_shm_dir_count(dir), 1);
 	pump_driver = NULL;
 	fl_driver_close(d);
@@ -323,7 +326,8 @@ subkill_child(const char *ns, int ready_fd, int32_t session)
 	fl_image *a, *b;
 
 	if (sc == NULL ||
-	    fl_client_add_subscription(sc, "k", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS, &s) != 0 ||
+	    fl_client_add_subscription(sc, "k", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS,
+	                               &s) != 0 ||
 	    !WAIT_UNTIL_P(fl_subscription_image_count(s) == 1, 5000) ||
 	    fl_subscription_image_by_session_id(s, session, &a) != 0 ||
 	    fl_subscription_image_at_index(s, 0, &b) != 0)
@@ -352,19 +356,22 @@ sub_killed_holding_refs(void **state)
 	d = start_driver(ns, false);
 	c = open_client(ns, false);
 	assert_non_null(c);
-	assert_fl(fl_client_add_publication(c, "k", 1, true, fl_clock_now_ns() + test_ms(5000) * MS, &p), 0);
+	assert_fl(fl_client_add_publication(c, "k", 1, true, fl_clock_now_ns() + test_ms(5000) * MS,
+	                                    &p),
+	          0);
 	assert_int_equal(pipe(fds), 0);
 	snprintf(fd_arg, sizeof(fd_arg), "%d", fds[1]);
 	snprintf(session_arg, sizeof(session_arg), "%d", (int)fl_publication_session_id(p));
-	sub = test_spawn_self((char *[]){ "multiproc_test", "subkill-child", ns, fd_arg, session_arg, NULL });
+	sub = test_spawn_self(
+	        (char *[]){ "multiproc_test", "subkill-child", ns, fd_arg, session_arg, NULL });
 	assert_true(sub > 0);
 	assert_int_equal(wait_ready(fds[0], 10000), 0);
 	/* The gauges are the driver thread's to update, a duty cycle after
 	 * the child's mapping and refs: wait for them, then name any that
 	 * differ. */
-	(void)WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.image_refs_held == 2 && st.images == 1 &&
-	                 st.log_files_mapped == 2,
-	             3000);
+	(void)WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.image_refs_held == 2 &&
+	                           st.images == 1 && st.log_files_mapped == 2,
+	                   3000);
 	assert_fl(fl_stats_read(ns, &st), 0);
 	assert_int_equal(st.image_refs_held, 2);
 	assert_int_equal(st.images, 1);
@@ -373,14 +380,14 @@ sub_killed_holding_refs(void **state)
 	assert_int_equal(wait_child(sub, 5000), 128 + SIGKILL);
 	assert_true(WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.client_timeouts == 1, 3000));
 	(void)WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.images == 0 && st.subscriptions == 0 &&
-	                 st.image_refs_held == 0 && st.pending_registrations == 0 &&
-	                 st.log_files_mapped == 1,
-	             3000);
+	                           st.image_refs_held == 0 && st.pending_registrations == 0 &&
+	                           st.log_files_mapped == 1,
+	                   3000);
 	assert_int_equal(st.images, 0);
 	assert_int_equal(st.subscriptions, 0);
 	assert_int_equal(st.image_refs_held, 0);
 	assert_int_equal(st.pending_registrations, 0);
-	assert_int_equal(st.log_files_mapped, 1);  /* the publisher's own */
+	assert_int_equal(st.log_files_mapped, 1); /* the publisher's own */
 	for (i = 0; i < st.client_count; i++)
 		if (st.clients[i].state == FL_CLIENT_TIMED_OUT)
 			dead = i;
@@ -392,10 +399,11 @@ sub_killed_holding_refs(void **state)
 	assert_false(fl_publication_is_connected(p));
 	fl_publication_close(p);
 	fl_client_close(c);
-	assert_true(WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.publications == 0 && st.log_files == 0 &&
-	                           st.log_files_mapped == 0 && st.active_clients == 0,
-	                       3000));
-	assert_int_equal(fli_shm_dir_count(dir), 1);  /* only the driver's cnc.dat */
+	assert_true(WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.publications == 0 &&
+	                                 st.log_files == 0 && st.log_files_mapped == 0 &&
+	                                 st.active_clients == 0,
+	                         3000));
+	assert_int_equal(fli_shm_dir_count(dir), 1); /* only the driver's cnc.dat */
 	close(fds[0]);
 	close(fds[1]);
 	pump_driver = NULL;
@@ -422,7 +430,8 @@ pubkill_child(const char *ns, int ready_fd)
 	int i;
 
 	if (pc == NULL ||
-	    fl_client_add_publication(pc, "m", 1, false, fl_clock_now_ns() + test_ms(5000) * MS, &p) != 0 ||
+	    fl_client_add_publication(pc, "m", 1, false, fl_clock_now_ns() + test_ms(5000) * MS,
+	                              &p) != 0 ||
 	    !WAIT_UNTIL_P(fl_publication_is_connected(p), 5000))
 		return 1;
 	for (i = 0; i < 100; i++)
@@ -433,7 +442,7 @@ pubkill_child(const char *ns, int ready_fd)
 	if (write(ready_fd, "r", 1) != 1)
 		return 4;
 	for (;;)
-		pause();  /* never commits */
+		pause(); /* never commits */
 }
 
 static void
@@ -454,26 +463,33 @@ pub_killed_mid_claim(void **state)
 	d = start_driver(ns, false);
 	c = open_client(ns, false);
 	assert_non_null(c);
-	assert_fl(fl_client_add_subscription(c, "m", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS, &s), 0);
+	assert_fl(fl_client_add_subscription(c, "m", 1, NULL,
+	                                     fl_clock_now_ns() + test_ms(5000) * MS, &s),
+	          0);
 	assert_int_equal(pipe(fds), 0);
 	snprintf(fd_arg, sizeof(fd_arg), "%d", fds[1]);
 	pub = test_spawn_self((char *[]){ "multiproc_test", "pubkill-child", ns, fd_arg, NULL });
 	assert_true(pub > 0);
 	assert_int_equal(wait_ready(fds[0], 10000), 0);
-	assert_true(WAIT_UNTIL_P((fl_subscription_poll(s, count_msg, &got, 100), got == 100), 3000));
+	assert_true(
+	        WAIT_UNTIL_P((fl_subscription_poll(s, count_msg, &got, 100), got == 100), 3000));
 	kill(pub, SIGKILL);
 	assert_int_equal(wait_child(pub, 5000), 128 + SIGKILL);
 	/* The driver times the publisher out and closes its publication. */
 	assert_true(WAIT_UNTIL_P(fl_subscription_image_count(s) == 0, 3000));
 	/* Not wedged: a new publisher on the same stream gets through. */
-	assert_fl(fl_client_add_publication(c, "m", 1, true, fl_clock_now_ns() + test_ms(5000) * MS, &p2), 0);
+	assert_fl(fl_client_add_publication(c, "m", 1, true, fl_clock_now_ns() + test_ms(5000) * MS,
+	                                    &p2),
+	          0);
 	assert_true(WAIT_UNTIL_P(fl_subscription_image_count(s) == 1, 3000));
 	assert_true(fl_publication_offer(p2, "again", 5) > 0);
-	assert_true(WAIT_UNTIL_P((fl_subscription_poll(s, count_msg, &got, 100), got == 101), 3000));
+	assert_true(
+	        WAIT_UNTIL_P((fl_subscription_poll(s, count_msg, &got, 100), got == 101), 3000));
 	fl_publication_close(p2);
 	fl_subscription_close(s);
 	fl_client_close(c);
-	assert_true(WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.log_files == 0 && st.images == 0, 3000));
+	assert_true(WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.log_files == 0 && st.images == 0,
+	                         3000));
 	close(fds[0]);
 	close(fds[1]);
 	pump_driver = NULL;
@@ -543,7 +559,9 @@ client_killed_anywhere(void **state)
 	assert_fl(fl_driver_start(&dc, &d), 0);
 	c = open_client(ns, false);
 	assert_non_null(c);
-	assert_fl(fl_client_add_subscription(c, "z", 1, NULL, fl_clock_now_ns() + test_ms(5000) * MS, &s), 0);
+	assert_fl(fl_client_add_subscription(c, "z", 1, NULL,
+	                                     fl_clock_now_ns() + test_ms(5000) * MS, &s),
+	          0);
 	srand((unsigned)getpid());
 	for (unsigned r = 0; r < rounds; r++) {
 		int fds[2];
@@ -552,7 +570,8 @@ client_killed_anywhere(void **state)
 
 		assert_int_equal(pipe(fds), 0);
 		snprintf(fd_arg, sizeof(fd_arg), "%d", fds[1]);
-		pid = test_spawn_self((char *[]){ "multiproc_test", "killany-child", ns, fd_arg, NULL });
+		pid = test_spawn_self(
+		        (char *[]){ "multiproc_test", "killany-child", ns, fd_arg, NULL });
 		assert_true(pid > 0);
 		close(fds[1]);
 		assert_int_equal(wait_ready(fds[0], 10000), 0);
@@ -564,24 +583,32 @@ client_killed_anywhere(void **state)
 		assert_int_equal(wait_child(pid, 5000), 128 + SIGKILL);
 		if (!WAIT_UNTIL_P(((void)fl_subscription_poll(s, count_msg, &got, 10),
 		                   fl_stats_read(ns, &st) == 0 && st.active_clients == 1 &&
-		                   st.publications == 0 && st.subscriptions == 1 && st.images == 0 &&
-		                   st.pending_registrations == 0 && st.log_files == 0),
+		                           st.publications == 0 && st.subscriptions == 1 &&
+		                           st.images == 0 && st.pending_registrations == 0 &&
+		                           st.log_files == 0),
 		                  3000))
-			fail_msg("round %u: clients %lld publications %lld subscriptions %lld images %lld "
-			         "refs %lld pending %lld log files %lld", r, (long long)st.active_clients,
-			         (long long)st.publications, (long long)st.subscriptions,
-			         (long long)st.images, (long long)st.image_refs_held,
-			         (long long)st.pending_registrations, (long long)st.log_files);
+			fail_msg("round %u: clients %lld publications %lld subscriptions %lld "
+			         "images %lld "
+			         "refs %lld pending %lld log files %lld",
+			         r, (long long)st.active_clients, (long long)st.publications,
+			         (long long)st.subscriptions, (long long)st.images,
+			         (long long)st.image_refs_held, (long long)st.pending_registrations,
+			         (long long)st.log_files);
 	}
-	print_message("%u rounds: %lld commands, %lld unblocked, %lld client timeouts\n", rounds, (long long)st.commands, (long long)st.unblocked_commands, (long long)st.client_timeouts);
+	print_message("%u rounds: %lld commands, %lld unblocked, %lld client timeouts\n", rounds,
+	              (long long)st.commands, (long long)st.unblocked_commands,
+	              (long long)st.client_timeouts);
 	/* The ring still takes commands: a publication of our own works. */
 	fl_publication *p;
-	assert_fl(fl_client_add_publication(c, "z", 2, true, fl_clock_now_ns() + test_ms(5000) * MS, &p), 0);
+	assert_fl(fl_client_add_publication(c, "z", 2, true, fl_clock_now_ns() + test_ms(5000) * MS,
+	                                    &p),
+	          0);
 	fl_publication_close(p);
 	fl_subscription_close(s);
 	fl_client_close(c);
 	assert_true(WAIT_UNTIL_P(fl_stats_read(ns, &st) == 0 && st.active_clients == 0 &&
-	                         st.log_files == 0, 3000));
+	                                 st.log_files == 0,
+	                         3000));
 	fl_driver_close(d);
 }
 
@@ -615,7 +642,9 @@ client_outlives_driver(void **state)
 	assert_int_equal(wait_ready(fds[0], 10000), 0);
 	c = open_client(ns, true);
 	assert_non_null(c);
-	assert_fl(fl_client_add_publication(c, "o", 1, true, fl_clock_now_ns() + test_ms(5000) * MS, &p), 0);
+	assert_fl(fl_client_add_publication(c, "o", 1, true, fl_clock_now_ns() + test_ms(5000) * MS,
+	                                    &p),
+	          0);
 	kill(drv, SIGKILL);
 	assert_int_equal(wait_child(drv, 5000), 128 + SIGKILL);
 	assert_true(WAIT_UNTIL_P(fl_client_do_work(c) == FL_EDRIVER_TIMEOUT, 3000));
@@ -638,12 +667,9 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(exchange_100k),
-		cmocka_unit_test(process_gone),
-		cmocka_unit_test(sub_killed_holding_refs),
-		cmocka_unit_test(pub_killed_mid_claim),
-		cmocka_unit_test(client_outlives_driver),
-		cmocka_unit_test(client_killed_anywhere),
+		cmocka_unit_test(exchange_100k),           cmocka_unit_test(process_gone),
+		cmocka_unit_test(sub_killed_holding_refs), cmocka_unit_test(pub_killed_mid_claim),
+		cmocka_unit_test(client_outlives_driver),  cmocka_unit_test(client_killed_anywhere),
 	};
 	const struct CMUnitTest slow[] = {
 		cmocka_unit_test(exchange_million),

@@ -29,7 +29,7 @@
 #include "shm.h"
 
 #define SEC FL_NS_PER_SEC
-#define MS FL_NS_PER_MS
+#define MS  FL_NS_PER_MS
 
 struct env {
 	char ns[64];
@@ -152,8 +152,8 @@ exchange_and_gauges(void **state)
 	struct env *e = env_start("exchange", false);
 	fl_publication *p;
 	fl_subscription *s;
-	struct rx r = {0};
-	int64_t msg[32] = {0};
+	struct rx r = { 0 };
+	int64_t msg[32] = { 0 };
 	long i, n = under_valgrind() ? 2000 : 20000;
 	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
 
@@ -237,9 +237,9 @@ static void
 image_not_freed_under_a_starved_poll(void **state)
 {
 	struct env *e = env_start("starved", false);
-	struct starved sv = {.e = e};
+	struct starved sv = { .e = e };
 	fl_subscription *s;
-	int64_t msg[4] = {0};
+	int64_t msg[4] = { 0 };
 	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
 
 	assert_fl(fl_client_add_subscription(e->c, "starve", 1, NULL, dl, &s), 0);
@@ -280,8 +280,8 @@ static void
 image_refs_and_linger(void **state)
 {
 	struct env *e = env_start("imgref", false);
-	struct img_seen seen = {0};
-	struct fl_image_handlers h = {on_avail, on_unavail, &seen};
+	struct img_seen seen = { 0 };
+	struct fl_image_handlers h = { on_avail, on_unavail, &seen };
 	fl_publication *p;
 	fl_subscription *s;
 	fl_image *img, *img2;
@@ -336,7 +336,7 @@ async_add_cancel(void **state)
 		assert_fl(fl_client_add_subscription_start(e->c, "c", 1, NULL, &id2), 0);
 		if (i % 2)
 			WAIT_UNTIL(fl_client_add_subscription_poll(e->c, id2, &s) != FL_EAGAIN &&
-			               (fl_subscription_close(s), true),
+			                   (fl_subscription_close(s), true),
 			           2000);
 		else
 			assert_fl(fl_client_cancel(e->c, id2), 0);
@@ -345,12 +345,13 @@ async_add_cancel(void **state)
 		assert_fl(fl_client_add_publication_poll(e->c, id, &p), FL_ENOENT);
 	}
 	assert_true(WAIT_UNTIL(stats(e)->publications == 0 && st.subscriptions == 0 &&
-	                           st.log_files == 0 && st.clients[0].registrations == 0 &&
-	                           st.clients[0].pending_registrations == 0 && st.images == 0,
+	                               st.log_files == 0 && st.clients[0].registrations == 0 &&
+	                               st.clients[0].pending_registrations == 0 && st.images == 0,
 	                       3000));
 	/* A poll that completes normally. */
 	assert_fl(fl_client_add_publication_start(e->c, "c", 1, true, &id), 0);
-	assert_true(WAIT_UNTIL((rc = fl_client_add_publication_poll(e->c, id, &p)) != FL_EAGAIN, 2000));
+	assert_true(
+	        WAIT_UNTIL((rc = fl_client_add_publication_poll(e->c, id, &p)) != FL_EAGAIN, 2000));
 	assert_fl(rc, 0);
 	fl_publication_close(p);
 	env_stop(e);
@@ -363,7 +364,7 @@ dropped_response_times_out_and_leaves_nothing(void **state)
 	fl_publication *p;
 
 #ifdef FL_POINTS_DISABLED
-	skip();  /* -Dfaultpoints=disabled compiles the points out */
+	skip(); /* -Dfaultpoints=disabled compiles the points out */
 #endif
 	e = env_start("drop", false);
 	fiu_init(0);
@@ -374,13 +375,14 @@ dropped_response_times_out_and_leaves_nothing(void **state)
 	fl_points_arm(false, false);
 	fiu_disable("transport/cmd/drop");
 	assert_true(WAIT_UNTIL(stats(e)->publications == 0 && st.log_files == 0 &&
-	                           st.clients[0].pending_registrations == 0 &&
-	                           st.clients[0].registrations == 0,
+	                               st.clients[0].pending_registrations == 0 &&
+	                               st.clients[0].registrations == 0,
 	                       3000));
 	/* Registration failure and log allocation failure are reported. */
 	fiu_enable("transport/log/alloc", 1, NULL, 0);
 	fl_points_arm(false, true);
-	assert_fl(fl_client_add_publication(e->c, "d", 1, true, fl_clock_now_ns() + test_ms(2000) * MS, &p),
+	assert_fl(fl_client_add_publication(e->c, "d", 1, true,
+	                                    fl_clock_now_ns() + test_ms(2000) * MS, &p),
 	          FL_ENOMEM);
 	fl_points_arm(false, false);
 	fiu_disable("transport/log/alloc");
@@ -388,7 +390,8 @@ dropped_response_times_out_and_leaves_nothing(void **state)
 	 * reports it. */
 	fiu_enable("transport/shm/truncate", 1, NULL, 0);
 	fl_points_arm(false, true);
-	assert_fl(fl_client_add_publication(e->c, "d", 1, true, fl_clock_now_ns() + test_ms(2000) * MS, &p),
+	assert_fl(fl_client_add_publication(e->c, "d", 1, true,
+	                                    fl_clock_now_ns() + test_ms(2000) * MS, &p),
 	          FL_ENOSPC);
 	fl_points_arm(false, false);
 	fiu_disable("transport/shm/truncate");
@@ -432,7 +435,7 @@ static void
 garbage_in_command_ring(void **state)
 {
 	struct env *e = env_start("garbage", false);
-	struct fli_shm m = {0};
+	struct fli_shm m = { 0 };
 	struct fli_mpsc ring;
 	struct fli_cmd cmd;
 	struct fli_cnc_header *h;
@@ -478,7 +481,9 @@ garbage_in_command_ring(void **state)
 	assert_true(WAIT_UNTIL(stats(e)->rejected_commands >= 8, 2000));
 	fli_shm_unmap(&m);
 	/* The driver keeps serving. */
-	assert_fl(fl_client_add_publication(e->c, "ok", 1, true, fl_clock_now_ns() + test_ms(2000) * MS, &p), 0);
+	assert_fl(fl_client_add_publication(e->c, "ok", 1, true,
+	                                    fl_clock_now_ns() + test_ms(2000) * MS, &p),
+	          0);
 	fl_publication_close(p);
 	env_stop(e);
 }
@@ -635,7 +640,7 @@ false_driver_timeout_close_reclaims(void **state)
 	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
 
 #ifdef FL_POINTS_DISABLED
-	skip();  /* -Dfaultpoints=disabled compiles the points out */
+	skip(); /* -Dfaultpoints=disabled compiles the points out */
 #endif
 	e = env_start("falsedrvto", false);
 	assert_fl(fl_client_add_publication(e->c, "fdt", 1, false, dl, &p), 0);
@@ -659,9 +664,9 @@ static void
 mt_offer(void *arg)
 {
 	struct mt *m = arg;
-	int64_t msg[8] = {m->id, 0};
+	int64_t msg[8] = { m->id, 0 };
 	uint64_t dl = fl_clock_now_ns() + 20 * SEC;
-	struct fl_idle idle = {0};
+	struct fl_idle idle = { 0 };
 
 	while (msg[1] < m->n && fl_clock_now_ns() < dl) {
 		int64_t rc = fl_publication_offer(m->p, msg, 16 + (size_t)(msg[1] % 48));
@@ -681,7 +686,7 @@ concurrent_publication(void **state)
 	struct env *e = env_start("concurrent", false);
 	fl_publication *p;
 	fl_subscription *s;
-	struct rx r = {0};
+	struct rx r = { 0 };
 	struct mt m[3];
 	fl_thread *t[3];
 	long n = under_valgrind() ? 500 : 20000;
@@ -692,7 +697,7 @@ concurrent_publication(void **state)
 	assert_fl(fl_client_add_publication(e->c, "mt", 1, false, dl, &p), 0);
 	assert_true(WAIT_UNTIL(fl_publication_is_connected(p), 2000));
 	for (i = 0; i < 3; i++) {
-		m[i] = (struct mt){p, i + 1, n, 0};
+		m[i] = (struct mt){ p, i + 1, n, 0 };
 		assert_fl(fl_thread_start(&t[i], "offer", mt_offer, &m[i]), 0);
 	}
 	assert_true(WAIT_UNTIL((fl_subscription_poll(s, on_msg, &r, 1000), r.n == 3 * n), 20000));
@@ -712,8 +717,8 @@ late_subscriber_starts_at_tail(void **state)
 	struct env *e = env_start("latejoin", false);
 	fl_publication *p;
 	fl_subscription *s1, *s2;
-	struct rx r1 = {0}, r2 = {0};
-	int64_t msg[4] = {0};
+	struct rx r1 = { 0 }, r2 = { 0 };
+	int64_t msg[4] = { 0 };
 	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
 	int i;
 
@@ -726,14 +731,15 @@ late_subscriber_starts_at_tail(void **state)
 	}
 	assert_fl(fl_client_add_subscription(e->c, "late", 1, NULL, dl, &s2), 0);
 	assert_true(WAIT_UNTIL(fl_subscription_image_count(s2) == 1, 2000));
-	r2.next[0] = 10;  /* the late joiner sees only what comes after it */
+	r2.next[0] = 10; /* the late joiner sees only what comes after it */
 	for (i = 10; i < 20; i++) {
 		msg[1] = i;
 		assert_true(fl_publication_offer(p, msg, 16) > 0);
 	}
-	assert_true(WAIT_UNTIL((fl_subscription_poll(s1, on_msg, &r1, 100),
-	                        fl_subscription_poll(s2, on_msg, &r2, 100), r1.n == 20 && r2.n == 10),
-	                       2000));
+	assert_true(
+	        WAIT_UNTIL((fl_subscription_poll(s1, on_msg, &r1, 100),
+	                    fl_subscription_poll(s2, on_msg, &r2, 100), r1.n == 20 && r2.n == 10),
+	                   2000));
 	assert_int_equal(r1.errors, 0);
 	assert_int_equal(r2.errors, 0);
 	fl_publication_close(p);
@@ -779,8 +785,8 @@ failed_unlink_is_retried(void **state)
 
 /* ---- sizes and indices at their edges ----------------------------- */
 
-#define MP 1008u       /* mtu 1024 - 16: a fragment's payload */
-#define MAX_MSG 8192u  /* term 64 KiB / 8: the largest message */
+#define MP      1008u /* mtu 1024 - 16: a fragment's payload */
+#define MAX_MSG 8192u /* term 64 KiB / 8: the largest message */
 
 struct whole_rx {
 	long n;
@@ -839,19 +845,21 @@ message_sizes_at_fragment_edges_end_to_end(void **state)
 			msg[k] = (uint8_t)(k * 13 + i);
 		if (len == 1) /* the last: after a refused one */
 			assert_fl(fl_publication_offer(p, msg, MAX_MSG + 1), FL_EMSGSIZE);
-		assert_true(WAIT_UNTIL((rc = fl_publication_offer(p, msg, len)) != FL_EBACKPRESSURE ||
-		                               (fl_subscription_poll(s, fl_fragment_assembler_handler,
-		                                                     &fa, 100), false),
-		                       2000));
+		assert_true(
+		        WAIT_UNTIL((rc = fl_publication_offer(p, msg, len)) != FL_EBACKPRESSURE ||
+		                           (fl_subscription_poll(s, fl_fragment_assembler_handler,
+		                                                 &fa, 100),
+		                            false),
+		                   2000));
 		if (rc <= 0)
 			fail_msg("offer(%zu) = %s", len, fl_errname((int)rc));
-		assert_true(WAIT_UNTIL((fl_subscription_poll(s, fl_fragment_assembler_handler, &fa, 100),
+		assert_true(WAIT_UNTIL((fl_subscription_poll(s, fl_fragment_assembler_handler, &fa,
+		                                             100),
 		                        w->n > before),
 		                       2000));
 		if (w->n != before + 1 || w->len != len || memcmp(w->buf, msg, len) != 0)
 			fail_msg("offer(%zu): %ld messages arrived, the last of %zu bytes%s", len,
-			         w->n - before, w->len,
-			         w->len == len ? " and other bytes" : "");
+			         w->n - before, w->len, w->len == len ? " and other bytes" : "");
 	}
 	fl_fragment_assembler_fini(&fa);
 	free(w);
@@ -886,8 +894,9 @@ image_index_first_last_and_past(void **state)
 	assert_int_equal(stats(e)->image_refs_held, 2);
 	a = fl_image_session_id(img[0]);
 	b = fl_image_session_id(img[1]);
-	assert_true((a == fl_publication_session_id(p[0]) && b == fl_publication_session_id(p[1])) ||
-	            (a == fl_publication_session_id(p[1]) && b == fl_publication_session_id(p[0])));
+	assert_true(
+	        (a == fl_publication_session_id(p[0]) && b == fl_publication_session_id(p[1])) ||
+	        (a == fl_publication_session_id(p[1]) && b == fl_publication_session_id(p[0])));
 	for (int i = 0; i < 2; i++) {
 		assert_fl(fl_image_release(img[i]), 0);
 		fl_publication_close(p[i]);
@@ -907,8 +916,8 @@ client_records_first_and_last(void **state)
 	fl_client *c[FL_STATS_MAX_CLIENTS], *extra = NULL;
 	fl_publication *p;
 	fl_subscription *s;
-	struct rx r = {0};
-	int64_t msg[2] = {0, 0};
+	struct rx r = { 0 };
+	int64_t msg[2] = { 0, 0 };
 	int64_t id;
 	int rc, last = FL_STATS_MAX_CLIENTS - 1;
 
@@ -918,7 +927,8 @@ client_records_first_and_last(void **state)
 	c[0] = e->c; /* record 0 */
 	for (int i = 1; i < FL_STATS_MAX_CLIENTS; i++)
 		if ((rc = fl_client_open(&cc, &c[i])) != 0)
-			fail_msg("client %d of %d: %s", i + 1, FL_STATS_MAX_CLIENTS, fl_errname(rc));
+			fail_msg("client %d of %d: %s", i + 1, FL_STATS_MAX_CLIENTS,
+			         fl_errname(rc));
 	assert_fl(fl_client_open(&cc, &extra), FL_ELIMIT);
 	assert_null(extra);
 	assert_int_equal(stats(e)->client_count, FL_STATS_MAX_CLIENTS);
@@ -928,14 +938,16 @@ client_records_first_and_last(void **state)
 	assert_int_equal(st.clients[last].client_id, fl_client_id(c[last]));
 	/* The client in the last record subscribes and receives. */
 	assert_fl(fl_client_add_subscription_start(c[last], "rec", 1, NULL, &id), 0);
-	assert_true(WAIT_UNTIL((fl_client_do_work(c[last]),
-	                        (rc = fl_client_add_subscription_poll(c[last], id, &s)) != FL_EAGAIN),
-	                       2000));
+	assert_true(
+	        WAIT_UNTIL((fl_client_do_work(c[last]),
+	                    (rc = fl_client_add_subscription_poll(c[last], id, &s)) != FL_EAGAIN),
+	                   2000));
 	assert_fl(rc, 0);
 	assert_fl(fl_client_add_publication(e->c, "rec", 1, true,
 	                                    fl_clock_now_ns() + test_ms(2000) * MS, &p),
 	          0);
-	assert_true(WAIT_UNTIL((fl_client_do_work(c[last]), fl_subscription_is_connected(s)), 2000));
+	assert_true(
+	        WAIT_UNTIL((fl_client_do_work(c[last]), fl_subscription_is_connected(s)), 2000));
 	assert_true(WAIT_UNTIL(fl_publication_is_connected(p), 2000));
 	assert_true(fl_publication_offer(p, msg, sizeof(msg)) > 0);
 	assert_true(WAIT_UNTIL((fl_client_do_work(c[last]), fl_subscription_poll(s, on_msg, &r, 10),
@@ -988,13 +1000,13 @@ static void
 subscriber_slots_first_and_last(void **state)
 {
 	struct env *e = env_start("subslots", true);
-	struct errs errs = {0};
+	struct errs errs = { 0 };
 	struct fl_client_ctx cc;
 	fl_client *c;
 	fl_publication *p;
 	fl_subscription *s[FL_LOG_MAX_SUBS + 1];
-	int64_t reg[FL_LOG_MAX_SUBS + 1], msg[2] = {0, 0};
-	struct fli_shm m = {0};
+	int64_t reg[FL_LOG_MAX_SUBS + 1], msg[2] = { 0, 0 };
+	struct fli_shm m = { 0 };
 	struct fli_log_meta *meta;
 	char path[400];
 	int rc, last = FL_LOG_MAX_SUBS - 1;
@@ -1006,21 +1018,23 @@ subscriber_slots_first_and_last(void **state)
 	cc.error_arg = &errs;
 	assert_fl(fl_client_open(&cc, &c), 0);
 	assert_fl(fl_client_add_publication_start(c, "slots", 1, true, &reg[0]), 0);
-	assert_true(WAIT_UNTIL((pump(e, c), (rc = fl_client_add_publication_poll(c, reg[0], &p)) !=
-	                                            FL_EAGAIN),
+	assert_true(WAIT_UNTIL((pump(e, c),
+	                        (rc = fl_client_add_publication_poll(c, reg[0], &p)) != FL_EAGAIN),
 	                       2000));
 	assert_fl(rc, 0);
 	for (int i = 0; i <= FL_LOG_MAX_SUBS; i++) {
 		assert_fl(fl_client_add_subscription_start(c, "slots", 1, NULL, &reg[i]), 0);
-		assert_true(WAIT_UNTIL((pump(e, c), (rc = fl_client_add_subscription_poll(c, reg[i], &s[i])) !=
-		                                            FL_EAGAIN),
+		assert_true(WAIT_UNTIL((pump(e, c),
+		                        (rc = fl_client_add_subscription_poll(c, reg[i], &s[i])) !=
+		                                FL_EAGAIN),
 		                       2000));
 		assert_fl(rc, 0);
 	}
 	assert_true(WAIT_UNTIL((pump(e, c), errs.n > 0), 2000));
 	for (int i = 0; i < FL_LOG_MAX_SUBS; i++)
 		if (fl_subscription_image_count(s[i]) != 1)
-			fail_msg("subscription %d: %d images", i, fl_subscription_image_count(s[i]));
+			fail_msg("subscription %d: %d images", i,
+			         fl_subscription_image_count(s[i]));
 	assert_int_equal(fl_subscription_image_count(s[FL_LOG_MAX_SUBS]), 0);
 	assert_int_equal(errs.n, 1);
 	assert_fl(errs.last, FL_ELIMIT);
@@ -1034,17 +1048,19 @@ subscriber_slots_first_and_last(void **state)
 	/* Every slot holds the publisher back, so each receives. */
 	assert_true(fl_publication_offer(p, msg, sizeof(msg)) > 0);
 	for (int i = 0; i < FL_LOG_MAX_SUBS; i++) {
-		struct rx r = {0};
+		struct rx r = { 0 };
 
-		assert_true(WAIT_UNTIL((pump(e, c), fl_subscription_poll(s[i], on_msg, &r, 10), r.n == 1),
+		assert_true(WAIT_UNTIL((pump(e, c), fl_subscription_poll(s[i], on_msg, &r, 10),
+		                        r.n == 1),
 		                       2000));
 	}
 	/* The last slot freed, a new subscription takes it. */
 	assert_fl(fl_subscription_close(s[last]), 0);
 	assert_true(WAIT_UNTIL((pump(e, c), meta->subscriber_count == FL_LOG_MAX_SUBS - 1), 2000));
 	assert_fl(fl_client_add_subscription_start(c, "slots", 1, NULL, &reg[last]), 0);
-	assert_true(WAIT_UNTIL((pump(e, c), (rc = fl_client_add_subscription_poll(c, reg[last], &s[last])) !=
-	                                            FL_EAGAIN),
+	assert_true(WAIT_UNTIL((pump(e, c),
+	                        (rc = fl_client_add_subscription_poll(c, reg[last], &s[last])) !=
+	                                FL_EAGAIN),
 	                       2000));
 	assert_fl(rc, 0);
 	assert_true(WAIT_UNTIL((pump(e, c), fl_subscription_image_count(s[last]) == 1), 2000));
@@ -1141,9 +1157,9 @@ forged_image_slot_is_refused(void **state)
 {
 	static const int bad_slot[2] = { -1, FL_LOG_MAX_SUBS };
 	struct env *e = env_start("forgedslot", true);
-	struct errs errs = {0};
+	struct errs errs = { 0 };
 	struct fl_client_ctx cc;
-	struct fli_shm m = {0};
+	struct fli_shm m = { 0 };
 	struct fli_bcast bc;
 	struct fli_cnc_header *h;
 	fl_client *c;
@@ -1160,14 +1176,14 @@ forged_image_slot_is_refused(void **state)
 	cc.error_arg = &errs;
 	assert_fl(fl_client_open(&cc, &c), 0);
 	assert_fl(fl_client_add_publication_start(c, "forged-p", 1, true, &pid), 0);
-	assert_true(WAIT_UNTIL((pump(e, c), (rc = fl_client_add_publication_poll(c, pid, &p)) !=
-	                                            FL_EAGAIN),
+	assert_true(WAIT_UNTIL((pump(e, c),
+	                        (rc = fl_client_add_publication_poll(c, pid, &p)) != FL_EAGAIN),
 	                       2000));
 	assert_fl(rc, 0);
 	/* A subscription on another channel: no real image of p's log. */
 	assert_fl(fl_client_add_subscription_start(c, "forged-s", 1, NULL, &sid), 0);
-	assert_true(WAIT_UNTIL((pump(e, c), (rc = fl_client_add_subscription_poll(c, sid, &s)) !=
-	                                            FL_EAGAIN),
+	assert_true(WAIT_UNTIL((pump(e, c),
+	                        (rc = fl_client_add_subscription_poll(c, sid, &s)) != FL_EAGAIN),
 	                       2000));
 	assert_fl(rc, 0);
 	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
@@ -1189,8 +1205,8 @@ forged_image_slot_is_refused(void **state)
 		assert_fl(fli_bcast_transmit(&bc, FL_EV_IMAGE_AVAILABLE, &ev, sizeof(ev)), 0);
 		assert_true(WAIT_UNTIL((fl_client_do_work(c), errs.n > 0), 2000));
 		if (errs.last != FL_EPROTO || strstr(errs.what, "slot") == NULL)
-			fail_msg("slot %d: reported %s (%s), want FL_EPROTO for the slot", bad_slot[k],
-			         fl_errname(errs.last), errs.what);
+			fail_msg("slot %d: reported %s (%s), want FL_EPROTO for the slot",
+			         bad_slot[k], fl_errname(errs.last), errs.what);
 		assert_int_equal(fl_subscription_image_count(s), 0);
 	}
 	fli_shm_unmap(&m);
@@ -1218,16 +1234,18 @@ scribbled_cnc_header_is_repaired(void **state)
 	} cases[] = {
 		{ "version", offsetof(struct fli_cnc_header, version), 4, 99, FL_EPROTO },
 		{ "magic", offsetof(struct fli_cnc_header, magic), 8, 0, FL_EPROTO },
-		{ "counters_offset", offsetof(struct fli_cnc_header, counters_offset), 8, 0, FL_EPROTO },
+		{ "counters_offset", offsetof(struct fli_cnc_header, counters_offset), 8, 0,
+		  FL_EPROTO },
 		{ "cmd_offset", offsetof(struct fli_cnc_header, cmd_offset), 8, 12345, FL_EPROTO },
-		{ "bc_length", offsetof(struct fli_cnc_header, bc_length), 8, 1ull << 40, FL_EPROTO },
+		{ "bc_length", offsetof(struct fli_cnc_header, bc_length), 8, 1ull << 40,
+		  FL_EPROTO },
 		{ "driver_closed", offsetof(struct fli_cnc_header, driver_closed), 4, 1,
 		  FL_EDRIVER_TIMEOUT },
 	};
 	struct env *e = env_start("cncscrib", true);
 	struct fli_cnc_header saved;
 	struct fl_client_ctx cc;
-	struct fli_shm m = {0};
+	struct fli_shm m = { 0 };
 	char path[300];
 	fl_client *c;
 	int rc, bad = 0;
@@ -1240,8 +1258,8 @@ scribbled_cnc_header_is_repaired(void **state)
 	cc.ns = e->ns;
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		if (cases[k].width == 8)
-			__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off), cases[k].value,
-			                 __ATOMIC_RELEASE);
+			__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off),
+			                 cases[k].value, __ATOMIC_RELEASE);
 		else
 			__atomic_store_n((uint32_t *)((char *)m.addr + cases[k].off),
 			                 (uint32_t)cases[k].value, __ATOMIC_RELEASE);
@@ -1266,7 +1284,8 @@ scribbled_cnc_header_is_repaired(void **state)
 		fl_driver_do_work(e->d);
 	}
 	if (bad != 0)
-		fail_msg("%d failures over %zu scribbled fields", bad, sizeof(cases) / sizeof(cases[0]));
+		fail_msg("%d failures over %zu scribbled fields", bad,
+		         sizeof(cases) / sizeof(cases[0]));
 	/* One put back per scribbled field. */
 	assert_int_equal(stats(e)->corrupt_reads, (int64_t)(sizeof(cases) / sizeof(cases[0])));
 	fli_shm_unmap(&m);
@@ -1284,7 +1303,7 @@ vanished_client_is_reclaimed(void **state)
 	struct env *e = env_start("vanish", false);
 	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
 	struct fli_cnc_counters *g;
-	struct fli_shm m = {0};
+	struct fli_shm m = { 0 };
 	fl_publication *p;
 	char path[300];
 	int i, found = 0;
@@ -1322,7 +1341,7 @@ wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 	struct fl_driver_ctx dc;
 	struct fl_client_ctx cc;
 	struct fli_cnc_counters *g;
-	struct fli_shm m = {0};
+	struct fli_shm m = { 0 };
 	fl_driver *d;
 	fl_client *c;
 	int i, mine = -1, spare = -1;
@@ -1396,7 +1415,7 @@ active_record_without_id_is_ended(void **state)
 	char ns[64], dir[256], path[300];
 	struct fl_driver_ctx dc;
 	struct fli_cnc_counters *g;
-	struct fli_shm m = {0};
+	struct fli_shm m = { 0 };
 	fl_driver *d;
 
 	(void)state;
@@ -1434,11 +1453,11 @@ wild_slot_registration_or_position_is_put_back(void **state)
 	struct env *e = env_start("slotreg", false);
 	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
 	struct fli_log_meta *meta;
-	struct fli_shm m = {0};
+	struct fli_shm m = { 0 };
 	fl_publication *p;
 	fl_subscription *s;
-	struct rx r = {0};
-	int64_t msg[128] = {0};
+	struct rx r = { 0 };
+	int64_t msg[128] = { 0 };
 	char path[300];
 	long sent = 0, n = 64 * 4; /* four rings' worth of 1 KiB messages */
 

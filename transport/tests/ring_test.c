@@ -44,7 +44,7 @@ static void
 mpsc_roundtrip(void **state)
 {
 	struct fli_mpsc r;
-	struct seen s = {0};
+	struct seen s = { 0 };
 	uint8_t buf[100];
 	int i;
 
@@ -67,7 +67,7 @@ static void
 mpsc_wrap_and_full(void **state)
 {
 	struct fli_mpsc r;
-	struct seen s = {0};
+	struct seen s = { 0 };
 	uint8_t buf[120];
 	int i, written = 0, rc;
 
@@ -98,8 +98,8 @@ static void
 mpsc_garbage_header(void **state)
 {
 	struct fli_mpsc r;
-	struct seen s = {0};
-	uint8_t buf[16] = {1};
+	struct seen s = { 0 };
+	uint8_t buf[16] = { 1 };
 
 	assert_fl(fli_mpsc_init(&r, mem, CAP, 1), 0);
 	assert_fl(fli_mpsc_write(&r, 5, buf, 16), 0);
@@ -118,8 +118,8 @@ static void
 mpsc_unblock(void **state)
 {
 	struct fli_mpsc r;
-	struct seen s = {0};
-	uint8_t buf[16] = {0};
+	struct seen s = { 0 };
+	uint8_t buf[16] = { 0 };
 	uint64_t tail;
 
 	assert_fl(fli_mpsc_init(&r, mem, CAP, 1), 0);
@@ -153,8 +153,8 @@ static int
 wild_tail(void *arg)
 {
 	struct fli_mpsc r;
-	struct seen s = {0};
-	uint8_t buf[16] = {1};
+	struct seen s = { 0 };
+	uint8_t buf[16] = { 1 };
 	uint64_t head;
 
 	(void)arg;
@@ -208,7 +208,7 @@ bcast_roundtrip_and_lap(void **state)
 {
 	struct fli_bcast b;
 	struct fli_bcast_rx rx, slow;
-	struct seen s = {0};
+	struct seen s = { 0 };
 	uint8_t scratch[256], scratch2[256], buf[100];
 	int i, rc;
 
@@ -239,8 +239,8 @@ bcast_garbage(void **state)
 {
 	struct fli_bcast b;
 	struct fli_bcast_rx rx;
-	struct seen s = {0};
-	uint8_t scratch[64], buf[8] = {0};
+	struct seen s = { 0 };
+	uint8_t scratch[64], buf[8] = { 0 };
 
 	assert_fl(fli_bcast_init(&b, mem, CAP, 1), 0);
 	fli_bcast_rx_init(&rx, &b, scratch, sizeof(scratch));
@@ -261,8 +261,8 @@ bcast_tail_scribbled(void **state)
 {
 	struct fli_bcast b;
 	struct fli_bcast_rx rx;
-	struct seen s = {0};
-	uint8_t scratch[64], buf[8] = {0};
+	struct seen s = { 0 };
+	uint8_t scratch[64], buf[8] = { 0 };
 	int rc, k;
 
 	assert_fl(fli_bcast_init(&b, mem, CAP, 1), 0);

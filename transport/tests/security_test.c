@@ -35,7 +35,7 @@
 #include "driver_ext.h"
 #include "reqrep/rr_driver.h"
 
-#define MS FL_NS_PER_MS
+#define MS        FL_NS_PER_MS
 #define OTHER_UID 65534 /* nobody */
 
 static bool
@@ -43,8 +43,9 @@ root_or_skip(void)
 {
 	if (geteuid() == 0)
 		return true;
-	fprintf(stderr, "skipped: needs root to act as a second uid (%d) or to mount a tmpfs; "
-	                "running as uid %u\n",
+	fprintf(stderr,
+	        "skipped: needs root to act as a second uid (%d) or to mount a tmpfs; "
+	        "running as uid %u\n",
 	        OTHER_UID, (unsigned)geteuid());
 	return false;
 }
@@ -153,8 +154,8 @@ open_client(const char *ns, uint32_t allowed_uid, fl_client **c)
 static char victim[256]; /* the link's target; removed at teardown if left */
 
 struct plant {
-	char dir[256];     /* /dev/shm/faultline-<ns> */
-	char target[256];  /* what the link points at */
+	char dir[256];    /* /dev/shm/faultline-<ns> */
+	char target[256]; /* what the link points at */
 };
 
 static int
@@ -310,8 +311,8 @@ another_users_directory_is_refused(void **state)
 
 struct other_driver {
 	char ns[64];
-	int ready[2];  /* child -> test: one byte, the driver's start result */
-	int stop[2];   /* test -> child: EOF stops the driver */
+	int ready[2]; /* child -> test: one byte, the driver's start result */
+	int stop[2];  /* test -> child: EOF stops the driver */
 };
 
 static int
@@ -421,8 +422,9 @@ probe_as_other(void *arg)
 		for (int m = 0; m < 3; m++) {
 			fd = open(path, modes[m] | O_CLOEXEC);
 			if (fd >= 0 || errno != EACCES) {
-				fprintf(stderr, "uid %u: open(%s, mode %d): %s\n", (unsigned)getuid(),
-				        path, modes[m], fd >= 0 ? "opened" : strerror(errno));
+				fprintf(stderr, "uid %u: open(%s, mode %d): %s\n",
+				        (unsigned)getuid(), path, modes[m],
+				        fd >= 0 ? "opened" : strerror(errno));
 				bad++;
 			}
 			if (fd >= 0)
@@ -537,14 +539,14 @@ mount_shm(const char *size)
 	return 0;
 }
 
-#define CHECK(cond, ...)                                                                  \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "line %d: %s: ", __LINE__, #cond);                \
-			fprintf(stderr, __VA_ARGS__);                                     \
-			fputc('\n', stderr);                                              \
-			return 1;                                                         \
-		}                                                                         \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "line %d: %s: ", __LINE__, #cond);                         \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			return 1;                                                                  \
+		}                                                                                  \
 	} while (0)
 
 /* In the child's own mount namespace. */
@@ -676,7 +678,8 @@ small_or_full_shm_is_enospc_not_sigbus(void **state)
 	assert_true(pid > 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	if (WIFSIGNALED(status))
-		fail_msg("the child died of signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+		fail_msg("the child died of signal %d (%s)", WTERMSIG(status),
+		         strsignal(WTERMSIG(status)));
 	if (WEXITSTATUS(status) == 77)
 		skip();
 	assert_int_equal(WEXITSTATUS(status), 0);

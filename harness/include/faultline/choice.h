@@ -28,8 +28,8 @@ extern "C" {
 struct fl_choice;
 
 struct fl_choice_span {
-	uint32_t start; /* index of the first draw */
-	uint32_t end;   /* one past the last draw */
+	uint32_t start;    /* index of the first draw */
+	uint32_t end;      /* one past the last draw */
 	const char *label; /* static string */
 };
 

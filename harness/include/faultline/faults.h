@@ -32,14 +32,14 @@ enum fl_fault_when {
 };
 
 struct fl_fault_rule {
-	const char *point;   /* exact point name, or a prefix ending in '*' */
+	const char *point; /* exact point name, or a prefix ending in '*' */
 	enum fl_fault_action action;
 	enum fl_fault_when when;
-	uint64_t n;          /* for NTH / AFTER */
-	double p;            /* for PROB, 0..1 */
-	uint64_t delay_ns;   /* for DELAY */
-	const char *actor;   /* only when this actor is running; NULL: any */
-	int err;             /* posix/ and libc/ points: the errno the failed call
+	uint64_t n;        /* for NTH / AFTER */
+	double p;          /* for PROB, 0..1 */
+	uint64_t delay_ns; /* for DELAY */
+	const char *actor; /* only when this actor is running; NULL: any */
+	int err;           /* posix/ and libc/ points: the errno the failed call
 	                        sets (libfiu's failinfo); 0: EIO */
 };
 

@@ -31,8 +31,7 @@ enum fl_impl_kind {
  * 0, FL_ENOENT when the session has no image (yet), or another FL_E*
  * code.  A correct helper leaves no image reference behind on any path.
  * Called on the subscription's owner thread. */
-typedef int (*fl_impl_image_lookup_fn)(fl_subscription *sub, int32_t session_id,
-                                       int64_t *position);
+typedef int (*fl_impl_image_lookup_fn)(fl_subscription *sub, int32_t session_id, int64_t *position);
 
 /* A request helper on a plain connection: loans a request chunk of `size`
  * bytes, sends it with deadline_ns, waits (until deadline_ns) for its
@@ -46,8 +45,7 @@ typedef int (*fl_impl_rr_request_fn)(fl_rr_domain *d, fl_rr_client *cl, uint32_t
 /* A server opener: opens a server for `service` and prepares it (a setup
  * step that loans and releases a chunk, and can fail).  0 and *out, or an
  * FL_E* code; a correct opener returns the port on every error path. */
-typedef int (*fl_impl_server_open_fn)(fl_rr_domain *d, const char *service,
-                                      fl_rr_server **out);
+typedef int (*fl_impl_server_open_fn)(fl_rr_domain *d, const char *service, fl_rr_server **out);
 
 /* A context-per-request helper: opens a context on the REQ socket `s`,
  * sends a `size`-byte message, waits up to timeout_ns for the reply, frees
@@ -57,7 +55,7 @@ typedef int (*fl_impl_server_open_fn)(fl_rr_domain *d, const char *service,
 typedef int (*fl_impl_ctx_request_fn)(fl_sock *s, uint32_t size, uint64_t timeout_ns);
 
 struct fl_impl {
-	const char *name;      /* what `impl:` says */
+	const char *name; /* what `impl:` says */
 	enum fl_impl_kind kind;
 	const char *bug_class; /* docs/bug-classes.md class, e.g. "B1", or NULL */
 	bool correct;          /* the correct helper, or the one with the bug */

@@ -94,13 +94,13 @@ struct fl_gen_edges {
  * untouched, when the caller is to draw the value its own way.  Draws
  * nothing when hi <= lo.  e may be NULL (lo and hi only). */
 bool fl_gen_edge(struct fl_choice *c, uint64_t lo, uint64_t hi, const struct fl_gen_edges *e,
-		 uint64_t *out);
+                 uint64_t *out);
 
 /* fl_gen_size_edges is a size in [lo, hi]: a boundary (fl_gen_edge) in
  * 1 of 8 draws, else lo + fl_gen_size(hi - lo).  An all-zero stream gives
  * lo. */
 uint64_t fl_gen_size_edges(struct fl_choice *c, uint64_t lo, uint64_t hi,
-			   const struct fl_gen_edges *e);
+                           const struct fl_gen_edges *e);
 
 /* Fills buf with a byte string of length in [min, max] and returns the
  * length.  Length drawn first, then one draw per byte, all in one span. */
@@ -124,8 +124,8 @@ struct fl_gen_list {
 	uint32_t more_num, more_den;
 	bool in_elem;
 };
-void fl_gen_list_begin(struct fl_gen_list *l, struct fl_choice *c,
-		       size_t min, size_t max, size_t avg);
+void fl_gen_list_begin(struct fl_gen_list *l, struct fl_choice *c, size_t min, size_t max,
+                       size_t avg);
 bool fl_gen_list_next(struct fl_gen_list *l);
 
 /* A combinable generator: writes one value to out. */
@@ -133,14 +133,14 @@ typedef void (*fl_gen_fn)(struct fl_choice *c, void *out, const void *arg);
 
 /* Fills out[0..n) (elements of elem_size bytes, capacity max) with a list of
  * gen values and returns n, using the list encoding above. */
-size_t fl_gen_array(struct fl_choice *c, void *out, size_t elem_size,
-		    size_t min, size_t max, size_t avg, fl_gen_fn gen, const void *arg);
+size_t fl_gen_array(struct fl_choice *c, void *out, size_t elem_size, size_t min, size_t max,
+                    size_t avg, fl_gen_fn gen, const void *arg);
 
 /* ------------------------------------------------------------------ */
 /* Properties. */
 
-#define FL_PROP_PASS 0
-#define FL_PROP_FAIL 1
+#define FL_PROP_PASS    0
+#define FL_PROP_FAIL    1
 #define FL_PROP_DISCARD 2 /* fl_prop_assume: the input does not apply (counts as not failing) */
 
 struct fl_prop_ctx;
@@ -164,14 +164,14 @@ const void *fl_prop_arg(const struct fl_prop_ctx *ctx);
 /* fl_prop_fail records a failure message (the first one wins) and returns
  * FL_PROP_FAIL, to be returned by the property. */
 int fl_prop_fail(struct fl_prop_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 int fl_prop_vfail(struct fl_prop_ctx *ctx, const char *fmt, va_list ap);
 
 /* fl_prop_log appends a line to the trial's log; the log of the minimal
  * failing run is printed after shrinking (the model runner logs each step).
  * Bounded (64 KiB); the rest is dropped. */
 void fl_prop_log(struct fl_prop_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 /* fl_prop_replaying is true while the trial replays recorded choices
  * (shrinking, replay) rather than generating from a seed. */
@@ -208,24 +208,24 @@ int fl_prop_config_args(struct fl_prop_config *cfg, int argc, char **argv);
 
 /* The outcome of fl_prop_check (and replay / shrink). */
 struct fl_prop_report {
-	enum fl_verdict verdict;    /* PASS unless some trial failed */
-	int signal;                 /* crash: the signal */
-	uint64_t seed;              /* root seed */
-	uint64_t fail_seed;         /* seed of the failing trial: --seed X --trials 1 replays it */
-	unsigned trials;            /* trials run */
-	unsigned discarded;         /* trials that returned FL_PROP_DISCARD */
-	double seconds;             /* wall time of the trials, until the failure */
+	enum fl_verdict verdict; /* PASS unless some trial failed */
+	int signal;              /* crash: the signal */
+	uint64_t seed;           /* root seed */
+	uint64_t fail_seed;      /* seed of the failing trial: --seed X --trials 1 replays it */
+	unsigned trials;         /* trials run */
+	unsigned discarded;      /* trials that returned FL_PROP_DISCARD */
+	double seconds;          /* wall time of the trials, until the failure */
 	double shrink_seconds;
-	unsigned shrink_attempts;   /* re-runs spent shrinking */
-	unsigned shrink_accepted;   /* of which kept */
-	size_t original_nchoices;   /* choices of the failing trial before shrinking */
-	uint64_t *choices;          /* the minimal failing choices (owned); NULL when the
+	unsigned shrink_attempts; /* re-runs spent shrinking */
+	unsigned shrink_accepted; /* of which kept */
+	size_t original_nchoices; /* choices of the failing trial before shrinking */
+	uint64_t *choices;        /* the minimal failing choices (owned); NULL when the
 				     * failing trial died without reporting them (e.g. SIGKILL):
 				     * its trace then says `replay_from seed` and replays fail_seed */
 	size_t nchoices;
-	char *message;              /* failure message of the minimal run (owned, may be NULL) */
-	char *log;                  /* log of the minimal run: the steps (owned, may be NULL) */
-	char *trace_path;           /* saved trace (owned) or NULL */
+	char *message;    /* failure message of the minimal run (owned, may be NULL) */
+	char *log;        /* log of the minimal run: the steps (owned, may be NULL) */
+	char *trace_path; /* saved trace (owned) or NULL */
 };
 
 /* fl_prop_check runs cfg->trials trials of prop (within the time budget),
@@ -235,19 +235,19 @@ struct fl_prop_report {
  * 0 when every trial passed, FL_PROP_FAIL (1) on a failure, or a negative
  * FL_E* when the engine itself failed (fork, memory). */
 int fl_prop_check(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
-		  struct fl_prop_report *rep);
+                  struct fl_prop_report *rep);
 
 /* fl_prop_run_choices runs one trial on recorded choices (replay stream),
  * fork-isolated per cfg, without shrinking; fills *rep.  Returns 0 (pass),
  * FL_PROP_FAIL or negative FL_E*. */
 int fl_prop_run_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
-			const uint64_t *values, size_t n, struct fl_prop_report *rep);
+                        const uint64_t *values, size_t n, struct fl_prop_report *rep);
 
 /* fl_prop_shrink_choices shrinks a failing stream: rep is filled with the
  * minimal choices.  Returns FL_PROP_FAIL (still failing, shrunk), 0 when the
  * given choices do not fail at all, or negative FL_E*. */
 int fl_prop_shrink_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
-			   const uint64_t *values, size_t n, struct fl_prop_report *rep);
+                           const uint64_t *values, size_t n, struct fl_prop_report *rep);
 
 /* fl_prop_report_fini frees a report; safe on a zeroed one. */
 void fl_prop_report_fini(struct fl_prop_report *rep);
@@ -262,27 +262,26 @@ void fl_prop_print(const struct fl_prop_report *rep, const char *name);
  * `<program> --shrink TRACE --out FILE`, see fl_prop_main).  Free with fl_trace_fini.  Returns 0,
  * FL_EINVAL, FL_ENOMEM. */
 int fl_prop_trace_from_report(const struct fl_prop_report *rep, const char *name,
-			      struct fl_trace *out);
+                              struct fl_trace *out);
 
 /* Registered properties, for `faultline replay/shrink` and fl_prop_main:
  * fl_prop_find returns the def with that name in table[0..n) or NULL. */
-const struct fl_prop_def *fl_prop_find(const struct fl_prop_def *table, size_t n,
-				       const char *name);
+const struct fl_prop_def *fl_prop_find(const struct fl_prop_def *table, size_t n, const char *name);
 
 /* fl_prop_replay re-runs a property trace (kind property; the property is
  * looked up by name in table) and fills *rep.  Returns 0 when the replay
  * reached the trace's verdict (and signal), FL_PROP_FAIL when it did not,
  * FL_ENOENT for an unknown property, FL_EINVAL for a non-property trace. */
 int fl_prop_replay(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
-		   const struct fl_prop_config *cfg, struct fl_prop_report *rep);
+                   const struct fl_prop_config *cfg, struct fl_prop_report *rep);
 
 /* fl_prop_shrink shrinks a property trace's choices and, when out_path is
  * non-NULL, writes the minimal trace there.  Returns FL_PROP_FAIL when the
  * trace still fails (shrunk in *rep), 0 when it no longer fails, FL_ENOENT,
  * FL_EINVAL, FL_EIO. */
 int fl_prop_shrink(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
-		   const struct fl_prop_config *cfg, const char *out_path,
-		   struct fl_prop_report *rep);
+                   const struct fl_prop_config *cfg, const char *out_path,
+                   struct fl_prop_report *rep);
 
 /* fl_prop_main is a main() for a property program: runs every property in
  * the table (or those named with --prop NAME), or --replay FILE / --shrink
@@ -338,8 +337,8 @@ struct fl_model_spec {
 	const char *name;
 	const struct fl_model_cmd *cmds;
 	size_t ncmds;
-	unsigned max_steps;        /* 0: 50 */
-	unsigned avg_steps;        /* expected steps (0: 10) */
+	unsigned max_steps; /* 0: 50 */
+	unsigned avg_steps; /* expected steps (0: 10) */
 	/* Create the model and the real system (may draw from ctx). */
 	int (*setup)(struct fl_prop_ctx *ctx, void **model, void **real);
 	/* Invariants after every step: FL_PROP_PASS or fl_prop_fail.  NULL: none. */

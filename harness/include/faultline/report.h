@@ -55,16 +55,17 @@ extern "C" {
 #define FL_REPORT_MAX_POINTS 64
 
 struct fl_run_result {
-	char scenario[128];    /* the scenario's name */
+	char scenario[128]; /* the scenario's name */
 	uint64_t seed;
 	enum fl_verdict verdict;
-	char property[64];     /* the violated property, or "" */
-	char detail[1024];      /* e.g. "image_refs: actor sub holds 1 reference to session 7 after close" */
-	char trace_path[256];  /* the trace file written for this run, or "" */
-	uint64_t trace_hash;   /* hash of the run's trace (choices and events) */
-	double seconds;        /* the run's wall time */
-	char replay_cmd[512];  /* the exact command that replays the run, or "" */
-	bool not_run;          /* the harness could not execute the run (detail says
+	char property[64]; /* the violated property, or "" */
+	char detail
+	        [1024]; /* e.g. "image_refs: actor sub holds 1 reference to session 7 after close" */
+	char trace_path[256]; /* the trace file written for this run, or "" */
+	uint64_t trace_hash;  /* hash of the run's trace (choices and events) */
+	double seconds;       /* the run's wall time */
+	char replay_cmd[512]; /* the exact command that replays the run, or "" */
+	bool not_run;         /* the harness could not execute the run (detail says
 	                          why); verdict is then ignored */
 	/* Faults that fired, per fault point (index into the options'
 	 * point_names); all 0 without fault rules. */
@@ -73,37 +74,37 @@ struct fl_run_result {
 	uint32_t op_errors_fatal;     /* op errors that failed the run */
 	uint64_t rules_fired;         /* bit i: the scenario's fault rule i fired (the
 	                                 CLI's rules_never_fired; not written) */
-	char mode[8];          /* "sim", "proc" or "stress"; "": not known (null) */
-	uint64_t run_index;    /* the run's place among its scenario's runs: run i
+	char mode[8];                 /* "sim", "proc" or "stress"; "": not known (null) */
+	uint64_t run_index;           /* the run's place among its scenario's runs: run i
 	                          of a batch has seed first + i; the sweep's runs
 	                          follow (its counting run, then its faulted runs) */
-	char sweep_point[64];  /* a faulted sweep run: the point failed; "": none */
-	uint64_t sweep_k;      /* with sweep_point: the hit failed (1-based) */
-	bool sweep_persistent; /* with sweep_point: failed from hit k on, not once */
-	bool sweep_count;      /* the sweep's counting run (reported only when it
+	char sweep_point[64];         /* a faulted sweep run: the point failed; "": none */
+	uint64_t sweep_k;             /* with sweep_point: the hit failed (1-based) */
+	bool sweep_persistent;        /* with sweep_point: failed from hit k on, not once */
+	bool sweep_count;             /* the sweep's counting run (reported only when it
 	                          could not run): sweep_k 0, no point */
 };
 
 struct fl_report_options {
-	FILE *out;             /* progress, failures, summary; NULL: stdout */
-	bool progress;         /* print a progress line */
-	bool tty;              /* rewrite the progress line in place (\r, ESC[K) on
+	FILE *out;                      /* progress, failures, summary; NULL: stdout */
+	bool progress;                  /* print a progress line */
+	bool tty;                       /* rewrite the progress line in place (\r, ESC[K) on
 	                          progress_out: only for a terminal that takes
 	                          escape codes (the caller decides) */
-	FILE *progress_out;    /* where the in-place line goes; NULL: out.  It is
+	FILE *progress_out;             /* where the in-place line goes; NULL: out.  It is
 	                          cleared before anything is written to out */
-	uint32_t progress_interval_ms; /* tty: redraw at most once this often;
+	uint32_t progress_interval_ms;  /* tty: redraw at most once this often;
 	                                  0: 100 (ten times a second) */
-	uint64_t planned;      /* runs expected, 0 if unknown (progress); grows
+	uint64_t planned;               /* runs expected, 0 if unknown (progress); grows
 	                          with fl_report_plan */
-	uint64_t progress_every; /* not a tty: a progress line every this many runs;
+	uint64_t progress_every;        /* not a tty: a progress line every this many runs;
 	                            0: a tenth of `planned` (or every 100 runs) */
-	FILE *tap;             /* TAP 13 is streamed here as runs finish; NULL: none.
+	FILE *tap;                      /* TAP 13 is streamed here as runs finish; NULL: none.
 	                          With TAP on stdout, point `out` at stderr. */
-	const char *json_path; /* written by fl_report_finish, or streamed as runs are
+	const char *json_path;          /* written by fl_report_finish, or streamed as runs are
 	                          added once fl_report_open_files opened it; "-" is
 	                          stdout (point `out` elsewhere); NULL: none */
-	const char *junit_path; /* written by fl_report_finish; "-" is stdout; NULL: none */
+	const char *junit_path;         /* written by fl_report_finish; "-" is stdout; NULL: none */
 	const char *const *point_names; /* names of the fault points faults_fired counts,
 	                                   NULL-terminated; NULL: faults_fired not reported */
 };
@@ -190,8 +191,7 @@ int fl_report_write_junit(const struct fl_report *r, FILE *f);
 /* fl_report_summary_line formats "N runs: N passed, N failed, N crashed, N
  * hung, N deadlocked (T s)" into buf, with ", N not run" before the time
  * when some run was not run. */
-void fl_report_summary_line(const struct fl_report *r, double wall_seconds, char *buf,
-                            size_t len);
+void fl_report_summary_line(const struct fl_report *r, double wall_seconds, char *buf, size_t len);
 
 /* fl_report_free releases the report and closes the files it opened (not
  * the borrowed FILEs).  NULL is a no-op. */

@@ -27,10 +27,10 @@ extern "C" {
 
 /* How a sandboxed run (or a property trial, or a scenario run) ended. */
 enum fl_verdict {
-	FL_VERDICT_PASS = 0,  /* fn returned 0 and the child exited 0 */
-	FL_VERDICT_FAIL = 1,  /* fn reported failure, or the child exited non-zero */
-	FL_VERDICT_CRASH = 2, /* the child died of a signal */
-	FL_VERDICT_HANG = 3,  /* the deadline passed; the child was killed */
+	FL_VERDICT_PASS = 0,     /* fn returned 0 and the child exited 0 */
+	FL_VERDICT_FAIL = 1,     /* fn reported failure, or the child exited non-zero */
+	FL_VERDICT_CRASH = 2,    /* the child died of a signal */
+	FL_VERDICT_HANG = 3,     /* the deadline passed; the child was killed */
 	FL_VERDICT_DEADLOCK = 4, /* scenario runs: no actor runnable and no deadline ahead */
 };
 
@@ -40,10 +40,10 @@ enum fl_verdict {
 #define FL_SANDBOX_EXIT_DUMPED 125
 
 struct fl_sandbox_opts {
-	uint64_t timeout_ms;  /* wall-clock deadline; 0: none */
-	size_t max_payload;   /* bytes kept from the child; more is read and dropped; 0: 1 MiB */
-	int dump_signal;      /* sent on the deadline before SIGKILL; 0: none */
-	uint64_t grace_ms;    /* wait after dump_signal; 0: 200 ms */
+	uint64_t timeout_ms; /* wall-clock deadline; 0: none */
+	size_t max_payload;  /* bytes kept from the child; more is read and dropped; 0: 1 MiB */
+	int dump_signal;     /* sent on the deadline before SIGKILL; 0: none */
+	uint64_t grace_ms;   /* wait after dump_signal; 0: 200 ms */
 	const volatile sig_atomic_t *stop; /* non-zero (a signal handler sets it): the
 	                                      child's group is killed within one 20 ms
 	                                      poll slice and res->stopped set; NULL: none */
@@ -51,13 +51,13 @@ struct fl_sandbox_opts {
 
 struct fl_sandbox_result {
 	enum fl_verdict verdict;
-	int exit_status;      /* exit code, or -1 when killed by a signal */
-	int signal;           /* the fatal signal (crash) or 0 */
-	uint8_t *payload;     /* what the child wrote (malloc'd, NUL-terminated), may be NULL */
+	int exit_status;  /* exit code, or -1 when killed by a signal */
+	int signal;       /* the fatal signal (crash) or 0 */
+	uint8_t *payload; /* what the child wrote (malloc'd, NUL-terminated), may be NULL */
 	size_t payload_len;
-	bool truncated;       /* the child wrote more than max_payload */
-	double seconds;       /* wall time of the run */
-	bool stopped;         /* cut short by opts.stop: the verdict means nothing */
+	bool truncated; /* the child wrote more than max_payload */
+	double seconds; /* wall time of the run */
+	bool stopped;   /* cut short by opts.stop: the verdict means nothing */
 };
 
 /* fl_sandbox_run forks; the child runs fn(arg, out_fd) and exits with 0 when
@@ -69,9 +69,8 @@ struct fl_sandbox_result {
  * timeout_ms + grace_ms.  Not thread-safe against other code reaping
  * children with waitpid(-1).  The child's fn must not return into code that
  * expects to be in the parent; it may call _exit itself. */
-int fl_sandbox_run(const struct fl_sandbox_opts *o,
-		   int (*fn)(void *arg, int out_fd), void *arg,
-		   struct fl_sandbox_result *res);
+int fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd), void *arg,
+                   struct fl_sandbox_result *res);
 
 /* fl_sandbox_result_fini frees the payload; safe on a zeroed result. */
 void fl_sandbox_result_fini(struct fl_sandbox_result *res);
@@ -85,8 +84,8 @@ int fl_sandbox_frame_write(int fd, uint32_t tag, const void *data, uint32_t len)
  * *data (points into buf), *dlen and advances *pos.  Returns 0, FL_ENOENT
  * at the end of the buffer, FL_EPROTO on a truncated or malformed frame
  * (garbage from a child is never trusted). */
-int fl_sandbox_frame_next(const uint8_t *buf, size_t len, size_t *pos,
-			  uint32_t *tag, const uint8_t **data, uint32_t *dlen);
+int fl_sandbox_frame_next(const uint8_t *buf, size_t len, size_t *pos, uint32_t *tag,
+                          const uint8_t **data, uint32_t *dlen);
 
 /* fl_verdict_name returns "pass", "fail", "crash", "hang" or "deadlock"
  * (static). */

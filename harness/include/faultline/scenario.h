@@ -105,7 +105,7 @@ enum fl_scn_property {
 #define FL_SCN_PROP_COUNT 13
 
 /* cancel_at values besides a step index >= 0. */
-#define FL_SCN_CANCEL_NONE (-1)   /* not cancelled */
+#define FL_SCN_CANCEL_NONE   (-1) /* not cancelled */
 #define FL_SCN_CANCEL_RANDOM (-2) /* step drawn from the choice stream */
 
 /* A reference to a named object: index into fl_scenario.objects, or -1. */
@@ -115,10 +115,10 @@ typedef int fl_scn_ref;
 struct fl_scn_op_add {
 	const char *channel; /* e.g. "ipc" */
 	int32_t stream;
-	bool exclusive;      /* publications only */
-	bool async;          /* start, then poll the async handle */
-	int cancel_at;       /* async only: poll step to cancel at, or FL_SCN_CANCEL_* */
-	fl_scn_ref as;       /* the publication/subscription created */
+	bool exclusive; /* publications only */
+	bool async;     /* start, then poll the async handle */
+	int cancel_at;  /* async only: poll step to cancel at, or FL_SCN_CANCEL_* */
+	fl_scn_ref as;  /* the publication/subscription created */
 };
 
 /* remove_publication / remove_subscription */
@@ -143,9 +143,9 @@ struct fl_scn_op_poll {
 
 struct fl_scn_op_take_image {
 	fl_scn_ref sub;
-	fl_scn_ref from;   /* the image of this publication's session, or -1 */
-	uint32_t index;    /* when from == -1: the index-th image of sub */
-	fl_scn_ref as;     /* the image taken */
+	fl_scn_ref from; /* the image of this publication's session, or -1 */
+	uint32_t index;  /* when from == -1: the index-th image of sub */
+	fl_scn_ref as;   /* the image taken */
 };
 
 /* lookup_image: a registered helper (faultline/impl.h) looks the image
@@ -153,8 +153,8 @@ struct fl_scn_op_take_image {
  * leaves no reference behind. */
 struct fl_scn_op_lookup_image {
 	fl_scn_ref sub;
-	fl_scn_ref from;   /* the publication whose session is looked up */
-	const char *impl;  /* fixture implementation name */
+	fl_scn_ref from;  /* the publication whose session is looked up */
+	const char *impl; /* fixture implementation name */
 };
 
 struct fl_scn_op_release_image {
@@ -178,8 +178,8 @@ struct fl_scn_op_service {
 };
 
 struct fl_scn_op_request {
-	fl_scn_ref conn;      /* a connection from connect_service */
-	fl_scn_ref ctx;       /* a context from ctx_open, or -1 */
+	fl_scn_ref conn; /* a connection from connect_service */
+	fl_scn_ref ctx;  /* a context from ctx_open, or -1 */
 	uint32_t count;
 	uint32_t size;
 	uint32_t deadline_ms; /* per request; 0: the scenario's default */
@@ -193,7 +193,7 @@ struct fl_scn_op_respond {
 };
 
 struct fl_scn_op_ctx {
-	fl_scn_ref on; /* ctx_open: the connection or server; ctx_close: -1 */
+	fl_scn_ref on;  /* ctx_open: the connection or server; ctx_close: -1 */
 	fl_scn_ref ctx; /* ctx_open: the context created; ctx_close: the one closed */
 };
 
@@ -202,11 +202,11 @@ struct fl_scn_op_ctx {
 /* fl_scenario_op.expect: a set of FL_E* codes, bit -code for each (codes
  * run from -1 to FL_ERROR_MIN, above -64); FL_SCN_EXPECT_ANY: any error. */
 #define FL_SCN_EXPECT_BIT(code) (1ull << (unsigned)(-(code)))
-#define FL_SCN_EXPECT_ANY (~0ull)
+#define FL_SCN_EXPECT_ANY       (~0ull)
 
 struct fl_scenario_op {
 	enum fl_scn_op_kind kind;
-	int line; /* 1-based source line */
+	int line;        /* 1-based source line */
 	uint64_t expect; /* the FL_E* codes the op may fail with (FL_SCN_EXPECT_BIT),
 	                    FL_SCN_EXPECT_ANY, or 0: an error fails the run unless a
 	                    fault fired in the op */
@@ -234,7 +234,7 @@ struct fl_scenario_actor {
 	                       (defaults to the actor's name) */
 	const struct fl_scenario_op *ops;
 	size_t op_count;
-	uint32_t repeat;    /* times the op list runs in a row, >= 1 (default 1);
+	uint32_t repeat; /* times the op list runs in a row, >= 1 (default 1);
 	                       objects named with `as:` are created afresh each time */
 	int line;
 };
@@ -251,13 +251,13 @@ struct fl_scenario_fault {
 	const char *point; /* "transport/shm/map", "posix/mm/mmap", or a prefix ending in '*' */
 	enum fl_scn_fault_action action;
 	enum fl_scn_fault_when when;
-	uint64_t n;        /* NTH / AFTER */
+	uint64_t n;         /* NTH / AFTER */
 	double probability; /* PROBABILITY, in (0, 1] */
-	int error;         /* ERROR/DROP: negative FL_E* code (`code:`), positive errno
+	int error;          /* ERROR/DROP: negative FL_E* code (`code:`), positive errno
 	                      (`errno:`), or 0 for the point's default */
-	uint32_t delay_ms; /* DELAY */
-	const char *actor; /* only when this actor runs; NULL: any */
-	int actor_index;   /* index of that actor, or -1 */
+	uint32_t delay_ms;  /* DELAY */
+	const char *actor;  /* only when this actor runs; NULL: any */
+	int actor_index;    /* index of that actor, or -1 */
 	int line;
 };
 
@@ -273,8 +273,8 @@ struct fl_scenario_driver {
 };
 
 struct fl_scenario {
-	const char *path;        /* as given to fl_scenario_load */
-	uint64_t hash;           /* FNV-1a 64 of the file's bytes */
+	const char *path; /* as given to fl_scenario_load */
+	uint64_t hash;    /* FNV-1a 64 of the file's bytes */
 	const char *name;
 	const char *description;
 	enum fl_scn_mode mode;
@@ -291,7 +291,7 @@ struct fl_scenario {
 	uint64_t budget_runs;    /* 0: not bounded by runs */
 	double budget_seconds;   /* 0: not bounded by time */
 	enum fl_scn_sched_kind scheduler;
-	uint32_t sched_depth;    /* PCT depth d >= 1 */
+	uint32_t sched_depth; /* PCT depth d >= 1 */
 	bool sweep;
 	const char *const *warnings; /* "file:line: field: text", e.g. an unregistered
 	                                transport/ fault point */
@@ -300,12 +300,12 @@ struct fl_scenario {
 
 /* Defaults applied when the file leaves a value out. */
 #define FL_SCN_DEFAULT_CLIENT_LIVENESS_MS 10000u
-#define FL_SCN_DEFAULT_DRIVER_TIMEOUT_MS 10000u
-#define FL_SCN_DEFAULT_LINGER_MS 5000u
-#define FL_SCN_DEFAULT_TERM_LENGTH (64u * 1024u)
-#define FL_SCN_DEFAULT_PORTS 64u /* a run needs far fewer than the transport's 512 */
-#define FL_SCN_DEFAULT_RUNS 100u
-#define FL_SCN_DEFAULT_PCT_DEPTH 3u
+#define FL_SCN_DEFAULT_DRIVER_TIMEOUT_MS  10000u
+#define FL_SCN_DEFAULT_LINGER_MS          5000u
+#define FL_SCN_DEFAULT_TERM_LENGTH        (64u * 1024u)
+#define FL_SCN_DEFAULT_PORTS              64u /* a run needs far fewer than the transport's 512 */
+#define FL_SCN_DEFAULT_RUNS               100u
+#define FL_SCN_DEFAULT_PCT_DEPTH          3u
 
 /* fl_scenario_load reads and checks the scenario file at `path`.  On success
  * *out owns the scenario (free with fl_scenario_free) and 0 is returned.  On
@@ -350,8 +350,8 @@ const char *fl_scenario_property_name(uint32_t prop);
  * *files (a NULL-terminated array) and *count are set; free with
  * fl_scenario_paths_free.  Errors: FL_ENOENT (a path does not exist; err
  * names it), FL_EINVAL (a directory holds no scenario), FL_ENOMEM. */
-int fl_scenario_expand_paths(const char *const *paths, size_t npaths, char ***files,
-                             size_t *count, char *err, size_t errlen);
+int fl_scenario_expand_paths(const char *const *paths, size_t npaths, char ***files, size_t *count,
+                             char *err, size_t errlen);
 
 /* fl_scenario_paths_free frees a list from fl_scenario_expand_paths. */
 void fl_scenario_paths_free(char **files);
@@ -360,8 +360,8 @@ void fl_scenario_paths_free(char **files);
  * name.  On success *out (an array of *count scenarios) is set; free with
  * fl_scenario_list_free.  On the first bad file it fails like
  * fl_scenario_load and frees what it loaded. */
-int fl_scenario_load_dir(const char *dir, struct fl_scenario ***out, size_t *count,
-                         char *err, size_t errlen);
+int fl_scenario_load_dir(const char *dir, struct fl_scenario ***out, size_t *count, char *err,
+                         size_t errlen);
 
 /* fl_scenario_list_free frees `count` scenarios and the array. */
 void fl_scenario_list_free(struct fl_scenario **list, size_t count);

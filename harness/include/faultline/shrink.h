@@ -15,22 +15,21 @@
 #include "faultline/sandbox.h"
 
 struct fl_shrink_run {
-	enum fl_verdict verdict;      /* how the run ended (any verdict value) */
-	int signal;                   /* crash: the signal (must match to count as "same") */
-	bool recorded;                /* values and spans are the run's record */
-	uint64_t *values;             /* the choices the run drew (malloc'd) */
+	enum fl_verdict verdict; /* how the run ended (any verdict value) */
+	int signal;              /* crash: the signal (must match to count as "same") */
+	bool recorded;           /* values and spans are the run's record */
+	uint64_t *values;        /* the choices the run drew (malloc'd) */
 	size_t n;
 	struct fl_choice_span *spans; /* its spans (malloc'd, may be NULL) */
 	size_t nspans;
-	char *message;                /* malloc'd or NULL: why it failed */
-	char *log;                    /* malloc'd or NULL: its steps in words */
+	char *message; /* malloc'd or NULL: why it failed */
+	char *log;     /* malloc'd or NULL: its steps in words */
 };
 
 /* Runs the system on the replayed choices values[0..n) (answering 0 past
  * the end) and fills *out (zeroed on entry; its buffers pass to the
  * shrinker).  Returns 0, or a negative FL_E* that stops shrinking. */
-typedef int (*fl_shrink_fn)(void *arg, const uint64_t *values, size_t n,
-			    struct fl_shrink_run *out);
+typedef int (*fl_shrink_fn)(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run *out);
 
 /* fl_shrink minimises `failing` (consumed: its buffers pass to the shrinker
  * even on error).  Passes, repeated while one helps and runs remain: in a
@@ -44,7 +43,7 @@ typedef int (*fl_shrink_fn)(void *arg, const uint64_t *values, size_t n,
  * calls and the kept candidates.  Returns 0, FL_EINVAL, FL_ENOMEM or fn's
  * error (best is still filled).  Not thread-safe for one fn/arg. */
 int fl_shrink(struct fl_shrink_run *failing, unsigned max_runs, fl_shrink_fn fn, void *arg,
-	      struct fl_shrink_run *best, unsigned *runs, unsigned *kept);
+              struct fl_shrink_run *best, unsigned *runs, unsigned *kept);
 
 /* fl_shrink_run_normalise drops a record's trailing zero values (an
  * exhausted replay answers 0 past them) and clips its spans to what is

@@ -44,13 +44,13 @@ enum fl_sched_kind {
 struct fl_sim_config {
 	struct fl_choice *choices; /* borrowed; every decision is drawn from it */
 	enum fl_sched_kind kind;
-	unsigned pct_depth;        /* d >= 1 (default 3) */
-	uint64_t pct_steps;        /* steps over which change points are drawn: an
+	unsigned pct_depth;     /* d >= 1 (default 3) */
+	uint64_t pct_steps;     /* steps over which change points are drawn: an
 	                            * estimate of the run's length; 0: a scale drawn
 	                            * per run from 32, 64, .., 4096 */
-	uint64_t max_steps;        /* step limit (default 1,000,000) */
-	size_t stack_size;         /* per actor (default 256 KiB) */
-	uint64_t start_time_ns;    /* virtual clock start (default 1 s) */
+	uint64_t max_steps;     /* step limit (default 1,000,000) */
+	size_t stack_size;      /* per actor (default 256 KiB) */
+	uint64_t start_time_ns; /* virtual clock start (default 1 s) */
 };
 
 enum fl_sim_verdict {
@@ -80,8 +80,8 @@ struct fl_sim_result {
 	enum fl_sim_verdict verdict;
 	uint64_t steps;
 	uint64_t switches;
-	uint64_t virtual_ns;    /* virtual time elapsed */
-	uint64_t trace_hash;    /* decisions and the (actor, point) sequence */
+	uint64_t virtual_ns; /* virtual time elapsed */
+	uint64_t trace_hash; /* decisions and the (actor, point) sequence */
 	size_t nactors;
 	struct fl_sim_actor_report actors[FL_SIM_MAX_ACTORS];
 };
@@ -92,8 +92,7 @@ int fl_sim_new(const struct fl_sim_config *cfg, struct fl_sim **out);
 /* fl_sim_spawn adds an actor that will run fn(arg).  `name` is copied.
  * Callable before fl_sim_run and from a running actor.  *id (optional)
  * receives the actor's id.  Returns 0, FL_ELIMIT or FL_ENOMEM. */
-int fl_sim_spawn(struct fl_sim *sim, const char *name, void (*fn)(void *), void *arg,
-                 uint64_t *id);
+int fl_sim_spawn(struct fl_sim *sim, const char *name, void (*fn)(void *), void *arg, uint64_t *id);
 
 /* fl_sim_run runs until every actor finished, deadlock or the step limit,
  * and fills *res.  Returns 0 or FL_ESTATE (already ran). */

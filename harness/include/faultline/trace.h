@@ -44,16 +44,16 @@ struct fl_trace_extra {
 };
 
 struct fl_trace {
-	int version;            /* FL_TRACE_VERSION */
-	char *kind;             /* "property" or "scenario" */
+	int version; /* FL_TRACE_VERSION */
+	char *kind;  /* "property" or "scenario" */
 	char *name;
-	uint64_t hash;          /* identity of the property / scenario */
+	uint64_t hash; /* identity of the property / scenario */
 	uint64_t seed;
-	char *verdict;          /* "fail", "crash", ... */
-	int signal;             /* 0 unless a crash */
-	char *property;         /* broken property or NULL ("-") */
-	char *message;          /* NULL or one line */
-	uint64_t trace_hash;    /* 0: not given */
+	char *verdict;       /* "fail", "crash", ... */
+	int signal;          /* 0 unless a crash */
+	char *property;      /* broken property or NULL ("-") */
+	char *message;       /* NULL or one line */
+	uint64_t trace_hash; /* 0: not given */
 	uint64_t *choices;
 	size_t nchoices;
 	struct fl_trace_extra *extra;
@@ -63,10 +63,9 @@ struct fl_trace {
 /* fl_trace_init fills *t with the given fields, copying every string and the
  * choices (NULL strings allowed except kind and name).  Free with
  * fl_trace_fini.  Returns 0, FL_EINVAL or FL_ENOMEM. */
-int fl_trace_init(struct fl_trace *t, const char *kind, const char *name,
-		  uint64_t hash, uint64_t seed, const char *verdict,
-		  const char *property, const char *message,
-		  const uint64_t *choices, size_t nchoices);
+int fl_trace_init(struct fl_trace *t, const char *kind, const char *name, uint64_t hash,
+                  uint64_t seed, const char *verdict, const char *property, const char *message,
+                  const uint64_t *choices, size_t nchoices);
 
 /* fl_trace_add_extra appends a key/value (copied); key has no spaces.
  * Returns 0, FL_EINVAL or FL_ENOMEM. */

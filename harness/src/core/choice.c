@@ -15,7 +15,7 @@
 #define SPAN_STACK_MAX 64
 
 struct fl_choice {
-	uint64_t s[4];       /* xoshiro256** state */
+	uint64_t s[4]; /* xoshiro256** state */
 	bool replay;
 	const uint64_t *src; /* replay: recorded values (owned copy) */
 	size_t src_len;
@@ -225,9 +225,9 @@ fl_choice_span_begin(struct fl_choice *c, const char *label)
 		c->spans = ns;
 		c->capspans = cap;
 	}
-	c->spans[c->nspans] = (struct fl_choice_span){
-		.start = (uint32_t)c->nvals, .end = (uint32_t)c->nvals, .label = label
-	};
+	c->spans[c->nspans] = (struct fl_choice_span){ .start = (uint32_t)c->nvals,
+		                                       .end = (uint32_t)c->nvals,
+		                                       .label = label };
 	c->open[c->nopen++] = (uint32_t)c->nspans;
 	c->nspans++;
 }

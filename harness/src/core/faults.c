@@ -98,8 +98,7 @@ point_matches(const char *pattern, const char *name)
 }
 
 int
-fl_faults_new(struct fl_choice *choices, const struct fl_fault_hooks *hooks,
-              struct fl_faults **out)
+fl_faults_new(struct fl_choice *choices, const struct fl_fault_hooks *hooks, struct fl_faults **out)
 {
 	struct fl_faults *f = calloc(1, sizeof(*f));
 
@@ -151,12 +150,9 @@ rule_fires(struct fl_faults *f, struct rule_state *rs)
 	const struct fl_fault_rule *r = &rs->rule;
 
 	switch (r->when) {
-	case FL_WHEN_NTH:
-		return rs->hits == r->n;
-	case FL_WHEN_AFTER:
-		return rs->hits >= r->n;
-	case FL_WHEN_ALWAYS:
-		return true;
+	case FL_WHEN_NTH: return rs->hits == r->n;
+	case FL_WHEN_AFTER: return rs->hits >= r->n;
+	case FL_WHEN_ALWAYS: return true;
 	case FL_WHEN_PROB:
 		if (f->choices == NULL || r->p <= 0)
 			return false;
@@ -193,12 +189,8 @@ external_fire(struct fl_faults *f, const struct rule_state *rs, const char *name
 		if (f->hooks.crash != NULL)
 			f->hooks.crash(f->hooks.arg, name); /* a process actor: SIGKILL */
 		return 0;
-	case FL_FAULT_DELAY:
-		fl_idle_sleep_until(fl_clock_now_ns() + rs->rule.delay_ns);
-		return 0;
-	default:
-		*failinfo = (void *)(intptr_t)(rs->rule.err > 0 ? rs->rule.err : EIO);
-		return 1;
+	case FL_FAULT_DELAY: fl_idle_sleep_until(fl_clock_now_ns() + rs->rule.delay_ns); return 0;
+	default: *failinfo = (void *)(intptr_t)(rs->rule.err > 0 ? rs->rule.err : EIO); return 1;
 	}
 }
 
@@ -208,7 +200,8 @@ fault_decide(struct fl_faults *f, const char *name, void **failinfo)
 	int idx;
 	bool external = fl_fault_point_external(name);
 
-	if (external && (f->hooks.in_process_actor == NULL || !f->hooks.in_process_actor(f->hooks.arg)))
+	if (external &&
+	    (f->hooks.in_process_actor == NULL || !f->hooks.in_process_actor(f->hooks.arg)))
 		return 0;
 	idx = fl_fault_point_index(name);
 	if (idx >= 0)
@@ -253,15 +246,12 @@ fault_observe(void *arg, const char *name, int failed)
 	if (rs == NULL)
 		return failed;
 	switch (rs->rule.action) {
-	case FL_FAULT_DELAY:
-		fl_idle_sleep_until(fl_clock_now_ns() + rs->rule.delay_ns);
-		return 0;
+	case FL_FAULT_DELAY: fl_idle_sleep_until(fl_clock_now_ns() + rs->rule.delay_ns); return 0;
 	case FL_FAULT_CRASH:
 		if (f->hooks.crash != NULL)
 			f->hooks.crash(f->hooks.arg, name);
 		return 0;
-	default:
-		return failed;
+	default: return failed;
 	}
 }
 

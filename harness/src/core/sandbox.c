@@ -25,17 +25,19 @@
 #include <unistd.h>
 
 #define DEFAULT_MAX_PAYLOAD (1u << 20)
-#define DEFAULT_GRACE_MS 200
-#define POLL_SLICE_MS 20
+#define DEFAULT_GRACE_MS    200
+#define POLL_SLICE_MS       20
 
-static uint64_t now_ms(void)
+static uint64_t
+now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static double now_s(void)
+static double
+now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -50,7 +52,8 @@ struct sink {
 };
 
 /* Reads what is available; returns 1 on EOF, 0 otherwise. */
-static int sink_read(struct sink *s, int fd)
+static int
+sink_read(struct sink *s, int fd)
 {
 	uint8_t tmp[16384];
 	for (;;) {
@@ -88,7 +91,8 @@ static int sink_read(struct sink *s, int fd)
 	}
 }
 
-static bool child_exited(pid_t pid)
+static bool
+child_exited(pid_t pid)
 {
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
@@ -97,7 +101,8 @@ static bool child_exited(pid_t pid)
 	return si.si_pid == pid;
 }
 
-static void reap(pid_t pid, int *status)
+static void
+reap(pid_t pid, int *status)
 {
 	for (;;) {
 		pid_t r = waitpid(pid, status, 0);
@@ -106,9 +111,9 @@ static void reap(pid_t pid, int *status)
 	}
 }
 
-int fl_sandbox_run(const struct fl_sandbox_opts *o,
-		   int (*fn)(void *arg, int out_fd), void *arg,
-		   struct fl_sandbox_result *res)
+int
+fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd), void *arg,
+               struct fl_sandbox_result *res)
 {
 	if (!o || !fn || !res)
 		return FL_EINVAL;
@@ -136,8 +141,8 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 		/* Handlers inherited from the parent (a test framework's longjmp
 		 * on SIGSEGV, say) must not turn a crash into a return into the
 		 * parent's code: fatal signals get their default action. */
-		static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
-					    SIGTRAP, SIGSYS, SIGTERM, SIGINT, SIGALRM};
+		static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL,  SIGFPE, SIGABRT,
+			                     SIGTRAP, SIGSYS, SIGTERM, SIGINT, SIGALRM };
 		for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
 			signal(fatal[i], SIG_DFL);
 		signal(SIGPIPE, SIG_IGN);
@@ -163,7 +168,7 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 	int fl = fcntl(p[0], F_GETFL);
 	fcntl(p[0], F_SETFL, fl | O_NONBLOCK);
 
-	struct sink s = {.max = o->max_payload ? o->max_payload : DEFAULT_MAX_PAYLOAD};
+	struct sink s = { .max = o->max_payload ? o->max_payload : DEFAULT_MAX_PAYLOAD };
 	uint64_t start = now_ms();
 	uint64_t deadline = o->timeout_ms ? start + o->timeout_ms : UINT64_MAX;
 	uint64_t grace = o->grace_ms ? o->grace_ms : DEFAULT_GRACE_MS;
@@ -178,14 +183,15 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 			goto kill_group;
 		}
 		if (!eof) {
-			struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+			struct pollfd pfd = { .fd = p[0], .events = POLLIN };
 			uint64_t t = now_ms();
 			int slice = POLL_SLICE_MS;
-			if (deadline != UINT64_MAX && deadline > t && deadline - t < (uint64_t)slice)
+			if (deadline != UINT64_MAX && deadline > t &&
+			    deadline - t < (uint64_t)slice)
 				slice = (int)(deadline - t);
 			if (deadline != UINT64_MAX && deadline <= t)
 				slice = 0;
-			struct pollfd pfds[2] = {pfd, {.fd = pidfd, .events = POLLIN}};
+			struct pollfd pfds[2] = { pfd, { .fd = pidfd, .events = POLLIN } };
 			int pr = poll(pfds, pidfd >= 0 ? 2 : 1, slice);
 			if (pr > 0 && (pfds[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
 			    sink_read(&s, p[0]))
@@ -201,7 +207,7 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 			uint64_t t = now_ms();
 			if (t >= deadline)
 				goto timed_out;
-			struct pollfd pp = {.fd = pidfd, .events = POLLIN};
+			struct pollfd pp = { .fd = pidfd, .events = POLLIN };
 			uint64_t left = deadline - t;
 			poll(&pp, 1, left > POLL_SLICE_MS ? POLL_SLICE_MS : (int)left);
 			continue;
@@ -211,7 +217,7 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 			 * wait in steps from 10 us doubling to 1 ms. */
 			if (now_ms() >= deadline)
 				goto timed_out;
-			struct timespec ts = {0, backoff_ns};
+			struct timespec ts = { 0, backoff_ns };
 			nanosleep(&ts, NULL);
 			if (backoff_ns < 1000000)
 				backoff_ns *= 2;
@@ -233,7 +239,7 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 		/* The pipe may still be open in a grandchild that got the
 		 * group kill; drain whatever is left without waiting. */
 		while (!child_exited(pid)) {
-			struct timespec ts = {0, 1000000};
+			struct timespec ts = { 0, 1000000 };
 			nanosleep(&ts, NULL);
 		}
 		sink_read(&s, p[0]);
@@ -274,7 +280,8 @@ int fl_sandbox_run(const struct fl_sandbox_opts *o,
 	return 0;
 }
 
-void fl_sandbox_result_fini(struct fl_sandbox_result *res)
+void
+fl_sandbox_result_fini(struct fl_sandbox_result *res)
 {
 	if (!res)
 		return;
@@ -283,7 +290,8 @@ void fl_sandbox_result_fini(struct fl_sandbox_result *res)
 	res->payload_len = 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+static int
+write_all(int fd, const void *data, size_t len)
 {
 	const uint8_t *b = data;
 	while (len) {
@@ -299,17 +307,19 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int fl_sandbox_frame_write(int fd, uint32_t tag, const void *data, uint32_t len)
+int
+fl_sandbox_frame_write(int fd, uint32_t tag, const void *data, uint32_t len)
 {
-	uint32_t hdr[2] = {tag, len};
+	uint32_t hdr[2] = { tag, len };
 	int rc = write_all(fd, hdr, sizeof hdr);
 	if (rc == 0 && len)
 		rc = write_all(fd, data, len);
 	return rc;
 }
 
-int fl_sandbox_frame_next(const uint8_t *buf, size_t len, size_t *pos,
-			  uint32_t *tag, const uint8_t **data, uint32_t *dlen)
+int
+fl_sandbox_frame_next(const uint8_t *buf, size_t len, size_t *pos, uint32_t *tag,
+                      const uint8_t **data, uint32_t *dlen)
 {
 	if (!pos || !tag || !data || !dlen)
 		return FL_EINVAL;
@@ -328,16 +338,18 @@ int fl_sandbox_frame_next(const uint8_t *buf, size_t len, size_t *pos,
 	return 0;
 }
 
-static const char *const verdict_names[] = {"pass", "fail", "crash", "hang", "deadlock"};
+static const char *const verdict_names[] = { "pass", "fail", "crash", "hang", "deadlock" };
 
-const char *fl_verdict_name(enum fl_verdict v)
+const char *
+fl_verdict_name(enum fl_verdict v)
 {
 	if ((unsigned)v < sizeof verdict_names / sizeof verdict_names[0])
 		return verdict_names[v];
 	return "unknown";
 }
 
-int fl_verdict_parse(const char *name, enum fl_verdict *out)
+int
+fl_verdict_parse(const char *name, enum fl_verdict *out)
 {
 	if (!name || !out)
 		return FL_EINVAL;
@@ -350,7 +362,8 @@ int fl_verdict_parse(const char *name, enum fl_verdict *out)
 	return FL_EINVAL;
 }
 
-const char *fl_signal_name(int sig)
+const char *
+fl_signal_name(int sig)
 {
 	switch (sig) {
 	case SIGHUP: return "SIGHUP";

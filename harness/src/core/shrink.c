@@ -13,7 +13,8 @@
 #include "faultline/error.h"
 #include "faultline/shrink.h"
 
-void fl_shrink_run_fini(struct fl_shrink_run *r)
+void
+fl_shrink_run_fini(struct fl_shrink_run *r)
 {
 	if (!r)
 		return;
@@ -24,7 +25,8 @@ void fl_shrink_run_fini(struct fl_shrink_run *r)
 	memset(r, 0, sizeof *r);
 }
 
-static bool same_kind(const struct fl_shrink_run *a, enum fl_verdict v, int sig)
+static bool
+same_kind(const struct fl_shrink_run *a, enum fl_verdict v, int sig)
 {
 	if (a->verdict != v)
 		return false;
@@ -41,11 +43,12 @@ struct shrinker {
 	size_t cap;
 	unsigned attempts, accepted, max;
 	int err;
-	uint64_t *seen;            /* hashes of streams already run (open addressing, 0 = empty) */
+	uint64_t *seen; /* hashes of streams already run (open addressing, 0 = empty) */
 	size_t seen_cap, seen_n;
 };
 
-static uint64_t stream_hash(const uint64_t *v, size_t n)
+static uint64_t
+stream_hash(const uint64_t *v, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ull ^ n;
 	for (size_t i = 0; i < n; i++)
@@ -55,7 +58,8 @@ static uint64_t stream_hash(const uint64_t *v, size_t n)
 
 /* Records a stream; returns true when it had been run before (same edit
  * reached by two passes).  A full or unallocated table just forgets. */
-static bool seen_before(struct shrinker *s, const uint64_t *v, size_t n)
+static bool
+seen_before(struct shrinker *s, const uint64_t *v, size_t n)
 {
 	if (s->seen_n * 2 >= s->seen_cap) {
 		size_t ncap = s->seen_cap ? s->seen_cap * 2 : 1024;
@@ -87,7 +91,8 @@ static bool seen_before(struct shrinker *s, const uint64_t *v, size_t n)
 }
 
 /* Shortlex: shorter is simpler, then lexicographically smaller. */
-static bool simpler(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+static bool
+simpler(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
 {
 	if (na != nb)
 		return na < nb;
@@ -97,7 +102,8 @@ static bool simpler(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
 	return false;
 }
 
-static bool budget_left(const struct shrinker *s)
+static bool
+budget_left(const struct shrinker *s)
 {
 	return s->err == 0 && s->attempts < s->max;
 }
@@ -105,7 +111,8 @@ static bool budget_left(const struct shrinker *s)
 /* Trailing zeros replay the same as a stream that ends earlier (an
  * exhausted replay answers 0), so they are dropped before comparing
  * streams; spans are clipped to what is left. */
-void fl_shrink_run_normalise(struct fl_shrink_run *o)
+void
+fl_shrink_run_normalise(struct fl_shrink_run *o)
 {
 	while (o->n > 0 && o->values[o->n - 1] == 0)
 		o->n--;
@@ -122,7 +129,8 @@ void fl_shrink_run_normalise(struct fl_shrink_run *o)
 
 /* Runs cand[0..n); keeps it (as recorded by the run) when it fails the same
  * way and is simpler than the best.  Returns true when kept. */
-static bool try_cand(struct shrinker *s, size_t n)
+static bool
+try_cand(struct shrinker *s, size_t n)
 {
 	if (!budget_left(s))
 		return false;
@@ -152,13 +160,15 @@ static bool try_cand(struct shrinker *s, size_t n)
 	return true;
 }
 
-static void cand_load(struct shrinker *s)
+static void
+cand_load(struct shrinker *s)
 {
 	memcpy(s->cand, s->best.values, s->best.n * sizeof(uint64_t));
 }
 
 /* Cut [a, b) out of the best stream into cand; returns the new length. */
-static size_t cand_cut(struct shrinker *s, size_t a, size_t b)
+static size_t
+cand_cut(struct shrinker *s, size_t a, size_t b)
 {
 	size_t n = s->best.n;
 	memcpy(s->cand, s->best.values, a * sizeof(uint64_t));
@@ -170,7 +180,8 @@ static size_t cand_cut(struct shrinker *s, size_t a, size_t b)
  * deleting its parts), later first within a length (later steps depend on
  * earlier ones, rarely the reverse).  O(n^2) insertion sort: a few hundred
  * spans at most. */
-static size_t span_order(const struct shrinker *s, size_t *order)
+static size_t
+span_order(const struct shrinker *s, size_t *order)
 {
 	size_t m = 0;
 	for (size_t i = s->best.nspans; i-- > 0;) {
@@ -190,7 +201,8 @@ static size_t span_order(const struct shrinker *s, size_t *order)
 	return m;
 }
 
-static bool pass_delete_spans(struct shrinker *s)
+static bool
+pass_delete_spans(struct shrinker *s)
 {
 	bool any = false;
 	size_t *order = malloc((s->best.nspans + 1) * sizeof *order);
@@ -221,7 +233,8 @@ static bool pass_delete_spans(struct shrinker *s)
 
 /* The best stream's top-level spans (the steps), in order, in a new array
  * of *m; NULL (s->err set) when out of memory. */
-static struct fl_choice_span *top_spans(struct shrinker *s, size_t *m)
+static struct fl_choice_span *
+top_spans(struct shrinker *s, size_t *m)
 {
 	struct fl_choice_span *top = malloc((s->best.nspans + 1) * sizeof *top);
 	if (!top) {
@@ -241,7 +254,8 @@ static struct fl_choice_span *top_spans(struct shrinker *s, size_t *m)
  * makes meaningful (open a port, then use it) survives single deletions
  * when a later step relies on the index the pair shifts.  O(m^2) runs for
  * m steps, so only tried when no other pass helped. */
-static bool pass_delete_span_pairs(struct shrinker *s)
+static bool
+pass_delete_span_pairs(struct shrinker *s)
 {
 	size_t m;
 	struct fl_choice_span *top = top_spans(s, &m);
@@ -269,7 +283,8 @@ static bool pass_delete_span_pairs(struct shrinker *s)
  * the failure may be the next one up.  A shorter stream is simpler even
  * with one value raised.  O(m * n) runs for m steps and n values, so only
  * tried when nothing else helped. */
-static bool pass_delete_and_nudge(struct shrinker *s)
+static bool
+pass_delete_and_nudge(struct shrinker *s)
 {
 	size_t m;
 	struct fl_choice_span *top = top_spans(s, &m);
@@ -298,7 +313,8 @@ static bool pass_delete_and_nudge(struct shrinker *s)
 /* A stream without spans (the scenario engine records none) can be
  * thousands of draws long: delete runs of n/2, n/4, ... draws first, down
  * to the block pass's sizes, so it shrinks within a few hundred runs. */
-static bool pass_delete_halves(struct shrinker *s)
+static bool
+pass_delete_halves(struct shrinker *s)
 {
 	bool any = false;
 	if (s->best.nspans != 0)
@@ -317,10 +333,11 @@ static bool pass_delete_halves(struct shrinker *s)
 	return any;
 }
 
-static bool pass_delete_blocks(struct shrinker *s)
+static bool
+pass_delete_blocks(struct shrinker *s)
 {
 	bool any = false;
-	static const size_t sizes[] = {8, 4, 2, 1};
+	static const size_t sizes[] = { 8, 4, 2, 1 };
 	for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
 		size_t k = sizes[z];
 		/* Windows [i-k, i) from the end; after a deletion the same end
@@ -338,7 +355,8 @@ static bool pass_delete_blocks(struct shrinker *s)
 	return any;
 }
 
-static bool pass_zero_spans(struct shrinker *s)
+static bool
+pass_zero_spans(struct shrinker *s)
 {
 	bool any = false;
 	for (size_t j = 0; j < s->best.nspans && budget_left(s); j++) {
@@ -356,7 +374,8 @@ static bool pass_zero_spans(struct shrinker *s)
 	return any;
 }
 
-static bool pass_lower_values(struct shrinker *s)
+static bool
+pass_lower_values(struct shrinker *s)
 {
 	bool any = false;
 	for (size_t i = 0; i < s->best.n && budget_left(s); i++) {
@@ -389,7 +408,8 @@ static bool pass_lower_values(struct shrinker *s)
 	return any;
 }
 
-static bool pass_sort_adjacent(struct shrinker *s)
+static bool
+pass_sort_adjacent(struct shrinker *s)
 {
 	bool any = false;
 	for (size_t i = 0; i + 1 < s->best.n && budget_left(s); i++) {
@@ -405,14 +425,15 @@ static bool pass_sort_adjacent(struct shrinker *s)
 	return any;
 }
 
-int fl_shrink(struct fl_shrink_run *failing, unsigned max_runs, fl_shrink_fn fn, void *arg,
-	      struct fl_shrink_run *best, unsigned *runs, unsigned *kept)
+int
+fl_shrink(struct fl_shrink_run *failing, unsigned max_runs, fl_shrink_fn fn, void *arg,
+          struct fl_shrink_run *best, unsigned *runs, unsigned *kept)
 {
 	if (!failing || !fn || !best) {
 		fl_shrink_run_fini(failing);
 		return FL_EINVAL;
 	}
-	struct shrinker sh = {.fn = fn, .arg = arg, .max = max_runs};
+	struct shrinker sh = { .fn = fn, .arg = arg, .max = max_runs };
 	struct shrinker *s = &sh;
 	s->best = *failing;
 	memset(failing, 0, sizeof *failing);

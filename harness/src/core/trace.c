@@ -14,19 +14,20 @@
 
 #define SIGNAL_MAX 127 /* WTERMSIG's range */
 
-static char *dup_or_null(const char *s)
+static char *
+dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
 }
 
-int fl_trace_init(struct fl_trace *t, const char *kind, const char *name,
-		  uint64_t hash, uint64_t seed, const char *verdict,
-		  const char *property, const char *message,
-		  const uint64_t *choices, size_t nchoices)
+int
+fl_trace_init(struct fl_trace *t, const char *kind, const char *name, uint64_t hash, uint64_t seed,
+              const char *verdict, const char *property, const char *message,
+              const uint64_t *choices, size_t nchoices)
 {
 	if (!t || !kind || !name || (nchoices && !choices))
 		return FL_EINVAL;
-	struct fl_trace n = {.version = FL_TRACE_VERSION, .hash = hash, .seed = seed};
+	struct fl_trace n = { .version = FL_TRACE_VERSION, .hash = hash, .seed = seed };
 	n.kind = strdup(kind);
 	n.name = strdup(name);
 	n.verdict = dup_or_null(verdict);
@@ -39,8 +40,7 @@ int fl_trace_init(struct fl_trace *t, const char *kind, const char *name,
 	}
 	n.nchoices = nchoices;
 	if (!n.kind || !n.name || (verdict && !n.verdict) || (message && !n.message) ||
-	    (property && strcmp(property, "-") != 0 && !n.property) ||
-	    (nchoices && !n.choices)) {
+	    (property && strcmp(property, "-") != 0 && !n.property) || (nchoices && !n.choices)) {
 		fl_trace_fini(&n);
 		return FL_ENOMEM;
 	}
@@ -48,7 +48,8 @@ int fl_trace_init(struct fl_trace *t, const char *kind, const char *name,
 	return 0;
 }
 
-int fl_trace_add_extra(struct fl_trace *t, const char *key, const char *value)
+int
+fl_trace_add_extra(struct fl_trace *t, const char *key, const char *value)
 {
 	if (!t || !key || !*key || strpbrk(key, " \t\n") || !value)
 		return FL_EINVAL;
@@ -71,7 +72,8 @@ int fl_trace_add_extra(struct fl_trace *t, const char *key, const char *value)
 	return 0;
 }
 
-const char *fl_trace_get_extra(const struct fl_trace *t, const char *key)
+const char *
+fl_trace_get_extra(const struct fl_trace *t, const char *key)
 {
 	if (!t || !key)
 		return NULL;
@@ -81,7 +83,8 @@ const char *fl_trace_get_extra(const struct fl_trace *t, const char *key)
 	return NULL;
 }
 
-void fl_trace_fini(struct fl_trace *t)
+void
+fl_trace_fini(struct fl_trace *t)
 {
 	if (!t)
 		return;
@@ -99,14 +102,16 @@ void fl_trace_fini(struct fl_trace *t)
 	memset(t, 0, sizeof *t);
 }
 
-static void put_line(FILE *f, const char *s)
+static void
+put_line(FILE *f, const char *s)
 {
 	for (; *s; s++)
 		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
 	fputc('\n', f);
 }
 
-int fl_trace_fwrite(FILE *f, const struct fl_trace *t)
+int
+fl_trace_fwrite(FILE *f, const struct fl_trace *t)
 {
 	if (!f || !t || !t->kind || !t->name || t->signal < 0 || t->signal > SIGNAL_MAX)
 		return FL_EINVAL;
@@ -136,12 +141,13 @@ int fl_trace_fwrite(FILE *f, const struct fl_trace *t)
 	fprintf(f, "choices %zu\n", t->nchoices);
 	for (size_t i = 0; i < t->nchoices; i++)
 		fprintf(f, "%" PRIu64 "%c", t->choices[i],
-			(i % 16 == 15 || i + 1 == t->nchoices) ? '\n' : ' ');
+		        (i % 16 == 15 || i + 1 == t->nchoices) ? '\n' : ' ');
 	fputs("end\n", f);
 	return ferror(f) ? FL_EIO : 0;
 }
 
-int fl_trace_write(const char *path, const struct fl_trace *t)
+int
+fl_trace_write(const char *path, const struct fl_trace *t)
 {
 	if (!path || !t)
 		return FL_EINVAL;
@@ -167,8 +173,9 @@ out:
 }
 
 static void errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void
+errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (!err || !errlen)
 		return;
@@ -181,7 +188,8 @@ static void errf(char *err, size_t errlen, const char *fmt, ...)
 /* Digits only, as the writer writes them: strtoull alone would also take
  * leading blanks, a sign (" -5" is 2^64 - 5) and, in base 16, "0x".  No
  * leading zero in decimal: "010" reads as 8 to some and 10 to others. */
-static int parse_u64(const char *s, int base, uint64_t *out)
+static int
+parse_u64(const char *s, int base, uint64_t *out)
 {
 	if (!s || !*s || (base == 10 && s[0] == '0' && s[1] != '\0'))
 		return -1;
@@ -199,7 +207,8 @@ static int parse_u64(const char *s, int base, uint64_t *out)
 
 /* A signal is written by name when sandbox.c knows one, else as its
  * number; "SIG?" is not a name (it stood for any unknown signal). */
-static int parse_signal(const char *s)
+static int
+parse_signal(const char *s)
 {
 	uint64_t v;
 	if (parse_u64(s, 10, &v) == 0)
@@ -210,7 +219,8 @@ static int parse_signal(const char *s)
 	return -1;
 }
 
-static int set_str(char **dst, const char *v)
+static int
+set_str(char **dst, const char *v)
 {
 	char *d = strdup(v);
 	if (!d)
@@ -220,11 +230,12 @@ static int set_str(char **dst, const char *v)
 	return 0;
 }
 
-int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
+int
+fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 {
 	if (!f || !out)
 		return FL_EINVAL;
-	struct fl_trace t = {0};
+	struct fl_trace t = { 0 };
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -233,8 +244,10 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 	bool header = false, in_choices = false, ended = false;
 	size_t want = 0, have = 0; /* choices announced, room in t.choices */
 	unsigned seen = 0;         /* the keys below, each allowed once */
-	static const char *const once[] = {"kind", "name", "hash", "trace_hash", "seed", "verdict",
-	                                   "signal", "property", "message", "choices"};
+	static const char *const once[] = {
+		"kind",    "name",   "hash",     "trace_hash", "seed",
+		"verdict", "signal", "property", "message",    "choices"
+	};
 
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
@@ -256,11 +269,13 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 			     tok = strtok_r(NULL, " \t", &save)) {
 				uint64_t v;
 				if (parse_u64(tok, 10, &v) != 0) {
-					errf(err, errlen, "line %u: bad choice value '%s'", lineno, tok);
+					errf(err, errlen, "line %u: bad choice value '%s'", lineno,
+					     tok);
 					goto fail;
 				}
 				if (t.nchoices >= want) {
-					errf(err, errlen, "line %u: more than %zu choices", lineno, want);
+					errf(err, errlen, "line %u: more than %zu choices", lineno,
+					     want);
 					goto fail;
 				}
 				/* Grown as values arrive: the count is the file's word
@@ -290,11 +305,14 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 		if (!header) {
 			uint64_t ver;
 			if (strcmp(key, "faultline-trace") != 0 || parse_u64(val, 10, &ver) != 0) {
-				errf(err, errlen, "line %u: not a faultline trace (want 'faultline-trace 1')", lineno);
+				errf(err, errlen,
+				     "line %u: not a faultline trace (want 'faultline-trace 1')",
+				     lineno);
 				goto fail;
 			}
 			if (ver != FL_TRACE_VERSION) {
-				errf(err, errlen, "line %u: unsupported trace version %" PRIu64, lineno, ver);
+				errf(err, errlen, "line %u: unsupported trace version %" PRIu64,
+				     lineno, ver);
 				goto fail;
 			}
 			t.version = (int)ver;
@@ -303,8 +321,8 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 		}
 		int r = 0;
 		if (!*key || strchr(key, '\t')) {
-			errf(err, errlen, "line %u: '%s' is not a key (a line is 'key value')", lineno,
-			     key);
+			errf(err, errlen, "line %u: '%s' is not a key (a line is 'key value')",
+			     lineno, key);
 			goto fail;
 		}
 		for (unsigned k = 0; k < sizeof once / sizeof once[0]; k++) {
@@ -341,8 +359,10 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 			t.signal = parse_signal(val);
 			if (t.signal < 0) {
 				errf(err, errlen,
-				     "line %u: signal: unknown '%s' (a name such as SIGSEGV, or a number "
-				     "from 1 to %d)", lineno, val, SIGNAL_MAX);
+				     "line %u: signal: unknown '%s' (a name such as SIGSEGV, or a "
+				     "number "
+				     "from 1 to %d)",
+				     lineno, val, SIGNAL_MAX);
 				goto fail;
 			}
 		} else if (strcmp(key, "property") == 0) {
@@ -385,7 +405,8 @@ int fl_trace_fread(FILE *f, struct fl_trace *out, char *err, size_t errlen)
 		goto fail;
 	}
 	if (t.nchoices != want) {
-		errf(err, errlen, "line %u: %zu choices, header says %zu", lineno, t.nchoices, want);
+		errf(err, errlen, "line %u: %zu choices, header says %zu", lineno, t.nchoices,
+		     want);
 		goto fail;
 	}
 	if (!ended) {
@@ -403,7 +424,8 @@ fail:
 	return rc;
 }
 
-int fl_trace_read(const char *path, struct fl_trace *t, char *err, size_t errlen)
+int
+fl_trace_read(const char *path, struct fl_trace *t, char *err, size_t errlen)
 {
 	if (!path || !t)
 		return FL_EINVAL;
@@ -417,7 +439,8 @@ int fl_trace_read(const char *path, struct fl_trace *t, char *err, size_t errlen
 	return rc;
 }
 
-uint64_t fl_trace_hash_str(const char *s)
+uint64_t
+fl_trace_hash_str(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (; s && *s; s++) {

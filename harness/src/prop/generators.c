@@ -6,7 +6,8 @@
 
 #include <string.h>
 
-uint64_t fl_gen_u64(struct fl_choice *c, uint64_t lo, uint64_t hi)
+uint64_t
+fl_gen_u64(struct fl_choice *c, uint64_t lo, uint64_t hi)
 {
 	if (hi <= lo)
 		return lo;
@@ -16,7 +17,8 @@ uint64_t fl_gen_u64(struct fl_choice *c, uint64_t lo, uint64_t hi)
 	return lo + fl_choice_draw(c, span + 1);
 }
 
-int64_t fl_gen_i64(struct fl_choice *c, int64_t lo, int64_t hi)
+int64_t
+fl_gen_i64(struct fl_choice *c, int64_t lo, int64_t hi)
 {
 	if (hi <= lo)
 		return lo;
@@ -38,24 +40,28 @@ int64_t fl_gen_i64(struct fl_choice *c, int64_t lo, int64_t hi)
 	return pos > neg ? (int64_t)v : (int64_t)(0 - v);
 }
 
-bool fl_gen_bool(struct fl_choice *c)
+bool
+fl_gen_bool(struct fl_choice *c)
 {
 	return fl_choice_draw(c, 2) != 0;
 }
 
-bool fl_gen_weighted(struct fl_choice *c, uint32_t num, uint32_t den)
+bool
+fl_gen_weighted(struct fl_choice *c, uint32_t num, uint32_t den)
 {
 	return fl_choice_weighted(c, num, den);
 }
 
-size_t fl_gen_one_of(struct fl_choice *c, size_t n)
+size_t
+fl_gen_one_of(struct fl_choice *c, size_t n)
 {
 	if (n <= 1)
 		return 0;
 	return (size_t)fl_choice_draw(c, n);
 }
 
-size_t fl_gen_one_of_weighted(struct fl_choice *c, const uint32_t *w, size_t n)
+size_t
+fl_gen_one_of_weighted(struct fl_choice *c, const uint32_t *w, size_t n)
 {
 	uint64_t sum = 0;
 	size_t first = n;
@@ -75,7 +81,8 @@ size_t fl_gen_one_of_weighted(struct fl_choice *c, const uint32_t *w, size_t n)
 	return first;
 }
 
-size_t fl_gen_size(struct fl_choice *c, size_t max)
+size_t
+fl_gen_size(struct fl_choice *c, size_t max)
 {
 	if (max == 0)
 		return 0;
@@ -90,13 +97,15 @@ size_t fl_gen_size(struct fl_choice *c, size_t max)
 }
 
 /* Does boundary b (or b - 1 or b + 1) fall in [lo, hi]? */
-static bool edge_reaches(uint64_t b, uint64_t lo, uint64_t hi)
+static bool
+edge_reaches(uint64_t b, uint64_t lo, uint64_t hi)
 {
 	return (b == UINT64_MAX || b + 1 >= lo) && (b == 0 || b - 1 <= hi);
 }
 
-bool fl_gen_edge(struct fl_choice *c, uint64_t lo, uint64_t hi, const struct fl_gen_edges *e,
-		 uint64_t *out)
+bool
+fl_gen_edge(struct fl_choice *c, uint64_t lo, uint64_t hi, const struct fl_gen_edges *e,
+            uint64_t *out)
 {
 	enum { K_LO, K_MULT, K_POINT, K_HI };
 	uint64_t kmin = 1, kmax = 0, base;
@@ -123,15 +132,9 @@ bool fl_gen_edge(struct fl_choice *c, uint64_t lo, uint64_t hi, const struct fl_
 		kinds[nkinds++] = K_POINT;
 	kinds[nkinds++] = K_HI;
 	switch (kinds[fl_gen_one_of(c, nkinds)]) {
-	case K_LO:
-		*out = lo;
-		return true;
-	case K_HI:
-		*out = hi;
-		return true;
-	case K_MULT:
-		base = fl_gen_u64(c, kmin, kmax) * e->step;
-		break;
+	case K_LO: *out = lo; return true;
+	case K_HI: *out = hi; return true;
+	case K_MULT: base = fl_gen_u64(c, kmin, kmax) * e->step; break;
 	default: {
 		size_t j = fl_gen_one_of(c, npts);
 		base = 0;
@@ -144,21 +147,16 @@ bool fl_gen_edge(struct fl_choice *c, uint64_t lo, uint64_t hi, const struct fl_
 	}
 	}
 	switch (fl_choice_draw(c, 3)) {
-	case 1:
-		base = base > lo ? base - 1 : lo;
-		break;
-	case 2:
-		base = base < hi ? base + 1 : hi;
-		break;
-	default:
-		break;
+	case 1: base = base > lo ? base - 1 : lo; break;
+	case 2: base = base < hi ? base + 1 : hi; break;
+	default: break;
 	}
 	*out = base < lo ? lo : base > hi ? hi : base;
 	return true;
 }
 
-uint64_t fl_gen_size_edges(struct fl_choice *c, uint64_t lo, uint64_t hi,
-			   const struct fl_gen_edges *e)
+uint64_t
+fl_gen_size_edges(struct fl_choice *c, uint64_t lo, uint64_t hi, const struct fl_gen_edges *e)
 {
 	uint64_t v;
 
@@ -169,7 +167,8 @@ uint64_t fl_gen_size_edges(struct fl_choice *c, uint64_t lo, uint64_t hi,
 	return lo + fl_gen_size(c, hi - lo);
 }
 
-size_t fl_gen_bytes(struct fl_choice *c, uint8_t *buf, size_t min, size_t max)
+size_t
+fl_gen_bytes(struct fl_choice *c, uint8_t *buf, size_t min, size_t max)
 {
 	fl_choice_span_begin(c, "bytes");
 	size_t n = min + fl_gen_size(c, max > min ? max - min : 0);
@@ -179,8 +178,8 @@ size_t fl_gen_bytes(struct fl_choice *c, uint8_t *buf, size_t min, size_t max)
 	return n;
 }
 
-void fl_gen_list_begin(struct fl_gen_list *l, struct fl_choice *c,
-		       size_t min, size_t max, size_t avg)
+void
+fl_gen_list_begin(struct fl_gen_list *l, struct fl_choice *c, size_t min, size_t max, size_t avg)
 {
 	memset(l, 0, sizeof *l);
 	l->c = c;
@@ -192,7 +191,8 @@ void fl_gen_list_begin(struct fl_gen_list *l, struct fl_choice *c,
 	l->more_den = l->more_num + 1;
 }
 
-bool fl_gen_list_next(struct fl_gen_list *l)
+bool
+fl_gen_list_next(struct fl_gen_list *l)
 {
 	if (l->in_elem) {
 		fl_choice_span_end(l->c);
@@ -216,8 +216,9 @@ bool fl_gen_list_next(struct fl_gen_list *l)
 	return true;
 }
 
-size_t fl_gen_array(struct fl_choice *c, void *out, size_t elem_size,
-		    size_t min, size_t max, size_t avg, fl_gen_fn gen, const void *arg)
+size_t
+fl_gen_array(struct fl_choice *c, void *out, size_t elem_size, size_t min, size_t max, size_t avg,
+             fl_gen_fn gen, const void *arg)
 {
 	struct fl_gen_list l;
 	size_t n = 0;

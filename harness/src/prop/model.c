@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-int fl_model_prop(struct fl_prop_ctx *ctx)
+int
+fl_model_prop(struct fl_prop_ctx *ctx)
 {
 	const struct fl_model_spec *spec = fl_prop_arg(ctx);
 	struct fl_choice *c = fl_prop_choice(ctx);

@@ -7,22 +7,26 @@
 #include <stdio.h>
 #include <string.h>
 
-struct fl_choice *fl_prop_choice(struct fl_prop_ctx *ctx)
+struct fl_choice *
+fl_prop_choice(struct fl_prop_ctx *ctx)
 {
 	return ctx->choice;
 }
 
-const void *fl_prop_arg(const struct fl_prop_ctx *ctx)
+const void *
+fl_prop_arg(const struct fl_prop_ctx *ctx)
 {
 	return ctx->def ? ctx->def->arg : NULL;
 }
 
-bool fl_prop_replaying(const struct fl_prop_ctx *ctx)
+bool
+fl_prop_replaying(const struct fl_prop_ctx *ctx)
 {
 	return ctx->replaying;
 }
 
-int fl_prop_vfail(struct fl_prop_ctx *ctx, const char *fmt, va_list ap)
+int
+fl_prop_vfail(struct fl_prop_ctx *ctx, const char *fmt, va_list ap)
 {
 	if (!ctx->failed) {
 		ctx->failed = true;
@@ -31,7 +35,8 @@ int fl_prop_vfail(struct fl_prop_ctx *ctx, const char *fmt, va_list ap)
 	return FL_PROP_FAIL;
 }
 
-int fl_prop_fail(struct fl_prop_ctx *ctx, const char *fmt, ...)
+int
+fl_prop_fail(struct fl_prop_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -40,7 +45,8 @@ int fl_prop_fail(struct fl_prop_ctx *ctx, const char *fmt, ...)
 	return rc;
 }
 
-void fl_prop_log(struct fl_prop_ctx *ctx, const char *fmt, ...)
+void
+fl_prop_log(struct fl_prop_ctx *ctx, const char *fmt, ...)
 {
 	if (!ctx->log || ctx->loglen + 2 >= FL_PROP_LOG_MAX)
 		return;

@@ -15,7 +15,7 @@ struct fl_prop_ctx {
 	bool replaying;
 	bool failed;
 	char msg[FL_PROP_MSG_MAX];
-	char *log;       /* FL_PROP_LOG_MAX bytes, NUL-terminated */
+	char *log; /* FL_PROP_LOG_MAX bytes, NUL-terminated */
 	size_t loglen;
 };
 

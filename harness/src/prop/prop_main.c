@@ -9,21 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f, const char *argv0, const struct fl_prop_def *table, size_t n)
+static void
+usage(FILE *f, const char *argv0, const struct fl_prop_def *table, size_t n)
 {
 	fprintf(f,
-		"usage: %s [--prop NAME]... [--seed S] [--trials N] [--time SEC] [--long]\n"
-		"          [--seeds S1,S2,... [--fresh]]\n"
-		"          [--max-shrinks N] [--timeout-ms MS] [--trace-dir DIR] [--no-fork] [--quiet]\n"
-		"       %s --replay TRACE | --shrink TRACE [--out FILE] | --list\n"
-		"environment: FL_SEED, FL_TRIALS, FL_TIME, FL_LONG=1, FL_MAX_SHRINKS, FL_TRACE_DIR\n"
-		"properties:\n", argv0, argv0);
+	        "usage: %s [--prop NAME]... [--seed S] [--trials N] [--time SEC] [--long]\n"
+	        "          [--seeds S1,S2,... [--fresh]]\n"
+	        "          [--max-shrinks N] [--timeout-ms MS] [--trace-dir DIR] [--no-fork] "
+	        "[--quiet]\n"
+	        "       %s --replay TRACE | --shrink TRACE [--out FILE] | --list\n"
+	        "environment: FL_SEED, FL_TRIALS, FL_TIME, FL_LONG=1, FL_MAX_SHRINKS, "
+	        "FL_TRACE_DIR\n"
+	        "properties:\n",
+	        argv0, argv0);
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "  %-28s %s\n", table[i].name,
-			table[i].description ? table[i].description : "");
+		        table[i].description ? table[i].description : "");
 }
 
-int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t n)
+int
+fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t n)
 {
 	struct fl_prop_config cfg;
 	fl_prop_config_init(&cfg, NULL);
@@ -66,7 +71,8 @@ int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t 
 				errno = 0;
 				seeds[nseeds++] = strtoull(end, &end, 0);
 				if (errno || (*end && *end != ',')) {
-					fprintf(stderr, "%s: --seeds: bad list '%s'\n", argv[0], list);
+					fprintf(stderr, "%s: --seeds: bad list '%s'\n", argv[0],
+					        list);
 					goto done;
 				}
 				if (*end == ',')
@@ -79,11 +85,11 @@ int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t 
 			code = 0;
 			goto done;
 		} else if (strcmp(a, "--seed") == 0 || strcmp(a, "--trials") == 0 ||
-			   strcmp(a, "--time") == 0 || strcmp(a, "--max-shrinks") == 0 ||
-			   strcmp(a, "--timeout-ms") == 0 || strcmp(a, "--trace-dir") == 0) {
+		           strcmp(a, "--time") == 0 || strcmp(a, "--max-shrinks") == 0 ||
+		           strcmp(a, "--timeout-ms") == 0 || strcmp(a, "--trace-dir") == 0) {
 			i++;
 		} else if (strcmp(a, "--long") != 0 && strcmp(a, "--no-fork") != 0 &&
-			   strcmp(a, "--quiet") != 0) {
+		           strcmp(a, "--quiet") != 0) {
 			fprintf(stderr, "%s: unknown argument %s\n", argv[0], a);
 			usage(stderr, argv[0], table, n);
 			goto done;
@@ -107,7 +113,8 @@ int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t 
 		} else {
 			fl_prop_print(&rep, t.name);
 			if (replay)
-				printf("replay %s: %s (trace says %s)\n", rc == 0 ? "reproduced" : "DIFFERS",
+				printf("replay %s: %s (trace says %s)\n",
+				       rc == 0 ? "reproduced" : "DIFFERS",
 				       fl_verdict_name(rep.verdict), t.verdict ? t.verdict : "?");
 			/* Like a run: 1 when the trace (still) fails. */
 			code = rep.verdict == FL_VERDICT_PASS ? 0 : 1;
@@ -132,7 +139,8 @@ int fl_prop_main(int argc, char **argv, const struct fl_prop_def *table, size_t 
 				c.seed = seeds[r];
 			int rc = fl_prop_check(&c, &table[i], NULL);
 			if (rc < 0) {
-				fprintf(stderr, "%s: engine error: %s\n", table[i].name, fl_strerror(rc));
+				fprintf(stderr, "%s: engine error: %s\n", table[i].name,
+				        fl_strerror(rc));
 				code = 2;
 			} else if (rc != 0 && code == 0) {
 				code = 1;

@@ -27,21 +27,23 @@
 #include <unistd.h>
 
 #define TAG_CHOICES 0x43484f43u /* "COHC" */
-#define TAG_SPANS 0x4e415053u
-#define TAG_MSG 0x2047534du
-#define TAG_LOG 0x20474f4cu
+#define TAG_SPANS   0x4e415053u
+#define TAG_MSG     0x2047534du
+#define TAG_LOG     0x20474f4cu
 
 #define EXIT_DISCARD 124
-#define DUMP_SIGNAL SIGUSR2
+#define DUMP_SIGNAL  SIGUSR2
 
-static double now_s(void)
+static double
+now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static uint64_t mix64(uint64_t z)
+static uint64_t
+mix64(uint64_t z)
 {
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -50,7 +52,8 @@ static uint64_t mix64(uint64_t z)
 
 /* Trial k's seed: the root itself for trial 0, so `--seed S --trials 1`
  * replays the failing trial whose seed S was printed. */
-static uint64_t trial_seed(uint64_t root, unsigned k)
+static uint64_t
+trial_seed(uint64_t root, unsigned k)
 {
 	return k == 0 ? root : mix64(root + 0x9e3779b97f4a7c15ull * k);
 }
@@ -81,7 +84,8 @@ struct trial_out {
 	bool discarded;
 };
 
-static void trial_out_fini(struct trial_out *o)
+static void
+trial_out_fini(struct trial_out *o)
 {
 	free(o->values);
 	free(o->spans);
@@ -90,7 +94,8 @@ static void trial_out_fini(struct trial_out *o)
 	memset(o, 0, sizeof *o);
 }
 
-static void trial_to_run(struct trial_out *o, struct fl_shrink_run *r)
+static void
+trial_to_run(struct trial_out *o, struct fl_shrink_run *r)
 {
 	r->verdict = o->verdict;
 	r->signal = o->signal;
@@ -104,7 +109,8 @@ static void trial_to_run(struct trial_out *o, struct fl_shrink_run *r)
 	memset(o, 0, sizeof *o);
 }
 
-static void run_to_trial(struct fl_shrink_run *r, struct trial_out *o)
+static void
+run_to_trial(struct fl_shrink_run *r, struct trial_out *o)
 {
 	memset(o, 0, sizeof *o);
 	o->verdict = r->verdict;
@@ -119,7 +125,8 @@ static void run_to_trial(struct fl_shrink_run *r, struct trial_out *o)
 	memset(r, 0, sizeof *r);
 }
 
-static int ctx_open(struct fl_prop_ctx *ctx, const struct trial_in *in)
+static int
+ctx_open(struct fl_prop_ctx *ctx, const struct trial_in *in)
 {
 	memset(ctx, 0, sizeof *ctx);
 	ctx->def = in->def;
@@ -129,7 +136,7 @@ static int ctx_open(struct fl_prop_ctx *ctx, const struct trial_in *in)
 		return FL_ENOMEM;
 	ctx->log[0] = 0;
 	int rc = in->replay ? fl_choice_new_replay(in->values, in->n, &ctx->choice)
-			    : fl_choice_new_seeded(in->seed, &ctx->choice);
+	                    : fl_choice_new_seeded(in->seed, &ctx->choice);
 	if (rc) {
 		free(ctx->log);
 		ctx->log = NULL;
@@ -137,7 +144,8 @@ static int ctx_open(struct fl_prop_ctx *ctx, const struct trial_in *in)
 	return rc;
 }
 
-static void ctx_close(struct fl_prop_ctx *ctx)
+static void
+ctx_close(struct fl_prop_ctx *ctx)
 {
 	fl_choice_free(ctx->choice);
 	free(ctx->log);
@@ -150,23 +158,25 @@ static struct {
 	int fd;
 	struct fl_prop_ctx *ctx;
 	volatile sig_atomic_t dumped;
-} g_child = {.fd = -1};
+} g_child = { .fd = -1 };
 
-static void dump_frames(int fd, struct fl_prop_ctx *ctx)
+static void
+dump_frames(int fd, struct fl_prop_ctx *ctx)
 {
 	size_t n = fl_choice_count(ctx->choice);
 	size_t ns = fl_choice_span_count(ctx->choice);
 	fl_sandbox_frame_write(fd, TAG_CHOICES, fl_choice_values(ctx->choice),
-			       (uint32_t)(n * sizeof(uint64_t)));
+	                       (uint32_t)(n * sizeof(uint64_t)));
 	fl_sandbox_frame_write(fd, TAG_SPANS, fl_choice_spans(ctx->choice),
-			       (uint32_t)(ns * sizeof(struct fl_choice_span)));
+	                       (uint32_t)(ns * sizeof(struct fl_choice_span)));
 	if (ctx->msg[0])
 		fl_sandbox_frame_write(fd, TAG_MSG, ctx->msg, (uint32_t)strlen(ctx->msg));
 	if (ctx->loglen)
 		fl_sandbox_frame_write(fd, TAG_LOG, ctx->log, (uint32_t)ctx->loglen);
 }
 
-static void child_signal(int sig)
+static void
+child_signal(int sig)
 {
 	if (!g_child.dumped && g_child.ctx && g_child.fd >= 0) {
 		g_child.dumped = 1;
@@ -181,11 +191,12 @@ static void child_signal(int sig)
 
 static char g_altstack[64 * 1024];
 
-static void child_install_handlers(void)
+static void
+child_install_handlers(void)
 {
-	stack_t ss = {.ss_sp = g_altstack, .ss_size = sizeof g_altstack};
+	stack_t ss = { .ss_sp = g_altstack, .ss_size = sizeof g_altstack };
 	sigaltstack(&ss, NULL);
-	static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS};
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS };
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = child_signal;
@@ -197,7 +208,8 @@ static void child_install_handlers(void)
 	sigaction(DUMP_SIGNAL, &sa, NULL);
 }
 
-static int trial_child(void *arg, int fd)
+static int
+trial_child(void *arg, int fd)
 {
 	const struct trial_in *in = arg;
 	struct fl_prop_ctx ctx;
@@ -223,7 +235,8 @@ static int trial_child(void *arg, int fd)
 	return rc == FL_PROP_PASS ? 0 : 1;
 }
 
-static char *dup_n(const uint8_t *p, size_t n)
+static char *
+dup_n(const uint8_t *p, size_t n)
 {
 	char *s = malloc(n + 1);
 	if (s) {
@@ -233,7 +246,8 @@ static char *dup_n(const uint8_t *p, size_t n)
 	return s;
 }
 
-static int parse_frames(const struct fl_sandbox_result *r, struct trial_out *out)
+static int
+parse_frames(const struct fl_sandbox_result *r, struct trial_out *out)
 {
 	size_t pos = 0;
 	uint32_t tag, dlen;
@@ -247,7 +261,7 @@ static int parse_frames(const struct fl_sandbox_result *r, struct trial_out *out
 			memcpy(out->values, data, dlen);
 			out->recorded = true;
 		} else if (tag == TAG_SPANS && dlen % sizeof(struct fl_choice_span) == 0 &&
-			   !out->spans) {
+		           !out->spans) {
 			out->nspans = dlen / sizeof(struct fl_choice_span);
 			out->spans = malloc(dlen ? dlen : 1);
 			if (!out->spans)
@@ -271,8 +285,8 @@ static int parse_frames(const struct fl_sandbox_result *r, struct trial_out *out
 	return 0;
 }
 
-static int run_forked(const struct fl_prop_config *cfg, const struct trial_in *in,
-		      struct trial_out *out)
+static int
+run_forked(const struct fl_prop_config *cfg, const struct trial_in *in, struct trial_out *out)
 {
 	struct fl_sandbox_opts o = {
 		.timeout_ms = cfg->trial_timeout_ms,
@@ -299,19 +313,21 @@ static int run_forked(const struct fl_prop_config *cfg, const struct trial_in *i
 				snprintf(buf, sizeof buf, "crashed: %s", fl_signal_name(r.signal));
 			else if (r.verdict == FL_VERDICT_HANG)
 				snprintf(buf, sizeof buf, "hang: no verdict within %" PRIu64 " ms",
-					 cfg->trial_timeout_ms);
+				         cfg->trial_timeout_ms);
 			else
-				snprintf(buf, sizeof buf, "trial exited with status %d", r.exit_status);
+				snprintf(buf, sizeof buf, "trial exited with status %d",
+				         r.exit_status);
 			out->message = strdup(buf);
 		} else if (rc == 0 && r.verdict != FL_VERDICT_FAIL) {
 			/* Say how the trial died, keep what it was saying. */
 			char *m = malloc(strlen(out->message) + 96);
 			if (m) {
 				if (r.verdict == FL_VERDICT_CRASH)
-					sprintf(m, "crashed: %s (%s)", fl_signal_name(r.signal), out->message);
+					sprintf(m, "crashed: %s (%s)", fl_signal_name(r.signal),
+					        out->message);
 				else
-					sprintf(m, "hang after %" PRIu64 " ms (%s)", cfg->trial_timeout_ms,
-						out->message);
+					sprintf(m, "hang after %" PRIu64 " ms (%s)",
+					        cfg->trial_timeout_ms, out->message);
 				free(out->message);
 				out->message = m;
 			}
@@ -323,7 +339,8 @@ static int run_forked(const struct fl_prop_config *cfg, const struct trial_in *i
 	return rc;
 }
 
-static int run_inproc(const struct trial_in *in, struct trial_out *out)
+static int
+run_inproc(const struct trial_in *in, struct trial_out *out)
 {
 	struct fl_prop_ctx ctx;
 	int rc = ctx_open(&ctx, in);
@@ -364,8 +381,8 @@ static int run_inproc(const struct trial_in *in, struct trial_out *out)
 	return 0;
 }
 
-static int run_trial(const struct fl_prop_config *cfg, const struct trial_in *in,
-		     struct trial_out *out)
+static int
+run_trial(const struct fl_prop_config *cfg, const struct trial_in *in, struct trial_out *out)
 {
 	return cfg->fork ? run_forked(cfg, in, out) : run_inproc(in, out);
 }
@@ -373,7 +390,8 @@ static int run_trial(const struct fl_prop_config *cfg, const struct trial_in *in
 /* ------------------------------------------------------------------ */
 /* Reports and traces. */
 
-void fl_prop_report_fini(struct fl_prop_report *rep)
+void
+fl_prop_report_fini(struct fl_prop_report *rep)
 {
 	if (!rep)
 		return;
@@ -384,7 +402,8 @@ void fl_prop_report_fini(struct fl_prop_report *rep)
 	memset(rep, 0, sizeof *rep);
 }
 
-static void report_take(struct fl_prop_report *rep, struct trial_out *o)
+static void
+report_take(struct fl_prop_report *rep, struct trial_out *o)
 {
 	rep->verdict = o->verdict;
 	rep->signal = o->signal;
@@ -398,14 +417,14 @@ static void report_take(struct fl_prop_report *rep, struct trial_out *o)
 	trial_out_fini(o);
 }
 
-int fl_prop_trace_from_report(const struct fl_prop_report *rep, const char *name,
-			      struct fl_trace *out)
+int
+fl_prop_trace_from_report(const struct fl_prop_report *rep, const char *name, struct fl_trace *out)
 {
 	if (!rep || !name || !out)
 		return FL_EINVAL;
 	int rc = fl_trace_init(out, "property", name, fl_trace_hash_str(name), rep->fail_seed,
-			       fl_verdict_name(rep->verdict), name, rep->message,
-			       rep->choices, rep->nchoices);
+	                       fl_verdict_name(rep->verdict), name, rep->message, rep->choices,
+	                       rep->nchoices);
 	if (rc)
 		return rc;
 	out->signal = rep->signal;
@@ -431,8 +450,8 @@ int fl_prop_trace_from_report(const struct fl_prop_report *rep, const char *name
 	return 0;
 }
 
-static int save_trace(const struct fl_prop_config *cfg, const char *name,
-		      struct fl_prop_report *rep)
+static int
+save_trace(const struct fl_prop_config *cfg, const char *name, struct fl_prop_report *rep)
 {
 	if (!cfg->trace_dir || !*cfg->trace_dir)
 		return 0;
@@ -458,23 +477,26 @@ static int save_trace(const struct fl_prop_config *cfg, const char *name,
 	return rc;
 }
 
-void fl_prop_print(const struct fl_prop_report *rep, const char *name)
+void
+fl_prop_print(const struct fl_prop_report *rep, const char *name)
 {
 	FILE *f = stderr;
 	if (rep->verdict == FL_VERDICT_PASS) {
 		fprintf(f, "[prop] %s: passed %u trials (seed %" PRIu64 ", %.2f s)\n", name,
-			rep->trials, rep->seed, rep->seconds);
+		        rep->trials, rep->seed, rep->seconds);
 		return;
 	}
-	fprintf(f, "[prop] %s: %s after %u trials (%.2f s), seed %" PRIu64 ", failing trial seed %" PRIu64 "\n",
-		name, fl_verdict_name(rep->verdict), rep->trials, rep->seconds, rep->seed,
-		rep->fail_seed);
+	fprintf(f,
+	        "[prop] %s: %s after %u trials (%.2f s), seed %" PRIu64
+	        ", failing trial seed %" PRIu64 "\n",
+	        name, fl_verdict_name(rep->verdict), rep->trials, rep->seconds, rep->seed,
+	        rep->fail_seed);
 	if (rep->signal)
 		fprintf(f, "[prop]   signal: %s\n", fl_signal_name(rep->signal));
 	if (rep->shrink_attempts)
 		fprintf(f, "[prop]   shrunk %zu -> %zu choices in %u runs (%u kept, %.2f s)\n",
-			rep->original_nchoices, rep->nchoices, rep->shrink_attempts,
-			rep->shrink_accepted, rep->shrink_seconds);
+		        rep->original_nchoices, rep->nchoices, rep->shrink_attempts,
+		        rep->shrink_accepted, rep->shrink_seconds);
 	fprintf(f, "[prop]   minimal choices:");
 	for (size_t i = 0; i < rep->nchoices && i < 64; i++)
 		fprintf(f, " %" PRIu64, rep->choices[i]);
@@ -490,17 +512,20 @@ void fl_prop_print(const struct fl_prop_report *rep, const char *name)
 		}
 	}
 	fprintf(f, "[prop]   failure: %s\n", rep->message ? rep->message : "-");
-	fprintf(f, "[prop]   reproduce: FL_SEED=%" PRIu64 " FL_TRIALS=1 <test>  (or --seed %" PRIu64 " --trials 1)\n",
-		rep->fail_seed, rep->fail_seed);
+	fprintf(f,
+	        "[prop]   reproduce: FL_SEED=%" PRIu64 " FL_TRIALS=1 <test>  (or --seed %" PRIu64
+	        " --trials 1)\n",
+	        rep->fail_seed, rep->fail_seed);
 	if (rep->trace_path)
 		fprintf(f, "[prop]   trace: %s (replay: faultline replay %s)\n", rep->trace_path,
-			rep->trace_path);
+		        rep->trace_path);
 }
 
 /* ------------------------------------------------------------------ */
 /* Configuration. */
 
-static int parse_u64_arg(const char *s, uint64_t *out)
+static int
+parse_u64_arg(const char *s, uint64_t *out)
 {
 	if (!s || !*s || *s == '-')
 		return FL_EINVAL;
@@ -513,7 +538,8 @@ static int parse_u64_arg(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int parse_double_arg(const char *s, double *out)
+static int
+parse_double_arg(const char *s, double *out)
 {
 	if (!s || !*s)
 		return FL_EINVAL;
@@ -526,7 +552,8 @@ static int parse_double_arg(const char *s, double *out)
 	return 0;
 }
 
-static void apply_long(struct fl_prop_config *cfg)
+static void
+apply_long(struct fl_prop_config *cfg)
 {
 	if (cfg->long_mode)
 		return;
@@ -536,7 +563,8 @@ static void apply_long(struct fl_prop_config *cfg)
 		cfg->time_budget_s *= 100;
 }
 
-static int set_opt(struct fl_prop_config *cfg, const char *key, const char *val)
+static int
+set_opt(struct fl_prop_config *cfg, const char *key, const char *val)
 {
 	uint64_t u;
 	double d;
@@ -566,7 +594,8 @@ static int set_opt(struct fl_prop_config *cfg, const char *key, const char *val)
 	return 0;
 }
 
-void fl_prop_config_init(struct fl_prop_config *cfg, const char *name)
+void
+fl_prop_config_init(struct fl_prop_config *cfg, const char *name)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->name = name;
@@ -583,8 +612,11 @@ void fl_prop_config_init(struct fl_prop_config *cfg, const char *name)
 	cfg->trace_dir = getenv("FL_TRACE_DIR");
 	static const struct {
 		const char *env, *key;
-	} envs[] = {{"FL_SEED", "seed"}, {"FL_TRIALS", "trials"}, {"FL_TIME", "time"},
-		    {"FL_MAX_SHRINKS", "max-shrinks"}, {"FL_TIMEOUT_MS", "timeout-ms"}};
+	} envs[] = { { "FL_SEED", "seed" },
+		     { "FL_TRIALS", "trials" },
+		     { "FL_TIME", "time" },
+		     { "FL_MAX_SHRINKS", "max-shrinks" },
+		     { "FL_TIMEOUT_MS", "timeout-ms" } };
 	const char *l = getenv("FL_LONG");
 	if (l && *l && strcmp(l, "0") != 0)
 		apply_long(cfg);
@@ -598,7 +630,8 @@ void fl_prop_config_init(struct fl_prop_config *cfg, const char *name)
 		cfg->fork = false;
 }
 
-int fl_prop_config_args(struct fl_prop_config *cfg, int argc, char **argv)
+int
+fl_prop_config_args(struct fl_prop_config *cfg, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -611,9 +644,9 @@ int fl_prop_config_args(struct fl_prop_config *cfg, int argc, char **argv)
 		} else if (strcmp(a, "--trace-dir") == 0 && i + 1 < argc) {
 			cfg->trace_dir = argv[++i];
 		} else if (strncmp(a, "--", 2) == 0 &&
-			   (strcmp(a + 2, "seed") == 0 || strcmp(a + 2, "trials") == 0 ||
-			    strcmp(a + 2, "time") == 0 || strcmp(a + 2, "max-shrinks") == 0 ||
-			    strcmp(a + 2, "timeout-ms") == 0)) {
+		           (strcmp(a + 2, "seed") == 0 || strcmp(a + 2, "trials") == 0 ||
+		            strcmp(a + 2, "time") == 0 || strcmp(a + 2, "max-shrinks") == 0 ||
+		            strcmp(a + 2, "timeout-ms") == 0)) {
 			if (i + 1 >= argc || set_opt(cfg, a + 2, argv[i + 1]) != 0) {
 				fprintf(stderr, "%s: bad or missing value\n", a);
 				return FL_EINVAL;
@@ -627,7 +660,8 @@ int fl_prop_config_args(struct fl_prop_config *cfg, int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* Entry points. */
 
-static const char *prop_name(const struct fl_prop_config *cfg, const struct fl_prop_def *def)
+static const char *
+prop_name(const struct fl_prop_config *cfg, const struct fl_prop_def *def)
 {
 	return cfg->name ? cfg->name : def->name ? def->name : "property";
 }
@@ -638,10 +672,11 @@ struct prop_shrink_arg {
 };
 
 /* The property runner's fl_shrink_fn: one replayed trial. */
-static int prop_shrink_run(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run *out)
+static int
+prop_shrink_run(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run *out)
 {
 	const struct prop_shrink_arg *a = arg;
-	struct trial_in in = {.def = a->def, .replay = true, .values = values, .n = n};
+	struct trial_in in = { .def = a->def, .replay = true, .values = values, .n = n };
 	struct trial_out t;
 	int rc = run_trial(a->cfg, &in, &t);
 	if (rc)
@@ -650,16 +685,17 @@ static int prop_shrink_run(void *arg, const uint64_t *values, size_t n, struct f
 	return 0;
 }
 
-static int shrink_into(const struct fl_prop_config *cfg, const struct fl_prop_def *def,
-		       struct trial_out *failing, struct fl_prop_report *rep)
+static int
+shrink_into(const struct fl_prop_config *cfg, const struct fl_prop_def *def,
+            struct trial_out *failing, struct fl_prop_report *rep)
 {
-	struct prop_shrink_arg a = {cfg, def};
+	struct prop_shrink_arg a = { cfg, def };
 	struct fl_shrink_run first, best;
 	double t0 = now_s();
 	rep->original_nchoices = failing->n;
 	trial_to_run(failing, &first);
 	int rc = fl_shrink(&first, cfg->max_shrinks, prop_shrink_run, &a, &best,
-			   &rep->shrink_attempts, &rep->shrink_accepted);
+	                   &rep->shrink_attempts, &rep->shrink_accepted);
 	rep->shrink_seconds = now_s() - t0;
 	struct trial_out b;
 	run_to_trial(&best, &b);
@@ -667,24 +703,25 @@ static int shrink_into(const struct fl_prop_config *cfg, const struct fl_prop_de
 	return rc;
 }
 
-int fl_prop_check(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
-		  struct fl_prop_report *rep_out)
+int
+fl_prop_check(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
+              struct fl_prop_report *rep_out)
 {
 	if (rep_out)
-		*rep_out = (struct fl_prop_report){0}; /* finable on every return */
+		*rep_out = (struct fl_prop_report){ 0 }; /* finable on every return */
 	if (!cfg || !prop || !prop->fn)
 		return FL_EINVAL;
 	const char *name = prop_name(cfg, prop);
-	struct fl_prop_report rep = {.seed = cfg->seed};
+	struct fl_prop_report rep = { .seed = cfg->seed };
 	unsigned trials = cfg->trials ? cfg->trials : 100;
 	double t0 = now_s();
 	int rc = 0;
-	struct trial_out out = {0};
+	struct trial_out out = { 0 };
 	bool failed = false;
 	for (unsigned k = 0; k < trials; k++) {
 		if (cfg->time_budget_s > 0 && k > 0 && now_s() - t0 >= cfg->time_budget_s)
 			break;
-		struct trial_in in = {.def = prop, .seed = trial_seed(cfg->seed, k)};
+		struct trial_in in = { .def = prop, .seed = trial_seed(cfg->seed, k) };
 		rc = run_trial(cfg, &in, &out);
 		if (rc)
 			goto done;
@@ -711,7 +748,7 @@ int fl_prop_check(const struct fl_prop_config *cfg, const struct fl_prop_def *pr
 	rc = save_trace(cfg, name, &rep);
 	if (rc && !cfg->quiet)
 		fprintf(stderr, "[prop] %s: could not save the trace in %s: %s\n", name,
-			cfg->trace_dir, fl_strerror(rc));
+		        cfg->trace_dir, fl_strerror(rc));
 	rc = FL_PROP_FAIL;
 	if (!cfg->quiet)
 		fl_prop_print(&rep, name);
@@ -728,8 +765,8 @@ done:
 	return rc;
 }
 
-static int run_one(const struct fl_prop_config *cfg, const struct trial_in *in,
-		   struct fl_prop_report *rep)
+static int
+run_one(const struct fl_prop_config *cfg, const struct trial_in *in, struct fl_prop_report *rep)
 {
 	struct trial_out out;
 	double t0 = now_s();
@@ -750,21 +787,23 @@ static int run_one(const struct fl_prop_config *cfg, const struct trial_in *in,
 	return rep->verdict == FL_VERDICT_PASS ? 0 : FL_PROP_FAIL;
 }
 
-int fl_prop_run_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
-			const uint64_t *values, size_t n, struct fl_prop_report *rep)
+int
+fl_prop_run_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
+                    const uint64_t *values, size_t n, struct fl_prop_report *rep)
 {
 	if (!cfg || !prop || !prop->fn || !rep || (n && !values))
 		return FL_EINVAL;
-	struct trial_in in = {.def = prop, .replay = true, .values = values, .n = n};
+	struct trial_in in = { .def = prop, .replay = true, .values = values, .n = n };
 	return run_one(cfg, &in, rep);
 }
 
-int fl_prop_shrink_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
-			   const uint64_t *values, size_t n, struct fl_prop_report *rep)
+int
+fl_prop_shrink_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
+                       const uint64_t *values, size_t n, struct fl_prop_report *rep)
 {
 	if (!cfg || !prop || !prop->fn || !rep || (n && !values))
 		return FL_EINVAL;
-	struct trial_in in = {.def = prop, .replay = true, .values = values, .n = n};
+	struct trial_in in = { .def = prop, .replay = true, .values = values, .n = n };
 	struct trial_out out;
 	int rc = run_trial(cfg, &in, &out);
 	if (rc)
@@ -784,8 +823,8 @@ int fl_prop_shrink_choices(const struct fl_prop_config *cfg, const struct fl_pro
 	return FL_PROP_FAIL;
 }
 
-const struct fl_prop_def *fl_prop_find(const struct fl_prop_def *table, size_t n,
-				       const char *name)
+const struct fl_prop_def *
+fl_prop_find(const struct fl_prop_def *table, size_t n, const char *name)
 {
 	for (size_t i = 0; table && name && i < n; i++)
 		if (table[i].name && strcmp(table[i].name, name) == 0)
@@ -793,8 +832,9 @@ const struct fl_prop_def *fl_prop_find(const struct fl_prop_def *table, size_t n
 	return NULL;
 }
 
-static int trace_prop(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
-		      const struct fl_prop_def **def)
+static int
+trace_prop(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
+           const struct fl_prop_def **def)
 {
 	if (!t || !t->kind || strcmp(t->kind, "property") != 0 || !t->name)
 		return FL_EINVAL;
@@ -802,8 +842,9 @@ static int trace_prop(const struct fl_prop_def *table, size_t n, const struct fl
 	return *def ? 0 : FL_ENOENT;
 }
 
-int fl_prop_replay(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
-		   const struct fl_prop_config *cfg, struct fl_prop_report *rep)
+int
+fl_prop_replay(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
+               const struct fl_prop_config *cfg, struct fl_prop_report *rep)
 {
 	const struct fl_prop_def *def;
 	int rc = trace_prop(table, n, t, &def);
@@ -813,7 +854,7 @@ int fl_prop_replay(const struct fl_prop_def *table, size_t n, const struct fl_tr
 	if (from && strcmp(from, "seed") == 0) {
 		/* The failing run died before it could report its choices:
 		 * the seed is all there is, and it reproduces the run. */
-		struct trial_in in = {.def = def, .seed = t->seed};
+		struct trial_in in = { .def = def, .seed = t->seed };
 		rc = run_one(cfg, &in, rep);
 	} else {
 		rc = fl_prop_run_choices(cfg, def, t->choices, t->nchoices, rep);
@@ -828,9 +869,9 @@ int fl_prop_replay(const struct fl_prop_def *table, size_t n, const struct fl_tr
 	return same ? 0 : FL_PROP_FAIL;
 }
 
-int fl_prop_shrink(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
-		   const struct fl_prop_config *cfg, const char *out_path,
-		   struct fl_prop_report *rep)
+int
+fl_prop_shrink(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
+               const struct fl_prop_config *cfg, const char *out_path, struct fl_prop_report *rep)
 {
 	const struct fl_prop_def *def;
 	int rc = trace_prop(table, n, t, &def);
@@ -840,7 +881,7 @@ int fl_prop_shrink(const struct fl_prop_def *table, size_t n, const struct fl_tr
 	if (from && strcmp(from, "seed") == 0) {
 		/* No choices to shrink: run the seed once; when the run
 		 * reports its choices this time, shrink those. */
-		struct trial_in in = {.def = def, .seed = t->seed};
+		struct trial_in in = { .def = def, .seed = t->seed };
 		struct trial_out out;
 		rc = run_trial(cfg, &in, &out);
 		if (rc)

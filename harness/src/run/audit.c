@@ -64,11 +64,13 @@ audit_corruption(struct run *r)
 	/* A stray (a port or chunk whose owner is no client) is taken back
 	 * by the driver: in a run, a leak the reclaim would otherwise hide. */
 	if (st->corrupt_reads != 0 || layout != 0 || rejected != 0 || strays != 0)
-		fli_run_fail(r, "no_corruption",
-		         "shared memory only the driver writes was changed: corrupt_reads %lld, "
-		         "rr_layout_repaired %lld, rr_corrupt_rejected %lld, rr_strays_reclaimed %lld",
-		         (long long)st->corrupt_reads, (long long)layout, (long long)rejected,
-		         (long long)strays);
+		fli_run_fail(
+		        r, "no_corruption",
+		        "shared memory only the driver writes was changed: corrupt_reads %lld, "
+		        "rr_layout_repaired %lld, rr_corrupt_rejected %lld, rr_strays_reclaimed "
+		        "%lld",
+		        (long long)st->corrupt_reads, (long long)layout, (long long)rejected,
+		        (long long)strays);
 	free(st);
 }
 
@@ -89,8 +91,9 @@ fli_audit_end_of_run(struct run *r)
 	if (p & FL_SCN_PROP_NO_NEW_FDS) {
 		int now = fli_audit_count_fds();
 		if (now > r->fds_at_start)
-			fli_run_fail(r, "no_new_fds", "%d file descriptor(s) open at the end, %d at the start",
-			         now, r->fds_at_start);
+			fli_run_fail(r, "no_new_fds",
+			             "%d file descriptor(s) open at the end, %d at the start", now,
+			             r->fds_at_start);
 	}
 }
 

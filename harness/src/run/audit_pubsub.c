@@ -24,10 +24,11 @@ fli_audit_pubsub(struct run *r)
 			struct actor_run *ar = &r->actors[i];
 			if (ar->image_refs != 0 && !ar->crashed) {
 				fli_run_fail(r, "image_refs",
-				         "actor %s holds %d image reference(s) to session %d after close, "
-				         "taken by take_image (line %d), never released",
-				         ar->a->name, ar->image_refs, ar->last_image_session,
-				         ar->last_image_line);
+				             "actor %s holds %d image reference(s) to session %d "
+				             "after close, "
+				             "taken by take_image (line %d), never released",
+				             ar->a->name, ar->image_refs, ar->last_image_session,
+				             ar->last_image_line);
 				return;
 			}
 		}
@@ -39,7 +40,8 @@ fli_audit_pubsub(struct run *r)
 	}
 	/* References a client still held when it closed, counted by the
 	 * client itself: those a helper took behind the actor's back too. */
-	for (size_t i = 0; (p & FL_SCN_PROP_IMAGE_REFS) && i < r->s->actor_count && !r->failed; i++) {
+	for (size_t i = 0; (p & FL_SCN_PROP_IMAGE_REFS) && i < r->s->actor_count && !r->failed;
+	     i++) {
 		struct actor_run *ar = &r->actors[i];
 		for (int c = 0; !ar->crashed && c < st->client_count; c++) {
 			const struct fl_client_stats *cs = &st->clients[c];
@@ -49,27 +51,31 @@ fli_audit_pubsub(struct run *r)
 			if (!mine || cs->refs_leaked == 0 || cs->state != FL_CLIENT_CLOSED)
 				continue;
 			fli_run_fail(r, "image_refs",
-			         "actor %s's client %llu closed holding %lld image reference(s) (session %d), "
-			         "taken by %s (line %d), never released",
-			         ar->a->name, (unsigned long long)cs->client_id, (long long)cs->refs_leaked,
-			         ar->last_image_session,
-			         ar->last_image_lookup ? "lookup_image's helper" : "take_image",
-			         ar->last_image_line);
+			             "actor %s's client %llu closed holding %lld image "
+			             "reference(s) (session %d), "
+			             "taken by %s (line %d), never released",
+			             ar->a->name, (unsigned long long)cs->client_id,
+			             (long long)cs->refs_leaked, ar->last_image_session,
+			             ar->last_image_lookup ? "lookup_image's helper" : "take_image",
+			             ar->last_image_line);
 			break;
 		}
 	}
 	if ((p & FL_SCN_PROP_NO_PENDING_REGISTRATIONS) && st->pending_registrations != 0)
-		fli_run_fail(r, "no_pending_registrations", "%lld registration(s) pending after every actor closed",
-		         (long long)st->pending_registrations);
+		fli_run_fail(r, "no_pending_registrations",
+		             "%lld registration(s) pending after every actor closed",
+		             (long long)st->pending_registrations);
 	if ((p & FL_SCN_PROP_GAUGES_ZERO) &&
 	    (st->publications || st->subscriptions || st->images || st->log_files ||
 	     st->log_files_mapped || st->active_clients || st->image_refs_held))
 		fli_run_fail(r, "gauges_zero",
-		         "after every actor closed: %lld clients, %lld publications, %lld subscriptions, "
-		         "%lld images, %lld log files (%lld mapped), %lld image refs",
-		         (long long)st->active_clients, (long long)st->publications,
-		         (long long)st->subscriptions, (long long)st->images, (long long)st->log_files,
-		         (long long)st->log_files_mapped, (long long)st->image_refs_held);
+		             "after every actor closed: %lld clients, %lld publications, %lld "
+		             "subscriptions, "
+		             "%lld images, %lld log files (%lld mapped), %lld image refs",
+		             (long long)st->active_clients, (long long)st->publications,
+		             (long long)st->subscriptions, (long long)st->images,
+		             (long long)st->log_files, (long long)st->log_files_mapped,
+		             (long long)st->image_refs_held);
 	free(st);
 }
 
@@ -84,9 +90,11 @@ fli_audit_pubsub_step(struct actor_run *ar, const char *step, bool closed)
 		return;
 	if (closed && ar->image_refs != 0) {
 		fli_run_fail(r, "image_refs",
-		         "after %s of actor %s: it holds %d image reference(s) to session %d, taken by "
-		         "take_image (line %d), never released",
-		         step, ar->a->name, ar->image_refs, ar->last_image_session, ar->last_image_line);
+		             "after %s of actor %s: it holds %d image reference(s) to session %d, "
+		             "taken by "
+		             "take_image (line %d), never released",
+		             step, ar->a->name, ar->image_refs, ar->last_image_session,
+		             ar->last_image_line);
 		return;
 	}
 	if (ar->client == NULL)
@@ -105,12 +113,13 @@ fli_audit_pubsub_step(struct actor_run *ar, const char *step, bool closed)
 		if (c->client_id != id || c->image_refs_held == ar->image_refs)
 			continue;
 		fli_run_fail(r, "image_refs",
-		         "after %s of actor %s: its client holds %lld image reference(s), the actor took %d "
-		         "(session %d; the last taken by %s, line %d)",
-		         step, ar->a->name, (long long)c->image_refs_held, ar->image_refs,
-		         ar->last_image_session,
-		         ar->last_image_lookup ? "lookup_image's helper" : "take_image",
-		         ar->last_image_line);
+		             "after %s of actor %s: its client holds %lld image reference(s), the "
+		             "actor took %d "
+		             "(session %d; the last taken by %s, line %d)",
+		             step, ar->a->name, (long long)c->image_refs_held, ar->image_refs,
+		             ar->last_image_session,
+		             ar->last_image_lookup ? "lookup_image's helper" : "take_image",
+		             ar->last_image_line);
 		break;
 	}
 	free(st);

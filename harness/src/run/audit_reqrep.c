@@ -74,9 +74,9 @@ audit_chunks(struct run *r)
 		if (st.chunks.cls[c].loaned == 0)
 			continue;
 		out += st.chunks.cls[c].loaned;
-		snprintf(pools + strlen(pools), sizeof(pools) - strlen(pools), "%spool %u B: %u of %u",
-		         pools[0] ? ", " : "", st.chunks.cls[c].chunk_size, st.chunks.cls[c].loaned,
-		         st.chunks.cls[c].total);
+		snprintf(pools + strlen(pools), sizeof(pools) - strlen(pools),
+		         "%spool %u B: %u of %u", pools[0] ? ", " : "", st.chunks.cls[c].chunk_size,
+		         st.chunks.cls[c].loaned, st.chunks.cls[c].total);
 	}
 	if (out == 0)
 		return;
@@ -93,8 +93,9 @@ audit_chunks(struct run *r)
 			         owner_name(r, owner), (unsigned long long)owner, n,
 			         taken_by(r, owner, false));
 	}
-	fli_run_fail(r, "chunks_balanced", "%u chunk(s) still loaned after every actor closed (%s)%s%s",
-	         out, pools, owners[0] ? ": " : "", owners);
+	fli_run_fail(r, "chunks_balanced",
+	             "%u chunk(s) still loaned after every actor closed (%s)%s%s", out, pools,
+	             owners[0] ? ": " : "", owners);
 }
 
 /* ports_zero: no server or client port in use; the detail names each
@@ -119,11 +120,12 @@ audit_ports(struct run *r)
 		n = fl_rr_owner_ports(r->driver_dom, owner);
 		if (n > 0)
 			snprintf(owners + strlen(owners), sizeof(owners) - strlen(owners),
-			         "%sactor %s holds %u%s", owners[0] ? "; " : "", owner_name(r, owner), n,
-			         taken_by(r, owner, true));
+			         "%sactor %s holds %u%s", owners[0] ? "; " : "",
+			         owner_name(r, owner), n, taken_by(r, owner, true));
 	}
-	fli_run_fail(r, "ports_zero", "%u server and %u client port(s) in use after every actor closed%s%s",
-	         st.servers_in_use, st.clients_in_use, owners[0] ? ": " : "", owners);
+	fli_run_fail(r, "ports_zero",
+	             "%u server and %u client port(s) in use after every actor closed%s%s",
+	             st.servers_in_use, st.clients_in_use, owners[0] ? ": " : "", owners);
 }
 
 /* out += sign * d, counter by counter. */
@@ -179,11 +181,14 @@ audit_messages(struct run *r)
 
 	fli_audit_aio_counts(r, &d);
 	if (d.msg_double_frees > 0)
-		fli_run_fail(r, "messages_freed_once", "%llu message(s) freed twice (%llu allocated)",
-		         (unsigned long long)d.msg_double_frees, (unsigned long long)d.msgs_allocated);
+		fli_run_fail(r, "messages_freed_once",
+		             "%llu message(s) freed twice (%llu allocated)",
+		             (unsigned long long)d.msg_double_frees,
+		             (unsigned long long)d.msgs_allocated);
 	else if (d.msgs_allocated != d.msgs_freed && !any_crashed(r))
 		fli_run_fail(r, "messages_freed_once", "%llu message(s) allocated, %llu freed",
-		         (unsigned long long)d.msgs_allocated, (unsigned long long)d.msgs_freed);
+		             (unsigned long long)d.msgs_allocated,
+		             (unsigned long long)d.msgs_freed);
 }
 
 /* No aio completes after its context closed, none is freed while its
@@ -196,15 +201,19 @@ audit_late_completions(struct run *r)
 
 	fli_audit_aio_counts(r, &d);
 	if (d.aio_late_completions > 0)
-		fli_run_fail(r, "no_late_completions", "%llu aio completion(s) after their context closed",
-		         (unsigned long long)d.aio_late_completions);
+		fli_run_fail(r, "no_late_completions",
+		             "%llu aio completion(s) after their context closed",
+		             (unsigned long long)d.aio_late_completions);
 	else if (d.aio_free_pending > 0)
 		fli_run_fail(r, "no_late_completions",
-		         "%llu aio(s) freed while their operation was pending (closed its context after)",
-		         (unsigned long long)d.aio_free_pending);
+		             "%llu aio(s) freed while their operation was pending (closed its "
+		             "context after)",
+		             (unsigned long long)d.aio_free_pending);
 	else if (d.aio_started != d.aio_completed && !any_crashed(r))
-		fli_run_fail(r, "no_late_completions", "%llu aio operation(s) started, %llu callbacks run",
-		         (unsigned long long)d.aio_started, (unsigned long long)d.aio_completed);
+		fli_run_fail(r, "no_late_completions",
+		             "%llu aio operation(s) started, %llu callbacks run",
+		             (unsigned long long)d.aio_started,
+		             (unsigned long long)d.aio_completed);
 }
 
 /* The domain's end-of-run properties, in this order: an aio freed too
@@ -241,8 +250,9 @@ fli_audit_reqrep_step(struct actor_run *ar, const char *step, bool closed)
 
 		fli_audit_aio_counts(r, &d);
 		if (d.msg_double_frees > 0)
-			fli_run_fail(r, "messages_freed_once", "after %s of actor %s: %llu message(s) freed twice",
-			         step, ar->a->name, (unsigned long long)d.msg_double_frees);
+			fli_run_fail(r, "messages_freed_once",
+			             "after %s of actor %s: %llu message(s) freed twice", step,
+			             ar->a->name, (unsigned long long)d.msg_double_frees);
 	}
 	if (p & FL_SCN_PROP_NO_LATE_COMPLETIONS) {
 		struct fl_aio_debug d;
@@ -250,11 +260,13 @@ fli_audit_reqrep_step(struct actor_run *ar, const char *step, bool closed)
 		fli_audit_aio_counts(r, &d);
 		if (d.aio_free_pending > 0)
 			fli_run_fail(r, "no_late_completions",
-			         "after %s of actor %s: %llu aio(s) freed while their operation was pending",
-			         step, ar->a->name, (unsigned long long)d.aio_free_pending);
+			             "after %s of actor %s: %llu aio(s) freed while their "
+			             "operation was pending",
+			             step, ar->a->name, (unsigned long long)d.aio_free_pending);
 		else if (d.aio_late_completions > 0)
 			fli_run_fail(r, "no_late_completions",
-			         "after %s of actor %s: %llu aio completion(s) after their context closed",
-			         step, ar->a->name, (unsigned long long)d.aio_late_completions);
+			             "after %s of actor %s: %llu aio completion(s) after their "
+			             "context closed",
+			             step, ar->a->name, (unsigned long long)d.aio_late_completions);
 	}
 }

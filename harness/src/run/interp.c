@@ -109,11 +109,12 @@ barrier_deadlock(struct run *r)
 		if (w == BARRIER_GONE)
 			n = snprintf(detail + off, sizeof(detail) - off, "%s%s %s", off ? "; " : "",
 			             a->a->name,
-			             __atomic_load_n(&a->crashed, __ATOMIC_SEQ_CST) ? "crashed" : "finished");
+			             __atomic_load_n(&a->crashed, __ATOMIC_SEQ_CST) ? "crashed"
+			                                                            : "finished");
 		else
 			n = snprintf(detail + off, sizeof(detail) - off,
-			             "%s%s waits at barrier '%s' (line %d)", off ? "; " : "", a->a->name,
-			             r->barriers[(w >> 32) - 1].name,
+			             "%s%s waits at barrier '%s' (line %d)", off ? "; " : "",
+			             a->a->name, r->barriers[(w >> 32) - 1].name,
 			             __atomic_load_n(&a->last_op_line, __ATOMIC_RELAXED));
 		if (n < 0)
 			break;
@@ -199,8 +200,10 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	struct fl_idle st = { 0 };
 
-	__atomic_store_n(&ar->last_op_line, op->line, __ATOMIC_RELAXED); /* barrier_deadlock reads it */
-	fli_run_story(ar->run, "%s: %s (line %d)", ar->a->name, fl_scenario_op_name(op->kind), op->line);
+	__atomic_store_n(&ar->last_op_line, op->line,
+	                 __ATOMIC_RELAXED); /* barrier_deadlock reads it */
+	fli_run_story(ar->run, "%s: %s (line %d)", ar->a->name, fl_scenario_op_name(op->kind),
+	              op->line);
 	switch (op->kind) {
 	case FL_SCN_OP_OFFER_SERVICE:
 	case FL_SCN_OP_CONNECT_SERVICE:
@@ -213,8 +216,7 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		ar->last_loan_line = op->line;
 		ar->last_loan_op = (int)op->kind;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	ar->faults_at_op = __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE);
 	ar->driver_faults_at_op = __atomic_load_n(&ar->run->driver_faults_fired, __ATOMIC_ACQUIRE);
@@ -223,23 +225,18 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	case FL_SCN_OP_WAIT:
 		fl_idle_sleep_until(fl_clock_now_ns() + (uint64_t)op->u.wait.ms * FL_NS_PER_MS);
 		break;
-	case FL_SCN_OP_BARRIER:
-		do_barrier(ar, op);
-		break;
-	case FL_SCN_OP_CRASH_SELF:
-		crash_self(ar);
-		break;
-	case FL_SCN_OP_CLOSE_CLIENT:
-		do_close_client(ar);
-		break;
+	case FL_SCN_OP_BARRIER: do_barrier(ar, op); break;
+	case FL_SCN_OP_CRASH_SELF: crash_self(ar); break;
+	case FL_SCN_OP_CLOSE_CLIENT: do_close_client(ar); break;
 	default: {
 		const struct fli_run_domain *d = fli_run_domain(fl_scenario_op_domain(op->kind));
 
 		if (d != NULL && d->op(ar, op))
 			break;
 		/* fl_runner_unsupported refuses such scenarios before a run. */
-		fli_run_fail(ar->run, "operations", "actor %s: %s (line %d) is not supported by this build",
-		         ar->a->name, fl_scenario_op_name(op->kind), op->line);
+		fli_run_fail(ar->run, "operations",
+		             "actor %s: %s (line %d) is not supported by this build", ar->a->name,
+		             fl_scenario_op_name(op->kind), op->line);
 		break;
 	}
 	}
@@ -357,10 +354,11 @@ fli_interp_driver_main(void *arg)
 		/* Under injected faults a driver that refuses to start cleanly
 		 * is correct behaviour; without faults it is a failure. */
 		if (r->dir_taken)
-			fli_run_fail(r, "harness",
-			         "%s existed before the run (another user's, or left behind): a run "
-			         "never adopts an existing run directory",
-			         r->dir);
+			fli_run_fail(
+			        r, "harness",
+			        "%s existed before the run (another user's, or left behind): a run "
+			        "never adopts an existing run directory",
+			        r->dir);
 		else if (__atomic_load_n(&r->driver_faults_fired, __ATOMIC_ACQUIRE) == 0)
 			fli_run_fail(r, "driver", "the driver did not start: %s", fl_errname(rv));
 		__atomic_store_n(&r->driver_state, RUN_DRIVER_FAILED, __ATOMIC_RELEASE);
@@ -385,7 +383,8 @@ fli_interp_driver_main(void *arg)
 				if (now >= due) {
 					uint32_t ports = 0, chunks = 0;
 					if (r->driver_dom != NULL)
-						fl_rr_reclaim_owner(r->driver_dom, ar->owner, &ports, &chunks);
+						fl_rr_reclaim_owner(r->driver_dom, ar->owner,
+						                    &ports, &chunks);
 					ar->reclaimed = true;
 					work++;
 				} else {
@@ -393,7 +392,8 @@ fli_interp_driver_main(void *arg)
 					if (due < next)
 						next = due;
 				}
-			} else if (!__atomic_load_n(&ar->finished, __ATOMIC_ACQUIRE) && !ar->crashed) {
+			} else if (!__atomic_load_n(&ar->finished, __ATOMIC_ACQUIRE) &&
+			           !ar->crashed) {
 				live = true;
 			}
 		}
@@ -426,8 +426,8 @@ fli_interp_setup(struct run *r)
 	r->socks = calloc(s->object_count + 1, sizeof(fl_sock *));
 	r->sent = calloc(s->object_count + 1, sizeof(uint32_t));
 	r->sessions_len = (s->object_count + 1) * sizeof(int64_t);
-	r->sessions = mmap(NULL, r->sessions_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-	                   -1, 0);
+	r->sessions = mmap(NULL, r->sessions_len, PROT_READ | PROT_WRITE,
+	                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (r->sessions == MAP_FAILED)
 		r->sessions = NULL;
 	if (r->objs == NULL || r->socks == NULL || r->sent == NULL || r->sessions == NULL)
@@ -458,13 +458,15 @@ fli_interp_setup(struct run *r)
 			if (k == r->nbarriers) {
 				if (r->nbarriers == RUN_MAX_BARRIERS)
 					continue;
-				r->barriers[r->nbarriers++] = (struct barrier){ .name = op->u.barrier.name };
+				r->barriers[r->nbarriers++] =
+				        (struct barrier){ .name = op->u.barrier.name };
 			}
 			/* An actor counts once per name, however often it waits. */
 			bool seen = false;
 			for (size_t m = 0; m < j; m++)
 				seen = seen || (ar->a->ops[m].kind == FL_SCN_OP_BARRIER &&
-				                strcmp(ar->a->ops[m].u.barrier.name, op->u.barrier.name) == 0);
+				                strcmp(ar->a->ops[m].u.barrier.name,
+				                       op->u.barrier.name) == 0);
 			if (!seen)
 				r->barriers[k].expected++;
 		}

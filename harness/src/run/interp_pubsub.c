@@ -36,8 +36,8 @@ struct sub_state {
 	fl_subscription *sub;
 	struct fl_fragment_assembler fa;
 	struct actor_run *ar;
-	uint32_t received;        /* messages delivered, all ops */
-	int64_t *expected;        /* next seq per pub object, -1: none seen */
+	uint32_t received; /* messages delivered, all ops */
+	int64_t *expected; /* next seq per pub object, -1: none seen */
 };
 
 static void
@@ -49,7 +49,7 @@ client_error(void *arg, int err, const char *what)
 	 * the run judges by properties.  Keep the first for the detail. */
 	if (err != FL_ECLOSED && !fli_run_faults_fired_for(ar))
 		fli_run_fail(ar->run, "operations", "actor %s: client: %s: %s", ar->a->name,
-		         what ? what : "", fl_errname(err));
+		             what ? what : "", fl_errname(err));
 }
 
 /* Open this actor's client on first use, once the driver is up. */
@@ -87,38 +87,43 @@ on_message(void *clientd, const uint8_t *buf, size_t len, const struct fl_header
 	(void)h;
 	ss->received++;
 	if (len < MSG_HEADER) {
-		fli_run_fail(r, "delivery_in_order", "actor %s: a %zu-byte message is shorter than its header",
-		         ss->ar->a->name, len);
+		fli_run_fail(r, "delivery_in_order",
+		             "actor %s: a %zu-byte message is shorter than its header",
+		             ss->ar->a->name, len);
 		return;
 	}
 	memcpy(&seq, buf, 4);
 	memcpy(&pub, buf + 4, 4);
 	if (pub >= r->s->object_count) {
-		fli_run_fail(r, "delivery_in_order", "actor %s: message names publication %u of %zu",
-		         ss->ar->a->name, pub, r->s->object_count);
+		fli_run_fail(r, "delivery_in_order",
+		             "actor %s: message names publication %u of %zu", ss->ar->a->name, pub,
+		             r->s->object_count);
 		return;
 	}
 	for (size_t i = MSG_HEADER; i < len; i++) {
 		if (buf[i] != (uint8_t)(seq * 31 + i)) {
-			fli_run_fail(r, "delivery_in_order", "actor %s: message %u from %s corrupted at byte %zu",
-			         ss->ar->a->name, seq, r->s->objects[pub].name, i);
+			fli_run_fail(r, "delivery_in_order",
+			             "actor %s: message %u from %s corrupted at byte %zu",
+			             ss->ar->a->name, seq, r->s->objects[pub].name, i);
 			return;
 		}
 	}
 	if (ss->expected[pub] >= 0 && (int64_t)seq != ss->expected[pub]) {
 		uint32_t p = r->s->properties;
 		if ((int64_t)seq < ss->expected[pub] && (p & FL_SCN_PROP_NO_DUPLICATES))
-			fli_run_fail(r, "no_duplicates", "actor %s: message %u from %s again (expected %lld)",
-			         ss->ar->a->name, seq, r->s->objects[pub].name,
-			         (long long)ss->expected[pub]);
+			fli_run_fail(r, "no_duplicates",
+			             "actor %s: message %u from %s again (expected %lld)",
+			             ss->ar->a->name, seq, r->s->objects[pub].name,
+			             (long long)ss->expected[pub]);
 		else if ((int64_t)seq > ss->expected[pub] && (p & FL_SCN_PROP_NO_LOSS))
 			fli_run_fail(r, "no_loss", "actor %s: messages %lld..%u from %s lost",
-			         ss->ar->a->name, (long long)ss->expected[pub], seq - 1,
-			         r->s->objects[pub].name);
+			             ss->ar->a->name, (long long)ss->expected[pub], seq - 1,
+			             r->s->objects[pub].name);
 		else if (p & FL_SCN_PROP_DELIVERY_IN_ORDER)
-			fli_run_fail(r, "delivery_in_order", "actor %s: message %u from %s out of order (expected %lld)",
-			         ss->ar->a->name, seq, r->s->objects[pub].name,
-			         (long long)ss->expected[pub]);
+			fli_run_fail(r, "delivery_in_order",
+			             "actor %s: message %u from %s out of order (expected %lld)",
+			             ss->ar->a->name, seq, r->s->objects[pub].name,
+			             (long long)ss->expected[pub]);
 	}
 	ss->expected[pub] = (int64_t)seq + 1;
 }
@@ -148,25 +153,29 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 	}
 	if (!a->async) {
 		if (is_pub)
-			rv = fl_client_add_publication(ar->client, a->channel, a->stream, a->exclusive,
-			                               deadline, (fl_publication **)&obj);
+			rv = fl_client_add_publication(ar->client, a->channel, a->stream,
+			                               a->exclusive, deadline,
+			                               (fl_publication **)&obj);
 		else
-			rv = fl_client_add_subscription(ar->client, a->channel, a->stream, NULL, deadline,
-			                                (fl_subscription **)&obj);
+			rv = fl_client_add_subscription(ar->client, a->channel, a->stream, NULL,
+			                                deadline, (fl_subscription **)&obj);
 	} else {
-		int cancel = a->cancel_at == FL_SCN_CANCEL_NONE ? -1 : cancel_step(ar, a->cancel_at);
+		int cancel =
+		        a->cancel_at == FL_SCN_CANCEL_NONE ? -1 : cancel_step(ar, a->cancel_at);
 
 		rv = is_pub ? fl_client_add_publication_start(ar->client, a->channel, a->stream,
 		                                              a->exclusive, &reg)
-		            : fl_client_add_subscription_start(ar->client, a->channel, a->stream, NULL,
-		                                               &reg);
+		            : fl_client_add_subscription_start(ar->client, a->channel, a->stream,
+		                                               NULL, &reg);
 		for (int step = 0; rv == 0; step++) {
 			if (step == cancel) {
 				fl_client_cancel(ar->client, reg);
 				return; /* a cancelled add leaves no object */
 			}
-			rv = is_pub ? fl_client_add_publication_poll(ar->client, reg, (fl_publication **)&obj)
-			            : fl_client_add_subscription_poll(ar->client, reg, (fl_subscription **)&obj);
+			rv = is_pub ? fl_client_add_publication_poll(ar->client, reg,
+			                                             (fl_publication **)&obj)
+			            : fl_client_add_subscription_poll(ar->client, reg,
+			                                              (fl_subscription **)&obj);
 			if (rv != FL_EAGAIN)
 				break;
 			if (fl_clock_now_ns() >= deadline) {
@@ -270,7 +279,8 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 	 * fragment payload, the largest message (docs/scenario-format.md: sizes). */
 	uint64_t max_message = fl_publication_max_message_length(pub);
 	struct fl_gen_edges edges = { .step = fl_publication_max_payload_length(pub),
-				      .points = &max_message, .npoints = 1 };
+		                      .points = &max_message,
+		                      .npoints = 1 };
 	for (uint32_t i = 0; i < o->count; i++) {
 		uint64_t drawn;
 		uint32_t len, seq = r->sent[o->pub];
@@ -333,8 +343,10 @@ do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
 			break;
 		if (fl_clock_now_ns() >= deadline) {
 			if (r->s->properties & FL_SCN_PROP_NO_LOSS)
-				fli_run_fail(r, "no_loss", "actor %s: poll (line %d) received %u of %u messages by its deadline",
-				         ar->a->name, op->line, got, p->until);
+				fli_run_fail(r, "no_loss",
+				             "actor %s: poll (line %d) received %u of %u messages "
+				             "by its deadline",
+				             ar->a->name, op->line, got, p->until);
 			return;
 		}
 		fl_idle(&st, n, deadline);
@@ -364,7 +376,8 @@ do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
 			if (sid == RUN_NO_SESSION)
 				rv = FL_ENOENT; /* not added yet: wait for it */
 			else
-				rv = fl_subscription_image_by_session_id(ss->sub, (int32_t)sid, &img);
+				rv = fl_subscription_image_by_session_id(ss->sub, (int32_t)sid,
+				                                         &img);
 		} else {
 			rv = fl_subscription_image_at_index(ss->sub, (int)t->index, &img);
 		}
@@ -414,8 +427,9 @@ do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	for (;;) {
 		/* The publication's session, from whichever process added it. */
 		int64_t sid = __atomic_load_n(&r->sessions[lk->from], __ATOMIC_ACQUIRE);
-		rv = sid == RUN_NO_SESSION ? FL_ENOENT
-		                           : impl->fn.image_lookup(ss->sub, (int32_t)sid, &position);
+		rv = sid == RUN_NO_SESSION
+		             ? FL_ENOENT
+		             : impl->fn.image_lookup(ss->sub, (int32_t)sid, &position);
 		if (rv != FL_ENOENT || fl_clock_now_ns() >= deadline)
 			break;
 		fl_idle(&st, 0, deadline);
@@ -423,7 +437,8 @@ do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	if (rv != 0) {
 		fli_op_error(ar, op, lk->impl, rv);
 	} else {
-		ar->last_image_session = (int)__atomic_load_n(&r->sessions[lk->from], __ATOMIC_RELAXED);
+		ar->last_image_session =
+		        (int)__atomic_load_n(&r->sessions[lk->from], __ATOMIC_RELAXED);
 		ar->last_image_line = op->line;
 		ar->last_image_lookup = true;
 	}

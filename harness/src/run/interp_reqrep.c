@@ -131,8 +131,9 @@ expected_open(struct actor_run *ar, const struct fl_scenario_op *op, int rv)
 	/* Excused only where a fault in this very open may have changed what
 	 * it found, or in a sweep run. */
 	if (!ar->run->sweep && !fli_op_fault_fired(ar))
-		fli_run_fail(ar->run, "operations", "actor %s: %s (line %d): expected %s, but it succeeded",
-		         ar->a->name, fl_scenario_op_name(op->kind), op->line, fl_errname(want));
+		fli_run_fail(ar->run, "operations",
+		             "actor %s: %s (line %d): expected %s, but it succeeded", ar->a->name,
+		             fl_scenario_op_name(op->kind), op->line, fl_errname(want));
 	return false; /* keep what opened, so close_client closes it */
 }
 
@@ -149,8 +150,8 @@ do_offer_service(struct actor_run *ar, const struct fl_scenario_op *op)
 		set_sock(ar->run, op->u.service.as, sock);
 		srv = (fl_rr_server *)sock; /* only a mark */
 	} else if (rv == 0 && op->u.service.impl != NULL) {
-		rv = fl_impl_find(op->u.service.impl)->fn.server_open(ar->dom, op->u.service.service,
-		                                                       &srv);
+		rv = fl_impl_find(op->u.service.impl)
+		             ->fn.server_open(ar->dom, op->u.service.service, &srv);
 	} else if (rv == 0) {
 		rv = fl_rr_server_open(ar->dom, op->u.service.service, &srv);
 	}
@@ -202,7 +203,8 @@ do_ctx_open(struct actor_run *ar, const struct fl_scenario_op *op)
 		ar->run->objs[op->u.ctx.ctx] = c;
 	fl_mutex_unlock(&close_mu);
 	if (sock == NULL)
-		fli_op_error(ar, op, ar->run->s->objects[op->u.ctx.on].name, FL_ESTATE); /* its open failed */
+		fli_op_error(ar, op, ar->run->s->objects[op->u.ctx.on].name,
+		             FL_ESTATE); /* its open failed */
 	else if (rv != 0)
 		fli_op_error(ar, op, "ctx_open", rv);
 }
@@ -310,8 +312,10 @@ ctx_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, u
 		}
 		m = fl_aio_get_msg(a);
 		if (fl_msg_len(m) != size || !check_fill(fl_msg_body(m), size, i))
-			fli_run_fail(r, "delivery", "actor %s: the reply to request %u on its context does not match it",
-			         ar->a->name, i);
+			fli_run_fail(r, "delivery",
+			             "actor %s: the reply to request %u on its context does not "
+			             "match it",
+			             ar->a->name, i);
 		fl_msg_free(m);
 	}
 	fl_aio_free(a);
@@ -368,7 +372,8 @@ do_request(struct actor_run *ar, const struct fl_scenario_op *op)
 		return;
 	}
 	if (r->socks[q->conn] != NULL) {
-		fli_op_error(ar, op, "a connection with contexts takes requests on a context", FL_ESTATE);
+		fli_op_error(ar, op, "a connection with contexts takes requests on a context",
+		             FL_ESTATE);
 		return;
 	}
 	for (uint32_t i = 0; i < q->count; i++) {
@@ -411,12 +416,14 @@ do_request(struct actor_run *ar, const struct fl_scenario_op *op)
 			continue;
 		}
 		if (resp.seq != seq || resp.len != size || !check_fill(resp.data, size, i))
-			fli_run_fail(r, "delivery", "actor %s: response %llu does not match request %llu",
-			         ar->a->name, (unsigned long long)resp.seq, (unsigned long long)seq);
+			fli_run_fail(r, "delivery",
+			             "actor %s: response %llu does not match request %llu",
+			             ar->a->name, (unsigned long long)resp.seq,
+			             (unsigned long long)seq);
 		rv = fl_rr_release(ar->dom, &resp);
 		if (rv != 0)
 			fli_run_fail(r, "chunks_balanced", "actor %s: releasing response %llu: %s",
-			         ar->a->name, (unsigned long long)resp.seq, fl_errname(rv));
+			             ar->a->name, (unsigned long long)resp.seq, fl_errname(rv));
 	}
 }
 
@@ -552,25 +559,12 @@ bool
 fli_interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	switch (op->kind) {
-	case FL_SCN_OP_OFFER_SERVICE:
-		do_offer_service(ar, op);
-		return true;
-	case FL_SCN_OP_CONNECT_SERVICE:
-		do_connect_service(ar, op);
-		return true;
-	case FL_SCN_OP_REQUEST:
-		do_request(ar, op);
-		return true;
-	case FL_SCN_OP_RESPOND:
-		do_respond(ar, op);
-		return true;
-	case FL_SCN_OP_CTX_OPEN:
-		do_ctx_open(ar, op);
-		return true;
-	case FL_SCN_OP_CTX_CLOSE:
-		do_ctx_close(ar, op);
-		return true;
-	default:
-		return false;
+	case FL_SCN_OP_OFFER_SERVICE: do_offer_service(ar, op); return true;
+	case FL_SCN_OP_CONNECT_SERVICE: do_connect_service(ar, op); return true;
+	case FL_SCN_OP_REQUEST: do_request(ar, op); return true;
+	case FL_SCN_OP_RESPOND: do_respond(ar, op); return true;
+	case FL_SCN_OP_CTX_OPEN: do_ctx_open(ar, op); return true;
+	case FL_SCN_OP_CTX_CLOSE: do_ctx_close(ar, op); return true;
+	default: return false;
 	}
 }

@@ -151,7 +151,8 @@ parse_string(struct parser *ps, char **out)
 			if (hex4(ps, &cp) != 0)
 				break;
 			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (!literal(ps, "\\u") || hex4(ps, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff) {
+				if (!literal(ps, "\\u") || hex4(ps, &lo) != 0 || lo < 0xdc00 ||
+				    lo > 0xdfff) {
 					fail(ps, FL_EPROTO, "a lone surrogate in a \\u escape");
 					break;
 				}
@@ -165,8 +166,7 @@ parse_string(struct parser *ps, char **out)
 			}
 			w += put_utf8(w, cp);
 			break;
-		default:
-			fail(ps, FL_EPROTO, "an unknown escape in a string");
+		default: fail(ps, FL_EPROTO, "an unknown escape in a string");
 		}
 		if (ps->rc != 0) {
 			free(buf);
@@ -314,11 +314,8 @@ parse_value(struct parser *ps, struct fl_json *v, int depth)
 		return fail(ps, FL_EPROTO, "the text ends where a value was expected");
 	switch (*ps->p) {
 	case '{':
-	case '[':
-		return parse_container(ps, v, depth);
-	case '"':
-		v->type = FL_JSON_STRING;
-		return parse_string(ps, &v->string);
+	case '[': return parse_container(ps, v, depth);
+	case '"': v->type = FL_JSON_STRING; return parse_string(ps, &v->string);
 	case 't':
 	case 'f':
 		v->type = FL_JSON_BOOL;
@@ -331,8 +328,7 @@ parse_value(struct parser *ps, struct fl_json *v, int depth)
 		if (!literal(ps, "null"))
 			return fail(ps, FL_EPROTO, "not a value");
 		return 0;
-	default:
-		return parse_number(ps, v);
+	default: return parse_number(ps, v);
 	}
 }
 
@@ -361,8 +357,11 @@ fl_json_free(struct fl_json *v)
 int
 fl_json_parse(const char *text, size_t len, struct fl_json **out, char *err, size_t errlen)
 {
-	struct parser ps = { .p = text, .end = text + len, .start = text, .err = err,
-	                     .errlen = errlen };
+	struct parser ps = { .p = text,
+		             .end = text + len,
+		             .start = text,
+		             .err = err,
+		             .errlen = errlen };
 	struct fl_json *v = calloc(1, sizeof(*v));
 
 	if (errlen > 0)

@@ -24,14 +24,14 @@ enum fl_json_type {
 
 struct fl_json {
 	enum fl_json_type type;
-	bool boolean;            /* FL_JSON_BOOL */
-	double number;           /* FL_JSON_NUMBER */
-	bool is_u64;             /* FL_JSON_NUMBER written as an integer in
+	bool boolean;  /* FL_JSON_BOOL */
+	double number; /* FL_JSON_NUMBER */
+	bool is_u64;   /* FL_JSON_NUMBER written as an integer in
 	                            [0, 2^64-1]: u64 holds it exactly */
 	uint64_t u64;
-	char *string;            /* FL_JSON_STRING, NUL-terminated UTF-8 */
-	struct fl_json *items;   /* FL_JSON_ARRAY items, FL_JSON_OBJECT values */
-	char **keys;             /* FL_JSON_OBJECT keys, beside items */
+	char *string;          /* FL_JSON_STRING, NUL-terminated UTF-8 */
+	struct fl_json *items; /* FL_JSON_ARRAY items, FL_JSON_OBJECT values */
+	char **keys;           /* FL_JSON_OBJECT keys, beside items */
 	size_t count;
 };
 

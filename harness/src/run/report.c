@@ -38,26 +38,27 @@ struct never_fired {
 
 struct fl_report {
 	struct fl_report_options opt;
-	struct stored_run *runs;  /* records, when kept */
+	struct stored_run *runs; /* records, when kept */
 	size_t stored, run_cap;
-	size_t run_count;         /* every result added, not_run ones included */
-	bool keep;                /* keep a record of every run */
+	size_t run_count; /* every result added, not_run ones included */
+	bool keep;        /* keep a record of every run */
 	char **names;
 	size_t name_count, name_cap;
 	uint64_t by_verdict[FL_VERDICT_COUNT];
 	uint64_t not_run;
 	double seconds;
-	bool progress_shown; /* a \r progress line is on screen */
-	bool progress_drawn;  /* drawn at least once: progress_ms is set */
-	uint64_t progress_ms; /* when the line was last drawn (monotonic) */
-	char *current;        /* the scenario running now (fl_report_plan), or NULL */
-	FILE *json_f, *junit_f;   /* opened by fl_report_open_files */
+	bool progress_shown;    /* a \r progress line is on screen */
+	bool progress_drawn;    /* drawn at least once: progress_ms is set */
+	uint64_t progress_ms;   /* when the line was last drawn (monotonic) */
+	char *current;          /* the scenario running now (fl_report_plan), or NULL */
+	FILE *json_f, *junit_f; /* opened by fl_report_open_files */
 	struct never_fired *never;
 	size_t nnever;
-	char *interrupted;        /* why the batch stopped early, or NULL */
+	char *interrupted; /* why the batch stopped early, or NULL */
 };
 
-int fl_report_new(const struct fl_report_options *opt, struct fl_report **out)
+int
+fl_report_new(const struct fl_report_options *opt, struct fl_report **out)
 {
 	struct fl_report *r = calloc(1, sizeof(*r));
 	if (r == NULL)
@@ -73,14 +74,16 @@ int fl_report_new(const struct fl_report_options *opt, struct fl_report **out)
 	return 0;
 }
 
-static void close_file(FILE **f)
+static void
+close_file(FILE **f)
 {
 	if (*f != NULL && *f != stdout)
 		fclose(*f);
 	*f = NULL;
 }
 
-static void free_strings(struct stored_run *s)
+static void
+free_strings(struct stored_run *s)
 {
 	free(s->property);
 	free(s->detail);
@@ -90,7 +93,8 @@ static void free_strings(struct stored_run *s)
 	free(s->sweep_point);
 }
 
-void fl_report_free(struct fl_report *r)
+void
+fl_report_free(struct fl_report *r)
 {
 	if (r == NULL)
 		return;
@@ -112,13 +116,15 @@ void fl_report_free(struct fl_report *r)
 	free(r);
 }
 
-static const char *run_verdict(const struct stored_run *s)
+static const char *
+run_verdict(const struct stored_run *s)
 {
 	return s->not_run ? "not_run" : fl_verdict_name(s->verdict);
 }
 
 /* strdup of a fixed field, NULL when empty; *ok cleared on allocation failure. */
-static char *dup_field(const char *s, size_t cap, bool *ok)
+static char *
+dup_field(const char *s, size_t cap, bool *ok)
 {
 	size_t n = strnlen(s, cap);
 	if (n == 0)
@@ -133,7 +139,8 @@ static char *dup_field(const char *s, size_t cap, bool *ok)
 	return p;
 }
 
-static int intern(struct fl_report *r, const char *name, size_t cap, uint32_t *idx)
+static int
+intern(struct fl_report *r, const char *name, size_t cap, uint32_t *idx)
 {
 	size_t n = strnlen(name, cap);
 	/* Runs of one scenario arrive together: look from the newest name back. */
@@ -164,7 +171,8 @@ static int intern(struct fl_report *r, const char *name, size_t cap, uint32_t *i
 
 /* What ran, as JUnit testcase names and TAP descriptions give it:
  * "seed=S", plus " sweep=POINT#K once|persistent" (" sweep=count"). */
-static void run_name(FILE *f, const struct stored_run *s, void (*esc)(FILE *, const char *))
+static void
+run_name(FILE *f, const struct stored_run *s, void (*esc)(FILE *, const char *))
 {
 	fprintf(f, "seed=%llu", (unsigned long long)s->seed);
 	if (s->sweep_point != NULL) {
@@ -177,21 +185,24 @@ static void run_name(FILE *f, const struct stored_run *s, void (*esc)(FILE *, co
 	}
 }
 
-static void plain(FILE *f, const char *s)
+static void
+plain(FILE *f, const char *s)
 {
 	fputs(s, f);
 }
 
-static const char *const mode_names[] = {"sim", "proc", "stress"};
+static const char *const mode_names[] = { "sim", "proc", "stress" };
 
 /* ---- people ---- */
 
-static FILE *progress_file(const struct fl_report *r)
+static FILE *
+progress_file(const struct fl_report *r)
 {
 	return r->opt.progress_out ? r->opt.progress_out : r->opt.out;
 }
 
-static void clear_progress(struct fl_report *r)
+static void
+clear_progress(struct fl_report *r)
 {
 	if (r->progress_shown) {
 		fputs("\r\033[K", progress_file(r));
@@ -200,14 +211,16 @@ static void clear_progress(struct fl_report *r)
 	}
 }
 
-void fl_report_clear_progress(struct fl_report *r)
+void
+fl_report_clear_progress(struct fl_report *r)
 {
 	clear_progress(r);
 }
 
 static void progress(struct fl_report *r);
 
-int fl_report_plan(struct fl_report *r, const char *scenario, uint64_t more)
+int
+fl_report_plan(struct fl_report *r, const char *scenario, uint64_t more)
 {
 	r->opt.planned += more;
 	if (scenario != NULL) {
@@ -222,7 +235,8 @@ int fl_report_plan(struct fl_report *r, const char *scenario, uint64_t more)
 	return 0;
 }
 
-static uint64_t mono_ms(void)
+static uint64_t
+mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -235,7 +249,8 @@ static uint64_t mono_ms(void)
  * lines a second, not one a run (the line may lag the count until the
  * next result; the summary is exact); otherwise a line every tenth of the
  * plan (or progress_every runs). */
-static void progress(struct fl_report *r)
+static void
+progress(struct fl_report *r)
 {
 	if (!r->opt.progress)
 		return;
@@ -252,8 +267,8 @@ static void progress(struct fl_report *r)
 	if (r->opt.tty) {
 		/* 79 columns at most: a wrapped line is not redrawn in place. */
 		line[79] = '\0';
-		uint64_t now = mono_ms(), every = r->opt.progress_interval_ms ? r->opt.progress_interval_ms
-		                                                              : 100;
+		uint64_t now = mono_ms(),
+		         every = r->opt.progress_interval_ms ? r->opt.progress_interval_ms : 100;
 		FILE *f = progress_file(r);
 		if (r->progress_drawn && now - r->progress_ms < every)
 			return;
@@ -275,8 +290,8 @@ static void progress(struct fl_report *r)
 		fprintf(r->opt.out, "%s\n", line);
 }
 
-static void failure_entry(struct fl_report *r, const struct fl_run_result *res,
-                          const struct stored_run *s)
+static void
+failure_entry(struct fl_report *r, const struct fl_run_result *res, const struct stored_run *s)
 {
 	char verdict[16];
 	size_t i;
@@ -287,9 +302,9 @@ static void failure_entry(struct fl_report *r, const struct fl_run_result *res,
 	clear_progress(r);
 	fprintf(r->opt.out, "%-8s %.*s ", verdict, (int)sizeof res->scenario, res->scenario);
 	run_name(r->opt.out, s, plain);
-	fprintf(r->opt.out, " property=%.*s trace=%.*s\n",
-	        (int)sizeof res->property, res->property[0] ? res->property : "-",
-	        (int)sizeof res->trace_path, res->trace_path[0] ? res->trace_path : "-");
+	fprintf(r->opt.out, " property=%.*s trace=%.*s\n", (int)sizeof res->property,
+	        res->property[0] ? res->property : "-", (int)sizeof res->trace_path,
+	        res->trace_path[0] ? res->trace_path : "-");
 	if (res->detail[0])
 		fprintf(r->opt.out, "         %.*s\n", (int)sizeof res->detail, res->detail);
 	if (res->replay_cmd[0])
@@ -300,7 +315,8 @@ static void failure_entry(struct fl_report *r, const struct fl_run_result *res,
 /* ---- escaping ---- */
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+static size_t
+utf8_len(const unsigned char *s, size_t n)
 {
 	size_t len;
 	uint32_t cp;
@@ -325,7 +341,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 			return 0;
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
-	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
 	if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return len;
@@ -333,7 +349,8 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 
 /* A JSON string (also a valid YAML double-quoted scalar): quotes, escapes,
  * invalid UTF-8 as U+FFFD. */
-static void json_str(FILE *f, const char *s)
+static void
+json_str(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
@@ -369,7 +386,8 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void json_str_or_null(FILE *f, const char *s)
+static void
+json_str_or_null(FILE *f, const char *s)
 {
 	if (s == NULL)
 		fputs("null", f);
@@ -379,7 +397,8 @@ static void json_str_or_null(FILE *f, const char *s)
 
 /* XML text or attribute value: the five entities; characters XML 1.0
  * cannot hold (controls other than tab/newline/CR, invalid UTF-8) as '?'. */
-static void xml_str(FILE *f, const char *s)
+static void
+xml_str(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
@@ -411,7 +430,8 @@ static void xml_str(FILE *f, const char *s)
 }
 
 /* A TAP description: one line, '#' escaped (it would start a directive). */
-static void tap_desc(FILE *f, const char *s, size_t cap)
+static void
+tap_desc(FILE *f, const char *s, size_t cap)
 {
 	for (size_t i = 0; i < cap && s[i]; i++) {
 		char c = s[i];
@@ -421,12 +441,14 @@ static void tap_desc(FILE *f, const char *s, size_t cap)
 	}
 }
 
-static void tap_name(FILE *f, const char *s)
+static void
+tap_name(FILE *f, const char *s)
 {
 	tap_desc(f, s, strlen(s));
 }
 
-static void tap_line(struct fl_report *r, const struct fl_run_result *res, const struct stored_run *s)
+static void
+tap_line(struct fl_report *r, const struct fl_run_result *res, const struct stored_run *s)
 {
 	FILE *f = r->opt.tap;
 	bool pass = !s->not_run && s->verdict == FL_VERDICT_PASS;
@@ -443,8 +465,8 @@ static void tap_line(struct fl_report *r, const struct fl_run_result *res, const
 	json_str_or_null(f, s->property);
 	fputs("\n  trace: ", f);
 	json_str_or_null(f, s->trace);
-	fprintf(f, "\n  trace_hash: \"%016llx\"\n  seconds: %.6f\n", (unsigned long long)s->trace_hash,
-	        s->seconds);
+	fprintf(f, "\n  trace_hash: \"%016llx\"\n  seconds: %.6f\n",
+	        (unsigned long long)s->trace_hash, s->seconds);
 	fputs("  detail: ", f);
 	json_str(f, s->detail ? s->detail : "");
 	fputs("\n  replay: ", f);
@@ -455,7 +477,8 @@ static void tap_line(struct fl_report *r, const struct fl_run_result *res, const
 
 /* ---- JSON, one run at a time ---- */
 
-static void json_run(FILE *f, size_t i, const char *name, const struct stored_run *s)
+static void
+json_run(FILE *f, size_t i, const char *name, const struct stored_run *s)
 {
 	fputs(i ? ",\n  {" : "\n  {", f);
 	fputs("\"scenario\": ", f);
@@ -469,7 +492,8 @@ static void json_run(FILE *f, size_t i, const char *name, const struct stored_ru
 		        (unsigned long long)s->sweep_k, s->sweep_persistent ? "true" : "false");
 	else
 		fputs(s->sweep_count ? ", \"sweep_k\": 0, \"sweep_persistent\": null"
-		                     : ", \"sweep_k\": null, \"sweep_persistent\": null", f);
+		                     : ", \"sweep_k\": null, \"sweep_persistent\": null",
+		      f);
 	fprintf(f, ", \"verdict\": \"%s\", \"property\": ", run_verdict(s));
 	json_str_or_null(f, s->property);
 	fputs(", \"trace\": ", f);
@@ -483,7 +507,8 @@ static void json_run(FILE *f, size_t i, const char *name, const struct stored_ru
 
 /* {"point": n, ...} of the points that fired, into a malloc'd string, or
  * NULL when none fired (or on no memory: *ok false). */
-static char *fired_json(const struct fl_report *r, const struct fl_run_result *res, bool *ok)
+static char *
+fired_json(const struct fl_report *r, const struct fl_run_result *res, bool *ok)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -518,7 +543,8 @@ some:
 	return buf;
 }
 
-static void json_never_fired(const struct fl_report *r, FILE *f)
+static void
+json_never_fired(const struct fl_report *r, FILE *f)
 {
 	fputs(",\n \"rules_never_fired\": [", f);
 	for (size_t i = 0; i < r->nnever; i++) {
@@ -532,8 +558,9 @@ static void json_never_fired(const struct fl_report *r, FILE *f)
 	fputc(']', f);
 }
 
-int fl_report_rule_never_fired(struct fl_report *r, const char *scenario, int index,
-                               const char *point, int line, uint64_t runs)
+int
+fl_report_rule_never_fired(struct fl_report *r, const char *scenario, int index, const char *point,
+                           int line, uint64_t runs)
 {
 	struct never_fired *v = realloc(r->never, (r->nnever + 1) * sizeof(*v));
 	if (v == NULL)
@@ -554,7 +581,8 @@ int fl_report_rule_never_fired(struct fl_report *r, const char *scenario, int in
 	return 0;
 }
 
-int fl_report_set_interrupted(struct fl_report *r, const char *why)
+int
+fl_report_set_interrupted(struct fl_report *r, const char *why)
 {
 	char *p = strdup(why);
 	if (p == NULL)
@@ -564,7 +592,8 @@ int fl_report_set_interrupted(struct fl_report *r, const char *why)
 	return 0;
 }
 
-static void json_tail(const struct fl_report *r, FILE *f)
+static void
+json_tail(const struct fl_report *r, FILE *f)
 {
 	fputs(r->run_count ? "\n]" : "]", f);
 	json_never_fired(r, f);
@@ -572,8 +601,7 @@ static void json_tail(const struct fl_report *r, FILE *f)
 	fprintf(f,
 	        ",\n \"summary\": {\"runs\": %zu, \"passed\": %llu, \"failed\": %llu, "
 	        "\"crashed\": %llu, \"hung\": %llu, \"deadlocked\": %llu, \"not_run\": %llu}}\n",
-	        r->run_count,
-	        (unsigned long long)r->by_verdict[FL_VERDICT_PASS],
+	        r->run_count, (unsigned long long)r->by_verdict[FL_VERDICT_PASS],
 	        (unsigned long long)r->by_verdict[FL_VERDICT_FAIL],
 	        (unsigned long long)r->by_verdict[FL_VERDICT_CRASH],
 	        (unsigned long long)r->by_verdict[FL_VERDICT_HANG],
@@ -583,7 +611,8 @@ static void json_tail(const struct fl_report *r, FILE *f)
 
 /* ---- adding ---- */
 
-int fl_report_add(struct fl_report *r, const struct fl_run_result *res)
+int
+fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 {
 	if (!res->not_run && (unsigned)res->verdict >= FL_VERDICT_COUNT)
 		return FL_EINVAL;
@@ -648,7 +677,8 @@ int fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 	return 0;
 }
 
-void fl_report_counts(const struct fl_report *r, struct fl_report_counts *c)
+void
+fl_report_counts(const struct fl_report *r, struct fl_report_counts *c)
 {
 	c->runs = r->run_count;
 	memcpy(c->by_verdict, r->by_verdict, sizeof c->by_verdict);
@@ -656,20 +686,23 @@ void fl_report_counts(const struct fl_report *r, struct fl_report_counts *c)
 	c->seconds = r->seconds;
 }
 
-int fl_report_exit_status(const struct fl_report *r)
+int
+fl_report_exit_status(const struct fl_report *r)
 {
 	if (r->interrupted != NULL || r->not_run > 0 || r->run_count == 0)
 		return 2;
 	return r->by_verdict[FL_VERDICT_PASS] == r->run_count ? 0 : 1;
 }
 
-void fl_report_summary_line(const struct fl_report *r, double wall_seconds, char *buf, size_t len)
+void
+fl_report_summary_line(const struct fl_report *r, double wall_seconds, char *buf, size_t len)
 {
 	char not_run[48] = "";
 	if (r->not_run)
 		snprintf(not_run, sizeof not_run, ", %llu not run", (unsigned long long)r->not_run);
-	snprintf(buf, len, "%zu runs: %llu passed, %llu failed, %llu crashed, %llu hung, "
-	                   "%llu deadlocked%s (%.2f s)",
+	snprintf(buf, len,
+	         "%zu runs: %llu passed, %llu failed, %llu crashed, %llu hung, "
+	         "%llu deadlocked%s (%.2f s)",
 	         r->run_count, (unsigned long long)r->by_verdict[FL_VERDICT_PASS],
 	         (unsigned long long)r->by_verdict[FL_VERDICT_FAIL],
 	         (unsigned long long)r->by_verdict[FL_VERDICT_CRASH],
@@ -680,7 +713,8 @@ void fl_report_summary_line(const struct fl_report *r, double wall_seconds, char
 
 /* ---- files ---- */
 
-int fl_report_write_json(const struct fl_report *r, FILE *f)
+int
+fl_report_write_json(const struct fl_report *r, FILE *f)
 {
 	if (!r->keep)
 		return FL_EINVAL;
@@ -693,7 +727,8 @@ int fl_report_write_json(const struct fl_report *r, FILE *f)
 
 /* JUnit: runs grouped by scenario in order of first appearance.  O(names x
  * runs), fine for the tens of scenarios a suite holds. */
-int fl_report_write_junit(const struct fl_report *r, FILE *f)
+int
+fl_report_write_junit(const struct fl_report *r, FILE *f)
 {
 	if (!r->keep)
 		return FL_EINVAL;
@@ -711,13 +746,16 @@ int fl_report_write_junit(const struct fl_report *r, FILE *f)
 		 * testcase says it stopped early. */
 		fputs("  <testsuite name=\"faultline\" tests=\"1\" failures=\"0\" errors=\"1\" "
 		      "skipped=\"0\" time=\"0.000000\">\n"
-		      "    <testcase classname=\"faultline\" name=\"interrupted\" time=\"0.000000\">\n"
-		      "      <error type=\"interrupted\" message=\"interrupted: ", f);
+		      "    <testcase classname=\"faultline\" name=\"interrupted\" "
+		      "time=\"0.000000\">\n"
+		      "      <error type=\"interrupted\" message=\"interrupted: ",
+		      f);
 		xml_str(f, r->interrupted);
 		fputs("\">the batch was interrupted (", f);
 		xml_str(f, r->interrupted);
 		fputs("): this report holds only the runs that finished before it</error>\n"
-		      "    </testcase>\n  </testsuite>\n", f);
+		      "    </testcase>\n  </testsuite>\n",
+		      f);
 	}
 	for (size_t n = 0; n < r->name_count; n++) {
 		size_t tests = 0, failures = 0, errors = 0;
@@ -726,12 +764,15 @@ int fl_report_write_junit(const struct fl_report *r, FILE *f)
 			if (r->runs[i].scenario == n) {
 				tests++;
 				errors += r->runs[i].not_run;
-				failures += !r->runs[i].not_run && r->runs[i].verdict != FL_VERDICT_PASS;
+				failures += !r->runs[i].not_run &&
+				            r->runs[i].verdict != FL_VERDICT_PASS;
 				secs += r->runs[i].seconds;
 			}
 		fputs("  <testsuite name=\"", f);
 		xml_str(f, r->names[n]);
-		fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.6f\">\n",
+		fprintf(f,
+		        "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" "
+		        "time=\"%.6f\">\n",
 		        tests, failures, errors, secs);
 		for (size_t i = 0; i < r->stored; i++) {
 			const struct stored_run *s = &r->runs[i];
@@ -754,7 +795,8 @@ int fl_report_write_junit(const struct fl_report *r, FILE *f)
 				fputs("/>\n", f);
 				continue;
 			}
-			fprintf(f, ">\n      <failure type=\"%s\" message=\"", fl_verdict_name(s->verdict));
+			fprintf(f, ">\n      <failure type=\"%s\" message=\"",
+			        fl_verdict_name(s->verdict));
 			xml_str(f, fl_verdict_name(s->verdict));
 			if (s->property) {
 				fputs(": ", f);
@@ -765,7 +807,8 @@ int fl_report_write_junit(const struct fl_report *r, FILE *f)
 			xml_str(f, s->property ? s->property : "-");
 			fprintf(f, "\nseed: %llu\ntrace: ", (unsigned long long)s->seed);
 			xml_str(f, s->trace ? s->trace : "-");
-			fprintf(f, "\ntrace_hash: %016llx\ndetail: ", (unsigned long long)s->trace_hash);
+			fprintf(f, "\ntrace_hash: %016llx\ndetail: ",
+			        (unsigned long long)s->trace_hash);
 			xml_str(f, s->detail ? s->detail : "");
 			fputs("\nreplay: ", f);
 			xml_str(f, s->replay ? s->replay : "-");
@@ -777,7 +820,8 @@ int fl_report_write_junit(const struct fl_report *r, FILE *f)
 	return ferror(f) ? FL_EIO : 0;
 }
 
-static FILE *open_out(const char *path, char *err, size_t errlen)
+static FILE *
+open_out(const char *path, char *err, size_t errlen)
 {
 	if (strcmp(path, "-") == 0)
 		return stdout;
@@ -788,7 +832,8 @@ static FILE *open_out(const char *path, char *err, size_t errlen)
 }
 
 /* Flushes (stdout) or closes f; 0 or FL_EIO. */
-static int end_file(FILE *f, int rc)
+static int
+end_file(FILE *f, int rc)
 {
 	if (f == stdout)
 		return fflush(f) != 0 || ferror(f) ? FL_EIO : rc;
@@ -797,8 +842,9 @@ static int end_file(FILE *f, int rc)
 	return fclose(f) != 0 ? FL_EIO : rc;
 }
 
-static int write_file(const struct fl_report *r, FILE *f, const char *path,
-                      int (*writer)(const struct fl_report *, FILE *), char *err, size_t errlen)
+static int
+write_file(const struct fl_report *r, FILE *f, const char *path,
+           int (*writer)(const struct fl_report *, FILE *), char *err, size_t errlen)
 {
 	int rc = writer(r, f);
 	rc = end_file(f, rc);
@@ -807,14 +853,14 @@ static int write_file(const struct fl_report *r, FILE *f, const char *path,
 	return rc;
 }
 
-int fl_report_open_files(struct fl_report *r, char *err, size_t errlen)
+int
+fl_report_open_files(struct fl_report *r, char *err, size_t errlen)
 {
 	if (errlen)
 		err[0] = '\0';
 	if (r->opt.json_path && (r->json_f = open_out(r->opt.json_path, err, errlen)) == NULL)
 		return FL_EIO;
-	if (r->opt.junit_path &&
-	    (r->junit_f = open_out(r->opt.junit_path, err, errlen)) == NULL) {
+	if (r->opt.junit_path && (r->junit_f = open_out(r->opt.junit_path, err, errlen)) == NULL) {
 		close_file(&r->json_f);
 		return FL_EIO;
 	}
@@ -823,7 +869,8 @@ int fl_report_open_files(struct fl_report *r, char *err, size_t errlen)
 	if (r->json_f != NULL && r->junit_f != NULL && fstat(fileno(r->json_f), &a) == 0 &&
 	    fstat(fileno(r->junit_f), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
 		if (errlen)
-			snprintf(err, errlen, "%s and %s: the JSON and JUnit reports would share one file",
+			snprintf(err, errlen,
+			         "%s and %s: the JSON and JUnit reports would share one file",
 			         r->opt.json_path, r->opt.junit_path);
 		close_file(&r->json_f);
 		close_file(&r->junit_f);
@@ -836,7 +883,8 @@ int fl_report_open_files(struct fl_report *r, char *err, size_t errlen)
 	return 0;
 }
 
-int fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t errlen)
+int
+fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t errlen)
 {
 	char line[256];
 	int rc = 0, rc2;
@@ -844,12 +892,15 @@ int fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t
 		err[0] = '\0';
 	clear_progress(r);
 	for (size_t i = 0; i < r->nnever; i++)
-		fprintf(r->opt.out, "%s: fault rule faults[%d] (line %d, %s) never fired in %llu runs\n",
-		        r->never[i].scenario, r->never[i].index, r->never[i].line, r->never[i].point,
-		        (unsigned long long)r->never[i].runs);
+		fprintf(r->opt.out,
+		        "%s: fault rule faults[%d] (line %d, %s) never fired in %llu runs\n",
+		        r->never[i].scenario, r->never[i].index, r->never[i].line,
+		        r->never[i].point, (unsigned long long)r->never[i].runs);
 	if (r->interrupted)
-		fprintf(r->opt.out, "INTERRUPTED (%s): the report holds the %zu runs that finished "
-		                    "before it\n", r->interrupted, r->run_count);
+		fprintf(r->opt.out,
+		        "INTERRUPTED (%s): the report holds the %zu runs that finished "
+		        "before it\n",
+		        r->interrupted, r->run_count);
 	fl_report_summary_line(r, wall_seconds, line, sizeof line);
 	fprintf(r->opt.out, "%s\n", line);
 	fflush(r->opt.out);
@@ -871,15 +922,17 @@ int fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t
 	} else if (r->opt.json_path) {
 		FILE *f = open_out(r->opt.json_path, err, errlen);
 		rc = f == NULL ? FL_EIO
-		               : write_file(r, f, r->opt.json_path, fl_report_write_json, err, errlen);
+		               : write_file(r, f, r->opt.json_path, fl_report_write_json, err,
+		                            errlen);
 	}
 	if (r->opt.junit_path) {
 		char *e = rc ? NULL : err;
 		size_t elen = rc ? 0 : errlen;
 		FILE *f = r->junit_f != NULL ? r->junit_f : open_out(r->opt.junit_path, e, elen);
 		r->junit_f = NULL;
-		rc2 = f == NULL ? FL_EIO
-		                : write_file(r, f, r->opt.junit_path, fl_report_write_junit, e, elen);
+		rc2 = f == NULL
+		              ? FL_EIO
+		              : write_file(r, f, r->opt.junit_path, fl_report_write_junit, e, elen);
 		if (rc2)
 			rc = rc2;
 	}

@@ -46,16 +46,17 @@ fli_op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *
 		ar->op_errors_tolerated++;
 		return;
 	}
-	if (r->faults_configured && __atomic_load_n(&r->driver_faults_fired, __ATOMIC_RELAXED) +
-	                                    total_actor_faults(r) > 0)
-		fli_run_fail(r, "operations",
-		         "actor %s: %s (line %d): %s: %s (no fault fired in this operation; if an "
-		         "earlier fault causes it, declare it with expect: %s or expect: any)",
-		         ar->a->name, fl_scenario_op_name(op->kind), op->line, what, fl_errname(rv),
-		         fl_errname(rv));
+	if (r->faults_configured &&
+	    __atomic_load_n(&r->driver_faults_fired, __ATOMIC_RELAXED) + total_actor_faults(r) > 0)
+		fli_run_fail(
+		        r, "operations",
+		        "actor %s: %s (line %d): %s: %s (no fault fired in this operation; if an "
+		        "earlier fault causes it, declare it with expect: %s or expect: any)",
+		        ar->a->name, fl_scenario_op_name(op->kind), op->line, what, fl_errname(rv),
+		        fl_errname(rv));
 	else
 		fli_run_fail(r, "operations", "actor %s: %s (line %d): %s: %s", ar->a->name,
-		         fl_scenario_op_name(op->kind), op->line, what, fl_errname(rv));
+		             fl_scenario_op_name(op->kind), op->line, what, fl_errname(rv));
 }
 
 bool
@@ -69,7 +70,8 @@ bool
 fli_op_fault_fired(const struct actor_run *ar)
 {
 	return __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE) != ar->faults_at_op ||
-	       __atomic_load_n(&ar->run->driver_faults_fired, __ATOMIC_ACQUIRE) != ar->driver_faults_at_op;
+	       __atomic_load_n(&ar->run->driver_faults_fired, __ATOMIC_ACQUIRE) !=
+	               ar->driver_faults_at_op;
 }
 
 uint64_t
@@ -91,7 +93,8 @@ fli_wait_driver(struct run *r)
 			return FL_ETIMEDOUT;
 		fl_idle(&st, 0, deadline);
 	}
-	return __atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) == RUN_DRIVER_READY ? 0 : FL_ENOENT;
+	return __atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) == RUN_DRIVER_READY ? 0
+	                                                                               : FL_ENOENT;
 }
 
 
@@ -158,8 +161,8 @@ fli_run_dir_pick(const char *prefix, char *ns, size_t len)
 			return FL_ENAME;
 		if (lstat(dir, &st) != 0 && errno == ENOENT)
 			return 0;
-		fprintf(stderr, "faultline: %s exists already (not this run's); skipping the name\n",
-		        dir);
+		fprintf(stderr,
+		        "faultline: %s exists already (not this run's); skipping the name\n", dir);
 		if (tries == 63) {
 			fprintf(stderr, "faultline: 64 run directory names in a row exist already; "
 			                "not running\n");
@@ -235,7 +238,7 @@ fli_run_dir_audit(struct run *r)
 			continue;
 		}
 		fli_run_fail(r, "no_leaked_files", "%s/%s is left after every actor closed", r->dir,
-		         e->d_name);
+		             e->d_name);
 		break;
 	}
 	closedir(d);
@@ -256,8 +259,9 @@ fli_run_dir_check_empty(struct run *r)
 
 	while (d != NULL && (e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.')
-			fli_run_fail(r, "no_leaked_files", "%s/%s is left after the driver failed to start",
-			         r->dir, e->d_name);
+			fli_run_fail(r, "no_leaked_files",
+			             "%s/%s is left after the driver failed to start", r->dir,
+			             e->d_name);
 	if (d != NULL)
 		closedir(d);
 }
@@ -284,7 +288,8 @@ each_run_dir(pid_t pid, const char *ns_prefix, bool (*fn)(const char *ns, long p
 
 	if (d == NULL)
 		return 0;
-	n = (size_t)snprintf(prefix, sizeof(prefix), "faultline-%s-", ns_prefix ? ns_prefix : "run");
+	n = (size_t)snprintf(prefix, sizeof(prefix), "faultline-%s-",
+	                     ns_prefix ? ns_prefix : "run");
 	while ((e = readdir(d)) != NULL) {
 		const char *rest = e->d_name + n;
 		char *end;
@@ -295,7 +300,8 @@ each_run_dir(pid_t pid, const char *ns_prefix, bool (*fn)(const char *ns, long p
 		errno = 0;
 		p = strtol(rest, &end, 10);
 		if (errno != 0 || *end != '-' || end[1] == '\0' ||
-		    strspn(end + 1, "0123456789") != strlen(end + 1) || (pid != 0 && p != (long)pid))
+		    strspn(end + 1, "0123456789") != strlen(end + 1) ||
+		    (pid != 0 && p != (long)pid))
 			continue;
 		/* fl_run_dir_remove takes the namespace, not the path; it
 		 * refuses a link or another user's directory and removes only

@@ -20,11 +20,12 @@
 struct fl_choice;
 struct fl_faults;
 
-#define RUN_MAX_ACTORS 64
-#define RUN_MAX_BARRIERS 32
+#define RUN_MAX_ACTORS     64
+#define RUN_MAX_BARRIERS   32
 #define RUN_MAX_CLIENT_IDS 8
-#define FL_RUN_MAX_POINTS 64
-#define RUN_NO_SESSION INT64_MIN   /* registered fault points (fault_points.def) */ /* pub/sub clients an actor opened (close_client reopens) */
+#define FL_RUN_MAX_POINTS  64
+#define RUN_NO_SESSION                                                                             \
+	INT64_MIN /* registered fault points (fault_points.def) */ /* pub/sub clients an actor opened (close_client reopens) */
 
 struct run;
 
@@ -32,32 +33,32 @@ struct actor_run {
 	struct run *run;
 	int index;
 	const struct fl_scenario_actor *a;
-	uint64_t owner;          /* client id in the request/response domain */
-	fl_rr_domain *dom;       /* this actor's mapping, opened on first use */
+	uint64_t owner;    /* client id in the request/response domain */
+	fl_rr_domain *dom; /* this actor's mapping, opened on first use */
 	bool finished;
-	bool crashed;            /* died at a fault point or by crash_self */
-	bool reclaimed;          /* the driver freed what it owned */
+	bool crashed;   /* died at a fault point or by crash_self */
+	bool reclaimed; /* the driver freed what it owned */
 	uint64_t crashed_at_ns;
-	int op;                  /* operation being run (for reports) */
-	uint32_t op_errors;      /* operations that returned an error */
-	uint32_t op_errors_tolerated; /* ... caused by a fault or declared (expect:) */
-	uint32_t faults_fired;   /* fault rules that fired while this actor ran */
-	uint32_t faults_at_op;   /* faults_fired when the current op began */
-	uint32_t driver_faults_at_op; /* run->driver_faults_fired then */
+	int op;                                    /* operation being run (for reports) */
+	uint32_t op_errors;                        /* operations that returned an error */
+	uint32_t op_errors_tolerated;              /* ... caused by a fault or declared (expect:) */
+	uint32_t faults_fired;                     /* fault rules that fired while this actor ran */
+	uint32_t faults_at_op;                     /* faults_fired when the current op began */
+	uint32_t driver_faults_at_op;              /* run->driver_faults_fired then */
 	uint32_t barrier_rounds[RUN_MAX_BARRIERS]; /* arrivals at each barrier */
-	uint64_t waits_at;       /* (1 + index of the barrier it waits at) << 32 |
+	uint64_t waits_at;                         /* (1 + index of the barrier it waits at) << 32 |
 	                            the round it waits for; 0: none.  One word,
 	                            so a peer reads both at once */
-	int last_op_line;        /* line of the op it runs or ran last */
-	int last_port_line, last_port_op;  /* the last op that took a port (line, kind) */
-	int last_loan_line, last_loan_op;  /* the last op that loaned chunks (line, kind) */
-	void *client;            /* fl_client *, pub/sub, opened on first use */
+	int last_op_line;                          /* line of the op it runs or ran last */
+	int last_port_line, last_port_op;          /* the last op that took a port (line, kind) */
+	int last_loan_line, last_loan_op;          /* the last op that loaned chunks (line, kind) */
+	void *client;                              /* fl_client *, pub/sub, opened on first use */
 	struct fl_choice *choices; /* the run's stream (sim), or the actor's own (stress) */
-	int image_refs;          /* take_image minus release_image */
+	int image_refs;            /* take_image minus release_image */
 	int last_image_session;
-	int last_image_line;     /* line of the take_image or lookup_image that
+	int last_image_line;                     /* line of the take_image or lookup_image that
 	                            last took (or had a helper take) a reference */
-	bool last_image_lookup;  /* ... that op was lookup_image (a helper's) */
+	bool last_image_lookup;                  /* ... that op was lookup_image (a helper's) */
 	uint64_t client_ids[RUN_MAX_CLIENT_IDS]; /* pub/sub clients opened, in order */
 	uint32_t nclient_ids;
 	struct fl_aio_debug aio_delta; /* proc mode: this process's message and aio
@@ -66,7 +67,7 @@ struct actor_run {
 
 struct barrier {
 	const char *name;
-	int expected;            /* actors with a barrier of this name */
+	int expected; /* actors with a barrier of this name */
 	int arrived;
 };
 
@@ -80,45 +81,45 @@ enum run_driver_state {
 struct run {
 	const struct fl_scenario *s;
 	enum run_driver_state driver_state;
-	bool pubsub;             /* the scenario uses pub/sub operations */
-	bool reqrep;             /* ... request/response (a domain is created) */
-	void *driver;            /* fl_driver *, embedded, agent style */
-	uint32_t *sent;          /* messages offered per pub object */
-	int64_t *sessions;       /* per pub object: its session id, RUN_NO_SESSION
+	bool pubsub;         /* the scenario uses pub/sub operations */
+	bool reqrep;         /* ... request/response (a domain is created) */
+	void *driver;        /* fl_driver *, embedded, agent style */
+	uint32_t *sent;      /* messages offered per pub object */
+	int64_t *sessions;   /* per pub object: its session id, RUN_NO_SESSION
 	                            until added; shared with process actors (a
 	                            take_image in another process names it) */
-	size_t sessions_len;     /* bytes mapped */
+	size_t sessions_len; /* bytes mapped */
 	uint64_t linger_ns;
 	char ns[64];
-	char dir[256];           /* /dev/shm/faultline-<ns> */
-	bool dir_taken;          /* dir existed before the run: never used,
+	char dir[256];  /* /dev/shm/faultline-<ns> */
+	bool dir_taken; /* dir existed before the run: never used,
 	                            audited nor removed by it */
 	struct fl_choice *choices;
 	struct fl_faults *faults;
 	fl_rr_domain *driver_dom; /* the driver's own mapping (owner 1) */
 	struct actor_run actors[RUN_MAX_ACTORS];
-	void **objs;             /* handle per fl_scenario.objects entry */
-	fl_sock **socks;         /* per server/connection object: the socket its
+	void **objs;                  /* handle per fl_scenario.objects entry */
+	fl_sock **socks;              /* per server/connection object: the socket its
 	                            contexts use, opened by the first ctx_open */
 	struct fl_aio_debug aio_base; /* process-wide counts when the run began */
 	struct barrier barriers[RUN_MAX_BARRIERS];
 	int nbarriers;
 	uint64_t liveness_ns;
-	uint64_t timeout_ns;     /* default deadline of a wait */
-	bool faults_configured;  /* the scenario has fault rules */
-	bool sweep;              /* a sweep run: its op errors are the point */
+	uint64_t timeout_ns;          /* default deadline of a wait */
+	bool faults_configured;       /* the scenario has fault rules */
+	bool sweep;                   /* a sweep run: its op errors are the point */
 	uint32_t driver_faults_fired; /* fault rules fired outside any actor (the driver) */
-	uint64_t rules_fired;    /* bit i: the scenario's fault rule i fired */
+	uint64_t rules_fired;         /* bit i: the scenario's fault rule i fired */
 	uint32_t point_fired[FL_RUN_MAX_POINTS]; /* per fl_fault_point_names index */
-	bool threaded;           /* stress: actors are real threads */
-	bool check_each_step;    /* audit after every operation of every actor */
+	bool threaded;                           /* stress: actors are real threads */
+	bool check_each_step;                    /* audit after every operation of every actor */
 	int fds_at_start;
 	/* The first violation found. */
 	bool failed;
-	bool deadlocked;         /* every live actor waits at a barrier no one can complete */
-	bool narrate;            /* keep the story of the run (faultline shrink) */
-	uint32_t story_len;      /* bytes of story used (atomic: process actors append) */
-	char story[16384];       /* one line an event: op starts, faults, crashes */
+	bool deadlocked;    /* every live actor waits at a barrier no one can complete */
+	bool narrate;       /* keep the story of the run (faultline shrink) */
+	uint32_t story_len; /* bytes of story used (atomic: process actors append) */
+	char story[16384];  /* one line an event: op starts, faults, crashes */
 	char property[64];
 	char detail[512];
 };
@@ -129,7 +130,7 @@ struct run {
 void fli_run_story(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Record the first violation; later ones are dropped. */
 void fli_run_fail(struct run *r, const char *property, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 /* An operation failed.  Tolerated (counted in op_errors_tolerated) only
  * when a fault fired inside that operation, in this actor or in the
  * driver while the operation ran, when the operation declares the error

@@ -118,7 +118,8 @@ exec_child(void *arg, int out_fd)
 		/* The recorded choices reach the exec'd run through a memfd. */
 		int mfd = memfd_create("faultline-choices", 0);
 		size_t len = o->nreplay * sizeof(uint64_t);
-		if (mfd < 0 || write(mfd, o->replay, len) != (ssize_t)len || lseek(mfd, 0, SEEK_SET) != 0)
+		if (mfd < 0 || write(mfd, o->replay, len) != (ssize_t)len ||
+		    lseek(mfd, 0, SEEK_SET) != 0)
 			return 1;
 		snprintf(cfd, sizeof(cfd), "%d", mfd);
 	}
@@ -160,7 +161,7 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
               struct fl_runner_outcome *out)
 {
 	struct fl_sandbox_opts so = { .timeout_ms = o->timeout_ms ? o->timeout_ms : 60000,
-	                             .max_payload = 256u << 20 };
+		                      .max_payload = 256u << 20 };
 	struct fl_sandbox_result sr;
 	char ns[64], san_dir[256] = "", san_detail[512];
 	struct child_arg ca = { .s = s, .o = o, .ns = ns };
@@ -183,8 +184,10 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	 * run: the harness cannot run it. */
 	if (fli_san_enabled()) {
 		if (fli_san_dir_make(san_dir, sizeof(san_dir)) != 0) {
-			fprintf(stderr, "faultline: cannot make a directory for the run's sanitizer "
-			                "reports: %s\n", strerror(errno));
+			fprintf(stderr,
+			        "faultline: cannot make a directory for the run's sanitizer "
+			        "reports: %s\n",
+			        strerror(errno));
 			return FL_EIO;
 		}
 		ca.san_dir = san_dir;
@@ -193,11 +196,14 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	/* Plain seeded sim runs go to the persistent worker; replays, sweep
 	 * runs and the other modes fork a child each. */
 	rv = FL_EIO;
-	if (s->mode == FL_SCN_MODE_SIM && !o->replaying && o->sweep_point == NULL && !o->fork_each &&
-	    o->valgrind == NULL)
-		rv = fli_runner_worker_run(s, o, ns, ca.san_dir, so.timeout_ms, stop_requested, &sr);
+	if (s->mode == FL_SCN_MODE_SIM && !o->replaying && o->sweep_point == NULL &&
+	    !o->fork_each && o->valgrind == NULL)
+		rv = fli_runner_worker_run(s, o, ns, ca.san_dir, so.timeout_ms, stop_requested,
+		                           &sr);
 	if (rv != 0)
-		rv = fl_sandbox_run(&so, o->valgrind != NULL || needs_preload(s) ? exec_child : fli_runner_child_main,
+		rv = fl_sandbox_run(&so,
+		                    o->valgrind != NULL || needs_preload(s) ? exec_child
+		                                                            : fli_runner_child_main,
 		                    &ca, &sr);
 	if (rv != 0) {
 		if (ca.san_dir != NULL)
@@ -246,7 +252,8 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 			}
 			break;
 		case TAG_CRASH:
-			snprintf(crash_where, sizeof(crash_where), "%.*s", (int)len, (const char *)data);
+			snprintf(crash_where, sizeof(crash_where), "%.*s", (int)len,
+			         (const char *)data);
 			break;
 		case TAG_RULES:
 			if (len == sizeof(uint64_t))
@@ -255,8 +262,8 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 		case TAG_OPERR:
 			if (len == 2 * sizeof(uint64_t)) {
 				memcpy(&out->op_errors_tolerated, data, sizeof(uint64_t));
-				memcpy(&out->op_errors_fatal, (const uint8_t *)data + sizeof(uint64_t),
-				       sizeof(uint64_t));
+				memcpy(&out->op_errors_fatal,
+				       (const uint8_t *)data + sizeof(uint64_t), sizeof(uint64_t));
 			}
 			break;
 		case TAG_HITS:
@@ -298,7 +305,8 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 		out->verdict = FL_VERDICT_FAIL;
 		snprintf(out->property, sizeof(out->property), "memcheck");
 		snprintf(out->detail, sizeof(out->detail),
-		         "the run's own process (driver thread): memcheck found errors or definite leaks; see %s/memcheck-%s-<pid>.log",
+		         "the run's own process (driver thread): memcheck found errors or definite "
+		         "leaks; see %s/memcheck-%s-<pid>.log",
 		         o->valgrind_log_dir ? o->valgrind_log_dir : ".", ns);
 	}
 	/* A sanitizer's report is the verdict, whatever the run's own checks
@@ -307,7 +315,7 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	 * Reports that cannot be read leave the run unjudged ("harness":
 	 * not run), never a pass. */
 	san = ca.san_dir != NULL ? fli_san_collect(san_dir, o->sanitizer_report, san_detail,
-	                                       sizeof(san_detail))
+	                                           sizeof(san_detail))
 	                         : 0;
 	if (san != 0 && !out->stopped) {
 		out->verdict = FL_VERDICT_FAIL;
@@ -348,11 +356,13 @@ fl_runner_unsupported(const struct fl_scenario *s)
 	if (s->mode == FL_SCN_MODE_STRESS) {
 		for (size_t i = 0; i < s->fault_count; i++)
 			if (s->faults[i].action == FL_SCN_FAULT_CRASH)
-				return "crash faults need sim or proc mode (a thread cannot die alone)";
+				return "crash faults need sim or proc mode (a thread cannot die "
+				       "alone)";
 		for (size_t i = 0; i < s->actor_count; i++)
 			for (size_t j = 0; j < s->actors[i].op_count; j++)
 				if (s->actors[i].ops[j].kind == FL_SCN_OP_CRASH_SELF)
-					return "crash_self needs sim or proc mode (a thread cannot die alone)";
+					return "crash_self needs sim or proc mode (a thread cannot "
+					       "die alone)";
 	}
 	/* proc forks every actor: a client (and what it opened) lives in one
 	 * process only. */
@@ -360,11 +370,14 @@ fl_runner_unsupported(const struct fl_scenario *s)
 		for (size_t i = 0; i < s->actor_count; i++)
 			for (size_t j = 0; j < i; j++)
 				if (strcmp(s->actors[i].client, s->actors[j].client) == 0)
-					return "actors sharing a client (client:) need sim or stress mode (in proc mode each actor is a process)";
+					return "actors sharing a client (client:) need sim or "
+					       "stress mode (in proc mode each actor is a process)";
 	if (needs_preload(s) && s->mode != FL_SCN_MODE_PROC)
-		return "faults on libc calls (posix/..., libc/...: libfiu's POSIX preload) need proc mode";
+		return "faults on libc calls (posix/..., libc/...: libfiu's POSIX preload) need "
+		       "proc mode";
 	if (needs_preload(s) && posix_preload() == NULL)
-		return "faults on libc calls need libfiu's POSIX preload (fiu_posix_preload.so, Debian "
+		return "faults on libc calls need libfiu's POSIX preload (fiu_posix_preload.so, "
+		       "Debian "
 		       "package fiu-utils; or set FL_FIU_POSIX_PRELOAD)";
 	if (needs_preload(s) && runner_self[0] == '\0')
 		return "faults on libc calls need the faultline program (the run is re-executed)";

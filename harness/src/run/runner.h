@@ -17,13 +17,13 @@
 #include "faultline/scenario.h"
 
 struct fl_runner_opts {
-	uint64_t seed;            /* generating stream seed (when not replaying) */
-	const uint64_t *replay;   /* recorded choices to replay, or NULL */
+	uint64_t seed;          /* generating stream seed (when not replaying) */
+	const uint64_t *replay; /* recorded choices to replay, or NULL */
 	size_t nreplay;
 	bool replaying;
-	uint64_t timeout_ms;      /* wall clock for the run; 0: 60 s */
-	bool check_each_step;     /* audit after every operation too */
-	uint64_t pct_steps;       /* PCT: the run's expected length in steps, over
+	uint64_t timeout_ms;  /* wall clock for the run; 0: 60 s */
+	bool check_each_step; /* audit after every operation too */
+	uint64_t pct_steps;   /* PCT: the run's expected length in steps, over
 	                           * which the d-1 change points are spread (e.g.
 	                           * a clean run's step count); 0: a scale drawn
 	                           * per run (fl_sim_config.pct_steps) */
@@ -32,27 +32,27 @@ struct fl_runner_opts {
 	const char *sweep_point;
 	uint64_t sweep_k;
 	bool sweep_persistent;
-	const char *ns_prefix;    /* shm namespace prefix; NULL: "run" */
+	const char *ns_prefix; /* shm namespace prefix; NULL: "run" */
 	/* --valgrind: the run's process is exec'd under memcheck (valgrind at
 	 * `valgrind`, faultline itself at `self_exe`, the scenario re-read from
 	 * its path), so its process actors (forked) are checked too; an error
 	 * or a definite leak in any of them fails the run ("memcheck"), its
 	 * log in valgrind_log_dir (NULL: "."). */
-	const char *valgrind;     /* path of valgrind, or NULL: not under valgrind */
+	const char *valgrind; /* path of valgrind, or NULL: not under valgrind */
 	const char *self_exe;
 	const char *valgrind_log_dir;
-	bool fork_each;           /* a fresh forked child even for a plain sim run
+	bool fork_each;  /* a fresh forked child even for a plain sim run
 	                           * (which otherwise goes to the persistent worker) */
-	bool narrate;             /* tell the run's story (outcome.story): each op an
+	bool narrate;    /* tell the run's story (outcome.story): each op an
 	                           * actor starts, each fault that fires, each crash */
-	bool count_hits;          /* count every fault point's hits (outcome.hits)
+	bool count_hits; /* count every fault point's hits (outcome.hits)
 	                           * even when no rule is set: libfiu is armed for
 	                           * every point, which costs every hit a lookup */
 	/* A sanitizer build (ASan, UBSan, LSan, TSan): a report in the run
 	 * fails it ("sanitizer"); the reports are written to
 	 * sanitizer_report (NULL: not kept), which the detail names. */
 	const char *sanitizer_report;
-	const char *san_dir;      /* internal: the run's report directory, for
+	const char *san_dir; /* internal: the run's report directory, for
 	                           * the exec'd run (`faultline __run`) */
 };
 
@@ -62,13 +62,13 @@ struct fl_runner_outcome {
 	char property[64];
 	char detail[1024];
 	uint64_t trace_hash;
-	uint64_t steps;           /* sim: scheduling steps the run took */
-	uint64_t *choices;        /* malloc'd */
+	uint64_t steps;    /* sim: scheduling steps the run took */
+	uint64_t *choices; /* malloc'd */
 	size_t nchoices;
-	uint64_t *hits;           /* per fl_fault_point_names entry, malloc'd, or
+	uint64_t *hits; /* per fl_fault_point_names entry, malloc'd, or
 	                           * NULL; counted with count_hits or fault rules */
 	size_t nhits;
-	uint64_t *fired;          /* per fl_fault_point_names entry: faults that
+	uint64_t *fired; /* per fl_fault_point_names entry: faults that
 	                           * fired in the run (every process), malloc'd, or
 	                           * NULL when the run had no fault rule */
 	size_t nfired;
@@ -77,9 +77,9 @@ struct fl_runner_outcome {
 	uint64_t op_errors_fatal;     /* op errors that failed the run */
 	uint64_t rules_fired;         /* bit i: the scenario's faults[i] fired (the
 	                                 sweep's own rule comes after them) */
-	char *story;              /* with opts.narrate: one line an event, malloc'd */
+	char *story;                  /* with opts.narrate: one line an event, malloc'd */
 	double seconds;
-	bool stopped;             /* cut short or never started: the stop flag
+	bool stopped; /* cut short or never started: the stop flag
 	                           * (fl_runner_set_stop) was set; the verdict
 	                           * means nothing and the run must not be reported */
 };

@@ -43,9 +43,8 @@ static struct fl_choice *crash_choices;
 static int crash_fd = -1;
 static struct run *the_run;
 
-static size_t
-crash_text_add(char *buf, size_t len, size_t at, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static size_t crash_text_add(char *buf, size_t len, size_t at, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 static void list_actor_ops(const struct run *r, char *buf, size_t len);
 
 static size_t
@@ -77,7 +76,8 @@ crash_handler(int sig, siginfo_t *si, void *uctx)
 	(void)uctx;
 	if (crash_choices != NULL && crash_fd >= 0)
 		fl_sandbox_frame_write(crash_fd, TAG_CHOICES, fl_choice_values(crash_choices),
-		                       (uint32_t)(fl_choice_count(crash_choices) * sizeof(uint64_t)));
+		                       (uint32_t)(fl_choice_count(crash_choices) *
+		                                  sizeof(uint64_t)));
 	if (crash_fd >= 0) {
 		if (fl_sim_describe_current(who, sizeof(who)))
 			n = crash_text_add(text, sizeof(text), n, "in %s", who);
@@ -180,15 +180,18 @@ list_actor_ops(const struct run *r, char *buf, size_t len)
 		int op = ar->op;
 
 		if (ar->crashed)
-			n = snprintf(buf + off, len - off, "%s %s crashed", i ? "," : "", ar->a->name);
+			n = snprintf(buf + off, len - off, "%s %s crashed", i ? "," : "",
+			             ar->a->name);
 		else if (ar->finished)
-			n = snprintf(buf + off, len - off, "%s %s finished", i ? "," : "", ar->a->name);
+			n = snprintf(buf + off, len - off, "%s %s finished", i ? "," : "",
+			             ar->a->name);
 		else if (op >= 0 && (size_t)op < ar->a->op_count)
 			n = snprintf(buf + off, len - off, "%s %s in %s (line %d)", i ? "," : "",
 			             ar->a->name, fl_scenario_op_name(ar->a->ops[op].kind),
 			             ar->a->ops[op].line);
 		else
-			n = snprintf(buf + off, len - off, "%s %s not started", i ? "," : "", ar->a->name);
+			n = snprintf(buf + off, len - off, "%s %s not started", i ? "," : "",
+			             ar->a->name);
 		if (n >= 0)
 			n += (int)off;
 	}
@@ -210,8 +213,9 @@ describe_ops(char *buf, size_t len, bool leak_check)
 
 	if (r == NULL) {
 		/* The run's process checks for leaks once the run is gone. */
-		snprintf(buf, len, leak_check ? "leak check at the end of the run; every actor done"
-		                              : "outside any run");
+		snprintf(buf, len,
+		         leak_check ? "leak check at the end of the run; every actor done"
+		                    : "outside any run");
 		return;
 	}
 	me = current_actor(r);
@@ -221,7 +225,8 @@ describe_ops(char *buf, size_t len, bool leak_check)
 		             proc_actor != NULL ? proc_actor->a->name : "",
 		             proc_actor != NULL ? "'s process" : "");
 	else
-		n = snprintf(buf, len, "reported in %s%s; actors:", me != NULL ? "actor " : "the driver",
+		n = snprintf(buf, len,
+		             "reported in %s%s; actors:", me != NULL ? "actor " : "the driver",
 		             me != NULL ? me->a->name : "");
 	if (n >= 0 && (size_t)n < len)
 		list_actor_ops(r, buf + n, len - (size_t)n);
@@ -250,8 +255,8 @@ hook_fired(void *arg, const char *point, size_t rule)
 		const char *act = rule < r->s->fault_count ? actions[r->s->faults[rule].action & 3]
 		                                           : "error (sweep)";
 		fli_run_story(r, "fault %s fired at hit %llu (%s) in %s%s", point,
-		          (unsigned long long)fl_faults_hits(r->faults, point), act,
-		          ar != NULL ? "actor " : "", ar != NULL ? ar->a->name : "the driver");
+		              (unsigned long long)fl_faults_hits(r->faults, point), act,
+		              ar != NULL ? "actor " : "", ar != NULL ? ar->a->name : "the driver");
 	}
 }
 
@@ -261,8 +266,11 @@ hook_crash(void *arg, const char *point)
 	struct run *r = arg;
 	const char *name = fl_sim_current_name();
 
-	fli_run_story(r, "%s crashes at %s", proc_actor != NULL ? proc_actor->a->name
-	                                 : name != NULL ? name : "?", point);
+	fli_run_story(r, "%s crashes at %s",
+	              proc_actor != NULL ? proc_actor->a->name
+	              : name != NULL     ? name
+	                                 : "?",
+	              point);
 	if (proc_actor != NULL) {
 		/* A real crash: the process dies here, holding what it holds. */
 		proc_actor->crashed_at_ns = fl_clock_now_ns();
@@ -304,9 +312,11 @@ map_when(enum fl_scn_fault_when w)
 static int
 setup_faults(struct run *r, const struct fl_runner_opts *o)
 {
-	struct fl_fault_hooks hooks = { .arg = r, .actor_name = hook_actor_name, .crash = hook_crash,
-	                                .in_process_actor = hook_in_process_actor,
-	                                .fired = hook_fired };
+	struct fl_fault_hooks hooks = { .arg = r,
+		                        .actor_name = hook_actor_name,
+		                        .crash = hook_crash,
+		                        .in_process_actor = hook_in_process_actor,
+		                        .fired = hook_fired };
 	int rv = fl_faults_new(r->choices, &hooks, &r->faults);
 
 	for (size_t i = 0; rv == 0 && i < r->s->fault_count; i++) {
@@ -357,11 +367,13 @@ describe_actors(struct run *r, const struct fl_sim_result *res)
 			if (strcmp(ar->a->name, res->actors[i].name) == 0 && ar->a->op_count > 0 &&
 			    !ar->finished)
 				snprintf(where, sizeof(where), " in %s (line %d)",
-				         fl_scenario_op_name(ar->a->ops[ar->op].kind), ar->a->ops[ar->op].line);
+				         fl_scenario_op_name(ar->a->ops[ar->op].kind),
+				         ar->a->ops[ar->op].line);
 		}
 		n = snprintf(r->detail + off, sizeof(r->detail) - off, "%s%s %s at %s%s",
 		             i ? "; " : ": ", res->actors[i].name,
-		             fl_sim_state_name(res->actors[i].state), res->actors[i].last_point, where);
+		             fl_sim_state_name(res->actors[i].state), res->actors[i].last_point,
+		             where);
 		if (n < 0)
 			break;
 		off += (size_t)n;
@@ -441,8 +453,8 @@ run_threads(struct run *r)
 	if (rv != 0)
 		return rv;
 	for (; started < n; started++) {
-		rv = fl_thread_start(&actors[started], r->actors[started].a->name, fli_interp_actor_main,
-		                     &r->actors[started]);
+		rv = fl_thread_start(&actors[started], r->actors[started].a->name,
+		                     fli_interp_actor_main, &r->actors[started]);
 		if (rv != 0) {
 			/* The driver waits for every actor: mark the rest done. */
 			for (size_t j = started; j < n; j++)
@@ -499,7 +511,7 @@ run_processes(struct run *r)
 			 * judged on the actors that did start (they would wait at
 			 * barriers for the missing ones, a deadlock verdict). */
 			fli_run_fail(r, "harness", "could not fork process actor '%s': %s",
-			         r->s->actors[i].name, strerror(errno));
+			             r->s->actors[i].name, strerror(errno));
 			for (size_t j = 0; j < i; j++)
 				kill(pids[j], SIGKILL);
 			for (size_t j = i; j < n; j++)
@@ -532,10 +544,14 @@ run_processes(struct run *r)
 		if (pid <= 0) {
 			if (fl_clock_now_ns() >= deadline) {
 				for (size_t i = 0; i < n; i++)
-					if (!__atomic_load_n(&r->actors[i].finished, __ATOMIC_ACQUIRE))
+					if (!__atomic_load_n(&r->actors[i].finished,
+					                     __ATOMIC_ACQUIRE))
 						kill(pids[i], SIGKILL);
-				fli_run_fail(r, "hang", "process actors still running after %llu ms",
-				         (unsigned long long)((4 * r->timeout_ns + r->liveness_ns) / FL_NS_PER_MS));
+				fli_run_fail(r, "hang",
+				             "process actors still running after %llu ms",
+				             (unsigned long long)((4 * r->timeout_ns +
+				                                   r->liveness_ns) /
+				                                  FL_NS_PER_MS));
 			}
 			fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
 			continue;
@@ -545,17 +561,20 @@ run_processes(struct run *r)
 			if (pids[i] != pid)
 				continue;
 			alive--;
-			if (WIFSIGNALED(status) && !__atomic_load_n(&ar->crashed, __ATOMIC_ACQUIRE)) {
+			if (WIFSIGNALED(status) &&
+			    !__atomic_load_n(&ar->crashed, __ATOMIC_ACQUIRE)) {
 				if (!(WTERMSIG(status) == SIGKILL && r->failed))
-					fli_run_fail(r, "no_unexpected_signal", "actor %s died of %s", ar->a->name,
-					         fl_signal_name(WTERMSIG(status)));
+					fli_run_fail(r, "no_unexpected_signal",
+					             "actor %s died of %s", ar->a->name,
+					             fl_signal_name(WTERMSIG(status)));
 				ar->crashed_at_ns = fl_clock_now_ns();
 				__atomic_store_n(&ar->crashed, true, __ATOMIC_RELEASE);
 			} else if (!WIFSIGNALED(status)) {
 				if (WEXITSTATUS(status) == FL_RUNNER_MEMCHECK_EXIT)
 					fli_run_fail(r, "memcheck",
-					         "actor %s (pid %d): memcheck found errors or definite leaks; see memcheck-%s-%d.log",
-					         ar->a->name, (int)pid, r->ns, (int)pid);
+					             "actor %s (pid %d): memcheck found errors or "
+					             "definite leaks; see memcheck-%s-%d.log",
+					             ar->a->name, (int)pid, r->ns, (int)pid);
 				__atomic_store_n(&ar->finished, true, __ATOMIC_RELEASE);
 			}
 		}
@@ -599,7 +618,8 @@ run_sim(struct run *r, const struct fl_runner_opts *o, struct fl_sim **sim,
 	if (rv == 0)
 		rv = fl_sim_spawn(*sim, "driver", fli_interp_driver_main, r, NULL);
 	for (size_t i = 0; rv == 0 && i < s->actor_count; i++)
-		rv = fl_sim_spawn(*sim, s->actors[i].name, fli_interp_actor_main, &r->actors[i], NULL);
+		rv = fl_sim_spawn(*sim, s->actors[i].name, fli_interp_actor_main, &r->actors[i],
+		                  NULL);
 	if (rv == 0)
 		rv = fl_sim_run(*sim, res);
 	if (rv != 0) {
@@ -614,7 +634,7 @@ run_sim(struct run *r, const struct fl_runner_opts *o, struct fl_sim **sim,
 	}
 	if (res->verdict == FL_SIM_STEP_LIMIT) {
 		fli_run_fail(r, "step_limit", "%llu scheduling steps without finishing",
-		         (unsigned long long)res->steps);
+		             (unsigned long long)res->steps);
 		describe_actors(r, res);
 		*v = FL_VERDICT_HANG;
 		return false;
@@ -629,8 +649,8 @@ fli_runner_child_main(void *arg, int out_fd)
 	const struct fl_scenario *s = ca->s;
 	/* Shared, so that process actors (proc mode) report their barrier
 	 * arrivals, crashes and violations to this process. */
-	struct run *r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-	                     -1, 0);
+	struct run *r =
+	        mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct fl_sim *sim = NULL;
 	struct fl_sim_result res = { 0 };
 	enum fl_verdict v = FL_VERDICT_PASS;
@@ -682,9 +702,7 @@ fli_runner_child_main(void *arg, int out_fd)
 		if (!ran)
 			fli_run_fail(r, "harness", "could not start the actor threads");
 		break;
-	default:
-		ran = run_sim(r, ca->o, &sim, &res, &v);
-		break;
+	default: ran = run_sim(r, ca->o, &sim, &res, &v); break;
 	}
 	/* A run that ended is audited; one whose driver did not start has
 	 * nothing but its directory to check. */

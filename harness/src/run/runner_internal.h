@@ -17,7 +17,7 @@
 #include "run/runner.h"
 
 #define FL_STR_(x) #x
-#define FL_STR(x) FL_STR_(x)
+#define FL_STR(x)  FL_STR_(x)
 
 /* The frames a run's child sends its parent (fl_sandbox_frame_write). */
 enum {
@@ -26,13 +26,13 @@ enum {
 	TAG_HASH = 'H',
 	TAG_HITS = 'P',
 	TAG_STEPS = 'S',
-	TAG_FIRED = 'F',   /* u64 per fault point: faults fired */
-	TAG_OPERR = 'O',   /* [u64 tolerated][u64 fatal] op errors */
-	TAG_RULES = 'R',   /* u64: bit i set when the scenario's fault rule i fired */
-	TAG_STORY = 'T',   /* the run's story (opts.narrate) */
-	TAG_BEGIN = 'B',   /* worker: the run has started */
-	TAG_END = 'E',     /* worker: the run is over; [i32 rv][u32 clean] */
-	TAG_CRASH = 'X',   /* the crash handler: where the run died (text) */
+	TAG_FIRED = 'F', /* u64 per fault point: faults fired */
+	TAG_OPERR = 'O', /* [u64 tolerated][u64 fatal] op errors */
+	TAG_RULES = 'R', /* u64: bit i set when the scenario's fault rule i fired */
+	TAG_STORY = 'T', /* the run's story (opts.narrate) */
+	TAG_BEGIN = 'B', /* worker: the run has started */
+	TAG_END = 'E',   /* worker: the run is over; [i32 rv][u32 clean] */
+	TAG_CRASH = 'X', /* the crash handler: where the run died (text) */
 };
 
 /* One run, as the parent hands it to a child. */
@@ -40,7 +40,7 @@ struct child_arg {
 	const struct fl_scenario *s;
 	const struct fl_runner_opts *o;
 	const char *ns;
-	const char *san_dir;      /* the run's sanitizer report directory, or NULL */
+	const char *san_dir; /* the run's sanitizer report directory, or NULL */
 };
 
 /* runner_child.c: run it, audit, clean up, and write the frames to
@@ -50,8 +50,8 @@ int fli_runner_child_main(void *arg, int out_fd);
 /* runner_worker.c: one plain seeded sim run on the persistent worker;
  * fills *sr as fl_sandbox_run would.  0, or FL_EIO when no worker could
  * be started or reached (the caller forks).  stop() true: cut it short. */
-int fli_runner_worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o, const char *ns,
-                      const char *san_dir, uint64_t timeout_ms, bool (*stop)(void),
-                      struct fl_sandbox_result *sr);
+int fli_runner_worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
+                          const char *ns, const char *san_dir, uint64_t timeout_ms,
+                          bool (*stop)(void), struct fl_sandbox_result *sr);
 
 #endif

@@ -49,13 +49,13 @@ struct worker_req {
 	uint8_t check_each_step;
 	uint8_t count_hits;
 	char ns[64];
-	char san_dir[256];        /* the run's sanitizer report directory, or "" */
+	char san_dir[256]; /* the run's sanitizer report directory, or "" */
 };
 
 static struct {
-	pid_t pid;                    /* 0: none */
-	pid_t owner;                  /* the process that forked it */
-	int fd;                       /* socket to the worker */
+	pid_t pid;   /* 0: none */
+	pid_t owner; /* the process that forked it */
+	int fd;      /* socket to the worker */
 	const struct fl_scenario *s;
 	enum fl_scn_mode mode;
 	enum fl_scn_sched_kind sched;
@@ -79,11 +79,10 @@ fl_runner_read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-static void __attribute__((noreturn))
-worker_main(const struct fl_scenario *s, int fd)
+static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, int fd)
 {
 	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL,  SIGFPE, SIGABRT,
-	                             SIGTRAP, SIGSYS, SIGTERM, SIGINT, SIGALRM };
+		                     SIGTRAP, SIGSYS, SIGTERM, SIGINT, SIGALRM };
 	int fds_at_start;
 
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
@@ -198,12 +197,14 @@ has_end(const uint8_t *buf, size_t len, int32_t end[2])
 
 int
 fli_runner_worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o, const char *ns,
-                  const char *san_dir, uint64_t timeout_ms, bool (*stop)(void),
-                  struct fl_sandbox_result *sr)
+                      const char *san_dir, uint64_t timeout_ms, bool (*stop)(void),
+                      struct fl_sandbox_result *sr)
 {
-	struct worker_req q = { .seed = o->seed, .timeout_ms = o->timeout_ms,
-	                        .pct_steps = o->pct_steps, .check_each_step = o->check_each_step,
-	                        .count_hits = o->count_hits };
+	struct worker_req q = { .seed = o->seed,
+		                .timeout_ms = o->timeout_ms,
+		                .pct_steps = o->pct_steps,
+		                .check_each_step = o->check_each_step,
+		                .count_hits = o->count_hits };
 	uint64_t t0 = mono_ms(), deadline = t0 + timeout_ms;
 	size_t len = 0, cap = 1 << 16;
 	uint8_t *buf;

@@ -56,7 +56,7 @@ static int
 find_runtime(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	static const char *const libs[][2] = {
-		{ "libasan", "asan" }, { "libubsan", "ubsan" }, { "libtsan", "tsan" },
+		{ "libasan", "asan" }, { "libubsan", "ubsan" },        { "libtsan", "tsan" },
 		{ "liblsan", "lsan" }, { "libclang_rt.", "clang_rt" },
 	};
 	const char *base = strrchr(info->dlpi_name, '/');
@@ -152,8 +152,7 @@ write_ops(bool leak_check)
  * after the report and before it exits.  Not instrumented: it reads what
  * other threads are writing (the actors' ops), and a report from inside
  * the death of another would deadlock ThreadSanitizer. */
-static void __attribute__((no_sanitize("thread")))
-on_death(void)
+static void __attribute__((no_sanitize("thread"))) on_death(void)
 {
 	write_ops(false);
 }
@@ -246,7 +245,8 @@ remove_dead_dirs(const char *tmp)
 		fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || (sub = fdopendir(fd)) == NULL) {
+		if (fstat(fd, &st) != 0 || st.st_uid != geteuid() ||
+		    (sub = fdopendir(fd)) == NULL) {
 			close(fd);
 			continue;
 		}
@@ -333,7 +333,8 @@ report_kind(const char *text, char *kind, size_t len, char *ub_loc, size_t locle
 	const char *line = text;
 
 	kind[0] = ub_loc[0] = '\0';
-	for (; line != NULL && *line != '\0'; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+	for (; line != NULL && *line != '\0';
+	     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 		size_t ll = strcspn(line, "\n");
 		const char *p = NULL, *re;
 
@@ -349,8 +350,8 @@ report_kind(const char *text, char *kind, size_t len, char *ub_loc, size_t locle
 		else if ((p = memmem(line, ll, "WARNING: ", 9)) != NULL)
 			p += 9;
 		if (p != NULL && memmem(p, ll - (size_t)(p - line), "Sanitizer: ", 11) != NULL) {
-			static const char *const ends[] = { " on address", " on unknown address", " on ",
-			                                    " (pid=", " at pc " };
+			static const char *const ends[] = { " on address", " on unknown address",
+				                            " on ", " (pid=", " at pc " };
 			size_t n = ll - (size_t)(p - line);
 
 			for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
@@ -400,7 +401,7 @@ static bool
 looks_like_project(const char *file)
 {
 	static const char *const not_ours[] = { "libsanitizer", "compiler-rt", "sanitizer_common",
-	                                        "/sysdeps/", "nptl/", "<" };
+		                                "/sysdeps/",    "nptl/",       "<" };
 
 	if (strncmp(file, "/usr/", 5) == 0 || strncmp(file, "./", 2) == 0)
 		return false;
@@ -445,7 +446,8 @@ project_frame(const char *text, char *frame, size_t len)
 				continue; /* "#N 0xADDR (module+0xOFF)": no symbol */
 			p += 3;
 		}
-		if (sscanf(p, "%255s %1023[^ \n]", func, loc) != 2 || loc[0] == '(' || func[0] == '<')
+		if (sscanf(p, "%255s %1023[^ \n]", func, loc) != 2 || loc[0] == '(' ||
+		    func[0] == '<')
 			continue;
 		snprintf(file, sizeof(file), "%s", loc);
 		colon = strchr(file, ':');
@@ -481,7 +483,8 @@ fli_san_collect(const char *dir, const char *keep, char *detail, size_t len)
 {
 	struct report reps[16];
 	size_t nreps = 0, more = 0;
-	char head[65536], kind[160], ub_loc[256], frame[400] = "", ops[1024] = "", where[PATH_MAX + 32];
+	char head[65536], kind[160], ub_loc[256], frame[400] = "", ops[1024] = "",
+	                                          where[PATH_MAX + 32];
 	DIR *d;
 	struct dirent *e;
 	int out = -1;
@@ -502,8 +505,8 @@ fli_san_collect(const char *dir, const char *keep, char *detail, size_t len)
 
 		if (e->d_name[0] == '.' || strncmp(e->d_name, "ops.", 4) == 0 || dot == NULL)
 			continue;
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
-		    st.st_size == 0)
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || st.st_size == 0)
 			continue;
 		if (nreps == sizeof(reps) / sizeof(reps[0])) {
 			more++;
@@ -535,8 +538,9 @@ fli_san_collect(const char *dir, const char *keep, char *detail, size_t len)
 			copy_into(out, dirfd(d), reps[i].name);
 			snprintf(name, sizeof(name), "ops.%ld", reps[i].pid);
 			read_head(dirfd(d), name, o, sizeof(o));
-			snprintf(note, sizeof(note), "\n==faultline== the report above: pid %ld; %s\n\n",
-			         reps[i].pid, o[0] ? o : "no actor state (the process left none)");
+			snprintf(note, sizeof(note),
+			         "\n==faultline== the report above: pid %ld; %s\n\n", reps[i].pid,
+			         o[0] ? o : "no actor state (the process left none)");
 			if (write(out, note, strlen(note)) < 0)
 				break;
 		}
@@ -555,7 +559,8 @@ fli_san_collect(const char *dir, const char *keep, char *detail, size_t len)
 	if (kept)
 		snprintf(where, sizeof(where), "report %s", keep);
 	else
-		snprintf(where, sizeof(where), "report not kept%s", keep ? " (cannot write it)" : "");
+		snprintf(where, sizeof(where), "report not kept%s",
+		         keep ? " (cannot write it)" : "");
 	snprintf(detail, len, "%s%s%s; %s%s; %s", kind, frame[0] ? " at " : "",
 	         frame[0] ? frame : " (no frame in the project)",
 	         ops[0] ? ops : "no actor state (the process left none)",

@@ -12,8 +12,8 @@
 struct fl_shrink_result {
 	uint64_t *choices; /* the minimal stream (malloc'd) */
 	size_t nchoices;
-	size_t original;   /* length of the stream shrinking started from */
-	unsigned attempts; /* runs spent */
+	size_t original;                  /* length of the stream shrinking started from */
+	unsigned attempts;                /* runs spent */
 	struct fl_runner_outcome outcome; /* the minimal run's outcome */
 };
 
@@ -23,8 +23,8 @@ struct fl_shrink_result {
  * fl_shrink_result_fini), FL_ESTATE when the given stream does not fail
  * that way to begin with, or FL_ENOMEM. */
 int fl_shrink_run(const struct fl_scenario *s, const struct fl_runner_opts *base,
-                  const uint64_t *choices, size_t n, enum fl_verdict verdict,
-                  const char *property, unsigned max_attempts, struct fl_shrink_result *res);
+                  const uint64_t *choices, size_t n, enum fl_verdict verdict, const char *property,
+                  unsigned max_attempts, struct fl_shrink_result *res);
 
 void fl_shrink_result_fini(struct fl_shrink_result *res);
 

@@ -20,15 +20,22 @@ static const struct {
 	const char *name;
 	int value;
 } errno_table[] = {
-	{"EPERM", EPERM},   {"ENOENT", ENOENT}, {"EINTR", EINTR},     {"EIO", EIO},
-	{"ENXIO", ENXIO},   {"EBADF", EBADF},   {"EAGAIN", EAGAIN},   {"ENOMEM", ENOMEM},
-	{"EACCES", EACCES}, {"EFAULT", EFAULT}, {"EBUSY", EBUSY},     {"EEXIST", EEXIST},
-	{"ENODEV", ENODEV}, {"EINVAL", EINVAL}, {"ENFILE", ENFILE},   {"EMFILE", EMFILE},
-	{"EFBIG", EFBIG},   {"ENOSPC", ENOSPC}, {"EROFS", EROFS},     {"ENAMETOOLONG", ENAMETOOLONG},
-	{"ETIMEDOUT", ETIMEDOUT}, {"ECONNREFUSED", ECONNREFUSED}, {"EPIPE", EPIPE},
+	{ "EPERM", EPERM },         { "ENOENT", ENOENT },
+	{ "EINTR", EINTR },         { "EIO", EIO },
+	{ "ENXIO", ENXIO },         { "EBADF", EBADF },
+	{ "EAGAIN", EAGAIN },       { "ENOMEM", ENOMEM },
+	{ "EACCES", EACCES },       { "EFAULT", EFAULT },
+	{ "EBUSY", EBUSY },         { "EEXIST", EEXIST },
+	{ "ENODEV", ENODEV },       { "EINVAL", EINVAL },
+	{ "ENFILE", ENFILE },       { "EMFILE", EMFILE },
+	{ "EFBIG", EFBIG },         { "ENOSPC", ENOSPC },
+	{ "EROFS", EROFS },         { "ENAMETOOLONG", ENAMETOOLONG },
+	{ "ETIMEDOUT", ETIMEDOUT }, { "ECONNREFUSED", ECONNREFUSED },
+	{ "EPIPE", EPIPE },
 };
 
-static bool known_point(const char *point, bool *registered)
+static bool
+known_point(const char *point, bool *registered)
 {
 	size_t n = strlen(point);
 	bool prefix = n > 0 && point[n - 1] == '*';
@@ -46,7 +53,8 @@ static bool known_point(const char *point, bool *registered)
 }
 
 /* Edit distance of a and b (each at most 127 bytes counted). */
-static size_t edit_distance(const char *a, const char *b)
+static size_t
+edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), row[128];
 	if (la > 127)
@@ -72,7 +80,8 @@ static size_t edit_distance(const char *a, const char *b)
 }
 
 /* The registered point nearest to `point`, if near enough to be a typo. */
-static const char *nearest_point(const char *point)
+static const char *
+nearest_point(const char *point)
 {
 	const char *best = NULL;
 	size_t bd = (size_t)-1;
@@ -86,10 +95,11 @@ static const char *nearest_point(const char *point)
 	return bd <= 3 || bd <= strlen(point) / 4 ? best : NULL;
 }
 
-int fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_t *fn, int fi,
-                         struct fl_scenario_fault *o, const struct fl_scenario *s)
+int
+fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_t *fn, int fi,
+                      struct fl_scenario_fault *o, const struct fl_scenario *s)
 {
-	static const char *const actions[] = {"error", "delay", "drop", "crash"};
+	static const char *const actions[] = { "error", "delay", "drop", "crash" };
 	char base[32], f[64];
 	int rc, act;
 	snprintf(base, sizeof base, "faults[%d]", fi);
@@ -102,26 +112,29 @@ int fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_n
 	fli_scn_join(f, sizeof f, base, "point");
 	bool registered;
 	if (!known_point(o->point, &registered))
-		return fli_scn_fail(l, pline, f,
-		            "unknown fault point '%s' (expected a registered transport/ point, "
-		            "or posix/... or libc/... for libfiu's preload)",
-		            o->point);
+		return fli_scn_fail(
+		        l, pline, f,
+		        "unknown fault point '%s' (expected a registered transport/ point, "
+		        "or posix/... or libc/... for libfiu's preload)",
+		        o->point);
 	if (!registered && strncmp(o->point, "transport/", 10) == 0) {
 		/* A typo would make every run fail for the wrong reason, or a
 		 * rule silently never fire: refuse it at load. */
 		const char *near = nearest_point(o->point);
 		if (near != NULL)
-			return fli_scn_fail(l, pline, f, "unknown fault point '%s' (did you mean %s?)",
-			                o->point, near);
+			return fli_scn_fail(l, pline, f,
+			                    "unknown fault point '%s' (did you mean %s?)", o->point,
+			                    near);
 		return fli_scn_fail(l, pline, f,
-		                "unknown fault point '%s' (not in this build's registry: "
-		                "`faultline list --points` prints them)",
-		                o->point);
+		                    "unknown fault point '%s' (not in this build's registry: "
+		                    "`faultline list --points` prints them)",
+		                    o->point);
 	}
 	if (registered == false && strncmp(o->point, "transport/", 10) != 0 &&
 	    s->mode != FL_SCN_MODE_PROC)
-		return fli_scn_fail(l, pline, f, "syscall point '%s' needs mode proc (libfiu preload)",
-		            o->point);
+		return fli_scn_fail(l, pline, f,
+		                    "syscall point '%s' needs mode proc (libfiu preload)",
+		                    o->point);
 	rc = fli_scn_enum_field(l, fn, base, "action", a->action, actions, 4, -1, &act);
 	if (rc)
 		return rc;
@@ -133,28 +146,35 @@ int fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_n
 		char wb[48];
 		int64_t v;
 		snprintf(wb, sizeof wb, "%s.when", base);
-		int given = (fli_scn_yget(l, wn, "nth") != NULL) + (fli_scn_yget(l, wn, "after") != NULL) +
+		int given = (fli_scn_yget(l, wn, "nth") != NULL) +
+		            (fli_scn_yget(l, wn, "after") != NULL) +
 		            (fli_scn_yget(l, wn, "probability") != NULL);
 		if (given != 1)
-			return fli_scn_fail(l, fli_scn_yline(wn), wb, "give exactly one of nth, after, probability");
+			return fli_scn_fail(l, fli_scn_yline(wn), wb,
+			                    "give exactly one of nth, after, probability");
 		if (fli_scn_yget(l, wn, "nth")) {
 			o->when = FL_SCN_WHEN_NTH;
-			rc = fli_scn_int_field(l, wn, wb, "nth", a->when->nth, 1, INT64_MAX, true, 0, &v);
+			rc = fli_scn_int_field(l, wn, wb, "nth", a->when->nth, 1, INT64_MAX, true,
+			                       0, &v);
 			o->n = (uint64_t)v;
 		} else if (fli_scn_yget(l, wn, "after")) {
 			o->when = FL_SCN_WHEN_AFTER;
-			rc = fli_scn_int_field(l, wn, wb, "after", a->when->after, 1, INT64_MAX, true, 0, &v);
+			rc = fli_scn_int_field(l, wn, wb, "after", a->when->after, 1, INT64_MAX,
+			                       true, 0, &v);
 			o->n = (uint64_t)v;
 		} else {
 			fli_scn_join(f, sizeof f, wb, "probability");
 			o->when = FL_SCN_WHEN_PROBABILITY;
 			rc = fli_scn_number_field(l, wn, wb, "probability", a->when->probability,
-			                      &o->probability);
+			                          &o->probability);
 			if (rc)
 				return rc;
 			if (!(o->probability > 0.0 && o->probability <= 1.0))
-				return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, wn, "probability")), f,
-				            "must be in (0, 1] (got %g)", o->probability);
+				return fli_scn_fail(l,
+				                    fli_scn_yline(
+				                            fli_scn_yget(l, wn, "probability")),
+				                    f, "must be in (0, 1] (got %g)",
+				                    o->probability);
 		}
 		if (rc)
 			return rc;
@@ -162,8 +182,9 @@ int fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_n
 
 	yaml_node_t *en = fli_scn_yget(l, fn, "errno"), *cn = fli_scn_yget(l, fn, "code");
 	if ((en || cn) && o->action != FL_SCN_FAULT_ERROR && o->action != FL_SCN_FAULT_DROP)
-		return fli_scn_fail(l, fli_scn_yline(en ? en : cn), base, "%s applies to action error or drop only",
-		            en ? "errno" : "code");
+		return fli_scn_fail(l, fli_scn_yline(en ? en : cn), base,
+		                    "%s applies to action error or drop only",
+		                    en ? "errno" : "code");
 	if (en && cn)
 		return fli_scn_fail(l, fli_scn_yline(cn), base, "give errno or code, not both");
 	if (en && a->errno_name) {
@@ -176,7 +197,8 @@ int fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_n
 				if (strcmp(errno_table[i].name, a->errno_name) == 0)
 					o->error = errno_table[i].value;
 			if (o->error == 0)
-				return fli_scn_fail(l, fli_scn_yline(en), f, "unknown errno '%s'", a->errno_name);
+				return fli_scn_fail(l, fli_scn_yline(en), f, "unknown errno '%s'",
+				                    a->errno_name);
 		}
 	}
 	if (cn && a->code) {
@@ -185,13 +207,16 @@ int fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_n
 			if (strcmp(fl_errname(c), a->code) == 0)
 				o->error = c;
 		if (o->error == 0)
-			return fli_scn_fail(l, fli_scn_yline(cn), f, "unknown error code '%s' (expected an FL_E* name)",
-			            a->code);
+			return fli_scn_fail(l, fli_scn_yline(cn), f,
+			                    "unknown error code '%s' (expected an FL_E* name)",
+			                    a->code);
 	}
 	if (o->action == FL_SCN_FAULT_DELAY)
-		rc = fli_scn_u32_field(l, fn, base, "delay_ms", a->delay_ms, 0, MAX_MS, true, 0, &o->delay_ms);
+		rc = fli_scn_u32_field(l, fn, base, "delay_ms", a->delay_ms, 0, MAX_MS, true, 0,
+		                       &o->delay_ms);
 	else if (fli_scn_yget(l, fn, "delay_ms"))
-		rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, fn, "delay_ms")), base, "delay_ms applies to action delay only");
+		rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, fn, "delay_ms")), base,
+		                  "delay_ms applies to action delay only");
 	if (rc)
 		return rc;
 	rc = fli_scn_str_field(l, fn, base, "actor", a->actor, false, true, &o->actor);
@@ -202,8 +227,8 @@ int fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_n
 			o->actor_index = (int)i;
 	if (o->actor_index < 0) {
 		fli_scn_join(f, sizeof f, base, "actor");
-		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, fn, "actor")), f, "unknown actor '%s'", o->actor);
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, fn, "actor")), f,
+		                    "unknown actor '%s'", o->actor);
 	}
 	return 0;
 }
-

@@ -15,7 +15,8 @@
 #include "faultline/scenario.h"
 #include "loader.h"
 
-void *fli_scn_arena_alloc(struct arena_block **a, size_t n)
+void *
+fli_scn_arena_alloc(struct arena_block **a, size_t n)
 {
 	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
 	if (n == 0)
@@ -36,7 +37,8 @@ void *fli_scn_arena_alloc(struct arena_block **a, size_t n)
 	return p;
 }
 
-void fli_scn_arena_free(struct arena_block *a)
+void
+fli_scn_arena_free(struct arena_block *a)
 {
 	while (a != NULL) {
 		struct arena_block *next = a->next;
@@ -44,7 +46,8 @@ void fli_scn_arena_free(struct arena_block *a)
 		a = next;
 	}
 }
-int fli_scn_fail(struct loader *l, int line, const char *field, const char *fmt, ...)
+int
+fli_scn_fail(struct loader *l, int line, const char *field, const char *fmt, ...)
 {
 	if (l->failed)
 		return l->rc;
@@ -66,7 +69,8 @@ int fli_scn_fail(struct loader *l, int line, const char *field, const char *fmt,
 	return l->rc;
 }
 
-int fli_scn_fail_nomem(struct loader *l)
+int
+fli_scn_fail_nomem(struct loader *l)
 {
 	if (!l->failed) {
 		l->failed = true;
@@ -77,7 +81,8 @@ int fli_scn_fail_nomem(struct loader *l)
 	return l->rc;
 }
 
-void fli_scn_warn(struct loader *l, int line, const char *field, const char *fmt, ...)
+void
+fli_scn_warn(struct loader *l, int line, const char *field, const char *fmt, ...)
 {
 	char buf[512], msg[384];
 	va_list ap;
@@ -94,7 +99,8 @@ void fli_scn_warn(struct loader *l, int line, const char *field, const char *fmt
 		l->warning_count++;
 }
 
-const char *fli_scn_adup(struct loader *l, const char *str)
+const char *
+fli_scn_adup(struct loader *l, const char *str)
 {
 	size_t n = strlen(str) + 1;
 	char *p = fli_scn_arena_alloc(l->arena, n);
@@ -108,17 +114,20 @@ const char *fli_scn_adup(struct loader *l, const char *str)
 
 /* ---- the libyaml document: lines and presence ---- */
 
-yaml_node_t *fli_scn_ynode(struct loader *l, int id)
+yaml_node_t *
+fli_scn_ynode(struct loader *l, int id)
 {
 	return yaml_document_get_node(&l->doc, id);
 }
 
-int fli_scn_yline(const yaml_node_t *n)
+int
+fli_scn_yline(const yaml_node_t *n)
 {
 	return n ? (int)n->start_mark.line + 1 : 0;
 }
 
-bool fli_scn_ynull(const yaml_node_t *n)
+bool
+fli_scn_ynull(const yaml_node_t *n)
 {
 	if (n == NULL)
 		return true;
@@ -131,7 +140,8 @@ bool fli_scn_ynull(const yaml_node_t *n)
 
 /* The value node of `key` in mapping `map`, or NULL; *keyline gets the key's
  * line when non-NULL. */
-yaml_node_t *fli_scn_yget_k(struct loader *l, yaml_node_t *map, const char *key, int *keyline)
+yaml_node_t *
+fli_scn_yget_k(struct loader *l, yaml_node_t *map, const char *key, int *keyline)
 {
 	if (map == NULL || map->type != YAML_MAPPING_NODE)
 		return NULL;
@@ -148,12 +158,14 @@ yaml_node_t *fli_scn_yget_k(struct loader *l, yaml_node_t *map, const char *key,
 	return NULL;
 }
 
-yaml_node_t *fli_scn_yget(struct loader *l, yaml_node_t *map, const char *key)
+yaml_node_t *
+fli_scn_yget(struct loader *l, yaml_node_t *map, const char *key)
 {
 	return fli_scn_yget_k(l, map, key, NULL);
 }
 
-yaml_node_t *fli_scn_yitem(struct loader *l, yaml_node_t *seq, size_t i)
+yaml_node_t *
+fli_scn_yitem(struct loader *l, yaml_node_t *seq, size_t i)
 {
 	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE)
 		return NULL;
@@ -164,12 +176,14 @@ yaml_node_t *fli_scn_yitem(struct loader *l, yaml_node_t *seq, size_t i)
 
 /* The line of a mapping, or the current item's line when the mapping is
  * absent or null (`offer:` with no value). */
-int fli_scn_map_line(struct loader *l, yaml_node_t *map)
+int
+fli_scn_map_line(struct loader *l, yaml_node_t *map)
 {
 	return map && !fli_scn_ynull(map) ? fli_scn_yline(map) : l->line;
 }
 
-void fli_scn_join(char *buf, size_t n, const char *base, const char *key)
+void
+fli_scn_join(char *buf, size_t n, const char *base, const char *key)
 {
 	if (base[0] != '\0')
 		snprintf(buf, n, "%s.%s", base, key);
@@ -179,7 +193,8 @@ void fli_scn_join(char *buf, size_t n, const char *base, const char *key)
 
 /* ---- typed fields ---- */
 
-int fli_scn_need(struct loader *l, yaml_node_t *map, const char *base, const char *key)
+int
+fli_scn_need(struct loader *l, yaml_node_t *map, const char *base, const char *key)
 {
 	char f[160];
 	fli_scn_join(f, sizeof f, base, key);
@@ -197,7 +212,8 @@ int fli_scn_need(struct loader *l, yaml_node_t *map, const char *base, const cha
 /* Returns 0 and *out for [+-]digits without leading zeros (010 is octal to
  * YAML 1.1 readers, decimal to others: it is refused rather than guessed),
  * -1 for anything else, 1 for a decimal integer beyond int64_t. */
-int fli_scn_parse_decimal(const char *s, int64_t *out)
+int
+fli_scn_parse_decimal(const char *s, int64_t *out)
 {
 	if (s == NULL)
 		return -1;
@@ -218,7 +234,8 @@ int fli_scn_parse_decimal(const char *s, int64_t *out)
 /* Clips a value quoted in a message; a scalar may be as long as the file. */
 #define CLIP(s) (int)(strlen(s) > 64 ? 64 : strlen(s)), (s), (strlen(s) > 64 ? "..." : "")
 
-int fli_scn_int_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int
+fli_scn_int_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                   const char *raw, int64_t min, int64_t max, bool required, int64_t dflt,
                   int64_t *out)
 {
@@ -236,20 +253,22 @@ int fli_scn_int_field(struct loader *l, yaml_node_t *map, const char *base, cons
 		raw = "";
 	fli_scn_join(f, sizeof f, base, key);
 	if ((r = fli_scn_parse_decimal(raw, &v)) < 0)
-		return fli_scn_fail(l, fli_scn_yline(n), f, "expected a decimal integer (got '%.*s%s')",
-		                CLIP(raw));
+		return fli_scn_fail(l, fli_scn_yline(n), f,
+		                    "expected a decimal integer (got '%.*s%s')", CLIP(raw));
 	if (r > 0 || v < min || v > max) {
 		if (r == 0 && max == INT64_MAX)
-			return fli_scn_fail(l, fli_scn_yline(n), f, "must be >= %lld (got %s)", (long long)min,
-			                raw);
-		return fli_scn_fail(l, fli_scn_yline(n), f, "must be between %lld and %lld (got %.*s%s)",
-		                (long long)min, (long long)max, CLIP(raw));
+			return fli_scn_fail(l, fli_scn_yline(n), f, "must be >= %lld (got %s)",
+			                    (long long)min, raw);
+		return fli_scn_fail(l, fli_scn_yline(n), f,
+		                    "must be between %lld and %lld (got %.*s%s)", (long long)min,
+		                    (long long)max, CLIP(raw));
 	}
 	*out = v;
 	return 0;
 }
 
-int fli_scn_u32_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int
+fli_scn_u32_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                   const char *raw, int64_t min, int64_t max, bool required, uint32_t dflt,
                   uint32_t *out)
 {
@@ -262,7 +281,8 @@ int fli_scn_u32_field(struct loader *l, yaml_node_t *map, const char *base, cons
 
 /* A decimal number: [+-], digits with an optional fraction, an optional
  * exponent (0.25, .5, 1e-3).  No hex floats, inf, nan or trailing text. */
-int fli_scn_number_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+int
+fli_scn_number_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
                      const char *raw, double *out)
 {
 	const char *p = raw ? raw : "";
@@ -286,16 +306,17 @@ int fli_scn_number_field(struct loader *l, yaml_node_t *map, const char *base, c
 		fli_scn_join(f, sizeof f, base, key);
 		raw = raw ? raw : "";
 		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, map, key)), f,
-		                "expected a decimal number (got '%.*s%s')", CLIP(raw));
+		                    "expected a decimal number (got '%.*s%s')", CLIP(raw));
 	}
 	*out = strtod(raw, NULL);
 	return 0;
 }
 
 /* libcyaml reads any unknown word as true; accept only YAML's spellings. */
-int fli_scn_bool_check(struct loader *l, yaml_node_t *map, const char *base, const char *key)
+int
+fli_scn_bool_check(struct loader *l, yaml_node_t *map, const char *base, const char *key)
 {
-	static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "1", "0"};
+	static const char *const words[] = { "true", "false", "yes", "no", "on", "off", "1", "0" };
 	yaml_node_t *n = fli_scn_yget(l, map, key);
 	if (n == NULL || n->type != YAML_SCALAR_NODE)
 		return 0;
@@ -305,10 +326,11 @@ int fli_scn_bool_check(struct loader *l, yaml_node_t *map, const char *base, con
 	char f[160];
 	fli_scn_join(f, sizeof f, base, key);
 	return fli_scn_fail(l, fli_scn_yline(n), f, "expected true or false (got '%s')",
-	            (const char *)n->data.scalar.value);
+	                    (const char *)n->data.scalar.value);
 }
 
-bool fli_scn_valid_name(const char *s)
+bool
+fli_scn_valid_name(const char *s)
 {
 	if (s[0] == '\0')
 		return false;
@@ -322,8 +344,9 @@ bool fli_scn_valid_name(const char *s)
 }
 
 /* A string field; `name` asks for an identifier (letters, digits, _-./). */
-int fli_scn_str_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
-                     const char *raw, bool required, bool name, const char **out)
+int
+fli_scn_str_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+                  const char *raw, bool required, bool name, const char **out)
 {
 	if (raw == NULL) {
 		if (required)
@@ -337,14 +360,16 @@ int fli_scn_str_field(struct loader *l, yaml_node_t *map, const char *base, cons
 	if (raw[0] == '\0')
 		return fli_scn_fail(l, line, f, "must not be empty");
 	if (name && !fli_scn_valid_name(raw))
-		return fli_scn_fail(l, line, f, "'%s' is not a valid name (letters, digits, '_', '-', '.')",
-		            raw);
+		return fli_scn_fail(l, line, f,
+		                    "'%s' is not a valid name (letters, digits, '_', '-', '.')",
+		                    raw);
 	*out = fli_scn_adup(l, raw);
 	return *out ? 0 : l->rc;
 }
 
-int fli_scn_enum_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
-                      const char *raw, const char *const *names, int count, int dflt, int *out)
+int
+fli_scn_enum_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
+                   const char *raw, const char *const *names, int count, int dflt, int *out)
 {
 	if (raw == NULL) {
 		if (dflt < 0)
@@ -365,6 +390,6 @@ int fli_scn_enum_field(struct loader *l, yaml_node_t *map, const char *base, con
 		if (i + 1 < count)
 			strncat(list, ", ", sizeof list - strlen(list) - 1);
 	}
-	return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, map, key)), f, "must be one of %s (got '%s')", list, raw);
+	return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, map, key)), f,
+	                    "must be one of %s (got '%s')", list, raw);
 }
-

@@ -19,7 +19,7 @@
 #include "faultline/scenario.h"
 #include "loader.h"
 
-#define MAX_FILE_BYTES (1u << 20)
+#define MAX_FILE_BYTES  (1u << 20)
 #define MAX_CHUNK_BYTES (256u << 20) /* driver.chunks: shm a run may ask for */
 
 struct scn_box {
@@ -28,9 +28,12 @@ struct scn_box {
 };
 
 static const char *const prop_names[FL_SCN_PROP_COUNT] = {
-	"image_refs",       "no_leaked_files", "gauges_zero",    "no_pending_registrations",
-	"no_new_fds",       "no_unexpected_signal", "delivery_in_order", "no_loss",
-	"no_duplicates",    "chunks_balanced", "ports_zero",     "messages_freed_once",
+	"image_refs",          "no_leaked_files",
+	"gauges_zero",         "no_pending_registrations",
+	"no_new_fds",          "no_unexpected_signal",
+	"delivery_in_order",   "no_loss",
+	"no_duplicates",       "chunks_balanced",
+	"ports_zero",          "messages_freed_once",
 	"no_late_completions",
 };
 
@@ -38,7 +41,8 @@ static const char *const prop_names[FL_SCN_PROP_COUNT] = {
  * running these operations, faults or not (no_loss and the ordering
  * properties depend on what the scenario means, so they are never
  * implied). */
-static uint32_t default_properties(const struct fl_scenario *s)
+static uint32_t
+default_properties(const struct fl_scenario *s)
 {
 	uint32_t p = FL_SCN_PROP_NO_LEAKED_FILES | FL_SCN_PROP_NO_UNEXPECTED_SIGNAL;
 	for (size_t i = 0; i < s->actor_count; i++) {
@@ -58,18 +62,16 @@ static uint32_t default_properties(const struct fl_scenario *s)
 				p |= FL_SCN_PROP_CHUNKS_BALANCED | FL_SCN_PROP_PORTS_ZERO |
 				     FL_SCN_PROP_MESSAGES_FREED_ONCE;
 				break;
-			case FL_SCN_OP_CTX_OPEN:
-				p |= FL_SCN_PROP_NO_LATE_COMPLETIONS;
-				break;
-			default:
-				break;
+			case FL_SCN_OP_CTX_OPEN: p |= FL_SCN_PROP_NO_LATE_COMPLETIONS; break;
+			default: break;
 			}
 		}
 	}
 	return p;
 }
 
-const char *fl_scenario_property_name(uint32_t prop)
+const char *
+fl_scenario_property_name(uint32_t prop)
 {
 	for (int i = 0; i < FL_SCN_PROP_COUNT; i++)
 		if (prop == (1u << i))
@@ -79,27 +81,35 @@ const char *fl_scenario_property_name(uint32_t prop)
 
 /* ---- libcyaml errors: message plus backtrace, mapped onto the document ---- */
 
-static void cyaml_log_capture(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
+static void
+cyaml_log_capture(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
 {
 	struct loader *l = ctx;
 	if (level < CYAML_LOG_ERROR || l->log_len + 1 >= sizeof l->log)
 		return;
 	int n = vsnprintf(l->log + l->log_len, sizeof l->log - l->log_len, fmt, args);
 	if (n > 0)
-		l->log_len += (size_t)n < sizeof l->log - l->log_len ? (size_t)n
-		                                                    : sizeof l->log - l->log_len - 1;
+		l->log_len += (size_t)n < sizeof l->log - l->log_len
+		                      ? (size_t)n
+		                      : sizeof l->log - l->log_len - 1;
 }
 
-static const char *type_word(const char *t)
+static const char *
+type_word(const char *t)
 {
 	static const struct {
 		const char *t, *w;
 	} words[] = {
-		{"INT", "an integer"},      {"UINT", "a non-negative integer"},
-		{"BOOL", "true or false"},  {"FLOAT", "a number"},
-		{"STRING", "a string"},     {"MAPPING", "a mapping"},
-		{"SEQUENCE", "a sequence"}, {"SCALAR", "a scalar"},
-		{"SEQUENCE_START", "a sequence"}, {"MAPPING_START", "a mapping"},
+		{ "INT", "an integer" },
+		{ "UINT", "a non-negative integer" },
+		{ "BOOL", "true or false" },
+		{ "FLOAT", "a number" },
+		{ "STRING", "a string" },
+		{ "MAPPING", "a mapping" },
+		{ "SEQUENCE", "a sequence" },
+		{ "SCALAR", "a scalar" },
+		{ "SEQUENCE_START", "a sequence" },
+		{ "MAPPING_START", "a mapping" },
 	};
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strcmp(words[i].t, t) == 0)
@@ -108,14 +118,15 @@ static const char *type_word(const char *t)
 }
 
 struct bt_comp {
-	bool entry;      /* sequence entry (else mapping field) */
+	bool entry; /* sequence entry (else mapping field) */
 	char key[64];
-	unsigned index;  /* 0-based */
+	unsigned index; /* 0-based */
 };
 
 /* Whether the field at the backtrace's path is a number (schema.c NUM):
  * libcyaml, reading it as a string, would say "expected a string". */
-static bool number_at(const struct bt_comp *comps, int ncomp)
+static bool
+number_at(const struct bt_comp *comps, int ncomp)
 {
 	const cyaml_schema_value_t *v = &fl_scenario_schema;
 	for (int i = ncomp - 1; i >= 0; i--) {
@@ -137,7 +148,8 @@ static bool number_at(const struct bt_comp *comps, int ncomp)
 	return v->type == CYAML_STRING && v->string.max == FL_SCHEMA_NUM_MAX;
 }
 
-static int cyaml_error(struct loader *l, cyaml_err_t e)
+static int
+cyaml_error(struct loader *l, cyaml_err_t e)
 {
 	struct bt_comp comps[32];
 	int ncomp = 0, inner_line = 0;
@@ -184,7 +196,8 @@ static int cyaml_error(struct loader *l, cyaml_err_t e)
 			in_ops = i == 0 && i + 1 < ncomp && !comps[i + 1].entry &&
 			         strcmp(comps[i + 1].key, "ops") == 0;
 		} else {
-			snprintf(path + len, sizeof path - len, "%s%s", len ? "." : "", comps[i].key);
+			snprintf(path + len, sizeof path - len, "%s%s", len ? "." : "",
+			         comps[i].key);
 			parent = n;
 			n = fli_scn_yget(l, n, comps[i].key);
 			in_ops = false;
@@ -213,7 +226,7 @@ static int cyaml_error(struct loader *l, cyaml_err_t e)
 				kl = fli_scn_yline(k);
 		}
 		return fli_scn_fail(l, kl ? kl : inner_line, path[0] ? path : "(top)",
-		                "key given twice");
+		                    "key given twice");
 	}
 	const char *field = path[0] ? path : "(top)";
 	int line = n ? fli_scn_yline(n) : inner_line;
@@ -222,11 +235,11 @@ static int cyaml_error(struct loader *l, cyaml_err_t e)
 	if (sscanf(msg, "Expecting %31[^,], got event: %31s", t1, t2) == 2) {
 		if (in_ops)
 			return fli_scn_fail(l, line, field,
-			            "an operation is a mapping with exactly one key, e.g. "
-			            "'- close_client: {}'");
+			                    "an operation is a mapping with exactly one key, e.g. "
+			                    "'- close_client: {}'");
 		return fli_scn_fail(l, line, field, "expected %s, not %s",
-		                number_at(comps, ncomp) ? "a number" : type_word(t1),
-		                type_word(t2));
+		                    number_at(comps, ncomp) ? "a number" : type_word(t1),
+		                    type_word(t2));
 	}
 	return fli_scn_fail(l, line, field, "%s", msg);
 }
@@ -242,7 +255,8 @@ static int cyaml_error(struct loader *l, cyaml_err_t e)
  * holding c, lower than c itself (libyaml numbers a collection before its
  * contents; an alias may add a lower holder, never a cycle), root excluded.
  */
-static void node_path(struct loader *l, int id, char *path, size_t cap)
+static void
+node_path(struct loader *l, int id, char *path, size_t cap)
 {
 	size_t count = (size_t)(l->doc.nodes.top - l->doc.nodes.start);
 	int *parent = calloc(count + 1, sizeof(int));
@@ -293,7 +307,8 @@ out:
 	free(chain);
 }
 
-static int check_keys(struct loader *l)
+static int
+check_keys(struct loader *l)
 {
 	for (yaml_node_t *n = l->doc.nodes.start; n < l->doc.nodes.top; n++) {
 		if (n->type != YAML_MAPPING_NODE)
@@ -306,8 +321,8 @@ static int check_keys(struct loader *l)
 				continue;
 			node_path(l, (int)(n - l->doc.nodes.start) + 1, path, sizeof path);
 			return fli_scn_fail(l, fli_scn_yline(k), path[0] ? path : "(top)",
-			                "a key must be a name, not a %s",
-			                k->type == YAML_SEQUENCE_NODE ? "sequence" : "mapping");
+			                    "a key must be a name, not a %s",
+			                    k->type == YAML_SEQUENCE_NODE ? "sequence" : "mapping");
 		}
 	}
 	return 0;
@@ -315,12 +330,13 @@ static int check_keys(struct loader *l)
 
 /* ---- the whole file ---- */
 
-static const char *const mode_names[] = {"sim", "proc", "stress"};
-static const char *const driver_names[] = {"embedded", "process"};
-static const char *const actor_kind_names[] = {"thread", "process"};
-static const char *const sched_names[] = {"random", "pct"};
+static const char *const mode_names[] = { "sim", "proc", "stress" };
+static const char *const driver_names[] = { "embedded", "process" };
+static const char *const actor_kind_names[] = { "thread", "process" };
+static const char *const sched_names[] = { "random", "pct" };
 
-static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_scenario *s)
+static int
+convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_scenario *s)
 {
 	yaml_node_t *root = yaml_document_get_root_node(&l->doc);
 	int rc, iv;
@@ -328,7 +344,7 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 	l->line = 1;
 	if ((rc = fli_scn_str_field(l, root, "", "name", r->name, true, true, &s->name)) ||
 	    (rc = fli_scn_str_field(l, root, "", "description", r->description, true, false,
-	                    &s->description)) ||
+	                            &s->description)) ||
 	    (rc = fli_scn_enum_field(l, root, "", "mode", r->mode, mode_names, 3, -1, &iv)))
 		return rc;
 	s->mode = (enum fl_scn_mode)iv;
@@ -342,25 +358,27 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 	s->driver.kind = (enum fl_scn_driver_kind)iv;
 	if (s->driver.kind == FL_SCN_DRIVER_PROCESS && s->mode != FL_SCN_MODE_PROC)
 		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, dn, "kind")), "driver.kind",
-		            "a process driver needs mode proc (mode is %s)", mode_names[s->mode]);
-	if ((rc = fli_scn_u32_field(l, dn, "driver", "client_liveness_ms", d->client_liveness_ms, 1, MAX_MS,
-	                    false, FL_SCN_DEFAULT_CLIENT_LIVENESS_MS,
-	                    &s->driver.client_liveness_ms)) ||
-	    (rc = fli_scn_u32_field(l, dn, "driver", "driver_timeout_ms", d->driver_timeout_ms, 1, MAX_MS,
-	                    false, FL_SCN_DEFAULT_DRIVER_TIMEOUT_MS,
-	                    &s->driver.driver_timeout_ms)) ||
+		                    "a process driver needs mode proc (mode is %s)",
+		                    mode_names[s->mode]);
+	if ((rc = fli_scn_u32_field(l, dn, "driver", "client_liveness_ms", d->client_liveness_ms, 1,
+	                            MAX_MS, false, FL_SCN_DEFAULT_CLIENT_LIVENESS_MS,
+	                            &s->driver.client_liveness_ms)) ||
+	    (rc = fli_scn_u32_field(l, dn, "driver", "driver_timeout_ms", d->driver_timeout_ms, 1,
+	                            MAX_MS, false, FL_SCN_DEFAULT_DRIVER_TIMEOUT_MS,
+	                            &s->driver.driver_timeout_ms)) ||
 	    (rc = fli_scn_u32_field(l, dn, "driver", "linger_ms", d->linger_ms, 0, MAX_MS, false,
-	                    FL_SCN_DEFAULT_LINGER_MS, &s->driver.linger_ms)) ||
-	    (rc = fli_scn_u32_field(l, dn, "driver", "term_length", d->term_length, 4096, 1 << 30, false,
-	                    FL_SCN_DEFAULT_TERM_LENGTH, &s->driver.term_length)))
+	                            FL_SCN_DEFAULT_LINGER_MS, &s->driver.linger_ms)) ||
+	    (rc = fli_scn_u32_field(l, dn, "driver", "term_length", d->term_length, 4096, 1 << 30,
+	                            false, FL_SCN_DEFAULT_TERM_LENGTH, &s->driver.term_length)))
 		return rc;
 	if (s->driver.term_length & (s->driver.term_length - 1))
-		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, dn, "term_length")), "driver.term_length",
-		            "must be a power of two (got %u)", s->driver.term_length);
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, dn, "term_length")),
+		                    "driver.term_length", "must be a power of two (got %u)",
+		                    s->driver.term_length);
 	if ((rc = fli_scn_u32_field(l, dn, "driver", "ports", d->ports, 1, 4096, false,
-	                        FL_SCN_DEFAULT_PORTS, &s->driver.ports)) ||
+	                            FL_SCN_DEFAULT_PORTS, &s->driver.ports)) ||
 	    (rc = fli_scn_str_field(l, dn, "driver", "chunks", d->chunks, false, false,
-	                        &s->driver.chunks)))
+	                            &s->driver.chunks)))
 		return rc;
 	if (s->driver.chunks != NULL) {
 		uint64_t bytes = 0;
@@ -369,19 +387,20 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 			return fli_scn_fail(l, line, "driver.chunks", "%s", fl_rr_errmsg());
 		if (bytes > MAX_CHUNK_BYTES)
 			return fli_scn_fail(l, line, "driver.chunks",
-			                "the pools add up to %llu bytes (at most %u MiB)",
-			                (unsigned long long)bytes, MAX_CHUNK_BYTES >> 20);
+			                    "the pools add up to %llu bytes (at most %u MiB)",
+			                    (unsigned long long)bytes, MAX_CHUNK_BYTES >> 20);
 	}
 
 	/* actors */
 	yaml_node_t *an = fli_scn_yget(l, root, "actors");
 	if (r->actors_count == 0)
 		return fli_scn_fail(l, an ? fli_scn_yline(an) : 1, "actors",
-		            an ? "needs at least one actor" : "required field missing");
+		                    an ? "needs at least one actor" : "required field missing");
 	size_t total_ops = 0;
 	for (unsigned i = 0; i < r->actors_count; i++)
 		total_ops += r->actors[i].ops_count;
-	struct fl_scenario_actor *actors = fli_scn_arena_alloc(l->arena, r->actors_count * sizeof(*actors));
+	struct fl_scenario_actor *actors =
+	        fli_scn_arena_alloc(l->arena, r->actors_count * sizeof(*actors));
 	l->objs = fli_scn_arena_alloc(l->arena, (total_ops + 1) * sizeof(*l->objs));
 	l->obj_line = malloc((total_ops + 1) * sizeof(int));
 	if (!actors || !l->objs || !l->obj_line)
@@ -396,28 +415,32 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 		char base[32];
 		snprintf(base, sizeof base, "actors[%u]", i);
 		a->line = l->line = fli_scn_yline(node);
-		if ((rc = fli_scn_str_field(l, node, base, "name", ra->name, true, true, &a->name)) ||
-		    (rc = fli_scn_enum_field(l, node, base, "kind", ra->kind, actor_kind_names, 2, 0, &iv)))
+		if ((rc = fli_scn_str_field(l, node, base, "name", ra->name, true, true,
+		                            &a->name)) ||
+		    (rc = fli_scn_enum_field(l, node, base, "kind", ra->kind, actor_kind_names, 2,
+		                             0, &iv)))
 			return rc;
 		a->kind = (enum fl_scn_actor_kind)iv;
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(actors[j].name, a->name) == 0) {
 				char f[48];
 				fli_scn_join(f, sizeof f, base, "name");
-				return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, node, "name")), f,
-				            "actor '%s' is already defined at line %d", a->name,
-				            actors[j].line);
+				return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, node, "name")),
+				                    f, "actor '%s' is already defined at line %d",
+				                    a->name, actors[j].line);
 			}
 		if (a->kind == FL_SCN_ACTOR_PROCESS && s->mode != FL_SCN_MODE_PROC) {
 			char f[48];
 			fli_scn_join(f, sizeof f, base, "kind");
 			return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, node, "kind")), f,
-			            "a process actor needs mode proc (mode is %s)", mode_names[s->mode]);
+			                    "a process actor needs mode proc (mode is %s)",
+			                    mode_names[s->mode]);
 		}
-		if ((rc = fli_scn_str_field(l, node, base, "client", ra->client, false, true, &a->client)))
+		if ((rc = fli_scn_str_field(l, node, base, "client", ra->client, false, true,
+		                            &a->client)))
 			return rc;
-		if ((rc = fli_scn_u32_field(l, node, base, "repeat", ra->repeat, 1, 10000000, false, 1,
-		                        &a->repeat)))
+		if ((rc = fli_scn_u32_field(l, node, base, "repeat", ra->repeat, 1, 10000000, false,
+		                            1, &a->repeat)))
 			return rc;
 		if (a->client == NULL)
 			a->client = a->name;
@@ -426,14 +449,15 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 		const struct fl_raw_actor *ra = &r->actors[i];
 		struct fl_scenario_actor *a = &actors[i];
 		yaml_node_t *opsn = fli_scn_yget(l, fli_scn_yitem(l, an, i), "ops");
-		struct fl_scenario_op *ops = fli_scn_arena_alloc(l->arena, (ra->ops_count + 1) * sizeof(*ops));
+		struct fl_scenario_op *ops =
+		        fli_scn_arena_alloc(l->arena, (ra->ops_count + 1) * sizeof(*ops));
 		if (ops == NULL)
 			return fli_scn_fail_nomem(l);
 		char base[32];
 		snprintf(base, sizeof base, "actors[%u]", i);
 		for (unsigned j = 0; j < ra->ops_count; j++)
-			if ((rc = fli_scn_convert_op(l, &ra->ops[j], fli_scn_yitem(l, opsn, j), base, (int)i, (int)j,
-			                     &ops[j], a->kind)))
+			if ((rc = fli_scn_convert_op(l, &ra->ops[j], fli_scn_yitem(l, opsn, j),
+			                             base, (int)i, (int)j, &ops[j], a->kind)))
 				return rc;
 		a->ops = ops;
 		a->op_count = ra->ops_count;
@@ -445,11 +469,13 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 
 	/* faults */
 	yaml_node_t *fsn = fli_scn_yget(l, root, "faults");
-	struct fl_scenario_fault *faults = fli_scn_arena_alloc(l->arena, (r->faults_count + 1) * sizeof(*faults));
+	struct fl_scenario_fault *faults =
+	        fli_scn_arena_alloc(l->arena, (r->faults_count + 1) * sizeof(*faults));
 	if (faults == NULL)
 		return fli_scn_fail_nomem(l);
 	for (unsigned i = 0; i < r->faults_count; i++)
-		if ((rc = fli_scn_convert_fault(l, &r->faults[i], fli_scn_yitem(l, fsn, i), (int)i, &faults[i], s)))
+		if ((rc = fli_scn_convert_fault(l, &r->faults[i], fli_scn_yitem(l, fsn, i), (int)i,
+		                                &faults[i], s)))
 			return rc;
 	s->faults = faults;
 	s->fault_count = r->faults_count;
@@ -465,13 +491,17 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 			if (strcmp(prop_names[k], r->properties[i]) == 0)
 				break;
 		if (k == FL_SCN_PROP_COUNT)
-			return fli_scn_fail(l, line, f, "unknown property '%s' (known: image_refs, no_leaked_files, "
-			            "gauges_zero, no_pending_registrations, no_new_fds, "
-			            "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, "
-			            "chunks_balanced, ports_zero, messages_freed_once, no_late_completions)",
-			            r->properties[i]);
+			return fli_scn_fail(
+			        l, line, f,
+			        "unknown property '%s' (known: image_refs, no_leaked_files, "
+			        "gauges_zero, no_pending_registrations, no_new_fds, "
+			        "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, "
+			        "chunks_balanced, ports_zero, messages_freed_once, "
+			        "no_late_completions)",
+			        r->properties[i]);
 		if (s->properties & (1u << k))
-			return fli_scn_fail(l, line, f, "property '%s' is listed twice", r->properties[i]);
+			return fli_scn_fail(l, line, f, "property '%s' is listed twice",
+			                    r->properties[i]);
 		s->properties |= 1u << k;
 	}
 	if (pn == NULL) {
@@ -481,9 +511,10 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 		s->properties = default_properties(s);
 		s->properties_default = true;
 	} else if (s->properties == 0) {
-		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
-		                "an empty list checks nothing (leave the key out for the defaults "
-		                "that fit the operations)");
+		return fli_scn_fail(
+		        l, fli_scn_yline(pn), "properties",
+		        "an empty list checks nothing (leave the key out for the defaults "
+		        "that fit the operations)");
 	}
 
 	/* budget */
@@ -491,18 +522,21 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 	s->budget_runs = FL_SCN_DEFAULT_RUNS;
 	if (bn != NULL && !fli_scn_ynull(bn)) {
 		if (!fli_scn_yget(l, bn, "runs") && !fli_scn_yget(l, bn, "seconds"))
-			return fli_scn_fail(l, fli_scn_yline(bn), "budget", "give runs, seconds or both");
-		if ((rc = fli_scn_int_field(l, bn, "budget", "runs", r->budget->runs, 1, INT64_MAX, false, 0,
-		                    &v)))
+			return fli_scn_fail(l, fli_scn_yline(bn), "budget",
+			                    "give runs, seconds or both");
+		if ((rc = fli_scn_int_field(l, bn, "budget", "runs", r->budget->runs, 1, INT64_MAX,
+		                            false, 0, &v)))
 			return rc;
 		s->budget_runs = (uint64_t)v;
 		if (fli_scn_yget(l, bn, "seconds") &&
 		    (rc = fli_scn_number_field(l, bn, "budget", "seconds", r->budget->seconds,
-		                           &s->budget_seconds)))
+		                               &s->budget_seconds)))
 			return rc;
-		if (fli_scn_yget(l, bn, "seconds") && !(s->budget_seconds > 0 && s->budget_seconds <= 86400))
-			return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, bn, "seconds")), "budget.seconds",
-			            "must be in (0, 86400] (got %g)", s->budget_seconds);
+		if (fli_scn_yget(l, bn, "seconds") &&
+		    !(s->budget_seconds > 0 && s->budget_seconds <= 86400))
+			return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, bn, "seconds")),
+			                    "budget.seconds", "must be in (0, 86400] (got %g)",
+			                    s->budget_seconds);
 	}
 
 	/* scheduler */
@@ -513,16 +547,17 @@ static int convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_
 		return rc;
 	s->scheduler = (enum fl_scn_sched_kind)iv;
 	if (s->scheduler != FL_SCN_SCHED_PCT && fli_scn_yget(l, sn, "depth"))
-		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, sn, "depth")), "scheduler.depth",
-		            "applies to kind pct only");
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, sn, "depth")),
+		                    "scheduler.depth", "applies to kind pct only");
 	if ((rc = fli_scn_u32_field(l, sn, "scheduler", "depth", sc->depth, 1, 1000, false,
-	                    FL_SCN_DEFAULT_PCT_DEPTH, &s->sched_depth)))
+	                            FL_SCN_DEFAULT_PCT_DEPTH, &s->sched_depth)))
 		return rc;
 	s->sweep = r->sweep;
 	return fli_scn_bool_check(l, root, "", "sweep");
 }
 
-static uint64_t fnv1a(const char *p, size_t n)
+static uint64_t
+fnv1a(const char *p, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	for (size_t i = 0; i < n; i++) {
@@ -532,7 +567,8 @@ static uint64_t fnv1a(const char *p, size_t n)
 	return h;
 }
 
-static int parse_document(struct loader *l, const char *text, size_t len)
+static int
+parse_document(struct loader *l, const char *text, size_t len)
 {
 	yaml_parser_t parser;
 	if (!yaml_parser_initialize(&parser))
@@ -546,7 +582,7 @@ static int parse_document(struct loader *l, const char *text, size_t len)
 			snprintf(ctx, sizeof ctx, " (%s at line %zu)", parser.context,
 			         parser.context_mark.line + 1);
 		rc = fli_scn_fail(l, (int)parser.problem_mark.line + 1, "yaml", "%s%s",
-		          parser.problem ? parser.problem : "syntax error", ctx);
+		                  parser.problem ? parser.problem : "syntax error", ctx);
 		memset(&l->doc, 0, sizeof l->doc);
 	}
 	yaml_parser_delete(&parser);
@@ -556,15 +592,17 @@ static int parse_document(struct loader *l, const char *text, size_t len)
 	if (root == NULL)
 		return fli_scn_fail(l, 1, "(top)", "empty scenario file");
 	if (root->type != YAML_MAPPING_NODE)
-		return fli_scn_fail(l, fli_scn_yline(root), "(top)",
-		            "a scenario is a mapping (name, description, mode, actors, ...)");
+		return fli_scn_fail(
+		        l, fli_scn_yline(root), "(top)",
+		        "a scenario is a mapping (name, description, mode, actors, ...)");
 	return 0;
 }
 
-int fl_scenario_load_string(const char *path, const char *text, size_t len,
-                            struct fl_scenario **out, char *err, size_t errlen)
+int
+fl_scenario_load_string(const char *path, const char *text, size_t len, struct fl_scenario **out,
+                        char *err, size_t errlen)
 {
-	struct loader l = {.path = path, .err = err, .errlen = errlen};
+	struct loader l = { .path = path, .err = err, .errlen = errlen };
 	struct scn_box *box = NULL;
 	struct fl_raw_scenario *raw = NULL;
 	cyaml_config_t cfg = {
@@ -632,7 +670,8 @@ fail:
 	return rc;
 }
 
-int fl_scenario_load(const char *path, struct fl_scenario **out, char *err, size_t errlen)
+int
+fl_scenario_load(const char *path, struct fl_scenario **out, char *err, size_t errlen)
 {
 	if (errlen)
 		err[0] = '\0';
@@ -669,7 +708,8 @@ int fl_scenario_load(const char *path, struct fl_scenario **out, char *err, size
 	return rc;
 }
 
-void fl_scenario_free(struct fl_scenario *s)
+void
+fl_scenario_free(struct fl_scenario *s)
 {
 	if (s == NULL)
 		return;
@@ -678,8 +718,8 @@ void fl_scenario_free(struct fl_scenario *s)
 	free(box);
 }
 
-uint64_t fl_scenario_hash(const struct fl_scenario *s)
+uint64_t
+fl_scenario_hash(const struct fl_scenario *s)
 {
 	return s->hash;
 }
-

@@ -16,8 +16,8 @@
 #include "schema.h"
 
 #define MAX_MSG_SIZE (16 * 1024 * 1024)
-#define MAX_COUNT 1000000000
-#define MAX_MS (24 * 3600 * 1000)
+#define MAX_COUNT    1000000000
+#define MAX_MS       (24 * 3600 * 1000)
 
 /* The arena: everything a scenario owns, freed at once. */
 struct arena_block {
@@ -26,9 +26,14 @@ struct arena_block {
 	max_align_t data[];
 };
 
-enum { REF_PUB = 1 << FL_SCN_OBJ_PUBLICATION, REF_SUB = 1 << FL_SCN_OBJ_SUBSCRIPTION,
-       REF_IMG = 1 << FL_SCN_OBJ_IMAGE, REF_SERVER = 1 << FL_SCN_OBJ_SERVER,
-       REF_CONN = 1 << FL_SCN_OBJ_CONNECTION, REF_CTX = 1 << FL_SCN_OBJ_CTX };
+enum {
+	REF_PUB = 1 << FL_SCN_OBJ_PUBLICATION,
+	REF_SUB = 1 << FL_SCN_OBJ_SUBSCRIPTION,
+	REF_IMG = 1 << FL_SCN_OBJ_IMAGE,
+	REF_SERVER = 1 << FL_SCN_OBJ_SERVER,
+	REF_CONN = 1 << FL_SCN_OBJ_CONNECTION,
+	REF_CTX = 1 << FL_SCN_OBJ_CTX
+};
 
 struct pending_ref {
 	const char *name;
@@ -77,10 +82,10 @@ void fli_scn_arena_free(struct arena_block *a);
  * first message); fli_scn_warn appends a warning; fli_scn_adup copies a string into
  * the arena (NULL and the error recorded when out of memory). */
 int fli_scn_fail(struct loader *l, int line, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 int fli_scn_fail_nomem(struct loader *l);
 void fli_scn_warn(struct loader *l, int line, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 const char *fli_scn_adup(struct loader *l, const char *str);
 
 /* The libyaml document (fields.c): node by id, 1-based line (0 for NULL),
@@ -104,31 +109,31 @@ void fli_scn_join(char *buf, size_t n, const char *base, const char *key);
 int fli_scn_need(struct loader *l, yaml_node_t *map, const char *base, const char *key);
 int fli_scn_parse_decimal(const char *s, int64_t *out);
 int fli_scn_int_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
-                  const char *raw, int64_t min, int64_t max, bool required, int64_t dflt,
-                  int64_t *out);
+                      const char *raw, int64_t min, int64_t max, bool required, int64_t dflt,
+                      int64_t *out);
 int fli_scn_u32_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
-                  const char *raw, int64_t min, int64_t max, bool required, uint32_t dflt,
-                  uint32_t *out);
+                      const char *raw, int64_t min, int64_t max, bool required, uint32_t dflt,
+                      uint32_t *out);
 int fli_scn_number_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
-                     const char *raw, double *out);
+                         const char *raw, double *out);
 int fli_scn_bool_check(struct loader *l, yaml_node_t *map, const char *base, const char *key);
 bool fli_scn_valid_name(const char *s);
 int fli_scn_str_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
-                  const char *raw, bool required, bool name, const char **out);
+                      const char *raw, bool required, bool name, const char **out);
 int fli_scn_enum_field(struct loader *l, yaml_node_t *map, const char *base, const char *key,
-                   const char *raw, const char *const *names, int count, int dflt, int *out);
+                       const char *raw, const char *const *names, int count, int dflt, int *out);
 
 /* Operations (ops.c): convert one op (recording objects, references and
  * barriers); then resolve references and check barriers once all actors
  * are read. */
 int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *opn,
-                   const char *abase, int ai, int oi, struct fl_scenario_op *op,
-                   enum fl_scn_actor_kind akind);
+                       const char *abase, int ai, int oi, struct fl_scenario_op *op,
+                       enum fl_scn_actor_kind akind);
 int fli_scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors);
 int fli_scn_check_barriers(struct loader *l, const struct fl_scenario_actor *actors);
 
 /* Faults (fault_rules.c): needs s->mode and s->actors set. */
 int fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_t *fn, int fi,
-                      struct fl_scenario_fault *o, const struct fl_scenario *s);
+                          struct fl_scenario_fault *o, const struct fl_scenario *s);
 
 #endif

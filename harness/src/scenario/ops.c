@@ -20,13 +20,17 @@
 /* ---- objects, references, barriers ---- */
 
 static const char *const obj_kind_names[] = {
-	[FL_SCN_OBJ_PUBLICATION] = "publication", [FL_SCN_OBJ_SUBSCRIPTION] = "subscription",
-	[FL_SCN_OBJ_IMAGE] = "image",             [FL_SCN_OBJ_SERVER] = "server",
-	[FL_SCN_OBJ_CONNECTION] = "connection",   [FL_SCN_OBJ_CTX] = "context",
+	[FL_SCN_OBJ_PUBLICATION] = "publication",
+	[FL_SCN_OBJ_SUBSCRIPTION] = "subscription",
+	[FL_SCN_OBJ_IMAGE] = "image",
+	[FL_SCN_OBJ_SERVER] = "server",
+	[FL_SCN_OBJ_CONNECTION] = "connection",
+	[FL_SCN_OBJ_CTX] = "context",
 };
 
-static int define_obj(struct loader *l, yaml_node_t *map, const char *base, const char *name,
-                      enum fl_scn_obj_kind kind, int actor, int op, fl_scn_ref *slot)
+static int
+define_obj(struct loader *l, yaml_node_t *map, const char *base, const char *name,
+           enum fl_scn_obj_kind kind, int actor, int op, fl_scn_ref *slot)
 {
 	char f[160];
 	fli_scn_join(f, sizeof f, base, "as");
@@ -34,7 +38,7 @@ static int define_obj(struct loader *l, yaml_node_t *map, const char *base, cons
 	for (size_t i = 0; i < l->obj_count; i++) {
 		if (strcmp(l->objs[i].name, name) == 0)
 			return fli_scn_fail(l, line, f, "'%s' is already defined at line %d", name,
-			            l->obj_line[i]);
+			                    l->obj_line[i]);
 	}
 	if (l->obj_count == l->obj_cap)
 		return fli_scn_fail_nomem(l); /* cannot happen: one object per op at most */
@@ -50,9 +54,9 @@ static int define_obj(struct loader *l, yaml_node_t *map, const char *base, cons
 
 /* Records a reference to resolve once every object is known.  A NULL name
  * leaves the slot at -1. */
-static int add_ref(struct loader *l, yaml_node_t *map, const char *base, const char *key,
-                   const char *name, unsigned kinds, bool cross_ok, int actor, int op,
-                   fl_scn_ref *slot)
+static int
+add_ref(struct loader *l, yaml_node_t *map, const char *base, const char *key, const char *name,
+        unsigned kinds, bool cross_ok, int actor, int op, fl_scn_ref *slot)
 {
 	*slot = -1;
 	if (name == NULL)
@@ -77,7 +81,8 @@ static int add_ref(struct loader *l, yaml_node_t *map, const char *base, const c
 	return 0;
 }
 
-static const char *kinds_text(unsigned kinds, char *buf, size_t n)
+static const char *
+kinds_text(unsigned kinds, char *buf, size_t n)
 {
 	buf[0] = '\0';
 	for (int k = 0; k <= FL_SCN_OBJ_CTX; k++) {
@@ -90,7 +95,8 @@ static const char *kinds_text(unsigned kinds, char *buf, size_t n)
 	return buf;
 }
 
-int fli_scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors)
+int
+fli_scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors)
 {
 	for (size_t i = 0; i < l->ref_count; i++) {
 		struct pending_ref *r = &l->refs[i];
@@ -101,21 +107,25 @@ int fli_scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actor
 				break;
 		if (k == l->obj_count)
 			return fli_scn_fail(l, r->line, r->field, "unknown %s '%s'",
-			            kinds_text(r->kinds, want, sizeof want), r->name);
+			                    kinds_text(r->kinds, want, sizeof want), r->name);
 		const struct fl_scenario_object *o = &l->objs[k];
 		if (!(r->kinds & (1u << o->kind)))
-			return fli_scn_fail(l, r->line, r->field, "'%s' is a %s (line %d), expected a %s",
-			            r->name, obj_kind_names[o->kind], l->obj_line[k],
-			            kinds_text(r->kinds, want, sizeof want));
+			return fli_scn_fail(l, r->line, r->field,
+			                    "'%s' is a %s (line %d), expected a %s", r->name,
+			                    obj_kind_names[o->kind], l->obj_line[k],
+			                    kinds_text(r->kinds, want, sizeof want));
 		if (o->actor == r->actor && o->op >= r->op)
-			return fli_scn_fail(l, r->line, r->field, "'%s' is used before it is defined (line %d)",
-			            r->name, l->obj_line[k]);
-		const struct fl_scenario_actor *owner = &actors[o->actor], *user = &actors[r->actor];
+			return fli_scn_fail(l, r->line, r->field,
+			                    "'%s' is used before it is defined (line %d)", r->name,
+			                    l->obj_line[k]);
+		const struct fl_scenario_actor *owner = &actors[o->actor],
+		                               *user = &actors[r->actor];
 		if (!r->cross_ok && strcmp(owner->client, user->client) != 0)
 			return fli_scn_fail(l, r->line, r->field,
-			            "%s '%s' belongs to client '%s' (actor %s); actor %s uses client '%s'",
-			            obj_kind_names[o->kind], r->name, owner->client, owner->name,
-			            user->name, user->client);
+			                    "%s '%s' belongs to client '%s' (actor %s); actor %s "
+			                    "uses client '%s'",
+			                    obj_kind_names[o->kind], r->name, owner->client,
+			                    owner->name, user->name, user->client);
 		*r->slot = (fl_scn_ref)k;
 	}
 	return 0;
@@ -124,8 +134,9 @@ int fli_scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actor
 /* `impl:` names a registered implementation (faultline/impl.h) of one of
  * `kinds` (bits 1 << enum fl_impl_kind); an unknown name or one of another
  * kind is an error listing the names that fit. */
-static int impl_field(struct loader *l, yaml_node_t *m, const char *base, const char *raw,
-                      bool required, unsigned kinds, const char *what, const char **out)
+static int
+impl_field(struct loader *l, yaml_node_t *m, const char *base, const char *raw, bool required,
+           unsigned kinds, const char *what, const char **out)
 {
 	const struct fl_impl *f;
 	char known[256] = "", field[160];
@@ -142,11 +153,11 @@ static int impl_field(struct loader *l, yaml_node_t *m, const char *base, const 
 			         known[0] ? ", " : "", f->name);
 	fli_scn_join(field, sizeof field, base, "impl");
 	return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "impl")), field,
-	                "unknown %s implementation '%s' (one of: %s)", what, *out, known);
+	                    "unknown %s implementation '%s' (one of: %s)", what, *out, known);
 }
 
-static int add_barrier(struct loader *l, const char *name, int actor, int line,
-                       const char *field)
+static int
+add_barrier(struct loader *l, const char *name, int actor, int line, const char *field)
 {
 	if (l->barrier_count == l->barrier_cap) {
 		size_t cap = l->barrier_cap ? l->barrier_cap * 2 : 8;
@@ -164,7 +175,8 @@ static int add_barrier(struct loader *l, const char *name, int actor, int line,
 	return 0;
 }
 
-int fli_scn_check_barriers(struct loader *l, const struct fl_scenario_actor *actors)
+int
+fli_scn_check_barriers(struct loader *l, const struct fl_scenario_actor *actors)
 {
 	for (size_t i = 0; i < l->barrier_count; i++) {
 		bool other = false;
@@ -172,10 +184,11 @@ int fli_scn_check_barriers(struct loader *l, const struct fl_scenario_actor *act
 			other = strcmp(l->barriers[i].name, l->barriers[j].name) == 0 &&
 			        l->barriers[i].actor != l->barriers[j].actor;
 		if (!other)
-			return fli_scn_fail(l, l->barriers[i].line, l->barriers[i].field,
-			            "barrier '%s' is reached only by actor %s; a barrier needs two or "
-			            "more actors",
-			            l->barriers[i].name, actors[l->barriers[i].actor].name);
+			return fli_scn_fail(
+			        l, l->barriers[i].line, l->barriers[i].field,
+			        "barrier '%s' is reached only by actor %s; a barrier needs two or "
+			        "more actors",
+			        l->barriers[i].name, actors[l->barriers[i].actor].name);
 	}
 	return 0;
 }
@@ -194,21 +207,24 @@ static const enum fl_scn_domain op_domains[FL_SCN_OP__COUNT] = {
 #undef FL_SCN_OP
 };
 
-const char *fl_scenario_op_name(enum fl_scn_op_kind kind)
+const char *
+fl_scenario_op_name(enum fl_scn_op_kind kind)
 {
 	if ((unsigned)kind >= FL_SCN_OP__COUNT)
 		return "?";
 	return op_names[kind];
 }
 
-enum fl_scn_domain fl_scenario_op_domain(enum fl_scn_op_kind kind)
+enum fl_scn_domain
+fl_scenario_op_domain(enum fl_scn_op_kind kind)
 {
 	if ((unsigned)kind >= FL_SCN_OP__COUNT)
 		return FL_SCN_DOMAIN_RUN;
 	return op_domains[kind];
 }
 
-bool fl_scenario_uses_domain(const struct fl_scenario *s, enum fl_scn_domain d)
+bool
+fl_scenario_uses_domain(const struct fl_scenario *s, enum fl_scn_domain d)
 {
 	for (size_t i = 0; i < s->actor_count; i++)
 		for (size_t j = 0; j < s->actors[i].op_count; j++)
@@ -217,8 +233,9 @@ bool fl_scenario_uses_domain(const struct fl_scenario *s, enum fl_scn_domain d)
 	return false;
 }
 
-static int cancel_field(struct loader *l, yaml_node_t *map, const char *base, const char *raw,
-                        bool async, int *out)
+static int
+cancel_field(struct loader *l, yaml_node_t *map, const char *base, const char *raw, bool async,
+             int *out)
 {
 	*out = FL_SCN_CANCEL_NONE;
 	if (raw == NULL)
@@ -234,7 +251,8 @@ static int cancel_field(struct loader *l, yaml_node_t *map, const char *base, co
 	}
 	int64_t v;
 	if (fli_scn_parse_decimal(raw, &v) != 0 || v < 0 || v > 1000000)
-		return fli_scn_fail(l, line, f, "must be a step index >= 0 or 'random' (got '%s')", raw);
+		return fli_scn_fail(l, line, f, "must be a step index >= 0 or 'random' (got '%s')",
+		                    raw);
 	*out = (int)v;
 	return 0;
 }
@@ -243,11 +261,13 @@ static int cancel_field(struct loader *l, yaml_node_t *map, const char *base, co
  * always for an operation that cannot fail). */
 #define EXPECT_1(member) (raw->member != NULL ? raw->member->expect : NULL)
 #define EXPECT_0(member) NULL
-static const char *raw_expect(const struct fl_raw_op *raw, enum fl_scn_op_kind kind)
+static const char *
+raw_expect(const struct fl_raw_op *raw, enum fl_scn_op_kind kind)
 {
 	switch (kind) {
-#define FL_SCN_OP(KIND, name, DOMAIN, EXPECT) \
-	case FL_SCN_OP_##KIND: return EXPECT_##EXPECT(name);
+#define FL_SCN_OP(KIND, name, DOMAIN, EXPECT)                                                      \
+	case FL_SCN_OP_##KIND:                                                                     \
+		return EXPECT_##EXPECT(name);
 #include "faultline/scenario_ops.def"
 #undef FL_SCN_OP
 	default: return NULL;
@@ -258,8 +278,9 @@ static const char *raw_expect(const struct fl_raw_op *raw, enum fl_scn_op_kind k
 
 /* `expect: any`, or FL_E* names joined by '|' (FL_ETIMEDOUT|FL_ECRASHED),
  * into op->expect. */
-static int expect_field(struct loader *l, yaml_node_t *m, const char *base, const char *text,
-                        struct fl_scenario_op *op)
+static int
+expect_field(struct loader *l, yaml_node_t *m, const char *base, const char *text,
+             struct fl_scenario_op *op)
 {
 	char f[160], name[64];
 	op->expect = 0;
@@ -281,10 +302,11 @@ static int expect_field(struct loader *l, yaml_node_t *m, const char *base, cons
 		}
 		if (bit == 0) {
 			fli_scn_join(f, sizeof f, base, "expect");
-			return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "expect")), f,
-			                "unknown error code '%.*s' (expected FL_E* names joined by '|', "
-			                "e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)",
-			                (int)(n < 64 ? n : 64), p);
+			return fli_scn_fail(
+			        l, fli_scn_yline(fli_scn_yget(l, m, "expect")), f,
+			        "unknown error code '%.*s' (expected FL_E* names joined by '|', "
+			        "e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)",
+			        (int)(n < 64 ? n : 64), p);
 		}
 		op->expect |= bit;
 		p += n;
@@ -294,7 +316,8 @@ static int expect_field(struct loader *l, yaml_node_t *m, const char *base, cons
 }
 
 /* The one code of a set with a single member, else 0. */
-static int expect_single(uint64_t set)
+static int
+expect_single(uint64_t set)
 {
 	for (int c = -1; c >= FL_ERROR_MIN; c--)
 		if (set == FL_SCN_EXPECT_BIT(c))
@@ -302,9 +325,10 @@ static int expect_single(uint64_t set)
 	return 0;
 }
 
-int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *opn,
-                      const char *abase, int ai, int oi, struct fl_scenario_op *op,
-                      enum fl_scn_actor_kind akind)
+int
+fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *opn,
+                   const char *abase, int ai, int oi, struct fl_scenario_op *op,
+                   enum fl_scn_actor_kind akind)
 {
 	static const struct fl_raw_op zero_op;
 	char base[128], obase[96];
@@ -314,15 +338,15 @@ int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_
 	op->line = l->line = fli_scn_yline(opn);
 	if (opn == NULL || opn->type != YAML_MAPPING_NODE ||
 	    opn->data.mapping.pairs.top - opn->data.mapping.pairs.start != 1)
-		return fli_scn_fail(l, op->line, obase,
-		            "an operation is a mapping with exactly one key, e.g. '- wait: {ms: 5}'");
+		return fli_scn_fail(
+		        l, op->line, obase,
+		        "an operation is a mapping with exactly one key, e.g. '- wait: {ms: 5}'");
 	yaml_node_t *key = fli_scn_ynode(l, opn->data.mapping.pairs.start[0].key);
 	yaml_node_t *m = fli_scn_ynode(l, opn->data.mapping.pairs.start[0].value);
 	if (fli_scn_ynull(m))
 		m = NULL;
-	const char *kname = key && key->type == YAML_SCALAR_NODE
-	                            ? (const char *)key->data.scalar.value
-	                            : "?";
+	const char *kname =
+	        key && key->type == YAML_SCALAR_NODE ? (const char *)key->data.scalar.value : "?";
 	int kind = -1;
 	for (int k = 0; k < FL_SCN_OP__COUNT; k++)
 		if (strcmp(op_names[k], kname) == 0)
@@ -338,15 +362,16 @@ int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_
 	case FL_SCN_OP_ADD_PUBLICATION:
 	case FL_SCN_OP_ADD_SUBSCRIPTION: {
 		static const struct fl_raw_add zero;
-		const struct fl_raw_add *a = raw->add_publication ? raw->add_publication
-		                           : raw->add_subscription ? raw->add_subscription
-		                                                   : &zero;
+		const struct fl_raw_add *a = raw->add_publication    ? raw->add_publication
+		                             : raw->add_subscription ? raw->add_subscription
+		                                                     : &zero;
 		struct fl_scn_op_add *o = &op->u.add;
 		bool pub = op->kind == FL_SCN_OP_ADD_PUBLICATION;
 		const char *as = NULL;
 		rc = fli_scn_str_field(l, m, base, "channel", a->channel, true, false, &o->channel);
 		if (!rc)
-			rc = fli_scn_int_field(l, m, base, "stream", a->stream, INT32_MIN, INT32_MAX, true, 0, &v);
+			rc = fli_scn_int_field(l, m, base, "stream", a->stream, INT32_MIN,
+			                       INT32_MAX, true, 0, &v);
 		if (!rc)
 			rc = fli_scn_bool_check(l, m, base, "exclusive");
 		if (!rc)
@@ -361,23 +386,24 @@ int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_
 			rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
 		if (!rc)
 			rc = define_obj(l, m, base, as,
-			                pub ? FL_SCN_OBJ_PUBLICATION : FL_SCN_OBJ_SUBSCRIPTION, ai, oi,
-			                &o->as);
+			                pub ? FL_SCN_OBJ_PUBLICATION : FL_SCN_OBJ_SUBSCRIPTION, ai,
+			                oi, &o->as);
 		break;
 	}
 	case FL_SCN_OP_REMOVE_PUBLICATION:
 	case FL_SCN_OP_REMOVE_SUBSCRIPTION: {
 		static const struct fl_raw_remove zero;
 		const struct fl_raw_remove *a = raw->remove_publication ? raw->remove_publication
-		                              : raw->remove_subscription ? raw->remove_subscription
-		                                                         : &zero;
+		                                : raw->remove_subscription
+		                                        ? raw->remove_subscription
+		                                        : &zero;
 		bool pub = op->kind == FL_SCN_OP_REMOVE_PUBLICATION;
 		const char *key_name = pub ? "pub" : "sub", *target = NULL;
 		struct fl_scn_op_remove *o = &op->u.remove;
 		rc = fli_scn_str_field(l, m, base, key_name, a->target, true, true, &target);
 		if (!rc)
-			rc = add_ref(l, m, base, key_name, target, pub ? REF_PUB : REF_SUB, false, ai, oi,
-			             &o->target);
+			rc = add_ref(l, m, base, key_name, target, pub ? REF_PUB : REF_SUB, false,
+			             ai, oi, &o->target);
 		o->async = a->async;
 		if (!rc)
 			rc = fli_scn_bool_check(l, m, base, "async");
@@ -394,36 +420,41 @@ int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_
 		if (!rc)
 			rc = add_ref(l, m, base, "pub", pub, REF_PUB, false, ai, oi, &o->pub);
 		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0, &o->count);
+			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0,
+			                       &o->count);
 		if (rc)
 			break;
 		yaml_node_t *sizes = fli_scn_yget(l, m, "sizes");
 		if (sizes != NULL && fli_scn_yget(l, m, "size") != NULL) {
-			rc = fli_scn_fail(l, fli_scn_yline(sizes), base, "give size or sizes, not both");
+			rc = fli_scn_fail(l, fli_scn_yline(sizes), base,
+			                  "give size or sizes, not both");
 		} else if (sizes != NULL) {
 			char f[160];
-			int64_t sz[2] = {-1, -1};
+			int64_t sz[2] = { -1, -1 };
 			fli_scn_join(f, sizeof f, base, "sizes");
 			for (unsigned k = 0; k < a->sizes_count && k < 2 && !rc; k++) {
 				const char *t = a->sizes[k] ? a->sizes[k] : "";
 				char fk[176];
 				snprintf(fk, sizeof fk, "%s[%u]", f, k);
 				if (fli_scn_parse_decimal(t, &sz[k]) < 0)
-					rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yitem(l, sizes, k)), fk,
-					              "expected a decimal integer (got '%.64s')", t);
+					rc = fli_scn_fail(
+					        l, fli_scn_yline(fli_scn_yitem(l, sizes, k)), fk,
+					        "expected a decimal integer (got '%.64s')", t);
 			}
 			if (rc)
 				break;
-			if (a->sizes_count != 2 || sz[0] < 0 || sz[0] > sz[1] || sz[1] > MAX_MSG_SIZE)
+			if (a->sizes_count != 2 || sz[0] < 0 || sz[0] > sz[1] ||
+			    sz[1] > MAX_MSG_SIZE)
 				rc = fli_scn_fail(l, fli_scn_yline(sizes), f,
-				          "must be [min, max] with 0 <= min <= max <= %d", MAX_MSG_SIZE);
+				                  "must be [min, max] with 0 <= min <= max <= %d",
+				                  MAX_MSG_SIZE);
 			else {
 				o->size_min = (uint32_t)sz[0];
 				o->size_max = (uint32_t)sz[1];
 			}
 		} else {
-			rc = fli_scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false, 64,
-			               &o->size_min);
+			rc = fli_scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false,
+			                       64, &o->size_min);
 			o->size_max = o->size_min;
 		}
 		break;
@@ -437,10 +468,11 @@ int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_
 		if (!rc)
 			rc = add_ref(l, m, base, "sub", sub, REF_SUB, false, ai, oi, &o->sub);
 		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "until", a->until, 1, MAX_COUNT, true, 0, &o->until);
+			rc = fli_scn_u32_field(l, m, base, "until", a->until, 1, MAX_COUNT, true, 0,
+			                       &o->until);
 		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false, 0,
-			               &o->deadline_ms);
+			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS,
+			                       false, 0, &o->deadline_ms);
 		break;
 	}
 	case FL_SCN_OP_TAKE_IMAGE: {
@@ -454,11 +486,13 @@ int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_
 		if (!rc)
 			rc = fli_scn_str_field(l, m, base, "from", a->from, false, true, &from);
 		if (!rc && from != NULL && fli_scn_yget(l, m, "index") != NULL)
-			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "index")), base, "give from or index, not both");
+			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "index")), base,
+			                  "give from or index, not both");
 		if (!rc)
 			rc = add_ref(l, m, base, "from", from, REF_PUB, true, ai, oi, &o->from);
 		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "index", a->index, 0, 1 << 20, false, 0, &o->index);
+			rc = fli_scn_u32_field(l, m, base, "index", a->index, 0, 1 << 20, false, 0,
+			                       &o->index);
 		if (!rc)
 			rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
 		if (!rc)
@@ -491,10 +525,11 @@ int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_
 		fl_scn_ref *slot = rel ? &op->u.release_image.img : &op->u.ctx.ctx;
 		if (!rel)
 			op->u.ctx.on = -1;
-		rc = fli_scn_str_field(l, m, base, key_name, (a ? a : &zero)->name, true, true, &name);
+		rc = fli_scn_str_field(l, m, base, key_name, (a ? a : &zero)->name, true, true,
+		                       &name);
 		if (!rc)
-			rc = add_ref(l, m, base, key_name, name, rel ? REF_IMG : REF_CTX, false, ai, oi,
-			             slot);
+			rc = add_ref(l, m, base, key_name, name, rel ? REF_IMG : REF_CTX, false, ai,
+			             oi, slot);
 		break;
 	}
 	case FL_SCN_OP_WAIT: {
@@ -506,19 +541,21 @@ int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_
 	case FL_SCN_OP_BARRIER: {
 		static const struct fl_raw_name zero;
 		const struct fl_raw_name *a = raw->barrier ? raw->barrier : &zero;
-		rc = fli_scn_str_field(l, m, base, "name", a->name, true, true, &op->u.barrier.name);
+		rc = fli_scn_str_field(l, m, base, "name", a->name, true, true,
+		                       &op->u.barrier.name);
 		if (!rc) {
 			char f[160];
 			fli_scn_join(f, sizeof f, base, "name");
-			rc = add_barrier(l, op->u.barrier.name, ai, fli_scn_yline(fli_scn_yget(l, m, "name")), f);
+			rc = add_barrier(l, op->u.barrier.name, ai,
+			                 fli_scn_yline(fli_scn_yget(l, m, "name")), f);
 		}
 		break;
 	}
-	case FL_SCN_OP_CLOSE_CLIENT:
-		break;
+	case FL_SCN_OP_CLOSE_CLIENT: break;
 	case FL_SCN_OP_CRASH_SELF:
 		if (akind != FL_SCN_ACTOR_PROCESS)
-			rc = fli_scn_fail(l, op->line, base, "crash_self needs an actor of kind process");
+			rc = fli_scn_fail(l, op->line, base,
+			                  "crash_self needs an actor of kind process");
 		break;
 	case FL_SCN_OP_OFFER_SERVICE:
 	case FL_SCN_OP_CONNECT_SERVICE: {
@@ -529,14 +566,15 @@ int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_
 		if (a == NULL)
 			a = &zero;
 		rc = fli_scn_str_field(l, m, base, "service", a->service, true, false,
-		                   &op->u.service.service);
+		                       &op->u.service.service);
 		if (!rc && fl_rr_validate_service(op->u.service.service) != 0) {
 			char f[160];
 			fli_scn_join(f, sizeof f, base, "service");
-			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "service")), f,
-			              "'%s' is not a valid service name (1 to %d characters, no '/', "
-			              "'..' or control characters)",
-			              op->u.service.service, FL_RR_SERVICE_MAX);
+			rc = fli_scn_fail(
+			        l, fli_scn_yline(fli_scn_yget(l, m, "service")), f,
+			        "'%s' is not a valid service name (1 to %d characters, no '/', "
+			        "'..' or control characters)",
+			        op->u.service.service, FL_RR_SERVICE_MAX);
 		}
 		if (!rc)
 			rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
@@ -565,16 +603,19 @@ int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_
 		if (!rc)
 			rc = add_ref(l, m, base, "ctx", ctx, REF_CTX, false, ai, oi, &o->ctx);
 		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0, &o->count);
+			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0,
+			                       &o->count);
 		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false, 64, &o->size);
+			rc = fli_scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false,
+			                       64, &o->size);
 		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false, 0,
-			               &o->deadline_ms);
+			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS,
+			                       false, 0, &o->deadline_ms);
 		if (!rc && a->impl != NULL && ctx != NULL)
-			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "impl")), base,
-			              "give ctx or impl, not both (a context helper opens its own "
-			              "context per request)");
+			rc = fli_scn_fail(
+			        l, fli_scn_yline(fli_scn_yget(l, m, "impl")), base,
+			        "give ctx or impl, not both (a context helper opens its own "
+			        "context per request)");
 		if (!rc)
 			rc = impl_field(l, m, base, a->impl, false,
 			                (1u << FL_IMPL_RR_REQUEST) | (1u << FL_IMPL_CTX_REQUEST),
@@ -588,13 +629,15 @@ int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_
 		const char *server = NULL, *ctx = NULL;
 		rc = fli_scn_str_field(l, m, base, "server", a->server, true, true, &server);
 		if (!rc)
-			rc = add_ref(l, m, base, "server", server, REF_SERVER, false, ai, oi, &o->server);
+			rc = add_ref(l, m, base, "server", server, REF_SERVER, false, ai, oi,
+			             &o->server);
 		if (!rc)
 			rc = fli_scn_str_field(l, m, base, "ctx", a->ctx, false, true, &ctx);
 		if (!rc)
 			rc = add_ref(l, m, base, "ctx", ctx, REF_CTX, false, ai, oi, &o->ctx);
 		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0, &o->count);
+			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0,
+			                       &o->count);
 		break;
 	}
 	case FL_SCN_OP_CTX_OPEN: {
@@ -611,18 +654,17 @@ int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_
 			rc = define_obj(l, m, base, as, FL_SCN_OBJ_CTX, ai, oi, &op->u.ctx.ctx);
 		break;
 	}
-	case FL_SCN_OP__COUNT:
-		break;
+	case FL_SCN_OP__COUNT: break;
 	}
 	if (!rc)
 		rc = expect_field(l, m, base, raw_expect(raw, op->kind), op);
 	if (!rc && (op->kind == FL_SCN_OP_OFFER_SERVICE || op->kind == FL_SCN_OP_CONNECT_SERVICE)) {
 		op->u.service.expect = expect_single(op->expect);
 		if (op->expect != 0 && op->u.service.expect == 0)
-			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "expect")), base,
-			              "expect: on a service open names the one code it must fail with "
-			              "(e.g. FL_ENO_PORTS)");
+			rc = fli_scn_fail(
+			        l, fli_scn_yline(fli_scn_yget(l, m, "expect")), base,
+			        "expect: on a service open names the one code it must fail with "
+			        "(e.g. FL_ENO_PORTS)");
 	}
 	return rc;
 }
-

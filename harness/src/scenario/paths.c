@@ -17,7 +17,8 @@ struct path_list {
 	size_t n, cap;
 };
 
-static int push(struct path_list *pl, char *p)
+static int
+push(struct path_list *pl, char *p)
 {
 	if (p == NULL)
 		return FL_ENOMEM;
@@ -36,7 +37,8 @@ static int push(struct path_list *pl, char *p)
 	return 0;
 }
 
-static bool is_scenario_name(const char *name)
+static bool
+is_scenario_name(const char *name)
 {
 	size_t n = strlen(name);
 	if (name[0] == '.')
@@ -45,12 +47,14 @@ static bool is_scenario_name(const char *name)
 	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
 }
 
-static int cmp_str(const void *a, const void *b)
+static int
+cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int expand_dir(struct path_list *pl, const char *dir, char *err, size_t errlen)
+static int
+expand_dir(struct path_list *pl, const char *dir, char *err, size_t errlen)
 {
 	DIR *d = opendir(dir);
 	if (d == NULL) {
@@ -87,10 +91,11 @@ static int expand_dir(struct path_list *pl, const char *dir, char *err, size_t e
 	return rc;
 }
 
-int fl_scenario_expand_paths(const char *const *paths, size_t npaths, char ***files,
-                             size_t *count, char *err, size_t errlen)
+int
+fl_scenario_expand_paths(const char *const *paths, size_t npaths, char ***files, size_t *count,
+                         char *err, size_t errlen)
 {
-	struct path_list pl = {0};
+	struct path_list pl = { 0 };
 	int rc = 0;
 	if (errlen)
 		err[0] = '\0';
@@ -123,7 +128,8 @@ int fl_scenario_expand_paths(const char *const *paths, size_t npaths, char ***fi
 	return 0;
 }
 
-void fl_scenario_paths_free(char **files)
+void
+fl_scenario_paths_free(char **files)
 {
 	if (files == NULL)
 		return;
@@ -132,12 +138,13 @@ void fl_scenario_paths_free(char **files)
 	free(files);
 }
 
-int fl_scenario_load_dir(const char *dir, struct fl_scenario ***out, size_t *count, char *err,
-                         size_t errlen)
+int
+fl_scenario_load_dir(const char *dir, struct fl_scenario ***out, size_t *count, char *err,
+                     size_t errlen)
 {
 	char **files = NULL;
 	size_t n = 0;
-	const char *paths[1] = {dir};
+	const char *paths[1] = { dir };
 	int rc = fl_scenario_expand_paths(paths, 1, &files, &n, err, errlen);
 	if (rc)
 		return rc;
@@ -162,7 +169,8 @@ int fl_scenario_load_dir(const char *dir, struct fl_scenario ***out, size_t *cou
 	return 0;
 }
 
-void fl_scenario_list_free(struct fl_scenario **list, size_t count)
+void
+fl_scenario_list_free(struct fl_scenario **list, size_t count)
 {
 	if (list == NULL)
 		return;

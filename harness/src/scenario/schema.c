@@ -4,15 +4,15 @@
  */
 #include "schema.h"
 
-#define OPT CYAML_FLAG_OPTIONAL
-#define OPT_PTR (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER)
+#define OPT          CYAML_FLAG_OPTIONAL
+#define OPT_PTR      (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER)
 #define OPT_NULLABLE (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER_NULL)
-#define STR(key, type, member) \
+#define STR(key, type, member)                                                                     \
 	CYAML_FIELD_STRING_PTR(key, OPT_PTR, type, member, 0, CYAML_UNLIMITED)
 /* Every op that can fail takes `expect:` (an FL_E* name or any). */
 #define EXPECT(type) STR("expect", type, expect)
 /* A number: read as text, parsed by fields.c (which says why). */
-#define NUM(key, type, member) \
+#define NUM(key, type, member)                                                                     \
 	CYAML_FIELD_STRING_PTR(key, OPT_PTR, type, member, 0, FL_SCHEMA_NUM_MAX)
 
 static const cyaml_schema_field_t add_publication_fields[] = {
@@ -39,16 +39,14 @@ static const cyaml_schema_field_t add_subscription_fields[] = {
 static const cyaml_schema_field_t remove_publication_fields[] = {
 	STR("pub", struct fl_raw_remove, target),
 	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_remove, async),
-	STR("cancel_at", struct fl_raw_remove, cancel_at),
-	EXPECT(struct fl_raw_remove),
+	STR("cancel_at", struct fl_raw_remove, cancel_at), EXPECT(struct fl_raw_remove),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t remove_subscription_fields[] = {
 	STR("sub", struct fl_raw_remove, target),
 	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_remove, async),
-	STR("cancel_at", struct fl_raw_remove, cancel_at),
-	EXPECT(struct fl_raw_remove),
+	STR("cancel_at", struct fl_raw_remove, cancel_at), EXPECT(struct fl_raw_remove),
 	CYAML_FIELD_END
 };
 
@@ -67,128 +65,98 @@ static const cyaml_schema_field_t offer_fields[] = {
 };
 
 static const cyaml_schema_field_t poll_fields[] = {
-	STR("sub", struct fl_raw_poll, sub),
-	NUM("until", struct fl_raw_poll, until),
-	NUM("deadline_ms", struct fl_raw_poll, deadline_ms),
-	EXPECT(struct fl_raw_poll),
+	STR("sub", struct fl_raw_poll, sub), NUM("until", struct fl_raw_poll, until),
+	NUM("deadline_ms", struct fl_raw_poll, deadline_ms), EXPECT(struct fl_raw_poll),
 	CYAML_FIELD_END
 };
 
-static const cyaml_schema_field_t take_image_fields[] = {
-	STR("sub", struct fl_raw_take, sub),
-	STR("from", struct fl_raw_take, from),
-	NUM("index", struct fl_raw_take, index),
-	STR("as", struct fl_raw_take, as),
-	EXPECT(struct fl_raw_take),
-	CYAML_FIELD_END
-};
+static const cyaml_schema_field_t take_image_fields[] = { STR("sub", struct fl_raw_take, sub),
+	                                                  STR("from", struct fl_raw_take, from),
+	                                                  NUM("index", struct fl_raw_take, index),
+	                                                  STR("as", struct fl_raw_take, as),
+	                                                  EXPECT(struct fl_raw_take),
+	                                                  CYAML_FIELD_END };
 
 static const cyaml_schema_field_t lookup_image_fields[] = {
-	STR("sub", struct fl_raw_lookup, sub),
-	STR("from", struct fl_raw_lookup, from),
-	STR("impl", struct fl_raw_lookup, impl),
-	EXPECT(struct fl_raw_lookup),
-	CYAML_FIELD_END
+	STR("sub", struct fl_raw_lookup, sub), STR("from", struct fl_raw_lookup, from),
+	STR("impl", struct fl_raw_lookup, impl), EXPECT(struct fl_raw_lookup), CYAML_FIELD_END
 };
 
-static const cyaml_schema_field_t release_image_fields[] = {
-	STR("img", struct fl_raw_name, name),
-	EXPECT(struct fl_raw_name),
-	CYAML_FIELD_END
-};
+static const cyaml_schema_field_t release_image_fields[] = { STR("img", struct fl_raw_name, name),
+	                                                     EXPECT(struct fl_raw_name),
+	                                                     CYAML_FIELD_END };
 
-static const cyaml_schema_field_t barrier_fields[] = {
-	STR("name", struct fl_raw_name, name),
-	EXPECT(struct fl_raw_name),
-	CYAML_FIELD_END
-};
+static const cyaml_schema_field_t barrier_fields[] = { STR("name", struct fl_raw_name, name),
+	                                               EXPECT(struct fl_raw_name),
+	                                               CYAML_FIELD_END };
 
-static const cyaml_schema_field_t ctx_close_fields[] = {
-	STR("ctx", struct fl_raw_name, name),
-	EXPECT(struct fl_raw_name),
-	CYAML_FIELD_END
-};
+static const cyaml_schema_field_t ctx_close_fields[] = { STR("ctx", struct fl_raw_name, name),
+	                                                 EXPECT(struct fl_raw_name),
+	                                                 CYAML_FIELD_END };
 
-static const cyaml_schema_field_t empty_fields[] = {
-	CYAML_FIELD_END
-};
+static const cyaml_schema_field_t empty_fields[] = { CYAML_FIELD_END };
 
-static const cyaml_schema_field_t close_client_fields[] = {
-	EXPECT(struct fl_raw_empty),
-	CYAML_FIELD_END
-};
+static const cyaml_schema_field_t close_client_fields[] = { EXPECT(struct fl_raw_empty),
+	                                                    CYAML_FIELD_END };
 
-static const cyaml_schema_field_t wait_fields[] = {
-	NUM("ms", struct fl_raw_wait, ms),
-	CYAML_FIELD_END
-};
+static const cyaml_schema_field_t wait_fields[] = { NUM("ms", struct fl_raw_wait, ms),
+	                                            CYAML_FIELD_END };
 
 static const cyaml_schema_field_t service_fields[] = {
-	STR("service", struct fl_raw_service, service),
-	STR("as", struct fl_raw_service, as),
-	STR("expect", struct fl_raw_service, expect),
-	CYAML_FIELD_END
+	STR("service", struct fl_raw_service, service), STR("as", struct fl_raw_service, as),
+	STR("expect", struct fl_raw_service, expect), CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t offer_service_fields[] = {
-	STR("service", struct fl_raw_service, service),
-	STR("as", struct fl_raw_service, as),
-	STR("impl", struct fl_raw_service, impl),
-	STR("expect", struct fl_raw_service, expect),
+	STR("service", struct fl_raw_service, service), STR("as", struct fl_raw_service, as),
+	STR("impl", struct fl_raw_service, impl), STR("expect", struct fl_raw_service, expect),
 	CYAML_FIELD_END
 };
 
-static const cyaml_schema_field_t request_fields[] = {
-	STR("conn", struct fl_raw_request, conn),
-	STR("ctx", struct fl_raw_request, ctx),
-	NUM("count", struct fl_raw_request, count),
-	NUM("size", struct fl_raw_request, size),
-	NUM("deadline_ms", struct fl_raw_request, deadline_ms),
-	STR("impl", struct fl_raw_request, impl),
-	EXPECT(struct fl_raw_request),
-	CYAML_FIELD_END
-};
+static const cyaml_schema_field_t request_fields[] = { STR("conn", struct fl_raw_request, conn),
+	                                               STR("ctx", struct fl_raw_request, ctx),
+	                                               NUM("count", struct fl_raw_request, count),
+	                                               NUM("size", struct fl_raw_request, size),
+	                                               NUM("deadline_ms", struct fl_raw_request,
+	                                                   deadline_ms),
+	                                               STR("impl", struct fl_raw_request, impl),
+	                                               EXPECT(struct fl_raw_request),
+	                                               CYAML_FIELD_END };
 
 static const cyaml_schema_field_t respond_fields[] = {
-	STR("server", struct fl_raw_respond, server),
-	STR("ctx", struct fl_raw_respond, ctx),
-	NUM("count", struct fl_raw_respond, count),
-	EXPECT(struct fl_raw_respond),
-	CYAML_FIELD_END
+	STR("server", struct fl_raw_respond, server), STR("ctx", struct fl_raw_respond, ctx),
+	NUM("count", struct fl_raw_respond, count), EXPECT(struct fl_raw_respond), CYAML_FIELD_END
 };
 
-static const cyaml_schema_field_t ctx_open_fields[] = {
-	STR("on", struct fl_raw_ctx_open, on),
-	STR("as", struct fl_raw_ctx_open, as),
-	EXPECT(struct fl_raw_ctx_open),
-	CYAML_FIELD_END
-};
+static const cyaml_schema_field_t ctx_open_fields[] = { STR("on", struct fl_raw_ctx_open, on),
+	                                                STR("as", struct fl_raw_ctx_open, as),
+	                                                EXPECT(struct fl_raw_ctx_open),
+	                                                CYAML_FIELD_END };
 
-#define OP(member, fields) \
+#define OP(member, fields)                                                                         \
 	CYAML_FIELD_MAPPING_PTR(#member, OPT_NULLABLE, struct fl_raw_op, member, fields)
 
-static const cyaml_schema_field_t op_fields[] = {
-	OP(add_publication, add_publication_fields),
-	OP(remove_publication, remove_publication_fields),
-	OP(add_subscription, add_subscription_fields),
-	OP(remove_subscription, remove_subscription_fields),
-	OP(offer, offer_fields),
-	OP(poll, poll_fields),
-	OP(take_image, take_image_fields),
-	OP(release_image, release_image_fields),
-	OP(close_client, close_client_fields),
-	OP(wait, wait_fields),
-	OP(barrier, barrier_fields),
-	OP(crash_self, empty_fields),
-	OP(offer_service, offer_service_fields),
-	OP(connect_service, service_fields),
-	OP(request, request_fields),
-	OP(respond, respond_fields),
-	OP(ctx_open, ctx_open_fields),
-	OP(ctx_close, ctx_close_fields),
-	OP(lookup_image, lookup_image_fields),
-	CYAML_FIELD_END
-};
+static const cyaml_schema_field_t op_fields[] = { OP(add_publication, add_publication_fields),
+	                                          OP(remove_publication, remove_publication_fields),
+	                                          OP(add_subscription, add_subscription_fields),
+	                                          OP(remove_subscription,
+	                                             remove_subscription_fields),
+	                                          OP(offer, offer_fields),
+	                                          OP(poll, poll_fields),
+	                                          OP(take_image, take_image_fields),
+	                                          OP(release_image, release_image_fields),
+	                                          OP(close_client, close_client_fields),
+	                                          OP(wait, wait_fields),
+	                                          OP(barrier, barrier_fields),
+	                                          OP(crash_self, empty_fields),
+	                                          OP(offer_service, offer_service_fields),
+	                                          OP(connect_service, service_fields),
+	                                          OP(request, request_fields),
+	                                          OP(respond, respond_fields),
+	                                          OP(ctx_open, ctx_open_fields),
+	                                          OP(ctx_close, ctx_close_fields),
+	                                          OP(lookup_image, lookup_image_fields),
+	                                          CYAML_FIELD_END };
 
 static const cyaml_schema_value_t op_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct fl_raw_op, op_fields),
@@ -209,10 +177,8 @@ static const cyaml_schema_value_t actor_entry = {
 };
 
 static const cyaml_schema_field_t when_fields[] = {
-	NUM("nth", struct fl_raw_when, nth),
-	NUM("after", struct fl_raw_when, after),
-	NUM("probability", struct fl_raw_when, probability),
-	CYAML_FIELD_END
+	NUM("nth", struct fl_raw_when, nth), NUM("after", struct fl_raw_when, after),
+	NUM("probability", struct fl_raw_when, probability), CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t fault_fields[] = {
@@ -241,17 +207,13 @@ static const cyaml_schema_field_t driver_fields[] = {
 	CYAML_FIELD_END
 };
 
-static const cyaml_schema_field_t budget_fields[] = {
-	NUM("runs", struct fl_raw_budget, runs),
-	NUM("seconds", struct fl_raw_budget, seconds),
-	CYAML_FIELD_END
-};
+static const cyaml_schema_field_t budget_fields[] = { NUM("runs", struct fl_raw_budget, runs),
+	                                              NUM("seconds", struct fl_raw_budget, seconds),
+	                                              CYAML_FIELD_END };
 
-static const cyaml_schema_field_t sched_fields[] = {
-	STR("kind", struct fl_raw_sched, kind),
-	NUM("depth", struct fl_raw_sched, depth),
-	CYAML_FIELD_END
-};
+static const cyaml_schema_field_t sched_fields[] = { STR("kind", struct fl_raw_sched, kind),
+	                                             NUM("depth", struct fl_raw_sched, depth),
+	                                             CYAML_FIELD_END };
 
 static const cyaml_schema_value_t string_entry = {
 	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),

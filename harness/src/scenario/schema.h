@@ -65,7 +65,7 @@ struct fl_raw_lookup {
 };
 
 struct fl_raw_name {
-	char *name; /* release_image.img, barrier.name, ctx_close.ctx */
+	char *name;   /* release_image.img, barrier.name, ctx_close.ctx */
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 

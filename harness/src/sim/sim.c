@@ -36,10 +36,10 @@
 #endif
 #ifdef FL_SIM_ASAN
 #include <sanitizer/common_interface_defs.h>
-#define ASAN_START_SWITCH(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define ASAN_START_SWITCH(save, bottom, size)  __sanitizer_start_switch_fiber(save, bottom, size)
 #define ASAN_FINISH_SWITCH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
 #else
-#define ASAN_START_SWITCH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define ASAN_START_SWITCH(save, bottom, size)  ((void)(save), (void)(bottom), (void)(size))
 #define ASAN_FINISH_SWITCH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
 #endif
 #include <unistd.h>
@@ -56,21 +56,21 @@ struct actor {
 	char name[32];
 	void (*fn)(void *);
 	void *arg;
-	ucontext_t ctx;          /* the first entry only */
-	jmp_buf jb;              /* where it resumes once started */
+	ucontext_t ctx; /* the first entry only */
+	jmp_buf jb;     /* where it resumes once started */
 	bool started;
 	void *stack_map; /* mmap'd region including the guard page */
-	void *asan_fake;  /* ASan's fake stack of this actor while it is switched out */
+	void *asan_fake; /* ASan's fake stack of this actor while it is switched out */
 	size_t map_len;
 	unsigned vg_stack_id;
 	enum fl_actor_state state;
-	uint64_t deadline_ns;  /* IDLE: wake at this time (FL_DEADLINE_NONE: never) */
-	uint64_t idle_epoch;   /* IDLE: work epoch when it went to sleep */
-	uint64_t priority;     /* PCT: higher runs first */
-	uint64_t demoted_at_ns; /* PCT: when a change point demoted it */
+	uint64_t deadline_ns;      /* IDLE: wake at this time (FL_DEADLINE_NONE: never) */
+	uint64_t idle_epoch;       /* IDLE: work epoch when it went to sleep */
+	uint64_t priority;         /* PCT: higher runs first */
+	uint64_t demoted_at_ns;    /* PCT: when a change point demoted it */
 	uint64_t blocked_progress; /* BLOCKED: sim progress count when its lock try failed */
 	const char *last_point;
-	uint64_t parent;         /* the actor that started it (fl_thread_start), 0: none */
+	uint64_t parent; /* the actor that started it (fl_thread_start), 0: none */
 };
 
 struct fl_sim {
@@ -78,18 +78,18 @@ struct fl_sim {
 	struct actor *actors[FL_SIM_MAX_ACTORS];
 	size_t nactors;
 	struct actor *current;
-	jmp_buf sched_jb;        /* the scheduler, waiting for the actor to yield */
-	void *asan_fake;         /* ASan: the scheduler's fake stack while an actor runs */
+	jmp_buf sched_jb;              /* the scheduler, waiting for the actor to yield */
+	void *asan_fake;               /* ASan: the scheduler's fake stack while an actor runs */
 	const void *asan_sched_bottom; /* ASan: the scheduler's stack */
 	size_t asan_sched_size;
 	uint64_t now_ns;
 	uint64_t preempt_until; /* PCT: pick() chose to let time move here */
-	uint64_t work_epoch;   /* bumped whenever an actor reports work */
-	uint64_t quantum_ns;   /* next time step when every actor sleeps */
-	uint64_t recheck_at;   /* when every sleeper re-checks next; 0: now + quantum */
+	uint64_t work_epoch;    /* bumped whenever an actor reports work */
+	uint64_t quantum_ns;    /* next time step when every actor sleeps */
+	uint64_t recheck_at;    /* when every sleeper re-checks next; 0: now + quantum */
 	uint64_t steps;
 	uint64_t switches;
-	uint64_t progress;     /* steps other than a failed lock retry */
+	uint64_t progress; /* steps other than a failed lock retry */
 	uint64_t trace_hash;
 	uint64_t change_points[16];
 	unsigned nchange;
@@ -100,14 +100,14 @@ struct fl_sim {
 
 static struct fl_sim *the_sim; /* the running sim: platform ops have no other way in */
 
-#define DEFAULT_STACK (256u * 1024u)
+#define DEFAULT_STACK     (256u * 1024u)
 #define DEFAULT_MAX_STEPS 1000000u
 /* PCT with no step estimate: the change points are spread over a scale
  * drawn per run, 2^5 .. 2^12 steps, so short and long runs both get
  * change points inside them. */
 #define PCT_SCALE_MIN_LOG2 5u
-#define PCT_SCALE_CHOICES 8u
-#define DEFAULT_PCT_DEPTH 3u
+#define PCT_SCALE_CHOICES  8u
+#define DEFAULT_PCT_DEPTH  3u
 /* PCT: an actor a change point demoted is a thread the OS preempted, and
  * a preempted thread stays off its CPU while time passes: for up to this
  * much virtual time after its demotion, timers of the actors above it
@@ -123,7 +123,7 @@ static struct fl_sim *the_sim; /* the running sim: platform ops have no other wa
  * without reporting work is therefore seen within a quantum.  With no
  * deadline ahead and nothing happening for DEADLOCK_HORIZON_NS of virtual
  * time, the verdict is deadlock. */
-#define BASE_QUANTUM_NS FL_NS_PER_MS
+#define BASE_QUANTUM_NS     FL_NS_PER_MS
 #define DEADLOCK_HORIZON_NS (120ull * FL_NS_PER_SEC)
 
 static void
@@ -240,8 +240,7 @@ fl_sim_spawn(struct fl_sim *s, const char *name, void (*fn)(void *), void *arg, 
 
 /* Run `a` until it yields.  Out of line, so that no local of the caller
  * lives across the _setjmp. */
-static void __attribute__((noinline))
-run_actor(struct fl_sim *s, struct actor *a)
+static void __attribute__((noinline)) run_actor(struct fl_sim *s, struct actor *a)
 {
 	if (_setjmp(s->sched_jb) != 0) {
 		ASAN_FINISH_SWITCH(s->asan_fake, NULL, NULL);
@@ -257,8 +256,7 @@ run_actor(struct fl_sim *s, struct actor *a)
 }
 
 /* Give control back to the scheduler (out of line, as run_actor). */
-static void __attribute__((noinline))
-yield_to_scheduler(struct fl_sim *s)
+static void __attribute__((noinline)) yield_to_scheduler(struct fl_sim *s)
 {
 	struct actor *a = s->current;
 
@@ -274,17 +272,14 @@ static bool
 is_runnable(const struct fl_sim *s, const struct actor *a)
 {
 	switch (a->state) {
-	case FL_ACTOR_RUNNABLE:
-		return true;
+	case FL_ACTOR_RUNNABLE: return true;
 	case FL_ACTOR_BLOCKED:
 		/* Worth retrying its lock once some actor made progress
 		 * (perhaps the holder unlocked); never before, so a waiter
 		 * cannot spin while the holder sleeps. */
 		return a->blocked_progress != s->progress;
-	case FL_ACTOR_IDLE:
-		return a->idle_epoch != s->work_epoch || s->now_ns >= a->deadline_ns;
-	default:
-		return false;
+	case FL_ACTOR_IDLE: return a->idle_epoch != s->work_epoch || s->now_ns >= a->deadline_ns;
+	default: return false;
 	}
 }
 
@@ -696,7 +691,8 @@ fl_sim_crash_current(void)
 		for (size_t i = 0; i < s->nactors; i++) {
 			struct actor *t = s->actors[i];
 
-			if (t->parent == 0 || t->state == FL_ACTOR_DONE || t->state == FL_ACTOR_CRASHED ||
+			if (t->parent == 0 || t->state == FL_ACTOR_DONE ||
+			    t->state == FL_ACTOR_CRASHED ||
 			    s->actors[t->parent - 1]->state != FL_ACTOR_CRASHED)
 				continue;
 			t->state = FL_ACTOR_CRASHED;
@@ -719,7 +715,8 @@ fl_sim_describe_current(char *buf, size_t len)
 		return false;
 	if (a->parent != 0 && a->parent <= s->nactors)
 		snprintf(buf, len, "%s (started by %s) after %s", a->name,
-		         s->actors[a->parent - 1]->name, a->last_point[0] ? a->last_point : "its start");
+		         s->actors[a->parent - 1]->name,
+		         a->last_point[0] ? a->last_point : "its start");
 	else
 		snprintf(buf, len, "%s after %s", a->name,
 		         a->last_point[0] ? a->last_point : "its start");

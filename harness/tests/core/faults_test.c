@@ -28,7 +28,10 @@ static void
 nth_fires_once(void **state)
 {
 	struct fl_faults *f;
-	struct fl_fault_rule r = { .point = POINT, .action = FL_FAULT_ERROR, .when = FL_WHEN_NTH, .n = 3 };
+	struct fl_fault_rule r = { .point = POINT,
+		                   .action = FL_FAULT_ERROR,
+		                   .when = FL_WHEN_NTH,
+		                   .n = 3 };
 	int fired;
 	uint64_t first_hit;
 
@@ -51,7 +54,10 @@ static void
 after_fires_persistently(void **state)
 {
 	struct fl_faults *f;
-	struct fl_fault_rule r = { .point = "transport/shm/*", .action = FL_FAULT_ERROR, .when = FL_WHEN_AFTER, .n = 4 };
+	struct fl_fault_rule r = { .point = "transport/shm/*",
+		                   .action = FL_FAULT_ERROR,
+		                   .when = FL_WHEN_AFTER,
+		                   .n = 4 };
 	int fired;
 
 	assert_fl(fl_faults_new(NULL, NULL, &f), 0);
@@ -68,7 +74,10 @@ probability_is_replayable(void **state)
 {
 	struct fl_choice *c, *rc;
 	struct fl_faults *f;
-	struct fl_fault_rule r = { .point = POINT, .action = FL_FAULT_ERROR, .when = FL_WHEN_PROB, .p = 0.5 };
+	struct fl_fault_rule r = { .point = POINT,
+		                   .action = FL_FAULT_ERROR,
+		                   .when = FL_WHEN_PROB,
+		                   .p = 0.5 };
 	int fired1, fired2;
 
 	assert_fl(fl_choice_new_seeded(42, &c), 0);
@@ -104,7 +113,10 @@ crash_action_runs_outside_libfiu(void **state)
 {
 	struct fl_faults *f;
 	struct fl_fault_hooks h = { .crash = fake_crash };
-	struct fl_fault_rule r = { .point = POINT, .action = FL_FAULT_CRASH, .when = FL_WHEN_NTH, .n = 2 };
+	struct fl_fault_rule r = { .point = POINT,
+		                   .action = FL_FAULT_CRASH,
+		                   .when = FL_WHEN_NTH,
+		                   .n = 2 };
 	int fired;
 
 	assert_fl(fl_faults_new(NULL, &h, &f), 0);

@@ -21,7 +21,8 @@
 #include "faultline/error.h"
 #include "faultline/sandbox.h"
 
-static int count_fds(void)
+static int
+count_fds(void)
 {
 	int n = 0;
 	DIR *d = opendir("/proc/self/fd");
@@ -33,7 +34,8 @@ static int count_fds(void)
 	return n;
 }
 
-static void assert_no_children(void)
+static void
+assert_no_children(void)
 {
 	errno = 0;
 	pid_t r = waitpid(-1, NULL, WNOHANG);
@@ -41,20 +43,23 @@ static void assert_no_children(void)
 		fail_msg("a child is left: waitpid returned %d errno %d", (int)r, errno);
 }
 
-static int fn_pass(void *arg, int fd)
+static int
+fn_pass(void *arg, int fd)
 {
 	(void)arg;
 	return fl_sandbox_frame_write(fd, 7, "hello", 5);
 }
 
-static int fn_fail(void *arg, int fd)
+static int
+fn_fail(void *arg, int fd)
 {
 	(void)arg;
 	fl_sandbox_frame_write(fd, 9, "broken", 6);
 	return 1;
 }
 
-static int fn_segv(void *arg, int fd)
+static int
+fn_segv(void *arg, int fd)
 {
 	(void)arg;
 	(void)fd;
@@ -62,14 +67,16 @@ static int fn_segv(void *arg, int fd)
 	return 0;
 }
 
-static int fn_abort(void *arg, int fd)
+static int
+fn_abort(void *arg, int fd)
 {
 	(void)arg;
 	(void)fd;
 	abort();
 }
 
-static int fn_hang(void *arg, int fd)
+static int
+fn_hang(void *arg, int fd)
 {
 	(void)arg;
 	(void)fd;
@@ -78,14 +85,16 @@ static int fn_hang(void *arg, int fd)
 	return 0; /* not reached */
 }
 
-static int fn_exit7(void *arg, int fd)
+static int
+fn_exit7(void *arg, int fd)
 {
 	(void)arg;
 	(void)fd;
 	_exit(7);
 }
 
-static int fn_flood(void *arg, int fd)
+static int
+fn_flood(void *arg, int fd)
 {
 	(void)arg;
 	static char buf[65536];
@@ -96,7 +105,8 @@ static int fn_flood(void *arg, int fd)
 	return 0;
 }
 
-static int fn_grandchild(void *arg, int fd)
+static int
+fn_grandchild(void *arg, int fd)
 {
 	(void)arg;
 	(void)fd;
@@ -110,7 +120,8 @@ static int fn_grandchild(void *arg, int fd)
 }
 
 /* A child that hangs, and a grandchild in its group that hangs too. */
-static int fn_grandchild_hang(void *arg, int fd)
+static int
+fn_grandchild_hang(void *arg, int fd)
 {
 	(void)arg;
 	(void)fd;
@@ -123,14 +134,16 @@ static int fn_grandchild_hang(void *arg, int fd)
 }
 
 static volatile sig_atomic_t g_dump_fd = -1;
-static void on_dump(int sig)
+static void
+on_dump(int sig)
 {
 	(void)sig;
 	fl_sandbox_frame_write(g_dump_fd, 1, "dumped", 6);
 	_exit(FL_SANDBOX_EXIT_DUMPED);
 }
 
-static int fn_hang_dump(void *arg, int fd)
+static int
+fn_hang_dump(void *arg, int fd)
 {
 	(void)arg;
 	g_dump_fd = fd;
@@ -140,15 +153,17 @@ static int fn_hang_dump(void *arg, int fd)
 	return 0; /* not reached */
 }
 
-static void run(int (*fn)(void *, int), uint64_t timeout_ms, struct fl_sandbox_result *r)
+static void
+run(int (*fn)(void *, int), uint64_t timeout_ms, struct fl_sandbox_result *r)
 {
-	struct fl_sandbox_opts o = {.timeout_ms = timeout_ms};
+	struct fl_sandbox_opts o = { .timeout_ms = timeout_ms };
 	int rc = fl_sandbox_run(&o, fn, NULL, r);
 	if (rc != 0)
 		fail_msg("fl_sandbox_run: %s", fl_strerror(rc));
 }
 
-static void test_pass_payload(void **state)
+static void
+test_pass_payload(void **state)
 {
 	(void)state;
 	int fds = count_fds();
@@ -163,13 +178,15 @@ static void test_pass_payload(void **state)
 	assert_int_equal(tag, 7);
 	assert_int_equal(len, 5);
 	assert_memory_equal(data, "hello", 5);
-	assert_fl(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len), FL_ENOENT);
+	assert_fl(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len),
+	          FL_ENOENT);
 	fl_sandbox_result_fini(&r);
 	assert_int_equal(count_fds(), fds);
 	assert_no_children();
 }
 
-static void test_fail(void **state)
+static void
+test_fail(void **state)
 {
 	(void)state;
 	struct fl_sandbox_result r;
@@ -185,7 +202,8 @@ static void test_fail(void **state)
 	assert_no_children();
 }
 
-static void test_crash_named(void **state)
+static void
+test_crash_named(void **state)
 {
 	(void)state;
 	struct fl_sandbox_result r;
@@ -200,7 +218,8 @@ static void test_crash_named(void **state)
 	assert_no_children();
 }
 
-static void test_hang_deadline(void **state)
+static void
+test_hang_deadline(void **state)
 {
 	(void)state;
 	int fds = count_fds();
@@ -215,11 +234,13 @@ static void test_hang_deadline(void **state)
 	assert_no_children();
 }
 
-static void test_hang_dump_signal(void **state)
+static void
+test_hang_dump_signal(void **state)
 {
 	(void)state;
-	struct fl_sandbox_opts o = {.timeout_ms = under_valgrind() ? 1000 : 100,
-				    .dump_signal = SIGUSR2, .grace_ms = 2000};
+	struct fl_sandbox_opts o = { .timeout_ms = under_valgrind() ? 1000 : 100,
+		                     .dump_signal = SIGUSR2,
+		                     .grace_ms = 2000 };
 	struct fl_sandbox_result r;
 	assert_fl(fl_sandbox_run(&o, fn_hang_dump, NULL, &r), 0);
 	assert_string_equal(fl_verdict_name(r.verdict), "hang");
@@ -230,10 +251,11 @@ static void test_hang_dump_signal(void **state)
 	assert_no_children();
 }
 
-static void test_flood_truncated(void **state)
+static void
+test_flood_truncated(void **state)
 {
 	(void)state;
-	struct fl_sandbox_opts o = {.timeout_ms = 20000, .max_payload = 1000};
+	struct fl_sandbox_opts o = { .timeout_ms = 20000, .max_payload = 1000 };
 	struct fl_sandbox_result r;
 	assert_fl(fl_sandbox_run(&o, fn_flood, NULL, &r), 0);
 	assert_string_equal(fl_verdict_name(r.verdict), "pass");
@@ -243,12 +265,14 @@ static void test_flood_truncated(void **state)
 	size_t pos = 0;
 	uint32_t tag, len;
 	const uint8_t *data;
-	assert_fl(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len), FL_EPROTO);
+	assert_fl(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len),
+	          FL_EPROTO);
 	fl_sandbox_result_fini(&r);
 	assert_no_children();
 }
 
-static void test_grandchild_killed(void **state)
+static void
+test_grandchild_killed(void **state)
 {
 	(void)state;
 	int fds = count_fds();
@@ -264,7 +288,8 @@ static void test_grandchild_killed(void **state)
 
 static volatile sig_atomic_t stop_flag;
 
-static void on_alarm(int sig)
+static void
+on_alarm(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
@@ -274,13 +299,14 @@ static void on_alarm(int sig)
  * SIGINT): the child's group is killed at once, far before its deadline,
  * and the result says stopped; a stop already set kills the child as soon
  * as it is forked. */
-static void test_stop_flag(void **state)
+static void
+test_stop_flag(void **state)
 {
 	(void)state;
 	int fds = count_fds();
-	struct fl_sandbox_opts o = {.timeout_ms = 60000, .stop = &stop_flag};
+	struct fl_sandbox_opts o = { .timeout_ms = 60000, .stop = &stop_flag };
 	struct fl_sandbox_result r;
-	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
 	sigaction(SIGALRM, &sa, &old);
 	stop_flag = 0;
 	alarm(1);
@@ -303,10 +329,11 @@ static void test_stop_flag(void **state)
 	assert_no_children();
 }
 
-static void test_frames_garbage(void **state)
+static void
+test_frames_garbage(void **state)
 {
 	(void)state;
-	uint8_t buf[32] = {1, 0, 0, 0, 200, 0, 0, 0, 'x'};
+	uint8_t buf[32] = { 1, 0, 0, 0, 200, 0, 0, 0, 'x' };
 	size_t pos = 0;
 	uint32_t tag, len;
 	const uint8_t *data;
@@ -319,17 +346,14 @@ static void test_frames_garbage(void **state)
 	assert_fl(fl_verdict_parse("nope", &v), FL_EINVAL);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pass_payload),
-		cmocka_unit_test(test_fail),
-		cmocka_unit_test(test_crash_named),
-		cmocka_unit_test(test_hang_deadline),
-		cmocka_unit_test(test_hang_dump_signal),
-		cmocka_unit_test(test_flood_truncated),
-		cmocka_unit_test(test_grandchild_killed),
-		cmocka_unit_test(test_frames_garbage),
+		cmocka_unit_test(test_pass_payload),      cmocka_unit_test(test_fail),
+		cmocka_unit_test(test_crash_named),       cmocka_unit_test(test_hang_deadline),
+		cmocka_unit_test(test_hang_dump_signal),  cmocka_unit_test(test_flood_truncated),
+		cmocka_unit_test(test_grandchild_killed), cmocka_unit_test(test_frames_garbage),
 		cmocka_unit_test(test_stop_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void throughput(const char *label, bool fork, double secs, uint64_t seed)
+static void
+throughput(const char *label, bool fork, double secs, uint64_t seed)
 {
 	struct fl_prop_config cfg;
 	fl_prop_config_init(&cfg, NULL);
@@ -31,7 +32,8 @@ static void throughput(const char *label, bool fork, double secs, uint64_t seed)
 	fl_prop_report_fini(&rep);
 }
 
-static void find(const struct fl_prop_def *def, uint64_t seed, unsigned runs)
+static void
+find(const struct fl_prop_def *def, uint64_t seed, unsigned runs)
 {
 	double tf = 0, ts = 0;
 	unsigned trials = 0, shrinks = 0, found = 0;
@@ -67,12 +69,13 @@ static void find(const struct fl_prop_def *def, uint64_t seed, unsigned runs)
 }
 
 static const char usage[] =
-	"usage: prop_bench [--seed S] [--time SEC]\n"
-	"The property engine's figures on toy properties: trials per second forked and\n"
-	"in process (SEC each, default 2), trials and seconds to find and shrink each\n"
-	"planted toy bug (seed S, default 1).\n";
+        "usage: prop_bench [--seed S] [--time SEC]\n"
+        "The property engine's figures on toy properties: trials per second forked and\n"
+        "in process (SEC each, default 2), trials and seconds to find and shrink each\n"
+        "planted toy bug (seed S, default 1).\n";
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	uint64_t seed = 1;
 	double secs = 2.0;

@@ -24,7 +24,8 @@
 #include "faultline/prop.h"
 #include "toys.h"
 
-static void assert_no_children(void)
+static void
+assert_no_children(void)
 {
 	errno = 0;
 	pid_t r = waitpid(-1, NULL, WNOHANG);
@@ -33,7 +34,8 @@ static void assert_no_children(void)
 }
 
 /* A fixed seed, fork on, quiet unless FL_PROP_VERBOSE. */
-static void config(struct fl_prop_config *cfg, uint64_t seed, unsigned trials)
+static void
+config(struct fl_prop_config *cfg, uint64_t seed, unsigned trials)
 {
 	fl_prop_config_init(cfg, NULL);
 	cfg->seed = seed;
@@ -44,7 +46,8 @@ static void config(struct fl_prop_config *cfg, uint64_t seed, unsigned trials)
 	cfg->quiet = getenv("FL_PROP_VERBOSE") == NULL;
 }
 
-static unsigned count_lines_with(const char *log, const char *needle)
+static unsigned
+count_lines_with(const char *log, const char *needle)
 {
 	unsigned n = 0;
 	for (const char *p = log; p && (p = strstr(p, needle)); p++)
@@ -54,7 +57,8 @@ static unsigned count_lines_with(const char *log, const char *needle)
 
 /* ---------------- generators ---------------- */
 
-static void test_gen_zero_stream_is_simplest(void **state)
+static void
+test_gen_zero_stream_is_simplest(void **state)
 {
 	(void)state;
 	struct fl_choice *c;
@@ -66,7 +70,7 @@ static void test_gen_zero_stream_is_simplest(void **state)
 	assert_false(fl_gen_bool(c));
 	assert_false(fl_gen_weighted(c, 99, 100));
 	assert_fl(fl_gen_one_of(c, 7), 0);
-	static const uint32_t w[] = {0, 0, 3, 1};
+	static const uint32_t w[] = { 0, 0, 3, 1 };
 	assert_int_equal(fl_gen_one_of_weighted(c, w, 4), 2);
 	assert_fl(fl_gen_size(c, 1000), 0);
 	uint8_t buf[16];
@@ -82,13 +86,14 @@ static void test_gen_zero_stream_is_simplest(void **state)
 	fl_choice_free(c);
 }
 
-static void test_gen_order_and_bounds(void **state)
+static void
+test_gen_order_and_bounds(void **state)
 {
 	(void)state;
 	/* Draws 0,1,2,3,4 give 0,1,-1,2,-2 when 0 is inside the range; the
 	 * longer side continues once the shorter one is used up. */
-	static const uint64_t d[] = {0, 1, 2, 3, 4, 5, 6, 7};
-	static const int64_t want[] = {0, 1, -1, 2, -2, 3, 4, 5};
+	static const uint64_t d[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	static const int64_t want[] = { 0, 1, -1, 2, -2, 3, 4, 5 };
 	struct fl_choice *c;
 	assert_fl(fl_choice_new_replay(d, 8, &c), 0);
 	for (int i = 0; i < 8; i++) {
@@ -112,7 +117,7 @@ static void test_gen_order_and_bounds(void **state)
 	(void)full;
 	fl_choice_free(c);
 	/* The extremes of the full signed range. */
-	static const uint64_t ext[] = {UINT64_MAX, UINT64_MAX - 1, UINT64_MAX - 2};
+	static const uint64_t ext[] = { UINT64_MAX, UINT64_MAX - 1, UINT64_MAX - 2 };
 	assert_fl(fl_choice_new_replay(ext, 3, &c), 0);
 	assert_true(fl_gen_i64(c, INT64_MIN, INT64_MAX) == INT64_MIN);
 	assert_true(fl_gen_i64(c, INT64_MIN, INT64_MAX) == -INT64_MAX);
@@ -123,18 +128,20 @@ static void test_gen_order_and_bounds(void **state)
 /* fl_gen_edge: an all-zero stream takes the plain path; a recorded
  * boundary decodes as documented; about 1 draw in 8 is a boundary, every
  * boundary of the range is reached and nothing else is returned. */
-static bool is_boundary_0_1000(uint64_t v)
+static bool
+is_boundary_0_1000(uint64_t v)
 {
 	/* lo 0, hi 1000, multiples of 100 and the point 512, each +-1. */
 	return v == 0 || v == 1000 || (v >= 99 && (v % 100 <= 1 || v % 100 == 99)) ||
 	       (v >= 511 && v <= 513);
 }
 
-static void test_gen_edges(void **state)
+static void
+test_gen_edges(void **state)
 {
 	(void)state;
 	static const uint64_t pt = 512;
-	static const struct fl_gen_edges e = {100, &pt, 1};
+	static const struct fl_gen_edges e = { 100, &pt, 1 };
 	struct fl_choice *c;
 	uint64_t v = 77;
 
@@ -151,9 +158,8 @@ static void test_gen_edges(void **state)
 	fl_choice_free(c);
 	/* Recorded: flag (1 = true), kind (lo, multiple, point, hi), the
 	 * multiple's k - kmin or the point's index, offset (0, -1, +1). */
-	static const uint64_t rec[] = {1, 0,  1, 3,  1, 1, 0, 0,  1, 1, 2, 1,  1, 1, 9, 2,
-				       1, 2, 2};
-	static const uint64_t want[] = {0, 1000, 100, 299, 1000, 513};
+	static const uint64_t rec[] = { 1, 0, 1, 3, 1, 1, 0, 0, 1, 1, 2, 1, 1, 1, 9, 2, 1, 2, 2 };
+	static const uint64_t want[] = { 0, 1000, 100, 299, 1000, 513 };
 	assert_fl(fl_choice_new_replay(rec, sizeof rec / sizeof rec[0], &c), 0);
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		assert_true(fl_gen_edge(c, 0, 1000, &e, &v));
@@ -163,14 +169,14 @@ static void test_gen_edges(void **state)
 	fl_choice_free(c);
 	/* Multiples below lo - 1 are not boundaries of [250, 1000]: k starts
 	 * at 3 (299, 300, 301). */
-	static const uint64_t rec2[] = {1, 1, 0, 1};
+	static const uint64_t rec2[] = { 1, 1, 0, 1 };
 	assert_fl(fl_choice_new_replay(rec2, 4, &c), 0);
 	assert_true(fl_gen_edge(c, 250, 1000, &e, &v));
 	assert_int_equal(v, 299);
 	fl_choice_free(c);
 
 	enum { N = 8000 };
-	unsigned edges = 0, seen[1001] = {0};
+	unsigned edges = 0, seen[1001] = { 0 };
 	assert_fl(fl_choice_new_seeded(7, &c), 0);
 	for (int i = 0; i < N; i++) {
 		if (!fl_gen_edge(c, 0, 1000, &e, &v))
@@ -194,9 +200,10 @@ static void test_gen_edges(void **state)
 /* Fails on a message one byte past a whole number of 4080-byte fragments
  * (of four sizes up to 1 MiB): a plain draw lands there once in 4080, a
  * boundary draw once in 96.  Minimal: one message of 4081 bytes. */
-static int frag_edge_prop(struct fl_prop_ctx *ctx)
+static int
+frag_edge_prop(struct fl_prop_ctx *ctx)
 {
-	static const struct fl_gen_edges e = {4080, NULL, 0};
+	static const struct fl_gen_edges e = { 4080, NULL, 0 };
 	for (int i = 0; i < 4; i++) {
 		uint64_t len = fl_gen_size_edges(fl_prop_choice(ctx), 0, 1u << 20, &e);
 		fl_prop_log(ctx, "len %" PRIu64, len);
@@ -206,10 +213,11 @@ static int frag_edge_prop(struct fl_prop_ctx *ctx)
 	return FL_PROP_PASS;
 }
 
-static void test_gen_edges_find_and_shrink(void **state)
+static void
+test_gen_edges_find_and_shrink(void **state)
 {
 	(void)state;
-	static const struct fl_prop_def def = {"frag_edge", frag_edge_prop, NULL, NULL};
+	static const struct fl_prop_def def = { "frag_edge", frag_edge_prop, NULL, NULL };
 	struct fl_prop_config cfg;
 	struct fl_prop_report rep;
 	config(&cfg, 3, 200);
@@ -220,12 +228,14 @@ static void test_gen_edges_find_and_shrink(void **state)
 	fl_prop_report_fini(&rep);
 }
 
-static void gen_small(struct fl_choice *c, void *out, const void *arg)
+static void
+gen_small(struct fl_choice *c, void *out, const void *arg)
 {
 	*(int *)out = (int)fl_gen_i64(c, -3, 3) * *(const int *)arg;
 }
 
-static void test_gen_array_spans(void **state)
+static void
+test_gen_array_spans(void **state)
 {
 	(void)state;
 	struct fl_choice *c;
@@ -242,7 +252,8 @@ static void test_gen_array_spans(void **state)
 
 /* Fails when a byte string (length drawn first) holds 3 or more
  * non-zero bytes: minimal is three bytes 1,1,1. */
-static int bytes_prop(struct fl_prop_ctx *ctx)
+static int
+bytes_prop(struct fl_prop_ctx *ctx)
 {
 	uint8_t buf[32];
 	size_t n = fl_gen_bytes(fl_prop_choice(ctx), buf, 0, sizeof buf);
@@ -256,10 +267,11 @@ static int bytes_prop(struct fl_prop_ctx *ctx)
 	return nz >= 3 ? fl_prop_fail(ctx, "%u non-zero bytes", nz) : FL_PROP_PASS;
 }
 
-static void test_bytes_length_first_shrinks(void **state)
+static void
+test_bytes_length_first_shrinks(void **state)
 {
 	(void)state;
-	static const struct fl_prop_def def = {"bytes_nonzero", bytes_prop, NULL, NULL};
+	static const struct fl_prop_def def = { "bytes_nonzero", bytes_prop, NULL, NULL };
 	struct fl_prop_config cfg;
 	config(&cfg, 42, 100);
 	struct fl_prop_report rep;
@@ -271,7 +283,8 @@ static void test_bytes_length_first_shrinks(void **state)
 
 /* fl_shrink on its own, as the scenario engine uses it: a "system" that
  * deadlocks when two of its drawn values reach 10.  Minimal: [10, 10]. */
-static int shrink_system(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run *out)
+static int
+shrink_system(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run *out)
 {
 	unsigned *calls = arg;
 	struct fl_choice *c;
@@ -297,12 +310,13 @@ static int shrink_system(void *arg, const uint64_t *values, size_t n, struct fl_
 	return 0;
 }
 
-static void test_generic_shrink(void **state)
+static void
+test_generic_shrink(void **state)
 {
 	(void)state;
-	static const uint64_t start[] = {1, 3, 1, 44, 1, 7, 1, 12, 1, 49, 1, 30, 0};
+	static const uint64_t start[] = { 1, 3, 1, 44, 1, 7, 1, 12, 1, 49, 1, 30, 0 };
 	unsigned calls = 0;
-	struct fl_shrink_run first = {0}, best;
+	struct fl_shrink_run first = { 0 }, best;
 	assert_int_equal(shrink_system(&calls, start, 13, &first), 0);
 	assert_int_equal(first.verdict, FL_VERDICT_DEADLOCK);
 	unsigned runs = 0, kept = 0;
@@ -312,7 +326,8 @@ static void test_generic_shrink(void **state)
 	assert_int_equal(best.verdict, FL_VERDICT_DEADLOCK);
 	/* more=1, 10, more=1, 10 */
 	if (best.n != 4 || best.values[1] != 10 || best.values[3] != 10)
-		fail_msg("not minimal: %zu values, [1]=%" PRIu64, best.n, best.n > 1 ? best.values[1] : 0);
+		fail_msg("not minimal: %zu values, [1]=%" PRIu64, best.n,
+		         best.n > 1 ? best.values[1] : 0);
 	fl_shrink_run_fini(&best);
 
 	/* The bound: at most max_runs calls. */
@@ -330,7 +345,8 @@ static void test_generic_shrink(void **state)
  * plain deletions stop at four steps (the close shifts the index use
  * needs); deleting the close and nudging use's index up finds the
  * minimal open, open, use(1). */
-static int slots_system(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run *out)
+static int
+slots_system(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run *out)
 {
 	(void)arg;
 	struct fl_choice *c;
@@ -347,7 +363,8 @@ static int slots_system(void *arg, const uint64_t *values, size_t n, struct fl_s
 			open[nopen++] = next++;
 		} else if (op == 1 && nopen > 0) {
 			size_t k = ix % (size_t)nopen;
-			memmove(open + k, open + k + 1, (size_t)(nopen - (int)k - 1) * sizeof open[0]);
+			memmove(open + k, open + k + 1,
+			        (size_t)(nopen - (int)k - 1) * sizeof open[0]);
 			nopen--;
 		} else if (op == 2 && nopen > 0) {
 			failed = open[ix % (size_t)nopen] == 1;
@@ -365,13 +382,14 @@ static int slots_system(void *arg, const uint64_t *values, size_t n, struct fl_s
 	return 0;
 }
 
-static void test_shrink_past_an_index_shift(void **state)
+static void
+test_shrink_past_an_index_shift(void **state)
 {
 	(void)state;
 	/* open, open, open, close(0), use(0) */
-	static const uint64_t start[] = {1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 0, 1, 2, 0, 0};
-	static const uint64_t minimal[] = {1, 0, 0, 1, 0, 0, 1, 2, 1};
-	struct fl_shrink_run first = {0}, best;
+	static const uint64_t start[] = { 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 0, 1, 2, 0, 0 };
+	static const uint64_t minimal[] = { 1, 0, 0, 1, 0, 0, 1, 2, 1 };
+	struct fl_shrink_run first = { 0 }, best;
 	assert_int_equal(slots_system(NULL, start, 16, &first), 0);
 	assert_int_equal(first.verdict, FL_VERDICT_FAIL);
 	assert_fl(fl_shrink(&first, 2000, slots_system, NULL, &best, NULL, NULL), 0);
@@ -379,7 +397,8 @@ static void test_shrink_past_an_index_shift(void **state)
 	if (best.n != 9 || memcmp(best.values, minimal, sizeof minimal) != 0) {
 		char got[256] = "";
 		for (size_t i = 0; i < best.n && i < 30; i++)
-			snprintf(got + strlen(got), sizeof got - strlen(got), " %" PRIu64, best.values[i]);
+			snprintf(got + strlen(got), sizeof got - strlen(got), " %" PRIu64,
+			         best.values[i]);
 		fail_msg("not minimal (open, open, use(1) expected):%s", got);
 	}
 	fl_shrink_run_fini(&best);
@@ -387,7 +406,8 @@ static void test_shrink_past_an_index_shift(void **state)
 
 /* ---------------- planted bugs ---------------- */
 
-static void test_refcount_leak_shrinks_to_3_steps(void **state)
+static void
+test_refcount_leak_shrinks_to_3_steps(void **state)
 {
 	(void)state;
 	struct fl_prop_config cfg;
@@ -399,18 +419,20 @@ static void test_refcount_leak_shrinks_to_3_steps(void **state)
 	unsigned steps = count_lines_with(rep.log, "step ");
 	if (steps != 3 || !strstr(rep.log, "step 1: acquire") ||
 	    !strstr(rep.log, "step 2: lookup_helper") || !strstr(rep.log, "step 3: close"))
-		fail_msg("shrunk to %u steps, want acquire, lookup_helper, close:\n%s", steps, rep.log);
+		fail_msg("shrunk to %u steps, want acquire, lookup_helper, close:\n%s", steps,
+		         rep.log);
 	assert_string_equal(fl_verdict_name(rep.verdict), "fail");
 	assert_non_null(strstr(rep.message, "refcount leak"));
 	print_message("found after %u trials, shrunk %zu -> %zu choices in %u runs\n", rep.trials,
-		      rep.original_nchoices, rep.nchoices, rep.shrink_attempts);
+	              rep.original_nchoices, rep.nchoices, rep.shrink_attempts);
 	fl_prop_report_fini(&rep);
 	assert_no_children();
 }
 
 /* Not one lucky seed: every seed finds the leak and shrinks it to the same
  * three steps, and every list counterexample to [1000]. */
-static void test_minimum_across_seeds(void **state)
+static void
+test_minimum_across_seeds(void **state)
 {
 	(void)state;
 	unsigned nseeds = under_valgrind() ? 1 : 20;
@@ -430,7 +452,8 @@ static void test_minimum_across_seeds(void **state)
 	}
 }
 
-static void test_refcount_ok_passes(void **state)
+static void
+test_refcount_ok_passes(void **state)
 {
 	(void)state;
 	struct fl_prop_config cfg;
@@ -443,15 +466,18 @@ static void test_refcount_ok_passes(void **state)
 	fl_prop_report_fini(&rep);
 }
 
-static void check_sum_minimal(const struct fl_prop_report *rep)
+static void
+check_sum_minimal(const struct fl_prop_report *rep)
 {
 	/* [more=1, 1000]: the one-element list [1000]. */
 	if (rep->nchoices != 2 || rep->choices[1] != 1000)
-		fail_msg("not minimal: %zu choices (%s), log %s", rep->nchoices, rep->message, rep->log);
+		fail_msg("not minimal: %zu choices (%s), log %s", rep->nchoices, rep->message,
+		         rep->log);
 	assert_non_null(strstr(rep->log, "list [1000]"));
 }
 
-static void test_list_sum_shrinks_to_1000(void **state)
+static void
+test_list_sum_shrinks_to_1000(void **state)
 {
 	(void)state;
 	struct fl_prop_config cfg;
@@ -462,7 +488,8 @@ static void test_list_sum_shrinks_to_1000(void **state)
 	fl_prop_report_fini(&rep);
 }
 
-static void test_list_sum_in_process(void **state)
+static void
+test_list_sum_in_process(void **state)
 {
 	(void)state;
 	struct fl_prop_config cfg;
@@ -476,7 +503,8 @@ static void test_list_sum_in_process(void **state)
 	fl_prop_report_fini(&rep);
 }
 
-static void test_abort_shrinks_same_kind(void **state)
+static void
+test_abort_shrinks_same_kind(void **state)
 {
 	(void)state;
 	struct fl_prop_config cfg;
@@ -497,8 +525,9 @@ static void test_abort_shrinks_same_kind(void **state)
 	fl_prop_report_fini(&rep);
 
 	/* Shrinking a crash stream directly. */
-	uint64_t start[] = {977};
-	assert_int_equal(fl_prop_shrink_choices(&cfg, &toy_abort_at_500, start, 1, &rep), FL_PROP_FAIL);
+	uint64_t start[] = { 977 };
+	assert_int_equal(fl_prop_shrink_choices(&cfg, &toy_abort_at_500, start, 1, &rep),
+	                 FL_PROP_FAIL);
 	assert_string_equal(fl_verdict_name(rep.verdict), "crash");
 	assert_int_equal(rep.choices[0], 500);
 	assert_non_null(strstr(rep.log, "x = 500"));
@@ -506,7 +535,8 @@ static void test_abort_shrinks_same_kind(void **state)
 	assert_no_children();
 }
 
-static void test_segv_crash_verdict(void **state)
+static void
+test_segv_crash_verdict(void **state)
 {
 	(void)state;
 	struct fl_prop_config cfg;
@@ -522,7 +552,8 @@ static void test_segv_crash_verdict(void **state)
 	assert_no_children();
 }
 
-static void test_hang_verdict(void **state)
+static void
+test_hang_verdict(void **state)
 {
 	(void)state;
 	struct fl_prop_config cfg;
@@ -541,7 +572,8 @@ static void test_hang_verdict(void **state)
 	assert_no_children();
 }
 
-static void test_seed_replays_same_failure(void **state)
+static void
+test_seed_replays_same_failure(void **state)
 {
 	(void)state;
 	struct fl_prop_config cfg;
@@ -562,7 +594,8 @@ static void test_seed_replays_same_failure(void **state)
 	fl_prop_report_fini(&b);
 }
 
-static void test_shrink_bound_respected(void **state)
+static void
+test_shrink_bound_respected(void **state)
 {
 	(void)state;
 	struct fl_prop_config cfg;
@@ -577,15 +610,16 @@ static void test_shrink_bound_respected(void **state)
 }
 
 static const struct fl_prop_def table[] = {
-	{"toy_refcount_leak", fl_model_prop, NULL, NULL}, /* arg fixed in the test */
+	{ "toy_refcount_leak", fl_model_prop, NULL, NULL }, /* arg fixed in the test */
 };
 
-static void test_trace_replay_and_shrink(void **state)
+static void
+test_trace_replay_and_shrink(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/fl-prop-test-XXXXXX";
 	assert_non_null(mkdtemp(dir));
-	struct fl_prop_def defs[1] = {toy_refcount_leak};
+	struct fl_prop_def defs[1] = { toy_refcount_leak };
 	(void)table;
 	struct fl_prop_config cfg;
 	config(&cfg, 20261123, 200);
@@ -629,12 +663,13 @@ static void test_trace_replay_and_shrink(void **state)
 
 /* A trial killed outright reports nothing: the trace falls back to the
  * seed, and replaying it reaches the same verdict. */
-static void test_unrecorded_crash_replays_from_seed(void **state)
+static void
+test_unrecorded_crash_replays_from_seed(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/fl-prop-kill-XXXXXX";
 	assert_non_null(mkdtemp(dir));
-	struct fl_prop_def defs[1] = {toy_sigkill_at_500};
+	struct fl_prop_def defs[1] = { toy_sigkill_at_500 };
 	struct fl_prop_config cfg;
 	config(&cfg, 8, 200);
 	cfg.trace_dir = dir;
@@ -660,7 +695,8 @@ static void test_unrecorded_crash_replays_from_seed(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
-static void test_config_env_and_args(void **state)
+static void
+test_config_env_and_args(void **state)
 {
 	(void)state;
 	setenv("FL_SEED", "12345", 1);
@@ -677,17 +713,19 @@ static void test_config_env_and_args(void **state)
 	unsetenv("FL_TRIALS");
 	unsetenv("FL_LONG");
 	fl_prop_config_init(&cfg, "x");
-	char *argv[] = {"prog", "--seed", "0x10", "--trials", "3", "--no-fork", "--time", "1.5", NULL};
+	char *argv[] = { "prog",      "--seed", "0x10", "--trials", "3",
+		         "--no-fork", "--time", "1.5",  NULL };
 	assert_fl(fl_prop_config_args(&cfg, 8, argv), 0);
 	assert_int_equal(cfg.seed, 16);
 	assert_int_equal(cfg.trials, 3);
 	assert_false(cfg.fork);
 	assert_true(cfg.time_budget_s > 1.4 && cfg.time_budget_s < 1.6);
-	char *bad[] = {"prog", "--trials", "zero", NULL};
+	char *bad[] = { "prog", "--trials", "zero", NULL };
 	assert_fl(fl_prop_config_args(&cfg, 3, bad), FL_EINVAL);
 }
 
-static void test_time_budget_stops_trials(void **state)
+static void
+test_time_budget_stops_trials(void **state)
 {
 	(void)state;
 	struct fl_prop_config cfg;
@@ -701,7 +739,8 @@ static void test_time_budget_stops_trials(void **state)
 	fl_prop_report_fini(&rep);
 }
 
-static int count_files(const char *dir, char *first, size_t len)
+static int
+count_files(const char *dir, char *first, size_t len)
 {
 	DIR *d = opendir(dir);
 	int n = 0;
@@ -720,45 +759,49 @@ static int count_files(const char *dir, char *first, size_t len)
 
 /* An error still leaves a report fl_prop_report_fini may free (memcheck
  * would see a free of stack garbage otherwise). */
-static void test_error_leaves_a_finable_report(void **state)
+static void
+test_error_leaves_a_finable_report(void **state)
 {
 	(void)state;
 	struct fl_prop_config cfg;
 	struct fl_prop_report rep;
 	fl_prop_config_init(&cfg, NULL);
 	memset(&rep, 0xa5, sizeof rep);
-	struct fl_prop_def none = {"none", NULL, NULL, "no function"};
+	struct fl_prop_def none = { "none", NULL, NULL, "no function" };
 	assert_fl(fl_prop_check(&cfg, &none, &rep), FL_EINVAL);
 	assert_null(rep.log);
 	assert_int_equal(rep.trials, 0);
 	fl_prop_report_fini(&rep);
 }
 
-static void test_prop_main(void **state)
+static void
+test_prop_main(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/fl-prop-main-XXXXXX";
 	assert_non_null(mkdtemp(dir));
-	const struct fl_prop_def defs[] = {toy_pass, toy_sum_below_1000};
-	char *run_all[] = {"p", "--seed", "1", "--trials", "20", "--trace-dir", dir, "--quiet", NULL};
+	const struct fl_prop_def defs[] = { toy_pass, toy_sum_below_1000 };
+	char *run_all[] = { "p",           "--seed", "1",       "--trials", "20",
+		            "--trace-dir", dir,      "--quiet", NULL };
 	assert_int_equal(fl_prop_main(8, run_all, defs, 2), 1);
-	char *run_pass[] = {"p", "--prop", "toy_pass", "--trials", "5", "--quiet", NULL};
+	char *run_pass[] = { "p", "--prop", "toy_pass", "--trials", "5", "--quiet", NULL };
 	assert_fl(fl_prop_main(6, run_pass, defs, 2), 0);
-	char *run_bad[] = {"p", "--prop", "nope", "--quiet", NULL};
+	char *run_bad[] = { "p", "--prop", "nope", "--quiet", NULL };
 	assert_int_equal(fl_prop_main(4, run_bad, defs, 2), 2);
-	char *run_seeds[] = {"p", "--prop", "toy_pass", "--seeds", "1,2,0x3", "--fresh", "--trials", "3", "--quiet", NULL};
+	char *run_seeds[] = { "p",       "--prop",   "toy_pass", "--seeds", "1,2,0x3",
+		              "--fresh", "--trials", "3",        "--quiet", NULL };
 	assert_fl(fl_prop_main(9, run_seeds, defs, 2), 0);
-	char *bad_seeds[] = {"p", "--seeds", "1,x", NULL};
+	char *bad_seeds[] = { "p", "--seeds", "1,x", NULL };
 	assert_int_equal(fl_prop_main(3, bad_seeds, defs, 2), 2);
-	char *run_usage[] = {"p", "--frobnicate", NULL};
+	char *run_usage[] = { "p", "--frobnicate", NULL };
 	assert_int_equal(fl_prop_main(2, run_usage, defs, 2), 2);
 
 	char trace[512], out[600];
 	assert_int_equal(count_files(dir, trace, sizeof trace), 1);
-	char *replay[] = {"p", "--replay", trace, NULL};
+	char *replay[] = { "p", "--replay", trace, NULL };
 	assert_int_equal(fl_prop_main(3, replay, defs, 2), 1);
 	snprintf(out, sizeof out, "%s/min.trace", dir);
-	char *shrink[] = {"p", "--shrink", trace, "--out", out, NULL};
+	char *shrink[] = { "p", "--shrink", trace, "--out", out, NULL };
 	assert_int_equal(fl_prop_main(5, shrink, defs, 2), 1);
 	struct fl_trace t;
 	assert_fl(fl_trace_read(out, &t, NULL, 0), 0);
@@ -770,7 +813,8 @@ static void test_prop_main(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gen_zero_stream_is_simplest),

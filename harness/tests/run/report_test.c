@@ -25,9 +25,9 @@
 
 static const char *python3, *count_py;
 
-static struct fl_run_result result(const char *scenario, uint64_t seed, enum fl_verdict v,
-                                   const char *prop, const char *detail, const char *trace,
-                                   uint64_t hash, double secs, const char *replay)
+static struct fl_run_result
+result(const char *scenario, uint64_t seed, enum fl_verdict v, const char *prop, const char *detail,
+       const char *trace, uint64_t hash, double secs, const char *replay)
 {
 	struct fl_run_result r;
 	memset(&r, 0, sizeof r);
@@ -44,7 +44,8 @@ static struct fl_run_result result(const char *scenario, uint64_t seed, enum fl_
 }
 
 /* Two scenarios, one pass and one failure each way the strings can hurt. */
-static void fill(struct fl_report *r)
+static void
+fill(struct fl_report *r)
 {
 	struct fl_run_result res[] = {
 		result("smoke", 1, FL_VERDICT_PASS, "", "", "", 0xabcdef, 0.5, ""),
@@ -52,17 +53,19 @@ static void fill(struct fl_report *r)
 		       "image_refs: actor \"sub\" holds 1 reference <session 7> & more\nline2\ttab",
 		       "traces/smoke-2.trace", 0x0123456789abcdefull, 0.25,
 		       "faultline replay traces/smoke-2.trace"),
-		result("b1 #fixture", 3, FL_VERDICT_CRASH, "", "SIGSEGV in actor sub \x01 \xff bad utf8 caf\xc3\xa9",
-		       "", 7, 0.125, "faultline run fixtures/b1.yaml --seed 3"),
+		result("b1 #fixture", 3, FL_VERDICT_CRASH, "",
+		       "SIGSEGV in actor sub \x01 \xff bad utf8 caf\xc3\xa9", "", 7, 0.125,
+		       "faultline run fixtures/b1.yaml --seed 3"),
 		result("b1 #fixture", 4, FL_VERDICT_HANG, "", "", "", 8, 2, ""),
-		result("smoke", 5, FL_VERDICT_DEADLOCK, "", "no actor runnable: pub at offer", "t.trace",
-		       9, 0, "faultline replay t.trace"),
+		result("smoke", 5, FL_VERDICT_DEADLOCK, "", "no actor runnable: pub at offer",
+		       "t.trace", 9, 0, "faultline replay t.trace"),
 	};
 	for (size_t i = 0; i < sizeof res / sizeof res[0]; i++)
 		assert_fl(fl_report_add(r, &res[i]), 0);
 }
 
-static char *slurp(FILE *f)
+static char *
+slurp(FILE *f)
 {
 	fflush(f);
 	long n = ftell(f);
@@ -74,11 +77,12 @@ static char *slurp(FILE *f)
 	return buf;
 }
 
-static void test_verdict_names(void **state)
+static void
+test_verdict_names(void **state)
 {
 	(void)state;
 	enum fl_verdict v;
-	static const char *const names[] = {"pass", "fail", "crash", "hang", "deadlock"};
+	static const char *const names[] = { "pass", "fail", "crash", "hang", "deadlock" };
 	for (int i = 0; i < FL_VERDICT_COUNT; i++) {
 		assert_string_equal(fl_verdict_name((enum fl_verdict)i), names[i]);
 		assert_fl(fl_verdict_parse(names[i], &v), 0);
@@ -89,35 +93,51 @@ static void test_verdict_names(void **state)
 }
 
 static const char expected_json[] =
-	"{\"runs\": [\n"
-	"  {\"scenario\": \"smoke\", \"seed\": 1, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"pass\", \"property\": null, "
-	"\"trace\": null, \"trace_hash\": \"0000000000abcdef\", \"seconds\": 0.500000, "
-	"\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
-	"  {\"scenario\": \"smoke\", \"seed\": 18446744073709551615, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"fail\", "
-	"\"property\": \"image_refs\", \"trace\": \"traces/smoke-2.trace\", "
-	"\"trace_hash\": \"0123456789abcdef\", \"seconds\": 0.250000, \"detail\": "
-	"\"image_refs: actor \\\"sub\\\" holds 1 reference <session 7> & more\\nline2\\ttab\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
-	"  {\"scenario\": \"b1 #fixture\", \"seed\": 3, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"crash\", \"property\": null, "
-	"\"trace\": null, \"trace_hash\": \"0000000000000007\", \"seconds\": 0.125000, "
-	"\"detail\": \"SIGSEGV in actor sub \\u0001 \\ufffd bad utf8 caf\xc3\xa9\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
-	"  {\"scenario\": \"b1 #fixture\", \"seed\": 4, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"hang\", \"property\": null, "
-	"\"trace\": null, \"trace_hash\": \"0000000000000008\", \"seconds\": 2.000000, "
-	"\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
-	"  {\"scenario\": \"smoke\", \"seed\": 5, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"deadlock\", \"property\": null, "
-	"\"trace\": \"t.trace\", \"trace_hash\": \"0000000000000009\", \"seconds\": 0.000000, "
-	"\"detail\": \"no actor runnable: pub at offer\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0}\n"
-	"],\n"
-	" \"rules_never_fired\": [],\n"
-	" \"interrupted\": false,\n"
-	" \"summary\": {\"runs\": 5, \"passed\": 1, \"failed\": 1, \"crashed\": 1, \"hung\": 1, "
-	"\"deadlocked\": 1, \"not_run\": 0}}\n";
+        "{\"runs\": [\n"
+        "  {\"scenario\": \"smoke\", \"seed\": 1, \"mode\": null, \"run_index\": 0, "
+        "\"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": "
+        "\"pass\", \"property\": null, "
+        "\"trace\": null, \"trace_hash\": \"0000000000abcdef\", \"seconds\": 0.500000, "
+        "\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": "
+        "0},\n"
+        "  {\"scenario\": \"smoke\", \"seed\": 18446744073709551615, \"mode\": null, "
+        "\"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, "
+        "\"verdict\": \"fail\", "
+        "\"property\": \"image_refs\", \"trace\": \"traces/smoke-2.trace\", "
+        "\"trace_hash\": \"0123456789abcdef\", \"seconds\": 0.250000, \"detail\": "
+        "\"image_refs: actor \\\"sub\\\" holds 1 reference <session 7> & more\\nline2\\ttab\", "
+        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
+        "  {\"scenario\": \"b1 #fixture\", \"seed\": 3, \"mode\": null, \"run_index\": 0, "
+        "\"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": "
+        "\"crash\", \"property\": null, "
+        "\"trace\": null, \"trace_hash\": \"0000000000000007\", \"seconds\": 0.125000, "
+        "\"detail\": \"SIGSEGV in actor sub \\u0001 \\ufffd bad utf8 caf\xc3\xa9\", "
+        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
+        "  {\"scenario\": \"b1 #fixture\", \"seed\": 4, \"mode\": null, \"run_index\": 0, "
+        "\"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": "
+        "\"hang\", \"property\": null, "
+        "\"trace\": null, \"trace_hash\": \"0000000000000008\", \"seconds\": 2.000000, "
+        "\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": "
+        "0},\n"
+        "  {\"scenario\": \"smoke\", \"seed\": 5, \"mode\": null, \"run_index\": 0, "
+        "\"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": "
+        "\"deadlock\", \"property\": null, "
+        "\"trace\": \"t.trace\", \"trace_hash\": \"0000000000000009\", \"seconds\": 0.000000, "
+        "\"detail\": \"no actor runnable: pub at offer\", \"faults_fired\": {}, "
+        "\"op_errors_tolerated\": 0, \"op_errors_fatal\": 0}\n"
+        "],\n"
+        " \"rules_never_fired\": [],\n"
+        " \"interrupted\": false,\n"
+        " \"summary\": {\"runs\": 5, \"passed\": 1, \"failed\": 1, \"crashed\": 1, \"hung\": 1, "
+        "\"deadlocked\": 1, \"not_run\": 0}}\n";
 
-static void test_json_exact(void **state)
+static void
+test_json_exact(void **state)
 {
 	(void)state;
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *f = tmpfile();
-	struct fl_report_options opt = {.out = out};
+	struct fl_report_options opt = { .out = out };
 	assert_fl(fl_report_new(&opt, &r), 0);
 	fill(r);
 	assert_fl(fl_report_write_json(r, f), 0);
@@ -136,17 +156,19 @@ static void test_json_exact(void **state)
 	fclose(f);
 }
 
-static void test_json_empty(void **state)
+static void
+test_json_empty(void **state)
 {
 	(void)state;
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *f = tmpfile();
-	struct fl_report_options opt = {.out = out};
+	struct fl_report_options opt = { .out = out };
 	assert_fl(fl_report_new(&opt, &r), 0);
 	assert_int_equal(fl_report_exit_status(r), 2); /* zero runs is never a pass */
 	assert_fl(fl_report_write_json(r, f), 0);
 	char *text = slurp(f);
-	assert_string_equal(text, "{\"runs\": [],\n \"rules_never_fired\": [],\n \"interrupted\": false,\n \"summary\": {\"runs\": 0, \"passed\": 0, "
+	assert_string_equal(text, "{\"runs\": [],\n \"rules_never_fired\": [],\n \"interrupted\": "
+	                          "false,\n \"summary\": {\"runs\": 0, \"passed\": 0, "
 	                          "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0, "
 	                          "\"not_run\": 0}}\n");
 	free(text);
@@ -155,53 +177,58 @@ static void test_json_empty(void **state)
 	fclose(f);
 }
 
-static void test_junit_exact(void **state)
+static void
+test_junit_exact(void **state)
 {
 	(void)state;
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *f = tmpfile();
-	struct fl_report_options opt = {.out = out};
+	struct fl_report_options opt = { .out = out };
 	assert_fl(fl_report_new(&opt, &r), 0);
 	fill(r);
 	assert_fl(fl_report_write_junit(r, f), 0);
 	char *text = slurp(f);
 	static const char expected[] =
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<testsuites name=\"faultline\" tests=\"5\" failures=\"4\" errors=\"0\" "
-		"time=\"2.875000\">\n"
-		"  <testsuite name=\"smoke\" tests=\"3\" failures=\"2\" errors=\"0\" skipped=\"0\" "
-		"time=\"0.750000\">\n"
-		"    <testcase classname=\"smoke\" name=\"smoke seed=1\" time=\"0.500000\"/>\n"
-		"    <testcase classname=\"smoke\" name=\"smoke seed=18446744073709551615\" "
-		"time=\"0.250000\">\n"
-		"      <failure type=\"fail\" message=\"fail: image_refs\">verdict: fail\n"
-		"property: image_refs\nseed: 18446744073709551615\ntrace: traces/smoke-2.trace\n"
-		"trace_hash: 0123456789abcdef\n"
-		"detail: image_refs: actor &quot;sub&quot; holds 1 reference &lt;session 7&gt; &amp; "
-		"more\nline2\ttab\n"
-		"replay: faultline replay traces/smoke-2.trace</failure>\n"
-		"    </testcase>\n"
-		"    <testcase classname=\"smoke\" name=\"smoke seed=5\" time=\"0.000000\">\n"
-		"      <failure type=\"deadlock\" message=\"deadlock\">verdict: deadlock\n"
-		"property: -\nseed: 5\ntrace: t.trace\ntrace_hash: 0000000000000009\n"
-		"detail: no actor runnable: pub at offer\nreplay: faultline replay t.trace</failure>\n"
-		"    </testcase>\n"
-		"  </testsuite>\n"
-		"  <testsuite name=\"b1 #fixture\" tests=\"2\" failures=\"2\" errors=\"0\" "
-		"skipped=\"0\" time=\"2.125000\">\n"
-		"    <testcase classname=\"b1 #fixture\" name=\"b1 #fixture seed=3\" time=\"0.125000\">\n"
-		"      <failure type=\"crash\" message=\"crash\">verdict: crash\n"
-		"property: -\nseed: 3\ntrace: -\ntrace_hash: 0000000000000007\n"
-		"detail: SIGSEGV in actor sub ? ? bad utf8 caf\xc3\xa9\n"
-		"replay: faultline run fixtures/b1.yaml --seed 3</failure>\n"
-		"    </testcase>\n"
-		"    <testcase classname=\"b1 #fixture\" name=\"b1 #fixture seed=4\" time=\"2.000000\">\n"
-		"      <failure type=\"hang\" message=\"hang\">verdict: hang\n"
-		"property: -\nseed: 4\ntrace: -\ntrace_hash: 0000000000000008\ndetail: \n"
-		"replay: -</failure>\n"
-		"    </testcase>\n"
-		"  </testsuite>\n"
-		"</testsuites>\n";
+	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	        "<testsuites name=\"faultline\" tests=\"5\" failures=\"4\" errors=\"0\" "
+	        "time=\"2.875000\">\n"
+	        "  <testsuite name=\"smoke\" tests=\"3\" failures=\"2\" errors=\"0\" skipped=\"0\" "
+	        "time=\"0.750000\">\n"
+	        "    <testcase classname=\"smoke\" name=\"smoke seed=1\" time=\"0.500000\"/>\n"
+	        "    <testcase classname=\"smoke\" name=\"smoke seed=18446744073709551615\" "
+	        "time=\"0.250000\">\n"
+	        "      <failure type=\"fail\" message=\"fail: image_refs\">verdict: fail\n"
+	        "property: image_refs\nseed: 18446744073709551615\ntrace: traces/smoke-2.trace\n"
+	        "trace_hash: 0123456789abcdef\n"
+	        "detail: image_refs: actor &quot;sub&quot; holds 1 reference &lt;session 7&gt; "
+	        "&amp; "
+	        "more\nline2\ttab\n"
+	        "replay: faultline replay traces/smoke-2.trace</failure>\n"
+	        "    </testcase>\n"
+	        "    <testcase classname=\"smoke\" name=\"smoke seed=5\" time=\"0.000000\">\n"
+	        "      <failure type=\"deadlock\" message=\"deadlock\">verdict: deadlock\n"
+	        "property: -\nseed: 5\ntrace: t.trace\ntrace_hash: 0000000000000009\n"
+	        "detail: no actor runnable: pub at offer\nreplay: faultline replay "
+	        "t.trace</failure>\n"
+	        "    </testcase>\n"
+	        "  </testsuite>\n"
+	        "  <testsuite name=\"b1 #fixture\" tests=\"2\" failures=\"2\" errors=\"0\" "
+	        "skipped=\"0\" time=\"2.125000\">\n"
+	        "    <testcase classname=\"b1 #fixture\" name=\"b1 #fixture seed=3\" "
+	        "time=\"0.125000\">\n"
+	        "      <failure type=\"crash\" message=\"crash\">verdict: crash\n"
+	        "property: -\nseed: 3\ntrace: -\ntrace_hash: 0000000000000007\n"
+	        "detail: SIGSEGV in actor sub ? ? bad utf8 caf\xc3\xa9\n"
+	        "replay: faultline run fixtures/b1.yaml --seed 3</failure>\n"
+	        "    </testcase>\n"
+	        "    <testcase classname=\"b1 #fixture\" name=\"b1 #fixture seed=4\" "
+	        "time=\"2.000000\">\n"
+	        "      <failure type=\"hang\" message=\"hang\">verdict: hang\n"
+	        "property: -\nseed: 4\ntrace: -\ntrace_hash: 0000000000000008\ndetail: \n"
+	        "replay: -</failure>\n"
+	        "    </testcase>\n"
+	        "  </testsuite>\n"
+	        "</testsuites>\n";
 	assert_string_equal(text, expected);
 	free(text);
 	fl_report_free(r);
@@ -209,58 +236,65 @@ static void test_junit_exact(void **state)
 	fclose(f);
 }
 
-static void test_human_and_tap(void **state)
+static void
+test_human_and_tap(void **state)
 {
 	(void)state;
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *tap = tmpfile();
-	struct fl_report_options opt = {.out = out, .tap = tap, .progress = true, .planned = 5,
-	                                .progress_every = 2};
+	struct fl_report_options opt = { .out = out,
+		                         .tap = tap,
+		                         .progress = true,
+		                         .planned = 5,
+		                         .progress_every = 2 };
 	char err[256];
 	assert_fl(fl_report_new(&opt, &r), 0);
 	fill(r);
 	assert_fl(fl_report_finish(r, 3.5, err, sizeof err), 0);
 	char *human = slurp(out), *taptext = slurp(tap);
 	static const char expected_human[] =
-		"FAIL     smoke seed=18446744073709551615 property=image_refs trace=traces/smoke-2.trace\n"
-		"         image_refs: actor \"sub\" holds 1 reference <session 7> & more\nline2\ttab\n"
-		"         replay: faultline replay traces/smoke-2.trace\n"
-		"[2/5] 1 passed, 1 not passed\n"
-		"CRASH    b1 #fixture seed=3 property=- trace=-\n"
-		"         SIGSEGV in actor sub \x01 \xff bad utf8 caf\xc3\xa9\n"
-		"         replay: faultline run fixtures/b1.yaml --seed 3\n"
-		"HANG     b1 #fixture seed=4 property=- trace=-\n"
-		"[4/5] 1 passed, 3 not passed\n"
-		"DEADLOCK smoke seed=5 property=- trace=t.trace\n"
-		"         no actor runnable: pub at offer\n"
-		"         replay: faultline replay t.trace\n"
-		"[5/5] 1 passed, 4 not passed\n"
-		"5 runs: 1 passed, 1 failed, 1 crashed, 1 hung, 1 deadlocked (3.50 s)\n";
+	        "FAIL     smoke seed=18446744073709551615 property=image_refs "
+	        "trace=traces/smoke-2.trace\n"
+	        "         image_refs: actor \"sub\" holds 1 reference <session 7> & "
+	        "more\nline2\ttab\n"
+	        "         replay: faultline replay traces/smoke-2.trace\n"
+	        "[2/5] 1 passed, 1 not passed\n"
+	        "CRASH    b1 #fixture seed=3 property=- trace=-\n"
+	        "         SIGSEGV in actor sub \x01 \xff bad utf8 caf\xc3\xa9\n"
+	        "         replay: faultline run fixtures/b1.yaml --seed 3\n"
+	        "HANG     b1 #fixture seed=4 property=- trace=-\n"
+	        "[4/5] 1 passed, 3 not passed\n"
+	        "DEADLOCK smoke seed=5 property=- trace=t.trace\n"
+	        "         no actor runnable: pub at offer\n"
+	        "         replay: faultline replay t.trace\n"
+	        "[5/5] 1 passed, 4 not passed\n"
+	        "5 runs: 1 passed, 1 failed, 1 crashed, 1 hung, 1 deadlocked (3.50 s)\n";
 	assert_string_equal(human, expected_human);
 	static const char expected_tap[] =
-		"TAP version 13\n"
-		"ok 1 - smoke seed=1\n"
-		"not ok 2 - smoke seed=18446744073709551615\n"
-		"  ---\n  verdict: fail\n  seed: 18446744073709551615\n  property: \"image_refs\"\n"
-		"  trace: \"traces/smoke-2.trace\"\n  trace_hash: \"0123456789abcdef\"\n"
-		"  seconds: 0.250000\n"
-		"  detail: \"image_refs: actor \\\"sub\\\" holds 1 reference <session 7> & more\\nline2\\ttab\"\n"
-		"  replay: \"faultline replay traces/smoke-2.trace\"\n  ...\n"
-		"not ok 3 - b1 \\#fixture seed=3\n"
-		"  ---\n  verdict: crash\n  seed: 3\n  property: null\n  trace: null\n"
-		"  trace_hash: \"0000000000000007\"\n  seconds: 0.125000\n"
-		"  detail: \"SIGSEGV in actor sub \\u0001 \\ufffd bad utf8 caf\xc3\xa9\"\n"
-		"  replay: \"faultline run fixtures/b1.yaml --seed 3\"\n  ...\n"
-		"not ok 4 - b1 \\#fixture seed=4\n"
-		"  ---\n  verdict: hang\n  seed: 4\n  property: null\n  trace: null\n"
-		"  trace_hash: \"0000000000000008\"\n  seconds: 2.000000\n  detail: \"\"\n"
-		"  replay: null\n  ...\n"
-		"not ok 5 - smoke seed=5\n"
-		"  ---\n  verdict: deadlock\n  seed: 5\n  property: null\n  trace: \"t.trace\"\n"
-		"  trace_hash: \"0000000000000009\"\n  seconds: 0.000000\n"
-		"  detail: \"no actor runnable: pub at offer\"\n"
-		"  replay: \"faultline replay t.trace\"\n  ...\n"
-		"1..5\n";
+	        "TAP version 13\n"
+	        "ok 1 - smoke seed=1\n"
+	        "not ok 2 - smoke seed=18446744073709551615\n"
+	        "  ---\n  verdict: fail\n  seed: 18446744073709551615\n  property: \"image_refs\"\n"
+	        "  trace: \"traces/smoke-2.trace\"\n  trace_hash: \"0123456789abcdef\"\n"
+	        "  seconds: 0.250000\n"
+	        "  detail: \"image_refs: actor \\\"sub\\\" holds 1 reference <session 7> & "
+	        "more\\nline2\\ttab\"\n"
+	        "  replay: \"faultline replay traces/smoke-2.trace\"\n  ...\n"
+	        "not ok 3 - b1 \\#fixture seed=3\n"
+	        "  ---\n  verdict: crash\n  seed: 3\n  property: null\n  trace: null\n"
+	        "  trace_hash: \"0000000000000007\"\n  seconds: 0.125000\n"
+	        "  detail: \"SIGSEGV in actor sub \\u0001 \\ufffd bad utf8 caf\xc3\xa9\"\n"
+	        "  replay: \"faultline run fixtures/b1.yaml --seed 3\"\n  ...\n"
+	        "not ok 4 - b1 \\#fixture seed=4\n"
+	        "  ---\n  verdict: hang\n  seed: 4\n  property: null\n  trace: null\n"
+	        "  trace_hash: \"0000000000000008\"\n  seconds: 2.000000\n  detail: \"\"\n"
+	        "  replay: null\n  ...\n"
+	        "not ok 5 - smoke seed=5\n"
+	        "  ---\n  verdict: deadlock\n  seed: 5\n  property: null\n  trace: \"t.trace\"\n"
+	        "  trace_hash: \"0000000000000009\"\n  seconds: 0.000000\n"
+	        "  detail: \"no actor runnable: pub at offer\"\n"
+	        "  replay: \"faultline replay t.trace\"\n  ...\n"
+	        "1..5\n";
 	assert_string_equal(taptext, expected_tap);
 	free(human);
 	free(taptext);
@@ -273,13 +307,17 @@ static void test_human_and_tap(void **state)
  * at most once per progress_interval_ms (here never twice), and cleared
  * before a failure entry and the summary, which go to out; it names the
  * scenario fl_report_plan announced and the plan's total. */
-static void test_tty_progress(void **state)
+static void
+test_tty_progress(void **state)
 {
 	(void)state;
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *tty = tmpfile();
-	struct fl_report_options opt = {.out = out, .progress = true, .tty = true,
-	                                .progress_out = tty, .progress_interval_ms = UINT32_MAX};
+	struct fl_report_options opt = { .out = out,
+		                         .progress = true,
+		                         .tty = true,
+		                         .progress_out = tty,
+		                         .progress_interval_ms = UINT32_MAX };
 	assert_fl(fl_report_new(&opt, &r), 0);
 	assert_fl(fl_report_plan(r, "scn", 2), 0); /* drawn: the first draw */
 	struct fl_run_result a = result("scn", 1, FL_VERDICT_PASS, "", "", "", 0, 1, "");
@@ -299,7 +337,7 @@ static void test_tty_progress(void **state)
 	fclose(tty);
 	/* Not a terminal: a line every progress_every runs, on out. */
 	out = tmpfile();
-	struct fl_report_options plain = {.out = out, .progress = true, .progress_every = 1};
+	struct fl_report_options plain = { .out = out, .progress = true, .progress_every = 1 };
 	assert_fl(fl_report_new(&plain, &r), 0);
 	assert_fl(fl_report_plan(r, "scn", 1), 0);
 	assert_fl(fl_report_add(r, &a), 0);
@@ -313,12 +351,13 @@ static void test_tty_progress(void **state)
 	fclose(out);
 }
 
-static void test_bad_verdict_and_unwritable(void **state)
+static void
+test_bad_verdict_and_unwritable(void **state)
 {
 	(void)state;
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile();
-	struct fl_report_options opt = {.out = out, .json_path = "/nonexistent-dir/x.json"};
+	struct fl_report_options opt = { .out = out, .json_path = "/nonexistent-dir/x.json" };
 	char err[256];
 	assert_fl(fl_report_new(&opt, &r), 0);
 	struct fl_run_result bad = result("s", 1, FL_VERDICT_PASS, "", "", "", 0, 0, "");
@@ -334,7 +373,8 @@ static void test_bad_verdict_and_unwritable(void **state)
 /* The JSON streamed into the file fl_report_open_files opened is exactly
  * what fl_report_write_json writes from records (which are then not kept:
  * memory stays flat however many runs). */
-static void test_streamed_json(void **state)
+static void
+test_streamed_json(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/fl-report-stream-XXXXXX";
@@ -343,7 +383,7 @@ static void test_streamed_json(void **state)
 	close(fd);
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *f = tmpfile();
-	struct fl_report_options opt = {.out = out, .json_path = path};
+	struct fl_report_options opt = { .out = out, .json_path = path };
 	char err[256];
 	assert_fl(fl_report_new(&opt, &r), 0);
 	assert_fl(fl_report_open_files(r, err, sizeof err), 0);
@@ -365,13 +405,14 @@ static void test_streamed_json(void **state)
 
 /* A report file that cannot be opened is found by fl_report_open_files,
  * before any run; nothing is left open. */
-static void test_open_files_unwritable(void **state)
+static void
+test_open_files_unwritable(void **state)
 {
 	(void)state;
 	static const struct fl_report_options opts[] = {
-		{.json_path = "/nonexistent-dir/x.json"},
-		{.json_path = "/tmp", .junit_path = NULL},
-		{.json_path = "-", .junit_path = "/nonexistent-dir/x.xml"},
+		{ .json_path = "/nonexistent-dir/x.json" },
+		{ .json_path = "/tmp", .junit_path = NULL },
+		{ .json_path = "-", .junit_path = "/nonexistent-dir/x.xml" },
 	};
 	static const char *const msgs[] = {
 		"/nonexistent-dir/x.json: cannot open for writing (No such file or directory)",
@@ -394,18 +435,19 @@ static void test_open_files_unwritable(void **state)
 
 /* A run the harness could not execute: reported as not run everywhere,
  * never a pass, and the exit status is 2 even when every other run passed. */
-static void test_not_run(void **state)
+static void
+test_not_run(void **state)
 {
 	(void)state;
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *tap = tmpfile(), *js = tmpfile(), *ju = tmpfile();
-	struct fl_report_options opt = {.out = out, .tap = tap};
+	struct fl_report_options opt = { .out = out, .tap = tap };
 	char err[256];
 	assert_fl(fl_report_new(&opt, &r), 0);
 	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 5, 1, "");
-	struct fl_run_result b = result("s", 2, FL_VERDICT_PASS, "",
-	                                "the harness could not start the run: Too many open files",
-	                                "", 0, 0, "");
+	struct fl_run_result b =
+	        result("s", 2, FL_VERDICT_PASS, "",
+	               "the harness could not start the run: Too many open files", "", 0, 0, "");
 	b.not_run = true;
 	assert_fl(fl_report_add(r, &a), 0);
 	assert_fl(fl_report_exit_status(r), 0);
@@ -420,41 +462,52 @@ static void test_not_run(void **state)
 	assert_fl(fl_report_write_junit(r, ju), 0);
 	assert_fl(fl_report_finish(r, 1, err, sizeof err), 0);
 	char *human = slurp(out), *taptext = slurp(tap), *json = slurp(js), *junit = slurp(ju);
-	assert_string_equal(human, "NOT RUN  s seed=2 property=- trace=-\n"
-	                           "         the harness could not start the run: Too many open files\n"
-	                           "2 runs: 1 passed, 0 failed, 0 crashed, 0 hung, 0 deadlocked, "
-	                           "1 not run (1.00 s)\n");
-	assert_string_equal(taptext, "TAP version 13\nok 1 - s seed=1\nnot ok 2 - s seed=2\n"
-	                             "  ---\n  verdict: not_run\n  seed: 2\n  property: null\n"
-	                             "  trace: null\n  trace_hash: \"0000000000000000\"\n"
-	                             "  seconds: 0.000000\n  detail: \"the harness could not start "
-	                             "the run: Too many open files\"\n  replay: null\n  ...\n1..2\n");
-	assert_string_equal(json,
-		"{\"runs\": [\n"
-		"  {\"scenario\": \"s\", \"seed\": 1, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"pass\", \"property\": null, "
-		"\"trace\": null, \"trace_hash\": \"0000000000000005\", \"seconds\": 1.000000, "
-		"\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
-		"  {\"scenario\": \"s\", \"seed\": 2, \"mode\": null, \"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"not_run\", \"property\": null, "
-		"\"trace\": null, \"trace_hash\": \"0000000000000000\", \"seconds\": 0.000000, "
-		"\"detail\": \"the harness could not start the run: Too many open files\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0}\n"
-		"],\n"
-		" \"rules_never_fired\": [],\n"
-		" \"interrupted\": false,\n"
-		" \"summary\": {\"runs\": 2, \"passed\": 1, \"failed\": 0, \"crashed\": 0, \"hung\": 0, "
-		"\"deadlocked\": 0, \"not_run\": 1}}\n");
-	assert_string_equal(junit,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<testsuites name=\"faultline\" tests=\"2\" failures=\"0\" errors=\"1\" "
-		"time=\"1.000000\">\n"
-		"  <testsuite name=\"s\" tests=\"2\" failures=\"0\" errors=\"1\" skipped=\"0\" "
-		"time=\"1.000000\">\n"
-		"    <testcase classname=\"s\" name=\"s seed=1\" time=\"1.000000\"/>\n"
-		"    <testcase classname=\"s\" name=\"s seed=2\" time=\"0.000000\">\n"
-		"      <error type=\"not_run\" message=\"not run\">the harness could not start the "
-		"run: Too many open files</error>\n"
-		"    </testcase>\n"
-		"  </testsuite>\n"
-		"</testsuites>\n");
+	assert_string_equal(human,
+	                    "NOT RUN  s seed=2 property=- trace=-\n"
+	                    "         the harness could not start the run: Too many open files\n"
+	                    "2 runs: 1 passed, 0 failed, 0 crashed, 0 hung, 0 deadlocked, "
+	                    "1 not run (1.00 s)\n");
+	assert_string_equal(taptext,
+	                    "TAP version 13\nok 1 - s seed=1\nnot ok 2 - s seed=2\n"
+	                    "  ---\n  verdict: not_run\n  seed: 2\n  property: null\n"
+	                    "  trace: null\n  trace_hash: \"0000000000000000\"\n"
+	                    "  seconds: 0.000000\n  detail: \"the harness could not start "
+	                    "the run: Too many open files\"\n  replay: null\n  ...\n1..2\n");
+	assert_string_equal(
+	        json,
+	        "{\"runs\": [\n"
+	        "  {\"scenario\": \"s\", \"seed\": 1, \"mode\": null, \"run_index\": 0, "
+	        "\"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, "
+	        "\"verdict\": \"pass\", \"property\": null, "
+	        "\"trace\": null, \"trace_hash\": \"0000000000000005\", \"seconds\": 1.000000, "
+	        "\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, "
+	        "\"op_errors_fatal\": 0},\n"
+	        "  {\"scenario\": \"s\", \"seed\": 2, \"mode\": null, \"run_index\": 0, "
+	        "\"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, "
+	        "\"verdict\": \"not_run\", \"property\": null, "
+	        "\"trace\": null, \"trace_hash\": \"0000000000000000\", \"seconds\": 0.000000, "
+	        "\"detail\": \"the harness could not start the run: Too many open files\", "
+	        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0}\n"
+	        "],\n"
+	        " \"rules_never_fired\": [],\n"
+	        " \"interrupted\": false,\n"
+	        " \"summary\": {\"runs\": 2, \"passed\": 1, \"failed\": 0, \"crashed\": 0, "
+	        "\"hung\": 0, "
+	        "\"deadlocked\": 0, \"not_run\": 1}}\n");
+	assert_string_equal(
+	        junit,
+	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	        "<testsuites name=\"faultline\" tests=\"2\" failures=\"0\" errors=\"1\" "
+	        "time=\"1.000000\">\n"
+	        "  <testsuite name=\"s\" tests=\"2\" failures=\"0\" errors=\"1\" skipped=\"0\" "
+	        "time=\"1.000000\">\n"
+	        "    <testcase classname=\"s\" name=\"s seed=1\" time=\"1.000000\"/>\n"
+	        "    <testcase classname=\"s\" name=\"s seed=2\" time=\"0.000000\">\n"
+	        "      <error type=\"not_run\" message=\"not run\">the harness could not start the "
+	        "run: Too many open files</error>\n"
+	        "    </testcase>\n"
+	        "  </testsuite>\n"
+	        "</testsuites>\n");
 	free(human);
 	free(taptext);
 	free(json);
@@ -470,12 +523,13 @@ static void test_not_run(void **state)
  * (null when not a sweep run), and JUnit testcase names / TAP descriptions
  * "SCENARIO seed=S[ sweep=POINT#K once|persistent| sweep=count]" that are
  * unique where the seeds of a sweep are all one. */
-static void test_run_names(void **state)
+static void
+test_run_names(void **state)
 {
 	(void)state;
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *tap = tmpfile(), *js = tmpfile(), *ju = tmpfile();
-	struct fl_report_options opt = {.out = out, .tap = tap};
+	struct fl_report_options opt = { .out = out, .tap = tap };
 	assert_fl(fl_report_new(&opt, &r), 0);
 	struct fl_run_result a = result("sw", 7, FL_VERDICT_PASS, "", "", "", 1, 0, "");
 	struct fl_run_result b = a, c = a, d = a, bad = a;
@@ -519,7 +573,8 @@ static void test_run_names(void **state)
 			fail_msg("JSON lacks %s:\n%s", json_parts[i], json);
 	static const char *const junit_parts[] = {
 		"<testcase classname=\"sw\" name=\"sw seed=7\" ",
-		"<testcase classname=\"sw\" name=\"sw seed=7 sweep=transport/rr/request_send#3 once\" ",
+		"<testcase classname=\"sw\" name=\"sw seed=7 sweep=transport/rr/request_send#3 "
+		"once\" ",
 		"<testcase classname=\"sw\" name=\"sw seed=7 sweep=transport/rr/request_send#3 "
 		"persistent\" ",
 		"<testcase classname=\"sw\" name=\"sw seed=7 sweep=count\" ",
@@ -529,7 +584,8 @@ static void test_run_names(void **state)
 			fail_msg("JUnit lacks %s:\n%s", junit_parts[i], junit);
 	assert_fl(fl_report_finish(r, 1, NULL, 0), 0);
 	char *taptext = slurp(tap), *human = slurp(out);
-	assert_non_null(strstr(taptext, "\nok 2 - sw seed=7 sweep=transport/rr/request_send#3 once\n"));
+	assert_non_null(
+	        strstr(taptext, "\nok 2 - sw seed=7 sweep=transport/rr/request_send#3 once\n"));
 	assert_non_null(strstr(taptext, "\nnot ok 3 - sw seed=7 sweep=transport/rr/request_send#3 "
 	                                "persistent\n"));
 	assert_non_null(strstr(taptext, "\nnot ok 4 - sw seed=7 sweep=count\n"));
@@ -549,12 +605,13 @@ static void test_run_names(void **state)
 /* The JSON the report writes reads back (json_read.c, what faultline merge
  * uses) to the same values: escaped strings, U+FFFD for invalid UTF-8, a
  * seed of 2^64-1 exactly; malformed text is refused with its line. */
-static void test_json_read_back(void **state)
+static void
+test_json_read_back(void **state)
 {
 	(void)state;
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *f = tmpfile();
-	struct fl_report_options opt = {.out = out};
+	struct fl_report_options opt = { .out = out };
 	assert_fl(fl_report_new(&opt, &r), 0);
 	fill(r);
 	assert_fl(fl_report_write_json(r, f), 0);
@@ -567,8 +624,9 @@ static void test_json_read_back(void **state)
 	const struct fl_json *seed = fl_json_get(&runs->items[1], "seed");
 	assert_true(seed->is_u64);
 	assert_true(seed->u64 == UINT64_MAX);
-	assert_string_equal(fl_json_get(&runs->items[1], "detail")->string,
-	                    "image_refs: actor \"sub\" holds 1 reference <session 7> & more\nline2\ttab");
+	assert_string_equal(
+	        fl_json_get(&runs->items[1], "detail")->string,
+	        "image_refs: actor \"sub\" holds 1 reference <session 7> & more\nline2\ttab");
 	assert_string_equal(fl_json_get(&runs->items[2], "detail")->string,
 	                    "SIGSEGV in actor sub \x01 \xef\xbf\xbd bad utf8 caf\xc3\xa9");
 	assert_int_equal(fl_json_get(&runs->items[0], "property")->type, FL_JSON_NULL);
@@ -578,16 +636,18 @@ static void test_json_read_back(void **state)
 	static const struct {
 		const char *text, *err;
 	} bad[] = {
-		{"{\"runs\": [\n  {\"a\": 1},\n", "line 3: the text ends where a value was expected"},
-		{"{\"a\": 1} x", "line 1: text after the value"},
-		{"[\"\\ud800\"]", "line 1: a lone surrogate in a \\u escape"},
-		{"[\"a\\u0000\"]", "line 1: \\u0000 in a string"},
-		{"[01]", "line 1: ',' or ']' expected"},
-		{"{1: 2}", "line 1: an object key must be a string"},
-		{"[\"tab\there\"]", "line 1: a control character in a string"},
+		{ "{\"runs\": [\n  {\"a\": 1},\n",
+		  "line 3: the text ends where a value was expected" },
+		{ "{\"a\": 1} x", "line 1: text after the value" },
+		{ "[\"\\ud800\"]", "line 1: a lone surrogate in a \\u escape" },
+		{ "[\"a\\u0000\"]", "line 1: \\u0000 in a string" },
+		{ "[01]", "line 1: ',' or ']' expected" },
+		{ "{1: 2}", "line 1: an object key must be a string" },
+		{ "[\"tab\there\"]", "line 1: a control character in a string" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		assert_fl(fl_json_parse(bad[i].text, strlen(bad[i].text), &doc, err, sizeof err), FL_EPROTO);
+		assert_fl(fl_json_parse(bad[i].text, strlen(bad[i].text), &doc, err, sizeof err),
+		          FL_EPROTO);
 		assert_string_equal(err, bad[i].err);
 	}
 	char deep[200];
@@ -604,7 +664,8 @@ static void test_json_read_back(void **state)
 }
 
 /* Runs python3 with args; returns its exit status (-1 when it did not run). */
-static int run_python(const char *const *argv)
+static int
+run_python(const char *const *argv)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -620,7 +681,8 @@ static int run_python(const char *const *argv)
 /* An interrupted batch: the JSON says so at top level, the JUnit has an
  * error testcase (a partial report never reads green), TAP bails out
  * instead of giving a plan, the exit status is 2. */
-static void test_interrupted(void **state)
+static void
+test_interrupted(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/fl-report-intr-XXXXXX";
@@ -629,7 +691,7 @@ static void test_interrupted(void **state)
 	close(fd);
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *tap = tmpfile(), *ju = tmpfile();
-	struct fl_report_options opt = {.out = out, .tap = tap, .json_path = path};
+	struct fl_report_options opt = { .out = out, .tap = tap, .json_path = path };
 	char err[256];
 	assert_fl(fl_report_new(&opt, &r), 0);
 	assert_fl(fl_report_open_files(r, err, sizeof err), 0);
@@ -646,38 +708,42 @@ static void test_interrupted(void **state)
 	char *json = slurp(g), *human = slurp(out), *taptext = slurp(tap);
 	fclose(g);
 	/* ci/count.py: one passing run, but the batch is partial. */
-	const char *a1[] = {python3, count_py, path, NULL};
+	const char *a1[] = { python3, count_py, path, NULL };
 	int rc = python3 != NULL && python3[0] != '\0' ? run_python(a1) : 1;
 	unlink(path);
 	assert_int_equal(rc, 1);
 	assert_non_null(strstr(json, "\n \"interrupted\": true,\n \"summary\": {\"runs\": 1, "));
-	assert_string_equal(human, "INTERRUPTED (SIGINT): the report holds the 1 runs that finished "
-	                           "before it\n"
-	                           "1 runs: 1 passed, 0 failed, 0 crashed, 0 hung, 0 deadlocked "
-	                           "(1.00 s)\n");
+	assert_string_equal(human,
+	                    "INTERRUPTED (SIGINT): the report holds the 1 runs that finished "
+	                    "before it\n"
+	                    "1 runs: 1 passed, 0 failed, 0 crashed, 0 hung, 0 deadlocked "
+	                    "(1.00 s)\n");
 	assert_string_equal(taptext, "TAP version 13\nok 1 - s seed=1\n"
 	                             "Bail out! interrupted (SIGINT)\n");
 	/* JUnit from records. */
-	assert_fl(fl_report_new(&(struct fl_report_options){.out = out}, &r), 0);
+	assert_fl(fl_report_new(&(struct fl_report_options){ .out = out }, &r), 0);
 	assert_fl(fl_report_add(r, &a), 0);
 	assert_fl(fl_report_set_interrupted(r, "SIGTERM"), 0);
 	assert_fl(fl_report_write_junit(r, ju), 0);
 	char *junit = slurp(ju);
-	assert_string_equal(junit,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<testsuites name=\"faultline\" tests=\"2\" failures=\"0\" errors=\"1\" "
-		"time=\"1.000000\">\n"
-		"  <testsuite name=\"faultline\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" "
-		"time=\"0.000000\">\n"
-		"    <testcase classname=\"faultline\" name=\"interrupted\" time=\"0.000000\">\n"
-		"      <error type=\"interrupted\" message=\"interrupted: SIGTERM\">the batch was "
-		"interrupted (SIGTERM): this report holds only the runs that finished before it</error>\n"
-		"    </testcase>\n  </testsuite>\n"
-		"  <testsuite name=\"s\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"0\" "
-		"time=\"1.000000\">\n"
-		"    <testcase classname=\"s\" name=\"s seed=1\" time=\"1.000000\"/>\n"
-		"  </testsuite>\n"
-		"</testsuites>\n");
+	assert_string_equal(
+	        junit,
+	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	        "<testsuites name=\"faultline\" tests=\"2\" failures=\"0\" errors=\"1\" "
+	        "time=\"1.000000\">\n"
+	        "  <testsuite name=\"faultline\" tests=\"1\" failures=\"0\" errors=\"1\" "
+	        "skipped=\"0\" "
+	        "time=\"0.000000\">\n"
+	        "    <testcase classname=\"faultline\" name=\"interrupted\" time=\"0.000000\">\n"
+	        "      <error type=\"interrupted\" message=\"interrupted: SIGTERM\">the batch was "
+	        "interrupted (SIGTERM): this report holds only the runs that finished before "
+	        "it</error>\n"
+	        "    </testcase>\n  </testsuite>\n"
+	        "  <testsuite name=\"s\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"0\" "
+	        "time=\"1.000000\">\n"
+	        "    <testcase classname=\"s\" name=\"s seed=1\" time=\"1.000000\"/>\n"
+	        "  </testsuite>\n"
+	        "</testsuites>\n");
 	fl_report_free(r);
 	free(json);
 	free(human);
@@ -688,7 +754,8 @@ static void test_interrupted(void **state)
 	fclose(ju);
 }
 
-static void test_python_reads_files(void **state)
+static void
+test_python_reads_files(void **state)
 {
 	(void)state;
 	if (python3 == NULL || python3[0] == '\0')
@@ -700,7 +767,7 @@ static void test_python_reads_files(void **state)
 	snprintf(junit, sizeof junit, "%s/r.xml", dir);
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile();
-	struct fl_report_options opt = {.out = out, .json_path = json, .junit_path = junit};
+	struct fl_report_options opt = { .out = out, .json_path = json, .junit_path = junit };
 	assert_fl(fl_report_new(&opt, &r), 0);
 	fill(r);
 	assert_fl(fl_report_finish(r, -1, err, sizeof err), 0);
@@ -708,33 +775,40 @@ static void test_python_reads_files(void **state)
 	fclose(out);
 
 	static const char check_json[] =
-		"import json,sys\n"
-		"d=json.load(open(sys.argv[1],encoding='utf-8'))\n"
-		"runs=d['runs']\n"
-		"assert len(runs)==5, runs\n"
-		"assert [x['verdict'] for x in runs]==['pass','fail','crash','hang','deadlock']\n"
-		"assert runs[1]['seed']==18446744073709551615\n"
-		"assert runs[1]['detail']=='image_refs: actor \"sub\" holds 1 reference <session 7> & more\\nline2\\ttab'\n"
-		"assert runs[2]['detail']=='SIGSEGV in actor sub \\x01 \\ufffd bad utf8 caf\\xe9', runs[2]['detail']\n"
-		"assert runs[0]['property'] is None and runs[1]['property']=='image_refs'\n"
-		"assert runs[0]['trace'] is None and runs[4]['trace']=='t.trace'\n"
-		"assert runs[1]['trace_hash']=='0123456789abcdef'\n"
-		"assert set(runs[0])=={'scenario','seed','verdict','property','trace','trace_hash','seconds','detail','faults_fired','op_errors_tolerated','op_errors_fatal','mode','run_index','sweep_point','sweep_k','sweep_persistent'}\n"
-		"assert d['summary']=={'runs':5,'passed':1,'failed':1,'crashed':1,'hung':1,'deadlocked':1,'not_run':0}\n";
+	        "import json,sys\n"
+	        "d=json.load(open(sys.argv[1],encoding='utf-8'))\n"
+	        "runs=d['runs']\n"
+	        "assert len(runs)==5, runs\n"
+	        "assert [x['verdict'] for x in runs]==['pass','fail','crash','hang','deadlock']\n"
+	        "assert runs[1]['seed']==18446744073709551615\n"
+	        "assert runs[1]['detail']=='image_refs: actor \"sub\" holds 1 reference <session "
+	        "7> & more\\nline2\\ttab'\n"
+	        "assert runs[2]['detail']=='SIGSEGV in actor sub \\x01 \\ufffd bad utf8 caf\\xe9', "
+	        "runs[2]['detail']\n"
+	        "assert runs[0]['property'] is None and runs[1]['property']=='image_refs'\n"
+	        "assert runs[0]['trace'] is None and runs[4]['trace']=='t.trace'\n"
+	        "assert runs[1]['trace_hash']=='0123456789abcdef'\n"
+	        "assert "
+	        "set(runs[0])=={'scenario','seed','verdict','property','trace','trace_hash','"
+	        "seconds','detail','faults_fired','op_errors_tolerated','op_errors_fatal','mode','"
+	        "run_index','sweep_point','sweep_k','sweep_persistent'}\n"
+	        "assert "
+	        "d['summary']=={'runs':5,'passed':1,'failed':1,'crashed':1,'hung':1,'deadlocked':1,"
+	        "'not_run':0}\n";
 	static const char check_xml[] =
-		"import sys,xml.etree.ElementTree as ET\n"
-		"t=ET.parse(sys.argv[1]).getroot()\n"
-		"assert t.tag=='testsuites' and t.get('tests')=='5' and t.get('failures')=='4'\n"
-		"s=t.findall('testsuite')\n"
-		"assert [x.get('name') for x in s]==['smoke','b1 #fixture']\n"
-		"assert len(s[0].findall('testcase'))==3\n"
-		"f=s[0].findall('testcase')[1].find('failure')\n"
-		"assert f.get('message')=='fail: image_refs'\n"
-		"assert 'actor \"sub\" holds 1 reference <session 7> & more' in f.text\n"
-		"assert 'replay: faultline replay traces/smoke-2.trace' in f.text\n";
-	const char *a1[] = {python3, "-c", check_json, json, NULL};
-	const char *a2[] = {python3, "-c", check_xml, junit, NULL};
-	const char *a3[] = {python3, count_py, json, NULL};
+	        "import sys,xml.etree.ElementTree as ET\n"
+	        "t=ET.parse(sys.argv[1]).getroot()\n"
+	        "assert t.tag=='testsuites' and t.get('tests')=='5' and t.get('failures')=='4'\n"
+	        "s=t.findall('testsuite')\n"
+	        "assert [x.get('name') for x in s]==['smoke','b1 #fixture']\n"
+	        "assert len(s[0].findall('testcase'))==3\n"
+	        "f=s[0].findall('testcase')[1].find('failure')\n"
+	        "assert f.get('message')=='fail: image_refs'\n"
+	        "assert 'actor \"sub\" holds 1 reference <session 7> & more' in f.text\n"
+	        "assert 'replay: faultline replay traces/smoke-2.trace' in f.text\n";
+	const char *a1[] = { python3, "-c", check_json, json, NULL };
+	const char *a2[] = { python3, "-c", check_xml, junit, NULL };
+	const char *a3[] = { python3, count_py, json, NULL };
 	int rc1 = run_python(a1), rc2 = run_python(a2), rc3 = run_python(a3);
 	unlink(json);
 	unlink(junit);
@@ -746,7 +820,8 @@ static void test_python_reads_files(void **state)
 
 /* ci/count.py, which gates CI on the JSON, fails a scenario with a run not
  * run even when its other runs passed. */
-static void test_python_not_run(void **state)
+static void
+test_python_not_run(void **state)
 {
 	(void)state;
 	if (python3 == NULL || python3[0] == '\0')
@@ -757,7 +832,7 @@ static void test_python_not_run(void **state)
 	snprintf(json, sizeof json, "%s/r.json", dir);
 	struct fl_report *r = NULL;
 	FILE *out = tmpfile();
-	struct fl_report_options opt = {.out = out, .json_path = json};
+	struct fl_report_options opt = { .out = out, .json_path = json };
 	assert_fl(fl_report_new(&opt, &r), 0);
 	assert_fl(fl_report_open_files(r, err, sizeof err), 0);
 	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 5, 1, "");
@@ -768,14 +843,15 @@ static void test_python_not_run(void **state)
 	assert_fl(fl_report_finish(r, -1, err, sizeof err), 0);
 	fl_report_free(r);
 	fclose(out);
-	const char *a1[] = {python3, count_py, json, NULL};
+	const char *a1[] = { python3, count_py, json, NULL };
 	int rc = run_python(a1);
 	unlink(json);
 	rmdir(dir);
 	assert_int_equal(rc, 1);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	python3 = argc > 1 ? argv[1] : NULL;
 	count_py = argc > 2 ? argv[2] : "ci/count.py";

@@ -27,88 +27,91 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{"bad/syntax.yaml",
-	 "bad/syntax.yaml:7: yaml: did not find expected ',' or ']' (while parsing a flow "
-	 "sequence at line 7)"},
-	{"bad/empty.yaml", "bad/empty.yaml:1: (top): empty scenario file"},
-	{"bad/unknown_key.yaml", "bad/unknown_key.yaml:6: actors[0].knd: unknown key"},
-	{"bad/unknown_op.yaml", "bad/unknown_op.yaml:7: actors[0].ops[0].ofer: unknown operation"},
-	{"bad/scalar_op.yaml",
-	 "bad/scalar_op.yaml:8: actors[0].ops[1]: an operation is a mapping with exactly one key, "
-	 "e.g. '- close_client: {}'"},
-	{"bad/wrong_type.yaml",
-	 "bad/wrong_type.yaml:8: actors[0].ops[1].offer.count: expected a decimal integer (got 'many')"},
-	{"bad/missing_field.yaml", "bad/missing_field.yaml:1: mode: required field missing"},
-	{"bad/unknown_actor.yaml",
-	 "bad/unknown_actor.yaml:9: faults[0].actor: unknown actor 'nobody'"},
-	{"bad/unknown_ref.yaml",
-	 "bad/unknown_ref.yaml:7: actors[0].ops[0].offer.pub: unknown publication 'nope'"},
-	{"bad/wrong_ref_kind.yaml",
-	 "bad/wrong_ref_kind.yaml:8: actors[0].ops[1].offer.pub: 's' is a subscription (line 7), "
-	 "expected a publication"},
-	{"bad/use_before_define.yaml",
-	 "bad/use_before_define.yaml:7: actors[0].ops[0].poll.sub: 's' is used before it is "
-	 "defined (line 8)"},
-	{"bad/foreign_client.yaml",
-	 "bad/foreign_client.yaml:11: actors[1].ops[0].offer.pub: publication 'p' belongs to "
-	 "client 'c1' (actor a); actor b uses client 'b'"},
-	{"bad/bad_fault_point.yaml",
-	 "bad/bad_fault_point.yaml:7: faults[0].point: unknown fault point 'bogus/point' "
-	 "(expected a registered transport/ point, or posix/... or libc/... for libfiu's "
-	 "preload)"},
-	{"bad/two_whens.yaml",
-	 "bad/two_whens.yaml:9: faults[0].when: give exactly one of nth, after, probability"},
-	{"bad/bad_mode_kind.yaml",
-	 "bad/bad_mode_kind.yaml:6: actors[0].kind: a process actor needs mode proc (mode is sim)"},
-	{"bad/negative_count.yaml",
-	 "bad/negative_count.yaml:10: actors[0].ops[1].offer.count: must be between 1 and "
-	 "1000000000 (got -3)"},
-	{"bad/cancel_without_async.yaml",
-	 "bad/cancel_without_async.yaml:7: actors[0].ops[0].add_subscription.cancel_at: needs "
-	 "async: true"},
-	{"bad/unknown_property.yaml",
-	 "bad/unknown_property.yaml:8: properties[1]: unknown property 'no_leaks' (known: "
-	 "image_refs, no_leaked_files, gauges_zero, no_pending_registrations, no_new_fds, "
-	 "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, chunks_balanced, "
-	 "ports_zero, messages_freed_once, no_late_completions)"},
-	{"bad/duplicate_actor.yaml",
-	 "bad/duplicate_actor.yaml:7: actors[2].name: actor 'a' is already defined at line 5"},
-	{"bad/lonely_barrier.yaml",
-	 "bad/lonely_barrier.yaml:7: actors[0].ops[0].barrier.name: barrier 'alone' is reached "
-	 "only by actor a; a barrier needs two or more actors"},
-	{"bad/bad_bool.yaml", "bad/bad_bool.yaml:6: sweep: expected true or false (got 'maybe')"},
-	{"bad/probability_range.yaml",
-	 "bad/probability_range.yaml:9: faults[0].when.probability: must be in (0, 1] (got 1.5)"},
-	{"bad/two_op_keys.yaml",
-	 "bad/two_op_keys.yaml:7: actors[0].ops[0]: an operation is a mapping with exactly one "
-	 "key, e.g. '- wait: {ms: 5}'"},
-	{"bad/bad_service.yaml",
-	 "bad/bad_service.yaml:7: actors[0].ops[0].offer_service.service: 'a/b' is not a valid "
-	 "service name (1 to 63 characters, no '/', '..' or control characters)"},
-	{"bad/bad_name.yaml",
-	 "bad/bad_name.yaml:1: name: 'smoke/2' is not a valid name (letters, digits, '_', '-', '.')"},
-	{"bad/duplicate_key.yaml", "bad/duplicate_key.yaml:4: mode: key given twice"},
-	{"bad/unknown_impl.yaml",
-	 "bad/unknown_impl.yaml:8: actors[0].ops[1].request.impl: unknown request helper "
-	 "implementation 'b1_leaky' (one of: b4_release_matching, b4_release_all, "
-	 "b5_free_after_send, b5_close_pending, b5_correct)"},
-	{"bad/impl_with_ctx.yaml",
-	 "bad/impl_with_ctx.yaml:9: actors[0].ops[2].request: give ctx or impl, not both (a "
-	 "context helper opens its own context per request)"},
-	{"bad/bad_chunks.yaml",
-	 "bad/bad_chunks.yaml:6: driver.chunks: chunk spec \"4096:8,128:4\": sizes must ascend"},
-	{"bad/bad_expect.yaml",
-	 "bad/bad_expect.yaml:7: actors[0].ops[0].offer_service.expect: unknown error code 'ENOSPC' "
-	 "(expected FL_E* names joined by '|', e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)"},
-	{"bad/connect_impl.yaml",
-	 "bad/connect_impl.yaml:7: actors[0].ops[0].connect_service.impl: unknown key"},
-	{"bad/key_sequence.yaml",
-	 "bad/key_sequence.yaml:4: (top): a key must be a name, not a sequence"},
-	{"bad/key_mapping_in_op.yaml",
-	 "bad/key_mapping_in_op.yaml:10: actors[0].ops[1].offer: a key must be a name, not a mapping"},
+	{ "bad/syntax.yaml",
+	  "bad/syntax.yaml:7: yaml: did not find expected ',' or ']' (while parsing a flow "
+	  "sequence at line 7)" },
+	{ "bad/empty.yaml", "bad/empty.yaml:1: (top): empty scenario file" },
+	{ "bad/unknown_key.yaml", "bad/unknown_key.yaml:6: actors[0].knd: unknown key" },
+	{ "bad/unknown_op.yaml",
+	  "bad/unknown_op.yaml:7: actors[0].ops[0].ofer: unknown operation" },
+	{ "bad/scalar_op.yaml",
+	  "bad/scalar_op.yaml:8: actors[0].ops[1]: an operation is a mapping with exactly one key, "
+	  "e.g. '- close_client: {}'" },
+	{ "bad/wrong_type.yaml", "bad/wrong_type.yaml:8: actors[0].ops[1].offer.count: expected a "
+	                         "decimal integer (got 'many')" },
+	{ "bad/missing_field.yaml", "bad/missing_field.yaml:1: mode: required field missing" },
+	{ "bad/unknown_actor.yaml",
+	  "bad/unknown_actor.yaml:9: faults[0].actor: unknown actor 'nobody'" },
+	{ "bad/unknown_ref.yaml",
+	  "bad/unknown_ref.yaml:7: actors[0].ops[0].offer.pub: unknown publication 'nope'" },
+	{ "bad/wrong_ref_kind.yaml",
+	  "bad/wrong_ref_kind.yaml:8: actors[0].ops[1].offer.pub: 's' is a subscription (line 7), "
+	  "expected a publication" },
+	{ "bad/use_before_define.yaml",
+	  "bad/use_before_define.yaml:7: actors[0].ops[0].poll.sub: 's' is used before it is "
+	  "defined (line 8)" },
+	{ "bad/foreign_client.yaml",
+	  "bad/foreign_client.yaml:11: actors[1].ops[0].offer.pub: publication 'p' belongs to "
+	  "client 'c1' (actor a); actor b uses client 'b'" },
+	{ "bad/bad_fault_point.yaml",
+	  "bad/bad_fault_point.yaml:7: faults[0].point: unknown fault point 'bogus/point' "
+	  "(expected a registered transport/ point, or posix/... or libc/... for libfiu's "
+	  "preload)" },
+	{ "bad/two_whens.yaml",
+	  "bad/two_whens.yaml:9: faults[0].when: give exactly one of nth, after, probability" },
+	{ "bad/bad_mode_kind.yaml", "bad/bad_mode_kind.yaml:6: actors[0].kind: a process actor "
+	                            "needs mode proc (mode is sim)" },
+	{ "bad/negative_count.yaml",
+	  "bad/negative_count.yaml:10: actors[0].ops[1].offer.count: must be between 1 and "
+	  "1000000000 (got -3)" },
+	{ "bad/cancel_without_async.yaml",
+	  "bad/cancel_without_async.yaml:7: actors[0].ops[0].add_subscription.cancel_at: needs "
+	  "async: true" },
+	{ "bad/unknown_property.yaml",
+	  "bad/unknown_property.yaml:8: properties[1]: unknown property 'no_leaks' (known: "
+	  "image_refs, no_leaked_files, gauges_zero, no_pending_registrations, no_new_fds, "
+	  "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, chunks_balanced, "
+	  "ports_zero, messages_freed_once, no_late_completions)" },
+	{ "bad/duplicate_actor.yaml",
+	  "bad/duplicate_actor.yaml:7: actors[2].name: actor 'a' is already defined at line 5" },
+	{ "bad/lonely_barrier.yaml",
+	  "bad/lonely_barrier.yaml:7: actors[0].ops[0].barrier.name: barrier 'alone' is reached "
+	  "only by actor a; a barrier needs two or more actors" },
+	{ "bad/bad_bool.yaml", "bad/bad_bool.yaml:6: sweep: expected true or false (got 'maybe')" },
+	{ "bad/probability_range.yaml",
+	  "bad/probability_range.yaml:9: faults[0].when.probability: must be in (0, 1] (got 1.5)" },
+	{ "bad/two_op_keys.yaml",
+	  "bad/two_op_keys.yaml:7: actors[0].ops[0]: an operation is a mapping with exactly one "
+	  "key, e.g. '- wait: {ms: 5}'" },
+	{ "bad/bad_service.yaml",
+	  "bad/bad_service.yaml:7: actors[0].ops[0].offer_service.service: 'a/b' is not a valid "
+	  "service name (1 to 63 characters, no '/', '..' or control characters)" },
+	{ "bad/bad_name.yaml", "bad/bad_name.yaml:1: name: 'smoke/2' is not a valid name (letters, "
+	                       "digits, '_', '-', '.')" },
+	{ "bad/duplicate_key.yaml", "bad/duplicate_key.yaml:4: mode: key given twice" },
+	{ "bad/unknown_impl.yaml",
+	  "bad/unknown_impl.yaml:8: actors[0].ops[1].request.impl: unknown request helper "
+	  "implementation 'b1_leaky' (one of: b4_release_matching, b4_release_all, "
+	  "b5_free_after_send, b5_close_pending, b5_correct)" },
+	{ "bad/impl_with_ctx.yaml",
+	  "bad/impl_with_ctx.yaml:9: actors[0].ops[2].request: give ctx or impl, not both (a "
+	  "context helper opens its own context per request)" },
+	{ "bad/bad_chunks.yaml",
+	  "bad/bad_chunks.yaml:6: driver.chunks: chunk spec \"4096:8,128:4\": sizes must ascend" },
+	{ "bad/bad_expect.yaml",
+	  "bad/bad_expect.yaml:7: actors[0].ops[0].offer_service.expect: unknown error code "
+	  "'ENOSPC' "
+	  "(expected FL_E* names joined by '|', e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)" },
+	{ "bad/connect_impl.yaml",
+	  "bad/connect_impl.yaml:7: actors[0].ops[0].connect_service.impl: unknown key" },
+	{ "bad/key_sequence.yaml",
+	  "bad/key_sequence.yaml:4: (top): a key must be a name, not a sequence" },
+	{ "bad/key_mapping_in_op.yaml", "bad/key_mapping_in_op.yaml:10: actors[0].ops[1].offer: a "
+	                                "key must be a name, not a mapping" },
 };
 
-static void test_bad_file(void **state)
+static void
+test_bad_file(void **state)
 {
 	const struct bad_case *c = *state;
 	struct fl_scenario *s = NULL;
@@ -119,7 +122,8 @@ static void test_bad_file(void **state)
 	assert_string_equal(err, c->message);
 }
 
-static void test_smoke_values(void **state)
+static void
+test_smoke_values(void **state)
 {
 	(void)state;
 	struct fl_scenario *s = NULL;
@@ -147,11 +151,11 @@ static void test_smoke_values(void **state)
 	assert_string_equal(s->objects[offer->u.offer.pub].name, "pub1");
 	assert_int_equal(s->actors[1].ops[5].kind, FL_SCN_OP_CLOSE_CLIENT);
 	assert_int_equal(s->actors[1].ops[2].u.poll.deadline_ms, 5000);
-	assert_int_equal(s->properties,
-	                 FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_NO_LEAKED_FILES |
-	                         FL_SCN_PROP_GAUGES_ZERO | FL_SCN_PROP_NO_PENDING_REGISTRATIONS |
-	                         FL_SCN_PROP_DELIVERY_IN_ORDER | FL_SCN_PROP_NO_LOSS |
-	                         FL_SCN_PROP_NO_DUPLICATES);
+	assert_int_equal(s->properties, FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_NO_LEAKED_FILES |
+	                                        FL_SCN_PROP_GAUGES_ZERO |
+	                                        FL_SCN_PROP_NO_PENDING_REGISTRATIONS |
+	                                        FL_SCN_PROP_DELIVERY_IN_ORDER |
+	                                        FL_SCN_PROP_NO_LOSS | FL_SCN_PROP_NO_DUPLICATES);
 	assert_int_equal(s->budget_runs, 200);
 	assert_true(s->budget_seconds == 30.0);
 	assert_int_equal(s->scheduler, FL_SCN_SCHED_RANDOM);
@@ -160,7 +164,8 @@ static void test_smoke_values(void **state)
 	fl_scenario_free(s);
 }
 
-static void test_everything_values(void **state)
+static void
+test_everything_values(void **state)
 {
 	(void)state;
 	struct fl_scenario *s = NULL;
@@ -188,7 +193,8 @@ static void test_everything_values(void **state)
 	assert_int_equal(pub->ops[5].kind, FL_SCN_OP_REMOVE_PUBLICATION);
 	assert_int_equal(pub->ops[5].u.remove.cancel_at, FL_SCN_CANCEL_NONE);
 	assert_int_equal(pub->ops[6].kind, FL_SCN_OP_CRASH_SELF);
-	const struct fl_scn_op_take_image *t1 = &sub->ops[2].u.take_image, *t2 = &sub->ops[3].u.take_image;
+	const struct fl_scn_op_take_image *t1 = &sub->ops[2].u.take_image,
+	                                  *t2 = &sub->ops[3].u.take_image;
 	assert_string_equal(s->objects[t1->from].name, "p1");
 	assert_int_equal(s->objects[t1->as].kind, FL_SCN_OBJ_IMAGE);
 	assert_int_equal(t2->from, -1);
@@ -232,7 +238,8 @@ static void test_everything_values(void **state)
 	fl_scenario_free(s);
 }
 
-static void test_hash(void **state)
+static void
+test_hash(void **state)
 {
 	(void)state;
 	struct fl_scenario *a = NULL, *b = NULL, *c = NULL;
@@ -253,7 +260,8 @@ static void test_hash(void **state)
 	fl_scenario_free(c);
 }
 
-static void test_missing_file(void **state)
+static void
+test_missing_file(void **state)
 {
 	(void)state;
 	struct fl_scenario *s = NULL;
@@ -263,12 +271,13 @@ static void test_missing_file(void **state)
 	assert_null(s);
 }
 
-static void test_expand_paths(void **state)
+static void
+test_expand_paths(void **state)
 {
 	(void)state;
 	char **files = NULL, err[512];
 	size_t n = 0;
-	const char *paths[] = {"good", "bad/empty.yaml"};
+	const char *paths[] = { "good", "bad/empty.yaml" };
 	assert_fl(fl_scenario_expand_paths(paths, 2, &files, &n, err, sizeof err), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(files[0], "good/everything.yaml");
@@ -276,22 +285,24 @@ static void test_expand_paths(void **state)
 	assert_null(files[2]);
 	fl_scenario_paths_free(files);
 
-	const char *bad[] = {"good", "nowhere"};
+	const char *bad[] = { "good", "nowhere" };
 	files = NULL;
 	assert_fl(fl_scenario_expand_paths(bad, 2, &files, &n, err, sizeof err), FL_ENOENT);
 	assert_string_equal(err, "nowhere: No such file or directory");
 	assert_null(files);
 
 	/* A directory's files come back sorted. */
-	assert_fl(fl_scenario_expand_paths((const char *[]){"bad"}, 1, &files, &n, err,
-	                                          sizeof err), 0);
+	assert_fl(fl_scenario_expand_paths((const char *[]){ "bad" }, 1, &files, &n, err,
+	                                   sizeof err),
+	          0);
 	assert_true(n >= 6);
 	for (size_t i = 1; i < n; i++)
 		assert_true(strcmp(files[i - 1], files[i]) < 0);
 	fl_scenario_paths_free(files);
 }
 
-static void test_load_dir(void **state)
+static void
+test_load_dir(void **state)
 {
 	(void)state;
 	struct fl_scenario **list = NULL;
@@ -305,12 +316,14 @@ static void test_load_dir(void **state)
 	/* The first bad file (sorted) stops the load and names itself. */
 	assert_fl(fl_scenario_load_dir("bad", &list, &n, err, sizeof err), FL_EINVAL);
 	assert_null(list);
-	assert_string_equal(err, "bad/bad_bool.yaml:6: sweep: expected true or false (got 'maybe')"); /* sorts first */
+	assert_string_equal(err, "bad/bad_bool.yaml:6: sweep: expected true or false (got "
+	                         "'maybe')"); /* sorts first */
 }
 
 /* The complete example in docs/scenario-format.md loads: the documentation cannot drift
  * from the loader. */
-static void test_format_example(void **state)
+static void
+test_format_example(void **state)
 {
 	(void)state;
 	FILE *f = fopen("../../../docs/scenario-format.md", "r");
@@ -326,8 +339,8 @@ static void test_format_example(void **state)
 	assert_non_null(end);
 	struct fl_scenario *s = NULL;
 	char err[512];
-	int rc = fl_scenario_load_string("docs/scenario-format.md", start, (size_t)(end - start), &s, err,
-	                                 sizeof err);
+	int rc = fl_scenario_load_string("docs/scenario-format.md", start, (size_t)(end - start),
+	                                 &s, err, sizeof err);
 	if (rc)
 		fail_msg("%s", err);
 	assert_string_equal(s->name, "churn-with-faults");
@@ -339,7 +352,8 @@ static void test_format_example(void **state)
 }
 
 /* Every file of the scenario suite loads, without warnings. */
-static void test_suite_loads(void **state)
+static void
+test_suite_loads(void **state)
 {
 	(void)state;
 	struct fl_scenario **list = NULL;
@@ -363,91 +377,94 @@ static void test_suite_loads(void **state)
  * 16), every number field a plain decimal number.  Each case is a whole
  * file; the message names the value's line and the field.
  */
-#define HEAD "name: x\ndescription: d\nmode: sim\n"
+#define HEAD  "name: x\ndescription: d\nmode: sim\n"
 #define ACTOR "actors:\n  - name: a\n    ops:\n" /* lines 4-6; the first op is line 7 */
-#define WAIT "      - wait: {ms: 1}\n"
-#define PUB "      - add_publication: {channel: ipc, stream: 1, as: p}\n"
-#define SUB "      - add_subscription: {channel: ipc, stream: 1, as: s}\n"
+#define WAIT  "      - wait: {ms: 1}\n"
+#define PUB   "      - add_publication: {channel: ipc, stream: 1, as: p}\n"
+#define SUB   "      - add_subscription: {channel: ipc, stream: 1, as: s}\n"
 #define FAULT "faults:\n  - point: transport/shm/map\n" /* lines 8-9 after ACTOR WAIT */
-#define INT_ERR(file_line, field, got) \
+#define INT_ERR(file_line, field, got)                                                             \
 	"mem.yaml:" #file_line ": " field ": expected a decimal integer (got '" got "')"
 
 static const struct {
 	const char *text, *message;
 } number_cases[] = {
-	{HEAD "driver: {term_length: 0x10000}\n" ACTOR WAIT, INT_ERR(4, "driver.term_length", "0x10000")},
-	{HEAD "driver: {client_liveness_ms: 1e3}\n" ACTOR WAIT,
-	 INT_ERR(4, "driver.client_liveness_ms", "1e3")},
-	{HEAD "driver: {driver_timeout_ms: 2.5}\n" ACTOR WAIT,
-	 INT_ERR(4, "driver.driver_timeout_ms", "2.5")},
-	{HEAD "driver: {linger_ms: 010}\n" ACTOR WAIT, INT_ERR(4, "driver.linger_ms", "010")},
-	{HEAD "driver: {ports: 1_0}\n" ACTOR WAIT, INT_ERR(4, "driver.ports", "1_0")},
-	{HEAD "actors:\n  - name: a\n    repeat: 1e3\n    ops:\n" WAIT,
-	 INT_ERR(6, "actors[0].repeat", "1e3")},
-	{HEAD ACTOR "      - add_publication: {channel: ipc, stream: 0x10, as: p}\n",
-	 INT_ERR(7, "actors[0].ops[0].add_publication.stream", "0x10")},
-	{HEAD ACTOR "      - add_subscription: {channel: ipc, stream: 1, async: true, cancel_at: 03, "
-	 "as: s}\n",
-	 "mem.yaml:7: actors[0].ops[0].add_subscription.cancel_at: must be a step index >= 0 or "
-	 "'random' (got '03')"},
-	{HEAD ACTOR PUB "      - offer: {pub: p, count: 1e3}\n",
-	 INT_ERR(8, "actors[0].ops[1].offer.count", "1e3")},
-	{HEAD ACTOR PUB "      - offer: {pub: p, count: 1, size: 2.5}\n",
-	 INT_ERR(8, "actors[0].ops[1].offer.size", "2.5")},
-	{HEAD ACTOR PUB "      - offer: {pub: p, count: 1, sizes: [8, 1e3]}\n",
-	 INT_ERR(8, "actors[0].ops[1].offer.sizes[1]", "1e3")},
-	{HEAD ACTOR SUB "      - poll: {sub: s, until: 1_000}\n",
-	 INT_ERR(8, "actors[0].ops[1].poll.until", "1_000")},
-	{HEAD ACTOR SUB "      - poll: {sub: s, until: 1, deadline_ms: 0x10}\n",
-	 INT_ERR(8, "actors[0].ops[1].poll.deadline_ms", "0x10")},
-	{HEAD ACTOR SUB "      - take_image: {sub: s, index: 010, as: i}\n",
-	 INT_ERR(8, "actors[0].ops[1].take_image.index", "010")},
-	{HEAD ACTOR "      - wait: {ms: 2.5}\n", INT_ERR(7, "actors[0].ops[0].wait.ms", "2.5")},
-	{HEAD ACTOR "      - connect_service: {service: s, as: c}\n"
-	 "      - request: {conn: c, count: 1:30}\n",
-	 INT_ERR(8, "actors[0].ops[1].request.count", "1:30")},
-	{HEAD ACTOR "      - connect_service: {service: s, as: c}\n"
-	 "      - request: {conn: c, count: 1, size: 1e3}\n",
-	 INT_ERR(8, "actors[0].ops[1].request.size", "1e3")},
-	{HEAD ACTOR "      - connect_service: {service: s, as: c}\n"
-	 "      - request: {conn: c, count: 1, deadline_ms: 5.0}\n",
-	 INT_ERR(8, "actors[0].ops[1].request.deadline_ms", "5.0")},
-	{HEAD ACTOR "      - offer_service: {service: s, as: v}\n"
-	 "      - respond: {server: v, count: 0x2}\n",
-	 INT_ERR(8, "actors[0].ops[1].respond.count", "0x2")},
-	{HEAD ACTOR WAIT FAULT "    action: error\n    when: {nth: 1e3}\n",
-	 INT_ERR(11, "faults[0].when.nth", "1e3")},
-	{HEAD ACTOR WAIT FAULT "    action: error\n    when: {after: 0x10}\n",
-	 INT_ERR(11, "faults[0].when.after", "0x10")},
-	{HEAD ACTOR WAIT FAULT "    action: delay\n    delay_ms: 1e3\n",
-	 INT_ERR(11, "faults[0].delay_ms", "1e3")},
-	{HEAD ACTOR WAIT FAULT "    action: error\n    errno: 010\n",
-	 "mem.yaml:11: faults[0].errno: unknown errno '010'"},
-	{HEAD ACTOR WAIT FAULT "    action: error\n    when: {probability: 0.5abc}\n",
-	 "mem.yaml:11: faults[0].when.probability: expected a decimal number (got '0.5abc')"},
-	{HEAD ACTOR WAIT FAULT "    action: error\n    when: {probability: 1_0}\n",
-	 "mem.yaml:11: faults[0].when.probability: expected a decimal number (got '1_0')"},
-	{HEAD ACTOR WAIT "budget: {runs: 1e3}\n", INT_ERR(8, "budget.runs", "1e3")},
-	{HEAD ACTOR WAIT "budget: {seconds: 2.5s}\n",
-	 "mem.yaml:8: budget.seconds: expected a decimal number (got '2.5s')"},
-	{HEAD ACTOR WAIT "budget: {seconds: 0x10}\n",
-	 "mem.yaml:8: budget.seconds: expected a decimal number (got '0x10')"},
-	{HEAD ACTOR WAIT "scheduler: {kind: pct, depth: 1_0}\n",
-	 INT_ERR(8, "scheduler.depth", "1_0")},
+	{ HEAD "driver: {term_length: 0x10000}\n" ACTOR WAIT,
+	  INT_ERR(4, "driver.term_length", "0x10000") },
+	{ HEAD "driver: {client_liveness_ms: 1e3}\n" ACTOR WAIT,
+	  INT_ERR(4, "driver.client_liveness_ms", "1e3") },
+	{ HEAD "driver: {driver_timeout_ms: 2.5}\n" ACTOR WAIT,
+	  INT_ERR(4, "driver.driver_timeout_ms", "2.5") },
+	{ HEAD "driver: {linger_ms: 010}\n" ACTOR WAIT, INT_ERR(4, "driver.linger_ms", "010") },
+	{ HEAD "driver: {ports: 1_0}\n" ACTOR WAIT, INT_ERR(4, "driver.ports", "1_0") },
+	{ HEAD "actors:\n  - name: a\n    repeat: 1e3\n    ops:\n" WAIT,
+	  INT_ERR(6, "actors[0].repeat", "1e3") },
+	{ HEAD ACTOR "      - add_publication: {channel: ipc, stream: 0x10, as: p}\n",
+	  INT_ERR(7, "actors[0].ops[0].add_publication.stream", "0x10") },
+	{ HEAD ACTOR
+	  "      - add_subscription: {channel: ipc, stream: 1, async: true, cancel_at: 03, "
+	  "as: s}\n",
+	  "mem.yaml:7: actors[0].ops[0].add_subscription.cancel_at: must be a step index >= 0 or "
+	  "'random' (got '03')" },
+	{ HEAD ACTOR PUB "      - offer: {pub: p, count: 1e3}\n",
+	  INT_ERR(8, "actors[0].ops[1].offer.count", "1e3") },
+	{ HEAD ACTOR PUB "      - offer: {pub: p, count: 1, size: 2.5}\n",
+	  INT_ERR(8, "actors[0].ops[1].offer.size", "2.5") },
+	{ HEAD ACTOR PUB "      - offer: {pub: p, count: 1, sizes: [8, 1e3]}\n",
+	  INT_ERR(8, "actors[0].ops[1].offer.sizes[1]", "1e3") },
+	{ HEAD ACTOR SUB "      - poll: {sub: s, until: 1_000}\n",
+	  INT_ERR(8, "actors[0].ops[1].poll.until", "1_000") },
+	{ HEAD ACTOR SUB "      - poll: {sub: s, until: 1, deadline_ms: 0x10}\n",
+	  INT_ERR(8, "actors[0].ops[1].poll.deadline_ms", "0x10") },
+	{ HEAD ACTOR SUB "      - take_image: {sub: s, index: 010, as: i}\n",
+	  INT_ERR(8, "actors[0].ops[1].take_image.index", "010") },
+	{ HEAD ACTOR "      - wait: {ms: 2.5}\n", INT_ERR(7, "actors[0].ops[0].wait.ms", "2.5") },
+	{ HEAD ACTOR "      - connect_service: {service: s, as: c}\n"
+	             "      - request: {conn: c, count: 1:30}\n",
+	  INT_ERR(8, "actors[0].ops[1].request.count", "1:30") },
+	{ HEAD ACTOR "      - connect_service: {service: s, as: c}\n"
+	             "      - request: {conn: c, count: 1, size: 1e3}\n",
+	  INT_ERR(8, "actors[0].ops[1].request.size", "1e3") },
+	{ HEAD ACTOR "      - connect_service: {service: s, as: c}\n"
+	             "      - request: {conn: c, count: 1, deadline_ms: 5.0}\n",
+	  INT_ERR(8, "actors[0].ops[1].request.deadline_ms", "5.0") },
+	{ HEAD ACTOR "      - offer_service: {service: s, as: v}\n"
+	             "      - respond: {server: v, count: 0x2}\n",
+	  INT_ERR(8, "actors[0].ops[1].respond.count", "0x2") },
+	{ HEAD ACTOR WAIT FAULT "    action: error\n    when: {nth: 1e3}\n",
+	  INT_ERR(11, "faults[0].when.nth", "1e3") },
+	{ HEAD ACTOR WAIT FAULT "    action: error\n    when: {after: 0x10}\n",
+	  INT_ERR(11, "faults[0].when.after", "0x10") },
+	{ HEAD ACTOR WAIT FAULT "    action: delay\n    delay_ms: 1e3\n",
+	  INT_ERR(11, "faults[0].delay_ms", "1e3") },
+	{ HEAD ACTOR WAIT FAULT "    action: error\n    errno: 010\n",
+	  "mem.yaml:11: faults[0].errno: unknown errno '010'" },
+	{ HEAD ACTOR WAIT FAULT "    action: error\n    when: {probability: 0.5abc}\n",
+	  "mem.yaml:11: faults[0].when.probability: expected a decimal number (got '0.5abc')" },
+	{ HEAD ACTOR WAIT FAULT "    action: error\n    when: {probability: 1_0}\n",
+	  "mem.yaml:11: faults[0].when.probability: expected a decimal number (got '1_0')" },
+	{ HEAD ACTOR WAIT "budget: {runs: 1e3}\n", INT_ERR(8, "budget.runs", "1e3") },
+	{ HEAD ACTOR WAIT "budget: {seconds: 2.5s}\n",
+	  "mem.yaml:8: budget.seconds: expected a decimal number (got '2.5s')" },
+	{ HEAD ACTOR WAIT "budget: {seconds: 0x10}\n",
+	  "mem.yaml:8: budget.seconds: expected a decimal number (got '0x10')" },
+	{ HEAD ACTOR WAIT "scheduler: {kind: pct, depth: 1_0}\n",
+	  INT_ERR(8, "scheduler.depth", "1_0") },
 	/* Beyond int64_t is out of range, not a wrapped or clamped value. */
-	{HEAD ACTOR WAIT "budget: {runs: 99999999999999999999}\n",
-	 "mem.yaml:8: budget.runs: must be between 1 and 9223372036854775807 (got "
-	 "99999999999999999999)"},
+	{ HEAD ACTOR WAIT "budget: {runs: 99999999999999999999}\n",
+	  "mem.yaml:8: budget.runs: must be between 1 and 9223372036854775807 (got "
+	  "99999999999999999999)" },
 	/* Negative where not allowed (these were errors before too). */
-	{HEAD ACTOR "      - wait: {ms: -1}\n",
-	 "mem.yaml:7: actors[0].ops[0].wait.ms: must be between 0 and 86400000 (got -1)"},
-	{HEAD ACTOR WAIT FAULT "    action: error\n    when: {nth: -1}\n",
-	 "mem.yaml:11: faults[0].when.nth: must be >= 1 (got -1)"},
-	{HEAD ACTOR PUB "      - offer: {pub: p, count: [1]}\n",
-	 "mem.yaml:8: actors[0].ops[1].offer.count: expected a number, not a sequence"},
+	{ HEAD ACTOR "      - wait: {ms: -1}\n",
+	  "mem.yaml:7: actors[0].ops[0].wait.ms: must be between 0 and 86400000 (got -1)" },
+	{ HEAD ACTOR WAIT FAULT "    action: error\n    when: {nth: -1}\n",
+	  "mem.yaml:11: faults[0].when.nth: must be >= 1 (got -1)" },
+	{ HEAD ACTOR PUB "      - offer: {pub: p, count: [1]}\n",
+	  "mem.yaml:8: actors[0].ops[1].offer.count: expected a number, not a sequence" },
 };
 
-static void test_numbers_rejected(void **state)
+static void
+test_numbers_rejected(void **state)
 {
 	(void)state;
 	int bad = 0;
@@ -455,7 +472,8 @@ static void test_numbers_rejected(void **state)
 		struct fl_scenario *s = NULL;
 		char err[512] = "";
 		const char *text = number_cases[i].text;
-		int rc = fl_scenario_load_string("mem.yaml", text, strlen(text), &s, err, sizeof err);
+		int rc = fl_scenario_load_string("mem.yaml", text, strlen(text), &s, err,
+		                                 sizeof err);
 		fl_scenario_free(s);
 		if (rc != FL_EINVAL || strcmp(err, number_cases[i].message) != 0) {
 			print_error("case %zu: rc %s, message\n  '%s'\nwanted\n  '%s'\n", i,
@@ -467,15 +485,16 @@ static void test_numbers_rejected(void **state)
 }
 
 /* The plain forms still load, signs and quotes included. */
-static void test_numbers_accepted(void **state)
+static void
+test_numbers_accepted(void **state)
 {
 	(void)state;
 	static const char text[] =
-		HEAD "driver: {linger_ms: 0, term_length: 131072}\n" ACTOR
-		"      - add_publication: {channel: ipc, stream: -7, as: p}\n"
-		"      - offer: {pub: p, count: +5, sizes: [0, \"16\"]}\n" FAULT
-		"    action: error\n    when: {probability: .5}\n    errno: 28\n"
-		"budget: {runs: 10, seconds: 1e1}\n";
+	        HEAD "driver: {linger_ms: 0, term_length: 131072}\n" ACTOR
+	             "      - add_publication: {channel: ipc, stream: -7, as: p}\n"
+	             "      - offer: {pub: p, count: +5, sizes: [0, \"16\"]}\n" FAULT
+	             "    action: error\n    when: {probability: .5}\n    errno: 28\n"
+	             "budget: {runs: 10, seconds: 1e1}\n";
 	struct fl_scenario *s = NULL;
 	char err[512];
 	if (fl_scenario_load_string("mem.yaml", text, sizeof text - 1, &s, err, sizeof err))
@@ -494,31 +513,34 @@ static void test_numbers_accepted(void **state)
 }
 
 /* expect: on every op that can fail: an FL_E* name or any. */
-static void test_expect(void **state)
+static void
+test_expect(void **state)
 {
 	(void)state;
 	static const char text[] =
-		HEAD ACTOR PUB SUB
-		"      - poll: {sub: s, until: 1, deadline_ms: 5, expect: FL_ETIMEDOUT|FL_ECLOSED}\n"
-		"      - take_image: {sub: s, from: p, as: i, expect: any}\n"
-		"      - barrier: {name: b, expect: FL_ETIMEDOUT}\n"
-		"      - close_client: {expect: any}\n"
-		"      - wait: {ms: 1}\n"
-		"  - name: z\n    ops:\n      - barrier: {name: b}\n";
+	        HEAD ACTOR PUB SUB "      - poll: {sub: s, until: 1, deadline_ms: 5, expect: "
+	                           "FL_ETIMEDOUT|FL_ECLOSED}\n"
+	                           "      - take_image: {sub: s, from: p, as: i, expect: any}\n"
+	                           "      - barrier: {name: b, expect: FL_ETIMEDOUT}\n"
+	                           "      - close_client: {expect: any}\n"
+	                           "      - wait: {ms: 1}\n"
+	                           "  - name: z\n    ops:\n      - barrier: {name: b}\n";
 	static const struct {
 		const char *text, *message;
 	} bad[] = {
-		{HEAD ACTOR "      - wait: {ms: 1, expect: any}\n",
-		 "mem.yaml:7: actors[0].ops[0].wait.expect: unknown key"},
-		{HEAD ACTOR PUB "      - offer: {pub: p, count: 1, expect: ETIMEDOUT}\n",
-		 "mem.yaml:8: actors[0].ops[1].offer.expect: unknown error code 'ETIMEDOUT' (expected "
-		 "FL_E* names joined by '|', e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)"},
-		{HEAD ACTOR PUB "      - offer: {pub: p, count: 1, expect: FL_ETIMEDOUT|}\n",
-		 "mem.yaml:8: actors[0].ops[1].offer.expect: unknown error code '' (expected "
-		 "FL_E* names joined by '|', e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)"},
-		{HEAD ACTOR "      - offer_service: {service: e, as: s, expect: any}\n",
-		 "mem.yaml:7: actors[0].ops[0].offer_service: expect: on a service open names the one "
-		 "code it must fail with (e.g. FL_ENO_PORTS)"},
+		{ HEAD ACTOR "      - wait: {ms: 1, expect: any}\n",
+		  "mem.yaml:7: actors[0].ops[0].wait.expect: unknown key" },
+		{ HEAD ACTOR PUB "      - offer: {pub: p, count: 1, expect: ETIMEDOUT}\n",
+		  "mem.yaml:8: actors[0].ops[1].offer.expect: unknown error code 'ETIMEDOUT' "
+		  "(expected "
+		  "FL_E* names joined by '|', e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)" },
+		{ HEAD ACTOR PUB "      - offer: {pub: p, count: 1, expect: FL_ETIMEDOUT|}\n",
+		  "mem.yaml:8: actors[0].ops[1].offer.expect: unknown error code '' (expected "
+		  "FL_E* names joined by '|', e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)" },
+		{ HEAD ACTOR "      - offer_service: {service: e, as: s, expect: any}\n",
+		  "mem.yaml:7: actors[0].ops[0].offer_service: expect: on a service open names the "
+		  "one "
+		  "code it must fail with (e.g. FL_ENO_PORTS)" },
 	};
 	struct fl_scenario *s = NULL;
 	char err[512];
@@ -535,55 +557,60 @@ static void test_expect(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		s = NULL;
 		err[0] = '\0';
-		int rc = fl_scenario_load_string("mem.yaml", bad[i].text, strlen(bad[i].text), &s, err,
-		                                 sizeof err);
+		int rc = fl_scenario_load_string("mem.yaml", bad[i].text, strlen(bad[i].text), &s,
+		                                 err, sizeof err);
 		fl_scenario_free(s);
 		if (rc != FL_EINVAL || strcmp(err, bad[i].message) != 0)
-			fail_msg("case %zu: rc %s, message\n  '%s'\nwanted\n  '%s'", i, fl_errname(rc), err,
-			         bad[i].message);
+			fail_msg("case %zu: rc %s, message\n  '%s'\nwanted\n  '%s'", i,
+			         fl_errname(rc), err, bad[i].message);
 	}
 }
 
 /* A fault point that is not registered is a load error, with the nearest
  * name when it looks like a typo (it used to load with a warning, and then
  * every run failed with harness: FL_EINVAL). */
-static void test_unknown_point(void **state)
+static void
+test_unknown_point(void **state)
 {
 	(void)state;
 	static const struct {
 		const char *text, *message;
 	} cases[] = {
-		{HEAD ACTOR WAIT "faults:\n  - point: transport/shm/mpa\n    action: error\n",
-		 "mem.yaml:9: faults[0].point: unknown fault point 'transport/shm/mpa' (did you mean "
-		 "transport/shm/map?)"},
-		{HEAD ACTOR WAIT "faults:\n  - point: transport/zzz/qqqqq\n    action: error\n",
-		 "mem.yaml:9: faults[0].point: unknown fault point 'transport/zzz/qqqqq' (not in this "
-		 "build's registry: `faultline list --points` prints them)"},
-		{HEAD ACTOR WAIT "faults:\n  - point: transport/nothing/*\n    action: error\n",
-		 "mem.yaml:9: faults[0].point: unknown fault point 'transport/nothing/*' (not in this "
-		 "build's registry: `faultline list --points` prints them)"},
+		{ HEAD ACTOR WAIT "faults:\n  - point: transport/shm/mpa\n    action: error\n",
+		  "mem.yaml:9: faults[0].point: unknown fault point 'transport/shm/mpa' (did you "
+		  "mean "
+		  "transport/shm/map?)" },
+		{ HEAD ACTOR WAIT "faults:\n  - point: transport/zzz/qqqqq\n    action: error\n",
+		  "mem.yaml:9: faults[0].point: unknown fault point 'transport/zzz/qqqqq' (not in "
+		  "this "
+		  "build's registry: `faultline list --points` prints them)" },
+		{ HEAD ACTOR WAIT "faults:\n  - point: transport/nothing/*\n    action: error\n",
+		  "mem.yaml:9: faults[0].point: unknown fault point 'transport/nothing/*' (not in "
+		  "this "
+		  "build's registry: `faultline list --points` prints them)" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct fl_scenario *s = NULL;
 		char err[512] = "";
-		int rc = fl_scenario_load_string("mem.yaml", cases[i].text, strlen(cases[i].text), &s,
-		                                 err, sizeof err);
+		int rc = fl_scenario_load_string("mem.yaml", cases[i].text, strlen(cases[i].text),
+		                                 &s, err, sizeof err);
 		fl_scenario_free(s);
 		if (rc != FL_EINVAL || strcmp(err, cases[i].message) != 0)
-			fail_msg("case %zu: rc %s, message\n  '%s'\nwanted\n  '%s'", i, fl_errname(rc), err,
-			         cases[i].message);
+			fail_msg("case %zu: rc %s, message\n  '%s'\nwanted\n  '%s'", i,
+			         fl_errname(rc), err, cases[i].message);
 	}
 }
 
 /* No `properties:` key: the leak and balance properties that fit the
  * operations (a scenario that checks nothing would pass a known leak);
  * an empty list is refused. */
-static void test_default_properties(void **state)
+static void
+test_default_properties(void **state)
 {
 	(void)state;
 	static const char pubsub[] = HEAD ACTOR PUB SUB;
 	static const char reqrep[] = HEAD ACTOR "      - offer_service: {service: e, as: srv}\n"
-	                             "      - ctx_open: {on: srv, as: c}\n";
+	                                        "      - ctx_open: {on: srv, as: c}\n";
 	static const char empty[] = HEAD ACTOR WAIT "properties: []\n";
 	struct fl_scenario *s = NULL;
 	char err[512] = "";
@@ -591,26 +618,30 @@ static void test_default_properties(void **state)
 	if (fl_scenario_load_string("mem.yaml", pubsub, sizeof pubsub - 1, &s, err, sizeof err))
 		fail_msg("%s", err);
 	assert_true(s->properties_default);
-	assert_int_equal(s->properties, FL_SCN_PROP_NO_LEAKED_FILES | FL_SCN_PROP_NO_UNEXPECTED_SIGNAL |
+	assert_int_equal(s->properties, FL_SCN_PROP_NO_LEAKED_FILES |
+	                                        FL_SCN_PROP_NO_UNEXPECTED_SIGNAL |
 	                                        FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_GAUGES_ZERO |
 	                                        FL_SCN_PROP_NO_PENDING_REGISTRATIONS);
 	fl_scenario_free(s);
 	s = NULL;
 	if (fl_scenario_load_string("mem.yaml", reqrep, sizeof reqrep - 1, &s, err, sizeof err))
 		fail_msg("%s", err);
-	assert_int_equal(s->properties, FL_SCN_PROP_NO_LEAKED_FILES | FL_SCN_PROP_NO_UNEXPECTED_SIGNAL |
-	                                        FL_SCN_PROP_CHUNKS_BALANCED | FL_SCN_PROP_PORTS_ZERO |
-	                                        FL_SCN_PROP_MESSAGES_FREED_ONCE |
-	                                        FL_SCN_PROP_NO_LATE_COMPLETIONS);
+	assert_int_equal(s->properties,
+	                 FL_SCN_PROP_NO_LEAKED_FILES | FL_SCN_PROP_NO_UNEXPECTED_SIGNAL |
+	                         FL_SCN_PROP_CHUNKS_BALANCED | FL_SCN_PROP_PORTS_ZERO |
+	                         FL_SCN_PROP_MESSAGES_FREED_ONCE | FL_SCN_PROP_NO_LATE_COMPLETIONS);
 	fl_scenario_free(s);
 	s = NULL;
-	assert_fl(fl_scenario_load_string("mem.yaml", empty, sizeof empty - 1, &s, err, sizeof err), FL_EINVAL);
-	assert_string_equal(err, "mem.yaml:8: properties: an empty list checks nothing (leave the key "
-	                         "out for the defaults that fit the operations)");
+	assert_fl(fl_scenario_load_string("mem.yaml", empty, sizeof empty - 1, &s, err, sizeof err),
+	          FL_EINVAL);
+	assert_string_equal(err,
+	                    "mem.yaml:8: properties: an empty list checks nothing (leave the key "
+	                    "out for the defaults that fit the operations)");
 	fl_scenario_free(s);
 }
 
-static void test_names(void **state)
+static void
+test_names(void **state)
 {
 	(void)state;
 	assert_string_equal(fl_scenario_op_name(FL_SCN_OP_TAKE_IMAGE), "take_image");
@@ -619,7 +650,8 @@ static void test_names(void **state)
 	assert_null(fl_scenario_property_name(3));
 }
 
-int main(void)
+int
+main(void)
 {
 	enum { NBAD = sizeof bad_cases / sizeof bad_cases[0] };
 	struct CMUnitTest tests[NBAD + 14];
@@ -642,8 +674,8 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unknown_point);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_default_properties);
 	for (size_t i = 0; i < NBAD; i++)
-		tests[n++] = (struct CMUnitTest){.name = bad_cases[i].file,
-		                                 .test_func = test_bad_file,
-		                                 .initial_state = (void *)&bad_cases[i]};
+		tests[n++] = (struct CMUnitTest){ .name = bad_cases[i].file,
+			                          .test_func = test_bad_file,
+			                          .initial_state = (void *)&bad_cases[i] };
 	return _cmocka_run_group_tests("scenario", tests, n, NULL, NULL);
 }

@@ -24,10 +24,10 @@
  * here race at these, and -Dfaultpoints=disabled compiles out the
  * transport's points, not the scheduler they are tested on. */
 #undef FL_SCHED_POINT
-#define FL_SCHED_POINT(name)                   \
-	do {                                   \
-		if (FL_POINTS_ARMED(fl_sched_armed))       \
-			fl_sched_point_slow(name); \
+#define FL_SCHED_POINT(name)                                                                       \
+	do {                                                                                       \
+		if (FL_POINTS_ARMED(fl_sched_armed))                                               \
+			fl_sched_point_slow(name);                                                 \
 	} while (0)
 
 /* Rates are only printed; under memcheck fewer rounds keep the suite quick. */
@@ -458,8 +458,9 @@ crash_takes_its_threads(void **state)
 		assert_int_equal(res.nactors, 3);
 		for (size_t i = 0; i < res.nactors; i++)
 			assert_string_equal(fl_sim_state_name(res.actors[i].state),
-			                    strcmp(res.actors[i].name, "bystander") == 0 ? "done"
-			                                                                   : "crashed");
+			                    strcmp(res.actors[i].name, "bystander") == 0
+			                            ? "done"
+			                            : "crashed");
 		fl_sim_free(sim);
 		fl_choice_free(c);
 	}
@@ -499,7 +500,8 @@ replay_reproduces_pct_with_threads_and_locks(void **state)
 
 			assert_fl(fl_choice_new_seeded(seed, &c), 0);
 			h1 = run_locked_family(c, kind, &v1);
-			assert_fl(fl_choice_new_replay(fl_choice_values(c), fl_choice_count(c), &r), 0);
+			assert_fl(fl_choice_new_replay(fl_choice_values(c), fl_choice_count(c), &r),
+			          0);
 			h2 = run_locked_family(r, kind, &v2);
 			assert_int_equal(h1, h2);
 			assert_int_equal(v1, 40);
@@ -727,7 +729,8 @@ pct_schedules_to_find_race(unsigned depth, uint64_t pct_steps)
 	for (int run = 1; run <= 1000; run++) {
 		struct fl_choice *c;
 		struct fl_sim *sim;
-		struct fl_sim_config cfg = { .kind = FL_SCHED_PCT, .pct_depth = depth,
+		struct fl_sim_config cfg = { .kind = FL_SCHED_PCT,
+			                     .pct_depth = depth,
 			                     .pct_steps = pct_steps };
 		struct fl_sim_result res;
 		struct race_toy toy = { .mapped = 1 };
@@ -771,7 +774,8 @@ pct_finds_planted_race_within_100_schedules(void **state)
 	int pct3 = pct_schedules_to_find_race(3, 0);
 	int stress = stress_tries_to_find_race(2000);
 
-	printf("# planted race: PCT(d=2, k=10) found it at schedule %d, PCT(d=2, drawn scale) at %d, "
+	printf("# planted race: PCT(d=2, k=10) found it at schedule %d, PCT(d=2, drawn scale) at "
+	       "%d, "
 	       "PCT(d=3, drawn scale) at %d; free threads (fl_stress_run): %s%d tries\n",
 	       pct, pct_scaled, pct3, stress < 0 ? "not found in " : "found at ",
 	       stress < 0 ? 2000 : stress);
@@ -816,7 +820,8 @@ pct_with_measured_step_estimate_finds_race(void **state)
 	int stress = stress_tries_to_find_race(2000);
 
 	(void)state;
-	printf("# planted race, change points over a clean run's %llu steps: PCT d=2 at schedule %d, "
+	printf("# planted race, change points over a clean run's %llu steps: PCT d=2 at schedule "
+	       "%d, "
 	       "d=3 at %d; free threads: %s%d tries\n",
 	       (unsigned long long)k, d2, d3, stress < 0 ? "not found in " : "found at ",
 	       stress < 0 ? 2000 : stress);
@@ -857,7 +862,8 @@ switch_rate(void **state)
 {
 	struct fl_choice *c;
 	struct fl_sim *sim;
-	struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM, .max_steps = (uint64_t)scale(200000) };
+	struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM,
+		                     .max_steps = (uint64_t)scale(200000) };
 	struct fl_sim_result res;
 	double t0;
 
@@ -897,7 +903,8 @@ switch_rate(void **state)
 		runs++;
 	}
 	dt = wall_s() - t0;
-	printf("# sim: %.0f schedules/s of %llu steps each (two actors, fresh sim and stacks each)\n",
+	printf("# sim: %.0f schedules/s of %llu steps each (two actors, fresh sim and stacks "
+	       "each)\n",
 	       runs / dt, (unsigned long long)(steps / (uint64_t)runs));
 }
 

@@ -168,7 +168,7 @@ struct fl_aio_debug {
 	uint64_t aio_free_pending;     /* fl_aio_free with an operation pending */
 	uint64_t ctx_opened;
 	uint64_t ctx_closed;
-	uint64_t replies_discarded;    /* REQ replies nobody waited for, released */
+	uint64_t replies_discarded; /* REQ replies nobody waited for, released */
 };
 
 /* fl_aio_debug_read copies the process-wide counters.  Thread-safe. */

@@ -38,12 +38,12 @@ typedef struct fl_chunk_pool fl_chunk_pool;
 /* A loaned chunk as its holder sees it: a value, copied freely; only one
  * copy may be released.  Written by the library on success only. */
 typedef struct fl_chunk {
-	void *data;        /* payload, `cap` bytes, in shared memory */
-	uint32_t len;      /* payload length in use */
-	uint32_t cap;      /* size class of the chunk */
-	uint64_t seq;      /* request/response sequence id */
-	uint32_t index;    /* global chunk index in the segment */
-	uint32_t gen;      /* generation at loan time (checked on release) */
+	void *data;          /* payload, `cap` bytes, in shared memory */
+	uint32_t len;        /* payload length in use */
+	uint32_t cap;        /* size class of the chunk */
+	uint64_t seq;        /* request/response sequence id */
+	uint32_t index;      /* global chunk index in the segment */
+	uint32_t gen;        /* generation at loan time (checked on release) */
 	uint32_t reply_port; /* request only: client port index + 1 */
 	uint32_t reply_gen;  /* request only: that client port's generation */
 } fl_chunk;
@@ -52,12 +52,12 @@ typedef struct fl_chunk {
 struct fl_chunk_class_stats {
 	uint32_t chunk_size;
 	uint32_t total;
-	uint32_t loaned;      /* chunks with a reference now (counted, not kept) */
-	uint64_t loans;       /* loans since creation */
-	uint64_t releases;    /* releases since creation (incl. reclaimed) */
-	uint64_t exhausted;   /* loans that failed with FL_EPOOL_EMPTY */
-	uint64_t stale;       /* releases rejected with FL_ESTALE */
-	uint64_t reclaimed;   /* chunks reclaimed from dead owners */
+	uint32_t loaned;    /* chunks with a reference now (counted, not kept) */
+	uint64_t loans;     /* loans since creation */
+	uint64_t releases;  /* releases since creation (incl. reclaimed) */
+	uint64_t exhausted; /* loans that failed with FL_EPOOL_EMPTY */
+	uint64_t stale;     /* releases rejected with FL_ESTALE */
+	uint64_t reclaimed; /* chunks reclaimed from dead owners */
 };
 
 struct fl_chunk_pool_stats {

@@ -42,8 +42,8 @@ extern "C" {
 #endif
 
 #define FL_CLIENT_DRIVER_TIMEOUT_NS (10ull * 1000000000ull)
-#define FL_CLIENT_HEARTBEAT_NS (100ull * 1000000ull)
-#define FL_CLIENT_LINGER_NS (100ull * 1000000ull)
+#define FL_CLIENT_HEARTBEAT_NS      (100ull * 1000000ull)
+#define FL_CLIENT_LINGER_NS         (100ull * 1000000ull)
 
 typedef struct fl_client fl_client;
 typedef struct fl_publication fl_publication;
@@ -51,16 +51,16 @@ typedef struct fl_subscription fl_subscription;
 typedef struct fl_image fl_image;
 
 /* Fragment flags. */
-#define FL_FRAG_BEGIN 0x1u
-#define FL_FRAG_END 0x2u
+#define FL_FRAG_BEGIN        0x1u
+#define FL_FRAG_END          0x2u
 #define FL_FRAG_UNFRAGMENTED (FL_FRAG_BEGIN | FL_FRAG_END)
 
 /* What a fragment handler learns besides the bytes. */
 struct fl_header {
-	int64_t position;    /* stream position after this fragment */
-	int32_t session_id;  /* the publisher's session */
+	int64_t position;   /* stream position after this fragment */
+	int32_t session_id; /* the publisher's session */
 	int32_t stream_id;
-	uint32_t flags;      /* FL_FRAG_* */
+	uint32_t flags; /* FL_FRAG_* */
 	uint32_t frame_length;
 };
 
@@ -78,11 +78,11 @@ struct fl_image_handlers {
 };
 
 struct fl_client_ctx {
-	const char *ns;                /* namespace of a running driver (required) */
-	bool agent;                    /* true: no conductor thread; call fl_client_do_work */
-	uint64_t driver_timeout_ns;    /* 0: FL_CLIENT_DRIVER_TIMEOUT_NS */
-	uint64_t heartbeat_interval_ns;/* 0: FL_CLIENT_HEARTBEAT_NS */
-	uint64_t resource_linger_ns;   /* 0: FL_CLIENT_LINGER_NS */
+	const char *ns;                 /* namespace of a running driver (required) */
+	bool agent;                     /* true: no conductor thread; call fl_client_do_work */
+	uint64_t driver_timeout_ns;     /* 0: FL_CLIENT_DRIVER_TIMEOUT_NS */
+	uint64_t heartbeat_interval_ns; /* 0: FL_CLIENT_HEARTBEAT_NS */
+	uint64_t resource_linger_ns;    /* 0: FL_CLIENT_LINGER_NS */
 	/* The run directory and its segments must be owned by this process's
 	 * effective uid, or by allowed_uid when it is not 0: say which other
 	 * user's driver to trust (its owner can write everything the client
@@ -161,8 +161,8 @@ int fl_client_cancel(fl_client *c, int64_t reg_id);
 /* Synchronous wrappers: start, then poll (running the conductor in agent
  * mode) until done or fl_clock_now_ns() >= deadline_ns, in which case the
  * add is cancelled and FL_ETIMEDOUT returned. */
-int fl_client_add_publication(fl_client *c, const char *channel, int32_t stream_id,
-                              bool exclusive, uint64_t deadline_ns, fl_publication **out);
+int fl_client_add_publication(fl_client *c, const char *channel, int32_t stream_id, bool exclusive,
+                              uint64_t deadline_ns, fl_publication **out);
 int fl_client_add_subscription(fl_client *c, const char *channel, int32_t stream_id,
                                const struct fl_image_handlers *h, uint64_t deadline_ns,
                                fl_subscription **out);

@@ -43,30 +43,30 @@
 extern "C" {
 #endif
 
-#define FL_NAME_MAX 64 /* longest namespace or channel name, bytes without NUL */
+#define FL_NAME_MAX                  64 /* longest namespace or channel name, bytes without NUL */
 #define FL_DRIVER_CLIENT_LIVENESS_NS (5ull * 1000000000ull)
-#define FL_DRIVER_PUB_LINGER_NS (1ull * 1000000000ull)
-#define FL_DRIVER_UNBLOCK_NS (1ull * 1000000000ull)
-#define FL_DRIVER_TERM_LENGTH (1u << 20)
-#define FL_DRIVER_MTU 4096u
+#define FL_DRIVER_PUB_LINGER_NS      (1ull * 1000000000ull)
+#define FL_DRIVER_UNBLOCK_NS         (1ull * 1000000000ull)
+#define FL_DRIVER_TERM_LENGTH        (1u << 20)
+#define FL_DRIVER_MTU                4096u
 
 struct fl_driver_ext;
 
 struct fl_driver_ctx {
-	const char *ns;                  /* namespace (required, see fl_name_validate) */
-	uint64_t client_liveness_ns;     /* 0: FL_DRIVER_CLIENT_LIVENESS_NS */
-	uint64_t publication_linger_ns;  /* 0: FL_DRIVER_PUB_LINGER_NS */
-	uint64_t unblock_timeout_ns;     /* 0: FL_DRIVER_UNBLOCK_NS */
-	uint32_t term_length;            /* 0: FL_DRIVER_TERM_LENGTH */
-	uint32_t mtu;                    /* 0: FL_DRIVER_MTU */
-	uint32_t cmd_ring_length;        /* 0: 1 MiB; power of two */
-	uint32_t broadcast_length;       /* 0: 1 MiB; power of two */
-	bool no_thread;                  /* true: caller runs fl_driver_do_work */
-	bool verbose;                    /* log lifecycle events to stderr */
-	bool no_pid_check;               /* true: reclaim a client only by the liveness
+	const char *ns;                 /* namespace (required, see fl_name_validate) */
+	uint64_t client_liveness_ns;    /* 0: FL_DRIVER_CLIENT_LIVENESS_NS */
+	uint64_t publication_linger_ns; /* 0: FL_DRIVER_PUB_LINGER_NS */
+	uint64_t unblock_timeout_ns;    /* 0: FL_DRIVER_UNBLOCK_NS */
+	uint32_t term_length;           /* 0: FL_DRIVER_TERM_LENGTH */
+	uint32_t mtu;                   /* 0: FL_DRIVER_MTU */
+	uint32_t cmd_ring_length;       /* 0: 1 MiB; power of two */
+	uint32_t broadcast_length;      /* 0: 1 MiB; power of two */
+	bool no_thread;                 /* true: caller runs fl_driver_do_work */
+	bool verbose;                   /* log lifecycle events to stderr */
+	bool no_pid_check;              /* true: reclaim a client only by the liveness
 	                                    timeout, never because its pid is gone (a
 	                                    model of the timeout path alone) */
-	bool fresh_dir;                  /* true: the run directory must not exist
+	bool fresh_dir;                 /* true: the run directory must not exist
 	                                    (FL_EEXIST): never take over a stale one.
 	                                    For generated namespaces another user could
 	                                    guess and create first */

@@ -25,8 +25,8 @@
 extern "C" {
 #endif
 
-#define FL_NS_PER_MS 1000000ull
-#define FL_NS_PER_SEC 1000000000ull
+#define FL_NS_PER_MS     1000000ull
+#define FL_NS_PER_SEC    1000000000ull
 #define FL_DEADLINE_NONE UINT64_MAX
 
 struct fl_idle;
@@ -190,28 +190,29 @@ void fl_fault_set_observer(int (*fn)(void *arg, const char *name, int failed), v
 void *fl_fault_info(void);
 
 #ifdef FL_POINTS_DISABLED
-#define FL_SCHED_POINT(name) ((void)0)
+#define FL_SCHED_POINT(name)         ((void)0)
 #define FL_SCHED_POINT_CHANGED(name) ((void)0)
-#define FL_FAULT(name) 0
+#define FL_FAULT(name)               0
 #else
 /* FL_SCHED_POINT marks an access to shared state that matters for races,
  * named "<module>.<what>" (e.g. "sub.poll.read"). */
-#define FL_SCHED_POINT(name)                                  \
-	do {                                                  \
-		if (__builtin_expect(FL_POINTS_ARMED(fl_sched_armed), 0)) \
-			fl_sched_point_slow(name);            \
+#define FL_SCHED_POINT(name)                                                                       \
+	do {                                                                                       \
+		if (__builtin_expect(FL_POINTS_ARMED(fl_sched_armed), 0))                          \
+			fl_sched_point_slow(name);                                                 \
 	} while (0)
 /* FL_SCHED_POINT_CHANGED: the same, after an atomic operation that changed
  * shared state (the fl_atomic_* wrappers below). */
-#define FL_SCHED_POINT_CHANGED(name)                                  \
-	do {                                                          \
-		if (__builtin_expect(FL_POINTS_ARMED(fl_sched_armed), 0)) \
-			fl_sched_point_changed_slow(name);            \
+#define FL_SCHED_POINT_CHANGED(name)                                                               \
+	do {                                                                                       \
+		if (__builtin_expect(FL_POINTS_ARMED(fl_sched_armed), 0))                          \
+			fl_sched_point_changed_slow(name);                                         \
 	} while (0)
 /* FL_FAULT evaluates non-zero when the armed fault point `name` (named
  * "transport/<module>/<event>") fires; 0 otherwise and always when
  * disarmed. */
-#define FL_FAULT(name) (__builtin_expect(FL_POINTS_ARMED(fl_faults_armed), 0) && fl_fault_slow(name))
+#define FL_FAULT(name)                                                                             \
+	(__builtin_expect(FL_POINTS_ARMED(fl_faults_armed), 0) && fl_fault_slow(name))
 #endif
 
 /* ---- atomic operations on shared ownership -------------------------- */
@@ -238,28 +239,28 @@ void *fl_fault_info(void);
 /* The object's pointer without _Atomic: the __atomic builtins take plain
  * objects only under clang (the representation is the same). */
 #define FL_ATOMIC_PLAIN(p) ((__typeof__((void)0, *(p)) *)(p))
-#define fl_atomic_cas(name, p, expected, desired, mo_ok, mo_fail)                             \
-	__extension__({                                                                       \
-		bool fl_ok_ = __atomic_compare_exchange_n(FL_ATOMIC_PLAIN(p), (expected),     \
-		                                          (desired), false, (mo_ok), (mo_fail)); \
-		if (fl_ok_)                                                                   \
-			FL_SCHED_POINT_CHANGED(name);                                         \
-		else                                                                          \
-			FL_SCHED_POINT(name);                                                 \
-		fl_ok_;                                                                       \
+#define fl_atomic_cas(name, p, expected, desired, mo_ok, mo_fail)                                  \
+	__extension__({                                                                            \
+		bool fl_ok_ = __atomic_compare_exchange_n(FL_ATOMIC_PLAIN(p), (expected),          \
+		                                          (desired), false, (mo_ok), (mo_fail));   \
+		if (fl_ok_)                                                                        \
+			FL_SCHED_POINT_CHANGED(name);                                              \
+		else                                                                               \
+			FL_SCHED_POINT(name);                                                      \
+		fl_ok_;                                                                            \
 	})
-#define fl_atomic_store(name, p, v, mo)                                                       \
-	do {                                                                                  \
-		__atomic_store_n(FL_ATOMIC_PLAIN(p), (v), (mo));                              \
-		FL_SCHED_POINT_CHANGED(name);                                                 \
+#define fl_atomic_store(name, p, v, mo)                                                            \
+	do {                                                                                       \
+		__atomic_store_n(FL_ATOMIC_PLAIN(p), (v), (mo));                                   \
+		FL_SCHED_POINT_CHANGED(name);                                                      \
 	} while (0)
-#define FL_ATOMIC_RMW_(builtin, name, p, v, mo)                                               \
-	__extension__({                                                                       \
-		__typeof__((void)0, *(p)) fl_old_ = builtin(FL_ATOMIC_PLAIN(p), (v), (mo));   \
-		FL_SCHED_POINT_CHANGED(name);                                                 \
-		fl_old_;                                                                      \
+#define FL_ATOMIC_RMW_(builtin, name, p, v, mo)                                                    \
+	__extension__({                                                                            \
+		__typeof__((void)0, *(p)) fl_old_ = builtin(FL_ATOMIC_PLAIN(p), (v), (mo));        \
+		FL_SCHED_POINT_CHANGED(name);                                                      \
+		fl_old_;                                                                           \
 	})
-#define fl_atomic_exchange(name, p, v, mo) FL_ATOMIC_RMW_(__atomic_exchange_n, name, p, v, mo)
+#define fl_atomic_exchange(name, p, v, mo)  FL_ATOMIC_RMW_(__atomic_exchange_n, name, p, v, mo)
 #define fl_atomic_fetch_add(name, p, v, mo) FL_ATOMIC_RMW_(__atomic_fetch_add, name, p, v, mo)
 #define fl_atomic_fetch_sub(name, p, v, mo) FL_ATOMIC_RMW_(__atomic_fetch_sub, name, p, v, mo)
 

@@ -43,18 +43,18 @@
 extern "C" {
 #endif
 
-#define FL_RR_SERVICE_MAX 63       /* longest service name */
-#define FL_RR_DEFAULT_PORTS 512    /* server and client ports each */
-#define FL_RR_MAX_OUTSTANDING 256  /* unanswered requests per client */
+#define FL_RR_SERVICE_MAX     63  /* longest service name */
+#define FL_RR_DEFAULT_PORTS   512 /* server and client ports each */
+#define FL_RR_MAX_OUTSTANDING 256 /* unanswered requests per client */
 
 typedef struct fl_rr_domain fl_rr_domain;
 typedef struct fl_rr_server fl_rr_server;
 typedef struct fl_rr_client fl_rr_client;
 
 struct fl_rr_config {
-	const char *chunk_spec;   /* NULL: FL_CHUNK_DEFAULT_SPEC */
-	uint32_t server_ports;    /* 0: FL_RR_DEFAULT_PORTS */
-	uint32_t client_ports;    /* 0: FL_RR_DEFAULT_PORTS */
+	const char *chunk_spec; /* NULL: FL_CHUNK_DEFAULT_SPEC */
+	uint32_t server_ports;  /* 0: FL_RR_DEFAULT_PORTS */
+	uint32_t client_ports;  /* 0: FL_RR_DEFAULT_PORTS */
 };
 
 struct fl_rr_stats {

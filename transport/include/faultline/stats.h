@@ -16,55 +16,55 @@ extern "C" {
 #endif
 
 #define FL_STATS_MAX_CLIENTS 64
-#define FL_STATS_MAX_EXT 16
+#define FL_STATS_MAX_EXT     16
 
 /* Client record states. */
 enum fl_client_state {
 	FL_CLIENT_FREE = 0,
 	FL_CLIENT_CLAIMING = 1, /* being opened */
 	FL_CLIENT_ACTIVE = 2,
-	FL_CLIENT_CLOSED = 3,   /* closed cleanly; record kept for inspection */
-	FL_CLIENT_TIMED_OUT = 4,/* stopped heart-beating; the driver reclaimed it */
+	FL_CLIENT_CLOSED = 3,    /* closed cleanly; record kept for inspection */
+	FL_CLIENT_TIMED_OUT = 4, /* stopped heart-beating; the driver reclaimed it */
 };
 
 struct fl_client_stats {
 	uint64_t client_id;
 	int32_t pid;
-	uint32_t state;                 /* enum fl_client_state */
-	uint64_t heartbeat_age_ns;      /* now - last heartbeat */
-	int64_t image_refs_held;        /* references from image lookups not yet released */
-	int64_t logs_mapped;            /* log buffers this client maps */
-	int64_t pending_registrations;  /* adds sent, not yet answered/cancelled */
-	int64_t registrations;          /* publications + subscriptions the driver holds for it */
-	int64_t refs_leaked;            /* image refs still held at close or death */
-	int64_t registrations_reclaimed;/* registrations the driver freed at close/death */
+	uint32_t state;                  /* enum fl_client_state */
+	uint64_t heartbeat_age_ns;       /* now - last heartbeat */
+	int64_t image_refs_held;         /* references from image lookups not yet released */
+	int64_t logs_mapped;             /* log buffers this client maps */
+	int64_t pending_registrations;   /* adds sent, not yet answered/cancelled */
+	int64_t registrations;           /* publications + subscriptions the driver holds for it */
+	int64_t refs_leaked;             /* image refs still held at close or death */
+	int64_t registrations_reclaimed; /* registrations the driver freed at close/death */
 };
 
 struct fl_stats {
 	int32_t driver_pid;
-	bool driver_alive;              /* heartbeat fresh and not closed */
+	bool driver_alive; /* heartbeat fresh and not closed */
 	uint64_t driver_heartbeat_age_ns;
-	int64_t active_clients;         /* active clients */
+	int64_t active_clients; /* active clients */
 	int64_t publications;
 	int64_t subscriptions;
 	int64_t images;
-	int64_t log_files;              /* log buffer files existing */
-	int64_t log_files_mapped;       /* (client, log) mappings */
-	int64_t pending_registrations;  /* sum over active clients */
-	int64_t image_refs_held;        /* sum over active clients */
-	int64_t rejected_commands;      /* malformed or invalid commands */
+	int64_t log_files;             /* log buffer files existing */
+	int64_t log_files_mapped;      /* (client, log) mappings */
+	int64_t pending_registrations; /* sum over active clients */
+	int64_t image_refs_held;       /* sum over active clients */
+	int64_t rejected_commands;     /* malformed or invalid commands */
 	int64_t client_timeouts;
-	int64_t commands;               /* commands processed */
-	int64_t unblocked_commands;     /* commands of dead producers skipped */
+	int64_t commands;                 /* commands processed */
+	int64_t unblocked_commands;       /* commands of dead producers skipped */
 	int64_t log_files_unlink_pending; /* released log files whose unlink failed, being retried */
-	int64_t corrupt_reads;          /* shared words (cnc header, ring indices, log metadata)
+	int64_t corrupt_reads;            /* shared words (cnc header, ring indices, log metadata)
 	                                   the driver found wild and put back */
 	int ext_count;
 	struct {
 		char name[32];
 		int64_t value;
-	} ext[FL_STATS_MAX_EXT];       /* gauges of driver extensions (reqrep) */
-	int client_count;               /* records in clients[] (any non-free state) */
+	} ext[FL_STATS_MAX_EXT]; /* gauges of driver extensions (reqrep) */
+	int client_count;        /* records in clients[] (any non-free state) */
 	struct fl_client_stats clients[FL_STATS_MAX_CLIENTS];
 };
 

@@ -19,9 +19,9 @@
 #include "faultline/stats.h"
 #include "ring.h"
 
-#define FL_CNC_MAGIC 0x464c434e43303031ull /* "FLCNC001" */
-#define FL_CNC_VERSION 5u
-#define FL_CNC_FILE "cnc.dat"
+#define FL_CNC_MAGIC     0x464c434e43303031ull /* "FLCNC001" */
+#define FL_CNC_VERSION   5u
+#define FL_CNC_FILE      "cnc.dat"
 #define FL_FRAME_VERSION 1u
 
 struct fli_cnc_header {
@@ -37,14 +37,14 @@ struct fli_cnc_header {
 	uint64_t client_liveness_ns;
 	uint32_t term_length;
 	uint32_t mtu;
-	uint64_t driver_pid_ns;  /* fl_pid_ns() of the driver's process */
+	uint64_t driver_pid_ns; /* fl_pid_ns() of the driver's process */
 	uint64_t driver_heartbeat_ns __attribute__((aligned(64)));
 	uint32_t driver_closed;
 	int64_t next_id __attribute__((aligned(64)));
 };
 
 struct fli_cnc_client {
-	uint32_t state;  /* enum fl_client_state */
+	uint32_t state; /* enum fl_client_state */
 	int32_t pid;
 	uint64_t client_id;
 	uint64_t heartbeat_ns;
@@ -54,7 +54,7 @@ struct fli_cnc_client {
 	int64_t registrations;
 	int64_t refs_leaked;
 	int64_t registrations_reclaimed;
-	uint64_t pid_ns;  /* fl_pid_ns() of the client's process */
+	uint64_t pid_ns; /* fl_pid_ns() of the client's process */
 } __attribute__((aligned(128)));
 
 struct fli_cnc_counters {
@@ -69,7 +69,7 @@ struct fli_cnc_counters {
 	int64_t commands;
 	int64_t unblocked_commands;
 	int64_t log_files_unlink_pending;
-	int64_t corrupt_reads;  /* shared words the driver found wild and put back */
+	int64_t corrupt_reads; /* shared words the driver found wild and put back */
 	int32_t ext_count;
 	struct {
 		char name[32];
@@ -78,7 +78,7 @@ struct fli_cnc_counters {
 	struct fli_cnc_client clients[FL_STATS_MAX_CLIENTS] __attribute__((aligned(128)));
 };
 
-#define FL_CNC_HEADER_SIZE 4096u
+#define FL_CNC_HEADER_SIZE   4096u
 #define FL_CNC_COUNTERS_SIZE (((sizeof(struct fli_cnc_counters) + 4095u) / 4096u) * 4096u)
 
 /* Commands (client -> driver). */
@@ -95,8 +95,8 @@ struct fli_cmd {
 	uint32_t version;
 	uint32_t exclusive;
 	uint64_t client_id;
-	int64_t corr_id;   /* the registration id for adds and removes */
-	int64_t log_id;    /* LOG_UNMAPPED */
+	int64_t corr_id; /* the registration id for adds and removes */
+	int64_t log_id;  /* LOG_UNMAPPED */
 	int32_t stream_id;
 	uint32_t pad_;
 	char channel[FL_NAME_MAX + 8];
@@ -114,10 +114,10 @@ enum {
 
 struct fli_event {
 	uint32_t version;
-	int32_t code;      /* ERROR */
+	int32_t code; /* ERROR */
 	uint64_t client_id;
-	int64_t corr_id;   /* the registration (pub/sub) it answers */
-	int64_t log_id;    /* publication registration id = log file id */
+	int64_t corr_id; /* the registration (pub/sub) it answers */
+	int64_t log_id;  /* publication registration id = log file id */
 	int32_t session_id;
 	int32_t stream_id;
 	int32_t slot;
@@ -129,8 +129,8 @@ struct fli_event {
  * directory unlinks these names and nothing else): cnc.dat, the log file
  * of each publication, and the request/response segments (reqrep.c). */
 #define FL_LOG_NAME_FMT "pub-%lld.log"
-#define FL_CHUNKS_FILE "chunks.dat"
-#define FL_PORTS_FILE "ports.dat"
+#define FL_CHUNKS_FILE  "chunks.dat"
+#define FL_PORTS_FILE   "ports.dat"
 
 /* The counters of a mapped cnc.dat.  Their offset is fixed (the header's
  * counters_offset must say FL_CNC_HEADER_SIZE): never re-read from the

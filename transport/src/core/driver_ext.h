@@ -29,8 +29,8 @@
 #include "faultline/client.h"
 #include "faultline/driver.h"
 
-#define FL_EXT_TYPE_MIN 0x1000
-#define FL_EXT_TYPE_MAX 0x1fff
+#define FL_EXT_TYPE_MIN    0x1000
+#define FL_EXT_TYPE_MAX    0x1fff
 #define FL_EXT_MAX_PAYLOAD 4000 /* largest extension command or broadcast payload */
 
 struct fl_driver_ext {
@@ -77,7 +77,8 @@ int fli_client_ext_send(fl_client *c, int32_t type, const void *payload, size_t 
 /* Handler for extension broadcasts, called on the client conductor.  NULL
  * removes it.  Set before traffic starts. */
 void fli_client_ext_set_handler(fl_client *c,
-                                void (*fn)(void *arg, int32_t type, const void *payload, size_t len),
+                                void (*fn)(void *arg, int32_t type, const void *payload,
+                                           size_t len),
                                 void *arg);
 
 #endif

@@ -32,11 +32,11 @@
 #ifdef NDEBUG
 #define FLI_ASSERT(x) ((void)0)
 #define FLI_ALWAYS(x) (x)
-#define FLI_NEVER(x) (x)
+#define FLI_NEVER(x)  (x)
 #else
 #define FLI_ASSERT(x) assert(x)
 #define FLI_ALWAYS(x) ((x) ? 1 : (assert(0 && #x), 0))
-#define FLI_NEVER(x) ((x) ? (assert(0 && #x), 1) : 0)
+#define FLI_NEVER(x)  ((x) ? (assert(0 && #x), 1) : 0)
 #endif
 
 #endif

@@ -213,10 +213,10 @@ fli_mpsc_unblock(struct fli_mpsc *r, uint64_t now_ns, uint64_t timeout_ns)
 	if (now_ns - r->stuck_since < timeout_ns)
 		return 0;
 	idx = head & r->mask;
-	if (len < 0 && ALIGN8((uint64_t)-(int64_t)len) <= r->cap - idx &&
-	    ALIGN8((uint64_t)-(int64_t)len) <= tail - head) {
+	if (len < 0 && ALIGN8((uint64_t)(-(int64_t)len)) <= r->cap - idx &&
+	    ALIGN8((uint64_t)(-(int64_t)len)) <= tail - head) {
 		*(int32_t *)(p + 4) = FL_REC_PAD;
-		store_len(p, (int32_t)ALIGN8((uint64_t)-(int64_t)len));
+		store_len(p, (int32_t)ALIGN8((uint64_t)(-(int64_t)len)));
 	} else {
 		/* Claimed but never started: the claimed span is all zero up to
 		 * the next record's header. */
@@ -292,7 +292,8 @@ fli_bcast_transmit(struct fli_bcast *b, int32_t type, const void *payload, size_
 }
 
 void
-fli_bcast_rx_init(struct fli_bcast_rx *rx, struct fli_bcast *b, uint8_t *scratch, size_t scratch_len)
+fli_bcast_rx_init(struct fli_bcast_rx *rx, struct fli_bcast *b, uint8_t *scratch,
+                  size_t scratch_len)
 {
 	rx->b = b;
 	rx->cursor = __atomic_load_n(b->tail, __ATOMIC_ACQUIRE);
@@ -339,7 +340,7 @@ fli_bcast_receive(struct fli_bcast_rx *rx, fl_ring_handler h, void *arg, int lim
 		type = *(int32_t *)(p + 4);
 		alen = ALIGN8((uint64_t)(uint32_t)len);
 		if (len < FL_REC_HEADER || alen > b->cap - idx)
-			goto check;  /* maybe overwritten under us; else corrupt */
+			goto check; /* maybe overwritten under us; else corrupt */
 		if ((size_t)len - FL_REC_HEADER > rx->scratch_len)
 			goto check;
 		memcpy(rx->scratch, p + FL_REC_HEADER, (size_t)len - FL_REC_HEADER);

@@ -28,18 +28,18 @@
 #include <stdint.h>
 
 #define FL_RING_TRAILER 256
-#define FL_REC_HEADER 8
-#define FL_REC_PAD (-1)
+#define FL_REC_HEADER   8
+#define FL_REC_PAD      (-1)
 
 struct fli_mpsc {
 	uint8_t *buf;
 	uint64_t cap;
 	uint64_t mask;
-	uint64_t *tail;  /* in shm */
-	uint64_t *head;  /* in shm: the consumer's, published */
-	uint64_t own_head;    /* consumer: the head, its own copy */
-	uint64_t repairs;     /* consumer: shared indices found wild and put back */
-	uint64_t stuck_head;  /* consumer: head seen stuck since stuck_since */
+	uint64_t *tail;      /* in shm */
+	uint64_t *head;      /* in shm: the consumer's, published */
+	uint64_t own_head;   /* consumer: the head, its own copy */
+	uint64_t repairs;    /* consumer: shared indices found wild and put back */
+	uint64_t stuck_head; /* consumer: head seen stuck since stuck_since */
 	uint64_t stuck_since;
 };
 
@@ -73,7 +73,7 @@ struct fli_bcast {
 	uint64_t *tail_intent;
 	uint64_t *tail;
 	uint64_t *latest;
-	uint64_t own_tail;  /* transmitter: the tail, its own copy */
+	uint64_t own_tail; /* transmitter: the tail, its own copy */
 };
 
 int fli_bcast_init(struct fli_bcast *b, void *mem, uint64_t capacity, int zero_it);
@@ -84,7 +84,7 @@ int fli_bcast_transmit(struct fli_bcast *b, int32_t type, const void *payload, s
 struct fli_bcast_rx {
 	struct fli_bcast *b;
 	uint64_t cursor;
-	uint64_t lapped;  /* times lapped */
+	uint64_t lapped; /* times lapped */
 	uint8_t *scratch;
 	size_t scratch_len;
 };

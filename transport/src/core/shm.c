@@ -79,27 +79,24 @@ dir_fd(const char *dir, char *why, size_t whylen)
 	if (fd >= 0)
 		return fd;
 	switch (errno) {
-	case ENOENT:
-		set_why(why, whylen, "does not exist");
-		return FL_ENOENT;
+	case ENOENT: set_why(why, whylen, "does not exist"); return FL_ENOENT;
 	case ELOOP:
 	case ENOTDIR: {
 		/* (O_DIRECTORY reports a link as ENOTDIR; lstat only words
 		 * the message.) */
 		struct stat st;
 
-		set_why(why, whylen, lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)
-		                             ? "is a symbolic link"
-		                             : "is not a directory");
+		set_why(why, whylen,
+		        lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) ? "is a symbolic link"
+		                                                    : "is not a directory");
 		return FL_EPERM;
 	}
 	case EACCES:
 	case EPERM:
-		set_why(why, whylen, "is not accessible to this user (uid %u)", (unsigned)geteuid());
+		set_why(why, whylen, "is not accessible to this user (uid %u)",
+		        (unsigned)geteuid());
 		return FL_EPERM;
-	default:
-		set_why(why, whylen, "cannot be opened");
-		return FL_EIO;
+	default: set_why(why, whylen, "cannot be opened"); return FL_EIO;
 	}
 }
 
@@ -355,14 +352,11 @@ static int
 open_errno(void)
 {
 	switch (errno) {
-	case ENOENT:
-		return FL_ENOENT;
+	case ENOENT: return FL_ENOENT;
 	case ELOOP:
 	case EACCES:
-	case EPERM:
-		return FL_EPERM;
-	default:
-		return FL_EIO;
+	case EPERM: return FL_EPERM;
+	default: return FL_EIO;
 	}
 }
 
@@ -374,7 +368,8 @@ fli_shm_map_at(const struct fli_shm_dir *d, const char *name, bool writable, siz
 
 	if (FL_FAULT("transport/shm/map"))
 		return FL_EIO;
-	fd = openat(d->fd, name, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = openat(d->fd, name,
+	            (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return open_errno();
 	rc = map_fd(fd, d->uid, writable, min_len, out, NULL, 0);
@@ -428,8 +423,10 @@ fli_shm_create(const char *path, size_t len, struct fli_shm *out, char *why, siz
 	if (fd < 0) {
 		err = errno;
 		set_why(why, whylen, "create: %s", strerror(err));
-		return err == EEXIST ? FL_EEXIST : err == ENOENT ? FL_ENOENT
-		       : err == ENOSPC ? FL_ENOSPC : FL_EIO;
+		return err == EEXIST   ? FL_EEXIST
+		       : err == ENOENT ? FL_ENOENT
+		       : err == ENOSPC ? FL_ENOSPC
+		                       : FL_EIO;
 	}
 	rc = reserve_map(fd, len, false, out, why, whylen);
 	close(fd);

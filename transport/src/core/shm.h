@@ -23,16 +23,16 @@
 #include <sys/types.h>
 
 struct fli_shm {
-	void *addr;  /* NULL when not mapped */
+	void *addr; /* NULL when not mapped */
 	size_t len;
 };
 
 /* A checked run directory: its identity, and a descriptor while open. */
 struct fli_shm_dir {
-	int fd;     /* O_DIRECTORY descriptor, valid when open */
+	int fd; /* O_DIRECTORY descriptor, valid when open */
 	bool open;
-	uid_t uid;  /* its owner */
-	dev_t dev;  /* identity, checked on every reopen */
+	uid_t uid; /* its owner */
+	dev_t dev; /* identity, checked on every reopen */
 	ino_t ino;
 };
 

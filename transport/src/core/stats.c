@@ -21,12 +21,13 @@ fli_cnc_validate(const void *base, size_t len)
 
 	if (len < FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE)
 		return FL_EPROTO;
-	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != FL_CNC_MAGIC || h->version != FL_CNC_VERSION)
+	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != FL_CNC_MAGIC ||
+	    h->version != FL_CNC_VERSION)
 		return FL_EPROTO;
 	/* Each length is bounded by len before a sum uses it: no sum wraps. */
 	if (h->counters_offset != FL_CNC_HEADER_SIZE || h->total_length > len ||
-	    h->cmd_length > len || h->bc_length > len || h->cmd_offset > len || h->bc_offset > len ||
-	    h->cmd_offset < FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE ||
+	    h->cmd_length > len || h->bc_length > len || h->cmd_offset > len ||
+	    h->bc_offset > len || h->cmd_offset < FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE ||
 	    h->cmd_offset + h->cmd_length + FL_RING_TRAILER > h->bc_offset ||
 	    h->bc_offset + h->bc_length + FL_RING_TRAILER > len || h->cmd_length < 1024 ||
 	    h->bc_length < 1024 || (h->cmd_length & (h->cmd_length - 1)) != 0 ||
@@ -86,7 +87,8 @@ fl_stats_read_as(const char *ns, uint32_t allowed_uid, struct fl_stats *out)
 	hb = LD(h->driver_heartbeat_ns);
 	s.driver_pid = h->driver_pid;
 	s.driver_heartbeat_age_ns = now > hb ? now - hb : 0;
-	s.driver_alive = LD(h->driver_closed) == 0 && s.driver_heartbeat_age_ns < h->client_liveness_ns &&
+	s.driver_alive = LD(h->driver_closed) == 0 &&
+	                 s.driver_heartbeat_age_ns < h->client_liveness_ns &&
 	                 (kill(h->driver_pid, 0) == 0 || errno == EPERM);
 	s.active_clients = LD(g->active_clients);
 	s.publications = LD(g->publications);
@@ -155,16 +157,36 @@ void
 fl_stats_print(const struct fl_stats *s, FILE *f, bool json)
 {
 	static const char *const names[] = {
-		"active_clients", "publications", "subscriptions", "images", "log_files",
-		"log_files_mapped", "pending_registrations", "image_refs_held",
-		"rejected_commands", "client_timeouts", "commands", "unblocked_commands",
-		"log_files_unlink_pending", "corrupt_reads",
+		"active_clients",
+		"publications",
+		"subscriptions",
+		"images",
+		"log_files",
+		"log_files_mapped",
+		"pending_registrations",
+		"image_refs_held",
+		"rejected_commands",
+		"client_timeouts",
+		"commands",
+		"unblocked_commands",
+		"log_files_unlink_pending",
+		"corrupt_reads",
 	};
 	int64_t vals[] = {
-		s->active_clients, s->publications, s->subscriptions, s->images, s->log_files,
-		s->log_files_mapped, s->pending_registrations, s->image_refs_held,
-		s->rejected_commands, s->client_timeouts, s->commands, s->unblocked_commands,
-		s->log_files_unlink_pending, s->corrupt_reads,
+		s->active_clients,
+		s->publications,
+		s->subscriptions,
+		s->images,
+		s->log_files,
+		s->log_files_mapped,
+		s->pending_registrations,
+		s->image_refs_held,
+		s->rejected_commands,
+		s->client_timeouts,
+		s->commands,
+		s->unblocked_commands,
+		s->log_files_unlink_pending,
+		s->corrupt_reads,
 	};
 	size_t i;
 	int c;
@@ -182,14 +204,15 @@ fl_stats_print(const struct fl_stats *s, FILE *f, bool json)
 			const struct fl_client_stats *k = &s->clients[c];
 
 			fprintf(f,
-			        "client %llu pid %d state %s heartbeat_age_ns %llu image_refs_held %lld "
+			        "client %llu pid %d state %s heartbeat_age_ns %llu image_refs_held "
+			        "%lld "
 			        "logs_mapped %lld pending_registrations %lld registrations %lld "
 			        "refs_leaked %lld registrations_reclaimed %lld\n",
 			        (unsigned long long)k->client_id, (int)k->pid, state_name(k->state),
-			        (unsigned long long)k->heartbeat_age_ns, (long long)k->image_refs_held,
-			        (long long)k->logs_mapped, (long long)k->pending_registrations,
-			        (long long)k->registrations, (long long)k->refs_leaked,
-			        (long long)k->registrations_reclaimed);
+			        (unsigned long long)k->heartbeat_age_ns,
+			        (long long)k->image_refs_held, (long long)k->logs_mapped,
+			        (long long)k->pending_registrations, (long long)k->registrations,
+			        (long long)k->refs_leaked, (long long)k->registrations_reclaimed);
 		}
 		return;
 	}
@@ -200,20 +223,24 @@ fl_stats_print(const struct fl_stats *s, FILE *f, bool json)
 		fprintf(f, ", \"%s\": %lld", names[i], (long long)vals[i]);
 	fprintf(f, ", \"ext\": {");
 	for (c = 0; c < s->ext_count; c++)
-		fprintf(f, "%s\"%s\": %lld", c ? ", " : "", s->ext[c].name, (long long)s->ext[c].value);
+		fprintf(f, "%s\"%s\": %lld", c ? ", " : "", s->ext[c].name,
+		        (long long)s->ext[c].value);
 	fprintf(f, "}, \"clients\": [");
 	for (c = 0; c < s->client_count; c++) {
 		const struct fl_client_stats *k = &s->clients[c];
 
 		fprintf(f,
-		        "%s{\"client_id\": %llu, \"pid\": %d, \"state\": \"%s\", \"heartbeat_age_ns\": %llu, "
-		        "\"image_refs_held\": %lld, \"logs_mapped\": %lld, \"pending_registrations\": %lld, "
-		        "\"registrations\": %lld, \"refs_leaked\": %lld, \"registrations_reclaimed\": %lld}",
-		        c ? ", " : "", (unsigned long long)k->client_id, (int)k->pid, state_name(k->state),
-		        (unsigned long long)k->heartbeat_age_ns, (long long)k->image_refs_held,
-		        (long long)k->logs_mapped, (long long)k->pending_registrations,
-		        (long long)k->registrations, (long long)k->refs_leaked,
-		        (long long)k->registrations_reclaimed);
+		        "%s{\"client_id\": %llu, \"pid\": %d, \"state\": \"%s\", "
+		        "\"heartbeat_age_ns\": %llu, "
+		        "\"image_refs_held\": %lld, \"logs_mapped\": %lld, "
+		        "\"pending_registrations\": %lld, "
+		        "\"registrations\": %lld, \"refs_leaked\": %lld, "
+		        "\"registrations_reclaimed\": %lld}",
+		        c ? ", " : "", (unsigned long long)k->client_id, (int)k->pid,
+		        state_name(k->state), (unsigned long long)k->heartbeat_age_ns,
+		        (long long)k->image_refs_held, (long long)k->logs_mapped,
+		        (long long)k->pending_registrations, (long long)k->registrations,
+		        (long long)k->refs_leaked, (long long)k->registrations_reclaimed);
 	}
 	fprintf(f, "]}\n");
 }

@@ -39,18 +39,18 @@
 enum { PAGE_UNUSED, PAGE_LIVE, PAGE_FREED, PAGE_TAIL };
 
 struct guard_page {
-	const char *what;     /* the object's kind, at its first page */
-	uint64_t actor;       /* fl_actor_id() of whoever freed it */
-	uint64_t freed_seq;   /* value of `frees` when it was freed */
-	uint32_t first;       /* PAGE_TAIL: index of the object's first page */
-	uint32_t npages;      /* at the first page */
+	const char *what;   /* the object's kind, at its first page */
+	uint64_t actor;     /* fl_actor_id() of whoever freed it */
+	uint64_t freed_seq; /* value of `frees` when it was freed */
+	uint32_t first;     /* PAGE_TAIL: index of the object's first page */
+	uint32_t npages;    /* at the first page */
 	uint8_t state;
 };
 
 static pthread_mutex_t heap_mu = PTHREAD_MUTEX_INITIALIZER;
-static int guard_on;                 /* atomic: allocate guarded */
-static uint8_t *region;              /* GUARD_PAGES pages, reserved once */
-static struct guard_page *pages;     /* one record a page */
+static int guard_on;             /* atomic: allocate guarded */
+static uint8_t *region;          /* GUARD_PAGES pages, reserved once */
+static struct guard_page *pages; /* one record a page */
 static size_t page_size;
 static uint32_t next_page;
 static uint64_t frees;
@@ -114,7 +114,8 @@ find_pages(uint32_t n)
 			continue;
 		}
 		for (k = 0; k < n; k++)
-			if (pages[start + k].state == PAGE_LIVE || pages[start + k].state == PAGE_TAIL)
+			if (pages[start + k].state == PAGE_LIVE ||
+			    pages[start + k].state == PAGE_TAIL)
 				break;
 		if (k == n)
 			return start;
@@ -165,8 +166,7 @@ fl_obj_alloc(size_t size, const char *what)
 {
 	void *p;
 
-	if (__atomic_load_n(&guard_on, __ATOMIC_RELAXED) &&
-	    (p = guarded_alloc(size, what)) != NULL)
+	if (__atomic_load_n(&guard_on, __ATOMIC_RELAXED) && (p = guarded_alloc(size, what)) != NULL)
 		return p;
 	return calloc(1, size != 0 ? size : 1);
 }

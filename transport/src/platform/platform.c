@@ -102,8 +102,8 @@ fl_process_gone(int32_t pid, uint64_t pid_ns)
  * microseconds; yields give the core away on a 2-core machine; parking
  * bounds the cost of an idle agent to a wake-up per max_park_ns.
  */
-#define IDLE_SPINS 200
-#define IDLE_YIELDS 50
+#define IDLE_SPINS       200
+#define IDLE_YIELDS      50
 #define IDLE_MIN_PARK_NS 1000ull
 #define IDLE_MAX_PARK_NS (1ull * FL_NS_PER_MS)
 

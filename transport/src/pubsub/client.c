@@ -38,7 +38,7 @@ struct pending {
 struct retired {
 	void *ptr;
 	uint64_t at;
-	uint64_t gen;   /* c->quiescent when it was retired */
+	uint64_t gen; /* c->quiescent when it was retired */
 };
 
 static int
@@ -110,8 +110,8 @@ fl_client_run_dir(const fl_client *c)
 }
 
 static int
-send_cmd(fl_client *c, int32_t type, int64_t corr, int64_t log_id, int32_t stream_id, bool exclusive,
-         const char *channel)
+send_cmd(fl_client *c, int32_t type, int64_t corr, int64_t log_id, int32_t stream_id,
+         bool exclusive, const char *channel)
 {
 	struct fli_cmd cmd;
 
@@ -132,7 +132,7 @@ static void
 send_cmd_retry(fl_client *c, int32_t type, int64_t corr, int64_t log_id)
 {
 	uint64_t deadline = fl_clock_now_ns() + 100 * FL_NS_PER_MS;
-	struct fl_idle idle = {0};
+	struct fl_idle idle = { 0 };
 	int rc;
 
 	while ((rc = send_cmd(c, type, corr, log_id, 0, false, NULL)) == FL_EFULL) {
@@ -241,8 +241,8 @@ images_replace(fl_client *c, fl_subscription *s, fl_image *add, fl_image *del)
 {
 	struct image_list *old = __atomic_load_n(&s->images, __ATOMIC_ACQUIRE);
 	int n = old ? old->count : 0, i, k = 0;
-	struct image_list *nl = fl_obj_alloc(sizeof(*nl) + (size_t)(n + 1) * sizeof(fl_image *),
-	                                     "image list");
+	struct image_list *nl =
+	        fl_obj_alloc(sizeof(*nl) + (size_t)(n + 1) * sizeof(fl_image *), "image list");
 
 	if (nl == NULL)
 		return FL_ENOMEM;
@@ -485,12 +485,8 @@ on_event(void *arg, int32_t type, const uint8_t *payload, size_t len)
 	if (ev.version != FL_FRAME_VERSION || ev.client_id != c->id)
 		return;
 	switch (type) {
-	case FL_EV_PUB_READY:
-		on_pub_ready(c, &ev);
-		break;
-	case FL_EV_SUB_READY:
-		on_sub_ready(c, &ev);
-		break;
+	case FL_EV_PUB_READY: on_pub_ready(c, &ev); break;
+	case FL_EV_SUB_READY: on_sub_ready(c, &ev); break;
 	case FL_EV_ERROR:
 		ev.msg[sizeof(ev.msg) - 1] = '\0';
 		pd = pending_find(c, ev.corr_id, NULL);
@@ -502,17 +498,10 @@ on_event(void *arg, int32_t type, const uint8_t *payload, size_t len)
 			report(c, ev.code, ev.msg);
 		}
 		break;
-	case FL_EV_IMAGE_AVAILABLE:
-		on_image_available(c, &ev);
-		break;
-	case FL_EV_IMAGE_UNAVAILABLE:
-		on_image_unavailable(c, &ev);
-		break;
-	case FL_EV_CLIENT_TIMEOUT:
-		go_dead(c, FL_ECLIENT_TIMEOUT);
-		break;
-	default:
-		break;
+	case FL_EV_IMAGE_AVAILABLE: on_image_available(c, &ev); break;
+	case FL_EV_IMAGE_UNAVAILABLE: on_image_unavailable(c, &ev); break;
+	case FL_EV_CLIENT_TIMEOUT: go_dead(c, FL_ECLIENT_TIMEOUT); break;
+	default: break;
 	}
 }
 
@@ -540,8 +529,9 @@ go_dead(fl_client *c, int err)
 		}
 	}
 	gauge_pending(c);
-	report(c, err, err == FL_EDRIVER_TIMEOUT ? "driver stopped heart-beating"
-	                                         : "the driver timed this client out");
+	report(c, err,
+	       err == FL_EDRIVER_TIMEOUT ? "driver stopped heart-beating"
+	                                 : "the driver timed this client out");
 }
 
 static int
@@ -618,8 +608,7 @@ do_work_locked(fl_client *c)
 		hb = __atomic_load_n(&c->hdr->driver_heartbeat_ns, __ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&c->hdr->driver_closed, __ATOMIC_ACQUIRE) != 0 ||
 		    (c->now > hb && c->now - hb > c->ctx.driver_timeout_ns) ||
-		    driver_process_gone(c, hb) ||
-		    FL_FAULT("transport/client/driver_timeout")) {
+		    driver_process_gone(c, hb) || FL_FAULT("transport/client/driver_timeout")) {
 			go_dead(c, FL_EDRIVER_TIMEOUT);
 			work++;
 		} else if (__atomic_load_n(&c->rec->state, __ATOMIC_ACQUIRE) != FL_CLIENT_ACTIVE ||
@@ -632,8 +621,9 @@ do_work_locked(fl_client *c)
 				/* The cursor moved to the latest record; the lost events
 				 * are not work, so a client lapped again and again still
 				 * idles and its registrations reach their deadlines. */
-				report(c, rc, rc == FL_ELAPPED ? "broadcast lapped: events lost"
-				                               : "corrupt broadcast record");
+				report(c, rc,
+				       rc == FL_ELAPPED ? "broadcast lapped: events lost"
+				                        : "corrupt broadcast record");
 			} else {
 				work += rc;
 			}
@@ -658,7 +648,7 @@ static void
 conductor(void *arg)
 {
 	fl_client *c = arg;
-	struct fl_idle idle = {0};
+	struct fl_idle idle = { 0 };
 
 	idle.max_park_ns = FL_NS_PER_MS;
 	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
@@ -710,7 +700,8 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 	/* Whoever owns the run directory and cnc.dat can write what this
 	 * process reads and shrink what it maps (SIGBUS): only its own uid
 	 * (or the one allowed) is trusted, checked on the open descriptors. */
-	rc = fli_shm_dir_open(c->dir, c->ctx.allowed_uid != 0 ? (uid_t)c->ctx.allowed_uid : (uid_t)-1,
+	rc = fli_shm_dir_open(c->dir,
+	                      c->ctx.allowed_uid != 0 ? (uid_t)c->ctx.allowed_uid : (uid_t)-1,
 	                      &c->rundir, NULL, 0);
 	if (rc != 0)
 		goto fail;
@@ -733,9 +724,11 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 	fli_mpsc_init(&c->ring, (uint8_t *)c->cnc.addr + h.cmd_offset, h.cmd_length, 0);
 	fli_bcast_init(&c->bc, (uint8_t *)c->cnc.addr + h.bc_offset, h.bc_length, 0);
 	fli_bcast_rx_init(&c->rx, &c->bc, c->scratch, sizeof(c->scratch));
-	c->id = (uint64_t)fl_atomic_fetch_add("client.id.next", &c->hdr->next_id, 1, __ATOMIC_ACQ_REL);
+	c->id = (uint64_t)fl_atomic_fetch_add("client.id.next", &c->hdr->next_id, 1,
+	                                      __ATOMIC_ACQ_REL);
 	for (i = 0; i < 2 * FL_STATS_MAX_CLIENTS && c->rec == NULL; i++) {
-		struct fli_cnc_client *r = &fli_cnc_counters(c->cnc.addr)->clients[i % FL_STATS_MAX_CLIENTS];
+		struct fli_cnc_client *r =
+		        &fli_cnc_counters(c->cnc.addr)->clients[i % FL_STATS_MAX_CLIENTS];
 		uint32_t want = i < FL_STATS_MAX_CLIENTS ? FL_CLIENT_FREE : FL_CLIENT_CLOSED;
 		uint32_t st = want;
 
@@ -821,7 +814,7 @@ fl_client_close(fl_client *c)
 		 * the record stays ACTIVE without heartbeats, so a live driver
 		 * would time it out and reclaim it anyway. */
 		uint64_t deadline = c->now + 100 * FL_NS_PER_MS;
-		struct fl_idle idle = {0};
+		struct fl_idle idle = { 0 };
 
 		/* The driver drops every registration and mapping of ours on
 		 * CLIENT_CLOSE; individual removes are not needed. */
@@ -829,14 +822,16 @@ fl_client_close(fl_client *c)
 		       fl_clock_now_ns() < deadline)
 			fl_idle(&idle, 0, deadline);
 		if (fl_client_status(c) == 0)
-			fl_atomic_store("client.status.closed", &c->status, FL_ECLOSED, __ATOMIC_RELEASE);
+			fl_atomic_store("client.status.closed", &c->status, FL_ECLOSED,
+			                __ATOMIC_RELEASE);
 	} else {
-		fl_atomic_store("client.record.closed", &c->rec->state, FL_CLIENT_CLOSED, __ATOMIC_RELEASE);
+		fl_atomic_store("client.record.closed", &c->rec->state, FL_CLIENT_CLOSED,
+		                __ATOMIC_RELEASE);
 	}
 	for (i = 0; i < c->pending.n; i++) {
 		struct pending *p = c->pending.v[i];
 
-		free(p);  /* completed results are already in c->pubs / c->subs */
+		free(p); /* completed results are already in c->pubs / c->subs */
 	}
 	while (c->subs.n > 0)
 		sub_free(c, c->subs.v[0]);
@@ -935,8 +930,8 @@ add_poll(fl_client *c, int kind, int64_t reg_id, void **out)
 }
 
 int
-fl_client_add_publication_start(fl_client *c, const char *channel, int32_t stream_id, bool exclusive,
-                                int64_t *reg_id)
+fl_client_add_publication_start(fl_client *c, const char *channel, int32_t stream_id,
+                                bool exclusive, int64_t *reg_id)
 {
 	return add_start(c, K_PUB, channel, stream_id, exclusive, NULL, reg_id);
 }
@@ -977,7 +972,8 @@ fl_client_cancel(fl_client *c, int64_t reg_id)
 	}
 	vec_del(&c->pending, idx);
 	if (p->state == P_PENDING && fl_client_status(c) == 0)
-		send_cmd_retry(c, p->kind == K_PUB ? FL_CMD_REMOVE_PUB : FL_CMD_REMOVE_SUB, reg_id, 0);
+		send_cmd_retry(c, p->kind == K_PUB ? FL_CMD_REMOVE_PUB : FL_CMD_REMOVE_SUB, reg_id,
+		               0);
 	else if (p->state == P_DONE && p->kind == K_PUB)
 		pub_free(c, p->result);
 	else if (p->state == P_DONE)
@@ -992,7 +988,7 @@ static int
 add_sync(fl_client *c, int kind, const char *channel, int32_t stream_id, bool exclusive,
          const struct fl_image_handlers *h, uint64_t deadline_ns, void **out)
 {
-	struct fl_idle idle = {0};
+	struct fl_idle idle = { 0 };
 	int64_t id;
 	int rc;
 
@@ -1096,8 +1092,8 @@ fli_client_ext_send(fl_client *c, int32_t type, const void *payload, size_t len)
 	uint8_t buf[FL_EXT_MAX_PAYLOAD + sizeof(uint64_t)];
 	int rc;
 
-	if (c == NULL || type < FL_EXT_TYPE_MIN || type > FL_EXT_TYPE_MAX || len > FL_EXT_MAX_PAYLOAD ||
-	    (payload == NULL && len != 0))
+	if (c == NULL || type < FL_EXT_TYPE_MIN || type > FL_EXT_TYPE_MAX ||
+	    len > FL_EXT_MAX_PAYLOAD || (payload == NULL && len != 0))
 		return FL_EINVAL;
 	rc = fl_client_status(c);
 	if (rc != 0)
@@ -1109,7 +1105,8 @@ fli_client_ext_send(fl_client *c, int32_t type, const void *payload, size_t len)
 }
 
 void
-fli_client_ext_set_handler(fl_client *c, void (*fn)(void *arg, int32_t type, const void *payload, size_t len),
+fli_client_ext_set_handler(fl_client *c,
+                           void (*fn)(void *arg, int32_t type, const void *payload, size_t len),
                            void *arg)
 {
 	fl_mutex_lock(&c->mu);

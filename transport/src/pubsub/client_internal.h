@@ -38,16 +38,16 @@ struct image_list {
 
 struct fl_image {
 	fl_client *c;
-	fl_subscription *sub;  /* NULL once the subscription closed */
+	fl_subscription *sub; /* NULL once the subscription closed */
 	struct log_map *map;
 	struct fli_log log;
 	int64_t log_id;
-	int64_t sub_reg_id;  /* owner of the slot, to never write a reused one */
+	int64_t sub_reg_id; /* owner of the slot, to never write a reused one */
 	int32_t session_id;
 	int slot;
 	uint64_t position;
-	int refs;       /* user references (atomic) */
-	int available;  /* atomic */
+	int refs;      /* user references (atomic) */
+	int available; /* atomic */
 	bool lingering;
 	uint64_t free_at;
 	uint64_t dead_gen; /* c->quiescent when it left its subscription */
@@ -58,7 +58,7 @@ struct fl_subscription {
 	int64_t reg_id;
 	int32_t stream_id;
 	struct fl_image_handlers h;
-	struct image_list *images;  /* atomic pointer, copy-on-write */
+	struct image_list *images; /* atomic pointer, copy-on-write */
 	unsigned rr;
 };
 
@@ -69,7 +69,7 @@ struct fl_publication {
 	int64_t reg_id;
 	int32_t session_id;
 	int32_t stream_id;
-	int closed;  /* atomic */
+	int closed; /* atomic */
 };
 
 /* A growable array of pointers. */
@@ -99,18 +99,18 @@ struct fl_client {
 	struct fli_bcast_rx rx;
 	uint8_t scratch[8192];
 	fl_mutex mu;
-	int status;  /* atomic: 0 or sticky error */
+	int status; /* atomic: 0 or sticky error */
 	fl_thread *thread;
 	int stop;
 	uint64_t next_hb;
-	uint64_t pid_check_at;   /* next look for a driver whose process is gone */
+	uint64_t pid_check_at; /* next look for a driver whose process is gone */
 	uint64_t now;
-	struct vec pending;  /* struct pending * */
-	struct vec subs;     /* fl_subscription * */
-	struct vec pubs;     /* fl_publication * */
-	struct vec maps;     /* struct log_map * */
-	struct vec dead;     /* fl_image *, unavailable */
-	struct vec retired;  /* struct retired * */
+	struct vec pending; /* struct pending * */
+	struct vec subs;    /* fl_subscription * */
+	struct vec pubs;    /* fl_publication * */
+	struct vec maps;    /* struct log_map * */
+	struct vec dead;    /* fl_image *, unavailable */
+	struct vec retired; /* struct retired * */
 	void (*ext_fn)(void *arg, int32_t type, const void *payload, size_t len);
 	void *ext_arg;
 };

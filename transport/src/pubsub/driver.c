@@ -33,11 +33,11 @@
 #include "log_buffer.h"
 #include "shm.h"
 
-#define MAX_PUBS 1024
-#define MAX_SUBS 1024
+#define MAX_PUBS   1024
+#define MAX_SUBS   1024
 #define MAX_IMAGES 4096
-#define MAX_LOGS 2048
-#define MAX_EXTS 8
+#define MAX_LOGS   2048
+#define MAX_EXTS   8
 
 struct drv_mapper {
 	uint64_t client_id;
@@ -46,7 +46,7 @@ struct drv_mapper {
 
 struct drv_log {
 	int64_t id;
-	char name[32];  /* FL_LOG_NAME_FMT, in the run directory */
+	char name[32]; /* FL_LOG_NAME_FMT, in the run directory */
 	struct fli_shm shm;
 	struct fli_log log;
 	struct drv_mapper mappers[FL_STATS_MAX_CLIENTS];
@@ -62,7 +62,7 @@ struct drv_pub {
 	bool draining;
 	uint64_t drain_deadline;
 	struct drv_log *log;
-	uint64_t slots;  /* subscriber slots given to images, bit i = slot i */
+	uint64_t slots; /* subscriber slots given to images, bit i = slot i */
 };
 
 struct drv_sub {
@@ -86,16 +86,16 @@ struct fl_driver {
 	struct fli_shm cnc;
 	struct fli_cnc_header *hdr;
 	struct fli_cnc_counters *ctr;
-	struct fli_cnc_header own_hdr;  /* the header as written: what repairs put back */
+	struct fli_cnc_header own_hdr; /* the header as written: what repairs put back */
 	struct {
 		int64_t rejected_commands;
 		int64_t client_timeouts;
 		int64_t commands;
 		int64_t unblocked_commands;
 		int64_t corrupt_reads;
-	} cnt;                     /* ours; update_gauges publishes them */
-	int32_t ext_count;         /* extension gauges set, published */
-	int64_t max_id;            /* highest id a valid command or client record used */
+	} cnt;             /* ours; update_gauges publishes them */
+	int32_t ext_count; /* extension gauges set, published */
+	int64_t max_id;    /* highest id a valid command or client record used */
 	/* The client id the driver last saw active in each record: who holds
 	 * what is taken from here, never from the shared record, which any
 	 * process can write.  0: none. */
@@ -106,7 +106,7 @@ struct fl_driver {
 	 * future is a wild write, which must neither end a live client nor
 	 * keep a record alive for ever. */
 	uint64_t heard[FL_STATS_MAX_CLIENTS];
-	uint64_t repair_logs_at;   /* next look at the log buffers' metadata */
+	uint64_t repair_logs_at; /* next look at the log buffers' metadata */
 	struct fli_mpsc ring;
 	struct fli_bcast bc;
 	struct drv_pub *pubs[MAX_PUBS];
@@ -120,7 +120,7 @@ struct fl_driver {
 	char *unlink_pending[MAX_LOGS]; /* names of released logs whose unlink failed */
 	int nunlink;
 	uint64_t unlink_retry_at;
-	uint64_t pid_check_at;   /* next look for clients whose process is gone */
+	uint64_t pid_check_at; /* next look for clients whose process is gone */
 	struct {
 		const struct fl_driver_ext *e;
 		void *state;
@@ -132,8 +132,7 @@ struct fl_driver {
 	uint64_t now;
 };
 
-static void __attribute__((format(printf, 2, 3)))
-vlog(fl_driver *d, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) vlog(fl_driver *d, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -186,7 +185,7 @@ send_error(fl_driver *d, uint64_t client_id, int64_t corr_id, int code, const ch
 /* Adds n to one of the driver's counters: its own copy is the truth, the
  * shared one is written from it at once and again every duty cycle (so a
  * wild write there lasts one cycle at most). */
-#define COUNT(d, field, n) \
+#define COUNT(d, field, n)                                                                         \
 	__atomic_store_n(&(d)->ctr->field, (d)->cnt.field += (n), __ATOMIC_RELAXED)
 
 static void
@@ -422,7 +421,8 @@ image_link(fl_driver *d, struct drv_pub *p, struct drv_sub *s)
 		if ((p->slots & (1ull << i)) == 0)
 			break;
 	if (i == FL_LOG_MAX_SUBS) {
-		send_error(d, s->owner, s->reg_id, FL_ELIMIT, "publication has no free subscriber slot");
+		send_error(d, s->owner, s->reg_id, FL_ELIMIT,
+		           "publication has no free subscriber slot");
 		return;
 	}
 	FL_SCHED_POINT("driver.image.link");
@@ -584,8 +584,8 @@ cmd_add_pub(fl_driver *d, const struct fli_cmd *c)
 		reject(d, c->client_id, c->corr_id, FL_ENAME, "invalid channel name");
 		return;
 	}
-	if (pub_find(d, c->corr_id, NULL) || sub_find(d, c->corr_id, NULL) || log_find(d, c->corr_id) ||
-	    c->corr_id <= 0) {
+	if (pub_find(d, c->corr_id, NULL) || sub_find(d, c->corr_id, NULL) ||
+	    log_find(d, c->corr_id) || c->corr_id <= 0) {
 		reject(d, c->client_id, c->corr_id, FL_EINVAL, "duplicate registration id");
 		return;
 	}
@@ -617,8 +617,8 @@ cmd_add_pub(fl_driver *d, const struct fli_cmd *c)
 		                           : "creating the log buffer failed");
 		goto out;
 	}
-	fli_log_format(l->shm.addr, d->ctx.term_length, d->ctx.mtu, (int32_t)c->corr_id, c->stream_id,
-	               c->exclusive != 0, c->corr_id, c->client_id);
+	fli_log_format(l->shm.addr, d->ctx.term_length, d->ctx.mtu, (int32_t)c->corr_id,
+	               c->stream_id, c->exclusive != 0, c->corr_id, c->client_id);
 	if (fli_log_attach(&l->log, l->shm.addr, l->shm.len) != 0) {
 		fli_shm_unmap(&l->shm);
 		unlink_or_retry(d, l->name);
@@ -774,7 +774,8 @@ reclaim_client(fl_driver *d, int slot, bool crashed, bool vanished)
 	__atomic_store_n(&r->registrations, 0, __ATOMIC_RELAXED);
 	if (crashed)
 		__atomic_fetch_add(&r->refs_leaked,
-		                   __atomic_load_n(&r->image_refs_held, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+		                   __atomic_load_n(&r->image_refs_held, __ATOMIC_RELAXED),
+		                   __ATOMIC_RELAXED);
 	__atomic_store_n(&r->image_refs_held, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->logs_mapped, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->pending_registrations, 0, __ATOMIC_RELAXED);
@@ -786,7 +787,7 @@ reclaim_client(fl_driver *d, int slot, bool crashed, bool vanished)
 /* Ids are drawn from the shared next_id; the highest one a valid command
  * or an active client used is what next_id must stay above.  Ids from
  * 2^40 on are taken for wild (no namespace draws that many). */
-#define ID_WILD (1ll << 40)
+#define ID_WILD   (1ll << 40)
 #define ID_MARGIN 1024
 
 static void
@@ -819,7 +820,8 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 		for (i = 0; i < d->nexts; i++)
 			if (d->exts[i].e->on_command != NULL) {
 				int rc = d->exts[i].e->on_command(d, d->exts[i].state, cid, type,
-				                                  payload + sizeof(cid), len - sizeof(cid));
+				                                  payload + sizeof(cid),
+				                                  len - sizeof(cid));
 				if (rc == FL_EPROTO)
 					COUNT(d, rejected_commands, 1);
 			}
@@ -842,29 +844,17 @@ on_command(void *arg, int32_t type, const uint8_t *payload, size_t len)
 	id_seen(d, (int64_t)c.client_id);
 	id_seen(d, c.corr_id);
 	switch (type) {
-	case FL_CMD_ADD_PUB:
-		cmd_add_pub(d, &c);
-		break;
-	case FL_CMD_REMOVE_PUB:
-		cmd_remove_pub(d, &c);
-		break;
-	case FL_CMD_ADD_SUB:
-		cmd_add_sub(d, &c);
-		break;
-	case FL_CMD_REMOVE_SUB:
-		cmd_remove_sub(d, &c);
-		break;
+	case FL_CMD_ADD_PUB: cmd_add_pub(d, &c); break;
+	case FL_CMD_REMOVE_PUB: cmd_remove_pub(d, &c); break;
+	case FL_CMD_ADD_SUB: cmd_add_sub(d, &c); break;
+	case FL_CMD_REMOVE_SUB: cmd_remove_sub(d, &c); break;
 	case FL_CMD_LOG_UNMAPPED:
 		l = log_find(d, c.log_id);
 		if (l != NULL)
 			mapper_add(l, c.client_id, -1);
 		break;
-	case FL_CMD_CLIENT_CLOSE:
-		reclaim_client(d, slot, false, false);
-		break;
-	default:
-		reject(d, c.client_id, c.corr_id, FL_EPROTO, "unknown command type");
-		break;
+	case FL_CMD_CLIENT_CLOSE: reclaim_client(d, slot, false, false); break;
+	default: reject(d, c.client_id, c.corr_id, FL_EPROTO, "unknown command type"); break;
 	}
 }
 
@@ -913,8 +903,8 @@ check_clients(fl_driver *d)
 			/* No client has id 0 and a client writes its id before
 			 * its state: a wild write made a free record active.
 			 * Ended, it is free for a client again. */
-			if (fl_atomic_cas("driver.client.ended", &r->state, &st, FL_CLIENT_TIMED_OUT,
-			                  __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			if (fl_atomic_cas("driver.client.ended", &r->state, &st,
+			                  FL_CLIENT_TIMED_OUT, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 				COUNT(d, corrupt_reads, 1);
 			continue;
 		}
@@ -947,7 +937,8 @@ update_gauges(fl_driver *d)
 	for (i = 0; i < d->nlogs; i++)
 		mapped += mapper_total(d->logs[i]);
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++)
-		clients += __atomic_load_n(&g->clients[i].state, __ATOMIC_RELAXED) == FL_CLIENT_ACTIVE;
+		clients +=
+		        __atomic_load_n(&g->clients[i].state, __ATOMIC_RELAXED) == FL_CLIENT_ACTIVE;
 	__atomic_store_n(&g->active_clients, clients, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->publications, d->npubs, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->subscriptions, d->nsubs, __ATOMIC_RELAXED);
@@ -975,12 +966,12 @@ header_put_back(fl_driver *d)
 	const struct fli_cnc_header *o = &d->own_hdr;
 	int n = 0;
 
-#define PUT_BACK(f)                                                          \
-	do {                                                                 \
-		if (__atomic_load_n(&h->f, __ATOMIC_RELAXED) != o->f) {      \
-			__atomic_store_n(&h->f, o->f, __ATOMIC_RELAXED);     \
-			n++;                                                 \
-		}                                                            \
+#define PUT_BACK(f)                                                                                \
+	do {                                                                                       \
+		if (__atomic_load_n(&h->f, __ATOMIC_RELAXED) != o->f) {                            \
+			__atomic_store_n(&h->f, o->f, __ATOMIC_RELAXED);                           \
+			n++;                                                                       \
+		}                                                                                  \
 	} while (0)
 	PUT_BACK(version);
 	PUT_BACK(driver_pid);
@@ -1162,7 +1153,7 @@ static void
 conductor(void *arg)
 {
 	fl_driver *d = arg;
-	struct fl_idle idle = {0};
+	struct fl_idle idle = { 0 };
 	uint64_t period = d->ctx.client_liveness_ns / 10;
 
 	if (period > 100 * FL_NS_PER_MS)
@@ -1182,7 +1173,7 @@ conductor(void *arg)
 static int
 live_driver(const struct fli_shm_dir *dir, uint64_t liveness_ns, int32_t *pid)
 {
-	struct fli_shm m = {0};
+	struct fli_shm m = { 0 };
 	const struct fli_cnc_header *h;
 	int live = 0;
 
@@ -1216,7 +1207,8 @@ remove_dir(fl_driver *d)
 		        d->dir);
 	if (rc == 0 && fli_shm_dir_clean(&d->rundir, d->dir, other, sizeof(other)) == FL_EEXIST)
 		fprintf(stderr,
-		        "faultline: left %s in place: it holds '%s', which faultline did not create\n",
+		        "faultline: left %s in place: it holds '%s', which faultline did not "
+		        "create\n",
 		        d->dir, other);
 	fli_shm_dir_close(&d->rundir);
 }
@@ -1237,7 +1229,8 @@ take_stale_dir(fl_driver *d)
 	int rc;
 
 	if (d->ctx.fresh_dir) {
-		fprintf(stderr, "faultline: %s already exists; not adopting it (fresh_dir)\n", d->dir);
+		fprintf(stderr, "faultline: %s already exists; not adopting it (fresh_dir)\n",
+		        d->dir);
 		return FL_EEXIST;
 	}
 	rc = fli_shm_dir_open(d->dir, (uid_t)-1, &d->rundir, why, sizeof(why));

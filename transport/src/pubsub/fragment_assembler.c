@@ -21,7 +21,8 @@ struct fl_fa_session {
 };
 
 void
-fl_fragment_assembler_init(struct fl_fragment_assembler *fa, fl_fragment_handler delegate, void *clientd)
+fl_fragment_assembler_init(struct fl_fragment_assembler *fa, fl_fragment_handler delegate,
+                           void *clientd)
 {
 	memset(fa, 0, sizeof(*fa));
 	fa->delegate = delegate;
@@ -47,7 +48,8 @@ session(struct fl_fragment_assembler *fa, int32_t id)
 }
 
 void
-fl_fragment_assembler_handler(void *arg, const uint8_t *buffer, size_t length, const struct fl_header *h)
+fl_fragment_assembler_handler(void *arg, const uint8_t *buffer, size_t length,
+                              const struct fl_header *h)
 {
 	struct fl_fragment_assembler *fa = arg;
 	struct fl_fa_session *s;

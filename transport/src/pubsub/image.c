@@ -59,8 +59,16 @@ fl_image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int fragment_
 	return fli_image_poll(img, h, clientd, fragment_limit);
 }
 
-int32_t fl_image_session_id(const fl_image *img) { return img->session_id; }
-int64_t fl_image_position(const fl_image *img) { return (int64_t)img->position; }
+int32_t
+fl_image_session_id(const fl_image *img)
+{
+	return img->session_id;
+}
+int64_t
+fl_image_position(const fl_image *img)
+{
+	return (int64_t)img->position;
+}
 
 bool
 fl_image_is_available(const fl_image *img)

@@ -12,7 +12,8 @@
 static inline uint64_t
 frame_word(uint32_t len, uint32_t flags, uint32_t lap)
 {
-	return (uint64_t)(len & 0xffffffu) | ((uint64_t)(flags & 0xffu) << 24) | ((uint64_t)lap << 32);
+	return (uint64_t)(len & 0xffffffu) | ((uint64_t)(flags & 0xffu) << 24) |
+	       ((uint64_t)lap << 32);
 }
 
 static inline uint64_t
@@ -60,7 +61,8 @@ fli_log_attach(struct fli_log *l, void *mem, size_t len)
 	struct fli_log_meta *m = mem;
 	uint32_t cap, mtu;
 
-	if (len < FL_LOG_META_SIZE || __atomic_load_n(&m->magic, __ATOMIC_ACQUIRE) != FL_LOG_MAGIC ||
+	if (len < FL_LOG_META_SIZE ||
+	    __atomic_load_n(&m->magic, __ATOMIC_ACQUIRE) != FL_LOG_MAGIC ||
 	    m->version != FL_LOG_VERSION)
 		return FL_EPROTO;
 	/* Each read once: the values checked are the values kept. */
@@ -161,7 +163,8 @@ claim(struct fli_log_appender *a, uint64_t total)
 	/* The length field holds 24 bits: a longer pad is several frames. */
 	for (uint64_t off = 0; off < pad; off += FL_FRAME_MAX_LENGTH)
 		frame_commit(l, tail + off,
-		             (uint32_t)(pad - off < FL_FRAME_MAX_LENGTH ? pad - off : FL_FRAME_MAX_LENGTH),
+		             (uint32_t)(pad - off < FL_FRAME_MAX_LENGTH ? pad - off
+		                                                        : FL_FRAME_MAX_LENGTH),
 		             FL_FRAME_PAD);
 	return (int64_t)(tail + pad);
 }
@@ -185,7 +188,8 @@ fli_log_offer(struct fli_log_appender *a, const void *buf, size_t len)
 			return start;
 		if (len != 0)
 			memcpy(l->data + ((uint64_t)start & l->mask) + FL_FRAME_HEADER, buf, len);
-		frame_commit(l, (uint64_t)start, (uint32_t)(FL_FRAME_HEADER + len), FL_FRAG_UNFRAGMENTED);
+		frame_commit(l, (uint64_t)start, (uint32_t)(FL_FRAME_HEADER + len),
+		             FL_FRAG_UNFRAGMENTED);
 		return (int64_t)((uint64_t)start + total);
 	}
 	nfull = len / mp;

@@ -28,24 +28,24 @@
 
 #include "faultline/client.h"
 
-#define FL_LOG_MAGIC 0x464c4c4f47303031ull /* "FLLOG001" */
-#define FL_LOG_VERSION 1u
+#define FL_LOG_MAGIC    0x464c4c4f47303031ull /* "FLLOG001" */
+#define FL_LOG_VERSION  1u
 #define FL_LOG_MAX_SUBS 64
 #define FL_FRAME_HEADER 16u
-#define FL_FRAME_ALIGN 16u
-#define FL_FRAME_PAD 0x80u
+#define FL_FRAME_ALIGN  16u
+#define FL_FRAME_PAD    0x80u
 /* The longest frame the 24-bit length holds, aligned: a longer pad is
  * written as several pad frames. */
 #define FL_FRAME_MAX_LENGTH 0xfffff0u
-#define FL_LOG_META_SIZE 8192u
-#define FL_LOG_MIN_CAP (64u * 1024u)
-#define FL_LOG_MAX_CAP (1u << 30)
+#define FL_LOG_META_SIZE    8192u
+#define FL_LOG_MIN_CAP      (64u * 1024u)
+#define FL_LOG_MAX_CAP      (1u << 30)
 
 enum { FL_SLOT_FREE = 0, FL_SLOT_ACTIVE = 1 };
 
 struct fli_log_slot {
-	uint64_t position;     /* subscriber's next byte (subscriber writes) */
-	uint32_t state;        /* FL_SLOT_*, driver writes */
+	uint64_t position; /* subscriber's next byte (subscriber writes) */
+	uint32_t state;    /* FL_SLOT_*, driver writes */
 	uint32_t pad_;
 	uint64_t client_id;
 	int64_t sub_reg_id;
@@ -62,9 +62,9 @@ struct fli_log_meta {
 	uint32_t exclusive;
 	int64_t reg_id;
 	uint64_t owner_client;
-	uint32_t closed __attribute__((aligned(64)));  /* driver: no more offers */
-	uint32_t subscriber_count;                     /* driver: active slots */
-	uint64_t tail __attribute__((aligned(64)));    /* publisher(s) */
+	uint32_t closed __attribute__((aligned(64))); /* driver: no more offers */
+	uint32_t subscriber_count;                    /* driver: active slots */
+	uint64_t tail __attribute__((aligned(64)));   /* publisher(s) */
 	struct fli_log_slot slots[FL_LOG_MAX_SUBS];
 };
 
@@ -99,8 +99,8 @@ fli_log_file_length(uint32_t capacity)
 struct fli_log_appender {
 	struct fli_log log;
 	bool exclusive;
-	uint64_t limit;  /* cached: may write below this position */
-	uint64_t tail;   /* exclusive: own copy of meta->tail */
+	uint64_t limit; /* cached: may write below this position */
+	uint64_t tail;  /* exclusive: own copy of meta->tail */
 };
 
 void fli_log_appender_init(struct fli_log_appender *a, const struct fli_log *l, bool exclusive);

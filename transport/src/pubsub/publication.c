@@ -27,11 +27,31 @@ fl_publication_try_claim(fl_publication *p, size_t len, struct fl_claim *claim)
 }
 
 /* Caller holds c->mu. */
-int32_t fl_publication_session_id(const fl_publication *p) { return p->session_id; }
-int32_t fl_publication_stream_id(const fl_publication *p) { return p->stream_id; }
-int64_t fl_publication_registration_id(const fl_publication *p) { return p->reg_id; }
-size_t fl_publication_max_message_length(const fl_publication *p) { return p->ap.log.max_message; }
-size_t fl_publication_max_payload_length(const fl_publication *p) { return p->ap.log.max_payload; }
+int32_t
+fl_publication_session_id(const fl_publication *p)
+{
+	return p->session_id;
+}
+int32_t
+fl_publication_stream_id(const fl_publication *p)
+{
+	return p->stream_id;
+}
+int64_t
+fl_publication_registration_id(const fl_publication *p)
+{
+	return p->reg_id;
+}
+size_t
+fl_publication_max_message_length(const fl_publication *p)
+{
+	return p->ap.log.max_message;
+}
+size_t
+fl_publication_max_payload_length(const fl_publication *p)
+{
+	return p->ap.log.max_payload;
+}
 
 bool
 fl_publication_is_connected(const fl_publication *p)

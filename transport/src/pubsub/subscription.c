@@ -26,7 +26,7 @@ fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, i
 	start = s->rr++ % (unsigned)l->count;
 	for (i = 0; i < l->count && n < fragment_limit; i++) {
 		rc = fli_image_poll(l->img[(start + (unsigned)i) % (unsigned)l->count], h, clientd,
-		                fragment_limit - n);
+		                    fragment_limit - n);
 		if (rc > 0)
 			n += rc;
 	}

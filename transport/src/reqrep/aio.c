@@ -24,14 +24,14 @@ struct fl_aio {
 	void (*cb)(void *);
 	void *arg;
 	uint64_t timeout_ns;
-	uint64_t deadline_ns;   /* of the pending receive; 0: none */
+	uint64_t deadline_ns; /* of the pending receive; 0: none */
 	int result;
 	fl_msg *msg;
 	_Atomic int state;
-	fl_sock *sock;          /* while not idle (atomic: fl_aio_free and
+	fl_sock *sock; /* while not idle (atomic: fl_aio_free and
 	                           fl_aio_cancel read it without the lock) */
 	fl_ctx *ctx;
-	fl_aio *next;           /* completion list */
+	fl_aio *next; /* completion list */
 	int free_after_cb;
 };
 
@@ -39,18 +39,18 @@ struct fl_ctx {
 	fl_sock *s;
 	fl_ctx *next;
 	int closing;
-	int deferred_free;      /* closed from a callback: worker frees it */
+	int deferred_free; /* closed from a callback: worker frees it */
 	uint32_t outstanding;
-	fl_aio *recv;           /* pending receive */
-	uint64_t recv_ticket;   /* REP: order of waiting receives */
+	fl_aio *recv;         /* pending receive */
+	uint64_t recv_ticket; /* REP: order of waiting receives */
 	/* REQ */
 	uint64_t req_seq;
 	int req_pending;
-	int req_err;            /* the request expired: FL_ETIMEDOUT/FL_ECRASHED */
-	fl_msg *reply;          /* arrived before a receive was posted */
+	int req_err;   /* the request expired: FL_ETIMEDOUT/FL_ECRASHED */
+	fl_msg *reply; /* arrived before a receive was posted */
 	/* REP */
 	int have_req;
-	fl_chunk req;           /* routing of the request to answer */
+	fl_chunk req; /* routing of the request to answer */
 };
 
 struct fl_sock {
@@ -181,8 +181,10 @@ fl_aio_free(fl_aio *a)
 	}
 	atomic_fetch_add(&fli_aio_counters.aio_free_pending, 1);
 #ifndef NDEBUG
-	fprintf(stderr, "faultline: fl_aio_free(%p) with an operation pending: "
-	                "cancel and wait first (not freed)\n", (void *)a);
+	fprintf(stderr,
+	        "faultline: fl_aio_free(%p) with an operation pending: "
+	        "cancel and wait first (not freed)\n",
+	        (void *)a);
 #endif
 	return FL_EBUSY;
 }
@@ -445,7 +447,8 @@ sock_open(fl_sock **out, fl_rr_domain *d, const char *service, int is_req)
 	s->d = d;
 	s->is_req = is_req;
 	fl_mutex_init(&s->mu);
-	rc = is_req ? fl_rr_client_open(d, service, &s->cli) : fl_rr_server_open(d, service, &s->srv);
+	rc = is_req ? fl_rr_client_open(d, service, &s->cli)
+	            : fl_rr_server_open(d, service, &s->srv);
 	if (rc != 0)
 		goto fail;
 	rc = fl_thread_start(&s->worker, is_req ? "fl-req-worker" : "fl-rep-worker", worker, s);

@@ -20,7 +20,7 @@
 #include "rr_internal.h"
 #include "shm.h"
 
-#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
+#define ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((uint64_t)(a)-1))
 
 struct spec {
 	uint32_t n;
@@ -48,12 +48,12 @@ parse_spec(const char *s, struct spec *sp)
 			goto bad;
 		p = end + 1;
 		cnt = strtoull(p, &end, 10);
-		if (end == p || (*end != ',' && *end != '\0') ||
-		    (*end == ',' && end[1] == '\0'))
+		if (end == p || (*end != ',' && *end != '\0') || (*end == ',' && end[1] == '\0'))
 			goto bad;
 		p = *end == ',' ? end + 1 : end;
 		if (sz == 0 || sz > (1ull << 30) || cnt == 0 || cnt > (1ull << 20)) {
-			fli_rr_set_errmsg("chunk spec \"%s\": size must be 1..2^30, count 1..2^20", s);
+			fli_rr_set_errmsg("chunk spec \"%s\": size must be 1..2^30, count 1..2^20",
+			                  s);
 			return FL_EINVAL;
 		}
 		if (sp->n > 0 && sz <= sp->size[sp->n - 1]) {
@@ -125,8 +125,8 @@ checked_class(fl_chunk_pool *p, struct fli_cp_hdr *h, uint32_t index)
 
 	if (ci >= 0 && h->cls != (uint32_t)ci) {
 		fli_cp_count_corrupt(p);
-		fli_rr_set_errmsg("chunk %u: header names class %u, the chunk is in class %d", index,
-		                  h->cls, ci);
+		fli_rr_set_errmsg("chunk %u: header names class %u, the chunk is in class %d",
+		                  index, h->cls, ci);
 		return -1;
 	}
 	return ci;
@@ -167,7 +167,7 @@ claim(fl_chunk_pool *p, uint32_t ci, uint32_t *index)
 			                                   memory_order_relaxed);
 			if (!jumped && lf < c->count && lf != pos) {
 				jumped = true;
-				k = UINT32_MAX; /* the step makes it 0 */
+				k = UINT32_MAX;                        /* the step makes it 0 */
 				pos = lf == 0 ? c->count - 1 : lf - 1; /* and this lf */
 			}
 			continue;
@@ -202,12 +202,12 @@ layout_write(fl_chunk_pool *p, bool only_changed)
 	struct fli_cp_seg *seg = p->seg;
 	uint32_t n = 0;
 
-#define PUT(field, value)                                                          \
-	do {                                                                       \
-		if (!only_changed || (field) != (value)) {                         \
-			(field) = (value);                                         \
-			n++;                                                       \
-		}                                                                  \
+#define PUT(field, value)                                                                          \
+	do {                                                                                       \
+		if (!only_changed || (field) != (value)) {                                         \
+			(field) = (value);                                                         \
+			n++;                                                                       \
+		}                                                                                  \
 	} while (0)
 	PUT(seg->version, CP_VERSION);
 	PUT(seg->n_classes, p->n_classes);
@@ -392,8 +392,8 @@ fl_chunk_pool_unlink(const char *path)
 }
 
 static void
-fill(fl_chunk_pool *p, const struct fli_cp_layout *c, struct fli_cp_hdr *h, uint32_t index, uint32_t gen,
-     fl_chunk *out)
+fill(fl_chunk_pool *p, const struct fli_cp_layout *c, struct fli_cp_hdr *h, uint32_t index,
+     uint32_t gen, fl_chunk *out)
 {
 	out->data = chunk_data(p, c, index);
 	out->len = atomic_load_explicit(&h->len, memory_order_relaxed);
@@ -424,7 +424,8 @@ fl_chunk_loan(fl_chunk_pool *p, size_t len, uint64_t deadline_ns, fl_chunk *out)
 		}
 	}
 	if (c == NULL) {
-		fli_rr_set_errmsg("chunk loan of %zu bytes: larger than the largest size class", len);
+		fli_rr_set_errmsg("chunk loan of %zu bytes: larger than the largest size class",
+		                  len);
 		return FL_EMSGSIZE;
 	}
 	if (FL_FAULT("transport/chunk/loan"))
@@ -485,8 +486,9 @@ release_gen(fl_chunk_pool *p, uint32_t index, uint32_t gen, int force)
 
 		if ((uint32_t)(st >> 32) != gen || rc == 0) {
 			atomic_fetch_add_explicit(&c->stale, 1, memory_order_relaxed);
-			fli_rr_set_errmsg("chunk %u: stale release (generation %u, now %u, refcount %u)",
-			                  index, gen, (uint32_t)(st >> 32), rc);
+			fli_rr_set_errmsg(
+			        "chunk %u: stale release (generation %u, now %u, refcount %u)",
+			        index, gen, (uint32_t)(st >> 32), rc);
 			return FL_ESTALE;
 		}
 		if (rc > 1 && !force)
@@ -628,8 +630,8 @@ fli_cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
 		/* Not published anywhere: the sender died before its push
 		 * landed.  The receiver's take claims the chunk by the same
 		 * exchange, so only one of the two gets it. */
-		if (!fl_atomic_cas("chunk.transit.reclaimed", &h->sender, &want, CP_SENDER_RECLAIMED,
-		                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		if (!fl_atomic_cas("chunk.transit.reclaimed", &h->sender, &want,
+		                   CP_SENDER_RECLAIMED, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 			continue;
 		n += reclaim_one(p, h, i, gen);
 	}

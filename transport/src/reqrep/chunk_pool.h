@@ -11,15 +11,15 @@
 
 #include "faultline/chunk.h"
 
-#define CP_MAGIC 0x464c434bu /* "FLCK" */
+#define CP_MAGIC   0x464c434bu /* "FLCK" */
 #define CP_VERSION 4u
 
 struct fli_cp_class {
 	uint32_t chunk_size;
 	uint32_t count;
-	uint32_t first;          /* global index of the class's first chunk */
+	uint32_t first; /* global index of the class's first chunk */
 	uint32_t pad;
-	uint64_t data_off;       /* offset of the class's payload area */
+	uint64_t data_off;           /* offset of the class's payload area */
 	_Atomic uint32_t last_freed; /* position of the chunk freed last, by anyone */
 	uint32_t pad1;
 	_Atomic uint64_t loans;
@@ -41,9 +41,9 @@ struct fli_cp_seg {
 	uint32_t magic;
 	uint32_t version;
 	uint32_t n_classes;
-	uint32_t total;          /* chunks over all classes */
+	uint32_t total; /* chunks over all classes */
 	uint64_t seg_size;
-	uint64_t hdr_off;        /* offset of the chunk header array */
+	uint64_t hdr_off; /* offset of the chunk header array */
 	struct fli_cp_class cls[FL_CHUNK_MAX_CLASSES];
 	_Atomic uint64_t corrupt; /* wild words refused with FL_EPROTO, by anyone */
 };
@@ -59,15 +59,15 @@ struct fli_cp_seg {
  * the reclaim of X frees it.  There is no free list to fall off.
  */
 struct fli_cp_hdr {
-	_Atomic uint64_t state;  /* generation << 32 | refcount */
-	_Atomic uint64_t owner;  /* client id holding it (0: free) */
+	_Atomic uint64_t state; /* generation << 32 | refcount */
+	_Atomic uint64_t owner; /* client id holding it (0: free) */
 	uint32_t spare;
 	uint32_t cls;
 	_Atomic uint64_t seq;
 	_Atomic uint32_t len;
 	_Atomic uint32_t reply_port; /* request: client port index + 1 */
 	_Atomic uint32_t reply_gen;
-	_Atomic uint32_t dest_gen;   /* generation of the port it was sent to */
+	_Atomic uint32_t dest_gen;    /* generation of the port it was sent to */
 	_Atomic uint64_t deadline_ns; /* request: the server drops it after this */
 	/* While a sender moves the chunk to a port (owner already the
 	 * receiver, entry not yet taken): the sender's owner id.  0 otherwise;
@@ -81,12 +81,12 @@ struct fli_cp_hdr {
 struct fli_cp_layout {
 	uint32_t chunk_size;
 	uint32_t count;
-	uint32_t first;          /* global index of the class's first chunk */
+	uint32_t first; /* global index of the class's first chunk */
 	uint64_t data_off;
 };
 
 struct fl_chunk_pool {
-	struct fli_cp_seg *seg;      /* first (tests reach it) */
+	struct fli_cp_seg *seg; /* first (tests reach it) */
 	size_t size;
 	uint64_t owner;
 	/* The layout, this process's own (see struct fli_cp_seg). */
@@ -148,7 +148,8 @@ int fli_cp_take_entry(fl_chunk_pool *p, uint32_t index, uint32_t gen, fl_chunk *
  * held(arg, owner) knows (no live client: a wild write put it there, and
  * no reclaim by owner would ever free it), and every chunk with a
  * refcount and no owner (a wild write's too).  Returns how many. */
-uint32_t fli_cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner), void *arg);
+uint32_t fli_cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner),
+                               void *arg);
 
 int fli_cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
                               int (*queued)(void *arg, uint32_t index, uint32_t gen), void *arg);

@@ -13,8 +13,8 @@
 #include "faultline/platform.h"
 #include "aio_internal.h"
 
-#define MSG_LIVE 0x4d53474cu  /* "MSGL" */
-#define MSG_FREED 0x66726565u /* "free" */
+#define MSG_LIVE   0x4d53474cu /* "MSGL" */
+#define MSG_FREED  0x66726565u /* "free" */
 #define QUARANTINE 64
 
 struct fl_msg {
@@ -59,8 +59,10 @@ fl_msg_free(fl_msg *m)
 	if (old != MSG_LIVE) {
 		atomic_fetch_add(&fli_aio_counters.msg_double_frees, 1);
 #ifndef NDEBUG
-		fprintf(stderr, "faultline: fl_msg_free(%p): message already freed "
-		                "(double free or free after a successful send)\n", (void *)m);
+		fprintf(stderr,
+		        "faultline: fl_msg_free(%p): message already freed "
+		        "(double free or free after a successful send)\n",
+		        (void *)m);
 #endif
 		if (old != MSG_FREED)
 			__atomic_store_n(&m->magic, old, __ATOMIC_RELEASE);

@@ -21,12 +21,12 @@ layout_write(struct fli_pp_pool *pp, bool only_changed)
 	struct fli_pp_seg *seg = pp->seg;
 	uint32_t n = 0;
 
-#define PUT(field, value)                                                  \
-	do {                                                               \
-		if (!only_changed || (field) != (value)) {                 \
-			(field) = (value);                                 \
-			n++;                                               \
-		}                                                          \
+#define PUT(field, value)                                                                          \
+	do {                                                                                       \
+		if (!only_changed || (field) != (value)) {                                         \
+			(field) = (value);                                                         \
+			n++;                                                                       \
+		}                                                                                  \
 	} while (0)
 	PUT(seg->version, PP_VERSION);
 	PUT(seg->seg_size, (uint64_t)pp->size);
@@ -210,8 +210,8 @@ fli_pp_free(struct fli_pp_pool *pp, fl_chunk_pool *cp, int kind, uint32_t index,
 		return FL_ESTALE;
 	/* A crash between alloc's owner CAS and ACTIVE leaves state FREE:
 	 * free it all the same. */
-	if (!fl_atomic_cas("port.free.closing", &p->state, &active, PP_CLOSING,
-	                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+	if (!fl_atomic_cas("port.free.closing", &p->state, &active, PP_CLOSING, __ATOMIC_SEQ_CST,
+	                   __ATOMIC_SEQ_CST))
 		fl_atomic_store("port.free.closing", &p->state, PP_CLOSING, __ATOMIC_SEQ_CST);
 	FL_SCHED_POINT("port.free.drain");
 	fli_pp_drain(p, cp);

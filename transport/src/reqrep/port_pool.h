@@ -13,7 +13,7 @@
 #include "rr_internal.h"
 #include "rr_queue.h"
 
-#define PP_MAGIC 0x464c5054u /* "FLPT" */
+#define PP_MAGIC   0x464c5054u /* "FLPT" */
 #define PP_VERSION 3u
 
 enum fli_pp_kind { PP_SERVER = 0, PP_CLIENT = 1 };
@@ -50,9 +50,9 @@ struct fli_pp_seg {
 };
 
 struct fli_pp_port {
-	_Atomic uint64_t owner;  /* 0: free; the allocation CAS is on this word */
-	_Atomic uint32_t state;  /* enum fli_pp_state */
-	_Atomic uint32_t gen;    /* bumped every time the port is freed */
+	_Atomic uint64_t owner; /* 0: free; the allocation CAS is on this word */
+	_Atomic uint32_t state; /* enum fli_pp_state */
+	_Atomic uint32_t gen;   /* bumped every time the port is freed */
 	char service[FL_RR_SERVICE_MAX + 1];
 	char pad[64 - 16];
 	struct fli_rr_queue q;
@@ -61,7 +61,7 @@ struct fli_pp_port {
 struct fli_pp_pool {
 	struct fli_pp_seg *seg;
 	size_t size;
-	uint32_t count[2];        /* the layout, this process's own copy */
+	uint32_t count[2]; /* the layout, this process's own copy */
 	struct fli_pp_port *ports[2];
 };
 

@@ -29,12 +29,12 @@ struct fl_rr_server {
 	uint32_t gen;
 };
 
-#define RR_MAX_CACHED 16
+#define RR_MAX_CACHED   16
 #define RR_RESCAN_EVERY 256
 
 struct rr_pending {
-	uint64_t seq;          /* 0: slot free */
-	uint64_t deadline_ns;  /* 0: none */
+	uint64_t seq;         /* 0: slot free */
+	uint64_t deadline_ns; /* 0: none */
 	uint32_t server;
 	uint32_t server_gen;
 };
@@ -48,9 +48,11 @@ struct fl_rr_client {
 	uint32_t n_srv;
 	uint32_t rr;
 	uint32_t sends_since_scan;
-	struct { uint32_t index, gen; } srv[RR_MAX_CACHED];
+	struct {
+		uint32_t index, gen;
+	} srv[RR_MAX_CACHED];
 	uint32_t outstanding;
-	uint32_t expire_scan;  /* where fl_rr_client_expired resumes */
+	uint32_t expire_scan; /* where fl_rr_client_expired resumes */
 	struct rr_pending pending[FL_RR_MAX_OUTSTANDING];
 };
 
@@ -77,7 +79,8 @@ fl_rr_validate_service(const char *name)
 	return 0;
 bad:
 	fli_rr_set_errmsg("invalid service name (1..%d characters, no '/', '..' or control "
-	                  "characters)", FL_RR_SERVICE_MAX);
+	                  "characters)",
+	                  FL_RR_SERVICE_MAX);
 	return FL_ENAME;
 }
 
@@ -85,8 +88,10 @@ int
 fl_rr_domain_create(const char *dir, const struct fl_rr_config *cfg, fl_rr_domain **out)
 {
 	char cpath[PATH_MAX], ppath[PATH_MAX];
-	uint32_t ns = cfg != NULL && cfg->server_ports != 0 ? cfg->server_ports : FL_RR_DEFAULT_PORTS;
-	uint32_t nc = cfg != NULL && cfg->client_ports != 0 ? cfg->client_ports : FL_RR_DEFAULT_PORTS;
+	uint32_t ns =
+	        cfg != NULL && cfg->server_ports != 0 ? cfg->server_ports : FL_RR_DEFAULT_PORTS;
+	uint32_t nc =
+	        cfg != NULL && cfg->client_ports != 0 ? cfg->client_ports : FL_RR_DEFAULT_PORTS;
 	fl_rr_domain *d;
 	int rc;
 
@@ -194,7 +199,8 @@ queued_anywhere(void *arg, uint32_t index, uint32_t gen)
 	for (int k = 0; k < 2; k++)
 		for (uint32_t i = 0; i < d->ports.count[k]; i++) {
 			struct fli_pp_port *p = fli_pp_port(&d->ports, k, i);
-			if (atomic_load(&p->state) == PP_ACTIVE && atomic_load(&p->gen) == dest_gen &&
+			if (atomic_load(&p->state) == PP_ACTIVE &&
+			    atomic_load(&p->gen) == dest_gen &&
 			    fli_rr_queue_contains(&p->q, fli_rr_entry(index, gen)))
 				return 1;
 		}
@@ -214,7 +220,8 @@ fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *
 			struct fli_pp_port *p = fli_pp_port(&d->ports, k, i);
 			if (atomic_load(&p->owner) != owner)
 				continue;
-			if (fli_pp_free(&d->ports, d->chunks, k, i, atomic_load(&p->gen), owner) == 0) {
+			if (fli_pp_free(&d->ports, d->chunks, k, i, atomic_load(&p->gen), owner) ==
+			    0) {
 				np++;
 				atomic_fetch_add(&d->ports.seg->tab[k].reclaimed, 1);
 			}
@@ -319,8 +326,8 @@ deliver(fl_rr_domain *d, int kind, uint32_t index, uint32_t gen, const fl_chunk 
 	if ((uint32_t)(st >> 32) != c->gen || (uint32_t)st == 0) {
 		/* Released already: handing it on would give a free chunk an
 		 * owner. */
-		fli_rr_set_errmsg("chunk %u: sent after its release (generation %u, now %u)", c->index,
-		                  c->gen, (uint32_t)(st >> 32));
+		fli_rr_set_errmsg("chunk %u: sent after its release (generation %u, now %u)",
+		                  c->index, c->gen, (uint32_t)(st >> 32));
 		return FL_ESTALE;
 	}
 	if (!port_live(d, kind, index, gen, &owner))
@@ -596,8 +603,8 @@ fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, ui
 		rescanned = 1;
 	}
 	if (rc == FL_EFULL)
-		fli_rr_set_errmsg("every server of \"%s\" has a full request queue (%u)", c->service,
-		                  RR_QUEUE_CAP);
+		fli_rr_set_errmsg("every server of \"%s\" has a full request queue (%u)",
+		                  c->service, RR_QUEUE_CAP);
 	else {
 		rc = FL_ENOSERVER;
 		fli_rr_set_errmsg("no server offers \"%s\"", c->service);

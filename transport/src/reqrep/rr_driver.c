@@ -90,7 +90,8 @@ fli_rr_driver_repair(struct fli_rr_driver *rd)
 }
 
 uint32_t
-fli_rr_driver_reclaim_strays(struct fli_rr_driver *rd, bool (*held)(void *arg, uint64_t owner), void *arg)
+fli_rr_driver_reclaim_strays(struct fli_rr_driver *rd, bool (*held)(void *arg, uint64_t owner),
+                             void *arg)
 {
 	struct fli_pp_pool *pp;
 	fl_chunk_pool *cp;
@@ -147,9 +148,11 @@ ext_gauges(struct fl_driver *d, struct rr_ext *x)
 	fli_driver_ext_gauge_set(d, g++, "rr_ports_reclaimed", (int64_t)x->rd.ports_reclaimed);
 	fli_driver_ext_gauge_set(d, g++, "rr_chunks_reclaimed", (int64_t)x->rd.chunks_reclaimed);
 	fli_driver_ext_gauge_set(d, g++, "rr_queue_holes_marked", (int64_t)st.queue_holes_marked);
-	fli_driver_ext_gauge_set(d, g++, "rr_queue_cells_repaired", (int64_t)st.queue_cells_repaired);
+	fli_driver_ext_gauge_set(d, g++, "rr_queue_cells_repaired",
+	                         (int64_t)st.queue_cells_repaired);
 	fli_driver_ext_gauge_set(d, g++, "rr_layout_repaired", (int64_t)x->rd.layout_repaired);
-	fli_driver_ext_gauge_set(d, g++, "rr_corrupt_rejected", (int64_t)st.chunks.corrupt_rejected);
+	fli_driver_ext_gauge_set(d, g++, "rr_corrupt_rejected",
+	                         (int64_t)st.chunks.corrupt_rejected);
 	fli_driver_ext_gauge_set(d, g++, "rr_strays_reclaimed", (int64_t)x->rd.strays_reclaimed);
 }
 

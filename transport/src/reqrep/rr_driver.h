@@ -21,14 +21,16 @@ struct fli_rr_driver {
 	uint64_t clients_reclaimed;
 	uint64_t ports_reclaimed;
 	uint64_t chunks_reclaimed;
-	uint64_t layout_repaired;  /* wild layout fields put back (fli_rr_driver_repair) */
-	uint64_t strays_reclaimed; /* ports and chunks of no client (fli_rr_driver_reclaim_strays) */
+	uint64_t layout_repaired; /* wild layout fields put back (fli_rr_driver_repair) */
+	uint64_t
+	        strays_reclaimed; /* ports and chunks of no client (fli_rr_driver_reclaim_strays) */
 };
 
 /* Creates the domain in run_dir.  cfg NULL: defaults, overridden by the
  * environment (FL_RR_CHUNKS="size:count,...", FL_RR_SERVER_PORTS,
  * FL_RR_CLIENT_PORTS) so a daemon can be configured without a rebuild. */
-int fli_rr_driver_start(struct fli_rr_driver *rd, const char *run_dir, const struct fl_rr_config *cfg);
+int fli_rr_driver_start(struct fli_rr_driver *rd, const char *run_dir,
+                        const struct fl_rr_config *cfg);
 
 /* Reclaims what client_id held.  Returns the number of ports + chunks. */
 int fli_rr_driver_client_gone(struct fli_rr_driver *rd, uint64_t client_id);
@@ -46,8 +48,8 @@ uint32_t fli_rr_driver_repair(struct fli_rr_driver *rd);
  * server port whose owner word changed keeps taking requests that nobody
  * answers (its server cannot close it), and the pools shrink for good.
  * Returns how many (also added to rd->strays_reclaimed). */
-uint32_t fli_rr_driver_reclaim_strays(struct fli_rr_driver *rd, bool (*held)(void *arg, uint64_t owner),
-                                      void *arg);
+uint32_t fli_rr_driver_reclaim_strays(struct fli_rr_driver *rd,
+                                      bool (*held)(void *arg, uint64_t owner), void *arg);
 
 /* Unmaps and unlinks the domain.  Safe on a zeroed or stopped rd. */
 void fli_rr_driver_stop(struct fli_rr_driver *rd);

@@ -22,7 +22,8 @@ static struct fl_aio_debug before;
 static int
 setup(void **state)
 {
-	struct fl_rr_config cfg = { .chunk_spec = "64:256,1024:16", .server_ports = 8,
+	struct fl_rr_config cfg = { .chunk_spec = "64:256,1024:16",
+		                    .server_ports = 8,
 		                    .client_ports = 8 };
 	fl_aio_debug_read(&before);
 	return fl_rr_domain_create(test_rundir("aio"), &cfg, &dom);
@@ -213,9 +214,11 @@ msg_and_ctx_sizes_at_edges(void **state)
 		if (fl_msg_len(m) != len)
 			fail_msg("%zu bytes came back as %zu", len, fl_msg_len(m));
 		for (size_t k = 0; k < len; k++) {
-			unsigned char want = (unsigned char)(k * 7 + i + 0x40) ^ (k == 0 ? 0x20 : 0);
+			unsigned char want =
+			        (unsigned char)(k * 7 + i + 0x40) ^ (k == 0 ? 0x20 : 0);
 			if (b[k] != want)
-				fail_msg("%zu bytes: byte %zu is %#x, want %#x", len, k, b[k], want);
+				fail_msg("%zu bytes: byte %zu is %#x, want %#x", len, k, b[k],
+				         want);
 		}
 		fl_msg_free(m);
 	}

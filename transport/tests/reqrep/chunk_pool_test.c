@@ -37,8 +37,8 @@ teardown(void **state)
 static void
 spec_is_validated(void **state)
 {
-	static const char *bad[] = { "", "128", "128:", ":4", "128:4,64:4", "0:4", "128:0",
-		                     "128:4;256:4", "abc:1", "128:4,", NULL };
+	static const char *bad[] = { "",      "128",         "128:",  ":4",     "128:4,64:4", "0:4",
+		                     "128:0", "128:4;256:4", "abc:1", "128:4,", NULL };
 	fl_chunk_pool *p;
 
 	for (int i = 0; bad[i] != NULL; i++) {
@@ -244,7 +244,8 @@ unfinished_loan_and_release_are_reclaimed(void **state)
 static void
 killed_anywhere_in_loan_or_release(void **state)
 {
-	unsigned rounds = getenv("FL_ROUNDS") ? (unsigned)atoi(getenv("FL_ROUNDS")) : test_scale(40, 8);
+	unsigned rounds =
+	        getenv("FL_ROUNDS") ? (unsigned)atoi(getenv("FL_ROUNDS")) : test_scale(40, 8);
 	fl_chunk_pool *p;
 	struct fl_chunk_pool_stats st;
 	fl_chunk all[8];
@@ -284,7 +285,8 @@ killed_anywhere_in_loan_or_release(void **state)
 		(void)fl_chunk_reclaim_owner(p, 60 + r);
 		fl_chunk_pool_stats(p, &st);
 		if (st.cls[0].loaned != 0)
-			fail_msg("round %u: %u chunks loaned after the reclaim", r, st.cls[0].loaned);
+			fail_msg("round %u: %u chunks loaned after the reclaim", r,
+			         st.cls[0].loaned);
 		for (int i = 0; i < 8; i++)
 			if (fl_chunk_loan(p, 1, 0, &all[i]) != 0)
 				fail_msg("round %u: only %d of 8 chunks loan again", r, i);
@@ -317,10 +319,11 @@ any_free_chunk_is_found(void **state)
 			fl_chunk c;
 			int rc = fl_chunk_loan(h[who], 1, 0, &c);
 			if (n < N && rc != 0)
-				fail_msg("op %d: handle %d's loan failed with %d of %d loaned", op, who, n,
-				         N);
+				fail_msg("op %d: handle %d's loan failed with %d of %d loaned", op,
+				         who, n, N);
 			if (n == N && rc != FL_EPOOL_EMPTY)
-				fail_msg("op %d: a loan with every chunk loaned returned %d", op, rc);
+				fail_msg("op %d: a loan with every chunk loaned returned %d", op,
+				         rc);
 			if (rc == 0)
 				held[n++] = c;
 		} else { /* release a random one, by any handle */
@@ -496,10 +499,12 @@ killed_process_is_reclaimed(void **state)
 static void
 loans_at_class_edges(void **state)
 {
-	static const struct { size_t len; uint32_t cap; } cases[] = {
-		{ 0, 128 },        { 1, 128 },        { 127, 128 },    { 128, 128 },
-		{ 129, 4096 },     { 4095, 4096 },    { 4096, 4096 },  { 4097, 65536 },
-		{ 65535, 65536 },  { 65536, 65536 },
+	static const struct {
+		size_t len;
+		uint32_t cap;
+	} cases[] = {
+		{ 0, 128 },     { 1, 128 },     { 127, 128 },    { 128, 128 },     { 129, 4096 },
+		{ 4095, 4096 }, { 4096, 4096 }, { 4097, 65536 }, { 65535, 65536 }, { 65536, 65536 },
 	};
 	fl_chunk_pool *p;
 	fl_chunk c;
@@ -510,9 +515,9 @@ loans_at_class_edges(void **state)
 		int rc = fl_chunk_loan(p, cases[i].len, 0, &c);
 
 		if (rc != 0 || c.cap != cases[i].cap || c.len != cases[i].len)
-			fail_msg("loan(%zu) = %s, cap %u len %u; want a %u-byte chunk", cases[i].len,
-			         fl_errname(rc), rc == 0 ? c.cap : 0, rc == 0 ? c.len : 0,
-			         cases[i].cap);
+			fail_msg("loan(%zu) = %s, cap %u len %u; want a %u-byte chunk",
+			         cases[i].len, fl_errname(rc), rc == 0 ? c.cap : 0,
+			         rc == 0 ? c.len : 0, cases[i].cap);
 		memset(c.data, 0xee, c.cap);
 		assert_fl(fl_chunk_release(p, &c), 0);
 	}
@@ -647,7 +652,8 @@ loan_write_each_class(void *arg)
 
 		if (fl_chunk_loan(q, lens[k], 0, &c) != 0)
 			return 10 + k;
-		if ((char *)c.data < (char *)q->seg || (char *)c.data + c.cap > (char *)q->seg + q->size)
+		if ((char *)c.data < (char *)q->seg ||
+		    (char *)c.data + c.cap > (char *)q->seg + q->size)
 			return 20 + k;
 		memset(c.data, 0x5a, c.cap);
 		if (fl_chunk_release(q, &c) != 0)
@@ -676,7 +682,8 @@ layout_scribbled_after_open(void **state)
 	} cases[] = {
 		{ "cls[0].data_off", offsetof(struct fli_cp_seg, cls[0].data_off), 8, 1ull << 40 },
 		{ "cls[2].data_off", offsetof(struct fli_cp_seg, cls[2].data_off), 8, 4096 },
-		{ "cls[0].chunk_size", offsetof(struct fli_cp_seg, cls[0].chunk_size), 4, 0xffffffffu },
+		{ "cls[0].chunk_size", offsetof(struct fli_cp_seg, cls[0].chunk_size), 4,
+		  0xffffffffu },
 		{ "cls[0].count", offsetof(struct fli_cp_seg, cls[0].count), 4, 0xffffffffu },
 		{ "cls[1].first", offsetof(struct fli_cp_seg, cls[1].first), 4, 0x7fffffffu },
 		{ "n_classes", offsetof(struct fli_cp_seg, n_classes), 4, 64 },
@@ -711,7 +718,8 @@ layout_scribbled_after_open(void **state)
 		assert_fl(fl_chunk_pool_unlink(path), 0);
 	}
 	if (bad != 0)
-		fail_msg("%d failures over %zu scribbled fields", bad, sizeof(cases) / sizeof(cases[0]));
+		fail_msg("%d failures over %zu scribbled fields", bad,
+		         sizeof(cases) / sizeof(cases[0]));
 }
 
 int
@@ -731,7 +739,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(threads_loan_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(processes_loan_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(killed_process_is_reclaimed, setup, teardown),
-		cmocka_unit_test_setup_teardown(killed_anywhere_in_loan_or_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(killed_anywhere_in_loan_or_release, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(loans_at_class_edges, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_chunk_first_to_last, setup, teardown),
 		cmocka_unit_test_setup_teardown(chunk_index_one_past_the_last, setup, teardown),

@@ -33,7 +33,8 @@ setup_cfg(const struct fl_rr_config *cfg)
 static int
 setup(void **state)
 {
-	struct fl_rr_config cfg = { .chunk_spec = "64:64,1024:16", .server_ports = 8,
+	struct fl_rr_config cfg = { .chunk_spec = "64:64,1024:16",
+		                    .server_ports = 8,
 		                    .client_ports = 8 };
 	return setup_cfg(&cfg);
 }
@@ -392,7 +393,8 @@ corrupted_queue_is_eproto(void **state)
 	snprintf(p, sizeof(p), "%s/ports.dat", test_rundir_path);
 	assert_fl(fli_pp_open(p, &pp), 0);
 	/* The server holds port 0 of a fresh domain. */
-	assert_fl(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(999999, 1)), 0);
+	assert_fl(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(999999, 1)),
+	          0);
 	assert_fl(fl_rr_server_take(s, &req), FL_EPROTO);
 	assert_fl(fl_rr_server_take(s, &req), FL_EAGAIN);
 	fli_pp_close(&pp);
@@ -419,7 +421,8 @@ wild_queue_of_free_port_is_laid_out_again(void **state)
 		{ "enq a lap ahead", offsetof(struct fli_rr_queue, enq), RR_QUEUE_CAP + 1 },
 		{ "cell 0 seq wild", offsetof(struct fli_rr_queue, cells[0].seq), 0x7fffffff },
 		{ "cell 1 seq published", offsetof(struct fli_rr_queue, cells[1].seq), 2 },
-		{ "cell 2 seq a hole", offsetof(struct fli_rr_queue, cells[2].seq), 2 | (1ull << 63) },
+		{ "cell 2 seq a hole", offsetof(struct fli_rr_queue, cells[2].seq),
+		  2 | (1ull << 63) },
 	};
 	char p[PATH_MAX + 16];
 	struct fli_pp_pool pp;
@@ -447,7 +450,8 @@ wild_queue_of_free_port_is_laid_out_again(void **state)
 
 			if (fl_rr_client_loan(c, 8, 0, &req) != 0)
 				bad = 1;
-			else if (memcpy(req.data, "request", 8), fl_rr_client_send(c, &req, 0, &seq) != 0)
+			else if (memcpy(req.data, "request", 8),
+			         fl_rr_client_send(c, &req, 0, &seq) != 0)
 				bad = 2 + (fl_rr_release(dom, &req) != 0);
 			else if (serve_one(dom, s) != 0)
 				bad = 4;
@@ -474,7 +478,7 @@ wild_queue_of_free_port_is_laid_out_again(void **state)
 
 /* setup's domain: chunks "64:64,1024:16" (80), 8 server and 8 client ports. */
 #define EDGE_CHUNKS 80u
-#define EDGE_PORTS 8u
+#define EDGE_PORTS  8u
 
 static void
 pattern(void *data, size_t len, unsigned salt)
@@ -500,7 +504,9 @@ has_pattern(const void *data, size_t len, unsigned salt)
 static void
 requests_at_class_edges(void **state)
 {
-	static const struct { uint32_t len, cap; } cases[] = {
+	static const struct {
+		uint32_t len, cap;
+	} cases[] = {
 		{ 0, 64 }, { 63, 64 }, { 64, 64 }, { 65, 1024 }, { 1023, 1024 }, { 1024, 1024 },
 	};
 	fl_rr_server *s;
@@ -519,9 +525,10 @@ requests_at_class_edges(void **state)
 		req.len = len;
 		assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
 		assert_fl(fl_rr_server_take(s, &got), 0);
-		if (got.len != len || got.cap != cases[i].cap || !has_pattern(got.data, len, (unsigned)i))
-			fail_msg("request of %u bytes arrived as %u bytes in a %u-byte chunk%s", len,
-			         got.len, got.cap, got.len == len ? ", other bytes" : "");
+		if (got.len != len || got.cap != cases[i].cap ||
+		    !has_pattern(got.data, len, (unsigned)i))
+			fail_msg("request of %u bytes arrived as %u bytes in a %u-byte chunk%s",
+			         len, got.len, got.cap, got.len == len ? ", other bytes" : "");
 		assert_fl(fl_rr_server_loan(s, len, 0, &resp), 0);
 		pattern(resp.data, len, (unsigned)i + 100);
 		resp.len = len;
@@ -584,8 +591,8 @@ ports_first_and_last(void **state)
 			snprintf(svc, sizeof(svc), "p%u", i);
 			if (port == NULL || atomic_load(&port->state) != PP_ACTIVE ||
 			    strcmp(port->service, svc) != 0)
-				fail_msg("%s port %u: not the %u-th open's", k == PP_SERVER ? "server" : "client",
-				         i, i + 1);
+				fail_msg("%s port %u: not the %u-th open's",
+				         k == PP_SERVER ? "server" : "client", i, i + 1);
 		}
 		assert_null(fli_pp_port(&pp, k, EDGE_PORTS));
 		assert_null(fli_pp_port(&pp, k, UINT32_MAX));
@@ -663,9 +670,13 @@ chunk_index_one_past_the_last_in_sends(void **state)
 	assert_fl(fl_rr_release(dom, &got), 0);
 	snprintf(path, sizeof(path), "%s/ports.dat", test_rundir_path);
 	assert_fl(fli_pp_open(path, &pp), 0);
-	assert_fl(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(EDGE_CHUNKS, 0)), 0);
+	assert_fl(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q,
+	                            fli_rr_entry(EDGE_CHUNKS, 0)),
+	          0);
 	assert_fl(fl_rr_server_take(s, &got), FL_EPROTO);
-	assert_fl(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q, fli_rr_entry(EDGE_CHUNKS - 1, 12345)), 0);
+	assert_fl(fli_rr_queue_push(&fli_pp_port(&pp, PP_SERVER, 0)->q,
+	                            fli_rr_entry(EDGE_CHUNKS - 1, 12345)),
+	          0);
 	assert_fl(fl_rr_server_take(s, &got), FL_EAGAIN);
 	fli_pp_close(&pp);
 	fl_rr_client_close(c);
@@ -710,7 +721,8 @@ server_process(const char *dir, uint64_t owner, const char *svc, int ready_fd, u
 	if (fl_rr_domain_open(dir, owner, &d) != 0 || fl_rr_server_open(d, svc, &s) != 0)
 		_exit(2);
 	if (stop != NULL) {
-		struct fl_platform_ops ops = { .arg = stop, .sched_point = stop_at_push_when_armed };
+		struct fl_platform_ops ops = { .arg = stop,
+			                       .sched_point = stop_at_push_when_armed };
 		fl_platform_set_ops(&ops);
 		fl_points_arm(true, false);
 	}
@@ -782,7 +794,8 @@ server_killed(void **state)
 		fl_rr_domain *d;
 		fl_rr_server *s;
 		fl_chunk held;
-		if (fl_rr_domain_open(test_rundir_path, 77, &d) != 0 || fl_rr_server_open(d, "k", &s) != 0)
+		if (fl_rr_domain_open(test_rundir_path, 77, &d) != 0 ||
+		    fl_rr_server_open(d, "k", &s) != 0)
 			_exit(2);
 		(void)!write(pfd[1], "r", 1);
 		/* Take one request and sit on it, with a loaned response. */
@@ -834,7 +847,8 @@ client_killed(void **state)
 		fl_rr_client *c;
 		fl_chunk r;
 		uint64_t seq;
-		if (fl_rr_domain_open(test_rundir_path, 88, &d) != 0 || fl_rr_client_open(d, "ck", &c) != 0)
+		if (fl_rr_domain_open(test_rundir_path, 88, &d) != 0 ||
+		    fl_rr_client_open(d, "ck", &c) != 0)
 			_exit(2);
 		for (int i = 0; i < 4; i++)
 			if (fl_rr_client_loan(c, 8, 0, &r) != 0 ||
@@ -884,8 +898,8 @@ failover_between_processes(void **state)
 #ifdef FL_POINTS_DISABLED
 	skip(); /* -Dfaultpoints=disabled: the scheduling point is compiled out */
 #endif
-	stop.armed = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-	                  -1, 0);
+	stop.armed =
+	        mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	assert_true(stop.armed != MAP_FAILED);
 	*stop.armed = 0;
 	assert_int_equal(pipe(pfd), 0);
@@ -1144,7 +1158,8 @@ server_killed_inside_delivery(void **state)
 		fl_rr_server *s;
 		uint64_t deadline = fl_clock_now_ns() + 20 * FL_NS_PER_SEC;
 
-		if (fl_rr_domain_open(test_rundir_path, 77, &d) != 0 || fl_rr_server_open(d, "k", &s) != 0)
+		if (fl_rr_domain_open(test_rundir_path, 77, &d) != 0 ||
+		    fl_rr_server_open(d, "k", &s) != 0)
 			_exit(2);
 		(void)!write(pfd[1], "r", 1);
 		fl_platform_set_ops(&ops);
@@ -1235,8 +1250,8 @@ child_side(uint64_t owner, int ready_fd, bool server)
 static void
 either_side_killed_anywhere(void **state)
 {
-	unsigned rounds = getenv("FL_ROUNDS") ? (unsigned)atoi(getenv("FL_ROUNDS"))
-	                                      : test_scale(40, 8);
+	unsigned rounds =
+	        getenv("FL_ROUNDS") ? (unsigned)atoi(getenv("FL_ROUNDS")) : test_scale(40, 8);
 	unsigned answered = 0, crashed = 0;
 
 	srand((unsigned)getpid());
@@ -1297,8 +1312,8 @@ either_side_killed_anywhere(void **state)
 			fl_chunk resp;
 			uint64_t lost;
 			int rc;
-			while ((rc = fl_rr_client_wait(c, fl_clock_now_ns() + 10 * FL_NS_PER_MS, &resp,
-			                               &lost)) != FL_ETIMEDOUT) {
+			while ((rc = fl_rr_client_wait(c, fl_clock_now_ns() + 10 * FL_NS_PER_MS,
+			                               &resp, &lost)) != FL_ETIMEDOUT) {
 				if (rc == 0)
 					fl_rr_release(dom, &resp);
 				else
@@ -1309,9 +1324,12 @@ either_side_killed_anywhere(void **state)
 		fl_rr_stats(dom, &st);
 		if (st.servers_in_use + st.clients_in_use != 1 || st.chunks.cls[0].loaned != 0 ||
 		    st.chunks.cls[1].loaned != 0)
-			fail_msg("round %u (%s killed): %u server and %u client ports, %u + %u chunks "
-			         "loaned", r, kill_server ? "server" : "client", st.servers_in_use,
-			         st.clients_in_use, st.chunks.cls[0].loaned, st.chunks.cls[1].loaned);
+			fail_msg("round %u (%s killed): %u server and %u client ports, %u + %u "
+			         "chunks "
+			         "loaned",
+			         r, kill_server ? "server" : "client", st.servers_in_use,
+			         st.clients_in_use, st.chunks.cls[0].loaned,
+			         st.chunks.cls[1].loaned);
 		fl_rr_client_close(c);
 		fl_rr_server_close(s);
 	}
@@ -1423,10 +1441,14 @@ port_tables_scribbled_after_open(void **state)
 		int width;
 		uint64_t value;
 	} cases[] = {
-		{ "tab[server].off", offsetof(struct fli_pp_seg, tab[PP_SERVER].off), 8, 1ull << 40 },
-		{ "tab[client].off", offsetof(struct fli_pp_seg, tab[PP_CLIENT].off), 8, 1ull << 40 },
-		{ "tab[server].count", offsetof(struct fli_pp_seg, tab[PP_SERVER].count), 4, 0xffffffffu },
-		{ "tab[client].count", offsetof(struct fli_pp_seg, tab[PP_CLIENT].count), 4, 0xffffffffu },
+		{ "tab[server].off", offsetof(struct fli_pp_seg, tab[PP_SERVER].off), 8,
+		  1ull << 40 },
+		{ "tab[client].off", offsetof(struct fli_pp_seg, tab[PP_CLIENT].off), 8,
+		  1ull << 40 },
+		{ "tab[server].count", offsetof(struct fli_pp_seg, tab[PP_SERVER].count), 4,
+		  0xffffffffu },
+		{ "tab[client].count", offsetof(struct fli_pp_seg, tab[PP_CLIENT].count), 4,
+		  0xffffffffu },
 	};
 	char ppath[PATH_MAX + 16];
 	int bad = 0;
@@ -1461,7 +1483,8 @@ port_tables_scribbled_after_open(void **state)
 		fl_rr_domain_close(other);
 	}
 	if (bad != 0)
-		fail_msg("%d failures over %zu scribbled fields", bad, sizeof(cases) / sizeof(cases[0]));
+		fail_msg("%d failures over %zu scribbled fields", bad,
+		         sizeof(cases) / sizeof(cases[0]));
 }
 
 int

@@ -188,8 +188,9 @@ killed_client_is_reclaimed(void **state)
 
 	pid = spawn_holder(ns, false);
 	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 1 &&
-	                       gauge(ns, "rr_clients_in_use") == 1 &&
-	                       gauge(ns, "rr_chunks_loaned") == 2, 3000));
+	                               gauge(ns, "rr_clients_in_use") == 1 &&
+	                               gauge(ns, "rr_chunks_loaned") == 2,
+	                       3000));
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status));
@@ -198,9 +199,11 @@ killed_client_is_reclaimed(void **state)
 	 * driver's cycle: a read between them saw the ports back and
 	 * nothing reclaimed yet (once in the TSan job on a loaded machine).
 	 * So wait for the last of them, then check each. */
-	(void)WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 0 && gauge(ns, "rr_clients_in_use") == 0 &&
-	                 gauge(ns, "rr_chunks_loaned") == 0 && gauge(ns, "rr_chunks_reclaimed") == 2 &&
-	                 st.client_timeouts == 1, 10000);
+	(void)WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 0 &&
+	                         gauge(ns, "rr_clients_in_use") == 0 &&
+	                         gauge(ns, "rr_chunks_loaned") == 0 &&
+	                         gauge(ns, "rr_chunks_reclaimed") == 2 && st.client_timeouts == 1,
+	                 10000);
 	assert_int_equal(gauge(ns, "rr_servers_in_use"), 0);
 	assert_int_equal(gauge(ns, "rr_clients_in_use"), 0);
 	assert_int_equal(gauge(ns, "rr_chunks_loaned"), 0);
@@ -215,8 +218,9 @@ killed_client_is_reclaimed(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 0 &&
-	                       gauge(ns, "rr_chunks_loaned") == 0 &&
-	                       gauge(ns, "rr_clients_reclaimed") == 2, 3000));
+	                               gauge(ns, "rr_chunks_loaned") == 0 &&
+	                               gauge(ns, "rr_clients_reclaimed") == 2,
+	                       3000));
 	assert_int_equal(st.client_timeouts, 1);
 	fl_driver_close(d);
 	assert_int_equal(access(dir, F_OK), -1);
@@ -292,15 +296,17 @@ scribbled_layout_does_not_kill_driver(void **state)
 		int width;
 		uint64_t value;
 	} cases[] = {
-		{ "ports tab[0].off", "ports.dat", offsetof(struct fli_pp_seg, tab[0].off), 8, 1ull << 40 },
+		{ "ports tab[0].off", "ports.dat", offsetof(struct fli_pp_seg, tab[0].off), 8,
+		  1ull << 40 },
 		{ "ports tab[1].count", "ports.dat", offsetof(struct fli_pp_seg, tab[1].count), 4,
 		  0xffffffffu },
 		{ "chunk class count", "chunks.dat", offsetof(struct fli_cp_seg, cls[0].count), 4,
 		  0xffffffffu },
-		{ "chunk class data_off", "chunks.dat", offsetof(struct fli_cp_seg, cls[1].data_off), 8,
-		  1ull << 40 },
+		{ "chunk class data_off", "chunks.dat",
+		  offsetof(struct fli_cp_seg, cls[1].data_off), 8, 1ull << 40 },
 		{ "n_classes", "chunks.dat", offsetof(struct fli_cp_seg, n_classes), 4, 64 },
-		{ "chunk hdr_off", "chunks.dat", offsetof(struct fli_cp_seg, hdr_off), 8, 1ull << 40 },
+		{ "chunk hdr_off", "chunks.dat", offsetof(struct fli_cp_seg, hdr_off), 8,
+		  1ull << 40 },
 		{ "chunk total", "chunks.dat", offsetof(struct fli_cp_seg, total), 4, 0xffffffffu },
 	};
 	int bad = 0;
@@ -327,8 +333,8 @@ scribbled_layout_does_not_kill_driver(void **state)
 		snprintf(path, sizeof(path), "%s/%s", fl_driver_run_dir(d), cases[k].file);
 		assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
 		if (cases[k].width == 8)
-			__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off), cases[k].value,
-			                 __ATOMIC_RELEASE);
+			__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off),
+			                 cases[k].value, __ATOMIC_RELEASE);
 		else
 			__atomic_store_n((uint32_t *)((char *)m.addr + cases[k].off),
 			                 (uint32_t)cases[k].value, __ATOMIC_RELEASE);
@@ -348,8 +354,10 @@ scribbled_layout_does_not_kill_driver(void **state)
 				                 (uint32_t)cases[k].value, __ATOMIC_RELEASE);
 			driver_cycles(d);
 			if (gauge(ns, "rr_chunks_total") != total ||
-			    gauge(ns, "rr_servers_in_use") != 0 || gauge(ns, "rr_layout_repaired") < 1) {
-				fprintf(stderr, "%s = %#llx: gauges rr_chunks_total %lld (was %lld), "
+			    gauge(ns, "rr_servers_in_use") != 0 ||
+			    gauge(ns, "rr_layout_repaired") < 1) {
+				fprintf(stderr,
+				        "%s = %#llx: gauges rr_chunks_total %lld (was %lld), "
 				        "rr_servers_in_use %lld, rr_layout_repaired %lld\n",
 				        cases[k].name, (unsigned long long)cases[k].value,
 				        (long long)gauge(ns, "rr_chunks_total"), (long long)total,
@@ -371,7 +379,8 @@ scribbled_layout_does_not_kill_driver(void **state)
 		fl_driver_close(d);
 	}
 	if (bad != 0)
-		fail_msg("%d failures over %zu scribbled fields", bad, sizeof(cases) / sizeof(cases[0]));
+		fail_msg("%d failures over %zu scribbled fields", bad,
+		         sizeof(cases) / sizeof(cases[0]));
 }
 
 struct pump {
@@ -487,8 +496,9 @@ strays_are_taken_back(void **state)
 	assert_fl(fl_chunk_pool_open(path, 77, &cp), 0);
 	pid = spawn_holder(ns, false);
 	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 1 &&
-	                       gauge(ns, "rr_clients_in_use") == 1 &&
-	                       gauge(ns, "rr_chunks_loaned") == 2, 3000));
+	                               gauge(ns, "rr_clients_in_use") == 1 &&
+	                               gauge(ns, "rr_chunks_loaned") == 2,
+	                       3000));
 
 	/* The last server port: an owner no client has, active, named. */
 	port = fli_pp_port(&pp, PP_SERVER, pp.count[PP_SERVER] - 1);
@@ -516,8 +526,9 @@ strays_are_taken_back(void **state)
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 0 &&
-	                       gauge(ns, "rr_clients_in_use") == 0 &&
-	                       gauge(ns, "rr_chunks_loaned") == 0, 10000));
+	                               gauge(ns, "rr_clients_in_use") == 0 &&
+	                               gauge(ns, "rr_chunks_loaned") == 0,
+	                       10000));
 	fl_chunk_pool_close(cp);
 	fli_pp_close(&pp);
 	fl_driver_close(d);
