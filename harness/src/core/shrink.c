@@ -310,6 +310,25 @@ pass_delete_and_nudge(struct shrinker *s)
 	return any;
 }
 
+/* Deletes windows of k draws, [i-k, i), from the end of the best stream;
+ * after a deletion the same end position is tried again on what moved
+ * in, after a failed try the end moves back by stride. */
+static bool
+delete_windows(struct shrinker *s, size_t k, size_t stride)
+{
+	bool any = false;
+	for (size_t i = s->best.n; i >= k && budget_left(s);) {
+		if (try_cand(s, cand_cut(s, i - k, i))) {
+			any = true;
+			if (i > s->best.n)
+				i = s->best.n;
+		} else {
+			i = i >= stride ? i - stride : 0;
+		}
+	}
+	return any;
+}
+
 /* A stream without spans (the scenario engine records none) can be
  * thousands of draws long: delete runs of n/2, n/4, ... draws first, down
  * to the block pass's sizes, so it shrinks within a few hundred runs. */
@@ -319,17 +338,8 @@ pass_delete_halves(struct shrinker *s)
 	bool any = false;
 	if (s->best.nspans != 0)
 		return false;
-	for (size_t k = s->best.n / 2; k > 8 && budget_left(s); k /= 2) {
-		for (size_t i = s->best.n; i >= k && budget_left(s);) {
-			if (try_cand(s, cand_cut(s, i - k, i))) {
-				any = true;
-				if (i > s->best.n)
-					i = s->best.n;
-			} else {
-				i -= k;
-			}
-		}
-	}
+	for (size_t k = s->best.n / 2; k > 8 && budget_left(s); k /= 2)
+		any |= delete_windows(s, k, k);
 	return any;
 }
 
@@ -338,20 +348,8 @@ pass_delete_blocks(struct shrinker *s)
 {
 	bool any = false;
 	static const size_t sizes[] = { 8, 4, 2, 1 };
-	for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
-		size_t k = sizes[z];
-		/* Windows [i-k, i) from the end; after a deletion the same end
-		 * position is tried again on what moved in. */
-		for (size_t i = s->best.n; i >= k && budget_left(s);) {
-			if (try_cand(s, cand_cut(s, i - k, i))) {
-				any = true;
-				if (i > s->best.n)
-					i = s->best.n;
-			} else {
-				i--;
-			}
-		}
-	}
+	for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
+		any |= delete_windows(s, sizes[z], 1);
 	return any;
 }
 

@@ -81,6 +81,18 @@ add_ref(struct loader *l, yaml_node_t *map, const char *base, const char *key, c
 	return 0;
 }
 
+/* A key naming an object: its text (required or not), and the reference
+ * to resolve once every object is known. */
+static int
+ref_field(struct loader *l, yaml_node_t *map, const char *base, const char *key, const char *raw,
+          bool required, unsigned kinds, bool cross_ok, int actor, int op, fl_scn_ref *slot)
+{
+	const char *name = NULL;
+	int rc = fli_scn_str_field(l, map, base, key, raw, required, true, &name);
+
+	return rc ? rc : add_ref(l, map, base, key, name, kinds, cross_ok, actor, op, slot);
+}
+
 static const char *
 kinds_text(unsigned kinds, char *buf, size_t n)
 {
@@ -415,10 +427,7 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		static const struct fl_raw_offer zero;
 		const struct fl_raw_offer *a = raw->offer ? raw->offer : &zero;
 		struct fl_scn_op_offer *o = &op->u.offer;
-		const char *pub = NULL;
-		rc = fli_scn_str_field(l, m, base, "pub", a->pub, true, true, &pub);
-		if (!rc)
-			rc = add_ref(l, m, base, "pub", pub, REF_PUB, false, ai, oi, &o->pub);
+		rc = ref_field(l, m, base, "pub", a->pub, true, REF_PUB, false, ai, oi, &o->pub);
 		if (!rc)
 			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0,
 			                       &o->count);
@@ -463,10 +472,7 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		static const struct fl_raw_poll zero;
 		const struct fl_raw_poll *a = raw->poll ? raw->poll : &zero;
 		struct fl_scn_op_poll *o = &op->u.poll;
-		const char *sub = NULL;
-		rc = fli_scn_str_field(l, m, base, "sub", a->sub, true, true, &sub);
-		if (!rc)
-			rc = add_ref(l, m, base, "sub", sub, REF_SUB, false, ai, oi, &o->sub);
+		rc = ref_field(l, m, base, "sub", a->sub, true, REF_SUB, false, ai, oi, &o->sub);
 		if (!rc)
 			rc = fli_scn_u32_field(l, m, base, "until", a->until, 1, MAX_COUNT, true, 0,
 			                       &o->until);
@@ -479,10 +485,8 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		static const struct fl_raw_take zero;
 		const struct fl_raw_take *a = raw->take_image ? raw->take_image : &zero;
 		struct fl_scn_op_take_image *o = &op->u.take_image;
-		const char *sub = NULL, *from = NULL, *as = NULL;
-		rc = fli_scn_str_field(l, m, base, "sub", a->sub, true, true, &sub);
-		if (!rc)
-			rc = add_ref(l, m, base, "sub", sub, REF_SUB, false, ai, oi, &o->sub);
+		const char *from = NULL, *as = NULL;
+		rc = ref_field(l, m, base, "sub", a->sub, true, REF_SUB, false, ai, oi, &o->sub);
 		if (!rc)
 			rc = fli_scn_str_field(l, m, base, "from", a->from, false, true, &from);
 		if (!rc && from != NULL && fli_scn_yget(l, m, "index") != NULL)
@@ -503,14 +507,10 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		static const struct fl_raw_lookup zero;
 		const struct fl_raw_lookup *a = raw->lookup_image ? raw->lookup_image : &zero;
 		struct fl_scn_op_lookup_image *o = &op->u.lookup_image;
-		const char *sub = NULL, *from = NULL;
-		rc = fli_scn_str_field(l, m, base, "sub", a->sub, true, true, &sub);
+		rc = ref_field(l, m, base, "sub", a->sub, true, REF_SUB, false, ai, oi, &o->sub);
 		if (!rc)
-			rc = add_ref(l, m, base, "sub", sub, REF_SUB, false, ai, oi, &o->sub);
-		if (!rc)
-			rc = fli_scn_str_field(l, m, base, "from", a->from, true, true, &from);
-		if (!rc)
-			rc = add_ref(l, m, base, "from", from, REF_PUB, true, ai, oi, &o->from);
+			rc = ref_field(l, m, base, "from", a->from, true, REF_PUB, true, ai, oi,
+			               &o->from);
 		if (!rc)
 			rc = impl_field(l, m, base, a->impl, true, 1u << FL_IMPL_IMAGE_LOOKUP,
 			                "image lookup", &o->impl);
@@ -594,10 +594,9 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		static const struct fl_raw_request zero;
 		const struct fl_raw_request *a = raw->request ? raw->request : &zero;
 		struct fl_scn_op_request *o = &op->u.request;
-		const char *conn = NULL, *ctx = NULL;
-		rc = fli_scn_str_field(l, m, base, "conn", a->conn, true, true, &conn);
-		if (!rc)
-			rc = add_ref(l, m, base, "conn", conn, REF_CONN, false, ai, oi, &o->conn);
+		const char *ctx = NULL;
+		rc = ref_field(l, m, base, "conn", a->conn, true, REF_CONN, false, ai, oi,
+		               &o->conn);
 		if (!rc)
 			rc = fli_scn_str_field(l, m, base, "ctx", a->ctx, false, true, &ctx);
 		if (!rc)
@@ -626,15 +625,14 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		static const struct fl_raw_respond zero;
 		const struct fl_raw_respond *a = raw->respond ? raw->respond : &zero;
 		struct fl_scn_op_respond *o = &op->u.respond;
-		const char *server = NULL, *ctx = NULL;
+		const char *server = NULL;
 		rc = fli_scn_str_field(l, m, base, "server", a->server, true, true, &server);
 		if (!rc)
 			rc = add_ref(l, m, base, "server", server, REF_SERVER, false, ai, oi,
 			             &o->server);
 		if (!rc)
-			rc = fli_scn_str_field(l, m, base, "ctx", a->ctx, false, true, &ctx);
-		if (!rc)
-			rc = add_ref(l, m, base, "ctx", ctx, REF_CTX, false, ai, oi, &o->ctx);
+			rc = ref_field(l, m, base, "ctx", a->ctx, false, REF_CTX, false, ai, oi,
+			               &o->ctx);
 		if (!rc)
 			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0,
 			                       &o->count);
