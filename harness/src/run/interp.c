@@ -253,7 +253,7 @@ fli_interp_actor_main(void *arg)
 	uint32_t repeat = ar->a->repeat ? ar->a->repeat : 1;
 
 	if (ar->run->threaded)
-		fli_runner_set_thread_actor(ar);
+		fli_run_set_thread_actor(ar);
 
 	for (uint32_t k = 0; k < repeat; k++) {
 		for (size_t i = 0; i < ar->a->op_count; i++) {

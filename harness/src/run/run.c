@@ -134,6 +134,22 @@ fli_run_fail(struct run *r, const char *property, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The actor running on this OS thread in stress mode (real threads); sim
+ * actors share one thread and are found by the scheduler's name. */
+static __thread struct actor_run *thread_actor;
+
+void
+fli_run_set_thread_actor(struct actor_run *ar)
+{
+	thread_actor = ar;
+}
+
+struct actor_run *
+fli_run_thread_actor(void)
+{
+	return thread_actor;
+}
+
 /* ---- the run directory -------------------------------------------------
  *
  * Its whole life: a free name is picked (fli_run_dir_pick), the path comes

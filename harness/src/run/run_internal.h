@@ -166,8 +166,9 @@ void fli_run_dir_check_empty(struct run *r);
 /* Remove what a run left (fl_run_dir_remove's rules). */
 void fli_run_dir_remove(const char *ns);
 
-/* runner.c: in stress mode, the actor an OS thread runs (NULL: none). */
-void fli_runner_set_thread_actor(struct actor_run *ar);
+/* In stress mode, the actor this OS thread runs (NULL: none). */
+void fli_run_set_thread_actor(struct actor_run *ar);
+struct actor_run *fli_run_thread_actor(void);
 
 /* interp.c: the actors' loop, the run's own steps, the embedded driver. */
 int fli_interp_setup(struct run *r);

@@ -139,16 +139,6 @@ hook_actor_name(void *arg)
 	return fl_sim_current_name();
 }
 
-/* The actor running on this OS thread in stress mode (real threads); sim
- * actors share one thread and are found by the scheduler's name. */
-static __thread struct actor_run *thread_actor;
-
-void
-fli_runner_set_thread_actor(struct actor_run *ar)
-{
-	thread_actor = ar;
-}
-
 static struct actor_run *
 current_actor(struct run *r)
 {
@@ -156,8 +146,8 @@ current_actor(struct run *r)
 
 	if (proc_actor != NULL)
 		return proc_actor;
-	if (thread_actor != NULL)
-		return thread_actor;
+	if (fli_run_thread_actor() != NULL)
+		return fli_run_thread_actor();
 	name = fl_sim_current_name();
 	for (size_t i = 0; name != NULL && i < r->s->actor_count; i++)
 		if (strcmp(r->actors[i].a->name, name) == 0)
