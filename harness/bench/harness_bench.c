@@ -46,23 +46,23 @@ rate(struct fl_scenario *s, enum fl_scn_mode mode, unsigned n)
 	double t0, rate = -1;
 
 	s->mode = mode;
-	if (fl_runner_unsupported(s) == NULL) {
+	if (fli_runner_unsupported(s) == NULL) {
 		t0 = now_s();
 		rate = 0;
 		for (unsigned i = 0; i < n; i++) {
-			struct fl_runner_opts o = { .seed = i + 1,
-				                    .timeout_ms = 60000,
-				                    .ns_prefix = "bench" };
-			struct fl_runner_outcome out;
-			if (fl_runner_run(s, &o, &out) != 0 || out.verdict != FL_VERDICT_PASS) {
+			struct fli_runner_opts o = { .seed = i + 1,
+				                     .timeout_ms = 60000,
+				                     .ns_prefix = "bench" };
+			struct fli_runner_outcome out;
+			if (fli_runner_run(s, &o, &out) != 0 || out.verdict != FL_VERDICT_PASS) {
 				fprintf(stderr, "%s: run %u in mode %d did not pass: %s %s\n",
 				        s->name, i, (int)mode, out.property, out.detail);
-				fl_runner_outcome_fini(&out);
+				fli_runner_outcome_fini(&out);
 				rate = -1;
 				break;
 			}
 			steps += out.steps;
-			fl_runner_outcome_fini(&out);
+			fli_runner_outcome_fini(&out);
 		}
 		if (rate == 0) {
 			rate = n / (now_s() - t0);
@@ -80,19 +80,19 @@ detect(struct fl_scenario *s, unsigned budget, long *runs, double *secs)
 
 	*runs = -1;
 	*secs = -1;
-	if (s == NULL || fl_runner_unsupported(s) != NULL)
+	if (s == NULL || fli_runner_unsupported(s) != NULL)
 		return;
 	for (unsigned i = 0; i < budget; i++) {
-		struct fl_runner_opts o = { .seed = i + 1,
-			                    .timeout_ms = 60000,
-			                    .ns_prefix = "bench" };
-		struct fl_runner_outcome out;
+		struct fli_runner_opts o = { .seed = i + 1,
+			                     .timeout_ms = 60000,
+			                     .ns_prefix = "bench" };
+		struct fli_runner_outcome out;
 		int failed;
 
-		if (fl_runner_run(s, &o, &out) != 0)
+		if (fli_runner_run(s, &o, &out) != 0)
 			return;
 		failed = out.verdict != FL_VERDICT_PASS;
-		fl_runner_outcome_fini(&out);
+		fli_runner_outcome_fini(&out);
 		if (failed) {
 			*runs = i + 1;
 			*secs = now_s() - t0;
@@ -181,7 +181,7 @@ main(int argc, char **argv)
 		printf("scenario %s\n", s->name);
 	fl_scenario_free(s);
 	fl_scenario_free(b1);
-	fl_runner_shutdown();
+	fli_runner_shutdown();
 	return 0;
 bad:
 	fputs(usage, stderr);

@@ -280,7 +280,7 @@ san_report_beside(char *out, size_t len, const char *trace, const char *suffix)
 
 static int
 write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
-            const struct fl_runner_outcome *o, const char *sweep, const struct fl_runner_opts *ro)
+            const struct fli_runner_outcome *o, const char *sweep, const struct fli_runner_opts *ro)
 {
 	struct fl_trace t;
 	int rv;
@@ -321,7 +321,7 @@ struct run_cfg {
 
 /* ---- interrupts --------------------------------------------------------
  * SIGINT or SIGTERM during `run`: the handler only records the signal.
- * The runner (fl_runner_set_stop) starts no new run and kills the one
+ * The runner (fli_runner_set_stop) starts no new run and kills the one
  * under way with its process group (actors included), removing its run
  * directory; the loops here stop making runs; --jobs workers (forks of
  * this process, with the same handler) do the same and exit, and are
@@ -350,7 +350,7 @@ catch_interrupts(void)
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	fl_runner_set_stop(&interrupted);
+	fli_runner_set_stop(&interrupted);
 }
 
 /* Before a command makes runs: the run directories a SIGKILLed faultline
@@ -364,7 +364,7 @@ remove_dead_run_dirs(const char *cmd)
 
 	if (keep != NULL && keep[0] != '\0' && strcmp(keep, "0") != 0)
 		return;
-	n = fl_runner_remove_dead_run_dirs(NULL);
+	n = fli_runner_remove_dead_run_dirs(NULL);
 	if (n > 0)
 		fprintf(stderr,
 		        "faultline %s: removed %u run director%s that killed faultline "
@@ -438,7 +438,7 @@ report_rules_never_fired(struct fl_report *rep, const struct fl_scenario *s)
 /* One run to make: the scenario, its options, its place in the batch. */
 struct job {
 	const struct fl_scenario *s;
-	struct fl_runner_opts o;
+	struct fli_runner_opts o;
 	uint64_t run_index;      /* fl_run_result.run_index */
 	const char *sweep_point; /* a faulted sweep run: o.sweep_point; else NULL */
 	char sweep_desc[160];
@@ -466,10 +466,10 @@ static bool
 run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res)
 {
 	const struct fl_scenario *s = j->s;
-	struct fl_runner_opts ro = j->o;
-	const struct fl_runner_opts *o = &ro;
+	struct fli_runner_opts ro = j->o;
+	const struct fli_runner_opts *o = &ro;
 	const char *sweep_desc = j->sweep_point ? j->sweep_desc : NULL;
-	struct fl_runner_outcome out;
+	struct fli_runner_outcome out;
 	char file[256], name[64], san_report[300];
 	int rv;
 
@@ -496,7 +496,7 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 		res->sweep_persistent = o->sweep_persistent;
 	}
 	errno = 0;
-	if ((rv = fl_runner_run(s, o, &out)) != 0) {
+	if ((rv = fli_runner_run(s, o, &out)) != 0) {
 		int e = errno;
 		res->not_run = true;
 		snprintf(res->detail, sizeof(res->detail),
@@ -505,7 +505,7 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 		return true;
 	}
 	if (out.stopped) {
-		fl_runner_outcome_fini(&out);
+		fli_runner_outcome_fini(&out);
 		return false;
 	}
 	if (strcmp(out.property, "harness") == 0) {
@@ -515,7 +515,7 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 		res->not_run = true;
 		snprintf(res->detail, sizeof(res->detail),
 		         "the harness failed inside the run: %.440s", out.detail);
-		fl_runner_outcome_fini(&out);
+		fli_runner_outcome_fini(&out);
 		return true;
 	}
 	res->verdict = out.verdict;
@@ -540,7 +540,7 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 			         file);
 		}
 	}
-	fl_runner_outcome_fini(&out);
+	fli_runner_outcome_fini(&out);
 	return true;
 }
 
@@ -659,7 +659,7 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 					close(wfds[v]);
 			}
 			ssize_t ran = run_strided(rc, jobs, njobs, w, nw, deadline, NULL, wfds[w]);
-			fl_runner_shutdown();
+			fli_runner_shutdown();
 			_exit(ran < 0 ? 3 : 0);
 		}
 		close(wfds[w]);
@@ -699,7 +699,7 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 
 			if (fds[i] < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			if (fl_runner_read_full(fds[i], &res, sizeof(res)) == 0) {
+			if (fli_runner_read_full(fds[i], &res, sizeof(res)) == 0) {
 				add_result(rep, &res);
 				got[i]++;
 				continue;
@@ -712,7 +712,7 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 			/* A worker killed mid-run could not remove its run's
 			 * directory (named after the worker). */
 			if (stopping || !WIFEXITED(st[i]) || WEXITSTATUS(st[i]) != 0)
-				fl_runner_remove_run_dirs(pids[i], NULL);
+				fli_runner_remove_run_dirs(pids[i], NULL);
 		}
 	}
 	if (interrupted)
@@ -767,7 +767,7 @@ static int
 cmd_run_one(int argc, char **argv)
 {
 	static const char *const modes[] = { "sim", "proc", "stress" };
-	struct fl_runner_opts o = { 0 };
+	struct fli_runner_opts o = { 0 };
 	struct fl_scenario *s;
 	char err[512];
 	uint64_t fd, *choices = NULL;
@@ -801,7 +801,7 @@ cmd_run_one(int argc, char **argv)
 	o.check_each_step = strcmp(argv[7], "1") == 0;
 	/* A sanitizer build: the run's report directory, from the parent. */
 	o.san_dir = getenv(FL_RUNNER_SAN_DIR_ENV);
-	rv = fl_runner_child_main(s, &o, argv[4], (int)fd);
+	rv = fli_runner_child_main(s, &o, argv[4], (int)fd);
 	fl_scenario_free(s);
 	free(choices);
 	return rv == 0 ? 0 : 1;
@@ -820,20 +820,20 @@ static uint64_t
 pct_estimate(const struct run_cfg *rc, struct fl_scenario *s, uint64_t seed, bool each_step,
              FILE *msg, bool quiet)
 {
-	struct fl_runner_opts o = { .seed = seed,
-		                    .timeout_ms = rc->timeout_ms,
-		                    .check_each_step = each_step };
-	struct fl_runner_outcome out;
+	struct fli_runner_opts o = { .seed = seed,
+		                     .timeout_ms = rc->timeout_ms,
+		                     .check_each_step = each_step };
+	struct fli_runner_outcome out;
 	enum fl_scn_sched_kind kind = s->scheduler;
 	uint64_t steps = 0;
 
 	if (s->mode != FL_SCN_MODE_SIM || kind != FL_SCN_SCHED_PCT)
 		return 0;
 	s->scheduler = FL_SCN_SCHED_RANDOM;
-	if (fl_runner_run(s, &o, &out) == 0) {
+	if (fli_runner_run(s, &o, &out) == 0) {
 		if (out.verdict == FL_VERDICT_PASS)
 			steps = out.steps;
-		fl_runner_outcome_fini(&out);
+		fli_runner_outcome_fini(&out);
 	}
 	s->scheduler = kind;
 	if (!quiet)
@@ -937,18 +937,18 @@ static void
 run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_steps, double start,
           double limit, struct fl_report *rep)
 {
-	struct fl_runner_opts o = { .seed = p->seed,
-		                    .timeout_ms = p->timeout_ms,
-		                    .count_hits = true };
-	struct fl_runner_outcome out;
+	struct fli_runner_opts o = { .seed = p->seed,
+		                     .timeout_ms = p->timeout_ms,
+		                     .count_hits = true };
+	struct fli_runner_outcome out;
 	struct job *jobs;
 	size_t nsweep = 0, nall = 0, nkept = 0, cap = 2 * fl_fault_point_count() * 64;
 	double deadline = limit > 0 ? start + limit : 0;
 	int rv;
 
 	errno = 0;
-	if ((rv = fl_runner_run(s, &o, &out)) == 0 && out.stopped) {
-		fl_runner_outcome_fini(&out);
+	if ((rv = fli_runner_run(s, &o, &out)) == 0 && out.stopped) {
+		fli_runner_outcome_fini(&out);
 		return;
 	}
 	if (rv != 0) {
@@ -971,7 +971,7 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 		res.sweep_count = true;
 		snprintf(res.detail, sizeof(res.detail), "the sweep's runs: out of memory");
 		add_result(rep, &res);
-		fl_runner_outcome_fini(&out);
+		fli_runner_outcome_fini(&out);
 		return;
 	}
 	for (size_t pt = 0; pt < out.nhits; pt++)
@@ -995,7 +995,7 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 				jb->s = s;
 				jb->run_index = n + 1 + j;
 				jb->sweep_point = point;
-				jb->o = (struct fl_runner_opts){
+				jb->o = (struct fli_runner_opts){
 					.seed = p->seed,
 					.timeout_ms = p->timeout_ms,
 					.check_each_step = p->each_step,
@@ -1015,7 +1015,7 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 			}
 		}
 	}
-	fl_runner_outcome_fini(&out);
+	fli_runner_outcome_fini(&out);
 	fl_report_plan(rep, NULL, nsweep);
 	/* In batches, so the scenario's time budget bounds a sweep too; a
 	 * cut-short sweep says how far it got. */
@@ -1092,11 +1092,11 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 			memset(j, 0, sizeof(*j));
 			j->s = s;
 			j->run_index = k;
-			j->o = (struct fl_runner_opts){ .seed = p->seed + k,
-				                        .timeout_ms = p->timeout_ms,
-				                        .check_each_step = p->each_step,
-				                        .pct_steps = pct_steps,
-				                        .fork_each = p->fork_each };
+			j->o = (struct fli_runner_opts){ .seed = p->seed + k,
+				                         .timeout_ms = p->timeout_ms,
+				                         .check_each_step = p->each_step,
+				                         .pct_steps = pct_steps,
+				                         .fork_each = p->fork_each };
 			if (p->use_valgrind) {
 				j->o.valgrind = p->valgrind;
 				j->o.self_exe = p->self_exe;
@@ -1333,7 +1333,7 @@ cmd_run(int argc, char **argv)
 	for (size_t i = 0; i < count; i++) {
 		if (mode >= 0)
 			list[i]->mode = (enum fl_scn_mode)mode;
-		if (fl_runner_unsupported(list[i]) != NULL)
+		if (fli_runner_unsupported(list[i]) != NULL)
 			continue;
 		planned += shard_share(&p, global, scenario_runs(&p, list[i]), &first);
 		global += scenario_runs(&p, list[i]);
@@ -1341,7 +1341,7 @@ cmd_run(int argc, char **argv)
 	fl_report_plan(rep, NULL, planned);
 	batch_report = rep;
 	for (size_t i = 0; i < count && !interrupted; i++) {
-		const char *why = fl_runner_unsupported(list[i]);
+		const char *why = fli_runner_unsupported(list[i]);
 
 		if (why != NULL) {
 			note(stderr, "%s: skipped: %s\n", list[i]->path, why);
@@ -1374,7 +1374,7 @@ cmd_run(int argc, char **argv)
 		        : skipped == count ? "every scenario was skipped (see above)"
 		        : p.shard_n > 1    ? "this shard holds none of the requested runs"
 		                           : "no run was started");
-	fl_runner_shutdown();
+	fli_runner_shutdown();
 	batch_report = NULL;
 	fl_report_free(rep);
 	free(p.batch);
@@ -1486,7 +1486,7 @@ load_trace(const char *path, struct fl_trace *t, struct fl_scenario **s, bool fo
 }
 
 static void
-trace_opts(const struct fl_trace *t, struct fl_runner_opts *o)
+trace_opts(const struct fl_trace *t, struct fli_runner_opts *o)
 {
 	const char *sweep = fl_trace_get_extra(t, "sweep");
 
@@ -1537,7 +1537,7 @@ trace_opts(const struct fl_trace *t, struct fl_runner_opts *o)
 
 /* Memcheck logs of a replay or shrink go beside the trace. */
 static void
-set_log_dir(struct fl_runner_opts *o, const char *trace)
+set_log_dir(struct fli_runner_opts *o, const char *trace)
 {
 	static char dir[512];
 	const char *slash = strrchr(trace, '/');
@@ -1553,8 +1553,8 @@ cmd_replay(int argc, char **argv)
 {
 	struct fl_trace t;
 	struct fl_scenario *s;
-	struct fl_runner_opts o;
-	struct fl_runner_outcome out;
+	struct fli_runner_opts o;
+	struct fli_runner_outcome out;
 	static const struct option opts[] = {
 		{ "force", no_argument, 0, 'f' },
 		{ "help", no_argument, 0, 'h' },
@@ -1588,14 +1588,14 @@ cmd_replay(int argc, char **argv)
 	san_report_beside(san_report, sizeof(san_report), path, ".replay.sanitizer.log");
 	o.sanitizer_report = san_report;
 	start_runs("replay");
-	if (fl_runner_run(s, &o, &out) != 0) {
+	if (fli_runner_run(s, &o, &out) != 0) {
 		fprintf(stderr, "faultline replay: the harness could not fork the run\n");
 		fl_scenario_free(s);
 		fl_trace_fini(&t);
 		return EXIT_USAGE;
 	}
 	if (interrupted) {
-		fl_runner_outcome_fini(&out);
+		fli_runner_outcome_fini(&out);
 		fl_scenario_free(s);
 		fl_trace_fini(&t);
 		return interrupted_exit("replay");
@@ -1608,7 +1608,7 @@ cmd_replay(int argc, char **argv)
 	       t.trace_hash);
 	printf("%s\n", same ? "replay: same verdict as recorded"
 	                    : "replay: DIFFERENT verdict from recorded");
-	fl_runner_outcome_fini(&out);
+	fli_runner_outcome_fini(&out);
 	fl_scenario_free(s);
 	fl_trace_fini(&t);
 	return same ? 0 : 1;
@@ -1666,11 +1666,11 @@ restore_stderr(int saved, bool show)
  * schedule ran them; each fault that fired, with its hit and action; each
  * crash), then the violation. */
 static void
-tell_minimal_run(const struct fl_scenario *s, const struct fl_runner_opts *base,
-                 const struct fl_shrink_result *sr)
+tell_minimal_run(const struct fl_scenario *s, const struct fli_runner_opts *base,
+                 const struct fli_shrink_result *sr)
 {
-	struct fl_runner_opts o = *base;
-	struct fl_runner_outcome out;
+	struct fli_runner_opts o = *base;
+	struct fli_runner_outcome out;
 	bool all_default = true;
 	int saved, step = 0;
 
@@ -1681,7 +1681,7 @@ tell_minimal_run(const struct fl_scenario *s, const struct fl_runner_opts *base,
 	o.replaying = true;
 	o.narrate = true;
 	saved = capture_stderr();
-	int rv = fl_runner_run(s, &o, &out);
+	int rv = fli_runner_run(s, &o, &out);
 	restore_stderr(saved, false);
 	if (rv != 0)
 		return;
@@ -1701,7 +1701,7 @@ tell_minimal_run(const struct fl_scenario *s, const struct fl_runner_opts *base,
 		printf("every choice is at its default (the first candidate): the failure does not "
 		       "depend "
 		       "on the interleaving or on drawn faults\n");
-	fl_runner_outcome_fini(&out);
+	fli_runner_outcome_fini(&out);
 }
 
 static int
@@ -1719,8 +1719,8 @@ cmd_shrink(int argc, char **argv)
 	char defpath[512];
 	struct fl_trace t;
 	struct fl_scenario *s;
-	struct fl_runner_opts o;
-	struct fl_shrink_result sr;
+	struct fli_runner_opts o;
+	struct fli_shrink_result sr;
 	enum fl_verdict v;
 	bool force = false;
 	int c, rv;
@@ -1772,12 +1772,13 @@ cmd_shrink(int argc, char **argv)
 	 * fails, so the result is not buried. */
 	start_runs("shrink");
 	int saved_err = capture_stderr();
-	rv = fl_shrink_run(s, &o, t.choices, t.nchoices, v, t.property, (unsigned)attempts, &sr);
+	rv = fli_shrink_scenario(s, &o, t.choices, t.nchoices, v, t.property, (unsigned)attempts,
+	                         &sr);
 	restore_stderr(saved_err, rv != 0 && !interrupted);
 	if (interrupted) {
 		/* Nothing written: a half-shrunk trace is not the minimal one. */
 		if (rv == 0)
-			fl_shrink_result_fini(&sr);
+			fli_shrink_result_fini(&sr);
 		fl_scenario_free(s);
 		fl_trace_fini(&t);
 		return interrupted_exit("shrink");
@@ -1797,7 +1798,7 @@ cmd_shrink(int argc, char **argv)
 	}
 	/* The minimal stream, not the run's record of it (which goes on with
 	 * the zero fill past its end). */
-	struct fl_runner_outcome minimal = sr.outcome;
+	struct fli_runner_outcome minimal = sr.outcome;
 	minimal.choices = sr.choices;
 	minimal.nchoices = sr.nchoices;
 	rv = write_trace(outpath, s, t.seed, &minimal, fl_trace_get_extra(&t, "sweep"), &o);
@@ -1812,7 +1813,7 @@ cmd_shrink(int argc, char **argv)
 	tell_minimal_run(s, &o, &sr);
 	printf("minimal trace: %s\nreplay: faultline replay %s\n",
 	       rv == 0 ? outpath : "(not written)", outpath);
-	fl_shrink_result_fini(&sr);
+	fli_shrink_result_fini(&sr);
 	fl_scenario_free(s);
 	fl_trace_fini(&t);
 	return rv == 0 ? 0 : EXIT_USAGE;
@@ -1876,7 +1877,7 @@ cmd_list(int argc, char **argv)
 	    0)
 		return EXIT_USAGE;
 	for (size_t i = 0; i < count; i++) {
-		const char *why = fl_runner_unsupported(list[i]);
+		const char *why = fli_runner_unsupported(list[i]);
 		printf("%-28s %-6s %s\n    %s%s%s\n", list[i]->name, mode_names[list[i]->mode],
 		       list[i]->path, list[i]->description ? list[i]->description : "",
 		       why ? "\n    (not runnable in this build: " : "", why ? why : "");
@@ -1902,7 +1903,7 @@ main(int argc, char **argv)
 
 	if (n > 0) {
 		self[n] = '\0';
-		fl_runner_set_self(self); /* re-executed runs: --valgrind, posix/ faults */
+		fli_runner_set_self(self); /* re-executed runs: --valgrind, posix/ faults */
 	}
 	if (fl_fixtures_register() != 0) {
 		fputs("faultline: cannot register the fixtures' implementations\n", stderr);

@@ -72,7 +72,7 @@ bad(const char *path, const char *fmt, const char *what, size_t i)
  * returns 0, or -1 when v is neither or does not fit and !truncate (a
  * longer text is cut at a UTF-8 character boundary when truncate). */
 static int
-get_str(const struct fl_json *v, char *dst, size_t cap, bool null_ok, bool truncate)
+get_str(const struct fli_json *v, char *dst, size_t cap, bool null_ok, bool truncate)
 {
 	size_t n;
 
@@ -96,7 +96,7 @@ get_str(const struct fl_json *v, char *dst, size_t cap, bool null_ok, bool trunc
 }
 
 static int
-get_u64(const struct fl_json *v, uint64_t *out)
+get_u64(const struct fli_json *v, uint64_t *out)
 {
 	if (v == NULL || v->type != FL_JSON_NUMBER || !v->is_u64)
 		return -1;
@@ -106,31 +106,32 @@ get_u64(const struct fl_json *v, uint64_t *out)
 
 /* One run object into a result; 0 or -1 after saying why. */
 static int
-read_run(const char *path, size_t i, const struct fl_json *r, struct fl_run_result *res)
+read_run(const char *path, size_t i, const struct fli_json *r, struct fl_run_result *res)
 {
-	const struct fl_json *v;
+	const struct fli_json *v;
 	uint64_t u;
 
 	memset(res, 0, sizeof(*res));
 	if (r->type != FL_JSON_OBJECT)
 		return bad(path, "%s", "not an object", i);
-	if (get_str(fl_json_get(r, "scenario"), res->scenario, sizeof(res->scenario), false, false))
+	if (get_str(fli_json_get(r, "scenario"), res->scenario, sizeof(res->scenario), false,
+	            false))
 		return bad(path, "%s: a string of at most 127 bytes expected", "scenario", i);
-	if (get_u64(fl_json_get(r, "seed"), &res->seed) != 0)
+	if (get_u64(fli_json_get(r, "seed"), &res->seed) != 0)
 		return bad(path, "%s: an integer in [0, 2^64-1] expected", "seed", i);
-	if (get_str(fl_json_get(r, "mode"), res->mode, sizeof(res->mode), true, false) != 0 ||
+	if (get_str(fli_json_get(r, "mode"), res->mode, sizeof(res->mode), true, false) != 0 ||
 	    (res->mode[0] != '\0' && strcmp(res->mode, "sim") != 0 &&
 	     strcmp(res->mode, "proc") != 0 && strcmp(res->mode, "stress") != 0))
 		return bad(path, "%s: sim, proc, stress or null expected", "mode", i);
-	if (get_u64(fl_json_get(r, "run_index"), &res->run_index) != 0)
+	if (get_u64(fli_json_get(r, "run_index"), &res->run_index) != 0)
 		return bad(path, "%s: an integer expected (a report of this faultline's `run`)",
 		           "run_index", i);
-	v = fl_json_get(r, "sweep_point");
+	v = fli_json_get(r, "sweep_point");
 	if (get_str(v, res->sweep_point, sizeof(res->sweep_point), true, false) != 0)
 		return bad(path, "%s: a point name or null expected", "sweep_point", i);
-	v = fl_json_get(r, "sweep_k");
+	v = fli_json_get(r, "sweep_k");
 	if (res->sweep_point[0] != '\0') {
-		const struct fl_json *pers = fl_json_get(r, "sweep_persistent");
+		const struct fli_json *pers = fli_json_get(r, "sweep_persistent");
 		if (get_u64(v, &res->sweep_k) != 0 || res->sweep_k == 0)
 			return bad(path, "%s: a sweep run's hit (1 or more) expected", "sweep_k",
 			           i);
@@ -144,7 +145,7 @@ read_run(const char *path, size_t i, const struct fl_json *r, struct fl_run_resu
 			           "sweep_k", i);
 		res->sweep_count = true;
 	}
-	v = fl_json_get(r, "verdict");
+	v = fli_json_get(r, "verdict");
 	if (v == NULL || v->type != FL_JSON_STRING)
 		return bad(path, "%s: a string expected", "verdict", i);
 	if (strcmp(v->string, "not_run") == 0) {
@@ -157,25 +158,26 @@ read_run(const char *path, size_t i, const struct fl_json *r, struct fl_run_resu
 			return bad(path, "verdict: unknown '%s'", v->string, i);
 		res->verdict = (enum fl_verdict)k;
 	}
-	if (get_str(fl_json_get(r, "property"), res->property, sizeof(res->property), true, true) ||
-	    get_str(fl_json_get(r, "trace"), res->trace_path, sizeof(res->trace_path), true,
+	if (get_str(fli_json_get(r, "property"), res->property, sizeof(res->property), true,
 	            true) ||
-	    get_str(fl_json_get(r, "detail"), res->detail, sizeof(res->detail), true, true))
+	    get_str(fli_json_get(r, "trace"), res->trace_path, sizeof(res->trace_path), true,
+	            true) ||
+	    get_str(fli_json_get(r, "detail"), res->detail, sizeof(res->detail), true, true))
 		return bad(path, "%s: strings (or null) expected", "property, trace, detail", i);
 	/* The JSON has no replay command: it is the one `run` gives a trace. */
 	if (res->trace_path[0] != '\0')
 		snprintf(res->replay_cmd, sizeof(res->replay_cmd), "faultline replay %s",
 		         res->trace_path);
-	v = fl_json_get(r, "trace_hash");
+	v = fli_json_get(r, "trace_hash");
 	if (v == NULL || v->type != FL_JSON_STRING || strlen(v->string) != 16 ||
 	    strspn(v->string, "0123456789abcdef") != 16)
 		return bad(path, "%s: 16 hex digits expected", "trace_hash", i);
 	res->trace_hash = strtoull(v->string, NULL, 16);
-	v = fl_json_get(r, "seconds");
+	v = fli_json_get(r, "seconds");
 	if (v == NULL || v->type != FL_JSON_NUMBER || !(v->number >= 0))
 		return bad(path, "%s: a number >= 0 expected", "seconds", i);
 	res->seconds = v->number;
-	v = fl_json_get(r, "faults_fired");
+	v = fli_json_get(r, "faults_fired");
 	if (v == NULL || v->type != FL_JSON_OBJECT)
 		return bad(path, "%s: an object expected", "faults_fired", i);
 	for (size_t k = 0; k < v->count; k++) {
@@ -193,10 +195,10 @@ read_run(const char *path, size_t i, const struct fl_json *r, struct fl_run_resu
 			return bad(path, "faults_fired: %s: a count expected", v->keys[k], i);
 		res->faults_fired[pt] = (uint32_t)u;
 	}
-	if (get_u64(fl_json_get(r, "op_errors_tolerated"), &u) != 0 || u > UINT32_MAX)
+	if (get_u64(fli_json_get(r, "op_errors_tolerated"), &u) != 0 || u > UINT32_MAX)
 		return bad(path, "%s: a count expected", "op_errors_tolerated", i);
 	res->op_errors_tolerated = (uint32_t)u;
-	if (get_u64(fl_json_get(r, "op_errors_fatal"), &u) != 0 || u > UINT32_MAX)
+	if (get_u64(fli_json_get(r, "op_errors_fatal"), &u) != 0 || u > UINT32_MAX)
 		return bad(path, "%s: a count expected", "op_errors_fatal", i);
 	res->op_errors_fatal = (uint32_t)u;
 	return 0;
@@ -211,8 +213,8 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 	char err[256], *text = NULL;
 	size_t len = 0;
 	FILE *f = fopen(path, "re");
-	struct fl_json *doc = NULL;
-	const struct fl_json *runs, *summary, *never, *intr;
+	struct fli_json *doc = NULL;
+	const struct fli_json *runs, *summary, *never, *intr;
 	uint64_t counts[FL_VERDICT_COUNT + 1] = { 0 }, want;
 	int rc = -1;
 
@@ -234,17 +236,17 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 		free(text);
 		return -1;
 	}
-	if (fl_json_parse(text, len, &doc, err, sizeof(err)) != 0) {
+	if (fli_json_parse(text, len, &doc, err, sizeof(err)) != 0) {
 		fprintf(stderr,
 		        "faultline merge: %s: not a JSON report (%s): a shard that did not "
 		        "finish (killed?) leaves one that does not parse\n",
 		        path, err[0] ? err : "out of memory");
 		goto out;
 	}
-	runs = fl_json_get(doc, "runs");
-	summary = fl_json_get(doc, "summary");
-	never = fl_json_get(doc, "rules_never_fired");
-	intr = fl_json_get(doc, "interrupted");
+	runs = fli_json_get(doc, "runs");
+	summary = fli_json_get(doc, "summary");
+	never = fli_json_get(doc, "rules_never_fired");
+	intr = fli_json_get(doc, "interrupted");
 	if (runs == NULL || runs->type != FL_JSON_ARRAY || summary == NULL ||
 	    summary->type != FL_JSON_OBJECT || never == NULL || never->type != FL_JSON_ARRAY ||
 	    intr == NULL || intr->type != FL_JSON_BOOL) {
@@ -295,7 +297,7 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 	}
 	/* The summary must be what the runs say: a report cut short or edited
 	 * by hand is not merged. */
-	if (get_u64(fl_json_get(summary, "runs"), &want) != 0 || want != runs->count) {
+	if (get_u64(fli_json_get(summary, "runs"), &want) != 0 || want != runs->count) {
 		fprintf(stderr,
 		        "faultline merge: %s: the summary's runs is not the %zu runs listed\n",
 		        path, runs->count);
@@ -303,7 +305,7 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 	}
 	for (size_t k = 0; k <= FL_VERDICT_COUNT; k++) {
 		const char *key = k < FL_VERDICT_COUNT ? summary_keys[k] : "not_run";
-		if (get_u64(fl_json_get(summary, key), &want) != 0 || want != counts[k]) {
+		if (get_u64(fli_json_get(summary, key), &want) != 0 || want != counts[k]) {
 			fprintf(stderr,
 			        "faultline merge: %s: summary.%s is not the %" PRIu64
 			        " runs listed "
@@ -313,16 +315,16 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 		}
 	}
 	for (size_t i = 0; i < never->count; i++) {
-		const struct fl_json *e = &never->items[i], *rv = fl_json_get(e, "rule"),
-		                     *lv = fl_json_get(e, "line");
+		const struct fli_json *e = &never->items[i], *rv = fli_json_get(e, "rule"),
+		                      *lv = fli_json_get(e, "line");
 		struct never nv = { .shards = 1 };
 		size_t k;
 
-		if (get_str(fl_json_get(e, "scenario"), nv.scenario, sizeof(nv.scenario), false,
+		if (get_str(fli_json_get(e, "scenario"), nv.scenario, sizeof(nv.scenario), false,
 		            false) ||
-		    get_str(fl_json_get(e, "point"), nv.point, sizeof(nv.point), false, true) ||
+		    get_str(fli_json_get(e, "point"), nv.point, sizeof(nv.point), false, true) ||
 		    rv == NULL || rv->type != FL_JSON_NUMBER || lv == NULL ||
-		    lv->type != FL_JSON_NUMBER || get_u64(fl_json_get(e, "runs"), &nv.runs) != 0) {
+		    lv->type != FL_JSON_NUMBER || get_u64(fli_json_get(e, "runs"), &nv.runs) != 0) {
 			fprintf(stderr,
 			        "faultline merge: %s: rules_never_fired[%zu]: scenario, rule, "
 			        "line, "
@@ -351,7 +353,7 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 	}
 	rc = 0;
 out:
-	fl_json_free(doc);
+	fli_json_free(doc);
 	free(text);
 	return rc;
 }

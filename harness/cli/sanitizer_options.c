@@ -31,7 +31,7 @@ const char *
 __ubsan_default_options(void)
 {
 	static char opts[PATH_MAX + 64];
-	const char *path = fl_san_ubsan_log_path();
+	const char *path = fli_san_ubsan_log_path();
 
 	snprintf(opts, sizeof(opts), "halt_on_error=1:print_stacktrace=1%s%s",
 	         path != NULL ? ":log_path=" : "", path != NULL ? path : "");

@@ -3,7 +3,10 @@
 library: every global symbol it defines starts fl_ (then a public header
 declares it) or fli_ (then no public header names it).
 
-usage: symbols_test.py LIBRARY.a INCLUDE_DIR"""
+usage: symbols_test.py LIBRARY.a PUBLIC_HEADERS (a directory or one header)
+
+The same rule holds for every library: the transport's, the harness's
+and the fixtures'."""
 import os
 import re
 import subprocess
@@ -16,6 +19,9 @@ def main():
                          capture_output=True, text=True).stdout
     syms = sorted({f[2] for f in (l.split() for l in out.splitlines()) if len(f) == 3})
     public = ""
+    if os.path.isfile(inc):
+        with open(inc) as fh:
+            public = fh.read()
     for dp, _, fs in os.walk(inc):
         for f in fs:
             if f.endswith(".h"):

@@ -233,7 +233,7 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 
 		if (d != NULL && d->op(ar, op))
 			break;
-		/* fl_runner_unsupported refuses such scenarios before a run. */
+		/* fli_runner_unsupported refuses such scenarios before a run. */
 		fli_run_fail(ar->run, "operations",
 		             "actor %s: %s (line %d) is not supported by this build", ar->a->name,
 		             fl_scenario_op_name(op->kind), op->line);

@@ -180,7 +180,7 @@ parse_string(struct parser *ps, char **out)
 }
 
 static int
-parse_number(struct parser *ps, struct fl_json *v)
+parse_number(struct parser *ps, struct fli_json *v)
 {
 	const char *s = ps->p;
 	bool integer = true, negative = *ps->p == '-';
@@ -227,13 +227,13 @@ parse_number(struct parser *ps, struct fl_json *v)
 	return 0;
 }
 
-static int parse_value(struct parser *ps, struct fl_json *v, int depth);
+static int parse_value(struct parser *ps, struct fli_json *v, int depth);
 
 static int
-grow(struct parser *ps, struct fl_json *v, size_t *cap, bool keys)
+grow(struct parser *ps, struct fli_json *v, size_t *cap, bool keys)
 {
 	size_t c = *cap ? *cap * 2 : 8;
-	struct fl_json *items;
+	struct fli_json *items;
 
 	if (v->count < *cap)
 		return 0;
@@ -252,7 +252,7 @@ grow(struct parser *ps, struct fl_json *v, size_t *cap, bool keys)
 }
 
 static int
-parse_container(struct parser *ps, struct fl_json *v, int depth)
+parse_container(struct parser *ps, struct fli_json *v, int depth)
 {
 	bool object = *ps->p == '{';
 	char close = object ? '}' : ']';
@@ -305,7 +305,7 @@ parse_container(struct parser *ps, struct fl_json *v, int depth)
 }
 
 static int
-parse_value(struct parser *ps, struct fl_json *v, int depth)
+parse_value(struct parser *ps, struct fli_json *v, int depth)
 {
 	if (depth > MAX_DEPTH)
 		return fail(ps, FL_EPROTO, "nested more than %d deep", MAX_DEPTH);
@@ -333,7 +333,7 @@ parse_value(struct parser *ps, struct fl_json *v, int depth)
 }
 
 static void
-free_value(struct fl_json *v)
+free_value(struct fli_json *v)
 {
 	for (size_t i = 0; i < v->count; i++) {
 		free_value(&v->items[i]);
@@ -346,7 +346,7 @@ free_value(struct fl_json *v)
 }
 
 void
-fl_json_free(struct fl_json *v)
+fli_json_free(struct fli_json *v)
 {
 	if (v == NULL)
 		return;
@@ -355,14 +355,14 @@ fl_json_free(struct fl_json *v)
 }
 
 int
-fl_json_parse(const char *text, size_t len, struct fl_json **out, char *err, size_t errlen)
+fli_json_parse(const char *text, size_t len, struct fli_json **out, char *err, size_t errlen)
 {
 	struct parser ps = { .p = text,
 		             .end = text + len,
 		             .start = text,
 		             .err = err,
 		             .errlen = errlen };
-	struct fl_json *v = calloc(1, sizeof(*v));
+	struct fli_json *v = calloc(1, sizeof(*v));
 
 	if (errlen > 0)
 		err[0] = '\0';
@@ -374,15 +374,15 @@ fl_json_parse(const char *text, size_t len, struct fl_json **out, char *err, siz
 			fail(&ps, FL_EPROTO, "text after the value");
 	}
 	if (ps.rc != 0) {
-		fl_json_free(v);
+		fli_json_free(v);
 		return ps.rc;
 	}
 	*out = v;
 	return 0;
 }
 
-const struct fl_json *
-fl_json_get(const struct fl_json *v, const char *key)
+const struct fli_json *
+fli_json_get(const struct fli_json *v, const char *key)
 {
 	if (v == NULL || v->type != FL_JSON_OBJECT)
 		return NULL;

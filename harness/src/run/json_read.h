@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum fl_json_type {
+enum fli_json_type {
 	FL_JSON_NULL,
 	FL_JSON_BOOL,
 	FL_JSON_NUMBER,
@@ -22,29 +22,29 @@ enum fl_json_type {
 	FL_JSON_OBJECT,
 };
 
-struct fl_json {
-	enum fl_json_type type;
+struct fli_json {
+	enum fli_json_type type;
 	bool boolean;  /* FL_JSON_BOOL */
 	double number; /* FL_JSON_NUMBER */
 	bool is_u64;   /* FL_JSON_NUMBER written as an integer in
 	                            [0, 2^64-1]: u64 holds it exactly */
 	uint64_t u64;
-	char *string;          /* FL_JSON_STRING, NUL-terminated UTF-8 */
-	struct fl_json *items; /* FL_JSON_ARRAY items, FL_JSON_OBJECT values */
-	char **keys;           /* FL_JSON_OBJECT keys, beside items */
+	char *string;           /* FL_JSON_STRING, NUL-terminated UTF-8 */
+	struct fli_json *items; /* FL_JSON_ARRAY items, FL_JSON_OBJECT values */
+	char **keys;            /* FL_JSON_OBJECT keys, beside items */
 	size_t count;
 };
 
-/* fl_json_parse parses text[0..len) as one JSON value (whitespace around
- * it allowed).  Returns 0 and *out (free with fl_json_free), or FL_EPROTO
+/* fli_json_parse parses text[0..len) as one JSON value (whitespace around
+ * it allowed).  Returns 0 and *out (free with fli_json_free), or FL_EPROTO
  * with err saying what is wrong and at which line, or FL_ENOMEM. */
-int fl_json_parse(const char *text, size_t len, struct fl_json **out, char *err, size_t errlen);
+int fli_json_parse(const char *text, size_t len, struct fli_json **out, char *err, size_t errlen);
 
-/* fl_json_get returns the value of `key` in object v (the first, if the
+/* fli_json_get returns the value of `key` in object v (the first, if the
  * key repeats), or NULL when v is not an object or has no such key. */
-const struct fl_json *fl_json_get(const struct fl_json *v, const char *key);
+const struct fli_json *fli_json_get(const struct fli_json *v, const char *key);
 
-/* fl_json_free releases a tree from fl_json_parse; NULL is a no-op. */
-void fl_json_free(struct fl_json *v);
+/* fli_json_free releases a tree from fli_json_parse; NULL is a no-op. */
+void fli_json_free(struct fli_json *v);
 
 #endif

@@ -157,7 +157,7 @@ fli_run_thread_actor(void)
  * fli_run_dir_make when the run has no pub/sub driver), the audit checks what
  * is left in it (fli_run_dir_audit, fli_run_dir_check_gone, fli_run_dir_check_empty),
  * and the runner removes it (fli_run_dir_remove) or a later faultline
- * reclaims a dead run's (fl_runner_remove_dead_run_dirs).  A name is
+ * reclaims a dead run's (fli_runner_remove_dead_run_dirs).  A name is
  * guessable (run-<pid>-<n>): whatever is there already, another user's
  * link or directory or a dead run's, is never adopted nor removed.
  */
@@ -337,7 +337,7 @@ remove_any(const char *ns, long pid)
 }
 
 void
-fl_runner_remove_run_dirs(pid_t pid, const char *ns_prefix)
+fli_runner_remove_run_dirs(pid_t pid, const char *ns_prefix)
 {
 	(void)each_run_dir(pid, ns_prefix, remove_any);
 }
@@ -378,7 +378,7 @@ remove_if_dead(const char *ns, long pid)
 }
 
 unsigned
-fl_runner_remove_dead_run_dirs(const char *ns_prefix)
+fli_runner_remove_dead_run_dirs(const char *ns_prefix)
 {
 	return each_run_dir(0, ns_prefix, remove_if_dead);
 }

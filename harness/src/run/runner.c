@@ -1,7 +1,7 @@
 /*
  * The parent side of a run: picks the run's name, hands a plain seeded
  * sim run to the persistent worker (runner_worker.c) or forks a child for
- * it (fl_sandbox_run: runner_child.c's fli_runner_child_main, or an exec'd
+ * it (fl_sandbox_run: runner_child.c's fli_runner_child_run, or an exec'd
  * `faultline __run` under valgrind or libfiu's POSIX preload), with a
  * wall-clock deadline, and reads the frames it sends back into the run's
  * outcome.
@@ -37,7 +37,7 @@
 #include "run/runner_internal.h"
 #include "run/sanitizer.h"
 
-/* fl_runner_set_stop: when it reads non-zero, runs are cut short. */
+/* fli_runner_set_stop: when it reads non-zero, runs are cut short. */
 static const volatile sig_atomic_t *runner_stop;
 
 static bool
@@ -47,7 +47,7 @@ stop_requested(void)
 }
 
 void
-fl_runner_set_stop(const volatile sig_atomic_t *flag)
+fli_runner_set_stop(const volatile sig_atomic_t *flag)
 {
 	runner_stop = flag;
 }
@@ -55,7 +55,7 @@ fl_runner_set_stop(const volatile sig_atomic_t *flag)
 static char runner_self[512];
 
 void
-fl_runner_set_self(const char *exe)
+fli_runner_set_self(const char *exe)
 {
 	snprintf(runner_self, sizeof(runner_self), "%s", exe);
 }
@@ -94,7 +94,7 @@ needs_preload(const struct fl_scenario *s)
 /*
  * A run that cannot be a plain fork: the forked child execs
  * `[valgrind ...] faultline __run ...`, which re-reads the scenario and
- * runs fli_runner_child_main.  --valgrind: under memcheck; the process actors it forks
+ * runs fli_runner_child_run.  --valgrind: under memcheck; the process actors it forks
  * stay under memcheck (valgrind follows fork) and each process's leak
  * check runs when it exits.  posix/ faults: with libfiu's POSIX preload in
  * LD_PRELOAD, so its wrapped libc calls consult the run's fault engine.
@@ -103,7 +103,7 @@ static int
 exec_child(void *arg, int out_fd)
 {
 	struct child_arg *ca = arg;
-	const struct fl_runner_opts *o = ca->o;
+	const struct fli_runner_opts *o = ca->o;
 	static const char *const modes[] = { "sim", "proc", "stress" };
 	char fdbuf[16], seed[32], steps[32], log[512], cfd[16] = "-1", sk[32];
 	const char *pre;
@@ -157,8 +157,8 @@ exec_child(void *arg, int out_fd)
 }
 
 int
-fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
-              struct fl_runner_outcome *out)
+fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
+               struct fli_runner_outcome *out)
 {
 	struct fl_sandbox_opts so = { .timeout_ms = o->timeout_ms ? o->timeout_ms : 60000,
 		                      .max_payload = 256u << 20 };
@@ -203,7 +203,7 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 	if (rv != 0)
 		rv = fl_sandbox_run(&so,
 		                    o->valgrind != NULL || needs_preload(s) ? exec_child
-		                                                            : fli_runner_child_main,
+		                                                            : fli_runner_child_run,
 		                    &ca, &sr);
 	if (rv != 0) {
 		if (ca.san_dir != NULL)
@@ -337,7 +337,7 @@ fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
 }
 
 void
-fl_runner_outcome_fini(struct fl_runner_outcome *out)
+fli_runner_outcome_fini(struct fli_runner_outcome *out)
 {
 	free(out->choices);
 	free(out->hits);
@@ -351,7 +351,7 @@ fl_runner_outcome_fini(struct fl_runner_outcome *out)
 }
 
 const char *
-fl_runner_unsupported(const struct fl_scenario *s)
+fli_runner_unsupported(const struct fl_scenario *s)
 {
 	if (s->mode == FL_SCN_MODE_STRESS) {
 		for (size_t i = 0; i < s->fault_count; i++)

@@ -16,7 +16,7 @@
 #include "faultline/sandbox.h"
 #include "faultline/scenario.h"
 
-struct fl_runner_opts {
+struct fli_runner_opts {
 	uint64_t seed;          /* generating stream seed (when not replaying) */
 	const uint64_t *replay; /* recorded choices to replay, or NULL */
 	size_t nreplay;
@@ -56,7 +56,7 @@ struct fl_runner_opts {
 	                           * the exec'd run (`faultline __run`) */
 };
 
-struct fl_runner_outcome {
+struct fli_runner_outcome {
 	enum fl_verdict verdict;
 	int signal;
 	char property[64];
@@ -80,68 +80,68 @@ struct fl_runner_outcome {
 	char *story;                  /* with opts.narrate: one line an event, malloc'd */
 	double seconds;
 	bool stopped; /* cut short or never started: the stop flag
-	                           * (fl_runner_set_stop) was set; the verdict
+	                           * (fli_runner_set_stop) was set; the verdict
 	                           * means nothing and the run must not be reported */
 };
 
-/* fl_runner_run runs `s` once.  Never fails on the scenario's account: a
+/* fli_runner_run runs `s` once.  Never fails on the scenario's account: a
  * crash, hang or failure of the code under test is a verdict.  Returns 0,
  * or FL_ENOMEM / FL_EIO when the harness itself could not run it. */
-int fl_runner_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
-                  struct fl_runner_outcome *out);
+int fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
+                   struct fli_runner_outcome *out);
 
-void fl_runner_outcome_fini(struct fl_runner_outcome *out);
+void fli_runner_outcome_fini(struct fli_runner_outcome *out);
 
-/* fl_runner_read_full reads exactly len bytes from fd (retrying on EINTR):
+/* fli_runner_read_full reads exactly len bytes from fd (retrying on EINTR):
  * 0, or -1 on an error or an early end of file. */
-int fl_runner_read_full(int fd, void *buf, size_t len);
+int fli_runner_read_full(int fd, void *buf, size_t len);
 
-/* fl_runner_set_self names the faultline program (its `__run` command), for
+/* fli_runner_set_self names the faultline program (its `__run` command), for
  * runs that are re-executed rather than forked: --valgrind, and scenarios
  * with posix/ faults (which need libfiu's POSIX preload loaded at exec). */
-void fl_runner_set_self(const char *exe);
+void fli_runner_set_self(const char *exe);
 
 /* The environment variable that hands an exec'd run (`faultline __run`)
- * its sanitizer report directory (fl_runner_opts.san_dir). */
+ * its sanitizer report directory (fli_runner_opts.san_dir). */
 #define FL_RUNNER_SAN_DIR_ENV "FL_RUN_SANITIZER_DIR"
 
 /* Exit status memcheck gives a process with errors or definite leaks. */
 #define FL_RUNNER_MEMCHECK_EXIT 97
 
-/* fl_runner_child_main is one run in this process, writing its frames to
+/* fli_runner_child_main is one run in this process, writing its frames to
  * `fd`: what the forked child does, for `faultline __run` (the process
  * exec'd under valgrind).  Returns 0 when the run passed. */
-int fl_runner_child_main(const struct fl_scenario *s, const struct fl_runner_opts *o,
-                         const char *ns, int fd);
+int fli_runner_child_main(const struct fl_scenario *s, const struct fli_runner_opts *o,
+                          const char *ns, int fd);
 
-/* fl_runner_shutdown ends this process's persistent sim worker (if any)
+/* fli_runner_shutdown ends this process's persistent sim worker (if any)
  * and reaps it.  Call before exiting; a worker left running dies with
  * its parent (PR_SET_PDEATHSIG). */
-void fl_runner_shutdown(void);
+void fli_runner_shutdown(void);
 
-/* fl_runner_set_stop names a flag a signal handler sets (SIGINT, SIGTERM):
- * once it reads non-zero, fl_runner_run starts no run (outcome.stopped),
+/* fli_runner_set_stop names a flag a signal handler sets (SIGINT, SIGTERM):
+ * once it reads non-zero, fli_runner_run starts no run (outcome.stopped),
  * and a run under way has its process group killed within 100 ms, its run
  * directory removed, and comes back with outcome.stopped.  NULL: none.
  * The flag is borrowed for the life of the process. */
-void fl_runner_set_stop(const volatile sig_atomic_t *flag);
+void fli_runner_set_stop(const volatile sig_atomic_t *flag);
 
-/* fl_runner_remove_run_dirs removes every run directory named after
+/* fli_runner_remove_run_dirs removes every run directory named after
  * process `pid` (/dev/shm/faultline-<ns_prefix>-<pid>-<n>; ns_prefix NULL:
  * "run"): what a process that ran runs and was killed (a --jobs worker)
  * could not remove itself.  Call only once `pid` and its runs are dead. */
-void fl_runner_remove_run_dirs(pid_t pid, const char *ns_prefix);
+void fli_runner_remove_run_dirs(pid_t pid, const char *ns_prefix);
 
-/* fl_runner_remove_dead_run_dirs removes the run directories named after a
+/* fli_runner_remove_dead_run_dirs removes the run directories named after a
  * process that no longer runs (kill(pid, 0) fails with ESRCH, or a
  * zombie): what a SIGKILLed CLI, worker or run left.  Only this user's directories, never
  * through a link, only the transport's own file names (fl_run_dir_remove).
  * A pid reused by a live process keeps its directory until it is gone.
  * Returns how many it removed. */
-unsigned fl_runner_remove_dead_run_dirs(const char *ns_prefix);
+unsigned fli_runner_remove_dead_run_dirs(const char *ns_prefix);
 
-/* fl_runner_unsupported returns NULL when this build can run every
+/* fli_runner_unsupported returns NULL when this build can run every
  * operation of `s`, or a static reason naming the first one it cannot. */
-const char *fl_runner_unsupported(const struct fl_scenario *s);
+const char *fli_runner_unsupported(const struct fl_scenario *s);
 
 #endif

@@ -300,7 +300,7 @@ map_when(enum fl_scn_fault_when w)
 }
 
 static int
-setup_faults(struct run *r, const struct fl_runner_opts *o)
+setup_faults(struct run *r, const struct fli_runner_opts *o)
 {
 	struct fl_fault_hooks hooks = { .arg = r,
 		                        .actor_name = hook_actor_name,
@@ -591,7 +591,7 @@ sim_crashed(const struct run *r)
  * false when the harness could not run it, it deadlocked or hit the step
  * limit (the verdict is set, *v for a deadlock or hang). */
 static bool
-run_sim(struct run *r, const struct fl_runner_opts *o, struct fl_sim **sim,
+run_sim(struct run *r, const struct fli_runner_opts *o, struct fl_sim **sim,
         struct fl_sim_result *res, enum fl_verdict *v)
 {
 	const struct fl_scenario *s = r->s;
@@ -633,7 +633,7 @@ run_sim(struct run *r, const struct fl_runner_opts *o, struct fl_sim **sim,
 }
 
 int
-fli_runner_child_main(void *arg, int out_fd)
+fli_runner_child_run(void *arg, int out_fd)
 {
 	struct child_arg *ca = arg;
 	const struct fl_scenario *s = ca->s;
@@ -757,10 +757,10 @@ done:
 }
 
 int
-fl_runner_child_main(const struct fl_scenario *s, const struct fl_runner_opts *o, const char *ns,
-                     int fd)
+fli_runner_child_main(const struct fl_scenario *s, const struct fli_runner_opts *o, const char *ns,
+                      int fd)
 {
 	struct child_arg ca = { .s = s, .o = o, .ns = ns, .san_dir = o->san_dir };
 
-	return fli_runner_child_main(&ca, fd);
+	return fli_runner_child_run(&ca, fd);
 }

@@ -38,19 +38,19 @@ enum {
 /* One run, as the parent hands it to a child. */
 struct child_arg {
 	const struct fl_scenario *s;
-	const struct fl_runner_opts *o;
+	const struct fli_runner_opts *o;
 	const char *ns;
 	const char *san_dir; /* the run's sanitizer report directory, or NULL */
 };
 
 /* runner_child.c: run it, audit, clean up, and write the frames to
  * out_fd.  0 when the run's child did its job (whatever the verdict). */
-int fli_runner_child_main(void *arg, int out_fd);
+int fli_runner_child_run(void *arg, int out_fd);
 
 /* runner_worker.c: one plain seeded sim run on the persistent worker;
  * fills *sr as fl_sandbox_run would.  0, or FL_EIO when no worker could
  * be started or reached (the caller forks).  stop() true: cut it short. */
-int fli_runner_worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o,
+int fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
                           const char *ns, const char *san_dir, uint64_t timeout_ms,
                           bool (*stop)(void), struct fl_sandbox_result *sr);
 

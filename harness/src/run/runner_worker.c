@@ -2,7 +2,7 @@
  * The persistent sim worker.  Forking a child per run costs about 0.3 ms,
  * a fifth of a short sim run, so plain seeded sim runs go to one forked
  * worker that runs them in sequence, each exactly as the per-run child
- * would (fli_runner_child_main).  Isolation stays what the per-run child gives where
+ * would (fli_runner_child_run).  Isolation stays what the per-run child gives where
  * it matters: a run that crashes kills the worker (its signal is the
  * verdict, as before), a run past its deadline gets the worker's process
  * group SIGKILLed (hang), and the worker retires after any run that did
@@ -63,7 +63,7 @@ static struct {
 } worker;
 
 int
-fl_runner_read_full(int fd, void *buf, size_t len)
+fli_runner_read_full(int fd, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
@@ -91,11 +91,11 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 	fds_at_start = fli_audit_count_fds();
 	for (;;) {
 		struct worker_req q;
-		struct fl_runner_opts o = { 0 };
+		struct fli_runner_opts o = { 0 };
 		struct child_arg ca = { .s = s, .o = &o, .ns = q.ns };
 		int32_t end[2];
 
-		if (fl_runner_read_full(fd, &q, sizeof(q)) != 0)
+		if (fli_runner_read_full(fd, &q, sizeof(q)) != 0)
 			_exit(0);
 		q.ns[sizeof(q.ns) - 1] = '\0';
 		q.san_dir[sizeof(q.san_dir) - 1] = '\0';
@@ -106,7 +106,7 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		o.pct_steps = q.pct_steps;
 		o.check_each_step = q.check_each_step;
 		o.count_hits = q.count_hits;
-		end[0] = fli_runner_child_main(&ca, fd);
+		end[0] = fli_runner_child_run(&ca, fd);
 		end[1] = end[0] == 0 && fli_audit_count_fds() == fds_at_start;
 		fflush(NULL);
 		fl_sandbox_frame_write(fd, TAG_END, end, sizeof(end));
@@ -131,7 +131,7 @@ worker_stop(bool kill_it)
 }
 
 void
-fl_runner_shutdown(void)
+fli_runner_shutdown(void)
 {
 	worker_stop(false);
 }
@@ -196,7 +196,7 @@ has_end(const uint8_t *buf, size_t len, int32_t end[2])
 }
 
 int
-fli_runner_worker_run(const struct fl_scenario *s, const struct fl_runner_opts *o, const char *ns,
+fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts *o, const char *ns,
                       const char *san_dir, uint64_t timeout_ms, bool (*stop)(void),
                       struct fl_sandbox_result *sr)
 {

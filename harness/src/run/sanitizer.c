@@ -120,7 +120,7 @@ static char ops_prefix[PATH_MAX];
 static char ubsan_path[PATH_MAX];
 
 const char *
-fl_san_ubsan_log_path(void)
+fli_san_ubsan_log_path(void)
 {
 	return ubsan_path[0] != '\0' ? ubsan_path : NULL;
 }

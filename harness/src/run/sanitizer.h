@@ -50,7 +50,7 @@ void fli_san_run_begin(const char *dir, void (*describe)(char *buf, size_t len, 
 /* The report path of GCC's standalone UBSan runtime for this run, or
  * NULL: for __ubsan_default_options, which that runtime reads at its first
  * report (setting its path from the options, over the one set here). */
-const char *fl_san_ubsan_log_path(void);
+const char *fli_san_ubsan_log_path(void);
 
 /* LeakSanitizer: checks for heap blocks nothing points to any more; a
  * leak is reported into the run's directory, with describe()'s text.

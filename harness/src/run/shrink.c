@@ -19,7 +19,7 @@
 
 struct scenario_shrink {
 	const struct fl_scenario *s;
-	const struct fl_runner_opts *base;
+	const struct fli_runner_opts *base;
 	enum fl_verdict verdict;
 	char property[64];
 };
@@ -31,20 +31,20 @@ static int
 run_candidate(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run *out)
 {
 	struct scenario_shrink *sh = arg;
-	struct fl_runner_opts o = *sh->base;
-	struct fl_runner_outcome ro;
+	struct fli_runner_opts o = *sh->base;
+	struct fli_runner_outcome ro;
 	size_t used;
 
 	o.replay = values;
 	o.nreplay = n;
 	o.replaying = true;
-	if (fl_runner_run(sh->s, &o, &ro) != 0) {
+	if (fli_runner_run(sh->s, &o, &ro) != 0) {
 		out->verdict = FL_VERDICT_PASS; /* not run: not the same failure */
 		return 0;
 	}
 	if (ro.stopped) {
-		fl_runner_outcome_fini(&ro);
-		return FL_ECANCELED; /* interrupted (fl_runner_set_stop): no more runs */
+		fli_runner_outcome_fini(&ro);
+		return FL_ECANCELED; /* interrupted (fli_runner_set_stop): no more runs */
 	}
 	out->verdict = ro.verdict == sh->verdict && strcmp(ro.property, sh->property) == 0
 	                       ? ro.verdict
@@ -53,25 +53,25 @@ run_candidate(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run 
 	used = ro.choices != NULL ? (ro.nchoices < n ? ro.nchoices : n) : 0;
 	out->values = malloc((used ? used : 1) * sizeof(uint64_t));
 	if (out->values == NULL) {
-		fl_runner_outcome_fini(&ro);
+		fli_runner_outcome_fini(&ro);
 		return FL_ENOMEM;
 	}
 	if (used > 0)
 		memcpy(out->values, ro.choices, used * sizeof(uint64_t));
 	out->n = used;
 	out->recorded = true;
-	fl_runner_outcome_fini(&ro);
+	fli_runner_outcome_fini(&ro);
 	return 0;
 }
 
 int
-fl_shrink_run(const struct fl_scenario *s, const struct fl_runner_opts *base,
-              const uint64_t *choices, size_t n, enum fl_verdict verdict, const char *property,
-              unsigned max_attempts, struct fl_shrink_result *res)
+fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *base,
+                    const uint64_t *choices, size_t n, enum fl_verdict verdict,
+                    const char *property, unsigned max_attempts, struct fli_shrink_result *res)
 {
 	struct scenario_shrink sh = { .s = s, .base = base, .verdict = verdict };
 	struct fl_shrink_run first = { 0 }, best = { 0 };
-	struct fl_runner_opts o = *base;
+	struct fli_runner_opts o = *base;
 	unsigned runs = 0;
 	int rv;
 
@@ -96,7 +96,7 @@ fl_shrink_run(const struct fl_scenario *s, const struct fl_runner_opts *base,
 	o.replay = best.values;
 	o.nreplay = best.n;
 	o.replaying = true;
-	if (fl_runner_run(s, &o, &res->outcome) != 0) {
+	if (fli_runner_run(s, &o, &res->outcome) != 0) {
 		fl_shrink_run_fini(&best);
 		return FL_EIO;
 	}
@@ -110,9 +110,9 @@ fl_shrink_run(const struct fl_scenario *s, const struct fl_runner_opts *base,
 }
 
 void
-fl_shrink_result_fini(struct fl_shrink_result *res)
+fli_shrink_result_fini(struct fli_shrink_result *res)
 {
 	free(res->choices);
 	res->choices = NULL;
-	fl_runner_outcome_fini(&res->outcome);
+	fli_runner_outcome_fini(&res->outcome);
 }

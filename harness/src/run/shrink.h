@@ -9,23 +9,23 @@
 
 #include "run/runner.h"
 
-struct fl_shrink_result {
+struct fli_shrink_result {
 	uint64_t *choices; /* the minimal stream (malloc'd) */
 	size_t nchoices;
-	size_t original;                  /* length of the stream shrinking started from */
-	unsigned attempts;                /* runs spent */
-	struct fl_runner_outcome outcome; /* the minimal run's outcome */
+	size_t original;                   /* length of the stream shrinking started from */
+	unsigned attempts;                 /* runs spent */
+	struct fli_runner_outcome outcome; /* the minimal run's outcome */
 };
 
 /* fl_shrink_run minimises `choices` while replaying `s` with them still
  * ends in `verdict` with `property`.  base supplies the other run options.
  * At most max_attempts runs (0: 500).  Returns 0 (fill *res; release with
- * fl_shrink_result_fini), FL_ESTATE when the given stream does not fail
+ * fli_shrink_result_fini), FL_ESTATE when the given stream does not fail
  * that way to begin with, or FL_ENOMEM. */
-int fl_shrink_run(const struct fl_scenario *s, const struct fl_runner_opts *base,
-                  const uint64_t *choices, size_t n, enum fl_verdict verdict, const char *property,
-                  unsigned max_attempts, struct fl_shrink_result *res);
+int fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *base,
+                        const uint64_t *choices, size_t n, enum fl_verdict verdict,
+                        const char *property, unsigned max_attempts, struct fli_shrink_result *res);
 
-void fl_shrink_result_fini(struct fl_shrink_result *res);
+void fli_shrink_result_fini(struct fli_shrink_result *res);
 
 #endif

@@ -96,7 +96,7 @@ nearest_point(const char *point)
 }
 
 int
-fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_t *fn, int fi,
+fli_scn_convert_fault(struct loader *l, const struct fli_raw_fault *a, yaml_node_t *fn, int fi,
                       struct fl_scenario_fault *o, const struct fl_scenario *s)
 {
 	static const char *const actions[] = { "error", "delay", "drop", "crash" };

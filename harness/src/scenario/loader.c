@@ -128,7 +128,7 @@ struct bt_comp {
 static bool
 number_at(const struct bt_comp *comps, int ncomp)
 {
-	const cyaml_schema_value_t *v = &fl_scenario_schema;
+	const cyaml_schema_value_t *v = &fli_scenario_schema;
 	for (int i = ncomp - 1; i >= 0; i--) {
 		if (comps[i].entry) {
 			if (v->type != CYAML_SEQUENCE)
@@ -336,7 +336,7 @@ static const char *const actor_kind_names[] = { "thread", "process" };
 static const char *const sched_names[] = { "random", "pct" };
 
 static int
-convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_scenario *s)
+convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *s)
 {
 	yaml_node_t *root = yaml_document_get_root_node(&l->doc);
 	int rc, iv;
@@ -350,8 +350,8 @@ convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_scenario *s
 	s->mode = (enum fl_scn_mode)iv;
 
 	/* driver */
-	static const struct fl_raw_driver zero_driver;
-	const struct fl_raw_driver *d = r->driver ? r->driver : &zero_driver;
+	static const struct fli_raw_driver zero_driver;
+	const struct fli_raw_driver *d = r->driver ? r->driver : &zero_driver;
 	yaml_node_t *dn = fli_scn_yget(l, root, "driver");
 	if ((rc = fli_scn_enum_field(l, dn, "driver", "kind", d->kind, driver_names, 2, 0, &iv)))
 		return rc;
@@ -409,7 +409,7 @@ convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_scenario *s
 	s->actors = actors;
 	s->actor_count = r->actors_count;
 	for (unsigned i = 0; i < r->actors_count; i++) {
-		const struct fl_raw_actor *ra = &r->actors[i];
+		const struct fli_raw_actor *ra = &r->actors[i];
 		struct fl_scenario_actor *a = &actors[i];
 		yaml_node_t *node = fli_scn_yitem(l, an, i);
 		char base[32];
@@ -446,7 +446,7 @@ convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_scenario *s
 			a->client = a->name;
 	}
 	for (unsigned i = 0; i < r->actors_count; i++) {
-		const struct fl_raw_actor *ra = &r->actors[i];
+		const struct fli_raw_actor *ra = &r->actors[i];
 		struct fl_scenario_actor *a = &actors[i];
 		yaml_node_t *opsn = fli_scn_yget(l, fli_scn_yitem(l, an, i), "ops");
 		struct fl_scenario_op *ops =
@@ -541,8 +541,8 @@ convert(struct loader *l, const struct fl_raw_scenario *r, struct fl_scenario *s
 
 	/* scheduler */
 	yaml_node_t *sn = fli_scn_yget(l, root, "scheduler");
-	static const struct fl_raw_sched zero_sched;
-	const struct fl_raw_sched *sc = r->scheduler ? r->scheduler : &zero_sched;
+	static const struct fli_raw_sched zero_sched;
+	const struct fli_raw_sched *sc = r->scheduler ? r->scheduler : &zero_sched;
 	if ((rc = fli_scn_enum_field(l, sn, "scheduler", "kind", sc->kind, sched_names, 2, 0, &iv)))
 		return rc;
 	s->scheduler = (enum fl_scn_sched_kind)iv;
@@ -604,7 +604,7 @@ fl_scenario_load_string(const char *path, const char *text, size_t len, struct f
 {
 	struct loader l = { .path = path, .err = err, .errlen = errlen };
 	struct scn_box *box = NULL;
-	struct fl_raw_scenario *raw = NULL;
+	struct fli_raw_scenario *raw = NULL;
 	cyaml_config_t cfg = {
 		.log_fn = cyaml_log_capture,
 		.log_ctx = &l,
@@ -622,7 +622,7 @@ fl_scenario_load_string(const char *path, const char *text, size_t len, struct f
 	l.s = &box->s;
 	if ((rc = parse_document(&l, text, len)) || (rc = check_keys(&l)))
 		goto fail;
-	cyaml_err_t ce = cyaml_load_data((const uint8_t *)text, len, &cfg, &fl_scenario_schema,
+	cyaml_err_t ce = cyaml_load_data((const uint8_t *)text, len, &cfg, &fli_scenario_schema,
 	                                 (cyaml_data_t **)&raw, NULL);
 	if (ce != CYAML_OK) {
 		raw = NULL;
@@ -655,7 +655,7 @@ fl_scenario_load_string(const char *path, const char *text, size_t len, struct f
 	rc = 0;
 fail:
 	if (raw)
-		cyaml_free(&cfg, &fl_scenario_schema, raw, 0);
+		cyaml_free(&cfg, &fli_scenario_schema, raw, 0);
 	yaml_document_delete(&l.doc);
 	for (size_t i = 0; i < l.warning_count; i++)
 		free(l.warnings[i]);

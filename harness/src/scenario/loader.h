@@ -126,14 +126,14 @@ int fli_scn_enum_field(struct loader *l, yaml_node_t *map, const char *base, con
 /* Operations (ops.c): convert one op (recording objects, references and
  * barriers); then resolve references and check barriers once all actors
  * are read. */
-int fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *opn,
+int fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *opn,
                        const char *abase, int ai, int oi, struct fl_scenario_op *op,
                        enum fl_scn_actor_kind akind);
 int fli_scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors);
 int fli_scn_check_barriers(struct loader *l, const struct fl_scenario_actor *actors);
 
 /* Faults (fault_rules.c): needs s->mode and s->actors set. */
-int fli_scn_convert_fault(struct loader *l, const struct fl_raw_fault *a, yaml_node_t *fn, int fi,
+int fli_scn_convert_fault(struct loader *l, const struct fli_raw_fault *a, yaml_node_t *fn, int fi,
                           struct fl_scenario_fault *o, const struct fl_scenario *s);
 
 #endif

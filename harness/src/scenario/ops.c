@@ -274,7 +274,7 @@ cancel_field(struct loader *l, yaml_node_t *map, const char *base, const char *r
 #define EXPECT_1(member) (raw->member != NULL ? raw->member->expect : NULL)
 #define EXPECT_0(member) NULL
 static const char *
-raw_expect(const struct fl_raw_op *raw, enum fl_scn_op_kind kind)
+raw_expect(const struct fli_raw_op *raw, enum fl_scn_op_kind kind)
 {
 	switch (kind) {
 #define FL_SCN_OP(KIND, name, DOMAIN, EXPECT)                                                      \
@@ -338,11 +338,11 @@ expect_single(uint64_t set)
 }
 
 int
-fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *opn,
+fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *opn,
                    const char *abase, int ai, int oi, struct fl_scenario_op *op,
                    enum fl_scn_actor_kind akind)
 {
-	static const struct fl_raw_op zero_op;
+	static const struct fli_raw_op zero_op;
 	char base[128], obase[96];
 	int rc = 0;
 	int64_t v;
@@ -373,10 +373,10 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 	switch (op->kind) {
 	case FL_SCN_OP_ADD_PUBLICATION:
 	case FL_SCN_OP_ADD_SUBSCRIPTION: {
-		static const struct fl_raw_add zero;
-		const struct fl_raw_add *a = raw->add_publication    ? raw->add_publication
-		                             : raw->add_subscription ? raw->add_subscription
-		                                                     : &zero;
+		static const struct fli_raw_add zero;
+		const struct fli_raw_add *a = raw->add_publication    ? raw->add_publication
+		                              : raw->add_subscription ? raw->add_subscription
+		                                                      : &zero;
 		struct fl_scn_op_add *o = &op->u.add;
 		bool pub = op->kind == FL_SCN_OP_ADD_PUBLICATION;
 		const char *as = NULL;
@@ -404,11 +404,11 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 	}
 	case FL_SCN_OP_REMOVE_PUBLICATION:
 	case FL_SCN_OP_REMOVE_SUBSCRIPTION: {
-		static const struct fl_raw_remove zero;
-		const struct fl_raw_remove *a = raw->remove_publication ? raw->remove_publication
-		                                : raw->remove_subscription
-		                                        ? raw->remove_subscription
-		                                        : &zero;
+		static const struct fli_raw_remove zero;
+		const struct fli_raw_remove *a = raw->remove_publication ? raw->remove_publication
+		                                 : raw->remove_subscription
+		                                         ? raw->remove_subscription
+		                                         : &zero;
 		bool pub = op->kind == FL_SCN_OP_REMOVE_PUBLICATION;
 		const char *key_name = pub ? "pub" : "sub", *target = NULL;
 		struct fl_scn_op_remove *o = &op->u.remove;
@@ -424,8 +424,8 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		break;
 	}
 	case FL_SCN_OP_OFFER: {
-		static const struct fl_raw_offer zero;
-		const struct fl_raw_offer *a = raw->offer ? raw->offer : &zero;
+		static const struct fli_raw_offer zero;
+		const struct fli_raw_offer *a = raw->offer ? raw->offer : &zero;
 		struct fl_scn_op_offer *o = &op->u.offer;
 		rc = ref_field(l, m, base, "pub", a->pub, true, REF_PUB, false, ai, oi, &o->pub);
 		if (!rc)
@@ -469,8 +469,8 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		break;
 	}
 	case FL_SCN_OP_POLL: {
-		static const struct fl_raw_poll zero;
-		const struct fl_raw_poll *a = raw->poll ? raw->poll : &zero;
+		static const struct fli_raw_poll zero;
+		const struct fli_raw_poll *a = raw->poll ? raw->poll : &zero;
 		struct fl_scn_op_poll *o = &op->u.poll;
 		rc = ref_field(l, m, base, "sub", a->sub, true, REF_SUB, false, ai, oi, &o->sub);
 		if (!rc)
@@ -482,8 +482,8 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		break;
 	}
 	case FL_SCN_OP_TAKE_IMAGE: {
-		static const struct fl_raw_take zero;
-		const struct fl_raw_take *a = raw->take_image ? raw->take_image : &zero;
+		static const struct fli_raw_take zero;
+		const struct fli_raw_take *a = raw->take_image ? raw->take_image : &zero;
 		struct fl_scn_op_take_image *o = &op->u.take_image;
 		const char *from = NULL, *as = NULL;
 		rc = ref_field(l, m, base, "sub", a->sub, true, REF_SUB, false, ai, oi, &o->sub);
@@ -504,8 +504,8 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		break;
 	}
 	case FL_SCN_OP_LOOKUP_IMAGE: {
-		static const struct fl_raw_lookup zero;
-		const struct fl_raw_lookup *a = raw->lookup_image ? raw->lookup_image : &zero;
+		static const struct fli_raw_lookup zero;
+		const struct fli_raw_lookup *a = raw->lookup_image ? raw->lookup_image : &zero;
 		struct fl_scn_op_lookup_image *o = &op->u.lookup_image;
 		rc = ref_field(l, m, base, "sub", a->sub, true, REF_SUB, false, ai, oi, &o->sub);
 		if (!rc)
@@ -518,9 +518,9 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 	}
 	case FL_SCN_OP_RELEASE_IMAGE:
 	case FL_SCN_OP_CTX_CLOSE: {
-		static const struct fl_raw_name zero;
+		static const struct fli_raw_name zero;
 		bool rel = op->kind == FL_SCN_OP_RELEASE_IMAGE;
-		const struct fl_raw_name *a = rel ? raw->release_image : raw->ctx_close;
+		const struct fli_raw_name *a = rel ? raw->release_image : raw->ctx_close;
 		const char *key_name = rel ? "img" : "ctx", *name = NULL;
 		fl_scn_ref *slot = rel ? &op->u.release_image.img : &op->u.ctx.ctx;
 		if (!rel)
@@ -533,14 +533,14 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		break;
 	}
 	case FL_SCN_OP_WAIT: {
-		static const struct fl_raw_wait zero;
-		const struct fl_raw_wait *a = raw->wait ? raw->wait : &zero;
+		static const struct fli_raw_wait zero;
+		const struct fli_raw_wait *a = raw->wait ? raw->wait : &zero;
 		rc = fli_scn_u32_field(l, m, base, "ms", a->ms, 0, MAX_MS, true, 0, &op->u.wait.ms);
 		break;
 	}
 	case FL_SCN_OP_BARRIER: {
-		static const struct fl_raw_name zero;
-		const struct fl_raw_name *a = raw->barrier ? raw->barrier : &zero;
+		static const struct fli_raw_name zero;
+		const struct fli_raw_name *a = raw->barrier ? raw->barrier : &zero;
 		rc = fli_scn_str_field(l, m, base, "name", a->name, true, true,
 		                       &op->u.barrier.name);
 		if (!rc) {
@@ -559,9 +559,10 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		break;
 	case FL_SCN_OP_OFFER_SERVICE:
 	case FL_SCN_OP_CONNECT_SERVICE: {
-		static const struct fl_raw_service zero;
+		static const struct fli_raw_service zero;
 		bool server = op->kind == FL_SCN_OP_OFFER_SERVICE;
-		const struct fl_raw_service *a = server ? raw->offer_service : raw->connect_service;
+		const struct fli_raw_service *a =
+		        server ? raw->offer_service : raw->connect_service;
 		const char *as = NULL;
 		if (a == NULL)
 			a = &zero;
@@ -591,8 +592,8 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		break;
 	}
 	case FL_SCN_OP_REQUEST: {
-		static const struct fl_raw_request zero;
-		const struct fl_raw_request *a = raw->request ? raw->request : &zero;
+		static const struct fli_raw_request zero;
+		const struct fli_raw_request *a = raw->request ? raw->request : &zero;
 		struct fl_scn_op_request *o = &op->u.request;
 		const char *ctx = NULL;
 		rc = ref_field(l, m, base, "conn", a->conn, true, REF_CONN, false, ai, oi,
@@ -622,8 +623,8 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		break;
 	}
 	case FL_SCN_OP_RESPOND: {
-		static const struct fl_raw_respond zero;
-		const struct fl_raw_respond *a = raw->respond ? raw->respond : &zero;
+		static const struct fli_raw_respond zero;
+		const struct fli_raw_respond *a = raw->respond ? raw->respond : &zero;
 		struct fl_scn_op_respond *o = &op->u.respond;
 		const char *server = NULL;
 		rc = fli_scn_str_field(l, m, base, "server", a->server, true, true, &server);
@@ -639,8 +640,8 @@ fli_scn_convert_op(struct loader *l, const struct fl_raw_op *raw, yaml_node_t *o
 		break;
 	}
 	case FL_SCN_OP_CTX_OPEN: {
-		static const struct fl_raw_ctx_open zero;
-		const struct fl_raw_ctx_open *a = raw->ctx_open ? raw->ctx_open : &zero;
+		static const struct fli_raw_ctx_open zero;
+		const struct fli_raw_ctx_open *a = raw->ctx_open ? raw->ctx_open : &zero;
 		const char *on = NULL, *as = NULL;
 		rc = fli_scn_str_field(l, m, base, "on", a->on, true, true, &on);
 		if (!rc)

@@ -16,37 +16,37 @@
 	CYAML_FIELD_STRING_PTR(key, OPT_PTR, type, member, 0, FL_SCHEMA_NUM_MAX)
 
 static const cyaml_schema_field_t add_publication_fields[] = {
-	STR("channel", struct fl_raw_add, channel),
-	NUM("stream", struct fl_raw_add, stream),
-	CYAML_FIELD_BOOL("exclusive", OPT, struct fl_raw_add, exclusive),
-	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_add, async),
-	STR("cancel_at", struct fl_raw_add, cancel_at),
-	STR("as", struct fl_raw_add, as),
-	EXPECT(struct fl_raw_add),
+	STR("channel", struct fli_raw_add, channel),
+	NUM("stream", struct fli_raw_add, stream),
+	CYAML_FIELD_BOOL("exclusive", OPT, struct fli_raw_add, exclusive),
+	CYAML_FIELD_BOOL("async", OPT, struct fli_raw_add, async),
+	STR("cancel_at", struct fli_raw_add, cancel_at),
+	STR("as", struct fli_raw_add, as),
+	EXPECT(struct fli_raw_add),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t add_subscription_fields[] = {
-	STR("channel", struct fl_raw_add, channel),
-	NUM("stream", struct fl_raw_add, stream),
-	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_add, async),
-	STR("cancel_at", struct fl_raw_add, cancel_at),
-	STR("as", struct fl_raw_add, as),
-	EXPECT(struct fl_raw_add),
+	STR("channel", struct fli_raw_add, channel),
+	NUM("stream", struct fli_raw_add, stream),
+	CYAML_FIELD_BOOL("async", OPT, struct fli_raw_add, async),
+	STR("cancel_at", struct fli_raw_add, cancel_at),
+	STR("as", struct fli_raw_add, as),
+	EXPECT(struct fli_raw_add),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t remove_publication_fields[] = {
-	STR("pub", struct fl_raw_remove, target),
-	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_remove, async),
-	STR("cancel_at", struct fl_raw_remove, cancel_at), EXPECT(struct fl_raw_remove),
+	STR("pub", struct fli_raw_remove, target),
+	CYAML_FIELD_BOOL("async", OPT, struct fli_raw_remove, async),
+	STR("cancel_at", struct fli_raw_remove, cancel_at), EXPECT(struct fli_raw_remove),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t remove_subscription_fields[] = {
-	STR("sub", struct fl_raw_remove, target),
-	CYAML_FIELD_BOOL("async", OPT, struct fl_raw_remove, async),
-	STR("cancel_at", struct fl_raw_remove, cancel_at), EXPECT(struct fl_raw_remove),
+	STR("sub", struct fli_raw_remove, target),
+	CYAML_FIELD_BOOL("async", OPT, struct fli_raw_remove, async),
+	STR("cancel_at", struct fli_raw_remove, cancel_at), EXPECT(struct fli_raw_remove),
 	CYAML_FIELD_END
 };
 
@@ -55,86 +55,86 @@ static const cyaml_schema_value_t num_entry = {
 };
 
 static const cyaml_schema_field_t offer_fields[] = {
-	STR("pub", struct fl_raw_offer, pub),
-	NUM("count", struct fl_raw_offer, count),
-	NUM("size", struct fl_raw_offer, size),
-	CYAML_FIELD_SEQUENCE("sizes", OPT_PTR, struct fl_raw_offer, sizes, &num_entry, 0,
+	STR("pub", struct fli_raw_offer, pub),
+	NUM("count", struct fli_raw_offer, count),
+	NUM("size", struct fli_raw_offer, size),
+	CYAML_FIELD_SEQUENCE("sizes", OPT_PTR, struct fli_raw_offer, sizes, &num_entry, 0,
 	                     CYAML_UNLIMITED),
-	EXPECT(struct fl_raw_offer),
+	EXPECT(struct fli_raw_offer),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t poll_fields[] = {
-	STR("sub", struct fl_raw_poll, sub), NUM("until", struct fl_raw_poll, until),
-	NUM("deadline_ms", struct fl_raw_poll, deadline_ms), EXPECT(struct fl_raw_poll),
+	STR("sub", struct fli_raw_poll, sub), NUM("until", struct fli_raw_poll, until),
+	NUM("deadline_ms", struct fli_raw_poll, deadline_ms), EXPECT(struct fli_raw_poll),
 	CYAML_FIELD_END
 };
 
-static const cyaml_schema_field_t take_image_fields[] = { STR("sub", struct fl_raw_take, sub),
-	                                                  STR("from", struct fl_raw_take, from),
-	                                                  NUM("index", struct fl_raw_take, index),
-	                                                  STR("as", struct fl_raw_take, as),
-	                                                  EXPECT(struct fl_raw_take),
+static const cyaml_schema_field_t take_image_fields[] = { STR("sub", struct fli_raw_take, sub),
+	                                                  STR("from", struct fli_raw_take, from),
+	                                                  NUM("index", struct fli_raw_take, index),
+	                                                  STR("as", struct fli_raw_take, as),
+	                                                  EXPECT(struct fli_raw_take),
 	                                                  CYAML_FIELD_END };
 
 static const cyaml_schema_field_t lookup_image_fields[] = {
-	STR("sub", struct fl_raw_lookup, sub), STR("from", struct fl_raw_lookup, from),
-	STR("impl", struct fl_raw_lookup, impl), EXPECT(struct fl_raw_lookup), CYAML_FIELD_END
+	STR("sub", struct fli_raw_lookup, sub), STR("from", struct fli_raw_lookup, from),
+	STR("impl", struct fli_raw_lookup, impl), EXPECT(struct fli_raw_lookup), CYAML_FIELD_END
 };
 
-static const cyaml_schema_field_t release_image_fields[] = { STR("img", struct fl_raw_name, name),
-	                                                     EXPECT(struct fl_raw_name),
+static const cyaml_schema_field_t release_image_fields[] = { STR("img", struct fli_raw_name, name),
+	                                                     EXPECT(struct fli_raw_name),
 	                                                     CYAML_FIELD_END };
 
-static const cyaml_schema_field_t barrier_fields[] = { STR("name", struct fl_raw_name, name),
-	                                               EXPECT(struct fl_raw_name),
+static const cyaml_schema_field_t barrier_fields[] = { STR("name", struct fli_raw_name, name),
+	                                               EXPECT(struct fli_raw_name),
 	                                               CYAML_FIELD_END };
 
-static const cyaml_schema_field_t ctx_close_fields[] = { STR("ctx", struct fl_raw_name, name),
-	                                                 EXPECT(struct fl_raw_name),
+static const cyaml_schema_field_t ctx_close_fields[] = { STR("ctx", struct fli_raw_name, name),
+	                                                 EXPECT(struct fli_raw_name),
 	                                                 CYAML_FIELD_END };
 
 static const cyaml_schema_field_t empty_fields[] = { CYAML_FIELD_END };
 
-static const cyaml_schema_field_t close_client_fields[] = { EXPECT(struct fl_raw_empty),
+static const cyaml_schema_field_t close_client_fields[] = { EXPECT(struct fli_raw_empty),
 	                                                    CYAML_FIELD_END };
 
-static const cyaml_schema_field_t wait_fields[] = { NUM("ms", struct fl_raw_wait, ms),
+static const cyaml_schema_field_t wait_fields[] = { NUM("ms", struct fli_raw_wait, ms),
 	                                            CYAML_FIELD_END };
 
 static const cyaml_schema_field_t service_fields[] = {
-	STR("service", struct fl_raw_service, service), STR("as", struct fl_raw_service, as),
-	STR("expect", struct fl_raw_service, expect), CYAML_FIELD_END
+	STR("service", struct fli_raw_service, service), STR("as", struct fli_raw_service, as),
+	STR("expect", struct fli_raw_service, expect), CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t offer_service_fields[] = {
-	STR("service", struct fl_raw_service, service), STR("as", struct fl_raw_service, as),
-	STR("impl", struct fl_raw_service, impl), STR("expect", struct fl_raw_service, expect),
+	STR("service", struct fli_raw_service, service), STR("as", struct fli_raw_service, as),
+	STR("impl", struct fli_raw_service, impl), STR("expect", struct fli_raw_service, expect),
 	CYAML_FIELD_END
 };
 
-static const cyaml_schema_field_t request_fields[] = { STR("conn", struct fl_raw_request, conn),
-	                                               STR("ctx", struct fl_raw_request, ctx),
-	                                               NUM("count", struct fl_raw_request, count),
-	                                               NUM("size", struct fl_raw_request, size),
-	                                               NUM("deadline_ms", struct fl_raw_request,
+static const cyaml_schema_field_t request_fields[] = { STR("conn", struct fli_raw_request, conn),
+	                                               STR("ctx", struct fli_raw_request, ctx),
+	                                               NUM("count", struct fli_raw_request, count),
+	                                               NUM("size", struct fli_raw_request, size),
+	                                               NUM("deadline_ms", struct fli_raw_request,
 	                                                   deadline_ms),
-	                                               STR("impl", struct fl_raw_request, impl),
-	                                               EXPECT(struct fl_raw_request),
+	                                               STR("impl", struct fli_raw_request, impl),
+	                                               EXPECT(struct fli_raw_request),
 	                                               CYAML_FIELD_END };
 
 static const cyaml_schema_field_t respond_fields[] = {
-	STR("server", struct fl_raw_respond, server), STR("ctx", struct fl_raw_respond, ctx),
-	NUM("count", struct fl_raw_respond, count), EXPECT(struct fl_raw_respond), CYAML_FIELD_END
+	STR("server", struct fli_raw_respond, server), STR("ctx", struct fli_raw_respond, ctx),
+	NUM("count", struct fli_raw_respond, count), EXPECT(struct fli_raw_respond), CYAML_FIELD_END
 };
 
-static const cyaml_schema_field_t ctx_open_fields[] = { STR("on", struct fl_raw_ctx_open, on),
-	                                                STR("as", struct fl_raw_ctx_open, as),
-	                                                EXPECT(struct fl_raw_ctx_open),
+static const cyaml_schema_field_t ctx_open_fields[] = { STR("on", struct fli_raw_ctx_open, on),
+	                                                STR("as", struct fli_raw_ctx_open, as),
+	                                                EXPECT(struct fli_raw_ctx_open),
 	                                                CYAML_FIELD_END };
 
 #define OP(member, fields)                                                                         \
-	CYAML_FIELD_MAPPING_PTR(#member, OPT_NULLABLE, struct fl_raw_op, member, fields)
+	CYAML_FIELD_MAPPING_PTR(#member, OPT_NULLABLE, struct fli_raw_op, member, fields)
 
 static const cyaml_schema_field_t op_fields[] = { OP(add_publication, add_publication_fields),
 	                                          OP(remove_publication, remove_publication_fields),
@@ -159,60 +159,61 @@ static const cyaml_schema_field_t op_fields[] = { OP(add_publication, add_public
 	                                          CYAML_FIELD_END };
 
 static const cyaml_schema_value_t op_entry = {
-	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct fl_raw_op, op_fields),
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct fli_raw_op, op_fields),
 };
 
 static const cyaml_schema_field_t actor_fields[] = {
-	STR("name", struct fl_raw_actor, name),
-	STR("kind", struct fl_raw_actor, kind),
-	STR("client", struct fl_raw_actor, client),
-	NUM("repeat", struct fl_raw_actor, repeat),
-	CYAML_FIELD_SEQUENCE("ops", OPT_PTR, struct fl_raw_actor, ops, &op_entry, 0,
+	STR("name", struct fli_raw_actor, name),
+	STR("kind", struct fli_raw_actor, kind),
+	STR("client", struct fli_raw_actor, client),
+	NUM("repeat", struct fli_raw_actor, repeat),
+	CYAML_FIELD_SEQUENCE("ops", OPT_PTR, struct fli_raw_actor, ops, &op_entry, 0,
 	                     CYAML_UNLIMITED),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_value_t actor_entry = {
-	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct fl_raw_actor, actor_fields),
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct fli_raw_actor, actor_fields),
 };
 
 static const cyaml_schema_field_t when_fields[] = {
-	NUM("nth", struct fl_raw_when, nth), NUM("after", struct fl_raw_when, after),
-	NUM("probability", struct fl_raw_when, probability), CYAML_FIELD_END
+	NUM("nth", struct fli_raw_when, nth), NUM("after", struct fli_raw_when, after),
+	NUM("probability", struct fli_raw_when, probability), CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t fault_fields[] = {
-	STR("point", struct fl_raw_fault, point),
-	STR("action", struct fl_raw_fault, action),
-	CYAML_FIELD_MAPPING_PTR("when", OPT_NULLABLE, struct fl_raw_fault, when, when_fields),
-	STR("errno", struct fl_raw_fault, errno_name),
-	STR("code", struct fl_raw_fault, code),
-	NUM("delay_ms", struct fl_raw_fault, delay_ms),
-	STR("actor", struct fl_raw_fault, actor),
+	STR("point", struct fli_raw_fault, point),
+	STR("action", struct fli_raw_fault, action),
+	CYAML_FIELD_MAPPING_PTR("when", OPT_NULLABLE, struct fli_raw_fault, when, when_fields),
+	STR("errno", struct fli_raw_fault, errno_name),
+	STR("code", struct fli_raw_fault, code),
+	NUM("delay_ms", struct fli_raw_fault, delay_ms),
+	STR("actor", struct fli_raw_fault, actor),
 	CYAML_FIELD_END
 };
 
 static const cyaml_schema_value_t fault_entry = {
-	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct fl_raw_fault, fault_fields),
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct fli_raw_fault, fault_fields),
 };
 
 static const cyaml_schema_field_t driver_fields[] = {
-	STR("kind", struct fl_raw_driver, kind),
-	NUM("client_liveness_ms", struct fl_raw_driver, client_liveness_ms),
-	NUM("driver_timeout_ms", struct fl_raw_driver, driver_timeout_ms),
-	NUM("linger_ms", struct fl_raw_driver, linger_ms),
-	NUM("term_length", struct fl_raw_driver, term_length),
-	STR("chunks", struct fl_raw_driver, chunks),
-	NUM("ports", struct fl_raw_driver, ports),
+	STR("kind", struct fli_raw_driver, kind),
+	NUM("client_liveness_ms", struct fli_raw_driver, client_liveness_ms),
+	NUM("driver_timeout_ms", struct fli_raw_driver, driver_timeout_ms),
+	NUM("linger_ms", struct fli_raw_driver, linger_ms),
+	NUM("term_length", struct fli_raw_driver, term_length),
+	STR("chunks", struct fli_raw_driver, chunks),
+	NUM("ports", struct fli_raw_driver, ports),
 	CYAML_FIELD_END
 };
 
-static const cyaml_schema_field_t budget_fields[] = { NUM("runs", struct fl_raw_budget, runs),
-	                                              NUM("seconds", struct fl_raw_budget, seconds),
-	                                              CYAML_FIELD_END };
+static const cyaml_schema_field_t budget_fields[] = {
+	NUM("runs", struct fli_raw_budget, runs), NUM("seconds", struct fli_raw_budget, seconds),
+	CYAML_FIELD_END
+};
 
-static const cyaml_schema_field_t sched_fields[] = { STR("kind", struct fl_raw_sched, kind),
-	                                             NUM("depth", struct fl_raw_sched, depth),
+static const cyaml_schema_field_t sched_fields[] = { STR("kind", struct fli_raw_sched, kind),
+	                                             NUM("depth", struct fli_raw_sched, depth),
 	                                             CYAML_FIELD_END };
 
 static const cyaml_schema_value_t string_entry = {
@@ -220,25 +221,25 @@ static const cyaml_schema_value_t string_entry = {
 };
 
 static const cyaml_schema_field_t scenario_fields[] = {
-	STR("name", struct fl_raw_scenario, name),
-	STR("description", struct fl_raw_scenario, description),
-	STR("mode", struct fl_raw_scenario, mode),
-	CYAML_FIELD_MAPPING_PTR("driver", OPT_NULLABLE, struct fl_raw_scenario, driver,
+	STR("name", struct fli_raw_scenario, name),
+	STR("description", struct fli_raw_scenario, description),
+	STR("mode", struct fli_raw_scenario, mode),
+	CYAML_FIELD_MAPPING_PTR("driver", OPT_NULLABLE, struct fli_raw_scenario, driver,
 	                        driver_fields),
-	CYAML_FIELD_SEQUENCE("actors", OPT_PTR, struct fl_raw_scenario, actors, &actor_entry, 0,
+	CYAML_FIELD_SEQUENCE("actors", OPT_PTR, struct fli_raw_scenario, actors, &actor_entry, 0,
 	                     CYAML_UNLIMITED),
-	CYAML_FIELD_SEQUENCE("faults", OPT_PTR, struct fl_raw_scenario, faults, &fault_entry, 0,
+	CYAML_FIELD_SEQUENCE("faults", OPT_PTR, struct fli_raw_scenario, faults, &fault_entry, 0,
 	                     CYAML_UNLIMITED),
-	CYAML_FIELD_SEQUENCE("properties", OPT_PTR, struct fl_raw_scenario, properties,
+	CYAML_FIELD_SEQUENCE("properties", OPT_PTR, struct fli_raw_scenario, properties,
 	                     &string_entry, 0, CYAML_UNLIMITED),
-	CYAML_FIELD_MAPPING_PTR("budget", OPT_NULLABLE, struct fl_raw_scenario, budget,
+	CYAML_FIELD_MAPPING_PTR("budget", OPT_NULLABLE, struct fli_raw_scenario, budget,
 	                        budget_fields),
-	CYAML_FIELD_MAPPING_PTR("scheduler", OPT_NULLABLE, struct fl_raw_scenario, scheduler,
+	CYAML_FIELD_MAPPING_PTR("scheduler", OPT_NULLABLE, struct fli_raw_scenario, scheduler,
 	                        sched_fields),
-	CYAML_FIELD_BOOL("sweep", OPT, struct fl_raw_scenario, sweep),
+	CYAML_FIELD_BOOL("sweep", OPT, struct fli_raw_scenario, sweep),
 	CYAML_FIELD_END
 };
 
-const cyaml_schema_value_t fl_scenario_schema = {
-	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct fl_raw_scenario, scenario_fields),
+const cyaml_schema_value_t fli_scenario_schema = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct fli_raw_scenario, scenario_fields),
 };

@@ -16,7 +16,7 @@
 
 #include <cyaml/cyaml.h>
 
-struct fl_raw_add {
+struct fli_raw_add {
 	char *channel;
 	char *stream;
 	bool exclusive;
@@ -26,14 +26,14 @@ struct fl_raw_add {
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
-struct fl_raw_remove {
+struct fli_raw_remove {
 	char *target; /* `pub:` or `sub:` */
 	bool async;
 	char *cancel_at;
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
-struct fl_raw_offer {
+struct fli_raw_offer {
 	char *pub;
 	char *count;
 	char *size;
@@ -42,14 +42,14 @@ struct fl_raw_offer {
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
-struct fl_raw_poll {
+struct fli_raw_poll {
 	char *sub;
 	char *until;
 	char *deadline_ms;
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
-struct fl_raw_take {
+struct fli_raw_take {
 	char *sub;
 	char *from;
 	char *index;
@@ -57,30 +57,30 @@ struct fl_raw_take {
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
-struct fl_raw_lookup {
+struct fli_raw_lookup {
 	char *sub;
 	char *from;
 	char *impl;
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
-struct fl_raw_name {
+struct fli_raw_name {
 	char *name;   /* release_image.img, barrier.name, ctx_close.ctx */
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
-struct fl_raw_wait {
+struct fli_raw_wait {
 	char *ms;
 };
 
-struct fl_raw_service {
+struct fli_raw_service {
 	char *service;
 	char *as;
 	char *impl; /* offer_service only */
 	char *expect;
 };
 
-struct fl_raw_request {
+struct fli_raw_request {
 	char *conn;
 	char *ctx;
 	char *count;
@@ -90,73 +90,73 @@ struct fl_raw_request {
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
-struct fl_raw_respond {
+struct fli_raw_respond {
 	char *server;
 	char *ctx;
 	char *count;
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
-struct fl_raw_ctx_open {
+struct fli_raw_ctx_open {
 	char *on;
 	char *as;
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
-struct fl_raw_empty {
+struct fli_raw_empty {
 	char *expect; /* close_client's; crash_self takes no key */
 };
 
 /* One operation: exactly one member is set (the loader checks the key
  * count in the document; the member may be NULL for `close_client:`). */
-struct fl_raw_op {
-	struct fl_raw_add *add_publication;
-	struct fl_raw_remove *remove_publication;
-	struct fl_raw_add *add_subscription;
-	struct fl_raw_remove *remove_subscription;
-	struct fl_raw_offer *offer;
-	struct fl_raw_poll *poll;
-	struct fl_raw_take *take_image;
-	struct fl_raw_name *release_image;
-	struct fl_raw_empty *close_client;
-	struct fl_raw_wait *wait;
-	struct fl_raw_name *barrier;
-	struct fl_raw_empty *crash_self;
-	struct fl_raw_service *offer_service;
-	struct fl_raw_service *connect_service;
-	struct fl_raw_request *request;
-	struct fl_raw_respond *respond;
-	struct fl_raw_ctx_open *ctx_open;
-	struct fl_raw_name *ctx_close;
-	struct fl_raw_lookup *lookup_image;
+struct fli_raw_op {
+	struct fli_raw_add *add_publication;
+	struct fli_raw_remove *remove_publication;
+	struct fli_raw_add *add_subscription;
+	struct fli_raw_remove *remove_subscription;
+	struct fli_raw_offer *offer;
+	struct fli_raw_poll *poll;
+	struct fli_raw_take *take_image;
+	struct fli_raw_name *release_image;
+	struct fli_raw_empty *close_client;
+	struct fli_raw_wait *wait;
+	struct fli_raw_name *barrier;
+	struct fli_raw_empty *crash_self;
+	struct fli_raw_service *offer_service;
+	struct fli_raw_service *connect_service;
+	struct fli_raw_request *request;
+	struct fli_raw_respond *respond;
+	struct fli_raw_ctx_open *ctx_open;
+	struct fli_raw_name *ctx_close;
+	struct fli_raw_lookup *lookup_image;
 };
 
-struct fl_raw_actor {
+struct fli_raw_actor {
 	char *name;
 	char *kind;
 	char *client;
 	char *repeat;
-	struct fl_raw_op *ops;
+	struct fli_raw_op *ops;
 	unsigned ops_count;
 };
 
-struct fl_raw_when {
+struct fli_raw_when {
 	char *nth;
 	char *after;
 	char *probability;
 };
 
-struct fl_raw_fault {
+struct fli_raw_fault {
 	char *point;
 	char *action;
-	struct fl_raw_when *when;
+	struct fli_raw_when *when;
 	char *errno_name;
 	char *code;
 	char *delay_ms;
 	char *actor;
 };
 
-struct fl_raw_driver {
+struct fli_raw_driver {
 	char *kind;
 	char *client_liveness_ms;
 	char *driver_timeout_ms;
@@ -166,29 +166,29 @@ struct fl_raw_driver {
 	char *ports;
 };
 
-struct fl_raw_budget {
+struct fli_raw_budget {
 	char *runs;
 	char *seconds;
 };
 
-struct fl_raw_sched {
+struct fli_raw_sched {
 	char *kind;
 	char *depth;
 };
 
-struct fl_raw_scenario {
+struct fli_raw_scenario {
 	char *name;
 	char *description;
 	char *mode;
-	struct fl_raw_driver *driver;
-	struct fl_raw_actor *actors;
+	struct fli_raw_driver *driver;
+	struct fli_raw_actor *actors;
 	unsigned actors_count;
-	struct fl_raw_fault *faults;
+	struct fli_raw_fault *faults;
 	unsigned faults_count;
 	char **properties;
 	unsigned properties_count;
-	struct fl_raw_budget *budget;
-	struct fl_raw_sched *scheduler;
+	struct fli_raw_budget *budget;
+	struct fli_raw_sched *scheduler;
 	bool sweep;
 };
 
@@ -197,7 +197,7 @@ struct fl_raw_scenario {
  * sequence given for a number is reported as such. */
 #define FL_SCHEMA_NUM_MAX (CYAML_UNLIMITED - 1)
 
-/* The top-level schema: a pointer to struct fl_raw_scenario. */
-extern const cyaml_schema_value_t fl_scenario_schema;
+/* The top-level schema: a pointer to struct fli_raw_scenario. */
+extern const cyaml_schema_value_t fli_scenario_schema;
 
 #endif

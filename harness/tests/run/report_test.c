@@ -616,23 +616,23 @@ test_json_read_back(void **state)
 	fill(r);
 	assert_fl(fl_report_write_json(r, f), 0);
 	char *text = slurp(f), err[128];
-	struct fl_json *doc = NULL;
-	assert_fl(fl_json_parse(text, strlen(text), &doc, err, sizeof err), 0);
-	const struct fl_json *runs = fl_json_get(doc, "runs");
+	struct fli_json *doc = NULL;
+	assert_fl(fli_json_parse(text, strlen(text), &doc, err, sizeof err), 0);
+	const struct fli_json *runs = fli_json_get(doc, "runs");
 	assert_non_null(runs);
 	assert_int_equal(runs->count, 5);
-	const struct fl_json *seed = fl_json_get(&runs->items[1], "seed");
+	const struct fli_json *seed = fli_json_get(&runs->items[1], "seed");
 	assert_true(seed->is_u64);
 	assert_true(seed->u64 == UINT64_MAX);
 	assert_string_equal(
-	        fl_json_get(&runs->items[1], "detail")->string,
+	        fli_json_get(&runs->items[1], "detail")->string,
 	        "image_refs: actor \"sub\" holds 1 reference <session 7> & more\nline2\ttab");
-	assert_string_equal(fl_json_get(&runs->items[2], "detail")->string,
+	assert_string_equal(fli_json_get(&runs->items[2], "detail")->string,
 	                    "SIGSEGV in actor sub \x01 \xef\xbf\xbd bad utf8 caf\xc3\xa9");
-	assert_int_equal(fl_json_get(&runs->items[0], "property")->type, FL_JSON_NULL);
-	assert_int_equal(fl_json_get(doc, "interrupted")->type, FL_JSON_BOOL);
-	assert_null(fl_json_get(doc, "nope"));
-	fl_json_free(doc);
+	assert_int_equal(fli_json_get(&runs->items[0], "property")->type, FL_JSON_NULL);
+	assert_int_equal(fli_json_get(doc, "interrupted")->type, FL_JSON_BOOL);
+	assert_null(fli_json_get(doc, "nope"));
+	fli_json_free(doc);
 	static const struct {
 		const char *text, *err;
 	} bad[] = {
@@ -646,17 +646,17 @@ test_json_read_back(void **state)
 		{ "[\"tab\there\"]", "line 1: a control character in a string" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		assert_fl(fl_json_parse(bad[i].text, strlen(bad[i].text), &doc, err, sizeof err),
+		assert_fl(fli_json_parse(bad[i].text, strlen(bad[i].text), &doc, err, sizeof err),
 		          FL_EPROTO);
 		assert_string_equal(err, bad[i].err);
 	}
 	char deep[200];
 	memset(deep, '[', sizeof deep);
-	assert_fl(fl_json_parse(deep, sizeof deep, &doc, err, sizeof err), FL_EPROTO);
+	assert_fl(fli_json_parse(deep, sizeof deep, &doc, err, sizeof err), FL_EPROTO);
 	assert_string_equal(err, "line 1: nested more than 64 deep");
-	assert_fl(fl_json_parse("\"\\ud83d\\ude00\"", 14, &doc, err, sizeof err), 0);
+	assert_fl(fli_json_parse("\"\\ud83d\\ude00\"", 14, &doc, err, sizeof err), 0);
 	assert_string_equal(doc->string, "\xf0\x9f\x98\x80");
-	fl_json_free(doc);
+	fli_json_free(doc);
 	free(text);
 	fl_report_free(r);
 	fclose(out);
