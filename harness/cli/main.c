@@ -1824,6 +1824,7 @@ cmd_shrink(int argc, char **argv)
 static const char *const harness_sched_points[][2] = {
 #define FL_SCHED(name, what) { name, what },
 #include "run/sched_points.def"
+#include "fixture_sched_points.def"
 #undef FL_SCHED
 };
 
