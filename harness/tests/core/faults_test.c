@@ -24,6 +24,18 @@ hit(int times, int *fired)
 	return times;
 }
 
+/* An armed fault engine with the one rule r (drawing from c, calling h). */
+static struct fl_faults *
+armed(struct fl_choice *c, const struct fl_fault_hooks *h, const struct fl_fault_rule *r)
+{
+	struct fl_faults *f;
+
+	assert_fl(fl_faults_new(c, h, &f), 0);
+	assert_fl(fl_faults_add(f, r), 0);
+	assert_fl(fl_faults_arm(f), 0);
+	return f;
+}
+
 static void
 nth_fires_once(void **state)
 {
@@ -35,9 +47,7 @@ nth_fires_once(void **state)
 	int fired;
 	uint64_t first_hit;
 
-	assert_fl(fl_faults_new(NULL, NULL, &f), 0);
-	assert_fl(fl_faults_add(f, &r), 0);
-	assert_fl(fl_faults_arm(f), 0);
+	f = armed(NULL, NULL, &r);
 	hit(10, &fired);
 	assert_int_equal(fired, 1);
 	assert_int_equal(fl_faults_hits(f, POINT), 10);
@@ -60,9 +70,7 @@ after_fires_persistently(void **state)
 		                   .n = 4 };
 	int fired;
 
-	assert_fl(fl_faults_new(NULL, NULL, &f), 0);
-	assert_fl(fl_faults_add(f, &r), 0);
-	assert_fl(fl_faults_arm(f), 0);
+	f = armed(NULL, NULL, &r);
 	hit(10, &fired);
 	assert_int_equal(fired, 7);
 	assert_int_equal(fl_faults_total_fired(f), 7);
@@ -81,17 +89,13 @@ probability_is_replayable(void **state)
 	int fired1, fired2;
 
 	assert_fl(fl_choice_new_seeded(42, &c), 0);
-	assert_fl(fl_faults_new(c, NULL, &f), 0);
-	assert_fl(fl_faults_add(f, &r), 0);
-	assert_fl(fl_faults_arm(f), 0);
+	f = armed(c, NULL, &r);
 	hit(200, &fired1);
 	fl_faults_free(f);
 	assert_true(fired1 > 50 && fired1 < 150);
 
 	assert_fl(fl_choice_new_replay(fl_choice_values(c), fl_choice_count(c), &rc), 0);
-	assert_fl(fl_faults_new(rc, NULL, &f), 0);
-	assert_fl(fl_faults_add(f, &r), 0);
-	assert_fl(fl_faults_arm(f), 0);
+	f = armed(rc, NULL, &r);
 	hit(200, &fired2);
 	fl_faults_free(f);
 	assert_int_equal(fired1, fired2);
@@ -119,9 +123,7 @@ crash_action_runs_outside_libfiu(void **state)
 		                   .n = 2 };
 	int fired;
 
-	assert_fl(fl_faults_new(NULL, &h, &f), 0);
-	assert_fl(fl_faults_add(f, &r), 0);
-	assert_fl(fl_faults_arm(f), 0);
+	f = armed(NULL, &h, &r);
 	hit(3, &fired);
 	assert_int_equal(fired, 0); /* a crash is not an error return */
 	assert_int_equal(crashes, 1);

@@ -21,6 +21,8 @@
 #include "faultline/error.h"
 #include "faultline/sandbox.h"
 
+#include "../children.h"
+
 static int
 count_fds(void)
 {
@@ -32,15 +34,6 @@ count_fds(void)
 		n++;
 	closedir(d);
 	return n;
-}
-
-static void
-assert_no_children(void)
-{
-	errno = 0;
-	pid_t r = waitpid(-1, NULL, WNOHANG);
-	if (r != -1 || errno != ECHILD)
-		fail_msg("a child is left: waitpid returned %d errno %d", (int)r, errno);
 }
 
 static int

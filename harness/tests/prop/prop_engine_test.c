@@ -24,14 +24,7 @@
 #include "faultline/prop.h"
 #include "toys.h"
 
-static void
-assert_no_children(void)
-{
-	errno = 0;
-	pid_t r = waitpid(-1, NULL, WNOHANG);
-	if (r != -1 || errno != ECHILD)
-		fail_msg("a child is left: waitpid returned %d errno %d", (int)r, errno);
-}
+#include "../children.h"
 
 /* A fixed seed, fork on, quiet unless FL_PROP_VERBOSE. */
 static void
@@ -44,6 +37,36 @@ config(struct fl_prop_config *cfg, uint64_t seed, unsigned trials)
 	cfg->trial_timeout_ms = under_valgrind() ? 20000 : 5000;
 	cfg->trace_dir = NULL;
 	cfg->quiet = getenv("FL_PROP_VERBOSE") == NULL;
+}
+
+/* Checks prop under cfg into *rep (the caller finis it); fails the test
+ * unless a counterexample was found. */
+static void
+check_fails(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
+            struct fl_prop_report *rep)
+{
+	int rc = fl_prop_check(cfg, prop, rep);
+	if (rc != FL_PROP_FAIL)
+		fail_msg("%s: fl_prop_check returned %d, want FL_PROP_FAIL (%d)", prop->name, rc,
+		         FL_PROP_FAIL);
+}
+
+/* Fails the test unless the counterexample is the one choice want. */
+static void
+assert_one_choice(const struct fl_prop_report *rep, uint64_t want)
+{
+	if (rep->nchoices != 1 || rep->choices[0] != want)
+		fail_msg("counterexample of %zu choices, first %llu; want the one choice %llu",
+		         rep->nchoices, rep->nchoices ? (unsigned long long)rep->choices[0] : 0ull,
+		         (unsigned long long)want);
+}
+
+/* Frees rep, then fails the test if the run left a child behind. */
+static void
+fini_no_children(struct fl_prop_report *rep)
+{
+	fl_prop_report_fini(rep);
+	assert_no_children();
 }
 
 static unsigned
@@ -222,7 +245,7 @@ test_gen_edges_find_and_shrink(void **state)
 	struct fl_prop_report rep;
 	config(&cfg, 3, 200);
 	cfg.fork = false;
-	assert_int_equal(fl_prop_check(&cfg, &def, &rep), FL_PROP_FAIL);
+	check_fails(&cfg, &def, &rep);
 	if (!strstr(rep.message, "4081 bytes"))
 		fail_msg("not minimal: %s\n%s", rep.message, rep.log);
 	fl_prop_report_fini(&rep);
@@ -275,7 +298,7 @@ test_bytes_length_first_shrinks(void **state)
 	struct fl_prop_config cfg;
 	config(&cfg, 42, 100);
 	struct fl_prop_report rep;
-	assert_int_equal(fl_prop_check(&cfg, &def, &rep), FL_PROP_FAIL);
+	check_fails(&cfg, &def, &rep);
 	if (!strstr(rep.log, "bytes (3): 01 01 01"))
 		fail_msg("not minimal: %s", rep.log);
 	fl_prop_report_fini(&rep);
@@ -425,8 +448,7 @@ test_refcount_leak_shrinks_to_3_steps(void **state)
 	assert_non_null(strstr(rep.message, "refcount leak"));
 	print_message("found after %u trials, shrunk %zu -> %zu choices in %u runs\n", rep.trials,
 	              rep.original_nchoices, rep.nchoices, rep.shrink_attempts);
-	fl_prop_report_fini(&rep);
-	assert_no_children();
+	fini_no_children(&rep);
 }
 
 /* Not one lucky seed: every seed finds the leak and shrinks it to the same
@@ -440,12 +462,12 @@ test_minimum_across_seeds(void **state)
 		struct fl_prop_config cfg;
 		config(&cfg, seed * 7919, 1000);
 		struct fl_prop_report rep;
-		assert_int_equal(fl_prop_check(&cfg, &toy_refcount_leak, &rep), FL_PROP_FAIL);
+		check_fails(&cfg, &toy_refcount_leak, &rep);
 		unsigned steps = count_lines_with(rep.log, "step ");
 		if (steps != 3 || !strstr(rep.log, "step 2: lookup_helper"))
 			fail_msg("seed %u: shrunk to %u steps:\n%s", seed * 7919, steps, rep.log);
 		fl_prop_report_fini(&rep);
-		assert_int_equal(fl_prop_check(&cfg, &toy_sum_below_1000, &rep), FL_PROP_FAIL);
+		check_fails(&cfg, &toy_sum_below_1000, &rep);
 		if (rep.nchoices != 2 || rep.choices[1] != 1000)
 			fail_msg("seed %u: list not minimal: %s", seed * 7919, rep.log);
 		fl_prop_report_fini(&rep);
@@ -483,7 +505,7 @@ test_list_sum_shrinks_to_1000(void **state)
 	struct fl_prop_config cfg;
 	config(&cfg, 1, 100);
 	struct fl_prop_report rep;
-	assert_int_equal(fl_prop_check(&cfg, &toy_sum_below_1000, &rep), FL_PROP_FAIL);
+	check_fails(&cfg, &toy_sum_below_1000, &rep);
 	check_sum_minimal(&rep);
 	fl_prop_report_fini(&rep);
 }
@@ -497,7 +519,7 @@ test_list_sum_in_process(void **state)
 	cfg.fork = false;
 	toy_sum_calls = 0;
 	struct fl_prop_report rep;
-	assert_int_equal(fl_prop_check(&cfg, &toy_sum_below_1000, &rep), FL_PROP_FAIL);
+	check_fails(&cfg, &toy_sum_below_1000, &rep);
 	check_sum_minimal(&rep);
 	assert_true(toy_sum_calls > rep.trials); /* the shrinker ran here, not in children */
 	fl_prop_report_fini(&rep);
@@ -510,17 +532,15 @@ test_abort_shrinks_same_kind(void **state)
 	struct fl_prop_config cfg;
 	config(&cfg, 3, 200);
 	struct fl_prop_report rep;
-	assert_int_equal(fl_prop_check(&cfg, &toy_abort_at_500, &rep), FL_PROP_FAIL);
+	check_fails(&cfg, &toy_abort_at_500, &rep);
 	if (rep.verdict == FL_VERDICT_FAIL) {
 		/* The first failure found was the plain one (x in [100,500)). */
-		assert_int_equal(rep.nchoices, 1);
-		assert_int_equal(rep.choices[0], 100);
+		assert_one_choice(&rep, 100);
 	} else {
 		assert_string_equal(fl_verdict_name(rep.verdict), "crash");
 		assert_string_equal(fl_signal_name(rep.signal), "SIGABRT");
-		assert_int_equal(rep.nchoices, 1);
 		/* Same kind: the crash stays a crash (500), never the plain 100. */
-		assert_int_equal(rep.choices[0], 500);
+		assert_one_choice(&rep, 500);
 	}
 	fl_prop_report_fini(&rep);
 
@@ -531,8 +551,7 @@ test_abort_shrinks_same_kind(void **state)
 	assert_string_equal(fl_verdict_name(rep.verdict), "crash");
 	assert_int_equal(rep.choices[0], 500);
 	assert_non_null(strstr(rep.log, "x = 500"));
-	fl_prop_report_fini(&rep);
-	assert_no_children();
+	fini_no_children(&rep);
 }
 
 static void
@@ -542,14 +561,12 @@ test_segv_crash_verdict(void **state)
 	struct fl_prop_config cfg;
 	config(&cfg, 11, 200);
 	struct fl_prop_report rep;
-	assert_int_equal(fl_prop_check(&cfg, &toy_segv_at_300, &rep), FL_PROP_FAIL);
+	check_fails(&cfg, &toy_segv_at_300, &rep);
 	assert_string_equal(fl_verdict_name(rep.verdict), "crash");
 	assert_string_equal(fl_signal_name(rep.signal), "SIGSEGV");
-	assert_int_equal(rep.nchoices, 1);
-	assert_int_equal(rep.choices[0], 300);
+	assert_one_choice(&rep, 300);
 	assert_non_null(strstr(rep.message, "SIGSEGV"));
-	fl_prop_report_fini(&rep);
-	assert_no_children();
+	fini_no_children(&rep);
 }
 
 static void
@@ -560,16 +577,14 @@ test_hang_verdict(void **state)
 	config(&cfg, 4, 50);
 	cfg.trial_timeout_ms = under_valgrind() ? 500 : 200;
 	struct fl_prop_report rep;
-	assert_int_equal(fl_prop_check(&cfg, &toy_hang_at_50, &rep), FL_PROP_FAIL);
+	check_fails(&cfg, &toy_hang_at_50, &rep);
 	assert_string_equal(fl_verdict_name(rep.verdict), "hang");
 	/* Found on the first hanging trial: one deadline, not the whole run. */
 	if (rep.seconds > cfg.trial_timeout_ms / 1000.0 + 1.5 + rep.trials * 0.05)
 		fail_msg("hang took %.2f s to report", rep.seconds);
-	assert_int_equal(rep.nchoices, 1);
-	assert_int_equal(rep.choices[0], 50);
+	assert_one_choice(&rep, 50);
 	assert_non_null(strstr(rep.log, "x = 50"));
-	fl_prop_report_fini(&rep);
-	assert_no_children();
+	fini_no_children(&rep);
 }
 
 static void
@@ -580,11 +595,11 @@ test_seed_replays_same_failure(void **state)
 	config(&cfg, 77, 200);
 	cfg.max_shrinks = 0;
 	struct fl_prop_report a, b;
-	assert_int_equal(fl_prop_check(&cfg, &toy_refcount_leak, &a), FL_PROP_FAIL);
+	check_fails(&cfg, &toy_refcount_leak, &a);
 	assert_true(a.trials >= 1);
 	cfg.seed = a.fail_seed;
 	cfg.trials = 1;
-	assert_int_equal(fl_prop_check(&cfg, &toy_refcount_leak, &b), FL_PROP_FAIL);
+	check_fails(&cfg, &toy_refcount_leak, &b);
 	assert_int_equal(b.trials, 1);
 	assert_int_equal(b.nchoices, a.nchoices);
 	assert_memory_equal(b.choices, a.choices, a.nchoices * sizeof(uint64_t));
@@ -602,7 +617,7 @@ test_shrink_bound_respected(void **state)
 	config(&cfg, 20261123, 200);
 	cfg.max_shrinks = 5;
 	struct fl_prop_report rep;
-	assert_int_equal(fl_prop_check(&cfg, &toy_refcount_leak, &rep), FL_PROP_FAIL);
+	check_fails(&cfg, &toy_refcount_leak, &rep);
 	if (rep.shrink_attempts > 5)
 		fail_msg("%u shrink runs, bound 5", rep.shrink_attempts);
 	assert_true(rep.nchoices <= rep.original_nchoices);
@@ -625,7 +640,7 @@ test_trace_replay_and_shrink(void **state)
 	config(&cfg, 20261123, 200);
 	cfg.trace_dir = dir;
 	struct fl_prop_report rep;
-	assert_int_equal(fl_prop_check(&cfg, &defs[0], &rep), FL_PROP_FAIL);
+	check_fails(&cfg, &defs[0], &rep);
 	assert_non_null(rep.trace_path);
 
 	struct fl_trace t;
@@ -674,7 +689,7 @@ test_unrecorded_crash_replays_from_seed(void **state)
 	config(&cfg, 8, 200);
 	cfg.trace_dir = dir;
 	struct fl_prop_report rep;
-	assert_int_equal(fl_prop_check(&cfg, &defs[0], &rep), FL_PROP_FAIL);
+	check_fails(&cfg, &defs[0], &rep);
 	assert_string_equal(fl_verdict_name(rep.verdict), "crash");
 	assert_string_equal(fl_signal_name(rep.signal), "SIGKILL");
 	assert_null(rep.choices);

@@ -230,11 +230,19 @@ sum_prop(struct fl_prop_ctx *ctx)
 const struct fl_prop_def toy_sum_below_1000 = { "toy_sum_below_1000", sum_prop, NULL,
 	                                        "sum of a list stays below 1000" };
 
+/* x drawn in [0, max] and logged as "x = X" (the tests look for that line). */
+static uint64_t
+logged_x(struct fl_prop_ctx *ctx, uint64_t max)
+{
+	uint64_t x = fl_gen_u64(fl_prop_choice(ctx), 0, max);
+	fl_prop_log(ctx, "x = %llu", (unsigned long long)x);
+	return x;
+}
+
 static int
 abort_prop(struct fl_prop_ctx *ctx)
 {
-	uint64_t x = fl_gen_u64(fl_prop_choice(ctx), 0, 1000);
-	fl_prop_log(ctx, "x = %llu", (unsigned long long)x);
+	uint64_t x = logged_x(ctx, 1000);
 	if (x >= 500)
 		abort();
 	if (x >= 100)
@@ -248,8 +256,7 @@ const struct fl_prop_def toy_abort_at_500 = { "toy_abort_at_500", abort_prop, NU
 static int
 segv_prop(struct fl_prop_ctx *ctx)
 {
-	uint64_t x = fl_gen_u64(fl_prop_choice(ctx), 0, 1000);
-	fl_prop_log(ctx, "x = %llu", (unsigned long long)x);
+	uint64_t x = logged_x(ctx, 1000);
 	if (x >= 300)
 		raise(SIGSEGV);
 	return FL_PROP_PASS;
@@ -260,8 +267,7 @@ const struct fl_prop_def toy_segv_at_300 = { "toy_segv_at_300", segv_prop, NULL,
 static int
 hang_prop(struct fl_prop_ctx *ctx)
 {
-	uint64_t x = fl_gen_u64(fl_prop_choice(ctx), 0, 100);
-	fl_prop_log(ctx, "x = %llu", (unsigned long long)x);
+	uint64_t x = logged_x(ctx, 100);
 	if (x >= 50)
 		for (;;)
 			pause();

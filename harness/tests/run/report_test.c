@@ -77,6 +77,48 @@ slurp(FILE *f)
 	return buf;
 }
 
+/* A new report with opt (asserted to succeed). */
+static struct fl_report *
+new_report(const struct fl_report_options *opt)
+{
+	struct fl_report *r = NULL;
+	assert_fl(fl_report_new(opt, &r), 0);
+	return r;
+}
+
+/* The text write(r, f) puts in a new temporary file (the caller frees it). */
+static char *
+written(const struct fl_report *r, int (*write)(const struct fl_report *, FILE *))
+{
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	assert_fl(write(r, f), 0);
+	char *text = slurp(f);
+	fclose(f);
+	return text;
+}
+
+/* The whole text of the file at path (the caller frees it). */
+static char *
+slurp_path(const char *path)
+{
+	FILE *g = fopen(path, "r");
+	assert_non_null(g);
+	fseek(g, 0, SEEK_END);
+	char *text = slurp(g);
+	fclose(g);
+	return text;
+}
+
+/* Makes path (a mkstemp template) an empty file of this process's. */
+static void
+make_temp(char *path)
+{
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
 static void
 test_verdict_names(void **state)
 {
@@ -135,13 +177,10 @@ static void
 test_json_exact(void **state)
 {
 	(void)state;
-	struct fl_report *r = NULL;
-	FILE *out = tmpfile(), *f = tmpfile();
-	struct fl_report_options opt = { .out = out };
-	assert_fl(fl_report_new(&opt, &r), 0);
+	FILE *out = tmpfile();
+	struct fl_report *r = new_report(&(struct fl_report_options){ .out = out });
 	fill(r);
-	assert_fl(fl_report_write_json(r, f), 0);
-	char *text = slurp(f);
+	char *text = written(r, fl_report_write_json);
 	assert_string_equal(text, expected_json);
 	free(text);
 	struct fl_report_counts c;
@@ -153,20 +192,16 @@ test_json_exact(void **state)
 	assert_int_equal(fl_report_exit_status(r), 1);
 	fl_report_free(r);
 	fclose(out);
-	fclose(f);
 }
 
 static void
 test_json_empty(void **state)
 {
 	(void)state;
-	struct fl_report *r = NULL;
-	FILE *out = tmpfile(), *f = tmpfile();
-	struct fl_report_options opt = { .out = out };
-	assert_fl(fl_report_new(&opt, &r), 0);
+	FILE *out = tmpfile();
+	struct fl_report *r = new_report(&(struct fl_report_options){ .out = out });
 	assert_int_equal(fl_report_exit_status(r), 2); /* zero runs is never a pass */
-	assert_fl(fl_report_write_json(r, f), 0);
-	char *text = slurp(f);
+	char *text = written(r, fl_report_write_json);
 	assert_string_equal(text, "{\"runs\": [],\n \"rules_never_fired\": [],\n \"interrupted\": "
 	                          "false,\n \"summary\": {\"runs\": 0, \"passed\": 0, "
 	                          "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0, "
@@ -174,20 +209,16 @@ test_json_empty(void **state)
 	free(text);
 	fl_report_free(r);
 	fclose(out);
-	fclose(f);
 }
 
 static void
 test_junit_exact(void **state)
 {
 	(void)state;
-	struct fl_report *r = NULL;
-	FILE *out = tmpfile(), *f = tmpfile();
-	struct fl_report_options opt = { .out = out };
-	assert_fl(fl_report_new(&opt, &r), 0);
+	FILE *out = tmpfile();
+	struct fl_report *r = new_report(&(struct fl_report_options){ .out = out });
 	fill(r);
-	assert_fl(fl_report_write_junit(r, f), 0);
-	char *text = slurp(f);
+	char *text = written(r, fl_report_write_junit);
 	static const char expected[] =
 	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	        "<testsuites name=\"faultline\" tests=\"5\" failures=\"4\" errors=\"0\" "
@@ -233,14 +264,12 @@ test_junit_exact(void **state)
 	free(text);
 	fl_report_free(r);
 	fclose(out);
-	fclose(f);
 }
 
 static void
 test_human_and_tap(void **state)
 {
 	(void)state;
-	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *tap = tmpfile();
 	struct fl_report_options opt = { .out = out,
 		                         .tap = tap,
@@ -248,7 +277,7 @@ test_human_and_tap(void **state)
 		                         .planned = 5,
 		                         .progress_every = 2 };
 	char err[256];
-	assert_fl(fl_report_new(&opt, &r), 0);
+	struct fl_report *r = new_report(&opt);
 	fill(r);
 	assert_fl(fl_report_finish(r, 3.5, err, sizeof err), 0);
 	char *human = slurp(out), *taptext = slurp(tap);
@@ -311,14 +340,13 @@ static void
 test_tty_progress(void **state)
 {
 	(void)state;
-	struct fl_report *r = NULL;
 	FILE *out = tmpfile(), *tty = tmpfile();
 	struct fl_report_options opt = { .out = out,
 		                         .progress = true,
 		                         .tty = true,
 		                         .progress_out = tty,
 		                         .progress_interval_ms = UINT32_MAX };
-	assert_fl(fl_report_new(&opt, &r), 0);
+	struct fl_report *r = new_report(&opt);
 	assert_fl(fl_report_plan(r, "scn", 2), 0); /* drawn: the first draw */
 	struct fl_run_result a = result("scn", 1, FL_VERDICT_PASS, "", "", "", 0, 1, "");
 	struct fl_run_result b = result("scn", 2, FL_VERDICT_FAIL, "p", "", "", 0, 1, "");
@@ -338,7 +366,7 @@ test_tty_progress(void **state)
 	/* Not a terminal: a line every progress_every runs, on out. */
 	out = tmpfile();
 	struct fl_report_options plain = { .out = out, .progress = true, .progress_every = 1 };
-	assert_fl(fl_report_new(&plain, &r), 0);
+	r = new_report(&plain);
 	assert_fl(fl_report_plan(r, "scn", 1), 0);
 	assert_fl(fl_report_add(r, &a), 0);
 	assert_fl(fl_report_finish(r, -1, NULL, 0), 0);
@@ -355,11 +383,10 @@ static void
 test_bad_verdict_and_unwritable(void **state)
 {
 	(void)state;
-	struct fl_report *r = NULL;
 	FILE *out = tmpfile();
 	struct fl_report_options opt = { .out = out, .json_path = "/nonexistent-dir/x.json" };
 	char err[256];
-	assert_fl(fl_report_new(&opt, &r), 0);
+	struct fl_report *r = new_report(&opt);
 	struct fl_run_result bad = result("s", 1, FL_VERDICT_PASS, "", "", "", 0, 0, "");
 	bad.verdict = (enum fl_verdict)17;
 	assert_fl(fl_report_add(r, &bad), FL_EINVAL);
@@ -378,24 +405,17 @@ test_streamed_json(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/fl-report-stream-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	struct fl_report *r = NULL;
+	make_temp(path);
 	FILE *out = tmpfile(), *f = tmpfile();
 	struct fl_report_options opt = { .out = out, .json_path = path };
 	char err[256];
-	assert_fl(fl_report_new(&opt, &r), 0);
+	struct fl_report *r = new_report(&opt);
 	assert_fl(fl_report_open_files(r, err, sizeof err), 0);
 	fill(r);
 	assert_fl(fl_report_write_json(r, f), FL_EINVAL); /* no records kept */
 	assert_fl(fl_report_finish(r, -1, err, sizeof err), 0);
 	fl_report_free(r);
-	FILE *g = fopen(path, "r");
-	assert_non_null(g);
-	fseek(g, 0, SEEK_END);
-	char *text = slurp(g);
-	fclose(g);
+	char *text = slurp_path(path);
 	unlink(path);
 	assert_string_equal(text, expected_json);
 	free(text);
@@ -420,12 +440,11 @@ test_open_files_unwritable(void **state)
 		"/nonexistent-dir/x.xml: cannot open for writing (No such file or directory)",
 	};
 	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-		struct fl_report *r = NULL;
 		struct fl_report_options opt = opts[i];
 		FILE *out = tmpfile();
 		char err[256];
 		opt.out = out;
-		assert_fl(fl_report_new(&opt, &r), 0);
+		struct fl_report *r = new_report(&opt);
 		assert_fl(fl_report_open_files(r, err, sizeof err), FL_EIO);
 		assert_string_equal(err, msgs[i]);
 		fl_report_free(r);
@@ -439,11 +458,10 @@ static void
 test_not_run(void **state)
 {
 	(void)state;
-	struct fl_report *r = NULL;
-	FILE *out = tmpfile(), *tap = tmpfile(), *js = tmpfile(), *ju = tmpfile();
+	FILE *out = tmpfile(), *tap = tmpfile();
 	struct fl_report_options opt = { .out = out, .tap = tap };
 	char err[256];
-	assert_fl(fl_report_new(&opt, &r), 0);
+	struct fl_report *r = new_report(&opt);
 	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 5, 1, "");
 	struct fl_run_result b =
 	        result("s", 2, FL_VERDICT_PASS, "",
@@ -458,10 +476,9 @@ test_not_run(void **state)
 	assert_int_equal(c.runs, 2);
 	assert_int_equal(c.not_run, 1);
 	assert_int_equal(c.by_verdict[FL_VERDICT_PASS], 1);
-	assert_fl(fl_report_write_json(r, js), 0);
-	assert_fl(fl_report_write_junit(r, ju), 0);
+	char *json = written(r, fl_report_write_json), *junit = written(r, fl_report_write_junit);
 	assert_fl(fl_report_finish(r, 1, err, sizeof err), 0);
-	char *human = slurp(out), *taptext = slurp(tap), *json = slurp(js), *junit = slurp(ju);
+	char *human = slurp(out), *taptext = slurp(tap);
 	assert_string_equal(human,
 	                    "NOT RUN  s seed=2 property=- trace=-\n"
 	                    "         the harness could not start the run: Too many open files\n"
@@ -515,8 +532,6 @@ test_not_run(void **state)
 	fl_report_free(r);
 	fclose(out);
 	fclose(tap);
-	fclose(js);
-	fclose(ju);
 }
 
 /* Runs say what ran: mode, run index and the sweep fields in the JSON
@@ -527,10 +542,9 @@ static void
 test_run_names(void **state)
 {
 	(void)state;
-	struct fl_report *r = NULL;
-	FILE *out = tmpfile(), *tap = tmpfile(), *js = tmpfile(), *ju = tmpfile();
+	FILE *out = tmpfile(), *tap = tmpfile();
 	struct fl_report_options opt = { .out = out, .tap = tap };
-	assert_fl(fl_report_new(&opt, &r), 0);
+	struct fl_report *r = new_report(&opt);
 	struct fl_run_result a = result("sw", 7, FL_VERDICT_PASS, "", "", "", 1, 0, "");
 	struct fl_run_result b = a, c = a, d = a, bad = a;
 	snprintf(a.mode, sizeof a.mode, "sim");
@@ -553,9 +567,7 @@ test_run_names(void **state)
 	assert_fl(fl_report_add(r, &b), 0);
 	assert_fl(fl_report_add(r, &c), 0);
 	assert_fl(fl_report_add(r, &d), 0);
-	assert_fl(fl_report_write_json(r, js), 0);
-	assert_fl(fl_report_write_junit(r, ju), 0);
-	char *json = slurp(js), *junit = slurp(ju);
+	char *json = written(r, fl_report_write_json), *junit = written(r, fl_report_write_junit);
 	static const char *const json_parts[] = {
 		"\"seed\": 7, \"mode\": \"sim\", \"run_index\": 0, \"sweep_point\": null, "
 		"\"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": \"pass\"",
@@ -598,8 +610,6 @@ test_run_names(void **state)
 	fl_report_free(r);
 	fclose(out);
 	fclose(tap);
-	fclose(js);
-	fclose(ju);
 }
 
 /* The JSON the report writes reads back (json_read.c, what faultline merge
@@ -609,13 +619,10 @@ static void
 test_json_read_back(void **state)
 {
 	(void)state;
-	struct fl_report *r = NULL;
-	FILE *out = tmpfile(), *f = tmpfile();
-	struct fl_report_options opt = { .out = out };
-	assert_fl(fl_report_new(&opt, &r), 0);
+	FILE *out = tmpfile();
+	struct fl_report *r = new_report(&(struct fl_report_options){ .out = out });
 	fill(r);
-	assert_fl(fl_report_write_json(r, f), 0);
-	char *text = slurp(f), err[128];
+	char *text = written(r, fl_report_write_json), err[128];
 	struct fli_json *doc = NULL;
 	assert_fl(fli_json_parse(text, strlen(text), &doc, err, sizeof err), 0);
 	const struct fli_json *runs = fli_json_get(doc, "runs");
@@ -660,7 +667,6 @@ test_json_read_back(void **state)
 	free(text);
 	fl_report_free(r);
 	fclose(out);
-	fclose(f);
 }
 
 /* Runs python3 with args; returns its exit status (-1 when it did not run). */
@@ -686,14 +692,11 @@ test_interrupted(void **state)
 {
 	(void)state;
 	char path[] = "/tmp/fl-report-intr-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	struct fl_report *r = NULL;
-	FILE *out = tmpfile(), *tap = tmpfile(), *ju = tmpfile();
+	make_temp(path);
+	FILE *out = tmpfile(), *tap = tmpfile();
 	struct fl_report_options opt = { .out = out, .tap = tap, .json_path = path };
 	char err[256];
-	assert_fl(fl_report_new(&opt, &r), 0);
+	struct fl_report *r = new_report(&opt);
 	assert_fl(fl_report_open_files(r, err, sizeof err), 0);
 	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 5, 1, "");
 	assert_fl(fl_report_add(r, &a), 0);
@@ -702,11 +705,7 @@ test_interrupted(void **state)
 	assert_int_equal(fl_report_exit_status(r), 2);
 	assert_fl(fl_report_finish(r, 1, err, sizeof err), 0);
 	fl_report_free(r);
-	FILE *g = fopen(path, "r");
-	assert_non_null(g);
-	fseek(g, 0, SEEK_END);
-	char *json = slurp(g), *human = slurp(out), *taptext = slurp(tap);
-	fclose(g);
+	char *json = slurp_path(path), *human = slurp(out), *taptext = slurp(tap);
 	/* ci/count.py: one passing run, but the batch is partial. */
 	const char *a1[] = { python3, count_py, path, NULL };
 	int rc = python3 != NULL && python3[0] != '\0' ? run_python(a1) : 1;
@@ -721,11 +720,10 @@ test_interrupted(void **state)
 	assert_string_equal(taptext, "TAP version 13\nok 1 - s seed=1\n"
 	                             "Bail out! interrupted (SIGINT)\n");
 	/* JUnit from records. */
-	assert_fl(fl_report_new(&(struct fl_report_options){ .out = out }, &r), 0);
+	r = new_report(&(struct fl_report_options){ .out = out });
 	assert_fl(fl_report_add(r, &a), 0);
 	assert_fl(fl_report_set_interrupted(r, "SIGTERM"), 0);
-	assert_fl(fl_report_write_junit(r, ju), 0);
-	char *junit = slurp(ju);
+	char *junit = written(r, fl_report_write_junit);
 	assert_string_equal(
 	        junit,
 	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -751,7 +749,6 @@ test_interrupted(void **state)
 	free(junit);
 	fclose(out);
 	fclose(tap);
-	fclose(ju);
 }
 
 static void
@@ -765,10 +762,9 @@ test_python_reads_files(void **state)
 	char json[64], junit[64], err[256];
 	snprintf(json, sizeof json, "%s/r.json", dir);
 	snprintf(junit, sizeof junit, "%s/r.xml", dir);
-	struct fl_report *r = NULL;
 	FILE *out = tmpfile();
 	struct fl_report_options opt = { .out = out, .json_path = json, .junit_path = junit };
-	assert_fl(fl_report_new(&opt, &r), 0);
+	struct fl_report *r = new_report(&opt);
 	fill(r);
 	assert_fl(fl_report_finish(r, -1, err, sizeof err), 0);
 	fl_report_free(r);
@@ -830,10 +826,9 @@ test_python_not_run(void **state)
 	assert_non_null(mkdtemp(dir));
 	char json[64], err[256];
 	snprintf(json, sizeof json, "%s/r.json", dir);
-	struct fl_report *r = NULL;
 	FILE *out = tmpfile();
 	struct fl_report_options opt = { .out = out, .json_path = json };
-	assert_fl(fl_report_new(&opt, &r), 0);
+	struct fl_report *r = new_report(&opt);
 	assert_fl(fl_report_open_files(r, err, sizeof err), 0);
 	struct fl_run_result a = result("s", 1, FL_VERDICT_PASS, "", "", "", 5, 1, "");
 	struct fl_run_result b = result("s", 2, FL_VERDICT_PASS, "", "not started", "", 0, 0, "");

@@ -5,6 +5,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -463,23 +464,30 @@ static const struct {
 	  "mem.yaml:8: actors[0].ops[1].offer.count: expected a number, not a sequence" },
 };
 
+/* Whether text, loaded as mem.yaml, is refused with FL_EINVAL and exactly
+ * message; when not, prints case i's code and message and returns false. */
+static bool
+refused_with(size_t i, const char *text, const char *message)
+{
+	struct fl_scenario *s = NULL;
+	char err[512] = "";
+	int rc = fl_scenario_load_string("mem.yaml", text, strlen(text), &s, err, sizeof err);
+	fl_scenario_free(s);
+	if (rc == FL_EINVAL && strcmp(err, message) == 0)
+		return true;
+	print_error("case %zu: rc %s, message\n  '%s'\nwanted\n  '%s'\n", i, fl_errname(rc), err,
+	            message);
+	return false;
+}
+
 static void
 test_numbers_rejected(void **state)
 {
 	(void)state;
 	int bad = 0;
 	for (size_t i = 0; i < sizeof number_cases / sizeof number_cases[0]; i++) {
-		struct fl_scenario *s = NULL;
-		char err[512] = "";
-		const char *text = number_cases[i].text;
-		int rc = fl_scenario_load_string("mem.yaml", text, strlen(text), &s, err,
-		                                 sizeof err);
-		fl_scenario_free(s);
-		if (rc != FL_EINVAL || strcmp(err, number_cases[i].message) != 0) {
-			print_error("case %zu: rc %s, message\n  '%s'\nwanted\n  '%s'\n", i,
-			            fl_errname(rc), err, number_cases[i].message);
+		if (!refused_with(i, number_cases[i].text, number_cases[i].message))
 			bad++;
-		}
 	}
 	assert_int_equal(bad, 0);
 }
@@ -555,14 +563,8 @@ test_expect(void **state)
 	assert_int_equal(s->actors[0].ops[6].expect, 0);
 	fl_scenario_free(s);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		s = NULL;
-		err[0] = '\0';
-		int rc = fl_scenario_load_string("mem.yaml", bad[i].text, strlen(bad[i].text), &s,
-		                                 err, sizeof err);
-		fl_scenario_free(s);
-		if (rc != FL_EINVAL || strcmp(err, bad[i].message) != 0)
-			fail_msg("case %zu: rc %s, message\n  '%s'\nwanted\n  '%s'", i,
-			         fl_errname(rc), err, bad[i].message);
+		if (!refused_with(i, bad[i].text, bad[i].message))
+			fail_msg("case %zu: not refused as wanted (above)", i);
 	}
 }
 
@@ -590,14 +592,8 @@ test_unknown_point(void **state)
 		  "build's registry: `faultline list --points` prints them)" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct fl_scenario *s = NULL;
-		char err[512] = "";
-		int rc = fl_scenario_load_string("mem.yaml", cases[i].text, strlen(cases[i].text),
-		                                 &s, err, sizeof err);
-		fl_scenario_free(s);
-		if (rc != FL_EINVAL || strcmp(err, cases[i].message) != 0)
-			fail_msg("case %zu: rc %s, message\n  '%s'\nwanted\n  '%s'", i,
-			         fl_errname(rc), err, cases[i].message);
+		if (!refused_with(i, cases[i].text, cases[i].message))
+			fail_msg("case %zu: not refused as wanted (above)", i);
 	}
 }
 

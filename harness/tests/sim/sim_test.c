@@ -45,6 +45,26 @@ wall_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A sim on cfg, scheduled by a new choice stream seeded with seed (put in
+ * *c and cfg->choices); sim_close frees both. */
+static struct fl_sim *
+seeded_sim(struct fl_sim_config *cfg, uint64_t seed, struct fl_choice **c)
+{
+	struct fl_sim *sim;
+
+	assert_fl(fl_choice_new_seeded(seed, c), 0);
+	cfg->choices = *c;
+	assert_fl(fl_sim_new(cfg, &sim), 0);
+	return sim;
+}
+
+static void
+sim_close(struct fl_sim *sim, struct fl_choice *c)
+{
+	fl_sim_free(sim);
+	fl_choice_free(c);
+}
+
 /* ---- a toy with shared state and scheduling points -------------------- */
 
 struct counter_toy {
@@ -77,9 +97,7 @@ run_counter(uint64_t seed, enum fl_sched_kind kind, struct fl_choice **keep, int
 	struct fl_sim_result res;
 	struct counter_toy toy = { 0 };
 
-	assert_fl(fl_choice_new_seeded(seed, &c), 0);
-	cfg.choices = c;
-	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	sim = seeded_sim(&cfg, seed, &c);
 	assert_fl(fl_sim_spawn(sim, "a", counter_actor, &toy, NULL), 0);
 	assert_fl(fl_sim_spawn(sim, "b", counter_actor, &toy, NULL), 0);
 	assert_fl(fl_sim_run(sim, &res), 0);
@@ -128,8 +146,7 @@ replayed_choices_reproduce_the_trace(void **state)
 	assert_int_equal(res.trace_hash, h);
 	assert_int_equal(toy.value, v);
 	assert_false(fl_choice_exhausted(r));
-	fl_sim_free(sim);
-	fl_choice_free(c);
+	sim_close(sim, c);
 	fl_choice_free(r);
 }
 
@@ -164,17 +181,14 @@ ten_second_timeout_costs_nothing(void **state)
 	struct sleeper s = { 0 };
 	double t0 = wall_s();
 
-	assert_fl(fl_choice_new_seeded(1, &c), 0);
-	cfg.choices = c;
-	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	sim = seeded_sim(&cfg, 1, &c);
 	assert_fl(fl_sim_spawn(sim, "sleeper", sleeper_actor, &s, NULL), 0);
 	assert_fl(fl_sim_run(sim, &res), 0);
 	assert_int_equal(res.verdict, FL_SIM_OK);
 	assert_int_equal(s.woke_at - s.started_at, 10 * FL_NS_PER_SEC);
 	assert_true(res.virtual_ns >= 10 * FL_NS_PER_SEC);
 	assert_true(wall_s() - t0 < 1.0);
-	fl_sim_free(sim);
-	fl_choice_free(c);
+	sim_close(sim, c);
 }
 
 /* Many short sleeps in a row with no work in between: each time step is
@@ -204,16 +218,13 @@ many_short_sleeps_keep_time_moving(void **state)
 	struct fl_sim_result res;
 	int done = 0;
 
-	assert_fl(fl_choice_new_seeded(3, &c), 0);
-	cfg.choices = c;
-	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	sim = seeded_sim(&cfg, 3, &c);
 	assert_fl(fl_sim_spawn(sim, "napper", short_sleeps_actor, &done, NULL), 0);
 	assert_fl(fl_sim_run(sim, &res), 0);
 	assert_int_equal(res.verdict, FL_SIM_OK);
 	assert_int_equal(done, 200);
 	assert_true(res.virtual_ns >= 200 * 1000);
-	fl_sim_free(sim);
-	fl_choice_free(c);
+	sim_close(sim, c);
 }
 
 /* Short sleeps grow no quantum: after them, an actor that sleeps with no
@@ -261,9 +272,7 @@ stop_after_short_sleeps_is_not_a_deadlock(void **state)
 		struct fl_sim_result res;
 		struct stop_flag f = { 0, 0 };
 
-		assert_fl(fl_choice_new_seeded(seed, &c), 0);
-		cfg.choices = c;
-		assert_fl(fl_sim_new(&cfg, &sim), 0);
+		sim = seeded_sim(&cfg, seed, &c);
 		assert_fl(fl_sim_spawn(sim, "worker", waits_for_stop, &f, NULL), 0);
 		assert_fl(fl_sim_spawn(sim, "closer", sleeps_then_stops_other, &f, NULL), 0);
 		assert_fl(fl_sim_run(sim, &res), 0);
@@ -272,8 +281,7 @@ stop_after_short_sleeps_is_not_a_deadlock(void **state)
 			         (unsigned long long)seed, (int)res.verdict, (int)FL_SIM_DEADLOCK,
 			         (unsigned long long)res.steps);
 		assert_int_equal(f.done, 1);
-		fl_sim_free(sim);
-		fl_choice_free(c);
+		sim_close(sim, c);
 	}
 }
 
@@ -300,9 +308,7 @@ deadlock_is_a_verdict_with_last_points(void **state)
 	struct fl_sim_result res;
 	volatile int flag = 0;
 
-	assert_fl(fl_choice_new_seeded(3, &c), 0);
-	cfg.choices = c;
-	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	sim = seeded_sim(&cfg, 3, &c);
 	assert_fl(fl_sim_spawn(sim, "w1", waits_forever, (void *)&flag, NULL), 0);
 	assert_fl(fl_sim_spawn(sim, "w2", waits_forever, (void *)&flag, NULL), 0);
 	assert_fl(fl_sim_run(sim, &res), 0);
@@ -311,8 +317,7 @@ deadlock_is_a_verdict_with_last_points(void **state)
 	assert_string_equal(res.actors[0].name, "w1");
 	assert_int_equal(res.actors[0].state, FL_ACTOR_IDLE);
 	assert_string_equal(res.actors[0].last_point, "idle");
-	fl_sim_free(sim);
-	fl_choice_free(c);
+	sim_close(sim, c);
 }
 
 static void
@@ -330,16 +335,13 @@ step_limit_is_a_verdict(void **state)
 	struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM, .max_steps = 500 };
 	struct fl_sim_result res;
 
-	assert_fl(fl_choice_new_seeded(3, &c), 0);
-	cfg.choices = c;
-	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	sim = seeded_sim(&cfg, 3, &c);
 	assert_fl(fl_sim_spawn(sim, "spin", spinner, NULL, NULL), 0);
 	assert_fl(fl_sim_run(sim, &res), 0);
 	assert_int_equal(res.verdict, FL_SIM_STEP_LIMIT);
 	assert_int_equal(res.steps, 500);
 	assert_string_equal(res.actors[0].last_point, "toy.spin");
-	fl_sim_free(sim);
-	fl_choice_free(c);
+	sim_close(sim, c);
 }
 
 /* ---- locks and threads ----------------------------------------------------- */
@@ -386,16 +388,13 @@ mutex_and_threads_are_actors(void **state)
 		struct locked_toy toy = { .value = 0 };
 
 		fl_mutex_init(&toy.mu);
-		assert_fl(fl_choice_new_seeded(seed, &c), 0);
-		cfg.choices = c;
-		assert_fl(fl_sim_new(&cfg, &sim), 0);
+		sim = seeded_sim(&cfg, seed, &c);
 		assert_fl(fl_sim_spawn(sim, "parent", parent_actor, &toy, NULL), 0);
 		assert_fl(fl_sim_run(sim, &res), 0);
 		assert_int_equal(res.verdict, FL_SIM_OK);
 		assert_int_equal(res.nactors, 3);
 		assert_int_equal(toy.value, 40); /* the lock makes updates atomic */
-		fl_sim_free(sim);
-		fl_choice_free(c);
+		sim_close(sim, c);
 		fl_mutex_fini(&toy.mu);
 	}
 }
@@ -448,9 +447,7 @@ crash_takes_its_threads(void **state)
 		struct fl_sim_result res;
 		fl_thread *worker = NULL;
 
-		assert_fl(fl_choice_new_seeded(seed, &c), 0);
-		cfg.choices = c;
-		assert_fl(fl_sim_new(&cfg, &sim), 0);
+		sim = seeded_sim(&cfg, seed, &c);
 		assert_fl(fl_sim_spawn(sim, "parent", crashing_parent, &worker, NULL), 0);
 		assert_fl(fl_sim_spawn(sim, "bystander", bystander_actor, &worker, NULL), 0);
 		assert_fl(fl_sim_run(sim, &res), 0);
@@ -461,8 +458,7 @@ crash_takes_its_threads(void **state)
 			                    strcmp(res.actors[i].name, "bystander") == 0
 			                            ? "done"
 			                            : "crashed");
-		fl_sim_free(sim);
-		fl_choice_free(c);
+		sim_close(sim, c);
 	}
 }
 
@@ -587,9 +583,7 @@ blocked_waiter_can_win_the_lock(void **state)
 		struct handoff_arg a0 = { &toy, 0 }, a1 = { &toy, 1 };
 
 		fl_mutex_init(&toy.mu);
-		assert_fl(fl_choice_new_seeded(seed, &c), 0);
-		cfg.choices = c;
-		assert_fl(fl_sim_new(&cfg, &sim), 0);
+		sim = seeded_sim(&cfg, seed, &c);
 		assert_fl(fl_sim_spawn(sim, "h0", handoff_actor, &a0, NULL), 0);
 		assert_fl(fl_sim_spawn(sim, "h1", handoff_actor, &a1, NULL), 0);
 		assert_fl(fl_sim_run(sim, &res), 0);
@@ -597,8 +591,7 @@ blocked_waiter_can_win_the_lock(void **state)
 		assert_int_equal(toy.total, 10);
 		if (toy.handoffs > 0)
 			runs_with_handoff++;
-		fl_sim_free(sim);
-		fl_choice_free(c);
+		sim_close(sim, c);
 		fl_mutex_fini(&toy.mu);
 	}
 	printf("# lock hand-offs to a blocked waiter in %d of 40 runs\n", runs_with_handoff);
@@ -611,16 +604,23 @@ struct abba_toy {
 	fl_mutex l1, l2;
 };
 
+/* Takes first, then (after the point) second; releases both. */
+static void
+lock_both(fl_mutex *first, fl_mutex *second, const char *point)
+{
+	fl_mutex_lock(first);
+	FL_SCHED_POINT(point);
+	fl_mutex_lock(second);
+	fl_mutex_unlock(second);
+	fl_mutex_unlock(first);
+}
+
 static void
 ab_actor(void *arg)
 {
 	struct abba_toy *t = arg;
 
-	fl_mutex_lock(&t->l1);
-	FL_SCHED_POINT("toy.ab.holds_1");
-	fl_mutex_lock(&t->l2);
-	fl_mutex_unlock(&t->l2);
-	fl_mutex_unlock(&t->l1);
+	lock_both(&t->l1, &t->l2, "toy.ab.holds_1");
 }
 
 static void
@@ -628,11 +628,7 @@ ba_actor(void *arg)
 {
 	struct abba_toy *t = arg;
 
-	fl_mutex_lock(&t->l2);
-	FL_SCHED_POINT("toy.ba.holds_2");
-	fl_mutex_lock(&t->l1);
-	fl_mutex_unlock(&t->l1);
-	fl_mutex_unlock(&t->l2);
+	lock_both(&t->l2, &t->l1, "toy.ba.holds_2");
 }
 
 static void
@@ -650,9 +646,7 @@ lock_order_deadlock_is_a_verdict(void **state)
 
 		fl_mutex_init(&toy.l1);
 		fl_mutex_init(&toy.l2);
-		assert_fl(fl_choice_new_seeded(seed, &c), 0);
-		cfg.choices = c;
-		assert_fl(fl_sim_new(&cfg, &sim), 0);
+		sim = seeded_sim(&cfg, seed, &c);
 		assert_fl(fl_sim_spawn(sim, "ab", ab_actor, &toy, NULL), 0);
 		assert_fl(fl_sim_spawn(sim, "ba", ba_actor, &toy, NULL), 0);
 		assert_fl(fl_sim_run(sim, &res), 0);
@@ -670,8 +664,7 @@ lock_order_deadlock_is_a_verdict(void **state)
 			assert_int_equal(res.verdict, FL_SIM_OK);
 			ok++;
 		}
-		fl_sim_free(sim);
-		fl_choice_free(c);
+		sim_close(sim, c);
 		fl_mutex_fini(&toy.l1);
 		fl_mutex_fini(&toy.l2);
 	}
@@ -693,15 +686,22 @@ struct race_toy {
 	volatile int work;
 };
 
+/* Three steps of work, each after the point. */
+static void
+prepare(struct race_toy *t, const char *point)
+{
+	for (int i = 0; i < 3; i++) {
+		FL_SCHED_POINT(point);
+		t->work++;
+	}
+}
+
 static void
 poller(void *arg)
 {
 	struct race_toy *t = arg;
 
-	for (int i = 0; i < 3; i++) {
-		FL_SCHED_POINT("poll.prepare");
-		t->work++;
-	}
+	prepare(t, "poll.prepare");
 	FL_SCHED_POINT("poll.check");
 	if (t->mapped) {
 		FL_SCHED_POINT("poll.read");
@@ -715,10 +715,7 @@ closer(void *arg)
 {
 	struct race_toy *t = arg;
 
-	for (int i = 0; i < 3; i++) {
-		FL_SCHED_POINT("close.prepare");
-		t->work++;
-	}
+	prepare(t, "close.prepare");
 	FL_SCHED_POINT("close.unmap");
 	t->mapped = 0;
 }
@@ -735,14 +732,11 @@ pct_schedules_to_find_race(unsigned depth, uint64_t pct_steps)
 		struct fl_sim_result res;
 		struct race_toy toy = { .mapped = 1 };
 
-		assert_fl(fl_choice_new_seeded((uint64_t)run, &c), 0);
-		cfg.choices = c;
-		assert_fl(fl_sim_new(&cfg, &sim), 0);
+		sim = seeded_sim(&cfg, (uint64_t)run, &c);
 		assert_fl(fl_sim_spawn(sim, "poller", poller, &toy, NULL), 0);
 		assert_fl(fl_sim_spawn(sim, "closer", closer, &toy, NULL), 0);
 		assert_fl(fl_sim_run(sim, &res), 0);
-		fl_sim_free(sim);
-		fl_choice_free(c);
+		sim_close(sim, c);
 		if (toy.crashed)
 			return run;
 	}
@@ -800,14 +794,11 @@ race_toy_clean_steps(void)
 	struct fl_sim_result res;
 	struct race_toy toy = { .mapped = 1 };
 
-	assert_fl(fl_choice_new_seeded(1, &c), 0);
-	cfg.choices = c;
-	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	sim = seeded_sim(&cfg, 1, &c);
 	assert_fl(fl_sim_spawn(sim, "poller", poller, &toy, NULL), 0);
 	assert_fl(fl_sim_spawn(sim, "closer", closer, &toy, NULL), 0);
 	assert_fl(fl_sim_run(sim, &res), 0);
-	fl_sim_free(sim);
-	fl_choice_free(c);
+	sim_close(sim, c);
 	return res.steps;
 }
 
@@ -867,9 +858,7 @@ switch_rate(void **state)
 	struct fl_sim_result res;
 	double t0;
 
-	assert_fl(fl_choice_new_seeded(9, &c), 0);
-	cfg.choices = c;
-	assert_fl(fl_sim_new(&cfg, &sim), 0);
+	sim = seeded_sim(&cfg, 9, &c);
 	assert_fl(fl_sim_spawn(sim, "s1", spinner, NULL, NULL), 0);
 	assert_fl(fl_sim_spawn(sim, "s2", spinner, NULL, NULL), 0);
 	t0 = wall_s();
@@ -879,8 +868,7 @@ switch_rate(void **state)
 	       "(%llu steps, two actors, random scheduler)\n",
 	       res.steps / dt, 2.0 * res.switches / dt, (unsigned long long)res.steps);
 	assert_int_equal(res.verdict, FL_SIM_STEP_LIMIT);
-	fl_sim_free(sim);
-	fl_choice_free(c);
+	sim_close(sim, c);
 
 	/* Whole schedules: a fresh sim, two actors, 300 scheduling points
 	 * a run, the cost a runner pays per run (stacks, choices included). */
@@ -898,8 +886,7 @@ switch_rate(void **state)
 		assert_fl(fl_sim_run(sim, &res), 0);
 		assert_int_equal(res.verdict, FL_SIM_OK);
 		steps += res.steps;
-		fl_sim_free(sim);
-		fl_choice_free(c);
+		sim_close(sim, c);
 		runs++;
 	}
 	dt = wall_s() - t0;
