@@ -1062,6 +1062,16 @@ usage(FILE *f, const char *argv0)
 	        argv0);
 }
 
+/* Puts the four ping-pong figures of one peer, named "<peer>_pingpong_*"
+ * (bench_put keeps the name: a literal, pasted here). */
+#define PUT_PINGPONG(peer, rounds, pp)                                                             \
+	do {                                                                                       \
+		bench_put(peer "_pingpong_rounds", (double)(rounds), 0);                           \
+		bench_put(peer "_pingpong_p50_ns", (double)(pp).p50_ns, 0);                        \
+		bench_put(peer "_pingpong_p99_ns", (double)(pp).p99_ns, 0);                        \
+		bench_put(peer "_pingpong_p999_ns", (double)(pp).p999_ns, 0);                      \
+	} while (0)
+
 /* The options only this program takes, for bench_args. */
 static int
 own_opt(int argc, char **argv, int *i)
@@ -1148,23 +1158,14 @@ main(int argc, char **argv)
 	bench_put("faultline_threads_msgs_per_sec", f.fl_thr, 0);
 	bench_put("faultline_procs_msgs_per_sec", f.fl_proc, 0);
 	bench_put("faultline_single_thread_ns_per_msg", f.fl_1t_ns, 1);
-	bench_put("faultline_pingpong_rounds", (double)f.fl_rounds, 0);
-	bench_put("faultline_pingpong_p50_ns", (double)f.fl_pp.p50_ns, 0);
-	bench_put("faultline_pingpong_p99_ns", (double)f.fl_pp.p99_ns, 0);
-	bench_put("faultline_pingpong_p999_ns", (double)f.fl_pp.p999_ns, 0);
+	PUT_PINGPONG("faultline", f.fl_rounds, f.fl_pp);
 	bench_put("ring_threads_msgs_per_sec", f.ring_thr, 0);
 	bench_put("ring_procs_msgs_per_sec", f.ring_proc, 0);
 	bench_put("ring_single_thread_ns_per_msg", f.ring_1t_ns, 1);
-	bench_put("ring_pingpong_rounds", (double)f.ring_rounds, 0);
-	bench_put("ring_pingpong_p50_ns", (double)f.ring_pp.p50_ns, 0);
-	bench_put("ring_pingpong_p99_ns", (double)f.ring_pp.p99_ns, 0);
-	bench_put("ring_pingpong_p999_ns", (double)f.ring_pp.p999_ns, 0);
+	PUT_PINGPONG("ring", f.ring_rounds, f.ring_pp);
 	bench_put("nng_threads_msgs_per_sec", f.nng_thr, 0);
 	bench_put("nng_procs_msgs_per_sec", f.nng_proc, 0);
-	bench_put("nng_pingpong_rounds", (double)f.nng_rounds, 0);
-	bench_put("nng_pingpong_p50_ns", (double)f.nng_pp.p50_ns, 0);
-	bench_put("nng_pingpong_p99_ns", (double)f.nng_pp.p99_ns, 0);
-	bench_put("nng_pingpong_p999_ns", (double)f.nng_pp.p999_ns, 0);
+	PUT_PINGPONG("nng", f.nng_rounds, f.nng_pp);
 	/* Throughput ratios are faultline / peer (higher is better for
 	 * faultline); latency ratios are faultline / peer (lower is better). */
 	bench_put("ratio_faultline_ring_threads_throughput", f.fl_thr / f.ring_thr, 3);

@@ -59,6 +59,20 @@ struct rounds {
 	uint64_t start_ns, end_ns;
 };
 
+/* Records round i, from t0 to t1, unless it warmed up or was the last
+ * one (the stop request, not measured); returns last. */
+static int
+round_done(struct rounds *r, uint64_t i, uint64_t t0, uint64_t t1, int last)
+{
+	if (last)
+		return 1;
+	if (i >= WARMUP_ROUNDS) {
+		r->lat[r->done++] = t1 - t0;
+		r->end_ns = t1;
+	}
+	return 0;
+}
+
 static void
 finish_rounds(struct rounds *r, struct bench_result *res)
 {
@@ -222,12 +236,8 @@ fl_client_process(void *arg, struct bench_result *res)
 		if (resp.seq != seq || resp.len != (last ? STOP_LEN : BENCH_MSG_LEN))
 			res->errors++;
 		fl_rr_release(d, &resp);
-		if (last)
+		if (round_done(&r, i, t0, t1, last))
 			break;
-		if (i >= WARMUP_ROUNDS) {
-			r.lat[r.done++] = t1 - t0;
-			r.end_ns = t1;
-		}
 	}
 	finish_rounds(&r, res);
 out:
@@ -345,12 +355,8 @@ nng_client_process(void *arg, struct bench_result *res)
 		if (nng_msg_len(m) != len)
 			res->errors++;
 		nng_msg_free(m);
-		if (last)
+		if (round_done(&r, i, t0, t1, last))
 			break;
-		if (i >= WARMUP_ROUNDS) {
-			r.lat[r.done++] = t1 - t0;
-			r.end_ns = t1;
-		}
 	}
 	finish_rounds(&r, res);
 out:
