@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "log_buffer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -21,12 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 on_fragment(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
 {
-	uint8_t sum = 0;
-
 	(void)h;
-	for (size_t i = 0; i < len; i++)
-		sum ^= buf[i]; /* touch every byte delivered */
-	*(size_t *)arg += len + (sum & 0);
+	*(size_t *)arg += fuzz_touch(buf, len);
 }
 
 int
@@ -38,23 +35,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t pos = 0;
 	size_t got = 0;
 
-	if (size < 1)
-		return 0;
-	mem = aligned_alloc(64, len);
+	mem = fuzz_mapping(size, len);
 	if (mem == NULL)
 		return 0;
-	memset(mem, 0, len);
 	fli_log_format(mem, TERM, MTU, 7, 1, false, 1, 1);
 	/* A log's first position, where a subscriber starts (not 0: the term
 	 * number is part of each frame's check). */
 	pos = ((struct fli_log_meta *)mem)->tail;
-	if (data[0] & 1) {
-		size_t n = size - 1 < len ? size - 1 : len;
-		memcpy(mem, data + 1, n); /* metadata too */
-	} else {
-		size_t n = size - 1 < TERM ? size - 1 : TERM;
-		memcpy(mem + FL_LOG_META_SIZE, data + 1, n);
-	}
+	if (data[0] & 1)
+		fuzz_copy_rest(mem, len, data, size); /* metadata too */
+	else
+		fuzz_copy_rest(mem + FL_LOG_META_SIZE, TERM, data, size);
 	if (fli_log_attach(&l, mem, len) == 0) {
 		for (int i = 0; i < 64; i++)
 			if (fli_log_read(&l, &pos, 7, on_fragment, &got, 16) <= 0)

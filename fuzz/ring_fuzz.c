@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "ring.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,12 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 on_record(void *arg, int32_t type, const uint8_t *buf, size_t len)
 {
-	uint8_t sum = 0;
-
 	(void)type;
-	for (size_t i = 0; i < len; i++)
-		sum ^= buf[i]; /* touch every byte delivered */
-	*(size_t *)arg += len + (sum & 0);
+	*(size_t *)arg += fuzz_touch(buf, len);
 }
 
 int
@@ -35,18 +32,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *mem, scratch[8192];
 	size_t got = 0;
 
-	if (size < 1)
-		return 0;
-	mem = aligned_alloc(64, len);
+	mem = fuzz_mapping(size, len);
 	if (mem == NULL)
 		return 0;
-	memset(mem, 0, len);
 	if (data[0] & 1) {
 		struct fli_bcast b;
 		struct fli_bcast_rx rx;
 
 		fli_bcast_init(&b, mem, CAP, 1);
-		memcpy(mem, data + 1, size - 1 < len ? size - 1 : len);
+		fuzz_copy_rest(mem, len, data, size);
 		fli_bcast_rx_init(&rx, &b, scratch, sizeof(scratch));
 		for (int i = 0; i < 16; i++)
 			if (fli_bcast_receive(&rx, on_record, &got, 16) == 0)
@@ -55,7 +49,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct fli_mpsc r;
 
 		fli_mpsc_init(&r, mem, CAP, 1);
-		memcpy(mem, data + 1, size - 1 < len ? size - 1 : len);
+		fuzz_copy_rest(mem, len, data, size);
 		for (int i = 0; i < 16; i++)
 			if (fli_mpsc_read(&r, on_record, &got, 16) <= 0)
 				break;

@@ -408,6 +408,29 @@ client_take(struct run *r, int k, fl_rr_client *cli)
 	(void)fl_rr_client_expired(cli, &seq, &why);
 }
 
+/* Ops 8 and 9: slot k (s) opens its server (or client) port [i] for
+ * [service], when its domain is open and that port is not. */
+static void
+open_port(struct slot *s, int k, bool server, struct in *in)
+{
+	int i = u8(in) % NPORTS;
+	const char *service;
+	int rc;
+
+	if (s->d == NULL || (server ? s->srv[i] != NULL : s->cli[i] != NULL))
+		return;
+	service = services[u8(in) % 4];
+	if (server)
+		rc = fl_rr_server_open(s->d, service, &s->srv[i]);
+	else
+		rc = fl_rr_client_open(s->d, service, &s->cli[i]);
+	note("slot %d opens %s port %d: %s", k, server ? "server" : "client", i, fl_strerror(rc));
+	if (rc != 0 && server)
+		s->srv[i] = NULL;
+	else if (rc != 0)
+		s->cli[i] = NULL;
+}
+
 /*
  * Ops: [op] then its fields, 0 past the input's end.  op % 16:
  *   0 bytes over a segment [seg][off, 2][n][n bytes]; 1 a word [seg][off/8, 2][word]
@@ -463,25 +486,7 @@ run_ops(struct run *r, struct in *in)
 				            op == 6 ? "fli_cp_resolve" : "fli_cp_take_entry");
 			break;
 		case 8:
-			i = u8(in) % NPORTS;
-			if (s->d != NULL && s->srv[i] == NULL) {
-				int rc = fl_rr_server_open(s->d, services[u8(in) % 4], &s->srv[i]);
-
-				note("slot %d opens server port %d: %s", k, i, fl_strerror(rc));
-				if (rc != 0)
-					s->srv[i] = NULL;
-			}
-			break;
-		case 9:
-			i = u8(in) % NPORTS;
-			if (s->d != NULL && s->cli[i] == NULL) {
-				int rc = fl_rr_client_open(s->d, services[u8(in) % 4], &s->cli[i]);
-
-				note("slot %d opens client port %d: %s", k, i, fl_strerror(rc));
-				if (rc != 0)
-					s->cli[i] = NULL;
-			}
-			break;
+		case 9: open_port(s, k, op == 8, in); break;
 		case 10: {
 			fl_rr_client *cli = s->cli[u8(in) % NPORTS];
 			struct held *h = &r->h[u8(in) % NHELD];

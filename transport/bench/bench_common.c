@@ -351,3 +351,26 @@ bench_opt(struct bench_opts *o, int argc, char **argv, int *i)
 	}
 	return 1;
 }
+
+int
+bench_args(struct bench_opts *o, int argc, char **argv, int (*own)(int argc, char **argv, int *i),
+           void (*usage)(FILE *f, const char *argv0))
+{
+	bench_opts_init(o);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int took = bench_opt(o, argc, argv, &i);
+
+		if (took == 0)
+			took = own(argc, argv, &i);
+		if (took > 0)
+			continue;
+		if (took == 0 && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+			usage(stdout, argv[0]);
+			return 0;
+		}
+		usage(stderr, argv[0]);
+		return 2;
+	}
+	return -1;
+}

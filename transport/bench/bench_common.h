@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "faultline/platform.h"
@@ -111,6 +112,15 @@ void bench_opts_init(struct bench_opts *o);
  * the shared options: 1 taken, 0 not one of them, -1 a bad or missing
  * value. */
 int bench_opt(struct bench_opts *o, int argc, char **argv, int *i);
+
+/* bench_args sets the defaults in o, then parses argv: the shared options
+ * into o, a program's own through own (called as bench_opt is, returning 1
+ * taken or 0 not its own), and --help or -h.  Returns -1 when main goes
+ * on, or the status main exits with: 0 after usage(stdout) for --help, 2
+ * after usage(stderr) for a bad or unknown argument. */
+int bench_args(struct bench_opts *o, int argc, char **argv,
+               int (*own)(int argc, char **argv, int *i),
+               void (*usage)(FILE *f, const char *argv0));
 
 /* bench_fail_set records a failure in res (first one wins). */
 void bench_fail_set(struct bench_result *res, int rc, const char *what);

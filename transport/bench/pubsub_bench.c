@@ -61,9 +61,10 @@ static struct {
 	uint64_t warmup;
 	uint64_t messages;
 	uint64_t rounds;
-	uint64_t bound_ns; /* --seconds */
-	enum bench_idle_mode idle;
-	unsigned repeat; /* --repeat: best of this many */
+	struct bench_opts opts; /* --json, --seconds, --repeat (best of), --idle */
+	int single_only;        /* --single-only */
+	int no_nofp;            /* --no-nofp */
+	const char *nofp_arg;   /* --nofp PATH, or NULL */
 	char ns[48];
 	char url[96];
 } cfg;
@@ -288,9 +289,9 @@ nng_ep_open(struct nng_ep *e, int listen, struct bench_result *res)
 	}
 	e->open = 1;
 	nng_setopt_ms(e->s, NNG_OPT_RECVTIMEO,
-	              (nng_duration)((cfg.bound_ns + GRACE_NS) / FL_NS_PER_MS));
+	              (nng_duration)((cfg.opts.bound_ns + GRACE_NS) / FL_NS_PER_MS));
 	nng_setopt_ms(e->s, NNG_OPT_SENDTIMEO,
-	              (nng_duration)((cfg.bound_ns + GRACE_NS) / FL_NS_PER_MS));
+	              (nng_duration)((cfg.opts.bound_ns + GRACE_NS) / FL_NS_PER_MS));
 	/* Queues of 1024 messages each way (NNG's default is a few): the
 	 * tuning a user chasing throughput would apply. */
 	nng_setopt_int(e->s, NNG_OPT_SENDBUF, 1024);
@@ -372,11 +373,11 @@ role_publish(const struct ep_ops *ops, void *ep, struct bench_result *res)
 {
 	uint8_t buf[BENCH_MSG_LEN];
 	struct bench_idle idle;
-	uint64_t start = bench_now_ns(), stop = start + cfg.bound_ns, hard = stop + GRACE_NS;
+	uint64_t start = bench_now_ns(), stop = start + cfg.opts.bound_ns, hard = stop + GRACE_NS;
 	uint64_t i;
 	int rc = 0;
 
-	bench_idle_init(&idle, cfg.idle);
+	bench_idle_init(&idle, cfg.opts.idle);
 	for (i = 0; i < cfg.messages; i++) {
 		if ((i & 1023) == 0 && i > 0 && bench_now_ns() >= stop)
 			break;
@@ -411,9 +412,9 @@ role_subscribe(const struct ep_ops *ops, void *ep, struct bench_result *res)
 {
 	struct rx rx = { 0 };
 	struct bench_idle idle;
-	uint64_t hard = bench_now_ns() + cfg.bound_ns + 2 * GRACE_NS;
+	uint64_t hard = bench_now_ns() + cfg.opts.bound_ns + 2 * GRACE_NS;
 
-	bench_idle_init(&idle, cfg.idle);
+	bench_idle_init(&idle, cfg.opts.idle);
 	while (!rx.ended) {
 		int n = ops->poll(ep, rx_handler, &rx, 256);
 		if (n < 0) {
@@ -446,14 +447,14 @@ role_ping(const struct ep_ops *ops, void *ep, struct bench_result *res)
 	uint8_t buf[BENCH_MSG_LEN];
 	struct rx rx = { 0 };
 	struct bench_idle idle;
-	uint64_t stop = bench_now_ns() + cfg.bound_ns, hard = stop + GRACE_NS;
+	uint64_t stop = bench_now_ns() + cfg.opts.bound_ns, hard = stop + GRACE_NS;
 	int rc;
 
 	if (lat == NULL) {
 		bench_fail_set(res, FL_ENOMEM, "latency samples");
 		return;
 	}
-	bench_idle_init(&idle, cfg.idle);
+	bench_idle_init(&idle, cfg.opts.idle);
 	for (i = 0; i < total; i++) {
 		uint64_t t0 = bench_now_ns();
 		if (t0 >= stop && i > WARMUP_ROUNDS + 100)
@@ -502,10 +503,10 @@ role_pong(const struct ep_ops *ops, void *ep, struct bench_result *res)
 {
 	struct rx rx = { 0 };
 	struct bench_idle idle;
-	uint64_t hard = bench_now_ns() + cfg.bound_ns + 2 * GRACE_NS;
+	uint64_t hard = bench_now_ns() + cfg.opts.bound_ns + 2 * GRACE_NS;
 	uint64_t echoed = 0;
 
-	bench_idle_init(&idle, cfg.idle);
+	bench_idle_init(&idle, cfg.opts.idle);
 	while (!rx.ended) {
 		int n = ops->poll(ep, rx_handler, &rx, 1);
 		if (n < 0 || (n == 0 && bench_now_ns() >= hard)) {
@@ -700,7 +701,7 @@ run_processes(char kind, enum role ra, enum role rb, const char *what, struct be
 		goto out;
 	rc = 0;
 out:;
-	uint64_t deadline = bench_now_ns() + cfg.bound_ns + 3 * GRACE_NS + SETUP_NS;
+	uint64_t deadline = bench_now_ns() + cfg.opts.bound_ns + 3 * GRACE_NS + SETUP_NS;
 	int fa = bench_child_finish(&ca, deadline, &resa);
 	int fb = bench_child_finish(&cb, deadline, &resb);
 	fl_driver_close(drv);
@@ -869,7 +870,8 @@ measure_nng_threads(double *out)
 		return -1;
 	}
 	int rc =
-	        bench_child_finish(&c, bench_now_ns() + cfg.bound_ns + 3 * GRACE_NS + SETUP_NS, &r);
+	        bench_child_finish(&c, bench_now_ns() + cfg.opts.bound_ns + 3 * GRACE_NS + SETUP_NS,
+	                           &r);
 	unlink(cfg.url + strlen("ipc://"));
 	if (rc != 0) {
 		report_failure("nng threads", &r);
@@ -1060,58 +1062,59 @@ usage(FILE *f, const char *argv0)
 	        argv0);
 }
 
+/* Puts the four ping-pong figures of one peer, named "<peer>_pingpong_*"
+ * (bench_put keeps the name: a literal, pasted here). */
+#define PUT_PINGPONG(peer, rounds, pp)                                                             \
+	do {                                                                                       \
+		bench_put(peer "_pingpong_rounds", (double)(rounds), 0);                           \
+		bench_put(peer "_pingpong_p50_ns", (double)(pp).p50_ns, 0);                        \
+		bench_put(peer "_pingpong_p99_ns", (double)(pp).p99_ns, 0);                        \
+		bench_put(peer "_pingpong_p999_ns", (double)(pp).p999_ns, 0);                      \
+	} while (0)
+
+/* The options only this program takes, for bench_args. */
+static int
+own_opt(int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+
+	if (strcmp(a, "--single-only") == 0)
+		cfg.single_only = 1;
+	else if (strcmp(a, "--no-nofp") == 0)
+		cfg.no_nofp = 1;
+	else if (strcmp(a, "--nofp") == 0 && *i + 1 < argc)
+		cfg.nofp_arg = argv[++*i];
+	else if (strcmp(a, "--messages") == 0 && *i + 1 < argc)
+		cfg.messages = strtoull(argv[++*i], NULL, 10);
+	else
+		return 0;
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct figures f = { 0 };
-	int json = 0, single_only = 0, no_nofp = 0;
-	const char *nofp_arg = NULL, *nofp;
+	const char *nofp;
 	char nofp_buf[1024];
 	double nofp_ns = 0, self_ns = 0;
 	char self[1024];
-	struct bench_opts opts;
 
 	cfg.messages = 1000000;
 	/* A peer that died must not kill us through its pipe. */
 	signal(SIGPIPE, SIG_IGN);
-	bench_opts_init(&opts);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int took = bench_opt(&opts, argc, argv, &i);
-		if (took != 0) {
-			if (took < 0) {
-				usage(stderr, argv[0]);
-				return 2;
-			}
-		} else if (strcmp(a, "--single-only") == 0) {
-			single_only = 1;
-		} else if (strcmp(a, "--no-nofp") == 0) {
-			no_nofp = 1;
-		} else if (strcmp(a, "--nofp") == 0 && i + 1 < argc) {
-			nofp_arg = argv[++i];
-		} else if (strcmp(a, "--messages") == 0 && i + 1 < argc) {
-			cfg.messages = strtoull(argv[++i], NULL, 10);
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout, argv[0]);
-			return 0;
-		} else {
-			usage(stderr, argv[0]);
-			return 2;
-		}
-	}
-	cfg.bound_ns = opts.bound_ns;
-	cfg.repeat = opts.repeat;
-	cfg.idle = opts.idle;
-	json = opts.json;
+	int st = bench_args(&cfg.opts, argc, argv, own_opt, usage);
+	if (st >= 0)
+		return st;
 	if (cfg.messages < 100)
 		cfg.messages = 100;
 	cfg.rounds = cfg.messages / 10 < 100 ? 100 : cfg.messages / 10;
 	cfg.warmup = cfg.rounds >= 10000 ? 1000 : cfg.rounds / 10;
 	snprintf(cfg.ns, sizeof(cfg.ns), "bench-%d", (int)getpid());
 	snprintf(cfg.url, sizeof(cfg.url), "ipc:///tmp/faultline-bench-%d.ipc", (int)getpid());
-	if (single_only) {
+	if (cfg.single_only) {
 		double ns = 0, v;
-		for (unsigned r = 0; r < cfg.repeat; r++) {
+		for (unsigned r = 0; r < cfg.opts.repeat; r++) {
 			if (measure_fl_single(&v) != 0)
 				return 1;
 			if (r == 0 || v < ns)
@@ -1119,12 +1122,12 @@ main(int argc, char **argv)
 		}
 		bench_put_str("faultpoints_build", FL_BENCH_FAULTPOINTS);
 		bench_put("faultline_single_thread_ns_per_msg", ns, 1);
-		bench_print(json);
+		bench_print(cfg.opts.json);
 		return 0;
 	}
-	nofp = no_nofp ? NULL : find_nofp(nofp_arg, nofp_buf, sizeof(nofp_buf));
-	if (nofp_arg != NULL && nofp == NULL) {
-		fprintf(stderr, "faultline-bench: --nofp %s: not an executable\n", nofp_arg);
+	nofp = cfg.no_nofp ? NULL : find_nofp(cfg.nofp_arg, nofp_buf, sizeof(nofp_buf));
+	if (cfg.nofp_arg != NULL && nofp == NULL) {
+		fprintf(stderr, "faultline-bench: --nofp %s: not an executable\n", cfg.nofp_arg);
 		return 2;
 	}
 
@@ -1136,42 +1139,33 @@ main(int argc, char **argv)
 	}
 	/* Every run below leaves no thread behind, so the next one may fork. */
 	int rc = 0;
-	for (unsigned r = 0; r < cfg.repeat && rc == 0; r++)
+	for (unsigned r = 0; r < cfg.opts.repeat && rc == 0; r++)
 		rc = measure_all(&f, r == 0);
 	if (rc == 0 && nofp != NULL) {
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		self[n > 0 ? n : 0] = '\0';
-		rc = measure_points_cost(self, nofp, 5 * cfg.repeat, &self_ns, &nofp_ns);
+		rc = measure_points_cost(self, nofp, 5 * cfg.opts.repeat, &self_ns, &nofp_ns);
 	}
 	munmap(rings, 2 * sizeof(*rings));
 	if (rc != 0)
 		return 1;
 
 	bench_put_str("faultpoints_build", FL_BENCH_FAULTPOINTS);
-	bench_put_str("idle_strategy", bench_idle_name(cfg.idle));
+	bench_put_str("idle_strategy", bench_idle_name(cfg.opts.idle));
 	bench_put("message_bytes", BENCH_MSG_LEN, 0);
 	bench_put("messages", (double)cfg.messages, 0);
-	bench_put("repeat", cfg.repeat, 0);
+	bench_put("repeat", cfg.opts.repeat, 0);
 	bench_put("faultline_threads_msgs_per_sec", f.fl_thr, 0);
 	bench_put("faultline_procs_msgs_per_sec", f.fl_proc, 0);
 	bench_put("faultline_single_thread_ns_per_msg", f.fl_1t_ns, 1);
-	bench_put("faultline_pingpong_rounds", (double)f.fl_rounds, 0);
-	bench_put("faultline_pingpong_p50_ns", (double)f.fl_pp.p50_ns, 0);
-	bench_put("faultline_pingpong_p99_ns", (double)f.fl_pp.p99_ns, 0);
-	bench_put("faultline_pingpong_p999_ns", (double)f.fl_pp.p999_ns, 0);
+	PUT_PINGPONG("faultline", f.fl_rounds, f.fl_pp);
 	bench_put("ring_threads_msgs_per_sec", f.ring_thr, 0);
 	bench_put("ring_procs_msgs_per_sec", f.ring_proc, 0);
 	bench_put("ring_single_thread_ns_per_msg", f.ring_1t_ns, 1);
-	bench_put("ring_pingpong_rounds", (double)f.ring_rounds, 0);
-	bench_put("ring_pingpong_p50_ns", (double)f.ring_pp.p50_ns, 0);
-	bench_put("ring_pingpong_p99_ns", (double)f.ring_pp.p99_ns, 0);
-	bench_put("ring_pingpong_p999_ns", (double)f.ring_pp.p999_ns, 0);
+	PUT_PINGPONG("ring", f.ring_rounds, f.ring_pp);
 	bench_put("nng_threads_msgs_per_sec", f.nng_thr, 0);
 	bench_put("nng_procs_msgs_per_sec", f.nng_proc, 0);
-	bench_put("nng_pingpong_rounds", (double)f.nng_rounds, 0);
-	bench_put("nng_pingpong_p50_ns", (double)f.nng_pp.p50_ns, 0);
-	bench_put("nng_pingpong_p99_ns", (double)f.nng_pp.p99_ns, 0);
-	bench_put("nng_pingpong_p999_ns", (double)f.nng_pp.p999_ns, 0);
+	PUT_PINGPONG("nng", f.nng_rounds, f.nng_pp);
 	/* Throughput ratios are faultline / peer (higher is better for
 	 * faultline); latency ratios are faultline / peer (lower is better). */
 	bench_put("ratio_faultline_ring_threads_throughput", f.fl_thr / f.ring_thr, 3);
@@ -1188,6 +1182,6 @@ main(int argc, char **argv)
 		bench_put("faultpoints_disabled_single_thread_ns_per_msg", nofp_ns, 1);
 		bench_put("ratio_faultpoints_enabled_disabled_single_thread", self_ns / nofp_ns, 3);
 	}
-	bench_print(json);
+	bench_print(cfg.opts.json);
 	return 0;
 }

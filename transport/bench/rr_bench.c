@@ -45,9 +45,7 @@
 static struct {
 	uint64_t warmup;
 	uint64_t rounds, nng_rounds;
-	uint64_t bound_ns;
-	enum bench_idle_mode idle;
-	unsigned repeat; /* --repeat: best of this many */
+	struct bench_opts opts; /* --json, --seconds, --repeat (best of), --idle */
 	char dir[PATH_MAX];
 	char url[96];
 } cfg;
@@ -60,6 +58,20 @@ struct rounds {
 	uint64_t done;
 	uint64_t start_ns, end_ns;
 };
+
+/* Records round i, from t0 to t1, unless it warmed up or was the last
+ * one (the stop request, not measured); returns last. */
+static int
+round_done(struct rounds *r, uint64_t i, uint64_t t0, uint64_t t1, int last)
+{
+	if (last)
+		return 1;
+	if (i >= WARMUP_ROUNDS) {
+		r->lat[r->done++] = t1 - t0;
+		r->end_ns = t1;
+	}
+	return 0;
+}
 
 static void
 finish_rounds(struct rounds *r, struct bench_result *res)
@@ -82,10 +94,10 @@ fl_server_process(void *arg, struct bench_result *res)
 	fl_rr_domain *d = NULL;
 	fl_rr_server *s = NULL;
 	struct bench_idle idle;
-	uint64_t hard = bench_now_ns() + cfg.bound_ns + 2 * GRACE_NS;
+	uint64_t hard = bench_now_ns() + cfg.opts.bound_ns + 2 * GRACE_NS;
 	int rc, stop = 0;
 
-	bench_idle_init(&idle, cfg.idle);
+	bench_idle_init(&idle, cfg.opts.idle);
 	if ((rc = fl_rr_domain_open(cfg.dir, 2, &d)) != 0 ||
 	    (rc = fl_rr_server_open(d, "bench", &s)) != 0) {
 		bench_fail_set(res, rc, fl_rr_errmsg());
@@ -137,7 +149,7 @@ fl_wait_response(fl_rr_client *c, uint64_t seq, uint64_t deadline, struct bench_
 {
 	uint32_t pass = 0;
 
-	if (cfg.idle == BENCH_IDLE_BACKOFF)
+	if (cfg.opts.idle == BENCH_IDLE_BACKOFF)
 		return fl_rr_client_wait(c, deadline, resp, NULL);
 	for (;;) {
 		int rc = fl_rr_client_take(c, resp);
@@ -189,11 +201,11 @@ fl_client_process(void *arg, struct bench_result *res)
 	fl_rr_client *c = NULL;
 	struct bench_idle idle;
 	struct rounds r = { calloc(cfg.rounds, sizeof(uint64_t)), 0, 0, 0 };
-	uint64_t stop = bench_now_ns() + cfg.bound_ns, hard = stop + GRACE_NS;
+	uint64_t stop = bench_now_ns() + cfg.opts.bound_ns, hard = stop + GRACE_NS;
 	uint64_t total = WARMUP_ROUNDS + cfg.rounds;
 	int rc;
 
-	bench_idle_init(&idle, cfg.idle);
+	bench_idle_init(&idle, cfg.opts.idle);
 	if (r.lat == NULL) {
 		bench_fail_set(res, FL_ENOMEM, "latency samples");
 		return;
@@ -224,12 +236,8 @@ fl_client_process(void *arg, struct bench_result *res)
 		if (resp.seq != seq || resp.len != (last ? STOP_LEN : BENCH_MSG_LEN))
 			res->errors++;
 		fl_rr_release(d, &resp);
-		if (last)
+		if (round_done(&r, i, t0, t1, last))
 			break;
-		if (i >= WARMUP_ROUNDS) {
-			r.lat[r.done++] = t1 - t0;
-			r.end_ns = t1;
-		}
 	}
 	finish_rounds(&r, res);
 out:
@@ -251,7 +259,7 @@ nng_on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 static void
 nng_set_timeouts(nng_socket s)
 {
-	nng_duration ms = (nng_duration)((cfg.bound_ns + GRACE_NS) / FL_NS_PER_MS);
+	nng_duration ms = (nng_duration)((cfg.opts.bound_ns + GRACE_NS) / FL_NS_PER_MS);
 
 	nng_setopt_ms(s, NNG_OPT_RECVTIMEO, ms);
 	nng_setopt_ms(s, NNG_OPT_SENDTIMEO, ms);
@@ -301,7 +309,7 @@ nng_client_process(void *arg, struct bench_result *res)
 {
 	nng_socket s;
 	struct rounds r = { calloc(cfg.nng_rounds, sizeof(uint64_t)), 0, 0, 0 };
-	uint64_t stop = bench_now_ns() + cfg.bound_ns;
+	uint64_t stop = bench_now_ns() + cfg.opts.bound_ns;
 	uint64_t total = WARMUP_ROUNDS + cfg.nng_rounds;
 	int rc;
 
@@ -347,12 +355,8 @@ nng_client_process(void *arg, struct bench_result *res)
 		if (nng_msg_len(m) != len)
 			res->errors++;
 		nng_msg_free(m);
-		if (last)
+		if (round_done(&r, i, t0, t1, last))
 			break;
-		if (i >= WARMUP_ROUNDS) {
-			r.lat[r.done++] = t1 - t0;
-			r.end_ns = t1;
-		}
 	}
 	finish_rounds(&r, res);
 out:
@@ -377,7 +381,7 @@ run_pair(void (*server)(void *, struct bench_result *),
 	    bench_child_spawn(&cc, client, NULL) == 0 && bench_child_go(&cs) == 0 &&
 	    bench_child_go(&cc) == 0)
 		rc = 0;
-	uint64_t deadline = bench_now_ns() + cfg.bound_ns + 3 * GRACE_NS;
+	uint64_t deadline = bench_now_ns() + cfg.opts.bound_ns + 3 * GRACE_NS;
 	int fc = bench_child_finish(&cc, deadline, &rc_);
 	int fs = bench_child_finish(&cs, deadline, &rs);
 	if (rc != 0 || fc != 0 || fs != 0) {
@@ -537,41 +541,31 @@ usage(FILE *f, const char *argv0)
 	        argv0);
 }
 
+/* The option only this program takes, for bench_args. */
+static int
+own_opt(int argc, char **argv, int *i)
+{
+	if (strcmp(argv[*i], "--rounds") == 0 && *i + 1 < argc) {
+		cfg.rounds = strtoull(argv[++*i], NULL, 10);
+		return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct bench_result ff = { 0 }, nf = { 0 };
 	fl_rr_domain *d = NULL;
 	double loan_ns = 0, single_ns = 0, elsewhere_ns[2] = { 0, 0 };
-	int json = 0, rc = 1;
-	struct bench_opts opts;
+	int rc = 1;
 
 	cfg.rounds = 100000;
 	/* A peer that died must not kill us through its pipe. */
 	signal(SIGPIPE, SIG_IGN);
-	bench_opts_init(&opts);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int took = bench_opt(&opts, argc, argv, &i);
-		if (took != 0) {
-			if (took < 0) {
-				usage(stderr, argv[0]);
-				return 2;
-			}
-		} else if (strcmp(a, "--rounds") == 0 && i + 1 < argc) {
-			cfg.rounds = strtoull(argv[++i], NULL, 10);
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout, argv[0]);
-			return 0;
-		} else {
-			usage(stderr, argv[0]);
-			return 2;
-		}
-	}
-	cfg.bound_ns = opts.bound_ns;
-	cfg.repeat = opts.repeat;
-	cfg.idle = opts.idle;
-	json = opts.json;
+	int st = bench_args(&cfg.opts, argc, argv, own_opt, usage);
+	if (st >= 0)
+		return st;
 	if (cfg.rounds < 100)
 		cfg.rounds = 100;
 	cfg.nng_rounds = cfg.rounds / 5 < 100 ? 100 : cfg.rounds / 5;
@@ -591,7 +585,7 @@ main(int argc, char **argv)
 	/* --repeat: the pairs alternate, each keeps its best run (highest
 	 * round trips/s, with that run's percentiles), the loan cost its
 	 * lowest.  NNG runs only in children: its threads never meet a fork. */
-	for (unsigned r = 0; r < cfg.repeat; r++) {
+	for (unsigned r = 0; r < cfg.opts.repeat; r++) {
 		struct bench_result f1, n1;
 		double l1, e1, e2, s1 = 0;
 
@@ -621,9 +615,9 @@ main(int argc, char **argv)
 
 	double ratio = rt_per_sec(&ff) / rt_per_sec(&nf);
 	bench_put_str("faultpoints_build", FL_BENCH_FAULTPOINTS);
-	bench_put_str("idle_strategy", bench_idle_name(cfg.idle));
+	bench_put_str("idle_strategy", bench_idle_name(cfg.opts.idle));
 	bench_put("payload_bytes", BENCH_MSG_LEN, 0);
-	bench_put("repeat", cfg.repeat, 0);
+	bench_put("repeat", cfg.opts.repeat, 0);
 	bench_put("rr_faultline_rounds", (double)ff.count, 0);
 	bench_put("rr_faultline_rt_per_sec", rt_per_sec(&ff), 0);
 	bench_put("rr_faultline_p50_ns", (double)ff.lat.p50_ns, 0);
@@ -637,7 +631,7 @@ main(int argc, char **argv)
 	bench_put("chunk_loan_freed_elsewhere_8000_of_8192_ns", elsewhere_ns[0], 0);
 	bench_put("chunk_loan_freed_elsewhere_8191_of_8192_ns", elsewhere_ns[1], 0);
 	bench_put("rr_faultline_single_thread_ns_per_rt", single_ns, 1);
-	bench_print(json);
+	bench_print(cfg.opts.json);
 	rc = 0;
 out:
 	fl_rr_domain_close(d);

@@ -581,33 +581,23 @@ fl_ctx_close(fl_ctx *c)
 	fl_obj_free(c, sizeof(*c), "fl_ctx");
 }
 
-int
-fl_ctx_send(fl_ctx *c, fl_aio *a)
+/* fl_ctx_send's work, with the socket's lock held once begin() took a. */
+static int
+ctx_send_locked(fl_ctx *c, fl_aio *a)
 {
-	fl_sock *s;
+	fl_sock *s = c->s;
 	fl_chunk ch;
 	size_t len;
 	int rc;
 
-	if (c == NULL || a == NULL)
+	if (a->msg == NULL)
 		return FL_EINVAL;
-	s = c->s;
-	fl_mutex_lock(&s->mu);
-	rc = begin(c, a);
-	if (rc != 0)
-		goto out;
-	if (a->msg == NULL) {
-		rc = FL_EINVAL;
-		goto out;
-	}
-	if (!s->is_req && !c->have_req) {
-		rc = FL_ESTATE;
-		goto out;
-	}
+	if (!s->is_req && !c->have_req)
+		return FL_ESTATE;
 	len = fl_msg_len(a->msg);
 	rc = fl_chunk_loan(fl_rr_domain_chunks(s->d), len, 0, &ch);
 	if (rc != 0)
-		goto out;
+		return rc;
 	memcpy(ch.data, fl_msg_body(a->msg), len);
 	ch.len = (uint32_t)len;
 	if (s->is_req) {
@@ -632,39 +622,26 @@ fl_ctx_send(fl_ctx *c, fl_aio *a)
 	}
 	if (rc != 0) {
 		fl_rr_release(s->d, &ch);
-		goto out;
+		return rc;
 	}
 	/* Ownership passed: the library frees the message. */
 	fl_msg_free(a->msg);
 	a->msg = NULL;
 	started(c, a);
 	complete(s, a, 0);
-out:
-	fl_mutex_unlock(&s->mu);
-	return rc;
+	return 0;
 }
 
-int
-fl_ctx_recv(fl_ctx *c, fl_aio *a)
+/* fl_ctx_recv's work, with the socket's lock held once begin() took a. */
+static int
+ctx_recv_locked(fl_ctx *c, fl_aio *a)
 {
-	fl_sock *s;
-	int rc;
+	fl_sock *s = c->s;
 
-	if (c == NULL || a == NULL)
-		return FL_EINVAL;
-	s = c->s;
-	fl_mutex_lock(&s->mu);
-	rc = begin(c, a);
-	if (rc != 0)
-		goto out;
-	if (c->recv != NULL) {
-		rc = FL_EBUSY;
-		goto out;
-	}
-	if (s->is_req && !c->req_pending && c->reply == NULL && c->req_err == 0) {
-		rc = FL_ESTATE;
-		goto out;
-	}
+	if (c->recv != NULL)
+		return FL_EBUSY;
+	if (s->is_req && !c->req_pending && c->reply == NULL && c->req_err == 0)
+		return FL_ESTATE;
 	a->msg = NULL;
 	started(c, a);
 	if (s->is_req && c->reply != NULL) {
@@ -678,7 +655,36 @@ fl_ctx_recv(fl_ctx *c, fl_aio *a)
 		c->recv = a;
 		c->recv_ticket = ++s->ticket;
 	}
-out:
+	return 0;
+}
+
+/* Checks c and a, then runs op on them under the socket's lock once
+ * begin() took a: the common part of fl_ctx_send and fl_ctx_recv. */
+static int
+ctx_start(fl_ctx *c, fl_aio *a, int (*op)(fl_ctx *, fl_aio *))
+{
+	fl_sock *s;
+	int rc;
+
+	if (c == NULL || a == NULL)
+		return FL_EINVAL;
+	s = c->s;
+	fl_mutex_lock(&s->mu);
+	rc = begin(c, a);
+	if (rc == 0)
+		rc = op(c, a);
 	fl_mutex_unlock(&s->mu);
 	return rc;
+}
+
+int
+fl_ctx_send(fl_ctx *c, fl_aio *a)
+{
+	return ctx_start(c, a, ctx_send_locked);
+}
+
+int
+fl_ctx_recv(fl_ctx *c, fl_aio *a)
+{
+	return ctx_start(c, a, ctx_recv_locked);
 }

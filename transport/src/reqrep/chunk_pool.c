@@ -202,13 +202,7 @@ layout_write(fl_chunk_pool *p, bool only_changed)
 	struct fli_cp_seg *seg = p->seg;
 	uint32_t n = 0;
 
-#define PUT(field, value)                                                                          \
-	do {                                                                                       \
-		if (!only_changed || (field) != (value)) {                                         \
-			(field) = (value);                                                         \
-			n++;                                                                       \
-		}                                                                                  \
-	} while (0)
+#define PUT(field, value) FLI_LAYOUT_PUT(n, only_changed, field, value)
 	PUT(seg->version, CP_VERSION);
 	PUT(seg->n_classes, p->n_classes);
 	PUT(seg->total, p->total);
@@ -225,12 +219,9 @@ layout_write(fl_chunk_pool *p, bool only_changed)
 	for (uint32_t i = 0; i < p->n_classes; i++)
 		for (uint32_t k = 0; k < p->cls[i].count; k++)
 			PUT(p->hdrs[p->cls[i].first + k].cls, i);
-#undef PUT
 	atomic_thread_fence(memory_order_release);
-	if (!only_changed || seg->magic != CP_MAGIC) {
-		seg->magic = CP_MAGIC; /* last: openers check it */
-		n++;
-	}
+	PUT(seg->magic, CP_MAGIC); /* last: openers check it */
+#undef PUT
 	return n;
 }
 

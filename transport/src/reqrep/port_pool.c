@@ -21,25 +21,16 @@ layout_write(struct fli_pp_pool *pp, bool only_changed)
 	struct fli_pp_seg *seg = pp->seg;
 	uint32_t n = 0;
 
-#define PUT(field, value)                                                                          \
-	do {                                                                                       \
-		if (!only_changed || (field) != (value)) {                                         \
-			(field) = (value);                                                         \
-			n++;                                                                       \
-		}                                                                                  \
-	} while (0)
+#define PUT(field, value) FLI_LAYOUT_PUT(n, only_changed, field, value)
 	PUT(seg->version, PP_VERSION);
 	PUT(seg->seg_size, (uint64_t)pp->size);
 	for (int k = 0; k < 2; k++) {
 		PUT(seg->tab[k].count, pp->count[k]);
 		PUT(seg->tab[k].off, (uint64_t)((char *)pp->ports[k] - (char *)seg));
 	}
-#undef PUT
 	atomic_thread_fence(memory_order_release);
-	if (!only_changed || seg->magic != PP_MAGIC) {
-		seg->magic = PP_MAGIC; /* last: openers check it */
-		n++;
-	}
+	PUT(seg->magic, PP_MAGIC); /* last: openers check it */
+#undef PUT
 	return n;
 }
 

@@ -23,10 +23,16 @@ struct fl_rr_domain {
 	uint64_t owner;
 };
 
-struct fl_rr_server {
+/* The port a server or a client holds: the first member of both, so
+ * port_open and port_close serve the two. */
+struct rr_port {
 	fl_rr_domain *d;
 	uint32_t index;
 	uint32_t gen;
+};
+
+struct fl_rr_server {
+	struct rr_port p;
 };
 
 #define RR_MAX_CACHED   16
@@ -40,9 +46,7 @@ struct rr_pending {
 };
 
 struct fl_rr_client {
-	fl_rr_domain *d;
-	uint32_t index;
-	uint32_t gen;
+	struct rr_port p;
 	char service[FL_RR_SERVICE_MAX + 1];
 	uint64_t next_seq;
 	uint32_t n_srv;
@@ -405,12 +409,15 @@ take(fl_rr_domain *d, struct fli_pp_port *p, uint32_t gen, int is_request, fl_ch
 	return FL_EAGAIN;
 }
 
-/* ---- server -------------------------------------------------------- */
+/* ---- ports of servers and clients ---------------------------------- */
 
-int
-fl_rr_server_open(fl_rr_domain *d, const char *service, fl_rr_server **out)
+/* Checks d and service, then allocates a zeroed object of size bytes whose
+ * first member is a struct rr_port, and a port of kind for service in it.
+ * On success *out is that object; port_close frees both. */
+static int
+port_open(fl_rr_domain *d, const char *service, int kind, size_t size, struct rr_port **out)
 {
-	fl_rr_server *s;
+	struct rr_port *p;
 	int rc;
 
 	if (d == NULL || out == NULL)
@@ -418,38 +425,58 @@ fl_rr_server_open(fl_rr_domain *d, const char *service, fl_rr_server **out)
 	rc = fl_rr_validate_service(service);
 	if (rc != 0)
 		return rc;
-	s = calloc(1, sizeof(*s));
-	if (s == NULL)
+	p = calloc(1, size);
+	if (p == NULL)
 		return FL_ENOMEM;
-	rc = fli_pp_alloc(&d->ports, d->chunks, PP_SERVER, d->owner, service, &s->index, &s->gen);
+	rc = fli_pp_alloc(&d->ports, d->chunks, kind, d->owner, service, &p->index, &p->gen);
 	if (rc != 0) {
-		free(s);
+		free(p);
 		return rc;
 	}
-	s->d = d;
-	*out = s;
+	p->d = d;
+	*out = p;
 	return 0;
+}
+
+/* Frees the port of kind p holds, then p's object (p may be NULL). */
+static void
+port_close(struct rr_port *p, int kind)
+{
+	if (p == NULL)
+		return;
+	(void)fli_pp_free(&p->d->ports, p->d->chunks, kind, p->index, p->gen, p->d->owner);
+	free(p);
+}
+
+/* ---- server -------------------------------------------------------- */
+
+int
+fl_rr_server_open(fl_rr_domain *d, const char *service, fl_rr_server **out)
+{
+	struct rr_port *p;
+	int rc = port_open(d, service, PP_SERVER, sizeof(fl_rr_server), out != NULL ? &p : NULL);
+
+	if (rc == 0)
+		*out = (fl_rr_server *)p;
+	return rc;
 }
 
 void
 fl_rr_server_close(fl_rr_server *s)
 {
-	if (s == NULL)
-		return;
-	(void)fli_pp_free(&s->d->ports, s->d->chunks, PP_SERVER, s->index, s->gen, s->d->owner);
-	free(s);
+	port_close(s != NULL ? &s->p : NULL, PP_SERVER);
 }
 
 int
 fl_rr_server_take(fl_rr_server *s, fl_chunk *req)
 {
-	return take(s->d, fli_pp_port(&s->d->ports, PP_SERVER, s->index), s->gen, 1, req);
+	return take(s->p.d, fli_pp_port(&s->p.d->ports, PP_SERVER, s->p.index), s->p.gen, 1, req);
 }
 
 int
 fl_rr_server_loan(fl_rr_server *s, size_t len, uint64_t deadline_ns, fl_chunk *resp)
 {
-	return fl_chunk_loan(s->d->chunks, len, deadline_ns, resp);
+	return fl_chunk_loan(s->p.d->chunks, len, deadline_ns, resp);
 }
 
 int
@@ -460,14 +487,14 @@ fl_rr_server_send(fl_rr_server *s, const fl_chunk *req, const fl_chunk *resp)
 	if (s == NULL || req == NULL || resp == NULL || resp->len > resp->cap ||
 	    req->reply_port == 0)
 		return FL_EINVAL;
-	h = fli_cp_hdr(s->d->chunks, resp->index);
+	h = fli_cp_hdr(s->p.d->chunks, resp->index);
 	if (h == NULL)
 		return FL_EINVAL;
 	if (FL_FAULT("transport/rr/response_send"))
 		return FL_EFAULT_INJECTED;
 	atomic_store_explicit(&h->seq, req->seq, memory_order_relaxed);
 	atomic_store_explicit(&h->len, resp->len, memory_order_relaxed);
-	return deliver(s->d, PP_CLIENT, req->reply_port - 1, req->reply_gen, resp);
+	return deliver(s->p.d, PP_CLIENT, req->reply_port - 1, req->reply_gen, resp);
 }
 
 /* ---- client -------------------------------------------------------- */
@@ -475,47 +502,32 @@ fl_rr_server_send(fl_rr_server *s, const fl_chunk *req, const fl_chunk *resp)
 int
 fl_rr_client_open(fl_rr_domain *d, const char *service, fl_rr_client **out)
 {
-	fl_rr_client *c;
-	int rc;
+	struct rr_port *p;
+	int rc = port_open(d, service, PP_CLIENT, sizeof(fl_rr_client), out != NULL ? &p : NULL);
 
-	if (d == NULL || out == NULL)
-		return FL_EINVAL;
-	rc = fl_rr_validate_service(service);
-	if (rc != 0)
-		return rc;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return FL_ENOMEM;
-	rc = fli_pp_alloc(&d->ports, d->chunks, PP_CLIENT, d->owner, service, &c->index, &c->gen);
-	if (rc != 0) {
-		free(c);
-		return rc;
+	if (rc == 0) {
+		*out = (fl_rr_client *)p;
+		strncpy((*out)->service, service, FL_RR_SERVICE_MAX);
 	}
-	c->d = d;
-	strncpy(c->service, service, FL_RR_SERVICE_MAX);
-	*out = c;
-	return 0;
+	return rc;
 }
 
 void
 fl_rr_client_close(fl_rr_client *c)
 {
-	if (c == NULL)
-		return;
-	(void)fli_pp_free(&c->d->ports, c->d->chunks, PP_CLIENT, c->index, c->gen, c->d->owner);
-	free(c);
+	port_close(c != NULL ? &c->p : NULL, PP_CLIENT);
 }
 
 int
 fl_rr_client_loan(fl_rr_client *c, size_t len, uint64_t deadline_ns, fl_chunk *req)
 {
-	return fl_chunk_loan(c->d->chunks, len, deadline_ns, req);
+	return fl_chunk_loan(c->p.d->chunks, len, deadline_ns, req);
 }
 
 static void
 scan_servers(fl_rr_client *c)
 {
-	struct fli_pp_pool *pp = &c->d->ports;
+	struct fli_pp_pool *pp = &c->p.d->ports;
 
 	c->n_srv = 0;
 	c->sends_since_scan = 0;
@@ -552,7 +564,7 @@ fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, ui
 
 	if (c == NULL || req == NULL || req->len > req->cap)
 		return FL_EINVAL;
-	h = fli_cp_hdr(c->d->chunks, req->index);
+	h = fli_cp_hdr(c->p.d->chunks, req->index);
 	if (h == NULL)
 		return FL_EINVAL;
 	if (FL_FAULT("transport/rr/request_send"))
@@ -565,8 +577,8 @@ fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, ui
 	}
 	atomic_store_explicit(&h->seq, s, memory_order_relaxed);
 	atomic_store_explicit(&h->len, req->len, memory_order_relaxed);
-	atomic_store_explicit(&h->reply_port, c->index + 1, memory_order_relaxed);
-	atomic_store_explicit(&h->reply_gen, c->gen, memory_order_relaxed);
+	atomic_store_explicit(&h->reply_port, c->p.index + 1, memory_order_relaxed);
+	atomic_store_explicit(&h->reply_gen, c->p.gen, memory_order_relaxed);
 	atomic_store_explicit(&h->deadline_ns, deadline_ns, memory_order_relaxed);
 	if (c->n_srv == 0 || ++c->sends_since_scan >= RR_RESCAN_EVERY) {
 		scan_servers(c);
@@ -576,7 +588,7 @@ fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, ui
 		uint32_t tried = 0;
 		while (tried < c->n_srv) {
 			uint32_t k = c->rr++ % c->n_srv;
-			rc = deliver(c->d, PP_SERVER, c->srv[k].index, c->srv[k].gen, req);
+			rc = deliver(c->p.d, PP_SERVER, c->srv[k].index, c->srv[k].gen, req);
 			if (rc == 0) {
 				struct rr_pending *pe = pending_slot(c, s);
 				pe->seq = s;
@@ -615,7 +627,8 @@ fl_rr_client_send(fl_rr_client *c, const fl_chunk *req, uint64_t deadline_ns, ui
 int
 fl_rr_client_take(fl_rr_client *c, fl_chunk *resp)
 {
-	int rc = take(c->d, fli_pp_port(&c->d->ports, PP_CLIENT, c->index), c->gen, 0, resp);
+	int rc =
+	        take(c->p.d, fli_pp_port(&c->p.d->ports, PP_CLIENT, c->p.index), c->p.gen, 0, resp);
 
 	if (rc == 0) {
 		struct rr_pending *pe = pending_slot(c, resp->seq);
@@ -646,7 +659,7 @@ fl_rr_client_expired(fl_rr_client *c, uint64_t *seq, int *reason)
 			continue;
 		if (pe->deadline_ns != 0 && now > pe->deadline_ns)
 			why = FL_ETIMEDOUT;
-		else if (!port_live(c->d, PP_SERVER, pe->server, pe->server_gen, &owner))
+		else if (!port_live(c->p.d, PP_SERVER, pe->server, pe->server_gen, &owner))
 			why = FL_ECRASHED;
 		else
 			continue;

@@ -1,6 +1,6 @@
 /*
  * Module-to-module declarations of the request/response part: segment
- * mapping and the last-error message.
+ * mapping, the last-error message and header layout writes.
  */
 #ifndef FL_RR_INTERNAL_H
 #define FL_RR_INTERNAL_H
@@ -21,5 +21,16 @@ void fli_rr_seg_unmap(void *base, size_t size);
 
 /* A printf-style message kept per thread, read with fl_rr_errmsg(). */
 void fli_rr_set_errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Writes value into field of a segment header, the layout_write step of
+ * the chunk and port pools: with only_changed, only where they differ.
+ * Counts each write in n. */
+#define FLI_LAYOUT_PUT(n, only_changed, field, value)                                              \
+	do {                                                                                       \
+		if (!(only_changed) || (field) != (value)) {                                       \
+			(field) = (value);                                                         \
+			(n)++;                                                                     \
+		}                                                                                  \
+	} while (0)
 
 #endif
