@@ -72,40 +72,22 @@ struct trial_in {
 /* A trial's outcome: the generic run record plus whether the property
  * discarded its input. */
 struct trial_out {
-	enum fl_verdict verdict;
-	int signal;
-	bool recorded;
-	uint64_t *values;
-	size_t n;
-	struct fl_choice_span *spans;
-	size_t nspans;
-	char *message;
-	char *log;
+	struct fl_shrink_run run;
 	bool discarded;
 };
 
 static void
 trial_out_fini(struct trial_out *o)
 {
-	free(o->values);
-	free(o->spans);
-	free(o->message);
-	free(o->log);
-	memset(o, 0, sizeof *o);
+	fl_shrink_run_fini(&o->run);
+	o->discarded = false;
 }
 
+/* The run record leaves the trial (its buffers with it). */
 static void
 trial_to_run(struct trial_out *o, struct fl_shrink_run *r)
 {
-	r->verdict = o->verdict;
-	r->signal = o->signal;
-	r->recorded = o->recorded;
-	r->values = o->values;
-	r->n = o->n;
-	r->spans = o->spans;
-	r->nspans = o->nspans;
-	r->message = o->message;
-	r->log = o->log;
+	*r = o->run;
 	memset(o, 0, sizeof *o);
 }
 
@@ -113,15 +95,7 @@ static void
 run_to_trial(struct fl_shrink_run *r, struct trial_out *o)
 {
 	memset(o, 0, sizeof *o);
-	o->verdict = r->verdict;
-	o->signal = r->signal;
-	o->recorded = r->recorded;
-	o->values = r->values;
-	o->n = r->n;
-	o->spans = r->spans;
-	o->nspans = r->nspans;
-	o->message = r->message;
-	o->log = r->log;
+	o->run = *r;
 	memset(r, 0, sizeof *r);
 }
 
@@ -253,32 +227,33 @@ parse_frames(const struct fl_sandbox_result *r, struct trial_out *out)
 	uint32_t tag, dlen;
 	const uint8_t *data;
 	while (fl_sandbox_frame_next(r->payload, r->payload_len, &pos, &tag, &data, &dlen) == 0) {
-		if (tag == TAG_CHOICES && dlen % sizeof(uint64_t) == 0 && !out->values) {
-			out->n = dlen / sizeof(uint64_t);
-			out->values = malloc(dlen ? dlen : 1);
-			if (!out->values)
+		if (tag == TAG_CHOICES && dlen % sizeof(uint64_t) == 0 && !out->run.values) {
+			out->run.n = dlen / sizeof(uint64_t);
+			out->run.values = malloc(dlen ? dlen : 1);
+			if (!out->run.values)
 				return FL_ENOMEM;
-			memcpy(out->values, data, dlen);
-			out->recorded = true;
+			memcpy(out->run.values, data, dlen);
+			out->run.recorded = true;
 		} else if (tag == TAG_SPANS && dlen % sizeof(struct fl_choice_span) == 0 &&
-		           !out->spans) {
-			out->nspans = dlen / sizeof(struct fl_choice_span);
-			out->spans = malloc(dlen ? dlen : 1);
-			if (!out->spans)
+		           !out->run.spans) {
+			out->run.nspans = dlen / sizeof(struct fl_choice_span);
+			out->run.spans = malloc(dlen ? dlen : 1);
+			if (!out->run.spans)
 				return FL_ENOMEM;
-			memcpy(out->spans, data, dlen);
-		} else if (tag == TAG_MSG && !out->message) {
-			if (!(out->message = dup_n(data, dlen)))
+			memcpy(out->run.spans, data, dlen);
+		} else if (tag == TAG_MSG && !out->run.message) {
+			if (!(out->run.message = dup_n(data, dlen)))
 				return FL_ENOMEM;
-		} else if (tag == TAG_LOG && !out->log) {
-			if (!(out->log = dup_n(data, dlen)))
+		} else if (tag == TAG_LOG && !out->run.log) {
+			if (!(out->run.log = dup_n(data, dlen)))
 				return FL_ENOMEM;
 		}
 	}
 	/* Spans from a garbled stream are not trusted beyond the values. */
-	for (size_t i = 0; i < out->nspans; i++) {
-		if (out->spans[i].start > out->spans[i].end || out->spans[i].end > out->n) {
-			out->nspans = 0;
+	for (size_t i = 0; i < out->run.nspans; i++) {
+		if (out->run.spans[i].start > out->run.spans[i].end ||
+		    out->run.spans[i].end > out->run.n) {
+			out->run.nspans = 0;
 			break;
 		}
 	}
@@ -299,15 +274,15 @@ run_forked(const struct fl_prop_config *cfg, const struct trial_in *in, struct t
 	if (rc)
 		return rc;
 	memset(out, 0, sizeof *out);
-	out->verdict = r.verdict;
-	out->signal = r.verdict == FL_VERDICT_CRASH ? r.signal : 0;
+	out->run.verdict = r.verdict;
+	out->run.signal = r.verdict == FL_VERDICT_CRASH ? r.signal : 0;
 	if (r.verdict == FL_VERDICT_FAIL && r.exit_status == EXIT_DISCARD) {
-		out->verdict = FL_VERDICT_PASS;
+		out->run.verdict = FL_VERDICT_PASS;
 		out->discarded = true;
 	}
-	if (out->verdict != FL_VERDICT_PASS) {
+	if (out->run.verdict != FL_VERDICT_PASS) {
 		rc = parse_frames(&r, out);
-		if (rc == 0 && !out->message) {
+		if (rc == 0 && !out->run.message) {
 			char buf[128];
 			if (r.verdict == FL_VERDICT_CRASH)
 				snprintf(buf, sizeof buf, "crashed: %s", fl_signal_name(r.signal));
@@ -317,19 +292,19 @@ run_forked(const struct fl_prop_config *cfg, const struct trial_in *in, struct t
 			else
 				snprintf(buf, sizeof buf, "trial exited with status %d",
 				         r.exit_status);
-			out->message = strdup(buf);
+			out->run.message = strdup(buf);
 		} else if (rc == 0 && r.verdict != FL_VERDICT_FAIL) {
 			/* Say how the trial died, keep what it was saying. */
-			char *m = malloc(strlen(out->message) + 96);
+			char *m = malloc(strlen(out->run.message) + 96);
 			if (m) {
 				if (r.verdict == FL_VERDICT_CRASH)
 					sprintf(m, "crashed: %s (%s)", fl_signal_name(r.signal),
-					        out->message);
+					        out->run.message);
 				else
 					sprintf(m, "hang after %" PRIu64 " ms (%s)",
-					        cfg->trial_timeout_ms, out->message);
-				free(out->message);
-				out->message = m;
+					        cfg->trial_timeout_ms, out->run.message);
+				free(out->run.message);
+				out->run.message = m;
 			}
 		}
 	}
@@ -351,32 +326,33 @@ run_inproc(const struct trial_in *in, struct trial_out *out)
 	if (prc == FL_PROP_DISCARD)
 		out->discarded = true;
 	if (prc == FL_PROP_PASS || prc == FL_PROP_DISCARD) {
-		out->verdict = FL_VERDICT_PASS;
+		out->run.verdict = FL_VERDICT_PASS;
 		ctx_close(&ctx);
 		return 0;
 	}
-	out->verdict = FL_VERDICT_FAIL;
-	out->n = fl_choice_count(ctx.choice);
-	out->nspans = fl_choice_span_count(ctx.choice);
-	out->values = malloc(out->n * sizeof(uint64_t) + 1);
-	out->spans = malloc(out->nspans * sizeof(struct fl_choice_span) + 1);
+	out->run.verdict = FL_VERDICT_FAIL;
+	out->run.n = fl_choice_count(ctx.choice);
+	out->run.nspans = fl_choice_span_count(ctx.choice);
+	out->run.values = malloc(out->run.n * sizeof(uint64_t) + 1);
+	out->run.spans = malloc(out->run.nspans * sizeof(struct fl_choice_span) + 1);
 	if (!ctx.msg[0])
 		snprintf(ctx.msg, sizeof ctx.msg, "property returned %d", prc);
-	out->message = strdup(ctx.msg);
-	out->log = strdup(ctx.log);
-	if (!out->values || !out->spans || !out->message || !out->log) {
+	out->run.message = strdup(ctx.msg);
+	out->run.log = strdup(ctx.log);
+	if (!out->run.values || !out->run.spans || !out->run.message || !out->run.log) {
 		ctx_close(&ctx);
 		trial_out_fini(out);
 		return FL_ENOMEM;
 	}
 	/* An empty stream has no array (memcpy from NULL is undefined even
 	 * for 0 bytes: UBSan stops there). */
-	if (out->n > 0)
-		memcpy(out->values, fl_choice_values(ctx.choice), out->n * sizeof(uint64_t));
-	if (out->nspans > 0)
-		memcpy(out->spans, fl_choice_spans(ctx.choice),
-		       out->nspans * sizeof(struct fl_choice_span));
-	out->recorded = true;
+	if (out->run.n > 0)
+		memcpy(out->run.values, fl_choice_values(ctx.choice),
+		       out->run.n * sizeof(uint64_t));
+	if (out->run.nspans > 0)
+		memcpy(out->run.spans, fl_choice_spans(ctx.choice),
+		       out->run.nspans * sizeof(struct fl_choice_span));
+	out->run.recorded = true;
 	ctx_close(&ctx);
 	return 0;
 }
@@ -405,15 +381,15 @@ fl_prop_report_fini(struct fl_prop_report *rep)
 static void
 report_take(struct fl_prop_report *rep, struct trial_out *o)
 {
-	rep->verdict = o->verdict;
-	rep->signal = o->signal;
-	rep->choices = o->values;
-	rep->nchoices = o->n;
-	rep->message = o->message;
-	rep->log = o->log;
-	o->values = NULL;
-	o->message = NULL;
-	o->log = NULL;
+	rep->verdict = o->run.verdict;
+	rep->signal = o->run.signal;
+	rep->choices = o->run.values;
+	rep->nchoices = o->run.n;
+	rep->message = o->run.message;
+	rep->log = o->run.log;
+	o->run.values = NULL;
+	o->run.message = NULL;
+	o->run.log = NULL;
 	trial_out_fini(o);
 }
 
@@ -692,7 +668,7 @@ shrink_into(const struct fl_prop_config *cfg, const struct fl_prop_def *def,
 	struct prop_shrink_arg a = { cfg, def };
 	struct fl_shrink_run first, best;
 	double t0 = now_s();
-	rep->original_nchoices = failing->n;
+	rep->original_nchoices = failing->run.n;
 	trial_to_run(failing, &first);
 	int rc = fl_shrink(&first, cfg->max_shrinks, prop_shrink_run, &a, &best,
 	                   &rep->shrink_attempts, &rep->shrink_accepted);
@@ -728,7 +704,7 @@ fl_prop_check(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
 		rep.trials++;
 		if (out.discarded)
 			rep.discarded++;
-		if (out.verdict != FL_VERDICT_PASS) {
+		if (out.run.verdict != FL_VERDICT_PASS) {
 			rep.fail_seed = in.seed;
 			failed = true;
 			break;
@@ -782,7 +758,7 @@ run_one(const struct fl_prop_config *cfg, const struct trial_in *in, struct fl_p
 	if (run.recorded)
 		fl_shrink_run_normalise(&run);
 	run_to_trial(&run, &out);
-	rep->original_nchoices = out.n;
+	rep->original_nchoices = out.run.n;
 	report_take(rep, &out);
 	return rep->verdict == FL_VERDICT_PASS ? 0 : FL_PROP_FAIL;
 }
@@ -811,7 +787,7 @@ fl_prop_shrink_choices(const struct fl_prop_config *cfg, const struct fl_prop_de
 	memset(rep, 0, sizeof *rep);
 	rep->trials = 1;
 	rep->seed = rep->fail_seed = cfg->seed;
-	if (out.verdict == FL_VERDICT_PASS) {
+	if (out.run.verdict == FL_VERDICT_PASS) {
 		report_take(rep, &out);
 		return 0;
 	}
@@ -888,7 +864,7 @@ fl_prop_shrink(const struct fl_prop_def *table, size_t n, const struct fl_trace 
 			return rc;
 		memset(rep, 0, sizeof *rep);
 		rep->trials = 1;
-		if (out.verdict == FL_VERDICT_PASS) {
+		if (out.run.verdict == FL_VERDICT_PASS) {
 			report_take(rep, &out);
 			return 0;
 		}
