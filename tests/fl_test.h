@@ -10,6 +10,7 @@
 #define FL_TEST_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -130,6 +131,22 @@ test_fork(void)
 	return pid;
 }
 
+/* A pipe in pfd, then test_fork(): for a child that tells the parent
+ * through pfd[1] when it is ready.  Fails the test (naming the errno) if
+ * either cannot be made; returns the pid, 0 in the child. */
+static inline pid_t
+test_fork_piped(int pfd[2])
+{
+	pid_t pid;
+
+	if (pipe(pfd) != 0)
+		fail_msg("pipe: %s", strerror(errno));
+	pid = test_fork();
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	return pid;
+}
+
 /* Runs this test's own program again as a child, with argv (argv[0] is
  * only its name), killed like test_fork's when the test process exits.
  * For a child forked while the test process has threads (its driver's,
@@ -182,6 +199,56 @@ test_in_child(int (*fn)(void *arg), void *arg)
 		_exit(fn(arg));
 	}
 	return test_wait_child(pid);
+}
+
+/* ---- scribbled fields ------------------------------------------------------
+ *
+ * A wild writer's 4- or 8-byte write into a shared segment: what the
+ * tests of a segment's layout scribble, and check that nothing follows.
+ */
+
+/* One scribbled field: its name for the report, its offset in the
+ * segment, its width (8, else 4) and the value written there. */
+struct test_scribble {
+	const char *name;
+	size_t off;
+	int width;
+	uint64_t value;
+};
+
+/* Writes value at base + off, 8 bytes when width is 8, else its low 4
+ * (a release store, as another process's write would land). */
+static inline void
+test_scribble_write(void *base, size_t off, int width, uint64_t value)
+{
+	if (width == 8)
+		__atomic_store_n((uint64_t *)((char *)base + off), value, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n((uint32_t *)((char *)base + off), (uint32_t)value,
+		                 __ATOMIC_RELEASE);
+}
+
+/* After field f was scribbled: runs fn(opener), then fn(creator), each in
+ * a child (test_in_child), and prints each that did not return 0 ("<name>
+ * = <value>: the opener's <what> ended with <rc>").  Returns how many
+ * failed (0 to 2). */
+static inline int
+test_scribble_sides(const struct test_scribble *f, const char *what, int (*fn)(void *arg),
+                    void *opener, void *creator)
+{
+	int bad = 0;
+
+	for (int side = 0; side < 2; side++) {
+		int rc = test_in_child(fn, side == 0 ? opener : creator);
+
+		if (rc != 0) {
+			fprintf(stderr, "%s = %#llx: the %s's %s ended with %d\n", f->name,
+			        (unsigned long long)f->value, side == 0 ? "opener" : "creator",
+			        what, rc);
+			bad++;
+		}
+	}
+	return bad;
 }
 
 /* A namespace unique to this test and process. */

@@ -1257,12 +1257,7 @@ scribbled_cnc_header_is_repaired(void **state)
 	fl_client_ctx_init(&cc);
 	cc.ns = e->ns;
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-		if (cases[k].width == 8)
-			__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off),
-			                 cases[k].value, __ATOMIC_RELEASE);
-		else
-			__atomic_store_n((uint32_t *)((char *)m.addr + cases[k].off),
-			                 (uint32_t)cases[k].value, __ATOMIC_RELEASE);
+		test_scribble_write(m.addr, cases[k].off, cases[k].width, cases[k].value);
 		rc = fl_client_open(&cc, &c);
 		if (rc != cases[k].refused) {
 			fprintf(stderr, "%s scribbled: open = %s, want %s\n", cases[k].name,

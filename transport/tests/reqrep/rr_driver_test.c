@@ -332,12 +332,7 @@ scribbled_layout_does_not_kill_driver(void **state)
 		total = gauge(ns, "rr_chunks_total");
 		snprintf(path, sizeof(path), "%s/%s", fl_driver_run_dir(d), cases[k].file);
 		assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
-		if (cases[k].width == 8)
-			__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off),
-			                 cases[k].value, __ATOMIC_RELEASE);
-		else
-			__atomic_store_n((uint32_t *)((char *)m.addr + cases[k].off),
-			                 (uint32_t)cases[k].value, __ATOMIC_RELEASE);
+		test_scribble_write(m.addr, cases[k].off, cases[k].width, cases[k].value);
 		rc = test_in_child(cycles_repair, d);
 		if (rc != 0) {
 			fprintf(stderr, "%s = %#llx: the driver's duty cycle ended with %d%s\n",
@@ -346,12 +341,7 @@ scribbled_layout_does_not_kill_driver(void **state)
 			bad++;
 		} else {
 			/* The field again, for this process's driver. */
-			if (cases[k].width == 8)
-				__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off),
-				                 cases[k].value, __ATOMIC_RELEASE);
-			else
-				__atomic_store_n((uint32_t *)((char *)m.addr + cases[k].off),
-				                 (uint32_t)cases[k].value, __ATOMIC_RELEASE);
+			test_scribble_write(m.addr, cases[k].off, cases[k].width, cases[k].value);
 			driver_cycles(d);
 			if (gauge(ns, "rr_chunks_total") != total ||
 			    gauge(ns, "rr_servers_in_use") != 0 ||
