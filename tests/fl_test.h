@@ -96,6 +96,17 @@ test_ms(uint64_t ms)
 		ok_;                                                                               \
 	})
 
+/* dc initialised for namespace ns with the small terms most tests use:
+ * 64 KiB terms, an mtu of 1024 (the rest fl_driver_ctx_init's defaults). */
+static inline void
+test_driver_ctx(struct fl_driver_ctx *dc, const char *ns)
+{
+	fl_driver_ctx_init(dc);
+	dc->ns = ns;
+	dc->term_length = 64 * 1024;
+	dc->mtu = 1024;
+}
+
 /* Waits for child pid; returns its exit status, or 128 + signal. */
 static inline int
 test_wait_child(pid_t pid)

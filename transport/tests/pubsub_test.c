@@ -47,10 +47,7 @@ env_start(const char *name, bool agent_driver)
 
 	test_ns(e->ns, sizeof(e->ns), name);
 	fl_run_dir_path(e->ns, e->dir, sizeof(e->dir));
-	fl_driver_ctx_init(&dc);
-	dc.ns = e->ns;
-	dc.term_length = 64 * 1024;
-	dc.mtu = 1024;
+	test_driver_ctx(&dc, e->ns);
 	dc.client_liveness_ns = 30 * SEC; /* a loaded machine may starve a live client */
 	dc.publication_linger_ns = 200 * MS;
 	dc.no_thread = agent_driver;

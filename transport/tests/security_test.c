@@ -50,6 +50,18 @@ root_or_skip(void)
 	return false;
 }
 
+/* Skips a test that needs root (to act as a second uid) when not root;
+ * else names its namespace ns (nslen) for name and this process, and
+ * writes that namespace's run directory to dir (dirlen). */
+static void
+root_test_ns(char *ns, size_t nslen, const char *name, char *dir, size_t dirlen)
+{
+	if (!root_or_skip())
+		skip();
+	test_ns(ns, nslen, name);
+	fl_run_dir_path(ns, dir, dirlen);
+}
+
 /* Runs fn(arg) in a child process as OTHER_UID (no supplementary groups)
  * and returns its exit status, 128 + signal if it died of one. */
 static int
@@ -130,10 +142,7 @@ start_driver(const char *ns, fl_driver **d)
 {
 	struct fl_driver_ctx dc;
 
-	fl_driver_ctx_init(&dc);
-	dc.ns = ns;
-	dc.term_length = 64 * 1024;
-	dc.mtu = 1024;
+	test_driver_ctx(&dc, ns);
 	dc.client_liveness_ns = 30 * FL_NS_PER_SEC;
 	return fl_driver_start(&dc, d);
 }
@@ -147,6 +156,32 @@ open_client(const char *ns, uint32_t allowed_uid, fl_client **c)
 	cc.ns = ns;
 	cc.allowed_uid = allowed_uid;
 	return fl_client_open(&cc, c);
+}
+
+/* What starting a driver in ns returns; one that did start is closed
+ * again at once. */
+static int
+try_driver(const char *ns)
+{
+	fl_driver *d = NULL;
+	int rc = start_driver(ns, &d);
+
+	if (rc == 0)
+		fl_driver_close(d);
+	return rc;
+}
+
+/* What opening a client of ns (allowed_uid 0) returns; one that did open
+ * is closed again at once. */
+static int
+try_client(const char *ns)
+{
+	fl_client *c = NULL;
+	int rc = open_client(ns, 0, &c);
+
+	if (rc == 0)
+		fl_client_close(c);
+	return rc;
 }
 
 /* ---- a link or another user's directory at the run directory's path --- */
@@ -200,15 +235,10 @@ link_to_a_directory_is_refused_and_its_files_kept(void **state)
 	struct plant p;
 	char ns[64];
 	struct stat st;
-	fl_driver *d = NULL;
-	fl_client *c = NULL;
 	int rc;
 
 	(void)state;
-	if (!root_or_skip())
-		skip();
-	test_ns(ns, sizeof(ns), "link");
-	fl_run_dir_path(ns, p.dir, sizeof(p.dir));
+	root_test_ns(ns, sizeof(ns), "link", p.dir, sizeof(p.dir));
 	snprintf(p.target, sizeof(p.target), "/tmp/faultline-victim-XXXXXX");
 	assert_non_null(mkdtemp(p.target));
 	snprintf(victim, sizeof(victim), "%s", p.target);
@@ -216,16 +246,12 @@ link_to_a_directory_is_refused_and_its_files_kept(void **state)
 		put_file(p.target, canaries[i]);
 	assert_int_equal(as_other_uid(plant_link, &p), 0);
 
-	rc = start_driver(ns, &d);
-	if (rc == 0)
-		fl_driver_close(d);
+	rc = try_driver(ns);
 	assert_canaries(p.target);
 	assert_fl(rc, FL_EPERM);
 	assert_int_equal(lstat(p.dir, &st), 0);
 	assert_true(S_ISLNK(st.st_mode)); /* not ours to remove either */
-	rc = open_client(ns, 0, &c);
-	if (rc == 0)
-		fl_client_close(c);
+	rc = try_client(ns);
 	assert_fl(rc, FL_EPERM);
 	assert_fl(fl_run_dir_remove(ns), FL_EPERM);
 	assert_canaries(p.target);
@@ -243,27 +269,19 @@ another_users_directory_is_refused(void **state)
 	struct plant p;
 	char ns[64];
 	fl_driver *d = NULL;
-	fl_client *c = NULL;
 	struct stat st;
 	int rc;
 
 	(void)state;
-	if (!root_or_skip())
-		skip();
-	test_ns(ns, sizeof(ns), "foreign");
-	fl_run_dir_path(ns, p.dir, sizeof(p.dir));
+	root_test_ns(ns, sizeof(ns), "foreign", p.dir, sizeof(p.dir));
 	assert_int_equal(as_other_uid(plant_dir, &p), 0);
 	assert_int_equal(stat(p.dir, &st), 0);
 	assert_int_equal(st.st_uid, OTHER_UID);
 
-	rc = start_driver(ns, &d);
-	if (rc == 0)
-		fl_driver_close(d);
+	rc = try_driver(ns);
 	assert_canaries(p.dir);
 	assert_fl(rc, FL_EPERM);
-	rc = open_client(ns, 0, &c);
-	if (rc == 0)
-		fl_client_close(c);
+	rc = try_client(ns);
 	assert_fl(rc, FL_EPERM);
 	assert_fl(fl_run_dir_remove(ns), FL_EPERM);
 	assert_canaries(p.dir);
@@ -275,17 +293,13 @@ another_users_directory_is_refused(void **state)
 	assert_int_equal(chmod(p.dir, 0755), 0);
 	put_file(p.dir, "canary");
 	put_file(p.dir, "cnc.dat");
-	rc = start_driver(ns, &d);
-	if (rc == 0)
-		fl_driver_close(d);
+	rc = try_driver(ns);
 	assert_true(exists(p.dir, "canary") && exists(p.dir, "cnc.dat"));
 	assert_fl(rc, FL_EPERM);
 	/* This user's stale directory (0700) holding a file faultline did
 	 * not create: faultline's files go, that file and the directory stay. */
 	assert_int_equal(chmod(p.dir, 0700), 0);
-	rc = start_driver(ns, &d);
-	if (rc == 0)
-		fl_driver_close(d);
+	rc = try_driver(ns);
 	assert_true(exists(p.dir, "canary"));
 	assert_false(exists(p.dir, "cnc.dat"));
 	assert_fl(rc, FL_EEXIST);
@@ -347,10 +361,7 @@ root_client_refuses_another_users_driver(void **state)
 	int rc, status;
 
 	(void)state;
-	if (!root_or_skip())
-		skip();
-	test_ns(o.ns, sizeof(o.ns), "otherdrv");
-	fl_run_dir_path(o.ns, dir, sizeof(dir));
+	root_test_ns(o.ns, sizeof(o.ns), "otherdrv", dir, sizeof(dir));
 	assert_int_equal(pipe2(o.ready, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(o.stop, O_CLOEXEC), 0);
 	pid = test_fork();
@@ -366,9 +377,7 @@ root_client_refuses_another_users_driver(void **state)
 	assert_int_equal(read(o.ready[0], &started, 1), 1);
 	assert_fl(started, 0);
 
-	rc = open_client(o.ns, 0, &c);
-	if (rc == 0)
-		fl_client_close(c);
+	rc = try_client(o.ns);
 	assert_fl(rc, FL_EPERM);
 	assert_fl(fl_stats_read(o.ns, &s), FL_EPERM);
 	assert_fl(fl_stats_read_as(o.ns, OTHER_UID + 1, &s), FL_EPERM);
@@ -460,14 +469,8 @@ second_uid_cannot_open_a_live_run(void **state)
 	struct dirent *e;
 
 	(void)state;
-	if (!root_or_skip())
-		skip();
-	test_ns(p.ns, sizeof(p.ns), "live");
-	fl_run_dir_path(p.ns, p.dir, sizeof(p.dir));
-	fl_driver_ctx_init(&dc);
-	dc.ns = p.ns;
-	dc.term_length = 64 * 1024;
-	dc.mtu = 1024;
+	root_test_ns(p.ns, sizeof(p.ns), "live", p.dir, sizeof(p.dir));
+	test_driver_ctx(&dc, p.ns);
 	dc.client_liveness_ns = 30 * FL_NS_PER_SEC;
 	dc.extensions = exts;
 	dc.extension_count = 1;
