@@ -552,11 +552,29 @@ mount_shm(const char *size)
 		}                                                                                  \
 	} while (0)
 
+/* Starts a driver from dc, with the request/response extension when rr,
+ * without it else; 0 when that is refused with FL_ENOSPC and leaves
+ * nothing in /dev/shm, else 1 after printing what went wrong (what: the
+ * start that was tried). */
+static int
+start_is_enospc(struct fl_driver_ctx *dc, bool rr, const char *what)
+{
+	static const struct fl_driver_ext *const exts[] = { &fl_rr_driver_ext };
+	fl_driver *d = NULL;
+	int rc;
+
+	dc->extensions = rr ? exts : NULL;
+	dc->extension_count = rr ? 1 : 0;
+	rc = fl_driver_start(dc, &d);
+	CHECK(rc == FL_ENOSPC, "%s: %s", what, fl_errname(rc));
+	CHECK(shm_entries() == 0, "%s: %d entries left in /dev/shm", what, shm_entries());
+	return 0;
+}
+
 /* In the child's own mount namespace. */
 static int
 small_shm_steps(const char *ns)
 {
-	static const struct fl_driver_ext *const exts[] = { &fl_rr_driver_ext };
 	struct fl_driver_ctx dc;
 	struct fl_client_ctx cc;
 	struct fl_stats s;
@@ -573,16 +591,9 @@ small_shm_steps(const char *ns)
 		return 77;
 	fl_driver_ctx_init(&dc);
 	dc.ns = ns;
-	dc.extensions = exts;
-	dc.extension_count = 1;
-	rc = fl_driver_start(&dc, &d);
-	CHECK(rc == FL_ENOSPC, "driver (reqrep) start on a 1 MiB /dev/shm: %s", fl_errname(rc));
-	CHECK(shm_entries() == 0, "%d entries left in /dev/shm", shm_entries());
-	dc.extensions = NULL;
-	dc.extension_count = 0;
-	rc = fl_driver_start(&dc, &d);
-	CHECK(rc == FL_ENOSPC, "driver start on a 1 MiB /dev/shm: %s", fl_errname(rc));
-	CHECK(shm_entries() == 0, "%d entries left in /dev/shm", shm_entries());
+	if (start_is_enospc(&dc, true, "driver (reqrep) start on a 1 MiB /dev/shm") != 0 ||
+	    start_is_enospc(&dc, false, "driver start on a 1 MiB /dev/shm") != 0)
+		return 1;
 
 	/* A full one. */
 	if (mount_shm("8m") != 0)
@@ -602,11 +613,8 @@ small_shm_steps(const char *ns)
 	/* Room for cnc.dat, not for the request/response chunk pools. */
 	if (mount_shm("4m") != 0)
 		return 2;
-	dc.extensions = exts;
-	dc.extension_count = 1;
-	rc = fl_driver_start(&dc, &d);
-	CHECK(rc == FL_ENOSPC, "driver with chunk pools on a 4 MiB /dev/shm: %s", fl_errname(rc));
-	CHECK(shm_entries() == 0, "%d entries left in /dev/shm", shm_entries());
+	if (start_is_enospc(&dc, true, "driver with chunk pools on a 4 MiB /dev/shm") != 0)
+		return 1;
 
 	/* Room for cnc.dat, not for a log buffer (4 MiB term). */
 	dc.extensions = NULL;

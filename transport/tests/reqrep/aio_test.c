@@ -93,6 +93,18 @@ close_requester(fl_sock *req, fl_ctx *c, fl_aio *a)
 	fl_sock_close(req);
 }
 
+/* Sends "q" on c through a and waits for the send, then starts a
+ * receive on a that gives up after timeout_ns. */
+static void
+send_q_then_recv(fl_ctx *c, fl_aio *a, uint64_t timeout_ns)
+{
+	fl_aio_set_msg(a, msg_of("q"));
+	assert_fl(fl_ctx_send(c, a), 0);
+	fl_aio_wait(a);
+	fl_aio_set_timeout(a, timeout_ns);
+	assert_fl(fl_ctx_recv(c, a), 0);
+}
+
 /* ---- an echo server built from REP contexts and callbacks ----------- */
 
 struct echo_ctx {
@@ -473,11 +485,7 @@ late_reply_is_discarded(void **state)
 	/* A hand-driven server that answers late. */
 	assert_fl(fl_rr_server_open(dom, "late", &s), 0);
 	open_requester("late", &req, &c, &a);
-	fl_aio_set_msg(a, msg_of("q"));
-	assert_fl(fl_ctx_send(c, a), 0);
-	fl_aio_wait(a);
-	fl_aio_set_timeout(a, 1 * FL_NS_PER_MS);
-	assert_fl(fl_ctx_recv(c, a), 0);
+	send_q_then_recv(c, a, 1 * FL_NS_PER_MS);
 	fl_aio_wait(a);
 	assert_fl(fl_aio_result(a), FL_ETIMEDOUT);
 	fl_aio_debug_read(&d0);
@@ -511,11 +519,7 @@ abandoned_requests_free_their_slots(void **state)
 	open_requester("mute", &req, &c, &a);
 	for (int i = 0; i < FL_RR_MAX_OUTSTANDING + 44; i++) {
 		fl_aio_set_timeout(a, 0);
-		fl_aio_set_msg(a, msg_of("q"));
-		assert_fl(fl_ctx_send(c, a), 0);
-		fl_aio_wait(a);
-		fl_aio_set_timeout(a, 100 * 1000);
-		assert_fl(fl_ctx_recv(c, a), 0);
+		send_q_then_recv(c, a, 100 * 1000);
 		fl_aio_wait(a);
 		assert_fl(fl_aio_result(a), FL_ETIMEDOUT);
 		while (fl_rr_server_take(s, &rq) == 0)
@@ -535,11 +539,7 @@ server_gone_fails_receive(void **state)
 
 	assert_fl(fl_sock_open_rep(&rep, dom, "gone"), 0);
 	open_requester("gone", &req, &c, &a);
-	fl_aio_set_msg(a, msg_of("q"));
-	assert_fl(fl_ctx_send(c, a), 0);
-	fl_aio_wait(a);
-	fl_aio_set_timeout(a, 10 * FL_NS_PER_SEC);
-	assert_fl(fl_ctx_recv(c, a), 0);
+	send_q_then_recv(c, a, 10 * FL_NS_PER_SEC);
 	fl_sock_close(rep); /* the request dies with the server's queue */
 	fl_aio_wait(a);
 	assert_fl(fl_aio_result(a), FL_ECRASHED);
