@@ -71,6 +71,32 @@ env_stop(struct env *e)
 	free(e);
 }
 
+/* A driver without its own thread (the test runs its duty cycles) in a
+ * namespace named for name (written to ns, nslen), whose clients time
+ * out after liveness_ns. */
+static fl_driver *
+start_agent_driver(char *ns, size_t nslen, const char *name, uint64_t liveness_ns)
+{
+	struct fl_driver_ctx dc;
+	fl_driver *d;
+
+	fl_driver_ctx_init(&dc);
+	dc.ns = test_ns(ns, nslen, name);
+	dc.no_thread = true;
+	dc.client_liveness_ns = liveness_ns;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	return d;
+}
+
+/* cc initialised for an agent client of ns: the test runs its conductor. */
+static void
+agent_client_ctx(struct fl_client_ctx *cc, const char *ns)
+{
+	fl_client_ctx_init(cc);
+	cc->ns = ns;
+	cc->agent = true;
+}
+
 static struct fl_stats st;
 
 static struct fl_stats *
@@ -537,9 +563,7 @@ driver_and_client_timeouts(void **state)
 	int64_t id;
 	int rc;
 
-	fl_client_ctx_init(&cc);
-	cc.ns = e->ns;
-	cc.agent = true;
+	agent_client_ctx(&cc, e->ns);
 	cc.driver_timeout_ns = 100 * MS;
 	cc.resource_linger_ns = 1 * MS;
 	assert_fl(fl_client_open(&cc, &c1), 0);
@@ -583,7 +607,6 @@ static void
 client_timed_out_by_driver(void **state)
 {
 	char ns[64];
-	struct fl_driver_ctx dc;
 	struct fl_client_ctx cc;
 	fl_driver *d;
 	fl_client *c;
@@ -591,14 +614,8 @@ client_timed_out_by_driver(void **state)
 	int64_t id;
 	int rc;
 
-	fl_driver_ctx_init(&dc);
-	dc.ns = test_ns(ns, sizeof(ns), "clienttimeout");
-	dc.no_thread = true;
-	dc.client_liveness_ns = 50 * MS;
-	assert_fl(fl_driver_start(&dc, &d), 0);
-	fl_client_ctx_init(&cc);
-	cc.ns = ns;
-	cc.agent = true;
+	d = start_agent_driver(ns, sizeof(ns), "clienttimeout", 50 * MS);
+	agent_client_ctx(&cc, ns);
 	assert_fl(fl_client_open(&cc, &c), 0);
 	assert_fl(fl_client_add_subscription_start(c, "t", 1, NULL, &id), 0);
 	do {
@@ -918,9 +935,7 @@ client_records_first_and_last(void **state)
 	int64_t id;
 	int rc, last = FL_STATS_MAX_CLIENTS - 1;
 
-	fl_client_ctx_init(&cc);
-	cc.ns = e->ns;
-	cc.agent = true;
+	agent_client_ctx(&cc, e->ns);
 	c[0] = e->c; /* record 0 */
 	for (int i = 1; i < FL_STATS_MAX_CLIENTS; i++)
 		if ((rc = fl_client_open(&cc, &c[i])) != 0)
@@ -1008,9 +1023,7 @@ subscriber_slots_first_and_last(void **state)
 	char path[400];
 	int rc, last = FL_LOG_MAX_SUBS - 1;
 
-	fl_client_ctx_init(&cc);
-	cc.ns = e->ns;
-	cc.agent = true;
+	agent_client_ctx(&cc, e->ns);
 	cc.error_handler = record_error;
 	cc.error_arg = &errs;
 	assert_fl(fl_client_open(&cc, &c), 0);
@@ -1108,9 +1121,7 @@ driver_tables_first_and_last(void **state)
 	char name[32];
 	int rc;
 
-	fl_client_ctx_init(&cc);
-	cc.ns = e->ns;
-	cc.agent = true;
+	agent_client_ctx(&cc, e->ns);
 	assert_fl(fl_client_open(&cc, &c), 0);
 	for (int i = 0; i <= DRV_TABLE; i++) {
 		snprintf(name, sizeof(name), "p%d", i);
@@ -1166,9 +1177,7 @@ forged_image_slot_is_refused(void **state)
 	char path[300];
 	int rc;
 
-	fl_client_ctx_init(&cc);
-	cc.ns = e->ns;
-	cc.agent = true;
+	agent_client_ctx(&cc, e->ns);
 	cc.error_handler = record_error;
 	cc.error_arg = &errs;
 	assert_fl(fl_client_open(&cc, &c), 0);
@@ -1330,7 +1339,6 @@ static void
 wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 {
 	char ns[64], dir[256], path[300];
-	struct fl_driver_ctx dc;
 	struct fl_client_ctx cc;
 	struct fli_cnc_counters *g;
 	struct fli_shm m = { 0 };
@@ -1339,14 +1347,8 @@ wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 	int i, mine = -1, spare = -1;
 
 	(void)state;
-	fl_driver_ctx_init(&dc);
-	dc.ns = test_ns(ns, sizeof(ns), "wildhb");
-	dc.no_thread = true;
-	dc.client_liveness_ns = 50 * MS;
-	assert_fl(fl_driver_start(&dc, &d), 0);
-	fl_client_ctx_init(&cc);
-	cc.ns = ns;
-	cc.agent = true;
+	d = start_agent_driver(ns, sizeof(ns), "wildhb", 50 * MS);
+	agent_client_ctx(&cc, ns);
 	cc.heartbeat_interval_ns = MS;
 	assert_fl(fl_client_open(&cc, &c), 0);
 	fl_driver_do_work(d);
@@ -1405,17 +1407,12 @@ static void
 active_record_without_id_is_ended(void **state)
 {
 	char ns[64], dir[256], path[300];
-	struct fl_driver_ctx dc;
 	struct fli_cnc_counters *g;
 	struct fli_shm m = { 0 };
 	fl_driver *d;
 
 	(void)state;
-	fl_driver_ctx_init(&dc);
-	dc.ns = test_ns(ns, sizeof(ns), "activeid0");
-	dc.no_thread = true;
-	dc.client_liveness_ns = 3600 * SEC;
-	assert_fl(fl_driver_start(&dc, &d), 0);
+	d = start_agent_driver(ns, sizeof(ns), "activeid0", 3600 * SEC);
 	fl_run_dir_path(ns, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
 	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
