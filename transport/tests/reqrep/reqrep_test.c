@@ -88,6 +88,21 @@ close_pair(fl_rr_server *s, fl_rr_client *c)
 	assert_all_returned(dom);
 }
 
+/* In a child process: maps the domain as owner and returns it, with a
+ * server of svc in *s if s is not NULL, a client of svc in *c if c is
+ * not NULL; the child exits with 2 if any of them fails to open. */
+static fl_rr_domain *
+child_open(uint64_t owner, const char *svc, fl_rr_server **s, fl_rr_client **c)
+{
+	fl_rr_domain *d;
+
+	if (fl_rr_domain_open(test_rundir_path, owner, &d) != 0 ||
+	    (s != NULL && fl_rr_server_open(d, svc, s) != 0) ||
+	    (c != NULL && fl_rr_client_open(d, svc, c) != 0))
+		_exit(2);
+	return d;
+}
+
 static int
 serve_one(fl_rr_domain *d, fl_rr_server *s)
 {
@@ -788,12 +803,9 @@ server_killed(void **state)
 
 	pid_t pid = test_fork_piped(pfd);
 	if (pid == 0) {
-		fl_rr_domain *d;
 		fl_rr_server *s;
 		fl_chunk held;
-		if (fl_rr_domain_open(test_rundir_path, 77, &d) != 0 ||
-		    fl_rr_server_open(d, "k", &s) != 0)
-			_exit(2);
+		(void)child_open(77, "k", &s, NULL);
 		(void)!write(pfd[1], "r", 1);
 		/* Take one request and sit on it, with a loaned response. */
 		while (fl_rr_server_take(s, &held) != 0)
@@ -838,13 +850,10 @@ client_killed(void **state)
 	assert_fl(fl_rr_server_open(dom, "ck", &s), 0);
 	pid_t pid = test_fork_piped(pfd);
 	if (pid == 0) {
-		fl_rr_domain *d;
 		fl_rr_client *c;
 		fl_chunk r;
 		uint64_t seq;
-		if (fl_rr_domain_open(test_rundir_path, 88, &d) != 0 ||
-		    fl_rr_client_open(d, "ck", &c) != 0)
-			_exit(2);
+		(void)child_open(88, "ck", NULL, &c);
 		for (int i = 0; i < 4; i++)
 			if (fl_rr_client_loan(c, 8, 0, &r) != 0 ||
 			    fl_rr_client_send(c, &r, 0, &seq) != 0)
@@ -917,9 +926,7 @@ failover_between_processes(void **state)
 			fl_rr_domain *d;
 			fl_rr_client *c;
 			unsigned ok = 0, crashed = 0;
-			if (fl_rr_domain_open(test_rundir_path, 300 + i, &d) != 0 ||
-			    fl_rr_client_open(d, "fo", &c) != 0)
-				_exit(2);
+			d = child_open(300 + i, "fo", NULL, &c);
 			while (ok < n) {
 				fl_chunk req, resp;
 				uint64_t seq, lost;
@@ -1148,9 +1155,7 @@ server_killed_inside_delivery(void **state)
 		fl_rr_server *s;
 		uint64_t deadline = fl_clock_now_ns() + 20 * FL_NS_PER_SEC;
 
-		if (fl_rr_domain_open(test_rundir_path, 77, &d) != 0 ||
-		    fl_rr_server_open(d, "k", &s) != 0)
-			_exit(2);
+		d = child_open(77, "k", &s, NULL);
 		(void)!write(pfd[1], "r", 1);
 		fl_platform_set_ops(&ops);
 		fl_points_arm(true, false);
