@@ -512,19 +512,11 @@ second_uid_cannot_open_a_live_run(void **state)
 
 #define SHM "/dev/shm"
 
+/* Entries in /dev/shm (-1: it cannot be read). */
 static int
 shm_entries(void)
 {
-	DIR *dp = opendir(SHM);
-	struct dirent *e;
-	int n = 0;
-
-	if (dp == NULL)
-		return -1;
-	while ((e = readdir(dp)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(dp);
-	return n;
+	return test_dir_count(SHM);
 }
 
 static int
