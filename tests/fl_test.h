@@ -1,8 +1,10 @@
 /*
  * The one helper header of every cmocka test, the transport's and the
  * harness's: an assert that names FL_E* codes, waits with deadlines that
- * stretch on a busy machine, valgrind scaling, per-test namespaces and
- * run directories in /dev/shm, and their cleanup after a failed test.
+ * stretch on a busy machine, valgrind scaling, child processes, the
+ * small driver settings most tests use, wild writes into a segment's
+ * fields, per-test namespaces and run directories in /dev/shm, and their
+ * cleanup after a failed test.
  * Only public API: a test that needs the transport's internals includes
  * their headers itself.
  */
