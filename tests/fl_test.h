@@ -1,8 +1,10 @@
 /*
  * The one helper header of every cmocka test, the transport's and the
  * harness's: an assert that names FL_E* codes, waits with deadlines that
- * stretch on a busy machine, valgrind scaling, per-test namespaces and
- * run directories in /dev/shm, and their cleanup after a failed test.
+ * stretch on a busy machine, valgrind scaling, child processes, the
+ * small driver settings most tests use, wild writes into a segment's
+ * fields, per-test namespaces and run directories in /dev/shm, and their
+ * cleanup after a failed test.
  * Only public API: a test that needs the transport's internals includes
  * their headers itself.
  */
@@ -10,6 +12,7 @@
 #define FL_TEST_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -95,6 +98,17 @@ test_ms(uint64_t ms)
 		ok_;                                                                               \
 	})
 
+/* dc initialised for namespace ns with the small terms most tests use:
+ * 64 KiB terms, an mtu of 1024 (the rest fl_driver_ctx_init's defaults). */
+static inline void
+test_driver_ctx(struct fl_driver_ctx *dc, const char *ns)
+{
+	fl_driver_ctx_init(dc);
+	dc->ns = ns;
+	dc->term_length = 64 * 1024;
+	dc->mtu = 1024;
+}
+
 /* Waits for child pid; returns its exit status, or 128 + signal. */
 static inline int
 test_wait_child(pid_t pid)
@@ -127,6 +141,22 @@ test_fork(void)
 		if (getppid() != parent) /* the parent is gone already */
 			_exit(99);
 	}
+	return pid;
+}
+
+/* A pipe in pfd, then test_fork(): for a child that tells the parent
+ * through pfd[1] when it is ready.  Fails the test (naming the errno) if
+ * either cannot be made; returns the pid, 0 in the child. */
+static inline pid_t
+test_fork_piped(int pfd[2])
+{
+	pid_t pid;
+
+	if (pipe(pfd) != 0)
+		fail_msg("pipe: %s", strerror(errno));
+	pid = test_fork();
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
 	return pid;
 }
 
@@ -182,6 +212,56 @@ test_in_child(int (*fn)(void *arg), void *arg)
 		_exit(fn(arg));
 	}
 	return test_wait_child(pid);
+}
+
+/* ---- scribbled fields ------------------------------------------------------
+ *
+ * A wild writer's 4- or 8-byte write into a shared segment: what the
+ * tests of a segment's layout scribble, and check that nothing follows.
+ */
+
+/* One scribbled field: its name for the report, its offset in the
+ * segment, its width (8, else 4) and the value written there. */
+struct test_scribble {
+	const char *name;
+	size_t off;
+	int width;
+	uint64_t value;
+};
+
+/* Writes value at base + off, 8 bytes when width is 8, else its low 4
+ * (a release store, as another process's write would land). */
+static inline void
+test_scribble_write(void *base, size_t off, int width, uint64_t value)
+{
+	if (width == 8)
+		__atomic_store_n((uint64_t *)((char *)base + off), value, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n((uint32_t *)((char *)base + off), (uint32_t)value,
+		                 __ATOMIC_RELEASE);
+}
+
+/* After field f was scribbled: runs fn(opener), then fn(creator), each in
+ * a child (test_in_child), and prints each that did not return 0 ("<name>
+ * = <value>: the opener's <what> ended with <rc>").  Returns how many
+ * failed (0 to 2). */
+static inline int
+test_scribble_sides(const struct test_scribble *f, const char *what, int (*fn)(void *arg),
+                    void *opener, void *creator)
+{
+	int bad = 0;
+
+	for (int side = 0; side < 2; side++) {
+		int rc = test_in_child(fn, side == 0 ? opener : creator);
+
+		if (rc != 0) {
+			fprintf(stderr, "%s = %#llx: the %s's %s ended with %d\n", f->name,
+			        (unsigned long long)f->value, side == 0 ? "opener" : "creator",
+			        what, rc);
+			bad++;
+		}
+	}
+	return bad;
 }
 
 /* A namespace unique to this test and process. */

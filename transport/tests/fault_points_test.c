@@ -22,6 +22,31 @@ static int nmentioned;
 static char sched[256][96]; /* FL_SCHED_POINT("...") names */
 static int nsched;
 
+/* Adds the name that runs from name to the next '"' to list (*n names
+ * of at most max), if it is shorter than 95 characters and there is
+ * room. */
+static void
+add_name(char list[][96], int *n, int max, const char *name)
+{
+	const char *q = strchr(name, '"');
+
+	if (q != NULL && q - name < 95 && *n < max) {
+		memcpy(list[*n], name, (size_t)(q - name));
+		list[*n][q - name] = '\0';
+		(*n)++;
+	}
+}
+
+/* Adds to list each name in line that starts skip characters into an
+ * occurrence of pattern (the rest of the pattern is the name's start). */
+static void
+add_names_after(const char *line, const char *pattern, size_t skip, char list[][96], int *n,
+                int max)
+{
+	for (const char *p = line; (p = strstr(p, pattern)) != NULL; p += skip)
+		add_name(list, n, max, p + skip);
+}
+
 static void
 scan_file(const char *path)
 {
@@ -31,57 +56,23 @@ scan_file(const char *path)
 	if (f == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		char *p = line;
+		char *p;
 
-		while ((p = strstr(p, "FL_FAULT(\"")) != NULL) {
-			char *q = strchr(p + 10, '"');
-
-			if (q != NULL && q - (p + 10) < 95 && nused < 256) {
-				memcpy(used[nused], p + 10, (size_t)(q - (p + 10)));
-				used[nused][q - (p + 10)] = '\0';
-				nused++;
-			}
-			p += 10;
-		}
-		p = line;
-		while ((p = strstr(p, "FL_SCHED_POINT(\"")) != NULL) {
-			char *q = strchr(p + 16, '"');
-
-			if (q != NULL && q - (p + 16) < 95 && nsched < 256) {
-				memcpy(sched[nsched], p + 16, (size_t)(q - (p + 16)));
-				sched[nsched][q - (p + 16)] = '\0';
-				nsched++;
-			}
-			p += 16;
-		}
+		add_names_after(line, "FL_FAULT(\"", 10, used, &nused, 256);
+		add_names_after(line, "FL_SCHED_POINT(\"", 16, sched, &nsched, 256);
 		/* fl_atomic_cas("name", ...) and friends (platform.h). */
 		p = line;
 		while ((p = strstr(p, "fl_atomic_")) != NULL) {
-			char *n = p + 10, *q;
+			char *n = p + 10;
 
 			while ((*n >= 'a' && *n <= 'z') || *n == '_')
 				n++;
 			p = n;
-			if (strncmp(n, "(\"", 2) != 0)
-				continue;
-			q = strchr(n + 2, '"');
-			if (q != NULL && q - (n + 2) < 95 && nsched < 256) {
-				memcpy(sched[nsched], n + 2, (size_t)(q - (n + 2)));
-				sched[nsched][q - (n + 2)] = '\0';
-				nsched++;
-			}
+			if (strncmp(n, "(\"", 2) == 0)
+				add_name(sched, &nsched, 256, n + 2);
 		}
-		p = line;
-		while ((p = strstr(p, "\"transport/")) != NULL) {
-			char *q = strchr(p + 1, '"');
-
-			if (q != NULL && q - (p + 1) < 95 && nmentioned < 512) {
-				memcpy(mentioned[nmentioned], p + 1, (size_t)(q - (p + 1)));
-				mentioned[nmentioned][q - (p + 1)] = '\0';
-				nmentioned++;
-			}
-			p += 1;
-		}
+		/* The name includes "transport/". */
+		add_names_after(line, "\"transport/", 1, mentioned, &nmentioned, 512);
 	}
 	fclose(f);
 }
@@ -110,6 +101,26 @@ scan_dir(const char *dir)
 	closedir(d);
 }
 
+/* Whether s is one of the NULL-terminated names. */
+static bool
+in_names(const char *const *names, const char *s)
+{
+	for (int k = 0; names[k] != NULL; k++)
+		if (strcmp(names[k], s) == 0)
+			return true;
+	return false;
+}
+
+/* Whether s is one of the n names in list. */
+static bool
+in_list(char list[][96], int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
 static void
 every_point_is_registered(void **state)
 {
@@ -118,19 +129,13 @@ every_point_is_registered(void **state)
 	scan_dir(src_dir);
 	assert_true(nused > 10);
 	for (i = 0; i < nused; i++) {
-		for (k = 0; fl_fault_point_names[k] != NULL; k++)
-			if (strcmp(fl_fault_point_names[k], used[i]) == 0)
-				break;
-		if (fl_fault_point_names[k] == NULL) {
+		if (!in_names(fl_fault_point_names, used[i])) {
 			fprintf(stderr, "FL_FAULT(\"%s\") is not in fault_points.def\n", used[i]);
 			missing++;
 		}
 	}
 	for (k = 0; fl_fault_point_names[k] != NULL; k++) {
-		for (i = 0; i < nmentioned; i++)
-			if (strcmp(fl_fault_point_names[k], mentioned[i]) == 0)
-				break;
-		if (i == nmentioned) {
+		if (!in_list(mentioned, nmentioned, fl_fault_point_names[k])) {
 			fprintf(stderr, "fault_points.def lists \"%s\" but no FL_FAULT uses it\n",
 			        fl_fault_point_names[k]);
 			missing++;
@@ -149,20 +154,14 @@ every_sched_point_is_registered(void **state)
 		scan_dir(src_dir);
 	assert_true(nsched > 10);
 	for (i = 0; i < nsched; i++) {
-		for (k = 0; fl_sched_point_names[k] != NULL; k++)
-			if (strcmp(fl_sched_point_names[k], sched[i]) == 0)
-				break;
-		if (fl_sched_point_names[k] == NULL) {
+		if (!in_names(fl_sched_point_names, sched[i])) {
 			fprintf(stderr, "FL_SCHED_POINT(\"%s\") is not in sched_points.def\n",
 			        sched[i]);
 			missing++;
 		}
 	}
 	for (k = 0; fl_sched_point_names[k] != NULL; k++) {
-		for (i = 0; i < nsched; i++)
-			if (strcmp(fl_sched_point_names[k], sched[i]) == 0)
-				break;
-		if (i == nsched) {
+		if (!in_list(sched, nsched, fl_sched_point_names[k])) {
 			fprintf(stderr,
 			        "sched_points.def lists \"%s\" but no FL_SCHED_POINT uses it\n",
 			        fl_sched_point_names[k]);

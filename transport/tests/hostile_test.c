@@ -324,6 +324,26 @@ count_error(enum role r, bool rec, int rc)
 	}
 }
 
+/* count_error, then a pause of 2 ms before the role tries again. */
+static void
+count_error_and_wait(enum role r, bool rec, int rc)
+{
+	count_error(r, rec, rc);
+	fl_idle_sleep_until(fl_clock_now_ns() + 2 * MS);
+}
+
+/* Closes what a pub/sub role has open and forgets it. */
+static void
+drop_client(fl_client **c, fl_publication **p, fl_subscription **s)
+{
+	fl_publication_close(*p);
+	fl_subscription_close(*s);
+	fl_client_close(*c);
+	*c = NULL;
+	*p = NULL;
+	*s = NULL;
+}
+
 static void
 pubsub_main(enum role r, int stop_fd)
 {
@@ -343,36 +363,24 @@ pubsub_main(enum role r, int stop_fd)
 		if (!rec && atomic_load(&prog->recovery)) {
 			/* The scribbling is over: what was opened during it may be
 			 * broken for good (see the top); start afresh. */
-			fl_publication_close(p);
-			fl_subscription_close(s);
-			fl_client_close(c);
-			c = NULL;
-			p = NULL;
-			s = NULL;
+			drop_client(&c, &p, &s);
 			fails = 0;
 			rec = true;
 		}
 		if (c != NULL && fl_client_status(c) != 0) {
-			fl_publication_close(p);
-			fl_subscription_close(s);
-			fl_client_close(c);
-			c = NULL;
-			p = NULL;
-			s = NULL;
+			drop_client(&c, &p, &s);
 			if (rec)
 				atomic_fetch_add(&prog->rec_reopens[r], 1);
 		}
 		if (c == NULL && (c = open_client(r, &rc)) == NULL) {
-			count_error(r, rec, rc);
-			fl_idle_sleep_until(fl_clock_now_ns() + 2 * MS);
+			count_error_and_wait(r, rec, rc);
 			continue;
 		}
 		if (r == R_PUB && p == NULL) {
 			if ((rc = fl_client_add_publication(c, "hostile", rec ? REC_STREAM : 1,
 			                                    false, op_deadline(rec, 100), &p)) !=
 			    0) {
-				count_error(r, rec, rc);
-				fl_idle_sleep_until(fl_clock_now_ns() + 2 * MS);
+				count_error_and_wait(r, rec, rc);
 				continue;
 			}
 			seq = 0; /* a new publication's messages count from 1 */
@@ -381,8 +389,7 @@ pubsub_main(enum role r, int stop_fd)
 			if ((rc = fl_client_add_subscription(c, "hostile", rec ? REC_STREAM : 1,
 			                                     NULL, op_deadline(rec, 100), &s)) !=
 			    0) {
-				count_error(r, rec, rc);
-				fl_idle_sleep_until(fl_clock_now_ns() + 2 * MS);
+				count_error_and_wait(r, rec, rc);
 				continue;
 			}
 			/* A new image starts at the publication's tail. */
@@ -973,6 +980,14 @@ get(struct seg *s, uint64_t off, int width)
 	return v;
 }
 
+/* A field in a segment's layout: its offset and width (4 or 8). */
+struct field {
+	uint16_t off;
+	uint8_t width;
+};
+
+#define NFIELDS(f) (sizeof(f) / sizeof((f)[0]))
+
 /* A field of seg s that holds a layout value, a length or an index:
  * *off, *width and the capacity it is measured against. */
 static void
@@ -984,10 +999,7 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 	*cap = s->m.len;
 	switch (s->kind) {
 	case S_CNC: {
-		static const struct {
-			uint16_t off;
-			uint8_t width;
-		} hdr[] = {
+		static const struct field hdr[] = {
 			{ offsetof(struct fli_cnc_header, magic), 8 },
 			{ offsetof(struct fli_cnc_header, version), 4 },
 			{ offsetof(struct fli_cnc_header, driver_pid), 4 },
@@ -1009,8 +1021,8 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 
 		switch (k % 6) {
 		case 0:
-			*off = hdr[(k >> 8) % (sizeof(hdr) / sizeof(hdr[0]))].off;
-			*width = hdr[(k >> 8) % (sizeof(hdr) / sizeof(hdr[0]))].width;
+			*off = hdr[(k >> 8) % NFIELDS(hdr)].off;
+			*width = hdr[(k >> 8) % NFIELDS(hdr)].width;
 			return;
 		case 1: /* ring tail, head */
 			*off = ring + cnc0.cmd_length + ((k >> 8) % 2 ? 128 : 0);
@@ -1052,10 +1064,7 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 		}
 	}
 	case S_LOG: {
-		static const struct {
-			uint16_t off;
-			uint8_t width;
-		} meta[] = {
+		static const struct field meta[] = {
 			{ offsetof(struct fli_log_meta, magic), 8 },
 			{ offsetof(struct fli_log_meta, capacity), 4 },
 			{ offsetof(struct fli_log_meta, mtu), 4 },
@@ -1070,14 +1079,11 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 		switch (k % 6) {
 		case 0:
 		case 1:
-			*off = meta[(k >> 8) % (sizeof(meta) / sizeof(meta[0]))].off;
-			*width = meta[(k >> 8) % (sizeof(meta) / sizeof(meta[0]))].width;
+			*off = meta[(k >> 8) % NFIELDS(meta)].off;
+			*width = meta[(k >> 8) % NFIELDS(meta)].width;
 			return;
 		case 2: { /* a subscriber slot's position, state, client id, registration */
-			static const struct {
-				uint8_t off;
-				uint8_t width;
-			} f[] = {
+			static const struct field f[] = {
 				{ offsetof(struct fli_log_slot, position), 8 },
 				{ offsetof(struct fli_log_slot, state), 4 },
 				{ offsetof(struct fli_log_slot, client_id), 8 },
@@ -1106,10 +1112,7 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 		uint32_t n = chunks0.total;
 
 		if (k % 3 == 0) { /* the segment header, a class */
-			static const struct {
-				uint16_t off;
-				uint8_t width;
-			} f[] = {
+			static const struct field f[] = {
 				{ offsetof(struct fli_cp_seg, magic), 4 },
 				{ offsetof(struct fli_cp_seg, n_classes), 4 },
 				{ offsetof(struct fli_cp_seg, total), 4 },
@@ -1121,17 +1124,14 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 				{ offsetof(struct fli_cp_seg, cls[0].data_off), 8 },
 				{ offsetof(struct fli_cp_seg, cls[0].last_freed), 4 },
 			};
-			int i = (int)((k >> 8) % (sizeof(f) / sizeof(f[0])));
+			int i = (int)((k >> 8) % NFIELDS(f));
 
 			*off = f[i].off +
 			       (i >= 5 ? ((k >> 16) % 3) * sizeof(struct fli_cp_class) : 0);
 			*width = f[i].width;
 			*cap = n;
 		} else { /* a chunk header */
-			static const struct {
-				uint16_t off;
-				uint8_t width;
-			} f[] = {
+			static const struct field f[] = {
 				{ offsetof(struct fli_cp_hdr, state), 8 },
 				{ offsetof(struct fli_cp_hdr, owner), 8 },
 				{ offsetof(struct fli_cp_hdr, cls), 4 },
@@ -1141,7 +1141,7 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 				{ offsetof(struct fli_cp_hdr, dest_gen), 4 },
 				{ offsetof(struct fli_cp_hdr, sender), 8 },
 			};
-			int i = (int)((k >> 8) % (sizeof(f) / sizeof(f[0])));
+			int i = (int)((k >> 8) % NFIELDS(f));
 			const struct fli_cp_class *c = &chunks0.cls[(k >> 16) % chunks0.n_classes];
 			uint64_t lf = get(s,
 			                  (uint64_t)((const uint8_t *)&c->last_freed -
@@ -1181,17 +1181,14 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 		*cap = count;
 		switch (k % 5) {
 		case 0: { /* the segment header, a table */
-			static const struct {
-				uint16_t off;
-				uint8_t width;
-			} f[] = {
+			static const struct field f[] = {
 				{ offsetof(struct fli_pp_seg, magic), 4 },
 				{ offsetof(struct fli_pp_seg, seg_size), 8 },
 				{ offsetof(struct fli_pp_seg, tab[0].count), 4 },
 				{ offsetof(struct fli_pp_seg, tab[0].off), 8 },
 				{ offsetof(struct fli_pp_seg, tab[0].hint), 8 },
 			};
-			int i = (int)((k >> 16) % (sizeof(f) / sizeof(f[0])));
+			int i = (int)((k >> 16) % NFIELDS(f));
 
 			*off = f[i].off + (i >= 2 ? kind * sizeof(struct fli_pp_table_hdr) : 0);
 			*width = f[i].width;

@@ -47,10 +47,7 @@ env_start(const char *name, bool agent_driver)
 
 	test_ns(e->ns, sizeof(e->ns), name);
 	fl_run_dir_path(e->ns, e->dir, sizeof(e->dir));
-	fl_driver_ctx_init(&dc);
-	dc.ns = e->ns;
-	dc.term_length = 64 * 1024;
-	dc.mtu = 1024;
+	test_driver_ctx(&dc, e->ns);
 	dc.client_liveness_ns = 30 * SEC; /* a loaded machine may starve a live client */
 	dc.publication_linger_ns = 200 * MS;
 	dc.no_thread = agent_driver;
@@ -72,6 +69,32 @@ env_stop(struct env *e)
 	fl_driver_close(e->d);
 	assert_int_equal(access(e->dir, F_OK), -1);
 	free(e);
+}
+
+/* A driver without its own thread (the test runs its duty cycles) in a
+ * namespace named for name (written to ns, nslen), whose clients time
+ * out after liveness_ns. */
+static fl_driver *
+start_agent_driver(char *ns, size_t nslen, const char *name, uint64_t liveness_ns)
+{
+	struct fl_driver_ctx dc;
+	fl_driver *d;
+
+	fl_driver_ctx_init(&dc);
+	dc.ns = test_ns(ns, nslen, name);
+	dc.no_thread = true;
+	dc.client_liveness_ns = liveness_ns;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	return d;
+}
+
+/* cc initialised for an agent client of ns: the test runs its conductor. */
+static void
+agent_client_ctx(struct fl_client_ctx *cc, const char *ns)
+{
+	fl_client_ctx_init(cc);
+	cc->ns = ns;
+	cc->agent = true;
 }
 
 static struct fl_stats st;
@@ -540,9 +563,7 @@ driver_and_client_timeouts(void **state)
 	int64_t id;
 	int rc;
 
-	fl_client_ctx_init(&cc);
-	cc.ns = e->ns;
-	cc.agent = true;
+	agent_client_ctx(&cc, e->ns);
 	cc.driver_timeout_ns = 100 * MS;
 	cc.resource_linger_ns = 1 * MS;
 	assert_fl(fl_client_open(&cc, &c1), 0);
@@ -586,7 +607,6 @@ static void
 client_timed_out_by_driver(void **state)
 {
 	char ns[64];
-	struct fl_driver_ctx dc;
 	struct fl_client_ctx cc;
 	fl_driver *d;
 	fl_client *c;
@@ -594,14 +614,8 @@ client_timed_out_by_driver(void **state)
 	int64_t id;
 	int rc;
 
-	fl_driver_ctx_init(&dc);
-	dc.ns = test_ns(ns, sizeof(ns), "clienttimeout");
-	dc.no_thread = true;
-	dc.client_liveness_ns = 50 * MS;
-	assert_fl(fl_driver_start(&dc, &d), 0);
-	fl_client_ctx_init(&cc);
-	cc.ns = ns;
-	cc.agent = true;
+	d = start_agent_driver(ns, sizeof(ns), "clienttimeout", 50 * MS);
+	agent_client_ctx(&cc, ns);
 	assert_fl(fl_client_open(&cc, &c), 0);
 	assert_fl(fl_client_add_subscription_start(c, "t", 1, NULL, &id), 0);
 	do {
@@ -921,9 +935,7 @@ client_records_first_and_last(void **state)
 	int64_t id;
 	int rc, last = FL_STATS_MAX_CLIENTS - 1;
 
-	fl_client_ctx_init(&cc);
-	cc.ns = e->ns;
-	cc.agent = true;
+	agent_client_ctx(&cc, e->ns);
 	c[0] = e->c; /* record 0 */
 	for (int i = 1; i < FL_STATS_MAX_CLIENTS; i++)
 		if ((rc = fl_client_open(&cc, &c[i])) != 0)
@@ -1011,9 +1023,7 @@ subscriber_slots_first_and_last(void **state)
 	char path[400];
 	int rc, last = FL_LOG_MAX_SUBS - 1;
 
-	fl_client_ctx_init(&cc);
-	cc.ns = e->ns;
-	cc.agent = true;
+	agent_client_ctx(&cc, e->ns);
 	cc.error_handler = record_error;
 	cc.error_arg = &errs;
 	assert_fl(fl_client_open(&cc, &c), 0);
@@ -1111,9 +1121,7 @@ driver_tables_first_and_last(void **state)
 	char name[32];
 	int rc;
 
-	fl_client_ctx_init(&cc);
-	cc.ns = e->ns;
-	cc.agent = true;
+	agent_client_ctx(&cc, e->ns);
 	assert_fl(fl_client_open(&cc, &c), 0);
 	for (int i = 0; i <= DRV_TABLE; i++) {
 		snprintf(name, sizeof(name), "p%d", i);
@@ -1169,9 +1177,7 @@ forged_image_slot_is_refused(void **state)
 	char path[300];
 	int rc;
 
-	fl_client_ctx_init(&cc);
-	cc.ns = e->ns;
-	cc.agent = true;
+	agent_client_ctx(&cc, e->ns);
 	cc.error_handler = record_error;
 	cc.error_arg = &errs;
 	assert_fl(fl_client_open(&cc, &c), 0);
@@ -1257,12 +1263,7 @@ scribbled_cnc_header_is_repaired(void **state)
 	fl_client_ctx_init(&cc);
 	cc.ns = e->ns;
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-		if (cases[k].width == 8)
-			__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off),
-			                 cases[k].value, __ATOMIC_RELEASE);
-		else
-			__atomic_store_n((uint32_t *)((char *)m.addr + cases[k].off),
-			                 (uint32_t)cases[k].value, __ATOMIC_RELEASE);
+		test_scribble_write(m.addr, cases[k].off, cases[k].width, cases[k].value);
 		rc = fl_client_open(&cc, &c);
 		if (rc != cases[k].refused) {
 			fprintf(stderr, "%s scribbled: open = %s, want %s\n", cases[k].name,
@@ -1338,7 +1339,6 @@ static void
 wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 {
 	char ns[64], dir[256], path[300];
-	struct fl_driver_ctx dc;
 	struct fl_client_ctx cc;
 	struct fli_cnc_counters *g;
 	struct fli_shm m = { 0 };
@@ -1347,14 +1347,8 @@ wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 	int i, mine = -1, spare = -1;
 
 	(void)state;
-	fl_driver_ctx_init(&dc);
-	dc.ns = test_ns(ns, sizeof(ns), "wildhb");
-	dc.no_thread = true;
-	dc.client_liveness_ns = 50 * MS;
-	assert_fl(fl_driver_start(&dc, &d), 0);
-	fl_client_ctx_init(&cc);
-	cc.ns = ns;
-	cc.agent = true;
+	d = start_agent_driver(ns, sizeof(ns), "wildhb", 50 * MS);
+	agent_client_ctx(&cc, ns);
 	cc.heartbeat_interval_ns = MS;
 	assert_fl(fl_client_open(&cc, &c), 0);
 	fl_driver_do_work(d);
@@ -1413,17 +1407,12 @@ static void
 active_record_without_id_is_ended(void **state)
 {
 	char ns[64], dir[256], path[300];
-	struct fl_driver_ctx dc;
 	struct fli_cnc_counters *g;
 	struct fli_shm m = { 0 };
 	fl_driver *d;
 
 	(void)state;
-	fl_driver_ctx_init(&dc);
-	dc.ns = test_ns(ns, sizeof(ns), "activeid0");
-	dc.no_thread = true;
-	dc.client_liveness_ns = 3600 * SEC;
-	assert_fl(fl_driver_start(&dc, &d), 0);
+	d = start_agent_driver(ns, sizeof(ns), "activeid0", 3600 * SEC);
 	fl_run_dir_path(ns, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
 	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);

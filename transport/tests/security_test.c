@@ -50,6 +50,18 @@ root_or_skip(void)
 	return false;
 }
 
+/* Skips a test that needs root (to act as a second uid) when not root;
+ * else names its namespace ns (nslen) for name and this process, and
+ * writes that namespace's run directory to dir (dirlen). */
+static void
+root_test_ns(char *ns, size_t nslen, const char *name, char *dir, size_t dirlen)
+{
+	if (!root_or_skip())
+		skip();
+	test_ns(ns, nslen, name);
+	fl_run_dir_path(ns, dir, dirlen);
+}
+
 /* Runs fn(arg) in a child process as OTHER_UID (no supplementary groups)
  * and returns its exit status, 128 + signal if it died of one. */
 static int
@@ -130,10 +142,7 @@ start_driver(const char *ns, fl_driver **d)
 {
 	struct fl_driver_ctx dc;
 
-	fl_driver_ctx_init(&dc);
-	dc.ns = ns;
-	dc.term_length = 64 * 1024;
-	dc.mtu = 1024;
+	test_driver_ctx(&dc, ns);
 	dc.client_liveness_ns = 30 * FL_NS_PER_SEC;
 	return fl_driver_start(&dc, d);
 }
@@ -147,6 +156,32 @@ open_client(const char *ns, uint32_t allowed_uid, fl_client **c)
 	cc.ns = ns;
 	cc.allowed_uid = allowed_uid;
 	return fl_client_open(&cc, c);
+}
+
+/* What starting a driver in ns returns; one that did start is closed
+ * again at once. */
+static int
+try_driver(const char *ns)
+{
+	fl_driver *d = NULL;
+	int rc = start_driver(ns, &d);
+
+	if (rc == 0)
+		fl_driver_close(d);
+	return rc;
+}
+
+/* What opening a client of ns (allowed_uid 0) returns; one that did open
+ * is closed again at once. */
+static int
+try_client(const char *ns)
+{
+	fl_client *c = NULL;
+	int rc = open_client(ns, 0, &c);
+
+	if (rc == 0)
+		fl_client_close(c);
+	return rc;
 }
 
 /* ---- a link or another user's directory at the run directory's path --- */
@@ -200,15 +235,10 @@ link_to_a_directory_is_refused_and_its_files_kept(void **state)
 	struct plant p;
 	char ns[64];
 	struct stat st;
-	fl_driver *d = NULL;
-	fl_client *c = NULL;
 	int rc;
 
 	(void)state;
-	if (!root_or_skip())
-		skip();
-	test_ns(ns, sizeof(ns), "link");
-	fl_run_dir_path(ns, p.dir, sizeof(p.dir));
+	root_test_ns(ns, sizeof(ns), "link", p.dir, sizeof(p.dir));
 	snprintf(p.target, sizeof(p.target), "/tmp/faultline-victim-XXXXXX");
 	assert_non_null(mkdtemp(p.target));
 	snprintf(victim, sizeof(victim), "%s", p.target);
@@ -216,16 +246,12 @@ link_to_a_directory_is_refused_and_its_files_kept(void **state)
 		put_file(p.target, canaries[i]);
 	assert_int_equal(as_other_uid(plant_link, &p), 0);
 
-	rc = start_driver(ns, &d);
-	if (rc == 0)
-		fl_driver_close(d);
+	rc = try_driver(ns);
 	assert_canaries(p.target);
 	assert_fl(rc, FL_EPERM);
 	assert_int_equal(lstat(p.dir, &st), 0);
 	assert_true(S_ISLNK(st.st_mode)); /* not ours to remove either */
-	rc = open_client(ns, 0, &c);
-	if (rc == 0)
-		fl_client_close(c);
+	rc = try_client(ns);
 	assert_fl(rc, FL_EPERM);
 	assert_fl(fl_run_dir_remove(ns), FL_EPERM);
 	assert_canaries(p.target);
@@ -243,27 +269,19 @@ another_users_directory_is_refused(void **state)
 	struct plant p;
 	char ns[64];
 	fl_driver *d = NULL;
-	fl_client *c = NULL;
 	struct stat st;
 	int rc;
 
 	(void)state;
-	if (!root_or_skip())
-		skip();
-	test_ns(ns, sizeof(ns), "foreign");
-	fl_run_dir_path(ns, p.dir, sizeof(p.dir));
+	root_test_ns(ns, sizeof(ns), "foreign", p.dir, sizeof(p.dir));
 	assert_int_equal(as_other_uid(plant_dir, &p), 0);
 	assert_int_equal(stat(p.dir, &st), 0);
 	assert_int_equal(st.st_uid, OTHER_UID);
 
-	rc = start_driver(ns, &d);
-	if (rc == 0)
-		fl_driver_close(d);
+	rc = try_driver(ns);
 	assert_canaries(p.dir);
 	assert_fl(rc, FL_EPERM);
-	rc = open_client(ns, 0, &c);
-	if (rc == 0)
-		fl_client_close(c);
+	rc = try_client(ns);
 	assert_fl(rc, FL_EPERM);
 	assert_fl(fl_run_dir_remove(ns), FL_EPERM);
 	assert_canaries(p.dir);
@@ -275,17 +293,13 @@ another_users_directory_is_refused(void **state)
 	assert_int_equal(chmod(p.dir, 0755), 0);
 	put_file(p.dir, "canary");
 	put_file(p.dir, "cnc.dat");
-	rc = start_driver(ns, &d);
-	if (rc == 0)
-		fl_driver_close(d);
+	rc = try_driver(ns);
 	assert_true(exists(p.dir, "canary") && exists(p.dir, "cnc.dat"));
 	assert_fl(rc, FL_EPERM);
 	/* This user's stale directory (0700) holding a file faultline did
 	 * not create: faultline's files go, that file and the directory stay. */
 	assert_int_equal(chmod(p.dir, 0700), 0);
-	rc = start_driver(ns, &d);
-	if (rc == 0)
-		fl_driver_close(d);
+	rc = try_driver(ns);
 	assert_true(exists(p.dir, "canary"));
 	assert_false(exists(p.dir, "cnc.dat"));
 	assert_fl(rc, FL_EEXIST);
@@ -347,10 +361,7 @@ root_client_refuses_another_users_driver(void **state)
 	int rc, status;
 
 	(void)state;
-	if (!root_or_skip())
-		skip();
-	test_ns(o.ns, sizeof(o.ns), "otherdrv");
-	fl_run_dir_path(o.ns, dir, sizeof(dir));
+	root_test_ns(o.ns, sizeof(o.ns), "otherdrv", dir, sizeof(dir));
 	assert_int_equal(pipe2(o.ready, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(o.stop, O_CLOEXEC), 0);
 	pid = test_fork();
@@ -366,9 +377,7 @@ root_client_refuses_another_users_driver(void **state)
 	assert_int_equal(read(o.ready[0], &started, 1), 1);
 	assert_fl(started, 0);
 
-	rc = open_client(o.ns, 0, &c);
-	if (rc == 0)
-		fl_client_close(c);
+	rc = try_client(o.ns);
 	assert_fl(rc, FL_EPERM);
 	assert_fl(fl_stats_read(o.ns, &s), FL_EPERM);
 	assert_fl(fl_stats_read_as(o.ns, OTHER_UID + 1, &s), FL_EPERM);
@@ -460,14 +469,8 @@ second_uid_cannot_open_a_live_run(void **state)
 	struct dirent *e;
 
 	(void)state;
-	if (!root_or_skip())
-		skip();
-	test_ns(p.ns, sizeof(p.ns), "live");
-	fl_run_dir_path(p.ns, p.dir, sizeof(p.dir));
-	fl_driver_ctx_init(&dc);
-	dc.ns = p.ns;
-	dc.term_length = 64 * 1024;
-	dc.mtu = 1024;
+	root_test_ns(p.ns, sizeof(p.ns), "live", p.dir, sizeof(p.dir));
+	test_driver_ctx(&dc, p.ns);
 	dc.client_liveness_ns = 30 * FL_NS_PER_SEC;
 	dc.extensions = exts;
 	dc.extension_count = 1;
@@ -509,19 +512,11 @@ second_uid_cannot_open_a_live_run(void **state)
 
 #define SHM "/dev/shm"
 
+/* Entries in /dev/shm (-1: it cannot be read). */
 static int
 shm_entries(void)
 {
-	DIR *dp = opendir(SHM);
-	struct dirent *e;
-	int n = 0;
-
-	if (dp == NULL)
-		return -1;
-	while ((e = readdir(dp)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(dp);
-	return n;
+	return test_dir_count(SHM);
 }
 
 static int
@@ -549,11 +544,29 @@ mount_shm(const char *size)
 		}                                                                                  \
 	} while (0)
 
+/* Starts a driver from dc, with the request/response extension when rr,
+ * without it else; 0 when that is refused with FL_ENOSPC and leaves
+ * nothing in /dev/shm, else 1 after printing what went wrong (what: the
+ * start that was tried). */
+static int
+start_is_enospc(struct fl_driver_ctx *dc, bool rr, const char *what)
+{
+	static const struct fl_driver_ext *const exts[] = { &fl_rr_driver_ext };
+	fl_driver *d = NULL;
+	int rc;
+
+	dc->extensions = rr ? exts : NULL;
+	dc->extension_count = rr ? 1 : 0;
+	rc = fl_driver_start(dc, &d);
+	CHECK(rc == FL_ENOSPC, "%s: %s", what, fl_errname(rc));
+	CHECK(shm_entries() == 0, "%s: %d entries left in /dev/shm", what, shm_entries());
+	return 0;
+}
+
 /* In the child's own mount namespace. */
 static int
 small_shm_steps(const char *ns)
 {
-	static const struct fl_driver_ext *const exts[] = { &fl_rr_driver_ext };
 	struct fl_driver_ctx dc;
 	struct fl_client_ctx cc;
 	struct fl_stats s;
@@ -570,16 +583,9 @@ small_shm_steps(const char *ns)
 		return 77;
 	fl_driver_ctx_init(&dc);
 	dc.ns = ns;
-	dc.extensions = exts;
-	dc.extension_count = 1;
-	rc = fl_driver_start(&dc, &d);
-	CHECK(rc == FL_ENOSPC, "driver (reqrep) start on a 1 MiB /dev/shm: %s", fl_errname(rc));
-	CHECK(shm_entries() == 0, "%d entries left in /dev/shm", shm_entries());
-	dc.extensions = NULL;
-	dc.extension_count = 0;
-	rc = fl_driver_start(&dc, &d);
-	CHECK(rc == FL_ENOSPC, "driver start on a 1 MiB /dev/shm: %s", fl_errname(rc));
-	CHECK(shm_entries() == 0, "%d entries left in /dev/shm", shm_entries());
+	if (start_is_enospc(&dc, true, "driver (reqrep) start on a 1 MiB /dev/shm") != 0 ||
+	    start_is_enospc(&dc, false, "driver start on a 1 MiB /dev/shm") != 0)
+		return 1;
 
 	/* A full one. */
 	if (mount_shm("8m") != 0)
@@ -599,11 +605,8 @@ small_shm_steps(const char *ns)
 	/* Room for cnc.dat, not for the request/response chunk pools. */
 	if (mount_shm("4m") != 0)
 		return 2;
-	dc.extensions = exts;
-	dc.extension_count = 1;
-	rc = fl_driver_start(&dc, &d);
-	CHECK(rc == FL_ENOSPC, "driver with chunk pools on a 4 MiB /dev/shm: %s", fl_errname(rc));
-	CHECK(shm_entries() == 0, "%d entries left in /dev/shm", shm_entries());
+	if (start_is_enospc(&dc, true, "driver with chunk pools on a 4 MiB /dev/shm") != 0)
+		return 1;
 
 	/* Room for cnc.dat, not for a log buffer (4 MiB term). */
 	dc.extensions = NULL;

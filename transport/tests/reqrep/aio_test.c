@@ -70,6 +70,41 @@ msg_of(const char *s)
 	return m;
 }
 
+/* A request socket on service name with one context and one aio (no
+ * callback); a failure names the step that failed. */
+static void
+open_requester(const char *name, fl_sock **req, fl_ctx **c, fl_aio **a)
+{
+	int rc = fl_sock_open_req(req, dom, name);
+
+	if (rc != 0)
+		fail_msg("fl_sock_open_req(dom, \"%s\") = %d (%s), want 0", name, rc,
+		         fl_errname(rc));
+	assert_fl(fl_ctx_open(c, *req), 0);
+	assert_fl(fl_aio_alloc(a, NULL, NULL), 0);
+}
+
+/* Closes what open_requester opened. */
+static void
+close_requester(fl_sock *req, fl_ctx *c, fl_aio *a)
+{
+	fl_ctx_close(c);
+	fl_aio_free(a);
+	fl_sock_close(req);
+}
+
+/* Sends "q" on c through a and waits for the send, then starts a
+ * receive on a that gives up after timeout_ns. */
+static void
+send_q_then_recv(fl_ctx *c, fl_aio *a, uint64_t timeout_ns)
+{
+	fl_aio_set_msg(a, msg_of("q"));
+	assert_fl(fl_ctx_send(c, a), 0);
+	fl_aio_wait(a);
+	fl_aio_set_timeout(a, timeout_ns);
+	assert_fl(fl_ctx_recv(c, a), 0);
+}
+
 /* ---- an echo server built from REP contexts and callbacks ----------- */
 
 struct echo_ctx {
@@ -189,9 +224,7 @@ msg_and_ctx_sizes_at_edges(void **state)
 	fl_msg_free(m);
 
 	echo_start(&srv, "sizes");
-	assert_fl(fl_sock_open_req(&req, dom, "sizes"), 0);
-	assert_fl(fl_ctx_open(&c, req), 0);
-	assert_fl(fl_aio_alloc(&a, NULL, NULL), 0);
+	open_requester("sizes", &req, &c, &a);
 	fl_aio_set_timeout(a, 5 * FL_NS_PER_SEC);
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		size_t len = lens[i];
@@ -244,9 +277,7 @@ free_after_successful_send_detected(void **state)
 	struct fl_aio_debug d0, d1;
 
 	echo_start(&srv, "own");
-	assert_fl(fl_sock_open_req(&req, dom, "own"), 0);
-	assert_fl(fl_ctx_open(&c, req), 0);
-	assert_fl(fl_aio_alloc(&a, NULL, NULL), 0);
+	open_requester("own", &req, &c, &a);
 	fl_msg *m = msg_of("x");
 	fl_aio_set_msg(a, m);
 	assert_fl(fl_ctx_send(c, a), 0);
@@ -259,9 +290,7 @@ free_after_successful_send_detected(void **state)
 	fl_aio_wait(a);
 	assert_fl(fl_aio_result(a), 0);
 	fl_msg_free(fl_aio_get_msg(a));
-	fl_ctx_close(c);
-	fl_aio_free(a);
-	fl_sock_close(req);
+	close_requester(req, c, a);
 	echo_stop(&srv);
 	assert_balanced();
 }
@@ -455,14 +484,8 @@ late_reply_is_discarded(void **state)
 
 	/* A hand-driven server that answers late. */
 	assert_fl(fl_rr_server_open(dom, "late", &s), 0);
-	assert_fl(fl_sock_open_req(&req, dom, "late"), 0);
-	assert_fl(fl_ctx_open(&c, req), 0);
-	assert_fl(fl_aio_alloc(&a, NULL, NULL), 0);
-	fl_aio_set_msg(a, msg_of("q"));
-	assert_fl(fl_ctx_send(c, a), 0);
-	fl_aio_wait(a);
-	fl_aio_set_timeout(a, 1 * FL_NS_PER_MS);
-	assert_fl(fl_ctx_recv(c, a), 0);
+	open_requester("late", &req, &c, &a);
+	send_q_then_recv(c, a, 1 * FL_NS_PER_MS);
 	fl_aio_wait(a);
 	assert_fl(fl_aio_result(a), FL_ETIMEDOUT);
 	fl_aio_debug_read(&d0);
@@ -476,9 +499,7 @@ late_reply_is_discarded(void **state)
 		fl_idle(&idle, 0, dl);
 	} while (d1.replies_discarded == d0.replies_discarded && fl_clock_now_ns() < dl);
 	assert_int_equal(d1.replies_discarded - d0.replies_discarded, 1);
-	fl_ctx_close(c);
-	fl_aio_free(a);
-	fl_sock_close(req);
+	close_requester(req, c, a);
 	fl_rr_server_close(s);
 	assert_balanced();
 }
@@ -495,24 +516,16 @@ abandoned_requests_free_their_slots(void **state)
 	/* More timed-out requests than FL_RR_MAX_OUTSTANDING: each one's
 	 * slot must be given back when its receive gives up. */
 	assert_fl(fl_rr_server_open(dom, "mute", &s), 0);
-	assert_fl(fl_sock_open_req(&req, dom, "mute"), 0);
-	assert_fl(fl_ctx_open(&c, req), 0);
-	assert_fl(fl_aio_alloc(&a, NULL, NULL), 0);
+	open_requester("mute", &req, &c, &a);
 	for (int i = 0; i < FL_RR_MAX_OUTSTANDING + 44; i++) {
 		fl_aio_set_timeout(a, 0);
-		fl_aio_set_msg(a, msg_of("q"));
-		assert_fl(fl_ctx_send(c, a), 0);
-		fl_aio_wait(a);
-		fl_aio_set_timeout(a, 100 * 1000);
-		assert_fl(fl_ctx_recv(c, a), 0);
+		send_q_then_recv(c, a, 100 * 1000);
 		fl_aio_wait(a);
 		assert_fl(fl_aio_result(a), FL_ETIMEDOUT);
 		while (fl_rr_server_take(s, &rq) == 0)
 			fl_rr_release(dom, &rq);
 	}
-	fl_ctx_close(c);
-	fl_aio_free(a);
-	fl_sock_close(req);
+	close_requester(req, c, a);
 	fl_rr_server_close(s);
 	assert_balanced();
 }
@@ -525,20 +538,12 @@ server_gone_fails_receive(void **state)
 	fl_aio *a;
 
 	assert_fl(fl_sock_open_rep(&rep, dom, "gone"), 0);
-	assert_fl(fl_sock_open_req(&req, dom, "gone"), 0);
-	assert_fl(fl_ctx_open(&c, req), 0);
-	assert_fl(fl_aio_alloc(&a, NULL, NULL), 0);
-	fl_aio_set_msg(a, msg_of("q"));
-	assert_fl(fl_ctx_send(c, a), 0);
-	fl_aio_wait(a);
-	fl_aio_set_timeout(a, 10 * FL_NS_PER_SEC);
-	assert_fl(fl_ctx_recv(c, a), 0);
+	open_requester("gone", &req, &c, &a);
+	send_q_then_recv(c, a, 10 * FL_NS_PER_SEC);
 	fl_sock_close(rep); /* the request dies with the server's queue */
 	fl_aio_wait(a);
 	assert_fl(fl_aio_result(a), FL_ECRASHED);
-	fl_ctx_close(c);
-	fl_aio_free(a);
-	fl_sock_close(req);
+	close_requester(req, c, a);
 	assert_balanced();
 }
 

@@ -256,9 +256,7 @@ killed_anywhere_in_loan_or_release(void **state)
 		int pfd[2];
 		char b;
 
-		assert_int_equal(pipe(pfd), 0);
-		pid_t pid = test_fork();
-		assert_true(pid >= 0);
+		pid_t pid = test_fork_piped(pfd);
 		if (pid == 0) {
 			fl_chunk_pool *q;
 			fl_chunk c[3];
@@ -460,9 +458,7 @@ killed_process_is_reclaimed(void **state)
 	char b;
 
 	assert_fl(fl_chunk_pool_create(path, "64:8", &p), 0);
-	assert_int_equal(pipe(pfd), 0);
-	pid_t pid = test_fork();
-	assert_true(pid >= 0);
+	pid_t pid = test_fork_piped(pfd);
 	if (pid == 0) {
 		fl_chunk_pool *q;
 		fl_chunk c;
@@ -674,12 +670,7 @@ loan_write_each_class(void *arg)
 static void
 layout_scribbled_after_open(void **state)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-		int width;
-		uint64_t value;
-	} cases[] = {
+	static const struct test_scribble cases[] = {
 		{ "cls[0].data_off", offsetof(struct fli_cp_seg, cls[0].data_off), 8, 1ull << 40 },
 		{ "cls[2].data_off", offsetof(struct fli_cp_seg, cls[2].data_off), 8, 4096 },
 		{ "cls[0].chunk_size", offsetof(struct fli_cp_seg, cls[0].chunk_size), 4,
@@ -696,23 +687,11 @@ layout_scribbled_after_open(void **state)
 	(void)state;
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		fl_chunk_pool *p, *q;
-		int rc;
 
 		assert_fl(fl_chunk_pool_create(path, EDGE_SPEC, &p), 0);
 		assert_fl(fl_chunk_pool_open(path, 7, &q), 0);
-		if (cases[k].width == 8)
-			*(uint64_t *)((char *)p->seg + cases[k].off) = cases[k].value;
-		else
-			*(uint32_t *)((char *)p->seg + cases[k].off) = (uint32_t)cases[k].value;
-		for (int side = 0; side < 2; side++) {
-			rc = test_in_child(loan_write_each_class, side == 0 ? q : p);
-			if (rc != 0) {
-				fprintf(stderr, "%s = %#llx: the %s's loans ended with %d\n",
-				        cases[k].name, (unsigned long long)cases[k].value,
-				        side == 0 ? "opener" : "creator", rc);
-				bad++;
-			}
-		}
+		test_scribble_write(p->seg, cases[k].off, cases[k].width, cases[k].value);
+		bad += test_scribble_sides(&cases[k], "loans", loan_write_each_class, q, p);
 		fl_chunk_pool_close(q);
 		fl_chunk_pool_close(p);
 		assert_fl(fl_chunk_pool_unlink(path), 0);

@@ -63,6 +63,46 @@ assert_all_returned(fl_rr_domain *d)
 			         st.chunks.cls[i].chunk_size, st.chunks.cls[i].loaned);
 }
 
+/* Opens a server and a client of service name in dom; a failure names
+ * which of the two did not open, and why. */
+static void
+open_pair(const char *name, fl_rr_server **s, fl_rr_client **c)
+{
+	int rc = fl_rr_server_open(dom, name, s);
+
+	if (rc != 0)
+		fail_msg("fl_rr_server_open(dom, \"%s\") = %d (%s), want 0", name, rc,
+		         fl_errname(rc));
+	rc = fl_rr_client_open(dom, name, c);
+	if (rc != 0)
+		fail_msg("fl_rr_client_open(dom, \"%s\") = %d (%s), want 0", name, rc,
+		         fl_errname(rc));
+}
+
+/* Closes c and s, then asserts every port and chunk of dom is back. */
+static void
+close_pair(fl_rr_server *s, fl_rr_client *c)
+{
+	fl_rr_client_close(c);
+	fl_rr_server_close(s);
+	assert_all_returned(dom);
+}
+
+/* In a child process: maps the domain as owner and returns it, with a
+ * server of svc in *s if s is not NULL, a client of svc in *c if c is
+ * not NULL; the child exits with 2 if any of them fails to open. */
+static fl_rr_domain *
+child_open(uint64_t owner, const char *svc, fl_rr_server **s, fl_rr_client **c)
+{
+	fl_rr_domain *d;
+
+	if (fl_rr_domain_open(test_rundir_path, owner, &d) != 0 ||
+	    (s != NULL && fl_rr_server_open(d, svc, s) != 0) ||
+	    (c != NULL && fl_rr_client_open(d, svc, c) != 0))
+		_exit(2);
+	return d;
+}
+
 static int
 serve_one(fl_rr_domain *d, fl_rr_server *s)
 {
@@ -92,8 +132,7 @@ round_trip_in_process(void **state)
 	fl_chunk req, resp;
 	uint64_t seq;
 
-	assert_fl(fl_rr_server_open(dom, "echo", &s), 0);
-	assert_fl(fl_rr_client_open(dom, "echo", &c), 0);
+	open_pair("echo", &s, &c);
 	for (int i = 0; i < 100; i++) {
 		assert_fl(fl_rr_client_loan(c, 6, 0, &req), 0);
 		memcpy(req.data, "hello", 6);
@@ -109,9 +148,7 @@ round_trip_in_process(void **state)
 		assert_fl(fl_rr_release(dom, &resp), FL_ESTALE);
 	}
 	assert_int_equal(fl_rr_client_outstanding(c), 0);
-	fl_rr_client_close(c);
-	fl_rr_server_close(s);
-	assert_all_returned(dom);
+	close_pair(s, c);
 }
 
 static void
@@ -147,8 +184,7 @@ port_exhaustion_names_pool(void **state)
 	struct fl_rr_stats st;
 
 	for (int i = 0; i < 8; i++) {
-		assert_fl(fl_rr_server_open(dom, "svc", &s[i]), 0);
-		assert_fl(fl_rr_client_open(dom, "svc", &c[i]), 0);
+		open_pair("svc", &s[i], &c[i]);
 	}
 	assert_fl(fl_rr_server_open(dom, "svc", &s[8]), FL_ENO_PORTS);
 	assert_non_null(strstr(fl_rr_errmsg(), "server port pool"));
@@ -281,8 +317,7 @@ close_releases_queued(void **state)
 	uint64_t seq, lost;
 	int reason;
 
-	assert_fl(fl_rr_server_open(dom, "q", &s), 0);
-	assert_fl(fl_rr_client_open(dom, "q", &c), 0);
+	open_pair("q", &s, &c);
 	for (int i = 0; i < 5; i++) {
 		assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
 		assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
@@ -302,9 +337,7 @@ close_releases_queued(void **state)
 		assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
 		assert_fl(serve_one(dom, s), 0);
 	}
-	fl_rr_client_close(c);
-	fl_rr_server_close(s);
-	assert_all_returned(dom);
+	close_pair(s, c);
 }
 
 static void
@@ -315,8 +348,7 @@ request_deadline(void **state)
 	fl_chunk req, resp;
 	uint64_t seq, lost = 0;
 
-	assert_fl(fl_rr_server_open(dom, "slow", &s), 0);
-	assert_fl(fl_rr_client_open(dom, "slow", &c), 0);
+	open_pair("slow", &s, &c);
 	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
 	assert_fl(fl_rr_client_send(c, &req, fl_clock_now_ns() + 2 * FL_NS_PER_MS, &seq), 0);
 	assert_fl(fl_rr_client_wait(c, fl_clock_now_ns() + 2 * FL_NS_PER_SEC, &resp, &lost),
@@ -326,9 +358,7 @@ request_deadline(void **state)
 	assert_fl(fl_rr_server_take(s, &req), FL_EAGAIN);
 	assert_fl(fl_rr_client_wait(c, fl_clock_now_ns() + FL_NS_PER_MS, &resp, NULL),
 	          FL_ETIMEDOUT);
-	fl_rr_client_close(c);
-	fl_rr_server_close(s);
-	assert_all_returned(dom);
+	close_pair(s, c);
 }
 
 /* A chunk sent after its release is refused and nothing changes hands. */
@@ -340,8 +370,7 @@ send_after_release_is_stale(void **state)
 	fl_chunk req, got, resp;
 	uint64_t seq;
 
-	assert_fl(fl_rr_server_open(dom, "st", &s), 0);
-	assert_fl(fl_rr_client_open(dom, "st", &c), 0);
+	open_pair("st", &s, &c);
 	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
 	assert_fl(fl_rr_release(dom, &req), 0);
 	assert_fl(fl_rr_client_send(c, &req, 0, &seq), FL_ESTALE);
@@ -354,9 +383,7 @@ send_after_release_is_stale(void **state)
 	assert_fl(fl_rr_server_send(s, &got, &resp), FL_ESTALE);
 	assert_fl(fl_rr_client_take(c, &resp), FL_EAGAIN);
 	assert_fl(fl_rr_release(dom, &got), 0);
-	fl_rr_client_close(c);
-	fl_rr_server_close(s);
-	assert_all_returned(dom);
+	close_pair(s, c);
 }
 
 static void
@@ -367,8 +394,7 @@ client_gone_before_response(void **state)
 	fl_chunk req, resp, r2;
 	uint64_t seq;
 
-	assert_fl(fl_rr_server_open(dom, "g", &s), 0);
-	assert_fl(fl_rr_client_open(dom, "g", &c), 0);
+	open_pair("g", &s, &c);
 	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
 	assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
 	fl_rr_client_close(c);
@@ -441,8 +467,7 @@ wild_queue_of_free_port_is_laid_out_again(void **state)
 
 		__atomic_store_n((uint64_t *)((char *)q + cases[k].off), cases[k].value,
 		                 __ATOMIC_RELEASE);
-		assert_fl(fl_rr_server_open(dom, "wq", &s), 0);
-		assert_fl(fl_rr_client_open(dom, "wq", &c), 0);
+		open_pair("wq", &s, &c);
 		/* More than a lap of the queue, both ways. */
 		for (uint32_t n = 0; n < RR_QUEUE_CAP + 8 && bad == 0; n++) {
 			fl_chunk req, resp;
@@ -465,9 +490,7 @@ wild_queue_of_free_port_is_laid_out_again(void **state)
 		if (bad != 0)
 			fail_msg("%s port %u, %s: round trips fail (step %d)",
 			         kind == PP_SERVER ? "server" : "client", idx, cases[k].what, bad);
-		fl_rr_client_close(c);
-		fl_rr_server_close(s);
-		assert_all_returned(dom);
+		close_pair(s, c);
 	}
 	fl_rr_stats(dom, &st);
 	assert_true(st.queue_cells_repaired >= 2 * sizeof(cases) / sizeof(cases[0]));
@@ -514,8 +537,7 @@ requests_at_class_edges(void **state)
 	fl_chunk req, got, resp, back;
 	uint64_t seq;
 
-	assert_fl(fl_rr_server_open(dom, "edge", &s), 0);
-	assert_fl(fl_rr_client_open(dom, "edge", &c), 0);
+	open_pair("edge", &s, &c);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint32_t len = cases[i].len;
 
@@ -555,9 +577,7 @@ requests_at_class_edges(void **state)
 	assert_fl(fl_rr_client_take(c, &back), FL_EAGAIN);
 	assert_fl(fl_rr_release(dom, &resp), 0);
 	assert_fl(fl_rr_release(dom, &got), 0);
-	fl_rr_client_close(c);
-	fl_rr_server_close(s);
-	assert_all_returned(dom);
+	close_pair(s, c);
 }
 
 /* Both port tables full: the i-th open takes port i, first to last (the
@@ -579,8 +599,7 @@ ports_first_and_last(void **state)
 
 	for (unsigned i = 0; i < EDGE_PORTS; i++) {
 		snprintf(svc, sizeof(svc), "p%u", i);
-		assert_fl(fl_rr_server_open(dom, svc, &s[i]), 0);
-		assert_fl(fl_rr_client_open(dom, svc, &c[i]), 0);
+		open_pair(svc, &s[i], &c[i]);
 	}
 	snprintf(path, sizeof(path), "%s/ports.dat", test_rundir_path);
 	assert_fl(fli_pp_open(path, &pp), 0);
@@ -650,8 +669,7 @@ chunk_index_one_past_the_last_in_sends(void **state)
 	char path[PATH_MAX + 16];
 	uint64_t seq;
 
-	assert_fl(fl_rr_server_open(dom, "ix", &s), 0); /* server port 0 */
-	assert_fl(fl_rr_client_open(dom, "ix", &c), 0);
+	open_pair("ix", &s, &c); /* server port 0 */
 	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
 	bogus = req;
 	bogus.index = EDGE_CHUNKS;
@@ -679,9 +697,7 @@ chunk_index_one_past_the_last_in_sends(void **state)
 	          0);
 	assert_fl(fl_rr_server_take(s, &got), FL_EAGAIN);
 	fli_pp_close(&pp);
-	fl_rr_client_close(c);
-	fl_rr_server_close(s);
-	assert_all_returned(dom);
+	close_pair(s, c);
 }
 
 /* ---- processes ----------------------------------------------------- */
@@ -750,9 +766,7 @@ round_trips_between_processes(void **state)
 	int pfd[2];
 	char b;
 
-	assert_int_equal(pipe(pfd), 0);
-	pid_t pid = test_fork();
-	assert_true(pid >= 0);
+	pid_t pid = test_fork_piped(pfd);
 	if (pid == 0)
 		server_process(test_rundir_path, 42, "echo", pfd[1], n, NULL);
 	assert_int_equal(read(pfd[0], &b, 1), 1);
@@ -787,16 +801,11 @@ server_killed(void **state)
 	int pfd[2];
 	char b;
 
-	assert_int_equal(pipe(pfd), 0);
-	pid_t pid = test_fork();
-	assert_true(pid >= 0);
+	pid_t pid = test_fork_piped(pfd);
 	if (pid == 0) {
-		fl_rr_domain *d;
 		fl_rr_server *s;
 		fl_chunk held;
-		if (fl_rr_domain_open(test_rundir_path, 77, &d) != 0 ||
-		    fl_rr_server_open(d, "k", &s) != 0)
-			_exit(2);
+		(void)child_open(77, "k", &s, NULL);
 		(void)!write(pfd[1], "r", 1);
 		/* Take one request and sit on it, with a loaned response. */
 		while (fl_rr_server_take(s, &held) != 0)
@@ -839,17 +848,12 @@ client_killed(void **state)
 	char b;
 
 	assert_fl(fl_rr_server_open(dom, "ck", &s), 0);
-	assert_int_equal(pipe(pfd), 0);
-	pid_t pid = test_fork();
-	assert_true(pid >= 0);
+	pid_t pid = test_fork_piped(pfd);
 	if (pid == 0) {
-		fl_rr_domain *d;
 		fl_rr_client *c;
 		fl_chunk r;
 		uint64_t seq;
-		if (fl_rr_domain_open(test_rundir_path, 88, &d) != 0 ||
-		    fl_rr_client_open(d, "ck", &c) != 0)
-			_exit(2);
+		(void)child_open(88, "ck", NULL, &c);
 		for (int i = 0; i < 4; i++)
 			if (fl_rr_client_loan(c, 8, 0, &r) != 0 ||
 			    fl_rr_client_send(c, &r, 0, &seq) != 0)
@@ -922,9 +926,7 @@ failover_between_processes(void **state)
 			fl_rr_domain *d;
 			fl_rr_client *c;
 			unsigned ok = 0, crashed = 0;
-			if (fl_rr_domain_open(test_rundir_path, 300 + i, &d) != 0 ||
-			    fl_rr_client_open(d, "fo", &c) != 0)
-				_exit(2);
+			d = child_open(300 + i, "fo", NULL, &c);
 			while (ok < n) {
 				fl_chunk req, resp;
 				uint64_t seq, lost;
@@ -1059,8 +1061,7 @@ dead_sender_reclaimed(void **state)
 	char p[PATH_MAX + 16];
 
 	assert_fl(fl_rr_domain_open(test_rundir_path, 99, &dead), 0);
-	assert_fl(fl_rr_server_open(dom, "d", &s), 0);
-	assert_fl(fl_rr_client_open(dom, "d", &c), 0);
+	open_pair("d", &s, &c);
 	snprintf(p, sizeof(p), "%s/ports.dat", test_rundir_path);
 	assert_fl(fli_pp_open(p, &pp), 0);
 	/* Owner 99's response, handed over, its cell claimed: then death. */
@@ -1084,9 +1085,7 @@ dead_sender_reclaimed(void **state)
 	assert_int_equal(resp.seq, seq);
 	assert_fl(fl_rr_release(dom, &resp), 0);
 	fli_pp_close(&pp);
-	fl_rr_client_close(c);
-	fl_rr_server_close(s);
-	assert_all_returned(dom);
+	close_pair(s, c);
 }
 
 /* A sender that published and died before ending the transit: the
@@ -1149,18 +1148,14 @@ server_killed_inside_delivery(void **state)
 #ifdef FL_POINTS_DISABLED
 	skip(); /* -Dfaultpoints=disabled: the scheduling point is compiled out */
 #endif
-	assert_int_equal(pipe(pfd), 0);
-	pid_t pid = test_fork();
-	assert_true(pid >= 0);
+	pid_t pid = test_fork_piped(pfd);
 	if (pid == 0) {
 		struct fl_platform_ops ops = { .arg = &pfd[1], .sched_point = stop_at_push };
 		fl_rr_domain *d;
 		fl_rr_server *s;
 		uint64_t deadline = fl_clock_now_ns() + 20 * FL_NS_PER_SEC;
 
-		if (fl_rr_domain_open(test_rundir_path, 77, &d) != 0 ||
-		    fl_rr_server_open(d, "k", &s) != 0)
-			_exit(2);
+		d = child_open(77, "k", &s, NULL);
 		(void)!write(pfd[1], "r", 1);
 		fl_platform_set_ops(&ops);
 		fl_points_arm(true, false);
@@ -1268,9 +1263,7 @@ either_side_killed_anywhere(void **state)
 			assert_fl(fl_rr_client_open(dom, "ka", &c), 0);
 		else
 			assert_fl(fl_rr_server_open(dom, "ka", &s), 0);
-		assert_int_equal(pipe(pfd), 0);
-		pid_t pid = test_fork();
-		assert_true(pid >= 0);
+		pid_t pid = test_fork_piped(pfd);
 		if (pid == 0) {
 			close(pfd[0]);
 			child_side(owner, pfd[1], kill_server);
@@ -1369,8 +1362,7 @@ server_closes_during_push(void **state)
 #ifdef FL_POINTS_DISABLED
 	skip(); /* -Dfaultpoints=disabled: the scheduling point is compiled out */
 #endif
-	assert_fl(fl_rr_server_open(dom, "cl", &s), 0);
-	assert_fl(fl_rr_client_open(dom, "cl", &c), 0);
+	open_pair("cl", &s, &c);
 	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
 	closing_server = s;
 	fl_platform_set_ops(&ops);
@@ -1435,12 +1427,7 @@ open_and_round_trip(void *arg)
 static void
 port_tables_scribbled_after_open(void **state)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-		int width;
-		uint64_t value;
-	} cases[] = {
+	static const struct test_scribble cases[] = {
 		{ "tab[server].off", offsetof(struct fli_pp_seg, tab[PP_SERVER].off), 8,
 		  1ull << 40 },
 		{ "tab[client].off", offsetof(struct fli_pp_seg, tab[PP_CLIENT].off), 8,
@@ -1459,25 +1446,14 @@ port_tables_scribbled_after_open(void **state)
 		fl_rr_domain *other;
 		void *base;
 		size_t size;
-		int rc;
 
 		assert_fl(fl_rr_domain_open(test_rundir_path, 40 + k, &other), 0);
 		assert_fl(fli_rr_seg_open(ppath, "transport/port/map", &base, &size), 0);
 		uint8_t saved[8];
 		memcpy(saved, (char *)base + cases[k].off, 8);
-		if (cases[k].width == 8)
-			*(uint64_t *)((char *)base + cases[k].off) = cases[k].value;
-		else
-			*(uint32_t *)((char *)base + cases[k].off) = (uint32_t)cases[k].value;
-		for (int side = 0; side < 2; side++) {
-			rc = test_in_child(open_and_round_trip, side == 0 ? other : dom);
-			if (rc != 0) {
-				fprintf(stderr, "%s = %#llx: the %s's round trip ended with %d\n",
-				        cases[k].name, (unsigned long long)cases[k].value,
-				        side == 0 ? "opener" : "creator", rc);
-				bad++;
-			}
-		}
+		test_scribble_write(base, cases[k].off, cases[k].width, cases[k].value);
+		bad += test_scribble_sides(&cases[k], "round trip", open_and_round_trip, other,
+		                           dom);
 		memcpy((char *)base + cases[k].off, saved, 8);
 		fli_rr_seg_unmap(base, size);
 		fl_rr_domain_close(other);

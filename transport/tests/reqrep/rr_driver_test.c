@@ -49,10 +49,7 @@ start_driver(const char *ns)
 	struct fl_driver_ctx dc;
 	fl_driver *d;
 
-	fl_driver_ctx_init(&dc);
-	dc.ns = ns;
-	dc.term_length = 64 * 1024;
-	dc.mtu = 1024;
+	test_driver_ctx(&dc, ns);
 	/* Longer than any wait of the test: a loaded machine may starve a
 	 * live client for seconds, and the killed holder must be found by pid
 	 * at once, not by this timeout. */
@@ -147,6 +144,24 @@ spawn_holder_or_fail(const char *ns)
 	return pid;
 }
 
+/* Waits up to test_ms(ms) until ns's gauges show servers server ports
+ * and clients client ports in use and loaned chunks loaned; a failure
+ * prints what they show. */
+static void
+wait_in_use(const char *ns, int64_t servers, int64_t clients, int64_t loaned, uint64_t ms)
+{
+	if (!WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == servers &&
+	                        gauge(ns, "rr_clients_in_use") == clients &&
+	                        gauge(ns, "rr_chunks_loaned") == loaned,
+	                ms))
+		fail_msg("gauges rr_servers_in_use %lld, rr_clients_in_use %lld, "
+		         "rr_chunks_loaned %lld; want %lld, %lld, %lld",
+		         (long long)gauge(ns, "rr_servers_in_use"),
+		         (long long)gauge(ns, "rr_clients_in_use"),
+		         (long long)gauge(ns, "rr_chunks_loaned"), (long long)servers,
+		         (long long)clients, (long long)loaned);
+}
+
 static pid_t
 spawn_holder(const char *ns, bool close_client)
 {
@@ -187,10 +202,7 @@ killed_client_is_reclaimed(void **state)
 	assert_true(gauge(ns, "rr_chunks_total") > 0);
 
 	pid = spawn_holder(ns, false);
-	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 1 &&
-	                               gauge(ns, "rr_clients_in_use") == 1 &&
-	                               gauge(ns, "rr_chunks_loaned") == 2,
-	                       3000));
+	wait_in_use(ns, 1, 1, 2, 3000);
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status));
@@ -332,12 +344,7 @@ scribbled_layout_does_not_kill_driver(void **state)
 		total = gauge(ns, "rr_chunks_total");
 		snprintf(path, sizeof(path), "%s/%s", fl_driver_run_dir(d), cases[k].file);
 		assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
-		if (cases[k].width == 8)
-			__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off),
-			                 cases[k].value, __ATOMIC_RELEASE);
-		else
-			__atomic_store_n((uint32_t *)((char *)m.addr + cases[k].off),
-			                 (uint32_t)cases[k].value, __ATOMIC_RELEASE);
+		test_scribble_write(m.addr, cases[k].off, cases[k].width, cases[k].value);
 		rc = test_in_child(cycles_repair, d);
 		if (rc != 0) {
 			fprintf(stderr, "%s = %#llx: the driver's duty cycle ended with %d%s\n",
@@ -346,12 +353,7 @@ scribbled_layout_does_not_kill_driver(void **state)
 			bad++;
 		} else {
 			/* The field again, for this process's driver. */
-			if (cases[k].width == 8)
-				__atomic_store_n((uint64_t *)((char *)m.addr + cases[k].off),
-				                 cases[k].value, __ATOMIC_RELEASE);
-			else
-				__atomic_store_n((uint32_t *)((char *)m.addr + cases[k].off),
-				                 (uint32_t)cases[k].value, __ATOMIC_RELEASE);
+			test_scribble_write(m.addr, cases[k].off, cases[k].width, cases[k].value);
 			driver_cycles(d);
 			if (gauge(ns, "rr_chunks_total") != total ||
 			    gauge(ns, "rr_servers_in_use") != 0 ||
@@ -495,10 +497,7 @@ strays_are_taken_back(void **state)
 	snprintf(path, sizeof(path), "%s/chunks.dat", fl_driver_run_dir(d));
 	assert_fl(fl_chunk_pool_open(path, 77, &cp), 0);
 	pid = spawn_holder(ns, false);
-	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 1 &&
-	                               gauge(ns, "rr_clients_in_use") == 1 &&
-	                               gauge(ns, "rr_chunks_loaned") == 2,
-	                       3000));
+	wait_in_use(ns, 1, 1, 2, 3000);
 
 	/* The last server port: an owner no client has, active, named. */
 	port = fli_pp_port(&pp, PP_SERVER, pp.count[PP_SERVER] - 1);
@@ -525,10 +524,7 @@ strays_are_taken_back(void **state)
 	assert_int_equal((uint32_t)atomic_load(&fli_cp_hdr(cp, cp->total - 2)->state), 0);
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WAIT_UNTIL(gauge(ns, "rr_servers_in_use") == 0 &&
-	                               gauge(ns, "rr_clients_in_use") == 0 &&
-	                               gauge(ns, "rr_chunks_loaned") == 0,
-	                       10000));
+	wait_in_use(ns, 0, 0, 0, 10000);
 	fl_chunk_pool_close(cp);
 	fli_pp_close(&pp);
 	fl_driver_close(d);
