@@ -407,6 +407,44 @@ client_gone_before_response(void **state)
 	assert_all_returned(dom);
 }
 
+/* A server answers and closes at once (its last response, then
+ * close_client).  The client that has not taken the response yet must
+ * get it, not FL_ECRASHED: the response was queued before the port
+ * closed.  (A loaded machine preempts a client between its empty take
+ * and its expiry scan; the proc-mode scenario reqrep-proc-crash lost a
+ * bystander's last response that way.) */
+static void
+response_before_server_close_is_delivered(void **state)
+{
+	fl_rr_server *s;
+	fl_rr_client *c;
+	fl_chunk req, resp;
+	uint64_t seq, lost = 0;
+	int reason = 0;
+
+	open_pair("last", &s, &c);
+	assert_fl(fl_rr_client_loan(c, 6, 0, &req), 0);
+	memcpy(req.data, "hello", 6);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
+	assert_fl(serve_one(dom, s), 0);
+	fl_rr_server_close(s);
+	/* What the wait loop does after an empty take: scan for expiries. */
+	assert_fl(fl_rr_client_expired(c, &lost, &reason), FL_EAGAIN);
+	assert_fl(fl_rr_client_wait(c, fl_clock_now_ns() + test_ms(1000) * FL_NS_PER_MS, &resp,
+	                            &lost),
+	          0);
+	assert_int_equal(resp.seq, seq);
+	assert_string_equal(resp.data, "Hello");
+	assert_fl(fl_rr_release(dom, &resp), 0);
+	/* Nothing queued and the server gone: now a request is lost. */
+	assert_fl(fl_rr_client_loan(c, 6, 0, &req), 0);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), FL_ENOSERVER);
+	assert_fl(fl_rr_release(dom, &req), 0);
+	assert_int_equal(fl_rr_client_outstanding(c), 0);
+	fl_rr_client_close(c);
+	assert_all_returned(dom);
+}
+
 static void
 corrupted_queue_is_eproto(void **state)
 {
@@ -1478,6 +1516,7 @@ main(void)
 		T(request_deadline),
 		T(send_after_release_is_stale),
 		T(client_gone_before_response),
+		T(response_before_server_close_is_delivered),
 		T(corrupted_queue_is_eproto),
 		T(wild_queue_of_free_port_is_laid_out_again),
 		T(requests_at_class_edges),
