@@ -1141,9 +1141,16 @@ expired_real(struct fl_prop_ctx *ctx, void *rv, const void *mv, void *av)
 	struct rr_real *r = rv;
 	struct rr_args *a = av;
 	const struct m_port *cp = &m->port[a->port];
-	bool any = false;
+	bool any = false, queued = false;
 	for (int k = 0; k < cp->nout; k++)
 		any |= m_port_slot(m, cp->out_srv[k]) < 0;
+	/* A request to a closed server is lost only when nothing is queued
+	 * at the client: a response its server sent before closing is
+	 * taken first. */
+	for (int i = 0; i < MAXC; i++)
+		queued |=
+		        m->ch[i].used && m->ch[i].where == AT_QUEUED && m->ch[i].holder == a->port;
+	any = any && !queued;
 	uint64_t seq = 0;
 	int reason = 0;
 	int rc = fl_rr_client_expired(r->cli[a->port], &seq, &reason);

@@ -663,12 +663,14 @@ fl_rr_client_expired(fl_rr_client *c, uint64_t *seq, int *reason)
 			why = FL_ECRASHED;
 		else
 			continue;
-		/* A server pushes its response before its port reads closed
-		 * (the close is a release store after the push; port_live's
-		 * load acquires), so one that answered and closed at once has
-		 * the answer in our queue: take what is queued first. */
+		/* A server publishes its response before its port reads
+		 * closed (the close is a release store after the push;
+		 * port_live's load acquires), so one that answered and closed
+		 * at once has the answer published in our queue: take what is
+		 * there first.  (Holes left by failed pushes are no answer.) */
 		if (why == FL_ECRASHED &&
-		    fli_rr_queue_depth(&fli_pp_port(&c->p.d->ports, PP_CLIENT, c->p.index)->q) > 0)
+		    fli_rr_queue_any_published(
+		            &fli_pp_port(&c->p.d->ports, PP_CLIENT, c->p.index)->q))
 			return FL_EAGAIN;
 		*seq = pe->seq;
 		*reason = why;

@@ -139,8 +139,10 @@ fli_rr_queue_mark_holes(struct fli_rr_queue *q)
 	return n;
 }
 
-bool
-fli_rr_queue_contains(struct fli_rr_queue *q, uint64_t v)
+/* Is an entry published in q now (any entry when any is true, else the
+ * entry v)?  Holes and claimed cells are not. */
+static bool
+find_published(struct fli_rr_queue *q, bool any, uint64_t v)
 {
 	uint64_t d = atomic_load_explicit(&q->deq, memory_order_acquire);
 	uint64_t e = atomic_load_explicit(&q->enq, memory_order_acquire);
@@ -149,10 +151,22 @@ fli_rr_queue_contains(struct fli_rr_queue *q, uint64_t v)
 		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
 
 		if (atomic_load_explicit(&c->seq, memory_order_acquire) == pos + 1 &&
-		    atomic_load_explicit(&c->val, memory_order_relaxed) == v)
+		    (any || atomic_load_explicit(&c->val, memory_order_relaxed) == v))
 			return true;
 	}
 	return false;
+}
+
+bool
+fli_rr_queue_contains(struct fli_rr_queue *q, uint64_t v)
+{
+	return find_published(q, false, v);
+}
+
+bool
+fli_rr_queue_any_published(struct fli_rr_queue *q)
+{
+	return find_published(q, true, 0);
 }
 
 uint32_t

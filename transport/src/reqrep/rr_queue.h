@@ -47,6 +47,8 @@ uint32_t fli_rr_queue_depth(struct fli_rr_queue *q);
 uint32_t fli_rr_queue_mark_holes(struct fli_rr_queue *q);
 /* Is entry v published in q now? */
 bool fli_rr_queue_contains(struct fli_rr_queue *q, uint64_t v);
+/* Is any entry published in q now (not a hole, nor a claimed cell)? */
+bool fli_rr_queue_any_published(struct fli_rr_queue *q);
 /* For the queue's sole consumer (a port's new owner): gives back to the
  * producers every cell a consumer took and died before releasing.
  * Returns the cells repaired. */
