@@ -648,6 +648,9 @@ fl_rr_client_expired(fl_rr_client *c, uint64_t *seq, int *reason)
 
 	if (c->outstanding == 0)
 		return FL_EAGAIN;
+	/* The caller found its queue empty; a server may answer and close
+	 * before the scan below reads its port. */
+	FL_SCHED_POINT("rr.client.expire_scan");
 	now = fl_clock_now_ns();
 	for (uint32_t k = 0; k < FL_RR_MAX_OUTSTANDING; k++) {
 		uint32_t i = (c->expire_scan + k) % FL_RR_MAX_OUTSTANDING;
