@@ -1,0 +1,73 @@
+/*
+ * A node's durable state: its term and vote, and its log, in files of its
+ * own (a directory per node, under the run directory or wherever the node
+ * is told).
+ *
+ *   state  two 32-byte slots, written in turn; each holds a sequence
+ *          number, the term and the vote under a CRC-32C, so a write
+ *          torn by a kill leaves the other slot whole.  The valid slot
+ *          with the higher sequence is the state.
+ *   log    records of a 24-byte header (magic, type, length, term,
+ *          CRC-32C of type, length, term and data) and the data.  A record
+ *          is written in two parts (a kill between them is a torn
+ *          append); on open, the first record that is short or fails its
+ *          check ends the log, and the file is cut there.
+ *
+ * Every write is a fault point: transport/cluster/persist fails it with
+ * FL_EIO before it starts, transport/cluster/log_torn after the first part
+ * of a record (a crash there tears it).  A write returns once the bytes are
+ * in the file (the page cache outlives a killed process); with sync, once
+ * fdatasync has returned.
+ */
+#ifndef FLI_STORE_H
+#define FLI_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "raft.h"
+
+struct fli_store {
+	int dir_fd, state_fd, log_fd;
+	bool sync;
+	uint64_t state_seq;
+	uint64_t *offsets; /* offsets[i]: where index i + 1 starts */
+	uint64_t n, cap;
+	uint64_t end; /* the log file's length */
+};
+
+/* What fli_store_open found. */
+struct fli_store_loaded {
+	uint64_t term;
+	int32_t voted_for;
+	struct fli_raft_entry *log; /* n entries, each's data malloc'd */
+	uint64_t n;
+	uint64_t torn_bytes; /* cut off the log's end */
+	bool state_torn;     /* one state slot failed its check */
+};
+
+/* fli_store_open opens (creating, mode 0700) the directory dir and its
+ * files, and loads what they hold into *out (free with
+ * fli_store_loaded_free).  Returns 0, FL_EIO, FL_EPERM (dir is a link or
+ * not a directory), FL_ENOMEM. */
+int fli_store_open(struct fli_store *s, const char *dir, bool sync, struct fli_store_loaded *out);
+
+void fli_store_loaded_free(struct fli_store_loaded *l);
+
+/* fli_store_save_state makes (term, voted_for) durable.  0 or FL_EIO. */
+int fli_store_save_state(struct fli_store *s, uint64_t term, int32_t voted_for);
+
+/* fli_store_put_entry makes e durable at index (1..n + 1), dropping every
+ * record at index and above first.  0, FL_EINVAL, FL_EIO or FL_ENOMEM. */
+int fli_store_put_entry(struct fli_store *s, uint64_t index, const struct fli_raft_entry *e);
+
+/* fli_store_close closes the files (they stay). */
+void fli_store_close(struct fli_store *s);
+
+/* fli_store_remove removes dir's files and dir itself.  0 or FL_EIO. */
+int fli_store_remove(const char *dir);
+
+/* CRC-32C (Castagnoli) of buf, continuing from crc (0 to start). */
+uint32_t fli_crc32c(uint32_t crc, const void *buf, size_t len);
+
+#endif
