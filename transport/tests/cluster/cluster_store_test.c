@@ -1,0 +1,252 @@
+/*
+ * A node's files (store.c): what is saved is loaded again; a torn or
+ * garbled log tail is cut at the first bad record; a torn state slot
+ * leaves the previous state; a conflicting suffix is replaced; a link in
+ * place of the directory is refused.
+ */
+#include "fl_test.h"
+#include "store.h"
+
+#include <fcntl.h>
+
+static char dir[PATH_MAX];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return (size_t)snprintf(dir, sizeof(dir), "%s/node", test_rundir("cstore")) >= sizeof(dir);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return fli_store_remove(dir);
+}
+
+static int
+group_teardown(void **state)
+{
+	test_rundir_remove();
+	return test_ns_cleanup(state);
+}
+
+static struct fli_raft_entry
+entry(uint64_t term, const char *data)
+{
+	return (struct fli_raft_entry){ .term = term,
+		                        .type = FLI_ENTRY_COMMAND,
+		                        .len = (uint32_t)strlen(data),
+		                        .data = (const uint8_t *)data };
+}
+
+/* Opens the store, checks it loaded n entries, closes it. */
+static struct fli_store_loaded
+reopen(uint64_t n)
+{
+	struct fli_store st;
+	struct fli_store_loaded l;
+
+	assert_fl(fli_store_open(&st, dir, false, &l), 0);
+	assert_fl(l.n, n);
+	fli_store_close(&st);
+	return l;
+}
+
+static void
+file_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static off_t
+file_size(const char *name)
+{
+	char p[PATH_MAX + 8];
+	struct stat st;
+
+	file_path(p, sizeof(p), name);
+	assert_int_equal(stat(p, &st), 0);
+	return st.st_size;
+}
+
+static void
+write_three(void)
+{
+	struct fli_store st;
+	struct fli_store_loaded l;
+	struct fli_raft_entry a = entry(1, "alpha"), b = entry(1, "bravo!"),
+	                      c = entry(2, "charlie");
+
+	assert_fl(fli_store_open(&st, dir, false, &l), 0);
+	assert_fl(l.n, 0);
+	assert_fl(l.term, 0);
+	assert_int_equal(l.voted_for, FLI_RAFT_NO_NODE);
+	assert_fl(fli_store_save_state(&st, 2, 1), 0);
+	assert_fl(fli_store_put_entry(&st, 1, &a), 0);
+	assert_fl(fli_store_put_entry(&st, 2, &b), 0);
+	assert_fl(fli_store_put_entry(&st, 3, &c), 0);
+	assert_fl(fli_store_put_entry(&st, 5, &c), FL_EINVAL); /* a gap */
+	fli_store_close(&st);
+}
+
+static void
+saved_is_loaded(void **state)
+{
+	struct fli_store_loaded l;
+
+	(void)state;
+	write_three();
+	l = reopen(3);
+	assert_fl(l.term, 2);
+	assert_int_equal(l.voted_for, 1);
+	assert_fl(l.torn_bytes, 0);
+	assert_false(l.state_torn);
+	assert_fl(l.log[2].term, 2);
+	assert_int_equal(l.log[2].len, 7);
+	assert_memory_equal(l.log[2].data, "charlie", 7);
+	assert_memory_equal(l.log[0].data, "alpha", 5);
+	fli_store_loaded_free(&l);
+}
+
+/* Every length the last record could have been cut to (a kill mid
+ * append) loads the first two and cuts the rest off the file. */
+static void
+torn_tail_is_cut(void **state)
+{
+	char p[PATH_MAX + 8];
+	off_t full, two;
+
+	(void)state;
+	write_three();
+	full = file_size("log");
+	two = full - (24 + 7);
+	(void)fli_store_remove(dir);
+	file_path(p, sizeof(p), "log");
+	for (off_t len = two + 1; len < full; len++) {
+		struct fli_store_loaded l;
+
+		write_three();
+		assert_int_equal(truncate(p, len), 0);
+		l = reopen(2);
+		assert_fl(l.torn_bytes, (uint64_t)(len - two));
+		fli_store_loaded_free(&l);
+		assert_int_equal(file_size("log"), two);
+		/* The cut log takes the next append where it ends. */
+		l = reopen(2);
+		fli_store_loaded_free(&l);
+		(void)fli_store_remove(dir);
+	}
+}
+
+/* A flipped byte anywhere in record 2 ends the log after record 1. */
+static void
+garbled_record_ends_the_log(void **state)
+{
+	char p[PATH_MAX + 8];
+
+	(void)state;
+	file_path(p, sizeof(p), "log");
+	for (int at = 24 + 5; at < 24 + 5 + 24 + 6; at++) {
+		struct fli_store_loaded l;
+		uint8_t b;
+		int fd;
+
+		write_three();
+		fd = open(p, O_RDWR);
+		assert_true(fd >= 0);
+		assert_int_equal(pread(fd, &b, 1, at), 1);
+		b ^= 0x40;
+		assert_int_equal(pwrite(fd, &b, 1, at), 1);
+		close(fd);
+		l = reopen(1);
+		assert_memory_equal(l.log[0].data, "alpha", 5);
+		fli_store_loaded_free(&l);
+		(void)fli_store_remove(dir);
+	}
+}
+
+/* A torn write of the newer state slot leaves the older one. */
+static void
+torn_state_slot_keeps_the_previous_state(void **state)
+{
+	struct fli_store st;
+	struct fli_store_loaded l;
+	char p[PATH_MAX + 8];
+	uint8_t junk[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	int fd;
+
+	(void)state;
+	assert_fl(fli_store_open(&st, dir, false, &l), 0);
+	assert_fl(fli_store_save_state(&st, 5, 2), 0); /* seq 1, slot 0 */
+	assert_fl(fli_store_save_state(&st, 6, 0), 0); /* seq 2, slot 1 */
+	fli_store_close(&st);
+	file_path(p, sizeof(p), "state");
+	fd = open(p, O_RDWR);
+	assert_int_equal(pwrite(fd, junk, sizeof(junk), 32 + 16), (ssize_t)sizeof(junk));
+	close(fd);
+	l = reopen(0);
+	assert_fl(l.term, 5);
+	assert_int_equal(l.voted_for, 2);
+	assert_true(l.state_torn);
+	/* The next save goes to the torn slot, not over the good one. */
+	assert_fl(fli_store_open(&st, dir, false, &l), 0);
+	assert_fl(fli_store_save_state(&st, 7, 1), 0);
+	fli_store_close(&st);
+	l = reopen(0);
+	assert_fl(l.term, 7);
+	assert_false(l.state_torn);
+}
+
+/* Putting an entry at an index that exists drops it and all after. */
+static void
+conflicting_suffix_is_replaced(void **state)
+{
+	struct fli_store st;
+	struct fli_store_loaded l;
+	struct fli_raft_entry d = entry(3, "delta");
+
+	(void)state;
+	write_three();
+	assert_fl(fli_store_open(&st, dir, false, &l), 0);
+	fli_store_loaded_free(&l);
+	assert_fl(fli_store_put_entry(&st, 2, &d), 0);
+	fli_store_close(&st);
+	l = reopen(2);
+	assert_fl(l.log[1].term, 3);
+	assert_memory_equal(l.log[1].data, "delta", 5);
+	assert_int_equal(file_size("log"), 24 + 5 + 24 + 5);
+	fli_store_loaded_free(&l);
+}
+
+static void
+link_in_place_of_the_directory_is_refused(void **state)
+{
+	struct fli_store st;
+	struct fli_store_loaded l;
+	char target[PATH_MAX + 8];
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s-target", dir);
+	assert_int_equal(mkdir(target, 0700), 0);
+	assert_int_equal(symlink(target, dir), 0);
+	assert_fl(fli_store_open(&st, dir, false, &l), FL_EPERM);
+	assert_int_equal(unlink(dir), 0);
+	assert_int_equal(rmdir(target), 0);
+}
+
+int
+main(void)
+{
+	/* Each test starts with no node directory; the teardown removes it. */
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(saved_is_loaded, teardown),
+		cmocka_unit_test_teardown(torn_tail_is_cut, teardown),
+		cmocka_unit_test_teardown(garbled_record_ends_the_log, teardown),
+		cmocka_unit_test_teardown(torn_state_slot_keeps_the_previous_state, teardown),
+		cmocka_unit_test_teardown(conflicting_suffix_is_replaced, teardown),
+		cmocka_unit_test_teardown(link_in_place_of_the_directory_is_refused, teardown),
+	};
+	return cmocka_run_group_tests(tests, setup, group_teardown);
+}
