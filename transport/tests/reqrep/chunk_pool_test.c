@@ -704,26 +704,25 @@ layout_scribbled_after_open(void **state)
 int
 main(void)
 {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(spec_is_validated, setup, teardown),
-		cmocka_unit_test_setup_teardown(loan_write_release, setup, teardown),
-		cmocka_unit_test_setup_teardown(double_release_is_stale, setup, teardown),
-		cmocka_unit_test_setup_teardown(exhaustion_and_recovery, setup, teardown),
-		cmocka_unit_test_setup_teardown(reclaim_by_owner, setup, teardown),
-		cmocka_unit_test_setup_teardown(corruption_is_contained, setup, teardown),
-		cmocka_unit_test_setup_teardown(unfinished_loan_and_release_are_reclaimed, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(any_free_chunk_is_found, setup, teardown),
-		cmocka_unit_test_setup_teardown(fault_point_loan, setup, teardown),
-		cmocka_unit_test_setup_teardown(threads_loan_release, setup, teardown),
-		cmocka_unit_test_setup_teardown(processes_loan_release, setup, teardown),
-		cmocka_unit_test_setup_teardown(killed_process_is_reclaimed, setup, teardown),
-		cmocka_unit_test_setup_teardown(killed_anywhere_in_loan_or_release, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(loans_at_class_edges, setup, teardown),
-		cmocka_unit_test_setup_teardown(every_chunk_first_to_last, setup, teardown),
-		cmocka_unit_test_setup_teardown(chunk_index_one_past_the_last, setup, teardown),
-		cmocka_unit_test_setup_teardown(layout_scribbled_after_open, setup, teardown),
+		T(spec_is_validated),
+		T(loan_write_release),
+		T(double_release_is_stale),
+		T(exhaustion_and_recovery),
+		T(reclaim_by_owner),
+		T(corruption_is_contained),
+		T(unfinished_loan_and_release_are_reclaimed),
+		T(any_free_chunk_is_found),
+		T(fault_point_loan),
+		T(threads_loan_release),
+		T(processes_loan_release),
+		T(killed_process_is_reclaimed),
+		T(killed_anywhere_in_loan_or_release),
+		T(loans_at_class_edges),
+		T(every_chunk_first_to_last),
+		T(chunk_index_one_past_the_last),
+		T(layout_scribbled_after_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
