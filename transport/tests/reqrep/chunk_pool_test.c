@@ -391,19 +391,15 @@ static void
 threads_loan_release(void **state)
 {
 	fl_chunk_pool *p;
-	pthread_t t[4];
 	struct churn ch[4];
 	struct fl_chunk_pool_stats st;
 
 	assert_fl(fl_chunk_pool_create(path, "64:8", &p), 0);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 4; i++)
 		ch[i] = (struct churn){ p, test_scale(50000, 50), 0 };
-		pthread_create(&t[i], NULL, churn_thread, &ch[i]);
-	}
-	for (int i = 0; i < 4; i++) {
-		pthread_join(t[i], NULL);
+	test_threads(4, churn_thread, ch, sizeof(ch[0]));
+	for (int i = 0; i < 4; i++)
 		assert_int_equal(ch[i].errors, 0);
-	}
 	fl_chunk_pool_stats(p, &st);
 	assert_int_equal(st.cls[0].loaned, 0);
 	assert_int_equal(st.cls[0].loans, st.cls[0].releases);

@@ -244,18 +244,15 @@ static void
 port_churn_threads(void **state)
 {
 	enum { N = 6 };
-	pthread_t t[N];
 	struct churner ch[N];
 	struct fl_rr_stats st;
 	unsigned total = 0;
 
 	/* 6 threads on 8 ports: sometimes full, never leaking. */
-	for (int i = 0; i < N; i++) {
+	for (int i = 0; i < N; i++)
 		ch[i] = (struct churner){ dom, test_scale(10000 / N + 1, 20), 0, 0 };
-		pthread_create(&t[i], NULL, churn, &ch[i]);
-	}
+	test_threads(N, churn, ch, sizeof(ch[0]));
 	for (int i = 0; i < N; i++) {
-		pthread_join(t[i], NULL);
 		assert_int_equal(ch[i].errors, 0);
 		total += ch[i].cycles;
 	}
