@@ -197,6 +197,23 @@ test_default_signals(void)
 	signal(SIGFPE, SIG_DFL);
 }
 
+/* In a child: tells the parent through fd (the byte c), then waits to be
+ * killed. */
+static inline void __attribute__((noreturn)) test_ready_then_pause(int fd, char c)
+{
+	(void)!write(fd, &c, 1);
+	for (;;)
+		pause();
+}
+
+/* SIGKILLs child pid and asserts that it died of that signal. */
+static inline void
+test_kill_child(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
+}
+
 /* Runs fn(arg) in a child and returns what became of it: fn's return value
  * as the exit status, or 128 + the signal that killed the child, -1 if
  * the fork failed.  For a step that may crash on broken code: the test

@@ -463,13 +463,10 @@ killed_process_is_reclaimed(void **state)
 		for (int i = 0; i < 5; i++)
 			if (fl_chunk_loan(q, 1, 0, &c) != 0)
 				_exit(3);
-		(void)!write(pfd[1], "x", 1);
-		for (;;)
-			pause();
+		test_ready_then_pause(pfd[1], 'x');
 	}
 	assert_int_equal(read(pfd[0], &b, 1), 1);
-	kill(pid, SIGKILL);
-	assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
+	test_kill_child(pid);
 	close(pfd[0]);
 	close(pfd[1]);
 	fl_chunk_pool_stats(p, &st);
