@@ -1,7 +1,7 @@
 /*
  * The one helper header of every cmocka test, the transport's and the
  * harness's: an assert that names FL_E* codes, waits with deadlines that
- * stretch on a busy machine, valgrind scaling, child processes, the
+ * stretch on a busy machine, valgrind scaling, child processes, threads, the
  * small driver settings most tests use, wild writes into a segment's
  * fields, per-test namespaces and run directories in /dev/shm, and their
  * cleanup after a failed test.
@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -196,6 +197,23 @@ test_default_signals(void)
 	signal(SIGFPE, SIG_DFL);
 }
 
+/* In a child: tells the parent through fd (the byte c), then waits to be
+ * killed. */
+static inline void __attribute__((noreturn)) test_ready_then_pause(int fd, char c)
+{
+	(void)!write(fd, &c, 1);
+	for (;;)
+		pause();
+}
+
+/* SIGKILLs child pid and asserts that it died of that signal. */
+static inline void
+test_kill_child(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
+}
+
 /* Runs fn(arg) in a child and returns what became of it: fn's return value
  * as the exit status, or 128 + the signal that killed the child, -1 if
  * the fork failed.  For a step that may crash on broken code: the test
@@ -212,6 +230,31 @@ test_in_child(int (*fn)(void *arg), void *arg)
 		_exit(fn(arg));
 	}
 	return test_wait_child(pid);
+}
+
+/* ---- threads ---------------------------------------------------------------
+ *
+ * test_threads: runs fn on each of n arguments (args, size bytes apart,
+ * at most 16), each in its own thread, and waits for them all.  Fails the
+ * test, after joining those that started, if one cannot be started.
+ */
+static inline void
+test_threads(int n, void *(*fn)(void *arg), void *args, size_t size)
+{
+	pthread_t t[16];
+	int started = 0, rc = 0;
+
+	if (n > 16)
+		fail_msg("test_threads: %d threads, at most 16", n);
+	while (started < n && rc == 0) {
+		rc = pthread_create(&t[started], NULL, fn, (char *)args + (size_t)started * size);
+		if (rc == 0)
+			started++;
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	if (rc != 0)
+		fail_msg("pthread_create: %s", strerror(rc));
 }
 
 /* ---- scribbled fields ------------------------------------------------------

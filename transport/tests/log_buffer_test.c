@@ -305,9 +305,7 @@ misaligned_tail_is_refused(void **state)
 
 /* Fragments as read (flags, lengths) and the messages they reassemble to. */
 struct edge_rx {
-	int nfrag;
-	uint32_t flags[16];
-	size_t lens[16];
+	struct rx frags; /* as on_frag records them */
 	int nmsg;
 	size_t whole_len;
 	uint8_t whole[CAP / 8 + 16];
@@ -330,11 +328,7 @@ on_edge_frag(void *arg, const uint8_t *buf, size_t len, const struct fl_header *
 {
 	struct edge_rx *r = arg;
 
-	if (r->nfrag < 16) {
-		r->flags[r->nfrag] = h->flags;
-		r->lens[r->nfrag] = len;
-	}
-	r->nfrag++;
+	on_frag(&r->frags, buf, len, h);
 	fl_fragment_assembler_handler(&r->fa, buf, len, h);
 }
 
@@ -370,18 +364,18 @@ offer_and_check(struct fixture *f, struct edge_rx *r, size_t len)
 		         (long long)pos, fl_errname((int)pos), (unsigned long long)want_end, nfrag);
 	assert_int_equal(drain(f, on_edge_frag, r), (int)nfrag);
 	assert_int_equal(f->pos, want_end);
-	assert_int_equal(r->nfrag, (int)nfrag);
-	for (size_t i = 0; i < nfrag && i < 16; i++) {
+	assert_int_equal(r->frags.n, (int)nfrag);
+	for (size_t i = 0; i < nfrag && i < 64; i++) {
 		uint32_t want = nfrag == 1       ? FL_FRAG_UNFRAGMENTED
 		                : i == 0         ? FL_FRAG_BEGIN
 		                : i + 1 == nfrag ? FL_FRAG_END
 		                                 : 0;
 		size_t wlen = i + 1 < nfrag ? MP : len - i * MP;
 
-		if (r->flags[i] != want || r->lens[i] != wlen)
+		if (r->frags.flags[i] != want || r->frags.lens[i] != wlen)
 			fail_msg("offer(%zu): fragment %zu has flags %#x and %zu bytes, want %#x "
 			         "and %zu",
-			         len, i, r->flags[i], r->lens[i], want, wlen);
+			         len, i, r->frags.flags[i], r->frags.lens[i], want, wlen);
 	}
 	assert_int_equal(r->nmsg, 1);
 	assert_int_equal(r->whole_len, len);
@@ -425,7 +419,7 @@ message_sizes_at_fragment_edges(void **state)
 	assert_fl(fl_claim_commit(&c), 0);
 	edge_rx_reset(r);
 	assert_int_equal(drain(f, on_edge_frag, r), 1);
-	assert_int_equal(r->lens[0], MP);
+	assert_int_equal(r->frags.lens[0], MP);
 	assert_int_equal(r->whole[MP - 1], 0x5a);
 	fl_fragment_assembler_fini(&r->fa);
 	free(r);

@@ -106,6 +106,32 @@ stats(struct env *e)
 	return &st;
 }
 
+/* Maps the first page of namespace ns's cnc.dat into m, writable (for a
+ * wild write); returns its address. */
+static void *
+map_cnc(const char *ns, struct fli_shm *m)
+{
+	char dir[256], path[300];
+
+	fl_run_dir_path(ns, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
+	assert_fl(fli_shm_map(path, true, 4096, m, NULL, 0), 0);
+	return m->addr;
+}
+
+/* Maps the metadata of publication p's log in e's run directory into m
+ * (writable or not); returns it. */
+static struct fli_log_meta *
+map_log_meta(struct env *e, fl_publication *p, bool writable, struct fli_shm *m)
+{
+	char path[400];
+
+	snprintf(path, sizeof(path), "%s/" FL_LOG_NAME_FMT, e->dir,
+	         (long long)fl_publication_registration_id(p));
+	assert_fl(fli_shm_map(path, writable, FL_LOG_META_SIZE, m, NULL, 0), 0);
+	return m->addr;
+}
+
 struct rx {
 	long n;
 	long errors;
@@ -462,14 +488,11 @@ garbage_in_command_ring(void **state)
 	struct fli_mpsc ring;
 	struct fli_cmd cmd;
 	struct fli_cnc_header *h;
-	char path[300];
 	uint8_t junk[200];
 	fl_publication *p;
 	int i;
 
-	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
-	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
-	h = m.addr;
+	h = map_cnc(e->ns, &m);
 	fli_mpsc_init(&ring, (uint8_t *)m.addr + h->cmd_offset, h->cmd_length, 0);
 	for (i = 0; i < (int)sizeof(junk); i++)
 		junk[i] = (uint8_t)(i * 131 + 7);
@@ -1020,7 +1043,6 @@ subscriber_slots_first_and_last(void **state)
 	int64_t reg[FL_LOG_MAX_SUBS + 1], msg[2] = { 0, 0 };
 	struct fli_shm m = { 0 };
 	struct fli_log_meta *meta;
-	char path[400];
 	int rc, last = FL_LOG_MAX_SUBS - 1;
 
 	agent_client_ctx(&cc, e->ns);
@@ -1048,10 +1070,7 @@ subscriber_slots_first_and_last(void **state)
 	assert_int_equal(fl_subscription_image_count(s[FL_LOG_MAX_SUBS]), 0);
 	assert_int_equal(errs.n, 1);
 	assert_fl(errs.last, FL_ELIMIT);
-	snprintf(path, sizeof(path), "%s/" FL_LOG_NAME_FMT, e->dir,
-	         (long long)fl_publication_registration_id(p));
-	assert_fl(fli_shm_map(path, false, FL_LOG_META_SIZE, &m, NULL, 0), 0);
-	meta = m.addr;
+	meta = map_log_meta(e, p, false, &m);
 	assert_int_equal(meta->subscriber_count, FL_LOG_MAX_SUBS);
 	assert_int_equal(meta->slots[0].sub_reg_id, reg[0]);
 	assert_int_equal(meta->slots[last].sub_reg_id, reg[last]);
@@ -1174,7 +1193,6 @@ forged_image_slot_is_refused(void **state)
 	fl_publication *p;
 	fl_subscription *s;
 	int64_t pid, sid;
-	char path[300];
 	int rc;
 
 	agent_client_ctx(&cc, e->ns);
@@ -1192,9 +1210,7 @@ forged_image_slot_is_refused(void **state)
 	                        (rc = fl_client_add_subscription_poll(c, sid, &s)) != FL_EAGAIN),
 	                       2000));
 	assert_fl(rc, 0);
-	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
-	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
-	h = m.addr;
+	h = map_cnc(e->ns, &m);
 	fli_bcast_init(&bc, (uint8_t *)m.addr + h->bc_offset, h->bc_length, 0);
 	for (int k = 0; k < 2; k++) {
 		struct fli_event ev;
@@ -1252,13 +1268,11 @@ scribbled_cnc_header_is_repaired(void **state)
 	struct fli_cnc_header saved;
 	struct fl_client_ctx cc;
 	struct fli_shm m = { 0 };
-	char path[300];
 	fl_client *c;
 	int rc, bad = 0;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
-	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
+	map_cnc(e->ns, &m);
 	memcpy(&saved, m.addr, sizeof(saved));
 	fl_client_ctx_init(&cc);
 	cc.ns = e->ns;
@@ -1306,15 +1320,12 @@ vanished_client_is_reclaimed(void **state)
 	struct fli_cnc_counters *g;
 	struct fli_shm m = { 0 };
 	fl_publication *p;
-	char path[300];
 	int i, found = 0;
 
 	(void)state;
 	assert_fl(fl_client_add_publication(e->c, "vanish", 1, true, dl, &p), 0);
 	assert_true(WAIT_UNTIL(stats(e)->publications == 1 && st.log_files == 1, 2000));
-	snprintf(path, sizeof(path), "%s/cnc.dat", e->dir);
-	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
-	g = fli_cnc_counters(m.addr);
+	g = fli_cnc_counters(map_cnc(e->ns, &m));
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++)
 		if (__atomic_load_n(&g->clients[i].state, __ATOMIC_ACQUIRE) == FL_CLIENT_ACTIVE &&
 		    g->clients[i].pid == (int32_t)getpid()) {
@@ -1338,7 +1349,7 @@ vanished_client_is_reclaimed(void **state)
 static void
 wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 {
-	char ns[64], dir[256], path[300];
+	char ns[64];
 	struct fl_client_ctx cc;
 	struct fli_cnc_counters *g;
 	struct fli_shm m = { 0 };
@@ -1352,10 +1363,7 @@ wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 	cc.heartbeat_interval_ns = MS;
 	assert_fl(fl_client_open(&cc, &c), 0);
 	fl_driver_do_work(d);
-	fl_run_dir_path(ns, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
-	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
-	g = fli_cnc_counters(m.addr);
+	g = fli_cnc_counters(map_cnc(ns, &m));
 	for (i = 0; i < FL_STATS_MAX_CLIENTS; i++) {
 		uint32_t s = __atomic_load_n(&g->clients[i].state, __ATOMIC_ACQUIRE);
 
@@ -1406,17 +1414,14 @@ wild_heartbeat_neither_ends_nor_keeps_a_client(void **state)
 static void
 active_record_without_id_is_ended(void **state)
 {
-	char ns[64], dir[256], path[300];
+	char ns[64];
 	struct fli_cnc_counters *g;
 	struct fli_shm m = { 0 };
 	fl_driver *d;
 
 	(void)state;
 	d = start_agent_driver(ns, sizeof(ns), "activeid0", 3600 * SEC);
-	fl_run_dir_path(ns, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/cnc.dat", dir);
-	assert_fl(fli_shm_map(path, true, 4096, &m, NULL, 0), 0);
-	g = fli_cnc_counters(m.addr);
+	g = fli_cnc_counters(map_cnc(ns, &m));
 	__atomic_store_n(&g->clients[5].state, FL_CLIENT_ACTIVE, __ATOMIC_RELEASE);
 	fl_driver_do_work(d);
 	assert_fl(fl_stats_read(ns, &st), 0);
@@ -1447,7 +1452,6 @@ wild_slot_registration_or_position_is_put_back(void **state)
 	fl_subscription *s;
 	struct rx r = { 0 };
 	int64_t msg[128] = { 0 };
-	char path[300];
 	long sent = 0, n = 64 * 4; /* four rings' worth of 1 KiB messages */
 
 	(void)state;
@@ -1455,10 +1459,7 @@ wild_slot_registration_or_position_is_put_back(void **state)
 	assert_fl(fl_client_add_publication(e->c, "slotreg", 1, true, dl, &p), 0);
 	assert_true(WAIT_UNTIL(fl_publication_is_connected(p) && fl_subscription_is_connected(s),
 	                       2000));
-	snprintf(path, sizeof(path), "%s/" FL_LOG_NAME_FMT, e->dir,
-	         (long long)fl_publication_registration_id(p));
-	assert_fl(fli_shm_map(path, true, FL_LOG_META_SIZE, &m, NULL, 0), 0);
-	meta = m.addr;
+	meta = map_log_meta(e, p, true, &m);
 	assert_int_equal(__atomic_load_n(&meta->slots[0].state, __ATOMIC_ACQUIRE), FL_SLOT_ACTIVE);
 	__atomic_fetch_add(&meta->slots[0].sub_reg_id, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&meta->slots[0].client_id, 0, __ATOMIC_RELEASE);

@@ -28,18 +28,30 @@ store_len(uint8_t *p, int32_t v)
 	__atomic_store_n((int32_t *)p, v, __ATOMIC_RELEASE);
 }
 
+/* What both rings' init does first: checks capacity (a power of two, at
+ * least 1 KiB), zeroes the data and the trailer when zero_it, and sets
+ * the ring's buf, cap and mask.  0, or FL_EINVAL with nothing set. */
+static int
+ring_attach(uint8_t *m, uint64_t capacity, int zero_it, uint8_t **buf, uint64_t *cap,
+            uint64_t *mask)
+{
+	if (!is_pow2(capacity) || capacity < 1024)
+		return FL_EINVAL;
+	if (zero_it)
+		memset(m, 0, capacity + FL_RING_TRAILER);
+	*buf = m;
+	*cap = capacity;
+	*mask = capacity - 1;
+	return 0;
+}
+
 int
 fli_mpsc_init(struct fli_mpsc *r, void *mem, uint64_t capacity, int zero_it)
 {
 	uint8_t *m = mem;
 
-	if (!is_pow2(capacity) || capacity < 1024)
+	if (ring_attach(m, capacity, zero_it, &r->buf, &r->cap, &r->mask) != 0)
 		return FL_EINVAL;
-	if (zero_it)
-		memset(m, 0, capacity + FL_RING_TRAILER);
-	r->buf = m;
-	r->cap = capacity;
-	r->mask = capacity - 1;
 	r->tail = (uint64_t *)(m + capacity);
 	r->head = (uint64_t *)(m + capacity + 128);
 	r->own_head = __atomic_load_n(r->head, __ATOMIC_ACQUIRE);
@@ -238,13 +250,8 @@ fli_bcast_init(struct fli_bcast *b, void *mem, uint64_t capacity, int zero_it)
 {
 	uint8_t *m = mem;
 
-	if (!is_pow2(capacity) || capacity < 1024)
+	if (ring_attach(m, capacity, zero_it, &b->buf, &b->cap, &b->mask) != 0)
 		return FL_EINVAL;
-	if (zero_it)
-		memset(m, 0, capacity + FL_RING_TRAILER);
-	b->buf = m;
-	b->cap = capacity;
-	b->mask = capacity - 1;
 	b->tail_intent = (uint64_t *)(m + capacity);
 	b->tail = (uint64_t *)(m + capacity + 64);
 	b->latest = (uint64_t *)(m + capacity + 128);

@@ -39,6 +39,37 @@ fli_cnc_validate(const void *base, size_t len)
 
 #define LD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 
+/* The gauges cnc.dat's counters and struct fl_stats share, by name, in
+ * two runs: fl_stats_print puts the sums over active clients between. */
+#define CNC_GAUGES_1(X)                                                                            \
+	X(active_clients)                                                                          \
+	X(publications)                                                                            \
+	X(subscriptions)                                                                           \
+	X(images)                                                                                  \
+	X(log_files)                                                                               \
+	X(log_files_mapped)
+#define CNC_GAUGES_2(X)                                                                            \
+	X(rejected_commands)                                                                       \
+	X(client_timeouts)                                                                         \
+	X(commands)                                                                                \
+	X(unblocked_commands)                                                                      \
+	X(log_files_unlink_pending)                                                                \
+	X(corrupt_reads)
+
+/* The sums of struct fl_stats over the active clients' records. */
+#define CLIENT_SUMS(X)                                                                             \
+	X(pending_registrations)                                                                   \
+	X(image_refs_held)
+
+/* The counters a client record and struct fl_client_stats share. */
+#define CLIENT_GAUGES(X)                                                                           \
+	X(image_refs_held)                                                                         \
+	X(logs_mapped)                                                                             \
+	X(pending_registrations)                                                                   \
+	X(registrations)                                                                           \
+	X(refs_leaked)                                                                             \
+	X(registrations_reclaimed)
+
 int
 fl_stats_read(const char *ns, struct fl_stats *out)
 {
@@ -90,18 +121,10 @@ fl_stats_read_as(const char *ns, uint32_t allowed_uid, struct fl_stats *out)
 	s.driver_alive = LD(h->driver_closed) == 0 &&
 	                 s.driver_heartbeat_age_ns < h->client_liveness_ns &&
 	                 (kill(h->driver_pid, 0) == 0 || errno == EPERM);
-	s.active_clients = LD(g->active_clients);
-	s.publications = LD(g->publications);
-	s.subscriptions = LD(g->subscriptions);
-	s.images = LD(g->images);
-	s.log_files = LD(g->log_files);
-	s.log_files_mapped = LD(g->log_files_mapped);
-	s.rejected_commands = LD(g->rejected_commands);
-	s.client_timeouts = LD(g->client_timeouts);
-	s.commands = LD(g->commands);
-	s.unblocked_commands = LD(g->unblocked_commands);
-	s.log_files_unlink_pending = LD(g->log_files_unlink_pending);
-	s.corrupt_reads = LD(g->corrupt_reads);
+#define COPY_GAUGE(name) s.name = LD(g->name);
+	CNC_GAUGES_1(COPY_GAUGE)
+	CNC_GAUGES_2(COPY_GAUGE)
+#undef COPY_GAUGE
 	s.ext_count = LD(g->ext_count);
 	if (s.ext_count < 0 || s.ext_count > FL_STATS_MAX_EXT)
 		s.ext_count = 0;
@@ -124,16 +147,14 @@ fl_stats_read_as(const char *ns, uint32_t allowed_uid, struct fl_stats *out)
 		c->state = st;
 		chb = LD(r->heartbeat_ns);
 		c->heartbeat_age_ns = now > chb ? now - chb : 0;
-		c->image_refs_held = LD(r->image_refs_held);
-		c->logs_mapped = LD(r->logs_mapped);
-		c->pending_registrations = LD(r->pending_registrations);
-		c->registrations = LD(r->registrations);
-		c->refs_leaked = LD(r->refs_leaked);
-		c->registrations_reclaimed = LD(r->registrations_reclaimed);
+#define COPY_CLIENT_GAUGE(name) c->name = LD(r->name);
+		CLIENT_GAUGES(COPY_CLIENT_GAUGE)
+#undef COPY_CLIENT_GAUGE
+#define ADD_SUM(name) s.name += c->name;
 		if (st == FL_CLIENT_ACTIVE) {
-			s.pending_registrations += c->pending_registrations;
-			s.image_refs_held += c->image_refs_held;
+			CLIENT_SUMS(ADD_SUM)
 		}
+#undef ADD_SUM
 	}
 	*out = s;
 out:
@@ -153,41 +174,39 @@ state_name(uint32_t st)
 	}
 }
 
+/* One client's record: text, one line; JSON, one object. */
+static void
+print_client(const struct fl_client_stats *k, FILE *f, bool json)
+{
+#define GAUGE_NAME(name)  #name,
+#define GAUGE_VALUE(name) k->name,
+	static const char *const names[] = { CLIENT_GAUGES(GAUGE_NAME) };
+	const int64_t vals[] = { CLIENT_GAUGES(GAUGE_VALUE) };
+#undef GAUGE_NAME
+#undef GAUGE_VALUE
+
+	fprintf(f,
+	        json ? "{\"client_id\": %llu, \"pid\": %d, \"state\": \"%s\", "
+	               "\"heartbeat_age_ns\": %llu"
+	             : "client %llu pid %d state %s heartbeat_age_ns %llu",
+	        (unsigned long long)k->client_id, (int)k->pid, state_name(k->state),
+	        (unsigned long long)k->heartbeat_age_ns);
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		fprintf(f, json ? ", \"%s\": %lld" : " %s %lld", names[i], (long long)vals[i]);
+	fputs(json ? "}" : "\n", f);
+}
+
 void
 fl_stats_print(const struct fl_stats *s, FILE *f, bool json)
 {
-	static const char *const names[] = {
-		"active_clients",
-		"publications",
-		"subscriptions",
-		"images",
-		"log_files",
-		"log_files_mapped",
-		"pending_registrations",
-		"image_refs_held",
-		"rejected_commands",
-		"client_timeouts",
-		"commands",
-		"unblocked_commands",
-		"log_files_unlink_pending",
-		"corrupt_reads",
-	};
-	int64_t vals[] = {
-		s->active_clients,
-		s->publications,
-		s->subscriptions,
-		s->images,
-		s->log_files,
-		s->log_files_mapped,
-		s->pending_registrations,
-		s->image_refs_held,
-		s->rejected_commands,
-		s->client_timeouts,
-		s->commands,
-		s->unblocked_commands,
-		s->log_files_unlink_pending,
-		s->corrupt_reads,
-	};
+#define GAUGE_NAME(name)  #name,
+#define GAUGE_VALUE(name) s->name,
+	static const char *const names[] = { CNC_GAUGES_1(GAUGE_NAME) CLIENT_SUMS(GAUGE_NAME)
+		                                     CNC_GAUGES_2(GAUGE_NAME) };
+	const int64_t vals[] = { CNC_GAUGES_1(GAUGE_VALUE) CLIENT_SUMS(GAUGE_VALUE)
+		                         CNC_GAUGES_2(GAUGE_VALUE) };
+#undef GAUGE_NAME
+#undef GAUGE_VALUE
 	size_t i;
 	int c;
 
@@ -200,20 +219,8 @@ fl_stats_print(const struct fl_stats *s, FILE *f, bool json)
 		for (c = 0; c < s->ext_count; c++)
 			if (s->ext[c].name[0])
 				fprintf(f, "%s %lld\n", s->ext[c].name, (long long)s->ext[c].value);
-		for (c = 0; c < s->client_count; c++) {
-			const struct fl_client_stats *k = &s->clients[c];
-
-			fprintf(f,
-			        "client %llu pid %d state %s heartbeat_age_ns %llu image_refs_held "
-			        "%lld "
-			        "logs_mapped %lld pending_registrations %lld registrations %lld "
-			        "refs_leaked %lld registrations_reclaimed %lld\n",
-			        (unsigned long long)k->client_id, (int)k->pid, state_name(k->state),
-			        (unsigned long long)k->heartbeat_age_ns,
-			        (long long)k->image_refs_held, (long long)k->logs_mapped,
-			        (long long)k->pending_registrations, (long long)k->registrations,
-			        (long long)k->refs_leaked, (long long)k->registrations_reclaimed);
-		}
+		for (c = 0; c < s->client_count; c++)
+			print_client(&s->clients[c], f, false);
 		return;
 	}
 	fprintf(f, "{\"driver_pid\": %d, \"driver_alive\": %s, \"driver_heartbeat_age_ns\": %llu",
@@ -227,20 +234,8 @@ fl_stats_print(const struct fl_stats *s, FILE *f, bool json)
 		        (long long)s->ext[c].value);
 	fprintf(f, "}, \"clients\": [");
 	for (c = 0; c < s->client_count; c++) {
-		const struct fl_client_stats *k = &s->clients[c];
-
-		fprintf(f,
-		        "%s{\"client_id\": %llu, \"pid\": %d, \"state\": \"%s\", "
-		        "\"heartbeat_age_ns\": %llu, "
-		        "\"image_refs_held\": %lld, \"logs_mapped\": %lld, "
-		        "\"pending_registrations\": %lld, "
-		        "\"registrations\": %lld, \"refs_leaked\": %lld, "
-		        "\"registrations_reclaimed\": %lld}",
-		        c ? ", " : "", (unsigned long long)k->client_id, (int)k->pid,
-		        state_name(k->state), (unsigned long long)k->heartbeat_age_ns,
-		        (long long)k->image_refs_held, (long long)k->logs_mapped,
-		        (long long)k->pending_registrations, (long long)k->registrations,
-		        (long long)k->refs_leaked, (long long)k->registrations_reclaimed);
+		fputs(c ? ", " : "", f);
+		print_client(&s->clients[c], f, true);
 	}
 	fprintf(f, "]}\n");
 }

@@ -623,20 +623,16 @@ static void
 context_per_request_threads(void **state)
 {
 	struct echo_server srv;
-	pthread_t t[4];
 	struct per_request p[4];
 	fl_sock *req;
 
 	echo_start(&srv, "many");
 	assert_fl(fl_sock_open_req(&req, dom, "many"), 0);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 4; i++)
 		p[i] = (struct per_request){ req, test_scale(400, 10), 0 };
-		pthread_create(&t[i], NULL, context_per_request, &p[i]);
-	}
-	for (int i = 0; i < 4; i++) {
-		pthread_join(t[i], NULL);
+	test_threads(4, context_per_request, p, sizeof(p[0]));
+	for (int i = 0; i < 4; i++)
 		assert_int_equal(p[i].errors, 0);
-	}
 	fl_sock_close(req);
 	echo_stop(&srv);
 	assert_balanced();

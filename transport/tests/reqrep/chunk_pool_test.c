@@ -391,19 +391,15 @@ static void
 threads_loan_release(void **state)
 {
 	fl_chunk_pool *p;
-	pthread_t t[4];
 	struct churn ch[4];
 	struct fl_chunk_pool_stats st;
 
 	assert_fl(fl_chunk_pool_create(path, "64:8", &p), 0);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 4; i++)
 		ch[i] = (struct churn){ p, test_scale(50000, 50), 0 };
-		pthread_create(&t[i], NULL, churn_thread, &ch[i]);
-	}
-	for (int i = 0; i < 4; i++) {
-		pthread_join(t[i], NULL);
+	test_threads(4, churn_thread, ch, sizeof(ch[0]));
+	for (int i = 0; i < 4; i++)
 		assert_int_equal(ch[i].errors, 0);
-	}
 	fl_chunk_pool_stats(p, &st);
 	assert_int_equal(st.cls[0].loaned, 0);
 	assert_int_equal(st.cls[0].loans, st.cls[0].releases);
@@ -467,13 +463,10 @@ killed_process_is_reclaimed(void **state)
 		for (int i = 0; i < 5; i++)
 			if (fl_chunk_loan(q, 1, 0, &c) != 0)
 				_exit(3);
-		(void)!write(pfd[1], "x", 1);
-		for (;;)
-			pause();
+		test_ready_then_pause(pfd[1], 'x');
 	}
 	assert_int_equal(read(pfd[0], &b, 1), 1);
-	kill(pid, SIGKILL);
-	assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
+	test_kill_child(pid);
 	close(pfd[0]);
 	close(pfd[1]);
 	fl_chunk_pool_stats(p, &st);
@@ -704,26 +697,25 @@ layout_scribbled_after_open(void **state)
 int
 main(void)
 {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(spec_is_validated, setup, teardown),
-		cmocka_unit_test_setup_teardown(loan_write_release, setup, teardown),
-		cmocka_unit_test_setup_teardown(double_release_is_stale, setup, teardown),
-		cmocka_unit_test_setup_teardown(exhaustion_and_recovery, setup, teardown),
-		cmocka_unit_test_setup_teardown(reclaim_by_owner, setup, teardown),
-		cmocka_unit_test_setup_teardown(corruption_is_contained, setup, teardown),
-		cmocka_unit_test_setup_teardown(unfinished_loan_and_release_are_reclaimed, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(any_free_chunk_is_found, setup, teardown),
-		cmocka_unit_test_setup_teardown(fault_point_loan, setup, teardown),
-		cmocka_unit_test_setup_teardown(threads_loan_release, setup, teardown),
-		cmocka_unit_test_setup_teardown(processes_loan_release, setup, teardown),
-		cmocka_unit_test_setup_teardown(killed_process_is_reclaimed, setup, teardown),
-		cmocka_unit_test_setup_teardown(killed_anywhere_in_loan_or_release, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(loans_at_class_edges, setup, teardown),
-		cmocka_unit_test_setup_teardown(every_chunk_first_to_last, setup, teardown),
-		cmocka_unit_test_setup_teardown(chunk_index_one_past_the_last, setup, teardown),
-		cmocka_unit_test_setup_teardown(layout_scribbled_after_open, setup, teardown),
+		T(spec_is_validated),
+		T(loan_write_release),
+		T(double_release_is_stale),
+		T(exhaustion_and_recovery),
+		T(reclaim_by_owner),
+		T(corruption_is_contained),
+		T(unfinished_loan_and_release_are_reclaimed),
+		T(any_free_chunk_is_found),
+		T(fault_point_loan),
+		T(threads_loan_release),
+		T(processes_loan_release),
+		T(killed_process_is_reclaimed),
+		T(killed_anywhere_in_loan_or_release),
+		T(loans_at_class_edges),
+		T(every_chunk_first_to_last),
+		T(chunk_index_one_past_the_last),
+		T(layout_scribbled_after_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -244,18 +244,15 @@ static void
 port_churn_threads(void **state)
 {
 	enum { N = 6 };
-	pthread_t t[N];
 	struct churner ch[N];
 	struct fl_rr_stats st;
 	unsigned total = 0;
 
 	/* 6 threads on 8 ports: sometimes full, never leaking. */
-	for (int i = 0; i < N; i++) {
+	for (int i = 0; i < N; i++)
 		ch[i] = (struct churner){ dom, test_scale(10000 / N + 1, 20), 0, 0 };
-		pthread_create(&t[i], NULL, churn, &ch[i]);
-	}
+	test_threads(N, churn, ch, sizeof(ch[0]));
 	for (int i = 0; i < N; i++) {
-		pthread_join(t[i], NULL);
 		assert_int_equal(ch[i].errors, 0);
 		total += ch[i].cycles;
 	}
@@ -755,9 +752,7 @@ stop_at_push_when_armed(void *arg, const char *name)
 	struct stop_at *st = arg;
 
 	if (*st->armed && strcmp(name, "rr.deliver.push") == 0) {
-		(void)!write(st->fd, "p", 1);
-		for (;;)
-			pause();
+		test_ready_then_pause(st->fd, 'p');
 	}
 }
 
@@ -849,9 +844,7 @@ server_killed(void **state)
 		while (fl_rr_server_take(s, &held) != 0)
 			usleep(100);
 		fl_rr_server_loan(s, 8, 0, &held);
-		(void)!write(pfd[1], "t", 1);
-		for (;;)
-			pause();
+		test_ready_then_pause(pfd[1], 't');
 	}
 	assert_int_equal(read(pfd[0], &b, 1), 1);
 	assert_fl(fl_rr_client_open(dom, "k", &c), 0);
@@ -860,8 +853,7 @@ server_killed(void **state)
 		assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
 	}
 	assert_int_equal(read(pfd[0], &b, 1), 1);
-	kill(pid, SIGKILL);
-	assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
+	test_kill_child(pid);
 	close(pfd[0]);
 	close(pfd[1]);
 	/* The driver's reclaim: the port, the request it held, its loaned
@@ -897,15 +889,12 @@ client_killed(void **state)
 			    fl_rr_client_send(c, &r, 0, &seq) != 0)
 				_exit(3);
 		fl_rr_client_loan(c, 8, 0, &r); /* held, never sent */
-		(void)!write(pfd[1], "r", 1);
-		for (;;)
-			pause();
+		test_ready_then_pause(pfd[1], 'r');
 	}
 	assert_int_equal(read(pfd[0], &b, 1), 1);
 	/* Answer one request while the client still lives. */
 	assert_fl(serve_one(dom, s), 0);
-	kill(pid, SIGKILL);
-	assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
+	test_kill_child(pid);
 	close(pfd[0]);
 	close(pfd[1]);
 	assert_fl(fl_rr_reclaim_owner(dom, 88, &ports, &chunks), 0);
@@ -1008,13 +997,11 @@ failover_between_processes(void **state)
 	assert_int_equal(read(stopped[0], &b, 1), 1);
 	assert_int_equal(b, 'p');
 	close(stopped[0]);
-	kill(srv[0], SIGKILL);
-	assert_int_equal(test_wait_child(srv[0]), 128 + SIGKILL);
+	test_kill_child(srv[0]);
 	assert_fl(fl_rr_reclaim_owner(dom, 200, NULL, NULL), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(test_wait_child(cli[i]), 0);
-	kill(srv[1], SIGKILL);
-	assert_int_equal(test_wait_child(srv[1]), 128 + SIGKILL);
+	test_kill_child(srv[1]);
 	assert_fl(fl_rr_reclaim_owner(dom, 201, NULL, NULL), 0);
 	close(pfd[0]);
 	close(pfd[1]);
@@ -1167,9 +1154,7 @@ static void
 stop_at_push(void *arg, const char *name)
 {
 	if (strcmp(name, "rr.deliver.push") == 0) {
-		(void)!write(*(int *)arg, "p", 1);
-		for (;;)
-			pause();
+		test_ready_then_pause(*(int *)arg, 'p');
 	}
 }
 
@@ -1209,8 +1194,7 @@ server_killed_inside_delivery(void **state)
 	assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
 	assert_int_equal(read(pfd[0], &b, 1), 1);
 	assert_int_equal(b, 'p');
-	kill(pid, SIGKILL);
-	assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
+	test_kill_child(pid);
 	close(pfd[0]);
 	/* Its port, the request it held and the response in transit. */
 	assert_fl(fl_rr_reclaim_owner(dom, 77, &ports, &chunks), 0);
@@ -1332,8 +1316,7 @@ either_side_killed_anywhere(void **state)
 				fl_rr_client_forget(c, seq);
 			}
 		}
-		kill(pid, SIGKILL);
-		assert_int_equal(test_wait_child(pid), 128 + SIGKILL);
+		test_kill_child(pid);
 		assert_fl(fl_rr_reclaim_owner(dom, owner, NULL, NULL), 0);
 		/* Drain what was in flight towards this side. */
 		if (s != NULL) {
