@@ -37,6 +37,18 @@ bench_cpu_s(void)
 	               1e6;
 }
 
+/* A bench's configuration: from `seed`, at most `trials` trials, quiet,
+ * no trace saved. */
+static inline void
+bench_config(struct fl_prop_config *cfg, uint64_t seed, unsigned trials)
+{
+	fl_prop_config_init(cfg, NULL);
+	cfg->seed = seed;
+	cfg->trials = trials;
+	cfg->quiet = true;
+	cfg->trace_dir = NULL;
+}
+
 /* Runs prop for `secs` seconds (fork per trial, as CI does) from `seed`
  * and prints trials/s.  Returns 0, or 1 when a trial failed. */
 static inline int
@@ -44,12 +56,8 @@ bench_throughput(const struct fl_prop_def *prop, double secs, uint64_t seed)
 {
 	struct fl_prop_config cfg;
 	struct fl_prop_report rep;
-	fl_prop_config_init(&cfg, NULL);
-	cfg.seed = seed;
-	cfg.trials = 100000000;
+	bench_config(&cfg, seed, 100000000);
 	cfg.time_budget_s = secs;
-	cfg.quiet = true;
-	cfg.trace_dir = NULL;
 	double cpu0 = bench_cpu_s();
 	int rc = fl_prop_check(&cfg, prop, &rep);
 	double cpu = bench_cpu_s() - cpu0;
@@ -112,11 +120,7 @@ bench_find(const char *label, const struct fl_prop_def *prop, uint64_t seed, uns
 	for (unsigned i = 0; i < runs; i++) {
 		struct fl_prop_config cfg;
 		struct fl_prop_report rep;
-		fl_prop_config_init(&cfg, NULL);
-		cfg.seed = seed + i;
-		cfg.trials = 100000;
-		cfg.quiet = true;
-		cfg.trace_dir = NULL;
+		bench_config(&cfg, seed + i, 100000);
 		if (fl_prop_check(&cfg, prop, &rep) == 1) {
 			unsigned n = log_steps(rep.log);
 			found++;
