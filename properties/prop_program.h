@@ -76,6 +76,10 @@ bench_throughput(const struct fl_prop_def *prop, double secs, uint64_t seed)
  * this process, or (in the reaper, below) the program it outlived. */
 static pid_t prop_owner_pid;
 
+/* What its trials' run directories' names start with in /dev/shm
+ * ("faultline-prop-rr-"): set by start_reaper. */
+static const char *prop_dirs_prefix;
+
 /* Removes the run directories /dev/shm/<prefix><pid>-* of the program's
  * trials, with what is in them: a trial that crashed or hung never ran its
  * teardown. */
@@ -97,6 +101,14 @@ remove_prop_dirs(const char *prefix)
 			(void)fl_run_dir_remove(e->d_name + 10);
 	}
 	closedir(d);
+}
+
+/* Removes what trials of this program that crashed or hung left in
+ * /dev/shm. */
+static inline void
+remove_leftovers(void)
+{
+	remove_prop_dirs(prop_dirs_prefix);
 }
 
 /* Lines of a shrunk failure's log that start with "step ". */
@@ -143,11 +155,6 @@ bench_find(const char *label, const struct fl_prop_def *prop, uint64_t seed, uns
 	       ts / found, steps / found, maxsteps);
 }
 
-/* main of an unplanted property program (`name`): --bench [SECONDS]
- * prints each property's trials per second; anything else runs
- * fl_prop_main with CI's budget unless FL_TRIALS / --trials say otherwise
- * (200 trials, 5 under memcheck, which runs a trial 20-50x slower).
- * cleanup() removes what trials that crashed or hung left behind. */
 /*
  * A program killed by SIGTERM (meson's timeout), SIGINT or SIGKILL never
  * reaches its own cleanup, and its trials' directories stayed in /dev/shm.
@@ -155,14 +162,17 @@ bench_find(const char *label, const struct fl_prop_def *prop, uint64_t seed, uns
  * EOF, whatever the cause), lets the trials die with it (they have
  * PR_SET_PDEATHSIG), and removes what they left.  It ignores SIGINT and
  * SIGTERM, so a signal to the whole group (Ctrl-C) leaves it to clean.
+ * `prefix`: what the program's trials' run directories' names start with
+ * (remove_leftovers).
  */
 static inline void
-start_reaper(void (*cleanup)(void))
+start_reaper(const char *prefix)
 {
 	int p[2];
 	pid_t pid;
 
 	prop_owner_pid = getpid();
+	prop_dirs_prefix = prefix;
 	if (getenv("FL_UNDER_VALGRIND") != NULL || pipe(p) != 0)
 		return; /* memcheck would check the reaper as a second program */
 	pid = fork();
@@ -175,19 +185,25 @@ start_reaper(void (*cleanup)(void))
 		while (read(p[0], &c, 1) < 0 && errno == EINTR)
 			;
 		usleep(200 * 1000); /* the trials' PR_SET_PDEATHSIG kills */
-		cleanup();
+		remove_leftovers();
 		_exit(0);
 	}
 	close(p[0]); /* p[1] stays open: it closes when this program ends */
 }
 
+/* main of an unplanted property program (`name`): --bench [SECONDS]
+ * prints each property's trials per second; anything else runs
+ * fl_prop_main with CI's budget unless FL_TRIALS / --trials say otherwise
+ * (200 trials, 5 under memcheck, which runs a trial 20-50x slower).
+ * `prefix` names its trials' run directories (start_reaper): what trials
+ * that crashed or hung left behind is removed. */
 static inline int
 prop_program_main(const char *name, int argc, char **argv, const struct fl_prop_def *props,
-                  size_t n, void (*cleanup)(void))
+                  size_t n, const char *prefix)
 {
 	int code = 0;
 
-	start_reaper(cleanup);
+	start_reaper(prefix);
 	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
 		double secs = argc >= 3 ? strtod(argv[2], NULL) : 2.0;
 		printf("# %s: trials per second (%.1f s each)\n", name, secs);
@@ -197,7 +213,7 @@ prop_program_main(const char *name, int argc, char **argv, const struct fl_prop_
 		setenv("FL_TRIALS", getenv("FL_UNDER_VALGRIND") ? "5" : "200", 0);
 		code = fl_prop_main(argc, argv, props, n);
 	}
-	cleanup();
+	remove_leftovers();
 	return code;
 }
 

@@ -1042,19 +1042,15 @@ static const struct fl_prop_def props[] = {
 	  "segment create/map): nothing left behind" },
 };
 
-/* What trials of this runner that crashed or hung left in /dev/shm. */
-static void
-remove_leftovers(void)
-{
-	remove_prop_dirs("faultline-prop-pubsub-");
-}
+/* What the names of this program's trials' run directories start with. */
+#define PUBSUB_DIRS "faultline-prop-pubsub-"
 
 #ifndef PLANT_B1
 int
 main(int argc, char **argv)
 {
 	return prop_program_main("pubsub_prop", argc, argv, props, sizeof props / sizeof props[0],
-	                         remove_leftovers);
+	                         PUBSUB_DIRS);
 }
 #else
 /* The B1 bug planted in the command set: the property must catch it on
@@ -1065,7 +1061,7 @@ main(int argc, char **argv)
 {
 	if (planted_help(argc, argv, ""))
 		return 0;
-	start_reaper(remove_leftovers);
+	start_reaper(PUBSUB_DIRS);
 	/* --bench [RUNS]: trials and seconds to find and shrink B1. */
 	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
 		unsigned runs = argc >= 3 ? (unsigned)strtoul(argv[2], NULL, 10) : 10;
