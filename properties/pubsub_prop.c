@@ -1020,15 +1020,8 @@ static const char *const fault_points[] = {
 static int
 ps_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 {
-	int rc = ps_setup(ctx, model, real);
-	if (rc != FL_PROP_PASS)
-		return rc;
-	struct ps_real *r = *real;
-	rc = prop_faults_arm(ctx, fault_points, sizeof fault_points / sizeof fault_points[0],
-	                     &r->faults);
-	if (rc != FL_PROP_PASS)
-		ps_teardown(*model, *real);
-	return rc;
+	return prop_setup_faults(ctx, model, real, &ps_spec, offsetof(struct ps_real, faults),
+	                         fault_points, sizeof fault_points / sizeof fault_points[0]);
 }
 
 static const struct fl_model_spec ps_spec_faults = PS_SPEC("pubsub_refs_faults", ps_setup_faults);

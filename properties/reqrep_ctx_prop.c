@@ -1047,14 +1047,9 @@ cx_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 	static const char *const points[] = { "transport/chunk/loan", "transport/rr/request_send",
 		                              "transport/rr/response_send",
 		                              "transport/rr/queue_publish" };
-	int rc = cx_setup(ctx, model, real);
-	if (rc != FL_PROP_PASS)
-		return rc;
-	struct cx_real *r = *real;
-	rc = prop_faults_arm(ctx, points, sizeof points / sizeof points[0], &r->faults);
-	if (rc != FL_PROP_PASS)
-		cx_teardown(*model, *real);
-	return rc;
+	return prop_setup_faults(ctx, model, real, &reqrep_ctx_spec,
+	                         offsetof(struct cx_real, faults), points,
+	                         sizeof points / sizeof points[0]);
 }
 
 const struct fl_model_spec reqrep_ctx_faults_spec = CX_SPEC("reqrep_ctx_faults", cx_setup_faults);

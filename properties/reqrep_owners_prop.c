@@ -1835,15 +1835,9 @@ static const char *const rr_fault_points[] = {
 static int
 rr_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 {
-	int rc = rr_setup(ctx, model, real);
-	if (rc != FL_PROP_PASS)
-		return rc;
-	struct rr_real *r = *real;
-	rc = prop_faults_arm(ctx, rr_fault_points,
-	                     sizeof rr_fault_points / sizeof rr_fault_points[0], &r->faults);
-	if (rc != FL_PROP_PASS)
-		rr_teardown(*model, *real);
-	return rc;
+	return prop_setup_faults(ctx, model, real, &reqrep_owners_spec,
+	                         offsetof(struct rr_real, faults), rr_fault_points,
+	                         sizeof rr_fault_points / sizeof rr_fault_points[0]);
 }
 
 const struct fl_model_spec reqrep_owners_faults_spec =
