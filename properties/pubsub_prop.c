@@ -29,6 +29,7 @@
 #include "faultline/faults.h"
 
 #include "prop_faults.h"
+#include "prop_model.h"
 #include "prop_program.h"
 
 #include "faultline/platform.h"
@@ -118,10 +119,12 @@ static int
 ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 {
 	static unsigned counter;
-	struct ps_model *m = calloc(1, sizeof *m);
-	struct ps_real *r = calloc(1, sizeof *r);
-	if (!m || !r)
-		goto oom;
+	int rc =
+	        prop_model_alloc(ctx, model, sizeof(struct ps_model), real, sizeof(struct ps_real));
+	if (rc != FL_PROP_PASS)
+		return rc;
+	struct ps_model *m = *model;
+	struct ps_real *r = *real;
 	/* The runner's pid first: it removes what a crashed trial left. */
 	snprintf(r->ns, sizeof r->ns, "prop-pubsub-%d-%d-%u", (int)getppid(), (int)getpid(),
 	         counter++);
@@ -136,7 +139,7 @@ ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	 * would find the killed process by pid. */
 	dc.no_pid_check = true;
 	dc.term_length = TERM_LENGTH;
-	int rc = fl_driver_start(&dc, &r->driver);
+	rc = fl_driver_start(&dc, &r->driver);
 	if (rc) {
 		fl_platform_set_ops(NULL);
 		free(m);
@@ -160,13 +163,7 @@ ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	pump(r);
 	r->baseline_files = count_run_dir(r->ns);
 	r->ctx = ctx;
-	*model = m;
-	*real = r;
 	return FL_PROP_PASS;
-oom:
-	free(m);
-	free(r);
-	return fl_prop_fail(ctx, "out of memory");
 }
 
 static void
