@@ -143,25 +143,26 @@ def chunks_dat(cfg):
     return b, hdr_off
 
 
-def set_hdr(b, hdr_off, i, state=None, owner=None, cls=None, length=None, reply=None,
-            dest_gen=None, deadline=None, sender=None):
+# A chunk header's fields: offset in the header and struct format.  A
+# format of more than one value takes a tuple (reply: port, generation).
+HDR_FIELDS = {
+    "state": (0, "<Q"),
+    "owner": (8, "<Q"),
+    "cls": (20, "<I"),
+    "length": (32, "<I"),
+    "reply": (36, "<II"),
+    "dest_gen": (44, "<I"),
+    "deadline": (48, "<Q"),
+    "sender": (56, "<Q"),
+}
+
+
+def set_hdr(b, hdr_off, i, **fields):
+    """Sets the named fields (HDR_FIELDS) of chunk header i."""
     h = hdr_off + i * CP_HDR
-    if state is not None:
-        struct.pack_into("<Q", b, h, state)
-    if owner is not None:
-        struct.pack_into("<Q", b, h + 8, owner)
-    if cls is not None:
-        struct.pack_into("<I", b, h + 20, cls)
-    if length is not None:
-        struct.pack_into("<I", b, h + 32, length)
-    if reply is not None:
-        struct.pack_into("<II", b, h + 36, *reply)
-    if dest_gen is not None:
-        struct.pack_into("<I", b, h + 44, dest_gen)
-    if deadline is not None:
-        struct.pack_into("<Q", b, h + 48, deadline)
-    if sender is not None:
-        struct.pack_into("<Q", b, h + 56, sender)
+    for name, value in fields.items():
+        at, fmt = HDR_FIELDS[name]
+        struct.pack_into(fmt, b, h + at, *(value if isinstance(value, tuple) else (value,)))
 
 
 def ports_dat(cfg):

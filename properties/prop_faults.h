@@ -1,7 +1,7 @@
 /*
  * The faults a property's *_faults variant arms: every named fault point
  * fails at each hit with probability 1/20, drawn from the trial's stream
- * (so shrinking turns the failures off one by one).
+ * (so shrinking turns the failures off one by one); the variant's setup.
  */
 #ifndef PROPERTIES_PROP_FAULTS_H
 #define PROPERTIES_PROP_FAULTS_H
@@ -35,6 +35,24 @@ prop_faults_arm(struct fl_prop_ctx *ctx, const char *const *points, size_t n,
 	if (rc == 0)
 		rc = fl_faults_arm(*faults);
 	return rc ? fl_prop_fail(ctx, "fault engine: %s", fl_errname(rc)) : FL_PROP_PASS;
+}
+
+/* The setup of a *_faults variant: base's setup, then the faults at
+ * points armed into the real state's struct fl_faults * at faults_at
+ * (its offsetof); when arming fails, base's teardown frees what setup
+ * made.  Returns FL_PROP_PASS or the failed setup's or arming's verdict. */
+static inline int
+prop_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real,
+                  const struct fl_model_spec *base, size_t faults_at, const char *const *points,
+                  size_t n)
+{
+	int rc = base->setup(ctx, model, real);
+	if (rc != FL_PROP_PASS)
+		return rc;
+	rc = prop_faults_arm(ctx, points, n, (struct fl_faults **)((char *)*real + faults_at));
+	if (rc != FL_PROP_PASS)
+		base->teardown(*model, *real);
+	return rc;
 }
 
 #endif

@@ -37,6 +37,18 @@ bench_cpu_s(void)
 	               1e6;
 }
 
+/* A bench's configuration: from `seed`, at most `trials` trials, quiet,
+ * no trace saved. */
+static inline void
+bench_config(struct fl_prop_config *cfg, uint64_t seed, unsigned trials)
+{
+	fl_prop_config_init(cfg, NULL);
+	cfg->seed = seed;
+	cfg->trials = trials;
+	cfg->quiet = true;
+	cfg->trace_dir = NULL;
+}
+
 /* Runs prop for `secs` seconds (fork per trial, as CI does) from `seed`
  * and prints trials/s.  Returns 0, or 1 when a trial failed. */
 static inline int
@@ -44,12 +56,8 @@ bench_throughput(const struct fl_prop_def *prop, double secs, uint64_t seed)
 {
 	struct fl_prop_config cfg;
 	struct fl_prop_report rep;
-	fl_prop_config_init(&cfg, NULL);
-	cfg.seed = seed;
-	cfg.trials = 100000000;
+	bench_config(&cfg, seed, 100000000);
 	cfg.time_budget_s = secs;
-	cfg.quiet = true;
-	cfg.trace_dir = NULL;
 	double cpu0 = bench_cpu_s();
 	int rc = fl_prop_check(&cfg, prop, &rep);
 	double cpu = bench_cpu_s() - cpu0;
@@ -67,6 +75,10 @@ bench_throughput(const struct fl_prop_def *prop, double secs, uint64_t seed)
 /* The property program whose trials' directories remove_prop_dirs removes:
  * this process, or (in the reaper, below) the program it outlived. */
 static pid_t prop_owner_pid;
+
+/* What its trials' run directories' names start with in /dev/shm
+ * ("faultline-prop-rr-"): set by start_reaper. */
+static const char *prop_dirs_prefix;
 
 /* Removes the run directories /dev/shm/<prefix><pid>-* of the program's
  * trials, with what is in them: a trial that crashed or hung never ran its
@@ -91,6 +103,14 @@ remove_prop_dirs(const char *prefix)
 	closedir(d);
 }
 
+/* Removes what trials of this program that crashed or hung left in
+ * /dev/shm. */
+static inline void
+remove_leftovers(void)
+{
+	remove_prop_dirs(prop_dirs_prefix);
+}
+
 /* Lines of a shrunk failure's log that start with "step ". */
 static inline unsigned
 log_steps(const char *log)
@@ -112,11 +132,7 @@ bench_find(const char *label, const struct fl_prop_def *prop, uint64_t seed, uns
 	for (unsigned i = 0; i < runs; i++) {
 		struct fl_prop_config cfg;
 		struct fl_prop_report rep;
-		fl_prop_config_init(&cfg, NULL);
-		cfg.seed = seed + i;
-		cfg.trials = 100000;
-		cfg.quiet = true;
-		cfg.trace_dir = NULL;
+		bench_config(&cfg, seed + i, 100000);
 		if (fl_prop_check(&cfg, prop, &rep) == 1) {
 			unsigned n = log_steps(rep.log);
 			found++;
@@ -139,11 +155,6 @@ bench_find(const char *label, const struct fl_prop_def *prop, uint64_t seed, uns
 	       ts / found, steps / found, maxsteps);
 }
 
-/* main of an unplanted property program (`name`): --bench [SECONDS]
- * prints each property's trials per second; anything else runs
- * fl_prop_main with CI's budget unless FL_TRIALS / --trials say otherwise
- * (200 trials, 5 under memcheck, which runs a trial 20-50x slower).
- * cleanup() removes what trials that crashed or hung left behind. */
 /*
  * A program killed by SIGTERM (meson's timeout), SIGINT or SIGKILL never
  * reaches its own cleanup, and its trials' directories stayed in /dev/shm.
@@ -151,14 +162,17 @@ bench_find(const char *label, const struct fl_prop_def *prop, uint64_t seed, uns
  * EOF, whatever the cause), lets the trials die with it (they have
  * PR_SET_PDEATHSIG), and removes what they left.  It ignores SIGINT and
  * SIGTERM, so a signal to the whole group (Ctrl-C) leaves it to clean.
+ * `prefix`: what the program's trials' run directories' names start with
+ * (remove_leftovers).
  */
 static inline void
-start_reaper(void (*cleanup)(void))
+start_reaper(const char *prefix)
 {
 	int p[2];
 	pid_t pid;
 
 	prop_owner_pid = getpid();
+	prop_dirs_prefix = prefix;
 	if (getenv("FL_UNDER_VALGRIND") != NULL || pipe(p) != 0)
 		return; /* memcheck would check the reaper as a second program */
 	pid = fork();
@@ -171,19 +185,25 @@ start_reaper(void (*cleanup)(void))
 		while (read(p[0], &c, 1) < 0 && errno == EINTR)
 			;
 		usleep(200 * 1000); /* the trials' PR_SET_PDEATHSIG kills */
-		cleanup();
+		remove_leftovers();
 		_exit(0);
 	}
 	close(p[0]); /* p[1] stays open: it closes when this program ends */
 }
 
+/* main of an unplanted property program (`name`): --bench [SECONDS]
+ * prints each property's trials per second; anything else runs
+ * fl_prop_main with CI's budget unless FL_TRIALS / --trials say otherwise
+ * (200 trials, 5 under memcheck, which runs a trial 20-50x slower).
+ * `prefix` names its trials' run directories (start_reaper): what trials
+ * that crashed or hung left behind is removed. */
 static inline int
 prop_program_main(const char *name, int argc, char **argv, const struct fl_prop_def *props,
-                  size_t n, void (*cleanup)(void))
+                  size_t n, const char *prefix)
 {
 	int code = 0;
 
-	start_reaper(cleanup);
+	start_reaper(prefix);
 	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
 		double secs = argc >= 3 ? strtod(argv[2], NULL) : 2.0;
 		printf("# %s: trials per second (%.1f s each)\n", name, secs);
@@ -193,7 +213,7 @@ prop_program_main(const char *name, int argc, char **argv, const struct fl_prop_
 		setenv("FL_TRIALS", getenv("FL_UNDER_VALGRIND") ? "5" : "200", 0);
 		code = fl_prop_main(argc, argv, props, n);
 	}
-	cleanup();
+	remove_leftovers();
 	return code;
 }
 

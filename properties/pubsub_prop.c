@@ -29,6 +29,7 @@
 #include "faultline/faults.h"
 
 #include "prop_faults.h"
+#include "prop_model.h"
 #include "prop_program.h"
 
 #include "faultline/platform.h"
@@ -118,10 +119,12 @@ static int
 ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 {
 	static unsigned counter;
-	struct ps_model *m = calloc(1, sizeof *m);
-	struct ps_real *r = calloc(1, sizeof *r);
-	if (!m || !r)
-		goto oom;
+	int rc =
+	        prop_model_alloc(ctx, model, sizeof(struct ps_model), real, sizeof(struct ps_real));
+	if (rc != FL_PROP_PASS)
+		return rc;
+	struct ps_model *m = *model;
+	struct ps_real *r = *real;
 	/* The runner's pid first: it removes what a crashed trial left. */
 	snprintf(r->ns, sizeof r->ns, "prop-pubsub-%d-%d-%u", (int)getppid(), (int)getpid(),
 	         counter++);
@@ -136,7 +139,7 @@ ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	 * would find the killed process by pid. */
 	dc.no_pid_check = true;
 	dc.term_length = TERM_LENGTH;
-	int rc = fl_driver_start(&dc, &r->driver);
+	rc = fl_driver_start(&dc, &r->driver);
 	if (rc) {
 		fl_platform_set_ops(NULL);
 		free(m);
@@ -160,13 +163,7 @@ ps_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	pump(r);
 	r->baseline_files = count_run_dir(r->ns);
 	r->ctx = ctx;
-	*model = m;
-	*real = r;
 	return FL_PROP_PASS;
-oom:
-	free(m);
-	free(r);
-	return fl_prop_fail(ctx, "out of memory");
 }
 
 static void
@@ -1020,15 +1017,8 @@ static const char *const fault_points[] = {
 static int
 ps_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 {
-	int rc = ps_setup(ctx, model, real);
-	if (rc != FL_PROP_PASS)
-		return rc;
-	struct ps_real *r = *real;
-	rc = prop_faults_arm(ctx, fault_points, sizeof fault_points / sizeof fault_points[0],
-	                     &r->faults);
-	if (rc != FL_PROP_PASS)
-		ps_teardown(*model, *real);
-	return rc;
+	return prop_setup_faults(ctx, model, real, &ps_spec, offsetof(struct ps_real, faults),
+	                         fault_points, sizeof fault_points / sizeof fault_points[0]);
 }
 
 static const struct fl_model_spec ps_spec_faults = PS_SPEC("pubsub_refs_faults", ps_setup_faults);
@@ -1042,19 +1032,15 @@ static const struct fl_prop_def props[] = {
 	  "segment create/map): nothing left behind" },
 };
 
-/* What trials of this runner that crashed or hung left in /dev/shm. */
-static void
-remove_leftovers(void)
-{
-	remove_prop_dirs("faultline-prop-pubsub-");
-}
+/* What the names of this program's trials' run directories start with. */
+#define PUBSUB_DIRS "faultline-prop-pubsub-"
 
 #ifndef PLANT_B1
 int
 main(int argc, char **argv)
 {
 	return prop_program_main("pubsub_prop", argc, argv, props, sizeof props / sizeof props[0],
-	                         remove_leftovers);
+	                         PUBSUB_DIRS);
 }
 #else
 /* The B1 bug planted in the command set: the property must catch it on
@@ -1065,7 +1051,7 @@ main(int argc, char **argv)
 {
 	if (planted_help(argc, argv, ""))
 		return 0;
-	start_reaper(remove_leftovers);
+	start_reaper(PUBSUB_DIRS);
 	/* --bench [RUNS]: trials and seconds to find and shrink B1. */
 	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
 		unsigned runs = argc >= 3 ? (unsigned)strtoul(argv[2], NULL, 10) : 10;

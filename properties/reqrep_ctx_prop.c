@@ -27,6 +27,7 @@
 #include "faultline/faults.h"
 
 #include "prop_faults.h"
+#include "prop_model.h"
 #include "reqrep_models.h"
 
 #include <stdio.h>
@@ -107,24 +108,27 @@ cx_debug(const struct cx_real *r, struct fl_aio_debug *d)
 	d->aio_free_pending -= r->base.aio_free_pending;
 }
 
+static void cx_teardown(void *model, void *real);
+
+/* A failure after the allocation hands the partial state to cx_teardown:
+ * every handle it closes is NULL or open. */
 static int
 cx_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 {
 	static unsigned counter;
-	struct cx_model *m = calloc(1, sizeof *m);
-	struct cx_real *r = calloc(1, sizeof *r);
-	if (!m || !r) {
-		free(m);
-		free(r);
-		return fl_prop_fail(ctx, "out of memory");
-	}
+	int rc =
+	        prop_model_alloc(ctx, model, sizeof(struct cx_model), real, sizeof(struct cx_real));
+	if (rc != FL_PROP_PASS)
+		return rc;
+	struct cx_model *m = *model;
+	struct cx_real *r = *real;
 	char ns[64];
 	snprintf(ns, sizeof ns, "prop-rr-%d-%d-c%u", (int)getppid(), (int)getpid(), counter++);
 	fl_run_dir_path(ns, r->dir, sizeof r->dir);
 	struct fl_rr_config cfg = { .chunk_spec = CX_CHUNK_SPEC,
 		                    .server_ports = 2,
 		                    .client_ports = 2 };
-	int rc = mkdir(r->dir, 0700) ? FL_EIO : fl_rr_domain_create(r->dir, &cfg, &r->drv);
+	rc = mkdir(r->dir, 0700) ? FL_EIO : fl_rr_domain_create(r->dir, &cfg, &r->drv);
 	if (rc == 0)
 		rc = fl_rr_domain_open(r->dir, 2, &r->dreq);
 	if (rc == 0)
@@ -134,21 +138,11 @@ cx_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	if (rc == 0)
 		rc = fl_sock_open_req(&r->req, r->dreq, "svc");
 	if (rc) {
-		fl_sock_close(r->req);
-		fl_sock_close(r->rep);
-		fl_rr_domain_close(r->dreq);
-		fl_rr_domain_close(r->drep);
-		fl_rr_domain_close(r->drv);
-		fl_rr_domain_unlink(r->dir);
-		rmdir(r->dir);
-		free(m);
-		free(r);
+		cx_teardown(m, r); /* what setup made so far */
 		return fl_prop_fail(ctx, "setup: %s", fl_errname(rc));
 	}
 	fl_aio_debug_read(&r->base);
 	m->rep_open = true;
-	*model = m;
-	*real = r;
 	return FL_PROP_PASS;
 }
 
@@ -1047,14 +1041,9 @@ cx_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 	static const char *const points[] = { "transport/chunk/loan", "transport/rr/request_send",
 		                              "transport/rr/response_send",
 		                              "transport/rr/queue_publish" };
-	int rc = cx_setup(ctx, model, real);
-	if (rc != FL_PROP_PASS)
-		return rc;
-	struct cx_real *r = *real;
-	rc = prop_faults_arm(ctx, points, sizeof points / sizeof points[0], &r->faults);
-	if (rc != FL_PROP_PASS)
-		cx_teardown(*model, *real);
-	return rc;
+	return prop_setup_faults(ctx, model, real, &reqrep_ctx_spec,
+	                         offsetof(struct cx_real, faults), points,
+	                         sizeof points / sizeof points[0]);
 }
 
 const struct fl_model_spec reqrep_ctx_faults_spec = CX_SPEC("reqrep_ctx_faults", cx_setup_faults);

@@ -22,16 +22,9 @@ static const struct fl_prop_def props[] = {
 	  "the same with sends failing at random (chunk loan, request/response send)" },
 };
 
-/* What trials of this runner that crashed or hung left in /dev/shm. */
-static void
-remove_leftovers(void)
-{
-	remove_prop_dirs("faultline-prop-rr-");
-}
-
 int
 main(int argc, char **argv)
 {
 	return prop_program_main("reqrep_prop", argc, argv, props, sizeof props / sizeof props[0],
-	                         remove_leftovers);
+	                         REQREP_DIRS);
 }

@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include <string.h>
 
+/* What the names of the request/response programs' trials' run
+ * directories start with (both models' setups name them "prop-rr-..."). */
+#define REQREP_DIRS "faultline-prop-rr-"
+
 /* The models' specs, the argument of their fl_prop_def: the owners model
  * runs under fl_model_prop, the contexts model under reqrep_ctx_prop. */
 extern const struct fl_model_spec reqrep_owners_spec;

@@ -33,6 +33,7 @@
 #include "faultline/faults.h"
 
 #include "prop_faults.h"
+#include "prop_model.h"
 #include "reqrep_models.h"
 
 #include <signal.h>
@@ -332,17 +333,20 @@ m_queue(struct rr_model *m, int i, int p)
 /* ------------------------------------------------------------------ */
 /* Setup and teardown. */
 
+static void rr_teardown(void *model, void *real);
+
+/* A failure after the allocation hands the partial state to rr_teardown:
+ * nothing is held yet, every domain is NULL or open. */
 static int
 rr_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 {
 	static unsigned counter;
-	struct rr_model *m = calloc(1, sizeof *m);
-	struct rr_real *r = calloc(1, sizeof *r);
-	if (!m || !r) {
-		free(m);
-		free(r);
-		return fl_prop_fail(ctx, "out of memory");
-	}
+	int rc =
+	        prop_model_alloc(ctx, model, sizeof(struct rr_model), real, sizeof(struct rr_real));
+	if (rc != FL_PROP_PASS)
+		return rc;
+	struct rr_model *m = *model;
+	struct rr_real *r = *real;
 	/* The runner's pid first: main removes what a crashed trial left. */
 	char ns[64];
 	snprintf(ns, sizeof ns, "prop-rr-%d-%d-%u", (int)getppid(), (int)getpid(), counter++);
@@ -350,22 +354,14 @@ rr_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	struct fl_rr_config cfg = { .chunk_spec = CHUNK_SPEC,
 		                    .server_ports = SERVER_PORTS,
 		                    .client_ports = CLIENT_PORTS };
-	int rc = mkdir(r->dir, 0700) ? FL_EIO : fl_rr_domain_create(r->dir, &cfg, &r->drv);
+	rc = mkdir(r->dir, 0700) ? FL_EIO : fl_rr_domain_create(r->dir, &cfg, &r->drv);
 	for (int a = 0; rc == 0 && a < NACT; a++)
 		rc = fl_rr_domain_open(r->dir, owner_of(a), &r->dom[a]);
 	if (rc) {
-		for (int a = 0; a < NACT; a++)
-			fl_rr_domain_close(r->dom[a]);
-		fl_rr_domain_close(r->drv);
-		fl_rr_domain_unlink(r->dir);
-		rmdir(r->dir);
-		free(m);
-		free(r);
+		rr_teardown(m, r); /* what setup made so far */
 		return fl_prop_fail(ctx, "domain setup: %s", fl_errname(rc));
 	}
 	m->next_uid = 1;
-	*model = m;
-	*real = r;
 	return FL_PROP_PASS;
 }
 
@@ -1835,15 +1831,9 @@ static const char *const rr_fault_points[] = {
 static int
 rr_setup_faults(struct fl_prop_ctx *ctx, void **model, void **real)
 {
-	int rc = rr_setup(ctx, model, real);
-	if (rc != FL_PROP_PASS)
-		return rc;
-	struct rr_real *r = *real;
-	rc = prop_faults_arm(ctx, rr_fault_points,
-	                     sizeof rr_fault_points / sizeof rr_fault_points[0], &r->faults);
-	if (rc != FL_PROP_PASS)
-		rr_teardown(*model, *real);
-	return rc;
+	return prop_setup_faults(ctx, model, real, &reqrep_owners_spec,
+	                         offsetof(struct rr_real, faults), rr_fault_points,
+	                         sizeof rr_fault_points / sizeof rr_fault_points[0]);
 }
 
 const struct fl_model_spec reqrep_owners_faults_spec =

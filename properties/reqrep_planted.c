@@ -15,13 +15,6 @@
 
 const char *reqrep_plant;
 
-/* What trials of this runner that crashed or hung left in /dev/shm. */
-static void
-remove_leftovers(void)
-{
-	remove_prop_dirs("faultline-prop-rr-");
-}
-
 /* The planted bugs, one property each, named "<property>+<plant>" so that
  * a saved trace replays with its plant (`faultline replay TRACE` runs
  * `reqrep_prop_planted --replay TRACE`). */
@@ -73,7 +66,7 @@ main(int argc, char **argv)
 {
 	if (planted_help(argc, argv, " --plant b4_response|b4_port|b5_send|b5_close"))
 		return 0;
-	start_reaper(remove_leftovers);
+	start_reaper(REQREP_DIRS);
 	/* --replay / --shrink of a saved trace: fl_prop_main, without --plant. */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--replay") == 0 || strcmp(argv[i], "--shrink") == 0) {
