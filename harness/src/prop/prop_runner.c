@@ -773,6 +773,30 @@ fl_prop_run_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *
 	return run_one(cfg, &in, rep);
 }
 
+/* Runs the trial in once into *rep (its seeds left 0) and shrinks it when
+ * it fails: 0 when it passes, FL_PROP_FAIL, or an error (rep finied when
+ * the shrink failed). */
+static int
+shrink_one(const struct fl_prop_config *cfg, const struct trial_in *in, struct fl_prop_report *rep)
+{
+	struct trial_out out;
+	int rc = run_trial(cfg, in, &out);
+	if (rc)
+		return rc;
+	memset(rep, 0, sizeof *rep);
+	rep->trials = 1;
+	if (out.run.verdict == FL_VERDICT_PASS) {
+		report_take(rep, &out);
+		return 0;
+	}
+	rc = shrink_into(cfg, in->def, &out, rep);
+	if (rc) {
+		fl_prop_report_fini(rep);
+		return rc;
+	}
+	return FL_PROP_FAIL;
+}
+
 int
 fl_prop_shrink_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
                        const uint64_t *values, size_t n, struct fl_prop_report *rep)
@@ -780,23 +804,10 @@ fl_prop_shrink_choices(const struct fl_prop_config *cfg, const struct fl_prop_de
 	if (!cfg || !prop || !prop->fn || !rep || (n && !values))
 		return FL_EINVAL;
 	struct trial_in in = { .def = prop, .replay = true, .values = values, .n = n };
-	struct trial_out out;
-	int rc = run_trial(cfg, &in, &out);
-	if (rc)
-		return rc;
-	memset(rep, 0, sizeof *rep);
-	rep->trials = 1;
-	rep->seed = rep->fail_seed = cfg->seed;
-	if (out.run.verdict == FL_VERDICT_PASS) {
-		report_take(rep, &out);
-		return 0;
-	}
-	rc = shrink_into(cfg, prop, &out, rep);
-	if (rc) {
-		fl_prop_report_fini(rep);
-		return rc;
-	}
-	return FL_PROP_FAIL;
+	int rc = shrink_one(cfg, &in, rep);
+	if (rc == 0 || rc == FL_PROP_FAIL)
+		rep->seed = rep->fail_seed = cfg->seed;
+	return rc;
 }
 
 const struct fl_prop_def *
@@ -808,33 +819,39 @@ fl_prop_find(const struct fl_prop_def *table, size_t n, const char *name)
 	return NULL;
 }
 
+/* The trial trace t holds, of a property of table, into *in: its choices
+ * (in->replay), or its seed alone when the failing run died before it
+ * could report its choices (the seed reproduces the run). */
 static int
-trace_prop(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
-           const struct fl_prop_def **def)
+trace_trial(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
+            struct trial_in *in)
 {
 	if (!t || !t->kind || strcmp(t->kind, "property") != 0 || !t->name)
 		return FL_EINVAL;
-	*def = fl_prop_find(table, n, t->name);
-	return *def ? 0 : FL_ENOENT;
+	const struct fl_prop_def *def = fl_prop_find(table, n, t->name);
+	if (!def)
+		return FL_ENOENT;
+	const char *from = fl_trace_get_extra(t, "replay_from");
+	if (from && strcmp(from, "seed") == 0)
+		*in = (struct trial_in){ .def = def, .seed = t->seed };
+	else
+		*in = (struct trial_in){ .def = def,
+			                 .replay = true,
+			                 .values = t->choices,
+			                 .n = t->nchoices };
+	return 0;
 }
 
 int
 fl_prop_replay(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
                const struct fl_prop_config *cfg, struct fl_prop_report *rep)
 {
-	const struct fl_prop_def *def;
-	int rc = trace_prop(table, n, t, &def);
+	struct trial_in in;
+	int rc = trace_trial(table, n, t, &in);
 	if (rc)
 		return rc;
-	const char *from = fl_trace_get_extra(t, "replay_from");
-	if (from && strcmp(from, "seed") == 0) {
-		/* The failing run died before it could report its choices:
-		 * the seed is all there is, and it reproduces the run. */
-		struct trial_in in = { .def = def, .seed = t->seed };
-		rc = run_one(cfg, &in, rep);
-	} else {
-		rc = fl_prop_run_choices(cfg, def, t->choices, t->nchoices, rep);
-	}
+	rc = in.replay ? fl_prop_run_choices(cfg, in.def, in.values, in.n, rep)
+	               : run_one(cfg, &in, rep);
 	if (rc < 0)
 		return rc;
 	rep->seed = rep->fail_seed = t->seed;
@@ -849,40 +866,20 @@ int
 fl_prop_shrink(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
                const struct fl_prop_config *cfg, const char *out_path, struct fl_prop_report *rep)
 {
-	const struct fl_prop_def *def;
-	int rc = trace_prop(table, n, t, &def);
+	struct trial_in in;
+	int rc = trace_trial(table, n, t, &in);
 	if (rc)
 		return rc;
-	const char *from = fl_trace_get_extra(t, "replay_from");
-	if (from && strcmp(from, "seed") == 0) {
-		/* No choices to shrink: run the seed once; when the run
-		 * reports its choices this time, shrink those. */
-		struct trial_in in = { .def = def, .seed = t->seed };
-		struct trial_out out;
-		rc = run_trial(cfg, &in, &out);
-		if (rc)
-			return rc;
-		memset(rep, 0, sizeof *rep);
-		rep->trials = 1;
-		if (out.run.verdict == FL_VERDICT_PASS) {
-			report_take(rep, &out);
-			return 0;
-		}
-		rc = shrink_into(cfg, def, &out, rep);
-		if (rc) {
-			fl_prop_report_fini(rep);
-			return rc;
-		}
-		rc = FL_PROP_FAIL;
-	} else {
-		rc = fl_prop_shrink_choices(cfg, def, t->choices, t->nchoices, rep);
-	}
+	/* A seed alone has no choices to shrink: run it once; when the run
+	 * reports its choices this time, shrink those. */
+	rc = in.replay ? fl_prop_shrink_choices(cfg, in.def, in.values, in.n, rep)
+	               : shrink_one(cfg, &in, rep);
 	if (rc != FL_PROP_FAIL)
 		return rc;
 	rep->seed = rep->fail_seed = t->seed;
 	if (out_path) {
 		struct fl_trace o;
-		int wrc = fl_prop_trace_from_report(rep, def->name, &o);
+		int wrc = fl_prop_trace_from_report(rep, in.def->name, &o);
 		if (wrc == 0) {
 			wrc = fl_trace_write(out_path, &o);
 			fl_trace_fini(&o);
