@@ -9,6 +9,7 @@
  */
 #include "faultline/sandbox.h"
 #include "faultline/error.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,22 +28,6 @@
 #define DEFAULT_MAX_PAYLOAD (1u << 20)
 #define DEFAULT_GRACE_MS    200
 #define POLL_SLICE_MS       20
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct sink {
 	uint8_t *buf;
@@ -122,7 +107,7 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 		return FL_EIO;
 	fflush(stdout);
 	fflush(stderr);
-	double t0 = now_s();
+	double t0 = fli_mono_s();
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -169,7 +154,7 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 	fcntl(p[0], F_SETFL, fl | O_NONBLOCK);
 
 	struct sink s = { .max = o->max_payload ? o->max_payload : DEFAULT_MAX_PAYLOAD };
-	uint64_t start = now_ms();
+	uint64_t start = fli_mono_ms();
 	uint64_t deadline = o->timeout_ms ? start + o->timeout_ms : UINT64_MAX;
 	uint64_t grace = o->grace_ms ? o->grace_ms : DEFAULT_GRACE_MS;
 	bool eof = false, hang = false, dumped = false, stopped = false;
@@ -184,7 +169,7 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 		}
 		if (!eof) {
 			struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-			uint64_t t = now_ms();
+			uint64_t t = fli_mono_ms();
 			int slice = POLL_SLICE_MS;
 			if (deadline != UINT64_MAX && deadline > t &&
 			    deadline - t < (uint64_t)slice)
@@ -204,7 +189,7 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 		}
 		if (eof && pidfd >= 0) {
 			/* Pipe closed: wait for the exit itself on the pidfd. */
-			uint64_t t = now_ms();
+			uint64_t t = fli_mono_ms();
 			if (t >= deadline)
 				goto timed_out;
 			struct pollfd pp = { .fd = pidfd, .events = POLLIN };
@@ -215,7 +200,7 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 		if (eof) {
 			/* Pipe closed: the child is usually exiting right now, so
 			 * wait in steps from 10 us doubling to 1 ms. */
-			if (now_ms() >= deadline)
+			if (fli_mono_ms() >= deadline)
 				goto timed_out;
 			struct timespec ts = { 0, backoff_ns };
 			nanosleep(&ts, NULL);
@@ -223,14 +208,14 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 				backoff_ns *= 2;
 			continue;
 		}
-		if (now_ms() < deadline)
+		if (fli_mono_ms() < deadline)
 			continue;
 	timed_out:
 		hang = true;
 		if (o->dump_signal && !dumped) {
 			dumped = true;
 			kill(pid, o->dump_signal);
-			deadline = now_ms() + grace;
+			deadline = fli_mono_ms() + grace;
 			continue;
 		}
 	kill_group:
@@ -258,7 +243,7 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 		close(pidfd);
 
 	memset(res, 0, sizeof *res);
-	res->seconds = now_s() - t0;
+	res->seconds = fli_mono_s() - t0;
 	res->payload = s.buf;
 	res->payload_len = s.len;
 	if (s.buf)

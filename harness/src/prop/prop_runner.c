@@ -14,6 +14,7 @@
  */
 #include "prop_internal.h"
 #include "faultline/error.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -33,14 +34,6 @@
 
 #define EXIT_DISCARD 124
 #define DUMP_SIGNAL  SIGUSR2
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t
 mix64(uint64_t z)
@@ -579,7 +572,7 @@ fl_prop_config_init(struct fl_prop_config *cfg, const char *name)
 	 * FL_SEED / --seed fix it. */
 	uint64_t seed = 0;
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
-		seed = mix64((uint64_t)getpid() ^ (uint64_t)(now_s() * 1e9));
+		seed = mix64((uint64_t)getpid() ^ (uint64_t)(fli_mono_s() * 1e9));
 	cfg->seed = seed;
 	cfg->trials = 100;
 	cfg->fork = true;
@@ -667,12 +660,12 @@ shrink_into(const struct fl_prop_config *cfg, const struct fl_prop_def *def,
 {
 	struct prop_shrink_arg a = { cfg, def };
 	struct fl_shrink_run first, best;
-	double t0 = now_s();
+	double t0 = fli_mono_s();
 	rep->original_nchoices = failing->run.n;
 	trial_to_run(failing, &first);
 	int rc = fl_shrink(&first, cfg->max_shrinks, prop_shrink_run, &a, &best,
 	                   &rep->shrink_attempts, &rep->shrink_accepted);
-	rep->shrink_seconds = now_s() - t0;
+	rep->shrink_seconds = fli_mono_s() - t0;
 	struct trial_out b;
 	run_to_trial(&best, &b);
 	report_take(rep, &b);
@@ -690,12 +683,12 @@ fl_prop_check(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
 	const char *name = prop_name(cfg, prop);
 	struct fl_prop_report rep = { .seed = cfg->seed };
 	unsigned trials = cfg->trials ? cfg->trials : 100;
-	double t0 = now_s();
+	double t0 = fli_mono_s();
 	int rc = 0;
 	struct trial_out out = { 0 };
 	bool failed = false;
 	for (unsigned k = 0; k < trials; k++) {
-		if (cfg->time_budget_s > 0 && k > 0 && now_s() - t0 >= cfg->time_budget_s)
+		if (cfg->time_budget_s > 0 && k > 0 && fli_mono_s() - t0 >= cfg->time_budget_s)
 			break;
 		struct trial_in in = { .def = prop, .seed = trial_seed(cfg->seed, k) };
 		rc = run_trial(cfg, &in, &out);
@@ -711,7 +704,7 @@ fl_prop_check(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
 		}
 		trial_out_fini(&out);
 	}
-	rep.seconds = now_s() - t0;
+	rep.seconds = fli_mono_s() - t0;
 	if (!failed) {
 		rep.verdict = FL_VERDICT_PASS;
 		if (!cfg->quiet)
@@ -745,13 +738,13 @@ static int
 run_one(const struct fl_prop_config *cfg, const struct trial_in *in, struct fl_prop_report *rep)
 {
 	struct trial_out out;
-	double t0 = now_s();
+	double t0 = fli_mono_s();
 	int rc = run_trial(cfg, in, &out);
 	if (rc)
 		return rc;
 	memset(rep, 0, sizeof *rep);
 	rep->trials = 1;
-	rep->seconds = now_s() - t0;
+	rep->seconds = fli_mono_s() - t0;
 	rep->seed = rep->fail_seed = in->replay ? cfg->seed : in->seed;
 	struct fl_shrink_run run;
 	trial_to_run(&out, &run);

@@ -37,6 +37,7 @@
 #include "faultline/sim.h"
 
 #include "faultline/faults.h"
+#include "core/clock.h"
 #include "run/run_internal.h"
 #include "run/runner.h"
 #include "run/runner_internal.h"
@@ -171,14 +172,6 @@ worker_start(const struct fl_scenario *s)
 	return 0;
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Scan buf for a complete TAG_END frame. */
 static bool
 has_end(const uint8_t *buf, size_t len, int32_t end[2])
@@ -205,7 +198,7 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 		                .pct_steps = o->pct_steps,
 		                .check_each_step = o->check_each_step,
 		                .count_hits = o->count_hits };
-	uint64_t t0 = mono_ms(), deadline = t0 + timeout_ms;
+	uint64_t t0 = fli_mono_ms(), deadline = t0 + timeout_ms;
 	size_t len = 0, cap = 1 << 16;
 	uint8_t *buf;
 	int32_t end[2];
@@ -233,7 +226,7 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 	memset(sr, 0, sizeof(*sr));
 	for (;;) {
 		struct pollfd pf = { .fd = worker.fd, .events = POLLIN };
-		uint64_t now = mono_ms();
+		uint64_t now = fli_mono_ms();
 		ssize_t n;
 
 		if (stop()) {
@@ -303,6 +296,6 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 		sr->stopped = true; /* whatever it ended with, a stop was pending */
 	sr->payload = buf;
 	sr->payload_len = len;
-	sr->seconds = (mono_ms() - t0) / 1000.0;
+	sr->seconds = (fli_mono_ms() - t0) / 1000.0;
 	return 0;
 }

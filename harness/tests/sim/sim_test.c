@@ -19,6 +19,7 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "faultline/sim.h"
+#include "core/clock.h"
 
 /* The scheduler's tests mark their own points in any build: the actors
  * here race at these, and -Dfaultpoints=disabled compiles out the
@@ -35,14 +36,6 @@ static int
 scale(int n)
 {
 	return getenv("FL_UNDER_VALGRIND") != NULL ? n / 10 : n;
-}
-
-static double
-wall_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* A sim on cfg, scheduled by a new choice stream seeded with seed (put in
@@ -179,7 +172,7 @@ ten_second_timeout_costs_nothing(void **state)
 	struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM };
 	struct fl_sim_result res;
 	struct sleeper s = { 0 };
-	double t0 = wall_s();
+	double t0 = fli_mono_s();
 
 	sim = seeded_sim(&cfg, 1, &c);
 	assert_fl(fl_sim_spawn(sim, "sleeper", sleeper_actor, &s, NULL), 0);
@@ -187,7 +180,7 @@ ten_second_timeout_costs_nothing(void **state)
 	assert_int_equal(res.verdict, FL_SIM_OK);
 	assert_int_equal(s.woke_at - s.started_at, 10 * FL_NS_PER_SEC);
 	assert_true(res.virtual_ns >= 10 * FL_NS_PER_SEC);
-	assert_true(wall_s() - t0 < 1.0);
+	assert_true(fli_mono_s() - t0 < 1.0);
 	sim_close(sim, c);
 }
 
@@ -642,7 +635,7 @@ lock_order_deadlock_is_a_verdict(void **state)
 		struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM };
 		struct fl_sim_result res;
 		struct abba_toy toy;
-		double t0 = wall_s();
+		double t0 = fli_mono_s();
 
 		fl_mutex_init(&toy.l1);
 		fl_mutex_init(&toy.l2);
@@ -650,7 +643,7 @@ lock_order_deadlock_is_a_verdict(void **state)
 		assert_fl(fl_sim_spawn(sim, "ab", ab_actor, &toy, NULL), 0);
 		assert_fl(fl_sim_spawn(sim, "ba", ba_actor, &toy, NULL), 0);
 		assert_fl(fl_sim_run(sim, &res), 0);
-		assert_true(wall_s() - t0 < 1.0);
+		assert_true(fli_mono_s() - t0 < 1.0);
 		if (res.verdict == FL_SIM_DEADLOCK) {
 			deadlocks++;
 			for (int i = 0; i < 2; i++) {
@@ -861,9 +854,9 @@ switch_rate(void **state)
 	sim = seeded_sim(&cfg, 9, &c);
 	assert_fl(fl_sim_spawn(sim, "s1", spinner, NULL, NULL), 0);
 	assert_fl(fl_sim_spawn(sim, "s2", spinner, NULL, NULL), 0);
-	t0 = wall_s();
+	t0 = fli_mono_s();
 	assert_fl(fl_sim_run(sim, &res), 0);
-	double dt = wall_s() - t0;
+	double dt = fli_mono_s() - t0;
 	printf("# sim: %.0f scheduling steps/s, %.0f context switches/s "
 	       "(%llu steps, two actors, random scheduler)\n",
 	       res.steps / dt, 2.0 * res.switches / dt, (unsigned long long)res.steps);
@@ -874,7 +867,7 @@ switch_rate(void **state)
 	 * a run, the cost a runner pays per run (stacks, choices included). */
 	int runs = 0;
 	uint64_t steps = 0;
-	t0 = wall_s();
+	t0 = fli_mono_s();
 	for (uint64_t seed = 1; seed <= (uint64_t)scale(2000); seed++) {
 		struct fl_sim_config rc = { .kind = seed % 2 ? FL_SCHED_RANDOM : FL_SCHED_PCT };
 
@@ -889,7 +882,7 @@ switch_rate(void **state)
 		sim_close(sim, c);
 		runs++;
 	}
-	dt = wall_s() - t0;
+	dt = fli_mono_s() - t0;
 	printf("# sim: %.0f schedules/s of %llu steps each (two actors, fresh sim and stacks "
 	       "each)\n",
 	       runs / dt, (unsigned long long)(steps / (uint64_t)runs));
