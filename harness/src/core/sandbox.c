@@ -10,6 +10,7 @@
 #include "faultline/sandbox.h"
 #include "faultline/error.h"
 #include "core/clock.h"
+#include "core/sandbox_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +97,33 @@ reap(pid_t pid, int *status)
 	}
 }
 
+pid_t
+fli_fork_group(int fds[2])
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		/* In its own group the child would outlive a parent killed by
+		 * a test runner's timeout: die with the parent instead. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(FL_SANDBOX_EXIT_FAIL);
+		close(fds[0]);
+		return 0;
+	}
+	/* Both sides set the group so neither order of scheduling leaves a
+	 * window where a kill of the group misses the child. */
+	setpgid(pid, pid);
+	close(fds[1]);
+	return pid;
+}
+
 int
 fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd), void *arg,
                struct fl_sandbox_result *res)
@@ -108,21 +136,10 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 	fflush(stdout);
 	fflush(stderr);
 	double t0 = fli_mono_s();
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
+	pid_t pid = fli_fork_group(p);
+	if (pid < 0)
 		return FL_EIO;
-	}
 	if (pid == 0) {
-		setpgid(0, 0);
-		/* In its own group the child would outlive a parent killed by
-		 * a test runner's timeout: die with the parent instead. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(FL_SANDBOX_EXIT_FAIL);
-		close(p[0]);
 		/* Handlers inherited from the parent (a test framework's longjmp
 		 * on SIGSEGV, say) must not turn a crash into a return into the
 		 * parent's code: fatal signals get their default action. */
@@ -137,10 +154,6 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 		close(p[1]);
 		_exit(rc == 0 ? 0 : FL_SANDBOX_EXIT_FAIL);
 	}
-	/* Both sides set the group so neither order of scheduling leaves a
-	 * window where a kill of the group misses the child. */
-	setpgid(pid, pid);
-	close(p[1]);
 	/* A pidfd turns "the child exited" into a poll event; without one
 	 * (old kernel, some valgrind versions) the loop falls back to short
 	 * sleeps. */

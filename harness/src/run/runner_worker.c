@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -38,6 +37,7 @@
 
 #include "faultline/faults.h"
 #include "core/clock.h"
+#include "core/sandbox_internal.h"
 #include "run/run_internal.h"
 #include "run/runner.h"
 #include "run/runner_internal.h"
@@ -141,29 +141,18 @@ static int
 worker_start(const struct fl_scenario *s)
 {
 	int sv[2];
-	pid_t parent = getpid(), pid;
+	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return FL_EIO;
 	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
+	pid = fli_fork_group(sv);
+	if (pid < 0)
 		return FL_EIO;
-	}
-	if (pid == 0) {
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		close(sv[0]);
+	if (pid == 0)
 		worker_main(s, sv[1]);
-	}
-	setpgid(pid, pid);
-	close(sv[1]);
 	worker.pid = pid;
-	worker.owner = parent;
+	worker.owner = getpid();
 	worker.fd = sv[0];
 	worker.s = s;
 	worker.mode = s->mode;
