@@ -23,15 +23,8 @@
 #include "faultline/scenario.h"
 
 #include "fixtures.h"
+#include "core/clock.h"
 #include "run/runner.h"
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Runs/s of `s` in `mode` over n runs, or -1 when it cannot run or a run
  * fails (the benchmark measures the passing path). */
@@ -47,7 +40,7 @@ rate(struct fl_scenario *s, enum fl_scn_mode mode, unsigned n)
 
 	s->mode = mode;
 	if (fli_runner_unsupported(s) == NULL) {
-		t0 = now_s();
+		t0 = fli_mono_s();
 		rate = 0;
 		for (unsigned i = 0; i < n; i++) {
 			struct fli_runner_opts o = { .seed = i + 1,
@@ -65,7 +58,7 @@ rate(struct fl_scenario *s, enum fl_scn_mode mode, unsigned n)
 			fli_runner_outcome_fini(&out);
 		}
 		if (rate == 0) {
-			rate = n / (now_s() - t0);
+			rate = n / (fli_mono_s() - t0);
 			mean_steps = (double)steps / n;
 		}
 	}
@@ -76,7 +69,7 @@ rate(struct fl_scenario *s, enum fl_scn_mode mode, unsigned n)
 static void
 detect(struct fl_scenario *s, unsigned budget, long *runs, double *secs)
 {
-	double t0 = now_s();
+	double t0 = fli_mono_s();
 
 	*runs = -1;
 	*secs = -1;
@@ -95,7 +88,7 @@ detect(struct fl_scenario *s, unsigned budget, long *runs, double *secs)
 		fli_runner_outcome_fini(&out);
 		if (failed) {
 			*runs = i + 1;
-			*secs = now_s() - t0;
+			*secs = fli_mono_s() - t0;
 			return;
 		}
 	}

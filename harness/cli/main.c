@@ -30,6 +30,7 @@
 #include "cli.h"
 #include "fixtures.h"
 #include "faultline/faults.h"
+#include "core/clock.h"
 #include "run/runner.h"
 #include "run/sanitizer.h"
 #include "run/shrink.h"
@@ -108,18 +109,10 @@ static const char usage_list[] =
         "point (what a scenario's faults: and --sweep can fail) and every scheduling point\n"
         "(where the sim scheduler may switch actors), one line of meaning each.\n";
 
-static double
-wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static bool
 past(double deadline)
 {
-	return deadline > 0 && wall_now() > deadline;
+	return deadline > 0 && fli_mono_s() > deadline;
 }
 
 /* A decimal integer: digits only, no sign, no leading 0 (which strtoull
@@ -677,7 +670,7 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 		 * still there after 10 s is killed. */
 		if (interrupted && !stopping) {
 			stopping = true;
-			kill_at = wall_now() + 10;
+			kill_at = fli_mono_s() + 10;
 			for (unsigned i = 0; i < started; i++)
 				if (fds[i] >= 0)
 					kill(pids[i], SIGTERM);
@@ -686,7 +679,7 @@ run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigne
 			for (unsigned i = 0; i < started; i++)
 				if (fds[i] >= 0)
 					kill(pids[i], SIGKILL);
-			kill_at = wall_now() + 10;
+			kill_at = fli_mono_s() + 10;
 		}
 		for (unsigned i = 0; i < started; i++)
 			pf[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
@@ -1071,7 +1064,7 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 {
 	uint64_t n = scenario_runs(p, s);
 	double limit = p->time_limit > 0 ? p->time_limit : s->budget_seconds;
-	double start = wall_now(), deadline = limit > 0 ? start + limit : 0;
+	double start = fli_mono_s(), deadline = limit > 0 ? start + limit : 0;
 	size_t cap = MAX_BATCH_PER_JOB * (size_t)p->jobs_n;
 	uint64_t first, want = shard_share(p, p->global, n, &first);
 	uint64_t k = first, made = 0, before = reported(rep), done;
@@ -1322,7 +1315,7 @@ cmd_run(int argc, char **argv)
 		fl_scenario_list_free(list, count);
 		return EXIT_USAGE;
 	}
-	double t0 = wall_now();
+	double t0 = fli_mono_s();
 
 	remove_dead_run_dirs("run");
 	fprintf(p.msg, "faultline: seed %" PRIu64 ", %zu scenario(s)%s\n", p.seed, count,
@@ -1356,7 +1349,7 @@ cmd_run(int argc, char **argv)
 		fl_report_set_interrupted(rep, fl_signal_name(sig));
 	fl_report_counts(rep, &cnt);
 	status = fl_report_exit_status(rep);
-	if (fl_report_finish(rep, wall_now() - t0, err, sizeof(err)) != 0) {
+	if (fl_report_finish(rep, fli_mono_s() - t0, err, sizeof(err)) != 0) {
 		fprintf(stderr, "faultline: %s: the report is incomplete\n", err);
 		status = EXIT_USAGE;
 	}

@@ -9,6 +9,8 @@
  */
 #include "faultline/sandbox.h"
 #include "faultline/error.h"
+#include "core/clock.h"
+#include "core/sandbox_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,22 +29,6 @@
 #define DEFAULT_MAX_PAYLOAD (1u << 20)
 #define DEFAULT_GRACE_MS    200
 #define POLL_SLICE_MS       20
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct sink {
 	uint8_t *buf;
@@ -111,6 +97,33 @@ reap(pid_t pid, int *status)
 	}
 }
 
+pid_t
+fli_fork_group(int fds[2])
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		/* In its own group the child would outlive a parent killed by
+		 * a test runner's timeout: die with the parent instead. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(FL_SANDBOX_EXIT_FAIL);
+		close(fds[0]);
+		return 0;
+	}
+	/* Both sides set the group so neither order of scheduling leaves a
+	 * window where a kill of the group misses the child. */
+	setpgid(pid, pid);
+	close(fds[1]);
+	return pid;
+}
+
 int
 fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd), void *arg,
                struct fl_sandbox_result *res)
@@ -122,22 +135,11 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 		return FL_EIO;
 	fflush(stdout);
 	fflush(stderr);
-	double t0 = now_s();
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
+	double t0 = fli_mono_s();
+	pid_t pid = fli_fork_group(p);
+	if (pid < 0)
 		return FL_EIO;
-	}
 	if (pid == 0) {
-		setpgid(0, 0);
-		/* In its own group the child would outlive a parent killed by
-		 * a test runner's timeout: die with the parent instead. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(FL_SANDBOX_EXIT_FAIL);
-		close(p[0]);
 		/* Handlers inherited from the parent (a test framework's longjmp
 		 * on SIGSEGV, say) must not turn a crash into a return into the
 		 * parent's code: fatal signals get their default action. */
@@ -152,10 +154,6 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 		close(p[1]);
 		_exit(rc == 0 ? 0 : FL_SANDBOX_EXIT_FAIL);
 	}
-	/* Both sides set the group so neither order of scheduling leaves a
-	 * window where a kill of the group misses the child. */
-	setpgid(pid, pid);
-	close(p[1]);
 	/* A pidfd turns "the child exited" into a poll event; without one
 	 * (old kernel, some valgrind versions) the loop falls back to short
 	 * sleeps. */
@@ -169,7 +167,7 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 	fcntl(p[0], F_SETFL, fl | O_NONBLOCK);
 
 	struct sink s = { .max = o->max_payload ? o->max_payload : DEFAULT_MAX_PAYLOAD };
-	uint64_t start = now_ms();
+	uint64_t start = fli_mono_ms();
 	uint64_t deadline = o->timeout_ms ? start + o->timeout_ms : UINT64_MAX;
 	uint64_t grace = o->grace_ms ? o->grace_ms : DEFAULT_GRACE_MS;
 	bool eof = false, hang = false, dumped = false, stopped = false;
@@ -184,7 +182,7 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 		}
 		if (!eof) {
 			struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-			uint64_t t = now_ms();
+			uint64_t t = fli_mono_ms();
 			int slice = POLL_SLICE_MS;
 			if (deadline != UINT64_MAX && deadline > t &&
 			    deadline - t < (uint64_t)slice)
@@ -204,7 +202,7 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 		}
 		if (eof && pidfd >= 0) {
 			/* Pipe closed: wait for the exit itself on the pidfd. */
-			uint64_t t = now_ms();
+			uint64_t t = fli_mono_ms();
 			if (t >= deadline)
 				goto timed_out;
 			struct pollfd pp = { .fd = pidfd, .events = POLLIN };
@@ -215,7 +213,7 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 		if (eof) {
 			/* Pipe closed: the child is usually exiting right now, so
 			 * wait in steps from 10 us doubling to 1 ms. */
-			if (now_ms() >= deadline)
+			if (fli_mono_ms() >= deadline)
 				goto timed_out;
 			struct timespec ts = { 0, backoff_ns };
 			nanosleep(&ts, NULL);
@@ -223,14 +221,14 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 				backoff_ns *= 2;
 			continue;
 		}
-		if (now_ms() < deadline)
+		if (fli_mono_ms() < deadline)
 			continue;
 	timed_out:
 		hang = true;
 		if (o->dump_signal && !dumped) {
 			dumped = true;
 			kill(pid, o->dump_signal);
-			deadline = now_ms() + grace;
+			deadline = fli_mono_ms() + grace;
 			continue;
 		}
 	kill_group:
@@ -258,7 +256,7 @@ fl_sandbox_run(const struct fl_sandbox_opts *o, int (*fn)(void *arg, int out_fd)
 		close(pidfd);
 
 	memset(res, 0, sizeof *res);
-	res->seconds = now_s() - t0;
+	res->seconds = fli_mono_s() - t0;
 	res->payload = s.buf;
 	res->payload_len = s.len;
 	if (s.buf)

@@ -14,6 +14,7 @@
  */
 #include "prop_internal.h"
 #include "faultline/error.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -33,14 +34,6 @@
 
 #define EXIT_DISCARD 124
 #define DUMP_SIGNAL  SIGUSR2
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t
 mix64(uint64_t z)
@@ -579,7 +572,7 @@ fl_prop_config_init(struct fl_prop_config *cfg, const char *name)
 	 * FL_SEED / --seed fix it. */
 	uint64_t seed = 0;
 	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
-		seed = mix64((uint64_t)getpid() ^ (uint64_t)(now_s() * 1e9));
+		seed = mix64((uint64_t)getpid() ^ (uint64_t)(fli_mono_s() * 1e9));
 	cfg->seed = seed;
 	cfg->trials = 100;
 	cfg->fork = true;
@@ -667,12 +660,12 @@ shrink_into(const struct fl_prop_config *cfg, const struct fl_prop_def *def,
 {
 	struct prop_shrink_arg a = { cfg, def };
 	struct fl_shrink_run first, best;
-	double t0 = now_s();
+	double t0 = fli_mono_s();
 	rep->original_nchoices = failing->run.n;
 	trial_to_run(failing, &first);
 	int rc = fl_shrink(&first, cfg->max_shrinks, prop_shrink_run, &a, &best,
 	                   &rep->shrink_attempts, &rep->shrink_accepted);
-	rep->shrink_seconds = now_s() - t0;
+	rep->shrink_seconds = fli_mono_s() - t0;
 	struct trial_out b;
 	run_to_trial(&best, &b);
 	report_take(rep, &b);
@@ -690,12 +683,12 @@ fl_prop_check(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
 	const char *name = prop_name(cfg, prop);
 	struct fl_prop_report rep = { .seed = cfg->seed };
 	unsigned trials = cfg->trials ? cfg->trials : 100;
-	double t0 = now_s();
+	double t0 = fli_mono_s();
 	int rc = 0;
 	struct trial_out out = { 0 };
 	bool failed = false;
 	for (unsigned k = 0; k < trials; k++) {
-		if (cfg->time_budget_s > 0 && k > 0 && now_s() - t0 >= cfg->time_budget_s)
+		if (cfg->time_budget_s > 0 && k > 0 && fli_mono_s() - t0 >= cfg->time_budget_s)
 			break;
 		struct trial_in in = { .def = prop, .seed = trial_seed(cfg->seed, k) };
 		rc = run_trial(cfg, &in, &out);
@@ -711,7 +704,7 @@ fl_prop_check(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
 		}
 		trial_out_fini(&out);
 	}
-	rep.seconds = now_s() - t0;
+	rep.seconds = fli_mono_s() - t0;
 	if (!failed) {
 		rep.verdict = FL_VERDICT_PASS;
 		if (!cfg->quiet)
@@ -745,13 +738,13 @@ static int
 run_one(const struct fl_prop_config *cfg, const struct trial_in *in, struct fl_prop_report *rep)
 {
 	struct trial_out out;
-	double t0 = now_s();
+	double t0 = fli_mono_s();
 	int rc = run_trial(cfg, in, &out);
 	if (rc)
 		return rc;
 	memset(rep, 0, sizeof *rep);
 	rep->trials = 1;
-	rep->seconds = now_s() - t0;
+	rep->seconds = fli_mono_s() - t0;
 	rep->seed = rep->fail_seed = in->replay ? cfg->seed : in->seed;
 	struct fl_shrink_run run;
 	trial_to_run(&out, &run);
@@ -773,6 +766,30 @@ fl_prop_run_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *
 	return run_one(cfg, &in, rep);
 }
 
+/* Runs the trial in once into *rep (its seeds left 0) and shrinks it when
+ * it fails: 0 when it passes, FL_PROP_FAIL, or an error (rep finied when
+ * the shrink failed). */
+static int
+shrink_one(const struct fl_prop_config *cfg, const struct trial_in *in, struct fl_prop_report *rep)
+{
+	struct trial_out out;
+	int rc = run_trial(cfg, in, &out);
+	if (rc)
+		return rc;
+	memset(rep, 0, sizeof *rep);
+	rep->trials = 1;
+	if (out.run.verdict == FL_VERDICT_PASS) {
+		report_take(rep, &out);
+		return 0;
+	}
+	rc = shrink_into(cfg, in->def, &out, rep);
+	if (rc) {
+		fl_prop_report_fini(rep);
+		return rc;
+	}
+	return FL_PROP_FAIL;
+}
+
 int
 fl_prop_shrink_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
                        const uint64_t *values, size_t n, struct fl_prop_report *rep)
@@ -780,23 +797,10 @@ fl_prop_shrink_choices(const struct fl_prop_config *cfg, const struct fl_prop_de
 	if (!cfg || !prop || !prop->fn || !rep || (n && !values))
 		return FL_EINVAL;
 	struct trial_in in = { .def = prop, .replay = true, .values = values, .n = n };
-	struct trial_out out;
-	int rc = run_trial(cfg, &in, &out);
-	if (rc)
-		return rc;
-	memset(rep, 0, sizeof *rep);
-	rep->trials = 1;
-	rep->seed = rep->fail_seed = cfg->seed;
-	if (out.run.verdict == FL_VERDICT_PASS) {
-		report_take(rep, &out);
-		return 0;
-	}
-	rc = shrink_into(cfg, prop, &out, rep);
-	if (rc) {
-		fl_prop_report_fini(rep);
-		return rc;
-	}
-	return FL_PROP_FAIL;
+	int rc = shrink_one(cfg, &in, rep);
+	if (rc == 0 || rc == FL_PROP_FAIL)
+		rep->seed = rep->fail_seed = cfg->seed;
+	return rc;
 }
 
 const struct fl_prop_def *
@@ -808,33 +812,39 @@ fl_prop_find(const struct fl_prop_def *table, size_t n, const char *name)
 	return NULL;
 }
 
+/* The trial trace t holds, of a property of table, into *in: its choices
+ * (in->replay), or its seed alone when the failing run died before it
+ * could report its choices (the seed reproduces the run). */
 static int
-trace_prop(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
-           const struct fl_prop_def **def)
+trace_trial(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
+            struct trial_in *in)
 {
 	if (!t || !t->kind || strcmp(t->kind, "property") != 0 || !t->name)
 		return FL_EINVAL;
-	*def = fl_prop_find(table, n, t->name);
-	return *def ? 0 : FL_ENOENT;
+	const struct fl_prop_def *def = fl_prop_find(table, n, t->name);
+	if (!def)
+		return FL_ENOENT;
+	const char *from = fl_trace_get_extra(t, "replay_from");
+	if (from && strcmp(from, "seed") == 0)
+		*in = (struct trial_in){ .def = def, .seed = t->seed };
+	else
+		*in = (struct trial_in){ .def = def,
+			                 .replay = true,
+			                 .values = t->choices,
+			                 .n = t->nchoices };
+	return 0;
 }
 
 int
 fl_prop_replay(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
                const struct fl_prop_config *cfg, struct fl_prop_report *rep)
 {
-	const struct fl_prop_def *def;
-	int rc = trace_prop(table, n, t, &def);
+	struct trial_in in;
+	int rc = trace_trial(table, n, t, &in);
 	if (rc)
 		return rc;
-	const char *from = fl_trace_get_extra(t, "replay_from");
-	if (from && strcmp(from, "seed") == 0) {
-		/* The failing run died before it could report its choices:
-		 * the seed is all there is, and it reproduces the run. */
-		struct trial_in in = { .def = def, .seed = t->seed };
-		rc = run_one(cfg, &in, rep);
-	} else {
-		rc = fl_prop_run_choices(cfg, def, t->choices, t->nchoices, rep);
-	}
+	rc = in.replay ? fl_prop_run_choices(cfg, in.def, in.values, in.n, rep)
+	               : run_one(cfg, &in, rep);
 	if (rc < 0)
 		return rc;
 	rep->seed = rep->fail_seed = t->seed;
@@ -849,40 +859,20 @@ int
 fl_prop_shrink(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
                const struct fl_prop_config *cfg, const char *out_path, struct fl_prop_report *rep)
 {
-	const struct fl_prop_def *def;
-	int rc = trace_prop(table, n, t, &def);
+	struct trial_in in;
+	int rc = trace_trial(table, n, t, &in);
 	if (rc)
 		return rc;
-	const char *from = fl_trace_get_extra(t, "replay_from");
-	if (from && strcmp(from, "seed") == 0) {
-		/* No choices to shrink: run the seed once; when the run
-		 * reports its choices this time, shrink those. */
-		struct trial_in in = { .def = def, .seed = t->seed };
-		struct trial_out out;
-		rc = run_trial(cfg, &in, &out);
-		if (rc)
-			return rc;
-		memset(rep, 0, sizeof *rep);
-		rep->trials = 1;
-		if (out.run.verdict == FL_VERDICT_PASS) {
-			report_take(rep, &out);
-			return 0;
-		}
-		rc = shrink_into(cfg, def, &out, rep);
-		if (rc) {
-			fl_prop_report_fini(rep);
-			return rc;
-		}
-		rc = FL_PROP_FAIL;
-	} else {
-		rc = fl_prop_shrink_choices(cfg, def, t->choices, t->nchoices, rep);
-	}
+	/* A seed alone has no choices to shrink: run it once; when the run
+	 * reports its choices this time, shrink those. */
+	rc = in.replay ? fl_prop_shrink_choices(cfg, in.def, in.values, in.n, rep)
+	               : shrink_one(cfg, &in, rep);
 	if (rc != FL_PROP_FAIL)
 		return rc;
 	rep->seed = rep->fail_seed = t->seed;
 	if (out_path) {
 		struct fl_trace o;
-		int wrc = fl_prop_trace_from_report(rep, def->name, &o);
+		int wrc = fl_prop_trace_from_report(rep, in.def->name, &o);
 		if (wrc == 0) {
 			wrc = fl_trace_write(out_path, &o);
 			fl_trace_fini(&o);

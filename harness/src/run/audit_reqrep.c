@@ -57,6 +57,34 @@ taken_by(struct run *r, uint64_t owner, bool ports)
 	return buf;
 }
 
+/* Into owners[len]: "actor a holds 2, the last taken by ...; actor b ..."
+ * for each owner (client) holding ports (ports) or loaned chunks
+ * (!ports; these name the owner id too). */
+static void
+holders(struct run *r, bool ports, char *owners, size_t len)
+{
+	uint64_t seen[RUN_MAX_ACTORS];
+	size_t nseen = 0;
+
+	for (size_t i = 0; i < r->s->actor_count; i++) {
+		uint64_t owner = r->actors[i].owner;
+		char id[40] = "";
+		uint32_t n;
+
+		if (!first_sight(seen, &nseen, owner))
+			continue;
+		n = ports ? fl_rr_owner_ports(r->driver_dom, owner)
+		          : fl_chunk_owner_loaned(fl_rr_domain_chunks(r->driver_dom), owner);
+		if (n == 0)
+			continue;
+		if (!ports)
+			snprintf(id, sizeof(id), " (owner %llu)", (unsigned long long)owner);
+		snprintf(owners + strlen(owners), len - strlen(owners), "%sactor %s%s holds %u%s",
+		         owners[0] ? "; " : "", owner_name(r, owner), id, n,
+		         taken_by(r, owner, ports));
+	}
+}
+
 /* chunks_balanced: every pool full again and no owner holding a chunk.
  * The detail names each pool with chunks out and each actor holding some
  * (the driver's mapping, owner 1, holds none once it reclaimed). */
@@ -65,8 +93,6 @@ audit_chunks(struct run *r)
 {
 	struct fl_rr_stats st;
 	char pools[200] = "", owners[240] = "";
-	uint64_t seen[RUN_MAX_ACTORS];
-	size_t nseen = 0;
 	uint32_t out = 0;
 
 	fl_rr_stats(r->driver_dom, &st);
@@ -80,19 +106,7 @@ audit_chunks(struct run *r)
 	}
 	if (out == 0)
 		return;
-	for (size_t i = 0; i < r->s->actor_count; i++) {
-		uint64_t owner = r->actors[i].owner;
-		uint32_t n;
-
-		if (!first_sight(seen, &nseen, owner))
-			continue;
-		n = fl_chunk_owner_loaned(fl_rr_domain_chunks(r->driver_dom), owner);
-		if (n > 0)
-			snprintf(owners + strlen(owners), sizeof(owners) - strlen(owners),
-			         "%sactor %s (owner %llu) holds %u%s", owners[0] ? "; " : "",
-			         owner_name(r, owner), (unsigned long long)owner, n,
-			         taken_by(r, owner, false));
-	}
+	holders(r, false, owners, sizeof(owners));
 	fli_run_fail(r, "chunks_balanced",
 	             "%u chunk(s) still loaned after every actor closed (%s)%s%s", out, pools,
 	             owners[0] ? ": " : "", owners);
@@ -105,24 +119,11 @@ audit_ports(struct run *r)
 {
 	struct fl_rr_stats st;
 	char owners[240] = "";
-	uint64_t seen[RUN_MAX_ACTORS];
-	size_t nseen = 0;
 
 	fl_rr_stats(r->driver_dom, &st);
 	if (st.servers_in_use == 0 && st.clients_in_use == 0)
 		return;
-	for (size_t i = 0; i < r->s->actor_count; i++) {
-		uint64_t owner = r->actors[i].owner;
-		uint32_t n;
-
-		if (!first_sight(seen, &nseen, owner))
-			continue;
-		n = fl_rr_owner_ports(r->driver_dom, owner);
-		if (n > 0)
-			snprintf(owners + strlen(owners), sizeof(owners) - strlen(owners),
-			         "%sactor %s holds %u%s", owners[0] ? "; " : "",
-			         owner_name(r, owner), n, taken_by(r, owner, true));
-	}
+	holders(r, true, owners, sizeof(owners));
 	fli_run_fail(r, "ports_zero",
 	             "%u server and %u client port(s) in use after every actor closed%s%s",
 	             st.servers_in_use, st.clients_in_use, owners[0] ? ": " : "", owners);

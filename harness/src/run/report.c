@@ -14,6 +14,7 @@
 
 #include "faultline/error.h"
 #include "faultline/report.h"
+#include "core/clock.h"
 
 struct stored_run {
 	uint32_t scenario; /* index into names */
@@ -235,14 +236,6 @@ fl_report_plan(struct fl_report *r, const char *scenario, uint64_t more)
 	return 0;
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* The progress line: "[done/planned] scenario: N passed, M not passed".
  * On a terminal (opt.tty) it is redrawn in place at most once every
  * progress_interval_ms, so a burst of results costs the terminal ten
@@ -267,7 +260,7 @@ progress(struct fl_report *r)
 	if (r->opt.tty) {
 		/* 79 columns at most: a wrapped line is not redrawn in place. */
 		line[79] = '\0';
-		uint64_t now = mono_ms(),
+		uint64_t now = fli_mono_ms(),
 		         every = r->opt.progress_interval_ms ? r->opt.progress_interval_ms : 100;
 		FILE *f = progress_file(r);
 		if (r->progress_drawn && now - r->progress_ms < every)

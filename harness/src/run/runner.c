@@ -156,6 +156,28 @@ exec_child(void *arg, int out_fd)
 	return 1;
 }
 
+/* A frame of uint64_t values into *v (the old array freed; malloc'd) and
+ * their count into *n (left as it was when the allocation fails). */
+static void
+frame_u64s(uint64_t **v, size_t *n, const uint8_t *data, uint32_t len)
+{
+	free(*v);
+	*v = malloc(len ? len : 1);
+	if (*v != NULL) {
+		memcpy(*v, data, len);
+		*n = len / sizeof(uint64_t);
+	}
+}
+
+/* A frame of one uint64_t into *v (a frame of another length is
+ * ignored). */
+static void
+frame_u64(uint64_t *v, const uint8_t *data, uint32_t len)
+{
+	if (len == sizeof(uint64_t))
+		memcpy(v, data, sizeof(uint64_t));
+}
+
 int
 fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
                struct fli_runner_outcome *out)
@@ -219,30 +241,10 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	out->stopped = sr.stopped;
 	while (fl_sandbox_frame_next(sr.payload, sr.payload_len, &pos, &tag, &data, &len) == 0) {
 		switch (tag) {
-		case TAG_CHOICES:
-			free(out->choices);
-			out->choices = malloc(len ? len : 1);
-			if (out->choices != NULL) {
-				memcpy(out->choices, data, len);
-				out->nchoices = len / sizeof(uint64_t);
-			}
-			break;
-		case TAG_HASH:
-			if (len == sizeof(uint64_t))
-				memcpy(&out->trace_hash, data, sizeof(uint64_t));
-			break;
-		case TAG_STEPS:
-			if (len == sizeof(uint64_t))
-				memcpy(&out->steps, data, sizeof(uint64_t));
-			break;
-		case TAG_FIRED:
-			free(out->fired);
-			out->fired = malloc(len ? len : 1);
-			if (out->fired != NULL) {
-				memcpy(out->fired, data, len);
-				out->nfired = len / sizeof(uint64_t);
-			}
-			break;
+		case TAG_CHOICES: frame_u64s(&out->choices, &out->nchoices, data, len); break;
+		case TAG_HASH: frame_u64(&out->trace_hash, data, len); break;
+		case TAG_STEPS: frame_u64(&out->steps, data, len); break;
+		case TAG_FIRED: frame_u64s(&out->fired, &out->nfired, data, len); break;
 		case TAG_STORY:
 			free(out->story);
 			out->story = malloc(len + 1);
@@ -255,10 +257,7 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 			snprintf(crash_where, sizeof(crash_where), "%.*s", (int)len,
 			         (const char *)data);
 			break;
-		case TAG_RULES:
-			if (len == sizeof(uint64_t))
-				memcpy(&out->rules_fired, data, sizeof(uint64_t));
-			break;
+		case TAG_RULES: frame_u64(&out->rules_fired, data, len); break;
 		case TAG_OPERR:
 			if (len == 2 * sizeof(uint64_t)) {
 				memcpy(&out->op_errors_tolerated, data, sizeof(uint64_t));
@@ -266,14 +265,7 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 				       (const uint8_t *)data + sizeof(uint64_t), sizeof(uint64_t));
 			}
 			break;
-		case TAG_HITS:
-			free(out->hits);
-			out->hits = malloc(len ? len : 1);
-			if (out->hits != NULL) {
-				memcpy(out->hits, data, len);
-				out->nhits = len / sizeof(uint64_t);
-			}
-			break;
+		case TAG_HITS: frame_u64s(&out->hits, &out->nhits, data, len); break;
 		case TAG_VERDICT: {
 			char text[700];
 			char *nl1, *nl2;

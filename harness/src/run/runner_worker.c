@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -37,6 +36,8 @@
 #include "faultline/sim.h"
 
 #include "faultline/faults.h"
+#include "core/clock.h"
+#include "core/sandbox_internal.h"
 #include "run/run_internal.h"
 #include "run/runner.h"
 #include "run/runner_internal.h"
@@ -140,43 +141,24 @@ static int
 worker_start(const struct fl_scenario *s)
 {
 	int sv[2];
-	pid_t parent = getpid(), pid;
+	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return FL_EIO;
 	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
+	pid = fli_fork_group(sv);
+	if (pid < 0)
 		return FL_EIO;
-	}
-	if (pid == 0) {
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		close(sv[0]);
+	if (pid == 0)
 		worker_main(s, sv[1]);
-	}
-	setpgid(pid, pid);
-	close(sv[1]);
 	worker.pid = pid;
-	worker.owner = parent;
+	worker.owner = getpid();
 	worker.fd = sv[0];
 	worker.s = s;
 	worker.mode = s->mode;
 	worker.sched = s->scheduler;
 	worker.properties = s->properties;
 	return 0;
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Scan buf for a complete TAG_END frame. */
@@ -205,7 +187,7 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 		                .pct_steps = o->pct_steps,
 		                .check_each_step = o->check_each_step,
 		                .count_hits = o->count_hits };
-	uint64_t t0 = mono_ms(), deadline = t0 + timeout_ms;
+	uint64_t t0 = fli_mono_ms(), deadline = t0 + timeout_ms;
 	size_t len = 0, cap = 1 << 16;
 	uint8_t *buf;
 	int32_t end[2];
@@ -233,7 +215,7 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 	memset(sr, 0, sizeof(*sr));
 	for (;;) {
 		struct pollfd pf = { .fd = worker.fd, .events = POLLIN };
-		uint64_t now = mono_ms();
+		uint64_t now = fli_mono_ms();
 		ssize_t n;
 
 		if (stop()) {
@@ -303,6 +285,6 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 		sr->stopped = true; /* whatever it ended with, a stop was pending */
 	sr->payload = buf;
 	sr->payload_len = len;
-	sr->seconds = (mono_ms() - t0) / 1000.0;
+	sr->seconds = (fli_mono_ms() - t0) / 1000.0;
 	return 0;
 }

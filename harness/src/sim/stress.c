@@ -10,6 +10,7 @@
 
 #include "faultline/error.h"
 #include "faultline/sim.h"
+#include "core/clock.h"
 
 /* The start gate: every actor waits until all exist, then all go at once
  * so they overlap as much as they can (or none runs, if one failed to
@@ -50,15 +51,6 @@ open_gate(struct gate *g, int state)
 	pthread_mutex_unlock(&g->mu);
 }
 
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 int
 fl_stress_run(const struct fl_stress_actor *actors, size_t n, struct fl_stress_result *res)
 {
@@ -75,12 +67,12 @@ fl_stress_run(const struct fl_stress_actor *actors, size_t n, struct fl_stress_r
 		if (pthread_create(&tids[started], NULL, stress_main, &th[started]) != 0)
 			goto fail;
 	}
-	t0 = mono_ns();
+	t0 = fli_mono_ns();
 	open_gate(&gate, 1);
 	for (size_t i = 0; i < n; i++)
 		pthread_join(tids[i], NULL);
 	if (res != NULL)
-		res->wall_ns = mono_ns() - t0;
+		res->wall_ns = fli_mono_ns() - t0;
 	pthread_cond_destroy(&gate.cv);
 	pthread_mutex_destroy(&gate.mu);
 	return 0;

@@ -146,13 +146,41 @@ fn_hang_dump(void *arg, int fd)
 	return 0; /* not reached */
 }
 
+/* Runs fn in the sandbox under o into *r: the run must end with verdict
+ * (unless NULL). */
 static void
-run(int (*fn)(void *, int), uint64_t timeout_ms, struct fl_sandbox_result *r)
+run_opts(const struct fl_sandbox_opts *o, int (*fn)(void *, int), const char *verdict,
+         struct fl_sandbox_result *r)
 {
-	struct fl_sandbox_opts o = { .timeout_ms = timeout_ms };
-	int rc = fl_sandbox_run(&o, fn, NULL, r);
+	int rc = fl_sandbox_run(o, fn, NULL, r);
 	if (rc != 0)
 		fail_msg("fl_sandbox_run: %s", fl_strerror(rc));
+	if (verdict)
+		assert_string_equal(fl_verdict_name(r->verdict), verdict);
+}
+
+static void
+run(int (*fn)(void *, int), uint64_t timeout_ms, const char *verdict, struct fl_sandbox_result *r)
+{
+	struct fl_sandbox_opts o = { .timeout_ms = timeout_ms };
+	run_opts(&o, fn, verdict, r);
+}
+
+/* Frees r; the run left no child behind. */
+static void
+fini_no_children(struct fl_sandbox_result *r)
+{
+	fl_sandbox_result_fini(r);
+	assert_no_children();
+}
+
+/* Frees r; the run left no child behind, and as many fds open as fds. */
+static void
+fini_no_leaks(struct fl_sandbox_result *r, int fds)
+{
+	fl_sandbox_result_fini(r);
+	assert_int_equal(count_fds(), fds);
+	assert_no_children();
 }
 
 static void
@@ -161,8 +189,7 @@ test_pass_payload(void **state)
 	(void)state;
 	int fds = count_fds();
 	struct fl_sandbox_result r;
-	run(fn_pass, 5000, &r);
-	assert_string_equal(fl_verdict_name(r.verdict), "pass");
+	run(fn_pass, 5000, "pass", &r);
 	assert_int_equal(r.exit_status, 0);
 	size_t pos = 0;
 	uint32_t tag, len;
@@ -173,9 +200,7 @@ test_pass_payload(void **state)
 	assert_memory_equal(data, "hello", 5);
 	assert_fl(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len),
 	          FL_ENOENT);
-	fl_sandbox_result_fini(&r);
-	assert_int_equal(count_fds(), fds);
-	assert_no_children();
+	fini_no_leaks(&r, fds);
 }
 
 static void
@@ -183,16 +208,13 @@ test_fail(void **state)
 {
 	(void)state;
 	struct fl_sandbox_result r;
-	run(fn_fail, 5000, &r);
-	assert_string_equal(fl_verdict_name(r.verdict), "fail");
+	run(fn_fail, 5000, "fail", &r);
 	assert_int_equal(r.exit_status, FL_SANDBOX_EXIT_FAIL);
 	assert_int_equal(r.payload_len, 14);
 	fl_sandbox_result_fini(&r);
-	run(fn_exit7, 5000, &r);
-	assert_string_equal(fl_verdict_name(r.verdict), "fail");
+	run(fn_exit7, 5000, "fail", &r);
 	assert_int_equal(r.exit_status, 7);
-	fl_sandbox_result_fini(&r);
-	assert_no_children();
+	fini_no_children(&r);
 }
 
 static void
@@ -200,15 +222,12 @@ test_crash_named(void **state)
 {
 	(void)state;
 	struct fl_sandbox_result r;
-	run(fn_segv, 10000, &r);
-	assert_string_equal(fl_verdict_name(r.verdict), "crash");
+	run(fn_segv, 10000, "crash", &r);
 	assert_string_equal(fl_signal_name(r.signal), "SIGSEGV");
 	fl_sandbox_result_fini(&r);
-	run(fn_abort, 10000, &r);
-	assert_string_equal(fl_verdict_name(r.verdict), "crash");
+	run(fn_abort, 10000, "crash", &r);
 	assert_string_equal(fl_signal_name(r.signal), "SIGABRT");
-	fl_sandbox_result_fini(&r);
-	assert_no_children();
+	fini_no_children(&r);
 }
 
 static void
@@ -218,13 +237,10 @@ test_hang_deadline(void **state)
 	int fds = count_fds();
 	uint64_t timeout = under_valgrind() ? 1000 : 150;
 	struct fl_sandbox_result r;
-	run(fn_hang, timeout, &r);
-	assert_string_equal(fl_verdict_name(r.verdict), "hang");
+	run(fn_hang, timeout, "hang", &r);
 	if (r.seconds < timeout / 1000.0 || r.seconds > timeout / 1000.0 + 2.0)
 		fail_msg("hang verdict after %.3f s, deadline %.3f s", r.seconds, timeout / 1000.0);
-	fl_sandbox_result_fini(&r);
-	assert_int_equal(count_fds(), fds);
-	assert_no_children();
+	fini_no_leaks(&r, fds);
 }
 
 static void
@@ -235,13 +251,11 @@ test_hang_dump_signal(void **state)
 		                     .dump_signal = SIGUSR2,
 		                     .grace_ms = 2000 };
 	struct fl_sandbox_result r;
-	assert_fl(fl_sandbox_run(&o, fn_hang_dump, NULL, &r), 0);
-	assert_string_equal(fl_verdict_name(r.verdict), "hang");
+	run_opts(&o, fn_hang_dump, "hang", &r);
 	assert_int_equal(r.exit_status, FL_SANDBOX_EXIT_DUMPED);
 	assert_int_equal(r.payload_len, 14);
 	assert_memory_equal(r.payload + 8, "dumped", 6);
-	fl_sandbox_result_fini(&r);
-	assert_no_children();
+	fini_no_children(&r);
 }
 
 static void
@@ -250,8 +264,7 @@ test_flood_truncated(void **state)
 	(void)state;
 	struct fl_sandbox_opts o = { .timeout_ms = 20000, .max_payload = 1000 };
 	struct fl_sandbox_result r;
-	assert_fl(fl_sandbox_run(&o, fn_flood, NULL, &r), 0);
-	assert_string_equal(fl_verdict_name(r.verdict), "pass");
+	run_opts(&o, fn_flood, "pass", &r);
 	assert_int_equal(r.payload_len, 1000);
 	assert_true(r.truncated);
 	/* Garbage is not a frame. */
@@ -260,8 +273,7 @@ test_flood_truncated(void **state)
 	const uint8_t *data;
 	assert_fl(fl_sandbox_frame_next(r.payload, r.payload_len, &pos, &tag, &data, &len),
 	          FL_EPROTO);
-	fl_sandbox_result_fini(&r);
-	assert_no_children();
+	fini_no_children(&r);
 }
 
 static void
@@ -270,13 +282,10 @@ test_grandchild_killed(void **state)
 	(void)state;
 	int fds = count_fds();
 	struct fl_sandbox_result r;
-	run(fn_grandchild, 5000, &r);
-	assert_string_equal(fl_verdict_name(r.verdict), "pass");
+	run(fn_grandchild, 5000, "pass", &r);
 	if (r.seconds > 1.0)
 		fail_msg("the lingering grandchild delayed the verdict: %.3f s", r.seconds);
-	fl_sandbox_result_fini(&r);
-	assert_int_equal(count_fds(), fds);
-	assert_no_children();
+	fini_no_leaks(&r, fds);
 }
 
 static volatile sig_atomic_t stop_flag;
@@ -308,13 +317,12 @@ test_stop_flag(void **state)
 	assert_true(r.stopped);
 	if (r.seconds > 30.0)
 		fail_msg("a stop took %.3f s to end a run with a 60 s deadline", r.seconds);
-	fl_sandbox_result_fini(&r);
-	assert_no_children();
+	fini_no_children(&r);
 	assert_fl(fl_sandbox_run(&o, fn_hang, NULL, &r), 0);
 	assert_true(r.stopped);
 	fl_sandbox_result_fini(&r);
 	stop_flag = 0;
-	run(fn_pass, 5000, &r);
+	run(fn_pass, 5000, NULL, &r);
 	assert_false(r.stopped);
 	fl_sandbox_result_fini(&r);
 	sigaction(SIGALRM, &old, NULL);

@@ -304,6 +304,20 @@ test_bytes_length_first_shrinks(void **state)
 	fl_prop_report_fini(&rep);
 }
 
+/* Copies the choices c recorded and their spans into *out, as a system
+ * fl_shrink runs reports them. */
+static void
+record_stream(struct fl_choice *c, struct fl_shrink_run *out)
+{
+	out->recorded = true;
+	out->n = fl_choice_count(c);
+	out->values = malloc(out->n * sizeof(uint64_t) + 1);
+	out->nspans = fl_choice_span_count(c);
+	out->spans = malloc(out->nspans * sizeof(struct fl_choice_span) + 1);
+	memcpy(out->values, fl_choice_values(c), out->n * sizeof(uint64_t));
+	memcpy(out->spans, fl_choice_spans(c), out->nspans * sizeof(struct fl_choice_span));
+}
+
 /* fl_shrink on its own, as the scenario engine uses it: a "system" that
  * deadlocks when two of its drawn values reach 10.  Minimal: [10, 10]. */
 static int
@@ -321,13 +335,7 @@ shrink_system(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run 
 	while (fl_gen_list_next(&l))
 		big += fl_gen_u64(c, 0, 50) >= 10;
 	out->verdict = big >= 2 ? FL_VERDICT_DEADLOCK : FL_VERDICT_PASS;
-	out->recorded = true;
-	out->n = fl_choice_count(c);
-	out->values = malloc(out->n * sizeof(uint64_t) + 1);
-	out->nspans = fl_choice_span_count(c);
-	out->spans = malloc(out->nspans * sizeof(struct fl_choice_span) + 1);
-	memcpy(out->values, fl_choice_values(c), out->n * sizeof(uint64_t));
-	memcpy(out->spans, fl_choice_spans(c), out->nspans * sizeof(struct fl_choice_span));
+	record_stream(c, out);
 	out->message = strdup("deadlock");
 	fl_choice_free(c);
 	return 0;
@@ -394,13 +402,7 @@ slots_system(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run *
 		}
 	}
 	out->verdict = failed ? FL_VERDICT_FAIL : FL_VERDICT_PASS;
-	out->recorded = true;
-	out->n = fl_choice_count(c);
-	out->values = malloc(out->n * sizeof(uint64_t) + 1);
-	out->nspans = fl_choice_span_count(c);
-	out->spans = malloc(out->nspans * sizeof(struct fl_choice_span) + 1);
-	memcpy(out->values, fl_choice_values(c), out->n * sizeof(uint64_t));
-	memcpy(out->spans, fl_choice_spans(c), out->nspans * sizeof(struct fl_choice_span));
+	record_stream(c, out);
 	fl_choice_free(c);
 	return 0;
 }

@@ -125,6 +125,32 @@ def shm_leaks(before, first_pid, last_pid):
     return leaks
 
 
+def last_pid_after(pid):
+    """The last pid a process started at `pid` (and exited) can have
+    forked: a process started now has a pid after every one it forked
+    (pids wrap rarely; a wrap only narrows the window checked)."""
+    probe = subprocess.Popen(["true"])
+    probe.wait()
+    return probe.pid if probe.pid > pid else pid + 100000
+
+
+def check_no_shm_leaks(before, pid, last, what):
+    """No /dev/shm entry of the exited process pid (or of what it forked,
+    up to pid `last`) is left; any that is, is removed (not left on a
+    shared machine) and fails."""
+    leaks = shm_leaks(before, pid, last)
+    for e in leaks:  # reported below; not left on a shared machine
+        subprocess.call(["rm", "-rf", os.path.join(SHM, e)])
+    check(not leaks, "%s: /dev/shm entries left: %s", what, leaks)
+
+
+def write_text(path, text):
+    """Writes text to the file path; returns path."""
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def san_dirs_left(pid):
     """A sanitizer build's per-run report directories the CLI process
     `pid` made and left (sanitizer.c: TMPDIR/faultline-san-<pid>-XXXXXX;
@@ -159,11 +185,7 @@ def run(args, expect=None, stdin=None, env=None, nofile=None, cwd=None):
         p.kill()
         out, err = p.communicate()
         raise Failure("faultline %s: no exit within %d s\n%s%s" % (" ".join(args), CMD_TIMEOUT, out, err))
-    # A process started now has a pid after every one the command forked
-    # (pids wrap rarely; a wrap only narrows the window checked).
-    probe = subprocess.Popen(["true"])
-    probe.wait()
-    last = probe.pid if probe.pid > p.pid else p.pid + 100000
+    last = last_pid_after(p.pid)
     leaks = shm_leaks(before, p.pid, last)
     if leaks and all(SHM_RE.match(e).group(1) != str(p.pid) for e in leaks):
         # Named after a dead process forked after the CLI: its own worker,
@@ -243,14 +265,12 @@ def case_replay():
     with open(t) as f:
         text = f.read()
     forged = os.path.join(tdir("replay"), "forged.trace")
-    with open(forged, "w") as f:
-        f.write(re.sub(r"(?m)^verdict fail$", "verdict pass", text))
+    write_text(forged, re.sub(r"(?m)^verdict fail$", "verdict pass", text))
     run(["replay", forged], 1)
     # A trace that cannot be read: exit 2.
     run(["replay", os.path.join(tdir("replay"), "missing.trace")], 2)
     garbage = os.path.join(tdir("replay"), "garbage.trace")
-    with open(garbage, "w") as f:
-        f.write("not a trace\n")
+    write_text(garbage, "not a trace\n")
     run(["replay", garbage], 2)
 
 
@@ -424,8 +444,7 @@ def case_bad_scenario():
     d = tdir("bad")
     for name, text, line, what in BAD_SCENARIOS:
         path = os.path.join(d, name + ".yaml")
-        with open(path, "w") as f:
-            f.write(text)
+        write_text(path, text)
         for cmd in (["run", path, "--runs", "1", "-q", "--trace-dir", os.path.join(d, "tr")], ["list", path]):
             rc, out, err = run(cmd)
             check(rc == 2, "%s: %s exited %d, expected 2\nstderr:\n%s", name, cmd[0], rc, err)
@@ -668,8 +687,10 @@ def case_time_budget():
     check(took < 30, "--time 1 took %.1f s", took)
 
 
-def children_of(pid):
-    kids = []
+def proc_stats():
+    """(pid, comm, fields) of every process /proc lists and still has:
+    fields are /proc/PID/stat's after the comm (state ppid pgrp session
+    ...)."""
     for e in os.listdir("/proc"):
         if not e.isdigit():
             continue
@@ -679,10 +700,11 @@ def children_of(pid):
         except OSError:
             continue
         # pid (comm) state ppid ...: comm may hold spaces, split after ')'.
-        fields = st[st.rfind(")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            kids.append(int(e))
-    return kids
+        yield int(e), st[st.find("(") + 1:st.rfind(")")], st[st.rfind(")") + 2:].split()
+
+
+def children_of(pid):
+    return [p for p, _, fields in proc_stats() if len(fields) > 1 and int(fields[1]) == pid]
 
 
 def case_killed_runs():
@@ -719,9 +741,7 @@ def case_killed_runs():
         p.kill()
         p.communicate()
         raise Failure("faultline did not exit after its runs were killed")
-    probe = subprocess.Popen(["true"])
-    probe.wait()
-    leaks = shm_leaks(before, p.pid, probe.pid if probe.pid > p.pid else p.pid + 100000)
+    leaks = shm_leaks(before, p.pid, last_pid_after(p.pid))
     check(not leaks, "killed runs left /dev/shm entries: %s", leaks)
     check(len(sent) == len(sigs), "only %d of %d runs could be signalled", len(sent), len(sigs))
     check(p.returncode == 1, "exit %d after %d signalled runs, expected 1:\n%s%s",
@@ -807,8 +827,7 @@ def case_zero_runs():
     big = os.path.join(d, "big-budget.yaml")
     with open(src(SMOKE)) as f:
         text = f.read()
-    with open(big, "w") as f:
-        f.write(re.sub(r"(?m)^budget:.*$", "budget: {runs: 100000000, seconds: 1}", text))
+    write_text(big, re.sub(r"(?m)^budget:.*$", "budget: {runs: 100000000, seconds: 1}", text))
     for what, scn, extra in (("--runs 10^8 --time 1", src(SMOKE), ["--runs", "100000000", "--time", "1"]),
                              ("--runs 10^6 --time 1", src(SMOKE), ["--runs", "1000000", "--time", "1"]),
                              ("budget.runs 10^8, seconds 1", big, []),
@@ -870,8 +889,7 @@ def case_unwritable_outputs():
     (Before: every run ran, then exit 0 with no report.)"""
     d = tdir("unwritable")
     afile = os.path.join(d, "a-file")
-    with open(afile, "w") as f:
-        f.write("x\n")
+    write_text(afile, "x\n")
     good_tr = os.path.join(d, "tr")
     cases = [
         (["--json", os.path.join(d, "no-such-dir", "r.json"), "--trace-dir", good_tr], "r.json"),
@@ -906,8 +924,7 @@ def case_unwritable_outputs():
         check("share one file" in err, "--json %s --junit %s: %s", same, j, err)
     # A report left by an earlier batch is never taken for this one's.
     stale = os.path.join(d, "stale.json")
-    with open(stale, "w") as f:
-        f.write('{"runs": [], "summary": {"runs": 0}}\n')
+    write_text(stale, '{"runs": [], "summary": {"runs": 0}}\n')
     run(["run", src(SMOKE), "--runs", "1", "--json", stale, "--junit",
          os.path.join(d, "no-such-dir", "r.xml")], 2)
     with open(stale) as f:
@@ -985,10 +1002,8 @@ def case_duplicate_names():
         text = f.read()
     a = os.path.join(d, "a.yaml")
     b = os.path.join(d, "b.yaml")
-    with open(a, "w") as f:
-        f.write(text)
-    with open(b, "w") as f:
-        f.write(text.replace("count: 10, size: 128", "count: 10, size: 64"))
+    write_text(a, text)
+    write_text(b, text.replace("count: 10, size: 128", "count: 10, size: 64"))
     for paths in ([a, b], [d], [a, src(SMOKE)]):
         rc, out, err = run(["run"] + paths + ["--seed", "1", "--runs", "1", "-q",
                                               "--trace-dir", os.path.join(d, "tr")])
@@ -1006,15 +1021,13 @@ def case_replay_changed():
     scn = os.path.join(d, "fail-barrier.yaml")
     with open(src(FAILING)) as f:
         text = f.read()
-    with open(scn, "w") as f:
-        f.write(text)
+    write_text(scn, text)
     rc, out, err = run(["run", scn, "--seed", "1", "--runs", "1", "-q",
                         "--trace-dir", os.path.join(d, "tr")], 1)
     t = os.path.join(d, "tr", "fail-barrier-1.trace")
     check(os.path.exists(t), "no trace %s:\n%s%s", t, out, err)
     run(["replay", t], 0)
-    with open(scn, "w") as f:
-        f.write(text.replace("deadline_ms: 100", "deadline_ms: 5000"))
+    write_text(scn, text.replace("deadline_ms: 100", "deadline_ms: 5000"))
     rc, out, err = run(["replay", t])
     check(rc == 2, "replay of a changed scenario: exit %d, expected 2\n%s%s", rc, out, err)
     check("changed since the trace was recorded" in err and scn in err and "--force" in err,
@@ -1026,8 +1039,7 @@ def case_replay_changed():
     check("replay:" in out and "warning" in err, "replay --force: %s%s", out, err)
     rc, out, err = run(["replay", t, "--force"], {0, 1})
     check("replay:" in out, "replay TRACE --force: %s%s", out, err)
-    with open(scn, "w") as f:
-        f.write(text)
+    write_text(scn, text)
     run(["replay", t], 0)
 
 
@@ -1176,8 +1188,7 @@ def case_op_errors():
     text = text.replace("{sub: s, from: p, as: img}", "{sub: s, from: p, as: img, expect: FL_ENOENT}")
     text = text.replace("{img: img}", "{img: img, expect: any}")
     declared = os.path.join(d, "declared.yaml")
-    with open(declared, "w") as f:
-        f.write(text)
+    write_text(declared, text)
     rep, _, _ = run_json(declared, ["--seed", "1"], "operr-expect-run", expect=0)
     for r in rep["runs"]:
         check(r["verdict"] == "pass", "declared run %s: %s %s", r["seed"], r["verdict"], r["detail"])
@@ -1186,9 +1197,8 @@ def case_op_errors():
               r["op_errors_fatal"])
     # A different declared code does not cover it.
     wrong = os.path.join(d, "wrong.yaml")
-    with open(wrong, "w") as f:
-        f.write(text.replace("expect: FL_ENOENT", "expect: FL_ETIMEDOUT").replace(
-            "op-error-declared", "op-error-wrong-code"))
+    write_text(wrong, text.replace("expect: FL_ENOENT", "expect: FL_ETIMEDOUT").replace(
+        "op-error-declared", "op-error-wrong-code"))
     rep, _, _ = run_json(wrong, ["--seed", "1"], "operr-wrong-run", expect=1)
     check(all(r["property"] == "operations" for r in rep["runs"]),
           "an undeclared code was tolerated: %s", [r["detail"] for r in rep["runs"]])
@@ -1202,12 +1212,11 @@ def case_op_errors():
     check(rep["rules_never_fired"] == [], "rules_never_fired %s", rep["rules_never_fired"])
     # A rule on a point the ops never reach: reported, not silent.
     nf = os.path.join(d, "never.yaml")
-    with open(nf, "w") as f:
-        f.write("name: never-fires\ndescription: d\nmode: sim\nactors:\n  - name: a\n    ops:\n"
-                "      - add_publication: {channel: ipc, stream: 1, as: p}\n"
-                "      - remove_publication: {pub: p}\n"
-                "faults:\n  - point: transport/rr/request_send\n    action: error\n"
-                "properties: [no_leaked_files]\n")
+    write_text(nf, "name: never-fires\ndescription: d\nmode: sim\nactors:\n  - name: a\n    ops:\n"
+                   "      - add_publication: {channel: ipc, stream: 1, as: p}\n"
+                   "      - remove_publication: {pub: p}\n"
+                   "faults:\n  - point: transport/rr/request_send\n    action: error\n"
+                   "properties: [no_leaked_files]\n")
     rep, out, err = run_json(nf, ["--seed", "1", "--runs", "4"], "operr-never", expect=0)
     check(rep["rules_never_fired"] == [{"scenario": "never-fires", "rule": 0, "line": 10,
                                         "point": "transport/rr/request_send", "runs": 4}],
@@ -1232,8 +1241,7 @@ def case_points_reachable():
     scn = os.path.join(d, "reach.yaml")
 
     def one(text, tag):
-        with open(scn, "w") as f:
-            f.write(text)
+        write_text(scn, text)
         rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "1"], "reach-" + tag, expect={0, 1})
         return rep["runs"][0]
 
@@ -1282,9 +1290,8 @@ def case_take_image_proc():
     with open(src(scn)) as f:
         text = f.read()
     leak = os.path.join(d, "leak.yaml")
-    with open(leak, "w") as f:
-        f.write(text.replace("      - release_image: {img: img}\n", "").replace(
-            "name: take-image-proc", "name: take-image-proc-leak"))
+    write_text(leak, text.replace("      - release_image: {img: img}\n", "").replace(
+        "name: take-image-proc", "name: take-image-proc-leak"))
     rep, _, _ = run_json(leak, ["--seed", "1"], "tiproc-leak-run", expect=1)
     check(all(r["verdict"] == "fail" and r["property"] == "image_refs" for r in rep["runs"]),
           "the leak was not caught: %s", [(r["verdict"], r["property"]) for r in rep["runs"]])
@@ -1302,8 +1309,7 @@ def case_default_properties():
     text = re.sub(r"^properties:.*\n(?:  - .*\n)*", "", text, flags=re.M)
     text = re.sub(r"^name: .*", "name: b1-no-properties", text, flags=re.M)
     scn = os.path.join(d, "b1.yaml")
-    with open(scn, "w") as f:
-        f.write(text)
+    write_text(scn, text)
     rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "5"], "defprops-run", expect=1)
     check(all(r["verdict"] == "fail" and r["property"] == "image_refs" for r in rep["runs"]),
           "the leak passed without properties: %s", [(r["verdict"], r["property"]) for r in rep["runs"]])
@@ -1320,13 +1326,12 @@ def case_long_virtual_deadline():
     deadline and passes (the timeout declared)."""
     d = tdir("longdl")
     scn = os.path.join(d, "long.yaml")
-    with open(scn, "w") as f:
-        f.write("name: long-poll\ndescription: a poll nothing answers, 1000 s virtual\n"
-                "mode: sim\nactors:\n  - name: a\n    ops:\n"
-                "      - add_subscription: {channel: ipc, stream: 1, as: s}\n"
-                "      - poll: {sub: s, until: 1, deadline_ms: 1000000, expect: FL_ETIMEDOUT}\n"
-                "      - wait: {ms: 1000000}\n"
-                "      - remove_subscription: {sub: s}\n")
+    write_text(scn, "name: long-poll\ndescription: a poll nothing answers, 1000 s virtual\n"
+                    "mode: sim\nactors:\n  - name: a\n    ops:\n"
+                    "      - add_subscription: {channel: ipc, stream: 1, as: s}\n"
+                    "      - poll: {sub: s, until: 1, deadline_ms: 1000000, expect: FL_ETIMEDOUT}\n"
+                    "      - wait: {ms: 1000000}\n"
+                    "      - remove_subscription: {sub: s}\n")
     rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "2"], "longdl-run")
     check(all(r["verdict"] == "pass" for r in rep["runs"]),
           "a 1000 s virtual deadline: %s", [(r["verdict"], r["property"], r["detail"]) for r in rep["runs"]])
@@ -1340,10 +1345,9 @@ def case_barrier_deadlock():
     against repeat: 1)."""
     d = tdir("bardl")
     crossed = os.path.join(d, "crossed.yaml")
-    with open(crossed, "w") as f:
-        f.write("name: crossed\ndescription: d\nmode: sim\nactors:\n"
-                "  - name: a\n    ops:\n      - barrier: {name: x}\n      - barrier: {name: y}\n"
-                "  - name: b\n    ops:\n      - barrier: {name: y}\n      - barrier: {name: x}\n")
+    write_text(crossed, "name: crossed\ndescription: d\nmode: sim\nactors:\n"
+                        "  - name: a\n    ops:\n      - barrier: {name: x}\n      - barrier: {name: y}\n"
+                        "  - name: b\n    ops:\n      - barrier: {name: y}\n      - barrier: {name: x}\n")
     rep, _, _ = run_json(crossed, ["--seed", "1", "--runs", "3"], "bardl-crossed", expect=1)
     for r in rep["runs"]:
         check(r["verdict"] == "deadlock" and r["property"] == "deadlock",
@@ -1351,10 +1355,9 @@ def case_barrier_deadlock():
         check("a waits at barrier 'x' (line 7); b waits at barrier 'y' (line 11)" in r["detail"],
               "detail: %s", r["detail"])
     finished = os.path.join(d, "finished.yaml")
-    with open(finished, "w") as f:
-        f.write("name: peer-finished\ndescription: d\nmode: sim\nactors:\n"
-                "  - name: a\n    repeat: 2\n    ops:\n      - barrier: {name: x}\n"
-                "  - name: b\n    ops:\n      - barrier: {name: x}\n")
+    write_text(finished, "name: peer-finished\ndescription: d\nmode: sim\nactors:\n"
+                         "  - name: a\n    repeat: 2\n    ops:\n      - barrier: {name: x}\n"
+                         "  - name: b\n    ops:\n      - barrier: {name: x}\n")
     rep, _, _ = run_json(finished, ["--seed", "1", "--runs", "2"], "bardl-finished", expect=1)
     for r in rep["runs"]:
         check(r["verdict"] == "deadlock" and "a waits at barrier 'x' (line 8); b finished" in r["detail"],
@@ -1385,8 +1388,7 @@ def case_posix_preload():
     with open(src(scn)) as f:
         text = f.read()
     clean = os.path.join(tdir("posix-clean"), "posix-clean.yaml")
-    with open(clean, "w") as f:
-        f.write(text[:text.index("faults:")] + text[text.index("properties:"):])
+    write_text(clean, text[:text.index("faults:")] + text[text.index("properties:"):])
     rep, _, _ = run_json(clean, ["--seed", "1", "--runs", "2"], "posix-clean", 0)
     check(rep["summary"]["passed"] == 2, "without the fault: %s", verdict_counts(rep))
     _, out, err = run(["run", src(scn), "--mode", "sim", "--runs", "1"])
@@ -1429,8 +1431,7 @@ def clean_copy(scn, impl, name):
         text = f.read()
     check(impl in text, "%s does not use %s", scn, impl)
     path = os.path.join(tdir(name), name + ".yaml")
-    with open(path, "w") as f:
-        f.write(re.sub(r"(?m)^name: \S+", "name: " + name, text.replace(impl, "b1_correct")))
+    write_text(path, re.sub(r"(?m)^name: \S+", "name: " + name, text.replace(impl, "b1_correct")))
     return path
 
 
@@ -1564,8 +1565,7 @@ def case_bad_numbers():
     d = tdir("numbers")
     for name, line_text, line, field, got in BAD_NUMBERS:
         path = os.path.join(d, name + ".yaml")
-        with open(path, "w") as f:
-            f.write(BAD_NUMBERS_HEAD + line_text)
+        write_text(path, BAD_NUMBERS_HEAD + line_text)
         want = "%s:%d: %s: expected a decimal integer (got '%s')" % (path, line, field, got)
         for cmd in (["run", path, "--runs", "1", "-q", "--trace-dir", os.path.join(d, "tr")], ["list", path]):
             rc, out, err = run(cmd)
@@ -1573,9 +1573,8 @@ def case_bad_numbers():
                   name, cmd[0], rc, want, err)
     # A probability with trailing text was read as its numeric prefix.
     path = os.path.join(d, "probability.yaml")
-    with open(path, "w") as f:
-        f.write(BAD_NUMBERS_HEAD + "faults:\n  - point: transport/shm/map\n    action: error\n"
-                "    when: {probability: 0.5abc}\n")
+    write_text(path, BAD_NUMBERS_HEAD + "faults:\n  - point: transport/shm/map\n    action: error\n"
+                     "    when: {probability: 0.5abc}\n")
     rc, out, err = run(["list", path])
     want = "%s:11: faults[0].when.probability: expected a decimal number (got '0.5abc')" % path
     check(rc == 2 and want in err, "probability: exit %d, expected 2 and %r:\n%s", rc, want, err)
@@ -1593,8 +1592,7 @@ def case_bad_keys():
     ]
     for name, text, tail in files:
         path = os.path.join(d, name + ".yaml")
-        with open(path, "w") as f:
-            f.write(text)
+        write_text(path, text)
         for cmd in (["run", path, "--runs", "1", "-q", "--trace-dir", os.path.join(d, "tr")], ["list", path]):
             rc, out, err = run(cmd)
             check(rc == 2 and (path + ":" + tail) in err, "%s: %s: exit %d, expected 2 and %r:\n%s",
@@ -1616,13 +1614,11 @@ def case_bad_trace():
     ]
     for name, t, want in forged:
         path = os.path.join(d, name + ".trace")
-        with open(path, "w") as f:
-            f.write(t)
+        write_text(path, t)
         rc, out, err = run(["replay", path])
         check(rc == 2 and want in err, "%s: replay exit %d, expected 2 and %r:\n%s%s", name, rc, want, out, err)
     path = os.path.join(d, "count.trace")
-    with open(path, "w") as f:
-        f.write(re.sub(r"(?ms)^choices \d+$.*", "choices 268435456\n1 2\nend\n", text))
+    write_text(path, re.sub(r"(?ms)^choices \d+$.*", "choices 268435456\n1 2\nend\n", text))
     if under_sanitizer():
         # ASan and TSan reserve terabytes of shadow address space: no
         # RLIMIT_AS cap can hold them.  The count check itself is the same.
@@ -1646,20 +1642,8 @@ def session_procs(sid, zombies=False):
     """{pid: (state, comm)} of the processes in session sid; zombies (dead,
     reparented to init, which reaps them when it gets to it) only when
     asked."""
-    procs = {}
-    for e in os.listdir("/proc"):
-        if not e.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % e) as f:
-                st = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp session ...: comm may hold spaces.
-        fields = st[st.rfind(")") + 2:].split()
-        if len(fields) > 3 and int(fields[3]) == sid and (zombies or fields[0] != "Z"):
-            procs[int(e)] = (fields[0], st[st.find("(") + 1:st.rfind(")")])
-    return procs
+    return {p: (fields[0], comm) for p, comm, fields in proc_stats()
+            if len(fields) > 3 and int(fields[3]) == sid and (zombies or fields[0] != "Z")}
 
 
 def kill_session(sid):
@@ -1684,6 +1668,40 @@ def wait_until(cond, limit):
         if v or time.monotonic() > end:
             return v
         time.sleep(0.01)
+
+
+def start_session(args):
+    """faultline `args` (FL first) in a session of its own, its output
+    piped."""
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, start_new_session=True)
+
+
+def await_session(p, want, what, whose):
+    """Waits (60 s at the most) for `want` processes in p's session; if they
+    do not all come, kills the session and fails."""
+    if not wait_until(lambda: len(session_procs(p.pid)) >= want, 60):
+        kill_session(p.pid)
+        p.communicate()
+        raise Failure("%s: %s processes did not all start within 60 s: %s"
+                      % (what, whose, session_procs(p.pid)))
+
+
+def signal_cli(p, target, sig):
+    """sig to the CLI p alone (target "cli") or to its process group."""
+    if target == "group":
+        os.killpg(p.pid, sig)
+    else:
+        os.kill(p.pid, sig)
+
+
+def check_session_gone(p, what, note=""):
+    """After the CLI p exited: every process of its session is dead within
+    10 s."""
+    wait_until(lambda: not session_procs(p.pid), 10)
+    left = session_procs(p.pid)
+    check(not left, "%s: processes alive in the CLI's session 10 s after it exited: %s%s",
+          what, left, note)
 
 
 # Per kind: 6 kinds, about 0.35 s a try (0.7 s under ASan).  The default
@@ -1730,11 +1748,9 @@ def case_interrupts():
         text = f.read()
     text = text.replace("name: reqrep-proc-crash", "name: proc-long")
     text = re.sub(r"(?m)^budget:.*$", "budget: {runs: 100000, seconds: 600}", text)
-    with open(long_scn, "w") as f:
-        f.write(text)
+    write_text(long_scn, text)
     sleeper = os.path.join(d, "sleeper.yaml")
-    with open(sleeper, "w") as f:
-        f.write(SLEEPER)
+    write_text(sleeper, SLEEPER)
     stages = [src("scenarios/reqrep-fault-sweep.yaml"), src(SMOKE),
               src("scenarios/reqrep-proc-crash.yaml")]
     seed = int(os.environ.get("FL_TEST_SEED", random.randrange(1 << 30)))
@@ -1767,23 +1783,14 @@ def case_interrupts():
             n, seed, signame, target, "at %.3f s" % delay if delay is not None else
             "with %d processes up" % want, jobs, " ".join(os.path.basename(o) for o in order))
         before = shm_entries()
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             cwd=ROOT, start_new_session=True)
+        p = start_session(args)
         if slow:
-            up = wait_until(lambda: len(session_procs(p.pid)) >= want, 60)
-            if not up:
-                kill_session(p.pid)
-                p.communicate()
-                raise Failure("%s: the runs' processes did not all start within 60 s: %s"
-                              % (what, session_procs(p.pid)))
+            await_session(p, want, what, "the runs'")
         else:
             time.sleep(delay)
         seen = session_procs(p.pid)  # the CLI and its descendants, before the kill
         stats["max_procs"] = max(stats["max_procs"], len(seen))
-        if target == "group":
-            os.killpg(p.pid, sig)
-        else:
-            os.kill(p.pid, sig)
+        signal_cli(p, target, sig)
         # The runs under way are stopped, not waited for: well within the
         # minute a sleeper run lasts.
         try:
@@ -1801,13 +1808,8 @@ def case_interrupts():
         # forked later) is dead: for SIGINT/SIGTERM the CLI killed and
         # reaped them (an actor killed with its run's group is left to
         # init), for SIGKILL they die of PR_SET_PDEATHSIG.
-        wait_until(lambda: not session_procs(p.pid), 10)
-        left = session_procs(p.pid)
-        check(not left, "%s: processes alive in the CLI's session 10 s after it exited: %s "
-              "(there before the kill: %s)", what, left, seen)
-        probe = subprocess.Popen(["true"])
-        probe.wait()
-        last = probe.pid if probe.pid > p.pid else p.pid + 100000
+        check_session_gone(p, what, " (there before the kill: %s)" % (seen,))
+        last = last_pid_after(p.pid)
         if sig == signal.SIGKILL:
             check(p.returncode == -signal.SIGKILL, "%s: exit %d", what, p.returncode)
             # Nothing of the dead CLI could remove its run directories: the
@@ -1829,10 +1831,7 @@ def case_interrupts():
                       q.stderr[-2000:])
             continue
         wait_until(lambda: not shm_leaks(before, p.pid, last), 10)
-        leaks = shm_leaks(before, p.pid, last)
-        for e in leaks:  # reported below; not left on a shared machine
-            subprocess.call(["rm", "-rf", os.path.join(SHM, e)])
-        check(not leaks, "%s: /dev/shm entries left: %s", what, leaks)
+        check_no_shm_leaks(before, p.pid, last, what)
         if p.returncode == -sig and not slow:
             # The signal came before `run` set its handler (within its
             # first milliseconds): nothing was started or written.
@@ -1890,8 +1889,7 @@ def case_replay_interrupted():
     import signal
     d = tdir("replay_interrupted")
     sleeper = os.path.join(d, "sleeper.yaml")
-    with open(sleeper, "w") as f:
-        f.write(SLEEPER)
+    write_text(sleeper, SLEEPER)
     # The recorded run hangs at a 1 s deadline; a replay waits the
     # default 60 s deadline, far longer than the interrupt takes to come.
     rc, out, err = run(["run", sleeper, "--runs", "1", "--seed", "3", "--timeout", "1000",
@@ -1907,18 +1905,9 @@ def case_replay_interrupted():
                 mini = os.path.join(d, "%s-%s-%s.min" % (cmd, signame, target))
                 args = [FL, cmd, trace] + (["-o", mini] if cmd == "shrink" else [])
                 before = shm_entries()
-                p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, cwd=ROOT, start_new_session=True)
-                # The CLI, the run and its two actors.
-                if not wait_until(lambda: len(session_procs(p.pid)) >= 4, 60):
-                    kill_session(p.pid)
-                    p.communicate()
-                    raise Failure("%s: the run's processes did not all start within 60 s: %s"
-                                  % (what, session_procs(p.pid)))
-                if target == "group":
-                    os.killpg(p.pid, sig)
-                else:
-                    os.kill(p.pid, sig)
+                p = start_session(args)
+                await_session(p, 4, what, "the run's")  # the CLI, the run and its two actors
+                signal_cli(p, target, sig)
                 try:
                     out, err = p.communicate(timeout=30)
                 except subprocess.TimeoutExpired:
@@ -1926,16 +1915,8 @@ def case_replay_interrupted():
                     p.communicate()
                     raise Failure("%s: still running 30 s after the signal" % what)
                 tries += 1
-                wait_until(lambda: not session_procs(p.pid), 10)
-                left = session_procs(p.pid)
-                check(not left, "%s: processes alive 10 s after the CLI exited: %s", what, left)
-                probe = subprocess.Popen(["true"])
-                probe.wait()
-                last = probe.pid if probe.pid > p.pid else p.pid + 100000
-                leaks = shm_leaks(before, p.pid, last)
-                for e in leaks:  # reported below; not left on a shared machine
-                    subprocess.call(["rm", "-rf", os.path.join(SHM, e)])
-                check(not leaks, "%s: /dev/shm entries left: %s", what, leaks)
+                check_session_gone(p, what)
+                check_no_shm_leaks(before, p.pid, last_pid_after(p.pid), what)
                 check(p.returncode == 128 + sig and "INTERRUPTED (SIG%s)" % signame in err,
                       "%s: exit %d (expected %d), stderr:\n%s", what, p.returncode, 128 + sig,
                       err[-2000:])
@@ -1977,13 +1958,7 @@ def case_fork_fails():
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      cwd=ROOT)
                 _, err = p.communicate(timeout=CMD_TIMEOUT)
-                probe = subprocess.Popen(["true"])
-                probe.wait()
-                last = probe.pid if probe.pid > p.pid else p.pid + 100000
-                leaks = shm_leaks(before, p.pid, last)
-                for e in leaks:
-                    subprocess.call(["rm", "-rf", os.path.join(SHM, e)])
-                check(not leaks, "%s: /dev/shm entries left: %s", what, leaks)
+                check_no_shm_leaks(before, p.pid, last_pid_after(p.pid), what)
                 with open(report) as f:
                     rep = json.load(f)
                 runs = rep["runs"]
@@ -2010,8 +1985,7 @@ def case_stray_write():
     import time
     d = tdir("stray")
     scn = os.path.join(d, "stray.yaml")
-    with open(scn, "w") as f:
-        f.write("""name: stray-write
+    write_text(scn, """name: stray-write
 description: a publisher and a subscriber in two processes, waiting 1.5 s between
 mode: proc
 driver: {client_liveness_ms: 10000, driver_timeout_ms: 10000}
@@ -2214,8 +2188,7 @@ def case_merge():
     from collections import Counter
     d = tdir("merge")
     nf = os.path.join(d, "never.yaml")
-    with open(nf, "w") as f:
-        f.write(NEVER_FIRES)
+    write_text(nf, NEVER_FIRES)
     scns = [src("scenarios/reqrep-fault-sweep.yaml"), src(SMOKE), src(FAILING), nf]
     common = ["run"] + scns + ["--seed", "21", "--runs", "4", "-q", "--trace-dir",
                                os.path.join(d, "tr")]
@@ -2285,8 +2258,7 @@ def case_merge():
     with open(shards[0]) as f:
         text = f.read()
     cut = os.path.join(d, "cut.json")
-    with open(cut, "w") as f:
-        f.write(text[:len(text) // 2])
+    write_text(cut, text[:len(text) // 2])
     rc, out, err = run(["merge", cut, shards[1]], 2)
     check("does not parse" in err, "a cut report: %s", err)
     lie = fake_report(os.path.join(d, "lie.json"), [fake_run("s", 1)])
@@ -2340,8 +2312,7 @@ def case_ci_examples():
     for rel in ("scenarios/reqrep-fault-sweep.yaml", SMOKE, FAILING):
         with open(src(rel)) as f, open(os.path.join(scn, os.path.basename(rel)), "w") as g:
             g.write(f.read())
-    with open(os.path.join(scn, "never.yaml"), "w") as f:
-        f.write(NEVER_FIRES)
+    write_text(os.path.join(scn, "never.yaml"), NEVER_FIRES)
     seed = "4711"
     # The unsharded batch the shards must add up to.
     full = os.path.join(d, "full.json")
@@ -2691,8 +2662,7 @@ def case_squatted_run_dirs():
     os.makedirs(victim, exist_ok=True)
     canaries = ["canary", "cnc.dat", "pub-1.log", "chunks.dat", "ports.dat"]
     for n in canaries:
-        with open(os.path.join(victim, n), "w") as f:
-            f.write("canary\n")
+        write_text(os.path.join(victim, n), "canary\n")
     root = os.geteuid() == 0
     for scn in ["scenarios/pubsub-smoke.yaml", SMOKE]:
         def plant():
@@ -2710,8 +2680,7 @@ def case_squatted_run_dirs():
                     os.symlink(victim, link)
                     os.mkdir(other, 0o700)
                     for n in canaries:
-                        with open(os.path.join(other, n), "w") as f:
-                            f.write("canary\n")
+                        write_text(os.path.join(other, n), "canary\n")
                 finally:
                     os._exit(0)
             os.waitpid(k, 0)

@@ -387,9 +387,12 @@ test_suite_loads(void **state)
 #define INT_ERR(file_line, field, got)                                                             \
 	"mem.yaml:" #file_line ": " field ": expected a decimal integer (got '" got "')"
 
-static const struct {
+/* A scenario text and the one message its load must be refused with. */
+struct refusal {
 	const char *text, *message;
-} number_cases[] = {
+};
+
+static const struct refusal number_cases[] = {
 	{ HEAD "driver: {term_length: 0x10000}\n" ACTOR WAIT,
 	  INT_ERR(4, "driver.term_length", "0x10000") },
 	{ HEAD "driver: {client_liveness_ms: 1e3}\n" ACTOR WAIT,
@@ -480,16 +483,24 @@ refused_with(size_t i, const char *text, const char *message)
 	return false;
 }
 
+/* Every case of cases[n] refused_with its message; fails the test naming
+ * how many were not (each printed above). */
+static void
+assert_refused(const struct refusal *cases, size_t n)
+{
+	int bad = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!refused_with(i, cases[i].text, cases[i].message))
+			bad++;
+	if (bad > 0)
+		fail_msg("%d of %zu cases not refused as wanted (above)", bad, n);
+}
+
 static void
 test_numbers_rejected(void **state)
 {
 	(void)state;
-	int bad = 0;
-	for (size_t i = 0; i < sizeof number_cases / sizeof number_cases[0]; i++) {
-		if (!refused_with(i, number_cases[i].text, number_cases[i].message))
-			bad++;
-	}
-	assert_int_equal(bad, 0);
+	assert_refused(number_cases, sizeof number_cases / sizeof number_cases[0]);
 }
 
 /* The plain forms still load, signs and quotes included. */
@@ -533,9 +544,7 @@ test_expect(void **state)
 	                           "      - close_client: {expect: any}\n"
 	                           "      - wait: {ms: 1}\n"
 	                           "  - name: z\n    ops:\n      - barrier: {name: b}\n";
-	static const struct {
-		const char *text, *message;
-	} bad[] = {
+	static const struct refusal bad[] = {
 		{ HEAD ACTOR "      - wait: {ms: 1, expect: any}\n",
 		  "mem.yaml:7: actors[0].ops[0].wait.expect: unknown key" },
 		{ HEAD ACTOR PUB "      - offer: {pub: p, count: 1, expect: ETIMEDOUT}\n",
@@ -562,10 +571,7 @@ test_expect(void **state)
 	assert_true(s->actors[0].ops[5].expect == FL_SCN_EXPECT_ANY);
 	assert_int_equal(s->actors[0].ops[6].expect, 0);
 	fl_scenario_free(s);
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		if (!refused_with(i, bad[i].text, bad[i].message))
-			fail_msg("case %zu: not refused as wanted (above)", i);
-	}
+	assert_refused(bad, sizeof bad / sizeof bad[0]);
 }
 
 /* A fault point that is not registered is a load error, with the nearest
@@ -575,9 +581,7 @@ static void
 test_unknown_point(void **state)
 {
 	(void)state;
-	static const struct {
-		const char *text, *message;
-	} cases[] = {
+	static const struct refusal cases[] = {
 		{ HEAD ACTOR WAIT "faults:\n  - point: transport/shm/mpa\n    action: error\n",
 		  "mem.yaml:9: faults[0].point: unknown fault point 'transport/shm/mpa' (did you "
 		  "mean "
@@ -591,10 +595,7 @@ test_unknown_point(void **state)
 		  "this "
 		  "build's registry: `faultline list --points` prints them)" },
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		if (!refused_with(i, cases[i].text, cases[i].message))
-			fail_msg("case %zu: not refused as wanted (above)", i);
-	}
+	assert_refused(cases, sizeof cases / sizeof cases[0]);
 }
 
 /* No `properties:` key: the leak and balance properties that fit the

@@ -19,6 +19,7 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "faultline/sim.h"
+#include "core/clock.h"
 
 /* The scheduler's tests mark their own points in any build: the actors
  * here race at these, and -Dfaultpoints=disabled compiles out the
@@ -37,14 +38,6 @@ scale(int n)
 	return getenv("FL_UNDER_VALGRIND") != NULL ? n / 10 : n;
 }
 
-static double
-wall_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* A sim on cfg, scheduled by a new choice stream seeded with seed (put in
  * *c and cfg->choices); sim_close frees both. */
 static struct fl_sim *
@@ -56,6 +49,24 @@ seeded_sim(struct fl_sim_config *cfg, uint64_t seed, struct fl_choice **c)
 	cfg->choices = *c;
 	assert_fl(fl_sim_new(cfg, &sim), 0);
 	return sim;
+}
+
+/* seeded_sim with the random scheduler for an odd seed, PCT for an even
+ * one. */
+static struct fl_sim *
+alternating_sim(uint64_t seed, struct fl_choice **c)
+{
+	struct fl_sim_config cfg = { .kind = seed % 2 ? FL_SCHED_RANDOM : FL_SCHED_PCT };
+
+	return seeded_sim(&cfg, seed, c);
+}
+
+/* Runs sim into *res: it must end with verdict want. */
+static void
+run_expect(struct fl_sim *sim, struct fl_sim_result *res, enum fl_sim_verdict want)
+{
+	assert_fl(fl_sim_run(sim, res), 0);
+	assert_int_equal(res->verdict, want);
 }
 
 static void
@@ -100,8 +111,7 @@ run_counter(uint64_t seed, enum fl_sched_kind kind, struct fl_choice **keep, int
 	sim = seeded_sim(&cfg, seed, &c);
 	assert_fl(fl_sim_spawn(sim, "a", counter_actor, &toy, NULL), 0);
 	assert_fl(fl_sim_spawn(sim, "b", counter_actor, &toy, NULL), 0);
-	assert_fl(fl_sim_run(sim, &res), 0);
-	assert_int_equal(res.verdict, FL_SIM_OK);
+	run_expect(sim, &res, FL_SIM_OK);
 	assert_int_equal(fl_sim_trace_hash(sim), res.trace_hash);
 	fl_sim_free(sim);
 	*value = toy.value;
@@ -179,15 +189,14 @@ ten_second_timeout_costs_nothing(void **state)
 	struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM };
 	struct fl_sim_result res;
 	struct sleeper s = { 0 };
-	double t0 = wall_s();
+	double t0 = fli_mono_s();
 
 	sim = seeded_sim(&cfg, 1, &c);
 	assert_fl(fl_sim_spawn(sim, "sleeper", sleeper_actor, &s, NULL), 0);
-	assert_fl(fl_sim_run(sim, &res), 0);
-	assert_int_equal(res.verdict, FL_SIM_OK);
+	run_expect(sim, &res, FL_SIM_OK);
 	assert_int_equal(s.woke_at - s.started_at, 10 * FL_NS_PER_SEC);
 	assert_true(res.virtual_ns >= 10 * FL_NS_PER_SEC);
-	assert_true(wall_s() - t0 < 1.0);
+	assert_true(fli_mono_s() - t0 < 1.0);
 	sim_close(sim, c);
 }
 
@@ -220,8 +229,7 @@ many_short_sleeps_keep_time_moving(void **state)
 
 	sim = seeded_sim(&cfg, 3, &c);
 	assert_fl(fl_sim_spawn(sim, "napper", short_sleeps_actor, &done, NULL), 0);
-	assert_fl(fl_sim_run(sim, &res), 0);
-	assert_int_equal(res.verdict, FL_SIM_OK);
+	run_expect(sim, &res, FL_SIM_OK);
 	assert_int_equal(done, 200);
 	assert_true(res.virtual_ns >= 200 * 1000);
 	sim_close(sim, c);
@@ -311,8 +319,7 @@ deadlock_is_a_verdict_with_last_points(void **state)
 	sim = seeded_sim(&cfg, 3, &c);
 	assert_fl(fl_sim_spawn(sim, "w1", waits_forever, (void *)&flag, NULL), 0);
 	assert_fl(fl_sim_spawn(sim, "w2", waits_forever, (void *)&flag, NULL), 0);
-	assert_fl(fl_sim_run(sim, &res), 0);
-	assert_int_equal(res.verdict, FL_SIM_DEADLOCK);
+	run_expect(sim, &res, FL_SIM_DEADLOCK);
 	assert_int_equal(res.nactors, 2);
 	assert_string_equal(res.actors[0].name, "w1");
 	assert_int_equal(res.actors[0].state, FL_ACTOR_IDLE);
@@ -337,8 +344,7 @@ step_limit_is_a_verdict(void **state)
 
 	sim = seeded_sim(&cfg, 3, &c);
 	assert_fl(fl_sim_spawn(sim, "spin", spinner, NULL, NULL), 0);
-	assert_fl(fl_sim_run(sim, &res), 0);
-	assert_int_equal(res.verdict, FL_SIM_STEP_LIMIT);
+	run_expect(sim, &res, FL_SIM_STEP_LIMIT);
 	assert_int_equal(res.steps, 500);
 	assert_string_equal(res.actors[0].last_point, "toy.spin");
 	sim_close(sim, c);
@@ -383,15 +389,13 @@ mutex_and_threads_are_actors(void **state)
 	for (uint64_t seed = 1; seed <= 20; seed++) {
 		struct fl_choice *c;
 		struct fl_sim *sim;
-		struct fl_sim_config cfg = { .kind = seed % 2 ? FL_SCHED_RANDOM : FL_SCHED_PCT };
 		struct fl_sim_result res;
 		struct locked_toy toy = { .value = 0 };
 
 		fl_mutex_init(&toy.mu);
-		sim = seeded_sim(&cfg, seed, &c);
+		sim = alternating_sim(seed, &c);
 		assert_fl(fl_sim_spawn(sim, "parent", parent_actor, &toy, NULL), 0);
-		assert_fl(fl_sim_run(sim, &res), 0);
-		assert_int_equal(res.verdict, FL_SIM_OK);
+		run_expect(sim, &res, FL_SIM_OK);
 		assert_int_equal(res.nactors, 3);
 		assert_int_equal(toy.value, 40); /* the lock makes updates atomic */
 		sim_close(sim, c);
@@ -443,15 +447,13 @@ crash_takes_its_threads(void **state)
 	for (uint64_t seed = 1; seed <= 10; seed++) {
 		struct fl_choice *c;
 		struct fl_sim *sim;
-		struct fl_sim_config cfg = { .kind = seed % 2 ? FL_SCHED_RANDOM : FL_SCHED_PCT };
 		struct fl_sim_result res;
 		fl_thread *worker = NULL;
 
-		sim = seeded_sim(&cfg, seed, &c);
+		sim = alternating_sim(seed, &c);
 		assert_fl(fl_sim_spawn(sim, "parent", crashing_parent, &worker, NULL), 0);
 		assert_fl(fl_sim_spawn(sim, "bystander", bystander_actor, &worker, NULL), 0);
-		assert_fl(fl_sim_run(sim, &res), 0);
-		assert_int_equal(res.verdict, FL_SIM_OK);
+		run_expect(sim, &res, FL_SIM_OK);
 		assert_int_equal(res.nactors, 3);
 		for (size_t i = 0; i < res.nactors; i++)
 			assert_string_equal(fl_sim_state_name(res.actors[i].state),
@@ -475,8 +477,7 @@ run_locked_family(struct fl_choice *c, enum fl_sched_kind kind, int *value)
 	fl_mutex_init(&toy.mu);
 	assert_fl(fl_sim_new(&cfg, &sim), 0);
 	assert_fl(fl_sim_spawn(sim, "parent", parent_actor, &toy, NULL), 0);
-	assert_fl(fl_sim_run(sim, &res), 0);
-	assert_int_equal(res.verdict, FL_SIM_OK);
+	run_expect(sim, &res, FL_SIM_OK);
 	h = res.trace_hash;
 	*value = toy.value;
 	fl_sim_free(sim);
@@ -577,17 +578,15 @@ blocked_waiter_can_win_the_lock(void **state)
 	for (uint64_t seed = 1; seed <= 40; seed++) {
 		struct fl_choice *c;
 		struct fl_sim *sim;
-		struct fl_sim_config cfg = { .kind = seed % 2 ? FL_SCHED_RANDOM : FL_SCHED_PCT };
 		struct fl_sim_result res;
 		struct handoff_toy toy = { .last_holder = -1, .left = { 5, 5 } };
 		struct handoff_arg a0 = { &toy, 0 }, a1 = { &toy, 1 };
 
 		fl_mutex_init(&toy.mu);
-		sim = seeded_sim(&cfg, seed, &c);
+		sim = alternating_sim(seed, &c);
 		assert_fl(fl_sim_spawn(sim, "h0", handoff_actor, &a0, NULL), 0);
 		assert_fl(fl_sim_spawn(sim, "h1", handoff_actor, &a1, NULL), 0);
-		assert_fl(fl_sim_run(sim, &res), 0);
-		assert_int_equal(res.verdict, FL_SIM_OK);
+		run_expect(sim, &res, FL_SIM_OK);
 		assert_int_equal(toy.total, 10);
 		if (toy.handoffs > 0)
 			runs_with_handoff++;
@@ -642,7 +641,7 @@ lock_order_deadlock_is_a_verdict(void **state)
 		struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM };
 		struct fl_sim_result res;
 		struct abba_toy toy;
-		double t0 = wall_s();
+		double t0 = fli_mono_s();
 
 		fl_mutex_init(&toy.l1);
 		fl_mutex_init(&toy.l2);
@@ -650,7 +649,7 @@ lock_order_deadlock_is_a_verdict(void **state)
 		assert_fl(fl_sim_spawn(sim, "ab", ab_actor, &toy, NULL), 0);
 		assert_fl(fl_sim_spawn(sim, "ba", ba_actor, &toy, NULL), 0);
 		assert_fl(fl_sim_run(sim, &res), 0);
-		assert_true(wall_s() - t0 < 1.0);
+		assert_true(fli_mono_s() - t0 < 1.0);
 		if (res.verdict == FL_SIM_DEADLOCK) {
 			deadlocks++;
 			for (int i = 0; i < 2; i++) {
@@ -861,9 +860,9 @@ switch_rate(void **state)
 	sim = seeded_sim(&cfg, 9, &c);
 	assert_fl(fl_sim_spawn(sim, "s1", spinner, NULL, NULL), 0);
 	assert_fl(fl_sim_spawn(sim, "s2", spinner, NULL, NULL), 0);
-	t0 = wall_s();
+	t0 = fli_mono_s();
 	assert_fl(fl_sim_run(sim, &res), 0);
-	double dt = wall_s() - t0;
+	double dt = fli_mono_s() - t0;
 	printf("# sim: %.0f scheduling steps/s, %.0f context switches/s "
 	       "(%llu steps, two actors, random scheduler)\n",
 	       res.steps / dt, 2.0 * res.switches / dt, (unsigned long long)res.steps);
@@ -874,22 +873,17 @@ switch_rate(void **state)
 	 * a run, the cost a runner pays per run (stacks, choices included). */
 	int runs = 0;
 	uint64_t steps = 0;
-	t0 = wall_s();
+	t0 = fli_mono_s();
 	for (uint64_t seed = 1; seed <= (uint64_t)scale(2000); seed++) {
-		struct fl_sim_config rc = { .kind = seed % 2 ? FL_SCHED_RANDOM : FL_SCHED_PCT };
-
-		assert_fl(fl_choice_new_seeded(seed, &c), 0);
-		rc.choices = c;
-		assert_fl(fl_sim_new(&rc, &sim), 0);
+		sim = alternating_sim(seed, &c);
 		assert_fl(fl_sim_spawn(sim, "a", points_actor, NULL, NULL), 0);
 		assert_fl(fl_sim_spawn(sim, "b", points_actor, NULL, NULL), 0);
-		assert_fl(fl_sim_run(sim, &res), 0);
-		assert_int_equal(res.verdict, FL_SIM_OK);
+		run_expect(sim, &res, FL_SIM_OK);
 		steps += res.steps;
 		sim_close(sim, c);
 		runs++;
 	}
-	dt = wall_s() - t0;
+	dt = fli_mono_s() - t0;
 	printf("# sim: %.0f schedules/s of %llu steps each (two actors, fresh sim and stacks "
 	       "each)\n",
 	       runs / dt, (unsigned long long)(steps / (uint64_t)runs));
