@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "faultline/error.h"
-#include "faultline/platform.h"
 #include "fli_impl.h"
 #include "grow.h"
 #include "le.h"
@@ -129,8 +128,6 @@ fli_store_save_state(struct fli_store *s, uint64_t term, int32_t voted_for)
 	uint64_t seq = s->state_seq + 1;
 	int rc;
 
-	if (FL_FAULT("transport/cluster/persist"))
-		return FL_EIO;
 	fli_le_put(4, b, STATE_MAGIC);
 	fli_le_put(8, b + 8, seq);
 	fli_le_put(8, b + 16, term);
@@ -259,8 +256,6 @@ fli_store_put_entry(struct fli_store *s, uint64_t index, const struct fli_raft_e
 
 	if (index < 1 || index > s->n + 1)
 		return FL_EINVAL;
-	if (FL_FAULT("transport/cluster/persist"))
-		return FL_EIO;
 	if (index <= s->n) {
 		/* Conflicting entries go first (and stay gone if the append
 		 * fails: the log is then shorter, never wrong). */
@@ -276,13 +271,11 @@ fli_store_put_entry(struct fli_store *s, uint64_t index, const struct fli_raft_e
 	fli_le_put(8, hdr + 8, e->term);
 	fli_le_put(4, hdr + 16, record_crc(hdr, e->data, e->len));
 	/* Two writes: the header and half the data, then the rest.  A kill
-	 * between them (the fault point) leaves a torn record. */
+	 * between them leaves a torn record. */
 	first = e->len / 2;
 	rc = pwrite_all(s->log_fd, hdr, LOG_HDR, off);
 	if (rc == 0 && first > 0)
 		rc = pwrite_all(s->log_fd, e->data, first, off + LOG_HDR);
-	if (rc == 0 && FL_FAULT("transport/cluster/log_torn"))
-		rc = FL_EIO;
 	if (rc == 0 && e->len > first)
 		rc = pwrite_all(s->log_fd, e->data + first, e->len - first, off + LOG_HDR + first);
 	if (rc == 0)

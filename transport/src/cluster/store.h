@@ -13,11 +13,10 @@
  *          append); on open, the first record that is short or fails its
  *          check ends the log, and the file is cut there.
  *
- * Every write is a fault point: transport/cluster/persist fails it with
- * FL_EIO before it starts, transport/cluster/log_torn after the first part
- * of a record (a crash there tears it).  A write returns once the bytes are
- * in the file (the page cache outlives a killed process); with sync, once
- * fdatasync has returned.
+ * A write returns once the bytes are in the file (the page cache outlives
+ * a killed process); with sync, once fdatasync has returned.  The store
+ * has no fault points of its own: the node that calls it puts them where
+ * a scenario can reach them.
  */
 #ifndef FLI_STORE_H
 #define FLI_STORE_H
