@@ -332,6 +332,15 @@ test_scribble_sides(const struct test_scribble *f, const char *what, int (*fn)(v
 	return bad;
 }
 
+/* Fails the test when bad, the failures counted over the scribbled fields
+ * of array cases, is not 0 (each failure printed where it was counted). */
+#define test_scribble_verdict(bad, cases)                                                          \
+	do {                                                                                       \
+		if ((bad) != 0)                                                                    \
+			fail_msg("%d failures over %zu scribbled fields", (bad),                   \
+			         sizeof(cases) / sizeof((cases)[0]));                              \
+	} while (0)
+
 /* A namespace unique to this test and process. */
 static inline const char *
 test_ns(char *buf, size_t len, const char *name)

@@ -1280,9 +1280,7 @@ scribbled_cnc_header_is_repaired(void **state)
 		}
 		fl_driver_do_work(e->d);
 	}
-	if (bad != 0)
-		fail_msg("%d failures over %zu scribbled fields", bad,
-		         sizeof(cases) / sizeof(cases[0]));
+	test_scribble_verdict(bad, cases);
 	/* One put back per scribbled field. */
 	assert_int_equal(stats(e)->corrupt_reads, (int64_t)(sizeof(cases) / sizeof(cases[0])));
 	fli_shm_unmap(&m);
