@@ -475,32 +475,30 @@ image_unlink(fl_driver *d, int idx)
 
 /* ---- publications and subscriptions ----------------------------------- */
 
-static struct drv_pub *
-pub_find(fl_driver *d, int64_t reg_id, int *idx)
-{
-	int i;
+/* The index in v[0..n) (d->pubs or d->subs) of the one registered as
+ * id; -1 if none. */
+#define REG_INDEX(v, n, id)                                                                        \
+	({                                                                                         \
+		int i_ = 0;                                                                        \
+		while (i_ < (n) && (v)[i_]->reg_id != (id))                                        \
+			i_++;                                                                      \
+		i_ < (n) ? i_ : -1;                                                                \
+	})
 
-	for (i = 0; i < d->npubs; i++)
-		if (d->pubs[i]->reg_id == reg_id) {
-			if (idx)
-				*idx = i;
-			return d->pubs[i];
-		}
-	return NULL;
+static struct drv_pub *
+pub_find(fl_driver *d, int64_t reg_id)
+{
+	int i = REG_INDEX(d->pubs, d->npubs, reg_id);
+
+	return i >= 0 ? d->pubs[i] : NULL;
 }
 
 static struct drv_sub *
-sub_find(fl_driver *d, int64_t reg_id, int *idx)
+sub_find(fl_driver *d, int64_t reg_id)
 {
-	int i;
+	int i = REG_INDEX(d->subs, d->nsubs, reg_id);
 
-	for (i = 0; i < d->nsubs; i++)
-		if (d->subs[i]->reg_id == reg_id) {
-			if (idx)
-				*idx = i;
-			return d->subs[i];
-		}
-	return NULL;
+	return i >= 0 ? d->subs[i] : NULL;
 }
 
 static void
@@ -584,8 +582,8 @@ cmd_add_pub(fl_driver *d, const struct fli_cmd *c)
 		reject(d, c->client_id, c->corr_id, FL_ENAME, "invalid channel name");
 		return;
 	}
-	if (pub_find(d, c->corr_id, NULL) || sub_find(d, c->corr_id, NULL) ||
-	    log_find(d, c->corr_id) || c->corr_id <= 0) {
+	if (pub_find(d, c->corr_id) || sub_find(d, c->corr_id) || log_find(d, c->corr_id) ||
+	    c->corr_id <= 0) {
 		reject(d, c->client_id, c->corr_id, FL_EINVAL, "duplicate registration id");
 		return;
 	}
@@ -667,7 +665,7 @@ cmd_add_sub(fl_driver *d, const struct fli_cmd *c)
 		reject(d, c->client_id, c->corr_id, FL_ENAME, "invalid channel name");
 		return;
 	}
-	if (pub_find(d, c->corr_id, NULL) || sub_find(d, c->corr_id, NULL) || c->corr_id <= 0) {
+	if (pub_find(d, c->corr_id) || sub_find(d, c->corr_id) || c->corr_id <= 0) {
 		reject(d, c->client_id, c->corr_id, FL_EINVAL, "duplicate registration id");
 		return;
 	}
@@ -703,7 +701,7 @@ cmd_add_sub(fl_driver *d, const struct fli_cmd *c)
 static void
 cmd_remove_pub(fl_driver *d, const struct fli_cmd *c)
 {
-	struct drv_pub *p = pub_find(d, c->corr_id, NULL);
+	struct drv_pub *p = pub_find(d, c->corr_id);
 
 	if (p == NULL || p->owner != c->client_id || p->draining)
 		return; /* already gone (failed add, or cancel of a dropped add) */
@@ -714,10 +712,9 @@ cmd_remove_pub(fl_driver *d, const struct fli_cmd *c)
 static void
 cmd_remove_sub(fl_driver *d, const struct fli_cmd *c)
 {
-	int idx;
-	struct drv_sub *s = sub_find(d, c->corr_id, &idx);
+	int idx = REG_INDEX(d->subs, d->nsubs, c->corr_id);
 
-	if (s == NULL || s->owner != c->client_id)
+	if (idx < 0 || d->subs[idx]->owner != c->client_id)
 		return;
 	regs_add(d, c->client_id, -1);
 	sub_destroy(d, idx);
