@@ -407,6 +407,19 @@ matches(const struct drv_pub *p, const struct drv_sub *s)
 	return !p->draining && p->stream_id == s->stream_id && strcmp(p->channel, s->channel) == 0;
 }
 
+/* ev, all else zero, for client `owner` about its registration reg_id
+ * and publication p's log: PUB_READY and the images' events. */
+static void
+log_event(struct fli_event *ev, uint64_t owner, int64_t reg_id, const struct drv_pub *p)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->client_id = owner;
+	ev->corr_id = reg_id;
+	ev->log_id = p->reg_id;
+	ev->session_id = (int32_t)p->reg_id;
+	ev->stream_id = p->stream_id;
+}
+
 static void
 image_link(fl_driver *d, struct drv_pub *p, struct drv_sub *s)
 {
@@ -439,12 +452,7 @@ image_link(fl_driver *d, struct drv_pub *p, struct drv_sub *s)
 	d->images[d->nimages].slot = i;
 	d->nimages++;
 	mapper_add(p->log, s->owner, 1);
-	memset(&ev, 0, sizeof(ev));
-	ev.client_id = s->owner;
-	ev.corr_id = s->reg_id;
-	ev.log_id = p->reg_id;
-	ev.session_id = (int32_t)p->reg_id;
-	ev.stream_id = p->stream_id;
+	log_event(&ev, s->owner, s->reg_id, p);
 	ev.slot = i;
 	send_event(d, FL_EV_IMAGE_AVAILABLE, &ev);
 }
@@ -461,12 +469,7 @@ image_unlink(fl_driver *d, int idx)
 	im->pub->slots &= ~(1ull << im->slot);
 	__atomic_store_n(&m->subscriber_count, (uint32_t)__builtin_popcountll(im->pub->slots),
 	                 __ATOMIC_RELEASE);
-	memset(&ev, 0, sizeof(ev));
-	ev.client_id = im->sub->owner;
-	ev.corr_id = im->sub->reg_id;
-	ev.log_id = im->pub->reg_id;
-	ev.session_id = (int32_t)im->pub->reg_id;
-	ev.stream_id = im->pub->stream_id;
+	log_event(&ev, im->sub->owner, im->sub->reg_id, im->pub);
 	ev.slot = im->slot;
 	send_event(d, FL_EV_IMAGE_UNAVAILABLE, &ev);
 	FLI_ASSERT(idx >= 0 && idx < d->nimages);
@@ -634,12 +637,7 @@ cmd_add_pub(fl_driver *d, const struct fli_cmd *c)
 	d->logs[d->nlogs++] = l;
 	d->pubs[d->npubs++] = p;
 	regs_add(d, c->client_id, 1);
-	memset(&ev, 0, sizeof(ev));
-	ev.client_id = c->client_id;
-	ev.corr_id = c->corr_id;
-	ev.log_id = c->corr_id;
-	ev.session_id = (int32_t)c->corr_id;
-	ev.stream_id = c->stream_id;
+	log_event(&ev, p->owner, p->reg_id, p);
 	ev.exclusive = c->exclusive;
 	send_event(d, FL_EV_PUB_READY, &ev);
 	vlog(d, "publication %s added (%lld)", p->channel, (long long)p->reg_id);
