@@ -2,8 +2,8 @@
  * The one helper header of every cmocka test, the transport's and the
  * harness's: an assert that names FL_E* codes, waits with deadlines that
  * stretch on a busy machine, valgrind scaling, child processes, threads, the
- * small driver settings most tests use, wild writes into a segment's
- * fields, per-test namespaces and run directories in /dev/shm, and their
+ * small driver settings most tests use, a handler that keeps whole
+ * messages, wild writes into a segment's fields, per-test namespaces and run directories in /dev/shm, and their
  * cleanup after a failed test.
  * Only public API: a test that needs the transport's internals includes
  * their headers itself.
@@ -33,6 +33,7 @@
 
 #include <cmocka.h>
 
+#include "faultline/client.h"
 #include "faultline/driver.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
@@ -257,6 +258,30 @@ test_threads(int n, void *(*fn)(void *arg), void *args, size_t size)
 		fail_msg("pthread_create: %s", strerror(rc));
 }
 
+/* ---- whole messages --------------------------------------------------------
+ *
+ * test_on_whole: the handler a test's fragment assembler delivers whole
+ * messages to (clientd a struct test_whole).  It counts them and keeps
+ * the last one's length and its first cap bytes, in buf.
+ */
+struct test_whole {
+	long n;       /* messages delivered */
+	size_t len;   /* the last one's length */
+	uint8_t *buf; /* its first cap bytes */
+	size_t cap;
+};
+
+static inline void
+test_on_whole(void *clientd, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	struct test_whole *w = clientd;
+
+	(void)h;
+	w->n++;
+	w->len = len;
+	memcpy(w->buf, buf, len < w->cap ? len : w->cap);
+}
+
 /* ---- scribbled fields ------------------------------------------------------
  *
  * A wild writer's 4- or 8-byte write into a shared segment: what the
@@ -306,6 +331,15 @@ test_scribble_sides(const struct test_scribble *f, const char *what, int (*fn)(v
 	}
 	return bad;
 }
+
+/* Fails the test when bad, the failures counted over the scribbled fields
+ * of array cases, is not 0 (each failure printed where it was counted). */
+#define test_scribble_verdict(bad, cases)                                                          \
+	do {                                                                                       \
+		if ((bad) != 0)                                                                    \
+			fail_msg("%d failures over %zu scribbled fields", (bad),                   \
+			         sizeof(cases) / sizeof((cases)[0]));                              \
+	} while (0)
 
 /* A namespace unique to this test and process. */
 static inline const char *

@@ -305,23 +305,11 @@ misaligned_tail_is_refused(void **state)
 
 /* Fragments as read (flags, lengths) and the messages they reassemble to. */
 struct edge_rx {
-	struct rx frags; /* as on_frag records them */
-	int nmsg;
-	size_t whole_len;
-	uint8_t whole[CAP / 8 + 16];
+	struct rx frags;         /* as on_frag records them */
+	struct test_whole whole; /* as test_on_whole records them, in bytes */
+	uint8_t bytes[CAP / 8 + 16];
 	struct fl_fragment_assembler fa;
 };
-
-static void
-on_whole(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
-{
-	struct edge_rx *r = arg;
-
-	r->nmsg++;
-	r->whole_len = len;
-	if (len <= sizeof(r->whole))
-		memcpy(r->whole, buf, len);
-}
 
 static void
 on_edge_frag(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
@@ -337,7 +325,9 @@ edge_rx_reset(struct edge_rx *r)
 {
 	fl_fragment_assembler_fini(&r->fa);
 	memset(r, 0, sizeof(*r));
-	fl_fragment_assembler_init(&r->fa, on_whole, r);
+	r->whole.buf = r->bytes;
+	r->whole.cap = sizeof(r->bytes);
+	fl_fragment_assembler_init(&r->fa, test_on_whole, &r->whole);
 }
 
 /* Offers len bytes (a pattern of len), reads them back and checks every
@@ -377,9 +367,9 @@ offer_and_check(struct fixture *f, struct edge_rx *r, size_t len)
 			         "and %zu",
 			         len, i, r->frags.flags[i], r->frags.lens[i], want, wlen);
 	}
-	assert_int_equal(r->nmsg, 1);
-	assert_int_equal(r->whole_len, len);
-	if (memcmp(r->whole, buf, len) != 0)
+	assert_int_equal(r->whole.n, 1);
+	assert_int_equal(r->whole.len, len);
+	if (memcmp(r->bytes, buf, len) != 0)
 		fail_msg("offer(%zu): the reassembled bytes differ", len);
 }
 
@@ -420,7 +410,7 @@ message_sizes_at_fragment_edges(void **state)
 	edge_rx_reset(r);
 	assert_int_equal(drain(f, on_edge_frag, r), 1);
 	assert_int_equal(r->frags.lens[0], MP);
-	assert_int_equal(r->whole[MP - 1], 0x5a);
+	assert_int_equal(r->bytes[MP - 1], 0x5a);
 	fl_fragment_assembler_fini(&r->fa);
 	free(r);
 	teardown_log(f);
@@ -466,9 +456,9 @@ claim_at_the_ring_end(void **state)
 	assert_int_equal(pos, start + 2 * MTU + 2 * MTU + ALIGN16(FL_FRAME_HEADER + 1));
 	edge_rx_reset(r);
 	assert_int_equal(drain(f, on_edge_frag, r), 3);
-	assert_int_equal(r->nmsg, 1);
-	assert_int_equal(r->whole_len, 2 * MP + 1);
-	assert_int_equal(r->whole[2 * MP], 0x33);
+	assert_int_equal(r->whole.n, 1);
+	assert_int_equal(r->whole.len, 2 * MP + 1);
+	assert_int_equal(r->bytes[2 * MP], 0x33);
 	assert_int_equal(f->pos, (uint64_t)pos);
 	fl_fragment_assembler_fini(&r->fa);
 	free(r);
@@ -529,22 +519,10 @@ first_and_last_subscriber_slot(void **state)
  * The subscriber must read past the pad and get the message whole.  The
  * ring is anonymous memory, touched only where written (~17 MiB a pass). */
 struct big_rx {
-	uint8_t *buf;
-	size_t len;
-	int nmsg;
+	struct test_whole whole; /* the message, as test_on_whole keeps it */
 	int frags;
 	struct fl_fragment_assembler fa;
 };
-
-static void
-on_big_whole(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
-{
-	struct big_rx *r = arg;
-
-	r->nmsg++;
-	r->len = len;
-	memcpy(r->buf, buf, len < (1u << 24) ? len : (1u << 24));
-}
 
 static void
 on_big_frag(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
@@ -585,30 +563,31 @@ pad_longer_than_a_frame_length(void **state)
 		fli_log_appender_init(&ap, &log, true);
 		assert_int_equal(log.max_message, len);
 		msg = malloc(len);
-		r.buf = malloc(len);
+		r.whole.buf = malloc(len);
+		r.whole.cap = len;
 		for (size_t k = 0; k < len; k++)
 			msg[k] = (uint8_t)(k * 7 + (k >> 12));
 		total = (len / mp) * ALIGN16(FL_FRAME_HEADER + mp) +
 		        ALIGN16(FL_FRAME_HEADER + len % mp);
 		end = fli_log_offer(&ap, msg, len);
 		assert_int_equal(end, start + to_end + total);
-		fl_fragment_assembler_init(&r.fa, on_big_whole, &r);
-		r.nmsg = 0;
+		fl_fragment_assembler_init(&r.fa, test_on_whole, &r.whole);
+		r.whole.n = 0;
 		r.frags = 0;
 		pos = start;
 		n = fli_log_read(&log, &pos, 42, on_big_frag, &r, 1 << 20);
-		if (n < 0 || r.nmsg != 1 || pos != (uint64_t)end)
-			fail_msg("pad of %llu bytes: read %d fragments (%s), %d messages, stopped "
+		if (n < 0 || r.whole.n != 1 || pos != (uint64_t)end)
+			fail_msg("pad of %llu bytes: read %d fragments (%s), %ld messages, stopped "
 			         "%llu "
 			         "bytes before the tail",
 			         (unsigned long long)to_end, n, n < 0 ? fl_errname(n) : "ok",
-			         r.nmsg, (unsigned long long)((uint64_t)end - pos));
-		assert_int_equal(r.len, len);
-		if (memcmp(r.buf, msg, len) != 0)
+			         r.whole.n, (unsigned long long)((uint64_t)end - pos));
+		assert_int_equal(r.whole.len, len);
+		if (memcmp(r.whole.buf, msg, len) != 0)
 			fail_msg("pad of %llu bytes: the message came back changed",
 			         (unsigned long long)to_end);
 		fl_fragment_assembler_fini(&r.fa);
-		free(r.buf);
+		free(r.whole.buf);
 		free(msg);
 		munmap(mem, file);
 	}

@@ -825,23 +825,6 @@ failed_unlink_is_retried(void **state)
 #define MP      1008u /* mtu 1024 - 16: a fragment's payload */
 #define MAX_MSG 8192u /* term 64 KiB / 8: the largest message */
 
-struct whole_rx {
-	long n;
-	size_t len;
-	uint8_t buf[MAX_MSG];
-};
-
-static void
-on_whole_msg(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
-{
-	struct whole_rx *w = arg;
-
-	w->n++;
-	w->len = len;
-	if (len <= sizeof(w->buf))
-		memcpy(w->buf, buf, len);
-}
-
 /* Publisher to subscriber through the driver, each message reassembled
  * and compared: k fragments' payload and one byte either side (k = 1..3),
  * the largest message and one byte less; one byte more is FL_EMSGSIZE
@@ -851,8 +834,8 @@ message_sizes_at_fragment_edges_end_to_end(void **state)
 {
 	struct env *e = env_start("fragedge", false);
 	struct fl_fragment_assembler fa;
-	struct whole_rx *w = calloc(1, sizeof(*w));
-	static uint8_t msg[MAX_MSG + 1];
+	static uint8_t msg[MAX_MSG + 1], got[MAX_MSG];
+	struct test_whole w = { .buf = got, .cap = sizeof(got) };
 	size_t sizes[16], n = 0;
 	fl_publication *p;
 	fl_subscription *s;
@@ -866,7 +849,7 @@ message_sizes_at_fragment_edges_end_to_end(void **state)
 	sizes[n++] = MAX_MSG - 1;
 	sizes[n++] = MAX_MSG;
 	sizes[n++] = 1;
-	fl_fragment_assembler_init(&fa, on_whole_msg, w);
+	fl_fragment_assembler_init(&fa, test_on_whole, &w);
 	assert_fl(fl_client_add_subscription(e->c, "edge", 1, NULL, dl, &s), 0);
 	assert_fl(fl_client_add_publication(e->c, "edge", 1, true, dl, &p), 0);
 	assert_true(WAIT_UNTIL(fl_publication_is_connected(p) && fl_subscription_is_connected(s),
@@ -875,7 +858,7 @@ message_sizes_at_fragment_edges_end_to_end(void **state)
 	assert_int_equal(fl_publication_max_message_length(p), MAX_MSG);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = sizes[i];
-		long before = w->n;
+		long before = w.n;
 		int64_t rc;
 
 		for (size_t k = 0; k < len; k++)
@@ -892,14 +875,13 @@ message_sizes_at_fragment_edges_end_to_end(void **state)
 			fail_msg("offer(%zu) = %s", len, fl_errname((int)rc));
 		assert_true(WAIT_UNTIL((fl_subscription_poll(s, fl_fragment_assembler_handler, &fa,
 		                                             100),
-		                        w->n > before),
+		                        w.n > before),
 		                       2000));
-		if (w->n != before + 1 || w->len != len || memcmp(w->buf, msg, len) != 0)
+		if (w.n != before + 1 || w.len != len || memcmp(w.buf, msg, len) != 0)
 			fail_msg("offer(%zu): %ld messages arrived, the last of %zu bytes%s", len,
-			         w->n - before, w->len, w->len == len ? " and other bytes" : "");
+			         w.n - before, w.len, w.len == len ? " and other bytes" : "");
 	}
 	fl_fragment_assembler_fini(&fa);
-	free(w);
 	fl_publication_close(p);
 	fl_subscription_close(s);
 	env_stop(e);
@@ -1298,9 +1280,7 @@ scribbled_cnc_header_is_repaired(void **state)
 		}
 		fl_driver_do_work(e->d);
 	}
-	if (bad != 0)
-		fail_msg("%d failures over %zu scribbled fields", bad,
-		         sizeof(cases) / sizeof(cases[0]));
+	test_scribble_verdict(bad, cases);
 	/* One put back per scribbled field. */
 	assert_int_equal(stats(e)->corrupt_reads, (int64_t)(sizeof(cases) / sizeof(cases[0])));
 	fli_shm_unmap(&m);

@@ -407,6 +407,19 @@ matches(const struct drv_pub *p, const struct drv_sub *s)
 	return !p->draining && p->stream_id == s->stream_id && strcmp(p->channel, s->channel) == 0;
 }
 
+/* ev, all else zero, for client `owner` about its registration reg_id
+ * and publication p's log: PUB_READY and the images' events. */
+static void
+log_event(struct fli_event *ev, uint64_t owner, int64_t reg_id, const struct drv_pub *p)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->client_id = owner;
+	ev->corr_id = reg_id;
+	ev->log_id = p->reg_id;
+	ev->session_id = (int32_t)p->reg_id;
+	ev->stream_id = p->stream_id;
+}
+
 static void
 image_link(fl_driver *d, struct drv_pub *p, struct drv_sub *s)
 {
@@ -439,12 +452,7 @@ image_link(fl_driver *d, struct drv_pub *p, struct drv_sub *s)
 	d->images[d->nimages].slot = i;
 	d->nimages++;
 	mapper_add(p->log, s->owner, 1);
-	memset(&ev, 0, sizeof(ev));
-	ev.client_id = s->owner;
-	ev.corr_id = s->reg_id;
-	ev.log_id = p->reg_id;
-	ev.session_id = (int32_t)p->reg_id;
-	ev.stream_id = p->stream_id;
+	log_event(&ev, s->owner, s->reg_id, p);
 	ev.slot = i;
 	send_event(d, FL_EV_IMAGE_AVAILABLE, &ev);
 }
@@ -461,12 +469,7 @@ image_unlink(fl_driver *d, int idx)
 	im->pub->slots &= ~(1ull << im->slot);
 	__atomic_store_n(&m->subscriber_count, (uint32_t)__builtin_popcountll(im->pub->slots),
 	                 __ATOMIC_RELEASE);
-	memset(&ev, 0, sizeof(ev));
-	ev.client_id = im->sub->owner;
-	ev.corr_id = im->sub->reg_id;
-	ev.log_id = im->pub->reg_id;
-	ev.session_id = (int32_t)im->pub->reg_id;
-	ev.stream_id = im->pub->stream_id;
+	log_event(&ev, im->sub->owner, im->sub->reg_id, im->pub);
 	ev.slot = im->slot;
 	send_event(d, FL_EV_IMAGE_UNAVAILABLE, &ev);
 	FLI_ASSERT(idx >= 0 && idx < d->nimages);
@@ -475,32 +478,30 @@ image_unlink(fl_driver *d, int idx)
 
 /* ---- publications and subscriptions ----------------------------------- */
 
-static struct drv_pub *
-pub_find(fl_driver *d, int64_t reg_id, int *idx)
-{
-	int i;
+/* The index in v[0..n) (d->pubs or d->subs) of the one registered as
+ * id; -1 if none. */
+#define REG_INDEX(v, n, id)                                                                        \
+	({                                                                                         \
+		int i_ = 0;                                                                        \
+		while (i_ < (n) && (v)[i_]->reg_id != (id))                                        \
+			i_++;                                                                      \
+		i_ < (n) ? i_ : -1;                                                                \
+	})
 
-	for (i = 0; i < d->npubs; i++)
-		if (d->pubs[i]->reg_id == reg_id) {
-			if (idx)
-				*idx = i;
-			return d->pubs[i];
-		}
-	return NULL;
+static struct drv_pub *
+pub_find(fl_driver *d, int64_t reg_id)
+{
+	int i = REG_INDEX(d->pubs, d->npubs, reg_id);
+
+	return i >= 0 ? d->pubs[i] : NULL;
 }
 
 static struct drv_sub *
-sub_find(fl_driver *d, int64_t reg_id, int *idx)
+sub_find(fl_driver *d, int64_t reg_id)
 {
-	int i;
+	int i = REG_INDEX(d->subs, d->nsubs, reg_id);
 
-	for (i = 0; i < d->nsubs; i++)
-		if (d->subs[i]->reg_id == reg_id) {
-			if (idx)
-				*idx = i;
-			return d->subs[i];
-		}
-	return NULL;
+	return i >= 0 ? d->subs[i] : NULL;
 }
 
 static void
@@ -584,8 +585,8 @@ cmd_add_pub(fl_driver *d, const struct fli_cmd *c)
 		reject(d, c->client_id, c->corr_id, FL_ENAME, "invalid channel name");
 		return;
 	}
-	if (pub_find(d, c->corr_id, NULL) || sub_find(d, c->corr_id, NULL) ||
-	    log_find(d, c->corr_id) || c->corr_id <= 0) {
+	if (pub_find(d, c->corr_id) || sub_find(d, c->corr_id) || log_find(d, c->corr_id) ||
+	    c->corr_id <= 0) {
 		reject(d, c->client_id, c->corr_id, FL_EINVAL, "duplicate registration id");
 		return;
 	}
@@ -636,12 +637,7 @@ cmd_add_pub(fl_driver *d, const struct fli_cmd *c)
 	d->logs[d->nlogs++] = l;
 	d->pubs[d->npubs++] = p;
 	regs_add(d, c->client_id, 1);
-	memset(&ev, 0, sizeof(ev));
-	ev.client_id = c->client_id;
-	ev.corr_id = c->corr_id;
-	ev.log_id = c->corr_id;
-	ev.session_id = (int32_t)c->corr_id;
-	ev.stream_id = c->stream_id;
+	log_event(&ev, p->owner, p->reg_id, p);
 	ev.exclusive = c->exclusive;
 	send_event(d, FL_EV_PUB_READY, &ev);
 	vlog(d, "publication %s added (%lld)", p->channel, (long long)p->reg_id);
@@ -667,7 +663,7 @@ cmd_add_sub(fl_driver *d, const struct fli_cmd *c)
 		reject(d, c->client_id, c->corr_id, FL_ENAME, "invalid channel name");
 		return;
 	}
-	if (pub_find(d, c->corr_id, NULL) || sub_find(d, c->corr_id, NULL) || c->corr_id <= 0) {
+	if (pub_find(d, c->corr_id) || sub_find(d, c->corr_id) || c->corr_id <= 0) {
 		reject(d, c->client_id, c->corr_id, FL_EINVAL, "duplicate registration id");
 		return;
 	}
@@ -703,7 +699,7 @@ cmd_add_sub(fl_driver *d, const struct fli_cmd *c)
 static void
 cmd_remove_pub(fl_driver *d, const struct fli_cmd *c)
 {
-	struct drv_pub *p = pub_find(d, c->corr_id, NULL);
+	struct drv_pub *p = pub_find(d, c->corr_id);
 
 	if (p == NULL || p->owner != c->client_id || p->draining)
 		return; /* already gone (failed add, or cancel of a dropped add) */
@@ -714,10 +710,9 @@ cmd_remove_pub(fl_driver *d, const struct fli_cmd *c)
 static void
 cmd_remove_sub(fl_driver *d, const struct fli_cmd *c)
 {
-	int idx;
-	struct drv_sub *s = sub_find(d, c->corr_id, &idx);
+	int idx = REG_INDEX(d->subs, d->nsubs, c->corr_id);
 
-	if (s == NULL || s->owner != c->client_id)
+	if (idx < 0 || d->subs[idx]->owner != c->client_id)
 		return;
 	regs_add(d, c->client_id, -1);
 	sub_destroy(d, idx);

@@ -689,9 +689,7 @@ layout_scribbled_after_open(void **state)
 		fl_chunk_pool_close(p);
 		assert_fl(fl_chunk_pool_unlink(path), 0);
 	}
-	if (bad != 0)
-		fail_msg("%d failures over %zu scribbled fields", bad,
-		         sizeof(cases) / sizeof(cases[0]));
+	test_scribble_verdict(bad, cases);
 }
 
 int

@@ -1479,9 +1479,7 @@ port_tables_scribbled_after_open(void **state)
 		fli_rr_seg_unmap(base, size);
 		fl_rr_domain_close(other);
 	}
-	if (bad != 0)
-		fail_msg("%d failures over %zu scribbled fields", bad,
-		         sizeof(cases) / sizeof(cases[0]));
+	test_scribble_verdict(bad, cases);
 }
 
 int
