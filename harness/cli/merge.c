@@ -21,6 +21,7 @@
 #include "faultline/report.h"
 
 #include "cli.h"
+#include "core/grow.h"
 #include "run/json_read.h"
 
 static const char usage_merge[] =
@@ -259,18 +260,15 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 	if (intr->boolean && m->interrupted == NULL)
 		m->interrupted = path;
 	for (size_t i = 0; i < runs->count; i++) {
+		struct merged_run *grown =
+		        fli_grow(m->runs, &m->cap, m->nruns + 1, sizeof *grown, 256);
 		struct merged_run *mr;
 
-		if (m->nruns == m->cap) {
-			size_t c = m->cap ? m->cap * 2 : 256;
-			struct merged_run *v = realloc(m->runs, c * sizeof(*v));
-			if (v == NULL) {
-				fprintf(stderr, "faultline merge: out of memory\n");
-				goto out;
-			}
-			m->runs = v;
-			m->cap = c;
+		if (grown == NULL) {
+			fprintf(stderr, "faultline merge: out of memory\n");
+			goto out;
 		}
+		m->runs = grown;
 		mr = &m->runs[m->nruns];
 		if (read_run(path, i, &runs->items[i], &mr->res) != 0)
 			goto out;

@@ -11,6 +11,7 @@
 
 #include "faultline/choice.h"
 #include "faultline/error.h"
+#include "core/grow.h"
 
 #define SPAN_STACK_MAX 64
 
@@ -125,16 +126,12 @@ fl_choice_free(struct fl_choice *c)
 static void
 record(struct fl_choice *c, uint64_t v)
 {
-	if (c->nvals == c->capvals) {
-		size_t cap = c->capvals ? c->capvals * 2 : 64;
-		uint64_t *nv = realloc(c->vals, cap * sizeof(*nv));
-		/* Out of memory while recording: the run goes on, the trace is
-		 * short; replay of it answers 0 past the end. */
-		if (nv == NULL)
-			return;
-		c->vals = nv;
-		c->capvals = cap;
-	}
+	uint64_t *nv = fli_grow(c->vals, &c->capvals, c->nvals + 1, sizeof *nv, 64);
+	/* Out of memory while recording: the run goes on, the trace is
+	 * short; replay of it answers 0 past the end. */
+	if (nv == NULL)
+		return;
+	c->vals = nv;
 	c->vals[c->nvals++] = v;
 }
 
@@ -215,16 +212,12 @@ fl_choice_span_begin(struct fl_choice *c, const char *label)
 		c->dropped_depth++;
 		return;
 	}
-	if (c->nspans == c->capspans) {
-		size_t cap = c->capspans ? c->capspans * 2 : 32;
-		struct fl_choice_span *ns = realloc(c->spans, cap * sizeof(*ns));
-		if (ns == NULL) {
-			c->dropped_depth++;
-			return;
-		}
-		c->spans = ns;
-		c->capspans = cap;
+	struct fl_choice_span *ns = fli_grow(c->spans, &c->capspans, c->nspans + 1, sizeof *ns, 32);
+	if (ns == NULL) {
+		c->dropped_depth++;
+		return;
 	}
+	c->spans = ns;
 	c->spans[c->nspans] = (struct fl_choice_span){ .start = (uint32_t)c->nvals,
 		                                       .end = (uint32_t)c->nvals,
 		                                       .label = label };

@@ -10,6 +10,7 @@
 #include "faultline/sandbox.h"
 #include "faultline/error.h"
 #include "core/clock.h"
+#include "core/grow.h"
 #include "core/sandbox_internal.h"
 
 #include <errno.h>
@@ -60,18 +61,12 @@ sink_read(struct sink *s, int fd)
 		}
 		if (keep == 0 || s->oom)
 			continue;
-		if (s->len + keep + 1 > s->cap) {
-			size_t ncap = s->cap ? s->cap : 4096;
-			while (ncap < s->len + keep + 1)
-				ncap *= 2;
-			uint8_t *nb = realloc(s->buf, ncap);
-			if (!nb) {
-				s->oom = true;
-				continue;
-			}
-			s->buf = nb;
-			s->cap = ncap;
+		uint8_t *nb = fli_grow(s->buf, &s->cap, s->len + keep + 1, 1, 4096);
+		if (!nb) {
+			s->oom = true;
+			continue;
 		}
+		s->buf = nb;
 		memcpy(s->buf + s->len, tmp, keep);
 		s->len += keep;
 	}

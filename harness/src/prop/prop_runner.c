@@ -756,16 +756,6 @@ run_one(const struct fl_prop_config *cfg, const struct trial_in *in, struct fl_p
 	return rep->verdict == FL_VERDICT_PASS ? 0 : FL_PROP_FAIL;
 }
 
-int
-fl_prop_run_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
-                    const uint64_t *values, size_t n, struct fl_prop_report *rep)
-{
-	if (!cfg || !prop || !prop->fn || !rep || (n && !values))
-		return FL_EINVAL;
-	struct trial_in in = { .def = prop, .replay = true, .values = values, .n = n };
-	return run_one(cfg, &in, rep);
-}
-
 /* Runs the trial in once into *rep (its seeds left 0) and shrinks it when
  * it fails: 0 when it passes, FL_PROP_FAIL, or an error (rep finied when
  * the shrink failed). */
@@ -790,17 +780,43 @@ shrink_one(const struct fl_prop_config *cfg, const struct trial_in *in, struct f
 	return FL_PROP_FAIL;
 }
 
-int
-fl_prop_shrink_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
-                       const uint64_t *values, size_t n, struct fl_prop_report *rep)
+/* Runs the trial in once into *rep, or (shrink) runs it and shrinks it
+ * when it fails.  A replay of choices takes its seeds from cfg. */
+static int
+run_or_shrink(const struct fl_prop_config *cfg, const struct trial_in *in, bool shrink,
+              struct fl_prop_report *rep)
+{
+	if (!shrink)
+		return run_one(cfg, in, rep);
+	int rc = shrink_one(cfg, in, rep);
+	if (in->replay && (rc == 0 || rc == FL_PROP_FAIL))
+		rep->seed = rep->fail_seed = cfg->seed;
+	return rc;
+}
+
+/* The choices values[0..n) of prop replayed, once or shrunk. */
+static int
+choices_trial(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
+              const uint64_t *values, size_t n, bool shrink, struct fl_prop_report *rep)
 {
 	if (!cfg || !prop || !prop->fn || !rep || (n && !values))
 		return FL_EINVAL;
 	struct trial_in in = { .def = prop, .replay = true, .values = values, .n = n };
-	int rc = shrink_one(cfg, &in, rep);
-	if (rc == 0 || rc == FL_PROP_FAIL)
-		rep->seed = rep->fail_seed = cfg->seed;
-	return rc;
+	return run_or_shrink(cfg, &in, shrink, rep);
+}
+
+int
+fl_prop_run_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
+                    const uint64_t *values, size_t n, struct fl_prop_report *rep)
+{
+	return choices_trial(cfg, prop, values, n, false, rep);
+}
+
+int
+fl_prop_shrink_choices(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
+                       const uint64_t *values, size_t n, struct fl_prop_report *rep)
+{
+	return choices_trial(cfg, prop, values, n, true, rep);
 }
 
 const struct fl_prop_def *
@@ -835,16 +851,27 @@ trace_trial(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
 	return 0;
 }
 
+/* The trial trace t holds (into *in), run once into *rep or shrunk.  A
+ * seed alone has no choices to shrink: it runs once, and when the run
+ * reports its choices this time, those are shrunk. */
+static int
+trace_run(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
+          const struct fl_prop_config *cfg, bool shrink, struct trial_in *in,
+          struct fl_prop_report *rep)
+{
+	int rc = trace_trial(table, n, t, in);
+	if (rc)
+		return rc;
+	return in->replay ? choices_trial(cfg, in->def, in->values, in->n, shrink, rep)
+	                  : run_or_shrink(cfg, in, shrink, rep);
+}
+
 int
 fl_prop_replay(const struct fl_prop_def *table, size_t n, const struct fl_trace *t,
                const struct fl_prop_config *cfg, struct fl_prop_report *rep)
 {
 	struct trial_in in;
-	int rc = trace_trial(table, n, t, &in);
-	if (rc)
-		return rc;
-	rc = in.replay ? fl_prop_run_choices(cfg, in.def, in.values, in.n, rep)
-	               : run_one(cfg, &in, rep);
+	int rc = trace_run(table, n, t, cfg, false, &in, rep);
 	if (rc < 0)
 		return rc;
 	rep->seed = rep->fail_seed = t->seed;
@@ -860,13 +887,7 @@ fl_prop_shrink(const struct fl_prop_def *table, size_t n, const struct fl_trace 
                const struct fl_prop_config *cfg, const char *out_path, struct fl_prop_report *rep)
 {
 	struct trial_in in;
-	int rc = trace_trial(table, n, t, &in);
-	if (rc)
-		return rc;
-	/* A seed alone has no choices to shrink: run it once; when the run
-	 * reports its choices this time, shrink those. */
-	rc = in.replay ? fl_prop_shrink_choices(cfg, in.def, in.values, in.n, rep)
-	               : shrink_one(cfg, &in, rep);
+	int rc = trace_run(table, n, t, cfg, true, &in, rep);
 	if (rc != FL_PROP_FAIL)
 		return rc;
 	rep->seed = rep->fail_seed = t->seed;

@@ -137,55 +137,43 @@ expected_open(struct actor_run *ar, const struct fl_scenario_op *op, int rv)
 	return false; /* keep what opened, so close_client closes it */
 }
 
+/* offer_service (server) or connect_service: the service's server or
+ * client, or a socket of the fl_sock API where the scenario uses the
+ * object as one. */
 static void
-do_offer_service(struct actor_run *ar, const struct fl_scenario_op *op)
+do_open_service(struct actor_run *ar, const struct fl_scenario_op *op, bool server)
 {
-	fl_rr_server *srv;
+	const struct fl_scn_op_service *sv = &op->u.service;
+	void *obj = NULL;
 	int rv = ensure_domain(ar);
 
-	if (rv == 0 && needs_sock(ar->run->s, op->u.service.as)) {
+	if (rv == 0 && needs_sock(ar->run->s, sv->as)) {
 		fl_sock *sock = NULL;
 
-		rv = fl_sock_open_rep(&sock, ar->dom, op->u.service.service);
-		set_sock(ar->run, op->u.service.as, sock);
-		srv = (fl_rr_server *)sock; /* only a mark */
-	} else if (rv == 0 && op->u.service.impl != NULL) {
-		rv = fl_impl_find(op->u.service.impl)
-		             ->fn.server_open(ar->dom, op->u.service.service, &srv);
+		rv = server ? fl_sock_open_rep(&sock, ar->dom, sv->service)
+		            : fl_sock_open_req(&sock, ar->dom, sv->service);
+		set_sock(ar->run, sv->as, sock);
+		obj = sock; /* only a mark */
+	} else if (rv == 0 && server) {
+		fl_rr_server *srv = NULL;
+
+		rv = sv->impl != NULL
+		             ? fl_impl_find(sv->impl)->fn.server_open(ar->dom, sv->service, &srv)
+		             : fl_rr_server_open(ar->dom, sv->service, &srv);
+		obj = srv;
 	} else if (rv == 0) {
-		rv = fl_rr_server_open(ar->dom, op->u.service.service, &srv);
+		fl_rr_client *cl = NULL;
+
+		rv = fl_rr_client_open(ar->dom, sv->service, &cl);
+		obj = cl;
 	}
 	if (expected_open(ar, op, rv))
 		return;
 	if (rv != 0) {
-		fli_op_error(ar, op, op->u.service.service, rv);
+		fli_op_error(ar, op, sv->service, rv);
 		return;
 	}
-	ar->run->objs[op->u.service.as] = srv;
-}
-
-static void
-do_connect_service(struct actor_run *ar, const struct fl_scenario_op *op)
-{
-	fl_rr_client *cl;
-	int rv = ensure_domain(ar);
-
-	if (rv == 0 && needs_sock(ar->run->s, op->u.service.as)) {
-		fl_sock *sock = NULL;
-
-		rv = fl_sock_open_req(&sock, ar->dom, op->u.service.service);
-		set_sock(ar->run, op->u.service.as, sock);
-		cl = (fl_rr_client *)sock; /* only a mark */
-	} else if (rv == 0) {
-		rv = fl_rr_client_open(ar->dom, op->u.service.service, &cl);
-	}
-	if (expected_open(ar, op, rv))
-		return;
-	if (rv != 0) {
-		fli_op_error(ar, op, op->u.service.service, rv);
-		return;
-	}
-	ar->run->objs[op->u.service.as] = cl;
+	ar->run->objs[sv->as] = obj;
 }
 
 static void
@@ -559,8 +547,8 @@ bool
 fli_interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	switch (op->kind) {
-	case FL_SCN_OP_OFFER_SERVICE: do_offer_service(ar, op); return true;
-	case FL_SCN_OP_CONNECT_SERVICE: do_connect_service(ar, op); return true;
+	case FL_SCN_OP_OFFER_SERVICE: do_open_service(ar, op, true); return true;
+	case FL_SCN_OP_CONNECT_SERVICE: do_open_service(ar, op, false); return true;
 	case FL_SCN_OP_REQUEST: do_request(ar, op); return true;
 	case FL_SCN_OP_RESPOND: do_respond(ar, op); return true;
 	case FL_SCN_OP_CTX_OPEN: do_ctx_open(ar, op); return true;

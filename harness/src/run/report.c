@@ -15,6 +15,7 @@
 #include "faultline/error.h"
 #include "faultline/report.h"
 #include "core/clock.h"
+#include "core/grow.h"
 
 struct stored_run {
 	uint32_t scenario; /* index into names */
@@ -150,14 +151,10 @@ intern(struct fl_report *r, const char *name, size_t cap, uint32_t *idx)
 			*idx = (uint32_t)i;
 			return 0;
 		}
-	if (r->name_count == r->name_cap) {
-		size_t c = r->name_cap ? r->name_cap * 2 : 8;
-		char **v = realloc(r->names, c * sizeof(*v));
-		if (v == NULL)
-			return FL_ENOMEM;
-		r->names = v;
-		r->name_cap = c;
-	}
+	char **v = fli_grow(r->names, &r->name_cap, r->name_count + 1, sizeof *v, 8);
+	if (v == NULL)
+		return FL_ENOMEM;
+	r->names = v;
 	char *p = malloc(n + 1);
 	if (p == NULL)
 		return FL_ENOMEM;
@@ -609,13 +606,11 @@ fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 {
 	if (!res->not_run && (unsigned)res->verdict >= FL_VERDICT_COUNT)
 		return FL_EINVAL;
-	if (r->keep && r->stored == r->run_cap) {
-		size_t c = r->run_cap ? r->run_cap * 2 : 64;
-		struct stored_run *v = realloc(r->runs, c * sizeof(*v));
+	if (r->keep) {
+		struct stored_run *v = fli_grow(r->runs, &r->run_cap, r->stored + 1, sizeof *v, 64);
 		if (v == NULL)
 			return FL_ENOMEM;
 		r->runs = v;
-		r->run_cap = c;
 	}
 	const char *mode = NULL;
 	for (size_t i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++)

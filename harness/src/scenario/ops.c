@@ -16,6 +16,7 @@
 #include "faultline/scenario.h"
 #include "loader.h"
 #include "faultline/impl.h"
+#include "core/grow.h"
 
 /* ---- objects, references, barriers ---- */
 
@@ -61,14 +62,11 @@ add_ref(struct loader *l, yaml_node_t *map, const char *base, const char *key, c
 	*slot = -1;
 	if (name == NULL)
 		return 0;
-	if (l->ref_count == l->ref_cap) {
-		size_t cap = l->ref_cap ? l->ref_cap * 2 : 32;
-		struct pending_ref *r = realloc(l->refs, cap * sizeof(*r));
-		if (r == NULL)
-			return fli_scn_fail_nomem(l);
-		l->refs = r;
-		l->ref_cap = cap;
-	}
+	struct pending_ref *refs =
+	        fli_grow(l->refs, &l->ref_cap, l->ref_count + 1, sizeof *refs, 32);
+	if (refs == NULL)
+		return fli_scn_fail_nomem(l);
+	l->refs = refs;
 	struct pending_ref *r = &l->refs[l->ref_count++];
 	r->name = name;
 	r->slot = slot;
@@ -171,14 +169,11 @@ impl_field(struct loader *l, yaml_node_t *m, const char *base, const char *raw, 
 static int
 add_barrier(struct loader *l, const char *name, int actor, int line, const char *field)
 {
-	if (l->barrier_count == l->barrier_cap) {
-		size_t cap = l->barrier_cap ? l->barrier_cap * 2 : 8;
-		struct barrier_use *b = realloc(l->barriers, cap * sizeof(*b));
-		if (b == NULL)
-			return fli_scn_fail_nomem(l);
-		l->barriers = b;
-		l->barrier_cap = cap;
-	}
+	struct barrier_use *uses =
+	        fli_grow(l->barriers, &l->barrier_cap, l->barrier_count + 1, sizeof *uses, 8);
+	if (uses == NULL)
+		return fli_scn_fail_nomem(l);
+	l->barriers = uses;
 	struct barrier_use *b = &l->barriers[l->barrier_count++];
 	b->name = name;
 	b->actor = actor;

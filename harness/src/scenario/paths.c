@@ -11,6 +11,7 @@
 
 #include "faultline/error.h"
 #include "faultline/scenario.h"
+#include "core/grow.h"
 
 struct path_list {
 	char **v;
@@ -22,16 +23,13 @@ push(struct path_list *pl, char *p)
 {
 	if (p == NULL)
 		return FL_ENOMEM;
-	if (pl->n + 1 >= pl->cap) {
-		size_t cap = pl->cap ? pl->cap * 2 : 16;
-		char **v = realloc(pl->v, cap * sizeof(*v));
-		if (v == NULL) {
-			free(p);
-			return FL_ENOMEM;
-		}
-		pl->v = v;
-		pl->cap = cap;
+	/* Room for p and the NULL after it. */
+	char **v = fli_grow(pl->v, &pl->cap, pl->n + 2, sizeof *v, 16);
+	if (v == NULL) {
+		free(p);
+		return FL_ENOMEM;
 	}
+	pl->v = v;
 	pl->v[pl->n++] = p;
 	pl->v[pl->n] = NULL;
 	return 0;

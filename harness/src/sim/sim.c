@@ -388,6 +388,16 @@ op_now(void *arg)
 	return ((struct fl_sim *)arg)->now_ns;
 }
 
+/* The running actor a stops at a scheduling point named point, in state
+ * st, and hands control to the scheduler. */
+static void
+stop_at(struct fl_sim *s, struct actor *a, const char *point, enum fl_actor_state st)
+{
+	a->last_point = point;
+	a->state = st;
+	yield_to_scheduler(s);
+}
+
 static void
 op_idle(void *arg, struct fl_idle *st, int work_count, uint64_t deadline_ns)
 {
@@ -405,27 +415,21 @@ op_idle(void *arg, struct fl_idle *st, int work_count, uint64_t deadline_ns)
 	}
 	if (work_count > 0) {
 		note_work(s);
-		a->state = FL_ACTOR_RUNNABLE;
+		stop_at(s, a, "idle.work", FL_ACTOR_RUNNABLE);
 	} else {
-		a->state = FL_ACTOR_IDLE;
 		a->idle_epoch = s->work_epoch;
 		a->deadline_ns = deadline_ns;
+		stop_at(s, a, "idle", FL_ACTOR_IDLE);
 	}
-	a->last_point = work_count > 0 ? "idle.work" : "idle";
-	yield_to_scheduler(s);
 }
 
 static void
 op_sched_point(void *arg, const char *name)
 {
 	struct fl_sim *s = arg;
-	struct actor *a = s->current;
 
-	if (a == NULL)
-		return;
-	a->last_point = name;
-	a->state = FL_ACTOR_RUNNABLE;
-	yield_to_scheduler(s);
+	if (s->current != NULL)
+		stop_at(s, s->current, name, FL_ACTOR_RUNNABLE);
 }
 
 /* After an atomic operation that changed shared state: an actor that
@@ -453,10 +457,8 @@ op_blocked(void *arg, const char *what)
 
 	if (a == NULL)
 		return;
-	a->last_point = what;
-	a->state = FL_ACTOR_BLOCKED;
 	a->blocked_progress = s->progress;
-	yield_to_scheduler(s);
+	stop_at(s, a, what, FL_ACTOR_BLOCKED);
 }
 
 struct join_handle {
