@@ -354,6 +354,11 @@ struct fl_model_spec {
  * Logs "step N: <describe>" for each step. */
 int fl_model_prop(struct fl_prop_ctx *ctx);
 
+/* fl_model_run runs spec as fl_model_prop does, for a property function
+ * that sets something up first (a planted bug, a size) and whose arg is
+ * its own. */
+int fl_model_run(struct fl_prop_ctx *ctx, const struct fl_model_spec *spec);
+
 #ifdef __cplusplus
 }
 #endif

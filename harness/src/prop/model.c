@@ -12,7 +12,12 @@
 int
 fl_model_prop(struct fl_prop_ctx *ctx)
 {
-	const struct fl_model_spec *spec = fl_prop_arg(ctx);
+	return fl_model_run(ctx, fl_prop_arg(ctx));
+}
+
+int
+fl_model_run(struct fl_prop_ctx *ctx, const struct fl_model_spec *spec)
+{
 	struct fl_choice *c = fl_prop_choice(ctx);
 	if (!spec || !spec->cmds || spec->ncmds == 0 || !spec->setup)
 		return fl_prop_fail(ctx, "model spec is incomplete");
