@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "faultline/error.h"
-#include "grow.h"
+#include "reserve.h"
 #include "kv.h"
 #include "raft.h"
 #include "store.h"
@@ -49,11 +49,15 @@ struct rn_msg {
 	struct fli_raft_entry *ents; /* copies */
 };
 
-/* What was applied at an index, by the first node to apply it. */
+/* What was applied at an index, by the first node to apply it, and the
+ * term it was committed in: the lowest term of a node when it applied
+ * it (a leader applies what it commits at once; a follower learns of a
+ * commit from a leader of its own term). */
 struct rn_applied {
 	uint64_t term;
 	uint32_t crc;
 	int node;
+	uint64_t commit_term;
 };
 
 struct rn {
@@ -61,6 +65,10 @@ struct rn {
 	struct rn_node nodes[FLI_RAFT_MAX_NODES];
 	struct fli_raft_config cfg;
 	uint64_t now, rng;
+	/* Where the nodes' random draws come from (their election
+	 * timeouts): this, when set (a property's choice stream), else rng. */
+	uint64_t (*random)(void *arg, uint64_t bound);
+	void *random_arg;
 	struct rn_msg *q;
 	size_t qlen, qcap;
 	bool cut[FLI_RAFT_MAX_NODES][FLI_RAFT_MAX_NODES]; /* link from -> to drops */
@@ -68,10 +76,6 @@ struct rn {
 	int leader_of[RN_MAX_TERMS]; /* -1: none seen */
 	struct rn_applied *applied;
 	uint64_t applied_len, applied_cap;
-	/* The longest committed prefix any node reported: index and the
-	 * term of each entry (for leader completeness). */
-	uint64_t *committed_terms;
-	uint64_t committed_len, committed_cap;
 	char root[PATH_MAX];
 	char violation[512];
 };
@@ -113,7 +117,7 @@ rn_io_send(void *arg, const struct fli_raft_msg *m)
 		net->dropped++;
 		return;
 	}
-	if (fli_grow(&net->q, &net->qcap, net->qlen + 1, sizeof(*net->q)))
+	if (fli_reserve(&net->q, &net->qcap, net->qlen + 1, sizeof(*net->q)))
 		abort();
 	q = &net->q[net->qlen++];
 	q->m = *m;
@@ -169,13 +173,13 @@ rn_io_apply(void *arg, uint64_t index, const struct fli_raft_entry *e)
 		if (fli_kv_apply(&nd->kv, e->data, e->len, &res) != 0)
 			abort();
 	}
-	if (fli_grow(&net->applied, &net->applied_cap, index, sizeof(*net->applied)))
+	if (fli_reserve(&net->applied, &net->applied_cap, index, sizeof(*net->applied)))
 		abort();
 	while (net->applied_len < index)
-		net->applied[net->applied_len++] = (struct rn_applied){ 0, 0, -1 };
+		net->applied[net->applied_len++] = (struct rn_applied){ 0, 0, -1, 0 };
 	struct rn_applied *a = &net->applied[index - 1];
 	if (a->node < 0) {
-		*a = (struct rn_applied){ e->term, crc, nd->id };
+		*a = (struct rn_applied){ e->term, crc, nd->id, nd->r.term };
 	} else if (a->term != e->term || a->crc != crc) {
 		rn_violate(net,
 		           "state_machine_safety: node %d applied term %llu at index %llu, node %d "
@@ -183,16 +187,8 @@ rn_io_apply(void *arg, uint64_t index, const struct fli_raft_entry *e)
 		           nd->id, (unsigned long long)e->term, (unsigned long long)index, a->node,
 		           (unsigned long long)a->term);
 	}
-	/* What is applied is committed: remember its term for leader
-	 * completeness. */
-	if (fli_grow(&net->committed_terms, &net->committed_cap, index,
-	             sizeof(*net->committed_terms)) != 0)
-		abort();
-	if (index > net->committed_len) {
-		for (uint64_t i = net->committed_len; i < index; i++)
-			net->committed_terms[i] = fli_raft_term_at(&nd->r, i + 1);
-		net->committed_len = index;
-	}
+	if (nd->r.term < a->commit_term)
+		a->commit_term = nd->r.term;
 }
 
 static inline uint64_t
@@ -200,11 +196,14 @@ rn_io_random(void *arg, uint64_t bound)
 {
 	struct rn_node *nd = arg;
 
+	if (nd->net->random != NULL)
+		return nd->net->random(nd->net->random_arg, bound);
 	return rn_rand(nd->net, bound);
 }
 
-/* Election safety and leader completeness, checked as a node becomes
- * leader. */
+/* Election safety and leader completeness (an entry committed in a term
+ * is in the log of every leader of a later term), checked as a node
+ * becomes leader. */
 static inline void
 rn_io_changed(void *arg)
 {
@@ -218,14 +217,18 @@ rn_io_changed(void *arg)
 		rn_violate(net, "election_safety: nodes %d and %d both leaders of term %llu",
 		           net->leader_of[r->term], nd->id, (unsigned long long)r->term);
 	net->leader_of[r->term] = nd->id;
-	for (uint64_t i = 0; i < net->committed_len; i++) {
-		if (fli_raft_term_at(r, i + 1) != net->committed_terms[i]) {
-			rn_violate(net,
-			           "leader_completeness: node %d leads term %llu without committed "
-			           "index %llu (term %llu; it has term %llu there)",
-			           nd->id, (unsigned long long)r->term, (unsigned long long)(i + 1),
-			           (unsigned long long)net->committed_terms[i],
-			           (unsigned long long)fli_raft_term_at(r, i + 1));
+	for (uint64_t i = 0; i < net->applied_len; i++) {
+		const struct rn_applied *a = &net->applied[i];
+
+		if (a->node >= 0 && a->commit_term < r->term &&
+		    fli_raft_term_at(r, i + 1) != a->term) {
+			rn_violate(
+			        net,
+			        "leader_completeness: node %d leads term %llu without index %llu "
+			        "(term %llu, committed in term %llu; it has term %llu there)",
+			        nd->id, (unsigned long long)r->term, (unsigned long long)(i + 1),
+			        (unsigned long long)a->term, (unsigned long long)a->commit_term,
+			        (unsigned long long)fli_raft_term_at(r, i + 1));
 			break;
 		}
 	}
@@ -291,9 +294,9 @@ rn_restart(struct rn *net, int i)
 }
 
 /* Makes a network of n nodes with files under root (a directory that
- * exists), all started. */
+ * exists), none started yet (rn_init starts them). */
 static inline int
-rn_init(struct rn *net, int n, const char *root, uint64_t seed)
+rn_setup(struct rn *net, int n, const char *root, uint64_t seed)
 {
 	memset(net, 0, sizeof(*net));
 	net->n = n;
@@ -305,6 +308,7 @@ rn_init(struct rn *net, int n, const char *root, uint64_t seed)
 		.heartbeat_ns = 50000000ull,
 		.max_append_entries = 8,
 		.max_append_bytes = 4096,
+		.leader_noop = true,
 	};
 	snprintf(net->root, sizeof(net->root), "%s", root);
 	for (int t = 0; t < RN_MAX_TERMS; t++)
@@ -316,12 +320,29 @@ rn_init(struct rn *net, int n, const char *root, uint64_t seed)
 		                     root, i) >= sizeof(net->nodes[i].dir))
 			return FL_ENAME;
 	}
-	for (int i = 0; i < n; i++) {
-		int rc = rn_start(net, i);
-		if (rc != 0)
-			return rc;
-	}
 	return 0;
+}
+
+/* rn_setup, then every node started. */
+static inline int
+rn_init(struct rn *net, int n, const char *root, uint64_t seed)
+{
+	int rc = rn_setup(net, n, root, seed);
+
+	for (int i = 0; rc == 0 && i < n; i++)
+		rc = rn_start(net, i);
+	return rc;
+}
+
+/* At most k entries an append, and whether a new leader appends a
+ * no-op, for every node (and those restarted). */
+static inline void
+rn_configure(struct rn *net, uint32_t k, bool noop)
+{
+	net->cfg.max_append_entries = k;
+	net->cfg.leader_noop = noop;
+	for (int i = 0; i < net->n; i++)
+		net->nodes[i].r.cfg = net->cfg, net->nodes[i].r.cfg.id = i;
 }
 
 static inline void
@@ -485,7 +506,6 @@ rn_fini(struct rn *net)
 		rn_remove(net, net->qlen - 1);
 	free(net->q);
 	free(net->applied);
-	free(net->committed_terms);
 	memset(net, 0, sizeof(*net)); /* a second rn_fini does nothing */
 }
 

@@ -10,7 +10,7 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "fli_impl.h"
-#include "grow.h"
+#include "reserve.h"
 
 #ifdef FLI_RAFT_PLANTS
 enum fli_raft_plant fli_raft_plant;
@@ -68,7 +68,7 @@ log_put(struct fli_raft_log *log, uint64_t index, const struct fli_raft_entry *e
 	uint8_t *copy = NULL;
 
 	FLI_ASSERT(index >= 1 && index <= log->len + 1);
-	if (fli_grow(&log->e, &log->cap, index, sizeof(*log->e)) != 0)
+	if (fli_reserve(&log->e, &log->cap, index, sizeof(*log->e)) != 0)
 		return FL_ENOMEM;
 	if (e->len > 0) {
 		copy = malloc(e->len);
@@ -251,12 +251,15 @@ become_leader(struct fli_raft *r, uint64_t now_ns)
 		r->next_index[p] = last + 1;
 		r->match_index[p] = 0;
 	}
+	r->match_index[r->cfg.id] = last;
 	changed(r);
 	/* A no-op of the new term, so that what earlier terms left can
 	 * commit with it (section 5.4.2). */
-	if (append(r, last + 1, &noop) != 0)
-		return;
-	r->match_index[r->cfg.id] = last + 1;
+	if (r->cfg.leader_noop) {
+		if (append(r, last + 1, &noop) != 0)
+			return;
+		r->match_index[r->cfg.id] = last + 1;
+	}
 	broadcast_append(r, now_ns);
 	advance_commit(r);
 }

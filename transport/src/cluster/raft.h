@@ -100,6 +100,11 @@ struct fli_raft_config {
 	uint64_t heartbeat_ns;        /* a leader's append interval when idle */
 	uint32_t max_append_entries;  /* at most this many entries a message */
 	uint32_t max_append_bytes;    /* ... and this many bytes of their data */
+	/* A new leader appends a no-op of its term at once, so that what
+	 * earlier terms left commits without waiting for a command (section
+	 * 5.4.2; Aeron Cluster logs a new leadership term the same way).
+	 * false: only commands carry a leader's term. */
+	bool leader_noop;
 };
 
 struct fli_raft_log {

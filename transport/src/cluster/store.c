@@ -13,7 +13,7 @@
 
 #include "faultline/error.h"
 #include "fli_impl.h"
-#include "grow.h"
+#include "reserve.h"
 #include "le.h"
 
 #define STATE_MAGIC 0x46535431u /* "FST1" */
@@ -157,7 +157,7 @@ record_crc(const uint8_t *hdr, const uint8_t *data, uint32_t len)
 static int
 offsets_push(struct fli_store *s, uint64_t off)
 {
-	if (fli_grow(&s->offsets, &s->cap, s->n + 1, sizeof(*s->offsets)) != 0)
+	if (fli_reserve(&s->offsets, &s->cap, s->n + 1, sizeof(*s->offsets)) != 0)
 		return FL_ENOMEM;
 	s->offsets[s->n++] = off;
 	return 0;
@@ -169,7 +169,7 @@ loaded_push(struct fli_store_loaded *l, uint64_t *cap, const uint8_t *hdr, const
 	struct fli_raft_entry *e;
 	uint32_t len = (uint32_t)fli_le_get(4, hdr + 4);
 
-	if (fli_grow(&l->log, cap, l->n + 1, sizeof(*l->log)) != 0)
+	if (fli_reserve(&l->log, cap, l->n + 1, sizeof(*l->log)) != 0)
 		return FL_ENOMEM;
 	e = &l->log[l->n];
 	e->term = fli_le_get(8, hdr + 8);

@@ -1,10 +1,10 @@
 /*
- * fli_grow: room for `need` elements of `size` bytes in the array *p of
+ * fli_reserve: room for `need` elements of `size` bytes in the array *p of
  * *cap, doubling (from 64) as needed.  0, or FL_ENOMEM with *p and *cap
  * as they were.
  */
-#ifndef FLI_GROW_H
-#define FLI_GROW_H
+#ifndef FLI_RESERVE_H
+#define FLI_RESERVE_H
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "faultline/error.h"
 
 static inline int
-fli_grow(void *p, uint64_t *cap, uint64_t need, size_t size)
+fli_reserve(void *p, uint64_t *cap, uint64_t need, size_t size)
 {
 	void **arr = p, *np;
 	uint64_t nc = *cap ? *cap : 64;

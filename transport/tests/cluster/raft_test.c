@@ -293,9 +293,7 @@ figure8_old_term_entry_is_not_committed_by_count(void **state)
 	preload(1, 3, FLI_RAFT_NO_NODE, t1, 1);
 	preload(2, 3, FLI_RAFT_NO_NODE, t1, 1);
 	assert_fl(rn_init(&net, 3, root, 3), 0);
-	net.cfg.max_append_entries = 1;
-	for (int i = 0; i < 3; i++)
-		net.nodes[i].r.cfg.max_append_entries = 1;
+	rn_configure(&net, 1, true);
 	net.cut[0][2] = net.cut[2][0] = true;
 	r0 = &net.nodes[0].r;
 	r0->election_deadline_ns = 0;
