@@ -1,0 +1,572 @@
+/*
+ * cluster_prop: Raft's safety properties under random histories.  Three
+ * (or five) Raft cores (transport/src/cluster/raft.c) on an in-memory
+ * network (tests/raft_net.h), each with its real files and key-value
+ * service; every step is a message delivered (in any order), dropped or
+ * duplicated, time passing, an election timer firing early, a command
+ * proposed at the leader, a node killed or restarted from its files, a
+ * partition or its healing.  After every step: election safety, log
+ * matching, leader completeness and state machine safety against the
+ * committed log every node applied (raft_net.h); at the end, with the
+ * network healed and every node up, a leader within 10 s of virtual time
+ * (cluster liveness) and every node's map the same.
+ *
+ * Built twice: cluster_prop (the library's Raft) and cluster_prop_planted
+ * (raft.c compiled with FLI_RAFT_PLANTS; --plant NAME picks one of three
+ * classic bugs the property must find and shrink).
+ */
+#include "faultline/prop.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "prop_program.h"
+#include "raft_net.h"
+
+/* Where trials keep their nodes' files: a directory of this program's own
+ * under $TMPDIR (not /dev/shm: these are a node's disk files), removed at
+ * the end whatever the trials left. */
+static char base_dir[PATH_MAX];
+static unsigned trial_no;
+
+struct cp_real {
+	struct rn net;
+	char root[PATH_MAX];
+};
+
+/* A node's random draw (its election timeout) from the trial's choice
+ * stream: shrinking makes timeouts simpler too (0: the shortest). */
+static uint64_t
+cp_random(void *arg, uint64_t bound)
+{
+	return bound > 0 ? fl_gen_u64(fl_prop_choice(arg), 0, bound - 1) : 0;
+}
+
+static int cp_nodes = 3;
+
+/* The model is the committed log, kept by raft_net.h as nodes apply; the
+ * engine's model pointer carries nothing else. */
+static void
+cp_teardown(void *model, void *real)
+{
+	struct cp_real *r = real;
+
+	(void)model;
+	rn_fini(&r->net);
+	rmdir(r->root);
+	free(r);
+}
+
+static int
+cp_setup(struct fl_prop_ctx *ctx, void **model, void **real)
+{
+	struct cp_real *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return FL_ENOMEM;
+	if ((size_t)snprintf(r->root, sizeof(r->root), "%s/t%d-%u", base_dir, (int)getpid(),
+	                     trial_no++) >= sizeof(r->root) ||
+	    mkdir(r->root, 0700) != 0 || rn_setup(&r->net, cp_nodes, r->root, 1) != 0) {
+		rmdir(r->root);
+		free(r);
+		return FL_EIO;
+	}
+	r->net.random = cp_random;
+	r->net.random_arg = ctx;
+	for (int i = 0; i < cp_nodes; i++) {
+		if (rn_start(&r->net, i) != 0) {
+			cp_teardown(r, r);
+			return FL_EIO;
+		}
+	}
+	/* Up to 8 entries an append, or one (each acked alone: the shape
+	 * of Figure 8, where an old entry reaches a majority before the
+	 * leader's own). */
+	rn_configure(&r->net, fl_gen_bool(fl_prop_choice(ctx)) ? 1 : 8,
+	             /* and a new leader's no-op, or none (then an old entry
+	              * commits only with a command of a later term) */
+	             !fl_gen_bool(fl_prop_choice(ctx)));
+	*model = r;
+	*real = r;
+	return 0;
+}
+
+static int
+cp_check(struct fl_prop_ctx *ctx, const void *model, void *real)
+{
+	struct cp_real *r = real;
+
+	(void)model;
+	if (!rn_check(&r->net))
+		return fl_prop_fail(ctx, "%s", r->net.violation);
+	return FL_PROP_PASS;
+}
+
+/* ---- commands ---------------------------------------------------------
+ *
+ * One step a command; every command is a kind, drawn by its gen (below,
+ * one a kind), applied by cp_apply and put in words by cp_describe. */
+
+enum cp_kind {
+	CP_DELIVER,   /* the oldest message on the link a -> b arrives */
+	CP_TIME,      /* b + 1 ms pass; every node ticks */
+	CP_TIMEOUT,   /* node a's election timer fires now (fired early) */
+	CP_PUT,       /* node a, if it leads, proposes put(k(b % 3), b) */
+	CP_DROP,      /* the oldest message on the link a -> b is lost */
+	CP_DUPLICATE, /* ... arrives twice: a copy is resent */
+	CP_REORDER,   /* message #a in flight arrives, before older ones */
+	CP_RESTART,   /* node a restarts from its files (killed first if up) */
+	CP_KILL,      /* node a dies; its files stay */
+	CP_PARTITION, /* a group of nodes (picked by b) is cut off */
+	CP_HEAL,      /* every link works again */
+};
+
+struct cp_args {
+	enum cp_kind kind;
+	uint32_t a, b;
+};
+
+static bool
+has_msgs(const void *model)
+{
+	return ((const struct cp_real *)model)->net.qlen > 0;
+}
+
+static void
+cp_gen(struct fl_prop_ctx *ctx, void *args, enum cp_kind kind)
+{
+	struct cp_args *a = args;
+	struct fl_choice *c = fl_prop_choice(ctx);
+
+	a->kind = kind;
+	switch (kind) {
+	case CP_DELIVER:
+	case CP_DROP:
+	case CP_DUPLICATE:
+		/* A link: from a to b (never a itself). */
+		a->a = (uint32_t)fl_gen_u64(c, 0, (uint64_t)cp_nodes - 1);
+		a->b = (a->a + 1 + (uint32_t)fl_gen_u64(c, 0, (uint64_t)cp_nodes - 2)) % cp_nodes;
+		break;
+	case CP_REORDER:
+		/* The oldest message first is the simplest: 0. */
+		a->a = (uint32_t)fl_gen_u64(c, 0, 7);
+		break;
+	case CP_HEAL: break;
+	default:
+		a->a = (uint32_t)fl_gen_u64(c, 0, (uint64_t)cp_nodes - 1);
+		a->b = (uint32_t)fl_gen_u64(c, 0, 299);
+		break;
+	}
+}
+
+#define CP_GEN(kind)                                                                               \
+	static void gen_##kind(struct fl_prop_ctx *ctx, const void *model, void *args)             \
+	{                                                                                          \
+		(void)model;                                                                       \
+		cp_gen(ctx, args, kind);                                                           \
+	}
+CP_GEN(CP_DELIVER)
+CP_GEN(CP_TIME)
+CP_GEN(CP_TIMEOUT)
+CP_GEN(CP_PUT)
+CP_GEN(CP_DROP)
+CP_GEN(CP_DUPLICATE)
+CP_GEN(CP_REORDER)
+CP_GEN(CP_RESTART)
+CP_GEN(CP_KILL)
+CP_GEN(CP_PARTITION)
+CP_GEN(CP_HEAL)
+
+static const char *const msg_names[] = { "?", "vote_req", "vote_resp", "append", "append_resp" };
+
+/* The message a step takes: for CP_REORDER #a of the list (the last when
+ * fewer), else the oldest on the link a -> b; -1 when that link has none.
+ * The log says which. */
+static ssize_t
+pick(struct fl_prop_ctx *ctx, struct rn *net, const struct cp_args *a)
+{
+	ssize_t k = -1;
+	const struct fli_raft_msg *m;
+
+	if (a->kind == CP_REORDER) {
+		k = a->a < net->qlen ? (ssize_t)a->a : (ssize_t)net->qlen - 1;
+	} else {
+		for (size_t i = 0; i < net->qlen && k < 0; i++)
+			if (net->q[i].m.from == (int)a->a && net->q[i].m.to == (int)a->b)
+				k = (ssize_t)i;
+	}
+	if (k < 0) {
+		fl_prop_log(ctx, "    = nothing in flight there");
+		return k;
+	}
+	m = &net->q[k].m;
+	fl_prop_log(ctx, "    = %s %d->%d term %llu index %llu%s%s",
+	            msg_names[m->type <= 4 ? m->type : 0], m->from, m->to,
+	            (unsigned long long)m->term, (unsigned long long)m->index,
+	            m->type == FLI_MSG_APPEND_REQ && m->n_entries > 0 ? " +entries" : "",
+	            m->type == FLI_MSG_VOTE_RESP || m->type == FLI_MSG_APPEND_RESP
+	                    ? (m->ok ? " ok" : " refused")
+	                    : "");
+	return k;
+}
+
+/* The group CP_PARTITION cuts off: one or more nodes, never all. */
+static uint32_t
+cp_group(const struct cp_args *a)
+{
+	return (a->b % ((1u << cp_nodes) - 2)) + 1;
+}
+
+/* A copy of message k, resent by its sender's io: it goes to the end of
+ * the list.  (A copy: the send may move the list; entries stay put.) */
+static void
+duplicate(struct rn *net, size_t k)
+{
+	struct fli_raft_msg m = net->q[k].m;
+
+	rn_io_send(&net->nodes[m.from], &m);
+}
+
+/* Node a's election timer fires now, if it is up and not the leader. */
+static void
+fire_timeout(struct fl_prop_ctx *ctx, struct rn *net, uint32_t i)
+{
+	struct rn_node *nd = &net->nodes[i];
+
+	if (!nd->up) {
+		fl_prop_log(ctx, "    = node %u is down: nothing", i);
+	} else if (nd->r.role != FLI_RAFT_LEADER) {
+		nd->r.election_deadline_ns = net->now;
+		(void)fli_raft_tick(&nd->r, net->now);
+	}
+}
+
+/* Node a proposes put(k(b % 3), b) if it thinks it leads: a stale leader
+ * cut off from the rest takes commands too, and the logs part ways. */
+static void
+put(struct fl_prop_ctx *ctx, struct rn *net, const struct cp_args *a)
+{
+	const struct rn_node *nd = &net->nodes[a->a];
+	char key[8], val[16];
+
+	if (!nd->up || nd->r.role != FLI_RAFT_LEADER) {
+		fl_prop_log(ctx, "    = node %u does not lead: nothing", a->a);
+		return;
+	}
+	snprintf(key, sizeof(key), "k%u", a->b % 3);
+	snprintf(val, sizeof(val), "%u", a->b);
+	(void)rn_put(net, (int)a->a, key, val, NULL);
+}
+
+/* Delivers, drops or duplicates the message the step picks. */
+static void
+take(struct fl_prop_ctx *ctx, struct rn *net, const struct cp_args *a)
+{
+	ssize_t k = pick(ctx, net, a);
+
+	if (k < 0)
+		return;
+	if (a->kind == CP_DROP)
+		rn_remove(net, (size_t)k);
+	else if (a->kind == CP_DUPLICATE)
+		duplicate(net, (size_t)k);
+	else
+		rn_deliver(net, (size_t)k);
+}
+
+static int
+cp_apply(struct fl_prop_ctx *ctx, void *real, const void *model, void *args)
+{
+	struct rn *net = &((struct cp_real *)real)->net;
+	const struct cp_args *a = args;
+
+	(void)model;
+	switch (a->kind) {
+	case CP_DELIVER:
+	case CP_REORDER:
+	case CP_DROP:
+	case CP_DUPLICATE: take(ctx, net, a); break;
+	case CP_TIME:
+		net->now += ((uint64_t)a->b + 1) * 1000000ull;
+		rn_tick_all(net);
+		break;
+	case CP_TIMEOUT: fire_timeout(ctx, net, a->a); break;
+	case CP_PUT: put(ctx, net, a); break;
+	case CP_RESTART:
+		if (rn_restart(net, (int)a->a) != 0)
+			return fl_prop_fail(ctx, "node %u does not restart from its files", a->a);
+		break;
+	case CP_KILL: rn_kill(net, (int)a->a); break;
+	case CP_PARTITION: rn_partition(net, cp_group(a)); break;
+	case CP_HEAL: rn_heal(net); break;
+	}
+	return FL_PROP_PASS;
+}
+
+static void
+cp_describe(const void *args, char *buf, size_t len)
+{
+	const struct cp_args *a = args;
+	int n;
+
+	switch (a->kind) {
+	case CP_DELIVER: snprintf(buf, len, "deliver %u -> %u", a->a, a->b); break;
+	case CP_DROP: snprintf(buf, len, "drop %u -> %u", a->a, a->b); break;
+	case CP_DUPLICATE: snprintf(buf, len, "duplicate %u -> %u", a->a, a->b); break;
+	case CP_REORDER: snprintf(buf, len, "deliver message #%u in flight", a->a); break;
+	case CP_TIME: snprintf(buf, len, "time +%u ms", a->b + 1); break;
+	case CP_TIMEOUT: snprintf(buf, len, "election timeout at node %u", a->a); break;
+	case CP_PUT: snprintf(buf, len, "propose put(k%u, %u)", a->a % 3, a->b); break;
+	case CP_RESTART: snprintf(buf, len, "restart node %u from its files", a->a); break;
+	case CP_KILL: snprintf(buf, len, "kill node %u", a->a); break;
+	case CP_PARTITION:
+		n = snprintf(buf, len, "partition: cut off");
+		for (int i = 0; i < cp_nodes && n > 0 && (size_t)n < len; i++)
+			if ((cp_group(a) >> i) & 1)
+				n += snprintf(buf + n, len - (size_t)n, " %d", i);
+		break;
+	case CP_HEAL: snprintf(buf, len, "heal"); break;
+	}
+}
+
+_Static_assert(sizeof(struct cp_args) <= FL_MODEL_ARGS_MAX, "a step's args fit");
+
+/* clang-format off */
+#define CP_CMD(name, weight, pre, kind) { name, weight, pre, gen_##kind, NULL, cp_apply, cp_describe }
+static const struct fl_model_cmd cp_cmds[] = {
+	CP_CMD("deliver", 30, has_msgs, CP_DELIVER),
+	CP_CMD("time", 8, NULL, CP_TIME),
+	CP_CMD("timeout", 4, NULL, CP_TIMEOUT),
+	CP_CMD("put", 8, NULL, CP_PUT),
+	CP_CMD("drop", 4, has_msgs, CP_DROP),
+	CP_CMD("duplicate", 2, has_msgs, CP_DUPLICATE),
+	CP_CMD("reorder", 4, has_msgs, CP_REORDER),
+	CP_CMD("restart", 3, NULL, CP_RESTART),
+	CP_CMD("kill", 2, NULL, CP_KILL),
+	CP_CMD("partition", 2, NULL, CP_PARTITION),
+	CP_CMD("heal", 2, NULL, CP_HEAL),
+};
+/* clang-format on */
+
+/* Healed, every node up: a leader within 10 s of virtual time, and every
+ * node's map the same once it applied what the leader committed. */
+/* Runs healed until a leader has been up a while (at most 10 s of
+ * virtual time, checking safety at every 10 ms); returns it, or -1. */
+static int
+settle(struct rn *net)
+{
+	int l = -1;
+
+	for (int step = 0; step < 1000 && net->violation[0] == '\0'; step++) {
+		rn_run(net, 10000000ull, 10000000ull);
+		(void)rn_check(net);
+		l = rn_leader(net);
+		if (l >= 0 && step >= 100)
+			return l;
+	}
+	return net->violation[0] == '\0' ? l : -1;
+}
+
+/* Healed, every node up: a leader within 10 s of virtual time (cluster
+ * liveness); a command it proposes then commits, and every node, having
+ * applied what the leader committed, holds the same map.  (The command
+ * also commits what earlier terms left, when leaders append no no-op.) */
+static int
+cp_final(struct fl_prop_ctx *ctx, void *model, void *real)
+{
+	struct rn *net = &((struct cp_real *)real)->net;
+	uint64_t index = 0;
+	int l;
+
+	(void)model;
+	/* Liveness holds only under random timeouts: from here on they come
+	 * from the network's own generator, not the adversary's stream
+	 * (where all-zero draws split every vote forever). */
+	net->random = NULL;
+	rn_heal(net);
+	for (int i = 0; i < net->n; i++)
+		if (!net->nodes[i].up && rn_start(net, i) != 0)
+			return fl_prop_fail(ctx, "node %d does not restart from its files", i);
+	l = settle(net);
+	if (l >= 0 && rn_put(net, l, "final", "1", &index) == 0)
+		l = settle(net);
+	if (net->violation[0] != '\0')
+		return fl_prop_fail(ctx, "%s", net->violation);
+	if (l < 0 || index == 0 || net->nodes[l].r.commit < index)
+		return fl_prop_fail(ctx, "cluster_liveness: no leader committed a command 20 s "
+		                         "after the last fault healed");
+	for (int i = 0; i < net->n; i++) {
+		const struct rn_node *nd = &net->nodes[i];
+		if (nd->r.applied != net->nodes[l].r.commit ||
+		    fli_kv_hash(&nd->kv) != fli_kv_hash(&net->nodes[l].kv))
+			return fl_prop_fail(
+			        ctx,
+			        "convergence: node %d applied %llu (map %016llx), leader %d "
+			        "committed %llu (map %016llx)",
+			        i, (unsigned long long)nd->r.applied,
+			        (unsigned long long)fli_kv_hash(&nd->kv), l,
+			        (unsigned long long)net->nodes[l].r.commit,
+			        (unsigned long long)fli_kv_hash(&net->nodes[l].kv));
+	}
+	return FL_PROP_PASS;
+}
+
+static const struct fl_model_spec cp_spec = {
+	.name = "raft",
+	.cmds = cp_cmds,
+	.ncmds = sizeof(cp_cmds) / sizeof(cp_cmds[0]),
+	.max_steps = 200,
+	.avg_steps = 60,
+	.setup = cp_setup,
+	.check = cp_check,
+	.final_check = cp_final,
+	.teardown = cp_teardown,
+};
+
+#ifndef FLI_RAFT_PLANTS
+/* Five nodes: the same history, majorities of three. */
+static int
+raft5_prop(struct fl_prop_ctx *ctx)
+{
+	cp_nodes = 5;
+	return fl_model_prop(ctx);
+}
+
+static int
+raft3_prop(struct fl_prop_ctx *ctx)
+{
+	cp_nodes = 3;
+	return fl_model_prop(ctx);
+}
+
+static const struct fl_prop_def props[] = {
+	{ "raft", raft3_prop, &cp_spec,
+	  "three Raft nodes under reordering, loss, duplication, kills, restarts from files and "
+	  "partitions: election safety, log matching, leader completeness, state machine safety; "
+	  "a leader once healed, every map the same" },
+	{ "raft5", raft5_prop, &cp_spec, "the same with five nodes" },
+};
+#endif
+
+/* ---- the program's directory ------------------------------------------- */
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) != 0 ? -1 : 0;
+}
+
+static int
+make_base_dir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(base_dir, sizeof(base_dir), "%s/faultline-cluster-prop-XXXXXX",
+	         tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	if (mkdtemp(base_dir) == NULL) {
+		perror("mkdtemp");
+		return 2;
+	}
+	return 0;
+}
+
+static void
+remove_base_dir(void)
+{
+	(void)nftw(base_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+#ifdef FLI_RAFT_PLANTS
+/* The planted bugs: each must be found from seeds 1000-1004 and shrunk to
+ * at most max_steps steps, one of which names `helper`. */
+static const struct plant {
+	const char *name;
+	enum fli_raft_plant plant;
+	int nodes;
+	const char *helper;
+	unsigned max_steps;
+	const char *what;
+} plants[] = {
+	{ "vote_no_log_check", FLI_PLANT_VOTE_NOT_UP_TO_DATE, 3, "node", 30,
+	  "a vote granted without the up-to-date log check" },
+	{ "commit_old_term", FLI_PLANT_COMMIT_OLD_TERM, 5, "deliver", 40,
+	  "a leader commits an earlier term's entry by counting replicas (Figure 8)" },
+	{ "vote_not_persisted", FLI_PLANT_VOTE_NOT_PERSISTED, 3, "node", 30,
+	  "a vote answered before it is durable; the voter restarts" },
+};
+#define NPLANTS (sizeof(plants) / sizeof(plants[0]))
+
+/* The property of a plant, named "raft+<plant>" so that a saved trace
+ * replays with its plant (`faultline replay TRACE` runs
+ * `cluster_prop_planted --replay TRACE`): it sets the plant in the trial
+ * (a forked child, or this process under --no-fork) and runs. */
+static int
+planted_prop(struct fl_prop_ctx *ctx)
+{
+	const struct plant *p = &plants[*(const size_t *)fl_prop_arg(ctx)];
+
+	fli_raft_plant = p->plant;
+	cp_nodes = p->nodes;
+	return fl_model_run(ctx, &cp_spec);
+}
+
+static char planted_names[NPLANTS][64];
+static size_t planted_index[NPLANTS];
+static struct fl_prop_def planted_props[NPLANTS];
+
+#define PLANT_NAMES " --plant vote_no_log_check|commit_old_term|vote_not_persisted"
+
+int
+main(int argc, char **argv)
+{
+	int code = 2, k = -1;
+	size_t n = NPLANTS;
+
+	if (planted_help(argc, argv, PLANT_NAMES))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(planted_names[i], sizeof(planted_names[i]), "raft+%s", plants[i].name);
+		planted_index[i] = i;
+		planted_props[i] = (struct fl_prop_def){ planted_names[i], planted_prop,
+			                                 &planted_index[i], plants[i].what };
+	}
+	if (make_base_dir() != 0)
+		return 2;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--replay") == 0 || strcmp(argv[i], "--shrink") == 0)
+			k = -2;
+	for (int i = 1; k != -2 && i + 1 < argc; i++)
+		for (size_t j = 0; strcmp(argv[i], "--plant") == 0 && j < n; j++)
+			if (strcmp(argv[i + 1], plants[j].name) == 0)
+				k = (int)j;
+	if (k == -2)
+		code = fl_prop_main(argc, argv, planted_props, n);
+	else if (k < 0)
+		planted_usage(stderr, argv[0], PLANT_NAMES);
+	else
+		code = planted_check(argc, argv, planted_props[k].name, &planted_props[k],
+		                     plants[k].helper, plants[k].max_steps, 60);
+	remove_base_dir();
+	return code;
+}
+#else
+int
+main(int argc, char **argv)
+{
+	int code;
+
+	if (make_base_dir() != 0)
+		return 2;
+	setenv("FL_TRIALS", getenv("FL_UNDER_VALGRIND") ? "5" : "200", 0);
+	code = fl_prop_main(argc, argv, props, sizeof(props) / sizeof(props[0]));
+	remove_base_dir();
+	return code;
+}
+#endif
