@@ -33,9 +33,24 @@
 static char base_dir[PATH_MAX];
 static unsigned trial_no;
 
+enum cp_kind {
+	CP_DELIVER,   /* the oldest message on the link a -> b arrives */
+	CP_TIME,      /* b + 1 ms pass; every node ticks */
+	CP_TIMEOUT,   /* node a's election timer fires now (fired early) */
+	CP_PUT,       /* node a, if it leads, proposes put(k(b % 3), b) */
+	CP_DROP,      /* the oldest message on the link a -> b is lost */
+	CP_DUPLICATE, /* ... arrives twice: a copy is resent */
+	CP_REORDER,   /* message #a in flight arrives, before older ones */
+	CP_RESTART,   /* node a restarts from its files (killed first if up) */
+	CP_KILL,      /* node a dies; its files stay */
+	CP_PARTITION, /* a group of nodes (picked by b) is cut off */
+	CP_HEAL,      /* every link works again */
+};
+
 struct cp_real {
 	struct rn net;
 	char root[PATH_MAX];
+	uint32_t swarm; /* the kinds of step this trial may take (a bit a kind) */
 };
 
 /* A node's random draw (its election timeout) from the trial's choice
@@ -77,6 +92,12 @@ cp_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 	}
 	r->net.random = cp_random;
 	r->net.random_arg = ctx;
+	/* The swarm: deliveries always; each other kind in half the trials
+	 * (all of them on an all-zero stream, the simplest). */
+	r->swarm = 1u << CP_DELIVER;
+	for (int k = CP_DELIVER + 1; k <= CP_HEAL; k++)
+		if (!fl_gen_bool(fl_prop_choice(ctx)))
+			r->swarm |= 1u << k;
 	for (int i = 0; i < cp_nodes; i++) {
 		if (rn_start(&r->net, i) != 0) {
 			cp_teardown(r, r);
@@ -111,19 +132,6 @@ cp_check(struct fl_prop_ctx *ctx, const void *model, void *real)
  * One step a command; every command is a kind, drawn by its gen (below,
  * one a kind), applied by cp_apply and put in words by cp_describe. */
 
-enum cp_kind {
-	CP_DELIVER,   /* the oldest message on the link a -> b arrives */
-	CP_TIME,      /* b + 1 ms pass; every node ticks */
-	CP_TIMEOUT,   /* node a's election timer fires now (fired early) */
-	CP_PUT,       /* node a, if it leads, proposes put(k(b % 3), b) */
-	CP_DROP,      /* the oldest message on the link a -> b is lost */
-	CP_DUPLICATE, /* ... arrives twice: a copy is resent */
-	CP_REORDER,   /* message #a in flight arrives, before older ones */
-	CP_RESTART,   /* node a restarts from its files (killed first if up) */
-	CP_KILL,      /* node a dies; its files stay */
-	CP_PARTITION, /* a group of nodes (picked by b) is cut off */
-	CP_HEAL,      /* every link works again */
-};
 
 struct cp_args {
 	enum cp_kind kind;
@@ -134,6 +142,15 @@ static bool
 has_msgs(const void *model)
 {
 	return ((const struct cp_real *)model)->net.qlen > 0;
+}
+
+/* Swarm testing (Groce et al.): each trial leaves out some kinds of step
+ * altogether, so that some histories are all kills and restarts, others
+ * all timeouts and deliveries: deep shapes a uniform mix dilutes. */
+static bool
+in_swarm(const void *model, enum cp_kind kind)
+{
+	return (((const struct cp_real *)model)->swarm >> kind) & 1;
 }
 
 static void
@@ -162,6 +179,23 @@ cp_gen(struct fl_prop_ctx *ctx, void *args, enum cp_kind kind)
 		break;
 	}
 }
+
+#define CP_PRE(kind, msgs)                                                                         \
+	static bool pre_##kind(const void *model)                                                  \
+	{                                                                                          \
+		return in_swarm(model, kind) && (!(msgs) || has_msgs(model));                      \
+	}
+CP_PRE(CP_DELIVER, true)
+CP_PRE(CP_TIME, false)
+CP_PRE(CP_TIMEOUT, false)
+CP_PRE(CP_PUT, false)
+CP_PRE(CP_DROP, true)
+CP_PRE(CP_DUPLICATE, true)
+CP_PRE(CP_REORDER, true)
+CP_PRE(CP_RESTART, false)
+CP_PRE(CP_KILL, false)
+CP_PRE(CP_PARTITION, false)
+CP_PRE(CP_HEAL, false)
 
 #define CP_GEN(kind)                                                                               \
 	static void gen_##kind(struct fl_prop_ctx *ctx, const void *model, void *args)             \
@@ -336,19 +370,19 @@ cp_describe(const void *args, char *buf, size_t len)
 _Static_assert(sizeof(struct cp_args) <= FL_MODEL_ARGS_MAX, "a step's args fit");
 
 /* clang-format off */
-#define CP_CMD(name, weight, pre, kind) { name, weight, pre, gen_##kind, NULL, cp_apply, cp_describe }
+#define CP_CMD(name, weight, kind) { name, weight, pre_##kind, gen_##kind, NULL, cp_apply, cp_describe }
 static const struct fl_model_cmd cp_cmds[] = {
-	CP_CMD("deliver", 30, has_msgs, CP_DELIVER),
-	CP_CMD("time", 8, NULL, CP_TIME),
-	CP_CMD("timeout", 4, NULL, CP_TIMEOUT),
-	CP_CMD("put", 8, NULL, CP_PUT),
-	CP_CMD("drop", 4, has_msgs, CP_DROP),
-	CP_CMD("duplicate", 2, has_msgs, CP_DUPLICATE),
-	CP_CMD("reorder", 4, has_msgs, CP_REORDER),
-	CP_CMD("restart", 3, NULL, CP_RESTART),
-	CP_CMD("kill", 2, NULL, CP_KILL),
-	CP_CMD("partition", 2, NULL, CP_PARTITION),
-	CP_CMD("heal", 2, NULL, CP_HEAL),
+	CP_CMD("deliver", 30, CP_DELIVER),
+	CP_CMD("time", 8, CP_TIME),
+	CP_CMD("timeout", 4, CP_TIMEOUT),
+	CP_CMD("put", 8, CP_PUT),
+	CP_CMD("drop", 4, CP_DROP),
+	CP_CMD("duplicate", 2, CP_DUPLICATE),
+	CP_CMD("reorder", 4, CP_REORDER),
+	CP_CMD("restart", 3, CP_RESTART),
+	CP_CMD("kill", 2, CP_KILL),
+	CP_CMD("partition", 2, CP_PARTITION),
+	CP_CMD("heal", 2, CP_HEAL),
 };
 /* clang-format on */
 
