@@ -574,6 +574,10 @@ main(int argc, char **argv)
 	}
 	if (make_base_dir() != 0)
 		return 2;
+	/* Killed (a timeout, Ctrl-C), the program leaves its directory to
+	 * its reaper (prop_program.h). */
+	prop_leftovers_hook = remove_base_dir;
+	start_reaper(NULL);
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--replay") == 0 || strcmp(argv[i], "--shrink") == 0)
 			k = -2;
@@ -596,7 +600,7 @@ main(int argc, char **argv)
 	else
 		code = planted_check(argc, argv, planted_props[k].name, &planted_props[k],
 		                     plants[k].helper, plants[k].max_steps, 60);
-	remove_base_dir();
+	remove_leftovers();
 	return code;
 }
 #else
@@ -607,6 +611,10 @@ main(int argc, char **argv)
 
 	if (make_base_dir() != 0)
 		return 2;
+	/* Killed (a timeout, Ctrl-C), the program leaves its directory to
+	 * its reaper (prop_program.h). */
+	prop_leftovers_hook = remove_base_dir;
+	start_reaper(NULL);
 	if (argc >= 2 && strcmp(argv[1], "--bench") == 0) {
 		/* --bench [SECONDS]: trials per second of each property. */
 		double secs = argc >= 3 ? strtod(argv[2], NULL) : 2.0;
@@ -618,7 +626,7 @@ main(int argc, char **argv)
 		setenv("FL_TRIALS", getenv("FL_UNDER_VALGRIND") ? "5" : "200", 0);
 		code = fl_prop_main(argc, argv, props, sizeof(props) / sizeof(props[0]));
 	}
-	remove_base_dir();
+	remove_leftovers();
 	return code;
 }
 #endif

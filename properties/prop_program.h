@@ -103,12 +103,19 @@ remove_prop_dirs(const char *prefix)
 	closedir(d);
 }
 
+/* What else a program's trials leave that its end must remove (files
+ * outside /dev/shm): set before start_reaper, run by remove_leftovers. */
+static void (*prop_leftovers_hook)(void);
+
 /* Removes what trials of this program that crashed or hung left in
- * /dev/shm. */
+ * /dev/shm, and what prop_leftovers_hook removes. */
 static inline void
 remove_leftovers(void)
 {
-	remove_prop_dirs(prop_dirs_prefix);
+	if (prop_dirs_prefix != NULL)
+		remove_prop_dirs(prop_dirs_prefix);
+	if (prop_leftovers_hook != NULL)
+		prop_leftovers_hook();
 }
 
 /* Lines of a shrunk failure's log that start with "step ". */
