@@ -243,7 +243,6 @@ rn_start(struct rn *net, int i)
 	struct fli_store_loaded l;
 	struct fli_raft_config cfg = net->cfg;
 	struct fli_raft_io io = {
-		.arg = nd,
 		.send = rn_io_send,
 		.persist_state = rn_io_persist_state,
 		.persist_entry = rn_io_persist_entry,
@@ -259,7 +258,7 @@ rn_start(struct rn *net, int i)
 	nd->torn_bytes += l.torn_bytes;
 	cfg.id = i;
 	fli_kv_init(&nd->kv);
-	rc = fli_raft_init(&nd->r, &cfg, &io, l.term, l.voted_for, l.log, l.n, net->now);
+	rc = fli_raft_init(&nd->r, &cfg, &io, nd, l.term, l.voted_for, l.log, l.n, net->now);
 	fli_store_loaded_free(&l);
 	if (rc != 0) {
 		fli_store_close(&nd->st);

@@ -89,7 +89,7 @@ changed(struct fli_raft *r)
 {
 	FL_SCHED_POINT("cluster.raft.changed");
 	if (r->io.changed != NULL)
-		r->io.changed(r->io.arg);
+		r->io.changed(r->io_arg);
 }
 
 /* A persist failed: stop acting until restarted from the files. */
@@ -105,7 +105,7 @@ halt(struct fli_raft *r)
 static int
 persist_state(struct fli_raft *r)
 {
-	int rc = r->io.persist_state(r->io.arg, r->term, r->voted_for);
+	int rc = r->io.persist_state(r->io_arg, r->term, r->voted_for);
 
 	if (rc != 0)
 		halt(r);
@@ -116,7 +116,7 @@ persist_state(struct fli_raft *r)
 static int
 append(struct fli_raft *r, uint64_t index, const struct fli_raft_entry *e)
 {
-	int rc = r->io.persist_entry(r->io.arg, index, e);
+	int rc = r->io.persist_entry(r->io_arg, index, e);
 
 	if (rc == 0)
 		rc = log_put(&r->log, index, e);
@@ -130,7 +130,7 @@ reset_election(struct fli_raft *r, uint64_t now_ns)
 {
 	uint64_t t = r->cfg.election_timeout_ns;
 
-	r->election_deadline_ns = now_ns + t + r->io.random(r->io.arg, t);
+	r->election_deadline_ns = now_ns + t + r->io.random(r->io_arg, t);
 }
 
 static bool
@@ -165,7 +165,7 @@ apply_committed(struct fli_raft *r)
 {
 	while (r->applied < r->commit) {
 		r->applied++;
-		r->io.apply(r->io.arg, r->applied, fli_raft_entry_at(r, r->applied));
+		r->io.apply(r->io_arg, r->applied, fli_raft_entry_at(r, r->applied));
 	}
 }
 
@@ -178,7 +178,7 @@ send_msg(struct fli_raft *r, struct fli_raft_msg *m, int to)
 	m->to = (int16_t)to;
 	m->term = r->term;
 	FL_SCHED_POINT("cluster.raft.send");
-	r->io.send(r->io.arg, m);
+	r->io.send(r->io_arg, m);
 }
 
 /* Sends `to` the entries from its next index on (as many as fit), or a
@@ -493,8 +493,8 @@ fli_raft_propose(struct fli_raft *r, uint16_t type, const void *data, uint32_t l
 
 int
 fli_raft_init(struct fli_raft *r, const struct fli_raft_config *cfg, const struct fli_raft_io *io,
-              uint64_t term, int32_t voted_for, const struct fli_raft_entry *log, uint64_t n,
-              uint64_t now_ns)
+              void *io_arg, uint64_t term, int32_t voted_for, const struct fli_raft_entry *log,
+              uint64_t n, uint64_t now_ns)
 {
 	memset(r, 0, sizeof(*r));
 	if (cfg->n < 1 || cfg->n > FLI_RAFT_MAX_NODES || cfg->id < 0 || cfg->id >= cfg->n ||
@@ -503,6 +503,7 @@ fli_raft_init(struct fli_raft *r, const struct fli_raft_config *cfg, const struc
 		return FL_EINVAL;
 	r->cfg = *cfg;
 	r->io = *io;
+	r->io_arg = io_arg;
 	r->role = FLI_RAFT_FOLLOWER;
 	r->term = term;
 	r->voted_for = voted_for;

@@ -76,8 +76,8 @@ struct fli_raft_msg {
 	const struct fli_raft_entry *entries;
 };
 
+/* What the core calls; each gets the arg given to fli_raft_init. */
 struct fli_raft_io {
-	void *arg;
 	/* Sends m to m->to; the message may be lost, as on any network.  The
 	 * entries m points to are valid during the call only. */
 	void (*send)(void *arg, const struct fli_raft_msg *m);
@@ -115,6 +115,7 @@ struct fli_raft_log {
 struct fli_raft {
 	struct fli_raft_config cfg;
 	struct fli_raft_io io;
+	void *io_arg;
 	enum fli_raft_role role;
 	uint64_t term;
 	int32_t voted_for;
@@ -133,10 +134,10 @@ struct fli_raft {
 };
 
 /* fli_raft_init sets r up as a follower of term `term` that voted for
- * voted_for, with the durable log `log` (n entries, copied), at time now.
- * Returns 0, FL_EINVAL or FL_ENOMEM. */
+ * voted_for, with the durable log `log` (n entries, copied), at time now;
+ * io's calls get io_arg.  Returns 0, FL_EINVAL or FL_ENOMEM. */
 int fli_raft_init(struct fli_raft *r, const struct fli_raft_config *cfg,
-                  const struct fli_raft_io *io, uint64_t term, int32_t voted_for,
+                  const struct fli_raft_io *io, void *io_arg, uint64_t term, int32_t voted_for,
                   const struct fli_raft_entry *log, uint64_t n, uint64_t now_ns);
 
 /* fli_raft_fini frees r's log. */
