@@ -1,0 +1,103 @@
+/*
+ * Cluster nodes: members replicating a log under Raft's rules over
+ * faultline's own publish/subscribe, applying it to a key-value service.
+ *
+ * Each node is a client of a running driver (ctx.ns).  It subscribes to
+ * its consensus stream (channel "cluster", stream FL_CLUSTER_STREAM_BASE +
+ * id) and publishes to each peer's; every message is one versioned frame
+ * whose every field is checked on arrival (a garbled one is counted and
+ * dropped).  A node keeps its term, vote and log in files of its own
+ * (ctx.dir) and writes them before it answers; opened again on the same
+ * directory it restarts from them, cutting a torn tail.  A write that
+ * fails halts the node (fail-stop): it answers nothing more until it is
+ * closed and opened again.
+ *
+ * A node does nothing on its own thread: the application calls
+ * fl_cluster_node_do_work in its duty cycle (an agent, as Aeron's
+ * consensus module is), from one thread.
+ *
+ * Not yet: client sessions (ingress, egress, redirects, session
+ * timeouts, new-leader events) and snapshots; commands reach the log
+ * through fl_cluster_node_put on the leader.
+ */
+#ifndef FAULTLINE_CLUSTER_H
+#define FAULTLINE_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FL_CLUSTER_MAX_NODES    5
+#define FL_CLUSTER_CHANNEL      "cluster"
+#define FL_CLUSTER_STREAM_BASE  1000
+#define FL_CLUSTER_ELECTION_NS  (300ull * 1000000ull)
+#define FL_CLUSTER_HEARTBEAT_NS (50ull * 1000000ull)
+
+typedef struct fl_cluster_node fl_cluster_node;
+
+struct fl_cluster_node_ctx {
+	const char *ns;               /* namespace of a running driver (required) */
+	int id;                       /* 0 .. members - 1 */
+	int members;                  /* 1, 3 or 5 (0: 3) */
+	const char *dir;              /* this node's files (required; created 0700) */
+	uint64_t election_timeout_ns; /* 0: FL_CLUSTER_ELECTION_NS; a follower waits [t, 2t) */
+	uint64_t heartbeat_ns;        /* 0: FL_CLUSTER_HEARTBEAT_NS */
+	bool sync;                    /* fdatasync every write (a disk, not /dev/shm) */
+};
+
+/* fl_cluster_node_ctx_init zeroes ctx (defaults); ns, id and dir must
+ * still be set. */
+void fl_cluster_node_ctx_init(struct fl_cluster_node_ctx *ctx);
+
+/* fl_cluster_node_open opens (or reopens from its files) node ctx->id.
+ * Errors: FL_EINVAL (ctx), FL_EPERM (dir is a link or another user's),
+ * FL_EIO, FL_ENOMEM, and fl_client_open's.  *out goes to
+ * fl_cluster_node_close. */
+int fl_cluster_node_open(const struct fl_cluster_node_ctx *ctx, fl_cluster_node **out);
+
+/* fl_cluster_node_do_work runs one pass: the client's conductor,
+ * messages in, timers.  Returns work done (>= 0) or the client's sticky
+ * error. */
+int fl_cluster_node_do_work(fl_cluster_node *n);
+
+/* fl_cluster_node_close closes the node (its files stay).  NULL: no-op. */
+void fl_cluster_node_close(fl_cluster_node *n);
+
+enum fl_cluster_role {
+	FL_CLUSTER_FOLLOWER,
+	FL_CLUSTER_CANDIDATE,
+	FL_CLUSTER_LEADER,
+	FL_CLUSTER_HALTED, /* a write failed: closed and opened again, it goes on */
+};
+
+struct fl_cluster_node_status {
+	int id;
+	enum fl_cluster_role role;
+	int leader; /* -1: none known */
+	uint64_t term, commit, applied, log_length;
+	uint64_t state_hash; /* of the key-value map: equal on nodes that applied alike */
+	uint64_t garbled;    /* frames dropped as malformed */
+	uint64_t dropped;    /* messages not sent (no publication yet, back-pressure) */
+	uint64_t elections;  /* elections this node started since it opened */
+	uint64_t torn_bytes; /* cut off its log's end when it opened */
+};
+
+/* fl_cluster_node_status fills *st.  Returns 0 or FL_EINVAL. */
+int fl_cluster_node_status(const fl_cluster_node *n, struct fl_cluster_node_status *st);
+
+/* fl_cluster_node_put appends put(key, value) to the leader's log and
+ * replicates it; *index (may be NULL) gets its index, applied on every
+ * node once committed.  FL_ESTATE if n is not the leader, FL_EMSGSIZE
+ * (key over 256 bytes, value over 4096), or the write's error (the node
+ * halted). */
+int fl_cluster_node_put(fl_cluster_node *n, const char *key, const void *value, size_t len,
+                        uint64_t *index);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

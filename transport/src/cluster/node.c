@@ -1,0 +1,304 @@
+/*
+ * A cluster node (faultline/cluster.h): the Raft core (raft.c) wired to
+ * publish/subscribe links, its files (store.c) and the key-value service
+ * (kv.c).
+ */
+#include "faultline/cluster.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "faultline/client.h"
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "kv.h"
+#include "raft.h"
+#include "store.h"
+#include "wire.h"
+
+/* The largest frame: a full append of max_append_entries headers and
+ * max_append_bytes of data (under a 64 KiB term's 8 KiB message). */
+#define NODE_MAX_ENTRIES 32u
+#define NODE_MAX_BYTES   (FLI_KV_HDR + FLI_KV_MAX_KEY + FLI_KV_MAX_VALUE)
+#define NODE_FRAME_MAX   (FLI_WIRE_HEADER + NODE_MAX_ENTRIES * FLI_WIRE_ENTRY_HDR + NODE_MAX_BYTES)
+
+struct fl_cluster_node {
+	struct fl_cluster_node_ctx ctx;
+	fl_client *client;
+	fl_subscription *sub;
+	fl_publication *pubs[FL_CLUSTER_MAX_NODES];
+	int64_t pub_reg[FL_CLUSTER_MAX_NODES]; /* an add in flight, or 0 */
+	struct fl_fragment_assembler fa;
+	struct fli_store st;
+	struct fli_kv kv;
+	struct fli_raft r;
+	bool raft_up;
+	uint64_t rng;
+	uint64_t garbled, dropped, torn_bytes;
+	struct fli_raft_entry ents[FLI_WIRE_MAX_ENTRIES];
+	uint8_t frame[NODE_FRAME_MAX];
+};
+
+void
+fl_cluster_node_ctx_init(struct fl_cluster_node_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+/* ---- the Raft core's io -------------------------------------------------- */
+
+static void
+io_send(void *arg, const struct fli_raft_msg *m)
+{
+	fl_cluster_node *n = arg;
+	fl_publication *p = n->pubs[m->to];
+	size_t len;
+
+	if (p == NULL || (len = fli_wire_encode(m, n->frame, sizeof(n->frame))) == 0 ||
+	    fl_publication_offer(p, n->frame, len) < 0)
+		n->dropped++; /* Raft takes a lost message in its stride */
+}
+
+static int
+io_persist_state(void *arg, uint64_t term, int32_t vote)
+{
+	fl_cluster_node *n = arg;
+
+	return fli_store_save_state(&n->st, term, vote);
+}
+
+static int
+io_persist_entry(void *arg, uint64_t index, const struct fli_raft_entry *e)
+{
+	fl_cluster_node *n = arg;
+
+	return fli_store_put_entry(&n->st, index, e);
+}
+
+static void
+io_apply(void *arg, uint64_t index, const struct fli_raft_entry *e)
+{
+	fl_cluster_node *n = arg;
+	struct fli_kv_result res;
+
+	(void)index;
+	/* Out of memory: the map would differ from the others' from here
+	 * on; the node stops instead (it restarts from its log). */
+	if (e->type == FLI_ENTRY_COMMAND && fli_kv_apply(&n->kv, e->data, e->len, &res) != 0)
+		n->r.role = FLI_RAFT_HALTED;
+}
+
+/* splitmix64: a node's election timeouts. */
+static uint64_t
+io_random(void *arg, uint64_t bound)
+{
+	fl_cluster_node *n = arg;
+	uint64_t z = (n->rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return bound > 0 ? z % bound : 0;
+}
+
+static const struct fli_raft_io node_io = {
+	.send = io_send,
+	.persist_state = io_persist_state,
+	.persist_entry = io_persist_entry,
+	.apply = io_apply,
+	.random = io_random,
+};
+
+/* ---- messages in ----------------------------------------------------------- */
+
+static void
+on_frame(void *clientd, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	fl_cluster_node *n = clientd;
+	struct fli_raft_msg m;
+
+	(void)h;
+	if (fli_wire_decode(buf, len, &m, n->ents, NULL) != 0 ||
+	    fli_raft_recv(&n->r, &m, fl_clock_now_ns()) != 0)
+		n->garbled++;
+}
+
+/* Completes the peers' publications still being added. */
+static int
+poll_publications(fl_cluster_node *n)
+{
+	int work = 0;
+
+	for (int i = 0; i < n->ctx.members; i++) {
+		int rc;
+
+		if (n->pub_reg[i] == 0)
+			continue;
+		rc = fl_client_add_publication_poll(n->client, n->pub_reg[i], &n->pubs[i]);
+		if (rc == FL_EAGAIN)
+			continue;
+		n->pub_reg[i] = 0;
+		work++;
+		/* Failed: ask again (the driver may have been busy). */
+		if (rc != 0 && fl_client_add_publication_start(n->client, FL_CLUSTER_CHANNEL,
+		                                               FL_CLUSTER_STREAM_BASE + i, true,
+		                                               &n->pub_reg[i]) != 0)
+			n->pub_reg[i] = 0;
+	}
+	return work;
+}
+
+int
+fl_cluster_node_do_work(fl_cluster_node *n)
+{
+	int work = fl_client_do_work(n->client), polled;
+
+	if (work < 0)
+		return work;
+	work += poll_publications(n);
+	polled = fl_subscription_poll(n->sub, fl_fragment_assembler_handler, &n->fa, 16);
+	if (polled > 0)
+		work += polled;
+	(void)fli_raft_tick(&n->r, fl_clock_now_ns());
+	return work;
+}
+
+/* ---- open and close --------------------------------------------------------- */
+
+static int
+start_raft(fl_cluster_node *n)
+{
+	struct fli_store_loaded l;
+	struct fli_raft_config cfg = {
+		.id = n->ctx.id,
+		.n = n->ctx.members,
+		.election_timeout_ns = n->ctx.election_timeout_ns,
+		.heartbeat_ns = n->ctx.heartbeat_ns,
+		.max_append_entries = NODE_MAX_ENTRIES,
+		.max_append_bytes = NODE_MAX_BYTES,
+		.leader_noop = true,
+	};
+	int rc = fli_store_open(&n->st, n->ctx.dir, n->ctx.sync, &l);
+
+	if (rc != 0)
+		return rc;
+	n->torn_bytes = l.torn_bytes;
+	rc = fli_raft_init(&n->r, &cfg, &node_io, n, l.term, l.voted_for, l.log, l.n, fl_clock_now_ns());
+	fli_store_loaded_free(&l);
+	if (rc != 0) {
+		fli_store_close(&n->st);
+		return rc;
+	}
+	n->raft_up = true;
+	return 0;
+}
+
+int
+fl_cluster_node_open(const struct fl_cluster_node_ctx *ctx, fl_cluster_node **out)
+{
+	struct fl_client_ctx cc;
+	fl_cluster_node *n;
+	int rc;
+
+	if (ctx == NULL || out == NULL || ctx->ns == NULL || ctx->dir == NULL)
+		return FL_EINVAL;
+	if ((ctx->members != 0 && ctx->members != 1 && ctx->members != 3 && ctx->members != 5) ||
+	    ctx->id < 0 || ctx->id >= (ctx->members ? ctx->members : 3))
+		return FL_EINVAL;
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return FL_ENOMEM;
+	n->ctx = *ctx;
+	n->ctx.members = ctx->members ? ctx->members : 3;
+	n->ctx.election_timeout_ns =
+	        ctx->election_timeout_ns ? ctx->election_timeout_ns : FL_CLUSTER_ELECTION_NS;
+	n->ctx.heartbeat_ns = ctx->heartbeat_ns ? ctx->heartbeat_ns : FL_CLUSTER_HEARTBEAT_NS;
+	n->rng = fl_clock_now_ns() ^ ((uint64_t)getpid() << 20) ^ (uint64_t)ctx->id;
+	fli_kv_init(&n->kv);
+	fl_fragment_assembler_init(&n->fa, on_frame, n);
+	fl_client_ctx_init(&cc);
+	cc.ns = ctx->ns;
+	cc.agent = true;
+	rc = fl_client_open(&cc, &n->client);
+	if (rc == 0)
+		rc = fl_client_add_subscription(n->client, FL_CLUSTER_CHANNEL,
+		                                FL_CLUSTER_STREAM_BASE + ctx->id, NULL,
+		                                fl_clock_now_ns() + 10ull * 1000000000ull, &n->sub);
+	for (int i = 0; rc == 0 && i < n->ctx.members; i++)
+		if (i != ctx->id)
+			rc = fl_client_add_publication_start(n->client, FL_CLUSTER_CHANNEL,
+			                                     FL_CLUSTER_STREAM_BASE + i, true,
+			                                     &n->pub_reg[i]);
+	if (rc == 0)
+		rc = start_raft(n);
+	if (rc != 0) {
+		fl_cluster_node_close(n);
+		return rc;
+	}
+	*out = n;
+	return 0;
+}
+
+void
+fl_cluster_node_close(fl_cluster_node *n)
+{
+	if (n == NULL)
+		return;
+	if (n->raft_up) {
+		fli_raft_fini(&n->r);
+		fli_store_close(&n->st);
+	}
+	fli_kv_fini(&n->kv);
+	for (int i = 0; i < FL_CLUSTER_MAX_NODES; i++) {
+		if (n->pub_reg[i] != 0)
+			(void)fl_client_cancel(n->client, n->pub_reg[i]);
+		if (n->pubs[i] != NULL)
+			(void)fl_publication_close(n->pubs[i]);
+	}
+	if (n->sub != NULL)
+		(void)fl_subscription_close(n->sub);
+	fl_client_close(n->client);
+	fl_fragment_assembler_fini(&n->fa);
+	free(n);
+}
+
+/* ---- what the node says, what it is asked ----------------------------------- */
+
+int
+fl_cluster_node_status(const fl_cluster_node *n, struct fl_cluster_node_status *st)
+{
+	if (n == NULL || st == NULL)
+		return FL_EINVAL;
+	memset(st, 0, sizeof(*st));
+	st->id = n->ctx.id;
+	st->role = (enum fl_cluster_role)n->r.role;
+	st->leader = n->r.leader;
+	st->term = n->r.term;
+	st->commit = n->r.commit;
+	st->applied = n->r.applied;
+	st->log_length = fli_raft_last_index(&n->r);
+	st->state_hash = fli_kv_hash(&n->kv);
+	st->garbled = n->garbled;
+	st->dropped = n->dropped;
+	st->elections = n->r.elections;
+	st->torn_bytes = n->torn_bytes;
+	return 0;
+}
+
+int
+fl_cluster_node_put(fl_cluster_node *n, const char *key, const void *value, size_t len,
+                    uint64_t *index)
+{
+	uint8_t cmd[FLI_KV_HDR + FLI_KV_MAX_KEY + FLI_KV_MAX_VALUE];
+	size_t klen = key != NULL ? strlen(key) : 0;
+	size_t clen;
+
+	if (n == NULL || key == NULL || (value == NULL && len > 0))
+		return FL_EINVAL;
+	clen = fli_kv_encode(FLI_KV_PUT, key, klen, NULL, 0, value, len, cmd, sizeof(cmd));
+	if (clen == 0)
+		return FL_EMSGSIZE;
+	return fli_raft_propose(&n->r, FLI_ENTRY_COMMAND, cmd, (uint32_t)clen, fl_clock_now_ns(),
+	                        index);
+}

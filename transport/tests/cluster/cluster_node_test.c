@@ -1,0 +1,228 @@
+/*
+ * Cluster nodes over the real transport (node.c): three nodes on an
+ * embedded driver, each with its own client and files, driven from this
+ * thread in turn.  They elect a leader, replicate and apply its
+ * commands; a closed leader is replaced and, opened again on its files,
+ * catches up; garbled frames on a node's stream are counted and dropped.
+ * Bounded by work (rounds of do_work); the deadlines only end a hang.
+ */
+#include "fl_test.h"
+
+#include "faultline/client.h"
+#include "faultline/cluster.h"
+#include "store.h"
+
+#define N 3
+
+static fl_driver *drv;
+static fl_cluster_node *nodes[N];
+static char ns[64], dirs[N][PATH_MAX];
+
+static void
+open_node(int i)
+{
+	struct fl_cluster_node_ctx c;
+
+	fl_cluster_node_ctx_init(&c);
+	c.ns = ns;
+	c.id = i;
+	c.members = N;
+	c.dir = dirs[i];
+	c.election_timeout_ns = 100ull * 1000000ull;
+	c.heartbeat_ns = 20ull * 1000000ull;
+	assert_fl(fl_cluster_node_open(&c, &nodes[i]), 0);
+}
+
+static int
+setup(void **state)
+{
+	struct fl_driver_ctx dc;
+	const char *root = test_rundir("cnode");
+
+	(void)state;
+	test_driver_ctx(&dc, test_ns(ns, sizeof(ns), "cnode"));
+	if (fl_driver_start(&dc, &drv) != 0)
+		return -1;
+	for (int i = 0; i < N; i++) {
+		snprintf(dirs[i], sizeof(dirs[i]), "%.4000s/node-%d", root, i);
+		open_node(i);
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		fl_cluster_node_close(nodes[i]);
+		nodes[i] = NULL;
+		(void)fli_store_remove(dirs[i]);
+	}
+	fl_driver_close(drv);
+	test_rundir_remove();
+	return 0;
+}
+
+static struct fl_cluster_node_status
+status(int i)
+{
+	struct fl_cluster_node_status st;
+
+	assert_fl(fl_cluster_node_status(nodes[i], &st), 0);
+	return st;
+}
+
+/* One round: every open node works once, then a short idle. */
+static void
+round_all(void)
+{
+	for (int i = 0; i < N; i++)
+		if (nodes[i] != NULL)
+			assert_true(fl_cluster_node_do_work(nodes[i]) >= 0);
+	usleep(1000);
+}
+
+/* The leader every open node agrees on, or -1. */
+static int
+agreed_leader(void)
+{
+	int l = -1;
+
+	for (int i = 0; i < N; i++) {
+		if (nodes[i] == NULL)
+			continue;
+		struct fl_cluster_node_status st = status(i);
+		if (st.leader < 0 || (l >= 0 && st.leader != l))
+			return -1;
+		l = st.leader;
+	}
+	return l >= 0 && nodes[l] != NULL && status(l).role == FL_CLUSTER_LEADER ? l : -1;
+}
+
+static int
+elect(void)
+{
+	int l = -1;
+
+	assert_true(WAIT_UNTIL((round_all(), (l = agreed_leader()) >= 0), 20000));
+	return l;
+}
+
+/* Every open node applied everything the leader committed, at least
+ * `want`, and holds the same map. */
+static bool
+converged(int l, uint64_t want)
+{
+	struct fl_cluster_node_status ls = status(l);
+
+	if (ls.commit < want)
+		return false;
+	for (int i = 0; i < N; i++) {
+		if (nodes[i] == NULL)
+			continue;
+		struct fl_cluster_node_status st = status(i);
+		if (st.applied != ls.commit || st.state_hash != ls.state_hash)
+			return false;
+	}
+	return true;
+}
+
+static void
+put_n(int l, int count, const char *prefix, uint64_t *last)
+{
+	for (int k = 0; k < count; k++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "%s%d", prefix, k);
+		assert_fl(fl_cluster_node_put(nodes[l], key, "v", 1, last), 0);
+	}
+}
+
+static void
+elect_replicate_apply(void **state)
+{
+	uint64_t last = 0;
+	int l;
+
+	(void)state;
+	l = elect();
+	put_n(l, 20, "k", &last);
+	assert_fl(last, 21); /* after the leader's no-op */
+	for (int i = 0; i < N; i++)
+		if (i != l)
+			assert_fl(fl_cluster_node_put(nodes[i], "x", "y", 1, NULL), FL_ESTATE);
+	assert_true(WAIT_UNTIL((round_all(), converged(l, last)), 20000));
+	for (int i = 0; i < N; i++)
+		assert_fl(status(i).garbled, 0);
+}
+
+static void
+closed_leader_replaced_then_rejoins(void **state)
+{
+	uint64_t last = 0, term;
+	int l, l2;
+
+	(void)state;
+	l = elect();
+	put_n(l, 5, "a", &last);
+	assert_true(WAIT_UNTIL((round_all(), converged(l, last)), 20000));
+	term = status(l).term;
+	fl_cluster_node_close(nodes[l]);
+	nodes[l] = NULL;
+	l2 = elect();
+	assert_true(l2 != l);
+	assert_true(status(l2).term > term);
+	put_n(l2, 5, "b", &last);
+	open_node(l);
+	/* From its files: the log it had, then what it missed. */
+	assert_true(status(l).log_length >= 6);
+	assert_true(WAIT_UNTIL((round_all(), converged(l2, last)), 20000));
+	assert_fl(status(l).applied, status(l2).commit);
+}
+
+/* Garbage and a frame for another node, published on node 0's stream:
+ * counted, dropped, and the cluster goes on. */
+static void
+garbled_frames_are_dropped(void **state)
+{
+	struct fl_client_ctx cc;
+	fl_client *c;
+	fl_publication *p;
+	uint8_t junk[64];
+	uint64_t last = 0;
+	int l;
+
+	(void)state;
+	l = elect();
+	fl_client_ctx_init(&cc);
+	cc.ns = ns;
+	cc.agent = true;
+	assert_fl(fl_client_open(&cc, &c), 0);
+	assert_fl(fl_client_add_publication(c, FL_CLUSTER_CHANNEL, FL_CLUSTER_STREAM_BASE + 0,
+	                                    false, fl_clock_now_ns() + 10000000000ull, &p),
+	          0);
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 37 + 11);
+	for (int k = 0; k < 5; k++)
+		assert_true(WAIT_UNTIL((round_all(), fl_client_do_work(c),
+		                        fl_publication_offer(p, junk, 8 + (size_t)k * 10) > 0),
+		                       10000));
+	assert_true(WAIT_UNTIL((round_all(), status(0).garbled >= 5), 10000));
+	put_n(l, 3, "g", &last);
+	assert_true(WAIT_UNTIL((round_all(), converged(l, last)), 20000));
+	(void)fl_publication_close(p);
+	fl_client_close(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(elect_replicate_apply, setup, teardown),
+		cmocka_unit_test_setup_teardown(closed_leader_replaced_then_rejoins, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(garbled_frames_are_dropped, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, test_ns_cleanup);
+}
