@@ -20,17 +20,9 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
+#include "daemon.h"
 #include "driver_ext.h"
 #include "reqrep/rr_driver.h"
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void
 usage(FILE *f)
@@ -49,8 +41,7 @@ int
 main(int argc, char **argv)
 {
 	struct fl_driver_ctx ctx;
-	struct sigaction sa;
-	struct fl_idle idle = { 0 };
+	struct fl_idle idle;
 	static const struct fl_driver_ext *const exts[] = { &fl_rr_driver_ext };
 	bool reqrep = true;
 	fl_driver *d;
@@ -121,13 +112,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "faultline-driver: %s: %s\n", fl_errname(rc), fl_strerror(rc));
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	idle.max_park_ns = FL_NS_PER_MS;
+	fli_daemon_trap_signals(&idle);
 	fprintf(stderr, "faultline-driver: serving %s\n", fl_driver_run_dir(d));
-	while (!stop) {
+	while (!fli_daemon_stop) {
 		int w = fl_driver_do_work(d);
 
 		fl_idle(&idle, w, fl_clock_now_ns() + 10 * FL_NS_PER_MS);
