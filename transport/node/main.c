@@ -20,15 +20,7 @@
 #include "faultline/cluster.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+#include "daemon.h"
 
 static const char *const role_names[] = { "follower", "candidate", "leader", "halted" };
 
@@ -98,13 +90,18 @@ main(int argc, char **argv)
 		{ "--heartbeat-ms", 3600000, &heartbeat_ms },
 		{ "--status-ms", 3600000, &status_ms },
 	};
-	struct fl_idle idle = { 0 };
-	struct sigaction sa;
+	struct fl_idle idle;
 	fl_cluster_node *n;
 	uint64_t next_status;
 	int rc;
 
 	fl_cluster_node_ctx_init(&ctx);
+	/* --help anywhere: the usage, nothing else. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		size_t k = 0;
@@ -121,9 +118,6 @@ main(int argc, char **argv)
 			ctx.dir = argv[++i];
 		} else if (strcmp(a, "--sync") == 0) {
 			ctx.sync = true;
-		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			usage(stdout);
-			return 0;
 		} else {
 			fprintf(stderr, "faultline-node: unknown or incomplete option %s\n", a);
 			usage(stderr);
@@ -153,15 +147,11 @@ main(int argc, char **argv)
 		        rc == FL_ENOENT ? " (is faultline-driver running?)" : "");
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	idle.max_park_ns = FL_NS_PER_MS;
+	fli_daemon_trap_signals(&idle);
 	fprintf(stderr, "faultline-node: member %d of %d in %s, files in %s\n", ctx.id, ctx.members,
 	        ctx.ns, ctx.dir);
 	next_status = fl_clock_now_ns() + status_ms * FL_NS_PER_MS;
-	while (!stop) {
+	while (!fli_daemon_stop) {
 		int w = fl_cluster_node_do_work(n);
 
 		if (w < 0) {

@@ -8,20 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
+
+from proc_util import wait_for
 
 driver, stat = sys.argv[1], sys.argv[2]
 ns = "t-daemon-%d" % os.getpid()
 run_dir = "/dev/shm/faultline-" + ns
-
-
-def wait_for(cond, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
 
 
 proc = subprocess.Popen([driver, "-n", ns, "--client-timeout-ms", "500"],

@@ -15,20 +15,13 @@ import tempfile
 import threading
 import time
 
+from proc_util import wait_for
+
 driver, node = sys.argv[1], sys.argv[2]
 ns = "t-nodes-%d" % os.getpid()
 run_dir = "/dev/shm/faultline-" + ns
 files = tempfile.mkdtemp(prefix="faultline-node-test-")
 procs, status = {}, {}
-
-
-def wait_for(cond, seconds=60):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
 
 
 def reader(i, p):
@@ -62,20 +55,20 @@ def stop(i):
 
 drv = subprocess.Popen([driver, "-n", ns, "--no-reqrep"], stderr=subprocess.DEVNULL)
 try:
-    assert wait_for(lambda: os.path.exists(run_dir + "/cnc.dat")), "no cnc.dat"
+    assert wait_for(lambda: os.path.exists(run_dir + "/cnc.dat"), 60), "no cnc.dat"
     for i in range(3):
         start(i)
-    assert wait_for(lambda: agreed([0, 1, 2]) is not None), "no leader: %s" % status
+    assert wait_for(lambda: agreed([0, 1, 2]) is not None, 60), "no leader: %s" % status
     leader = agreed([0, 1, 2])
     term = status[leader]["term"]
     stop(leader)
     rest = [i for i in range(3) if i != leader]
     status.pop(leader)
-    assert wait_for(lambda: agreed(rest) is not None and status[rest[0]]["term"] > term), \
+    assert wait_for(lambda: agreed(rest) is not None and status[rest[0]]["term"] > term, 60), \
         "no new leader after %d stopped: %s" % (leader, status)
     new = agreed(rest)
     start(leader)  # from its files: it follows the new leader
-    assert wait_for(lambda: agreed([0, 1, 2]) == new), "restarted node: %s" % status
+    assert wait_for(lambda: agreed([0, 1, 2]) == new, 60), "restarted node: %s" % status
     assert status[leader]["log_length"] >= 2 and status[leader]["garbled"] == 0, status
     for i in range(3):
         stop(i)
