@@ -69,7 +69,16 @@ try:
     new = agreed(rest)
     start(leader)  # from its files: it follows the new leader
     assert wait_for(lambda: agreed([0, 1, 2]) == new, 60), "restarted node: %s" % status
-    assert status[leader]["log_length"] >= 2 and status[leader]["garbled"] == 0, status
+
+    def caught_up():
+        # Its own term's no-op (from its files) and the new leader's,
+        # applied as the leader committed them.  Agreeing on the leader
+        # comes first (a heartbeat); catching up after (the appends).
+        s, ls = status[leader], status[new]
+        return s["log_length"] >= 2 and s["applied"] == ls["commit"] >= 2
+
+    assert wait_for(caught_up, 60), "restarted node did not catch up: %s" % status
+    assert status[leader]["garbled"] == 0, status
     for i in range(3):
         stop(i)
     bad = [(["--id", "0", "--dir", files + "/x"], "-n, --id and --dir are required"),
