@@ -33,12 +33,14 @@ print_status(const fl_cluster_node *n)
 		return;
 	printf("{\"id\": %d, \"role\": \"%s\", \"term\": %llu, \"leader\": %d, \"commit\": %llu, "
 	       "\"applied\": %llu, \"log_length\": %llu, \"state_hash\": \"%016llx\", "
-	       "\"garbled\": %llu, \"dropped\": %llu, \"elections\": %llu, \"torn_bytes\": %llu}\n",
+	       "\"garbled\": %llu, \"refused\": %llu, \"dropped\": %llu, \"elections\": %llu, "
+	       "\"torn_bytes\": %llu}\n",
 	       st.id, role_names[st.role], (unsigned long long)st.term, st.leader,
 	       (unsigned long long)st.commit, (unsigned long long)st.applied,
 	       (unsigned long long)st.log_length, (unsigned long long)st.state_hash,
-	       (unsigned long long)st.garbled, (unsigned long long)st.dropped,
-	       (unsigned long long)st.elections, (unsigned long long)st.torn_bytes);
+	       (unsigned long long)st.garbled, (unsigned long long)st.refused,
+	       (unsigned long long)st.dropped, (unsigned long long)st.elections,
+	       (unsigned long long)st.torn_bytes);
 	fflush(stdout);
 }
 

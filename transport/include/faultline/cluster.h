@@ -81,6 +81,10 @@ struct fl_cluster_node_status {
 	uint64_t term, commit, applied, log_length;
 	uint64_t state_hash; /* of the key-value map: equal on nodes that applied alike */
 	uint64_t garbled;    /* frames dropped as malformed */
+	uint64_t refused;    /* well-formed messages no correct member sends (a second
+	                        leader of this node's term, a match past its log, a
+	                        message to another id): a bug or a forgery, never
+	                        merely noise */
 	uint64_t dropped;    /* messages not sent (no publication yet, back-pressure) */
 	uint64_t elections;  /* elections this node started since it opened */
 	uint64_t torn_bytes; /* cut off its log's end when it opened */

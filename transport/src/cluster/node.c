@@ -35,7 +35,7 @@ struct fl_cluster_node {
 	struct fli_raft r;
 	bool raft_up;
 	uint64_t rng;
-	uint64_t garbled, dropped, torn_bytes;
+	uint64_t garbled, refused, dropped, torn_bytes;
 	struct fli_raft_entry ents[FLI_WIRE_MAX_ENTRIES];
 	uint8_t frame[NODE_FRAME_MAX];
 };
@@ -119,9 +119,10 @@ on_frame(void *clientd, const uint8_t *buf, size_t len, const struct fl_header *
 	struct fli_raft_msg m;
 
 	(void)h;
-	if (fli_wire_decode(buf, len, &m, n->ents, NULL) != 0 ||
-	    fli_raft_recv(&n->r, &m, fl_clock_now_ns()) != 0)
+	if (fli_wire_decode(buf, len, &m, n->ents, NULL) != 0)
 		n->garbled++;
+	else if (fli_raft_recv(&n->r, &m, fl_clock_now_ns()) != 0)
+		n->refused++; /* well formed, yet no correct node sends it */
 }
 
 /* Completes the peers' publications still being added. */
@@ -184,7 +185,8 @@ start_raft(fl_cluster_node *n)
 	if (rc != 0)
 		return rc;
 	n->torn_bytes = l.torn_bytes;
-	rc = fli_raft_init(&n->r, &cfg, &node_io, n, l.term, l.voted_for, l.log, l.n, fl_clock_now_ns());
+	rc = fli_raft_init(&n->r, &cfg, &node_io, n, l.term, l.voted_for, l.log, l.n,
+	                   fl_clock_now_ns());
 	fli_store_loaded_free(&l);
 	if (rc != 0) {
 		fli_store_close(&n->st);
@@ -280,6 +282,7 @@ fl_cluster_node_status(const fl_cluster_node *n, struct fl_cluster_node_status *
 	st->log_length = fli_raft_last_index(&n->r);
 	st->state_hash = fli_kv_hash(&n->kv);
 	st->garbled = n->garbled;
+	st->refused = n->refused;
 	st->dropped = n->dropped;
 	st->elections = n->r.elections;
 	st->torn_bytes = n->torn_bytes;

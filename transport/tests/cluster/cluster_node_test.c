@@ -153,8 +153,10 @@ elect_replicate_apply(void **state)
 		if (i != l)
 			assert_fl(fl_cluster_node_put(nodes[i], "x", "y", 1, NULL), FL_ESTATE);
 	assert_true(WAIT_UNTIL((round_all(), converged(l, last)), 20000));
-	for (int i = 0; i < N; i++)
+	for (int i = 0; i < N; i++) {
 		assert_fl(status(i).garbled, 0);
+		assert_fl(status(i).refused, 0);
+	}
 }
 
 static void
@@ -176,7 +178,7 @@ closed_leader_replaced_then_rejoins(void **state)
 	put_n(l2, 5, "b", &last);
 	open_node(l);
 	/* From its files: the log it had, then what it missed. */
-	assert_true(status(l).log_length >= 6);
+	assert_fl(status(l).log_length, 6); /* its no-op and a0..a4 */
 	assert_true(WAIT_UNTIL((round_all(), converged(l2, last)), 20000));
 	assert_fl(status(l).applied, status(l2).commit);
 }
@@ -209,6 +211,8 @@ garbled_frames_are_dropped(void **state)
 		                        fl_publication_offer(p, junk, 8 + (size_t)k * 10) > 0),
 		                       10000));
 	assert_true(WAIT_UNTIL((round_all(), status(0).garbled >= 5), 10000));
+	assert_fl(status(0).garbled, 5); /* one a frame, none counted twice */
+	assert_fl(status(0).refused, 0);
 	put_n(l, 3, "g", &last);
 	assert_true(WAIT_UNTIL((round_all(), converged(l, last)), 20000));
 	(void)fl_publication_close(p);
