@@ -511,6 +511,15 @@ op_actor_id(void *arg)
 	return s->current != NULL ? s->current->id : UINT64_MAX;
 }
 
+/* The transport's randomness (fl_random) is a choice like any other. */
+static uint64_t
+op_random(void *arg, uint64_t bound)
+{
+	struct fl_sim *s = arg;
+
+	return fl_choice_draw(s->cfg.choices, bound);
+}
+
 /* ---- the loop -------------------------------------------------------- */
 
 static void
@@ -546,6 +555,7 @@ fl_sim_run(struct fl_sim *s, struct fl_sim_result *res)
 		.thread_start = op_thread_start,
 		.thread_join = op_thread_join,
 		.actor_id = op_actor_id,
+		.random = op_random,
 	};
 	uint64_t start_ns = s->now_ns;
 	int saved_faults = FL_POINTS_ARMED(fl_faults_armed);

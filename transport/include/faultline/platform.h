@@ -62,6 +62,10 @@ struct fl_platform_ops {
 	int (*thread_join)(void *arg, void *handle);
 	/* Identity of the running actor (what a thread id would be). */
 	uint64_t (*actor_id)(void *arg);
+	/* A number in [0, bound) (bound 0: any 64-bit value): the transport's
+	 * own randomness (a cluster node's election timeouts).  Under sim it
+	 * is a draw from the run's choice stream, so a seed replays it. */
+	uint64_t (*random)(void *arg, uint64_t bound);
 };
 
 /* fl_platform_set_ops installs `ops` (copied) or, with NULL, restores the
@@ -77,6 +81,11 @@ const struct fl_platform_ops *fl_platform_get_ops(void);
 /* fl_clock_now_ns returns monotonic nanoseconds (virtual under sim).
  * Every timeout in the transport is computed from it.  Thread-safe. */
 uint64_t fl_clock_now_ns(void);
+
+/* fl_random returns a number in [0, bound) (bound 0: any value): the
+ * installed random op, or else a per-process splitmix64 stream seeded
+ * from the clock and the pid.  Not for secrets.  Thread-safe. */
+uint64_t fl_random(uint64_t bound);
 
 /* ---- processes ----------------------------------------------------- */
 

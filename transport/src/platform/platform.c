@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <signal.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <fiu.h>
@@ -73,6 +74,29 @@ fl_clock_now_ns(void)
 		return ops.now_ns(ops.arg);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * FL_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+fl_random(uint64_t bound)
+{
+	static uint64_t state;
+	uint64_t z;
+
+	if (ops.random != NULL)
+		return ops.random(ops.arg, bound);
+	z = __atomic_load_n(&state, __ATOMIC_RELAXED);
+	if (z == 0) {
+		uint64_t seed =
+		        fl_clock_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x2545f4914f6cdd1dull;
+		(void)__atomic_compare_exchange_n(&state, &z, seed, false, __ATOMIC_RELAXED,
+		                                  __ATOMIC_RELAXED);
+	}
+	/* splitmix64: each caller takes its own increment of the state. */
+	z = __atomic_add_fetch(&state, 0x9e3779b97f4a7c15ull, __ATOMIC_RELAXED);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return bound > 0 ? z % bound : z;
 }
 
 uint64_t
