@@ -116,6 +116,14 @@ int fl_client_open(const struct fl_client_ctx *ctx, fl_client **out);
  * objects during or after the call.  NULL is a no-op. */
 void fl_client_close(fl_client *c);
 
+/* fl_client_abandon frees the client as its process's death would: its
+ * memory and mappings in this process go, and the driver is told
+ * nothing (its record, registrations and gauges stay as they were until
+ * the driver times the client out and reclaims them).  For a harness
+ * that kills a client living inside one process; same rules as
+ * fl_client_close. */
+void fl_client_abandon(fl_client *c);
+
 /* fl_client_do_work runs one conductor pass (agent mode; harmless with a
  * thread).  Returns work done (>= 0) or FL_EDRIVER_TIMEOUT /
  * FL_ECLIENT_TIMEOUT once the client is dead (sticky). */

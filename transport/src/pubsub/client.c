@@ -215,7 +215,8 @@ map_release(fl_client *c, struct log_map *m)
 	if (FLI_ALWAYS(i >= 0))
 		vec_del(&c->maps, i);
 	free(m);
-	__atomic_store_n(&c->rec->logs_mapped, c->maps.n, __ATOMIC_RELEASE);
+	if (!c->abandoned) /* a dead process's gauge stays as it was */
+		__atomic_store_n(&c->rec->logs_mapped, c->maps.n, __ATOMIC_RELEASE);
 }
 
 /* ---- images ----------------------------------------------------------- */
@@ -794,6 +795,8 @@ fl_client_close(fl_client *c)
 	}
 	fl_mutex_lock(&c->mu);
 	c->now = fl_clock_now_ns();
+	if (c->abandoned)
+		goto free_local;
 	for (i = 0; i < c->subs.n; i++) {
 		struct image_list *l = __atomic_load_n(&((fl_subscription *)c->subs.v[i])->images,
 		                                       __ATOMIC_ACQUIRE);
@@ -828,6 +831,7 @@ fl_client_close(fl_client *c)
 		fl_atomic_store("client.record.closed", &c->rec->state, FL_CLIENT_CLOSED,
 		                __ATOMIC_RELEASE);
 	}
+free_local:
 	for (i = 0; i < c->pending.n; i++) {
 		struct pending *p = c->pending.v[i];
 
@@ -855,6 +859,21 @@ fl_client_close(fl_client *c)
 	fli_shm_dir_close(&c->rundir);
 	fl_mutex_fini(&c->mu);
 	free(c);
+}
+
+void
+fl_client_abandon(fl_client *c)
+{
+	int ok = 0;
+
+	if (c == NULL)
+		return;
+	/* Every path that would tell the driver something checks the
+	 * status first; the flag covers the record and the gauges. */
+	(void)__atomic_compare_exchange_n(&c->status, &ok, FL_ECRASHED, false, __ATOMIC_ACQ_REL,
+	                                  __ATOMIC_ACQUIRE);
+	c->abandoned = true;
+	fl_client_close(c);
 }
 
 /* ---- async registration --------------------------------------------------- */

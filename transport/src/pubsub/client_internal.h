@@ -100,6 +100,7 @@ struct fl_client {
 	uint8_t scratch[8192];
 	fl_mutex mu;
 	int status; /* atomic: 0 or sticky error */
+	bool abandoned; /* fl_client_abandon: write nothing shared any more */
 	fl_thread *thread;
 	int stop;
 	uint64_t next_hb;
