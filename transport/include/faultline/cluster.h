@@ -39,6 +39,23 @@ extern "C" {
 
 typedef struct fl_cluster_node fl_cluster_node;
 
+struct fl_cluster_node_status;
+
+/* Watching a node from inside its process (a harness checking Raft's
+ * invariants as they happen).  Each call comes from fl_cluster_node_do_work
+ * or fl_cluster_node_put, on the node's thread; any member may be NULL. */
+struct fl_cluster_observer {
+	void *arg;
+	/* The role, term or known leader changed (st: the status now). */
+	void (*changed)(void *arg, const struct fl_cluster_node_status *st);
+	/* Entry `index` of `term` was applied; hash as fl_cluster_node_entry's. */
+	void (*applied)(void *arg, int id, uint64_t index, uint64_t term, uint64_t hash);
+	/* A loss generator (as Aeron's tests have): a message from node
+	 * `from` to node `to` is sent only when this says true.  A harness
+	 * partitions the cluster with it. */
+	bool (*link_up)(void *arg, int from, int to);
+};
+
 struct fl_cluster_node_ctx {
 	const char *ns;               /* namespace of a running driver (required) */
 	int id;                       /* 0 .. members - 1 */
@@ -47,6 +64,7 @@ struct fl_cluster_node_ctx {
 	uint64_t election_timeout_ns; /* 0: FL_CLUSTER_ELECTION_NS; a follower waits [t, 2t) */
 	uint64_t heartbeat_ns;        /* 0: FL_CLUSTER_HEARTBEAT_NS */
 	bool sync;                    /* fdatasync every write (a disk, not /dev/shm) */
+	const struct fl_cluster_observer *observer; /* borrowed; NULL: none */
 };
 
 /* fl_cluster_node_ctx_init zeroes ctx (defaults); ns, id and dir must
@@ -66,6 +84,13 @@ int fl_cluster_node_do_work(fl_cluster_node *n);
 
 /* fl_cluster_node_close closes the node (its files stay).  NULL: no-op. */
 void fl_cluster_node_close(fl_cluster_node *n);
+
+/* fl_cluster_node_abandon frees the node as its process's death would:
+ * its files are closed as they are (a write never finishes), its client
+ * is abandoned (fl_client_abandon: the driver times it out), its memory
+ * freed.  For a harness that kills a node living in one process; opened
+ * again on the same directory it restarts from its files.  NULL: no-op. */
+void fl_cluster_node_abandon(fl_cluster_node *n);
 
 enum fl_cluster_role {
 	FL_CLUSTER_FOLLOWER,
@@ -92,6 +117,12 @@ struct fl_cluster_node_status {
 
 /* fl_cluster_node_status fills *st.  Returns 0 or FL_EINVAL. */
 int fl_cluster_node_status(const fl_cluster_node *n, struct fl_cluster_node_status *st);
+
+/* fl_cluster_node_entry gives the term of entry `index` (1 ..
+ * log_length) of n's log and a hash of its type and bytes (FNV-1a 64):
+ * two nodes hold the same entry at an index when both are equal.
+ * Returns 0, FL_EINVAL or FL_ENOENT (no such index). */
+int fl_cluster_node_entry(const fl_cluster_node *n, uint64_t index, uint64_t *term, uint64_t *hash);
 
 /* fl_cluster_node_put appends put(key, value) to the leader's log and
  * replicates it; *index (may be NULL) gets its index, applied on every

@@ -13,6 +13,7 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "kv.h"
+#include "le.h"
 #include "raft.h"
 #include "store.h"
 #include "wire.h"
@@ -34,7 +35,10 @@ struct fl_cluster_node {
 	struct fli_kv kv;
 	struct fli_raft r;
 	bool raft_up;
-	uint64_t rng;
+	struct {
+		int role, leader;
+		uint64_t term;
+	} seen; /* what the observer was last told */
 	uint64_t garbled, refused, dropped, torn_bytes;
 	struct fli_raft_entry ents[FLI_WIRE_MAX_ENTRIES];
 	uint8_t frame[NODE_FRAME_MAX];
@@ -48,13 +52,32 @@ fl_cluster_node_ctx_init(struct fl_cluster_node_ctx *ctx)
 
 /* ---- the Raft core's io -------------------------------------------------- */
 
+/* FNV-1a 64 of an entry's type, length and bytes. */
+static uint64_t
+entry_hash(const struct fli_raft_entry *e)
+{
+	uint8_t head[6];
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	fli_le_put(2, head, e->type);
+	fli_le_put(4, head + 2, e->len);
+	for (size_t i = 0; i < sizeof(head); i++)
+		h = (h ^ head[i]) * 0x100000001b3ull;
+	for (uint32_t i = 0; i < e->len; i++)
+		h = (h ^ e->data[i]) * 0x100000001b3ull;
+	return h;
+}
+
 static void
 io_send(void *arg, const struct fli_raft_msg *m)
 {
 	fl_cluster_node *n = arg;
 	fl_publication *p = n->pubs[m->to];
+	const struct fl_cluster_observer *o = n->ctx.observer;
 	size_t len;
 
+	if (o != NULL && o->link_up != NULL && !o->link_up(o->arg, n->ctx.id, m->to))
+		return; /* partitioned: the network lost it */
 	if (p == NULL || (len = fli_wire_encode(m, n->frame, sizeof(n->frame))) == 0 ||
 	    fl_publication_offer(p, n->frame, len) < 0)
 		n->dropped++; /* Raft takes a lost message in its stride */
@@ -80,26 +103,45 @@ static void
 io_apply(void *arg, uint64_t index, const struct fli_raft_entry *e)
 {
 	fl_cluster_node *n = arg;
+	const struct fl_cluster_observer *o = n->ctx.observer;
 	struct fli_kv_result res;
 
-	(void)index;
 	/* Out of memory: the map would differ from the others' from here
 	 * on; the node stops instead (it restarts from its log). */
-	if (e->type == FLI_ENTRY_COMMAND && fli_kv_apply(&n->kv, e->data, e->len, &res) != 0)
+	if (e->type == FLI_ENTRY_COMMAND && fli_kv_apply(&n->kv, e->data, e->len, &res) != 0) {
 		n->r.role = FLI_RAFT_HALTED;
+		return;
+	}
+	if (o != NULL && o->applied != NULL)
+		o->applied(o->arg, n->ctx.id, index, e->term, entry_hash(e));
 }
 
-/* splitmix64: a node's election timeouts. */
+/* The election timeouts: the platform's randomness (the choice stream
+ * under the harness's sim). */
 static uint64_t
 io_random(void *arg, uint64_t bound)
 {
-	fl_cluster_node *n = arg;
-	uint64_t z = (n->rng += 0x9e3779b97f4a7c15ull);
+	(void)arg;
+	return fl_random(bound);
+}
 
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	z ^= z >> 31;
-	return bound > 0 ? z % bound : 0;
+static void
+io_changed(void *arg)
+{
+	fl_cluster_node *n = arg;
+	const struct fl_cluster_observer *o = n->ctx.observer;
+	struct fl_cluster_node_status st;
+
+	if (o == NULL || o->changed == NULL || !n->raft_up)
+		return;
+	if ((int)n->r.role == n->seen.role && n->r.leader == n->seen.leader &&
+	    n->r.term == n->seen.term)
+		return;
+	n->seen.role = (int)n->r.role;
+	n->seen.leader = n->r.leader;
+	n->seen.term = n->r.term;
+	(void)fl_cluster_node_status(n, &st);
+	o->changed(o->arg, &st);
 }
 
 static const struct fli_raft_io node_io = {
@@ -108,6 +150,7 @@ static const struct fli_raft_io node_io = {
 	.persist_entry = io_persist_entry,
 	.apply = io_apply,
 	.random = io_random,
+	.changed = io_changed,
 };
 
 /* ---- messages in ----------------------------------------------------------- */
@@ -193,6 +236,7 @@ start_raft(fl_cluster_node *n)
 		return rc;
 	}
 	n->raft_up = true;
+	io_changed(n); /* a follower of its durable term */
 	return 0;
 }
 
@@ -216,7 +260,7 @@ fl_cluster_node_open(const struct fl_cluster_node_ctx *ctx, fl_cluster_node **ou
 	n->ctx.election_timeout_ns =
 	        ctx->election_timeout_ns ? ctx->election_timeout_ns : FL_CLUSTER_ELECTION_NS;
 	n->ctx.heartbeat_ns = ctx->heartbeat_ns ? ctx->heartbeat_ns : FL_CLUSTER_HEARTBEAT_NS;
-	n->rng = fl_clock_now_ns() ^ ((uint64_t)getpid() << 20) ^ (uint64_t)ctx->id;
+	n->seen.role = -1;
 	fli_kv_init(&n->kv);
 	fl_fragment_assembler_init(&n->fa, on_frame, n);
 	fl_client_ctx_init(&cc);
@@ -265,6 +309,23 @@ fl_cluster_node_close(fl_cluster_node *n)
 	free(n);
 }
 
+void
+fl_cluster_node_abandon(fl_cluster_node *n)
+{
+	if (n == NULL)
+		return;
+	fl_client_abandon(n->client);
+	n->client = NULL;
+	/* Closed, never written: what a write left half done stays so. */
+	if (n->raft_up) {
+		fli_raft_fini(&n->r);
+		fli_store_close(&n->st);
+	}
+	fli_kv_fini(&n->kv);
+	fl_fragment_assembler_fini(&n->fa);
+	free(n);
+}
+
 /* ---- what the node says, what it is asked ----------------------------------- */
 
 int
@@ -286,6 +347,21 @@ fl_cluster_node_status(const fl_cluster_node *n, struct fl_cluster_node_status *
 	st->dropped = n->dropped;
 	st->elections = n->r.elections;
 	st->torn_bytes = n->torn_bytes;
+	return 0;
+}
+
+int
+fl_cluster_node_entry(const fl_cluster_node *n, uint64_t index, uint64_t *term, uint64_t *hash)
+{
+	const struct fli_raft_entry *e;
+
+	if (n == NULL || term == NULL || hash == NULL)
+		return FL_EINVAL;
+	e = fli_raft_entry_at(&n->r, index);
+	if (e == NULL)
+		return FL_ENOENT;
+	*term = e->term;
+	*hash = entry_hash(e);
 	return 0;
 }
 

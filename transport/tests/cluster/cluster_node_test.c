@@ -10,6 +10,7 @@
 
 #include "faultline/client.h"
 #include "faultline/cluster.h"
+#include "faultline/stats.h"
 #include "store.h"
 
 #define N 3
@@ -17,6 +18,38 @@
 static fl_driver *drv;
 static fl_cluster_node *nodes[N];
 static char ns[64], dirs[N][PATH_MAX];
+
+/* What the observer was told: per term, the node that said it leads
+ * (-1: none), and how many applies it heard. */
+static int leader_of_term[256];
+static unsigned applies;
+
+static void
+seen_changed(void *arg, const struct fl_cluster_node_status *st)
+{
+	(void)arg;
+	if (st->role == FL_CLUSTER_LEADER && st->term < 256) {
+		assert_true(leader_of_term[st->term] < 0 || leader_of_term[st->term] == st->id);
+		leader_of_term[st->term] = st->id;
+	}
+}
+
+static void
+seen_applied(void *arg, int id, uint64_t index, uint64_t term, uint64_t hash)
+{
+	uint64_t t, h;
+
+	(void)arg;
+	/* What it applied is what its log holds at that index. */
+	assert_fl(fl_cluster_node_entry(nodes[id], index, &t, &h), 0);
+	assert_true(t == term && h == hash);
+	applies++;
+}
+
+static const struct fl_cluster_observer observer = {
+	.changed = seen_changed,
+	.applied = seen_applied,
+};
 
 static void
 open_node(int i)
@@ -30,6 +63,7 @@ open_node(int i)
 	c.dir = dirs[i];
 	c.election_timeout_ns = 100ull * 1000000ull;
 	c.heartbeat_ns = 20ull * 1000000ull;
+	c.observer = &observer;
 	assert_fl(fl_cluster_node_open(&c, &nodes[i]), 0);
 }
 
@@ -40,7 +74,10 @@ setup(void **state)
 	const char *root = test_rundir("cnode");
 
 	(void)state;
+	memset(leader_of_term, 0xff, sizeof(leader_of_term));
+	applies = 0;
 	test_driver_ctx(&dc, test_ns(ns, sizeof(ns), "cnode"));
+	dc.client_liveness_ns = 500ull * 1000000ull; /* an abandoned node's client goes */
 	if (fl_driver_start(&dc, &drv) != 0)
 		return -1;
 	for (int i = 0; i < N; i++) {
@@ -183,6 +220,44 @@ closed_leader_replaced_then_rejoins(void **state)
 	assert_fl(status(l).applied, status(l2).commit);
 }
 
+/* A leader abandoned as a killed process's would be: its client is
+ * timed out by the driver (registrations and all), a new leader takes
+ * over, and the node reopened on its files catches up.  The observer
+ * saw one leader a term and every apply match the log. */
+static void
+abandoned_leader_is_timed_out_then_rejoins(void **state)
+{
+	struct fl_stats before, after;
+	uint64_t last = 0, t0, h0, t1, h1;
+	int l, l2;
+
+	(void)state;
+	l = elect();
+	put_n(l, 5, "a", &last);
+	assert_true(WAIT_UNTIL((round_all(), converged(l, last)), 20000));
+	assert_fl(fl_stats_read(ns, &before), 0);
+	fl_cluster_node_abandon(nodes[l]);
+	nodes[l] = NULL;
+	l2 = elect();
+	/* The driver times the dead client out: one client, its
+	 * subscription and two publications fewer. */
+	assert_true(
+	        WAIT_UNTIL((round_all(), fl_stats_read(ns, &after) == 0 &&
+	                                         after.active_clients == before.active_clients - 1),
+	                   20000));
+	assert_true(after.subscriptions == before.subscriptions - 1);
+	open_node(l);
+	put_n(l2, 3, "b", &last);
+	assert_true(WAIT_UNTIL((round_all(), converged(l2, last)), 20000));
+	for (uint64_t i = 1; i <= last; i++) {
+		assert_fl(fl_cluster_node_entry(nodes[l], i, &t0, &h0), 0);
+		assert_fl(fl_cluster_node_entry(nodes[l2], i, &t1, &h1), 0);
+		assert_true(t0 == t1 && h0 == h1);
+	}
+	assert_fl(fl_cluster_node_entry(nodes[l], last + 1, &t0, &h0), FL_ENOENT);
+	assert_true(applies >= 3 * last - 5); /* every node applied (l's first 6 twice) */
+}
+
 /* Garbage and a frame for another node, published on node 0's stream:
  * counted, dropped, and the cluster goes on. */
 static void
@@ -225,6 +300,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(elect_replicate_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(closed_leader_replaced_then_rejoins, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(abandoned_leader_is_timed_out_then_rejoins, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(garbled_frames_are_dropped, setup, teardown),
 	};
