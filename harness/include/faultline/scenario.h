@@ -51,9 +51,10 @@ enum fl_scn_op_kind {
 
 /* The part of the system an operation drives. */
 enum fl_scn_domain {
-	FL_SCN_DOMAIN_RUN,    /* the run's own steps: wait, barrier, crash_self, close_client */
-	FL_SCN_DOMAIN_PUBSUB, /* publications, subscriptions, images */
-	FL_SCN_DOMAIN_REQREP, /* services, connections, contexts */
+	FL_SCN_DOMAIN_RUN,     /* the run's own steps: wait, barrier, crash_self, close_client */
+	FL_SCN_DOMAIN_PUBSUB,  /* publications, subscriptions, images */
+	FL_SCN_DOMAIN_REQREP,  /* services, connections, contexts */
+	FL_SCN_DOMAIN_CLUSTER, /* cluster nodes: kills, restarts, partitions, commands */
 	FL_SCN_DOMAIN__COUNT
 };
 
@@ -65,6 +66,7 @@ enum fl_scn_obj_kind {
 	FL_SCN_OBJ_SERVER,     /* offer_service */
 	FL_SCN_OBJ_CONNECTION, /* connect_service */
 	FL_SCN_OBJ_CTX,
+	FL_SCN_OBJ_NODE, /* a cluster node (wait_leader, kill_node) */
 };
 
 enum fl_scn_fault_action {
@@ -101,8 +103,20 @@ enum fl_scn_property {
 	FL_SCN_PROP_PORTS_ZERO = 1u << 10,
 	FL_SCN_PROP_MESSAGES_FREED_ONCE = 1u << 11,
 	FL_SCN_PROP_NO_LATE_COMPLETIONS = 1u << 12,
+	/* The cluster's (Raft's safety properties, Figure 3 of the paper). */
+	FL_SCN_PROP_ELECTION_SAFETY = 1u << 13, /* at most one leader a term */
+	FL_SCN_PROP_LOG_MATCHING = 1u << 14,    /* same index and term: same entry, same prefix */
+	FL_SCN_PROP_LEADER_COMPLETENESS = 1u << 15, /* a committed entry is in every later leader */
+	FL_SCN_PROP_STATE_MACHINE_SAFETY =
+	        1u << 16, /* no two nodes apply different entries at an index */
+	FL_SCN_PROP_CLUSTER_LIVENESS = 1u << 17, /* a leader, and every node caught up, within
+	                                                cluster.liveness_ms once every fault healed */
 };
-#define FL_SCN_PROP_COUNT 13
+#define FL_SCN_PROP_COUNT 18
+#define FL_SCN_PROP_CLUSTER                                                                        \
+	(FL_SCN_PROP_ELECTION_SAFETY | FL_SCN_PROP_LOG_MATCHING |                                  \
+	 FL_SCN_PROP_LEADER_COMPLETENESS | FL_SCN_PROP_STATE_MACHINE_SAFETY |                      \
+	 FL_SCN_PROP_CLUSTER_LIVENESS)
 
 /* cancel_at values besides a step index >= 0. */
 #define FL_SCN_CANCEL_NONE   (-1) /* not cancelled */
@@ -197,6 +211,37 @@ struct fl_scn_op_ctx {
 	fl_scn_ref ctx; /* ctx_open: the context created; ctx_close: the one closed */
 };
 
+/* kill_node / restart_node: which node. */
+#define FL_SCN_MAX_NODES   5
+#define FL_SCN_NODE_LEADER (-1) /* the leader at that moment */
+#define FL_SCN_NODE_REF    (-2) /* the node an earlier op named (ref) */
+struct fl_scn_op_node {
+	int node;       /* an id 0..nodes-1, FL_SCN_NODE_LEADER or FL_SCN_NODE_REF */
+	fl_scn_ref ref; /* FL_SCN_NODE_REF: the object naming it */
+	fl_scn_ref as;  /* kill_node: names the node killed (for restart_node), or -1 */
+};
+
+/* partition: per node, its group (1..); nodes of different groups cannot
+ * reach each other.  A node listed in no group is alone. */
+struct fl_scn_op_partition {
+	uint8_t group[FL_SCN_MAX_NODES];
+};
+
+struct fl_scn_op_wait_leader {
+	uint32_t deadline_ms; /* 0: the scenario's default (driver timeout) */
+	fl_scn_ref as;        /* names the leader found, or -1 */
+};
+
+/* put: commands proposed at whichever node leads at that moment (a key
+ * each, `size` bytes of value); with `wait`, the op ends once every one
+ * is committed on a majority. */
+struct fl_scn_op_put {
+	uint32_t count;
+	uint32_t size;
+	uint32_t deadline_ms; /* for finding a leader, and committing */
+	bool wait;
+};
+
 /* One operation: a tagged union.  close_client and crash_self carry no
  * arguments. */
 /* fl_scenario_op.expect: a set of FL_E* codes, bit -code for each (codes
@@ -224,6 +269,10 @@ struct fl_scenario_op {
 		struct fl_scn_op_request request;
 		struct fl_scn_op_respond respond;
 		struct fl_scn_op_ctx ctx;
+		struct fl_scn_op_node node;
+		struct fl_scn_op_partition partition;
+		struct fl_scn_op_wait_leader wait_leader;
+		struct fl_scn_op_put put;
 	} u;
 };
 
@@ -272,6 +321,15 @@ struct fl_scenario_driver {
 	uint32_t ports;       /* server and client ports each (default FL_SCN_DEFAULT_PORTS) */
 };
 
+/* `cluster:`: the nodes a scenario runs (none when nodes is 0). */
+struct fl_scenario_cluster {
+	uint32_t nodes;               /* 1, 3 or 5; 0: no cluster */
+	uint32_t election_timeout_ms; /* a follower waits [t, 2t) for a leader */
+	uint32_t heartbeat_ms;
+	uint32_t liveness_ms; /* cluster_liveness: once every fault healed, a leader and
+	                         every node caught up within this long */
+};
+
 struct fl_scenario {
 	const char *path; /* as given to fl_scenario_load */
 	uint64_t hash;    /* FNV-1a 64 of the file's bytes */
@@ -285,6 +343,7 @@ struct fl_scenario {
 	size_t object_count;
 	const struct fl_scenario_fault *faults;
 	size_t fault_count;
+	struct fl_scenario_cluster cluster;
 	uint32_t properties;     /* FL_SCN_PROP_* bits */
 	bool properties_default; /* no `properties:` key: the leak and balance
 	                            properties that fit the scenario's ops */
@@ -306,6 +365,8 @@ struct fl_scenario {
 #define FL_SCN_DEFAULT_PORTS              64u /* a run needs far fewer than the transport's 512 */
 #define FL_SCN_DEFAULT_RUNS               100u
 #define FL_SCN_DEFAULT_PCT_DEPTH          3u
+#define FL_SCN_DEFAULT_ELECTION_MS        300u
+#define FL_SCN_DEFAULT_HEARTBEAT_MS       50u
 
 /* fl_scenario_load reads and checks the scenario file at `path`.  On success
  * *out owns the scenario (free with fl_scenario_free) and 0 is returned.  On

@@ -24,15 +24,31 @@ static const struct fli_run_domain reqrep = {
 	.fli_audit_step = fli_audit_reqrep_step,
 };
 
+static const struct fli_run_domain cluster = {
+	.name = "cluster",
+	.op = fli_interp_cluster_op,
+	.busy = fli_cluster_busy,
+};
+
 static const struct fli_run_domain *const domains[FL_SCN_DOMAIN__COUNT] = {
 	[FL_SCN_DOMAIN_PUBSUB] = &pubsub,
 	[FL_SCN_DOMAIN_REQREP] = &reqrep,
+	[FL_SCN_DOMAIN_CLUSTER] = &cluster,
 };
 
 const struct fli_run_domain *
 fli_run_domain(enum fl_scn_domain d)
 {
 	return (unsigned)d < FL_SCN_DOMAIN__COUNT ? domains[d] : NULL;
+}
+
+bool
+fli_run_domains_busy(struct run *r)
+{
+	for (int d = 0; d < FL_SCN_DOMAIN__COUNT; d++)
+		if (domains[d] != NULL && domains[d]->busy != NULL && domains[d]->busy(r))
+			return true;
+	return false;
 }
 
 bool

@@ -397,6 +397,8 @@ fli_interp_driver_main(void *arg)
 				live = true;
 			}
 		}
+		if (!live && fli_run_domains_busy(r))
+			live = true;
 		if (!live) {
 			if (r->driver == NULL)
 				break;

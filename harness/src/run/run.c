@@ -288,6 +288,11 @@ fli_run_dir_check_empty(struct run *r)
 void
 fli_run_dir_remove(const char *ns)
 {
+	char dir[256];
+
+	/* A cluster's node files first: the transport removes only its own. */
+	if (fl_run_dir_path(ns, dir, sizeof dir) == 0)
+		fli_cluster_remove_files(dir);
 	(void)fl_run_dir_remove(ns);
 }
 

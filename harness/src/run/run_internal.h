@@ -28,6 +28,8 @@ struct fl_faults;
 	INT64_MIN /* registered fault points (fault_points.def) */ /* pub/sub clients an actor opened (close_client reopens) */
 
 struct run;
+struct cluster_run;
+struct fl_sim;
 
 struct actor_run {
 	struct run *run;
@@ -99,6 +101,7 @@ struct run {
 	fl_rr_domain *driver_dom; /* the driver's own mapping (owner 1) */
 	struct actor_run actors[RUN_MAX_ACTORS];
 	void **objs;                  /* handle per fl_scenario.objects entry */
+	struct cluster_run *cluster;  /* the cluster domain's nodes and checks, or NULL */
 	fl_sock **socks;              /* per server/connection object: the socket its
 	                            contexts use, opened by the first ctx_open */
 	struct fl_aio_debug aio_base; /* process-wide counts when the run began */
@@ -194,6 +197,9 @@ struct fli_run_domain {
 	/* Once every actor is done: true when the driver holds nothing of
 	 * the domain any more (the drain before the audit ends). */
 	bool (*quiet)(struct run *r);
+	/* While true, the driver serves on even when every actor is done
+	 * (the domain's own actors still run). */
+	bool (*busy)(struct run *r);
 	/* End of run: check the domain's properties (first violation wins;
 	 * domains audit in the table's order). */
 	void (*audit)(struct run *r);
@@ -202,10 +208,32 @@ struct fli_run_domain {
 	void (*fli_audit_step)(struct actor_run *ar, const char *step, bool closed);
 };
 
+/* interp_cluster.c: the cluster domain (its nodes are actors of their
+ * own, "node<i>", and a supervisor, "cluster"). */
+bool fli_interp_cluster_op(struct actor_run *ar, const struct fl_scenario_op *op);
+/* Before the run: the nodes' state (nothing when the scenario has no
+ * cluster); FL_ENOMEM. */
+int fli_cluster_setup(struct run *r);
+/* Under sim: spawn the nodes' first lives and the supervisor. */
+int fli_cluster_spawn(struct run *r, struct fl_sim *sim);
+/* The domain still runs (the supervisor has not closed the nodes): the
+ * driver keeps serving. */
+bool fli_cluster_busy(struct run *r);
+/* A crash fault stopped the running actor: true when it was a node's
+ * life (then the node is down). */
+bool fli_cluster_node_crash(struct run *r, const char *name);
+/* A node life died at a crash fault in this run. */
+bool fli_cluster_crashed(const struct run *r);
+void fli_cluster_teardown(struct run *r);
+/* Remove the nodes' files under run directory dir (only theirs). */
+void fli_cluster_remove_files(const char *dir);
+
 /* The domain `d`, or NULL for FL_SCN_DOMAIN_RUN (the run's own steps). */
 const struct fli_run_domain *fli_run_domain(enum fl_scn_domain d);
 /* True when every domain says it is quiet. */
 bool fli_run_domains_quiet(struct run *r);
+/* True when a domain still runs actors of its own that need the driver. */
+bool fli_run_domains_busy(struct run *r);
 
 /* interp_pubsub.c and fli_audit_pubsub.c: the pub/sub domain. */
 bool fli_interp_pubsub_op(struct actor_run *ar, const struct fl_scenario_op *op);

@@ -268,6 +268,7 @@ hook_crash(void *arg, const char *point)
 		kill(getpid(), SIGKILL);
 	}
 
+	(void)fli_cluster_node_crash(r, name);
 	for (size_t i = 0; name != NULL && i < r->s->actor_count; i++) {
 		if (strcmp(r->actors[i].a->name, name) == 0) {
 			r->actors[i].crashed = true;
@@ -580,6 +581,8 @@ sim_crashed(const struct run *r)
 {
 	if (r->s->mode != FL_SCN_MODE_SIM)
 		return false;
+	if (fli_cluster_crashed(r))
+		return true;
 	for (size_t i = 0; i < r->s->actor_count; i++)
 		if (r->actors[i].crashed)
 			return true;
@@ -610,6 +613,8 @@ run_sim(struct run *r, const struct fli_runner_opts *o, struct fl_sim **sim,
 	for (size_t i = 0; rv == 0 && i < s->actor_count; i++)
 		rv = fl_sim_spawn(*sim, s->actors[i].name, fli_interp_actor_main, &r->actors[i],
 		                  NULL);
+	if (rv == 0)
+		rv = fli_cluster_spawn(r, *sim);
 	if (rv == 0)
 		rv = fl_sim_run(*sim, res);
 	if (rv != 0) {
@@ -670,13 +675,14 @@ fli_runner_child_run(void *arg, int out_fd)
 		fli_run_fail(r, "harness", "fault rules: %s", fl_errname(rv));
 		goto done;
 	}
-	r->pubsub = fli_scenario_uses_pubsub(s);
+	/* A cluster's nodes are pub/sub clients of the run's driver. */
+	r->pubsub = fli_scenario_uses_pubsub(s) || s->cluster.nodes > 0;
 	r->reqrep = uses_reqrep(s);
 	r->check_each_step = ca->o->check_each_step;
 	r->narrate = ca->o->narrate;
 	r->linger_ns = (uint64_t)s->driver.linger_ms * FL_NS_PER_MS;
 	r->fds_at_start = fli_audit_count_fds();
-	if (fli_interp_setup(r) != 0) {
+	if (fli_interp_setup(r) != 0 || fli_cluster_setup(r) != 0) {
 		fli_run_fail(r, "harness", "out of memory");
 		goto done;
 	}
@@ -700,6 +706,7 @@ fli_runner_child_run(void *arg, int out_fd)
 		goto audit_files_only;
 	if (ran)
 		fli_audit_end_of_run(r);
+	fli_cluster_teardown(r);
 	fli_interp_teardown(r);
 	if (r->driver_dom != NULL) {
 		fl_rr_domain_close(r->driver_dom);

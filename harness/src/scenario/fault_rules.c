@@ -225,6 +225,14 @@ fli_scn_convert_fault(struct loader *l, const struct fli_raw_fault *a, yaml_node
 	for (size_t i = 0; i < s->actor_count; i++)
 		if (strcmp(s->actors[i].name, o->actor) == 0)
 			o->actor_index = (int)i;
+	/* A cluster's nodes run as actors node0, node1, ... */
+	for (uint32_t i = 0; i < s->cluster.nodes && o->actor_index < 0; i++) {
+		char name[16];
+
+		snprintf(name, sizeof name, "node%u", i);
+		if (strcmp(name, o->actor) == 0)
+			return 0;
+	}
 	if (o->actor_index < 0) {
 		fli_scn_join(f, sizeof f, base, "actor");
 		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, fn, "actor")), f,

@@ -28,13 +28,15 @@ struct scn_box {
 };
 
 static const char *const prop_names[FL_SCN_PROP_COUNT] = {
-	"image_refs",          "no_leaked_files",
-	"gauges_zero",         "no_pending_registrations",
-	"no_new_fds",          "no_unexpected_signal",
-	"delivery_in_order",   "no_loss",
-	"no_duplicates",       "chunks_balanced",
-	"ports_zero",          "messages_freed_once",
-	"no_late_completions",
+	"image_refs",           "no_leaked_files",
+	"gauges_zero",          "no_pending_registrations",
+	"no_new_fds",           "no_unexpected_signal",
+	"delivery_in_order",    "no_loss",
+	"no_duplicates",        "chunks_balanced",
+	"ports_zero",           "messages_freed_once",
+	"no_late_completions",  "election_safety",
+	"log_matching",         "leader_completeness",
+	"state_machine_safety", "cluster_liveness",
 };
 
 /* The leak and balance properties that hold for any correct program
@@ -63,10 +65,20 @@ default_properties(const struct fl_scenario *s)
 				     FL_SCN_PROP_MESSAGES_FREED_ONCE;
 				break;
 			case FL_SCN_OP_CTX_OPEN: p |= FL_SCN_PROP_NO_LATE_COMPLETIONS; break;
+			case FL_SCN_OP_KILL_NODE:
+			case FL_SCN_OP_RESTART_NODE:
+			case FL_SCN_OP_PARTITION:
+			case FL_SCN_OP_HEAL:
+			case FL_SCN_OP_WAIT_LEADER:
+			case FL_SCN_OP_PUT: break;
 			default: break;
 			}
 		}
 	}
+	/* A cluster's nodes are pub/sub clients of the run's driver. */
+	if (s->cluster.nodes > 0)
+		p |= FL_SCN_PROP_CLUSTER | FL_SCN_PROP_GAUGES_ZERO |
+		     FL_SCN_PROP_NO_PENDING_REGISTRATIONS;
 	return p;
 }
 
@@ -335,6 +347,46 @@ static const char *const driver_names[] = { "embedded", "process" };
 static const char *const actor_kind_names[] = { "thread", "process" };
 static const char *const sched_names[] = { "random", "pct" };
 
+/* `cluster:`: nodes and their timers; before the actors (their ops
+ * check node ids against it). */
+static int
+convert_cluster(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *s)
+{
+	static const struct fli_raw_cluster zero;
+	const struct fli_raw_cluster *c = r->cluster ? r->cluster : &zero;
+	yaml_node_t *cn = fli_scn_yget(l, yaml_document_get_root_node(&l->doc), "cluster");
+	struct fl_scenario_cluster *o = &s->cluster;
+	int rc;
+
+	if (cn == NULL)
+		return 0;
+	if ((rc = fli_scn_u32_field(l, cn, "cluster", "nodes", c->nodes, 1, FL_SCN_MAX_NODES, false,
+	                            3, &o->nodes)) ||
+	    (rc = fli_scn_u32_field(l, cn, "cluster", "election_timeout_ms", c->election_timeout_ms,
+	                            1, MAX_MS, false, FL_SCN_DEFAULT_ELECTION_MS,
+	                            &o->election_timeout_ms)) ||
+	    (rc = fli_scn_u32_field(l, cn, "cluster", "heartbeat_ms", c->heartbeat_ms, 1, MAX_MS,
+	                            false, FL_SCN_DEFAULT_HEARTBEAT_MS, &o->heartbeat_ms)) ||
+	    (rc = fli_scn_u32_field(l, cn, "cluster", "liveness_ms", c->liveness_ms, 1, MAX_MS,
+	                            false, 20 * o->election_timeout_ms, &o->liveness_ms)))
+		return rc;
+	if (o->nodes % 2 == 0)
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, cn, "nodes")), "cluster.nodes",
+		                    "must be 1, 3 or 5 (got %u)", o->nodes);
+	if (o->heartbeat_ms >= o->election_timeout_ms)
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, cn, "heartbeat_ms")),
+		                    "cluster.heartbeat_ms",
+		                    "must be shorter than election_timeout_ms (%u), or followers "
+		                    "start elections between heartbeats",
+		                    o->election_timeout_ms);
+	if (s->mode != FL_SCN_MODE_SIM)
+		return fli_scn_fail(l, fli_scn_yline(cn), "cluster",
+		                    "runs in mode sim only (mode is %s; proc mode, with "
+		                    "faultline-node processes, is not built yet)",
+		                    mode_names[s->mode]);
+	return 0;
+}
+
 static int
 convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *s)
 {
@@ -391,6 +443,9 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 			                    (unsigned long long)bytes, MAX_CHUNK_BYTES >> 20);
 	}
 
+	if ((rc = convert_cluster(l, r, s)))
+		return rc;
+
 	/* actors */
 	yaml_node_t *an = fli_scn_yget(l, root, "actors");
 	if (r->actors_count == 0)
@@ -429,6 +484,14 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 				                    f, "actor '%s' is already defined at line %d",
 				                    a->name, actors[j].line);
 			}
+		unsigned nodeid;
+		char tail;
+		if (sscanf(a->name, "node%u%c", &nodeid, &tail) == 1 && nodeid < s->cluster.nodes) {
+			char f[48];
+			fli_scn_join(f, sizeof f, base, "name");
+			return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, node, "name")), f,
+			                    "'%s' is the name of a cluster node's actor", a->name);
+		}
 		if (a->kind == FL_SCN_ACTOR_PROCESS && s->mode != FL_SCN_MODE_PROC) {
 			char f[48];
 			fli_scn_join(f, sizeof f, base, "kind");
@@ -490,15 +553,14 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 		for (k = 0; k < FL_SCN_PROP_COUNT; k++)
 			if (strcmp(prop_names[k], r->properties[i]) == 0)
 				break;
-		if (k == FL_SCN_PROP_COUNT)
-			return fli_scn_fail(
-			        l, line, f,
-			        "unknown property '%s' (known: image_refs, no_leaked_files, "
-			        "gauges_zero, no_pending_registrations, no_new_fds, "
-			        "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, "
-			        "chunks_balanced, ports_zero, messages_freed_once, "
-			        "no_late_completions)",
-			        r->properties[i]);
+		if (k == FL_SCN_PROP_COUNT) {
+			char known[512] = "";
+			for (int j = 0; j < FL_SCN_PROP_COUNT; j++)
+				snprintf(known + strlen(known), sizeof known - strlen(known),
+				         "%s%s", j ? ", " : "", prop_names[j]);
+			return fli_scn_fail(l, line, f, "unknown property '%s' (known: %s)",
+			                    r->properties[i], known);
+		}
 		if (s->properties & (1u << k))
 			return fli_scn_fail(l, line, f, "property '%s' is listed twice",
 			                    r->properties[i]);

@@ -32,7 +32,8 @@ enum {
 	REF_IMG = 1 << FL_SCN_OBJ_IMAGE,
 	REF_SERVER = 1 << FL_SCN_OBJ_SERVER,
 	REF_CONN = 1 << FL_SCN_OBJ_CONNECTION,
-	REF_CTX = 1 << FL_SCN_OBJ_CTX
+	REF_CTX = 1 << FL_SCN_OBJ_CTX,
+	REF_NODE = 1 << FL_SCN_OBJ_NODE
 };
 
 struct pending_ref {

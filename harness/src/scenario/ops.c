@@ -27,6 +27,7 @@ static const char *const obj_kind_names[] = {
 	[FL_SCN_OBJ_SERVER] = "server",
 	[FL_SCN_OBJ_CONNECTION] = "connection",
 	[FL_SCN_OBJ_CTX] = "context",
+	[FL_SCN_OBJ_NODE] = "node",
 };
 
 static int
@@ -95,7 +96,7 @@ static const char *
 kinds_text(unsigned kinds, char *buf, size_t n)
 {
 	buf[0] = '\0';
-	for (int k = 0; k <= FL_SCN_OBJ_CTX; k++) {
+	for (int k = 0; k <= FL_SCN_OBJ_NODE; k++) {
 		if (!(kinds & (1u << k)))
 			continue;
 		if (buf[0] != '\0')
@@ -330,6 +331,156 @@ expect_single(uint64_t set)
 		if (set == FL_SCN_EXPECT_BIT(c))
 			return c;
 	return 0;
+}
+
+/* ---- cluster operations ---- */
+
+/* `node:` of kill_node / restart_node: an id, `leader`, or a node an
+ * earlier op named with `as:`. */
+static int
+node_field(struct loader *l, yaml_node_t *m, const char *base, const char *raw, int ai, int oi,
+           struct fl_scn_op_node *o)
+{
+	const char *text = NULL;
+	char f[160];
+	int64_t v;
+	int rc = fli_scn_str_field(l, m, base, "node", raw, true, false, &text);
+
+	o->ref = -1;
+	if (rc)
+		return rc;
+	fli_scn_join(f, sizeof f, base, "node");
+	if (strcmp(text, "leader") == 0) {
+		o->node = FL_SCN_NODE_LEADER;
+		return 0;
+	}
+	if (fli_scn_parse_decimal(text, &v) == 0) {
+		if (v < 0 || v >= (int64_t)l->s->cluster.nodes)
+			return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "node")), f,
+			                    "node %lld is not a member (ids 0..%u)", (long long)v,
+			                    l->s->cluster.nodes - 1);
+		o->node = (int)v;
+		return 0;
+	}
+	if (!fli_scn_valid_name(text))
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "node")), f,
+		                    "expected a node id, 'leader' or a name given by an earlier "
+		                    "`as:` (got '%.64s')",
+		                    text);
+	o->node = FL_SCN_NODE_REF;
+	return add_ref(l, m, base, "node", text, REF_NODE, true, ai, oi, &o->ref);
+}
+
+/* `groups: [[0], [1, 2]]`: per node its group, 1-based; listed once. */
+static int
+partition_field(struct loader *l, yaml_node_t *m, const char *base, struct fl_scn_op_partition *o)
+{
+	yaml_node_t *gs = fli_scn_yget(l, m, "groups");
+	char f[160];
+	int line = gs != NULL ? fli_scn_yline(gs) : l->line;
+
+	fli_scn_join(f, sizeof f, base, "groups");
+	memset(o->group, 0, sizeof(o->group));
+	if (gs == NULL)
+		return fli_scn_fail(l, line, f, "required field missing");
+	if (gs->type != YAML_SEQUENCE_NODE ||
+	    gs->data.sequence.items.top == gs->data.sequence.items.start)
+		return fli_scn_fail(l, line, f,
+		                    "expected a list of groups of node ids, e.g. [[0], [1, 2]]");
+	for (size_t g = 0; fli_scn_yitem(l, gs, g) != NULL; g++) {
+		yaml_node_t *grp = fli_scn_yitem(l, gs, g);
+		char fg[176];
+
+		snprintf(fg, sizeof fg, "%s[%zu]", f, g);
+		if (grp->type != YAML_SEQUENCE_NODE)
+			return fli_scn_fail(l, fli_scn_yline(grp), fg,
+			                    "a group is a list of node ids, e.g. [1, 2]");
+		for (size_t k = 0; fli_scn_yitem(l, grp, k) != NULL; k++) {
+			yaml_node_t *id = fli_scn_yitem(l, grp, k);
+			const char *t = id->type == YAML_SCALAR_NODE
+			                        ? (const char *)id->data.scalar.value
+			                        : "";
+			int64_t v;
+
+			if (fli_scn_parse_decimal(t, &v) != 0 || v < 0 ||
+			    v >= (int64_t)l->s->cluster.nodes)
+				return fli_scn_fail(l, fli_scn_yline(id), fg,
+				                    "'%.32s' is not a node id (0..%u)", t,
+				                    l->s->cluster.nodes - 1);
+			if (o->group[v] != 0)
+				return fli_scn_fail(l, fli_scn_yline(id), fg,
+				                    "node %lld is in two groups", (long long)v);
+			o->group[v] = (uint8_t)(g + 1);
+		}
+	}
+	return 0;
+}
+
+static int
+convert_cluster_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *m, const char *base,
+                   int ai, int oi, struct fl_scenario_op *op)
+{
+	int rc = 0;
+
+	if (l->s->cluster.nodes == 0)
+		return fli_scn_fail(l, op->line, base,
+		                    "%s needs a cluster (a top-level `cluster: {nodes: 3}`)",
+		                    fl_scenario_op_name(op->kind));
+	switch (op->kind) {
+	case FL_SCN_OP_KILL_NODE:
+	case FL_SCN_OP_RESTART_NODE: {
+		static const struct fli_raw_node zero;
+		const struct fli_raw_node *a = raw->kill_node      ? raw->kill_node
+		                               : raw->restart_node ? raw->restart_node
+		                                                   : &zero;
+		const char *as = NULL;
+
+		op->u.node.as = -1;
+		rc = node_field(l, m, base, a->node, ai, oi, &op->u.node);
+		if (!rc && op->kind == FL_SCN_OP_KILL_NODE)
+			rc = fli_scn_str_field(l, m, base, "as", a->as, false, true, &as);
+		if (!rc && as != NULL)
+			rc = define_obj(l, m, base, as, FL_SCN_OBJ_NODE, ai, oi, &op->u.node.as);
+		break;
+	}
+	case FL_SCN_OP_PARTITION: rc = partition_field(l, m, base, &op->u.partition); break;
+	case FL_SCN_OP_HEAL: break;
+	case FL_SCN_OP_WAIT_LEADER: {
+		static const struct fli_raw_wait_leader zero;
+		const struct fli_raw_wait_leader *a = raw->wait_leader ? raw->wait_leader : &zero;
+		const char *as = NULL;
+
+		op->u.wait_leader.as = -1;
+		rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false,
+		                       0, &op->u.wait_leader.deadline_ms);
+		if (!rc)
+			rc = fli_scn_str_field(l, m, base, "as", a->as, false, true, &as);
+		if (!rc && as != NULL)
+			rc = define_obj(l, m, base, as, FL_SCN_OBJ_NODE, ai, oi,
+			                &op->u.wait_leader.as);
+		break;
+	}
+	case FL_SCN_OP_PUT: {
+		static const struct fli_raw_put zero;
+		const struct fli_raw_put *a = raw->put ? raw->put : &zero;
+		struct fl_scn_op_put *o = &op->u.put;
+
+		rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0,
+		                       &o->count);
+		if (!rc)
+			rc = fli_scn_u32_field(l, m, base, "size", a->size, 0, 4096, false, 32,
+			                       &o->size);
+		if (!rc)
+			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS,
+			                       false, 0, &o->deadline_ms);
+		if (!rc)
+			rc = fli_scn_bool_check(l, m, base, "wait");
+		o->wait = a->wait;
+		break;
+	}
+	default: break;
+	}
+	return rc;
 }
 
 int
@@ -648,6 +799,12 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 			rc = define_obj(l, m, base, as, FL_SCN_OBJ_CTX, ai, oi, &op->u.ctx.ctx);
 		break;
 	}
+	case FL_SCN_OP_KILL_NODE:
+	case FL_SCN_OP_RESTART_NODE:
+	case FL_SCN_OP_PARTITION:
+	case FL_SCN_OP_HEAL:
+	case FL_SCN_OP_WAIT_LEADER:
+	case FL_SCN_OP_PUT: rc = convert_cluster_op(l, raw, m, base, ai, oi, op); break;
 	case FL_SCN_OP__COUNT: break;
 	}
 	if (!rc)

@@ -133,6 +133,33 @@ static const cyaml_schema_field_t ctx_open_fields[] = { STR("on", struct fli_raw
 	                                                EXPECT(struct fli_raw_ctx_open),
 	                                                CYAML_FIELD_END };
 
+static const cyaml_schema_field_t kill_node_fields[] = { STR("node", struct fli_raw_node, node),
+	                                                 STR("as", struct fli_raw_node, as),
+	                                                 EXPECT(struct fli_raw_node),
+	                                                 CYAML_FIELD_END };
+
+static const cyaml_schema_field_t restart_node_fields[] = { STR("node", struct fli_raw_node, node),
+	                                                    EXPECT(struct fli_raw_node),
+	                                                    CYAML_FIELD_END };
+
+static const cyaml_schema_field_t partition_fields[] = { CYAML_FIELD_IGNORE("groups", OPT),
+	                                                 CYAML_FIELD_END };
+
+static const cyaml_schema_field_t wait_leader_fields[] = {
+	NUM("deadline_ms", struct fli_raw_wait_leader, deadline_ms),
+	STR("as", struct fli_raw_wait_leader, as), EXPECT(struct fli_raw_wait_leader),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t put_fields[] = {
+	NUM("count", struct fli_raw_put, count),
+	NUM("size", struct fli_raw_put, size),
+	NUM("deadline_ms", struct fli_raw_put, deadline_ms),
+	CYAML_FIELD_BOOL("wait", OPT, struct fli_raw_put, wait),
+	EXPECT(struct fli_raw_put),
+	CYAML_FIELD_END
+};
+
 #define OP(member, fields)                                                                         \
 	CYAML_FIELD_MAPPING_PTR(#member, OPT_NULLABLE, struct fli_raw_op, member, fields)
 
@@ -156,6 +183,12 @@ static const cyaml_schema_field_t op_fields[] = { OP(add_publication, add_public
 	                                          OP(ctx_open, ctx_open_fields),
 	                                          OP(ctx_close, ctx_close_fields),
 	                                          OP(lookup_image, lookup_image_fields),
+	                                          OP(kill_node, kill_node_fields),
+	                                          OP(restart_node, restart_node_fields),
+	                                          OP(partition, partition_fields),
+	                                          OP(heal, empty_fields),
+	                                          OP(wait_leader, wait_leader_fields),
+	                                          OP(put, put_fields),
 	                                          CYAML_FIELD_END };
 
 static const cyaml_schema_value_t op_entry = {
@@ -207,6 +240,13 @@ static const cyaml_schema_field_t driver_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t cluster_fields[] = {
+	NUM("nodes", struct fli_raw_cluster, nodes),
+	NUM("election_timeout_ms", struct fli_raw_cluster, election_timeout_ms),
+	NUM("heartbeat_ms", struct fli_raw_cluster, heartbeat_ms),
+	NUM("liveness_ms", struct fli_raw_cluster, liveness_ms), CYAML_FIELD_END
+};
+
 static const cyaml_schema_field_t budget_fields[] = {
 	NUM("runs", struct fli_raw_budget, runs), NUM("seconds", struct fli_raw_budget, seconds),
 	CYAML_FIELD_END
@@ -226,6 +266,8 @@ static const cyaml_schema_field_t scenario_fields[] = {
 	STR("mode", struct fli_raw_scenario, mode),
 	CYAML_FIELD_MAPPING_PTR("driver", OPT_NULLABLE, struct fli_raw_scenario, driver,
 	                        driver_fields),
+	CYAML_FIELD_MAPPING_PTR("cluster", OPT_NULLABLE, struct fli_raw_scenario, cluster,
+	                        cluster_fields),
 	CYAML_FIELD_SEQUENCE("actors", OPT_PTR, struct fli_raw_scenario, actors, &actor_entry, 0,
 	                     CYAML_UNLIMITED),
 	CYAML_FIELD_SEQUENCE("faults", OPT_PTR, struct fli_raw_scenario, faults, &fault_entry, 0,

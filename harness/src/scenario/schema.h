@@ -103,6 +103,32 @@ struct fli_raw_ctx_open {
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
+struct fli_raw_node {
+	char *node; /* an id, "leader", or a name from wait_leader/kill_node */
+	char *as;   /* kill_node only */
+	char *expect;
+};
+
+struct fli_raw_wait_leader {
+	char *deadline_ms;
+	char *as;
+	char *expect;
+};
+
+struct fli_raw_put {
+	char *count;
+	char *size;
+	char *deadline_ms;
+	bool wait;
+	char *expect;
+};
+
+/* partition: `groups` (a sequence of sequences) is read from the
+ * document by the loader; libcyaml only lets it pass. */
+struct fli_raw_partition {
+	char *unused;
+};
+
 struct fli_raw_empty {
 	char *expect; /* close_client's; crash_self takes no key */
 };
@@ -129,6 +155,12 @@ struct fli_raw_op {
 	struct fli_raw_ctx_open *ctx_open;
 	struct fli_raw_name *ctx_close;
 	struct fli_raw_lookup *lookup_image;
+	struct fli_raw_node *kill_node;
+	struct fli_raw_node *restart_node;
+	struct fli_raw_partition *partition;
+	struct fli_raw_empty *heal;
+	struct fli_raw_wait_leader *wait_leader;
+	struct fli_raw_put *put;
 };
 
 struct fli_raw_actor {
@@ -166,6 +198,13 @@ struct fli_raw_driver {
 	char *ports;
 };
 
+struct fli_raw_cluster {
+	char *nodes;
+	char *election_timeout_ms;
+	char *heartbeat_ms;
+	char *liveness_ms;
+};
+
 struct fli_raw_budget {
 	char *runs;
 	char *seconds;
@@ -181,6 +220,7 @@ struct fli_raw_scenario {
 	char *description;
 	char *mode;
 	struct fli_raw_driver *driver;
+	struct fli_raw_cluster *cluster;
 	struct fli_raw_actor *actors;
 	unsigned actors_count;
 	struct fli_raw_fault *faults;

@@ -72,7 +72,8 @@ static const struct bad_case bad_cases[] = {
 	  "bad/unknown_property.yaml:8: properties[1]: unknown property 'no_leaks' (known: "
 	  "image_refs, no_leaked_files, gauges_zero, no_pending_registrations, no_new_fds, "
 	  "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, chunks_balanced, "
-	  "ports_zero, messages_freed_once, no_late_completions)" },
+	  "ports_zero, messages_freed_once, no_late_completions, election_safety, log_matching, "
+	  "leader_completeness, state_machine_safety, cluster_liveness)" },
 	{ "bad/duplicate_actor.yaml",
 	  "bad/duplicate_actor.yaml:7: actors[2].name: actor 'a' is already defined at line 5" },
 	{ "bad/lonely_barrier.yaml",
@@ -109,6 +110,26 @@ static const struct bad_case bad_cases[] = {
 	  "bad/key_sequence.yaml:4: (top): a key must be a name, not a sequence" },
 	{ "bad/key_mapping_in_op.yaml", "bad/key_mapping_in_op.yaml:10: actors[0].ops[1].offer: a "
 	                                "key must be a name, not a mapping" },
+	{ "bad/cluster_op_without_cluster.yaml",
+	  "bad/cluster_op_without_cluster.yaml:7: actors[0].ops[0].wait_leader: wait_leader needs "
+	  "a cluster (a top-level `cluster: {nodes: 3}`)" },
+	{ "bad/cluster_even_nodes.yaml",
+	  "bad/cluster_even_nodes.yaml:5: cluster.nodes: must be 1, 3 or 5 (got 4)" },
+	{ "bad/cluster_node_id.yaml",
+	  "bad/cluster_node_id.yaml:8: actors[0].ops[0].kill_node.node: node 3 is not a member "
+	  "(ids 0..2)" },
+	{ "bad/cluster_partition_twice.yaml",
+	  "bad/cluster_partition_twice.yaml:9: actors[0].ops[0].partition.groups[1]: node 1 is in "
+	  "two groups" },
+	{ "bad/cluster_unknown_node.yaml",
+	  "bad/cluster_unknown_node.yaml:9: actors[0].ops[1].restart_node.node: unknown node "
+	  "'frist'" },
+	{ "bad/cluster_proc.yaml",
+	  "bad/cluster_proc.yaml:4: cluster: runs in mode sim only (mode is stress; proc mode, "
+	  "with faultline-node processes, is not built yet)" },
+	{ "bad/cluster_node_actor.yaml",
+	  "bad/cluster_node_actor.yaml:6: actors[0].name: 'node1' is the name of a cluster "
+	  "node's actor" },
 };
 
 static void
