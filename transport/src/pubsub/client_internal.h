@@ -99,7 +99,7 @@ struct fl_client {
 	struct fli_bcast_rx rx;
 	uint8_t scratch[8192];
 	fl_mutex mu;
-	int status; /* atomic: 0 or sticky error */
+	int status;     /* atomic: 0 or sticky error */
 	bool abandoned; /* fl_client_abandon: write nothing shared any more */
 	fl_thread *thread;
 	int stop;
@@ -118,18 +118,25 @@ struct fl_client {
 
 /* Brackets an application call that reads a subscription's image list
  * (see fl_client.readers).  seq_cst, paired with the list's seq_cst
- * stores: a reader counted after the conductor saw zero sees the new list. */
+ * stores: a reader counted after the conductor saw zero sees the new list.
+ * Plain scheduling points, not state changes: only this client's own
+ * conductor reads the count, at its next pass, and under sim a state
+ * change wakes every sleeper, so pollers whose every pass counts itself a
+ * reader (five cluster nodes) woke each other for ever, virtual time
+ * standing still. */
 static inline void
 reader_enter(fl_client *c)
 {
-	fl_atomic_fetch_add("client.readers.enter", &c->readers, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&c->readers, 1, __ATOMIC_SEQ_CST);
+	FL_SCHED_POINT("client.readers.enter");
 }
 
 static inline void
 reader_exit(fl_client *c)
 {
-	int was = fl_atomic_fetch_sub("client.readers.exit", &c->readers, 1, __ATOMIC_RELEASE);
+	int was = __atomic_fetch_sub(&c->readers, 1, __ATOMIC_RELEASE);
 
+	FL_SCHED_POINT("client.readers.exit");
 	FLI_ASSERT(was > 0);
 	(void)was;
 }
