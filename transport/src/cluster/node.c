@@ -29,7 +29,15 @@ struct fl_cluster_node {
 	fl_client *client;
 	fl_subscription *sub;
 	fl_publication *pubs[FL_CLUSTER_MAX_NODES];
-	int64_t pub_reg[FL_CLUSTER_MAX_NODES]; /* an add in flight, or 0 */
+	int64_t pub_reg[FL_CLUSTER_MAX_NODES];    /* an add in flight, or 0 */
+	uint64_t pub_retry[FL_CLUSTER_MAX_NODES]; /* no publication, none in flight:
+	                                             when to ask again; in flight: when
+	                                             to give up on the answer */
+	uint64_t election_fault_at;               /* next look at the early-election point */
+	int64_t sub_reg;                          /* the subscription being added again, or 0 */
+	bool resubscribe;                         /* the client lost an image: subscribe anew */
+	uint64_t resubscribe_at;                  /* ... not before (one try a heartbeat) */
+	uint64_t client_errors;
 	struct fl_fragment_assembler fa;
 	struct fli_store st;
 	struct fli_kv kv;
@@ -78,7 +86,8 @@ io_send(void *arg, const struct fli_raft_msg *m)
 
 	if (o != NULL && o->link_up != NULL && !o->link_up(o->arg, n->ctx.id, m->to))
 		return; /* partitioned: the network lost it */
-	if (p == NULL || (len = fli_wire_encode(m, n->frame, sizeof(n->frame))) == 0 ||
+	if (FL_FAULT("transport/cluster/send") || p == NULL ||
+	    (len = fli_wire_encode(m, n->frame, sizeof(n->frame))) == 0 ||
 	    fl_publication_offer(p, n->frame, len) < 0)
 		n->dropped++; /* Raft takes a lost message in its stride */
 }
@@ -88,6 +97,8 @@ io_persist_state(void *arg, uint64_t term, int32_t vote)
 {
 	fl_cluster_node *n = arg;
 
+	if (FL_FAULT("transport/cluster/persist"))
+		return FL_EIO;
 	return fli_store_save_state(&n->st, term, vote);
 }
 
@@ -96,6 +107,8 @@ io_persist_entry(void *arg, uint64_t index, const struct fli_raft_entry *e)
 {
 	fl_cluster_node *n = arg;
 
+	if (FL_FAULT("transport/cluster/persist"))
+		return FL_EIO;
 	return fli_store_put_entry(&n->st, index, e);
 }
 
@@ -168,27 +181,99 @@ on_frame(void *clientd, const uint8_t *buf, size_t len, const struct fl_header *
 		n->refused++; /* well formed, yet no correct node sends it */
 }
 
-/* Completes the peers' publications still being added. */
+/* The client reports what it could not do on its own: above all an
+ * image it failed to map, after which this node would never hear that
+ * peer again (its publication stays connected to the lost image).  The
+ * node subscribes anew: the driver then offers every image afresh. */
+static void
+on_client_error(void *arg, int err, const char *what)
+{
+	fl_cluster_node *n = arg;
+
+	(void)err;
+	(void)what;
+	n->client_errors++;
+	n->resubscribe = true;
+}
+
+/* Replaces the subscription after a client error, without blocking; a
+ * heartbeat apart, so that an error at every try lets time pass. */
 static int
-poll_publications(fl_cluster_node *n)
+poll_subscription(fl_cluster_node *n, uint64_t now)
+{
+	int rc;
+
+	if (n->sub_reg != 0 && now >= n->resubscribe_at + n->ctx.election_timeout_ns) {
+		/* No answer (a lost response, a lapped broadcast): again. */
+		(void)fl_client_cancel(n->client, n->sub_reg);
+		n->sub_reg = 0;
+		n->resubscribe = true;
+	}
+	if (n->sub_reg == 0 && n->resubscribe && now >= n->resubscribe_at) {
+		n->resubscribe = false;
+		n->resubscribe_at = now + n->ctx.heartbeat_ns;
+		if (n->sub != NULL)
+			(void)fl_subscription_close(n->sub);
+		n->sub = NULL;
+		if (fl_client_add_subscription_start(n->client, FL_CLUSTER_CHANNEL,
+		                                     FL_CLUSTER_STREAM_BASE + n->ctx.id, NULL,
+		                                     &n->sub_reg) != 0) {
+			n->sub_reg = 0;
+			n->resubscribe = true; /* at the next pass */
+		}
+		return 1;
+	}
+	if (n->sub_reg == 0)
+		return 0;
+	rc = fl_client_add_subscription_poll(n->client, n->sub_reg, &n->sub);
+	if (rc == FL_EAGAIN)
+		return 0;
+	n->sub_reg = 0;
+	if (rc != 0) {
+		n->sub = NULL;
+		n->resubscribe = true;
+	}
+	return 1;
+}
+
+/* Completes the peers' publications still being added; one that failed
+ * is asked for again a heartbeat later (the driver may have been busy; a
+ * retry at once spun for as long as the failure lasted). */
+static int
+poll_publications(fl_cluster_node *n, uint64_t now)
 {
 	int work = 0;
 
 	for (int i = 0; i < n->ctx.members; i++) {
 		int rc;
 
-		if (n->pub_reg[i] == 0)
+		if (i == n->ctx.id || n->pubs[i] != NULL)
 			continue;
+		if (n->pub_reg[i] != 0 && now >= n->pub_retry[i]) {
+			/* No answer in an election timeout (a lost response, a
+			 * lapped broadcast): give up on it and ask again. */
+			(void)fl_client_cancel(n->client, n->pub_reg[i]);
+			n->pub_reg[i] = 0;
+		}
+		if (n->pub_reg[i] == 0) {
+			if (now < n->pub_retry[i])
+				continue;
+			n->pub_retry[i] = now + n->ctx.election_timeout_ns;
+			if (fl_client_add_publication_start(n->client, FL_CLUSTER_CHANNEL,
+			                                    FL_CLUSTER_STREAM_BASE + i, true,
+			                                    &n->pub_reg[i]) != 0)
+				n->pub_reg[i] = 0;
+			continue;
+		}
 		rc = fl_client_add_publication_poll(n->client, n->pub_reg[i], &n->pubs[i]);
 		if (rc == FL_EAGAIN)
 			continue;
 		n->pub_reg[i] = 0;
+		if (rc != 0) {
+			n->pubs[i] = NULL;
+			n->pub_retry[i] = now + n->ctx.heartbeat_ns;
+		}
 		work++;
-		/* Failed: ask again (the driver may have been busy). */
-		if (rc != 0 && fl_client_add_publication_start(n->client, FL_CLUSTER_CHANNEL,
-		                                               FL_CLUSTER_STREAM_BASE + i, true,
-		                                               &n->pub_reg[i]) != 0)
-			n->pub_reg[i] = 0;
 	}
 	return work;
 }
@@ -197,13 +282,27 @@ int
 fl_cluster_node_do_work(fl_cluster_node *n)
 {
 	int work = fl_client_do_work(n->client), polled;
+	uint64_t now;
 
 	if (work < 0)
 		return work;
-	work += poll_publications(n);
-	polled = fl_subscription_poll(n->sub, fl_fragment_assembler_handler, &n->fa, 16);
+	now = fl_clock_now_ns();
+	work += poll_publications(n, now);
+	work += poll_subscription(n, now);
+	polled = n->sub != NULL
+	                 ? fl_subscription_poll(n->sub, fl_fragment_assembler_handler, &n->fa, 16)
+	                 : 0;
 	if (polled > 0)
 		work += polled;
+	/* The election timer fires early (a pause, a clock jump); looked at
+	 * once a heartbeat, so that a fault firing at every look still lets
+	 * time pass between elections. */
+	if (n->r.role != FLI_RAFT_LEADER && n->r.role != FLI_RAFT_HALTED &&
+	    now >= n->election_fault_at) {
+		n->election_fault_at = now + n->ctx.heartbeat_ns;
+		if (FL_FAULT("transport/cluster/election"))
+			n->r.election_deadline_ns = now;
+	}
 	(void)fli_raft_tick(&n->r, fl_clock_now_ns());
 	return work;
 }
@@ -266,16 +365,21 @@ fl_cluster_node_open(const struct fl_cluster_node_ctx *ctx, fl_cluster_node **ou
 	fl_client_ctx_init(&cc);
 	cc.ns = ctx->ns;
 	cc.agent = true;
+	cc.error_handler = on_client_error;
+	cc.error_arg = n;
 	rc = fl_client_open(&cc, &n->client);
 	if (rc == 0)
 		rc = fl_client_add_subscription(n->client, FL_CLUSTER_CHANNEL,
 		                                FL_CLUSTER_STREAM_BASE + ctx->id, NULL,
 		                                fl_clock_now_ns() + 10ull * 1000000000ull, &n->sub);
-	for (int i = 0; rc == 0 && i < n->ctx.members; i++)
-		if (i != ctx->id)
-			rc = fl_client_add_publication_start(n->client, FL_CLUSTER_CHANNEL,
-			                                     FL_CLUSTER_STREAM_BASE + i, true,
-			                                     &n->pub_reg[i]);
+	for (int i = 0; rc == 0 && i < n->ctx.members; i++) {
+		if (i == ctx->id)
+			continue;
+		rc = fl_client_add_publication_start(n->client, FL_CLUSTER_CHANNEL,
+		                                     FL_CLUSTER_STREAM_BASE + i, true,
+		                                     &n->pub_reg[i]);
+		n->pub_retry[i] = fl_clock_now_ns() + n->ctx.election_timeout_ns;
+	}
 	if (rc == 0)
 		rc = start_raft(n);
 	if (rc != 0) {
@@ -302,6 +406,8 @@ fl_cluster_node_close(fl_cluster_node *n)
 		if (n->pubs[i] != NULL)
 			(void)fl_publication_close(n->pubs[i]);
 	}
+	if (n->sub_reg != 0)
+		(void)fl_client_cancel(n->client, n->sub_reg);
 	if (n->sub != NULL)
 		(void)fl_subscription_close(n->sub);
 	fl_client_close(n->client);

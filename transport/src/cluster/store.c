@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "faultline/error.h"
+#include "faultline/platform.h"
 #include "fli_impl.h"
 #include "reserve.h"
 #include "le.h"
@@ -276,6 +277,9 @@ fli_store_put_entry(struct fli_store *s, uint64_t index, const struct fli_raft_e
 	rc = pwrite_all(s->log_fd, hdr, LOG_HDR, off);
 	if (rc == 0 && first > 0)
 		rc = pwrite_all(s->log_fd, e->data, first, off + LOG_HDR);
+	/* A process killed here: the torn record is cut at the next open. */
+	if (rc == 0 && FL_FAULT("transport/cluster/log_torn"))
+		return FL_EIO;
 	if (rc == 0 && e->len > first)
 		rc = pwrite_all(s->log_fd, e->data + first, e->len - first, off + LOG_HDR + first);
 	if (rc == 0)
