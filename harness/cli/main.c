@@ -1799,9 +1799,12 @@ cmd_shrink(int argc, char **argv)
 	       sr.attempts);
 	printf("verdict: %s %s: %s\n", fl_verdict_name(sr.outcome.verdict), sr.outcome.property,
 	       sr.outcome.detail);
+	/* The stream in full is in the trace; a long one would bury the story. */
 	printf("choices:");
-	for (size_t i = 0; i < sr.nchoices; i++)
+	for (size_t i = 0; i < sr.nchoices && i < 64; i++)
 		printf(" %" PRIu64, sr.choices[i]);
+	if (sr.nchoices > 64)
+		printf(" ... (%zu more, in the trace)", sr.nchoices - 64);
 	printf("\n");
 	tell_minimal_run(s, &o, &sr);
 	printf("minimal trace: %s\nreplay: faultline replay %s\n",

@@ -222,9 +222,12 @@ struct fl_scn_op_node {
 };
 
 /* partition: per node, its group (1..); nodes of different groups cannot
- * reach each other.  A node listed in no group is alone. */
+ * reach each other.  A node listed in no group is alone.  Or `isolate:`
+ * one node (an id, the leader, or a named node) from all the others. */
 struct fl_scn_op_partition {
 	uint8_t group[FL_SCN_MAX_NODES];
+	bool isolate;
+	struct fl_scn_op_node node; /* isolate: which */
 };
 
 struct fl_scn_op_wait_leader {

@@ -59,7 +59,9 @@ struct node_run {
 	char dir[320];
 	fl_cluster_node *n; /* this life's node, or NULL */
 	enum node_state state;
-	bool kill; /* asked to die at its next turn */
+	bool kill;          /* asked to die at its next turn */
+	uint64_t revive_at; /* the supervisor's next restart of it */
+	uint32_t revivals;  /* ... and how many it made */
 	uint32_t lives;
 	uint64_t checked_len, checked_last_term, checked_commit; /* what check_node saw */
 	struct fl_cluster_observer obs;
@@ -114,7 +116,11 @@ static bool
 need(void **p, size_t *cap, size_t want, size_t elem)
 {
 	size_t old = *cap;
-	void *q = fli_grow(*p, cap, want, elem, 64);
+	void *q;
+
+	if (want <= old)
+		return true;
+	q = fli_grow(*p, cap, want, elem, 64);
 
 	if (q == NULL)
 		return false;
@@ -603,6 +609,17 @@ fli_interp_cluster_op(struct actor_run *ar, const struct fl_scenario_op *op)
 			fli_op_error(ar, op, "restart", rv);
 		return true;
 	case FL_SCN_OP_PARTITION:
+		if (op->u.partition.isolate) {
+			id = op_node(ar, &op->u.partition.node, fli_deadline_after_ms(r, 0));
+			if (id < 0) {
+				fli_op_error(ar, op, "which node", id);
+				return true;
+			}
+			fli_run_story(r, "%s: isolate node%d", ar->a->name, id);
+			for (uint32_t i = 0; i < c->cfg->nodes; i++)
+				c->group[i] = i == (uint32_t)id ? 1 : 2;
+			return true;
+		}
 		for (uint32_t i = 0; i < c->cfg->nodes; i++)
 			/* A node in no group is alone: a group of its own. */
 			c->group[i] = op->u.partition.group[i] ? op->u.partition.group[i]
@@ -660,6 +677,18 @@ converged(struct cluster_run *c, int l, char *why, size_t len)
 	return true;
 }
 
+/* Faults fired so far in the run, anywhere (a node's count as the
+ * driver's: no scenario actor runs them). */
+static uint64_t
+faults_so_far(const struct run *r)
+{
+	uint64_t n = __atomic_load_n(&r->driver_faults_fired, __ATOMIC_ACQUIRE);
+
+	for (size_t i = 0; i < r->s->actor_count; i++)
+		n += __atomic_load_n(&r->actors[i].faults_fired, __ATOMIC_ACQUIRE);
+	return n;
+}
+
 static bool
 actors_done(const struct run *r)
 {
@@ -670,6 +699,35 @@ actors_done(const struct run *r)
 	return true;
 }
 
+/* The supervisor's restarts: every node down or halted starts again, as
+ * a service manager would restart a dead process, at most once every
+ * `every` ns and MAX_REVIVALS times a node (a fault that kills every
+ * life stops being fed). */
+#define MAX_REVIVALS 16
+static void
+revive(struct cluster_run *c, uint64_t every)
+{
+	uint64_t now = fl_clock_now_ns();
+
+	for (uint32_t i = 0; i < c->cfg->nodes; i++) {
+		struct node_run *nr = &c->nodes[i];
+		struct fl_cluster_node_status s;
+		bool halted = nr->n != NULL && fl_cluster_node_status(nr->n, &s) == 0 &&
+		              s.role == FL_CLUSTER_HALTED;
+
+		if ((!halted && nr->state != NODE_DOWN) || now < nr->revive_at ||
+		    nr->revivals >= MAX_REVIVALS)
+			continue;
+		nr->revive_at = now + every;
+		nr->revivals++;
+		fli_run_story(c->r, "cluster: restart %s (%s)", nr->name,
+		              halted ? "halted" : "down");
+		if (halted && node_kill(c, nr, fli_deadline_after_ms(c->r, 0)) != 0)
+			continue;
+		(void)node_start(c, nr);
+	}
+}
+
 /* The supervisor: once every actor is done, heal, restart, judge
  * liveness, close the nodes and remove their files. */
 static void
@@ -678,31 +736,34 @@ supervisor_main(void *arg)
 	struct cluster_run *c = arg;
 	struct run *r = c->r;
 	struct fl_idle st = { 0 };
-	uint64_t healed_at, deadline;
+	uint64_t healed_at, deadline, faults;
 	char why[256] = "";
 	int l = -1;
 
 	while (!actors_done(r))
 		fl_idle(&st, 0, FL_DEADLINE_NONE);
 	memset(c->group, 0, sizeof(c->group));
-	deadline = fli_deadline_after_ms(r, 0);
-	for (uint32_t i = 0; i < c->cfg->nodes; i++) {
-		struct node_run *nr = &c->nodes[i];
-		struct fl_cluster_node_status s;
-
-		if (nr->n != NULL && fl_cluster_node_status(nr->n, &s) == 0 &&
-		    s.role == FL_CLUSTER_HALTED)
-			(void)node_kill(c, nr, deadline);
-		if (nr->state == NODE_DOWN)
-			(void)node_start(c, nr);
-	}
+	revive(c, 0);
 	healed_at = fl_clock_now_ns();
+	faults = faults_so_far(r);
 	fli_run_story(r, "cluster: every fault healed");
 	deadline = healed_at + (uint64_t)c->cfg->liveness_ms * FL_NS_PER_MS;
 	for (;;) {
 		l = current_leader(c);
 		if (converged(c, l, why, sizeof why))
 			break;
+		revive(c, (uint64_t)c->cfg->election_timeout_ms * FL_NS_PER_MS);
+		/* Raft promises progress once faults stop: a fault that fires
+		 * after the heal (a persistent or random rule, a sweep's)
+		 * means they never stopped, and liveness is not judged; the
+		 * story says so.  Nor when the driver never started. */
+		if (faults_so_far(r) != faults ||
+		    __atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) == RUN_DRIVER_FAILED) {
+			fli_run_story(r, "cluster: liveness not judged: %s",
+			              faults_so_far(r) != faults ? "a fault fired after the heal"
+			                                         : "the driver did not start");
+			break;
+		}
 		if (fl_clock_now_ns() >= deadline) {
 			if (checking(c, FL_SCN_PROP_CLUSTER_LIVENESS))
 				fli_run_fail(r, "cluster_liveness",

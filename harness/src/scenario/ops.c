@@ -338,37 +338,37 @@ expect_single(uint64_t set)
 /* `node:` of kill_node / restart_node: an id, `leader`, or a node an
  * earlier op named with `as:`. */
 static int
-node_field(struct loader *l, yaml_node_t *m, const char *base, const char *raw, int ai, int oi,
-           struct fl_scn_op_node *o)
+node_field(struct loader *l, yaml_node_t *m, const char *base, const char *key, const char *raw,
+           int ai, int oi, struct fl_scn_op_node *o)
 {
 	const char *text = NULL;
 	char f[160];
 	int64_t v;
-	int rc = fli_scn_str_field(l, m, base, "node", raw, true, false, &text);
+	int rc = fli_scn_str_field(l, m, base, key, raw, true, false, &text);
 
 	o->ref = -1;
 	if (rc)
 		return rc;
-	fli_scn_join(f, sizeof f, base, "node");
+	fli_scn_join(f, sizeof f, base, key);
 	if (strcmp(text, "leader") == 0) {
 		o->node = FL_SCN_NODE_LEADER;
 		return 0;
 	}
 	if (fli_scn_parse_decimal(text, &v) == 0) {
 		if (v < 0 || v >= (int64_t)l->s->cluster.nodes)
-			return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "node")), f,
+			return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, key)), f,
 			                    "node %lld is not a member (ids 0..%u)", (long long)v,
 			                    l->s->cluster.nodes - 1);
 		o->node = (int)v;
 		return 0;
 	}
 	if (!fli_scn_valid_name(text))
-		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "node")), f,
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, key)), f,
 		                    "expected a node id, 'leader' or a name given by an earlier "
 		                    "`as:` (got '%.64s')",
 		                    text);
 	o->node = FL_SCN_NODE_REF;
-	return add_ref(l, m, base, "node", text, REF_NODE, true, ai, oi, &o->ref);
+	return add_ref(l, m, base, key, text, REF_NODE, true, ai, oi, &o->ref);
 }
 
 /* `groups: [[0], [1, 2]]`: per node its group, 1-based; listed once. */
@@ -382,7 +382,7 @@ partition_field(struct loader *l, yaml_node_t *m, const char *base, struct fl_sc
 	fli_scn_join(f, sizeof f, base, "groups");
 	memset(o->group, 0, sizeof(o->group));
 	if (gs == NULL)
-		return fli_scn_fail(l, line, f, "required field missing");
+		return fli_scn_fail(l, line, base, "give groups (e.g. [[0], [1, 2]]) or isolate");
 	if (gs->type != YAML_SEQUENCE_NODE ||
 	    gs->data.sequence.items.top == gs->data.sequence.items.start)
 		return fli_scn_fail(l, line, f,
@@ -436,14 +436,26 @@ convert_cluster_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 		const char *as = NULL;
 
 		op->u.node.as = -1;
-		rc = node_field(l, m, base, a->node, ai, oi, &op->u.node);
+		rc = node_field(l, m, base, "node", a->node, ai, oi, &op->u.node);
 		if (!rc && op->kind == FL_SCN_OP_KILL_NODE)
 			rc = fli_scn_str_field(l, m, base, "as", a->as, false, true, &as);
 		if (!rc && as != NULL)
 			rc = define_obj(l, m, base, as, FL_SCN_OBJ_NODE, ai, oi, &op->u.node.as);
 		break;
 	}
-	case FL_SCN_OP_PARTITION: rc = partition_field(l, m, base, &op->u.partition); break;
+	case FL_SCN_OP_PARTITION: {
+		const char *iso = raw->partition ? raw->partition->isolate : NULL;
+
+		if (iso != NULL && fli_scn_yget(l, m, "groups") != NULL)
+			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "isolate")), base,
+			                  "give groups or isolate, not both");
+		else if (iso != NULL) {
+			op->u.partition.isolate = true;
+			rc = node_field(l, m, base, "isolate", iso, ai, oi, &op->u.partition.node);
+		} else
+			rc = partition_field(l, m, base, &op->u.partition);
+		break;
+	}
 	case FL_SCN_OP_HEAL: break;
 	case FL_SCN_OP_WAIT_LEADER: {
 		static const struct fli_raw_wait_leader zero;

@@ -142,8 +142,10 @@ static const cyaml_schema_field_t restart_node_fields[] = { STR("node", struct f
 	                                                    EXPECT(struct fli_raw_node),
 	                                                    CYAML_FIELD_END };
 
-static const cyaml_schema_field_t partition_fields[] = { CYAML_FIELD_IGNORE("groups", OPT),
-	                                                 CYAML_FIELD_END };
+static const cyaml_schema_field_t partition_fields[] = {
+	CYAML_FIELD_IGNORE("groups", OPT), STR("isolate", struct fli_raw_partition, isolate),
+	EXPECT(struct fli_raw_partition), CYAML_FIELD_END
+};
 
 static const cyaml_schema_field_t wait_leader_fields[] = {
 	NUM("deadline_ms", struct fli_raw_wait_leader, deadline_ms),

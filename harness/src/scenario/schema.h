@@ -126,7 +126,8 @@ struct fli_raw_put {
 /* partition: `groups` (a sequence of sequences) is read from the
  * document by the loader; libcyaml only lets it pass. */
 struct fli_raw_partition {
-	char *unused;
+	char *isolate;
+	char *expect;
 };
 
 struct fli_raw_empty {

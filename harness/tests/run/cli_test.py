@@ -1236,7 +1236,8 @@ def case_points_reachable():
     with open(src("transport/src/fault_points.def")) as f:
         points = re.findall(r'^FL_POINT\("([^"]+)"', f.read(), re.M)
     check(len(points) >= 20, "only %d points in fault_points.def", len(points))
-    hosts = ["scenarios/pubsub-churn.yaml", "scenarios/reqrep-smoke.yaml"]
+    hosts = ["scenarios/pubsub-churn.yaml", "scenarios/reqrep-smoke.yaml",
+             "scenarios/cluster-election.yaml"]
     d = tdir("reach")
     scn = os.path.join(d, "reach.yaml")
 
