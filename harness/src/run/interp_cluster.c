@@ -33,16 +33,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "faultline/cluster.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
+#include "faultline/sandbox.h"
 #include "faultline/sim.h"
 
 #include "core/grow.h"
 #include "run/run_internal.h"
+#include "run/runner.h"
+#include "run/sanitizer.h"
 
 #define MAX_LIVES    256 /* node lives started by restarts in one run */
 #define SEEN_PER_IDX 4   /* distinct terms remembered per index (log_matching) */
@@ -50,6 +56,10 @@
 enum node_state {
 	NODE_DOWN,
 	NODE_UP,
+};
+
+struct entry_id {
+	uint64_t term, hash;
 };
 
 struct node_run {
@@ -65,15 +75,25 @@ struct node_run {
 	uint32_t lives;
 	uint64_t checked_len, checked_last_term, checked_commit; /* what check_node saw */
 	struct fl_cluster_observer obs;
+	/* proc mode: this life's process, its event and command pipes, and
+	 * what its events told: its status and a copy of its log. */
+	pid_t pid;
+	int reaped_status; /* the status the actors' reaper took, or -1 */
+	int ev_fd, cmd_fd;
+	bool have_st;
+	struct fl_cluster_node_status st;
+	struct entry_id *mirror;
+	size_t mirror_len, mirror_cap;
+	uint8_t ev_buf[4096];
+	size_t ev_have;
+	bool put_answered; /* the answer to the last put it was sent */
+	int put_rv;
+	uint64_t put_index;
 };
 
 #define MAX_CORPSES 64
 static fl_cluster_node *corpses[MAX_CORPSES];
 static unsigned ncorpses;
-
-struct entry_id {
-	uint64_t term, hash;
-};
 
 /* What log_matching remembers of an index: per term seen there, the
  * entry's hash, the hash chain up to it, and who held it first. */
@@ -85,13 +105,14 @@ struct seen_slot {
 struct cluster_run {
 	struct run *r;
 	const struct fl_scenario_cluster *cfg;
+	bool proc;              /* nodes are processes (mode proc) */
+	fl_thread *proc_thread; /* proc: the thread serving the actors and the checks */
 	struct node_run nodes[FL_SCN_MAX_NODES];
-	uint8_t group[FL_SCN_MAX_NODES]; /* partition: equal groups reach each other */
-	bool stop;                       /* the supervisor closes the nodes */
-	bool done;                       /* ... and they are closed */
-	bool crashed;                    /* a node life died at a crash fault */
-	char top[300];                   /* <run dir>/cluster */
-	fl_thread *threads[MAX_LIVES];   /* lives started inside the sim, joined at the end */
+	bool stop;                     /* the supervisor closes the nodes */
+	bool done;                     /* ... and they are closed */
+	bool crashed;                  /* a node life died at a crash fault */
+	char top[300];                 /* <run dir>/cluster */
+	fl_thread *threads[MAX_LIVES]; /* lives started inside the sim, joined at the end */
 	size_t nthreads;
 	int32_t *leader_of_term; /* per term, node + 1 (0: none seen) */
 	size_t terms_cap;
@@ -108,6 +129,39 @@ static bool
 checking(const struct cluster_run *c, uint32_t prop)
 {
 	return (c->r->s->properties & prop) != 0;
+}
+
+/* ---- what the checks see of a node ---------------------------------------- */
+
+/* Under sim, the node itself; in proc mode, what its events told (its
+ * status and a copy of its log). */
+static bool
+node_up(const struct node_run *nr)
+{
+	return nr->c->proc ? nr->state == NODE_UP && nr->have_st : nr->n != NULL;
+}
+
+static bool
+view_status(const struct node_run *nr, struct fl_cluster_node_status *st)
+{
+	if (!nr->c->proc)
+		return nr->n != NULL && fl_cluster_node_status(nr->n, st) == 0;
+	if (!node_up(nr))
+		return false;
+	*st = nr->st;
+	return true;
+}
+
+static int
+view_entry(const struct node_run *nr, uint64_t index, uint64_t *term, uint64_t *hash)
+{
+	if (!nr->c->proc)
+		return nr->n != NULL ? fl_cluster_node_entry(nr->n, index, term, hash) : FL_ENOENT;
+	if (index < 1 || index > nr->mirror_len)
+		return FL_ENOENT;
+	*term = nr->mirror[index - 1].term;
+	*hash = nr->mirror[index - 1].hash;
+	return 0;
 }
 
 /* ---- the observer: what the nodes say as they act ------------------------- */
@@ -143,7 +197,7 @@ check_completeness(struct cluster_run *c, const struct node_run *nr, uint64_t te
 		uint64_t t = 0, h = 0;
 		const struct entry_id *e = &c->committed[i - 1];
 
-		if (fl_cluster_node_entry(nr->n, i, &t, &h) == 0 && t == e->term && h == e->hash)
+		if (view_entry(nr, i, &t, &h) == 0 && t == e->term && h == e->hash)
 			continue;
 		fli_run_fail(c->r, "leader_completeness",
 		             "node %d leads term %llu without entry %llu of term %llu, committed "
@@ -168,7 +222,7 @@ obs_changed(void *arg, const struct fl_cluster_node_status *st)
 	              : st->role == FL_CLUSTER_HALTED    ? "halted"
 	                                                 : "follower",
 	              (unsigned long long)st->term, st->leader);
-	if (st->role != FL_CLUSTER_LEADER || nr->n == NULL)
+	if (st->role != FL_CLUSTER_LEADER)
 		return;
 	if (!need((void **)&c->leader_of_term, &c->terms_cap, st->term + 1, sizeof(int32_t))) {
 		out_of_memory(c);
@@ -213,7 +267,7 @@ static bool
 obs_link_up(void *arg, int from, int to)
 {
 	struct node_run *nr = arg;
-	const uint8_t *g = nr->c->group;
+	const uint8_t *g = nr->c->r->cluster_group;
 
 	(void)from;
 	return g[nr->id] == g[to];
@@ -229,7 +283,7 @@ record_commits(struct cluster_run *c, struct node_run *nr, uint64_t commit)
 	for (uint64_t i = nr->checked_commit + 1; i <= commit; i++) {
 		struct entry_id e;
 
-		if (fl_cluster_node_entry(nr->n, i, &e.term, &e.hash) != 0)
+		if (view_entry(nr, i, &e.term, &e.hash) != 0)
 			break;
 		if (i <= c->ncommitted) {
 			const struct entry_id *k = &c->committed[i - 1];
@@ -281,7 +335,7 @@ check_log(struct cluster_run *c, struct node_run *nr, uint64_t len)
 		struct seen_slot *s = &c->seen[(i - 1) * SEEN_PER_IDX];
 		int k;
 
-		if (fl_cluster_node_entry(nr->n, i, &e.term, &e.hash) != 0)
+		if (view_entry(nr, i, &e.term, &e.hash) != 0)
 			return;
 		chain = chain_next(chain, &e);
 		for (k = 0; k < SEEN_PER_IDX && s[k].term != 0 && s[k].term != e.term; k++)
@@ -317,10 +371,10 @@ check_node(struct cluster_run *c, struct node_run *nr)
 	struct fl_cluster_node_status st;
 	uint64_t last_term = 0, h;
 
-	if (fl_cluster_node_status(nr->n, &st) != 0)
+	if (!view_status(nr, &st))
 		return;
 	if (st.log_length > 0)
-		(void)fl_cluster_node_entry(nr->n, st.log_length, &last_term, &h);
+		(void)view_entry(nr, st.log_length, &last_term, &h);
 	if (st.commit > nr->checked_commit)
 		record_commits(c, nr, st.commit);
 	if (checking(c, FL_SCN_PROP_LOG_MATCHING) &&
@@ -331,6 +385,41 @@ check_node(struct cluster_run *c, struct node_run *nr)
 }
 
 /* ---- a node's life -------------------------------------------------------- */
+
+static int proc_start(struct cluster_run *c, struct node_run *nr);
+static void proc_stop(struct cluster_run *c);
+static int proc_kill(struct cluster_run *c, struct node_run *nr);
+static int proc_events(struct cluster_run *c);
+static int proc_requests(struct cluster_run *c);
+static int proc_request(struct actor_run *ar, const struct fl_scenario_op *op, int node,
+                        uint64_t deadline);
+
+static void
+node_ctx(const struct node_run *nr, struct fl_cluster_node_ctx *ctx)
+{
+	const struct cluster_run *c = nr->c;
+
+	fl_cluster_node_ctx_init(ctx);
+	ctx->ns = c->r->ns;
+	ctx->id = nr->id;
+	ctx->members = (int)c->cfg->nodes;
+	ctx->dir = nr->dir;
+	ctx->election_timeout_ns = (uint64_t)c->cfg->election_timeout_ms * FL_NS_PER_MS;
+	ctx->heartbeat_ns = (uint64_t)c->cfg->heartbeat_ms * FL_NS_PER_MS;
+}
+
+/* Idling in the cluster's own loops: under sim the nodes run meanwhile;
+ * in proc mode this thread reads their events and serves the actors. */
+static void
+cluster_idle(struct cluster_run *c, struct fl_idle *st, int work, uint64_t deadline)
+{
+	if (c->proc) {
+		work += proc_events(c) + proc_requests(c);
+		uint64_t soon = fl_clock_now_ns() + FL_NS_PER_MS;
+		deadline = deadline < soon ? deadline : soon;
+	}
+	fl_idle(st, work, deadline);
+}
 
 static void
 node_main(void *arg)
@@ -347,13 +436,7 @@ node_main(void *arg)
 		return; /* the run reports the driver */
 	}
 	(void)mkdir(c->top, 0700); /* the nodes' directories' parent */
-	fl_cluster_node_ctx_init(&ctx);
-	ctx.ns = c->r->ns;
-	ctx.id = nr->id;
-	ctx.members = (int)c->cfg->nodes;
-	ctx.dir = nr->dir;
-	ctx.election_timeout_ns = (uint64_t)c->cfg->election_timeout_ms * FL_NS_PER_MS;
-	ctx.heartbeat_ns = (uint64_t)c->cfg->heartbeat_ms * FL_NS_PER_MS;
+	node_ctx(nr, &ctx);
 	ctx.observer = &nr->obs;
 	nr->checked_len = nr->checked_last_term = nr->checked_commit = 0;
 	nr->lives++;
@@ -405,6 +488,8 @@ node_start(struct cluster_run *c, struct node_run *nr)
 {
 	int rv;
 
+	if (c->proc)
+		return proc_start(c, nr);
 	if (c->nthreads == MAX_LIVES) {
 		fli_run_fail(c->r, "harness", "more than %d node restarts in one run", MAX_LIVES);
 		return FL_ELIMIT;
@@ -425,6 +510,8 @@ node_kill(struct cluster_run *c, struct node_run *nr, uint64_t deadline)
 {
 	struct fl_idle st = { 0 };
 
+	if (c->proc)
+		return proc_kill(c, nr);
 	if (nr->state != NODE_UP)
 		return 0;
 	nr->kill = true;
@@ -452,18 +539,17 @@ current_leader(const struct cluster_run *c)
 	uint32_t n = c->cfg->nodes;
 
 	for (uint32_t i = 0; i < n; i++)
-		up[i] = c->nodes[i].n != NULL && fl_cluster_node_status(c->nodes[i].n, &st[i]) == 0;
+		up[i] = view_status(&c->nodes[i], &st[i]);
 	for (uint32_t l = 0; l < n; l++) {
 		uint64_t t = 0, h;
 		uint32_t followers = 0;
 
 		if (!up[l] || st[l].role != FL_CLUSTER_LEADER || st[l].commit == 0 ||
-		    fl_cluster_node_entry(c->nodes[l].n, st[l].commit, &t, &h) != 0 ||
-		    t != st[l].term)
+		    view_entry(&c->nodes[l], st[l].commit, &t, &h) != 0 || t != st[l].term)
 			continue;
 		for (uint32_t i = 0; i < n; i++)
-			if (up[i] && c->group[i] == c->group[l] && st[i].term == st[l].term &&
-			    st[i].leader == (int)l)
+			if (up[i] && c->r->cluster_group[i] == c->r->cluster_group[l] &&
+			    st[i].term == st[l].term && st[i].leader == (int)l)
 				followers++;
 		if (followers > n / 2)
 			return (int)l;
@@ -493,27 +579,40 @@ cluster_of(struct run *r)
 	return r->cluster;
 }
 
-/* The node an op names, or a negative error (no leader in time). */
+/* The node an op names: an id (a node named by an earlier op's `as:`,
+ * kept in the run's shared slots, so any actor's process reads it),
+ * FL_SCN_NODE_LEADER, or FL_ENOENT (the op that named it failed). */
+static int
+op_target(struct actor_run *ar, const struct fl_scn_op_node *o)
+{
+	if (o->node == FL_SCN_NODE_REF) {
+		int64_t v = ar->run->sessions[o->ref];
+		return v == RUN_NO_SESSION ? FL_ENOENT : (int)v;
+	}
+	return o->node;
+}
+
+/* The node an op names, the leader waited for (deadline) if need be:
+ * an id or a negative error. */
 static int
 op_node(struct actor_run *ar, const struct fl_scn_op_node *o, uint64_t deadline)
 {
 	struct cluster_run *c = cluster_of(ar->run);
+	int id = op_target(ar, o);
 
-	switch (o->node) {
-	case FL_SCN_NODE_LEADER: return wait_leader(c, deadline);
-	case FL_SCN_NODE_REF: {
-		int id = (int)(intptr_t)ar->run->objs[o->ref] - 1;
-		return id >= 0 ? id : FL_ENOENT; /* the op that named it failed */
-	}
-	default: return o->node;
-	}
+	if (id != FL_SCN_NODE_LEADER)
+		return id;
+	if (!c->proc)
+		return wait_leader(c, deadline);
+	struct fl_scenario_op wl = { .kind = FL_SCN_OP_WAIT_LEADER };
+	return proc_request(ar, &wl, 0, deadline);
 }
 
 static void
 name_node(struct actor_run *ar, fl_scn_ref as, int id)
 {
 	if (as >= 0)
-		ar->run->objs[as] = (void *)(intptr_t)(id + 1);
+		ar->run->sessions[as] = id;
 }
 
 static void
@@ -554,8 +653,7 @@ do_put(struct actor_run *ar, const struct fl_scenario_op *op)
 		struct fl_cluster_node_status s;
 		int now_l = current_leader(c);
 
-		if (now_l == l && fl_cluster_node_status(c->nodes[l].n, &s) == 0 &&
-		    s.commit >= last)
+		if (now_l == l && view_status(&c->nodes[l], &s) && s.commit >= last)
 			return;
 		if (now_l >= 0 && now_l != l) {
 			fli_op_error(ar, op, "leader changed before the commands committed",
@@ -575,67 +673,627 @@ fli_interp_cluster_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	struct run *r = ar->run;
 	struct cluster_run *c = cluster_of(r);
-	uint64_t deadline;
+	uint64_t deadline = fli_deadline_after_ms(r, 0);
 	int id, rv;
 
 	if (c == NULL)
 		return false;
 	switch (op->kind) {
 	case FL_SCN_OP_KILL_NODE:
-		deadline = fli_deadline_after_ms(r, 0);
+	case FL_SCN_OP_RESTART_NODE: {
+		bool kill = op->kind == FL_SCN_OP_KILL_NODE;
+
+		if (c->proc) {
+			/* The run's process holds the nodes: it kills (and starts). */
+			id = op_target(ar, &op->u.node);
+			rv = id == FL_ENOENT ? id : proc_request(ar, op, id, deadline);
+			if (rv < 0) {
+				fli_op_error(ar, op, kill ? "kill" : "restart", rv);
+				return true;
+			}
+			if (kill)
+				name_node(ar, op->u.node.as, rv);
+			return true;
+		}
 		id = op_node(ar, &op->u.node, deadline);
 		if (id < 0) {
 			fli_op_error(ar, op, "which node", id);
 			return true;
 		}
-		name_node(ar, op->u.node.as, id);
-		fli_run_story(r, "%s: kill node%d", ar->a->name, id);
+		if (kill)
+			name_node(ar, op->u.node.as, id);
+		fli_run_story(r, "%s: %s node%d", ar->a->name, kill ? "kill" : "restart", id);
 		rv = node_kill(c, &c->nodes[id], deadline);
-		if (rv != 0)
-			fli_op_error(ar, op, "kill", rv);
-		return true;
-	case FL_SCN_OP_RESTART_NODE:
-		deadline = fli_deadline_after_ms(r, 0);
-		id = op_node(ar, &op->u.node, deadline);
-		if (id < 0) {
-			fli_op_error(ar, op, "which node", id);
-			return true;
-		}
-		fli_run_story(r, "%s: restart node%d", ar->a->name, id);
-		rv = node_kill(c, &c->nodes[id], deadline);
-		if (rv == 0)
+		if (rv == 0 && !kill)
 			rv = node_start(c, &c->nodes[id]);
 		if (rv != 0)
-			fli_op_error(ar, op, "restart", rv);
+			fli_op_error(ar, op, kill ? "kill" : "restart", rv);
 		return true;
+	}
 	case FL_SCN_OP_PARTITION:
+		/* The links live in the run's shared state: a node's process
+		 * reads them at every message. */
 		if (op->u.partition.isolate) {
-			id = op_node(ar, &op->u.partition.node, fli_deadline_after_ms(r, 0));
+			id = op_node(ar, &op->u.partition.node, deadline);
 			if (id < 0) {
 				fli_op_error(ar, op, "which node", id);
 				return true;
 			}
 			fli_run_story(r, "%s: isolate node%d", ar->a->name, id);
 			for (uint32_t i = 0; i < c->cfg->nodes; i++)
-				c->group[i] = i == (uint32_t)id ? 1 : 2;
+				r->cluster_group[i] = i == (uint32_t)id ? 1 : 2;
 			return true;
 		}
 		for (uint32_t i = 0; i < c->cfg->nodes; i++)
 			/* A node in no group is alone: a group of its own. */
-			c->group[i] = op->u.partition.group[i] ? op->u.partition.group[i]
-			                                       : (uint8_t)(100 + i);
+			r->cluster_group[i] = op->u.partition.group[i] ? op->u.partition.group[i]
+			                                               : (uint8_t)(100 + i);
 		return true;
-	case FL_SCN_OP_HEAL: memset(c->group, 0, sizeof(c->group)); return true;
+	case FL_SCN_OP_HEAL: memset(r->cluster_group, 0, sizeof(r->cluster_group)); return true;
 	case FL_SCN_OP_WAIT_LEADER:
-		id = wait_leader(c, fli_deadline_after_ms(r, op->u.wait_leader.deadline_ms));
+		deadline = fli_deadline_after_ms(r, op->u.wait_leader.deadline_ms);
+		id = c->proc ? proc_request(ar, op, 0, deadline) : wait_leader(c, deadline);
 		if (id < 0)
 			fli_op_error(ar, op, "no leader", id);
 		else
 			name_node(ar, op->u.wait_leader.as, id);
 		return true;
-	case FL_SCN_OP_PUT: do_put(ar, op); return true;
+	case FL_SCN_OP_PUT:
+		if (!c->proc) {
+			do_put(ar, op);
+			return true;
+		}
+		rv = proc_request(ar, op, 0, fli_deadline_after_ms(r, op->u.put.deadline_ms));
+		if (rv != 0)
+			fli_op_error(ar, op, "put", rv);
+		return true;
 	default: return false;
 	}
+}
+
+static void supervisor_main(void *arg);
+static bool actors_done(const struct run *r);
+
+/* ---- proc mode: every node life a process ---------------------------------- */
+
+/*
+ * A node process is forked from the run's process (so the fault rules
+ * and the choice stream reach it, as they reach process actors) and runs
+ * the same node code faultline-node runs.  It tells the run's process
+ * what its observer sees through a pipe of fixed-size events (a record
+ * is under PIPE_BUF: written whole), from which that process keeps the
+ * node's status and a copy of its log and makes the same checks as under
+ * sim.  Commands come the other way (put, stop).  kill_node is a SIGKILL.
+ */
+enum { EV_CHANGED = 1, EV_STATUS, EV_LOGGED, EV_APPLIED, EV_PUT };
+struct node_event {
+	uint8_t type;
+	int8_t role;
+	int16_t leader;
+	int32_t rv;
+	uint64_t term, index, hash, commit, applied, log_length, state_hash;
+};
+
+enum { CMD_PUT = 1, CMD_STOP };
+struct node_cmd {
+	uint8_t type;
+	uint32_t size;
+	char key[64];
+};
+
+/* The node process's side. */
+static int child_ev = -1;
+
+static void
+child_send(const struct node_event *e)
+{
+	ssize_t n;
+
+	do
+		n = write(child_ev, e, sizeof(*e));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*e))
+		_exit(4); /* the run's process is gone */
+}
+
+static void
+child_status(uint8_t type, const struct fl_cluster_node_status *st)
+{
+	struct node_event e = { .type = type,
+		                .role = (int8_t)st->role,
+		                .leader = (int16_t)st->leader,
+		                .term = st->term,
+		                .commit = st->commit,
+		                .applied = st->applied,
+		                .log_length = st->log_length,
+		                .state_hash = st->state_hash };
+
+	child_send(&e);
+}
+
+static void
+child_changed(void *arg, const struct fl_cluster_node_status *st)
+{
+	(void)arg;
+	child_status(EV_CHANGED, st);
+}
+
+static void
+child_entry(uint8_t type, uint64_t index, uint64_t term, uint64_t hash)
+{
+	struct node_event e = { .type = type, .index = index, .term = term, .hash = hash };
+
+	child_send(&e);
+}
+
+static void
+child_applied(void *arg, int id, uint64_t index, uint64_t term, uint64_t hash)
+{
+	(void)arg;
+	(void)id;
+	child_entry(EV_APPLIED, index, term, hash);
+}
+
+static void
+child_logged(void *arg, int id, uint64_t index, uint64_t term, uint64_t hash)
+{
+	(void)arg;
+	(void)id;
+	child_entry(EV_LOGGED, index, term, hash);
+}
+
+static void
+child_command(struct node_run *nr, fl_cluster_node *n, const struct node_cmd *cmd)
+{
+	uint8_t value[4096];
+	struct node_event e = { .type = EV_PUT };
+	char key[sizeof(cmd->key) + 1];
+
+	if (cmd->type == CMD_STOP) {
+		fl_cluster_node_close(n);
+		fflush(NULL);
+		fli_san_leak_check();
+		_exit(0);
+	}
+	memcpy(key, cmd->key, sizeof(cmd->key));
+	key[sizeof(cmd->key)] = '\0';
+	memset(value, 'v', sizeof(value));
+	e.rv = fl_cluster_node_put(n, key, value, cmd->size < sizeof(value) ? cmd->size : 0,
+	                           &e.index);
+	(void)nr;
+	child_send(&e);
+}
+
+static void __attribute__((noreturn)) node_child(struct node_run *nr, int ev_w, int cmd_r)
+{
+	struct cluster_run *c = nr->c;
+	const struct fl_cluster_observer obs = { .arg = nr,
+		                                 .changed = child_changed,
+		                                 .applied = child_applied,
+		                                 .logged = child_logged,
+		                                 .link_up = obs_link_up };
+	struct fl_cluster_node_status st, last = { 0 };
+	struct fl_cluster_node_ctx ctx;
+	struct fl_idle idle = { 0 };
+	fl_cluster_node *n;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	fli_runner_child_node(nr->id, nr->name);
+	for (uint32_t i = 0; i < c->cfg->nodes; i++) {
+		if (c->nodes[i].state == NODE_UP && &c->nodes[i] != nr) {
+			close(c->nodes[i].ev_fd);
+			close(c->nodes[i].cmd_fd);
+		}
+	}
+	child_ev = ev_w;
+	node_ctx(nr, &ctx);
+	ctx.observer = &obs;
+	if (fl_cluster_node_open(&ctx, &n) != 0)
+		_exit(2);
+	/* The log it restarts with, then where it stands. */
+	(void)fl_cluster_node_status(n, &st);
+	for (uint64_t i = 1; i <= st.log_length; i++) {
+		uint64_t t, h;
+
+		if (fl_cluster_node_entry(n, i, &t, &h) == 0)
+			child_entry(EV_LOGGED, i, t, h);
+	}
+	for (;;) {
+		struct node_cmd cmd;
+		int work;
+
+		if (read(cmd_r, &cmd, sizeof(cmd)) == (ssize_t)sizeof(cmd))
+			child_command(nr, n, &cmd);
+		work = fl_cluster_node_do_work(n);
+		if (work < 0)
+			_exit(3); /* its client is dead: the node can do nothing more */
+		(void)fl_cluster_node_status(n, &st);
+		if (st.commit != last.commit || st.applied != last.applied ||
+		    st.log_length != last.log_length || st.term != last.term ||
+		    st.role != last.role || st.leader != last.leader) {
+			child_status(EV_STATUS, &st);
+			last = st;
+		}
+		fl_idle(&idle, work, fl_clock_now_ns() + FL_NS_PER_MS);
+	}
+}
+
+/* The run's process's side. */
+static int
+proc_start(struct cluster_run *c, struct node_run *nr)
+{
+	int ev[2], cmd[2];
+	pid_t pid;
+
+	if (pipe(ev) != 0)
+		return FL_EIO;
+	if (pipe(cmd) != 0) {
+		close(ev[0]);
+		close(ev[1]);
+		return FL_EIO;
+	}
+	(void)fcntl(ev[0], F_SETFL, O_NONBLOCK);
+	(void)fcntl(cmd[0], F_SETFL, O_NONBLOCK);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(ev[0]);
+		close(cmd[1]);
+		node_child(nr, ev[1], cmd[0]);
+	}
+	close(ev[1]);
+	close(cmd[0]);
+	if (pid < 0) {
+		close(ev[0]);
+		close(cmd[1]);
+		fli_run_fail(c->r, "harness", "could not fork %s: %s", nr->name, strerror(errno));
+		return FL_EIO;
+	}
+	nr->pid = pid;
+	nr->ev_fd = ev[0];
+	nr->cmd_fd = cmd[1];
+	nr->ev_have = 0;
+	nr->have_st = false;
+	nr->mirror_len = 0;
+	nr->put_answered = false;
+	nr->checked_len = nr->checked_last_term = nr->checked_commit = 0;
+	nr->lives++;
+	__atomic_store_n(&c->r->cluster_crashed[nr->id], false, __ATOMIC_RELEASE);
+	nr->state = NODE_UP;
+	fli_run_story(c->r, "%s: up (life %u, pid %d)", nr->name, nr->lives, (int)pid);
+	return 0;
+}
+
+/* The node process ended (killed, or dead on its own): reap it, judge
+ * how it died, and forget it. */
+static void
+proc_ended(struct cluster_run *c, struct node_run *nr, bool killed)
+{
+	int status = 0;
+	pid_t w;
+
+	do
+		w = waitpid(nr->pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w < 0) /* the actors' reaper took it first */
+		status = __atomic_exchange_n(&nr->reaped_status, -1, __ATOMIC_ACQ_REL);
+	if (w > 0 && WIFSIGNALED(status) && !killed &&
+	    !__atomic_load_n(&c->r->cluster_crashed[nr->id], __ATOMIC_ACQUIRE) &&
+	    (WTERMSIG(status) != SIGKILL || !c->r->failed))
+		fli_run_fail(c->r, "no_unexpected_signal", "%s (pid %d) died of %s", nr->name,
+		             (int)nr->pid, fl_signal_name(WTERMSIG(status)));
+	else if (w > 0 && WIFEXITED(status) && WEXITSTATUS(status) == FL_RUNNER_MEMCHECK_EXIT)
+		fli_run_fail(c->r, "memcheck",
+		             "%s (pid %d): memcheck found errors or definite leaks; see "
+		             "memcheck-%s-%d.log",
+		             nr->name, (int)nr->pid, c->r->ns, (int)nr->pid);
+	else if (!killed)
+		fli_run_story(c->r, "%s: ended (%s %d)", nr->name,
+		              w > 0 && WIFSIGNALED(status) ? "signal" : "exit",
+		              w > 0 && WIFSIGNALED(status) ? WTERMSIG(status)
+		              : w > 0                      ? WEXITSTATUS(status)
+		                                           : -1);
+	close(nr->ev_fd);
+	close(nr->cmd_fd);
+	nr->ev_fd = nr->cmd_fd = -1;
+	nr->pid = 0;
+	nr->have_st = false;
+	nr->state = NODE_DOWN;
+}
+
+static int
+proc_kill(struct cluster_run *c, struct node_run *nr)
+{
+	if (nr->state != NODE_UP)
+		return 0;
+	kill(nr->pid, SIGKILL);
+	fli_run_story(c->r, "%s: killed (pid %d)", nr->name, (int)nr->pid);
+	proc_ended(c, nr, true);
+	return 0;
+}
+
+static void
+proc_event(struct cluster_run *c, struct node_run *nr, const struct node_event *e)
+{
+	switch (e->type) {
+	case EV_LOGGED:
+		if (e->index < 1 || e->index > nr->mirror_len + 1 ||
+		    !need((void **)&nr->mirror, &nr->mirror_cap, e->index, sizeof(*nr->mirror))) {
+			fli_run_fail(c->r, "harness", "%s: a log entry out of order", nr->name);
+			return;
+		}
+		nr->mirror[e->index - 1] = (struct entry_id){ e->term, e->hash };
+		nr->mirror_len = e->index;
+		return;
+	case EV_CHANGED:
+	case EV_STATUS:
+		nr->st.id = nr->id;
+		nr->st.role = (enum fl_cluster_role)e->role;
+		nr->st.leader = e->leader;
+		nr->st.term = e->term;
+		nr->st.commit = e->commit;
+		nr->st.applied = e->applied;
+		nr->st.log_length = e->log_length;
+		nr->st.state_hash = e->state_hash;
+		if (e->type == EV_CHANGED) {
+			obs_changed(nr, &nr->st);
+			return;
+		}
+		nr->have_st = true;
+		check_node(c, nr);
+		return;
+	case EV_APPLIED: obs_applied(nr, nr->id, e->index, e->term, e->hash); return;
+	case EV_PUT:
+		nr->put_rv = e->rv;
+		nr->put_index = e->index;
+		nr->put_answered = true;
+		return;
+	default: fli_run_fail(c->r, "harness", "%s: an unknown event %d", nr->name, e->type);
+	}
+}
+
+/* The end of the run: every node process told to close its node and
+ * exit; one that does not within the driver timeout is killed (and the
+ * leak properties will say what it held). */
+static void proc_send(struct node_run *nr, const struct node_cmd *cmd);
+
+static void
+proc_stop(struct cluster_run *c)
+{
+	struct fl_idle st = { 0 };
+	uint64_t deadline = fli_deadline_after_ms(c->r, 0);
+	const struct node_cmd stop = { .type = CMD_STOP };
+	bool up = true;
+
+	for (uint32_t i = 0; i < c->cfg->nodes; i++)
+		if (c->nodes[i].state == NODE_UP)
+			proc_send(&c->nodes[i], &stop);
+	while (up && fl_clock_now_ns() < deadline) {
+		int work = proc_events(c);
+
+		up = false;
+		for (uint32_t i = 0; i < c->cfg->nodes; i++)
+			up = up || c->nodes[i].state == NODE_UP;
+		fl_idle(&st, work, fl_clock_now_ns() + FL_NS_PER_MS);
+	}
+	for (uint32_t i = 0; i < c->cfg->nodes; i++)
+		if (c->nodes[i].state == NODE_UP) {
+			fli_run_story(c->r, "%s: did not stop in time", c->nodes[i].name);
+			(void)proc_kill(c, &c->nodes[i]);
+		}
+}
+
+/* Everything the node processes said since the last look; a process
+ * whose pipe ended is reaped. */
+static int
+proc_events(struct cluster_run *c)
+{
+	int work = 0;
+
+	for (uint32_t i = 0; i < c->cfg->nodes; i++) {
+		struct node_run *nr = &c->nodes[i];
+
+		while (nr->state == NODE_UP) {
+			ssize_t n = read(nr->ev_fd, nr->ev_buf + nr->ev_have,
+			                 sizeof(nr->ev_buf) - nr->ev_have);
+			size_t off = 0;
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				break; /* EAGAIN: nothing more now */
+			if (n == 0) {
+				proc_ended(c, nr, false);
+				work++;
+				break;
+			}
+			nr->ev_have += (size_t)n;
+			for (; nr->ev_have - off >= sizeof(struct node_event);
+			     off += sizeof(struct node_event)) {
+				struct node_event e;
+
+				memcpy(&e, nr->ev_buf + off, sizeof(e));
+				proc_event(c, nr, &e);
+				work++;
+			}
+			memmove(nr->ev_buf, nr->ev_buf + off, nr->ev_have - off);
+			nr->ev_have -= off;
+		}
+	}
+	return work;
+}
+
+static void
+proc_send(struct node_run *nr, const struct node_cmd *cmd)
+{
+	ssize_t n;
+
+	do
+		n = write(nr->cmd_fd, cmd, sizeof(*cmd));
+	while (n < 0 && errno == EINTR);
+	(void)n; /* a dead node's pipe: its end is seen on the event pipe */
+}
+
+/* One step of an actor's put, done here: a command at a time, at the
+ * leader of the moment; true when the request is done. */
+static bool
+proc_put_step(struct cluster_run *c, struct cluster_req *q)
+{
+	struct node_run *nr;
+	struct fl_cluster_node_status st;
+
+	switch (q->phase) {
+	case 0: /* a command to send */
+		if (q->done == q->count) {
+			q->phase = 2;
+			return false;
+		}
+		q->leader = current_leader(c);
+		if (q->leader < 0)
+			return false;
+		nr = &c->nodes[q->leader];
+		struct node_cmd cmd = { .type = CMD_PUT, .size = q->size };
+		snprintf(cmd.key, sizeof cmd.key, "%s.%u", q->key, q->done);
+		nr->put_answered = false;
+		proc_send(nr, &cmd);
+		q->phase = 1;
+		return false;
+	case 1: /* its answer */
+		nr = &c->nodes[q->leader];
+		if (nr->state != NODE_UP) {
+			q->phase = 0; /* died: at the next leader */
+			return false;
+		}
+		if (!nr->put_answered)
+			return false;
+		q->phase = 0;
+		if (nr->put_rv == FL_ESTATE)
+			return false; /* no longer the leader: at the next */
+		if (nr->put_rv != 0) {
+			q->rv = nr->put_rv;
+			return true;
+		}
+		q->done++;
+		q->last_index = nr->put_index;
+		return false;
+	default: /* every command proposed: committed? */
+		if (!q->wait)
+			return true;
+		if (current_leader(c) == q->leader && view_status(&c->nodes[q->leader], &st) &&
+		    st.commit >= q->last_index)
+			return true;
+		if (current_leader(c) >= 0 && current_leader(c) != q->leader) {
+			q->rv = FL_ECANCELED;
+			return true;
+		}
+		return false;
+	}
+}
+
+/* Does what actor ar asked; true when done (q->rv set). */
+static bool
+proc_request_step(struct cluster_run *c, struct cluster_req *q)
+{
+	bool late = fl_clock_now_ns() >= q->deadline;
+	int l;
+
+	switch (q->kind) {
+	case FL_SCN_OP_WAIT_LEADER:
+		q->rv = current_leader(c);
+		if (q->rv < 0 && late)
+			q->rv = FL_ETIMEDOUT;
+		return q->rv >= 0 || late;
+	case FL_SCN_OP_KILL_NODE:
+	case FL_SCN_OP_RESTART_NODE:
+		l = q->node == FL_SCN_NODE_LEADER ? current_leader(c) : q->node;
+		if (l < 0) {
+			q->rv = FL_ETIMEDOUT;
+			return late;
+		}
+		(void)proc_kill(c, &c->nodes[l]);
+		q->rv = q->kind == FL_SCN_OP_RESTART_NODE ? proc_start(c, &c->nodes[l]) : 0;
+		if (q->rv == 0)
+			q->rv = l;
+		return true;
+	case FL_SCN_OP_PUT:
+		q->rv = 0;
+		if (proc_put_step(c, q))
+			return true;
+		if (late)
+			q->rv = q->phase == 2 ? FL_ETIMEDOUT : FL_ETIMEDOUT;
+		return late;
+	default: q->rv = FL_EINVAL; return true;
+	}
+}
+
+static int
+proc_requests(struct cluster_run *c)
+{
+	int work = 0;
+
+	for (size_t i = 0; i < c->r->s->actor_count; i++) {
+		struct cluster_req *q = &c->r->actors[i].creq;
+
+		if (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) != CREQ_POSTED)
+			continue;
+		if (proc_request_step(c, q)) {
+			__atomic_store_n(&q->state, CREQ_DONE, __ATOMIC_RELEASE);
+			work++;
+		}
+	}
+	return work;
+}
+
+/* The actor's side: post the request, wait for it to be done. */
+static int
+proc_request(struct actor_run *ar, const struct fl_scenario_op *op, int node, uint64_t deadline)
+{
+	struct cluster_req *q = &ar->creq;
+	struct fl_idle st = { 0 };
+	/* The run's process answers within its own deadline; past this
+	 * margin it is gone, and the run's hang deadline ends the actor. */
+	uint64_t give_up = deadline + 10 * FL_NS_PER_SEC;
+
+	memset(q, 0, sizeof(*q));
+	q->kind = (int)op->kind;
+	q->node = node;
+	q->deadline = deadline;
+	if (op->kind == FL_SCN_OP_PUT) {
+		q->count = op->u.put.count;
+		q->size = op->u.put.size;
+		q->wait = op->u.put.wait;
+		snprintf(q->key, sizeof q->key, "%s.%d", ar->a->name, op->line);
+	}
+	__atomic_store_n(&q->state, CREQ_POSTED, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) != CREQ_DONE) {
+		if (fl_clock_now_ns() >= give_up)
+			return FL_ETIMEDOUT;
+		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+	}
+	__atomic_store_n(&q->state, CREQ_IDLE, __ATOMIC_RELEASE);
+	return q->rv;
+}
+
+/* The run's process's cluster thread: starts the nodes, serves the
+ * actors' requests and reads the nodes' events until every actor is
+ * done, then supervises the end as under sim. */
+static void
+proc_main(void *arg)
+{
+	struct cluster_run *c = arg;
+	struct fl_idle st = { 0 };
+
+	if (fli_wait_driver(c->r) == 0) {
+		(void)mkdir(c->top, 0700);
+		for (uint32_t i = 0; i < c->cfg->nodes; i++)
+			(void)proc_start(c, &c->nodes[i]);
+	}
+	while (!actors_done(c->r)) {
+		int work = proc_events(c) + proc_requests(c);
+
+		fl_idle(&st, work, fl_clock_now_ns() + FL_NS_PER_MS);
+	}
+	supervisor_main(c);
 }
 
 /* ---- the end of the run ---------------------------------------------------- */
@@ -651,7 +1309,7 @@ converged(struct cluster_run *c, int l, char *why, size_t len)
 		snprintf(why, len, "no leader");
 		return false;
 	}
-	(void)fl_cluster_node_status(c->nodes[l].n, &ls);
+	(void)view_status(&c->nodes[l], &ls);
 	if (ls.commit < ls.log_length) {
 		snprintf(why, len, "leader node %d (term %llu) committed %llu of %llu entries", l,
 		         (unsigned long long)ls.term, (unsigned long long)ls.commit,
@@ -659,11 +1317,10 @@ converged(struct cluster_run *c, int l, char *why, size_t len)
 		return false;
 	}
 	for (uint32_t i = 0; i < c->cfg->nodes; i++) {
-		if (c->nodes[i].n == NULL) {
+		if (!view_status(&c->nodes[i], &st)) {
 			snprintf(why, len, "node %u is down", i);
 			return false;
 		}
-		(void)fl_cluster_node_status(c->nodes[i].n, &st);
 		if (st.applied != ls.commit || st.state_hash != ls.state_hash) {
 			snprintf(why, len,
 			         "node %u applied %llu entries (state %016llx); leader node %d "
@@ -712,8 +1369,7 @@ revive(struct cluster_run *c, uint64_t every)
 	for (uint32_t i = 0; i < c->cfg->nodes; i++) {
 		struct node_run *nr = &c->nodes[i];
 		struct fl_cluster_node_status s;
-		bool halted = nr->n != NULL && fl_cluster_node_status(nr->n, &s) == 0 &&
-		              s.role == FL_CLUSTER_HALTED;
+		bool halted = view_status(nr, &s) && s.role == FL_CLUSTER_HALTED;
 
 		if ((!halted && nr->state != NODE_DOWN) || now < nr->revive_at ||
 		    nr->revivals >= MAX_REVIVALS)
@@ -741,8 +1397,8 @@ supervisor_main(void *arg)
 	int l = -1;
 
 	while (!actors_done(r))
-		fl_idle(&st, 0, FL_DEADLINE_NONE);
-	memset(c->group, 0, sizeof(c->group));
+		cluster_idle(c, &st, 0, FL_DEADLINE_NONE);
+	memset(c->r->cluster_group, 0, sizeof(c->r->cluster_group));
 	revive(c, 0);
 	healed_at = fl_clock_now_ns();
 	faults = faults_so_far(r);
@@ -771,15 +1427,18 @@ supervisor_main(void *arg)
 				             c->cfg->liveness_ms, why);
 			break;
 		}
-		fl_idle(&st, 0, fl_clock_now_ns() + (uint64_t)c->cfg->heartbeat_ms * FL_NS_PER_MS);
+		cluster_idle(c, &st, 0,
+		             fl_clock_now_ns() + (uint64_t)c->cfg->heartbeat_ms * FL_NS_PER_MS);
 	}
 	/* The final logs, every node's against the others'. */
 	for (uint32_t i = 0; i < c->cfg->nodes; i++)
-		if (c->nodes[i].n != NULL) {
+		if (node_up(&c->nodes[i])) {
 			c->nodes[i].checked_len = UINT64_MAX;
 			check_node(c, &c->nodes[i]);
 		}
 	c->stop = true;
+	if (c->proc)
+		proc_stop(c);
 	fl_idle(&st, 1, FL_DEADLINE_NONE);
 	for (size_t i = 0; i < c->nthreads; i++)
 		fl_thread_join(c->threads[i]);
@@ -806,12 +1465,15 @@ fli_cluster_setup(struct run *r)
 		return FL_ENOMEM;
 	c->r = r;
 	c->cfg = &s->cluster;
+	c->proc = s->mode == FL_SCN_MODE_PROC;
 	snprintf(c->top, sizeof c->top, "%s/cluster", r->dir);
 	for (uint32_t i = 0; i < s->cluster.nodes; i++) {
 		struct node_run *nr = &c->nodes[i];
 
 		nr->c = c;
 		nr->id = (int)i;
+		nr->ev_fd = nr->cmd_fd = -1;
+		nr->reaped_status = -1;
 		snprintf(nr->name, sizeof nr->name, "node%u", i);
 		snprintf(nr->dir, sizeof nr->dir, "%s/node%u", c->top, i);
 		nr->obs = (struct fl_cluster_observer){ .arg = nr,
@@ -838,6 +1500,40 @@ fli_cluster_spawn(struct run *r, struct fl_sim *sim)
 	if (rv == 0)
 		rv = fl_sim_spawn(sim, "cluster", supervisor_main, c, NULL);
 	return rv;
+}
+
+int
+fli_cluster_start_proc(struct run *r)
+{
+	struct cluster_run *c = r->cluster;
+
+	if (c == NULL || !c->proc)
+		return 0;
+	return fl_thread_start(&c->proc_thread, "cluster", proc_main, c);
+}
+
+void
+fli_cluster_join_proc(struct run *r)
+{
+	struct cluster_run *c = r->cluster;
+
+	if (c != NULL && c->proc_thread != NULL) {
+		fl_thread_join(c->proc_thread);
+		c->proc_thread = NULL;
+	}
+}
+
+bool
+fli_cluster_reaped(struct run *r, pid_t pid, int status)
+{
+	struct cluster_run *c = r->cluster;
+
+	for (uint32_t i = 0; c != NULL && pid > 0 && i < c->cfg->nodes; i++)
+		if (__atomic_load_n(&c->nodes[i].pid, __ATOMIC_ACQUIRE) == pid) {
+			__atomic_store_n(&c->nodes[i].reaped_status, status, __ATOMIC_RELEASE);
+			return true;
+		}
+	return false;
 }
 
 bool
@@ -885,9 +1581,15 @@ fli_cluster_teardown(struct run *r)
 	/* A run cut short (step limit, deadlock): a node's coroutine may be
 	 * gone holding its client's lock, so its node cannot be freed; it
 	 * goes as a killed process's memory would. */
-	for (uint32_t i = 0; i < c->cfg->nodes; i++)
-		if (c->nodes[i].n != NULL)
-			corpses[ncorpses++ % MAX_CORPSES] = c->nodes[i].n;
+	for (uint32_t i = 0; i < c->cfg->nodes; i++) {
+		struct node_run *nr = &c->nodes[i];
+
+		if (nr->n != NULL)
+			corpses[ncorpses++ % MAX_CORPSES] = nr->n;
+		if (c->proc && nr->state == NODE_UP)
+			(void)proc_kill(c, nr); /* a run cut short */
+		free(nr->mirror);
+	}
 	free(c->leader_of_term);
 	free(c->committed);
 	free(c->committed_by);

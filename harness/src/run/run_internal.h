@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "faultline/aio.h"
 #include "faultline/reqrep.h"
@@ -29,6 +30,24 @@ struct fl_faults;
 
 struct run;
 struct cluster_run;
+
+/* proc mode: a cluster operation an actor's process asks the run's
+ * process to do (only that process holds the nodes). */
+enum { CREQ_IDLE, CREQ_POSTED, CREQ_DONE };
+struct cluster_req {
+	int state; /* CREQ_* (atomic) */
+	int kind;  /* enum fl_scn_op_kind */
+	int node;  /* an id, or FL_SCN_NODE_LEADER */
+	uint32_t count, size;
+	bool wait;
+	uint64_t deadline;
+	char key[48]; /* put: the keys' prefix */
+	int rv;       /* the node (kill, restart, wait_leader), 0, or an error */
+	/* The run's process's progress on a put. */
+	int phase, leader;
+	uint32_t done;
+	uint64_t last_index;
+};
 struct fl_sim;
 
 struct actor_run {
@@ -63,6 +82,7 @@ struct actor_run {
 	bool last_image_lookup;                  /* ... that op was lookup_image (a helper's) */
 	uint64_t client_ids[RUN_MAX_CLIENT_IDS]; /* pub/sub clients opened, in order */
 	uint32_t nclient_ids;
+	struct cluster_req creq;       /* proc mode: a cluster op the run's process does for it */
 	struct fl_aio_debug aio_delta; /* proc mode: this process's message and aio
 	                                  counts, written when it finishes */
 };
@@ -102,6 +122,9 @@ struct run {
 	struct actor_run actors[RUN_MAX_ACTORS];
 	void **objs;                  /* handle per fl_scenario.objects entry */
 	struct cluster_run *cluster;  /* the cluster domain's nodes and checks, or NULL */
+	uint8_t cluster_group[5];     /* partition: nodes of equal groups reach each other
+	                                 (shared with node processes) */
+	bool cluster_crashed[5];      /* proc: a node process died at a crash fault */
 	fl_sock **socks;              /* per server/connection object: the socket its
 	                            contexts use, opened by the first ctx_open */
 	struct fl_aio_debug aio_base; /* process-wide counts when the run began */
@@ -224,6 +247,17 @@ bool fli_cluster_busy(struct run *r);
 bool fli_cluster_node_crash(struct run *r, const char *name);
 /* A node life died at a crash fault in this run. */
 bool fli_cluster_crashed(const struct run *r);
+/* proc mode: the run's process's cluster thread (it forks the node
+ * processes, serves the actors' requests, checks, supervises the end),
+ * started once the actors are forked, and joined. */
+int fli_cluster_start_proc(struct run *r);
+void fli_cluster_join_proc(struct run *r);
+/* proc mode: the actors' reaper reaped pid, not an actor's: true when it
+ * was a node process (its status is handed to the cluster thread). */
+bool fli_cluster_reaped(struct run *r, pid_t pid, int status);
+/* runner_child.c: this process is node `id`'s (proc mode): fault rules
+ * name it, a crash fault kills it as a planned crash. */
+void fli_runner_child_node(int id, const char *name);
 void fli_cluster_teardown(struct run *r);
 /* Remove the nodes' files under run directory dir (only theirs). */
 void fli_cluster_remove_files(const char *dir);

@@ -346,9 +346,9 @@ const char *
 fli_runner_unsupported(const struct fl_scenario *s)
 {
 	/* The loader refuses a file that says otherwise; --mode can still ask. */
-	if (s->cluster.nodes > 0 && s->mode != FL_SCN_MODE_SIM)
-		return "a cluster runs in sim mode only (proc mode, with faultline-node processes, "
-		       "is not built yet)";
+	if (s->cluster.nodes > 0 && s->mode == FL_SCN_MODE_STRESS)
+		return "a cluster runs in sim or proc mode (a node's life is a coroutine or a "
+		       "process)";
 	if (s->mode == FL_SCN_MODE_STRESS) {
 		for (size_t i = 0; i < s->fault_count; i++)
 			if (s->faults[i].action == FL_SCN_FAULT_CRASH)

@@ -122,12 +122,22 @@ install_crash_handlers(struct fl_choice *c, int fd)
 
 /* proc mode: the actor this process is (NULL in the run's own process). */
 static struct actor_run *proc_actor;
+/* A node process (proc mode): its id and actor name, or -1. */
+static int proc_node = -1;
+static const char *proc_node_name;
+
+void
+fli_runner_child_node(int id, const char *name)
+{
+	proc_node = id;
+	proc_node_name = name;
+}
 
 static bool
 hook_in_process_actor(void *arg)
 {
 	(void)arg;
-	return proc_actor != NULL;
+	return proc_actor != NULL || proc_node >= 0;
 }
 
 static const char *
@@ -136,6 +146,8 @@ hook_actor_name(void *arg)
 	(void)arg;
 	if (proc_actor != NULL)
 		return proc_actor->a->name;
+	if (proc_node >= 0)
+		return proc_node_name;
 	return fl_sim_current_name();
 }
 
@@ -261,6 +273,11 @@ hook_crash(void *arg, const char *point)
 	              : name != NULL     ? name
 	                                 : "?",
 	              point);
+	if (proc_node >= 0) {
+		/* A node's process: a planned death, as a process actor's. */
+		__atomic_store_n(&r->cluster_crashed[proc_node], true, __ATOMIC_SEQ_CST);
+		kill(getpid(), SIGKILL);
+	}
 	if (proc_actor != NULL) {
 		/* A real crash: the process dies here, holding what it holds. */
 		proc_actor->crashed_at_ns = fl_clock_now_ns();
@@ -525,6 +542,8 @@ run_processes(struct run *r)
 		__atomic_store_n(&r->driver_state, RUN_DRIVER_FAILED, __ATOMIC_RELEASE);
 		for (size_t i = 0; i < alive; i++)
 			kill(pids[i], SIGKILL);
+	} else if (fli_cluster_start_proc(r) != 0) {
+		fli_run_fail(r, "harness", "could not start the cluster thread");
 	}
 	/* Every wait has a deadline: the scenario's timeouts bound a run. */
 	deadline = fl_clock_now_ns() + 4 * r->timeout_ns + r->liveness_ns;
@@ -547,6 +566,8 @@ run_processes(struct run *r)
 			fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
 			continue;
 		}
+		if (fli_cluster_reaped(r, pid, status))
+			continue; /* a node's process: the cluster thread judges it */
 		for (size_t i = 0; i < n; i++) {
 			struct actor_run *ar = &r->actors[i];
 			if (pids[i] != pid)
@@ -570,6 +591,7 @@ run_processes(struct run *r)
 			}
 		}
 	}
+	fli_cluster_join_proc(r);
 	if (rv == 0)
 		fl_thread_join(driver);
 	return rv;

@@ -379,11 +379,10 @@ convert_cluster(struct loader *l, const struct fli_raw_scenario *r, struct fl_sc
 		                    "must be shorter than election_timeout_ms (%u), or followers "
 		                    "start elections between heartbeats",
 		                    o->election_timeout_ms);
-	if (s->mode != FL_SCN_MODE_SIM)
+	if (s->mode == FL_SCN_MODE_STRESS)
 		return fli_scn_fail(l, fli_scn_yline(cn), "cluster",
-		                    "runs in mode sim only (mode is %s; proc mode, with "
-		                    "faultline-node processes, is not built yet)",
-		                    mode_names[s->mode]);
+		                    "runs in mode sim or proc (mode is stress: a node's life is a "
+		                    "coroutine or a process, never a free thread)");
 	return 0;
 }
 

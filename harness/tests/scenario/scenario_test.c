@@ -125,8 +125,8 @@ static const struct bad_case bad_cases[] = {
 	  "bad/cluster_unknown_node.yaml:9: actors[0].ops[1].restart_node.node: unknown node "
 	  "'frist'" },
 	{ "bad/cluster_proc.yaml",
-	  "bad/cluster_proc.yaml:4: cluster: runs in mode sim only (mode is stress; proc mode, "
-	  "with faultline-node processes, is not built yet)" },
+	  "bad/cluster_proc.yaml:4: cluster: runs in mode sim or proc (mode is stress: a node's "
+	  "life is a coroutine or a process, never a free thread)" },
 	{ "bad/cluster_node_actor.yaml",
 	  "bad/cluster_node_actor.yaml:6: actors[0].name: 'node1' is the name of a cluster "
 	  "node's actor" },

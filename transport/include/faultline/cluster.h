@@ -50,6 +50,10 @@ struct fl_cluster_observer {
 	void (*changed)(void *arg, const struct fl_cluster_node_status *st);
 	/* Entry `index` of `term` was applied; hash as fl_cluster_node_entry's. */
 	void (*applied)(void *arg, int id, uint64_t index, uint64_t term, uint64_t hash);
+	/* Entry `index` of `term` is now durable in the node's log, every
+	 * entry from index on it held before replaced (a watcher in another
+	 * process keeps a copy of the log from these). */
+	void (*logged)(void *arg, int id, uint64_t index, uint64_t term, uint64_t hash);
 	/* A loss generator (as Aeron's tests have): a message from node
 	 * `from` to node `to` is sent only when this says true.  A harness
 	 * partitions the cluster with it. */

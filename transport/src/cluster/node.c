@@ -106,10 +106,15 @@ static int
 io_persist_entry(void *arg, uint64_t index, const struct fli_raft_entry *e)
 {
 	fl_cluster_node *n = arg;
+	const struct fl_cluster_observer *o = n->ctx.observer;
+	int rc;
 
 	if (FL_FAULT("transport/cluster/persist"))
 		return FL_EIO;
-	return fli_store_put_entry(&n->st, index, e);
+	rc = fli_store_put_entry(&n->st, index, e);
+	if (rc == 0 && o != NULL && o->logged != NULL)
+		o->logged(o->arg, n->ctx.id, index, e->term, entry_hash(e));
+	return rc;
 }
 
 static void
