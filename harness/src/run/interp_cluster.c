@@ -346,22 +346,17 @@ check_log(struct cluster_run *c, struct node_run *nr, uint64_t len)
 			s[k] = (struct seen_slot){ e.term, e.hash, chain, nr->id };
 			continue;
 		}
-		if (s[k].hash != e.hash)
-			fli_run_fail(
-			        c->r, "log_matching",
-			        "nodes %d and %d hold different entries at index %llu, both of "
-			        "term %llu",
-			        s[k].node, nr->id, (unsigned long long)i,
-			        (unsigned long long)e.term);
-		else if (s[k].chain != chain)
-			fli_run_fail(
-			        c->r, "log_matching",
-			        "nodes %d and %d hold the same entry at index %llu (term %llu) "
-			        "but their logs differ before it",
-			        s[k].node, nr->id, (unsigned long long)i,
-			        (unsigned long long)e.term);
-		if (s[k].hash != e.hash || s[k].chain != chain)
+		if (s[k].hash != e.hash || s[k].chain != chain) {
+			bool differ = s[k].hash != e.hash;
+
+			fli_run_fail(c->r, "log_matching",
+			             "nodes %d and %d hold %s at index %llu (term %llu)%s",
+			             s[k].node, nr->id,
+			             differ ? "different entries" : "the same entry",
+			             (unsigned long long)i, (unsigned long long)e.term,
+			             differ ? "" : " but their logs differ before it");
 			return;
+		}
 	}
 }
 
