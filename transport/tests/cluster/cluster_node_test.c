@@ -239,13 +239,13 @@ abandoned_leader_is_timed_out_then_rejoins(void **state)
 	fl_cluster_node_abandon(nodes[l]);
 	nodes[l] = NULL;
 	l2 = elect();
-	/* The driver times the dead client out: one client, its
-	 * subscription and two publications fewer. */
+	/* The driver times the dead client out: one client, its two
+	 * subscriptions (consensus and ingress) and two publications fewer. */
 	assert_true(
 	        WAIT_UNTIL((round_all(), fl_stats_read(ns, &after) == 0 &&
 	                                         after.active_clients == before.active_clients - 1),
 	                   20000));
-	assert_true(after.subscriptions == before.subscriptions - 1);
+	assert_true(after.subscriptions == before.subscriptions - 2);
 	open_node(l);
 	put_n(l2, 3, "b", &last);
 	assert_true(WAIT_UNTIL((round_all(), converged(l2, last)), 20000));
