@@ -13,6 +13,7 @@
 #include "faultline/error.h"
 #include "le.h"
 #include "raft.h"
+#include "wire.h"
 
 #define COMMON_HDR 8u
 
@@ -113,14 +114,6 @@ put_header(const struct layout *l, const struct fli_sw_msg *m, uint8_t *buf)
 		fli_le_put(l->f[k].width, buf + l->f[k].at, get_field(m, l->f[k].field));
 }
 
-static int
-bad(const char **why, const char *what)
-{
-	if (why != NULL)
-		*why = what;
-	return FL_EPROTO;
-}
-
 /* 1 if buf[0..len) is a channel name fl_name_validate accepts. */
 static int
 channel_ok(const uint8_t *buf, size_t len)
@@ -141,24 +134,24 @@ check(const struct layout *l, const struct fli_sw_msg *m, const char **why)
 	uint8_t t = l->type;
 
 	if (m->len < l->min_len || m->len > l->max_len)
-		return bad(why, "data length out of range");
+		return fli_wire_refuse(why, "data length out of range");
 	if (m->len > 0 && m->data == NULL)
-		return bad(why, "no data");
+		return fli_wire_refuse(why, "no data");
 	if (t != FLI_SW_CONNECT && t != FLI_SW_SESSION_EVENT && (m->session == 0 || m->term == 0))
-		return bad(why, "session or term 0");
+		return fli_wire_refuse(why, "session or term 0");
 	if (t == FLI_SW_RESPONSE && (m->index == 0 || m->code > FLI_KV_BAD))
-		return bad(why, "index 0 or status out of range");
+		return fli_wire_refuse(why, "index 0 or status out of range");
 	if (t == FLI_SW_SESSION_EVENT &&
 	    (m->code > FLI_SW_CLOSED || m->leader < -1 || m->leader >= FLI_RAFT_MAX_NODES))
-		return bad(why, "event code or leader out of range");
+		return fli_wire_refuse(why, "event code or leader out of range");
 	if (t == FLI_SW_NEW_LEADER && (m->leader < 0 || m->leader >= FLI_RAFT_MAX_NODES))
-		return bad(why, "leader out of range");
+		return fli_wire_refuse(why, "leader out of range");
 	if (t == FLI_SW_CONNECT && !channel_ok(m->data, m->len))
-		return bad(why, "invalid response channel");
+		return fli_wire_refuse(why, "invalid response channel");
 	if (t == FLI_SW_SESSION_EVENT)
 		for (uint32_t i = 0; i < m->len; i++)
 			if (m->data[i] < 0x20 || m->data[i] > 0x7e)
-				return bad(why, "detail not printable ASCII");
+				return fli_wire_refuse(why, "detail not printable ASCII");
 	return 0;
 }
 
@@ -191,22 +184,18 @@ fli_sw_decode(const uint8_t *buf, size_t len, struct fli_sw_msg *m, const char *
 	const struct layout *l;
 	int rc;
 
-	if (len < COMMON_HDR)
-		return bad(why, "frame shorter than the header");
-	if (fli_le_get(2, buf) != FLI_SW_MAGIC)
-		return bad(why, "bad magic");
-	if (buf[2] != FLI_SW_VERSION)
-		return bad(why, "unknown version");
+	if (fli_wire_head(buf, len, COMMON_HDR, FLI_SW_MAGIC, FLI_SW_VERSION, why) != 0)
+		return FL_EPROTO;
 	l = layout_of(buf[3]);
 	if (l == NULL)
-		return bad(why, "unknown frame type");
+		return fli_wire_refuse(why, "unknown frame type");
 	if (len < l->hdr)
-		return bad(why, "frame shorter than its type's header");
+		return fli_wire_refuse(why, "frame shorter than its type's header");
 	memset(m, 0, sizeof(*m));
 	m->type = l->type;
 	m->len = (uint32_t)fli_le_get(4, buf + 4);
 	if (m->len != len - l->hdr)
-		return bad(why, "data length is not the frame's");
+		return fli_wire_refuse(why, "data length is not the frame's");
 	for (int k = 0; k < 6 && l->f[k].field != F_NONE; k++)
 		set_field(m, l->f[k].field, fli_le_get(l->f[k].width, buf + l->f[k].at));
 	m->data = m->len > 0 ? buf + l->hdr : NULL;
@@ -215,6 +204,6 @@ fli_sw_decode(const uint8_t *buf, size_t len, struct fli_sw_msg *m, const char *
 		return rc;
 	put_header(l, m, again);
 	if (memcmp(again, buf, l->hdr) != 0)
-		return bad(why, "nonzero reserved bytes");
+		return fli_wire_refuse(why, "nonzero reserved bytes");
 	return 0;
 }
