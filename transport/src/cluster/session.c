@@ -24,25 +24,31 @@ egress_release(struct fli_sessions *ss, struct fli_egress *eg)
 }
 
 /* Moves eg towards a publication to (channel, stream): starts the add,
- * or polls it.  true once eg->pub is there.  A failed add is tried again
- * on the next call. */
+ * or polls it.  true once eg->pub is there.  A failed add (the driver's
+ * tables or command ring full) is tried again FLI_EGRESS_RETRY_NS later,
+ * not on every pass of the duty cycle. */
 static bool
-egress_ready(struct fli_sessions *ss, struct fli_egress *eg, const char *channel, int32_t stream)
+egress_ready(struct fli_sessions *ss, struct fli_egress *eg, const char *channel, int32_t stream,
+             uint64_t now_ns)
 {
 	int rc;
 
 	if (eg->pub != NULL)
 		return true;
 	if (eg->reg == 0) {
-		if (fl_client_add_publication_start(ss->client, channel, stream, true, &eg->reg) !=
-		    0)
+		if (now_ns < eg->retry_ns)
+			return false;
+		rc = fl_client_add_publication_start(ss->client, channel, stream, true, &eg->reg);
+	} else {
+		rc = fl_client_add_publication_poll(ss->client, eg->reg, &eg->pub);
+		if (rc != FL_EAGAIN)
 			eg->reg = 0;
-		return false;
 	}
-	rc = fl_client_add_publication_poll(ss->client, eg->reg, &eg->pub);
-	if (rc != FL_EAGAIN)
+	if (rc != 0 && rc != FL_EAGAIN) {
 		eg->reg = 0;
-	return rc == 0;
+		eg->retry_ns = now_ns + FLI_EGRESS_RETRY_NS;
+	}
+	return rc == 0 && eg->pub != NULL;
 }
 
 /* Offers frame on eg's publication; a publication the driver closed is
@@ -189,7 +195,7 @@ replies_work(struct fli_sessions *ss, uint64_t now_ns)
 
 		if (!rp->used)
 			continue;
-		if (egress_ready(ss, &rp->eg, rp->channel, rp->stream) &&
+		if (egress_ready(ss, &rp->eg, rp->channel, rp->stream, now_ns) &&
 		    offer(ss, &rp->eg, rp->frame, rp->len)) {
 			reply_done(ss, rp, true);
 			work++;
@@ -264,7 +270,7 @@ apply_open(struct fli_sessions *ss, bool answer, uint64_t index, const struct fl
 	if (answer) {
 		s->active_ns = now_ns;
 		s->owed = FLI_OWED_OK;
-		(void)egress_ready(ss, &s->eg, s->channel, s->stream);
+		(void)egress_ready(ss, &s->eg, s->channel, s->stream, now_ns);
 	}
 	return 0;
 }
@@ -328,7 +334,7 @@ establish(struct fli_sessions *ss, uint64_t now_ns)
 		s->active_ns = now_ns;
 		s->closing = false;
 		s->owed = FLI_OWED_NEW_LEADER;
-		(void)egress_ready(ss, &s->eg, s->channel, s->stream);
+		(void)egress_ready(ss, &s->eg, s->channel, s->stream, now_ns);
 	}
 }
 
@@ -518,7 +524,8 @@ fli_sessions_do_work(struct fli_sessions *ss, uint64_t now_ns)
 		for (uint32_t i = 0; i < ss->n; i++) {
 			struct fli_session *s = &ss->s[i];
 
-			if (s->eg.pub == NULL && egress_ready(ss, &s->eg, s->channel, s->stream))
+			if (s->eg.pub == NULL &&
+			    egress_ready(ss, &s->eg, s->channel, s->stream, now_ns))
 				work++;
 			work += send_owed(ss, s);
 		}

@@ -29,14 +29,16 @@
 #include "raft.h"
 #include "session_wire.h"
 
-#define FLI_SESSION_REPLIES 16 /* one-off answers in flight at most */
+#define FLI_SESSION_REPLIES 16                   /* one-off answers in flight at most */
+#define FLI_EGRESS_RETRY_NS (10ull * 1000000ull) /* after a failed add */
 
 enum fli_owed { FLI_OWED_NONE, FLI_OWED_OK, FLI_OWED_NEW_LEADER };
 
 /* An egress publication: added (reg in flight), then held (pub). */
 struct fli_egress {
 	fl_publication *pub;
-	int64_t reg; /* the add in flight, or 0 */
+	int64_t reg;       /* the add in flight, or 0 */
+	uint64_t retry_ns; /* a failed add: not again before this */
 };
 
 struct fli_session {
