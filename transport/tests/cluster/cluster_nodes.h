@@ -16,7 +16,9 @@
 #include "faultline/stats.h"
 #include "store.h"
 
-#define N 3
+#ifndef N
+#define N 3 /* members */
+#endif
 
 static fl_driver *drv;
 static fl_cluster_node *nodes[N];
