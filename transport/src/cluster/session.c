@@ -26,7 +26,9 @@ egress_release(struct fli_sessions *ss, struct fli_egress *eg)
 /* Moves eg towards a publication to (channel, stream): starts the add,
  * or polls it.  true once eg->pub is there.  A failed add (the driver's
  * tables or command ring full) is tried again FLI_EGRESS_RETRY_NS later,
- * not on every pass of the duty cycle. */
+ * not on every pass of the duty cycle; an add the driver has not
+ * answered in an election timeout (its answer lost) is cancelled and
+ * asked again. */
 static bool
 egress_ready(struct fli_sessions *ss, struct fli_egress *eg, const char *channel, int32_t stream,
              uint64_t now_ns)
@@ -35,10 +37,15 @@ egress_ready(struct fli_sessions *ss, struct fli_egress *eg, const char *channel
 
 	if (eg->pub != NULL)
 		return true;
+	if (eg->reg != 0 && now_ns >= eg->retry_ns) {
+		(void)fl_client_cancel(ss->client, eg->reg);
+		eg->reg = 0;
+	}
 	if (eg->reg == 0) {
 		if (now_ns < eg->retry_ns)
 			return false;
 		rc = fl_client_add_publication_start(ss->client, channel, stream, true, &eg->reg);
+		eg->retry_ns = now_ns + ss->r->cfg.election_timeout_ns;
 	} else {
 		rc = fl_client_add_publication_poll(ss->client, eg->reg, &eg->pub);
 		if (rc != FL_EAGAIN)

@@ -38,7 +38,8 @@ enum fli_owed { FLI_OWED_NONE, FLI_OWED_OK, FLI_OWED_NEW_LEADER };
 struct fli_egress {
 	fl_publication *pub;
 	int64_t reg;       /* the add in flight, or 0 */
-	uint64_t retry_ns; /* a failed add: not again before this */
+	uint64_t retry_ns; /* no add before this (one failed); or, one in
+	                      flight, when to give up waiting for its answer */
 };
 
 struct fli_session {
