@@ -2,11 +2,13 @@
  * faultline-node: one cluster member as a daemon (faultline/cluster.h).
  *
  *   faultline-node -n NS --id I --dir DIR [--members M] [--election-ms T]
- *                  [--heartbeat-ms H] [--sync] [--status-ms S]
+ *                  [--heartbeat-ms H] [--session-timeout-ms C] [--sync]
+ *                  [--status-ms S]
  *
  * Joins the driver of namespace NS (started first: faultline-driver) as
  * member I of M (1, 3 or 5; default 3), keeping its term, vote and log
- * in DIR (opened again on the same DIR, it restarts from them).  Runs
+ * in DIR (opened again on the same DIR, it restarts from them); clients
+ * open sessions on its ingress (faultline/cluster.h).  Runs
  * until SIGINT or SIGTERM, then closes cleanly (its files stay) and
  * exits 0.  With --status-ms it prints its status as one JSON line on
  * stdout every S ms, and always once at exit.
@@ -34,13 +36,16 @@ print_status(const fl_cluster_node *n)
 	printf("{\"id\": %d, \"role\": \"%s\", \"term\": %llu, \"leader\": %d, \"commit\": %llu, "
 	       "\"applied\": %llu, \"log_length\": %llu, \"state_hash\": \"%016llx\", "
 	       "\"garbled\": %llu, \"refused\": %llu, \"dropped\": %llu, \"elections\": %llu, "
-	       "\"torn_bytes\": %llu}\n",
+	       "\"torn_bytes\": %llu, \"sessions\": %llu, \"ingress_garbled\": %llu, "
+	       "\"ingress_dropped\": %llu, \"egress_dropped\": %llu}\n",
 	       st.id, role_names[st.role], (unsigned long long)st.term, st.leader,
 	       (unsigned long long)st.commit, (unsigned long long)st.applied,
 	       (unsigned long long)st.log_length, (unsigned long long)st.state_hash,
 	       (unsigned long long)st.garbled, (unsigned long long)st.refused,
 	       (unsigned long long)st.dropped, (unsigned long long)st.elections,
-	       (unsigned long long)st.torn_bytes);
+	       (unsigned long long)st.torn_bytes, (unsigned long long)st.sessions,
+	       (unsigned long long)st.ingress_garbled, (unsigned long long)st.ingress_dropped,
+	       (unsigned long long)st.egress_dropped);
 	fflush(stdout);
 }
 
@@ -48,10 +53,11 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: faultline-node -n NAMESPACE --id I --dir DIR [--members M]\n"
-	           "                      [--election-ms T] [--heartbeat-ms H] [--sync]\n"
-	           "                      [--status-ms S]\n"
+	           "                      [--election-ms T] [--heartbeat-ms H]\n"
+	           "                      [--session-timeout-ms C] [--sync] [--status-ms S]\n"
 	           "defaults: 3 members (1, 3 or 5), election timeout 300 ms, heartbeat\n"
-	           "          50 ms; no status lines but the one at exit\n");
+	           "          50 ms, session timeout 10000 ms; no status lines but the one\n"
+	           "          at exit\n");
 }
 
 /* The options that take a number, and where each goes. */
@@ -84,12 +90,13 @@ main(int argc, char **argv)
 {
 	struct fl_cluster_node_ctx ctx;
 	unsigned long long id = ~0ull, members = 3, election_ms = 0, heartbeat_ms = 0,
-	                   status_ms = 0;
+	                   session_ms = 0, status_ms = 0;
 	const struct num_opt nums[] = {
 		{ "--id", FL_CLUSTER_MAX_NODES - 1, &id },
 		{ "--members", FL_CLUSTER_MAX_NODES, &members },
 		{ "--election-ms", 3600000, &election_ms },
 		{ "--heartbeat-ms", 3600000, &heartbeat_ms },
+		{ "--session-timeout-ms", 3600000, &session_ms },
 		{ "--status-ms", 3600000, &status_ms },
 	};
 	struct fl_idle idle;
@@ -142,6 +149,7 @@ main(int argc, char **argv)
 	ctx.members = (int)members;
 	ctx.election_timeout_ns = election_ms * FL_NS_PER_MS;
 	ctx.heartbeat_ns = heartbeat_ms * FL_NS_PER_MS;
+	ctx.session_timeout_ns = session_ms * FL_NS_PER_MS;
 	rc = fl_cluster_node_open(&ctx, &n);
 	if (rc != 0) {
 		fprintf(stderr, "faultline-node: joining namespace %s with files in %s: %s: %s%s\n",

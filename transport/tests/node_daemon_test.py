@@ -31,7 +31,8 @@ def reader(i, p):
 
 def start(i):
     p = subprocess.Popen([node, "-n", ns, "--id", str(i), "--dir", "%s/node-%d" % (files, i),
-                          "--election-ms", "100", "--heartbeat-ms", "20", "--status-ms", "20"],
+                          "--election-ms", "100", "--heartbeat-ms", "20", "--status-ms", "20",
+                          "--session-timeout-ms", "5000"],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     procs[i] = p
     threading.Thread(target=reader, args=(i, p), daemon=True).start()
@@ -79,6 +80,7 @@ try:
 
     assert wait_for(caught_up, 60), "restarted node did not catch up: %s" % status
     assert all(s["garbled"] == 0 and s["refused"] == 0 for s in status.values()), status
+    assert all(s["sessions"] == 0 and s["ingress_garbled"] == 0 for s in status.values()), status
     for i in range(3):
         stop(i)
     bad = [(["--id", "0", "--dir", files + "/x"], "-n, --id and --dir are required"),

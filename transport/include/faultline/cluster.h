@@ -16,9 +16,18 @@
  * fl_cluster_node_do_work in its duty cycle (an agent, as Aeron's
  * consensus module is), from one thread.
  *
- * Not yet: client sessions (ingress, egress, redirects, session
- * timeouts, new-leader events) and snapshots; commands reach the log
- * through fl_cluster_node_put on the leader.
+ * Clients reach the cluster through sessions, as Aeron Cluster's do: a
+ * client sends a connect request to the leader's ingress (channel
+ * "cluster", stream FL_CLUSTER_INGRESS_STREAM_BASE + id) naming its
+ * response address; the session's open, close and timeout are log
+ * entries, so every node holds the same session table (rebuilt from the
+ * log on restart); the leader answers on the client's egress, times out
+ * sessions that stop sending keep-alives, and, newly elected, sends every
+ * open session a new-leader event; a follower answers a connect with a
+ * redirect naming the leader.  The frames, events and what the leader
+ * promises: transport/src/cluster/session_wire.h and docs/cluster.md.
+ * The application's own commands reach the log through
+ * fl_cluster_node_put on the leader.  Not yet: snapshots.
  */
 #ifndef FAULTLINE_CLUSTER_H
 #define FAULTLINE_CLUSTER_H
@@ -36,6 +45,13 @@ extern "C" {
 #define FL_CLUSTER_STREAM_BASE  1000
 #define FL_CLUSTER_ELECTION_NS  (300ull * 1000000ull)
 #define FL_CLUSTER_HEARTBEAT_NS (50ull * 1000000ull)
+/* Node id's ingress: where clients send (channel FL_CLUSTER_CHANNEL). */
+#define FL_CLUSTER_INGRESS_STREAM_BASE 1100
+/* A session silent this long is timed out by the leader. */
+#define FL_CLUSTER_SESSION_TIMEOUT_NS (10ull * 1000000000ull)
+/* Open sessions at most (part of the replicated state: the same on every
+ * node); a connect beyond it is answered with an error. */
+#define FL_CLUSTER_MAX_SESSIONS 64
 
 typedef struct fl_cluster_node fl_cluster_node;
 
@@ -67,6 +83,7 @@ struct fl_cluster_node_ctx {
 	const char *dir;              /* this node's files (required; created 0700) */
 	uint64_t election_timeout_ns; /* 0: FL_CLUSTER_ELECTION_NS; a follower waits [t, 2t) */
 	uint64_t heartbeat_ns;        /* 0: FL_CLUSTER_HEARTBEAT_NS */
+	uint64_t session_timeout_ns;  /* 0: FL_CLUSTER_SESSION_TIMEOUT_NS (leader-local) */
 	bool sync;                    /* fdatasync every write (a disk, not /dev/shm) */
 	const struct fl_cluster_observer *observer; /* borrowed; NULL: none */
 };
@@ -108,15 +125,23 @@ struct fl_cluster_node_status {
 	enum fl_cluster_role role;
 	int leader; /* -1: none known */
 	uint64_t term, commit, applied, log_length;
-	uint64_t state_hash; /* of the key-value map: equal on nodes that applied alike */
-	uint64_t garbled;    /* frames dropped as malformed */
-	uint64_t refused;    /* well-formed messages no correct member sends (a second
+	uint64_t state_hash;      /* of the key-value map: equal on nodes that applied alike */
+	uint64_t garbled;         /* frames dropped as malformed */
+	uint64_t refused;         /* well-formed messages no correct member sends (a second
 	                        leader of this node's term, a match past its log, a
 	                        message to another id): a bug or a forgery, never
 	                        merely noise */
-	uint64_t dropped;    /* messages not sent (no publication yet, back-pressure) */
-	uint64_t elections;  /* elections this node started since it opened */
-	uint64_t torn_bytes; /* cut off its log's end when it opened */
+	uint64_t dropped;         /* messages not sent (no publication yet, back-pressure) */
+	uint64_t elections;       /* elections this node started since it opened */
+	uint64_t torn_bytes;      /* cut off its log's end when it opened */
+	uint64_t sessions;        /* client sessions open (as this node applied the log) */
+	uint64_t ingress_garbled; /* ingress frames dropped as malformed */
+	uint64_t ingress_dropped; /* well-formed ingress frames not acted on (an
+	                             unknown session, another term, a follower's
+	                             keep-alive, a response address of the cluster's
+	                             own, no room for the answer) */
+	uint64_t egress_dropped;  /* replies and events not delivered (no subscriber,
+	                             back-pressure) */
 };
 
 /* fl_cluster_node_status fills *st.  Returns 0 or FL_EINVAL. */

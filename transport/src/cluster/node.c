@@ -1,7 +1,7 @@
 /*
  * A cluster node (faultline/cluster.h): the Raft core (raft.c) wired to
- * publish/subscribe links, its files (store.c) and the key-value service
- * (kv.c).
+ * publish/subscribe links, its files (store.c), the key-value service
+ * (kv.c) and its clients' sessions (session.c).
  */
 #include "faultline/cluster.h"
 
@@ -15,13 +15,15 @@
 #include "kv.h"
 #include "le.h"
 #include "raft.h"
+#include "session.h"
 #include "store.h"
 #include "wire.h"
 
 /* The largest frame: a full append of max_append_entries headers and
- * max_append_bytes of data (under a 64 KiB term's 8 KiB message). */
+ * max_append_bytes of data (under a 64 KiB term's 8 KiB message).  The
+ * largest entry is a session's command, a kv command in its frame. */
 #define NODE_MAX_ENTRIES 32u
-#define NODE_MAX_BYTES   (FLI_KV_HDR + FLI_KV_MAX_KEY + FLI_KV_MAX_VALUE)
+#define NODE_MAX_BYTES   FLI_SW_INGRESS_MAX
 #define NODE_FRAME_MAX   (FLI_WIRE_HEADER + NODE_MAX_ENTRIES * FLI_WIRE_ENTRY_HDR + NODE_MAX_BYTES)
 
 struct fl_cluster_node {
@@ -42,6 +44,7 @@ struct fl_cluster_node {
 	struct fli_store st;
 	struct fli_kv kv;
 	struct fli_raft r;
+	struct fli_sessions ss;
 	bool raft_up;
 	struct {
 		int role, leader;
@@ -123,11 +126,19 @@ io_apply(void *arg, uint64_t index, const struct fli_raft_entry *e)
 	fl_cluster_node *n = arg;
 	const struct fl_cluster_observer *o = n->ctx.observer;
 	struct fli_kv_result res;
+	int rc;
 
+	if (n->r.role == FLI_RAFT_HALTED)
+		return; /* stopped at an earlier entry: nothing more */
+	if (e->type == FLI_ENTRY_COMMAND)
+		rc = fli_kv_apply(&n->kv, e->data, e->len, &res);
+	else
+		rc = fli_sessions_apply(&n->ss, index, e, fl_clock_now_ns());
 	/* Out of memory: the map would differ from the others' from here
 	 * on; the node stops instead (it restarts from its log). */
-	if (e->type == FLI_ENTRY_COMMAND && fli_kv_apply(&n->kv, e->data, e->len, &res) != 0) {
+	if (rc != 0) {
 		n->r.role = FLI_RAFT_HALTED;
+		fli_sessions_changed(&n->ss);
 		return;
 	}
 	if (o != NULL && o->applied != NULL)
@@ -150,6 +161,8 @@ io_changed(void *arg)
 	const struct fl_cluster_observer *o = n->ctx.observer;
 	struct fl_cluster_node_status st;
 
+	if (n->raft_up)
+		fli_sessions_changed(&n->ss); /* a node that stops leading lets go of its egress */
 	if (o == NULL || o->changed == NULL || !n->raft_up)
 		return;
 	if ((int)n->r.role == n->seen.role && n->r.leader == n->seen.leader &&
@@ -309,6 +322,7 @@ fl_cluster_node_do_work(fl_cluster_node *n)
 			n->r.election_deadline_ns = now;
 	}
 	(void)fli_raft_tick(&n->r, fl_clock_now_ns());
+	work += fli_sessions_do_work(&n->ss, fl_clock_now_ns());
 	return work;
 }
 
@@ -364,6 +378,8 @@ fl_cluster_node_open(const struct fl_cluster_node_ctx *ctx, fl_cluster_node **ou
 	n->ctx.election_timeout_ns =
 	        ctx->election_timeout_ns ? ctx->election_timeout_ns : FL_CLUSTER_ELECTION_NS;
 	n->ctx.heartbeat_ns = ctx->heartbeat_ns ? ctx->heartbeat_ns : FL_CLUSTER_HEARTBEAT_NS;
+	n->ctx.session_timeout_ns =
+	        ctx->session_timeout_ns ? ctx->session_timeout_ns : FL_CLUSTER_SESSION_TIMEOUT_NS;
 	n->seen.role = -1;
 	fli_kv_init(&n->kv);
 	fl_fragment_assembler_init(&n->fa, on_frame, n);
@@ -386,6 +402,10 @@ fl_cluster_node_open(const struct fl_cluster_node_ctx *ctx, fl_cluster_node **ou
 		n->pub_retry[i] = fl_clock_now_ns() + n->ctx.election_timeout_ns;
 	}
 	if (rc == 0)
+		rc = fli_sessions_open(&n->ss, n->client, &n->r, &n->kv, ctx->id,
+		                       n->ctx.session_timeout_ns,
+		                       fl_clock_now_ns() + 10ull * 1000000000ull);
+	if (rc == 0)
 		rc = start_raft(n);
 	if (rc != 0) {
 		fl_cluster_node_close(n);
@@ -400,6 +420,7 @@ fl_cluster_node_close(fl_cluster_node *n)
 {
 	if (n == NULL)
 		return;
+	fli_sessions_close(&n->ss);
 	if (n->raft_up) {
 		fli_raft_fini(&n->r);
 		fli_store_close(&n->st);
@@ -427,6 +448,7 @@ fl_cluster_node_abandon(fl_cluster_node *n)
 		return;
 	fl_client_abandon(n->client);
 	n->client = NULL;
+	fli_sessions_abandon(&n->ss);
 	/* Closed, never written: what a write left half done stays so. */
 	if (n->raft_up) {
 		fli_raft_fini(&n->r);
@@ -458,6 +480,10 @@ fl_cluster_node_status(const fl_cluster_node *n, struct fl_cluster_node_status *
 	st->dropped = n->dropped;
 	st->elections = n->r.elections;
 	st->torn_bytes = n->torn_bytes;
+	st->sessions = n->ss.n;
+	st->ingress_garbled = n->ss.ingress_garbled;
+	st->ingress_dropped = n->ss.ingress_dropped;
+	st->egress_dropped = n->ss.egress_dropped;
 	return 0;
 }
 

@@ -40,7 +40,8 @@ enum fli_raft_entry_type {
 	FLI_ENTRY_SESSION_OPEN,
 	FLI_ENTRY_SESSION_CLOSE,
 	FLI_ENTRY_SESSION_TIMEOUT,
-	FLI_ENTRY__MAX = FLI_ENTRY_SESSION_TIMEOUT,
+	FLI_ENTRY_SESSION_COMMAND, /* a client session's command (session_wire.h) */
+	FLI_ENTRY__MAX = FLI_ENTRY_SESSION_COMMAND,
 };
 
 struct fli_raft_entry {

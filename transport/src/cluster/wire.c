@@ -51,12 +51,25 @@ fli_wire_encode(const struct fli_raft_msg *m, uint8_t *buf, size_t cap)
 	return n;
 }
 
-static int
-bad(const char **why, const char *what)
+int
+fli_wire_refuse(const char **why, const char *what)
 {
 	if (why != NULL)
 		*why = what;
 	return FL_EPROTO;
+}
+
+int
+fli_wire_head(const uint8_t *buf, size_t len, size_t header, uint16_t magic, uint8_t version,
+              const char **why)
+{
+	if (len < header)
+		return fli_wire_refuse(why, "frame shorter than the header");
+	if (fli_le_get(2, buf) != magic)
+		return fli_wire_refuse(why, "bad magic");
+	if (buf[2] != version)
+		return fli_wire_refuse(why, "unknown version");
+	return 0;
 }
 
 int
@@ -65,58 +78,54 @@ fli_wire_decode(const uint8_t *buf, size_t len, struct fli_raft_msg *m, struct f
 {
 	size_t at = FLI_WIRE_HEADER;
 
-	if (len < FLI_WIRE_HEADER)
-		return bad(why, "frame shorter than the header");
-	if (fli_le_get(2, buf) != FLI_WIRE_MAGIC)
-		return bad(why, "bad magic");
-	if (buf[2] != FLI_WIRE_VERSION)
-		return bad(why, "unknown version");
+	if (fli_wire_head(buf, len, FLI_WIRE_HEADER, FLI_WIRE_MAGIC, FLI_WIRE_VERSION, why) != 0)
+		return FL_EPROTO;
 	memset(m, 0, sizeof(*m));
 	m->type = buf[3];
 	if (m->type < FLI_MSG_VOTE_REQ || m->type > FLI_MSG_APPEND_RESP)
-		return bad(why, "unknown message type");
+		return fli_wire_refuse(why, "unknown message type");
 	m->from = (int16_t)fli_le_get(2, buf + 4);
 	m->to = (int16_t)fli_le_get(2, buf + 6);
 	if (m->from < 0 || m->from >= FLI_RAFT_MAX_NODES || m->to < 0 ||
 	    m->to >= FLI_RAFT_MAX_NODES)
-		return bad(why, "node id out of range");
+		return fli_wire_refuse(why, "node id out of range");
 	m->term = fli_le_get(8, buf + 8);
 	m->index = fli_le_get(8, buf + 16);
 	m->log_term = fli_le_get(8, buf + 24);
 	m->commit = fli_le_get(8, buf + 32);
 	if (buf[40] > 1 || buf[41] != 0 || buf[42] != 0 || buf[43] != 0)
-		return bad(why, "bad flags");
+		return fli_wire_refuse(why, "bad flags");
 	m->ok = buf[40] == 1;
 	m->n_entries = fli_le_get(4, buf + 44);
 	if (m->n_entries > FLI_WIRE_MAX_ENTRIES)
-		return bad(why, "too many entries");
+		return fli_wire_refuse(why, "too many entries");
 	if (m->n_entries > 0 && m->type != FLI_MSG_APPEND_REQ)
-		return bad(why, "entries in a message that carries none");
+		return fli_wire_refuse(why, "entries in a message that carries none");
 	/* An index that could overflow when entries are added to it is no
 	 * index a log of this node can have. */
 	if (m->index > UINT64_MAX / 2 || m->commit > UINT64_MAX / 2)
-		return bad(why, "index out of range");
+		return fli_wire_refuse(why, "index out of range");
 	for (uint32_t k = 0; k < m->n_entries; k++) {
 		struct fli_raft_entry *e = &ents[k];
 
 		if (len - at < FLI_WIRE_ENTRY_HDR)
-			return bad(why, "entry header past the frame");
+			return fli_wire_refuse(why, "entry header past the frame");
 		e->term = fli_le_get(8, buf + at);
 		e->type = fli_le_get(2, buf + at + 8);
 		e->len = fli_le_get(4, buf + at + 12);
 		if (e->type < FLI_ENTRY_NOOP || e->type > FLI_ENTRY__MAX ||
 		    fli_le_get(2, buf + at + 10) != 0)
-			return bad(why, "bad entry type");
+			return fli_wire_refuse(why, "bad entry type");
 		if (e->term == 0 || e->term > m->term)
-			return bad(why, "entry term out of range");
+			return fli_wire_refuse(why, "entry term out of range");
 		at += FLI_WIRE_ENTRY_HDR;
 		if (e->len > len - at)
-			return bad(why, "entry data past the frame");
+			return fli_wire_refuse(why, "entry data past the frame");
 		e->data = e->len > 0 ? buf + at : NULL;
 		at += e->len;
 	}
 	if (at != len)
-		return bad(why, "bytes after the last entry");
+		return fli_wire_refuse(why, "bytes after the last entry");
 	m->entries = m->n_entries > 0 ? ents : NULL;
 	return 0;
 }

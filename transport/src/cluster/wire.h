@@ -26,6 +26,16 @@
 #define FLI_WIRE_ENTRY_HDR   16u
 #define FLI_WIRE_MAX_ENTRIES 256u
 
+/* fli_wire_refuse sets *why (if why is not NULL) to what; returns
+ * FL_EPROTO.  For every decoder of the cluster's frames. */
+int fli_wire_refuse(const char **why, const char *what);
+
+/* fli_wire_head checks the start every cluster frame has: at least
+ * header bytes, then a u16 magic and a u8 version.  0 or FL_EPROTO (*why
+ * says which). */
+int fli_wire_head(const uint8_t *buf, size_t len, size_t header, uint16_t magic, uint8_t version,
+                  const char **why);
+
 /* fli_wire_size is the encoded size of m. */
 size_t fli_wire_size(const struct fli_raft_msg *m);
 

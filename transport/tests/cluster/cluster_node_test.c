@@ -6,163 +6,20 @@
  * catches up; garbled frames on a node's stream are counted and dropped.
  * Bounded by work (rounds of do_work); the deadlines only end a hang.
  */
-#include "fl_test.h"
-
-#include "faultline/client.h"
-#include "faultline/cluster.h"
-#include "faultline/stats.h"
-#include "store.h"
-
-#define N 3
-
-static fl_driver *drv;
-static fl_cluster_node *nodes[N];
-static char ns[64], dirs[N][PATH_MAX];
-
-/* What the observer was told: per term, the node that said it leads
- * (-1: none), and how many applies it heard. */
-static int leader_of_term[256];
-static unsigned applies;
-
-static void
-seen_changed(void *arg, const struct fl_cluster_node_status *st)
-{
-	(void)arg;
-	if (st->role == FL_CLUSTER_LEADER && st->term < 256) {
-		assert_true(leader_of_term[st->term] < 0 || leader_of_term[st->term] == st->id);
-		leader_of_term[st->term] = st->id;
-	}
-}
-
-static void
-seen_applied(void *arg, int id, uint64_t index, uint64_t term, uint64_t hash)
-{
-	uint64_t t, h;
-
-	(void)arg;
-	/* What it applied is what its log holds at that index. */
-	assert_fl(fl_cluster_node_entry(nodes[id], index, &t, &h), 0);
-	assert_true(t == term && h == hash);
-	applies++;
-}
-
-static const struct fl_cluster_observer observer = {
-	.changed = seen_changed,
-	.applied = seen_applied,
-};
-
-static void
-open_node(int i)
-{
-	struct fl_cluster_node_ctx c;
-
-	fl_cluster_node_ctx_init(&c);
-	c.ns = ns;
-	c.id = i;
-	c.members = N;
-	c.dir = dirs[i];
-	c.election_timeout_ns = 100ull * 1000000ull;
-	c.heartbeat_ns = 20ull * 1000000ull;
-	c.observer = &observer;
-	assert_fl(fl_cluster_node_open(&c, &nodes[i]), 0);
-}
+#include "cluster_nodes.h"
 
 static int
 setup(void **state)
 {
-	struct fl_driver_ctx dc;
-	const char *root = test_rundir("cnode");
-
 	(void)state;
-	memset(leader_of_term, 0xff, sizeof(leader_of_term));
-	applies = 0;
-	test_driver_ctx(&dc, test_ns(ns, sizeof(ns), "cnode"));
-	dc.client_liveness_ns = 500ull * 1000000ull; /* an abandoned node's client goes */
-	if (fl_driver_start(&dc, &drv) != 0)
-		return -1;
-	for (int i = 0; i < N; i++) {
-		snprintf(dirs[i], sizeof(dirs[i]), "%.4000s/node-%d", root, i);
-		open_node(i);
-	}
-	return 0;
+	return nodes_setup("cnode");
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	for (int i = 0; i < N; i++) {
-		fl_cluster_node_close(nodes[i]);
-		nodes[i] = NULL;
-		(void)fli_store_remove(dirs[i]);
-	}
-	fl_driver_close(drv);
-	test_rundir_remove();
-	return 0;
-}
-
-static struct fl_cluster_node_status
-status(int i)
-{
-	struct fl_cluster_node_status st;
-
-	assert_fl(fl_cluster_node_status(nodes[i], &st), 0);
-	return st;
-}
-
-/* One round: every open node works once, then a short idle. */
-static void
-round_all(void)
-{
-	for (int i = 0; i < N; i++)
-		if (nodes[i] != NULL)
-			assert_true(fl_cluster_node_do_work(nodes[i]) >= 0);
-	usleep(1000);
-}
-
-/* The leader every open node agrees on, or -1. */
-static int
-agreed_leader(void)
-{
-	int l = -1;
-
-	for (int i = 0; i < N; i++) {
-		if (nodes[i] == NULL)
-			continue;
-		struct fl_cluster_node_status st = status(i);
-		if (st.leader < 0 || (l >= 0 && st.leader != l))
-			return -1;
-		l = st.leader;
-	}
-	return l >= 0 && nodes[l] != NULL && status(l).role == FL_CLUSTER_LEADER ? l : -1;
-}
-
-static int
-elect(void)
-{
-	int l = -1;
-
-	assert_true(WAIT_UNTIL((round_all(), (l = agreed_leader()) >= 0), 20000));
-	return l;
-}
-
-/* Every open node applied everything the leader committed, at least
- * `want`, and holds the same map. */
-static bool
-converged(int l, uint64_t want)
-{
-	struct fl_cluster_node_status ls = status(l);
-
-	if (ls.commit < want)
-		return false;
-	for (int i = 0; i < N; i++) {
-		if (nodes[i] == NULL)
-			continue;
-		struct fl_cluster_node_status st = status(i);
-		if (st.applied != ls.commit || st.state_hash != ls.state_hash)
-			return false;
-	}
-	return true;
+	return nodes_teardown();
 }
 
 static void
@@ -239,13 +96,13 @@ abandoned_leader_is_timed_out_then_rejoins(void **state)
 	fl_cluster_node_abandon(nodes[l]);
 	nodes[l] = NULL;
 	l2 = elect();
-	/* The driver times the dead client out: one client, its
-	 * subscription and two publications fewer. */
+	/* The driver times the dead client out: one client, its two
+	 * subscriptions (consensus and ingress) and two publications fewer. */
 	assert_true(
 	        WAIT_UNTIL((round_all(), fl_stats_read(ns, &after) == 0 &&
 	                                         after.active_clients == before.active_clients - 1),
 	                   20000));
-	assert_true(after.subscriptions == before.subscriptions - 1);
+	assert_true(after.subscriptions == before.subscriptions - 2);
 	open_node(l);
 	put_n(l2, 3, "b", &last);
 	assert_true(WAIT_UNTIL((round_all(), converged(l2, last)), 20000));
