@@ -2,9 +2,11 @@
 """faultline-node as a user runs it: a driver daemon and three node
 processes elect one leader; the leader, stopped with SIGTERM, exits 0
 and the other two elect another of a later term; started again on its
-files it follows; bad arguments exit 2 with the reason.  Every wait has
-a deadline (60 s: a loaded 2-core machine; the idle run takes about a
-second).  argv: DRIVER NODE"""
+files it follows; faultline-stat shows every node (its status page) as
+the node's own status line does, and the pages go with the nodes; bad
+arguments exit 2 with the reason.  Every wait has a deadline (60 s: a
+loaded 2-core machine; the idle run takes about a second).
+argv: DRIVER NODE STAT"""
 import json
 import os
 import shutil
@@ -17,7 +19,7 @@ import time
 
 from proc_util import wait_for
 
-driver, node = sys.argv[1], sys.argv[2]
+driver, node, stat = sys.argv[1], sys.argv[2], sys.argv[3]
 ns = "t-nodes-%d" % os.getpid()
 run_dir = "/dev/shm/faultline-" + ns
 files = tempfile.mkdtemp(prefix="faultline-node-test-")
@@ -79,10 +81,30 @@ try:
         return s["log_length"] >= 2 and s["applied"] == ls["commit"] >= 2
 
     assert wait_for(caught_up, 60), "restarted node did not catch up: %s" % status
+
+    def stat_agrees():
+        # faultline-stat's per-node view (each node's status page in the
+        # run directory) says what the nodes' own status lines say.
+        r = subprocess.run([stat, "--json", ns], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        nodes = json.loads(r.stdout)["nodes"]
+        if [n["id"] for n in nodes] != [0, 1, 2]:
+            return False
+        by = {n["id"]: n for n in nodes}
+        return (all(by[i]["pid"] == procs[i].pid for i in range(3)) and
+                [n["role"] for n in nodes].count("leader") == 1 and
+                by[new]["role"] == "leader" and
+                all(by[i]["term"] == status[new]["term"] and by[i]["leader"] == new and
+                    by[i]["commit"] == status[new]["commit"] for i in range(3)))
+
+    assert wait_for(stat_agrees, 60), "faultline-stat's nodes disagree: %s" % status
+    text = subprocess.run([stat, ns], capture_output=True, text=True, timeout=60).stdout
+    assert text.count("\nnode ") == 3 and "role leader" in text, text
     assert all(s["garbled"] == 0 and s["refused"] == 0 for s in status.values()), status
     assert all(s["sessions"] == 0 and s["ingress_garbled"] == 0 for s in status.values()), status
     for i in range(3):
         stop(i)
+    assert not [f for f in os.listdir(run_dir) if f.endswith(".stat")], os.listdir(run_dir)
     bad = [(["--id", "0", "--dir", files + "/x"], "-n, --id and --dir are required"),
            (["-n", ns, "--id", "3", "--dir", files + "/x"], "members is 1, 3 or 5"),
            (["-n", ns, "--id", "x", "--dir", files + "/x"], "--id x: expected a number"),

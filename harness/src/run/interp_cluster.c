@@ -70,6 +70,7 @@ struct node_run {
 	fl_cluster_node *n; /* this life's node, or NULL */
 	enum node_state state;
 	bool kill;          /* asked to die at its next turn */
+	bool closed;        /* this life closed its node at the end of the run */
 	uint64_t revive_at; /* the supervisor's next restart of it */
 	uint32_t revivals;  /* ... and how many it made */
 	uint32_t lives;
@@ -435,6 +436,7 @@ node_main(void *arg)
 	ctx.observer = &nr->obs;
 	nr->checked_len = nr->checked_last_term = nr->checked_commit = 0;
 	nr->lives++;
+	nr->closed = false;
 	rv = fl_cluster_node_open(&ctx, &nr->n);
 	if (rv != 0) {
 		nr->n = NULL;
@@ -453,6 +455,7 @@ node_main(void *arg)
 
 		if (c->stop) {
 			fl_cluster_node_close(nr->n);
+			nr->closed = true;
 			break;
 		}
 		if (nr->kill) {
@@ -953,6 +956,7 @@ proc_start(struct cluster_run *c, struct node_run *nr)
 	nr->put_answered = false;
 	nr->checked_len = nr->checked_last_term = nr->checked_commit = 0;
 	nr->lives++;
+	nr->closed = false;
 	__atomic_store_n(&c->r->cluster_crashed[nr->id], false, __ATOMIC_RELEASE);
 	nr->state = NODE_UP;
 	fli_run_story(c->r, "%s: up (life %u, pid %d)", nr->name, nr->lives, (int)pid);
@@ -977,6 +981,8 @@ proc_ended(struct cluster_run *c, struct node_run *nr, bool killed)
 	    (WTERMSIG(status) != SIGKILL || !c->r->failed))
 		fli_run_fail(c->r, "no_unexpected_signal", "%s (pid %d) died of %s", nr->name,
 		             (int)nr->pid, fl_signal_name(WTERMSIG(status)));
+	else if (w > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && c->stop)
+		nr->closed = true; /* CMD_STOP: it closed its node and exited */
 	else if (w > 0 && WIFEXITED(status) && WEXITSTATUS(status) == FL_RUNNER_MEMCHECK_EXIT)
 		fli_run_fail(c->r, "memcheck",
 		             "%s (pid %d): memcheck found errors or definite leaks; see "
@@ -1441,6 +1447,16 @@ supervisor_main(void *arg)
 	for (uint32_t i = 0; i < c->cfg->nodes; i++)
 		while (c->nodes[i].state == NODE_UP)
 			fl_idle(&st, 0, FL_DEADLINE_NONE);
+	/* A node that did not close died for good: its status page stays as
+	 * a dead process leaves it, and is removed here as its operator
+	 * would.  One that closed removed its own (no_leaked_files judges). */
+	for (uint32_t i = 0; i < c->cfg->nodes; i++) {
+		char page[400];
+
+		snprintf(page, sizeof page, "%s/node-%u.stat", r->dir, i);
+		if (!c->nodes[i].closed)
+			(void)unlink(page);
+	}
 	fli_cluster_remove_files(r->dir);
 	c->done = true;
 	fl_idle(&st, 1, FL_DEADLINE_NONE);

@@ -147,6 +147,17 @@ struct fl_cluster_node_status {
 /* fl_cluster_node_status fills *st.  Returns 0 or FL_EINVAL. */
 int fl_cluster_node_status(const fl_cluster_node *n, struct fl_cluster_node_status *st);
 
+/* fl_cluster_nodes_read reads the status pages the nodes of namespace ns
+ * keep in their driver's run directory (node-<id>.stat, rewritten as a
+ * node's state changes; faultline-stat prints them): at most max into
+ * out, in id order, *count set; pids (may be NULL) gets each page's
+ * writer.  A killed node's page stays, its pid gone, until that node
+ * opens again.  allowed_uid as for fl_stats_read_as (0: this user's
+ * only).  The pages are read, never mapped.  Returns 0, FL_EINVAL,
+ * FL_ENAME, FL_ENOENT (no run directory), FL_EPERM, FL_EIO. */
+int fl_cluster_nodes_read(const char *ns, uint32_t allowed_uid, struct fl_cluster_node_status *out,
+                          int32_t *pids, int max, int *count);
+
 /* fl_cluster_node_entry gives the term of entry `index` (1 ..
  * log_length) of n's log and a hash of its type and bytes (FNV-1a 64):
  * two nodes hold the same entry at an index when both are equal.

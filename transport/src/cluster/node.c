@@ -13,6 +13,7 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "kv.h"
+#include "page.h"
 #include "le.h"
 #include "raft.h"
 #include "session.h"
@@ -40,6 +41,8 @@ struct fl_cluster_node {
 	bool resubscribe;                         /* the client lost an image: subscribe anew */
 	uint64_t resubscribe_at;                  /* ... not before (one try a heartbeat) */
 	uint64_t client_errors;
+	struct fli_shm page;                   /* the status page (page.h), when mapped */
+	struct fl_cluster_node_status page_st; /* what it shows */
 	struct fl_fragment_assembler fa;
 	struct fli_store st;
 	struct fli_kv kv;
@@ -296,6 +299,8 @@ poll_publications(fl_cluster_node *n, uint64_t now)
 	return work;
 }
 
+static void page_update(fl_cluster_node *n, bool force);
+
 int
 fl_cluster_node_do_work(fl_cluster_node *n)
 {
@@ -323,7 +328,27 @@ fl_cluster_node_do_work(fl_cluster_node *n)
 	}
 	(void)fli_raft_tick(&n->r, fl_clock_now_ns());
 	work += fli_sessions_do_work(&n->ss, fl_clock_now_ns());
+	page_update(n, false);
 	return work;
+}
+
+/* The status page follows what a watcher would look at; counters that
+ * move on every message (garbled, dropped) ride along with the rest. */
+static void
+page_update(fl_cluster_node *n, bool force)
+{
+	struct fl_cluster_node_status st;
+	const struct fl_cluster_node_status *o = &n->page_st;
+
+	if (n->page.addr == NULL)
+		return;
+	(void)fl_cluster_node_status(n, &st);
+	if (!force && st.role == o->role && st.leader == o->leader && st.term == o->term &&
+	    st.commit == o->commit && st.applied == o->applied && st.log_length == o->log_length &&
+	    st.sessions == o->sessions)
+		return;
+	fli_page_write(&n->page, &st, n->ctx.members);
+	n->page_st = st;
 }
 
 /* ---- open and close --------------------------------------------------------- */
@@ -411,6 +436,10 @@ fl_cluster_node_open(const struct fl_cluster_node_ctx *ctx, fl_cluster_node **ou
 		fl_cluster_node_close(n);
 		return rc;
 	}
+	/* The page is for watchers: a node runs without one (no room in
+	 * /dev/shm), as it runs without a watcher. */
+	if (fli_page_open(fl_client_run_dir(n->client), n->ctx.id, &n->page) == 0)
+		page_update(n, true);
 	*out = n;
 	return 0;
 }
@@ -420,6 +449,8 @@ fl_cluster_node_close(fl_cluster_node *n)
 {
 	if (n == NULL)
 		return;
+	if (n->page.addr != NULL)
+		fli_page_close(&n->page, fl_client_run_dir(n->client), n->ctx.id, 1);
 	fli_sessions_close(&n->ss);
 	if (n->raft_up) {
 		fli_raft_fini(&n->r);
@@ -446,6 +477,7 @@ fl_cluster_node_abandon(fl_cluster_node *n)
 {
 	if (n == NULL)
 		return;
+	fli_page_close(&n->page, NULL, n->ctx.id, 0); /* a dead process's page stays */
 	fl_client_abandon(n->client);
 	n->client = NULL;
 	fli_sessions_abandon(&n->ss);

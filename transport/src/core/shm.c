@@ -181,6 +181,10 @@ fli_shm_run_file(const char *name)
 	if (strcmp(name, FL_CNC_FILE) == 0 || strcmp(name, FL_CHUNKS_FILE) == 0 ||
 	    strcmp(name, FL_PORTS_FILE) == 0)
 		return true;
+	/* A cluster node's status page: node-<id>.stat, id 0..9. */
+	if (n == 11 && strncmp(name, "node-", 5) == 0 && name[5] >= '0' && name[5] <= '9' &&
+	    strcmp(name + 6, ".stat") == 0)
+		return true;
 	if (n < 9 || strncmp(name, "pub-", 4) != 0 || strcmp(name + n - 4, ".log") != 0)
 		return false;
 	digits = strspn(name + 4, "0123456789");

@@ -59,7 +59,8 @@ int fli_shm_dir_reopen(const char *path, struct fli_shm_dir *d);
 void fli_shm_dir_close(struct fli_shm_dir *d);
 
 /* Is name a file the transport creates in a run directory (cnc.dat,
- * pub-<id>.log, chunks.dat, ports.dat)?  Nothing else is ever unlinked. */
+ * pub-<id>.log, chunks.dat, ports.dat, node-<id>.stat)?  Nothing else is
+ * ever unlinked. */
 bool fli_shm_run_file(const char *name);
 
 /* Unlinks the transport's files (fli_shm_run_file) in the open directory d,
