@@ -1237,7 +1237,7 @@ def case_points_reachable():
         points = re.findall(r'^FL_POINT\("([^"]+)"', f.read(), re.M)
     check(len(points) >= 20, "only %d points in fault_points.def", len(points))
     hosts = ["scenarios/pubsub-churn.yaml", "scenarios/reqrep-smoke.yaml",
-             "scenarios/cluster-election.yaml"]
+             "scenarios/cluster-election.yaml", "scenarios/cluster-leader-partitioned.yaml"]
     d = tdir("reach")
     scn = os.path.join(d, "reach.yaml")
 

@@ -82,6 +82,21 @@ entry_hash(const struct fli_raft_entry *e)
 	return h;
 }
 
+/* The fault point of the link to node `to` (one a link, so a partition
+ * is a set of drop rules: {point: transport/cluster/send/to2, actor:
+ * node0} cuts 0 -> 2; transport/cluster/send/ and a star, every link). */
+static bool
+send_lost(int to)
+{
+	switch (to) {
+	case 0: return FL_FAULT("transport/cluster/send/to0");
+	case 1: return FL_FAULT("transport/cluster/send/to1");
+	case 2: return FL_FAULT("transport/cluster/send/to2");
+	case 3: return FL_FAULT("transport/cluster/send/to3");
+	default: return FL_FAULT("transport/cluster/send/to4");
+	}
+}
+
 static void
 io_send(void *arg, const struct fli_raft_msg *m)
 {
@@ -92,7 +107,7 @@ io_send(void *arg, const struct fli_raft_msg *m)
 
 	if (o != NULL && o->link_up != NULL && !o->link_up(o->arg, n->ctx.id, m->to))
 		return; /* partitioned: the network lost it */
-	if (FL_FAULT("transport/cluster/send") || p == NULL ||
+	if (send_lost(m->to) || p == NULL ||
 	    (len = fli_wire_encode(m, n->frame, sizeof(n->frame))) == 0 ||
 	    fl_publication_offer(p, n->frame, len) < 0)
 		n->dropped++; /* Raft takes a lost message in its stride */
