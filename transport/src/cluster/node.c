@@ -14,6 +14,7 @@
 #include "faultline/platform.h"
 #include "kv.h"
 #include "page.h"
+#include "resub.h"
 #include "le.h"
 #include "raft.h"
 #include "session.h"
@@ -30,16 +31,13 @@
 struct fl_cluster_node {
 	struct fl_cluster_node_ctx ctx;
 	fl_client *client;
-	fl_subscription *sub;
+	struct fli_resub sub; /* the consensus stream's (made anew after a client error) */
 	fl_publication *pubs[FL_CLUSTER_MAX_NODES];
 	int64_t pub_reg[FL_CLUSTER_MAX_NODES];    /* an add in flight, or 0 */
 	uint64_t pub_retry[FL_CLUSTER_MAX_NODES]; /* no publication, none in flight:
 	                                             when to ask again; in flight: when
 	                                             to give up on the answer */
 	uint64_t election_fault_at;               /* next look at the early-election point */
-	int64_t sub_reg;                          /* the subscription being added again, or 0 */
-	bool resubscribe;                         /* the client lost an image: subscribe anew */
-	uint64_t resubscribe_at;                  /* ... not before (one try a heartbeat) */
 	uint64_t client_errors;
 	struct fli_shm page;                   /* the status page (page.h), when mapped */
 	struct fl_cluster_node_status page_st; /* what it shows */
@@ -229,47 +227,8 @@ on_client_error(void *arg, int err, const char *what)
 	(void)err;
 	(void)what;
 	n->client_errors++;
-	n->resubscribe = true;
-}
-
-/* Replaces the subscription after a client error, without blocking; a
- * heartbeat apart, so that an error at every try lets time pass. */
-static int
-poll_subscription(fl_cluster_node *n, uint64_t now)
-{
-	int rc;
-
-	if (n->sub_reg != 0 && now >= n->resubscribe_at + n->ctx.election_timeout_ns) {
-		/* No answer (a lost response, a lapped broadcast): again. */
-		(void)fl_client_cancel(n->client, n->sub_reg);
-		n->sub_reg = 0;
-		n->resubscribe = true;
-	}
-	if (n->sub_reg == 0 && n->resubscribe && now >= n->resubscribe_at) {
-		n->resubscribe = false;
-		n->resubscribe_at = now + n->ctx.heartbeat_ns;
-		if (n->sub != NULL)
-			(void)fl_subscription_close(n->sub);
-		n->sub = NULL;
-		if (fl_client_add_subscription_start(n->client, FL_CLUSTER_CHANNEL,
-		                                     FL_CLUSTER_STREAM_BASE + n->ctx.id, NULL,
-		                                     &n->sub_reg) != 0) {
-			n->sub_reg = 0;
-			n->resubscribe = true; /* at the next pass */
-		}
-		return 1;
-	}
-	if (n->sub_reg == 0)
-		return 0;
-	rc = fl_client_add_subscription_poll(n->client, n->sub_reg, &n->sub);
-	if (rc == FL_EAGAIN)
-		return 0;
-	n->sub_reg = 0;
-	if (rc != 0) {
-		n->sub = NULL;
-		n->resubscribe = true;
-	}
-	return 1;
+	n->sub.want = true;
+	n->ss.ingress.want = true;
 }
 
 /* Completes the peers' publications still being added; one that failed
@@ -326,9 +285,11 @@ fl_cluster_node_do_work(fl_cluster_node *n)
 		return work;
 	now = fl_clock_now_ns();
 	work += poll_publications(n, now);
-	work += poll_subscription(n, now);
-	polled = n->sub != NULL
-	                 ? fl_subscription_poll(n->sub, fl_fragment_assembler_handler, &n->fa, 16)
+	work += fli_resub_poll(&n->sub, n->client, now, n->ctx.heartbeat_ns,
+	                       n->ctx.election_timeout_ns);
+	polled = n->sub.sub != NULL
+	                 ? fl_subscription_poll(n->sub.sub, fl_fragment_assembler_handler, &n->fa,
+	                                        16)
 	                 : 0;
 	if (polled > 0)
 		work += polled;
@@ -432,7 +393,9 @@ fl_cluster_node_open(const struct fl_cluster_node_ctx *ctx, fl_cluster_node **ou
 	if (rc == 0)
 		rc = fl_client_add_subscription(n->client, FL_CLUSTER_CHANNEL,
 		                                FL_CLUSTER_STREAM_BASE + ctx->id, NULL,
-		                                fl_clock_now_ns() + 10ull * 1000000000ull, &n->sub);
+		                                fl_clock_now_ns() + 10ull * 1000000000ull,
+		                                &n->sub.sub);
+	n->sub.stream = FL_CLUSTER_STREAM_BASE + ctx->id;
 	for (int i = 0; rc == 0 && i < n->ctx.members; i++) {
 		if (i == ctx->id)
 			continue;
@@ -478,10 +441,7 @@ fl_cluster_node_close(fl_cluster_node *n)
 		if (n->pubs[i] != NULL)
 			(void)fl_publication_close(n->pubs[i]);
 	}
-	if (n->sub_reg != 0)
-		(void)fl_client_cancel(n->client, n->sub_reg);
-	if (n->sub != NULL)
-		(void)fl_subscription_close(n->sub);
+	fli_resub_close(&n->sub, n->client);
 	fl_client_close(n->client);
 	fl_fragment_assembler_fini(&n->fa);
 	free(n);

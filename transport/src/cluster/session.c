@@ -522,7 +522,12 @@ fli_sessions_do_work(struct fli_sessions *ss, uint64_t now_ns)
 {
 	int work = 0, polled;
 
-	polled = fl_subscription_poll(ss->ingress, fl_fragment_assembler_handler, &ss->fa, 16);
+	work += fli_resub_poll(&ss->ingress, ss->client, now_ns, ss->r->cfg.heartbeat_ns,
+	                       ss->r->cfg.election_timeout_ns);
+	polled = ss->ingress.sub != NULL
+	                 ? fl_subscription_poll(ss->ingress.sub, fl_fragment_assembler_handler,
+	                                        &ss->fa, 16)
+	                 : 0;
 	if (polled > 0)
 		work += polled;
 	/* Egress and timeouts are an established leader's (fli_sessions_changed
@@ -553,9 +558,9 @@ fli_sessions_open(struct fli_sessions *ss, fl_client *c, struct fli_raft *r, str
 	ss->kv = kv;
 	ss->timeout_ns = timeout_ns;
 	fl_fragment_assembler_init(&ss->fa, on_ingress, ss);
-	return fl_client_add_subscription(c, FL_CLUSTER_CHANNEL,
-	                                  FL_CLUSTER_INGRESS_STREAM_BASE + id, NULL, deadline_ns,
-	                                  &ss->ingress);
+	ss->ingress.stream = FL_CLUSTER_INGRESS_STREAM_BASE + id;
+	return fl_client_add_subscription(c, FL_CLUSTER_CHANNEL, ss->ingress.stream, NULL,
+	                                  deadline_ns, &ss->ingress.sub);
 }
 
 void
@@ -566,10 +571,9 @@ fli_sessions_close(struct fli_sessions *ss)
 			egress_release(ss, &ss->s[i].eg);
 		for (int i = 0; i < FLI_SESSION_REPLIES; i++)
 			egress_release(ss, &ss->replies[i].eg);
-		if (ss->ingress != NULL)
-			(void)fl_subscription_close(ss->ingress);
+		fli_resub_close(&ss->ingress, ss->client);
 	}
-	ss->ingress = NULL;
+	ss->ingress.sub = NULL;
 	ss->client = NULL;
 	fl_fragment_assembler_fini(&ss->fa);
 }

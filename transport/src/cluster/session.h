@@ -27,6 +27,7 @@
 #include "faultline/driver.h"
 #include "kv.h"
 #include "raft.h"
+#include "resub.h"
 #include "session_wire.h"
 
 #define FLI_SESSION_REPLIES 16                   /* one-off answers in flight at most */
@@ -70,7 +71,7 @@ struct fli_sessions {
 	struct fli_raft *r;
 	struct fli_kv *kv;
 	uint64_t timeout_ns;
-	fl_subscription *ingress;
+	struct fli_resub ingress; /* made anew after a client error (resub.h) */
 	struct fl_fragment_assembler fa;
 	uint32_t n; /* open sessions, s[0..n) in the order they opened */
 	struct fli_session s[FL_CLUSTER_MAX_SESSIONS];
