@@ -51,14 +51,31 @@ struct cp_real {
 	struct rn net;
 	char root[PATH_MAX];
 	uint32_t swarm; /* the kinds of step this trial may take (a bit a kind) */
+	/* The nodes' random draws (election timeouts) in this step: from
+	 * one value of the step's own draws (0: every timeout the
+	 * shortest), the how-manieth draw of the step mixed in. */
+	uint64_t timers, timer_draws;
 };
 
-/* A node's random draw (its election timeout) from the trial's choice
- * stream: shrinking makes timeouts simpler too (0: the shortest). */
+/* A node's random draw (its election timeout), from the step's timer
+ * value rather than straight from the choice stream: how many a step
+ * makes depends on the state (every append a follower takes resets its
+ * timer), and were they drawn from the stream, deleting one step would
+ * shift the draws of every step after it, which is what kept shrinking
+ * from deleting steps.  Shrinking still makes timeouts simpler: a step's
+ * value lowered to 0 makes each of its timeouts the shortest. */
 static uint64_t
 cp_random(void *arg, uint64_t bound)
 {
-	return bound > 0 ? fl_gen_u64(fl_prop_choice(arg), 0, bound - 1) : 0;
+	struct cp_real *r = arg;
+	uint64_t z;
+
+	if (bound == 0 || r->timers == 0)
+		return 0;
+	z = r->timers * 0x9e3779b97f4a7c15ull + ++r->timer_draws * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (z ^ (z >> 31)) % bound;
 }
 
 static int cp_nodes = 3;
@@ -91,7 +108,8 @@ cp_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 		return FL_EIO;
 	}
 	r->net.random = cp_random;
-	r->net.random_arg = ctx;
+	r->net.random_arg = r;
+	r->timers = fl_gen_u64(fl_prop_choice(ctx), 0, UINT32_MAX);
 	/* The swarm: deliveries always; each other kind in half the trials
 	 * (all of them on an all-zero stream, the simplest). */
 	r->swarm = 1u << CP_DELIVER;
@@ -136,6 +154,7 @@ cp_check(struct fl_prop_ctx *ctx, const void *model, void *real)
 struct cp_args {
 	enum cp_kind kind;
 	uint32_t a, b;
+	uint32_t timers; /* the step's timer value (cp_random) */
 };
 
 static bool
@@ -178,6 +197,12 @@ cp_gen(struct fl_prop_ctx *ctx, void *args, enum cp_kind kind)
 		a->b = (uint32_t)fl_gen_u64(c, 0, 299);
 		break;
 	}
+	/* Last, one value for the timers the step may reset (a message
+	 * taken, time, an election, a restart): one draw whatever the
+	 * step does. */
+	if (kind == CP_DELIVER || kind == CP_REORDER || kind == CP_TIME || kind == CP_TIMEOUT ||
+	    kind == CP_RESTART)
+		a->timers = (uint32_t)fl_gen_u64(c, 0, UINT32_MAX);
 }
 
 #define CP_PRE(kind, msgs)                                                                         \
@@ -324,10 +349,13 @@ take(struct fl_prop_ctx *ctx, struct rn *net, const struct cp_args *a)
 static int
 cp_apply(struct fl_prop_ctx *ctx, void *real, const void *model, void *args)
 {
-	struct rn *net = &((struct cp_real *)real)->net;
+	struct cp_real *r = real;
+	struct rn *net = &r->net;
 	const struct cp_args *a = args;
 
 	(void)model;
+	r->timers = a->timers;
+	r->timer_draws = 0;
 	switch (a->kind) {
 	case CP_DELIVER:
 	case CP_REORDER:
