@@ -8,10 +8,11 @@
  * partition or its healing; and two steps made of several deliveries,
  * an election a chosen group of voters decides and a pair of nodes
  * exchanging all they have in flight to each other.  After every step:
- * election safety, log matching, leader completeness and state machine
- * safety against the committed log every node applied (raft_net.h); at
- * the end, with the network healed and every node up, a leader within
- * 10 s of virtual time (cluster liveness) and every node's map the same.
+ * election safety, log matching, leader completeness (of the leaders
+ * elected and of any node that could be) and state machine safety
+ * against the committed log every node applied (raft_net.h); at the end,
+ * with the network healed and every node up, a leader within 10 s of
+ * virtual time (cluster liveness) and every node's map the same.
  *
  * Built twice: cluster_prop (the library's Raft) and cluster_prop_planted
  * (raft.c compiled with FLI_RAFT_PLANTS; --plant NAME picks one of three
