@@ -682,9 +682,9 @@ remove_base_dir(void)
 
 #ifdef FLI_RAFT_PLANTS
 /* The planted bugs: each must be found from seeds 1000-1004 and shrunk to
- * at most max_steps steps, one of which names `helper`.  max_steps 0: not
- * yet found on every seed within 10^4 trials (no test; --bench leaves it
- * out). */
+ * at most max_steps steps, whose log or failure names `helper` (for
+ * Figure 8, the invariant it breaks).  max_steps 0: not yet found on
+ * every seed within 10^4 trials (no test; --bench leaves it out). */
 static const struct plant {
 	const char *name;
 	enum fli_raft_plant plant;
@@ -695,7 +695,7 @@ static const struct plant {
 } plants[] = {
 	{ "vote_no_log_check", FLI_PLANT_VOTE_NOT_UP_TO_DATE, 3, "node", 30,
 	  "a vote granted without the up-to-date log check" },
-	{ "commit_old_term", FLI_PLANT_COMMIT_OLD_TERM, 3, "deliver", 0,
+	{ "commit_old_term", FLI_PLANT_COMMIT_OLD_TERM, 3, "leader_completeness", 30,
 	  "a leader commits an earlier term's entry by counting replicas (Figure 8)" },
 	{ "vote_not_persisted", FLI_PLANT_VOTE_NOT_PERSISTED, 3, "node", 30,
 	  "a vote answered before it is durable; the voter restarts" },
