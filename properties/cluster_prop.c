@@ -5,11 +5,14 @@
  * service; every step is a message delivered (in any order), dropped or
  * duplicated, time passing, an election timer firing early, a command
  * proposed at the leader, a node killed or restarted from its files, a
- * partition or its healing.  After every step: election safety, log
- * matching, leader completeness and state machine safety against the
- * committed log every node applied (raft_net.h); at the end, with the
- * network healed and every node up, a leader within 10 s of virtual time
- * (cluster liveness) and every node's map the same.
+ * partition or its healing; and two steps made of several deliveries,
+ * an election a chosen group of voters decides and a pair of nodes
+ * exchanging all they have in flight to each other.  After every step:
+ * election safety, log matching, leader completeness (of the leaders
+ * elected and of any node that could be) and state machine safety
+ * against the committed log every node applied (raft_net.h); at the end,
+ * with the network healed and every node up, a leader within 10 s of
+ * virtual time (cluster liveness) and every node's map the same.
  *
  * Built twice: cluster_prop (the library's Raft) and cluster_prop_planted
  * (raft.c compiled with FLI_RAFT_PLANTS; --plant NAME picks one of three
@@ -45,20 +48,40 @@ enum cp_kind {
 	CP_KILL,      /* node a dies; its files stay */
 	CP_PARTITION, /* a group of nodes (picked by b) is cut off */
 	CP_HEAL,      /* every link works again */
+	CP_CAMPAIGN,  /* node a's timer fires; its requests reach group b */
+	CP_EXCHANGE,  /* what a and b have in flight to each other arrives */
+	CP_NKINDS
 };
 
 struct cp_real {
 	struct rn net;
 	char root[PATH_MAX];
 	uint32_t swarm; /* the kinds of step this trial may take (a bit a kind) */
+	/* The nodes' random draws (election timeouts) in this step: from
+	 * one value of the step's own draws (0: every timeout the
+	 * shortest), the how-manieth draw of the step mixed in. */
+	uint64_t timers, timer_draws;
 };
 
-/* A node's random draw (its election timeout) from the trial's choice
- * stream: shrinking makes timeouts simpler too (0: the shortest). */
+/* A node's random draw (its election timeout), from the step's timer
+ * value rather than straight from the choice stream: how many a step
+ * makes depends on the state (every append a follower takes resets its
+ * timer), and were they drawn from the stream, deleting one step would
+ * shift the draws of every step after it, which is what kept shrinking
+ * from deleting steps.  Shrinking still makes timeouts simpler: a step's
+ * value lowered to 0 makes each of its timeouts the shortest. */
 static uint64_t
 cp_random(void *arg, uint64_t bound)
 {
-	return bound > 0 ? fl_gen_u64(fl_prop_choice(arg), 0, bound - 1) : 0;
+	struct cp_real *r = arg;
+	uint64_t z;
+
+	if (bound == 0 || r->timers == 0)
+		return 0;
+	z = r->timers * 0x9e3779b97f4a7c15ull + ++r->timer_draws * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (z ^ (z >> 31)) % bound;
 }
 
 static int cp_nodes = 3;
@@ -91,11 +114,12 @@ cp_setup(struct fl_prop_ctx *ctx, void **model, void **real)
 		return FL_EIO;
 	}
 	r->net.random = cp_random;
-	r->net.random_arg = ctx;
+	r->net.random_arg = r;
+	r->timers = fl_gen_u64(fl_prop_choice(ctx), 0, UINT32_MAX);
 	/* The swarm: deliveries always; each other kind in half the trials
 	 * (all of them on an all-zero stream, the simplest). */
 	r->swarm = 1u << CP_DELIVER;
-	for (int k = CP_DELIVER + 1; k <= CP_HEAL; k++)
+	for (int k = CP_DELIVER + 1; k < CP_NKINDS; k++)
 		if (!fl_gen_bool(fl_prop_choice(ctx)))
 			r->swarm |= 1u << k;
 	for (int i = 0; i < cp_nodes; i++) {
@@ -136,6 +160,7 @@ cp_check(struct fl_prop_ctx *ctx, const void *model, void *real)
 struct cp_args {
 	enum cp_kind kind;
 	uint32_t a, b;
+	uint32_t timers; /* the step's timer value (cp_random) */
 };
 
 static bool
@@ -164,6 +189,7 @@ cp_gen(struct fl_prop_ctx *ctx, void *args, enum cp_kind kind)
 	case CP_DELIVER:
 	case CP_DROP:
 	case CP_DUPLICATE:
+	case CP_EXCHANGE:
 		/* A link: from a to b (never a itself). */
 		a->a = (uint32_t)fl_gen_u64(c, 0, (uint64_t)cp_nodes - 1);
 		a->b = (a->a + 1 + (uint32_t)fl_gen_u64(c, 0, (uint64_t)cp_nodes - 2)) % cp_nodes;
@@ -173,11 +199,22 @@ cp_gen(struct fl_prop_ctx *ctx, void *args, enum cp_kind kind)
 		a->a = (uint32_t)fl_gen_u64(c, 0, 7);
 		break;
 	case CP_HEAL: break;
+	case CP_CAMPAIGN:
+		/* A node and a group of the others (cp_voters). */
+		a->a = (uint32_t)fl_gen_u64(c, 0, (uint64_t)cp_nodes - 1);
+		a->b = (uint32_t)fl_gen_u64(c, 0, (1u << (cp_nodes - 1)) - 2);
+		break;
 	default:
 		a->a = (uint32_t)fl_gen_u64(c, 0, (uint64_t)cp_nodes - 1);
 		a->b = (uint32_t)fl_gen_u64(c, 0, 299);
 		break;
 	}
+	/* Last, one value for the timers the step may reset (a message
+	 * taken, time, an election, a restart): one draw whatever the
+	 * step does. */
+	if (kind == CP_DELIVER || kind == CP_REORDER || kind == CP_TIME || kind == CP_TIMEOUT ||
+	    kind == CP_RESTART || kind == CP_CAMPAIGN || kind == CP_EXCHANGE)
+		a->timers = (uint32_t)fl_gen_u64(c, 0, UINT32_MAX);
 }
 
 #define CP_PRE(kind, msgs)                                                                         \
@@ -196,6 +233,8 @@ CP_PRE(CP_RESTART, false)
 CP_PRE(CP_KILL, false)
 CP_PRE(CP_PARTITION, false)
 CP_PRE(CP_HEAL, false)
+CP_PRE(CP_CAMPAIGN, false)
+CP_PRE(CP_EXCHANGE, true)
 
 #define CP_GEN(kind)                                                                               \
 	static void gen_##kind(struct fl_prop_ctx *ctx, const void *model, void *args)             \
@@ -214,8 +253,23 @@ CP_GEN(CP_RESTART)
 CP_GEN(CP_KILL)
 CP_GEN(CP_PARTITION)
 CP_GEN(CP_HEAL)
+CP_GEN(CP_CAMPAIGN)
+CP_GEN(CP_EXCHANGE)
 
 static const char *const msg_names[] = { "?", "vote_req", "vote_resp", "append", "append_resp" };
+
+/* A message in words, on a line of the log after its step's. */
+static void
+log_msg(struct fl_prop_ctx *ctx, const struct fli_raft_msg *m)
+{
+	fl_prop_log(ctx, "    = %s %d->%d term %llu index %llu%s%s",
+	            msg_names[m->type <= 4 ? m->type : 0], m->from, m->to,
+	            (unsigned long long)m->term, (unsigned long long)m->index,
+	            m->type == FLI_MSG_APPEND_REQ && m->n_entries > 0 ? " +entries" : "",
+	            m->type == FLI_MSG_VOTE_RESP || m->type == FLI_MSG_APPEND_RESP
+	                    ? (m->ok ? " ok" : " refused")
+	                    : "");
+}
 
 /* The message a step takes: for CP_REORDER #a of the list (the last when
  * fewer), else the oldest on the link a -> b; -1 when that link has none.
@@ -224,36 +278,19 @@ static ssize_t
 pick(struct fl_prop_ctx *ctx, struct rn *net, const struct cp_args *a)
 {
 	ssize_t k = -1;
-	const struct fli_raft_msg *m;
 
 	if (a->kind == CP_REORDER) {
 		k = a->a < net->qlen ? (ssize_t)a->a : (ssize_t)net->qlen - 1;
 	} else {
-		/* The link a -> b, or when it is empty the next link (in the
-		 * order from * n + to) that is not: no step is wasted. */
-		int start = (int)a->a * cp_nodes + (int)a->b;
-
-		for (int l = 0; l < cp_nodes * cp_nodes && k < 0; l++) {
-			int link = (start + l) % (cp_nodes * cp_nodes);
-
-			for (size_t i = 0; i < net->qlen && k < 0; i++)
-				if (net->q[i].m.from == link / cp_nodes &&
-				    net->q[i].m.to == link % cp_nodes)
-					k = (ssize_t)i;
-		}
+		for (size_t i = 0; i < net->qlen && k < 0; i++)
+			if (net->q[i].m.from == (int)a->a && net->q[i].m.to == (int)a->b)
+				k = (ssize_t)i;
 	}
 	if (k < 0) {
 		fl_prop_log(ctx, "    = nothing in flight there");
 		return k;
 	}
-	m = &net->q[k].m;
-	fl_prop_log(ctx, "    = %s %d->%d term %llu index %llu%s%s",
-	            msg_names[m->type <= 4 ? m->type : 0], m->from, m->to,
-	            (unsigned long long)m->term, (unsigned long long)m->index,
-	            m->type == FLI_MSG_APPEND_REQ && m->n_entries > 0 ? " +entries" : "",
-	            m->type == FLI_MSG_VOTE_RESP || m->type == FLI_MSG_APPEND_RESP
-	                    ? (m->ok ? " ok" : " refused")
-	                    : "");
+	log_msg(ctx, &net->q[k].m);
 	return k;
 }
 
@@ -262,6 +299,19 @@ static uint32_t
 cp_group(const struct cp_args *a)
 {
 	return (a->b % ((1u << cp_nodes) - 2)) + 1;
+}
+
+/* The group of voters CP_CAMPAIGN's requests reach: one or more of the
+ * nodes other than a (bit i of b + 1 is the i-th of them). */
+static uint32_t
+cp_voters(const struct cp_args *a)
+{
+	uint32_t bits = (a->b % ((1u << (cp_nodes - 1)) - 1)) + 1, group = 0;
+
+	for (int i = 0, j = 0; i < cp_nodes; i++)
+		if (i != (int)a->a && ((bits >> j++) & 1))
+			group |= 1u << i;
+	return group;
 }
 
 /* A copy of message k, resent by its sender's io: it goes to the end of
@@ -286,6 +336,90 @@ fire_timeout(struct fl_prop_ctx *ctx, struct rn *net, uint32_t i)
 		nd->r.election_deadline_ns = net->now;
 		(void)fli_raft_tick(&nd->r, net->now);
 	}
+}
+
+/* The first message in the list from index `from` on that goes from x
+ * to y and is of `type` (0: any), or -1. */
+static ssize_t
+find_msg(const struct rn *net, size_t from, int x, int y, int type)
+{
+	for (size_t i = from; i < net->qlen; i++)
+		if (net->q[i].m.from == x && net->q[i].m.to == y &&
+		    (type == 0 || net->q[i].m.type == type))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* An election decided by a group of voters: node a's timer fires (if it
+ * is up and does not lead), its vote requests to the group arrive, and
+ * their answers come back; its requests to the others stay in flight.
+ * Figure 8's histories are three elections in a row, each won with a
+ * different node's vote: as single deliveries that is a dozen steps in
+ * a particular order, which random steps seldom make and a shrunk
+ * history would have to keep. */
+static void
+campaign(struct fl_prop_ctx *ctx, struct rn *net, const struct cp_args *a)
+{
+	const struct rn_node *nd = &net->nodes[a->a];
+	uint32_t group = cp_voters(a);
+	size_t answers;
+	ssize_t k;
+
+	if (nd->up && nd->r.role == FLI_RAFT_LEADER) {
+		fl_prop_log(ctx, "    = node %u leads term %llu: nothing", a->a,
+		            (unsigned long long)nd->r.term);
+		return;
+	}
+	fire_timeout(ctx, net, a->a);
+	if (!nd->up || nd->r.role != FLI_RAFT_CANDIDATE)
+		return;
+	/* The answers land after what is in flight now, less the requests
+	 * taken out of the list. */
+	answers = net->qlen;
+	for (int v = 0; v < net->n; v++) {
+		if (!((group >> v) & 1) ||
+		    (k = find_msg(net, 0, (int)a->a, v, FLI_MSG_VOTE_REQ)) < 0)
+			continue;
+		/* The newest: this election's. */
+		for (ssize_t j = k; j >= 0;
+		     j = find_msg(net, (size_t)j + 1, (int)a->a, v, FLI_MSG_VOTE_REQ))
+			k = j;
+		rn_deliver(net, (size_t)k);
+		answers--;
+	}
+	for (int v = 0; v < net->n; v++)
+		if (((group >> v) & 1) &&
+		    (k = find_msg(net, answers, v, (int)a->a, FLI_MSG_VOTE_RESP)) >= 0) {
+			log_msg(ctx, &net->q[k].m);
+			rn_deliver(net, (size_t)k);
+		}
+	fl_prop_log(ctx, "    = node %u %s of term %llu", a->a, fli_raft_role_name(nd->r.role),
+	            (unsigned long long)nd->r.term);
+}
+
+/* What nodes a and b have in flight to each other arrives, oldest first,
+ * and what that makes them send, until the pair is quiet (at most 64
+ * messages): a leader brings a follower up to date, or learns it is
+ * stale. */
+static void
+exchange(struct fl_prop_ctx *ctx, struct rn *net, const struct cp_args *a)
+{
+	int n = 0;
+
+	for (; n < 64; n++) {
+		ssize_t k = -1;
+
+		for (size_t i = 0; i < net->qlen && k < 0; i++)
+			if ((net->q[i].m.from == (int)a->a && net->q[i].m.to == (int)a->b) ||
+			    (net->q[i].m.from == (int)a->b && net->q[i].m.to == (int)a->a))
+				k = (ssize_t)i;
+		if (k < 0)
+			break;
+		log_msg(ctx, &net->q[k].m);
+		rn_deliver(net, (size_t)k);
+	}
+	if (n == 0)
+		fl_prop_log(ctx, "    = nothing in flight there");
 }
 
 /* Node a proposes put(k(b % 3), b) if it thinks it leads: a stale leader
@@ -324,10 +458,13 @@ take(struct fl_prop_ctx *ctx, struct rn *net, const struct cp_args *a)
 static int
 cp_apply(struct fl_prop_ctx *ctx, void *real, const void *model, void *args)
 {
-	struct rn *net = &((struct cp_real *)real)->net;
+	struct cp_real *r = real;
+	struct rn *net = &r->net;
 	const struct cp_args *a = args;
 
 	(void)model;
+	r->timers = a->timers;
+	r->timer_draws = 0;
 	switch (a->kind) {
 	case CP_DELIVER:
 	case CP_REORDER:
@@ -346,6 +483,9 @@ cp_apply(struct fl_prop_ctx *ctx, void *real, const void *model, void *args)
 	case CP_KILL: rn_kill(net, (int)a->a); break;
 	case CP_PARTITION: rn_partition(net, cp_group(a)); break;
 	case CP_HEAL: rn_heal(net); break;
+	case CP_CAMPAIGN: campaign(ctx, net, a); break;
+	case CP_EXCHANGE: exchange(ctx, net, a); break;
+	case CP_NKINDS: break;
 	}
 	return FL_PROP_PASS;
 }
@@ -375,6 +515,16 @@ cp_describe(const void *args, char *buf, size_t len)
 				n += snprintf(buf + n, len - (size_t)n, " %d", i);
 		break;
 	case CP_HEAL: snprintf(buf, len, "heal"); break;
+	case CP_CAMPAIGN:
+		n = snprintf(buf, len, "node %u campaigns; its requests reach", a->a);
+		for (int i = 0; i < cp_nodes && n > 0 && (size_t)n < len; i++)
+			if ((cp_voters(a) >> i) & 1)
+				n += snprintf(buf + n, len - (size_t)n, " %d", i);
+		break;
+	case CP_EXCHANGE:
+		snprintf(buf, len, "nodes %u and %u exchange what is in flight", a->a, a->b);
+		break;
+	case CP_NKINDS: break;
 	}
 }
 
@@ -394,6 +544,8 @@ static const struct fl_model_cmd cp_cmds[] = {
 	CP_CMD("kill", 2, CP_KILL),
 	CP_CMD("partition", 2, CP_PARTITION),
 	CP_CMD("heal", 2, CP_HEAL),
+	CP_CMD("campaign", 20, CP_CAMPAIGN),
+	CP_CMD("exchange", 10, CP_EXCHANGE),
 };
 /* clang-format on */
 
@@ -530,9 +682,9 @@ remove_base_dir(void)
 
 #ifdef FLI_RAFT_PLANTS
 /* The planted bugs: each must be found from seeds 1000-1004 and shrunk to
- * at most max_steps steps, one of which names `helper`.  max_steps 0: not
- * yet found on every seed within 10^4 trials (no test; --bench leaves it
- * out). */
+ * at most max_steps steps, whose log or failure names `helper` (for
+ * Figure 8, the invariant it breaks).  max_steps 0: not yet found on
+ * every seed within 10^4 trials (no test; --bench leaves it out). */
 static const struct plant {
 	const char *name;
 	enum fli_raft_plant plant;
@@ -543,7 +695,7 @@ static const struct plant {
 } plants[] = {
 	{ "vote_no_log_check", FLI_PLANT_VOTE_NOT_UP_TO_DATE, 3, "node", 30,
 	  "a vote granted without the up-to-date log check" },
-	{ "commit_old_term", FLI_PLANT_COMMIT_OLD_TERM, 3, "deliver", 0,
+	{ "commit_old_term", FLI_PLANT_COMMIT_OLD_TERM, 3, "leader_completeness", 30,
 	  "a leader commits an earlier term's entry by counting replicas (Figure 8)" },
 	{ "vote_not_persisted", FLI_PLANT_VOTE_NOT_PERSISTED, 3, "node", 30,
 	  "a vote answered before it is durable; the voter restarts" },

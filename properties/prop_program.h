@@ -254,7 +254,8 @@ planted_help(int argc, char **argv, const char *plant)
 
 /* A planted bug's check: from seeds 1000.. (five natively, one under
  * memcheck) the property must fail and shrink to a log that names
- * `helper` (a word of the helper step's description) in at most max_steps
+ * `helper` (a word of the helper step's description, or of the failure
+ * message: the invariant the bug breaks) in at most max_steps
  * steps.  Under memcheck, with memcheck_shrinks non-zero, the shrink stops
  * after that many runs and the bound is not checked (the finding is checked
  * there, the length natively).  Prints a line per seed; returns 0, 1 (not
@@ -289,8 +290,10 @@ planted_check(int argc, char **argv, const char *label, const struct fl_prop_def
 			return 2;
 		}
 		unsigned steps = log_steps(rep.log);
-		bool ok = rc == 1 && rep.log && strstr(rep.log, helper) &&
-		          (!bounded || steps <= max_steps);
+		bool ok =
+		        rc == 1 && rep.log &&
+		        (strstr(rep.log, helper) || (rep.message && strstr(rep.message, helper))) &&
+		        (!bounded || steps <= max_steps);
 		printf("%s seed %llu: %s after %u trials (%.3f s), shrunk to %u steps (bound %u) "
 		       "in %u "
 		       "runs (%.3f s)%s\n",

@@ -452,6 +452,62 @@ rn_put(struct rn *net, int i, const char *key, const char *value, uint64_t *inde
 	                        index);
 }
 
+/* Is a's log at least as up to date as b's (section 5.4.1: the later last
+ * term, or the same and at least as long): would b vote for a? */
+static inline bool
+rn_up_to_date(const struct fli_raft *a, const struct fli_raft *b)
+{
+	uint64_t la = fli_raft_last_index(a), lb = fli_raft_last_index(b);
+	uint64_t ta = fli_raft_term_at(a, la), tb = fli_raft_term_at(b, lb);
+
+	return ta > tb || (ta == tb && la >= lb);
+}
+
+/* Leader completeness of every leader to come: a live node whose log
+ * lacks a committed entry must not be able to win an election, that is,
+ * its log must not be at least as up to date as those of a majority of
+ * the nodes (itself included; a node that is down counts as refusing, so
+ * the check only errs on the side of silence).  In Raft it holds in
+ * every state: a majority holds each committed entry and the entry of
+ * the committing leader's term, and a log at least as up to date as one
+ * of theirs has both (section 5.4.3's argument).  Votes already cast do
+ * not matter: the node can always time out into a term of its own.
+ * Checked now, it names the moment a commit goes wrong (Figure 8: a
+ * leader counts replicas of an earlier term's entry while another node
+ * holds a later term's entry at that index), not an election later. */
+static inline void
+rn_check_electable(struct rn *net)
+{
+	for (int c = 0; c < net->n && net->violation[0] == '\0'; c++) {
+		const struct fli_raft *rc = &net->nodes[c].r;
+		uint64_t i;
+		int votes = 0;
+
+		if (!net->nodes[c].up)
+			continue;
+		for (i = 0; i < net->applied_len; i++)
+			if (net->applied[i].node >= 0 &&
+			    fli_raft_term_at(rc, i + 1) != net->applied[i].term)
+				break;
+		if (i == net->applied_len)
+			continue;
+		for (int v = 0; v < net->n; v++)
+			votes += net->nodes[v].up && rn_up_to_date(rc, &net->nodes[v].r);
+		if (2 * votes > net->n)
+			rn_violate(
+			        net,
+			        "leader_completeness: node %d could be elected without index "
+			        "%llu (term %llu, committed in term %llu; it has term %llu there): "
+			        "its log, last term %llu, is as up to date as %d of the %d nodes'",
+			        c, (unsigned long long)(i + 1),
+			        (unsigned long long)net->applied[i].term,
+			        (unsigned long long)net->applied[i].commit_term,
+			        (unsigned long long)fli_raft_term_at(rc, i + 1),
+			        (unsigned long long)fli_raft_term_at(rc, fli_raft_last_index(rc)),
+			        votes, net->n);
+	}
+}
+
 /* Log matching over the live nodes: two logs with an entry of the same
  * index and term agree on every entry up to it.  Returns true when
  * nothing is violated (net->violation says what is). */
@@ -490,6 +546,7 @@ rn_check(struct rn *net)
 			}
 		}
 	}
+	rn_check_electable(net);
 	return net->violation[0] == '\0';
 }
 
