@@ -329,6 +329,7 @@ struct fl_scenario_cluster {
 	uint32_t nodes;               /* 1, 3 or 5; 0: no cluster */
 	uint32_t election_timeout_ms; /* a follower waits [t, 2t) for a leader */
 	uint32_t heartbeat_ms;
+	uint32_t session_timeout_ms; /* a leader times out a client session silent this long */
 	uint32_t liveness_ms; /* cluster_liveness: once every fault healed, a leader and
 	                         every node caught up within this long */
 };

@@ -412,6 +412,7 @@ node_ctx(const struct node_run *nr, struct fl_cluster_node_ctx *ctx)
 	ctx->dir = nr->dir;
 	ctx->election_timeout_ns = (uint64_t)c->cfg->election_timeout_ms * FL_NS_PER_MS;
 	ctx->heartbeat_ns = (uint64_t)c->cfg->heartbeat_ms * FL_NS_PER_MS;
+	ctx->session_timeout_ns = (uint64_t)c->cfg->session_timeout_ms * FL_NS_PER_MS;
 }
 
 /* Idling in the cluster's own loops: under sim the nodes run meanwhile;

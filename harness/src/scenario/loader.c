@@ -367,6 +367,8 @@ convert_cluster(struct loader *l, const struct fli_raw_scenario *r, struct fl_sc
 	                            &o->election_timeout_ms)) ||
 	    (rc = fli_scn_u32_field(l, cn, "cluster", "heartbeat_ms", c->heartbeat_ms, 1, MAX_MS,
 	                            false, FL_SCN_DEFAULT_HEARTBEAT_MS, &o->heartbeat_ms)) ||
+	    (rc = fli_scn_u32_field(l, cn, "cluster", "session_timeout_ms", c->session_timeout_ms,
+	                            1, MAX_MS, false, 10000, &o->session_timeout_ms)) ||
 	    (rc = fli_scn_u32_field(l, cn, "cluster", "liveness_ms", c->liveness_ms, 1, MAX_MS,
 	                            false, 20 * o->election_timeout_ms, &o->liveness_ms)))
 		return rc;

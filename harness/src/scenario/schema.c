@@ -246,7 +246,9 @@ static const cyaml_schema_field_t cluster_fields[] = {
 	NUM("nodes", struct fli_raw_cluster, nodes),
 	NUM("election_timeout_ms", struct fli_raw_cluster, election_timeout_ms),
 	NUM("heartbeat_ms", struct fli_raw_cluster, heartbeat_ms),
-	NUM("liveness_ms", struct fli_raw_cluster, liveness_ms), CYAML_FIELD_END
+	NUM("session_timeout_ms", struct fli_raw_cluster, session_timeout_ms),
+	NUM("liveness_ms", struct fli_raw_cluster, liveness_ms),
+	CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t budget_fields[] = {

@@ -203,6 +203,7 @@ struct fli_raw_cluster {
 	char *nodes;
 	char *election_timeout_ms;
 	char *heartbeat_ms;
+	char *session_timeout_ms;
 	char *liveness_ms;
 };
 
