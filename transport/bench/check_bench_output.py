@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Output-format test of the benchmark programs.
 
-usage: check_bench_output.py pubsub|rr|cluster <program>
+usage: check_bench_output.py pubsub|rr|cluster|cluster-sim <program>
 
 Runs the program twice with a few thousand messages (text, then --json) and
 checks that every expected figure is present, numeric where it should be,
@@ -73,7 +73,21 @@ CLUSTER = {
     "shm": "faultline-cluster-bench-",
 }
 
-KINDS = {"pubsub": PUBSUB, "rr": RR, "cluster": CLUSTER}
+# harness/bench's faultline-cluster-sim-bench: elections in virtual time,
+# 20 sims of one kill each (virtual time costs nothing: ~0.1 s).
+CLUSTER_SIM = {
+    "args": ["--runs", "20", "--kills", "1"],
+    "strings": {},
+    "numbers": ["runs", "kills_per_run", "cnc_kib", "sim_first_election_p50_virtual_ms",
+                "sim_first_election_max_virtual_ms", "sim_election_after_kill_p50_virtual_ms",
+                "sim_election_after_kill_max_virtual_ms", "sim_runs_per_s", "sim_steps_per_run"],
+    "ratios": [],
+    "positive": ["runs", "kills_per_run", "sim_first_election_p50_virtual_ms",
+                 "sim_election_after_kill_p50_virtual_ms", "sim_steps_per_run"],
+    "shm": "faultline-csim-",
+}
+
+KINDS = {"pubsub": PUBSUB, "rr": RR, "cluster": CLUSTER, "cluster-sim": CLUSTER_SIM}
 
 
 def fail(msg):
