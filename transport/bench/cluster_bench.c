@@ -191,13 +191,14 @@ run_load(fl_cluster_node *n, int ctl, struct bench_idle *idle, uint64_t window, 
 
 			snprintf(key, sizeof(key), KEY_FMT, (unsigned)(put % KEYS));
 			memset(value, (int)(put & 0xff), sizeof(value));
+			/* From before the put: it writes the entry and sends it. */
+			s.t_put[slot] = bench_now_ns();
 			rc = fl_cluster_node_put(n, key, value, sizeof(value), &s.idx[slot]);
 			if (rc != 0) {
 				snprintf(out->what, sizeof(out->what), "put %" PRIu64 ": %s", put,
 				         fl_errname(rc));
 				goto out;
 			}
-			s.t_put[slot] = bench_now_ns();
 			s.n++;
 			put++;
 			work++;
