@@ -147,15 +147,15 @@ read_deadline(int fd, void *buf, size_t len, uint64_t deadline_ns)
 static int parent_fds[MAX_PARENT_FDS];
 static int n_parent_fds;
 
-static void
-parent_fd_add(int fd)
+void
+bench_parent_fd_add(int fd)
 {
 	if (n_parent_fds < MAX_PARENT_FDS)
 		parent_fds[n_parent_fds++] = fd;
 }
 
-static void
-parent_fd_close(int fd)
+void
+bench_parent_fd_close(int fd)
 {
 	for (int i = 0; i < n_parent_fds; i++) {
 		if (parent_fds[i] == fd) {
@@ -211,8 +211,8 @@ bench_child_spawn(struct bench_child *c, void (*fn)(void *arg, struct bench_resu
 	c->pid = pid;
 	c->go_fd = go[1];
 	c->res_fd = res[0];
-	parent_fd_add(c->go_fd);
-	parent_fd_add(c->res_fd);
+	bench_parent_fd_add(c->go_fd);
+	bench_parent_fd_add(c->res_fd);
 	return 0;
 }
 
@@ -234,7 +234,7 @@ bench_child_finish(struct bench_child *c, uint64_t deadline_ns, struct bench_res
 	}
 	/* A child still waiting for its go byte sees end-of-file and exits
 	 * at once instead of at its 30 s deadline. */
-	parent_fd_close(c->go_fd);
+	bench_parent_fd_close(c->go_fd);
 	c->go_fd = -1;
 	int rrc = read_deadline(c->res_fd, res, sizeof(*res), deadline_ns);
 	if (rrc != 0) {
@@ -256,7 +256,30 @@ bench_child_finish(struct bench_child *c, uint64_t deadline_ns, struct bench_res
 	}
 	if (rrc == 0 && res->rc == 0)
 		rc = 0;
-	parent_fd_close(c->res_fd);
+	bench_parent_fd_close(c->res_fd);
+	c->pid = 0;
+	c->go_fd = c->res_fd = -1;
+	return rc;
+}
+
+int
+bench_child_kill(struct bench_child *c)
+{
+	int status = 0, rc = -1;
+
+	if (c->pid <= 0)
+		return -1;
+	if (kill(c->pid, SIGKILL) == 0) {
+		/* A SIGKILLed child is gone at once; bound the wait anyway. */
+		uint64_t deadline = bench_now_ns() + 5 * FL_NS_PER_SEC;
+		pid_t w;
+		while ((w = waitpid(c->pid, &status, WNOHANG)) == 0 && bench_now_ns() < deadline)
+			usleep(100);
+		rc = w == c->pid ? 0 : -1;
+	}
+	if (c->go_fd >= 0)
+		bench_parent_fd_close(c->go_fd);
+	bench_parent_fd_close(c->res_fd);
 	c->pid = 0;
 	c->go_fd = c->res_fd = -1;
 	return rc;

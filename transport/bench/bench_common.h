@@ -91,6 +91,18 @@ int bench_child_go(struct bench_child *c);
  * never started (pid 0). */
 int bench_child_finish(struct bench_child *c, uint64_t deadline_ns, struct bench_result *res);
 
+/* bench_child_kill SIGKILLs the child (a crash, as the benchmark wants
+ * it), reaps it (bounded) and closes its pipes: 0, or -1 when it could
+ * not be killed or reaped. */
+int bench_child_kill(struct bench_child *c);
+
+/* bench_parent_fd_add names a parent's end of a pipe of the caller's own
+ * to a child: every child forked from now on closes it (so that closing
+ * it in the parent is an end-of-file its child sees), until
+ * bench_parent_fd_close closes it here. */
+void bench_parent_fd_add(int fd);
+void bench_parent_fd_close(int fd);
+
 /* The table of figures, printed in the order they were put. */
 void bench_put(const char *name, double value, int decimals);
 void bench_put_str(const char *name, const char *value);

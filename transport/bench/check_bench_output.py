@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Output-format test of the benchmark programs.
 
-usage: check_bench_output.py pubsub|rr <program>
+usage: check_bench_output.py pubsub|rr|cluster|cluster-sim <program>
 
 Runs the program twice with a few thousand messages (text, then --json) and
 checks that every expected figure is present, numeric where it should be,
@@ -49,17 +49,57 @@ RR = {
     "shm": "faultline-rr-bench-",
 }
 
+# Three node processes: 2000 pipelined commands, 200 one at a time, two
+# leader kills.  Elections take real time (a follower waits 300-600 ms
+# for a silent leader), so a run takes seconds, longer on a loaded
+# machine: the work is fixed, the time allowed wide.
+CLUSTER = {
+    "args": ["--commands", "2000", "--kills", "2", "--seconds", "5"],
+    "timeout": 240,
+    "strings": {"faultpoints_build": ("enabled", "disabled"),
+                "idle_strategy": ("spin", "yield", "backoff")},
+    "numbers": ["members", "value_bytes", "command_bytes", "window", "repeat",
+                "pipelined_commands", "pipelined_commits_per_sec", "pipelined_commit_p50_ns",
+                "pipelined_commit_p99_ns", "pipelined_commit_p999_ns", "commands",
+                "commits_per_sec", "commit_p50_ns", "commit_p99_ns", "commit_p999_ns",
+                "rr_rounds", "rr_rt_per_sec", "rr_p50_ns", "rr_p99_ns", "election_timeout_ms",
+                "heartbeat_ms", "first_election_ms", "kills", "election_after_kill_p50_ms",
+                "election_after_kill_max_ms"],
+    "ratios": ["ratio_commit_p50_to_rtt", "ratio_pipelined_commit_p50_to_rtt"],
+    # Measured, so never zero: a zero is a figure that was not taken.
+    "positive": ["pipelined_commands", "commands", "commit_p50_ns", "pipelined_commit_p50_ns",
+                 "rr_p50_ns", "first_election_ms", "election_after_kill_p50_ms",
+                 "election_after_kill_max_ms"],
+    "shm": "faultline-cluster-bench-",
+}
+
+# harness/bench's faultline-cluster-sim-bench: elections in virtual time,
+# 20 sims of one kill each (virtual time costs nothing: ~0.1 s).
+CLUSTER_SIM = {
+    "args": ["--runs", "20", "--kills", "1"],
+    "strings": {},
+    "numbers": ["runs", "kills_per_run", "cnc_kib", "sim_first_election_p50_virtual_ms",
+                "sim_first_election_max_virtual_ms", "sim_election_after_kill_p50_virtual_ms",
+                "sim_election_after_kill_max_virtual_ms", "sim_runs_per_s", "sim_steps_per_run"],
+    "ratios": [],
+    "positive": ["runs", "kills_per_run", "sim_first_election_p50_virtual_ms",
+                 "sim_election_after_kill_p50_virtual_ms", "sim_steps_per_run"],
+    "shm": "faultline-csim-",
+}
+
+KINDS = {"pubsub": PUBSUB, "rr": RR, "cluster": CLUSTER, "cluster-sim": CLUSTER_SIM}
+
 
 def fail(msg):
     print("FAIL: " + msg)
     sys.exit(1)
 
 
-def run(prog, args):
+def run(prog, args, timeout):
     try:
-        p = subprocess.run([prog] + args, capture_output=True, text=True, timeout=60)
+        p = subprocess.run([prog] + args, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        fail(f"{prog} {' '.join(args)} took more than 60 s")
+        fail(f"{prog} {' '.join(args)} took more than {timeout} s")
     sys.stderr.write(p.stderr)
     if p.returncode != 0:
         fail(f"{prog} {' '.join(args)} exited {p.returncode}")
@@ -79,7 +119,8 @@ def check(spec, figures, how):
             v = float(figures[key])
         except (TypeError, ValueError):
             fail(f"{how}: {key} is {figures[key]!r}, not a number")
-        if key in spec["ratios"] or key.endswith("_per_sec") or key.endswith("_rounds"):
+        if (key in spec["ratios"] or key in spec.get("positive", ()) or
+                key.endswith("_per_sec") or key.endswith("_rounds")):
             if not v > 0:
                 fail(f"{how}: {key} is {v}, expected a positive number")
         elif v < 0:
@@ -90,17 +131,18 @@ def check(spec, figures, how):
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("pubsub", "rr"):
+    if len(sys.argv) != 3 or sys.argv[1] not in KINDS:
         print(__doc__)
         sys.exit(2)
-    spec = PUBSUB if sys.argv[1] == "pubsub" else RR
+    spec = KINDS[sys.argv[1]]
+    timeout = spec.get("timeout", 60)
     prog = sys.argv[2]
     sibling = spec.get("sibling")
     if sibling and os.access(os.path.join(os.path.dirname(prog), sibling), os.X_OK):
         spec = dict(spec, ratios=spec["ratios"] + spec["sibling_ratios"])
 
     before = set(glob.glob("/dev/shm/" + spec["shm"] + "*"))
-    text = run(prog, spec["args"])
+    text = run(prog, spec["args"], timeout)
     figures = {}
     for line in text.splitlines():
         parts = line.split()
@@ -111,7 +153,7 @@ def main():
         figures[parts[0]] = parts[1]
     check(spec, figures, "text")
 
-    out = run(prog, spec["args"] + ["--json"]).strip().splitlines()
+    out = run(prog, spec["args"] + ["--json"], timeout).strip().splitlines()
     if len(out) != 1:
         fail(f"--json printed {len(out)} lines, expected one")
     try:

@@ -35,12 +35,10 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "bench_common.h"
+#include "bench_rr.h"
 #include "faultline/chunk.h"
 #include "faultline/error.h"
 #include "faultline/reqrep.h"
-
-#define STOP_LEN 8 /* a request this long ends the server */
-#define GRACE_NS (10 * FL_NS_PER_SEC)
 
 static struct {
 	uint64_t warmup;
@@ -48,203 +46,8 @@ static struct {
 	struct bench_opts opts; /* --json, --seconds, --repeat (best of), --idle */
 	char dir[PATH_MAX];
 	char url[96];
+	struct bench_rr_cfg rr; /* the faultline pair's (bench_rr.h) */
 } cfg;
-/* Round trips before the measured ones: 1000, fewer for a short run. */
-#define WARMUP_ROUNDS cfg.warmup
-
-/* What the client side (the measuring one) hands its result builder. */
-struct rounds {
-	uint64_t *lat;
-	uint64_t done;
-	uint64_t start_ns, end_ns;
-};
-
-/* Records round i, from t0 to t1, unless it warmed up or was the last
- * one (the stop request, not measured); returns last. */
-static int
-round_done(struct rounds *r, uint64_t i, uint64_t t0, uint64_t t1, int last)
-{
-	if (last)
-		return 1;
-	if (i >= WARMUP_ROUNDS) {
-		r->lat[r->done++] = t1 - t0;
-		r->end_ns = t1;
-	}
-	return 0;
-}
-
-static void
-finish_rounds(struct rounds *r, struct bench_result *res)
-{
-	if (r->done == 0) {
-		bench_fail_set(res, FL_ETIMEDOUT, "no round trip completed");
-		return;
-	}
-	res->count = r->done;
-	res->start_ns = r->start_ns;
-	res->end_ns = r->end_ns;
-	bench_lat_summarize(r->lat, r->done, &res->lat);
-}
-
-/* ---- faultline ------------------------------------------------------- */
-
-static void
-fl_server_process(void *arg, struct bench_result *res)
-{
-	fl_rr_domain *d = NULL;
-	fl_rr_server *s = NULL;
-	struct bench_idle idle;
-	uint64_t hard = bench_now_ns() + cfg.opts.bound_ns + 2 * GRACE_NS;
-	int rc, stop = 0;
-
-	bench_idle_init(&idle, cfg.opts.idle);
-	if ((rc = fl_rr_domain_open(cfg.dir, 2, &d)) != 0 ||
-	    (rc = fl_rr_server_open(d, "bench", &s)) != 0) {
-		bench_fail_set(res, rc, fl_rr_errmsg());
-		goto out;
-	}
-	while (!stop) {
-		fl_chunk req, resp;
-
-		rc = fl_rr_server_take(s, &req);
-		if (rc == FL_EAGAIN) {
-			if (bench_now_ns() >= hard) {
-				bench_fail_set(res, FL_ETIMEDOUT,
-				               "server: the stop request never came");
-				goto out;
-			}
-			bench_idle(&idle, 0);
-			continue;
-		}
-		if (rc != 0) {
-			bench_fail_set(res, rc, "server take");
-			goto out;
-		}
-		stop = req.len == STOP_LEN;
-		rc = fl_rr_server_loan(s, req.len, 0, &resp);
-		if (rc == 0) {
-			memcpy(resp.data, req.data, req.len);
-			resp.len = req.len;
-			rc = fl_rr_server_send(s, &req, &resp);
-			if (rc != 0)
-				fl_rr_release(d, &resp);
-		}
-		fl_rr_release(d, &req);
-		if (rc != 0) {
-			bench_fail_set(res, rc, "server loan/send");
-			goto out;
-		}
-		res->count++;
-		bench_idle(&idle, 1);
-	}
-out:
-	fl_rr_server_close(s);
-	fl_rr_domain_close(d);
-}
-
-/* fl_wait_response waits for the answer to `seq` until `deadline`. */
-static int
-fl_wait_response(fl_rr_client *c, uint64_t seq, uint64_t deadline, struct bench_idle *idle,
-                 fl_chunk *resp)
-{
-	uint32_t pass = 0;
-
-	if (cfg.opts.idle == BENCH_IDLE_BACKOFF)
-		return fl_rr_client_wait(c, deadline, resp, NULL);
-	for (;;) {
-		int rc = fl_rr_client_take(c, resp);
-		if (rc != FL_EAGAIN) {
-			bench_idle(idle, 1);
-			return rc;
-		}
-		/* The clock and expiry checks cost more than a take: every 64
-		 * empty passes, as fl_rr_client_wait does for expiry. */
-		if ((++pass & 63) == 0) {
-			uint64_t lost;
-			int reason;
-			if (fl_rr_client_expired(c, &lost, &reason) == 0)
-				return reason;
-			if (bench_now_ns() >= deadline)
-				return FL_ETIMEDOUT;
-		}
-		bench_idle(idle, 0);
-	}
-}
-
-/* fl_request sends one request of len bytes, retrying while no server is
- * offering the service yet (the server process may still be starting). */
-static int
-fl_request(fl_rr_domain *d, fl_rr_client *c, size_t len, uint64_t i, uint64_t deadline,
-           struct bench_idle *idle, uint64_t *seq)
-{
-	fl_chunk req;
-	int rc = fl_rr_client_loan(c, len, 0, &req);
-
-	if (rc != 0)
-		return rc;
-	memset(req.data, (int)(i & 0xff), len);
-	req.len = (uint32_t)len;
-	while ((rc = fl_rr_client_send(c, &req, 0, seq)) == FL_ENOSERVER || rc == FL_EFULL) {
-		if (bench_now_ns() >= deadline)
-			break;
-		bench_idle(idle, 0);
-	}
-	if (rc != 0)
-		fl_rr_release(d, &req); /* a failed send leaves it ours */
-	return rc;
-}
-
-static void
-fl_client_process(void *arg, struct bench_result *res)
-{
-	fl_rr_domain *d = NULL;
-	fl_rr_client *c = NULL;
-	struct bench_idle idle;
-	struct rounds r = { calloc(cfg.rounds, sizeof(uint64_t)), 0, 0, 0 };
-	uint64_t stop = bench_now_ns() + cfg.opts.bound_ns, hard = stop + GRACE_NS;
-	uint64_t total = WARMUP_ROUNDS + cfg.rounds;
-	int rc;
-
-	bench_idle_init(&idle, cfg.opts.idle);
-	if (r.lat == NULL) {
-		bench_fail_set(res, FL_ENOMEM, "latency samples");
-		return;
-	}
-	if ((rc = fl_rr_domain_open(cfg.dir, 3, &d)) != 0 ||
-	    (rc = fl_rr_client_open(d, "bench", &c)) != 0) {
-		bench_fail_set(res, rc, fl_rr_errmsg());
-		goto out;
-	}
-	for (uint64_t i = 0; i <= total; i++) {
-		int last = i == total || (i > WARMUP_ROUNDS + 100 && bench_now_ns() >= stop);
-		uint64_t seq, t0 = bench_now_ns();
-		fl_chunk resp;
-
-		if (i == WARMUP_ROUNDS)
-			r.start_ns = t0;
-		rc = fl_request(d, c, last ? STOP_LEN : BENCH_MSG_LEN, i, hard, &idle, &seq);
-		if (rc != 0) {
-			bench_fail_set(res, rc, "client loan/send");
-			goto out;
-		}
-		rc = fl_wait_response(c, seq, hard, &idle, &resp);
-		if (rc != 0) {
-			bench_fail_set(res, rc, "client waiting for the response");
-			goto out;
-		}
-		uint64_t t1 = bench_now_ns();
-		if (resp.seq != seq || resp.len != (last ? STOP_LEN : BENCH_MSG_LEN))
-			res->errors++;
-		fl_rr_release(d, &resp);
-		if (round_done(&r, i, t0, t1, last))
-			break;
-	}
-	finish_rounds(&r, res);
-out:
-	fl_rr_client_close(c);
-	fl_rr_domain_close(d);
-	free(r.lat);
-}
 
 /* ---- NNG req0/rep0 over ipc:// --------------------------------------- */
 
@@ -259,7 +62,7 @@ nng_on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 static void
 nng_set_timeouts(nng_socket s)
 {
-	nng_duration ms = (nng_duration)((cfg.opts.bound_ns + GRACE_NS) / FL_NS_PER_MS);
+	nng_duration ms = (nng_duration)((cfg.opts.bound_ns + BENCH_GRACE_NS) / FL_NS_PER_MS);
 
 	nng_setopt_ms(s, NNG_OPT_RECVTIMEO, ms);
 	nng_setopt_ms(s, NNG_OPT_SENDTIMEO, ms);
@@ -287,7 +90,7 @@ nng_server_process(void *arg, struct bench_result *res)
 			bench_fail_set(res, -rc, "nng server receive");
 			goto out;
 		}
-		stop = nng_msg_len(m) == STOP_LEN;
+		stop = nng_msg_len(m) == BENCH_RR_STOP_LEN;
 		if ((rc = nng_sendmsg(s, m, 0)) != 0) {
 			nng_msg_free(m);
 			bench_fail_set(res, -rc, "nng server send");
@@ -308,9 +111,9 @@ static void
 nng_client_process(void *arg, struct bench_result *res)
 {
 	nng_socket s;
-	struct rounds r = { calloc(cfg.nng_rounds, sizeof(uint64_t)), 0, 0, 0 };
+	struct bench_rounds r = { calloc(cfg.nng_rounds, sizeof(uint64_t)), 0, cfg.warmup, 0, 0 };
 	uint64_t stop = bench_now_ns() + cfg.opts.bound_ns;
-	uint64_t total = WARMUP_ROUNDS + cfg.nng_rounds;
+	uint64_t total = cfg.warmup + cfg.nng_rounds;
 	int rc;
 
 	if (r.lat == NULL) {
@@ -330,12 +133,12 @@ nng_client_process(void *arg, struct bench_result *res)
 		goto out;
 	}
 	for (uint64_t i = 0; i <= total; i++) {
-		int last = i == total || (i > WARMUP_ROUNDS + 100 && bench_now_ns() >= stop);
-		size_t len = last ? STOP_LEN : BENCH_MSG_LEN;
+		int last = i == total || (i > cfg.warmup + 100 && bench_now_ns() >= stop);
+		size_t len = last ? BENCH_RR_STOP_LEN : BENCH_MSG_LEN;
 		uint64_t t0 = bench_now_ns();
 		nng_msg *m;
 
-		if (i == WARMUP_ROUNDS)
+		if (i == cfg.warmup)
 			r.start_ns = t0;
 		if ((rc = nng_msg_alloc(&m, len)) != 0) {
 			bench_fail_set(res, -rc, "nng_msg_alloc");
@@ -355,48 +158,16 @@ nng_client_process(void *arg, struct bench_result *res)
 		if (nng_msg_len(m) != len)
 			res->errors++;
 		nng_msg_free(m);
-		if (round_done(&r, i, t0, t1, last))
+		if (bench_round_done(&r, i, t0, t1, last))
 			break;
 	}
-	finish_rounds(&r, res);
+	bench_rounds_finish(&r, res);
 out:
 	nng_close(s);
 	free(r.lat);
 }
 
 /* ---- driver of the measurements -------------------------------------- */
-
-/* run_pair forks the server and the client, starts both and collects the
- * client's result. */
-static int
-run_pair(void (*server)(void *, struct bench_result *),
-         void (*client)(void *, struct bench_result *), const char *what, struct bench_result *out)
-{
-	struct bench_child cs, cc;
-	struct bench_result rs, rc_;
-	int rc = -1;
-
-	memset(&cc, 0, sizeof(cc));
-	if (bench_child_spawn(&cs, server, NULL) == 0 &&
-	    bench_child_spawn(&cc, client, NULL) == 0 && bench_child_go(&cs) == 0 &&
-	    bench_child_go(&cc) == 0)
-		rc = 0;
-	uint64_t deadline = bench_now_ns() + cfg.opts.bound_ns + 3 * GRACE_NS;
-	int fc = bench_child_finish(&cc, deadline, &rc_);
-	int fs = bench_child_finish(&cs, deadline, &rs);
-	if (rc != 0 || fc != 0 || fs != 0) {
-		const struct bench_result *bad = fc != 0 ? &rc_ : &rs;
-		fprintf(stderr, "faultline-rr-bench: %s: %s (%d)\n", what, bad->what, bad->rc);
-		return -1;
-	}
-	if (rc_.errors != 0) {
-		fprintf(stderr, "faultline-rr-bench: %s: %" PRIu64 " wrong responses\n", what,
-		        rc_.errors);
-		return -1;
-	}
-	*out = rc_;
-	return 0;
-}
 
 /* Loan + release of one 32-byte chunk, one thread, uncontended. */
 static int
@@ -519,14 +290,6 @@ out:
 	return rc == 0 ? 0 : -1;
 }
 
-static double
-rt_per_sec(const struct bench_result *r)
-{
-	uint64_t dt = r->end_ns > r->start_ns ? r->end_ns - r->start_ns : 1;
-
-	return (double)r->count * 1e9 / (double)dt;
-}
-
 static void
 usage(FILE *f, const char *argv0)
 {
@@ -572,6 +335,8 @@ main(int argc, char **argv)
 	cfg.warmup = cfg.rounds >= 10000 ? 1000 : cfg.rounds / 10;
 	snprintf(cfg.dir, sizeof(cfg.dir), "/dev/shm/faultline-rr-bench-%d", (int)getpid());
 	snprintf(cfg.url, sizeof(cfg.url), "ipc:///tmp/faultline-rr-bench-%d.ipc", (int)getpid());
+	cfg.rr = (struct bench_rr_cfg){ cfg.dir, cfg.rounds, cfg.warmup, cfg.opts.bound_ns,
+		                        cfg.opts.idle };
 
 	if (mkdir(cfg.dir, 0700) != 0) {
 		perror("faultline-rr-bench: mkdir");
@@ -593,9 +358,11 @@ main(int argc, char **argv)
 		    measure_loan_freed_elsewhere(d, 8000, &e1) != 0 ||
 		    measure_loan_freed_elsewhere(d, 8191, &e2) != 0 ||
 		    measure_single_rt(d, &s1) != 0 ||
-		    run_pair(fl_server_process, fl_client_process, "faultline", &f1) != 0)
+		    bench_run_pair(bench_rr_server_process, bench_rr_client_process, &cfg.rr,
+		                   cfg.opts.bound_ns, "faultline-rr-bench", "faultline", &f1) != 0)
 			goto out;
-		int nrc = run_pair(nng_server_process, nng_client_process, "nng", &n1);
+		int nrc = bench_run_pair(nng_server_process, nng_client_process, NULL,
+		                         cfg.opts.bound_ns, "faultline-rr-bench", "nng", &n1);
 		unlink(cfg.url + strlen("ipc://"));
 		if (nrc != 0)
 			goto out;
@@ -607,23 +374,23 @@ main(int argc, char **argv)
 			elsewhere_ns[1] = e2;
 		if (r == 0 || s1 < single_ns)
 			single_ns = s1;
-		if (r == 0 || rt_per_sec(&f1) > rt_per_sec(&ff))
+		if (r == 0 || bench_rt_per_sec(&f1) > bench_rt_per_sec(&ff))
 			ff = f1;
-		if (r == 0 || rt_per_sec(&n1) > rt_per_sec(&nf))
+		if (r == 0 || bench_rt_per_sec(&n1) > bench_rt_per_sec(&nf))
 			nf = n1;
 	}
 
-	double ratio = rt_per_sec(&ff) / rt_per_sec(&nf);
+	double ratio = bench_rt_per_sec(&ff) / bench_rt_per_sec(&nf);
 	bench_put_str("faultpoints_build", FL_BENCH_FAULTPOINTS);
 	bench_put_str("idle_strategy", bench_idle_name(cfg.opts.idle));
 	bench_put("payload_bytes", BENCH_MSG_LEN, 0);
 	bench_put("repeat", cfg.opts.repeat, 0);
 	bench_put("rr_faultline_rounds", (double)ff.count, 0);
-	bench_put("rr_faultline_rt_per_sec", rt_per_sec(&ff), 0);
+	bench_put("rr_faultline_rt_per_sec", bench_rt_per_sec(&ff), 0);
 	bench_put("rr_faultline_p50_ns", (double)ff.lat.p50_ns, 0);
 	bench_put("rr_faultline_p99_ns", (double)ff.lat.p99_ns, 0);
 	bench_put("rr_nng_rounds", (double)nf.count, 0);
-	bench_put("rr_nng_ipc_rt_per_sec", rt_per_sec(&nf), 0);
+	bench_put("rr_nng_ipc_rt_per_sec", bench_rt_per_sec(&nf), 0);
 	bench_put("rr_nng_ipc_p50_ns", (double)nf.lat.p50_ns, 0);
 	bench_put("rr_nng_ipc_p99_ns", (double)nf.lat.p99_ns, 0);
 	bench_put("rr_ratio_vs_nng", ratio, 1);
