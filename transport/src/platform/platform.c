@@ -80,16 +80,18 @@ uint64_t
 fl_random(uint64_t bound)
 {
 	static uint64_t state;
+	static pid_t seeded_by;
 	uint64_t z;
 
 	if (ops.random != NULL)
 		return ops.random(ops.arg, bound);
-	z = __atomic_load_n(&state, __ATOMIC_RELAXED);
-	if (z == 0) {
-		uint64_t seed =
-		        fl_clock_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x2545f4914f6cdd1dull;
-		(void)__atomic_compare_exchange_n(&state, &z, seed, false, __ATOMIC_RELAXED,
-		                                  __ATOMIC_RELAXED);
+	/* Seeded again in a forked child: parent and child must not draw
+	 * the same numbers (two nodes forked from one process would time
+	 * their elections out alike). */
+	if (__atomic_load_n(&seeded_by, __ATOMIC_ACQUIRE) != getpid()) {
+		z = fl_clock_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x2545f4914f6cdd1dull;
+		__atomic_store_n(&state, z, __ATOMIC_RELAXED);
+		__atomic_store_n(&seeded_by, getpid(), __ATOMIC_RELEASE);
 	}
 	/* splitmix64: each caller takes its own increment of the state. */
 	z = __atomic_add_fetch(&state, 0x9e3779b97f4a7c15ull, __ATOMIC_RELAXED);
