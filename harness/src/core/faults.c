@@ -62,6 +62,26 @@ static struct fl_faults *active;
  * (one OS thread, and the callback never yields). */
 static pthread_mutex_t cb_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* A process forked while another thread decides a fault (the run's
+ * cluster thread forks node processes while the driver thread runs)
+ * must not inherit the lock held: taken around every fork. */
+static void
+cb_lock_prepare(void)
+{
+	pthread_mutex_lock(&cb_lock);
+}
+
+static void
+cb_lock_release(void)
+{
+	pthread_mutex_unlock(&cb_lock);
+}
+
+static void __attribute__((constructor)) cb_lock_atfork(void)
+{
+	(void)pthread_atfork(cb_lock_prepare, cb_lock_release, cb_lock_release);
+}
+
 size_t
 fl_fault_point_count(void)
 {

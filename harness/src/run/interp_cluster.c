@@ -79,7 +79,6 @@ struct node_run {
 	/* proc mode: this life's process, its event and command pipes, and
 	 * what its events told: its status and a copy of its log. */
 	pid_t pid;
-	int reaped_status; /* the status the actors' reaper took, or -1 */
 	int ev_fd, cmd_fd;
 	bool have_st;
 	struct fl_cluster_node_status st;
@@ -87,14 +86,22 @@ struct node_run {
 	size_t mirror_len, mirror_cap;
 	uint8_t ev_buf[4096];
 	size_t ev_have;
-	bool put_answered; /* the answer to the last put it was sent */
+	bool put_answered; /* the answer to put number put_seq came */
+	uint32_t put_seq;
 	int put_rv;
-	uint64_t put_index;
+	uint64_t put_index, put_term;
 };
 
 #define MAX_CORPSES 64
 static fl_cluster_node *corpses[MAX_CORPSES];
 static unsigned ncorpses;
+
+/* An entry known committed: which, who first saw it so, and the lowest
+ * term a node saw it committed in. */
+struct committed {
+	uint64_t term, hash, in_term;
+	int by;
+};
 
 /* What log_matching remembers of an index: per term seen there, the
  * entry's hash, the hash chain up to it, and who held it first. */
@@ -117,10 +124,10 @@ struct cluster_run {
 	size_t nthreads;
 	int32_t *leader_of_term; /* per term, node + 1 (0: none seen) */
 	size_t terms_cap;
-	struct entry_id *committed; /* per index - 1: known committed */
+	struct committed *committed; /* per index - 1: known committed */
 	size_t ncommitted, committed_cap;
-	int *committed_by;
-	uint64_t *committed_in;   /* per index - 1: the term of the node that saw it committed */
+	bool seen_full;           /* log_matching ran out of slots at some index (told once) */
+	uint32_t put_seq;         /* proc: the last put command's number */
 	struct entry_id *applied; /* per index - 1: applied (term 0: not yet) */
 	size_t applied_cap;
 	struct seen_slot *seen; /* per index - 1: SEEN_PER_IDX slots */
@@ -202,9 +209,9 @@ check_completeness(struct cluster_run *c, const struct node_run *nr, uint64_t te
 {
 	for (uint64_t i = 1; i <= c->ncommitted; i++) {
 		uint64_t t = 0, h = 0;
-		const struct entry_id *e = &c->committed[i - 1];
+		const struct committed *e = &c->committed[i - 1];
 
-		if (c->committed_in[i - 1] >= term)
+		if (e->in_term >= term)
 			continue;
 		if (view_entry(nr, i, &t, &h) == 0 && t == e->term && h == e->hash)
 			continue;
@@ -212,7 +219,7 @@ check_completeness(struct cluster_run *c, const struct node_run *nr, uint64_t te
 		             "node %d leads term %llu without entry %llu of term %llu, committed "
 		             "(node %d saw it committed)%s",
 		             nr->id, (unsigned long long)term, (unsigned long long)i,
-		             (unsigned long long)e->term, c->committed_by[i - 1],
+		             (unsigned long long)e->term, e->by,
 		             t == 0 ? "; its log ends before it"
 		                    : "; it holds another entry there");
 		return;
@@ -295,8 +302,10 @@ record_commits(struct cluster_run *c, struct node_run *nr, uint64_t commit, uint
 		if (view_entry(nr, i, &e.term, &e.hash) != 0)
 			break;
 		if (i <= c->ncommitted) {
-			const struct entry_id *k = &c->committed[i - 1];
+			struct committed *k = &c->committed[i - 1];
 
+			if (term < k->in_term)
+				k->in_term = term;
 			if ((k->term != e.term || k->hash != e.hash) &&
 			    checking(c, FL_SCN_PROP_STATE_MACHINE_SAFETY))
 				fli_run_fail(
@@ -304,19 +313,14 @@ record_commits(struct cluster_run *c, struct node_run *nr, uint64_t commit, uint
 				        "node %d committed entry %llu of term %llu where node %d "
 				        "committed one of term %llu",
 				        nr->id, (unsigned long long)i, (unsigned long long)e.term,
-				        c->committed_by[i - 1], (unsigned long long)k->term);
+				        k->by, (unsigned long long)k->term);
 			continue;
 		}
-		size_t cap = c->committed_cap, cap2 = c->committed_cap;
-		if (!need((void **)&c->committed, &c->committed_cap, i, sizeof(*c->committed)) ||
-		    !need((void **)&c->committed_by, &cap, i, sizeof(int)) ||
-		    !need((void **)&c->committed_in, &cap2, i, sizeof(uint64_t))) {
+		if (!need((void **)&c->committed, &c->committed_cap, i, sizeof(*c->committed))) {
 			out_of_memory(c);
 			return;
 		}
-		c->committed[i - 1] = e;
-		c->committed_by[i - 1] = nr->id;
-		c->committed_in[i - 1] = term;
+		c->committed[i - 1] = (struct committed){ e.term, e.hash, term, nr->id };
 		c->ncommitted = i;
 	}
 	nr->checked_commit = commit;
@@ -351,8 +355,17 @@ check_log(struct cluster_run *c, struct node_run *nr, uint64_t len)
 		chain = chain_next(chain, &e);
 		for (k = 0; k < SEEN_PER_IDX && s[k].term != 0 && s[k].term != e.term; k++)
 			;
-		if (k == SEEN_PER_IDX)
-			continue; /* more terms at one index than remembered: not judged */
+		if (k == SEEN_PER_IDX) {
+			/* More terms at one index than remembered: not judged
+			 * there, and the story says so (once). */
+			if (!c->seen_full)
+				fli_run_story(c->r,
+				              "cluster: log_matching: more than %d terms at index "
+				              "%llu; that index is no longer compared",
+				              SEEN_PER_IDX, (unsigned long long)i);
+			c->seen_full = true;
+			continue;
+		}
 		if (s[k].term == 0) {
 			s[k] = (struct seen_slot){ e.term, e.hash, chain, nr->id };
 			continue;
@@ -629,8 +642,9 @@ do_put(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	struct cluster_run *c = cluster_of(ar->run);
 	const struct fl_scn_op_put *o = &op->u.put;
-	uint64_t deadline = fli_deadline_after_ms(ar->run, o->deadline_ms), last = 0;
+	uint64_t deadline = fli_deadline_after_ms(ar->run, o->deadline_ms), last = 0, term = 0;
 	struct fl_idle st = { 0 };
+	struct fl_cluster_node_status s;
 	uint8_t value[4096];
 	char key[48];
 	int l = -1, rv;
@@ -645,8 +659,11 @@ do_put(struct actor_run *ar, const struct fl_scenario_op *op)
 				return;
 			}
 			rv = fl_cluster_node_put(c->nodes[l].n, key, value, o->size, &last);
-			if (rv == 0)
+			if (rv == 0) {
+				if (view_status(&c->nodes[l], &s))
+					term = s.term; /* the term it was proposed in */
 				break;
+			}
 			if (rv != FL_ESTATE) {
 				fli_op_error(ar, op, "put", rv);
 				return;
@@ -656,15 +673,18 @@ do_put(struct actor_run *ar, const struct fl_scenario_op *op)
 	}
 	if (!o->wait)
 		return;
-	/* Committed on a majority: the leader's commit passed it in the term
-	 * it was proposed (a later leader may have dropped it: an error). */
+	/* Committed on a majority: the leading node's commit passed it, and
+	 * the entry there is still of the term it was proposed in (a later
+	 * leader may have replaced it: an error the client retries). */
 	for (;;) {
-		struct fl_cluster_node_status s;
 		int now_l = current_leader(c);
+		uint64_t t = 0, h;
 
-		if (now_l == l && view_status(&c->nodes[l], &s) && s.commit >= last)
+		if (now_l >= 0 && view_entry(&c->nodes[now_l], last, &t, &h) == 0 && t == term &&
+		    view_status(&c->nodes[now_l], &s) && s.commit >= last)
 			return;
-		if (now_l >= 0 && now_l != l) {
+		if (now_l >= 0 &&
+		    (now_l != l || (view_status(&c->nodes[now_l], &s) && s.term != term))) {
 			fli_op_error(ar, op, "leader changed before the commands committed",
 			             FL_ECANCELED);
 			return;
@@ -784,9 +804,11 @@ struct node_event {
 };
 
 enum { CMD_PUT = 1, CMD_STOP };
+#define NODE_EXIT_OPEN 2 /* a node process could not open its node */
 struct node_cmd {
 	uint8_t type;
 	uint32_t size;
+	uint32_t seq; /* a put's number: its answer (EV_PUT) carries it in `commit` */
 	char key[64];
 };
 
@@ -856,6 +878,7 @@ child_command(struct node_run *nr, fl_cluster_node *n, const struct node_cmd *cm
 {
 	uint8_t value[4096];
 	struct node_event e = { .type = EV_PUT };
+	struct fl_cluster_node_status st;
 	char key[sizeof(cmd->key) + 1];
 
 	if (cmd->type == CMD_STOP) {
@@ -867,8 +890,12 @@ child_command(struct node_run *nr, fl_cluster_node *n, const struct node_cmd *cm
 	memcpy(key, cmd->key, sizeof(cmd->key));
 	key[sizeof(cmd->key)] = '\0';
 	memset(value, 'v', sizeof(value));
-	e.rv = fl_cluster_node_put(n, key, value, cmd->size < sizeof(value) ? cmd->size : 0,
+	e.rv = fl_cluster_node_put(n, key, value, cmd->size <= sizeof(value) ? cmd->size : 0,
 	                           &e.index);
+	/* The answer names its command and the term it was proposed in. */
+	e.commit = cmd->seq;
+	(void)fl_cluster_node_status(n, &st);
+	e.term = st.term;
 	(void)nr;
 	child_send(&e);
 }
@@ -898,7 +925,7 @@ static void __attribute__((noreturn)) node_child(struct node_run *nr, int ev_w, 
 	node_ctx(nr, &ctx);
 	ctx.observer = &obs;
 	if (fl_cluster_node_open(&ctx, &n) != 0)
-		_exit(2);
+		_exit(NODE_EXIT_OPEN);
 	/* The log it restarts with, then where it stands. */
 	(void)fl_cluster_node_status(n, &st);
 	for (uint64_t i = 1; i <= st.log_length; i++) {
@@ -943,6 +970,8 @@ proc_start(struct cluster_run *c, struct node_run *nr)
 	}
 	(void)fcntl(ev[0], F_SETFL, O_NONBLOCK);
 	(void)fcntl(cmd[0], F_SETFL, O_NONBLOCK);
+	/* Before the fork: the child may crash at a fault while opening. */
+	__atomic_store_n(&c->r->cluster_crashed[nr->id], false, __ATOMIC_RELEASE);
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
@@ -968,7 +997,6 @@ proc_start(struct cluster_run *c, struct node_run *nr)
 	nr->checked_len = nr->checked_last_term = nr->checked_commit = 0;
 	nr->lives++;
 	nr->closed = false;
-	__atomic_store_n(&c->r->cluster_crashed[nr->id], false, __ATOMIC_RELEASE);
 	nr->state = NODE_UP;
 	fli_run_story(c->r, "%s: up (life %u, pid %d)", nr->name, nr->lives, (int)pid);
 	return 0;
@@ -976,35 +1004,81 @@ proc_start(struct cluster_run *c, struct node_run *nr)
 
 /* The node process ended (killed, or dead on its own): reap it, judge
  * how it died, and forget it. */
+static void proc_event(struct cluster_run *c, struct node_run *nr, const struct node_event *e);
+
+/* Reads what node nr's process wrote, handling each event; false at the
+ * end of its pipe (the process is gone). */
+static bool
+proc_read(struct cluster_run *c, struct node_run *nr, int *work)
+{
+	for (;;) {
+		ssize_t n =
+		        read(nr->ev_fd, nr->ev_buf + nr->ev_have, sizeof(nr->ev_buf) - nr->ev_have);
+		size_t off = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return true; /* EAGAIN: nothing more now */
+		if (n == 0)
+			return false;
+		nr->ev_have += (size_t)n;
+		for (; nr->ev_have - off >= sizeof(struct node_event);
+		     off += sizeof(struct node_event)) {
+			struct node_event e;
+
+			memcpy(&e, nr->ev_buf + off, sizeof(e));
+			proc_event(c, nr, &e);
+			(*work)++;
+		}
+		memmove(nr->ev_buf, nr->ev_buf + off, nr->ev_have - off);
+		nr->ev_have -= off;
+	}
+}
+
+/* The node process ended (killed, or dead on its own): reap it (this
+ * thread is the only reaper of node processes), check what it wrote
+ * last, judge how it died, and forget it. */
 static void
 proc_ended(struct cluster_run *c, struct node_run *nr, bool killed)
 {
-	int status = 0;
+	int status = 0, work = 0;
 	pid_t w;
 
 	do
 		w = waitpid(nr->pid, &status, 0);
 	while (w < 0 && errno == EINTR);
-	if (w < 0) /* the actors' reaper took it first */
-		status = __atomic_exchange_n(&nr->reaped_status, -1, __ATOMIC_ACQ_REL);
-	if (w > 0 && WIFSIGNALED(status) && !killed &&
-	    !__atomic_load_n(&c->r->cluster_crashed[nr->id], __ATOMIC_ACQUIRE) &&
-	    (WTERMSIG(status) != SIGKILL || !c->r->failed))
+	/* Gone, so its pipe has no writer: read to its end.  The events
+	 * it wrote before it died (a violation just before a kill) count. */
+	while (proc_read(c, nr, &work))
+		if (work == 0)
+			break;
+		else
+			work = 0;
+	if (w < 0) {
+		fli_run_fail(c->r, "harness", "%s (pid %d): waitpid: %s", nr->name, (int)nr->pid,
+		             strerror(errno));
+	} else if (WIFSIGNALED(status) && !killed &&
+	           !__atomic_load_n(&c->r->cluster_crashed[nr->id], __ATOMIC_ACQUIRE) &&
+	           (WTERMSIG(status) != SIGKILL || !c->r->failed)) {
 		fli_run_fail(c->r, "no_unexpected_signal", "%s (pid %d) died of %s", nr->name,
 		             (int)nr->pid, fl_signal_name(WTERMSIG(status)));
-	else if (w > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && c->stop)
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && c->stop) {
 		nr->closed = true; /* CMD_STOP: it closed its node and exited */
-	else if (w > 0 && WIFEXITED(status) && WEXITSTATUS(status) == FL_RUNNER_MEMCHECK_EXIT)
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == FL_RUNNER_MEMCHECK_EXIT) {
 		fli_run_fail(c->r, "memcheck",
 		             "%s (pid %d): memcheck found errors or definite leaks; see "
 		             "memcheck-%s-%d.log",
 		             nr->name, (int)nr->pid, c->r->ns, (int)nr->pid);
-	else if (!killed)
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == NODE_EXIT_OPEN &&
+	           __atomic_load_n(&c->r->driver_faults_fired, __ATOMIC_ACQUIRE) == 0) {
+		/* As under sim: a node that cannot open, no fault fired. */
+		fli_run_fail(c->r, "operations", "%s: the node did not open", nr->name);
+	} else if (!killed) {
 		fli_run_story(c->r, "%s: ended (%s %d)", nr->name,
-		              w > 0 && WIFSIGNALED(status) ? "signal" : "exit",
-		              w > 0 && WIFSIGNALED(status) ? WTERMSIG(status)
-		              : w > 0                      ? WEXITSTATUS(status)
-		                                           : -1);
+		              WIFSIGNALED(status) ? "signal" : "exit",
+		              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	}
 	close(nr->ev_fd);
 	close(nr->cmd_fd);
 	nr->ev_fd = nr->cmd_fd = -1;
@@ -1056,8 +1130,11 @@ proc_event(struct cluster_run *c, struct node_run *nr, const struct node_event *
 		return;
 	case EV_APPLIED: obs_applied(nr, nr->id, e->index, e->term, e->hash); return;
 	case EV_PUT:
+		if (e->commit != nr->put_seq)
+			return; /* the answer to an earlier put, given up on */
 		nr->put_rv = e->rv;
 		nr->put_index = e->index;
+		nr->put_term = e->term;
 		nr->put_answered = true;
 		return;
 	default: fli_run_fail(c->r, "harness", "%s: an unknown event %d", nr->name, e->type);
@@ -1090,7 +1167,10 @@ proc_stop(struct cluster_run *c)
 	}
 	for (uint32_t i = 0; i < c->cfg->nodes; i++)
 		if (c->nodes[i].state == NODE_UP) {
-			fli_run_story(c->r, "%s: did not stop in time", c->nodes[i].name);
+			/* Under sim the same hang is a deadlock or a step limit. */
+			if (__atomic_load_n(&c->r->driver_faults_fired, __ATOMIC_ACQUIRE) == 0)
+				fli_run_fail(c->r, "hang", "%s did not close its node within %u ms",
+				             c->nodes[i].name, c->r->s->driver.driver_timeout_ms);
 			(void)proc_kill(c, &c->nodes[i]);
 		}
 }
@@ -1105,31 +1185,9 @@ proc_events(struct cluster_run *c)
 	for (uint32_t i = 0; i < c->cfg->nodes; i++) {
 		struct node_run *nr = &c->nodes[i];
 
-		while (nr->state == NODE_UP) {
-			ssize_t n = read(nr->ev_fd, nr->ev_buf + nr->ev_have,
-			                 sizeof(nr->ev_buf) - nr->ev_have);
-			size_t off = 0;
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				break; /* EAGAIN: nothing more now */
-			if (n == 0) {
-				proc_ended(c, nr, false);
-				work++;
-				break;
-			}
-			nr->ev_have += (size_t)n;
-			for (; nr->ev_have - off >= sizeof(struct node_event);
-			     off += sizeof(struct node_event)) {
-				struct node_event e;
-
-				memcpy(&e, nr->ev_buf + off, sizeof(e));
-				proc_event(c, nr, &e);
-				work++;
-			}
-			memmove(nr->ev_buf, nr->ev_buf + off, nr->ev_have - off);
-			nr->ev_have -= off;
+		if (nr->state == NODE_UP && !proc_read(c, nr, &work)) {
+			proc_ended(c, nr, false);
+			work++;
 		}
 	}
 	return work;
@@ -1153,6 +1211,8 @@ proc_put_step(struct cluster_run *c, struct cluster_req *q)
 {
 	struct node_run *nr;
 	struct fl_cluster_node_status st;
+	uint64_t t = 0, h;
+	int l;
 
 	switch (q->phase) {
 	case 0: /* a command to send */
@@ -1164,16 +1224,18 @@ proc_put_step(struct cluster_run *c, struct cluster_req *q)
 		if (q->leader < 0)
 			return false;
 		nr = &c->nodes[q->leader];
-		struct node_cmd cmd = { .type = CMD_PUT, .size = q->size };
+		struct node_cmd cmd = { .type = CMD_PUT, .size = q->size, .seq = ++c->put_seq };
 		snprintf(cmd.key, sizeof cmd.key, "%s.%u", q->key, q->done);
 		nr->put_answered = false;
+		nr->put_seq = cmd.seq;
+		q->lives = nr->lives;
 		proc_send(nr, &cmd);
 		q->phase = 1;
 		return false;
 	case 1: /* its answer */
 		nr = &c->nodes[q->leader];
-		if (nr->state != NODE_UP) {
-			q->phase = 0; /* died: at the next leader */
+		if (nr->state != NODE_UP || nr->lives != q->lives) {
+			q->phase = 0; /* died (or restarted): at the next leader */
 			return false;
 		}
 		if (!nr->put_answered)
@@ -1187,15 +1249,22 @@ proc_put_step(struct cluster_run *c, struct cluster_req *q)
 		}
 		q->done++;
 		q->last_index = nr->put_index;
+		q->term = nr->put_term;
 		return false;
-	default: /* every command proposed: committed? */
+	default: /* every command proposed: committed, as proposed? */
 		if (!q->wait)
 			return true;
-		if (current_leader(c) == q->leader && view_status(&c->nodes[q->leader], &st) &&
-		    st.commit >= q->last_index)
+		l = current_leader(c);
+		if (l < 0)
+			return false;
+		nr = &c->nodes[l];
+		/* The entry at the last index is still the put's (its term),
+		 * and the leader committed it. */
+		if (view_entry(nr, q->last_index, &t, &h) == 0 && t == q->term &&
+		    view_status(nr, &st) && st.commit >= q->last_index)
 			return true;
-		if (current_leader(c) >= 0 && current_leader(c) != q->leader) {
-			q->rv = FL_ECANCELED;
+		if (l != q->leader || (view_status(nr, &st) && st.term != q->term)) {
+			q->rv = FL_ECANCELED; /* another leader: the client's to retry */
 			return true;
 		}
 		return false;
@@ -1469,7 +1538,7 @@ supervisor_main(void *arg)
 			(void)unlink(page);
 	}
 	fli_cluster_remove_files(r->dir);
-	c->done = true;
+	__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
 	fl_idle(&st, 1, FL_DEADLINE_NONE);
 }
 
@@ -1495,7 +1564,6 @@ fli_cluster_setup(struct run *r)
 		nr->c = c;
 		nr->id = (int)i;
 		nr->ev_fd = nr->cmd_fd = -1;
-		nr->reaped_status = -1;
 		snprintf(nr->name, sizeof nr->name, "node%u", i);
 		snprintf(nr->dir, sizeof nr->dir, "%s/node%u", c->top, i);
 		nr->obs = (struct fl_cluster_observer){ .arg = nr,
@@ -1529,9 +1597,14 @@ fli_cluster_start_proc(struct run *r)
 {
 	struct cluster_run *c = r->cluster;
 
+	int rv;
+
 	if (c == NULL || !c->proc)
 		return 0;
-	return fl_thread_start(&c->proc_thread, "cluster", proc_main, c);
+	rv = fl_thread_start(&c->proc_thread, "cluster", proc_main, c);
+	if (rv != 0)
+		__atomic_store_n(&c->done, true, __ATOMIC_RELEASE); /* the driver stops waiting */
+	return rv;
 }
 
 void
@@ -1546,22 +1619,9 @@ fli_cluster_join_proc(struct run *r)
 }
 
 bool
-fli_cluster_reaped(struct run *r, pid_t pid, int status)
-{
-	struct cluster_run *c = r->cluster;
-
-	for (uint32_t i = 0; c != NULL && pid > 0 && i < c->cfg->nodes; i++)
-		if (__atomic_load_n(&c->nodes[i].pid, __ATOMIC_ACQUIRE) == pid) {
-			__atomic_store_n(&c->nodes[i].reaped_status, status, __ATOMIC_RELEASE);
-			return true;
-		}
-	return false;
-}
-
-bool
 fli_cluster_busy(struct run *r)
 {
-	return r->cluster != NULL && !r->cluster->done;
+	return r->cluster != NULL && !__atomic_load_n(&r->cluster->done, __ATOMIC_ACQUIRE);
 }
 
 bool
@@ -1614,8 +1674,6 @@ fli_cluster_teardown(struct run *r)
 	}
 	free(c->leader_of_term);
 	free(c->committed);
-	free(c->committed_by);
-	free(c->committed_in);
 	free(c->applied);
 	free(c->seen);
 	free(c);

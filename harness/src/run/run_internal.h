@@ -45,8 +45,8 @@ struct cluster_req {
 	int rv;       /* the node (kill, restart, wait_leader), 0, or an error */
 	/* The run's process's progress on a put. */
 	int phase, leader;
-	uint32_t done;
-	uint64_t last_index;
+	uint32_t done, lives;
+	uint64_t last_index, term; /* the last command's index, and the term it was proposed in */
 };
 struct fl_sim;
 
@@ -252,9 +252,6 @@ bool fli_cluster_crashed(const struct run *r);
  * started once the actors are forked, and joined. */
 int fli_cluster_start_proc(struct run *r);
 void fli_cluster_join_proc(struct run *r);
-/* proc mode: the actors' reaper reaped pid, not an actor's: true when it
- * was a node process (its status is handed to the cluster thread). */
-bool fli_cluster_reaped(struct run *r, pid_t pid, int status);
 /* runner_child.c: this process is node `id`'s (proc mode): fault rules
  * name it, a crash fault kills it as a planned crash. */
 void fli_runner_child_node(int id, const char *name);

@@ -502,7 +502,8 @@ proc_actor_main(struct actor_run *ar)
 static int
 run_processes(struct run *r)
 {
-	pid_t pids[RUN_MAX_ACTORS];
+	pid_t pids[RUN_MAX_ACTORS] = { 0 };
+	bool reaped[RUN_MAX_ACTORS] = { false };
 	size_t n = r->s->actor_count, alive = 0;
 	fl_thread *driver;
 	uint64_t deadline;
@@ -548,9 +549,15 @@ run_processes(struct run *r)
 	/* Every wait has a deadline: the scenario's timeouts bound a run. */
 	deadline = fl_clock_now_ns() + 4 * r->timeout_ns + r->liveness_ns;
 	while (alive > 0) {
-		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
+		int status = 0;
+		pid_t pid = 0;
 
+		/* The actors' own pids, never -1: a cluster's node processes
+		 * are children too, and only the cluster thread reaps them (it
+		 * judges how each died). */
+		for (size_t i = 0; i < n && pid <= 0; i++)
+			if (pids[i] > 0 && !reaped[i])
+				pid = waitpid(pids[i], &status, WNOHANG);
 		if (pid <= 0) {
 			if (fl_clock_now_ns() >= deadline) {
 				for (size_t i = 0; i < n; i++)
@@ -566,12 +573,11 @@ run_processes(struct run *r)
 			fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
 			continue;
 		}
-		if (fli_cluster_reaped(r, pid, status))
-			continue; /* a node's process: the cluster thread judges it */
 		for (size_t i = 0; i < n; i++) {
 			struct actor_run *ar = &r->actors[i];
 			if (pids[i] != pid)
 				continue;
+			reaped[i] = true;
 			alive--;
 			if (WIFSIGNALED(status) &&
 			    !__atomic_load_n(&ar->crashed, __ATOMIC_ACQUIRE)) {

@@ -49,10 +49,11 @@ void
 fli_page_write(struct fli_shm *m, const struct fl_cluster_node_status *st, int members)
 {
 	struct fli_page *p = m->addr;
-	uint64_t seq = __atomic_load_n(&p->seq, __ATOMIC_RELAXED) + 1;
+	uint64_t seq;
 
 	if (p == NULL)
 		return;
+	seq = __atomic_load_n(&p->seq, __ATOMIC_RELAXED) + 1;
 	__atomic_store_n(&p->seq, seq, __ATOMIC_RELAXED); /* odd: writing */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	p->members = members;
