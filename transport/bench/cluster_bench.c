@@ -265,6 +265,23 @@ struct node_arg {
 	int id, ctl, evt;
 };
 
+/* A node's status as an event of `kind` (EV_STATUS, EV_READY). */
+static void
+send_status(const struct node_arg *a, int kind, const struct fl_cluster_node_status *st,
+            uint64_t now)
+{
+	struct ev e = { .kind = kind,
+		        .id = a->id,
+		        .role = (int32_t)st->role,
+		        .leader = st->leader,
+		        .term = st->term,
+		        .commit = st->commit,
+		        .at_ns = now };
+
+	send_ev(a->evt, &e);
+}
+
+
 static void
 node_process(void *arg, struct bench_result *res)
 {
@@ -303,14 +320,7 @@ node_process(void *arg, struct bench_result *res)
 		(void)fl_cluster_node_status(n, &st);
 		if (st.role != told.role || st.term != told.term || st.leader != told.leader ||
 		    now >= next_status) {
-			struct ev e = { .kind = EV_STATUS,
-				        .id = a->id,
-				        .role = (int32_t)st.role,
-				        .leader = st.leader,
-				        .term = st.term,
-				        .commit = st.commit,
-				        .at_ns = now };
-			send_ev(a->evt, &e);
+			send_status(a, EV_STATUS, &st, now);
 			told = st;
 			next_status = now + STATUS_NS;
 		}
@@ -319,14 +329,7 @@ node_process(void *arg, struct bench_result *res)
 		if (st.role == FL_CLUSTER_LEADER && st.term != ready_term && st.commit > 0) {
 			uint64_t t, h;
 			if (fl_cluster_node_entry(n, st.commit, &t, &h) == 0 && t == st.term) {
-				struct ev e = { .kind = EV_READY,
-					        .id = a->id,
-					        .role = (int32_t)st.role,
-					        .leader = st.leader,
-					        .term = st.term,
-					        .commit = st.commit,
-					        .at_ns = now };
-				send_ev(a->evt, &e);
+				send_status(a, EV_READY, &st, now);
 				ready_term = st.term;
 			}
 		}
