@@ -12,4 +12,8 @@
  * "merge".  Returns the exit status (merge.c). */
 int cmd_merge(int argc, char **argv);
 
+/* faultline check-history FILE... [--model M] [--timeout S] [--json F]:
+ * argv[0] is "check-history".  Returns the exit status (history.c). */
+int cmd_check_history(int argc, char **argv);
+
 #endif

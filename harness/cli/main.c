@@ -47,6 +47,8 @@ static const char usage_main[] =
         "  shrink TRACE      minimise a failing trace's choices; writes TRACE.min\n"
         "  list [PATH...]    list scenarios with their descriptions\n"
         "  merge REPORT...   merge the JSON reports of a batch's shards into one\n"
+        "  check-history FILE...  decide whether operation histories (Jepsen EDN or log\n"
+        "                    lines) are linearizable under a register or key-value model\n"
         "\n"
         "`faultline <command> --help` describes each command's options.\n";
 
@@ -1924,6 +1926,8 @@ main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "merge") == 0)
 		return cmd_merge(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check-history") == 0)
+		return cmd_check_history(argc - 1, argv + 1);
 	if (strcmp(argv[1], "__run") == 0)
 		return cmd_run_one(argc - 1, argv + 1);
 	fprintf(stderr, "faultline: unknown command '%s'\n\n%s", argv[1], usage_main);

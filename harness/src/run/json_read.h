@@ -12,6 +12,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+/* fli_json_str writes s as a JSON string (also a valid YAML double-quoted
+ * scalar): quotes, escapes, invalid UTF-8 as U+FFFD (report.c). */
+void fli_json_str(FILE *f, const char *s);
 
 enum fli_json_type {
 	FL_JSON_NULL,

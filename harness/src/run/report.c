@@ -16,6 +16,7 @@
 #include "faultline/report.h"
 #include "core/clock.h"
 #include "core/grow.h"
+#include "run/json_read.h"
 
 struct stored_run {
 	uint32_t scenario; /* index into names */
@@ -339,8 +340,8 @@ utf8_len(const unsigned char *s, size_t n)
 
 /* A JSON string (also a valid YAML double-quoted scalar): quotes, escapes,
  * invalid UTF-8 as U+FFFD. */
-static void
-json_str(FILE *f, const char *s)
+void
+fli_json_str(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
@@ -382,7 +383,7 @@ json_str_or_null(FILE *f, const char *s)
 	if (s == NULL)
 		fputs("null", f);
 	else
-		json_str(f, s);
+		fli_json_str(f, s);
 }
 
 /* XML text or attribute value: the five entities; characters XML 1.0
@@ -458,7 +459,7 @@ tap_line(struct fl_report *r, const struct fl_run_result *res, const struct stor
 	fprintf(f, "\n  trace_hash: \"%016llx\"\n  seconds: %.6f\n",
 	        (unsigned long long)s->trace_hash, s->seconds);
 	fputs("  detail: ", f);
-	json_str(f, s->detail ? s->detail : "");
+	fli_json_str(f, s->detail ? s->detail : "");
 	fputs("\n  replay: ", f);
 	json_str_or_null(f, s->replay);
 	fputs("\n  ...\n", f);
@@ -472,7 +473,7 @@ json_run(FILE *f, size_t i, const char *name, const struct stored_run *s)
 {
 	fputs(i ? ",\n  {" : "\n  {", f);
 	fputs("\"scenario\": ", f);
-	json_str(f, name);
+	fli_json_str(f, name);
 	fprintf(f, ", \"seed\": %llu, \"mode\": ", (unsigned long long)s->seed);
 	json_str_or_null(f, s->mode);
 	fprintf(f, ", \"run_index\": %llu, \"sweep_point\": ", (unsigned long long)s->run_index);
@@ -490,7 +491,7 @@ json_run(FILE *f, size_t i, const char *name, const struct stored_run *s)
 	json_str_or_null(f, s->trace);
 	fprintf(f, ", \"trace_hash\": \"%016llx\", \"seconds\": %.6f, \"detail\": ",
 	        (unsigned long long)s->trace_hash, s->seconds);
-	json_str(f, s->detail ? s->detail : "");
+	fli_json_str(f, s->detail ? s->detail : "");
 	fprintf(f, ", \"faults_fired\": %s, \"op_errors_tolerated\": %u, \"op_errors_fatal\": %u}",
 	        s->fired ? s->fired : "{}", s->op_errors_tolerated, s->op_errors_fatal);
 }
@@ -521,7 +522,7 @@ some:
 		if (res->faults_fired[i] == 0)
 			continue;
 		fputs(n++ ? ", " : "", m);
-		json_str(m, r->opt.point_names[i]);
+		fli_json_str(m, r->opt.point_names[i]);
 		fprintf(m, ": %u", res->faults_fired[i]);
 	}
 	fputc('}', m);
@@ -540,9 +541,9 @@ json_never_fired(const struct fl_report *r, FILE *f)
 	for (size_t i = 0; i < r->nnever; i++) {
 		const struct never_fired *n = &r->never[i];
 		fputs(i ? ", {\"scenario\": " : "{\"scenario\": ", f);
-		json_str(f, n->scenario);
+		fli_json_str(f, n->scenario);
 		fprintf(f, ", \"rule\": %d, \"line\": %d, \"point\": ", n->index, n->line);
-		json_str(f, n->point);
+		fli_json_str(f, n->point);
 		fprintf(f, ", \"runs\": %llu}", (unsigned long long)n->runs);
 	}
 	fputc(']', f);
