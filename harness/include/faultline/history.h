@@ -70,6 +70,9 @@ struct fl_history {
 	struct fl_history_op *ops; /* in invocation order */
 	size_t n;
 	struct fli_history_arena *arena; /* the values' memory */
+	/* the model whose check_op vetted the ops (fl_history_parse with a
+	 * model, or fl_history_check_ops); fl_history_check needs it */
+	const struct fl_history_model *model;
 };
 
 /* A model's state is a string of bytes the model writes.  Two states are
@@ -185,8 +188,10 @@ struct fl_history_result {
 	struct fl_history_failure failure; /* the smallest failing part */
 };
 
-/* fl_history_check decides h under model.  Returns 0 (the verdict is in
- * *res; free with fl_history_result_fini), FL_EINVAL or FL_ENOMEM. */
+/* fl_history_check decides h under model, which must be the model that
+ * vetted h's ops (h->model).  Returns 0 (the verdict is in *res; free with
+ * fl_history_result_fini), FL_EINVAL (no model, or h not vetted by it) or
+ * FL_ENOMEM. */
 int fl_history_check(const struct fl_history *h, const struct fl_history_model *model,
                      const struct fl_history_options *opt, struct fl_history_result *res);
 void fl_history_result_fini(struct fl_history_result *res);

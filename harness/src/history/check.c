@@ -597,7 +597,7 @@ fl_history_check(const struct fl_history *h, const struct fl_history_model *mode
                  const struct fl_history_options *opt, struct fl_history_result *res)
 {
 	memset(res, 0, sizeof(*res));
-	if (!h || !model || !model->init || !model->step)
+	if (!h || !model || !model->init || !model->step || h->model != model)
 		return FL_EINVAL;
 	double t0 = now_s();
 	struct search S = { .h = h, .model = model };

@@ -612,6 +612,7 @@ fl_history_check_ops(struct fl_history *h, const struct fl_history_model *model,
 			return FL_EINVAL;
 		}
 	}
+	h->model = model;
 	return 0;
 }
 
