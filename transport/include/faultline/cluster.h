@@ -172,6 +172,17 @@ int fl_cluster_node_entry(const fl_cluster_node *n, uint64_t index, uint64_t *te
 int fl_cluster_node_put(fl_cluster_node *n, const char *key, const void *value, size_t len,
                         uint64_t *index);
 
+/* fl_cluster_node_read reads key's value from n's own key-value map, as
+ * n has applied its log so far, into buf (cap bytes), *len its length.
+ * A local read: on a leader that was deposed without knowing it yet, or
+ * on a follower, the value may be stale.  A linearizable read first
+ * commits an entry of the leader's term and waits until n applied it
+ * (Raft's read index), then reads.  Returns 0, FL_ENOENT (no such key),
+ * FL_EMSGSIZE (*len is the value's length, over cap; or a key over 256
+ * bytes) or FL_EINVAL.  From the node's thread, like every call. */
+int fl_cluster_node_read(const fl_cluster_node *n, const char *key, void *buf, size_t cap,
+                         size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -525,3 +525,28 @@ fl_cluster_node_put(fl_cluster_node *n, const char *key, const void *value, size
 	return fli_raft_propose(&n->r, FLI_ENTRY_COMMAND, cmd, (uint32_t)clen, fl_clock_now_ns(),
 	                        index);
 }
+
+int
+fl_cluster_node_read(const fl_cluster_node *n, const char *key, void *buf, size_t cap, size_t *len)
+{
+	uint8_t cmd[FLI_KV_HDR + FLI_KV_MAX_KEY];
+	struct fli_kv_result res;
+	size_t clen;
+
+	if (n == NULL || key == NULL || (buf == NULL && cap > 0) || len == NULL)
+		return FL_EINVAL;
+	clen = fli_kv_encode(FLI_KV_GET, key, strlen(key), NULL, 0, NULL, 0, cmd, sizeof(cmd));
+	if (clen == 0)
+		return FL_EMSGSIZE;
+	/* A get changes nothing: the map is only read (the cast is safe) */
+	if (fli_kv_apply((struct fli_kv *)&n->kv, cmd, clen, &res) != 0 || res.status == FLI_KV_BAD)
+		return FL_EINVAL;
+	if (res.status == FLI_KV_NOT_FOUND)
+		return FL_ENOENT;
+	*len = res.value_len;
+	if (res.value_len > cap)
+		return FL_EMSGSIZE;
+	if (res.value_len > 0)
+		memcpy(buf, res.value, res.value_len);
+	return 0;
+}
