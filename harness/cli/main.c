@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -309,6 +310,29 @@ write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
 	return rv;
 }
 
+/* Writes a failed run's history to TRACE.history.edn and names it at the
+ * end of the detail ("faultline check-history" reads it). */
+static void
+write_history(const char *trace, const char *history, char *detail, size_t len)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	size_t n = strlen(detail);
+
+	if (snprintf(path, sizeof(path), "%s.history.edn", trace) >= (int)sizeof(path))
+		return;
+	f = fopen(path, "w");
+	if (f == NULL)
+		return;
+	fputs(history, f);
+	if (fclose(f) != 0)
+		return;
+	if (n + strlen(path) + 13 < len)
+		snprintf(detail + n, len - n, " (history: %.900s)", path);
+	else
+		fprintf(stderr, "faultline: the run's history: %s\n", path);
+}
+
 struct run_cfg {
 	const char *trace_dir;
 	uint64_t timeout_ms;
@@ -534,6 +558,9 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 			snprintf(res->replay_cmd, sizeof(res->replay_cmd), "faultline replay %s",
 			         file);
 		}
+		/* The clients' history beside the trace, for check-history. */
+		if (out.history != NULL)
+			write_history(file, out.history, res->detail, sizeof(res->detail));
 	}
 	fli_runner_outcome_fini(&out);
 	return true;

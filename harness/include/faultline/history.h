@@ -69,7 +69,7 @@ struct fl_history {
 	char *file;                /* the name errors and reports use */
 	struct fl_history_op *ops; /* in invocation order */
 	size_t n;
-	struct fli_history_arena *arena; /* the values' memory */
+	struct fl_history_arena *arena; /* the values' memory (opaque) */
 	/* the model whose check_op vetted the ops (fl_history_parse with a
 	 * model, or fl_history_check_ops); fl_history_check needs it */
 	const struct fl_history_model *model;

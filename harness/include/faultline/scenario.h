@@ -111,8 +111,10 @@ enum fl_scn_property {
 	        1u << 16, /* no two nodes apply different entries at an index */
 	FL_SCN_PROP_CLUSTER_LIVENESS = 1u << 17, /* a leader, and every node caught up, within
 	                                                cluster.liveness_ms once every fault healed */
+	FL_SCN_PROP_LINEARIZABLE = 1u << 18,     /* the history the clients saw (kv ops) has
+	                                         one sequential order explaining it */
 };
-#define FL_SCN_PROP_COUNT 18
+#define FL_SCN_PROP_COUNT 19
 #define FL_SCN_PROP_CLUSTER                                                                        \
 	(FL_SCN_PROP_ELECTION_SAFETY | FL_SCN_PROP_LOG_MATCHING |                                  \
 	 FL_SCN_PROP_LEADER_COMPLETENESS | FL_SCN_PROP_STATE_MACHINE_SAFETY |                      \
@@ -245,6 +247,23 @@ struct fl_scn_op_put {
 	bool wait;
 };
 
+/* kv: a client's operations on the cluster's key-value map, each a write
+ * or a read of one of `keys` keys (drawn from the choice stream), sent to
+ * a node that says it leads, and recorded in the run's history (Jepsen
+ * EDN) for the linearizable property.  A write is a put of a value of its
+ * own, ok once committed in the term it was proposed in, info when that
+ * is not known by its deadline.  A read is `log` (commits an entry of the
+ * leader's term first, then reads: Raft's read index) or `local` (reads
+ * the node's map at once: stale when the node was deposed without
+ * knowing it). */
+enum fl_scn_kv_read { FL_SCN_KV_READ_LOG, FL_SCN_KV_READ_LOCAL };
+struct fl_scn_op_kv {
+	uint32_t count;       /* operations */
+	uint32_t keys;        /* keys k0 .. k<keys-1> (default 2) */
+	uint32_t deadline_ms; /* each operation's (default: the driver timeout) */
+	enum fl_scn_kv_read read;
+};
+
 /* One operation: a tagged union.  close_client and crash_self carry no
  * arguments. */
 /* fl_scenario_op.expect: a set of FL_E* codes, bit -code for each (codes
@@ -276,6 +295,7 @@ struct fl_scenario_op {
 		struct fl_scn_op_partition partition;
 		struct fl_scn_op_wait_leader wait_leader;
 		struct fl_scn_op_put put;
+		struct fl_scn_op_kv kv;
 	} u;
 };
 
@@ -330,7 +350,7 @@ struct fl_scenario_cluster {
 	uint32_t election_timeout_ms; /* a follower waits [t, 2t) for a leader */
 	uint32_t heartbeat_ms;
 	uint32_t session_timeout_ms; /* a leader times out a client session silent this long */
-	uint32_t liveness_ms; /* cluster_liveness: once every fault healed, a leader and
+	uint32_t liveness_ms;        /* cluster_liveness: once every fault healed, a leader and
 	                         every node caught up within this long */
 };
 

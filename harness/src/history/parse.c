@@ -15,19 +15,19 @@
 
 /* ---- the arena the values live in ---- */
 
-struct fli_history_arena {
-	struct fli_history_arena *next;
+struct fl_history_arena {
+	struct fl_history_arena *next;
 	size_t used, cap;
 	max_align_t data[];
 };
 
 void *
-fli_history_alloc(struct fli_history_arena **a, size_t n)
+fli_history_alloc(struct fl_history_arena **a, size_t n)
 {
 	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
 	if (!*a || (*a)->cap - (*a)->used < n) {
 		size_t cap = n > 65536 ? n : 65536;
-		struct fli_history_arena *b = malloc(sizeof(*b) + cap);
+		struct fl_history_arena *b = malloc(sizeof(*b) + cap);
 		if (!b)
 			return NULL;
 		b->next = *a;
@@ -41,10 +41,10 @@ fli_history_alloc(struct fli_history_arena **a, size_t n)
 }
 
 static void
-arena_free(struct fli_history_arena *a)
+arena_free(struct fl_history_arena *a)
 {
 	while (a) {
-		struct fli_history_arena *n = a->next;
+		struct fl_history_arena *n = a->next;
 		free(a);
 		a = n;
 	}
@@ -56,7 +56,7 @@ struct reader {
 	const char *p, *end; /* the current line */
 	const char *file;
 	uint32_t line;
-	struct fli_history_arena **arena;
+	struct fl_history_arena **arena;
 	char *err;
 	size_t errlen;
 	int rc; /* the first error */

@@ -86,6 +86,7 @@ fli_audit_end_of_run(struct run *r)
 		if (dom != NULL && dom->audit != NULL)
 			dom->audit(r);
 	}
+	fli_run_check_history(r);
 	if (p & FL_SCN_PROP_NO_LEAKED_FILES)
 		fli_run_dir_audit(r);
 	if (p & FL_SCN_PROP_NO_NEW_FDS) {

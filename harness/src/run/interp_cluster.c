@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "faultline/choice.h"
 #include "faultline/cluster.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
@@ -68,6 +69,7 @@ struct node_run {
 	char name[16];
 	char dir[320];
 	fl_cluster_node *n; /* this life's node, or NULL */
+	bool busy;          /* sim: a coroutine is inside a call of n's (see node_enter) */
 	enum node_state state;
 	bool kill;          /* asked to die at its next turn */
 	bool closed;        /* this life closed its node at the end of the run */
@@ -171,6 +173,29 @@ view_entry(const struct node_run *nr, uint64_t index, uint64_t *term, uint64_t *
 	*term = nr->mirror[index - 1].term;
 	*hash = nr->mirror[index - 1].hash;
 	return 0;
+}
+
+/* A node is single-threaded: every call into it comes from one thread.
+ * Under the sim its life's coroutine works it and actors' coroutines put
+ * commands to it and read it, and a call can yield inside (at a
+ * scheduling point of the transport it publishes on): two calls would
+ * then interleave as two threads would, which no application of the
+ * node may do (two proposals took the same index).  So each call holds
+ * the node for its length; the others wait their turn. */
+static void
+node_enter(struct node_run *nr)
+{
+	struct fl_idle st = { 0 };
+
+	while (nr->busy)
+		fl_idle(&st, 0, FL_DEADLINE_NONE);
+	nr->busy = true;
+}
+
+static void
+node_leave(struct node_run *nr)
+{
+	nr->busy = false;
 }
 
 /* ---- the observer: what the nodes say as they act ------------------------- */
@@ -477,6 +502,7 @@ node_main(void *arg)
 	for (;;) {
 		int work;
 
+		node_enter(nr);
 		if (c->stop) {
 			fl_cluster_node_close(nr->n);
 			nr->closed = true;
@@ -495,10 +521,12 @@ node_main(void *arg)
 			fl_cluster_node_abandon(nr->n);
 			break;
 		}
+		node_leave(nr);
 		check_node(c, nr);
 		fl_idle(&st, work, fl_clock_now_ns() + tick);
 	}
 	nr->n = NULL;
+	node_leave(nr);
 	nr->kill = false;
 	nr->state = NODE_DOWN;
 	fl_idle(&st, 1, FL_DEADLINE_NONE); /* a peer waiting on it may go on */
@@ -658,7 +686,11 @@ do_put(struct actor_run *ar, const struct fl_scenario_op *op)
 				fli_op_error(ar, op, "no leader", l);
 				return;
 			}
-			rv = fl_cluster_node_put(c->nodes[l].n, key, value, o->size, &last);
+			node_enter(&c->nodes[l]);
+			rv = c->nodes[l].n != NULL ? fl_cluster_node_put(c->nodes[l].n, key, value,
+			                                                 o->size, &last)
+			                           : FL_ESTATE;
+			node_leave(&c->nodes[l]);
 			if (rv == 0) {
 				if (view_status(&c->nodes[l], &s))
 					term = s.term; /* the term it was proposed in */
@@ -694,6 +726,166 @@ do_put(struct actor_run *ar, const struct fl_scenario_op *op)
 			return;
 		}
 		fl_idle(&st, 0, deadline);
+	}
+}
+
+/* ---- kv: a client's reads and writes, recorded as a history ------------------ */
+
+/* A node that says it leads (the client cannot know better), drawn from
+ * the choice stream when several do: an isolated leader that has not
+ * heard of the next term is as good as the real one to a client.  -1
+ * when none does by the deadline. */
+static int
+claimed_leader(struct actor_run *ar, struct cluster_run *c, uint64_t deadline)
+{
+	struct fl_idle st = { 0 };
+
+	for (;;) {
+		int cand[FL_SCN_MAX_NODES], n = 0;
+		struct fl_cluster_node_status s;
+
+		for (uint32_t i = 0; i < c->cfg->nodes; i++)
+			if (view_status(&c->nodes[i], &s) && s.role == FL_CLUSTER_LEADER)
+				cand[n++] = (int)i;
+		if (n == 1)
+			return cand[0];
+		if (n > 1)
+			return cand[fl_choice_draw(ar->choices, (uint64_t)n)];
+		if (fl_clock_now_ns() >= deadline)
+			return -1;
+		fl_idle(&st, 0, deadline);
+	}
+}
+
+enum kv_end { KV_OK, KV_FAIL, KV_INFO };
+
+/* A put to node nr in its life `life` (FL_ESTATE when that life is over:
+ * it was killed while the client waited its turn). */
+static int
+node_put(struct node_run *nr, uint32_t life, const char *key, const void *value, size_t len,
+         uint64_t *index)
+{
+	int rv = FL_ESTATE;
+
+	node_enter(nr);
+	if (nr->n != NULL && nr->lives == life)
+		rv = fl_cluster_node_put(nr->n, key, value, len, index);
+	node_leave(nr);
+	return rv;
+}
+
+/* Waits until entry `index`, proposed in `term` at node l in its life
+ * `life`, is committed (some node holds it in that term with its commit
+ * past it; with `applied_at_l`, node l has also applied it, in the same
+ * life); KV_FAIL when node l holds another entry there, committed (the
+ * proposal is certainly lost), or, for a read, when node l died; KV_INFO
+ * at the deadline. */
+static enum kv_end
+kv_await(struct cluster_run *c, int l, uint32_t life, uint64_t index, uint64_t term,
+         bool applied_at_l, uint64_t deadline)
+{
+	struct fl_idle st = { 0 };
+
+	for (;;) {
+		struct fl_cluster_node_status s;
+		uint64_t t, h;
+		bool same_life = c->nodes[l].lives == life && node_up(&c->nodes[l]);
+
+		if (applied_at_l) {
+			if (!same_life)
+				return KV_FAIL;
+			if (view_status(&c->nodes[l], &s) && s.applied >= index &&
+			    view_entry(&c->nodes[l], index, &t, &h) == 0)
+				return t == term ? KV_OK : KV_FAIL;
+		} else {
+			for (uint32_t i = 0; i < c->cfg->nodes; i++)
+				if (view_status(&c->nodes[i], &s) && s.commit >= index &&
+				    view_entry(&c->nodes[i], index, &t, &h) == 0 && t == term)
+					return KV_OK;
+			if (same_life && view_status(&c->nodes[l], &s) && s.commit >= index &&
+			    view_entry(&c->nodes[l], index, &t, &h) == 0 && t != term)
+				return KV_FAIL;
+		}
+		if (fl_clock_now_ns() >= deadline)
+			return KV_INFO;
+		fl_idle(&st, 0, deadline);
+	}
+}
+
+static const char *const kv_type[] = { "ok", "fail", "info" };
+
+/* The key every log read's barrier entry writes: not one of the keys the
+ * history records (k0, k1, ...). */
+#define KV_BARRIER_KEY "faultline.read-barrier"
+
+static void
+do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	struct cluster_run *c = cluster_of(ar->run);
+	struct run *r = ar->run;
+	const struct fl_scn_op_kv *o = &op->u.kv;
+	const struct fl_history_model *m = &fl_history_kv;
+	struct fl_idle idle = { 0 };
+
+	for (uint32_t k = 0; k < o->count; k++) {
+		uint64_t deadline = fli_deadline_after_ms(r, o->deadline_ms), index = 0;
+		int64_t process = ar->index + (int64_t)ar->history_lives * RUN_MAX_ACTORS;
+		char key[16], value[96], got[4097];
+		bool write = fl_choice_draw(ar->choices, 2) == 0;
+		struct fl_cluster_node_status s;
+		enum kv_end end;
+		size_t len = 0;
+		int l, rv;
+
+		snprintf(key, sizeof(key), "k%u", (unsigned)fl_choice_draw(ar->choices, o->keys));
+		l = claimed_leader(ar, c, deadline);
+		if (l < 0) {
+			fli_run_story(r, "%s: kv (line %d): no node says it leads: op %u not sent",
+			              ar->a->name, op->line, k);
+			continue;
+		}
+		uint32_t life = c->nodes[l].lives;
+		uint64_t term = view_status(&c->nodes[l], &s) ? s.term : 0;
+		if (write) {
+			snprintf(value, sizeof(value), "%s.%d.%u", ar->a->name, op->line, k);
+			fli_run_history(r, m, process, "invoke", "put", key, value);
+			rv = node_put(&c->nodes[l], life, key, value, strlen(value), &index);
+			/* FL_ESTATE: not appended (no longer the leader); any other
+			 * error (the node halted at its write) may have left it. */
+			end = rv == 0           ? kv_await(c, l, life, index, term, false, deadline)
+			      : rv == FL_ESTATE ? KV_FAIL
+			                        : KV_INFO;
+			fli_run_history(r, m, process, kv_type[end], "put", key, value);
+		} else {
+			fli_run_history(r, m, process, "invoke", "get", key, NULL);
+			end = KV_OK;
+			if (o->read == FL_SCN_KV_READ_LOG) {
+				rv = node_put(&c->nodes[l], life, KV_BARRIER_KEY, "", 0, &index);
+				end = rv == 0 ? kv_await(c, l, life, index, term, true, deadline)
+				              : KV_FAIL;
+			}
+			if (end == KV_OK) {
+				node_enter(&c->nodes[l]);
+				rv = c->nodes[l].n != NULL && c->nodes[l].lives == life
+				             ? fl_cluster_node_read(c->nodes[l].n, key, got,
+				                                    sizeof(got) - 1, &len)
+				             : FL_ECLOSED;
+				node_leave(&c->nodes[l]);
+				if (rv == 0) {
+					got[len] = '\0';
+					fli_run_history(r, m, process, "ok", "get", key, got);
+				} else if (rv == FL_ENOENT) {
+					fli_run_history(r, m, process, "ok", "get", key, NULL);
+				} else {
+					end = KV_FAIL;
+				}
+			}
+			if (end != KV_OK)
+				fli_run_history(r, m, process, kv_type[end], "get", key, NULL);
+		}
+		if (end == KV_INFO)
+			ar->history_lives++;
+		fl_idle(&idle, 1, FL_DEADLINE_NONE); /* the nodes work between operations */
 	}
 }
 
@@ -766,6 +958,10 @@ fli_interp_cluster_op(struct actor_run *ar, const struct fl_scenario_op *op)
 			fli_op_error(ar, op, "no leader", id);
 		else
 			name_node(ar, op->u.wait_leader.as, id);
+		return true;
+	case FL_SCN_OP_KV:
+		/* fli_runner_unsupported keeps kv out of proc mode */
+		do_kv(ar, op);
 		return true;
 	case FL_SCN_OP_PUT:
 		if (!c->proc) {

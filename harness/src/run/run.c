@@ -387,3 +387,127 @@ fli_runner_remove_dead_run_dirs(const char *ns_prefix)
 {
 	return each_run_dir(0, ns_prefix, remove_if_dead);
 }
+
+/* ---- the history of the clients' operations ------------------------------ */
+
+static void
+history_lock(struct run *r)
+{
+	while (__atomic_exchange_n(&r->history_lock, 1, __ATOMIC_ACQUIRE))
+		;
+}
+
+static void
+history_unlock(struct run *r)
+{
+	__atomic_store_n(&r->history_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* s as an EDN string into buf ("..." with \" and \\ escaped). */
+static void
+edn_string(char *buf, size_t n, const char *s)
+{
+	size_t k = 0;
+
+	buf[k++] = '"';
+	for (; *s != '\0' && k + 3 < n; s++) {
+		if (*s == '"' || *s == '\\')
+			buf[k++] = '\\';
+		buf[k++] = *s == '\n' ? ' ' : *s;
+	}
+	buf[k++] = '"';
+	buf[k] = '\0';
+}
+
+void
+fli_run_history(struct run *r, const struct fl_history_model *model, int64_t process,
+                const char *type, const char *f, const char *key, const char *value)
+{
+	char k[300], v[300], line[700];
+	int n;
+
+	edn_string(k, sizeof(k), key);
+	if (value != NULL)
+		edn_string(v, sizeof(v), value);
+	else
+		snprintf(v, sizeof(v), "nil");
+	n = snprintf(line, sizeof(line), "{:process %lld, :type :%s, :f :%s, :key %s, :value %s}\n",
+	             (long long)process, type, f, k, v);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	history_lock(r);
+	r->history_model = model;
+	if (r->history_len + (size_t)n > r->history_cap) {
+		size_t cap = r->history_cap ? r->history_cap * 2 : 4096;
+		while (cap < r->history_len + (size_t)n)
+			cap *= 2;
+		char *h = realloc(r->history, cap);
+		if (h == NULL) {
+			r->history_oom = true;
+			history_unlock(r);
+			return;
+		}
+		r->history = h;
+		r->history_cap = cap;
+	}
+	memcpy(r->history + r->history_len, line, (size_t)n);
+	r->history_len += (size_t)n;
+	history_unlock(r);
+}
+
+/* A history is small (a scenario's clients make dozens to thousands of
+ * operations) and decided in milliseconds; the limit only stops a search
+ * that explodes, and then the run fails: undecided is not linearizable. */
+#define HISTORY_CHECK_S 60.0
+
+void
+fli_run_check_history(struct run *r)
+{
+	struct fl_history h;
+	struct fl_history_result res;
+	struct fl_history_options opt = { .timeout_s = HISTORY_CHECK_S, .all_parts = true };
+	char err[512];
+
+	if (!(r->s->properties & FL_SCN_PROP_LINEARIZABLE))
+		return;
+	if (r->history_oom) {
+		fli_run_fail(r, "harness", "linearizable: out of memory recording the history");
+		return;
+	}
+	if (r->history_len == 0 || r->history_model == NULL) {
+		fli_run_story(r, "linearizable: no operation completed or was invoked: nothing to "
+		                 "judge");
+		return;
+	}
+	if (fl_history_parse(r->history, r->history_len, "history", r->history_model, &h, err,
+	                     sizeof(err)) != 0) {
+		fli_run_fail(r, "harness", "linearizable: the run's own history does not parse: %s",
+		             err);
+		return;
+	}
+	if (fl_history_check(&h, r->history_model, &opt, &res) != 0) {
+		fli_run_fail(r, "harness", "linearizable: out of memory checking the history");
+		fl_history_fini(&h);
+		return;
+	}
+	if (res.verdict == FL_HISTORY_UNKNOWN) {
+		fli_run_fail(r, "linearizable",
+		             "undecided: the search over %zu operations did not end within %.0f s "
+		             "(an undecided history is not a linearizable one)",
+		             res.ops, HISTORY_CHECK_S);
+	} else if (res.verdict == FL_HISTORY_NOT_LINEARIZABLE && res.have_failure) {
+		const struct fl_history_failure *f = &res.failure;
+		char key[64] = "", op[256] = "(the end of the history)";
+
+		fl_hvalue_format(&f->key, key, sizeof(key));
+		if (f->blocked != UINT32_MAX)
+			fl_history_describe_op(&h.ops[f->blocked], op, sizeof(op));
+		fli_run_fail(r, "linearizable",
+		             "key %s (%zu ops): no order of the operations explains the answers; "
+		             "the longest order found explains %zu, after which the value is %s, "
+		             "and %s completed before it could take effect",
+		             key, f->part_ops, f->nprefix, f->state, op);
+	}
+	fl_history_result_fini(&res);
+	fl_history_fini(&h);
+}

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "faultline/aio.h"
+#include "faultline/history.h"
 #include "faultline/reqrep.h"
 #include "faultline/scenario.h"
 
@@ -83,6 +84,8 @@ struct actor_run {
 	uint64_t client_ids[RUN_MAX_CLIENT_IDS]; /* pub/sub clients opened, in order */
 	uint32_t nclient_ids;
 	struct cluster_req creq;       /* proc mode: a cluster op the run's process does for it */
+	uint32_t history_lives;        /* kv ops that ended info: the actor is a new process
+	                                  in the history after each (Jepsen's rule) */
 	struct fl_aio_debug aio_delta; /* proc mode: this process's message and aio
 	                                  counts, written when it finishes */
 };
@@ -148,12 +151,27 @@ struct run {
 	char story[16384];  /* one line an event: op starts, faults, crashes */
 	char property[64];
 	char detail[512];
+	/* The history of the clients' operations (kv ops), Jepsen EDN, one
+	 * event a line, under history_lock; judged by `linearizable`. */
+	char *history;
+	size_t history_len, history_cap;
+	bool history_oom; /* an event could not be kept: the history is not judged */
+	int history_lock;
+	const struct fl_history_model *history_model;
 };
 
 /* run.c: the run's own state. */
 /* With r->narrate, append one line (no newline in fmt) to the run's
  * story; process actors append to the same shared buffer. */
 void fli_run_story(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append one event to the run's history (Jepsen EDN): process, type
+ * ("invoke", "ok", "fail", "info"), f, key (a string) and value (a string,
+ * or NULL for nil), for a history under `model`. */
+void fli_run_history(struct run *r, const struct fl_history_model *model, int64_t process,
+                     const char *type, const char *f, const char *key, const char *value);
+/* The linearizable property: judge the run's history (audit.c calls it at
+ * the end of the run). */
+void fli_run_check_history(struct run *r);
 /* Record the first violation; later ones are dropped. */
 void fli_run_fail(struct run *r, const char *property, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));

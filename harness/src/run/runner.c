@@ -247,10 +247,19 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		case TAG_FIRED: frame_u64s(&out->fired, &out->nfired, data, len); break;
 		case TAG_STORY:
 			free(out->story);
+			free(out->history);
 			out->story = malloc(len + 1);
 			if (out->story != NULL) {
 				memcpy(out->story, data, len);
 				out->story[len] = '\0';
+			}
+			break;
+		case TAG_HISTORY:
+			free(out->history);
+			out->history = malloc(len + 1);
+			if (out->history != NULL) {
+				memcpy(out->history, data, len);
+				out->history[len] = '\0';
 			}
 			break;
 		case TAG_CRASH:
@@ -340,12 +349,20 @@ fli_runner_outcome_fini(struct fli_runner_outcome *out)
 	out->fired = NULL;
 	out->nfired = 0;
 	out->story = NULL;
+	out->history = NULL;
 }
 
 const char *
 fli_runner_unsupported(const struct fl_scenario *s)
 {
 	/* The loader refuses a file that says otherwise; --mode can still ask. */
+	if (s->mode == FL_SCN_MODE_PROC)
+		for (size_t i = 0; i < s->actor_count; i++)
+			for (size_t j = 0; j < s->actors[i].op_count; j++)
+				if (s->actors[i].ops[j].kind == FL_SCN_OP_KV)
+					return "kv operations run in sim mode only (not yet in "
+					       "proc "
+					       "mode)";
 	if (s->cluster.nodes > 0 && s->mode == FL_SCN_MODE_STRESS)
 		return "a cluster runs in sim or proc mode (a node's life is a coroutine or a "
 		       "process)";

@@ -78,6 +78,9 @@ struct fli_runner_outcome {
 	uint64_t rules_fired;         /* bit i: the scenario's faults[i] fired (the
 	                                 sweep's own rule comes after them) */
 	char *story;                  /* with opts.narrate: one line an event, malloc'd */
+	char *history;                /* a failed run's history of client operations
+	                                 (kv ops: Jepsen EDN, one event a line), malloc'd,
+	                                 or NULL when it recorded none */
 	double seconds;
 	bool stopped; /* cut short or never started: the stop flag
 	                           * (fli_runner_set_stop) was set; the verdict

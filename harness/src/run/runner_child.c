@@ -420,6 +420,8 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 		oe[0] = __atomic_load_n(&r->rules_fired, __ATOMIC_RELAXED);
 		fl_sandbox_frame_write(fd, TAG_RULES, oe, sizeof(uint64_t));
 	}
+	if (v != FL_VERDICT_PASS && r->history_len > 0 && r->history_len <= UINT32_MAX)
+		fl_sandbox_frame_write(fd, TAG_HISTORY, r->history, (uint32_t)r->history_len);
 	if (r->narrate) {
 		uint32_t len = __atomic_load_n(&r->story_len, __ATOMIC_RELAXED);
 		fl_sandbox_frame_write(fd, TAG_STORY, r->story,
@@ -782,6 +784,8 @@ done:
 	if (r->failed && v == FL_VERDICT_PASS)
 		v = FL_VERDICT_FAIL;
 	rv = send_outcome(out_fd, r, v, res.trace_hash, res.steps);
+	free(r->history);
+	r->history = NULL;
 	crash_choices = NULL;
 	fl_faults_free(r->faults);
 	fl_choice_free(r->choices);

@@ -37,6 +37,7 @@ static const char *const prop_names[FL_SCN_PROP_COUNT] = {
 	"no_late_completions",  "election_safety",
 	"log_matching",         "leader_completeness",
 	"state_machine_safety", "cluster_liveness",
+	"linearizable",
 };
 
 /* The leak and balance properties that hold for any correct program
@@ -71,6 +72,7 @@ default_properties(const struct fl_scenario *s)
 			case FL_SCN_OP_HEAL:
 			case FL_SCN_OP_WAIT_LEADER:
 			case FL_SCN_OP_PUT: break;
+			case FL_SCN_OP_KV: p |= FL_SCN_PROP_LINEARIZABLE; break;
 			default: break;
 			}
 		}
@@ -80,6 +82,16 @@ default_properties(const struct fl_scenario *s)
 		p |= FL_SCN_PROP_CLUSTER | FL_SCN_PROP_GAUGES_ZERO |
 		     FL_SCN_PROP_NO_PENDING_REGISTRATIONS;
 	return p;
+}
+
+static bool
+scenario_has_op(const struct fl_scenario *s, enum fl_scn_op_kind kind)
+{
+	for (size_t i = 0; i < s->actor_count; i++)
+		for (size_t j = 0; j < s->actors[i].op_count; j++)
+			if (s->actors[i].ops[j].kind == kind)
+				return true;
+	return false;
 }
 
 const char *
@@ -573,6 +585,11 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 		 * its operations (`faultline list` shows them). */
 		s->properties = default_properties(s);
 		s->properties_default = true;
+	} else if ((s->properties & FL_SCN_PROP_LINEARIZABLE) &&
+	           !scenario_has_op(s, FL_SCN_OP_KV)) {
+		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
+		                    "linearizable judges the history the kv operations record, and "
+		                    "this scenario has none");
 	} else if (s->properties == 0) {
 		return fli_scn_fail(
 		        l, fli_scn_yline(pn), "properties",

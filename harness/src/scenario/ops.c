@@ -490,6 +490,27 @@ convert_cluster_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 		o->wait = a->wait;
 		break;
 	}
+	case FL_SCN_OP_KV: {
+		static const struct fli_raw_kv zero;
+		static const char *const reads[] = { "log", "local" };
+		const struct fli_raw_kv *a = raw->kv ? raw->kv : &zero;
+		struct fl_scn_op_kv *o = &op->u.kv;
+		int read = FL_SCN_KV_READ_LOG;
+
+		rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0,
+		                       &o->count);
+		if (!rc)
+			rc = fli_scn_u32_field(l, m, base, "keys", a->keys, 1, 64, false, 2,
+			                       &o->keys);
+		if (!rc)
+			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS,
+			                       false, 0, &o->deadline_ms);
+		if (!rc)
+			rc = fli_scn_enum_field(l, m, base, "read", a->read, reads, 2,
+			                        FL_SCN_KV_READ_LOG, &read);
+		o->read = (enum fl_scn_kv_read)read;
+		break;
+	}
 	default: break;
 	}
 	return rc;
@@ -816,7 +837,8 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 	case FL_SCN_OP_PARTITION:
 	case FL_SCN_OP_HEAL:
 	case FL_SCN_OP_WAIT_LEADER:
-	case FL_SCN_OP_PUT: rc = convert_cluster_op(l, raw, m, base, ai, oi, op); break;
+	case FL_SCN_OP_PUT:
+	case FL_SCN_OP_KV: rc = convert_cluster_op(l, raw, m, base, ai, oi, op); break;
 	case FL_SCN_OP__COUNT: break;
 	}
 	if (!rc)

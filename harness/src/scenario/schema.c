@@ -162,6 +162,14 @@ static const cyaml_schema_field_t put_fields[] = {
 	CYAML_FIELD_END
 };
 
+static const cyaml_schema_field_t kv_fields[] = { NUM("count", struct fli_raw_kv, count),
+	                                          NUM("keys", struct fli_raw_kv, keys),
+	                                          NUM("deadline_ms", struct fli_raw_kv,
+	                                              deadline_ms),
+	                                          STR("read", struct fli_raw_kv, read),
+	                                          EXPECT(struct fli_raw_kv),
+	                                          CYAML_FIELD_END };
+
 #define OP(member, fields)                                                                         \
 	CYAML_FIELD_MAPPING_PTR(#member, OPT_NULLABLE, struct fli_raw_op, member, fields)
 
@@ -191,6 +199,7 @@ static const cyaml_schema_field_t op_fields[] = { OP(add_publication, add_public
 	                                          OP(heal, empty_fields),
 	                                          OP(wait_leader, wait_leader_fields),
 	                                          OP(put, put_fields),
+	                                          OP(kv, kv_fields),
 	                                          CYAML_FIELD_END };
 
 static const cyaml_schema_value_t op_entry = {

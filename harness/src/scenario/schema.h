@@ -123,6 +123,14 @@ struct fli_raw_put {
 	char *expect;
 };
 
+struct fli_raw_kv {
+	char *count;
+	char *keys;
+	char *deadline_ms;
+	char *read;
+	char *expect;
+};
+
 /* partition: `groups` (a sequence of sequences) is read from the
  * document by the loader; libcyaml only lets it pass. */
 struct fli_raw_partition {
@@ -162,6 +170,7 @@ struct fli_raw_op {
 	struct fli_raw_empty *heal;
 	struct fli_raw_wait_leader *wait_leader;
 	struct fli_raw_put *put;
+	struct fli_raw_kv *kv;
 };
 
 struct fli_raw_actor {

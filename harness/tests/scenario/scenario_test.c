@@ -73,7 +73,7 @@ static const struct bad_case bad_cases[] = {
 	  "image_refs, no_leaked_files, gauges_zero, no_pending_registrations, no_new_fds, "
 	  "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, chunks_balanced, "
 	  "ports_zero, messages_freed_once, no_late_completions, election_safety, log_matching, "
-	  "leader_completeness, state_machine_safety, cluster_liveness)" },
+	  "leader_completeness, state_machine_safety, cluster_liveness, linearizable)" },
 	{ "bad/duplicate_actor.yaml",
 	  "bad/duplicate_actor.yaml:7: actors[2].name: actor 'a' is already defined at line 5" },
 	{ "bad/lonely_barrier.yaml",
