@@ -104,11 +104,22 @@ cmd_check_history(int argc, char **argv)
 		if (rc == 0 && !m) {
 			m = fl_history_guess_model(&h);
 			if (!m) {
-				fprintf(stderr,
-				        "%s: the operations fit neither model (or both): give "
-				        "--model "
-				        "register or --model kv\n",
-				        argv[i]);
+				char why_reg[512], why_kv[512];
+				bool reg = fl_history_check_ops(&h, &fl_history_register, why_reg,
+				                                sizeof(why_reg)) == 0;
+				bool kv = fl_history_check_ops(&h, &fl_history_kv, why_kv,
+				                               sizeof(why_kv)) == 0;
+				if (reg && kv)
+					fprintf(stderr,
+					        "%s: the operations fit both models: give --model "
+					        "register or --model kv\n",
+					        argv[i]);
+				else
+					fprintf(stderr,
+					        "%s: the operations fit neither model (give "
+					        "--model to "
+					        "choose):\n  %s\n  %s\n",
+					        argv[i], why_reg, why_kv);
 				fl_history_fini(&h);
 				bad = true;
 				continue;

@@ -40,14 +40,18 @@ enum fl_hvalue_kind {
 	FL_HV_STRING,
 	FL_HV_KEYWORD, /* :timed-out; s holds the name without the colon */
 	FL_HV_LIST,    /* [a b] or (a b) */
+	FL_HV_MAP,     /* {k v ...}: items alternate keys and values; len counts both */
+	FL_HV_SET,     /* #{a b} */
+	FL_HV_OTHER,   /* any other EDN token (a float, a symbol, a character,
+	                  a tag): s holds its text; no built-in model takes one */
 };
 
 struct fl_hvalue {
 	enum fl_hvalue_kind kind;
-	int64_t i;                    /* INT; BOOL: 0 or 1 */
-	const char *s;                /* STRING, KEYWORD: NUL-terminated, may hold NULs in STRING */
-	size_t len;                   /* STRING, KEYWORD: bytes in s; LIST: items */
-	const struct fl_hvalue *item; /* LIST */
+	int64_t i;     /* INT; BOOL: 0 or 1 */
+	const char *s; /* STRING, KEYWORD: NUL-terminated, may hold NULs in STRING */
+	size_t len;    /* STRING, KEYWORD, OTHER: bytes in s; LIST, MAP, SET: items */
+	const struct fl_hvalue *item; /* LIST, MAP, SET */
 };
 
 enum fl_history_outcome { FL_HOP_OK, FL_HOP_FAIL, FL_HOP_INFO };

@@ -51,8 +51,11 @@ fl_hvalue_equal(const struct fl_hvalue *a, const struct fl_hvalue *b)
 	case FL_HV_BOOL:
 	case FL_HV_INT: return a->i == b->i;
 	case FL_HV_STRING:
-	case FL_HV_KEYWORD: return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+	case FL_HV_KEYWORD:
+	case FL_HV_OTHER: return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
 	case FL_HV_LIST:
+	case FL_HV_MAP:
+	case FL_HV_SET: /* in the order written */
 		if (a->len != b->len)
 			return false;
 		for (size_t i = 0; i < a->len; i++)
@@ -81,10 +84,13 @@ fli_hvalue_hash(const struct fl_hvalue *v)
 	case FL_HV_INT: h = mix(h, (uint64_t)v->i); break;
 	case FL_HV_STRING:
 	case FL_HV_KEYWORD:
+	case FL_HV_OTHER:
 		for (size_t i = 0; i < v->len; i++)
 			h = mix(h, (unsigned char)v->s[i]);
 		break;
 	case FL_HV_LIST:
+	case FL_HV_MAP:
+	case FL_HV_SET:
 		for (size_t i = 0; i < v->len; i++)
 			h = mix(h, fli_hvalue_hash(&v->item[i]));
 		break;
@@ -104,6 +110,7 @@ fl_hvalue_format(const struct fl_hvalue *v, char *buf, size_t n)
 	case FL_HV_BOOL: snprintf(buf, n, "%s", v->i ? "true" : "false"); break;
 	case FL_HV_INT: snprintf(buf, n, "%" PRId64, v->i); break;
 	case FL_HV_KEYWORD: snprintf(buf, n, ":%s", v->s); break;
+	case FL_HV_OTHER: snprintf(buf, n, "%s", v->s); break;
 	case FL_HV_STRING: {
 		size_t k = 0;
 		buf[k++] = '"';
@@ -122,8 +129,11 @@ fl_hvalue_format(const struct fl_hvalue *v, char *buf, size_t n)
 		buf[k < n ? k : n - 1] = '\0';
 		break;
 	}
-	case FL_HV_LIST: {
-		size_t k = (size_t)snprintf(buf, n, "[");
+	case FL_HV_LIST:
+	case FL_HV_MAP:
+	case FL_HV_SET: {
+		const char *open = v->kind == FL_HV_LIST ? "[" : v->kind == FL_HV_MAP ? "{" : "#{";
+		size_t k = (size_t)snprintf(buf, n, "%s", open);
 		for (size_t i = 0; i < v->len && k < n; i++) {
 			if (i && k + 1 < n)
 				buf[k++] = ' ';
@@ -131,7 +141,7 @@ fl_hvalue_format(const struct fl_hvalue *v, char *buf, size_t n)
 			k += strlen(buf + k);
 		}
 		if (k + 1 < n) {
-			buf[k++] = ']';
+			buf[k++] = v->kind == FL_HV_LIST ? ']' : '}';
 			buf[k] = '\0';
 		}
 		break;

@@ -156,10 +156,12 @@ read_string(struct reader *r, struct fl_hvalue *v)
 	return 0;
 }
 
+/* [a b], (a b), {k v}, #{a b}: r->p at the opening bracket (after the #
+ * of a set). */
 static int
-read_list(struct reader *r, struct fl_hvalue *v, int depth)
+read_list(struct reader *r, struct fl_hvalue *v, int depth, enum fl_hvalue_kind kind)
 {
-	char close = *r->p == '[' ? ']' : ')';
+	char close = *r->p == '[' ? ']' : *r->p == '(' ? ')' : '}';
 	r->p++;
 	size_t n = 0, cap = 0;
 	struct fl_hvalue *items = NULL;
@@ -196,7 +198,9 @@ read_list(struct reader *r, struct fl_hvalue *v, int depth)
 	if (n)
 		memcpy(a, items, n * sizeof(*a));
 	free(items);
-	v->kind = FL_HV_LIST;
+	if (kind == FL_HV_MAP && n % 2)
+		return fail(r, "a map has a key without a value");
+	v->kind = kind;
 	v->item = a;
 	v->len = n;
 	return 0;
@@ -215,9 +219,13 @@ read_value(struct reader *r, struct fl_hvalue *v, int depth)
 	if (c == '"')
 		return read_string(r, v);
 	if (c == '[' || c == '(')
-		return read_list(r, v, depth);
-	if (c == '{' || c == '#')
-		return fail(r, "maps and sets are not values a history op may hold here");
+		return read_list(r, v, depth, FL_HV_LIST);
+	if (c == '{')
+		return read_list(r, v, depth, FL_HV_MAP);
+	if (c == '#' && r->p + 1 < r->end && r->p[1] == '{') {
+		r->p++;
+		return read_list(r, v, depth, FL_HV_SET);
+	}
 	const char *e = token_end(r);
 	size_t n = (size_t)(e - r->p);
 	if (n == 0)
@@ -249,15 +257,23 @@ read_value(struct reader *r, struct fl_hvalue *v, int depth)
 		char *end;
 		errno = 0;
 		long long x = strtoll(buf, &end, 10);
-		if (*end || errno)
-			return fail(r, "'%.*s' is not an integer that fits 64 bits", (int)n, r->p);
+		if (*end == '\0' && errno == ERANGE)
+			return fail(r, "integer '%.*s' does not fit 64 bits", (int)n, r->p);
+		if (*end || errno) { /* a float, a ratio: kept as text */
+			v->kind = FL_HV_OTHER;
+			v->s = copy_str(r, r->p, n);
+			v->len = n;
+			r->p = e;
+			return v->s ? 0 : r->rc;
+		}
 		v->kind = FL_HV_INT;
 		v->i = x;
-	} else {
-		return fail(r,
-		            "'%.*s' is not a value a history holds (nil, an integer, a string, a "
-		            "keyword or a list)",
-		            (int)n, r->p);
+	} else { /* a symbol, a character, a tag: kept as text */
+		v->kind = FL_HV_OTHER;
+		v->s = copy_str(r, r->p, n);
+		v->len = n;
+		if (!v->s)
+			return r->rc;
 	}
 	r->p = e;
 	return 0;
@@ -322,35 +338,6 @@ read_edn_line(struct reader *r, struct event *ev)
 		skip_space(r);
 		if (r->p < r->end && *r->p == '}')
 			return fail(r, "key :%s has no value", k.s);
-		if (*r->p == '{') { /* a nested map we do not need (e.g. :error) */
-			if (strcmp(k.s, "process") == 0 || strcmp(k.s, "type") == 0 ||
-			    strcmp(k.s, "f") == 0 || strcmp(k.s, "key") == 0 ||
-			    strcmp(k.s, "value") == 0)
-				return fail(r, ":%s may not be a map", k.s);
-			int d = 0;
-			bool str = false;
-			for (; r->p < r->end; r->p++) {
-				if (str) {
-					if (*r->p == '\\')
-						r->p++;
-					else if (*r->p == '"')
-						str = false;
-				} else if (*r->p == '"') {
-					str = true;
-				} else if (*r->p == '{') {
-					d++;
-				} else if (*r->p == '}' && --d == 0) {
-					r->p++;
-					break;
-				}
-			}
-			if (d)
-				return fail(r,
-				            "the map under :%s is not closed before the end of the "
-				            "line",
-				            k.s);
-			continue;
-		}
 		if (read_value(r, &v, 1))
 			return r->rc;
 		if (strcmp(k.s, "process") == 0) {
@@ -601,6 +588,9 @@ int
 fl_history_check_ops(struct fl_history *h, const struct fl_history_model *model, char *err,
                      size_t errlen)
 {
+	/* Not vetted until every op is: a half-done pass leaves fcodes of
+	 * this model on some ops, which no model's check may step. */
+	h->model = NULL;
 	for (size_t i = 0; i < h->n; i++) {
 		struct fl_history_op *op = &h->ops[i];
 		const char *why = model->check_op(op);
@@ -643,11 +633,11 @@ fl_history_load(const char *path, const struct fl_history_model *model, struct f
 			free(buf);
 		buf = g;
 	}
-	int bad = ferror(f);
+	int bad = ferror(f) ? errno : 0;
 	fclose(f);
 	if (bad) {
 		free(buf);
-		snprintf(err, errlen, "%s: read error", path);
+		snprintf(err, errlen, "%s: %s", path, strerror(bad));
 		return FL_EIO;
 	}
 	int rc = fl_history_parse(buf, n, path, model, h, err, errlen);
