@@ -174,19 +174,108 @@ states_fini(struct states *s)
 	free(s->table);
 }
 
-/* ---- the memo: (bitset, state) pairs seen ---- */
+/* ---- the set of ops linearized, kept small ---- */
+
+/*
+ * The memo holds a set for every configuration it saw, so the sets'
+ * size is the search's memory.  The set is two bitsets: one over the
+ * ops that completed (each must be linearized before its completion) and
+ * one over the info ops (optional, and few).  Ops are numbered in
+ * invocation order and linearized roughly in that order, so the first
+ * bitset is mostly a run of full words, a short window of mixed words,
+ * and zeros: the memo keeps only the count of full words, the window and
+ * the info bitset.  That form is canonical (one set, one form), so two
+ * sets are equal when their forms are.  A history of 10,000 ops took
+ * 1,256 bytes a configuration as a plain bitset; tens of bytes this way.
+ */
+struct lset {
+	uint64_t *req, *info;
+	size_t nrw, niw;    /* words of each */
+	uint64_t last_mask; /* req's last word: the bits that hold ops */
+	size_t full;        /* req words [0, full) are full */
+	size_t top;         /* req words [top, nrw) are zero */
+};
+
+static uint64_t
+lset_word_mask(const struct lset *l, size_t w)
+{
+	return w + 1 == l->nrw ? l->last_mask : ~0ull;
+}
+
+static void
+lset_add(struct lset *l, bool req, uint32_t bit)
+{
+	size_t w = bit / 64;
+
+	if (!req) {
+		l->info[w] |= 1ull << (bit % 64);
+		return;
+	}
+	l->req[w] |= 1ull << (bit % 64);
+	if (w + 1 > l->top)
+		l->top = w + 1;
+	while (l->full < l->nrw && l->req[l->full] == lset_word_mask(l, l->full))
+		l->full++;
+}
+
+static void
+lset_remove(struct lset *l, bool req, uint32_t bit)
+{
+	size_t w = bit / 64;
+
+	if (!req) {
+		l->info[w] &= ~(1ull << (bit % 64));
+		return;
+	}
+	l->req[w] &= ~(1ull << (bit % 64));
+	if (w < l->full)
+		l->full = w;
+	while (l->top > 0 && l->req[l->top - 1] == 0)
+		l->top--;
+}
+
+/* Words of the set's form: a header (full, window length), the window,
+ * the info bitset. */
+static size_t
+lset_form_words(const struct lset *l)
+{
+	return 1 + (l->top > l->full ? l->top - l->full : 0) + l->niw;
+}
+
+static void
+lset_form(const struct lset *l, uint64_t *out)
+{
+	size_t win = l->top > l->full ? l->top - l->full : 0;
+
+	out[0] = (uint64_t)l->full | (uint64_t)win << 32;
+	if (win)
+		memcpy(out + 1, l->req + l->full, win * 8);
+	if (l->niw)
+		memcpy(out + 1 + win, l->info, l->niw * 8);
+}
+
+static bool
+lset_same(const struct lset *l, const uint64_t *form)
+{
+	size_t win = l->top > l->full ? l->top - l->full : 0;
+
+	return form[0] == ((uint64_t)l->full | (uint64_t)win << 32) &&
+	       (win == 0 || memcmp(form + 1, l->req + l->full, win * 8) == 0) &&
+	       (l->niw == 0 || memcmp(form + 1 + win, l->info, l->niw * 8) == 0);
+}
+
+/* ---- the memo: (set, state) pairs seen ---- */
 
 struct memo_entry {
 	uint64_t hash;
+	uint64_t form; /* offset of its set's form in memo.words; UINT64_MAX: empty */
 	uint32_t state;
-	uint32_t bits; /* index of its bitset in memo.words, in units of nw words */
 };
 
 struct memo {
-	struct memo_entry *t; /* hash 0 with bits UINT32_MAX: empty */
+	struct memo_entry *t;
 	size_t cap, n;
-	uint64_t *words;
-	size_t nw; /* words a bitset has */
+	uint64_t *words; /* the forms, one after another */
 	size_t wused, wcap;
 };
 
@@ -198,12 +287,12 @@ memo_grow(struct memo *m)
 	if (!t)
 		return FL_ENOMEM;
 	for (size_t i = 0; i < cap; i++)
-		t[i].bits = UINT32_MAX;
+		t[i].form = UINT64_MAX;
 	for (size_t j = 0; j < m->cap; j++) {
-		if (m->t[j].bits == UINT32_MAX)
+		if (m->t[j].form == UINT64_MAX)
 			continue;
 		size_t i = m->t[j].hash & (cap - 1);
-		while (t[i].bits != UINT32_MAX)
+		while (t[i].form != UINT64_MAX)
 			i = (i + 1) & (cap - 1);
 		t[i] = m->t[j];
 	}
@@ -213,34 +302,32 @@ memo_grow(struct memo *m)
 	return 0;
 }
 
-/* Adds (bits, state) unless present: 1 added, 0 present, FL_ENOMEM. */
+/* Adds (set, state) unless present: 1 added, 0 present, FL_ENOMEM. */
 static int
-memo_add(struct memo *m, uint64_t hash, const uint64_t *bits, uint32_t state)
+memo_add(struct memo *m, uint64_t hash, const struct lset *set, uint32_t state)
 {
 	if (4 * (m->n + 1) > 3 * m->cap && memo_grow(m))
 		return FL_ENOMEM;
 	size_t i = hash & (m->cap - 1);
-	for (; m->t[i].bits != UINT32_MAX; i = (i + 1) & (m->cap - 1)) {
+	for (; m->t[i].form != UINT64_MAX; i = (i + 1) & (m->cap - 1)) {
 		const struct memo_entry *e = &m->t[i];
-		if (e->hash == hash && e->state == state &&
-		    memcmp(m->words + (size_t)e->bits * m->nw, bits, m->nw * 8) == 0)
+		if (e->hash == hash && e->state == state && lset_same(set, m->words + e->form))
 			return 0;
 	}
-	if (m->wused + m->nw > m->wcap) {
-		size_t cap = m->wcap ? m->wcap * 2 : 4096 * m->nw;
+	size_t need = lset_form_words(set);
+	if (m->wcap - m->wused < need) {
+		size_t cap = m->wcap ? m->wcap * 2 : 4096;
+		while (cap - m->wused < need)
+			cap *= 2;
 		uint64_t *w = realloc(m->words, cap * 8);
 		if (!w)
 			return FL_ENOMEM;
 		m->words = w;
 		m->wcap = cap;
 	}
-	if (m->wused / m->nw >= UINT32_MAX - 1)
-		return FL_ENOMEM;
-	memcpy(m->words + m->wused, bits, m->nw * 8);
-	m->t[i] = (struct memo_entry){ .hash = hash,
-		                       .state = state,
-		                       .bits = (uint32_t)(m->wused / m->nw) };
-	m->wused += m->nw;
+	lset_form(set, m->words + m->wused);
+	m->t[i] = (struct memo_entry){ .hash = hash, .form = m->wused, .state = state };
+	m->wused += need;
 	m->n++;
 	return 1;
 }
@@ -296,7 +383,8 @@ search_part(struct search *S, const struct part *P)
 	size_t n = P->n, ne = 0, nreq = 0;
 	int rc = FL_ENOMEM, verdict = PART_UNKNOWN;
 	struct states st = { .model = model };
-	struct memo memo = { .nw = (n + 63) / 64 };
+	struct memo memo = { 0 };
+	struct lset set = { 0 };
 	struct fl_history_state cur = { 0 }, next = { 0 };
 	struct event *ev = malloc(2 * n * sizeof(*ev));
 	/* list nodes 1..ne (0 is the head); call_node/ret_node per local op */
@@ -305,22 +393,32 @@ search_part(struct search *S, const struct part *P)
 	uint32_t *call_node = malloc(n * sizeof(*call_node)),
 	         *ret_node = malloc(n * sizeof(*ret_node));
 	uint64_t *zob = malloc(n * sizeof(*zob));
-	uint64_t *bits = calloc(memo.nw ? memo.nw : 1, 8);
+	uint32_t *bit = malloc(n * sizeof(*bit)); /* an op's bit in set.req or set.info */
 	uint32_t *stack_op = malloc(n * sizeof(*stack_op)),
 	         *stack_state = malloc(n * sizeof(*stack_state));
 	uint32_t *best = malloc(n * sizeof(*best));
-	if (!ev || !nx || !pv || !node_op || !call_node || !ret_node || !zob || !bits ||
-	    !stack_op || !stack_state || !best)
+	if (!ev || !nx || !pv || !node_op || !call_node || !ret_node || !zob || !bit || !stack_op ||
+	    !stack_state || !best)
 		goto out;
+	size_t ninfo = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct fl_history_op *op = &h->ops[P->ops[i]];
 		ev[ne++] = (struct event){ op->call, (uint32_t)i };
 		if (required(op)) {
 			ev[ne++] = (struct event){ op->ret, (uint32_t)i | RET_BIT };
-			nreq++;
+			bit[i] = (uint32_t)nreq++;
+		} else {
+			bit[i] = (uint32_t)ninfo++;
 		}
 		zob[i] = splitmix(i * 0x100000001B3ull + 17);
 	}
+	set.nrw = (nreq + 63) / 64;
+	set.niw = (ninfo + 63) / 64;
+	set.last_mask = nreq % 64 ? (1ull << (nreq % 64)) - 1 : ~0ull;
+	set.req = calloc(set.nrw ? set.nrw : 1, 8);
+	set.info = calloc(set.niw ? set.niw : 1, 8);
+	if (!set.req || !set.info)
+		goto out;
 	qsort(ev, ne, sizeof(*ev), event_cmp);
 	nx[0] = ne ? 1 : 0;
 	pv[0] = (uint32_t)ne;
@@ -370,10 +468,10 @@ search_part(struct search *S, const struct part *P)
 					entry = nx[entry];
 					continue;
 				}
-				bits[o / 64] |= 1ull << (o % 64);
+				lset_add(&set, required(op), bit[o]);
 				uint64_t zh = zhash ^ zob[o];
 				int added = memo_add(&memo, splitmix(zh ^ ((uint64_t)nid << 32)),
-				                     bits, (uint32_t)nid);
+				                     &set, (uint32_t)nid);
 				if (added < 0)
 					goto out;
 				if (added) {
@@ -395,7 +493,7 @@ search_part(struct search *S, const struct part *P)
 					entry = nx[0];
 					continue;
 				}
-				bits[o / 64] &= ~(1ull << (o % 64));
+				lset_remove(&set, required(op), bit[o]);
 			}
 			entry = nx[entry];
 			continue;
@@ -423,8 +521,8 @@ search_part(struct search *S, const struct part *P)
 			low = depth;
 		cur_id = stack_state[depth];
 		zhash ^= zob[o];
-		bits[o / 64] &= ~(1ull << (o % 64));
 		const struct fl_history_op *op = &h->ops[P->ops[o]];
+		lset_remove(&set, required(op), bit[o]);
 		if (required(op)) { /* relink in the reverse order of lifting */
 			uint32_t r = ret_node[o];
 			nx[pv[r]] = r;
@@ -449,7 +547,8 @@ search_part(struct search *S, const struct part *P)
 	}
 	S->states += memo.n;
 	size_t mem = states_memory(&st) + memo.cap * sizeof(struct memo_entry) + memo.wcap * 8 +
-	             ne * (sizeof(*ev) + 3 * sizeof(uint32_t)) + n * (6 * sizeof(uint32_t) + 8);
+	             (set.nrw + set.niw) * 8 + ne * (sizeof(*ev) + 3 * sizeof(uint32_t)) +
+	             n * (6 * sizeof(uint32_t) + 8);
 	if (mem > S->memory)
 		S->memory = mem;
 out:
@@ -460,7 +559,9 @@ out:
 	free(call_node);
 	free(ret_node);
 	free(zob);
-	free(bits);
+	free(bit);
+	free(set.req);
+	free(set.info);
 	free(stack_op);
 	free(stack_state);
 	free(best);
