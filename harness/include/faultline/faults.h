@@ -63,6 +63,11 @@ struct fl_fault_hooks {
 	 * action), before the action happens: the runner attributes it to the
 	 * running actor's operation. */
 	void (*fired)(void *arg, const char *point, size_t rule);
+	/* True once the run has stopped every fault (a cluster's supervisor
+	 * healed it, and Raft promises progress only once faults stop): hits
+	 * are still counted, but no rule fires and none draws a choice.  May
+	 * be NULL. */
+	bool (*silenced)(void *arg);
 };
 
 struct fl_faults;

@@ -226,6 +226,8 @@ fault_decide(struct fl_faults *f, const char *name, void **failinfo)
 	idx = fl_fault_point_index(name);
 	if (idx >= 0)
 		f->counts[idx].hits++;
+	if (f->hooks.silenced != NULL && f->hooks.silenced(f->hooks.arg))
+		return 0;
 	for (size_t i = 0; i < f->nrules; i++) {
 		struct rule_state *rs = &f->rules[i];
 		const char *actor;

@@ -1676,20 +1676,24 @@ supervisor_main(void *arg)
 	while (!actors_done(r))
 		cluster_idle(c, &st, 0, FL_DEADLINE_NONE);
 	memset(c->r->cluster_group, 0, sizeof(c->r->cluster_group));
+	/* Raft promises progress once faults stop: stop them all, random
+	 * and persistent rules and a sweep's too, in every process. */
+	__atomic_store_n(&r->faults_silenced, true, __ATOMIC_RELEASE);
 	revive(c, 0);
 	healed_at = fl_clock_now_ns();
 	faults = faults_so_far(r);
-	fli_run_story(r, "cluster: every fault healed");
+	fli_run_story(r, "cluster: every fault healed, every fault rule silenced");
 	deadline = healed_at + (uint64_t)c->cfg->liveness_ms * FL_NS_PER_MS;
 	for (;;) {
 		l = current_leader(c);
 		if (converged(c, l, why, sizeof why))
 			break;
 		revive(c, (uint64_t)c->cfg->election_timeout_ms * FL_NS_PER_MS);
-		/* Raft promises progress once faults stop: a fault that fires
-		 * after the heal (a persistent or random rule, a sweep's)
-		 * means they never stopped, and liveness is not judged; the
-		 * story says so.  Nor when the driver never started. */
+		/* The heal silenced every rule; only a fault a node process
+		 * was already inside when the heal came (proc mode: real
+		 * concurrency) can still count after it, and then liveness is
+		 * not judged, as the story says.  Nor when the driver never
+		 * started. */
 		if (faults_so_far(r) != faults ||
 		    __atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) == RUN_DRIVER_FAILED) {
 			fli_run_story(r, "cluster: liveness not judged: %s",

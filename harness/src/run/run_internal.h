@@ -136,6 +136,7 @@ struct run {
 	uint64_t liveness_ns;
 	uint64_t timeout_ns;          /* default deadline of a wait */
 	bool faults_configured;       /* the scenario has fault rules */
+	bool faults_silenced;         /* no rule fires from now on (a cluster's heal) */
 	bool sweep;                   /* a sweep run: its op errors are the point */
 	uint32_t driver_faults_fired; /* fault rules fired outside any actor (the driver) */
 	uint64_t rules_fired;         /* bit i: the scenario's fault rule i fired */

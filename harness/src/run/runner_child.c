@@ -295,6 +295,16 @@ hook_crash(void *arg, const char *point)
 	fl_sim_crash_current();
 }
 
+/* Shared with process actors and node processes (the run is a shared
+ * mapping): the supervisor's heal silences them too. */
+static bool
+hook_silenced(void *arg)
+{
+	const struct run *r = arg;
+
+	return __atomic_load_n(&r->faults_silenced, __ATOMIC_ACQUIRE);
+}
+
 static enum fl_fault_action
 map_action(enum fl_scn_fault_action a)
 {
@@ -324,7 +334,8 @@ setup_faults(struct run *r, const struct fli_runner_opts *o)
 		                        .actor_name = hook_actor_name,
 		                        .crash = hook_crash,
 		                        .in_process_actor = hook_in_process_actor,
-		                        .fired = hook_fired };
+		                        .fired = hook_fired,
+		                        .silenced = hook_silenced };
 	int rv = fl_faults_new(r->choices, &hooks, &r->faults);
 
 	for (size_t i = 0; rv == 0 && i < r->s->fault_count; i++) {

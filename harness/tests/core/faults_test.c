@@ -145,11 +145,55 @@ unknown_point_rejected(void **state)
 	fl_faults_free(f);
 }
 
+static bool silence_flag;
+
+static bool
+silenced(void *arg)
+{
+	(void)arg;
+	return silence_flag;
+}
+
+/* Once the hook says so (a cluster's heal), no rule fires, a probability
+ * rule draws no choice, and hits are still counted. */
+static void
+silenced_rules_never_fire(void **state)
+{
+	struct fl_choice *c;
+	struct fl_faults *f;
+	struct fl_fault_hooks h = { .silenced = silenced };
+	struct fl_fault_rule r = { .point = POINT,
+		                   .action = FL_FAULT_ERROR,
+		                   .when = FL_WHEN_PROB,
+		                   .p = 0.5 };
+	int fired, before;
+	size_t draws;
+
+	(void)state;
+	assert_fl(fl_choice_new_seeded(7, &c), 0);
+	silence_flag = false;
+	f = armed(c, &h, &r);
+	hit(20, &fired);
+	assert_true(fired > 0 && fired < 20); /* seed 7: deterministic */
+	draws = fl_choice_count(c);
+	assert_int_equal(draws, 20); /* one draw a hit */
+	silence_flag = true;
+	hit(20, &before);
+	assert_int_equal(before, 0);
+	assert_int_equal(fl_choice_count(c), draws);
+	assert_int_equal(fl_faults_hits(f, POINT), 40);
+	assert_int_equal(fl_faults_fired(f, POINT), (uint64_t)fired);
+	silence_flag = false;
+	fl_faults_free(f);
+	fl_choice_free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(nth_fires_once),
+		cmocka_unit_test(silenced_rules_never_fire),
 		cmocka_unit_test(after_fires_persistently),
 		cmocka_unit_test(probability_is_replayable),
 		cmocka_unit_test(crash_action_runs_outside_libfiu),
