@@ -171,6 +171,19 @@ frame_u64s(uint64_t **v, size_t *n, const uint8_t *data, uint32_t len)
 
 /* A frame of one uint64_t into *v (a frame of another length is
  * ignored). */
+/* A frame of text into *s (malloc'd, NUL-terminated; what it held is
+ * freed; NULL when out of memory). */
+static void
+frame_text(char **s, const uint8_t *data, uint32_t len)
+{
+	free(*s);
+	*s = malloc((size_t)len + 1);
+	if (*s != NULL) {
+		memcpy(*s, data, len);
+		(*s)[len] = '\0';
+	}
+}
+
 static void
 frame_u64(uint64_t *v, const uint8_t *data, uint32_t len)
 {
@@ -245,23 +258,8 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		case TAG_HASH: frame_u64(&out->trace_hash, data, len); break;
 		case TAG_STEPS: frame_u64(&out->steps, data, len); break;
 		case TAG_FIRED: frame_u64s(&out->fired, &out->nfired, data, len); break;
-		case TAG_STORY:
-			free(out->story);
-			free(out->history);
-			out->story = malloc(len + 1);
-			if (out->story != NULL) {
-				memcpy(out->story, data, len);
-				out->story[len] = '\0';
-			}
-			break;
-		case TAG_HISTORY:
-			free(out->history);
-			out->history = malloc(len + 1);
-			if (out->history != NULL) {
-				memcpy(out->history, data, len);
-				out->history[len] = '\0';
-			}
-			break;
+		case TAG_STORY: frame_text(&out->story, data, len); break;
+		case TAG_HISTORY: frame_text(&out->history, data, len); break;
 		case TAG_CRASH:
 			snprintf(crash_where, sizeof(crash_where), "%.*s", (int)len,
 			         (const char *)data);
@@ -344,6 +342,7 @@ fli_runner_outcome_fini(struct fli_runner_outcome *out)
 	free(out->hits);
 	free(out->fired);
 	free(out->story);
+	free(out->history);
 	out->choices = NULL;
 	out->hits = NULL;
 	out->fired = NULL;
