@@ -51,6 +51,8 @@
 #include "faultline/platform.h"
 #include "faultline/sim.h"
 
+#include "bench_emit.h"
+
 #define NODES        3
 #define ELECTION_NS  (300 * FL_NS_PER_MS)
 #define HEARTBEAT_NS (50 * FL_NS_PER_MS)
@@ -352,16 +354,6 @@ mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-emit(bool json, bool *first, const char *name, double v, int decimals)
-{
-	if (json)
-		printf("%s\"%s\": %.*f", *first ? "{" : ", ", name, decimals, v);
-	else
-		printf("%s %.*f\n", name, decimals, v);
-	*first = false;
-}
-
 static const char usage[] =
         "usage: faultline-cluster-sim-bench [--runs N] [--kills K] [--cnc-kib K] [--json]\n"
         "Elections of a 3-node cluster under the sim, in virtual milliseconds: from a\n"
@@ -428,17 +420,19 @@ main(int argc, char **argv)
 	secs = mono_s() - t0;
 	qsort(firsts, runs, sizeof(*firsts), cmp_u64);
 	qsort(after, nafter, sizeof(*after), cmp_u64);
-	emit(json, &first, "runs", runs, 0);
-	emit(json, &first, "kills_per_run", kills, 0);
-	emit(json, &first, "cnc_kib", cnc_kib ? cnc_kib : 1024, 0);
-	emit(json, &first, "sim_first_election_p50_virtual_ms", (double)firsts[runs / 2] / 1e6, 1);
-	emit(json, &first, "sim_first_election_max_virtual_ms", (double)firsts[runs - 1] / 1e6, 1);
-	emit(json, &first, "sim_election_after_kill_p50_virtual_ms",
-	     (double)after[nafter / 2] / 1e6, 1);
-	emit(json, &first, "sim_election_after_kill_max_virtual_ms",
-	     (double)after[nafter - 1] / 1e6, 1);
-	emit(json, &first, "sim_runs_per_s", runs / secs, 0);
-	emit(json, &first, "sim_steps_per_run", (double)steps / runs, 0);
+	bench_emit(json, &first, "runs", runs, 0);
+	bench_emit(json, &first, "kills_per_run", kills, 0);
+	bench_emit(json, &first, "cnc_kib", cnc_kib ? cnc_kib : 1024, 0);
+	bench_emit(json, &first, "sim_first_election_p50_virtual_ms",
+	           (double)firsts[runs / 2] / 1e6, 1);
+	bench_emit(json, &first, "sim_first_election_max_virtual_ms",
+	           (double)firsts[runs - 1] / 1e6, 1);
+	bench_emit(json, &first, "sim_election_after_kill_p50_virtual_ms",
+	           (double)after[nafter / 2] / 1e6, 1);
+	bench_emit(json, &first, "sim_election_after_kill_max_virtual_ms",
+	           (double)after[nafter - 1] / 1e6, 1);
+	bench_emit(json, &first, "sim_runs_per_s", runs / secs, 0);
+	bench_emit(json, &first, "sim_steps_per_run", (double)steps / runs, 0);
 	if (json)
 		printf("}\n");
 	rc = 0;

@@ -30,6 +30,8 @@
 #include "core/clock.h"
 #include "run/runner.h"
 
+#include "bench_emit.h"
+
 /* Runs/s of `s` in `mode` over n runs, or -1 when it cannot run or a run
  * fails (the benchmark measures the passing path). */
 static double mean_steps;
@@ -98,23 +100,6 @@ detect(struct fl_scenario *s, unsigned budget, long *runs, double *secs)
 	}
 }
 
-static void
-emit(bool json, bool *first, const char *name, double v, int decimals)
-{
-	if (json) {
-		printf("%s\"%s\": ", *first ? "{" : ", ", name);
-		if (v < 0)
-			printf("null");
-		else
-			printf("%.*f", decimals, v);
-		*first = false;
-	} else if (v < 0) {
-		printf("%s n/a\n", name);
-	} else {
-		printf("%s %.*f\n", name, decimals, v);
-	}
-}
-
 static const char usage[] =
         "usage: faultline-harness-bench [--runs N] [--sim-only] [--json] [SCENARIO [B1-FIXTURE]]\n"
         "Measures the scenario runner: sim, proc and stress runs per second of SCENARIO\n"
@@ -168,18 +153,18 @@ main(int argc, char **argv)
 	}
 	if (fl_scenario_load(b1path, &b1, err, sizeof(err)) != 0)
 		b1 = NULL;
-	emit(json, &first, "sim_runs_per_s", rate(s, FL_SCN_MODE_SIM, runs), 0);
-	emit(json, &first, "sim_steps_per_run", mean_steps, 0);
-	emit(json, &first, "proc_runs_per_s",
-	     sim_only ? -1 : rate(s, FL_SCN_MODE_PROC, runs / 4 + 1), 0);
-	emit(json, &first, "stress_runs_per_s",
-	     sim_only ? -1 : rate(s, FL_SCN_MODE_STRESS, runs / 4 + 1), 0);
+	bench_emit(json, &first, "sim_runs_per_s", rate(s, FL_SCN_MODE_SIM, runs), 0);
+	bench_emit(json, &first, "sim_steps_per_run", mean_steps, 0);
+	bench_emit(json, &first, "proc_runs_per_s",
+	           sim_only ? -1 : rate(s, FL_SCN_MODE_PROC, runs / 4 + 1), 0);
+	bench_emit(json, &first, "stress_runs_per_s",
+	           sim_only ? -1 : rate(s, FL_SCN_MODE_STRESS, runs / 4 + 1), 0);
 	b1_runs = -1;
 	b1_secs = -1;
 	if (!sim_only)
 		detect(b1, 1000, &b1_runs, &b1_secs);
-	emit(json, &first, "b1_runs_to_detect", (double)b1_runs, 0);
-	emit(json, &first, "b1_seconds_to_detect", b1_secs, 3);
+	bench_emit(json, &first, "b1_runs_to_detect", (double)b1_runs, 0);
+	bench_emit(json, &first, "b1_seconds_to_detect", b1_secs, 3);
 	if (json)
 		printf(", \"scenario\": \"%s\"}\n", s->name);
 	else

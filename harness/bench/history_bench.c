@@ -28,18 +28,10 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_emit.h"
+
 #define PORCUPINE_ETCD_TOTAL_S   0.36
 #define PORCUPINE_ETCD_SLOWEST_S 0.22
-
-static void
-emit(bool json, bool *first, const char *name, double v, int decimals)
-{
-	if (json)
-		printf("%s\"%s\": %.*f", *first ? "{" : ", ", name, decimals, v);
-	else
-		printf("%s %.*f\n", name, decimals, v);
-	*first = false;
-}
 
 struct expect {
 	char name[64];
@@ -319,27 +311,27 @@ main(int argc, char **argv)
 
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	emit(json, &first, "histories", (double)nexp, 0);
-	emit(json, &first, "repeat", repeat, 0);
-	emit(json, &first, "etcd_total_s", etcd_total, 4);
-	emit(json, &first, "etcd_slowest_s", etcd_slowest, 4);
-	emit(json, &first, "etcd_slowest_history", slowest, 0);
-	emit(json, &first, "kv_total_s", kv_total, 4);
-	emit(json, &first, "states_explored", (double)states, 0);
-	emit(json, &first, "largest_history_ops", (double)largest_ops, 0);
-	emit(json, &first, "largest_history_memory_bytes", (double)largest_memory, 0);
-	emit(json, &first, "porcupine_reference_etcd_total_s", PORCUPINE_ETCD_TOTAL_S, 2);
-	emit(json, &first, "porcupine_reference_etcd_slowest_s", PORCUPINE_ETCD_SLOWEST_S, 2);
-	emit(json, &first, "ratio_porcupine_reference_to_etcd_total",
-	     PORCUPINE_ETCD_TOTAL_S / etcd_total, 1);
-	emit(json, &first, "ratio_porcupine_reference_to_etcd_slowest",
-	     PORCUPINE_ETCD_SLOWEST_S / etcd_slowest, 1);
-	emit(json, &first, "generated_ops", (double)go.ops, 0);
-	emit(json, &first, "generated_clients", clients, 0);
-	emit(json, &first, "generated_s", go.best_s, 4);
-	emit(json, &first, "generated_states", (double)go.states, 0);
-	emit(json, &first, "generated_memory_bytes", (double)go.memory, 0);
-	emit(json, &first, "max_rss_kib", (double)ru.ru_maxrss, 0);
+	bench_emit(json, &first, "histories", (double)nexp, 0);
+	bench_emit(json, &first, "repeat", repeat, 0);
+	bench_emit(json, &first, "etcd_total_s", etcd_total, 4);
+	bench_emit(json, &first, "etcd_slowest_s", etcd_slowest, 4);
+	bench_emit(json, &first, "etcd_slowest_history", slowest, 0);
+	bench_emit(json, &first, "kv_total_s", kv_total, 4);
+	bench_emit(json, &first, "states_explored", (double)states, 0);
+	bench_emit(json, &first, "largest_history_ops", (double)largest_ops, 0);
+	bench_emit(json, &first, "largest_history_memory_bytes", (double)largest_memory, 0);
+	bench_emit(json, &first, "porcupine_reference_etcd_total_s", PORCUPINE_ETCD_TOTAL_S, 2);
+	bench_emit(json, &first, "porcupine_reference_etcd_slowest_s", PORCUPINE_ETCD_SLOWEST_S, 2);
+	bench_emit(json, &first, "ratio_porcupine_reference_to_etcd_total",
+	           PORCUPINE_ETCD_TOTAL_S / etcd_total, 1);
+	bench_emit(json, &first, "ratio_porcupine_reference_to_etcd_slowest",
+	           PORCUPINE_ETCD_SLOWEST_S / etcd_slowest, 1);
+	bench_emit(json, &first, "generated_ops", (double)go.ops, 0);
+	bench_emit(json, &first, "generated_clients", clients, 0);
+	bench_emit(json, &first, "generated_s", go.best_s, 4);
+	bench_emit(json, &first, "generated_states", (double)go.states, 0);
+	bench_emit(json, &first, "generated_memory_bytes", (double)go.memory, 0);
+	bench_emit(json, &first, "max_rss_kib", (double)ru.ru_maxrss, 0);
 	if (json)
 		printf("}\n");
 	return 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Output-format test of the benchmark programs.
 
-usage: check_bench_output.py pubsub|rr|cluster|cluster-sim <program>
+usage: check_bench_output.py pubsub|rr|cluster|cluster-sim|history <program>
 
 Runs the program twice with a few thousand messages (text, then --json) and
 checks that every expected figure is present, numeric where it should be,
@@ -87,7 +87,28 @@ CLUSTER_SIM = {
     "shm": "faultline-csim-",
 }
 
-KINDS = {"pubsub": PUBSUB, "rr": RR, "cluster": CLUSTER, "cluster-sim": CLUSTER_SIM}
+# harness/bench's faultline-history-bench: the 54 shared histories once
+# each (a wrong verdict exits 1) and a generated one of 2,000 ops: under
+# a second.  The Porcupine figures are constants it prints as such.
+HISTORY = {
+    "args": ["--data", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                    "harness", "tests", "history", "data"),
+             "--repeat", "1", "--gen-ops", "2000"],
+    "strings": {},
+    "numbers": ["histories", "repeat", "etcd_total_s", "etcd_slowest_s", "etcd_slowest_history",
+                "kv_total_s", "states_explored", "largest_history_ops",
+                "largest_history_memory_bytes", "porcupine_reference_etcd_total_s",
+                "porcupine_reference_etcd_slowest_s", "generated_ops", "generated_clients",
+                "generated_s", "generated_states", "generated_memory_bytes", "max_rss_kib"],
+    "ratios": ["ratio_porcupine_reference_to_etcd_total",
+               "ratio_porcupine_reference_to_etcd_slowest"],
+    "positive": ["histories", "states_explored", "largest_history_ops", "generated_ops",
+                 "generated_states"],
+    "shm": "faultline-history-bench-",
+}
+
+KINDS = {"pubsub": PUBSUB, "rr": RR, "cluster": CLUSTER, "cluster-sim": CLUSTER_SIM,
+         "history": HISTORY}
 
 
 def fail(msg):
