@@ -27,8 +27,9 @@ static const char usage_check_history[] =
         "Histories: Jepsen's EDN, one map a line ({:process 0, :type :invoke, :f :read,\n"
         ":value nil}), or Jepsen's log lines (INFO  jepsen.util - "
         "0<TAB>:invoke<TAB>:read<TAB>nil).\n"
-        "Exit status: 0 all linearizable, 1 one is not, 3 one is unknown (time limit),\n"
-        "2 usage or a bad file.\n";
+        "Exit status: 2 usage or a bad file (whatever the others' verdicts); else 1 one is\n"
+        "not linearizable; else 3 one is unknown (the time limit, or no operation completed\n"
+        "ok: nothing to judge); else 0 all are linearizable.\n";
 
 int
 cmd_check_history(int argc, char **argv)

@@ -158,7 +158,9 @@ void fl_history_fini(struct fl_history *h);
 enum fl_history_verdict {
 	FL_HISTORY_LINEARIZABLE = 0,
 	FL_HISTORY_NOT_LINEARIZABLE = 1,
-	FL_HISTORY_UNKNOWN = 3, /* the time limit came first */
+	FL_HISTORY_UNKNOWN = 3, /* the time limit came first, or no operation
+	                           completed ok: nothing to judge (a history cut
+	                           off after its invocations is no evidence) */
 };
 const char *fl_history_verdict_name(enum fl_history_verdict v);
 
@@ -184,6 +186,7 @@ struct fl_history_result {
 	enum fl_history_verdict verdict;
 	size_t ops, parts;    /* operations checked (after dropping), parts */
 	size_t parts_unknown; /* parts the time limit cut short */
+	size_t completed;     /* operations that completed ok (none: unknown) */
 	uint64_t states;      /* (set, state) pairs the search memoised */
 	uint64_t steps;       /* model steps taken */
 	size_t memory_high;   /* bytes the search held at most */

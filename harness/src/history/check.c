@@ -61,7 +61,8 @@ bytes_hash(const unsigned char *p, size_t n)
 		h = splitmix(h ^ w);
 	}
 	uint64_t w = 0;
-	memcpy(&w, p + i, n - i);
+	if (n > i) /* an empty state may have no bytes at all (p NULL) */
+		memcpy(&w, p + i, n - i);
 	return splitmix(h ^ w);
 }
 
@@ -81,7 +82,8 @@ struct states {
 static struct fl_history_state
 state_view(const struct states *s, uint32_t id)
 {
-	return (struct fl_history_state){ .data = s->bytes + s->off[id],
+	/* Before any state has a byte, bytes is NULL: no arithmetic on it. */
+	return (struct fl_history_state){ .data = s->bytes ? s->bytes + s->off[id] : NULL,
 		                          .len = s->off[id + 1] - s->off[id] };
 }
 
@@ -753,10 +755,13 @@ fl_history_check(const struct fl_history *h, const struct fl_history_model *mode
 		fl_history_result_fini(res);
 		return rc;
 	}
-	/* one part that certainly fails decides, whatever the others' limit */
-	res->verdict = failed               ? FL_HISTORY_NOT_LINEARIZABLE
-	               : res->parts_unknown ? FL_HISTORY_UNKNOWN
-	                                    : FL_HISTORY_LINEARIZABLE;
+	for (size_t i = 0; i < h->n; i++)
+		res->completed += h->ops[i].outcome == FL_HOP_OK;
+	/* One part that certainly fails decides, whatever the others' limit;
+	 * a history in which nothing completed ok is no evidence at all. */
+	res->verdict = failed                                        ? FL_HISTORY_NOT_LINEARIZABLE
+	               : (res->parts_unknown || res->completed == 0) ? FL_HISTORY_UNKNOWN
+	                                                             : FL_HISTORY_LINEARIZABLE;
 	return 0;
 }
 

@@ -48,7 +48,9 @@ fl_history_result_print(FILE *out, const struct fl_history *h, const struct fl_h
 	fprintf(out, "%s: %s (%zu ops in %zu part%s, %" PRIu64 " states, %.3f s)\n", h->file,
 	        fl_history_verdict_name(res->verdict), res->ops, res->parts,
 	        res->parts == 1 ? "" : "s", res->states, res->seconds);
-	if (res->verdict == FL_HISTORY_UNKNOWN)
+	if (res->verdict == FL_HISTORY_UNKNOWN && res->completed == 0)
+		fprintf(out, "  nothing to judge: no operation completed ok (%zu invoked)\n", h->n);
+	else if (res->verdict == FL_HISTORY_UNKNOWN)
 		fprintf(out, "  the time limit came first: %zu of %zu parts undecided\n",
 		        res->parts_unknown, res->parts);
 	if (!res->have_failure)
@@ -107,10 +109,11 @@ fl_history_result_json(FILE *out, const struct fl_history *h, const struct fl_hi
 	fputs("{\"file\":", out);
 	fli_json_str(out, h->file);
 	fprintf(out,
-	        ",\"verdict\":\"%s\",\"ops\":%zu,\"parts\":%zu,\"parts_unknown\":%zu,\"states\":"
-	        "%" PRIu64 ",\"steps\":%" PRIu64 ",\"memory_bytes\":%zu,\"seconds\":%.6f",
+	        ",\"verdict\":\"%s\",\"ops\":%zu,\"parts\":%zu,\"parts_unknown\":%zu,"
+	        "\"completed\":%zu,\"states\":%" PRIu64 ",\"steps\":%" PRIu64
+	        ",\"memory_bytes\":%zu,\"seconds\":%.6f",
 	        fl_history_verdict_name(res->verdict), res->ops, res->parts, res->parts_unknown,
-	        res->states, res->steps, res->memory_high, res->seconds);
+	        res->completed, res->states, res->steps, res->memory_high, res->seconds);
 	if (res->have_failure) {
 		const struct fl_history_failure *f = &res->failure;
 		char buf[512];

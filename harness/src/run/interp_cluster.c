@@ -760,16 +760,24 @@ claimed_leader(struct actor_run *ar, struct cluster_run *c, uint64_t deadline)
 enum kv_end { KV_OK, KV_FAIL, KV_INFO };
 
 /* A put to node nr in its life `life` (FL_ESTATE when that life is over:
- * it was killed while the client waited its turn). */
+ * it was killed while the client waited its turn); *term is the term the
+ * entry was proposed in, read in the same turn (the node may have changed
+ * terms while the client waited for it). */
 static int
 node_put(struct node_run *nr, uint32_t life, const char *key, const void *value, size_t len,
-         uint64_t *index)
+         uint64_t *index, uint64_t *term)
 {
+	struct fl_cluster_node_status s;
 	int rv = FL_ESTATE;
 
 	node_enter(nr);
-	if (nr->n != NULL && nr->lives == life)
+	if (nr->n != NULL && nr->lives == life) {
 		rv = fl_cluster_node_put(nr->n, key, value, len, index);
+		if (rv == 0)
+			rv = fl_cluster_node_status(nr->n, &s);
+		if (rv == 0)
+			*term = s.term;
+	}
 	node_leave(nr);
 	return rv;
 }
@@ -793,6 +801,10 @@ kv_await(struct cluster_run *c, int l, uint32_t life, uint64_t index, uint64_t t
 
 		if (applied_at_l) {
 			if (!same_life)
+				return KV_FAIL;
+			/* A node halted at an apply (out of memory) counts the
+			 * entry applied though its map did not change. */
+			if (view_status(&c->nodes[l], &s) && s.role == FL_CLUSTER_HALTED)
 				return KV_FAIL;
 			if (view_status(&c->nodes[l], &s) && s.applied >= index &&
 			    view_entry(&c->nodes[l], index, &t, &h) == 0)
@@ -832,7 +844,6 @@ do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
 		int64_t process = ar->index + (int64_t)ar->history_lives * RUN_MAX_ACTORS;
 		char key[16], value[96], got[4097];
 		bool write = fl_choice_draw(ar->choices, 2) == 0;
-		struct fl_cluster_node_status s;
 		enum kv_end end;
 		size_t len = 0;
 		int l, rv;
@@ -845,11 +856,11 @@ do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
 			continue;
 		}
 		uint32_t life = c->nodes[l].lives;
-		uint64_t term = view_status(&c->nodes[l], &s) ? s.term : 0;
+		uint64_t term = 0;
 		if (write) {
 			snprintf(value, sizeof(value), "%s.%d.%u", ar->a->name, op->line, k);
 			fli_run_history(r, m, process, "invoke", "put", key, value);
-			rv = node_put(&c->nodes[l], life, key, value, strlen(value), &index);
+			rv = node_put(&c->nodes[l], life, key, value, strlen(value), &index, &term);
 			/* FL_ESTATE: not appended (no longer the leader); any other
 			 * error (the node halted at its write) may have left it. */
 			end = rv == 0           ? kv_await(c, l, life, index, term, false, deadline)
@@ -860,7 +871,8 @@ do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
 			fli_run_history(r, m, process, "invoke", "get", key, NULL);
 			end = KV_OK;
 			if (o->read == FL_SCN_KV_READ_LOG) {
-				rv = node_put(&c->nodes[l], life, KV_BARRIER_KEY, "", 0, &index);
+				rv = node_put(&c->nodes[l], life, KV_BARRIER_KEY, "", 0, &index,
+				              &term);
 				end = rv == 0 ? kv_await(c, l, life, index, term, true, deadline)
 				              : KV_FAIL;
 			}

@@ -156,7 +156,7 @@ struct run {
 	 * event a line, under history_lock; judged by `linearizable`. */
 	char *history;
 	size_t history_len, history_cap;
-	bool history_oom; /* an event could not be kept: the history is not judged */
+	bool history_oom; /* an event could not be kept: the run fails ("harness") */
 	int history_lock;
 	const struct fl_history_model *history_model;
 };
