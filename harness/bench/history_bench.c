@@ -245,6 +245,9 @@ main(int argc, char **argv)
 			clients = atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
 		} else {
 			fputs(usage, stderr);
 			return 2;
