@@ -1853,21 +1853,39 @@ static const char *const harness_sched_points[][2] = {
 #undef FL_SCHED
 };
 
+/* The name column: one wider than the longest name (34 at least), so
+ * that two spaces or more part every name from its meaning. */
+static int
+points_width(void)
+{
+	size_t w = 33;
+
+	for (size_t i = 0; fl_fault_point_names[i] != NULL; i++)
+		w = strlen(fl_fault_point_names[i]) > w ? strlen(fl_fault_point_names[i]) : w;
+	for (size_t i = 0; fl_sched_point_names[i] != NULL; i++)
+		w = strlen(fl_sched_point_names[i]) > w ? strlen(fl_sched_point_names[i]) : w;
+	for (size_t i = 0; i < sizeof(harness_sched_points) / sizeof(harness_sched_points[0]); i++)
+		w = strlen(harness_sched_points[i][0]) > w ? strlen(harness_sched_points[i][0]) : w;
+	return (int)w + 1;
+}
+
 static void
 list_points(void)
 {
+	int w = points_width();
+
 	printf("fault points (a scenario's faults: point, --sweep):\n");
 	for (size_t i = 0; fl_fault_point_names[i] != NULL; i++)
-		printf("  %-34s %s\n", fl_fault_point_names[i], fl_fault_point_whats[i]);
-	printf("  %-34s %s\n", "posix/..., libc/...",
+		printf("  %-*s %s\n", w, fl_fault_point_names[i], fl_fault_point_whats[i]);
+	printf("  %-*s %s\n", w, "posix/..., libc/...",
 	       "a libc call fails, through libfiu's POSIX preload (proc mode; libfiu names them, "
 	       "e.g. posix/io/oc/open)");
 	printf("scheduling points (sim mode: where the scheduler may switch actors; it also "
 	       "may when an actor idles or waits for a lock):\n");
 	for (size_t i = 0; fl_sched_point_names[i] != NULL; i++)
-		printf("  %-34s %s\n", fl_sched_point_names[i], fl_sched_point_whats[i]);
+		printf("  %-*s %s\n", w, fl_sched_point_names[i], fl_sched_point_whats[i]);
 	for (size_t i = 0; i < sizeof(harness_sched_points) / sizeof(harness_sched_points[0]); i++)
-		printf("  %-34s %s\n", harness_sched_points[i][0], harness_sched_points[i][1]);
+		printf("  %-*s %s\n", w, harness_sched_points[i][0], harness_sched_points[i][1]);
 }
 
 static int
