@@ -24,7 +24,12 @@ static fl_driver *drv;
 static fl_cluster_node *nodes[N];
 static char ns[64], dirs[N][PATH_MAX];
 static uint64_t nodes_session_timeout_ns; /* for open_node; 0: the default */
-static void (*round_hook)(void);          /* also run every round (clients) */
+/* The driver's client liveness for nodes_setup; 0: 500 ms, so that an
+ * abandoned node's client goes soon.  A test that abandons none sets it
+ * wide: a thread starved for longer (a sanitizer build on a loaded
+ * machine) must not be timed out. */
+static uint64_t nodes_client_liveness_ns;
+static void (*round_hook)(void); /* also run every round (clients) */
 
 /* What the observer was told: per term, the node that said it leads
  * (-1: none), and how many applies it heard. */
@@ -86,7 +91,8 @@ nodes_setup(const char *name)
 	memset(leader_of_term, 0xff, sizeof(leader_of_term));
 	applies = 0;
 	test_driver_ctx(&dc, test_ns(ns, sizeof(ns), name));
-	dc.client_liveness_ns = 500ull * 1000000ull; /* an abandoned node's client goes */
+	dc.client_liveness_ns =
+	        nodes_client_liveness_ns != 0 ? nodes_client_liveness_ns : 500ull * 1000000ull;
 	if (fl_driver_start(&dc, &drv) != 0)
 		return -1;
 	for (int i = 0; i < N; i++) {
