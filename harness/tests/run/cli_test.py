@@ -1156,6 +1156,19 @@ def case_valgrind():
           len(rep["runs"]), len(logs), logs)
 
 
+def case_kv_nothing_judged():
+    """linearizable fails a run whose kv ops never ran (no node ever led):
+    a history with nothing in it must not pass as linearizable."""
+    scn = "harness/tests/run/scenarios/kv-nothing-judged.yaml"
+    rep, _, _ = run_json(scn, ["--seed", "1"], "kvnone", expect=1)
+    runs = rep["runs"]
+    check(len(runs) == 2, "%d runs, expected 2", len(runs))
+    for r in runs:
+        check(r["verdict"] == "fail" and r["property"] == "linearizable" and
+              "nothing to judge: no kv operation was invoked" in r["detail"],
+              "run %s: %s %s: %s", r["seed"], r["verdict"], r["property"], r["detail"])
+
+
 def case_op_errors():
     """An op error is tolerated only when a fault fired inside that op, or
     the op declares it (expect:).  A take_image that fails for a reason no
@@ -2730,6 +2743,7 @@ def case_squatted_run_dirs():
 
 
 CASES = {
+    "kv_nothing_judged": case_kv_nothing_judged,
     "determinism": case_determinism,
     "replay": case_replay,
     "shrink": case_shrink,
