@@ -126,7 +126,7 @@ struct fl_history_model {
 };
 
 extern const struct fl_history_model fl_history_register; /* read, write, cas on one register */
-extern const struct fl_history_model fl_history_kv;       /* get, put, append per key */
+extern const struct fl_history_model fl_history_kv;       /* get, put, append, cas per key */
 
 /* fl_history_model_find: "register" or "kv" (NULL if neither). */
 const struct fl_history_model *fl_history_model_find(const char *name);

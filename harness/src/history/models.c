@@ -1,8 +1,9 @@
 /*
  * The built-in models: one register (read, write, cas), as Jepsen's etcd
- * and cas-register tests use it, and a key-value map (get, put, append),
- * one independent object per key.  Each is the table fl_history_model
- * describes; a user's model is written the same way.
+ * and cas-register tests use it, and a key-value map (get, put, append,
+ * cas), one independent object per key, as the cluster's kv service has
+ * them.  Each is the table fl_history_model describes; a user's model is
+ * written the same way.
  */
 #include "faultline/history.h"
 #include "faultline/error.h"
@@ -271,7 +272,15 @@ const struct fl_history_model fl_history_register = {
 
 /* ---- the key-value map: per key, absent or a string ---- */
 
-enum { KV_GET = 1, KV_PUT, KV_APPEND };
+enum { KV_GET = 1, KV_PUT, KV_APPEND, KV_CAS };
+
+/* Does the key hold exactly the string v?  An absent key holds nothing, not
+ * "": the service answers a cas on it NOT_FOUND, whatever it expected. */
+static bool
+kv_holds(const struct fl_history_state *s, const struct fl_hvalue *v)
+{
+	return s->len && s->len - 1 == v->len && memcmp(s->data + 1, v->s, v->len) == 0;
+}
 
 /* State bytes: empty for an absent key, else 's' and the string. */
 static const char *
@@ -292,7 +301,14 @@ kv_check(struct fl_history_op *op)
 		               ? NULL
 		               : "the value of a put or an append must be a string";
 	}
-	return "the key-value map's functions are get, put and append";
+	if (strcmp(op->f, "cas") == 0) {
+		op->fcode = KV_CAS;
+		if (op->in.kind != FL_HV_LIST || op->in.len != 2 ||
+		    op->in.item[0].kind != FL_HV_STRING || op->in.item[1].kind != FL_HV_STRING)
+			return "a cas's value must be [EXPECTED NEW], two strings";
+		return NULL;
+	}
+	return "the key-value map's functions are get, put, append and cas";
 }
 
 static int
@@ -332,8 +348,30 @@ kv_step(const struct fl_history_state *state, const struct fl_history_op *op,
 		    fl_history_state_append(next, op->in.s, op->in.len))
 			return FL_ENOMEM;
 		return 1;
+	case KV_CAS:
+		/* fail: the compare saw the key absent or holding another value,
+		 * so it fits only where the key did not hold EXPECTED */
+		if (op->outcome == FL_HOP_FAIL)
+			return kv_holds(state, &op->in.item[0])                      ? 0
+			       : fl_history_state_set(next, state->data, state->len) ? FL_ENOMEM
+			                                                             : 1;
+		/* ok, or info: an info cas whose compare fails changes nothing,
+		 * the same as not taking effect, which the search tries anyway */
+		if (!kv_holds(state, &op->in.item[0]))
+			return 0;
+		if (fl_history_state_set(next, &tag, 1) ||
+		    fl_history_state_append(next, op->in.item[1].s, op->in.item[1].len))
+			return FL_ENOMEM;
+		return 1;
 	}
 	return fl_history_state_set(next, state->data, state->len) ? FL_ENOMEM : 1;
+}
+
+/* A failed cas observed the key: not EXPECTED (see kv_step). */
+static bool
+kv_step_fail(const struct fl_history_op *op)
+{
+	return op->fcode == KV_CAS;
 }
 
 static bool
@@ -360,6 +398,7 @@ const struct fl_history_model fl_history_kv = {
 	.check_op = kv_check,
 	.init = kv_init,
 	.step = kv_step,
+	.step_fail = kv_step_fail,
 	.read_only = kv_read_only,
 	.per_key = true,
 	.describe = kv_describe,

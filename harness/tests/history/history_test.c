@@ -407,6 +407,9 @@ models_found_and_guessed(void **state)
 		{ "{:process 0, :type :invoke, :f :get, :key 1, :value nil}\n", &fl_history_kv },
 		{ "{:process 0, :type :invoke, :f :append, :key \"k\", :value \"x\"}\n",
 		  &fl_history_kv },
+		/* a cas of two strings with a key: kv's, not the register's */
+		{ "{:process 0, :type :invoke, :f :cas, :key \"k\", :value [\"a\" \"b\"]}\n",
+		  &fl_history_kv },
 		/* the counter's: neither */
 		{ "{:process 0, :type :invoke, :f :inc, :value nil}\n", NULL },
 		/* one op of each: neither */
@@ -691,6 +694,167 @@ kv_smallest_or_first_part(void **state)
 	fl_history_fini(&h);
 }
 
+/* kv's cas, as the cluster's kv service does it: ok swapped EXPECTED for
+ * NEW; fail saw the key absent or holding another value; an absent key
+ * never matches, not even "". */
+static void
+kv_cas_ok(void **state)
+{
+	(void)state;
+	/* put "a", cas a -> b; the get overlapping the cas may see either */
+	struct fl_history h;
+	struct fl_history_result res;
+	parse_ok("{:process 0, :type :invoke, :f :put, :key \"k\", :value \"a\"}\n"
+	         "{:process 0, :type :ok, :f :put, :key \"k\", :value \"a\"}\n"
+	         "{:process 0, :type :invoke, :f :cas, :key \"k\", :value [\"a\" \"b\"]}\n"
+	         "{:process 1, :type :invoke, :f :get, :key \"k\", :value nil}\n"
+	         "{:process 1, :type :ok, :f :get, :key \"k\", :value \"a\"}\n"
+	         "{:process 0, :type :ok, :f :cas, :key \"k\", :value [\"a\" \"b\"]}\n"
+	         "{:process 1, :type :invoke, :f :get, :key \"k\", :value nil}\n"
+	         "{:process 1, :type :ok, :f :get, :key \"k\", :value \"b\"}\n",
+	         &fl_history_kv, &h);
+	check(&h, &fl_history_kv, 0, true, &res);
+	assert_int_equal(res.verdict, FL_HISTORY_LINEARIZABLE);
+	assert_int_equal(res.ops, 4);
+	fl_history_result_fini(&res);
+	fl_history_fini(&h);
+
+	/* a cas ok whose EXPECTED the key never held: "x" */
+	parse_ok("{:process 0, :type :invoke, :f :put, :key \"k\", :value \"a\"}\n"
+	         "{:process 0, :type :ok, :f :put, :key \"k\", :value \"a\"}\n"
+	         "{:process 0, :type :invoke, :f :cas, :key \"k\", :value [\"x\" \"b\"]}\n"
+	         "{:process 0, :type :ok, :f :cas, :key \"k\", :value [\"x\" \"b\"]}\n",
+	         &fl_history_kv, &h);
+	check(&h, &fl_history_kv, 0, true, &res);
+	assert_int_equal(res.verdict, FL_HISTORY_NOT_LINEARIZABLE);
+	assert_int_equal(res.failure.blocked, 1);
+	assert_int_equal(res.failure.nprefix, 1);
+	assert_string_equal(res.failure.state, "\"a\"");
+	fl_history_result_fini(&res);
+	fl_history_fini(&h);
+
+	/* an absent key is not "": a cas ok expecting "" on it is not either */
+	assert_int_equal(
+	        verdict_of("{:process 0, :type :invoke, :f :cas, :key \"k\", :value [\"\" \"b\"]}\n"
+	                   "{:process 0, :type :ok, :f :cas, :key \"k\", :value [\"\" \"b\"]}\n",
+	                   &fl_history_kv),
+	        FL_HISTORY_NOT_LINEARIZABLE);
+	/* while a key put to "" holds "" */
+	assert_int_equal(
+	        verdict_of("{:process 0, :type :invoke, :f :put, :key \"k\", :value \"\"}\n"
+	                   "{:process 0, :type :ok, :f :put, :key \"k\", :value \"\"}\n"
+	                   "{:process 0, :type :invoke, :f :cas, :key \"k\", :value [\"\" \"b\"]}\n"
+	                   "{:process 0, :type :ok, :f :cas, :key \"k\", :value [\"\" \"b\"]}\n"
+	                   "{:process 0, :type :invoke, :f :get, :key \"k\", :value nil}\n"
+	                   "{:process 0, :type :ok, :f :get, :key \"k\", :value \"b\"}\n",
+	                   &fl_history_kv),
+	        FL_HISTORY_LINEARIZABLE);
+}
+
+static void
+kv_cas_fail_observes(void **state)
+{
+	(void)state;
+	/* fails that fit: the key absent (NOT_FOUND), then holding "c" while
+	 * the cas expected "a"; the second overlaps the put of "c", so it
+	 * must go after it */
+	struct fl_history h;
+	struct fl_history_result res;
+	parse_ok("{:process 0, :type :invoke, :f :cas, :key \"k\", :value [\"a\" \"b\"]}\n"
+	         "{:process 0, :type :fail, :f :cas, :key \"k\", :value [\"a\" \"b\"]}\n"
+	         "{:process 1, :type :invoke, :f :put, :key \"k\", :value \"a\"}\n"
+	         "{:process 1, :type :ok, :f :put, :key \"k\", :value \"a\"}\n"
+	         "{:process 0, :type :invoke, :f :cas, :key \"k\", :value [\"a\" \"b\"]}\n"
+	         "{:process 1, :type :invoke, :f :put, :key \"k\", :value \"c\"}\n"
+	         "{:process 1, :type :ok, :f :put, :key \"k\", :value \"c\"}\n"
+	         "{:process 0, :type :fail, :f :cas, :key \"k\", :value [\"a\" \"b\"]}\n"
+	         "{:process 1, :type :invoke, :f :get, :key \"k\", :value nil}\n"
+	         "{:process 1, :type :ok, :f :get, :key \"k\", :value \"c\"}\n",
+	         &fl_history_kv, &h);
+	check(&h, &fl_history_kv, 0, true, &res);
+	assert_int_equal(res.verdict, FL_HISTORY_LINEARIZABLE);
+	assert_int_equal(res.ops, 5); /* the failed cas ops are kept: they observed */
+	fl_history_result_fini(&res);
+	fl_history_fini(&h);
+
+	/* a fail claims a mismatch while the key held "a" from before its
+	 * invocation to after its failure: the only order has it see "a" */
+	parse_ok("{:process 0, :type :invoke, :f :put, :key \"k\", :value \"a\"}\n"
+	         "{:process 0, :type :ok, :f :put, :key \"k\", :value \"a\"}\n"
+	         "{:process 1, :type :invoke, :f :cas, :key \"k\", :value [\"a\" \"b\"]}\n"
+	         "{:process 1, :type :fail, :f :cas, :key \"k\", :value [\"a\" \"b\"]}\n"
+	         "{:process 0, :type :invoke, :f :get, :key \"k\", :value nil}\n"
+	         "{:process 0, :type :ok, :f :get, :key \"k\", :value \"a\"}\n",
+	         &fl_history_kv, &h);
+	check(&h, &fl_history_kv, 0, true, &res);
+	assert_int_equal(res.verdict, FL_HISTORY_NOT_LINEARIZABLE);
+	assert_int_equal(res.ops, 3);
+	assert_int_equal(res.failure.blocked, 1);
+	assert_int_equal(res.failure.nprefix, 1);
+	assert_int_equal(res.failure.prefix[0], 0);
+	assert_string_equal(res.failure.state, "\"a\"");
+	fl_history_result_fini(&res);
+	fl_history_fini(&h);
+}
+
+/* put PUT, then a cas a -> b that never completed, then a get of GOT */
+#define KV_CAS_INFO(put, got)                                                                      \
+	"{:process 0, :type :invoke, :f :put, :key \"k\", :value \"" put "\"}\n"                   \
+	"{:process 0, :type :ok, :f :put, :key \"k\", :value \"" put "\"}\n"                       \
+	"{:process 1, :type :invoke, :f :cas, :key \"k\", :value [\"a\" \"b\"]}\n"                 \
+	"{:process 1, :type :info, :f :cas, :key \"k\", :value [\"a\" \"b\"]}\n"                   \
+	"{:process 0, :type :invoke, :f :get, :key \"k\", :value nil}\n"                           \
+	"{:process 0, :type :ok, :f :get, :key \"k\", :value \"" got "\"}\n"
+
+static void
+kv_cas_info(void **state)
+{
+	(void)state;
+	/* the info cas may have taken effect, or not */
+	assert_int_equal(verdict_of(KV_CAS_INFO("a", "b"), &fl_history_kv),
+	                 FL_HISTORY_LINEARIZABLE);
+	assert_int_equal(verdict_of(KV_CAS_INFO("a", "a"), &fl_history_kv),
+	                 FL_HISTORY_LINEARIZABLE);
+	/* but only where its compare held: never from "z" */
+	assert_int_equal(verdict_of(KV_CAS_INFO("z", "b"), &fl_history_kv),
+	                 FL_HISTORY_NOT_LINEARIZABLE);
+	assert_int_equal(verdict_of(KV_CAS_INFO("z", "z"), &fl_history_kv),
+	                 FL_HISTORY_LINEARIZABLE);
+}
+#undef KV_CAS_INFO
+
+static void
+kv_cas_bad_values(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "\"b\"",       "nil",
+		                           "[\"a\"]",     "[\"a\" \"b\" \"c\"]",
+		                           "[1 2]",       "[\"a\" nil]",
+		                           "[nil \"b\"]", "#{\"a\" \"b\"}" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char t[256], err[512];
+		struct fl_history h;
+		snprintf(t, sizeof(t),
+		         "{:process 0, :type :invoke, :f :cas, :key \"k\", :value %s}\n", bad[i]);
+		if (parse(t, &fl_history_kv, &h, err, sizeof(err)) != FL_EINVAL ||
+		    strcmp(err, "t.edn:1: a cas's value must be [EXPECTED NEW], two strings "
+		                "(model kv)") != 0)
+			fail_msg("value %s: err '%s'", bad[i], err);
+		fl_history_fini(&h);
+	}
+	struct fl_history h;
+	char err[512];
+	assert_fl(parse("{:process 0, :type :invoke, :f :cas, :value [\"a\" \"b\"]}\n",
+	                &fl_history_kv, &h, err, sizeof(err)),
+	          FL_EINVAL);
+	assert_string_equal(err, "t.edn:1: a key-value op needs a :key (model kv)");
+	assert_fl(parse("{:process 0, :type :invoke, :f :read, :key \"k\", :value nil}\n",
+	                &fl_history_kv, &h, err, sizeof(err)),
+	          FL_EINVAL);
+	assert_string_equal(err, "t.edn:1: the key-value map's functions are get, put, append and "
+	                         "cas (model kv)");
+}
+
 static void
 check_rejects_bad_arguments(void **state)
 {
@@ -903,6 +1067,10 @@ main(void)
 		cmocka_unit_test(register_fail_cas_blocked),
 		cmocka_unit_test(kv_failure_names_key),
 		cmocka_unit_test(kv_smallest_or_first_part),
+		cmocka_unit_test(kv_cas_ok),
+		cmocka_unit_test(kv_cas_fail_observes),
+		cmocka_unit_test(kv_cas_info),
+		cmocka_unit_test(kv_cas_bad_values),
 		cmocka_unit_test(check_rejects_bad_arguments),
 		cmocka_unit_test(time_limit_never_says_linearizable),
 		cmocka_unit_test(time_limit_one_part_fails),
