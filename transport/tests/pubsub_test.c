@@ -1,12 +1,13 @@
 /*
  * Publish/subscribe through an embedded driver in this process: names,
  * exchange and gauges, image references and linger, async add and cancel
- * (also with the driver's response dropped), bad input, hostile bytes in
- * the command ring, one driver per namespace, stale directories, driver and
- * client timeouts, concurrent publishers; and the edges: messages of k
- * fragments' payload and one byte either side and the largest message end
- * to end, image indices, the first and last client record and subscriber
- * slot, and slot indices one past the table in a forged image event.
+ * (also with the driver's response dropped), the list of adds outstanding,
+ * bad input, hostile bytes in the command ring, one driver per namespace,
+ * stale directories, driver and client timeouts, concurrent publishers;
+ * and the edges: messages of k fragments' payload and one byte either
+ * side and the largest message end to end, image indices, the first and
+ * last client record and subscriber slot, and slot indices one past the
+ * table in a forged image event.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -1157,6 +1158,147 @@ driver_tables_first_and_last(void **state)
 	free(e);
 }
 
+/* Checks a listed add against what was started. */
+static void
+check_add(const struct fl_client_add_info *a, int64_t reg_id, bool pub, bool answered,
+          int32_t stream_id, const char *channel)
+{
+	assert_int_equal(a->reg_id, reg_id);
+	assert_int_equal(a->publication, pub);
+	assert_int_equal(a->answered, answered);
+	assert_int_equal(a->stream_id, stream_id);
+	assert_string_equal(a->channel, channel);
+}
+
+/* fl_client_outstanding_adds lists the adds nobody collected, oldest
+ * first: unanswered while the (agent) driver has not run, answered once it
+ * ran and the client saw the answer; a poll to the end or a cancel takes
+ * one off; a cap below the count copies cap and returns the count.  The
+ * longest channel name is copied whole. */
+static void
+outstanding_adds_listed_until_collected(void **state)
+{
+	struct env *e = env_start("outadds", true);
+	struct fl_client_add_info a[4], sentinel;
+	struct fl_client_ctx cc;
+	fl_client *c;
+	fl_subscription *s;
+	fl_publication *p;
+	char longest[FL_NAME_MAX + 1];
+	int64_t sid, pid, id3;
+
+	(void)state;
+	memset(longest, 'n', FL_NAME_MAX);
+	longest[FL_NAME_MAX] = '\0';
+	agent_client_ctx(&cc, e->ns);
+	assert_fl(fl_client_open(&cc, &c), 0);
+	assert_int_equal(fl_client_outstanding_adds(c, a, 4), 0);
+	assert_int_equal(fl_client_outstanding_adds(c, NULL, 0), 0);
+	assert_fl(fl_client_outstanding_adds(NULL, a, 4), FL_EINVAL);
+	assert_fl(fl_client_outstanding_adds(c, a, -1), FL_EINVAL);
+	assert_fl(fl_client_outstanding_adds(c, NULL, 1), FL_EINVAL);
+
+	assert_fl(fl_client_add_subscription_start(c, "out-s", 7, NULL, &sid), 0);
+	assert_fl(fl_client_add_publication_start(c, longest, 9, false, &pid), 0);
+	/* Neither driver nor client ran: both unanswered, oldest first. */
+	assert_int_equal(fl_client_outstanding_adds(c, a, 4), 2);
+	check_add(&a[0], sid, false, false, 7, "out-s");
+	check_add(&a[1], pid, true, false, 9, longest);
+	/* A cap below the count: the oldest cap copied, the count returned,
+	 * nothing written past cap. */
+	memset(&a[1], 0x5a, sizeof(a[1]));
+	sentinel = a[1];
+	assert_int_equal(fl_client_outstanding_adds(c, a, 1), 2);
+	check_add(&a[0], sid, false, false, 7, "out-s");
+	assert_memory_equal(&a[1], &sentinel, sizeof(sentinel));
+	assert_int_equal(fl_client_outstanding_adds(c, NULL, 0), 2);
+
+	/* The driver answers both; polled by nobody, they stay listed. */
+	assert_true(WAIT_UNTIL((pump(e, c), fl_client_outstanding_adds(c, a, 4) == 2 &&
+	                                            a[0].answered && a[1].answered),
+	                       2000));
+	check_add(&a[0], sid, false, true, 7, "out-s");
+	check_add(&a[1], pid, true, true, 9, longest);
+	assert_int_equal(stats(e)->clients[0].registrations, 2);
+
+	/* A third add, unanswered, after the answered ones. */
+	assert_fl(fl_client_add_subscription_start(c, "out-3", 3, NULL, &id3), 0);
+	assert_int_equal(fl_client_outstanding_adds(c, a, 4), 3);
+	check_add(&a[2], id3, false, false, 3, "out-3");
+	/* The oldest polled to its end: off the list, the rest in order. */
+	assert_fl(fl_client_add_subscription_poll(c, sid, &s), 0);
+	assert_int_equal(fl_client_outstanding_adds(c, a, 4), 2);
+	check_add(&a[0], pid, true, true, 9, longest);
+	check_add(&a[1], id3, false, false, 3, "out-3");
+	/* Cancelled, answered or not: off the list. */
+	assert_fl(fl_client_cancel(c, pid), 0);
+	assert_int_equal(fl_client_outstanding_adds(c, a, 4), 1);
+	check_add(&a[0], id3, false, false, 3, "out-3");
+	assert_fl(fl_client_cancel(c, id3), 0);
+	assert_int_equal(fl_client_outstanding_adds(c, a, 4), 0);
+	assert_fl(fl_client_add_publication_poll(c, pid, &p), FL_ENOENT);
+
+	/* The driver ends up holding only the polled subscription. */
+	assert_true(WAIT_UNTIL((pump(e, c), stats(e)->clients[0].registrations == 1 &&
+	                                            st.publications == 0 && st.log_files == 0 &&
+	                                            st.clients[0].pending_registrations == 0),
+	                       2000));
+	assert_int_equal(fl_client_outstanding_adds(c, a, 4), 0);
+	assert_fl(fl_subscription_close(s), 0);
+	fl_client_close(c);
+	fl_driver_close(e->d);
+	assert_int_equal(access(e->dir, F_OK), -1);
+	free(e);
+}
+
+/* An add the driver answers with an error (its registration fault point)
+ * holds nothing in the driver and leaves the list, though its poll still
+ * reports the error. */
+static void
+outstanding_adds_omit_an_error_answer(void **state)
+{
+	struct env *e;
+	struct fl_client_add_info a[2];
+	struct fl_client_ctx cc;
+	fl_client *c;
+	fl_publication *p;
+	int64_t id, ok;
+
+	(void)state;
+#ifdef FL_POINTS_DISABLED
+	skip(); /* -Dfaultpoints=disabled compiles the points out */
+#endif
+	e = env_start("outadderr", true);
+	agent_client_ctx(&cc, e->ns);
+	assert_fl(fl_client_open(&cc, &c), 0);
+	assert_fl(fl_client_add_publication_start(c, "out-err", 5, true, &id), 0);
+	assert_int_equal(fl_client_outstanding_adds(c, a, 2), 1);
+	check_add(&a[0], id, true, false, 5, "out-err");
+	fiu_init(0);
+	fiu_enable("transport/driver/registration", 1, NULL, 0);
+	fl_points_arm(false, true);
+	assert_true(WAIT_UNTIL((pump(e, c), fl_client_outstanding_adds(c, a, 2) == 0), 2000));
+	fl_points_arm(false, false);
+	fiu_disable("transport/driver/registration");
+	/* Still there to collect, with its error. */
+	assert_fl(fl_client_add_publication_poll(c, id, &p), FL_EFAULT_INJECTED);
+	assert_fl(fl_client_add_publication_poll(c, id, &p), FL_ENOENT);
+	/* Listed again once the driver registers normally. */
+	assert_fl(fl_client_add_publication_start(c, "out-err", 5, true, &ok), 0);
+	assert_true(
+	        WAIT_UNTIL((pump(e, c), fl_client_outstanding_adds(c, a, 2) == 1 && a[0].answered),
+	                   2000));
+	check_add(&a[0], ok, true, true, 5, "out-err");
+	assert_int_equal(stats(e)->clients[0].registrations, 1);
+	assert_fl(fl_client_add_publication_poll(c, ok, &p), 0);
+	assert_int_equal(fl_client_outstanding_adds(c, a, 2), 0);
+	fl_publication_close(p);
+	fl_client_close(c);
+	fl_driver_close(e->d);
+	assert_int_equal(access(e->dir, F_OK), -1);
+	free(e);
+}
+
 /* An image event naming slot -1 or FL_LOG_MAX_SUBS (one past the last),
  * as a corrupt broadcast could, is refused with FL_EPROTO: no image, no
  * access to a slot that does not exist.  The forged events are sent while
@@ -1488,6 +1630,8 @@ main(void)
 		cmocka_unit_test(subscriber_slots_first_and_last),
 		cmocka_unit_test(forged_image_slot_is_refused),
 		cmocka_unit_test(driver_tables_first_and_last),
+		cmocka_unit_test(outstanding_adds_listed_until_collected),
+		cmocka_unit_test(outstanding_adds_omit_an_error_answer),
 		cmocka_unit_test(scribbled_cnc_header_is_repaired),
 		cmocka_unit_test(vanished_client_is_reclaimed),
 		cmocka_unit_test(wild_heartbeat_neither_ends_nor_keeps_a_client),

@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "faultline/driver.h" /* FL_NAME_MAX */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -165,6 +167,25 @@ int fl_client_add_subscription_poll(fl_client *c, int64_t reg_id, fl_subscriptio
  * polled): the matching remove is sent at once, so once the driver
  * processed both nothing is left.  Returns 0 or FL_ENOENT. */
 int fl_client_cancel(fl_client *c, int64_t reg_id);
+
+/* An add started with fl_client_add_*_start that nobody has collected
+ * yet: neither polled to its end (fl_client_add_*_poll returned 0 or an
+ * error) nor cancelled (fl_client_cancel). */
+struct fl_client_add_info {
+	int64_t reg_id;
+	bool publication; /* else a subscription */
+	bool answered;    /* the driver answered it (it holds the registration): only a poll or a
+	                   * cancel lets it go */
+	int32_t stream_id;
+	char channel[FL_NAME_MAX + 1];
+};
+
+/* fl_client_outstanding_adds copies up to cap of them (oldest first) into
+ * out and returns how many there are in all (may exceed cap), or
+ * FL_EINVAL.  Adds answered with an error hold nothing in the driver and
+ * are not listed (nor those failed when the client went dead).
+ * Thread-safe (takes the client's lock). */
+int fl_client_outstanding_adds(fl_client *c, struct fl_client_add_info *out, int cap);
 
 /* Synchronous wrappers: start, then poll (running the conductor in agent
  * mode) until done or fl_clock_now_ns() >= deadline_ns, in which case the

@@ -24,6 +24,8 @@
 enum { K_PUB = 1, K_SUB = 2 };
 enum { P_PENDING = 0, P_DONE = 1, P_ERROR = 2 };
 
+/* An add started and not yet collected (polled to its end or cancelled),
+ * in c->pending in the order started. */
 struct pending {
 	int64_t reg_id;
 	int kind;
@@ -33,6 +35,7 @@ struct pending {
 	int32_t stream_id;
 	bool exclusive;
 	struct fl_image_handlers h;
+	char channel[FL_NAME_MAX + 1];
 };
 
 struct retired {
@@ -62,6 +65,16 @@ vec_del(struct vec *a, int i)
 {
 	FLI_ASSERT(i >= 0 && i < a->n);
 	a->v[i] = a->v[--a->n];
+}
+
+/* Removes element i keeping the order of the rest (c->pending: oldest
+ * first, for fl_client_outstanding_adds). */
+static void
+vec_del_ordered(struct vec *a, int i)
+{
+	FLI_ASSERT(i >= 0 && i < a->n);
+	memmove(&a->v[i], &a->v[i + 1], (size_t)(a->n - i - 1) * sizeof(void *));
+	a->n--;
 }
 
 static int
@@ -374,9 +387,9 @@ on_sub_ready(fl_client *c, const struct fli_event *ev)
 
 	if (pd == NULL || pd->kind != K_SUB || pd->state != P_PENDING)
 		return;
-	s = calloc(1, sizeof(*s));
+	s = fl_obj_alloc(sizeof(*s), "fl_subscription");
 	if (s == NULL || vec_push(&c->subs, s) != 0) {
-		free(s);
+		fl_obj_free(s, sizeof(*s), "fl_subscription");
 		pd->state = P_ERROR;
 		pd->err = FL_ENOMEM;
 		send_cmd_retry(c, FL_CMD_REMOVE_SUB, ev->corr_id, 0);
@@ -901,6 +914,7 @@ add_start(fl_client *c, int kind, const char *channel, int32_t stream_id, bool e
 	p->kind = kind;
 	p->stream_id = stream_id;
 	p->exclusive = exclusive;
+	snprintf(p->channel, sizeof(p->channel), "%s", channel);
 	if (h != NULL)
 		p->h = *h;
 	fl_mutex_lock(&c->mu);
@@ -940,7 +954,7 @@ add_poll(fl_client *c, int kind, int64_t reg_id, void **out)
 		rc = p->state == P_DONE ? 0 : p->err;
 		if (rc == 0)
 			*out = p->result;
-		vec_del(&c->pending, idx);
+		vec_del_ordered(&c->pending, idx);
 		free(p);
 		gauge_pending(c);
 	}
@@ -989,7 +1003,7 @@ fl_client_cancel(fl_client *c, int64_t reg_id)
 		fl_mutex_unlock(&c->mu);
 		return FL_ENOENT;
 	}
-	vec_del(&c->pending, idx);
+	vec_del_ordered(&c->pending, idx);
 	if (p->state == P_PENDING && fl_client_status(c) == 0)
 		send_cmd_retry(c, p->kind == K_PUB ? FL_CMD_REMOVE_PUB : FL_CMD_REMOVE_SUB, reg_id,
 		               0);
@@ -1001,6 +1015,37 @@ fl_client_cancel(fl_client *c, int64_t reg_id)
 	fl_mutex_unlock(&c->mu);
 	free(p);
 	return 0;
+}
+
+int
+fl_client_outstanding_adds(fl_client *c, struct fl_client_add_info *out, int cap)
+{
+	int i, n = 0;
+
+	if (c == NULL || cap < 0 || (out == NULL && cap > 0))
+		return FL_EINVAL;
+	fl_mutex_lock(&c->mu);
+	for (i = 0; i < c->pending.n; i++) {
+		const struct pending *p = c->pending.v[i];
+		struct fl_client_add_info *a;
+
+		/* Answered with an error (or failed locally, or the driver
+		 * gone): nothing held in the driver for it. */
+		if (p->state == P_ERROR)
+			continue;
+		if (n < cap) {
+			a = &out[n];
+			memset(a, 0, sizeof(*a));
+			a->reg_id = p->reg_id;
+			a->publication = p->kind == K_PUB;
+			a->answered = p->state == P_DONE;
+			a->stream_id = p->stream_id;
+			memcpy(a->channel, p->channel, sizeof(a->channel));
+		}
+		n++;
+	}
+	fl_mutex_unlock(&c->mu);
+	return n;
 }
 
 static int
@@ -1083,7 +1128,7 @@ sub_free(fl_client *c, fl_subscription *s)
 	sub_drop_images(c, s, false);
 	if (fl_client_status(c) == 0)
 		send_cmd_retry(c, FL_CMD_REMOVE_SUB, s->reg_id, 0);
-	free(s);
+	fl_obj_free(s, sizeof(*s), "fl_subscription");
 }
 
 int
