@@ -214,6 +214,21 @@ external_fire(struct fl_faults *f, const struct rule_state *rs, const char *name
 	}
 }
 
+/* Rule rs applies to this hit of point `name` (and to the running actor,
+ * when it names one). */
+static bool
+rule_matches(struct fl_faults *f, const struct rule_state *rs, const char *name)
+{
+	const char *actor;
+
+	if (!point_matches(rs->rule.point, name))
+		return false;
+	if (rs->rule.actor == NULL)
+		return true;
+	actor = f->hooks.actor_name ? f->hooks.actor_name(f->hooks.arg) : NULL;
+	return actor != NULL && strcmp(actor, rs->rule.actor) == 0;
+}
+
 static int
 fault_decide(struct fl_faults *f, const char *name, void **failinfo)
 {
@@ -228,19 +243,15 @@ fault_decide(struct fl_faults *f, const char *name, void **failinfo)
 		f->counts[idx].hits++;
 	if (f->hooks.silenced != NULL && f->hooks.silenced(f->hooks.arg))
 		return 0;
+	/* Every matching rule counts the hit, whichever fires: `nth: 2` is
+	 * the point's second hit even when another rule fired at its first. */
+	for (size_t i = 0; i < f->nrules; i++)
+		if (rule_matches(f, &f->rules[i], name))
+			f->rules[i].hits++;
 	for (size_t i = 0; i < f->nrules; i++) {
 		struct rule_state *rs = &f->rules[i];
-		const char *actor;
 
-		if (!point_matches(rs->rule.point, name))
-			continue;
-		if (rs->rule.actor != NULL) {
-			actor = f->hooks.actor_name ? f->hooks.actor_name(f->hooks.arg) : NULL;
-			if (actor == NULL || strcmp(actor, rs->rule.actor) != 0)
-				continue;
-		}
-		rs->hits++;
-		if (!rule_fires(f, rs))
+		if (!rule_matches(f, rs, name) || !rule_fires(f, rs))
 			continue;
 		if (idx >= 0)
 			f->counts[idx].fired++;

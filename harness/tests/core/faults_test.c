@@ -60,6 +60,34 @@ nth_fires_once(void **state)
 	assert_int_equal(fired, 0);
 }
 
+/* Rules on one point each count every hit of it, whichever fired:
+ * nth 1, 2 and 3 fail the first three hits (the scenario B2's fixture
+ * writes), where a rule that did not count the hits another rule fired
+ * at would fire at the 3rd, 5th... or never. */
+static void
+nth_rules_on_one_point_count_every_hit(void **state)
+{
+	struct fl_faults *f;
+	struct fl_fault_rule r = { .point = POINT, .action = FL_FAULT_ERROR, .when = FL_WHEN_NTH };
+	int fired, seq[6];
+
+	(void)state;
+	assert_fl(fl_faults_new(NULL, NULL, &f), 0);
+	for (uint64_t n = 1; n <= 3; n++) {
+		r.n = n;
+		assert_fl(fl_faults_add(f, &r), 0);
+	}
+	assert_fl(fl_faults_arm(f), 0);
+	for (int i = 0; i < 6; i++) {
+		hit(1, &fired);
+		seq[i] = fired;
+	}
+	assert_int_equal(seq[0] + seq[1] + seq[2], 3);
+	assert_int_equal(seq[3] + seq[4] + seq[5], 0);
+	assert_int_equal(fl_faults_fired(f, POINT), 3);
+	fl_faults_free(f);
+}
+
 static void
 after_fires_persistently(void **state)
 {
@@ -193,6 +221,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(nth_fires_once),
+		cmocka_unit_test(nth_rules_on_one_point_count_every_hit),
 		cmocka_unit_test(silenced_rules_never_fire),
 		cmocka_unit_test(after_fires_persistently),
 		cmocka_unit_test(probability_is_replayable),
