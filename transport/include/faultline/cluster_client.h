@@ -50,7 +50,9 @@
  * cluster closed the session (CLOSED: the close happens at the end of the
  * poll that delivered it, Aeron's pending close) or when no new leader
  * was heard of within ctx.new_leader_timeout_ns of the ingress losing its
- * subscriber (the poll returns FL_ETIMEDOUT).
+ * subscriber, or of the egress losing its publisher (no leader publishes
+ * to it: the session ended while nobody polled, its CLOSED gone with the
+ * publication); the poll returns FL_ETIMEDOUT.
  *
  * Threading: single-threaded by contract.  A connect handle and a client
  * are used by the thread (the actor, under the harness's sim:
@@ -301,6 +303,41 @@ int fl_cluster_connect_close(fl_cluster_async_connect *a);
  * calling thread owns the client. */
 int fl_cluster_connect(const struct fl_cluster_client_ctx *ctx, uint64_t deadline_ns,
                        fl_cluster_client **out);
+
+/* ---- a connect of one's own ------------------------------------------- */
+
+/* For a program that makes its connect itself (its own steps, retries or
+ * authentication): the session protocol's CONNECT and the events it is
+ * answered with, and a client over the session it opened.  What its
+ * connect leaves behind when it fails is its own to release: every
+ * publication and subscription, and every add still in flight
+ * (fl_client_cancel), or the driver keeps them (B2). */
+
+/* fl_cluster_connect_frame writes a CONNECT with `correlation` and the
+ * response address (egress_channel, egress_stream) to buf, to be offered
+ * on a member's ingress (FL_CLUSTER_CHANNEL, stream
+ * FL_CLUSTER_INGRESS_STREAM_BASE + member).  Returns its length, or 0
+ * when cap is too small or the address is not a valid name. */
+size_t fl_cluster_connect_frame(uint8_t *buf, size_t cap, uint64_t correlation,
+                                const char *egress_channel, int32_t egress_stream);
+
+/* fl_cluster_decode_event decodes one message read from the egress into
+ * *ev (pointers into buf): a SESSION event (the answer to a CONNECT
+ * carries its correlation; OK names the session, the leader and the
+ * term), a RESPONSE or a NEW_LEADER.  Returns 0, or FL_EPROTO for
+ * anything else. */
+int fl_cluster_decode_event(const uint8_t *buf, size_t len, struct fl_cluster_event *ev);
+
+/* fl_cluster_client_adopt makes a connected client of a session a
+ * connect of one's own opened: the answer OK named `session`, `leader`
+ * and `term`; egress is the subscription to the response address, and
+ * ingress the publication to the leader's ingress (both taken over: the
+ * client closes them, also when this fails).  ctx as for
+ * fl_cluster_connect_async (its egress address is egress's).  Returns 0
+ * and *out (the calling thread owns it), FL_EINVAL, FL_ENOMEM. */
+int fl_cluster_client_adopt(const struct fl_cluster_client_ctx *ctx, fl_subscription *egress,
+                            fl_publication *ingress, int leader, uint64_t session, uint64_t term,
+                            fl_cluster_client **out);
 
 /* ---- the connected client --------------------------------------------- */
 

@@ -107,6 +107,7 @@ struct fl_cluster_client {
 	int status;                         /* atomic: 0, or why it closed */
 	uint64_t state_deadline_ns;         /* AWAIT_*: when to give up */
 	uint64_t keepalive_ns;              /* the next keep-alive is due */
+	uint64_t egress_lost_ns; /* since when no leader publishes to the egress (0: one does) */
 	uint64_t next_correlation;
 	struct fl_fragment_assembler fa;
 	bool in_poll;
@@ -446,6 +447,36 @@ step_poll_response(fl_cluster_async_connect *a)
 
 static void client_on_frame(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h);
 
+/* A connected client over egress and ingress (taken over: the client
+ * closes them), at leader `member` in session and term.  Allocated from
+ * the object heap: a use after its close (B3: another thread closed it)
+ * faults at once under the harness's sim.  NULL: out of memory. */
+static fl_cluster_client *
+client_new(const struct fl_cluster_client_ctx *ctx, uint64_t owner, fl_subscription *egress,
+           fl_publication *ingress, int member, uint64_t session, uint64_t term)
+{
+	fl_cluster_client *c = fl_obj_alloc(sizeof(*c), "fl_cluster_client");
+
+	if (c == NULL)
+		return NULL;
+	c->ctx = *ctx;
+	snprintf(c->channel, sizeof(c->channel), "%s", ctx->egress_channel);
+	c->ctx.egress_channel = c->channel;
+	c->owner = owner;
+	c->pc = ctx->client;
+	c->egress = egress;
+	c->ingress = ingress;
+	c->ingress_stream = FL_CLUSTER_INGRESS_STREAM_BASE + member;
+	c->leader = member;
+	c->session = session;
+	c->term = term;
+	c->state = FL_CLUSTER_CLIENT_CONNECTED;
+	c->next_correlation = 1;
+	c->keepalive_ns = fl_clock_now_ns() + c->ctx.keepalive_interval_ns;
+	fl_fragment_assembler_init(&c->fa, client_on_frame, c);
+	return c;
+}
+
 static int
 step_conclude(fl_cluster_async_connect *a, fl_cluster_client **out)
 {
@@ -454,25 +485,13 @@ step_conclude(fl_cluster_async_connect *a, fl_cluster_client **out)
 	FL_SCHED_POINT("cluster.client.conclude");
 	if (FL_FAULT("transport/cluster/client/conclude"))
 		return connect_fail(a, FL_ETIMEDOUT);
-	c = calloc(1, sizeof(*c));
+	c = client_new(&a->ctx, a->owner, a->egress, a->ingress, a->member, a->answer.session,
+	               a->answer.term);
 	if (c == NULL)
 		return connect_fail(a, FL_ENOMEM);
-	c->ctx = a->ctx;
-	memcpy(c->channel, a->channel, sizeof(c->channel));
-	c->ctx.egress_channel = c->channel;
-	c->owner = a->owner;
-	c->pc = a->ctx.client;
-	c->egress = a->egress;
-	c->ingress = a->ingress;
-	c->ingress_stream = FL_CLUSTER_INGRESS_STREAM_BASE + a->member;
-	c->leader = a->member;
-	c->session = a->answer.session;
-	c->term = a->answer.term;
-	c->state = FL_CLUSTER_CLIENT_CONNECTED;
-	c->next_correlation = 1;
-	c->keepalive_ns = fl_clock_now_ns() + c->ctx.keepalive_interval_ns;
 	/* The assembler goes with the subscription (a message half read
 	 * stays half read). */
+	fl_fragment_assembler_fini(&c->fa);
 	c->fa = a->fa;
 	c->fa.delegate = client_on_frame;
 	c->fa.delegate_clientd = c;
@@ -535,6 +554,78 @@ fl_cluster_connect_close(fl_cluster_async_connect *a)
 	fl_fragment_assembler_fini(&a->fa);
 	free(a);
 	return 0;
+}
+
+/* ---- a connect of one's own ------------------------------------------------------ */
+
+size_t
+fl_cluster_connect_frame(uint8_t *buf, size_t cap, uint64_t correlation, const char *egress_channel,
+                         int32_t egress_stream)
+{
+	struct fli_sw_msg m = { .type = FLI_SW_CONNECT,
+		                .correlation = correlation,
+		                .stream = egress_stream };
+
+	if (buf == NULL || egress_channel == NULL || fl_name_validate(egress_channel) != 0)
+		return 0;
+	m.data = (const uint8_t *)egress_channel;
+	m.len = (uint32_t)strlen(egress_channel);
+	return fli_sw_encode(&m, buf, cap);
+}
+
+int
+fl_cluster_decode_event(const uint8_t *buf, size_t len, struct fl_cluster_event *ev)
+{
+	struct fli_sw_msg m;
+
+	if (buf == NULL || ev == NULL || fli_sw_decode(buf, len, &m, NULL) != 0)
+		return FL_EPROTO;
+	memset(ev, 0, sizeof(*ev));
+	switch (m.type) {
+	case FLI_SW_SESSION_EVENT: ev->type = FL_CLUSTER_EV_SESSION; break;
+	case FLI_SW_RESPONSE: ev->type = FL_CLUSTER_EV_RESPONSE; break;
+	case FLI_SW_NEW_LEADER: ev->type = FL_CLUSTER_EV_NEW_LEADER; break;
+	default: return FL_EPROTO; /* an ingress frame */
+	}
+	ev->session = m.session;
+	ev->correlation = m.correlation;
+	ev->term = m.term;
+	ev->index = m.index;
+	ev->leader = m.leader;
+	ev->code = m.code;
+	ev->data = m.data;
+	ev->len = m.len;
+	return 0;
+}
+
+int
+fl_cluster_client_adopt(const struct fl_cluster_client_ctx *ctx, fl_subscription *egress,
+                        fl_publication *ingress, int leader, uint64_t session, uint64_t term,
+                        fl_cluster_client **out)
+{
+	struct fl_cluster_client_ctx c;
+	fl_cluster_client *cl;
+
+	if (ctx == NULL || out == NULL || ctx->client == NULL || ctx->egress_channel == NULL ||
+	    egress == NULL || ingress == NULL || session == 0 || term == 0)
+		goto invalid;
+	c = *ctx;
+	ctx_defaults(&c);
+	if (c.members < 1 || c.members > FL_CLUSTER_MAX_NODES || leader < 0 ||
+	    leader >= c.members || fl_name_validate(c.egress_channel) != 0)
+		goto invalid;
+	cl = client_new(&c, fl_actor_id(), egress, ingress, leader, session, term);
+	if (cl == NULL) {
+		(void)fl_subscription_close(egress);
+		(void)fl_publication_close(ingress);
+		return FL_ENOMEM;
+	}
+	*out = cl;
+	return 0;
+invalid:
+	(void)fl_subscription_close(egress);
+	(void)fl_publication_close(ingress);
+	return FL_EINVAL;
 }
 
 int
@@ -781,6 +872,7 @@ on_new_leader(fl_cluster_client *c, const struct fli_sw_msg *m)
 
 	if (m->term <= c->term || c->state == FL_CLUSTER_CLIENT_PENDING_CLOSE)
 		return; /* one already followed (or the session is ending) */
+	FL_SCHED_POINT("cluster.client.new_leader");
 	c->term = m->term;
 	c->leader = m->leader;
 	/* What the old leader took may or may not be in the log; its answer
@@ -852,6 +944,18 @@ client_duty(fl_cluster_client *c)
 
 	if ((rc = fl_client_status(c->pc)) != 0) {
 		client_release(c, rc);
+		return 1;
+	}
+	/* The session's egress publication goes when the cluster closes the
+	 * session; a CLOSED sent while nobody polled goes with it.  No
+	 * leader publishing to the egress for the new-leader timeout: the
+	 * session is gone (a failover's new leader publishes at once). */
+	if (fl_subscription_is_connected(c->egress)) {
+		c->egress_lost_ns = 0;
+	} else if (c->egress_lost_ns == 0) {
+		c->egress_lost_ns = now;
+	} else if (now - c->egress_lost_ns >= c->ctx.new_leader_timeout_ns) {
+		client_release(c, FL_ETIMEDOUT);
 		return 1;
 	}
 	switch (c->state) {
@@ -968,7 +1072,10 @@ fl_cluster_client_close(fl_cluster_client *c)
 		return 0;
 	if (!owned(c->ctx.check_owner, c->owner))
 		return FL_EOWNER;
-	if (c->in_poll)
+	/* From inside its own handler.  Another thread's close (the owner
+	 * check off) is not stopped here: the contract forbids it, and a
+	 * racy look at in_poll would only hide the misuse B3 is. */
+	if (c->in_poll && fl_actor_id() == c->owner)
 		return FL_EBUSY;
 	FL_SCHED_POINT("cluster.client.close");
 	if (c->state == FL_CLUSTER_CLIENT_CONNECTED) {
@@ -982,7 +1089,7 @@ fl_cluster_client_close(fl_cluster_client *c)
 		client_release(c, FL_ECLOSED);
 	fl_fragment_assembler_fini(&c->fa);
 	free(c->ops);
-	free(c);
+	fl_obj_free(c, sizeof(*c), "fl_cluster_client");
 	return 0;
 }
 
