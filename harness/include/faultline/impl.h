@@ -17,13 +17,15 @@
 
 #include "faultline/aio.h"
 #include "faultline/client.h"
+#include "faultline/cluster_client.h"
 #include "faultline/reqrep.h"
 
 enum fl_impl_kind {
-	FL_IMPL_IMAGE_LOOKUP, /* fn.image_lookup, used by lookup_image */
-	FL_IMPL_RR_REQUEST,   /* fn.rr_request, used by request {impl} */
-	FL_IMPL_SERVER_OPEN,  /* fn.server_open, used by offer_service {impl} */
-	FL_IMPL_CTX_REQUEST,  /* fn.ctx_request, used by request {impl} */
+	FL_IMPL_IMAGE_LOOKUP,    /* fn.image_lookup, used by lookup_image */
+	FL_IMPL_RR_REQUEST,      /* fn.rr_request, used by request {impl} */
+	FL_IMPL_SERVER_OPEN,     /* fn.server_open, used by offer_service {impl} */
+	FL_IMPL_CTX_REQUEST,     /* fn.ctx_request, used by request {impl} */
+	FL_IMPL_CLUSTER_CONNECT, /* fn.cluster_connect, used by cluster_connect {impl} */
 };
 
 /* An image lookup helper: finds the image of `session_id` on `sub` and
@@ -54,6 +56,15 @@ typedef int (*fl_impl_server_open_fn)(fl_rr_domain *d, const char *service, fl_r
  * frees an aio whose operation is pending. */
 typedef int (*fl_impl_ctx_request_fn)(fl_sock *s, uint32_t size, uint64_t timeout_ns);
 
+/* A cluster connect helper: connects as fl_cluster_connect does (ctx's
+ * message timeout bounds each step; deadline_ns the whole connect) and
+ * writes the client to *out.  Returns 0 or an FL_E* code (FL_ETIMEDOUT:
+ * no connection by the deadline).  A correct helper leaves nothing of a
+ * failed connect behind: no publication, no subscription, and no add
+ * still in flight with the driver (B2).  Called on the owner's thread. */
+typedef int (*fl_impl_cluster_connect_fn)(const struct fl_cluster_client_ctx *ctx,
+                                          uint64_t deadline_ns, fl_cluster_client **out);
+
 struct fl_impl {
 	const char *name; /* what `impl:` says */
 	enum fl_impl_kind kind;
@@ -64,6 +75,7 @@ struct fl_impl {
 		fl_impl_rr_request_fn rr_request;
 		fl_impl_server_open_fn server_open;
 		fl_impl_ctx_request_fn ctx_request;
+		fl_impl_cluster_connect_fn cluster_connect;
 	} fn;
 };
 

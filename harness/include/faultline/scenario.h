@@ -66,7 +66,8 @@ enum fl_scn_obj_kind {
 	FL_SCN_OBJ_SERVER,     /* offer_service */
 	FL_SCN_OBJ_CONNECTION, /* connect_service */
 	FL_SCN_OBJ_CTX,
-	FL_SCN_OBJ_NODE, /* a cluster node (wait_leader, kill_node) */
+	FL_SCN_OBJ_NODE,           /* a cluster node (wait_leader, kill_node) */
+	FL_SCN_OBJ_CLUSTER_CLIENT, /* a cluster client (cluster_connect) */
 };
 
 enum fl_scn_fault_action {
@@ -113,8 +114,11 @@ enum fl_scn_property {
 	                                                cluster.liveness_ms once every fault healed */
 	FL_SCN_PROP_LINEARIZABLE = 1u << 18,     /* the history the clients saw (kv ops) has
 	                                         one sequential order explaining it */
+	FL_SCN_PROP_NO_ORPHANED_REGISTRATIONS =
+	        1u << 19, /* once an actor's cluster clients closed, the driver holds no
+	                     registration of theirs (B2) */
 };
-#define FL_SCN_PROP_COUNT 19
+#define FL_SCN_PROP_COUNT 20
 #define FL_SCN_PROP_CLUSTER                                                                        \
 	(FL_SCN_PROP_ELECTION_SAFETY | FL_SCN_PROP_LOG_MATCHING |                                  \
 	 FL_SCN_PROP_LEADER_COMPLETENESS | FL_SCN_PROP_STATE_MACHINE_SAFETY |                      \
@@ -264,6 +268,61 @@ struct fl_scn_op_kv {
 	enum fl_scn_kv_read read;
 };
 
+/* cluster_connect: a cluster client (faultline/cluster_client.h) over the
+ * actor's own pub/sub client for cluster clients, named with `as:`.
+ * Connects with the library's fl_cluster_connect, or (async) by polling
+ * its steps from the op, or with a registered connect helper (impl).  A
+ * connect that times out is tried again, up to `attempts` times. */
+struct fl_scn_op_cluster_connect {
+	fl_scn_ref as;
+	uint32_t deadline_ms; /* each attempt's, and each step's message timeout
+	                         (0: the scenario's default, the driver timeout) */
+	uint32_t attempts;    /* >= 1 (default 1) */
+	bool async;           /* poll fl_cluster_connect_poll from the op */
+	int cancel_at;        /* async: close the handle when it reaches this step
+	                         (enum fl_cluster_connect_step), or FL_SCN_CANCEL_* */
+	int member;           /* whose ingress first (default 0), or -1: round robin */
+	bool check_owner;     /* the library's owner check (default true) */
+	const char *impl;     /* a registered connect helper (faultline/impl.h), or NULL */
+};
+
+/* cluster_close: closes a cluster client.  The owner closes it; another
+ * actor may close it only by saying so: `from_actor: true` (the B3
+ * misuse: it sets the flag below, then calls close from a thread that
+ * does not own the client; with the owner check that close must answer
+ * FL_EOWNER), or `flag: true` (the safe way: it sets a flag the owner's
+ * cluster_poll reads, and the owner closes). */
+struct fl_scn_op_cluster_close {
+	fl_scn_ref client;
+	bool from_actor;
+	bool flag;
+};
+
+/* cluster_put, cluster_get, cluster_cas, cluster_append: `count`
+ * operations of the client's, one at a time, each on one of `keys` keys
+ * (drawn from the choice stream) and each waited for until its deadline;
+ * every one recorded in the run's history (linearizable). */
+struct fl_scn_op_cluster_kv {
+	fl_scn_ref client;
+	uint32_t count;
+	uint32_t keys;        /* keys k0 .. k<keys-1> (default 2) */
+	uint32_t deadline_ms; /* each operation's (0: the driver timeout) */
+};
+
+/* cluster_poll: polls the client's egress until the deadline, or `until`
+ * it closed (by the cluster, or by a flag another actor set: the owner
+ * closes it then) or followed a new leader. */
+enum fl_scn_cluster_until {
+	FL_SCN_UNTIL_DEADLINE,
+	FL_SCN_UNTIL_CLOSED,
+	FL_SCN_UNTIL_NEW_LEADER,
+};
+struct fl_scn_op_cluster_poll {
+	fl_scn_ref client;
+	enum fl_scn_cluster_until until;
+	uint32_t deadline_ms; /* 0: the driver timeout */
+};
+
 /* One operation: a tagged union.  close_client and crash_self carry no
  * arguments. */
 /* fl_scenario_op.expect: a set of FL_E* codes, bit -code for each (codes
@@ -296,6 +355,10 @@ struct fl_scenario_op {
 		struct fl_scn_op_wait_leader wait_leader;
 		struct fl_scn_op_put put;
 		struct fl_scn_op_kv kv;
+		struct fl_scn_op_cluster_connect cluster_connect;
+		struct fl_scn_op_cluster_close cluster_close;
+		struct fl_scn_op_cluster_kv cluster_kv; /* put, get, cas, append */
+		struct fl_scn_op_cluster_poll cluster_poll;
 	} u;
 };
 

@@ -37,7 +37,7 @@ static const char *const prop_names[FL_SCN_PROP_COUNT] = {
 	"no_late_completions",  "election_safety",
 	"log_matching",         "leader_completeness",
 	"state_machine_safety", "cluster_liveness",
-	"linearizable",
+	"linearizable",         "no_orphaned_registrations",
 };
 
 /* The leak and balance properties that hold for any correct program
@@ -72,7 +72,14 @@ default_properties(const struct fl_scenario *s)
 			case FL_SCN_OP_HEAL:
 			case FL_SCN_OP_WAIT_LEADER:
 			case FL_SCN_OP_PUT: break;
-			case FL_SCN_OP_KV: p |= FL_SCN_PROP_LINEARIZABLE; break;
+			case FL_SCN_OP_KV:
+			case FL_SCN_OP_CLUSTER_PUT:
+			case FL_SCN_OP_CLUSTER_GET:
+			case FL_SCN_OP_CLUSTER_CAS:
+			case FL_SCN_OP_CLUSTER_APPEND: p |= FL_SCN_PROP_LINEARIZABLE; break;
+			case FL_SCN_OP_CLUSTER_CONNECT:
+				p |= FL_SCN_PROP_NO_ORPHANED_REGISTRATIONS;
+				break;
 			default: break;
 			}
 		}
@@ -92,6 +99,16 @@ scenario_has_op(const struct fl_scenario *s, enum fl_scn_op_kind kind)
 			if (s->actors[i].ops[j].kind == kind)
 				return true;
 	return false;
+}
+
+/* Operations that record the history linearizable judges. */
+static bool
+records_history(const struct fl_scenario *s)
+{
+	return scenario_has_op(s, FL_SCN_OP_KV) || scenario_has_op(s, FL_SCN_OP_CLUSTER_PUT) ||
+	       scenario_has_op(s, FL_SCN_OP_CLUSTER_GET) ||
+	       scenario_has_op(s, FL_SCN_OP_CLUSTER_CAS) ||
+	       scenario_has_op(s, FL_SCN_OP_CLUSTER_APPEND);
 }
 
 const char *
@@ -585,11 +602,15 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 		 * its operations (`faultline list` shows them). */
 		s->properties = default_properties(s);
 		s->properties_default = true;
-	} else if ((s->properties & FL_SCN_PROP_LINEARIZABLE) &&
-	           !scenario_has_op(s, FL_SCN_OP_KV)) {
+	} else if ((s->properties & FL_SCN_PROP_LINEARIZABLE) && !records_history(s)) {
 		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
-		                    "linearizable judges the history the kv operations record, and "
-		                    "this scenario has none");
+		                    "linearizable judges the history the kv and cluster_put/get/"
+		                    "cas/append operations record, and this scenario has none");
+	} else if ((s->properties & FL_SCN_PROP_NO_ORPHANED_REGISTRATIONS) &&
+	           !scenario_has_op(s, FL_SCN_OP_CLUSTER_CONNECT)) {
+		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
+		                    "no_orphaned_registrations judges what cluster clients leave "
+		                    "with the driver, and this scenario connects none");
 	} else if (s->properties == 0) {
 		return fli_scn_fail(
 		        l, fli_scn_yline(pn), "properties",

@@ -28,6 +28,7 @@ static const char *const obj_kind_names[] = {
 	[FL_SCN_OBJ_CONNECTION] = "connection",
 	[FL_SCN_OBJ_CTX] = "context",
 	[FL_SCN_OBJ_NODE] = "node",
+	[FL_SCN_OBJ_CLUSTER_CLIENT] = "cluster client",
 };
 
 static int
@@ -96,7 +97,7 @@ static const char *
 kinds_text(unsigned kinds, char *buf, size_t n)
 {
 	buf[0] = '\0';
-	for (int k = 0; k <= FL_SCN_OBJ_NODE; k++) {
+	for (int k = 0; k <= FL_SCN_OBJ_CLUSTER_CLIENT; k++) {
 		if (!(kinds & (1u << k)))
 			continue;
 		if (buf[0] != '\0')
@@ -416,6 +417,171 @@ partition_field(struct loader *l, yaml_node_t *m, const char *base, struct fl_sc
 	return 0;
 }
 
+/* The steps of the cluster client's connect, as `cancel_at:` names them
+ * (enum fl_cluster_connect_step's order). */
+static const char *const connect_steps[] = {
+	"create_egress_sub", "create_ingress_pub", "await_pub_connected",
+	"send_connect",      "poll_response",      "conclude",
+};
+#define CONNECT_STEPS ((int)(sizeof(connect_steps) / sizeof(connect_steps[0])))
+
+static int
+convert_connect(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *m, const char *base,
+                int ai, int oi, struct fl_scn_op_cluster_connect *o)
+{
+	static const struct fli_raw_cluster_connect zero;
+	static const char *const bools[] = { "false", "true" };
+	const struct fli_raw_cluster_connect *a =
+	        raw->cluster_connect ? raw->cluster_connect : &zero;
+	const char *as = NULL;
+	char f[160];
+	int rc, owner = 1;
+
+	o->as = -1;
+	o->cancel_at = FL_SCN_CANCEL_NONE;
+	o->member = 0;
+	rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
+	if (!rc)
+		rc = define_obj(l, m, base, as, FL_SCN_OBJ_CLUSTER_CLIENT, ai, oi, &o->as);
+	if (!rc)
+		rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false,
+		                       0, &o->deadline_ms);
+	if (!rc)
+		rc = fli_scn_u32_field(l, m, base, "attempts", a->attempts, 1, 1000, false, 1,
+		                       &o->attempts);
+	if (!rc)
+		rc = fli_scn_bool_check(l, m, base, "async");
+	o->async = a->async;
+	if (!rc)
+		rc = fli_scn_enum_field(l, m, base, "check_owner", a->check_owner, bools, 2, 1,
+		                        &owner);
+	o->check_owner = owner != 0;
+	if (!rc && a->member != NULL) {
+		int64_t v;
+
+		fli_scn_join(f, sizeof f, base, "member");
+		if (strcmp(a->member, "round_robin") == 0)
+			o->member = -1;
+		else if (fli_scn_parse_decimal(a->member, &v) == 0 && v >= 0 &&
+		         v < (int64_t)l->s->cluster.nodes)
+			o->member = (int)v;
+		else
+			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "member")), f,
+			                  "expected a node id (0..%u) or round_robin (got '%.32s')",
+			                  l->s->cluster.nodes - 1, a->member);
+	}
+	if (!rc && a->cancel_at != NULL) {
+		fli_scn_join(f, sizeof f, base, "cancel_at");
+		if (!o->async)
+			return fli_scn_fail(
+			        l, fli_scn_yline(fli_scn_yget(l, m, "cancel_at")), f,
+			        "cancel_at needs async: true (the op closes the connect's "
+			        "handle when it reaches that step)");
+		if (strcmp(a->cancel_at, "random") == 0) {
+			o->cancel_at = FL_SCN_CANCEL_RANDOM;
+		} else {
+			for (int i = 0; i < CONNECT_STEPS; i++)
+				if (strcmp(a->cancel_at, connect_steps[i]) == 0)
+					o->cancel_at = i;
+			if (o->cancel_at == FL_SCN_CANCEL_NONE)
+				return fli_scn_fail(
+				        l, fli_scn_yline(fli_scn_yget(l, m, "cancel_at")), f,
+				        "unknown step '%.32s' (one of: create_egress_sub, "
+				        "create_ingress_pub, await_pub_connected, send_connect, "
+				        "poll_response, conclude, random)",
+				        a->cancel_at);
+		}
+	}
+	if (!rc)
+		rc = impl_field(l, m, base, a->impl, false, 1u << FL_IMPL_CLUSTER_CONNECT,
+		                "cluster connect helper", &o->impl);
+	if (!rc && o->impl != NULL && o->async)
+		rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "impl")), base,
+		                  "give async or impl, not both (a connect helper drives its own "
+		                  "steps)");
+	return rc;
+}
+
+/* cluster_connect, cluster_close, cluster_put/get/cas/append and
+ * cluster_poll: a cluster client's operations. */
+static int
+convert_client_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *m, const char *base,
+                  int ai, int oi, struct fl_scenario_op *op)
+{
+	int rc = 0;
+
+	switch (op->kind) {
+	case FL_SCN_OP_CLUSTER_CONNECT:
+		return convert_connect(l, raw, m, base, ai, oi, &op->u.cluster_connect);
+	case FL_SCN_OP_CLUSTER_CLOSE: {
+		static const struct fli_raw_cluster_close zero;
+		const struct fli_raw_cluster_close *a =
+		        raw->cluster_close ? raw->cluster_close : &zero;
+		struct fl_scn_op_cluster_close *o = &op->u.cluster_close;
+
+		rc = ref_field(l, m, base, "client", a->client, true, REF_CLUSTER_CLIENT, true, ai,
+		               oi, &o->client);
+		if (!rc)
+			rc = fli_scn_bool_check(l, m, base, "from_actor");
+		if (!rc)
+			rc = fli_scn_bool_check(l, m, base, "flag");
+		o->from_actor = a->from_actor;
+		o->flag = a->flag;
+		if (!rc && o->flag && o->from_actor)
+			rc = fli_scn_fail(
+			        l, op->line, base,
+			        "give flag (the safe way) or from_actor (the misuse), not "
+			        "both");
+		return rc;
+	}
+	case FL_SCN_OP_CLUSTER_PUT:
+	case FL_SCN_OP_CLUSTER_GET:
+	case FL_SCN_OP_CLUSTER_CAS:
+	case FL_SCN_OP_CLUSTER_APPEND: {
+		static const struct fli_raw_cluster_kv zero;
+		const struct fli_raw_cluster_kv *a = raw->cluster_put      ? raw->cluster_put
+		                                     : raw->cluster_get    ? raw->cluster_get
+		                                     : raw->cluster_cas    ? raw->cluster_cas
+		                                     : raw->cluster_append ? raw->cluster_append
+		                                                           : &zero;
+		struct fl_scn_op_cluster_kv *o = &op->u.cluster_kv;
+
+		rc = ref_field(l, m, base, "client", a->client, true, REF_CLUSTER_CLIENT, false, ai,
+		               oi, &o->client);
+		if (!rc)
+			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, false,
+			                       1, &o->count);
+		if (!rc)
+			rc = fli_scn_u32_field(l, m, base, "keys", a->keys, 1, 64, false, 2,
+			                       &o->keys);
+		if (!rc)
+			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS,
+			                       false, 0, &o->deadline_ms);
+		return rc;
+	}
+	case FL_SCN_OP_CLUSTER_POLL: {
+		static const struct fli_raw_cluster_poll zero;
+		static const char *const untils[] = { "deadline", "closed", "new_leader" };
+		const struct fli_raw_cluster_poll *a =
+		        raw->cluster_poll ? raw->cluster_poll : &zero;
+		struct fl_scn_op_cluster_poll *o = &op->u.cluster_poll;
+		int until = FL_SCN_UNTIL_DEADLINE;
+
+		rc = ref_field(l, m, base, "client", a->client, true, REF_CLUSTER_CLIENT, false, ai,
+		               oi, &o->client);
+		if (!rc)
+			rc = fli_scn_enum_field(l, m, base, "until", a->until, untils, 3,
+			                        FL_SCN_UNTIL_DEADLINE, &until);
+		o->until = (enum fl_scn_cluster_until)until;
+		if (!rc)
+			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS,
+			                       false, 0, &o->deadline_ms);
+		return rc;
+	}
+	default: return 0;
+	}
+}
+
 static int
 convert_cluster_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *m, const char *base,
                    int ai, int oi, struct fl_scenario_op *op)
@@ -511,6 +677,13 @@ convert_cluster_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 		o->read = (enum fl_scn_kv_read)read;
 		break;
 	}
+	case FL_SCN_OP_CLUSTER_CONNECT:
+	case FL_SCN_OP_CLUSTER_CLOSE:
+	case FL_SCN_OP_CLUSTER_PUT:
+	case FL_SCN_OP_CLUSTER_GET:
+	case FL_SCN_OP_CLUSTER_CAS:
+	case FL_SCN_OP_CLUSTER_APPEND:
+	case FL_SCN_OP_CLUSTER_POLL: rc = convert_client_op(l, raw, m, base, ai, oi, op); break;
 	default: break;
 	}
 	return rc;
@@ -838,7 +1011,14 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 	case FL_SCN_OP_HEAL:
 	case FL_SCN_OP_WAIT_LEADER:
 	case FL_SCN_OP_PUT:
-	case FL_SCN_OP_KV: rc = convert_cluster_op(l, raw, m, base, ai, oi, op); break;
+	case FL_SCN_OP_KV:
+	case FL_SCN_OP_CLUSTER_CONNECT:
+	case FL_SCN_OP_CLUSTER_CLOSE:
+	case FL_SCN_OP_CLUSTER_PUT:
+	case FL_SCN_OP_CLUSTER_GET:
+	case FL_SCN_OP_CLUSTER_CAS:
+	case FL_SCN_OP_CLUSTER_APPEND:
+	case FL_SCN_OP_CLUSTER_POLL: rc = convert_cluster_op(l, raw, m, base, ai, oi, op); break;
 	case FL_SCN_OP__COUNT: break;
 	}
 	if (!rc)

@@ -170,6 +170,42 @@ static const cyaml_schema_field_t kv_fields[] = { NUM("count", struct fli_raw_kv
 	                                          EXPECT(struct fli_raw_kv),
 	                                          CYAML_FIELD_END };
 
+static const cyaml_schema_field_t cluster_connect_fields[] = {
+	STR("as", struct fli_raw_cluster_connect, as),
+	NUM("deadline_ms", struct fli_raw_cluster_connect, deadline_ms),
+	NUM("attempts", struct fli_raw_cluster_connect, attempts),
+	CYAML_FIELD_BOOL("async", OPT, struct fli_raw_cluster_connect, async),
+	STR("cancel_at", struct fli_raw_cluster_connect, cancel_at),
+	STR("member", struct fli_raw_cluster_connect, member),
+	STR("check_owner", struct fli_raw_cluster_connect, check_owner),
+	STR("impl", struct fli_raw_cluster_connect, impl),
+	EXPECT(struct fli_raw_cluster_connect),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t cluster_close_fields[] = {
+	STR("client", struct fli_raw_cluster_close, client),
+	CYAML_FIELD_BOOL("from_actor", OPT, struct fli_raw_cluster_close, from_actor),
+	CYAML_FIELD_BOOL("flag", OPT, struct fli_raw_cluster_close, flag),
+	EXPECT(struct fli_raw_cluster_close), CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t cluster_kv_fields[] = {
+	STR("client", struct fli_raw_cluster_kv, client),
+	NUM("count", struct fli_raw_cluster_kv, count),
+	NUM("keys", struct fli_raw_cluster_kv, keys),
+	NUM("deadline_ms", struct fli_raw_cluster_kv, deadline_ms),
+	EXPECT(struct fli_raw_cluster_kv),
+	CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t cluster_poll_fields[] = {
+	STR("client", struct fli_raw_cluster_poll, client),
+	STR("until", struct fli_raw_cluster_poll, until),
+	NUM("deadline_ms", struct fli_raw_cluster_poll, deadline_ms),
+	EXPECT(struct fli_raw_cluster_poll), CYAML_FIELD_END
+};
+
 #define OP(member, fields)                                                                         \
 	CYAML_FIELD_MAPPING_PTR(#member, OPT_NULLABLE, struct fli_raw_op, member, fields)
 
@@ -200,6 +236,13 @@ static const cyaml_schema_field_t op_fields[] = { OP(add_publication, add_public
 	                                          OP(wait_leader, wait_leader_fields),
 	                                          OP(put, put_fields),
 	                                          OP(kv, kv_fields),
+	                                          OP(cluster_connect, cluster_connect_fields),
+	                                          OP(cluster_close, cluster_close_fields),
+	                                          OP(cluster_put, cluster_kv_fields),
+	                                          OP(cluster_get, cluster_kv_fields),
+	                                          OP(cluster_cas, cluster_kv_fields),
+	                                          OP(cluster_append, cluster_kv_fields),
+	                                          OP(cluster_poll, cluster_poll_fields),
 	                                          CYAML_FIELD_END };
 
 static const cyaml_schema_value_t op_entry = {

@@ -138,6 +138,40 @@ struct fli_raw_partition {
 	char *expect;
 };
 
+struct fli_raw_cluster_connect {
+	char *as;
+	char *deadline_ms;
+	char *attempts;
+	bool async;
+	char *cancel_at;   /* a step's name, or "random" */
+	char *member;      /* an id or "round_robin" */
+	char *check_owner; /* "true"/"false" (a bool's default is true here) */
+	char *impl;
+	char *expect;
+};
+
+struct fli_raw_cluster_close {
+	char *client;
+	bool from_actor;
+	bool flag;
+	char *expect;
+};
+
+struct fli_raw_cluster_kv {
+	char *client;
+	char *count;
+	char *keys;
+	char *deadline_ms;
+	char *expect;
+};
+
+struct fli_raw_cluster_poll {
+	char *client;
+	char *until;
+	char *deadline_ms;
+	char *expect;
+};
+
 struct fli_raw_empty {
 	char *expect; /* close_client's; crash_self takes no key */
 };
@@ -171,6 +205,13 @@ struct fli_raw_op {
 	struct fli_raw_wait_leader *wait_leader;
 	struct fli_raw_put *put;
 	struct fli_raw_kv *kv;
+	struct fli_raw_cluster_connect *cluster_connect;
+	struct fli_raw_cluster_close *cluster_close;
+	struct fli_raw_cluster_kv *cluster_put;
+	struct fli_raw_cluster_kv *cluster_get;
+	struct fli_raw_cluster_kv *cluster_cas;
+	struct fli_raw_cluster_kv *cluster_append;
+	struct fli_raw_cluster_poll *cluster_poll;
 };
 
 struct fli_raw_actor {

@@ -73,7 +73,29 @@ static const struct bad_case bad_cases[] = {
 	  "image_refs, no_leaked_files, gauges_zero, no_pending_registrations, no_new_fds, "
 	  "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, chunks_balanced, "
 	  "ports_zero, messages_freed_once, no_late_completions, election_safety, log_matching, "
-	  "leader_completeness, state_machine_safety, cluster_liveness, linearizable)" },
+	  "leader_completeness, state_machine_safety, cluster_liveness, linearizable, "
+	  "no_orphaned_registrations)" },
+	{ "bad/connect_cancel_sync.yaml",
+	  "bad/connect_cancel_sync.yaml:8: actors[0].ops[0].cluster_connect.cancel_at: cancel_at "
+	  "needs async: true (the op closes the connect's handle when it reaches that step)" },
+	{ "bad/connect_unknown_step.yaml",
+	  "bad/connect_unknown_step.yaml:8: actors[0].ops[0].cluster_connect.cancel_at: unknown "
+	  "step 'handshake' (one of: create_egress_sub, create_ingress_pub, await_pub_connected, "
+	  "send_connect, poll_response, conclude, random)" },
+	{ "bad/connect_no_cluster.yaml",
+	  "bad/connect_no_cluster.yaml:7: actors[0].ops[0].cluster_connect: cluster_connect needs "
+	  "a cluster (a "
+	  "top-level `cluster: {nodes: 3}`)" },
+	{ "bad/cluster_close_both.yaml",
+	  "bad/cluster_close_both.yaml:9: actors[0].ops[1].cluster_close: give flag (the safe way) "
+	  "or "
+	  "from_actor (the misuse), not both" },
+	{ "bad/cluster_put_not_client.yaml",
+	  "bad/cluster_put_not_client.yaml:9: actors[0].ops[1].cluster_put.client: 'n' is a node "
+	  "(line 8), expected a cluster client" },
+	{ "bad/orphans_without_connect.yaml",
+	  "bad/orphans_without_connect.yaml:9: properties: no_orphaned_registrations judges what "
+	  "cluster clients leave with the driver, and this scenario connects none" },
 	{ "bad/duplicate_actor.yaml",
 	  "bad/duplicate_actor.yaml:7: actors[2].name: actor 'a' is already defined at line 5" },
 	{ "bad/lonely_barrier.yaml",
