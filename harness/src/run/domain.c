@@ -27,6 +27,7 @@ static const struct fli_run_domain reqrep = {
 static const struct fli_run_domain cluster = {
 	.name = "cluster",
 	.op = fli_interp_cluster_op,
+	.close = fli_interp_client_close,
 	.busy = fli_cluster_busy,
 };
 

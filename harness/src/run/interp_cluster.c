@@ -911,6 +911,8 @@ fli_interp_cluster_op(struct actor_run *ar, const struct fl_scenario_op *op)
 
 	if (c == NULL)
 		return false;
+	if (fli_interp_client_op(ar, op))
+		return true;
 	switch (op->kind) {
 	case FL_SCN_OP_KILL_NODE:
 	case FL_SCN_OP_RESTART_NODE: {
@@ -1870,6 +1872,7 @@ fli_cluster_teardown(struct run *r)
 {
 	struct cluster_run *c = r->cluster;
 
+	fli_interp_client_teardown(r);
 	if (c == NULL)
 		return;
 	/* A run cut short (step limit, deadlock): a node's coroutine may be

@@ -52,26 +52,34 @@ client_error(void *arg, int err, const char *what)
 		             what ? what : "", fl_errname(err));
 }
 
-/* Open this actor's client on first use, once the driver is up. */
-static int
-ensure_client(struct actor_run *ar)
+int
+fli_actor_client_open(struct actor_run *ar, void (*on_error)(void *ar, int err, const char *what),
+                      void **out)
 {
 	struct run *r = ar->run;
 	struct fl_client_ctx ctx;
-	int rv;
+	int rv = fli_wait_driver(r);
 
-	if (ar->client != NULL)
-		return 0;
-	rv = fli_wait_driver(r);
 	if (rv != 0)
 		return rv;
 	fl_client_ctx_init(&ctx);
 	ctx.ns = r->ns;
 	ctx.driver_timeout_ns = r->timeout_ns;
 	ctx.resource_linger_ns = r->linger_ns;
-	ctx.error_handler = client_error;
+	ctx.error_handler = on_error;
 	ctx.error_arg = ar;
-	rv = fl_client_open(&ctx, (fl_client **)&ar->client);
+	return fl_client_open(&ctx, (fl_client **)out);
+}
+
+/* Open this actor's client on first use, once the driver is up. */
+static int
+ensure_client(struct actor_run *ar)
+{
+	int rv;
+
+	if (ar->client != NULL)
+		return 0;
+	rv = fli_actor_client_open(ar, client_error, &ar->client);
 	if (rv == 0)
 		ar->client_ids[ar->nclient_ids++ % RUN_MAX_CLIENT_IDS] = fl_client_id(ar->client);
 	return rv;

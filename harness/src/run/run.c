@@ -425,7 +425,15 @@ void
 fli_run_history(struct run *r, const struct fl_history_model *model, int64_t process,
                 const char *type, const char *f, const char *key, const char *value)
 {
-	char k[600], v[9000], line[9800];
+	fli_run_history2(r, model, process, type, f, key, value, NULL);
+}
+
+void
+fli_run_history2(struct run *r, const struct fl_history_model *model, int64_t process,
+                 const char *type, const char *f, const char *key, const char *value,
+                 const char *value2)
+{
+	char k[600], v[9000], v2[4500], line[9800];
 	bool whole = edn_string(k, sizeof(k), key);
 	int n;
 
@@ -433,6 +441,19 @@ fli_run_history(struct run *r, const struct fl_history_model *model, int64_t pro
 		whole &= edn_string(v, sizeof(v), value);
 	else
 		snprintf(v, sizeof(v), "nil");
+	if (value2 != NULL && whole && edn_string(v2, sizeof(v2), value2)) {
+		/* [VALUE VALUE2]: a cas's expected and new values */
+		size_t len = strlen(v);
+		if (len + strlen(v2) + 4 > sizeof(v)) {
+			whole = false;
+		} else {
+			memmove(v + 1, v, len + 1);
+			v[0] = '[';
+			snprintf(v + len + 1, sizeof(v) - len - 1, " %s]", v2);
+		}
+	} else if (value2 != NULL) {
+		whole = false;
+	}
 	n = snprintf(line, sizeof(line), "{:process %lld, :type :%s, :f :%s, :key %s, :value %s}\n",
 	             (long long)process, type, f, k, v);
 	if (!whole || n < 0 || (size_t)n >= sizeof(line)) {

@@ -75,8 +75,10 @@ struct actor_run {
 	int last_port_line, last_port_op;          /* the last op that took a port (line, kind) */
 	int last_loan_line, last_loan_op;          /* the last op that loaned chunks (line, kind) */
 	void *client;                              /* fl_client *, pub/sub, opened on first use */
-	struct fl_choice *choices; /* the run's stream (sim), or the actor's own (stress) */
-	int image_refs;            /* take_image minus release_image */
+	void *cluster_pc;              /* fl_client * of its cluster clients (interp_client.c) */
+	uint32_t cluster_removes_lost; /* removes that client said a fault lost */
+	struct fl_choice *choices;     /* the run's stream (sim), or the actor's own (stress) */
+	int image_refs;                /* take_image minus release_image */
 	int last_image_session;
 	int last_image_line;                     /* line of the take_image or lookup_image that
 	                            last took (or had a helper take) a reference */
@@ -170,6 +172,11 @@ void fli_run_story(struct run *r, const char *fmt, ...) __attribute__((format(pr
  * or NULL for nil), for a history under `model`. */
 void fli_run_history(struct run *r, const struct fl_history_model *model, int64_t process,
                      const char *type, const char *f, const char *key, const char *value);
+/* The same with a second value (not NULL: the value is [value value2],
+ * a cas's expected and new values). */
+void fli_run_history2(struct run *r, const struct fl_history_model *model, int64_t process,
+                      const char *type, const char *f, const char *key, const char *value,
+                      const char *value2);
 /* The linearizable property: judge the run's history (audit.c calls it at
  * the end of the run). */
 void fli_run_check_history(struct run *r);
@@ -253,6 +260,12 @@ struct fli_run_domain {
 /* interp_cluster.c: the cluster domain (its nodes are actors of their
  * own, "node<i>", and a supervisor, "cluster"). */
 bool fli_interp_cluster_op(struct actor_run *ar, const struct fl_scenario_op *op);
+/* interp_client.c: the cluster's clients (cluster_connect and the rest):
+ * an op of theirs (false: not one), the actor's close (its clients, then
+ * no_orphaned_registrations), and the run's end. */
+bool fli_interp_client_op(struct actor_run *ar, const struct fl_scenario_op *op);
+void fli_interp_client_close(struct actor_run *ar);
+void fli_interp_client_teardown(struct run *r);
 /* Before the run: the nodes' state (nothing when the scenario has no
  * cluster); FL_ENOMEM. */
 int fli_cluster_setup(struct run *r);
@@ -292,6 +305,11 @@ bool fli_interp_pubsub_quiet(struct run *r);
 void fli_audit_pubsub(struct run *r);
 void fli_audit_pubsub_step(struct actor_run *ar, const char *step, bool closed);
 bool fli_scenario_uses_pubsub(const struct fl_scenario *s);
+/* A pub/sub client of actor ar's on the run's driver (once it is up),
+ * its asynchronous errors to on_error(ar, ...), into *out: 0, or
+ * fli_wait_driver's or fl_client_open's error. */
+int fli_actor_client_open(struct actor_run *ar,
+                          void (*on_error)(void *ar, int err, const char *what), void **out);
 
 /* interp_reqrep.c and fli_audit_reqrep.c: the request/response domain. */
 bool fli_interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op);

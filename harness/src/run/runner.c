@@ -358,10 +358,11 @@ fli_runner_unsupported(const struct fl_scenario *s)
 	if (s->mode == FL_SCN_MODE_PROC)
 		for (size_t i = 0; i < s->actor_count; i++)
 			for (size_t j = 0; j < s->actors[i].op_count; j++)
-				if (s->actors[i].ops[j].kind == FL_SCN_OP_KV)
-					return "kv operations run in sim mode only (not yet in "
-					       "proc "
-					       "mode)";
+				if (s->actors[i].ops[j].kind == FL_SCN_OP_KV ||
+				    (s->actors[i].ops[j].kind >= FL_SCN_OP_CLUSTER_CONNECT &&
+				     s->actors[i].ops[j].kind <= FL_SCN_OP_CLUSTER_POLL))
+					return "kv and cluster client operations run in sim mode "
+					       "only (not yet in proc mode)";
 	if (s->cluster.nodes > 0 && s->mode == FL_SCN_MODE_STRESS)
 		return "a cluster runs in sim or proc mode (a node's life is a coroutine or a "
 		       "process)";

@@ -1249,20 +1249,9 @@ def case_points_reachable():
     with open(src("transport/src/fault_points.def")) as f:
         points = re.findall(r'^FL_POINT\("([^"]+)"', f.read(), re.M)
     check(len(points) >= 20, "only %d points in fault_points.def", len(points))
-    # The cluster client's connect steps (transport/src/cluster/client.c)
-    # have no scenario op yet: issue 14's harness integration brings one.
-    # Until then they are exempt, provided the transport's own test makes
-    # each of them fire (cluster_client_test's connect_fault_at_every_step).
-    # Remove this once a scenario can connect a cluster client.
-    with open(src("transport/tests/cluster/cluster_client_test.c")) as f:
-        client_test = f.read()
-    pending = [p for p in points if p.startswith("transport/cluster/client/")]
-    check(all('"%s"' % p in client_test for p in pending),
-          "a cluster client point no test makes fire: %s",
-          [p for p in pending if '"%s"' % p not in client_test])
-    points = [p for p in points if p not in pending]
     hosts = ["scenarios/pubsub-churn.yaml", "scenarios/reqrep-smoke.yaml",
-             "scenarios/cluster-election.yaml", "scenarios/cluster-leader-partitioned.yaml"]
+             "scenarios/cluster-election.yaml", "scenarios/cluster-leader-partitioned.yaml",
+             "scenarios/cluster-client-session-timeout.yaml"]
     d = tdir("reach")
     scn = os.path.join(d, "reach.yaml")
 

@@ -1,0 +1,585 @@
+/*
+ * The cluster's clients under the harness: cluster_connect,
+ * cluster_close, cluster_put / _get / _cas / _append and cluster_poll
+ * (docs/scenario-format.md), over the library of
+ * faultline/cluster_client.h or a registered connect helper (impl:).
+ *
+ * Each actor's cluster clients share a pub/sub client of their own,
+ * opened on first use and closed when the actor's ops end (after its
+ * cluster clients), so that what they leave with the driver is theirs
+ * alone: no_orphaned_registrations (B2) lists, before that pub/sub
+ * client closes, every add nobody collected or cancelled, and then
+ * requires the driver to hold no registration of it.  A process exit
+ * would reclaim them all: that is how the bug hid (Aeron #1574).
+ *
+ * A cluster client is its creator's (the owner, by the library's
+ * contract).  Another actor closes it only on purpose: `flag: true` sets
+ * a flag the owner's cluster_poll reads (the safe way: the owner
+ * closes), `from_actor: true` calls close from the wrong thread (B3,
+ * Aeron #1590): the library's owner check answers FL_EOWNER, and without
+ * it the close frees what the owner is still polling, which the guarded
+ * heap of sim runs turns into a crash at the first stale access.  The
+ * owner's ops hold the client as an application would, by a pointer
+ * taken when they begin.
+ *
+ * The key-value ops record every operation through the client's
+ * observer in the run's history (Jepsen EDN), for linearizable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "faultline/choice.h"
+#include "faultline/client.h"
+#include "faultline/cluster.h"
+#include "faultline/cluster_client.h"
+#include "faultline/error.h"
+#include "faultline/impl.h"
+#include "faultline/platform.h"
+#include "faultline/stats.h"
+
+#include "run/run_internal.h"
+
+/* The egress (response) addresses: one stream per client object. */
+#define EGRESS_CHANNEL     "cluster-egress"
+#define EGRESS_STREAM_BASE 1
+/* History processes of the clients: far from the kv op's (actor
+ * indexes), one per client object and life (a new one after an info). */
+#define PROCESS_BASE   1000000
+#define PROCESS_STRIDE 4096
+/* Adds listed in one violation. */
+#define MAX_LISTED 8
+/* cluster_poll's fragments a poll, and its longest idle between polls. */
+#define POLL_FRAGMENTS 16
+#define POLL_TICK_NS   (10ull * FL_NS_PER_MS)
+
+/* A cluster client object's state: r->objs[ref]. */
+struct cc_slot {
+	struct actor_run *owner;
+	fl_scn_ref ref;
+	fl_cluster_client *c; /* NULL: not connected, or closed */
+	int stop;             /* atomic: `flag: true` asked the owner to close it */
+	uint32_t lives;       /* history process lives (a new one after an info) */
+	struct fl_cluster_op_observer obs;
+	/* The value this client last wrote or read per key (a cas's
+	 * expected value), "" when none is known. */
+	char last[64][96];
+};
+
+static const char *const op_f[] = {
+	[FL_CLUSTER_PUT] = "put",
+	[FL_CLUSTER_GET] = "get",
+	[FL_CLUSTER_CAS] = "cas",
+	[FL_CLUSTER_APPEND] = "append",
+};
+
+static struct cc_slot *
+slot_of(struct run *r, fl_scn_ref ref)
+{
+	return ref >= 0 ? r->objs[ref] : NULL;
+}
+
+static int64_t
+process_of(const struct cc_slot *s)
+{
+	return PROCESS_BASE + (int64_t)s->lives * PROCESS_STRIDE + s->ref;
+}
+
+/* A value of the history as a C string (the client's bytes are text: the
+ * harness wrote them). */
+static void
+text(char *buf, size_t cap, const void *p, size_t len)
+{
+	if (len >= cap)
+		len = cap - 1;
+	if (len > 0)
+		memcpy(buf, p, len);
+	buf[len] = '\0';
+}
+
+static int
+key_index(const char *key)
+{
+	int k = atoi(key + 1);
+	return k >= 0 && k < 64 ? k : 0;
+}
+
+/* The client's observer: every operation of the key-value helpers, into
+ * the run's history. */
+static void
+observe(void *arg, fl_cluster_client *c, const struct fl_cluster_op_event *ev)
+{
+	static const char *const types[] = {
+		[FL_CLUSTER_OP_INVOKE] = "invoke",
+		[FL_CLUSTER_OP_OK] = "ok",
+		[FL_CLUSTER_OP_FAIL] = "fail",
+		[FL_CLUSTER_OP_INFO] = "info",
+	};
+	struct cc_slot *s = arg;
+	struct run *r = s->owner->run;
+	char v[FL_CLUSTER_MAX_VALUE + 1], x[FL_CLUSTER_MAX_VALUE + 1];
+	const char *value = v, *expected = NULL;
+
+	(void)c;
+	text(v, sizeof(v), ev->value, ev->value_len);
+	if (ev->op == FL_CLUSTER_CAS) {
+		text(x, sizeof(x), ev->expected, ev->expected_len);
+		expected = x;
+	}
+	if (ev->op == FL_CLUSTER_GET &&
+	    (ev->phase != FL_CLUSTER_OP_OK || ev->status == FL_CLUSTER_NOT_FOUND))
+		value = NULL; /* an invocation's, an unknown answer's, or an absent key: nil */
+	if (ev->phase == FL_CLUSTER_OP_OK && ev->op != FL_CLUSTER_APPEND)
+		text(s->last[key_index(ev->key)], sizeof(s->last[0]), value,
+		     value != NULL ? strlen(value) : 0);
+	fli_run_history2(r, &fl_history_kv, process_of(s), types[ev->phase], op_f[ev->op], ev->key,
+	                 expected != NULL ? expected : value, expected != NULL ? value : NULL);
+	if (ev->phase == FL_CLUSTER_OP_INFO)
+		s->lives++; /* Jepsen's rule: a process with an op of unknown end is gone */
+}
+
+static void
+client_error(void *arg, int err, const char *what)
+{
+	struct actor_run *ar = arg;
+
+	/* The client could not tell the driver to remove a registration (a
+	 * fault filled or broke the command ring): the driver keeps it until
+	 * the client closes, and check_orphans counts it as known. */
+	if (what != NULL && strstr(what, "a remove was lost") != NULL)
+		__atomic_fetch_add(&ar->cluster_removes_lost, 1, __ATOMIC_RELAXED);
+	if (err != FL_ECLOSED && !fli_run_faults_fired_for(ar))
+		fli_run_fail(ar->run, "operations", "actor %s: cluster clients' client: %s: %s",
+		             ar->a->name, what ? what : "", fl_errname(err));
+}
+
+/* The actor's pub/sub client for its cluster clients, opened on first
+ * use. */
+static int
+ensure_pc(struct actor_run *ar)
+{
+	return ar->cluster_pc != NULL ? 0
+	                              : fli_actor_client_open(ar, client_error, &ar->cluster_pc);
+}
+
+/* ---- connecting ------------------------------------------------------------ */
+
+static void
+client_ctx(struct actor_run *ar, const struct fl_scn_op_cluster_connect *o, struct cc_slot *s,
+           uint64_t timeout_ns, struct fl_cluster_client_ctx *ctx)
+{
+	fl_cluster_client_ctx_init(ctx);
+	ctx->client = ar->cluster_pc;
+	ctx->members = (int)ar->run->s->cluster.nodes;
+	ctx->member = o->member < 0 ? FL_CLUSTER_ROUND_ROBIN : o->member;
+	ctx->egress_channel = EGRESS_CHANNEL;
+	ctx->egress_stream = EGRESS_STREAM_BASE + o->as;
+	ctx->message_timeout_ns = timeout_ns;
+	ctx->check_owner = o->check_owner;
+	ctx->observer = &s->obs;
+}
+
+/* One async connect, polled from here: closed on reaching `cancel_at`
+ * (FL_ECANCELED). */
+static int
+connect_async(struct actor_run *ar, const struct fl_cluster_client_ctx *ctx, int cancel_at,
+              uint64_t deadline, fl_cluster_client **out)
+{
+	struct fl_idle idle = { 0 };
+	fl_cluster_async_connect *a;
+	int rv = fl_cluster_connect_async(ctx, &a);
+
+	if (rv != 0)
+		return rv;
+	for (;;) {
+		int step = (int)fl_cluster_connect_step(a);
+		int work;
+
+		if (step == cancel_at) {
+			fli_run_story(ar->run, "%s: connect closed at %s", ar->a->name,
+			              fl_cluster_connect_step_name(
+			                      (enum fl_cluster_connect_step)step));
+			rv = FL_ECANCELED;
+			break;
+		}
+		rv = fl_cluster_connect_poll(a, out);
+		if (rv != FL_EAGAIN)
+			break;
+		if (fl_clock_now_ns() >= deadline) {
+			rv = FL_ETIMEDOUT;
+			break;
+		}
+		work = fl_client_do_work(ctx->client);
+		if (work < 0) {
+			rv = work;
+			break;
+		}
+		fl_idle(&idle, work, deadline);
+	}
+	(void)fl_cluster_connect_close(a);
+	return rv;
+}
+
+static void
+do_connect(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	const struct fl_scn_op_cluster_connect *o = &op->u.cluster_connect;
+	struct run *r = ar->run;
+	struct cc_slot *s = slot_of(r, o->as);
+	struct fl_cluster_client_ctx ctx;
+	const struct fl_impl *impl = o->impl != NULL ? fl_impl_find(o->impl) : NULL;
+	int cancel_at = o->cancel_at;
+	int rv = ensure_pc(ar);
+
+	if (rv != 0) {
+		fli_op_error(ar, op, "the cluster clients' pub/sub client", rv);
+		return;
+	}
+	if (s == NULL) {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL) {
+			fli_run_fail(r, "harness", "out of memory for a cluster client");
+			return;
+		}
+		r->objs[o->as] = s;
+	}
+	if (s->c != NULL) {
+		/* `repeat:` made it afresh: the last round's goes first. */
+		(void)fl_cluster_client_close(s->c);
+		s->c = NULL;
+	}
+	s->owner = ar;
+	s->ref = o->as;
+	s->obs.arg = s;
+	s->obs.op = observe;
+	__atomic_store_n(&s->stop, 0, __ATOMIC_RELAXED);
+	if (cancel_at == FL_SCN_CANCEL_RANDOM)
+		cancel_at = (int)fl_choice_draw(ar->choices, FL_CLUSTER_CONNECT_DONE);
+	for (uint32_t k = 0; k < o->attempts; k++) {
+		uint64_t deadline = fli_deadline_after_ms(r, o->deadline_ms);
+		uint64_t timeout = deadline - fl_clock_now_ns();
+
+		client_ctx(ar, o, s, timeout, &ctx);
+		if (impl != NULL)
+			rv = impl->fn.cluster_connect(&ctx, deadline, &s->c);
+		else if (o->async)
+			rv = connect_async(ar, &ctx, cancel_at, deadline, &s->c);
+		else
+			rv = fl_cluster_connect(&ctx, deadline, &s->c);
+		fli_run_story(r, "%s: connect %u of %u: %s", ar->a->name, k + 1, o->attempts,
+		              rv == 0 ? "connected" : fl_errname(rv));
+		if (rv != FL_ETIMEDOUT)
+			break;
+	}
+	if (rv == FL_ECANCELED && o->cancel_at != FL_SCN_CANCEL_NONE)
+		return; /* closed on purpose: what it left is no_orphaned_registrations' */
+	if (rv != 0) {
+		s->c = NULL;
+		fli_op_error(ar, op, "connect", rv);
+	}
+}
+
+/* ---- closing ------------------------------------------------------------------ */
+
+static void
+do_close(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	const struct fl_scn_op_cluster_close *o = &op->u.cluster_close;
+	struct cc_slot *s = slot_of(ar->run, o->client);
+	fl_cluster_client *c = s != NULL ? s->c : NULL;
+	int rv;
+
+	if (c == NULL) {
+		fli_op_error(ar, op, "no such client (its connect failed, or it is closed)",
+		             FL_ENOENT);
+		return;
+	}
+	if (o->flag) {
+		/* The safe way: the owner reads it in its poll loop. */
+		__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	if (s->owner != ar && !o->from_actor) {
+		fli_op_error(ar, op,
+		             "the client is another actor's: close it there, or say flag: true "
+		             "(the owner closes) or from_actor: true (the misuse, on purpose)",
+		             FL_EOWNER);
+		return;
+	}
+	if (s->owner != ar)
+		/* The program stops its owner's loop too, as B3's did; then
+		 * closes from here, which only the owner may do. */
+		__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	rv = fl_cluster_client_close(c);
+	if (rv == 0) {
+		s->c = NULL;
+		if (op->expect != 0 && s->owner != ar)
+			/* The owner check should have refused it. */
+			fli_run_fail(ar->run, "operations",
+			             "actor %s: cluster_close (line %d) closed actor %s's client "
+			             "from another thread: the owner check did not catch it",
+			             ar->a->name, op->line, s->owner->a->name);
+		return;
+	}
+	fli_op_error(ar, op, "close", rv);
+}
+
+/* ---- key-value operations ------------------------------------------------------ */
+
+static void
+do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	const struct fl_scn_op_cluster_kv *o = &op->u.cluster_kv;
+	struct run *r = ar->run;
+	struct cc_slot *s = slot_of(r, o->client);
+	fl_cluster_client *c = s != NULL ? s->c : NULL;
+	char key[16], value[96], got[FL_CLUSTER_MAX_VALUE];
+
+	if (c == NULL) {
+		fli_op_error(ar, op, "no such client (its connect failed, or it is closed)",
+		             FL_ENOENT);
+		return;
+	}
+	for (uint32_t k = 0; k < o->count; k++) {
+		uint64_t deadline = fli_deadline_after_ms(r, o->deadline_ms);
+		struct fl_cluster_reply reply = { .value = got, .value_cap = sizeof(got) };
+		int kk = (int)fl_choice_draw(ar->choices, o->keys);
+		int rv;
+
+		snprintf(key, sizeof(key), "k%d", kk);
+		snprintf(value, sizeof(value), "%s.%d.%u", ar->a->name, op->line, k);
+		switch (op->kind) {
+		case FL_SCN_OP_CLUSTER_PUT:
+			rv = fl_cluster_client_put_sync(c, key, value, strlen(value), deadline,
+			                                &reply);
+			break;
+		case FL_SCN_OP_CLUSTER_GET:
+			rv = fl_cluster_client_get_sync(c, key, deadline, &reply);
+			break;
+		case FL_SCN_OP_CLUSTER_CAS:
+			rv = fl_cluster_client_cas_sync(c, key, s->last[kk], strlen(s->last[kk]),
+			                                value, strlen(value), deadline, &reply);
+			break;
+		default:
+			rv = fl_cluster_client_append_sync(c, key, value, strlen(value), deadline,
+			                                   &reply);
+			break;
+		}
+		/* An answer of unknown end (a timeout, a leader change) or a
+		 * refusal is part of the history, not the op's failure. */
+		if (rv == 0 || rv == FL_ETIMEDOUT || rv == FL_ECANCELED || rv == FL_ESTATE)
+			continue;
+		fli_op_error(ar, op, fl_scenario_op_name(op->kind), rv);
+		return;
+	}
+}
+
+/* ---- polling ------------------------------------------------------------------- */
+
+struct poll_state {
+	bool new_leader;
+};
+
+static void
+on_event(void *arg, fl_cluster_client *c, const struct fl_cluster_event *ev)
+{
+	struct poll_state *ps = arg;
+
+	(void)c;
+	if (ev->type == FL_CLUSTER_EV_NEW_LEADER)
+		ps->new_leader = true;
+}
+
+static void
+do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	const struct fl_scn_op_cluster_poll *o = &op->u.cluster_poll;
+	struct run *r = ar->run;
+	struct cc_slot *s = slot_of(r, o->client);
+	fl_cluster_client *c = s != NULL ? s->c : NULL; /* held as the application holds it */
+	uint64_t deadline = fli_deadline_after_ms(r, o->deadline_ms);
+	struct poll_state ps = { false };
+	struct fl_idle idle = { .max_park_ns = POLL_TICK_NS };
+
+	if (c == NULL) {
+		fli_op_error(ar, op, "no such client (its connect failed, or it is closed)",
+		             FL_ENOENT);
+		return;
+	}
+	for (;;) {
+		int work, rv;
+
+		if (__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+			/* Another actor asked: the owner leaves its loop and
+			 * closes, as a signal handler's flag asks (unless that
+			 * actor closed it already: from_actor). */
+			fli_run_story(r, "%s: stop flag seen", ar->a->name);
+			if (s->c != c)
+				return;
+			rv = fl_cluster_client_close(c);
+			if (rv != 0)
+				fli_op_error(ar, op, "close", rv);
+			else
+				s->c = NULL;
+			return;
+		}
+		rv = fl_cluster_client_poll_egress(c, on_event, &ps, POLL_FRAGMENTS);
+		if (rv < 0) {
+			/* Closed: by the cluster (FL_ECLOSED), no new leader in
+			 * time (FL_ETIMEDOUT), or its pub/sub client died. */
+			(void)fl_cluster_client_close(c);
+			s->c = NULL;
+			if (o->until != FL_SCN_UNTIL_CLOSED)
+				fli_op_error(ar, op, "poll", rv);
+			return;
+		}
+		if (o->until == FL_SCN_UNTIL_NEW_LEADER && ps.new_leader)
+			return;
+		if (fl_clock_now_ns() >= deadline) {
+			if (o->until != FL_SCN_UNTIL_DEADLINE)
+				fli_op_error(ar, op,
+				             o->until == FL_SCN_UNTIL_CLOSED
+				                     ? "poll: the client is still open"
+				                     : "poll: no new leader",
+				             FL_ETIMEDOUT);
+			return;
+		}
+		work = fl_client_do_work(ar->cluster_pc);
+		fl_idle(&idle, rv + (work > 0 ? work : 0), deadline);
+	}
+}
+
+bool
+fli_interp_client_op(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	switch (op->kind) {
+	case FL_SCN_OP_CLUSTER_CONNECT: do_connect(ar, op); return true;
+	case FL_SCN_OP_CLUSTER_CLOSE: do_close(ar, op); return true;
+	case FL_SCN_OP_CLUSTER_PUT:
+	case FL_SCN_OP_CLUSTER_GET:
+	case FL_SCN_OP_CLUSTER_CAS:
+	case FL_SCN_OP_CLUSTER_APPEND: do_kv(ar, op); return true;
+	case FL_SCN_OP_CLUSTER_POLL: do_poll(ar, op); return true;
+	default: return false;
+	}
+}
+
+/* ---- the actor's end: no_orphaned_registrations ----------------------------------------- */
+
+/* The connect step (or the client's duty) an add came from, by its
+ * address. */
+static const char *
+add_origin(const struct fl_client_add_info *a)
+{
+	if (strcmp(a->channel, EGRESS_CHANNEL) == 0 && !a->publication)
+		return "the connect's CREATE_EGRESS_SUB step";
+	if (strcmp(a->channel, FL_CLUSTER_CHANNEL) == 0 && a->publication)
+		return "the connect's CREATE_INGRESS_PUB step, or a failover's new ingress";
+	return "no cluster client step";
+}
+
+/* The driver's count of the client's registrations (held and pending),
+ * or -1 when its record is not found. */
+static int64_t
+driver_holds(struct run *r, uint64_t id)
+{
+	struct fl_stats st;
+
+	if (fl_stats_read(r->ns, &st) != 0)
+		return -1;
+	for (int i = 0; i < st.client_count; i++)
+		if (st.clients[i].client_id == id && st.clients[i].state == FL_CLIENT_ACTIVE)
+			return st.clients[i].registrations + st.clients[i].pending_registrations;
+	return -1;
+}
+
+static bool
+checking(const struct run *r)
+{
+	return (r->s->properties & FL_SCN_PROP_NO_ORPHANED_REGISTRATIONS) != 0;
+}
+
+/* Every add of the cluster clients' pub/sub client is collected or
+ * cancelled, and then (bounded) the driver holds nothing of it. */
+static void
+check_orphans(struct actor_run *ar)
+{
+	struct run *r = ar->run;
+	fl_client *pc = ar->cluster_pc;
+	struct fl_client_add_info adds[MAX_LISTED];
+	int n = fl_client_outstanding_adds(pc, adds, MAX_LISTED);
+	uint64_t deadline = fli_deadline_after_ms(r, 0);
+	struct fl_idle idle = { 0 };
+	int64_t held;
+
+	if (n > 0) {
+		char list[400] = "";
+
+		for (int i = 0; i < n && i < MAX_LISTED; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			         "%s%s %lld on %s stream %d (%s, %s)", i ? "; " : "",
+			         adds[i].publication ? "publication" : "subscription",
+			         (long long)adds[i].reg_id, adds[i].channel, adds[i].stream_id,
+			         add_origin(&adds[i]),
+			         adds[i].answered ? "held by the driver" : "still in flight");
+		fli_run_fail(r, "no_orphaned_registrations",
+		             "actor %s: %d add%s nobody collected or cancelled once its cluster "
+		             "clients closed: %s",
+		             ar->a->name, n, n == 1 ? "" : "s", list);
+		return;
+	}
+	/* Cancelled adds are the driver's to remove once it answered them.
+	 * A remove the client said it lost (a fault at the command ring) is
+	 * the driver's until the client closes: counted, not judged here. */
+	while ((held = driver_holds(r, fl_client_id(pc))) >
+	       (int64_t)__atomic_load_n(&ar->cluster_removes_lost, __ATOMIC_RELAXED)) {
+		if (fl_clock_now_ns() >= deadline) {
+			fli_run_fail(r, "no_orphaned_registrations",
+			             "actor %s: the driver still holds %lld registration%s of its "
+			             "cluster clients' pub/sub client once they all closed (%u "
+			             "remove%s lost to a fault, as the client said)",
+			             ar->a->name, (long long)held, held == 1 ? "" : "s",
+			             ar->cluster_removes_lost,
+			             ar->cluster_removes_lost == 1 ? "" : "s");
+			return;
+		}
+		fl_idle(&idle, fl_client_do_work(pc) > 0, deadline);
+	}
+}
+
+void
+fli_interp_client_close(struct actor_run *ar)
+{
+	struct run *r = ar->run;
+
+	if (r->objs != NULL)
+		for (size_t i = 0; i < r->s->object_count; i++) {
+			struct cc_slot *s = r->objs[i];
+
+			if (r->s->objects[i].kind != FL_SCN_OBJ_CLUSTER_CLIENT || s == NULL ||
+			    s->owner != ar)
+				continue;
+			if (s->c != NULL)
+				(void)fl_cluster_client_close(s->c);
+			s->c = NULL;
+		}
+	if (ar->cluster_pc == NULL)
+		return;
+	if (checking(r) && !ar->crashed && fl_client_status(ar->cluster_pc) == 0)
+		check_orphans(ar);
+	fl_client_close(ar->cluster_pc);
+	ar->cluster_pc = NULL;
+}
+
+/* The run's end: the client objects' states. */
+void
+fli_interp_client_teardown(struct run *r)
+{
+	if (r->objs == NULL)
+		return;
+	for (size_t i = 0; i < r->s->object_count; i++)
+		if (r->s->objects[i].kind == FL_SCN_OBJ_CLUSTER_CLIENT) {
+			free(r->objs[i]);
+			r->objs[i] = NULL;
+		}
+}
