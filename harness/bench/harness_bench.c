@@ -9,6 +9,17 @@
  *   stress_runs_per_s   the same scenario with actors as free threads
  *   b1_runs_to_detect   runs until the B1 fixture fails (n/a without pub/sub)
  *   b1_seconds_to_detect
+ *   b2_runs_to_detect   the same for B2 (fixtures/scenarios/b2-connect-leak.yaml)
+ *   b2_seconds_to_detect
+ *   b3_runs_to_detect   the same for B3 (fixtures/scenarios/b3-close-unsafe.yaml)
+ *   b3_seconds_to_detect
+ *   b3_<sched>_runs_median, b3_<sched>_runs_max
+ *                       B3 searched from 10 seeds (1, 100001, 200001, ...)
+ *                       with the PCT scheduler (depth 3) and the random
+ *                       one: runs to the first crash, median and maximum
+ *                       over the 10 (budget 10^4 runs each; a search that
+ *                       finds nothing counts 10^4 and is reported apart).
+ *                       Stress (free threads) cannot run a cluster: n/a.
  *
  * Each run is a forked child, as in `faultline run`.  Prints `name value`
  * lines, or one JSON object with --json.
@@ -17,7 +28,8 @@
  * a scenario whose proc runs take seconds (the cluster's) is then
  * measured in sim alone.
  *
- * usage: faultline-harness-bench [--runs N] [--sim-only] [--json] [SCENARIO [B1-FIXTURE]]
+ * usage: faultline-harness-bench [--runs N] [--sim-only] [--b3-searches] [--json]
+ *                                [SCENARIO [B1-FIXTURE]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +85,7 @@ rate(struct fl_scenario *s, enum fl_scn_mode mode, unsigned n)
 }
 
 static void
-detect(struct fl_scenario *s, unsigned budget, long *runs, double *secs)
+detect_from(struct fl_scenario *s, uint64_t seed0, unsigned budget, long *runs, double *secs)
 {
 	double t0 = fli_mono_s();
 
@@ -82,7 +94,7 @@ detect(struct fl_scenario *s, unsigned budget, long *runs, double *secs)
 	if (s == NULL || fli_runner_unsupported(s) != NULL)
 		return;
 	for (unsigned i = 0; i < budget; i++) {
-		struct fli_runner_opts o = { .seed = i + 1,
+		struct fli_runner_opts o = { .seed = seed0 + i,
 			                     .timeout_ms = 60000,
 			                     .ns_prefix = "bench" };
 		struct fli_runner_outcome out;
@@ -100,13 +112,71 @@ detect(struct fl_scenario *s, unsigned budget, long *runs, double *secs)
 	}
 }
 
+static void
+detect(struct fl_scenario *s, unsigned budget, long *runs, double *secs)
+{
+	detect_from(s, 1, budget, runs, secs);
+}
+
+static int
+cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return (x > y) - (x < y);
+}
+
+#define SEARCHES      10
+#define SEARCH_BUDGET 10000
+
+/* B3 searched SEARCHES times with scheduler `kind`: the median and the
+ * largest count of runs to the first failure (SEARCH_BUDGET when none
+ * was found; *missed counts those). */
+static void
+search(struct fl_scenario *s, enum fl_scn_sched_kind kind, double *median, double *max, int *missed)
+{
+	enum fl_scn_sched_kind saved = s->scheduler;
+	long found[SEARCHES];
+	double secs;
+
+	s->scheduler = kind;
+	*missed = 0;
+	for (int k = 0; k < SEARCHES; k++) {
+		detect_from(s, 1 + (uint64_t)k * 100000, SEARCH_BUDGET, &found[k], &secs);
+		if (found[k] < 0) {
+			found[k] = SEARCH_BUDGET;
+			(*missed)++;
+		}
+	}
+	s->scheduler = saved;
+	qsort(found, SEARCHES, sizeof(found[0]), cmp_long);
+	*median = (found[SEARCHES / 2 - 1] + found[SEARCHES / 2]) / 2.0;
+	*max = (double)found[SEARCHES - 1];
+}
+
+static void
+emit_detect(bool json, bool *first, const char *name, struct fl_scenario *s)
+{
+	char key[64];
+	long runs = -1;
+	double secs = -1;
+
+	detect(s, 1000, &runs, &secs);
+	snprintf(key, sizeof(key), "%s_runs_to_detect", name);
+	bench_emit(json, first, key, (double)runs, 0);
+	snprintf(key, sizeof(key), "%s_seconds_to_detect", name);
+	bench_emit(json, first, key, secs, 3);
+}
+
 static const char usage[] =
-        "usage: faultline-harness-bench [--runs N] [--sim-only] [--json] [SCENARIO [B1-FIXTURE]]\n"
+        "usage: faultline-harness-bench [--runs N] [--sim-only] [--b3-searches] [--json]\n"
+        "                               [SCENARIO [B1-FIXTURE]]\n"
         "Measures the scenario runner: sim, proc and stress runs per second of SCENARIO\n"
         "(default scenarios/pubsub-smoke.yaml), sim steps per run, and the runs and\n"
         "seconds to detect B1-FIXTURE (default fixtures/scenarios/b1-image-leak.yaml);\n"
         "--runs N sim runs (default 200), --sim-only the sim figures alone, --json one\n"
-        "JSON object.\n";
+        "JSON object.  B2 and B3: runs and seconds to detect each (from the source\n"
+        "tree's fixtures/scenarios/); --b3-searches B3 searched from 10 seeds with PCT\n"
+        "and with the random scheduler (runs to the first crash, median and maximum).\n";
 
 int
 main(int argc, char **argv)
@@ -114,7 +184,7 @@ main(int argc, char **argv)
 	const char *path = "scenarios/pubsub-smoke.yaml";
 	const char *b1path = "fixtures/scenarios/b1-image-leak.yaml";
 	unsigned runs = 200;
-	bool json = false, first = true, sim_only = false;
+	bool json = false, first = true, sim_only = false, b3_searches = false;
 	int npos = 0;
 	struct fl_scenario *s, *b1 = NULL;
 	char err[512];
@@ -131,6 +201,8 @@ main(int argc, char **argv)
 			json = true;
 		} else if (strcmp(argv[i], "--sim-only") == 0) {
 			sim_only = true;
+		} else if (strcmp(argv[i], "--b3-searches") == 0) {
+			b3_searches = true;
 		} else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
 			runs = (unsigned)strtoul(argv[++i], NULL, 10);
 			if (runs == 0)
@@ -165,6 +237,33 @@ main(int argc, char **argv)
 		detect(b1, 1000, &b1_runs, &b1_secs);
 	bench_emit(json, &first, "b1_runs_to_detect", (double)b1_runs, 0);
 	bench_emit(json, &first, "b1_seconds_to_detect", b1_secs, 3);
+	if (!sim_only) {
+		struct fl_scenario *b2 = NULL, *b3 = NULL;
+		double med, max;
+		int missed;
+
+		if (fl_scenario_load("fixtures/scenarios/b2-connect-leak.yaml", &b2, err,
+		                     sizeof(err)) != 0)
+			b2 = NULL;
+		if (fl_scenario_load("fixtures/scenarios/b3-close-unsafe.yaml", &b3, err,
+		                     sizeof(err)) != 0)
+			b3 = NULL;
+		emit_detect(json, &first, "b2", b2);
+		emit_detect(json, &first, "b3", b3);
+		if (b3 != NULL && b3_searches) {
+			search(b3, FL_SCN_SCHED_PCT, &med, &max, &missed);
+			bench_emit(json, &first, "b3_pct_runs_median", med, 1);
+			bench_emit(json, &first, "b3_pct_runs_max", max, 0);
+			bench_emit(json, &first, "b3_pct_searches_missed", missed, 0);
+			search(b3, FL_SCN_SCHED_RANDOM, &med, &max, &missed);
+			bench_emit(json, &first, "b3_random_runs_median", med, 1);
+			bench_emit(json, &first, "b3_random_runs_max", max, 0);
+			bench_emit(json, &first, "b3_random_searches_missed", missed, 0);
+			bench_emit(json, &first, "b3_stress_runs_median", -1, 0);
+		}
+		fl_scenario_free(b2);
+		fl_scenario_free(b3);
+	}
 	if (json)
 		printf(", \"scenario\": \"%s\"}\n", s->name);
 	else
