@@ -462,6 +462,12 @@ fli_run_history2(struct run *r, const struct fl_history_model *model, int64_t pr
 	}
 	history_lock(r);
 	r->history_model = model;
+	if (r->history_shared && r->history_len + (size_t)n > r->history_cap) {
+		/* Shared with process actors: it cannot move. */
+		r->history_oom = true;
+		history_unlock(r);
+		return;
+	}
 	if (r->history_len + (size_t)n > r->history_cap) {
 		size_t cap = r->history_cap ? r->history_cap * 2 : 4096;
 		while (cap < r->history_len + (size_t)n)

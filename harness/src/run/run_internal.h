@@ -25,6 +25,8 @@ struct fl_faults;
 #define RUN_MAX_ACTORS     64
 #define RUN_MAX_BARRIERS   32
 #define RUN_MAX_CLIENT_IDS 8
+/* proc mode: the history's shared region (a history of ~40,000 events) */
+#define RUN_HISTORY_SHARED (4u << 20)
 #define FL_RUN_MAX_POINTS  64
 #define RUN_NO_SESSION                                                                             \
 	INT64_MIN /* registered fault points (fault_points.def) */ /* pub/sub clients an actor opened (close_client reopens) */
@@ -158,7 +160,9 @@ struct run {
 	 * event a line, under history_lock; judged by `linearizable`. */
 	char *history;
 	size_t history_len, history_cap;
-	bool history_oom; /* an event could not be kept: the run fails ("harness") */
+	bool history_oom;    /* an event could not be kept: the run fails ("harness") */
+	bool history_shared; /* proc mode: history is a fixed MAP_SHARED region that
+	                        process actors append to (RUN_HISTORY_SHARED bytes) */
 	int history_lock;
 	const struct fl_history_model *history_model;
 };

@@ -357,12 +357,17 @@ fli_runner_unsupported(const struct fl_scenario *s)
 	/* The loader refuses a file that says otherwise; --mode can still ask. */
 	if (s->mode == FL_SCN_MODE_PROC)
 		for (size_t i = 0; i < s->actor_count; i++)
-			for (size_t j = 0; j < s->actors[i].op_count; j++)
-				if (s->actors[i].ops[j].kind == FL_SCN_OP_KV ||
-				    (s->actors[i].ops[j].kind >= FL_SCN_OP_CLUSTER_CONNECT &&
-				     s->actors[i].ops[j].kind <= FL_SCN_OP_CLUSTER_POLL))
-					return "kv and cluster client operations run in sim mode "
-					       "only (not yet in proc mode)";
+			for (size_t j = 0; j < s->actors[i].op_count; j++) {
+				const struct fl_scenario_op *op = &s->actors[i].ops[j];
+
+				if (op->kind == FL_SCN_OP_KV)
+					return "kv operations run in sim mode only (not yet in "
+					       "proc mode)";
+				if (op->kind == FL_SCN_OP_CLUSTER_CLOSE &&
+				    s->objects[op->u.cluster_close.client].actor != (int)i)
+					return "closing another actor's cluster client needs sim "
+					       "mode (in proc mode each actor is a process)";
+			}
 	if (s->cluster.nodes > 0 && s->mode == FL_SCN_MODE_STRESS)
 		return "a cluster runs in sim or proc mode (a node's life is a coroutine or a "
 		       "process)";

@@ -727,6 +727,19 @@ fli_runner_child_run(void *arg, int out_fd)
 		fli_run_fail(r, "harness", "out of memory");
 		goto done;
 	}
+	if (s->mode == FL_SCN_MODE_PROC && (s->properties & FL_SCN_PROP_LINEARIZABLE)) {
+		/* Process actors record the history: a region they share. */
+		void *h = mmap(NULL, RUN_HISTORY_SHARED, PROT_READ | PROT_WRITE,
+		               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (h == MAP_FAILED) {
+			fli_run_fail(r, "harness", "no memory for the history");
+			goto done;
+		}
+		r->history = h;
+		r->history_cap = RUN_HISTORY_SHARED;
+		r->history_shared = true;
+	}
 
 	switch (s->mode) {
 	case FL_SCN_MODE_PROC:
@@ -795,7 +808,10 @@ done:
 	if (r->failed && v == FL_VERDICT_PASS)
 		v = FL_VERDICT_FAIL;
 	rv = send_outcome(out_fd, r, v, res.trace_hash, res.steps);
-	free(r->history);
+	if (r->history_shared)
+		munmap(r->history, r->history_cap);
+	else
+		free(r->history);
 	r->history = NULL;
 	crash_choices = NULL;
 	fl_faults_free(r->faults);
