@@ -143,15 +143,21 @@ read_deadline(int fd, void *buf, size_t len, uint64_t deadline_ns)
 
 /* The parent's ends of every live child's pipes: a new child closes them,
  * so closing a go pipe in the parent is an end-of-file its child sees. */
-#define MAX_PARENT_FDS 16
+#define MAX_PARENT_FDS 64
 static int parent_fds[MAX_PARENT_FDS];
 static int n_parent_fds;
 
 void
 bench_parent_fd_add(int fd)
 {
-	if (n_parent_fds < MAX_PARENT_FDS)
-		parent_fds[n_parent_fds++] = fd;
+	/* One forgotten would keep a child from its end-of-file: never
+	 * silently. */
+	if (n_parent_fds == MAX_PARENT_FDS) {
+		fprintf(stderr, "bench: more than %d pipe ends of children to track\n",
+		        MAX_PARENT_FDS);
+		exit(1);
+	}
+	parent_fds[n_parent_fds++] = fd;
 }
 
 void

@@ -49,10 +49,11 @@ RR = {
     "shm": "faultline-rr-bench-",
 }
 
-# Three node processes: 2000 pipelined commands, 200 one at a time, two
-# leader kills.  Elections take real time (a follower waits 300-600 ms
-# for a silent leader), so a run takes seconds, longer on a loaded
-# machine: the work is fixed, the time allowed wide.
+# Three node processes: 2000 pipelined commands, 200 one at a time (and
+# 200 through the cluster client, 20 client connects), two leader kills
+# (the client putting through both).  Elections take real time (a
+# follower waits 300-600 ms for a silent leader), so a run takes seconds,
+# longer on a loaded machine: the work is fixed, the time allowed wide.
 CLUSTER = {
     "args": ["--commands", "2000", "--kills", "2", "--seconds", "5"],
     "timeout": 240,
@@ -64,12 +65,17 @@ CLUSTER = {
                 "commits_per_sec", "commit_p50_ns", "commit_p99_ns", "commit_p999_ns",
                 "rr_rounds", "rr_rt_per_sec", "rr_p50_ns", "rr_p99_ns", "election_timeout_ms",
                 "heartbeat_ms", "first_election_ms", "kills", "election_after_kill_p50_ms",
-                "election_after_kill_max_ms"],
-    "ratios": ["ratio_commit_p50_to_rtt", "ratio_pipelined_commit_p50_to_rtt"],
+                "election_after_kill_max_ms", "client_connects", "client_connect_ms",
+                "client_connect_max_ms", "client_puts", "client_put_p50_us", "client_put_p99_us",
+                "client_failover_ms", "client_failover_max_ms"],
+    "ratios": ["ratio_commit_p50_to_rtt", "ratio_pipelined_commit_p50_to_rtt",
+               "ratio_client_put_p50_to_rtt"],
     # Measured, so never zero: a zero is a figure that was not taken.
     "positive": ["pipelined_commands", "commands", "commit_p50_ns", "pipelined_commit_p50_ns",
                  "rr_p50_ns", "first_election_ms", "election_after_kill_p50_ms",
-                 "election_after_kill_max_ms"],
+                 "election_after_kill_max_ms", "client_connects", "client_connect_ms",
+                 "client_puts", "client_put_p50_us", "client_failover_ms",
+                 "client_failover_max_ms"],
     "shm": "faultline-cluster-bench-",
 }
 

@@ -4,7 +4,9 @@
  * the leader, the commit latency of each, the transport's
  * request/response round trip measured in the same run (the physical
  * floor of a commit is one round trip to a majority), and the time to a
- * new leader after the leader's process is SIGKILLed.
+ * new leader after the leader's process is SIGKILLed; and the same
+ * through the cluster client (faultline/cluster_client.h): a connect, a
+ * put answered end to end, and the failover as the client sees it.
  *
  *   faultline-cluster-bench [--commands N] [--window W] [--kills K]
  *                           [--election-ms T] [--heartbeat-ms H]
@@ -34,11 +36,33 @@
  *      the pipelined run with the highest rate, and the round trip and
  *      one-at-a-time run with the lowest p50 (each with its own
  *      percentiles).
+ *   3b. The cluster client, in a process of its own (forked as the
+ *      nodes are, with its own fl_client in agent mode, commanded
+ *      through pipes alike: this process never has a thread), with a
+ *      session to the leader (the default ctx, its member the leader)
+ *      puts N/10 (at least 100) values one at a time after a warm-up of
+ *      a tenth (at most 1000), each timed from before its
+ *      fl_cluster_client_put_sync to its return with the answer (offered
+ *      to the leader's ingress, committed, applied, answered on the
+ *      egress): client_put_p50_us / p99, and their p50 over the round
+ *      trip's, ratio_client_put_p50_to_rtt (--repeat: the run with the
+ *      lowest p50).  Then 20 synchronous connects to the leader
+ *      (fl_cluster_connect, the whole of it: egress subscription,
+ *      ingress publication, CONNECT, the session's open committed, OK),
+ *      each closed before the next: client_connect_ms (p50) and max.
  *   4. K times (default 5): the leader's process is SIGKILLed; the time
  *      from the kill to the moment a new leader has committed an entry of
  *      its own term (its no-op) is measured in the new leader's process;
  *      the killed node is then started again on its files and the next
- *      kill waits until all three agree on one leader.
+ *      kill waits until all three agree on one leader.  All the while the
+ *      client puts one at a time (one started every 200 us at most, so
+ *      the log stays small), retrying those that time out (500 ms) or
+ *      fail for the failover (FL_ECANCELED: a new leader took over;
+ *      FL_ESTATE: refused); a kill waits until it had a put answered by
+ *      the leader to be killed.  client_failover_ms (median) and max:
+ *      from its last put answered in the killed leader's term to its
+ *      first answered by the next leader (CLOCK_MONOTONIC stamps taken
+ *      in the client's process).
  *
  * Election timeout and heartbeat default to the node's (300 ms, a
  * follower waits [T, 2T); 50 ms), those of scenarios/cluster-election.yaml.
@@ -56,11 +80,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_common.h"
 #include "bench_rr.h"
+#include "faultline/client.h"
 #include "faultline/cluster.h"
+#include "faultline/cluster_client.h"
 #include "faultline/driver.h"
 #include "faultline/error.h"
 #include "faultline/reqrep.h"
@@ -75,6 +102,22 @@
 #define PROG        "faultline-cluster-bench"
 #define MAX_SAMPLES 100
 
+/* The cluster client's process (procs[CLIENT], beside the nodes'). */
+#define PROCS          (NODES + 1)
+#define CLIENT         NODES
+#define CONNECTS       20 /* connects timed, each closed before the next */
+#define EGRESS         "cluster-bench-egress"
+#define PUT_STREAM     2001                 /* the response address of the session that puts */
+#define CONNECT_STREAM 2002                 /* ... of the timed connects */
+#define CONNECT_NS     (20 * FL_NS_PER_SEC) /* one synchronous connect, at most */
+#define PUT_NS         (10 * FL_NS_PER_SEC) /* one put answered, at most (no kill) */
+#define RETRY_NS       (500 * FL_NS_PER_MS) /* one put in the failover loop, then again */
+#define PACE_NS        (200 * 1000ull)      /* the failover loop starts a put this often */
+/* The failover loop's longest gap between answered puts, and the
+ * parent's wait for the client to report one after a kill: an
+ * election, then the client's new-leader timeout. */
+#define FAILOVER_NS (ELECT_NS + FL_CLUSTER_NEW_LEADER_TIMEOUT_NS)
+
 static struct {
 	uint64_t commands, latency_commands, window;
 	unsigned kills;
@@ -88,7 +131,16 @@ static struct {
 
 /* ---- what a node process tells the parent ---------------------------------- */
 
-enum ev_kind { EV_STATUS, EV_READY, EV_LOAD };
+enum ev_kind {
+	EV_STATUS,
+	EV_READY,
+	EV_LOAD,
+	/* The client's: an answered put of a term it had none answered in
+	 * (term), and a failover (term: the new one; old_term; start_ns: its
+	 * last put answered in old_term, end_ns: its first in term). */
+	EV_CLIENT_OK,
+	EV_FAILOVER,
+};
 
 /* One record a write, under PIPE_BUF: written whole. */
 struct ev {
@@ -99,9 +151,11 @@ struct ev {
 	char what[64];
 	uint64_t count, start_ns, end_ns;
 	struct bench_lat lat;
+	uint64_t max_ns;   /* the client's connects: the slowest */
+	uint64_t old_term; /* EV_FAILOVER */
 };
 
-/* The parent's side of a node process. */
+/* The parent's side of a node process (or the client's). */
 struct node_proc {
 	int id;
 	struct bench_child child;
@@ -115,9 +169,14 @@ struct node_proc {
 	struct ev load;
 	uint8_t buf[sizeof(struct ev)];
 	size_t have;
+	/* The client's: the last term it had a put answered in, its last
+	 * failover. */
+	uint64_t ok_term;
+	bool have_failover;
+	struct ev failover;
 };
 
-static struct node_proc procs[NODES];
+static struct node_proc procs[PROCS];
 static bool stopping; /* the node processes were told to stop: an end of file is expected */
 
 static void
@@ -360,6 +419,301 @@ node_process(void *arg, struct bench_result *res)
 	fl_cluster_node_close(n);
 }
 
+/* ---- in the client's process ------------------------------------------------- */
+
+/* The cluster client's process: its own pub/sub client (agent mode, its
+ * conductor run here: by fl_client_do_work in this loop, and by the
+ * synchronous helpers while they wait), commanded through its pipe as
+ * a node process is:
+ *   'C' m  CONNECTS connects to member m, each closed before the next:
+ *          their p50 and max (EV_LOAD);
+ *   'U' m  a session with m (kept for what follows), then one put at a
+ *          time, answered end to end: their latency (EV_LOAD);
+ *   'F' m  puts one at a time, one started every PACE_NS at most, until
+ *          'S': each term a put is first answered in is reported
+ *          (EV_CLIENT_OK), and a change of term as a failover
+ *          (EV_FAILOVER);
+ *   'S'    (or its pipe's end) stop.
+ * A failure ends the process with its result set (the parent sees the
+ * pipe's end of file, then the message). */
+struct client_run {
+	const struct node_arg *a;
+	struct bench_result *res;
+	fl_client *pc;
+	fl_cluster_client *cc; /* the session that puts */
+	uint64_t seq;          /* puts made */
+	char cmd[2];           /* the command read, its member */
+};
+
+/* The parent's command, or 0: 'S' also for the pipe's end. */
+static char
+client_ctl(struct client_run *cr)
+{
+	ssize_t r = read(cr->a->ctl, cr->cmd, sizeof(cr->cmd));
+
+	if (r == 0)
+		return 'S';
+	if (r < 0)
+		return 0;
+	if (r == 1)
+		cr->cmd[1] = '0';
+	return cr->cmd[0];
+}
+
+static void
+client_fail(struct client_run *cr, int rc, const char *fmt, const char *arg)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), fmt, arg);
+	bench_fail_set(cr->res, rc, what);
+}
+
+static int
+client_connect(struct client_run *cr, int member, int32_t stream, fl_cluster_client **out)
+{
+	struct fl_cluster_client_ctx ctx;
+
+	fl_cluster_client_ctx_init(&ctx);
+	ctx.client = cr->pc;
+	ctx.members = NODES;
+	ctx.member = member;
+	ctx.egress_channel = EGRESS;
+	ctx.egress_stream = stream;
+	return fl_cluster_connect(&ctx, fl_clock_now_ns() + CONNECT_NS, out);
+}
+
+/* The session that puts, made with member m if there is none. */
+static bool
+client_session(struct client_run *cr)
+{
+	int rc;
+
+	if (cr->cc != NULL)
+		return true;
+	rc = client_connect(cr, cr->cmd[1] - '0', PUT_STREAM, &cr->cc);
+	if (rc != 0)
+		client_fail(cr, rc, "connect: %s", fl_errname(rc));
+	return rc == 0;
+}
+
+/* The next put, with the reply's status checked: 0, or the put's error
+ * (FL_EPROTO: answered with another status). */
+static int
+client_put(struct client_run *cr, uint64_t deadline_ns, struct fl_cluster_reply *r)
+{
+	char key[16];
+	uint8_t value[BENCH_MSG_LEN];
+	int rc;
+
+	snprintf(key, sizeof(key), KEY_FMT, (unsigned)(cr->seq % KEYS));
+	memset(value, (int)(cr->seq & 0xff), sizeof(value));
+	cr->seq++;
+	*r = (struct fl_cluster_reply){ 0 };
+	rc = fl_cluster_client_put_sync(cr->cc, key, value, sizeof(value), deadline_ns, r);
+	return rc == 0 && r->status != FL_CLUSTER_OK ? FL_EPROTO : rc;
+}
+
+/* 'C': the connects.  false: failed. */
+static bool
+client_connects(struct client_run *cr, struct ev *out)
+{
+	uint64_t lat[CONNECTS];
+
+	for (int i = 0; i < CONNECTS; i++) {
+		fl_cluster_client *c = NULL;
+		uint64_t t0 = fl_clock_now_ns();
+		int rc = client_connect(cr, cr->cmd[1] - '0', CONNECT_STREAM, &c);
+
+		lat[i] = fl_clock_now_ns() - t0;
+		if (rc != 0) {
+			client_fail(cr, rc, "timed connect: %s", fl_errname(rc));
+			return false;
+		}
+		(void)fl_cluster_client_close(c);
+		/* The session that puts keeps alive meanwhile. */
+		if (cr->cc != NULL)
+			(void)fl_cluster_client_poll_egress(cr->cc, NULL, NULL, 16);
+	}
+	out->count = CONNECTS;
+	bench_lat_summarize(lat, CONNECTS, &out->lat);
+	out->max_ns = lat[CONNECTS - 1];
+	return true;
+}
+
+/* 'U': a tenth of `commands` (at most 1000) put as a warm-up, then
+ * `commands` timed, one at a time, each from before its put_sync to its
+ * return with the answer.  Stops at the bound past 100 timed.  false:
+ * failed, or the parent said stop. */
+static bool
+client_puts(struct client_run *cr, uint64_t commands, struct ev *out)
+{
+	uint64_t warmup = commands / 10 < 1000 ? commands / 10 : 1000;
+	uint64_t *lat = calloc(commands, sizeof(uint64_t)), measured = 0, next_ctl = 0;
+	uint64_t end = fl_clock_now_ns() + cfg.opts.bound_ns;
+	bool ok = false;
+
+	if (lat == NULL) {
+		client_fail(cr, FL_ENOMEM, "%s", "latency samples");
+		return false;
+	}
+	for (uint64_t i = 0; i < warmup + commands; i++) {
+		struct fl_cluster_reply r;
+		uint64_t t0 = fl_clock_now_ns();
+
+		if (t0 >= end && i > warmup + 100)
+			break;
+		if (t0 >= next_ctl) {
+			next_ctl = t0 + FL_NS_PER_MS;
+			if (client_ctl(cr) == 'S')
+				goto out;
+		}
+		int rc = client_put(cr, t0 + PUT_NS, &r);
+		uint64_t t1 = fl_clock_now_ns();
+		if (rc != 0) {
+			client_fail(cr, rc, "put: %s", fl_errname(rc));
+			goto out;
+		}
+		if (i >= warmup) {
+			if (measured == 0)
+				out->start_ns = t0;
+			lat[measured++] = t1 - t0;
+			out->end_ns = t1;
+		}
+	}
+	out->count = measured;
+	bench_lat_summarize(lat, measured, &out->lat);
+	ok = true;
+out:
+	free(lat);
+	return ok;
+}
+
+/* 'F': the failover loop, until 'S' (returns true) or a failure (false). */
+static bool
+client_failover(struct client_run *cr)
+{
+	uint64_t term = 0, last_ok = fl_clock_now_ns(), next_ctl = 0, next_put = 0;
+
+	for (;;) {
+		struct fl_cluster_reply r;
+		uint64_t now = fl_clock_now_ns();
+
+		if (now >= next_ctl) {
+			next_ctl = now + FL_NS_PER_MS;
+			if (client_ctl(cr) == 'S')
+				return true;
+		}
+		if (now >= cfg.hard_ns) {
+			client_fail(cr, FL_ETIMEDOUT, "%s", "client: never told to stop");
+			return false;
+		}
+		if (now < next_put) {
+			/* The conductor and the egress (keep-alives) meanwhile. */
+			int w = fl_client_do_work(cr->pc);
+			if (w >= 0)
+				w = fl_cluster_client_poll_egress(cr->cc, NULL, NULL, 16);
+			if (w < 0) {
+				client_fail(cr, w, "client between puts: %s", fl_errname(w));
+				return false;
+			}
+			uint64_t ns = next_put - now < 50000 ? next_put - now : 50000;
+			struct timespec ts = { 0, (long)ns };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		next_put = now + PACE_NS;
+		int rc = client_put(cr, now + RETRY_NS, &r);
+		uint64_t t = fl_clock_now_ns();
+		if (rc == 0 && r.term != term) {
+			struct ev e = { .kind = EV_CLIENT_OK,
+				        .id = CLIENT,
+				        .term = r.term,
+				        .at_ns = t };
+
+			if (term != 0) {
+				struct ev f = { .kind = EV_FAILOVER,
+					        .id = CLIENT,
+					        .term = r.term,
+					        .old_term = term,
+					        .start_ns = last_ok,
+					        .end_ns = t };
+				send_ev(cr->a->evt, &f);
+			}
+			send_ev(cr->a->evt, &e);
+			term = r.term;
+		}
+		if (rc == 0) {
+			last_ok = t;
+		} else if ((rc != FL_ETIMEDOUT && rc != FL_ECANCELED && rc != FL_ESTATE) ||
+		           fl_cluster_client_state(cr->cc) == FL_CLUSTER_CLIENT_CLOSED) {
+			/* Not one the failover explains, or the session ended. */
+			client_fail(cr, rc, "put in the failover loop: %s", fl_errname(rc));
+			return false;
+		}
+		if (t - last_ok >= FAILOVER_NS) {
+			client_fail(cr, FL_ETIMEDOUT, "%s",
+			            "no put answered in the failover's bound");
+			return false;
+		}
+	}
+}
+
+static void
+client_process(void *arg, struct bench_result *res)
+{
+	struct client_run cr = { .a = arg, .res = res };
+	struct fl_client_ctx pctx;
+	int rc;
+
+	(void)fcntl(cr.a->ctl, F_SETFL, O_NONBLOCK);
+	fl_client_ctx_init(&pctx);
+	pctx.ns = cfg.ns;
+	pctx.agent = true;
+	rc = fl_client_open(&pctx, &cr.pc);
+	if (rc != 0) {
+		bench_fail_set(res, rc, "client: fl_client_open");
+		return;
+	}
+	for (;;) {
+		int w = fl_client_do_work(cr.pc);
+		struct pollfd pf = { .fd = cr.a->ctl, .events = POLLIN };
+		struct ev e = { .kind = EV_LOAD, .id = CLIENT };
+
+		if (w >= 0 && cr.cc != NULL)
+			w = fl_cluster_client_poll_egress(cr.cc, NULL, NULL, 16);
+		if (w < 0) {
+			client_fail(&cr, w, "client: %s", fl_errname(w));
+			break;
+		}
+		char c = client_ctl(&cr);
+		if (c == 'S')
+			break;
+		if (c == 'C' && !client_connects(&cr, &e))
+			break;
+		if (c == 'U' &&
+		    (!client_session(&cr) || !client_puts(&cr, cfg.latency_commands, &e)))
+			break;
+		if (c == 'F') {
+			if (!client_session(&cr))
+				break;
+			(void)client_failover(&cr);
+			break;
+		}
+		if (c == 'C' || c == 'U')
+			send_ev(cr.a->evt, &e);
+		if (fl_clock_now_ns() >= cfg.hard_ns) {
+			bench_fail_set(res, FL_ETIMEDOUT, "client: never told to stop");
+			break;
+		}
+		if (w == 0 && c == 0)
+			(void)poll(&pf, 1, 1);
+	}
+	res->count = cr.seq;
+	(void)fl_cluster_client_close(cr.cc);
+	fl_client_close(cr.pc);
+}
+
 /* ---- in the parent: the node processes -------------------------------------- */
 
 static int
@@ -382,13 +736,13 @@ proc_start(struct node_proc *p)
 	bench_parent_fd_add(p->evt_fd);
 	(void)fcntl(p->evt_fd, F_SETFL, O_NONBLOCK);
 	a = (struct node_arg){ p->id, ctl[0], evt[1] };
-	int rc = bench_child_spawn(&p->child, node_process, &a);
+	int rc = bench_child_spawn(&p->child, p->id == CLIENT ? client_process : node_process, &a);
 	close(ctl[0]);
 	close(evt[1]);
 	if (rc == 0)
 		rc = bench_child_go(&p->child);
 	p->up = rc == 0;
-	p->have_status = p->have_load = false;
+	p->have_status = p->have_load = p->have_failover = false;
 	p->have = 0;
 	return rc;
 }
@@ -403,14 +757,25 @@ proc_close_pipes(struct node_proc *p)
 	p->ctl_fd = p->evt_fd = -1;
 }
 
-/* Reads what each node process said; false when one died (its pipe's end
- * of file) unasked. */
+static const char *
+proc_name(int i)
+{
+	static char name[16];
+
+	if (i == CLIENT)
+		return "the client";
+	snprintf(name, sizeof(name), "node %d", i);
+	return name;
+}
+
+/* Reads what each process said; false when one died (its pipe's end of
+ * file) unasked. */
 static bool
 read_events(void)
 {
 	bool ok = true;
 
-	for (int i = 0; i < NODES; i++) {
+	for (int i = 0; i < PROCS; i++) {
 		struct node_proc *p = &procs[i];
 
 		while (p->up) {
@@ -419,8 +784,8 @@ read_events(void)
 				continue;
 			if (r == 0) {
 				if (!stopping)
-					fprintf(stderr, "%s: node %d's process ended unasked\n",
-					        PROG, i);
+					fprintf(stderr, "%s: %s's process ended unasked\n", PROG,
+					        proc_name(i));
 				p->up = false;
 				ok = stopping;
 				break;
@@ -441,6 +806,11 @@ read_events(void)
 				p->have_status = true;
 				p->ready_term = e.term;
 				p->ready_ns = e.at_ns;
+			} else if (e.kind == EV_CLIENT_OK) {
+				p->ok_term = e.term;
+			} else if (e.kind == EV_FAILOVER) {
+				p->failover = e;
+				p->have_failover = true;
 			} else {
 				p->load = e;
 				p->have_load = true;
@@ -455,11 +825,11 @@ read_events(void)
 static bool
 pump(fl_driver *d)
 {
-	struct pollfd pf[NODES];
+	struct pollfd pf[PROCS];
 	nfds_t k = 0;
 
 	(void)fl_driver_do_work(d);
-	for (int i = 0; i < NODES; i++)
+	for (int i = 0; i < PROCS; i++)
 		if (procs[i].up)
 			pf[k++] = (struct pollfd){ .fd = procs[i].evt_fd, .events = POLLIN };
 	(void)poll(pf, k, 1);
@@ -577,6 +947,81 @@ kill_and_elect(fl_driver *d, int l, uint64_t *ns)
 	return wait_agreed(d, SETTLE_NS, "after a restart") < 0 ? -1 : 0;
 }
 
+/* ---- in the parent: the client's process ----------------------------------------- */
+
+/* Tells the client's process command c with member m ('C', 'U') and
+ * waits up to budget_ns for its outcome. */
+static int
+client_run(fl_driver *d, char c, int m, uint64_t budget_ns, const char *what, struct ev *out)
+{
+	struct node_proc *p = &procs[CLIENT];
+	uint64_t deadline = bench_now_ns() + budget_ns;
+	char cmd[2] = { c, (char)('0' + m) };
+
+	p->have_load = false;
+	if (write(p->ctl_fd, cmd, sizeof(cmd)) != (ssize_t)sizeof(cmd)) {
+		fprintf(stderr, "%s: telling the client to run its %s: %s\n", PROG, what,
+		        strerror(errno));
+		return -1;
+	}
+	while (!p->have_load) {
+		if (!pump(d))
+			return -1;
+		if (bench_now_ns() >= deadline) {
+			fprintf(stderr, "%s: the client's %s missed its deadline\n", PROG, what);
+			return -1;
+		}
+	}
+	*out = p->load;
+	return 0;
+}
+
+/* kill_and_elect while the client puts (its failover loop): once the
+ * client had a put answered by the leader l, l is killed; *client_ns:
+ * from the client's last put answered in l's term to its first answered
+ * by the next leader. */
+static int
+kill_with_client(fl_driver *d, int l, uint64_t *elect_ns, uint64_t *client_ns)
+{
+	struct node_proc *c = &procs[CLIENT];
+	uint64_t term = procs[l].last.term, deadline = bench_now_ns() + ELECT_NS;
+
+	while (c->ok_term != term) {
+		if (!pump(d))
+			return -1;
+		if (bench_now_ns() >= deadline) {
+			fprintf(stderr,
+			        "%s: the client had no put answered in term %" PRIu64
+			        " (its last: %" PRIu64 ") in %" PRIu64 " ms\n",
+			        PROG, term, c->ok_term, (uint64_t)(ELECT_NS / FL_NS_PER_MS));
+			return -1;
+		}
+	}
+	c->have_failover = false;
+	if (kill_and_elect(d, l, elect_ns) != 0)
+		return -1;
+	deadline = bench_now_ns() + FAILOVER_NS;
+	while (!c->have_failover) {
+		if (!pump(d))
+			return -1;
+		if (bench_now_ns() >= deadline) {
+			fprintf(stderr,
+			        "%s: the client had no put answered after the kill in %" PRIu64
+			        " ms\n",
+			        PROG, (uint64_t)(FAILOVER_NS / FL_NS_PER_MS));
+			return -1;
+		}
+	}
+	if (c->failover.old_term != term) {
+		fprintf(stderr,
+		        "%s: the client failed over from term %" PRIu64 ", not %" PRIu64 "\n", PROG,
+		        c->failover.old_term, term);
+		return -1;
+	}
+	*client_ns = c->failover.end_ns - c->failover.start_ns;
+	return 0;
+}
+
 /* Stops every node process still up and reaps it: 0, or -1 when one
  * failed.  The driver works until they are gone (a client whose driver
  * stops heart-beating fails). */
@@ -588,21 +1033,21 @@ stop_all(fl_driver *d)
 	int rc = 0;
 
 	stopping = true;
-	for (int i = 0; i < NODES; i++)
+	for (int i = 0; i < PROCS; i++)
 		if (procs[i].up)
 			(void)!write(procs[i].ctl_fd, "S", 1);
 	while (any && d != NULL && bench_now_ns() < deadline) {
 		(void)pump(d);
 		any = false;
-		for (int i = 0; i < NODES; i++)
+		for (int i = 0; i < PROCS; i++)
 			any = any || procs[i].up;
 	}
-	for (int i = 0; i < NODES; i++) {
+	for (int i = 0; i < PROCS; i++) {
 		struct node_proc *p = &procs[i];
 		struct bench_result r;
 
 		if (p->child.pid > 0 && bench_child_finish(&p->child, deadline, &r) != 0) {
-			fprintf(stderr, "%s: node %d: %s (%d)\n", PROG, i, r.what, r.rc);
+			fprintf(stderr, "%s: %s: %s (%d)\n", PROG, proc_name(i), r.what, r.rc);
 			rc = -1;
 		}
 		proc_close_pipes(p);
@@ -725,8 +1170,8 @@ int
 main(int argc, char **argv)
 {
 	struct bench_result rtt = { 0 };
-	struct ev best = { 0 }, best1 = { 0 };
-	uint64_t kill_ns[MAX_SAMPLES], first_ns = 0;
+	struct ev best = { 0 }, best1 = { 0 }, cput = { 0 }, cconn = { 0 };
+	uint64_t kill_ns[MAX_SAMPLES], fo_ns[MAX_SAMPLES], first_ns = 0;
 	fl_driver *d = NULL;
 	int rc = 1, l;
 
@@ -751,7 +1196,7 @@ main(int argc, char **argv)
 	         (int)getpid());
 	snprintf(cfg.rr_dir, sizeof(cfg.rr_dir), "/dev/shm/faultline-cluster-bench-%d-rr",
 	         (int)getpid());
-	for (int i = 0; i < NODES; i++)
+	for (int i = 0; i < PROCS; i++)
 		procs[i] = (struct node_proc){ .id = i, .ctl_fd = -1, .evt_fd = -1 };
 
 	/* 1. The floor: one round trip, before any node runs. */
@@ -763,8 +1208,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: mkdir %s: %s\n", PROG, cfg.top, strerror(errno));
 		return 1;
 	}
-	cfg.hard_ns = bench_now_ns() + cfg.opts.repeat * (cfg.opts.bound_ns + 3 * BENCH_GRACE_NS) +
-	              (cfg.kills + 1) * (ELECT_NS + SETTLE_NS);
+	cfg.hard_ns = bench_now_ns() +
+	              cfg.opts.repeat * (2 * cfg.opts.bound_ns + 5 * BENCH_GRACE_NS + CONNECT_NS) +
+	              CONNECTS * CONNECT_NS +
+	              (cfg.kills + 1) * (ELECT_NS + SETTLE_NS + FAILOVER_NS);
 	struct fl_driver_ctx dc;
 	fl_driver_ctx_init(&dc);
 	dc.ns = cfg.ns;
@@ -785,24 +1232,40 @@ main(int argc, char **argv)
 	if ((l = wait_agreed(d, ELECT_NS, "cold start")) < 0)
 		goto out;
 	first_ns = procs[l].ready_ns - t0;
+	if (proc_start(&procs[CLIENT]) != 0) {
+		fprintf(stderr, "%s: could not start the client's process\n", PROG);
+		goto out;
+	}
 
 	/* 3. The loads, on whichever node leads: pipelined, then one command
-	 * at a time. */
+	 * at a time; then one at a time through the client. */
 	for (unsigned r = 0; r < cfg.opts.repeat; r++) {
-		struct ev one, solo;
+		struct ev one, solo, cone;
 		if ((l = wait_agreed(d, ELECT_NS, "before the load")) < 0 ||
-		    run_load_on(d, l, "L", &one) != 0 || run_load_on(d, l, "U", &solo) != 0)
+		    run_load_on(d, l, "L", &one) != 0 || run_load_on(d, l, "U", &solo) != 0 ||
+		    client_run(d, 'U', l, cfg.opts.bound_ns + 2 * BENCH_GRACE_NS + CONNECT_NS,
+		               "puts", &cone) != 0)
 			goto out;
 		if (r == 0 || load_rate(&one) > load_rate(&best))
 			best = one;
 		if (r == 0 || solo.lat.p50_ns < best1.lat.p50_ns)
 			best1 = solo;
+		if (r == 0 || cone.lat.p50_ns < cput.lat.p50_ns)
+			cput = cone;
 	}
+	/* The client's connects, to the leader. */
+	if ((l = wait_agreed(d, ELECT_NS, "before the connects")) < 0 ||
+	    client_run(d, 'C', l, CONNECTS * CONNECT_NS + BENCH_GRACE_NS, "connects", &cconn) != 0)
+		goto out;
 
-	/* 4. Kill the leader, K times. */
+	/* 4. Kill the leader, K times, while the client puts. */
+	if (write(procs[CLIENT].ctl_fd, (char[]){ 'F', (char)('0' + l) }, 2) != 2) {
+		fprintf(stderr, "%s: telling the client to put: %s\n", PROG, strerror(errno));
+		goto out;
+	}
 	for (unsigned k = 0; k < cfg.kills; k++) {
 		if ((l = wait_agreed(d, ELECT_NS, "before a kill")) < 0 ||
-		    kill_and_elect(d, l, &kill_ns[k]) != 0)
+		    kill_with_client(d, l, &kill_ns[k], &fo_ns[k]) != 0)
 			goto out;
 	}
 	if (stop_all(d) != 0)
@@ -816,8 +1279,9 @@ out:
 	if (rc != 0)
 		return rc;
 
-	struct bench_lat el;
+	struct bench_lat el, fo;
 	bench_lat_summarize(kill_ns, cfg.kills, &el);
+	bench_lat_summarize(fo_ns, cfg.kills, &fo);
 	bench_put_str("faultpoints_build", FL_BENCH_FAULTPOINTS);
 	bench_put_str("idle_strategy", bench_idle_name(cfg.opts.idle));
 	bench_put("members", NODES, 0);
@@ -851,6 +1315,19 @@ out:
 	bench_put("kills", cfg.kills, 0);
 	bench_put("election_after_kill_p50_ms", ms_of(el.p50_ns), 1);
 	bench_put("election_after_kill_max_ms", ms_of(kill_ns[cfg.kills - 1]), 1);
+	/* The cluster client (cluster_client.h) in its own process: a
+	 * synchronous connect to the leader; a put answered end to end, one
+	 * at a time, against the same round trip; the failover it saw. */
+	bench_put("client_connects", (double)cconn.count, 0);
+	bench_put("client_connect_ms", ms_of(cconn.lat.p50_ns), 2);
+	bench_put("client_connect_max_ms", ms_of(cconn.max_ns), 2);
+	bench_put("client_puts", (double)cput.count, 0);
+	bench_put("client_put_p50_us", (double)cput.lat.p50_ns / 1e3, 1);
+	bench_put("client_put_p99_us", (double)cput.lat.p99_ns / 1e3, 1);
+	bench_put("ratio_client_put_p50_to_rtt", (double)cput.lat.p50_ns / (double)rtt.lat.p50_ns,
+	          1);
+	bench_put("client_failover_ms", ms_of(fo.p50_ns), 1);
+	bench_put("client_failover_max_ms", ms_of(fo_ns[cfg.kills - 1]), 1);
 	bench_print(cfg.opts.json);
 	return 0;
 }
