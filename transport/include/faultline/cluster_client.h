@@ -81,6 +81,8 @@
  *     }
  *     fl_cluster_client_close(c);   (the owner, after its last poll)
  *
+ * faultline-kv (transport/kv/main.c) is a client built so.
+ *
  * Time comes from fl_clock_now_ns (virtual under the harness's sim).
  * Results: 0 or a negative FL_E* code; out-params written on success
  * only.
