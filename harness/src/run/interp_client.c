@@ -532,7 +532,16 @@ check_orphans(struct actor_run *ar)
 	 * A remove the client said it lost (a fault at the command ring) is
 	 * the driver's until the client closes: counted, not judged here. */
 	while ((held = driver_holds(r, fl_client_id(pc))) >
-	       (int64_t)__atomic_load_n(&ar->cluster_removes_lost, __ATOMIC_RELAXED)) {
+	               (int64_t)__atomic_load_n(&ar->cluster_removes_lost, __ATOMIC_RELAXED) ||
+	       held < 0) {
+		if (held < 0) {
+			/* Not judged is not a pass. */
+			fli_run_fail(r, "harness",
+			             "no_orphaned_registrations: the driver's record of actor %s's "
+			             "cluster clients' pub/sub client could not be read",
+			             ar->a->name);
+			return;
+		}
 		if (fl_clock_now_ns() >= deadline) {
 			fli_run_fail(r, "no_orphaned_registrations",
 			             "actor %s: the driver still holds %lld registration%s of its "
