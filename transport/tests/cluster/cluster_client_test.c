@@ -278,6 +278,18 @@ setup_short_timeout(void **state)
 	return setup(state);
 }
 
+/* As setup_short_timeout, the leader's publications lingering 60 s once
+ * closed: a session's CLOSED stays readable however long the test's
+ * thread is starved after the session ended (with the default 1 s the
+ * egress may be gone first, and the client closes by the egress-loss
+ * rule instead, which egress_lost_closes_the_client tests). */
+static int
+setup_short_timeout_long_linger(void **state)
+{
+	nodes_publication_linger_ns = 60000 * MS;
+	return setup_short_timeout(state);
+}
+
 /* A driver and no node at all. */
 static int
 setup_no_nodes(void **state)
@@ -696,6 +708,65 @@ session_timeout_is_a_pending_close(void **state)
 	cc = NULL;
 }
 
+/* The log buffers pc maps (its publications', its images'). */
+static int64_t
+pc_logs_mapped(void)
+{
+	struct fl_stats s;
+
+	assert_fl(fl_stats_read(ns, &s), 0);
+	for (int i = 0; i < s.client_count; i++)
+		if (s.clients[i].client_id == fl_client_id(pc))
+			return s.clients[i].logs_mapped;
+	return -1;
+}
+
+/* A session the cluster times out while nobody polls: the leader sends
+ * CLOSED and lets its publication to the egress go; nobody reads it, so
+ * the driver drops it at its linger (1 s: cluster_nodes.h leaves the
+ * driver's default), and the CLOSED with it.  The client's ingress is
+ * still subscribed (the leader lives), so only the egress, which no
+ * leader publishes to any more, tells it: at the new-leader timeout the
+ * poll closes it, FL_ETIMEDOUT, having delivered nothing. */
+static void
+egress_lost_closes_the_client(void **state)
+{
+	struct fl_cluster_client_ctx ctx;
+	int l, rc = 0;
+
+	(void)state;
+	l = elect();
+	ctx = ctx_for(l);
+	ctx.new_leader_timeout_ns = 300 * MS;
+	assert_fl(connect_here(&ctx, NULL, NULL, &cc), 0);
+	/* pc maps the client's ingress and the image of the leader's
+	 * publication to the egress (the OK came on it); nothing else once
+	 * a redirect's one-off answer, had there been one, went. */
+	assert_true(WAIT_UNTIL((round_all(), pc_logs_mapped() == 2), 20000));
+	/* No poll of the client now: no keep-alive. */
+	round_hook = pc_work;
+	assert_true(WAIT_UNTIL((round_all(), sessions_are(0)), 20000));
+	/* The driver dropped the leader's egress publication (drained by
+	 * nobody, at its linger) and the client's image of it; pc's
+	 * conductor took the image off the egress and unmapped its log: the
+	 * CLOSED in it is unread and unreadable. */
+	assert_true(WAIT_UNTIL((round_all(), pc_logs_mapped() == 1), 20000));
+	assert_int_equal(fl_cluster_client_state(cc), FL_CLUSTER_CLIENT_CONNECTED);
+	memset(&heard, 0, sizeof(heard));
+	assert_true(WAIT_UNTIL((round_all(),
+	                        (rc = fl_cluster_client_poll_egress(cc, on_event, &heard, 16)) < 0),
+	                       20000));
+	assert_fl(rc, FL_ETIMEDOUT);
+	assert_int_equal(heard.n, 0); /* no CLOSED */
+	assert_int_equal(fl_cluster_client_state(cc), FL_CLUSTER_CLIENT_CLOSED);
+	assert_fl(fl_cluster_client_status(cc), FL_ETIMEDOUT);
+	assert_fl(fl_cluster_client_poll_egress(cc, on_event, &heard, 16), FL_ETIMEDOUT);
+	assert_fl(fl_cluster_client_put(cc, "k", "v", 1, NULL), FL_ECLOSED);
+	assert_true(WAIT_UNTIL((round_all(), pc_holds(0)), 20000));
+	assert_fl(fl_cluster_client_close(cc), 0);
+	cc = NULL;
+}
+
 /* A client that polls keeps its session past the timeout (keep-alives);
  * closed, it ends the session on every node and the leader lets its
  * publication to it go. */
@@ -874,6 +945,207 @@ connect_without_nodes_times_out(void **state)
 	ctx.message_timeout_ns = test_ms(20000) * MS;
 	assert_fl(fl_cluster_connect(&ctx, fl_clock_now_ns() + 100 * MS, &c), FL_ETIMEDOUT);
 	assert_true(WAIT_UNTIL((fl_client_do_work(pc), pc_holds(0)), 20000));
+}
+
+/* ---- a connect of one's own -------------------------------------------------------------- */
+
+/* What a connect of one's own heard on its egress: the answer to its
+ * CONNECT (the event whose correlation it carries). */
+struct own_answer {
+	uint64_t correlation;
+	bool got;
+	int decode_rc;
+	struct fl_cluster_event ev; /* data not kept */
+};
+
+static void
+own_on_egress(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	struct own_answer *a = arg;
+	struct fl_cluster_event ev;
+
+	(void)h;
+	a->decode_rc = fl_cluster_decode_event(buf, len, &ev);
+	if (a->decode_rc != 0 || ev.type != FL_CLUSTER_EV_SESSION ||
+	    ev.correlation != a->correlation)
+		return;
+	a->ev = ev;
+	a->ev.data = NULL;
+	a->got = true;
+}
+
+/* A program's own connect on the public API: subscribe the response
+ * address, publish to the leader's ingress, offer CONNECT, read the
+ * answer, adopt the session it opened; the adopted client works like any
+ * other, and closed, leaves nothing. */
+static void
+own_connect_adopted(void **state)
+{
+	static const uint8_t garbage[] = { 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02 };
+	struct fl_cluster_client_ctx ctx;
+	struct fl_fragment_assembler fa;
+	struct own_answer answer = { .correlation = 0x5eed0001 };
+	struct fl_cluster_event ev;
+	fl_subscription *egress = NULL;
+	fl_publication *ingress = NULL, *to[N];
+	uint8_t frame[256];
+	size_t len;
+	struct got g;
+	int l;
+
+	(void)state;
+	/* The response address, and a publication to every member's ingress
+	 * made before the leader is known: the nodes run between the
+	 * election and the CONNECT (a leader's term is not left to the
+	 * adds' blocking waits), and the leader's is kept. */
+	assert_fl(fl_client_add_subscription(pc, EGRESS, 2001, NULL, deadline(20000), &egress), 0);
+	for (int i = 0; i < N; i++)
+		assert_fl(fl_client_add_publication(pc, FL_CLUSTER_CHANNEL,
+		                                    FL_CLUSTER_INGRESS_STREAM_BASE + i, true,
+		                                    deadline(20000), &to[i]),
+		          0);
+	l = elect();
+	ctx = ctx_for(l);
+	ingress = to[l];
+	for (int i = 0; i < N; i++)
+		if (i != l)
+			assert_fl(fl_publication_close(to[i]), 0);
+	assert_true(WAIT_UNTIL((round_all(), fl_publication_is_connected(ingress)), 20000));
+
+	/* The CONNECT: its length; 0 with no room for it, or for an address
+	 * that is not a name. */
+	len = fl_cluster_connect_frame(frame, sizeof(frame), answer.correlation, EGRESS, 2001);
+	assert_true(len > 0 && len <= sizeof(frame));
+	assert_fl(fl_cluster_connect_frame(frame, len - 1, answer.correlation, EGRESS, 2001), 0);
+	assert_fl(fl_cluster_connect_frame(frame, 0, answer.correlation, EGRESS, 2001), 0);
+	assert_fl(fl_cluster_connect_frame(frame, sizeof(frame), 1, "no/slashes", 2001), 0);
+	assert_fl(fl_cluster_connect_frame(frame, sizeof(frame), 1, "", 2001), 0);
+	assert_fl(fl_cluster_connect_frame(frame, sizeof(frame), 1, NULL, 2001), 0);
+	assert_fl(fl_cluster_connect_frame(NULL, sizeof(frame), 1, EGRESS, 2001), 0);
+	/* (The failed calls wrote nothing that matters: made again.) */
+	assert_fl(fl_cluster_connect_frame(frame, sizeof(frame), answer.correlation, EGRESS, 2001),
+	          len);
+
+	/* Not an event: garbage, nothing, and an ingress frame (the CONNECT). */
+	assert_fl(fl_cluster_decode_event(garbage, sizeof(garbage), &ev), FL_EPROTO);
+	assert_fl(fl_cluster_decode_event(garbage, 0, &ev), FL_EPROTO);
+	assert_fl(fl_cluster_decode_event(frame, len, &ev), FL_EPROTO);
+	assert_fl(fl_cluster_decode_event(NULL, len, &ev), FL_EPROTO);
+	assert_fl(fl_cluster_decode_event(frame, len, NULL), FL_EPROTO);
+
+	assert_true(fl_publication_offer(ingress, frame, len) > 0);
+	fl_fragment_assembler_init(&fa, own_on_egress, &answer);
+	assert_true(
+	        WAIT_UNTIL((round_all(),
+	                    fl_subscription_poll(egress, fl_fragment_assembler_handler, &fa, 16),
+	                    answer.got),
+	                   20000));
+	fl_fragment_assembler_fini(&fa);
+	assert_fl(answer.decode_rc, 0);
+	assert_int_equal(answer.ev.type, FL_CLUSTER_EV_SESSION);
+	assert_int_equal(answer.ev.code, FL_CLUSTER_EVENT_OK);
+	assert_true(answer.ev.session != 0);
+	assert_true(answer.ev.term != 0);
+	assert_int_equal(answer.ev.leader, l);
+
+	assert_fl(fl_cluster_client_adopt(&ctx, egress, ingress, answer.ev.leader,
+	                                  answer.ev.session, answer.ev.term, &cc),
+	          0);
+	assert_non_null(cc);
+	assert_fl(fl_cluster_client_session_id(cc), answer.ev.session);
+	assert_int_equal(fl_cluster_client_leader(cc), l);
+	assert_fl(fl_cluster_client_term(cc), answer.ev.term);
+	assert_int_equal(fl_cluster_client_state(cc), FL_CLUSTER_CLIENT_CONNECTED);
+	assert_fl(fl_cluster_client_status(cc), 0);
+
+	runner_start();
+	assert_fl(fl_cluster_client_put_sync(cc, "own", "adopted", 7, deadline(20000),
+	                                     reply_of(&g)),
+	          0);
+	assert_int_equal(g.r.status, FL_CLUSTER_OK);
+	assert_true(g.r.index > answer.ev.session);
+	assert_fl(fl_cluster_client_get_sync(cc, "own", deadline(20000), reply_of(&g)), 0);
+	assert_int_equal(g.r.status, FL_CLUSTER_OK);
+	assert_fl(g.r.value_len, 7);
+	assert_string_equal(g.value, "adopted");
+	runner_stop();
+	assert_true(WAIT_UNTIL((round_all(), sessions_are(1)), 20000));
+	/* Closed, it ends the session and lets go of what it took over. */
+	assert_fl(fl_cluster_client_close(cc), 0);
+	cc = NULL;
+	assert_true(WAIT_UNTIL((round_all(), sessions_are(0) && pc_holds(0)), 20000));
+}
+
+/* A subscription to the response address and a publication to member
+ * l's ingress, both completed: what a connect of one's own hands over. */
+static void
+own_pair(int l, fl_subscription **egress, fl_publication **ingress)
+{
+	*egress = NULL;
+	*ingress = NULL;
+	assert_fl(fl_client_add_subscription(pc, EGRESS, 2001, NULL, deadline(20000), egress), 0);
+	assert_fl(fl_client_add_publication(pc, FL_CLUSTER_CHANNEL,
+	                                    FL_CLUSTER_INGRESS_STREAM_BASE + l, true,
+	                                    deadline(20000), ingress),
+	          0);
+	assert_true(WAIT_UNTIL((round_all(), pc_holds(2)), 20000));
+}
+
+/* Refused, adopt still takes over what it was given: it closes the
+ * subscription and the publication, and *out is left as it was. */
+static void
+adopt_bad_args_close_what_it_took(void **state)
+{
+	struct fl_cluster_client_ctx ctx, bad;
+	fl_subscription *egress;
+	fl_publication *ingress;
+	fl_cluster_client *const untouched = (fl_cluster_client *)&heard; /* a mark, never used */
+	fl_cluster_client *out;
+
+	(void)state;
+	ctx = ctx_for(0);
+	/* Session 0; the leader out of range, either way; term 0. */
+	for (int k = 0; k < 4; k++) {
+		int leader = k == 1 ? N : k == 2 ? -1 : 0;
+		uint64_t session = k == 0 ? 0 : 7, term = k == 3 ? 0 : 1;
+
+		own_pair(0, &egress, &ingress);
+		out = untouched;
+		assert_fl(fl_cluster_client_adopt(&ctx, egress, ingress, leader, session, term,
+		                                  &out),
+		          FL_EINVAL);
+		assert_ptr_equal(out, untouched);
+		assert_true(WAIT_UNTIL((round_all(), pc_holds(0)), 20000));
+	}
+	/* A bad context: members out of range, no egress address, not a
+	 * name; none at all. */
+	for (int k = 0; k < 4; k++) {
+		bad = ctx;
+		if (k == 0)
+			bad.members = FL_CLUSTER_MAX_NODES + 1;
+		else if (k == 1)
+			bad.egress_channel = NULL;
+		else if (k == 2)
+			bad.egress_channel = "no/slashes";
+		own_pair(0, &egress, &ingress);
+		out = untouched;
+		assert_fl(fl_cluster_client_adopt(k == 3 ? NULL : &bad, egress, ingress, 0, 7, 1,
+		                                  &out),
+		          FL_EINVAL);
+		assert_ptr_equal(out, untouched);
+		assert_true(WAIT_UNTIL((round_all(), pc_holds(0)), 20000));
+	}
+	/* Only one of the two given: that one is closed. */
+	own_pair(0, &egress, &ingress);
+	out = untouched;
+	assert_fl(fl_cluster_client_adopt(&ctx, egress, NULL, 0, 7, 1, &out), FL_EINVAL);
+	assert_fl(fl_cluster_client_adopt(&ctx, NULL, ingress, 0, 7, 1, &out), FL_EINVAL);
+	assert_ptr_equal(out, untouched);
+	assert_true(WAIT_UNTIL((round_all(), pc_holds(0)), 20000));
+	/* No out: both closed. */
+	own_pair(0, &egress, &ingress);
+	assert_fl(fl_cluster_client_adopt(&ctx, egress, ingress, 0, 7, 1, NULL), FL_EINVAL);
+	assert_true(WAIT_UNTIL((round_all(), pc_holds(0)), 20000));
 }
 
 /* ---- threads ------------------------------------------------------------------------------- */
@@ -1056,7 +1328,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(failover_follows_the_new_leader, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_new_leader_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(session_timeout_is_a_pending_close,
-		                                setup_short_timeout, teardown),
+		                                setup_short_timeout_long_linger, teardown),
+		cmocka_unit_test_setup_teardown(egress_lost_closes_the_client, setup_short_timeout,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(close_ends_the_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(connect_close_at_every_step, setup_short_timeout,
 		                                teardown),
@@ -1064,6 +1338,8 @@ main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(connect_without_nodes_times_out, setup_no_nodes,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(own_connect_adopted, setup, teardown),
+		cmocka_unit_test_setup_teardown(adopt_bad_args_close_what_it_took, setup, teardown),
 		cmocka_unit_test_setup_teardown(other_thread_gets_eowner, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_arguments, setup, teardown),
 	};

@@ -29,6 +29,11 @@ static uint64_t nodes_session_timeout_ns; /* for open_node; 0: the default */
  * wide: a thread starved for longer (a sanitizer build on a loaded
  * machine) must not be timed out. */
 static uint64_t nodes_client_liveness_ns;
+/* The driver's publication linger for nodes_setup; 0: the driver's
+ * default (1 s).  A test that reads what a closed publication left
+ * (a session's CLOSED) after its close sets it wide: a thread starved
+ * for longer than the linger would find it gone. */
+static uint64_t nodes_publication_linger_ns;
 static void (*round_hook)(void); /* also run every round (clients) */
 
 /* What the observer was told: per term, the node that said it leads
@@ -93,6 +98,7 @@ nodes_setup(const char *name)
 	test_driver_ctx(&dc, test_ns(ns, sizeof(ns), name));
 	dc.client_liveness_ns =
 	        nodes_client_liveness_ns != 0 ? nodes_client_liveness_ns : 500ull * 1000000ull;
+	dc.publication_linger_ns = nodes_publication_linger_ns;
 	if (fl_driver_start(&dc, &drv) != 0)
 		return -1;
 	for (int i = 0; i < N; i++) {
@@ -114,6 +120,7 @@ nodes_teardown(void)
 	test_rundir_remove();
 	round_hook = NULL;
 	nodes_session_timeout_ns = 0;
+	nodes_publication_linger_ns = 0;
 	return 0;
 }
 
