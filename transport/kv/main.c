@@ -233,11 +233,6 @@ main(int argc, char **argv)
 		return 2;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
 	fl_client_ctx_init(&pctx);
 	pctx.ns = ns;
 	pctx.agent = true; /* this thread does the client's work: no other thread */
@@ -261,11 +256,18 @@ main(int argc, char **argv)
 		fl_client_close(pc);
 		return exit_for(rc);
 	}
-	if (strcmp(argv[i], "watch") == 0)
+	if (strcmp(argv[i], "watch") == 0) {
+		/* Only watch waits on a signal: the commands keep the default
+		 * (a Ctrl-C ends them at once; the driver reclaims). */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
 		status = watch(pc, c);
-	else
+	} else {
 		status = command(c, argv + i, argc - i,
 		                 fl_clock_now_ns() + (uint64_t)timeout_ms * FL_NS_PER_MS);
+	}
 	fl_cluster_client_close(c); /* the owner, after its last poll */
 	fl_client_close(pc);
 	return status;
