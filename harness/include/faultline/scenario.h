@@ -488,6 +488,10 @@ enum fl_scn_domain fl_scenario_op_domain(enum fl_scn_op_kind kind);
  * domain `d`? */
 bool fl_scenario_uses_domain(const struct fl_scenario *s, enum fl_scn_domain d);
 
+/* fl_scenario_records_history: true when s has operations that record the
+ * history linearizable judges (kv, cluster_put/get/cas/append). */
+bool fl_scenario_records_history(const struct fl_scenario *s);
+
 /* fl_scenario_property_name returns the name of one FL_SCN_PROP_* bit
  * ("image_refs"), or NULL.  Static string. */
 const char *fl_scenario_property_name(uint32_t prop);

@@ -59,6 +59,7 @@ struct cc_slot {
 	fl_scn_ref ref;
 	fl_cluster_client *c; /* NULL: not connected, or closed */
 	int stop;             /* atomic: `flag: true` asked the owner to close it */
+	bool cancelled;       /* its connect was closed on purpose (cancel_at) */
 	uint32_t lives;       /* history process lives (a new one after an info) */
 	struct fl_cluster_op_observer obs;
 	/* The value this client last wrote or read per key (a cas's
@@ -117,6 +118,7 @@ observe(void *arg, fl_cluster_client *c, const struct fl_cluster_op_event *ev)
 	};
 	struct cc_slot *s = arg;
 	struct run *r = s->owner->run;
+	enum fl_cluster_op_phase phase = ev->phase;
 	char v[FL_CLUSTER_MAX_VALUE + 1], x[FL_CLUSTER_MAX_VALUE + 1];
 	const char *value = v, *expected = NULL;
 
@@ -129,12 +131,19 @@ observe(void *arg, fl_cluster_client *c, const struct fl_cluster_op_event *ev)
 	if (ev->op == FL_CLUSTER_GET &&
 	    (ev->phase != FL_CLUSTER_OP_OK || ev->status == FL_CLUSTER_NOT_FOUND))
 		value = NULL; /* an invocation's, an unknown answer's, or an absent key: nil */
-	if (ev->phase == FL_CLUSTER_OP_OK && ev->op != FL_CLUSTER_APPEND)
+	/* A cas's :fail is an observation to the model (the key did not hold
+	 * the expected value).  One the cluster refused ("stale term", "not
+	 * appended") or that was never offered observed nothing: certainly
+	 * not applied, it is recorded as info, which allows that. */
+	if (phase == FL_CLUSTER_OP_FAIL && ev->op == FL_CLUSTER_CAS &&
+	    ev->status != FL_CLUSTER_MISMATCH && ev->status != FL_CLUSTER_NOT_FOUND)
+		phase = FL_CLUSTER_OP_INFO;
+	if (phase == FL_CLUSTER_OP_OK && ev->op != FL_CLUSTER_APPEND)
 		text(s->last[key_index(ev->key)], sizeof(s->last[0]), value,
 		     value != NULL ? strlen(value) : 0);
-	fli_run_history2(r, &fl_history_kv, process_of(s), types[ev->phase], op_f[ev->op], ev->key,
+	fli_run_history2(r, &fl_history_kv, process_of(s), types[phase], op_f[ev->op], ev->key,
 	                 expected != NULL ? expected : value, expected != NULL ? value : NULL);
-	if (ev->phase == FL_CLUSTER_OP_INFO)
+	if (phase == FL_CLUSTER_OP_INFO)
 		s->lives++; /* Jepsen's rule: a process with an op of unknown end is gone */
 }
 
@@ -195,14 +204,16 @@ connect_async(struct actor_run *ar, const struct fl_cluster_client_ctx *ctx, int
 		int step = (int)fl_cluster_connect_step(a);
 		int work;
 
-		if (step == cancel_at) {
+		rv = fl_cluster_connect_poll(a, out);
+		if (step == cancel_at && rv == FL_EAGAIN) {
+			/* After the step's first poll: what it asked the driver
+			 * for is in flight (B2's moment), or done. */
 			fli_run_story(ar->run, "%s: connect closed at %s", ar->a->name,
 			              fl_cluster_connect_step_name(
 			                      (enum fl_cluster_connect_step)step));
 			rv = FL_ECANCELED;
 			break;
 		}
-		rv = fl_cluster_connect_poll(a, out);
 		if (rv != FL_EAGAIN)
 			break;
 		if (fl_clock_now_ns() >= deadline) {
@@ -250,6 +261,7 @@ do_connect(struct actor_run *ar, const struct fl_scenario_op *op)
 	}
 	s->owner = ar;
 	s->ref = o->as;
+	s->cancelled = false;
 	s->obs.arg = s;
 	s->obs.op = observe;
 	__atomic_store_n(&s->stop, 0, __ATOMIC_RELAXED);
@@ -271,12 +283,36 @@ do_connect(struct actor_run *ar, const struct fl_scenario_op *op)
 		if (rv != FL_ETIMEDOUT)
 			break;
 	}
-	if (rv == FL_ECANCELED && o->cancel_at != FL_SCN_CANCEL_NONE)
-		return; /* closed on purpose: what it left is no_orphaned_registrations' */
+	if (rv == FL_ECANCELED && o->cancel_at != FL_SCN_CANCEL_NONE) {
+		/* Closed on purpose: what it left is no_orphaned_registrations';
+		 * the ops on this client are skipped. */
+		s->cancelled = true;
+		return;
+	}
 	if (rv != 0) {
 		s->c = NULL;
 		fli_op_error(ar, op, "connect", rv);
 	}
+}
+
+/* The client an op names, or NULL: skipped (its connect was closed on
+ * purpose), or an error (its connect failed, or it is closed). */
+static fl_cluster_client *
+op_client(struct actor_run *ar, const struct fl_scenario_op *op, fl_scn_ref ref,
+          struct cc_slot **slot)
+{
+	struct cc_slot *s = slot_of(ar->run, ref);
+
+	*slot = s;
+	if (s != NULL && s->c != NULL)
+		return s->c;
+	if (s != NULL && s->cancelled)
+		fli_run_story(ar->run, "%s: %s (line %d) skipped: its client's connect was closed",
+		              ar->a->name, fl_scenario_op_name(op->kind), op->line);
+	else
+		fli_op_error(ar, op, "no such client (its connect failed, or it is closed)",
+		             FL_ENOENT);
+	return NULL;
 }
 
 /* ---- closing ------------------------------------------------------------------ */
@@ -285,15 +321,12 @@ static void
 do_close(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	const struct fl_scn_op_cluster_close *o = &op->u.cluster_close;
-	struct cc_slot *s = slot_of(ar->run, o->client);
-	fl_cluster_client *c = s != NULL ? s->c : NULL;
+	struct cc_slot *s;
+	fl_cluster_client *c = op_client(ar, op, o->client, &s);
 	int rv;
 
-	if (c == NULL) {
-		fli_op_error(ar, op, "no such client (its connect failed, or it is closed)",
-		             FL_ENOENT);
+	if (c == NULL)
 		return;
-	}
 	if (o->flag) {
 		/* The safe way: the owner reads it in its poll loop. */
 		__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
@@ -331,15 +364,12 @@ do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	const struct fl_scn_op_cluster_kv *o = &op->u.cluster_kv;
 	struct run *r = ar->run;
-	struct cc_slot *s = slot_of(r, o->client);
-	fl_cluster_client *c = s != NULL ? s->c : NULL;
+	struct cc_slot *s;
+	fl_cluster_client *c = op_client(ar, op, o->client, &s);
 	char key[16], value[96], got[FL_CLUSTER_MAX_VALUE];
 
-	if (c == NULL) {
-		fli_op_error(ar, op, "no such client (its connect failed, or it is closed)",
-		             FL_ENOENT);
+	if (c == NULL)
 		return;
-	}
 	for (uint32_t k = 0; k < o->count; k++) {
 		uint64_t deadline = fli_deadline_after_ms(r, o->deadline_ms);
 		struct fl_cluster_reply reply = { .value = got, .value_cap = sizeof(got) };
@@ -347,7 +377,9 @@ do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
 		int rv;
 
 		snprintf(key, sizeof(key), "k%d", kk);
-		snprintf(value, sizeof(value), "%s.%d.%u", ar->a->name, op->line, k);
+		/* Its own in the run (every round of a `repeat:` too): a
+		 * stale read of an earlier write must not look fresh. */
+		snprintf(value, sizeof(value), "%s.%u", ar->a->name, ++ar->cluster_writes);
 		switch (op->kind) {
 		case FL_SCN_OP_CLUSTER_PUT:
 			rv = fl_cluster_client_put_sync(c, key, value, strlen(value), deadline,
@@ -395,17 +427,16 @@ do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
 {
 	const struct fl_scn_op_cluster_poll *o = &op->u.cluster_poll;
 	struct run *r = ar->run;
-	struct cc_slot *s = slot_of(r, o->client);
-	fl_cluster_client *c = s != NULL ? s->c : NULL; /* held as the application holds it */
-	uint64_t deadline = fli_deadline_after_ms(r, o->deadline_ms);
+	struct cc_slot *s;
+	fl_cluster_client *c =
+	        op_client(ar, op, o->client, &s); /* held as an application holds it */
+	uint64_t deadline = fli_deadline_after_ms(r, o->deadline_ms), term = 0;
 	struct poll_state ps = { false };
 	struct fl_idle idle = { .max_park_ns = POLL_TICK_NS };
 
-	if (c == NULL) {
-		fli_op_error(ar, op, "no such client (its connect failed, or it is closed)",
-		             FL_ENOENT);
+	if (c == NULL)
 		return;
-	}
+	term = fl_cluster_client_term(c);
 	for (;;) {
 		int work, rv;
 
@@ -425,15 +456,25 @@ do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
 		}
 		rv = fl_cluster_client_poll_egress(c, on_event, &ps, POLL_FRAGMENTS);
 		if (rv < 0) {
-			/* Closed: by the cluster (FL_ECLOSED), no new leader in
-			 * time (FL_ETIMEDOUT), or its pub/sub client died. */
-			(void)fl_cluster_client_close(c);
+			int crv;
+
+			/* The client closed itself: the cluster closed the
+			 * session (FL_ECLOSED) or no leader came in time
+			 * (FL_ETIMEDOUT); anything else is an error. */
+			fli_run_story(r, "%s: the client closed: %s", ar->a->name, fl_errname(rv));
+			crv = fl_cluster_client_close(c);
 			s->c = NULL;
-			if (o->until != FL_SCN_UNTIL_CLOSED)
+			if (o->until != FL_SCN_UNTIL_CLOSED ||
+			    (rv != FL_ECLOSED && rv != FL_ETIMEDOUT))
 				fli_op_error(ar, op, "poll", rv);
+			else if (crv != 0)
+				fli_op_error(ar, op, "close", crv);
 			return;
 		}
-		if (o->until == FL_SCN_UNTIL_NEW_LEADER && ps.new_leader)
+		/* A NEW_LEADER heard here, or followed in an earlier op's wait
+		 * (the term moved on since this op began). */
+		if (o->until == FL_SCN_UNTIL_NEW_LEADER &&
+		    (ps.new_leader || fl_cluster_client_term(c) != term))
 			return;
 		if (fl_clock_now_ns() >= deadline) {
 			if (o->until != FL_SCN_UNTIL_DEADLINE)
@@ -528,6 +569,15 @@ check_orphans(struct actor_run *ar)
 		             ar->a->name, n, n == 1 ? "" : "s", list);
 		return;
 	}
+	if (fl_client_status(pc) != 0) {
+		/* Dead (a fault): the driver reclaims what it holds of it when
+		 * it times it out; only the client's own books were judged. */
+		fli_run_story(r,
+		              "%s: its cluster clients' pub/sub client is dead (%s): the "
+		              "driver's count of its registrations is not judged",
+		              ar->a->name, fl_errname(fl_client_status(pc)));
+		return;
+	}
 	/* Cancelled adds are the driver's to remove once it answered them.
 	 * A remove the client said it lost (a fault at the command ring) is
 	 * the driver's until the client closes: counted, not judged here. */
@@ -574,7 +624,7 @@ fli_interp_client_close(struct actor_run *ar)
 		}
 	if (ar->cluster_pc == NULL)
 		return;
-	if (checking(r) && !ar->crashed && fl_client_status(ar->cluster_pc) == 0)
+	if (checking(r) && !ar->crashed)
 		check_orphans(ar);
 	fl_client_close(ar->cluster_pc);
 	ar->cluster_pc = NULL;

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "faultline/platform.h"
 #include "faultline/stats.h"
 
+#include "core/clock.h"
 #include "run/runner.h"
 
 #include "run/run_internal.h"
@@ -390,11 +392,25 @@ fli_runner_remove_dead_run_dirs(const char *ns_prefix)
 
 /* ---- the history of the clients' operations ------------------------------ */
 
-static void
+/* The lock is shared with process actors (proc mode): one killed while
+ * holding it must not hang every other writer.  Held for a copy only, so
+ * a second of real time without it is a dead holder: false. */
+static bool
 history_lock(struct run *r)
 {
-	while (__atomic_exchange_n(&r->history_lock, 1, __ATOMIC_ACQUIRE))
-		;
+	double give_up = 0;
+
+	for (unsigned spins = 0; __atomic_exchange_n(&r->history_lock, 1, __ATOMIC_ACQUIRE);
+	     spins++) {
+		if (spins % 1024 != 1023)
+			continue;
+		if (give_up == 0)
+			give_up = fli_mono_s() + 1.0;
+		else if (fli_mono_s() > give_up)
+			return false;
+		sched_yield();
+	}
+	return true;
 }
 
 static void
@@ -460,7 +476,13 @@ fli_run_history2(struct run *r, const struct fl_history_model *model, int64_t pr
 		r->history_oom = true; /* judged as a harness failure: never a silent gap */
 		return;
 	}
-	history_lock(r);
+	/* Outside the run's process the history must be the shared region:
+	 * a heap of this process's own would be lost with it (and its
+	 * pointer freed by the run's process). */
+	if ((!r->history_shared && getpid() != r->run_pid) || !history_lock(r)) {
+		r->history_oom = true; /* judged as a harness failure */
+		return;
+	}
 	r->history_model = model;
 	if (r->history_shared && r->history_len + (size_t)n > r->history_cap) {
 		/* Shared with process actors: it cannot move. */

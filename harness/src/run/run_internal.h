@@ -79,6 +79,7 @@ struct actor_run {
 	void *client;                              /* fl_client *, pub/sub, opened on first use */
 	void *cluster_pc;              /* fl_client * of its cluster clients (interp_client.c) */
 	uint32_t cluster_removes_lost; /* removes that client said a fault lost */
+	uint32_t cluster_writes;       /* values its cluster clients wrote (each its own) */
 	struct fl_choice *choices;     /* the run's stream (sim), or the actor's own (stress) */
 	int image_refs;                /* take_image minus release_image */
 	int last_image_session;
@@ -161,6 +162,7 @@ struct run {
 	char *history;
 	size_t history_len, history_cap;
 	bool history_oom;    /* an event could not be kept: the run fails ("harness") */
+	pid_t run_pid;       /* the run's process (history: see history_shared) */
 	bool history_shared; /* proc mode: history is a fixed MAP_SHARED region that
 	                        process actors append to (RUN_HISTORY_SHARED bytes) */
 	int history_lock;

@@ -727,8 +727,10 @@ fli_runner_child_run(void *arg, int out_fd)
 		fli_run_fail(r, "harness", "out of memory");
 		goto done;
 	}
-	if (s->mode == FL_SCN_MODE_PROC && (s->properties & FL_SCN_PROP_LINEARIZABLE)) {
-		/* Process actors record the history: a region they share. */
+	r->run_pid = getpid();
+	if (s->mode == FL_SCN_MODE_PROC && fl_scenario_records_history(s)) {
+		/* Process actors record the history: a region they share
+		 * (whether or not linearizable judges it). */
 		void *h = mmap(NULL, RUN_HISTORY_SHARED, PROT_READ | PROT_WRITE,
 		               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 

@@ -101,9 +101,8 @@ scenario_has_op(const struct fl_scenario *s, enum fl_scn_op_kind kind)
 	return false;
 }
 
-/* Operations that record the history linearizable judges. */
-static bool
-records_history(const struct fl_scenario *s)
+bool
+fl_scenario_records_history(const struct fl_scenario *s)
 {
 	return scenario_has_op(s, FL_SCN_OP_KV) || scenario_has_op(s, FL_SCN_OP_CLUSTER_PUT) ||
 	       scenario_has_op(s, FL_SCN_OP_CLUSTER_GET) ||
@@ -602,7 +601,7 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 		 * its operations (`faultline list` shows them). */
 		s->properties = default_properties(s);
 		s->properties_default = true;
-	} else if ((s->properties & FL_SCN_PROP_LINEARIZABLE) && !records_history(s)) {
+	} else if ((s->properties & FL_SCN_PROP_LINEARIZABLE) && !fl_scenario_records_history(s)) {
 		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
 		                    "linearizable judges the history the kv and cluster_put/get/"
 		                    "cas/append operations record, and this scenario has none");

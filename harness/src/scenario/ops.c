@@ -308,6 +308,9 @@ expect_field(struct loader *l, yaml_node_t *m, const char *base, const char *tex
 			for (int c = -1; c >= FL_ERROR_MIN; c--)
 				if (strcmp(fl_errname(c), name) == 0)
 					bit = FL_SCN_EXPECT_BIT(c);
+			/* cluster_client.h's other name of FL_EOWNER */
+			if (strcmp(name, "FL_EWRONG_THREAD") == 0)
+				bit = FL_SCN_EXPECT_BIT(FL_EOWNER);
 		}
 		if (bit == 0) {
 			fli_scn_join(f, sizeof f, base, "expect");

@@ -1169,6 +1169,18 @@ def case_kv_nothing_judged():
               "run %s: %s %s: %s", r["seed"], r["verdict"], r["property"], r["detail"])
 
 
+def case_client_proc_unjudged():
+    """In proc mode a process actor's cluster client records its history
+    in the region the run's process shares with it, whether or not
+    linearizable judges it: the run passes (it crashed the run's process
+    when the history lived in the actor's own heap)."""
+    scn = "harness/tests/run/scenarios/client-proc-unjudged.yaml"
+    rep, out, err = run_json(scn, ["--seed", "1"], "cpu", expect=0)
+    runs = rep["runs"]
+    check(len(runs) == 2 and all(r["verdict"] == "pass" for r in runs),
+          "runs: %s\n%s%s", [(r["verdict"], r["property"], r["detail"]) for r in runs], out, err)
+
+
 def case_op_errors():
     """An op error is tolerated only when a fault fired inside that op, or
     the op declares it (expect:).  A take_image that fails for a reason no
@@ -2759,6 +2771,7 @@ CASES = {
     "default_properties": case_default_properties,
     "take_image_proc": case_take_image_proc,
     "points_reachable": case_points_reachable,
+    "client_proc_unjudged": case_client_proc_unjudged,
     "bad_numbers": case_bad_numbers,
     "bad_keys": case_bad_keys,
     "bad_trace": case_bad_trace,
