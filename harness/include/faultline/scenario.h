@@ -55,6 +55,7 @@ enum fl_scn_domain {
 	FL_SCN_DOMAIN_PUBSUB,  /* publications, subscriptions, images */
 	FL_SCN_DOMAIN_REQREP,  /* services, connections, contexts */
 	FL_SCN_DOMAIN_CLUSTER, /* cluster nodes: kills, restarts, partitions, commands */
+	FL_SCN_DOMAIN_TARGET,  /* a target's ops (faultline/target.h) */
 	FL_SCN_DOMAIN__COUNT
 };
 
@@ -68,6 +69,7 @@ enum fl_scn_obj_kind {
 	FL_SCN_OBJ_CTX,
 	FL_SCN_OBJ_NODE,           /* a cluster node (wait_leader, kill_node) */
 	FL_SCN_OBJ_CLUSTER_CLIENT, /* a cluster client (cluster_connect) */
+	FL_SCN_OBJ_TARGET, /* an object of a target's kind (fl_scenario_object.target_kind) */
 };
 
 enum fl_scn_fault_action {
@@ -117,8 +119,10 @@ enum fl_scn_property {
 	FL_SCN_PROP_NO_ORPHANED_REGISTRATIONS =
 	        1u << 19, /* once an actor's cluster clients closed, the driver holds no
 	                     registration of theirs (B2) */
+	FL_SCN_PROP_TARGET_RESOURCES = 1u << 20, /* a target's gauges back to zero once every
+	                                            object of it closed */
 };
-#define FL_SCN_PROP_COUNT 20
+#define FL_SCN_PROP_COUNT 21
 #define FL_SCN_PROP_CLUSTER                                                                        \
 	(FL_SCN_PROP_ELECTION_SAFETY | FL_SCN_PROP_LOG_MATCHING |                                  \
 	 FL_SCN_PROP_LEADER_COMPLETENESS | FL_SCN_PROP_STATE_MACHINE_SAFETY |                      \
@@ -323,6 +327,20 @@ struct fl_scn_op_cluster_poll {
 	uint32_t deadline_ms; /* 0: the driver timeout */
 };
 
+/* An op a target declares (faultline/target.h): its values per declared
+ * argument, at the argument's index. */
+struct fl_target;
+struct fl_target_op;
+struct fl_scn_op_target {
+	const struct fl_target *target;
+	const struct fl_target_op *op;
+	int64_t ints[8];      /* INT, BOOL */
+	const char *strs[8];  /* STRING (NULL: absent) */
+	fl_scn_ref objs[8];   /* OBJECT */
+	fl_scn_ref as;        /* the object it creates, or -1 */
+	uint32_t deadline_ms; /* a blocking op's (0: the driver timeout) */
+};
+
 /* One operation: a tagged union.  close_client and crash_self carry no
  * arguments. */
 /* fl_scenario_op.expect: a set of FL_E* codes, bit -code for each (codes
@@ -359,6 +377,7 @@ struct fl_scenario_op {
 		struct fl_scn_op_cluster_close cluster_close;
 		struct fl_scn_op_cluster_kv cluster_kv; /* put, get, cas, append */
 		struct fl_scn_op_cluster_poll cluster_poll;
+		struct fl_scn_op_target target;
 	} u;
 };
 
@@ -378,8 +397,9 @@ struct fl_scenario_actor {
 struct fl_scenario_object {
 	const char *name;
 	enum fl_scn_obj_kind kind;
-	int actor; /* index of the defining actor */
-	int op;    /* index of the defining op in that actor */
+	int actor;               /* index of the defining actor */
+	int op;                  /* index of the defining op in that actor */
+	const char *target_kind; /* FL_SCN_OBJ_TARGET: the kind's name */
 };
 
 struct fl_scenario_fault {
@@ -431,11 +451,13 @@ struct fl_scenario {
 	const struct fl_scenario_fault *faults;
 	size_t fault_count;
 	struct fl_scenario_cluster cluster;
-	uint32_t properties;     /* FL_SCN_PROP_* bits */
-	bool properties_default; /* no `properties:` key: the leak and balance
+	const struct fl_target *target; /* `target:` (faultline/target.h), or NULL */
+	const char *target_path;        /* ... the shared object it came from */
+	uint32_t properties;            /* FL_SCN_PROP_* bits */
+	bool properties_default;        /* no `properties:` key: the leak and balance
 	                            properties that fit the scenario's ops */
-	uint64_t budget_runs;    /* 0: not bounded by runs */
-	double budget_seconds;   /* 0: not bounded by time */
+	uint64_t budget_runs;           /* 0: not bounded by runs */
+	double budget_seconds;          /* 0: not bounded by time */
 	enum fl_scn_sched_kind scheduler;
 	uint32_t sched_depth; /* PCT depth d >= 1 */
 	bool sweep;
@@ -487,6 +509,10 @@ enum fl_scn_domain fl_scenario_op_domain(enum fl_scn_op_kind kind);
 /* fl_scenario_uses_domain: does any actor of `s` run an operation of
  * domain `d`? */
 bool fl_scenario_uses_domain(const struct fl_scenario *s, enum fl_scn_domain d);
+
+/* fl_scenario_op_label: what reports call op: its kind's name
+ * (fl_scenario_op_name), or a target op's own name. */
+const char *fl_scenario_op_label(const struct fl_scenario_op *op);
 
 /* fl_scenario_records_history: true when s has operations that record the
  * history linearizable judges (kv, cluster_put/get/cas/append). */

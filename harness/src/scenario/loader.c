@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "faultline/chunk.h"
 #include "faultline/error.h"
 #include "faultline/reqrep.h"
 #include "faultline/scenario.h"
+#include "faultline/target.h"
 #include "loader.h"
 
 #define MAX_FILE_BYTES  (1u << 20)
@@ -38,6 +40,7 @@ static const char *const prop_names[FL_SCN_PROP_COUNT] = {
 	"log_matching",         "leader_completeness",
 	"state_machine_safety", "cluster_liveness",
 	"linearizable",         "no_orphaned_registrations",
+	"target_resources",
 };
 
 /* The leak and balance properties that hold for any correct program
@@ -80,6 +83,7 @@ default_properties(const struct fl_scenario *s)
 			case FL_SCN_OP_CLUSTER_CONNECT:
 				p |= FL_SCN_PROP_NO_ORPHANED_REGISTRATIONS;
 				break;
+			case FL_SCN_OP_TARGET: p |= FL_SCN_PROP_TARGET_RESOURCES; break;
 			default: break;
 			}
 		}
@@ -423,6 +427,9 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 	int rc, iv;
 	int64_t v;
 	l->line = 1;
+	s->target = l->target;
+	if (r->target != NULL && (s->target_path = fli_scn_adup(l, r->target)) == NULL)
+		return l->rc;
 	if ((rc = fli_scn_str_field(l, root, "", "name", r->name, true, true, &s->name)) ||
 	    (rc = fli_scn_str_field(l, root, "", "description", r->description, true, false,
 	                            &s->description)) ||
@@ -698,6 +705,108 @@ parse_document(struct loader *l, const char *text, size_t len)
 	return 0;
 }
 
+/* `target: PATH`: the target's shared object, relative to the scenario's
+ * directory unless absolute (or, when not there, to a directory of the
+ * environment's FL_TARGET_PATH, colon-separated, as a build tree keeps
+ * it), loaded and registered before the ops are read (they name its
+ * ops). */
+static int
+load_target(struct loader *l)
+{
+	yaml_node_t *n = fli_scn_yget(l, yaml_document_get_root_node(&l->doc), "target");
+	char path[4096], why[512];
+	const char *slash, *v;
+	int rc;
+
+	if (n == NULL)
+		return 0;
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.length == 0)
+		return fli_scn_fail(l, fli_scn_yline(n), "target",
+		                    "expected the path of a target's shared object");
+	v = (const char *)n->data.scalar.value;
+	slash = strrchr(l->path, '/');
+	if (v[0] == '/' || slash == NULL)
+		snprintf(path, sizeof(path), "%s", v);
+	else
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - l->path), l->path, v);
+	for (const char *d = getenv("FL_TARGET_PATH");
+	     v[0] != '/' && access(path, F_OK) != 0 && d != NULL && *d != '\0';) {
+		size_t dl = strcspn(d, ":");
+		char cand[4096];
+
+		snprintf(cand, sizeof(cand), "%.*s/%s", (int)dl, d, v);
+		if (access(cand, F_OK) == 0)
+			snprintf(path, sizeof(path), "%s", cand);
+		d += dl + (d[dl] == ':');
+	}
+	rc = fl_target_load(path, &l->target, why, sizeof(why));
+	if (rc != 0)
+		return fli_scn_fail(l, fli_scn_yline(n), "target", "%s: %s", path, why);
+	return 0;
+}
+
+/* A copy of text for libcyaml in which every op key that names a
+ * registered target's op is TARGET_OP_KEY (a field libcyaml ignores):
+ * such ops are read from the document under their own key.  Lines stay
+ * where they were.  NULL when there is none (text is used as it is) or
+ * when out of memory (*oom). */
+static char *
+rewrite_target_ops(struct loader *l, const char *text, size_t len, size_t *out_len, bool *oom)
+{
+	yaml_node_t *actors = fli_scn_yget(l, yaml_document_get_root_node(&l->doc), "actors");
+	size_t starts[256], ends[256], n = 0, extra = 0, at = 0, o = 0;
+	char *copy;
+
+	*oom = false;
+	for (size_t i = 0; actors != NULL && actors->type == YAML_SEQUENCE_NODE; i++) {
+		yaml_node_t *a = fli_scn_yitem(l, actors, i), *ops;
+
+		if (a == NULL)
+			break;
+		ops = a->type == YAML_MAPPING_NODE ? fli_scn_yget(l, a, "ops") : NULL;
+		for (size_t j = 0; ops != NULL && ops->type == YAML_SEQUENCE_NODE; j++) {
+			yaml_node_t *op = fli_scn_yitem(l, ops, j), *k;
+
+			if (op == NULL)
+				break;
+			if (op->type != YAML_MAPPING_NODE ||
+			    op->data.mapping.pairs.top - op->data.mapping.pairs.start != 1)
+				continue;
+			k = fli_scn_ynode(l, op->data.mapping.pairs.start[0].key);
+			if (k == NULL || k->type != YAML_SCALAR_NODE ||
+			    fl_target_op_find((const char *)k->data.scalar.value, NULL) == NULL)
+				continue;
+			if (n == sizeof(starts) / sizeof(starts[0])) {
+				*oom = true; /* reported as too many */
+				return NULL;
+			}
+			starts[n] = k->start_mark.index;
+			ends[n] = k->end_mark.index;
+			extra += sizeof(TARGET_OP_KEY);
+			n++;
+		}
+	}
+	if (n == 0)
+		return NULL;
+	copy = malloc(len + extra + 1);
+	if (copy == NULL) {
+		*oom = true;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(copy + o, text + at, starts[i] - at);
+		o += starts[i] - at;
+		memcpy(copy + o, TARGET_OP_KEY, strlen(TARGET_OP_KEY));
+		o += strlen(TARGET_OP_KEY);
+		at = ends[i];
+	}
+	memcpy(copy + o, text + at, len - at);
+	o += len - at;
+	copy[o] = '\0';
+	*out_len = o;
+	return copy;
+}
+
 int
 fl_scenario_load_string(const char *path, const char *text, size_t len, struct fl_scenario **out,
                         char *err, size_t errlen)
@@ -705,6 +814,7 @@ fl_scenario_load_string(const char *path, const char *text, size_t len, struct f
 	struct loader l = { .path = path, .err = err, .errlen = errlen };
 	struct scn_box *box = NULL;
 	struct fli_raw_scenario *raw = NULL;
+	char *rewritten = NULL;
 	cyaml_config_t cfg = {
 		.log_fn = cyaml_log_capture,
 		.log_ctx = &l,
@@ -720,10 +830,17 @@ fl_scenario_load_string(const char *path, const char *text, size_t len, struct f
 		return fli_scn_fail_nomem(&l);
 	l.arena = &box->arena;
 	l.s = &box->s;
-	if ((rc = parse_document(&l, text, len)) || (rc = check_keys(&l)))
+	if ((rc = parse_document(&l, text, len)) || (rc = check_keys(&l)) || (rc = load_target(&l)))
 		goto fail;
-	cyaml_err_t ce = cyaml_load_data((const uint8_t *)text, len, &cfg, &fli_scenario_schema,
-	                                 (cyaml_data_t **)&raw, NULL);
+	bool oom;
+	size_t rlen = len;
+	rewritten = rewrite_target_ops(&l, text, len, &rlen, &oom);
+	if (oom) {
+		rc = fli_scn_fail(&l, 1, "actors", "out of memory, or more than 256 target ops");
+		goto fail;
+	}
+	cyaml_err_t ce = cyaml_load_data((const uint8_t *)(rewritten ? rewritten : text), rlen,
+	                                 &cfg, &fli_scenario_schema, (cyaml_data_t **)&raw, NULL);
 	if (ce != CYAML_OK) {
 		raw = NULL;
 		rc = cyaml_error(&l, ce);
@@ -754,6 +871,7 @@ fl_scenario_load_string(const char *path, const char *text, size_t len, struct f
 	box = NULL;
 	rc = 0;
 fail:
+	free(rewritten);
 	if (raw)
 		cyaml_free(&cfg, &fli_scenario_schema, raw, 0);
 	yaml_document_delete(&l.doc);

@@ -34,7 +34,8 @@ enum {
 	REF_CONN = 1 << FL_SCN_OBJ_CONNECTION,
 	REF_CTX = 1 << FL_SCN_OBJ_CTX,
 	REF_NODE = 1 << FL_SCN_OBJ_NODE,
-	REF_CLUSTER_CLIENT = 1 << FL_SCN_OBJ_CLUSTER_CLIENT
+	REF_CLUSTER_CLIENT = 1 << FL_SCN_OBJ_CLUSTER_CLIENT,
+	REF_TARGET = 1 << FL_SCN_OBJ_TARGET
 };
 
 struct pending_ref {
@@ -42,6 +43,7 @@ struct pending_ref {
 	fl_scn_ref *slot;
 	unsigned kinds; /* REF_* bits accepted */
 	bool cross_ok;  /* may name another client's object */
+	const char *target_kind; /* a target object's kind it must be, or NULL */
 	int line, actor, op;
 	char field[128];
 };
@@ -73,6 +75,7 @@ struct loader {
 	struct barrier_use *barriers;
 	size_t barrier_count, barrier_cap;
 	int line; /* current op/actor/fault line, for fields of a null mapping */
+	const struct fl_target *target; /* `target:`'s, loaded before the ops */
 };
 
 /* arena (fields.c): zeroed, max_align_t aligned; NULL when out of memory. */

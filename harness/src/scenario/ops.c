@@ -16,6 +16,7 @@
 #include "faultline/scenario.h"
 #include "loader.h"
 #include "faultline/impl.h"
+#include "faultline/target.h"
 #include "core/grow.h"
 
 /* ---- objects, references, barriers ---- */
@@ -29,6 +30,7 @@ static const char *const obj_kind_names[] = {
 	[FL_SCN_OBJ_CTX] = "context",
 	[FL_SCN_OBJ_NODE] = "node",
 	[FL_SCN_OBJ_CLUSTER_CLIENT] = "cluster client",
+	[FL_SCN_OBJ_TARGET] = "target object",
 };
 
 static int
@@ -50,6 +52,7 @@ define_obj(struct loader *l, yaml_node_t *map, const char *base, const char *nam
 	o->kind = kind;
 	o->actor = actor;
 	o->op = op;
+	o->target_kind = NULL;
 	l->obj_line[l->obj_count] = line;
 	*slot = (fl_scn_ref)l->obj_count++;
 	return 0;
@@ -74,6 +77,7 @@ add_ref(struct loader *l, yaml_node_t *map, const char *base, const char *key, c
 	r->slot = slot;
 	r->kinds = kinds;
 	r->cross_ok = cross_ok;
+	r->target_kind = NULL;
 	r->line = fli_scn_yline(fli_scn_yget(l, map, key));
 	r->actor = actor;
 	r->op = op;
@@ -97,7 +101,7 @@ static const char *
 kinds_text(unsigned kinds, char *buf, size_t n)
 {
 	buf[0] = '\0';
-	for (int k = 0; k <= FL_SCN_OBJ_CLUSTER_CLIENT; k++) {
+	for (int k = 0; k <= FL_SCN_OBJ_TARGET; k++) {
 		if (!(kinds & (1u << k)))
 			continue;
 		if (buf[0] != '\0')
@@ -121,6 +125,11 @@ fli_scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors)
 			return fli_scn_fail(l, r->line, r->field, "unknown %s '%s'",
 			                    kinds_text(r->kinds, want, sizeof want), r->name);
 		const struct fl_scenario_object *o = &l->objs[k];
+		if (r->target_kind != NULL && o->kind == FL_SCN_OBJ_TARGET &&
+		    strcmp(r->target_kind, o->target_kind) != 0)
+			return fli_scn_fail(l, r->line, r->field,
+			                    "'%s' is a %s (line %d), expected a %s", r->name,
+			                    o->target_kind, l->obj_line[k], r->target_kind);
 		if (!(r->kinds & (1u << o->kind)))
 			return fli_scn_fail(l, r->line, r->field,
 			                    "'%s' is a %s (line %d), expected a %s", r->name,
@@ -215,6 +224,14 @@ static const enum fl_scn_domain op_domains[FL_SCN_OP__COUNT] = {
 #include "faultline/scenario_ops.def"
 #undef FL_SCN_OP
 };
+
+const char *
+fl_scenario_op_label(const struct fl_scenario_op *op)
+{
+	if (op->kind == FL_SCN_OP_TARGET && op->u.target.op != NULL)
+		return op->u.target.op->name;
+	return fl_scenario_op_name(op->kind);
+}
 
 const char *
 fl_scenario_op_name(enum fl_scn_op_kind kind)
@@ -692,6 +709,109 @@ convert_cluster_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 	return rc;
 }
 
+/* The text of scalar `key` of map, or NULL (absent, or not a scalar: the
+ * field's parser then says what is wrong). */
+static const char *
+scalar_of(struct loader *l, yaml_node_t *map, const char *key)
+{
+	yaml_node_t *n = fli_scn_yget(l, map, key);
+
+	return n != NULL && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* An op a target declares: every key one of its arguments (or as,
+ * expect, deadline_ms), each argument by its declared type. */
+static int
+convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, int oi,
+                  struct fl_scenario_op *op, const struct fl_target *t,
+                  const struct fl_target_op *top)
+{
+	struct fl_scn_op_target *o = &op->u.target;
+	char f[160];
+	size_t i = 0;
+	int rc = 0;
+
+	if (l->s->target != NULL && l->s->target != t)
+		return fli_scn_fail(l, op->line, base,
+		                    "a scenario drives one target: %s is target %s's, this "
+		                    "scenario's is %s",
+		                    top->name, t->name, l->s->target->name);
+	l->s->target = t;
+	o->target = t;
+	o->op = top;
+	o->as = -1;
+	for (yaml_node_pair_t *p = m != NULL ? m->data.mapping.pairs.start : NULL;
+	     m != NULL && p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = fli_scn_ynode(l, p->key);
+		const char *kn = k != NULL ? (const char *)k->data.scalar.value : "";
+		bool known = strcmp(kn, "expect") == 0 || (strcmp(kn, "as") == 0 && top->creates) ||
+		             (strcmp(kn, "deadline_ms") == 0 && (top->flags & FL_TARGET_OP_BLOCKS));
+		char list[400] = "";
+
+		for (const struct fl_target_arg *a = top->args; a && a->name && !known; a++)
+			known = strcmp(a->name, kn) == 0;
+		if (known)
+			continue;
+		for (const struct fl_target_arg *a = top->args; a && a->name; a++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s, ", a->name);
+		fli_scn_join(f, sizeof f, base, kn);
+		return fli_scn_fail(l, fli_scn_yline(k), f,
+		                    "unknown key (target %s's op %s takes %s%s%s)", t->name,
+		                    top->name, list, top->creates ? "as, " : "",
+		                    top->flags & FL_TARGET_OP_BLOCKS ? "deadline_ms, expect"
+		                                                     : "expect");
+	}
+	if (m != NULL && m->type != YAML_MAPPING_NODE)
+		return fli_scn_fail(l, op->line, base, "expected a mapping of arguments");
+	for (const struct fl_target_arg *a = top->args; !rc && a && a->name; a++, i++) {
+		const char *text = scalar_of(l, m, a->name);
+		yaml_node_t *n = fli_scn_yget(l, m, a->name);
+
+		fli_scn_join(f, sizeof f, base, a->name);
+		if (n != NULL && n->type != YAML_SCALAR_NODE)
+			return fli_scn_fail(l, fli_scn_yline(n), f, "expected a single value");
+		switch (a->type) {
+		case FL_TARGET_INT:
+			rc = fli_scn_int_field(l, m, base, a->name, text, a->min, a->max,
+			                       a->required, a->dflt, &o->ints[i]);
+			break;
+		case FL_TARGET_BOOL:
+			rc = fli_scn_bool_check(l, m, base, a->name);
+			if (!rc && n == NULL && a->required)
+				rc = fli_scn_need(l, m, base, a->name);
+			o->ints[i] = n == NULL ? a->dflt != 0
+			                       : strcmp(text, "true") == 0 ||
+			                                 strcmp(text, "yes") == 0 ||
+			                                 strcmp(text, "on") == 0 ||
+			                                 strcmp(text, "1") == 0;
+			break;
+		case FL_TARGET_STRING:
+			rc = fli_scn_str_field(l, m, base, a->name, text, a->required, false,
+			                       &o->strs[i]);
+			break;
+		case FL_TARGET_OBJECT:
+			rc = ref_field(l, m, base, a->name, text, a->required,
+			               1u << FL_SCN_OBJ_TARGET, false, ai, oi, &o->objs[i]);
+			if (!rc && text != NULL)
+				l->refs[l->ref_count - 1].target_kind = a->kind;
+			break;
+		}
+	}
+	if (!rc && top->creates) {
+		const char *as = NULL;
+
+		rc = fli_scn_str_field(l, m, base, "as", scalar_of(l, m, "as"), true, true, &as);
+		if (!rc)
+			rc = define_obj(l, m, base, as, FL_SCN_OBJ_TARGET, ai, oi, &o->as);
+		if (!rc)
+			l->objs[o->as].target_kind = top->creates;
+	}
+	if (!rc && (top->flags & FL_TARGET_OP_BLOCKS))
+		rc = fli_scn_u32_field(l, m, base, "deadline_ms", scalar_of(l, m, "deadline_ms"), 1,
+		                       MAX_MS, false, 0, &o->deadline_ms);
+	return rc;
+}
+
 int
 fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *opn,
                    const char *abase, int ai, int oi, struct fl_scenario_op *op,
@@ -715,11 +835,18 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 	const char *kname =
 	        key && key->type == YAML_SCALAR_NODE ? (const char *)key->data.scalar.value : "?";
 	int kind = -1;
+	const struct fl_target *tgt = NULL;
+	const struct fl_target_op *top = NULL;
 	for (int k = 0; k < FL_SCN_OP__COUNT; k++)
-		if (strcmp(op_names[k], kname) == 0)
+		if (strcmp(op_names[k], kname) == 0 && k != FL_SCN_OP_TARGET)
 			kind = k;
+	if (kind < 0 && (top = fl_target_op_find(kname, &tgt)) != NULL)
+		kind = FL_SCN_OP_TARGET;
 	if (kind < 0)
-		return fli_scn_fail(l, op->line, obase, "unknown operation '%s'", kname);
+		return fli_scn_fail(l, op->line, obase, "unknown operation '%s'%s", kname,
+		                    l->s->target == NULL && l->target == NULL
+		                            ? ""
+		                            : " (neither built in nor the target's)");
 	if (raw == NULL)
 		raw = &zero_op;
 	op->kind = (enum fl_scn_op_kind)kind;
@@ -1022,10 +1149,14 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 	case FL_SCN_OP_CLUSTER_CAS:
 	case FL_SCN_OP_CLUSTER_APPEND:
 	case FL_SCN_OP_CLUSTER_POLL: rc = convert_cluster_op(l, raw, m, base, ai, oi, op); break;
+	case FL_SCN_OP_TARGET: rc = convert_target_op(l, m, base, ai, oi, op, tgt, top); break;
 	case FL_SCN_OP__COUNT: break;
 	}
 	if (!rc)
-		rc = expect_field(l, m, base, raw_expect(raw, op->kind), op);
+		rc = expect_field(l, m, base,
+		                  op->kind == FL_SCN_OP_TARGET ? scalar_of(l, m, "expect")
+		                                               : raw_expect(raw, op->kind),
+		                  op);
 	if (!rc && (op->kind == FL_SCN_OP_OFFER_SERVICE || op->kind == FL_SCN_OP_CONNECT_SERVICE)) {
 		op->u.service.expect = expect_single(op->expect);
 		if (op->expect != 0 && op->u.service.expect == 0)

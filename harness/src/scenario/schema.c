@@ -243,6 +243,9 @@ static const cyaml_schema_field_t op_fields[] = { OP(add_publication, add_public
 	                                          OP(cluster_cas, cluster_kv_fields),
 	                                          OP(cluster_append, cluster_kv_fields),
 	                                          OP(cluster_poll, cluster_poll_fields),
+	                                          /* a target's op, its key rewritten
+	                                             (loader.c): read from the document */
+	                                          CYAML_FIELD_IGNORE(TARGET_OP_KEY, OPT),
 	                                          CYAML_FIELD_END };
 
 static const cyaml_schema_value_t op_entry = {
@@ -335,6 +338,7 @@ static const cyaml_schema_field_t scenario_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("scheduler", OPT_NULLABLE, struct fli_raw_scenario, scheduler,
 	                        sched_fields),
 	CYAML_FIELD_BOOL("sweep", OPT, struct fli_raw_scenario, sweep),
+	STR("target", struct fli_raw_scenario, target),
 	CYAML_FIELD_END
 };
 

@@ -212,6 +212,8 @@ struct fli_raw_op {
 	struct fli_raw_cluster_kv *cluster_cas;
 	struct fli_raw_cluster_kv *cluster_append;
 	struct fli_raw_cluster_poll *cluster_poll;
+	struct fli_raw_empty *target_op; /* never set: a target op's mapping is read from
+	                                    the document (its key is rewritten for libcyaml) */
 };
 
 struct fli_raw_actor {
@@ -282,12 +284,17 @@ struct fli_raw_scenario {
 	struct fli_raw_budget *budget;
 	struct fli_raw_sched *scheduler;
 	bool sweep;
+	char *target; /* the target's shared object */
 };
 
 /* The length limit of a number's text: none in practice (a file is at
  * most 1 MiB), but it tells numbers from strings in the schema, so that a
  * sequence given for a number is reported as such. */
 #define FL_SCHEMA_NUM_MAX (CYAML_UNLIMITED - 1)
+
+/* The key a target op's key is rewritten to in the text libcyaml reads
+ * (the op itself is read from the document, under its own key). */
+#define TARGET_OP_KEY "target_op"
 
 /* The top-level schema: a pointer to struct fli_raw_scenario. */
 extern const cyaml_schema_value_t fli_scenario_schema;

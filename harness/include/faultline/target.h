@@ -1,0 +1,145 @@
+/*
+ * Targets: a library faultline did not write, driven by scenarios as the
+ * built-in domains are (docs/targets.md).
+ *
+ * A target declares its operations (a name a scenario writes as an op's
+ * key, typed arguments with ranges and defaults, the function that does
+ * it), the kinds of object its operations create and close, and gauges
+ * of what it holds that must be back to zero once every object closed.
+ * It is a shared object exporting
+ *
+ *     const struct fl_target *fl_target_entry(void);
+ *
+ * loaded by a scenario's `target: PATH` (relative to the scenario file)
+ * or `faultline run --target PATH`, or a table a program registers with
+ * fl_target_register before it loads scenarios.  The library under test
+ * is whatever the target calls: the target is the adapter a library's
+ * author writes, on the library's public API.
+ *
+ * A scenario then says, for a target that declares an op `q_push` with
+ * an object argument `q` and an integer `size`:
+ *
+ *     - q_open: {as: q, capacity: 4}
+ *     - q_push: {q: q, size: 100, deadline_ms: 10}
+ *     - q_close: {q: q}
+ *
+ * Every op takes `expect:` (the FL_E* codes it may fail with) like the
+ * built-in ones, and a blocking op (FL_TARGET_OP_BLOCKS) `deadline_ms`.
+ * An object an op creates is named with `as:` and belongs to the actor
+ * that created it; an op that closes one (`closes`) ends it, whatever the
+ * op returns.  Objects still open when an actor's ops end are closed by
+ * the harness with their kind's close, as a process's exit would; then
+ * the property target_resources requires every gauge at zero.
+ */
+#ifndef FAULTLINE_TARGET_H
+#define FAULTLINE_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of this header a target was built against. */
+#define FL_TARGET_ABI 1
+
+/* Arguments of an op at most, and names' lengths. */
+#define FL_TARGET_MAX_ARGS 8
+
+enum fl_target_arg_type {
+	FL_TARGET_INT,    /* an integer in [min, max]; absent: dflt */
+	FL_TARGET_BOOL,   /* true or false; absent: dflt != 0 */
+	FL_TARGET_STRING, /* a string; absent: NULL */
+	FL_TARGET_OBJECT, /* an object of `kind` an earlier op named with `as:` */
+};
+
+struct fl_target_arg {
+	const char *name; /* the key in the op's mapping */
+	enum fl_target_arg_type type;
+	bool required;
+	int64_t min, max, dflt; /* INT (BOOL: dflt only) */
+	const char *kind;       /* OBJECT: the kind's name */
+};
+
+/* What an op's function gets: per declared argument, at its index, the
+ * value (ints[i] for INT and BOOL, strs[i] for STRING, objs[i] for
+ * OBJECT), and for a blocking op the deadline (fl_clock_now_ns time). */
+struct fl_target_args {
+	const int64_t *ints;
+	const char *const *strs;
+	void *const *objs;
+	uint64_t deadline_ns;
+};
+
+/* Flags of an op. */
+#define FL_TARGET_OP_BLOCKS 1u /* takes `deadline_ms` (default: the driver timeout) */
+
+struct fl_target_op {
+	const char *name;                 /* the op's key in a scenario */
+	const struct fl_target_arg *args; /* ended by an entry whose name is NULL */
+	const char *creates;              /* the kind of object it creates (`as:` required) */
+	const char *closes;               /* the OBJECT argument it closes, or NULL */
+	unsigned flags;
+	/* Does the op: 0, or a negative FL_E* code (an error: judged as any
+	 * op's, see docs/scenario-format.md "When an operation fails").  An
+	 * op that `creates` sets *created on success. */
+	int (*fn)(void *state, const struct fl_target_args *a, void **created);
+};
+
+struct fl_target_kind {
+	const char *name;
+	/* Closes an object the scenario left open (the harness, at the
+	 * actor's end). */
+	void (*close)(void *state, void *obj);
+};
+
+/* A count the target keeps of what it holds (blocks, handles, threads):
+ * zero once every object closed, or target_resources fails naming it. */
+struct fl_target_gauge {
+	const char *name;
+	int64_t (*read)(void *state);
+};
+
+struct fl_target {
+	int abi; /* FL_TARGET_ABI */
+	const char *name;
+	const struct fl_target_op *ops;       /* ended by name NULL */
+	const struct fl_target_kind *kinds;   /* ended by name NULL */
+	const struct fl_target_gauge *gauges; /* ended by name NULL; may be NULL */
+	/* Once per run, before its first op, and after its last (objects
+	 * closed, gauges read).  state is the ops' first argument.  init may
+	 * be NULL (state NULL); 0 or a negative FL_E* code. */
+	int (*init)(void **state);
+	void (*fini)(void *state);
+};
+
+/* The symbol a target's shared object exports (it defines this
+ * function; faultline looks it up by name). */
+const struct fl_target *fl_target_entry(void);
+typedef const struct fl_target *(*fl_target_entry_fn)(void);
+#define FL_TARGET_ENTRY "fl_target_entry"
+
+/* fl_target_register makes t's ops known to scenarios loaded after it.
+ * 0; FL_EINVAL (t malformed: the message in err says what);
+ * FL_EEXIST (an op of the same name is registered, or a built-in op has
+ * it); FL_ELIMIT (more than FL_TARGET_MAX targets).  Registering t again
+ * does nothing.  Not thread-safe: before loading scenarios. */
+#define FL_TARGET_MAX 8
+int fl_target_register(const struct fl_target *t, char *err, size_t errlen);
+
+/* fl_target_load opens the shared object at path, checks and registers
+ * its target (fl_target_register); *out (may be NULL) gets it.  0,
+ * FL_ENOENT (no such file, or no fl_target_entry), FL_EPROTO (another
+ * ABI), or fl_target_register's error; err says which and why. */
+int fl_target_load(const char *path, const struct fl_target **out, char *err, size_t errlen);
+
+/* fl_target_op_find: the registered op called name, and its target, or
+ * NULL. */
+const struct fl_target_op *fl_target_op_find(const char *name, const struct fl_target **target);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

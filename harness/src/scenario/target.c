@@ -1,0 +1,228 @@
+/*
+ * The registered targets (faultline/target.h): tables a program hands
+ * over, or shared objects a scenario names, checked whole before any op
+ * of theirs is known, so that a malformed target is a clear error at
+ * load time, never a crash in a run.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "faultline/error.h"
+#include "faultline/scenario.h"
+#include "faultline/target.h"
+
+static const struct fl_target *targets[FL_TARGET_MAX];
+static size_t ntargets;
+
+/* Keys every target op takes besides its declared arguments. */
+static const char *const reserved[] = { "as", "expect", "deadline_ms" };
+
+static bool
+name_ok(const char *s)
+{
+	if (s == NULL || *s == '\0' || strlen(s) > 64)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}
+
+static const struct fl_target_kind *
+kind_of(const struct fl_target *t, const char *name)
+{
+	for (const struct fl_target_kind *k = t->kinds; k != NULL && k->name != NULL; k++)
+		if (name != NULL && strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+static int
+bad(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+{
+	if (errlen)
+		snprintf(err, errlen, fmt, a, b);
+	return FL_EINVAL;
+}
+
+static bool
+builtin_op(const char *name)
+{
+	for (int k = 0; k < FL_SCN_OP__COUNT; k++)
+		if (strcmp(fl_scenario_op_name((enum fl_scn_op_kind)k), name) == 0)
+			return true;
+	return false;
+}
+
+/* Checks one op of t: 0, or FL_EINVAL with err. */
+static int
+check_op(const struct fl_target *t, const struct fl_target_op *op, char *err, size_t errlen)
+{
+	size_t n = 0;
+	bool closes_found = op->closes == NULL;
+
+	if (!name_ok(op->name))
+		return bad(err, errlen, "target %s: an op's name '%s' is not lower_case_name",
+		           t->name, op->name ? op->name : "(null)");
+	if (op->fn == NULL)
+		return bad(err, errlen, "target %s: op %s has no function", t->name, op->name);
+	if (op->creates != NULL && kind_of(t, op->creates) == NULL)
+		return bad(err, errlen, "target %s: op %s creates an undeclared kind", t->name,
+		           op->name);
+	for (const struct fl_target_arg *a = op->args; a != NULL && a->name != NULL; a++, n++) {
+		if (n == FL_TARGET_MAX_ARGS)
+			return bad(err, errlen, "target %s: op %s has more than 8 arguments",
+			           t->name, op->name);
+		if (!name_ok(a->name))
+			return bad(err, errlen,
+			           "target %s: op %s: an argument's name is not "
+			           "lower_case_name",
+			           t->name, op->name);
+		for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++)
+			if (strcmp(a->name, reserved[r]) == 0)
+				return bad(err, errlen,
+				           "target %s: op %s: argument names as, expect and "
+				           "deadline_ms are the harness's",
+				           t->name, op->name);
+		for (const struct fl_target_arg *b = op->args; b < a; b++)
+			if (strcmp(a->name, b->name) == 0)
+				return bad(err, errlen,
+				           "target %s: op %s: an argument is declared twice",
+				           t->name, op->name);
+		if (a->type == FL_TARGET_OBJECT && kind_of(t, a->kind) == NULL)
+			return bad(err, errlen,
+			           "target %s: op %s: an object argument of an undeclared "
+			           "kind",
+			           t->name, op->name);
+		if (a->type == FL_TARGET_INT &&
+		    (a->min > a->max || a->dflt < a->min || a->dflt > a->max))
+			return bad(err, errlen,
+			           "target %s: op %s: an integer's min, max and default "
+			           "disagree",
+			           t->name, op->name);
+		if ((int)a->type < FL_TARGET_INT || a->type > FL_TARGET_OBJECT)
+			return bad(err, errlen, "target %s: op %s: an argument of an unknown type",
+			           t->name, op->name);
+		if (op->closes != NULL && strcmp(op->closes, a->name) == 0)
+			closes_found = a->type == FL_TARGET_OBJECT;
+	}
+	if (!closes_found)
+		return bad(err, errlen, "target %s: op %s closes no object argument of its own",
+		           t->name, op->name);
+	return 0;
+}
+
+static int
+check(const struct fl_target *t, char *err, size_t errlen)
+{
+	if (t == NULL)
+		return bad(err, errlen, "no target%s%s", "", "");
+	if (!name_ok(t->name))
+		return bad(err, errlen, "a target's name '%s' is not lower_case_name%s",
+		           t->name ? t->name : "(null)", "");
+	for (const struct fl_target_kind *k = t->kinds; k != NULL && k->name != NULL; k++)
+		if (!name_ok(k->name) || k->close == NULL)
+			return bad(err, errlen,
+			           "target %s: kind %s needs a lower_case_name and a close",
+			           t->name, k->name);
+	for (const struct fl_target_gauge *g = t->gauges; g != NULL && g->name != NULL; g++)
+		if (!name_ok(g->name) || g->read == NULL)
+			return bad(err, errlen,
+			           "target %s: gauge %s needs a lower_case_name and a read",
+			           t->name, g->name);
+	if (t->ops == NULL || t->ops[0].name == NULL)
+		return bad(err, errlen, "target %s declares no op%s", t->name, "");
+	for (const struct fl_target_op *op = t->ops; op->name != NULL; op++) {
+		int rc = check_op(t, op, err, errlen);
+		if (rc)
+			return rc;
+		for (const struct fl_target_op *o2 = t->ops; o2 < op; o2++)
+			if (strcmp(o2->name, op->name) == 0)
+				return bad(err, errlen, "target %s: op %s is declared twice",
+				           t->name, op->name);
+	}
+	return 0;
+}
+
+int
+fl_target_register(const struct fl_target *t, char *err, size_t errlen)
+{
+	int rc;
+
+	if (errlen)
+		err[0] = '\0';
+	for (size_t i = 0; i < ntargets; i++)
+		if (targets[i] == t)
+			return 0;
+	if (t != NULL && t->abi != FL_TARGET_ABI) {
+		if (errlen)
+			snprintf(err, errlen,
+			         "target %s: built for target ABI %d, this faultline has %d",
+			         t->name ? t->name : "(null)", t->abi, FL_TARGET_ABI);
+		return FL_EPROTO;
+	}
+	if ((rc = check(t, err, errlen)) != 0)
+		return rc;
+	for (const struct fl_target_op *op = t->ops; op->name != NULL; op++) {
+		const struct fl_target *other = NULL;
+
+		if (builtin_op(op->name) || fl_target_op_find(op->name, &other) != NULL) {
+			if (errlen)
+				snprintf(err, errlen, "target %s: op %s is %s", t->name, op->name,
+				         other != NULL ? "another registered target's too"
+				                       : "a built-in operation's name");
+			return FL_EEXIST;
+		}
+	}
+	if (ntargets == FL_TARGET_MAX) {
+		if (errlen)
+			snprintf(err, errlen, "more than %d targets", FL_TARGET_MAX);
+		return FL_ELIMIT;
+	}
+	targets[ntargets++] = t;
+	return 0;
+}
+
+int
+fl_target_load(const char *path, const struct fl_target **out, char *err, size_t errlen)
+{
+	fl_target_entry_fn entry;
+	const struct fl_target *t;
+	void *h;
+	int rc;
+
+	/* RTLD_NODELETE: ops of it stay callable as long as a scenario may
+	 * name them; dlopen of the same path again returns this one. */
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (h == NULL) {
+		if (errlen)
+			snprintf(err, errlen, "%s", dlerror());
+		return FL_ENOENT;
+	}
+	*(void **)&entry = dlsym(h, FL_TARGET_ENTRY);
+	if (entry == NULL) {
+		if (errlen)
+			snprintf(err, errlen, "%s: no %s() (is it a faultline target?)", path,
+			         FL_TARGET_ENTRY);
+		return FL_ENOENT;
+	}
+	t = entry();
+	rc = fl_target_register(t, err, errlen);
+	if (rc == 0 && out != NULL)
+		*out = t;
+	return rc;
+}
+
+const struct fl_target_op *
+fl_target_op_find(const char *name, const struct fl_target **target)
+{
+	for (size_t i = 0; name != NULL && i < ntargets; i++)
+		for (const struct fl_target_op *op = targets[i]->ops; op->name != NULL; op++)
+			if (strcmp(op->name, name) == 0) {
+				if (target != NULL)
+					*target = targets[i];
+				return op;
+			}
+	return NULL;
+}
