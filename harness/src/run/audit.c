@@ -110,7 +110,7 @@ step_name(struct actor_run *ar, int op, uint32_t round, char *buf, size_t len)
 		snprintf(buf, len, "close (after its last operation)");
 	else
 		snprintf(buf, len, "step %d (%s, line %d%s)", op + 1,
-		         fl_scenario_op_name(ar->a->ops[op].kind), ar->a->ops[op].line, rnd);
+		         fl_scenario_op_label(&ar->a->ops[op]), ar->a->ops[op].line, rnd);
 }
 
 void

@@ -35,6 +35,7 @@ static const struct fli_run_domain *const domains[FL_SCN_DOMAIN__COUNT] = {
 	[FL_SCN_DOMAIN_PUBSUB] = &pubsub,
 	[FL_SCN_DOMAIN_REQREP] = &reqrep,
 	[FL_SCN_DOMAIN_CLUSTER] = &cluster,
+	[FL_SCN_DOMAIN_TARGET] = &fli_target_domain,
 };
 
 const struct fli_run_domain *

@@ -202,8 +202,7 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 
 	__atomic_store_n(&ar->last_op_line, op->line,
 	                 __ATOMIC_RELAXED); /* barrier_deadlock reads it */
-	fli_run_story(ar->run, "%s: %s (line %d)", ar->a->name, fl_scenario_op_name(op->kind),
-	              op->line);
+	fli_run_story(ar->run, "%s: %s (line %d)", ar->a->name, fl_scenario_op_label(op), op->line);
 	switch (op->kind) {
 	case FL_SCN_OP_OFFER_SERVICE:
 	case FL_SCN_OP_CONNECT_SERVICE:
@@ -236,7 +235,7 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		/* fli_runner_unsupported refuses such scenarios before a run. */
 		fli_run_fail(ar->run, "operations",
 		             "actor %s: %s (line %d) is not supported by this build", ar->a->name,
-		             fl_scenario_op_name(op->kind), op->line);
+		             fl_scenario_op_label(op), op->line);
 		break;
 	}
 	}

@@ -54,11 +54,11 @@ fli_op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *
 		        r, "operations",
 		        "actor %s: %s (line %d): %s: %s (no fault fired in this operation; if an "
 		        "earlier fault causes it, declare it with expect: %s or expect: any)",
-		        ar->a->name, fl_scenario_op_name(op->kind), op->line, what, fl_errname(rv),
+		        ar->a->name, fl_scenario_op_label(op), op->line, what, fl_errname(rv),
 		        fl_errname(rv));
 	else
 		fli_run_fail(r, "operations", "actor %s: %s (line %d): %s: %s", ar->a->name,
-		             fl_scenario_op_name(op->kind), op->line, what, fl_errname(rv));
+		             fl_scenario_op_label(op), op->line, what, fl_errname(rv));
 }
 
 bool

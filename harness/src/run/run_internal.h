@@ -297,6 +297,9 @@ void fli_cluster_teardown(struct run *r);
 /* Remove the nodes' files under run directory dir (only theirs). */
 void fli_cluster_remove_files(const char *dir);
 
+/* interp_target.c: the domain of a target's ops (faultline/target.h). */
+extern const struct fli_run_domain fli_target_domain;
+
 /* The domain `d`, or NULL for FL_SCN_DOMAIN_RUN (the run's own steps). */
 const struct fli_run_domain *fli_run_domain(enum fl_scn_domain d);
 /* True when every domain says it is quiet. */

@@ -189,7 +189,7 @@ list_actor_ops(const struct run *r, char *buf, size_t len)
 			             ar->a->name);
 		else if (op >= 0 && (size_t)op < ar->a->op_count)
 			n = snprintf(buf + off, len - off, "%s %s in %s (line %d)", i ? "," : "",
-			             ar->a->name, fl_scenario_op_name(ar->a->ops[op].kind),
+			             ar->a->name, fl_scenario_op_label(&ar->a->ops[op]),
 			             ar->a->ops[op].line);
 		else
 			n = snprintf(buf + off, len - off, "%s %s not started", i ? "," : "",
@@ -386,7 +386,7 @@ describe_actors(struct run *r, const struct fl_sim_result *res)
 			if (strcmp(ar->a->name, res->actors[i].name) == 0 && ar->a->op_count > 0 &&
 			    !ar->finished)
 				snprintf(where, sizeof(where), " in %s (line %d)",
-				         fl_scenario_op_name(ar->a->ops[ar->op].kind),
+				         fl_scenario_op_label(&ar->a->ops[ar->op]),
 				         ar->a->ops[ar->op].line);
 		}
 		n = snprintf(r->detail + off, sizeof(r->detail) - off, "%s%s %s at %s%s",

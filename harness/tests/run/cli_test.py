@@ -1181,6 +1181,48 @@ def case_client_proc_unjudged():
           "runs: %s\n%s%s", [(r["verdict"], r["property"], r["detail"]) for r in runs], out, err)
 
 
+def case_targets():
+    """A target (faultline/target.h) from a scenario's `target:`: its ops
+    load with the scenario and bad ones are refused with the file, line
+    and what is wrong; the planted leak fails with target_resources and
+    the correct twin passes, in sim and in proc mode."""
+    tdirs = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(FL))), "fixtures",
+                         "targets")
+    env = {"FL_TARGET_PATH": tdirs}
+    d = tdir("targets")
+    head = ("name: t\ndescription: d\nmode: sim\ntarget: faultline-target-queue.so\n"
+            "actors:\n  - name: a\n    ops:\n")
+    bad = [
+        ("name: t\ndescription: d\nmode: sim\ntarget: nope.so\nactors:\n  - name: a\n",
+         ":4: target: ", "nope.so"),
+        (head + "      - q_open: {as: q, capacity: x}\n",
+         ":8: actors[0].ops[0].q_open.capacity: expected a decimal integer", ""),
+        (head + "      - q_open: {as: q, size: 3}\n",
+         ":8: actors[0].ops[0].q_open.size: unknown key (target queue's op q_open takes "
+         "capacity, as, expect)", ""),
+        (head + "      - q_open: {capacity: 2}\n",
+         ":8: actors[0].ops[0].q_open.as: required field missing", ""),
+        (head + "      - q_push: {q: nosuch}\n",
+         ":8: actors[0].ops[0].q_push.q: unknown target object 'nosuch'", ""),
+        (head + "      - target_op: {}\n", ":8: actors[0].ops[0]: unknown operation 'target_op'", ""),
+        (head + "      - q_frob: {}\n",
+         ":8: actors[0].ops[0].q_frob: unknown operation", ""),
+    ]
+    for i, (text, want, also) in enumerate(bad):
+        f = os.path.join(d, "bad%d.yaml" % i)
+        write_text(f, text)
+        rc, out, err = run(["run", f, "--runs", "1"], expect=2, env=env)
+        check(want in err and also in err, "bad%d: %r not in:\n%s", i, want, err)
+    for mode in ("sim", "proc"):
+        rc, out, err = run(["run", "fixtures/scenarios/target-queue-leak.yaml", "--seed", "1",
+                            "--runs", "3", "--mode", mode, "-q", "--trace-dir", d], expect=1,
+                           env=env)
+        check("property=target_resources" in out and "messages is 1" in out,
+              "%s: the leak was not caught:\n%s%s", mode, out, err)
+        rc, out, err = run(["run", "fixtures/scenarios/target-queue-correct.yaml", "--seed", "1",
+                            "--runs", "3", "--mode", mode, "-q"], expect=0, env=env)
+
+
 def case_op_errors():
     """An op error is tolerated only when a fault fired inside that op, or
     the op declares it (expect:).  A take_image that fails for a reason no
@@ -2772,6 +2814,7 @@ CASES = {
     "take_image_proc": case_take_image_proc,
     "points_reachable": case_points_reachable,
     "client_proc_unjudged": case_client_proc_unjudged,
+    "targets": case_targets,
     "bad_numbers": case_bad_numbers,
     "bad_keys": case_bad_keys,
     "bad_trace": case_bad_trace,

@@ -1,0 +1,205 @@
+/*
+ * The target domain: a scenario's ops of a target (faultline/target.h),
+ * called with the values the loader read, their objects kept in the
+ * run's object slots, and target_resources: the target's gauges back to
+ * zero once every object of it closed.
+ *
+ * The target's state (its init) is per process: in sim and stress modes
+ * the actors share the run's, judged once every actor is done; in proc
+ * mode each actor process makes its own, closes its objects, judges its
+ * gauges and ends the state when its ops end (a library's threads do not
+ * survive a fork, so nothing of it is made before one).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "faultline/target.h"
+
+#include "run/run_internal.h"
+
+/* This process's target state. */
+static struct {
+	const struct fl_target *t;
+	void *state;
+	pid_t pid; /* the process it was made in (0: none) */
+	bool failed;
+} here;
+
+static bool
+per_process(const struct run *r)
+{
+	return r->s->mode == FL_SCN_MODE_PROC;
+}
+
+/* The target's state in this process, made on first use.  NULL: its init
+ * failed (the run fails, "harness": the target could not be set up). */
+static bool
+ensure_state(struct run *r)
+{
+	const struct fl_target *t = r->s->target;
+	int rc;
+
+	if (here.pid == getpid() && here.t == t)
+		return !here.failed;
+	here.t = t;
+	here.pid = getpid();
+	here.state = NULL;
+	here.failed = false;
+	rc = t->init != NULL ? t->init(&here.state) : 0;
+	if (rc != 0) {
+		here.failed = true;
+		fli_run_fail(r, "harness", "target %s: init: %s", t->name, fl_errname(rc));
+	}
+	return !here.failed;
+}
+
+static int
+arg_count(const struct fl_target_op *op)
+{
+	int n = 0;
+
+	while (op->args != NULL && op->args[n].name != NULL)
+		n++;
+	return n;
+}
+
+static bool
+target_op(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	const struct fl_scn_op_target *o = &op->u.target;
+	struct run *r = ar->run;
+	const struct fl_target_op *top = o->op;
+	int64_t ints[FL_TARGET_MAX_ARGS] = { 0 };
+	const char *strs[FL_TARGET_MAX_ARGS] = { NULL };
+	void *objs[FL_TARGET_MAX_ARGS] = { NULL };
+	struct fl_target_args a = { ints, strs, objs, 0 };
+	void *created = NULL;
+	int n = arg_count(top), closes = -1, rv;
+
+	if (op->kind != FL_SCN_OP_TARGET)
+		return false;
+	if (!ensure_state(r))
+		return true;
+	for (int i = 0; i < n; i++) {
+		ints[i] = o->ints[i];
+		strs[i] = o->strs[i];
+		if (top->args[i].type != FL_TARGET_OBJECT || o->objs[i] < 0)
+			continue;
+		objs[i] = r->objs[o->objs[i]];
+		if (objs[i] == NULL) {
+			fli_op_error(ar, op,
+			             "its object is not open (the op that made it failed, or "
+			             "it is closed)",
+			             FL_ENOENT);
+			return true;
+		}
+		if (top->closes != NULL && strcmp(top->closes, top->args[i].name) == 0)
+			closes = o->objs[i];
+	}
+	if (top->flags & FL_TARGET_OP_BLOCKS)
+		a.deadline_ns = fli_deadline_after_ms(r, o->deadline_ms);
+	rv = top->fn(here.state, &a, top->creates != NULL ? &created : NULL);
+	if (closes >= 0)
+		r->objs[closes] = NULL; /* gone, whatever the op said */
+	if (rv == 0 && top->creates != NULL) {
+		if (created == NULL) {
+			fli_run_fail(r, "harness",
+			             "target %s: op %s (line %d) succeeded and created nothing",
+			             o->target->name, top->name, op->line);
+			return true;
+		}
+		r->objs[o->as] = created;
+	}
+	if (rv != 0)
+		fli_op_error(ar, op, top->name, rv);
+	return true;
+}
+
+static const struct fl_target_kind *
+kind_named(const struct fl_target *t, const char *name)
+{
+	for (const struct fl_target_kind *k = t->kinds; k->name != NULL; k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+/* target_resources: every gauge at zero. */
+static void
+judge_gauges(struct run *r, const char *who)
+{
+	const struct fl_target *t = r->s->target;
+
+	if (!(r->s->properties & FL_SCN_PROP_TARGET_RESOURCES) || t->gauges == NULL)
+		return;
+	for (const struct fl_target_gauge *g = t->gauges; g->name != NULL; g++) {
+		int64_t v = g->read(here.state);
+
+		if (v != 0) {
+			fli_run_fail(r, "target_resources",
+			             "target %s: %s is %lld once every object of %s closed",
+			             t->name, g->name, (long long)v, who);
+			return;
+		}
+	}
+}
+
+static void
+end_state(void)
+{
+	if (here.t != NULL && here.pid == getpid() && !here.failed && here.t->fini != NULL)
+		here.t->fini(here.state);
+	here.pid = 0;
+	here.state = NULL;
+}
+
+/* The actor's ops ended: what it left open is closed (as a process's
+ * exit would have it); in proc mode its process's state is judged and
+ * ended here. */
+static void
+target_close(struct actor_run *ar)
+{
+	struct run *r = ar->run;
+	const struct fl_target *t = r->s->target;
+	char who[96];
+
+	if (t == NULL || here.pid != getpid() || here.failed)
+		return;
+	for (size_t i = 0; r->objs != NULL && i < r->s->object_count; i++) {
+		const struct fl_scenario_object *o = &r->s->objects[i];
+
+		if (o->kind != FL_SCN_OBJ_TARGET || o->actor != ar->index || r->objs[i] == NULL)
+			continue;
+		fli_run_story(r, "%s: %s %s left open: closed by the harness", ar->a->name,
+		              o->target_kind, o->name);
+		kind_named(t, o->target_kind)->close(here.state, r->objs[i]);
+		r->objs[i] = NULL;
+	}
+	if (per_process(r)) {
+		snprintf(who, sizeof(who), "actor %s's process", ar->a->name);
+		if (!ar->crashed)
+			judge_gauges(r, who);
+		end_state();
+	}
+}
+
+/* The run's end (every actor done): the shared state judged and ended. */
+static void
+target_audit(struct run *r)
+{
+	if (r->s->target == NULL || here.pid != getpid())
+		return;
+	if (!here.failed)
+		judge_gauges(r, "the run");
+	end_state();
+}
+
+const struct fli_run_domain fli_target_domain = {
+	.name = "target",
+	.op = target_op,
+	.close = target_close,
+	.audit = target_audit,
+};
