@@ -611,17 +611,24 @@ fli_interp_client_close(struct actor_run *ar)
 {
 	struct run *r = ar->run;
 
-	if (r->objs != NULL)
-		for (size_t i = 0; i < r->s->object_count; i++) {
-			struct cc_slot *s = r->objs[i];
+	/* Only this actor's slots: another actor's objects (of any domain)
+	 * are another thread's to touch (stress mode). */
+	for (size_t i = 0; r->objs != NULL && i < r->s->object_count; i++) {
+		struct cc_slot *s;
 
-			if (r->s->objects[i].kind != FL_SCN_OBJ_CLUSTER_CLIENT || s == NULL ||
-			    s->owner != ar)
-				continue;
-			if (s->c != NULL)
-				(void)fl_cluster_client_close(s->c);
-			s->c = NULL;
+		if (r->s->objects[i].kind != FL_SCN_OBJ_CLUSTER_CLIENT ||
+		    r->s->objects[i].actor != ar->index || (s = r->objs[i]) == NULL)
+			continue;
+		if (s->c != NULL)
+			(void)fl_cluster_client_close(s->c);
+		s->c = NULL;
+		if (r->s->mode == FL_SCN_MODE_PROC) {
+			/* This process's own, gone with it: freed here (in the
+			 * run's process the teardown frees them). */
+			free(s);
+			r->objs[i] = NULL;
 		}
+	}
 	if (ar->cluster_pc == NULL)
 		return;
 	if (checking(r) && !ar->crashed)
