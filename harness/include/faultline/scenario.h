@@ -121,8 +121,10 @@ enum fl_scn_property {
 	                     registration of theirs (B2) */
 	FL_SCN_PROP_TARGET_RESOURCES = 1u << 20, /* a target's gauges back to zero once every
 	                                            object of it closed */
+	FL_SCN_PROP_TARGET_MODEL = 1u << 21,     /* no op of a target reported a violation of
+	                                            the library's contract (fl_target_violation) */
 };
-#define FL_SCN_PROP_COUNT 21
+#define FL_SCN_PROP_COUNT 22
 #define FL_SCN_PROP_CLUSTER                                                                        \
 	(FL_SCN_PROP_ELECTION_SAFETY | FL_SCN_PROP_LOG_MATCHING |                                  \
 	 FL_SCN_PROP_LEADER_COMPLETENESS | FL_SCN_PROP_STATE_MACHINE_SAFETY |                      \

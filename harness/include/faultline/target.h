@@ -121,6 +121,15 @@ const struct fl_target *fl_target_entry(void);
 typedef const struct fl_target *(*fl_target_entry_fn)(void);
 #define FL_TARGET_ENTRY "fl_target_entry"
 
+/* Called by a target's op (on the op's thread): fl_target_note adds a
+ * line to the run's story (what the library answered, in its own words);
+ * fl_target_violation fails the run with the property target_model (the
+ * library did something its contract forbids: a message came back other
+ * than it was sent, a count went negative), whatever the op returns and
+ * whatever its `expect:` allows.  printf formats. */
+void fl_target_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fl_target_violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* fl_target_register makes t's ops known to scenarios loaded after it.
  * 0; FL_EINVAL (t malformed: the message in err says what);
  * FL_EEXIST (an op of the same name is registered, or a built-in op has

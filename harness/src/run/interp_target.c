@@ -10,6 +10,7 @@
  * gauges and ends the state when its ops end (a library's threads do not
  * survive a fork, so nothing of it is made before one).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,7 +27,40 @@ static struct {
 	void *state;
 	pid_t pid; /* the process it was made in (0: none) */
 	bool failed;
+	struct run *r; /* the run its ops belong to (fl_target_note, _violation) */
 } here;
+
+void
+fl_target_note(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (here.r == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fli_run_story(here.r, "target %s: %s", here.t->name, line);
+}
+
+void
+fl_target_violation(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (here.r == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (here.r->s->properties & FL_SCN_PROP_TARGET_MODEL)
+		fli_run_fail(here.r, "target_model", "target %s: %s", here.t->name, line);
+	else
+		fli_run_story(here.r, "target %s: %s (target_model not checked)", here.t->name,
+		              line);
+}
 
 static bool
 per_process(const struct run *r)
@@ -45,6 +79,7 @@ ensure_state(struct run *r)
 	if (here.pid == getpid() && here.t == t)
 		return !here.failed;
 	here.t = t;
+	here.r = r;
 	here.pid = getpid();
 	here.state = NULL;
 	here.failed = false;
@@ -88,7 +123,7 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		strs[i] = o->strs[i];
 		if (top->args[i].type != FL_TARGET_OBJECT || o->objs[i] < 0)
 			continue;
-		objs[i] = r->objs[o->objs[i]];
+		objs[i] = __atomic_load_n(&r->objs[o->objs[i]], __ATOMIC_ACQUIRE);
 		if (objs[i] == NULL) {
 			fli_op_error(ar, op,
 			             "its object is not open (the op that made it failed, or "
@@ -99,11 +134,16 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		if (top->closes != NULL && strcmp(top->closes, top->args[i].name) == 0)
 			closes = o->objs[i];
 	}
+	/* An object being closed is gone from its slot before the close
+	 * begins: an actor sharing it (stress mode) ending meanwhile must
+	 * not close it again. */
+	if (closes >= 0 && __atomic_exchange_n(&r->objs[closes], NULL, __ATOMIC_ACQ_REL) == NULL) {
+		fli_op_error(ar, op, "its object is closed already", FL_ENOENT);
+		return true;
+	}
 	if (top->flags & FL_TARGET_OP_BLOCKS)
 		a.deadline_ns = fli_deadline_after_ms(r, o->deadline_ms);
 	rv = top->fn(here.state, &a, top->creates != NULL ? &created : NULL);
-	if (closes >= 0)
-		r->objs[closes] = NULL; /* gone, whatever the op said */
 	if (rv == 0 && top->creates != NULL) {
 		if (created == NULL) {
 			fli_run_fail(r, "harness",
@@ -111,7 +151,7 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 			             o->target->name, top->name, op->line);
 			return true;
 		}
-		r->objs[o->as] = created;
+		__atomic_store_n(&r->objs[o->as], created, __ATOMIC_RELEASE);
 	}
 	if (rv != 0)
 		fli_op_error(ar, op, top->name, rv);
@@ -171,12 +211,14 @@ target_close(struct actor_run *ar)
 	for (size_t i = 0; r->objs != NULL && i < r->s->object_count; i++) {
 		const struct fl_scenario_object *o = &r->s->objects[i];
 
-		if (o->kind != FL_SCN_OBJ_TARGET || o->actor != ar->index || r->objs[i] == NULL)
+		void *obj;
+
+		if (o->kind != FL_SCN_OBJ_TARGET || o->actor != ar->index ||
+		    (obj = __atomic_exchange_n(&r->objs[i], NULL, __ATOMIC_ACQ_REL)) == NULL)
 			continue;
 		fli_run_story(r, "%s: %s %s left open: closed by the harness", ar->a->name,
 		              o->target_kind, o->name);
-		kind_named(t, o->target_kind)->close(here.state, r->objs[i]);
-		r->objs[i] = NULL;
+		kind_named(t, o->target_kind)->close(here.state, obj);
 	}
 	if (per_process(r)) {
 		snprintf(who, sizeof(who), "actor %s's process", ar->a->name);

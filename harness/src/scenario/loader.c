@@ -40,7 +40,7 @@ static const char *const prop_names[FL_SCN_PROP_COUNT] = {
 	"log_matching",         "leader_completeness",
 	"state_machine_safety", "cluster_liveness",
 	"linearizable",         "no_orphaned_registrations",
-	"target_resources",
+	"target_resources",     "target_model",
 };
 
 /* The leak and balance properties that hold for any correct program
@@ -83,7 +83,9 @@ default_properties(const struct fl_scenario *s)
 			case FL_SCN_OP_CLUSTER_CONNECT:
 				p |= FL_SCN_PROP_NO_ORPHANED_REGISTRATIONS;
 				break;
-			case FL_SCN_OP_TARGET: p |= FL_SCN_PROP_TARGET_RESOURCES; break;
+			case FL_SCN_OP_TARGET:
+				p |= FL_SCN_PROP_TARGET_RESOURCES | FL_SCN_PROP_TARGET_MODEL;
+				break;
 			default: break;
 			}
 		}

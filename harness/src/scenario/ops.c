@@ -786,8 +786,12 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 			                                 strcmp(text, "1") == 0;
 			break;
 		case FL_TARGET_STRING:
-			rc = fli_scn_str_field(l, m, base, a->name, text, a->required, false,
-			                       &o->strs[i]);
+			/* "" is a value here (a topic of every message) */
+			if (text != NULL && text[0] == '\0')
+				rc = (o->strs[i] = fli_scn_adup(l, "")) != NULL ? 0 : l->rc;
+			else
+				rc = fli_scn_str_field(l, m, base, a->name, text, a->required,
+				                       false, &o->strs[i]);
 			break;
 		case FL_TARGET_OBJECT:
 			rc = ref_field(l, m, base, a->name, text, a->required,

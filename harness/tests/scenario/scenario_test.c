@@ -74,7 +74,7 @@ static const struct bad_case bad_cases[] = {
 	  "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, chunks_balanced, "
 	  "ports_zero, messages_freed_once, no_late_completions, election_safety, log_matching, "
 	  "leader_completeness, state_machine_safety, cluster_liveness, linearizable, "
-	  "no_orphaned_registrations, target_resources)" },
+	  "no_orphaned_registrations, target_resources, target_model)" },
 	{ "bad/connect_cancel_sync.yaml",
 	  "bad/connect_cancel_sync.yaml:8: actors[0].ops[0].cluster_connect.cancel_at: cancel_at "
 	  "needs async: true (the op closes the connect's handle when it reaches that step)" },
