@@ -12,6 +12,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +21,8 @@
 #include "faultline/target.h"
 
 #include "run/run_internal.h"
+#include "scenario/target_internal.h"
+#include "target/alloc_hook.h"
 
 /* This process's target state. */
 static struct {
@@ -27,6 +30,7 @@ static struct {
 	void *state;
 	pid_t pid; /* the process it was made in (0: none) */
 	bool failed;
+	bool hooked;   /* its shared object's allocations are counted (alloc_hook.c) */
 	struct run *r; /* the run its ops belong to (fl_target_note, _violation) */
 } here;
 
@@ -83,6 +87,25 @@ ensure_state(struct run *r)
 	here.pid = getpid();
 	here.state = NULL;
 	here.failed = false;
+	/* The target's own allocations, counted from before its init (and
+	 * before the threads a library starts there): the heap it holds
+	 * once every object closed and fini ran is target_resources'. */
+	here.hooked = false;
+	if (fli_target_handle(t) != NULL && (r->s->properties & FL_SCN_PROP_TARGET_RESOURCES)) {
+		/* A run of this process that ended without its audit (cut
+		 * short) may have left its hook: this run's own, anew. */
+		(void)fli_alloc_unhook();
+		fli_alloc_reset();
+		rc = fli_alloc_hook(fli_target_handle(t), &(struct fli_alloc_hooks){ 0 });
+		if (rc < 0) {
+			here.failed = true;
+			fli_run_fail(r, "harness",
+			             "target %s: its allocations cannot be counted: %s", t->name,
+			             fl_errname(rc));
+			return false;
+		}
+		here.hooked = true;
+	}
 	rc = t->init != NULL ? t->init(&here.state) : 0;
 	if (rc != 0) {
 		here.failed = true;
@@ -187,11 +210,33 @@ judge_gauges(struct run *r, const char *who)
 	}
 }
 
+/* fini, then (when counted) the heap the target still holds: blocks it
+ * allocated, after every object closed and its fini ran. */
 static void
-end_state(void)
+end_state(struct run *r, const char *who, bool judge)
 {
+	struct fli_alloc_stats st;
+	struct fli_alloc_block *held = NULL;
+	size_t n = 0;
+
 	if (here.t != NULL && here.pid == getpid() && !here.failed && here.t->fini != NULL)
 		here.t->fini(here.state);
+	if (here.hooked) {
+		fli_alloc_stats(&st);
+		if (judge && st.blocks_held > 0 && fli_alloc_held(&held, &n) == 0 && n > 0)
+			fli_run_fail(
+			        r, "target_resources",
+			        "target %s holds %llu heap block%s (%llu bytes) it allocated, once "
+			        "every object of %s closed and its fini ran: the first made by "
+			        "its allocation call #%llu (%s, %zu bytes)",
+			        here.t->name, (unsigned long long)st.blocks_held,
+			        st.blocks_held == 1 ? "" : "s", (unsigned long long)st.bytes_held,
+			        who, (unsigned long long)held[0].n, held[0].fn, held[0].size);
+		free(held);
+		(void)fli_alloc_unhook();
+		fli_alloc_reset();
+		here.hooked = false;
+	}
 	here.pid = 0;
 	here.state = NULL;
 }
@@ -224,7 +269,7 @@ target_close(struct actor_run *ar)
 		snprintf(who, sizeof(who), "actor %s's process", ar->a->name);
 		if (!ar->crashed)
 			judge_gauges(r, who);
-		end_state();
+		end_state(r, who, !ar->crashed);
 	}
 }
 
@@ -236,7 +281,7 @@ target_audit(struct run *r)
 		return;
 	if (!here.failed)
 		judge_gauges(r, "the run");
-	end_state();
+	end_state(r, "the run", !here.failed);
 }
 
 const struct fli_run_domain fli_target_domain = {

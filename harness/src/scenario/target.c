@@ -11,8 +11,10 @@
 #include "faultline/error.h"
 #include "faultline/scenario.h"
 #include "faultline/target.h"
+#include "scenario/target_internal.h"
 
 static const struct fl_target *targets[FL_TARGET_MAX];
+static void *handles[FL_TARGET_MAX]; /* the shared object's (dlopen), or NULL */
 static size_t ntargets;
 
 /* Keys every target op takes besides its declared arguments. */
@@ -209,9 +211,21 @@ fl_target_load(const char *path, const struct fl_target **out, char *err, size_t
 	}
 	t = entry();
 	rc = fl_target_register(t, err, errlen);
+	for (size_t i = 0; rc == 0 && i < ntargets; i++)
+		if (targets[i] == t)
+			handles[i] = h;
 	if (rc == 0 && out != NULL)
 		*out = t;
 	return rc;
+}
+
+void *
+fli_target_handle(const struct fl_target *t)
+{
+	for (size_t i = 0; i < ntargets; i++)
+		if (targets[i] == t)
+			return handles[i];
+	return NULL;
 }
 
 const struct fl_target_op *
