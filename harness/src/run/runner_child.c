@@ -181,6 +181,8 @@ list_actor_ops(const struct run *r, char *buf, size_t len)
 		const struct actor_run *ar = &r->actors[i];
 		int op = ar->op;
 
+		if (ar->a == NULL)
+			continue; /* killed before the actors were set up */
 		if (ar->crashed)
 			n = snprintf(buf + off, len - off, "%s %s crashed", i ? "," : "",
 			             ar->a->name);
