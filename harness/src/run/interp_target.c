@@ -34,18 +34,29 @@ static struct {
 	struct run *r; /* the run its ops belong to (fl_target_note, _violation) */
 } here;
 
+/* A target's message to the run: false when no run of this process has
+ * called the target (nothing to tell). */
+static bool
+target_says(char *line, size_t n, const char *fmt, va_list ap)
+{
+	if (here.r == NULL)
+		return false;
+	vsnprintf(line, n, fmt, ap);
+	return true;
+}
+
 void
 fl_target_note(const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
+	bool said;
 
-	if (here.r == NULL)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	said = target_says(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fli_run_story(here.r, "target %s: %s", here.t->name, line);
+	if (said)
+		fli_run_story(here.r, "target %s: %s", here.t->name, line);
 }
 
 void
@@ -53,12 +64,13 @@ fl_target_violation(const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
+	bool said;
 
-	if (here.r == NULL)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	said = target_says(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (!said)
+		return;
 	if (here.r->s->properties & FL_SCN_PROP_TARGET_MODEL)
 		fli_run_fail(here.r, "target_model", "target %s: %s", here.t->name, line);
 	else

@@ -207,11 +207,16 @@ fl_target_load(const char *path, const struct fl_target **out, char *err, size_t
 		if (errlen)
 			snprintf(err, errlen, "%s: no %s() (is it a faultline target?)", path,
 			         FL_TARGET_ENTRY);
+		dlclose(h);
 		return FL_ENOENT;
 	}
 	t = entry();
 	rc = fl_target_register(t, err, errlen);
-	for (size_t i = 0; rc == 0 && i < ntargets; i++)
+	if (rc != 0) {
+		dlclose(h); /* refused: nothing of it is kept */
+		return rc;
+	}
+	for (size_t i = 0; i < ntargets; i++)
 		if (targets[i] == t)
 			handles[i] = h;
 	if (rc == 0 && out != NULL)
