@@ -947,10 +947,23 @@ sweep_shard(const struct fl_scenario *s, const char *point, uint64_t k, bool per
 	return (h + (k - 1) * 2 + persistent) % shard_n;
 }
 
+/* The hits of a point a sweep tries: the transport's first 64 (a point
+ * hit more often than that repeats itself: its later hits take the same
+ * path), a target's allocation calls all of them up to SWEEP_ALLOC_CAP
+ * (each call site is a different path). */
+#define SWEEP_POINT_CAP 64
+#define SWEEP_ALLOC_CAP 10000
+
+static uint64_t
+sweep_cap(const char *point)
+{
+	return strcmp(point, FL_POINT_TARGET_ALLOC) == 0 ? SWEEP_ALLOC_CAP : SWEEP_POINT_CAP;
+}
+
 /* The fault sweep of `s`: a clean run counts every point's hits, then the
  * k-th hit of each point fails once and persistently, for every k (at most
- * 64 hits a point).  --sweep-limit L keeps L of those F faulted runs,
- * spread evenly over the list (points in fl_fault_point_names order, hits
+ * sweep_cap hits a point).  --sweep-limit L keeps L of those F faulted runs,
+ * spread evenly over the list (points in fl_fault_points() order, hits
  * in order): the (i * F / L)-th for i < L.  --shard keeps the faulted runs
  * sweep_shard gives this shard; every shard makes its own counting run.
  * The runs' indices follow the scenario's n runs: n the counting run, then
@@ -964,8 +977,9 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 		                     .count_hits = true };
 	struct fli_runner_outcome out;
 	struct job *jobs;
-	size_t nsweep = 0, nall = 0, nkept = 0, cap = 2 * fl_fault_point_count() * 64;
+	size_t nsweep = 0, nall = 0, nkept = 0;
 	double deadline = limit > 0 ? start + limit : 0;
+	const char *const *names = fl_fault_points();
 	int rv;
 
 	errno = 0;
@@ -985,7 +999,11 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 		add_result(rep, &res);
 		return;
 	}
-	jobs = calloc(cap ? cap : 1, sizeof(*jobs));
+	for (size_t pt = 0; pt < out.nhits && names[pt] != NULL; pt++)
+		nall += 2 *
+		        (out.hits[pt] < sweep_cap(names[pt]) ? out.hits[pt] : sweep_cap(names[pt]));
+	uint64_t nlimit = p->sweep_limit > 0 && p->sweep_limit < nall ? p->sweep_limit : nall;
+	jobs = calloc(nlimit ? nlimit : 1, sizeof(*jobs));
 	if (jobs == NULL) {
 		struct fl_run_result res;
 		result_init(&res, s, p->seed, n);
@@ -996,13 +1014,10 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 		fli_runner_outcome_fini(&out);
 		return;
 	}
-	for (size_t pt = 0; pt < out.nhits; pt++)
-		nall += 2 * (out.hits[pt] < 64 ? out.hits[pt] : 64);
-	uint64_t nlimit = p->sweep_limit > 0 && p->sweep_limit < nall ? p->sweep_limit : nall;
-	for (size_t pt = 0, j = 0, next = 0; pt < out.nhits; pt++) {
-		for (uint64_t k = 1; k <= out.hits[pt] && k <= 64; k++) {
+	for (size_t pt = 0, j = 0, next = 0; pt < out.nhits && names[pt] != NULL; pt++) {
+		for (uint64_t k = 1; k <= out.hits[pt] && k <= sweep_cap(names[pt]); k++) {
 			for (int pers = 0; pers < 2; pers++, j++) {
-				const char *point = fl_fault_point_names[pt];
+				const char *point = names[pt];
 				struct job *jb;
 
 				/* The (next * nall / nlimit)-th faulted run is kept. */
@@ -1011,7 +1026,7 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 				next++;
 				nkept++;
 				if (sweep_shard(s, point, k, pers, p->shard_n) != p->shard_i ||
-				    nsweep == cap)
+				    nsweep == nlimit)
 					continue;
 				jb = &jobs[nsweep++];
 				jb->s = s;
@@ -1322,7 +1337,7 @@ cmd_run(int argc, char **argv)
 		.tap = tap ? stdout : NULL,
 		.json_path = json,
 		.junit_path = junit,
-		.point_names = fl_fault_point_names,
+		.point_names = fl_fault_points(),
 	};
 	/* Everything that can stop the batch is found before its first run:
 	 * the trace directory, the report files (opened now: a report from an
@@ -1860,8 +1875,8 @@ points_width(void)
 {
 	size_t w = 33;
 
-	for (size_t i = 0; fl_fault_point_names[i] != NULL; i++)
-		w = strlen(fl_fault_point_names[i]) > w ? strlen(fl_fault_point_names[i]) : w;
+	for (const char *const *p = fl_fault_points(); *p != NULL; p++)
+		w = strlen(*p) > w ? strlen(*p) : w;
 	for (size_t i = 0; fl_sched_point_names[i] != NULL; i++)
 		w = strlen(fl_sched_point_names[i]) > w ? strlen(fl_sched_point_names[i]) : w;
 	for (size_t i = 0; i < sizeof(harness_sched_points) / sizeof(harness_sched_points[0]); i++)
@@ -1875,8 +1890,8 @@ list_points(void)
 	int w = points_width();
 
 	printf("fault points (a scenario's faults: point, --sweep):\n");
-	for (size_t i = 0; fl_fault_point_names[i] != NULL; i++)
-		printf("  %-*s %s\n", w, fl_fault_point_names[i], fl_fault_point_whats[i]);
+	for (size_t i = 0; fl_fault_points()[i] != NULL; i++)
+		printf("  %-*s %s\n", w, fl_fault_points()[i], fl_fault_points_what()[i]);
 	printf("  %-*s %s\n", w, "posix/..., libc/...",
 	       "a libc call fails, through libfiu's POSIX preload (proc mode; libfiu names them, "
 	       "e.g. posix/io/oc/open)");

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "faultline/error.h"
+#include "faultline/faults.h"
 #include "faultline/platform.h"
 #include "faultline/report.h"
 
@@ -183,11 +184,13 @@ read_run(const char *path, size_t i, const struct fli_json *r, struct fl_run_res
 		return bad(path, "%s: an object expected", "faults_fired", i);
 	for (size_t k = 0; k < v->count; k++) {
 		size_t pt;
-		for (pt = 0; pt < FL_REPORT_MAX_POINTS && fl_fault_point_names[pt] != NULL &&
-		             strcmp(fl_fault_point_names[pt], v->keys[k]) != 0;
+		const char *const *names = fl_fault_points();
+
+		for (pt = 0; pt < FL_REPORT_MAX_POINTS && names[pt] != NULL &&
+		             strcmp(names[pt], v->keys[k]) != 0;
 		     pt++)
 			;
-		if (pt == FL_REPORT_MAX_POINTS || fl_fault_point_names[pt] == NULL)
+		if (pt == FL_REPORT_MAX_POINTS || names[pt] == NULL)
 			return bad(path,
 			           "faults_fired: '%s' is not a fault point of this faultline "
 			           "(`faultline list --points`)",
@@ -468,7 +471,7 @@ cmd_merge(int argc, char **argv)
 		               : stdout,
 		.json_path = json,
 		.junit_path = junit,
-		.point_names = fl_fault_point_names,
+		.point_names = fl_fault_points(),
 	};
 	if (fl_report_new(&ro, &rep) != 0) {
 		fprintf(stderr, "faultline merge: out of memory\n");

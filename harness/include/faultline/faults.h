@@ -102,11 +102,33 @@ uint64_t fl_faults_total_fired(const struct fl_faults *f);
 /* The point and hit number of the first fault that fired (NULL if none). */
 const char *fl_faults_first_fired(const struct fl_faults *f, uint64_t *hit);
 
-/* fl_fault_point_index returns the index of `name` in fl_fault_point_names
+/* Every point a rule can name and a sweep enumerates: the transport's
+ * (fl_fault_point_names, raised through libfiu), then the harness's own
+ * (raised with fl_faults_raise):
+ *
+ *   target/alloc  an allocation call of a target's library fails
+ *
+ * fl_fault_points() is that list, NULL-terminated, and
+ * fl_fault_points_what() says what each does, at the same index. */
+const char *const *fl_fault_points(void);
+const char *const *fl_fault_points_what(void);
+
+/* The harness's allocation point (alloc_hook.h numbers the calls). */
+#define FL_POINT_TARGET_ALLOC "target/alloc"
+
+/* fl_fault_point_index returns the index of `name` in fl_fault_points()
  * or -1. */
 int fl_fault_point_index(const char *name);
 
-/* fl_fault_point_count returns the number of registered points. */
+/* fl_fault_point_count returns the number of points in fl_fault_points(). */
 size_t fl_fault_point_count(void);
+
+/* A point the harness raises itself, not through libfiu: counted as a hit
+ * and judged by the active engine's rules as a transport point is.
+ * Returns true when the hit fails with an error (FL_FAULT_ERROR or
+ * FL_FAULT_DROP); false when no engine is armed.  The scenario loader
+ * gives such points action error only (target/alloc is raised with the
+ * allocator's lock held: no delay, no crash there). */
+bool fl_faults_raise(const char *name);
 
 #endif

@@ -123,8 +123,11 @@ enum fl_scn_property {
 	                                            object of it closed */
 	FL_SCN_PROP_TARGET_MODEL = 1u << 21,     /* no op of a target reported a violation of
 	                                            the library's contract (fl_target_violation) */
+	FL_SCN_PROP_TARGET_HEAP = 1u << 22,      /* the target's library wrote no byte past a block
+	                                       it allocated, freed none twice, wrote none it
+	                                       freed (alloc_hook.h's heap check) */
 };
-#define FL_SCN_PROP_COUNT 22
+#define FL_SCN_PROP_COUNT 23
 #define FL_SCN_PROP_CLUSTER                                                                        \
 	(FL_SCN_PROP_ELECTION_SAFETY | FL_SCN_PROP_LOG_MATCHING |                                  \
 	 FL_SCN_PROP_LEADER_COMPLETENESS | FL_SCN_PROP_STATE_MACHINE_SAFETY |                      \

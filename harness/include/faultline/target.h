@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* The version of this header a target was built against. */
-#define FL_TARGET_ABI 1
+#define FL_TARGET_ABI 2
 
 /* Arguments of an op at most, and names' lengths. */
 #define FL_TARGET_MAX_ARGS 8
@@ -113,6 +113,16 @@ struct fl_target {
 	 * be NULL (state NULL); 0 or a negative FL_E* code. */
 	int (*init)(void **state);
 	void (*fini)(void *state);
+	/* The library under test: the shared objects (sonames or paths, as
+	 * dlopen takes them: "libnng.so.1") whose own calls to malloc,
+	 * calloc, realloc, strdup, posix_memalign... are the target's
+	 * allocations: numbered, failed at the fault point target/alloc, and
+	 * counted as the heap the target holds.  Each must be loaded already
+	 * (the target links it).  NULL-terminated; NULL: the target's own
+	 * shared object, for a target that is its library (fixtures/targets/).
+	 * The adapter's allocations, faultline's and libc's are never
+	 * counted or failed. */
+	const char *const *libraries;
 };
 
 /* The symbol a target's shared object exports (it defines this

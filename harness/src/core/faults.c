@@ -82,21 +82,74 @@ static void __attribute__((constructor)) cb_lock_atfork(void)
 	(void)pthread_atfork(cb_lock_prepare, cb_lock_release, cb_lock_release);
 }
 
+/* The harness's own points, after the transport's (faults.h). */
+static const char *const harness_points[] = { FL_POINT_TARGET_ALLOC, NULL };
+static const char *const harness_whats[] = {
+	"an allocation call (malloc, calloc, realloc, strdup, posix_memalign...) of the "
+	"target's library fails with ENOMEM; hit k is its k-th call in the process",
+	NULL,
+};
+#define HARNESS_POINTS (sizeof(harness_points) / sizeof(harness_points[0]) - 1)
+
+static const char **all_points, **all_whats;
+static size_t transport_points, all_count;
+static pthread_once_t points_once = PTHREAD_ONCE_INIT;
+
+static void
+points_init(void)
+{
+	while (fl_fault_point_names[transport_points] != NULL)
+		transport_points++;
+	all_count = transport_points + HARNESS_POINTS;
+	all_points = calloc(all_count + 1, sizeof(*all_points));
+	all_whats = calloc(all_count + 1, sizeof(*all_whats));
+	if (all_points == NULL || all_whats == NULL) {
+		/* The transport's list alone, as it was before harness points. */
+		free(all_points);
+		free(all_whats);
+		all_points = (const char **)fl_fault_point_names;
+		all_whats = (const char **)fl_fault_point_whats;
+		all_count = transport_points;
+		return;
+	}
+	for (size_t i = 0; i < transport_points; i++) {
+		all_points[i] = fl_fault_point_names[i];
+		all_whats[i] = fl_fault_point_whats[i];
+	}
+	for (size_t i = 0; i < HARNESS_POINTS; i++) {
+		all_points[transport_points + i] = harness_points[i];
+		all_whats[transport_points + i] = harness_whats[i];
+	}
+}
+
+const char *const *
+fl_fault_points(void)
+{
+	pthread_once(&points_once, points_init);
+	return all_points;
+}
+
+const char *const *
+fl_fault_points_what(void)
+{
+	pthread_once(&points_once, points_init);
+	return all_whats;
+}
+
 size_t
 fl_fault_point_count(void)
 {
-	size_t n = 0;
-
-	while (fl_fault_point_names[n] != NULL)
-		n++;
-	return n;
+	pthread_once(&points_once, points_init);
+	return all_count;
 }
 
 int
 fl_fault_point_index(const char *name)
 {
-	for (size_t i = 0; fl_fault_point_names[i] != NULL; i++)
-		if (strcmp(fl_fault_point_names[i], name) == 0)
+	const char *const *names = fl_fault_points();
+
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (strcmp(names[i], name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -146,7 +199,7 @@ fl_faults_add(struct fl_faults *f, const struct fl_fault_rule *rule)
 	if (rule->point == NULL || (rule->when == FL_WHEN_PROB && !(rule->p >= 0 && rule->p <= 1)))
 		return FL_EINVAL;
 	for (size_t i = 0; i < f->npoints; i++)
-		known = known || point_matches(rule->point, fl_fault_point_names[i]);
+		known = known || point_matches(rule->point, fl_fault_points()[i]);
 	known = known || fl_fault_point_external(rule->point);
 	if (!known)
 		return FL_EINVAL;
@@ -256,7 +309,7 @@ fault_decide(struct fl_faults *f, const char *name, void **failinfo)
 		if (idx >= 0)
 			f->counts[idx].fired++;
 		if (f->total_fired++ == 0) {
-			f->first_point = idx >= 0 ? fl_fault_point_names[idx] : NULL;
+			f->first_point = idx >= 0 ? fl_fault_points()[idx] : NULL;
 			f->first_hit = idx >= 0 ? f->counts[idx].hits : 0;
 		}
 		if (f->hooks.fired != NULL)
@@ -288,11 +341,28 @@ fault_observe(void *arg, const char *name, int failed)
 	}
 }
 
+bool
+fl_faults_raise(const char *name)
+{
+	struct fl_faults *f;
+	void *failinfo = NULL;
+	int rv;
+
+	pthread_mutex_lock(&cb_lock);
+	f = active;
+	rv = f != NULL && f->armed ? fault_decide(f, name, &failinfo) : 0;
+	pthread_mutex_unlock(&cb_lock);
+	/* As after libfiu's fiu_fail: the decided action, out of the lock. */
+	return f != NULL && fault_observe(f, name, rv) != 0;
+}
+
 /* Disables in libfiu the first npoints transport points and the external
  * (posix/libc) points of the first nrules rules. */
 static void
 disable_points(struct fl_faults *f, size_t npoints, size_t nrules)
 {
+	if (npoints > transport_points)
+		npoints = transport_points;
 	for (size_t i = 0; i < npoints; i++)
 		fiu_disable(fl_fault_point_names[i]);
 	for (size_t i = 0; i < nrules; i++)
@@ -310,7 +380,9 @@ fl_faults_arm(struct fl_faults *f)
 	f->total_fired = 0;
 	f->first_point = NULL;
 	pending = NULL;
-	for (size_t i = 0; i < f->npoints; i++) {
+	/* libfiu raises the transport's points; the harness's own come
+	 * through fl_faults_raise. */
+	for (size_t i = 0; i < transport_points; i++) {
 		if (fiu_enable_external(fl_fault_point_names[i], 1, NULL, 0, fault_cb) != 0) {
 			disable_points(f, i, 0);
 			return FL_EIO;

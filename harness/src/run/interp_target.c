@@ -10,6 +10,8 @@
  * gauges and ends the state when its ops end (a library's threads do not
  * survive a fork, so nothing of it is made before one).
  */
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "faultline/error.h"
+#include "faultline/faults.h"
 #include "faultline/platform.h"
 #include "faultline/target.h"
 
@@ -84,10 +87,80 @@ per_process(const struct run *r)
 	return r->s->mode == FL_SCN_MODE_PROC;
 }
 
+/* An allocation call of the target's library: the fault point
+ * target/alloc, hit k its k-th call in this process. */
+static bool
+alloc_fails(void *arg, uint64_t n, const char *fn)
+{
+	(void)arg;
+	if (!fl_faults_raise(FL_POINT_TARGET_ALLOC))
+		return false;
+	if (here.r != NULL)
+		fli_run_story(here.r, "target %s: its allocation call #%llu (%s) fails (ENOMEM)",
+		              here.t->name, (unsigned long long)n, fn);
+	return true;
+}
+
+/* A heap error of the target's library (alloc_hook.h's heap check). */
+static void
+heap_error(void *arg, const char *what)
+{
+	(void)arg;
+	if (here.r != NULL)
+		fli_run_fail(here.r, "target_heap", "target %s: %s", here.t->name, what);
+}
+
+/* The target's library hooked (alloc_hook.h): its libraries, else its
+ * own shared object; 0 when it has neither (a target linked in, that
+ * names no library: nothing to count), or a negative FL_E* code. */
+static int
+hook_library(const struct fl_target *t, bool check)
+{
+	const struct fli_alloc_hooks hooks = { .fail = alloc_fails,
+		                               .check = check,
+		                               .heap_error = heap_error };
+	int rc = 0;
+
+	if (t->libraries == NULL || t->libraries[0] == NULL)
+		return fli_target_handle(t) != NULL ? fli_alloc_hook(fli_target_handle(t), &hooks)
+		                                    : 0;
+	for (size_t i = 0; rc >= 0 && t->libraries[i] != NULL; i++) {
+		/* Loaded by the target (checked at its registration): this
+		 * only finds it. */
+		void *h = dlopen(t->libraries[i], RTLD_NOW | RTLD_NOLOAD);
+
+		if (h == NULL)
+			return FL_ENOENT;
+		rc = i == 0 ? fli_alloc_hook(h, &hooks) : fli_alloc_hook_also(h);
+		dlclose(h);
+	}
+	if (rc < 0)
+		(void)fli_alloc_unhook();
+	return rc;
+}
+
 /* The target's state in this process, made on first use.  NULL: its init
- * failed (the run fails, "harness": the target could not be set up). */
+ * failed (the run fails, "harness": the target could not be set up).
+ * Once per process: stress mode's actors are threads that may all come
+ * here at once (one init after another's op reset the library's counts:
+ * a gauge of -1). */
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool make_state(struct run *r);
+
 static bool
 ensure_state(struct run *r)
+{
+	bool ok;
+
+	pthread_mutex_lock(&state_lock);
+	ok = make_state(r);
+	pthread_mutex_unlock(&state_lock);
+	return ok;
+}
+
+static bool
+make_state(struct run *r)
 {
 	const struct fl_target *t = r->s->target;
 	int rc;
@@ -103,12 +176,12 @@ ensure_state(struct run *r)
 	 * before the threads a library starts there): the heap it holds
 	 * once every object closed and fini ran is target_resources'. */
 	here.hooked = false;
-	if (fli_target_handle(t) != NULL && (r->s->properties & FL_SCN_PROP_TARGET_RESOURCES)) {
+	{
 		/* A run of this process that ended without its audit (cut
 		 * short) may have left its hook: this run's own, anew. */
 		(void)fli_alloc_unhook();
 		fli_alloc_reset();
-		rc = fli_alloc_hook(fli_target_handle(t), &(struct fli_alloc_hooks){ 0 });
+		rc = hook_library(t, (r->s->properties & FL_SCN_PROP_TARGET_HEAP) != 0);
 		if (rc < 0) {
 			here.failed = true;
 			fli_run_fail(r, "harness",
@@ -234,8 +307,12 @@ end_state(struct run *r, const char *who, bool judge)
 	if (here.t != NULL && here.pid == getpid() && !here.failed && here.t->fini != NULL)
 		here.t->fini(here.state);
 	if (here.hooked) {
+		/* The heap check's last look: guards of what is still held,
+		 * and the quarantine. */
+		fli_alloc_flush();
 		fli_alloc_stats(&st);
-		if (judge && st.blocks_held > 0 && fli_alloc_held(&held, &n) == 0 && n > 0)
+		if (judge && (r->s->properties & FL_SCN_PROP_TARGET_RESOURCES) &&
+		    st.blocks_held > 0 && fli_alloc_held(&held, &n) == 0 && n > 0)
 			fli_run_fail(
 			        r, "target_resources",
 			        "target %s holds %llu heap block%s (%llu bytes) it allocated, once "

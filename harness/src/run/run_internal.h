@@ -145,9 +145,13 @@ struct run {
 	bool sweep;                   /* a sweep run: its op errors are the point */
 	uint32_t driver_faults_fired; /* fault rules fired outside any actor (the driver) */
 	uint64_t rules_fired;         /* bit i: the scenario's fault rule i fired */
-	uint32_t point_fired[FL_RUN_MAX_POINTS]; /* per fl_fault_point_names index */
-	bool threaded;                           /* stress: actors are real threads */
-	bool check_each_step;                    /* audit after every operation of every actor */
+	uint32_t point_fired[FL_RUN_MAX_POINTS]; /* per fl_fault_points() index */
+	/* proc mode: per point, the most hits one actor process counted
+	 * (each process numbers its own hits, as its rules do): what a
+	 * sweep's counting run reports beside the run process's own. */
+	uint64_t point_hits_max[FL_RUN_MAX_POINTS];
+	bool threaded;        /* stress: actors are real threads */
+	bool check_each_step; /* audit after every operation of every actor */
 	int fds_at_start;
 	/* The first violation found. */
 	bool failed;

@@ -413,8 +413,12 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 	fl_sandbox_frame_write(fd, TAG_HASH, &hash, sizeof(hash));
 	fl_sandbox_frame_write(fd, TAG_STEPS, &steps, sizeof(steps));
 	if (r->faults != NULL && np <= 256) {
-		for (size_t i = 0; i < np; i++)
-			hits[i] = fl_faults_hits(r->faults, fl_fault_point_names[i]);
+		for (size_t i = 0; i < np; i++) {
+			hits[i] = fl_faults_hits(r->faults, fl_fault_points()[i]);
+			if (i < FL_RUN_MAX_POINTS &&
+			    __atomic_load_n(&r->point_hits_max[i], __ATOMIC_RELAXED) > hits[i])
+				hits[i] = __atomic_load_n(&r->point_hits_max[i], __ATOMIC_RELAXED);
+		}
 		fl_sandbox_frame_write(fd, TAG_HITS, hits, (uint32_t)(np * sizeof(uint64_t)));
 	}
 	if (r->faults_configured && np <= FL_RUN_MAX_POINTS) {
@@ -506,8 +510,21 @@ run_threads(struct run *r)
 static void
 proc_actor_main(struct actor_run *ar)
 {
+	struct run *r = ar->run;
+
 	proc_actor = ar;
 	fli_interp_actor_main(ar);
+	/* This process's hits, for a sweep's counting run. */
+	for (size_t i = 0; r->faults != NULL && i < fl_fault_point_count() && i < FL_RUN_MAX_POINTS;
+	     i++) {
+		uint64_t h = fl_faults_hits(r->faults, fl_fault_points()[i]),
+		         cur = __atomic_load_n(&r->point_hits_max[i], __ATOMIC_RELAXED);
+
+		while (h > cur &&
+		       !__atomic_compare_exchange_n(&r->point_hits_max[i], &cur, h, false,
+		                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			;
+	}
 	fflush(NULL);
 	/* _exit skips LeakSanitizer's check at exit: this process's own. */
 	fli_san_leak_check();

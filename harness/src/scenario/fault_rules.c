@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "faultline/error.h"
+#include "faultline/faults.h"
 #include "faultline/platform.h"
 #include "faultline/scenario.h"
 #include "loader.h"
@@ -42,14 +43,14 @@ known_point(const char *point, bool *registered)
 	if (prefix)
 		n--;
 	*registered = false;
-	for (const char *const *p = fl_fault_point_names; *p != NULL; p++) {
+	for (const char *const *p = fl_fault_points(); *p != NULL; p++) {
 		if (prefix ? strncmp(*p, point, n) == 0 : strcmp(*p, point) == 0) {
 			*registered = true;
 			return true;
 		}
 	}
-	return strncmp(point, "transport/", 10) == 0 || strncmp(point, "posix/", 6) == 0 ||
-	       strncmp(point, "libc/", 5) == 0;
+	return strncmp(point, "transport/", 10) == 0 || strncmp(point, "target/", 7) == 0 ||
+	       strncmp(point, "posix/", 6) == 0 || strncmp(point, "libc/", 5) == 0;
 }
 
 /* Edit distance of a and b (each at most 127 bytes counted). */
@@ -85,7 +86,7 @@ nearest_point(const char *point)
 {
 	const char *best = NULL;
 	size_t bd = (size_t)-1;
-	for (const char *const *p = fl_fault_point_names; *p != NULL; p++) {
+	for (const char *const *p = fl_fault_points(); *p != NULL; p++) {
 		size_t d = edit_distance(point, *p);
 		if (d < bd) {
 			bd = d;
@@ -112,12 +113,12 @@ fli_scn_convert_fault(struct loader *l, const struct fli_raw_fault *a, yaml_node
 	fli_scn_join(f, sizeof f, base, "point");
 	bool registered;
 	if (!known_point(o->point, &registered))
-		return fli_scn_fail(
-		        l, pline, f,
-		        "unknown fault point '%s' (expected a registered transport/ point, "
-		        "or posix/... or libc/... for libfiu's preload)",
-		        o->point);
-	if (!registered && strncmp(o->point, "transport/", 10) == 0) {
+		return fli_scn_fail(l, pline, f,
+		                    "unknown fault point '%s' (expected a registered transport/ or "
+		                    "target/ point, or posix/... or libc/... for libfiu's preload)",
+		                    o->point);
+	bool harness_point = strncmp(o->point, "target/", 7) == 0;
+	if (!registered && (strncmp(o->point, "transport/", 10) == 0 || harness_point)) {
 		/* A typo would make every run fail for the wrong reason, or a
 		 * rule silently never fire: refuse it at load. */
 		const char *near = nearest_point(o->point);
@@ -139,6 +140,16 @@ fli_scn_convert_fault(struct loader *l, const struct fli_raw_fault *a, yaml_node
 	if (rc)
 		return rc;
 	o->action = (enum fl_scn_fault_action)act;
+	if (harness_point && l->target == NULL)
+		return fli_scn_fail(l, pline, f,
+		                    "'%s' is a target's point, and this scenario names no "
+		                    "target (target: PATH)",
+		                    o->point);
+	if (harness_point && o->action != FL_SCN_FAULT_ERROR)
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, fn, "action")), base,
+		                    "'%s' takes action error only (the call returns NULL, ENOMEM), "
+		                    "not %s",
+		                    o->point, actions[act]);
 
 	yaml_node_t *wn = fli_scn_yget(l, fn, "when");
 	o->when = FL_SCN_WHEN_ALWAYS;
@@ -181,6 +192,10 @@ fli_scn_convert_fault(struct loader *l, const struct fli_raw_fault *a, yaml_node
 	}
 
 	yaml_node_t *en = fli_scn_yget(l, fn, "errno"), *cn = fli_scn_yget(l, fn, "code");
+	if ((en || cn) && harness_point)
+		return fli_scn_fail(l, fli_scn_yline(en ? en : cn), base,
+		                    "'%s' fails with ENOMEM only: no %s", o->point,
+		                    en ? "errno" : "code");
 	if ((en || cn) && o->action != FL_SCN_FAULT_ERROR && o->action != FL_SCN_FAULT_DROP)
 		return fli_scn_fail(l, fli_scn_yline(en ? en : cn), base,
 		                    "%s applies to action error or drop only",

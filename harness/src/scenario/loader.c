@@ -41,6 +41,7 @@ static const char *const prop_names[FL_SCN_PROP_COUNT] = {
 	"state_machine_safety", "cluster_liveness",
 	"linearizable",         "no_orphaned_registrations",
 	"target_resources",     "target_model",
+	"target_heap",
 };
 
 /* The leak and balance properties that hold for any correct program
@@ -84,7 +85,8 @@ default_properties(const struct fl_scenario *s)
 				p |= FL_SCN_PROP_NO_ORPHANED_REGISTRATIONS;
 				break;
 			case FL_SCN_OP_TARGET:
-				p |= FL_SCN_PROP_TARGET_RESOURCES | FL_SCN_PROP_TARGET_MODEL;
+				p |= FL_SCN_PROP_TARGET_RESOURCES | FL_SCN_PROP_TARGET_MODEL |
+				     FL_SCN_PROP_TARGET_HEAP;
 				break;
 			default: break;
 			}

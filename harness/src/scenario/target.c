@@ -12,6 +12,7 @@
 #include "faultline/scenario.h"
 #include "faultline/target.h"
 #include "scenario/target_internal.h"
+#include "target/alloc_hook.h"
 
 static const struct fl_target *targets[FL_TARGET_MAX];
 static void *handles[FL_TARGET_MAX]; /* the shared object's (dlopen), or NULL */
@@ -135,6 +136,20 @@ check(const struct fl_target *t, char *err, size_t errlen)
 			           t->name, g->name);
 	if (t->ops == NULL || t->ops[0].name == NULL)
 		return bad(err, errlen, "target %s declares no op%s", t->name, "");
+	for (size_t i = 0; t->libraries != NULL && t->libraries[i] != NULL; i++) {
+		/* Loaded already (RTLD_NOLOAD): the target links it. */
+		void *h = dlopen(t->libraries[i], RTLD_NOW | RTLD_NOLOAD);
+
+		if (h == NULL)
+			return bad(err, errlen,
+			           "target %s: its library '%s' is not loaded (link the target "
+			           "against it, and name it as dlopen would: its soname)",
+			           t->name, t->libraries[i]);
+		dlclose(h);
+		_Static_assert(FLI_ALLOC_MAX_OBJECTS == 8, "the message says 8");
+		if (i == FLI_ALLOC_MAX_OBJECTS)
+			return bad(err, errlen, "target %s: more than 8 libraries%s", t->name, "");
+	}
 	for (const struct fl_target_op *op = t->ops; op->name != NULL; op++) {
 		int rc = check_op(t, op, err, errlen);
 		if (rc)

@@ -92,7 +92,27 @@ struct entry {
 	size_t size;
 	uint64_t n;
 	uint8_t fn;
+	bool guarded; /* GUARD_LEN bytes of guard_byte() follow its size */
 };
+
+/* The heap check (hooks.check): every block the target allocates is made
+ * GUARD_LEN bytes longer, those bytes set to a pattern that a write past
+ * the block's end changes; a block the target frees is filled with
+ * FREED_BYTE and kept, unreleased, in a quarantine of at most QUAR_MAX
+ * blocks and QUAR_BYTES bytes (larger blocks are released at once, their
+ * guard checked): its address cannot come back from an allocation while
+ * it is there, so a second free of it is a double free, and a change of
+ * its fill when it leaves is a write after free. */
+#define GUARD_LEN  16
+#define FREED_BYTE 0xdf
+#define QUAR_MAX   1024
+#define QUAR_BYTES ((size_t)8 << 20)
+
+static uint8_t
+guard_byte(size_t i)
+{
+	return (uint8_t)(0xa5 ^ (i * 0x3b));
+}
 
 static struct {
 	pthread_mutex_t lock; /* everything in this struct */
@@ -102,6 +122,9 @@ static struct {
 	size_t cap;      /* a power of two, or 0 */
 	size_t count;    /* entries in v */
 	size_t reserved; /* slots promised to calls in progress */
+	/* The quarantine: a ring of freed blocks, oldest at qhead. */
+	struct entry quar[QUAR_MAX];
+	size_t qhead, qcount, qbytes;
 } g = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static size_t
@@ -235,13 +258,130 @@ begin(enum fn f, uint64_t *n)
 	return b;
 }
 
+/* ---- the heap check --------------------------------------------------------- */
+
+/* The room to ask the real allocator for a block of size bytes: with
+ * its guard when the check is on (and the size leaves room for one). */
+static size_t
+room(size_t size, bool *guarded)
+{
+	bool check;
+
+	pthread_mutex_lock(&g.lock);
+	check = g.hooks.check;
+	pthread_mutex_unlock(&g.lock);
+	*guarded = check && size <= SIZE_MAX - GUARD_LEN;
+	return *guarded ? size + GUARD_LEN : size;
+}
+
+static void
+set_guard(void *p, size_t size)
+{
+	for (size_t i = 0; i < GUARD_LEN; i++)
+		((uint8_t *)p)[size + i] = guard_byte(i);
+}
+
+/* A heap error of the target's, told to the hook (g.lock held). */
+static void
+heap_error(const struct entry *e, const char *fmt, size_t at)
+{
+	char what[160], msg[320];
+
+	if (g.hooks.heap_error == NULL)
+		return;
+	snprintf(what, sizeof(what), fmt, at);
+	snprintf(msg, sizeof(msg), "%s: the %zu-byte block of its allocation call #%llu (%s)", what,
+	         e->size, (unsigned long long)e->n, fn_names[e->fn]);
+	g.hooks.heap_error(g.hooks.arg, msg);
+}
+
+/* e's guard intact (or none); if not, told, and false (g.lock held). */
+static bool
+check_guard(const struct entry *e, const char *when)
+{
+	const uint8_t *p = (const uint8_t *)e->addr;
+	char fmt[96];
+
+	if (!e->guarded)
+		return true;
+	for (size_t i = 0; i < GUARD_LEN; i++) {
+		if (p[e->size + i] != guard_byte(i)) {
+			snprintf(fmt, sizeof(fmt),
+			         "heap overflow: written past its end (byte +%%zu) %s", when);
+			heap_error(e, fmt, i);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The oldest quarantined block released, its fill checked (g.lock held). */
+static void
+release_oldest(void)
+{
+	struct entry *e = &g.quar[g.qhead];
+	const uint8_t *p = (const uint8_t *)e->addr;
+
+	for (size_t i = 0; i < e->size; i++) {
+		if (p[i] != FREED_BYTE) {
+			heap_error(e,
+			           "use after free: written at byte %zu after the target freed it",
+			           i);
+			break;
+		}
+	}
+	(void)check_guard(e, "after it was freed");
+	free((void *)e->addr);
+	g.qbytes -= e->size;
+	g.qhead = (g.qhead + 1) % QUAR_MAX;
+	g.qcount--;
+}
+
+/* A block the target freed (out of the table): checked, then kept in the
+ * quarantine or, too large for it, released (g.lock held). */
+static void
+retire(const struct entry *e)
+{
+	struct entry kept = *e;
+
+	if (!e->guarded || e->size > QUAR_BYTES / 8) {
+		(void)check_guard(e, "before its free");
+		free((void *)e->addr);
+		return;
+	}
+	/* An overflow is told once: its guard is not looked at again. */
+	kept.guarded = check_guard(e, "before its free");
+	memset((void *)e->addr, FREED_BYTE, e->size);
+	while (g.qcount == QUAR_MAX || (g.qcount > 0 && g.qbytes + e->size > QUAR_BYTES))
+		release_oldest();
+	g.quar[(g.qhead + g.qcount) % QUAR_MAX] = kept;
+	g.qcount++;
+	g.qbytes += e->size;
+}
+
+/* The quarantined block at addr, or NULL (g.lock held). */
+static const struct entry *
+quarantined(uintptr_t addr)
+{
+	for (size_t i = 0; i < g.qcount; i++)
+		if (g.quar[(g.qhead + i) % QUAR_MAX].addr == addr)
+			return &g.quar[(g.qhead + i) % QUAR_MAX];
+	return NULL;
+}
+
 /* The end of a call that began GO: p (size bytes) recorded, or the slot
  * given back when p is NULL (the real function failed). */
 static void
-end(void *p, size_t size, uint64_t n, enum fn f)
+end_guarded(void *p, size_t size, uint64_t n, enum fn f, bool guarded)
 {
-	struct entry e = { .addr = (uintptr_t)p, .size = size, .n = n, .fn = (uint8_t)f };
+	struct entry e = { .addr = (uintptr_t)p,
+		           .size = size,
+		           .n = n,
+		           .fn = (uint8_t)f,
+		           .guarded = guarded };
 
+	if (p != NULL && guarded)
+		set_guard(p, size);
 	pthread_mutex_lock(&g.lock);
 	if (p != NULL)
 		put(&e);
@@ -250,16 +390,30 @@ end(void *p, size_t size, uint64_t n, enum fn f)
 	pthread_mutex_unlock(&g.lock);
 }
 
-/* Takes p out of the table before it is released (counted in
- * frees_unknown if it was not there). */
 static void
-forget(void *p)
+end(void *p, size_t size, uint64_t n, enum fn f)
+{
+	end_guarded(p, size, n, f, false);
+}
+
+/* A free by the target: a block of its own checked and retired; a block
+ * in the quarantine is a double free, told and not released again;
+ * another (not the target's) counted in frees_unknown and released. */
+static void
+target_free(void *p)
 {
 	struct entry old;
+	const struct entry *q;
 
 	pthread_mutex_lock(&g.lock);
-	if (!take((uintptr_t)p, &old))
+	if (take((uintptr_t)p, &old)) {
+		retire(&old);
+	} else if ((q = quarantined((uintptr_t)p)) != NULL) {
+		heap_error(q, "double free: freed a second time%.0zu", 0);
+	} else {
 		g.st.frees_unknown++;
+		free(p);
+	}
 	pthread_mutex_unlock(&g.lock);
 }
 
@@ -267,14 +421,15 @@ static void *
 w_malloc(size_t size)
 {
 	uint64_t n;
+	bool guarded;
 	void *p;
 
 	if (begin(F_MALLOC, &n) != GO) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = malloc(size);
-	end(p, size, n, F_MALLOC);
+	p = malloc(room(size, &guarded));
+	end_guarded(p, size, n, F_MALLOC, guarded);
 	return p;
 }
 
@@ -283,15 +438,20 @@ w_calloc(size_t nmemb, size_t size)
 {
 	uint64_t n;
 	size_t total = 0;
+	bool guarded;
 	void *p;
 
 	if (begin(F_CALLOC, &n) != GO) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	(void)__builtin_mul_overflow(nmemb, size, &total); /* overflow: calloc fails */
-	p = calloc(nmemb, size);
-	end(p, total, n, F_CALLOC);
+	if (__builtin_mul_overflow(nmemb, size, &total)) {
+		p = calloc(nmemb, size); /* fails, as the target's own call would */
+		guarded = false;
+	} else {
+		p = calloc(1, room(total, &guarded));
+	}
+	end_guarded(p, total, n, F_CALLOC, guarded);
 	return p;
 }
 
@@ -300,8 +460,7 @@ w_free(void *p)
 {
 	if (p == NULL)
 		return;
-	forget(p);
-	free(p);
+	target_free(p);
 }
 
 /* realloc and reallocarray (size computed) as f. */
@@ -324,7 +483,45 @@ resize(void *p, size_t size, enum fn f)
 	if (p != NULL) {
 		pthread_mutex_lock(&g.lock);
 		known = take((uintptr_t)p, &old);
+		if (!known && quarantined((uintptr_t)p) != NULL) {
+			heap_error(quarantined((uintptr_t)p),
+			           "use after free: realloc'd after the target freed it%.0zu", 0);
+			g.reserved--;
+			pthread_mutex_unlock(&g.lock);
+			errno = ENOMEM;
+			return NULL;
+		}
 		pthread_mutex_unlock(&g.lock);
+	}
+	if (p == NULL || (known && old.guarded)) {
+		/* A new block (guarded when the check is on), the old one's
+		 * bytes copied and the old one retired: a later write to it is
+		 * seen, as with free. */
+		bool guarded;
+
+		q = malloc(room(size, &guarded));
+		pthread_mutex_lock(&g.lock);
+		if (q != NULL) {
+			struct entry e = { .addr = (uintptr_t)q,
+				           .size = size,
+				           .n = n,
+				           .fn = (uint8_t)f,
+				           .guarded = guarded };
+
+			if (p != NULL) {
+				memcpy(q, p, old.size < size ? old.size : size);
+				retire(&old);
+			}
+			if (guarded)
+				set_guard(q, size);
+			put(&e);
+		} else if (known) {
+			put(&old); /* p still valid: back in the table */
+		} else {
+			g.reserved--;
+		}
+		pthread_mutex_unlock(&g.lock);
+		return q;
 	}
 	q = realloc(p, size);
 	pthread_mutex_lock(&g.lock);
@@ -377,12 +574,14 @@ w_dup(const char *s, size_t len, enum fn f)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = malloc(len + 1);
+	bool guarded;
+
+	p = malloc(room(len + 1, &guarded));
 	if (p != NULL) {
 		memcpy(p, s, len);
 		p[len] = '\0';
 	}
-	end(p, len + 1, n, f);
+	end_guarded(p, len + 1, n, f, guarded);
 	return p;
 }
 
@@ -405,10 +604,12 @@ w_posix_memalign(void **out, size_t align, size_t size)
 	void *p = NULL;
 	int rc;
 
+	bool guarded;
+
 	if (begin(F_POSIX_MEMALIGN, &n) != GO)
 		return ENOMEM;
-	rc = posix_memalign(&p, align, size);
-	end(rc == 0 ? p : NULL, size, n, F_POSIX_MEMALIGN);
+	rc = posix_memalign(&p, align, room(size, &guarded));
+	end_guarded(rc == 0 ? p : NULL, size, n, F_POSIX_MEMALIGN, guarded);
 	if (rc == 0)
 		*out = p;
 	return rc;
@@ -424,8 +625,10 @@ w_aligned_alloc(size_t align, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = aligned_alloc(align, size);
-	end(p, size, n, F_ALIGNED_ALLOC);
+	bool guarded;
+
+	p = aligned_alloc(align, room(size, &guarded));
+	end_guarded(p, size, n, F_ALIGNED_ALLOC, guarded);
 	return p;
 }
 
@@ -439,8 +642,10 @@ w_memalign(size_t align, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = memalign(align, size);
-	end(p, size, n, F_MEMALIGN);
+	bool guarded;
+
+	p = memalign(align, room(size, &guarded));
+	end_guarded(p, size, n, F_MEMALIGN, guarded);
 	return p;
 }
 
@@ -475,16 +680,20 @@ struct patch {
 	void *wrapper;
 };
 
-/* The hooked object: its slots rewritten, and its program headers (to
+/* A hooked object: its slots rewritten, and its program headers (to
  * know each page's protection). */
-static struct {
-	pthread_mutex_t lock; /* hook and unhook, against each other */
-	bool hooked;
+struct hooked {
 	uintptr_t base;
 	const phdr_t *phdr;
 	size_t phnum;
 	struct patch *v;
 	size_t n;
+};
+
+static struct {
+	pthread_mutex_t lock; /* hook and unhook, against each other */
+	struct hooked o[FLI_ALLOC_MAX_OBJECTS];
+	size_t n; /* objects hooked */
 } t = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 struct obj {
@@ -717,33 +926,39 @@ hook_locked(void *dl_handle, const struct fli_alloc_hooks *h)
 		if (ph->p_type == PT_LOAD && self >= lo && self < lo + ph->p_memsz)
 			return FL_EINVAL;
 	}
+	for (size_t i = 0; i < t.n; i++)
+		if (t.o[i].base == f.o.base && t.o[i].phdr == f.o.phdr)
+			return FL_EEXIST;
 	rc = find_slots(&f.o, lm->l_ld, &v, &n);
 	if (rc != 0) {
 		free(v);
 		return rc;
 	}
 
-	pthread_mutex_lock(&g.lock);
-	g.hooks = *h;
-	pthread_mutex_unlock(&g.lock);
+	if (h != NULL) {
+		pthread_mutex_lock(&g.lock);
+		g.hooks = *h;
+		pthread_mutex_unlock(&g.lock);
+	}
 	for (size_t i = 0; i < n; i++) {
 		v[i].orig = __atomic_load_n(v[i].slot, __ATOMIC_ACQUIRE);
 		rc = store(&f.o, v[i].slot, v[i].wrapper);
 		if (rc != 0) {
 			(void)restore(&f.o, v, i + 1);
-			pthread_mutex_lock(&g.lock);
-			g.hooks = (struct fli_alloc_hooks){ 0 };
-			pthread_mutex_unlock(&g.lock);
+			if (h != NULL) {
+				pthread_mutex_lock(&g.lock);
+				g.hooks = (struct fli_alloc_hooks){ 0 };
+				pthread_mutex_unlock(&g.lock);
+			}
 			free(v);
 			return rc;
 		}
 	}
-	t.hooked = true;
-	t.base = f.o.base;
-	t.phdr = f.o.phdr;
-	t.phnum = f.o.phnum;
-	t.v = v;
-	t.n = n;
+	t.o[t.n++] = (struct hooked){ .base = f.o.base,
+		                      .phdr = f.o.phdr,
+		                      .phnum = f.o.phnum,
+		                      .v = v,
+		                      .n = n };
 	return (int)n;
 }
 
@@ -778,7 +993,22 @@ fli_alloc_hook(void *dl_handle, const struct fli_alloc_hooks *h)
 	if (dl_handle == NULL || h == NULL)
 		return FL_EINVAL;
 	pthread_mutex_lock(&t.lock);
-	rc = t.hooked ? FL_ESTATE : hook_locked(dl_handle, h);
+	rc = t.n > 0 ? FL_ESTATE : hook_locked(dl_handle, h);
+	pthread_mutex_unlock(&t.lock);
+	return rc;
+}
+
+int
+fli_alloc_hook_also(void *dl_handle)
+{
+	int rc;
+
+	if (dl_handle == NULL)
+		return FL_EINVAL;
+	pthread_mutex_lock(&t.lock);
+	rc = t.n == 0                       ? FL_ESTATE
+	     : t.n == FLI_ALLOC_MAX_OBJECTS ? FL_ELIMIT
+	                                    : hook_locked(dl_handle, NULL);
 	pthread_mutex_unlock(&t.lock);
 	return rc;
 }
@@ -801,19 +1031,25 @@ fli_alloc_unhook(void)
 	int rc = 0;
 
 	pthread_mutex_lock(&t.lock);
-	if (t.hooked) {
+	if (t.n > 0) {
 		/* First the hook: a call still on its way sees none. */
 		pthread_mutex_lock(&g.lock);
 		g.hooks = (struct fli_alloc_hooks){ 0 };
 		pthread_mutex_unlock(&g.lock);
-		o = (struct obj){ .base = t.base, .phdr = t.phdr, .phnum = t.phnum };
-		if (dl_iterate_phdr(loaded_cb, &o) != 0)
-			rc = restore(&o, t.v, t.n);
-		free(t.v);
-		t.v = NULL;
-		t.n = 0;
-		t.hooked = false;
 	}
+	for (size_t i = t.n; i-- > 0;) {
+		struct hooked *h = &t.o[i];
+		int e = 0;
+
+		o = (struct obj){ .base = h->base, .phdr = h->phdr, .phnum = h->phnum };
+		if (dl_iterate_phdr(loaded_cb, &o) != 0)
+			e = restore(&o, h->v, h->n);
+		if (rc == 0)
+			rc = e;
+		free(h->v);
+		*h = (struct hooked){ 0 };
+	}
+	t.n = 0;
 	pthread_mutex_unlock(&t.lock);
 	return rc;
 }
@@ -863,9 +1099,30 @@ fli_alloc_held(struct fli_alloc_block **out, size_t *count)
 }
 
 void
+fli_alloc_flush(void)
+{
+	pthread_mutex_lock(&g.lock);
+	for (size_t i = 0; i < g.cap; i++)
+		if (g.v[i].addr != 0)
+			(void)check_guard(&g.v[i], "(seen at the end)");
+	while (g.qcount > 0)
+		release_oldest();
+	pthread_mutex_unlock(&g.lock);
+}
+
+void
 fli_alloc_reset(void)
 {
 	pthread_mutex_lock(&g.lock);
+	{
+		/* Released, their checks told to nobody. */
+		struct fli_alloc_hooks keep = g.hooks;
+
+		g.hooks.heap_error = NULL;
+		while (g.qcount > 0)
+			release_oldest();
+		g.hooks = keep;
+	}
 	g.st = (struct fli_alloc_stats){ 0 };
 	g.count = 0;
 	if (g.reserved == 0) {

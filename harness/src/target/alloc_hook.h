@@ -31,7 +31,7 @@
  * held in the table until the address comes back from another allocation
  * of the target.
  *
- * One target at a time.  Hook after dlopen, before the target runs its
+ * One target at a time (its objects: fli_alloc_hook_also).  Hook after dlopen, before the target runs its
  * threads, and unhook after they stopped: a slot is swapped with one
  * aligned store, but a lazy binding in progress on another thread could
  * write the slot after the swap (dlopen with RTLD_NOW avoids lazy binding
@@ -61,6 +61,17 @@ struct fli_alloc_hooks {
 	 * "strdup", "strndup", "posix_memalign", "aligned_alloc", "memalign").
 	 * true: this call fails.  NULL: none fails (counting only). */
 	bool (*fail)(void *arg, uint64_t n, const char *fn);
+	/* The heap check: each block the target allocates gets a guard after
+	 * its end, and each it frees is filled and kept a while (a
+	 * quarantine) before the real free.  heap_error (may be NULL) is
+	 * told, in words naming the block and the call that made it, of a
+	 * write past a block's end (seen at its free, or at
+	 * fli_alloc_flush), a second free of a block, or a write to a freed
+	 * block (seen when it leaves the quarantine or at fli_alloc_flush).
+	 * A double free is not passed on to the real free.  heap_error runs
+	 * with the wrappers' lock held, as fail does. */
+	bool check;
+	void (*heap_error)(void *arg, const char *what);
 };
 
 /* fli_alloc_hook redirects the allocation calls of the object dl_handle
@@ -73,6 +84,15 @@ struct fli_alloc_hooks {
  * FL_ENOMEM.  Numbering and the table go on from where they were:
  * fli_alloc_reset starts them afresh. */
 int fli_alloc_hook(void *dl_handle, const struct fli_alloc_hooks *h);
+
+/* fli_alloc_hook_also redirects the allocation calls of one more object
+ * (a library the target's adapter calls: its calls are the target's too,
+ * numbered in the same sequence and held in the same table), with the
+ * hooks fli_alloc_hook gave.  The number of slots rewritten, FL_ESTATE
+ * (nothing hooked yet), FL_EEXIST (hooked already), FL_ELIMIT (more than
+ * FLI_ALLOC_MAX_OBJECTS objects), or fli_alloc_hook's errors. */
+#define FLI_ALLOC_MAX_OBJECTS 8
+int fli_alloc_hook_also(void *dl_handle);
 
 /* fli_alloc_unhook puts the target's original pointers back (if it is
  * still loaded); the fail hook is never consulted again.  Returns 0 (also when nothing is hooked)
@@ -105,8 +125,14 @@ struct fli_alloc_block {
  * NULL when there are none).  0 or FL_ENOMEM. */
 int fli_alloc_held(struct fli_alloc_block **out, size_t *count);
 
+/* fli_alloc_flush checks the guard of every block the target holds and
+ * releases every quarantined block, its fill checked: heap errors go to
+ * the hook's heap_error, while it is hooked. */
+void fli_alloc_flush(void);
+
 /* fli_alloc_reset: numbering back to 1, counters zeroed, the table
- * emptied (between runs, with no thread of the target running).  Blocks
+ * emptied, the quarantine released unchecked (between runs, with no
+ * thread of the target running).  Blocks
  * held before it are forgotten: freeing them later counts in
  * frees_unknown. */
 void fli_alloc_reset(void);

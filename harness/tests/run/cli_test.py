@@ -1207,6 +1207,10 @@ def case_targets():
         (head + "      - target_op: {}\n", ":8: actors[0].ops[0]: unknown operation 'target_op'", ""),
         (head + "      - q_frob: {}\n",
          ":8: actors[0].ops[0].q_frob: unknown operation", ""),
+        (head + "      - q_open: {as: q}\nfaults:\n  - point: target/alloc\n    action: delay\n"
+         "    delay_ms: 1\n",
+         ":11: faults[0]: 'target/alloc' takes action error only (the call returns NULL, "
+         "ENOMEM), not delay", ""),
     ]
     for i, (text, want, also) in enumerate(bad):
         f = os.path.join(d, "bad%d.yaml" % i)
@@ -1225,6 +1229,34 @@ def case_targets():
         check(caught, "%s: the leak was not caught:\n%s%s", mode, out, err)
         rc, out, err = run(["run", "fixtures/scenarios/target-queue-correct.yaml", "--seed", "1",
                             "--runs", "3", "--mode", mode, "-q"], expect=0, env=env)
+    # The allocation sweep: the library's three allocation calls (the
+    # queue, its slot array, the message), each failed once and from then
+    # on: exactly 6 faulted runs after the counting run, in sim and in
+    # proc mode (where the calls happen in the actor's process).
+    for mode in ("sim", "proc"):
+        d2 = tdir("targets-sweep-" + mode)
+        report = os.path.join(d2, "report.json")
+        run(["run", "fixtures/scenarios/target-queue-badfree-correct.yaml", "--seed", "1",
+             "--mode", mode, "-q", "--trace-dir", d2, "--json", report], expect=0, env=env)
+        with open(report) as f:
+            runs = json.load(f)["runs"]
+        swept = sorted((r["sweep_point"], r["sweep_k"], r["sweep_persistent"])
+                       for r in runs if r["sweep_point"] is not None)
+        want = sorted(("target/alloc", k, p) for k in (1, 2, 3) for p in (False, True))
+        check(len(runs) == 7 and swept == want, "%s: the sweep ran %d runs: %s", mode, len(runs),
+              swept)
+        check(all(r["verdict"] == "pass" for r in runs), "%s: the correct twin failed: %s",
+              mode, [r["detail"] for r in runs if r["verdict"] != "pass"])
+        # The planted double free, found by the sweep at the slot array's
+        # call, and only there.
+        report = os.path.join(d2, "bad.json")
+        run(["run", "fixtures/scenarios/target-queue-badfree.yaml", "--seed", "1", "--mode",
+             mode, "-q", "--trace-dir", d2, "--json", report], expect=1, env=env)
+        with open(report) as f:
+            bad = [(r["sweep_k"], r["property"]) for r in json.load(f)["runs"]
+                   if r["verdict"] != "pass"]
+        check(sorted(bad) == [(2, "target_heap"), (2, "target_heap")],
+              "%s: the double free was found at %s, expected hit 2 (once and after)", mode, bad)
 
 
 def case_op_errors():
@@ -2660,6 +2692,13 @@ def case_list_points():
     check(used and used <= faults, "fault points used but not listed: %s", sorted(used - faults))
     with open(src("transport/src/fault_points.def")) as f:
         listed = set(re.findall(r'^FL_POINT\("([^"]+)"', f.read(), re.M))
+    # The harness's own points (faults.c's harness_points), raised with
+    # fl_faults_raise: each raised somewhere in harness/src.
+    with open(src("harness/include/faultline/faults.h")) as f:
+        own = dict(re.findall(r'^#define (FL_POINT_\w+) "([^"]+)"', f.read(), re.M))
+    raised = source_names(r'fl_faults_raise\((FL_POINT_\w+)\)', ["harness/src"])
+    check(own and set(own) == raised, "harness points %s, raised %s", sorted(own), sorted(raised))
+    listed |= set(own.values())
     check(listed == faults, "list --points and fault_points.def differ: %s",
           sorted(listed ^ faults))
     sched = set(sections["scheduling"])

@@ -56,8 +56,14 @@ static const struct bad_case bad_cases[] = {
 	  "client 'c1' (actor a); actor b uses client 'b'" },
 	{ "bad/bad_fault_point.yaml",
 	  "bad/bad_fault_point.yaml:7: faults[0].point: unknown fault point 'bogus/point' "
-	  "(expected a registered transport/ point, or posix/... or libc/... for libfiu's "
-	  "preload)" },
+	  "(expected a registered transport/ or target/ point, or posix/... or libc/... for "
+	  "libfiu's preload)" },
+	{ "bad/target_alloc_no_target.yaml",
+	  "bad/target_alloc_no_target.yaml:8: faults[0].point: 'target/alloc' is a target's "
+	  "point, and this scenario names no target (target: PATH)" },
+	{ "bad/target_alloc_typo.yaml",
+	  "bad/target_alloc_typo.yaml:8: faults[0].point: unknown fault point 'target/aloc' "
+	  "(did you mean target/alloc?)" },
 	{ "bad/two_whens.yaml",
 	  "bad/two_whens.yaml:9: faults[0].when: give exactly one of nth, after, probability" },
 	{ "bad/bad_mode_kind.yaml", "bad/bad_mode_kind.yaml:6: actors[0].kind: a process actor "
@@ -74,7 +80,7 @@ static const struct bad_case bad_cases[] = {
 	  "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, chunks_balanced, "
 	  "ports_zero, messages_freed_once, no_late_completions, election_safety, log_matching, "
 	  "leader_completeness, state_machine_safety, cluster_liveness, linearizable, "
-	  "no_orphaned_registrations, target_resources, target_model)" },
+	  "no_orphaned_registrations, target_resources, target_model, target_heap)" },
 	{ "bad/connect_cancel_sync.yaml",
 	  "bad/connect_cancel_sync.yaml:8: actors[0].ops[0].cluster_connect.cancel_at: cancel_at "
 	  "needs async: true (the op closes the connect's handle when it reaches that step)" },

@@ -672,6 +672,126 @@ test_unhook_after_dlclose(void **state)
 
 /* Refusals: no handle or hooks, a second target, the program itself
  * (it holds the wrappers). */
+/* ---- the heap check ------------------------------------------------------------ */
+
+struct heap_rec {
+	int n;
+	char last[400];
+};
+
+static void
+heap_rec_error(void *arg, const char *what)
+{
+	struct heap_rec *h = arg;
+
+	h->n++;
+	snprintf(h->last, sizeof(h->last), "%s", what);
+}
+
+static int
+hook_checked(struct heap_rec *h)
+{
+	struct fli_alloc_hooks hk = { .arg = h, .check = true, .heap_error = heap_rec_error };
+
+	memset(h, 0, sizeof(*h));
+	return fli_alloc_hook(toy_handle, &hk);
+}
+
+/* Expects exactly one heap error since the last, saying `want`. */
+static void
+expect_error(struct heap_rec *h, int before, const char *want)
+{
+	if (h->n != before + 1 || strstr(h->last, want) == NULL)
+		fail_msg("%d heap errors after %d, the last: \"%s\"; expected one saying \"%s\"",
+		         h->n, before, h->last, want);
+}
+
+/* With the check on, every allocation function still does its work (a
+ * realloc keeps the bytes), and freeing everything is no error; then a
+ * byte written past a block's end is seen at its free, a second free is
+ * a double free (not passed on), a byte written to a freed block (or the
+ * old block of a realloc) is seen at the flush or when the block leaves
+ * the quarantine, and an overflow of a block still held at the flush. */
+static void
+test_heap_check(void **state)
+{
+	struct heap_rec h;
+	struct blocks b;
+	char *p, *q;
+	int n;
+
+	(void)state;
+	assert_true(hook_checked(&h) > 0);
+	run_steps(&b);
+	assert_int_equal(blocks_count(&b), NSTEPS - 2);
+	assert_memory_equal(b.p[0], "01234", 5);
+	free_blocks(&b);
+	fli_alloc_flush();
+	assert_int_equal(h.n, 0);
+
+	n = h.n;
+	p = toy.malloc(10);
+	p[10] = 'x';
+	toy.free(p);
+	expect_error(&h, n,
+	             "heap overflow: written past its end (byte +0) before its free: the "
+	             "10-byte block of its allocation call #14 (malloc)");
+
+	n = h.n;
+	p = toy.calloc(2, 4);
+	toy.free(p);
+	toy.free(p);
+	expect_error(&h, n,
+	             "double free: freed a second time: the 8-byte block of its allocation "
+	             "call #15 (calloc)");
+
+	n = h.n;
+	p = toy.strdup("abcdef");
+	toy.free(p);
+	p[3] = 'z';
+	fli_alloc_flush();
+	expect_error(&h, n,
+	             "use after free: written at byte 3 after the target freed it: the "
+	             "7-byte block of its allocation call #16 (strdup)");
+
+	n = h.n;
+	p = toy.malloc(8);
+	q = toy.realloc(p, 64);
+	assert_non_null(q);
+	assert_ptr_not_equal(p, q);
+	p[0] = 1;
+	toy.free(q);
+	fli_alloc_flush();
+	expect_error(&h, n,
+	             "use after free: written at byte 0 after the target freed it: the "
+	             "8-byte block of its allocation call #17 (malloc)");
+
+	n = h.n;
+	p = toy.malloc(4);
+	p[5] = 0;
+	fli_alloc_flush();
+	expect_error(&h, n,
+	             "heap overflow: written past its end (byte +1) (seen at the end): the "
+	             "4-byte block of its allocation call #19 (malloc)");
+	toy.free(p);
+	expect_error(&h, n + 1, "before its free");
+
+	/* A freed block written to, then pushed out of the quarantine by
+	 * 1,024 others: seen as it leaves. */
+	n = h.n;
+	p = toy.malloc(16);
+	toy.free(p);
+	p[15] = 0;
+	for (int i = 0; i < 1024; i++)
+		toy.free(toy.malloc(16));
+	expect_error(&h, n,
+	             "use after free: written at byte 15 after the target freed it: the "
+	             "16-byte block of its allocation call #20 (malloc)");
+	fli_alloc_flush();
+	assert_int_equal(h.n, n + 1);
+	assert_int_equal(stats().blocks_held, 0);
+}
+
 static void
 test_refusals(void **state)
 {
@@ -707,6 +827,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_protection_restored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unhook_after_dlclose, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heap_check, setup, teardown),
 	};
 
 	if (argc < 4) {
