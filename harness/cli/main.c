@@ -81,6 +81,11 @@ static const char usage_run[] =
         "                   memcheck: errors or definite leaks fail the run (property\n"
         "                   memcheck; logs memcheck-<run>-<pid>.log in the trace directory)\n"
         "  --quiet          no progress line\n"
+        "  --baseline F     known failures (JSON, see docs/cli.md): a run failing as one of\n"
+        "                   them is reported KNOWN and does not fail the batch; any other\n"
+        "                   failure does; a known one that no run of its scenario shows is\n"
+        "                   reported FIXED\n"
+        "  --baseline-write F  write this batch's distinct failures as a baseline file\n"
         "In a sanitizer build (meson -Db_sanitize=address,undefined or thread), a report of\n"
         "ASan, UBSan, LSan or TSan in a run fails it (property sanitizer); the report goes\n"
         "beside the run's trace, as <scenario>-<seed>.sanitizer.log.\n"
@@ -1176,6 +1181,8 @@ cmd_run(int argc, char **argv)
 		{ "check-each-step", no_argument, 0, 'E' },
 		{ "fork-each", no_argument, 0, 'F' },
 		{ "sweep-limit", required_argument, 0, 'L' },
+		{ "baseline", required_argument, 0, 'B' },
+		{ "baseline-write", required_argument, 0, 'W' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -1187,7 +1194,8 @@ cmd_run(int argc, char **argv)
 	int mode = -1;
 	bool have_seed = false, tap = false, created_dir = false;
 	static char valgrind[512], self_exe[512]; /* find_valgrind: 256 + "/valgrind" */
-	const char *json = NULL, *junit = NULL;
+	const char *json = NULL, *junit = NULL, *baseline_path = NULL, *baseline_out = NULL;
+	struct fl_baseline *baseline = NULL, *recorded = NULL;
 	struct fl_scenario **list;
 	struct fl_report *rep;
 	struct fl_report_counts cnt;
@@ -1265,6 +1273,8 @@ cmd_run(int argc, char **argv)
 			if (opt_u64("--sweep-limit", optarg, 1, UINT64_MAX, &p.sweep_limit) != 0)
 				goto usage;
 			break;
+		case 'B': baseline_path = optarg; break;
+		case 'W': baseline_out = optarg; break;
 		case 'h': fputs(usage_run, stdout); return 0;
 		default: goto usage;
 		}
@@ -1320,6 +1330,13 @@ cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	p.rc.timeout_ms = p.timeout_ms;
 	p.batch = calloc(MAX_BATCH_PER_JOB * (size_t)p.jobs_n, sizeof(*p.batch));
+	if (baseline_path != NULL &&
+	    fl_baseline_load(baseline_path, &baseline, err, sizeof(err)) != 0) {
+		fprintf(stderr, "faultline run: --baseline %s\n", err[0] ? err : "out of memory");
+		free(p.batch);
+		fl_scenario_list_free(list, count);
+		return EXIT_USAGE;
+	}
 
 	/* The progress line is drawn in place on stderr when it is a terminal
 	 * that takes escape codes; elsewhere (a CI log) it is a line every
@@ -1338,12 +1355,15 @@ cmd_run(int argc, char **argv)
 		.json_path = json,
 		.junit_path = junit,
 		.point_names = fl_fault_points(),
+		.baseline = baseline,
+		.record = baseline_out != NULL ? &recorded : NULL,
 	};
 	/* Everything that can stop the batch is found before its first run:
 	 * the trace directory, the report files (opened now: a report from an
 	 * earlier batch at that path is truncated, never taken for this one). */
 	if (p.batch == NULL || fl_report_new(&ro, &rep) != 0) {
 		fprintf(stderr, "faultline: out of memory\n");
+		fl_baseline_free(baseline);
 		free(p.batch);
 		fl_scenario_list_free(list, count);
 		return EXIT_USAGE;
@@ -1355,6 +1375,7 @@ cmd_run(int argc, char **argv)
 		if (created_dir)
 			rmdir(p.rc.trace_dir);
 		fl_report_free(rep);
+		fl_baseline_free(baseline);
 		free(p.batch);
 		fl_scenario_list_free(list, count);
 		return EXIT_USAGE;
@@ -1397,6 +1418,17 @@ cmd_run(int argc, char **argv)
 		fprintf(stderr, "faultline: %s: the report is incomplete\n", err);
 		status = EXIT_USAGE;
 	}
+	if (baseline_out != NULL) {
+		if (fl_baseline_write(recorded, baseline_out, err, sizeof(err)) != 0) {
+			fprintf(stderr, "faultline: --baseline-write %s\n", err);
+			status = EXIT_USAGE;
+		} else {
+			fprintf(p.msg, "faultline: %zu distinct failure(s) written to %s\n",
+			        fl_baseline_count(recorded), baseline_out);
+		}
+	}
+	fl_baseline_free(recorded);
+	fl_baseline_free(baseline);
 	if (sig != 0)
 		fprintf(stderr,
 		        "faultline: interrupted by %s: no new run was started, the runs under "

@@ -10,12 +10,16 @@
  *              "verdict": "pass|fail|crash|hang|deadlock|not_run",
  *              "property": s|null, "trace": path|null, "trace_hash": "16 hex digits",
  *              "seconds": x, "detail": s, "faults_fired": {point: n, ...},
- *              "op_errors_tolerated": n, "op_errors_fatal": n}, ...],
+ *              "op_errors_tolerated": n, "op_errors_fatal": n,
+ *              "known": bool}, ...],
  *    "rules_never_fired": [{"scenario": s, "rule": i, "line": n, "point": s,
  *                           "runs": n}, ...],
  *    "interrupted": false|true,
  *    "summary": {"runs": n, "passed": n, "failed": n, "crashed": n, "hung": n,
- *                "deadlocked": n, "not_run": n}}
+ *                "deadlocked": n, "not_run": n, "known": n},
+ *    "fixed": [{"scenario": s, "verdict": s, "property": s, "signature": s}]
+ *             (only with a baseline)}
+ * "known": a failure the baseline knows (fl_baseline_*, below).
  * A run the harness could not execute (it could not fork it) is reported
  * as "not_run", its detail saying why: never a pass, and it makes the exit
  * status 2.  summary.runs counts every result, not_run ones included.
@@ -85,6 +89,53 @@ struct fl_run_result {
 	                          could not run): sweep_k 0, no point */
 };
 
+/*
+ * Baselines (`faultline run --baseline FILE`): failures already known.
+ * A run whose failure matches an entry is reported KNOWN and does not fail
+ * the batch; any other failure does; an entry no run of its scenario
+ * matched is reported FIXED (it did not happen).  The file:
+ *
+ *   {"faultline_baseline": 1,
+ *    "known": [{"scenario": s, "verdict": "fail|crash|hang|deadlock",
+ *               "property": s (may be absent: none), "signature": s,
+ *               "note": s (optional: your triage)}, ...]}
+ *
+ * The signature is the failure's detail with every run of digits made N
+ * and every absolute path PATH (fl_baseline_signature), so the same
+ * failure at another seed, hit or size matches.  --baseline-write FILE
+ * writes one entry for each distinct failure of a batch.
+ */
+struct fl_baseline;
+
+/* fl_baseline_load reads a baseline file.  0, FL_ENOENT, FL_ENOMEM, or
+ * FL_EPROTO with err saying what is wrong (file, entry, member). */
+int fl_baseline_load(const char *path, struct fl_baseline **out, char *err, size_t errlen);
+void fl_baseline_free(struct fl_baseline *b);
+
+/* fl_baseline_signature: detail with digits made N and paths PATH. */
+void fl_baseline_signature(const char *detail, char *out, size_t len);
+
+/* fl_baseline_match: the index of the entry the failure matches (and it
+ * counts as seen), or -1. */
+int fl_baseline_match(struct fl_baseline *b, const char *scenario, const char *verdict,
+                      const char *property, const char *detail);
+
+/* Entries, and how many failures of this batch matched each. */
+size_t fl_baseline_count(const struct fl_baseline *b);
+void fl_baseline_entry(const struct fl_baseline *b, size_t i, const char **scenario,
+                       const char **verdict, const char **property, const char **signature,
+                       const char **note, uint64_t *seen);
+
+/* fl_baseline_note_failure adds the failure to *b (made on first use)
+ * unless an entry matches it already: for --baseline-write.  0 or
+ * FL_ENOMEM. */
+int fl_baseline_note_failure(struct fl_baseline **b, const char *scenario, const char *verdict,
+                             const char *property, const char *detail);
+
+/* fl_baseline_write writes b (NULL: none known) as a baseline file.  0 or
+ * FL_EIO with err. */
+int fl_baseline_write(const struct fl_baseline *b, const char *path, char *err, size_t errlen);
+
 struct fl_report_options {
 	FILE *out;                      /* progress, failures, summary; NULL: stdout */
 	bool progress;                  /* print a progress line */
@@ -107,11 +158,16 @@ struct fl_report_options {
 	const char *junit_path;         /* written by fl_report_finish; "-" is stdout; NULL: none */
 	const char *const *point_names; /* names of the fault points faults_fired counts,
 	                                   NULL-terminated; NULL: faults_fired not reported */
+	struct fl_baseline *baseline;   /* known failures (borrowed): matched ones are
+	                                   KNOWN, not failures; NULL: none */
+	struct fl_baseline **record;    /* every distinct failure is noted here
+	                                   (--baseline-write); NULL: not recorded */
 };
 
 struct fl_report_counts {
 	uint64_t runs;                         /* every result, not_run ones included */
 	uint64_t by_verdict[FL_VERDICT_COUNT]; /* runs executed, by enum fl_verdict */
+	uint64_t known;                        /* of the failures, those the baseline knows */
 	uint64_t not_run;                      /* runs the harness could not execute */
 	double seconds;                        /* sum of the runs' seconds */
 };

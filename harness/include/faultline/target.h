@@ -143,9 +143,11 @@ void fl_target_violation(const char *fmt, ...) __attribute__((format(printf, 1, 
 /* fl_target_register makes t's ops known to scenarios loaded after it.
  * 0; FL_EINVAL (t malformed: the message in err says what);
  * FL_EEXIST (an op of the same name is registered, or a built-in op has
- * it); FL_ELIMIT (more than FL_TARGET_MAX targets).  Registering t again
+ * it); FL_ELIMIT (more than FL_TARGET_MAX targets).  A target loaded for a
+ * scenario's `target:` (fl_target_load) may share op names with another
+ * loaded one: that scenario's ops are looked up in its own target.  Registering t again
  * does nothing.  Not thread-safe: before loading scenarios. */
-#define FL_TARGET_MAX 8
+#define FL_TARGET_MAX 64
 int fl_target_register(const struct fl_target *t, char *err, size_t errlen);
 
 /* fl_target_load opens the shared object at path, checks and registers

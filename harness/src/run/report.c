@@ -31,6 +31,7 @@ struct stored_run {
 	uint64_t run_index, sweep_k;
 	uint32_t op_errors_tolerated, op_errors_fatal;
 	bool not_run, sweep_persistent, sweep_count;
+	bool known; /* a failure the baseline knows */
 };
 
 struct never_fired {
@@ -49,6 +50,7 @@ struct fl_report {
 	size_t name_count, name_cap;
 	uint64_t by_verdict[FL_VERDICT_COUNT];
 	uint64_t not_run;
+	uint64_t known; /* failures the baseline knows */
 	double seconds;
 	bool progress_shown;    /* a \r progress line is on screen */
 	bool progress_drawn;    /* drawn at least once: progress_ms is set */
@@ -286,7 +288,9 @@ failure_entry(struct fl_report *r, const struct fl_run_result *res, const struct
 {
 	char verdict[16];
 	size_t i;
-	const char *v = res->not_run ? "NOT RUN" : fl_verdict_name(res->verdict);
+	const char *v = res->not_run ? "NOT RUN"
+	                : s->known   ? "KNOWN"
+	                             : fl_verdict_name(res->verdict);
 	for (i = 0; v[i] && i + 1 < sizeof verdict; i++)
 		verdict[i] = v[i] >= 'a' && v[i] <= 'z' ? (char)(v[i] - 'a' + 'A') : v[i];
 	verdict[i] = '\0';
@@ -297,7 +301,8 @@ failure_entry(struct fl_report *r, const struct fl_run_result *res, const struct
 	        res->property[0] ? res->property : "-", (int)sizeof res->trace_path,
 	        res->trace_path[0] ? res->trace_path : "-");
 	if (res->detail[0])
-		fprintf(r->opt.out, "         %.*s\n", (int)sizeof res->detail, res->detail);
+		fprintf(r->opt.out, "         %.*s%s\n", (int)sizeof res->detail, res->detail,
+		        s->known ? " (a known failure: the baseline has it)" : "");
 	if (res->replay_cmd[0])
 		fprintf(r->opt.out, "         replay: %.*s\n", (int)sizeof res->replay_cmd,
 		        res->replay_cmd);
@@ -447,7 +452,8 @@ tap_line(struct fl_report *r, const struct fl_run_result *res, const struct stor
 	tap_desc(f, res->scenario, sizeof res->scenario);
 	fputc(' ', f);
 	run_name(f, s, tap_name);
-	fputc('\n', f);
+	/* TAP's expected failure: a TODO is not counted as failing. */
+	fputs(s->known ? " # TODO known failure (baseline)\n" : "\n", f);
 	if (pass)
 		return;
 	fprintf(f, "  ---\n  verdict: %s\n  seed: %llu\n", run_verdict(s),
@@ -492,8 +498,11 @@ json_run(FILE *f, size_t i, const char *name, const struct stored_run *s)
 	fprintf(f, ", \"trace_hash\": \"%016llx\", \"seconds\": %.6f, \"detail\": ",
 	        (unsigned long long)s->trace_hash, s->seconds);
 	fli_json_str(f, s->detail ? s->detail : "");
-	fprintf(f, ", \"faults_fired\": %s, \"op_errors_tolerated\": %u, \"op_errors_fatal\": %u}",
-	        s->fired ? s->fired : "{}", s->op_errors_tolerated, s->op_errors_fatal);
+	fprintf(f,
+	        ", \"faults_fired\": %s, \"op_errors_tolerated\": %u, \"op_errors_fatal\": %u, "
+	        "\"known\": %s}",
+	        s->fired ? s->fired : "{}", s->op_errors_tolerated, s->op_errors_fatal,
+	        s->known ? "true" : "false");
 }
 
 /* {"point": n, ...} of the points that fired, into a malloc'd string, or
@@ -583,6 +592,51 @@ fl_report_set_interrupted(struct fl_report *r, const char *why)
 	return 0;
 }
 
+/* The baseline's entries whose scenario ran and no failure matched. */
+static bool
+fixed_entry(const struct fl_report *r, size_t i)
+{
+	const char *sc, *vd, *pr, *sg, *nt;
+	uint64_t seen;
+
+	fl_baseline_entry(r->opt.baseline, i, &sc, &vd, &pr, &sg, &nt, &seen);
+	if (seen > 0)
+		return false;
+	for (size_t n = 0; n < r->name_count; n++)
+		if (strcmp(r->names[n], sc) == 0)
+			return true;
+	return false;
+}
+
+static void
+json_fixed(const struct fl_report *r, FILE *f)
+{
+	bool first = true;
+
+	if (r->opt.baseline == NULL)
+		return;
+	fputs(",\n \"fixed\": [", f);
+	for (size_t i = 0; i < fl_baseline_count(r->opt.baseline); i++) {
+		const char *sc, *vd, *pr, *sg, *nt;
+		uint64_t seen;
+
+		if (!fixed_entry(r, i))
+			continue;
+		fl_baseline_entry(r->opt.baseline, i, &sc, &vd, &pr, &sg, &nt, &seen);
+		fputs(first ? "{\"scenario\": " : ", {\"scenario\": ", f);
+		first = false;
+		fli_json_str(f, sc);
+		fputs(", \"verdict\": ", f);
+		fli_json_str(f, vd);
+		fputs(", \"property\": ", f);
+		fli_json_str(f, pr);
+		fputs(", \"signature\": ", f);
+		fli_json_str(f, sg);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
 static void
 json_tail(const struct fl_report *r, FILE *f)
 {
@@ -591,13 +645,16 @@ json_tail(const struct fl_report *r, FILE *f)
 	fprintf(f, ",\n \"interrupted\": %s", r->interrupted ? "true" : "false");
 	fprintf(f,
 	        ",\n \"summary\": {\"runs\": %zu, \"passed\": %llu, \"failed\": %llu, "
-	        "\"crashed\": %llu, \"hung\": %llu, \"deadlocked\": %llu, \"not_run\": %llu}}\n",
+	        "\"crashed\": %llu, \"hung\": %llu, \"deadlocked\": %llu, \"not_run\": %llu, "
+	        "\"known\": %llu}",
 	        r->run_count, (unsigned long long)r->by_verdict[FL_VERDICT_PASS],
 	        (unsigned long long)r->by_verdict[FL_VERDICT_FAIL],
 	        (unsigned long long)r->by_verdict[FL_VERDICT_CRASH],
 	        (unsigned long long)r->by_verdict[FL_VERDICT_HANG],
 	        (unsigned long long)r->by_verdict[FL_VERDICT_DEADLOCK],
-	        (unsigned long long)r->not_run);
+	        (unsigned long long)r->not_run, (unsigned long long)r->known);
+	json_fixed(r, f);
+	fputs("}\n", f);
 }
 
 /* ---- adding ---- */
@@ -646,9 +703,25 @@ fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 		free_strings(&s);
 		return FL_ENOMEM;
 	}
+	if (!s.not_run && s.verdict != FL_VERDICT_PASS) {
+		const char *vname = fl_verdict_name(s.verdict);
+		char prop[sizeof res->property + 1], detail[sizeof res->detail + 1];
+
+		snprintf(prop, sizeof(prop), "%.*s", (int)sizeof res->property, res->property);
+		snprintf(detail, sizeof(detail), "%.*s", (int)sizeof res->detail, res->detail);
+		s.known = fl_baseline_match(r->opt.baseline, r->names[s.scenario], vname, prop,
+		                            detail) >= 0;
+		if (r->opt.record != NULL &&
+		    fl_baseline_note_failure(r->opt.record, r->names[s.scenario], vname, prop,
+		                             detail) != 0) {
+			free_strings(&s);
+			return FL_ENOMEM;
+		}
+	}
 	if (r->json_f != NULL)
 		json_run(r->json_f, r->run_count, r->names[s.scenario], &s);
 	r->run_count++;
+	r->known += s.known;
 	if (s.not_run)
 		r->not_run++;
 	else
@@ -672,6 +745,7 @@ fl_report_counts(const struct fl_report *r, struct fl_report_counts *c)
 	c->runs = r->run_count;
 	memcpy(c->by_verdict, r->by_verdict, sizeof c->by_verdict);
 	c->not_run = r->not_run;
+	c->known = r->known;
 	c->seconds = r->seconds;
 }
 
@@ -680,15 +754,20 @@ fl_report_exit_status(const struct fl_report *r)
 {
 	if (r->interrupted != NULL || r->not_run > 0 || r->run_count == 0)
 		return 2;
-	return r->by_verdict[FL_VERDICT_PASS] == r->run_count ? 0 : 1;
+	return r->by_verdict[FL_VERDICT_PASS] + r->known == r->run_count ? 0 : 1;
 }
 
 void
 fl_report_summary_line(const struct fl_report *r, double wall_seconds, char *buf, size_t len)
 {
-	char not_run[48] = "";
+	char not_run[96] = "";
+	int n = 0;
 	if (r->not_run)
-		snprintf(not_run, sizeof not_run, ", %llu not run", (unsigned long long)r->not_run);
+		n = snprintf(not_run, sizeof not_run, ", %llu not run",
+		             (unsigned long long)r->not_run);
+	if (r->known && n >= 0 && (size_t)n < sizeof not_run)
+		snprintf(not_run + n, sizeof not_run - (size_t)n,
+		         ", %llu of the failures known (baseline)", (unsigned long long)r->known);
 	snprintf(buf, len,
 	         "%zu runs: %llu passed, %llu failed, %llu crashed, %llu hung, "
 	         "%llu deadlocked%s (%.2f s)",
@@ -722,7 +801,7 @@ fl_report_write_junit(const struct fl_report *r, FILE *f)
 	if (!r->keep)
 		return FL_EINVAL;
 	uint64_t executed = r->run_count - r->not_run;
-	uint64_t not_passed = executed - r->by_verdict[FL_VERDICT_PASS];
+	uint64_t not_passed = executed - r->by_verdict[FL_VERDICT_PASS] - r->known;
 	bool intr = r->interrupted != NULL; /* one more testcase, an error */
 	fprintf(f,
 	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -747,22 +826,23 @@ fl_report_write_junit(const struct fl_report *r, FILE *f)
 		      f);
 	}
 	for (size_t n = 0; n < r->name_count; n++) {
-		size_t tests = 0, failures = 0, errors = 0;
+		size_t tests = 0, failures = 0, errors = 0, skipped = 0;
 		double secs = 0;
 		for (size_t i = 0; i < r->stored; i++)
 			if (r->runs[i].scenario == n) {
 				tests++;
 				errors += r->runs[i].not_run;
-				failures += !r->runs[i].not_run &&
+				skipped += r->runs[i].known;
+				failures += !r->runs[i].not_run && !r->runs[i].known &&
 				            r->runs[i].verdict != FL_VERDICT_PASS;
 				secs += r->runs[i].seconds;
 			}
 		fputs("  <testsuite name=\"", f);
 		xml_str(f, r->names[n]);
 		fprintf(f,
-		        "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" "
+		        "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "
 		        "time=\"%.6f\">\n",
-		        tests, failures, errors, secs);
+		        tests, failures, errors, skipped, secs);
 		for (size_t i = 0; i < r->stored; i++) {
 			const struct stored_run *s = &r->runs[i];
 			if (s->scenario != n)
@@ -782,6 +862,18 @@ fl_report_write_junit(const struct fl_report *r, FILE *f)
 			}
 			if (s->verdict == FL_VERDICT_PASS) {
 				fputs("/>\n", f);
+				continue;
+			}
+			if (s->known) {
+				/* A known failure, as pytest's xfail: skipped. */
+				fprintf(f,
+				        ">\n      <skipped message=\"known failure (baseline): %s",
+				        fl_verdict_name(s->verdict));
+				if (s->property) {
+					fputs(": ", f);
+					xml_str(f, s->property);
+				}
+				fputs("\"/>\n    </testcase>\n", f);
 				continue;
 			}
 			fprintf(f, ">\n      <failure type=\"%s\" message=\"",
@@ -885,6 +977,18 @@ fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t err
 		        "%s: fault rule faults[%d] (line %d, %s) never fired in %llu runs\n",
 		        r->never[i].scenario, r->never[i].index, r->never[i].line,
 		        r->never[i].point, (unsigned long long)r->never[i].runs);
+	for (size_t i = 0; r->opt.baseline != NULL && i < fl_baseline_count(r->opt.baseline); i++) {
+		const char *sc, *vd, *pr, *sg, *nt;
+		uint64_t seen;
+
+		if (!fixed_entry(r, i))
+			continue;
+		fl_baseline_entry(r->opt.baseline, i, &sc, &vd, &pr, &sg, &nt, &seen);
+		fprintf(r->opt.out,
+		        "FIXED    %s: the known failure (%s%s%s: %s) did not happen in this "
+		        "batch\n",
+		        sc, vd, pr[0] ? " " : "", pr, sg);
+	}
 	if (r->interrupted)
 		fprintf(r->opt.out,
 		        "INTERRUPTED (%s): the report holds the %zu runs that finished "

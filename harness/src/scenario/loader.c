@@ -20,6 +20,7 @@
 #include "faultline/scenario.h"
 #include "faultline/target.h"
 #include "loader.h"
+#include "target_internal.h"
 
 #define MAX_FILE_BYTES  (1u << 20)
 #define MAX_CHUNK_BYTES (256u << 20) /* driver.chunks: shm a run may ask for */
@@ -778,7 +779,8 @@ rewrite_target_ops(struct loader *l, const char *text, size_t len, size_t *out_l
 				continue;
 			k = fli_scn_ynode(l, op->data.mapping.pairs.start[0].key);
 			if (k == NULL || k->type != YAML_SCALAR_NODE ||
-			    fl_target_op_find((const char *)k->data.scalar.value, NULL) == NULL)
+			    fli_target_op_in(l->target, (const char *)k->data.scalar.value, NULL) ==
+			            NULL)
 				continue;
 			if (n == sizeof(starts) / sizeof(starts[0])) {
 				*oom = true; /* reported as too many */

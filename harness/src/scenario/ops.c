@@ -15,6 +15,7 @@
 #include "faultline/reqrep.h"
 #include "faultline/scenario.h"
 #include "loader.h"
+#include "target_internal.h"
 #include "faultline/impl.h"
 #include "faultline/target.h"
 #include "core/grow.h"
@@ -844,7 +845,7 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 	for (int k = 0; k < FL_SCN_OP__COUNT; k++)
 		if (strcmp(op_names[k], kname) == 0 && k != FL_SCN_OP_TARGET)
 			kind = k;
-	if (kind < 0 && (top = fl_target_op_find(kname, &tgt)) != NULL)
+	if (kind < 0 && (top = fli_target_op_in(l->target, kname, &tgt)) != NULL)
 		kind = FL_SCN_OP_TARGET;
 	if (kind < 0)
 		return fli_scn_fail(l, op->line, obase, "unknown operation '%s'%s", kname,

@@ -162,8 +162,21 @@ check(const struct fl_target *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* Registers t; a target a program registers must not share an op's name
+ * with another (a scenario without `target:` finds ops among them all),
+ * one loaded for a scenario's `target:` may (the scenario's ops are found
+ * in its own target first: two planted builds of one library load side
+ * by side). */
+static int register_target(const struct fl_target *t, bool loaded, char *err, size_t errlen);
+
 int
 fl_target_register(const struct fl_target *t, char *err, size_t errlen)
+{
+	return register_target(t, false, err, errlen);
+}
+
+static int
+register_target(const struct fl_target *t, bool loaded, char *err, size_t errlen)
 {
 	int rc;
 
@@ -184,7 +197,8 @@ fl_target_register(const struct fl_target *t, char *err, size_t errlen)
 	for (const struct fl_target_op *op = t->ops; op->name != NULL; op++) {
 		const struct fl_target *other = NULL;
 
-		if (builtin_op(op->name) || fl_target_op_find(op->name, &other) != NULL) {
+		if (builtin_op(op->name) ||
+		    (!loaded && fl_target_op_find(op->name, &other) != NULL)) {
 			if (errlen)
 				snprintf(err, errlen, "target %s: op %s is %s", t->name, op->name,
 				         other != NULL ? "another registered target's too"
@@ -226,7 +240,7 @@ fl_target_load(const char *path, const struct fl_target **out, char *err, size_t
 		return FL_ENOENT;
 	}
 	t = entry();
-	rc = fl_target_register(t, err, errlen);
+	rc = register_target(t, true, err, errlen);
 	if (rc != 0) {
 		dlclose(h); /* refused: nothing of it is kept */
 		return rc;
@@ -245,6 +259,20 @@ fli_target_handle(const struct fl_target *t)
 	for (size_t i = 0; i < ntargets; i++)
 		if (targets[i] == t)
 			return handles[i];
+	return NULL;
+}
+
+const struct fl_target_op *
+fli_target_op_in(const struct fl_target *scope, const char *name, const struct fl_target **target)
+{
+	if (scope == NULL)
+		return fl_target_op_find(name, target);
+	for (const struct fl_target_op *op = scope->ops; name != NULL && op->name != NULL; op++)
+		if (strcmp(op->name, name) == 0) {
+			if (target != NULL)
+				*target = scope;
+			return op;
+		}
 	return NULL;
 }
 

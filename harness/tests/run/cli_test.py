@@ -1259,6 +1259,75 @@ def case_targets():
               "%s: the double free was found at %s, expected hit 2 (once and after)", mode, bad)
 
 
+def case_baseline():
+    """--baseline-write records each distinct failure once (digits N,
+    paths PATH); --baseline then reports those runs KNOWN (JSON known,
+    TAP TODO, JUnit skipped) and exits 0; a failure it does not know
+    fails the batch, and a known one no run showed is reported FIXED; a
+    malformed baseline is refused before any run."""
+    tdirs = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(FL))), "fixtures",
+                         "targets")
+    env = {"FL_TARGET_PATH": tdirs}
+    d = tdir("baseline")
+    uaf = "fixtures/scenarios/target-queue-uaf.yaml"
+    badfree = "fixtures/scenarios/target-queue-badfree.yaml"
+    known = os.path.join(d, "known.json")
+    # Two planted builds of one library side by side, in one batch.
+    rc, out, err = run(["run", uaf, badfree, "--seed", "1", "-q", "--trace-dir", d,
+                        "--baseline-write", known], expect=1, env=env)
+    check("3 distinct failure(s) written to " + known in out, "no write line:\n%s", out)
+    with open(known) as f:
+        entries = json.load(f)["known"]
+    check([(e["scenario"], e["property"]) for e in entries] ==
+          [("target-queue-uaf", "target_heap")] + [("target-queue-badfree", "target_heap")] * 2,
+          "entries: %s", entries)
+    check(entries[0]["signature"] == "target queue: use after free: written at byte N after "
+          "the target freed it: the N-byte block of its allocation call #N (malloc)",
+          "signature: %s", entries[0]["signature"])
+    # Another seed: every failure known.
+    report, junit = os.path.join(d, "r.json"), os.path.join(d, "r.xml")
+    rc, out, err = run(["run", uaf, badfree, "--seed", "9", "-q", "--trace-dir", d,
+                        "--baseline", known, "--json", report, "--junit", junit], expect=0,
+                       env=env)
+    with open(report) as f:
+        rep = json.load(f)
+    check(rep["summary"]["known"] == 7 and rep["summary"]["failed"] == 7 and rep["fixed"] == [],
+          "summary %s fixed %s", rep["summary"], rep["fixed"])
+    check(all(r["known"] == (r["verdict"] != "pass") for r in rep["runs"]), "known flags: %s",
+          [(r["verdict"], r["known"]) for r in rep["runs"]])
+    check(out.count("KNOWN    target-queue-") == 7 and "7 of the failures known" in out,
+          "KNOWN lines:\n%s", out)
+    with open(junit) as f:
+        x = f.read()
+    check(x.count("<skipped message=\"known failure (baseline): fail: target_heap\"/>") == 7 and
+          'failures="0"' in x, "JUnit:\n%s", x)
+    rc, out, err = run(["run", uaf, "--seed", "9", "--runs", "1", "--trace-dir", d,
+                        "--baseline", known, "--tap"], expect=0, env=env)
+    check("not ok 1 - target-queue-uaf seed=9 # TODO known failure (baseline)" in out,
+          "TAP:\n%s", out)
+    # One entry changed: the uaf runs fail anew, and the entry is FIXED.
+    with open(known) as f:
+        text = f.read()
+    changed = os.path.join(d, "changed.json")
+    write_text(changed, text.replace("written at byte N", "written at byte M"))
+    rc, out, err = run(["run", uaf, "--seed", "9", "--runs", "2", "-q", "--trace-dir", d,
+                        "--baseline", changed], expect=1, env=env)
+    check(out.count("FAIL     target-queue-uaf") == 2 and
+          "FIXED    target-queue-uaf: the known failure (fail target_heap: target queue: use "
+          "after free: written at byte M" in out, "changed:\n%s", out)
+    # The badfree entries' scenario did not run: not judged, not FIXED.
+    check("FIXED    target-queue-badfree" not in out, "badfree judged:\n%s", out)
+    for text, want in [("[1, 2]", "expected an object with an array \"known\""),
+                       ('{"known": [{"scenario": "x", "verdict": "pass", "signature": "s"}]}',
+                        "known[0].verdict: 'pass' is not a failing verdict"),
+                       ('{"known": [{"scenario": "x", "verdict": "fail"}]}',
+                        "known[0].signature: missing")]:
+        bad = os.path.join(d, "bad.json")
+        write_text(bad, text)
+        rc, out, err = run(["run", uaf, "--runs", "1", "--baseline", bad], expect=2, env=env)
+        check("faultline run: --baseline " + bad + ": " + want in err, "%r:\n%s", text, err)
+
+
 def case_op_errors():
     """An op error is tolerated only when a fault fired inside that op, or
     the op declares it (expect:).  A take_image that fails for a reason no
@@ -2858,6 +2927,7 @@ CASES = {
     "points_reachable": case_points_reachable,
     "client_proc_unjudged": case_client_proc_unjudged,
     "targets": case_targets,
+    "baseline": case_baseline,
     "bad_numbers": case_bad_numbers,
     "bad_keys": case_bad_keys,
     "bad_trace": case_bad_trace,

@@ -141,37 +141,37 @@ static const char expected_json[] =
         "\"pass\", \"property\": null, "
         "\"trace\": null, \"trace_hash\": \"0000000000abcdef\", \"seconds\": 0.500000, "
         "\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": "
-        "0},\n"
+        "0, \"known\": false},\n"
         "  {\"scenario\": \"smoke\", \"seed\": 18446744073709551615, \"mode\": null, "
         "\"run_index\": 0, \"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, "
         "\"verdict\": \"fail\", "
         "\"property\": \"image_refs\", \"trace\": \"traces/smoke-2.trace\", "
         "\"trace_hash\": \"0123456789abcdef\", \"seconds\": 0.250000, \"detail\": "
         "\"image_refs: actor \\\"sub\\\" holds 1 reference <session 7> & more\\nline2\\ttab\", "
-        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
+        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0, \"known\": false},\n"
         "  {\"scenario\": \"b1 #fixture\", \"seed\": 3, \"mode\": null, \"run_index\": 0, "
         "\"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": "
         "\"crash\", \"property\": null, "
         "\"trace\": null, \"trace_hash\": \"0000000000000007\", \"seconds\": 0.125000, "
         "\"detail\": \"SIGSEGV in actor sub \\u0001 \\ufffd bad utf8 caf\xc3\xa9\", "
-        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0},\n"
+        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0, \"known\": false},\n"
         "  {\"scenario\": \"b1 #fixture\", \"seed\": 4, \"mode\": null, \"run_index\": 0, "
         "\"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": "
         "\"hang\", \"property\": null, "
         "\"trace\": null, \"trace_hash\": \"0000000000000008\", \"seconds\": 2.000000, "
         "\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": "
-        "0},\n"
+        "0, \"known\": false},\n"
         "  {\"scenario\": \"smoke\", \"seed\": 5, \"mode\": null, \"run_index\": 0, "
         "\"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": "
         "\"deadlock\", \"property\": null, "
         "\"trace\": \"t.trace\", \"trace_hash\": \"0000000000000009\", \"seconds\": 0.000000, "
         "\"detail\": \"no actor runnable: pub at offer\", \"faults_fired\": {}, "
-        "\"op_errors_tolerated\": 0, \"op_errors_fatal\": 0}\n"
+        "\"op_errors_tolerated\": 0, \"op_errors_fatal\": 0, \"known\": false}\n"
         "],\n"
         " \"rules_never_fired\": [],\n"
         " \"interrupted\": false,\n"
         " \"summary\": {\"runs\": 5, \"passed\": 1, \"failed\": 1, \"crashed\": 1, \"hung\": 1, "
-        "\"deadlocked\": 1, \"not_run\": 0}}\n";
+        "\"deadlocked\": 1, \"not_run\": 0, \"known\": 0}}\n";
 
 static void
 test_json_exact(void **state)
@@ -205,7 +205,7 @@ test_json_empty(void **state)
 	assert_string_equal(text, "{\"runs\": [],\n \"rules_never_fired\": [],\n \"interrupted\": "
 	                          "false,\n \"summary\": {\"runs\": 0, \"passed\": 0, "
 	                          "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0, "
-	                          "\"not_run\": 0}}\n");
+	                          "\"not_run\": 0, \"known\": 0}}\n");
 	free(text);
 	fl_report_free(r);
 	fclose(out);
@@ -498,19 +498,19 @@ test_not_run(void **state)
 	        "\"verdict\": \"pass\", \"property\": null, "
 	        "\"trace\": null, \"trace_hash\": \"0000000000000005\", \"seconds\": 1.000000, "
 	        "\"detail\": \"\", \"faults_fired\": {}, \"op_errors_tolerated\": 0, "
-	        "\"op_errors_fatal\": 0},\n"
+	        "\"op_errors_fatal\": 0, \"known\": false},\n"
 	        "  {\"scenario\": \"s\", \"seed\": 2, \"mode\": null, \"run_index\": 0, "
 	        "\"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, "
 	        "\"verdict\": \"not_run\", \"property\": null, "
 	        "\"trace\": null, \"trace_hash\": \"0000000000000000\", \"seconds\": 0.000000, "
 	        "\"detail\": \"the harness could not start the run: Too many open files\", "
-	        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0}\n"
+	        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0, \"known\": false}\n"
 	        "],\n"
 	        " \"rules_never_fired\": [],\n"
 	        " \"interrupted\": false,\n"
 	        " \"summary\": {\"runs\": 2, \"passed\": 1, \"failed\": 0, \"crashed\": 0, "
 	        "\"hung\": 0, "
-	        "\"deadlocked\": 0, \"not_run\": 1}}\n");
+	        "\"deadlocked\": 0, \"not_run\": 1, \"known\": 0}}\n");
 	assert_string_equal(
 	        junit,
 	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -787,10 +787,10 @@ test_python_reads_files(void **state)
 	        "assert "
 	        "set(runs[0])=={'scenario','seed','verdict','property','trace','trace_hash','"
 	        "seconds','detail','faults_fired','op_errors_tolerated','op_errors_fatal','mode','"
-	        "run_index','sweep_point','sweep_k','sweep_persistent'}\n"
+	        "run_index','sweep_point','sweep_k','sweep_persistent','known'}\n"
 	        "assert "
 	        "d['summary']=={'runs':5,'passed':1,'failed':1,'crashed':1,'hung':1,'deadlocked':1,"
-	        "'not_run':0}\n";
+	        "'not_run':0,'known':0}\n";
 	static const char check_xml[] =
 	        "import sys,xml.etree.ElementTree as ET\n"
 	        "t=ET.parse(sys.argv[1]).getroot()\n"

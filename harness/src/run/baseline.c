@@ -1,0 +1,309 @@
+/*
+ * Baselines: failures already known, reported but not failing a batch
+ * (faultline/report.h).
+ *
+ * A failure's signature is its scenario, verdict and property, and its
+ * detail with what changes from run to run taken out: every run of
+ * digits becomes N (seeds, hit numbers, sizes, allocation call numbers),
+ * every absolute path becomes PATH (trace and history files).  Two runs
+ * that fail the same way in the same place have the same signature; a
+ * failure of another property, at another op, of another kind of heap
+ * error, has another.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "faultline/error.h"
+#include "faultline/report.h"
+
+#include "run/json_read.h"
+
+struct fl_baseline_entry {
+	char *scenario, *verdict, *property, *signature, *note;
+	uint64_t seen; /* failures of this batch that matched it */
+};
+
+struct fl_baseline {
+	struct fl_baseline_entry *v;
+	size_t n, cap;
+};
+
+void
+fl_baseline_signature(const char *detail, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (len == 0)
+		return;
+	for (const char *p = detail; *p != '\0' && o + 1 < len;) {
+		const char *rep = NULL;
+
+		if (*p >= '0' && *p <= '9') {
+			while (*p >= '0' && *p <= '9')
+				p++;
+			rep = "N";
+		} else if (*p == '/' && (p == detail || p[-1] == ' ' || p[-1] == '(' ||
+		                         p[-1] == '=' || p[-1] == '\'')) {
+			while (*p != '\0' && *p != ' ' && *p != ')' && *p != '\'' && *p != ',')
+				p++;
+			rep = "PATH";
+		}
+		if (rep == NULL) {
+			out[o++] = *p++;
+			continue;
+		}
+		for (; *rep != '\0' && o + 1 < len; rep++)
+			out[o++] = *rep;
+	}
+	out[o] = '\0';
+}
+
+static int
+add(struct fl_baseline *b, const char *scenario, const char *verdict, const char *property,
+    const char *signature, const char *note)
+{
+	struct fl_baseline_entry *e;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct fl_baseline_entry *v = realloc(b->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return FL_ENOMEM;
+		b->v = v;
+		b->cap = cap;
+	}
+	e = &b->v[b->n];
+	*e = (struct fl_baseline_entry){ 0 };
+	e->scenario = strdup(scenario);
+	e->verdict = strdup(verdict);
+	e->property = strdup(property);
+	e->signature = strdup(signature);
+	e->note = strdup(note);
+	if (!e->scenario || !e->verdict || !e->property || !e->signature || !e->note) {
+		free(e->scenario);
+		free(e->verdict);
+		free(e->property);
+		free(e->signature);
+		free(e->note);
+		return FL_ENOMEM;
+	}
+	b->n++;
+	return 0;
+}
+
+/* A string member of entry i, into *out; "" when absent and optional. */
+static int
+member(const struct fli_json *e, const char *key, bool required, const char **out, char *err,
+       size_t errlen, const char *path, size_t i)
+{
+	const struct fli_json *v = fli_json_get(e, key);
+
+	if (v == NULL && !required) {
+		*out = "";
+		return 0;
+	}
+	if (v == NULL || v->type != FL_JSON_STRING) {
+		snprintf(err, errlen, "%s: known[%zu].%s: %s", path, i, key,
+		         v == NULL ? "missing" : "a string expected");
+		return FL_EPROTO;
+	}
+	*out = v->string;
+	return 0;
+}
+
+int
+fl_baseline_load(const char *path, struct fl_baseline **out, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	struct fli_json *root = NULL;
+	const struct fli_json *known;
+	struct fl_baseline *b;
+	int rc;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return FL_ENOENT;
+	}
+	for (;;) {
+		if (len + 4096 > cap) {
+			char *t = realloc(text, cap = cap ? cap * 2 : 8192);
+
+			if (t == NULL) {
+				free(text);
+				fclose(f);
+				return FL_ENOMEM;
+			}
+			text = t;
+		}
+		size_t got = fread(text + len, 1, cap - len, f);
+
+		len += got;
+		if (got == 0)
+			break;
+	}
+	fclose(f);
+	rc = fli_json_parse(text, len, &root, err, errlen);
+	free(text);
+	if (rc != 0) {
+		if (rc == FL_EPROTO) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "%s", err);
+			snprintf(err, errlen, "%s: %s", path, msg);
+		}
+		return rc;
+	}
+	known = fli_json_get(root, "known");
+	if (known == NULL || known->type != FL_JSON_ARRAY) {
+		snprintf(err, errlen, "%s: expected an object with an array \"known\"", path);
+		fli_json_free(root);
+		return FL_EPROTO;
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		fli_json_free(root);
+		return FL_ENOMEM;
+	}
+	for (size_t i = 0; i < known->count; i++) {
+		const struct fli_json *e = &known->items[i];
+		const char *sc, *vd, *pr, *sg, *nt;
+		enum fl_verdict v;
+
+		if ((rc = member(e, "scenario", true, &sc, err, errlen, path, i)) != 0 ||
+		    (rc = member(e, "verdict", true, &vd, err, errlen, path, i)) != 0 ||
+		    (rc = member(e, "property", false, &pr, err, errlen, path, i)) != 0 ||
+		    (rc = member(e, "signature", true, &sg, err, errlen, path, i)) != 0 ||
+		    (rc = member(e, "note", false, &nt, err, errlen, path, i)) != 0)
+			break;
+		if (fl_verdict_parse(vd, &v) != 0 || v == FL_VERDICT_PASS) {
+			snprintf(err, errlen,
+			         "%s: known[%zu].verdict: '%s' is not a failing verdict (fail, "
+			         "crash, "
+			         "hang, deadlock)",
+			         path, i, vd);
+			rc = FL_EPROTO;
+			break;
+		}
+		if ((rc = add(b, sc, vd, pr, sg, nt)) != 0)
+			break;
+	}
+	fli_json_free(root);
+	if (rc != 0) {
+		fl_baseline_free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}
+
+void
+fl_baseline_free(struct fl_baseline *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->v[i].scenario);
+		free(b->v[i].verdict);
+		free(b->v[i].property);
+		free(b->v[i].signature);
+		free(b->v[i].note);
+	}
+	free(b->v);
+	free(b);
+}
+
+int
+fl_baseline_match(struct fl_baseline *b, const char *scenario, const char *verdict,
+                  const char *property, const char *detail)
+{
+	char sig[sizeof(((struct fl_run_result *)0)->detail)];
+
+	if (b == NULL)
+		return -1;
+	fl_baseline_signature(detail, sig, sizeof(sig));
+	for (size_t i = 0; i < b->n; i++) {
+		struct fl_baseline_entry *e = &b->v[i];
+
+		if (strcmp(e->scenario, scenario) == 0 && strcmp(e->verdict, verdict) == 0 &&
+		    strcmp(e->property, property) == 0 && strcmp(e->signature, sig) == 0) {
+			e->seen++;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+size_t
+fl_baseline_count(const struct fl_baseline *b)
+{
+	return b == NULL ? 0 : b->n;
+}
+
+void
+fl_baseline_entry(const struct fl_baseline *b, size_t i, const char **scenario,
+                  const char **verdict, const char **property, const char **signature,
+                  const char **note, uint64_t *seen)
+{
+	const struct fl_baseline_entry *e = &b->v[i];
+
+	*scenario = e->scenario;
+	*verdict = e->verdict;
+	*property = e->property;
+	*signature = e->signature;
+	*note = e->note;
+	*seen = e->seen;
+}
+
+int
+fl_baseline_note_failure(struct fl_baseline **b, const char *scenario, const char *verdict,
+                         const char *property, const char *detail)
+{
+	char sig[sizeof(((struct fl_run_result *)0)->detail)];
+
+	if (*b == NULL && (*b = calloc(1, sizeof(**b))) == NULL)
+		return FL_ENOMEM;
+	if (fl_baseline_match(*b, scenario, verdict, property, detail) >= 0)
+		return 0;
+	fl_baseline_signature(detail, sig, sizeof(sig));
+	if (add(*b, scenario, verdict, property, sig, "") != 0)
+		return FL_ENOMEM;
+	(*b)->v[(*b)->n - 1].seen = 1;
+	return 0;
+}
+
+int
+fl_baseline_write(const struct fl_baseline *b, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return FL_EIO;
+	}
+	fputs("{\"faultline_baseline\": 1,\n \"known\": [", f);
+	for (size_t i = 0; b != NULL && i < b->n; i++) {
+		const struct fl_baseline_entry *e = &b->v[i];
+
+		fputs(i ? ",\n  {\"scenario\": " : "\n  {\"scenario\": ", f);
+		fli_json_str(f, e->scenario);
+		fputs(", \"verdict\": ", f);
+		fli_json_str(f, e->verdict);
+		fputs(", \"property\": ", f);
+		fli_json_str(f, e->property);
+		fputs(",\n   \"signature\": ", f);
+		fli_json_str(f, e->signature);
+		fputs(",\n   \"note\": ", f);
+		fli_json_str(f, e->note);
+		fputc('}', f);
+	}
+	fputs(b != NULL && b->n ? "\n ]}\n" : "]}\n", f);
+	if (fclose(f) != 0) {
+		snprintf(err, errlen, "%s: write error", path);
+		return FL_EIO;
+	}
+	return 0;
+}
