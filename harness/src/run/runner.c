@@ -203,7 +203,7 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	size_t pos = 0;
 	uint32_t tag, len;
 	const uint8_t *data;
-	char crash_where[600] = "";
+	char crash_where[900] = "";
 	int rv, san;
 
 	memset(out, 0, sizeof(*out));

@@ -8,7 +8,10 @@
  * the signal handler) so a crash can be replayed and shrunk.
  */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
+#include <link.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "faultline/choice.h"
@@ -61,6 +65,86 @@ crash_text_add(char *buf, size_t len, size_t at, const char *fmt, ...)
 	return n < 0 ? at : at + (size_t)n;
 }
 
+/* "fn+0xoff (object)" for a code address: the dynamic symbol that holds
+ * it (its size says it does), else the object and the offset into it (a
+ * library's internal function, resolved with its debug symbols:
+ * `addr2line -f -e OBJECT 0xOFF`).  In a signal handler: dladdr1 reads
+ * the loader's tables, no allocation. */
+static size_t
+crash_code_where(char *buf, size_t len, size_t at, uintptr_t pc)
+{
+	Dl_info info;
+	const ElfW(Sym) *sym = NULL;
+	const char *obj;
+
+	if (pc == 0 || dladdr1((void *)pc, &info, (void **)&sym, RTLD_DL_SYMENT) == 0 ||
+	    info.dli_fname == NULL)
+		return crash_text_add(buf, len, at, "%#lx", (unsigned long)pc);
+	obj = strrchr(info.dli_fname, '/') ? strrchr(info.dli_fname, '/') + 1 : info.dli_fname;
+	if (info.dli_sname != NULL && sym != NULL && pc >= (uintptr_t)info.dli_saddr &&
+	    pc - (uintptr_t)info.dli_saddr < sym->st_size)
+		return crash_text_add(buf, len, at, "%s+%#lx (%s)", info.dli_sname,
+		                      (unsigned long)(pc - (uintptr_t)info.dli_saddr), obj);
+	return crash_text_add(buf, len, at, "%s+%#lx", obj,
+	                      (unsigned long)(pc - (uintptr_t)info.dli_fbase));
+}
+
+/* The faulting instruction's address, from the signal's context. */
+static uintptr_t
+crash_pc(void *uctx)
+{
+	const ucontext_t *uc = uctx;
+
+	if (uc == NULL)
+		return 0;
+#if defined(__x86_64__)
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	return (uintptr_t)uc->uc_mcontext.pc;
+#else
+	return 0;
+#endif
+}
+
+/* "at F <- G <- H": the faulting function and up to three callers (a
+ * synchronous signal: the frames after the handler's and the signal
+ * trampoline's; abort's frames in libc are skipped to the caller). */
+static size_t
+crash_backtrace(char *buf, size_t len, size_t at, int sig, void *uctx)
+{
+	void *frames[24];
+	uintptr_t pc = crash_pc(uctx);
+	int n = backtrace(frames, 24), from = -1, shown = 0;
+
+	for (int i = 0; i < n && from < 0; i++)
+		if ((uintptr_t)frames[i] == pc)
+			from = i;
+	if (from < 0 || sig == SIGABRT) {
+		/* abort(): the frames after raise and abort, in libc. */
+		Dl_info self, fi;
+
+		from = -1;
+		if (dladdr((void *)crash_pc, &self) != 0)
+			for (int i = 0; i < n && from < 0; i++)
+				if (dladdr(frames[i], &fi) != 0 && fi.dli_fbase != self.dli_fbase &&
+				    (fi.dli_fname == NULL ||
+				     strstr(fi.dli_fname, "libc.so") == NULL))
+					from = i;
+	}
+	at = crash_text_add(buf, len, at, "at ");
+	if (from < 0)
+		return pc ? crash_code_where(buf, len, at, pc) : at;
+	for (int i = from; i < n && shown < 4; i++, shown++) {
+		/* A return address points after its call: -1 names the caller. */
+		uintptr_t a = (uintptr_t)frames[i] - (i > from ? 1 : 0);
+
+		if (shown)
+			at = crash_text_add(buf, len, at, " <- ");
+		at = crash_code_where(buf, len, at, a);
+	}
+	return at;
+}
+
 /* Where the run died, for its crash verdict: the sim actor that was
  * running and its last scheduling point, the freed object a stale pointer
  * reached (the guarded heap, fl_obj_guard), and the op each scenario actor
@@ -68,19 +152,20 @@ crash_text_add(char *buf, size_t len, size_t at, const char *fmt, ...)
 static void
 crash_handler(int sig, siginfo_t *si, void *uctx)
 {
-	char text[600], who[160];
+	char text[900], who[160];
 	const char *what;
 	uint64_t by;
 	size_t n = 0;
 
-	(void)uctx;
 	if (crash_choices != NULL && crash_fd >= 0)
 		fl_sandbox_frame_write(crash_fd, TAG_CHOICES, fl_choice_values(crash_choices),
 		                       (uint32_t)(fl_choice_count(crash_choices) *
 		                                  sizeof(uint64_t)));
 	if (crash_fd >= 0) {
+		if (sig != SIGABRT || crash_pc(uctx) != 0)
+			n = crash_backtrace(text, sizeof(text), n, sig, uctx);
 		if (fl_sim_describe_current(who, sizeof(who)))
-			n = crash_text_add(text, sizeof(text), n, "in %s", who);
+			n = crash_text_add(text, sizeof(text), n, "%sin %s", n ? "; " : "", who);
 		if ((sig == SIGSEGV || sig == SIGBUS) && si != NULL &&
 		    fl_obj_guard_freed(si->si_addr, &what, &by)) {
 			const char *name = fl_sim_actor_name(by);
@@ -116,6 +201,11 @@ install_crash_handlers(struct fl_choice *c, int fd)
 	sigemptyset(&sa.sa_mask);
 	crash_choices = c;
 	crash_fd = fd;
+	{
+		/* backtrace loads its unwinder on first use: not in a handler. */
+		void *prime[2];
+		(void)backtrace(prime, 2);
+	}
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
 }
