@@ -8,7 +8,8 @@
  * every absolute path becomes PATH (trace and history files).  Two runs
  * that fail the same way in the same place have the same signature; a
  * failure of another property, at another op, of another kind of heap
- * error, has another.
+ * error, has another.  A crash's is its signal and where it struck (the
+ * frames), without the ops the actors happened to be in.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,20 +34,26 @@ struct fl_baseline {
 void
 fl_baseline_signature(const char *detail, char *out, size_t len)
 {
+	static const char died[] = "the run died of ";
+	const char *end = detail + strlen(detail);
 	size_t o = 0;
 
 	if (len == 0)
 		return;
-	for (const char *p = detail; *p != '\0' && o + 1 < len;) {
+	/* A crash: the signal and where it struck, not which op each actor
+	 * happened to be in (that varies from run to run). */
+	if (strncmp(detail, died, sizeof(died) - 1) == 0 && strchr(detail, ';') != NULL)
+		end = strchr(detail, ';');
+	for (const char *p = detail; p < end && o + 1 < len;) {
 		const char *rep = NULL;
 
 		if (*p >= '0' && *p <= '9') {
-			while (*p >= '0' && *p <= '9')
+			while (p < end && *p >= '0' && *p <= '9')
 				p++;
 			rep = "N";
 		} else if (*p == '/' && (p == detail || p[-1] == ' ' || p[-1] == '(' ||
 		                         p[-1] == '=' || p[-1] == '\'')) {
-			while (*p != '\0' && *p != ' ' && *p != ')' && *p != '\'' && *p != ',')
+			while (p < end && *p != ' ' && *p != ')' && *p != '\'' && *p != ',')
 				p++;
 			rep = "PATH";
 		}
