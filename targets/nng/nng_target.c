@@ -1,37 +1,123 @@
 /*
  * The NNG target (faultline/target.h, docs/targets.md): NNG 1.5.2 as
  * Debian ships it (libnng.so, unmodified), driven through its public
- * API, written from its manual pages (nng_socket(5), nng_listen(3),
- * nng_dial(3), nng_send(3), nng_recv(3), nng_close(3), nng_options(5),
- * nng_sub(7)), not aimed at any known defect.
+ * API, written from its manual pages and the comments of <nng/nng.h>
+ * (nng_socket(5), nng_listen(3), nng_dial(3), nng_send(3), nng_recv(3),
+ * nng_close(3), nng_options(5), nng_sub(7), nng_aio(5) and its
+ * functions, nng_ctx(5) and its functions, nng_msg(5) and its functions,
+ * nng_dialer(5), nng_listener(5), nng_ipc(7)), not aimed at any known
+ * defect.
  *
- * This first part covers sockets and whole-message send and receive:
+ * Sockets and whole messages:
  *
  *   nng_socket {as, protocol}   open a socket: req, rep, pub, sub, push,
  *                               pull, pair (pair1), bus, surveyor,
  *                               respondent
- *   nng_listen {sock, url}      e.g. inproc://a (same process: stress
- *                               mode's threads)
+ *   nng_listen {sock, url}      inproc://NAME, or ipc://NAME (a relative
+ *                               NAME: a path under /tmp of this process
+ *                               and run, removed at the run's end)
  *   nng_dial {sock, url, nonblock}
  *   nng_subscribe {sock, topic} a sub socket's topic ("" is every message)
  *   nng_send {sock, size, deadline_ms}
  *   nng_recv {sock, deadline_ms}
  *   nng_close {sock}
  *
- * The byte model: every message sent is a pattern its first byte keys
- * (byte i = first * 131 + i); every message received is checked against
- * it, and a difference is a target_model violation naming the op.  NNG's
- * errors map onto faultline's codes (timed out, closed, state, no
- * memory, ...); the story keeps NNG's own word for each (fl_target_note).
+ * Options (NNG's own names: recv-timeout, send-timeout, recv-size-max,
+ * recv-buffer, send-buffer, req:resend-time, surveyor:survey-time,
+ * reconnect-time-min, reconnect-time-max, ttl-max, sub:prefnew), each
+ * set kept in a model that a get is checked against (or against `value`
+ * when given: a default):
  *
- * NNG runs threads of its own: its scenarios run in stress or proc mode.
- * Not yet: contexts, aio (cancel, stop, wait, free at any step), the
- * message API and its byte model, options, dialer and listener objects.
+ *   nng_socket_set / nng_socket_get {sock, option, value}
+ *   nng_ctx_set / nng_ctx_get {ctx, option, value}
+ *   nng_dialer_set / nng_dialer_get {dialer, option, value}
+ *
+ * Dialers and listeners as objects:
+ *
+ *   nng_listener_create {as, sock, url}, nng_listener_start {listener},
+ *   nng_listener_close {listener}
+ *   nng_dialer_create {as, sock, url}, nng_dialer_start {dialer,
+ *   nonblock}, nng_dialer_close {dialer}
+ *
+ * Contexts (req, rep, sub, surveyor, respondent):
+ *
+ *   nng_ctx_open {as, sock}, nng_ctx_close {ctx}
+ *   nng_ctx_subscribe {ctx, topic}
+ *   nng_ctx_send {ctx, size, deadline_ms}   synchronous: an aio of the
+ *   nng_ctx_recv {ctx, deadline_ms}         op's own, nng_aio_wait
+ *
+ * Asynchronous I/O: an aio object (its completion callback runs on
+ * NNG's thread: it takes the result, frees a failed send's message,
+ * which stays the caller's (nng_send_aio(3)), checks and frees a
+ * received one (nng_recv_aio(3)); nothing else):
+ *
+ *   nng_aio_alloc {as}
+ *   nng_send_aio {aio, sock | ctx, size | msg, timeout_ms}   starts a send
+ *                               (ctx: nng_ctx_send) of a message the byte
+ *                               model builds, or of a message object's
+ *                               message (which then leaves the object)
+ *   nng_recv_aio {aio, sock | ctx, timeout_ms}   starts a receive
+ *                               (timeout_ms: -2 the socket's or context's
+ *                               default, -1 none, 0 at once, ...)
+ *   nng_aio_wait {aio, deadline_ms}   waits for the callback (until the
+ *                               op's deadline: FL_ETIMEDOUT, the aio still
+ *                               in flight), then nng_aio_wait; the op's
+ *                               result is the operation's
+ *   nng_aio_result {aio}        the completed operation's result
+ *                               (FL_EAGAIN while in flight)
+ *   nng_aio_cancel {aio}, nng_aio_stop {aio}
+ *   nng_aio_free {aio, stop}    stop (default) first, or free while in
+ *                               flight (nng_aio_free(3) stops implicitly)
+ *
+ * Each is allowed at any step: in flight, after a timeout, after a stop.
+ * The adapter keeps to the contract: one operation on an aio at a time
+ * (a start while one is in flight: FL_EBUSY, NNG not called), none after
+ * nng_aio_stop (FL_ESTATE: "no new operations will be started"),
+ * nng_aio_result only once the operation completed, and no aio freed
+ * while another actor is inside a call on it.
+ *
+ * Messages: a msg object with a model of its body and header bytes,
+ * checked against nng_msg_len, nng_msg_body, nng_msg_header_len and
+ * nng_msg_header after every op (a difference is a target_model
+ * violation naming the op):
+ *
+ *   nng_msg_alloc {as, size}, nng_msg_dup {as, msg}, nng_msg_free {msg}
+ *   nng_msg_append, _insert, _trim, _chop {msg, size}
+ *   nng_msg_header_append, _insert, _trim, _chop {msg, size}
+ *   nng_msg_append_u32, _insert_u32 {msg, value}, nng_msg_trim_u32,
+ *   _chop_u32 {msg} (big-endian, nng_msg_append(3))
+ *   nng_msg_realloc, nng_msg_reserve {msg, size}
+ *   nng_msg_clear, nng_msg_header_clear {msg}
+ *   nng_sendmsg {sock, msg, nonblock, deadline_ms}  on success the
+ *                               socket owns the message (the object is
+ *                               left empty); on failure the object keeps it
+ *   nng_recvmsg {as, sock, nonblock, deadline_ms}   a msg object
+ *
+ * The byte model: every message sent (by any op) is registered, its
+ * length and a 64-bit hash of its body; every message received is
+ * checked against them, and one that is none of them is a target_model
+ * violation.  Bytes the adapter makes follow a pattern a key picks
+ * (gen_bytes).  NNG's errors map onto faultline's codes (timed out,
+ * closed, state, no memory, ...); the story keeps NNG's own word for
+ * each (fl_target_note).
+ *
+ * Gauges, each zero once every object closed: sockets_open, aios_open,
+ * ctxs_open, msgs_open (msg objects), msgs_held (NNG messages the
+ * adapter owns: made, received or taken back from a failed send, and not
+ * yet freed or handed to a socket), dialers_open, listeners_open.
+ *
+ * NNG runs threads of its own: its scenarios run in stress mode (ipc://
+ * names are per process: proc mode's actors would not meet).
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/bus0/bus.h>
@@ -49,25 +135,79 @@
 #include "faultline/platform.h"
 #include "faultline/target.h"
 
-/* A socket object is its NNG id plus one, not a pointer: another actor
- * may close it while an op of this one is inside nng_recv on it (NNG
- * answers that op NNG_ECLOSED), and nothing of the adapter's may be
- * freed under it. */
+/* ---- handles ------------------------------------------------------------
+ *
+ * A socket, context, dialer or listener object is its NNG id plus one,
+ * not a pointer: another actor may close it while an op of this one is
+ * inside a call on it (NNG answers that op NNG_ECLOSED), and nothing of
+ * the adapter's may be freed under it.  An aio or msg object is a slot
+ * of a table that lives as long as the process, and a generation: an op
+ * holding a handle whose object another actor freed finds the
+ * generation changed (FL_ENOENT), never freed memory. */
+static void *
+obj_of_id(uint32_t id)
+{
+	return (void *)((uintptr_t)id + 1);
+}
+
+static uint32_t
+id_of(void *obj)
+{
+	return (uint32_t)((uintptr_t)obj - 1);
+}
+
 static nng_socket
 sock_of(void *obj)
 {
-	nng_socket s = { .id = (uint32_t)((uintptr_t)obj - 1) };
+	nng_socket s = { .id = id_of(obj) };
 
 	return s;
 }
 
-static void *
-obj_of(nng_socket s)
+static nng_ctx
+ctx_of(void *obj)
 {
-	return (void *)((uintptr_t)s.id + 1);
+	nng_ctx c = { .id = id_of(obj) };
+
+	return c;
 }
 
-static atomic_long sockets_open;
+static nng_dialer
+dialer_of(void *obj)
+{
+	nng_dialer d = { .id = id_of(obj) };
+
+	return d;
+}
+
+static nng_listener
+listener_of(void *obj)
+{
+	nng_listener l = { .id = id_of(obj) };
+
+	return l;
+}
+
+static void *
+slot_handle(size_t index, uint32_t gen)
+{
+	return (void *)(((uintptr_t)gen << 16) | (uintptr_t)(index + 1));
+}
+
+static size_t
+slot_index(void *h)
+{
+	return (size_t)(((uintptr_t)h & 0xffffu) - 1);
+}
+
+static uint32_t
+slot_gen(void *h)
+{
+	return (uint32_t)((uintptr_t)h >> 16);
+}
+
+static atomic_long sockets_open, aios_open, ctxs_open, msgs_open, msgs_held, dialers_open,
+        listeners_open;
 static atomic_uint next_key = 1;
 
 /* NNG's error as faultline's code; the story keeps NNG's own. */
@@ -84,8 +224,12 @@ fl_of(const char *what, int rv)
 	case NNG_ENOMEM: return FL_ENOMEM;
 	case NNG_ESTATE: return FL_ESTATE;
 	case NNG_ECANCELED: return FL_ECANCELED;
-	case NNG_EINVAL: return FL_EINVAL;
+	case NNG_EINVAL:
+	case NNG_EADDRINVAL:
+	case NNG_ENOTSUP: return FL_EINVAL;
 	case NNG_EMSGSIZE: return FL_EMSGSIZE;
+	case NNG_EBUSY: return FL_EBUSY;
+	case NNG_EPERM: return FL_EPERM;
 	case NNG_EADDRINUSE: return FL_EEXIST;
 	case NNG_ENOENT:
 	case NNG_ECONNREFUSED: return FL_ENOENT;
@@ -101,6 +245,102 @@ ms_left(uint64_t deadline_ns)
 
 	return deadline_ns > now ? (nng_duration)((deadline_ns - now) / 1000000u) : 0;
 }
+
+/* ---- the byte model -----------------------------------------------------
+ *
+ * Bytes the adapter makes: a pattern its key picks, whose period is
+ * long (a slice shifted by 256 bytes does not match itself). */
+static void
+gen_bytes(unsigned char *p, size_t n, unsigned key)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(key * 131u + i + (i >> 8) * 17u);
+}
+
+static uint64_t
+hash_bytes(const unsigned char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)n;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+/* Every message sent in this run: its length and hash. */
+#define SENT_MAX 8192
+static pthread_mutex_t sent_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint64_t hash;
+	size_t len;
+} sent[SENT_MAX];
+static size_t sent_n;
+static bool sent_full;
+
+static void
+sent_add(const unsigned char *p, size_t n)
+{
+	uint64_t h = hash_bytes(p, n);
+
+	pthread_mutex_lock(&sent_mu);
+	if (sent_n < SENT_MAX) {
+		sent[sent_n].hash = h;
+		sent[sent_n].len = n;
+		sent_n++;
+	} else {
+		sent_full = true;
+	}
+	pthread_mutex_unlock(&sent_mu);
+}
+
+/* A message received is one of those sent: otherwise a violation. */
+static void
+sent_check(const char *who, const unsigned char *p, size_t n)
+{
+	uint64_t h = hash_bytes(p, n);
+	bool found = false, full;
+
+	pthread_mutex_lock(&sent_mu);
+	for (size_t i = 0; i < sent_n && !found; i++)
+		found = sent[i].hash == h && sent[i].len == n;
+	full = sent_full;
+	pthread_mutex_unlock(&sent_mu);
+	if (!found && !full)
+		fl_target_violation("%s received a %zu-byte message that differs from every one "
+		                    "sent",
+		                    who, n);
+}
+
+/* ---- ipc:// names ------------------------------------------------------- */
+
+#define IPC_MAX 32
+static pthread_mutex_t ipc_mu = PTHREAD_MUTEX_INITIALIZER;
+static char ipc_paths[IPC_MAX][96];
+static size_t ipc_n;
+static unsigned run_counter;
+
+/* url as NNG gets it: ipc://NAME (NAME relative) is a path of this
+ * process and run under /tmp, remembered to be removed at the run's end. */
+static const char *
+url_of(const char *url, char *buf, size_t n)
+{
+	const char *name;
+	bool known = false;
+
+	if (strncmp(url, "ipc://", 6) != 0 || url[6] == '/')
+		return url;
+	name = url + 6;
+	snprintf(buf, n, "ipc:///tmp/fl-nng-%ld-%u-%s", (long)getpid(), run_counter, name);
+	pthread_mutex_lock(&ipc_mu);
+	for (size_t i = 0; i < ipc_n && !known; i++)
+		known = strcmp(ipc_paths[i], buf + 6) == 0;
+	if (!known && ipc_n < IPC_MAX)
+		snprintf(ipc_paths[ipc_n++], sizeof(ipc_paths[0]), "%s", buf + 6);
+	pthread_mutex_unlock(&ipc_mu);
+	return buf;
+}
+
+/* ---- sockets ------------------------------------------------------------ */
 
 static const struct {
 	const char *name;
@@ -128,7 +368,7 @@ op_socket(void *state, const struct fl_target_args *a, void **created)
 		if (rv != 0)
 			return fl_of("open", rv);
 		atomic_fetch_add(&sockets_open, 1);
-		*created = obj_of(s);
+		*created = obj_of_id(s.id);
 		return 0;
 	}
 	fl_target_note("no protocol '%s' (req, rep, pub, sub, push, pull, pair, bus, surveyor, "
@@ -140,18 +380,23 @@ op_socket(void *state, const struct fl_target_args *a, void **created)
 static int
 op_listen(void *state, const struct fl_target_args *a, void **created)
 {
+	char buf[128];
+
 	(void)state;
 	(void)created;
-	return fl_of("listen", nng_listen(sock_of(a->objs[0]), a->strs[1], NULL, 0));
+	return fl_of("listen", nng_listen(sock_of(a->objs[0]), url_of(a->strs[1], buf, sizeof(buf)),
+	                                  NULL, 0));
 }
 
 static int
 op_dial(void *state, const struct fl_target_args *a, void **created)
 {
+	char buf[128];
+
 	(void)state;
 	(void)created;
-	return fl_of("dial", nng_dial(sock_of(a->objs[0]), a->strs[1], NULL,
-	                              a->ints[2] ? NNG_FLAG_NONBLOCK : 0));
+	return fl_of("dial", nng_dial(sock_of(a->objs[0]), url_of(a->strs[1], buf, sizeof(buf)),
+	                              NULL, a->ints[2] ? NNG_FLAG_NONBLOCK : 0));
 }
 
 static int
@@ -165,24 +410,32 @@ op_subscribe(void *state, const struct fl_target_args *a, void **created)
 	                                         strlen(topic)));
 }
 
+static void model_opt_set(int kind, uint32_t id, size_t opt, int64_t v);
+
+enum { K_SOCK, K_CTX, K_DIALER, K_LISTENER };
+#define OPT_RECVTIMEO 0
+#define OPT_SENDTIMEO 1
+
 static int
 op_send(void *state, const struct fl_target_args *a, void **created)
 {
 	nng_socket s = sock_of(a->objs[0]);
 	size_t len = (size_t)a->ints[1];
 	unsigned char *buf = malloc(len > 0 ? len : 1);
-	unsigned key = atomic_fetch_add(&next_key, 1);
+	nng_duration ms = ms_left(a->deadline_ns);
 	int rv;
 
 	(void)state;
 	(void)created;
 	if (buf == NULL)
 		return FL_ENOMEM;
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (unsigned char)(i == 0 ? key : buf[0] * 131u + i);
-	rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, ms_left(a->deadline_ns));
-	if (rv == 0)
+	gen_bytes(buf, len, atomic_fetch_add(&next_key, 1));
+	sent_add(buf, len);
+	rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, ms);
+	if (rv == 0) {
+		model_opt_set(K_SOCK, s.id, OPT_SENDTIMEO, ms);
 		rv = nng_send(s, buf, len, 0); /* copies: buf stays ours */
+	}
 	free(buf);
 	return fl_of("send", rv);
 }
@@ -191,24 +444,23 @@ static int
 op_recv(void *state, const struct fl_target_args *a, void **created)
 {
 	nng_socket s = sock_of(a->objs[0]);
+	nng_duration ms = ms_left(a->deadline_ns);
 	unsigned char *buf = NULL;
 	size_t len = 0;
+	char who[32];
 	int rv;
 
 	(void)state;
 	(void)created;
-	rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, ms_left(a->deadline_ns));
-	if (rv == 0)
+	rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, ms);
+	if (rv == 0) {
+		model_opt_set(K_SOCK, s.id, OPT_RECVTIMEO, ms);
 		rv = nng_recv(s, &buf, &len, NNG_FLAG_ALLOC);
+	}
 	if (rv != 0)
 		return fl_of("recv", rv);
-	for (size_t i = 1; i < len; i++)
-		if (buf[i] != (unsigned char)(buf[0] * 131u + i)) {
-			fl_target_violation("socket %u received a %zu-byte message that differs "
-			                    "from every one sent at byte %zu",
-			                    (unsigned)s.id, len, i);
-			break;
-		}
+	snprintf(who, sizeof(who), "socket %u", (unsigned)s.id);
+	sent_check(who, buf, len);
 	nng_free(buf, len);
 	return 0;
 }
@@ -232,78 +484,1954 @@ op_close(void *state, const struct fl_target_args *a, void **created)
 	return fl_of("close", rv);
 }
 
-static int64_t
-gauge_sockets(void *state)
+/* ---- options ------------------------------------------------------------ */
+
+enum opt_type { T_MS, T_SIZE, T_INT, T_BOOL };
+static const struct {
+	const char *name;
+	enum opt_type type;
+} options[] = {
+	[OPT_RECVTIMEO] = { NNG_OPT_RECVTIMEO, T_MS },
+	[OPT_SENDTIMEO] = { NNG_OPT_SENDTIMEO, T_MS },
+	{ NNG_OPT_RECVMAXSZ, T_SIZE },
+	{ NNG_OPT_RECVBUF, T_INT },
+	{ NNG_OPT_SENDBUF, T_INT },
+	{ NNG_OPT_REQ_RESENDTIME, T_MS },
+	{ NNG_OPT_SURVEYOR_SURVEYTIME, T_MS },
+	{ NNG_OPT_RECONNMINT, T_MS },
+	{ NNG_OPT_RECONNMAXT, T_MS },
+	{ NNG_OPT_MAXTTL, T_INT },
+	{ NNG_OPT_SUB_PREFNEW, T_BOOL },
+};
+#define OPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* The values this adapter set, per object and option: a get must
+ * return the last one. */
+#define MODEL_MAX 512
+static pthread_mutex_t model_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	int kind;
+	uint32_t id;
+	size_t opt;
+	int64_t v;
+} model[MODEL_MAX];
+static size_t model_n;
+
+static void
+model_opt_set(int kind, uint32_t id, size_t opt, int64_t v)
 {
-	(void)state;
-	return atomic_load(&sockets_open);
+	size_t i;
+
+	pthread_mutex_lock(&model_mu);
+	for (i = 0; i < model_n; i++)
+		if (model[i].kind == kind && model[i].id == id && model[i].opt == opt)
+			break;
+	if (i < MODEL_MAX) {
+		model[i].kind = kind;
+		model[i].id = id;
+		model[i].opt = opt;
+		model[i].v = v;
+		if (i == model_n)
+			model_n++;
+	}
+	pthread_mutex_unlock(&model_mu);
 }
 
+static bool
+model_opt_get(int kind, uint32_t id, size_t opt, int64_t *v)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&model_mu);
+	for (size_t i = 0; i < model_n && !found; i++)
+		if (model[i].kind == kind && model[i].id == id && model[i].opt == opt) {
+			*v = model[i].v;
+			found = true;
+		}
+	pthread_mutex_unlock(&model_mu);
+	return found;
+}
+
+static const char *const kind_names[] = { "socket", "context", "dialer", "listener" };
+
+/* One setter and getter per kind and type of value. */
+static int
+opt_set(int kind, uint32_t id, size_t opt, int64_t v)
+{
+	const char *n = options[opt].name;
+
+	switch (kind * 4 + (int)options[opt].type) {
+	case K_SOCK * 4 + T_MS: return nng_socket_set_ms((nng_socket){ id }, n, (nng_duration)v);
+	case K_SOCK * 4 + T_SIZE: return nng_socket_set_size((nng_socket){ id }, n, (size_t)v);
+	case K_SOCK * 4 + T_INT: return nng_socket_set_int((nng_socket){ id }, n, (int)v);
+	case K_SOCK * 4 + T_BOOL: return nng_socket_set_bool((nng_socket){ id }, n, v != 0);
+	case K_CTX * 4 + T_MS: return nng_ctx_set_ms((nng_ctx){ id }, n, (nng_duration)v);
+	case K_CTX * 4 + T_SIZE: return nng_ctx_set_size((nng_ctx){ id }, n, (size_t)v);
+	case K_CTX * 4 + T_INT: return nng_ctx_set_int((nng_ctx){ id }, n, (int)v);
+	case K_CTX * 4 + T_BOOL: return nng_ctx_set_bool((nng_ctx){ id }, n, v != 0);
+	case K_DIALER * 4 + T_MS: return nng_dialer_set_ms((nng_dialer){ id }, n, (nng_duration)v);
+	case K_DIALER * 4 + T_SIZE: return nng_dialer_set_size((nng_dialer){ id }, n, (size_t)v);
+	case K_DIALER * 4 + T_INT: return nng_dialer_set_int((nng_dialer){ id }, n, (int)v);
+	case K_DIALER * 4 + T_BOOL: return nng_dialer_set_bool((nng_dialer){ id }, n, v != 0);
+	default: return NNG_ENOTSUP;
+	}
+}
+
+static int
+opt_get(int kind, uint32_t id, size_t opt, int64_t *v)
+{
+	const char *n = options[opt].name;
+	nng_duration ms = 0;
+	size_t sz = 0;
+	int i = 0, rv;
+	bool b = false;
+
+	switch (kind * 4 + (int)options[opt].type) {
+	case K_SOCK * 4 + T_MS: rv = nng_socket_get_ms((nng_socket){ id }, n, &ms); break;
+	case K_SOCK * 4 + T_SIZE: rv = nng_socket_get_size((nng_socket){ id }, n, &sz); break;
+	case K_SOCK * 4 + T_INT: rv = nng_socket_get_int((nng_socket){ id }, n, &i); break;
+	case K_SOCK * 4 + T_BOOL: rv = nng_socket_get_bool((nng_socket){ id }, n, &b); break;
+	case K_CTX * 4 + T_MS: rv = nng_ctx_get_ms((nng_ctx){ id }, n, &ms); break;
+	case K_CTX * 4 + T_SIZE: rv = nng_ctx_get_size((nng_ctx){ id }, n, &sz); break;
+	case K_CTX * 4 + T_INT: rv = nng_ctx_get_int((nng_ctx){ id }, n, &i); break;
+	case K_CTX * 4 + T_BOOL: rv = nng_ctx_get_bool((nng_ctx){ id }, n, &b); break;
+	case K_DIALER * 4 + T_MS: rv = nng_dialer_get_ms((nng_dialer){ id }, n, &ms); break;
+	case K_DIALER * 4 + T_SIZE: rv = nng_dialer_get_size((nng_dialer){ id }, n, &sz); break;
+	case K_DIALER * 4 + T_INT: rv = nng_dialer_get_int((nng_dialer){ id }, n, &i); break;
+	case K_DIALER * 4 + T_BOOL: rv = nng_dialer_get_bool((nng_dialer){ id }, n, &b); break;
+	default: return NNG_ENOTSUP;
+	}
+	switch (options[opt].type) {
+	case T_MS: *v = ms; break;
+	case T_SIZE: *v = (int64_t)sz; break;
+	case T_INT: *v = i; break;
+	case T_BOOL: *v = b; break;
+	}
+	return rv;
+}
+
+static int
+opt_index(const char *name, size_t *opt)
+{
+	for (size_t i = 0; i < OPTIONS; i++)
+		if (strcmp(options[i].name, name) == 0) {
+			*opt = i;
+			return 0;
+		}
+	fl_target_note("no option '%s' this adapter knows (recv-timeout, send-timeout, "
+	               "recv-size-max, recv-buffer, send-buffer, req:resend-time, "
+	               "surveyor:survey-time, reconnect-time-min, reconnect-time-max, ttl-max, "
+	               "sub:prefnew)",
+	               name);
+	return FL_EINVAL;
+}
+
+/* `value` absent on a get: the model's. */
+#define VALUE_ABSENT INT64_MIN
+
+static int
+do_set(int kind, const struct fl_target_args *a)
+{
+	uint32_t id = id_of(a->objs[0]);
+	size_t opt;
+	char what[96];
+	int rv;
+
+	if ((rv = opt_index(a->strs[1], &opt)) != 0)
+		return rv;
+	if (a->ints[2] == VALUE_ABSENT) {
+		fl_target_note("a set of %s needs a value", options[opt].name);
+		return FL_EINVAL;
+	}
+	rv = opt_set(kind, id, opt, a->ints[2]);
+	snprintf(what, sizeof(what), "%s %u: set %s to %lld", kind_names[kind], (unsigned)id,
+	         options[opt].name, (long long)a->ints[2]);
+	if (rv == 0)
+		model_opt_set(kind, id, opt, a->ints[2]);
+	return fl_of(what, rv);
+}
+
+static int
+do_get(int kind, const struct fl_target_args *a)
+{
+	uint32_t id = id_of(a->objs[0]);
+	int64_t v = 0, want = a->ints[2];
+	bool known = want != VALUE_ABSENT;
+	size_t opt;
+	char what[96];
+	int rv;
+
+	if ((rv = opt_index(a->strs[1], &opt)) != 0)
+		return rv;
+	snprintf(what, sizeof(what), "%s %u: get %s", kind_names[kind], (unsigned)id,
+	         options[opt].name);
+	rv = opt_get(kind, id, opt, &v);
+	if (rv != 0)
+		return fl_of(what, rv);
+	if (!known)
+		known = model_opt_get(kind, id, opt, &want);
+	if (!known)
+		fl_target_note("%s: %lld", what, (long long)v);
+	else if (v != want)
+		fl_target_violation("%s: %lld, but %lld was set (or given as its value)", what,
+		                    (long long)v, (long long)want);
+	return 0;
+}
+
+static int
+op_socket_set(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return do_set(K_SOCK, a);
+}
+
+static int
+op_socket_get(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return do_get(K_SOCK, a);
+}
+
+static int
+op_ctx_set(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return do_set(K_CTX, a);
+}
+
+static int
+op_ctx_get(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return do_get(K_CTX, a);
+}
+
+static int
+op_dialer_set(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return do_set(K_DIALER, a);
+}
+
+static int
+op_dialer_get(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return do_get(K_DIALER, a);
+}
+
+/* ---- dialers and listeners ---------------------------------------------- */
+
+static int
+op_listener_create(void *state, const struct fl_target_args *a, void **created)
+{
+	nng_listener l;
+	char buf[128];
+	int rv;
+
+	(void)state;
+	rv = nng_listener_create(&l, sock_of(a->objs[0]), url_of(a->strs[1], buf, sizeof(buf)));
+	if (rv != 0)
+		return fl_of("listener_create", rv);
+	atomic_fetch_add(&listeners_open, 1);
+	*created = obj_of_id(l.id);
+	return 0;
+}
+
+static int
+op_listener_start(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return fl_of("listener_start", nng_listener_start(listener_of(a->objs[0]), 0));
+}
+
+static void
+listener_close(void *state, void *obj)
+{
+	(void)state;
+	(void)nng_listener_close(listener_of(obj));
+	atomic_fetch_sub(&listeners_open, 1);
+}
+
+static int
+op_listener_close(void *state, const struct fl_target_args *a, void **created)
+{
+	int rv = nng_listener_close(listener_of(a->objs[0]));
+
+	(void)state;
+	(void)created;
+	atomic_fetch_sub(&listeners_open, 1);
+	return fl_of("listener_close", rv);
+}
+
+static int
+op_dialer_create(void *state, const struct fl_target_args *a, void **created)
+{
+	nng_dialer d;
+	char buf[128];
+	int rv;
+
+	(void)state;
+	rv = nng_dialer_create(&d, sock_of(a->objs[0]), url_of(a->strs[1], buf, sizeof(buf)));
+	if (rv != 0)
+		return fl_of("dialer_create", rv);
+	atomic_fetch_add(&dialers_open, 1);
+	*created = obj_of_id(d.id);
+	return 0;
+}
+
+static int
+op_dialer_start(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return fl_of("dialer_start",
+	             nng_dialer_start(dialer_of(a->objs[0]), a->ints[1] ? NNG_FLAG_NONBLOCK : 0));
+}
+
+static void
+dialer_close(void *state, void *obj)
+{
+	(void)state;
+	(void)nng_dialer_close(dialer_of(obj));
+	atomic_fetch_sub(&dialers_open, 1);
+}
+
+static int
+op_dialer_close(void *state, const struct fl_target_args *a, void **created)
+{
+	int rv = nng_dialer_close(dialer_of(a->objs[0]));
+
+	(void)state;
+	(void)created;
+	atomic_fetch_sub(&dialers_open, 1);
+	return fl_of("dialer_close", rv);
+}
+
+/* ---- contexts ----------------------------------------------------------- */
+
+static int
+op_ctx_open(void *state, const struct fl_target_args *a, void **created)
+{
+	nng_ctx c;
+	int rv;
+
+	(void)state;
+	rv = nng_ctx_open(&c, sock_of(a->objs[0]));
+	if (rv != 0)
+		return fl_of("ctx_open", rv);
+	atomic_fetch_add(&ctxs_open, 1);
+	*created = obj_of_id(c.id);
+	return 0;
+}
+
+static void
+ctx_close(void *state, void *obj)
+{
+	(void)state;
+	(void)nng_ctx_close(ctx_of(obj));
+	atomic_fetch_sub(&ctxs_open, 1);
+}
+
+static int
+op_ctx_close(void *state, const struct fl_target_args *a, void **created)
+{
+	int rv = nng_ctx_close(ctx_of(a->objs[0]));
+
+	(void)state;
+	(void)created;
+	atomic_fetch_sub(&ctxs_open, 1);
+	return fl_of("ctx_close", rv);
+}
+
+static int
+op_ctx_subscribe(void *state, const struct fl_target_args *a, void **created)
+{
+	const char *topic = a->strs[1] != NULL ? a->strs[1] : "";
+
+	(void)state;
+	(void)created;
+	return fl_of("ctx_subscribe",
+	             nng_ctx_set(ctx_of(a->objs[0]), NNG_OPT_SUB_SUBSCRIBE, topic, strlen(topic)));
+}
+
+/* A message of len bytes the byte model makes (registered as sent). */
+static int
+msg_make(size_t len, nng_msg **mp)
+{
+	int rv = nng_msg_alloc(mp, len);
+
+	if (rv != 0)
+		return rv;
+	atomic_fetch_add(&msgs_held, 1);
+	gen_bytes(nng_msg_body(*mp), len, atomic_fetch_add(&next_key, 1));
+	sent_add(nng_msg_body(*mp), len);
+	return 0;
+}
+
+static void
+msg_drop(nng_msg *m)
+{
+	nng_msg_free(m);
+	atomic_fetch_sub(&msgs_held, 1);
+}
+
+/* A synchronous send or receive on a context: an aio of the op's own,
+ * no callback, nng_aio_wait (nng_aio_alloc(3)). */
+static int
+ctx_sync(nng_ctx c, bool send, size_t len, uint64_t deadline_ns)
+{
+	nng_aio *aio;
+	nng_msg *m = NULL;
+	char who[40];
+	int rv;
+
+	snprintf(who, sizeof(who), "context %u", (unsigned)c.id);
+	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0)
+		return fl_of("aio_alloc", rv);
+	atomic_fetch_add(&aios_open, 1);
+	if (send && (rv = msg_make(len, &m)) != 0)
+		goto out;
+	nng_aio_set_timeout(aio, ms_left(deadline_ns));
+	nng_aio_set_msg(aio, m);
+	if (send)
+		nng_ctx_send(c, aio);
+	else
+		nng_ctx_recv(c, aio);
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	m = nng_aio_get_msg(aio);
+	nng_aio_set_msg(aio, NULL);
+	if (send && rv == 0) {
+		atomic_fetch_sub(&msgs_held, 1); /* the socket's now */
+	} else if (send) {
+		/* Failed: the message is still the caller's (nng_send_aio(3)). */
+		if (m != NULL)
+			msg_drop(m);
+		else
+			fl_target_violation("%s: a failed send (NNG error %d) left no message in "
+			                    "its aio for the caller to dispose of",
+			                    who, rv);
+	} else if (rv == 0) {
+		if (m == NULL) {
+			fl_target_violation("%s: a receive succeeded with no message", who);
+		} else {
+			atomic_fetch_add(&msgs_held, 1);
+			sent_check(who, nng_msg_body(m), nng_msg_len(m));
+			msg_drop(m);
+		}
+	}
+out:
+	nng_aio_free(aio);
+	atomic_fetch_sub(&aios_open, 1);
+	return fl_of(send ? "ctx_send" : "ctx_recv", rv);
+}
+
+static int
+op_ctx_send(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return ctx_sync(ctx_of(a->objs[0]), true, (size_t)a->ints[1], a->deadline_ns);
+}
+
+static int
+op_ctx_recv(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return ctx_sync(ctx_of(a->objs[0]), false, 0, a->deadline_ns);
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+struct bytes {
+	unsigned char *p;
+	size_t len, cap;
+};
+
+static bool
+bytes_room(struct bytes *b, size_t len)
+{
+	unsigned char *p;
+	size_t cap = b->cap > 0 ? b->cap : 64;
+
+	if (len <= b->cap)
+		return true;
+	while (cap < len)
+		cap *= 2;
+	if ((p = realloc(b->p, cap)) == NULL)
+		return false;
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+static bool
+bytes_set(struct bytes *b, const void *p, size_t len)
+{
+	if (!bytes_room(b, len))
+		return false;
+	if (len > 0)
+		memcpy(b->p, p, len);
+	b->len = len;
+	return true;
+}
+
+/* n bytes of src (or made) at the front or the back. */
+static bool
+bytes_add(struct bytes *b, const unsigned char *src, size_t n, bool front)
+{
+	if (!bytes_room(b, b->len + n))
+		return false;
+	if (front && b->len > 0)
+		memmove(b->p + n, b->p, b->len);
+	memcpy(b->p + (front ? 0 : b->len), src, n);
+	b->len += n;
+	return true;
+}
+
+static void
+bytes_cut(struct bytes *b, size_t n, bool front)
+{
+	if (front && n < b->len)
+		memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+}
+
+#define MSG_SLOTS 256
+struct msg_slot {
+	pthread_mutex_t mu; /* held for every op on the object */
+	uint32_t gen;
+	bool used;
+	nng_msg *m; /* NULL: sent (the socket's), or being sent */
+	bool sending;
+	struct bytes body, hdr;
+};
+static struct msg_slot msgs[MSG_SLOTS];
+static pthread_mutex_t msgs_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A free slot, its mutex held; NULL when the table is full. */
+static struct msg_slot *
+msg_slot_new(void **handle)
+{
+	pthread_mutex_lock(&msgs_mu);
+	for (size_t i = 0; i < MSG_SLOTS; i++) {
+		struct msg_slot *s = &msgs[i];
+
+		pthread_mutex_lock(&s->mu);
+		if (!s->used) {
+			s->used = true;
+			s->gen = (s->gen + 1) & 0xffffffu;
+			s->m = NULL;
+			s->sending = false;
+			s->body.len = s->hdr.len = 0;
+			*handle = slot_handle(i, s->gen);
+			pthread_mutex_unlock(&msgs_mu);
+			atomic_fetch_add(&msgs_open, 1);
+			return s;
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	pthread_mutex_unlock(&msgs_mu);
+	fl_target_note("more than %d messages open at once", MSG_SLOTS);
+	return NULL;
+}
+
+/* The slot of a handle, its mutex held; NULL when it was freed. */
+static struct msg_slot *
+msg_slot_of(void *h)
+{
+	struct msg_slot *s = &msgs[slot_index(h)];
+
+	pthread_mutex_lock(&s->mu);
+	if (s->used && s->gen == slot_gen(h))
+		return s;
+	pthread_mutex_unlock(&s->mu);
+	fl_target_note("the message was freed by another actor");
+	return NULL;
+}
+
+static void
+msg_slot_release(struct msg_slot *s)
+{
+	s->used = false;
+	s->m = NULL;
+	free(s->body.p);
+	free(s->hdr.p);
+	memset(&s->body, 0, sizeof(s->body));
+	memset(&s->hdr, 0, sizeof(s->hdr));
+	atomic_fetch_sub(&msgs_open, 1);
+}
+
+/* The message against its model after op: false (a violation) when they
+ * differ. */
+static bool
+msg_check(struct msg_slot *s, const char *op)
+{
+	size_t len = nng_msg_len(s->m), hlen = nng_msg_header_len(s->m);
+	const unsigned char *body = nng_msg_body(s->m), *hdr = nng_msg_header(s->m);
+
+	if (len != s->body.len || hlen != s->hdr.len) {
+		fl_target_violation("%s: the message's body is %zu bytes and its header %zu, the "
+		                    "model's %zu and %zu",
+		                    op, len, hlen, s->body.len, s->hdr.len);
+		return false;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (body[i] != s->body.p[i]) {
+			fl_target_violation("%s: the message's body differs from the model's at "
+			                    "byte %zu of %zu",
+			                    op, i, len);
+			return false;
+		}
+	for (size_t i = 0; i < hlen; i++)
+		if (hdr[i] != s->hdr.p[i]) {
+			fl_target_violation("%s: the message's header differs from the model's at "
+			                    "byte %zu of %zu",
+			                    op, i, hlen);
+			return false;
+		}
+	return true;
+}
+
+/* The model anew from the message (it came from NNG: a receive). */
+static bool
+msg_model_from(struct msg_slot *s)
+{
+	return bytes_set(&s->body, nng_msg_body(s->m), nng_msg_len(s->m)) &&
+	       bytes_set(&s->hdr, nng_msg_header(s->m), nng_msg_header_len(s->m));
+}
+
+static int
+op_msg_alloc(void *state, const struct fl_target_args *a, void **created)
+{
+	size_t len = (size_t)a->ints[0];
+	struct msg_slot *s;
+	int rv;
+
+	(void)state;
+	if ((s = msg_slot_new(created)) == NULL)
+		return FL_ELIMIT;
+	if ((rv = nng_msg_alloc(&s->m, len)) != 0) {
+		msg_slot_release(s);
+		pthread_mutex_unlock(&s->mu);
+		return fl_of("msg_alloc", rv);
+	}
+	atomic_fetch_add(&msgs_held, 1);
+	if (nng_msg_len(s->m) != len)
+		fl_target_violation("nng_msg_alloc(%zu): a body of %zu bytes", len,
+		                    nng_msg_len(s->m));
+	else
+		gen_bytes(nng_msg_body(s->m), len, atomic_fetch_add(&next_key, 1));
+	if (!msg_model_from(s)) {
+		msg_drop(s->m);
+		msg_slot_release(s);
+		pthread_mutex_unlock(&s->mu);
+		return FL_ENOMEM;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* The slot of an op's message, held, with a message in it (not sent). */
+static int
+msg_take(void *h, struct msg_slot **sp)
+{
+	struct msg_slot *s = msg_slot_of(h);
+
+	if (s == NULL)
+		return FL_ENOENT;
+	if (s->m == NULL) {
+		fl_target_note("the message object holds no message: %s",
+		               s->sending ? "it is being sent" : "it was sent");
+		pthread_mutex_unlock(&s->mu);
+		return FL_ESTATE;
+	}
+	*sp = s;
+	return 0;
+}
+
+enum msg_edit { E_APPEND, E_INSERT, E_TRIM, E_CHOP };
+static const char *const edit_names[2][4] = {
+	{ "nng_msg_append", "nng_msg_insert", "nng_msg_trim", "nng_msg_chop" },
+	{ "nng_msg_header_append", "nng_msg_header_insert", "nng_msg_header_trim",
+	  "nng_msg_header_chop" },
+};
+
+/* An edit of n bytes of the body or the header, the model alongside:
+ * a trim or chop of more than there is must fail with NNG_EINVAL and
+ * leave the message as it was (nng_msg_trim(3)); anything else must
+ * succeed. */
+static int
+msg_edit(void *h, bool header, enum msg_edit e, size_t n)
+{
+	const char *name = edit_names[header][e];
+	struct msg_slot *s;
+	struct bytes *b;
+	unsigned char *src = NULL;
+	char what[96];
+	bool too_short, model_ok = true;
+	int rv;
+
+	if ((rv = msg_take(h, &s)) != 0)
+		return rv;
+	b = header ? &s->hdr : &s->body;
+	too_short = (e == E_TRIM || e == E_CHOP) && n > b->len;
+	if (e == E_APPEND || e == E_INSERT) {
+		if ((src = malloc(n > 0 ? n : 1)) == NULL) {
+			pthread_mutex_unlock(&s->mu);
+			return FL_ENOMEM;
+		}
+		gen_bytes(src, n, atomic_fetch_add(&next_key, 1));
+	}
+	switch ((int)header * 4 + (int)e) {
+	case E_APPEND: rv = nng_msg_append(s->m, src, n); break;
+	case E_INSERT: rv = nng_msg_insert(s->m, src, n); break;
+	case E_TRIM: rv = nng_msg_trim(s->m, n); break;
+	case E_CHOP: rv = nng_msg_chop(s->m, n); break;
+	case 4 + E_APPEND: rv = nng_msg_header_append(s->m, src, n); break;
+	case 4 + E_INSERT: rv = nng_msg_header_insert(s->m, src, n); break;
+	case 4 + E_TRIM: rv = nng_msg_header_trim(s->m, n); break;
+	default: rv = nng_msg_header_chop(s->m, n); break;
+	}
+	snprintf(what, sizeof(what), "%s(%zu) of a %zu-byte %s", name, n, b->len,
+	         header ? "header" : "body");
+	if (too_short && rv != NNG_EINVAL)
+		fl_target_violation("%s: %s, not NNG_EINVAL", what,
+		                    rv == 0 ? "succeeded" : nng_strerror(rv));
+	else if (!too_short && rv != 0 && rv != NNG_ENOMEM)
+		fl_target_violation("%s failed: %s", what, nng_strerror(rv));
+	if (rv == 0 && !too_short) {
+		if (e == E_APPEND || e == E_INSERT) {
+			if (!bytes_add(b, src, n, e == E_INSERT))
+				model_ok = false;
+		} else {
+			bytes_cut(b, n, e == E_TRIM);
+		}
+	}
+	free(src);
+	if (model_ok)
+		(void)msg_check(s, what);
+	pthread_mutex_unlock(&s->mu);
+	return model_ok ? fl_of(what, rv) : FL_ENOMEM;
+}
+
+static int
+op_msg_append(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return msg_edit(a->objs[0], false, E_APPEND, (size_t)a->ints[1]);
+}
+
+static int
+op_msg_insert(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return msg_edit(a->objs[0], false, E_INSERT, (size_t)a->ints[1]);
+}
+
+static int
+op_msg_trim(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return msg_edit(a->objs[0], false, E_TRIM, (size_t)a->ints[1]);
+}
+
+static int
+op_msg_chop(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return msg_edit(a->objs[0], false, E_CHOP, (size_t)a->ints[1]);
+}
+
+static int
+op_msg_header_append(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return msg_edit(a->objs[0], true, E_APPEND, (size_t)a->ints[1]);
+}
+
+static int
+op_msg_header_insert(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return msg_edit(a->objs[0], true, E_INSERT, (size_t)a->ints[1]);
+}
+
+static int
+op_msg_header_trim(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return msg_edit(a->objs[0], true, E_TRIM, (size_t)a->ints[1]);
+}
+
+static int
+op_msg_header_chop(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return msg_edit(a->objs[0], true, E_CHOP, (size_t)a->ints[1]);
+}
+
+/* The u32 forms: 4 bytes, big-endian (nng_msg_append(3), nng_msg_trim(3)). */
+static int
+msg_u32(void *h, enum msg_edit e, uint32_t v)
+{
+	static const char *const names[] = { "nng_msg_append_u32", "nng_msg_insert_u32",
+		                             "nng_msg_trim_u32", "nng_msg_chop_u32" };
+	unsigned char be[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
+		                (unsigned char)(v >> 8), (unsigned char)v };
+	struct msg_slot *s;
+	uint32_t got = 0, want = 0;
+	char what[80];
+	bool too_short;
+	int rv;
+
+	if ((rv = msg_take(h, &s)) != 0)
+		return rv;
+	too_short = (e == E_TRIM || e == E_CHOP) && s->body.len < 4;
+	if (!too_short && (e == E_TRIM || e == E_CHOP)) {
+		const unsigned char *p = s->body.p + (e == E_TRIM ? 0 : s->body.len - 4);
+
+		want = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	}
+	switch (e) {
+	case E_APPEND: rv = nng_msg_append_u32(s->m, v); break;
+	case E_INSERT: rv = nng_msg_insert_u32(s->m, v); break;
+	case E_TRIM: rv = nng_msg_trim_u32(s->m, &got); break;
+	default: rv = nng_msg_chop_u32(s->m, &got); break;
+	}
+	snprintf(what, sizeof(what), "%s of a %zu-byte body", names[e], s->body.len);
+	if (too_short && rv != NNG_EINVAL)
+		fl_target_violation("%s: %s, not NNG_EINVAL", what,
+		                    rv == 0 ? "succeeded" : nng_strerror(rv));
+	else if (!too_short && rv != 0 && rv != NNG_ENOMEM)
+		fl_target_violation("%s failed: %s", what, nng_strerror(rv));
+	if (rv == 0 && !too_short) {
+		if (e == E_APPEND || e == E_INSERT) {
+			if (!bytes_add(&s->body, be, 4, e == E_INSERT)) {
+				pthread_mutex_unlock(&s->mu);
+				return FL_ENOMEM;
+			}
+		} else {
+			if (got != want)
+				fl_target_violation("%s: read %#x, the model says %#x", what,
+				                    (unsigned)got, (unsigned)want);
+			bytes_cut(&s->body, 4, e == E_TRIM);
+		}
+	}
+	(void)msg_check(s, what);
+	pthread_mutex_unlock(&s->mu);
+	return fl_of(what, rv);
+}
+
+static int
+op_msg_append_u32(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return msg_u32(a->objs[0], E_APPEND, (uint32_t)a->ints[1]);
+}
+
+static int
+op_msg_insert_u32(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return msg_u32(a->objs[0], E_INSERT, (uint32_t)a->ints[1]);
+}
+
+static int
+op_msg_trim_u32(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return msg_u32(a->objs[0], E_TRIM, 0);
+}
+
+static int
+op_msg_chop_u32(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return msg_u32(a->objs[0], E_CHOP, 0);
+}
+
+/* nng_msg_realloc(3): a body of size bytes, what it held kept up to the
+ * shorter of the two; the bytes it grew by are then the adapter's. */
+static int
+op_msg_realloc(void *state, const struct fl_target_args *a, void **created)
+{
+	size_t len = (size_t)a->ints[1], old;
+	struct msg_slot *s;
+	char what[80];
+	int rv;
+
+	(void)state;
+	(void)created;
+	if ((rv = msg_take(a->objs[0], &s)) != 0)
+		return rv;
+	old = s->body.len;
+	snprintf(what, sizeof(what), "nng_msg_realloc(%zu) of a %zu-byte body", len, old);
+	rv = nng_msg_realloc(s->m, len);
+	if (rv == 0) {
+		if (len > old && !bytes_room(&s->body, len)) {
+			pthread_mutex_unlock(&s->mu);
+			return FL_ENOMEM;
+		}
+		if (len > old) {
+			/* What it grew by is unspecified: compare the rest. */
+			memcpy(s->body.p + old, (unsigned char *)nng_msg_body(s->m) + old,
+			       nng_msg_len(s->m) >= len ? len - old : 0);
+		}
+		s->body.len = len;
+		if (msg_check(s, what) && len > old) {
+			gen_bytes((unsigned char *)nng_msg_body(s->m) + old, len - old,
+			          atomic_fetch_add(&next_key, 1));
+			memcpy(s->body.p + old, (unsigned char *)nng_msg_body(s->m) + old,
+			       len - old);
+		}
+	} else if (rv != NNG_ENOMEM) {
+		fl_target_violation("%s failed: %s", what, nng_strerror(rv));
+	}
+	pthread_mutex_unlock(&s->mu);
+	return fl_of(what, rv);
+}
+
+static int
+op_msg_reserve(void *state, const struct fl_target_args *a, void **created)
+{
+	size_t cap = (size_t)a->ints[1];
+	struct msg_slot *s;
+	char what[80];
+	int rv;
+
+	(void)state;
+	(void)created;
+	if ((rv = msg_take(a->objs[0], &s)) != 0)
+		return rv;
+	snprintf(what, sizeof(what), "nng_msg_reserve(%zu) of a %zu-byte body", cap, s->body.len);
+	rv = nng_msg_reserve(s->m, cap);
+	if (rv != 0 && rv != NNG_ENOMEM)
+		fl_target_violation("%s failed: %s", what, nng_strerror(rv));
+	(void)msg_check(s, what);
+	pthread_mutex_unlock(&s->mu);
+	return fl_of(what, rv);
+}
+
+static int
+op_msg_clear(void *state, const struct fl_target_args *a, void **created)
+{
+	struct msg_slot *s;
+	int rv;
+
+	(void)state;
+	(void)created;
+	if ((rv = msg_take(a->objs[0], &s)) != 0)
+		return rv;
+	nng_msg_clear(s->m);
+	s->body.len = 0;
+	(void)msg_check(s, "nng_msg_clear");
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+static int
+op_msg_header_clear(void *state, const struct fl_target_args *a, void **created)
+{
+	struct msg_slot *s;
+	int rv;
+
+	(void)state;
+	(void)created;
+	if ((rv = msg_take(a->objs[0], &s)) != 0)
+		return rv;
+	nng_msg_header_clear(s->m);
+	s->hdr.len = 0;
+	(void)msg_check(s, "nng_msg_header_clear");
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* nng_msg_dup(3): a new message, body and header as the original's. */
+static int
+op_msg_dup(void *state, const struct fl_target_args *a, void **created)
+{
+	struct msg_slot *s, *d;
+	nng_msg *m;
+	int rv;
+
+	(void)state;
+	if ((rv = msg_take(a->objs[0], &s)) != 0)
+		return rv;
+	rv = nng_msg_dup(&m, s->m);
+	if (rv != 0) {
+		pthread_mutex_unlock(&s->mu);
+		return fl_of("nng_msg_dup", rv);
+	}
+	atomic_fetch_add(&msgs_held, 1);
+	/* Lock order: the table, then a slot; s is released first. */
+	struct bytes body = { 0 }, hdr = { 0 };
+	bool ok = bytes_set(&body, s->body.p, s->body.len) && bytes_set(&hdr, s->hdr.p, s->hdr.len);
+	(void)msg_check(s, "nng_msg_dup (the original)");
+	pthread_mutex_unlock(&s->mu);
+	if (!ok || (d = msg_slot_new(created)) == NULL) {
+		free(body.p);
+		free(hdr.p);
+		msg_drop(m);
+		return ok ? FL_ELIMIT : FL_ENOMEM;
+	}
+	d->m = m;
+	free(d->body.p);
+	free(d->hdr.p);
+	d->body = body;
+	d->hdr = hdr;
+	(void)msg_check(d, "nng_msg_dup (the copy)");
+	pthread_mutex_unlock(&d->mu);
+	return 0;
+}
+
+static void
+msg_close(void *state, void *obj)
+{
+	struct msg_slot *s = msg_slot_of(obj);
+
+	(void)state;
+	if (s == NULL)
+		return;
+	if (s->m != NULL)
+		msg_drop(s->m);
+	msg_slot_release(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static int
+op_msg_free(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)created;
+	msg_close(state, a->objs[0]);
+	return 0;
+}
+
+/* nng_sendmsg(3): on success the socket owns the message; on failure
+ * the caller does (the object keeps it: its model anew from what it
+ * holds, the story saying whether the failed send changed it). */
+static int
+op_sendmsg(void *state, const struct fl_target_args *a, void **created)
+{
+	nng_socket sock = sock_of(a->objs[0]);
+	void *h = a->objs[1];
+	nng_duration ms = ms_left(a->deadline_ns);
+	struct msg_slot *s;
+	nng_msg *m;
+	int rv;
+
+	(void)state;
+	(void)created;
+	if ((rv = msg_take(h, &s)) != 0)
+		return rv;
+	if (!msg_check(s, "nng_sendmsg (before)")) {
+		pthread_mutex_unlock(&s->mu);
+		return 0;
+	}
+	m = s->m;
+	s->m = NULL;
+	s->sending = true;
+	sent_add(nng_msg_body(m), nng_msg_len(m));
+	pthread_mutex_unlock(&s->mu);
+	rv = nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, ms);
+	if (rv == 0) {
+		model_opt_set(K_SOCK, sock.id, OPT_SENDTIMEO, ms);
+		rv = nng_sendmsg(sock, m, a->ints[2] ? NNG_FLAG_NONBLOCK : 0);
+	}
+	if (rv == 0)
+		atomic_fetch_sub(&msgs_held, 1); /* the socket's now */
+	if ((s = msg_slot_of(h)) == NULL) {
+		if (rv != 0)
+			msg_drop(m); /* the object was freed meanwhile */
+		return fl_of("sendmsg", rv);
+	}
+	s->sending = false;
+	if (rv != 0) {
+		size_t len = s->body.len, hlen = s->hdr.len;
+
+		s->m = m;
+		if (nng_msg_len(m) != len || nng_msg_header_len(m) != hlen ||
+		    memcmp(nng_msg_body(m), s->body.p, len) != 0 ||
+		    memcmp(nng_msg_header(m), s->hdr.p, hlen) != 0)
+			fl_target_note("the failed nng_sendmsg left the message changed (body %zu "
+			               "bytes, header %zu; it had %zu and %zu)",
+			               nng_msg_len(m), nng_msg_header_len(m), len, hlen);
+		if (!msg_model_from(s))
+			fl_target_note("no memory for the message's model");
+	}
+	pthread_mutex_unlock(&s->mu);
+	return fl_of("sendmsg", rv);
+}
+
+static int
+op_recvmsg(void *state, const struct fl_target_args *a, void **created)
+{
+	nng_socket sock = sock_of(a->objs[0]);
+	nng_duration ms = ms_left(a->deadline_ns);
+	struct msg_slot *s;
+	nng_msg *m = NULL;
+	char who[32];
+	int rv;
+
+	(void)state;
+	rv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, ms);
+	if (rv == 0) {
+		model_opt_set(K_SOCK, sock.id, OPT_RECVTIMEO, ms);
+		rv = nng_recvmsg(sock, &m, a->ints[1] ? NNG_FLAG_NONBLOCK : 0);
+	}
+	if (rv != 0)
+		return fl_of("recvmsg", rv);
+	atomic_fetch_add(&msgs_held, 1);
+	snprintf(who, sizeof(who), "socket %u", (unsigned)sock.id);
+	sent_check(who, nng_msg_body(m), nng_msg_len(m));
+	if ((s = msg_slot_new(created)) == NULL) {
+		msg_drop(m);
+		return FL_ELIMIT;
+	}
+	s->m = m;
+	if (!msg_model_from(s)) {
+		msg_drop(m);
+		msg_slot_release(s);
+		pthread_mutex_unlock(&s->mu);
+		return FL_ENOMEM;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+/* ---- aio ----------------------------------------------------------------
+ *
+ * An aio object is a slot: its NNG aio, allocated with a callback that
+ * collects the operation (below), and the state of its one operation.
+ * Locks: `use` serializes the calls that start an operation, stop it,
+ * wait for it once it completed, read its result and free the aio (the
+ * callback never takes it, so nng_aio_stop and nng_aio_wait may be
+ * called holding it); `mu` guards the state (the callback takes it, so
+ * it is never held across a call that may run the callback). */
+#define AIO_SLOTS 128
+enum { A_IDLE, A_BUSY, A_DONE };
+enum { AIO_SEND, AIO_RECV };
+struct aio_slot {
+	pthread_mutex_t mu, use;
+	pthread_cond_t cv;
+	uint32_t gen;
+	bool used, dying, stopped;
+	int refs; /* ops of other actors inside a call on it */
+	nng_aio *aio;
+	int state, op, result;
+	unsigned number; /* the story's */
+	char what[64];   /* the operation, for the story */
+};
+static struct aio_slot aios[AIO_SLOTS];
+static pthread_mutex_t aios_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint aio_numbers;
+
+/* The completed (or stopped) operation: its result; a failed send's
+ * message back from the aio and freed (the caller's, nng_send_aio(3));
+ * a received message checked and freed.  s->mu held; the operation is
+ * no longer in progress (its callback, or after nng_aio_stop). */
+static void
+aio_collect(struct aio_slot *s)
+{
+	nng_msg *m;
+	char who[96];
+
+	s->result = nng_aio_result(s->aio);
+	m = nng_aio_get_msg(s->aio);
+	nng_aio_set_msg(s->aio, NULL);
+	snprintf(who, sizeof(who), "aio %u (%s)", s->number, s->what);
+	if (s->op == AIO_SEND && s->result == 0) {
+		atomic_fetch_sub(&msgs_held, 1); /* the socket's now */
+	} else if (s->op == AIO_SEND) {
+		if (m != NULL)
+			msg_drop(m);
+		else
+			fl_target_violation("%s: a failed send (NNG error %d) left no message in "
+			                    "its aio for the caller to dispose of",
+			                    who, s->result);
+	} else if (s->result == 0) {
+		if (m == NULL) {
+			fl_target_violation("%s: a receive succeeded with no message", who);
+		} else {
+			atomic_fetch_add(&msgs_held, 1);
+			sent_check(who, nng_msg_body(m), nng_msg_len(m));
+			msg_drop(m);
+		}
+	}
+	s->state = A_DONE;
+	pthread_cond_broadcast(&s->cv);
+}
+
+/* The completion callback, on NNG's thread: short, nothing blocking. */
+static void
+aio_callback(void *arg)
+{
+	struct aio_slot *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->state != A_BUSY)
+		fl_target_violation("aio %u: its callback ran with no operation in flight (after "
+		                    "nng_aio_stop returned, or twice)",
+		                    s->number);
+	else
+		aio_collect(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* The slot of a handle, referenced (an op is inside a call on it), or
+ * NULL: freed (by another actor), or being freed. */
+static struct aio_slot *
+aio_ref(void *h)
+{
+	struct aio_slot *s = &aios[slot_index(h)];
+
+	pthread_mutex_lock(&s->mu);
+	if (s->used && s->gen == slot_gen(h) && !s->dying) {
+		s->refs++;
+		pthread_mutex_unlock(&s->mu);
+		return s;
+	}
+	pthread_mutex_unlock(&s->mu);
+	fl_target_note("the aio is freed, or being freed, by another actor");
+	return NULL;
+}
+
+static void
+aio_unref(struct aio_slot *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->refs--;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Waits on s->cv (s->mu held) for at most 10 ms of deadline_ns. */
+static void
+aio_cv_wait(struct aio_slot *s, uint64_t deadline_ns)
+{
+	uint64_t now = fl_clock_now_ns(), ns = 10000000u;
+	struct timespec ts;
+
+	if (deadline_ns > now && deadline_ns - now < ns)
+		ns = deadline_ns - now;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += (long)ns;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	(void)pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+}
+
+static int
+op_aio_alloc(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)a;
+	pthread_mutex_lock(&aios_mu);
+	for (size_t i = 0; i < AIO_SLOTS; i++) {
+		struct aio_slot *s = &aios[i];
+		int rv;
+
+		if (s->used)
+			continue;
+		rv = nng_aio_alloc(&s->aio, aio_callback, s);
+		if (rv != 0) {
+			pthread_mutex_unlock(&aios_mu);
+			return fl_of("aio_alloc", rv);
+		}
+		pthread_mutex_lock(&s->mu);
+		s->used = true;
+		s->dying = s->stopped = false;
+		s->refs = 0;
+		s->state = A_IDLE;
+		s->gen = (s->gen + 1) & 0xffffffu;
+		s->number = atomic_fetch_add(&aio_numbers, 1) + 1;
+		snprintf(s->what, sizeof(s->what), "no operation");
+		*created = slot_handle(i, s->gen);
+		pthread_mutex_unlock(&s->mu);
+		pthread_mutex_unlock(&aios_mu);
+		atomic_fetch_add(&aios_open, 1);
+		return 0;
+	}
+	pthread_mutex_unlock(&aios_mu);
+	fl_target_note("more than %d aios open at once", AIO_SLOTS);
+	return FL_ELIMIT;
+}
+
+/* Starts a send or a receive on the aio a->objs[0], on the socket
+ * a->objs[1] or the context a->objs[2]. */
+static int
+aio_start(const struct fl_target_args *a, int op)
+{
+	void *sock = a->objs[1], *ctx = a->objs[2], *mh = op == AIO_SEND ? a->objs[3] : NULL;
+	int64_t timeout = op == AIO_SEND ? a->ints[5] : a->ints[3];
+	size_t len = op == AIO_SEND ? (size_t)a->ints[4] : 0;
+	struct aio_slot *s;
+	nng_msg *m = NULL;
+	int rv = 0, was;
+	bool claimed = false;
+
+	if ((sock == NULL) == (ctx == NULL)) {
+		fl_target_note("an aio operation needs a sock or a ctx (one of them)");
+		return FL_EINVAL;
+	}
+	if ((s = aio_ref(a->objs[0])) == NULL)
+		return FL_ENOENT;
+	pthread_mutex_lock(&s->use);
+	pthread_mutex_lock(&s->mu);
+	was = s->state;
+	if (s->dying || s->stopped || s->state == A_BUSY) {
+		fl_target_note("aio %u: %s: not started (nng_aio(5): one operation at a time; "
+		               "nng_aio_stop(3): none after a stop)",
+		               s->number,
+		               s->dying     ? "being freed"
+		               : s->stopped ? "stopped"
+		                            : "an operation is in flight");
+		rv = s->state == A_BUSY ? FL_EBUSY : FL_ESTATE;
+	} else {
+		s->state = A_BUSY;
+		s->op = op;
+		claimed = true;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (rv == 0 && op == AIO_SEND && mh != NULL) {
+		struct msg_slot *ms;
+
+		if ((rv = msg_take(mh, &ms)) == 0) {
+			if (msg_check(ms, "nng_send_aio (before)")) {
+				m = ms->m;
+				ms->m = NULL;
+				len = nng_msg_len(m);
+				sent_add(nng_msg_body(m), len);
+			} else {
+				rv = FL_EPROTO;
+			}
+			pthread_mutex_unlock(&ms->mu);
+		}
+	} else if (rv == 0 && op == AIO_SEND) {
+		rv = fl_of("msg_alloc", msg_make(len, &m));
+	}
+	if (rv != 0) {
+		pthread_mutex_lock(&s->mu);
+		if (claimed)
+			s->state = was; /* NNG not called: as it was */
+		pthread_mutex_unlock(&s->mu);
+		pthread_mutex_unlock(&s->use);
+		aio_unref(s);
+		return rv;
+	}
+	snprintf(s->what, sizeof(s->what), "%s%s %s %u, timeout %lld ms",
+	         op == AIO_SEND ? "send" : "receive", op == AIO_SEND && mh ? " of a message" : "",
+	         sock != NULL ? "on socket" : "on context", (unsigned)id_of(sock ? sock : ctx),
+	         (long long)timeout);
+	if (op == AIO_SEND)
+		fl_target_note("aio %u: %s (%zu bytes)", s->number, s->what, len);
+	nng_aio_set_timeout(s->aio, (nng_duration)timeout);
+	nng_aio_set_msg(s->aio, m);
+	if (op == AIO_SEND && sock != NULL)
+		nng_send_aio(sock_of(sock), s->aio);
+	else if (op == AIO_SEND)
+		nng_ctx_send(ctx_of(ctx), s->aio);
+	else if (sock != NULL)
+		nng_recv_aio(sock_of(sock), s->aio);
+	else
+		nng_ctx_recv(ctx_of(ctx), s->aio);
+	pthread_mutex_unlock(&s->use);
+	aio_unref(s);
+	return 0;
+}
+
+static int
+op_send_aio(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return aio_start(a, AIO_SEND);
+}
+
+static int
+op_recv_aio(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return aio_start(a, AIO_RECV);
+}
+
+static int
+aio_outcome(struct aio_slot *s, int rv)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), "aio %u (%s)", s->number, s->what);
+	return fl_of(what, rv);
+}
+
+/* nng_aio_wait(3), once the callback said the operation completed, or
+ * FL_ETIMEDOUT at the op's deadline (the aio still in flight).  The
+ * op's result is the operation's. */
+static int
+op_aio_wait(void *state, const struct fl_target_args *a, void **created)
+{
+	struct aio_slot *s;
+	int rv;
+
+	(void)state;
+	(void)created;
+	if ((s = aio_ref(a->objs[0])) == NULL)
+		return FL_ENOENT;
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (s->state == A_BUSY && !s->dying && fl_clock_now_ns() < a->deadline_ns)
+			aio_cv_wait(s, a->deadline_ns);
+		if (s->dying || s->state == A_BUSY) {
+			bool dying = s->dying;
+
+			pthread_mutex_unlock(&s->mu);
+			fl_target_note("aio %u (%s): %s", s->number, s->what,
+			               dying ? "freed by another actor while waited for"
+			                     : "still in flight at the op's deadline");
+			aio_unref(s);
+			return dying ? FL_ECLOSED : FL_ETIMEDOUT;
+		}
+		pthread_mutex_unlock(&s->mu);
+		pthread_mutex_lock(&s->use);
+		pthread_mutex_lock(&s->mu);
+		if (s->state != A_BUSY)
+			break;
+		/* Another actor started an operation meanwhile: wait for it. */
+		pthread_mutex_unlock(&s->mu);
+		pthread_mutex_unlock(&s->use);
+	}
+	pthread_mutex_unlock(&s->mu);
+	nng_aio_wait(s->aio); /* the operation completed: at once */
+	pthread_mutex_lock(&s->mu);
+	rv = s->state == A_DONE ? s->result : 0;
+	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->use);
+	rv = aio_outcome(s, rv);
+	aio_unref(s);
+	return rv;
+}
+
+/* nng_aio_result(3), called only once the operation completed (its
+ * value is undefined before): FL_EAGAIN while in flight. */
+static int
+op_aio_result(void *state, const struct fl_target_args *a, void **created)
+{
+	struct aio_slot *s;
+	int rv = 0, seen = 0;
+	bool done, busy;
+
+	(void)state;
+	(void)created;
+	if ((s = aio_ref(a->objs[0])) == NULL)
+		return FL_ENOENT;
+	pthread_mutex_lock(&s->use);
+	pthread_mutex_lock(&s->mu);
+	done = s->state == A_DONE;
+	busy = s->state == A_BUSY;
+	seen = s->result;
+	if (busy)
+		fl_target_note("aio %u (%s): in flight", s->number, s->what);
+	pthread_mutex_unlock(&s->mu);
+	if (done) {
+		rv = nng_aio_result(s->aio);
+		if (rv != seen)
+			fl_target_violation("aio %u (%s): nng_aio_result says %d, its callback "
+			                    "saw %d",
+			                    s->number, s->what, rv, seen);
+		rv = aio_outcome(s, rv);
+	} else if (busy) {
+		rv = FL_EAGAIN;
+	}
+	pthread_mutex_unlock(&s->use);
+	aio_unref(s);
+	return rv;
+}
+
+static int
+op_aio_cancel(void *state, const struct fl_target_args *a, void **created)
+{
+	struct aio_slot *s;
+
+	(void)state;
+	(void)created;
+	if ((s = aio_ref(a->objs[0])) == NULL)
+		return FL_ENOENT;
+	nng_aio_cancel(s->aio);
+	aio_unref(s);
+	return 0;
+}
+
+/* nng_aio_stop(3), s->use held: the operation aborted and its callback
+ * done; if the callback did not run (the operation aborted before it
+ * could), the operation is collected here. */
+static void
+aio_stop(struct aio_slot *s)
+{
+	nng_aio_stop(s->aio);
+	pthread_mutex_lock(&s->mu);
+	s->stopped = true;
+	if (s->state == A_BUSY) {
+		fl_target_note("aio %u (%s): nng_aio_stop returned without its callback having "
+		               "run: collected after the stop",
+		               s->number, s->what);
+		aio_collect(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+static int
+op_aio_stop(void *state, const struct fl_target_args *a, void **created)
+{
+	struct aio_slot *s;
+
+	(void)state;
+	(void)created;
+	if ((s = aio_ref(a->objs[0])) == NULL)
+		return FL_ENOENT;
+	pthread_mutex_lock(&s->use);
+	aio_stop(s);
+	pthread_mutex_unlock(&s->use);
+	aio_unref(s);
+	return 0;
+}
+
+/* Frees the aio of handle h: once no other actor is inside a call on
+ * it (an op waiting for it gives up, FL_ECLOSED), stopped first unless
+ * stop is false (nng_aio_free(3) then stops it itself). */
+static void
+aio_free(void *h, bool stop)
+{
+	struct aio_slot *s = &aios[slot_index(h)];
+
+	pthread_mutex_lock(&s->mu);
+	if (!s->used || s->gen != slot_gen(h) || s->dying) {
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	s->dying = true;
+	pthread_cond_broadcast(&s->cv);
+	while (s->refs > 0)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&s->use);
+	if (stop)
+		aio_stop(s);
+	nng_aio_free(s->aio);
+	pthread_mutex_lock(&s->mu);
+	if (s->state == A_BUSY)
+		fl_target_note("aio %u (%s): freed in flight; its callback never ran: a send's "
+		               "message is lost with it",
+		               s->number, s->what);
+	s->aio = NULL;
+	s->used = false;
+	s->state = A_IDLE;
+	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->use);
+	atomic_fetch_sub(&aios_open, 1);
+}
+
+static void
+aio_close(void *state, void *obj)
+{
+	(void)state;
+	aio_free(obj, true);
+}
+
+static int
+op_aio_free(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	aio_free(a->objs[0], a->ints[1] != 0);
+	return 0;
+}
+
+/* ---- gauges, init, fini ------------------------------------------------- */
+
+#define GAUGE(name)                                                                                \
+	static int64_t gauge_##name(void *state)                                                   \
+	{                                                                                          \
+		(void)state;                                                                       \
+		return atomic_load(&name);                                                         \
+	}
+GAUGE(sockets_open)
+GAUGE(aios_open)
+GAUGE(ctxs_open)
+GAUGE(msgs_open)
+GAUGE(msgs_held)
+GAUGE(dialers_open)
+GAUGE(listeners_open)
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void
+init_once(void)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	for (size_t i = 0; i < AIO_SLOTS; i++) {
+		pthread_mutex_init(&aios[i].mu, NULL);
+		pthread_mutex_init(&aios[i].use, NULL);
+		pthread_cond_init(&aios[i].cv, &ca);
+	}
+	pthread_condattr_destroy(&ca);
+	for (size_t i = 0; i < MSG_SLOTS; i++)
+		pthread_mutex_init(&msgs[i].mu, NULL);
+}
+
+/* Once per run, before its first op: nothing to reset (fini did; a
+ * run's counts must not be reset under an op that already ran, should
+ * init be called again). */
 static int
 init(void **state)
 {
 	*state = NULL;
-	atomic_store(&sockets_open, 0);
+	pthread_once(&once, init_once);
 	return 0;
 }
 
 /* The run's end: NNG's global state goes (nng_fini(3); NNG starts again
- * at its next call, should this process run another run). */
+ * at its next call, should this process run another run), the run's
+ * ipc:// paths with it, and the counts and models start anew. */
 static void
 fini(void *state)
 {
 	(void)state;
 	nng_fini();
+	pthread_mutex_lock(&ipc_mu);
+	for (size_t i = 0; i < ipc_n; i++)
+		if (unlink(ipc_paths[i]) == 0)
+			fl_target_note("%s was left behind once its listener closed: removed",
+			               ipc_paths[i]);
+	ipc_n = 0;
+	run_counter++;
+	pthread_mutex_unlock(&ipc_mu);
+	atomic_store(&sockets_open, 0);
+	atomic_store(&aios_open, 0);
+	atomic_store(&ctxs_open, 0);
+	atomic_store(&msgs_open, 0);
+	atomic_store(&msgs_held, 0);
+	atomic_store(&dialers_open, 0);
+	atomic_store(&listeners_open, 0);
+	atomic_store(&aio_numbers, 0);
+	pthread_mutex_lock(&sent_mu);
+	sent_n = 0;
+	sent_full = false;
+	pthread_mutex_unlock(&sent_mu);
+	pthread_mutex_lock(&model_mu);
+	model_n = 0;
+	pthread_mutex_unlock(&model_mu);
 }
+
+/* ---- the table ---------------------------------------------------------- */
+
+#define SOCK_ARG                                                                                   \
+	{                                                                                          \
+		.name = "sock", .type = FL_TARGET_OBJECT, .required = true, .kind = "socket"       \
+	}
+#define CTX_ARG                                                                                    \
+	{                                                                                          \
+		.name = "ctx", .type = FL_TARGET_OBJECT, .required = true, .kind = "ctx"           \
+	}
+#define MSG_ARG                                                                                    \
+	{                                                                                          \
+		.name = "msg", .type = FL_TARGET_OBJECT, .required = true, .kind = "msg"           \
+	}
+#define AIO_ARG                                                                                    \
+	{                                                                                          \
+		.name = "aio", .type = FL_TARGET_OBJECT, .required = true, .kind = "aio"           \
+	}
+#define SIZE_ARG(d)                                                                                \
+	{                                                                                          \
+		.name = "size", .type = FL_TARGET_INT, .min = 0, .max = 1 << 20, .dflt = d         \
+	}
+#define NONBLOCK_ARG(d)                                                                            \
+	{                                                                                          \
+		.name = "nonblock", .type = FL_TARGET_BOOL, .dflt = d                              \
+	}
 
 static const struct fl_target_arg socket_args[] = {
 	{ .name = "protocol", .type = FL_TARGET_STRING, .required = true },
 	{ NULL },
 };
 static const struct fl_target_arg url_args[] = {
-	{ .name = "sock", .type = FL_TARGET_OBJECT, .required = true, .kind = "socket" },
+	SOCK_ARG,
 	{ .name = "url", .type = FL_TARGET_STRING, .required = true },
 	{ NULL },
 };
 static const struct fl_target_arg dial_args[] = {
-	{ .name = "sock", .type = FL_TARGET_OBJECT, .required = true, .kind = "socket" },
+	SOCK_ARG,
 	{ .name = "url", .type = FL_TARGET_STRING, .required = true },
-	{ .name = "nonblock", .type = FL_TARGET_BOOL, .dflt = 1 },
+	NONBLOCK_ARG(1),
 	{ NULL },
 };
 static const struct fl_target_arg sub_args[] = {
-	{ .name = "sock", .type = FL_TARGET_OBJECT, .required = true, .kind = "socket" },
+	SOCK_ARG,
 	{ .name = "topic", .type = FL_TARGET_STRING },
 	{ NULL },
 };
 static const struct fl_target_arg send_args[] = {
-	{ .name = "sock", .type = FL_TARGET_OBJECT, .required = true, .kind = "socket" },
-	{ .name = "size", .type = FL_TARGET_INT, .min = 0, .max = 1 << 20, .dflt = 64 },
+	SOCK_ARG,
+	SIZE_ARG(64),
 	{ NULL },
 };
 static const struct fl_target_arg sock_args[] = {
-	{ .name = "sock", .type = FL_TARGET_OBJECT, .required = true, .kind = "socket" },
+	SOCK_ARG,
+	{ NULL },
+};
+#define OPTION_ARG                                                                                 \
+	{                                                                                          \
+		.name = "option", .type = FL_TARGET_STRING, .required = true                       \
+	}
+#define VALUE_ARG                                                                                  \
+	{                                                                                          \
+		.name = "value", .type = FL_TARGET_INT, .min = INT64_MIN, .max = INT64_MAX,        \
+		.dflt = VALUE_ABSENT                                                               \
+	}
+static const struct fl_target_arg sock_opt_args[] = {
+	SOCK_ARG,
+	OPTION_ARG,
+	VALUE_ARG,
+	{ NULL },
+};
+static const struct fl_target_arg ctx_opt_args[] = {
+	CTX_ARG,
+	OPTION_ARG,
+	VALUE_ARG,
+	{ NULL },
+};
+static const struct fl_target_arg dialer_opt_args[] = {
+	{ .name = "dialer", .type = FL_TARGET_OBJECT, .required = true, .kind = "dialer" },
+	OPTION_ARG,
+	VALUE_ARG,
+	{ NULL },
+};
+static const struct fl_target_arg listener_create_args[] = {
+	SOCK_ARG,
+	{ .name = "url", .type = FL_TARGET_STRING, .required = true },
+	{ NULL },
+};
+static const struct fl_target_arg listener_args[] = {
+	{ .name = "listener", .type = FL_TARGET_OBJECT, .required = true, .kind = "listener" },
+	{ NULL },
+};
+static const struct fl_target_arg dialer_args[] = {
+	{ .name = "dialer", .type = FL_TARGET_OBJECT, .required = true, .kind = "dialer" },
+	{ NULL },
+};
+static const struct fl_target_arg dialer_start_args[] = {
+	{ .name = "dialer", .type = FL_TARGET_OBJECT, .required = true, .kind = "dialer" },
+	NONBLOCK_ARG(1),
+	{ NULL },
+};
+static const struct fl_target_arg ctx_open_args[] = {
+	SOCK_ARG,
+	{ NULL },
+};
+static const struct fl_target_arg ctx_args[] = {
+	CTX_ARG,
+	{ NULL },
+};
+static const struct fl_target_arg ctx_sub_args[] = {
+	CTX_ARG,
+	{ .name = "topic", .type = FL_TARGET_STRING },
+	{ NULL },
+};
+static const struct fl_target_arg ctx_send_args[] = {
+	CTX_ARG,
+	SIZE_ARG(64),
+	{ NULL },
+};
+static const struct fl_target_arg msg_alloc_args[] = {
+	SIZE_ARG(0),
+	{ NULL },
+};
+static const struct fl_target_arg msg_args[] = {
+	MSG_ARG,
+	{ NULL },
+};
+static const struct fl_target_arg msg_size_args[] = {
+	MSG_ARG,
+	SIZE_ARG(1),
+	{ NULL },
+};
+static const struct fl_target_arg msg_u32_args[] = {
+	MSG_ARG,
+	{ .name = "value", .type = FL_TARGET_INT, .min = 0, .max = UINT32_MAX, .dflt = 0x01020304 },
+	{ NULL },
+};
+static const struct fl_target_arg sendmsg_args[] = {
+	SOCK_ARG,
+	MSG_ARG,
+	NONBLOCK_ARG(0),
+	{ NULL },
+};
+static const struct fl_target_arg recvmsg_args[] = {
+	SOCK_ARG,
+	NONBLOCK_ARG(0),
+	{ NULL },
+};
+#define TIMEOUT_ARG                                                                                \
+	{                                                                                          \
+		.name = "timeout_ms", .type = FL_TARGET_INT, .min = NNG_DURATION_DEFAULT,          \
+		.max = 600000, .dflt = NNG_DURATION_DEFAULT                                        \
+	}
+static const struct fl_target_arg send_aio_args[] = {
+	AIO_ARG,
+	{ .name = "sock", .type = FL_TARGET_OBJECT, .kind = "socket" },
+	{ .name = "ctx", .type = FL_TARGET_OBJECT, .kind = "ctx" },
+	{ .name = "msg", .type = FL_TARGET_OBJECT, .kind = "msg" },
+	SIZE_ARG(64),
+	TIMEOUT_ARG,
+	{ NULL },
+};
+static const struct fl_target_arg recv_aio_args[] = {
+	AIO_ARG,
+	{ .name = "sock", .type = FL_TARGET_OBJECT, .kind = "socket" },
+	{ .name = "ctx", .type = FL_TARGET_OBJECT, .kind = "ctx" },
+	TIMEOUT_ARG,
+	{ NULL },
+};
+static const struct fl_target_arg aio_args[] = {
+	AIO_ARG,
+	{ NULL },
+};
+static const struct fl_target_arg aio_free_args[] = {
+	AIO_ARG,
+	{ .name = "stop", .type = FL_TARGET_BOOL, .dflt = 1 },
 	{ NULL },
 };
 
+#define OP(n, a, f)                                                                                \
+	{                                                                                          \
+		.name = n, .args = a, .fn = f                                                      \
+	}
+#define OP_BLOCKS(n, a, f)                                                                         \
+	{                                                                                          \
+		.name = n, .args = a, .flags = FL_TARGET_OP_BLOCKS, .fn = f                        \
+	}
 static const struct fl_target_op ops[] = {
 	{ .name = "nng_socket", .args = socket_args, .creates = "socket", .fn = op_socket },
-	{ .name = "nng_listen", .args = url_args, .fn = op_listen },
-	{ .name = "nng_dial", .args = dial_args, .fn = op_dial },
-	{ .name = "nng_subscribe", .args = sub_args, .fn = op_subscribe },
-	{ .name = "nng_send", .args = send_args, .flags = FL_TARGET_OP_BLOCKS, .fn = op_send },
-	{ .name = "nng_recv", .args = sock_args, .flags = FL_TARGET_OP_BLOCKS, .fn = op_recv },
+	OP("nng_listen", url_args, op_listen),
+	OP("nng_dial", dial_args, op_dial),
+	OP("nng_subscribe", sub_args, op_subscribe),
+	OP_BLOCKS("nng_send", send_args, op_send),
+	OP_BLOCKS("nng_recv", sock_args, op_recv),
 	{ .name = "nng_close", .args = sock_args, .closes = "sock", .fn = op_close },
+	OP("nng_socket_set", sock_opt_args, op_socket_set),
+	OP("nng_socket_get", sock_opt_args, op_socket_get),
+	OP("nng_ctx_set", ctx_opt_args, op_ctx_set),
+	OP("nng_ctx_get", ctx_opt_args, op_ctx_get),
+	OP("nng_dialer_set", dialer_opt_args, op_dialer_set),
+	OP("nng_dialer_get", dialer_opt_args, op_dialer_get),
+	{ .name = "nng_listener_create",
+	  .args = listener_create_args,
+	  .creates = "listener",
+	  .fn = op_listener_create },
+	OP("nng_listener_start", listener_args, op_listener_start),
+	{ .name = "nng_listener_close",
+	  .args = listener_args,
+	  .closes = "listener",
+	  .fn = op_listener_close },
+	{ .name = "nng_dialer_create",
+	  .args = listener_create_args,
+	  .creates = "dialer",
+	  .fn = op_dialer_create },
+	OP("nng_dialer_start", dialer_start_args, op_dialer_start),
+	{ .name = "nng_dialer_close",
+	  .args = dialer_args,
+	  .closes = "dialer",
+	  .fn = op_dialer_close },
+	{ .name = "nng_ctx_open", .args = ctx_open_args, .creates = "ctx", .fn = op_ctx_open },
+	{ .name = "nng_ctx_close", .args = ctx_args, .closes = "ctx", .fn = op_ctx_close },
+	OP("nng_ctx_subscribe", ctx_sub_args, op_ctx_subscribe),
+	OP_BLOCKS("nng_ctx_send", ctx_send_args, op_ctx_send),
+	OP_BLOCKS("nng_ctx_recv", ctx_args, op_ctx_recv),
+	{ .name = "nng_msg_alloc", .args = msg_alloc_args, .creates = "msg", .fn = op_msg_alloc },
+	{ .name = "nng_msg_dup", .args = msg_args, .creates = "msg", .fn = op_msg_dup },
+	{ .name = "nng_msg_free", .args = msg_args, .closes = "msg", .fn = op_msg_free },
+	OP("nng_msg_append", msg_size_args, op_msg_append),
+	OP("nng_msg_insert", msg_size_args, op_msg_insert),
+	OP("nng_msg_trim", msg_size_args, op_msg_trim),
+	OP("nng_msg_chop", msg_size_args, op_msg_chop),
+	OP("nng_msg_header_append", msg_size_args, op_msg_header_append),
+	OP("nng_msg_header_insert", msg_size_args, op_msg_header_insert),
+	OP("nng_msg_header_trim", msg_size_args, op_msg_header_trim),
+	OP("nng_msg_header_chop", msg_size_args, op_msg_header_chop),
+	OP("nng_msg_append_u32", msg_u32_args, op_msg_append_u32),
+	OP("nng_msg_insert_u32", msg_u32_args, op_msg_insert_u32),
+	OP("nng_msg_trim_u32", msg_args, op_msg_trim_u32),
+	OP("nng_msg_chop_u32", msg_args, op_msg_chop_u32),
+	OP("nng_msg_realloc", msg_size_args, op_msg_realloc),
+	OP("nng_msg_reserve", msg_size_args, op_msg_reserve),
+	OP("nng_msg_clear", msg_args, op_msg_clear),
+	OP("nng_msg_header_clear", msg_args, op_msg_header_clear),
+	OP_BLOCKS("nng_sendmsg", sendmsg_args, op_sendmsg),
+	{ .name = "nng_recvmsg",
+	  .args = recvmsg_args,
+	  .creates = "msg",
+	  .flags = FL_TARGET_OP_BLOCKS,
+	  .fn = op_recvmsg },
+	{ .name = "nng_aio_alloc", .creates = "aio", .fn = op_aio_alloc },
+	OP("nng_send_aio", send_aio_args, op_send_aio),
+	OP("nng_recv_aio", recv_aio_args, op_recv_aio),
+	OP_BLOCKS("nng_aio_wait", aio_args, op_aio_wait),
+	OP("nng_aio_result", aio_args, op_aio_result),
+	OP("nng_aio_cancel", aio_args, op_aio_cancel),
+	OP("nng_aio_stop", aio_args, op_aio_stop),
+	{ .name = "nng_aio_free", .args = aio_free_args, .closes = "aio", .fn = op_aio_free },
 	{ NULL },
 };
 static const struct fl_target_kind kinds[] = {
 	{ .name = "socket", .close = sock_close },
+	{ .name = "ctx", .close = ctx_close },
+	{ .name = "aio", .close = aio_close },
+	{ .name = "msg", .close = msg_close },
+	{ .name = "dialer", .close = dialer_close },
+	{ .name = "listener", .close = listener_close },
 	{ NULL },
 };
 static const struct fl_target_gauge gauges[] = {
-	{ .name = "sockets_open", .read = gauge_sockets },
+	{ .name = "sockets_open", .read = gauge_sockets_open },
+	{ .name = "aios_open", .read = gauge_aios_open },
+	{ .name = "ctxs_open", .read = gauge_ctxs_open },
+	{ .name = "msgs_open", .read = gauge_msgs_open },
+	{ .name = "msgs_held", .read = gauge_msgs_held },
+	{ .name = "dialers_open", .read = gauge_dialers_open },
+	{ .name = "listeners_open", .read = gauge_listeners_open },
 	{ NULL },
 };
+
+/* The library under test: NNG's own allocation calls are the ones the
+ * fault point target/alloc fails, counted for target_resources and
+ * checked by target_heap; the adapter's are not. */
+static const char *const libraries[] = { "libnng.so.1", NULL };
 
 static const struct fl_target target = {
 	.abi = FL_TARGET_ABI,
@@ -313,6 +2441,7 @@ static const struct fl_target target = {
 	.gauges = gauges,
 	.init = init,
 	.fini = fini,
+	.libraries = libraries,
 };
 
 const struct fl_target *
