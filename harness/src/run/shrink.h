@@ -21,7 +21,10 @@ struct fli_shrink_result {
  * ends in `verdict` with `property`.  base supplies the other run options.
  * At most max_attempts runs (0: 500).  Returns 0 (fill *res; release with
  * fli_shrink_result_fini), FL_ESTATE when the given stream does not fail
- * that way to begin with, or FL_ENOMEM. */
+ * that way to begin with, FL_EAGAIN when the minimal stream, replayed
+ * FLI_SHRINK_REPLAYS times, never failed that way again (proc and stress
+ * runs are not all in their stream), or FL_ENOMEM. */
+#define FLI_SHRINK_REPLAYS 20
 int fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *base,
                         const uint64_t *choices, size_t n, enum fl_verdict verdict,
                         const char *property, unsigned max_attempts, struct fli_shrink_result *res);
