@@ -336,6 +336,16 @@ struct fl_scn_op_cluster_poll {
  * argument, at the argument's index. */
 struct fl_target;
 struct fl_target_op;
+/* A target op's INT argument or deadline_ms written as a list, e.g.
+ * `size: [0, 1, 255, 256, 257]`, `deadline_ms: [0, 1, 5000]`: each time
+ * the op runs, one of the values is drawn from the actor's choice stream
+ * (the first is the shrinker's: a stream that runs out answers it). */
+#define FL_SCN_TARGET_DRAWS 16
+struct fl_scn_target_draw {
+	const int64_t *values; /* NULL: not drawn */
+	uint8_t n;
+};
+
 struct fl_scn_op_target {
 	const struct fl_target *target;
 	const struct fl_target_op *op;
@@ -344,6 +354,9 @@ struct fl_scn_op_target {
 	fl_scn_ref objs[8];   /* OBJECT */
 	fl_scn_ref as;        /* the object it creates, or -1 */
 	uint32_t deadline_ms; /* a blocking op's (0: the driver timeout) */
+	/* Drawn values: [i] of INT argument i, [8] of deadline_ms (0 there:
+	 * a deadline already past when the op starts). */
+	struct fl_scn_target_draw draws[9];
 };
 
 /* One operation: a tagged union.  close_client and crash_self carry no

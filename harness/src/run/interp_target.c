@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "faultline/choice.h"
 #include "faultline/error.h"
 #include "faultline/faults.h"
 #include "faultline/platform.h"
@@ -209,6 +210,20 @@ arg_count(const struct fl_target_op *op)
 	return n;
 }
 
+/* A value drawn from a list (FL_SCN_TARGET_DRAWS), from the actor's
+ * choice stream; the story says which. */
+static int64_t
+drawn(struct actor_run *ar, const struct fl_scenario_op *op, const char *name,
+      const struct fl_scn_target_draw *d)
+{
+	int64_t v = d->values[fl_choice_draw(ar->choices, d->n)];
+
+	if (ar->run->narrate)
+		fli_run_story(ar->run, "%s: %s (line %d): %s drawn: %lld", ar->a->name,
+		              fl_scenario_op_label(op), op->line, name, (long long)v);
+	return v;
+}
+
 static bool
 target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
@@ -227,7 +242,8 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	if (!ensure_state(r))
 		return true;
 	for (int i = 0; i < n; i++) {
-		ints[i] = o->ints[i];
+		ints[i] = o->draws[i].values != NULL ? drawn(ar, op, top->args[i].name, &o->draws[i])
+		                                     : o->ints[i];
 		strs[i] = o->strs[i];
 		if (top->args[i].type != FL_TARGET_OBJECT || o->objs[i] < 0)
 			continue;
@@ -249,7 +265,10 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		fli_op_error(ar, op, "its object is closed already", FL_ENOENT);
 		return true;
 	}
-	if (top->flags & FL_TARGET_OP_BLOCKS)
+	if ((top->flags & FL_TARGET_OP_BLOCKS) && o->draws[8].values != NULL)
+		a.deadline_ns = fl_clock_now_ns() +
+		                (uint64_t)drawn(ar, op, "deadline_ms", &o->draws[8]) * FL_NS_PER_MS;
+	else if (top->flags & FL_TARGET_OP_BLOCKS)
 		a.deadline_ns = fli_deadline_after_ms(r, o->deadline_ms);
 	rv = top->fn(here.state, &a, top->creates != NULL ? &created : NULL);
 	if (rv == 0 && top->creates != NULL) {

@@ -722,6 +722,43 @@ scalar_of(struct loader *l, yaml_node_t *map, const char *key)
 
 /* An op a target declares: every key one of its arguments (or as,
  * expect, deadline_ms), each argument by its declared type. */
+/* A list of integers in [min, max] to draw from (field f): 1 to
+ * FL_SCN_TARGET_DRAWS decimal values. */
+static int
+draw_list(struct loader *l, yaml_node_t *n, const char *f, int64_t min, int64_t max,
+          struct fl_scn_target_draw *d)
+{
+	size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	int64_t *v;
+
+	if (count == 0 || count > FL_SCN_TARGET_DRAWS)
+		return fli_scn_fail(l, fli_scn_yline(n), f,
+		                    "a list to draw from holds 1 to %d values (got %zu)",
+		                    FL_SCN_TARGET_DRAWS, count);
+	v = fli_scn_arena_alloc(l->arena, count * sizeof(*v));
+	if (v == NULL) {
+		fli_scn_fail_nomem(l);
+		return l->rc;
+	}
+	for (size_t i = 0; i < count; i++) {
+		yaml_node_t *it = fli_scn_yitem(l, n, i);
+		const char *text = it != NULL && it->type == YAML_SCALAR_NODE
+		                           ? (const char *)it->data.scalar.value
+		                           : NULL;
+
+		if (text == NULL || fli_scn_parse_decimal(text, &v[i]) != 0)
+			return fli_scn_fail(l, fli_scn_yline(it ? it : n), f,
+			                    "item %zu: expected a decimal integer", i);
+		if (v[i] < min || v[i] > max)
+			return fli_scn_fail(l, fli_scn_yline(it), f,
+			                    "item %zu: %lld is out of range [%lld, %lld]", i,
+			                    (long long)v[i], (long long)min, (long long)max);
+	}
+	d->values = v;
+	d->n = (uint8_t)count;
+	return 0;
+}
+
 static int
 convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, int oi,
                   struct fl_scenario_op *op, const struct fl_target *t,
@@ -769,8 +806,18 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 		yaml_node_t *n = fli_scn_yget(l, m, a->name);
 
 		fli_scn_join(f, sizeof f, base, a->name);
+		if (n != NULL && n->type == YAML_SEQUENCE_NODE && a->type == FL_TARGET_INT) {
+			rc = draw_list(l, n, f, a->min, a->max, &o->draws[i]);
+			if (!rc)
+				o->ints[i] = o->draws[i].values[0];
+			continue;
+		}
 		if (n != NULL && n->type != YAML_SCALAR_NODE)
-			return fli_scn_fail(l, fli_scn_yline(n), f, "expected a single value");
+			return fli_scn_fail(l, fli_scn_yline(n), f,
+			                    a->type == FL_TARGET_INT
+			                            ? "expected an integer, or a list of them to draw "
+			                              "from"
+			                            : "expected a single value");
 		switch (a->type) {
 		case FL_TARGET_INT:
 			rc = fli_scn_int_field(l, m, base, a->name, text, a->min, a->max,
@@ -811,9 +858,17 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 		if (!rc)
 			l->objs[o->as].target_kind = top->creates;
 	}
-	if (!rc && (top->flags & FL_TARGET_OP_BLOCKS))
-		rc = fli_scn_u32_field(l, m, base, "deadline_ms", scalar_of(l, m, "deadline_ms"), 1,
-		                       MAX_MS, false, 0, &o->deadline_ms);
+	if (!rc && (top->flags & FL_TARGET_OP_BLOCKS)) {
+		yaml_node_t *n = fli_scn_yget(l, m, "deadline_ms");
+
+		fli_scn_join(f, sizeof f, base, "deadline_ms");
+		if (n != NULL && n->type == YAML_SEQUENCE_NODE)
+			rc = draw_list(l, n, f, 0, MAX_MS, &o->draws[8]);
+		else
+			rc = fli_scn_u32_field(l, m, base, "deadline_ms",
+			                       scalar_of(l, m, "deadline_ms"), 1, MAX_MS, false, 0,
+			                       &o->deadline_ms);
+	}
 	return rc;
 }
 

@@ -1229,6 +1229,36 @@ def case_targets():
         check(caught, "%s: the leak was not caught:\n%s%s", mode, out, err)
         rc, out, err = run(["run", "fixtures/scenarios/target-queue-correct.yaml", "--seed", "1",
                             "--runs", "3", "--mode", mode, "-q"], expect=0, env=env)
+    # Values drawn per execution: sizes either side of 128 on the library
+    # whose power-of-two messages overflow, deadlines of 0, 1 and 5 ms.
+    # Some runs draw 128 and fail (target_heap), the rest pass; the
+    # shrunk run draws 128 and says so.
+    drawn = os.path.join(d, "drawn.yaml")
+    write_text(drawn, "name: drawn-sizes\ndescription: d\nmode: sim\n"
+               "target: faultline-target-queue-overflow.so\nactors:\n  - name: app\n    ops:\n"
+               "      - q_open: {as: q, capacity: 4}\n"
+               "      - q_push: {q: q, size: [127, 129, 128], deadline_ms: [0, 1, 5]}\n"
+               "      - q_pop: {q: q}\n      - q_close: {q: q}\n")
+    report = os.path.join(d, "drawn.json")
+    run(["run", drawn, "--seed", "1", "--runs", "30", "-q", "--trace-dir", d, "--json", report],
+        expect=1, env=env)
+    with open(report) as f:
+        runs = json.load(f)["runs"]
+    bad = [r for r in runs if r["verdict"] != "pass"]
+    check(0 < len(bad) < 30 and all(r["property"] == "target_heap" for r in bad),
+          "drawn sizes: %d of 30 failed: %s", len(bad), [r["property"] for r in bad])
+    rc, out, err = run(["shrink", bad[0]["trace"]], expect=0, env=env)
+    check("q_push (line 9): size drawn: 128" in out and "-> fail target_heap" in out,
+          "the shrunk run does not draw 128:\n%s", out)
+    for lst, want in [("[]", "a list to draw from holds 1 to 16 values (got 0)"),
+                      ("[1, x]", "item 1: expected a decimal integer"),
+                      ("[1, 2000000]", "item 1: 2000000 is out of range [0, 1048576]")]:
+        write_text(drawn, "name: drawn-bad\ndescription: d\nmode: sim\n"
+                   "target: faultline-target-queue.so\nactors:\n  - name: app\n    ops:\n"
+                   "      - q_open: {as: q, capacity: 4}\n"
+                   "      - q_push: {q: q, size: %s}\n" % lst)
+        rc, out, err = run(["run", drawn, "--runs", "1"], expect=2, env=env)
+        check(":9: actors[0].ops[1].q_push.size: " + want in err, "%s: %s", lst, err)
     # The allocation sweep: the library's three allocation calls (the
     # queue, its slot array, the message), each failed once and from then
     # on: exactly 6 faulted runs after the counting run, in sim and in
