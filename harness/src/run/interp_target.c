@@ -135,6 +135,11 @@ hook_library(const struct fl_target *t, bool check)
 		rc = i == 0 ? fli_alloc_hook(h, &hooks) : fli_alloc_hook_also(h);
 		dlclose(h);
 	}
+	/* The adapter's frees: a block of the library's it frees (nng_free
+	 * aside, a library may hand out blocks its caller frees) leaves
+	 * the table instead of staying "held". */
+	if (rc >= 0 && fli_target_handle(t) != NULL)
+		rc = fli_alloc_hook_frees(fli_target_handle(t));
 	if (rc < 0)
 		(void)fli_alloc_unhook();
 	return rc;
@@ -242,8 +247,9 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	if (!ensure_state(r))
 		return true;
 	for (int i = 0; i < n; i++) {
-		ints[i] = o->draws[i].values != NULL ? drawn(ar, op, top->args[i].name, &o->draws[i])
-		                                     : o->ints[i];
+		ints[i] = o->draws[i].values != NULL
+		                  ? drawn(ar, op, top->args[i].name, &o->draws[i])
+		                  : o->ints[i];
 		strs[i] = o->strs[i];
 		if (top->args[i].type != FL_TARGET_OBJECT || o->objs[i] < 0)
 			continue;

@@ -65,9 +65,9 @@ struct fli_alloc_hooks {
 	 * its end, and each it frees is filled and kept a while (a
 	 * quarantine) before the real free.  heap_error (may be NULL) is
 	 * told, in words naming the block and the call that made it, of a
-	 * write past a block's end (seen at its free, or at
-	 * fli_alloc_flush), a second free of a block, or a write to a freed
-	 * block (seen when it leaves the quarantine or at fli_alloc_flush).
+	 * write past a block's end (seen at the block's free by the target),
+	 * a second free of a block, or a write to a freed block (seen when
+	 * it leaves the quarantine or at fli_alloc_flush).
 	 * A double free is not passed on to the real free.  heap_error runs
 	 * with the wrappers' lock held, as fail does. */
 	bool check;
@@ -93,6 +93,13 @@ int fli_alloc_hook(void *dl_handle, const struct fli_alloc_hooks *h);
  * FLI_ALLOC_MAX_OBJECTS objects), or fli_alloc_hook's errors. */
 #define FLI_ALLOC_MAX_OBJECTS 8
 int fli_alloc_hook_also(void *dl_handle);
+
+/* fli_alloc_hook_frees redirects one more object's calls to free alone
+ * (the adapter of a library: a block of the library's it frees leaves the
+ * table, and is checked and quarantined, instead of staying "held"); its
+ * own allocations are neither numbered nor counted.  Errors as
+ * fli_alloc_hook_also. */
+int fli_alloc_hook_frees(void *dl_handle);
 
 /* fli_alloc_unhook puts the target's original pointers back (if it is
  * still loaded); the fail hook is never consulted again.  Returns 0 (also when nothing is hooked)
@@ -125,9 +132,10 @@ struct fli_alloc_block {
  * NULL when there are none).  0 or FL_ENOMEM. */
 int fli_alloc_held(struct fli_alloc_block **out, size_t *count);
 
-/* fli_alloc_flush checks the guard of every block the target holds and
- * releases every quarantined block, its fill checked: heap errors go to
- * the hook's heap_error, while it is hooked. */
+/* fli_alloc_flush releases every quarantined block, its fill and guard
+ * checked: heap errors go to the hook's heap_error, while it is hooked.
+ * (Not the guards of blocks still held: one may have been freed by code
+ * that is not hooked.) */
 void fli_alloc_flush(void);
 
 /* fli_alloc_reset: numbering back to 1, counters zeroed, the table
