@@ -547,6 +547,14 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 		res->faults_fired[i] = (uint32_t)out.fired[i];
 	res->op_errors_tolerated = (uint32_t)out.op_errors_tolerated;
 	res->op_errors_fatal = (uint32_t)out.op_errors_fatal;
+	res->violations = out.violations > UINT32_MAX ? UINT32_MAX : (uint32_t)out.violations;
+	for (size_t i = 0; i < out.nmore && i < FL_REPORT_MORE; i++) {
+		snprintf(res->more[i].property, sizeof(res->more[i].property), "%s",
+		         out.more[i].property);
+		snprintf(res->more[i].detail, sizeof(res->more[i].detail), "%s",
+		         out.more[i].detail);
+	}
+	res->nmore = (uint8_t)(out.nmore < FL_REPORT_MORE ? out.nmore : FL_REPORT_MORE);
 	res->rules_fired = out.rules_fired;
 	res->trace_hash = out.trace_hash;
 	res->seconds = out.seconds;

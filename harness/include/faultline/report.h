@@ -57,6 +57,8 @@ extern "C" {
 /* The result of one run.  Fixed-size fields so a forked run can send it to
  * the parent as plain bytes; empty strings mean "none". */
 #define FL_REPORT_MAX_POINTS 64
+/* Violations a run reports beyond its first (a baseline judges them). */
+#define FL_REPORT_MORE 3
 
 struct fl_run_result {
 	char scenario[128]; /* the scenario's name */
@@ -76,16 +78,24 @@ struct fl_run_result {
 	uint32_t faults_fired[FL_REPORT_MAX_POINTS];
 	uint32_t op_errors_tolerated; /* caused by a fault in the op, expect:, a sweep */
 	uint32_t op_errors_fatal;     /* op errors that failed the run */
-	uint64_t rules_fired;         /* bit i: the scenario's fault rule i fired (the
+	uint32_t violations;          /* violations the run found; its property and detail
+	                                 are the first's.  A baseline knows a run only
+	                                 when it knows every one */
+	struct {
+		char property[64];
+		char detail[400];
+	} more[FL_REPORT_MORE]; /* the second to fourth violations */
+	uint8_t nmore;
+	uint64_t rules_fired;  /* bit i: the scenario's fault rule i fired (the
 	                                 CLI's rules_never_fired; not written) */
-	char mode[8];                 /* "sim", "proc" or "stress"; "": not known (null) */
-	uint64_t run_index;           /* the run's place among its scenario's runs: run i
+	char mode[8];          /* "sim", "proc" or "stress"; "": not known (null) */
+	uint64_t run_index;    /* the run's place among its scenario's runs: run i
 	                          of a batch has seed first + i; the sweep's runs
 	                          follow (its counting run, then its faulted runs) */
-	char sweep_point[64];         /* a faulted sweep run: the point failed; "": none */
-	uint64_t sweep_k;             /* with sweep_point: the hit failed (1-based) */
-	bool sweep_persistent;        /* with sweep_point: failed from hit k on, not once */
-	bool sweep_count;             /* the sweep's counting run (reported only when it
+	char sweep_point[64];  /* a faulted sweep run: the point failed; "": none */
+	uint64_t sweep_k;      /* with sweep_point: the hit failed (1-based) */
+	bool sweep_persistent; /* with sweep_point: failed from hit k on, not once */
+	bool sweep_count;      /* the sweep's counting run (reported only when it
 	                          could not run): sweep_k 0, no point */
 };
 

@@ -3,13 +3,15 @@
  * (faultline/report.h).
  *
  * A failure's signature is its scenario, verdict and property, and its
- * detail with what changes from run to run taken out: every run of
- * digits becomes N (seeds, hit numbers, sizes, allocation call numbers),
- * every absolute path becomes PATH (trace and history files).  Two runs
- * that fail the same way in the same place have the same signature; a
- * failure of another property, at another op, of another kind of heap
- * error, has another.  A crash's is its signal and where it struck (the
- * frames), without the ops the actors happened to be in.
+ * detail with what changes from run to run taken out: a run of digits
+ * becomes N (seeds, counts, hit and allocation call numbers, times)
+ * unless it says where or what (an op's line, a block's size, an offset
+ * in a block, a hex code offset: kept), every absolute path becomes PATH
+ * (trace and history files), and a crash's detail stops before the ops
+ * the actors happened to be in.  Two runs that fail the same way in the
+ * same place have the same signature; a failure at another op, another
+ * crash site, another kind of block, has another.  A run that found
+ * more than one violation is never known (report.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,38 +33,65 @@ struct fl_baseline {
 	size_t n, cap;
 };
 
+/* Digits at p (the run [p, q)) that say where or what, kept in the
+ * signature: an op's line ("line 12"), a block's size ("the 140-byte
+ * block", "(calloc, 112 bytes)"), an offset in a block ("byte 8"). */
+static bool
+kept_digits(const char *detail, const char *p, const char *q)
+{
+	size_t before = (size_t)(p - detail);
+
+	if ((before >= 5 && strncmp(p - 5, "line ", 5) == 0) ||
+	    (before >= 5 && strncmp(p - 5, "byte ", 5) == 0))
+		return true;
+	if (strncmp(q, "-byte", 5) == 0)
+		return true;
+	return strncmp(q, " bytes)", 7) == 0 && before >= 2 && strncmp(p - 2, ", ", 2) == 0;
+}
+
 void
 fl_baseline_signature(const char *detail, char *out, size_t len)
 {
-	static const char died[] = "the run died of ";
+	static const char actors[] = "; actors:";
 	const char *end = detail + strlen(detail);
 	size_t o = 0;
 
 	if (len == 0)
 		return;
-	/* A crash: the signal and where it struck, not which op each actor
+	/* A crash: the signal, where it struck (its frames, their offsets
+	 * verbatim) and what the harness saw of it, not which op each actor
 	 * happened to be in (that varies from run to run). */
-	if (strncmp(detail, died, sizeof(died) - 1) == 0 && strchr(detail, ';') != NULL)
-		end = strchr(detail, ';');
+	if (strncmp(detail, "the run died of ", 16) == 0 && strstr(detail, actors) != NULL)
+		end = strstr(detail, actors);
 	for (const char *p = detail; p < end && o + 1 < len;) {
-		const char *rep = NULL;
+		const char *rep = NULL, *q = p;
 
-		if (*p >= '0' && *p <= '9') {
-			while (p < end && *p >= '0' && *p <= '9')
-				p++;
-			rep = "N";
+		if (p[0] == '0' && p + 1 < end && (p[1] == 'x' || p[1] == 'X')) {
+			/* A hex literal (a code offset): verbatim. */
+			for (q = p + 2; q < end && strchr("0123456789abcdefABCDEF", *q) != NULL;
+			     q++)
+				;
+		} else if (*p >= '0' && *p <= '9') {
+			while (q < end && *q >= '0' && *q <= '9')
+				q++;
+			if (!kept_digits(detail, p, q))
+				rep = "N";
 		} else if (*p == '/' && (p == detail || p[-1] == ' ' || p[-1] == '(' ||
 		                         p[-1] == '=' || p[-1] == '\'')) {
-			while (p < end && *p != ' ' && *p != ')' && *p != '\'' && *p != ',')
-				p++;
+			while (q < end && *q != ' ' && *q != ')' && *q != '\'' && *q != ',')
+				q++;
 			rep = "PATH";
+		} else {
+			q = p + 1;
 		}
 		if (rep == NULL) {
-			out[o++] = *p++;
+			for (; p < q && o + 1 < len; p++)
+				out[o++] = *p;
 			continue;
 		}
 		for (; *rep != '\0' && o + 1 < len; rep++)
 			out[o++] = *rep;
+		p = q;
 	}
 	out[o] = '\0';
 }

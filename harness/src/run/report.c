@@ -303,6 +303,16 @@ failure_entry(struct fl_report *r, const struct fl_run_result *res, const struct
 	if (res->detail[0])
 		fprintf(r->opt.out, "         %.*s%s\n", (int)sizeof res->detail, res->detail,
 		        s->known ? " (a known failure: the baseline has it)" : "");
+	for (size_t m = 0; m < res->nmore && m + 1 < res->violations; m++)
+		fprintf(r->opt.out, "         then %.*s: %.*s\n", (int)sizeof res->more[m].property,
+		        res->more[m].property, (int)sizeof res->more[m].detail,
+		        res->more[m].detail);
+	if (res->violations > 1u + res->nmore)
+		fprintf(r->opt.out,
+		        "         and %u more violation%s after it (the first is the verdict; "
+		        "`faultline shrink` tells the run)\n",
+		        res->violations - 1 - res->nmore,
+		        res->violations - 1 - res->nmore == 1 ? "" : "s");
 	if (res->replay_cmd[0])
 		fprintf(r->opt.out, "         replay: %.*s\n", (int)sizeof res->replay_cmd,
 		        res->replay_cmd);
@@ -704,18 +714,39 @@ fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 		return FL_ENOMEM;
 	}
 	if (!s.not_run && s.verdict != FL_VERDICT_PASS) {
-		const char *vname = fl_verdict_name(s.verdict);
+		/* Every violation of the run (the verdict's, then the later
+		 * ones it kept), each a failure of its own: recorded for
+		 * --baseline-write, and the run known only when the baseline
+		 * knows every one of them. */
+		uint32_t nv = res->violations > 1u ? res->violations : 1u;
 		char prop[sizeof res->property + 1], detail[sizeof res->detail + 1];
 
-		snprintf(prop, sizeof(prop), "%.*s", (int)sizeof res->property, res->property);
-		snprintf(detail, sizeof(detail), "%.*s", (int)sizeof res->detail, res->detail);
-		s.known = fl_baseline_match(r->opt.baseline, r->names[s.scenario], vname, prop,
-		                            detail) >= 0;
-		if (r->opt.record != NULL &&
-		    fl_baseline_note_failure(r->opt.record, r->names[s.scenario], vname, prop,
-		                             detail) != 0) {
-			free_strings(&s);
-			return FL_ENOMEM;
+		s.known = r->opt.baseline != NULL && nv <= 1u + res->nmore;
+		for (uint32_t k = 0; k < nv && k <= res->nmore; k++) {
+			const char *vname = fl_verdict_name(k == 0 ? s.verdict : FL_VERDICT_FAIL);
+
+			if (k == 0) {
+				snprintf(prop, sizeof(prop), "%.*s", (int)sizeof res->property,
+				         res->property);
+				snprintf(detail, sizeof(detail), "%.*s", (int)sizeof res->detail,
+				         res->detail);
+			} else {
+				snprintf(prop, sizeof(prop), "%.*s",
+				         (int)sizeof res->more[k - 1].property,
+				         res->more[k - 1].property);
+				snprintf(detail, sizeof(detail), "%.*s",
+				         (int)sizeof res->more[k - 1].detail,
+				         res->more[k - 1].detail);
+			}
+			if (s.known)
+				s.known = fl_baseline_match(r->opt.baseline, r->names[s.scenario],
+				                            vname, prop, detail) >= 0;
+			if (r->opt.record != NULL &&
+			    fl_baseline_note_failure(r->opt.record, r->names[s.scenario], vname,
+			                             prop, detail) != 0) {
+				free_strings(&s);
+				return FL_ENOMEM;
+			}
 		}
 	}
 	if (r->json_f != NULL)

@@ -127,9 +127,27 @@ fli_run_fail(struct run *r, const char *property, const char *fmt, ...)
 {
 	va_list ap;
 
-	/* Stress actors are real threads: the first to fail wins. */
-	if (__atomic_exchange_n(&r->failed, true, __ATOMIC_SEQ_CST))
+	/* Every violation counts (a baseline knows a run only when its one
+	 * failure is known); stress actors are real threads: the first to
+	 * fail is the verdict. */
+	uint32_t nth = __atomic_fetch_add(&r->violations, 1, __ATOMIC_SEQ_CST);
+
+	if (__atomic_exchange_n(&r->failed, true, __ATOMIC_SEQ_CST)) {
+		char more[400];
+
+		va_start(ap, fmt);
+		vsnprintf(more, sizeof(more), fmt, ap);
+		va_end(ap);
+		/* Kept, each in its own slot (nth is this call's alone); the
+		 * outcome sends those whose number the count covers. */
+		if (nth >= 1 && nth - 1 < FL_REPORT_MORE) {
+			snprintf(r->more[nth - 1].property, sizeof(r->more[0].property), "%s",
+			         property);
+			snprintf(r->more[nth - 1].detail, sizeof(r->more[0].detail), "%s", more);
+		}
+		fli_run_story(r, "also violated: %s: %s", property, more);
 		return;
+	}
 	snprintf(r->property, sizeof(r->property), "%s", property);
 	va_start(ap, fmt);
 	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);

@@ -16,6 +16,7 @@
 
 #include "faultline/aio.h"
 #include "faultline/history.h"
+#include "faultline/report.h"
 #include "faultline/reqrep.h"
 #include "faultline/scenario.h"
 
@@ -145,6 +146,13 @@ struct run {
 	bool sweep;                   /* a sweep run: its op errors are the point */
 	uint32_t driver_faults_fired; /* fault rules fired outside any actor (the driver) */
 	uint64_t rules_fired;         /* bit i: the scenario's fault rule i fired */
+	uint32_t violations;          /* fli_run_fail calls: the first is the verdict */
+	/* The second to fourth violations (a baseline knows a run only when
+	 * it knows every one). */
+	struct {
+		char property[64];
+		char detail[400];
+	} more[FL_REPORT_MORE];
 	uint32_t point_fired[FL_RUN_MAX_POINTS]; /* per fl_fault_points() index */
 	/* proc mode: per point, the most hits one actor process counted
 	 * (each process numbers its own hits, as its rules do): what a

@@ -265,6 +265,24 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 			         (const char *)data);
 			break;
 		case TAG_RULES: frame_u64(&out->rules_fired, data, len); break;
+		case TAG_VIOLATIONS: frame_u64(&out->violations, data, len); break;
+		case TAG_MORE:
+			if (out->nmore < FL_REPORT_MORE) {
+				char text[sizeof(out->more[0].property) +
+				          sizeof(out->more[0].detail) + 2];
+				char *nl;
+
+				snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)data);
+				if ((nl = strchr(text, '\n')) != NULL) {
+					*nl = '\0';
+					snprintf(out->more[out->nmore].property,
+					         sizeof(out->more[0].property), "%.63s", text);
+					snprintf(out->more[out->nmore].detail,
+					         sizeof(out->more[0].detail), "%s", nl + 1);
+					out->nmore++;
+				}
+			}
+			break;
 		case TAG_OPERR:
 			if (len == 2 * sizeof(uint64_t)) {
 				memcpy(&out->op_errors_tolerated, data, sizeof(uint64_t));

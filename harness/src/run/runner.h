@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "faultline/sandbox.h"
+#include "faultline/report.h"
 #include "faultline/scenario.h"
 
 struct fli_runner_opts {
@@ -75,10 +76,17 @@ struct fli_runner_outcome {
 	uint64_t op_errors_tolerated; /* op errors a fault in the op, expect: or a
 	                                 sweep accounted for */
 	uint64_t op_errors_fatal;     /* op errors that failed the run */
-	uint64_t rules_fired;         /* bit i: the scenario's faults[i] fired (the
+	uint64_t violations;          /* violations the run found (its verdict is the
+	                                 first's) */
+	struct {
+		char property[64];
+		char detail[400];
+	} more[FL_REPORT_MORE]; /* the second to fourth */
+	size_t nmore;
+	uint64_t rules_fired; /* bit i: the scenario's faults[i] fired (the
 	                                 sweep's own rule comes after them) */
-	char *story;                  /* with opts.narrate: one line an event, malloc'd */
-	char *history;                /* a failed run's history of client operations
+	char *story;          /* with opts.narrate: one line an event, malloc'd */
+	char *history;        /* a failed run's history of client operations
 	                                 (kv ops: Jepsen EDN, one event a line), malloc'd,
 	                                 or NULL when it recorded none */
 	double seconds;

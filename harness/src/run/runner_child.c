@@ -524,6 +524,19 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 			oe[1] += r->actors[i].op_errors - r->actors[i].op_errors_tolerated;
 		}
 		fl_sandbox_frame_write(fd, TAG_OPERR, oe, sizeof(oe));
+		oe[0] = __atomic_load_n(&r->violations, __ATOMIC_RELAXED);
+		fl_sandbox_frame_write(fd, TAG_VIOLATIONS, oe, sizeof(uint64_t));
+		for (uint64_t i = 0; i + 1 < oe[0] && i < FL_REPORT_MORE; i++) {
+			char more[sizeof(r->more[0].property) + sizeof(r->more[0].detail) + 2];
+			int n = snprintf(more, sizeof(more), "%s\n%s", r->more[i].property,
+			                 r->more[i].detail);
+
+			if (n > 0)
+				fl_sandbox_frame_write(fd, TAG_MORE, more,
+				                       (uint32_t)((size_t)n < sizeof(more)
+				                                          ? (size_t)n
+				                                          : sizeof(more) - 1));
+		}
 		oe[0] = __atomic_load_n(&r->rules_fired, __ATOMIC_RELAXED);
 		fl_sandbox_frame_write(fd, TAG_RULES, oe, sizeof(uint64_t));
 	}

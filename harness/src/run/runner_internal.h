@@ -26,14 +26,16 @@ enum {
 	TAG_HASH = 'H',
 	TAG_HITS = 'P',
 	TAG_STEPS = 'S',
-	TAG_FIRED = 'F',   /* u64 per fault point: faults fired */
-	TAG_OPERR = 'O',   /* [u64 tolerated][u64 fatal] op errors */
-	TAG_RULES = 'R',   /* u64: bit i set when the scenario's fault rule i fired */
-	TAG_STORY = 'T',   /* the run's story (opts.narrate) */
-	TAG_HISTORY = 'Y', /* a failed run's history of client operations (EDN) */
-	TAG_BEGIN = 'B',   /* worker: the run has started */
-	TAG_END = 'E',     /* worker: the run is over; [i32 rv][u32 clean] */
-	TAG_CRASH = 'X',   /* the crash handler: where the run died (text) */
+	TAG_FIRED = 'F',      /* u64 per fault point: faults fired */
+	TAG_OPERR = 'O',      /* [u64 tolerated][u64 fatal] op errors */
+	TAG_RULES = 'R',      /* u64: bit i set when the scenario's fault rule i fired */
+	TAG_STORY = 'T',      /* the run's story (opts.narrate) */
+	TAG_HISTORY = 'Y',    /* a failed run's history of client operations (EDN) */
+	TAG_BEGIN = 'B',      /* worker: the run has started */
+	TAG_END = 'E',        /* worker: the run is over; [i32 rv][u32 clean] */
+	TAG_CRASH = 'X',      /* the crash handler: where the run died (text) */
+	TAG_VIOLATIONS = 'N', /* u64: violations the run found (the first is its verdict) */
+	TAG_MORE = 'M',       /* one later violation: "property\ndetail" (up to FL_REPORT_MORE) */
 };
 
 /* One run, as the parent hands it to a child. */
