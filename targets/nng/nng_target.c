@@ -22,6 +22,11 @@
  *   nng_recv {sock, deadline_ms}
  *   nng_close {sock}
  *
+ * A blocking send or receive (nng_send, nng_recv, nng_sendmsg and
+ * nng_recvmsg without nonblock) waits through an aio whose timeout is the
+ * op's deadline, never the socket's send-timeout or recv-timeout option:
+ * another actor sharing the socket may set those meanwhile.
+ *
  * Options (NNG's own names: recv-timeout, send-timeout, recv-size-max,
  * recv-buffer, send-buffer, req:resend-time, surveyor:survey-time,
  * reconnect-time-min, reconnect-time-max, ttl-max, sub:prefnew), each
@@ -267,14 +272,15 @@ hash_bytes(const unsigned char *p, size_t n)
 	return h;
 }
 
-/* Every message sent in this run: its length and hash. */
-#define SENT_MAX 8192
+/* Every message sent in this run: its length and hash (a table that
+ * grows; sent_lost: one could not be kept, and a receive that matches
+ * none is then not judged: said, never silent). */
 static pthread_mutex_t sent_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct {
+static struct sent_rec {
 	uint64_t hash;
 	size_t len;
-} sent[SENT_MAX];
-static size_t sent_n;
+} * sent;
+static size_t sent_n, sent_cap;
 static bool sent_full;
 
 static void
@@ -283,7 +289,16 @@ sent_add(const unsigned char *p, size_t n)
 	uint64_t h = hash_bytes(p, n);
 
 	pthread_mutex_lock(&sent_mu);
-	if (sent_n < SENT_MAX) {
+	if (sent_n == sent_cap) {
+		size_t cap = sent_cap ? sent_cap * 2 : 1024;
+		struct sent_rec *v = realloc(sent, cap * sizeof(*v));
+
+		if (v != NULL) {
+			sent = v;
+			sent_cap = cap;
+		}
+	}
+	if (sent_n < sent_cap) {
 		sent[sent_n].hash = h;
 		sent[sent_n].len = n;
 		sent_n++;
@@ -308,6 +323,10 @@ sent_check(const char *who, const unsigned char *p, size_t n)
 	if (!found && !full)
 		fl_target_violation("%s received a %zu-byte message that differs from every one "
 		                    "sent",
+		                    who, n);
+	else if (!found)
+		fl_target_violation("%s received a %zu-byte message the adapter cannot judge: a "
+		                    "message sent earlier could not be kept (out of memory)",
 		                    who, n);
 }
 
@@ -416,6 +435,37 @@ enum { K_SOCK, K_CTX, K_DIALER, K_LISTENER };
 #define OPT_RECVTIMEO 0
 #define OPT_SENDTIMEO 1
 
+/* A blocking send or receive bounded by the op's own deadline: through
+ * an aio of that timeout (nng_aio_set_timeout(3)), not the socket's
+ * send-timeout or recv-timeout option, which another actor sharing the
+ * socket could set meanwhile (a premature NNG_ETIMEDOUT that would be
+ * the adapter's).  A send that fails leaves *m the caller's
+ * (nng_send_aio(3)); a receive that succeeds sets *m. */
+static int
+timed_io(nng_socket s, bool send, nng_msg **m, nng_duration ms)
+{
+	nng_aio *aio;
+	int rv = nng_aio_alloc(&aio, NULL, NULL);
+
+	if (rv != 0)
+		return rv;
+	nng_aio_set_timeout(aio, ms);
+	if (send) {
+		nng_aio_set_msg(aio, *m);
+		nng_send_aio(s, aio);
+	} else {
+		nng_recv_aio(s, aio);
+	}
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	if (send && rv == 0)
+		*m = NULL; /* the socket's */
+	if (!send && rv == 0)
+		*m = nng_aio_get_msg(aio);
+	nng_aio_free(aio);
+	return rv;
+}
+
 static int
 op_send(void *state, const struct fl_target_args *a, void **created)
 {
@@ -431,10 +481,16 @@ op_send(void *state, const struct fl_target_args *a, void **created)
 		return FL_ENOMEM;
 	gen_bytes(buf, len, atomic_fetch_add(&next_key, 1));
 	sent_add(buf, len);
-	rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, ms);
-	if (rv == 0) {
-		model_opt_set(K_SOCK, s.id, OPT_SENDTIMEO, ms);
-		rv = nng_send(s, buf, len, 0); /* copies: buf stays ours */
+	{
+		nng_msg *m = NULL;
+
+		rv = nng_msg_alloc(&m, 0);
+		if (rv == 0)
+			rv = nng_msg_append(m, buf, len);
+		if (rv == 0)
+			rv = timed_io(s, true, &m, ms);
+		if (m != NULL)
+			nng_msg_free(m); /* not sent: still ours */
 	}
 	free(buf);
 	return fl_of("send", rv);
@@ -445,23 +501,21 @@ op_recv(void *state, const struct fl_target_args *a, void **created)
 {
 	nng_socket s = sock_of(a->objs[0]);
 	nng_duration ms = ms_left(a->deadline_ns);
-	unsigned char *buf = NULL;
-	size_t len = 0;
 	char who[32];
 	int rv;
 
 	(void)state;
 	(void)created;
-	rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, ms);
-	if (rv == 0) {
-		model_opt_set(K_SOCK, s.id, OPT_RECVTIMEO, ms);
-		rv = nng_recv(s, &buf, &len, NNG_FLAG_ALLOC);
+	{
+		nng_msg *m = NULL;
+
+		rv = timed_io(s, false, &m, ms);
+		if (rv != 0)
+			return fl_of("recv", rv);
+		snprintf(who, sizeof(who), "socket %u", (unsigned)s.id);
+		sent_check(who, nng_msg_body(m), nng_msg_len(m));
+		nng_msg_free(m);
 	}
-	if (rv != 0)
-		return fl_of("recv", rv);
-	snprintf(who, sizeof(who), "socket %u", (unsigned)s.id);
-	sent_check(who, buf, len);
-	nng_free(buf, len);
 	return 0;
 }
 
@@ -526,6 +580,10 @@ model_opt_set(int kind, uint32_t id, size_t opt, int64_t v)
 	for (i = 0; i < model_n; i++)
 		if (model[i].kind == kind && model[i].id == id && model[i].opt == opt)
 			break;
+	if (i == MODEL_MAX)
+		fl_target_violation("the adapter's option model is full (%d options): a get of "
+		                    "this one cannot be judged",
+		                    MODEL_MAX);
 	if (i < MODEL_MAX) {
 		model[i].kind = kind;
 		model[i].id = id;
@@ -1554,10 +1612,12 @@ op_sendmsg(void *state, const struct fl_target_args *a, void **created)
 	s->sending = true;
 	sent_add(nng_msg_body(m), nng_msg_len(m));
 	pthread_mutex_unlock(&s->mu);
-	rv = nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, ms);
-	if (rv == 0) {
-		model_opt_set(K_SOCK, sock.id, OPT_SENDTIMEO, ms);
-		rv = nng_sendmsg(sock, m, a->ints[2] ? NNG_FLAG_NONBLOCK : 0);
+	if (a->ints[2]) {
+		rv = nng_sendmsg(sock, m, NNG_FLAG_NONBLOCK);
+	} else {
+		nng_msg *mm = m;
+
+		rv = timed_io(sock, true, &mm, ms); /* on failure mm is m, ours */
 	}
 	if (rv == 0)
 		atomic_fetch_sub(&msgs_held, 1); /* the socket's now */
@@ -1595,11 +1655,7 @@ op_recvmsg(void *state, const struct fl_target_args *a, void **created)
 	int rv;
 
 	(void)state;
-	rv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, ms);
-	if (rv == 0) {
-		model_opt_set(K_SOCK, sock.id, OPT_RECVTIMEO, ms);
-		rv = nng_recvmsg(sock, &m, a->ints[1] ? NNG_FLAG_NONBLOCK : 0);
-	}
+	rv = a->ints[1] ? nng_recvmsg(sock, &m, NNG_FLAG_NONBLOCK) : timed_io(sock, false, &m, ms);
 	if (rv != 0)
 		return fl_of("recvmsg", rv);
 	atomic_fetch_add(&msgs_held, 1);
