@@ -81,6 +81,8 @@ static const char usage_run[] =
         "                   memcheck: errors or definite leaks fail the run (property\n"
         "                   memcheck; logs memcheck-<run>-<pid>.log in the trace directory)\n"
         "  --quiet          no progress line\n"
+        "  --target PATH    every scenario drives the target's shared object at PATH,\n"
+        "                   whatever its `target:` says (a twin's build, another release)\n"
         "  --baseline F     known failures (JSON, see docs/cli.md): a run failing as one of\n"
         "                   them is reported KNOWN and does not fail the batch; any other\n"
         "                   failure does; a known one that no run of its scenario shows is\n"
@@ -294,6 +296,9 @@ write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
 	t.signal = o->signal;
 	t.trace_hash = o->trace_hash;
 	rv = fl_trace_add_extra(&t, "path", s->path);
+	/* --target: the replay loads the same target. */
+	if (rv == 0 && fl_scenario_target_override() != NULL)
+		rv = fl_trace_add_extra(&t, "target", fl_scenario_target_override());
 	if (rv == 0 && ro->valgrind != NULL)
 		rv = fl_trace_add_extra(&t, "valgrind", "yes");
 	/* The build's sanitizers: a sanitizer verdict replays only in such a
@@ -1190,6 +1195,7 @@ cmd_run(int argc, char **argv)
 		{ "fork-each", no_argument, 0, 'F' },
 		{ "sweep-limit", required_argument, 0, 'L' },
 		{ "baseline", required_argument, 0, 'B' },
+		{ "target", required_argument, 0, 'G' },
 		{ "baseline-write", required_argument, 0, 'W' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -1282,6 +1288,21 @@ cmd_run(int argc, char **argv)
 				goto usage;
 			break;
 		case 'B': baseline_path = optarg; break;
+		case 'G': {
+			/* Absolute: traces record it, runs exec'd inherit it. */
+			char abs[4096];
+
+			if (realpath(optarg, abs) == NULL) {
+				fprintf(stderr, "faultline run: --target %s: %s\n", optarg,
+				        strerror(errno));
+				return EXIT_USAGE;
+			}
+			if (fl_scenario_set_target(abs) != 0 || setenv("FL_TARGET", abs, 1) != 0) {
+				fprintf(stderr, "faultline run: --target: the path is too long\n");
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'W': baseline_out = optarg; break;
 		case 'h': fputs(usage_run, stdout); return 0;
 		default: goto usage;
@@ -1537,6 +1558,10 @@ load_trace(const char *path, struct fl_trace *t, struct fl_scenario **s, bool fo
 		return -1;
 	}
 	spath = fl_trace_get_extra(t, "path");
+	if (fl_trace_get_extra(t, "target") != NULL) {
+		(void)fl_scenario_set_target(fl_trace_get_extra(t, "target"));
+		(void)setenv("FL_TARGET", fl_trace_get_extra(t, "target"), 1);
+	}
 	if (spath == NULL || fl_scenario_load(spath, s, err, sizeof(err)) != 0) {
 		fprintf(stderr, "faultline: %s: %s\n", path,
 		        spath ? err : "no scenario path in the trace");

@@ -495,6 +495,16 @@ struct fl_scenario {
 #define FL_SCN_DEFAULT_ELECTION_MS        300u
 #define FL_SCN_DEFAULT_HEARTBEAT_MS       50u
 
+/* fl_scenario_set_target makes every scenario loaded after it use the
+ * target's shared object at path (as `faultline run --target PATH`), as
+ * if its `target:` named it (relative to the working directory); NULL:
+ * each scenario's own `target:` again.  0, or FL_EINVAL (path too long).
+ * fl_scenario_target_override: the path in force, else the environment's
+ * FL_TARGET (how a run exec'd from the CLI inherits --target), or NULL. */
+int fl_scenario_set_target(const char *path);
+const char *fl_scenario_target_override(void);
+
+
 /* fl_scenario_load reads and checks the scenario file at `path`.  On success
  * *out owns the scenario (free with fl_scenario_free) and 0 is returned.  On
  * failure *out is untouched, a message "file:line: field: what is wrong" (or

@@ -715,6 +715,31 @@ parse_document(struct loader *l, const char *text, size_t len)
  * environment's FL_TARGET_PATH, colon-separated, as a build tree keeps
  * it), loaded and registered before the ops are read (they name its
  * ops). */
+static char target_override[4096];
+
+int
+fl_scenario_set_target(const char *path)
+{
+	if (path == NULL) {
+		target_override[0] = '\0';
+		return 0;
+	}
+	if (strlen(path) >= sizeof(target_override))
+		return FL_EINVAL;
+	snprintf(target_override, sizeof(target_override), "%s", path);
+	return 0;
+}
+
+const char *
+fl_scenario_target_override(void)
+{
+	const char *env = getenv("FL_TARGET");
+
+	if (target_override[0] != '\0')
+		return target_override;
+	return env != NULL && env[0] != '\0' ? env : NULL;
+}
+
 static int
 load_target(struct loader *l)
 {
@@ -723,6 +748,18 @@ load_target(struct loader *l)
 	const char *slash, *v;
 	int rc;
 
+	if (fl_scenario_target_override() != NULL) {
+		/* `faultline run --target PATH` (FL_TARGET): this target,
+		 * whatever the scenario says (a twin's build, a library's new
+		 * release). */
+		const char *o = fl_scenario_target_override();
+
+		rc = fl_target_load(o, &l->target, why, sizeof(why));
+		if (rc != 0)
+			return fli_scn_fail(l, n != NULL ? fli_scn_yline(n) : 1, "target",
+			                    "%s (--target): %s", o, why);
+		return 0;
+	}
 	if (n == NULL)
 		return 0;
 	if (n->type != YAML_SCALAR_NODE || n->data.scalar.length == 0)

@@ -1229,6 +1229,20 @@ def case_targets():
         check(caught, "%s: the leak was not caught:\n%s%s", mode, out, err)
         rc, out, err = run(["run", "fixtures/scenarios/target-queue-correct.yaml", "--seed", "1",
                             "--runs", "3", "--mode", mode, "-q"], expect=0, env=env)
+    # --target: the correct twin's scenario, on the leaky build, fails as
+    # the leaky scenario does; its trace records the target and replays
+    # to the same verdict; a missing path is refused.
+    rc, out, err = run(["run", "fixtures/scenarios/target-queue-correct.yaml", "--seed", "1",
+                        "--runs", "2", "-q", "--trace-dir", d, "--target",
+                        os.path.join(tdirs, "faultline-target-queue-leaky.so")], expect=1)
+    check(out.count("property=target_resources") == 2 and "messages is 1" in out,
+          "--target: the leaky build was not the one run:\n%s%s", out, err)
+    trace = re.search(r"trace=(\S+target-queue-correct-1\.trace)", out).group(1)
+    rc, out2, err2 = run(["replay", trace], expect=0)
+    check("same verdict as recorded" in out2, "--target replay:\n%s%s", out2, err2)
+    rc, out, err = run(["run", "fixtures/scenarios/target-queue-correct.yaml", "--runs", "1",
+                        "--target", "/nonexistent/t.so"], expect=2)
+    check("--target /nonexistent/t.so: No such file or directory" in err, "%s", err)
     # Values drawn per execution: sizes either side of 128 on the library
     # whose power-of-two messages overflow, deadlines of 0, 1 and 5 ms.
     # Some runs draw 128 and fail (target_heap), the rest pass; the
