@@ -26,6 +26,7 @@
 #include "faultline/platform.h"
 #include "faultline/report.h"
 #include "faultline/scenario.h"
+#include "faultline/target.h"
 #include "faultline/trace.h"
 
 #include "cli.h"
@@ -46,6 +47,8 @@ static const char usage_main[] =
         "  run [PATH...]     run scenario files or directories (default: scenarios/)\n"
         "  replay TRACE      re-run a saved trace and report whether it reaches the same verdict\n"
         "  shrink TRACE      minimise a failing trace's choices; writes TRACE.min\n"
+        "  repro TRACE --c OUT.c  write a failing target run as a C program on the\n"
+        "                    library's public API (docs/targets.md)\n"
         "  list [PATH...]    list scenarios with their descriptions\n"
         "  merge REPORT...   merge the JSON reports of a batch's shards into one\n"
         "  check-history FILE...  decide whether operation histories (Jepsen EDN or log\n"
@@ -1821,6 +1824,350 @@ tell_minimal_run(const struct fl_scenario *s, const struct fli_runner_opts *base
 	fli_runner_outcome_fini(&out);
 }
 
+static const char usage_repro[] =
+        "usage: faultline repro TRACE --c OUT.c\n"
+        "Writes a failing run of a target (docs/targets.md) as a standalone C program on\n"
+        "the library's public API: the target's ops in the order they started in a replay\n"
+        "that fails as the trace did (at most 20 replays), one after another on one\n"
+        "thread, with the scenario's lines as comments and, for a target/alloc fault, an\n"
+        "allocation-failure shim inline.  Every op the run used must have a C form\n"
+        "(struct fl_target_op's c_code).  Exit 0 written, 1 the trace did not fail the\n"
+        "same way again, 2 usage, trace or target error.\n";
+
+/* The allocation-failure shim of a target/alloc fault, for the library
+ * object LIB (a substring of its path): malloc, calloc, realloc,
+ * reallocarray, strdup, strndup, posix_memalign, aligned_alloc and
+ * memalign called from LIB's code are numbered as faultline numbers them
+ * (alloc_hook.h), and the FAIL_AT-th (and, PERSIST, every later one)
+ * fails with ENOMEM. */
+static void
+repro_shim(FILE *f, const char *lib, uint64_t k, bool persist)
+{
+	fprintf(f,
+	        "/* ---- the allocation-failure shim (faultline's target/alloc, hit %llu%s) ---- "
+	        "*/\n"
+	        "#define _GNU_SOURCE\n"
+	        "#include <errno.h>\n#include <link.h>\n#include <pthread.h>\n"
+	        "#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
+	        "#define FAIL_AT %lluull\n#define PERSIST %d\n"
+	        "extern void *__libc_malloc(size_t);\n"
+	        "extern void *__libc_calloc(size_t, size_t);\n"
+	        "extern void *__libc_realloc(void *, size_t);\n"
+	        "extern void *__libc_memalign(size_t, size_t);\n"
+	        "static uintptr_t shim_lo, shim_hi;\n"
+	        "static unsigned long long shim_calls;\n"
+	        "static pthread_mutex_t shim_lock = PTHREAD_MUTEX_INITIALIZER;\n\n"
+	        "static int\nshim_find(struct dl_phdr_info *info, size_t size, void *arg)\n{\n"
+	        "\t(void)size;\n\t(void)arg;\n"
+	        "\tif (strstr(info->dlpi_name, \"%s\") == NULL)\n\t\treturn 0;\n"
+	        "\tfor (int i = 0; i < info->dlpi_phnum; i++)\n"
+	        "\t\tif (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & "
+	        "PF_X)) {\n"
+	        "\t\t\tshim_lo = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;\n"
+	        "\t\t\tshim_hi = shim_lo + info->dlpi_phdr[i].p_memsz;\n\t\t}\n"
+	        "\treturn 1;\n}\n\n"
+	        "/* The call returning to ra fails: the library's FAIL_AT-th (or later). */\n"
+	        "static int\nshim_fails(void *ra)\n{\n\tint f;\n\n"
+	        "\tif (shim_hi == 0)\n\t\tdl_iterate_phdr(shim_find, NULL);\n"
+	        "\tif ((uintptr_t)ra < shim_lo || (uintptr_t)ra >= shim_hi)\n\t\treturn 0;\n"
+	        "\tpthread_mutex_lock(&shim_lock);\n"
+	        "\tf = PERSIST ? ++shim_calls >= FAIL_AT : ++shim_calls == FAIL_AT;\n"
+	        "\tpthread_mutex_unlock(&shim_lock);\n"
+	        "\tif (f)\n\t\terrno = ENOMEM;\n\treturn f;\n}\n\n"
+	        "#define SHIM_RA __builtin_return_address(0)\n"
+	        "void *malloc(size_t n) { return shim_fails(SHIM_RA) ? NULL : __libc_malloc(n); }\n"
+	        "void *calloc(size_t a, size_t b) { return shim_fails(SHIM_RA) ? NULL : "
+	        "__libc_calloc(a, b); }\n"
+	        "void *realloc(void *p, size_t n)\n{\n"
+	        "\tif (p != NULL && n == 0) {\n\t\tfree(p);\n\t\treturn NULL;\n\t}\n"
+	        "\treturn shim_fails(SHIM_RA) ? NULL : __libc_realloc(p, n);\n}\n"
+	        "void *reallocarray(void *p, size_t a, size_t b)\n{\n\tsize_t n;\n\n"
+	        "\tif (shim_fails(SHIM_RA) || __builtin_mul_overflow(a, b, &n)) {\n"
+	        "\t\terrno = ENOMEM;\n\t\treturn NULL;\n\t}\n\treturn __libc_realloc(p, n);\n}\n"
+	        "char *strdup(const char *s)\n{\n\tsize_t n = strlen(s) + 1;\n"
+	        "\tchar *p = shim_fails(SHIM_RA) ? NULL : __libc_malloc(n);\n\n"
+	        "\treturn p != NULL ? memcpy(p, s, n) : NULL;\n}\n"
+	        "char *strndup(const char *s, size_t max)\n{\n\tsize_t n = strnlen(s, max);\n"
+	        "\tchar *p = shim_fails(SHIM_RA) ? NULL : __libc_malloc(n + 1);\n\n"
+	        "\tif (p != NULL) {\n\t\tmemcpy(p, s, n);\n\t\tp[n] = 0;\n\t}\n\treturn p;\n}\n"
+	        "int posix_memalign(void **out, size_t align, size_t n)\n{\n"
+	        "\tvoid *p = shim_fails(SHIM_RA) ? NULL : __libc_memalign(align, n);\n\n"
+	        "\tif (p == NULL)\n\t\treturn ENOMEM;\n\t*out = p;\n\treturn 0;\n}\n"
+	        "void *aligned_alloc(size_t align, size_t n) { return shim_fails(SHIM_RA) ? NULL : "
+	        "__libc_memalign(align, n); }\n"
+	        "void *memalign(size_t align, size_t n) { return shim_fails(SHIM_RA) ? NULL : "
+	        "__libc_memalign(align, n); }\n\n",
+	        (unsigned long long)k, persist ? " and after" : "", (unsigned long long)k, persist,
+	        lib);
+}
+
+/* One recorded op: "ACTOR OP DEADLINE_MS INT...". */
+struct repro_op {
+	int actor, op;
+	int64_t deadline_ms;
+	int64_t ints[FL_TARGET_MAX_ARGS];
+	int nints;
+};
+
+static int
+repro_read_ops(const char *path, struct repro_op **out, size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		struct repro_op r = { 0 };
+		char *p = line, *e;
+
+		r.actor = (int)strtol(p, &e, 10);
+		r.op = (int)strtol(e, &e, 10);
+		r.deadline_ms = strtoll(e, &e, 10);
+		while (r.nints < FL_TARGET_MAX_ARGS && *e != '\n' && *e != '\0') {
+			p = e;
+			r.ints[r.nints] = strtoll(p, &e, 10);
+			if (e == p)
+				break;
+			r.nints++;
+		}
+		if (*n == cap) {
+			struct repro_op *v = realloc(*out, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+			if (v == NULL) {
+				fclose(f);
+				return FL_ENOMEM;
+			}
+			*out = v;
+		}
+		(*out)[(*n)++] = r;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The C variable of scenario object i. */
+static void
+repro_var(char *buf, size_t len, const struct fl_scenario *s, fl_scn_ref i)
+{
+	snprintf(buf, len, "o_%s",
+	         i >= 0 && (size_t)i < s->object_count ? s->objects[i].name : "none");
+	for (char *p = buf; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9')))
+			*p = '_';
+}
+
+static int
+cmd_repro(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "c", required_argument, 0, 'c' },
+		{ "force", no_argument, 0, 'f' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *out_path = NULL;
+	bool force = false;
+	struct fl_trace t;
+	struct fl_scenario *s;
+	struct fli_runner_opts o;
+	struct fli_runner_outcome out;
+	struct repro_op *ops = NULL;
+	size_t nops = 0;
+	char log[4096], var[96], vars[FL_TARGET_MAX_ARGS][96], created[96];
+	const struct fl_target *tg;
+	enum fl_verdict v;
+	int c, k, rc = 0;
+	FILE *f;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': out_path = optarg; break;
+		case 'f': force = true; break;
+		case 'h': fputs(usage_repro, stdout); return 0;
+		default: fputs(usage_repro, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1 || out_path == NULL) {
+		fputs(usage_repro, stderr);
+		return EXIT_USAGE;
+	}
+	if (load_trace(argv[optind], &t, &s, force) != 0)
+		return EXIT_USAGE;
+	tg = s->target;
+	if (tg == NULL || fl_verdict_parse(t.verdict, &v) != 0 || v == FL_VERDICT_PASS) {
+		fprintf(stderr, "faultline repro: %s: %s\n", argv[optind],
+		        tg == NULL ? "its scenario drives no target" : "not a failing run");
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	for (size_t i = 0; i < s->actor_count; i++)
+		for (size_t j = 0; j < s->actors[i].op_count; j++) {
+			const struct fl_scenario_op *op = &s->actors[i].ops[j];
+
+			if (op->kind == FL_SCN_OP_TARGET && op->u.target.op->c_code == NULL) {
+				fprintf(stderr,
+				        "faultline repro: %s: op %s (line %d) has no C form in "
+				        "target "
+				        "%s: the run cannot be written as a program\n",
+				        s->path, op->u.target.op->name, op->line, tg->name);
+				rc = EXIT_USAGE;
+				goto done;
+			}
+		}
+	/* A replay that fails as the trace did, its target ops recorded. */
+	snprintf(log, sizeof(log), "%s.ops", out_path);
+	trace_opts(&t, &o);
+	set_log_dir(&o, argv[optind]);
+	if (setenv("FL_RECORD_OPS", log, 1) != 0) {
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	for (k = 0; k < FLI_SHRINK_REPLAYS; k++) {
+		unlink(log);
+		if (fli_runner_run(s, &o, &out) != 0) {
+			fprintf(stderr, "faultline repro: the replay could not run\n");
+			rc = EXIT_USAGE;
+			goto done;
+		}
+		bool same =
+		        out.verdict == v && strcmp(out.property, t.property ? t.property : "") == 0;
+		fli_runner_outcome_fini(&out);
+		if (same)
+			break;
+	}
+	unsetenv("FL_RECORD_OPS");
+	if (k == FLI_SHRINK_REPLAYS) {
+		fprintf(stderr,
+		        "faultline repro: %s: no replay failed the same way in %d (%s mode: its "
+		        "timing is not in the trace); nothing written\n",
+		        argv[optind], FLI_SHRINK_REPLAYS, mode_names[s->mode]);
+		unlink(log);
+		rc = 1;
+		goto done;
+	}
+	if (repro_read_ops(log, &ops, &nops) != 0) {
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	unlink(log);
+	if ((f = fopen(out_path, "w")) == NULL) {
+		fprintf(stderr, "faultline repro: %s: %s\n", out_path, strerror(errno));
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	const char *sweep = fl_trace_get_extra(&t, "sweep");
+	char point[128] = "";
+	unsigned long long hit = 0;
+	bool persist = sweep != NULL && strstr(sweep, "and after") != NULL;
+
+	if (sweep != NULL)
+		(void)sscanf(sweep, "sweep: %127s hit %llu", point, &hit);
+	/* Or the scenario's own rule on target/alloc (nth, after): the shim
+	 * too.  Other rules are named as left out. */
+	const struct fl_scenario_fault *shim_rule = NULL;
+	for (size_t i = 0; i < s->fault_count && hit == 0; i++)
+		if (strcmp(s->faults[i].point, FL_POINT_TARGET_ALLOC) == 0 &&
+		    (s->faults[i].when == FL_SCN_WHEN_NTH ||
+		     s->faults[i].when == FL_SCN_WHEN_AFTER)) {
+			shim_rule = &s->faults[i];
+			snprintf(point, sizeof(point), "%s", FL_POINT_TARGET_ALLOC);
+			hit = shim_rule->n;
+			persist = shim_rule->when == FL_SCN_WHEN_AFTER;
+		}
+	fprintf(f, "/*\n * faultline repro: scenario %s (%s), seed %llu, %s mode\n", s->name,
+	        s->path, (unsigned long long)t.seed, mode_names[s->mode]);
+	fprintf(f, " * The run: %s %s: %s\n", t.verdict, t.property ? t.property : "-",
+	        t.message ? t.message : "");
+	if (sweep != NULL)
+		fprintf(f, " * Its fault: %s\n", sweep);
+	for (size_t i = 0; i < s->fault_count; i++)
+		fprintf(f, " * The scenario's fault rule at line %d (%s) %s.\n", s->faults[i].line,
+		        s->faults[i].point,
+		        &s->faults[i] == shim_rule ? "is the shim below"
+		                                   : "is not in this program");
+	fprintf(f,
+	        " *\n * Target %s's ops in the order they started in a replay that failed the\n"
+	        " * same way, here one after another on one thread (the run's actors ran\n"
+	        " * them concurrently: a race may need the original's threads).\n",
+	        tg->name);
+	if (tg->c_build != NULL) {
+		fputs(" *\n * Build: ", f);
+		fprintf(f, tg->c_build, out_path);
+		fputs("\n", f);
+	}
+	fputs(" */\n", f);
+	if (strcmp(point, FL_POINT_TARGET_ALLOC) == 0 && hit > 0 && shim_rule != NULL)
+		fprintf(f, "/* (the rule at line %d) */\n", shim_rule->line);
+	if (strcmp(point, FL_POINT_TARGET_ALLOC) == 0 && hit > 0) {
+		const char *lib = tg->libraries != NULL && tg->libraries[0] != NULL
+		                          ? tg->libraries[0]
+		                          : s->target_path;
+		repro_shim(f, lib, hit, persist);
+	}
+	if (tg->c_prologue != NULL)
+		fputs(tg->c_prologue, f);
+	fputs("\nint\nmain(void)\n{\n", f);
+	for (size_t i = 0; i < s->object_count; i++) {
+		const char *ctype = "void *";
+
+		if (s->objects[i].kind != FL_SCN_OBJ_TARGET)
+			continue;
+		for (const struct fl_target_kind *kd = tg->kinds; kd->name != NULL; kd++)
+			if (strcmp(kd->name, s->objects[i].target_kind) == 0 && kd->c_type != NULL)
+				ctype = kd->c_type;
+		repro_var(var, sizeof(var), s, (fl_scn_ref)i);
+		fprintf(f, "\t%s %s;\n", ctype, var);
+		fprintf(f, "\tmemset(&%s, 0, sizeof(%s));\n", var, var);
+	}
+	for (size_t i = 0; i < nops; i++) {
+		const struct fl_scenario_actor *a =
+		        (size_t)ops[i].actor < s->actor_count ? &s->actors[ops[i].actor] : NULL;
+		const struct fl_scenario_op *op =
+		        a != NULL && (size_t)ops[i].op < a->op_count ? &a->ops[ops[i].op] : NULL;
+		struct fl_target_c cc = { .out = f, .deadline_ms = ops[i].deadline_ms };
+		int64_t ints[FL_TARGET_MAX_ARGS] = { 0 };
+		struct fl_target_args args = { ints, op != NULL ? op->u.target.strs : NULL, NULL,
+			                       0 };
+
+		if (op == NULL || op->kind != FL_SCN_OP_TARGET)
+			continue;
+		for (int j = 0; j < FL_TARGET_MAX_ARGS; j++) {
+			ints[j] = j < ops[i].nints ? ops[i].ints[j] : op->u.target.ints[j];
+			vars[j][0] = '\0';
+			if (op->u.target.objs[j] >= 0 &&
+			    op->u.target.op->args[j].type == FL_TARGET_OBJECT)
+				repro_var(vars[j], sizeof(vars[j]), s, op->u.target.objs[j]);
+			cc.objs[j] = vars[j];
+		}
+		if (op->u.target.as >= 0) {
+			repro_var(created, sizeof(created), s, op->u.target.as);
+			cc.created = created;
+		}
+		fprintf(f, "\t/* actor %s, line %d: %s */\n\t{\n", a->name, op->line,
+		        op->u.target.op->name);
+		op->u.target.op->c_code(&cc, &args);
+		fputs("\t}\n", f);
+	}
+	fputs("\treturn 0;\n}\n", f);
+	if (fclose(f) != 0) {
+		fprintf(stderr, "faultline repro: %s: write error\n", out_path);
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	printf("wrote %s: %zu ops of target %s%s%s\n", out_path, nops, tg->name,
+	       sweep != NULL ? ", with " : "", sweep != NULL ? sweep : "");
+done:
+	free(ops);
+	fl_scenario_free(s);
+	fl_trace_fini(&t);
+	return rc;
+}
+
 static int
 cmd_shrink(int argc, char **argv)
 {
@@ -2072,6 +2419,8 @@ main(int argc, char **argv)
 		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "shrink") == 0)
 		return cmd_shrink(argc - 1, argv + 1);
+	if (strcmp(argv[1], "repro") == 0)
+		return cmd_repro(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return cmd_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "merge") == 0)

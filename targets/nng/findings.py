@@ -72,6 +72,25 @@ def main():
         else:
             print("nng-alloc-open: NNG's first allocation failed: %s" % [
                 l.strip() for l in out.splitlines() if "died of" in l][0])
+            # faultline repro --c writes it as a program on NNG's API
+            # with the allocation-failure shim: it builds against libnng
+            # and dies the same way.
+            trace = [l.split("trace=")[1].split()[0] for l in out.splitlines()
+                     if l.startswith("CRASH") and "trace=" in l][0]
+            prog = os.path.join(tmp, "repro-alloc.c")
+            rc, rout = run([fl, "repro", trace, "--c", prog], env=env)
+            if rc != 0 or cc is None:
+                failures.append("repro --c of %s: exit %d:\n%s" % (trace, rc, rout))
+            else:
+                rc, cout = run([cc, "-Wall", "-Werror", prog, "-o", prog[:-2], "-lnng",
+                                "-lpthread"])
+                rc2, pout = run([prog[:-2]], timeout=60) if rc == 0 else (None, cout)
+                if rc2 != -11:
+                    failures.append("the program repro --c wrote (%s) does not die of "
+                                    "SIGSEGV (exit %s):\n%s" % (prog, rc2, pout))
+                else:
+                    print("repro --c: %s builds against libnng and dies of SIGSEGV" %
+                          os.path.basename(prog))
         # 3. The C reproducers compile against the library and reproduce.
         exe = {}
         for name, libs in [("nng-alloc-failure", ["-lnng", "-lpthread"]),
@@ -108,15 +127,15 @@ def main():
         valgrind = shutil.which("valgrind")
         if exe["nng-ipc-listener-close-leak"] and valgrind:
             got = None
-            for i in range(3):
+            for i in range(4):
                 rc, out = run([valgrind, "-q", "--leak-check=full",
                                "--errors-for-leak-kinds=definite", "--error-exitcode=9",
-                               exe["nng-ipc-listener-close-leak"]], timeout=300)
+                               exe["nng-ipc-listener-close-leak"], "40"], timeout=300)
                 if rc == 9 and "definitely lost" in out:
                     got = i + 1
                     break
             if got is None:
-                failures.append("nng-ipc-listener-close-leak.c: no definite leak in 3 tries:\n"
+                failures.append("nng-ipc-listener-close-leak.c: no definite leak in 4 tries:\n"
                                 + out)
             else:
                 print("nng-ipc-listener-close-leak.c: valgrind: definite leak (try %d)" % got)

@@ -2232,6 +2232,191 @@ fini(void *state)
 		.name = "nonblock", .type = FL_TARGET_BOOL, .dflt = d                              \
 	}
 
+/* ---- the ops as C (faultline repro --c) ---------------------------------
+ *
+ * What the program a maintainer builds against libnng holds before main,
+ * and each op that has a C form.  Blocking sends and receives wait through
+ * an aio of the op's deadline, as the adapter does; every call's result is
+ * printed with NNG's own word. */
+static const char c_prologue[] =
+        "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
+        "#include <nng/nng.h>\n#include <nng/protocol/bus0/bus.h>\n"
+        "#include <nng/protocol/pair1/pair.h>\n#include <nng/protocol/pipeline0/pull.h>\n"
+        "#include <nng/protocol/pipeline0/push.h>\n#include <nng/protocol/pubsub0/pub.h>\n"
+        "#include <nng/protocol/pubsub0/sub.h>\n#include <nng/protocol/reqrep0/rep.h>\n"
+        "#include <nng/protocol/reqrep0/req.h>\n#include <nng/protocol/survey0/respond.h>\n"
+        "#include <nng/protocol/survey0/survey.h>\n\n"
+        "#define UNUSED __attribute__((unused))\n\n"
+        "static UNUSED void\nsay(const char *what, int rv)\n{\n"
+        "\tprintf(\"%s: %s\\n\", what, nng_strerror(rv));\n\tfflush(stdout);\n}\n\n"
+        "static UNUSED int\nopen_socket(nng_socket *s, const char *p)\n{\n"
+        "\tif (!strcmp(p, \"req\")) return nng_req0_open(s);\n"
+        "\tif (!strcmp(p, \"rep\")) return nng_rep0_open(s);\n"
+        "\tif (!strcmp(p, \"pub\")) return nng_pub0_open(s);\n"
+        "\tif (!strcmp(p, \"sub\")) return nng_sub0_open(s);\n"
+        "\tif (!strcmp(p, \"push\")) return nng_push0_open(s);\n"
+        "\tif (!strcmp(p, \"pull\")) return nng_pull0_open(s);\n"
+        "\tif (!strcmp(p, \"pair\")) return nng_pair1_open(s);\n"
+        "\tif (!strcmp(p, \"bus\")) return nng_bus0_open(s);\n"
+        "\tif (!strcmp(p, \"surveyor\")) return nng_surveyor0_open(s);\n"
+        "\treturn nng_respondent0_open(s);\n}\n\n"
+        "/* A relative ipc://NAME: a path under /tmp, as the adapter makes it. */\n"
+        "static UNUSED const char *\nurl(const char *u, char *buf, size_t n)\n{\n"
+        "\tif (strncmp(u, \"ipc://\", 6) != 0 || u[6] == '/')\n\t\treturn u;\n"
+        "\tsnprintf(buf, n, \"ipc:///tmp/fl-nng-repro-%s\", u + 6);\n\treturn buf;\n}\n\n"
+        "/* A send of n bytes, or a receive, bounded by ms through an aio. */\n"
+        "static UNUSED int\ntimed(nng_socket s, size_t n, int send, int ms)\n{\n"
+        "\tnng_aio *aio;\n\tnng_msg *m = NULL;\n\tint rv = nng_aio_alloc(&aio, NULL, NULL);\n\n"
+        "\tif (rv != 0)\n\t\treturn rv;\n\tnng_aio_set_timeout(aio, ms);\n"
+        "\tif (send) {\n\t\tif ((rv = nng_msg_alloc(&m, n)) != 0) {\n"
+        "\t\t\tnng_aio_free(aio);\n\t\t\treturn rv;\n\t\t}\n"
+        "\t\tfor (size_t i = 0; i < n; i++)\n"
+        "\t\t\t((unsigned char *)nng_msg_body(m))[i] = (unsigned char)(i * 131);\n"
+        "\t\tnng_aio_set_msg(aio, m);\n\t\tnng_send_aio(s, aio);\n"
+        "\t} else {\n\t\tnng_recv_aio(s, aio);\n\t}\n"
+        "\tnng_aio_wait(aio);\n\trv = nng_aio_result(aio);\n"
+        "\tif (send && rv != 0)\n\t\tnng_msg_free(nng_aio_get_msg(aio)); /* still ours */\n"
+        "\tif (!send && rv == 0)\n\t\tnng_msg_free(nng_aio_get_msg(aio));\n"
+        "\tnng_aio_free(aio);\n\treturn rv;\n}\n";
+
+/* s as a C string literal. */
+static void
+c_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s != NULL && *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\%03o", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void
+c_socket(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	fprintf(c->out, "\t\tsay(\"nng_socket %s\", open_socket(&%s, ", a->strs[0], c->created);
+	c_str(c->out, a->strs[0]);
+	fputs("));\n", c->out);
+}
+
+static void
+c_close(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	fprintf(c->out, "\t\tsay(\"nng_close\", nng_close(%s));\n", c->objs[0]);
+}
+
+static void
+c_listen_dial(const struct fl_target_c *c, const struct fl_target_args *a, bool dial)
+{
+	fputs("\t\tchar u[128];\n\n", c->out);
+	fprintf(c->out, "\t\tsay(\"%s\", %s(%s, url(", dial ? "nng_dial" : "nng_listen",
+	        dial ? "nng_dial" : "nng_listen", c->objs[0]);
+	c_str(c->out, a->strs[1]);
+	fprintf(c->out, ", u, sizeof(u)), NULL, %s));\n",
+	        dial && a->ints[2] ? "NNG_FLAG_NONBLOCK" : "0");
+}
+
+static void
+c_listen(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_listen_dial(c, a, false);
+}
+
+static void
+c_dial(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_listen_dial(c, a, true);
+}
+
+static void
+c_subscribe(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	const char *topic = a->strs[1] != NULL ? a->strs[1] : "";
+
+	fprintf(c->out, "\t\tsay(\"nng_subscribe\", nng_socket_set(%s, NNG_OPT_SUB_SUBSCRIBE, ",
+	        c->objs[0]);
+	c_str(c->out, topic);
+	fprintf(c->out, ", %zu));\n", strlen(topic));
+}
+
+static void
+c_send(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	fprintf(c->out, "\t\tsay(\"nng_send %lld bytes\", timed(%s, %lld, 1, %lld));\n",
+	        (long long)a->ints[1], c->objs[0], (long long)a->ints[1],
+	        (long long)c->deadline_ms);
+}
+
+static void
+c_recv(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	fprintf(c->out, "\t\tsay(\"nng_recv\", timed(%s, 0, 0, %lld));\n", c->objs[0],
+	        (long long)c->deadline_ms);
+}
+
+/* nng_listener_create and nng_dialer_create. */
+static void
+c_endpoint_create(const struct fl_target_c *c, const struct fl_target_args *a, const char *fn)
+{
+	fputs("\t\tchar u[128];\n\n", c->out);
+	fprintf(c->out, "\t\tsay(\"%s\", %s(&%s, %s, url(", fn, fn, c->created, c->objs[0]);
+	c_str(c->out, a->strs[1]);
+	fputs(", u, sizeof(u))));\n", c->out);
+}
+
+static void
+c_listener_create(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_endpoint_create(c, a, "nng_listener_create");
+}
+
+static void
+c_dialer_create(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_endpoint_create(c, a, "nng_dialer_create");
+}
+
+/* A call on one endpoint: fn(VAR, extra). */
+static void
+c_endpoint_call(const struct fl_target_c *c, const char *fn, const char *extra)
+{
+	fprintf(c->out, "\t\tsay(\"%s\", %s(%s%s%s));\n", fn, fn, c->objs[0], extra ? ", " : "",
+	        extra ? extra : "");
+}
+
+static void
+c_listener_start(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	c_endpoint_call(c, "nng_listener_start", "0");
+}
+
+static void
+c_listener_close(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	c_endpoint_call(c, "nng_listener_close", NULL);
+}
+
+static void
+c_dialer_start(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_endpoint_call(c, "nng_dialer_start", a->ints[1] ? "NNG_FLAG_NONBLOCK" : "0");
+}
+
+static void
+c_dialer_close(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	c_endpoint_call(c, "nng_dialer_close", NULL);
+}
+
 static const struct fl_target_arg socket_args[] = {
 	{ .name = "protocol", .type = FL_TARGET_STRING, .required = true },
 	{ NULL },
@@ -2392,14 +2577,31 @@ static const struct fl_target_arg aio_free_args[] = {
 	{                                                                                          \
 		.name = n, .args = a, .flags = FL_TARGET_OP_BLOCKS, .fn = f                        \
 	}
+/* With a C form (faultline repro --c). */
+#define OP_C(n, a, f, c)                                                                           \
+	{                                                                                          \
+		.name = n, .args = a, .fn = f, .c_code = c                                         \
+	}
+#define OP_BLOCKS_C(n, a, f, c)                                                                    \
+	{                                                                                          \
+		.name = n, .args = a, .flags = FL_TARGET_OP_BLOCKS, .fn = f, .c_code = c           \
+	}
 static const struct fl_target_op ops[] = {
-	{ .name = "nng_socket", .args = socket_args, .creates = "socket", .fn = op_socket },
-	OP("nng_listen", url_args, op_listen),
-	OP("nng_dial", dial_args, op_dial),
-	OP("nng_subscribe", sub_args, op_subscribe),
-	OP_BLOCKS("nng_send", send_args, op_send),
-	OP_BLOCKS("nng_recv", sock_args, op_recv),
-	{ .name = "nng_close", .args = sock_args, .closes = "sock", .fn = op_close },
+	{ .name = "nng_socket",
+	  .args = socket_args,
+	  .creates = "socket",
+	  .fn = op_socket,
+	  .c_code = c_socket },
+	OP_C("nng_listen", url_args, op_listen, c_listen),
+	OP_C("nng_dial", dial_args, op_dial, c_dial),
+	OP_C("nng_subscribe", sub_args, op_subscribe, c_subscribe),
+	OP_BLOCKS_C("nng_send", send_args, op_send, c_send),
+	OP_BLOCKS_C("nng_recv", sock_args, op_recv, c_recv),
+	{ .name = "nng_close",
+	  .args = sock_args,
+	  .closes = "sock",
+	  .fn = op_close,
+	  .c_code = c_close },
 	OP("nng_socket_set", sock_opt_args, op_socket_set),
 	OP("nng_socket_get", sock_opt_args, op_socket_get),
 	OP("nng_ctx_set", ctx_opt_args, op_ctx_set),
@@ -2409,20 +2611,24 @@ static const struct fl_target_op ops[] = {
 	{ .name = "nng_listener_create",
 	  .args = listener_create_args,
 	  .creates = "listener",
-	  .fn = op_listener_create },
-	OP("nng_listener_start", listener_args, op_listener_start),
+	  .fn = op_listener_create,
+	  .c_code = c_listener_create },
+	OP_C("nng_listener_start", listener_args, op_listener_start, c_listener_start),
 	{ .name = "nng_listener_close",
 	  .args = listener_args,
 	  .closes = "listener",
-	  .fn = op_listener_close },
+	  .fn = op_listener_close,
+	  .c_code = c_listener_close },
 	{ .name = "nng_dialer_create",
 	  .args = listener_create_args,
 	  .creates = "dialer",
-	  .fn = op_dialer_create },
-	OP("nng_dialer_start", dialer_start_args, op_dialer_start),
+	  .fn = op_dialer_create,
+	  .c_code = c_dialer_create },
+	OP_C("nng_dialer_start", dialer_start_args, op_dialer_start, c_dialer_start),
 	{ .name = "nng_dialer_close",
 	  .args = dialer_args,
 	  .closes = "dialer",
+	  .c_code = c_dialer_close,
 	  .fn = op_dialer_close },
 	{ .name = "nng_ctx_open", .args = ctx_open_args, .creates = "ctx", .fn = op_ctx_open },
 	{ .name = "nng_ctx_close", .args = ctx_args, .closes = "ctx", .fn = op_ctx_close },
@@ -2465,12 +2671,12 @@ static const struct fl_target_op ops[] = {
 	{ NULL },
 };
 static const struct fl_target_kind kinds[] = {
-	{ .name = "socket", .close = sock_close },
+	{ .name = "socket", .close = sock_close, .c_type = "nng_socket" },
 	{ .name = "ctx", .close = ctx_close },
 	{ .name = "aio", .close = aio_close },
 	{ .name = "msg", .close = msg_close },
-	{ .name = "dialer", .close = dialer_close },
-	{ .name = "listener", .close = listener_close },
+	{ .name = "dialer", .close = dialer_close, .c_type = "nng_dialer" },
+	{ .name = "listener", .close = listener_close, .c_type = "nng_listener" },
 	{ NULL },
 };
 static const struct fl_target_gauge gauges[] = {
@@ -2498,6 +2704,8 @@ static const struct fl_target target = {
 	.init = init,
 	.fini = fini,
 	.libraries = libraries,
+	.c_prologue = c_prologue,
+	.c_build = "cc %s -o repro -lnng -lpthread",
 };
 
 const struct fl_target *

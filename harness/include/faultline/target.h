@@ -37,13 +37,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* The version of this header a target was built against. */
-#define FL_TARGET_ABI 2
+#define FL_TARGET_ABI 3
 
 /* Arguments of an op at most, and names' lengths. */
 #define FL_TARGET_MAX_ARGS 8
@@ -73,6 +74,18 @@ struct fl_target_args {
 	uint64_t deadline_ns;
 };
 
+/* Writing an op as C on the library's public API, for `faultline repro
+ * TRACE --c OUT.c` (a standalone program a maintainer can build): the
+ * op's code gets the program, the C variable of each OBJECT argument (at
+ * its index; declared by the program with its kind's c_type), the one
+ * it creates, and a blocking op's deadline relative to its start. */
+struct fl_target_c {
+	FILE *out;
+	const char *objs[FL_TARGET_MAX_ARGS];
+	const char *created;
+	int64_t deadline_ms;
+};
+
 /* Flags of an op. */
 #define FL_TARGET_OP_BLOCKS 1u /* takes `deadline_ms` (default: the driver timeout) */
 
@@ -86,6 +99,10 @@ struct fl_target_op {
 	 * op's, see docs/scenario-format.md "When an operation fails").  An
 	 * op that `creates` sets *created on success. */
 	int (*fn)(void *state, const struct fl_target_args *a, void **created);
+	/* Writes the op as C statements (one block; may use what the
+	 * target's c_prologue defines).  NULL: this op has no C form, and a
+	 * run that used it cannot be written as a program. */
+	void (*c_code)(const struct fl_target_c *c, const struct fl_target_args *a);
 };
 
 struct fl_target_kind {
@@ -93,6 +110,11 @@ struct fl_target_kind {
 	/* Closes an object the scenario left open (the harness, at the
 	 * actor's end). */
 	void (*close)(void *state, void *obj);
+	/* For `repro --c`: the C type of an object variable ("nng_socket"),
+	 * and a statement closing a variable left open (%s: its name), or
+	 * NULL. */
+	const char *c_type;
+	const char *c_close;
 };
 
 /* A count the target keeps of what it holds (blocks, handles, threads):
@@ -123,6 +145,11 @@ struct fl_target {
 	 * The adapter's allocations, faultline's and libc's are never
 	 * counted or failed. */
 	const char *const *libraries;
+	/* For `repro --c`: C written before main (includes, helpers the
+	 * ops' code calls), and the command that builds the program (%s: its
+	 * file), e.g. "cc %s -o repro -lnng -lpthread". */
+	const char *c_prologue;
+	const char *c_build;
 };
 
 /* The symbol a target's shared object exports (it defines this

@@ -11,6 +11,7 @@
  * survive a fork, so nothing of it is made before one).
  */
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -229,6 +230,43 @@ drawn(struct actor_run *ar, const struct fl_scenario_op *op, const char *name,
 	return v;
 }
 
+/* `faultline repro --c`: every target op, as it starts, appended to the
+ * file the environment's FL_RECORD_OPS names: "ACTOR OP DEADLINE_MS
+ * INT..." (the actor's and the op's indices, the values its integers
+ * had, drawn ones included).  One write a line (O_APPEND: the processes
+ * of a proc run share the file). */
+static void
+record_op(struct actor_run *ar, const struct fl_scenario_op *op, const int64_t *ints, int n,
+          uint64_t deadline_ns)
+{
+	static int fd = -1;
+	static pid_t fd_pid;
+	const char *path = getenv("FL_RECORD_OPS");
+	char line[512];
+	size_t len;
+	uint64_t now = fl_clock_now_ns();
+
+	if (path == NULL || path[0] == '\0')
+		return;
+	if (fd < 0 || fd_pid != getpid()) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		fd_pid = getpid();
+		if (fd < 0)
+			return;
+	}
+	len = (size_t)snprintf(line, sizeof(line), "%d %zu %lld", ar->index,
+	                       (size_t)(op - ar->a->ops),
+	                       deadline_ns > now ? (long long)((deadline_ns - now) / FL_NS_PER_MS)
+	                                         : 0LL);
+	for (int i = 0; i < n && len < sizeof(line) - 32; i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " %lld",
+		                        (long long)ints[i]);
+	line[len++] = '\n';
+	if (write(fd, line, len) < 0) {
+		/* the program written from it says what is missing */
+	}
+}
+
 static bool
 target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
@@ -276,6 +314,7 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		                (uint64_t)drawn(ar, op, "deadline_ms", &o->draws[8]) * FL_NS_PER_MS;
 	else if (top->flags & FL_TARGET_OP_BLOCKS)
 		a.deadline_ns = fli_deadline_after_ms(r, o->deadline_ms);
+	record_op(ar, op, ints, n, a.deadline_ns);
 	rv = top->fn(here.state, &a, top->creates != NULL ? &created : NULL);
 	if (rv == 0 && top->creates != NULL) {
 		if (created == NULL) {

@@ -1240,6 +1240,10 @@ def case_targets():
     trace = re.search(r"trace=(\S+target-queue-correct-1\.trace)", out).group(1)
     rc, out2, err2 = run(["replay", trace], expect=0)
     check("same verdict as recorded" in out2, "--target replay:\n%s%s", out2, err2)
+    # repro --c needs every op's C form: the queue target has none.
+    rc, out2, err2 = run(["repro", trace, "--c", os.path.join(d, "r.c")], expect=2)
+    check("op q_open (line 10) has no C form in target queue" in err2, "repro: %s", err2)
+    check(not os.path.exists(os.path.join(d, "r.c")), "repro wrote a program anyway")
     rc, out, err = run(["run", "fixtures/scenarios/target-queue-correct.yaml", "--runs", "1",
                         "--target", "/nonexistent/t.so"], expect=2)
     check("--target /nonexistent/t.so: No such file or directory" in err, "%s", err)
