@@ -1282,69 +1282,23 @@ msg_edit(void *h, bool header, enum msg_edit e, size_t n)
 	return model_ok ? fl_of(what, rv) : FL_ENOMEM;
 }
 
-static int
-op_msg_append(void *state, const struct fl_target_args *a, void **created)
-{
-	(void)state;
-	(void)created;
-	return msg_edit(a->objs[0], false, E_APPEND, (size_t)a->ints[1]);
-}
-
-static int
-op_msg_insert(void *state, const struct fl_target_args *a, void **created)
-{
-	(void)state;
-	(void)created;
-	return msg_edit(a->objs[0], false, E_INSERT, (size_t)a->ints[1]);
-}
-
-static int
-op_msg_trim(void *state, const struct fl_target_args *a, void **created)
-{
-	(void)state;
-	(void)created;
-	return msg_edit(a->objs[0], false, E_TRIM, (size_t)a->ints[1]);
-}
-
-static int
-op_msg_chop(void *state, const struct fl_target_args *a, void **created)
-{
-	(void)state;
-	(void)created;
-	return msg_edit(a->objs[0], false, E_CHOP, (size_t)a->ints[1]);
-}
-
-static int
-op_msg_header_append(void *state, const struct fl_target_args *a, void **created)
-{
-	(void)state;
-	(void)created;
-	return msg_edit(a->objs[0], true, E_APPEND, (size_t)a->ints[1]);
-}
-
-static int
-op_msg_header_insert(void *state, const struct fl_target_args *a, void **created)
-{
-	(void)state;
-	(void)created;
-	return msg_edit(a->objs[0], true, E_INSERT, (size_t)a->ints[1]);
-}
-
-static int
-op_msg_header_trim(void *state, const struct fl_target_args *a, void **created)
-{
-	(void)state;
-	(void)created;
-	return msg_edit(a->objs[0], true, E_TRIM, (size_t)a->ints[1]);
-}
-
-static int
-op_msg_header_chop(void *state, const struct fl_target_args *a, void **created)
-{
-	(void)state;
-	(void)created;
-	return msg_edit(a->objs[0], true, E_CHOP, (size_t)a->ints[1]);
-}
+/* The ops of one edit of a message's body or header: the function a
+ * table entry points at, one per (part, edit). */
+#define MSG_EDIT_OP(fn, header, edit)                                                              \
+	static int fn(void *state, const struct fl_target_args *a, void **created)                 \
+	{                                                                                          \
+		(void)state;                                                                       \
+		(void)created;                                                                     \
+		return msg_edit(a->objs[0], header, edit, (size_t)a->ints[1]);                     \
+	}
+MSG_EDIT_OP(op_msg_append, false, E_APPEND)
+MSG_EDIT_OP(op_msg_insert, false, E_INSERT)
+MSG_EDIT_OP(op_msg_trim, false, E_TRIM)
+MSG_EDIT_OP(op_msg_chop, false, E_CHOP)
+MSG_EDIT_OP(op_msg_header_append, true, E_APPEND)
+MSG_EDIT_OP(op_msg_header_insert, true, E_INSERT)
+MSG_EDIT_OP(op_msg_header_trim, true, E_TRIM)
+MSG_EDIT_OP(op_msg_header_chop, true, E_CHOP)
 
 /* The u32 forms: 4 bytes, big-endian (nng_msg_append(3), nng_msg_trim(3)). */
 static int
