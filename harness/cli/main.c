@@ -1388,6 +1388,7 @@ cmd_run(int argc, char **argv)
 		.junit_path = junit,
 		.point_names = fl_fault_points(),
 		.baseline = baseline,
+		.baseline_partial = p.shard_n > 1 || p.sweep_limit > 0,
 		.record = baseline_out != NULL ? &recorded : NULL,
 	};
 	/* Everything that can stop the batch is found before its first run:

@@ -110,10 +110,13 @@ struct fl_run_result {
  *               "property": s (may be absent: none), "signature": s,
  *               "note": s (optional: your triage)}, ...]}
  *
- * The signature is the failure's detail with every run of digits made N
- * and every absolute path PATH (fl_baseline_signature), so the same
- * failure at another seed, hit or size matches.  --baseline-write FILE
- * writes one entry for each distinct failure of a batch.
+ * The signature is the failure's detail with counts, call and hit
+ * numbers, seeds and times made N and absolute paths PATH; an op's line,
+ * a block's size, an offset in a block and hex code offsets stay
+ * (fl_baseline_signature): the same failure at another seed matches, one
+ * at another op or crash site does not.  A run is known only when every
+ * violation it reports is.  --baseline-write FILE writes one entry for
+ * each distinct failure of a batch.
  */
 struct fl_baseline;
 
@@ -172,6 +175,9 @@ struct fl_report_options {
 	                                   KNOWN, not failures; NULL: none */
 	struct fl_baseline **record;    /* every distinct failure is noted here
 	                                   (--baseline-write); NULL: not recorded */
+	bool baseline_partial;          /* the batch runs part of each scenario's runs
+	                                   (a shard, a sweep limit): an entry no run
+	                                   matched is not reported FIXED */
 };
 
 struct fl_report_counts {

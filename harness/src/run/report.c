@@ -610,7 +610,7 @@ fixed_entry(const struct fl_report *r, size_t i)
 	uint64_t seen;
 
 	fl_baseline_entry(r->opt.baseline, i, &sc, &vd, &pr, &sg, &nt, &seen);
-	if (seen > 0)
+	if (seen > 0 || r->opt.baseline_partial)
 		return false;
 	for (size_t n = 0; n < r->name_count; n++)
 		if (strcmp(r->names[n], sc) == 0)
