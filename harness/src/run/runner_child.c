@@ -162,6 +162,11 @@ crash_handler(int sig, siginfo_t *si, void *uctx)
 		                       (uint32_t)(fl_choice_count(crash_choices) *
 		                                  sizeof(uint64_t)));
 	if (crash_fd >= 0) {
+		/* dladdr and backtrace are not async-signal-safe: a crash while
+		 * another thread holds the loader's lock would wait for ever.
+		 * Two seconds, then SIGALRM ends the process (a crash still,
+		 * the choices sent above). */
+		alarm(2);
 		if (sig != SIGABRT || crash_pc(uctx) != 0)
 			n = crash_backtrace(text, sizeof(text), n, sig, uctx);
 		if (fl_sim_describe_current(who, sizeof(who)))
