@@ -626,8 +626,17 @@ w_aligned_alloc(size_t align, size_t size)
 		return NULL;
 	}
 	bool guarded;
+	size_t r = room(size, &guarded);
 
-	p = aligned_alloc(align, room(size, &guarded));
+	/* C11's aligned_alloc wants a size that is a multiple of the
+	 * alignment (ASan's insists): the guard's room rounded up to one. */
+	if (guarded && align > 0 && r % align != 0) {
+		if (r > SIZE_MAX - align)
+			guarded = false, r = size;
+		else
+			r += align - r % align;
+	}
+	p = aligned_alloc(align, r);
 	end_guarded(p, size, n, F_ALIGNED_ALLOC, guarded);
 	return p;
 }
