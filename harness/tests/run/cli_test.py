@@ -716,9 +716,11 @@ def case_killed_runs():
     d = tdir("killed")
     report = os.path.join(d, "report.json")
     before = shm_entries()
+    # --time: the scenario's 30 s budget would cut the 100 runs short on
+    # a loaded machine under ASan (70 of 100 in a CI run): bound by work.
     p = subprocess.Popen([FL, "run", src("scenarios/reqrep-port-churn.yaml"), "--seed", "1",
-                          "--runs", "100", "-q", "--trace-dir", os.path.join(d, "tr"),
-                          "--json", report],
+                          "--runs", "100", "--time", "3600", "-q", "--trace-dir",
+                          os.path.join(d, "tr"), "--json", report],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     sent = {}
     sigs = [signal.SIGSEGV, signal.SIGKILL, signal.SIGABRT]
