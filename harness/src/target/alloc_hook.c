@@ -1012,15 +1012,17 @@ fli_alloc_hook(void *dl_handle, const struct fli_alloc_hooks *h)
 	return rc;
 }
 
-int
-fli_alloc_hook_frees(void *dl_handle)
+/* One more object with the first's hooks: all its allocation calls, or
+ * (only_frees) its calls to free alone. */
+static int
+hook_more(void *dl_handle, bool only_frees)
 {
 	int rc;
 
 	if (dl_handle == NULL)
 		return FL_EINVAL;
 	pthread_mutex_lock(&t.lock);
-	frees_only = true;
+	frees_only = only_frees;
 	rc = t.n == 0                       ? FL_ESTATE
 	     : t.n == FLI_ALLOC_MAX_OBJECTS ? FL_ELIMIT
 	                                    : hook_locked(dl_handle, NULL);
@@ -1030,18 +1032,15 @@ fli_alloc_hook_frees(void *dl_handle)
 }
 
 int
+fli_alloc_hook_frees(void *dl_handle)
+{
+	return hook_more(dl_handle, true);
+}
+
+int
 fli_alloc_hook_also(void *dl_handle)
 {
-	int rc;
-
-	if (dl_handle == NULL)
-		return FL_EINVAL;
-	pthread_mutex_lock(&t.lock);
-	rc = t.n == 0                       ? FL_ESTATE
-	     : t.n == FLI_ALLOC_MAX_OBJECTS ? FL_ELIMIT
-	                                    : hook_locked(dl_handle, NULL);
-	pthread_mutex_unlock(&t.lock);
-	return rc;
+	return hook_more(dl_handle, false);
 }
 
 /* Still loaded: an object at the same address with the same program
