@@ -7,6 +7,11 @@
  *   sim_steps_per_run   scheduling steps of one sim run (mean)
  *   proc_runs_per_s     the same scenario with actors as processes
  *   stress_runs_per_s   the same scenario with actors as free threads
+ *   bare_fork_per_s     the least a proc run must do, measured here: fork
+ *                       one process per actor of the scenario, one round
+ *                       trip with each over a pipe, reap them; rounds/s
+ *   proc_to_bare        proc_runs_per_s / bare_fork_per_s (issue 17's
+ *                       goal: >= 0.5)
  *   b1_runs_to_detect   runs until the B1 fixture fails (n/a without pub/sub)
  *   b1_seconds_to_detect
  *   b2_runs_to_detect   the same for B2 (fixtures/scenarios/b2-connect-leak.yaml)
@@ -26,15 +31,20 @@
  *
  * --sim-only skips the proc and stress rates and the B1 detection (n/a):
  * a scenario whose proc runs take seconds (the cluster's) is then
- * measured in sim alone.
+ * measured in sim alone.  --proc-only measures proc_runs_per_s,
+ * bare_fork_per_s and proc_to_bare alone (a target's scenario, whose
+ * library runs threads the sim cannot schedule: FL_TARGET=PATH for its
+ * shared object).
  *
- * usage: faultline-harness-bench [--runs N] [--sim-only] [--b3-searches] [--json]
+ * usage: faultline-harness-bench [--runs N] [--sim-only | --proc-only] [--b3-searches] [--json]
  *                                [SCENARIO [B1-FIXTURE]]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "faultline/scenario.h"
 
@@ -118,6 +128,66 @@ detect(struct fl_scenario *s, unsigned budget, long *runs, double *secs)
 	detect_from(s, 1, budget, runs, secs);
 }
 
+/* Rounds/s of the bare cost of a proc run with k actors: k children
+ * forked, one byte to each and back over a pipe pair, all reaped; over
+ * n rounds.  -1 when a fork or pipe fails. */
+static double
+bare_fork(unsigned k, unsigned n)
+{
+	double t0 = fli_mono_s();
+
+	for (unsigned i = 0; i < n; i++) {
+		int to[2], from[2];
+		pid_t pids[64];
+		unsigned made = 0;
+		bool ok = pipe(to) == 0 && (pipe(from) == 0 || (close(to[0]), close(to[1]), 0));
+		char c = 'p';
+
+		if (!ok)
+			return -1;
+		for (; made < k && made < 64; made++) {
+			pids[made] = fork();
+			if (pids[made] < 0)
+				break;
+			if (pids[made] == 0) {
+				char b;
+
+				if (read(to[0], &b, 1) == 1 && write(from[1], &b, 1) == 1)
+					_exit(0);
+				_exit(1);
+			}
+		}
+		for (unsigned j = 0; j < made; j++)
+			ok = ok && write(to[1], &c, 1) == 1 && read(from[0], &c, 1) == 1;
+		for (unsigned j = 0; j < made; j++) {
+			int st;
+
+			ok = ok && waitpid(pids[j], &st, 0) == pids[j] && WIFEXITED(st) &&
+			     WEXITSTATUS(st) == 0;
+		}
+		close(to[0]);
+		close(to[1]);
+		close(from[0]);
+		close(from[1]);
+		if (!ok || made < k)
+			return -1;
+	}
+	return n / (fli_mono_s() - t0);
+}
+
+/* proc_runs_per_s, bare_fork_per_s and their ratio over n runs each
+ * (s NULL: n/a). */
+static void
+emit_proc(bool json, bool *first, struct fl_scenario *s, unsigned n)
+{
+	double proc = s != NULL ? rate(s, FL_SCN_MODE_PROC, n) : -1;
+	double bare = s != NULL ? bare_fork((unsigned)s->actor_count, n) : -1;
+
+	bench_emit(json, first, "proc_runs_per_s", proc, 0);
+	bench_emit(json, first, "bare_fork_per_s", bare, 0);
+	bench_emit(json, first, "proc_to_bare", proc > 0 && bare > 0 ? proc / bare : -1, 2);
+}
+
 static int
 cmp_long(const void *a, const void *b)
 {
@@ -168,7 +238,8 @@ emit_detect(bool json, bool *first, const char *name, struct fl_scenario *s)
 }
 
 static const char usage[] =
-        "usage: faultline-harness-bench [--runs N] [--sim-only] [--b3-searches] [--json]\n"
+        "usage: faultline-harness-bench [--runs N] [--sim-only | --proc-only] [--b3-searches]\n"
+        "                               [--json]\n"
         "                               [SCENARIO [B1-FIXTURE]]\n"
         "Measures the scenario runner: sim, proc and stress runs per second of SCENARIO\n"
         "(default scenarios/pubsub-smoke.yaml), sim steps per run, and the runs and\n"
@@ -176,7 +247,9 @@ static const char usage[] =
         "--runs N sim runs (default 200), --sim-only the sim figures alone, --json one\n"
         "JSON object.  B2 and B3: runs and seconds to detect each (from the source\n"
         "tree's fixtures/scenarios/); --b3-searches B3 searched from 10 seeds with PCT\n"
-        "and with the random scheduler (runs to the first crash, median and maximum).\n";
+        "and with the random scheduler (runs to the first crash, median and maximum).\n"
+        "--proc-only: proc runs/s of SCENARIO (N/4+1 runs) beside the bare fork, ping\n"
+        "and reap alone (a target whose library runs threads of its own: NNG's).\n";
 
 int
 main(int argc, char **argv)
@@ -184,7 +257,8 @@ main(int argc, char **argv)
 	const char *path = "scenarios/pubsub-smoke.yaml";
 	const char *b1path = "fixtures/scenarios/b1-image-leak.yaml";
 	unsigned runs = 200;
-	bool json = false, first = true, sim_only = false, b3_searches = false;
+	bool json = false, first = true, sim_only = false, proc_only = false;
+	bool b3_searches = false;
 	int npos = 0;
 	struct fl_scenario *s, *b1 = NULL;
 	char err[512];
@@ -201,6 +275,8 @@ main(int argc, char **argv)
 			json = true;
 		} else if (strcmp(argv[i], "--sim-only") == 0) {
 			sim_only = true;
+		} else if (strcmp(argv[i], "--proc-only") == 0) {
+			proc_only = true;
 		} else if (strcmp(argv[i], "--b3-searches") == 0) {
 			b3_searches = true;
 		} else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
@@ -223,12 +299,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
+	if (sim_only && proc_only)
+		goto bad;
+	if (proc_only) {
+		emit_proc(json, &first, s, runs / 4 + 1);
+		goto end;
+	}
 	if (fl_scenario_load(b1path, &b1, err, sizeof(err)) != 0)
 		b1 = NULL;
 	bench_emit(json, &first, "sim_runs_per_s", rate(s, FL_SCN_MODE_SIM, runs), 0);
 	bench_emit(json, &first, "sim_steps_per_run", mean_steps, 0);
-	bench_emit(json, &first, "proc_runs_per_s",
-	           sim_only ? -1 : rate(s, FL_SCN_MODE_PROC, runs / 4 + 1), 0);
+	emit_proc(json, &first, sim_only ? NULL : s, runs / 4 + 1);
 	bench_emit(json, &first, "stress_runs_per_s",
 	           sim_only ? -1 : rate(s, FL_SCN_MODE_STRESS, runs / 4 + 1), 0);
 	b1_runs = -1;
@@ -264,6 +345,7 @@ main(int argc, char **argv)
 		fl_scenario_free(b2);
 		fl_scenario_free(b3);
 	}
+end:
 	if (json)
 		printf(", \"scenario\": \"%s\"}\n", s->name);
 	else

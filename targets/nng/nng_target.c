@@ -111,8 +111,10 @@
  * adapter owns: made, received or taken back from a failed send, and not
  * yet freed or handed to a socket), dialers_open, listeners_open.
  *
- * NNG runs threads of its own: its scenarios run in stress mode (ipc://
- * names are per process: proc mode's actors would not meet).
+ * NNG runs threads of its own: its scenarios run in stress mode, or in
+ * proc mode, an actor a process (ipc:// names are per run, and the byte
+ * model is in the run's shared memory, so the processes meet and judge
+ * each other's messages).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -272,40 +274,43 @@ hash_bytes(const unsigned char *p, size_t n)
 	return h;
 }
 
-/* Every message sent in this run: its length and hash (a table that
- * grows; sent_lost: one could not be kept, and a receive that matches
- * none is then not judged: said, never silent). */
-static pthread_mutex_t sent_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct sent_rec {
+/* Every message sent in this run: its length and hash, in the run's
+ * shared memory (fl_target_shared), so that in proc mode a message an
+ * actor's process receives is judged against those every process sent.
+ * A record is claimed by its index, then published by `ready`; the
+ * table is full at SENT_MAX, and a receive that matches none is then
+ * not judged as wrong but as unjudgeable: said, never silent. */
+#define SENT_MAX 16384
+struct sent_rec {
 	uint64_t hash;
-	size_t len;
-} * sent;
-static size_t sent_n, sent_cap;
-static bool sent_full;
+	uint64_t len;
+	_Atomic uint32_t ready;
+};
+struct sent_table {
+	_Atomic uint32_t n; /* records claimed (may pass SENT_MAX: then full) */
+	struct sent_rec rec[SENT_MAX];
+};
+
+static struct sent_table *
+sent_table(void)
+{
+	return fl_target_shared();
+}
 
 static void
 sent_add(const unsigned char *p, size_t n)
 {
-	uint64_t h = hash_bytes(p, n);
+	struct sent_table *t = sent_table();
+	uint32_t i;
 
-	pthread_mutex_lock(&sent_mu);
-	if (sent_n == sent_cap) {
-		size_t cap = sent_cap ? sent_cap * 2 : 1024;
-		struct sent_rec *v = realloc(sent, cap * sizeof(*v));
-
-		if (v != NULL) {
-			sent = v;
-			sent_cap = cap;
-		}
-	}
-	if (sent_n < sent_cap) {
-		sent[sent_n].hash = h;
-		sent[sent_n].len = n;
-		sent_n++;
-	} else {
-		sent_full = true;
-	}
-	pthread_mutex_unlock(&sent_mu);
+	if (t == NULL)
+		return; /* outside a run: nothing judges it */
+	i = atomic_fetch_add(&t->n, 1);
+	if (i >= SENT_MAX)
+		return;
+	t->rec[i].hash = hash_bytes(p, n);
+	t->rec[i].len = n;
+	atomic_store_explicit(&t->rec[i].ready, 1, memory_order_release);
 }
 
 /* A message received is one of those sent: otherwise a violation. */
@@ -313,13 +318,25 @@ static void
 sent_check(const char *who, const unsigned char *p, size_t n)
 {
 	uint64_t h = hash_bytes(p, n);
+	struct sent_table *t = sent_table();
 	bool found = false, full;
+	uint32_t k;
 
-	pthread_mutex_lock(&sent_mu);
-	for (size_t i = 0; i < sent_n && !found; i++)
-		found = sent[i].hash == h && sent[i].len == n;
-	full = sent_full;
-	pthread_mutex_unlock(&sent_mu);
+	if (t == NULL) {
+		/* Never in a run (the table is there from its start): said,
+		 * should it ever be, never a message passed unjudged. */
+		fl_target_violation("%s received a %zu-byte message with no byte model to judge "
+		                    "it by (the run's shared memory is missing)",
+		                    who, n);
+		return;
+	}
+	k = atomic_load(&t->n);
+	full = k > SENT_MAX;
+	if (full)
+		k = SENT_MAX;
+	for (uint32_t i = 0; i < k && !found; i++)
+		found = atomic_load_explicit(&t->rec[i].ready, memory_order_acquire) &&
+		        t->rec[i].hash == h && t->rec[i].len == n;
 	if (!found && !full)
 		fl_target_violation("%s received a %zu-byte message that differs from every one "
 		                    "sent",
@@ -334,12 +351,13 @@ sent_check(const char *who, const unsigned char *p, size_t n)
 
 #define IPC_MAX 32
 static pthread_mutex_t ipc_mu = PTHREAD_MUTEX_INITIALIZER;
-static char ipc_paths[IPC_MAX][96];
+static char ipc_paths[IPC_MAX][128];
 static size_t ipc_n;
-static unsigned run_counter;
 
-/* url as NNG gets it: ipc://NAME (NAME relative) is a path of this
- * process and run under /tmp, remembered to be removed at the run's end. */
+/* url as NNG gets it: ipc://NAME (NAME relative) is a path of this run
+ * under /tmp (the same in every process of a proc run, where the
+ * actors' processes meet at it), remembered to be removed at the run's
+ * end by a process that used it. */
 static const char *
 url_of(const char *url, char *buf, size_t n)
 {
@@ -349,7 +367,8 @@ url_of(const char *url, char *buf, size_t n)
 	if (strncmp(url, "ipc://", 6) != 0 || url[6] == '/')
 		return url;
 	name = url + 6;
-	snprintf(buf, n, "ipc:///tmp/fl-nng-%ld-%u-%s", (long)getpid(), run_counter, name);
+	snprintf(buf, n, "ipc:///tmp/fl-nng-%s-%s",
+	         fl_target_run_name() ? fl_target_run_name() : "none", name);
 	pthread_mutex_lock(&ipc_mu);
 	for (size_t i = 0; i < ipc_n && !known; i++)
 		known = strcmp(ipc_paths[i], buf + 6) == 0;
@@ -2140,7 +2159,6 @@ fini(void *state)
 			fl_target_note("%s was left behind once its listener closed: removed",
 			               ipc_paths[i]);
 	ipc_n = 0;
-	run_counter++;
 	pthread_mutex_unlock(&ipc_mu);
 	atomic_store(&sockets_open, 0);
 	atomic_store(&aios_open, 0);
@@ -2150,10 +2168,6 @@ fini(void *state)
 	atomic_store(&dialers_open, 0);
 	atomic_store(&listeners_open, 0);
 	atomic_store(&aio_numbers, 0);
-	pthread_mutex_lock(&sent_mu);
-	sent_n = 0;
-	sent_full = false;
-	pthread_mutex_unlock(&sent_mu);
 	pthread_mutex_lock(&model_mu);
 	model_n = 0;
 	pthread_mutex_unlock(&model_mu);
@@ -2660,6 +2674,7 @@ static const struct fl_target target = {
 	.libraries = libraries,
 	.c_prologue = c_prologue,
 	.c_build = "cc %s -o repro -lnng -lpthread",
+	.shared_size = sizeof(struct sent_table),
 };
 
 const struct fl_target *

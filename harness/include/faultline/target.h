@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 /* The version of this header a target was built against. */
-#define FL_TARGET_ABI 3
+#define FL_TARGET_ABI 4
 
 /* Arguments of an op at most, and names' lengths. */
 #define FL_TARGET_MAX_ARGS 8
@@ -150,7 +150,13 @@ struct fl_target {
 	 * file), e.g. "cc %s -o repro -lnng -lpthread". */
 	const char *c_prologue;
 	const char *c_build;
+	/* Bytes of memory the run shares among its actors whatever the mode
+	 * (fl_target_shared): in proc mode each actor is a process of its
+	 * own, and what one sends another receives, so a model of what was
+	 * sent lives here.  0: none.  At most FL_TARGET_SHARED_MAX. */
+	size_t shared_size;
 };
+#define FL_TARGET_SHARED_MAX ((size_t)64 << 20)
 
 /* The symbol a target's shared object exports (it defines this
  * function; faultline looks it up by name). */
@@ -166,6 +172,16 @@ typedef const struct fl_target *(*fl_target_entry_fn)(void);
  * whatever its `expect:` allows.  printf formats. */
 void fl_target_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fl_target_violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Called by a target's op, for the run it belongs to:
+ * fl_target_shared is the run's shared memory (the target's shared_size
+ * bytes, zeroed at the run's start, the same memory in every thread and
+ * process of the run; NULL when shared_size is 0); fl_target_run_name a
+ * name no other live run on this machine has, the same in every process
+ * of the run ("fl-1234-5"): for paths and addresses the run's processes
+ * meet at (an ipc:// path).  Both NULL outside an op. */
+void *fl_target_shared(void);
+const char *fl_target_run_name(void);
 
 /* fl_target_register makes t's ops known to scenarios loaded after it.
  * 0; FL_EINVAL (t malformed: the message in err says what);

@@ -24,6 +24,7 @@
 
 #include "faultline/driver.h"
 #include "faultline/error.h"
+#include "faultline/target.h"
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
 #include "faultline/sim.h"
@@ -431,6 +432,15 @@ fli_interp_setup(struct run *r)
 	                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (r->sessions == MAP_FAILED)
 		r->sessions = NULL;
+	if (s->target != NULL && s->target->shared_size > 0) {
+		/* Before any actor's process forks: theirs too. */
+		r->target_shared = mmap(NULL, s->target->shared_size, PROT_READ | PROT_WRITE,
+		                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (r->target_shared == MAP_FAILED) {
+			r->target_shared = NULL;
+			return FL_ENOMEM;
+		}
+	}
 	if (r->objs == NULL || r->socks == NULL || r->sent == NULL || r->sessions == NULL)
 		return FL_ENOMEM;
 	for (size_t i = 0; i <= s->object_count; i++)
@@ -491,6 +501,9 @@ fli_interp_teardown(struct run *r)
 	if (r->sessions != NULL)
 		munmap(r->sessions, r->sessions_len);
 	r->sessions = NULL;
+	if (r->target_shared != NULL)
+		munmap(r->target_shared, r->s->target->shared_size);
+	r->target_shared = NULL;
 	r->objs = NULL;
 	r->socks = NULL;
 	r->sent = NULL;

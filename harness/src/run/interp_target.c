@@ -83,6 +83,18 @@ fl_target_violation(const char *fmt, ...)
 		              line);
 }
 
+void *
+fl_target_shared(void)
+{
+	return here.r != NULL && here.pid == getpid() ? here.r->target_shared : NULL;
+}
+
+const char *
+fl_target_run_name(void)
+{
+	return here.r != NULL && here.pid == getpid() ? here.r->ns : NULL;
+}
+
 static bool
 per_process(const struct run *r)
 {

@@ -120,6 +120,7 @@ struct run {
 	                            until added; shared with process actors (a
 	                            take_image in another process names it) */
 	size_t sessions_len; /* bytes mapped */
+	void *target_shared; /* the target's shared_size bytes (fl_target_shared) */
 	uint64_t linger_ns;
 	char ns[64];
 	char dir[256];  /* /dev/shm/faultline-<ns> */

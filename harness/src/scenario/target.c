@@ -136,6 +136,9 @@ check(const struct fl_target *t, char *err, size_t errlen)
 			           t->name, g->name);
 	if (t->ops == NULL || t->ops[0].name == NULL)
 		return bad(err, errlen, "target %s declares no op%s", t->name, "");
+	if (t->shared_size > FL_TARGET_SHARED_MAX)
+		return bad(err, errlen, "target %s: shared_size is over %s (64 MiB)", t->name,
+		           "FL_TARGET_SHARED_MAX");
 	for (size_t i = 0; t->libraries != NULL && t->libraries[i] != NULL; i++) {
 		/* Loaded already (RTLD_NOLOAD): the target links it. */
 		void *h = dlopen(t->libraries[i], RTLD_NOW | RTLD_NOLOAD);
