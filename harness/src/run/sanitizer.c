@@ -425,10 +425,15 @@ is_project_file(const char *file)
 /* The first stack frame in the project: "func (file:line)".  Frames are
  * "#N 0xADDR in func file:line[:col]" (ASan, LSan, UBSan) or "#N func
  * file:line[:col] (module+0xOFF)" (TSan); one without a source file
- * ("(module+0xOFF)") is a library's. */
+ * ("(module+0xOFF)") is a library's.  The interposer on a target's
+ * library (target/alloc_hook.c) is never the place: the frame after it
+ * is, the library's own call, named "module+0xOFF" when it has no
+ * symbol ("libnng.so.1+0x3d833"). */
 static bool
 project_frame(const char *text, char *frame, size_t len)
 {
+	bool after_hook = false;
+
 	for (const char *line = text; line != NULL && *line != '\0';
 	     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 		char func[256], loc[1024], file[1024];
@@ -442,18 +447,32 @@ project_frame(const char *text, char *frame, size_t len)
 		if (strncmp(p, "0x", 2) == 0) {
 			p += 2 + strspn(p + 2, "0123456789abcdef");
 			p += strspn(p, " ");
-			if (strncmp(p, "in ", 3) != 0)
-				continue; /* "#N 0xADDR (module+0xOFF)": no symbol */
+			if (strncmp(p, "in ", 3) != 0) {
+				/* "#N 0xADDR (module+0xOFF)": no symbol */
+				const char *slash, *end;
+
+				if (!after_hook || *p != '(' || (end = strchr(p, ')')) == NULL)
+					continue;
+				slash = memrchr(p, '/', (size_t)(end - p));
+				p = slash != NULL ? slash + 1 : p + 1;
+				snprintf(frame, len, "%.*s", (int)(end - p), p);
+				return true;
+			}
 			p += 3;
 		}
-		if (sscanf(p, "%255s %1023[^ \n]", func, loc) != 2 || loc[0] == '(' ||
-		    func[0] == '<')
+		if (sscanf(p, "%255s %1023[^ \n]", func, loc) != 2 || func[0] == '<')
+			continue;
+		if (loc[0] == '(' && !after_hook)
 			continue;
 		snprintf(file, sizeof(file), "%s", loc);
 		colon = strchr(file, ':');
 		if (colon != NULL)
 			*colon = '\0';
-		if (is_project_file(file)) {
+		if (strstr(file, "target/alloc_hook.c") != NULL) {
+			after_hook = true;
+			continue;
+		}
+		if (after_hook || is_project_file(file)) {
 			snprintf(frame, len, "%.120s (%.250s)", func, loc);
 			return true;
 		}
