@@ -108,7 +108,9 @@ struct fl_run_result {
  *   {"faultline_baseline": 1,
  *    "known": [{"scenario": s, "verdict": "fail|crash|hang|deadlock",
  *               "property": s (may be absent: none), "signature": s,
- *               "note": s (optional: your triage)}, ...]}
+ *               "note": s (optional: your triage),
+ *               "sanitizer": "address|undefined|thread" (optional: the
+ *               entry applies in a build with that sanitizer alone)}, ...]}
  *
  * The signature is the failure's detail with counts, call and hit
  * numbers, seeds and times made N and absolute paths PATH; an op's line,

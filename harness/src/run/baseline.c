@@ -8,7 +8,11 @@
  * unless it says where or what (an op's line, a block's size, an offset
  * in a block, a hex code offset: kept), every absolute path becomes PATH
  * (trace and history files), and a crash's detail stops before the ops
- * the actors happened to be in.  Two runs that fail the same way in the
+ * the actors happened to be in (a sanitizer's report's too).  An entry
+ * with "sanitizer": "address" (or "undefined", "thread") applies in a
+ * build with that sanitizer alone, as a sanitizer's suppressions do: in
+ * another build it is not loaded, neither matched nor reported fixed.
+ * Two runs that fail the same way in the
  * same place have the same signature; a failure at another op, another
  * crash site, another kind of block, has another.  A run that found
  * more than one violation is never known (report.c).
@@ -22,6 +26,7 @@
 #include "faultline/report.h"
 
 #include "run/json_read.h"
+#include "run/sanitizer.h"
 
 struct fl_baseline_entry {
 	char *scenario, *verdict, *property, *signature, *note;
@@ -49,6 +54,29 @@ kept_digits(const char *detail, const char *p, const char *q)
 	return strncmp(q, " bytes)", 7) == 0 && before >= 2 && strncmp(p - 2, ", ", 2) == 0;
 }
 
+/* A sanitizer's verdict detail (sanitizer.c): "AddressSanitizer: ...". */
+static bool
+is_sanitizer_report(const char *detail)
+{
+	const char *colon = strstr(detail, "Sanitizer: ");
+
+	return colon != NULL && strcspn(detail, " ") > (size_t)(colon - detail);
+}
+
+/* Whether this build has the sanitizer an entry names ("address",
+ * "undefined", "thread"): fli_san_build() is the -Db_sanitize list. */
+static bool
+build_has(const char *sanitizer)
+{
+	const char *b = fli_san_build();
+	size_t n = strlen(sanitizer);
+
+	for (const char *p = b; (p = strstr(p, sanitizer)) != NULL; p += n)
+		if ((p == b || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
+			return true;
+	return false;
+}
+
 void
 fl_baseline_signature(const char *detail, char *out, size_t len)
 {
@@ -60,8 +88,10 @@ fl_baseline_signature(const char *detail, char *out, size_t len)
 		return;
 	/* A crash: the signal, where it struck (its frames, their offsets
 	 * verbatim) and what the harness saw of it, not which op each actor
-	 * happened to be in (that varies from run to run). */
-	if (strncmp(detail, "the run died of ", 16) == 0 && strstr(detail, actors) != NULL)
+	 * happened to be in (that varies from run to run); a sanitizer's
+	 * report: its kind and frame, not the actors' ops. */
+	if ((strncmp(detail, "the run died of ", 16) == 0 || is_sanitizer_report(detail)) &&
+	    strstr(detail, actors) != NULL)
 		end = strstr(detail, actors);
 	for (const char *p = detail; p < end && o + 1 < len;) {
 		const char *rep = NULL, *q = p;
@@ -206,15 +236,25 @@ fl_baseline_load(const char *path, struct fl_baseline **out, char *err, size_t e
 	}
 	for (size_t i = 0; i < known->count; i++) {
 		const struct fli_json *e = &known->items[i];
-		const char *sc, *vd, *pr, *sg, *nt;
+		const char *sc, *vd, *pr, *sg, *nt, *sn;
 		enum fl_verdict v;
 
 		if ((rc = member(e, "scenario", true, &sc, err, errlen, path, i)) != 0 ||
 		    (rc = member(e, "verdict", true, &vd, err, errlen, path, i)) != 0 ||
 		    (rc = member(e, "property", false, &pr, err, errlen, path, i)) != 0 ||
 		    (rc = member(e, "signature", true, &sg, err, errlen, path, i)) != 0 ||
-		    (rc = member(e, "note", false, &nt, err, errlen, path, i)) != 0)
+		    (rc = member(e, "note", false, &nt, err, errlen, path, i)) != 0 ||
+		    (rc = member(e, "sanitizer", false, &sn, err, errlen, path, i)) != 0)
 			break;
+		if (sn[0] != '\0' && strcmp(sn, "address") != 0 && strcmp(sn, "undefined") != 0 &&
+		    strcmp(sn, "thread") != 0) {
+			snprintf(err, errlen,
+			         "%s: known[%zu].sanitizer: '%s' is not address, undefined or "
+			         "thread",
+			         path, i, sn);
+			rc = FL_EPROTO;
+			break;
+		}
 		if (fl_verdict_parse(vd, &v) != 0 || v == FL_VERDICT_PASS) {
 			snprintf(err, errlen,
 			         "%s: known[%zu].verdict: '%s' is not a failing verdict (fail, "
@@ -224,6 +264,8 @@ fl_baseline_load(const char *path, struct fl_baseline **out, char *err, size_t e
 			rc = FL_EPROTO;
 			break;
 		}
+		if (sn[0] != '\0' && !build_has(sn))
+			continue; /* another build's: neither matched nor fixed here */
 		if ((rc = add(b, sc, vd, pr, sg, nt)) != 0)
 			break;
 	}
@@ -330,6 +372,15 @@ fl_baseline_write(const struct fl_baseline *b, const char *path, char *err, size
 		fli_json_str(f, e->verdict);
 		fputs(", \"property\": ", f);
 		fli_json_str(f, e->property);
+		if (strcmp(e->property, "sanitizer") == 0) {
+			/* A sanitizer's report: the entry is that build's. */
+			fputs(", \"sanitizer\": ", f);
+			fli_json_str(f,
+			             strncmp(e->signature, "ThreadSanitizer", 15) == 0 ? "thread"
+			             : strncmp(e->signature, "UndefinedBehaviorSanitizer", 26) == 0
+			                     ? "undefined"
+			                     : "address");
+		}
 		fputs(",\n   \"signature\": ", f);
 		fli_json_str(f, e->signature);
 		fputs(",\n   \"note\": ", f);

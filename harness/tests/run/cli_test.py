@@ -1400,7 +1400,24 @@ def case_baseline():
     check("KNOWN    known-ops" in out, "both violations known, yet:\n%s", out)
     # The badfree entries' scenario did not run: not judged, not FIXED.
     check("FIXED    target-queue-badfree" not in out, "badfree judged:\n%s", out)
+    # An entry of another build's sanitizer ("sanitizer": "thread" here)
+    # is not loaded: the failure it names fails the batch, and it is not
+    # reported FIXED; in a build with that sanitizer it applies.
+    sans = [x for x in SANITIZE.split(",") if x in ("address", "undefined", "thread")]
+    for san in ("address", "thread"):
+        marked = os.path.join(d, "marked.json")
+        e = dict(entries[0], sanitizer=san)
+        write_text(marked, json.dumps({"faultline_baseline": 1, "known": [e]}))
+        have = san in sans
+        rc, out, err = run(["run", uaf, "--seed", "9", "--runs", "2", "-q", "--trace-dir", d,
+                            "--baseline", marked], expect=0 if have else 1, env=env)
+        check((out.count("KNOWN    target-queue-uaf") == 2) == have and
+              (out.count("FAIL     target-queue-uaf") == 2) != have and "FIXED" not in out,
+              "an entry of sanitizer %s in a build of %r:\n%s", san, SANITIZE, out)
     for text, want in [("[1, 2]", "expected an object with an array \"known\""),
+                       ('{"known": [{"scenario": "x", "verdict": "fail", "signature": "s", '
+                        '"sanitizer": "memory"}]}',
+                        "known[0].sanitizer: 'memory' is not address, undefined or thread"),
                        ('{"known": [{"scenario": "x", "verdict": "pass", "signature": "s"}]}',
                         "known[0].verdict: 'pass' is not a failing verdict"),
                        ('{"known": [{"scenario": "x", "verdict": "fail"}]}',
