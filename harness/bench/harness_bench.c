@@ -12,6 +12,10 @@
  *                       trip with each over a pipe, reap them; rounds/s
  *   proc_to_bare        proc_runs_per_s / bare_fork_per_s (issue 17's
  *                       goal: >= 0.5)
+ *   worker_rss_kb_<n>   with --rss N: the persistent sim worker's resident
+ *                       memory (VmRSS) after n sim runs of SCENARIO, for n
+ *                       = 1000, 10000, ... up to N: flat, or the worker
+ *                       keeps something per run
  *   b1_runs_to_detect   runs until the B1 fixture fails (n/a without pub/sub)
  *   b1_seconds_to_detect
  *   b2_runs_to_detect   the same for B2 (fixtures/scenarios/b2-connect-leak.yaml)
@@ -36,7 +40,8 @@
  * library runs threads the sim cannot schedule: FL_TARGET=PATH for its
  * shared object).
  *
- * usage: faultline-harness-bench [--runs N] [--sim-only | --proc-only] [--b3-searches] [--json]
+ * usage: faultline-harness-bench [--runs N] [--sim-only | --proc-only | --rss N]
+ *                                [--b3-searches] [--json]
  *                                [SCENARIO [B1-FIXTURE]]
  */
 #include <stdio.h>
@@ -175,6 +180,56 @@ bare_fork(unsigned k, unsigned n)
 	return n / (fli_mono_s() - t0);
 }
 
+/* A process's VmRSS in kB, or -1. */
+static double
+rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	double kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kb = strtod(line + 6, NULL);
+	fclose(f);
+	return kb;
+}
+
+/* worker_rss_kb_<n> after n = 1000, 10000, ... <= total sim runs of s
+ * (seeds 1, 2, ...; a run that does not pass ends it: -1). */
+static void
+emit_rss(bool json, bool *first, struct fl_scenario *s, unsigned long total)
+{
+	unsigned long done = 0;
+	enum fl_scn_mode saved = s->mode;
+
+	s->mode = FL_SCN_MODE_SIM;
+	for (unsigned long mark = 1000; mark <= total; mark *= 10) {
+		char name[64];
+		bool ok = true;
+
+		for (; done < mark && ok; done++) {
+			struct fli_runner_opts o = { .seed = done + 1,
+				                     .timeout_ms = 60000,
+				                     .ns_prefix = "bench" };
+			struct fli_runner_outcome out;
+
+			ok = fli_runner_run(s, &o, &out) == 0 && out.verdict == FL_VERDICT_PASS;
+			fli_runner_outcome_fini(&out);
+		}
+		snprintf(name, sizeof(name), "worker_rss_kb_%lu", mark);
+		bench_emit(json, first, name,
+		           ok && fli_runner_worker_pid() > 0 ? rss_kb(fli_runner_worker_pid()) : -1,
+		           0);
+		if (!ok)
+			break;
+	}
+	s->mode = saved;
+}
+
 /* proc_runs_per_s, bare_fork_per_s and their ratio over n runs each
  * (s NULL: n/a). */
 static void
@@ -238,8 +293,8 @@ emit_detect(bool json, bool *first, const char *name, struct fl_scenario *s)
 }
 
 static const char usage[] =
-        "usage: faultline-harness-bench [--runs N] [--sim-only | --proc-only] [--b3-searches]\n"
-        "                               [--json]\n"
+        "usage: faultline-harness-bench [--runs N] [--sim-only | --proc-only | --rss N]\n"
+        "                               [--b3-searches] [--json]\n"
         "                               [SCENARIO [B1-FIXTURE]]\n"
         "Measures the scenario runner: sim, proc and stress runs per second of SCENARIO\n"
         "(default scenarios/pubsub-smoke.yaml), sim steps per run, and the runs and\n"
@@ -249,7 +304,9 @@ static const char usage[] =
         "tree's fixtures/scenarios/); --b3-searches B3 searched from 10 seeds with PCT\n"
         "and with the random scheduler (runs to the first crash, median and maximum).\n"
         "--proc-only: proc runs/s of SCENARIO (N/4+1 runs) beside the bare fork, ping\n"
-        "and reap alone (a target whose library runs threads of its own: NNG's).\n";
+        "and reap alone (a target whose library runs threads of its own: NNG's).\n"
+        "--rss N (N >= 1000): the sim worker's resident memory after 10^3, 10^4, ...\n"
+        "up to N sim runs of SCENARIO, alone.\n";
 
 int
 main(int argc, char **argv)
@@ -259,6 +316,7 @@ main(int argc, char **argv)
 	unsigned runs = 200;
 	bool json = false, first = true, sim_only = false, proc_only = false;
 	bool b3_searches = false;
+	unsigned long rss_runs = 0;
 	int npos = 0;
 	struct fl_scenario *s, *b1 = NULL;
 	char err[512];
@@ -275,6 +333,10 @@ main(int argc, char **argv)
 			json = true;
 		} else if (strcmp(argv[i], "--sim-only") == 0) {
 			sim_only = true;
+		} else if (strcmp(argv[i], "--rss") == 0 && i + 1 < argc) {
+			rss_runs = strtoul(argv[++i], NULL, 10);
+			if (rss_runs < 1000)
+				goto bad;
 		} else if (strcmp(argv[i], "--proc-only") == 0) {
 			proc_only = true;
 		} else if (strcmp(argv[i], "--b3-searches") == 0) {
@@ -301,6 +363,10 @@ main(int argc, char **argv)
 	}
 	if (sim_only && proc_only)
 		goto bad;
+	if (rss_runs > 0) {
+		emit_rss(json, &first, s, rss_runs);
+		goto end;
+	}
 	if (proc_only) {
 		emit_proc(json, &first, s, runs / 4 + 1);
 		goto end;

@@ -130,6 +130,10 @@ int fli_runner_child_main(const struct fl_scenario *s, const struct fli_runner_o
  * its parent (PR_SET_PDEATHSIG). */
 void fli_runner_shutdown(void);
 
+/* fli_runner_worker_pid: this process's persistent sim worker, or 0 (for
+ * a benchmark of its memory). */
+pid_t fli_runner_worker_pid(void);
+
 /* fli_runner_set_stop names a flag a signal handler sets (SIGINT, SIGTERM):
  * once it reads non-zero, fli_runner_run starts no run (outcome.stopped),
  * and a run under way has its process group killed within 100 ms, its run

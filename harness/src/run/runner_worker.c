@@ -63,6 +63,12 @@ static struct {
 	uint32_t properties;
 } worker;
 
+pid_t
+fli_runner_worker_pid(void)
+{
+	return worker.owner == getpid() ? worker.pid : 0;
+}
+
 int
 fli_runner_read_full(int fd, void *buf, size_t len)
 {
