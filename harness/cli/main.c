@@ -2384,6 +2384,11 @@ cmd_list(int argc, char **argv)
 		for (int k = 0; k < FL_SCN_PROP_COUNT; k++)
 			if (list[i]->properties & (1u << k))
 				printf(" %s", fl_scenario_property_name(1u << k));
+		for (int k = 0; list[i]->target != NULL && list[i]->target->properties != NULL &&
+		                list[i]->target->properties[k].name != NULL;
+		     k++)
+			if (list[i]->target_properties & (1u << k))
+				printf(" %s", list[i]->target->properties[k].name);
 		printf("%s\n", list[i]->properties_default
 		                       ? " (the defaults for its operations: it lists none)"
 		                       : "");

@@ -472,6 +472,7 @@ struct fl_scenario {
 	const struct fl_target *target; /* `target:` (faultline/target.h), or NULL */
 	const char *target_path;        /* ... the shared object it came from */
 	uint32_t properties;            /* FL_SCN_PROP_* bits */
+	uint32_t target_properties;     /* bit i: the target's properties[i] is checked */
 	bool properties_default;        /* no `properties:` key: the leak and balance
 	                            properties that fit the scenario's ops */
 	uint64_t budget_runs;           /* 0: not bounded by runs */

@@ -124,6 +124,21 @@ struct fl_target_gauge {
 	int64_t (*read)(void *state);
 };
 
+/* A property of the target's own: an invariant of the library that holds
+ * at the end of every correct run (messages conserved, a count that
+ * matches), judged once every object closed, before fini (in proc mode
+ * in each actor's process), as target_resources is.  A scenario's
+ * `properties:` names it like a built-in one; without the key every one
+ * of the target's is checked.  A run where it does not hold fails with
+ * the property's name and `why`. */
+struct fl_target_property {
+	const char *name; /* lower_case_name, not a built-in property's */
+	const char *what; /* one line: what holds (faultline list, docs) */
+	/* true: it holds.  false: why (one line, no newline) says how not. */
+	bool (*holds)(void *state, char *why, size_t len);
+};
+#define FL_TARGET_MAX_PROPERTIES 16
+
 struct fl_target {
 	int abi; /* FL_TARGET_ABI */
 	const char *name;
@@ -155,6 +170,9 @@ struct fl_target {
 	 * own, and what one sends another receives, so a model of what was
 	 * sent lives here.  0: none.  At most FL_TARGET_SHARED_MAX. */
 	size_t shared_size;
+	/* The target's own properties, ended by name NULL; may be NULL.  At
+	 * most FL_TARGET_MAX_PROPERTIES. */
+	const struct fl_target_property *properties;
 };
 #define FL_TARGET_SHARED_MAX ((size_t)64 << 20)
 

@@ -371,6 +371,27 @@ judge_gauges(struct run *r, const char *who)
 	}
 }
 
+/* The target's own properties the scenario checks (fl_target_property),
+ * each judged: every one that does not hold fails the run with its
+ * name. */
+static void
+judge_properties(struct run *r, const char *who)
+{
+	const struct fl_target *t = r->s->target;
+
+	for (int i = 0; t->properties != NULL && t->properties[i].name != NULL; i++) {
+		char why[400] = "";
+
+		if (!(r->s->target_properties & (1u << i)) ||
+		    t->properties[i].holds(here.state, why, sizeof(why)))
+			continue;
+		why[sizeof(why) - 1] = '\0';
+		fli_run_fail(r, t->properties[i].name,
+		             "target %s: %s (once every object of %s closed)", t->name,
+		             why[0] ? why : "it does not hold", who);
+	}
+}
+
 /* fini, then (when counted) the heap the target still holds: blocks it
  * allocated, after every object closed and its fini ran. */
 static void
@@ -432,8 +453,10 @@ target_close(struct actor_run *ar)
 	}
 	if (per_process(r)) {
 		snprintf(who, sizeof(who), "actor %s's process", ar->a->name);
-		if (!ar->crashed)
+		if (!ar->crashed) {
 			judge_gauges(r, who);
+			judge_properties(r, who);
+		}
 		end_state(r, who, !ar->crashed);
 	}
 }
@@ -444,8 +467,10 @@ target_audit(struct run *r)
 {
 	if (r->s->target == NULL || here.pid != getpid())
 		return;
-	if (!here.failed)
+	if (!here.failed) {
 		judge_gauges(r, "the run");
+		judge_properties(r, "the run");
+	}
 	end_state(r, "the run", !here.failed);
 }
 

@@ -119,6 +119,19 @@ fl_scenario_records_history(const struct fl_scenario *s)
 	       scenario_has_op(s, FL_SCN_OP_CLUSTER_APPEND);
 }
 
+/* The index of t's property called name, or -1; name NULL: how many it
+ * has (-1: none). */
+static int
+target_property(const struct fl_target *t, const char *name)
+{
+	int i = 0;
+
+	for (; t != NULL && t->properties != NULL && t->properties[i].name != NULL; i++)
+		if (name != NULL && strcmp(t->properties[i].name, name) == 0)
+			return i;
+	return name == NULL && i > 0 ? i : -1;
+}
+
 const char *
 fl_scenario_property_name(uint32_t prop)
 {
@@ -590,12 +603,29 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 		int line = fli_scn_yline(fli_scn_yitem(l, pn, i));
 		char f[32];
 		snprintf(f, sizeof f, "properties[%u]", i);
-		int k;
+		int k, tk = target_property(s->target, r->properties[i]);
+		if (tk >= 0) {
+			if (s->target_properties & (1u << tk))
+				return fli_scn_fail(l, line, f, "property '%s' is listed twice",
+				                    r->properties[i]);
+			s->target_properties |= 1u << tk;
+			continue;
+		}
 		for (k = 0; k < FL_SCN_PROP_COUNT; k++)
 			if (strcmp(prop_names[k], r->properties[i]) == 0)
 				break;
 		if (k == FL_SCN_PROP_COUNT) {
-			char known[512] = "";
+			/* The target's own first: the built-in list is long. */
+			char known[768] = "";
+			for (int j = 0; s->target != NULL && s->target->properties != NULL &&
+			                s->target->properties[j].name != NULL;
+			     j++)
+				snprintf(known + strlen(known), sizeof known - strlen(known),
+				         "%s%s", j ? ", " : "target ",
+				         s->target->properties[j].name);
+			if (known[0] != '\0')
+				snprintf(known + strlen(known), sizeof known - strlen(known),
+				         "; built in: ");
 			for (int j = 0; j < FL_SCN_PROP_COUNT; j++)
 				snprintf(known + strlen(known), sizeof known - strlen(known),
 				         "%s%s", j ? ", " : "", prop_names[j]);
@@ -612,6 +642,9 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 		 * a known leak: it gets every leak and balance property that fits
 		 * its operations (`faultline list` shows them). */
 		s->properties = default_properties(s);
+		s->target_properties = target_property(s->target, NULL) >= 0
+		                               ? (1u << target_property(s->target, NULL)) - 1
+		                               : 0;
 		s->properties_default = true;
 	} else if ((s->properties & FL_SCN_PROP_LINEARIZABLE) && !fl_scenario_records_history(s)) {
 		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
@@ -622,7 +655,7 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
 		                    "no_orphaned_registrations judges what cluster clients leave "
 		                    "with the driver, and this scenario connects none");
-	} else if (s->properties == 0) {
+	} else if (s->properties == 0 && s->target_properties == 0) {
 		return fli_scn_fail(
 		        l, fli_scn_yline(pn), "properties",
 		        "an empty list checks nothing (leave the key out for the defaults "

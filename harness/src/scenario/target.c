@@ -136,6 +136,27 @@ check(const struct fl_target *t, char *err, size_t errlen)
 			           t->name, g->name);
 	if (t->ops == NULL || t->ops[0].name == NULL)
 		return bad(err, errlen, "target %s declares no op%s", t->name, "");
+	for (size_t i = 0; t->properties != NULL && t->properties[i].name != NULL; i++) {
+		const struct fl_target_property *p = &t->properties[i];
+
+		if (i == FL_TARGET_MAX_PROPERTIES)
+			return bad(err, errlen, "target %s: more than %s properties", t->name,
+			           "FL_TARGET_MAX_PROPERTIES (16)");
+		if (!name_ok(p->name) || p->holds == NULL || p->what == NULL)
+			return bad(err, errlen,
+			           "target %s: property %s needs a lower_case_name, a what and a "
+			           "holds",
+			           t->name, p->name ? p->name : "(null)");
+		for (uint32_t k = 0; k < FL_SCN_PROP_COUNT; k++)
+			if (strcmp(fl_scenario_property_name(1u << k), p->name) == 0)
+				return bad(err, errlen,
+				           "target %s: property %s is a built-in one's name",
+				           t->name, p->name);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(t->properties[j].name, p->name) == 0)
+				return bad(err, errlen, "target %s: property %s is declared twice",
+				           t->name, p->name);
+	}
 	if (t->shared_size > FL_TARGET_SHARED_MAX)
 		return bad(err, errlen, "target %s: shared_size is over %s (64 MiB)", t->name,
 		           "FL_TARGET_SHARED_MAX");

@@ -1213,6 +1213,12 @@ def case_targets():
          "    delay_ms: 1\n",
          ":11: faults[0]: 'target/alloc' takes action error only (the call returns NULL, "
          "ENOMEM), not delay", ""),
+        # The target's own properties are named beside the built-in ones.
+        (head + "      - q_open: {as: q}\nproperties: [messages_conserve]\n",
+         ":9: properties[0]: unknown property 'messages_conserve' (known: target "
+         "messages_conserved; built in: image_refs,", ""),
+        (head + "      - q_open: {as: q}\nproperties: [messages_conserved, messages_conserved]\n",
+         ":9: properties[1]: property 'messages_conserved' is listed twice", ""),
     ]
     for i, (text, want, also) in enumerate(bad):
         f = os.path.join(d, "bad%d.yaml" % i)
@@ -1231,6 +1237,17 @@ def case_targets():
         check(caught, "%s: the leak was not caught:\n%s%s", mode, out, err)
         rc, out, err = run(["run", "fixtures/scenarios/target-queue-correct.yaml", "--seed", "1",
                             "--runs", "3", "--mode", mode, "-q"], expect=0, env=env)
+    # A property of the target's own, judged in every mode (in proc mode
+    # in the actor's process): the drop-oldest build loses a message.
+    for mode in ("sim", "proc", "stress"):
+        rc, out, err = run(["run", "fixtures/scenarios/target-queue-drop.yaml", "--seed", "1",
+                            "--runs", "2", "--mode", mode, "-q", "--trace-dir", d], expect=1,
+                           env=env)
+        check(out.count("property=messages_conserved") == 2 and
+              "3 messages went in, 0 came out by q_pop and 2 were discarded by q_close: 1 lost"
+              in out, "%s: the lost message was not caught:\n%s%s", mode, out, err)
+        run(["run", "fixtures/scenarios/target-queue-drop-correct.yaml", "--seed", "1",
+             "--runs", "2", "--mode", mode, "-q"], expect=0, env=env)
     # --target: the correct twin's scenario, on the leaky build, fails as
     # the leaky scenario does; its trace records the target and replays
     # to the same verdict; a missing path is refused.
