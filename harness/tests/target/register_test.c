@@ -1,0 +1,208 @@
+/*
+ * fl_target_register's checks (faultline/target.h): a well-formed table
+ * registers, once; every malformed one is refused with FL_EINVAL (or
+ * FL_EPROTO for another ABI, FL_EEXIST for a name taken) and a message
+ * naming what is wrong, and is not registered (its ops stay unknown).
+ * Each case breaks one rule of a table that is otherwise good.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fl_test.h"
+
+#include <string.h>
+
+#include "faultline/error.h"
+#include "faultline/target.h"
+
+static int
+op_nop(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)a;
+	(void)created;
+	return 0;
+}
+
+static void
+close_nop(void *state, void *obj)
+{
+	(void)state;
+	(void)obj;
+}
+
+static bool
+holds_yes(void *state, char *why, size_t len)
+{
+	(void)state;
+	(void)why;
+	(void)len;
+	return true;
+}
+
+static const struct fl_target_kind kinds[] = {
+	{ .name = "thing", .close = close_nop },
+	{ NULL },
+};
+
+/* A good table, copied and broken by each case; its op names are the
+ * case's own (registering one marks them taken). */
+struct table {
+	struct fl_target t;
+	struct fl_target_op ops[2];
+	struct fl_target_property props[FL_TARGET_MAX_PROPERTIES + 2];
+	char op_name[32];
+};
+
+static void
+good(struct table *x, const char *tag)
+{
+	memset(x, 0, sizeof(*x));
+	snprintf(x->op_name, sizeof(x->op_name), "reg_%s_open", tag);
+	x->ops[0] = (struct fl_target_op){ .name = x->op_name, .creates = "thing", .fn = op_nop };
+	x->props[0] = (struct fl_target_property){ .name = "things_counted",
+		                                   .what = "every thing is counted",
+		                                   .holds = holds_yes };
+	x->t = (struct fl_target){ .abi = FL_TARGET_ABI,
+		                   .name = "reg",
+		                   .ops = x->ops,
+		                   .kinds = kinds,
+		                   .properties = x->props };
+}
+
+/* t is refused with rc and a message containing want, and its op stays
+ * unknown. */
+static void
+refused(struct table *x, int rc, const char *want)
+{
+	char err[256];
+	const struct fl_target *found = NULL;
+
+	assert_fl(fl_target_register(&x->t, err, sizeof(err)), rc);
+	if (strstr(err, want) == NULL)
+		fail_msg("message '%s' does not say '%s'", err, want);
+	assert_null(fl_target_op_find(x->op_name, &found));
+}
+
+static void
+test_good_registers_once(void **state)
+{
+	static struct table x; /* registered: its table must live */
+	char err[256];
+	const struct fl_target *found = NULL;
+
+	(void)state;
+	good(&x, "good");
+	assert_fl(fl_target_register(&x.t, err, sizeof(err)), 0);
+	assert_fl(fl_target_register(&x.t, err, sizeof(err)), 0); /* again: nothing */
+	assert_non_null(fl_target_op_find("reg_good_open", &found));
+	assert_ptr_equal(found, &x.t);
+}
+
+static void
+test_abi(void **state)
+{
+	struct table x;
+
+	(void)state;
+	good(&x, "abi");
+	x.t.abi = FL_TARGET_ABI - 1;
+	refused(&x, FL_EPROTO, "built for target ABI");
+}
+
+static void
+test_op_name_taken(void **state)
+{
+	static struct table x, y; /* x stays registered: its table must live */
+
+	(void)state;
+	good(&x, "taken");
+	assert_fl(fl_target_register(&x.t, NULL, 0), 0);
+	good(&y, "taken");
+	y.t.name = "reg_other";
+	{
+		char err[256];
+
+		assert_fl(fl_target_register(&y.t, err, sizeof(err)), FL_EEXIST);
+		assert_non_null(strstr(err, "another registered target's too"));
+	}
+	good(&y, "builtin");
+	y.ops[0].name = "offer"; /* a built-in operation's */
+	{
+		char err[256];
+
+		assert_fl(fl_target_register(&y.t, err, sizeof(err)), FL_EEXIST);
+		assert_non_null(strstr(err, "a built-in operation's name"));
+	}
+}
+
+static void
+test_properties(void **state)
+{
+	struct table x;
+
+	(void)state;
+	good(&x, "p1");
+	x.props[0].name = "target_heap"; /* a built-in property's name */
+	refused(&x, FL_EINVAL, "property target_heap is a built-in one's name");
+	good(&x, "p2");
+	x.props[1] = x.props[0];
+	refused(&x, FL_EINVAL, "property things_counted is declared twice");
+	good(&x, "p3");
+	x.props[0].holds = NULL;
+	refused(&x, FL_EINVAL,
+	        "property things_counted needs a lower_case_name, a what and a holds");
+	good(&x, "p4");
+	x.props[0].name = "Things";
+	refused(&x, FL_EINVAL, "property Things needs a lower_case_name");
+	good(&x, "p5");
+	for (int i = 0; i <= FL_TARGET_MAX_PROPERTIES; i++) {
+		static char names[FL_TARGET_MAX_PROPERTIES + 1][16];
+
+		snprintf(names[i], sizeof(names[i]), "prop_%d", i);
+		x.props[i] = (struct fl_target_property){ .name = names[i],
+			                                  .what = "w",
+			                                  .holds = holds_yes };
+	}
+	refused(&x, FL_EINVAL, "more than FL_TARGET_MAX_PROPERTIES (16) properties");
+}
+
+static void
+test_shape(void **state)
+{
+	struct table x;
+
+	(void)state;
+	good(&x, "s1");
+	x.t.shared_size = FL_TARGET_SHARED_MAX + 1;
+	refused(&x, FL_EINVAL, "shared_size is over FL_TARGET_SHARED_MAX");
+	good(&x, "s2");
+	x.ops[0].fn = NULL;
+	refused(&x, FL_EINVAL, "has no function");
+	good(&x, "s3");
+	x.ops[0].creates = "nothing_declared";
+	refused(&x, FL_EINVAL, "creates an undeclared kind");
+	good(&x, "s4");
+	x.t.name = "Reg";
+	refused(&x, FL_EINVAL, "is not lower_case_name");
+	good(&x, "s5");
+	x.ops[0].name = NULL;
+	x.ops[0].fn = NULL;
+	refused(&x, FL_EINVAL, "declares no op");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_registers_once),
+		cmocka_unit_test(test_abi),
+		cmocka_unit_test(test_op_name_taken),
+		cmocka_unit_test(test_properties),
+		cmocka_unit_test(test_shape),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
