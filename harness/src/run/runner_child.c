@@ -37,6 +37,7 @@
 #include "faultline/sim.h"
 
 #include "faultline/faults.h"
+#include "core/code_where.h"
 #include "run/run_internal.h"
 #include "run/runner.h"
 #include "run/runner_internal.h"
@@ -65,28 +66,11 @@ crash_text_add(char *buf, size_t len, size_t at, const char *fmt, ...)
 	return n < 0 ? at : at + (size_t)n;
 }
 
-/* "fn+0xoff (object)" for a code address: the dynamic symbol that holds
- * it (its size says it does), else the object and the offset into it (a
- * library's internal function, resolved with its debug symbols:
- * `addr2line -f -e OBJECT 0xOFF`).  In a signal handler: dladdr1 reads
- * the loader's tables, no allocation. */
+/* pc's name (core/code_where.h) at buf + at. */
 static size_t
 crash_code_where(char *buf, size_t len, size_t at, uintptr_t pc)
 {
-	Dl_info info;
-	const ElfW(Sym) *sym = NULL;
-	const char *obj;
-
-	if (pc == 0 || dladdr1((void *)pc, &info, (void **)&sym, RTLD_DL_SYMENT) == 0 ||
-	    info.dli_fname == NULL)
-		return crash_text_add(buf, len, at, "%#lx", (unsigned long)pc);
-	obj = strrchr(info.dli_fname, '/') ? strrchr(info.dli_fname, '/') + 1 : info.dli_fname;
-	if (info.dli_sname != NULL && sym != NULL && pc >= (uintptr_t)info.dli_saddr &&
-	    pc - (uintptr_t)info.dli_saddr < sym->st_size)
-		return crash_text_add(buf, len, at, "%s+%#lx (%s)", info.dli_sname,
-		                      (unsigned long)(pc - (uintptr_t)info.dli_saddr), obj);
-	return crash_text_add(buf, len, at, "%s+%#lx", obj,
-	                      (unsigned long)(pc - (uintptr_t)info.dli_fbase));
+	return at < len ? at + fli_code_where(buf + at, len - at, pc) : at;
 }
 
 /* The faulting instruction's address, from the signal's context. */

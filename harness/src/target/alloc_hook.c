@@ -30,6 +30,7 @@
  * at once is never confused with the old block.
  */
 #include "alloc_hook.h"
+#include "core/code_where.h"
 
 #include "faultline/error.h"
 
@@ -92,8 +93,16 @@ struct entry {
 	size_t size;
 	uint64_t n;
 	uint8_t fn;
-	bool guarded; /* GUARD_LEN bytes of guard_byte() follow its size */
+	bool guarded;       /* GUARD_LEN bytes of guard_byte() follow its size */
+	uintptr_t site;     /* the code that allocated it: the call's return address */
+	uintptr_t freed_at; /* ... that freed it (quarantined), or 0 */
 };
+
+/* The return address of the wrapper this thread is in: the library's
+ * code that called malloc (or free), set first thing by every wrapper
+ * the library calls.  A heap error names it (fli_code_where). */
+static __thread uintptr_t call_site;
+#define AT_CALLER() (call_site = (uintptr_t)__builtin_return_address(0))
 
 /* The heap check (hooks.check): every block the target allocates is made
  * GUARD_LEN bytes longer, those bytes set to a pattern that a write past
@@ -283,16 +292,30 @@ set_guard(void *p, size_t size)
 
 /* A heap error of the target's, told to the hook (g.lock held). */
 static void
-heap_error(const struct entry *e, const char *fmt, size_t at)
+heap_error_again(const struct entry *e, const char *fmt, size_t at, uintptr_t again_at)
 {
-	char what[160], msg[320];
+	char what[160], msg[800], made[160] = "", freed[160] = "", again[160] = "";
 
 	if (g.hooks.heap_error == NULL)
 		return;
 	snprintf(what, sizeof(what), fmt, at);
-	snprintf(msg, sizeof(msg), "%s: the %zu-byte block of its allocation call #%llu (%s)", what,
-	         e->size, (unsigned long long)e->n, fn_names[e->fn]);
+	if (e->site != 0)
+		(void)fli_code_where(made, sizeof(made), e->site);
+	if (e->freed_at != 0)
+		(void)fli_code_where(freed, sizeof(freed), e->freed_at);
+	if (again_at != 0)
+		(void)fli_code_where(again, sizeof(again), again_at);
+	snprintf(msg, sizeof(msg),
+	         "%s: the %zu-byte block of its allocation call #%llu (%s)%s%s%s%s%s%s", what,
+	         e->size, (unsigned long long)e->n, fn_names[e->fn], made[0] ? ", made at " : "",
+	         made, freed[0] ? ", freed at " : "", freed, again[0] ? ", again at " : "", again);
 	g.hooks.heap_error(g.hooks.arg, msg);
+}
+
+static void
+heap_error(const struct entry *e, const char *fmt, size_t at)
+{
+	heap_error_again(e, fmt, at, 0);
 }
 
 /* e's guard intact (or none); if not, told, and false (g.lock held). */
@@ -378,7 +401,8 @@ end_guarded(void *p, size_t size, uint64_t n, enum fn f, bool guarded)
 		           .size = size,
 		           .n = n,
 		           .fn = (uint8_t)f,
-		           .guarded = guarded };
+		           .guarded = guarded,
+		           .site = call_site };
 
 	if (p != NULL && guarded)
 		set_guard(p, size);
@@ -407,9 +431,10 @@ target_free(void *p)
 
 	pthread_mutex_lock(&g.lock);
 	if (take((uintptr_t)p, &old)) {
+		old.freed_at = call_site;
 		retire(&old);
 	} else if ((q = quarantined((uintptr_t)p)) != NULL) {
-		heap_error(q, "double free: freed a second time%.0zu", 0);
+		heap_error_again(q, "double free: freed a second time%.0zu", 0, call_site);
 	} else {
 		g.st.frees_unknown++;
 		free(p);
@@ -424,6 +449,7 @@ w_malloc(size_t size)
 	bool guarded;
 	void *p;
 
+	AT_CALLER();
 	if (begin(F_MALLOC, &n) != GO) {
 		errno = ENOMEM;
 		return NULL;
@@ -441,6 +467,7 @@ w_calloc(size_t nmemb, size_t size)
 	bool guarded;
 	void *p;
 
+	AT_CALLER();
 	if (begin(F_CALLOC, &n) != GO) {
 		errno = ENOMEM;
 		return NULL;
@@ -458,6 +485,7 @@ w_calloc(size_t nmemb, size_t size)
 static void
 w_free(void *p)
 {
+	AT_CALLER();
 	if (p == NULL)
 		return;
 	target_free(p);
@@ -473,7 +501,7 @@ resize(void *p, size_t size, enum fn f)
 	void *q;
 
 	if (p != NULL && size == 0) { /* a free, as glibc's realloc */
-		w_free(p);
+		target_free(p);
 		return NULL;
 	}
 	if (begin(f, &n) != GO) {
@@ -506,10 +534,12 @@ resize(void *p, size_t size, enum fn f)
 				           .size = size,
 				           .n = n,
 				           .fn = (uint8_t)f,
-				           .guarded = guarded };
+				           .guarded = guarded,
+				           .site = call_site };
 
 			if (p != NULL) {
 				memcpy(q, p, old.size < size ? old.size : size);
+				old.freed_at = call_site;
 				retire(&old);
 			}
 			if (guarded)
@@ -526,7 +556,11 @@ resize(void *p, size_t size, enum fn f)
 	q = realloc(p, size);
 	pthread_mutex_lock(&g.lock);
 	if (q != NULL) {
-		struct entry e = { .addr = (uintptr_t)q, .size = size, .n = n, .fn = (uint8_t)f };
+		struct entry e = { .addr = (uintptr_t)q,
+			           .size = size,
+			           .n = n,
+			           .fn = (uint8_t)f,
+			           .site = call_site };
 
 		put(&e);
 		if (p != NULL && !known)
@@ -544,6 +578,7 @@ resize(void *p, size_t size, enum fn f)
 static void *
 w_realloc(void *p, size_t size)
 {
+	AT_CALLER();
 	return resize(p, size, F_REALLOC);
 }
 
@@ -552,6 +587,7 @@ w_reallocarray(void *p, size_t nmemb, size_t size)
 {
 	size_t total;
 
+	AT_CALLER();
 	if (__builtin_mul_overflow(nmemb, size, &total)) {
 		uint64_t n;
 
@@ -588,12 +624,14 @@ w_dup(const char *s, size_t len, enum fn f)
 static char *
 w_strdup(const char *s)
 {
+	AT_CALLER();
 	return w_dup(s, strlen(s), F_STRDUP);
 }
 
 static char *
 w_strndup(const char *s, size_t max)
 {
+	AT_CALLER();
 	return w_dup(s, strnlen(s, max), F_STRNDUP);
 }
 
@@ -603,9 +641,9 @@ w_posix_memalign(void **out, size_t align, size_t size)
 	uint64_t n;
 	void *p = NULL;
 	int rc;
-
 	bool guarded;
 
+	AT_CALLER();
 	if (begin(F_POSIX_MEMALIGN, &n) != GO)
 		return ENOMEM;
 	rc = posix_memalign(&p, align, room(size, &guarded));
@@ -621,6 +659,7 @@ w_aligned_alloc(size_t align, size_t size)
 	uint64_t n;
 	void *p;
 
+	AT_CALLER();
 	if (begin(F_ALIGNED_ALLOC, &n) != GO) {
 		errno = ENOMEM;
 		return NULL;
@@ -647,6 +686,7 @@ w_memalign(size_t align, size_t size)
 	uint64_t n;
 	void *p;
 
+	AT_CALLER();
 	if (begin(F_MEMALIGN, &n) != GO) {
 		errno = ENOMEM;
 		return NULL;

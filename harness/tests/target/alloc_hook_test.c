@@ -743,7 +743,10 @@ test_heap_check(void **state)
 	toy.free(p);
 	expect_error(&h, n,
 	             "double free: freed a second time: the 8-byte block of its allocation "
-	             "call #15 (calloc)");
+	             "call #15 (calloc), made at ");
+	/* Where it was made, freed, and freed again: code addresses named. */
+	if (strstr(h.last, ", freed at ") == NULL || strstr(h.last, ", again at ") == NULL)
+		fail_msg("the double free does not name where it was freed twice: %s", h.last);
 
 	n = h.n;
 	p = toy.strdup("abcdef");
@@ -752,7 +755,9 @@ test_heap_check(void **state)
 	fli_alloc_flush();
 	expect_error(&h, n,
 	             "use after free: written at byte 3 after the target freed it: the "
-	             "7-byte block of its allocation call #16 (strdup)");
+	             "7-byte block of its allocation call #16 (strdup), made at ");
+	if (strstr(h.last, ", freed at ") == NULL)
+		fail_msg("the use after free does not name where it was freed: %s", h.last);
 
 	n = h.n;
 	p = toy.malloc(8);
