@@ -380,6 +380,10 @@ fli_interp_driver_main(void *arg)
 
 			if (ar->crashed && !ar->reclaimed) {
 				uint64_t due = ar->crashed_at_ns + r->liveness_ns;
+				/* No driver, nothing of the transport's to reclaim (a
+				 * target's scenario): no liveness period to wait out. */
+				if (r->driver == NULL && r->driver_dom == NULL)
+					due = now;
 				if (now >= due) {
 					uint32_t ports = 0, chunks = 0;
 					if (r->driver_dom != NULL)
