@@ -14,8 +14,8 @@
  *                               pull, pair (pair1), bus, surveyor,
  *                               respondent
  *   nng_listen {sock, url}      inproc://NAME, or ipc://NAME (a relative
- *                               NAME: a path under /tmp of this process
- *                               and run, removed at the run's end)
+ *                               NAME: a path in the run's directory,
+ *                               fl_target_run_dir, gone with the run)
  *   nng_dial {sock, url, nonblock}
  *   nng_subscribe {sock, topic} a sub socket's topic ("" is every message)
  *   nng_send {sock, size, deadline_ms}
@@ -354,10 +354,11 @@ static pthread_mutex_t ipc_mu = PTHREAD_MUTEX_INITIALIZER;
 static char ipc_paths[IPC_MAX][128];
 static size_t ipc_n;
 
-/* url as NNG gets it: ipc://NAME (NAME relative) is a path of this run
- * under /tmp (the same in every process of a proc run, where the
- * actors' processes meet at it), remembered to be removed at the run's
- * end by a process that used it. */
+/* url as NNG gets it: ipc://NAME (NAME relative) is a path in the run's
+ * directory (fl_target_run_dir: the same in every process of a proc
+ * run, where the actors' processes meet at it, and removed with the run
+ * however it ends), remembered to be told of at the run's end by a
+ * process that used it if NNG left it behind. */
 static const char *
 url_of(const char *url, char *buf, size_t n)
 {
@@ -367,8 +368,15 @@ url_of(const char *url, char *buf, size_t n)
 	if (strncmp(url, "ipc://", 6) != 0 || url[6] == '/')
 		return url;
 	name = url + 6;
-	snprintf(buf, n, "ipc:///tmp/fl-nng-%s-%s",
-	         fl_target_run_name() ? fl_target_run_name() : "none", name);
+	if (fl_target_run_dir() == NULL) {
+		/* No place of the run's: NNG gets an address without a path
+		 * (the op fails, and the run with it), never a file that
+		 * would outlive the run. */
+		fl_target_note("ipc://%s: the run's directory cannot be made", name);
+		snprintf(buf, n, "ipc://");
+		return buf;
+	}
+	snprintf(buf, n, "ipc://%s/%s", fl_target_run_dir(), name);
 	pthread_mutex_lock(&ipc_mu);
 	for (size_t i = 0; i < ipc_n && !known; i++)
 		known = strcmp(ipc_paths[i], buf + 6) == 0;

@@ -197,9 +197,14 @@ void fl_target_violation(const char *fmt, ...) __attribute__((format(printf, 1, 
  * process of the run; NULL when shared_size is 0); fl_target_run_name a
  * name no other live run on this machine has, the same in every process
  * of the run ("fl-1234-5"): for paths and addresses the run's processes
- * meet at (an ipc:// path).  Both NULL outside an op. */
+ * meet at (an ipc:// path).  fl_target_run_dir a directory (mode 0700)
+ * made for the run on first ask, the same in every process of the run,
+ * removed with everything in it when the run ends, however it ends (an
+ * actor's crash included): for its files and sockets.  All NULL outside
+ * an op; fl_target_run_dir also NULL when it cannot be made. */
 void *fl_target_shared(void);
 const char *fl_target_run_name(void);
+const char *fl_target_run_dir(void);
 
 /* fl_target_register makes t's ops known to scenarios loaded after it.
  * 0; FL_EINVAL (t malformed: the message in err says what);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "faultline/choice.h"
@@ -93,6 +94,29 @@ const char *
 fl_target_run_name(void)
 {
 	return here.r != NULL && here.pid == getpid() ? here.r->ns : NULL;
+}
+
+/* Made by the first of the run's processes and threads to ask (the
+ * state is in the run's shared memory); a name already taken (a
+ * directory this run did not make) is never adopted. */
+const char *
+fl_target_run_dir(void)
+{
+	static __thread char path[512];
+	struct run *r = here.r;
+	int st = 0;
+
+	if (r == NULL || here.pid != getpid() || fli_run_tmp_path(r->ns, path, sizeof(path)) != 0)
+		return NULL;
+	if (__atomic_compare_exchange_n(&r->target_dir, &st, 1, false, __ATOMIC_ACQ_REL,
+	                                __ATOMIC_ACQUIRE)) {
+		st = mkdir(path, 0700) == 0 ? 2 : -1;
+		__atomic_store_n(&r->target_dir, st, __ATOMIC_RELEASE);
+	}
+	for (int i = 0; (st = __atomic_load_n(&r->target_dir, __ATOMIC_ACQUIRE)) == 1 && i < 10000;
+	     i++)
+		usleep(100); /* another process is making it: a mkdir's time */
+	return st == 2 ? path : NULL;
 }
 
 static bool

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -170,6 +171,49 @@ fli_run_thread_actor(void)
 	return thread_actor;
 }
 
+/* ---- the run's directory of files (fl_target_run_dir) ---------------------
+ *
+ * "$TMPDIR/faultline-<ns>.d" (or /tmp): made on a target's first ask
+ * (interp_target.c), removed with everything in it with the run
+ * directory, whatever the run's end: a crashed actor's ipc socket goes
+ * too.  Only a directory of this user's, never a link, is removed. */
+
+int
+fli_run_tmp_path(const char *ns, char *buf, size_t len)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n;
+
+	if (tmp == NULL || tmp[0] != '/')
+		tmp = "/tmp";
+	n = snprintf(buf, len, "%s/faultline-%s.d", tmp, ns);
+	return n > 0 && (size_t)n < len ? 0 : FL_ELIMIT;
+}
+
+static int
+tmp_unlink(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		(void)rmdir(path);
+	else
+		(void)unlink(path);
+	return 0;
+}
+
+void
+fli_run_tmp_remove(const char *ns)
+{
+	char path[512];
+	struct stat st;
+
+	if (fli_run_tmp_path(ns, path, sizeof(path)) != 0 || lstat(path, &st) != 0 ||
+	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return;
+	(void)nftw(path, tmp_unlink, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 /* ---- the run directory -------------------------------------------------
  *
  * Its whole life: a free name is picked (fli_run_dir_pick), the path comes
@@ -310,6 +354,7 @@ fli_run_dir_remove(const char *ns)
 {
 	char dir[256];
 
+	fli_run_tmp_remove(ns);
 	/* A cluster's node files first: the transport removes only its own. */
 	if (fl_run_dir_path(ns, dir, sizeof dir) == 0)
 		fli_cluster_remove_files(dir);

@@ -121,6 +121,8 @@ struct run {
 	                            take_image in another process names it) */
 	size_t sessions_len; /* bytes mapped */
 	void *target_shared; /* the target's shared_size bytes (fl_target_shared) */
+	int target_dir;      /* fl_target_run_dir: 0 not made, 1 being made, 2 made,
+	                        -1 cannot be (shared with process actors) */
 	uint64_t linger_ns;
 	char ns[64];
 	char dir[256];  /* /dev/shm/faultline-<ns> */
@@ -224,6 +226,11 @@ int fli_wait_driver(struct run *r);
 /* run.c: the run directory's life (see there). */
 /* Pick a free namespace "<prefix>-<pid>-<n>" into ns: 0 or FL_EEXIST. */
 int fli_run_dir_pick(const char *prefix, char *ns, size_t len);
+/* The run's directory of files for a target (fl_target_run_dir):
+ * "$TMPDIR/faultline-<ns>.d" into buf (0 or FL_ELIMIT); removed, with what
+ * is in it, by fli_run_dir_remove (a directory of this user's alone). */
+int fli_run_tmp_path(const char *ns, char *buf, size_t len);
+void fli_run_tmp_remove(const char *ns);
 /* FL_EEXIST (and r->dir_taken) when r->dir exists already: never adopted. */
 int fli_run_dir_claim(struct run *r);
 /* Make r->dir (a run without a pub/sub driver): 0, FL_EEXIST or FL_EIO. */

@@ -1237,6 +1237,17 @@ def case_targets():
         check(caught, "%s: the leak was not caught:\n%s%s", mode, out, err)
         rc, out, err = run(["run", "fixtures/scenarios/target-queue-correct.yaml", "--seed", "1",
                             "--runs", "3", "--mode", mode, "-q"], expect=0, env=env)
+    # A target's run directory (fl_target_run_dir) goes with the run,
+    # however an actor ends: NNG's listener in a process that crashes
+    # leaves its ipc socket there; nothing is left in TMPDIR.
+    nng = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(FL))), "targets",
+                       "faultline-target-nng.so")
+    if os.path.exists(nng):
+        private = tdir("run-dirs")
+        rc, out, err = run(["run", "targets/nng/scenarios/nng-proc-crash.yaml", "--seed", "1",
+                            "--runs", "5", "-q", "--target", nng, "--trace-dir", d], expect=0,
+                           env=dict(env, TMPDIR=private))
+        check(os.listdir(private) == [], "left in TMPDIR: %s", os.listdir(private))
     # A property of the target's own, judged in every mode (in proc mode
     # in the actor's process): the drop-oldest build loses a message.
     for mode in ("sim", "proc", "stress"):
