@@ -403,6 +403,7 @@ static bool
 remove_any(const char *ns, long pid)
 {
 	(void)pid;
+	fli_run_tmp_remove(ns);
 	return fl_run_dir_remove(ns) == 0;
 }
 
@@ -444,6 +445,7 @@ remove_if_dead(const char *ns, long pid)
 		return false;
 	if (kill((pid_t)pid, 0) == 0 ? !zombie(pid) : errno != ESRCH)
 		return false;
+	fli_run_tmp_remove(ns); /* a target's directory of the dead run's too */
 	return fl_run_dir_remove(ns) == 0;
 }
 
