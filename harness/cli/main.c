@@ -1961,6 +1961,58 @@ repro_var(char *buf, size_t len, const struct fl_scenario *s, fl_scn_ref i)
 			*p = '_';
 }
 
+/* The scenario op a recorded op ran, or NULL. */
+static const struct fl_scenario_op *
+repro_op_of(const struct fl_scenario *s, const struct repro_op *r)
+{
+	const struct fl_scenario_actor *a =
+	        (size_t)r->actor < s->actor_count ? &s->actors[r->actor] : NULL;
+
+	return a != NULL && (size_t)r->op < a->op_count ? &a->ops[r->op] : NULL;
+}
+
+/* The objects the run made and left open, closed at the program's end
+ * as the harness closes them at an actor's end: each that an op made and
+ * none closed, of a kind with a c_close. */
+static void
+repro_left_open(FILE *f, const struct fl_scenario *s, const struct fl_target *tg,
+                const struct repro_op *ops, size_t nops)
+{
+	char var[96];
+
+	for (size_t i = 0; i < s->object_count; i++) {
+		const char *c_close = NULL;
+		bool made = false, closed = false;
+
+		if (s->objects[i].kind != FL_SCN_OBJ_TARGET)
+			continue;
+		for (const struct fl_target_kind *kd = tg->kinds; kd->name != NULL; kd++)
+			if (strcmp(kd->name, s->objects[i].target_kind) == 0)
+				c_close = kd->c_close;
+		for (size_t k = 0; k < nops && c_close != NULL; k++) {
+			const struct fl_scenario_op *op = repro_op_of(s, &ops[k]);
+			const struct fl_target_op *top;
+
+			if (op == NULL || op->kind != FL_SCN_OP_TARGET)
+				continue;
+			top = op->u.target.op;
+			made = made || op->u.target.as == (fl_scn_ref)i;
+			for (int j = 0; top->closes != NULL && top->args != NULL &&
+			                j < FL_TARGET_MAX_ARGS && top->args[j].name != NULL;
+			     j++)
+				closed = closed || (strcmp(top->args[j].name, top->closes) == 0 &&
+				                    op->u.target.objs[j] == (fl_scn_ref)i);
+		}
+		if (!made || closed)
+			continue;
+		repro_var(var, sizeof(var), s, (fl_scn_ref)i);
+		fprintf(f, "\t/* %s %s left open: closed, as the harness closes it */\n\t",
+		        s->objects[i].target_kind, s->objects[i].name);
+		fprintf(f, c_close, var);
+		fputs("\n", f);
+	}
+}
+
 static int
 cmd_repro(int argc, char **argv)
 {
@@ -2126,10 +2178,7 @@ cmd_repro(int argc, char **argv)
 		fprintf(f, "\tmemset(&%s, 0, sizeof(%s));\n", var, var);
 	}
 	for (size_t i = 0; i < nops; i++) {
-		const struct fl_scenario_actor *a =
-		        (size_t)ops[i].actor < s->actor_count ? &s->actors[ops[i].actor] : NULL;
-		const struct fl_scenario_op *op =
-		        a != NULL && (size_t)ops[i].op < a->op_count ? &a->ops[ops[i].op] : NULL;
+		const struct fl_scenario_op *op = repro_op_of(s, &ops[i]);
 		struct fl_target_c cc = { .out = f, .deadline_ms = ops[i].deadline_ms };
 		int64_t ints[FL_TARGET_MAX_ARGS] = { 0 };
 		struct fl_target_args args = { ints, op != NULL ? op->u.target.strs : NULL, NULL,
@@ -2137,11 +2186,17 @@ cmd_repro(int argc, char **argv)
 
 		if (op == NULL || op->kind != FL_SCN_OP_TARGET)
 			continue;
+		/* The op's declared arguments only: its args end at a NULL
+		 * name, or are NULL (an op of none). */
+		const struct fl_target_arg *targs = op->u.target.op->args;
+		bool declared = targs != NULL;
+
 		for (int j = 0; j < FL_TARGET_MAX_ARGS; j++) {
+			declared = declared && targs[j].name != NULL;
 			ints[j] = j < ops[i].nints ? ops[i].ints[j] : op->u.target.ints[j];
 			vars[j][0] = '\0';
-			if (op->u.target.objs[j] >= 0 &&
-			    op->u.target.op->args[j].type == FL_TARGET_OBJECT)
+			if (declared && op->u.target.objs[j] >= 0 &&
+			    targs[j].type == FL_TARGET_OBJECT)
 				repro_var(vars[j], sizeof(vars[j]), s, op->u.target.objs[j]);
 			cc.objs[j] = vars[j];
 		}
@@ -2149,11 +2204,12 @@ cmd_repro(int argc, char **argv)
 			repro_var(created, sizeof(created), s, op->u.target.as);
 			cc.created = created;
 		}
-		fprintf(f, "\t/* actor %s, line %d: %s */\n\t{\n", a->name, op->line,
-		        op->u.target.op->name);
+		fprintf(f, "\t/* actor %s, line %d: %s */\n\t{\n", s->actors[ops[i].actor].name,
+		        op->line, op->u.target.op->name);
 		op->u.target.op->c_code(&cc, &args);
 		fputs("\t}\n", f);
 	}
+	repro_left_open(f, s, tg, ops, nops);
 	fputs("\treturn 0;\n}\n", f);
 	if (fclose(f) != 0) {
 		fprintf(stderr, "faultline repro: %s: write error\n", out_path);

@@ -111,6 +111,9 @@
  * adapter owns: made, received or taken back from a failed send, and not
  * yet freed or handed to a socket), dialers_open, listeners_open.
  *
+ * Every op has a C form (faultline repro --c, at the end of this file):
+ * a failing run written as a program on NNG's public API alone.
+ *
  * NNG runs threads of its own: its scenarios run in stress mode, or in
  * proc mode, an actor a process (ipc:// names are per run, and the byte
  * model is in the run's shared memory, so the processes meet and judge
@@ -695,14 +698,23 @@ opt_get(int kind, uint32_t id, size_t opt, int64_t *v)
 	return rv;
 }
 
-static int
-opt_index(const char *name, size_t *opt)
+/* The option called name (quietly: the C forms use it too). */
+static bool
+opt_find(const char *name, size_t *opt)
 {
 	for (size_t i = 0; i < OPTIONS; i++)
 		if (strcmp(options[i].name, name) == 0) {
 			*opt = i;
-			return 0;
+			return true;
 		}
+	return false;
+}
+
+static int
+opt_index(const char *name, size_t *opt)
+{
+	if (opt_find(name, opt))
+		return 0;
 	fl_target_note("no option '%s' this adapter knows (recv-timeout, send-timeout, "
 	               "recv-size-max, recv-buffer, send-buffer, req:resend-time, "
 	               "surveyor:survey-time, reconnect-time-min, reconnect-time-max, ttl-max, "
@@ -2211,21 +2223,58 @@ fini(void *state)
 /* ---- the ops as C (faultline repro --c) ---------------------------------
  *
  * What the program a maintainer builds against libnng holds before main,
- * and each op that has a C form.  Blocking sends and receives wait through
- * an aio of the op's deadline, as the adapter does; every call's result is
- * printed with NNG's own word. */
+ * and every op's C form: the NNG calls its fn makes, in its order (a
+ * target/alloc shim numbers NNG's allocations as the run did), with its
+ * flags and timeouts.  Blocking sends and receives wait through an aio of
+ * the op's deadline, as the adapter does; the bytes it makes are
+ * gen_bytes' pattern, keys taken in the same turn; an aio object's
+ * callback does what aio_collect does (a failed send's message taken back
+ * and freed); what the adapter refuses without calling NNG (an aio busy
+ * or stopped, a message object a send emptied, an option it does not
+ * know) the program refuses with the same code.  Every call's result is
+ * printed with NNG's own word; a received message by its length, an
+ * option read back against the last value set (or the scenario's), a
+ * message's lengths after each op on it, rather than the byte model. */
 static const char c_prologue[] =
-        "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
-        "#include <nng/nng.h>\n#include <nng/protocol/bus0/bus.h>\n"
-        "#include <nng/protocol/pair1/pair.h>\n#include <nng/protocol/pipeline0/pull.h>\n"
-        "#include <nng/protocol/pipeline0/push.h>\n#include <nng/protocol/pubsub0/pub.h>\n"
-        "#include <nng/protocol/pubsub0/sub.h>\n#include <nng/protocol/reqrep0/rep.h>\n"
-        "#include <nng/protocol/reqrep0/req.h>\n#include <nng/protocol/survey0/respond.h>\n"
-        "#include <nng/protocol/survey0/survey.h>\n\n"
-        "#define UNUSED __attribute__((unused))\n\n"
-        "static UNUSED void\nsay(const char *what, int rv)\n{\n"
-        "\tprintf(\"%s: %s\\n\", what, nng_strerror(rv));\n\tfflush(stdout);\n}\n\n"
-        "static UNUSED int\nopen_socket(nng_socket *s, const char *p)\n{\n"
+        "#include <errno.h>\n"
+        "#include <pthread.h>\n"
+        "#include <stdio.h>\n"
+        "#include <stdlib.h>\n"
+        "#include <string.h>\n"
+        "#include <time.h>\n"
+        "\n"
+        "#include <nng/nng.h>\n"
+        "#include <nng/protocol/bus0/bus.h>\n"
+        "#include <nng/protocol/pair1/pair.h>\n"
+        "#include <nng/protocol/pipeline0/pull.h>\n"
+        "#include <nng/protocol/pipeline0/push.h>\n"
+        "#include <nng/protocol/pubsub0/pub.h>\n"
+        "#include <nng/protocol/pubsub0/sub.h>\n"
+        "#include <nng/protocol/reqrep0/rep.h>\n"
+        "#include <nng/protocol/reqrep0/req.h>\n"
+        "#include <nng/protocol/survey0/respond.h>\n"
+        "#include <nng/protocol/survey0/survey.h>\n"
+        "\n"
+        "#define UNUSED __attribute__((unused))\n"
+        "\n"
+        "static UNUSED void\n"
+        "say(const char *what, int rv)\n"
+        "{\n"
+        "\tprintf(\"%s: %s\\n\", what, nng_strerror(rv));\n"
+        "\tfflush(stdout);\n"
+        "}\n"
+        "\n"
+        "/* A call that returns nothing. */\n"
+        "static UNUSED void\n"
+        "said(const char *what)\n"
+        "{\n"
+        "\tprintf(\"%s: returned\\n\", what);\n"
+        "\tfflush(stdout);\n"
+        "}\n"
+        "\n"
+        "static UNUSED int\n"
+        "open_socket(nng_socket *s, const char *p)\n"
+        "{\n"
         "\tif (!strcmp(p, \"req\")) return nng_req0_open(s);\n"
         "\tif (!strcmp(p, \"rep\")) return nng_rep0_open(s);\n"
         "\tif (!strcmp(p, \"pub\")) return nng_pub0_open(s);\n"
@@ -2235,25 +2284,544 @@ static const char c_prologue[] =
         "\tif (!strcmp(p, \"pair\")) return nng_pair1_open(s);\n"
         "\tif (!strcmp(p, \"bus\")) return nng_bus0_open(s);\n"
         "\tif (!strcmp(p, \"surveyor\")) return nng_surveyor0_open(s);\n"
-        "\treturn nng_respondent0_open(s);\n}\n\n"
+        "\tif (!strcmp(p, \"respondent\")) return nng_respondent0_open(s);\n"
+        "\treturn NNG_EINVAL; /* no such protocol: the adapter's FL_EINVAL */\n"
+        "}\n"
+        "\n"
         "/* A relative ipc://NAME: a path under /tmp, as the adapter makes it. */\n"
-        "static UNUSED const char *\nurl(const char *u, char *buf, size_t n)\n{\n"
-        "\tif (strncmp(u, \"ipc://\", 6) != 0 || u[6] == '/')\n\t\treturn u;\n"
-        "\tsnprintf(buf, n, \"ipc:///tmp/fl-nng-repro-%s\", u + 6);\n\treturn buf;\n}\n\n"
-        "/* A send of n bytes, or a receive, bounded by ms through an aio. */\n"
-        "static UNUSED int\ntimed(nng_socket s, size_t n, int send, int ms)\n{\n"
-        "\tnng_aio *aio;\n\tnng_msg *m = NULL;\n\tint rv = nng_aio_alloc(&aio, NULL, NULL);\n\n"
-        "\tif (rv != 0)\n\t\treturn rv;\n\tnng_aio_set_timeout(aio, ms);\n"
-        "\tif (send) {\n\t\tif ((rv = nng_msg_alloc(&m, n)) != 0) {\n"
-        "\t\t\tnng_aio_free(aio);\n\t\t\treturn rv;\n\t\t}\n"
-        "\t\tfor (size_t i = 0; i < n; i++)\n"
-        "\t\t\t((unsigned char *)nng_msg_body(m))[i] = (unsigned char)(i * 131);\n"
-        "\t\tnng_aio_set_msg(aio, m);\n\t\tnng_send_aio(s, aio);\n"
-        "\t} else {\n\t\tnng_recv_aio(s, aio);\n\t}\n"
-        "\tnng_aio_wait(aio);\n\trv = nng_aio_result(aio);\n"
-        "\tif (send && rv != 0)\n\t\tnng_msg_free(nng_aio_get_msg(aio)); /* still ours */\n"
-        "\tif (!send && rv == 0)\n\t\tnng_msg_free(nng_aio_get_msg(aio));\n"
-        "\tnng_aio_free(aio);\n\treturn rv;\n}\n";
+        "static UNUSED const char *\n"
+        "url(const char *u, char *buf, size_t n)\n"
+        "{\n"
+        "\tif (strncmp(u, \"ipc://\", 6) != 0 || u[6] == '/')\n"
+        "\t\treturn u;\n"
+        "\tsnprintf(buf, n, \"ipc:///tmp/fl-nng-repro-%s\", u + 6);\n"
+        "\treturn buf;\n"
+        "}\n"
+        "\n"
+        "/* The bytes the adapter makes: a pattern each message's key picks, the\n"
+        " * keys taken in turn from 1 (the adapter's gen_bytes). */\n"
+        "static unsigned next_key = 1;\n"
+        "\n"
+        "static UNUSED void\n"
+        "pattern(unsigned char *p, size_t n)\n"
+        "{\n"
+        "\tunsigned key = next_key++;\n"
+        "\n"
+        "\tfor (size_t i = 0; i < n; i++)\n"
+        "\t\tp[i] = (unsigned char)(key * 131u + i + (i >> 8) * 17u);\n"
+        "}\n"
+        "\n"
+        "/* A message received: its length said (the adapter checks its bytes\n"
+        " * against every message sent). */\n"
+        "static UNUSED void\n"
+        "received(const char *who, nng_msg *m)\n"
+        "{\n"
+        "\tprintf(\"\\t%s: received %zu bytes\\n\", who, nng_msg_len(m));\n"
+        "\tfflush(stdout);\n"
+        "}\n"
+        "\n"
+        "/* A send of *m (the socket's once sent: *m NULL; still the caller's\n"
+        " * when it fails) or a receive into *m, bounded by ms through an aio of\n"
+        " * its own, never the socket's timeout options. */\n"
+        "static UNUSED int\n"
+        "sock_io(nng_socket s, int send, nng_msg **m, int ms)\n"
+        "{\n"
+        "\tnng_aio *aio;\n"
+        "\tint rv = nng_aio_alloc(&aio, NULL, NULL);\n"
+        "\n"
+        "\tif (rv != 0)\n"
+        "\t\treturn rv;\n"
+        "\tnng_aio_set_timeout(aio, ms);\n"
+        "\tif (send) {\n"
+        "\t\tnng_aio_set_msg(aio, *m);\n"
+        "\t\tnng_send_aio(s, aio);\n"
+        "\t} else {\n"
+        "\t\tnng_recv_aio(s, aio);\n"
+        "\t}\n"
+        "\tnng_aio_wait(aio);\n"
+        "\trv = nng_aio_result(aio);\n"
+        "\tif (send && rv == 0)\n"
+        "\t\t*m = NULL;\n"
+        "\tif (!send && rv == 0)\n"
+        "\t\t*m = nng_aio_get_msg(aio);\n"
+        "\tnng_aio_free(aio);\n"
+        "\treturn rv;\n"
+        "}\n"
+        "\n"
+        "/* nng_send: n bytes of the pattern appended to an empty message. */\n"
+        "static UNUSED int\n"
+        "send_bytes(nng_socket s, size_t n, int ms)\n"
+        "{\n"
+        "\tunsigned char *buf = malloc(n > 0 ? n : 1);\n"
+        "\tnng_msg *m = NULL;\n"
+        "\tint rv;\n"
+        "\n"
+        "\tif (buf == NULL)\n"
+        "\t\treturn NNG_ENOMEM;\n"
+        "\tpattern(buf, n);\n"
+        "\trv = nng_msg_alloc(&m, 0);\n"
+        "\tif (rv == 0)\n"
+        "\t\trv = nng_msg_append(m, buf, n);\n"
+        "\tif (rv == 0)\n"
+        "\t\trv = sock_io(s, 1, &m, ms);\n"
+        "\tif (m != NULL)\n"
+        "\t\tnng_msg_free(m); /* not sent: still ours */\n"
+        "\tfree(buf);\n"
+        "\treturn rv;\n"
+        "}\n"
+        "\n"
+        "/* nng_recv: a message received and freed. */\n"
+        "static UNUSED int\n"
+        "recv_any(nng_socket s, int ms)\n"
+        "{\n"
+        "\tnng_msg *m = NULL;\n"
+        "\tint rv = sock_io(s, 0, &m, ms);\n"
+        "\n"
+        "\tif (rv == 0) {\n"
+        "\t\treceived(\"nng_recv\", m);\n"
+        "\t\tnng_msg_free(m);\n"
+        "\t}\n"
+        "\treturn rv;\n"
+        "}\n"
+        "\n"
+        "/* nng_ctx_send of n bytes of the pattern, or nng_ctx_recv, through an\n"
+        " * aio of its own waited for (timeout ms). */\n"
+        "static UNUSED int\n"
+        "ctx_io(nng_ctx c, int send, size_t n, int ms)\n"
+        "{\n"
+        "\tnng_aio *aio;\n"
+        "\tnng_msg *m = NULL;\n"
+        "\tint rv;\n"
+        "\n"
+        "\tif ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0)\n"
+        "\t\treturn rv;\n"
+        "\tif (send && (rv = nng_msg_alloc(&m, n)) != 0) {\n"
+        "\t\tnng_aio_free(aio);\n"
+        "\t\treturn rv;\n"
+        "\t}\n"
+        "\tif (send)\n"
+        "\t\tpattern(nng_msg_body(m), n);\n"
+        "\tnng_aio_set_timeout(aio, ms);\n"
+        "\tnng_aio_set_msg(aio, m);\n"
+        "\tif (send)\n"
+        "\t\tnng_ctx_send(c, aio);\n"
+        "\telse\n"
+        "\t\tnng_ctx_recv(c, aio);\n"
+        "\tnng_aio_wait(aio);\n"
+        "\trv = nng_aio_result(aio);\n"
+        "\tm = nng_aio_get_msg(aio);\n"
+        "\tnng_aio_set_msg(aio, NULL);\n"
+        "\tif (send && rv != 0 && m != NULL) {\n"
+        "\t\tnng_msg_free(m); /* failed: still ours (nng_send_aio(3)) */\n"
+        "\t} else if (send && rv != 0) {\n"
+        "\t\tprintf(\"\\ta failed send left no message in its aio\\n\");\n"
+        "\t} else if (!send && rv == 0 && m != NULL) {\n"
+        "\t\treceived(\"nng_ctx_recv\", m);\n"
+        "\t\tnng_msg_free(m);\n"
+        "\t} else if (!send && rv == 0) {\n"
+        "\t\tprintf(\"\\ta receive succeeded with no message\\n\");\n"
+        "\t}\n"
+        "\tnng_aio_free(aio);\n"
+        "\treturn rv;\n"
+        "}\n"
+        "\n"
+        "/* Options: the values set (kind, id, option), as the adapter's model:\n"
+        " * a value read back is judged against the last one set, or the\n"
+        " * scenario's when it gave one. */\n"
+        "static struct {\n"
+        "\tconst char *kind, *opt;\n"
+        "\tunsigned id;\n"
+        "\tlong long v;\n"
+        "} model[512];\n"
+        "static size_t model_n;\n"
+        "\n"
+        "static UNUSED void\n"
+        "model_set(const char *kind, unsigned id, const char *opt, long long v)\n"
+        "{\n"
+        "\tsize_t i;\n"
+        "\n"
+        "\tfor (i = 0; i < model_n; i++)\n"
+        "\t\tif (!strcmp(model[i].kind, kind) && model[i].id == id && !strcmp(model[i].opt, opt))\n"
+        "\t\t\tbreak;\n"
+        "\tif (i == sizeof(model) / sizeof(model[0]))\n"
+        "\t\treturn;\n"
+        "\tmodel[i].kind = kind;\n"
+        "\tmodel[i].id = id;\n"
+        "\tmodel[i].opt = opt;\n"
+        "\tmodel[i].v = v;\n"
+        "\tif (i == model_n)\n"
+        "\t\tmodel_n++;\n"
+        "}\n"
+        "\n"
+        "static UNUSED void\n"
+        "read_back(const char *kind, unsigned id, const char *opt, long long v, int given, long "
+        "long want)\n"
+        "{\n"
+        "\tfor (size_t i = 0; i < model_n && !given; i++)\n"
+        "\t\tif (!strcmp(model[i].kind, kind) && model[i].id == id && !strcmp(model[i].opt, opt)) "
+        "{\n"
+        "\t\t\twant = model[i].v;\n"
+        "\t\t\tgiven = 1;\n"
+        "\t\t}\n"
+        "\tif (given && v != want)\n"
+        "\t\tprintf(\"\\t%s: %lld, but %lld was set (or given as its value)\\n\", opt, v, want);\n"
+        "\telse\n"
+        "\t\tprintf(\"\\t%s: %lld\\n\", opt, v);\n"
+        "\tfflush(stdout);\n"
+        "}\n"
+        "\n"
+        "/* Messages: an op on a message object's message; a variable a send\n"
+        " * took the message of, or whose alloc failed, is NULL (NNG not called,\n"
+        " * as the adapter's msg_take). */\n"
+        "static UNUSED int\n"
+        "held(nng_msg *m, const char *what)\n"
+        "{\n"
+        "\tif (m == NULL) {\n"
+        "\t\tprintf(\"%s: the object holds no message (a send took it, or none was made): not "
+        "called\\n\", what);\n"
+        "\t\tfflush(stdout);\n"
+        "\t}\n"
+        "\treturn m != NULL;\n"
+        "}\n"
+        "\n"
+        "/* What an op on a message returned, and the message's lengths after it. */\n"
+        "static UNUSED void\n"
+        "say_msg(const char *what, int rv, nng_msg *m)\n"
+        "{\n"
+        "\tprintf(\"%s: %s (body %zu bytes, header %zu)\\n\", what, nng_strerror(rv), "
+        "nng_msg_len(m),\n"
+        "\t       nng_msg_header_len(m));\n"
+        "\tfflush(stdout);\n"
+        "}\n"
+        "\n"
+        "/* nng_msg_alloc, its body the pattern's. */\n"
+        "static UNUSED int\n"
+        "msg_new(nng_msg **m, size_t n)\n"
+        "{\n"
+        "\tint rv = nng_msg_alloc(m, n);\n"
+        "\n"
+        "\tif (rv != 0) {\n"
+        "\t\t*m = NULL;\n"
+        "\t\treturn rv;\n"
+        "\t}\n"
+        "\tif (nng_msg_len(*m) != n)\n"
+        "\t\tprintf(\"\\tnng_msg_alloc(%zu): a body of %zu bytes\\n\", n, nng_msg_len(*m));\n"
+        "\telse\n"
+        "\t\tpattern(nng_msg_body(*m), n);\n"
+        "\treturn 0;\n"
+        "}\n"
+        "\n"
+        "/* fn (nng_msg_append, _insert, or the header's) of n bytes of the\n"
+        " * pattern. */\n"
+        "static UNUSED int\n"
+        "msg_add(nng_msg *m, size_t n, int (*fn)(nng_msg *, const void *, size_t))\n"
+        "{\n"
+        "\tunsigned char *src = malloc(n > 0 ? n : 1);\n"
+        "\tint rv;\n"
+        "\n"
+        "\tif (src == NULL)\n"
+        "\t\treturn NNG_ENOMEM;\n"
+        "\tpattern(src, n);\n"
+        "\trv = fn(m, src, n);\n"
+        "\tfree(src);\n"
+        "\treturn rv;\n"
+        "}\n"
+        "\n"
+        "/* nng_msg_realloc; the bytes it grew by are the pattern's. */\n"
+        "static UNUSED int\n"
+        "msg_resize(nng_msg *m, size_t n)\n"
+        "{\n"
+        "\tsize_t old = nng_msg_len(m);\n"
+        "\tint rv = nng_msg_realloc(m, n);\n"
+        "\n"
+        "\tif (rv == 0 && n > old)\n"
+        "\t\tpattern((unsigned char *)nng_msg_body(m) + old, n - old);\n"
+        "\treturn rv;\n"
+        "}\n"
+        "\n"
+        "/* nng_msg_free of the object's message, if it still holds one. */\n"
+        "static UNUSED void\n"
+        "msg_release(nng_msg **m)\n"
+        "{\n"
+        "\tif (*m == NULL) {\n"
+        "\t\tprintf(\"nng_msg_free: the object holds no message (a send took it, or none was "
+        "made): not called\\n\");\n"
+        "\t\tfflush(stdout);\n"
+        "\t\treturn;\n"
+        "\t}\n"
+        "\tnng_msg_free(*m);\n"
+        "\t*m = NULL;\n"
+        "\tsaid(\"nng_msg_free\");\n"
+        "}\n"
+        "\n"
+        "/* nng_recvmsg, nonblocking or bounded by ms through an aio. */\n"
+        "static UNUSED int\n"
+        "recv_msg(nng_socket s, nng_msg **m, int nonblock, int ms)\n"
+        "{\n"
+        "\tint rv = nonblock ? nng_recvmsg(s, m, NNG_FLAG_NONBLOCK) : sock_io(s, 0, m, ms);\n"
+        "\n"
+        "\tif (rv == 0)\n"
+        "\t\treceived(\"nng_recvmsg\", *m);\n"
+        "\telse\n"
+        "\t\t*m = NULL;\n"
+        "\treturn rv;\n"
+        "}\n"
+        "\n"
+        "/* An aio object: an aio whose callback (on NNG's thread) takes the\n"
+        " * operation's result, takes a failed send's message back and frees it\n"
+        " * (it stays the caller's, nng_send_aio(3)), says and frees a received\n"
+        " * one; as the adapter, one operation at a time and none after\n"
+        " * nng_aio_stop (NNG not called). */\n"
+        "enum { AIO_IDLE, AIO_BUSY, AIO_DONE };\n"
+        "struct repro_aio {\n"
+        "\tconst char *name;\n"
+        "\tnng_aio *aio;\n"
+        "\tpthread_mutex_t mu;\n"
+        "\tpthread_cond_t cv;\n"
+        "\tint state, send, result, stopped;\n"
+        "};\n"
+        "\n"
+        "/* The operation completed or stopped: collected.  a->mu held. */\n"
+        "static UNUSED void\n"
+        "aio_collect(struct repro_aio *a)\n"
+        "{\n"
+        "\tnng_msg *m;\n"
+        "\n"
+        "\ta->result = nng_aio_result(a->aio);\n"
+        "\tm = nng_aio_get_msg(a->aio);\n"
+        "\tnng_aio_set_msg(a->aio, NULL);\n"
+        "\tprintf(\"\\taio %s: %s completed: %s\\n\", a->name, a->send ? \"send\" : \"receive\",\n"
+        "\t       nng_strerror(a->result));\n"
+        "\tif (a->send && a->result != 0 && m != NULL)\n"
+        "\t\tnng_msg_free(m);\n"
+        "\telse if (a->send && a->result != 0)\n"
+        "\t\tprintf(\"\\taio %s: a failed send left no message in its aio\\n\", a->name);\n"
+        "\telse if (!a->send && a->result == 0 && m != NULL) {\n"
+        "\t\treceived(a->name, m);\n"
+        "\t\tnng_msg_free(m);\n"
+        "\t} else if (!a->send && a->result == 0)\n"
+        "\t\tprintf(\"\\taio %s: a receive succeeded with no message\\n\", a->name);\n"
+        "\tfflush(stdout);\n"
+        "\ta->state = AIO_DONE;\n"
+        "\tpthread_cond_broadcast(&a->cv);\n"
+        "}\n"
+        "\n"
+        "static UNUSED void\n"
+        "aio_callback(void *arg)\n"
+        "{\n"
+        "\tstruct repro_aio *a = arg;\n"
+        "\n"
+        "\tpthread_mutex_lock(&a->mu);\n"
+        "\tif (a->state != AIO_BUSY)\n"
+        "\t\tprintf(\"\\taio %s: its callback ran with no operation in flight\\n\", a->name);\n"
+        "\telse\n"
+        "\t\taio_collect(a);\n"
+        "\tpthread_mutex_unlock(&a->mu);\n"
+        "}\n"
+        "\n"
+        "/* nng_aio_alloc with the callback. */\n"
+        "static UNUSED int\n"
+        "aio_new(struct repro_aio **ap, const char *name)\n"
+        "{\n"
+        "\tstruct repro_aio *a = calloc(1, sizeof(*a));\n"
+        "\tpthread_condattr_t ca;\n"
+        "\tint rv;\n"
+        "\n"
+        "\t*ap = NULL;\n"
+        "\tif (a == NULL)\n"
+        "\t\treturn NNG_ENOMEM;\n"
+        "\ta->name = name;\n"
+        "\tpthread_mutex_init(&a->mu, NULL);\n"
+        "\tpthread_condattr_init(&ca);\n"
+        "\tpthread_condattr_setclock(&ca, CLOCK_MONOTONIC);\n"
+        "\tpthread_cond_init(&a->cv, &ca);\n"
+        "\tpthread_condattr_destroy(&ca);\n"
+        "\tif ((rv = nng_aio_alloc(&a->aio, aio_callback, a)) != 0) {\n"
+        "\t\tpthread_cond_destroy(&a->cv);\n"
+        "\t\tpthread_mutex_destroy(&a->mu);\n"
+        "\t\tfree(a);\n"
+        "\t\treturn rv;\n"
+        "\t}\n"
+        "\t*ap = a;\n"
+        "\treturn 0;\n"
+        "}\n"
+        "\n"
+        "/* An aio freed already (by another actor, in the run). */\n"
+        "static UNUSED int\n"
+        "aio_gone(const struct repro_aio *a, const char *what)\n"
+        "{\n"
+        "\tif (a == NULL) {\n"
+        "\t\tprintf(\"%s: the aio is freed: not called\\n\", what);\n"
+        "\t\tfflush(stdout);\n"
+        "\t}\n"
+        "\treturn a == NULL;\n"
+        "}\n"
+        "\n"
+        "/* nng_send_aio or nng_recv_aio on the socket s or (nng_ctx_send,\n"
+        " * nng_ctx_recv) the context c, with a timeout (NNG_DURATION_DEFAULT:\n"
+        " * the socket's or context's): a send of the message object *mp's\n"
+        " * message (it leaves the object), or of n bytes of the pattern. */\n"
+        "static UNUSED int\n"
+        "aio_start(struct repro_aio *a, nng_socket *s, nng_ctx *c, int send, nng_msg **mp, size_t "
+        "n,\n"
+        "          nng_duration timeout)\n"
+        "{\n"
+        "\tconst char *what = send ? \"nng_send_aio\" : \"nng_recv_aio\";\n"
+        "\tnng_msg *m = NULL;\n"
+        "\tint rv, state, stopped;\n"
+        "\n"
+        "\tif ((s == NULL) == (c == NULL)) {\n"
+        "\t\tprintf(\"%s: needs a sock or a ctx (one of them): not called\\n\", what);\n"
+        "\t\treturn NNG_EINVAL;\n"
+        "\t}\n"
+        "\tif (aio_gone(a, what))\n"
+        "\t\treturn NNG_ENOENT;\n"
+        "\tpthread_mutex_lock(&a->mu);\n"
+        "\tstate = a->state;\n"
+        "\tstopped = a->stopped;\n"
+        "\tpthread_mutex_unlock(&a->mu);\n"
+        "\tif (state == AIO_BUSY || stopped) {\n"
+        "\t\tprintf(\"%s: aio %s %s: not started\\n\", what, a->name,\n"
+        "\t\t       state == AIO_BUSY ? \"has an operation in flight\" : \"is stopped\");\n"
+        "\t\treturn state == AIO_BUSY ? NNG_EBUSY : NNG_ESTATE;\n"
+        "\t}\n"
+        "\tif (send && mp != NULL) {\n"
+        "\t\tif (!held(*mp, what))\n"
+        "\t\t\treturn NNG_ESTATE;\n"
+        "\t\tm = *mp;\n"
+        "\t\t*mp = NULL;\n"
+        "\t} else if (send) {\n"
+        "\t\tif ((rv = nng_msg_alloc(&m, n)) != 0)\n"
+        "\t\t\treturn rv;\n"
+        "\t\tpattern(nng_msg_body(m), n);\n"
+        "\t}\n"
+        "\tpthread_mutex_lock(&a->mu);\n"
+        "\ta->state = AIO_BUSY;\n"
+        "\ta->send = send;\n"
+        "\tpthread_mutex_unlock(&a->mu);\n"
+        "\tnng_aio_set_timeout(a->aio, timeout);\n"
+        "\tnng_aio_set_msg(a->aio, m);\n"
+        "\tif (send && s != NULL)\n"
+        "\t\tnng_send_aio(*s, a->aio);\n"
+        "\telse if (send)\n"
+        "\t\tnng_ctx_send(*c, a->aio);\n"
+        "\telse if (s != NULL)\n"
+        "\t\tnng_recv_aio(*s, a->aio);\n"
+        "\telse\n"
+        "\t\tnng_ctx_recv(*c, a->aio);\n"
+        "\treturn 0;\n"
+        "}\n"
+        "\n"
+        "/* nng_aio_wait once the callback said the operation completed, or\n"
+        " * NNG_ETIMEDOUT after ms (the operation still in flight; not called):\n"
+        " * the operation's result. */\n"
+        "static UNUSED int\n"
+        "aio_await(struct repro_aio *a, int ms)\n"
+        "{\n"
+        "\tstruct timespec ts;\n"
+        "\tint state, rv;\n"
+        "\n"
+        "\tif (aio_gone(a, \"nng_aio_wait\"))\n"
+        "\t\treturn NNG_ENOENT;\n"
+        "\tclock_gettime(CLOCK_MONOTONIC, &ts);\n"
+        "\tts.tv_sec += ms / 1000;\n"
+        "\tts.tv_nsec += (long)(ms % 1000) * 1000000L;\n"
+        "\tif (ts.tv_nsec >= 1000000000L) {\n"
+        "\t\tts.tv_sec++;\n"
+        "\t\tts.tv_nsec -= 1000000000L;\n"
+        "\t}\n"
+        "\tpthread_mutex_lock(&a->mu);\n"
+        "\twhile (a->state == AIO_BUSY && pthread_cond_timedwait(&a->cv, &a->mu, &ts) != "
+        "ETIMEDOUT)\n"
+        "\t\t;\n"
+        "\tstate = a->state;\n"
+        "\tpthread_mutex_unlock(&a->mu);\n"
+        "\tif (state == AIO_BUSY) {\n"
+        "\t\tprintf(\"nng_aio_wait: aio %s still in flight after %d ms: not called\\n\", a->name, "
+        "ms);\n"
+        "\t\treturn NNG_ETIMEDOUT;\n"
+        "\t}\n"
+        "\tnng_aio_wait(a->aio);\n"
+        "\tpthread_mutex_lock(&a->mu);\n"
+        "\trv = a->state == AIO_DONE ? a->result : 0;\n"
+        "\tpthread_mutex_unlock(&a->mu);\n"
+        "\treturn rv;\n"
+        "}\n"
+        "\n"
+        "/* nng_aio_result once the operation completed (NNG_EAGAIN while in\n"
+        " * flight: not called; 0 when none was started). */\n"
+        "static UNUSED int\n"
+        "aio_result_of(struct repro_aio *a)\n"
+        "{\n"
+        "\tint state, seen, rv;\n"
+        "\n"
+        "\tif (aio_gone(a, \"nng_aio_result\"))\n"
+        "\t\treturn NNG_ENOENT;\n"
+        "\tpthread_mutex_lock(&a->mu);\n"
+        "\tstate = a->state;\n"
+        "\tseen = a->result;\n"
+        "\tpthread_mutex_unlock(&a->mu);\n"
+        "\tif (state == AIO_BUSY) {\n"
+        "\t\tprintf(\"nng_aio_result: aio %s in flight: not called\\n\", a->name);\n"
+        "\t\treturn NNG_EAGAIN;\n"
+        "\t}\n"
+        "\tif (state != AIO_DONE)\n"
+        "\t\treturn 0;\n"
+        "\trv = nng_aio_result(a->aio);\n"
+        "\tif (rv != seen)\n"
+        "\t\tprintf(\"\\taio %s: nng_aio_result says %d, its callback saw %d\\n\", a->name, rv, "
+        "seen);\n"
+        "\treturn rv;\n"
+        "}\n"
+        "\n"
+        "static UNUSED void\n"
+        "aio_cancel_of(struct repro_aio *a)\n"
+        "{\n"
+        "\tif (aio_gone(a, \"nng_aio_cancel\"))\n"
+        "\t\treturn;\n"
+        "\tnng_aio_cancel(a->aio);\n"
+        "\tsaid(\"nng_aio_cancel\");\n"
+        "}\n"
+        "\n"
+        "/* nng_aio_stop; an operation whose callback did not run is collected\n"
+        " * after it. */\n"
+        "static UNUSED void\n"
+        "aio_stop_of(struct repro_aio *a)\n"
+        "{\n"
+        "\tif (aio_gone(a, \"nng_aio_stop\"))\n"
+        "\t\treturn;\n"
+        "\tnng_aio_stop(a->aio);\n"
+        "\tpthread_mutex_lock(&a->mu);\n"
+        "\ta->stopped = 1;\n"
+        "\tif (a->state == AIO_BUSY) {\n"
+        "\t\tprintf(\"\\taio %s: nng_aio_stop returned without its callback having run\\n\",\n"
+        "\t\t       a->name);\n"
+        "\t\taio_collect(a);\n"
+        "\t}\n"
+        "\tpthread_mutex_unlock(&a->mu);\n"
+        "\tsaid(\"nng_aio_stop\");\n"
+        "}\n"
+        "\n"
+        "/* nng_aio_free, stopped first unless stop is 0 (nng_aio_free(3) then\n"
+        " * stops it itself). */\n"
+        "static UNUSED void\n"
+        "aio_release(struct repro_aio **ap, int stop)\n"
+        "{\n"
+        "\tstruct repro_aio *a = *ap;\n"
+        "\n"
+        "\tif (aio_gone(a, \"nng_aio_free\"))\n"
+        "\t\treturn;\n"
+        "\tif (stop)\n"
+        "\t\taio_stop_of(a);\n"
+        "\tnng_aio_free(a->aio);\n"
+        "\tif (a->state == AIO_BUSY)\n"
+        "\t\tprintf(\"\\taio %s: freed in flight; its callback never ran\\n\", a->name);\n"
+        "\tsaid(\"nng_aio_free\");\n"
+        "\tpthread_cond_destroy(&a->cv);\n"
+        "\tpthread_mutex_destroy(&a->mu);\n"
+        "\tfree(a);\n"
+        "\t*ap = NULL;\n"
+        "}\n";
 
 /* s as a C string literal. */
 static void
@@ -2323,7 +2891,7 @@ c_subscribe(const struct fl_target_c *c, const struct fl_target_args *a)
 static void
 c_send(const struct fl_target_c *c, const struct fl_target_args *a)
 {
-	fprintf(c->out, "\t\tsay(\"nng_send %lld bytes\", timed(%s, %lld, 1, %lld));\n",
+	fprintf(c->out, "\t\tsay(\"nng_send %lld bytes\", send_bytes(%s, %lld, %lld));\n",
 	        (long long)a->ints[1], c->objs[0], (long long)a->ints[1],
 	        (long long)c->deadline_ms);
 }
@@ -2332,7 +2900,7 @@ static void
 c_recv(const struct fl_target_c *c, const struct fl_target_args *a)
 {
 	(void)a;
-	fprintf(c->out, "\t\tsay(\"nng_recv\", timed(%s, 0, 0, %lld));\n", c->objs[0],
+	fprintf(c->out, "\t\tsay(\"nng_recv\", recv_any(%s, %lld));\n", c->objs[0],
 	        (long long)c->deadline_ms);
 }
 
@@ -2391,6 +2959,460 @@ c_dialer_close(const struct fl_target_c *c, const struct fl_target_args *a)
 {
 	(void)a;
 	c_endpoint_call(c, "nng_dialer_close", NULL);
+}
+
+/* Options: the typed call NNG's option takes (nng_socket_set_ms, ...),
+ * the value written as that type takes it; a value read back judged by
+ * read_back against the last one set or the scenario's. */
+static const char *const c_opt_fn[] = {
+	[K_SOCK] = "socket",
+	[K_CTX] = "ctx",
+	[K_DIALER] = "dialer",
+};
+static const char *const c_opt_type[] = {
+	[T_MS] = "ms",
+	[T_SIZE] = "size",
+	[T_INT] = "int",
+	[T_BOOL] = "bool",
+};
+static const char *const c_opt_var[] = {
+	[T_MS] = "nng_duration",
+	[T_SIZE] = "size_t",
+	[T_INT] = "int",
+	[T_BOOL] = "bool",
+};
+
+static void
+c_opt_value(FILE *f, enum opt_type t, int64_t v)
+{
+	bool int32 = v > INT32_MIN && v <= INT32_MAX;
+
+	switch (t) {
+	case T_MS: fprintf(f, int32 ? "%lld" : "(nng_duration)%lldLL", (long long)v); break;
+	case T_SIZE: fprintf(f, v >= 0 ? "%lldu" : "(size_t)%lldLL", (long long)v); break;
+	case T_INT: fprintf(f, int32 ? "%lld" : "(int)%lldLL", (long long)v); break;
+	case T_BOOL: fputs(v != 0 ? "true" : "false", f); break;
+	}
+}
+
+/* An option the adapter does not know, or a set without a value: the
+ * adapter's NNG_EINVAL, NNG not called. */
+static bool
+c_opt_refused(const struct fl_target_c *c, const struct fl_target_args *a, int kind, bool set,
+              size_t *opt)
+{
+	char what[160];
+
+	if (!opt_find(a->strs[1], opt))
+		snprintf(what, sizeof(what),
+		         "nng_%s_%s %s: an option the adapter does not know (not called)",
+		         c_opt_fn[kind], set ? "set" : "get", a->strs[1]);
+	else if (set && a->ints[2] == VALUE_ABSENT)
+		snprintf(what, sizeof(what), "nng_%s_set %s: no value (not called)", c_opt_fn[kind],
+		         a->strs[1]);
+	else
+		return false;
+	fputs("\t\tsay(", c->out);
+	c_str(c->out, what);
+	fputs(", NNG_EINVAL);\n", c->out);
+	return true;
+}
+
+static void
+c_opt_set(const struct fl_target_c *c, const struct fl_target_args *a, int kind)
+{
+	enum opt_type t;
+	char what[160];
+	size_t opt;
+
+	if (c_opt_refused(c, a, kind, true, &opt))
+		return;
+	t = options[opt].type;
+	fprintf(c->out, "\t\tint rv = nng_%s_set_%s(%s, ", c_opt_fn[kind], c_opt_type[t],
+	        c->objs[0]);
+	c_str(c->out, options[opt].name);
+	fputs(", ", c->out);
+	c_opt_value(c->out, t, a->ints[2]);
+	snprintf(what, sizeof(what), "nng_%s_set %s %lld", c_opt_fn[kind], options[opt].name,
+	         (long long)a->ints[2]);
+	fputs(");\n\n\t\tsay(", c->out);
+	c_str(c->out, what);
+	fprintf(c->out, ", rv);\n\t\tif (rv == 0)\n\t\t\tmodel_set(\"%s\", %s.id, ",
+	        kind_names[kind], c->objs[0]);
+	c_str(c->out, options[opt].name);
+	fprintf(c->out, ", %lldLL);\n", (long long)a->ints[2]);
+}
+
+static void
+c_opt_get(const struct fl_target_c *c, const struct fl_target_args *a, int kind)
+{
+	bool given = a->ints[2] != VALUE_ABSENT;
+	enum opt_type t;
+	char what[160];
+	size_t opt;
+
+	if (c_opt_refused(c, a, kind, false, &opt))
+		return;
+	t = options[opt].type;
+	fprintf(c->out, "\t\t%s v = 0;\n\t\tint rv = nng_%s_get_%s(%s, ", c_opt_var[t],
+	        c_opt_fn[kind], c_opt_type[t], c->objs[0]);
+	c_str(c->out, options[opt].name);
+	snprintf(what, sizeof(what), "nng_%s_get %s", c_opt_fn[kind], options[opt].name);
+	fputs(", &v);\n\n\t\tsay(", c->out);
+	c_str(c->out, what);
+	fprintf(c->out, ", rv);\n\t\tif (rv == 0)\n\t\t\tread_back(\"%s\", %s.id, ",
+	        kind_names[kind], c->objs[0]);
+	c_str(c->out, options[opt].name);
+	fprintf(c->out, ", v, %d, %lldLL);\n", given, given ? (long long)a->ints[2] : 0LL);
+}
+
+static void
+c_socket_set(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_opt_set(c, a, K_SOCK);
+}
+
+static void
+c_socket_get(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_opt_get(c, a, K_SOCK);
+}
+
+static void
+c_ctx_set(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_opt_set(c, a, K_CTX);
+}
+
+static void
+c_ctx_get(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_opt_get(c, a, K_CTX);
+}
+
+static void
+c_dialer_set(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_opt_set(c, a, K_DIALER);
+}
+
+static void
+c_dialer_get(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_opt_get(c, a, K_DIALER);
+}
+
+/* Contexts: a synchronous send or receive through ctx_io, an aio of its
+ * own waited for, as ctx_sync. */
+static void
+c_ctx_open(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	fprintf(c->out, "\t\tsay(\"nng_ctx_open\", nng_ctx_open(&%s, %s));\n", c->created,
+	        c->objs[0]);
+}
+
+static void
+c_ctx_close(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	fprintf(c->out, "\t\tsay(\"nng_ctx_close\", nng_ctx_close(%s));\n", c->objs[0]);
+}
+
+static void
+c_ctx_subscribe(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	const char *topic = a->strs[1] != NULL ? a->strs[1] : "";
+
+	fprintf(c->out, "\t\tsay(\"nng_ctx_subscribe\", nng_ctx_set(%s, NNG_OPT_SUB_SUBSCRIBE, ",
+	        c->objs[0]);
+	c_str(c->out, topic);
+	fprintf(c->out, ", %zu));\n", strlen(topic));
+}
+
+static void
+c_ctx_send(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	fprintf(c->out, "\t\tsay(\"nng_ctx_send %lld bytes\", ctx_io(%s, 1, %lld, %lld));\n",
+	        (long long)a->ints[1], c->objs[0], (long long)a->ints[1],
+	        (long long)c->deadline_ms);
+}
+
+static void
+c_ctx_recv(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	fprintf(c->out, "\t\tsay(\"nng_ctx_recv\", ctx_io(%s, 0, 0, %lld));\n", c->objs[0],
+	        (long long)c->deadline_ms);
+}
+
+/* Messages: a msg object is an nng_msg * variable, NULL once a send
+ * took its message (held() says so, NNG not called, as msg_take); each
+ * op says what NNG returned and the lengths after it. */
+static void
+c_msg_alloc(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	fprintf(c->out, "\t\tsay(\"nng_msg_alloc(%lld)\", msg_new(&%s, %lld));\n",
+	        (long long)a->ints[0], c->created, (long long)a->ints[0]);
+}
+
+static void
+c_msg_dup(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	fprintf(c->out,
+	        "\t\tif (held(%s, \"nng_msg_dup\"))\n"
+	        "\t\t\tsay(\"nng_msg_dup\", nng_msg_dup(&%s, %s));\n",
+	        c->objs[0], c->created, c->objs[0]);
+}
+
+static void
+c_msg_free(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	fprintf(c->out, "\t\tmsg_release(&%s);\n", c->objs[0]);
+}
+
+/* An op on the object's message: `int rv = CALL;` then what it said. */
+static void
+c_msg_call(const struct fl_target_c *c, const char *what, const char *call)
+{
+	const char *m = c->objs[0];
+
+	fprintf(c->out, "\t\tif (held(%s, \"%s\")) {\n\t\t\tint rv = %s;\n\n", m, what, call);
+	fprintf(c->out, "\t\t\tsay_msg(\"%s\", rv, %s);\n\t\t}\n", what, m);
+}
+
+static void
+c_msg_edit(const struct fl_target_c *c, const struct fl_target_args *a, bool header,
+           enum msg_edit e)
+{
+	const char *name = edit_names[header][e];
+	char what[64], call[160];
+
+	snprintf(what, sizeof(what), "%s(%lld)", name, (long long)a->ints[1]);
+	if (e == E_APPEND || e == E_INSERT)
+		snprintf(call, sizeof(call), "msg_add(%s, %lld, %s)", c->objs[0],
+		         (long long)a->ints[1], name);
+	else
+		snprintf(call, sizeof(call), "%s(%s, %lld)", name, c->objs[0],
+		         (long long)a->ints[1]);
+	c_msg_call(c, what, call);
+}
+
+#define C_MSG_EDIT(fn, header, edit)                                                               \
+	static void fn(const struct fl_target_c *c, const struct fl_target_args *a)                \
+	{                                                                                          \
+		c_msg_edit(c, a, header, edit);                                                    \
+	}
+C_MSG_EDIT(c_msg_append, false, E_APPEND)
+C_MSG_EDIT(c_msg_insert, false, E_INSERT)
+C_MSG_EDIT(c_msg_trim, false, E_TRIM)
+C_MSG_EDIT(c_msg_chop, false, E_CHOP)
+C_MSG_EDIT(c_msg_header_append, true, E_APPEND)
+C_MSG_EDIT(c_msg_header_insert, true, E_INSERT)
+C_MSG_EDIT(c_msg_header_trim, true, E_TRIM)
+C_MSG_EDIT(c_msg_header_chop, true, E_CHOP)
+
+static void
+c_msg_add_u32(const struct fl_target_c *c, const struct fl_target_args *a, const char *fn)
+{
+	char call[128];
+
+	snprintf(call, sizeof(call), "%s(%s, 0x%08llxu)", fn, c->objs[0],
+	         (unsigned long long)a->ints[1]);
+	c_msg_call(c, fn, call);
+}
+
+static void
+c_msg_append_u32(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_msg_add_u32(c, a, "nng_msg_append_u32");
+}
+
+static void
+c_msg_insert_u32(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_msg_add_u32(c, a, "nng_msg_insert_u32");
+}
+
+/* nng_msg_trim_u32 and _chop_u32: the value read said. */
+static void
+c_msg_take_u32(const struct fl_target_c *c, const char *fn)
+{
+	const char *m = c->objs[0];
+
+	fprintf(c->out,
+	        "\t\tif (held(%s, \"%s\")) {\n\t\t\tuint32_t v = 0;\n"
+	        "\t\t\tint rv = %s(%s, &v);\n\n\t\t\tsay_msg(\"%s\", rv, %s);\n"
+	        "\t\t\tif (rv == 0)\n\t\t\t\tprintf(\"\\tread 0x%%08x\\n\", (unsigned)v);\n\t\t}\n",
+	        m, fn, fn, m, fn, m);
+}
+
+static void
+c_msg_trim_u32(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	c_msg_take_u32(c, "nng_msg_trim_u32");
+}
+
+static void
+c_msg_chop_u32(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	c_msg_take_u32(c, "nng_msg_chop_u32");
+}
+
+static void
+c_msg_realloc(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	char what[64], call[128];
+
+	snprintf(what, sizeof(what), "nng_msg_realloc(%lld)", (long long)a->ints[1]);
+	snprintf(call, sizeof(call), "msg_resize(%s, %lld)", c->objs[0], (long long)a->ints[1]);
+	c_msg_call(c, what, call);
+}
+
+static void
+c_msg_reserve(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	char what[64], call[128];
+
+	snprintf(what, sizeof(what), "nng_msg_reserve(%lld)", (long long)a->ints[1]);
+	snprintf(call, sizeof(call), "nng_msg_reserve(%s, %lld)", c->objs[0],
+	         (long long)a->ints[1]);
+	c_msg_call(c, what, call);
+}
+
+/* nng_msg_clear and nng_msg_header_clear (which return nothing). */
+static void
+c_msg_clear_part(const struct fl_target_c *c, const char *fn)
+{
+	const char *m = c->objs[0];
+
+	fprintf(c->out, "\t\tif (held(%s, \"%s\")) {\n\t\t\t%s(%s);\n", m, fn, fn, m);
+	fprintf(c->out, "\t\t\tsay_msg(\"%s\", 0, %s);\n\t\t}\n", fn, m);
+}
+
+static void
+c_msg_clear(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	c_msg_clear_part(c, "nng_msg_clear");
+}
+
+static void
+c_msg_header_clear(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	c_msg_clear_part(c, "nng_msg_header_clear");
+}
+
+/* nng_sendmsg: on success the socket owns the message (the variable
+ * NULL); on failure the object keeps it. */
+static void
+c_sendmsg(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	const char *s = c->objs[0], *m = c->objs[1];
+
+	fprintf(c->out, "\t\tif (held(%s, \"nng_sendmsg\")) {\n", m);
+	if (a->ints[2])
+		fprintf(c->out,
+		        "\t\t\tint rv = nng_sendmsg(%s, %s, NNG_FLAG_NONBLOCK);\n\n"
+		        "\t\t\tsay(\"nng_sendmsg (nonblock)\", rv);\n"
+		        "\t\t\tif (rv == 0)\n\t\t\t\t%s = NULL; /* the socket's */\n",
+		        s, m, m);
+	else
+		fprintf(c->out, "\t\t\tsay(\"nng_sendmsg\", sock_io(%s, 1, &%s, %lld));\n", s, m,
+		        (long long)c->deadline_ms);
+	fputs("\t\t}\n", c->out);
+}
+
+static void
+c_recvmsg(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	fprintf(c->out, "\t\tsay(\"nng_recvmsg%s\", recv_msg(%s, &%s, %d, %lld));\n",
+	        a->ints[1] ? " (nonblock)" : "", c->objs[0], c->created, a->ints[1] != 0,
+	        (long long)c->deadline_ms);
+}
+
+/* aio: a struct repro_aio * variable (the prologue's: the aio, its
+ * callback and the state the adapter keeps of its one operation). */
+static void
+c_aio_alloc(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	fprintf(c->out, "\t\tsay(\"nng_aio_alloc\", aio_new(&%s, \"%s\"));\n", c->created,
+	        c->created);
+}
+
+/* nng_send_aio and nng_recv_aio: on the socket objs[1] or the context
+ * objs[2] (an absent one's variable is ""); a send of the message
+ * object objs[3], or of size bytes. */
+static void
+c_aio_start(const struct fl_target_c *c, const struct fl_target_args *a, bool send)
+{
+	int64_t timeout = send ? a->ints[5] : a->ints[3];
+	const char *sock = c->objs[1], *ctx = c->objs[2], *m = send ? c->objs[3] : "";
+
+	fprintf(c->out, "\t\tsay(\"%s\", aio_start(%s, %s%s, %s%s, %d, %s%s, %lld, ",
+	        send ? "nng_send_aio" : "nng_recv_aio", c->objs[0], sock[0] ? "&" : "",
+	        sock[0] ? sock : "NULL", ctx[0] ? "&" : "", ctx[0] ? ctx : "NULL", send,
+	        m[0] ? "&" : "", m[0] ? m : "NULL", send && !m[0] ? (long long)a->ints[4] : 0LL);
+	if (timeout == NNG_DURATION_DEFAULT)
+		fputs("NNG_DURATION_DEFAULT", c->out);
+	else if (timeout == NNG_DURATION_INFINITE)
+		fputs("NNG_DURATION_INFINITE", c->out);
+	else
+		fprintf(c->out, "%lld", (long long)timeout);
+	fputs("));\n", c->out);
+}
+
+static void
+c_send_aio(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_aio_start(c, a, true);
+}
+
+static void
+c_recv_aio(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_aio_start(c, a, false);
+}
+
+static void
+c_aio_wait(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	fprintf(c->out, "\t\tsay(\"nng_aio_wait\", aio_await(%s, %lld));\n", c->objs[0],
+	        (long long)c->deadline_ms);
+}
+
+static void
+c_aio_result(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	fprintf(c->out, "\t\tsay(\"nng_aio_result\", aio_result_of(%s));\n", c->objs[0]);
+}
+
+static void
+c_aio_cancel(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	fprintf(c->out, "\t\taio_cancel_of(%s);\n", c->objs[0]);
+}
+
+static void
+c_aio_stop(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	(void)a;
+	fprintf(c->out, "\t\taio_stop_of(%s);\n", c->objs[0]);
+}
+
+static void
+c_aio_free(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	fprintf(c->out, "\t\taio_release(&%s, %d);\n", c->objs[0], a->ints[1] != 0);
 }
 
 static const struct fl_target_arg socket_args[] = {
@@ -2545,15 +3567,7 @@ static const struct fl_target_arg aio_free_args[] = {
 	{ NULL },
 };
 
-#define OP(n, a, f)                                                                                \
-	{                                                                                          \
-		.name = n, .args = a, .fn = f                                                      \
-	}
-#define OP_BLOCKS(n, a, f)                                                                         \
-	{                                                                                          \
-		.name = n, .args = a, .flags = FL_TARGET_OP_BLOCKS, .fn = f                        \
-	}
-/* With a C form (faultline repro --c). */
+/* An op and its C form (faultline repro --c). */
 #define OP_C(n, a, f, c)                                                                           \
 	{                                                                                          \
 		.name = n, .args = a, .fn = f, .c_code = c                                         \
@@ -2578,12 +3592,12 @@ static const struct fl_target_op ops[] = {
 	  .closes = "sock",
 	  .fn = op_close,
 	  .c_code = c_close },
-	OP("nng_socket_set", sock_opt_args, op_socket_set),
-	OP("nng_socket_get", sock_opt_args, op_socket_get),
-	OP("nng_ctx_set", ctx_opt_args, op_ctx_set),
-	OP("nng_ctx_get", ctx_opt_args, op_ctx_get),
-	OP("nng_dialer_set", dialer_opt_args, op_dialer_set),
-	OP("nng_dialer_get", dialer_opt_args, op_dialer_get),
+	OP_C("nng_socket_set", sock_opt_args, op_socket_set, c_socket_set),
+	OP_C("nng_socket_get", sock_opt_args, op_socket_get, c_socket_get),
+	OP_C("nng_ctx_set", ctx_opt_args, op_ctx_set, c_ctx_set),
+	OP_C("nng_ctx_get", ctx_opt_args, op_ctx_get, c_ctx_get),
+	OP_C("nng_dialer_set", dialer_opt_args, op_dialer_set, c_dialer_set),
+	OP_C("nng_dialer_get", dialer_opt_args, op_dialer_get, c_dialer_get),
 	{ .name = "nng_listener_create",
 	  .args = listener_create_args,
 	  .creates = "listener",
@@ -2606,51 +3620,85 @@ static const struct fl_target_op ops[] = {
 	  .closes = "dialer",
 	  .c_code = c_dialer_close,
 	  .fn = op_dialer_close },
-	{ .name = "nng_ctx_open", .args = ctx_open_args, .creates = "ctx", .fn = op_ctx_open },
-	{ .name = "nng_ctx_close", .args = ctx_args, .closes = "ctx", .fn = op_ctx_close },
-	OP("nng_ctx_subscribe", ctx_sub_args, op_ctx_subscribe),
-	OP_BLOCKS("nng_ctx_send", ctx_send_args, op_ctx_send),
-	OP_BLOCKS("nng_ctx_recv", ctx_args, op_ctx_recv),
-	{ .name = "nng_msg_alloc", .args = msg_alloc_args, .creates = "msg", .fn = op_msg_alloc },
-	{ .name = "nng_msg_dup", .args = msg_args, .creates = "msg", .fn = op_msg_dup },
-	{ .name = "nng_msg_free", .args = msg_args, .closes = "msg", .fn = op_msg_free },
-	OP("nng_msg_append", msg_size_args, op_msg_append),
-	OP("nng_msg_insert", msg_size_args, op_msg_insert),
-	OP("nng_msg_trim", msg_size_args, op_msg_trim),
-	OP("nng_msg_chop", msg_size_args, op_msg_chop),
-	OP("nng_msg_header_append", msg_size_args, op_msg_header_append),
-	OP("nng_msg_header_insert", msg_size_args, op_msg_header_insert),
-	OP("nng_msg_header_trim", msg_size_args, op_msg_header_trim),
-	OP("nng_msg_header_chop", msg_size_args, op_msg_header_chop),
-	OP("nng_msg_append_u32", msg_u32_args, op_msg_append_u32),
-	OP("nng_msg_insert_u32", msg_u32_args, op_msg_insert_u32),
-	OP("nng_msg_trim_u32", msg_args, op_msg_trim_u32),
-	OP("nng_msg_chop_u32", msg_args, op_msg_chop_u32),
-	OP("nng_msg_realloc", msg_size_args, op_msg_realloc),
-	OP("nng_msg_reserve", msg_size_args, op_msg_reserve),
-	OP("nng_msg_clear", msg_args, op_msg_clear),
-	OP("nng_msg_header_clear", msg_args, op_msg_header_clear),
-	OP_BLOCKS("nng_sendmsg", sendmsg_args, op_sendmsg),
+	{ .name = "nng_ctx_open",
+	  .args = ctx_open_args,
+	  .creates = "ctx",
+	  .fn = op_ctx_open,
+	  .c_code = c_ctx_open },
+	{ .name = "nng_ctx_close",
+	  .args = ctx_args,
+	  .closes = "ctx",
+	  .fn = op_ctx_close,
+	  .c_code = c_ctx_close },
+	OP_C("nng_ctx_subscribe", ctx_sub_args, op_ctx_subscribe, c_ctx_subscribe),
+	OP_BLOCKS_C("nng_ctx_send", ctx_send_args, op_ctx_send, c_ctx_send),
+	OP_BLOCKS_C("nng_ctx_recv", ctx_args, op_ctx_recv, c_ctx_recv),
+	{ .name = "nng_msg_alloc",
+	  .args = msg_alloc_args,
+	  .creates = "msg",
+	  .fn = op_msg_alloc,
+	  .c_code = c_msg_alloc },
+	{ .name = "nng_msg_dup",
+	  .args = msg_args,
+	  .creates = "msg",
+	  .fn = op_msg_dup,
+	  .c_code = c_msg_dup },
+	{ .name = "nng_msg_free",
+	  .args = msg_args,
+	  .closes = "msg",
+	  .fn = op_msg_free,
+	  .c_code = c_msg_free },
+	OP_C("nng_msg_append", msg_size_args, op_msg_append, c_msg_append),
+	OP_C("nng_msg_insert", msg_size_args, op_msg_insert, c_msg_insert),
+	OP_C("nng_msg_trim", msg_size_args, op_msg_trim, c_msg_trim),
+	OP_C("nng_msg_chop", msg_size_args, op_msg_chop, c_msg_chop),
+	OP_C("nng_msg_header_append", msg_size_args, op_msg_header_append, c_msg_header_append),
+	OP_C("nng_msg_header_insert", msg_size_args, op_msg_header_insert, c_msg_header_insert),
+	OP_C("nng_msg_header_trim", msg_size_args, op_msg_header_trim, c_msg_header_trim),
+	OP_C("nng_msg_header_chop", msg_size_args, op_msg_header_chop, c_msg_header_chop),
+	OP_C("nng_msg_append_u32", msg_u32_args, op_msg_append_u32, c_msg_append_u32),
+	OP_C("nng_msg_insert_u32", msg_u32_args, op_msg_insert_u32, c_msg_insert_u32),
+	OP_C("nng_msg_trim_u32", msg_args, op_msg_trim_u32, c_msg_trim_u32),
+	OP_C("nng_msg_chop_u32", msg_args, op_msg_chop_u32, c_msg_chop_u32),
+	OP_C("nng_msg_realloc", msg_size_args, op_msg_realloc, c_msg_realloc),
+	OP_C("nng_msg_reserve", msg_size_args, op_msg_reserve, c_msg_reserve),
+	OP_C("nng_msg_clear", msg_args, op_msg_clear, c_msg_clear),
+	OP_C("nng_msg_header_clear", msg_args, op_msg_header_clear, c_msg_header_clear),
+	OP_BLOCKS_C("nng_sendmsg", sendmsg_args, op_sendmsg, c_sendmsg),
 	{ .name = "nng_recvmsg",
 	  .args = recvmsg_args,
 	  .creates = "msg",
 	  .flags = FL_TARGET_OP_BLOCKS,
-	  .fn = op_recvmsg },
-	{ .name = "nng_aio_alloc", .creates = "aio", .fn = op_aio_alloc },
-	OP("nng_send_aio", send_aio_args, op_send_aio),
-	OP("nng_recv_aio", recv_aio_args, op_recv_aio),
-	OP_BLOCKS("nng_aio_wait", aio_args, op_aio_wait),
-	OP("nng_aio_result", aio_args, op_aio_result),
-	OP("nng_aio_cancel", aio_args, op_aio_cancel),
-	OP("nng_aio_stop", aio_args, op_aio_stop),
-	{ .name = "nng_aio_free", .args = aio_free_args, .closes = "aio", .fn = op_aio_free },
+	  .fn = op_recvmsg,
+	  .c_code = c_recvmsg },
+	{ .name = "nng_aio_alloc", .creates = "aio", .fn = op_aio_alloc, .c_code = c_aio_alloc },
+	OP_C("nng_send_aio", send_aio_args, op_send_aio, c_send_aio),
+	OP_C("nng_recv_aio", recv_aio_args, op_recv_aio, c_recv_aio),
+	OP_BLOCKS_C("nng_aio_wait", aio_args, op_aio_wait, c_aio_wait),
+	OP_C("nng_aio_result", aio_args, op_aio_result, c_aio_result),
+	OP_C("nng_aio_cancel", aio_args, op_aio_cancel, c_aio_cancel),
+	OP_C("nng_aio_stop", aio_args, op_aio_stop, c_aio_stop),
+	{ .name = "nng_aio_free",
+	  .args = aio_free_args,
+	  .closes = "aio",
+	  .fn = op_aio_free,
+	  .c_code = c_aio_free },
 	{ NULL },
 };
 static const struct fl_target_kind kinds[] = {
 	{ .name = "socket", .close = sock_close, .c_type = "nng_socket" },
-	{ .name = "ctx", .close = ctx_close },
-	{ .name = "aio", .close = aio_close },
-	{ .name = "msg", .close = msg_close },
+	{ .name = "ctx",
+	  .close = ctx_close,
+	  .c_type = "nng_ctx",
+	  .c_close = "say(\"nng_ctx_close\", nng_ctx_close(%s));" },
+	{ .name = "aio",
+	  .close = aio_close,
+	  .c_type = "struct repro_aio *",
+	  .c_close = "aio_release(&%s, 1);" },
+	{ .name = "msg",
+	  .close = msg_close,
+	  .c_type = "nng_msg *",
+	  .c_close = "msg_release(&%s);" },
 	{ .name = "dialer", .close = dialer_close, .c_type = "nng_dialer" },
 	{ .name = "listener", .close = listener_close, .c_type = "nng_listener" },
 	{ NULL },
