@@ -91,6 +91,43 @@ def main():
                 else:
                     print("repro --c: %s builds against libnng and dies of SIGSEGV" %
                           os.path.basename(prog))
+        # 2b. repro --c writes any NNG run: contexts, aio, messages and
+        # options.  Each scenario made to fail at its end (an unknown
+        # protocol, after every other op of its first actor), its trace
+        # written as a program that builds with -Wall -Werror against
+        # libnng and runs every op to the end (exit 0).
+        # (The program runs the actors' ops one after another: a receive
+        # another actor answers later waits out its deadline; these three
+        # take 25 s in all here, nng-ctx-reqrep alone would take 25 more.)
+        for name in ("nng-msg-boundaries", "nng-aio-timeouts", "nng-options"):
+            with open(os.path.join(HERE, "scenarios", name + ".yaml")) as f:
+                lines = f.read().split("\n")
+            second = [i for i, l in enumerate(lines) if l.startswith("  - name:")][1]
+            lines.insert(second, "      - nng_socket: {as: zz_end, protocol: nosuch}")
+            scn = os.path.join(tmp, name + "-end.yaml")
+            with open(scn, "w") as f:
+                f.write("\n".join(lines).replace("name: " + name, "name: " + name + "-end", 1))
+            rc, out = run([fl, "run", scn, "--seed", "1", "--runs", "1", "-q", "--trace-dir",
+                           tmp], env=env)
+            traces = [l.split("trace=")[1].split()[0] for l in out.splitlines()
+                      if l.startswith("FAIL") and "trace=" in l]
+            if rc != 1 or not traces:
+                failures.append("%s made to fail at its end did not (exit %s):\n%s" %
+                                (name, rc, out))
+                continue
+            prog = os.path.join(tmp, name + ".c")
+            rc, rout = run([fl, "repro", traces[0], "--c", prog], env=env)
+            if rc == 0:
+                rc, rout = run([cc, "-Wall", "-Werror", prog, "-o", prog[:-2], "-lnng",
+                                "-lpthread"])
+            if rc == 0:
+                rc, rout = run([prog[:-2]], timeout=120)
+            if rc != 0:
+                failures.append("repro --c of %s: the program did not build or run to its "
+                                "end (exit %s):\n%s" % (name, rc, rout[-3000:]))
+            else:
+                print("repro --c: %s's run written, built and run to its end (%d lines)" %
+                      (name, rout.count("\n")))
         # 3. The C reproducers compile against the library and reproduce.
         exe = {}
         for name, libs in [("nng-alloc-failure", ["-lnng", "-lpthread"]),
