@@ -1020,6 +1020,45 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 		add_result(rep, &res);
 		return;
 	}
+	if (out.verdict != FL_VERDICT_PASS || strcmp(out.property, "harness") == 0) {
+		/* Not a clean run: its counts are not the points' hits (a run
+		 * cut short counts fewer, a crash none), and a sweep made of
+		 * them would try part of the hits, or none, and pass.  The
+		 * counting run is reported as the failure it is; no faulted
+		 * run is made. */
+		struct fl_run_result res;
+		char file[200], name[64];
+
+		result_init(&res, s, p->seed, n);
+		res.sweep_count = true;
+		if (strcmp(out.property, "harness") == 0) {
+			res.not_run = true;
+			snprintf(res.detail, sizeof(res.detail),
+			         "the sweep's counting run: the harness failed inside it: %.400s",
+			         out.detail);
+		} else {
+			res.verdict = out.verdict;
+			res.trace_hash = out.trace_hash;
+			res.seconds = out.seconds;
+			snprintf(res.property, sizeof(res.property), "%s", out.property);
+			snprintf(res.detail, sizeof(res.detail),
+			         "%.340s [sweep: its counting run, a clean run, did not pass: no "
+			         "faulted run was made]",
+			         out.detail);
+			sanitize(name, sizeof(name), s->name);
+			snprintf(file, sizeof(file), "%.100s/%s-%" PRIu64 "-sweep-count.trace",
+			         p->rc.trace_dir, name, p->seed);
+			mkdir(p->rc.trace_dir, 0755);
+			if (write_trace(file, s, p->seed, &out, NULL, &o) == 0) {
+				snprintf(res.trace_path, sizeof(res.trace_path), "%s", file);
+				snprintf(res.replay_cmd, sizeof(res.replay_cmd),
+				         "faultline replay %s", file);
+			}
+		}
+		add_result(rep, &res);
+		fli_runner_outcome_fini(&out);
+		return;
+	}
 	for (size_t pt = 0; pt < out.nhits && names[pt] != NULL; pt++)
 		nall += 2 *
 		        (out.hits[pt] < sweep_cap(names[pt]) ? out.hits[pt] : sweep_cap(names[pt]));

@@ -641,7 +641,8 @@ def case_shm_clean():
 
 def case_sweep():
     """--sweep: prints the number of faulted runs; every faulted run of the
-    request/response sweep scenario passes (no crash, hang or leak)."""
+    request/response sweep scenario passes (no crash, hang or leak); a
+    counting run that fails is reported and no faulted run made."""
     rep, out, err = run_json("scenarios/reqrep-fault-sweep.yaml", ["--seed", "1", "--runs", "2"], "sweep")
     m = re.search(r"sweep: (\d+) of \d+ faulted runs", out + err)
     check(m is not None, "no 'sweep: N of M faulted runs' line:\n%s%s", out, err)
@@ -652,6 +653,20 @@ def case_sweep():
     # --sweep on the command line sweeps a scenario without `sweep: true`.
     rep, out, err = run_json(SMOKE, ["--seed", "1", "--runs", "1", "--sweep"], "sweep-cli", expect={0, 1})
     check(re.search(r"sweep: (\d+) of \d+ faulted runs", out + err), "--sweep did not sweep:\n%s%s", out, err)
+    # A counting run that does not pass (here a scenario whose clean run
+    # fails) is reported, with its trace, and no faulted run is made
+    # from its counts: a sweep of a run cut short would try part of the
+    # points' hits, or none, and pass.
+    rep, out, err = run_json(FAILING, ["--seed", "1", "--runs", "1", "--sweep"], "sweep-count",
+                             expect=1)
+    count = [r for r in rep["runs"] if r.get("sweep_k") == 0 and r.get("sweep_point") is None]
+    check(len(rep["runs"]) == 2 and len(count) == 1 and count[0]["verdict"] == "fail" and
+          count[0]["property"] == FAILING_PROPERTY and
+          "its counting run, a clean run, did not pass: no faulted run was made" in
+          count[0]["detail"] and "sweep=count" in out,
+          "the failing counting run: %s\n%s", rep["runs"], out)
+    rc, out2, err2 = run(["replay", count[0]["trace"]], 0)
+    check("same verdict" in out2, "the counting run's trace did not replay:\n%s%s", out2, err2)
 
 
 def case_tap():
