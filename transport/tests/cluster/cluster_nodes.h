@@ -24,6 +24,11 @@ static fl_driver *drv;
 static fl_cluster_node *nodes[N];
 static char ns[64], dirs[N][PATH_MAX];
 static uint64_t nodes_session_timeout_ns; /* for open_node; 0: the default */
+/* open_node's election timeout; 0: 100 ms.  Every node works on the
+ * test's one thread: a stall of it longer than this (a sanitizer build
+ * on a loaded machine) lets a follower's timer run out before the
+ * leader's next heartbeat, and a new election starts under the test. */
+static uint64_t nodes_election_timeout_ns;
 /* The driver's client liveness for nodes_setup; 0: 500 ms, so that an
  * abandoned node's client goes soon.  A test that abandons none sets it
  * wide: a thread starved for longer (a sanitizer build on a loaded
@@ -78,7 +83,8 @@ open_node(int i)
 	c.id = i;
 	c.members = N;
 	c.dir = dirs[i];
-	c.election_timeout_ns = 100ull * 1000000ull;
+	c.election_timeout_ns =
+	        nodes_election_timeout_ns != 0 ? nodes_election_timeout_ns : 100ull * 1000000ull;
 	c.heartbeat_ns = 20ull * 1000000ull;
 	c.session_timeout_ns = nodes_session_timeout_ns;
 	c.observer = &observer;
@@ -120,6 +126,7 @@ nodes_teardown(void)
 	test_rundir_remove();
 	round_hook = NULL;
 	nodes_session_timeout_ns = 0;
+	nodes_election_timeout_ns = 0;
 	nodes_publication_linger_ns = 0;
 	return 0;
 }
