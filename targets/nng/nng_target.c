@@ -2877,15 +2877,23 @@ c_dial(const struct fl_target_c *c, const struct fl_target_args *a)
 	c_listen_dial(c, a, true);
 }
 
+/* A subscription: label, and the NNG setter (of a socket or a context). */
 static void
-c_subscribe(const struct fl_target_c *c, const struct fl_target_args *a)
+c_subscribe_by(const struct fl_target_c *c, const struct fl_target_args *a, const char *label,
+               const char *setter)
 {
 	const char *topic = a->strs[1] != NULL ? a->strs[1] : "";
 
-	fprintf(c->out, "\t\tsay(\"nng_subscribe\", nng_socket_set(%s, NNG_OPT_SUB_SUBSCRIBE, ",
+	fprintf(c->out, "\t\tsay(\"%s\", %s(%s, NNG_OPT_SUB_SUBSCRIBE, ", label, setter,
 	        c->objs[0]);
 	c_str(c->out, topic);
 	fprintf(c->out, ", %zu));\n", strlen(topic));
+}
+
+static void
+c_subscribe(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	c_subscribe_by(c, a, "nng_subscribe", "nng_socket_set");
 }
 
 static void
@@ -3122,12 +3130,7 @@ c_ctx_close(const struct fl_target_c *c, const struct fl_target_args *a)
 static void
 c_ctx_subscribe(const struct fl_target_c *c, const struct fl_target_args *a)
 {
-	const char *topic = a->strs[1] != NULL ? a->strs[1] : "";
-
-	fprintf(c->out, "\t\tsay(\"nng_ctx_subscribe\", nng_ctx_set(%s, NNG_OPT_SUB_SUBSCRIBE, ",
-	        c->objs[0]);
-	c_str(c->out, topic);
-	fprintf(c->out, ", %zu));\n", strlen(topic));
+	c_subscribe_by(c, a, "nng_ctx_subscribe", "nng_ctx_set");
 }
 
 static void
