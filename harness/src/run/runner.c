@@ -334,6 +334,29 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	san = ca.san_dir != NULL ? fli_san_collect(san_dir, o->sanitizer_report, san_detail,
 	                                           sizeof(san_detail))
 	                         : 0;
+	if (san > 0 && !out->stopped && out->verdict != FL_VERDICT_PASS) {
+		/* The run's own failure stays one of its violations, after the
+		 * sanitizer's: a known sanitizer report (--baseline) never
+		 * covers what the run's own checks found. */
+		char prop[64], det[400];
+
+		if (out->verdict == FL_VERDICT_CRASH)
+			snprintf(prop, sizeof(prop), "no_unexpected_signal");
+		else if (out->property[0] == '\0')
+			snprintf(prop, sizeof(prop), "%s", fl_verdict_name(out->verdict));
+		else
+			snprintf(prop, sizeof(prop), "%s", out->property);
+		if (out->verdict == FL_VERDICT_CRASH)
+			snprintf(det, sizeof(det), "the run died of %s%s%.300s",
+			         fl_signal_name(sr.signal), crash_where[0] ? " " : "", crash_where);
+		else
+			snprintf(det, sizeof(det), "%.399s", out->detail);
+		memmove(&out->more[1], &out->more[0], (FL_REPORT_MORE - 1) * sizeof(out->more[0]));
+		snprintf(out->more[0].property, sizeof(out->more[0].property), "%s", prop);
+		snprintf(out->more[0].detail, sizeof(out->more[0].detail), "%s", det);
+		out->nmore = out->nmore + 1 < FL_REPORT_MORE ? out->nmore + 1 : FL_REPORT_MORE;
+		out->violations = (out->violations > 0 ? out->violations : 1) + 1;
+	}
 	if (san != 0 && !out->stopped) {
 		out->verdict = FL_VERDICT_FAIL;
 		out->signal = 0;
