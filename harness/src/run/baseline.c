@@ -123,6 +123,14 @@ fl_baseline_signature(const char *detail, char *out, size_t len)
 			out[o++] = *rep;
 		p = q;
 	}
+	/* A sanitizer's run with more than one report: the others are not
+	 * the first's, and the signature says so (a known first report
+	 * never covers another process's unknown one). */
+	if (is_sanitizer_report(detail) && strstr(end, "; and more reports") != NULL) {
+		int k = snprintf(out + o, len - o, "; and more reports");
+
+		o = k > 0 && (size_t)k < len - o ? o + (size_t)k : len - 1;
+	}
 	out[o] = '\0';
 }
 
