@@ -721,7 +721,9 @@ fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 		uint32_t nv = res->violations > 1u ? res->violations : 1u;
 		char prop[sizeof res->property + 1], detail[sizeof res->detail + 1];
 
-		s.known = r->opt.baseline != NULL && nv <= 1u + res->nmore;
+		/* A sweep's counting run that failed is never known: its
+		 * sweep was not made, and a baseline must not make that pass. */
+		s.known = r->opt.baseline != NULL && nv <= 1u + res->nmore && !s.sweep_count;
 		for (uint32_t k = 0; k < nv && k <= res->nmore; k++) {
 			const char *vname = fl_verdict_name(k == 0 ? s.verdict : FL_VERDICT_FAIL);
 

@@ -670,6 +670,17 @@ def case_sweep():
           "the failing counting run: %s\n%s", rep["runs"], out)
     rc, out2, err2 = run(["replay", count[0]["trace"]], 0)
     check("same verdict" in out2, "the counting run's trace did not replay:\n%s%s", out2, err2)
+    # Never known: a baseline written from that batch knows the plain
+    # run's failure, not the sweep that was not made.
+    d = tdir("sweep-count")
+    known = os.path.join(d, "known.json")
+    run(["run", src(FAILING), "--seed", "1", "--runs", "1", "--sweep", "-q", "--trace-dir", d,
+         "--baseline-write", known], expect=1)
+    rc, out3, err3 = run(["run", src(FAILING), "--seed", "1", "--runs", "1", "--sweep", "-q",
+                          "--trace-dir", d, "--baseline", known], expect=1)
+    check("KNOWN    fail-barrier seed=1 property" in out3 and
+          "FAIL     fail-barrier seed=1 sweep=count" in out3,
+          "a baseline made the failed counting run pass:\n%s%s", out3, err3)
 
 
 def case_tap():
