@@ -208,7 +208,10 @@ make_state(struct run *r)
 	const struct fl_target *t = r->s->target;
 	int rc;
 
-	if (here.pid == getpid() && here.t == t)
+	/* This run's state already (another actor of it came first); a state
+	 * of an earlier run this process never ended (cut short before its
+	 * audit) is not reused: made anew below. */
+	if (here.pid == getpid() && here.t == t && here.r == r)
 		return !here.failed;
 	here.t = t;
 	here.r = r;

@@ -35,6 +35,7 @@
 #include "faultline/reqrep.h"
 #include "faultline/sandbox.h"
 #include "faultline/sim.h"
+#include "faultline/target.h"
 
 #include "faultline/faults.h"
 #include "core/code_where.h"
@@ -911,6 +912,12 @@ done:
 	free(r->objs);
 	free(r->socks);
 	free(r->sent);
+	/* What the teardown unmaps, when it did not run (a persistent worker
+	 * would keep one mapping a run). */
+	if (r->sessions != NULL)
+		munmap(r->sessions, r->sessions_len);
+	if (r->target_shared != NULL)
+		munmap(r->target_shared, s->target->shared_size);
 	if (r->faults != NULL)
 		fl_faults_disarm(r->faults);
 	if (!r->dir_taken)
