@@ -263,8 +263,10 @@ ms_left(uint64_t deadline_ns)
 static void
 gen_bytes(unsigned char *p, size_t n, unsigned key)
 {
+	/* Every byte of the key in the pattern (a message of 4 bytes or
+	 * more is its key's alone), not only its low byte. */
 	for (size_t i = 0; i < n; i++)
-		p[i] = (unsigned char)(key * 131u + i + (i >> 8) * 17u);
+		p[i] = (unsigned char)((key * 131u + i + (i >> 8) * 17u) ^ (key >> (8 * (i % 4))));
 }
 
 static uint64_t
@@ -290,7 +292,8 @@ struct sent_rec {
 	_Atomic uint32_t ready;
 };
 struct sent_table {
-	_Atomic uint32_t n; /* records claimed (may pass SENT_MAX: then full) */
+	_Atomic uint32_t n;    /* records claimed (may pass SENT_MAX: then full) */
+	_Atomic uint32_t keys; /* message keys taken in the run (take_key) */
 	struct sent_rec rec[SENT_MAX];
 };
 
@@ -298,6 +301,16 @@ static struct sent_table *
 sent_table(void)
 {
 	return fl_target_shared();
+}
+
+/* The next message key: from the run's shared count (two processes of
+ * a proc run never make the same bytes), else this process's. */
+static unsigned
+take_key(void)
+{
+	struct sent_table *t = sent_table();
+
+	return t != NULL ? atomic_fetch_add(&t->keys, 1) + 1 : atomic_fetch_add(&next_key, 1);
 }
 
 static void
@@ -363,7 +376,7 @@ static size_t ipc_n;
  * however it ends), remembered to be told of at the run's end by a
  * process that used it if NNG left it behind. */
 static const char *
-url_of(const char *url, char *buf, size_t n)
+url_of(const char *url, char *buf, size_t n, bool listens)
 {
 	const char *name;
 	bool known = false;
@@ -380,6 +393,8 @@ url_of(const char *url, char *buf, size_t n)
 		return buf;
 	}
 	snprintf(buf, n, "ipc://%s/%s", fl_target_run_dir(), name);
+	if (!listens)
+		return buf; /* a dialer's: another process's socket, not this one's to tell of */
 	pthread_mutex_lock(&ipc_mu);
 	for (size_t i = 0; i < ipc_n && !known; i++)
 		known = strcmp(ipc_paths[i], buf + 6) == 0;
@@ -433,8 +448,8 @@ op_listen(void *state, const struct fl_target_args *a, void **created)
 
 	(void)state;
 	(void)created;
-	return fl_of("listen", nng_listen(sock_of(a->objs[0]), url_of(a->strs[1], buf, sizeof(buf)),
-	                                  NULL, 0));
+	return fl_of("listen", nng_listen(sock_of(a->objs[0]),
+	                                  url_of(a->strs[1], buf, sizeof(buf), true), NULL, 0));
 }
 
 static int
@@ -444,8 +459,9 @@ op_dial(void *state, const struct fl_target_args *a, void **created)
 
 	(void)state;
 	(void)created;
-	return fl_of("dial", nng_dial(sock_of(a->objs[0]), url_of(a->strs[1], buf, sizeof(buf)),
-	                              NULL, a->ints[2] ? NNG_FLAG_NONBLOCK : 0));
+	return fl_of("dial",
+	             nng_dial(sock_of(a->objs[0]), url_of(a->strs[1], buf, sizeof(buf), false),
+	                      NULL, a->ints[2] ? NNG_FLAG_NONBLOCK : 0));
 }
 
 static int
@@ -509,7 +525,7 @@ op_send(void *state, const struct fl_target_args *a, void **created)
 	(void)created;
 	if (buf == NULL)
 		return FL_ENOMEM;
-	gen_bytes(buf, len, atomic_fetch_add(&next_key, 1));
+	gen_bytes(buf, len, take_key());
 	sent_add(buf, len);
 	{
 		nng_msg *m = NULL;
@@ -833,7 +849,8 @@ op_listener_create(void *state, const struct fl_target_args *a, void **created)
 	int rv;
 
 	(void)state;
-	rv = nng_listener_create(&l, sock_of(a->objs[0]), url_of(a->strs[1], buf, sizeof(buf)));
+	rv = nng_listener_create(&l, sock_of(a->objs[0]),
+	                         url_of(a->strs[1], buf, sizeof(buf), true));
 	if (rv != 0)
 		return fl_of("listener_create", rv);
 	atomic_fetch_add(&listeners_open, 1);
@@ -876,7 +893,8 @@ op_dialer_create(void *state, const struct fl_target_args *a, void **created)
 	int rv;
 
 	(void)state;
-	rv = nng_dialer_create(&d, sock_of(a->objs[0]), url_of(a->strs[1], buf, sizeof(buf)));
+	rv = nng_dialer_create(&d, sock_of(a->objs[0]),
+	                       url_of(a->strs[1], buf, sizeof(buf), false));
 	if (rv != 0)
 		return fl_of("dialer_create", rv);
 	atomic_fetch_add(&dialers_open, 1);
@@ -968,7 +986,7 @@ msg_make(size_t len, nng_msg **mp)
 	if (rv != 0)
 		return rv;
 	atomic_fetch_add(&msgs_held, 1);
-	gen_bytes(nng_msg_body(*mp), len, atomic_fetch_add(&next_key, 1));
+	gen_bytes(nng_msg_body(*mp), len, take_key());
 	sent_add(nng_msg_body(*mp), len);
 	return 0;
 }
@@ -1227,7 +1245,7 @@ op_msg_alloc(void *state, const struct fl_target_args *a, void **created)
 		fl_target_violation("nng_msg_alloc(%zu): a body of %zu bytes", len,
 		                    nng_msg_len(s->m));
 	else
-		gen_bytes(nng_msg_body(s->m), len, atomic_fetch_add(&next_key, 1));
+		gen_bytes(nng_msg_body(s->m), len, take_key());
 	if (!msg_model_from(s)) {
 		msg_drop(s->m);
 		msg_slot_release(s);
@@ -1287,7 +1305,7 @@ msg_edit(void *h, bool header, enum msg_edit e, size_t n)
 			pthread_mutex_unlock(&s->mu);
 			return FL_ENOMEM;
 		}
-		gen_bytes(src, n, atomic_fetch_add(&next_key, 1));
+		gen_bytes(src, n, take_key());
 	}
 	switch ((int)header * 4 + (int)e) {
 	case E_APPEND: rv = nng_msg_append(s->m, src, n); break;
@@ -1452,8 +1470,7 @@ op_msg_realloc(void *state, const struct fl_target_args *a, void **created)
 		}
 		s->body.len = len;
 		if (msg_check(s, what) && len > old) {
-			gen_bytes((unsigned char *)nng_msg_body(s->m) + old, len - old,
-			          atomic_fetch_add(&next_key, 1));
+			gen_bytes((unsigned char *)nng_msg_body(s->m) + old, len - old, take_key());
 			memcpy(s->body.p + old, (unsigned char *)nng_msg_body(s->m) + old,
 			       len - old);
 		}
@@ -2308,7 +2325,8 @@ static const char c_prologue[] =
         "\tunsigned key = next_key++;\n"
         "\n"
         "\tfor (size_t i = 0; i < n; i++)\n"
-        "\t\tp[i] = (unsigned char)(key * 131u + i + (i >> 8) * 17u);\n"
+        "\t\tp[i] = (unsigned char)((key * 131u + i + (i >> 8) * 17u) ^\n"
+        "\t\t                       (key >> (8 * (i % 4))));\n"
         "}\n"
         "\n"
         "/* A message received: its length said (the adapter checks its bytes\n"
