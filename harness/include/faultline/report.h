@@ -110,7 +110,7 @@ struct fl_run_result {
  *               "property": s (may be absent: none), "signature": s,
  *               "note": s (optional: your triage),
  *               "sanitizer": "address|undefined|thread" (optional: the
- *               entry applies in a build with that sanitizer alone)}, ...]}
+ *               entry applies only in a build that has that sanitizer)}, ...]}
  *
  * The signature is the failure's detail with counts, call and hit
  * numbers, seeds and times made N and absolute paths PATH; an op's line,

@@ -9,8 +9,8 @@
  * in a block, a hex code offset: kept), every absolute path becomes PATH
  * (trace and history files), and a crash's detail stops before the ops
  * the actors happened to be in (a sanitizer's report's too).  An entry
- * with "sanitizer": "address" (or "undefined", "thread") applies in a
- * build with that sanitizer alone, as a sanitizer's suppressions do: in
+ * with "sanitizer": "address" (or "undefined", "thread") applies only in
+ * a build that has that sanitizer, as a sanitizer's suppressions do: in
  * another build it is not loaded, neither matched nor reported fixed.
  * Two runs that fail the same way in the
  * same place have the same signature; a failure at another op, another
