@@ -148,13 +148,15 @@ static const char expected_json[] =
         "\"property\": \"image_refs\", \"trace\": \"traces/smoke-2.trace\", "
         "\"trace_hash\": \"0123456789abcdef\", \"seconds\": 0.250000, \"detail\": "
         "\"image_refs: actor \\\"sub\\\" holds 1 reference <session 7> & more\\nline2\\ttab\", "
-        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0, \"known\": false},\n"
+        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0, \"known\": "
+        "false},\n"
         "  {\"scenario\": \"b1 #fixture\", \"seed\": 3, \"mode\": null, \"run_index\": 0, "
         "\"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": "
         "\"crash\", \"property\": null, "
         "\"trace\": null, \"trace_hash\": \"0000000000000007\", \"seconds\": 0.125000, "
         "\"detail\": \"SIGSEGV in actor sub \\u0001 \\ufffd bad utf8 caf\xc3\xa9\", "
-        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0, \"known\": false},\n"
+        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0, \"known\": "
+        "false},\n"
         "  {\"scenario\": \"b1 #fixture\", \"seed\": 4, \"mode\": null, \"run_index\": 0, "
         "\"sweep_point\": null, \"sweep_k\": null, \"sweep_persistent\": null, \"verdict\": "
         "\"hang\", \"property\": null, "
@@ -504,7 +506,8 @@ test_not_run(void **state)
 	        "\"verdict\": \"not_run\", \"property\": null, "
 	        "\"trace\": null, \"trace_hash\": \"0000000000000000\", \"seconds\": 0.000000, "
 	        "\"detail\": \"the harness could not start the run: Too many open files\", "
-	        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0, \"known\": false}\n"
+	        "\"faults_fired\": {}, \"op_errors_tolerated\": 0, \"op_errors_fatal\": 0, "
+	        "\"known\": false}\n"
 	        "],\n"
 	        " \"rules_never_fired\": [],\n"
 	        " \"interrupted\": false,\n"
@@ -845,6 +848,46 @@ test_python_not_run(void **state)
 	assert_int_equal(rc, 1);
 }
 
+/* A baseline signature: counts and paths made N and PATH, a sanitizer's
+ * report cut before the actors' ops but keeping "and more reports" (a
+ * known first report never covers another process's), a site's hex kept. */
+static void
+test_baseline_signatures(void **state)
+{
+	static const struct {
+		const char *detail, *want;
+	} cases[] = {
+		{ "target q: use after free: the 49-byte block of its allocation call #5 (malloc), "
+		  "made at q.so+0x1322",
+		  "target q: use after free: the 49-byte block of its allocation call #N (malloc), "
+		  "made at q.so+0x1322" },
+		{ "LeakSanitizer: detected memory leaks at libnng.so.1+0x3d833; leak check at the "
+		  "end "
+		  "of the run; actors: a finished, b in nng_recv (line 12); report /tmp/x/r.log",
+		  "LeakSanitizer: detected memory leaks at libnng.so.N+0x3d833; leak check at the "
+		  "end "
+		  "of the run" },
+		{ "LeakSanitizer: detected memory leaks at libnng.so.1+0x3d833; leak check at the "
+		  "end "
+		  "of the run; actors: a finished; and more reports; report /tmp/x/r.log",
+		  "LeakSanitizer: detected memory leaks at libnng.so.N+0x3d833; leak check at the "
+		  "end "
+		  "of the run; and more reports" },
+		{ "the run died of SIGSEGV at f+0x10 (a.so); actors: a in op (line 3)",
+		  "the run died of SIGSEGV at f+0x10 (a.so)" },
+	};
+	char out[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fl_baseline_signature(cases[i].detail, out, sizeof(out));
+		assert_string_equal(out, cases[i].want);
+	}
+	/* A buffer too small: cut, always terminated. */
+	fl_baseline_signature(cases[2].detail, out, 20);
+	assert_int_equal(strlen(out), 19);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -866,6 +909,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_run_names),
 		cmocka_unit_test(test_json_read_back),
 		cmocka_unit_test(test_python_not_run),
+		cmocka_unit_test(test_baseline_signatures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
