@@ -95,4 +95,9 @@ const struct fl_impl *fl_impl_find(const char *name);
  * end (for listing them in error messages). */
 const struct fl_impl *fl_impl_at(size_t i);
 
+/* fl_impl_names writes the names of the registered implementations of
+ * `kinds` (bits 1 << enum fl_impl_kind), joined by ", ", into buf (for
+ * an error listing the names that fit), and returns buf. */
+char *fl_impl_names(unsigned kinds, char *buf, size_t len);
+
 #endif

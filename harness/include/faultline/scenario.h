@@ -198,34 +198,6 @@ struct fl_scn_op_barrier {
 	const char *name; /* every actor reaching a barrier of this name waits for the rest */
 };
 
-/* offer_service / connect_service */
-struct fl_scn_op_service {
-	const char *service;
-	fl_scn_ref as;    /* server or connection */
-	const char *impl; /* offer_service: a fixture server opener, or NULL */
-	int expect;       /* an FL_E* code the open must fail with (exhaustion), or 0 */
-};
-
-struct fl_scn_op_request {
-	fl_scn_ref conn; /* a connection from connect_service */
-	fl_scn_ref ctx;  /* a context from ctx_open, or -1 */
-	uint32_t count;
-	uint32_t size;
-	uint32_t deadline_ms; /* per request; 0: the scenario's default */
-	const char *impl;     /* a registered request helper (faultline/impl.h), or NULL */
-};
-
-struct fl_scn_op_respond {
-	fl_scn_ref server; /* from offer_service */
-	fl_scn_ref ctx;    /* or -1 */
-	uint32_t count;
-};
-
-struct fl_scn_op_ctx {
-	fl_scn_ref on;  /* ctx_open: the connection or server; ctx_close: -1 */
-	fl_scn_ref ctx; /* ctx_open: the context created; ctx_close: the one closed */
-};
-
 /* kill_node / restart_node: which node. */
 #define FL_SCN_MAX_NODES   5
 #define FL_SCN_NODE_LEADER (-1) /* the leader at that moment */
@@ -382,10 +354,6 @@ struct fl_scenario_op {
 		struct fl_scn_op_release_image release_image;
 		struct fl_scn_op_wait wait;
 		struct fl_scn_op_barrier barrier;
-		struct fl_scn_op_service service;
-		struct fl_scn_op_request request;
-		struct fl_scn_op_respond respond;
-		struct fl_scn_op_ctx ctx;
 		struct fl_scn_op_node node;
 		struct fl_scn_op_partition partition;
 		struct fl_scn_op_wait_leader wait_leader;
@@ -395,6 +363,8 @@ struct fl_scenario_op {
 		struct fl_scn_op_cluster_close cluster_close;
 		struct fl_scn_op_cluster_kv cluster_kv; /* put, get, cas, append */
 		struct fl_scn_op_cluster_poll cluster_poll;
+		/* a target's op, and a built-in op declared as one is (the
+		 * request/response domain's, harness/src/run/interp_reqrep.c) */
 		struct fl_scn_op_target target;
 	} u;
 };

@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 /* The version of this header a target was built against. */
-#define FL_TARGET_ABI 4
+#define FL_TARGET_ABI 5
 
 /* Arguments of an op at most, and names' lengths. */
 #define FL_TARGET_MAX_ARGS 8
@@ -61,7 +61,16 @@ struct fl_target_arg {
 	enum fl_target_arg_type type;
 	bool required;
 	int64_t min, max, dflt; /* INT (BOOL: dflt only) */
-	const char *kind;       /* OBJECT: the kind's name */
+	/* OBJECT: the kind's name, or the names of the kinds it may be
+	 * joined by '|' ("connection|server"). */
+	const char *kind;
+	/* STRING: checks a value when the scenario is loaded: 0, or not 0
+	 * with why (one line), which the loader's file:line error quotes.
+	 * NULL: any string. */
+	int (*check)(const char *value, char *why, size_t len);
+	/* The name of another argument of the op that this one excludes:
+	 * a scenario gives one or the other, not both.  NULL: none. */
+	const char *excludes;
 };
 
 /* What an op's function gets: per declared argument, at its index, the
@@ -88,6 +97,13 @@ struct fl_target_c {
 
 /* Flags of an op. */
 #define FL_TARGET_OP_BLOCKS 1u /* takes `deadline_ms` (default: the driver timeout) */
+/* `expect:` on this op names the one code it must fail with (a limit
+ * that must be reached: a pool exhausted, a table full); the op
+ * succeeding then fails the run (property operations), unless a fault
+ * fired in it or the run is a sweep's, where the fault may have changed
+ * what it found.  Without the flag, `expect:` lists codes it may fail
+ * with. */
+#define FL_TARGET_OP_EXPECT_EXACT 2u
 
 struct fl_target_op {
 	const char *name;                 /* the op's key in a scenario */

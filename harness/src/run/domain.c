@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "run/run_internal.h"
+#include "scenario/target_internal.h"
 
 static const struct fli_run_domain pubsub = {
 	.name = "pubsub",
@@ -60,4 +61,10 @@ fli_run_domains_quiet(struct run *r)
 		if (domains[d] != NULL && domains[d]->quiet != NULL && !domains[d]->quiet(r))
 			return false;
 	return true;
+}
+
+const struct fl_target *
+fli_builtin_target(enum fl_scn_domain d)
+{
+	return d == FL_SCN_DOMAIN_REQREP ? &fli_reqrep_target : NULL;
 }

@@ -3,7 +3,15 @@
  * requests and responses on plain ports or on contexts (faultline/aio.h),
  * and the helpers scenarios name with `impl:`.  Every wait has a
  * deadline; see interp.c.
+ *
+ * Its ops are declared as a target's are (faultline/target.h: names,
+ * typed arguments with ranges, the kinds they create and close), so the
+ * loader reads them as it reads any target's and the domain calls each
+ * op's fn; what a library's target has no use for (the actor's own
+ * client, the run's object slots, the audits of ports and chunks) the
+ * fns find in the op being run (`cur`).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "faultline/aio.h"
@@ -11,8 +19,25 @@
 #include "faultline/impl.h"
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
+#include "faultline/target.h"
 
 #include "run/run_internal.h"
+
+/* The index of each op's arguments in its declaration (reqrep_ops). */
+enum { SV_SERVICE, SV_IMPL };
+enum { RQ_CONN, RQ_CTX, RQ_COUNT, RQ_SIZE, RQ_IMPL };
+enum { RS_SERVER, RS_CTX, RS_COUNT };
+enum { CO_ON };
+enum { CC_CTX };
+
+/* The op a fn of this domain is called for: set by
+ * fli_interp_reqrep_op just before it calls the fn, read by the fn
+ * before anything else (under sim, another actor's op may run on this
+ * thread once the fn yields). */
+static __thread struct {
+	struct actor_run *ar;
+	const struct fl_scenario_op *op;
+} cur;
 
 static int
 ensure_domain(struct actor_run *ar)
@@ -60,11 +85,13 @@ needs_sock(const struct fl_scenario *s, int obj)
 		for (size_t j = 0; j < s->actors[i].op_count; j++) {
 			const struct fl_scenario_op *op = &s->actors[i].ops[j];
 
-			if (op->kind == FL_SCN_OP_CTX_OPEN && op->u.ctx.on == obj)
+			const struct fl_scn_op_target *o = &op->u.target;
+
+			if (op->kind == FL_SCN_OP_CTX_OPEN && o->objs[CO_ON] == obj)
 				return true;
-			if (op->kind == FL_SCN_OP_REQUEST && op->u.request.conn == obj &&
-			    op->u.request.impl != NULL &&
-			    fl_impl_find(op->u.request.impl)->kind == FL_IMPL_CTX_REQUEST)
+			if (op->kind == FL_SCN_OP_REQUEST && o->objs[RQ_CONN] == obj &&
+			    o->strs[RQ_IMPL] != NULL &&
+			    fl_impl_find(o->strs[RQ_IMPL])->kind == FL_IMPL_CTX_REQUEST)
 				return true;
 		}
 	}
@@ -112,90 +139,121 @@ obj_sock(struct actor_run *ar, const struct fl_scenario_op *op, int obj)
 	return sock;
 }
 
-/* offer_service/connect_service {expect: FL_E...}: the open must fail with
- * that code (a pool exhausted is a clear error).  Returns true when the
- * outcome was handled here. */
-static bool
-expected_open(struct actor_run *ar, const struct fl_scenario_op *op, int rv)
-{
-	int want = op->u.service.expect;
-
-	if (want == 0)
-		return false;
-	if (rv == want)
-		return true;
-	if (rv != 0) {
-		fli_op_error(ar, op, op->u.service.service, rv);
-		return true;
-	}
-	/* Excused only where a fault in this very open may have changed what
-	 * it found, or in a sweep run. */
-	if (!ar->run->sweep && !fli_op_fault_fired(ar))
-		fli_run_fail(ar->run, "operations",
-		             "actor %s: %s (line %d): expected %s, but it succeeded", ar->a->name,
-		             fl_scenario_op_name(op->kind), op->line, fl_errname(want));
-	return false; /* keep what opened, so close_client closes it */
-}
-
 /* offer_service (server) or connect_service: the service's server or
  * client, or a socket of the fl_sock API where the scenario uses the
  * object as one. */
-static void
-do_open_service(struct actor_run *ar, const struct fl_scenario_op *op, bool server)
+static int
+open_service(bool server)
 {
-	const struct fl_scn_op_service *sv = &op->u.service;
+	struct actor_run *ar = cur.ar;
+	const struct fl_scenario_op *op = cur.op;
+	const struct fl_scn_op_target *sv = &op->u.target;
+	const char *service = sv->strs[SV_SERVICE], *impl = server ? sv->strs[SV_IMPL] : NULL;
 	void *obj = NULL;
 	int rv = ensure_domain(ar);
 
 	if (rv == 0 && needs_sock(ar->run->s, sv->as)) {
 		fl_sock *sock = NULL;
 
-		rv = server ? fl_sock_open_rep(&sock, ar->dom, sv->service)
-		            : fl_sock_open_req(&sock, ar->dom, sv->service);
+		rv = server ? fl_sock_open_rep(&sock, ar->dom, service)
+		            : fl_sock_open_req(&sock, ar->dom, service);
 		set_sock(ar->run, sv->as, sock);
 		obj = sock; /* only a mark */
 	} else if (rv == 0 && server) {
 		fl_rr_server *srv = NULL;
 
-		rv = sv->impl != NULL
-		             ? fl_impl_find(sv->impl)->fn.server_open(ar->dom, sv->service, &srv)
-		             : fl_rr_server_open(ar->dom, sv->service, &srv);
+		rv = impl != NULL ? fl_impl_find(impl)->fn.server_open(ar->dom, service, &srv)
+		                  : fl_rr_server_open(ar->dom, service, &srv);
 		obj = srv;
 	} else if (rv == 0) {
 		fl_rr_client *cl = NULL;
 
-		rv = fl_rr_client_open(ar->dom, sv->service, &cl);
+		rv = fl_rr_client_open(ar->dom, service, &cl);
 		obj = cl;
 	}
-	if (expected_open(ar, op, rv))
-		return;
+	/* expect: on an open is an exhaustion check (FL_TARGET_OP_EXPECT_EXACT):
+	 * what opened anyway is kept, so close_client closes it. */
+	if (fli_op_must_fail(ar, op, service, rv))
+		return 0;
 	if (rv != 0) {
-		fli_op_error(ar, op, sv->service, rv);
-		return;
+		fli_op_error(ar, op, service, rv);
+		return 0;
 	}
 	ar->run->objs[sv->as] = obj;
+	return 0;
 }
 
-static void
-do_ctx_open(struct actor_run *ar, const struct fl_scenario_op *op)
+static int
+do_offer_service(void *state, const struct fl_target_args *a, void **created)
 {
+	(void)state, (void)a, (void)created;
+	return open_service(true);
+}
+
+static int
+do_connect_service(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state, (void)a, (void)created;
+	return open_service(false);
+}
+
+static int
+do_ctx_open(void *state, const struct fl_target_args *args, void **created)
+{
+	struct actor_run *ar = cur.ar;
+	const struct fl_scenario_op *op = cur.op;
+	fl_scn_ref on = op->u.target.objs[CO_ON], as = op->u.target.as;
+
+	(void)state, (void)args, (void)created;
 	fl_sock *sock;
 	fl_ctx *c;
 	int rv;
 
 	/* Opened under the lock: the socket's owner may be closing it. */
 	fl_mutex_lock(&close_mu);
-	sock = ar->run->socks[op->u.ctx.on];
+	sock = ar->run->socks[on];
 	rv = sock != NULL ? fl_ctx_open(&c, sock) : FL_ESTATE;
 	if (rv == 0)
-		ar->run->objs[op->u.ctx.ctx] = c;
+		ar->run->objs[as] = c;
 	fl_mutex_unlock(&close_mu);
 	if (sock == NULL)
-		fli_op_error(ar, op, ar->run->s->objects[op->u.ctx.on].name,
-		             FL_ESTATE); /* its open failed */
+		fli_op_error(ar, op, ar->run->s->objects[on].name, FL_ESTATE); /* its open failed */
 	else if (rv != 0)
 		fli_op_error(ar, op, "ctx_open", rv);
+	return 0;
 }
+
+static void
+close_server(void *state, void *obj)
+{
+	(void)state;
+	fl_rr_server_close(obj);
+}
+
+static void
+close_connection(void *state, void *obj)
+{
+	(void)state;
+	fl_rr_client_close(obj);
+}
+
+/* Closing cancels the context's pending operations and waits for their
+ * callbacks (another actor's request may be waiting on it). */
+static void
+close_context(void *state, void *obj)
+{
+	(void)state;
+	fl_ctx_close(obj);
+}
+
+/* The kinds of object its ops make, and how one is closed. */
+enum { K_SERVER, K_CONNECTION, K_CONTEXT };
+static const struct fl_target_kind reqrep_kinds[] = {
+	[K_SERVER] = { .name = "server", .close = close_server },
+	[K_CONNECTION] = { .name = "connection", .close = close_connection },
+	[K_CONTEXT] = { .name = "context", .close = close_context },
+	{ NULL },
+};
 
 /* Closing cancels the context's pending operations and waits for their
  * callbacks (another actor's request may be waiting on it).  Under
@@ -203,16 +261,21 @@ do_ctx_open(struct actor_run *ar, const struct fl_scenario_op *op)
 static void
 close_ctx(struct run *r, size_t obj)
 {
-	fl_ctx_close(r->objs[obj]);
+	reqrep_kinds[K_CONTEXT].close(NULL, r->objs[obj]);
 	r->objs[obj] = NULL;
 }
 
-static void
-do_ctx_close(struct actor_run *ar, const struct fl_scenario_op *op)
+static int
+do_ctx_close(void *state, const struct fl_target_args *a, void **created)
 {
+	struct actor_run *ar = cur.ar;
+	const struct fl_scenario_op *op = cur.op;
+
+	(void)state, (void)a, (void)created;
 	fl_mutex_lock(&close_mu);
-	close_ctx(ar->run, (size_t)op->u.ctx.ctx);
+	close_ctx(ar->run, (size_t)op->u.target.objs[CC_CTX]);
 	fl_mutex_unlock(&close_mu);
+	return 0;
 }
 
 /* Close object `obj`'s socket: the contexts still open on it are closed
@@ -226,7 +289,7 @@ close_sock(struct run *r, size_t obj)
 		const struct fl_scenario_object *o = &r->s->objects[i];
 
 		if (o->kind == FL_SCN_OBJ_CTX &&
-		    r->s->actors[o->actor].ops[o->op].u.ctx.on == (fl_scn_ref)obj)
+		    r->s->actors[o->actor].ops[o->op].u.target.objs[CO_ON] == (fl_scn_ref)obj)
 			r->objs[i] = NULL;
 	}
 	fl_sock_close(r->socks[obj]);
@@ -266,11 +329,19 @@ ctx_recv_wait(fl_ctx *c, fl_aio *a)
 
 /* request {ctx}: each request is a message sent on the context and its
  * reply received there, through one aio with the request's deadline. */
+/* What request does: count requests of size bytes, each with deadline
+ * span from its start. */
+struct requests {
+	uint32_t count, size;
+	uint64_t span;
+};
+
 static void
-ctx_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, uint32_t size)
+ctx_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c,
+             const struct requests *q)
 {
 	struct run *r = ar->run;
-	const struct fl_scn_op_request *q = &op->u.request;
+	uint32_t size = q->size;
 	fl_aio *a;
 	int rv = fl_aio_alloc(&a, NULL, NULL);
 
@@ -278,8 +349,7 @@ ctx_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, u
 		fli_op_error(ar, op, "aio", rv);
 		return;
 	}
-	fl_aio_set_timeout(a, q->deadline_ms != 0 ? (uint64_t)q->deadline_ms * FL_NS_PER_MS
-	                                          : r->timeout_ns);
+	fl_aio_set_timeout(a, q->span);
 	for (uint32_t i = 0; i < q->count; i++) {
 		fl_msg *m;
 
@@ -312,61 +382,68 @@ ctx_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, u
 /* request {impl}: a fixture helper does each request. */
 static void
 impl_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_rr_client *cl,
-              uint32_t size)
+              const struct requests *q)
 {
-	struct run *r = ar->run;
-	const struct fl_scn_op_request *q = &op->u.request;
-	const struct fl_impl *f = fl_impl_find(q->impl);
+	const char *impl = op->u.target.strs[RQ_IMPL];
+	const struct fl_impl *f = fl_impl_find(impl);
 	fl_sock *sock = NULL;
 
-	if (f->kind == FL_IMPL_CTX_REQUEST && (sock = obj_sock(ar, op, q->conn)) == NULL)
+	if (f->kind == FL_IMPL_CTX_REQUEST &&
+	    (sock = obj_sock(ar, op, op->u.target.objs[RQ_CONN])) == NULL)
 		return;
 	for (uint32_t i = 0; i < q->count; i++) {
-		uint64_t deadline = fli_deadline_after_ms(r, q->deadline_ms);
+		uint64_t deadline = fl_clock_now_ns() + q->span;
 		int rv;
 
 		FL_SCHED_POINT("scenario.request");
 		if (f->kind == FL_IMPL_CTX_REQUEST)
-			rv = f->fn.ctx_request(sock, size, deadline - fl_clock_now_ns());
+			rv = f->fn.ctx_request(sock, q->size, deadline - fl_clock_now_ns());
 		else
-			rv = f->fn.rr_request(ar->dom, cl, size, deadline);
+			rv = f->fn.rr_request(ar->dom, cl, q->size, deadline);
 		/* A helper that gave up on purpose says FL_ECANCELED. */
 		if (rv != 0 && rv != FL_ECANCELED)
-			fli_op_error(ar, op, q->impl, rv);
+			fli_op_error(ar, op, impl, rv);
 	}
 }
 
-static void
-do_request(struct actor_run *ar, const struct fl_scenario_op *op)
+static int
+do_request(void *state, const struct fl_target_args *args, void **created)
 {
+	struct actor_run *ar = cur.ar;
+	const struct fl_scenario_op *op = cur.op;
 	struct run *r = ar->run;
-	const struct fl_scn_op_request *q = &op->u.request;
-	fl_rr_client *cl = q->conn >= 0 ? r->objs[q->conn] : NULL;
-	uint32_t size = q->size != 0 ? q->size : 32;
+	fl_scn_ref conn = op->u.target.objs[RQ_CONN], ctx = op->u.target.objs[RQ_CTX];
+	fl_rr_client *cl = conn >= 0 ? r->objs[conn] : NULL;
+	/* size 0 asks for the default, 32 bytes */
+	struct requests q = { .count = (uint32_t)args->ints[RQ_COUNT],
+		              .size = args->ints[RQ_SIZE] != 0 ? (uint32_t)args->ints[RQ_SIZE] : 32,
+		              .span = fli_target_deadline_span(ar, op) };
 
+	(void)state, (void)created;
 	if (cl == NULL) {
 		fli_op_error(ar, op, "no connection", FL_ESTATE);
-		return;
+		return 0;
 	}
-	if (q->ctx >= 0) {
-		if (r->objs[q->ctx] == NULL)
+	if (ctx >= 0) {
+		if (r->objs[ctx] == NULL)
 			fli_op_error(ar, op, "no context", FL_ESTATE);
 		else
-			ctx_requests(ar, op, r->objs[q->ctx], size);
-		return;
+			ctx_requests(ar, op, r->objs[ctx], &q);
+		return 0;
 	}
-	if (q->impl != NULL) {
-		impl_requests(ar, op, cl, size);
-		return;
+	if (op->u.target.strs[RQ_IMPL] != NULL) {
+		impl_requests(ar, op, cl, &q);
+		return 0;
 	}
-	if (r->socks[q->conn] != NULL) {
+	if (r->socks[conn] != NULL) {
 		fli_op_error(ar, op, "a connection with contexts takes requests on a context",
 		             FL_ESTATE);
-		return;
+		return 0;
 	}
-	for (uint32_t i = 0; i < q->count; i++) {
+	for (uint32_t i = 0; i < q.count; i++) {
 		fl_chunk req, resp;
-		uint64_t seq, lost, deadline = fli_deadline_after_ms(r, q->deadline_ms);
+		uint64_t seq, lost, deadline = fl_clock_now_ns() + q.span;
+		uint32_t size = q.size;
 		int rv;
 
 		FL_SCHED_POINT("scenario.request");
@@ -413,12 +490,13 @@ do_request(struct actor_run *ar, const struct fl_scenario_op *op)
 			fli_run_fail(r, "chunks_balanced", "actor %s: releasing response %llu: %s",
 			             ar->a->name, (unsigned long long)resp.seq, fl_errname(rv));
 	}
+	return 0;
 }
 
 /* respond {ctx}: receive each request on the REP context and send it
  * back as the reply; the receive waits up to the scenario's timeout. */
 static void
-ctx_responses(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c)
+ctx_responses(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, uint32_t count)
 {
 	fl_aio *a;
 	int rv = fl_aio_alloc(&a, NULL, NULL);
@@ -428,7 +506,7 @@ ctx_responses(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c)
 		return;
 	}
 	fl_aio_set_timeout(a, ar->run->timeout_ns);
-	for (uint32_t done = 0; done < op->u.respond.count; done++) {
+	for (uint32_t done = 0; done < count; done++) {
 		rv = ctx_recv_wait(c, a);
 		if (rv != 0) {
 			fli_op_error(ar, op, "recv", rv);
@@ -441,45 +519,50 @@ ctx_responses(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c)
 	fl_aio_free(a);
 }
 
-static void
-do_respond(struct actor_run *ar, const struct fl_scenario_op *op)
+static int
+do_respond(void *state, const struct fl_target_args *args, void **created)
 {
+	struct actor_run *ar = cur.ar;
+	const struct fl_scenario_op *op = cur.op;
 	struct run *r = ar->run;
-	fl_rr_server *srv = op->u.respond.server >= 0 ? r->objs[op->u.respond.server] : NULL;
+	fl_scn_ref server = op->u.target.objs[RS_SERVER], ctx = op->u.target.objs[RS_CTX];
+	fl_rr_server *srv = server >= 0 ? r->objs[server] : NULL;
+	uint32_t count = (uint32_t)args->ints[RS_COUNT];
 	struct fl_idle st = { 0 };
 	uint32_t done = 0;
 	uint64_t deadline = fli_deadline_after_ms(r, 0);
 
+	(void)state, (void)created;
 	if (srv == NULL) {
 		fli_op_error(ar, op, "no server", FL_ESTATE);
-		return;
+		return 0;
 	}
-	if (op->u.respond.ctx >= 0) {
-		if (r->objs[op->u.respond.ctx] == NULL)
+	if (ctx >= 0) {
+		if (r->objs[ctx] == NULL)
 			fli_op_error(ar, op, "no context", FL_ESTATE);
 		else
-			ctx_responses(ar, op, r->objs[op->u.respond.ctx]);
-		return;
+			ctx_responses(ar, op, r->objs[ctx], count);
+		return 0;
 	}
-	if (r->socks[op->u.respond.server] != NULL) {
+	if (r->socks[server] != NULL) {
 		fli_op_error(ar, op, "a server with contexts answers on a context", FL_ESTATE);
-		return;
+		return 0;
 	}
-	while (done < op->u.respond.count) {
+	while (done < count) {
 		fl_chunk req, resp;
 		int rv = fl_rr_server_take(srv, &req);
 
 		if (rv == FL_EAGAIN) {
 			if (fl_clock_now_ns() >= deadline) {
 				fli_op_error(ar, op, "take", FL_ETIMEDOUT);
-				return;
+				return 0;
 			}
 			fl_idle(&st, 0, deadline);
 			continue;
 		}
 		if (rv != 0) {
 			fli_op_error(ar, op, "take", rv);
-			return;
+			return 0;
 		}
 		FL_SCHED_POINT("scenario.respond");
 		rv = fl_rr_server_loan(srv, req.len, deadline, &resp);
@@ -498,7 +581,142 @@ do_respond(struct actor_run *ar, const struct fl_scenario_op *op)
 		done++;
 		fl_idle(&st, 1, FL_DEADLINE_NONE);
 	}
+	return 0;
 }
+
+static int
+check_service(const char *name, char *why, size_t len)
+{
+	if (fl_rr_validate_service(name) == 0)
+		return 0;
+	snprintf(why, len,
+	         "'%s' is not a valid service name (1 to %d characters, no '/', '..' or "
+	         "control characters)",
+	         name, FL_RR_SERVICE_MAX);
+	return -1;
+}
+
+/* `impl:` names a registered implementation (faultline/impl.h) of one
+ * of `kinds`; anything else is an error listing the names that fit. */
+static int
+check_impl(const char *name, unsigned kinds, const char *what, char *why, size_t len)
+{
+	const struct fl_impl *f = fl_impl_find(name);
+	char known[256];
+
+	if (f != NULL && (kinds & (1u << f->kind)))
+		return 0;
+	snprintf(why, len, "unknown %s implementation '%s' (one of: %s)", what, name,
+	         fl_impl_names(kinds, known, sizeof(known)));
+	return -1;
+}
+
+static int
+check_server_impl(const char *name, char *why, size_t len)
+{
+	return check_impl(name, 1u << FL_IMPL_SERVER_OPEN, "server opener", why, len);
+}
+
+static int
+check_request_impl(const char *name, char *why, size_t len)
+{
+	return check_impl(name, (1u << FL_IMPL_RR_REQUEST) | (1u << FL_IMPL_CTX_REQUEST),
+	                  "request helper", why, len);
+}
+
+#define MAX_COUNT    1000000000
+#define MAX_MSG_SIZE (16 * 1024 * 1024)
+
+static const struct fl_target_arg offer_args[] = {
+	[SV_SERVICE] = { .name = "service",
+	                 .type = FL_TARGET_STRING,
+	                 .required = true,
+	                 .check = check_service },
+	[SV_IMPL] = { .name = "impl", .type = FL_TARGET_STRING, .check = check_server_impl },
+	{ NULL },
+};
+
+static const struct fl_target_arg connect_args[] = {
+	[SV_SERVICE] = { .name = "service",
+	                 .type = FL_TARGET_STRING,
+	                 .required = true,
+	                 .check = check_service },
+	{ NULL },
+};
+
+static const struct fl_target_arg request_args[] = {
+	[RQ_CONN] = { .name = "conn",
+	              .type = FL_TARGET_OBJECT,
+	              .required = true,
+	              .kind = "connection" },
+	[RQ_CTX] = { .name = "ctx", .type = FL_TARGET_OBJECT, .kind = "context" },
+	[RQ_COUNT] = { .name = "count",
+	               .type = FL_TARGET_INT,
+	               .required = true,
+	               .min = 1,
+	               .max = MAX_COUNT,
+	               .dflt = 1 },
+	[RQ_SIZE] = { .name = "size", .type = FL_TARGET_INT, .max = MAX_MSG_SIZE, .dflt = 64 },
+	/* a context helper opens a context of its own for each request */
+	[RQ_IMPL] = { .name = "impl",
+	              .type = FL_TARGET_STRING,
+	              .check = check_request_impl,
+	              .excludes = "ctx" },
+	{ NULL },
+};
+
+static const struct fl_target_arg respond_args[] = {
+	[RS_SERVER] = { .name = "server",
+	                .type = FL_TARGET_OBJECT,
+	                .required = true,
+	                .kind = "server" },
+	[RS_CTX] = { .name = "ctx", .type = FL_TARGET_OBJECT, .kind = "context" },
+	[RS_COUNT] = { .name = "count",
+	               .type = FL_TARGET_INT,
+	               .required = true,
+	               .min = 1,
+	               .max = MAX_COUNT,
+	               .dflt = 1 },
+	{ NULL },
+};
+
+static const struct fl_target_arg ctx_open_args[] = {
+	[CO_ON] = { .name = "on",
+	            .type = FL_TARGET_OBJECT,
+	            .required = true,
+	            .kind = "connection|server" },
+	{ NULL },
+};
+
+static const struct fl_target_arg ctx_close_args[] = {
+	[CC_CTX] = { .name = "ctx", .type = FL_TARGET_OBJECT, .required = true, .kind = "context" },
+	{ NULL },
+};
+
+static const struct fl_target_op reqrep_ops[] = {
+	{ .name = "offer_service",
+	  .args = offer_args,
+	  .creates = "server",
+	  .flags = FL_TARGET_OP_EXPECT_EXACT,
+	  .fn = do_offer_service },
+	{ .name = "connect_service",
+	  .args = connect_args,
+	  .creates = "connection",
+	  .flags = FL_TARGET_OP_EXPECT_EXACT,
+	  .fn = do_connect_service },
+	{ .name = "request", .args = request_args, .flags = FL_TARGET_OP_BLOCKS, .fn = do_request },
+	{ .name = "respond", .args = respond_args, .fn = do_respond },
+	{ .name = "ctx_open", .args = ctx_open_args, .creates = "context", .fn = do_ctx_open },
+	{ .name = "ctx_close", .args = ctx_close_args, .closes = "ctx", .fn = do_ctx_close },
+	{ NULL },
+};
+
+const struct fl_target fli_reqrep_target = {
+	.abi = FL_TARGET_ABI,
+	.name = "reqrep",
+	.ops = reqrep_ops,
+	.kinds = reqrep_kinds,
+};
 
 /* close_client's request/response part: close every server,
  * connection, socket and context this actor created, newest first, then
@@ -530,10 +748,8 @@ fli_interp_reqrep_close(struct actor_run *ar)
 		if (r->objs[i] == NULL ||
 		    (o->kind != FL_SCN_OBJ_SERVER && o->kind != FL_SCN_OBJ_CONNECTION))
 			continue;
-		if (o->kind == FL_SCN_OBJ_SERVER)
-			fl_rr_server_close(r->objs[i]);
-		else
-			fl_rr_client_close(r->objs[i]);
+		reqrep_kinds[o->kind == FL_SCN_OBJ_SERVER ? K_SERVER : K_CONNECTION]
+		        .close(NULL, r->objs[i]);
 		r->objs[i] = NULL;
 	}
 	if (ar->dom != NULL) {
@@ -542,17 +758,19 @@ fli_interp_reqrep_close(struct actor_run *ar)
 	}
 }
 
-/* Runs a request/response operation; false for any other kind. */
+/* Runs a request/response operation: its declaration's fn, with the
+ * values of its arguments for this run of it; false for any other kind. */
 bool
 fli_interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
-	switch (op->kind) {
-	case FL_SCN_OP_OFFER_SERVICE: do_open_service(ar, op, true); return true;
-	case FL_SCN_OP_CONNECT_SERVICE: do_open_service(ar, op, false); return true;
-	case FL_SCN_OP_REQUEST: do_request(ar, op); return true;
-	case FL_SCN_OP_RESPOND: do_respond(ar, op); return true;
-	case FL_SCN_OP_CTX_OPEN: do_ctx_open(ar, op); return true;
-	case FL_SCN_OP_CTX_CLOSE: do_ctx_close(ar, op); return true;
-	default: return false;
-	}
+	int64_t ints[FL_TARGET_MAX_ARGS] = { 0 };
+	struct fl_target_args a = { .ints = ints, .strs = op->u.target.strs };
+
+	if (fl_scenario_op_domain(op->kind) != FL_SCN_DOMAIN_REQREP || op->u.target.op == NULL)
+		return false;
+	fli_target_ints(ar, op, ints);
+	cur.ar = ar;
+	cur.op = op;
+	(void)op->u.target.op->fn(NULL, &a, NULL);
+	return true;
 }

@@ -269,6 +269,29 @@ drawn(struct actor_run *ar, const struct fl_scenario_op *op, const char *name,
 	return v;
 }
 
+void
+fli_target_ints(struct actor_run *ar, const struct fl_scenario_op *op,
+                int64_t ints[FL_TARGET_MAX_ARGS])
+{
+	const struct fl_scn_op_target *o = &op->u.target;
+	int n = arg_count(o->op);
+
+	for (int i = 0; i < n; i++)
+		ints[i] = o->draws[i].values != NULL
+		                  ? drawn(ar, op, o->op->args[i].name, &o->draws[i])
+		                  : o->ints[i];
+}
+
+uint64_t
+fli_target_deadline_span(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	const struct fl_scn_op_target *o = &op->u.target;
+
+	if (o->draws[8].values != NULL)
+		return (uint64_t)drawn(ar, op, "deadline_ms", &o->draws[8]) * FL_NS_PER_MS;
+	return o->deadline_ms != 0 ? (uint64_t)o->deadline_ms * FL_NS_PER_MS : ar->run->timeout_ns;
+}
+
 /* `faultline repro --c`: every target op, as it starts, appended to the
  * file the environment's FL_RECORD_OPS names: "ACTOR OP DEADLINE_MS
  * INT..." (the actor's and the op's indices, the values its integers
@@ -323,10 +346,8 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		return false;
 	if (!ensure_state(r))
 		return true;
+	fli_target_ints(ar, op, ints);
 	for (int i = 0; i < n; i++) {
-		ints[i] = o->draws[i].values != NULL
-		                  ? drawn(ar, op, top->args[i].name, &o->draws[i])
-		                  : o->ints[i];
 		strs[i] = o->strs[i];
 		if (top->args[i].type != FL_TARGET_OBJECT || o->objs[i] < 0)
 			continue;
@@ -348,13 +369,12 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		fli_op_error(ar, op, "its object is closed already", FL_ENOENT);
 		return true;
 	}
-	if ((top->flags & FL_TARGET_OP_BLOCKS) && o->draws[8].values != NULL)
-		a.deadline_ns = fl_clock_now_ns() +
-		                (uint64_t)drawn(ar, op, "deadline_ms", &o->draws[8]) * FL_NS_PER_MS;
-	else if (top->flags & FL_TARGET_OP_BLOCKS)
-		a.deadline_ns = fli_deadline_after_ms(r, o->deadline_ms);
+	if (top->flags & FL_TARGET_OP_BLOCKS)
+		a.deadline_ns = fl_clock_now_ns() + fli_target_deadline_span(ar, op);
 	record_op(ar, op, ints, n, a.deadline_ns);
 	rv = top->fn(here.state, &a, top->creates != NULL ? &created : NULL);
+	if ((top->flags & FL_TARGET_OP_EXPECT_EXACT) && fli_op_must_fail(ar, op, top->name, rv))
+		return true; /* it failed, as it must: nothing made */
 	if (rv == 0 && top->creates != NULL) {
 		if (created == NULL) {
 			fli_run_fail(r, "harness",

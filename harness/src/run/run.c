@@ -63,6 +63,31 @@ fli_op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *
 }
 
 bool
+fli_op_must_fail(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv)
+{
+	int want = 0;
+
+	for (int c = -1; c >= FL_ERROR_MIN && op->expect != FL_SCN_EXPECT_ANY; c--)
+		if (op->expect == FL_SCN_EXPECT_BIT(c))
+			want = c;
+	if (want == 0)
+		return false;
+	if (rv == want)
+		return true;
+	if (rv != 0) {
+		fli_op_error(ar, op, what, rv);
+		return true;
+	}
+	/* Excused only where a fault in this very op may have changed what
+	 * it found, or in a sweep run. */
+	if (!ar->run->sweep && !fli_op_fault_fired(ar))
+		fli_run_fail(ar->run, "operations",
+		             "actor %s: %s (line %d): expected %s, but it succeeded", ar->a->name,
+		             fl_scenario_op_label(op), op->line, fl_errname(want));
+	return false;
+}
+
+bool
 fli_run_faults_fired_for(const struct actor_run *ar)
 {
 	return ar->run->sweep || __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE) > 0 ||

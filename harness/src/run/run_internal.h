@@ -210,6 +210,21 @@ void fli_run_fail(struct run *r, const char *property, const char *fmt, ...)
  * (`expect: FL_E...` or `expect: any`), or in a sweep run; any other
  * error is a violation ("operations") naming actor, op, line and error. */
 void fli_op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv);
+/* An op whose `expect:` names the one code it must fail with
+ * (FL_TARGET_OP_EXPECT_EXACT), ended with rv: true when that is handled
+ * here (it failed so: nothing was made; or otherwise: an op error);
+ * false when it succeeded (a failure of the run, operations, unless a
+ * fault fired in it or the run is a sweep's: what it made is kept, to be
+ * closed) or its expect: names no code. */
+/* A declared op's (a target's, or a built-in one declared as one is)
+ * values for this run of it: its INT and BOOL arguments, drawn where the
+ * scenario gave a list (the story says which); and a blocking op's
+ * deadline from now: deadline_ms drawn (0: already past) or given, else
+ * the driver timeout. */
+void fli_target_ints(struct actor_run *ar, const struct fl_scenario_op *op, int64_t ints[8]);
+uint64_t fli_target_deadline_span(struct actor_run *ar, const struct fl_scenario_op *op);
+bool fli_op_must_fail(struct actor_run *ar, const struct fl_scenario_op *op, const char *what,
+                      int rv);
 /* True when a fault fired in this actor's current operation, or in the
  * driver while it ran. */
 bool fli_op_fault_fired(const struct actor_run *ar);
@@ -341,6 +356,9 @@ int fli_actor_client_open(struct actor_run *ar,
                           void (*on_error)(void *ar, int err, const char *what), void **out);
 
 /* interp_reqrep.c and fli_audit_reqrep.c: the request/response domain. */
+/* The request/response domain's ops, declared as a target's are
+ * (interp_reqrep.c; fli_builtin_target). */
+extern const struct fl_target fli_reqrep_target;
 bool fli_interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op);
 void fli_interp_reqrep_close(struct actor_run *ar);
 void fli_audit_reqrep(struct run *r);

@@ -2,6 +2,7 @@
  * The registered `impl:` implementations (faultline/impl.h): a few tables
  * a program hands over at start, searched in the order they came.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "faultline/error.h"
@@ -44,4 +45,21 @@ fl_impl_find(const char *name)
 		if (strcmp(e->name, name) == 0)
 			return e;
 	return NULL;
+}
+
+char *
+fl_impl_names(unsigned kinds, char *buf, size_t len)
+{
+	const struct fl_impl *f;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	for (size_t i = 0; (f = fl_impl_at(i)) != NULL; i++) {
+		size_t used = strlen(buf);
+
+		if (kinds & (1u << f->kind))
+			snprintf(buf + used, len - used, "%s%s", buf[0] ? ", " : "", f->name);
+	}
+	return buf;
 }

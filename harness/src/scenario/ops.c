@@ -112,6 +112,46 @@ kinds_text(unsigned kinds, char *buf, size_t n)
 	return buf;
 }
 
+/* Is kind one of list's ("a|b")? */
+static bool
+kind_listed(const char *list, const char *kind)
+{
+	size_t n = strlen(kind);
+
+	for (const char *p = list;; p++) {
+		size_t m = strcspn(p, "|");
+
+		if (m == n && strncmp(p, kind, n) == 0)
+			return true;
+		p += m;
+		if (*p == '\0')
+			return false;
+	}
+}
+
+/* "a|b|c" as "a, b or c". */
+static const char *
+kind_list_text(const char *list, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (const char *p = list; len < n - 1;) {
+		size_t m = strcspn(p, "|");
+		bool last = p[m] == '\0';
+
+		len += (size_t)snprintf(buf + len, n - len, "%s%.*s",
+		                        p == list ? ""
+		                        : last    ? " or "
+		                                  : ", ",
+		                        (int)m, p);
+		if (last || len >= n)
+			break;
+		p += m + 1;
+	}
+	return buf;
+}
+
 int
 fli_scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors)
 {
@@ -127,10 +167,11 @@ fli_scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors)
 			                    kinds_text(r->kinds, want, sizeof want), r->name);
 		const struct fl_scenario_object *o = &l->objs[k];
 		if (r->target_kind != NULL && o->kind == FL_SCN_OBJ_TARGET &&
-		    strcmp(r->target_kind, o->target_kind) != 0)
+		    !kind_listed(r->target_kind, o->target_kind))
 			return fli_scn_fail(l, r->line, r->field,
 			                    "'%s' is a %s (line %d), expected a %s", r->name,
-			                    o->target_kind, l->obj_line[k], r->target_kind);
+			                    o->target_kind, l->obj_line[k],
+			                    kind_list_text(r->target_kind, want, sizeof want));
 		if (!(r->kinds & (1u << o->kind)))
 			return fli_scn_fail(l, r->line, r->field,
 			                    "'%s' is a %s (line %d), expected a %s", r->name,
@@ -169,10 +210,7 @@ impl_field(struct loader *l, yaml_node_t *m, const char *base, const char *raw, 
 	f = fl_impl_find(*out);
 	if (f != NULL && (kinds & (1u << f->kind)))
 		return 0;
-	for (size_t i = 0; (f = fl_impl_at(i)) != NULL; i++)
-		if (kinds & (1u << f->kind))
-			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-			         known[0] ? ", " : "", f->name);
+	fl_impl_names(kinds, known, sizeof(known));
 	fli_scn_join(field, sizeof field, base, "impl");
 	return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "impl")), field,
 	                    "unknown %s implementation '%s' (one of: %s)", what, *out, known);
@@ -288,6 +326,7 @@ cancel_field(struct loader *l, yaml_node_t *map, const char *base, const char *r
  * always for an operation that cannot fail). */
 #define EXPECT_1(member) (raw->member != NULL ? raw->member->expect : NULL)
 #define EXPECT_0(member) NULL
+#define EXPECT_2(member) NULL
 static const char *
 raw_expect(const struct fli_raw_op *raw, enum fl_scn_op_kind kind)
 {
@@ -302,6 +341,7 @@ raw_expect(const struct fli_raw_op *raw, enum fl_scn_op_kind kind)
 }
 #undef EXPECT_1
 #undef EXPECT_0
+#undef EXPECT_2
 
 /* `expect: any`, or FL_E* names joined by '|' (FL_ETIMEDOUT|FL_ECRASHED),
  * into op->expect. */
@@ -353,6 +393,21 @@ expect_single(uint64_t set)
 		if (set == FL_SCN_EXPECT_BIT(c))
 			return c;
 	return 0;
+}
+
+/* An op whose `expect:` names the one code it must fail with
+ * (FL_TARGET_OP_EXPECT_EXACT): one code, not a set. */
+static int
+exact_expect(struct loader *l, yaml_node_t *m, const char *base, const struct fl_scenario_op *op,
+             const struct fl_target_op *top)
+{
+	if (!(top->flags & FL_TARGET_OP_EXPECT_EXACT) || op->expect == 0 ||
+	    expect_single(op->expect) != 0)
+		return 0;
+	return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "expect")), base,
+	                    "expect: on %s names the one code it must fail with (e.g. "
+	                    "FL_ENO_PORTS)",
+	                    top->name);
 }
 
 /* ---- cluster operations ---- */
@@ -759,22 +814,55 @@ draw_list(struct loader *l, yaml_node_t *n, const char *f, int64_t min, int64_t 
 	return 0;
 }
 
+/* A built-in domain's kind of object (its name is the scenario's object
+ * kind's: "server"), or -1. */
+static int
+builtin_kind(const char *name, size_t n)
+{
+	for (int k = 0; k < FL_SCN_OBJ_TARGET; k++)
+		if (strlen(obj_kind_names[k]) == n && strncmp(obj_kind_names[k], name, n) == 0)
+			return k;
+	return -1;
+}
+
+/* The REF_* bits of a built-in op's object argument ("connection|server"). */
+static unsigned
+builtin_kinds(const char *list)
+{
+	unsigned bits = 0;
+
+	for (const char *p = list;; p++) {
+		size_t m = strcspn(p, "|");
+		int k = builtin_kind(p, m);
+
+		if (k >= 0)
+			bits |= 1u << k;
+		p += m;
+		if (*p == '\0')
+			return bits;
+	}
+}
+
+/* An op declared as a target's is (faultline/target.h): a target's, or
+ * (builtin) a built-in domain's, whose kinds of object are the
+ * scenario's own (fli_builtin_target). */
 static int
 convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, int oi,
                   struct fl_scenario_op *op, const struct fl_target *t,
-                  const struct fl_target_op *top)
+                  const struct fl_target_op *top, bool builtin)
 {
 	struct fl_scn_op_target *o = &op->u.target;
 	char f[160];
 	size_t i = 0;
 	int rc = 0;
 
-	if (l->s->target != NULL && l->s->target != t)
+	if (!builtin && l->s->target != NULL && l->s->target != t)
 		return fli_scn_fail(l, op->line, base,
 		                    "a scenario drives one target: %s is target %s's, this "
 		                    "scenario's is %s",
 		                    top->name, t->name, l->s->target->name);
-	l->s->target = t;
+	if (!builtin)
+		l->s->target = t;
 	o->target = t;
 	o->op = top;
 	o->as = -1;
@@ -794,8 +882,10 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s, ", a->name);
 		fli_scn_join(f, sizeof f, base, kn);
 		return fli_scn_fail(l, fli_scn_yline(k), f,
-		                    "unknown key (target %s's op %s takes %s%s%s)", t->name,
-		                    top->name, list, top->creates ? "as, " : "",
+		                    "unknown key (%s%s%sop %s takes %s%s%s)",
+		                    builtin ? "" : "target ", builtin ? "" : t->name,
+		                    builtin ? "" : "'s ", top->name, list,
+		                    top->creates ? "as, " : "",
 		                    top->flags & FL_TARGET_OP_BLOCKS ? "deadline_ms, expect"
 		                                                     : "expect");
 	}
@@ -813,11 +903,12 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 			continue;
 		}
 		if (n != NULL && n->type != YAML_SCALAR_NODE)
-			return fli_scn_fail(l, fli_scn_yline(n), f,
-			                    a->type == FL_TARGET_INT
-			                            ? "expected an integer, or a list of them to draw "
-			                              "from"
-			                            : "expected a single value");
+			return fli_scn_fail(
+			        l, fli_scn_yline(n), f,
+			        a->type == FL_TARGET_INT
+			                ? "expected an integer, or a list of them to draw "
+			                  "from"
+			                : "expected a single value");
 		switch (a->type) {
 		case FL_TARGET_INT:
 			rc = fli_scn_int_field(l, m, base, a->name, text, a->min, a->max,
@@ -840,22 +931,38 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 			else
 				rc = fli_scn_str_field(l, m, base, a->name, text, a->required,
 				                       false, &o->strs[i]);
+			if (!rc && a->check != NULL && o->strs[i] != NULL) {
+				char why[200] = "";
+
+				if (a->check(o->strs[i], why, sizeof(why)) != 0) {
+					why[sizeof(why) - 1] = '\0';
+					rc = fli_scn_fail(l, fli_scn_yline(n), f, "%s",
+					                  why[0] ? why : "not a value it takes");
+				}
+			}
 			break;
 		case FL_TARGET_OBJECT:
 			rc = ref_field(l, m, base, a->name, text, a->required,
-			               1u << FL_SCN_OBJ_TARGET, false, ai, oi, &o->objs[i]);
-			if (!rc && text != NULL)
+			               builtin ? builtin_kinds(a->kind) : 1u << FL_SCN_OBJ_TARGET,
+			               false, ai, oi, &o->objs[i]);
+			if (!rc && text != NULL && !builtin)
 				l->refs[l->ref_count - 1].target_kind = a->kind;
 			break;
 		}
+		if (!rc && a->excludes != NULL && n != NULL &&
+		    fli_scn_yget(l, m, a->excludes) != NULL)
+			rc = fli_scn_fail(l, fli_scn_yline(n), base, "give %s or %s, not both",
+			                  a->excludes, a->name);
 	}
 	if (!rc && top->creates) {
 		const char *as = NULL;
+		int kind = builtin ? builtin_kind(top->creates, strlen(top->creates))
+		                   : FL_SCN_OBJ_TARGET;
 
 		rc = fli_scn_str_field(l, m, base, "as", scalar_of(l, m, "as"), true, true, &as);
 		if (!rc)
-			rc = define_obj(l, m, base, as, FL_SCN_OBJ_TARGET, ai, oi, &o->as);
-		if (!rc)
+			rc = define_obj(l, m, base, as, (enum fl_scn_obj_kind)kind, ai, oi, &o->as);
+		if (!rc && !builtin)
 			l->objs[o->as].target_kind = top->creates;
 	}
 	if (!rc && (top->flags & FL_TARGET_OP_BLOCKS)) {
@@ -911,6 +1018,14 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 		raw = &zero_op;
 	op->kind = (enum fl_scn_op_kind)kind;
 	snprintf(base, sizeof base, "%s.%s", obase, kname);
+	/* A built-in domain's op declared as a target's is. */
+	if (kind != FL_SCN_OP_TARGET && (tgt = fli_builtin_target(op_domains[kind])) != NULL &&
+	    (top = fli_target_op_in(tgt, kname, NULL)) != NULL) {
+		rc = convert_target_op(l, m, base, ai, oi, op, tgt, top, true);
+		if (!rc)
+			rc = expect_field(l, m, base, scalar_of(l, m, "expect"), op);
+		return rc ? rc : exact_expect(l, m, base, op, top);
+	}
 
 	switch (op->kind) {
 	case FL_SCN_OP_ADD_PUBLICATION:
@@ -1058,20 +1173,14 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 			                "image lookup", &o->impl);
 		break;
 	}
-	case FL_SCN_OP_RELEASE_IMAGE:
-	case FL_SCN_OP_CTX_CLOSE: {
+	case FL_SCN_OP_RELEASE_IMAGE: {
 		static const struct fli_raw_name zero;
-		bool rel = op->kind == FL_SCN_OP_RELEASE_IMAGE;
-		const struct fli_raw_name *a = rel ? raw->release_image : raw->ctx_close;
-		const char *key_name = rel ? "img" : "ctx", *name = NULL;
-		fl_scn_ref *slot = rel ? &op->u.release_image.img : &op->u.ctx.ctx;
-		if (!rel)
-			op->u.ctx.on = -1;
-		rc = fli_scn_str_field(l, m, base, key_name, (a ? a : &zero)->name, true, true,
-		                       &name);
+		const struct fli_raw_name *a = raw->release_image;
+		const char *name = NULL;
+		rc = fli_scn_str_field(l, m, base, "img", (a ? a : &zero)->name, true, true, &name);
 		if (!rc)
-			rc = add_ref(l, m, base, key_name, name, rel ? REF_IMG : REF_CTX, false, ai,
-			             oi, slot);
+			rc = add_ref(l, m, base, "img", name, REF_IMG, false, ai, oi,
+			             &op->u.release_image.img);
 		break;
 	}
 	case FL_SCN_OP_WAIT: {
@@ -1099,102 +1208,6 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 			rc = fli_scn_fail(l, op->line, base,
 			                  "crash_self needs an actor of kind process");
 		break;
-	case FL_SCN_OP_OFFER_SERVICE:
-	case FL_SCN_OP_CONNECT_SERVICE: {
-		static const struct fli_raw_service zero;
-		bool server = op->kind == FL_SCN_OP_OFFER_SERVICE;
-		const struct fli_raw_service *a =
-		        server ? raw->offer_service : raw->connect_service;
-		const char *as = NULL;
-		if (a == NULL)
-			a = &zero;
-		rc = fli_scn_str_field(l, m, base, "service", a->service, true, false,
-		                       &op->u.service.service);
-		if (!rc && fl_rr_validate_service(op->u.service.service) != 0) {
-			char f[160];
-			fli_scn_join(f, sizeof f, base, "service");
-			rc = fli_scn_fail(
-			        l, fli_scn_yline(fli_scn_yget(l, m, "service")), f,
-			        "'%s' is not a valid service name (1 to %d characters, no '/', "
-			        "'..' or control characters)",
-			        op->u.service.service, FL_RR_SERVICE_MAX);
-		}
-		if (!rc)
-			rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
-		if (!rc)
-			rc = define_obj(l, m, base, as,
-			                server ? FL_SCN_OBJ_SERVER : FL_SCN_OBJ_CONNECTION, ai, oi,
-			                &op->u.service.as);
-		if (!rc && server)
-			rc = impl_field(l, m, base, a->impl, false, 1u << FL_IMPL_SERVER_OPEN,
-			                "server opener", &op->u.service.impl);
-		/* On a service open, expect: is an exhaustion check: the open
-		 * must fail with that code (read with every op's expect below). */
-		op->u.service.expect = 0;
-		break;
-	}
-	case FL_SCN_OP_REQUEST: {
-		static const struct fli_raw_request zero;
-		const struct fli_raw_request *a = raw->request ? raw->request : &zero;
-		struct fl_scn_op_request *o = &op->u.request;
-		const char *ctx = NULL;
-		rc = ref_field(l, m, base, "conn", a->conn, true, REF_CONN, false, ai, oi,
-		               &o->conn);
-		if (!rc)
-			rc = fli_scn_str_field(l, m, base, "ctx", a->ctx, false, true, &ctx);
-		if (!rc)
-			rc = add_ref(l, m, base, "ctx", ctx, REF_CTX, false, ai, oi, &o->ctx);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0,
-			                       &o->count);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false,
-			                       64, &o->size);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS,
-			                       false, 0, &o->deadline_ms);
-		if (!rc && a->impl != NULL && ctx != NULL)
-			rc = fli_scn_fail(
-			        l, fli_scn_yline(fli_scn_yget(l, m, "impl")), base,
-			        "give ctx or impl, not both (a context helper opens its own "
-			        "context per request)");
-		if (!rc)
-			rc = impl_field(l, m, base, a->impl, false,
-			                (1u << FL_IMPL_RR_REQUEST) | (1u << FL_IMPL_CTX_REQUEST),
-			                "request helper", &o->impl);
-		break;
-	}
-	case FL_SCN_OP_RESPOND: {
-		static const struct fli_raw_respond zero;
-		const struct fli_raw_respond *a = raw->respond ? raw->respond : &zero;
-		struct fl_scn_op_respond *o = &op->u.respond;
-		const char *server = NULL;
-		rc = fli_scn_str_field(l, m, base, "server", a->server, true, true, &server);
-		if (!rc)
-			rc = add_ref(l, m, base, "server", server, REF_SERVER, false, ai, oi,
-			             &o->server);
-		if (!rc)
-			rc = ref_field(l, m, base, "ctx", a->ctx, false, REF_CTX, false, ai, oi,
-			               &o->ctx);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0,
-			                       &o->count);
-		break;
-	}
-	case FL_SCN_OP_CTX_OPEN: {
-		static const struct fli_raw_ctx_open zero;
-		const struct fli_raw_ctx_open *a = raw->ctx_open ? raw->ctx_open : &zero;
-		const char *on = NULL, *as = NULL;
-		rc = fli_scn_str_field(l, m, base, "on", a->on, true, true, &on);
-		if (!rc)
-			rc = add_ref(l, m, base, "on", on, REF_CONN | REF_SERVER, false, ai, oi,
-			             &op->u.ctx.on);
-		if (!rc)
-			rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
-		if (!rc)
-			rc = define_obj(l, m, base, as, FL_SCN_OBJ_CTX, ai, oi, &op->u.ctx.ctx);
-		break;
-	}
 	case FL_SCN_OP_KILL_NODE:
 	case FL_SCN_OP_RESTART_NODE:
 	case FL_SCN_OP_PARTITION:
@@ -1209,21 +1222,14 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 	case FL_SCN_OP_CLUSTER_CAS:
 	case FL_SCN_OP_CLUSTER_APPEND:
 	case FL_SCN_OP_CLUSTER_POLL: rc = convert_cluster_op(l, raw, m, base, ai, oi, op); break;
-	case FL_SCN_OP_TARGET: rc = convert_target_op(l, m, base, ai, oi, op, tgt, top); break;
-	case FL_SCN_OP__COUNT: break;
+	case FL_SCN_OP_TARGET:
+		rc = convert_target_op(l, m, base, ai, oi, op, tgt, top, false);
+		if (!rc)
+			rc = expect_field(l, m, base, scalar_of(l, m, "expect"), op);
+		return rc ? rc : exact_expect(l, m, base, op, top);
+	default: break;
 	}
 	if (!rc)
-		rc = expect_field(l, m, base,
-		                  op->kind == FL_SCN_OP_TARGET ? scalar_of(l, m, "expect")
-		                                               : raw_expect(raw, op->kind),
-		                  op);
-	if (!rc && (op->kind == FL_SCN_OP_OFFER_SERVICE || op->kind == FL_SCN_OP_CONNECT_SERVICE)) {
-		op->u.service.expect = expect_single(op->expect);
-		if (op->expect != 0 && op->u.service.expect == 0)
-			rc = fli_scn_fail(
-			        l, fli_scn_yline(fli_scn_yget(l, m, "expect")), base,
-			        "expect: on a service open names the one code it must fail with "
-			        "(e.g. FL_ENO_PORTS)");
-	}
+		rc = expect_field(l, m, base, raw_expect(raw, op->kind), op);
 	return rc;
 }

@@ -90,10 +90,6 @@ static const cyaml_schema_field_t barrier_fields[] = { STR("name", struct fli_ra
 	                                               EXPECT(struct fli_raw_name),
 	                                               CYAML_FIELD_END };
 
-static const cyaml_schema_field_t ctx_close_fields[] = { STR("ctx", struct fli_raw_name, name),
-	                                                 EXPECT(struct fli_raw_name),
-	                                                 CYAML_FIELD_END };
-
 static const cyaml_schema_field_t empty_fields[] = { CYAML_FIELD_END };
 
 static const cyaml_schema_field_t close_client_fields[] = { EXPECT(struct fli_raw_empty),
@@ -101,37 +97,6 @@ static const cyaml_schema_field_t close_client_fields[] = { EXPECT(struct fli_ra
 
 static const cyaml_schema_field_t wait_fields[] = { NUM("ms", struct fli_raw_wait, ms),
 	                                            CYAML_FIELD_END };
-
-static const cyaml_schema_field_t service_fields[] = {
-	STR("service", struct fli_raw_service, service), STR("as", struct fli_raw_service, as),
-	STR("expect", struct fli_raw_service, expect), CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t offer_service_fields[] = {
-	STR("service", struct fli_raw_service, service), STR("as", struct fli_raw_service, as),
-	STR("impl", struct fli_raw_service, impl), STR("expect", struct fli_raw_service, expect),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t request_fields[] = { STR("conn", struct fli_raw_request, conn),
-	                                               STR("ctx", struct fli_raw_request, ctx),
-	                                               NUM("count", struct fli_raw_request, count),
-	                                               NUM("size", struct fli_raw_request, size),
-	                                               NUM("deadline_ms", struct fli_raw_request,
-	                                                   deadline_ms),
-	                                               STR("impl", struct fli_raw_request, impl),
-	                                               EXPECT(struct fli_raw_request),
-	                                               CYAML_FIELD_END };
-
-static const cyaml_schema_field_t respond_fields[] = {
-	STR("server", struct fli_raw_respond, server), STR("ctx", struct fli_raw_respond, ctx),
-	NUM("count", struct fli_raw_respond, count), EXPECT(struct fli_raw_respond), CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t ctx_open_fields[] = { STR("on", struct fli_raw_ctx_open, on),
-	                                                STR("as", struct fli_raw_ctx_open, as),
-	                                                EXPECT(struct fli_raw_ctx_open),
-	                                                CYAML_FIELD_END };
 
 static const cyaml_schema_field_t kill_node_fields[] = { STR("node", struct fli_raw_node, node),
 	                                                 STR("as", struct fli_raw_node, as),
@@ -209,44 +174,30 @@ static const cyaml_schema_field_t cluster_poll_fields[] = {
 #define OP(member, fields)                                                                         \
 	CYAML_FIELD_MAPPING_PTR(#member, OPT_NULLABLE, struct fli_raw_op, member, fields)
 
-static const cyaml_schema_field_t op_fields[] = { OP(add_publication, add_publication_fields),
-	                                          OP(remove_publication, remove_publication_fields),
-	                                          OP(add_subscription, add_subscription_fields),
-	                                          OP(remove_subscription,
-	                                             remove_subscription_fields),
-	                                          OP(offer, offer_fields),
-	                                          OP(poll, poll_fields),
-	                                          OP(take_image, take_image_fields),
-	                                          OP(release_image, release_image_fields),
-	                                          OP(close_client, close_client_fields),
-	                                          OP(wait, wait_fields),
-	                                          OP(barrier, barrier_fields),
-	                                          OP(crash_self, empty_fields),
-	                                          OP(offer_service, offer_service_fields),
-	                                          OP(connect_service, service_fields),
-	                                          OP(request, request_fields),
-	                                          OP(respond, respond_fields),
-	                                          OP(ctx_open, ctx_open_fields),
-	                                          OP(ctx_close, ctx_close_fields),
-	                                          OP(lookup_image, lookup_image_fields),
-	                                          OP(kill_node, kill_node_fields),
-	                                          OP(restart_node, restart_node_fields),
-	                                          OP(partition, partition_fields),
-	                                          OP(heal, empty_fields),
-	                                          OP(wait_leader, wait_leader_fields),
-	                                          OP(put, put_fields),
-	                                          OP(kv, kv_fields),
-	                                          OP(cluster_connect, cluster_connect_fields),
-	                                          OP(cluster_close, cluster_close_fields),
-	                                          OP(cluster_put, cluster_kv_fields),
-	                                          OP(cluster_get, cluster_kv_fields),
-	                                          OP(cluster_cas, cluster_kv_fields),
-	                                          OP(cluster_append, cluster_kv_fields),
-	                                          OP(cluster_poll, cluster_poll_fields),
-	                                          /* a target's op, its key rewritten
+static const cyaml_schema_field_t op_fields[] = {
+	OP(add_publication, add_publication_fields),
+	OP(remove_publication, remove_publication_fields),
+	OP(add_subscription, add_subscription_fields),
+	OP(remove_subscription, remove_subscription_fields), OP(offer, offer_fields),
+	OP(poll, poll_fields), OP(take_image, take_image_fields),
+	OP(release_image, release_image_fields), OP(close_client, close_client_fields),
+	OP(wait, wait_fields), OP(barrier, barrier_fields), OP(crash_self, empty_fields),
+	/* declared as a target's are
+	                                             (ops.c): read from the document */
+	CYAML_FIELD_IGNORE("offer_service", OPT), CYAML_FIELD_IGNORE("connect_service", OPT),
+	CYAML_FIELD_IGNORE("request", OPT), CYAML_FIELD_IGNORE("respond", OPT),
+	CYAML_FIELD_IGNORE("ctx_open", OPT), CYAML_FIELD_IGNORE("ctx_close", OPT),
+	OP(lookup_image, lookup_image_fields), OP(kill_node, kill_node_fields),
+	OP(restart_node, restart_node_fields), OP(partition, partition_fields),
+	OP(heal, empty_fields), OP(wait_leader, wait_leader_fields), OP(put, put_fields),
+	OP(kv, kv_fields), OP(cluster_connect, cluster_connect_fields),
+	OP(cluster_close, cluster_close_fields), OP(cluster_put, cluster_kv_fields),
+	OP(cluster_get, cluster_kv_fields), OP(cluster_cas, cluster_kv_fields),
+	OP(cluster_append, cluster_kv_fields), OP(cluster_poll, cluster_poll_fields),
+	/* a target's op, its key rewritten
 	                                             (loader.c): read from the document */
-	                                          CYAML_FIELD_IGNORE(TARGET_OP_KEY, OPT),
-	                                          CYAML_FIELD_END };
+	CYAML_FIELD_IGNORE(TARGET_OP_KEY, OPT), CYAML_FIELD_END
+};
 
 static const cyaml_schema_value_t op_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct fli_raw_op, op_fields),

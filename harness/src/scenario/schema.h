@@ -65,42 +65,12 @@ struct fli_raw_lookup {
 };
 
 struct fli_raw_name {
-	char *name;   /* release_image.img, barrier.name, ctx_close.ctx */
+	char *name;   /* release_image.img, barrier.name */
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
 struct fli_raw_wait {
 	char *ms;
-};
-
-struct fli_raw_service {
-	char *service;
-	char *as;
-	char *impl; /* offer_service only */
-	char *expect;
-};
-
-struct fli_raw_request {
-	char *conn;
-	char *ctx;
-	char *count;
-	char *size;
-	char *deadline_ms;
-	char *impl;
-	char *expect; /* an FL_E* name or any: an error this op may end with */
-};
-
-struct fli_raw_respond {
-	char *server;
-	char *ctx;
-	char *count;
-	char *expect; /* an FL_E* name or any: an error this op may end with */
-};
-
-struct fli_raw_ctx_open {
-	char *on;
-	char *as;
-	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
 struct fli_raw_node {
@@ -191,12 +161,6 @@ struct fli_raw_op {
 	struct fli_raw_wait *wait;
 	struct fli_raw_name *barrier;
 	struct fli_raw_empty *crash_self;
-	struct fli_raw_service *offer_service;
-	struct fli_raw_service *connect_service;
-	struct fli_raw_request *request;
-	struct fli_raw_respond *respond;
-	struct fli_raw_ctx_open *ctx_open;
-	struct fli_raw_name *ctx_close;
 	struct fli_raw_lookup *lookup_image;
 	struct fli_raw_node *kill_node;
 	struct fli_raw_node *restart_node;

@@ -41,6 +41,29 @@ kind_of(const struct fl_target *t, const char *name)
 	return NULL;
 }
 
+/* Is kinds ("a" or "a|b|c") every one a declared kind of t? */
+static bool
+kinds_ok(const struct fl_target *t, const char *kinds)
+{
+	char one[72];
+
+	if (kinds == NULL || *kinds == '\0')
+		return false;
+	for (const char *p = kinds;; p++) {
+		size_t n = strcspn(p, "|");
+
+		if (n == 0 || n >= sizeof(one))
+			return false;
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if (kind_of(t, one) == NULL)
+			return false;
+		p += n;
+		if (*p == '\0')
+			return true;
+	}
+}
+
 static int
 bad(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
 {
@@ -93,7 +116,7 @@ check_op(const struct fl_target *t, const struct fl_target_op *op, char *err, si
 				return bad(err, errlen,
 				           "target %s: op %s: an argument is declared twice",
 				           t->name, op->name);
-		if (a->type == FL_TARGET_OBJECT && kind_of(t, a->kind) == NULL)
+		if (a->type == FL_TARGET_OBJECT && !kinds_ok(t, a->kind))
 			return bad(err, errlen,
 			           "target %s: op %s: an object argument of an undeclared "
 			           "kind",
@@ -107,9 +130,27 @@ check_op(const struct fl_target *t, const struct fl_target_op *op, char *err, si
 		if ((int)a->type < FL_TARGET_INT || a->type > FL_TARGET_OBJECT)
 			return bad(err, errlen, "target %s: op %s: an argument of an unknown type",
 			           t->name, op->name);
+		if (a->check != NULL && a->type != FL_TARGET_STRING)
+			return bad(err, errlen,
+			           "target %s: op %s: only a string argument has a check", t->name,
+			           op->name);
 		if (op->closes != NULL && strcmp(op->closes, a->name) == 0)
 			closes_found = a->type == FL_TARGET_OBJECT;
 	}
+	for (const struct fl_target_arg *a = op->args; a != NULL && a->name != NULL; a++) {
+		bool found = false;
+
+		for (const struct fl_target_arg *b = op->args; a->excludes && b->name; b++)
+			found = found || (b != a && strcmp(b->name, a->excludes) == 0);
+		if (a->excludes != NULL && !found)
+			return bad(err, errlen,
+			           "target %s: op %s: an argument excludes no other argument of "
+			           "the op",
+			           t->name, op->name);
+	}
+	if (op->flags & ~(FL_TARGET_OP_BLOCKS | FL_TARGET_OP_EXPECT_EXACT))
+		return bad(err, errlen, "target %s: op %s has flags this faultline does not know",
+		           t->name, op->name);
 	if (!closes_found)
 		return bad(err, errlen, "target %s: op %s closes no object argument of its own",
 		           t->name, op->name);
@@ -186,6 +227,19 @@ check(const struct fl_target *t, char *err, size_t errlen)
 	return 0;
 }
 
+int
+fli_target_check(const struct fl_target *t, char *err, size_t errlen)
+{
+	if (t != NULL && t->abi != FL_TARGET_ABI) {
+		if (errlen)
+			snprintf(err, errlen,
+			         "target %s: built for target ABI %d, this faultline has %d",
+			         t->name ? t->name : "(null)", t->abi, FL_TARGET_ABI);
+		return FL_EPROTO;
+	}
+	return check(t, err, errlen);
+}
+
 /* Registers t; a target a program registers must not share an op's name
  * with another (a scenario without `target:` finds ops among them all),
  * one loaded for a scenario's `target:` may (the scenario's ops are found
@@ -209,14 +263,7 @@ register_target(const struct fl_target *t, bool loaded, char *err, size_t errlen
 	for (size_t i = 0; i < ntargets; i++)
 		if (targets[i] == t)
 			return 0;
-	if (t != NULL && t->abi != FL_TARGET_ABI) {
-		if (errlen)
-			snprintf(err, errlen,
-			         "target %s: built for target ABI %d, this faultline has %d",
-			         t->name ? t->name : "(null)", t->abi, FL_TARGET_ABI);
-		return FL_EPROTO;
-	}
-	if ((rc = check(t, err, errlen)) != 0)
+	if ((rc = fli_target_check(t, err, errlen)) != 0)
 		return rc;
 	for (const struct fl_target_op *op = t->ops; op->name != NULL; op++) {
 		const struct fl_target *other = NULL;

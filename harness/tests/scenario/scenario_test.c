@@ -18,6 +18,7 @@
 
 #include "faultline/error.h"
 #include "faultline/scenario.h"
+#include "faultline/target.h"
 #include "fixtures.h"
 
 #define SMOKE "../../../scenarios/pubsub-smoke.yaml"
@@ -124,8 +125,7 @@ static const struct bad_case bad_cases[] = {
 	  "implementation 'b1_leaky' (one of: b4_release_matching, b4_release_all, "
 	  "b5_free_after_send, b5_close_pending, b5_correct)" },
 	{ "bad/impl_with_ctx.yaml",
-	  "bad/impl_with_ctx.yaml:9: actors[0].ops[2].request: give ctx or impl, not both (a "
-	  "context helper opens its own context per request)" },
+	  "bad/impl_with_ctx.yaml:9: actors[0].ops[2].request: give ctx or impl, not both" },
 	{ "bad/bad_chunks.yaml",
 	  "bad/bad_chunks.yaml:6: driver.chunks: chunk spec \"4096:8,128:4\": sizes must ascend" },
 	{ "bad/bad_expect.yaml",
@@ -133,7 +133,8 @@ static const struct bad_case bad_cases[] = {
 	  "'ENOSPC' "
 	  "(expected FL_E* names joined by '|', e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)" },
 	{ "bad/connect_impl.yaml",
-	  "bad/connect_impl.yaml:7: actors[0].ops[0].connect_service.impl: unknown key" },
+	  "bad/connect_impl.yaml:7: actors[0].ops[0].connect_service.impl: unknown key (op "
+	  "connect_service takes service, as, expect)" },
 	{ "bad/key_sequence.yaml",
 	  "bad/key_sequence.yaml:4: (top): a key must be a name, not a sequence" },
 	{ "bad/key_mapping_in_op.yaml", "bad/key_mapping_in_op.yaml:10: actors[0].ops[1].offer: a "
@@ -254,13 +255,18 @@ test_everything_values(void **state)
 	const struct fl_scenario_actor *srv = &s->actors[2], *cli = &s->actors[3];
 	assert_int_equal(srv->repeat, 3);
 	assert_int_equal(srv->ops[1].kind, FL_SCN_OP_CTX_OPEN);
-	assert_int_equal(srv->ops[1].u.ctx.on, srv->ops[0].u.service.as);
-	assert_int_equal(srv->ops[2].u.respond.ctx, srv->ops[1].u.ctx.ctx);
-	assert_int_equal(srv->ops[3].u.ctx.ctx, srv->ops[1].u.ctx.ctx);
-	assert_string_equal(cli->ops[0].u.service.service, "calc");
-	assert_int_equal(cli->ops[1].u.request.ctx, -1);
-	assert_int_equal(cli->ops[1].u.request.size, 100);
-	assert_int_equal(cli->ops[1].u.request.deadline_ms, 500);
+	/* declared ops (interp_reqrep.c's table): objs, ints and strs at the
+	 * index of each argument of the declaration */
+	assert_string_equal(srv->ops[1].u.target.op->name, "ctx_open");
+	assert_int_equal(srv->ops[1].u.target.objs[0] /* on */, srv->ops[0].u.target.as);
+	assert_int_equal(srv->ops[2].u.target.objs[1] /* ctx */, srv->ops[1].u.target.as);
+	assert_int_equal(srv->ops[3].u.target.objs[0] /* ctx */, srv->ops[1].u.target.as);
+	assert_int_equal(s->objects[srv->ops[1].u.target.as].kind, FL_SCN_OBJ_CTX);
+	assert_int_equal(s->objects[srv->ops[0].u.target.as].kind, FL_SCN_OBJ_SERVER);
+	assert_string_equal(cli->ops[0].u.target.strs[0] /* service */, "calc");
+	assert_int_equal(cli->ops[1].u.target.objs[1] /* ctx */, -1);
+	assert_int_equal(cli->ops[1].u.target.ints[3] /* size */, 100);
+	assert_int_equal(cli->ops[1].u.target.deadline_ms, 500);
 	assert_int_equal(s->object_count, 8);
 
 	assert_int_equal(s->fault_count, 4);
@@ -604,9 +610,8 @@ test_expect(void **state)
 		  "mem.yaml:8: actors[0].ops[1].offer.expect: unknown error code '' (expected "
 		  "FL_E* names joined by '|', e.g. FL_ETIMEDOUT|FL_ECRASHED, or any)" },
 		{ HEAD ACTOR "      - offer_service: {service: e, as: s, expect: any}\n",
-		  "mem.yaml:7: actors[0].ops[0].offer_service: expect: on a service open names the "
-		  "one "
-		  "code it must fail with (e.g. FL_ENO_PORTS)" },
+		  "mem.yaml:7: actors[0].ops[0].offer_service: expect: on offer_service names the "
+		  "one code it must fail with (e.g. FL_ENO_PORTS)" },
 	};
 	struct fl_scenario *s = NULL;
 	char err[512];

@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "faultline/error.h"
+#include "faultline/scenario.h"
 #include "faultline/target.h"
+#include "scenario/target_internal.h"
 
 static int
 op_nop(void *state, const struct fl_target_args *a, void **created)
@@ -53,6 +55,7 @@ static const struct fl_target_kind kinds[] = {
 struct table {
 	struct fl_target t;
 	struct fl_target_op ops[2];
+	struct fl_target_arg args[3];
 	struct fl_target_property props[FL_TARGET_MAX_PROPERTIES + 2];
 	char op_name[32];
 };
@@ -194,6 +197,98 @@ test_shape(void **state)
 	refused(&x, FL_EINVAL, "declares no op");
 }
 
+static int
+check_any(const char *value, char *why, size_t len)
+{
+	(void)value;
+	(void)why;
+	(void)len;
+	return 0;
+}
+
+/* The arguments' declarations: kinds an object may be, a string's check,
+ * an argument excluding another, the op's flags. */
+static void
+test_args(void **state)
+{
+	struct table x;
+
+	(void)state;
+	good(&x, "a1");
+	x.args[0] = (struct fl_target_arg){ .name = "t",
+		                            .type = FL_TARGET_OBJECT,
+		                            .kind = "thing|thing" };
+	x.args[1] = (struct fl_target_arg){ .name = "s",
+		                            .type = FL_TARGET_STRING,
+		                            .check = check_any,
+		                            .excludes = "t" };
+	x.ops[0].args = x.args;
+	x.ops[0].flags = FL_TARGET_OP_BLOCKS | FL_TARGET_OP_EXPECT_EXACT;
+	{
+		static struct table ok; /* registered: its table must live */
+		char err[256];
+
+		ok = x;
+		ok.ops[0].args = ok.args;
+		ok.ops[0].name = ok.op_name;
+		ok.t.ops = ok.ops;
+		ok.t.properties = ok.props;
+		assert_fl(fl_target_register(&ok.t, err, sizeof(err)), 0);
+	}
+	good(&x, "a2");
+	x.args[0] = (struct fl_target_arg){ .name = "t",
+		                            .type = FL_TARGET_OBJECT,
+		                            .kind = "thing|other" };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "an object argument of an undeclared kind");
+	good(&x, "a3");
+	x.args[0] =
+	        (struct fl_target_arg){ .name = "t", .type = FL_TARGET_OBJECT, .kind = "thing|" };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "an object argument of an undeclared kind");
+	good(&x, "a4");
+	x.args[0] = (struct fl_target_arg){ .name = "n",
+		                            .type = FL_TARGET_INT,
+		                            .max = 1,
+		                            .check = check_any };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "only a string argument has a check");
+	good(&x, "a5");
+	x.args[0] = (struct fl_target_arg){ .name = "n",
+		                            .type = FL_TARGET_INT,
+		                            .max = 1,
+		                            .excludes = "n" };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "excludes no other argument");
+	good(&x, "a6");
+	x.ops[0].flags = 4;
+	refused(&x, FL_EINVAL, "flags this faultline does not know");
+}
+
+/* The built-in domains' ops declared as a target's pass every check a
+ * library's target does (not registered: their names are the built-in
+ * operations'). */
+static void
+test_builtin_tables(void **state)
+{
+	const struct fl_target *t = fli_builtin_target(FL_SCN_DOMAIN_REQREP);
+	char err[256] = "";
+
+	(void)state;
+	assert_non_null(t);
+	if (fli_target_check(t, err, sizeof(err)) != 0)
+		fail_msg("the request/response table: %s", err);
+	for (const struct fl_target_op *op = t->ops; op->name != NULL; op++) {
+		enum fl_scn_op_kind kind = FL_SCN_OP__COUNT;
+
+		for (int k = 0; k < FL_SCN_OP__COUNT; k++)
+			if (strcmp(fl_scenario_op_name((enum fl_scn_op_kind)k), op->name) == 0)
+				kind = (enum fl_scn_op_kind)k;
+		if (kind == FL_SCN_OP__COUNT || fl_scenario_op_domain(kind) != FL_SCN_DOMAIN_REQREP)
+			fail_msg("%s is not a request/response operation", op->name);
+	}
+}
+
 int
 main(void)
 {
@@ -203,6 +298,8 @@ main(void)
 		cmocka_unit_test(test_op_name_taken),
 		cmocka_unit_test(test_properties),
 		cmocka_unit_test(test_shape),
+		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_builtin_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
