@@ -313,8 +313,13 @@ take_key(void)
 	return t != NULL ? atomic_fetch_add(&t->keys, 1) + 1 : atomic_fetch_add(&next_key, 1);
 }
 
+/* Records the bytes of a message about to be sent.  Built with
+ * -DNNG_TARGET_PLANT_CORRUPT (faultline-target-nng-corrupt.so, a planted
+ * build for the tests), it then changes the message's last byte, as a
+ * library that corrupted it in transit would: the receiver, in proc mode
+ * another process, must find it differs from every message sent. */
 static void
-sent_add(const unsigned char *p, size_t n)
+sent_add(unsigned char *p, size_t n)
 {
 	struct sent_table *t = sent_table();
 	uint32_t i;
@@ -327,6 +332,10 @@ sent_add(const unsigned char *p, size_t n)
 	t->rec[i].hash = hash_bytes(p, n);
 	t->rec[i].len = n;
 	atomic_store_explicit(&t->rec[i].ready, 1, memory_order_release);
+#ifdef NNG_TARGET_PLANT_CORRUPT
+	if (n > 0)
+		p[n - 1] ^= 0x5a;
+#endif
 }
 
 /* A message received is one of those sent: otherwise a violation. */

@@ -1277,9 +1277,22 @@ def case_targets():
                             "--runs", "5", "-q", "--target", nng, "--trace-dir", d], expect=0,
                            env=dict(env, TMPDIR=private))
         check(os.listdir(private) == [], "left in TMPDIR: %s", os.listdir(private))
+        # The byte model across processes: NNG's planted build changes a
+        # byte of every message after recording it; in proc mode the
+        # receiving process (not the sender) must fail the run with
+        # target_model, and the correct build passes the same runs.
+        corrupt = nng.replace("faultline-target-nng.so", "faultline-target-nng-corrupt.so")
+        rc, out, err = run(["run", "targets/nng/scenarios/nng-proc-reqrep.yaml", "--seed", "1",
+                            "--runs", "2", "-q", "--target", corrupt, "--trace-dir", d],
+                           expect=1, env=dict(env, TMPDIR=private))
+        check(out.count("property=target_model") == 2 and
+              "message that differs from every one sent" in out,
+              "the corrupted message was not caught across processes:\n%s%s", out, err)
+        run(["run", "targets/nng/scenarios/nng-proc-reqrep.yaml", "--seed", "1", "--runs", "2",
+             "-q", "--target", nng, "--trace-dir", d], expect=0, env=dict(env, TMPDIR=private))
     else:
-        print("# the run directory with a crashed NNG listener: not checked (NNG's target "
-              "is not built)")
+        print("# the run directory with a crashed NNG listener, and the byte model across "
+              "processes: not checked (NNG's target is not built)")
     # A property of the target's own, judged in every mode (in proc mode
     # in the actor's process): the drop-oldest build loses a message.
     for mode in ("sim", "proc", "stress"):
