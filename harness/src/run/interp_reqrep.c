@@ -22,6 +22,7 @@
 #include "faultline/target.h"
 
 #include "run/run_internal.h"
+#include "scenario/loader.h" /* MAX_COUNT, MAX_MSG_SIZE: the loader's limits */
 
 /* The index of each op's arguments in its declaration (reqrep_ops). */
 enum { SV_SERVICE, SV_IMPL };
@@ -349,7 +350,9 @@ ctx_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c,
 		fli_op_error(ar, op, "aio", rv);
 		return;
 	}
-	fl_aio_set_timeout(a, q->span);
+	/* a drawn deadline_ms of 0 is one already past: the least timeout
+	 * there is (0 would be none) */
+	fl_aio_set_timeout(a, q->span != 0 ? q->span : 1);
 	for (uint32_t i = 0; i < q->count; i++) {
 		fl_msg *m;
 
@@ -396,8 +399,10 @@ impl_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_rr_clien
 		int rv;
 
 		FL_SCHED_POINT("scenario.request");
-		if (f->kind == FL_IMPL_CTX_REQUEST)
-			rv = f->fn.ctx_request(sock, q->size, deadline - fl_clock_now_ns());
+		uint64_t now = fl_clock_now_ns();
+
+		if (f->kind == FL_IMPL_CTX_REQUEST) /* a timeout, never 0 (none) */
+			rv = f->fn.ctx_request(sock, q->size, deadline > now ? deadline - now : 1);
 		else
 			rv = f->fn.rr_request(ar->dom, cl, q->size, deadline);
 		/* A helper that gave up on purpose says FL_ECANCELED. */
@@ -624,8 +629,6 @@ check_request_impl(const char *name, char *why, size_t len)
 	                  "request helper", why, len);
 }
 
-#define MAX_COUNT    1000000000
-#define MAX_MSG_SIZE (16 * 1024 * 1024)
 
 static const struct fl_target_arg offer_args[] = {
 	[SV_SERVICE] = { .name = "service",

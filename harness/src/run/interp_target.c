@@ -346,8 +346,13 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		return false;
 	if (!ensure_state(r))
 		return true;
-	fli_target_ints(ar, op, ints);
+	/* Drawn in the order of the arguments, and none after an object
+	 * that is not open (the op is not called): fli_target_ints draws
+	 * every one at once, for ops that have no objects to look up. */
 	for (int i = 0; i < n; i++) {
+		ints[i] = o->draws[i].values != NULL
+		                  ? drawn(ar, op, top->args[i].name, &o->draws[i])
+		                  : o->ints[i];
 		strs[i] = o->strs[i];
 		if (top->args[i].type != FL_TARGET_OBJECT || o->objs[i] < 0)
 			continue;

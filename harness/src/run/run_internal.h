@@ -19,6 +19,7 @@
 #include "faultline/report.h"
 #include "faultline/reqrep.h"
 #include "faultline/scenario.h"
+#include "faultline/target.h"
 
 struct fl_choice;
 struct fl_faults;
@@ -210,19 +211,20 @@ void fli_run_fail(struct run *r, const char *property, const char *fmt, ...)
  * (`expect: FL_E...` or `expect: any`), or in a sweep run; any other
  * error is a violation ("operations") naming actor, op, line and error. */
 void fli_op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *what, int rv);
+/* A declared op's (a target's, or a built-in one declared as one is)
+ * values for this run of it: its INT and BOOL arguments, drawn where the
+ * scenario gave a list (the story says which); and a blocking op's
+ * deadline from now: deadline_ms drawn (0: already past) or given, else
+ * the driver timeout. */
+void fli_target_ints(struct actor_run *ar, const struct fl_scenario_op *op,
+                     int64_t ints[FL_TARGET_MAX_ARGS]);
+uint64_t fli_target_deadline_span(struct actor_run *ar, const struct fl_scenario_op *op);
 /* An op whose `expect:` names the one code it must fail with
  * (FL_TARGET_OP_EXPECT_EXACT), ended with rv: true when that is handled
  * here (it failed so: nothing was made; or otherwise: an op error);
  * false when it succeeded (a failure of the run, operations, unless a
  * fault fired in it or the run is a sweep's: what it made is kept, to be
  * closed) or its expect: names no code. */
-/* A declared op's (a target's, or a built-in one declared as one is)
- * values for this run of it: its INT and BOOL arguments, drawn where the
- * scenario gave a list (the story says which); and a blocking op's
- * deadline from now: deadline_ms drawn (0: already past) or given, else
- * the driver timeout. */
-void fli_target_ints(struct actor_run *ar, const struct fl_scenario_op *op, int64_t ints[8]);
-uint64_t fli_target_deadline_span(struct actor_run *ar, const struct fl_scenario_op *op);
 bool fli_op_must_fail(struct actor_run *ar, const struct fl_scenario_op *op, const char *what,
                       int rv);
 /* True when a fault fired in this actor's current operation, or in the

@@ -866,16 +866,31 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 	o->target = t;
 	o->op = top;
 	o->as = -1;
+	if (m != NULL && m->type != YAML_MAPPING_NODE)
+		return fli_scn_fail(l, op->line, base, "expected a mapping of arguments");
 	for (yaml_node_pair_t *p = m != NULL ? m->data.mapping.pairs.start : NULL;
 	     m != NULL && p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = fli_scn_ynode(l, p->key);
-		const char *kn = k != NULL ? (const char *)k->data.scalar.value : "";
+		const char *kn = k != NULL && k->type == YAML_SCALAR_NODE
+		                         ? (const char *)k->data.scalar.value
+		                         : "";
 		bool known = strcmp(kn, "expect") == 0 || (strcmp(kn, "as") == 0 && top->creates) ||
 		             (strcmp(kn, "deadline_ms") == 0 && (top->flags & FL_TARGET_OP_BLOCKS));
 		char list[400] = "";
 
 		for (const struct fl_target_arg *a = top->args; a && a->name && !known; a++)
 			known = strcmp(a->name, kn) == 0;
+		for (yaml_node_pair_t *q = m->data.mapping.pairs.start; known && q < p; q++) {
+			yaml_node_t *k2 = fli_scn_ynode(l, q->key);
+
+			if (k2 != NULL && k2->type == YAML_SCALAR_NODE &&
+			    strcmp((const char *)k2->data.scalar.value, kn) == 0) {
+				fli_scn_join(f, sizeof f, base, kn);
+				return fli_scn_fail(l, fli_scn_yline(k), f,
+				                    "given twice (first at line %d)",
+				                    fli_scn_yline(k2));
+			}
+		}
 		if (known)
 			continue;
 		for (const struct fl_target_arg *a = top->args; a && a->name; a++)
@@ -889,13 +904,14 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 		                    top->flags & FL_TARGET_OP_BLOCKS ? "deadline_ms, expect"
 		                                                     : "expect");
 	}
-	if (m != NULL && m->type != YAML_MAPPING_NODE)
-		return fli_scn_fail(l, op->line, base, "expected a mapping of arguments");
 	for (const struct fl_target_arg *a = top->args; !rc && a && a->name; a++, i++) {
 		const char *text = scalar_of(l, m, a->name);
 		yaml_node_t *n = fli_scn_yget(l, m, a->name);
 
 		fli_scn_join(f, sizeof f, base, a->name);
+		if (a->excludes != NULL && n != NULL && fli_scn_yget(l, m, a->excludes) != NULL)
+			return fli_scn_fail(l, fli_scn_yline(n), base, "give %s or %s, not both",
+			                    a->excludes, a->name);
 		if (n != NULL && n->type == YAML_SEQUENCE_NODE && a->type == FL_TARGET_INT) {
 			rc = draw_list(l, n, f, a->min, a->max, &o->draws[i]);
 			if (!rc)
@@ -932,7 +948,7 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 				rc = fli_scn_str_field(l, m, base, a->name, text, a->required,
 				                       false, &o->strs[i]);
 			if (!rc && a->check != NULL && o->strs[i] != NULL) {
-				char why[200] = "";
+				char why[400] = "";
 
 				if (a->check(o->strs[i], why, sizeof(why)) != 0) {
 					why[sizeof(why) - 1] = '\0';
@@ -949,10 +965,6 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 				l->refs[l->ref_count - 1].target_kind = a->kind;
 			break;
 		}
-		if (!rc && a->excludes != NULL && n != NULL &&
-		    fli_scn_yget(l, m, a->excludes) != NULL)
-			rc = fli_scn_fail(l, fli_scn_yline(n), base, "give %s or %s, not both",
-			                  a->excludes, a->name);
 	}
 	if (!rc && top->creates) {
 		const char *as = NULL;
@@ -977,6 +989,31 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 			                       &o->deadline_ms);
 	}
 	return rc;
+}
+
+/* A declared op (convert_target_op), and its `expect:`: FL_E* names
+ * joined by '|' or any, one code for an op that must fail; anything but
+ * a scalar there is refused (read as none, it would let an op that must
+ * fail succeed). */
+static int
+declared_op(struct loader *l, yaml_node_t *m, const char *base, int ai, int oi,
+            struct fl_scenario_op *op, const struct fl_target *t, const struct fl_target_op *top,
+            bool builtin)
+{
+	int rc = convert_target_op(l, m, base, ai, oi, op, t, top, builtin);
+	yaml_node_t *e = rc == 0 ? fli_scn_yget(l, m, "expect") : NULL;
+
+	if (e != NULL && e->type != YAML_SCALAR_NODE) {
+		char f[160];
+
+		fli_scn_join(f, sizeof f, base, "expect");
+		return fli_scn_fail(l, fli_scn_yline(e), f,
+		                    "expected FL_E* names joined by '|' (e.g. "
+		                    "FL_ETIMEDOUT|FL_ECRASHED) or any, not a list or mapping");
+	}
+	if (!rc)
+		rc = expect_field(l, m, base, scalar_of(l, m, "expect"), op);
+	return rc ? rc : exact_expect(l, m, base, op, top);
 }
 
 int
@@ -1020,12 +1057,8 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 	snprintf(base, sizeof base, "%s.%s", obase, kname);
 	/* A built-in domain's op declared as a target's is. */
 	if (kind != FL_SCN_OP_TARGET && (tgt = fli_builtin_target(op_domains[kind])) != NULL &&
-	    (top = fli_target_op_in(tgt, kname, NULL)) != NULL) {
-		rc = convert_target_op(l, m, base, ai, oi, op, tgt, top, true);
-		if (!rc)
-			rc = expect_field(l, m, base, scalar_of(l, m, "expect"), op);
-		return rc ? rc : exact_expect(l, m, base, op, top);
-	}
+	    (top = fli_target_op_in(tgt, kname, NULL)) != NULL)
+		return declared_op(l, m, base, ai, oi, op, tgt, top, true);
 
 	switch (op->kind) {
 	case FL_SCN_OP_ADD_PUBLICATION:
@@ -1222,11 +1255,7 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 	case FL_SCN_OP_CLUSTER_CAS:
 	case FL_SCN_OP_CLUSTER_APPEND:
 	case FL_SCN_OP_CLUSTER_POLL: rc = convert_cluster_op(l, raw, m, base, ai, oi, op); break;
-	case FL_SCN_OP_TARGET:
-		rc = convert_target_op(l, m, base, ai, oi, op, tgt, top, false);
-		if (!rc)
-			rc = expect_field(l, m, base, scalar_of(l, m, "expect"), op);
-		return rc ? rc : exact_expect(l, m, base, op, top);
+	case FL_SCN_OP_TARGET: return declared_op(l, m, base, ai, oi, op, tgt, top, false);
 	default: break;
 	}
 	if (!rc)

@@ -1688,6 +1688,29 @@ def case_long_virtual_deadline():
           "a 1000 s virtual deadline: %s", [(r["verdict"], r["property"], r["detail"]) for r in rep["runs"]])
 
 
+    # A drawn deadline_ms of 0 is a deadline already past, also on a
+    # context's aio, where a timeout of 0 means none: the request times
+    # out at once instead of waiting for an answer that never comes (the
+    # run's wall-clock deadline made it "hung").
+    scn = os.path.join(d, "ctx0.yaml")
+    write_text(scn, "name: ctx-deadline-zero\ndescription: a context request, deadline 0\n"
+                    "mode: sim\nactors:\n  - name: server\n    ops:\n"
+                    "      - offer_service: {service: calc, as: srv}\n"
+                    "      - ctx_open: {on: srv, as: sc}\n"
+                    "      - wait: {ms: 50}\n"
+                    "      - close_client: {}\n"
+                    "  - name: client\n    ops:\n"
+                    "      - connect_service: {service: calc, as: conn}\n"
+                    "      - ctx_open: {on: conn, as: qc}\n"
+                    "      - request: {conn: conn, ctx: qc, count: 1, deadline_ms: [0],\n"
+                    "                  expect: FL_ETIMEDOUT}\n"
+                    "      - close_client: {}\n")
+    rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "2", "--timeout", "20000"], "ctx0-run")
+    check(all(r["verdict"] == "pass" for r in rep["runs"]),
+          "a drawn deadline of 0 on a context: %s",
+          [(r["verdict"], r["property"], r["detail"]) for r in rep["runs"]])
+
+
 def case_barrier_deadlock():
     """Barriers no actor can complete are the deadlock verdict naming each
     actor's barrier and line, not an op error after the barrier timeout

@@ -612,6 +612,20 @@ test_expect(void **state)
 		{ HEAD ACTOR "      - offer_service: {service: e, as: s, expect: any}\n",
 		  "mem.yaml:7: actors[0].ops[0].offer_service: expect: on offer_service names the "
 		  "one code it must fail with (e.g. FL_ENO_PORTS)" },
+		/* read as none, a list would let an open that must fail succeed */
+		{ HEAD ACTOR "      - offer_service: {service: e, as: s, expect: [FL_ENO_PORTS]}\n",
+		  "mem.yaml:7: actors[0].ops[0].offer_service.expect: expected FL_E* names joined "
+		  "by '|' (e.g. FL_ETIMEDOUT|FL_ECRASHED) or any, not a list or mapping" },
+		{ HEAD ACTOR
+		  "      - offer_service: {service: e, as: s, expect: {a: FL_ENO_PORTS}}\n",
+		  "mem.yaml:7: actors[0].ops[0].offer_service.expect: expected FL_E* names joined "
+		  "by '|' (e.g. FL_ETIMEDOUT|FL_ECRASHED) or any, not a list or mapping" },
+		/* a declared op's key given twice: neither value silently wins */
+		{ HEAD ACTOR "      - connect_service: {service: e, as: c}\n"
+		             "      - request: {conn: c, count: 2, count: 3}\n",
+		  "mem.yaml:8: actors[0].ops[1].request.count: given twice (first at line 8)" },
+		{ HEAD ACTOR "      - ctx_close: [c]\n",
+		  "mem.yaml:7: actors[0].ops[0].ctx_close: expected a mapping of arguments" },
 	};
 	struct fl_scenario *s = NULL;
 	char err[512];
