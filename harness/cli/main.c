@@ -2220,8 +2220,10 @@ cmd_repro(int argc, char **argv)
 		const struct fl_scenario_op *op = repro_op_of(s, &ops[i]);
 		struct fl_target_c cc = { .out = f, .deadline_ms = ops[i].deadline_ms };
 		int64_t ints[FL_TARGET_MAX_ARGS] = { 0 };
-		struct fl_target_args args = { ints, op != NULL ? op->u.target.strs : NULL, NULL,
-			                       0 };
+		struct fl_target_args args = { .ints = ints,
+			                       .strs = op != NULL ? op->u.target.strs : NULL,
+			                       .his = op != NULL ? op->u.target.his : NULL,
+			                       .given = op != NULL ? op->u.target.given : 0 };
 
 		if (op == NULL || op->kind != FL_SCN_OP_TARGET)
 			continue;

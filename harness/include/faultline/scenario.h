@@ -140,56 +140,6 @@ enum fl_scn_property {
 /* A reference to a named object: index into fl_scenario.objects, or -1. */
 typedef int fl_scn_ref;
 
-/* add_publication / add_subscription */
-struct fl_scn_op_add {
-	const char *channel; /* e.g. "ipc" */
-	int32_t stream;
-	bool exclusive; /* publications only */
-	bool async;     /* start, then poll the async handle */
-	int cancel_at;  /* async only: poll step to cancel at, or FL_SCN_CANCEL_* */
-	fl_scn_ref as;  /* the publication/subscription created */
-};
-
-/* remove_publication / remove_subscription */
-struct fl_scn_op_remove {
-	fl_scn_ref target;
-	bool async;
-	int cancel_at;
-};
-
-struct fl_scn_op_offer {
-	fl_scn_ref pub;
-	uint32_t count;    /* messages */
-	uint32_t size_min; /* bytes; size_min == size_max for a fixed size */
-	uint32_t size_max;
-};
-
-struct fl_scn_op_poll {
-	fl_scn_ref sub;
-	uint32_t until;       /* messages received in total by this op */
-	uint32_t deadline_ms; /* 0: the scenario's default (driver timeout) */
-};
-
-struct fl_scn_op_take_image {
-	fl_scn_ref sub;
-	fl_scn_ref from; /* the image of this publication's session, or -1 */
-	uint32_t index;  /* when from == -1: the index-th image of sub */
-	fl_scn_ref as;   /* the image taken */
-};
-
-/* lookup_image: a registered helper (faultline/impl.h) looks the image
- * of a publication's session up and reads its position; a correct helper
- * leaves no reference behind. */
-struct fl_scn_op_lookup_image {
-	fl_scn_ref sub;
-	fl_scn_ref from;  /* the publication whose session is looked up */
-	const char *impl; /* fixture implementation name */
-};
-
-struct fl_scn_op_release_image {
-	fl_scn_ref img;
-};
-
 struct fl_scn_op_wait {
 	uint32_t ms;
 };
@@ -321,7 +271,9 @@ struct fl_scn_target_draw {
 struct fl_scn_op_target {
 	const struct fl_target *target;
 	const struct fl_target_op *op;
-	int64_t ints[8];      /* INT, BOOL */
+	int64_t ints[8];      /* INT, BOOL, RANGE's lower end */
+	int64_t his[8];       /* RANGE's upper end */
+	uint32_t given;       /* bit i: argument i is in the scenario */
 	const char *strs[8];  /* STRING (NULL: absent) */
 	fl_scn_ref objs[8];   /* OBJECT */
 	fl_scn_ref as;        /* the object it creates, or -1 */
@@ -345,13 +297,6 @@ struct fl_scenario_op {
 	                    FL_SCN_EXPECT_ANY, or 0: an error fails the run unless a
 	                    fault fired in the op */
 	union {
-		struct fl_scn_op_add add;
-		struct fl_scn_op_remove remove;
-		struct fl_scn_op_offer offer;
-		struct fl_scn_op_poll poll;
-		struct fl_scn_op_take_image take_image;
-		struct fl_scn_op_lookup_image lookup_image;
-		struct fl_scn_op_release_image release_image;
 		struct fl_scn_op_wait wait;
 		struct fl_scn_op_barrier barrier;
 		struct fl_scn_op_node node;
@@ -364,7 +309,8 @@ struct fl_scenario_op {
 		struct fl_scn_op_cluster_kv cluster_kv; /* put, get, cas, append */
 		struct fl_scn_op_cluster_poll cluster_poll;
 		/* a target's op, and a built-in op declared as one is (the
-		 * request/response domain's, harness/src/run/interp_reqrep.c) */
+		 * pub/sub and request/response domains', harness/src/run/
+		 * interp_pubsub.c and interp_reqrep.c) */
 		struct fl_scn_op_target target;
 	} u;
 };

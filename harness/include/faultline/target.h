@@ -54,6 +54,15 @@ enum fl_target_arg_type {
 	FL_TARGET_BOOL,   /* true or false; absent: dflt != 0 */
 	FL_TARGET_STRING, /* a string; absent: NULL */
 	FL_TARGET_OBJECT, /* an object of `kind` an earlier op named with `as:` */
+	FL_TARGET_RANGE,  /* [lo, hi], min <= lo <= hi <= max; absent: [dflt, dflt] */
+};
+
+/* A word an integer argument takes besides numbers ("random", "none"):
+ * the scenario writes the name, the function gets the value (which may
+ * lie outside [min, max]: a mark the function knows). */
+struct fl_target_name {
+	const char *name;
+	int64_t value;
 };
 
 struct fl_target_arg {
@@ -71,16 +80,31 @@ struct fl_target_arg {
 	/* The name of another argument of the op that this one excludes:
 	 * a scenario gives one or the other, not both.  NULL: none. */
 	const char *excludes;
+	/* The name of a BOOL argument of the op that must be true when this
+	 * one is given ("cancel_at needs async: true").  NULL: none. */
+	const char *requires;
+	/* INT: words it takes besides numbers, ended by name NULL; the
+	 * default may be one's value.  NULL: numbers only. */
+	const struct fl_target_name *names;
+	/* OBJECT: may name an object another client's actor made (a
+	 * publication whose image a subscriber takes).  In proc mode an
+	 * object another process made is not open in this one (the op is
+	 * not called: FL_ENOENT); what crosses processes goes through
+	 * fl_target_shared. */
+	bool any_client;
 };
 
 /* What an op's function gets: per declared argument, at its index, the
  * value (ints[i] for INT and BOOL, strs[i] for STRING, objs[i] for
- * OBJECT), and for a blocking op the deadline (fl_clock_now_ns time). */
+ * OBJECT, ints[i] and his[i] for RANGE), which of them the scenario
+ * gave, and for a blocking op the deadline (fl_clock_now_ns time). */
 struct fl_target_args {
 	const int64_t *ints;
 	const char *const *strs;
 	void *const *objs;
 	uint64_t deadline_ns;
+	const int64_t *his; /* RANGE: the upper end (ints[i] the lower) */
+	uint32_t given;     /* bit i: argument i is in the scenario (else its default) */
 };
 
 /* Writing an op as C on the library's public API, for `faultline repro

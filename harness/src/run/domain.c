@@ -66,5 +66,9 @@ fli_run_domains_quiet(struct run *r)
 const struct fl_target *
 fli_builtin_target(enum fl_scn_domain d)
 {
-	return d == FL_SCN_DOMAIN_REQREP ? &fli_reqrep_target : NULL;
+	switch (d) {
+	case FL_SCN_DOMAIN_PUBSUB: return &fli_pubsub_target;
+	case FL_SCN_DOMAIN_REQREP: return &fli_reqrep_target;
+	default: return NULL;
+	}
 }

@@ -22,7 +22,24 @@
 #include "faultline/stats.h"
 
 #include "faultline/impl.h"
+#include "faultline/target.h"
 #include "run/run_internal.h"
+#include "scenario/loader.h" /* MAX_COUNT, MAX_MSG_SIZE: the loader's limits */
+
+/* Its ops are declared as a target's are (faultline/target.h; the table
+ * pubsub_ops below): the loader reads them as any target's, and
+ * fli_builtin_op calls each op's fn with fli_builtin_cur set to the
+ * actor and the op being run, which the fn reads before anything else. */
+
+/* The index of each op's arguments in its declaration. */
+enum { AD_CHANNEL, AD_STREAM, AD_EXCLUSIVE, AD_ASYNC, AD_CANCEL_AT };
+enum { AS_CHANNEL, AS_STREAM, AS_ASYNC, AS_CANCEL_AT }; /* a subscription: not exclusive */
+enum { RM_OBJ, RM_ASYNC, RM_CANCEL_AT };
+enum { OF_PUB, OF_COUNT, OF_SIZE, OF_SIZES };
+enum { PL_SUB, PL_UNTIL };
+enum { TI_SUB, TI_FROM, TI_INDEX };
+enum { LK_SUB, LK_FROM, LK_IMPL };
+enum { RI_IMG };
 
 bool
 fli_scenario_uses_pubsub(const struct fl_scenario *s)
@@ -144,11 +161,29 @@ cancel_step(struct actor_run *ar, int cancel_at)
 	return cancel_at;
 }
 
-static void
-do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
+/* What add_publication and add_subscription were given. */
+struct add {
+	const char *channel;
+	int32_t stream;
+	bool exclusive, async;
+	int cancel_at;
+	fl_scn_ref as;
+};
+
+static int
+add(const struct fl_target_args *args, bool is_pub)
 {
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	struct run *r = ar->run;
-	const struct fl_scn_op_add *a = &op->u.add;
+	const struct add given = { .channel = args->strs[AD_CHANNEL],
+		                   .stream = (int32_t)args->ints[AD_STREAM],
+		                   .exclusive = is_pub && args->ints[AD_EXCLUSIVE] != 0,
+		                   .async = args->ints[is_pub ? AD_ASYNC : AS_ASYNC] != 0,
+		                   .cancel_at =
+		                           (int)args->ints[is_pub ? AD_CANCEL_AT : AS_CANCEL_AT],
+		                   .as = op->u.target.as },
+	                 *a = &given;
 	struct fl_idle st = { 0 };
 	uint64_t deadline = fli_deadline_after_ms(r, 0);
 	int64_t reg;
@@ -157,7 +192,7 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 
 	if (rv != 0) {
 		fli_op_error(ar, op, "client", rv);
-		return;
+		return 0;
 	}
 	if (!a->async) {
 		if (is_pub)
@@ -178,7 +213,7 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 		for (int step = 0; rv == 0; step++) {
 			if (step == cancel) {
 				fl_client_cancel(ar->client, reg);
-				return; /* a cancelled add leaves no object */
+				return 0; /* a cancelled add leaves no object */
 			}
 			rv = is_pub ? fl_client_add_publication_poll(ar->client, reg,
 			                                             (fl_publication **)&obj)
@@ -197,13 +232,13 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 	}
 	if (rv != 0) {
 		fli_op_error(ar, op, a->channel, rv);
-		return;
+		return 0;
 	}
 	if (is_pub) {
 		r->objs[a->as] = obj;
 		__atomic_store_n(&r->sessions[a->as], (int64_t)fl_publication_session_id(obj),
 		                 __ATOMIC_RELEASE);
-		return;
+		return 0;
 	}
 	struct sub_state *ss = calloc(1, sizeof(*ss));
 	int64_t *exp = calloc(r->s->object_count + 1, sizeof(int64_t));
@@ -212,7 +247,7 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 		free(exp);
 		fl_subscription_close(obj);
 		fli_op_error(ar, op, "memory", FL_ENOMEM);
-		return;
+		return 0;
 	}
 	for (size_t i = 0; i < r->s->object_count; i++)
 		exp[i] = -1;
@@ -221,7 +256,57 @@ do_add(struct actor_run *ar, const struct fl_scenario_op *op, bool is_pub)
 	ss->expected = exp;
 	fl_fragment_assembler_init(&ss->fa, on_message, ss);
 	r->objs[a->as] = ss;
+	return 0;
 }
+
+static int
+do_add_publication(void *state, const struct fl_target_args *args, void **created)
+{
+	(void)state, (void)created;
+	return add(args, true);
+}
+
+static int
+do_add_subscription(void *state, const struct fl_target_args *args, void **created)
+{
+	(void)state, (void)created;
+	return add(args, false);
+}
+
+static void
+close_publication(void *state, void *obj)
+{
+	(void)state;
+	fl_publication_close(obj);
+}
+
+static void
+close_subscription(void *state, void *obj)
+{
+	struct sub_state *ss = obj;
+
+	(void)state;
+	fl_subscription_close(ss->sub);
+	fl_fragment_assembler_fini(&ss->fa);
+	free(ss->expected);
+	free(ss);
+}
+
+/* An image is released only by release_image: one still held is the
+ * leak the audit reports (image_refs), not something to tidy. */
+static void
+keep_image(void *state, void *obj)
+{
+	(void)state, (void)obj;
+}
+
+enum { K_PUBLICATION, K_SUBSCRIPTION, K_IMAGE };
+static const struct fl_target_kind pubsub_kinds[] = {
+	[K_PUBLICATION] = { .name = "publication", .close = close_publication },
+	[K_SUBSCRIPTION] = { .name = "subscription", .close = close_subscription },
+	[K_IMAGE] = { .name = "image", .close = keep_image },
+	{ NULL },
+};
 
 static void
 close_object(struct run *r, size_t i)
@@ -231,26 +316,27 @@ close_object(struct run *r, size_t i)
 	if (r->objs[i] == NULL)
 		return;
 	if (o->kind == FL_SCN_OBJ_PUBLICATION) {
-		fl_publication_close(r->objs[i]);
+		pubsub_kinds[K_PUBLICATION].close(NULL, r->objs[i]);
 	} else if (o->kind == FL_SCN_OBJ_SUBSCRIPTION) {
-		struct sub_state *ss = r->objs[i];
-		fl_subscription_close(ss->sub);
-		fl_fragment_assembler_fini(&ss->fa);
-		free(ss->expected);
-		free(ss);
+		pubsub_kinds[K_SUBSCRIPTION].close(NULL, r->objs[i]);
 	} else if (o->kind == FL_SCN_OBJ_IMAGE) {
-		/* Images are released only by release_image: one still held
-		 * is the leak the audit reports, not something to tidy. */
+		pubsub_kinds[K_IMAGE].close(NULL, r->objs[i]); /* kept: image_refs' */
 		return;
 	}
 	r->objs[i] = NULL;
 }
 
-static void
-do_remove(struct actor_run *ar, const struct fl_scenario_op *op)
+/* remove_publication, remove_subscription: closed at once (async and
+ * cancel_at are read, and change nothing: the close does not wait). */
+static int
+do_remove(void *state, const struct fl_target_args *args, void **created)
 {
-	if (op->u.remove.target >= 0)
-		close_object(ar->run, (size_t)op->u.remove.target);
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
+
+	(void)state, (void)args, (void)created;
+	if (op->u.target.objs[RM_OBJ] >= 0)
+		close_object(fli_builtin_cur.ar->run, (size_t)op->u.target.objs[RM_OBJ]);
+	return 0;
 }
 
 /*
@@ -263,26 +349,42 @@ do_remove(struct actor_run *ar, const struct fl_scenario_op *op)
  */
 #define OFFER_CONNECT_WAIT_NS FL_NS_PER_SEC
 
-static void
-do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
+/* What offer was given: the publication's object, and sizes. */
+struct offer {
+	fl_scn_ref pub;
+	uint32_t count, size_min, size_max;
+};
+
+static int
+do_offer(void *state, const struct fl_target_args *args, void **created)
 {
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	struct run *r = ar->run;
-	const struct fl_scn_op_offer *o = &op->u.offer;
+	bool range = (args->given & (1u << OF_SIZES)) != 0;
+	const struct offer given = {
+		.pub = op->u.target.objs[OF_PUB],
+		.count = (uint32_t)args->ints[OF_COUNT],
+		.size_min = (uint32_t)(range ? args->ints[OF_SIZES] : args->ints[OF_SIZE]),
+		.size_max = (uint32_t)(range ? args->his[OF_SIZES] : args->ints[OF_SIZE]),
+	},
+	                   *o = &given;
 	fl_publication *pub = o->pub >= 0 ? r->objs[o->pub] : NULL;
 	struct fl_idle st = { 0 };
 	uint8_t *buf;
 	uint32_t maxlen = o->size_max > MSG_HEADER ? o->size_max : MSG_HEADER;
 	uint64_t connect_until = fl_clock_now_ns() + OFFER_CONNECT_WAIT_NS;
 
+	(void)state, (void)created;
 	if (pub == NULL) {
 		fli_op_error(ar, op, "no publication", FL_ESTATE);
-		return;
+		return 0;
 	}
 	while (!fl_publication_is_connected(pub) && fl_clock_now_ns() < connect_until)
 		fl_idle(&st, 0, connect_until);
 	buf = malloc(maxlen);
 	if (buf == NULL)
-		return;
+		return 0;
 	/* Sizes where the transport changes path: each multiple of the
 	 * fragment payload, the largest message (docs/scenario-format.md: sizes). */
 	uint64_t max_message = fl_publication_max_message_length(pub);
@@ -323,58 +425,77 @@ do_offer(struct actor_run *ar, const struct fl_scenario_op *op)
 		fl_idle(&st, 1, FL_DEADLINE_NONE);
 	}
 	free(buf);
+	return 0;
 }
 
-static void
-do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
+static int
+do_poll(void *state, const struct fl_target_args *args, void **created)
 {
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	struct run *r = ar->run;
-	const struct fl_scn_op_poll *p = &op->u.poll;
-	struct sub_state *ss = p->sub >= 0 ? r->objs[p->sub] : NULL;
+	fl_scn_ref sub = op->u.target.objs[PL_SUB];
+	uint32_t until = (uint32_t)args->ints[PL_UNTIL];
+	struct sub_state *ss = sub >= 0 ? r->objs[sub] : NULL;
 	struct fl_idle st = { 0 };
-	uint64_t deadline = fli_deadline_after_ms(r, p->deadline_ms);
+	uint64_t deadline = fl_clock_now_ns() + fli_target_deadline_span(ar, op);
 	uint32_t got = 0, start;
 
+	(void)state, (void)created;
 	if (ss == NULL) {
 		fli_op_error(ar, op, "no subscription", FL_ESTATE);
-		return;
+		return 0;
 	}
 	start = ss->received;
-	while (got < p->until) {
+	while (got < until) {
 		int n = fl_subscription_poll(ss->sub, fl_fragment_assembler_handler, &ss->fa, 16);
 		if (n < 0) {
 			fli_op_error(ar, op, "poll", n);
-			return;
+			return 0;
 		}
 		got = ss->received - start;
-		if (got >= p->until)
+		if (got >= until)
 			break;
 		if (fl_clock_now_ns() >= deadline) {
 			if (r->s->properties & FL_SCN_PROP_NO_LOSS)
 				fli_run_fail(r, "no_loss",
 				             "actor %s: poll (line %d) received %u of %u messages "
 				             "by its deadline",
-				             ar->a->name, op->line, got, p->until);
-			return;
+				             ar->a->name, op->line, got, until);
+			return 0;
 		}
 		fl_idle(&st, n, deadline);
 	}
+	return 0;
 }
 
-static void
-do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
+/* What take_image was given. */
+struct take {
+	fl_scn_ref sub, from, as;
+	uint32_t index;
+};
+
+static int
+do_take_image(void *state, const struct fl_target_args *args, void **created)
 {
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	struct run *r = ar->run;
-	const struct fl_scn_op_take_image *t = &op->u.take_image;
+	const struct take given = { .sub = op->u.target.objs[TI_SUB],
+		                    .from = op->u.target.objs[TI_FROM],
+		                    .as = op->u.target.as,
+		                    .index = (uint32_t)args->ints[TI_INDEX] },
+	                  *t = &given;
 	struct sub_state *ss = t->sub >= 0 ? r->objs[t->sub] : NULL;
 	struct fl_idle st = { 0 };
 	uint64_t deadline = fli_deadline_after_ms(r, 0);
 	fl_image *img = NULL;
 	int rv;
 
+	(void)state, (void)created;
 	if (ss == NULL) {
 		fli_op_error(ar, op, "no subscription", FL_ESTATE);
-		return;
+		return 0;
 	}
 	for (;;) {
 		if (t->from >= 0) {
@@ -395,13 +516,14 @@ do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	}
 	if (rv != 0) {
 		fli_op_error(ar, op, "image", rv);
-		return;
+		return 0;
 	}
 	r->objs[t->as] = img;
 	ar->image_refs++;
 	ar->last_image_session = fl_image_session_id(img);
 	ar->last_image_line = op->line;
 	ar->last_image_lookup = false;
+	return 0;
 }
 
 /*
@@ -412,11 +534,22 @@ do_take_image(struct actor_run *ar, const struct fl_scenario_op *op)
  * --check-each-step names at this step and the end-of-run audit finds in
  * the client's refs_leaked at close.
  */
-static void
-do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
+/* What lookup_image was given. */
+struct lookup {
+	fl_scn_ref sub, from;
+	const char *impl;
+};
+
+static int
+do_lookup_image(void *state, const struct fl_target_args *args, void **created)
 {
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	struct run *r = ar->run;
-	const struct fl_scn_op_lookup_image *lk = &op->u.lookup_image;
+	const struct lookup given = { .sub = op->u.target.objs[LK_SUB],
+		                      .from = op->u.target.objs[LK_FROM],
+		                      .impl = args->strs[LK_IMPL] },
+	                    *lk = &given;
 	const struct fl_impl *impl = fl_impl_find(lk->impl);
 	struct sub_state *ss = lk->sub >= 0 ? r->objs[lk->sub] : NULL;
 	struct fl_idle st = { 0 };
@@ -424,13 +557,14 @@ do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
 	int64_t position;
 	int rv;
 
+	(void)state, (void)created;
 	if (impl == NULL || impl->kind != FL_IMPL_IMAGE_LOOKUP) {
 		fli_op_error(ar, op, lk->impl, FL_EINVAL);
-		return;
+		return 0;
 	}
 	if (ss == NULL || lk->from < 0) {
 		fli_op_error(ar, op, ss == NULL ? "no subscription" : "no publication", FL_ESTATE);
-		return;
+		return 0;
 	}
 	for (;;) {
 		/* The publication's session, from whichever process added it. */
@@ -450,18 +584,22 @@ do_lookup_image(struct actor_run *ar, const struct fl_scenario_op *op)
 		ar->last_image_line = op->line;
 		ar->last_image_lookup = true;
 	}
+	return 0;
 }
 
-static void
-do_release_image(struct actor_run *ar, const struct fl_scenario_op *op)
+static int
+do_release_image(void *state, const struct fl_target_args *args, void **created)
 {
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	struct run *r = ar->run;
-	fl_scn_ref i = op->u.release_image.img;
+	fl_scn_ref i = op->u.target.objs[RI_IMG];
 	int rv;
 
+	(void)state, (void)args, (void)created;
 	if (i < 0 || r->objs[i] == NULL) {
 		fli_op_error(ar, op, "no image", FL_ESTATE);
-		return;
+		return 0;
 	}
 	rv = fl_image_release(r->objs[i]);
 	r->objs[i] = NULL;
@@ -469,23 +607,188 @@ do_release_image(struct actor_run *ar, const struct fl_scenario_op *op)
 		fli_op_error(ar, op, "release", rv);
 	else
 		ar->image_refs--;
+	return 0;
 }
 
+/* ---- the declaration ---- */
+
+static int
+check_lookup_impl(const char *name, char *why, size_t len)
+{
+	const struct fl_impl *f = fl_impl_find(name);
+	char known[256];
+
+	if (f != NULL && f->kind == FL_IMPL_IMAGE_LOOKUP)
+		return 0;
+	snprintf(why, len, "unknown image lookup implementation '%s' (one of: %s)", name,
+	         fl_impl_names(1u << FL_IMPL_IMAGE_LOOKUP, known, sizeof(known)));
+	return -1;
+}
+
+/* cancel_at: the step of an asynchronous add or remove at which it is
+ * cancelled, one drawn from the choice stream, or none. */
+static const struct fl_target_name cancel_names[] = {
+	{ "random", FL_SCN_CANCEL_RANDOM },
+	{ "none", FL_SCN_CANCEL_NONE },
+	{ NULL },
+};
+
+#define CANCEL_AT                                                                                  \
+	{                                                                                          \
+		.name = "cancel_at", .type = FL_TARGET_INT, .max = 1000000,                        \
+		.dflt = FL_SCN_CANCEL_NONE, .names = cancel_names, .requires = "async"             \
+	}
+
+static const struct fl_target_arg add_pub_args[] = {
+	[AD_CHANNEL] = { .name = "channel", .type = FL_TARGET_STRING, .required = true },
+	[AD_STREAM] = { .name = "stream",
+	                .type = FL_TARGET_INT,
+	                .required = true,
+	                .min = INT32_MIN,
+	                .max = INT32_MAX },
+	[AD_EXCLUSIVE] = { .name = "exclusive", .type = FL_TARGET_BOOL },
+	[AD_ASYNC] = { .name = "async", .type = FL_TARGET_BOOL },
+	[AD_CANCEL_AT] = CANCEL_AT,
+	{ NULL },
+};
+
+static const struct fl_target_arg add_sub_args[] = {
+	[AS_CHANNEL] = { .name = "channel", .type = FL_TARGET_STRING, .required = true },
+	[AS_STREAM] = { .name = "stream",
+	                .type = FL_TARGET_INT,
+	                .required = true,
+	                .min = INT32_MIN,
+	                .max = INT32_MAX },
+	[AS_ASYNC] = { .name = "async", .type = FL_TARGET_BOOL },
+	[AS_CANCEL_AT] = CANCEL_AT,
+	{ NULL },
+};
+
+static const struct fl_target_arg remove_pub_args[] = {
+	[RM_OBJ] = { .name = "pub",
+	             .type = FL_TARGET_OBJECT,
+	             .required = true,
+	             .kind = "publication" },
+	[RM_ASYNC] = { .name = "async", .type = FL_TARGET_BOOL },
+	[RM_CANCEL_AT] = CANCEL_AT,
+	{ NULL },
+};
+
+static const struct fl_target_arg remove_sub_args[] = {
+	[RM_OBJ] = { .name = "sub",
+	             .type = FL_TARGET_OBJECT,
+	             .required = true,
+	             .kind = "subscription" },
+	[RM_ASYNC] = { .name = "async", .type = FL_TARGET_BOOL },
+	[RM_CANCEL_AT] = CANCEL_AT,
+	{ NULL },
+};
+
+static const struct fl_target_arg offer_args[] = {
+	[OF_PUB] = { .name = "pub",
+	             .type = FL_TARGET_OBJECT,
+	             .required = true,
+	             .kind = "publication" },
+	[OF_COUNT] = { .name = "count",
+	               .type = FL_TARGET_INT,
+	               .required = true,
+	               .min = 1,
+	               .max = MAX_COUNT,
+	               .dflt = 1 },
+	[OF_SIZE] = { .name = "size", .type = FL_TARGET_INT, .max = MAX_MSG_SIZE, .dflt = 64 },
+	/* each message's size drawn in [min, max] (docs/scenario-format.md) */
+	[OF_SIZES] = { .name = "sizes",
+	               .type = FL_TARGET_RANGE,
+	               .max = MAX_MSG_SIZE,
+	               .excludes = "size" },
+	{ NULL },
+};
+
+static const struct fl_target_arg poll_args[] = {
+	[PL_SUB] = { .name = "sub",
+	             .type = FL_TARGET_OBJECT,
+	             .required = true,
+	             .kind = "subscription" },
+	[PL_UNTIL] = { .name = "until",
+	               .type = FL_TARGET_INT,
+	               .required = true,
+	               .min = 1,
+	               .max = MAX_COUNT,
+	               .dflt = 1 },
+	{ NULL },
+};
+
+static const struct fl_target_arg take_args[] = {
+	[TI_SUB] = { .name = "sub",
+	             .type = FL_TARGET_OBJECT,
+	             .required = true,
+	             .kind = "subscription" },
+	/* the image of this publication's session, whoever added it */
+	[TI_FROM] = { .name = "from",
+	              .type = FL_TARGET_OBJECT,
+	              .kind = "publication",
+	              .any_client = true },
+	[TI_INDEX] = { .name = "index", .type = FL_TARGET_INT, .max = 1 << 20, .excludes = "from" },
+	{ NULL },
+};
+
+static const struct fl_target_arg lookup_args[] = {
+	[LK_SUB] = { .name = "sub",
+	             .type = FL_TARGET_OBJECT,
+	             .required = true,
+	             .kind = "subscription" },
+	[LK_FROM] = { .name = "from",
+	              .type = FL_TARGET_OBJECT,
+	              .required = true,
+	              .kind = "publication",
+	              .any_client = true },
+	[LK_IMPL] = { .name = "impl",
+	              .type = FL_TARGET_STRING,
+	              .required = true,
+	              .check = check_lookup_impl },
+	{ NULL },
+};
+
+static const struct fl_target_arg release_args[] = {
+	[RI_IMG] = { .name = "img", .type = FL_TARGET_OBJECT, .required = true, .kind = "image" },
+	{ NULL },
+};
+
+static const struct fl_target_op pubsub_ops[] = {
+	{ .name = "add_publication",
+	  .args = add_pub_args,
+	  .creates = "publication",
+	  .fn = do_add_publication },
+	{ .name = "remove_publication", .args = remove_pub_args, .closes = "pub", .fn = do_remove },
+	{ .name = "add_subscription",
+	  .args = add_sub_args,
+	  .creates = "subscription",
+	  .fn = do_add_subscription },
+	{ .name = "remove_subscription",
+	  .args = remove_sub_args,
+	  .closes = "sub",
+	  .fn = do_remove },
+	{ .name = "offer", .args = offer_args, .fn = do_offer },
+	{ .name = "poll", .args = poll_args, .flags = FL_TARGET_OP_BLOCKS, .fn = do_poll },
+	{ .name = "take_image", .args = take_args, .creates = "image", .fn = do_take_image },
+	{ .name = "release_image", .args = release_args, .closes = "img", .fn = do_release_image },
+	{ .name = "lookup_image", .args = lookup_args, .fn = do_lookup_image },
+	{ NULL },
+};
+
+const struct fl_target fli_pubsub_target = {
+	.abi = FL_TARGET_ABI,
+	.name = "pubsub",
+	.ops = pubsub_ops,
+	.kinds = pubsub_kinds,
+};
+
+/* Runs a pub/sub operation: its declaration's fn, with the values of its
+ * arguments for this run of it; false for any other kind. */
 bool
 fli_interp_pubsub_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
-	switch (op->kind) {
-	case FL_SCN_OP_ADD_PUBLICATION: do_add(ar, op, true); return true;
-	case FL_SCN_OP_ADD_SUBSCRIPTION: do_add(ar, op, false); return true;
-	case FL_SCN_OP_REMOVE_PUBLICATION:
-	case FL_SCN_OP_REMOVE_SUBSCRIPTION: do_remove(ar, op); return true;
-	case FL_SCN_OP_OFFER: do_offer(ar, op); return true;
-	case FL_SCN_OP_POLL: do_poll(ar, op); return true;
-	case FL_SCN_OP_TAKE_IMAGE: do_take_image(ar, op); return true;
-	case FL_SCN_OP_RELEASE_IMAGE: do_release_image(ar, op); return true;
-	case FL_SCN_OP_LOOKUP_IMAGE: do_lookup_image(ar, op); return true;
-	default: return false;
-	}
+	return fli_builtin_op(ar, op, FL_SCN_DOMAIN_PUBSUB);
 }
 
 /* Close this actor's publications and subscriptions, then its client. */

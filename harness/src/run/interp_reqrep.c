@@ -9,7 +9,7 @@
  * loader reads them as it reads any target's and the domain calls each
  * op's fn; what a library's target has no use for (the actor's own
  * client, the run's object slots, the audits of ports and chunks) the
- * fns find in the op being run (`cur`).
+ * fns find in the actor and op being run (fli_builtin_cur).
  */
 #include <stdio.h>
 #include <string.h>
@@ -30,15 +30,6 @@ enum { RQ_CONN, RQ_CTX, RQ_COUNT, RQ_SIZE, RQ_IMPL };
 enum { RS_SERVER, RS_CTX, RS_COUNT };
 enum { CO_ON };
 enum { CC_CTX };
-
-/* The op a fn of this domain is called for: set by
- * fli_interp_reqrep_op just before it calls the fn, read by the fn
- * before anything else (under sim, another actor's op may run on this
- * thread once the fn yields). */
-static __thread struct {
-	struct actor_run *ar;
-	const struct fl_scenario_op *op;
-} cur;
 
 static int
 ensure_domain(struct actor_run *ar)
@@ -146,8 +137,8 @@ obj_sock(struct actor_run *ar, const struct fl_scenario_op *op, int obj)
 static int
 open_service(bool server)
 {
-	struct actor_run *ar = cur.ar;
-	const struct fl_scenario_op *op = cur.op;
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	const struct fl_scn_op_target *sv = &op->u.target;
 	const char *service = sv->strs[SV_SERVICE], *impl = server ? sv->strs[SV_IMPL] : NULL;
 	void *obj = NULL;
@@ -201,8 +192,8 @@ do_connect_service(void *state, const struct fl_target_args *a, void **created)
 static int
 do_ctx_open(void *state, const struct fl_target_args *args, void **created)
 {
-	struct actor_run *ar = cur.ar;
-	const struct fl_scenario_op *op = cur.op;
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	fl_scn_ref on = op->u.target.objs[CO_ON], as = op->u.target.as;
 
 	(void)state, (void)args, (void)created;
@@ -269,8 +260,8 @@ close_ctx(struct run *r, size_t obj)
 static int
 do_ctx_close(void *state, const struct fl_target_args *a, void **created)
 {
-	struct actor_run *ar = cur.ar;
-	const struct fl_scenario_op *op = cur.op;
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 
 	(void)state, (void)a, (void)created;
 	fl_mutex_lock(&close_mu);
@@ -414,8 +405,8 @@ impl_requests(struct actor_run *ar, const struct fl_scenario_op *op, fl_rr_clien
 static int
 do_request(void *state, const struct fl_target_args *args, void **created)
 {
-	struct actor_run *ar = cur.ar;
-	const struct fl_scenario_op *op = cur.op;
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	struct run *r = ar->run;
 	fl_scn_ref conn = op->u.target.objs[RQ_CONN], ctx = op->u.target.objs[RQ_CTX];
 	fl_rr_client *cl = conn >= 0 ? r->objs[conn] : NULL;
@@ -527,8 +518,8 @@ ctx_responses(struct actor_run *ar, const struct fl_scenario_op *op, fl_ctx *c, 
 static int
 do_respond(void *state, const struct fl_target_args *args, void **created)
 {
-	struct actor_run *ar = cur.ar;
-	const struct fl_scenario_op *op = cur.op;
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	struct run *r = ar->run;
 	fl_scn_ref server = op->u.target.objs[RS_SERVER], ctx = op->u.target.objs[RS_CTX];
 	fl_rr_server *srv = server >= 0 ? r->objs[server] : NULL;
@@ -766,14 +757,5 @@ fli_interp_reqrep_close(struct actor_run *ar)
 bool
 fli_interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
-	int64_t ints[FL_TARGET_MAX_ARGS] = { 0 };
-	struct fl_target_args a = { .ints = ints, .strs = op->u.target.strs };
-
-	if (fl_scenario_op_domain(op->kind) != FL_SCN_DOMAIN_REQREP || op->u.target.op == NULL)
-		return false;
-	fli_target_ints(ar, op, ints);
-	cur.ar = ar;
-	cur.op = op;
-	(void)op->u.target.op->fn(NULL, &a, NULL);
-	return true;
+	return fli_builtin_op(ar, op, FL_SCN_DOMAIN_REQREP);
 }

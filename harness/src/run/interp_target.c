@@ -292,6 +292,26 @@ fli_target_deadline_span(struct actor_run *ar, const struct fl_scenario_op *op)
 	return o->deadline_ms != 0 ? (uint64_t)o->deadline_ms * FL_NS_PER_MS : ar->run->timeout_ns;
 }
 
+__thread struct fli_builtin_call fli_builtin_cur;
+
+bool
+fli_builtin_op(struct actor_run *ar, const struct fl_scenario_op *op, enum fl_scn_domain d)
+{
+	int64_t ints[FL_TARGET_MAX_ARGS] = { 0 };
+	struct fl_target_args a = { .ints = ints,
+		                    .strs = op->u.target.strs,
+		                    .his = op->u.target.his,
+		                    .given = op->u.target.given };
+
+	if (fl_scenario_op_domain(op->kind) != d || op->u.target.op == NULL)
+		return false;
+	fli_target_ints(ar, op, ints);
+	fli_builtin_cur.ar = ar;
+	fli_builtin_cur.op = op;
+	(void)op->u.target.op->fn(NULL, &a, NULL);
+	return true;
+}
+
 /* `faultline repro --c`: every target op, as it starts, appended to the
  * file the environment's FL_RECORD_OPS names: "ACTOR OP DEADLINE_MS
  * INT..." (the actor's and the op's indices, the values its integers
@@ -338,7 +358,11 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	int64_t ints[FL_TARGET_MAX_ARGS] = { 0 };
 	const char *strs[FL_TARGET_MAX_ARGS] = { NULL };
 	void *objs[FL_TARGET_MAX_ARGS] = { NULL };
-	struct fl_target_args a = { ints, strs, objs, 0 };
+	struct fl_target_args a = { .ints = ints,
+		                    .strs = strs,
+		                    .objs = objs,
+		                    .his = o->his,
+		                    .given = o->given };
 	void *created = NULL;
 	int n = arg_count(top), closes = -1, rv;
 

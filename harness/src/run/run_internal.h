@@ -219,6 +219,17 @@ void fli_op_error(struct actor_run *ar, const struct fl_scenario_op *op, const c
 void fli_target_ints(struct actor_run *ar, const struct fl_scenario_op *op,
                      int64_t ints[FL_TARGET_MAX_ARGS]);
 uint64_t fli_target_deadline_span(struct actor_run *ar, const struct fl_scenario_op *op);
+/* A built-in domain's op (declared as a target's is, fli_builtin_target):
+ * fli_builtin_op calls its fn with its values for this run of it and
+ * fli_builtin_cur set to the actor and op, which the fn reads before
+ * anything else (under sim, another actor's op may run on this thread
+ * once the fn yields); false when op is not domain d's. */
+struct fli_builtin_call {
+	struct actor_run *ar;
+	const struct fl_scenario_op *op;
+};
+extern __thread struct fli_builtin_call fli_builtin_cur;
+bool fli_builtin_op(struct actor_run *ar, const struct fl_scenario_op *op, enum fl_scn_domain d);
 /* An op whose `expect:` names the one code it must fail with
  * (FL_TARGET_OP_EXPECT_EXACT), ended with rv: true when that is handled
  * here (it failed so: nothing was made; or otherwise: an op error);
@@ -361,6 +372,8 @@ int fli_actor_client_open(struct actor_run *ar,
 /* The request/response domain's ops, declared as a target's are
  * (interp_reqrep.c; fli_builtin_target). */
 extern const struct fl_target fli_reqrep_target;
+/* The pub/sub domain's (interp_pubsub.c). */
+extern const struct fl_target fli_pubsub_target;
 bool fli_interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op);
 void fli_interp_reqrep_close(struct actor_run *ar);
 void fli_audit_reqrep(struct run *r);

@@ -298,30 +298,6 @@ fl_scenario_uses_domain(const struct fl_scenario *s, enum fl_scn_domain d)
 	return false;
 }
 
-static int
-cancel_field(struct loader *l, yaml_node_t *map, const char *base, const char *raw, bool async,
-             int *out)
-{
-	*out = FL_SCN_CANCEL_NONE;
-	if (raw == NULL)
-		return 0;
-	char f[160];
-	fli_scn_join(f, sizeof f, base, "cancel_at");
-	int line = fli_scn_yline(fli_scn_yget(l, map, "cancel_at"));
-	if (!async)
-		return fli_scn_fail(l, line, f, "needs async: true");
-	if (strcmp(raw, "random") == 0) {
-		*out = FL_SCN_CANCEL_RANDOM;
-		return 0;
-	}
-	int64_t v;
-	if (fli_scn_parse_decimal(raw, &v) != 0 || v < 0 || v > 1000000)
-		return fli_scn_fail(l, line, f, "must be a step index >= 0 or 'random' (got '%s')",
-		                    raw);
-	*out = (int)v;
-	return 0;
-}
-
 /* The `expect:` text of whichever operation raw holds (NULL: none, and
  * always for an operation that cannot fail). */
 #define EXPECT_1(member) (raw->member != NULL ? raw->member->expect : NULL)
@@ -814,6 +790,71 @@ draw_list(struct loader *l, yaml_node_t *n, const char *f, int64_t min, int64_t 
 	return 0;
 }
 
+/* Does text look like a number (a sign or a digit first)?  Else an
+ * integer argument with names reads it as one of them. */
+static bool
+looks_numeric(const char *text)
+{
+	return (text[0] >= '0' && text[0] <= '9') || text[0] == '-' || text[0] == '+';
+}
+
+/* An integer argument written as one of its names. */
+static int
+named_int(struct loader *l, yaml_node_t *n, const char *f, const struct fl_target_arg *a,
+          const char *text, int64_t *out)
+{
+	char list[200] = "";
+
+	for (const struct fl_target_name *w = a->names; w->name != NULL; w++) {
+		if (strcmp(w->name, text) == 0) {
+			*out = w->value;
+			return 0;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+		         list[0] ? ", " : "", w->name);
+	}
+	return fli_scn_fail(l, fli_scn_yline(n), f,
+	                    "expected an integer between %lld and %lld or one of: %s (got "
+	                    "'%.64s')",
+	                    (long long)a->min, (long long)a->max, list, text);
+}
+
+/* A RANGE argument: [lo, hi] with min <= lo <= hi <= max; absent, [dflt,
+ * dflt]. */
+static int
+range_arg(struct loader *l, yaml_node_t *m, yaml_node_t *n, const char *base, const char *f,
+          const struct fl_target_arg *a, int64_t *lo, int64_t *hi)
+{
+	int64_t v[2] = { -1, -1 };
+	size_t count;
+
+	*lo = *hi = a->dflt;
+	if (n == NULL)
+		return a->required ? fli_scn_need(l, m, base, a->name) : 0;
+	count = n->type == YAML_SEQUENCE_NODE
+	                ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start)
+	                : 0;
+	for (size_t k = 0; k < count && k < 2; k++) {
+		yaml_node_t *it = fli_scn_yitem(l, n, k);
+		const char *t = it != NULL && it->type == YAML_SCALAR_NODE
+		                        ? (const char *)it->data.scalar.value
+		                        : "";
+		char fk[176];
+
+		snprintf(fk, sizeof fk, "%s[%zu]", f, k);
+		if (fli_scn_parse_decimal(t, &v[k]) < 0)
+			return fli_scn_fail(l, fli_scn_yline(it ? it : n), fk,
+			                    "expected a decimal integer (got '%.64s')", t);
+	}
+	if (count != 2 || v[0] < a->min || v[0] > v[1] || v[1] > a->max)
+		return fli_scn_fail(l, fli_scn_yline(n), f,
+		                    "must be [min, max] with %lld <= min <= max <= %lld",
+		                    (long long)a->min, (long long)a->max);
+	*lo = v[0];
+	*hi = v[1];
+	return 0;
+}
+
 /* A built-in domain's kind of object (its name is the scenario's object
  * kind's: "server"), or -1. */
 static int
@@ -909,6 +950,8 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 		yaml_node_t *n = fli_scn_yget(l, m, a->name);
 
 		fli_scn_join(f, sizeof f, base, a->name);
+		if (n != NULL)
+			o->given |= 1u << i;
 		if (a->excludes != NULL && n != NULL && fli_scn_yget(l, m, a->excludes) != NULL)
 			return fli_scn_fail(l, fli_scn_yline(n), base, "give %s or %s, not both",
 			                    a->excludes, a->name);
@@ -918,7 +961,7 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 				o->ints[i] = o->draws[i].values[0];
 			continue;
 		}
-		if (n != NULL && n->type != YAML_SCALAR_NODE)
+		if (n != NULL && n->type != YAML_SCALAR_NODE && a->type != FL_TARGET_RANGE)
 			return fli_scn_fail(
 			        l, fli_scn_yline(n), f,
 			        a->type == FL_TARGET_INT
@@ -927,8 +970,15 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 			                : "expected a single value");
 		switch (a->type) {
 		case FL_TARGET_INT:
+			if (a->names != NULL && text != NULL && !looks_numeric(text)) {
+				rc = named_int(l, n, f, a, text, &o->ints[i]);
+				break;
+			}
 			rc = fli_scn_int_field(l, m, base, a->name, text, a->min, a->max,
 			                       a->required, a->dflt, &o->ints[i]);
+			break;
+		case FL_TARGET_RANGE:
+			rc = range_arg(l, m, n, base, f, a, &o->ints[i], &o->his[i]);
 			break;
 		case FL_TARGET_BOOL:
 			rc = fli_scn_bool_check(l, m, base, a->name);
@@ -960,11 +1010,24 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 		case FL_TARGET_OBJECT:
 			rc = ref_field(l, m, base, a->name, text, a->required,
 			               builtin ? builtin_kinds(a->kind) : 1u << FL_SCN_OBJ_TARGET,
-			               false, ai, oi, &o->objs[i]);
+			               a->any_client, ai, oi, &o->objs[i]);
 			if (!rc && text != NULL && !builtin)
 				l->refs[l->ref_count - 1].target_kind = a->kind;
 			break;
 		}
+	}
+	i = 0;
+	for (const struct fl_target_arg *a = top->args; !rc && a && a->name; a++, i++) {
+		size_t j = 0;
+
+		if (a->requires == NULL || !(o->given & (1u << i)))
+			continue;
+		for (const struct fl_target_arg *b = top->args; strcmp(b->name, a->requires); b++)
+			j++;
+		fli_scn_join(f, sizeof f, base, a->name);
+		if (o->ints[j] == 0)
+			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, a->name)), f,
+			                  "needs %s: true", a->requires);
 	}
 	if (!rc && top->creates) {
 		const char *as = NULL;
@@ -1024,7 +1087,6 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 	static const struct fli_raw_op zero_op;
 	char base[128], obase[96];
 	int rc = 0;
-	int64_t v;
 	snprintf(obase, sizeof obase, "%s.ops[%d]", abase, oi);
 	op->line = l->line = fli_scn_yline(opn);
 	if (opn == NULL || opn->type != YAML_MAPPING_NODE ||
@@ -1061,161 +1123,6 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 		return declared_op(l, m, base, ai, oi, op, tgt, top, true);
 
 	switch (op->kind) {
-	case FL_SCN_OP_ADD_PUBLICATION:
-	case FL_SCN_OP_ADD_SUBSCRIPTION: {
-		static const struct fli_raw_add zero;
-		const struct fli_raw_add *a = raw->add_publication    ? raw->add_publication
-		                              : raw->add_subscription ? raw->add_subscription
-		                                                      : &zero;
-		struct fl_scn_op_add *o = &op->u.add;
-		bool pub = op->kind == FL_SCN_OP_ADD_PUBLICATION;
-		const char *as = NULL;
-		rc = fli_scn_str_field(l, m, base, "channel", a->channel, true, false, &o->channel);
-		if (!rc)
-			rc = fli_scn_int_field(l, m, base, "stream", a->stream, INT32_MIN,
-			                       INT32_MAX, true, 0, &v);
-		if (!rc)
-			rc = fli_scn_bool_check(l, m, base, "exclusive");
-		if (!rc)
-			rc = fli_scn_bool_check(l, m, base, "async");
-		if (!rc) {
-			o->stream = (int32_t)v;
-			o->exclusive = a->exclusive;
-			o->async = a->async;
-			rc = cancel_field(l, m, base, a->cancel_at, a->async, &o->cancel_at);
-		}
-		if (!rc)
-			rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
-		if (!rc)
-			rc = define_obj(l, m, base, as,
-			                pub ? FL_SCN_OBJ_PUBLICATION : FL_SCN_OBJ_SUBSCRIPTION, ai,
-			                oi, &o->as);
-		break;
-	}
-	case FL_SCN_OP_REMOVE_PUBLICATION:
-	case FL_SCN_OP_REMOVE_SUBSCRIPTION: {
-		static const struct fli_raw_remove zero;
-		const struct fli_raw_remove *a = raw->remove_publication ? raw->remove_publication
-		                                 : raw->remove_subscription
-		                                         ? raw->remove_subscription
-		                                         : &zero;
-		bool pub = op->kind == FL_SCN_OP_REMOVE_PUBLICATION;
-		const char *key_name = pub ? "pub" : "sub", *target = NULL;
-		struct fl_scn_op_remove *o = &op->u.remove;
-		rc = fli_scn_str_field(l, m, base, key_name, a->target, true, true, &target);
-		if (!rc)
-			rc = add_ref(l, m, base, key_name, target, pub ? REF_PUB : REF_SUB, false,
-			             ai, oi, &o->target);
-		o->async = a->async;
-		if (!rc)
-			rc = fli_scn_bool_check(l, m, base, "async");
-		if (!rc)
-			rc = cancel_field(l, m, base, a->cancel_at, a->async, &o->cancel_at);
-		break;
-	}
-	case FL_SCN_OP_OFFER: {
-		static const struct fli_raw_offer zero;
-		const struct fli_raw_offer *a = raw->offer ? raw->offer : &zero;
-		struct fl_scn_op_offer *o = &op->u.offer;
-		rc = ref_field(l, m, base, "pub", a->pub, true, REF_PUB, false, ai, oi, &o->pub);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0,
-			                       &o->count);
-		if (rc)
-			break;
-		yaml_node_t *sizes = fli_scn_yget(l, m, "sizes");
-		if (sizes != NULL && fli_scn_yget(l, m, "size") != NULL) {
-			rc = fli_scn_fail(l, fli_scn_yline(sizes), base,
-			                  "give size or sizes, not both");
-		} else if (sizes != NULL) {
-			char f[160];
-			int64_t sz[2] = { -1, -1 };
-			fli_scn_join(f, sizeof f, base, "sizes");
-			for (unsigned k = 0; k < a->sizes_count && k < 2 && !rc; k++) {
-				const char *t = a->sizes[k] ? a->sizes[k] : "";
-				char fk[176];
-				snprintf(fk, sizeof fk, "%s[%u]", f, k);
-				if (fli_scn_parse_decimal(t, &sz[k]) < 0)
-					rc = fli_scn_fail(
-					        l, fli_scn_yline(fli_scn_yitem(l, sizes, k)), fk,
-					        "expected a decimal integer (got '%.64s')", t);
-			}
-			if (rc)
-				break;
-			if (a->sizes_count != 2 || sz[0] < 0 || sz[0] > sz[1] ||
-			    sz[1] > MAX_MSG_SIZE)
-				rc = fli_scn_fail(l, fli_scn_yline(sizes), f,
-				                  "must be [min, max] with 0 <= min <= max <= %d",
-				                  MAX_MSG_SIZE);
-			else {
-				o->size_min = (uint32_t)sz[0];
-				o->size_max = (uint32_t)sz[1];
-			}
-		} else {
-			rc = fli_scn_u32_field(l, m, base, "size", a->size, 0, MAX_MSG_SIZE, false,
-			                       64, &o->size_min);
-			o->size_max = o->size_min;
-		}
-		break;
-	}
-	case FL_SCN_OP_POLL: {
-		static const struct fli_raw_poll zero;
-		const struct fli_raw_poll *a = raw->poll ? raw->poll : &zero;
-		struct fl_scn_op_poll *o = &op->u.poll;
-		rc = ref_field(l, m, base, "sub", a->sub, true, REF_SUB, false, ai, oi, &o->sub);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "until", a->until, 1, MAX_COUNT, true, 0,
-			                       &o->until);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS,
-			                       false, 0, &o->deadline_ms);
-		break;
-	}
-	case FL_SCN_OP_TAKE_IMAGE: {
-		static const struct fli_raw_take zero;
-		const struct fli_raw_take *a = raw->take_image ? raw->take_image : &zero;
-		struct fl_scn_op_take_image *o = &op->u.take_image;
-		const char *from = NULL, *as = NULL;
-		rc = ref_field(l, m, base, "sub", a->sub, true, REF_SUB, false, ai, oi, &o->sub);
-		if (!rc)
-			rc = fli_scn_str_field(l, m, base, "from", a->from, false, true, &from);
-		if (!rc && from != NULL && fli_scn_yget(l, m, "index") != NULL)
-			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "index")), base,
-			                  "give from or index, not both");
-		if (!rc)
-			rc = add_ref(l, m, base, "from", from, REF_PUB, true, ai, oi, &o->from);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "index", a->index, 0, 1 << 20, false, 0,
-			                       &o->index);
-		if (!rc)
-			rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
-		if (!rc)
-			rc = define_obj(l, m, base, as, FL_SCN_OBJ_IMAGE, ai, oi, &o->as);
-		break;
-	}
-	case FL_SCN_OP_LOOKUP_IMAGE: {
-		static const struct fli_raw_lookup zero;
-		const struct fli_raw_lookup *a = raw->lookup_image ? raw->lookup_image : &zero;
-		struct fl_scn_op_lookup_image *o = &op->u.lookup_image;
-		rc = ref_field(l, m, base, "sub", a->sub, true, REF_SUB, false, ai, oi, &o->sub);
-		if (!rc)
-			rc = ref_field(l, m, base, "from", a->from, true, REF_PUB, true, ai, oi,
-			               &o->from);
-		if (!rc)
-			rc = impl_field(l, m, base, a->impl, true, 1u << FL_IMPL_IMAGE_LOOKUP,
-			                "image lookup", &o->impl);
-		break;
-	}
-	case FL_SCN_OP_RELEASE_IMAGE: {
-		static const struct fli_raw_name zero;
-		const struct fli_raw_name *a = raw->release_image;
-		const char *name = NULL;
-		rc = fli_scn_str_field(l, m, base, "img", (a ? a : &zero)->name, true, true, &name);
-		if (!rc)
-			rc = add_ref(l, m, base, "img", name, REF_IMG, false, ai, oi,
-			             &op->u.release_image.img);
-		break;
-	}
 	case FL_SCN_OP_WAIT: {
 		static const struct fli_raw_wait zero;
 		const struct fli_raw_wait *a = raw->wait ? raw->wait : &zero;

@@ -15,77 +15,6 @@
 #define NUM(key, type, member)                                                                     \
 	CYAML_FIELD_STRING_PTR(key, OPT_PTR, type, member, 0, FL_SCHEMA_NUM_MAX)
 
-static const cyaml_schema_field_t add_publication_fields[] = {
-	STR("channel", struct fli_raw_add, channel),
-	NUM("stream", struct fli_raw_add, stream),
-	CYAML_FIELD_BOOL("exclusive", OPT, struct fli_raw_add, exclusive),
-	CYAML_FIELD_BOOL("async", OPT, struct fli_raw_add, async),
-	STR("cancel_at", struct fli_raw_add, cancel_at),
-	STR("as", struct fli_raw_add, as),
-	EXPECT(struct fli_raw_add),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t add_subscription_fields[] = {
-	STR("channel", struct fli_raw_add, channel),
-	NUM("stream", struct fli_raw_add, stream),
-	CYAML_FIELD_BOOL("async", OPT, struct fli_raw_add, async),
-	STR("cancel_at", struct fli_raw_add, cancel_at),
-	STR("as", struct fli_raw_add, as),
-	EXPECT(struct fli_raw_add),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t remove_publication_fields[] = {
-	STR("pub", struct fli_raw_remove, target),
-	CYAML_FIELD_BOOL("async", OPT, struct fli_raw_remove, async),
-	STR("cancel_at", struct fli_raw_remove, cancel_at), EXPECT(struct fli_raw_remove),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t remove_subscription_fields[] = {
-	STR("sub", struct fli_raw_remove, target),
-	CYAML_FIELD_BOOL("async", OPT, struct fli_raw_remove, async),
-	STR("cancel_at", struct fli_raw_remove, cancel_at), EXPECT(struct fli_raw_remove),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_value_t num_entry = {
-	CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, FL_SCHEMA_NUM_MAX),
-};
-
-static const cyaml_schema_field_t offer_fields[] = {
-	STR("pub", struct fli_raw_offer, pub),
-	NUM("count", struct fli_raw_offer, count),
-	NUM("size", struct fli_raw_offer, size),
-	CYAML_FIELD_SEQUENCE("sizes", OPT_PTR, struct fli_raw_offer, sizes, &num_entry, 0,
-	                     CYAML_UNLIMITED),
-	EXPECT(struct fli_raw_offer),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t poll_fields[] = {
-	STR("sub", struct fli_raw_poll, sub), NUM("until", struct fli_raw_poll, until),
-	NUM("deadline_ms", struct fli_raw_poll, deadline_ms), EXPECT(struct fli_raw_poll),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t take_image_fields[] = { STR("sub", struct fli_raw_take, sub),
-	                                                  STR("from", struct fli_raw_take, from),
-	                                                  NUM("index", struct fli_raw_take, index),
-	                                                  STR("as", struct fli_raw_take, as),
-	                                                  EXPECT(struct fli_raw_take),
-	                                                  CYAML_FIELD_END };
-
-static const cyaml_schema_field_t lookup_image_fields[] = {
-	STR("sub", struct fli_raw_lookup, sub), STR("from", struct fli_raw_lookup, from),
-	STR("impl", struct fli_raw_lookup, impl), EXPECT(struct fli_raw_lookup), CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t release_image_fields[] = { STR("img", struct fli_raw_name, name),
-	                                                     EXPECT(struct fli_raw_name),
-	                                                     CYAML_FIELD_END };
-
 static const cyaml_schema_field_t barrier_fields[] = { STR("name", struct fli_raw_name, name),
 	                                               EXPECT(struct fli_raw_name),
 	                                               CYAML_FIELD_END };
@@ -174,30 +103,47 @@ static const cyaml_schema_field_t cluster_poll_fields[] = {
 #define OP(member, fields)                                                                         \
 	CYAML_FIELD_MAPPING_PTR(#member, OPT_NULLABLE, struct fli_raw_op, member, fields)
 
-static const cyaml_schema_field_t op_fields[] = {
-	OP(add_publication, add_publication_fields),
-	OP(remove_publication, remove_publication_fields),
-	OP(add_subscription, add_subscription_fields),
-	OP(remove_subscription, remove_subscription_fields), OP(offer, offer_fields),
-	OP(poll, poll_fields), OP(take_image, take_image_fields),
-	OP(release_image, release_image_fields), OP(close_client, close_client_fields),
-	OP(wait, wait_fields), OP(barrier, barrier_fields), OP(crash_self, empty_fields),
-	/* declared as a target's are
-	                                             (ops.c): read from the document */
-	CYAML_FIELD_IGNORE("offer_service", OPT), CYAML_FIELD_IGNORE("connect_service", OPT),
-	CYAML_FIELD_IGNORE("request", OPT), CYAML_FIELD_IGNORE("respond", OPT),
-	CYAML_FIELD_IGNORE("ctx_open", OPT), CYAML_FIELD_IGNORE("ctx_close", OPT),
-	OP(lookup_image, lookup_image_fields), OP(kill_node, kill_node_fields),
-	OP(restart_node, restart_node_fields), OP(partition, partition_fields),
-	OP(heal, empty_fields), OP(wait_leader, wait_leader_fields), OP(put, put_fields),
-	OP(kv, kv_fields), OP(cluster_connect, cluster_connect_fields),
-	OP(cluster_close, cluster_close_fields), OP(cluster_put, cluster_kv_fields),
-	OP(cluster_get, cluster_kv_fields), OP(cluster_cas, cluster_kv_fields),
-	OP(cluster_append, cluster_kv_fields), OP(cluster_poll, cluster_poll_fields),
-	/* a target's op, its key rewritten
-	                                             (loader.c): read from the document */
-	CYAML_FIELD_IGNORE(TARGET_OP_KEY, OPT), CYAML_FIELD_END
-};
+/* An op declared as a target's is (the pub/sub and request/response
+ * domains', interp_pubsub.c and interp_reqrep.c), and a target's own (its
+ * key rewritten by loader.c), is read from the document (ops.c), not
+ * from a raw form here. */
+#define DECLARED(name) CYAML_FIELD_IGNORE(name, OPT)
+
+static const cyaml_schema_field_t op_fields[] = { DECLARED("add_publication"),
+	                                          DECLARED("remove_publication"),
+	                                          DECLARED("add_subscription"),
+	                                          DECLARED("remove_subscription"),
+	                                          DECLARED("offer"),
+	                                          DECLARED("poll"),
+	                                          DECLARED("take_image"),
+	                                          DECLARED("release_image"),
+	                                          DECLARED("lookup_image"),
+	                                          OP(close_client, close_client_fields),
+	                                          OP(wait, wait_fields),
+	                                          OP(barrier, barrier_fields),
+	                                          OP(crash_self, empty_fields),
+	                                          DECLARED("offer_service"),
+	                                          DECLARED("connect_service"),
+	                                          DECLARED("request"),
+	                                          DECLARED("respond"),
+	                                          DECLARED("ctx_open"),
+	                                          DECLARED("ctx_close"),
+	                                          OP(kill_node, kill_node_fields),
+	                                          OP(restart_node, restart_node_fields),
+	                                          OP(partition, partition_fields),
+	                                          OP(heal, empty_fields),
+	                                          OP(wait_leader, wait_leader_fields),
+	                                          OP(put, put_fields),
+	                                          OP(kv, kv_fields),
+	                                          OP(cluster_connect, cluster_connect_fields),
+	                                          OP(cluster_close, cluster_close_fields),
+	                                          OP(cluster_put, cluster_kv_fields),
+	                                          OP(cluster_get, cluster_kv_fields),
+	                                          OP(cluster_cas, cluster_kv_fields),
+	                                          OP(cluster_append, cluster_kv_fields),
+	                                          OP(cluster_poll, cluster_poll_fields),
+	                                          DECLARED(TARGET_OP_KEY),
+	                                          CYAML_FIELD_END };
 
 static const cyaml_schema_value_t op_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct fli_raw_op, op_fields),

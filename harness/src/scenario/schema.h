@@ -16,56 +16,8 @@
 
 #include <cyaml/cyaml.h>
 
-struct fli_raw_add {
-	char *channel;
-	char *stream;
-	bool exclusive;
-	bool async;
-	char *cancel_at; /* integer step or "random" */
-	char *as;
-	char *expect; /* an FL_E* name or any: an error this op may end with */
-};
-
-struct fli_raw_remove {
-	char *target; /* `pub:` or `sub:` */
-	bool async;
-	char *cancel_at;
-	char *expect; /* an FL_E* name or any: an error this op may end with */
-};
-
-struct fli_raw_offer {
-	char *pub;
-	char *count;
-	char *size;
-	char **sizes;
-	unsigned sizes_count;
-	char *expect; /* an FL_E* name or any: an error this op may end with */
-};
-
-struct fli_raw_poll {
-	char *sub;
-	char *until;
-	char *deadline_ms;
-	char *expect; /* an FL_E* name or any: an error this op may end with */
-};
-
-struct fli_raw_take {
-	char *sub;
-	char *from;
-	char *index;
-	char *as;
-	char *expect; /* an FL_E* name or any: an error this op may end with */
-};
-
-struct fli_raw_lookup {
-	char *sub;
-	char *from;
-	char *impl;
-	char *expect; /* an FL_E* name or any: an error this op may end with */
-};
-
 struct fli_raw_name {
-	char *name;   /* release_image.img, barrier.name */
+	char *name;   /* barrier.name */
 	char *expect; /* an FL_E* name or any: an error this op may end with */
 };
 
@@ -149,19 +101,10 @@ struct fli_raw_empty {
 /* One operation: exactly one member is set (the loader checks the key
  * count in the document; the member may be NULL for `close_client:`). */
 struct fli_raw_op {
-	struct fli_raw_add *add_publication;
-	struct fli_raw_remove *remove_publication;
-	struct fli_raw_add *add_subscription;
-	struct fli_raw_remove *remove_subscription;
-	struct fli_raw_offer *offer;
-	struct fli_raw_poll *poll;
-	struct fli_raw_take *take_image;
-	struct fli_raw_name *release_image;
 	struct fli_raw_empty *close_client;
 	struct fli_raw_wait *wait;
 	struct fli_raw_name *barrier;
 	struct fli_raw_empty *crash_self;
-	struct fli_raw_lookup *lookup_image;
 	struct fli_raw_node *kill_node;
 	struct fli_raw_node *restart_node;
 	struct fli_raw_partition *partition;

@@ -64,6 +64,16 @@ kinds_ok(const struct fl_target *t, const char *kinds)
 	}
 }
 
+/* Is v one of a's names' values? */
+static bool
+named(const struct fl_target_arg *a, int64_t v)
+{
+	for (const struct fl_target_name *w = a->names; w != NULL && w->name != NULL; w++)
+		if (w->value == v)
+			return true;
+	return false;
+}
+
 static int
 bad(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
 {
@@ -121,13 +131,28 @@ check_op(const struct fl_target *t, const struct fl_target_op *op, char *err, si
 			           "target %s: op %s: an object argument of an undeclared "
 			           "kind",
 			           t->name, op->name);
-		if (a->type == FL_TARGET_INT &&
-		    (a->min > a->max || a->dflt < a->min || a->dflt > a->max))
+		if ((a->type == FL_TARGET_INT || a->type == FL_TARGET_RANGE) &&
+		    (a->min > a->max ||
+		     ((a->dflt < a->min || a->dflt > a->max) && !named(a, a->dflt))))
 			return bad(err, errlen,
 			           "target %s: op %s: an integer's min, max and default "
 			           "disagree",
 			           t->name, op->name);
-		if ((int)a->type < FL_TARGET_INT || a->type > FL_TARGET_OBJECT)
+		if (a->names != NULL && a->type != FL_TARGET_INT)
+			return bad(err, errlen,
+			           "target %s: op %s: only an integer argument has names", t->name,
+			           op->name);
+		for (const struct fl_target_name *w = a->names; w != NULL && w->name != NULL; w++)
+			if (!name_ok(w->name))
+				return bad(err, errlen,
+				           "target %s: op %s: an integer's name is not "
+				           "lower_case_name",
+				           t->name, op->name);
+		if (a->any_client && a->type != FL_TARGET_OBJECT)
+			return bad(err, errlen,
+			           "target %s: op %s: only an object argument is any_client",
+			           t->name, op->name);
+		if ((int)a->type < FL_TARGET_INT || a->type > FL_TARGET_RANGE)
 			return bad(err, errlen, "target %s: op %s: an argument of an unknown type",
 			           t->name, op->name);
 		if (a->check != NULL && a->type != FL_TARGET_STRING)
@@ -145,6 +170,15 @@ check_op(const struct fl_target *t, const struct fl_target_op *op, char *err, si
 		if (a->excludes != NULL && !found)
 			return bad(err, errlen,
 			           "target %s: op %s: an argument excludes no other argument of "
+			           "the op",
+			           t->name, op->name);
+		found = false;
+		for (const struct fl_target_arg *b = op->args; a->requires && b->name; b++)
+			found = found || (b != a && b->type == FL_TARGET_BOOL &&
+			                  strcmp(b->name, a->requires) == 0);
+		if (a->requires != NULL && !found)
+			return bad(err, errlen,
+			           "target %s: op %s: an argument requires no boolean argument of "
 			           "the op",
 			           t->name, op->name);
 	}

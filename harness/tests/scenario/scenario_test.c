@@ -196,12 +196,14 @@ test_smoke_values(void **state)
 	const struct fl_scenario_op *offer = &s->actors[0].ops[2];
 	assert_int_equal(offer->kind, FL_SCN_OP_OFFER);
 	assert_int_equal(offer->line, 17);
-	assert_int_equal(offer->u.offer.count, 100);
-	assert_int_equal(offer->u.offer.size_min, 8);
-	assert_int_equal(offer->u.offer.size_max, 256);
-	assert_string_equal(s->objects[offer->u.offer.pub].name, "pub1");
+	/* declared ops: values at their argument's index (interp_pubsub.c) */
+	assert_int_equal(offer->u.target.ints[1] /* count */, 100);
+	assert_true(offer->u.target.given & (1u << 3)); /* sizes */
+	assert_int_equal(offer->u.target.ints[3] /* sizes */, 8);
+	assert_int_equal(offer->u.target.his[3], 256);
+	assert_string_equal(s->objects[offer->u.target.objs[0] /* pub */].name, "pub1");
 	assert_int_equal(s->actors[1].ops[5].kind, FL_SCN_OP_CLOSE_CLIENT);
-	assert_int_equal(s->actors[1].ops[2].u.poll.deadline_ms, 5000);
+	assert_int_equal(s->actors[1].ops[2].u.target.deadline_ms, 5000);
 	assert_int_equal(s->properties, FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_NO_LEAKED_FILES |
 	                                        FL_SCN_PROP_GAUGES_ZERO |
 	                                        FL_SCN_PROP_NO_PENDING_REGISTRATIONS |
@@ -234,23 +236,22 @@ test_everything_values(void **state)
 	assert_int_equal(pub->kind, FL_SCN_ACTOR_PROCESS);
 	assert_string_equal(pub->client, "shared");
 	assert_int_equal(pub->line, 7);
-	const struct fl_scn_op_add *a0 = &pub->ops[0].u.add;
-	assert_int_equal(a0->stream, -7);
-	assert_true(a0->exclusive && a0->async);
-	assert_int_equal(a0->cancel_at, 3);
-	assert_int_equal(pub->ops[1].u.add.cancel_at, FL_SCN_CANCEL_RANDOM);
-	assert_int_equal(pub->ops[0].u.add.cancel_at, 3);
-	assert_int_equal(pub->ops[3].u.offer.size_min, 64); /* default size */
+	const struct fl_scn_op_target *a0 = &pub->ops[0].u.target;
+	assert_int_equal(a0->ints[1] /* stream */, -7);
+	assert_true(a0->ints[2] /* exclusive */ && a0->ints[3] /* async */);
+	assert_int_equal(a0->ints[4] /* cancel_at */, 3);
+	assert_int_equal(pub->ops[1].u.target.ints[4], FL_SCN_CANCEL_RANDOM);
+	assert_int_equal(pub->ops[3].u.target.ints[2] /* size */, 64); /* the default */
+	assert_false(pub->ops[3].u.target.given & (1u << 3));          /* no sizes */
 	assert_int_equal(pub->ops[5].kind, FL_SCN_OP_REMOVE_PUBLICATION);
-	assert_int_equal(pub->ops[5].u.remove.cancel_at, FL_SCN_CANCEL_NONE);
+	assert_int_equal(pub->ops[5].u.target.ints[2] /* cancel_at */, FL_SCN_CANCEL_NONE);
 	assert_int_equal(pub->ops[6].kind, FL_SCN_OP_CRASH_SELF);
-	const struct fl_scn_op_take_image *t1 = &sub->ops[2].u.take_image,
-	                                  *t2 = &sub->ops[3].u.take_image;
-	assert_string_equal(s->objects[t1->from].name, "p1");
+	const struct fl_scn_op_target *t1 = &sub->ops[2].u.target, *t2 = &sub->ops[3].u.target;
+	assert_string_equal(s->objects[t1->objs[1] /* from */].name, "p1");
 	assert_int_equal(s->objects[t1->as].kind, FL_SCN_OBJ_IMAGE);
-	assert_int_equal(t2->from, -1);
-	assert_int_equal(t2->index, 2);
-	assert_int_equal(sub->ops[4].u.release_image.img, t1->as);
+	assert_int_equal(t2->objs[1], -1);
+	assert_int_equal(t2->ints[2] /* index */, 2);
+	assert_int_equal(sub->ops[4].u.target.objs[0] /* img */, t1->as);
 	assert_int_equal(sub->ops[8].u.wait.ms, 25);
 	const struct fl_scenario_actor *srv = &s->actors[2], *cli = &s->actors[3];
 	assert_int_equal(srv->repeat, 3);
@@ -463,8 +464,24 @@ static const struct refusal number_cases[] = {
 	{ HEAD ACTOR
 	  "      - add_subscription: {channel: ipc, stream: 1, async: true, cancel_at: 03, "
 	  "as: s}\n",
-	  "mem.yaml:7: actors[0].ops[0].add_subscription.cancel_at: must be a step index >= 0 or "
-	  "'random' (got '03')" },
+	  "mem.yaml:7: actors[0].ops[0].add_subscription.cancel_at: expected a decimal integer "
+	  "(got '03')" },
+	{ HEAD ACTOR
+	  "      - add_subscription: {channel: ipc, stream: 1, async: true, cancel_at: soon, "
+	  "as: s}\n",
+	  "mem.yaml:7: actors[0].ops[0].add_subscription.cancel_at: expected an integer between 0 "
+	  "and 1000000 or one of: random, none (got 'soon')" },
+	{ HEAD ACTOR "      - add_subscription: {channel: ipc, stream: 1, cancel_at: 2, as: s}\n",
+	  "mem.yaml:7: actors[0].ops[0].add_subscription.cancel_at: needs async: true" },
+	{ HEAD ACTOR
+	  "      - add_subscription: {channel: ipc, stream: 1, exclusive: true, as: s}\n",
+	  "mem.yaml:7: actors[0].ops[0].add_subscription.exclusive: unknown key (op "
+	  "add_subscription takes channel, stream, async, cancel_at, as, expect)" },
+	{ HEAD ACTOR PUB "      - offer: {pub: p, count: 1, size: 8, sizes: [1, 9]}\n",
+	  "mem.yaml:8: actors[0].ops[1].offer: give size or sizes, not both" },
+	{ HEAD ACTOR PUB "      - offer: {pub: p, count: 1, sizes: [9, 1]}\n",
+	  "mem.yaml:8: actors[0].ops[1].offer.sizes: must be [min, max] with 0 <= min <= max <= "
+	  "16777216" },
 	{ HEAD ACTOR PUB "      - offer: {pub: p, count: 1e3}\n",
 	  INT_ERR(8, "actors[0].ops[1].offer.count", "1e3") },
 	{ HEAD ACTOR PUB "      - offer: {pub: p, count: 1, size: 2.5}\n",
@@ -518,8 +535,8 @@ static const struct refusal number_cases[] = {
 	  "mem.yaml:7: actors[0].ops[0].wait.ms: must be between 0 and 86400000 (got -1)" },
 	{ HEAD ACTOR WAIT FAULT "    action: error\n    when: {nth: -1}\n",
 	  "mem.yaml:11: faults[0].when.nth: must be >= 1 (got -1)" },
-	{ HEAD ACTOR PUB "      - offer: {pub: p, count: [1]}\n",
-	  "mem.yaml:8: actors[0].ops[1].offer.count: expected a number, not a sequence" },
+	{ HEAD ACTOR "      - wait: {ms: [1]}\n",
+	  "mem.yaml:7: actors[0].ops[0].wait.ms: expected a number, not a sequence" },
 };
 
 /* Whether text, loaded as mem.yaml, is refused with FL_EINVAL and exactly
@@ -575,10 +592,10 @@ test_numbers_accepted(void **state)
 		fail_msg("%s", err);
 	assert_int_equal(s->driver.linger_ms, 0);
 	assert_int_equal(s->driver.term_length, 131072);
-	assert_int_equal(s->actors[0].ops[0].u.add.stream, -7);
-	assert_int_equal(s->actors[0].ops[1].u.offer.count, 5);
-	assert_int_equal(s->actors[0].ops[1].u.offer.size_min, 0);
-	assert_int_equal(s->actors[0].ops[1].u.offer.size_max, 16);
+	assert_int_equal(s->actors[0].ops[0].u.target.ints[1] /* stream */, -7);
+	assert_int_equal(s->actors[0].ops[1].u.target.ints[1] /* count */, 5);
+	assert_int_equal(s->actors[0].ops[1].u.target.ints[3] /* sizes */, 0);
+	assert_int_equal(s->actors[0].ops[1].u.target.his[3], 16);
 	assert_true(s->faults[0].probability == 0.5);
 	assert_int_equal(s->faults[0].error, 28);
 	assert_int_equal(s->budget_runs, 10);

@@ -55,7 +55,7 @@ static const struct fl_target_kind kinds[] = {
 struct table {
 	struct fl_target t;
 	struct fl_target_op ops[2];
-	struct fl_target_arg args[3];
+	struct fl_target_arg args[7];
 	struct fl_target_property props[FL_TARGET_MAX_PROPERTIES + 2];
 	char op_name[32];
 };
@@ -213,6 +213,8 @@ test_args(void **state)
 {
 	struct table x;
 
+	static const struct fl_target_name words[] = { { "never", -1 }, { NULL } };
+
 	(void)state;
 	good(&x, "a1");
 	x.args[0] = (struct fl_target_arg){ .name = "t",
@@ -222,6 +224,18 @@ test_args(void **state)
 		                            .type = FL_TARGET_STRING,
 		                            .check = check_any,
 		                            .excludes = "t" };
+	x.args[2] = (struct fl_target_arg){ .name = "n",
+		                            .type = FL_TARGET_INT,
+		                            .max = 9,
+		                            .dflt = -1,
+		                            .names = words,
+		                            .requires = "b" };
+	x.args[3] = (struct fl_target_arg){ .name = "b", .type = FL_TARGET_BOOL };
+	x.args[4] = (struct fl_target_arg){ .name = "r", .type = FL_TARGET_RANGE, .max = 9 };
+	x.args[5] = (struct fl_target_arg){ .name = "o",
+		                            .type = FL_TARGET_OBJECT,
+		                            .kind = "thing",
+		                            .any_client = true };
 	x.ops[0].args = x.args;
 	x.ops[0].flags = FL_TARGET_OP_BLOCKS | FL_TARGET_OP_EXPECT_EXACT;
 	{
@@ -263,6 +277,34 @@ test_args(void **state)
 	good(&x, "a6");
 	x.ops[0].flags = 4;
 	refused(&x, FL_EINVAL, "flags this faultline does not know");
+	good(&x, "a7");
+	x.args[0] = (struct fl_target_arg){ .name = "s", .type = FL_TARGET_STRING, .names = words };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "only an integer argument has names");
+	good(&x, "a8");
+	x.args[0] =
+	        (struct fl_target_arg){ .name = "n", .type = FL_TARGET_INT, .max = 9, .dflt = -5 };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "an integer's min, max and default disagree");
+	good(&x, "a9");
+	x.args[0] = (struct fl_target_arg){ .name = "n",
+		                            .type = FL_TARGET_INT,
+		                            .max = 9,
+		                            .requires = "n" };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "requires no boolean argument");
+	good(&x, "a10");
+	x.args[0] = (struct fl_target_arg){ .name = "n",
+		                            .type = FL_TARGET_INT,
+		                            .max = 9,
+		                            .any_client = true };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "only an object argument is any_client");
+	good(&x, "a11");
+	x.args[0] =
+	        (struct fl_target_arg){ .name = "r", .type = FL_TARGET_RANGE, .min = 5, .max = 1 };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "an integer's min, max and default disagree");
 }
 
 /* The built-in domains' ops declared as a target's pass every check a
@@ -271,21 +313,31 @@ test_args(void **state)
 static void
 test_builtin_tables(void **state)
 {
-	const struct fl_target *t = fli_builtin_target(FL_SCN_DOMAIN_REQREP);
-	char err[256] = "";
+	static const enum fl_scn_domain declared[] = { FL_SCN_DOMAIN_PUBSUB, FL_SCN_DOMAIN_REQREP };
 
 	(void)state;
-	assert_non_null(t);
-	if (fli_target_check(t, err, sizeof(err)) != 0)
-		fail_msg("the request/response table: %s", err);
-	for (const struct fl_target_op *op = t->ops; op->name != NULL; op++) {
-		enum fl_scn_op_kind kind = FL_SCN_OP__COUNT;
+	for (size_t d = 0; d < sizeof(declared) / sizeof(declared[0]); d++) {
+		const struct fl_target *t = fli_builtin_target(declared[d]);
+		char err[256] = "";
+		size_t nops = 0;
 
+		assert_non_null(t);
+		if (fli_target_check(t, err, sizeof(err)) != 0)
+			fail_msg("the %s table: %s", t->name, err);
+		for (const struct fl_target_op *op = t->ops; op->name != NULL; op++, nops++) {
+			enum fl_scn_op_kind kind = FL_SCN_OP__COUNT;
+
+			for (int k = 0; k < FL_SCN_OP__COUNT; k++)
+				if (strcmp(fl_scenario_op_name((enum fl_scn_op_kind)k), op->name) ==
+				    0)
+					kind = (enum fl_scn_op_kind)k;
+			if (kind == FL_SCN_OP__COUNT || fl_scenario_op_domain(kind) != declared[d])
+				fail_msg("%s is not a %s operation", op->name, t->name);
+		}
+		/* every op of the domain is in its table */
 		for (int k = 0; k < FL_SCN_OP__COUNT; k++)
-			if (strcmp(fl_scenario_op_name((enum fl_scn_op_kind)k), op->name) == 0)
-				kind = (enum fl_scn_op_kind)k;
-		if (kind == FL_SCN_OP__COUNT || fl_scenario_op_domain(kind) != FL_SCN_DOMAIN_REQREP)
-			fail_msg("%s is not a request/response operation", op->name);
+			nops -= fl_scenario_op_domain((enum fl_scn_op_kind)k) == declared[d];
+		assert_int_equal(nops, 0);
 	}
 }
 
