@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 /* The version of this header a target was built against. */
-#define FL_TARGET_ABI 5
+#define FL_TARGET_ABI 6
 
 /* Arguments of an op at most, and names' lengths. */
 #define FL_TARGET_MAX_ARGS 8

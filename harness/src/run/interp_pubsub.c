@@ -612,6 +612,17 @@ do_release_image(void *state, const struct fl_target_args *args, void **created)
 
 /* ---- the declaration ---- */
 
+/* A channel is named (the loader's other strings may be empty: a topic
+ * of every message). */
+static int
+check_channel(const char *name, char *why, size_t len)
+{
+	if (name[0] != '\0')
+		return 0;
+	snprintf(why, len, "must not be empty");
+	return -1;
+}
+
 static int
 check_lookup_impl(const char *name, char *why, size_t len)
 {
@@ -640,7 +651,10 @@ static const struct fl_target_name cancel_names[] = {
 	}
 
 static const struct fl_target_arg add_pub_args[] = {
-	[AD_CHANNEL] = { .name = "channel", .type = FL_TARGET_STRING, .required = true },
+	[AD_CHANNEL] = { .name = "channel",
+	                 .type = FL_TARGET_STRING,
+	                 .required = true,
+	                 .check = check_channel },
 	[AD_STREAM] = { .name = "stream",
 	                .type = FL_TARGET_INT,
 	                .required = true,
@@ -653,7 +667,10 @@ static const struct fl_target_arg add_pub_args[] = {
 };
 
 static const struct fl_target_arg add_sub_args[] = {
-	[AS_CHANNEL] = { .name = "channel", .type = FL_TARGET_STRING, .required = true },
+	[AS_CHANNEL] = { .name = "channel",
+	                 .type = FL_TARGET_STRING,
+	                 .required = true,
+	                 .check = check_channel },
 	[AS_STREAM] = { .name = "stream",
 	                .type = FL_TARGET_INT,
 	                .required = true,

@@ -754,10 +754,10 @@ scalar_of(struct loader *l, yaml_node_t *map, const char *key)
 /* An op a target declares: every key one of its arguments (or as,
  * expect, deadline_ms), each argument by its declared type. */
 /* A list of integers in [min, max] to draw from (field f): 1 to
- * FL_SCN_TARGET_DRAWS decimal values. */
+ * FL_SCN_TARGET_DRAWS decimal values, or words of names (NULL: none). */
 static int
 draw_list(struct loader *l, yaml_node_t *n, const char *f, int64_t min, int64_t max,
-          struct fl_scn_target_draw *d)
+          const struct fl_target_name *names, struct fl_scn_target_draw *d)
 {
 	size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	int64_t *v;
@@ -777,9 +777,18 @@ draw_list(struct loader *l, yaml_node_t *n, const char *f, int64_t min, int64_t 
 		                           ? (const char *)it->data.scalar.value
 		                           : NULL;
 
+		const struct fl_target_name *w = names;
+
+		while (text != NULL && w != NULL && w->name != NULL && strcmp(w->name, text) != 0)
+			w++;
+		if (w != NULL && w->name != NULL) {
+			v[i] = w->value;
+			continue;
+		}
 		if (text == NULL || fli_scn_parse_decimal(text, &v[i]) != 0)
 			return fli_scn_fail(l, fli_scn_yline(it ? it : n), f,
-			                    "item %zu: expected a decimal integer", i);
+			                    "item %zu: expected a decimal integer%s", i,
+			                    names != NULL ? " or one of its words" : "");
 		if (v[i] < min || v[i] > max)
 			return fli_scn_fail(l, fli_scn_yline(it), f,
 			                    "item %zu: %lld is out of range [%lld, %lld]", i,
@@ -956,7 +965,7 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 			return fli_scn_fail(l, fli_scn_yline(n), base, "give %s or %s, not both",
 			                    a->excludes, a->name);
 		if (n != NULL && n->type == YAML_SEQUENCE_NODE && a->type == FL_TARGET_INT) {
-			rc = draw_list(l, n, f, a->min, a->max, &o->draws[i]);
+			rc = draw_list(l, n, f, a->min, a->max, a->names, &o->draws[i]);
 			if (!rc)
 				o->ints[i] = o->draws[i].values[0];
 			continue;
@@ -984,10 +993,11 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 			rc = fli_scn_bool_check(l, m, base, a->name);
 			if (!rc && n == NULL && a->required)
 				rc = fli_scn_need(l, m, base, a->name);
+			/* as fli_scn_bool_check reads it: any case */
 			o->ints[i] = n == NULL ? a->dflt != 0
-			                       : strcmp(text, "true") == 0 ||
-			                                 strcmp(text, "yes") == 0 ||
-			                                 strcmp(text, "on") == 0 ||
+			                       : strcasecmp(text, "true") == 0 ||
+			                                 strcasecmp(text, "yes") == 0 ||
+			                                 strcasecmp(text, "on") == 0 ||
 			                                 strcmp(text, "1") == 0;
 			break;
 		case FL_TARGET_STRING:
@@ -1020,7 +1030,9 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 	for (const struct fl_target_arg *a = top->args; !rc && a && a->name; a++, i++) {
 		size_t j = 0;
 
-		if (a->requires == NULL || !(o->given & (1u << i)))
+		/* given, and not as its default (`cancel_at: none`) */
+		if (a->requires == NULL || !(o->given & (1u << i)) ||
+		    (o->draws[i].values == NULL && o->ints[i] == a->dflt))
 			continue;
 		for (const struct fl_target_arg *b = top->args; strcmp(b->name, a->requires); b++)
 			j++;
@@ -1045,7 +1057,7 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 
 		fli_scn_join(f, sizeof f, base, "deadline_ms");
 		if (n != NULL && n->type == YAML_SEQUENCE_NODE)
-			rc = draw_list(l, n, f, 0, MAX_MS, &o->draws[8]);
+			rc = draw_list(l, n, f, 0, MAX_MS, NULL, &o->draws[8]);
 		else
 			rc = fli_scn_u32_field(l, m, base, "deadline_ms",
 			                       scalar_of(l, m, "deadline_ms"), 1, MAX_MS, false, 0,

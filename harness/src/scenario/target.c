@@ -143,10 +143,10 @@ check_op(const struct fl_target *t, const struct fl_target_op *op, char *err, si
 			           "target %s: op %s: only an integer argument has names", t->name,
 			           op->name);
 		for (const struct fl_target_name *w = a->names; w != NULL && w->name != NULL; w++)
-			if (!name_ok(w->name))
+			if (!name_ok(w->name) || w->name[0] < 'a' || w->name[0] > 'z')
 				return bad(err, errlen,
 				           "target %s: op %s: an integer's name is not "
-				           "lower_case_name",
+				           "lower_case_name starting with a letter",
 				           t->name, op->name);
 		if (a->any_client && a->type != FL_TARGET_OBJECT)
 			return bad(err, errlen,

@@ -473,6 +473,14 @@ static const struct refusal number_cases[] = {
 	  "and 1000000 or one of: random, none (got 'soon')" },
 	{ HEAD ACTOR "      - add_subscription: {channel: ipc, stream: 1, cancel_at: 2, as: s}\n",
 	  "mem.yaml:7: actors[0].ops[0].add_subscription.cancel_at: needs async: true" },
+	{ HEAD ACTOR "      - add_subscription: {channel: '', stream: 1, as: s}\n",
+	  "mem.yaml:7: actors[0].ops[0].add_subscription.channel: must not be empty" },
+	{ HEAD ACTOR "      - add_subscription: {channel: , stream: 1, as: s}\n",
+	  "mem.yaml:7: actors[0].ops[0].add_subscription.channel: must not be empty" },
+	{ HEAD ACTOR "      - add_subscription: {channel: ipc, stream: 1, async: True, "
+	             "cancel_at: [random, x], as: s}\n",
+	  "mem.yaml:7: actors[0].ops[0].add_subscription.cancel_at: item 1: expected a decimal "
+	  "integer or one of its words" },
 	{ HEAD ACTOR
 	  "      - add_subscription: {channel: ipc, stream: 1, exclusive: true, as: s}\n",
 	  "mem.yaml:7: actors[0].ops[0].add_subscription.exclusive: unknown key (op "
@@ -573,6 +581,34 @@ test_numbers_rejected(void **state)
 {
 	(void)state;
 	assert_refused(number_cases, sizeof number_cases / sizeof number_cases[0]);
+}
+
+/* A declared op's booleans in any case, as every other boolean; a
+ * named integer's default said aloud needs nothing; its words in a list
+ * to draw from. */
+static void
+test_declared_words(void **state)
+{
+	(void)state;
+	static const char text[] = HEAD ACTOR
+	        "      - add_publication: {channel: ipc, stream: 1, exclusive: True, async: YES, "
+	        "cancel_at: 2, as: p}\n"
+	        "      - add_subscription: {channel: ipc, stream: 1, cancel_at: none, as: s}\n"
+	        "      - add_subscription: {channel: ipc, stream: 2, async: On, "
+	        "cancel_at: [random, 3], as: s2}\n";
+	struct fl_scenario *s = NULL;
+	char err[512];
+
+	if (fl_scenario_load_string("mem.yaml", text, sizeof text - 1, &s, err, sizeof err))
+		fail_msg("%s", err);
+	assert_int_equal(s->actors[0].ops[0].u.target.ints[2] /* exclusive */, 1);
+	assert_int_equal(s->actors[0].ops[0].u.target.ints[3] /* async */, 1);
+	assert_int_equal(s->actors[0].ops[1].u.target.ints[3] /* cancel_at */, FL_SCN_CANCEL_NONE);
+	assert_int_equal(s->actors[0].ops[2].u.target.ints[2] /* async */, 1);
+	assert_int_equal(s->actors[0].ops[2].u.target.draws[3].n, 2);
+	assert_int_equal(s->actors[0].ops[2].u.target.draws[3].values[0], FL_SCN_CANCEL_RANDOM);
+	assert_int_equal(s->actors[0].ops[2].u.target.draws[3].values[1], 3);
+	fl_scenario_free(s);
 }
 
 /* The plain forms still load, signs and quotes included. */
@@ -736,7 +772,7 @@ int
 main(void)
 {
 	enum { NBAD = sizeof bad_cases / sizeof bad_cases[0] };
-	struct CMUnitTest tests[NBAD + 14];
+	struct CMUnitTest tests[NBAD + 15];
 	size_t n = 0;
 
 	if (fl_fixtures_register() != 0)
@@ -752,6 +788,7 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_names);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_rejected);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_accepted);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_declared_words);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_expect);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unknown_point);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_default_properties);

@@ -281,6 +281,17 @@ test_args(void **state)
 	x.args[0] = (struct fl_target_arg){ .name = "s", .type = FL_TARGET_STRING, .names = words };
 	x.ops[0].args = x.args;
 	refused(&x, FL_EINVAL, "only an integer argument has names");
+	good(&x, "a7b");
+	{
+		static const struct fl_target_name digit[] = { { "1k", 1000 }, { NULL } };
+
+		x.args[0] = (struct fl_target_arg){ .name = "n",
+			                            .type = FL_TARGET_INT,
+			                            .max = 9,
+			                            .names = digit };
+	}
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "lower_case_name starting with a letter");
 	good(&x, "a8");
 	x.args[0] =
 	        (struct fl_target_arg){ .name = "n", .type = FL_TARGET_INT, .max = 9, .dflt = -5 };
