@@ -36,6 +36,7 @@
 #include "run/runner.h"
 #include "run/sanitizer.h"
 #include "run/shrink.h"
+#include "scenario/target_internal.h"
 
 #define EXIT_USAGE FL_CLI_EXIT_USAGE
 
@@ -118,9 +119,13 @@ static const char usage_shrink[] =
 static const char usage_list[] =
         "usage: faultline list [PATH...]\n"
         "       faultline list --points\n"
+        "       faultline list --ops [--target PATH]\n"
         "Lists every scenario (name, mode, file, description); --points lists every fault\n"
         "point (what a scenario's faults: and --sweep can fail) and every scheduling point\n"
-        "(where the sim scheduler may switch actors), one line of meaning each.\n";
+        "(where the sim scheduler may switch actors), one line of meaning each; --ops lists\n"
+        "the operations declared through faultline/target.h (the pub/sub and\n"
+        "request/response domains', and with --target a target's) with every argument\n"
+        "they take, read from their declarations.\n";
 
 static bool
 past(double deadline)
@@ -2438,26 +2443,137 @@ list_points(void)
 		printf("  %-*s %s\n", w, harness_sched_points[i][0], harness_sched_points[i][1]);
 }
 
+/* "a" or "an" before word. */
+static const char *
+article(const char *word)
+{
+	return word != NULL && strchr("aeiou", word[0]) != NULL && word[0] != '\0' ? "an" : "a";
+}
+
+/* One argument of a declared op, as a scenario writes it. */
+static void
+list_arg(const struct fl_target_arg *a)
+{
+	printf("      %s: ", a->name);
+	switch (a->type) {
+	case FL_TARGET_INT:
+		printf("integer %" PRId64 "..%" PRId64, a->min, a->max);
+		for (const struct fl_target_name *w = a->names; w != NULL && w->name != NULL; w++)
+			printf(" or %s", w->name);
+		break;
+	case FL_TARGET_BOOL: printf("true or false"); break;
+	case FL_TARGET_STRING: printf("a string"); break;
+	case FL_TARGET_OBJECT:
+		printf("%s ", article(a->kind));
+		for (const char *k = a->kind; *k != '\0'; k++)
+			if (*k == '|')
+				printf(" or ");
+			else
+				putchar(*k);
+		printf(" named by `as:`%s", a->any_client
+		                                    ? " (any actor's)"
+		                                    : " (of an actor with this actor's client)");
+		break;
+	case FL_TARGET_RANGE:
+		printf("[min, max] within %" PRId64 "..%" PRId64, a->min, a->max);
+		break;
+	}
+	if (a->required) {
+		printf(", required");
+	} else if (a->type == FL_TARGET_INT || a->type == FL_TARGET_BOOL) {
+		const char *word = NULL;
+
+		for (const struct fl_target_name *w = a->names; w != NULL && w->name != NULL; w++)
+			if (w->value == a->dflt)
+				word = w->name;
+		if (word != NULL)
+			printf(", default %s", word);
+		else if (a->type == FL_TARGET_BOOL)
+			printf(", default %s", a->dflt ? "true" : "false");
+		else
+			printf(", default %" PRId64, a->dflt);
+	}
+	if (a->type == FL_TARGET_INT)
+		printf("; a list draws one each run");
+	if (a->excludes != NULL)
+		printf("; not with %s", a->excludes);
+	if (a->requires != NULL)
+		printf("; needs %s: true", a->requires);
+	printf("\n");
+}
+
+static void
+list_ops(const struct fl_target *t, const char *what)
+{
+	printf("%s:\n", what);
+	for (const struct fl_target_op *op = t->ops; op->name != NULL; op++) {
+		printf("  %s", op->name);
+		if (op->creates != NULL)
+			printf(": makes %s %s", article(op->creates), op->creates);
+		if (op->closes != NULL)
+			printf(": closes its %s", op->closes);
+		printf("\n");
+		for (const struct fl_target_arg *a = op->args; a != NULL && a->name != NULL; a++)
+			list_arg(a);
+		if (op->creates)
+			printf("      as: the name it gives what it makes, required\n");
+		if (op->flags & FL_TARGET_OP_BLOCKS)
+			printf("      deadline_ms: integer 1..86400000, default the driver "
+			       "timeout; a "
+			       "list draws one each run (0 there: already past)\n");
+		printf("      expect: %s\n", op->flags & FL_TARGET_OP_EXPECT_EXACT
+		                                     ? "the one FL_E* code it must fail with"
+		                                     : "FL_E* codes it may fail with, or any");
+	}
+}
+
 static int
 cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "points", no_argument, 0, 'p' },
+		{ "ops", no_argument, 0, 'o' },
+		{ "target", required_argument, 0, 't' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	struct fl_scenario **list;
 	size_t count;
-	bool points = false;
+	bool points = false, ops = false;
+	const char *target = NULL;
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': points = true; break;
+		case 'o': ops = true; break;
+		case 't': target = optarg; break;
 		case 'h': fputs(usage_list, stdout); return 0;
 		default: fputs(usage_list, stderr); return EXIT_USAGE;
 		}
+	}
+	if ((target != NULL && !ops) || (ops && (points || optind != argc))) {
+		fputs(usage_list, stderr);
+		return EXIT_USAGE;
+	}
+	if (ops) {
+		const struct fl_target *t = NULL;
+		char err[512];
+
+		if (target != NULL && fl_target_load(target, &t, err, sizeof(err)) != 0) {
+			fprintf(stderr, "faultline list: %s\n", err);
+			return EXIT_USAGE;
+		}
+		list_ops(fli_builtin_target(FL_SCN_DOMAIN_PUBSUB), "pub/sub operations");
+		list_ops(fli_builtin_target(FL_SCN_DOMAIN_REQREP), "request/response operations");
+		if (t != NULL) {
+			char what[160];
+
+			snprintf(what, sizeof(what), "target %s's operations", t->name);
+			list_ops(t, what);
+		}
+		return 0;
 	}
 	if (points) {
 		if (optind != argc) {

@@ -1075,10 +1075,26 @@ def case_replay_changed():
 
 
 def case_list():
-    """list prints every scenario of a directory with its description."""
+    """list prints every scenario of a directory with its description;
+    list --ops every declared operation with its arguments, read from
+    the declarations (a new argument shows without a docs edit)."""
     rc, out, err = run(["list", src("scenarios")], 0)
     for name in ("reqrep-smoke", "reqrep-crash", "reqrep-fault-sweep"):
         check(name in out, "list does not show %s:\n%s", name, out)
+    rc, out, err = run(["list", "--ops"], 0)
+    for line in ("  add_publication: makes a publication\n",
+                 "      cancel_at: integer 0..1000000 or random or none, default none; a list "
+                 "draws one each run; needs async: true\n",
+                 "      sizes: [min, max] within 0..16777216; not with size\n",
+                 "      from: a publication named by `as:` (any actor's)\n",
+                 "      on: a connection or server named by `as:` (of an actor with this "
+                 "actor's client), required\n",
+                 "      expect: the one FL_E* code it must fail with\n"):
+        check(line in out, "list --ops does not say %r:\n%s", line, out)
+    run(["list", "--ops", "extra"], 2)
+    run(["list", "--target", "x.so"], 2)
+    rc, out, err = run(["list", "--ops", "--target", "/nonexistent/t.so"], 2)
+    check("faultline list: /nonexistent/t.so" in err, "list --ops --target: %s", err)
 
 
 def case_check_each_step():
