@@ -682,36 +682,22 @@ static const struct fl_target_arg add_sub_args[] = {
 };
 
 static const struct fl_target_arg remove_pub_args[] = {
-	[RM_OBJ] = { .name = "pub",
-	             .type = FL_TARGET_OBJECT,
-	             .required = true,
-	             .kind = "publication" },
+	[RM_OBJ] = FLI_ARG_OBJECT("pub", "publication"),
 	[RM_ASYNC] = { .name = "async", .type = FL_TARGET_BOOL },
 	[RM_CANCEL_AT] = CANCEL_AT,
 	{ NULL },
 };
 
 static const struct fl_target_arg remove_sub_args[] = {
-	[RM_OBJ] = { .name = "sub",
-	             .type = FL_TARGET_OBJECT,
-	             .required = true,
-	             .kind = "subscription" },
+	[RM_OBJ] = FLI_ARG_OBJECT("sub", "subscription"),
 	[RM_ASYNC] = { .name = "async", .type = FL_TARGET_BOOL },
 	[RM_CANCEL_AT] = CANCEL_AT,
 	{ NULL },
 };
 
 static const struct fl_target_arg offer_args[] = {
-	[OF_PUB] = { .name = "pub",
-	             .type = FL_TARGET_OBJECT,
-	             .required = true,
-	             .kind = "publication" },
-	[OF_COUNT] = { .name = "count",
-	               .type = FL_TARGET_INT,
-	               .required = true,
-	               .min = 1,
-	               .max = MAX_COUNT,
-	               .dflt = 1 },
+	[OF_PUB] = FLI_ARG_OBJECT("pub", "publication"),
+	[OF_COUNT] = FLI_ARG_COUNT("count"),
 	[OF_SIZE] = { .name = "size", .type = FL_TARGET_INT, .max = MAX_MSG_SIZE, .dflt = 64 },
 	/* each message's size drawn in [min, max] (docs/scenario-format.md) */
 	[OF_SIZES] = { .name = "sizes",
@@ -722,24 +708,13 @@ static const struct fl_target_arg offer_args[] = {
 };
 
 static const struct fl_target_arg poll_args[] = {
-	[PL_SUB] = { .name = "sub",
-	             .type = FL_TARGET_OBJECT,
-	             .required = true,
-	             .kind = "subscription" },
-	[PL_UNTIL] = { .name = "until",
-	               .type = FL_TARGET_INT,
-	               .required = true,
-	               .min = 1,
-	               .max = MAX_COUNT,
-	               .dflt = 1 },
+	[PL_SUB] = FLI_ARG_OBJECT("sub", "subscription"),
+	[PL_UNTIL] = FLI_ARG_COUNT("until"),
 	{ NULL },
 };
 
 static const struct fl_target_arg take_args[] = {
-	[TI_SUB] = { .name = "sub",
-	             .type = FL_TARGET_OBJECT,
-	             .required = true,
-	             .kind = "subscription" },
+	[TI_SUB] = FLI_ARG_OBJECT("sub", "subscription"),
 	/* the image of this publication's session, whoever added it */
 	[TI_FROM] = { .name = "from",
 	              .type = FL_TARGET_OBJECT,
@@ -750,10 +725,7 @@ static const struct fl_target_arg take_args[] = {
 };
 
 static const struct fl_target_arg lookup_args[] = {
-	[LK_SUB] = { .name = "sub",
-	             .type = FL_TARGET_OBJECT,
-	             .required = true,
-	             .kind = "subscription" },
+	[LK_SUB] = FLI_ARG_OBJECT("sub", "subscription"),
 	[LK_FROM] = { .name = "from",
 	              .type = FL_TARGET_OBJECT,
 	              .required = true,
@@ -767,7 +739,7 @@ static const struct fl_target_arg lookup_args[] = {
 };
 
 static const struct fl_target_arg release_args[] = {
-	[RI_IMG] = { .name = "img", .type = FL_TARGET_OBJECT, .required = true, .kind = "image" },
+	[RI_IMG] = FLI_ARG_OBJECT("img", "image"),
 	{ NULL },
 };
 

@@ -639,17 +639,9 @@ static const struct fl_target_arg connect_args[] = {
 };
 
 static const struct fl_target_arg request_args[] = {
-	[RQ_CONN] = { .name = "conn",
-	              .type = FL_TARGET_OBJECT,
-	              .required = true,
-	              .kind = "connection" },
+	[RQ_CONN] = FLI_ARG_OBJECT("conn", "connection"),
 	[RQ_CTX] = { .name = "ctx", .type = FL_TARGET_OBJECT, .kind = "context" },
-	[RQ_COUNT] = { .name = "count",
-	               .type = FL_TARGET_INT,
-	               .required = true,
-	               .min = 1,
-	               .max = MAX_COUNT,
-	               .dflt = 1 },
+	[RQ_COUNT] = FLI_ARG_COUNT("count"),
 	[RQ_SIZE] = { .name = "size", .type = FL_TARGET_INT, .max = MAX_MSG_SIZE, .dflt = 64 },
 	/* a context helper opens a context of its own for each request */
 	[RQ_IMPL] = { .name = "impl",
@@ -660,30 +652,19 @@ static const struct fl_target_arg request_args[] = {
 };
 
 static const struct fl_target_arg respond_args[] = {
-	[RS_SERVER] = { .name = "server",
-	                .type = FL_TARGET_OBJECT,
-	                .required = true,
-	                .kind = "server" },
+	[RS_SERVER] = FLI_ARG_OBJECT("server", "server"),
 	[RS_CTX] = { .name = "ctx", .type = FL_TARGET_OBJECT, .kind = "context" },
-	[RS_COUNT] = { .name = "count",
-	               .type = FL_TARGET_INT,
-	               .required = true,
-	               .min = 1,
-	               .max = MAX_COUNT,
-	               .dflt = 1 },
+	[RS_COUNT] = FLI_ARG_COUNT("count"),
 	{ NULL },
 };
 
 static const struct fl_target_arg ctx_open_args[] = {
-	[CO_ON] = { .name = "on",
-	            .type = FL_TARGET_OBJECT,
-	            .required = true,
-	            .kind = "connection|server" },
+	[CO_ON] = FLI_ARG_OBJECT("on", "connection|server"),
 	{ NULL },
 };
 
 static const struct fl_target_arg ctx_close_args[] = {
-	[CC_CTX] = { .name = "ctx", .type = FL_TARGET_OBJECT, .required = true, .kind = "context" },
+	[CC_CTX] = FLI_ARG_OBJECT("ctx", "context"),
 	{ NULL },
 };
 

@@ -372,6 +372,18 @@ int fli_actor_client_open(struct actor_run *ar,
 /* The request/response domain's ops, declared as a target's are
  * (interp_reqrep.c; fli_builtin_target). */
 extern const struct fl_target fli_reqrep_target;
+/* Argument declarations the built-in domains' tables share: a count
+ * (required, 1..MAX_COUNT of scenario/loader.h), and an object of kind k
+ * (required, of an actor with this actor's client). */
+#define FLI_ARG_COUNT(n)                                                                           \
+	{                                                                                          \
+		.name = (n), .type = FL_TARGET_INT, .required = true, .min = 1, .max = MAX_COUNT,  \
+		.dflt = 1                                                                          \
+	}
+#define FLI_ARG_OBJECT(n, k)                                                                       \
+	{                                                                                          \
+		.name = (n), .type = FL_TARGET_OBJECT, .required = true, .kind = (k)               \
+	}
 /* The pub/sub domain's (interp_pubsub.c). */
 extern const struct fl_target fli_pubsub_target;
 bool fli_interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op);
