@@ -100,4 +100,9 @@ const struct fl_impl *fl_impl_at(size_t i);
  * an error listing the names that fit), and returns buf. */
 char *fl_impl_names(unsigned kinds, char *buf, size_t len);
 
+/* fl_impl_check: 0 when name is a registered implementation of one of
+ * `kinds`; else -1 and why says so, naming what (a "request helper")
+ * and the names that fit (a scenario's `impl:` check). */
+int fl_impl_check(const char *name, unsigned kinds, const char *what, char *why, size_t len);
+
 #endif

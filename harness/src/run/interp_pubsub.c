@@ -626,14 +626,7 @@ check_channel(const char *name, char *why, size_t len)
 static int
 check_lookup_impl(const char *name, char *why, size_t len)
 {
-	const struct fl_impl *f = fl_impl_find(name);
-	char known[256];
-
-	if (f != NULL && f->kind == FL_IMPL_IMAGE_LOOKUP)
-		return 0;
-	snprintf(why, len, "unknown image lookup implementation '%s' (one of: %s)", name,
-	         fl_impl_names(1u << FL_IMPL_IMAGE_LOOKUP, known, sizeof(known)));
-	return -1;
+	return fl_impl_check(name, 1u << FL_IMPL_IMAGE_LOOKUP, "image lookup", why, len);
 }
 
 /* cancel_at: the step of an asynchronous add or remove at which it is

@@ -592,34 +592,18 @@ check_service(const char *name, char *why, size_t len)
 	return -1;
 }
 
-/* `impl:` names a registered implementation (faultline/impl.h) of one
- * of `kinds`; anything else is an error listing the names that fit. */
-static int
-check_impl(const char *name, unsigned kinds, const char *what, char *why, size_t len)
-{
-	const struct fl_impl *f = fl_impl_find(name);
-	char known[256];
-
-	if (f != NULL && (kinds & (1u << f->kind)))
-		return 0;
-	snprintf(why, len, "unknown %s implementation '%s' (one of: %s)", what, name,
-	         fl_impl_names(kinds, known, sizeof(known)));
-	return -1;
-}
-
 static int
 check_server_impl(const char *name, char *why, size_t len)
 {
-	return check_impl(name, 1u << FL_IMPL_SERVER_OPEN, "server opener", why, len);
+	return fl_impl_check(name, 1u << FL_IMPL_SERVER_OPEN, "server opener", why, len);
 }
 
 static int
 check_request_impl(const char *name, char *why, size_t len)
 {
-	return check_impl(name, (1u << FL_IMPL_RR_REQUEST) | (1u << FL_IMPL_CTX_REQUEST),
-	                  "request helper", why, len);
+	return fl_impl_check(name, (1u << FL_IMPL_RR_REQUEST) | (1u << FL_IMPL_CTX_REQUEST),
+	                     "request helper", why, len);
 }
-
 
 static const struct fl_target_arg offer_args[] = {
 	[SV_SERVICE] = { .name = "service",

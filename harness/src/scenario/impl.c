@@ -63,3 +63,16 @@ fl_impl_names(unsigned kinds, char *buf, size_t len)
 	}
 	return buf;
 }
+
+int
+fl_impl_check(const char *name, unsigned kinds, const char *what, char *why, size_t len)
+{
+	const struct fl_impl *f = fl_impl_find(name);
+	char known[256];
+
+	if (f != NULL && (kinds & (1u << f->kind)))
+		return 0;
+	snprintf(why, len, "unknown %s implementation '%s' (one of: %s)", what, name,
+	         fl_impl_names(kinds, known, sizeof(known)));
+	return -1;
+}
