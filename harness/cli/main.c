@@ -2457,9 +2457,18 @@ list_arg(const struct fl_target_arg *a)
 	printf("      %s: ", a->name);
 	switch (a->type) {
 	case FL_TARGET_INT:
-		printf("integer %" PRId64 "..%" PRId64, a->min, a->max);
+		if (a->names_only)
+			printf("one of");
+		else
+			printf("integer %" PRId64 "..%" PRId64, a->min, a->max);
 		for (const struct fl_target_name *w = a->names; w != NULL && w->name != NULL; w++)
-			printf(" or %s", w->name);
+			printf("%s %s", a->names_only && w == a->names ? "" : " or", w->name);
+		if (a->kind != NULL)
+			printf(" or %s %s named by `as:`", article(a->kind), a->kind);
+		break;
+	case FL_TARGET_GROUPS:
+		printf("groups of members %" PRId64 "..%" PRId64 ", e.g. [[0], [1, 2]]", a->min,
+		       a->max);
 		break;
 	case FL_TARGET_BOOL: printf("true or false"); break;
 	case FL_TARGET_STRING: printf("a string"); break;
@@ -2516,7 +2525,8 @@ list_ops(const struct fl_target *t, const char *what)
 		for (const struct fl_target_arg *a = op->args; a != NULL && a->name != NULL; a++)
 			list_arg(a);
 		if (op->creates)
-			printf("      as: the name it gives what it makes, required\n");
+			printf("      as: the name it gives what it makes%s\n",
+			       op->flags & FL_TARGET_OP_AS_OPTIONAL ? "" : ", required");
 		if (op->flags & FL_TARGET_OP_BLOCKS)
 			printf("      deadline_ms: integer 1..86400000, default the driver "
 			       "timeout; a "
@@ -2565,8 +2575,12 @@ cmd_list(int argc, char **argv)
 			fprintf(stderr, "faultline list: %s\n", err);
 			return EXIT_USAGE;
 		}
-		list_ops(fli_builtin_target(FL_SCN_DOMAIN_PUBSUB), "pub/sub operations");
-		list_ops(fli_builtin_target(FL_SCN_DOMAIN_REQREP), "request/response operations");
+		list_ops(fli_builtin_targets(FL_SCN_DOMAIN_PUBSUB)[0], "pub/sub operations");
+		list_ops(fli_builtin_targets(FL_SCN_DOMAIN_REQREP)[0],
+		         "request/response operations");
+		list_ops(fli_builtin_targets(FL_SCN_DOMAIN_CLUSTER)[0], "cluster operations");
+		list_ops(fli_builtin_targets(FL_SCN_DOMAIN_CLUSTER)[1],
+		         "cluster client operations");
 		if (t != NULL) {
 			char what[160];
 

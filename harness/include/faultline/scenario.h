@@ -148,110 +148,26 @@ struct fl_scn_op_barrier {
 	const char *name; /* every actor reaching a barrier of this name waits for the rest */
 };
 
-/* kill_node / restart_node: which node. */
+/* The cluster domain's ops (kill_node, partition, put, kv,
+ * cluster_connect, ...) are declared as a target's are
+ * (harness/src/run/interp_cluster.c and interp_client.c); the values
+ * their words stand for: */
 #define FL_SCN_MAX_NODES   5
-#define FL_SCN_NODE_LEADER (-1) /* the leader at that moment */
-#define FL_SCN_NODE_REF    (-2) /* the node an earlier op named (ref) */
-struct fl_scn_op_node {
-	int node;       /* an id 0..nodes-1, FL_SCN_NODE_LEADER or FL_SCN_NODE_REF */
-	fl_scn_ref ref; /* FL_SCN_NODE_REF: the object naming it */
-	fl_scn_ref as;  /* kill_node: names the node killed (for restart_node), or -1 */
-};
+#define FL_SCN_NODE_LEADER (-1) /* `node: leader`: the leader at that moment */
+#define FL_SCN_NODE_REF    (-2) /* the node an earlier op named */
 
-/* partition: per node, its group (1..); nodes of different groups cannot
- * reach each other.  A node listed in no group is alone.  Or `isolate:`
- * one node (an id, the leader, or a named node) from all the others. */
-struct fl_scn_op_partition {
-	uint8_t group[FL_SCN_MAX_NODES];
-	bool isolate;
-	struct fl_scn_op_node node; /* isolate: which */
-};
-
-struct fl_scn_op_wait_leader {
-	uint32_t deadline_ms; /* 0: the scenario's default (driver timeout) */
-	fl_scn_ref as;        /* names the leader found, or -1 */
-};
-
-/* put: commands proposed at whichever node leads at that moment (a key
- * each, `size` bytes of value); with `wait`, the op ends once every one
- * is committed on a majority. */
-struct fl_scn_op_put {
-	uint32_t count;
-	uint32_t size;
-	uint32_t deadline_ms; /* for finding a leader, and committing */
-	bool wait;
-};
-
-/* kv: a client's operations on the cluster's key-value map, each a write
- * or a read of one of `keys` keys (drawn from the choice stream), sent to
- * a node that says it leads, and recorded in the run's history (Jepsen
- * EDN) for the linearizable property.  A write is a put of a value of its
- * own, ok once committed in the term it was proposed in, info when that
- * is not known by its deadline.  A read is `log` (commits an entry of the
- * leader's term first, then reads: Raft's read index) or `local` (reads
- * the node's map at once: stale when the node was deposed without
- * knowing it). */
+/* kv's `read`: `log` (commits an entry of the leader's term first, then
+ * reads: Raft's read index) or `local` (reads the node's map at once:
+ * stale when the node was deposed without knowing it). */
 enum fl_scn_kv_read { FL_SCN_KV_READ_LOG, FL_SCN_KV_READ_LOCAL };
-struct fl_scn_op_kv {
-	uint32_t count;       /* operations */
-	uint32_t keys;        /* keys k0 .. k<keys-1> (default 2) */
-	uint32_t deadline_ms; /* each operation's (default: the driver timeout) */
-	enum fl_scn_kv_read read;
-};
 
-/* cluster_connect: a cluster client (faultline/cluster_client.h) over the
- * actor's own pub/sub client for cluster clients, named with `as:`.
- * Connects with the library's fl_cluster_connect, or (async) by polling
- * its steps from the op, or with a registered connect helper (impl).  A
- * connect that times out is tried again, up to `attempts` times. */
-struct fl_scn_op_cluster_connect {
-	fl_scn_ref as;
-	uint32_t deadline_ms; /* each attempt's, and each step's message timeout
-	                         (0: the scenario's default, the driver timeout) */
-	uint32_t attempts;    /* >= 1 (default 1) */
-	bool async;           /* poll fl_cluster_connect_poll from the op */
-	int cancel_at;        /* async: close the handle when it reaches this step
-	                         (enum fl_cluster_connect_step), or FL_SCN_CANCEL_* */
-	int member;           /* whose ingress first (default 0), or -1: round robin */
-	bool check_owner;     /* the library's owner check (default true) */
-	const char *impl;     /* a registered connect helper (faultline/impl.h), or NULL */
-};
-
-/* cluster_close: closes a cluster client.  The owner closes it; another
- * actor may close it only by saying so: `from_actor: true` (the B3
- * misuse: it sets the flag below, then calls close from a thread that
- * does not own the client; with the owner check that close must answer
- * FL_EOWNER), or `flag: true` (the safe way: it sets a flag the owner's
- * cluster_poll reads, and the owner closes). */
-struct fl_scn_op_cluster_close {
-	fl_scn_ref client;
-	bool from_actor;
-	bool flag;
-};
-
-/* cluster_put, cluster_get, cluster_cas, cluster_append: `count`
- * operations of the client's, one at a time, each on one of `keys` keys
- * (drawn from the choice stream) and each waited for until its deadline;
- * every one recorded in the run's history (linearizable). */
-struct fl_scn_op_cluster_kv {
-	fl_scn_ref client;
-	uint32_t count;
-	uint32_t keys;        /* keys k0 .. k<keys-1> (default 2) */
-	uint32_t deadline_ms; /* each operation's (0: the driver timeout) */
-};
-
-/* cluster_poll: polls the client's egress until the deadline, or `until`
- * it closed (by the cluster, or by a flag another actor set: the owner
- * closes it then) or followed a new leader. */
+/* cluster_poll's `until`: the deadline, the client closed (by the
+ * cluster, or by a flag another actor set: the owner closes it then),
+ * or it followed a new leader. */
 enum fl_scn_cluster_until {
 	FL_SCN_UNTIL_DEADLINE,
 	FL_SCN_UNTIL_CLOSED,
 	FL_SCN_UNTIL_NEW_LEADER,
-};
-struct fl_scn_op_cluster_poll {
-	fl_scn_ref client;
-	enum fl_scn_cluster_until until;
-	uint32_t deadline_ms; /* 0: the driver timeout */
 };
 
 /* An op a target declares (faultline/target.h): its values per declared
@@ -299,18 +215,10 @@ struct fl_scenario_op {
 	union {
 		struct fl_scn_op_wait wait;
 		struct fl_scn_op_barrier barrier;
-		struct fl_scn_op_node node;
-		struct fl_scn_op_partition partition;
-		struct fl_scn_op_wait_leader wait_leader;
-		struct fl_scn_op_put put;
-		struct fl_scn_op_kv kv;
-		struct fl_scn_op_cluster_connect cluster_connect;
-		struct fl_scn_op_cluster_close cluster_close;
-		struct fl_scn_op_cluster_kv cluster_kv; /* put, get, cas, append */
-		struct fl_scn_op_cluster_poll cluster_poll;
 		/* a target's op, and a built-in op declared as one is (the
-		 * pub/sub and request/response domains', harness/src/run/
-		 * interp_pubsub.c and interp_reqrep.c) */
+		 * pub/sub, request/response and cluster domains',
+		 * harness/src/run/interp_pubsub.c, interp_reqrep.c,
+		 * interp_cluster.c and interp_client.c) */
 		struct fl_scn_op_target target;
 	} u;
 };

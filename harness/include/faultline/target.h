@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 /* The version of this header a target was built against. */
-#define FL_TARGET_ABI 6
+#define FL_TARGET_ABI 7
 
 /* Arguments of an op at most, and names' lengths. */
 #define FL_TARGET_MAX_ARGS 8
@@ -55,6 +55,10 @@ enum fl_target_arg_type {
 	FL_TARGET_STRING, /* a string; absent: NULL */
 	FL_TARGET_OBJECT, /* an object of `kind` an earlier op named with `as:` */
 	FL_TARGET_RANGE,  /* [lo, hi], min <= lo <= hi <= max; absent: [dflt, dflt] */
+	/* Groups of members 0..max (max < 16), each member in at most one:
+	 * `groups: [[0], [1, 2]]`.  The function gets ints[i]: member m's
+	 * group, 1-based, in bits 4m..4m+3 (0: in no group); absent: 0. */
+	FL_TARGET_GROUPS,
 };
 
 /* A word an integer argument takes besides numbers ("random", "none"):
@@ -73,12 +77,17 @@ struct fl_target_arg {
 	/* OBJECT: the kind's name, or the names of the kinds it may be
 	 * joined by '|' ("connection|server"). */
 	const char *kind;
+	/* INT with a kind (the name of one): besides an integer or one of
+	 * its names, the name of an object of that kind an earlier op
+	 * named with `as:` (a node killed earlier); the function then gets
+	 * it in objs[i] and ints[i] is dflt. */
 	/* STRING: checks a value when the scenario is loaded: 0, or not 0
 	 * with why (one line), which the loader's file:line error quotes.
 	 * NULL: any string. */
 	int (*check)(const char *value, char *why, size_t len);
 	/* The name of another argument of the op that this one excludes:
-	 * a scenario gives one or the other, not both.  NULL: none. */
+	 * a scenario gives one or the other, not both (a BOOL given as its
+	 * default counts as not given).  NULL: none. */
 	const char *excludes;
 	/* The name of a BOOL argument of the op that must be true when this
 	 * one is given ("cancel_at needs async: true").  NULL: none. */
@@ -92,6 +101,8 @@ struct fl_target_arg {
 	 * not called: FL_ENOENT); what crosses processes goes through
 	 * fl_target_shared. */
 	bool any_client;
+	/* INT with names: only those words, no numbers (`until: closed`). */
+	bool names_only;
 };
 
 /* What an op's function gets: per declared argument, at its index, the
@@ -128,11 +139,16 @@ struct fl_target_c {
  * what it found.  Without the flag, `expect:` lists codes it may fail
  * with. */
 #define FL_TARGET_OP_EXPECT_EXACT 2u
+/* `as:` may be left out of an op that creates: what it created is then
+ * closed at once with its kind's close (an op that finds something, the
+ * scenario naming it only when a later op needs it). */
+#define FL_TARGET_OP_AS_OPTIONAL 4u
 
 struct fl_target_op {
 	const char *name;                 /* the op's key in a scenario */
 	const struct fl_target_arg *args; /* ended by an entry whose name is NULL */
-	const char *creates;              /* the kind of object it creates (`as:` required) */
+	const char *creates;              /* the kind of object it creates (`as:` required,
+	                                     unless FL_TARGET_OP_AS_OPTIONAL) */
 	const char *closes;               /* the OBJECT argument it closes, or NULL */
 	unsigned flags;
 	/* Does the op: 0, or a negative FL_E* code (an error: judged as any

@@ -63,12 +63,19 @@ fli_run_domains_quiet(struct run *r)
 	return true;
 }
 
-const struct fl_target *
-fli_builtin_target(enum fl_scn_domain d)
+const struct fl_target *const *
+fli_builtin_targets(enum fl_scn_domain d)
 {
+	static const struct fl_target *const pubsub_t[] = { &fli_pubsub_target, NULL };
+	static const struct fl_target *const reqrep_t[] = { &fli_reqrep_target, NULL };
+	static const struct fl_target *const cluster_t[] = { &fli_cluster_target,
+		                                             &fli_cluster_client_target, NULL };
+	static const struct fl_target *const none[] = { NULL };
+
 	switch (d) {
-	case FL_SCN_DOMAIN_PUBSUB: return &fli_pubsub_target;
-	case FL_SCN_DOMAIN_REQREP: return &fli_reqrep_target;
-	default: return NULL;
+	case FL_SCN_DOMAIN_PUBSUB: return pubsub_t;
+	case FL_SCN_DOMAIN_REQREP: return reqrep_t;
+	case FL_SCN_DOMAIN_CLUSTER: return cluster_t;
+	default: return none;
 	}
 }

@@ -37,8 +37,10 @@
 #include "faultline/impl.h"
 #include "faultline/platform.h"
 #include "faultline/stats.h"
+#include "faultline/target.h"
 
 #include "run/run_internal.h"
+#include "scenario/loader.h" /* MAX_COUNT: the loader's limit */
 
 /* The egress (response) addresses: one stream per client object. */
 #define EGRESS_CHANNEL     "cluster-egress"
@@ -52,6 +54,12 @@
 /* cluster_poll's fragments a poll, and its longest idle between polls. */
 #define POLL_FRAGMENTS 16
 #define POLL_TICK_NS   (10ull * FL_NS_PER_MS)
+
+/* The index of each op's arguments in its declaration (client_ops). */
+enum { CN_ATTEMPTS, CN_ASYNC, CN_CANCEL_AT, CN_MEMBER, CN_CHECK_OWNER, CN_IMPL };
+enum { CL_CLIENT, CL_FROM_ACTOR, CL_FLAG };
+enum { KC_CLIENT, KC_COUNT, KC_KEYS };
+enum { PL_CLIENT, PL_UNTIL };
 
 /* A cluster client object's state: r->objs[ref]. */
 struct cc_slot {
@@ -174,17 +182,17 @@ ensure_pc(struct actor_run *ar)
 /* ---- connecting ------------------------------------------------------------ */
 
 static void
-client_ctx(struct actor_run *ar, const struct fl_scn_op_cluster_connect *o, struct cc_slot *s,
+client_ctx(struct actor_run *ar, const struct fl_target_args *a, struct cc_slot *s,
            uint64_t timeout_ns, struct fl_cluster_client_ctx *ctx)
 {
 	fl_cluster_client_ctx_init(ctx);
 	ctx->client = ar->cluster_pc;
 	ctx->members = (int)ar->run->s->cluster.nodes;
-	ctx->member = o->member < 0 ? FL_CLUSTER_ROUND_ROBIN : o->member;
+	ctx->member = a->ints[CN_MEMBER] < 0 ? FL_CLUSTER_ROUND_ROBIN : (int)a->ints[CN_MEMBER];
 	ctx->egress_channel = EGRESS_CHANNEL;
-	ctx->egress_stream = EGRESS_STREAM_BASE + o->as;
+	ctx->egress_stream = EGRESS_STREAM_BASE + s->ref;
 	ctx->message_timeout_ns = timeout_ns;
-	ctx->check_owner = o->check_owner;
+	ctx->check_owner = a->ints[CN_CHECK_OWNER] != 0;
 	ctx->observer = &s->obs;
 }
 
@@ -231,28 +239,39 @@ connect_async(struct actor_run *ar, const struct fl_cluster_client_ctx *ctx, int
 	return rv;
 }
 
-static void
-do_connect(struct actor_run *ar, const struct fl_scenario_op *op)
+/* cluster_connect: a cluster client (faultline/cluster_client.h) over
+ * the actor's own pub/sub client for cluster clients, named with `as:`.
+ * Connects with the library's fl_cluster_connect, or (async) by polling
+ * its steps from the op, or with a registered connect helper (impl).  A
+ * connect that times out is tried again, up to `attempts` times. */
+static int
+op_connect(void *state, const struct fl_target_args *a, void **created)
 {
-	const struct fl_scn_op_cluster_connect *o = &op->u.cluster_connect;
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
+	fl_scn_ref as = op->u.target.as;
+	uint32_t attempts = (uint32_t)a->ints[CN_ATTEMPTS];
 	struct run *r = ar->run;
-	struct cc_slot *s = slot_of(r, o->as);
+	struct cc_slot *s = slot_of(r, as);
 	struct fl_cluster_client_ctx ctx;
-	const struct fl_impl *impl = o->impl != NULL ? fl_impl_find(o->impl) : NULL;
-	int cancel_at = o->cancel_at;
+	const struct fl_impl *impl =
+	        a->strs[CN_IMPL] != NULL ? fl_impl_find(a->strs[CN_IMPL]) : NULL;
+	int cancel_at = (int)a->ints[CN_CANCEL_AT];
 	int rv = ensure_pc(ar);
 
+	(void)state;
+	(void)created;
 	if (rv != 0) {
 		fli_op_error(ar, op, "the cluster clients' pub/sub client", rv);
-		return;
+		return 0;
 	}
 	if (s == NULL) {
 		s = calloc(1, sizeof(*s));
 		if (s == NULL) {
 			fli_run_fail(r, "harness", "out of memory for a cluster client");
-			return;
+			return 0;
 		}
-		r->objs[o->as] = s;
+		r->objs[as] = s;
 	}
 	if (s->c != NULL) {
 		/* `repeat:` made it afresh: the last round's goes first. */
@@ -260,39 +279,40 @@ do_connect(struct actor_run *ar, const struct fl_scenario_op *op)
 		s->c = NULL;
 	}
 	s->owner = ar;
-	s->ref = o->as;
+	s->ref = as;
 	s->cancelled = false;
 	s->obs.arg = s;
 	s->obs.op = observe;
 	__atomic_store_n(&s->stop, 0, __ATOMIC_RELAXED);
 	if (cancel_at == FL_SCN_CANCEL_RANDOM)
 		cancel_at = (int)fl_choice_draw(ar->choices, FL_CLUSTER_CONNECT_DONE);
-	for (uint32_t k = 0; k < o->attempts; k++) {
-		uint64_t deadline = fli_deadline_after_ms(r, o->deadline_ms);
+	for (uint32_t k = 0; k < attempts; k++) {
+		uint64_t deadline = fl_clock_now_ns() + fli_target_deadline_span(ar, op);
 		uint64_t timeout = deadline - fl_clock_now_ns();
 
-		client_ctx(ar, o, s, timeout, &ctx);
+		client_ctx(ar, a, s, timeout, &ctx);
 		if (impl != NULL)
 			rv = impl->fn.cluster_connect(&ctx, deadline, &s->c);
-		else if (o->async)
+		else if (a->ints[CN_ASYNC])
 			rv = connect_async(ar, &ctx, cancel_at, deadline, &s->c);
 		else
 			rv = fl_cluster_connect(&ctx, deadline, &s->c);
-		fli_run_story(r, "%s: connect %u of %u: %s", ar->a->name, k + 1, o->attempts,
+		fli_run_story(r, "%s: connect %u of %u: %s", ar->a->name, k + 1, attempts,
 		              rv == 0 ? "connected" : fl_errname(rv));
 		if (rv != FL_ETIMEDOUT)
 			break;
 	}
-	if (rv == FL_ECANCELED && o->cancel_at != FL_SCN_CANCEL_NONE) {
+	if (rv == FL_ECANCELED && a->ints[CN_CANCEL_AT] != FL_SCN_CANCEL_NONE) {
 		/* Closed on purpose: what it left is no_orphaned_registrations';
 		 * the ops on this client are skipped. */
 		s->cancelled = true;
-		return;
+		return 0;
 	}
 	if (rv != 0) {
 		s->c = NULL;
 		fli_op_error(ar, op, "connect", rv);
 	}
+	return 0;
 }
 
 /* The client an op names, or NULL: skipped (its connect was closed on
@@ -317,27 +337,36 @@ op_client(struct actor_run *ar, const struct fl_scenario_op *op, fl_scn_ref ref,
 
 /* ---- closing ------------------------------------------------------------------ */
 
-static void
-do_close(struct actor_run *ar, const struct fl_scenario_op *op)
+/* cluster_close: closes a cluster client.  The owner closes it; another
+ * actor may close it only by saying so: `from_actor: true` (the B3
+ * misuse: it sets the flag below, then calls close from a thread that
+ * does not own the client; with the owner check that close must answer
+ * FL_EOWNER), or `flag: true` (the safe way: it sets a flag the owner's
+ * cluster_poll reads, and the owner closes). */
+static int
+op_close(void *state, const struct fl_target_args *a, void **created)
 {
-	const struct fl_scn_op_cluster_close *o = &op->u.cluster_close;
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	struct cc_slot *s;
-	fl_cluster_client *c = op_client(ar, op, o->client, &s);
+	fl_cluster_client *c = op_client(ar, op, op->u.target.objs[CL_CLIENT], &s);
 	int rv;
 
+	(void)state;
+	(void)created;
 	if (c == NULL)
-		return;
-	if (o->flag) {
+		return 0;
+	if (a->ints[CL_FLAG]) {
 		/* The safe way: the owner reads it in its poll loop. */
 		__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
-		return;
+		return 0;
 	}
-	if (s->owner != ar && !o->from_actor) {
+	if (s->owner != ar && !a->ints[CL_FROM_ACTOR]) {
 		fli_op_error(ar, op,
 		             "the client is another actor's: close it there, or say flag: true "
 		             "(the owner closes) or from_actor: true (the misuse, on purpose)",
 		             FL_EOWNER);
-		return;
+		return 0;
 	}
 	if (s->owner != ar)
 		/* The program stops its owner's loop too, as B3's did; then
@@ -352,28 +381,35 @@ do_close(struct actor_run *ar, const struct fl_scenario_op *op)
 			             "actor %s: cluster_close (line %d) closed actor %s's client "
 			             "from another thread: the owner check did not catch it",
 			             ar->a->name, op->line, s->owner->a->name);
-		return;
+		return 0;
 	}
 	fli_op_error(ar, op, "close", rv);
+	return 0;
 }
 
 /* ---- key-value operations ------------------------------------------------------ */
 
-static void
-do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
+/* cluster_put, cluster_get, cluster_cas, cluster_append: `count`
+ * operations of the client's, one at a time, each on one of `keys` keys
+ * (drawn from the choice stream) and each waited for until its deadline;
+ * every one recorded in the run's history (linearizable). */
+static int
+op_kv(void *state, const struct fl_target_args *a, void **created)
 {
-	const struct fl_scn_op_cluster_kv *o = &op->u.cluster_kv;
-	struct run *r = ar->run;
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	struct cc_slot *s;
-	fl_cluster_client *c = op_client(ar, op, o->client, &s);
+	fl_cluster_client *c = op_client(ar, op, op->u.target.objs[KC_CLIENT], &s);
 	char key[16], value[96], got[FL_CLUSTER_MAX_VALUE];
 
+	(void)state;
+	(void)created;
 	if (c == NULL)
-		return;
-	for (uint32_t k = 0; k < o->count; k++) {
-		uint64_t deadline = fli_deadline_after_ms(r, o->deadline_ms);
+		return 0;
+	for (uint32_t k = 0; k < (uint32_t)a->ints[KC_COUNT]; k++) {
+		uint64_t deadline = fl_clock_now_ns() + fli_target_deadline_span(ar, op);
 		struct fl_cluster_reply reply = { .value = got, .value_cap = sizeof(got) };
-		int kk = (int)fl_choice_draw(ar->choices, o->keys);
+		int kk = (int)fl_choice_draw(ar->choices, (uint64_t)a->ints[KC_KEYS]);
 		int rv;
 
 		snprintf(key, sizeof(key), "k%d", kk);
@@ -402,8 +438,9 @@ do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
 		if (rv == 0 || rv == FL_ETIMEDOUT || rv == FL_ECANCELED || rv == FL_ESTATE)
 			continue;
 		fli_op_error(ar, op, fl_scenario_op_name(op->kind), rv);
-		return;
+		return 0;
 	}
+	return 0;
 }
 
 /* ---- polling ------------------------------------------------------------------- */
@@ -422,20 +459,27 @@ on_event(void *arg, fl_cluster_client *c, const struct fl_cluster_event *ev)
 		ps->new_leader = true;
 }
 
-static void
-do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
+/* cluster_poll: polls the client's egress until the deadline, or
+ * `until` it closed (by the cluster, or by a flag another actor set: the
+ * owner closes it then) or followed a new leader. */
+static int
+op_poll(void *state, const struct fl_target_args *a, void **created)
 {
-	const struct fl_scn_op_cluster_poll *o = &op->u.cluster_poll;
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
+	int64_t until = a->ints[PL_UNTIL];
 	struct run *r = ar->run;
 	struct cc_slot *s;
-	fl_cluster_client *c =
-	        op_client(ar, op, o->client, &s); /* held as an application holds it */
-	uint64_t deadline = fli_deadline_after_ms(r, o->deadline_ms), term = 0;
+	fl_cluster_client *c = op_client(ar, op, op->u.target.objs[PL_CLIENT],
+	                                 &s); /* held as an application holds it */
+	uint64_t deadline = fl_clock_now_ns() + fli_target_deadline_span(ar, op), term = 0;
 	struct poll_state ps = { false };
 	struct fl_idle idle = { .max_park_ns = POLL_TICK_NS };
 
+	(void)state;
+	(void)created;
 	if (c == NULL)
-		return;
+		return 0;
 	term = fl_cluster_client_term(c);
 	for (;;) {
 		int work, rv;
@@ -446,13 +490,13 @@ do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
 			 * actor closed it already: from_actor). */
 			fli_run_story(r, "%s: stop flag seen", ar->a->name);
 			if (s->c != c)
-				return;
+				return 0;
 			rv = fl_cluster_client_close(c);
 			if (rv != 0)
 				fli_op_error(ar, op, "close", rv);
 			else
 				s->c = NULL;
-			return;
+			return 0;
 		}
 		rv = fl_cluster_client_poll_egress(c, on_event, &ps, POLL_FRAGMENTS);
 		if (rv < 0) {
@@ -464,46 +508,156 @@ do_poll(struct actor_run *ar, const struct fl_scenario_op *op)
 			fli_run_story(r, "%s: the client closed: %s", ar->a->name, fl_errname(rv));
 			crv = fl_cluster_client_close(c);
 			s->c = NULL;
-			if (o->until != FL_SCN_UNTIL_CLOSED ||
+			if (until != FL_SCN_UNTIL_CLOSED ||
 			    (rv != FL_ECLOSED && rv != FL_ETIMEDOUT))
 				fli_op_error(ar, op, "poll", rv);
 			else if (crv != 0)
 				fli_op_error(ar, op, "close", crv);
-			return;
+			return 0;
 		}
 		/* A NEW_LEADER heard here, or followed in an earlier op's wait
 		 * (the term moved on since this op began). */
-		if (o->until == FL_SCN_UNTIL_NEW_LEADER &&
+		if (until == FL_SCN_UNTIL_NEW_LEADER &&
 		    (ps.new_leader || fl_cluster_client_term(c) != term))
-			return;
+			return 0;
 		if (fl_clock_now_ns() >= deadline) {
-			if (o->until != FL_SCN_UNTIL_DEADLINE)
+			if (until != FL_SCN_UNTIL_DEADLINE)
 				fli_op_error(ar, op,
-				             o->until == FL_SCN_UNTIL_CLOSED
+				             until == FL_SCN_UNTIL_CLOSED
 				                     ? "poll: the client is still open"
 				                     : "poll: no new leader",
 				             FL_ETIMEDOUT);
-			return;
+			return 0;
 		}
 		work = fl_client_do_work(ar->cluster_pc);
 		fl_idle(&idle, rv + (work > 0 ? work : 0), deadline);
 	}
 }
 
-bool
-fli_interp_client_op(struct actor_run *ar, const struct fl_scenario_op *op)
+/* A cluster client: closed with its actor (fli_interp_client_close). */
+static const struct fl_target_kind client_kinds[] = {
+	{ .name = "cluster_client", .close = fli_close_nothing },
+	{ NULL },
+};
+
+static int
+check_connect_impl(const char *name, char *why, size_t len)
 {
-	switch (op->kind) {
-	case FL_SCN_OP_CLUSTER_CONNECT: do_connect(ar, op); return true;
-	case FL_SCN_OP_CLUSTER_CLOSE: do_close(ar, op); return true;
-	case FL_SCN_OP_CLUSTER_PUT:
-	case FL_SCN_OP_CLUSTER_GET:
-	case FL_SCN_OP_CLUSTER_CAS:
-	case FL_SCN_OP_CLUSTER_APPEND: do_kv(ar, op); return true;
-	case FL_SCN_OP_CLUSTER_POLL: do_poll(ar, op); return true;
-	default: return false;
-	}
+	return fl_impl_check(name, 1u << FL_IMPL_CLUSTER_CONNECT, "cluster connect helper", why,
+	                     len);
 }
+
+/* The steps of the connect (enum fl_cluster_connect_step's order), as
+ * `cancel_at:` names them. */
+static const struct fl_target_name connect_steps[] = {
+	{ "create_egress_sub", FL_CLUSTER_CONNECT_CREATE_EGRESS_SUB },
+	{ "create_ingress_pub", FL_CLUSTER_CONNECT_CREATE_INGRESS_PUB },
+	{ "await_pub_connected", FL_CLUSTER_CONNECT_AWAIT_PUB_CONNECTED },
+	{ "send_connect", FL_CLUSTER_CONNECT_SEND_CONNECT },
+	{ "poll_response", FL_CLUSTER_CONNECT_POLL_RESPONSE },
+	{ "conclude", FL_CLUSTER_CONNECT_CONCLUDE },
+	{ "random", FL_SCN_CANCEL_RANDOM },
+	{ "none", FL_SCN_CANCEL_NONE },
+	{ NULL },
+};
+
+static const struct fl_target_name round_robin[] = {
+	{ "round_robin", -1 },
+	{ NULL },
+};
+
+static const struct fl_target_arg connect_args[] = {
+	[CN_ATTEMPTS] = { .name = "attempts",
+	                  .type = FL_TARGET_INT,
+	                  .min = 1,
+	                  .max = 1000,
+	                  .dflt = 1 },
+	/* polls fl_cluster_connect_poll from the op */
+	[CN_ASYNC] = { .name = "async", .type = FL_TARGET_BOOL },
+	/* closes the connect's handle when it reaches that step */
+	[CN_CANCEL_AT] = { .name = "cancel_at",
+	                   .type = FL_TARGET_INT,
+	                   .max = FL_CLUSTER_CONNECT_DONE - 1,
+	                   .dflt = FL_SCN_CANCEL_NONE,
+	                   .names = connect_steps,
+	                   .names_only = true,
+	                   .requires = "async" },
+	/* whose ingress first (the loader keeps it to the members) */
+	[CN_MEMBER] = { .name = "member",
+	                .type = FL_TARGET_INT,
+	                .max = 15, /* as a node's id (interp_cluster.c) */
+	                .names = round_robin },
+	[CN_CHECK_OWNER] = { .name = "check_owner", .type = FL_TARGET_BOOL, .dflt = 1 },
+	/* a registered connect helper drives its own steps */
+	[CN_IMPL] = { .name = "impl",
+	              .type = FL_TARGET_STRING,
+	              .check = check_connect_impl,
+	              .excludes = "async" },
+	{ NULL },
+};
+
+static const struct fl_target_arg close_args[] = {
+	/* any actor's: another actor closing it is B3's misuse, or `flag` */
+	[CL_CLIENT] = { .name = "client",
+	                .type = FL_TARGET_OBJECT,
+	                .required = true,
+	                .kind = "cluster_client",
+	                .any_client = true },
+	[CL_FROM_ACTOR] = { .name = "from_actor", .type = FL_TARGET_BOOL },
+	[CL_FLAG] = { .name = "flag", .type = FL_TARGET_BOOL, .excludes = "from_actor" },
+	{ NULL },
+};
+
+static const struct fl_target_arg kv_args[] = {
+	[KC_CLIENT] = FLI_ARG_OBJECT("client", "cluster_client"),
+	[KC_COUNT] = { .name = "count",
+	               .type = FL_TARGET_INT,
+	               .min = 1,
+	               .max = MAX_COUNT,
+	               .dflt = 1 },
+	[KC_KEYS] = FLI_ARG_KEYS("keys"),
+	{ NULL },
+};
+
+static const struct fl_target_name untils[] = {
+	{ "deadline", FL_SCN_UNTIL_DEADLINE },
+	{ "closed", FL_SCN_UNTIL_CLOSED },
+	{ "new_leader", FL_SCN_UNTIL_NEW_LEADER },
+	{ NULL },
+};
+
+static const struct fl_target_arg poll_args[] = {
+	[PL_CLIENT] = FLI_ARG_OBJECT("client", "cluster_client"),
+	[PL_UNTIL] = { .name = "until",
+	               .type = FL_TARGET_INT,
+	               .max = FL_SCN_UNTIL_NEW_LEADER,
+	               .dflt = FL_SCN_UNTIL_DEADLINE,
+	               .names = untils,
+	               .names_only = true },
+	{ NULL },
+};
+
+static const struct fl_target_op client_ops[] = {
+	{ .name = "cluster_connect",
+	  .args = connect_args,
+	  .creates = "cluster_client",
+	  .flags = FL_TARGET_OP_BLOCKS,
+	  .fn = op_connect },
+	{ .name = "cluster_close", .args = close_args, .fn = op_close },
+	{ .name = "cluster_put", .args = kv_args, .flags = FL_TARGET_OP_BLOCKS, .fn = op_kv },
+	{ .name = "cluster_get", .args = kv_args, .flags = FL_TARGET_OP_BLOCKS, .fn = op_kv },
+	{ .name = "cluster_cas", .args = kv_args, .flags = FL_TARGET_OP_BLOCKS, .fn = op_kv },
+	{ .name = "cluster_append", .args = kv_args, .flags = FL_TARGET_OP_BLOCKS, .fn = op_kv },
+	{ .name = "cluster_poll", .args = poll_args, .flags = FL_TARGET_OP_BLOCKS, .fn = op_poll },
+	{ NULL },
+};
+
+const struct fl_target fli_cluster_client_target = {
+	.abi = FL_TARGET_ABI,
+	.name = "cluster_client",
+	.ops = client_ops,
+	.kinds = client_kinds,
+};
 
 /* ---- the actor's end: no_orphaned_registrations ----------------------------------------- */
 

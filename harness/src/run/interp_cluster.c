@@ -45,11 +45,13 @@
 #include "faultline/platform.h"
 #include "faultline/sandbox.h"
 #include "faultline/sim.h"
+#include "faultline/target.h"
 
 #include "core/grow.h"
 #include "run/run_internal.h"
 #include "run/runner.h"
 #include "run/sanitizer.h"
+#include "scenario/loader.h" /* MAX_COUNT: the loader's limit */
 
 #define MAX_LIVES    256 /* node lives started by restarts in one run */
 #define SEEN_PER_IDX 4   /* distinct terms remembered per index (log_matching) */
@@ -436,7 +438,7 @@ static int proc_kill(struct cluster_run *c, struct node_run *nr);
 static int proc_events(struct cluster_run *c);
 static int proc_requests(struct cluster_run *c);
 static int proc_request(struct actor_run *ar, const struct fl_scenario_op *op, int node,
-                        uint64_t deadline);
+                        const int64_t *put, uint64_t deadline);
 
 static void
 node_ctx(const struct node_run *nr, struct fl_cluster_node_ctx *ctx)
@@ -623,29 +625,58 @@ wait_leader(struct cluster_run *c, uint64_t deadline)
 
 /* ---- operations ----------------------------------------------------------- */
 
+/*
+ * The ops are declared as a target's are (faultline/target.h), so the
+ * loader reads them as it reads any target's and fli_builtin_op calls
+ * each fn with its values for this run of it; the actor and the op are
+ * fli_builtin_cur's.  The index of each op's arguments in its
+ * declaration (cluster_ops):
+ */
+enum { ND_NODE };                    /* kill_node, restart_node */
+enum { PT_GROUPS, PT_ISOLATE };      /* partition */
+enum { PU_COUNT, PU_SIZE, PU_WAIT }; /* put */
+enum { KA_COUNT, KA_KEYS, KA_READ }; /* kv */
+
+/* A node an op names: an id, FL_SCN_NODE_LEADER, or FL_SCN_NODE_REF
+ * (a node an earlier op named: ref). */
+struct node_arg {
+	int node;
+	fl_scn_ref ref;
+};
+
 static struct cluster_run *
 cluster_of(struct run *r)
 {
 	return r->cluster;
 }
 
+/* Argument i of the op being run, a node id, `leader` or a node's name. */
+static struct node_arg
+node_arg(const struct fl_target_args *a, int i)
+{
+	fl_scn_ref ref = fli_builtin_cur.op->u.target.objs[i];
+
+	return ref >= 0 ? (struct node_arg){ FL_SCN_NODE_REF, ref }
+	                : (struct node_arg){ (int)a->ints[i], -1 };
+}
+
 /* The node an op names: an id (a node named by an earlier op's `as:`,
  * kept in the run's shared slots, so any actor's process reads it),
  * FL_SCN_NODE_LEADER, or FL_ENOENT (the op that named it failed). */
 static int
-op_target(struct actor_run *ar, const struct fl_scn_op_node *o)
+op_target(struct actor_run *ar, struct node_arg o)
 {
-	if (o->node == FL_SCN_NODE_REF) {
-		int64_t v = ar->run->sessions[o->ref];
+	if (o.node == FL_SCN_NODE_REF) {
+		int64_t v = ar->run->sessions[o.ref];
 		return v == RUN_NO_SESSION ? FL_ENOENT : (int)v;
 	}
-	return o->node;
+	return o.node;
 }
 
 /* The node an op names, the leader waited for (deadline) if need be:
  * an id or a negative error. */
 static int
-op_node(struct actor_run *ar, const struct fl_scn_op_node *o, uint64_t deadline)
+op_node(struct actor_run *ar, struct node_arg o, uint64_t deadline)
 {
 	struct cluster_run *c = cluster_of(ar->run);
 	int id = op_target(ar, o);
@@ -655,7 +686,7 @@ op_node(struct actor_run *ar, const struct fl_scn_op_node *o, uint64_t deadline)
 	if (!c->proc)
 		return wait_leader(c, deadline);
 	struct fl_scenario_op wl = { .kind = FL_SCN_OP_WAIT_LEADER };
-	return proc_request(ar, &wl, 0, deadline);
+	return proc_request(ar, &wl, 0, NULL, deadline);
 }
 
 static void
@@ -665,21 +696,32 @@ name_node(struct actor_run *ar, fl_scn_ref as, int id)
 		ar->run->sessions[as] = id;
 }
 
+/* A blocking op's deadline: its `deadline_ms` (drawn, when a list),
+ * else the driver timeout. */
+static uint64_t
+op_deadline(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	return fl_clock_now_ns() + fli_target_deadline_span(ar, op);
+}
+
+/* put: `count` commands proposed at whichever node leads at that moment
+ * (a key each, `size` bytes of value); with `wait`, the op ends once
+ * every one is committed on a majority. */
 static void
-do_put(struct actor_run *ar, const struct fl_scenario_op *op)
+do_put(struct actor_run *ar, const struct fl_scenario_op *op, const int64_t *v)
 {
 	struct cluster_run *c = cluster_of(ar->run);
-	const struct fl_scn_op_put *o = &op->u.put;
-	uint64_t deadline = fli_deadline_after_ms(ar->run, o->deadline_ms), last = 0, term = 0;
+	uint32_t count = (uint32_t)v[PU_COUNT], size = (uint32_t)v[PU_SIZE];
+	uint64_t deadline = op_deadline(ar, op), last = 0, term = 0;
 	struct fl_idle st = { 0 };
 	struct fl_cluster_node_status s;
 	uint8_t value[4096];
 	char key[48];
 	int l = -1, rv;
 
-	for (uint32_t k = 0; k < o->count; k++) {
+	for (uint32_t k = 0; k < count; k++) {
 		snprintf(key, sizeof key, "%s.%d.%u", ar->a->name, op->line, k);
-		memset(value, (int)('a' + k % 26), o->size);
+		memset(value, (int)('a' + k % 26), size);
 		for (;;) {
 			l = wait_leader(c, deadline);
 			if (l < 0) {
@@ -687,9 +729,9 @@ do_put(struct actor_run *ar, const struct fl_scenario_op *op)
 				return;
 			}
 			node_enter(&c->nodes[l]);
-			rv = c->nodes[l].n != NULL ? fl_cluster_node_put(c->nodes[l].n, key, value,
-			                                                 o->size, &last)
-			                           : FL_ESTATE;
+			rv = c->nodes[l].n != NULL
+			             ? fl_cluster_node_put(c->nodes[l].n, key, value, size, &last)
+			             : FL_ESTATE;
 			node_leave(&c->nodes[l]);
 			if (rv == 0) {
 				if (view_status(&c->nodes[l], &s))
@@ -703,7 +745,7 @@ do_put(struct actor_run *ar, const struct fl_scenario_op *op)
 		}
 		fl_idle(&st, 1, FL_DEADLINE_NONE); /* the nodes replicate between commands */
 	}
-	if (!o->wait)
+	if (!v[PU_WAIT])
 		return;
 	/* Committed on a majority: the leading node's commit passed it, and
 	 * the entry there is still of the term it was proposed in (a later
@@ -831,16 +873,15 @@ static const char *const kv_type[] = { "ok", "fail", "info" };
 #define KV_BARRIER_KEY "faultline.read-barrier"
 
 static void
-do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
+do_kv(struct actor_run *ar, const struct fl_scenario_op *op, const int64_t *v)
 {
 	struct cluster_run *c = cluster_of(ar->run);
 	struct run *r = ar->run;
-	const struct fl_scn_op_kv *o = &op->u.kv;
 	const struct fl_history_model *m = &fl_history_kv;
 	struct fl_idle idle = { 0 };
 
-	for (uint32_t k = 0; k < o->count; k++) {
-		uint64_t deadline = fli_deadline_after_ms(r, o->deadline_ms), index = 0;
+	for (uint32_t k = 0; k < (uint32_t)v[KA_COUNT]; k++) {
+		uint64_t deadline = op_deadline(ar, op), index = 0;
 		int64_t process = ar->index + (int64_t)ar->history_lives * RUN_MAX_ACTORS;
 		char key[16], value[96], got[4097];
 		bool write = fl_choice_draw(ar->choices, 2) == 0;
@@ -848,7 +889,8 @@ do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
 		size_t len = 0;
 		int l, rv;
 
-		snprintf(key, sizeof(key), "k%u", (unsigned)fl_choice_draw(ar->choices, o->keys));
+		snprintf(key, sizeof(key), "k%u",
+		         (unsigned)fl_choice_draw(ar->choices, (uint64_t)v[KA_KEYS]));
 		l = claimed_leader(ar, c, deadline);
 		if (l < 0) {
 			fli_run_story(r, "%s: kv (line %d): no node says it leads: op %u not sent",
@@ -870,7 +912,7 @@ do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
 		} else {
 			fli_run_history(r, m, process, "invoke", "get", key, NULL);
 			end = KV_OK;
-			if (o->read == FL_SCN_KV_READ_LOG) {
+			if (v[KA_READ] == FL_SCN_KV_READ_LOG) {
 				rv = node_put(&c->nodes[l], life, KV_BARRIER_KEY, "", 0, &index,
 				              &term);
 				end = rv == 0 ? kv_await(c, l, life, index, term, true, deadline)
@@ -901,93 +943,258 @@ do_kv(struct actor_run *ar, const struct fl_scenario_op *op)
 	}
 }
 
-bool
-fli_interp_cluster_op(struct actor_run *ar, const struct fl_scenario_op *op)
+/* kill_node (kill) or restart_node. */
+static int
+kill_restart(const struct fl_target_args *a, bool kill)
 {
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	struct run *r = ar->run;
 	struct cluster_run *c = cluster_of(r);
 	uint64_t deadline = fli_deadline_after_ms(r, 0);
 	int id, rv;
 
-	if (c == NULL)
-		return false;
-	if (fli_interp_client_op(ar, op))
-		return true;
-	switch (op->kind) {
-	case FL_SCN_OP_KILL_NODE:
-	case FL_SCN_OP_RESTART_NODE: {
-		bool kill = op->kind == FL_SCN_OP_KILL_NODE;
-
-		if (c->proc) {
-			/* The run's process holds the nodes: it kills (and starts). */
-			id = op_target(ar, &op->u.node);
-			rv = id == FL_ENOENT ? id : proc_request(ar, op, id, deadline);
-			if (rv < 0) {
-				fli_op_error(ar, op, kill ? "kill" : "restart", rv);
-				return true;
-			}
-			if (kill)
-				name_node(ar, op->u.node.as, rv);
-			return true;
-		}
-		id = op_node(ar, &op->u.node, deadline);
-		if (id < 0) {
-			fli_op_error(ar, op, "which node", id);
-			return true;
+	if (c->proc) {
+		/* The run's process holds the nodes: it kills (and starts). */
+		id = op_target(ar, node_arg(a, ND_NODE));
+		rv = id == FL_ENOENT ? id : proc_request(ar, op, id, NULL, deadline);
+		if (rv < 0) {
+			fli_op_error(ar, op, kill ? "kill" : "restart", rv);
+			return 0;
 		}
 		if (kill)
-			name_node(ar, op->u.node.as, id);
-		fli_run_story(r, "%s: %s node%d", ar->a->name, kill ? "kill" : "restart", id);
-		rv = node_kill(c, &c->nodes[id], deadline);
-		if (rv == 0 && !kill)
-			rv = node_start(c, &c->nodes[id]);
-		if (rv != 0)
-			fli_op_error(ar, op, kill ? "kill" : "restart", rv);
-		return true;
+			name_node(ar, op->u.target.as, rv);
+		return 0;
 	}
-	case FL_SCN_OP_PARTITION:
-		/* The links live in the run's shared state: a node's process
-		 * reads them at every message. */
-		if (op->u.partition.isolate) {
-			id = op_node(ar, &op->u.partition.node, deadline);
-			if (id < 0) {
-				fli_op_error(ar, op, "which node", id);
-				return true;
-			}
-			fli_run_story(r, "%s: isolate node%d", ar->a->name, id);
-			for (uint32_t i = 0; i < c->cfg->nodes; i++)
-				r->cluster_group[i] = i == (uint32_t)id ? 1 : 2;
-			return true;
+	id = op_node(ar, node_arg(a, ND_NODE), deadline);
+	if (id < 0) {
+		fli_op_error(ar, op, "which node", id);
+		return 0;
+	}
+	if (kill)
+		name_node(ar, op->u.target.as, id);
+	fli_run_story(r, "%s: %s node%d", ar->a->name, kill ? "kill" : "restart", id);
+	rv = node_kill(c, &c->nodes[id], deadline);
+	if (rv == 0 && !kill)
+		rv = node_start(c, &c->nodes[id]);
+	if (rv != 0)
+		fli_op_error(ar, op, kill ? "kill" : "restart", rv);
+	return 0;
+}
+
+static int
+op_kill_node(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return kill_restart(a, true);
+}
+
+static int
+op_restart_node(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	return kill_restart(a, false);
+}
+
+/* partition: per node its group; nodes of different groups cannot
+ * reach each other, a node in no group is alone.  Or `isolate:` one
+ * node (an id, the leader, or a named node) from all the others. */
+static int
+op_partition(void *state, const struct fl_target_args *a, void **created)
+{
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
+	struct run *r = ar->run;
+	struct cluster_run *c = cluster_of(r);
+	int id;
+
+	(void)state;
+	(void)created;
+	/* The links live in the run's shared state: a node's process reads
+	 * them at every message. */
+	if (a->given & (1u << PT_ISOLATE)) {
+		id = op_node(ar, node_arg(a, PT_ISOLATE), fli_deadline_after_ms(r, 0));
+		if (id < 0) {
+			fli_op_error(ar, op, "which node", id);
+			return 0;
 		}
+		fli_run_story(r, "%s: isolate node%d", ar->a->name, id);
 		for (uint32_t i = 0; i < c->cfg->nodes; i++)
-			/* A node in no group is alone: a group of its own. */
-			r->cluster_group[i] = op->u.partition.group[i] ? op->u.partition.group[i]
-			                                               : (uint8_t)(100 + i);
-		return true;
-	case FL_SCN_OP_HEAL: memset(r->cluster_group, 0, sizeof(r->cluster_group)); return true;
-	case FL_SCN_OP_WAIT_LEADER:
-		deadline = fli_deadline_after_ms(r, op->u.wait_leader.deadline_ms);
-		id = c->proc ? proc_request(ar, op, 0, deadline) : wait_leader(c, deadline);
-		if (id < 0)
-			fli_op_error(ar, op, "no leader", id);
-		else
-			name_node(ar, op->u.wait_leader.as, id);
-		return true;
-	case FL_SCN_OP_KV:
-		/* fli_runner_unsupported keeps kv out of proc mode */
-		do_kv(ar, op);
-		return true;
-	case FL_SCN_OP_PUT:
-		if (!c->proc) {
-			do_put(ar, op);
-			return true;
-		}
-		rv = proc_request(ar, op, 0, fli_deadline_after_ms(r, op->u.put.deadline_ms));
-		if (rv != 0)
-			fli_op_error(ar, op, "put", rv);
-		return true;
-	default: return false;
+			r->cluster_group[i] = i == (uint32_t)id ? 1 : 2;
+		return 0;
 	}
+	for (uint32_t i = 0; i < c->cfg->nodes; i++) {
+		uint8_t g = (uint8_t)(((uint64_t)a->ints[PT_GROUPS] >> (4 * i)) & 15u);
+
+		/* A node in no group is alone: a group of its own. */
+		r->cluster_group[i] = g ? g : (uint8_t)(100 + i);
+	}
+	return 0;
+}
+
+static int
+op_heal(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)a;
+	(void)created;
+	memset(fli_builtin_cur.ar->run->cluster_group, 0,
+	       sizeof(fli_builtin_cur.ar->run->cluster_group));
+	return 0;
+}
+
+static int
+op_wait_leader(void *state, const struct fl_target_args *a, void **created)
+{
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
+	struct cluster_run *c = cluster_of(ar->run);
+	uint64_t deadline = op_deadline(ar, op);
+	int id = c->proc ? proc_request(ar, op, 0, NULL, deadline) : wait_leader(c, deadline);
+
+	(void)state;
+	(void)a;
+	(void)created;
+	if (id < 0)
+		fli_op_error(ar, op, "no leader", id);
+	else
+		name_node(ar, op->u.target.as, id);
+	return 0;
+}
+
+static int
+op_put(void *state, const struct fl_target_args *a, void **created)
+{
+	struct actor_run *ar = fli_builtin_cur.ar;
+	const struct fl_scenario_op *op = fli_builtin_cur.op;
+	int rv;
+
+	(void)state;
+	(void)created;
+	if (!cluster_of(ar->run)->proc) {
+		do_put(ar, op, a->ints);
+		return 0;
+	}
+	rv = proc_request(ar, op, 0, a->ints, op_deadline(ar, op));
+	if (rv != 0)
+		fli_op_error(ar, op, "put", rv);
+	return 0;
+}
+
+static int
+op_kv(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)created;
+	/* fli_runner_unsupported keeps kv out of proc mode */
+	do_kv(fli_builtin_cur.ar, fli_builtin_cur.op, a->ints);
+	return 0;
+}
+
+void
+fli_close_nothing(void *state, void *obj)
+{
+	(void)state;
+	(void)obj;
+}
+
+/* Nodes are names of ids (the run's shared slots): nothing to close. */
+static const struct fl_target_kind cluster_kinds[] = {
+	{ .name = "node", .close = fli_close_nothing },
+	{ NULL },
+};
+
+static const struct fl_target_name leader_name[] = { { "leader", FL_SCN_NODE_LEADER }, { NULL } };
+
+/* A node: its id, `leader` (the leader at that moment) or the name an
+ * earlier op gave one (any actor's).  An id is one of the scenario's
+ * cluster's members (at most FL_SCN_MAX_NODES): the loader's
+ * cluster_members says so, naming them; up to NODE_ID_MAX here, so that
+ * a number past them gets that message. */
+#define NODE_ID_MAX 15
+#define NODE_ARG(n, req)                                                                           \
+	{                                                                                          \
+		.name = (n), .type = FL_TARGET_INT, .required = (req), .min = 0,                   \
+		.max = NODE_ID_MAX, .dflt = FL_SCN_NODE_LEADER, .names = leader_name,              \
+		.kind = "node", .any_client = true                                                 \
+	}
+
+static const struct fl_target_arg node_args[] = {
+	[ND_NODE] = NODE_ARG("node", true),
+	{ NULL },
+};
+
+static const struct fl_target_arg partition_args[] = {
+	[PT_GROUPS] = { .name = "groups",
+	                .type = FL_TARGET_GROUPS,
+	                .max = NODE_ID_MAX,
+	                .excludes = "isolate" },
+	[PT_ISOLATE] = NODE_ARG("isolate", false),
+	{ NULL },
+};
+
+static const struct fl_target_arg put_args[] = {
+	[PU_COUNT] = FLI_ARG_COUNT("count"),
+	[PU_SIZE] = { .name = "size", .type = FL_TARGET_INT, .max = 4096, .dflt = 32 },
+	[PU_WAIT] = { .name = "wait", .type = FL_TARGET_BOOL },
+	{ NULL },
+};
+
+static const struct fl_target_name reads[] = {
+	{ "log", FL_SCN_KV_READ_LOG },
+	{ "local", FL_SCN_KV_READ_LOCAL },
+	{ NULL },
+};
+
+static const struct fl_target_arg kv_args[] = {
+	[KA_COUNT] = FLI_ARG_COUNT("count"),
+	[KA_KEYS] = FLI_ARG_KEYS("keys"),
+	[KA_READ] = { .name = "read",
+	              .type = FL_TARGET_INT,
+	              .max = FL_SCN_KV_READ_LOCAL,
+	              .dflt = FL_SCN_KV_READ_LOG,
+	              .names = reads,
+	              .names_only = true },
+	{ NULL },
+};
+
+static const struct fl_target_arg no_args[] = { { NULL } };
+
+static const struct fl_target_op cluster_ops[] = {
+	{ .name = "kill_node",
+	  .args = node_args,
+	  .creates = "node",
+	  .flags = FL_TARGET_OP_AS_OPTIONAL,
+	  .fn = op_kill_node },
+	{ .name = "restart_node", .args = node_args, .fn = op_restart_node },
+	{ .name = "partition", .args = partition_args, .fn = op_partition },
+	{ .name = "heal", .args = no_args, .fn = op_heal },
+	{ .name = "wait_leader",
+	  .args = no_args,
+	  .creates = "node",
+	  .flags = FL_TARGET_OP_BLOCKS | FL_TARGET_OP_AS_OPTIONAL,
+	  .fn = op_wait_leader },
+	{ .name = "put", .args = put_args, .flags = FL_TARGET_OP_BLOCKS, .fn = op_put },
+	{ .name = "kv", .args = kv_args, .flags = FL_TARGET_OP_BLOCKS, .fn = op_kv },
+	{ NULL },
+};
+
+const struct fl_target fli_cluster_target = {
+	.abi = FL_TARGET_ABI,
+	.name = "cluster",
+	.ops = cluster_ops,
+	.kinds = cluster_kinds,
+};
+
+/* Runs a cluster or cluster client operation: its declaration's fn,
+ * with the values of its arguments for this run of it; false for any
+ * other kind, or when the scenario has no cluster. */
+bool
+fli_interp_cluster_op(struct actor_run *ar, const struct fl_scenario_op *op)
+{
+	return cluster_of(ar->run) != NULL && fli_builtin_op(ar, op, FL_SCN_DOMAIN_CLUSTER);
 }
 
 static void supervisor_main(void *arg);
@@ -1541,7 +1748,8 @@ proc_requests(struct cluster_run *c)
 
 /* The actor's side: post the request, wait for it to be done. */
 static int
-proc_request(struct actor_run *ar, const struct fl_scenario_op *op, int node, uint64_t deadline)
+proc_request(struct actor_run *ar, const struct fl_scenario_op *op, int node, const int64_t *put,
+             uint64_t deadline)
 {
 	struct cluster_req *q = &ar->creq;
 	struct fl_idle st = { 0 };
@@ -1554,9 +1762,9 @@ proc_request(struct actor_run *ar, const struct fl_scenario_op *op, int node, ui
 	q->node = node;
 	q->deadline = deadline;
 	if (op->kind == FL_SCN_OP_PUT) {
-		q->count = op->u.put.count;
-		q->size = op->u.put.size;
-		q->wait = op->u.put.wait;
+		q->count = (uint32_t)put[PU_COUNT];
+		q->size = (uint32_t)put[PU_SIZE];
+		q->wait = put[PU_WAIT] != 0;
 		snprintf(q->key, sizeof q->key, "%s.%d", ar->a->name, op->line);
 	}
 	__atomic_store_n(&q->state, CREQ_POSTED, __ATOMIC_RELEASE);

@@ -349,6 +349,15 @@ record_op(struct actor_run *ar, const struct fl_scenario_op *op, const int64_t *
 	}
 }
 
+static const struct fl_target_kind *
+kind_named(const struct fl_target *t, const char *name)
+{
+	for (const struct fl_target_kind *k = t->kinds; k->name != NULL; k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
 static bool
 target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 {
@@ -378,7 +387,10 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		                  ? drawn(ar, op, top->args[i].name, &o->draws[i])
 		                  : o->ints[i];
 		strs[i] = o->strs[i];
-		if (top->args[i].type != FL_TARGET_OBJECT || o->objs[i] < 0)
+		/* an object, or an integer given as an object's name */
+		if ((top->args[i].type != FL_TARGET_OBJECT &&
+		     !(top->args[i].type == FL_TARGET_INT && top->args[i].kind != NULL)) ||
+		    o->objs[i] < 0)
 			continue;
 		objs[i] = __atomic_load_n(&r->objs[o->objs[i]], __ATOMIC_ACQUIRE);
 		if (objs[i] == NULL) {
@@ -411,20 +423,14 @@ target_op(struct actor_run *ar, const struct fl_scenario_op *op)
 			             o->target->name, top->name, op->line);
 			return true;
 		}
-		__atomic_store_n(&r->objs[o->as], created, __ATOMIC_RELEASE);
+		if (o->as >= 0)
+			__atomic_store_n(&r->objs[o->as], created, __ATOMIC_RELEASE);
+		else /* FL_TARGET_OP_AS_OPTIONAL: nobody names it */
+			kind_named(o->target, top->creates)->close(here.state, created);
 	}
 	if (rv != 0)
 		fli_op_error(ar, op, top->name, rv);
 	return true;
-}
-
-static const struct fl_target_kind *
-kind_named(const struct fl_target *t, const char *name)
-{
-	for (const struct fl_target_kind *k = t->kinds; k->name != NULL; k++)
-		if (strcmp(k->name, name) == 0)
-			return k;
-	return NULL;
 }
 
 /* target_resources: every gauge at zero. */

@@ -314,10 +314,9 @@ struct fli_run_domain {
 /* interp_cluster.c: the cluster domain (its nodes are actors of their
  * own, "node<i>", and a supervisor, "cluster"). */
 bool fli_interp_cluster_op(struct actor_run *ar, const struct fl_scenario_op *op);
-/* interp_client.c: the cluster's clients (cluster_connect and the rest):
- * an op of theirs (false: not one), the actor's close (its clients, then
- * no_orphaned_registrations), and the run's end. */
-bool fli_interp_client_op(struct actor_run *ar, const struct fl_scenario_op *op);
+/* interp_client.c: the cluster's clients (cluster_connect and the rest,
+ * fli_cluster_client_target's ops): the actor's close (its clients,
+ * then no_orphaned_registrations), and the run's end. */
 void fli_interp_client_close(struct actor_run *ar);
 void fli_interp_client_teardown(struct run *r);
 /* Before the run: the nodes' state (nothing when the scenario has no
@@ -380,12 +379,24 @@ extern const struct fl_target fli_reqrep_target;
 		.name = (n), .type = FL_TARGET_INT, .required = true, .min = 1, .max = MAX_COUNT,  \
 		.dflt = 1                                                                          \
 	}
+/* keys k0 .. k<keys-1> a cluster op draws from (default 2) */
+#define FLI_ARG_KEYS(n)                                                                            \
+	{                                                                                          \
+		.name = (n), .type = FL_TARGET_INT, .min = 1, .max = 64, .dflt = 2                 \
+	}
 #define FLI_ARG_OBJECT(n, k)                                                                       \
 	{                                                                                          \
 		.name = (n), .type = FL_TARGET_OBJECT, .required = true, .kind = (k)               \
 	}
 /* The pub/sub domain's (interp_pubsub.c). */
 extern const struct fl_target fli_pubsub_target;
+/* The cluster's and its client's (interp_cluster.c, interp_client.c),
+ * whose objects the domain closes itself: their kinds' close is
+ * fli_close_nothing. */
+void fli_close_nothing(void *state, void *obj);
+/* The cluster's and its client's (interp_cluster.c, interp_client.c). */
+extern const struct fl_target fli_cluster_target;
+extern const struct fl_target fli_cluster_client_target;
 bool fli_interp_reqrep_op(struct actor_run *ar, const struct fl_scenario_op *op);
 void fli_interp_reqrep_close(struct actor_run *ar);
 void fli_audit_reqrep(struct run *r);

@@ -404,8 +404,9 @@ fli_runner_unsupported(const struct fl_scenario *s)
 				if (op->kind == FL_SCN_OP_KV)
 					return "kv operations run in sim mode only (not yet in "
 					       "proc mode)";
+				/* cluster_close's first argument is its client */
 				if (op->kind == FL_SCN_OP_CLUSTER_CLOSE &&
-				    s->objects[op->u.cluster_close.client].actor != (int)i)
+				    s->objects[op->u.target.objs[0]].actor != (int)i)
 					return "closing another actor's cluster client needs sim "
 					       "mode (in proc mode each actor is a process)";
 			}

@@ -194,28 +194,6 @@ fli_scn_resolve_refs(struct loader *l, const struct fl_scenario_actor *actors)
 	return 0;
 }
 
-/* `impl:` names a registered implementation (faultline/impl.h) of one of
- * `kinds` (bits 1 << enum fl_impl_kind); an unknown name or one of another
- * kind is an error listing the names that fit. */
-static int
-impl_field(struct loader *l, yaml_node_t *m, const char *base, const char *raw, bool required,
-           unsigned kinds, const char *what, const char **out)
-{
-	const struct fl_impl *f;
-	char known[256] = "", field[160];
-	int rc = fli_scn_str_field(l, m, base, "impl", raw, required, true, out);
-
-	if (rc || *out == NULL)
-		return rc;
-	f = fl_impl_find(*out);
-	if (f != NULL && (kinds & (1u << f->kind)))
-		return 0;
-	fl_impl_names(kinds, known, sizeof(known));
-	fli_scn_join(field, sizeof field, base, "impl");
-	return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "impl")), field,
-	                    "unknown %s implementation '%s' (one of: %s)", what, *out, known);
-}
-
 static int
 add_barrier(struct loader *l, const char *name, int actor, int line, const char *field)
 {
@@ -388,359 +366,6 @@ exact_expect(struct loader *l, yaml_node_t *m, const char *base, const struct fl
 
 /* ---- cluster operations ---- */
 
-/* `node:` of kill_node / restart_node: an id, `leader`, or a node an
- * earlier op named with `as:`. */
-static int
-node_field(struct loader *l, yaml_node_t *m, const char *base, const char *key, const char *raw,
-           int ai, int oi, struct fl_scn_op_node *o)
-{
-	const char *text = NULL;
-	char f[160];
-	int64_t v;
-	int rc = fli_scn_str_field(l, m, base, key, raw, true, false, &text);
-
-	o->ref = -1;
-	if (rc)
-		return rc;
-	fli_scn_join(f, sizeof f, base, key);
-	if (strcmp(text, "leader") == 0) {
-		o->node = FL_SCN_NODE_LEADER;
-		return 0;
-	}
-	if (fli_scn_parse_decimal(text, &v) == 0) {
-		if (v < 0 || v >= (int64_t)l->s->cluster.nodes)
-			return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, key)), f,
-			                    "node %lld is not a member (ids 0..%u)", (long long)v,
-			                    l->s->cluster.nodes - 1);
-		o->node = (int)v;
-		return 0;
-	}
-	if (!fli_scn_valid_name(text))
-		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, key)), f,
-		                    "expected a node id, 'leader' or a name given by an earlier "
-		                    "`as:` (got '%.64s')",
-		                    text);
-	o->node = FL_SCN_NODE_REF;
-	return add_ref(l, m, base, key, text, REF_NODE, true, ai, oi, &o->ref);
-}
-
-/* `groups: [[0], [1, 2]]`: per node its group, 1-based; listed once. */
-static int
-partition_field(struct loader *l, yaml_node_t *m, const char *base, struct fl_scn_op_partition *o)
-{
-	yaml_node_t *gs = fli_scn_yget(l, m, "groups");
-	char f[160];
-	int line = gs != NULL ? fli_scn_yline(gs) : l->line;
-
-	fli_scn_join(f, sizeof f, base, "groups");
-	memset(o->group, 0, sizeof(o->group));
-	if (gs == NULL)
-		return fli_scn_fail(l, line, base, "give groups (e.g. [[0], [1, 2]]) or isolate");
-	if (gs->type != YAML_SEQUENCE_NODE ||
-	    gs->data.sequence.items.top == gs->data.sequence.items.start)
-		return fli_scn_fail(l, line, f,
-		                    "expected a list of groups of node ids, e.g. [[0], [1, 2]]");
-	for (size_t g = 0; fli_scn_yitem(l, gs, g) != NULL; g++) {
-		yaml_node_t *grp = fli_scn_yitem(l, gs, g);
-		char fg[176];
-
-		snprintf(fg, sizeof fg, "%s[%zu]", f, g);
-		if (grp->type != YAML_SEQUENCE_NODE)
-			return fli_scn_fail(l, fli_scn_yline(grp), fg,
-			                    "a group is a list of node ids, e.g. [1, 2]");
-		for (size_t k = 0; fli_scn_yitem(l, grp, k) != NULL; k++) {
-			yaml_node_t *id = fli_scn_yitem(l, grp, k);
-			const char *t = id->type == YAML_SCALAR_NODE
-			                        ? (const char *)id->data.scalar.value
-			                        : "";
-			int64_t v;
-
-			if (fli_scn_parse_decimal(t, &v) != 0 || v < 0 ||
-			    v >= (int64_t)l->s->cluster.nodes)
-				return fli_scn_fail(l, fli_scn_yline(id), fg,
-				                    "'%.32s' is not a node id (0..%u)", t,
-				                    l->s->cluster.nodes - 1);
-			if (o->group[v] != 0)
-				return fli_scn_fail(l, fli_scn_yline(id), fg,
-				                    "node %lld is in two groups", (long long)v);
-			o->group[v] = (uint8_t)(g + 1);
-		}
-	}
-	return 0;
-}
-
-/* The steps of the cluster client's connect, as `cancel_at:` names them
- * (enum fl_cluster_connect_step's order). */
-static const char *const connect_steps[] = {
-	"create_egress_sub", "create_ingress_pub", "await_pub_connected",
-	"send_connect",      "poll_response",      "conclude",
-};
-#define CONNECT_STEPS ((int)(sizeof(connect_steps) / sizeof(connect_steps[0])))
-
-static int
-convert_connect(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *m, const char *base,
-                int ai, int oi, struct fl_scn_op_cluster_connect *o)
-{
-	static const struct fli_raw_cluster_connect zero;
-	static const char *const bools[] = { "false", "true" };
-	const struct fli_raw_cluster_connect *a =
-	        raw->cluster_connect ? raw->cluster_connect : &zero;
-	const char *as = NULL;
-	char f[160];
-	int rc, owner = 1;
-
-	o->as = -1;
-	o->cancel_at = FL_SCN_CANCEL_NONE;
-	o->member = 0;
-	rc = fli_scn_str_field(l, m, base, "as", a->as, true, true, &as);
-	if (!rc)
-		rc = define_obj(l, m, base, as, FL_SCN_OBJ_CLUSTER_CLIENT, ai, oi, &o->as);
-	if (!rc)
-		rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false,
-		                       0, &o->deadline_ms);
-	if (!rc)
-		rc = fli_scn_u32_field(l, m, base, "attempts", a->attempts, 1, 1000, false, 1,
-		                       &o->attempts);
-	if (!rc)
-		rc = fli_scn_bool_check(l, m, base, "async");
-	o->async = a->async;
-	if (!rc)
-		rc = fli_scn_enum_field(l, m, base, "check_owner", a->check_owner, bools, 2, 1,
-		                        &owner);
-	o->check_owner = owner != 0;
-	if (!rc && a->member != NULL) {
-		int64_t v;
-
-		fli_scn_join(f, sizeof f, base, "member");
-		if (strcmp(a->member, "round_robin") == 0)
-			o->member = -1;
-		else if (fli_scn_parse_decimal(a->member, &v) == 0 && v >= 0 &&
-		         v < (int64_t)l->s->cluster.nodes)
-			o->member = (int)v;
-		else
-			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "member")), f,
-			                  "expected a node id (0..%u) or round_robin (got '%.32s')",
-			                  l->s->cluster.nodes - 1, a->member);
-	}
-	if (!rc && a->cancel_at != NULL) {
-		fli_scn_join(f, sizeof f, base, "cancel_at");
-		if (!o->async)
-			return fli_scn_fail(
-			        l, fli_scn_yline(fli_scn_yget(l, m, "cancel_at")), f,
-			        "cancel_at needs async: true (the op closes the connect's "
-			        "handle when it reaches that step)");
-		if (strcmp(a->cancel_at, "random") == 0) {
-			o->cancel_at = FL_SCN_CANCEL_RANDOM;
-		} else {
-			for (int i = 0; i < CONNECT_STEPS; i++)
-				if (strcmp(a->cancel_at, connect_steps[i]) == 0)
-					o->cancel_at = i;
-			if (o->cancel_at == FL_SCN_CANCEL_NONE)
-				return fli_scn_fail(
-				        l, fli_scn_yline(fli_scn_yget(l, m, "cancel_at")), f,
-				        "unknown step '%.32s' (one of: create_egress_sub, "
-				        "create_ingress_pub, await_pub_connected, send_connect, "
-				        "poll_response, conclude, random)",
-				        a->cancel_at);
-		}
-	}
-	if (!rc)
-		rc = impl_field(l, m, base, a->impl, false, 1u << FL_IMPL_CLUSTER_CONNECT,
-		                "cluster connect helper", &o->impl);
-	if (!rc && o->impl != NULL && o->async)
-		rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "impl")), base,
-		                  "give async or impl, not both (a connect helper drives its own "
-		                  "steps)");
-	return rc;
-}
-
-/* cluster_connect, cluster_close, cluster_put/get/cas/append and
- * cluster_poll: a cluster client's operations. */
-static int
-convert_client_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *m, const char *base,
-                  int ai, int oi, struct fl_scenario_op *op)
-{
-	int rc = 0;
-
-	switch (op->kind) {
-	case FL_SCN_OP_CLUSTER_CONNECT:
-		return convert_connect(l, raw, m, base, ai, oi, &op->u.cluster_connect);
-	case FL_SCN_OP_CLUSTER_CLOSE: {
-		static const struct fli_raw_cluster_close zero;
-		const struct fli_raw_cluster_close *a =
-		        raw->cluster_close ? raw->cluster_close : &zero;
-		struct fl_scn_op_cluster_close *o = &op->u.cluster_close;
-
-		rc = ref_field(l, m, base, "client", a->client, true, REF_CLUSTER_CLIENT, true, ai,
-		               oi, &o->client);
-		if (!rc)
-			rc = fli_scn_bool_check(l, m, base, "from_actor");
-		if (!rc)
-			rc = fli_scn_bool_check(l, m, base, "flag");
-		o->from_actor = a->from_actor;
-		o->flag = a->flag;
-		if (!rc && o->flag && o->from_actor)
-			rc = fli_scn_fail(
-			        l, op->line, base,
-			        "give flag (the safe way) or from_actor (the misuse), not "
-			        "both");
-		return rc;
-	}
-	case FL_SCN_OP_CLUSTER_PUT:
-	case FL_SCN_OP_CLUSTER_GET:
-	case FL_SCN_OP_CLUSTER_CAS:
-	case FL_SCN_OP_CLUSTER_APPEND: {
-		static const struct fli_raw_cluster_kv zero;
-		const struct fli_raw_cluster_kv *a = raw->cluster_put      ? raw->cluster_put
-		                                     : raw->cluster_get    ? raw->cluster_get
-		                                     : raw->cluster_cas    ? raw->cluster_cas
-		                                     : raw->cluster_append ? raw->cluster_append
-		                                                           : &zero;
-		struct fl_scn_op_cluster_kv *o = &op->u.cluster_kv;
-
-		rc = ref_field(l, m, base, "client", a->client, true, REF_CLUSTER_CLIENT, false, ai,
-		               oi, &o->client);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, false,
-			                       1, &o->count);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "keys", a->keys, 1, 64, false, 2,
-			                       &o->keys);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS,
-			                       false, 0, &o->deadline_ms);
-		return rc;
-	}
-	case FL_SCN_OP_CLUSTER_POLL: {
-		static const struct fli_raw_cluster_poll zero;
-		static const char *const untils[] = { "deadline", "closed", "new_leader" };
-		const struct fli_raw_cluster_poll *a =
-		        raw->cluster_poll ? raw->cluster_poll : &zero;
-		struct fl_scn_op_cluster_poll *o = &op->u.cluster_poll;
-		int until = FL_SCN_UNTIL_DEADLINE;
-
-		rc = ref_field(l, m, base, "client", a->client, true, REF_CLUSTER_CLIENT, false, ai,
-		               oi, &o->client);
-		if (!rc)
-			rc = fli_scn_enum_field(l, m, base, "until", a->until, untils, 3,
-			                        FL_SCN_UNTIL_DEADLINE, &until);
-		o->until = (enum fl_scn_cluster_until)until;
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS,
-			                       false, 0, &o->deadline_ms);
-		return rc;
-	}
-	default: return 0;
-	}
-}
-
-static int
-convert_cluster_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *m, const char *base,
-                   int ai, int oi, struct fl_scenario_op *op)
-{
-	int rc = 0;
-
-	if (l->s->cluster.nodes == 0)
-		return fli_scn_fail(l, op->line, base,
-		                    "%s needs a cluster (a top-level `cluster: {nodes: 3}`)",
-		                    fl_scenario_op_name(op->kind));
-	switch (op->kind) {
-	case FL_SCN_OP_KILL_NODE:
-	case FL_SCN_OP_RESTART_NODE: {
-		static const struct fli_raw_node zero;
-		const struct fli_raw_node *a = raw->kill_node      ? raw->kill_node
-		                               : raw->restart_node ? raw->restart_node
-		                                                   : &zero;
-		const char *as = NULL;
-
-		op->u.node.as = -1;
-		rc = node_field(l, m, base, "node", a->node, ai, oi, &op->u.node);
-		if (!rc && op->kind == FL_SCN_OP_KILL_NODE)
-			rc = fli_scn_str_field(l, m, base, "as", a->as, false, true, &as);
-		if (!rc && as != NULL)
-			rc = define_obj(l, m, base, as, FL_SCN_OBJ_NODE, ai, oi, &op->u.node.as);
-		break;
-	}
-	case FL_SCN_OP_PARTITION: {
-		const char *iso = raw->partition ? raw->partition->isolate : NULL;
-
-		if (iso != NULL && fli_scn_yget(l, m, "groups") != NULL)
-			rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, "isolate")), base,
-			                  "give groups or isolate, not both");
-		else if (iso != NULL) {
-			op->u.partition.isolate = true;
-			rc = node_field(l, m, base, "isolate", iso, ai, oi, &op->u.partition.node);
-		} else
-			rc = partition_field(l, m, base, &op->u.partition);
-		break;
-	}
-	case FL_SCN_OP_HEAL: break;
-	case FL_SCN_OP_WAIT_LEADER: {
-		static const struct fli_raw_wait_leader zero;
-		const struct fli_raw_wait_leader *a = raw->wait_leader ? raw->wait_leader : &zero;
-		const char *as = NULL;
-
-		op->u.wait_leader.as = -1;
-		rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS, false,
-		                       0, &op->u.wait_leader.deadline_ms);
-		if (!rc)
-			rc = fli_scn_str_field(l, m, base, "as", a->as, false, true, &as);
-		if (!rc && as != NULL)
-			rc = define_obj(l, m, base, as, FL_SCN_OBJ_NODE, ai, oi,
-			                &op->u.wait_leader.as);
-		break;
-	}
-	case FL_SCN_OP_PUT: {
-		static const struct fli_raw_put zero;
-		const struct fli_raw_put *a = raw->put ? raw->put : &zero;
-		struct fl_scn_op_put *o = &op->u.put;
-
-		rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0,
-		                       &o->count);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "size", a->size, 0, 4096, false, 32,
-			                       &o->size);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS,
-			                       false, 0, &o->deadline_ms);
-		if (!rc)
-			rc = fli_scn_bool_check(l, m, base, "wait");
-		o->wait = a->wait;
-		break;
-	}
-	case FL_SCN_OP_KV: {
-		static const struct fli_raw_kv zero;
-		static const char *const reads[] = { "log", "local" };
-		const struct fli_raw_kv *a = raw->kv ? raw->kv : &zero;
-		struct fl_scn_op_kv *o = &op->u.kv;
-		int read = FL_SCN_KV_READ_LOG;
-
-		rc = fli_scn_u32_field(l, m, base, "count", a->count, 1, MAX_COUNT, true, 0,
-		                       &o->count);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "keys", a->keys, 1, 64, false, 2,
-			                       &o->keys);
-		if (!rc)
-			rc = fli_scn_u32_field(l, m, base, "deadline_ms", a->deadline_ms, 1, MAX_MS,
-			                       false, 0, &o->deadline_ms);
-		if (!rc)
-			rc = fli_scn_enum_field(l, m, base, "read", a->read, reads, 2,
-			                        FL_SCN_KV_READ_LOG, &read);
-		o->read = (enum fl_scn_kv_read)read;
-		break;
-	}
-	case FL_SCN_OP_CLUSTER_CONNECT:
-	case FL_SCN_OP_CLUSTER_CLOSE:
-	case FL_SCN_OP_CLUSTER_PUT:
-	case FL_SCN_OP_CLUSTER_GET:
-	case FL_SCN_OP_CLUSTER_CAS:
-	case FL_SCN_OP_CLUSTER_APPEND:
-	case FL_SCN_OP_CLUSTER_POLL: rc = convert_client_op(l, raw, m, base, ai, oi, op); break;
-	default: break;
-	}
-	return rc;
-}
-
 /* The text of scalar `key` of map, or NULL (absent, or not a scalar: the
  * field's parser then says what is wrong). */
 static const char *
@@ -757,7 +382,7 @@ scalar_of(struct loader *l, yaml_node_t *map, const char *key)
  * FL_SCN_TARGET_DRAWS decimal values, or words of names (NULL: none). */
 static int
 draw_list(struct loader *l, yaml_node_t *n, const char *f, int64_t min, int64_t max,
-          const struct fl_target_name *names, struct fl_scn_target_draw *d)
+          const struct fl_target_name *names, bool names_only, struct fl_scn_target_draw *d)
 {
 	size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	int64_t *v;
@@ -785,6 +410,9 @@ draw_list(struct loader *l, yaml_node_t *n, const char *f, int64_t min, int64_t 
 			v[i] = w->value;
 			continue;
 		}
+		if (names_only)
+			return fli_scn_fail(l, fli_scn_yline(it ? it : n), f,
+			                    "item %zu: expected one of its words", i);
 		if (text == NULL || fli_scn_parse_decimal(text, &v[i]) != 0)
 			return fli_scn_fail(l, fli_scn_yline(it ? it : n), f,
 			                    "item %zu: expected a decimal integer%s", i,
@@ -822,10 +450,80 @@ named_int(struct loader *l, yaml_node_t *n, const char *f, const struct fl_targe
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 		         list[0] ? ", " : "", w->name);
 	}
+	if (a->names_only)
+		return fli_scn_fail(l, fli_scn_yline(n), f, "expected one of: %s (got '%.64s')",
+		                    list, text);
 	return fli_scn_fail(l, fli_scn_yline(n), f,
-	                    "expected an integer between %lld and %lld or one of: %s (got "
+	                    "expected an integer between %lld and %lld%s or one of: %s (got "
 	                    "'%.64s')",
-	                    (long long)a->min, (long long)a->max, list, text);
+	                    (long long)a->min, (long long)a->max,
+	                    a->kind != NULL ? ", the name of an object," : "", list, text);
+}
+
+/* Is text one of a's names? */
+static bool
+is_name(const struct fl_target_arg *a, const char *text)
+{
+	for (const struct fl_target_name *w = a->names; w != NULL && w->name != NULL; w++)
+		if (strcmp(w->name, text) == 0)
+			return true;
+	return false;
+}
+
+/* A GROUPS argument: a list of lists of members 0..max, each in one
+ * group at most; *out packs member m's group (1-based) in bits 4m. */
+static int
+groups_arg(struct loader *l, yaml_node_t *n, const char *f, const struct fl_target_arg *a,
+           int64_t *out)
+{
+	uint64_t packed = 0;
+
+	if (n->type != YAML_SEQUENCE_NODE ||
+	    n->data.sequence.items.top == n->data.sequence.items.start ||
+	    n->data.sequence.items.top - n->data.sequence.items.start > 15)
+		return fli_scn_fail(l, fli_scn_yline(n), f,
+		                    "expected a list of 1 to 15 groups of members, e.g. [[0], [1, "
+		                    "2]]");
+	for (size_t g = 0; fli_scn_yitem(l, n, g) != NULL; g++) {
+		yaml_node_t *grp = fli_scn_yitem(l, n, g);
+		char fg[176];
+
+		snprintf(fg, sizeof fg, "%s[%zu]", f, g);
+		if (grp->type != YAML_SEQUENCE_NODE)
+			return fli_scn_fail(l, fli_scn_yline(grp), fg,
+			                    "a group is a list of members, e.g. [1, 2]");
+		for (size_t k = 0; fli_scn_yitem(l, grp, k) != NULL; k++) {
+			yaml_node_t *it = fli_scn_yitem(l, grp, k);
+			const char *t = it->type == YAML_SCALAR_NODE
+			                        ? (const char *)it->data.scalar.value
+			                        : "";
+			int64_t v;
+
+			if (fli_scn_parse_decimal(t, &v) != 0 || v < a->min || v > a->max)
+				return fli_scn_fail(l, fli_scn_yline(it), fg,
+				                    "'%.32s' is not a member (%lld..%lld)", t,
+				                    (long long)a->min, (long long)a->max);
+			if ((packed >> (4 * v)) & 15u)
+				return fli_scn_fail(l, fli_scn_yline(it), fg,
+				                    "%lld is in two groups", (long long)v);
+			packed |= (uint64_t)(g + 1) << (4 * v);
+		}
+	}
+	*out = (int64_t)packed;
+	return 0;
+}
+
+/* Does argument i count as given: in the scenario, and (an integer or
+ * boolean) not as its default? */
+static bool
+given_as_more(const struct fl_scn_op_target *o, const struct fl_target_arg *a, size_t i)
+{
+	if (!(o->given & (1u << i)))
+		return false;
+	if (a->type != FL_TARGET_INT && a->type != FL_TARGET_BOOL)
+		return true;
+	return o->draws[i].values != NULL || o->ints[i] != a->dflt ||
+	       (a->kind != NULL && o->objs[i] >= 0);
 }
 
 /* A RANGE argument: [lo, hi] with min <= lo <= hi <= max; absent, [dflt,
@@ -869,9 +567,18 @@ range_arg(struct loader *l, yaml_node_t *m, yaml_node_t *n, const char *base, co
 static int
 builtin_kind(const char *name, size_t n)
 {
-	for (int k = 0; k < FL_SCN_OBJ_TARGET; k++)
-		if (strlen(obj_kind_names[k]) == n && strncmp(obj_kind_names[k], name, n) == 0)
+	/* a table's kind name is lower_case_name: "cluster_client" is the
+	 * scenario's "cluster client" */
+	for (int k = 0; k < FL_SCN_OBJ_TARGET; k++) {
+		const char *kn = obj_kind_names[k];
+		size_t j = 0;
+
+		while (j < n && kn[j] != '\0' &&
+		       (kn[j] == name[j] || (kn[j] == ' ' && name[j] == '_')))
+			j++;
+		if (j == n && kn[j] == '\0')
 			return k;
+	}
 	return -1;
 }
 
@@ -961,11 +668,16 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 		fli_scn_join(f, sizeof f, base, a->name);
 		if (n != NULL)
 			o->given |= 1u << i;
-		if (a->excludes != NULL && n != NULL && fli_scn_yget(l, m, a->excludes) != NULL)
-			return fli_scn_fail(l, fli_scn_yline(n), base, "give %s or %s, not both",
-			                    a->excludes, a->name);
+		if (a->type == FL_TARGET_INT && a->kind != NULL)
+			o->objs[i] = -1;
+		if (a->type == FL_TARGET_GROUPS) {
+			rc = n == NULL ? (a->required ? fli_scn_need(l, m, base, a->name) : 0)
+			               : groups_arg(l, n, f, a, &o->ints[i]);
+			continue;
+		}
 		if (n != NULL && n->type == YAML_SEQUENCE_NODE && a->type == FL_TARGET_INT) {
-			rc = draw_list(l, n, f, a->min, a->max, a->names, &o->draws[i]);
+			rc = draw_list(l, n, f, a->min, a->max, a->names, a->names_only,
+			               &o->draws[i]);
 			if (!rc)
 				o->ints[i] = o->draws[i].values[0];
 			continue;
@@ -979,7 +691,23 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 			                : "expected a single value");
 		switch (a->type) {
 		case FL_TARGET_INT:
-			if (a->names != NULL && text != NULL && !looks_numeric(text)) {
+			if (a->kind != NULL && text != NULL && !looks_numeric(text) &&
+			    !is_name(a, text)) {
+				/* the name of an object (a node killed earlier) */
+				o->ints[i] = a->dflt;
+				if (!fli_scn_valid_name(text))
+					rc = named_int(l, n, f, a, text, &o->ints[i]);
+				else
+					rc = ref_field(l, m, base, a->name, text, true,
+					               builtin ? builtin_kinds(a->kind)
+					                       : 1u << FL_SCN_OBJ_TARGET,
+					               a->any_client, ai, oi, &o->objs[i]);
+				if (!rc && !builtin)
+					l->refs[l->ref_count - 1].target_kind = a->kind;
+				break;
+			}
+			if (a->names != NULL && text != NULL &&
+			    (a->names_only || !looks_numeric(text))) {
 				rc = named_int(l, n, f, a, text, &o->ints[i]);
 				break;
 			}
@@ -989,6 +717,7 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 		case FL_TARGET_RANGE:
 			rc = range_arg(l, m, n, base, f, a, &o->ints[i], &o->his[i]);
 			break;
+		case FL_TARGET_GROUPS: break; /* above */
 		case FL_TARGET_BOOL:
 			rc = fli_scn_bool_check(l, m, base, a->name);
 			if (!rc && n == NULL && a->required)
@@ -1030,9 +759,25 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 	for (const struct fl_target_arg *a = top->args; !rc && a && a->name; a++, i++) {
 		size_t j = 0;
 
+		/* given, and a boolean not as its default (`flag: false`) */
+		if (!(o->given & (1u << i)) || (a->type == FL_TARGET_BOOL && o->ints[i] == a->dflt))
+			continue;
+		if (a->excludes != NULL) {
+			size_t k = 0;
+			const struct fl_target_arg *b = top->args;
+
+			for (; strcmp(b->name, a->excludes); b++)
+				k++;
+			if ((o->given & (1u << k)) &&
+			    (b->type != FL_TARGET_BOOL || o->ints[k] != b->dflt)) {
+				rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, a->name)),
+				                  base, "give %s or %s, not both", a->excludes,
+				                  a->name);
+				break;
+			}
+		}
 		/* given, and not as its default (`cancel_at: none`) */
-		if (a->requires == NULL || !(o->given & (1u << i)) ||
-		    (o->draws[i].values == NULL && o->ints[i] == a->dflt))
+		if (a->requires == NULL || !given_as_more(o, a, i))
 			continue;
 		for (const struct fl_target_arg *b = top->args; strcmp(b->name, a->requires); b++)
 			j++;
@@ -1046,10 +791,11 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 		int kind = builtin ? builtin_kind(top->creates, strlen(top->creates))
 		                   : FL_SCN_OBJ_TARGET;
 
-		rc = fli_scn_str_field(l, m, base, "as", scalar_of(l, m, "as"), true, true, &as);
-		if (!rc)
+		rc = fli_scn_str_field(l, m, base, "as", scalar_of(l, m, "as"),
+		                       !(top->flags & FL_TARGET_OP_AS_OPTIONAL), true, &as);
+		if (!rc && as != NULL)
 			rc = define_obj(l, m, base, as, (enum fl_scn_obj_kind)kind, ai, oi, &o->as);
-		if (!rc && !builtin)
+		if (!rc && !builtin && as != NULL)
 			l->objs[o->as].target_kind = top->creates;
 	}
 	if (!rc && (top->flags & FL_TARGET_OP_BLOCKS)) {
@@ -1057,7 +803,7 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 
 		fli_scn_join(f, sizeof f, base, "deadline_ms");
 		if (n != NULL && n->type == YAML_SEQUENCE_NODE)
-			rc = draw_list(l, n, f, 0, MAX_MS, NULL, &o->draws[8]);
+			rc = draw_list(l, n, f, 0, MAX_MS, NULL, false, &o->draws[8]);
 		else
 			rc = fli_scn_u32_field(l, m, base, "deadline_ms",
 			                       scalar_of(l, m, "deadline_ms"), 1, MAX_MS, false, 0,
@@ -1089,6 +835,48 @@ declared_op(struct loader *l, yaml_node_t *m, const char *base, int ai, int oi,
 	if (!rc)
 		rc = expect_field(l, m, base, scalar_of(l, m, "expect"), op);
 	return rc ? rc : exact_expect(l, m, base, op, top);
+}
+
+/* A cluster op's node ids (node, isolate, member, groups: the tables
+ * take any small number) are members of this scenario's cluster; a
+ * partition gives groups or isolate. */
+static int
+cluster_members(struct loader *l, yaml_node_t *m, const char *base, const struct fl_scenario_op *op)
+{
+	static const char *const ids[] = { "node", "isolate", "member", "groups" };
+	const struct fl_scn_op_target *o = &op->u.target;
+	int64_t nodes = l->s->cluster.nodes;
+	size_t i = 0;
+	char f[160];
+
+	if (op->kind == FL_SCN_OP_PARTITION && o->given == 0)
+		return fli_scn_fail(l, op->line, base,
+		                    "give groups (e.g. [[0], [1, 2]]) or isolate");
+	for (const struct fl_target_arg *a = o->op->args; a->name != NULL; a++, i++) {
+		bool id = false;
+
+		for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++)
+			id = id || strcmp(a->name, ids[k]) == 0;
+		if (!id || !(o->given & (1u << i)))
+			continue;
+		fli_scn_join(f, sizeof f, base, a->name);
+		for (int64_t v = 0; a->type == FL_TARGET_GROUPS && v <= a->max; v++)
+			if (v >= nodes && ((o->ints[i] >> (4 * v)) & 15))
+				return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, a->name)),
+				                    f, "node %lld is not a member (ids 0..%u)",
+				                    (long long)v, l->s->cluster.nodes - 1);
+		for (size_t k = 0;
+		     a->type == FL_TARGET_INT && k < (o->draws[i].values ? o->draws[i].n : 1u);
+		     k++) {
+			int64_t v = o->draws[i].values ? o->draws[i].values[k] : o->ints[i];
+
+			if (v >= nodes && !(a->kind != NULL && o->objs[i] >= 0))
+				return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, a->name)),
+				                    f, "node %lld is not a member (ids 0..%u)",
+				                    (long long)v, l->s->cluster.nodes - 1);
+		}
+	}
+	return 0;
 }
 
 int
@@ -1130,9 +918,19 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 	op->kind = (enum fl_scn_op_kind)kind;
 	snprintf(base, sizeof base, "%s.%s", obase, kname);
 	/* A built-in domain's op declared as a target's is. */
-	if (kind != FL_SCN_OP_TARGET && (tgt = fli_builtin_target(op_domains[kind])) != NULL &&
-	    (top = fli_target_op_in(tgt, kname, NULL)) != NULL)
-		return declared_op(l, m, base, ai, oi, op, tgt, top, true);
+	for (const struct fl_target *const *t = fli_builtin_targets(op_domains[kind]);
+	     kind != FL_SCN_OP_TARGET && *t != NULL; t++) {
+		if ((top = fli_target_op_in(*t, kname, NULL)) == NULL)
+			continue;
+		if (op_domains[kind] != FL_SCN_DOMAIN_CLUSTER)
+			return declared_op(l, m, base, ai, oi, op, *t, top, true);
+		if (l->s->cluster.nodes == 0)
+			return fli_scn_fail(
+			        l, op->line, base,
+			        "%s needs a cluster (a top-level `cluster: {nodes: 3}`)", kname);
+		rc = declared_op(l, m, base, ai, oi, op, *t, top, true);
+		return rc ? rc : cluster_members(l, m, base, op);
+	}
 
 	switch (op->kind) {
 	case FL_SCN_OP_WAIT: {
@@ -1160,20 +958,6 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 			rc = fli_scn_fail(l, op->line, base,
 			                  "crash_self needs an actor of kind process");
 		break;
-	case FL_SCN_OP_KILL_NODE:
-	case FL_SCN_OP_RESTART_NODE:
-	case FL_SCN_OP_PARTITION:
-	case FL_SCN_OP_HEAL:
-	case FL_SCN_OP_WAIT_LEADER:
-	case FL_SCN_OP_PUT:
-	case FL_SCN_OP_KV:
-	case FL_SCN_OP_CLUSTER_CONNECT:
-	case FL_SCN_OP_CLUSTER_CLOSE:
-	case FL_SCN_OP_CLUSTER_PUT:
-	case FL_SCN_OP_CLUSTER_GET:
-	case FL_SCN_OP_CLUSTER_CAS:
-	case FL_SCN_OP_CLUSTER_APPEND:
-	case FL_SCN_OP_CLUSTER_POLL: rc = convert_cluster_op(l, raw, m, base, ai, oi, op); break;
 	case FL_SCN_OP_TARGET: return declared_op(l, m, base, ai, oi, op, tgt, top, false);
 	default: break;
 	}

@@ -27,84 +27,12 @@ static const cyaml_schema_field_t close_client_fields[] = { EXPECT(struct fli_ra
 static const cyaml_schema_field_t wait_fields[] = { NUM("ms", struct fli_raw_wait, ms),
 	                                            CYAML_FIELD_END };
 
-static const cyaml_schema_field_t kill_node_fields[] = { STR("node", struct fli_raw_node, node),
-	                                                 STR("as", struct fli_raw_node, as),
-	                                                 EXPECT(struct fli_raw_node),
-	                                                 CYAML_FIELD_END };
-
-static const cyaml_schema_field_t restart_node_fields[] = { STR("node", struct fli_raw_node, node),
-	                                                    EXPECT(struct fli_raw_node),
-	                                                    CYAML_FIELD_END };
-
-static const cyaml_schema_field_t partition_fields[] = {
-	CYAML_FIELD_IGNORE("groups", OPT), STR("isolate", struct fli_raw_partition, isolate),
-	EXPECT(struct fli_raw_partition), CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t wait_leader_fields[] = {
-	NUM("deadline_ms", struct fli_raw_wait_leader, deadline_ms),
-	STR("as", struct fli_raw_wait_leader, as), EXPECT(struct fli_raw_wait_leader),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t put_fields[] = {
-	NUM("count", struct fli_raw_put, count),
-	NUM("size", struct fli_raw_put, size),
-	NUM("deadline_ms", struct fli_raw_put, deadline_ms),
-	CYAML_FIELD_BOOL("wait", OPT, struct fli_raw_put, wait),
-	EXPECT(struct fli_raw_put),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t kv_fields[] = { NUM("count", struct fli_raw_kv, count),
-	                                          NUM("keys", struct fli_raw_kv, keys),
-	                                          NUM("deadline_ms", struct fli_raw_kv,
-	                                              deadline_ms),
-	                                          STR("read", struct fli_raw_kv, read),
-	                                          EXPECT(struct fli_raw_kv),
-	                                          CYAML_FIELD_END };
-
-static const cyaml_schema_field_t cluster_connect_fields[] = {
-	STR("as", struct fli_raw_cluster_connect, as),
-	NUM("deadline_ms", struct fli_raw_cluster_connect, deadline_ms),
-	NUM("attempts", struct fli_raw_cluster_connect, attempts),
-	CYAML_FIELD_BOOL("async", OPT, struct fli_raw_cluster_connect, async),
-	STR("cancel_at", struct fli_raw_cluster_connect, cancel_at),
-	STR("member", struct fli_raw_cluster_connect, member),
-	STR("check_owner", struct fli_raw_cluster_connect, check_owner),
-	STR("impl", struct fli_raw_cluster_connect, impl),
-	EXPECT(struct fli_raw_cluster_connect),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t cluster_close_fields[] = {
-	STR("client", struct fli_raw_cluster_close, client),
-	CYAML_FIELD_BOOL("from_actor", OPT, struct fli_raw_cluster_close, from_actor),
-	CYAML_FIELD_BOOL("flag", OPT, struct fli_raw_cluster_close, flag),
-	EXPECT(struct fli_raw_cluster_close), CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t cluster_kv_fields[] = {
-	STR("client", struct fli_raw_cluster_kv, client),
-	NUM("count", struct fli_raw_cluster_kv, count),
-	NUM("keys", struct fli_raw_cluster_kv, keys),
-	NUM("deadline_ms", struct fli_raw_cluster_kv, deadline_ms),
-	EXPECT(struct fli_raw_cluster_kv),
-	CYAML_FIELD_END
-};
-
-static const cyaml_schema_field_t cluster_poll_fields[] = {
-	STR("client", struct fli_raw_cluster_poll, client),
-	STR("until", struct fli_raw_cluster_poll, until),
-	NUM("deadline_ms", struct fli_raw_cluster_poll, deadline_ms),
-	EXPECT(struct fli_raw_cluster_poll), CYAML_FIELD_END
-};
-
 #define OP(member, fields)                                                                         \
 	CYAML_FIELD_MAPPING_PTR(#member, OPT_NULLABLE, struct fli_raw_op, member, fields)
 
-/* An op declared as a target's is (the pub/sub and request/response
- * domains', interp_pubsub.c and interp_reqrep.c), and a target's own (its
+/* An op declared as a target's is (the pub/sub, request/response and
+ * cluster domains', interp_pubsub.c, interp_reqrep.c, interp_cluster.c
+ * and interp_client.c), and a target's own (its
  * key rewritten by loader.c), is read from the document (ops.c), not
  * from a raw form here. */
 #define DECLARED(name) CYAML_FIELD_IGNORE(name, OPT)
@@ -128,20 +56,20 @@ static const cyaml_schema_field_t op_fields[] = { DECLARED("add_publication"),
 	                                          DECLARED("respond"),
 	                                          DECLARED("ctx_open"),
 	                                          DECLARED("ctx_close"),
-	                                          OP(kill_node, kill_node_fields),
-	                                          OP(restart_node, restart_node_fields),
-	                                          OP(partition, partition_fields),
-	                                          OP(heal, empty_fields),
-	                                          OP(wait_leader, wait_leader_fields),
-	                                          OP(put, put_fields),
-	                                          OP(kv, kv_fields),
-	                                          OP(cluster_connect, cluster_connect_fields),
-	                                          OP(cluster_close, cluster_close_fields),
-	                                          OP(cluster_put, cluster_kv_fields),
-	                                          OP(cluster_get, cluster_kv_fields),
-	                                          OP(cluster_cas, cluster_kv_fields),
-	                                          OP(cluster_append, cluster_kv_fields),
-	                                          OP(cluster_poll, cluster_poll_fields),
+	                                          DECLARED("kill_node"),
+	                                          DECLARED("restart_node"),
+	                                          DECLARED("partition"),
+	                                          DECLARED("heal"),
+	                                          DECLARED("wait_leader"),
+	                                          DECLARED("put"),
+	                                          DECLARED("kv"),
+	                                          DECLARED("cluster_connect"),
+	                                          DECLARED("cluster_close"),
+	                                          DECLARED("cluster_put"),
+	                                          DECLARED("cluster_get"),
+	                                          DECLARED("cluster_cas"),
+	                                          DECLARED("cluster_append"),
+	                                          DECLARED("cluster_poll"),
 	                                          DECLARED(TARGET_OP_KEY),
 	                                          CYAML_FIELD_END };
 

@@ -25,75 +25,6 @@ struct fli_raw_wait {
 	char *ms;
 };
 
-struct fli_raw_node {
-	char *node; /* an id, "leader", or a name from wait_leader/kill_node */
-	char *as;   /* kill_node only */
-	char *expect;
-};
-
-struct fli_raw_wait_leader {
-	char *deadline_ms;
-	char *as;
-	char *expect;
-};
-
-struct fli_raw_put {
-	char *count;
-	char *size;
-	char *deadline_ms;
-	bool wait;
-	char *expect;
-};
-
-struct fli_raw_kv {
-	char *count;
-	char *keys;
-	char *deadline_ms;
-	char *read;
-	char *expect;
-};
-
-/* partition: `groups` (a sequence of sequences) is read from the
- * document by the loader; libcyaml only lets it pass. */
-struct fli_raw_partition {
-	char *isolate;
-	char *expect;
-};
-
-struct fli_raw_cluster_connect {
-	char *as;
-	char *deadline_ms;
-	char *attempts;
-	bool async;
-	char *cancel_at;   /* a step's name, or "random" */
-	char *member;      /* an id or "round_robin" */
-	char *check_owner; /* "true"/"false" (a bool's default is true here) */
-	char *impl;
-	char *expect;
-};
-
-struct fli_raw_cluster_close {
-	char *client;
-	bool from_actor;
-	bool flag;
-	char *expect;
-};
-
-struct fli_raw_cluster_kv {
-	char *client;
-	char *count;
-	char *keys;
-	char *deadline_ms;
-	char *expect;
-};
-
-struct fli_raw_cluster_poll {
-	char *client;
-	char *until;
-	char *deadline_ms;
-	char *expect;
-};
-
 struct fli_raw_empty {
 	char *expect; /* close_client's; crash_self takes no key */
 };
@@ -105,20 +36,6 @@ struct fli_raw_op {
 	struct fli_raw_wait *wait;
 	struct fli_raw_name *barrier;
 	struct fli_raw_empty *crash_self;
-	struct fli_raw_node *kill_node;
-	struct fli_raw_node *restart_node;
-	struct fli_raw_partition *partition;
-	struct fli_raw_empty *heal;
-	struct fli_raw_wait_leader *wait_leader;
-	struct fli_raw_put *put;
-	struct fli_raw_kv *kv;
-	struct fli_raw_cluster_connect *cluster_connect;
-	struct fli_raw_cluster_close *cluster_close;
-	struct fli_raw_cluster_kv *cluster_put;
-	struct fli_raw_cluster_kv *cluster_get;
-	struct fli_raw_cluster_kv *cluster_cas;
-	struct fli_raw_cluster_kv *cluster_append;
-	struct fli_raw_cluster_poll *cluster_poll;
 	struct fli_raw_empty *target_op; /* never set: a target op's mapping is read from
 	                                    the document (its key is rewritten for libcyaml) */
 };

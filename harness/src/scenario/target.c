@@ -126,7 +126,8 @@ check_op(const struct fl_target *t, const struct fl_target_op *op, char *err, si
 				return bad(err, errlen,
 				           "target %s: op %s: an argument is declared twice",
 				           t->name, op->name);
-		if (a->type == FL_TARGET_OBJECT && !kinds_ok(t, a->kind))
+		if ((a->type == FL_TARGET_OBJECT || (a->type == FL_TARGET_INT && a->kind)) &&
+		    !kinds_ok(t, a->kind))
 			return bad(err, errlen,
 			           "target %s: op %s: an object argument of an undeclared "
 			           "kind",
@@ -148,11 +149,26 @@ check_op(const struct fl_target *t, const struct fl_target_op *op, char *err, si
 				           "target %s: op %s: an integer's name is not "
 				           "lower_case_name starting with a letter",
 				           t->name, op->name);
-		if (a->any_client && a->type != FL_TARGET_OBJECT)
+		if (a->type == FL_TARGET_GROUPS && (a->min != 0 || a->max < 0 || a->max > 15))
+			return bad(err, errlen,
+			           "target %s: op %s: groups' members run from 0 to a max of at "
+			           "most 15",
+			           t->name, op->name);
+		if (a->names_only && a->names == NULL)
+			return bad(err, errlen,
+			           "target %s: op %s: an argument of names only has no names",
+			           t->name, op->name);
+		if (a->kind != NULL && a->type != FL_TARGET_OBJECT && a->type != FL_TARGET_INT)
+			return bad(err, errlen,
+			           "target %s: op %s: only an object or integer argument has a "
+			           "kind",
+			           t->name, op->name);
+		if (a->any_client && a->type != FL_TARGET_OBJECT &&
+		    !(a->type == FL_TARGET_INT && a->kind != NULL))
 			return bad(err, errlen,
 			           "target %s: op %s: only an object argument is any_client",
 			           t->name, op->name);
-		if ((int)a->type < FL_TARGET_INT || a->type > FL_TARGET_RANGE)
+		if ((int)a->type < FL_TARGET_INT || a->type > FL_TARGET_GROUPS)
 			return bad(err, errlen, "target %s: op %s: an argument of an unknown type",
 			           t->name, op->name);
 		if (a->check != NULL && a->type != FL_TARGET_STRING)
@@ -182,7 +198,11 @@ check_op(const struct fl_target *t, const struct fl_target_op *op, char *err, si
 			           "the op",
 			           t->name, op->name);
 	}
-	if (op->flags & ~(FL_TARGET_OP_BLOCKS | FL_TARGET_OP_EXPECT_EXACT))
+	if ((op->flags & FL_TARGET_OP_AS_OPTIONAL) && op->creates == NULL)
+		return bad(err, errlen, "target %s: op %s: `as:` optional, but it creates nothing",
+		           t->name, op->name);
+	if (op->flags &
+	    ~(FL_TARGET_OP_BLOCKS | FL_TARGET_OP_EXPECT_EXACT | FL_TARGET_OP_AS_OPTIONAL))
 		return bad(err, errlen, "target %s: op %s has flags this faultline does not know",
 		           t->name, op->name);
 	if (!closes_found)

@@ -16,14 +16,15 @@ void *fli_target_handle(const struct fl_target *t);
 const struct fl_target_op *fli_target_op_in(const struct fl_target *scope, const char *name,
                                             const struct fl_target **target);
 
-/* The ops of built-in domain d declared as a target's are, or NULL
- * when its ops are still the loader's own (ops.c).  Their kinds of
+/* The tables built-in domain d's ops are declared in, as a target's
+ * are, ended by NULL (none for the run's own steps).  Their kinds of
  * object are the scenario's kinds of the same name (enum
- * fl_scn_obj_kind: "server", "connection", "context"); scenarios name
- * them as any op, without `target:`, and the domain runs them (its
- * interpreter calls each op's fn). */
+ * fl_scn_obj_kind: "server", "connection", "context", "node";
+ * "cluster_client" is "cluster client"); scenarios name them as any
+ * op, without `target:`, and the domain runs them (its interpreter
+ * calls each op's fn). */
 enum fl_scn_domain;
-const struct fl_target *fli_builtin_target(enum fl_scn_domain d);
+const struct fl_target *const *fli_builtin_targets(enum fl_scn_domain d);
 
 /* fl_target_register's checks of t, without registering it: 0, or
  * FL_EINVAL/FL_EPROTO with err. */

@@ -83,20 +83,19 @@ static const struct bad_case bad_cases[] = {
 	  "leader_completeness, state_machine_safety, cluster_liveness, linearizable, "
 	  "no_orphaned_registrations, target_resources, target_model, target_heap)" },
 	{ "bad/connect_cancel_sync.yaml",
-	  "bad/connect_cancel_sync.yaml:8: actors[0].ops[0].cluster_connect.cancel_at: cancel_at "
-	  "needs async: true (the op closes the connect's handle when it reaches that step)" },
+	  "bad/connect_cancel_sync.yaml:8: actors[0].ops[0].cluster_connect.cancel_at: needs "
+	  "async: true" },
 	{ "bad/connect_unknown_step.yaml",
-	  "bad/connect_unknown_step.yaml:8: actors[0].ops[0].cluster_connect.cancel_at: unknown "
-	  "step 'handshake' (one of: create_egress_sub, create_ingress_pub, await_pub_connected, "
-	  "send_connect, poll_response, conclude, random)" },
+	  "bad/connect_unknown_step.yaml:8: actors[0].ops[0].cluster_connect.cancel_at: expected "
+	  "one of: create_egress_sub, create_ingress_pub, await_pub_connected, send_connect, "
+	  "poll_response, conclude, random, none (got 'handshake')" },
 	{ "bad/connect_no_cluster.yaml",
 	  "bad/connect_no_cluster.yaml:7: actors[0].ops[0].cluster_connect: cluster_connect needs "
 	  "a cluster (a "
 	  "top-level `cluster: {nodes: 3}`)" },
 	{ "bad/cluster_close_both.yaml",
-	  "bad/cluster_close_both.yaml:9: actors[0].ops[1].cluster_close: give flag (the safe way) "
-	  "or "
-	  "from_actor (the misuse), not both" },
+	  "bad/cluster_close_both.yaml:9: actors[0].ops[1].cluster_close: give from_actor or flag, "
+	  "not both" },
 	{ "bad/cluster_put_not_client.yaml",
 	  "bad/cluster_put_not_client.yaml:9: actors[0].ops[1].cluster_put.client: 'n' is a node "
 	  "(line 8), expected a cluster client" },
@@ -148,8 +147,8 @@ static const struct bad_case bad_cases[] = {
 	  "bad/cluster_node_id.yaml:8: actors[0].ops[0].kill_node.node: node 3 is not a member "
 	  "(ids 0..2)" },
 	{ "bad/cluster_partition_twice.yaml",
-	  "bad/cluster_partition_twice.yaml:9: actors[0].ops[0].partition.groups[1]: node 1 is in "
-	  "two groups" },
+	  "bad/cluster_partition_twice.yaml:9: actors[0].ops[0].partition.groups[1]: 1 is in two "
+	  "groups" },
 	{ "bad/cluster_unknown_node.yaml",
 	  "bad/cluster_unknown_node.yaml:9: actors[0].ops[1].restart_node.node: unknown node "
 	  "'frist'" },
@@ -611,6 +610,91 @@ test_declared_words(void **state)
 	fl_scenario_free(s);
 }
 
+/* The cluster's ops, declared as a target's are (interp_cluster.c and
+ * interp_client.c): a node by id, `leader` or name, groups packed a
+ * member a nibble, `as:` left out, words only, and a boolean at its
+ * default beside the one it excludes. */
+#define CLUSTER_HEAD HEAD "cluster: {nodes: 5}\n" ACTOR /* the first op is line 8 */
+static void
+test_cluster_args(void **state)
+{
+	(void)state;
+	static const char text[] = CLUSTER_HEAD
+	        "      - wait_leader: {as: first}\n"
+	        "      - kill_node: {node: leader}\n"
+	        "      - kill_node: {node: [0, 4, leader], as: k}\n"
+	        "      - restart_node: {node: k}\n"
+	        "      - partition: {groups: [[0, 3], [1, 2]]}\n"
+	        "      - partition: {isolate: first}\n"
+	        "      - kv: {count: 3, read: local}\n"
+	        "      - cluster_connect: {as: c, async: true, cancel_at: send_connect, "
+	        "member: round_robin}\n"
+	        "      - cluster_poll: {client: c, until: closed}\n"
+	        "      - cluster_close: {client: c, flag: false, from_actor: true}\n";
+	struct fl_scenario *s = NULL;
+	char err[512];
+
+	if (fl_scenario_load_string("mem.yaml", text, sizeof text - 1, &s, err, sizeof err))
+		fail_msg("%s", err);
+	const struct fl_scenario_op *ops = s->actors[0].ops;
+	fl_scn_ref first = ops[0].u.target.as, k = ops[2].u.target.as;
+	assert_string_equal(s->objects[first].name, "first");
+	assert_int_equal(s->objects[first].kind, FL_SCN_OBJ_NODE);
+	assert_int_equal(ops[1].u.target.as, -1); /* as: left out */
+	assert_int_equal(ops[1].u.target.ints[0], FL_SCN_NODE_LEADER);
+	assert_int_equal(ops[1].u.target.objs[0], -1);
+	assert_int_equal(ops[2].u.target.draws[0].n, 3);
+	assert_int_equal(ops[2].u.target.draws[0].values[2], FL_SCN_NODE_LEADER);
+	assert_int_equal(ops[3].u.target.objs[0], k); /* restart_node: {node: k} */
+	/* groups: member m's group in bits 4m */
+	assert_int_equal(ops[4].u.target.ints[0], 0x1221); /* 0 and 3 in 1, 1 and 2 in 2 */
+	assert_false(ops[4].u.target.given & 2u);
+	assert_true(ops[5].u.target.given & 2u);
+	assert_int_equal(ops[5].u.target.objs[1], first);
+	assert_int_equal(ops[6].u.target.ints[2] /* read */, FL_SCN_KV_READ_LOCAL);
+	assert_int_equal(ops[7].u.target.ints[2] /* cancel_at */, 3 /* send_connect */);
+	assert_int_equal(ops[7].u.target.ints[3] /* member */, -1);
+	assert_int_equal(ops[8].u.target.ints[1] /* until */, FL_SCN_UNTIL_CLOSED);
+	assert_int_equal(ops[9].u.target.ints[1] /* from_actor */, 1);
+	fl_scenario_free(s);
+}
+
+static const struct refusal cluster_cases[] = {
+	{ CLUSTER_HEAD "      - kill_node: {node: [0, 5]}\n",
+	  "mem.yaml:8: actors[0].ops[0].kill_node.node: node 5 is not a member (ids 0..4)" },
+	{ CLUSTER_HEAD "      - partition: {}\n",
+	  "mem.yaml:8: actors[0].ops[0].partition: give groups (e.g. [[0], [1, 2]]) or isolate" },
+	{ CLUSTER_HEAD "      - partition: {groups: [[0], [1, 6]]}\n",
+	  "mem.yaml:8: actors[0].ops[0].partition.groups: node 6 is not a member (ids 0..4)" },
+	{ CLUSTER_HEAD "      - partition: {groups: [[0], 1]}\n",
+	  "mem.yaml:8: actors[0].ops[0].partition.groups[1]: a group is a list of members, e.g. "
+	  "[1, 2]" },
+	{ CLUSTER_HEAD "      - partition: {groups: [[0, 1], [2]], isolate: 3}\n",
+	  "mem.yaml:8: actors[0].ops[0].partition: give isolate or groups, not both" },
+	{ CLUSTER_HEAD "      - kv: {count: 1, read: 0}\n",
+	  "mem.yaml:8: actors[0].ops[0].kv.read: expected one of: log, local (got '0')" },
+	{ CLUSTER_HEAD "      - kv: {count: 1, read: [log, 1]}\n",
+	  "mem.yaml:8: actors[0].ops[0].kv.read: item 1: expected one of its words" },
+	{ CLUSTER_HEAD "      - restart_node: {node: 1, as: n}\n",
+	  "mem.yaml:8: actors[0].ops[0].restart_node.as: unknown key (op restart_node takes node, "
+	  "expect)" },
+	{ CLUSTER_HEAD "      - cluster_connect: {as: c, impl: b2_connect_correct, async: true}\n",
+	  "mem.yaml:8: actors[0].ops[0].cluster_connect: give async or impl, not both" },
+	{ CLUSTER_HEAD "      - cluster_connect: {as: c, member: 5}\n",
+	  "mem.yaml:8: actors[0].ops[0].cluster_connect.member: node 5 is not a member (ids "
+	  "0..4)" },
+	{ HEAD ACTOR "      - heal: {}\n",
+	  "mem.yaml:7: actors[0].ops[0].heal: heal needs a cluster (a top-level `cluster: {nodes: "
+	  "3}`)" },
+};
+
+static void
+test_cluster_refused(void **state)
+{
+	(void)state;
+	assert_refused(cluster_cases, sizeof cluster_cases / sizeof cluster_cases[0]);
+}
+
 /* The plain forms still load, signs and quotes included. */
 static void
 test_numbers_accepted(void **state)
@@ -772,7 +856,7 @@ int
 main(void)
 {
 	enum { NBAD = sizeof bad_cases / sizeof bad_cases[0] };
-	struct CMUnitTest tests[NBAD + 15];
+	struct CMUnitTest tests[NBAD + 17];
 	size_t n = 0;
 
 	if (fl_fixtures_register() != 0)
@@ -789,6 +873,8 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_rejected);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_accepted);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_declared_words);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cluster_args);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cluster_refused);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_expect);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unknown_point);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_default_properties);

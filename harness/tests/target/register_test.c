@@ -275,9 +275,36 @@ test_args(void **state)
 	x.ops[0].args = x.args;
 	refused(&x, FL_EINVAL, "excludes no other argument");
 	good(&x, "a6");
-	x.ops[0].flags = 4;
+	x.ops[0].flags = 8;
 	refused(&x, FL_EINVAL, "flags this faultline does not know");
 	good(&x, "a7");
+	x.ops[0].creates = NULL;
+	x.ops[0].flags = FL_TARGET_OP_AS_OPTIONAL;
+	refused(&x, FL_EINVAL, "`as:` optional, but it creates nothing");
+	good(&x, "a7c");
+	x.args[0] = (struct fl_target_arg){ .name = "g", .type = FL_TARGET_GROUPS, .max = 16 };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "a max of at most 15");
+	good(&x, "a7d");
+	x.args[0] = (struct fl_target_arg){ .name = "n",
+		                            .type = FL_TARGET_INT,
+		                            .max = 1,
+		                            .names_only = true };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "names only has no names");
+	good(&x, "a7e");
+	x.args[0] = (struct fl_target_arg){ .name = "n",
+		                            .type = FL_TARGET_INT,
+		                            .max = 1,
+		                            .kind = "other" };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "an object argument of an undeclared kind");
+	good(&x, "a7f");
+	x.args[0] =
+	        (struct fl_target_arg){ .name = "s", .type = FL_TARGET_STRING, .kind = "thing" };
+	x.ops[0].args = x.args;
+	refused(&x, FL_EINVAL, "only an object or integer argument has a kind");
+	good(&x, "a7g");
 	x.args[0] = (struct fl_target_arg){ .name = "s", .type = FL_TARGET_STRING, .names = words };
 	x.ops[0].args = x.args;
 	refused(&x, FL_EINVAL, "only an integer argument has names");
@@ -324,28 +351,35 @@ test_args(void **state)
 static void
 test_builtin_tables(void **state)
 {
-	static const enum fl_scn_domain declared[] = { FL_SCN_DOMAIN_PUBSUB, FL_SCN_DOMAIN_REQREP };
+	static const enum fl_scn_domain declared[] = { FL_SCN_DOMAIN_PUBSUB, FL_SCN_DOMAIN_REQREP,
+		                                       FL_SCN_DOMAIN_CLUSTER };
 
 	(void)state;
 	for (size_t d = 0; d < sizeof(declared) / sizeof(declared[0]); d++) {
-		const struct fl_target *t = fli_builtin_target(declared[d]);
-		char err[256] = "";
 		size_t nops = 0;
 
-		assert_non_null(t);
-		if (fli_target_check(t, err, sizeof(err)) != 0)
-			fail_msg("the %s table: %s", t->name, err);
-		for (const struct fl_target_op *op = t->ops; op->name != NULL; op++, nops++) {
-			enum fl_scn_op_kind kind = FL_SCN_OP__COUNT;
+		assert_non_null(fli_builtin_targets(declared[d])[0]);
+		for (const struct fl_target *const *tp = fli_builtin_targets(declared[d]);
+		     *tp != NULL; tp++) {
+			const struct fl_target *t = *tp;
+			char err[256] = "";
 
-			for (int k = 0; k < FL_SCN_OP__COUNT; k++)
-				if (strcmp(fl_scenario_op_name((enum fl_scn_op_kind)k), op->name) ==
-				    0)
-					kind = (enum fl_scn_op_kind)k;
-			if (kind == FL_SCN_OP__COUNT || fl_scenario_op_domain(kind) != declared[d])
-				fail_msg("%s is not a %s operation", op->name, t->name);
+			if (fli_target_check(t, err, sizeof(err)) != 0)
+				fail_msg("the %s table: %s", t->name, err);
+			for (const struct fl_target_op *op = t->ops; op->name != NULL;
+			     op++, nops++) {
+				enum fl_scn_op_kind kind = FL_SCN_OP__COUNT;
+
+				for (int k = 0; k < FL_SCN_OP__COUNT; k++)
+					if (strcmp(fl_scenario_op_name((enum fl_scn_op_kind)k),
+					           op->name) == 0)
+						kind = (enum fl_scn_op_kind)k;
+				if (kind == FL_SCN_OP__COUNT ||
+				    fl_scenario_op_domain(kind) != declared[d])
+					fail_msg("%s is not a %s operation", op->name, t->name);
+			}
 		}
-		/* every op of the domain is in its table */
+		/* every op of the domain is in one of its tables */
 		for (int k = 0; k < FL_SCN_OP__COUNT; k++)
 			nops -= fl_scenario_op_domain((enum fl_scn_op_kind)k) == declared[d];
 		assert_int_equal(nops, 0);
