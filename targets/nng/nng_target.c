@@ -3747,7 +3747,9 @@ static const struct fl_target_gauge gauges[] = {
 /* The library under test: NNG's own allocation calls are the ones the
  * fault point target/alloc fails, counted for target_resources and
  * checked by target_heap; the adapter's are not. */
+#ifndef NNG_TARGET_STATIC
 static const char *const libraries[] = { "libnng.so.1", NULL };
+#endif
 
 static const struct fl_target target = {
 	.abi = FL_TARGET_ABI,
@@ -3757,7 +3759,13 @@ static const struct fl_target target = {
 	.gauges = gauges,
 	.init = init,
 	.fini = fini,
+#ifdef NNG_TARGET_STATIC
+	/* NNG's static archive, its allocation calls renamed (-Wl,--wrap:
+	 * targets/meson.build's nng_wrapped.o) */
+	.wrapped = true,
+#else
 	.libraries = libraries,
+#endif
 	.c_prologue = c_prologue,
 	.c_build = "cc %s -o repro -lnng -lpthread",
 	.shared_size = sizeof(struct sent_table),
@@ -3768,3 +3776,19 @@ fl_target_entry(void)
 {
 	return &target;
 }
+
+#ifdef NNG_TARGET_STATIC
+/* Linked into faultline's own program (faultline-nng-static) with NNG's
+ * archive: registered before main, so scenarios without `target:` find
+ * its ops. */
+__attribute__((constructor)) static void
+register_linked(void)
+{
+	char err[256];
+
+	if (fl_target_register(&target, err, sizeof(err)) != 0) {
+		fprintf(stderr, "faultline-nng-static: %s\n", err);
+		_exit(70);
+	}
+}
+#endif

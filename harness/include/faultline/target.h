@@ -229,8 +229,41 @@ struct fl_target {
 	/* The target's own properties, ended by name NULL; may be NULL.  At
 	 * most FL_TARGET_MAX_PROPERTIES. */
 	const struct fl_target_property *properties;
+	/* The library is linked in from its static archive, its objects'
+	 * allocation calls renamed with -Wl,--wrap (below): those calls are
+	 * the target's allocations.  With libraries NULL. */
+	bool wrapped;
 };
 #define FL_TARGET_SHARED_MAX ((size_t)64 << 20)
+
+/*
+ * A library linked in from its static archive (a program that links
+ * faultline and registers its target, or a target's shared object when
+ * the archive is position-independent) has no GOT of its own to hook.
+ * Rename its allocation calls instead, in its objects alone:
+ *
+ *     ld -r --whole-archive libfoo.a --no-whole-archive \
+ *        --wrap=malloc --wrap=calloc --wrap=realloc --wrap=reallocarray \
+ *        --wrap=free --wrap=strdup --wrap=strndup --wrap=posix_memalign \
+ *        --wrap=aligned_alloc --wrap=memalign -o foo_wrapped.o
+ *
+ * link foo_wrapped.o in place of the archive, and set the target's
+ * `wrapped`.  faultline defines the __wrap_ functions: while a run of
+ * the target goes they are its allocation hook (target/alloc,
+ * target_resources, target_heap, as for a shared library), else the
+ * allocator itself.  Wrap only the library's objects: the adapter's and
+ * faultline's own calls must not come here.
+ */
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t nmemb, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+void *__wrap_reallocarray(void *p, size_t nmemb, size_t size);
+void __wrap_free(void *p);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t max);
+int __wrap_posix_memalign(void **out, size_t align, size_t size);
+void *__wrap_aligned_alloc(size_t align, size_t size);
+void *__wrap_memalign(size_t align, size_t size);
 
 /* The symbol a target's shared object exports (it defines this
  * function; faultline looks it up by name). */

@@ -148,9 +148,10 @@ heap_error(void *arg, const char *what)
 		fli_run_fail(here.r, "target_heap", "target %s: %s", here.t->name, what);
 }
 
-/* The target's library hooked (alloc_hook.h): its libraries, else its
- * own shared object; 0 when it has neither (a target linked in, that
- * names no library: nothing to count), or a negative FL_E* code. */
+/* The target's library hooked (alloc_hook.h): its wrapped archive's
+ * calls, its libraries, else its own shared object; 0 when it has none
+ * of these (a target linked in, that names no library: nothing to
+ * count), or a negative FL_E* code. */
 static int
 hook_library(const struct fl_target *t, bool check)
 {
@@ -159,6 +160,8 @@ hook_library(const struct fl_target *t, bool check)
 		                               .heap_error = heap_error };
 	int rc = 0;
 
+	if (t->wrapped) /* linked in from its archive, -Wl,--wrap */
+		return fli_alloc_hook_wrapped(&hooks);
 	if (t->libraries == NULL || t->libraries[0] == NULL)
 		return fli_target_handle(t) != NULL ? fli_alloc_hook(fli_target_handle(t), &hooks)
 		                                    : 0;

@@ -252,6 +252,11 @@ check(const struct fl_target *t, char *err, size_t errlen)
 				return bad(err, errlen, "target %s: property %s is declared twice",
 				           t->name, p->name);
 	}
+	if (t->wrapped && t->libraries != NULL && t->libraries[0] != NULL)
+		return bad(err, errlen,
+		           "target %s: a wrapped library is linked in: give wrapped or "
+		           "libraries, not both%s",
+		           t->name, "");
 	if (t->shared_size > FL_TARGET_SHARED_MAX)
 		return bad(err, errlen, "target %s: shared_size is over %s (64 MiB)", t->name,
 		           "FL_TARGET_SHARED_MAX");

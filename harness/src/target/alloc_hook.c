@@ -33,6 +33,7 @@
 #include "core/code_where.h"
 
 #include "faultline/error.h"
+#include "faultline/target.h" /* the __wrap_ functions */
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -102,7 +103,12 @@ struct entry {
  * code that called malloc (or free), set first thing by every wrapper
  * the library calls.  A heap error names it (fli_code_where). */
 static __thread uintptr_t call_site;
-#define AT_CALLER() (call_site = (uintptr_t)__builtin_return_address(0))
+/* The library's call site when it came through __wrap_malloc and its kin
+ * (below): the wrapper's own return address would name faultline. */
+static __thread uintptr_t wrap_site;
+#define AT_CALLER()                                                                                \
+	(call_site = wrap_site != 0 ? wrap_site : (uintptr_t)__builtin_return_address(0),          \
+	 wrap_site = 0)
 
 /* The heap check (hooks.check): every block the target allocates is made
  * GUARD_LEN bytes longer, those bytes set to a pattern that a write past
@@ -698,6 +704,83 @@ w_memalign(size_t align, size_t size)
 	return p;
 }
 
+/* ---- a library linked in from its static archive: -Wl,--wrap ------------------ */
+
+/* Set by fli_alloc_hook_wrapped until fli_alloc_unhook (atomic): the
+ * __wrap_ functions go to the wrappers; else straight to the allocator. */
+static int wrapped_on;
+
+/* In a __wrap_ function: are the wrappers on?  Then its return address
+ * (the library's call) is the call site the wrapper records. */
+#define wrapping()                                                                                 \
+	(__atomic_load_n(&wrapped_on, __ATOMIC_ACQUIRE) &&                                         \
+	 (wrap_site = (uintptr_t)__builtin_return_address(0), true))
+
+#define WRAP_ENTRY __attribute__((visibility("default")))
+
+WRAP_ENTRY void *
+__wrap_malloc(size_t size)
+{
+	return wrapping() ? w_malloc(size) : malloc(size);
+}
+
+WRAP_ENTRY void *
+__wrap_calloc(size_t nmemb, size_t size)
+{
+	return wrapping() ? w_calloc(nmemb, size) : calloc(nmemb, size);
+}
+
+WRAP_ENTRY void *
+__wrap_realloc(void *p, size_t size)
+{
+	return wrapping() ? w_realloc(p, size) : realloc(p, size);
+}
+
+WRAP_ENTRY void *
+__wrap_reallocarray(void *p, size_t nmemb, size_t size)
+{
+	return wrapping() ? w_reallocarray(p, nmemb, size) : reallocarray(p, nmemb, size);
+}
+
+WRAP_ENTRY void
+__wrap_free(void *p)
+{
+	if (wrapping())
+		w_free(p);
+	else
+		free(p);
+}
+
+WRAP_ENTRY char *
+__wrap_strdup(const char *s)
+{
+	return wrapping() ? w_strdup(s) : strdup(s);
+}
+
+WRAP_ENTRY char *
+__wrap_strndup(const char *s, size_t max)
+{
+	return wrapping() ? w_strndup(s, max) : strndup(s, max);
+}
+
+WRAP_ENTRY int
+__wrap_posix_memalign(void **out, size_t align, size_t size)
+{
+	return wrapping() ? w_posix_memalign(out, align, size) : posix_memalign(out, align, size);
+}
+
+WRAP_ENTRY void *
+__wrap_aligned_alloc(size_t align, size_t size)
+{
+	return wrapping() ? w_aligned_alloc(align, size) : aligned_alloc(align, size);
+}
+
+WRAP_ENTRY void *
+__wrap_memalign(size_t align, size_t size)
+{
+	return wrapping() ? w_memalign(align, size) : memalign(align, size);
+}
+
 /* The symbols whose relocations are rewritten, with what, and the
  * function a pointer in the target's data (an R_*_64 relocation) must
  * hold to be rewritten: the one the symbol resolves to, as faultline's own
@@ -1047,7 +1130,27 @@ fli_alloc_hook(void *dl_handle, const struct fli_alloc_hooks *h)
 	if (dl_handle == NULL || h == NULL)
 		return FL_EINVAL;
 	pthread_mutex_lock(&t.lock);
-	rc = t.n > 0 ? FL_ESTATE : hook_locked(dl_handle, h);
+	rc = t.n > 0 || wrapped_on ? FL_ESTATE : hook_locked(dl_handle, h);
+	pthread_mutex_unlock(&t.lock);
+	return rc;
+}
+
+int
+fli_alloc_hook_wrapped(const struct fli_alloc_hooks *h)
+{
+	int rc = 0;
+
+	if (h == NULL)
+		return FL_EINVAL;
+	pthread_mutex_lock(&t.lock);
+	if (t.n > 0 || wrapped_on) {
+		rc = FL_ESTATE;
+	} else {
+		pthread_mutex_lock(&g.lock);
+		g.hooks = *h;
+		pthread_mutex_unlock(&g.lock);
+		__atomic_store_n(&wrapped_on, 1, __ATOMIC_RELEASE);
+	}
 	pthread_mutex_unlock(&t.lock);
 	return rc;
 }
@@ -1101,7 +1204,8 @@ fli_alloc_unhook(void)
 	int rc = 0;
 
 	pthread_mutex_lock(&t.lock);
-	if (t.n > 0) {
+	/* The __wrap_ functions straight to the allocator from here on. */
+	if (__atomic_exchange_n(&wrapped_on, 0, __ATOMIC_ACQ_REL) || t.n > 0) {
 		/* First the hook: a call still on its way sees none. */
 		pthread_mutex_lock(&g.lock);
 		g.hooks = (struct fli_alloc_hooks){ 0 };

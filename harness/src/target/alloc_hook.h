@@ -38,8 +38,9 @@
  * altogether).  Unhook before dlclose, or after: an object no longer
  * loaded is not written to, yet the wrappers' state is only cleared by
  * the unhook.  x86-64 and aarch64 (RELA, 64-bit) only; elsewhere
- * fli_alloc_hook returns FL_EPROTO.  A target linked in as a static archive
- * has no GOT of its own: that needs -Wl,--wrap at link time instead.
+ * fli_alloc_hook returns FL_EPROTO.  A library linked in from its static
+ * archive has no GOT of its own: -Wl,--wrap at link time instead
+ * (fli_alloc_hook_wrapped).
  *
  * The fail hook runs with the wrappers' lock held: it must not call into
  * the target (it may allocate: faultline's allocations are not hooked).
@@ -100,6 +101,16 @@ int fli_alloc_hook_also(void *dl_handle);
  * own allocations are neither numbered nor counted.  Errors as
  * fli_alloc_hook_also. */
 int fli_alloc_hook_frees(void *dl_handle);
+
+/* fli_alloc_hook_wrapped sends the calls of a library linked in from
+ * its static archive to the wrappers, with hooks h: the library's
+ * objects were linked with -Wl,--wrap=malloc and its kin (only theirs:
+ * `ld -r --wrap=...` over the archive), so their calls reach faultline's
+ * __wrap_malloc ... (faultline/target.h), which pass them to the
+ * wrappers from now until fli_alloc_unhook, and straight to the
+ * allocator otherwise.  0, FL_EINVAL (h NULL) or FL_ESTATE (hooked
+ * already, either way). */
+int fli_alloc_hook_wrapped(const struct fli_alloc_hooks *h);
 
 /* fli_alloc_unhook puts the target's original pointers back (if it is
  * still loaded); the fail hook is never consulted again.  Returns 0 (also when nothing is hooked)

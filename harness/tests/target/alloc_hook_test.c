@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "faultline/error.h"
+#include "faultline/target.h" /* the __wrap_ functions */
 #include "target/alloc_hook.h"
 #include "toy.h"
 
@@ -820,6 +821,53 @@ test_refusals(void **state)
 	dlclose(self);
 }
 
+/* A library linked in from its archive with -Wl,--wrap calls the
+ * __wrap_ functions: counted, failed, held and checked only between
+ * fli_alloc_hook_wrapped and the unhook, straight to the allocator
+ * otherwise; one hook at a time, either way. */
+static void
+test_wrapped(void **state)
+{
+	struct rec r = { .fail_at = 3 };
+	struct fli_alloc_hooks h = { .arg = &r, .fail = rec_fail };
+	void *p, *q, *aligned = NULL;
+	char *d;
+
+	(void)state;
+	p = __wrap_malloc(8); /* not on: not counted */
+	__wrap_free(p);
+	assert_int_equal(stats().calls, 0);
+	assert_fl(fli_alloc_hook_wrapped(NULL), FL_EINVAL);
+	assert_fl(fli_alloc_hook_wrapped(&h), 0);
+	assert_fl(fli_alloc_hook_wrapped(&h), FL_ESTATE);
+	assert_fl(fli_alloc_hook(toy_handle, &h), FL_ESTATE);
+	p = __wrap_malloc(10);
+	q = __wrap_calloc(2, 3);
+	assert_null(__wrap_strdup("fails")); /* call 3 */
+	d = __wrap_strndup("abcdef", 3);
+	assert_int_equal(__wrap_posix_memalign(&aligned, 64, 20), 0);
+	q = __wrap_realloc(q, 12);
+	assert_non_null(p);
+	assert_non_null(q);
+	assert_string_equal(d, "abc");
+	assert_int_equal(stats().calls, 6);
+	assert_int_equal(stats().failed, 1);
+	assert_int_equal(stats().blocks_held, 4);
+	assert_int_equal(stats().bytes_held, 10 + 12 + 4 + 20);
+	assert_string_equal(r.fns[2], "strdup");
+	assert_string_equal(r.fns[5], "realloc");
+	__wrap_free(p);
+	__wrap_free(q);
+	__wrap_free(d);
+	__wrap_free(aligned);
+	assert_int_equal(stats().blocks_held, 0);
+	assert_fl(fli_alloc_unhook(), 0);
+	p = __wrap_malloc(8); /* off again */
+	__wrap_free(p);
+	assert_int_equal(stats().calls, 6);
+	assert_int_equal(r.seen, 6);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -835,6 +883,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_unhook_after_dlclose, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_heap_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrapped, setup, teardown),
 	};
 
 	if (argc < 4) {

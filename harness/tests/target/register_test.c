@@ -192,6 +192,14 @@ test_shape(void **state)
 	x.t.name = "Reg";
 	refused(&x, FL_EINVAL, "is not lower_case_name");
 	good(&x, "s5");
+	{
+		static const char *const libs[] = { "libc.so.6", NULL };
+
+		x.t.wrapped = true; /* linked in from an archive, and a shared library? */
+		x.t.libraries = libs;
+	}
+	refused(&x, FL_EINVAL, "give wrapped or libraries, not both");
+	good(&x, "s6");
 	x.ops[0].name = NULL;
 	x.ops[0].fn = NULL;
 	refused(&x, FL_EINVAL, "declares no op");
