@@ -2242,7 +2242,7 @@ cmd_repro(int argc, char **argv)
 			ints[j] = j < ops[i].nints ? ops[i].ints[j] : op->u.target.ints[j];
 			vars[j][0] = '\0';
 			if (declared && op->u.target.objs[j] >= 0 &&
-			    targs[j].type == FL_TARGET_OBJECT)
+			    (targs[j].type == FL_TARGET_OBJECT || (op->u.target.named & (1u << j))))
 				repro_var(vars[j], sizeof(vars[j]), s, op->u.target.objs[j]);
 			cc.objs[j] = vars[j];
 		}

@@ -190,6 +190,9 @@ struct fl_scn_op_target {
 	int64_t ints[8];      /* INT, BOOL, RANGE's lower end */
 	int64_t his[8];       /* RANGE's upper end */
 	uint32_t given;       /* bit i: argument i is in the scenario */
+	uint32_t named;       /* bit i: INT argument i (with a kind) written as an
+	                         object's name: objs[i], resolved once every object
+	                         is known */
 	const char *strs[8];  /* STRING (NULL: absent) */
 	fl_scn_ref objs[8];   /* OBJECT */
 	fl_scn_ref as;        /* the object it creates, or -1 */

@@ -121,8 +121,11 @@ struct fl_target_args {
 /* Writing an op as C on the library's public API, for `faultline repro
  * TRACE --c OUT.c` (a standalone program a maintainer can build): the
  * op's code gets the program, the C variable of each OBJECT argument (at
- * its index; declared by the program with its kind's c_type), the one
- * it creates, and a blocking op's deadline relative to its start. */
+ * its index; declared by the program with its kind's c_type; of an INT
+ * argument with a kind written as an object's name too, else ""), the
+ * one it creates (NULL: an FL_TARGET_OP_AS_OPTIONAL op written without
+ * `as:`, whose code closes what it made), and a blocking op's deadline
+ * relative to its start. */
 struct fl_target_c {
 	FILE *out;
 	const char *objs[FL_TARGET_MAX_ARGS];

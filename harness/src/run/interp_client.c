@@ -286,8 +286,11 @@ op_connect(void *state, const struct fl_target_args *a, void **created)
 	__atomic_store_n(&s->stop, 0, __ATOMIC_RELAXED);
 	if (cancel_at == FL_SCN_CANCEL_RANDOM)
 		cancel_at = (int)fl_choice_draw(ar->choices, FL_CLUSTER_CONNECT_DONE);
+	/* each attempt's deadline: deadline_ms (drawn once for the op) */
+	uint64_t span = fli_target_deadline_span(ar, op);
+
 	for (uint32_t k = 0; k < attempts; k++) {
-		uint64_t deadline = fl_clock_now_ns() + fli_target_deadline_span(ar, op);
+		uint64_t deadline = fl_clock_now_ns() + span;
 		uint64_t timeout = deadline - fl_clock_now_ns();
 
 		client_ctx(ar, a, s, timeout, &ctx);
@@ -406,8 +409,11 @@ op_kv(void *state, const struct fl_target_args *a, void **created)
 	(void)created;
 	if (c == NULL)
 		return 0;
+	/* each operation's deadline: deadline_ms (drawn once for the op) */
+	uint64_t span = fli_target_deadline_span(ar, op);
+
 	for (uint32_t k = 0; k < (uint32_t)a->ints[KC_COUNT]; k++) {
-		uint64_t deadline = fl_clock_now_ns() + fli_target_deadline_span(ar, op);
+		uint64_t deadline = fl_clock_now_ns() + span;
 		struct fl_cluster_reply reply = { .value = got, .value_cap = sizeof(got) };
 		int kk = (int)fl_choice_draw(ar->choices, (uint64_t)a->ints[KC_KEYS]);
 		int rv;
@@ -585,7 +591,7 @@ static const struct fl_target_arg connect_args[] = {
 	/* whose ingress first (the loader keeps it to the members) */
 	[CN_MEMBER] = { .name = "member",
 	                .type = FL_TARGET_INT,
-	                .max = 15, /* as a node's id (interp_cluster.c) */
+	                .max = 1000000, /* a member: the loader says which */
 	                .names = round_robin },
 	[CN_CHECK_OWNER] = { .name = "check_owner", .type = FL_TARGET_BOOL, .dflt = 1 },
 	/* a registered connect helper drives its own steps */

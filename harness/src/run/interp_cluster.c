@@ -879,9 +879,11 @@ do_kv(struct actor_run *ar, const struct fl_scenario_op *op, const int64_t *v)
 	struct run *r = ar->run;
 	const struct fl_history_model *m = &fl_history_kv;
 	struct fl_idle idle = { 0 };
+	/* each operation's deadline: deadline_ms (drawn once for the op) */
+	uint64_t span = fli_target_deadline_span(ar, op);
 
 	for (uint32_t k = 0; k < (uint32_t)v[KA_COUNT]; k++) {
-		uint64_t deadline = op_deadline(ar, op), index = 0;
+		uint64_t deadline = fl_clock_now_ns() + span, index = 0;
 		int64_t process = ar->index + (int64_t)ar->history_lives * RUN_MAX_ACTORS;
 		char key[16], value[96], got[4097];
 		bool write = fl_choice_draw(ar->choices, 2) == 0;
@@ -1111,9 +1113,9 @@ static const struct fl_target_name leader_name[] = { { "leader", FL_SCN_NODE_LEA
 /* A node: its id, `leader` (the leader at that moment) or the name an
  * earlier op gave one (any actor's).  An id is one of the scenario's
  * cluster's members (at most FL_SCN_MAX_NODES): the loader's
- * cluster_members says so, naming them; up to NODE_ID_MAX here, so that
- * a number past them gets that message. */
-#define NODE_ID_MAX 15
+ * cluster_members says so, naming them; any number here, so that every
+ * number past them gets that message. */
+#define NODE_ID_MAX 1000000
 #define NODE_ARG(n, req)                                                                           \
 	{                                                                                          \
 		.name = (n), .type = FL_TARGET_INT, .required = (req), .min = 0,                   \
@@ -1129,7 +1131,7 @@ static const struct fl_target_arg node_args[] = {
 static const struct fl_target_arg partition_args[] = {
 	[PT_GROUPS] = { .name = "groups",
 	                .type = FL_TARGET_GROUPS,
-	                .max = NODE_ID_MAX,
+	                .max = 15, /* the most groups pack: cluster_members says more */
 	                .excludes = "isolate" },
 	[PT_ISOLATE] = NODE_ARG("isolate", false),
 	{ NULL },

@@ -410,9 +410,16 @@ draw_list(struct loader *l, yaml_node_t *n, const char *f, int64_t min, int64_t 
 			v[i] = w->value;
 			continue;
 		}
-		if (names_only)
+		if (names_only) {
+			char list[200] = "";
+
+			for (w = names; w->name != NULL; w++)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				         list[0] ? ", " : "", w->name);
 			return fli_scn_fail(l, fli_scn_yline(it ? it : n), f,
-			                    "item %zu: expected one of its words", i);
+			                    "item %zu: expected one of: %s (got '%.64s')", i, list,
+			                    text != NULL ? text : "");
+		}
 		if (text == NULL || fli_scn_parse_decimal(text, &v[i]) != 0)
 			return fli_scn_fail(l, fli_scn_yline(it ? it : n), f,
 			                    "item %zu: expected a decimal integer%s", i,
@@ -522,8 +529,7 @@ given_as_more(const struct fl_scn_op_target *o, const struct fl_target_arg *a, s
 		return false;
 	if (a->type != FL_TARGET_INT && a->type != FL_TARGET_BOOL)
 		return true;
-	return o->draws[i].values != NULL || o->ints[i] != a->dflt ||
-	       (a->kind != NULL && o->objs[i] >= 0);
+	return o->draws[i].values != NULL || o->ints[i] != a->dflt || (o->named & (1u << i));
 }
 
 /* A RANGE argument: [lo, hi] with min <= lo <= hi <= max; absent, [dflt,
@@ -702,6 +708,8 @@ convert_target_op(struct loader *l, yaml_node_t *m, const char *base, int ai, in
 					               builtin ? builtin_kinds(a->kind)
 					                       : 1u << FL_SCN_OBJ_TARGET,
 					               a->any_client, ai, oi, &o->objs[i]);
+				if (!rc)
+					o->named |= 1u << i;
 				if (!rc && !builtin)
 					l->refs[l->ref_count - 1].target_kind = a->kind;
 				break;
@@ -870,7 +878,7 @@ cluster_members(struct loader *l, yaml_node_t *m, const char *base, const struct
 		     k++) {
 			int64_t v = o->draws[i].values ? o->draws[i].values[k] : o->ints[i];
 
-			if (v >= nodes && !(a->kind != NULL && o->objs[i] >= 0))
+			if (v >= nodes && !(o->named & (1u << i)))
 				return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, m, a->name)),
 				                    f, "node %lld is not a member (ids 0..%u)",
 				                    (long long)v, l->s->cluster.nodes - 1);

@@ -674,7 +674,7 @@ static const struct refusal cluster_cases[] = {
 	{ CLUSTER_HEAD "      - kv: {count: 1, read: 0}\n",
 	  "mem.yaml:8: actors[0].ops[0].kv.read: expected one of: log, local (got '0')" },
 	{ CLUSTER_HEAD "      - kv: {count: 1, read: [log, 1]}\n",
-	  "mem.yaml:8: actors[0].ops[0].kv.read: item 1: expected one of its words" },
+	  "mem.yaml:8: actors[0].ops[0].kv.read: item 1: expected one of: log, local (got '1')" },
 	{ CLUSTER_HEAD "      - restart_node: {node: 1, as: n}\n",
 	  "mem.yaml:8: actors[0].ops[0].restart_node.as: unknown key (op restart_node takes node, "
 	  "expect)" },
@@ -693,6 +693,68 @@ test_cluster_refused(void **state)
 {
 	(void)state;
 	assert_refused(cluster_cases, sizeof cluster_cases / sizeof cluster_cases[0]);
+}
+
+/* A target's integer argument with a kind, written as an object's
+ * name, counts as given: its `requires` holds it too (the name is
+ * resolved only once every object is known). */
+static int
+named_nop(void *state, const struct fl_target_args *a, void **created)
+{
+	(void)state;
+	(void)a;
+	if (created != NULL)
+		*created = &named_nop;
+	return 0;
+}
+
+static void
+named_close(void *state, void *obj)
+{
+	(void)state;
+	(void)obj;
+}
+
+static void
+test_named_int_requires(void **state)
+{
+	static const struct fl_target_kind kinds[] = { { .name = "thing", .close = named_close },
+		                                       { NULL } };
+	static const struct fl_target_arg use_args[] = {
+		{ .name = "which",
+		  .type = FL_TARGET_INT,
+		  .max = 9,
+		  .kind = "thing",
+		  .requires = "flag" },
+		{ .name = "flag", .type = FL_TARGET_BOOL },
+		{ NULL },
+	};
+	static const struct fl_target_op ops[] = {
+		{ .name = "named_mk", .creates = "thing", .fn = named_nop },
+		{ .name = "named_use", .args = use_args, .fn = named_nop },
+		{ NULL },
+	};
+	static const struct fl_target t = { .abi = FL_TARGET_ABI,
+		                            .name = "named",
+		                            .ops = ops,
+		                            .kinds = kinds };
+	static const char bad[] = HEAD ACTOR "      - named_mk: {as: x}\n"
+	                                     "      - named_use: {which: x}\n";
+	static const char good[] = HEAD ACTOR "      - named_mk: {as: x}\n"
+	                                      "      - named_use: {which: x, flag: true}\n";
+	struct fl_scenario *s = NULL;
+	char err[512];
+
+	(void)state;
+	assert_fl(fl_target_register(&t, err, sizeof err), 0);
+	assert_fl(fl_scenario_load_string("mem.yaml", bad, sizeof bad - 1, &s, err, sizeof err),
+	          FL_EINVAL);
+	assert_string_equal(err, "mem.yaml:8: actors[0].ops[1].named_use.which: needs flag: true");
+	if (fl_scenario_load_string("mem.yaml", good, sizeof good - 1, &s, err, sizeof err))
+		fail_msg("%s", err);
+	assert_true(s->actors[0].ops[1].u.target.named & 1u);
+	assert_int_equal(s->actors[0].ops[1].u.target.objs[0], s->actors[0].ops[0].u.target.as);
+	fl_scenario_free(s);
 }
 
 /* The plain forms still load, signs and quotes included. */
@@ -856,7 +918,7 @@ int
 main(void)
 {
 	enum { NBAD = sizeof bad_cases / sizeof bad_cases[0] };
-	struct CMUnitTest tests[NBAD + 17];
+	struct CMUnitTest tests[NBAD + 18];
 	size_t n = 0;
 
 	if (fl_fixtures_register() != 0)
@@ -875,6 +937,7 @@ main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_declared_words);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cluster_args);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cluster_refused);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_named_int_requires);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_expect);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unknown_point);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_default_properties);
