@@ -1117,6 +1117,29 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 			}
 		}
 	}
+	{
+		uint64_t *tried = calloc(out.nhits ? out.nhits : 1, sizeof(*tried));
+		struct fl_report_sweep sw = { .scenario = s->name,
+			                      .seed = p->seed,
+			                      .points = names,
+			                      .hits = out.hits,
+			                      .tried = tried,
+			                      .faulted = nall,
+			                      .kept = nkept,
+			                      .here = nsweep };
+
+		for (size_t pt = 0; tried != NULL && pt < out.nhits && names[pt] != NULL; pt++) {
+			tried[pt] = out.hits[pt] < sweep_cap(names[pt]) ? out.hits[pt]
+			                                                : sweep_cap(names[pt]);
+			sw.npoints = pt + 1;
+		}
+		/* a report without it is not the batch's: out of memory fails */
+		if (tried == NULL || fl_report_sweep(rep, &sw) != 0) {
+			fprintf(stderr, "faultline: out of memory for the sweep's report\n");
+			fl_report_set_interrupted(rep, "out of memory");
+		}
+		free(tried);
+	}
 	fli_runner_outcome_fini(&out);
 	fl_report_plan(rep, NULL, nsweep);
 	/* In batches, so the scenario's time budget bounds a sweep too; a

@@ -217,6 +217,29 @@ int fl_report_open_files(struct fl_report *r, char *err, size_t errlen);
 int fl_report_rule_never_fired(struct fl_report *r, const char *scenario, int index,
                                const char *point, int line, uint64_t runs);
 
+/* A fault sweep of one scenario (faultline run --sweep): its counting
+ * run's hits per point (points[i] hit hits[i] times, i < npoints; points
+ * hit 0 times may be left out), the hits of each it tries (tried[i]: at
+ * most its cap), the faulted runs that makes (2 x the sum of tried: once
+ * and from then on), those --sweep-limit kept, and those of this shard. */
+struct fl_report_sweep {
+	const char *scenario;
+	uint64_t seed;
+	const char *const *points;
+	const uint64_t *hits;
+	const uint64_t *tried;
+	size_t npoints;
+	uint64_t faulted;
+	uint64_t kept;
+	uint64_t here;
+};
+
+/* fl_report_sweep notes a sweep: an entry of `sweeps` in the JSON
+ * ({"scenario", "seed", "hits": {point: n}, "tried": {point: n},
+ * "faulted_runs", "kept", "this_shard"}, points hit at least once).
+ * Call it before fl_report_finish.  Returns 0 or FL_ENOMEM. */
+int fl_report_sweep(struct fl_report *r, const struct fl_report_sweep *s);
+
 /* fl_report_set_interrupted marks the batch interrupted (`why`, e.g.
  * "SIGINT", is copied): the JSON says "interrupted": true, the JUnit gets
  * an <error> testcase named interrupted, TAP ends with "Bail out!" instead

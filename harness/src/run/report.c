@@ -59,6 +59,8 @@ struct fl_report {
 	FILE *json_f, *junit_f; /* opened by fl_report_open_files */
 	struct never_fired *never;
 	size_t nnever;
+	char **sweeps; /* each sweep's JSON object (fl_report_sweep) */
+	size_t nsweeps;
 	char *interrupted; /* why the batch stopped early, or NULL */
 };
 
@@ -113,6 +115,9 @@ fl_report_free(struct fl_report *r)
 		free(r->never[i].point);
 	}
 	free(r->never);
+	for (size_t i = 0; i < r->nsweeps; i++)
+		free(r->sweeps[i]);
+	free(r->sweeps);
 	free(r->interrupted);
 	free(r->current);
 	for (size_t i = 0; i < r->name_count; i++)
@@ -591,6 +596,53 @@ fl_report_rule_never_fired(struct fl_report *r, const char *scenario, int index,
 	return 0;
 }
 
+/* {"p": v[i], ...} of the points whose hits are not 0. */
+static void
+point_map(FILE *m, const struct fl_report_sweep *s, const uint64_t *v)
+{
+	fputc('{', m);
+	for (size_t i = 0, n = 0; i < s->npoints; i++) {
+		if (s->hits[i] == 0)
+			continue;
+		fputs(n++ ? ", " : "", m);
+		fli_json_str(m, s->points[i]);
+		fprintf(m, ": %llu", (unsigned long long)v[i]);
+	}
+	fputc('}', m);
+}
+
+int
+fl_report_sweep(struct fl_report *r, const struct fl_report_sweep *s)
+{
+	char *buf = NULL, **v;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (m == NULL)
+		return FL_ENOMEM;
+	fputs("{\"scenario\": ", m);
+	fli_json_str(m, s->scenario);
+	fprintf(m, ", \"seed\": %llu, \"hits\": ", (unsigned long long)s->seed);
+	point_map(m, s, s->hits);
+	fputs(", \"tried\": ", m);
+	point_map(m, s, s->tried);
+	fprintf(m, ", \"faulted_runs\": %llu, \"kept\": %llu, \"this_shard\": %llu}",
+	        (unsigned long long)s->faulted, (unsigned long long)s->kept,
+	        (unsigned long long)s->here);
+	if (fclose(m) != 0) {
+		free(buf);
+		return FL_ENOMEM;
+	}
+	v = realloc(r->sweeps, (r->nsweeps + 1) * sizeof(*v));
+	if (v == NULL) {
+		free(buf);
+		return FL_ENOMEM;
+	}
+	r->sweeps = v;
+	r->sweeps[r->nsweeps++] = buf;
+	return 0;
+}
+
 int
 fl_report_set_interrupted(struct fl_report *r, const char *why)
 {
@@ -652,6 +704,10 @@ json_tail(const struct fl_report *r, FILE *f)
 {
 	fputs(r->run_count ? "\n]" : "]", f);
 	json_never_fired(r, f);
+	fputs(",\n \"sweeps\": [", f);
+	for (size_t i = 0; i < r->nsweeps; i++)
+		fprintf(f, "%s%s", i ? ", " : "", r->sweeps[i]);
+	fputc(']', f);
 	fprintf(f, ",\n \"interrupted\": %s", r->interrupted ? "true" : "false");
 	fprintf(f,
 	        ",\n \"summary\": {\"runs\": %zu, \"passed\": %llu, \"failed\": %llu, "

@@ -15,6 +15,7 @@ Exit status: 0 all passed, 1 a case failed, 77 skipped (meson: every case
 named was skipped).
 """
 import json
+from collections import Counter
 import os
 import re
 import resource
@@ -582,7 +583,9 @@ def case_shard():
                         "shard-1", expect={0, 1})
     s2, _, _ = run_json(SMOKE, [src(FAILING), "--seed", "100", "--runs", "5", "--shard", "2/2"],
                         "shard-2", expect={0, 1})
-    key = lambda r: (r["scenario"], r["seed"], r["verdict"], r["property"], r["trace_hash"])
+    # by the run's id (its index among its scenario's runs), not totals
+    key = lambda r: (r["scenario"], r["seed"], r["run_index"], r["verdict"], r["property"],
+                     r["trace_hash"])
     a = sorted(key(r) for r in full["runs"])
     b1 = [key(r) for r in s1["runs"]]
     b2 = [key(r) for r in s2["runs"]]
@@ -639,6 +642,29 @@ def case_shm_clean():
     run(["shrink", t, "-o", os.path.join(d, "m.trace"), "--attempts", "10"], 0)
 
 
+# A sweep's cap on the hits of a point it tries (harness/cli/main.c,
+# sweep_cap): a target's allocation calls all of them up to 10,000, the
+# transport's points their first 64.
+def sweep_cap(point):
+    return 10000 if point == "target/alloc" else 64
+
+
+def sweep_promised(rep, i=0):
+    """The faulted runs sweep i of a JSON report promises, as (point, k,
+    persistent), from its counting run's hits: each hit up to the point's
+    cap, once and from then on.  Checks the report's own sums."""
+    sw = rep["sweeps"][i]
+    want = []
+    for point, hits in sw["hits"].items():
+        check(sw["tried"][point] == min(hits, sweep_cap(point)),
+              "%s hit %d times, tried %d", point, hits, sw["tried"][point])
+        want += [(point, k, p) for k in range(1, min(hits, sweep_cap(point)) + 1)
+                 for p in (False, True)]
+    check(sw["faulted_runs"] == len(want) == 2 * sum(sw["tried"].values()),
+          "the report's faulted_runs %d, its hits make %d", sw["faulted_runs"], len(want))
+    return want
+
+
 def case_sweep():
     """--sweep: prints the number of faulted runs; every faulted run of the
     request/response sweep scenario passes (no crash, hang or leak); a
@@ -650,7 +676,18 @@ def case_sweep():
     m = re.search(r"sweep: (\d+) of \d+ faulted runs", out + err)
     check(m is not None, "no 'sweep: N of M faulted runs' line:\n%s%s", out, err)
     n = int(m.group(1))
-    check(n >= 20, "only %d faulted runs: the request/response points were not swept", n)
+    # Exactly the runs it promises: every hit the counting run saw (at
+    # most a point's cap), once and from then on, each one run.
+    want = sweep_promised(rep)
+    check(n == len(want), "the sweep says %d faulted runs; its counting run's hits promise %d",
+          n, len(want))
+    check(len(want) == 98, "the request/response sweep promises %d faulted runs, not the 98 "
+          "its eleven points' hits make (a point no longer reached, or a new one?)", len(want))
+    got = Counter((r["sweep_point"], r["sweep_k"], r["sweep_persistent"]) for r in rep["runs"]
+                  if r["sweep_point"] is not None)
+    check(got == Counter(want), "the faulted runs are not the promised ones: missing %s, "
+          "extra or repeated %s", sorted(set(want) - set(got)),
+          sorted(k for k, v in got.items() if v > 1 or k not in want))
     check(rep["summary"]["runs"] == n + 2, "summary %s, expected %d runs", rep["summary"], n + 2)
     check(rep["summary"]["passed"] == n + 2, "not every swept run passed: %s", rep["summary"])
     # --sweep on the command line sweeps a scenario without `sweep: true`.
@@ -2493,7 +2530,9 @@ def case_shard_sweep():
         check(total == len(full["runs"]), "%d shards ran %d runs together, the unsharded run %d",
               n, total, len(full["runs"]))
         faulted = [r for r in full["runs"] if r["sweep_point"] is not None]
-        check(len(faulted) >= 20, "the unsharded sweep made %d faulted runs", len(faulted))
+        check(len(faulted) == len(sweep_promised(full)),
+              "the unsharded sweep made %d faulted runs, its counting run promised %d",
+              len(faulted), len(sweep_promised(full)))
         for i, runs in enumerate(shards):
             mine = [r for r in runs if r["sweep_point"] is not None]
             check(0 < len(mine) < len(faulted), "shard %d/%d ran %d of the %d faulted runs",
