@@ -26,6 +26,7 @@ enum fl_impl_kind {
 	FL_IMPL_SERVER_OPEN,     /* fn.server_open, used by offer_service {impl} */
 	FL_IMPL_CTX_REQUEST,     /* fn.ctx_request, used by request {impl} */
 	FL_IMPL_CLUSTER_CONNECT, /* fn.cluster_connect, used by cluster_connect {impl} */
+	FL_IMPL_CLIENT_OPEN,     /* fn.client_open, used by connect_service {impl} */
 };
 
 /* An image lookup helper: finds the image of `session_id` on `sub` and
@@ -48,6 +49,12 @@ typedef int (*fl_impl_rr_request_fn)(fl_rr_domain *d, fl_rr_client *cl, uint32_t
  * step that loans and releases a chunk, and can fail).  0 and *out, or an
  * FL_E* code; a correct opener returns the port on every error path. */
 typedef int (*fl_impl_server_open_fn)(fl_rr_domain *d, const char *service, fl_rr_server **out);
+
+/* A client opener: connects to `service` and prepares the connection (a
+ * setup step that loans and releases a chunk, and can fail).  0 and
+ * *out, or an FL_E* code; a correct opener returns the client port on
+ * every error path. */
+typedef int (*fl_impl_client_open_fn)(fl_rr_domain *d, const char *service, fl_rr_client **out);
 
 /* A context-per-request helper: opens a context on the REQ socket `s`,
  * sends a `size`-byte message, waits up to timeout_ns for the reply, frees
@@ -76,6 +83,7 @@ struct fl_impl {
 		fl_impl_server_open_fn server_open;
 		fl_impl_ctx_request_fn ctx_request;
 		fl_impl_cluster_connect_fn cluster_connect;
+		fl_impl_client_open_fn client_open;
 	} fn;
 };
 

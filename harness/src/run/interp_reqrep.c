@@ -140,7 +140,7 @@ open_service(bool server)
 	struct actor_run *ar = fli_builtin_cur.ar;
 	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	const struct fl_scn_op_target *sv = &op->u.target;
-	const char *service = sv->strs[SV_SERVICE], *impl = server ? sv->strs[SV_IMPL] : NULL;
+	const char *service = sv->strs[SV_SERVICE], *impl = sv->strs[SV_IMPL];
 	void *obj = NULL;
 	int rv = ensure_domain(ar);
 
@@ -160,7 +160,8 @@ open_service(bool server)
 	} else if (rv == 0) {
 		fl_rr_client *cl = NULL;
 
-		rv = fl_rr_client_open(ar->dom, service, &cl);
+		rv = impl != NULL ? fl_impl_find(impl)->fn.client_open(ar->dom, service, &cl)
+		                  : fl_rr_client_open(ar->dom, service, &cl);
 		obj = cl;
 	}
 	/* expect: on an open is an exhaustion check (FL_TARGET_OP_EXPECT_EXACT):
@@ -599,6 +600,12 @@ check_server_impl(const char *name, char *why, size_t len)
 }
 
 static int
+check_client_impl(const char *name, char *why, size_t len)
+{
+	return fl_impl_check(name, 1u << FL_IMPL_CLIENT_OPEN, "client opener", why, len);
+}
+
+static int
 check_request_impl(const char *name, char *why, size_t len)
 {
 	return fl_impl_check(name, (1u << FL_IMPL_RR_REQUEST) | (1u << FL_IMPL_CTX_REQUEST),
@@ -619,6 +626,7 @@ static const struct fl_target_arg connect_args[] = {
 	                 .type = FL_TARGET_STRING,
 	                 .required = true,
 	                 .check = check_service },
+	[SV_IMPL] = { .name = "impl", .type = FL_TARGET_STRING, .check = check_client_impl },
 	{ NULL },
 };
 
