@@ -95,6 +95,20 @@ fli_audit_end_of_run(struct run *r)
 			fli_run_fail(r, "no_new_fds",
 			             "%d file descriptor(s) open at the end, %d at the start", now,
 			             r->fds_at_start);
+		/* proc mode: each actor's own process, once its ops and its
+		 * client closed (a crashed one's died with it). */
+		for (size_t i = 0; r->s->mode == FL_SCN_MODE_PROC && i < r->s->actor_count; i++) {
+			const struct actor_run *ar = &r->actors[i];
+
+			if (ar->crashed || !__atomic_load_n(&ar->finished, __ATOMIC_ACQUIRE) ||
+			    ar->fds_at_end <= ar->fds_at_start)
+				continue;
+			fli_run_fail(r, "no_new_fds",
+			             "actor %s: %d file descriptor(s) open in its process once its "
+			             "ops ended and its client closed, %d when it started",
+			             ar->a->name, ar->fds_at_end, ar->fds_at_start);
+			break;
+		}
 	}
 }
 

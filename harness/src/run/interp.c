@@ -269,6 +269,7 @@ fli_interp_actor_main(void *arg)
 	if (ar->run->s->mode == FL_SCN_MODE_PROC) {
 		/* This process's counts die with it: hand them to the audit. */
 		fli_audit_aio_since(ar->run, &ar->aio_delta);
+		ar->fds_at_end = fli_audit_count_fds();
 	}
 	__atomic_store_n(&ar->finished, true, __ATOMIC_RELEASE);
 }

@@ -606,6 +606,7 @@ proc_actor_main(struct actor_run *ar)
 	struct run *r = ar->run;
 
 	proc_actor = ar;
+	ar->fds_at_start = fli_audit_count_fds();
 	fli_interp_actor_main(ar);
 	/* This process's hits, for a sweep's counting run. */
 	for (size_t i = 0; r->faults != NULL && i < fl_fault_point_count() && i < FL_RUN_MAX_POINTS;
