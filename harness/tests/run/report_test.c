@@ -171,6 +171,7 @@ static const char expected_json[] =
         "\"op_errors_tolerated\": 0, \"op_errors_fatal\": 0, \"known\": false}\n"
         "],\n"
         " \"rules_never_fired\": [],\n"
+        " \"sweeps\": [],\n"
         " \"interrupted\": false,\n"
         " \"summary\": {\"runs\": 5, \"passed\": 1, \"failed\": 1, \"crashed\": 1, \"hung\": 1, "
         "\"deadlocked\": 1, \"not_run\": 0, \"known\": 0}}\n";
@@ -204,10 +205,12 @@ test_json_empty(void **state)
 	struct fl_report *r = new_report(&(struct fl_report_options){ .out = out });
 	assert_int_equal(fl_report_exit_status(r), 2); /* zero runs is never a pass */
 	char *text = written(r, fl_report_write_json);
-	assert_string_equal(text, "{\"runs\": [],\n \"rules_never_fired\": [],\n \"interrupted\": "
-	                          "false,\n \"summary\": {\"runs\": 0, \"passed\": 0, "
-	                          "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0, "
-	                          "\"not_run\": 0, \"known\": 0}}\n");
+	assert_string_equal(
+	        text,
+	        "{\"runs\": [],\n \"rules_never_fired\": [],\n \"sweeps\": [],\n \"interrupted\": "
+	        "false,\n \"summary\": {\"runs\": 0, \"passed\": 0, "
+	        "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0, "
+	        "\"not_run\": 0, \"known\": 0}}\n");
 	free(text);
 	fl_report_free(r);
 	fclose(out);
@@ -425,6 +428,39 @@ test_streamed_json(void **state)
 	fclose(f);
 }
 
+/* A sweep's entry: the points hit, what it tried, its promise; points
+ * never hit are left out. */
+static void
+test_json_sweep(void **state)
+{
+	static const char *const points[] = { "transport/a", "transport/b", "target/alloc" };
+	static const uint64_t hits[] = { 70, 0, 3 }, tried[] = { 64, 0, 3 };
+	struct fl_report_sweep sw = { .scenario = "sw\"eep",
+		                      .seed = 7,
+		                      .points = points,
+		                      .hits = hits,
+		                      .tried = tried,
+		                      .npoints = 3,
+		                      .faulted = 134,
+		                      .kept = 10,
+		                      .here = 5 };
+	FILE *out = tmpfile();
+	struct fl_report *r = new_report(&(struct fl_report_options){ .out = out });
+	char *text;
+
+	(void)state;
+	assert_fl(fl_report_sweep(r, &sw), 0);
+	text = written(r, fl_report_write_json);
+	assert_non_null(strstr(text,
+	                       "\n \"sweeps\": [{\"scenario\": \"sw\\\"eep\", \"seed\": 7, "
+	                       "\"hits\": {\"transport/a\": 70, \"target/alloc\": 3}, "
+	                       "\"tried\": {\"transport/a\": 64, \"target/alloc\": 3}, "
+	                       "\"faulted_runs\": 134, \"kept\": 10, \"this_shard\": 5}],\n"));
+	free(text);
+	fl_report_free(r);
+	fclose(out);
+}
+
 /* A report file that cannot be opened is found by fl_report_open_files,
  * before any run; nothing is left open. */
 static void
@@ -510,6 +546,7 @@ test_not_run(void **state)
 	        "\"known\": false}\n"
 	        "],\n"
 	        " \"rules_never_fired\": [],\n"
+	        " \"sweeps\": [],\n"
 	        " \"interrupted\": false,\n"
 	        " \"summary\": {\"runs\": 2, \"passed\": 1, \"failed\": 0, \"crashed\": 0, "
 	        "\"hung\": 0, "
@@ -903,6 +940,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_bad_verdict_and_unwritable),
 		cmocka_unit_test(test_python_reads_files),
 		cmocka_unit_test(test_streamed_json),
+		cmocka_unit_test(test_json_sweep),
 		cmocka_unit_test(test_open_files_unwritable),
 		cmocka_unit_test(test_not_run),
 		cmocka_unit_test(test_interrupted),
