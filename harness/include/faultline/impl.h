@@ -27,6 +27,7 @@ enum fl_impl_kind {
 	FL_IMPL_CTX_REQUEST,     /* fn.ctx_request, used by request {impl} */
 	FL_IMPL_CLUSTER_CONNECT, /* fn.cluster_connect, used by cluster_connect {impl} */
 	FL_IMPL_CLIENT_OPEN,     /* fn.client_open, used by connect_service {impl} */
+	FL_IMPL_OFFER,           /* fn.offer, used by offer {impl} */
 };
 
 /* An image lookup helper: finds the image of `session_id` on `sub` and
@@ -72,6 +73,21 @@ typedef int (*fl_impl_ctx_request_fn)(fl_sock *s, uint32_t size, uint64_t timeou
 typedef int (*fl_impl_cluster_connect_fn)(const struct fl_cluster_client_ctx *ctx,
                                           uint64_t deadline_ns, fl_cluster_client **out);
 
+/* One message of an offer batch. */
+struct fl_impl_msg {
+	const uint8_t *buf;
+	uint32_t len;
+};
+
+/* A batch sender: offers msgs[0..n) on `pub`, each exactly once and in
+ * that order, retrying a message the publication refused for back
+ * pressure (FL_EBACKPRESSURE) until deadline_ns; waits with fl_idle.
+ * Returns 0 once every message was taken, or the FL_E* code of the offer
+ * that failed (the rest are not sent).  Called on the publication's owner
+ * thread. */
+typedef int (*fl_impl_offer_fn)(fl_publication *pub, const struct fl_impl_msg *msgs, uint32_t n,
+                                uint64_t deadline_ns);
+
 struct fl_impl {
 	const char *name; /* what `impl:` says */
 	enum fl_impl_kind kind;
@@ -84,6 +100,7 @@ struct fl_impl {
 		fl_impl_ctx_request_fn ctx_request;
 		fl_impl_cluster_connect_fn cluster_connect;
 		fl_impl_client_open_fn client_open;
+		fl_impl_offer_fn offer;
 	} fn;
 };
 

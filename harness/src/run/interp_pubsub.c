@@ -35,7 +35,7 @@
 enum { AD_CHANNEL, AD_STREAM, AD_EXCLUSIVE, AD_ASYNC, AD_CANCEL_AT };
 enum { AS_CHANNEL, AS_STREAM, AS_ASYNC, AS_CANCEL_AT }; /* a subscription: not exclusive */
 enum { RM_OBJ, RM_ASYNC, RM_CANCEL_AT };
-enum { OF_PUB, OF_COUNT, OF_SIZE, OF_SIZES };
+enum { OF_PUB, OF_COUNT, OF_SIZE, OF_SIZES, OF_IMPL };
 enum { PL_SUB, PL_UNTIL };
 enum { TI_SUB, TI_FROM, TI_INDEX };
 enum { LK_SUB, LK_FROM, LK_IMPL };
@@ -47,7 +47,10 @@ fli_scenario_uses_pubsub(const struct fl_scenario *s)
 	return fl_scenario_uses_domain(s, FL_SCN_DOMAIN_PUBSUB);
 }
 
-#define MSG_HEADER 8u
+/* A message's header: its sequence number, its publication object, its
+ * length; the payload after it is a function of the sequence number and
+ * the offset (fill_message). */
+#define MSG_HEADER 12u
 
 struct sub_state {
 	fl_subscription *sub;
@@ -107,7 +110,7 @@ on_message(void *clientd, const uint8_t *buf, size_t len, const struct fl_header
 {
 	struct sub_state *ss = clientd;
 	struct run *r = ss->ar->run;
-	uint32_t seq, pub;
+	uint32_t seq, pub, sent_len;
 
 	(void)h;
 	ss->received++;
@@ -119,10 +122,17 @@ on_message(void *clientd, const uint8_t *buf, size_t len, const struct fl_header
 	}
 	memcpy(&seq, buf, 4);
 	memcpy(&pub, buf + 4, 4);
+	memcpy(&sent_len, buf + 8, 4);
 	if (pub >= r->s->object_count) {
 		fli_run_fail(r, "delivery_in_order",
 		             "actor %s: message names publication %u of %zu", ss->ar->a->name, pub,
 		             r->s->object_count);
+		return;
+	}
+	if (sent_len != len) {
+		fli_run_fail(r, "delivery_in_order",
+		             "actor %s: message %u from %s is %zu bytes, %u were sent",
+		             ss->ar->a->name, seq, r->s->objects[pub].name, len, sent_len);
 		return;
 	}
 	for (size_t i = MSG_HEADER; i < len; i++) {
@@ -355,6 +365,71 @@ struct offer {
 	uint32_t count, size_min, size_max;
 };
 
+/* Writes message `seq` of publication object `pubidx`: its header, then
+ * the payload on_message checks byte by byte. */
+static void
+fill_message(uint8_t *buf, uint32_t len, uint32_t seq, uint32_t pubidx)
+{
+	memcpy(buf, &seq, 4);
+	memcpy(buf + 4, &pubidx, 4);
+	memcpy(buf + 8, &len, 4);
+	for (uint32_t b = MSG_HEADER; b < len; b++)
+		buf[b] = (uint8_t)(seq * 31 + b);
+}
+
+/* The most bytes one offer op with `impl:` builds before handing them to
+ * the helper at once. */
+#define OFFER_BATCH_MAX_BYTES (64u << 20)
+
+/*
+ * offer {impl}: the messages are built first (sizes drawn as without
+ * impl), then the fixture helper named sends them all (fl_impl_offer_fn).
+ * Each counts as sent: what the helper drops, repeats or reorders is the
+ * subscribers' to see (no_loss, no_duplicates, delivery_in_order).
+ */
+static void
+offer_batch(struct actor_run *ar, const struct fl_scenario_op *op, const struct offer *o,
+            fl_publication *pub, const struct fl_impl *impl, const struct fl_gen_edges *edges)
+{
+	struct run *r = ar->run;
+	struct fl_impl_msg *msgs = calloc(o->count, sizeof(*msgs));
+	uint32_t *lens = calloc(o->count, sizeof(*lens));
+	uint8_t *bytes = NULL;
+	uint64_t total = 0;
+	int rv;
+
+	if (msgs == NULL || lens == NULL) {
+		fli_op_error(ar, op, "offer batch", FL_ENOMEM);
+		goto out;
+	}
+	for (uint32_t i = 0; i < o->count; i++) {
+		uint64_t drawn;
+		if (!fl_gen_edge(ar->choices, o->size_min, o->size_max, edges, &drawn))
+			drawn = (uint64_t)fl_choice_range(ar->choices, o->size_min, o->size_max);
+		lens[i] = drawn < MSG_HEADER ? MSG_HEADER : (uint32_t)drawn;
+		total += lens[i];
+	}
+	if (total > OFFER_BATCH_MAX_BYTES || (bytes = malloc(total)) == NULL) {
+		fli_op_error(ar, op, "offer batch",
+		             total > OFFER_BATCH_MAX_BYTES ? FL_ELIMIT : FL_ENOMEM);
+		goto out;
+	}
+	total = 0;
+	for (uint32_t i = 0; i < o->count; i++) {
+		fill_message(bytes + total, lens[i], r->sent[o->pub] + i, (uint32_t)o->pub);
+		msgs[i] = (struct fl_impl_msg){ .buf = bytes + total, .len = lens[i] };
+		total += lens[i];
+	}
+	rv = impl->fn.offer(pub, msgs, o->count, fli_deadline_after_ms(r, 0));
+	r->sent[o->pub] += o->count;
+	if (rv != 0)
+		fli_op_error(ar, op, impl->name, rv);
+out:
+	free(bytes);
+	free(lens);
+	free(msgs);
+}
+
 static int
 do_offer(void *state, const struct fl_target_args *args, void **created)
 {
@@ -369,6 +444,8 @@ do_offer(void *state, const struct fl_target_args *args, void **created)
 		.size_max = (uint32_t)(range ? args->his[OF_SIZES] : args->ints[OF_SIZE]),
 	},
 	                   *o = &given;
+	const struct fl_impl *impl =
+	        (args->given & (1u << OF_IMPL)) != 0 ? fl_impl_find(args->strs[OF_IMPL]) : NULL;
 	fl_publication *pub = o->pub >= 0 ? r->objs[o->pub] : NULL;
 	struct fl_idle st = { 0 };
 	uint8_t *buf;
@@ -391,6 +468,11 @@ do_offer(void *state, const struct fl_target_args *args, void **created)
 	struct fl_gen_edges edges = { .step = fl_publication_max_payload_length(pub),
 		                      .points = &max_message,
 		                      .npoints = 1 };
+	if (impl != NULL && impl->kind == FL_IMPL_OFFER) {
+		free(buf);
+		offer_batch(ar, op, o, pub, impl, &edges);
+		return 0;
+	}
 	for (uint32_t i = 0; i < o->count; i++) {
 		uint64_t drawn;
 		uint32_t len, seq = r->sent[o->pub];
@@ -403,10 +485,7 @@ do_offer(void *state, const struct fl_target_args *args, void **created)
 		len = (uint32_t)drawn;
 		if (len < MSG_HEADER)
 			len = MSG_HEADER;
-		memcpy(buf, &seq, 4);
-		memcpy(buf + 4, &pubidx, 4);
-		for (uint32_t b = MSG_HEADER; b < len; b++)
-			buf[b] = (uint8_t)(seq * 31 + b);
+		fill_message(buf, len, seq, pubidx);
 		for (;;) {
 			rv = fl_publication_offer(pub, buf, len);
 			if (rv > 0 || rv != FL_EBACKPRESSURE || fl_clock_now_ns() >= deadline)
@@ -629,6 +708,12 @@ check_lookup_impl(const char *name, char *why, size_t len)
 	return fl_impl_check(name, 1u << FL_IMPL_IMAGE_LOOKUP, "image lookup", why, len);
 }
 
+static int
+check_offer_impl(const char *name, char *why, size_t len)
+{
+	return fl_impl_check(name, 1u << FL_IMPL_OFFER, "batch sender", why, len);
+}
+
 /* cancel_at: the step of an asynchronous add or remove at which it is
  * cancelled, one drawn from the choice stream, or none. */
 static const struct fl_target_name cancel_names[] = {
@@ -697,6 +782,8 @@ static const struct fl_target_arg offer_args[] = {
 	               .type = FL_TARGET_RANGE,
 	               .max = MAX_MSG_SIZE,
 	               .excludes = "size" },
+	/* a fixture's batch sender sends them (offer_batch) */
+	[OF_IMPL] = { .name = "impl", .type = FL_TARGET_STRING, .check = check_offer_impl },
 	{ NULL },
 };
 

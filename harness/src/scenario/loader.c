@@ -474,7 +474,7 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 	                            &s->driver.driver_timeout_ms)) ||
 	    (rc = fli_scn_u32_field(l, dn, "driver", "linger_ms", d->linger_ms, 0, MAX_MS, false,
 	                            FL_SCN_DEFAULT_LINGER_MS, &s->driver.linger_ms)) ||
-	    (rc = fli_scn_u32_field(l, dn, "driver", "term_length", d->term_length, 4096, 1 << 30,
+	    (rc = fli_scn_u32_field(l, dn, "driver", "term_length", d->term_length, 65536, 1 << 30,
 	                            false, FL_SCN_DEFAULT_TERM_LENGTH, &s->driver.term_length)))
 		return rc;
 	if (s->driver.term_length & (s->driver.term_length - 1))
