@@ -37,6 +37,9 @@
 #include "run/sanitizer.h"
 #include "run/shrink.h"
 #include "scenario/target_internal.h"
+#ifdef FLI_RAFT_PLANTS
+#include "cluster/raft.h"
+#endif
 
 #define EXIT_USAGE FL_CLI_EXIT_USAGE
 
@@ -289,6 +292,55 @@ san_report_beside(char *out, size_t len, const char *trace, const char *suffix)
 	snprintf(out, len, "%.*s%s", (int)n, trace, suffix);
 }
 
+/*
+ * faultline-planted (harness/cli/meson.build) is this program with Raft's
+ * planted bugs compiled in (FLI_RAFT_PLANTS), one chosen by FL_PLANT: the
+ * proof that the cluster's safety checks fail when Raft is broken
+ * (docs/properties.md, "The proof matrix").  A trace records the plant;
+ * a replay sets it again.
+ */
+static const char *const plant_names[] = { "none", "vote_no_log_check", "commit_old_term",
+	                                   "vote_not_persisted" };
+
+/* The plant's name, or NULL when none is set. */
+static const char *
+plant_name(void)
+{
+#ifdef FLI_RAFT_PLANTS
+	if ((size_t)fli_raft_plant < sizeof(plant_names) / sizeof(plant_names[0]) &&
+	    fli_raft_plant != FLI_PLANT_NONE)
+		return plant_names[fli_raft_plant];
+#endif
+	return NULL;
+}
+
+/* Sets the plant called `name`: 0, or -1 after saying why. */
+static int
+plant_set(const char *name, const char *from)
+{
+	for (size_t i = 0; i < sizeof(plant_names) / sizeof(plant_names[0]); i++) {
+		if (strcmp(plant_names[i], name) != 0)
+			continue;
+#ifdef FLI_RAFT_PLANTS
+		fli_raft_plant = (enum fli_raft_plant)i;
+		return 0;
+#else
+		fprintf(stderr,
+		        "faultline: %s: the planted bug %s: only faultline-planted (a test build) "
+		        "has it; run it with that program\n",
+		        from, name);
+		return -1;
+#endif
+	}
+	fprintf(stderr,
+	        "faultline: %s: no planted bug %s (one of none, vote_no_log_check, "
+	        "commit_old_term, vote_not_persisted)\n",
+	        from, name);
+	return -1;
+}
+
+static const char *const mode_names[] = { "sim", "proc", "stress" };
+
 static int
 write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
             const struct fli_runner_outcome *o, const char *sweep, const struct fli_runner_opts *ro)
@@ -304,6 +356,12 @@ write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
 	t.signal = o->signal;
 	t.trace_hash = o->trace_hash;
 	rv = fl_trace_add_extra(&t, "path", s->path);
+	/* The mode the run had (--mode may have changed the file's): the
+	 * replay runs in it. */
+	if (rv == 0)
+		rv = fl_trace_add_extra(&t, "mode", mode_names[s->mode]);
+	if (rv == 0 && plant_name() != NULL)
+		rv = fl_trace_add_extra(&t, "plant", plant_name());
 	/* --target: the replay loads the same target. */
 	if (rv == 0 && fl_scenario_target_override() != NULL)
 		rv = fl_trace_add_extra(&t, "target", fl_scenario_target_override());
@@ -481,7 +539,6 @@ struct job {
 	char sweep_desc[160];
 };
 
-static const char *const mode_names[] = { "sim", "proc", "stress" };
 
 /* The fields of a result that say which run it is. */
 static void
@@ -550,6 +607,7 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 		 * threads, memory): the code was not judged, so no verdict and
 		 * no trace to replay; still never a pass. */
 		res->not_run = true;
+		snprintf(res->property, sizeof(res->property), "harness");
 		snprintf(res->detail, sizeof(res->detail),
 		         "the harness failed inside the run: %.440s", out.detail);
 		fli_runner_outcome_fini(&out);
@@ -1655,6 +1713,28 @@ load_trace(const char *path, struct fl_trace *t, struct fl_scenario **s, bool fo
 		        "warning: %s changed since the trace was saved (hash %016" PRIx64
 		        " now %016" PRIx64 "): --force: the replay may differ\n",
 		        spath, t->hash, (*s)->hash);
+	if (fl_trace_get_extra(t, "plant") != NULL &&
+	    plant_set(fl_trace_get_extra(t, "plant"), path) != 0) {
+		fl_scenario_free(*s);
+		fl_trace_fini(t);
+		return -1;
+	}
+	/* The run's mode, which `run --mode` may have set (a trace without
+	 * one ran in the file's). */
+	const char *mode = fl_trace_get_extra(t, "mode");
+	if (mode != NULL) {
+		size_t m = 0;
+		while (m < 3 && strcmp(mode_names[m], mode) != 0)
+			m++;
+		if (m == 3) {
+			fprintf(stderr, "faultline: %s: mode %s: one of sim, proc, stress\n", path,
+			        mode);
+			fl_scenario_free(*s);
+			fl_trace_fini(t);
+			return -1;
+		}
+		(*s)->mode = (enum fl_scn_mode)m;
+	}
 	return 0;
 }
 
@@ -2661,6 +2741,10 @@ main(int argc, char **argv)
 		fputs("faultline: cannot register the fixtures' implementations\n", stderr);
 		return EXIT_USAGE;
 	}
+#ifdef FLI_RAFT_PLANTS
+	if (getenv("FL_PLANT") != NULL && plant_set(getenv("FL_PLANT"), "FL_PLANT") != 0)
+		return EXIT_USAGE;
+#endif
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage_main, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : 0;

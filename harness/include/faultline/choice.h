@@ -49,6 +49,13 @@ int fl_choice_new_replay(const uint64_t *values, size_t n, struct fl_choice **ou
  * a replay stream. */
 void fl_choice_reseed(struct fl_choice *c, uint64_t seed);
 
+/* fl_choice_detach makes c a generating stream seeded from `seed`, a
+ * replay stream too (what was recorded stays): for a process forked off
+ * the run, whose draws the run's trace cannot record.  The run draws the
+ * seed before the fork (recorded, so a replay hands the same one), and
+ * the process's draws then come out the same in the run and its replay. */
+void fl_choice_detach(struct fl_choice *c, uint64_t seed);
+
 /* fl_choice_free frees the stream; NULL is accepted. */
 void fl_choice_free(struct fl_choice *c);
 

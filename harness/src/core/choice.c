@@ -89,6 +89,16 @@ fl_choice_reseed(struct fl_choice *c, uint64_t seed)
 		c->s[i] = splitmix64(&x);
 }
 
+void
+fl_choice_detach(struct fl_choice *c, uint64_t seed)
+{
+	if (c == NULL)
+		return;
+	c->replay = false;
+	c->exhausted = false;
+	fl_choice_reseed(c, seed);
+}
+
 int
 fl_choice_new_replay(const uint64_t *values, size_t n, struct fl_choice **out)
 {

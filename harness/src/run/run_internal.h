@@ -93,6 +93,7 @@ struct actor_run {
 	struct cluster_req creq;       /* proc mode: a cluster op the run's process does for it */
 	uint32_t history_lives;        /* kv ops that ended info: the actor is a new process
 	                                  in the history after each (Jepsen's rule) */
+	uint64_t proc_seed;            /* proc mode: its process's stream (faults) */
 	int fds_at_start, fds_at_end;  /* proc mode: this process's open descriptors when
 	                                  it started and when its ops ended (no_new_fds) */
 	struct fl_aio_debug aio_delta; /* proc mode: this process's message and aio

@@ -551,6 +551,28 @@ uses_reqrep(const struct fl_scenario *s)
 	return fl_scenario_uses_domain(s, FL_SCN_DOMAIN_REQREP);
 }
 
+/* Each actor's own stream, seeded by a draw of the run's: the run's
+ * stream records the seeds (a trace replays them), so what an actor
+ * generates (sizes, keys) reproduces from the trace, though the
+ * interleaving of stress and proc mode does not. */
+static int
+seed_actor_streams(struct run *r)
+{
+	for (size_t i = 0; i < r->s->actor_count; i++)
+		if (fl_choice_new_seeded(fl_choice_draw(r->choices, 0), &r->actors[i].choices) != 0)
+			return FL_ENOMEM; /* the caller frees those made */
+	return 0;
+}
+
+static void
+free_actor_streams(struct run *r)
+{
+	for (size_t i = 0; i < r->s->actor_count; i++) {
+		fl_choice_free(r->actors[i].choices);
+		r->actors[i].choices = NULL;
+	}
+}
+
 /*
  * stress: the driver and every actor are real threads with the default
  * platform (real clock, backoff idling, pthread locks), the baseline the
@@ -566,9 +588,10 @@ run_threads(struct run *r)
 	int rv;
 
 	r->threaded = true;
-	for (size_t i = 0; i < n; i++)
-		if (fl_choice_new_seeded(fl_choice_draw(r->choices, 0), &r->actors[i].choices) != 0)
-			return FL_ENOMEM;
+	if (seed_actor_streams(r) != 0) {
+		free_actor_streams(r);
+		return FL_ENOMEM;
+	}
 	rv = fl_thread_start(&driver, "driver", fli_interp_driver_main, r);
 	if (rv != 0)
 		return rv;
@@ -585,10 +608,7 @@ run_threads(struct run *r)
 	for (size_t i = 0; i < started; i++)
 		fl_thread_join(actors[i]);
 	fl_thread_join(driver);
-	for (size_t i = 0; i < n; i++) {
-		fl_choice_free(r->actors[i].choices);
-		r->actors[i].choices = NULL;
-	}
+	free_actor_streams(r);
 	return rv;
 }
 
@@ -606,6 +626,9 @@ proc_actor_main(struct actor_run *ar)
 	struct run *r = ar->run;
 
 	proc_actor = ar;
+	/* The fault rules' draws in this process: from a seed the run
+	 * recorded, so a replay makes the same ones. */
+	fl_choice_detach(r->choices, ar->proc_seed);
 	ar->fds_at_start = fli_audit_count_fds();
 	fli_interp_actor_main(ar);
 	/* This process's hits, for a sweep's counting run. */
@@ -637,9 +660,14 @@ run_processes(struct run *r)
 	pid_t self = getpid();
 	int rv;
 
+	if (seed_actor_streams(r) != 0) {
+		free_actor_streams(r);
+		return FL_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		r->actors[i].proc_seed = fl_choice_draw(r->choices, 0);
 	fflush(NULL);
 	for (size_t i = 0; i < n; i++) {
-		r->actors[i].choices = r->choices; /* each process has its own copy */
 		pids[i] = fork();
 		if (pids[i] < 0) {
 			/* The harness's failure, not the code's: the run is not
@@ -726,6 +754,7 @@ run_processes(struct run *r)
 	fli_cluster_join_proc(r);
 	if (rv == 0)
 		fl_thread_join(driver);
+	free_actor_streams(r);
 	return rv;
 }
 
