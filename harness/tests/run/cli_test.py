@@ -633,7 +633,11 @@ def case_shm_clean():
         rep = json.load(f)
     check(rep["summary"]["hung"] == 3, "a 1 ms timeout did not report hangs: %s", rep["summary"])
     for r in rep["runs"]:
-        check(r["verdict"] == "hang", "run %s: verdict %s, expected hang", r["seed"], r["verdict"])
+        check(r["verdict"] == "hang" and r["property"] == "hang",
+              "run %s: verdict %s, property %s, expected hang and hang", r["seed"], r["verdict"],
+              r["property"])
+        check("no verdict within 1 ms of wall time" in (r["detail"] or ""),
+              "run %s: the detail does not name the 1 ms deadline: %s", r["seed"], r["detail"])
     run(["run", src("scenarios/reqrep-port-churn.yaml"), "--seed", "1", "--runs", "4", "-q",
          "--timeout", "1", "--trace-dir", tr, "--jobs", "2"], 1)
     # The failing runs' traces replay (and shrink) without leaving anything.
@@ -1313,9 +1317,11 @@ def case_targets():
                            env=env)
         # An ASan build's LeakSanitizer sees the planted leak first (a
         # sanitizer report fails the run whatever else it found).
-        caught = ("property=target_resources" in out and "messages is 1" in out) or (
+        # Every one of the three runs leaks (the same plant each run).
+        caught = (out.count("property=target_resources") == 3 and "messages is 1" in out) or (
             "address" in os.environ.get("FL_BUILD_SANITIZE", "") and
-            "property=sanitizer" in out and "LeakSanitizer: detected memory leaks" in out)
+            out.count("property=sanitizer") == 3 and
+            "LeakSanitizer: detected memory leaks" in out)
         check(caught, "%s: the leak was not caught:\n%s%s", mode, out, err)
         rc, out, err = run(["run", "fixtures/scenarios/target-queue-correct.yaml", "--seed", "1",
                             "--runs", "3", "--mode", mode, "-q"], expect=0, env=env)
@@ -2396,6 +2402,13 @@ def case_fork_fails():
                 nr = [r for r in runs if r["verdict"] == "not_run"]
                 check(nr and all(r["trace"] is None for r in nr),
                       "%s: no run was not run, or one has a trace: %s", what, nr[:2])
+                # A run the harness failed inside names the property harness;
+                # one it could not start names none.
+                badprop = [(r["property"], r["detail"]) for r in nr
+                           if (r["property"] == "harness") !=
+                           r["detail"].startswith("the harness failed inside the run")]
+                check(not badprop, "%s: not_run runs with the wrong property: %s", what,
+                      badprop[:2])
                 check(p.returncode == 2, "%s: exit %d, expected 2\n%s", what, p.returncode,
                       err[-2000:])
                 tries["runs"] += len(runs)
