@@ -690,14 +690,16 @@ static const struct plant {
 	enum fli_raft_plant plant;
 	int nodes;
 	const char *helper;
+	const char *finding; /* what the failure must say: the property broken */
 	unsigned max_steps;
 	const char *what;
 } plants[] = {
-	{ "vote_no_log_check", FLI_PLANT_VOTE_NOT_UP_TO_DATE, 3, "node", 30,
+	{ "vote_no_log_check", FLI_PLANT_VOTE_NOT_UP_TO_DATE, 3, "node", "leader_completeness:", 30,
 	  "a vote granted without the up-to-date log check" },
-	{ "commit_old_term", FLI_PLANT_COMMIT_OLD_TERM, 3, "leader_completeness", 30,
+	{ "commit_old_term", FLI_PLANT_COMMIT_OLD_TERM, 3, "leader_completeness",
+	  "leader_completeness", 30,
 	  "a leader commits an earlier term's entry by counting replicas (Figure 8)" },
-	{ "vote_not_persisted", FLI_PLANT_VOTE_NOT_PERSISTED, 3, "node", 30,
+	{ "vote_not_persisted", FLI_PLANT_VOTE_NOT_PERSISTED, 3, "node", "election_safety:", 30,
 	  "a vote answered before it is durable; the voter restarts" },
 };
 #define NPLANTS (sizeof(plants) / sizeof(plants[0]))
@@ -763,7 +765,7 @@ main(int argc, char **argv)
 		planted_usage(stderr, argv[0], PLANT_NAMES);
 	else
 		code = planted_check(argc, argv, planted_props[k].name, &planted_props[k],
-		                     plants[k].helper, plants[k].max_steps, 60);
+		                     plants[k].helper, plants[k].finding, plants[k].max_steps, 60);
 	remove_leftovers();
 	return code;
 }

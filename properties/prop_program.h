@@ -255,14 +255,16 @@ planted_help(int argc, char **argv, const char *plant)
 /* A planted bug's check: from seeds 1000.. (five natively, one under
  * memcheck) the property must fail and shrink to a log that names
  * `helper` (a word of the helper step's description, or of the failure
- * message: the invariant the bug breaks) in at most max_steps
- * steps.  Under memcheck, with memcheck_shrinks non-zero, the shrink stops
+ * message) in at most max_steps steps, and the failure's message must
+ * say `finding` (the invariant the bug breaks, by name: a failure of
+ * another kind is not the plant found).  Under memcheck, with memcheck_shrinks non-zero, the shrink stops
  * after that many runs and the bound is not checked (the finding is checked
  * there, the length natively).  Prints a line per seed; returns 0, 1 (not
  * as expected) or 2 (bad arguments, engine error). */
 static inline int
 planted_check(int argc, char **argv, const char *label, const struct fl_prop_def *prop,
-              const char *helper, unsigned max_steps, unsigned memcheck_shrinks)
+              const char *helper, const char *finding, unsigned max_steps,
+              unsigned memcheck_shrinks)
 {
 	bool memcheck = getenv("FL_UNDER_VALGRIND") != NULL;
 	bool bounded = !memcheck || memcheck_shrinks == 0;
@@ -293,6 +295,7 @@ planted_check(int argc, char **argv, const char *label, const struct fl_prop_def
 		bool ok =
 		        rc == 1 && rep.log &&
 		        (strstr(rep.log, helper) || (rep.message && strstr(rep.message, helper))) &&
+		        rep.message && strstr(rep.message, finding) &&
 		        (!bounded || steps <= max_steps);
 		printf("%s seed %llu: %s after %u trials (%.3f s), shrunk to %u steps (bound %u) "
 		       "in %u "
@@ -300,8 +303,11 @@ planted_check(int argc, char **argv, const char *label, const struct fl_prop_def
 		       label, (unsigned long long)cfg.seed, fl_verdict_name(rep.verdict),
 		       rep.trials, rep.seconds, steps, max_steps, rep.shrink_attempts,
 		       rep.shrink_seconds, ok ? "" : "  <-- NOT as expected");
-		if (!ok)
+		if (!ok) {
+			printf("  failure: %s (must say: %s)\n", rep.message ? rep.message : "none",
+			       finding);
 			code = 1;
+		}
 		fl_prop_report_fini(&rep);
 	}
 	return code;

@@ -1064,7 +1064,7 @@ main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--replay") == 0 || strcmp(argv[i], "--shrink") == 0)
 			return fl_prop_main(argc, argv, props, sizeof props / sizeof props[0]);
-	int code = planted_check(argc, argv, "b1", &props[0], "lookup helper", 3, 0);
+	int code = planted_check(argc, argv, "b1", &props[0], "lookup helper", "image_refs:", 3, 0);
 	remove_leftovers();
 	return code;
 }

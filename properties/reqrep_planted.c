@@ -44,21 +44,22 @@ static const struct fl_prop_def planted_props[] = {
 struct plant_def {
 	const char *name;
 	const struct fl_prop_def *prop;
-	const char *helper; /* a word of the helper's step description */
+	const char *helper;  /* a word of the helper's step description */
+	const char *finding; /* what the failure must say: the broken invariant */
 	unsigned max_steps;
 };
 
 static const struct plant_def plants[] = {
 	/* fixtures/b4_response_leak.c leaks first in its second round: open
 	 * server, open client, 2 x (call, serve, take response) */
-	{ "b4_response", &planted_props[0], "B4 helper", 8 },
+	{ "b4_response", &planted_props[0], "B4 helper", "chunks, the model says", 8 },
 	/* fixtures/b4_port_churn.c: one start_server whose configure fails */
-	{ "b4_port", &planted_props[1], "B4 helper", 1 },
+	{ "b4_port", &planted_props[1], "B4 helper", "ports, the model says", 1 },
 	/* fixtures/b5_free_after_send.c: open a context, send, free */
-	{ "b5_send", &planted_props[2], "send", 2 },
+	{ "b5_send", &planted_props[2], "send", "freed twice", 2 },
 	/* fixtures/b5_close_pending.c: open a context, send, wait, receive,
 	 * give up (free the aio, close) */
-	{ "b5_close", &planted_props[3], "B5 helper", 5 },
+	{ "b5_close", &planted_props[3], "B5 helper", "freed with an operation pending", 5 },
 };
 
 int
@@ -102,7 +103,8 @@ main(int argc, char **argv)
 	}
 	/* fl_prop_config_args leaves --plant NAME alone.  Under memcheck a
 	 * shrink of 60 runs. */
-	int code = planted_check(argc, argv, pd->name, pd->prop, pd->helper, pd->max_steps, 60);
+	int code = planted_check(argc, argv, pd->name, pd->prop, pd->helper, pd->finding,
+	                         pd->max_steps, 60);
 	remove_leftovers();
 	return code;
 }
