@@ -340,13 +340,13 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		 * covers what the run's own checks found. */
 		char prop[64], det[400];
 
-		if (out->verdict == FL_VERDICT_CRASH)
+		if (sr.verdict == FL_VERDICT_CRASH)
 			snprintf(prop, sizeof(prop), "no_unexpected_signal");
 		else if (out->property[0] == '\0')
 			snprintf(prop, sizeof(prop), "%s", fl_verdict_name(out->verdict));
 		else
 			snprintf(prop, sizeof(prop), "%s", out->property);
-		if (out->verdict == FL_VERDICT_CRASH)
+		if (sr.verdict == FL_VERDICT_CRASH)
 			snprintf(det, sizeof(det), "the run died of %s%s%.300s",
 			         fl_signal_name(sr.signal), crash_where[0] ? " " : "", crash_where);
 		else
@@ -363,7 +363,9 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		snprintf(out->property, sizeof(out->property), san > 0 ? "sanitizer" : "harness");
 		snprintf(out->detail, sizeof(out->detail), "%s", san_detail);
 	}
-	if (out->verdict == FL_VERDICT_CRASH) {
+	/* The run's own process died (a process actor's death came in its
+	 * verdict, with its detail). */
+	if (out->verdict == FL_VERDICT_CRASH && sr.verdict == FL_VERDICT_CRASH) {
 		snprintf(out->property, sizeof(out->property), "no_unexpected_signal");
 		snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%s",
 		         fl_signal_name(sr.signal), crash_where[0] ? " " : "", crash_where);

@@ -955,6 +955,10 @@ done:
 	/* The verdict is that of the first violation recorded. */
 	if (r->deadlocked && v == FL_VERDICT_PASS && strcmp(r->property, "deadlock") == 0)
 		v = FL_VERDICT_DEADLOCK;
+	/* A process actor that died of a signal nobody planned: the crash
+	 * verdict, as when the run's own process dies. */
+	if (r->failed && v == FL_VERDICT_PASS && strcmp(r->property, "no_unexpected_signal") == 0)
+		v = FL_VERDICT_CRASH;
 	if (r->failed && v == FL_VERDICT_PASS)
 		v = FL_VERDICT_FAIL;
 	rv = send_outcome(out_fd, r, v, res.trace_hash, res.steps);
