@@ -15,7 +15,7 @@
  * virtual time (cluster liveness) and every node's map the same.
  *
  * Built twice: cluster_prop (the library's Raft) and cluster_prop_planted
- * (raft.c compiled with FLI_RAFT_PLANTS; --plant NAME picks one of three
+ * (raft.c compiled with FLI_PLANTS; --plant NAME picks one of three
  * classic bugs the property must find and shrink).
  */
 #include "faultline/prop.h"
@@ -624,7 +624,7 @@ static const struct fl_model_spec cp_spec = {
 	.teardown = cp_teardown,
 };
 
-#ifndef FLI_RAFT_PLANTS
+#ifndef FLI_PLANTS
 /* Five nodes: the same history, majorities of three. */
 static int
 raft5_prop(struct fl_prop_ctx *ctx)
@@ -680,14 +680,16 @@ remove_base_dir(void)
 	(void)nftw(base_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-#ifdef FLI_RAFT_PLANTS
+#ifdef FLI_PLANTS
+#include "core/plant.h"
+
 /* The planted bugs: each must be found from seeds 1000-1004 and shrunk to
  * at most max_steps steps, whose log or failure names `helper` (for
  * Figure 8, the invariant it breaks).  max_steps 0: not yet found on
  * every seed within 10^4 trials (no test; --bench leaves it out). */
 static const struct plant {
 	const char *name;
-	enum fli_raft_plant plant;
+	enum fli_plant plant;
 	int nodes;
 	const char *helper;
 	const char *finding; /* what the failure must say: the property broken */
@@ -713,7 +715,7 @@ planted_prop(struct fl_prop_ctx *ctx)
 {
 	const struct plant *p = &plants[*(const size_t *)fl_prop_arg(ctx)];
 
-	fli_raft_plant = p->plant;
+	fli_plant = p->plant;
 	cp_nodes = p->nodes;
 	return fl_model_run(ctx, &cp_spec);
 }

@@ -37,8 +37,8 @@
 #include "run/sanitizer.h"
 #include "run/shrink.h"
 #include "scenario/target_internal.h"
-#ifdef FLI_RAFT_PLANTS
-#include "cluster/raft.h"
+#ifdef FLI_PLANTS
+#include "core/plant.h"
 #endif
 
 #define EXIT_USAGE FL_CLI_EXIT_USAGE
@@ -293,23 +293,23 @@ san_report_beside(char *out, size_t len, const char *trace, const char *suffix)
 }
 
 /*
- * faultline-planted (harness/cli/meson.build) is this program with Raft's
- * planted bugs compiled in (FLI_RAFT_PLANTS), one chosen by FL_PLANT: the
+ * faultline-planted (harness/cli/meson.build) is this program with the
+ * transport's planted bugs compiled in (FLI_PLANTS, core/plant.h), one chosen by FL_PLANT: the
  * proof that the cluster's safety checks fail when Raft is broken
  * (docs/properties.md, "The proof matrix").  A trace records the plant;
  * a replay sets it again.
  */
 static const char *const plant_names[] = { "none", "vote_no_log_check", "commit_old_term",
-	                                   "vote_not_persisted" };
+	                                   "vote_not_persisted", "log_kept" };
 
 /* The plant's name, or NULL when none is set. */
 static const char *
 plant_name(void)
 {
-#ifdef FLI_RAFT_PLANTS
-	if ((size_t)fli_raft_plant < sizeof(plant_names) / sizeof(plant_names[0]) &&
-	    fli_raft_plant != FLI_PLANT_NONE)
-		return plant_names[fli_raft_plant];
+#ifdef FLI_PLANTS
+	if ((size_t)fli_plant < sizeof(plant_names) / sizeof(plant_names[0]) &&
+	    fli_plant != FLI_PLANT_NONE)
+		return plant_names[fli_plant];
 #endif
 	return NULL;
 }
@@ -321,8 +321,8 @@ plant_set(const char *name, const char *from)
 	for (size_t i = 0; i < sizeof(plant_names) / sizeof(plant_names[0]); i++) {
 		if (strcmp(plant_names[i], name) != 0)
 			continue;
-#ifdef FLI_RAFT_PLANTS
-		fli_raft_plant = (enum fli_raft_plant)i;
+#ifdef FLI_PLANTS
+		fli_plant = (enum fli_plant)i;
 		return 0;
 #else
 		fprintf(stderr,
@@ -334,7 +334,7 @@ plant_set(const char *name, const char *from)
 	}
 	fprintf(stderr,
 	        "faultline: %s: no planted bug %s (one of none, vote_no_log_check, "
-	        "commit_old_term, vote_not_persisted)\n",
+	        "commit_old_term, vote_not_persisted, log_kept)\n",
 	        from, name);
 	return -1;
 }
@@ -2741,7 +2741,7 @@ main(int argc, char **argv)
 		fputs("faultline: cannot register the fixtures' implementations\n", stderr);
 		return EXIT_USAGE;
 	}
-#ifdef FLI_RAFT_PLANTS
+#ifdef FLI_PLANTS
 	if (getenv("FL_PLANT") != NULL && plant_set(getenv("FL_PLANT"), "FL_PLANT") != 0)
 		return EXIT_USAGE;
 #endif

@@ -959,6 +959,10 @@ done:
 	 * verdict, as when the run's own process dies. */
 	if (r->failed && v == FL_VERDICT_PASS && strcmp(r->property, "no_unexpected_signal") == 0)
 		v = FL_VERDICT_CRASH;
+	/* Process actors still running past their deadline: the hang
+	 * verdict, as a run past its wall-clock deadline is. */
+	if (r->failed && v == FL_VERDICT_PASS && strcmp(r->property, "hang") == 0)
+		v = FL_VERDICT_HANG;
 	if (r->failed && v == FL_VERDICT_PASS)
 		v = FL_VERDICT_FAIL;
 	rv = send_outcome(out_fd, r, v, res.trace_hash, res.steps);

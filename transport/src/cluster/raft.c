@@ -12,11 +12,10 @@
 #include "fli_impl.h"
 #include "reserve.h"
 
-#ifdef FLI_RAFT_PLANTS
-enum fli_raft_plant fli_raft_plant;
-#define PLANTED(p) (fli_raft_plant == (p))
-#else
-#define PLANTED(p) 0
+#include "core/plant.h"
+
+#ifdef FLI_PLANTS
+enum fli_plant fli_plant;
 #endif
 
 const char *

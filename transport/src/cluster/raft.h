@@ -168,17 +168,4 @@ const struct fli_raft_entry *fli_raft_entry_at(const struct fli_raft *r, uint64_
 
 const char *fli_raft_role_name(enum fli_raft_role role);
 
-/* Planted bugs, for the property program's proof that it finds them: the
- * library's build has none (FLI_RAFT_PLANTS undefined); the property
- * program compiles raft.c again with it defined. */
-#ifdef FLI_RAFT_PLANTS
-enum fli_raft_plant {
-	FLI_PLANT_NONE,
-	FLI_PLANT_VOTE_NOT_UP_TO_DATE, /* a vote granted without the log check */
-	FLI_PLANT_COMMIT_OLD_TERM,     /* Figure 8: commit by counting replicas */
-	FLI_PLANT_VOTE_NOT_PERSISTED,  /* a vote answered before it is durable */
-};
-extern enum fli_raft_plant fli_raft_plant;
-#endif
-
 #endif

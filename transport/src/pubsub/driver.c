@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/plant.h"
 #include "faultline/driver.h"
 #include "faultline/error.h"
 #include "faultline/platform.h"
@@ -391,7 +392,7 @@ reclaim_logs(fl_driver *d)
 	for (i = d->nlogs - 1; i >= 0; i--) {
 		struct drv_log *l = d->logs[i];
 
-		if (!l->pub_alive && mapper_total(l) == 0) {
+		if (!l->pub_alive && mapper_total(l) == 0 && !PLANTED(FLI_PLANT_LOG_KEPT)) {
 			log_destroy(d, i);
 			n++;
 		}

@@ -1,0 +1,25 @@
+/*
+ * Planted bugs (docs/properties.md, "The proof matrix"): a test build of
+ * the transport (FLI_PLANTS defined: faultline-planted and
+ * cluster_prop_planted) compiles in classic bugs, one chosen at run time
+ * by fli_plant, to prove that the checks find them.  The library's own
+ * build has none: PLANTED(p) is 0 there.
+ */
+#ifndef FLI_PLANT_H
+#define FLI_PLANT_H
+
+#ifdef FLI_PLANTS
+enum fli_plant {
+	FLI_PLANT_NONE,
+	FLI_PLANT_VOTE_NOT_UP_TO_DATE, /* Raft: a vote granted without the log check */
+	FLI_PLANT_COMMIT_OLD_TERM,     /* Raft, Figure 8: commit by counting replicas */
+	FLI_PLANT_VOTE_NOT_PERSISTED,  /* Raft: a vote answered before it is durable */
+	FLI_PLANT_LOG_KEPT,            /* the driver never frees a released log buffer */
+};
+extern enum fli_plant fli_plant; /* defined in cluster/raft.c */
+#define PLANTED(p) (fli_plant == (p))
+#else
+#define PLANTED(p) 0
+#endif
+
+#endif
