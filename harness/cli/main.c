@@ -299,8 +299,10 @@ san_report_beside(char *out, size_t len, const char *trace, const char *suffix)
  * (docs/properties.md, "The proof matrix").  A trace records the plant;
  * a replay sets it again.
  */
-static const char *const plant_names[] = { "none", "vote_no_log_check", "commit_old_term",
-	                                   "vote_not_persisted", "log_kept" };
+static const char *const plant_names[] = {
+	"none",     "vote_no_log_check", "commit_old_term", "vote_not_persisted",
+	"log_kept", "pub_kept",          "sub_kept"
+};
 
 /* The plant's name, or NULL when none is set. */
 static const char *
@@ -334,7 +336,7 @@ plant_set(const char *name, const char *from)
 	}
 	fprintf(stderr,
 	        "faultline: %s: no planted bug %s (one of none, vote_no_log_check, "
-	        "commit_old_term, vote_not_persisted, log_kept)\n",
+	        "commit_old_term, vote_not_persisted, log_kept, pub_kept, sub_kept)\n",
 	        from, name);
 	return -1;
 }

@@ -15,6 +15,8 @@ enum fli_plant {
 	FLI_PLANT_COMMIT_OLD_TERM,     /* Raft, Figure 8: commit by counting replicas */
 	FLI_PLANT_VOTE_NOT_PERSISTED,  /* Raft: a vote answered before it is durable */
 	FLI_PLANT_LOG_KEPT,            /* the driver never frees a released log buffer */
+	FLI_PLANT_PUB_KEPT,            /* ... nor a removed publication once drained */
+	FLI_PLANT_SUB_KEPT,            /* ... nor a removed subscription */
 };
 extern enum fli_plant fli_plant; /* defined in cluster/raft.c */
 #define PLANTED(p) (fli_plant == (p))

@@ -541,7 +541,7 @@ drain_pubs(fl_driver *d)
 		struct drv_pub *p = d->pubs[i];
 		struct fli_log *l = &p->log->log;
 
-		if (!p->draining)
+		if (!p->draining || PLANTED(FLI_PLANT_PUB_KEPT))
 			continue;
 		if (d->now >= p->drain_deadline ||
 		    fli_log_min_position(l) >= __atomic_load_n(&l->meta->tail, __ATOMIC_ACQUIRE)) {
@@ -716,7 +716,8 @@ cmd_remove_sub(fl_driver *d, const struct fli_cmd *c)
 	if (idx < 0 || d->subs[idx]->owner != c->client_id)
 		return;
 	regs_add(d, c->client_id, -1);
-	sub_destroy(d, idx);
+	if (!PLANTED(FLI_PLANT_SUB_KEPT))
+		sub_destroy(d, idx);
 }
 
 /* Takes back everything the client of record `slot` (d->known[slot])
@@ -750,7 +751,7 @@ reclaim_client(fl_driver *d, int slot, bool crashed, bool vanished)
 			pub_close(d, p);
 	}
 	for (i = d->nsubs - 1; i >= 0; i--)
-		if (d->subs[i]->owner == id) {
+		if (d->subs[i]->owner == id && !PLANTED(FLI_PLANT_SUB_KEPT)) {
 			sub_destroy(d, i);
 			n++;
 		}
