@@ -301,7 +301,7 @@ san_report_beside(char *out, size_t len, const char *trace, const char *suffix)
  */
 static const char *const plant_names[] = {
 	"none",     "vote_no_log_check", "commit_old_term", "vote_not_persisted",
-	"log_kept", "pub_kept",          "sub_kept"
+	"log_kept", "pub_kept",          "sub_kept",        "dir_kept"
 };
 
 /* The plant's name, or NULL when none is set. */
@@ -336,7 +336,7 @@ plant_set(const char *name, const char *from)
 	}
 	fprintf(stderr,
 	        "faultline: %s: no planted bug %s (one of none, vote_no_log_check, "
-	        "commit_old_term, vote_not_persisted, log_kept, pub_kept, sub_kept)\n",
+	        "commit_old_term, vote_not_persisted, log_kept, pub_kept, sub_kept, dir_kept)\n",
 	        from, name);
 	return -1;
 }

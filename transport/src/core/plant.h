@@ -17,6 +17,7 @@ enum fli_plant {
 	FLI_PLANT_LOG_KEPT,            /* the driver never frees a released log buffer */
 	FLI_PLANT_PUB_KEPT,            /* ... nor a removed publication once drained */
 	FLI_PLANT_SUB_KEPT,            /* ... nor a removed subscription */
+	FLI_PLANT_DIR_KEPT,            /* its close leaves the run directory behind */
 };
 extern enum fli_plant fli_plant; /* defined in cluster/raft.c */
 #define PLANTED(p) (fli_plant == (p))

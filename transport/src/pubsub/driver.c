@@ -1429,7 +1429,8 @@ fl_driver_close(fl_driver *d)
 	for (i = 0; i < d->nunlink; i++)
 		free(d->unlink_pending[i]);
 	fli_shm_unmap(&d->cnc);
-	remove_dir(d);
+	if (!PLANTED(FLI_PLANT_DIR_KEPT))
+		remove_dir(d);
 	vlog(d, "closed %s", d->dir);
 	free(d);
 }
