@@ -32,11 +32,28 @@ def reader(i, p):
 
 
 def start(i):
+    # Its stderr to a file, shown if the test fails (nodes(), below).
+    err = open("%s/node-%d.err" % (files, i), "w")
     p = subprocess.Popen([node, "-n", ns, "--id", str(i), "--dir", "%s/node-%d" % (files, i),
                           "--election-ms", "100", "--heartbeat-ms", "20", "--status-ms", "20"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                         stdout=subprocess.PIPE, stderr=err, text=True)
+    err.close()
     procs[i] = p
     threading.Thread(target=reader, args=(i, p), daemon=True).start()
+
+
+def nodes():
+    """Each node's exit status (None: running) and the end of its stderr,
+    for a failure's message."""
+    out = []
+    for i, p in sorted(procs.items()):
+        try:
+            with open("%s/node-%d.err" % (files, i)) as f:
+                err = f.read()[-800:]
+        except OSError:
+            err = "(no stderr file)"
+        out.append("node %d: exit %s, stderr: %r" % (i, p.poll(), err))
+    return "\n".join(out)
 
 
 def leader_of(ids):
@@ -61,7 +78,8 @@ try:
     assert wait_for(lambda: os.path.exists(run_dir + "/cnc.dat"), 60), "no cnc.dat"
     for i in range(3):
         start(i)
-    assert wait_for(lambda: leader_of([0, 1, 2]) is not None, 60), "no leader: %s" % status
+    assert wait_for(lambda: leader_of([0, 1, 2]) is not None, 60), "no leader: %s\n%s" % (
+        status, nodes())
     assert kvc("put", "k", "v1")[0] == 0
     assert kvc("get", "k")[:2] == (0, "v1\n")
     assert kvc("append", "k", "+2")[0] == 0
