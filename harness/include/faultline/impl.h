@@ -28,6 +28,7 @@ enum fl_impl_kind {
 	FL_IMPL_CLUSTER_CONNECT, /* fn.cluster_connect, used by cluster_connect {impl} */
 	FL_IMPL_CLIENT_OPEN,     /* fn.client_open, used by connect_service {impl} */
 	FL_IMPL_OFFER,           /* fn.offer, used by offer {impl} */
+	FL_IMPL_RR_ANSWER,       /* fn.rr_answer, used by respond {impl} */
 };
 
 /* An image lookup helper: finds the image of `session_id` on `sub` and
@@ -88,6 +89,13 @@ struct fl_impl_msg {
 typedef int (*fl_impl_offer_fn)(fl_publication *pub, const struct fl_impl_msg *msgs, uint32_t n,
                                 uint64_t deadline_ns);
 
+/* An answer helper on a server: answers the request `req` it took (loans a
+ * response, writes the request's bytes back, sends it) by deadline_ns.
+ * The caller releases req afterwards.  0 or an FL_E* code.  Called on the
+ * server's owner thread. */
+typedef int (*fl_impl_rr_answer_fn)(fl_rr_domain *d, fl_rr_server *srv, const fl_chunk *req,
+                                    uint64_t deadline_ns);
+
 struct fl_impl {
 	const char *name; /* what `impl:` says */
 	enum fl_impl_kind kind;
@@ -101,6 +109,7 @@ struct fl_impl {
 		fl_impl_cluster_connect_fn cluster_connect;
 		fl_impl_client_open_fn client_open;
 		fl_impl_offer_fn offer;
+		fl_impl_rr_answer_fn rr_answer;
 	} fn;
 };
 

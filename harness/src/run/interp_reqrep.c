@@ -27,7 +27,7 @@
 /* The index of each op's arguments in its declaration (reqrep_ops). */
 enum { SV_SERVICE, SV_IMPL };
 enum { RQ_CONN, RQ_CTX, RQ_COUNT, RQ_SIZE, RQ_IMPL };
-enum { RS_SERVER, RS_CTX, RS_COUNT };
+enum { RS_SERVER, RS_CTX, RS_COUNT, RS_IMPL };
 enum { CO_ON };
 enum { CC_CTX };
 
@@ -528,6 +528,8 @@ do_respond(void *state, const struct fl_target_args *args, void **created)
 	struct fl_idle st = { 0 };
 	uint32_t done = 0;
 	uint64_t deadline = fli_deadline_after_ms(r, 0);
+	const struct fl_impl *impl =
+	        (args->given & (1u << RS_IMPL)) != 0 ? fl_impl_find(args->strs[RS_IMPL]) : NULL;
 
 	(void)state, (void)created;
 	if (srv == NULL) {
@@ -562,6 +564,16 @@ do_respond(void *state, const struct fl_target_args *args, void **created)
 			return 0;
 		}
 		FL_SCHED_POINT("scenario.respond");
+		if (impl != NULL && impl->kind == FL_IMPL_RR_ANSWER) {
+			/* a fixture's answer helper answers it */
+			rv = impl->fn.rr_answer(ar->dom, srv, &req, deadline);
+			if (rv != 0)
+				fli_op_error(ar, op, impl->name, rv);
+			fl_rr_release(ar->dom, &req);
+			done++;
+			fl_idle(&st, 1, FL_DEADLINE_NONE);
+			continue;
+		}
 		rv = fl_rr_server_loan(srv, req.len, deadline, &resp);
 		if (rv == 0) {
 			memcpy(resp.data, req.data, req.len);
@@ -591,6 +603,12 @@ check_service(const char *name, char *why, size_t len)
 	         "control characters)",
 	         name, FL_RR_SERVICE_MAX);
 	return -1;
+}
+
+static int
+check_answer_impl(const char *name, char *why, size_t len)
+{
+	return fl_impl_check(name, 1u << FL_IMPL_RR_ANSWER, "answer helper", why, len);
 }
 
 static int
@@ -647,6 +665,11 @@ static const struct fl_target_arg respond_args[] = {
 	[RS_SERVER] = FLI_ARG_OBJECT("server", "server"),
 	[RS_CTX] = { .name = "ctx", .type = FL_TARGET_OBJECT, .kind = "context" },
 	[RS_COUNT] = FLI_ARG_COUNT("count"),
+	/* a fixture's helper answers each request (a plain server's) */
+	[RS_IMPL] = { .name = "impl",
+	              .type = FL_TARGET_STRING,
+	              .check = check_answer_impl,
+	              .excludes = "ctx" },
 	{ NULL },
 };
 
