@@ -304,6 +304,11 @@ static const char *const plant_names[] = {
 	"log_kept", "pub_kept",          "sub_kept",        "dir_kept"
 };
 
+#ifdef FLI_PLANTS
+_Static_assert(sizeof(plant_names) / sizeof(plant_names[0]) == FLI_PLANT_DIR_KEPT + 1,
+               "plant_names[] names every enum fli_plant, in its order");
+#endif
+
 /* The plant's name, or NULL when none is set. */
 static const char *
 plant_name(void)
@@ -325,6 +330,8 @@ plant_set(const char *name, const char *from)
 			continue;
 #ifdef FLI_PLANTS
 		fli_plant = (enum fli_plant)i;
+		/* A run re-executed (--valgrind, posix/ faults) plants it too. */
+		setenv("FL_PLANT", name, 1);
 		return 0;
 #else
 		fprintf(stderr,

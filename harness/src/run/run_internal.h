@@ -370,6 +370,10 @@ bool fli_scenario_uses_pubsub(const struct fl_scenario *s);
 int fli_actor_client_open(struct actor_run *ar,
                           void (*on_error)(void *ar, int err, const char *what), void **out);
 
+/* runner_child.c: a process forked off the run (an actor, a node) stops
+ * writing crash frames to the run's pipe. */
+void fli_runner_child_forget_crash_pipe(void);
+
 /* interp_reqrep.c and fli_audit_reqrep.c: the request/response domain. */
 /* The request/response domain's ops, declared as a target's are
  * (interp_reqrep.c; fli_builtin_target). */

@@ -179,6 +179,17 @@ crash_handler(int sig, siginfo_t *si, void *uctx)
 	raise(sig);
 }
 
+/* In a process forked off the run (a process actor, a cluster node): its
+ * crash is seen by whoever reaps it, and the run's pipe and stream are
+ * not its to write (two dying at once would interleave their frames, and
+ * their choices are not the run's).  The handler then only dies. */
+void
+fli_runner_child_forget_crash_pipe(void)
+{
+	crash_fd = -1;
+	crash_choices = NULL;
+}
+
 static void
 install_crash_handlers(struct fl_choice *c, int fd)
 {
@@ -211,6 +222,7 @@ fli_runner_child_node(int id, const char *name)
 {
 	proc_node = id;
 	proc_node_name = name;
+	fli_runner_child_forget_crash_pipe();
 }
 
 static bool
@@ -626,6 +638,7 @@ proc_actor_main(struct actor_run *ar)
 	struct run *r = ar->run;
 
 	proc_actor = ar;
+	fli_runner_child_forget_crash_pipe();
 	/* The fault rules' draws in this process: from a seed the run
 	 * recorded, so a replay makes the same ones. */
 	fl_choice_detach(r->choices, ar->proc_seed);
@@ -652,7 +665,7 @@ static int
 run_processes(struct run *r)
 {
 	pid_t pids[RUN_MAX_ACTORS] = { 0 };
-	bool reaped[RUN_MAX_ACTORS] = { false };
+	bool reaped[RUN_MAX_ACTORS] = { false }, hung = false;
 	size_t n = r->s->actor_count, alive = 0;
 	fl_thread *driver;
 	uint64_t deadline;
@@ -713,16 +726,18 @@ run_processes(struct run *r)
 			if (pids[i] > 0 && !reaped[i])
 				pid = waitpid(pids[i], &status, WNOHANG);
 		if (pid <= 0) {
-			if (fl_clock_now_ns() >= deadline) {
+			if (fl_clock_now_ns() >= deadline && !hung) {
+				/* Once: the kill, then the loop reaps them. */
 				for (size_t i = 0; i < n; i++)
-					if (!__atomic_load_n(&r->actors[i].finished,
-					                     __ATOMIC_ACQUIRE))
+					if (!reaped[i] && !__atomic_load_n(&r->actors[i].finished,
+					                                   __ATOMIC_ACQUIRE))
 						kill(pids[i], SIGKILL);
 				fli_run_fail(r, "hang",
 				             "process actors still running after %llu ms",
 				             (unsigned long long)((4 * r->timeout_ns +
 				                                   r->liveness_ns) /
 				                                  FL_NS_PER_MS));
+				hung = true;
 			}
 			fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
 			continue;
