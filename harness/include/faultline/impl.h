@@ -84,10 +84,11 @@ struct fl_impl_msg {
  * that order, retrying a message the publication refused for back
  * pressure (FL_EBACKPRESSURE) until deadline_ns; waits with fl_idle.
  * Returns 0 once every message was taken, or the FL_E* code of the offer
- * that failed (the rest are not sent).  Called on the publication's owner
- * thread. */
+ * that failed (the rest are not sent); *sent is how many of the batch it
+ * went through (the next batch numbers its messages from there).  Called
+ * on the publication's owner thread. */
 typedef int (*fl_impl_offer_fn)(fl_publication *pub, const struct fl_impl_msg *msgs, uint32_t n,
-                                uint64_t deadline_ns);
+                                uint64_t deadline_ns, uint32_t *sent);
 
 /* An answer helper on a server: answers the request `req` it took (loans a
  * response, writes the request's bytes back, sends it) by deadline_ns.

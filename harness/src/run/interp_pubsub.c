@@ -384,8 +384,8 @@ fill_message(uint8_t *buf, uint32_t len, uint32_t seq, uint32_t pubidx)
 /*
  * offer {impl}: the messages are built first (sizes drawn as without
  * impl), then the fixture helper named sends them all (fl_impl_offer_fn).
- * Each counts as sent: what the helper drops, repeats or reorders is the
- * subscribers' to see (no_loss, no_duplicates, delivery_in_order).
+ * What it went through counts as sent: what it drops, repeats or reorders
+ * is the subscribers' to see (no_loss, no_duplicates, delivery_in_order).
  */
 static void
 offer_batch(struct actor_run *ar, const struct fl_scenario_op *op, const struct offer *o,
@@ -420,8 +420,11 @@ offer_batch(struct actor_run *ar, const struct fl_scenario_op *op, const struct 
 		msgs[i] = (struct fl_impl_msg){ .buf = bytes + total, .len = lens[i] };
 		total += lens[i];
 	}
-	rv = impl->fn.offer(pub, msgs, o->count, fli_deadline_after_ms(r, 0));
-	r->sent[o->pub] += o->count;
+	uint32_t sent = 0;
+	rv = impl->fn.offer(pub, msgs, o->count, fli_deadline_after_ms(r, 0), &sent);
+	/* A batch cut short by an error: the next numbers from where it
+	 * stopped, as without impl (no gap a fault excused becomes loss). */
+	r->sent[o->pub] += rv == 0 || sent > o->count ? o->count : sent;
 	if (rv != 0)
 		fli_op_error(ar, op, impl->name, rv);
 out:
