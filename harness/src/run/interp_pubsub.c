@@ -377,6 +377,18 @@ fill_message(uint8_t *buf, uint32_t len, uint32_t seq, uint32_t pubidx)
 		buf[b] = (uint8_t)(seq * 31 + b);
 }
 
+/* The next message's size: drawn in [size_min, size_max] (one draw in
+ * FL_GEN_EDGE_DEN on a boundary of `edges`), at least a header. */
+static uint32_t
+draw_size(struct actor_run *ar, const struct offer *o, const struct fl_gen_edges *edges)
+{
+	uint64_t drawn;
+
+	if (!fl_gen_edge(ar->choices, o->size_min, o->size_max, edges, &drawn))
+		drawn = (uint64_t)fl_choice_range(ar->choices, o->size_min, o->size_max);
+	return drawn < MSG_HEADER ? MSG_HEADER : (uint32_t)drawn;
+}
+
 /* The most bytes one offer op with `impl:` builds before handing them to
  * the helper at once. */
 #define OFFER_BATCH_MAX_BYTES (64u << 20)
@@ -393,21 +405,18 @@ offer_batch(struct actor_run *ar, const struct fl_scenario_op *op, const struct 
 {
 	struct run *r = ar->run;
 	struct fl_impl_msg *msgs = calloc(o->count, sizeof(*msgs));
-	uint32_t *lens = calloc(o->count, sizeof(*lens));
 	uint8_t *bytes = NULL;
 	uint64_t total = 0;
+	uint32_t sent = 0;
 	int rv;
 
-	if (msgs == NULL || lens == NULL) {
+	if (msgs == NULL) {
 		fli_op_error(ar, op, "offer batch", FL_ENOMEM);
-		goto out;
+		return;
 	}
 	for (uint32_t i = 0; i < o->count; i++) {
-		uint64_t drawn;
-		if (!fl_gen_edge(ar->choices, o->size_min, o->size_max, edges, &drawn))
-			drawn = (uint64_t)fl_choice_range(ar->choices, o->size_min, o->size_max);
-		lens[i] = drawn < MSG_HEADER ? MSG_HEADER : (uint32_t)drawn;
-		total += lens[i];
+		msgs[i].len = draw_size(ar, o, edges);
+		total += msgs[i].len;
 	}
 	if (total > OFFER_BATCH_MAX_BYTES || (bytes = malloc(total)) == NULL) {
 		fli_op_error(ar, op, "offer batch",
@@ -416,11 +425,10 @@ offer_batch(struct actor_run *ar, const struct fl_scenario_op *op, const struct 
 	}
 	total = 0;
 	for (uint32_t i = 0; i < o->count; i++) {
-		fill_message(bytes + total, lens[i], r->sent[o->pub] + i, (uint32_t)o->pub);
-		msgs[i] = (struct fl_impl_msg){ .buf = bytes + total, .len = lens[i] };
-		total += lens[i];
+		fill_message(bytes + total, msgs[i].len, r->sent[o->pub] + i, (uint32_t)o->pub);
+		msgs[i].buf = bytes + total;
+		total += msgs[i].len;
 	}
-	uint32_t sent = 0;
 	rv = impl->fn.offer(pub, msgs, o->count, fli_deadline_after_ms(r, 0), &sent);
 	/* A batch cut short by an error: the next numbers from where it
 	 * stopped, as without impl (no gap a fault excused becomes loss). */
@@ -429,7 +437,6 @@ offer_batch(struct actor_run *ar, const struct fl_scenario_op *op, const struct 
 		fli_op_error(ar, op, impl->name, rv);
 out:
 	free(bytes);
-	free(lens);
 	free(msgs);
 }
 
@@ -462,9 +469,6 @@ do_offer(void *state, const struct fl_target_args *args, void **created)
 	}
 	while (!fl_publication_is_connected(pub) && fl_clock_now_ns() < connect_until)
 		fl_idle(&st, 0, connect_until);
-	buf = malloc(maxlen);
-	if (buf == NULL)
-		return 0;
 	/* Sizes where the transport changes path: each multiple of the
 	 * fragment payload, the largest message (docs/scenario-format.md: sizes). */
 	uint64_t max_message = fl_publication_max_message_length(pub);
@@ -472,23 +476,20 @@ do_offer(void *state, const struct fl_target_args *args, void **created)
 		                      .points = &max_message,
 		                      .npoints = 1 };
 	if (impl != NULL && impl->kind == FL_IMPL_OFFER) {
-		free(buf);
 		offer_batch(ar, op, o, pub, impl, &edges);
 		return 0;
 	}
+	buf = malloc(maxlen);
+	if (buf == NULL) {
+		fli_op_error(ar, op, "offer", FL_ENOMEM);
+		return 0;
+	}
 	for (uint32_t i = 0; i < o->count; i++) {
-		uint64_t drawn;
-		uint32_t len, seq = r->sent[o->pub];
-		uint32_t pubidx = (uint32_t)o->pub;
+		uint32_t len = draw_size(ar, o, &edges), seq = r->sent[o->pub];
 		uint64_t deadline = fli_deadline_after_ms(r, 0);
 		int64_t rv;
 
-		if (!fl_gen_edge(ar->choices, o->size_min, o->size_max, &edges, &drawn))
-			drawn = (uint64_t)fl_choice_range(ar->choices, o->size_min, o->size_max);
-		len = (uint32_t)drawn;
-		if (len < MSG_HEADER)
-			len = MSG_HEADER;
-		fill_message(buf, len, seq, pubidx);
+		fill_message(buf, len, seq, (uint32_t)o->pub);
 		for (;;) {
 			rv = fl_publication_offer(pub, buf, len);
 			if (rv > 0 || rv != FL_EBACKPRESSURE || fl_clock_now_ns() >= deadline)
