@@ -294,9 +294,10 @@ san_report_beside(char *out, size_t len, const char *trace, const char *suffix)
 
 /*
  * faultline-planted (harness/cli/meson.build) is this program with the
- * transport's planted bugs compiled in (FLI_PLANTS, core/plant.h), one chosen by FL_PLANT: the
- * proof that the cluster's safety checks fail when Raft is broken
- * (docs/properties.md, "The proof matrix").  A trace records the plant;
+ * transport's planted bugs compiled in (FLI_PLANTS, core/plant.h), one
+ * chosen by FL_PLANT: the proof that the cluster's safety checks and the
+ * driver's gauges fail when the transport is broken (docs/properties.md,
+ * "The proof matrix").  A trace records the plant;
  * a replay sets it again.
  */
 static const char *const plant_names[] = {
@@ -341,10 +342,10 @@ plant_set(const char *name, const char *from)
 		return -1;
 #endif
 	}
-	fprintf(stderr,
-	        "faultline: %s: no planted bug %s (one of none, vote_no_log_check, "
-	        "commit_old_term, vote_not_persisted, log_kept, pub_kept, sub_kept, dir_kept)\n",
-	        from, name);
+	fprintf(stderr, "faultline: %s: no planted bug %s (one of", from, name);
+	for (size_t i = 0; i < sizeof(plant_names) / sizeof(plant_names[0]); i++)
+		fprintf(stderr, "%s %s", i ? "," : "", plant_names[i]);
+	fputs(")\n", stderr);
 	return -1;
 }
 

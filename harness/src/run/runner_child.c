@@ -605,8 +605,10 @@ run_threads(struct run *r)
 		return FL_ENOMEM;
 	}
 	rv = fl_thread_start(&driver, "driver", fli_interp_driver_main, r);
-	if (rv != 0)
+	if (rv != 0) {
+		free_actor_streams(r);
 		return rv;
+	}
 	for (; started < n; started++) {
 		rv = fl_thread_start(&actors[started], r->actors[started].a->name,
 		                     fli_interp_actor_main, &r->actors[started]);
