@@ -18,6 +18,13 @@
  *                               fl_target_run_dir, gone with the run)
  *   nng_dial {sock, url, nonblock}
  *   nng_subscribe {sock, topic} a sub socket's topic ("" is every message)
+ *   nng_pipes_wait {sock, count, deadline_ms}
+ *                               wait until the socket has count pipes
+ *                               fully added (NNG_PIPE_EV_ADD_POST less
+ *                               NNG_PIPE_EV_REM_POST, nng_pipe_notify(3)):
+ *                               a pub socket drops what it sends before
+ *                               then (nng_pub(7)); FL_ETIMEDOUT past the
+ *                               deadline
  *   nng_send {sock, size, deadline_ms}
  *   nng_recv {sock, deadline_ms}
  *   nng_close {sock}
@@ -426,6 +433,70 @@ static const struct {
 	{ "surveyor", nng_surveyor0_open }, { "respondent", nng_respondent0_open },
 };
 
+/* Pipes fully added to each open socket (nng_pipe_notify(3)), by socket
+ * id: what nng_pipes_wait waits on. */
+#define PIPES_MAX 256
+static pthread_mutex_t pipes_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint32_t sock; /* 0: free */
+	int pipes;
+} pipes[PIPES_MAX];
+
+static void
+pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	uint32_t id = nng_pipe_socket(p).id;
+
+	(void)arg;
+	pthread_mutex_lock(&pipes_mu);
+	for (size_t i = 0; i < PIPES_MAX; i++)
+		if (pipes[i].sock == id)
+			pipes[i].pipes += ev == NNG_PIPE_EV_ADD_POST ? 1 : -1;
+	pthread_mutex_unlock(&pipes_mu);
+}
+
+/* Track s's pipes from now (false: the table is full, or NNG refused). */
+static bool
+pipes_track(nng_socket s)
+{
+	size_t i;
+
+	pthread_mutex_lock(&pipes_mu);
+	for (i = 0; i < PIPES_MAX && pipes[i].sock != 0; i++)
+		;
+	if (i < PIPES_MAX) {
+		pipes[i].sock = s.id;
+		pipes[i].pipes = 0;
+	}
+	pthread_mutex_unlock(&pipes_mu);
+	return i < PIPES_MAX && nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, pipe_event, NULL) == 0 &&
+	       nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, pipe_event, NULL) == 0;
+}
+
+static void
+pipes_forget(nng_socket s)
+{
+	pthread_mutex_lock(&pipes_mu);
+	for (size_t i = 0; i < PIPES_MAX; i++)
+		if (pipes[i].sock == s.id)
+			pipes[i].sock = 0;
+	pthread_mutex_unlock(&pipes_mu);
+}
+
+/* s's pipes now; -1 when it is not tracked. */
+static int
+pipes_of(nng_socket s)
+{
+	int n = -1;
+
+	pthread_mutex_lock(&pipes_mu);
+	for (size_t i = 0; i < PIPES_MAX; i++)
+		if (pipes[i].sock == s.id)
+			n = pipes[i].pipes;
+	pthread_mutex_unlock(&pipes_mu);
+	return n;
+}
+
 static int
 op_socket(void *state, const struct fl_target_args *a, void **created)
 {
@@ -440,6 +511,10 @@ op_socket(void *state, const struct fl_target_args *a, void **created)
 		rv = protocols[i].open(&s);
 		if (rv != 0)
 			return fl_of("open", rv);
+		if (!pipes_track(s))
+			fl_target_note("socket %u: its pipes cannot be counted (%d sockets open at "
+			               "most): nng_pipes_wait on it fails",
+			               (unsigned)s.id, PIPES_MAX);
 		atomic_fetch_add(&sockets_open, 1);
 		*created = obj_of_id(s.id);
 		return 0;
@@ -574,11 +649,34 @@ op_recv(void *state, const struct fl_target_args *a, void **created)
 	return 0;
 }
 
+static int
+op_pipes_wait(void *state, const struct fl_target_args *a, void **created)
+{
+	nng_socket s = sock_of(a->objs[0]);
+	int want = (int)a->ints[1];
+	int have;
+
+	(void)state;
+	(void)created;
+	while ((have = pipes_of(s)) != want) {
+		if (have < 0) {
+			fl_target_note("nng_pipes_wait: socket %u's pipes are not counted",
+			               (unsigned)s.id);
+			return FL_EINVAL;
+		}
+		if (ms_left(a->deadline_ns) <= 0)
+			return FL_ETIMEDOUT;
+		nng_msleep(1);
+	}
+	return 0;
+}
+
 static void
 sock_close(void *state, void *obj)
 {
 	(void)state;
 	(void)nng_close(sock_of(obj));
+	pipes_forget(sock_of(obj));
 	atomic_fetch_sub(&sockets_open, 1);
 }
 
@@ -589,6 +687,7 @@ op_close(void *state, const struct fl_target_args *a, void **created)
 
 	(void)state;
 	(void)created;
+	pipes_forget(sock_of(a->objs[0]));
 	atomic_fetch_sub(&sockets_open, 1);
 	return fl_of("close", rv);
 }
@@ -2298,8 +2397,68 @@ static const char c_prologue[] =
         "\tfflush(stdout);\n"
         "}\n"
         "\n"
+        "static int open_protocol(nng_socket *s, const char *p);\n"
+        "\n"
+        "/* Pipes fully added to each socket (nng_pipe_notify(3)), as the\n"
+        " * adapter counts them for nng_pipes_wait. */\n"
+        "static pthread_mutex_t pipes_mu = PTHREAD_MUTEX_INITIALIZER;\n"
+        "static struct { uint32_t sock; int n; } pipes_tab[256];\n"
+        "\n"
+        "static void\n"
+        "pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)\n"
+        "{\n"
+        "\tuint32_t id = nng_pipe_socket(p).id;\n"
+        "\n"
+        "\t(void)arg;\n"
+        "\tpthread_mutex_lock(&pipes_mu);\n"
+        "\tfor (int i = 0; i < 256; i++)\n"
+        "\t\tif (pipes_tab[i].sock == id)\n"
+        "\t\t\tpipes_tab[i].n += ev == NNG_PIPE_EV_ADD_POST ? 1 : -1;\n"
+        "\tpthread_mutex_unlock(&pipes_mu);\n"
+        "}\n"
+        "\n"
+        "static UNUSED int\n"
+        "pipes_wait(nng_socket s, int want, int ms)\n"
+        "{\n"
+        "\tfor (;; ms--) {\n"
+        "\t\tint have = -1;\n"
+        "\n"
+        "\t\tpthread_mutex_lock(&pipes_mu);\n"
+        "\t\tfor (int i = 0; i < 256; i++)\n"
+        "\t\t\tif (pipes_tab[i].sock == s.id)\n"
+        "\t\t\t\thave = pipes_tab[i].n;\n"
+        "\t\tpthread_mutex_unlock(&pipes_mu);\n"
+        "\t\tif (have == want)\n"
+        "\t\t\treturn 0;\n"
+        "\t\tif (have < 0)\n"
+        "\t\t\treturn NNG_EINVAL;\n"
+        "\t\tif (ms <= 0)\n"
+        "\t\t\treturn NNG_ETIMEDOUT;\n"
+        "\t\tnanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);\n"
+        "\t}\n"
+        "}\n"
+        "\n"
         "static UNUSED int\n"
         "open_socket(nng_socket *s, const char *p)\n"
+        "{\n"
+        "\tint rv = open_protocol(s, p);\n"
+        "\n"
+        "\tif (rv == 0) {\n"
+        "\t\tpthread_mutex_lock(&pipes_mu);\n"
+        "\t\tfor (int i = 0; i < 256; i++)\n"
+        "\t\t\tif (pipes_tab[i].sock == 0) {\n"
+        "\t\t\t\tpipes_tab[i].sock = s->id;\n"
+        "\t\t\t\tbreak;\n"
+        "\t\t\t}\n"
+        "\t\tpthread_mutex_unlock(&pipes_mu);\n"
+        "\t\tnng_pipe_notify(*s, NNG_PIPE_EV_ADD_POST, pipe_event, NULL);\n"
+        "\t\tnng_pipe_notify(*s, NNG_PIPE_EV_REM_POST, pipe_event, NULL);\n"
+        "\t}\n"
+        "\treturn rv;\n"
+        "}\n"
+        "\n"
+        "static int\n"
+        "open_protocol(nng_socket *s, const char *p)\n"
         "{\n"
         "\tif (!strcmp(p, \"req\")) return nng_req0_open(s);\n"
         "\tif (!strcmp(p, \"rep\")) return nng_rep0_open(s);\n"
@@ -2924,6 +3083,14 @@ c_subscribe(const struct fl_target_c *c, const struct fl_target_args *a)
 }
 
 static void
+c_pipes_wait(const struct fl_target_c *c, const struct fl_target_args *a)
+{
+	fprintf(c->out, "\t\tsay(\"nng_pipes_wait %lld\", pipes_wait(%s, %lld, %lld));\n",
+	        (long long)a->ints[1], c->objs[0], (long long)a->ints[1],
+	        (long long)c->deadline_ms);
+}
+
+static void
 c_send(const struct fl_target_c *c, const struct fl_target_args *a)
 {
 	fprintf(c->out, "\t\tsay(\"nng_send %lld bytes\", send_bytes(%s, %lld, %lld));\n",
@@ -3474,6 +3641,11 @@ static const struct fl_target_arg sock_args[] = {
 	SOCK_ARG,
 	{ NULL },
 };
+static const struct fl_target_arg pipes_args[] = {
+	SOCK_ARG,
+	{ .name = "count", .type = FL_TARGET_INT, .min = 0, .max = 1024, .dflt = 1 },
+	{ NULL },
+};
 #define OPTION_ARG                                                                                 \
 	{                                                                                          \
 		.name = "option", .type = FL_TARGET_STRING, .required = true                       \
@@ -3615,6 +3787,7 @@ static const struct fl_target_op ops[] = {
 	OP_C("nng_listen", url_args, op_listen, c_listen),
 	OP_C("nng_dial", dial_args, op_dial, c_dial),
 	OP_C("nng_subscribe", sub_args, op_subscribe, c_subscribe),
+	OP_BLOCKS_C("nng_pipes_wait", pipes_args, op_pipes_wait, c_pipes_wait),
 	OP_BLOCKS_C("nng_send", send_args, op_send, c_send),
 	OP_BLOCKS_C("nng_recv", sock_args, op_recv, c_recv),
 	{ .name = "nng_close",
