@@ -34,6 +34,7 @@
 #include "faultline/faults.h"
 #include "core/clock.h"
 #include "run/runner.h"
+#include "run/heap.h"
 #include "run/sanitizer.h"
 #include "run/shrink.h"
 #include "scenario/target_internal.h"
@@ -1553,6 +1554,21 @@ cmd_run(int argc, char **argv)
 	remove_dead_run_dirs("run");
 	fprintf(p.msg, "faultline: seed %" PRIu64 ", %zu scenario(s)%s\n", p.seed, count,
 	        p.shard_n > 1 ? " (sharded)" : "");
+	/* no_heap_growth needs the program's own allocator (run/heap.h):
+	 * under valgrind or a sanitizer their leak check judges the heap. */
+	for (size_t i = 0; fli_heap_counter == NULL && i < count; i++) {
+		static const char san[] = "a sanitizer's allocator has malloc (LeakSanitizer's "
+		                          "check after each run, property sanitizer, judges it)";
+		static const char other[] = "faultline's malloc is not the one called (under "
+		                            "valgrind, whose leak check at each process's exit "
+		                            "judges it), or libfiu's POSIX preload is loaded";
+
+		if (list[i]->properties & FL_SCN_PROP_NO_HEAP_GROWTH) {
+			fprintf(p.msg, "faultline: note: no_heap_growth is not judged here: %s\n",
+			        fli_san_enabled() ? san : other);
+			break;
+		}
+	}
 	/* The plan: this shard's runs of every scenario it can run (a sweep's
 	 * are added once its counting run has found them). */
 	uint64_t planned = 0, global = 0, first;

@@ -126,8 +126,10 @@ enum fl_scn_property {
 	FL_SCN_PROP_TARGET_HEAP = 1u << 22,      /* the target's library wrote no byte past a block
 	                                       it allocated, freed none twice, wrote none it
 	                                       freed (alloc_hook.h's heap check) */
+	FL_SCN_PROP_NO_HEAP_GROWTH = 1u << 23,   /* no heap block allocated during the run is
+	                                       still held once it ended (run/heap.h) */
 };
-#define FL_SCN_PROP_COUNT 23
+#define FL_SCN_PROP_COUNT 24
 #define FL_SCN_PROP_CLUSTER                                                                        \
 	(FL_SCN_PROP_ELECTION_SAFETY | FL_SCN_PROP_LOG_MATCHING |                                  \
 	 FL_SCN_PROP_LEADER_COMPLETENESS | FL_SCN_PROP_STATE_MACHINE_SAFETY |                      \

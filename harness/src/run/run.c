@@ -28,6 +28,9 @@
 
 #include "run/run_internal.h"
 
+/* run/heap.h: the faultline program sets it. */
+const struct fli_heap_counter *fli_heap_counter;
+
 static uint32_t
 total_actor_faults(struct run *r)
 {
@@ -584,7 +587,12 @@ fli_run_history2(struct run *r, const struct fl_history_model *model, int64_t pr
 		size_t cap = r->history_cap ? r->history_cap * 2 : 4096;
 		while (cap < r->history_len + (size_t)n)
 			cap *= 2;
-		char *h = realloc(r->history, cap);
+		char *h;
+
+		/* The run's, freed after the heap is judged. */
+		fli_heap_pause(true);
+		h = realloc(r->history, cap);
+		fli_heap_pause(false);
 		if (h == NULL) {
 			r->history_oom = true;
 			history_unlock(r);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "run/heap.h"
 #include "faultline/aio.h"
 #include "faultline/history.h"
 #include "faultline/report.h"
@@ -98,6 +99,8 @@ struct actor_run {
 	                                  it started and when its ops ended (no_new_fds) */
 	struct fl_aio_debug aio_delta; /* proc mode: this process's message and aio
 	                                  counts, written when it finishes */
+	struct fli_heap_held heap;     /* proc mode: what its process's heap kept of
+	                                  what it allocated (no_heap_growth) */
 };
 
 struct barrier {
@@ -167,6 +170,7 @@ struct run {
 	uint64_t point_hits_max[FL_RUN_MAX_POINTS];
 	bool threaded;        /* stress: actors are real threads */
 	bool check_each_step; /* audit after every operation of every actor */
+	bool heap_counted;    /* no_heap_growth: the heap counter records this run */
 	int fds_at_start;
 	/* The first violation found. */
 	bool failed;

@@ -28,6 +28,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "faultline/aio.h"
 #include "faultline/choice.h"
 #include "faultline/driver.h"
 #include "faultline/error.h"
@@ -645,7 +646,15 @@ proc_actor_main(struct actor_run *ar)
 	 * recorded, so a replay makes the same ones. */
 	fl_choice_detach(r->choices, ar->proc_seed);
 	ar->fds_at_start = fli_audit_count_fds();
+	/* This process's heap, from a clean record (the fork copied the
+	 * run's). */
+	if (r->heap_counted)
+		fli_heap_counter->begin();
 	fli_interp_actor_main(ar);
+	if (r->heap_counted) {
+		fl_msg_quarantine_flush();
+		fli_heap_counter->end(&ar->heap);
+	}
 	/* This process's hits, for a sweep's counting run. */
 	for (size_t i = 0; r->faults != NULL && i < fl_fault_point_count() && i < FL_RUN_MAX_POINTS;
 	     i++) {
@@ -789,6 +798,61 @@ sim_crashed(const struct run *r)
 	return false;
 }
 
+/* no_heap_growth, once the run is torn down: what the run's process
+ * (every actor's in sim and stress mode) and each process actor kept of
+ * the blocks allocated since the window began.  Not after a crash under
+ * sim: what the crashed actor held is what a dead process loses with its
+ * memory, and cannot be told from a leak (as for LeakSanitizer). */
+static void
+heap_judge(struct run *r, const char *who, const struct fli_heap_held *h)
+{
+	char where[160];
+
+	if (h->blocks == 0) {
+		if (h->overflow)
+			fli_run_fail(
+			        r, "harness",
+			        "%s: the heap counter ran out of room (more blocks held at once "
+			        "than it records): no_heap_growth was not judged",
+			        who);
+		return;
+	}
+	fli_code_where(where, sizeof(where), h->first_pc);
+	fli_run_fail(r, "no_heap_growth",
+	             "%s: %llu heap block(s), %llu bytes, allocated during the run and still held "
+	             "at its end%s; the first, %zu bytes, allocated by %s",
+	             who, (unsigned long long)h->blocks, (unsigned long long)h->bytes,
+	             h->overflow ? " (at least: the record ran out of room)" : "", h->first_size,
+	             where);
+}
+
+static void
+audit_heap(struct run *r, bool ran)
+{
+	struct fli_heap_held h;
+
+	/* Freed messages wait in a quarantine ring (a second free is caught
+	 * there): freed, not held. */
+	fl_msg_quarantine_flush();
+	fli_heap_counter->end(&h);
+	if (!ran || sim_crashed(r))
+		return;
+	heap_judge(r, r->s->mode == FL_SCN_MODE_PROC ? "the run's process (its driver)" : "the run",
+	           &h);
+	for (size_t i = 0; r->s->mode == FL_SCN_MODE_PROC && i < r->s->actor_count; i++) {
+		const struct actor_run *ar = &r->actors[i];
+		char who[96];
+
+		if (ar->crashed || !__atomic_load_n(&ar->finished, __ATOMIC_ACQUIRE))
+			continue;
+		snprintf(who, sizeof(who),
+		         "actor %s's process, once its ops ended and its client "
+		         "closed",
+		         ar->a->name);
+		heap_judge(r, who, &ar->heap);
+	}
+}
+
 /* sim: the driver is an actor too, started inside the sim so that its
  * clock is the virtual one.  True when the run ended (to be audited);
  * false when the harness could not run it, it deadlocked or hit the step
@@ -849,7 +913,7 @@ fli_runner_child_run(void *arg, int out_fd)
 	struct fl_sim *sim = NULL;
 	struct fl_sim_result res = { 0 };
 	enum fl_verdict v = FL_VERDICT_PASS;
-	bool leaked, ran;
+	bool leaked, ran = false;
 	int rv;
 
 	if (r == MAP_FAILED)
@@ -902,6 +966,12 @@ fli_runner_child_run(void *arg, int out_fd)
 		r->history_shared = true;
 	}
 
+	/* no_heap_growth: from here to the end of the teardown, every block
+	 * allocated must be freed again (a crashed process actor's died
+	 * with it; a proc actor's own process counts its own). */
+	r->heap_counted = (s->properties & FL_SCN_PROP_NO_HEAP_GROWTH) && fli_heap_counter != NULL;
+	if (r->heap_counted)
+		fli_heap_counter->begin();
 	switch (s->mode) {
 	case FL_SCN_MODE_PROC:
 		ran = run_processes(r) == 0;
@@ -969,6 +1039,8 @@ done:
 		fl_faults_disarm(r->faults);
 	if (!r->dir_taken)
 		fli_run_dir_remove(r->ns);
+	if (r->heap_counted)
+		audit_heap(r, ran);
 	/* The verdict is that of the first violation recorded. */
 	if (r->deadlocked && v == FL_VERDICT_PASS && strcmp(r->property, "deadlock") == 0)
 		v = FL_VERDICT_DEADLOCK;

@@ -17,6 +17,7 @@
 #include "faultline/chunk.h"
 #include "faultline/error.h"
 #include "faultline/reqrep.h"
+#include "faultline/faults.h"
 #include "faultline/scenario.h"
 #include "faultline/target.h"
 #include "loader.h"
@@ -42,8 +43,21 @@ static const char *const prop_names[FL_SCN_PROP_COUNT] = {
 	"state_machine_safety", "cluster_liveness",
 	"linearizable",         "no_orphaned_registrations",
 	"target_resources",     "target_model",
-	"target_heap",
+	"target_heap",          "no_heap_growth",
 };
+
+/* Faults on libc calls: libfiu's POSIX preload wraps them, and its own
+ * lookups allocate inside the run through libc (strdup), where the heap
+ * counter cannot tell them from the run's: no_heap_growth is not judged
+ * with them. */
+static bool
+libc_faults(const struct fl_scenario *s)
+{
+	for (size_t i = 0; i < s->fault_count; i++)
+		if (fl_fault_point_external(s->faults[i].point))
+			return true;
+	return false;
+}
 
 /* The leak and balance properties that hold for any correct program
  * running these operations, faults or not (no_loss and the ordering
@@ -97,6 +111,11 @@ default_properties(const struct fl_scenario *s)
 	if (s->cluster.nodes > 0)
 		p |= FL_SCN_PROP_CLUSTER | FL_SCN_PROP_GAUGES_ZERO |
 		     FL_SCN_PROP_NO_PENDING_REGISTRATIONS;
+	/* The heap: every block a run allocates is freed by its end.  A
+	 * target's library is judged by its own target_resources and
+	 * target_heap (its allocations, caches included, are its own). */
+	if (!(p & FL_SCN_PROP_TARGET_HEAP) && !libc_faults(s))
+		p |= FL_SCN_PROP_NO_HEAP_GROWTH;
 	return p;
 }
 
@@ -650,6 +669,11 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
 		                    "linearizable judges the history the kv and cluster_put/get/"
 		                    "cas/append operations record, and this scenario has none");
+	} else if ((s->properties & FL_SCN_PROP_NO_HEAP_GROWTH) && libc_faults(s)) {
+		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
+		                    "no_heap_growth cannot be judged with faults on libc calls "
+		                    "(libfiu's POSIX preload allocates inside the run through "
+		                    "libc): leave it out, or the posix/ and libc/ faults");
 	} else if ((s->properties & FL_SCN_PROP_NO_ORPHANED_REGISTRATIONS) &&
 	           !scenario_has_op(s, FL_SCN_OP_CLUSTER_CONNECT)) {
 		return fli_scn_fail(l, fli_scn_yline(pn), "properties",

@@ -1725,7 +1725,8 @@ def case_default_properties():
           "the leak passed without properties: %s", [(r["verdict"], r["property"]) for r in rep["runs"]])
     _, out, _ = run(["list", scn], 0)
     check("properties: image_refs no_leaked_files gauges_zero no_pending_registrations "
-          "no_unexpected_signal (the defaults for its operations: it lists none)" in out,
+          "no_unexpected_signal no_heap_growth (the defaults for its operations: it lists none)"
+          in out,
           "list does not show the defaults:\n%s", out)
 
 

@@ -81,7 +81,8 @@ static const struct bad_case bad_cases[] = {
 	  "no_unexpected_signal, delivery_in_order, no_loss, no_duplicates, chunks_balanced, "
 	  "ports_zero, messages_freed_once, no_late_completions, election_safety, log_matching, "
 	  "leader_completeness, state_machine_safety, cluster_liveness, linearizable, "
-	  "no_orphaned_registrations, target_resources, target_model, target_heap)" },
+	  "no_orphaned_registrations, target_resources, target_model, target_heap, "
+	  "no_heap_growth)" },
 	{ "bad/connect_cancel_sync.yaml",
 	  "bad/connect_cancel_sync.yaml:8: actors[0].ops[0].cluster_connect.cancel_at: needs "
 	  "async: true" },
@@ -204,11 +205,11 @@ test_smoke_values(void **state)
 	assert_string_equal(s->objects[offer->u.target.objs[0] /* pub */].name, "pub1");
 	assert_int_equal(s->actors[1].ops[5].kind, FL_SCN_OP_CLOSE_CLIENT);
 	assert_int_equal(s->actors[1].ops[2].u.target.deadline_ms, 5000);
-	assert_int_equal(s->properties, FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_NO_LEAKED_FILES |
-	                                        FL_SCN_PROP_GAUGES_ZERO |
-	                                        FL_SCN_PROP_NO_PENDING_REGISTRATIONS |
-	                                        FL_SCN_PROP_DELIVERY_IN_ORDER |
-	                                        FL_SCN_PROP_NO_LOSS | FL_SCN_PROP_NO_DUPLICATES);
+	assert_int_equal(s->properties,
+	                 FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_NO_LEAKED_FILES |
+	                         FL_SCN_PROP_GAUGES_ZERO | FL_SCN_PROP_NO_PENDING_REGISTRATIONS |
+	                         FL_SCN_PROP_DELIVERY_IN_ORDER | FL_SCN_PROP_NO_LOSS |
+	                         FL_SCN_PROP_NO_DUPLICATES | FL_SCN_PROP_NO_HEAP_GROWTH);
 	assert_int_equal(s->budget_runs, 200);
 	assert_true(s->budget_seconds == 30.0);
 	assert_int_equal(s->scheduler, FL_SCN_SCHED_RANDOM);
@@ -883,10 +884,10 @@ test_default_properties(void **state)
 	if (fl_scenario_load_string("mem.yaml", pubsub, sizeof pubsub - 1, &s, err, sizeof err))
 		fail_msg("%s", err);
 	assert_true(s->properties_default);
-	assert_int_equal(s->properties, FL_SCN_PROP_NO_LEAKED_FILES |
-	                                        FL_SCN_PROP_NO_UNEXPECTED_SIGNAL |
-	                                        FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_GAUGES_ZERO |
-	                                        FL_SCN_PROP_NO_PENDING_REGISTRATIONS);
+	assert_int_equal(s->properties,
+	                 FL_SCN_PROP_NO_LEAKED_FILES | FL_SCN_PROP_NO_UNEXPECTED_SIGNAL |
+	                         FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_GAUGES_ZERO |
+	                         FL_SCN_PROP_NO_PENDING_REGISTRATIONS | FL_SCN_PROP_NO_HEAP_GROWTH);
 	fl_scenario_free(s);
 	s = NULL;
 	if (fl_scenario_load_string("mem.yaml", reqrep, sizeof reqrep - 1, &s, err, sizeof err))
@@ -894,7 +895,8 @@ test_default_properties(void **state)
 	assert_int_equal(s->properties,
 	                 FL_SCN_PROP_NO_LEAKED_FILES | FL_SCN_PROP_NO_UNEXPECTED_SIGNAL |
 	                         FL_SCN_PROP_CHUNKS_BALANCED | FL_SCN_PROP_PORTS_ZERO |
-	                         FL_SCN_PROP_MESSAGES_FREED_ONCE | FL_SCN_PROP_NO_LATE_COMPLETIONS);
+	                         FL_SCN_PROP_MESSAGES_FREED_ONCE | FL_SCN_PROP_NO_LATE_COMPLETIONS |
+	                         FL_SCN_PROP_NO_HEAP_GROWTH);
 	fl_scenario_free(s);
 	s = NULL;
 	assert_fl(fl_scenario_load_string("mem.yaml", empty, sizeof empty - 1, &s, err, sizeof err),
