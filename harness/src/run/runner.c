@@ -322,8 +322,10 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		out->verdict = FL_VERDICT_FAIL;
 		snprintf(out->property, sizeof(out->property), "memcheck");
 		snprintf(out->detail, sizeof(out->detail),
-		         "the run's own process (driver thread): memcheck found errors or definite "
+		         "the run's own process%s: memcheck found errors or definite "
 		         "leaks; see %s/memcheck-%s-<pid>.log",
+		         ca.s->mode == FL_SCN_MODE_PROC ? " (its driver thread)"
+		                                        : " (every actor's)",
 		         o->valgrind_log_dir ? o->valgrind_log_dir : ".", ns);
 	}
 	/* A sanitizer's report is the verdict, whatever the run's own checks

@@ -1206,7 +1206,8 @@ def case_valgrind():
     memcheck: a process actor that leaks a heap block (memcheck-heap-leak,
     which passes without --valgrind) fails with property memcheck naming
     the actor and its log (which shows the definite leak), and the trace
-    replays under memcheck to the same verdict; a clean proc scenario with
+    replays under memcheck to the same verdict; in sim and stress mode the
+    same leak fails the run's own process; a clean proc scenario with
     crashing actors passes.  Slow (valgrind): suite 'slow'."""
     import shutil
     if shutil.which("valgrind") is None:
@@ -1230,6 +1231,24 @@ def case_valgrind():
     check("definitely lost: 64 bytes" in text, "the log shows no 64-byte definite leak:\n%s", text[-2000:])
     rc, out, err = run(["replay", r["trace"]], 0)
     check("memcheck" in out, "replay did not run under memcheck: %s", out)
+    # The same leak in sim and stress mode: the run's own process is
+    # every actor's, and its leak check fails the run.
+    for mode in ("sim", "stress"):
+        rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "1", "--valgrind", "--mode", mode],
+                             "vg-leak-" + mode, 1)
+        r = rep["runs"][0]
+        check(r["property"] == "memcheck" and r["mode"] == mode,
+              "%s: failed with %r in mode %r: %s", mode, r["property"], r["mode"], r["detail"])
+        m = re.search(r"the run's own process \(every actor's\): .* see \S+/(memcheck-\S+)-<pid>\.log",
+                      r["detail"] or "")
+        check(m is not None, "%s: the detail does not name the run's process and its log: %r",
+              mode, r["detail"])
+        logs = [f for f in os.listdir(os.path.join(tdir("vg-leak-" + mode), "traces"))
+                if m is not None and f.startswith(m.group(1))]
+        text = "".join(open(os.path.join(tdir("vg-leak-" + mode), "traces", f)).read()
+                       for f in logs)
+        check("definitely lost: 64 bytes" in text, "%s: no log shows the 64-byte definite leak: %s",
+              mode, logs)
     run_json("scenarios/pubsub-proc-crash.yaml", ["--seed", "1", "--runs", "1", "--valgrind"],
              "vg-clean", 0)
     # A sweep's faulted runs are memchecked too (they were not), and a
