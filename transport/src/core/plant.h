@@ -18,6 +18,8 @@ enum fli_plant {
 	FLI_PLANT_PUB_KEPT,            /* ... nor a removed publication once drained */
 	FLI_PLANT_SUB_KEPT,            /* ... nor a removed subscription */
 	FLI_PLANT_DIR_KEPT,            /* its close leaves the run directory behind */
+	FLI_PLANT_START_FAILS,         /* its start fails after making its files */
+	FLI_PLANT_IMAGES_STALE,        /* its images gauge is not written back to 0 */
 };
 extern enum fli_plant fli_plant; /* defined in cluster/raft.c */
 #define PLANTED(p) (fli_plant == (p))

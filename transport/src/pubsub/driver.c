@@ -939,7 +939,8 @@ update_gauges(fl_driver *d)
 	__atomic_store_n(&g->active_clients, clients, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->publications, d->npubs, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->subscriptions, d->nsubs, __ATOMIC_RELAXED);
-	__atomic_store_n(&g->images, d->nimages, __ATOMIC_RELAXED);
+	if (d->nimages != 0 || !PLANTED(FLI_PLANT_IMAGES_STALE))
+		__atomic_store_n(&g->images, d->nimages, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->log_files, d->nlogs, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->log_files_unlink_pending, d->nunlink, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->rejected_commands, d->cnt.rejected_commands, __ATOMIC_RELAXED);
@@ -1378,6 +1379,10 @@ fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
 			     fl_strerror(rc));
 			goto fail_cnc;
 		}
+	}
+	if (PLANTED(FLI_PLANT_START_FAILS)) {
+		rc = FL_EIO;
+		goto fail_cnc;
 	}
 	if (!d->ctx.no_thread) {
 		rc = fl_thread_start(&d->thread, "fl-driver", conductor, d);
