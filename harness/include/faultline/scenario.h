@@ -376,6 +376,10 @@ const char *fl_scenario_op_label(const struct fl_scenario_op *op);
  * history linearizable judges (kv, cluster_put/get/cas/append). */
 bool fl_scenario_records_history(const struct fl_scenario *s);
 
+/* fl_scenario_libc_faults: true when s has faults on libc calls
+ * (posix/..., libc/...), which libfiu's POSIX preload carries out. */
+bool fl_scenario_libc_faults(const struct fl_scenario *s);
+
 /* fl_scenario_property_name returns the name of one FL_SCN_PROP_* bit
  * ("image_refs"), or NULL.  Static string. */
 const char *fl_scenario_property_name(uint32_t prop);

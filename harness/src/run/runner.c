@@ -81,16 +81,6 @@ posix_preload(void)
 	return NULL;
 }
 
-/* Does the scenario fault libc calls (posix/..., libc/... points)? */
-static bool
-needs_preload(const struct fl_scenario *s)
-{
-	for (size_t i = 0; i < s->fault_count; i++)
-		if (fl_fault_point_external(s->faults[i].point))
-			return true;
-	return false;
-}
-
 /*
  * A run that cannot be a plain fork: the forked child execs
  * `[valgrind ...] faultline __run ...`, which re-reads the scenario and
@@ -150,7 +140,7 @@ exec_child(void *arg, int out_fd)
 	fcntl(out_fd, F_SETFD, 0); /* the exec'd run writes its frames here */
 	if (ca->san_dir != NULL)
 		setenv(FL_RUNNER_SAN_DIR_ENV, ca->san_dir, 1);
-	if (needs_preload(ca->s) && (pre = posix_preload()) != NULL)
+	if (fl_scenario_libc_faults(ca->s) && (pre = posix_preload()) != NULL)
 		setenv("LD_PRELOAD", pre, 1);
 	execv(argv[0], (char *const *)argv);
 	return 1;
@@ -237,8 +227,9 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		                           &sr);
 	if (rv != 0)
 		rv = fl_sandbox_run(&so,
-		                    o->valgrind != NULL || needs_preload(s) ? exec_child
-		                                                            : fli_runner_child_run,
+		                    o->valgrind != NULL || fl_scenario_libc_faults(s)
+		                            ? exec_child
+		                            : fli_runner_child_run,
 		                    &ca, &sr);
 	if (rv != 0) {
 		if (ca.san_dir != NULL)
@@ -436,14 +427,14 @@ fli_runner_unsupported(const struct fl_scenario *s)
 				if (strcmp(s->actors[i].client, s->actors[j].client) == 0)
 					return "actors sharing a client (client:) need sim or "
 					       "stress mode (in proc mode each actor is a process)";
-	if (needs_preload(s) && s->mode != FL_SCN_MODE_PROC)
+	if (fl_scenario_libc_faults(s) && s->mode != FL_SCN_MODE_PROC)
 		return "faults on libc calls (posix/..., libc/...: libfiu's POSIX preload) need "
 		       "proc mode";
-	if (needs_preload(s) && posix_preload() == NULL)
+	if (fl_scenario_libc_faults(s) && posix_preload() == NULL)
 		return "faults on libc calls need libfiu's POSIX preload (fiu_posix_preload.so, "
 		       "Debian "
 		       "package fiu-utils; or set FL_FIU_POSIX_PRELOAD)";
-	if (needs_preload(s) && runner_self[0] == '\0')
+	if (fl_scenario_libc_faults(s) && runner_self[0] == '\0')
 		return "faults on libc calls need the faultline program (the run is re-executed)";
 	return NULL;
 }

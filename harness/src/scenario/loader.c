@@ -50,8 +50,8 @@ static const char *const prop_names[FL_SCN_PROP_COUNT] = {
  * lookups allocate inside the run through libc (strdup), where the heap
  * counter cannot tell them from the run's: no_heap_growth is not judged
  * with them. */
-static bool
-libc_faults(const struct fl_scenario *s)
+bool
+fl_scenario_libc_faults(const struct fl_scenario *s)
 {
 	for (size_t i = 0; i < s->fault_count; i++)
 		if (fl_fault_point_external(s->faults[i].point))
@@ -114,7 +114,7 @@ default_properties(const struct fl_scenario *s)
 	/* The heap: every block a run allocates is freed by its end.  A
 	 * target's library is judged by its own target_resources and
 	 * target_heap (its allocations, caches included, are its own). */
-	if (!(p & FL_SCN_PROP_TARGET_HEAP) && !libc_faults(s))
+	if (!(p & FL_SCN_PROP_TARGET_HEAP) && !fl_scenario_libc_faults(s))
 		p |= FL_SCN_PROP_NO_HEAP_GROWTH;
 	return p;
 }
@@ -669,7 +669,7 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
 		                    "linearizable judges the history the kv and cluster_put/get/"
 		                    "cas/append operations record, and this scenario has none");
-	} else if ((s->properties & FL_SCN_PROP_NO_HEAP_GROWTH) && libc_faults(s)) {
+	} else if ((s->properties & FL_SCN_PROP_NO_HEAP_GROWTH) && fl_scenario_libc_faults(s)) {
 		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
 		                    "no_heap_growth cannot be judged with faults on libc calls "
 		                    "(libfiu's POSIX preload allocates inside the run through "
