@@ -877,6 +877,9 @@ fli_interp_pubsub_close(struct actor_run *ar)
 
 	if (!r->pubsub)
 		return;
+	/* What the actor's code started and left behind is judged before
+	 * the close cancels it. */
+	fli_audit_pubsub_close(ar);
 	for (size_t i = r->s->object_count; i-- > 0;)
 		if (r->s->objects[i].actor == ar->index)
 			close_object(r, i);

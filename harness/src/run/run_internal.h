@@ -367,6 +367,7 @@ void fli_interp_pubsub_close(struct actor_run *ar);
 bool fli_interp_pubsub_quiet(struct run *r);
 void fli_audit_pubsub(struct run *r);
 void fli_audit_pubsub_step(struct actor_run *ar, const char *step, bool closed);
+void fli_audit_pubsub_close(struct actor_run *ar);
 bool fli_scenario_uses_pubsub(const struct fl_scenario *s);
 /* A pub/sub client of actor ar's on the run's driver (once it is up),
  * its asynchronous errors to on_error(ar, ...), into *out: 0, or

@@ -20,6 +20,7 @@ enum fli_plant {
 	FLI_PLANT_DIR_KEPT,            /* its close leaves the run directory behind */
 	FLI_PLANT_START_FAILS,         /* its start fails after making its files */
 	FLI_PLANT_IMAGES_STALE,        /* its images gauge is not written back to 0 */
+	FLI_PLANT_CANCEL_KEPT,         /* a client's cancelled add stays outstanding */
 };
 extern enum fli_plant fli_plant; /* defined in cluster/raft.c */
 #define PLANTED(p) (fli_plant == (p))

@@ -20,6 +20,7 @@
 #include "fli_impl.h"
 #include "log_buffer.h"
 #include "shm.h"
+#include "core/plant.h"
 
 enum { K_PUB = 1, K_SUB = 2 };
 enum { P_PENDING = 0, P_DONE = 1, P_ERROR = 2 };
@@ -1002,6 +1003,14 @@ fl_client_cancel(fl_client *c, int64_t reg_id)
 	if (p == NULL) {
 		fl_mutex_unlock(&c->mu);
 		return FL_ENOENT;
+	}
+	if (PLANTED(FLI_PLANT_CANCEL_KEPT)) {
+		/* The plant: the remove goes, the add stays on the list. */
+		if (p->state == P_PENDING && fl_client_status(c) == 0)
+			send_cmd_retry(c, p->kind == K_PUB ? FL_CMD_REMOVE_PUB : FL_CMD_REMOVE_SUB,
+			               reg_id, 0);
+		fl_mutex_unlock(&c->mu);
+		return 0;
 	}
 	vec_del_ordered(&c->pending, idx);
 	if (p->state == P_PENDING && fl_client_status(c) == 0)
