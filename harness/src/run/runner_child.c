@@ -241,6 +241,10 @@ hook_actor_name(void *arg)
 		return proc_actor->a->name;
 	if (proc_node >= 0)
 		return proc_node_name;
+	/* A stress actor's thread (a rule with actor: never fired in stress
+	 * mode when only the sim was asked). */
+	if (fli_run_thread_actor() != NULL)
+		return fli_run_thread_actor()->a->name;
 	return fl_sim_current_name();
 }
 
