@@ -824,6 +824,9 @@ fl_client_close(fl_client *c)
 	if (leaked != 0)
 		__atomic_fetch_add(&c->rec->refs_leaked, leaked, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->rec->image_refs_held, 0, __ATOMIC_RELAXED);
+	if (PLANTED(FLI_PLANT_STRAY_WRITE))
+		__atomic_store_n(&c->hdr->version, 0,
+		                 __ATOMIC_RELAXED); /* the plant: a wild write */
 	if (fl_client_status(c) == 0 || fl_client_status(c) == FL_EDRIVER_TIMEOUT) {
 		/* After a (possibly false) driver timeout the driver may still be
 		 * alive and holding our registrations: tell it we are closing
