@@ -22,6 +22,7 @@ enum fli_plant {
 	FLI_PLANT_IMAGES_STALE,        /* its images gauge is not written back to 0 */
 	FLI_PLANT_CANCEL_KEPT,         /* a client's cancelled add stays outstanding */
 	FLI_PLANT_STRAY_WRITE,         /* a client's close writes into cnc.dat's header */
+	FLI_PLANT_LOG_STRAY_WRITE,     /* an offer writes its log's mtu */
 };
 extern enum fli_plant fli_plant; /* defined in cluster/raft.c */
 #define PLANTED(p) (fli_plant == (p))

@@ -5,6 +5,7 @@
 #include "faultline/client.h"
 #include "faultline/error.h"
 #include "client_internal.h"
+#include "core/plant.h"
 
 int64_t
 fl_publication_offer(fl_publication *p, const void *buf, size_t len)
@@ -13,6 +14,8 @@ fl_publication_offer(fl_publication *p, const void *buf, size_t len)
 		return FL_ECLOSED;
 	if (buf == NULL && len != 0)
 		return FL_EINVAL;
+	if (PLANTED(FLI_PLANT_LOG_STRAY_WRITE)) /* the plant: a word only the driver writes */
+		__atomic_store_n(&p->map->log.meta->mtu, 0, __ATOMIC_RELAXED);
 	return fli_log_offer(&p->ap, buf, len);
 }
 
