@@ -362,6 +362,13 @@ fli_interp_driver_main(void *arg)
 			        r->dir);
 		else if (__atomic_load_n(&r->driver_faults_fired, __ATOMIC_ACQUIRE) == 0)
 			fli_run_fail(r, "driver", "the driver did not start: %s", fl_errname(rv));
+		/* A pub/sub driver that started before the request/response
+		 * domain failed: the run skips its teardown, so it goes now
+		 * (it was left with its cnc.dat and its heap). */
+		if (r->driver != NULL) {
+			fl_driver_close(r->driver);
+			r->driver = NULL;
+		}
 		__atomic_store_n(&r->driver_state, RUN_DRIVER_FAILED, __ATOMIC_RELEASE);
 		return;
 	}
