@@ -1557,16 +1557,21 @@ cmd_run(int argc, char **argv)
 	        p.shard_n > 1 ? " (sharded)" : "");
 	/* no_heap_growth needs the program's own allocator (run/heap.h):
 	 * under valgrind or a sanitizer their leak check judges the heap. */
-	for (size_t i = 0; fli_heap_counter == NULL && i < count; i++) {
+	for (size_t i = 0; (fli_heap_counter == NULL || p.valgrind != NULL) && i < count; i++) {
 		static const char san[] = "a sanitizer's allocator has malloc (LeakSanitizer's "
 		                          "check after each run, property sanitizer, judges it)";
+		static const char vg[] = "--valgrind runs each run under memcheck, whose malloc "
+		                         "is called (its leak check at each process's exit "
+		                         "judges it)";
 		static const char other[] = "faultline's malloc is not the one called (under "
 		                            "valgrind, whose leak check at each process's exit "
 		                            "judges it), or libfiu's POSIX preload is loaded";
 
 		if (list[i]->properties & FL_SCN_PROP_NO_HEAP_GROWTH) {
 			fprintf(p.msg, "faultline: note: no_heap_growth is not judged here: %s\n",
-			        fli_san_enabled() ? san : other);
+			        fli_san_enabled()    ? san
+			        : p.valgrind != NULL ? vg
+			                             : other);
 			break;
 		}
 	}

@@ -1400,6 +1400,13 @@ proc_start(struct cluster_run *c, struct node_run *nr)
 	if (pid == 0) {
 		close(ev[0]);
 		close(cmd[1]);
+		/* A node's process is not judged by no_heap_growth: it stops
+		 * the run's window (every allocation would take its lock). */
+		if (fli_heap_counter != NULL) {
+			struct fli_heap_held h;
+
+			fli_heap_counter->end(&h);
+		}
 		node_child(nr, ev[1], cmd[0]);
 	}
 	close(ev[1]);
