@@ -19,6 +19,7 @@ import sys
 
 PASS = {"OK", "EXPECTEDFAIL", "pass"}
 SKIP = {"SKIP"}
+TAIL_LINES = 30
 
 
 def meson_results(path, text):
@@ -29,9 +30,9 @@ def meson_results(path, text):
         try:
             obj = json.loads(line)
         except json.JSONDecodeError:
-            yield "%s: a line that is not JSON" % path, "unreadable"
+            yield "%s: a line that is not JSON" % path, "unreadable", ""
             return
-        yield obj.get("name", "?"), obj.get("result", "?")
+        yield obj.get("name", "?"), obj.get("result", "?"), obj.get("stdout") or ""
 
 
 def run_key(run, path, pos):
@@ -69,7 +70,8 @@ def main(paths):
     def tally(path, results):
         nonlocal passed, failed, skipped
         p = f_ = s = 0
-        for name, result in results:
+        for item in results:
+            name, result, output = (tuple(item) + ("",))[:3]
             if result in PASS:
                 p += 1
             elif result in SKIP:
@@ -77,6 +79,11 @@ def main(paths):
             else:
                 f_ += 1
                 print("FAILED: %s (%s) [%s]" % (name, result, path), file=sys.stderr)
+                # CI keeps only the end of what it printed: the end of the
+                # failed test's own output says why, right here.
+                tail = output.rstrip("\n").splitlines()[-TAIL_LINES:]
+                for line in tail:
+                    print("  | " + line, file=sys.stderr)
         passed += p
         failed += f_
         skipped += s
