@@ -498,6 +498,25 @@ describe_actors(struct run *r, const struct fl_sim_result *res)
 	}
 }
 
+/* The verdict is that of the first violation recorded (v: the sim's). */
+static enum fl_verdict
+final_verdict(const struct run *r, enum fl_verdict v)
+{
+	if (r->deadlocked && v == FL_VERDICT_PASS && strcmp(r->property, "deadlock") == 0)
+		v = FL_VERDICT_DEADLOCK;
+	/* A process actor that died of a signal nobody planned: the crash
+	 * verdict, as when the run's own process dies. */
+	if (r->failed && v == FL_VERDICT_PASS && strcmp(r->property, "no_unexpected_signal") == 0)
+		v = FL_VERDICT_CRASH;
+	/* Actors still running past their deadline: the hang verdict, as a
+	 * run past its wall-clock deadline is. */
+	if (r->failed && v == FL_VERDICT_PASS && strcmp(r->property, "hang") == 0)
+		v = FL_VERDICT_HANG;
+	if (r->failed && v == FL_VERDICT_PASS)
+		v = FL_VERDICT_FAIL;
+	return v;
+}
+
 static int
 send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t steps)
 {
@@ -597,8 +616,49 @@ free_actor_streams(struct run *r)
  * stream seeded from the run's, so what is generated reproduces; the
  * interleaving does not.
  */
+/*
+ * Stress actors past the run's deadline for its actors (the one process
+ * actors get: 4 x the driver timeout + the client liveness).  A thread
+ * cannot be killed, and the teardown would race the actors still in the
+ * transport: the verdict is sent from here and the run's process ends
+ * (its parent removes the run's directory, as after a crash).
+ */
+static void __attribute__((noreturn)) stress_hang(struct run *r, int out_fd)
+{
+	char ops[400] = "";
+
+	list_actor_ops(r, ops, sizeof(ops));
+	fli_run_fail(r, "hang", "stress actors still running after %llu ms:%s",
+	             (unsigned long long)((4 * r->timeout_ns + r->liveness_ns) / FL_NS_PER_MS),
+	             ops);
+	(void)send_outcome(out_fd, r, final_verdict(r, FL_VERDICT_PASS), 0, 0);
+	_exit(0);
+}
+
+/* Every stress actor finished or crashed, or stress_hang at the deadline. */
+static void
+wait_threads(struct run *r, size_t started, int out_fd)
+{
+	uint64_t deadline = fl_clock_now_ns() + 4 * r->timeout_ns + r->liveness_ns;
+	struct fl_idle st = { 0 };
+
+	for (;;) {
+		size_t running = 0;
+
+		for (size_t i = 0; i < started; i++)
+			if (!__atomic_load_n(&r->actors[i].finished, __ATOMIC_ACQUIRE) &&
+			    !__atomic_load_n(&r->actors[i].crashed, __ATOMIC_ACQUIRE))
+				running++;
+		if (running == 0)
+			return;
+		if (fl_clock_now_ns() >= deadline)
+			stress_hang(r, out_fd);
+		fl_idle(&st, 0, fl_clock_now_ns() + FL_NS_PER_MS);
+	}
+}
+
 static int
-run_threads(struct run *r)
+run_threads(struct run *r, int out_fd)
 {
 	fl_thread *driver, *actors[RUN_MAX_ACTORS];
 	size_t n = r->s->actor_count, started = 0;
@@ -624,6 +684,8 @@ run_threads(struct run *r)
 			break;
 		}
 	}
+	/* Every wait has a deadline: a join only once the actor is done. */
+	wait_threads(r, started, out_fd);
 	for (size_t i = 0; i < started; i++)
 		fl_thread_join(actors[i]);
 	fl_thread_join(driver);
@@ -983,7 +1045,7 @@ fli_runner_child_run(void *arg, int out_fd)
 			fli_run_fail(r, "harness", "could not start the driver thread");
 		break;
 	case FL_SCN_MODE_STRESS:
-		ran = run_threads(r) == 0;
+		ran = run_threads(r, out_fd) == 0;
 		if (!ran)
 			fli_run_fail(r, "harness", "could not start the actor threads");
 		break;
@@ -1045,20 +1107,7 @@ done:
 		fli_run_dir_remove(r->ns);
 	if (r->heap_counted)
 		audit_heap(r, ran);
-	/* The verdict is that of the first violation recorded. */
-	if (r->deadlocked && v == FL_VERDICT_PASS && strcmp(r->property, "deadlock") == 0)
-		v = FL_VERDICT_DEADLOCK;
-	/* A process actor that died of a signal nobody planned: the crash
-	 * verdict, as when the run's own process dies. */
-	if (r->failed && v == FL_VERDICT_PASS && strcmp(r->property, "no_unexpected_signal") == 0)
-		v = FL_VERDICT_CRASH;
-	/* Process actors still running past their deadline: the hang
-	 * verdict, as a run past its wall-clock deadline is. */
-	if (r->failed && v == FL_VERDICT_PASS && strcmp(r->property, "hang") == 0)
-		v = FL_VERDICT_HANG;
-	if (r->failed && v == FL_VERDICT_PASS)
-		v = FL_VERDICT_FAIL;
-	rv = send_outcome(out_fd, r, v, res.trace_hash, res.steps);
+	rv = send_outcome(out_fd, r, final_verdict(r, v), res.trace_hash, res.steps);
 	if (r->history_shared)
 		munmap(r->history, r->history_cap);
 	else
