@@ -301,14 +301,25 @@ san_report_beside(char *out, size_t len, const char *trace, const char *suffix)
  * "The proof matrix").  A trace records the plant;
  * a replay sets it again.
  */
-static const char *const plant_names[] = {
-	"none",        "vote_no_log_check", "commit_old_term", "vote_not_persisted", "log_kept",
-	"pub_kept",    "sub_kept",          "dir_kept",        "start_fails",        "images_stale",
-	"cancel_kept", "stray_write",       "log_stray_write"
-};
+static const char *const plant_names[] = { "none",
+	                                   "vote_no_log_check",
+	                                   "commit_old_term",
+	                                   "vote_not_persisted",
+	                                   "log_kept",
+	                                   "pub_kept",
+	                                   "sub_kept",
+	                                   "dir_kept",
+	                                   "start_fails",
+	                                   "images_stale",
+	                                   "cancel_kept",
+	                                   "stray_write",
+	                                   "log_stray_write",
+	                                   "append_no_prev_term",
+	                                   "log_tail_kept",
+	                                   "commit_on_propose" };
 
 #ifdef FLI_PLANTS
-_Static_assert(sizeof(plant_names) / sizeof(plant_names[0]) == FLI_PLANT_LOG_STRAY_WRITE + 1,
+_Static_assert(sizeof(plant_names) / sizeof(plant_names[0]) == FLI_PLANT__COUNT,
                "plant_names[] names every enum fli_plant, in its order");
 #endif
 

@@ -400,6 +400,18 @@ check_log(struct cluster_run *c, struct node_run *nr, uint64_t len)
 		if (s[k].hash != e.hash || s[k].chain != chain) {
 			bool differ = s[k].hash != e.hash;
 
+			if (s[k].node == nr->id) {
+				/* A log that changed under an entry it kept. */
+				fli_run_fail(
+				        c->r, "log_matching",
+				        differ ? "node %d holds another entry at index %llu (term "
+				                 "%llu) than it held there before"
+				               : "node %d holds the entry at index %llu (term "
+				                 "%llu) it held before, but its log differs "
+				                 "before it now",
+				        nr->id, (unsigned long long)i, (unsigned long long)e.term);
+				return;
+			}
 			fli_run_fail(c->r, "log_matching",
 			             "nodes %d and %d hold %s at index %llu (term %llu)%s",
 			             s[k].node, nr->id,

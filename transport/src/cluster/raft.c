@@ -75,6 +75,12 @@ log_put(struct fli_raft_log *log, uint64_t index, const struct fli_raft_entry *e
 			return FL_ENOMEM;
 		memcpy(copy, e->data, e->len);
 	}
+	if (PLANTED(FLI_PLANT_LOG_TAIL_KEPT) && index <= log->len) {
+		/* The plant: the entry replaced in place, what follows kept. */
+		free((void *)log->e[index - 1].data);
+		log->e[index - 1] = (struct fli_raft_entry){ e->term, e->type, e->len, copy };
+		return 0;
+	}
 	log_cut(log, index);
 	log->e[index - 1] = (struct fli_raft_entry){ e->term, e->type, e->len, copy };
 	log->len = index;
@@ -355,7 +361,8 @@ on_append_req(struct fli_raft *r, const struct fli_raft_msg *m, uint64_t now_ns)
 	reset_election(r, now_ns);
 	/* Reply false if the log has no entry at prevLogIndex of
 	 * prevLogTerm. */
-	if (m->index > last || fli_raft_term_at(r, m->index) != m->log_term) {
+	if (m->index > last || (fli_raft_term_at(r, m->index) != m->log_term &&
+	                        !PLANTED(FLI_PLANT_APPEND_NO_PREV_TERM))) {
 		reply.index = m->index > last ? last : m->index - 1;
 		send_msg(r, &reply, m->from);
 		return 0;
@@ -401,7 +408,8 @@ on_append_resp(struct fli_raft *r, const struct fli_raft_msg *m, uint64_t now_ns
 			r->match_index[p] = m->index;
 		if (r->next_index[p] < r->match_index[p] + 1)
 			r->next_index[p] = r->match_index[p] + 1;
-		advance_commit(r);
+		if (!PLANTED(FLI_PLANT_COMMIT_ON_PROPOSE))
+			advance_commit(r);
 		if (r->role == FLI_RAFT_LEADER && r->next_index[p] <= fli_raft_last_index(r))
 			send_append(r, p, now_ns);
 		return 0;

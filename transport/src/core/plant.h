@@ -23,6 +23,10 @@ enum fli_plant {
 	FLI_PLANT_CANCEL_KEPT,         /* a client's cancelled add stays outstanding */
 	FLI_PLANT_STRAY_WRITE,         /* a client's close writes into cnc.dat's header */
 	FLI_PLANT_LOG_STRAY_WRITE,     /* an offer writes its log's mtu */
+	FLI_PLANT_APPEND_NO_PREV_TERM, /* Raft: an append accepted whatever the term at prevLogIndex */
+	FLI_PLANT_LOG_TAIL_KEPT,     /* Raft: a conflicting entry replaced, what follows it kept */
+	FLI_PLANT_COMMIT_ON_PROPOSE, /* Raft: a leader re-counts its commit only on a proposal */
+	FLI_PLANT__COUNT
 };
 extern enum fli_plant fli_plant; /* defined in cluster/raft.c */
 #define PLANTED(p) (fli_plant == (p))
