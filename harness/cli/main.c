@@ -316,7 +316,8 @@ static const char *const plant_names[] = { "none",
 	                                   "log_stray_write",
 	                                   "append_no_prev_term",
 	                                   "log_tail_kept",
-	                                   "commit_on_propose" };
+	                                   "commit_on_propose",
+	                                   "ctx_close_no_cancel" };
 
 #ifdef FLI_PLANTS
 _Static_assert(sizeof(plant_names) / sizeof(plant_names[0]) == FLI_PLANT__COUNT,

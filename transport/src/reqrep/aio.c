@@ -16,6 +16,7 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "aio_internal.h"
+#include "core/plant.h"
 #include "fli_impl.h"
 
 enum { AIO_IDLE, AIO_PENDING, AIO_DONE, AIO_CALLBACK };
@@ -555,7 +556,7 @@ fl_ctx_close(fl_ctx *c)
 	}
 	c->closing = 1;
 	FL_SCHED_POINT("aio.ctx.close");
-	if (c->recv != NULL)
+	if (c->recv != NULL && !PLANTED(FLI_PLANT_CTX_CLOSE_NO_CANCEL))
 		complete(s, c->recv, FL_ECANCELED);
 	fl_msg_free(c->reply);
 	c->reply = NULL;
