@@ -89,6 +89,12 @@ int fl_faults_arm(struct fl_faults *f);
 /* fl_faults_disarm disables every point and disarms. Safe if not armed. */
 void fl_faults_disarm(struct fl_faults *f);
 
+/* fl_faults_quiesce waits for a decision under way in another thread and
+ * lets none start after it: from its return no rule counts a hit or
+ * draws from the choice stream (a run that ends while threads still run
+ * reads the stream). */
+void fl_faults_quiesce(struct fl_faults *f);
+
 /* fl_faults_free disarms and frees; NULL accepted. */
 void fl_faults_free(struct fl_faults *f);
 

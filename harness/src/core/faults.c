@@ -45,6 +45,7 @@ struct fl_faults {
 	const char *first_point;
 	uint64_t first_hit;
 	bool armed;
+	bool quiesced; /* fl_faults_quiesce: no decision from now on (under cb_lock) */
 };
 
 /* The action decided by the callback, performed by the observer right
@@ -288,6 +289,8 @@ fault_decide(struct fl_faults *f, const char *name, void **failinfo)
 	int idx;
 	bool external = fl_fault_point_external(name);
 
+	if (f->quiesced)
+		return 0;
 	if (external &&
 	    (f->hooks.in_process_actor == NULL || !f->hooks.in_process_actor(f->hooks.arg)))
 		return 0;
@@ -420,6 +423,14 @@ fl_faults_disarm(struct fl_faults *f)
 	f->armed = false;
 	if (active == f)
 		active = NULL;
+}
+
+void
+fl_faults_quiesce(struct fl_faults *f)
+{
+	pthread_mutex_lock(&cb_lock);
+	f->quiesced = true;
+	pthread_mutex_unlock(&cb_lock);
 }
 
 void

@@ -151,6 +151,7 @@ struct run {
 	int nbarriers;
 	uint64_t liveness_ns;
 	uint64_t timeout_ns;          /* default deadline of a wait */
+	uint64_t actors_span_ns;      /* proc and stress actors end within it (hang) */
 	bool faults_configured;       /* the scenario has fault rules */
 	bool faults_silenced;         /* no rule fires from now on (a cluster's heal) */
 	bool sweep;                   /* a sweep run: its op errors are the point */

@@ -185,7 +185,8 @@ int
 fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
                struct fli_runner_outcome *out)
 {
-	struct fl_sandbox_opts so = { .timeout_ms = o->timeout_ms ? o->timeout_ms : 60000,
+	struct fl_sandbox_opts so = { .timeout_ms = o->timeout_ms ? o->timeout_ms
+		                                                  : FLI_RUN_DEFAULT_TIMEOUT_MS,
 		                      .max_payload = 256u << 20 };
 	struct fl_sandbox_result sr;
 	char ns[64], san_dir[256] = "", san_detail[512];

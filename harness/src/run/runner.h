@@ -17,12 +17,14 @@
 #include "faultline/report.h"
 #include "faultline/scenario.h"
 
+#define FLI_RUN_DEFAULT_TIMEOUT_MS 60000u /* a run's wall-clock deadline (--timeout) */
+
 struct fli_runner_opts {
 	uint64_t seed;          /* generating stream seed (when not replaying) */
 	const uint64_t *replay; /* recorded choices to replay, or NULL */
 	size_t nreplay;
 	bool replaying;
-	uint64_t timeout_ms;  /* wall clock for the run; 0: 60 s */
+	uint64_t timeout_ms;  /* wall clock for the run; 0: FLI_RUN_DEFAULT_TIMEOUT_MS */
 	bool check_each_step; /* audit after every operation too */
 	uint64_t pct_steps;   /* PCT: the run's expected length in steps, over
 	                           * which the d-1 change points are spread (e.g.

@@ -610,15 +610,8 @@ free_actor_streams(struct run *r)
 }
 
 /*
- * stress: the driver and every actor are real threads with the default
- * platform (real clock, backoff idling, pthread locks), the baseline the
- * controlled modes are measured against.  Each actor draws from its own
- * stream seeded from the run's, so what is generated reproduces; the
- * interleaving does not.
- */
-/*
  * Stress actors past the run's deadline for its actors (the one process
- * actors get: 4 x the driver timeout + the client liveness).  A thread
+ * actors get: r->actors_span_ns).  A thread
  * cannot be killed, and the teardown would race the actors still in the
  * transport: the verdict is sent from here and the run's process ends
  * (its parent removes the run's directory, as after a crash).
@@ -629,17 +622,21 @@ static void __attribute__((noreturn)) stress_hang(struct run *r, int out_fd)
 
 	list_actor_ops(r, ops, sizeof(ops));
 	fli_run_fail(r, "hang", "stress actors still running after %llu ms:%s",
-	             (unsigned long long)((4 * r->timeout_ns + r->liveness_ns) / FL_NS_PER_MS),
-	             ops);
+	             (unsigned long long)(r->actors_span_ns / FL_NS_PER_MS), ops);
+	/* No fault rule draws from the run's stream while it is sent (a hung
+	 * actor could be inside a decision, growing it). */
+	if (r->faults != NULL)
+		fl_faults_quiesce(r->faults);
 	(void)send_outcome(out_fd, r, final_verdict(r, FL_VERDICT_PASS), 0, 0);
-	_exit(0);
+	/* Never the exit status of a pass, should the verdict's frame be lost. */
+	_exit(FL_SANDBOX_EXIT_FAIL);
 }
 
 /* Every stress actor finished or crashed, or stress_hang at the deadline. */
 static void
 wait_threads(struct run *r, size_t started, int out_fd)
 {
-	uint64_t deadline = fl_clock_now_ns() + 4 * r->timeout_ns + r->liveness_ns;
+	uint64_t deadline = fl_clock_now_ns() + r->actors_span_ns;
 	struct fl_idle st = { 0 };
 
 	for (;;) {
@@ -657,6 +654,13 @@ wait_threads(struct run *r, size_t started, int out_fd)
 	}
 }
 
+/*
+ * stress: the driver and every actor are real threads with the default
+ * platform (real clock, backoff idling, pthread locks), the baseline the
+ * controlled modes are measured against.  Each actor draws from its own
+ * stream seeded from the run's, so what is generated reproduces; the
+ * interleaving does not.
+ */
 static int
 run_threads(struct run *r, int out_fd)
 {
@@ -791,7 +795,7 @@ run_processes(struct run *r)
 		fli_run_fail(r, "harness", "could not start the cluster thread");
 	}
 	/* Every wait has a deadline: the scenario's timeouts bound a run. */
-	deadline = fl_clock_now_ns() + 4 * r->timeout_ns + r->liveness_ns;
+	deadline = fl_clock_now_ns() + r->actors_span_ns;
 	while (alive > 0) {
 		int status = 0;
 		pid_t pid = 0;
@@ -811,8 +815,7 @@ run_processes(struct run *r)
 						kill(pids[i], SIGKILL);
 				fli_run_fail(r, "hang",
 				             "process actors still running after %llu ms",
-				             (unsigned long long)((4 * r->timeout_ns +
-				                                   r->liveness_ns) /
+				             (unsigned long long)(r->actors_span_ns /
 				                                  FL_NS_PER_MS));
 				hung = true;
 			}
@@ -995,6 +998,14 @@ fli_runner_child_run(void *arg, int out_fd)
 	(void)fl_run_dir_path(r->ns, r->dir, sizeof(r->dir));
 	r->liveness_ns = (uint64_t)s->driver.client_liveness_ms * FL_NS_PER_MS;
 	r->timeout_ns = (uint64_t)s->driver.driver_timeout_ms * FL_NS_PER_MS;
+	/* Process and stress actors end within 4 x the driver timeout + the
+	 * liveness (property hang), stretched as far as --timeout is past
+	 * its default: a slow machine or a sanitizer's build asks for more
+	 * time, and this deadline must not come before the run's own. */
+	r->actors_span_ns = 4 * r->timeout_ns + r->liveness_ns;
+	if (ca->o->timeout_ms > FLI_RUN_DEFAULT_TIMEOUT_MS)
+		r->actors_span_ns = r->actors_span_ns / FL_NS_PER_MS * ca->o->timeout_ms /
+		                    FLI_RUN_DEFAULT_TIMEOUT_MS * FL_NS_PER_MS;
 	rv = ca->o->replaying ? fl_choice_new_replay(ca->o->replay, ca->o->nreplay, &r->choices)
 	                      : fl_choice_new_seeded(ca->o->seed, &r->choices);
 	if (rv != 0)
