@@ -1956,6 +1956,38 @@ def case_sanitizer_overflow():
         check(rep["summary"]["passed"] == 3, "%s: %s", mode, verdict_counts(rep))
 
 
+def case_sanitizer_ub():
+    """A sanitizer report is a verdict (UndefinedBehaviorSanitizer build):
+    a signed addition that overflows inside an op (sanitizer-signed-overflow,
+    which passes in a plain build) fails every run, in sim (the worker),
+    proc (a process actor) and stress mode, with property sanitizer naming
+    the runtime error, the fixture's file and the op the actor was in; the
+    trace replays to the same verdict; the same runs without the bug
+    pass."""
+    if "undefined" not in SANITIZE.split(","):
+        raise Skip("not an UndefinedBehaviorSanitizer build (b_sanitize=%s)" % SANITIZE)
+    scn = "harness/tests/run/scenarios/sanitizer-signed-overflow.yaml"
+    for mode in ("sim", "proc", "stress"):
+        runs = sanitizer_run(scn, ["--seed", "1", "--runs", "2", "--mode", mode], "ubsan-" + mode)
+        for r in runs:
+            detail = r["detail"]
+            check(detail.startswith("UndefinedBehaviorSanitizer: runtime error: signed integer "
+                                    "overflow") and "fixtures/sanitizer_helpers.c:" in detail,
+                  "%s run %s: the detail does not name the overflow and the fixture's file: %r",
+                  mode, r["seed"], detail)
+            check("loner in lookup_image (line 18)" in detail,
+                  "%s run %s: the detail does not name the actor's op: %r", mode, r["seed"], detail)
+    rc, out, err = run(["replay", runs[0]["trace"]], 0)
+    check("fail sanitizer: UndefinedBehaviorSanitizer: runtime error: signed integer overflow"
+          in out and "same verdict" in out,
+          "replay did not reproduce the sanitizer verdict:\n%s%s", out, err)
+    clean = clean_copy(scn, "sanitizer_signed_overflow", "ubsan-clean")
+    for mode in ("sim", "proc", "stress"):
+        rep, _, _ = run_json(clean, ["--seed", "1", "--runs", "3", "--mode", mode],
+                             "ubsan-clean-" + mode, 0)
+        check(rep["summary"]["passed"] == 3, "%s: %s", mode, verdict_counts(rep))
+
+
 def case_sanitizer_race():
     """A sanitizer report is a verdict (ThreadSanitizer build): two free
     threads (stress mode) writing one plain global in an op
@@ -2397,6 +2429,41 @@ def case_replay_interrupted():
                       err[-2000:])
                 check(not os.path.exists(mini), "%s: wrote %s", what, mini)
     print("# %d interrupts of replay and shrink" % tries)
+
+
+def case_harness_failure():
+    """A run the harness cannot set up is never a pass: a target whose
+    init fails (faultline-target-queue-initfails) makes each of 3 runs,
+    in sim, proc and stress mode, not run with property harness and the
+    target's error in its detail, no trace, exit status 2; the same ops on
+    the correct target pass all 3."""
+    tdirs = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(FL))), "fixtures",
+                         "targets")
+    env = {"FL_TARGET_PATH": tdirs}
+    d = tdir("harness_failure")
+    for mode in ("sim", "proc", "stress"):
+        report = os.path.join(d, mode + ".json")
+        traces = os.path.join(d, "traces-" + mode)
+        _, out, err = run(["run", src("fixtures/scenarios/target-queue-init-fails.yaml"),
+                           "--seed", "1", "--runs", "3", "--mode", mode, "-q", "--json", report,
+                           "--trace-dir", traces], 2, env=env)
+        with open(report) as f:
+            rep = json.load(f)
+        runs = rep["runs"]
+        check(len(runs) == 3 and rep["summary"]["not_run"] == 3 and
+              rep["summary"]["passed"] == 0, "%s: %s\n%s%s", mode, rep["summary"], out, err)
+        for r in runs:
+            check(r["verdict"] == "not_run" and r["property"] == "harness" and
+                  r["detail"] == "the harness failed inside the run: target queue: init: FL_EIO"
+                  and not r["trace"], "%s run %s: %r", mode, r["seed"], r)
+        check(not os.path.exists(traces) or not os.listdir(traces),
+              "%s: a run not run left a trace: %s", mode, traces)
+        report = os.path.join(d, mode + "-twin.json")
+        run(["run", src("fixtures/scenarios/target-queue-correct.yaml"), "--seed", "1", "--runs",
+             "3", "--mode", mode, "-q", "--json", report, "--trace-dir", traces], 0, env=env)
+        with open(report) as f:
+            rep = json.load(f)
+        check(rep["summary"]["passed"] == 3, "%s: the twin: %s", mode, rep["summary"])
 
 
 def case_fork_fails():
@@ -3273,6 +3340,8 @@ CASES = {
     "uaf_image": case_uaf_image,
     "release_after_close": case_release_after_close,
     "sanitizer_overflow": case_sanitizer_overflow,
+    "sanitizer_ub": case_sanitizer_ub,
+    "harness_failure": case_harness_failure,
     "sanitizer_race": case_sanitizer_race,
 }
 
