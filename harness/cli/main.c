@@ -317,7 +317,10 @@ static const char *const plant_names[] = { "none",
 	                                   "append_no_prev_term",
 	                                   "log_tail_kept",
 	                                   "commit_on_propose",
-	                                   "ctx_close_no_cancel" };
+	                                   "ctx_close_no_cancel",
+	                                   "rr_server_port_stray",
+	                                   "rr_client_port_stray",
+	                                   "rr_chunk_stray" };
 
 #ifdef FLI_PLANTS
 _Static_assert(sizeof(plant_names) / sizeof(plant_names[0]) == FLI_PLANT__COUNT,

@@ -143,6 +143,14 @@ int fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32
 /* fl_rr_stats reads the gauges (a snapshot).  Thread-safe. */
 void fl_rr_stats(fl_rr_domain *d, struct fl_rr_stats *out);
 
+/* fl_rr_domain_repair puts back the chunk and port pools' layout words
+ * (segment headers, class descriptors, each chunk's class) that differ
+ * from d's own layout, and returns how many it wrote: what a driver's
+ * request/response extension does every duty cycle (fl_rr_driver_ext).
+ * Only words nobody but the domain's creator writes: any count is a
+ * stray write.  Thread-safe against the pools' users. */
+uint32_t fl_rr_domain_repair(fl_rr_domain *d);
+
 /* fl_rr_owner_ports counts the ports `owner` holds (O(ports) scan). */
 uint32_t fl_rr_owner_ports(fl_rr_domain *d, uint64_t owner);
 

@@ -26,7 +26,10 @@ enum fli_plant {
 	FLI_PLANT_APPEND_NO_PREV_TERM, /* Raft: an append accepted whatever the term at prevLogIndex */
 	FLI_PLANT_LOG_TAIL_KEPT,     /* Raft: a conflicting entry replaced, what follows it kept */
 	FLI_PLANT_COMMIT_ON_PROPOSE, /* Raft: a leader re-counts its commit only on a proposal */
-	FLI_PLANT_CTX_CLOSE_NO_CANCEL, /* a context's close leaves its pending receive running */
+	FLI_PLANT_CTX_CLOSE_NO_CANCEL,  /* a context's close leaves its pending receive running */
+	FLI_PLANT_RR_SERVER_PORT_STRAY, /* a server's close writes the port table's size */
+	FLI_PLANT_RR_CLIENT_PORT_STRAY, /* ... a client's, the client port table's */
+	FLI_PLANT_RR_CHUNK_STRAY,       /* ... a client's, the chunk pool's version */
 	FLI_PLANT__COUNT
 };
 extern enum fli_plant fli_plant; /* defined in cluster/raft.c */

@@ -12,6 +12,7 @@
 #include "faultline/platform.h"
 #include "faultline/reqrep.h"
 #include "chunk_pool.h"
+#include "core/plant.h"
 #include "fli_impl.h"
 #include "cnc.h"
 #include "port_pool.h"
@@ -283,6 +284,12 @@ fl_rr_stats(fl_rr_domain *d, struct fl_rr_stats *out)
 }
 
 uint32_t
+fl_rr_domain_repair(fl_rr_domain *d)
+{
+	return d != NULL ? fli_cp_repair(d->chunks) + fli_pp_repair(&d->ports) : 0;
+}
+
+uint32_t
 fl_rr_owner_ports(fl_rr_domain *d, uint64_t owner)
 {
 	uint32_t n = 0;
@@ -445,6 +452,13 @@ port_close(struct rr_port *p, int kind)
 	if (p == NULL)
 		return;
 	(void)fli_pp_free(&p->d->ports, p->d->chunks, kind, p->index, p->gen, p->d->owner);
+	/* The plants: a wild write into a layout word only the domain's
+	 * creator writes, which nobody reads again in the run. */
+	if ((kind == PP_SERVER && PLANTED(FLI_PLANT_RR_SERVER_PORT_STRAY)) ||
+	    (kind == PP_CLIENT && PLANTED(FLI_PLANT_RR_CLIENT_PORT_STRAY)))
+		p->d->ports.seg->tab[kind].count ^= 1;
+	if (kind == PP_CLIENT && PLANTED(FLI_PLANT_RR_CHUNK_STRAY))
+		p->d->chunks->seg->version ^= 1;
 	free(p);
 }
 
