@@ -1,6 +1,7 @@
 /*
  * The faultline program's heap counter (run/heap.h): malloc, calloc,
- * realloc and free defined here, in the executable, so every library's
+ * realloc, free and the aligned family (posix_memalign, aligned_alloc,
+ * memalign, valloc, pvalloc) defined here, in the executable, so every library's
  * calls reach them first (the executable is first in the lookup scope).
  * Each passes the call to the next definition (dlsym RTLD_NEXT: libfiu's
  * POSIX preload when a run has libc faults, so its malloc faults still
@@ -17,6 +18,7 @@
  */
 #include <dlfcn.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,11 +32,17 @@ typedef void *(*malloc_fn)(size_t);
 typedef void *(*calloc_fn)(size_t, size_t);
 typedef void *(*realloc_fn)(void *, size_t);
 typedef void (*free_fn)(void *);
+typedef int (*posix_memalign_fn)(void **, size_t, size_t);
+typedef void *(*aligned_fn)(size_t, size_t);
+typedef void *(*valloc_fn)(size_t);
 
 static malloc_fn next_malloc;
 static calloc_fn next_calloc;
 static realloc_fn next_realloc;
 static free_fn next_free;
+static posix_memalign_fn next_posix_memalign;
+static aligned_fn next_aligned_alloc, next_memalign;
+static valloc_fn next_valloc, next_pvalloc;
 
 /* ---- bootstrap: allocations made while the next allocator is looked up */
 
@@ -68,6 +76,12 @@ resolve(void)
 	next_malloc = (malloc_fn)dlsym(RTLD_NEXT, "malloc");
 	next_calloc = (calloc_fn)dlsym(RTLD_NEXT, "calloc");
 	next_realloc = (realloc_fn)dlsym(RTLD_NEXT, "realloc");
+	next_posix_memalign = (posix_memalign_fn)dlsym(RTLD_NEXT, "posix_memalign");
+	next_aligned_alloc = (aligned_fn)dlsym(RTLD_NEXT, "aligned_alloc");
+	next_memalign = (aligned_fn)dlsym(RTLD_NEXT, "memalign");
+	next_valloc = (valloc_fn)dlsym(RTLD_NEXT, "valloc");
+	next_pvalloc = (valloc_fn)dlsym(RTLD_NEXT, "pvalloc");
+	/* Last: next_free set says every one of them is. */
 	next_free = (free_fn)dlsym(RTLD_NEXT, "free");
 	resolving = 0;
 }
@@ -163,17 +177,22 @@ record(void *p, size_t size, uintptr_t pc)
 	pthread_mutex_unlock(&mu);
 }
 
-static void
-forget(void *p)
+/* Drops p's record; true and *was (may be NULL) when it had one. */
+static bool
+forget(void *p, struct slot *was)
 {
 	size_t i, j;
+	bool found = false;
 
 	if (p == NULL || __atomic_load_n(&held, __ATOMIC_RELAXED) == 0)
-		return;
+		return false;
 	pthread_mutex_lock(&mu);
 	for (i = home((uintptr_t)p, cap); tab != NULL && tab[i].p != 0; i = (i + 1) & (cap - 1)) {
 		if (tab[i].p != (uintptr_t)p)
 			continue;
+		found = true;
+		if (was != NULL)
+			*was = tab[i];
 		/* Backward-shift deletion: move up each later entry of the
 		 * run whose home is not between the hole and itself. */
 		tab[i].p = 0;
@@ -188,6 +207,22 @@ forget(void *p)
 		}
 		__atomic_store_n(&held, held - 1, __ATOMIC_RELAXED);
 		break;
+	}
+	pthread_mutex_unlock(&mu);
+	return found;
+}
+
+/* Puts back a record forget took (a realloc that failed: the block is
+ * still the caller's, as it was). */
+static void
+restore(const struct slot *s)
+{
+	pthread_mutex_lock(&mu);
+	if (room()) {
+		put(tab, cap, s);
+		__atomic_store_n(&held, held + 1, __ATOMIC_RELAXED);
+	} else {
+		overflowed = true;
 	}
 	pthread_mutex_unlock(&mu);
 }
@@ -235,7 +270,7 @@ free(void *p)
 		return;
 	if (next_free == NULL)
 		resolve();
-	forget(p);
+	(void)forget(p, NULL);
 	next_free(p);
 }
 
@@ -261,13 +296,81 @@ realloc(void *old, size_t n)
 	}
 	/* Forgotten first: once the real realloc frees it, another
 	 * thread's malloc may get the address. */
-	forget(old);
+	struct slot was;
+	bool had = forget(old, &was);
+
 	p = next_realloc(old, n);
 	if (p == NULL && n != 0 && old != NULL) {
-		/* It failed: old is still the caller's (and its record lost,
-		 * so a leak of it is not counted: never a false one). */
+		/* It failed: old is still the caller's, and its record with it
+		 * (no other thread can have its address meanwhile). */
+		if (had)
+			restore(&was);
 		return NULL;
 	}
+	record(p, n, (uintptr_t)__builtin_return_address(0));
+	return p;
+}
+
+/* The aligned family: recorded as malloc's blocks are (a block of theirs
+ * kept past the run fails it the same).  None is called while resolving
+ * (dlsym allocates with malloc and calloc only). */
+int
+posix_memalign(void **out, size_t align, size_t n)
+{
+	int rc;
+
+	if (next_free == NULL)
+		resolve();
+	rc = next_posix_memalign(out, align, n);
+	if (rc == 0)
+		record(*out, n, (uintptr_t)__builtin_return_address(0));
+	return rc;
+}
+
+void *
+aligned_alloc(size_t align, size_t n)
+{
+	void *p;
+
+	if (next_free == NULL)
+		resolve();
+	p = next_aligned_alloc(align, n);
+	record(p, n, (uintptr_t)__builtin_return_address(0));
+	return p;
+}
+
+void *
+memalign(size_t align, size_t n)
+{
+	void *p;
+
+	if (next_free == NULL)
+		resolve();
+	p = next_memalign(align, n);
+	record(p, n, (uintptr_t)__builtin_return_address(0));
+	return p;
+}
+
+void *
+valloc(size_t n)
+{
+	void *p;
+
+	if (next_free == NULL)
+		resolve();
+	p = next_valloc(n);
+	record(p, n, (uintptr_t)__builtin_return_address(0));
+	return p;
+}
+
+void *
+pvalloc(size_t n)
+{
+	void *p;
+
+	if (next_free == NULL)
+		resolve();
+	p = next_pvalloc(n);
 	record(p, n, (uintptr_t)__builtin_return_address(0));
 	return p;
 }

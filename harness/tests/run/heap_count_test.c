@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,11 @@ static void *(*volatile xmalloc)(size_t) = malloc;
 static void *(*volatile xcalloc)(size_t, size_t) = calloc;
 static void *(*volatile xrealloc)(void *, size_t) = realloc;
 static void (*volatile xfree)(void *) = free;
+static int (*volatile xposix_memalign)(void **, size_t, size_t) = posix_memalign;
+static void *(*volatile xaligned_alloc)(size_t, size_t) = aligned_alloc;
+static void *(*volatile xmemalign)(size_t, size_t) = memalign;
+static void *(*volatile xvalloc)(size_t) = valloc;
+static void *(*volatile xpvalloc)(size_t) = pvalloc;
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -116,12 +122,61 @@ test_first_in_allocation_order(void **state)
 	xfree(c);
 }
 
+/* The aligned family is recorded as malloc is, and freed with free. */
+static void
+test_aligned_family(void **state)
+{
+	struct fli_heap_held h;
+	void *a = NULL, *b, *c, *d, *e;
+
+	(void)state;
+	fli_heap_counter->begin();
+	assert_int_equal(xposix_memalign(&a, 64, 100), 0);
+	b = xaligned_alloc(64, 128);
+	c = xmemalign(128, 50);
+	d = xvalloc(10);
+	e = xpvalloc(10);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_non_null(d);
+	assert_non_null(e);
+	xfree(c);
+	fli_heap_counter->end(&h);
+	assert_int_equal(h.blocks, 4);
+	assert_int_equal(h.bytes, 100 + 128 + 10 + 10);
+	assert_int_equal(h.first_size, 100); /* a: the first still held */
+	xfree(a);
+	xfree(b);
+	xfree(d);
+	xfree(e);
+}
+
+/* A realloc that fails leaves the block the caller's: still recorded. */
+static void
+test_failed_realloc_kept(void **state)
+{
+	struct fli_heap_held h;
+	void *a, *r;
+
+	(void)state;
+	fli_heap_counter->begin();
+	a = xmalloc(32);
+	r = xrealloc(a, SIZE_MAX / 2);
+	assert_null(r);
+	fli_heap_counter->end(&h);
+	assert_int_equal(h.blocks, 1);
+	assert_int_equal(h.bytes, 32);
+	xfree(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact_after_churn),
 		cmocka_unit_test(test_first_in_allocation_order),
+		cmocka_unit_test(test_aligned_family),
+		cmocka_unit_test(test_failed_realloc_kept),
 	};
 
 	if (fli_heap_counter == NULL) {
