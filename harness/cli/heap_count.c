@@ -17,6 +17,7 @@
  * must see every allocation themselves (run/heap.h).
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -70,7 +71,7 @@ boot_alloc(size_t n)
 static void
 resolve(void)
 {
-	if (next_free != NULL)
+	if (next_free != NULL || resolving)
 		return;
 	resolving = 1;
 	next_malloc = (malloc_fn)dlsym(RTLD_NEXT, "malloc");
@@ -218,7 +219,9 @@ static void
 restore(const struct slot *s)
 {
 	pthread_mutex_lock(&mu);
-	if (room()) {
+	if (!__atomic_load_n(&window, __ATOMIC_RELAXED)) {
+		/* The window closed meanwhile: not this window's to count. */
+	} else if (room()) {
 		put(tab, cap, s);
 		__atomic_store_n(&held, held + 1, __ATOMIC_RELAXED);
 	} else {
@@ -270,6 +273,8 @@ free(void *p)
 		return;
 	if (next_free == NULL)
 		resolve();
+	if (next_free == NULL)
+		return; /* freed while resolving: kept (dlsym's, never more) */
 	(void)forget(p, NULL);
 	next_free(p);
 }
@@ -321,6 +326,8 @@ posix_memalign(void **out, size_t align, size_t n)
 
 	if (next_free == NULL)
 		resolve();
+	if (next_posix_memalign == NULL)
+		return ENOMEM; /* called while resolving */
 	rc = next_posix_memalign(out, align, n);
 	if (rc == 0)
 		record(*out, n, (uintptr_t)__builtin_return_address(0));
@@ -334,6 +341,8 @@ aligned_alloc(size_t align, size_t n)
 
 	if (next_free == NULL)
 		resolve();
+	if (next_aligned_alloc == NULL)
+		return NULL; /* called while resolving */
 	p = next_aligned_alloc(align, n);
 	record(p, n, (uintptr_t)__builtin_return_address(0));
 	return p;
@@ -346,6 +355,8 @@ memalign(size_t align, size_t n)
 
 	if (next_free == NULL)
 		resolve();
+	if (next_memalign == NULL)
+		return NULL; /* called while resolving */
 	p = next_memalign(align, n);
 	record(p, n, (uintptr_t)__builtin_return_address(0));
 	return p;
@@ -358,6 +369,8 @@ valloc(size_t n)
 
 	if (next_free == NULL)
 		resolve();
+	if (next_valloc == NULL)
+		return NULL; /* called while resolving */
 	p = next_valloc(n);
 	record(p, n, (uintptr_t)__builtin_return_address(0));
 	return p;
@@ -370,6 +383,8 @@ pvalloc(size_t n)
 
 	if (next_free == NULL)
 		resolve();
+	if (next_pvalloc == NULL)
+		return NULL; /* called while resolving */
 	p = next_pvalloc(n);
 	record(p, n, (uintptr_t)__builtin_return_address(0));
 	return p;

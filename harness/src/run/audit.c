@@ -17,6 +17,7 @@
 
 #include "faultline/aio.h"
 #include "faultline/chunk.h"
+#include "faultline/error.h"
 #include "faultline/reqrep.h"
 #include "faultline/stats.h"
 
@@ -66,10 +67,21 @@ audit_corruption(struct run *r)
 	/* The pub/sub driver's counts, when the run has one (a run of
 	 * request/response or a target alone has no cnc.dat). */
 	if (r->driver != NULL) {
-		if (fl_stats_read(r->ns, st) != 0) {
+		int rc = fl_stats_read(r->ns, st);
+
+		if (rc == FL_EPROTO) {
+			/* A header the driver did not put back: written after its
+			 * last pass. */
+			fli_run_fail(r, "no_corruption",
+			             "shared memory only the driver writes was changed: cnc.dat's "
+			             "header is not valid at the end of the run");
+			free(st);
+			return;
+		}
+		if (rc != 0) {
 			fli_run_fail(r, "harness",
-			             "no_corruption: the driver's counts of %s cannot be read",
-			             r->ns);
+			             "no_corruption: the driver's counts of %s cannot be read: %s",
+			             r->ns, fl_errname(rc));
 			free(st);
 			return;
 		}
