@@ -3,8 +3,10 @@ harness and the transport, each applied alone to a clean copy.
 
 Each: id, half ("harness" or "transport"), file, old (exact text that
 occurs once in the file), new (its replacement), what (the bug), covers
-(the properties and resource kinds that should catch it), expect (the
-meson tests run first, the likeliest killer first).
+(the properties and resource kinds that should catch it), cases (the
+fixtures/conformance.py cases run first: one case is seconds where its
+meson group is minutes), expect (the meson tests run next, the likeliest
+killer first).
 """
 
 MUTANTS = [
@@ -19,7 +21,8 @@ MUTANTS = [
         "new": "\tif (st.servers_in_use == 0)\n\t\treturn;",
         "what": "ports_zero looks only at server ports: a leaked client port passes",
         "covers": ["ports_zero", "client ports"],
-        "expect": ["conformance_modes", "conformance_scenarios"],
+        "cases": ["B4-client-port"],
+        "expect": [],
     },
     {
         "id": "audit-ports-skip-servers",
@@ -29,7 +32,8 @@ MUTANTS = [
         "new": "\tif (st.clients_in_use == 0)\n\t\treturn;",
         "what": "ports_zero looks only at client ports: a leaked server port passes",
         "covers": ["ports_zero", "server ports"],
-        "expect": ["conformance_scenarios", "conformance_modes"],
+        "cases": ["B4-port"],
+        "expect": [],
     },
     {
         "id": "audit-chunks-skip-first-class",
@@ -39,7 +43,8 @@ MUTANTS = [
         "new": "\tfor (uint32_t c = 1; c < st.chunks.n_classes; c++) {\n\t\tif (st.chunks.cls[c].loaned == 0)",
         "what": "chunks_balanced starts its pool loop at 1: chunks loaned from the smallest class (128 B) are never counted",
         "covers": ["chunks_balanced", "chunks"],
-        "expect": ["conformance_scenarios", "conformance_modes"],
+        "cases": ["B4-response"],
+        "expect": [],
     },
     {
         "id": "audit-step-double-free-only-at-close",
@@ -49,7 +54,8 @@ MUTANTS = [
         "new": "\tif (closed && (p & FL_SCN_PROP_MESSAGES_FREED_ONCE)) {\n\t\tstruct fl_aio_debug d;",
         "what": "--check-each-step checks double frees only after the actor's close, so the step that freed twice is never named",
         "covers": ["messages_freed_once", "messages"],
-        "expect": ["conformance_scenarios"],
+        "cases": ["B5-send"],
+        "expect": [],
     },
     {
         "id": "audit-aio-delta-skip-last-actor",
@@ -59,7 +65,8 @@ MUTANTS = [
         "new": "\tfor (size_t i = 0; i + 1 < r->s->actor_count; i++)\n\t\taio_debug_add(out, &r->actors[i].aio_delta, 1);",
         "what": "the aio/message counts process actors hand back (aio_delta) miss the last actor's",
         "covers": ["aio_delta", "messages_freed_once", "no_late_completions", "processes", "messages", "aios"],
-        "expect": ["conformance_modes"],
+        "cases": ["B5-send-proc", "B5-close-proc"],
+        "expect": [],
     },
     {
         "id": "audit-late-completions-run-process-only",
@@ -69,7 +76,8 @@ MUTANTS = [
         "new": "\tfli_audit_aio_since(r, &d);\n\tif (d.aio_late_completions > 0)\n\t\tfli_run_fail(r, \"no_late_completions\",\n\t\t             \"%llu aio completion(s) after their context closed\",",
         "what": "no_late_completions reads only the run process's aio counters, forgetting the process actors' aio_delta",
         "covers": ["no_late_completions", "aio_delta", "aios", "processes"],
-        "expect": ["conformance_modes"],
+        "cases": ["B5-close-proc"],
+        "expect": [],
     },
     {
         "id": "audit-fds-proc-skip-last-actor",
@@ -79,7 +87,8 @@ MUTANTS = [
         "new": "\t\tfor (size_t i = 0; r->s->mode == FL_SCN_MODE_PROC && i + 1 < r->s->actor_count; i++) {",
         "what": "no_new_fds in proc mode never judges the last actor's process",
         "covers": ["no_new_fds", "fds", "processes"],
-        "expect": ["conformance_modes"],
+        "cases": ["fd-proc"],
+        "expect": [],
     },
     {
         "id": "audit-fds-run-process-proc-only",
@@ -89,7 +98,8 @@ MUTANTS = [
         "new": "\t\tif (now > r->fds_at_start && r->s->mode == FL_SCN_MODE_PROC)",
         "what": "no_new_fds judges the run process's own descriptors only in proc mode: an fd leaked by a sim or stress actor passes",
         "covers": ["no_new_fds", "fds"],
-        "expect": ["conformance_modes"],
+        "cases": ["fd-sim", "fd-stress"],
+        "expect": [],
     },
     {
         "id": "audit-image-refs-skip-newest-client",
@@ -99,7 +109,8 @@ MUTANTS = [
         "new": "\t\t\tfor (uint32_t k = 0; k + 1 < ar->nclient_ids && k < RUN_MAX_CLIENT_IDS; k++)",
         "what": "image_refs matches an actor's clients one short: references its newest client closed holding (a helper's lookup) are not charged to it",
         "covers": ["image_refs", "image references"],
-        "expect": ["conformance_scenarios", "cli_default_properties"],
+        "cases": ["B1"],
+        "expect": ["cli_default_properties"],
     },
     {
         "id": "audit-gauges-ignore-subscriptions",
@@ -109,6 +120,7 @@ MUTANTS = [
         "new": "\t    (st->publications || st->images || st->log_files ||",
         "what": "gauges_zero forgets the subscriptions gauge: a subscription the driver still holds passes",
         "covers": ["gauges_zero", "subscriptions"],
+        "cases": ["gauges-sub-sim"],
         "expect": ["cli_worker", "cli_squatted_run_dirs"],
     },
     {
@@ -119,7 +131,8 @@ MUTANTS = [
         "new": "\tif (n > 1)\n\t\tfli_run_fail(r, \"no_pending_registrations\",",
         "what": "no_pending_registrations tolerates one add an actor's client holds uncollected at its close",
         "covers": ["no_pending_registrations", "registrations"],
-        "expect": ["conformance_driver_plants"],
+        "cases": ["pending-sim"],
+        "expect": [],
     },
     {
         "id": "dir-audit-excuse-every-log",
@@ -129,6 +142,7 @@ MUTANTS = [
         "new": "\t\tif (excused >= 0 && strncmp(e->d_name, \"pub-\", 4) == 0) {",
         "what": "no_leaked_files excuses every leftover publication log, not only those on the driver's unlink-retry list",
         "covers": ["no_leaked_files", "shm files", "log buffers"],
+        "cases": ["log-kept-files-sim"],
         "expect": ["cli_worker", "cli_shm_clean"],
     },
     {
@@ -139,6 +153,7 @@ MUTANTS = [
         "new": "\tif (layout != 0 || rejected != 0 || strays != 0)",
         "what": "no_corruption ignores the driver's corrupt_reads count (a stray write to cnc.dat it put back)",
         "covers": ["no_corruption"],
+        "cases": ["log-stray-write"],
         "expect": ["cli_stray_write"],
     },
     # ------------------------------------------------------------------
@@ -152,6 +167,7 @@ MUTANTS = [
         "new": "\tfor (size_t i = MSG_HEADER; i + 1 < len; i++) {",
         "what": "delivery_in_order's corruption check stops one byte short: a message's last byte is never compared",
         "covers": ["delivery_in_order"],
+        "cases": ["corrupt-sim"],
         "expect": ["cli_worker", "cli_squatted_run_dirs"],
     },
     {
@@ -162,6 +178,7 @@ MUTANTS = [
         "new": "\t\telse if ((int64_t)seq > ss->expected[pub] + 1 && (p & FL_SCN_PROP_NO_LOSS))",
         "what": "no_loss misses a gap of exactly one message (off by one in the sequence comparison)",
         "covers": ["no_loss"],
+        "cases": ["loss-sim"],
         "expect": ["cli_worker", "cli_posix_preload"],
     },
     {
@@ -172,6 +189,7 @@ MUTANTS = [
         "new": "\t\tif ((int64_t)seq + 1 < ss->expected[pub] && (p & FL_SCN_PROP_NO_DUPLICATES))",
         "what": "no_duplicates misses the last message received again right after itself (off by one)",
         "covers": ["no_duplicates"],
+        "cases": ["dup-sim"],
         "expect": ["cli_worker"],
     },
     {
@@ -182,7 +200,8 @@ MUTANTS = [
         "new": "\t\tif (resp.len != size || !check_fill(resp.data, size, i))",
         "what": "delivery no longer checks that a response's sequence id is the request's",
         "covers": ["delivery"],
-        "expect": ["cli_known_late_response", "conformance_scenarios", "reqrep_prop"],
+        "cases": ["delivery-sim"],
+        "expect": ["cli_known_late_response", "reqrep_prop"],
     },
     {
         "id": "op-error-any-expect-excuses",
@@ -192,6 +211,7 @@ MUTANTS = [
         "new": "\tif ((rv < 0 && rv >= FL_ERROR_MIN && op->expect != 0) ||",
         "what": "operations: an op that declares any expect: excuses every error, not only the one declared",
         "covers": ["operations"],
+        "cases": ["operations-sim"],
         "expect": ["cli_op_errors"],
     },
     # ------------------------------------------------------------------
@@ -205,6 +225,7 @@ MUTANTS = [
         "new": "\t\tif (w == BARRIER_GONE)\n\t\t\treturn false;",
         "what": "the barrier deadlock check takes an actor that finished for one that may still arrive: a barrier nobody can complete is never reported",
         "covers": ["deadlock"],
+        "cases": ["deadlock-sim"],
         "expect": ["cli_barrier_deadlock"],
     },
     {
@@ -215,6 +236,7 @@ MUTANTS = [
         "new": "\tif (hang && !WIFSIGNALED(status)) {\n\t\tres->verdict = FL_VERDICT_HANG;",
         "what": "a run killed at its deadline is judged by its SIGKILL: a hang is reported as a crash",
         "covers": ["hang", "processes"],
+        "cases": ["hang-proc"],
         "expect": ["prop_sandbox", "cli_shm_clean"],
     },
     {
@@ -225,6 +247,7 @@ MUTANTS = [
         "new": "\t\t\t\tif (WTERMSIG(status) != SIGKILL)",
         "what": "a process actor killed by an outside SIGKILL (not a planned crash) is never an unexpected signal",
         "covers": ["no_unexpected_signal", "processes"],
+        "cases": ["crash-proc"],
         "expect": ["cli_killed_runs", "cli_interrupts"],
     },
     # ------------------------------------------------------------------
@@ -238,7 +261,8 @@ MUTANTS = [
         "new": "\t*who = nr->id;",
         "what": "election_safety records a term's leader without the +1 (0 means none): node 0's leadership is forgotten and adjacent ids look alike",
         "covers": ["election_safety"],
-        "expect": ["cluster_prop", "conformance_cluster_client"],
+        "cases": ["raft-vote-not-persisted"],
+        "expect": ["cluster_prop"],
     },
     {
         "id": "cluster-log-matching-skip-chain",
@@ -248,7 +272,8 @@ MUTANTS = [
         "new": "\t\tif (s[k].hash != e.hash) {",
         "what": "log_matching compares only the entry at an index, not the hash chain of the entries before it",
         "covers": ["log_matching"],
-        "expect": ["conformance_cluster_client"],
+        "cases": ["raft-log-tail-kept"],
+        "expect": [],
     },
     {
         "id": "cluster-completeness-skip-previous-term",
@@ -258,7 +283,8 @@ MUTANTS = [
         "new": "\t\tif (e->in_term + 1 >= term)\n\t\t\tcontinue;",
         "what": "leader_completeness does not ask a new leader for entries committed in the term just before its own",
         "covers": ["leader_completeness"],
-        "expect": ["conformance_cluster_client"],
+        "cases": ["raft-vote-no-log-check"],
+        "expect": [],
     },
     {
         "id": "cluster-apply-compare-term-only",
@@ -268,7 +294,8 @@ MUTANTS = [
         "new": "\t} else if (e->term != term &&",
         "what": "state_machine_safety compares applied entries by term only: two different entries of one term at one index pass",
         "covers": ["state_machine_safety"],
-        "expect": ["conformance_cluster_client"],
+        "cases": ["raft-append-no-prev-term"],
+        "expect": [],
     },
     {
         "id": "cluster-liveness-skip-last-node",
@@ -278,7 +305,8 @@ MUTANTS = [
         "new": "\tfor (uint32_t i = 0; i + 1 < c->cfg->nodes; i++) {\n\t\tif (!view_status(&c->nodes[i], &st)) {",
         "what": "cluster_liveness never looks at the last node: it may be down or behind the leader's commit",
         "covers": ["cluster_liveness"],
-        "expect": ["conformance_cluster_client"],
+        "cases": ["raft-commit-on-propose-sim"],
+        "expect": [],
     },
     {
         "id": "history-fail-ops-optional",
@@ -288,7 +316,8 @@ MUTANTS = [
         "new": "\treturn op->outcome == FL_HOP_OK;",
         "what": "the linearizability search treats failed ops (a CAS that said mismatch) as optional like info ops: their answers need no explanation",
         "covers": ["linearizable"],
-        "expect": ["history_hand", "history_api", "conformance_scenarios"],
+        "cases": ["linearizable-stale-read"],
+        "expect": ["history_hand", "history_api"],
     },
     {
         "id": "orphans-tolerate-one-add",
@@ -298,7 +327,8 @@ MUTANTS = [
         "new": "\tif (n > 1) {\n\t\tchar list[400] = \"\";",
         "what": "no_orphaned_registrations tolerates one add nobody collected or cancelled",
         "covers": ["no_orphaned_registrations", "registrations"],
-        "expect": ["conformance_cluster_client"],
+        "cases": ["B2"],
+        "expect": [],
     },
     # ------------------------------------------------------------------
     # harness: targets (interp_target.c, alloc_hook.c)
@@ -311,7 +341,8 @@ MUTANTS = [
         "new": "\t\t    st.blocks_held > 1 && fli_alloc_held(&held, &n) == 0 && n > 0)",
         "what": "target_resources tolerates one heap block the target still holds after its fini",
         "covers": ["target_resources", "heap"],
-        "expect": ["conformance_targets", "cli_targets"],
+        "cases": ["target-queue-heap"],
+        "expect": ["cli_targets"],
     },
     {
         "id": "target-heap-guard-skip-first-byte",
@@ -321,7 +352,8 @@ MUTANTS = [
         "new": "\tfor (size_t i = 1; i < GUARD_LEN; i++) {\n\t\tif (p[e->size + i] != guard_byte(i)) {",
         "what": "target_heap's guard check starts one byte past a block's end: a one-byte overflow is missed",
         "covers": ["target_heap", "heap"],
-        "expect": ["target_alloc_hook", "conformance_targets"],
+        "cases": ["target-queue-overflow"],
+        "expect": ["target_alloc_hook"],
     },
     {
         "id": "target-model-run-process-only",
@@ -331,6 +363,7 @@ MUTANTS = [
         "new": "\tif (!said || getpid() != here.r->run_pid)\n\t\treturn;\n\tif (here.r->s->properties & FL_SCN_PROP_TARGET_MODEL)",
         "what": "target_model drops a violation a process actor's target reports (only the run's own process is heard)",
         "covers": ["target_model", "processes"],
+        "cases": ["target-queue-model-stress"],
         "expect": ["cli_targets", "nng_target_scenarios"],
     },
     # ------------------------------------------------------------------
@@ -344,7 +377,8 @@ MUTANTS = [
         "new": "\t\t\tfor (int pers = 0; pers < 1; pers++, j++) {",
         "what": "run_sweep makes only the fail-once runs, never the persistent ones, though it promised both",
         "covers": ["fault sweep"],
-        "expect": ["cli_sweep", "conformance_targets", "cli_shard_sweep"],
+        "cases": ["target-queue-batch-once"],
+        "expect": ["cli_sweep", "cli_shard_sweep"],
     },
     {
         "id": "sweep-skip-last-hit",
@@ -354,7 +388,8 @@ MUTANTS = [
         "new": "\t\tfor (uint64_t k = 1; k < out.hits[pt] && k <= sweep_cap(names[pt]); k++) {",
         "what": "run_sweep never faults a point's last hit (a point hit once is never faulted at all)",
         "covers": ["fault sweep"],
-        "expect": ["conformance_targets", "cli_sweep", "conformance_cluster_client"],
+        "cases": ["target-queue-batch-last"],
+        "expect": ["cli_sweep"],
     },
     {
         "id": "sweep-run-index-collides",
@@ -398,7 +433,8 @@ MUTANTS = [
         "new": "\tfl_thread_join(s->worker);\n\tfl_rr_client_close(s->cli);",
         "what": "closing a REP socket frees its object but never closes its server port",
         "covers": ["ports_zero", "server ports", "no_corruption"],
-        "expect": ["aio", "reqrep_prop", "conformance_scenarios"],
+        "cases": ["B4-port"],
+        "expect": ["aio", "reqrep_prop"],
     },
     {
         "id": "aio-discarded-reply-not-released",
@@ -408,7 +444,8 @@ MUTANTS = [
         "new": "\t\tif (c == NULL) {\n\t\t\tatomic_fetch_add(&fli_aio_counters.replies_discarded, 1);",
         "what": "a REQ socket discards a late reply (its context gave up) without releasing its chunk",
         "covers": ["chunks_balanced", "chunks", "contexts"],
-        "expect": ["aio", "reqrep_prop", "conformance_scenarios"],
+        "cases": ["B4-response"],
+        "expect": ["aio", "reqrep_prop"],
     },
     {
         "id": "ctx-close-reply-not-freed",
@@ -418,7 +455,8 @@ MUTANTS = [
         "new": "\tc->reply = NULL;\n\tabandon(c);\n\tatomic_fetch_add(&fli_aio_counters.ctx_closed, 1);",
         "what": "closing a context drops a reply nobody received without freeing its message",
         "covers": ["messages_freed_once", "messages", "contexts"],
-        "expect": ["reqrep_prop", "aio", "conformance_scenarios"],
+        "cases": ["B5-send"],
+        "expect": ["reqrep_prop", "aio"],
     },
     {
         "id": "ctx-close-recv-wrong-error",
@@ -428,7 +466,8 @@ MUTANTS = [
         "new": "\tif (c->recv != NULL)\n\t\tcomplete(s, c->recv, FL_ETIMEDOUT);\n\tfl_msg_free(c->reply);",
         "what": "closing a context completes its pending receive with FL_ETIMEDOUT instead of FL_ECANCELED: a completion after the close",
         "covers": ["no_late_completions", "aios", "contexts"],
-        "expect": ["aio", "reqrep_prop", "conformance_scenarios"],
+        "cases": ["B5-close"],
+        "expect": ["aio", "reqrep_prop"],
     },
     {
         "id": "ctx-close-rep-recv-not-cancelled",
@@ -448,7 +487,8 @@ MUTANTS = [
         "new": "#ifndef NDEBUG",
         "what": "fl_aio_free refuses an aio with its operation pending but no longer counts it in aio_free_pending (the count the audit reads)",
         "covers": ["no_late_completions", "aios"],
-        "expect": ["aio", "conformance_scenarios", "conformance_modes", "reqrep_prop_b5_close"],
+        "cases": ["B5-close"],
+        "expect": ["aio", "reqrep_prop_b5_close"],
     },
     {
         "id": "aio-reply-copy-short",
@@ -458,7 +498,8 @@ MUTANTS = [
         "new": "\t\trc = fl_msg_alloc(&m, resp.len);\n\t\tif (rc == 0)\n\t\t\tmemcpy(fl_msg_body(m), resp.data, resp.len - 1);",
         "what": "a REQ context's reply is copied one byte short (its last byte is garbage)",
         "covers": ["delivery", "messages"],
-        "expect": ["aio", "reqrep_prop", "conformance_scenarios"],
+        "cases": ["delivery-sim"],
+        "expect": ["aio", "reqrep_prop"],
     },
     # ------------------------------------------------------------------
     # transport: shared memory, files and descriptors, the driver's repairs
@@ -471,7 +512,8 @@ MUTANTS = [
         "new": "\trc = map_fd(fd, geteuid(), writable, min_len, out, why, whylen);",
         "what": "fli_shm_map leaves the segment's descriptor open after mapping it (every rr domain open leaks an fd)",
         "covers": ["no_new_fds", "fds", "shm files"],
-        "expect": ["conformance_modes"],
+        "cases": ["fd-sim"],
+        "expect": [],
     },
     {
         "id": "cnc-repair-single-field-uncounted",
@@ -637,7 +679,8 @@ MUTANTS = [
         "new": "\tif (a->ingress_reg != 0 && a->ingress != NULL)\n\t\t(void)fl_client_cancel(a->ctx.client, a->ingress_reg);",
         "what": "a connect that moves on or closes cancels its ingress publication add only once the add completed (never): an add in flight is orphaned",
         "covers": ["no_orphaned_registrations", "registrations", "publications"],
-        "expect": ["cluster_client", "conformance_cluster_client"],
+        "cases": ["B2"],
+        "expect": ["cluster_client"],
     },
     # ------------------------------------------------------------------
     # the heap counter and no_heap_growth (harness/cli/heap_count.c,
@@ -651,7 +694,8 @@ MUTANTS = [
         "new": "\t\t(void)who;",
         "what": "no_heap_growth never judges a process actor's own heap: what a proc actor's code keeps passes",
         "covers": ["no_heap_growth", "heap"],
-        "expect": ["conformance_delivery"],
+        "cases": ["heap-proc"],
+        "expect": [],
     },
     {
         "id": "heap-stress-unjudged",
@@ -661,7 +705,8 @@ MUTANTS = [
         "new": "\tif (!ran || sim_crashed(r) || r->s->mode == FL_SCN_MODE_STRESS)\n\t\treturn;\n\theap_judge(",
         "what": "no_heap_growth skips stress runs (their threads' blocks taken for the harness's)",
         "covers": ["no_heap_growth", "heap"],
-        "expect": ["conformance_delivery"],
+        "cases": ["heap-stress"],
+        "expect": [],
     },
     {
         "id": "heap-realloc-unrecorded",
@@ -681,6 +726,7 @@ MUTANTS = [
         "new": "\t\tif (p->state != P_PENDING)\n\t\t\tcontinue;",
         "what": "fl_client_outstanding_adds lists only adds in flight: one the driver answered and nobody collected is not reported",
         "covers": ["no_pending_registrations", "no_orphaned_registrations", "registrations"],
-        "expect": ["conformance_driver_plants", "cluster_client", "conformance_cluster_client"],
+        "cases": ["pending-sim"],
+        "expect": ["cluster_client"],
     },
 ]
