@@ -80,11 +80,8 @@ fli_rr_driver_stop(struct fli_rr_driver *rd)
 uint32_t
 fli_rr_driver_repair(struct fli_rr_driver *rd)
 {
-	uint32_t n;
+	uint32_t n = fl_rr_domain_repair(rd->d);
 
-	if (rd->d == NULL)
-		return 0;
-	n = fli_cp_repair(fl_rr_domain_chunks(rd->d)) + fli_pp_repair(fli_rr_domain_ports(rd->d));
 	rd->layout_repaired += n;
 	return n;
 }
