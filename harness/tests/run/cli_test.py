@@ -1910,6 +1910,37 @@ def clean_copy(scn, impl, name):
     return path
 
 
+def sanitizer_every_mode(scn, name, complaint):
+    """Runs scn twice in sim, proc and stress mode, each run a sanitizer
+    verdict: complaint(detail) says what a run's detail lacks, or None.
+    The last mode's runs."""
+    for mode in ("sim", "proc", "stress"):
+        runs = sanitizer_run(scn, ["--seed", "1", "--runs", "2", "--mode", mode],
+                             "%s-%s" % (name, mode))
+        for r in runs:
+            what = complaint(r["detail"])
+            check(what is None, "%s run %s: the detail does not name %s: %r", mode, r["seed"],
+                  what, r["detail"])
+    return runs
+
+
+def sanitizer_replays(trace, verdict):
+    """trace replays to the verdict the run had."""
+    rc, out, err = run(["replay", trace], 0)
+    check("fail sanitizer: " + verdict in out and "same verdict" in out,
+          "replay did not reproduce the sanitizer verdict:\n%s%s", out, err)
+
+
+def sanitizer_twin_passes(scn, impl, name):
+    """No report, no verdict: scn with the correct helper passes 3 runs
+    in each mode."""
+    clean = clean_copy(scn, impl, name)
+    for mode in ("sim", "proc", "stress"):
+        rep, _, _ = run_json(clean, ["--seed", "1", "--runs", "3", "--mode", mode],
+                             "%s-%s" % (name, mode), 0)
+        check(rep["summary"]["passed"] == 3, "%s: %s", mode, verdict_counts(rep))
+
+
 def case_sanitizer_overflow():
     """A sanitizer report is a verdict (AddressSanitizer build): one byte
     written past a heap block inside an op (sanitizer-heap-overflow, which
@@ -1922,23 +1953,21 @@ def case_sanitizer_overflow():
     if "address" not in SANITIZE.split(","):
         raise Skip("not an AddressSanitizer build (b_sanitize=%s)" % SANITIZE)
     scn = "harness/tests/run/scenarios/sanitizer-heap-overflow.yaml"
-    for mode in ("sim", "proc", "stress"):
-        runs = sanitizer_run(scn, ["--seed", "1", "--runs", "2", "--mode", mode], "asan-" + mode)
-        for r in runs:
-            detail = r["detail"]
-            check(detail.startswith("AddressSanitizer: heap-buffer-overflow at "
-                                    "fli_sanitizer_image_position_overflow (")
-                  and re.search(r"fixtures/sanitizer_helpers\.c:\d+\)", detail),
-                  "%s run %s: the detail does not name the overflow and the fixture's frame: %r",
-                  mode, r["seed"], detail)
-            check("reported in actor loner; actors: loner in lookup_image (line 18)" in detail,
-                  "%s run %s: the detail does not name the actor's op: %r", mode, r["seed"], detail)
-            with open(re.search(r"report (\S+)$", detail).group(1)) as f:
-                check("ERROR: AddressSanitizer: heap-buffer-overflow" in f.read(),
-                      "the report is not ASan's")
-    rc, out, err = run(["replay", runs[0]["trace"]], 0)
-    check("fail sanitizer: AddressSanitizer: heap-buffer-overflow" in out and "same verdict" in out,
-          "replay did not reproduce the sanitizer verdict:\n%s%s", out, err)
+
+    def complaint(detail):
+        if not (detail.startswith("AddressSanitizer: heap-buffer-overflow at "
+                                  "fli_sanitizer_image_position_overflow (")
+                and re.search(r"fixtures/sanitizer_helpers\.c:\d+\)", detail)):
+            return "the overflow and the fixture's frame"
+        if "reported in actor loner; actors: loner in lookup_image (line 18)" not in detail:
+            return "the actor's op"
+        with open(re.search(r"report (\S+)$", detail).group(1)) as f:
+            if "ERROR: AddressSanitizer: heap-buffer-overflow" not in f.read():
+                return "a report of ASan's"
+        return None
+
+    runs = sanitizer_every_mode(scn, "asan", complaint)
+    sanitizer_replays(runs[0]["trace"], "AddressSanitizer: heap-buffer-overflow")
     check(os.path.isfile(runs[0]["trace"][:-len(".trace")] + ".replay.sanitizer.log"),
           "the replay's report is not beside the trace")
     # LeakSanitizer: a block a process actor leaks (checked as it exits).
@@ -1948,12 +1977,7 @@ def case_sanitizer_overflow():
                                        "fli_memcheck_image_position_heap_leak (") and
           "leak check at the end of actor loner's process" in runs[0]["detail"],
           "the leak's detail: %r", runs[0]["detail"])
-    # No report, no verdict: the same runs with the correct helper pass.
-    clean = clean_copy(scn, "sanitizer_heap_overflow", "asan-clean")
-    for mode in ("sim", "proc", "stress"):
-        rep, _, _ = run_json(clean, ["--seed", "1", "--runs", "3", "--mode", mode],
-                             "asan-clean-" + mode, 0)
-        check(rep["summary"]["passed"] == 3, "%s: %s", mode, verdict_counts(rep))
+    sanitizer_twin_passes(scn, "sanitizer_heap_overflow", "asan-clean")
 
 
 def case_sanitizer_ub():
@@ -1967,25 +1991,19 @@ def case_sanitizer_ub():
     if "undefined" not in SANITIZE.split(","):
         raise Skip("not an UndefinedBehaviorSanitizer build (b_sanitize=%s)" % SANITIZE)
     scn = "harness/tests/run/scenarios/sanitizer-signed-overflow.yaml"
-    for mode in ("sim", "proc", "stress"):
-        runs = sanitizer_run(scn, ["--seed", "1", "--runs", "2", "--mode", mode], "ubsan-" + mode)
-        for r in runs:
-            detail = r["detail"]
-            check(detail.startswith("UndefinedBehaviorSanitizer: runtime error: signed integer "
-                                    "overflow") and "fixtures/sanitizer_helpers.c:" in detail,
-                  "%s run %s: the detail does not name the overflow and the fixture's file: %r",
-                  mode, r["seed"], detail)
-            check("loner in lookup_image (line 18)" in detail,
-                  "%s run %s: the detail does not name the actor's op: %r", mode, r["seed"], detail)
-    rc, out, err = run(["replay", runs[0]["trace"]], 0)
-    check("fail sanitizer: UndefinedBehaviorSanitizer: runtime error: signed integer overflow"
-          in out and "same verdict" in out,
-          "replay did not reproduce the sanitizer verdict:\n%s%s", out, err)
-    clean = clean_copy(scn, "sanitizer_signed_overflow", "ubsan-clean")
-    for mode in ("sim", "proc", "stress"):
-        rep, _, _ = run_json(clean, ["--seed", "1", "--runs", "3", "--mode", mode],
-                             "ubsan-clean-" + mode, 0)
-        check(rep["summary"]["passed"] == 3, "%s: %s", mode, verdict_counts(rep))
+
+    def complaint(detail):
+        if not (detail.startswith("UndefinedBehaviorSanitizer: runtime error: signed integer "
+                                  "overflow") and "fixtures/sanitizer_helpers.c:" in detail):
+            return "the overflow and the fixture's file"
+        if "loner in lookup_image (line 18)" not in detail:
+            return "the actor's op"
+        return None
+
+    runs = sanitizer_every_mode(scn, "ubsan", complaint)
+    sanitizer_replays(runs[0]["trace"],
+                      "UndefinedBehaviorSanitizer: runtime error: signed integer overflow")
+    sanitizer_twin_passes(scn, "sanitizer_signed_overflow", "ubsan-clean")
 
 
 def case_sanitizer_race():
