@@ -189,7 +189,7 @@ MUTANTS = [
         "new": "\t\tif ((int64_t)seq + 1 < ss->expected[pub] && (p & FL_SCN_PROP_NO_DUPLICATES))",
         "what": "no_duplicates misses the last message received again right after itself (off by one)",
         "covers": ["no_duplicates"],
-        "cases": ["dup-sim"],
+        "cases": ["dup-previous-sim", "dup-sim"],
         "expect": ["cli_worker"],
     },
     {
