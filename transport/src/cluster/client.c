@@ -13,6 +13,7 @@
 
 #include "faultline/driver.h"
 #include "faultline/platform.h"
+#include "core/plant.h"
 #include "kv.h"
 #include "session_wire.h"
 
@@ -802,7 +803,10 @@ on_response(fl_cluster_client *c, const struct fli_sw_msg *m)
 		/* A get that found nothing read nil: ok.  A cas that did not
 		 * match, or found nothing, changed nothing: fail. */
 		bool ok = m->code == FLI_KV_OK ||
-		          (m->code == FLI_KV_NOT_FOUND && o->op == FL_CLUSTER_GET);
+		          (m->code == FLI_KV_NOT_FOUND && o->op == FL_CLUSTER_GET) ||
+		          /* the plant cas_mismatch_ok (faultline-planted): a status
+		           * read as "anything but an error" */
+		          (PLANTED(FLI_PLANT_CAS_MISMATCH_OK) && m->code == FLI_KV_MISMATCH);
 
 		op_end(c, i, ok ? FL_CLUSTER_OP_OK : FL_CLUSTER_OP_FAIL, m->code, m->index, m->data,
 		       m->len);
