@@ -79,6 +79,10 @@ struct node_run {
 	uint32_t revivals;  /* ... and how many it made */
 	uint32_t lives;
 	uint64_t checked_len, checked_last_term, checked_commit; /* what check_node saw */
+	/* entries the node said it wrote (its observer's `logged`), and as
+	 * many as check_node had seen: an entry rewritten in place changes
+	 * neither the log's length nor its last term */
+	uint64_t log_writes, checked_writes;
 	struct fl_cluster_observer obs;
 	/* proc mode: this life's process, its event and command pipes, and
 	 * what its events told: its status and a copy of its log. */
@@ -281,6 +285,18 @@ obs_changed(void *arg, const struct fl_cluster_node_status *st)
 }
 
 static void
+obs_logged(void *arg, int id, uint64_t index, uint64_t term, uint64_t hash)
+{
+	struct node_run *nr = arg;
+
+	(void)id;
+	(void)index;
+	(void)term;
+	(void)hash;
+	nr->log_writes++;
+}
+
+static void
 obs_applied(void *arg, int id, uint64_t index, uint64_t term, uint64_t hash)
 {
 	struct node_run *nr = arg;
@@ -436,10 +452,12 @@ check_node(struct cluster_run *c, struct node_run *nr)
 	if (st.commit > nr->checked_commit)
 		record_commits(c, nr, st.commit, st.term);
 	if (checking(c, FL_SCN_PROP_LOG_MATCHING) &&
-	    (st.log_length != nr->checked_len || last_term != nr->checked_last_term))
+	    (st.log_length != nr->checked_len || last_term != nr->checked_last_term ||
+	     nr->log_writes != nr->checked_writes))
 		check_log(c, nr, st.log_length);
 	nr->checked_len = st.log_length;
 	nr->checked_last_term = last_term;
+	nr->checked_writes = nr->log_writes;
 }
 
 /* ---- a node's life -------------------------------------------------------- */
@@ -1296,12 +1314,39 @@ child_applied(void *arg, int id, uint64_t index, uint64_t term, uint64_t hash)
 	child_entry(EV_APPLIED, index, term, hash);
 }
 
+/* The lowest index the node said it wrote since child_flush_log. */
+static uint64_t child_low = UINT64_MAX;
+
 static void
 child_logged(void *arg, int id, uint64_t index, uint64_t term, uint64_t hash)
 {
 	(void)arg;
 	(void)id;
-	child_entry(EV_LOGGED, index, term, hash);
+	(void)term;
+	(void)hash;
+	if (index < child_low)
+		child_low = index;
+}
+
+/* The log as the node holds it, from the lowest index it said it wrote
+ * to its end: read from the node, not taken from what `logged` said, so
+ * a node that rewrote an entry and kept what followed (the callback's
+ * contract is that it replaced them) is mirrored as it is. */
+static void
+child_flush_log(fl_cluster_node *n)
+{
+	struct fl_cluster_node_status st;
+
+	if (child_low == UINT64_MAX)
+		return;
+	(void)fl_cluster_node_status(n, &st);
+	for (uint64_t i = child_low; i <= st.log_length; i++) {
+		uint64_t t, h;
+
+		if (fl_cluster_node_entry(n, i, &t, &h) == 0)
+			child_entry(EV_LOGGED, i, t, h);
+	}
+	child_low = UINT64_MAX;
 }
 
 static void
@@ -1332,6 +1377,7 @@ child_command(struct node_run *nr, fl_cluster_node *n, const struct node_cmd *cm
 	(void)fl_cluster_node_status(n, &st);
 	e.term = st.term;
 	(void)nr;
+	child_flush_log(n); /* what it logged, before its answer (as before) */
 	child_send(&e);
 }
 
@@ -1378,6 +1424,7 @@ static void __attribute__((noreturn)) node_child(struct node_run *nr, int ev_w, 
 		work = fl_cluster_node_do_work(n);
 		if (work < 0)
 			_exit(3); /* its client is dead: the node can do nothing more */
+		child_flush_log(n);
 		(void)fl_cluster_node_status(n, &st);
 		if (st.commit != last.commit || st.applied != last.applied ||
 		    st.log_length != last.log_length || st.term != last.term ||
@@ -1552,6 +1599,7 @@ proc_event(struct cluster_run *c, struct node_run *nr, const struct node_event *
 		}
 		nr->mirror[e->index - 1] = (struct entry_id){ e->term, e->hash };
 		nr->mirror_len = e->index;
+		nr->log_writes++;
 		return;
 	case EV_CHANGED:
 	case EV_STATUS:
@@ -2016,6 +2064,7 @@ fli_cluster_setup(struct run *r)
 		nr->obs = (struct fl_cluster_observer){ .arg = nr,
 			                                .changed = obs_changed,
 			                                .applied = obs_applied,
+			                                .logged = obs_logged,
 			                                .link_up = obs_link_up };
 	}
 	r->cluster = c;
