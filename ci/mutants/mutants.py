@@ -200,7 +200,7 @@ MUTANTS = [
         "new": "\t\tif (resp.len != size || !check_fill(resp.data, size, i))",
         "what": "delivery no longer checks that a response's sequence id is the request's",
         "covers": ["delivery"],
-        "cases": ["delivery-sim"],
+        "cases": ["delivery-seq-sim", "delivery-sim"],
         "expect": ["cli_known_late_response", "reqrep_prop"],
     },
     {
