@@ -247,7 +247,7 @@ MUTANTS = [
         "new": "\t\t\t\tif (WTERMSIG(status) != SIGKILL)",
         "what": "a process actor killed by an outside SIGKILL (not a planned crash) is never an unexpected signal",
         "covers": ["no_unexpected_signal", "processes"],
-        "cases": ["crash-proc"],
+        "cases": ["crash-sigkill-proc", "crash-proc"],
         "expect": ["cli_killed_runs", "cli_interrupts"],
     },
     # ------------------------------------------------------------------
