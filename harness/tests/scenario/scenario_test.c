@@ -135,7 +135,7 @@ static const struct bad_case bad_cases[] = {
 	{ "bad/connect_impl.yaml",
 	  "bad/connect_impl.yaml:7: actors[0].ops[0].connect_service.impl: unknown client opener "
 	  "implementation 'b4_port_leaky' (one of: b4_client_port_leaky, b4_client_port_correct, "
-	  "crash_client_unchecked, fd_client_leaky, fd_client_correct)" },
+	  "crash_client_unchecked, killed_client, fd_client_leaky, fd_client_correct)" },
 	{ "bad/key_sequence.yaml",
 	  "bad/key_sequence.yaml:4: (top): a key must be a name, not a sequence" },
 	{ "bad/key_mapping_in_op.yaml", "bad/key_mapping_in_op.yaml:10: actors[0].ops[1].offer: a "
