@@ -294,7 +294,7 @@ MUTANTS = [
         "new": "\t} else if (e->term != term &&",
         "what": "state_machine_safety compares applied entries by term only: two different entries of one term at one index pass",
         "covers": ["state_machine_safety"],
-        "cases": ["raft-append-no-prev-term"],
+        "cases": ["raft-propose-rollback", "raft-append-no-prev-term"],
         "expect": [],
     },
     {

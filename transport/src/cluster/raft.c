@@ -485,9 +485,24 @@ fli_raft_propose(struct fli_raft *r, uint16_t type, const void *data, uint32_t l
 		return FL_ESTATE;
 	if (len > r->cfg.max_append_bytes || type < FLI_ENTRY_COMMAND || type > FLI_ENTRY__MAX)
 		return len > r->cfg.max_append_bytes ? FL_EMSGSIZE : FL_EINVAL;
-	rc = append(r, at, &e);
-	if (rc != 0)
+	if (PLANTED(FLI_PLANT_PROPOSE_ROLLBACK)) {
+		/* The plant: the entry sent while it is made durable, and taken
+		 * back when that fails, the leader going on: its index is the
+		 * next command's, of the same term, though a follower has it. */
+		rc = log_put(&r->log, at, &e);
+		if (rc != 0)
+			return rc;
+		for (int p = 0; p < r->cfg.n; p++)
+			if (p != r->cfg.id && r->next_index[p] == at)
+				send_append(r, p, now_ns);
+		rc = r->io.persist_entry(r->io_arg, at, &e);
+		if (rc != 0) {
+			log_cut(&r->log, at);
+			return rc;
+		}
+	} else if ((rc = append(r, at, &e)) != 0) {
 		return rc;
+	}
 	r->match_index[r->cfg.id] = at;
 	for (int p = 0; p < r->cfg.n; p++)
 		if (p != r->cfg.id && r->next_index[p] == at)
