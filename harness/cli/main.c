@@ -322,7 +322,8 @@ static const char *const plant_names[] = { "none",
 	                                   "rr_client_port_stray",
 	                                   "rr_chunk_stray",
 	                                   "cas_mismatch_ok",
-	                                   "propose_rollback" };
+	                                   "propose_rollback",
+	                                   "quorum_half" };
 
 #ifdef FLI_PLANTS
 _Static_assert(sizeof(plant_names) / sizeof(plant_names[0]) == FLI_PLANT__COUNT,

@@ -141,6 +141,8 @@ reset_election(struct fli_raft *r, uint64_t now_ns)
 static bool
 majority(const struct fli_raft *r, int count)
 {
+	if (PLANTED(FLI_PLANT_QUORUM_HALF)) /* the plant: one of three is a quorum */
+		return count >= r->cfg.n / 2;
 	return 2 * count > r->cfg.n;
 }
 
