@@ -323,7 +323,8 @@ static const char *const plant_names[] = { "none",
 	                                   "rr_chunk_stray",
 	                                   "cas_mismatch_ok",
 	                                   "propose_rollback",
-	                                   "quorum_half" };
+	                                   "quorum_half",
+	                                   "restart_applied" };
 
 #ifdef FLI_PLANTS
 _Static_assert(sizeof(plant_names) / sizeof(plant_names[0]) == FLI_PLANT__COUNT,

@@ -538,6 +538,8 @@ fli_raft_init(struct fli_raft *r, const struct fli_raft_config *cfg, const struc
 			return FL_ENOMEM;
 		}
 	}
+	if (PLANTED(FLI_PLANT_RESTART_APPLIED)) /* the plant: "applied before it stopped" */
+		r->commit = r->applied = n;
 	reset_election(r, now_ns);
 	return 0;
 }
