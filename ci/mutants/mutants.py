@@ -327,7 +327,7 @@ MUTANTS = [
         "new": "\tif (n > 1) {\n\t\tchar list[400] = \"\";",
         "what": "no_orphaned_registrations tolerates one add nobody collected or cancelled",
         "covers": ["no_orphaned_registrations", "registrations"],
-        "cases": ["B2"],
+        "cases": ["B2-one", "B2"],
         "expect": [],
     },
     # ------------------------------------------------------------------
