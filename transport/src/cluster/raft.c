@@ -475,6 +475,16 @@ fli_raft_tick(struct fli_raft *r, uint64_t now_ns)
 	return next;
 }
 
+/* A new entry at `at` goes at once to every follower that has all before
+ * it (the others get it with what they still miss). */
+static void
+send_new_entry(struct fli_raft *r, uint64_t at, uint64_t now_ns)
+{
+	for (int p = 0; p < r->cfg.n; p++)
+		if (p != r->cfg.id && r->next_index[p] == at)
+			send_append(r, p, now_ns);
+}
+
 int
 fli_raft_propose(struct fli_raft *r, uint16_t type, const void *data, uint32_t len, uint64_t now_ns,
                  uint64_t *index)
@@ -494,9 +504,7 @@ fli_raft_propose(struct fli_raft *r, uint16_t type, const void *data, uint32_t l
 		rc = log_put(&r->log, at, &e);
 		if (rc != 0)
 			return rc;
-		for (int p = 0; p < r->cfg.n; p++)
-			if (p != r->cfg.id && r->next_index[p] == at)
-				send_append(r, p, now_ns);
+		send_new_entry(r, at, now_ns);
 		rc = r->io.persist_entry(r->io_arg, at, &e);
 		if (rc != 0) {
 			log_cut(&r->log, at);
@@ -506,9 +514,7 @@ fli_raft_propose(struct fli_raft *r, uint16_t type, const void *data, uint32_t l
 		return rc;
 	}
 	r->match_index[r->cfg.id] = at;
-	for (int p = 0; p < r->cfg.n; p++)
-		if (p != r->cfg.id && r->next_index[p] == at)
-			send_append(r, p, now_ns);
+	send_new_entry(r, at, now_ns);
 	advance_commit(r);
 	if (index != NULL)
 		*index = at;
