@@ -6,9 +6,13 @@ the first N seeds of every scenario in scenarios/ whose mode is sim, the
 trace hash of each run (a hash of every scheduling decision and fault
 the run took) and its verdict must be what trace_hashes.txt recorded.
 The file keeps, per scenario and run count, a digest of the runs'
-"seed verdict trace_hash" lines; a mismatch names the scenario and the
-first seeds whose runs differ from a build that still matches can be
-found with `faultline run FILE --seed 1 --runs N --json OUT`.
+"seed verdict trace_hash" lines.  A mismatch names the scenario; to find
+the seeds that differ, compare `faultline run FILE --seed 1 --runs N
+--json OUT` of this build with that of a build that still matches.
+Every run must pass, when checked and when recorded: a shipped scenario
+that fails is a failure here too, never a schedule to keep.  And the
+check proves it can fail: the first scenario from seed 2 must not match
+what seed 1 recorded.
 
 usage: trace_hashes.py FAULTLINE SOURCE_ROOT [--runs N] [--record]
 
@@ -29,7 +33,6 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RECORD = os.path.join(HERE, "trace_hashes.txt")
-NOT_PASSED = {}  # scenario: its runs that did not pass, said on a mismatch
 
 
 def sim_scenarios(root):
@@ -39,16 +42,21 @@ def sim_scenarios(root):
         if not name.endswith(".yaml"):
             continue
         with open(os.path.join(d, name)) as f:
-            if re.search(r"^mode:\s*sim\s*(#.*)?$", f.read(), re.M):
-                out.append(os.path.join(d, name))
+            m = re.search(r"^mode:\s*[\"']?(\w+)[\"']?\s*(#.*)?$", f.read(), re.M)
+        if m is None or m.group(1) not in ("sim", "proc", "stress"):
+            # never left out unseen
+            sys.exit("%s: no 'mode: sim|proc|stress' line this test can read" % name)
+        if m.group(1) == "sim":
+            out.append(os.path.join(d, name))
     return out
 
 
-def digests(faultline, files, runs):
-    """{scenario: digest} for the first `runs` seeds of each file."""
+def digests(faultline, files, runs, seed=1):
+    """{scenario: digest} for `runs` seeds of each file from `seed`;
+    exits naming the runs that did not pass."""
     with tempfile.TemporaryDirectory(prefix="fl-trace-hashes-") as tmp:
         out = os.path.join(tmp, "runs.json")
-        p = subprocess.run([faultline, "run"] + files + ["--seed", "1", "--runs", str(runs),
+        p = subprocess.run([faultline, "run"] + files + ["--seed", str(seed), "--runs", str(runs),
                             "--jobs", "2", "-q", "--json", out,
                             # every run counted, however slow the machine:
                             # a scenario's budget.seconds would cut it short
@@ -61,18 +69,18 @@ def digests(faultline, files, runs):
             report = json.load(f)
     if "time budget" in p.stdout or report.get("interrupted"):
         sys.exit("a scenario was cut short:\n" + p.stdout[-3000:])
-    lines = {}
-    global NOT_PASSED
-    NOT_PASSED = {}
+    lines, failed = {}, []
     for r in report["runs"]:
         if r["verdict"] != "pass":
-            NOT_PASSED.setdefault(r["scenario"], []).append(
-                "seed %d: %s %s %s" % (r["seed"], r["verdict"], r.get("property") or "",
-                                      (r.get("detail") or "")[:200]))
+            failed.append("%s seed %d: %s %s %s" % (
+                r["scenario"], r["seed"], r["verdict"], r.get("property") or "",
+                (r.get("detail") or "")[:200]))
         if r["mode"] != "sim":
             sys.exit("%s: a run in mode %s" % (r["scenario"], r["mode"]))
         lines.setdefault(r["scenario"], []).append(
             (r["run_index"], "%d %s %s" % (r["seed"], r["verdict"], r["trace_hash"])))
+    if failed:
+        sys.exit("%d run(s) did not pass:\n%s" % (len(failed), "\n".join(failed[:10])))
     names = {os.path.basename(f)[:-len(".yaml")] for f in files}
     if set(lines) != names:
         sys.exit("runs of %s, expected %s" % (sorted(lines), sorted(names)))
@@ -132,10 +140,17 @@ def main():
         elif want != got[s]:
             bad.append("%s: the first %d seeds schedule differently: digest %s, recorded %s"
                        % (s, runs, got[s], want))
-            bad.extend("  " + x for x in NOT_PASSED.get(s, [])[:5])
     gone = sorted(s for s, n in rec if n == runs and s not in got)
     for s in gone:
         bad.append("%s: recorded, but no sim scenario of that name" % s)
+    # The check can fail: another seed's runs of the first scenario do
+    # not give the digest seed 1's did.
+    first = sorted(got)[0]
+    other = digests(faultline, [f for f in files if f.endswith("/" + first + ".yaml")], runs,
+                    seed=2)[first]
+    if other == rec.get((first, runs)):
+        bad.append("%s: seeds from 2 give the digest recorded for seeds from 1: the digest "
+                   "does not see the schedule" % first)
     for b in bad:
         print("FAIL " + b)
     print("%d scenarios, %d seeds each: %d differ" % (len(got), runs, len(bad)))
