@@ -1429,6 +1429,80 @@ scribbled_cnc_header_is_repaired(void **state)
 	env_stop(e);
 }
 
+/* What a client or a stats reader saw of the namespace while the driver
+ * was still starting (from an extension's start(), the last step before
+ * cnc.dat is published). */
+static struct {
+	const char *ns, *dir;
+	int open_rc, stats_rc, fail_with;
+	bool cnc_seen, new_seen;
+} starting;
+
+static int
+starting_ext_start(struct fl_driver *d, void **state)
+{
+	struct fl_client_ctx cc;
+	struct fl_stats gauges;
+	char path[320];
+	fl_client *c = NULL;
+
+	(void)d;
+	*state = NULL;
+	fl_client_ctx_init(&cc);
+	cc.ns = starting.ns;
+	starting.open_rc = fl_client_open(&cc, &c);
+	if (starting.open_rc == 0)
+		fl_client_close(c);
+	starting.stats_rc = fl_stats_read(starting.ns, &gauges);
+	snprintf(path, sizeof(path), "%s/%s", starting.dir, FL_CNC_FILE);
+	starting.cnc_seen = access(path, F_OK) == 0;
+	snprintf(path, sizeof(path), "%s/%s", starting.dir, FL_CNC_NEW_FILE);
+	starting.new_seen = access(path, F_OK) == 0;
+	return starting.fail_with;
+}
+
+/* A client that opens the namespace while its driver starts finds no
+ * cnc.dat (FL_ENOENT), never one whose header is not written yet: that
+ * it would take for corruption (FL_EPROTO), as a daemon's node did when
+ * started the moment cnc.dat appeared.  A start that fails after the
+ * header is written leaves nothing behind. */
+static void
+cnc_appears_only_whole(void **state)
+{
+	static const struct fl_driver_ext ext = { .name = "starting", .start = starting_ext_start };
+	const struct fl_driver_ext *exts[] = { &ext };
+	struct fl_driver_ctx dc;
+	struct fl_client_ctx cc;
+	char ns[64], dir[256];
+	fl_driver *d;
+	fl_client *c;
+
+	(void)state;
+	test_ns(ns, sizeof(ns), "whole");
+	fl_run_dir_path(ns, dir, sizeof(dir));
+	starting.ns = ns;
+	starting.dir = dir;
+	test_driver_ctx(&dc, ns);
+	dc.no_thread = true;
+	dc.extensions = exts;
+	dc.extension_count = 1;
+	starting.fail_with = FL_EIO;
+	assert_fl(fl_driver_start(&dc, &d), FL_EIO);
+	assert_int_equal(access(dir, F_OK), -1);
+	starting.fail_with = 0;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	assert_fl(starting.open_rc, FL_ENOENT);
+	assert_fl(starting.stats_rc, FL_ENOENT);
+	assert_false(starting.cnc_seen);
+	assert_true(starting.new_seen);
+	fl_client_ctx_init(&cc);
+	cc.ns = ns;
+	assert_fl(fl_client_open(&cc, &c), 0);
+	fl_client_close(c);
+	fl_driver_close(d);
+	assert_int_equal(access(dir, F_OK), -1);
+}
+
 /* Only the driver ends an active client.  A record written away under a
  * live client (its state set to closed by a wild write) must not strand
  * what the client holds: the driver goes by its own table of who was
@@ -1633,6 +1707,7 @@ main(void)
 		cmocka_unit_test(outstanding_adds_listed_until_collected),
 		cmocka_unit_test(outstanding_adds_omit_an_error_answer),
 		cmocka_unit_test(scribbled_cnc_header_is_repaired),
+		cmocka_unit_test(cnc_appears_only_whole),
 		cmocka_unit_test(vanished_client_is_reclaimed),
 		cmocka_unit_test(wild_heartbeat_neither_ends_nor_keeps_a_client),
 		cmocka_unit_test(wild_slot_registration_or_position_is_put_back),

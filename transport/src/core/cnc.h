@@ -19,9 +19,13 @@
 #include "faultline/stats.h"
 #include "ring.h"
 
-#define FL_CNC_MAGIC     0x464c434e43303031ull /* "FLCNC001" */
-#define FL_CNC_VERSION   5u
-#define FL_CNC_FILE      "cnc.dat"
+#define FL_CNC_MAGIC   0x464c434e43303031ull /* "FLCNC001" */
+#define FL_CNC_VERSION 5u
+#define FL_CNC_FILE    "cnc.dat"
+/* cnc.dat while the driver starts: written whole, extensions started, then
+ * renamed to FL_CNC_FILE, so a cnc.dat that exists is one a client can use
+ * (one without a valid header is corrupt, never "not written yet"). */
+#define FL_CNC_NEW_FILE  "cnc.dat.new"
 #define FL_FRAME_VERSION 1u
 
 struct fli_cnc_header {
@@ -126,7 +130,8 @@ struct fli_event {
 };
 
 /* The files of a run directory (fli_shm_run_file: removing a stale run
- * directory unlinks these names and nothing else): cnc.dat, the log file
+ * directory unlinks these names and nothing else): cnc.dat (and
+ * cnc.dat.new, a start cut short), the log file
  * of each publication, and the request/response segments (reqrep.c). */
 #define FL_LOG_NAME_FMT "pub-%lld.log"
 #define FL_CHUNKS_FILE  "chunks.dat"

@@ -3,7 +3,8 @@
  * and client without editing them.  Module-to-module header.
  *
  * Driver side: an extension is a struct fl_driver_ext.  The driver calls
- * start() once after cnc.dat exists, do_work() every duty cycle,
+ * start() once cnc.dat is written, before it is published under its name
+ * (so no client is connected yet), do_work() every duty cycle,
  * on_command() for every command whose type is in [FL_EXT_TYPE_MIN,
  * FL_EXT_TYPE_MAX] (the payload is bounds-checked for length only; the
  * extension validates the rest and returns FL_EPROTO to have the driver

@@ -169,8 +169,8 @@ fli_shm_dir_close(struct fli_shm_dir *d)
 	d->fd = -1;
 }
 
-/* The names the transport creates in a run directory: FL_CNC_FILE (the
- * driver), FL_LOG_NAME_FMT with a positive id (the driver, one a
+/* The names the transport creates in a run directory: FL_CNC_FILE and
+ * FL_CNC_NEW_FILE (the driver), FL_LOG_NAME_FMT with a positive id (the driver, one a
  * publication), FL_CHUNKS_FILE and FL_PORTS_FILE (request/response,
  * reqrep.c). */
 bool
@@ -178,8 +178,8 @@ fli_shm_run_file(const char *name)
 {
 	size_t n = strlen(name), digits;
 
-	if (strcmp(name, FL_CNC_FILE) == 0 || strcmp(name, FL_CHUNKS_FILE) == 0 ||
-	    strcmp(name, FL_PORTS_FILE) == 0)
+	if (strcmp(name, FL_CNC_FILE) == 0 || strcmp(name, FL_CNC_NEW_FILE) == 0 ||
+	    strcmp(name, FL_CHUNKS_FILE) == 0 || strcmp(name, FL_PORTS_FILE) == 0)
 		return true;
 	/* A cluster node's status page: node-<id>.stat, id 0..9. */
 	if (n == 11 && strncmp(name, "node-", 5) == 0 && name[5] >= '0' && name[5] <= '9' &&
@@ -472,6 +472,14 @@ fli_shm_unlink_at(const struct fli_shm_dir *d, const char *name)
 		return FL_EIO;
 	if (unlinkat(d->fd, name, 0) != 0)
 		return errno == ENOENT ? FL_ENOENT : FL_EIO;
+	return 0;
+}
+
+int
+fli_shm_rename_at(const struct fli_shm_dir *d, const char *from, const char *to)
+{
+	if (renameat2(d->fd, from, d->fd, to, RENAME_NOREPLACE) != 0)
+		return errno == EEXIST ? FL_EEXIST : errno == ENOENT ? FL_ENOENT : FL_EIO;
 	return 0;
 }
 

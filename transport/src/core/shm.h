@@ -59,7 +59,7 @@ int fli_shm_dir_reopen(const char *path, struct fli_shm_dir *d);
 void fli_shm_dir_close(struct fli_shm_dir *d);
 
 /* Is name a file the transport creates in a run directory (cnc.dat,
- * pub-<id>.log, chunks.dat, ports.dat, node-<id>.stat)?  Nothing else is
+ * cnc.dat.new, pub-<id>.log, chunks.dat, ports.dat, node-<id>.stat)?  Nothing else is
  * ever unlinked. */
 bool fli_shm_run_file(const char *name);
 
@@ -85,6 +85,11 @@ int fli_shm_dir_count(const char *dir);
  * FL_EEXIST, FL_ENOSPC, FL_EIO. */
 int fli_shm_create_at(const struct fli_shm_dir *d, const char *name, size_t len,
                       struct fli_shm *out);
+
+/* Renames from to to in d, never replacing a file at to: how a file
+ * written whole is published under the name readers open.  FL_EEXIST,
+ * FL_ENOENT, FL_EIO. */
+int fli_shm_rename_at(const struct fli_shm_dir *d, const char *from, const char *to);
 
 /* Maps the existing regular file name in d (not a link, owned by d's
  * owner); its size must be >= min_len.  FL_ENOENT, FL_EPERM, FL_EIO,

@@ -1355,9 +1355,11 @@ fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
 		goto fail;
 	len = FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE + d->ctx.cmd_ring_length + FL_RING_TRAILER +
 	      d->ctx.broadcast_length + FL_RING_TRAILER;
-	rc = fli_shm_create_at(&d->rundir, FL_CNC_FILE, len, &d->cnc);
+	/* Written under another name and renamed once the driver is up: a
+	 * client never maps a cnc.dat whose header is not written yet. */
+	rc = fli_shm_create_at(&d->rundir, FL_CNC_NEW_FILE, len, &d->cnc);
 	if (rc != 0) {
-		vlog(d, "creating %s/%s (%zu bytes) failed: %s", d->dir, FL_CNC_FILE, len,
+		vlog(d, "creating %s/%s (%zu bytes) failed: %s", d->dir, FL_CNC_NEW_FILE, len,
 		     fl_strerror(rc));
 		goto fail_dir;
 	}
@@ -1382,6 +1384,14 @@ fl_driver_start(const struct fl_driver_ctx *ctx, fl_driver **out)
 	}
 	if (PLANTED(FLI_PLANT_START_FAILS)) {
 		rc = FL_EIO;
+		goto fail_cnc;
+	}
+	rc = fli_shm_dir_reopen(d->dir, &d->rundir);
+	if (rc == 0)
+		rc = fli_shm_rename_at(&d->rundir, FL_CNC_NEW_FILE, FL_CNC_FILE);
+	fli_shm_dir_close(&d->rundir);
+	if (rc != 0) {
+		vlog(d, "publishing %s/%s failed: %s", d->dir, FL_CNC_FILE, fl_strerror(rc));
 		goto fail_cnc;
 	}
 	if (!d->ctx.no_thread) {
