@@ -5,6 +5,20 @@
  *   sim_runs_per_s      runs/s of a two-actor scenario in sim mode
  *                       (default scenarios/pubsub-smoke.yaml)
  *   sim_steps_per_run   scheduling steps of one sim run (mean)
+ *   bare_steps_per_s    the bare scheduler, measured here: two actors
+ *                       that do nothing but reach a scheduling point,
+ *                       random scheduler, 2 x 10^6 steps
+ *   sim_overhead        wall time of a sim run / the bare scheduler's time
+ *                       for as many steps (issue 17's goal: <= 1.5 for
+ *                       pubsub-smoke, <= 2 for reqrep-smoke)
+ *   sim_worker_minflt_per_run, sim_worker_kernel_share
+ *                       the sim worker's minor page faults a run and the
+ *                       share of its CPU time spent in the kernel, over
+ *                       the runs of sim_runs_per_s (/proc/PID/stat)
+ *   sim_syscalls_per_run
+ *                       system calls a sim run makes in the worker,
+ *                       counted by `strace -c` attached to it over
+ *                       min(N, 500) further runs (n/a without strace)
  *   proc_runs_per_s     the same scenario with actors as processes
  *   stress_runs_per_s   the same scenario with actors as free threads
  *   bare_fork_per_s     the least a proc run must do, measured here: fork
@@ -44,6 +58,7 @@
  *                                [--b3-searches] [--json]
  *                                [SCENARIO [B1-FIXTURE]]
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,13 +66,72 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "faultline/choice.h"
+#include "faultline/platform.h"
 #include "faultline/scenario.h"
+#include "faultline/sim.h"
 
 #include "fixtures.h"
 #include "core/clock.h"
 #include "run/runner.h"
 
 #include "bench_emit.h"
+
+/* A process's minor faults, user and system clock ticks
+ * (/proc/PID/stat); false when unreadable. */
+static bool
+proc_stat(pid_t pid, double *minflt, double *utime, double *stime)
+{
+	char path[64], buf[1024];
+	const char *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (pid <= 0 || (f = fopen(path, "r")) == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the name may hold spaces */
+	/* After ") ": state(3) ppid pgrp session tty tpgid flags minflt(10)
+	 * cminflt majflt cmajflt utime(14) stime(15). */
+	return p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %lf %*f %*f %*f %lf %lf",
+	                           minflt, utime, stime) == 3;
+}
+
+static void
+spin(void *arg)
+{
+	(void)arg;
+	for (;;)
+		FL_SCHED_POINT("bench.spin");
+}
+
+/* Steps/s of the bare scheduler: two spinning actors, random scheduler,
+ * 2 x 10^6 steps; -1 when the sim cannot be made. */
+static double
+bare_steps_per_s(void)
+{
+	struct fl_sim_config cfg = { .kind = FL_SCHED_RANDOM, .max_steps = 2000000 };
+	struct fl_sim_result res;
+	struct fl_choice *c = NULL;
+	struct fl_sim *sim = NULL;
+	double t0, rate = -1;
+
+	if (fl_choice_new_seeded(1, &c) != 0)
+		return -1;
+	cfg.choices = c;
+	if (fl_sim_new(&cfg, &sim) == 0 && fl_sim_spawn(sim, "s1", spin, NULL, NULL) == 0 &&
+	    fl_sim_spawn(sim, "s2", spin, NULL, NULL) == 0) {
+		t0 = fli_mono_s();
+		if (fl_sim_run(sim, &res) == 0 && res.steps > 0)
+			rate = (double)res.steps / (fli_mono_s() - t0);
+	}
+	fl_sim_free(sim);
+	fl_choice_free(c);
+	return rate;
+}
 
 /* Runs/s of `s` in `mode` over n runs, or -1 when it cannot run or a run
  * fails (the benchmark measures the passing path). */
@@ -180,6 +254,77 @@ bare_fork(unsigned k, unsigned n)
 	return n / (fli_mono_s() - t0);
 }
 
+/* Runs n sim runs of s (seeds from seed0) with `strace -c -f` attached to
+ * the sim worker: system calls a run, or -1 (no strace, no worker, a run
+ * that does not pass). */
+static double
+syscalls_per_run(struct fl_scenario *s, uint64_t seed0, unsigned n)
+{
+	pid_t w = fli_runner_worker_pid(), st;
+	char out[] = "/tmp/faultline-bench-strace-XXXXXX", pidarg[24], line[256];
+	double calls = -1;
+	bool ok = true;
+	int fd, status;
+	FILE *f;
+
+	if (w <= 0 || (fd = mkstemp(out)) < 0)
+		return -1;
+	close(fd);
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)w);
+	st = fork();
+	if (st == 0) {
+		execlp("strace", "strace", "-q", "-c", "-f", "-o", out, "-p", pidarg, (char *)NULL);
+		_exit(127);
+	}
+	/* Attached once the worker's TracerPid is strace's (at most 10 s). */
+	for (int i = 0; st > 0 && i < 1000; i++) {
+		char path[64];
+		long tracer = 0;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)w);
+		if ((f = fopen(path, "r")) == NULL)
+			break;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strncmp(line, "TracerPid:", 10) == 0)
+				tracer = strtol(line + 10, NULL, 10);
+		fclose(f);
+		if (tracer == st || waitpid(st, &status, WNOHANG) == st) {
+			ok = tracer == st;
+			break;
+		}
+		usleep(10000);
+	}
+	for (unsigned i = 0; ok && i < n; i++) {
+		struct fli_runner_opts o = { .seed = seed0 + i,
+			                     .timeout_ms = 60000,
+			                     .ns_prefix = "bench" };
+		struct fli_runner_outcome r;
+
+		ok = fli_runner_run(s, &o, &r) == 0 && r.verdict == FL_VERDICT_PASS;
+		fli_runner_outcome_fini(&r);
+	}
+	if (st > 0) {
+		kill(st, SIGINT);
+		(void)waitpid(st, &status, 0);
+	}
+	if (ok && (f = fopen(out, "r")) != NULL) {
+		/* "100.00    0.012345           1      1234        12 total" */
+		while (fgets(line, sizeof(line), f) != NULL) {
+			double pct, secs, usecs, c;
+
+			if (strstr(line, " total") != NULL &&
+			    sscanf(line, "%lf %lf %lf %lf", &pct, &secs, &usecs, &c) == 4)
+				calls = c / n;
+			else if (strstr(line, " total") != NULL &&
+			         sscanf(line, "%lf %lf %lf", &pct, &secs, &c) == 3)
+				calls = c / n; /* no usecs/call column */
+		}
+		fclose(f);
+	}
+	unlink(out);
+	return calls;
+}
+
 /* A process's VmRSS in kB, or -1. */
 static double
 rss_kb(pid_t pid)
@@ -227,6 +372,37 @@ emit_rss(bool json, bool *first, struct fl_scenario *s, unsigned long total)
 		if (!ok)
 			break;
 	}
+	s->mode = saved;
+}
+
+/* The sim figures of s over n runs: runs/s, steps a run, the bare
+ * scheduler and the overhead, the worker's faults and kernel share, and
+ * its system calls a run. */
+static void
+emit_sim(bool json, bool *first, struct fl_scenario *s, unsigned n)
+{
+	double f0 = 0, u0 = 0, s0 = 0, f1 = 0, u1 = 0, s1 = 0, r, bare;
+	bool have0, have1;
+	enum fl_scn_mode saved = s->mode;
+
+	/* One run first, so that the worker exists before the counts. */
+	(void)rate(s, FL_SCN_MODE_SIM, 1);
+	have0 = proc_stat(fli_runner_worker_pid(), &f0, &u0, &s0);
+	r = rate(s, FL_SCN_MODE_SIM, n);
+	have1 = have0 && proc_stat(fli_runner_worker_pid(), &f1, &u1, &s1);
+	bare = bare_steps_per_s();
+	bench_emit(json, first, "sim_runs_per_s", r, 0);
+	bench_emit(json, first, "sim_steps_per_run", r > 0 ? mean_steps : -1, 0);
+	bench_emit(json, first, "bare_steps_per_s", bare, 0);
+	bench_emit(json, first, "sim_overhead",
+	           r > 0 && bare > 0 && mean_steps > 0 ? bare / (r * mean_steps) : -1, 2);
+	bench_emit(json, first, "sim_worker_minflt_per_run", r > 0 && have1 ? (f1 - f0) / n : -1,
+	           1);
+	bench_emit(json, first, "sim_worker_kernel_share",
+	           r > 0 && have1 && u1 + s1 > u0 + s0 ? (s1 - s0) / (u1 + s1 - u0 - s0) : -1, 2);
+	s->mode = FL_SCN_MODE_SIM;
+	bench_emit(json, first, "sim_syscalls_per_run",
+	           r > 0 ? syscalls_per_run(s, 1000001, n < 500 ? n : 500) : -1, 1);
 	s->mode = saved;
 }
 
@@ -373,8 +549,7 @@ main(int argc, char **argv)
 	}
 	if (fl_scenario_load(b1path, &b1, err, sizeof(err)) != 0)
 		b1 = NULL;
-	bench_emit(json, &first, "sim_runs_per_s", rate(s, FL_SCN_MODE_SIM, runs), 0);
-	bench_emit(json, &first, "sim_steps_per_run", mean_steps, 0);
+	emit_sim(json, &first, s, runs);
 	emit_proc(json, &first, sim_only ? NULL : s, runs / 4 + 1);
 	bench_emit(json, &first, "stress_runs_per_s",
 	           sim_only ? -1 : rate(s, FL_SCN_MODE_STRESS, runs / 4 + 1), 0);
