@@ -283,9 +283,7 @@ fli_run_dir_pick(const char *prefix, char *ns, size_t len)
 int
 fli_run_dir_claim(struct run *r)
 {
-	struct stat st;
-
-	if (lstat(r->dir, &st) == 0) {
+	if (fl_run_dir_exists(r->ns) == 1) {
 		r->dir_taken = true;
 		return FL_EEXIST;
 	}
@@ -295,10 +293,10 @@ fli_run_dir_claim(struct run *r)
 int
 fli_run_dir_make(struct run *r)
 {
-	if (mkdir(r->dir, 0700) == 0)
-		return 0;
-	r->dir_taken = errno == EEXIST;
-	return errno == EEXIST ? FL_EEXIST : FL_EIO;
+	int rc = fl_run_dir_make(r->ns);
+
+	r->dir_taken = rc == FL_EEXIST;
+	return rc;
 }
 
 /* The driver's own files; anything else left once every actor closed is a
@@ -325,53 +323,60 @@ unlink_pending(struct run *r)
 	return n;
 }
 
+struct dir_audit {
+	struct run *r;
+	int64_t excused; /* -1: not read yet */
+	bool failed;
+	const char *when; /* NULL: the driver's files are not judged */
+};
+
+static void
+audit_entry(void *arg, const char *name)
+{
+	struct dir_audit *a = arg;
+
+	if (a->failed || name[0] == '.')
+		return;
+	if (a->when == NULL) {
+		if (driver_file(name))
+			return;
+		if (a->excused < 0)
+			a->excused = unlink_pending(a->r);
+		if (a->excused > 0 && strncmp(name, "pub-", 4) == 0) {
+			a->excused--;
+			return;
+		}
+		a->failed = true;
+		fli_run_fail(a->r, "no_leaked_files", "%s/%s is left after every actor closed",
+		             a->r->dir, name);
+		return;
+	}
+	fli_run_fail(a->r, "no_leaked_files", "%s/%s is left after %s", a->r->dir, name, a->when);
+}
+
 /* no_leaked_files: nothing but the driver's own files is left once every
  * actor closed. */
 void
 fli_run_dir_audit(struct run *r)
 {
-	DIR *d = opendir(r->dir);
-	struct dirent *e;
-	int64_t excused = -1;
+	struct dir_audit a = { .r = r, .excused = -1 };
 
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || driver_file(e->d_name))
-			continue;
-		if (excused < 0)
-			excused = unlink_pending(r);
-		if (excused > 0 && strncmp(e->d_name, "pub-", 4) == 0) {
-			excused--;
-			continue;
-		}
-		fli_run_fail(r, "no_leaked_files", "%s/%s is left after every actor closed", r->dir,
-		             e->d_name);
-		break;
-	}
-	closedir(d);
+	(void)fl_run_dir_each(r->ns, audit_entry, &a);
 }
 
 void
 fli_run_dir_check_gone(struct run *r)
 {
-	if (access(r->dir, F_OK) == 0)
+	if (fl_run_dir_exists(r->ns) == 1)
 		fli_run_fail(r, "no_leaked_files", "%s is left after the driver closed", r->dir);
 }
 
 void
 fli_run_dir_check_empty(struct run *r)
 {
-	DIR *d = opendir(r->dir);
-	struct dirent *e;
+	struct dir_audit a = { .r = r, .when = "the driver failed to start" };
 
-	while (d != NULL && (e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			fli_run_fail(r, "no_leaked_files",
-			             "%s/%s is left after the driver failed to start", r->dir,
-			             e->d_name);
-	if (d != NULL)
-		closedir(d);
+	(void)fl_run_dir_each(r->ns, audit_entry, &a);
 }
 
 /* Removes what a run left in its run directory.  Only what a run makes

@@ -995,6 +995,12 @@ fli_runner_child_run(void *arg, int out_fd)
 	fli_san_root_region(r, sizeof(*r), true);
 	fli_san_run_begin(ca->san_dir, describe_ops);
 	snprintf(r->ns, sizeof(r->ns), "%s", ca->ns);
+	/* A sim run holds its driver and clients, so its run directory can
+	 * be this process's memory (no kernel object a run).  Not a
+	 * cluster's (its nodes' stores are files under the directory) nor a
+	 * target's (its library may make files there). */
+	fl_run_dirs_in_memory(s->mode == FL_SCN_MODE_SIM && s->cluster.nodes == 0 &&
+	                      s->target == NULL);
 	(void)fl_run_dir_path(r->ns, r->dir, sizeof(r->dir));
 	r->liveness_ns = (uint64_t)s->driver.client_liveness_ms * FL_NS_PER_MS;
 	r->timeout_ns = (uint64_t)s->driver.driver_timeout_ms * FL_NS_PER_MS;
@@ -1116,6 +1122,7 @@ done:
 		fl_faults_disarm(r->faults);
 	if (!r->dir_taken)
 		fli_run_dir_remove(r->ns);
+	fl_run_dirs_in_memory(false);
 	if (r->heap_counted)
 		audit_heap(r, ran);
 	rv = send_outcome(out_fd, r, final_verdict(r, v), res.trace_hash, res.steps);

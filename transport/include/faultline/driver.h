@@ -129,6 +129,28 @@ int fl_run_dir_path(const char *ns, char *buf, size_t len);
  * file of another name: that file and the directory are left), FL_EIO. */
 int fl_run_dir_remove(const char *ns);
 
+/* fl_run_dirs_in_memory(true) keeps the run directories this process
+ * makes from then on, and their files, in its own memory instead of in
+ * /dev/shm, until it is called with false.  For a process that runs a
+ * namespace's driver and every one of its clients itself, from one
+ * thread (a sim run): no other process can open them.  Files are blocks
+ * reused from run to run, zeroed; every fault point of the shm seam is
+ * consulted as before. */
+void fl_run_dirs_in_memory(bool on);
+
+/* fl_run_dir_make creates the run directory of ns (mode 0700), for a
+ * namespace without a driver (a request/response domain alone).  0,
+ * FL_ENAME, FL_EEXIST (anything is at the path), FL_ENOSPC, FL_EIO. */
+int fl_run_dir_make(const char *ns);
+
+/* fl_run_dir_exists: 1 when anything is at ns's run directory path (not
+ * following a link), 0 when nothing is, or FL_ENAME. */
+int fl_run_dir_exists(const char *ns);
+
+/* fl_run_dir_each calls fn with the name of each entry in ns's run
+ * directory ("." and ".." aside).  0, FL_ENAME, FL_ENOENT, FL_EIO. */
+int fl_run_dir_each(const char *ns, void (*fn)(void *arg, const char *name), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,8 +18,22 @@
 #include "faultline/platform.h"
 #include "cnc.h"
 #include "shm.h"
+#include "shm_mem.h"
 
 #define DIR_MODE 0700
+
+/* In memory (shm_mem.c) while fl_run_dirs_in_memory is on. */
+#define MEM fli_shm_mem_on()
+
+uid_t
+fli_shm_euid(void)
+{
+	static uid_t euid = (uid_t)-1;
+
+	if (euid == (uid_t)-1)
+		euid = geteuid(); /* the in-memory backend alone asks */
+	return euid;
+}
 
 static void __attribute__((format(printf, 3, 4)))
 set_why(char *why, size_t len, const char *fmt, ...)
@@ -103,8 +117,11 @@ dir_fd(const char *dir, char *why, size_t whylen)
 int
 fli_shm_dir_open(const char *dir, uid_t also_uid, struct fli_shm_dir *out, char *why, size_t whylen)
 {
-	int fd = dir_fd(dir, why, whylen), rc;
+	int fd, rc;
 
+	if (MEM)
+		return fli_shm_mem_dir_open(dir, out, why, whylen);
+	fd = dir_fd(dir, why, whylen);
 	if (fd < 0)
 		return fd;
 	rc = dir_check(fd, also_uid, out, why, whylen);
@@ -121,6 +138,8 @@ fli_shm_dir_reopen(const char *path, struct fli_shm_dir *d)
 
 	if (d->open)
 		return 0;
+	if (MEM)
+		return fli_shm_mem_dir_reopen(path, d);
 	fd = dir_fd(path, NULL, 0);
 	if (fd < 0)
 		return fd;
@@ -144,6 +163,8 @@ fli_shm_dir_create(const char *dir, struct fli_shm_dir *out)
 
 	if (FL_FAULT("transport/shm/mkdir"))
 		return FL_EIO;
+	if (MEM)
+		return fli_shm_mem_dir_create(dir, out);
 	if (mkdir(dir, DIR_MODE) != 0)
 		return errno == EEXIST ? FL_EEXIST : errno == ENOSPC ? FL_ENOSPC : FL_EIO;
 	/* Ours: /dev/shm is sticky, so no other user can rename or remove the
@@ -163,7 +184,7 @@ fli_shm_dir_create(const char *dir, struct fli_shm_dir *out)
 void
 fli_shm_dir_close(struct fli_shm_dir *d)
 {
-	if (d->open)
+	if (d->open && d->fd >= 0)
 		close(d->fd);
 	d->open = false;
 	d->fd = -1;
@@ -201,6 +222,8 @@ fli_shm_dir_clean(const struct fli_shm_dir *d, const char *rmdir_path, char *oth
 	ssize_t n;
 	int rc = 0;
 
+	if (MEM)
+		return fli_shm_mem_dir_clean(d, rmdir_path, other, otherlen);
 	if (other != NULL && otherlen > 0)
 		other[0] = '\0';
 	if (lseek(d->fd, 0, SEEK_SET) != 0)
@@ -257,10 +280,13 @@ fli_shm_dir_remove(const char *dir)
 int
 fli_shm_dir_count(const char *dir)
 {
-	DIR *d = opendir(dir);
+	DIR *d;
 	struct dirent *e;
 	int n = 0;
 
+	if (MEM)
+		return fli_shm_mem_dir_count(dir);
+	d = opendir(dir);
 	if (d == NULL)
 		return errno == ENOENT ? FL_ENOENT : FL_EIO;
 	while ((e = readdir(d)) != NULL)
@@ -307,6 +333,8 @@ fli_shm_create_at(const struct fli_shm_dir *d, const char *name, size_t len, str
 
 	if (FL_FAULT("transport/shm/create"))
 		return FL_EIO;
+	if (MEM)
+		return fli_shm_mem_create_at(d, name, len, out);
 	fd = openat(d->fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? FL_EEXIST : errno == ENOSPC ? FL_ENOSPC : FL_EIO;
@@ -372,6 +400,8 @@ fli_shm_map_at(const struct fli_shm_dir *d, const char *name, bool writable, siz
 
 	if (FL_FAULT("transport/shm/map"))
 		return FL_EIO;
+	if (MEM)
+		return fli_shm_mem_map_at(d, name, min_len, out);
 	fd = openat(d->fd, name,
 	            (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
@@ -389,6 +419,8 @@ fli_shm_read_at(const struct fli_shm_dir *d, const char *name, void *buf, size_t
 	size_t got = 0;
 	int fd, rc = 0;
 
+	if (MEM)
+		return fli_shm_mem_read_at(d, name, buf, len, file_len);
 	fd = openat(d->fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return open_errno();
@@ -423,6 +455,8 @@ fli_shm_create(const char *path, size_t len, struct fli_shm *out, char *why, siz
 {
 	int fd, err, rc;
 
+	if (MEM)
+		return fli_shm_mem_create(path, len, out, why, whylen);
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = errno;
@@ -445,6 +479,8 @@ fli_shm_map(const char *path, bool writable, size_t min_len, struct fli_shm *out
 {
 	int fd, rc;
 
+	if (MEM)
+		return fli_shm_mem_map(path, min_len, out, why, whylen);
 	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		rc = open_errno();
@@ -459,7 +495,9 @@ fli_shm_map(const char *path, bool writable, size_t min_len, struct fli_shm *out
 void
 fli_shm_unmap(struct fli_shm *m)
 {
-	if (m->addr != NULL)
+	/* A file of the in-memory backend is looked up whatever the mode
+	 * now: its block goes back to the pool, never to munmap. */
+	if (m->addr != NULL && !fli_shm_mem_unmap(m))
 		munmap(m->addr, m->len);
 	m->addr = NULL;
 	m->len = 0;
@@ -470,6 +508,8 @@ fli_shm_unlink_at(const struct fli_shm_dir *d, const char *name)
 {
 	if (FL_FAULT("transport/shm/unlink"))
 		return FL_EIO;
+	if (MEM)
+		return fli_shm_mem_unlink_at(d, name);
 	if (unlinkat(d->fd, name, 0) != 0)
 		return errno == ENOENT ? FL_ENOENT : FL_EIO;
 	return 0;
@@ -478,6 +518,8 @@ fli_shm_unlink_at(const struct fli_shm_dir *d, const char *name)
 int
 fli_shm_rename_at(const struct fli_shm_dir *d, const char *from, const char *to)
 {
+	if (MEM)
+		return fli_shm_mem_rename_at(d, from, to);
 	if (renameat2(d->fd, from, d->fd, to, RENAME_NOREPLACE) != 0)
 		return errno == EEXIST ? FL_EEXIST : errno == ENOENT ? FL_ENOENT : FL_EIO;
 	return 0;
@@ -488,6 +530,8 @@ fli_shm_unlink(const char *path)
 {
 	if (FL_FAULT("transport/shm/unlink"))
 		return FL_EIO;
+	if (MEM)
+		return fli_shm_mem_unlink(path);
 	if (unlink(path) != 0)
 		return errno == ENOENT ? FL_ENOENT : FL_EIO;
 	return 0;

@@ -1,0 +1,478 @@
+/*
+ * The shm seam's in-process backend: run directories and their files kept
+ * in this process's memory instead of /dev/shm (fl_run_dirs_in_memory).
+ *
+ * A sim run holds its driver and every client in one process, so nothing
+ * outside it needs the files; building them from the kernel up for each
+ * run (mkdir, open, fallocate, mmap, munmap, unlink, rmdir, and a page
+ * fault for each page touched) was most of a short run's cost.  Here a
+ * file is a block of memory taken from a pool of blocks of its exact
+ * length, mapped once and zeroed when it goes back, so a worker's runs
+ * reuse the same pages.
+ *
+ * What a caller sees is what the POSIX backend gives: the same error
+ * codes, the same fault points consulted in the same order (a run's
+ * schedule, and so its trace, does not depend on the backend), exclusive
+ * creation, a name that outlives its unlink while mapped, reads of a
+ * whole file's bytes.  Every mapping of a file is the same address.  One
+ * thread: a sim run's coroutines share it.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "faultline/driver.h"
+#include "faultline/error.h"
+#include "faultline/platform.h"
+#include "shm.h"
+#include "shm_mem.h"
+
+#define MEM_DEV ((dev_t)-2) /* fli_shm_dir.dev of an in-memory directory */
+
+struct mem_dir {
+	struct mem_dir *next;
+	uint64_t id; /* fli_shm_dir.ino: never reused */
+	char path[256];
+};
+
+struct mem_file {
+	struct mem_file *next;
+	uint64_t dir; /* its directory's id */
+	bool linked;  /* still has its name */
+	uint32_t maps;
+	uint8_t *addr;
+	size_t len;
+	char name[64];
+};
+
+/* The pool's size: blocks beyond it are unmapped when given back.  Its
+ * records are static, not heap: a run that ends with its files gone holds
+ * no heap block of this backend's (no_heap_growth counts them). */
+#define MEM_POOL 64
+
+static struct {
+	bool on;
+	uint64_t next_id;
+	struct mem_dir *dirs;
+	struct mem_file *files;
+	struct {
+		void *addr;
+		size_t len;
+	} pool[MEM_POOL]; /* zeroed blocks, each of its exact length */
+	size_t npool;
+} mem;
+
+bool
+fli_shm_mem_on(void)
+{
+	return mem.on;
+}
+
+void
+fl_run_dirs_in_memory(bool on)
+{
+	mem.on = on;
+}
+
+static struct mem_dir *
+dir_by_path(const char *path)
+{
+	for (struct mem_dir *d = mem.dirs; d != NULL; d = d->next)
+		if (strcmp(d->path, path) == 0)
+			return d;
+	return NULL;
+}
+
+static struct mem_dir *
+dir_by_handle(const struct fli_shm_dir *h)
+{
+	for (struct mem_dir *d = mem.dirs; d != NULL; d = d->next)
+		if (d->id == (uint64_t)h->ino)
+			return d;
+	return NULL;
+}
+
+/* Removes d; a handle to it finds nothing from now on. */
+static void
+dir_free(struct mem_dir *d)
+{
+	struct mem_dir **pp;
+
+	for (pp = &mem.dirs; *pp != d; pp = &(*pp)->next)
+		;
+	*pp = d->next;
+	free(d);
+}
+
+static struct mem_file *
+file_in(uint64_t dir, const char *name)
+{
+	for (struct mem_file *f = mem.files; f != NULL; f = f->next)
+		if (f->linked && f->dir == dir && strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+static void
+handle_of(const struct mem_dir *d, struct fli_shm_dir *out)
+{
+	out->fd = -1;
+	out->open = true;
+	out->uid = fli_shm_euid();
+	out->dev = MEM_DEV;
+	out->ino = (ino_t)d->id;
+}
+
+/* A zeroed block of len bytes: the pool's, or a new mapping. */
+static void *
+block_take(size_t len)
+{
+	void *p;
+
+	for (size_t i = mem.npool; i-- > 0;)
+		if (mem.pool[i].len == len) {
+			p = mem.pool[i].addr;
+			mem.pool[i] = mem.pool[--mem.npool];
+			return p;
+		}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+block_give(void *addr, size_t len)
+{
+	if (mem.npool == MEM_POOL) {
+		munmap(addr, len);
+		return;
+	}
+	memset(addr, 0, len);
+	mem.pool[mem.npool].addr = addr;
+	mem.pool[mem.npool].len = len;
+	mem.npool++;
+}
+
+/* Frees f once it has neither its name nor a mapping. */
+static void
+file_release(struct mem_file *f)
+{
+	struct mem_file **pp;
+
+	if (f->linked || f->maps > 0)
+		return;
+	for (pp = &mem.files; *pp != f; pp = &(*pp)->next)
+		;
+	*pp = f->next;
+	block_give(f->addr, f->len);
+	free(f);
+}
+
+/* Splits path into its directory and its last name: false when it has
+ * no '/' or either part does not fit. */
+static bool
+split(const char *path, char *dir, size_t dlen, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL || (size_t)(slash - path) >= dlen || strlen(slash + 1) >= 64 ||
+	    slash[1] == '\0')
+		return false;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	*name = slash + 1;
+	return true;
+}
+
+int
+fli_shm_mem_dir_create(const char *path, struct fli_shm_dir *out)
+{
+	struct mem_dir *d;
+
+	if (dir_by_path(path) != NULL)
+		return FL_EEXIST;
+	if (strlen(path) >= sizeof(d->path) || (d = calloc(1, sizeof(*d))) == NULL)
+		return FL_EIO;
+	snprintf(d->path, sizeof(d->path), "%s", path);
+	d->id = ++mem.next_id;
+	d->next = mem.dirs;
+	mem.dirs = d;
+	handle_of(d, out);
+	return 0;
+}
+
+int
+fli_shm_mem_dir_open(const char *path, struct fli_shm_dir *out, char *why, size_t whylen)
+{
+	struct mem_dir *d = dir_by_path(path);
+
+	if (d == NULL) {
+		if (why != NULL && whylen > 0)
+			snprintf(why, whylen, "does not exist");
+		return FL_ENOENT;
+	}
+	handle_of(d, out);
+	return 0;
+}
+
+int
+fli_shm_mem_dir_reopen(const char *path, struct fli_shm_dir *h)
+{
+	struct mem_dir *d = dir_by_path(path);
+
+	if (d == NULL)
+		return FL_ENOENT;
+	if (h->dev != MEM_DEV || (uint64_t)h->ino != d->id)
+		return FL_EPERM; /* another directory at the path now */
+	h->open = true;
+	return 0;
+}
+
+int
+fli_shm_mem_dir_clean(const struct fli_shm_dir *h, const char *rmdir_path, char *other,
+                      size_t otherlen)
+{
+	struct mem_dir *d = dir_by_handle(h);
+	struct mem_file *f, *next;
+	int rc = 0;
+
+	if (other != NULL && otherlen > 0)
+		other[0] = '\0';
+	if (d == NULL)
+		return FL_EIO;
+	for (f = mem.files; f != NULL; f = next) {
+		next = f->next;
+		if (!f->linked || f->dir != d->id)
+			continue;
+		if (fli_shm_run_file(f->name)) {
+			f->linked = false;
+			file_release(f);
+			continue;
+		}
+		rc = FL_EEXIST;
+		if (other != NULL && otherlen > 0 && other[0] == '\0')
+			snprintf(other, otherlen, "%s", f->name);
+	}
+	if (rc != 0 || rmdir_path == NULL)
+		return rc;
+	if (strcmp(rmdir_path, d->path) != 0)
+		return FL_EIO;
+	dir_free(d);
+	return 0;
+}
+
+int
+fli_shm_mem_dir_count(const char *path)
+{
+	struct mem_dir *d = dir_by_path(path);
+	int n = 0;
+
+	if (d == NULL)
+		return FL_ENOENT;
+	for (struct mem_file *f = mem.files; f != NULL; f = f->next)
+		n += f->linked && f->dir == d->id;
+	return n;
+}
+
+int
+fli_shm_mem_dir_each(const char *path, void (*fn)(void *arg, const char *name), void *arg)
+{
+	struct mem_dir *d = dir_by_path(path);
+
+	if (d == NULL)
+		return FL_ENOENT;
+	for (struct mem_file *f = mem.files; f != NULL; f = f->next)
+		if (f->linked && f->dir == d->id)
+			fn(arg, f->name);
+	return 0;
+}
+
+/* create_at's work after its fault point transport/shm/create.  points:
+ * consult transport/shm/truncate and transport/shm/map as reserve_map
+ * does (after the file exists, which their failure removes again). */
+static int
+create_in(struct mem_dir *d, const char *name, size_t len, bool points, struct fli_shm *out)
+{
+	struct mem_file *f;
+
+	if (file_in(d->id, name) != NULL)
+		return FL_EEXIST;
+	if (strlen(name) >= sizeof(f->name) || len == 0)
+		return FL_EIO;
+	if (points && FL_FAULT("transport/shm/truncate"))
+		return FL_ENOSPC;
+	if (points && FL_FAULT("transport/shm/map"))
+		return FL_EIO;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return FL_ENOSPC;
+	if ((f->addr = block_take(len)) == NULL) {
+		free(f);
+		return FL_ENOSPC;
+	}
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->dir = d->id;
+	f->len = len;
+	f->linked = true;
+	f->maps = 1;
+	f->next = mem.files;
+	mem.files = f;
+	out->addr = f->addr;
+	out->len = len;
+	return 0;
+}
+
+int
+fli_shm_mem_create_at(const struct fli_shm_dir *h, const char *name, size_t len,
+                      struct fli_shm *out)
+{
+	struct mem_dir *d = dir_by_handle(h);
+
+	return d == NULL ? FL_EIO : create_in(d, name, len, true, out);
+}
+
+/* map_at's work after its fault point transport/shm/map. */
+static int
+map_in(struct mem_dir *d, const char *name, size_t min_len, struct fli_shm *out, char *why,
+       size_t whylen)
+{
+	struct mem_file *f = file_in(d->id, name);
+
+	if (f == NULL) {
+		if (why != NULL && whylen > 0)
+			snprintf(why, whylen, "open: No such file or directory");
+		return FL_ENOENT;
+	}
+	if (f->len < min_len) {
+		if (why != NULL && whylen > 0)
+			snprintf(why, whylen, "shorter than %zu bytes", min_len);
+		return FL_EPROTO;
+	}
+	f->maps++;
+	out->addr = f->addr;
+	out->len = f->len;
+	return 0;
+}
+
+int
+fli_shm_mem_map_at(const struct fli_shm_dir *h, const char *name, size_t min_len,
+                   struct fli_shm *out)
+{
+	struct mem_dir *d = dir_by_handle(h);
+
+	return d == NULL ? FL_ENOENT : map_in(d, name, min_len, out, NULL, 0);
+}
+
+int
+fli_shm_mem_read_at(const struct fli_shm_dir *h, const char *name, void *buf, size_t len,
+                    size_t *file_len)
+{
+	struct mem_dir *d = dir_by_handle(h);
+	struct mem_file *f = d != NULL ? file_in(d->id, name) : NULL;
+
+	if (f == NULL)
+		return FL_ENOENT;
+	if (f->len < len)
+		return FL_EPROTO;
+	memcpy(buf, f->addr, len);
+	if (file_len != NULL)
+		*file_len = f->len;
+	return 0;
+}
+
+int
+fli_shm_mem_rename_at(const struct fli_shm_dir *h, const char *from, const char *to)
+{
+	struct mem_dir *d = dir_by_handle(h);
+	struct mem_file *f = d != NULL ? file_in(d->id, from) : NULL;
+
+	if (f == NULL)
+		return FL_ENOENT;
+	if (file_in(d->id, to) != NULL)
+		return FL_EEXIST;
+	if (strlen(to) >= sizeof(f->name))
+		return FL_EIO;
+	snprintf(f->name, sizeof(f->name), "%s", to);
+	return 0;
+}
+
+int
+fli_shm_mem_unlink_at(const struct fli_shm_dir *h, const char *name)
+{
+	struct mem_dir *d = dir_by_handle(h);
+	struct mem_file *f = d != NULL ? file_in(d->id, name) : NULL;
+
+	if (f == NULL)
+		return FL_ENOENT;
+	f->linked = false;
+	file_release(f);
+	return 0;
+}
+
+int
+fli_shm_mem_create(const char *path, size_t len, struct fli_shm *out, char *why, size_t whylen)
+{
+	char dir[256];
+	const char *name;
+	struct mem_dir *d;
+	int rc;
+
+	if (!split(path, dir, sizeof(dir), &name) || (d = dir_by_path(dir)) == NULL) {
+		if (why != NULL && whylen > 0)
+			snprintf(why, whylen, "create: No such file or directory");
+		return FL_ENOENT;
+	}
+	rc = create_in(d, name, len, false, out);
+	if (rc == FL_EEXIST && why != NULL && whylen > 0)
+		snprintf(why, whylen, "create: File exists");
+	return rc;
+}
+
+int
+fli_shm_mem_map(const char *path, size_t min_len, struct fli_shm *out, char *why, size_t whylen)
+{
+	char dir[256];
+	const char *name;
+	struct mem_dir *d;
+
+	if (!split(path, dir, sizeof(dir), &name) || (d = dir_by_path(dir)) == NULL) {
+		if (why != NULL && whylen > 0)
+			snprintf(why, whylen, "open: No such file or directory");
+		return FL_ENOENT;
+	}
+	return map_in(d, name, min_len, out, why, whylen);
+}
+
+int
+fli_shm_mem_unlink(const char *path)
+{
+	char dir[256];
+	const char *name;
+	struct mem_dir *d;
+	struct mem_file *f;
+
+	if (!split(path, dir, sizeof(dir), &name) || (d = dir_by_path(dir)) == NULL ||
+	    (f = file_in(d->id, name)) == NULL)
+		return FL_ENOENT;
+	f->linked = false;
+	file_release(f);
+	return 0;
+}
+
+bool
+fli_shm_mem_unmap(struct fli_shm *m)
+{
+	for (struct mem_file *f = mem.files; f != NULL; f = f->next)
+		if (f->addr == m->addr && f->maps > 0) {
+			f->maps--;
+			file_release(f);
+			return true;
+		}
+	return false;
+}
+
+bool
+fli_shm_mem_exists(const char *path)
+{
+	return dir_by_path(path) != NULL;
+}
