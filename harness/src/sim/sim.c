@@ -11,6 +11,12 @@
  * half a short sim run's time (about 1,400 syscalls a run).  Stacks are
  * mmap'd with a guard page below, so an overflow is a SIGSEGV (a crash
  * verdict), not silent corruption.
+ *
+ * A process runs sim after sim (a worker, thousands of runs), so the
+ * stacks are kept when a sim is freed and reused by the next one, and on
+ * x86-64 an actor's first entry is a jump onto its stack (a few
+ * instructions) rather than getcontext/makecontext/setcontext, whose
+ * signal mask calls were three syscalls an actor.
  */
 /* _longjmp between coroutine stacks is what this file does on purpose;
  * the fortified longjmp takes a jump to another stack for a corrupt one. */
@@ -35,12 +41,14 @@
 #endif
 #endif
 #ifdef FL_SIM_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define ASAN_START_SWITCH(save, bottom, size)  __sanitizer_start_switch_fiber(save, bottom, size)
 #define ASAN_FINISH_SWITCH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
 #else
 #define ASAN_START_SWITCH(save, bottom, size)  ((void)(save), (void)(bottom), (void)(size))
 #define ASAN_FINISH_SWITCH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n)      ((void)(p), (void)(n))
 #endif
 #include <unistd.h>
 
@@ -56,7 +64,7 @@ struct actor {
 	char name[32];
 	void (*fn)(void *);
 	void *arg;
-	ucontext_t ctx; /* the first entry only */
+	ucontext_t ctx; /* the first entry only; its uc_stack always */
 	jmp_buf jb;     /* where it resumes once started */
 	bool started;
 	void *stack_map; /* mmap'd region including the guard page */
@@ -99,6 +107,15 @@ struct fl_sim {
 };
 
 static struct fl_sim *the_sim; /* the running sim: platform ops have no other way in */
+
+/* Stacks of freed sims, guard page included, for the next sims' actors
+ * (one sim runs at a time: the_sim). */
+#define STACK_CACHE 32
+static struct {
+	void *map;
+	size_t len;
+} stack_cache[STACK_CACHE];
+static size_t nstack_cache;
 
 #define DEFAULT_STACK     (256u * 1024u)
 #define DEFAULT_MAX_STEPS 1000000u
@@ -189,6 +206,41 @@ actor_trampoline(void)
 	_longjmp(s->sched_jb, 1);
 }
 
+/* Keeps a stack for the next sim, or unmaps it when the cache is full. */
+static void
+stack_put(void *map, size_t len)
+{
+	if (nstack_cache == STACK_CACHE) {
+		munmap(map, len);
+		return;
+	}
+	stack_cache[nstack_cache].map = map;
+	stack_cache[nstack_cache].len = len;
+	nstack_cache++;
+}
+
+/* An actor's first entry on x86-64: onto its stack and into
+ * actor_trampoline, with a zero return address below it, where an
+ * unwinder (a crash report's backtrace) stops.  Elsewhere, setcontext. */
+#if defined(__x86_64__)
+#define SIM_JUMP_START 1
+static void __attribute__((noreturn, noinline)) jump_start(struct actor *a)
+{
+	/* 16-byte aligned, less the pushed zero: the trampoline starts with
+	 * the stack as a call leaves it. */
+	uintptr_t top =
+	        ((uintptr_t)a->ctx.uc_stack.ss_sp + a->ctx.uc_stack.ss_size) & ~(uintptr_t)15;
+
+	__asm__ volatile("mov %0, %%rsp\n\t"
+	                 "pushq $0\n\t"
+	                 "jmp *%1"
+	                 :
+	                 : "r"(top), "r"(actor_trampoline)
+	                 : "memory");
+	__builtin_unreachable();
+}
+#endif
+
 int
 fl_sim_spawn(struct fl_sim *s, const char *name, void (*fn)(void *), void *arg, uint64_t *id)
 {
@@ -201,24 +253,39 @@ fl_sim_spawn(struct fl_sim *s, const char *name, void (*fn)(void *), void *arg, 
 	if (a == NULL)
 		return FL_ENOMEM;
 	a->map_len = s->cfg.stack_size + (size_t)page;
-	a->stack_map = mmap(NULL, a->map_len, PROT_READ | PROT_WRITE,
-	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (a->stack_map == MAP_FAILED) {
-		free(a);
-		return FL_ENOMEM;
+	a->stack_map = NULL;
+	for (size_t i = nstack_cache; i-- > 0;)
+		if (stack_cache[i].len == a->map_len) {
+			a->stack_map = stack_cache[i].map;
+			stack_cache[i] = stack_cache[--nstack_cache];
+			/* An actor that never returned left its frames' redzones. */
+			ASAN_UNPOISON_MEMORY_REGION((char *)a->stack_map + page, s->cfg.stack_size);
+			break;
+		}
+	if (a->stack_map == NULL) {
+		a->stack_map = mmap(NULL, a->map_len, PROT_READ | PROT_WRITE,
+		                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (a->stack_map == MAP_FAILED) {
+			free(a);
+			return FL_ENOMEM;
+		}
+		mprotect(a->stack_map, (size_t)page, PROT_NONE); /* guard page */
 	}
-	mprotect(a->stack_map, (size_t)page, PROT_NONE); /* guard page */
+#ifndef SIM_JUMP_START
 	if (getcontext(&a->ctx) != 0) {
-		munmap(a->stack_map, a->map_len);
+		stack_put(a->stack_map, a->map_len);
 		free(a);
 		return FL_EIO;
 	}
+#endif
 	a->ctx.uc_stack.ss_sp = (char *)a->stack_map + page;
 	a->ctx.uc_stack.ss_size = s->cfg.stack_size;
 	a->ctx.uc_link = NULL;
 	a->vg_stack_id = VALGRIND_STACK_REGISTER(a->ctx.uc_stack.ss_sp,
 	                                         (char *)a->ctx.uc_stack.ss_sp + s->cfg.stack_size);
+#ifndef SIM_JUMP_START
 	makecontext(&a->ctx, actor_trampoline, 0);
+#endif
 	a->id = s->nactors + 1;
 	snprintf(a->name, sizeof(a->name), "%s", name != NULL ? name : "actor");
 	a->fn = fn;
@@ -249,8 +316,12 @@ static void __attribute__((noinline)) run_actor(struct fl_sim *s, struct actor *
 	ASAN_START_SWITCH(&s->asan_fake, a->ctx.uc_stack.ss_sp, a->ctx.uc_stack.ss_size);
 	if (!a->started) {
 		a->started = true;
+#ifdef SIM_JUMP_START
+		jump_start(a);
+#else
 		setcontext(&a->ctx);
 		abort(); /* setcontext returns only on failure */
+#endif
 	}
 	_longjmp(a->jb, 1);
 }
@@ -658,7 +729,7 @@ fl_sim_free(struct fl_sim *s)
 	for (size_t i = 0; i < s->nactors; i++) {
 		struct actor *a = s->actors[i];
 		VALGRIND_STACK_DEREGISTER(a->vg_stack_id);
-		munmap(a->stack_map, a->map_len);
+		stack_put(a->stack_map, a->map_len);
 		free(a);
 	}
 	free(s);
