@@ -80,6 +80,19 @@ void fl_sandbox_result_fini(struct fl_sandbox_result *res);
  * crash handler may use it.  Returns 0 or FL_EIO. */
 int fl_sandbox_frame_write(int fd, uint32_t tag, const void *data, uint32_t len);
 
+/* Frames gathered in memory and written in one go (a run's outcome is a
+ * dozen frames: one write(2), not two a frame).  fl_sandbox_frames_add
+ * appends one frame to *b (grown with realloc; the buffer is the
+ * caller's to keep or free); fl_sandbox_frames_flush writes them and
+ * empties *b.  Not for a signal handler.  0, FL_ENOMEM, FL_EIO. */
+struct fl_sandbox_frames {
+	uint8_t *buf;
+	size_t len, cap;
+};
+int fl_sandbox_frames_add(struct fl_sandbox_frames *b, uint32_t tag, const void *data,
+                          uint32_t len);
+int fl_sandbox_frames_flush(int fd, struct fl_sandbox_frames *b);
+
 /* fl_sandbox_frame_next parses the frame at *pos in buf[0..len): sets *tag,
  * *data (points into buf), *dlen and advances *pos.  Returns 0, FL_ENOENT
  * at the end of the buffer, FL_EPROTO on a truncated or malformed frame

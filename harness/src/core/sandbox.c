@@ -311,6 +311,38 @@ fl_sandbox_frame_write(int fd, uint32_t tag, const void *data, uint32_t len)
 }
 
 int
+fl_sandbox_frames_add(struct fl_sandbox_frames *b, uint32_t tag, const void *data, uint32_t len)
+{
+	uint32_t hdr[2] = { tag, len };
+
+	if (b->cap - b->len < sizeof(hdr) + (size_t)len) {
+		size_t cap = b->cap ? b->cap : 16384;
+		uint8_t *p;
+
+		while (cap - b->len < sizeof(hdr) + (size_t)len)
+			cap *= 2;
+		if ((p = realloc(b->buf, cap)) == NULL)
+			return FL_ENOMEM;
+		b->buf = p;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, hdr, sizeof(hdr));
+	if (len > 0)
+		memcpy(b->buf + b->len + sizeof(hdr), data, len);
+	b->len += sizeof(hdr) + len;
+	return 0;
+}
+
+int
+fl_sandbox_frames_flush(int fd, struct fl_sandbox_frames *b)
+{
+	int rc = b->len > 0 ? write_all(fd, b->buf, b->len) : 0;
+
+	b->len = 0;
+	return rc;
+}
+
+int
 fl_sandbox_frame_next(const uint8_t *buf, size_t len, size_t *pos, uint32_t *tag,
                       const uint8_t **data, uint32_t *dlen)
 {

@@ -437,6 +437,16 @@ fli_interp_driver_main(void *arg)
 	__atomic_store_n(&r->driver_state, RUN_DRIVER_DONE, __ATOMIC_RELEASE);
 }
 
+void
+fli_run_sessions_free(struct run *r)
+{
+	if (r->sessions != NULL && r->s->mode == FL_SCN_MODE_PROC)
+		munmap(r->sessions, r->sessions_len);
+	else
+		free(r->sessions);
+	r->sessions = NULL;
+}
+
 int
 fli_interp_setup(struct run *r)
 {
@@ -446,9 +456,12 @@ fli_interp_setup(struct run *r)
 	r->socks = calloc(s->object_count + 1, sizeof(fl_sock *));
 	r->sent = calloc(s->object_count + 1, sizeof(uint32_t));
 	r->sessions_len = (s->object_count + 1) * sizeof(int64_t);
-	r->sessions = mmap(NULL, r->sessions_len, PROT_READ | PROT_WRITE,
-	                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (r->sessions == MAP_FAILED)
+	/* Shared with process actors in proc mode; plain memory otherwise
+	 * (a mapping was two syscalls a sim run). */
+	if (s->mode != FL_SCN_MODE_PROC)
+		r->sessions = malloc(r->sessions_len);
+	else if ((r->sessions = mmap(NULL, r->sessions_len, PROT_READ | PROT_WRITE,
+	                             MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
 		r->sessions = NULL;
 	if (s->target != NULL && s->target->shared_size > 0) {
 		/* Before any actor's process forks: theirs too. */
@@ -516,9 +529,7 @@ fli_interp_teardown(struct run *r)
 	free(r->objs);
 	free(r->socks);
 	free(r->sent);
-	if (r->sessions != NULL)
-		munmap(r->sessions, r->sessions_len);
-	r->sessions = NULL;
+	fli_run_sessions_free(r);
 	if (r->target_shared != NULL)
 		munmap(r->target_shared, r->s->target->shared_size);
 	r->target_shared = NULL;

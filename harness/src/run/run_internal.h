@@ -289,6 +289,8 @@ int fli_interp_setup(struct run *r);
 void fli_interp_actor_main(void *arg);
 void fli_interp_driver_main(void *arg);
 void fli_interp_teardown(struct run *r);
+/* Frees r->sessions (a shared mapping in proc mode, heap otherwise). */
+void fli_run_sessions_free(struct run *r);
 
 /*
  * A domain: the part of the system a scenario drives through its

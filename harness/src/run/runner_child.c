@@ -191,10 +191,13 @@ fli_runner_child_forget_crash_pipe(void)
 	crash_choices = NULL;
 }
 
+/* The handlers stay from one run of a worker to the next: installed
+ * again only after a run whose target library may have put its own. */
 static void
-install_crash_handlers(struct fl_choice *c, int fd)
+install_crash_handlers(struct fl_choice *c, int fd, bool again)
 {
 	static const int sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+	static bool installed;
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -203,6 +206,9 @@ install_crash_handlers(struct fl_choice *c, int fd)
 	sigemptyset(&sa.sa_mask);
 	crash_choices = c;
 	crash_fd = fd;
+	if (installed && !again)
+		return;
+	installed = true;
 	{
 		/* backtrace loads its unwinder on first use: not in a handler. */
 		void *prime[2];
@@ -523,11 +529,13 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 	char text[700];
 	size_t np = fl_fault_point_count();
 	uint64_t hits[256];
+	/* Kept from run to run of a worker (written after the heap audit). */
+	static struct fl_sandbox_frames out;
 
-	fl_sandbox_frame_write(fd, TAG_CHOICES, fl_choice_values(r->choices),
-	                       (uint32_t)(fl_choice_count(r->choices) * sizeof(uint64_t)));
-	fl_sandbox_frame_write(fd, TAG_HASH, &hash, sizeof(hash));
-	fl_sandbox_frame_write(fd, TAG_STEPS, &steps, sizeof(steps));
+	fl_sandbox_frames_add(&out, TAG_CHOICES, fl_choice_values(r->choices),
+	                      (uint32_t)(fl_choice_count(r->choices) * sizeof(uint64_t)));
+	fl_sandbox_frames_add(&out, TAG_HASH, &hash, sizeof(hash));
+	fl_sandbox_frames_add(&out, TAG_STEPS, &steps, sizeof(steps));
 	if (r->faults != NULL && np <= 256) {
 		for (size_t i = 0; i < np; i++) {
 			hits[i] = fl_faults_hits(r->faults, fl_fault_points()[i]);
@@ -535,12 +543,12 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 			    __atomic_load_n(&r->point_hits_max[i], __ATOMIC_RELAXED) > hits[i])
 				hits[i] = __atomic_load_n(&r->point_hits_max[i], __ATOMIC_RELAXED);
 		}
-		fl_sandbox_frame_write(fd, TAG_HITS, hits, (uint32_t)(np * sizeof(uint64_t)));
+		fl_sandbox_frames_add(&out, TAG_HITS, hits, (uint32_t)(np * sizeof(uint64_t)));
 	}
 	if (r->faults_configured && np <= FL_RUN_MAX_POINTS) {
 		for (size_t i = 0; i < np; i++)
 			hits[i] = __atomic_load_n(&r->point_fired[i], __ATOMIC_RELAXED);
-		fl_sandbox_frame_write(fd, TAG_FIRED, hits, (uint32_t)(np * sizeof(uint64_t)));
+		fl_sandbox_frames_add(&out, TAG_FIRED, hits, (uint32_t)(np * sizeof(uint64_t)));
 	}
 	{
 		uint64_t oe[2] = { 0, 0 };
@@ -549,32 +557,38 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 			oe[0] += r->actors[i].op_errors_tolerated;
 			oe[1] += r->actors[i].op_errors - r->actors[i].op_errors_tolerated;
 		}
-		fl_sandbox_frame_write(fd, TAG_OPERR, oe, sizeof(oe));
+		fl_sandbox_frames_add(&out, TAG_OPERR, oe, sizeof(oe));
 		oe[0] = __atomic_load_n(&r->violations, __ATOMIC_RELAXED);
-		fl_sandbox_frame_write(fd, TAG_VIOLATIONS, oe, sizeof(uint64_t));
+		fl_sandbox_frames_add(&out, TAG_VIOLATIONS, oe, sizeof(uint64_t));
 		for (uint64_t i = 0; i + 1 < oe[0] && i < FL_REPORT_MORE; i++) {
 			char more[sizeof(r->more[0].property) + sizeof(r->more[0].detail) + 2];
 			int n = snprintf(more, sizeof(more), "%s\n%s", r->more[i].property,
 			                 r->more[i].detail);
 
 			if (n > 0)
-				fl_sandbox_frame_write(fd, TAG_MORE, more,
-				                       (uint32_t)((size_t)n < sizeof(more)
-				                                          ? (size_t)n
-				                                          : sizeof(more) - 1));
+				fl_sandbox_frames_add(&out, TAG_MORE, more,
+				                      (uint32_t)((size_t)n < sizeof(more)
+				                                         ? (size_t)n
+				                                         : sizeof(more) - 1));
 		}
 		oe[0] = __atomic_load_n(&r->rules_fired, __ATOMIC_RELAXED);
-		fl_sandbox_frame_write(fd, TAG_RULES, oe, sizeof(uint64_t));
+		fl_sandbox_frames_add(&out, TAG_RULES, oe, sizeof(uint64_t));
 	}
 	if (v != FL_VERDICT_PASS && r->history_len > 0 && r->history_len <= UINT32_MAX)
-		fl_sandbox_frame_write(fd, TAG_HISTORY, r->history, (uint32_t)r->history_len);
+		fl_sandbox_frames_add(&out, TAG_HISTORY, r->history, (uint32_t)r->history_len);
 	if (r->narrate) {
 		uint32_t len = __atomic_load_n(&r->story_len, __ATOMIC_RELAXED);
-		fl_sandbox_frame_write(fd, TAG_STORY, r->story,
-		                       len < sizeof(r->story) ? len : (uint32_t)sizeof(r->story));
+		fl_sandbox_frames_add(&out, TAG_STORY, r->story,
+		                      len < sizeof(r->story) ? len : (uint32_t)sizeof(r->story));
 	}
 	snprintf(text, sizeof(text), "%d\n%s\n%s", (int)v, r->property, r->detail);
-	fl_sandbox_frame_write(fd, TAG_VERDICT, text, (uint32_t)strlen(text));
+	if (fl_sandbox_frames_add(&out, TAG_VERDICT, text, (uint32_t)strlen(text)) != 0) {
+		/* No memory for the batch: the verdict frame alone, so that
+		 * the parent knows the run's end (it reads the rest as lost). */
+		out.len = 0;
+		fl_sandbox_frame_write(fd, TAG_VERDICT, text, (uint32_t)strlen(text));
+	}
+	(void)fl_sandbox_frames_flush(fd, &out);
 	return v == FL_VERDICT_PASS ? 0 : 1;
 }
 
@@ -976,9 +990,15 @@ fli_runner_child_run(void *arg, int out_fd)
 	struct child_arg *ca = arg;
 	const struct fl_scenario *s = ca->s;
 	/* Shared, so that process actors (proc mode) report their barrier
-	 * arrivals, crashes and violations to this process. */
+	 * arrivals, crashes and violations to this process.  A sim worker
+	 * keeps its mapping from run to run. */
+	static struct run *sim_run; /* private: a fork has its own copy */
+	bool sim_mode = s->mode == FL_SCN_MODE_SIM, in_memory;
 	struct run *r =
-	        mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	        sim_mode && sim_run != NULL
+	                ? sim_run
+	                : mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+	                       (sim_mode ? MAP_PRIVATE : MAP_SHARED) | MAP_ANONYMOUS, -1, 0);
 	struct fl_sim *sim = NULL;
 	struct fl_sim_result res = { 0 };
 	enum fl_verdict v = FL_VERDICT_PASS;
@@ -999,8 +1019,8 @@ fli_runner_child_run(void *arg, int out_fd)
 	 * be this process's memory (no kernel object a run).  Not a
 	 * cluster's (its nodes' stores are files under the directory) nor a
 	 * target's (its library may make files there). */
-	fl_run_dirs_in_memory(s->mode == FL_SCN_MODE_SIM && s->cluster.nodes == 0 &&
-	                      s->target == NULL);
+	in_memory = sim_mode && s->cluster.nodes == 0 && s->target == NULL;
+	fl_run_dirs_in_memory(in_memory);
 	(void)fl_run_dir_path(r->ns, r->dir, sizeof(r->dir));
 	r->liveness_ns = (uint64_t)s->driver.client_liveness_ms * FL_NS_PER_MS;
 	r->timeout_ns = (uint64_t)s->driver.driver_timeout_ms * FL_NS_PER_MS;
@@ -1016,7 +1036,7 @@ fli_runner_child_run(void *arg, int out_fd)
 	                      : fl_choice_new_seeded(ca->o->seed, &r->choices);
 	if (rv != 0)
 		return 1;
-	install_crash_handlers(r->choices, out_fd);
+	install_crash_handlers(r->choices, out_fd, s->target != NULL);
 	rv = setup_faults(r, ca->o);
 	if (rv != 0) {
 		fli_run_fail(r, "harness", "fault rules: %s", fl_errname(rv));
@@ -1114,13 +1134,16 @@ done:
 	free(r->sent);
 	/* What the teardown unmaps, when it did not run (a persistent worker
 	 * would keep one mapping a run). */
-	if (r->sessions != NULL)
-		munmap(r->sessions, r->sessions_len);
+	fli_run_sessions_free(r);
 	if (r->target_shared != NULL)
 		munmap(r->target_shared, s->target->shared_size);
 	if (r->faults != NULL)
 		fl_faults_disarm(r->faults);
-	if (!r->dir_taken)
+	/* (In memory: no target made a temporary directory, no cluster node
+	 * files.) */
+	if (!r->dir_taken && in_memory)
+		(void)fl_run_dir_remove(r->ns);
+	else if (!r->dir_taken)
 		fli_run_dir_remove(r->ns);
 	fl_run_dirs_in_memory(false);
 	if (r->heap_counted)
@@ -1136,7 +1159,10 @@ done:
 	fl_choice_free(r->choices);
 	fli_san_root_region(r, sizeof(*r), false);
 	the_run = NULL;
-	munmap(r, sizeof(*r));
+	if (sim_mode)
+		sim_run = r;
+	else
+		munmap(r, sizeof(*r));
 	return leaked ? 1 : rv;
 }
 

@@ -13,6 +13,7 @@
 #include "faultline/stats.h"
 #include "cnc.h"
 #include "shm.h"
+#include "shm_mem.h"
 
 int
 fli_cnc_validate(const void *base, size_t len)
@@ -120,7 +121,8 @@ fl_stats_read_as(const char *ns, uint32_t allowed_uid, struct fl_stats *out)
 	s.driver_heartbeat_age_ns = now > hb ? now - hb : 0;
 	s.driver_alive = LD(h->driver_closed) == 0 &&
 	                 s.driver_heartbeat_age_ns < h->client_liveness_ns &&
-	                 (kill(h->driver_pid, 0) == 0 || errno == EPERM);
+	                 (fli_shm_mem_on() /* its driver is this process */ ||
+	                  kill(h->driver_pid, 0) == 0 || errno == EPERM);
 #define COPY_GAUGE(name) s.name = LD(g->name);
 	CNC_GAUGES_1(COPY_GAUGE)
 	CNC_GAUGES_2(COPY_GAUGE)
