@@ -993,7 +993,8 @@ fli_runner_child_run(void *arg, int out_fd)
 	 * arrivals, crashes and violations to this process.  A sim worker
 	 * keeps its mapping from run to run. */
 	static struct run *sim_run; /* private: a fork has its own copy */
-	bool sim_mode = s->mode == FL_SCN_MODE_SIM, in_memory;
+	bool sim_mode = s->mode == FL_SCN_MODE_SIM, in_memory = false;
+	const char *dev_shm;
 	struct run *r =
 	        sim_mode && sim_run != NULL
 	                ? sim_run
@@ -1015,12 +1016,6 @@ fli_runner_child_run(void *arg, int out_fd)
 	fli_san_root_region(r, sizeof(*r), true);
 	fli_san_run_begin(ca->san_dir, describe_ops);
 	snprintf(r->ns, sizeof(r->ns), "%s", ca->ns);
-	/* A sim run holds its driver and clients, so its run directory can
-	 * be this process's memory (no kernel object a run).  Not a
-	 * cluster's (its nodes' stores are files under the directory) nor a
-	 * target's (its library may make files there). */
-	in_memory = sim_mode && s->cluster.nodes == 0 && s->target == NULL;
-	fl_run_dirs_in_memory(in_memory);
 	(void)fl_run_dir_path(r->ns, r->dir, sizeof(r->dir));
 	r->liveness_ns = (uint64_t)s->driver.client_liveness_ms * FL_NS_PER_MS;
 	r->timeout_ns = (uint64_t)s->driver.driver_timeout_ms * FL_NS_PER_MS;
@@ -1037,6 +1032,14 @@ fli_runner_child_run(void *arg, int out_fd)
 	if (rv != 0)
 		return 1;
 	install_crash_handlers(r->choices, out_fd, s->target != NULL);
+	/* A sim run holds its driver and clients, so its run directory can
+	 * be this process's memory (no kernel object a run).  Not a
+	 * cluster's (its nodes' stores are files under the directory) nor a
+	 * target's (its library may make files there), nor with
+	 * FL_SIM_DEV_SHM=1 (the POSIX shm code under sim's schedules). */
+	dev_shm = getenv("FL_SIM_DEV_SHM");
+	in_memory = fl_run_dirs_in_memory(sim_mode && s->cluster.nodes == 0 && s->target == NULL &&
+	                                  (dev_shm == NULL || strcmp(dev_shm, "1") != 0));
 	rv = setup_faults(r, ca->o);
 	if (rv != 0) {
 		fli_run_fail(r, "harness", "fault rules: %s", fl_errname(rv));

@@ -134,9 +134,12 @@ int fl_run_dir_remove(const char *ns);
  * /dev/shm, until it is called with false.  For a process that runs a
  * namespace's driver and every one of its clients itself, from one
  * thread (a sim run): no other process can open them.  Files are blocks
- * reused from run to run, zeroed; every fault point of the shm seam is
- * consulted as before. */
-void fl_run_dirs_in_memory(bool on);
+ * reused from run to run, cleared; each mapping has an address of its
+ * own, gone at its unmap; every fault point of the shm seam is consulted
+ * as before.  Returns whether the directories are now in memory: false
+ * when asked to stop, or when this kernel (or valgrind) cannot map a
+ * block twice, and /dev/shm is used as before. */
+bool fl_run_dirs_in_memory(bool on);
 
 /* fl_run_dir_make creates the run directory of ns (mode 0700), for a
  * namespace without a driver (a request/response domain alone).  0,

@@ -401,7 +401,7 @@ fli_shm_map_at(const struct fli_shm_dir *d, const char *name, bool writable, siz
 	if (FL_FAULT("transport/shm/map"))
 		return FL_EIO;
 	if (MEM)
-		return fli_shm_mem_map_at(d, name, min_len, out);
+		return fli_shm_mem_map_at(d, name, writable, min_len, out);
 	fd = openat(d->fd, name,
 	            (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
@@ -480,7 +480,7 @@ fli_shm_map(const char *path, bool writable, size_t min_len, struct fli_shm *out
 	int fd, rc;
 
 	if (MEM)
-		return fli_shm_mem_map(path, min_len, out, why, whylen);
+		return fli_shm_mem_map(path, writable, min_len, out, why, whylen);
 	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		rc = open_errno();

@@ -6,16 +6,22 @@
  * outside it needs the files; building them from the kernel up for each
  * run (mkdir, open, fallocate, mmap, munmap, unlink, rmdir, and a page
  * fault for each page touched) was most of a short run's cost.  Here a
- * file is a block of memory taken from a pool of blocks of its exact
- * length, mapped once and zeroed when it goes back, so a worker's runs
- * reuse the same pages.
+ * file is a shared anonymous block taken from a pool of blocks of its
+ * exact length and cleared of what a run wrote when it goes back, so a
+ * worker's runs reuse the same pages.
  *
  * What a caller sees is what the POSIX backend gives: the same error
  * codes, the same fault points consulted in the same order (a run's
  * schedule, and so its trace, does not depend on the backend), exclusive
  * creation, a name that outlives its unlink while mapped, reads of a
- * whole file's bytes.  Every mapping of a file is the same address.  One
- * thread: a sim run's coroutines share it.
+ * whole file's bytes, and each mapping an address of its own (mremap of
+ * the block with old size 0), read-only when asked, gone at its unmap: a
+ * stale pointer into an unmapped file faults as it would on /dev/shm,
+ * never reads or writes the block that another mapping, or a later run's
+ * file, holds.  One thread: a sim run's coroutines share it.
+ *
+ * Where mremap cannot alias a block (valgrind refuses old size 0), the
+ * backend is not used: fl_run_dirs_in_memory returns false.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -44,9 +50,16 @@ struct mem_file {
 	uint64_t dir; /* its directory's id */
 	bool linked;  /* still has its name */
 	uint32_t maps;
-	uint8_t *addr;
+	uint8_t *base; /* the block: the backend's own mapping, never handed out */
 	size_t len;
 	char name[64];
+};
+
+/* One mapping handed out: an alias of its file's block. */
+struct mem_map {
+	struct mem_map *next;
+	void *addr;
+	struct mem_file *file;
 };
 
 /* The pool's size: blocks beyond it are unmapped when given back.  Its
@@ -56,9 +69,11 @@ struct mem_file {
 
 static struct {
 	bool on;
+	int usable; /* 0: not probed yet, 1 yes, -1 mremap cannot alias */
 	uint64_t next_id;
 	struct mem_dir *dirs;
 	struct mem_file *files;
+	struct mem_map *maps;
 	struct {
 		void *addr;
 		size_t len;
@@ -72,10 +87,32 @@ fli_shm_mem_on(void)
 	return mem.on;
 }
 
-void
+/* A new mapping of len bytes of the shared block base, or NULL. */
+static void *
+alias_of(void *base, size_t len)
+{
+	void *p = mremap(base, 0, len, MREMAP_MAYMOVE);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+bool
 fl_run_dirs_in_memory(bool on)
 {
-	mem.on = on;
+	if (on && mem.usable == 0) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		void *b =
+		        mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		void *a = b != MAP_FAILED ? alias_of(b, page) : NULL;
+
+		mem.usable = a != NULL ? 1 : -1;
+		if (a != NULL)
+			munmap(a, page);
+		if (b != MAP_FAILED)
+			munmap(b, page);
+	}
+	mem.on = on && mem.usable == 1;
+	return mem.on;
 }
 
 static struct mem_dir *
@@ -139,7 +176,7 @@ block_take(size_t len)
 			mem.pool[i] = mem.pool[--mem.npool];
 			return p;
 		}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	/* Small pages: a huge page would make all of it resident at the
@@ -151,9 +188,10 @@ block_take(size_t len)
 /* Zeroes a block given back.  A run touches a few pages of a large
  * file (cnc.dat is 2 MiB, of which a short run writes some tens of
  * kilobytes), and clearing all of it was a tenth of a run.  Without swap
- * an anonymous page that is not resident has never been written since
- * it was last zero (mincore), so only the resident ones are cleared;
- * with swap, or for a small block, all of it. */
+ * a page of a shared anonymous block that is not resident has never been
+ * written since it was last zero (mincore), so only the resident ones
+ * are cleared; with swap, or for a small block, all of it.  Swap is
+ * asked once a process. */
 static void
 zero_block(uint8_t *addr, size_t len)
 {
@@ -208,7 +246,7 @@ file_release(struct mem_file *f)
 	for (pp = &mem.files; *pp != f; pp = &(*pp)->next)
 		;
 	*pp = f->next;
-	block_give(f->addr, f->len);
+	block_give(f->base, f->len);
 	free(f);
 }
 
@@ -331,6 +369,30 @@ fli_shm_mem_dir_each(const char *path, void (*fn)(void *arg, const char *name), 
 	return 0;
 }
 
+/* Hands out a new mapping of f: its own address, read-only unless
+ * writable.  FL_EIO when the kernel refuses (as mmap's failure is). */
+static int
+map_file(struct mem_file *f, bool writable, struct fli_shm *out)
+{
+	struct mem_map *m = malloc(sizeof(*m));
+	void *p = m != NULL ? alias_of(f->base, f->len) : NULL;
+
+	if (p == NULL || (!writable && mprotect(p, f->len, PROT_READ) != 0)) {
+		if (p != NULL)
+			munmap(p, f->len);
+		free(m);
+		return FL_EIO;
+	}
+	m->addr = p;
+	m->file = f;
+	m->next = mem.maps;
+	mem.maps = m;
+	f->maps++;
+	out->addr = p;
+	out->len = f->len;
+	return 0;
+}
+
 /* create_at's work after its fault point transport/shm/create.  points:
  * consult transport/shm/truncate and transport/shm/map as reserve_map
  * does (after the file exists, which their failure removes again). */
@@ -349,7 +411,7 @@ create_in(struct mem_dir *d, const char *name, size_t len, bool points, struct f
 		return FL_EIO;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return FL_ENOSPC;
-	if ((f->addr = block_take(len)) == NULL) {
+	if ((f->base = block_take(len)) == NULL) {
 		free(f);
 		return FL_ENOSPC;
 	}
@@ -357,11 +419,13 @@ create_in(struct mem_dir *d, const char *name, size_t len, bool points, struct f
 	f->dir = d->id;
 	f->len = len;
 	f->linked = true;
-	f->maps = 1;
 	f->next = mem.files;
 	mem.files = f;
-	out->addr = f->addr;
-	out->len = len;
+	if (map_file(f, true, out) != 0) {
+		f->linked = false; /* as the POSIX create unlinks it */
+		file_release(f);
+		return FL_EIO;
+	}
 	return 0;
 }
 
@@ -376,8 +440,8 @@ fli_shm_mem_create_at(const struct fli_shm_dir *h, const char *name, size_t len,
 
 /* map_at's work after its fault point transport/shm/map. */
 static int
-map_in(struct mem_dir *d, const char *name, size_t min_len, struct fli_shm *out, char *why,
-       size_t whylen)
+map_in(struct mem_dir *d, const char *name, bool writable, size_t min_len, struct fli_shm *out,
+       char *why, size_t whylen)
 {
 	struct mem_file *f = file_in(d->id, name);
 
@@ -391,19 +455,16 @@ map_in(struct mem_dir *d, const char *name, size_t min_len, struct fli_shm *out,
 			snprintf(why, whylen, "shorter than %zu bytes", min_len);
 		return FL_EPROTO;
 	}
-	f->maps++;
-	out->addr = f->addr;
-	out->len = f->len;
-	return 0;
+	return map_file(f, writable, out);
 }
 
 int
-fli_shm_mem_map_at(const struct fli_shm_dir *h, const char *name, size_t min_len,
+fli_shm_mem_map_at(const struct fli_shm_dir *h, const char *name, bool writable, size_t min_len,
                    struct fli_shm *out)
 {
 	struct mem_dir *d = dir_by_handle(h);
 
-	return d == NULL ? FL_ENOENT : map_in(d, name, min_len, out, NULL, 0);
+	return d == NULL ? FL_ENOENT : map_in(d, name, writable, min_len, out, NULL, 0);
 }
 
 int
@@ -417,7 +478,7 @@ fli_shm_mem_read_at(const struct fli_shm_dir *h, const char *name, void *buf, si
 		return FL_ENOENT;
 	if (f->len < len)
 		return FL_EPROTO;
-	memcpy(buf, f->addr, len);
+	memcpy(buf, f->base, len);
 	if (file_len != NULL)
 		*file_len = f->len;
 	return 0;
@@ -472,7 +533,8 @@ fli_shm_mem_create(const char *path, size_t len, struct fli_shm *out, char *why,
 }
 
 int
-fli_shm_mem_map(const char *path, size_t min_len, struct fli_shm *out, char *why, size_t whylen)
+fli_shm_mem_map(const char *path, bool writable, size_t min_len, struct fli_shm *out, char *why,
+                size_t whylen)
 {
 	char dir[256];
 	const char *name;
@@ -483,7 +545,7 @@ fli_shm_mem_map(const char *path, size_t min_len, struct fli_shm *out, char *why
 			snprintf(why, whylen, "open: No such file or directory");
 		return FL_ENOENT;
 	}
-	return map_in(d, name, min_len, out, why, whylen);
+	return map_in(d, name, writable, min_len, out, why, whylen);
 }
 
 int
@@ -505,8 +567,14 @@ fli_shm_mem_unlink(const char *path)
 bool
 fli_shm_mem_unmap(struct fli_shm *m)
 {
-	for (struct mem_file *f = mem.files; f != NULL; f = f->next)
-		if (f->addr == m->addr && f->maps > 0) {
+	for (struct mem_map **pp = &mem.maps; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->addr == m->addr) {
+			struct mem_map *x = *pp;
+			struct mem_file *f = x->file;
+
+			*pp = x->next;
+			munmap(x->addr, f->len);
+			free(x);
 			f->maps--;
 			file_release(f);
 			return true;

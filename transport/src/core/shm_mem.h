@@ -26,14 +26,14 @@ int fli_shm_mem_dir_count(const char *path);
 int fli_shm_mem_dir_each(const char *path, void (*fn)(void *arg, const char *name), void *arg);
 int fli_shm_mem_create_at(const struct fli_shm_dir *d, const char *name, size_t len,
                           struct fli_shm *out);
-int fli_shm_mem_map_at(const struct fli_shm_dir *d, const char *name, size_t min_len,
+int fli_shm_mem_map_at(const struct fli_shm_dir *d, const char *name, bool writable, size_t min_len,
                        struct fli_shm *out);
 int fli_shm_mem_read_at(const struct fli_shm_dir *d, const char *name, void *buf, size_t len,
                         size_t *file_len);
 int fli_shm_mem_rename_at(const struct fli_shm_dir *d, const char *from, const char *to);
 int fli_shm_mem_unlink_at(const struct fli_shm_dir *d, const char *name);
 int fli_shm_mem_create(const char *path, size_t len, struct fli_shm *out, char *why, size_t whylen);
-int fli_shm_mem_map(const char *path, size_t min_len, struct fli_shm *out, char *why,
+int fli_shm_mem_map(const char *path, bool writable, size_t min_len, struct fli_shm *out, char *why,
                     size_t whylen);
 int fli_shm_mem_unlink(const char *path);
 /* Drops one mapping of an in-memory file: false when m is none. */
