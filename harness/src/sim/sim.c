@@ -206,6 +206,26 @@ actor_trampoline(void)
 	_longjmp(s->sched_jb, 1);
 }
 
+/* Clears what earlier actors wrote on a reused stack, so that an actor
+ * reads what it would on a fresh one (an uninitialised read must not
+ * depend on the runs before it: a replay starts from fresh stacks).
+ * Only the pages written are resident (mincore); all of it when that
+ * cannot be asked. */
+static void
+stack_clear(uint8_t *lo, size_t len, size_t page)
+{
+	unsigned char vec[1024];
+	size_t n = len / page;
+
+	if (n > sizeof(vec) || mincore(lo, len, vec) != 0) {
+		memset(lo, 0, len);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (vec[i] & 1)
+			memset(lo + i * page, 0, page);
+}
+
 /* Keeps a stack for the next sim, or unmaps it when the cache is full. */
 static void
 stack_put(void *map, size_t len)
@@ -231,11 +251,14 @@ static void __attribute__((noreturn, noinline)) jump_start(struct actor *a)
 	uintptr_t top =
 	        ((uintptr_t)a->ctx.uc_stack.ss_sp + a->ctx.uc_stack.ss_size) & ~(uintptr_t)15;
 
+	/* rbp cleared too: a frame-pointer unwinder (ASan's fast one, perf)
+	 * stops here rather than walk into the scheduler's stack. */
 	__asm__ volatile("mov %0, %%rsp\n\t"
+	                 "xor %%ebp, %%ebp\n\t"
 	                 "pushq $0\n\t"
 	                 "jmp *%1"
 	                 :
-	                 : "r"(top), "r"(actor_trampoline)
+	                 : "D"(top), "a"(actor_trampoline)
 	                 : "memory");
 	__builtin_unreachable();
 }
@@ -260,6 +283,8 @@ fl_sim_spawn(struct fl_sim *s, const char *name, void (*fn)(void *), void *arg, 
 			stack_cache[i] = stack_cache[--nstack_cache];
 			/* An actor that never returned left its frames' redzones. */
 			ASAN_UNPOISON_MEMORY_REGION((char *)a->stack_map + page, s->cfg.stack_size);
+			stack_clear((uint8_t *)a->stack_map + page, s->cfg.stack_size,
+			            (size_t)page);
 			break;
 		}
 	if (a->stack_map == NULL) {

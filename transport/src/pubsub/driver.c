@@ -1166,16 +1166,16 @@ conductor(void *arg)
 
 /* ---- start / close ------------------------------------------------------ */
 
-/* Is the driver that left cnc.dat in the run directory dir still alive?
- * 1 live, 0 stale. */
+/* Is the driver that left `name` (its cnc.dat) in the run directory dir
+ * still alive?  1 live, 0 stale or none. */
 static int
-live_driver(const struct fli_shm_dir *dir, uint64_t liveness_ns, int32_t *pid)
+live_driver_of(const struct fli_shm_dir *dir, const char *name, uint64_t liveness_ns, int32_t *pid)
 {
 	struct fli_shm m = { 0 };
 	const struct fli_cnc_header *h;
 	int live = 0;
 
-	if (fli_shm_map_at(dir, FL_CNC_FILE, false, sizeof(*h), &m) != 0)
+	if (fli_shm_map_at(dir, name, false, sizeof(*h), &m) != 0)
 		return 0;
 	h = m.addr;
 	if (h->magic == FL_CNC_MAGIC && h->version == FL_CNC_VERSION &&
@@ -1190,6 +1190,15 @@ live_driver(const struct fli_shm_dir *dir, uint64_t liveness_ns, int32_t *pid)
 	}
 	fli_shm_unmap(&m);
 	return live;
+}
+
+/* cnc.dat.new too: a driver still starting (its header is written, its
+ * magic and heartbeat stored, before its extensions start) is live. */
+static int
+live_driver(const struct fli_shm_dir *dir, uint64_t liveness_ns, int32_t *pid)
+{
+	return live_driver_of(dir, FL_CNC_FILE, liveness_ns, pid) ||
+	       live_driver_of(dir, FL_CNC_NEW_FILE, liveness_ns, pid);
 }
 
 /* Removes the run directory: the transport's files in it, then the
