@@ -219,11 +219,10 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		ca.san_dir = san_dir;
 	}
 	fflush(NULL);
-	/* Plain seeded sim runs go to the persistent worker; replays, sweep
-	 * runs and the other modes fork a child each. */
+	/* Seeded sim runs, a sweep's among them, go to the persistent worker;
+	 * replays and the other modes fork a child each. */
 	rv = FL_EIO;
-	if (s->mode == FL_SCN_MODE_SIM && !o->replaying && o->sweep_point == NULL &&
-	    !o->fork_each && o->valgrind == NULL)
+	if (s->mode == FL_SCN_MODE_SIM && !o->replaying && !o->fork_each && o->valgrind == NULL)
 		rv = fli_runner_worker_run(s, o, ns, ca.san_dir, so.timeout_ms, stop_requested,
 		                           &sr);
 	if (rv != 0)

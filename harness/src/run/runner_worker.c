@@ -1,7 +1,7 @@
 /*
  * The persistent sim worker.  Forking a child per run costs about 0.3 ms,
- * a fifth of a short sim run, so plain seeded sim runs go to one forked
- * worker that runs them in sequence, each exactly as the per-run child
+ * a fifth of a short sim run, so seeded sim runs (a sweep's too: the
+ * sweep's rule goes with the seed) go to one forked worker that runs them in sequence, each exactly as the per-run child
  * would (fli_runner_child_run).  Isolation stays what the per-run child gives where
  * it matters: a run that crashes kills the worker (its signal is the
  * verdict, as before), a run past its deadline gets the worker's process
@@ -47,8 +47,11 @@ struct worker_req {
 	uint64_t seed;
 	uint64_t timeout_ms;
 	uint64_t pct_steps;
+	uint64_t sweep_k;
 	uint8_t check_each_step;
 	uint8_t count_hits;
+	uint8_t sweep_persistent;
+	char sweep_point[128]; /* a sweep run's point, or "" */
 	char ns[64];
 	char san_dir[256]; /* the run's sanitizer report directory, or "" */
 };
@@ -106,6 +109,7 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 			_exit(0);
 		q.ns[sizeof(q.ns) - 1] = '\0';
 		q.san_dir[sizeof(q.san_dir) - 1] = '\0';
+		q.sweep_point[sizeof(q.sweep_point) - 1] = '\0';
 		ca.san_dir = q.san_dir[0] != '\0' ? q.san_dir : NULL;
 		fl_sandbox_frame_write(fd, TAG_BEGIN, NULL, 0);
 		o.seed = q.seed;
@@ -113,6 +117,11 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		o.pct_steps = q.pct_steps;
 		o.check_each_step = q.check_each_step;
 		o.count_hits = q.count_hits;
+		if (q.sweep_point[0] != '\0') {
+			o.sweep_point = q.sweep_point;
+			o.sweep_k = q.sweep_k;
+			o.sweep_persistent = q.sweep_persistent;
+		}
 		end[0] = fli_runner_child_run(&ca, fd);
 		end[1] = end[0] == 0 && fli_audit_count_fds() == fds_at_start;
 		fflush(NULL);
@@ -192,13 +201,17 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 		                .timeout_ms = o->timeout_ms,
 		                .pct_steps = o->pct_steps,
 		                .check_each_step = o->check_each_step,
-		                .count_hits = o->count_hits };
+		                .count_hits = o->count_hits,
+		                .sweep_k = o->sweep_k,
+		                .sweep_persistent = o->sweep_persistent };
 	uint64_t t0 = fli_mono_ms(), deadline = t0 + timeout_ms;
 	size_t len = 0, cap = 1 << 16;
 	uint8_t *buf;
 	int32_t end[2];
 	int status;
 
+	if (o->sweep_point != NULL && strlen(o->sweep_point) >= sizeof(q.sweep_point))
+		return FL_EIO; /* too long to send: the caller forks the run */
 	if (worker.pid > 0 && worker.owner != getpid()) {
 		/* Forked (--jobs): the worker is the parent's, not ours. */
 		close(worker.fd);
@@ -210,6 +223,8 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 	if (worker.pid <= 0 && worker_start(s) != 0)
 		return FL_EIO;
 	snprintf(q.ns, sizeof(q.ns), "%s", ns);
+	snprintf(q.sweep_point, sizeof(q.sweep_point), "%s",
+	         o->sweep_point != NULL ? o->sweep_point : "");
 	snprintf(q.san_dir, sizeof(q.san_dir), "%s", san_dir != NULL ? san_dir : "");
 	if (send(worker.fd, &q, sizeof(q), MSG_NOSIGNAL) != (ssize_t)sizeof(q)) {
 		worker_stop(true);

@@ -1186,7 +1186,7 @@ def case_worker():
     """Sim runs share a persistent worker process (replaced after any run
     that did not pass): every run's trace hash and verdict are the ones a
     fresh forked child per run (--fork-each) gives, for passing, failing and
-    faulted scenarios alike."""
+    faulted scenarios alike, and for a sweep's runs."""
     for scn in ("scenarios/pubsub-smoke.yaml", "scenarios/reqrep-port-churn.yaml",
                 "fixtures/scenarios/b1-image-leak.yaml", FAILING):
         name = os.path.basename(scn)
@@ -1199,6 +1199,24 @@ def case_worker():
                   "%s seed %s: worker %s, fresh child %s", scn, x["seed"],
                   (x["verdict"], x["property"], x["trace_hash"]),
                   (y["verdict"], y["property"], y["trace_hash"]))
+    # A sweep's faulted runs go to the worker too, its rule sent with the
+    # seed: run for run the same point, hit, verdict and hash as a fresh
+    # child's, in a sweep that finds its bug (B2's leak) and one that
+    # passes; and the worker found the failures.
+    for scn, rc in (("fixtures/scenarios/b2-connect-sweep-leak.yaml", 1),
+                    ("scenarios/pubsub-fault-sweep.yaml", 0)):
+        name = os.path.basename(scn)
+        args = ["--seed", "3", "--runs", "1", "--sweep-limit", "40"]
+        a, _, _ = run_json(scn, args, "worker-sweep-a-" + name, rc)
+        b, _, _ = run_json(scn, args + ["--fork-each"], "worker-sweep-b-" + name, rc)
+        key = lambda r: (r["run_index"], r["sweep_point"], r["sweep_k"], r["sweep_persistent"],
+                         r["verdict"], r["property"], r["trace_hash"])
+        ka, kb = [key(r) for r in a["runs"]], [key(r) for r in b["runs"]]
+        check(len(ka) == 41 and ka == kb, "%s: worker %s, fresh child %s", scn, ka, kb)
+        check(sum(r["sweep_point"] is not None for r in a["runs"]) == 40,
+              "%s: not 40 faulted runs: %s", scn, ka)
+        failed = sum(r["verdict"] != "pass" for r in a["runs"])
+        check((failed > 0) == (rc == 1), "%s: %d failed runs, exit %d expected", scn, failed, rc)
 
 
 def valgrind_pace(scn):
