@@ -69,7 +69,7 @@ static struct {
 pid_t
 fli_runner_worker_pid(void)
 {
-	return worker.owner == getpid() ? worker.pid : 0;
+	return worker.owner == fl_getpid() ? worker.pid : 0;
 }
 
 int
@@ -136,7 +136,7 @@ worker_stop(bool kill_it)
 {
 	int status;
 
-	if (worker.pid <= 0 || worker.owner != getpid())
+	if (worker.pid <= 0 || worker.owner != fl_getpid())
 		return;
 	if (kill_it)
 		kill(-worker.pid, SIGKILL);
@@ -167,7 +167,7 @@ worker_start(const struct fl_scenario *s)
 	if (pid == 0)
 		worker_main(s, sv[1]);
 	worker.pid = pid;
-	worker.owner = getpid();
+	worker.owner = fl_getpid();
 	worker.fd = sv[0];
 	worker.s = s;
 	worker.mode = s->mode;
@@ -212,7 +212,7 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 
 	if (o->sweep_point != NULL && strlen(o->sweep_point) >= sizeof(q.sweep_point))
 		return FL_EIO; /* too long to send: the caller forks the run */
-	if (worker.pid > 0 && worker.owner != getpid()) {
+	if (worker.pid > 0 && worker.owner != fl_getpid()) {
 		/* Forked (--jobs): the worker is the parent's, not ours. */
 		close(worker.fd);
 		worker.pid = 0;

@@ -89,6 +89,11 @@ uint64_t fl_random(uint64_t bound);
 
 /* ---- processes ----------------------------------------------------- */
 
+/* fl_getpid is getpid(), asked of the kernel once a process (and again
+ * in a child made by fork: an atfork handler forgets it).  A sim run asks
+ * for its pid several times; the answer never changes.  Thread-safe. */
+int32_t fl_getpid(void);
+
 /* fl_pid_ns identifies this process's pid namespace (the inode of
  * /proc/self/ns/pid); 0 when it cannot be read.  A pid means the same
  * process to two processes only when their namespaces are equal. */

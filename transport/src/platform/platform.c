@@ -3,6 +3,7 @@
  * operations the harness installs.  See faultline/platform.h.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -88,10 +89,10 @@ fl_random(uint64_t bound)
 	/* Seeded again in a forked child: parent and child must not draw
 	 * the same numbers (two nodes forked from one process would time
 	 * their elections out alike). */
-	if (__atomic_load_n(&seeded_by, __ATOMIC_ACQUIRE) != getpid()) {
-		z = fl_clock_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x2545f4914f6cdd1dull;
+	if (__atomic_load_n(&seeded_by, __ATOMIC_ACQUIRE) != fl_getpid()) {
+		z = fl_clock_now_ns() ^ ((uint64_t)fl_getpid() << 32) ^ 0x2545f4914f6cdd1dull;
 		__atomic_store_n(&state, z, __ATOMIC_RELAXED);
-		__atomic_store_n(&seeded_by, getpid(), __ATOMIC_RELEASE);
+		__atomic_store_n(&seeded_by, fl_getpid(), __ATOMIC_RELEASE);
 	}
 	/* splitmix64: each caller takes its own increment of the state. */
 	z = __atomic_add_fetch(&state, 0x9e3779b97f4a7c15ull, __ATOMIC_RELAXED);
@@ -99,6 +100,35 @@ fl_random(uint64_t bound)
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	z ^= z >> 31;
 	return bound > 0 ? z % bound : z;
+}
+
+static int32_t self_pid; /* 0: not asked in this process yet */
+
+static void
+self_pid_forget(void)
+{
+	__atomic_store_n(&self_pid, 0, __ATOMIC_RELAXED);
+}
+
+static void
+self_pid_watch(void)
+{
+	(void)pthread_atfork(NULL, NULL, self_pid_forget);
+}
+
+int32_t
+fl_getpid(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int32_t pid = __atomic_load_n(&self_pid, __ATOMIC_RELAXED);
+
+	if (pid == 0) {
+		/* The handler first: a fork after the store forgets it. */
+		pthread_once(&once, self_pid_watch);
+		pid = (int32_t)getpid();
+		__atomic_store_n(&self_pid, pid, __ATOMIC_RELAXED);
+	}
+	return pid;
 }
 
 uint64_t
@@ -119,6 +149,10 @@ bool
 fl_process_gone(int32_t pid, uint64_t pid_ns)
 {
 	if (pid <= 0 || pid_ns == 0 || pid_ns != fl_pid_ns())
+		return false;
+	/* This process is not gone (a sim run's driver and clients are all
+	 * in it: no kill a check there). */
+	if (pid == fl_getpid())
 		return false;
 	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }

@@ -759,7 +759,7 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 		rc = FL_ELIMIT;
 		goto fail;
 	}
-	c->rec->pid = (int32_t)getpid();
+	c->rec->pid = fl_getpid();
 	c->rec->pid_ns = fl_pid_ns();
 	c->rec->image_refs_held = 0;
 	c->rec->logs_mapped = 0;

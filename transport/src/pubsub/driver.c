@@ -1303,7 +1303,7 @@ cnc_header_init(fl_driver *d, size_t len)
 	memset(o, 0, sizeof(*o));
 	o->magic = FL_CNC_MAGIC;
 	o->version = FL_CNC_VERSION;
-	o->driver_pid = (int32_t)getpid();
+	o->driver_pid = fl_getpid();
 	o->driver_pid_ns = fl_pid_ns();
 	o->counters_offset = FL_CNC_HEADER_SIZE;
 	o->cmd_offset = FL_CNC_HEADER_SIZE + FL_CNC_COUNTERS_SIZE;
