@@ -512,7 +512,7 @@ node_main(void *arg)
 		nr->state = NODE_DOWN;
 		return; /* the run reports the driver */
 	}
-	(void)mkdir(c->top, 0700); /* the nodes' directories' parent */
+	(void)fl_cluster_stores_make(c->top); /* the nodes' directories' parent */
 	node_ctx(nr, &ctx);
 	ctx.observer = &nr->obs;
 	nr->checked_len = nr->checked_last_term = nr->checked_commit = 0;
@@ -1867,7 +1867,7 @@ proc_main(void *arg)
 	struct fl_idle st = { 0 };
 
 	if (fli_wait_driver(c->r) == 0) {
-		(void)mkdir(c->top, 0700);
+		(void)fl_cluster_stores_make(c->top);
 		for (uint32_t i = 0; i < c->cfg->nodes; i++)
 			(void)proc_start(c, &c->nodes[i]);
 	}
@@ -2036,14 +2036,13 @@ supervisor_main(void *arg)
 	/* A node that did not close died for good: its status page stays as
 	 * a dead process leaves it, and is removed here as its operator
 	 * would.  One that closed removed its own (no_leaked_files judges). */
-	for (uint32_t i = 0; i < c->cfg->nodes; i++) {
-		char page[400];
-
-		snprintf(page, sizeof page, "%s/node-%u.stat", r->dir, i);
+	for (uint32_t i = 0; i < c->cfg->nodes; i++)
 		if (!c->nodes[i].closed)
-			(void)unlink(page);
-	}
-	fli_cluster_remove_files(r->dir);
+			(void)fl_cluster_page_remove(r->dir, (int)i);
+	if (fli_cluster_remove_files(r->dir) != 0 && r->in_memory &&
+	    (r->s->properties & FL_SCN_PROP_NO_LEAKED_FILES))
+		fli_run_fail(r, "no_leaked_files",
+		             "%s/cluster kept a file that is no node's state or log", r->dir);
 	__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
 	fl_idle(&st, 1, FL_DEADLINE_NONE);
 }
@@ -2192,33 +2191,14 @@ fli_cluster_teardown(struct run *r)
 
 /* Remove <dir>/cluster/node<i>/{state,log}, the node directories and
  * <dir>/cluster; nothing else (another file stays, and so does its
- * directory: the run's no_leaked_files reports it). */
-void
+ * directory: on disk the run's no_leaked_files reports it; in memory the
+ * caller does).  0, or FL_EEXIST when something stayed. */
+int
 fli_cluster_remove_files(const char *dir)
 {
-	char top[300], node[600];
-	DIR *d;
-	struct dirent *e;
+	char top[300];
 
-	snprintf(top, sizeof top, "%s/cluster", dir);
-	d = opendir(top);
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		unsigned id;
-		char tail;
-
-		if (sscanf(e->d_name, "node%u%c", &id, &tail) != 1)
-			continue;
-		snprintf(node, sizeof node, "%s/%s", top, e->d_name);
-		int fd = open(node, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		(void)unlinkat(fd, "state", 0);
-		(void)unlinkat(fd, "log", 0);
-		close(fd);
-		(void)rmdir(node);
-	}
-	closedir(d);
-	(void)rmdir(top);
+	if ((size_t)snprintf(top, sizeof top, "%s/cluster", dir) >= sizeof top)
+		return FL_EINVAL;
+	return fl_cluster_stores_remove(top);
 }

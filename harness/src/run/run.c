@@ -264,7 +264,7 @@ fli_run_dir_pick(const char *prefix, char *ns, size_t len)
 	/* A name in use is skipped, never adopted; the run itself refuses
 	 * one taken after this look (fli_run_dir_claim). */
 	for (int tries = 0;; tries++) {
-		snprintf(ns, len, "%s-%d-%u", prefix ? prefix : "run", (int)getpid(), counter++);
+		snprintf(ns, len, "%s-%d-%u", prefix ? prefix : "run", (int)fl_getpid(), counter++);
 		if (fl_run_dir_path(ns, dir, sizeof(dir)) != 0)
 			return FL_ENAME;
 		if (lstat(dir, &st) != 0 && errno == ENOENT)
@@ -390,7 +390,7 @@ fli_run_dir_remove(const char *ns)
 	fli_run_tmp_remove(ns);
 	/* A cluster's node files first: the transport removes only its own. */
 	if (fl_run_dir_path(ns, dir, sizeof dir) == 0)
-		fli_cluster_remove_files(dir);
+		(void)fli_cluster_remove_files(dir);
 	(void)fl_run_dir_remove(ns);
 }
 
@@ -577,7 +577,7 @@ fli_run_history2(struct run *r, const struct fl_history_model *model, int64_t pr
 	/* Outside the run's process the history must be the shared region:
 	 * a heap of this process's own would be lost with it (and its
 	 * pointer freed by the run's process). */
-	if ((!r->history_shared && getpid() != r->run_pid) || !history_lock(r)) {
+	if ((!r->history_shared && fl_getpid() != r->run_pid) || !history_lock(r)) {
 		r->history_oom = true; /* judged as a harness failure */
 		return;
 	}

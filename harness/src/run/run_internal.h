@@ -133,6 +133,7 @@ struct run {
 	uint64_t linger_ns;
 	char ns[64];
 	char dir[256];  /* /dev/shm/faultline-<ns> */
+	bool in_memory; /* fl_run_dirs_in_memory is on for this run */
 	bool dir_taken; /* dir existed before the run: never used,
 	                            audited nor removed by it */
 	struct fl_choice *choices;
@@ -351,8 +352,9 @@ void fli_cluster_join_proc(struct run *r);
  * name it, a crash fault kills it as a planned crash. */
 void fli_runner_child_node(int id, const char *name);
 void fli_cluster_teardown(struct run *r);
-/* Remove the nodes' files under run directory dir (only theirs). */
-void fli_cluster_remove_files(const char *dir);
+/* Remove the nodes' files under run directory dir (only theirs): 0, or
+ * FL_EEXIST when something else kept <dir>/cluster. */
+int fli_cluster_remove_files(const char *dir);
 
 /* interp_target.c: the domain of a target's ops (faultline/target.h). */
 extern const struct fli_run_domain fli_target_domain;

@@ -767,7 +767,7 @@ run_processes(struct run *r)
 	fl_thread *driver;
 	uint64_t deadline;
 	struct fl_idle st = { 0 };
-	pid_t self = getpid();
+	pid_t self = fl_getpid();
 	int rv;
 
 	if (seed_actor_streams(r) != 0) {
@@ -1062,13 +1062,14 @@ fli_runner_child_run(void *arg, int out_fd)
 		return 1;
 	install_crash_handlers(r->choices, out_fd, s->target != NULL);
 	/* A sim run holds its driver and clients, so its run directory can
-	 * be this process's memory (no kernel object a run).  Not a
-	 * cluster's (its nodes' stores are files under the directory) nor a
+	 * be this process's memory (no kernel object a run), and so can a
+	 * cluster's nodes' files (store.c keeps them there too).  Not a
 	 * target's (its library may make files there), nor with
 	 * FL_SIM_DEV_SHM=1 (the POSIX shm code under sim's schedules). */
 	dev_shm = getenv("FL_SIM_DEV_SHM");
-	in_memory = fl_run_dirs_in_memory(sim_mode && s->cluster.nodes == 0 && s->target == NULL &&
+	in_memory = fl_run_dirs_in_memory(sim_mode && s->target == NULL &&
 	                                  (dev_shm == NULL || strcmp(dev_shm, "1") != 0));
+	r->in_memory = in_memory;
 	rv = setup_faults(r, ca->o);
 	if (rv != 0) {
 		fli_run_fail(r, "harness", "fault rules: %s", fl_errname(rv));
@@ -1085,7 +1086,7 @@ fli_runner_child_run(void *arg, int out_fd)
 		fli_run_fail(r, "harness", "out of memory");
 		goto done;
 	}
-	r->run_pid = getpid();
+	r->run_pid = fl_getpid();
 	if (s->mode == FL_SCN_MODE_PROC && fl_scenario_records_history(s)) {
 		/* Process actors record the history: a region they share
 		 * (whether or not linearizable judges it). */
@@ -1171,11 +1172,12 @@ done:
 		munmap(r->target_shared, s->target->shared_size);
 	if (r->faults != NULL)
 		fl_faults_disarm(r->faults);
-	/* (In memory: no target made a temporary directory, no cluster node
-	 * files.) */
-	if (!r->dir_taken && in_memory)
+	/* (In memory: no target made a temporary directory, and the
+	 * cluster's teardown removed its nodes' files.) */
+	if (!r->dir_taken && in_memory) {
+		(void)fli_cluster_remove_files(r->dir); /* a teardown that did not run */
 		(void)fl_run_dir_remove(r->ns);
-	else if (!r->dir_taken)
+	} else if (!r->dir_taken)
 		fli_run_dir_remove(r->ns);
 	fl_run_dirs_in_memory(false);
 	if (r->heap_counted)

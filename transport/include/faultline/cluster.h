@@ -147,6 +147,26 @@ struct fl_cluster_node_status {
 /* fl_cluster_node_status fills *st.  Returns 0 or FL_EINVAL. */
 int fl_cluster_node_status(const fl_cluster_node *n, struct fl_cluster_node_status *st);
 
+/* fl_cluster_stores_make makes top, the directory a cluster's nodes keep
+ * their directories in (ctx.dir = top/node<id>), mode 0700; one there
+ * already is fine.  While fl_run_dirs_in_memory is on, the nodes' files
+ * are kept in this process's memory, and so is top.  0, FL_EINVAL,
+ * FL_ENOMEM, FL_EIO. */
+int fl_cluster_stores_make(const char *top);
+
+/* fl_cluster_stores_remove removes every node directory (node<digits>)
+ * under top, with the node's state and log, and then top, wherever
+ * fl_cluster_stores_make put them.  Anything else there stays, and so do
+ * the directories holding it.  0 (top is gone, or was never there),
+ * FL_EEXIST (something stayed), FL_EINVAL. */
+int fl_cluster_stores_remove(const char *top);
+
+/* fl_cluster_page_remove removes node id's status page from the run
+ * directory dir (what a node killed for good leaves), through the shm
+ * seam (so in memory too), without its fault point.  0, FL_ENOENT,
+ * FL_EIO. */
+int fl_cluster_page_remove(const char *dir, int id);
+
 /* fl_cluster_nodes_read reads the status pages the nodes of namespace ns
  * keep in their driver's run directory (node-<id>.stat, rewritten as a
  * node's state changes; faultline-stat prints them): at most max into

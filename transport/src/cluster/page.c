@@ -31,14 +31,14 @@ fli_page_open(const char *dir, int id, struct fli_shm *out)
 	/* A dead life's page (a killed node leaves it) goes first, whether
 	 * or not a new one can be made: the node is the only writer of its
 	 * id's page, and a stale one would outlive it. */
-	(void)unlinkat(d.fd, name, 0);
+	(void)fli_shm_unlink_at_quiet(&d, name);
 	rc = fli_shm_create_at(&d, name, FLI_PAGE_LEN, out);
 	fli_shm_dir_close(&d);
 	if (rc == 0) {
 		struct fli_page *p = out->addr;
 
 		p->version = FLI_PAGE_VERSION;
-		p->pid = (int32_t)getpid();
+		p->pid = fl_getpid();
 		p->id = id;
 		__atomic_store_n(&p->magic, FLI_PAGE_MAGIC, __ATOMIC_RELEASE);
 	}
@@ -87,8 +87,26 @@ fli_page_close(struct fli_shm *m, const char *dir, int id, int unlink)
 	/* Not through transport/shm/unlink: a page left is no segment's
 	 * leak (the next life of the node takes it over, the driver's clean
 	 * up removes it), and that point's sweep would only report it. */
-	(void)unlinkat(d.fd, name, 0);
+	(void)fli_shm_unlink_at_quiet(&d, name);
 	fli_shm_dir_close(&d);
+}
+
+int
+fl_cluster_page_remove(const char *dir, int id)
+{
+	struct fli_shm_dir d = { .fd = -1 };
+	char name[32];
+	int rc;
+
+	if (dir == NULL)
+		return FL_EINVAL;
+	rc = fli_shm_dir_open(dir, (uid_t)-1, &d, NULL, 0);
+	if (rc != 0)
+		return rc;
+	fli_page_name(id, name, sizeof name);
+	rc = fli_shm_unlink_at_quiet(&d, name);
+	fli_shm_dir_close(&d);
+	return rc;
 }
 
 int

@@ -14,7 +14,11 @@
  *          check ends the log, and the file is cut there.
  *
  * A write returns once the bytes are in the file (the page cache outlives
- * a killed process); with sync, once fdatasync has returned.  The store
+ * a killed process); with sync, once fdatasync has returned.  While
+ * fl_run_dirs_in_memory is on (a sim run), the directory and its files are
+ * kept in this process's memory instead, with the same contents a write
+ * at a time: a node killed and opened again in the run finds what its
+ * last life wrote, torn records included.  The store
  * has no fault points of its own: the node that calls it puts them where
  * a scenario can reach them.
  */
@@ -26,8 +30,17 @@
 
 #include "raft.h"
 
+/* One of a node's files: the kernel's (fd), or one kept in this
+ * process's memory (m: fl_run_dirs_in_memory was on at the open). */
+struct fli_store_mfile;
+struct fli_store_file {
+	int fd;
+	struct fli_store_mfile *m;
+};
+
 struct fli_store {
-	int dir_fd, state_fd, log_fd;
+	int dir_fd;
+	struct fli_store_file state, log;
 	bool sync;
 	uint64_t state_seq;
 	uint64_t *offsets; /* offsets[i]: where index i + 1 starts */
@@ -65,6 +78,17 @@ void fli_store_close(struct fli_store *s);
 
 /* fli_store_remove removes dir's files and dir itself.  0 or FL_EIO. */
 int fli_store_remove(const char *dir);
+
+/* For tests: writes len bytes at off into dir's file name ("state" or
+ * "log"), or with buf NULL cuts it to off bytes, on the backend the
+ * store would open it on.  0, FL_ENOENT, FL_EIO. */
+int fli_store_file_poke(const char *dir, const char *name, uint64_t off, const void *buf,
+                        size_t len);
+
+/* For tests: reads up to len bytes at off of dir's file name into buf,
+ * and its length into *size.  0, FL_ENOENT, FL_EIO. */
+int fli_store_file_peek(const char *dir, const char *name, uint64_t off, void *buf, size_t len,
+                        uint64_t *size);
 
 /* CRC-32C (Castagnoli) of buf, continuing from crc (0 to start). */
 uint32_t fli_crc32c(uint32_t crc, const void *buf, size_t len);

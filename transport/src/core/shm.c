@@ -508,6 +508,12 @@ fli_shm_unlink_at(const struct fli_shm_dir *d, const char *name)
 {
 	if (FL_FAULT("transport/shm/unlink"))
 		return FL_EIO;
+	return fli_shm_unlink_at_quiet(d, name);
+}
+
+int
+fli_shm_unlink_at_quiet(const struct fli_shm_dir *d, const char *name)
+{
 	if (MEM)
 		return fli_shm_mem_unlink_at(d, name);
 	if (unlinkat(d->fd, name, 0) != 0)

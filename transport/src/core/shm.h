@@ -135,4 +135,9 @@ void fli_shm_unmap(struct fli_shm *m);
 /* Unlinks name in d.  0, FL_ENOENT, FL_EIO. */
 int fli_shm_unlink_at(const struct fli_shm_dir *d, const char *name);
 
+/* fli_shm_unlink_at without the fault point: for a file whose removal
+ * failing is no leak (a node's status page, taken over by its next
+ * life). */
+int fli_shm_unlink_at_quiet(const struct fli_shm_dir *d, const char *name);
+
 #endif

@@ -2,14 +2,21 @@
  * A node's files (store.c): what is saved is loaded again; a torn or
  * garbled log tail is cut at the first bad record; a torn state slot
  * leaves the previous state; a conflicting suffix is replaced; a link in
- * place of the directory is refused.
+ * place of the directory is refused; fl_cluster_stores_remove takes
+ * every node's directory and their parent.  The same tests run on the
+ * files in /dev/shm and then on the files a sim run keeps in memory
+ * (fl_run_dirs_in_memory), which must behave byte for byte alike.
  */
 #include "fl_test.h"
 #include "store.h"
 
+#include "faultline/cluster.h"
+#include "faultline/driver.h"
+
 #include <fcntl.h>
 
 static char dir[PATH_MAX];
+static bool in_memory; /* the second pass: fl_run_dirs_in_memory on */
 
 static int
 setup(void **state)
@@ -54,21 +61,14 @@ reopen(uint64_t n)
 	return l;
 }
 
-static void
-file_path(char *buf, size_t len, const char *name)
-{
-	snprintf(buf, len, "%s/%s", dir, name);
-}
-
 static off_t
 file_size(const char *name)
 {
-	char p[PATH_MAX + 8];
-	struct stat st;
+	uint64_t size = 0;
+	uint8_t b;
 
-	file_path(p, sizeof(p), name);
-	assert_int_equal(stat(p, &st), 0);
-	return st.st_size;
+	assert_fl(fli_store_file_peek(dir, name, 0, &b, 0, &size), 0);
+	return (off_t)size;
 }
 
 static void
@@ -115,7 +115,6 @@ saved_is_loaded(void **state)
 static void
 torn_tail_is_cut(void **state)
 {
-	char p[PATH_MAX + 8];
 	off_t full, two;
 
 	(void)state;
@@ -123,12 +122,11 @@ torn_tail_is_cut(void **state)
 	full = file_size("log");
 	two = full - (24 + 7);
 	(void)fli_store_remove(dir);
-	file_path(p, sizeof(p), "log");
 	for (off_t len = two + 1; len < full; len++) {
 		struct fli_store_loaded l;
 
 		write_three();
-		assert_int_equal(truncate(p, len), 0);
+		assert_fl(fli_store_file_poke(dir, "log", (uint64_t)len, NULL, 0), 0);
 		l = reopen(2);
 		assert_fl(l.torn_bytes, (uint64_t)(len - two));
 		fli_store_loaded_free(&l);
@@ -144,22 +142,16 @@ torn_tail_is_cut(void **state)
 static void
 garbled_record_ends_the_log(void **state)
 {
-	char p[PATH_MAX + 8];
-
 	(void)state;
-	file_path(p, sizeof(p), "log");
 	for (int at = 24 + 5; at < 24 + 5 + 24 + 6; at++) {
 		struct fli_store_loaded l;
+		uint64_t size;
 		uint8_t b;
-		int fd;
 
 		write_three();
-		fd = open(p, O_RDWR);
-		assert_true(fd >= 0);
-		assert_int_equal(pread(fd, &b, 1, at), 1);
+		assert_fl(fli_store_file_peek(dir, "log", (uint64_t)at, &b, 1, &size), 0);
 		b ^= 0x40;
-		assert_int_equal(pwrite(fd, &b, 1, at), 1);
-		close(fd);
+		assert_fl(fli_store_file_poke(dir, "log", (uint64_t)at, &b, 1), 0);
 		l = reopen(1);
 		assert_memory_equal(l.log[0].data, "alpha", 5);
 		fli_store_loaded_free(&l);
@@ -173,19 +165,14 @@ torn_state_slot_keeps_the_previous_state(void **state)
 {
 	struct fli_store st;
 	struct fli_store_loaded l;
-	char p[PATH_MAX + 8];
 	uint8_t junk[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	int fd;
 
 	(void)state;
 	assert_fl(fli_store_open(&st, dir, false, &l), 0);
 	assert_fl(fli_store_save_state(&st, 5, 2), 0); /* seq 1, slot 0 */
 	assert_fl(fli_store_save_state(&st, 6, 0), 0); /* seq 2, slot 1 */
 	fli_store_close(&st);
-	file_path(p, sizeof(p), "state");
-	fd = open(p, O_RDWR);
-	assert_int_equal(pwrite(fd, junk, sizeof(junk), 32 + 16), (ssize_t)sizeof(junk));
-	close(fd);
+	assert_fl(fli_store_file_poke(dir, "state", 32 + 16, junk, sizeof(junk)), 0);
 	l = reopen(0);
 	assert_fl(l.term, 5);
 	assert_int_equal(l.voted_for, 2);
@@ -236,6 +223,40 @@ link_in_place_of_the_directory_is_refused(void **state)
 	assert_int_equal(rmdir(target), 0);
 }
 
+/* Two nodes' stores under one parent: fl_cluster_stores_remove takes
+ * both and the parent, and a store opened there again is empty. */
+static void
+stores_remove_takes_every_node(void **state)
+{
+	char top[PATH_MAX + 8], node[PATH_MAX + 32];
+	struct fli_store st;
+	struct fli_store_loaded l;
+	struct fli_raft_entry a = entry(1, "alpha");
+
+	(void)state;
+	snprintf(top, sizeof(top), "%s-top", dir);
+	assert_fl(fl_cluster_stores_make(top), 0);
+	for (int i = 0; i < 2; i++) {
+		snprintf(node, sizeof(node), "%s/node%d", top, i);
+		assert_fl(fli_store_open(&st, node, false, &l), 0);
+		assert_fl(fli_store_put_entry(&st, 1, &a), 0);
+		fli_store_close(&st);
+	}
+	assert_fl(fl_cluster_stores_remove(top), 0);
+	if (!in_memory) {
+		struct stat sb;
+
+		assert_int_equal(lstat(top, &sb), -1); /* in memory: the reopen says */
+	}
+	assert_fl(fl_cluster_stores_make(top), 0);
+	assert_fl(fli_store_open(&st, node, false, &l), 0);
+	assert_fl(l.n, 0);
+	fli_store_close(&st);
+	assert_fl(fl_cluster_stores_remove(top), 0);
+	/* Nothing there: fine. */
+	assert_fl(fl_cluster_stores_remove(top), 0);
+}
+
 int
 main(void)
 {
@@ -246,7 +267,19 @@ main(void)
 		cmocka_unit_test_teardown(garbled_record_ends_the_log, teardown),
 		cmocka_unit_test_teardown(torn_state_slot_keeps_the_previous_state, teardown),
 		cmocka_unit_test_teardown(conflicting_suffix_is_replaced, teardown),
+		cmocka_unit_test_teardown(stores_remove_takes_every_node, teardown),
 		cmocka_unit_test_teardown(link_in_place_of_the_directory_is_refused, teardown),
 	};
-	return cmocka_run_group_tests(tests, setup, group_teardown);
+	int failed = cmocka_run_group_tests_name("on disk", tests, setup, group_teardown);
+
+	/* Again in memory (not the link test: no links there), where this
+	 * kernel can keep run directories so; else said and skipped. */
+	if (!fl_run_dirs_in_memory(true)) {
+		print_message("# in memory: not available here (valgrind?), skipped\n");
+		return failed;
+	}
+	in_memory = true;
+	failed += _cmocka_run_group_tests("in memory", tests, 6, setup, group_teardown);
+	fl_run_dirs_in_memory(false);
+	return failed;
 }
