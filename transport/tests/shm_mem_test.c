@@ -145,7 +145,25 @@ seam_rules_and_zeroed_reuse(void **state)
 	assert_fl(fli_shm_map_at(&h, "pub-7.log", false, len, &ro), 0);
 	assert_int_equal(((uint8_t *)ro.addr)[9], 0x11);
 	assert_true(write_faults(ro.addr));
-	fli_shm_unmap(&ro);
+	{
+		/* An unmapped address is closed at once; kept, it comes back
+		 * for a later mapping with that mapping's rights: a read-only
+		 * one still faults on a write, a writable one writes into the
+		 * file. */
+		uint8_t *was = ro.addr;
+
+		fli_shm_unmap(&ro);
+		assert_true(write_faults(was));
+		assert_fl(fli_shm_map_at(&h, "pub-7.log", false, len, &ro), 0);
+		assert_int_equal(((uint8_t *)ro.addr)[9], 0x11);
+		assert_true(write_faults(ro.addr));
+		fli_shm_unmap(&ro);
+		assert_fl(fli_shm_map_at(&h, "pub-7.log", true, len, &ro), 0);
+		((uint8_t *)ro.addr)[10] = 0x22;
+		assert_int_equal(((uint8_t *)a.addr)[10], 0x22);
+		fli_shm_unmap(&ro);
+		assert_true(write_faults(was));
+	}
 	assert_fl(fli_shm_map_at(&h, "pub-7.log", true, len + 1, &c), FL_EPROTO);
 	assert_fl(fli_shm_read_at(&h, "pub-7.log", buf, sizeof(buf), &flen), 0);
 	assert_int_equal(flen, len);

@@ -15,10 +15,11 @@
  * schedule, and so its trace, does not depend on the backend), exclusive
  * creation, a name that outlives its unlink while mapped, reads of a
  * whole file's bytes, and each mapping an address of its own (mremap of
- * the block with old size 0), read-only when asked, gone at its unmap: a
- * stale pointer into an unmapped file faults as it would on /dev/shm,
- * never reads or writes the block that another mapping, or a later run's
- * file, holds.  One thread: a sim run's coroutines share it.
+ * the block with old size 0), read-only when asked, closed at its unmap
+ * (PROT_NONE, kept as a spare for the block's next mapping): a stale
+ * pointer into an unmapped file faults as it would on /dev/shm, never
+ * reads or writes the block that another mapping, or a later run's file,
+ * holds.  One thread: a sim run's coroutines share it.
  *
  * Where mremap cannot alias a block (valgrind refuses old size 0), the
  * backend is not used: fl_run_dirs_in_memory returns false.
@@ -45,12 +46,27 @@ struct mem_dir {
 	char path[256];
 };
 
+/* Aliases of a block kept for its next mappings, PROT_NONE meanwhile:
+ * turning one on again costs an mprotect, and its pages are still
+ * mapped, where a new alias (mremap) faults in every page it touches, and
+ * a page fault costs about 8 us on the virtual machines CI runs on. */
+#define MEM_SPARES 8
+
+/* A shared anonymous block: the backend's own mapping of it (base, never
+ * handed out) and its spare aliases. */
+struct mem_block {
+	uint8_t *base;
+	size_t len;
+	void *spare[MEM_SPARES];
+	uint32_t nspare;
+};
+
 struct mem_file {
 	struct mem_file *next;
 	uint64_t dir; /* its directory's id */
 	bool linked;  /* still has its name */
 	uint32_t maps;
-	uint8_t *base; /* the block: the backend's own mapping, never handed out */
+	struct mem_block blk;
 	size_t len;
 	char name[64];
 };
@@ -74,10 +90,7 @@ static struct {
 	struct mem_dir *dirs;
 	struct mem_file *files;
 	struct mem_map *maps;
-	struct {
-		void *addr;
-		size_t len;
-	} pool[MEM_POOL]; /* zeroed blocks, each of its exact length */
+	struct mem_block pool[MEM_POOL]; /* zeroed blocks, each of its exact length */
 	size_t npool;
 } mem;
 
@@ -164,25 +177,29 @@ handle_of(const struct mem_dir *d, struct fli_shm_dir *out)
 	out->ino = (ino_t)d->id;
 }
 
-/* A zeroed block of len bytes: the pool's, or a new mapping. */
-static void *
-block_take(size_t len)
+/* A zeroed block of len bytes into *b: the pool's, or a new mapping.
+ * false when the kernel refuses. */
+static bool
+block_take(size_t len, struct mem_block *b)
 {
 	void *p;
 
 	for (size_t i = mem.npool; i-- > 0;)
 		if (mem.pool[i].len == len) {
-			p = mem.pool[i].addr;
+			*b = mem.pool[i];
 			mem.pool[i] = mem.pool[--mem.npool];
-			return p;
+			return true;
 		}
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
-		return NULL;
+		return false;
 	/* Small pages: a huge page would make all of it resident at the
 	 * first touch, and zero_block would clear all of it each time. */
 	(void)madvise(p, len, MADV_NOHUGEPAGE);
-	return p;
+	memset(b, 0, sizeof(*b));
+	b->base = p;
+	b->len = len;
+	return true;
 }
 
 /* Zeroes a block given back.  A run touches a few pages of a large
@@ -223,16 +240,16 @@ zero_block(uint8_t *addr, size_t len)
 }
 
 static void
-block_give(void *addr, size_t len)
+block_give(const struct mem_block *b)
 {
 	if (mem.npool == MEM_POOL) {
-		munmap(addr, len);
+		for (uint32_t i = 0; i < b->nspare; i++)
+			munmap(b->spare[i], b->len);
+		munmap(b->base, b->len);
 		return;
 	}
-	zero_block(addr, len);
-	mem.pool[mem.npool].addr = addr;
-	mem.pool[mem.npool].len = len;
-	mem.npool++;
+	zero_block(b->base, b->len);
+	mem.pool[mem.npool++] = *b;
 }
 
 /* Frees f once it has neither its name nor a mapping. */
@@ -246,7 +263,7 @@ file_release(struct mem_file *f)
 	for (pp = &mem.files; *pp != f; pp = &(*pp)->next)
 		;
 	*pp = f->next;
-	block_give(f->base, f->len);
+	block_give(&f->blk);
 	free(f);
 }
 
@@ -375,11 +392,22 @@ static int
 map_file(struct mem_file *f, bool writable, struct fli_shm *out)
 {
 	struct mem_map *m = malloc(sizeof(*m));
-	void *p = m != NULL ? alias_of(f->base, f->len) : NULL;
+	int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+	void *p = NULL;
 
-	if (p == NULL || (!writable && mprotect(p, f->len, PROT_READ) != 0)) {
-		if (p != NULL)
+	if (m != NULL && f->blk.nspare > 0) {
+		/* A spare: its own address still, closed since its unmap. */
+		p = f->blk.spare[--f->blk.nspare];
+		if (mprotect(p, f->len, prot) != 0) {
 			munmap(p, f->len);
+			p = NULL;
+		}
+	} else if (m != NULL && (p = alias_of(f->blk.base, f->len)) != NULL && !writable &&
+	           mprotect(p, f->len, prot) != 0) {
+		munmap(p, f->len);
+		p = NULL;
+	}
+	if (p == NULL) {
 		free(m);
 		return FL_EIO;
 	}
@@ -411,7 +439,7 @@ create_in(struct mem_dir *d, const char *name, size_t len, bool points, struct f
 		return FL_EIO;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return FL_ENOSPC;
-	if ((f->base = block_take(len)) == NULL) {
+	if (!block_take(len, &f->blk)) {
 		free(f);
 		return FL_ENOSPC;
 	}
@@ -478,7 +506,7 @@ fli_shm_mem_read_at(const struct fli_shm_dir *h, const char *name, void *buf, si
 		return FL_ENOENT;
 	if (f->len < len)
 		return FL_EPROTO;
-	memcpy(buf, f->base, len);
+	memcpy(buf, f->blk.base, len);
 	if (file_len != NULL)
 		*file_len = f->len;
 	return 0;
@@ -573,7 +601,12 @@ fli_shm_mem_unmap(struct fli_shm *m)
 			struct mem_file *f = x->file;
 
 			*pp = x->next;
-			munmap(x->addr, f->len);
+			/* Closed at once, as munmap would: a stale pointer faults.
+			 * Kept for the block's next mapping when there is room. */
+			if (f->blk.nspare < MEM_SPARES && mprotect(x->addr, f->len, PROT_NONE) == 0)
+				f->blk.spare[f->blk.nspare++] = x->addr;
+			else
+				munmap(x->addr, f->len);
 			free(x);
 			f->maps--;
 			file_release(f);
