@@ -570,6 +570,25 @@ struct job {
 	char sweep_desc[160];
 };
 
+/* Where run_jobs takes its jobs: an array, or made one at a time by
+ * make(arg, i) (a scenario's plain runs: none is held before it runs,
+ * however many are asked for).  A --jobs worker forked from the caller
+ * makes its own share the same way. */
+struct job_src {
+	const struct job *array;
+	void (*make)(const void *arg, size_t i, struct job *out);
+	const void *arg;
+};
+
+static void
+job_at(const struct job_src *src, size_t i, struct job *out)
+{
+	if (src->array != NULL)
+		*out = src->array[i];
+	else
+		src->make(src->arg, i, out);
+}
+
 
 /* The fields of a result that say which run it is. */
 static void
@@ -695,17 +714,19 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
  * progress) or an interrupt.  Each result goes to the report, or down fd
  * when fd >= 0.  Returns how many ran, or -1 when fd broke. */
 static ssize_t
-run_strided(const struct run_cfg *rc, const struct job *jobs, size_t njobs, size_t first,
+run_strided(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, size_t first,
             size_t stride, double deadline, struct fl_report *rep, int fd)
 {
 	ssize_t ran = 0;
 
 	for (size_t i = first; i < njobs; i += stride) {
 		struct fl_run_result res;
+		struct job j;
 
 		if (interrupted || (i != first && past(deadline)))
 			break;
-		if (!run_one(rc, &jobs[i], &res))
+		job_at(jobs, i, &j);
+		if (!run_one(rc, &j, &res))
 			break;
 		if (fd < 0)
 			add_result(rep, &res);
@@ -727,7 +748,7 @@ describe_status(int st, char *buf, size_t len)
 }
 
 static void
-run_jobs(const struct run_cfg *rc, const struct job *jobs, size_t njobs, unsigned nworkers,
+run_jobs(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, unsigned nworkers,
          double deadline, struct fl_report *rep)
 {
 	static bool warned;
@@ -1021,15 +1042,10 @@ struct run_plan {
 	double time_limit;
 	bool sweep, quiet, each_step, fork_each, use_valgrind;
 	const char *valgrind, *self_exe;
-	FILE *msg;         /* progress and messages: stdout or stderr */
-	struct job *batch; /* MAX_BATCH_PER_JOB * jobs_n jobs, reused */
-	uint64_t global;   /* runs before this scenario, for --shard */
+	FILE *msg;       /* progress and messages: stdout or stderr */
+	uint64_t global; /* runs before this scenario, for --shard */
 };
 
-/* Jobs made and run at a time per worker: what a run's memory costs is
- * this batch, never the requested run count (10^7 runs preallocated took
- * 2.5 GB), and the time budget is checked between batches too. */
-#define MAX_BATCH_PER_JOB 64
 
 static uint64_t
 reported(const struct fl_report *rep)
@@ -1231,16 +1247,13 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 	}
 	fli_runner_outcome_fini(&out);
 	fl_report_plan(rep, NULL, nsweep);
-	/* In batches, so the scenario's time budget bounds a sweep too; a
-	 * cut-short sweep says how far it got. */
+	/* The scenario's time budget bounds a sweep too (run_strided stops
+	 * at it); a cut-short sweep says how far it got.  One call: a
+	 * --jobs worker and its sim worker serve the whole sweep. */
 	uint64_t before = reported(rep);
-	size_t step = 16 * (size_t)p->jobs_n;
-	for (size_t b = 0; b < nsweep; b += step) {
-		if (past(deadline) || interrupted)
-			break;
-		run_jobs(&p->rc, jobs + b, nsweep - b < step ? nsweep - b : step, p->jobs_n,
-		         deadline, rep);
-	}
+	struct job_src src = { .array = jobs };
+	if (nsweep > 0 && !past(deadline) && !interrupted)
+		run_jobs(&p->rc, &src, nsweep, p->jobs_n, deadline, rep);
 	uint64_t done = reported(rep) - before;
 	char share[160] = "", limited[64] = "";
 	if (nkept < nall)
@@ -1279,46 +1292,59 @@ shard_share(const struct run_plan *p, uint64_t global, uint64_t n, uint64_t *fir
 	return *first < n ? 1 + (n - 1 - *first) / p->shard_n : 0;
 }
 
-/* Every run of `s` in this shard, made a batch at a time. */
+/* What makes a scenario's plain runs, one at a time: run i of this
+ * shard's share is run index first + i * shard_n, seed + that index. */
+struct plain_runs {
+	const struct run_plan *p;
+	const struct fl_scenario *s;
+	uint64_t first, pct_steps;
+};
+
+static void
+plain_run(const void *arg, size_t i, struct job *j)
+{
+	const struct plain_runs *pr = arg;
+	const struct run_plan *p = pr->p;
+	uint64_t k = pr->first + (uint64_t)i * p->shard_n;
+
+	memset(j, 0, sizeof(*j));
+	j->s = pr->s;
+	j->run_index = k;
+	j->o = (struct fli_runner_opts){ .seed = p->seed + k,
+		                         .timeout_ms = p->timeout_ms,
+		                         .check_each_step = p->each_step,
+		                         .pct_steps = pr->pct_steps,
+		                         .fork_each = p->fork_each };
+	if (p->use_valgrind) {
+		j->o.valgrind = p->valgrind;
+		j->o.self_exe = p->self_exe;
+		j->o.valgrind_log_dir = p->rc.trace_dir;
+	}
+}
+
+/* Every run of `s` in this shard.  Made one at a time as they run (10^7
+ * runs preallocated took 2.5 GB), the time budget checked before each;
+ * with --jobs, the workers fork once for the scenario, so each keeps its
+ * sim worker, warm, across all of its share (forking them again every
+ * 128 runs cost more than the runs on a 2-core machine). */
 static void
 run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 {
 	uint64_t n = scenario_runs(p, s);
 	double limit = p->time_limit > 0 ? p->time_limit : s->budget_seconds;
 	double start = fli_mono_s(), deadline = limit > 0 ? start + limit : 0;
-	size_t cap = MAX_BATCH_PER_JOB * (size_t)p->jobs_n;
-	uint64_t first, want = shard_share(p, p->global, n, &first);
-	uint64_t k = first, made = 0, before = reported(rep), done;
-	uint64_t pct_steps;
+	struct plain_runs pr = { .p = p, .s = s };
+	struct job_src src = { .make = plain_run, .arg = &pr };
+	uint64_t want = shard_share(p, p->global, n, &pr.first);
+	uint64_t before = reported(rep), done;
 
 	fl_report_plan(rep, s->name, 0);
-	pct_steps = pct_estimate(&p->rc, s, p->seed, p->each_step, p->msg, p->quiet);
+	pr.pct_steps = pct_estimate(&p->rc, s, p->seed, p->each_step, p->msg, p->quiet);
 	scn_rules_fired = 0;
 	scn_runs_done = 0;
 	p->global += n;
-	while (made < want) {
-		size_t m = 0;
-
-		if (interrupted || (made > 0 && past(deadline)))
-			break;
-		for (; m < cap && made < want; m++, made++, k += p->shard_n) {
-			struct job *j = &p->batch[m];
-			memset(j, 0, sizeof(*j));
-			j->s = s;
-			j->run_index = k;
-			j->o = (struct fli_runner_opts){ .seed = p->seed + k,
-				                         .timeout_ms = p->timeout_ms,
-				                         .check_each_step = p->each_step,
-				                         .pct_steps = pct_steps,
-				                         .fork_each = p->fork_each };
-			if (p->use_valgrind) {
-				j->o.valgrind = p->valgrind;
-				j->o.self_exe = p->self_exe;
-				j->o.valgrind_log_dir = p->rc.trace_dir;
-			}
-		}
-		run_jobs(&p->rc, p->batch, m, p->jobs_n, deadline, rep);
-	}
+	if (want > 0 && !interrupted)
+		run_jobs(&p->rc, &src, (size_t)want, p->jobs_n, deadline, rep);
 	done = reported(rep) - before;
 	if (interrupted)
 		return; /* no claim about rules from a scenario cut short */
@@ -1327,7 +1353,7 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 		     "%s: time budget of %g s reached after %" PRIu64 " of %" PRIu64 " runs\n",
 		     s->name, limit, done, want);
 	if (p->sweep || s->sweep)
-		run_sweep(p, s, n, pct_steps, start, limit, rep);
+		run_sweep(p, s, n, pr.pct_steps, start, limit, rep);
 	if (!interrupted)
 		report_rules_never_fired(rep, s);
 }
@@ -1517,11 +1543,9 @@ cmd_run(int argc, char **argv)
 	    0)
 		return EXIT_USAGE;
 	p.rc.timeout_ms = p.timeout_ms;
-	p.batch = calloc(MAX_BATCH_PER_JOB * (size_t)p.jobs_n, sizeof(*p.batch));
 	if (baseline_path != NULL &&
 	    fl_baseline_load(baseline_path, &baseline, err, sizeof(err)) != 0) {
 		fprintf(stderr, "faultline run: --baseline %s\n", err[0] ? err : "out of memory");
-		free(p.batch);
 		fl_scenario_list_free(list, count);
 		return EXIT_USAGE;
 	}
@@ -1550,10 +1574,9 @@ cmd_run(int argc, char **argv)
 	/* Everything that can stop the batch is found before its first run:
 	 * the trace directory, the report files (opened now: a report from an
 	 * earlier batch at that path is truncated, never taken for this one). */
-	if (p.batch == NULL || fl_report_new(&ro, &rep) != 0) {
+	if (fl_report_new(&ro, &rep) != 0) {
 		fprintf(stderr, "faultline: out of memory\n");
 		fl_baseline_free(baseline);
-		free(p.batch);
 		fl_scenario_list_free(list, count);
 		return EXIT_USAGE;
 	}
@@ -1565,7 +1588,6 @@ cmd_run(int argc, char **argv)
 			rmdir(p.rc.trace_dir);
 		fl_report_free(rep);
 		fl_baseline_free(baseline);
-		free(p.batch);
 		fl_scenario_list_free(list, count);
 		return EXIT_USAGE;
 	}
@@ -1655,7 +1677,6 @@ cmd_run(int argc, char **argv)
 	fli_runner_shutdown();
 	batch_report = NULL;
 	fl_report_free(rep);
-	free(p.batch);
 	fl_scenario_list_free(list, count);
 	if (created_dir)
 		rmdir(p.rc.trace_dir); /* only when no run left anything in it */
