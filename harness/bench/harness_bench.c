@@ -26,6 +26,17 @@
  *                       trip with each over a pipe, reap them; rounds/s
  *   proc_to_bare        proc_runs_per_s / bare_fork_per_s (issue 17's
  *                       goal: >= 0.5)
+ *   sim_jobs2_speedup, proc_jobs2_speedup
+ *                       wall time of `faultline run SCENARIO --jobs 1`
+ *                       / that of `--jobs 2`, the same runs (sim: N,
+ *                       proc: N/4+1; at least 2,000 and 200, so that the
+ *                       CLI's start does not weigh), the CLI beside this program
+ *                       (issue 17's goal on 2 idle cores: >= 1.8)
+ *   suite_seconds, suite_runs, suite_runs_per_s
+ *                       with --suite: `faultline run scenarios/ --jobs 2
+ *                       --seed 1`, as the README's main command runs it
+ *   conformance_seconds with --suite: fixtures/conformance.py, the bug
+ *                       classes' fixtures and their twins, end to end
  *   worker_rss_kb_<n>   with --rss N: the persistent sim worker's resident
  *                       memory (VmRSS) after n sim runs of SCENARIO, for n
  *                       = 1000, 10000, ... up to N: flat, or the worker
@@ -55,9 +66,10 @@
  * shared object).
  *
  * usage: faultline-harness-bench [--runs N] [--sim-only | --proc-only | --rss N]
- *                                [--b3-searches] [--json]
+ *                                [--b3-searches] [--suite] [--json]
  *                                [SCENARIO [B1-FIXTURE]]
  */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +418,98 @@ emit_sim(bool json, bool *first, struct fl_scenario *s, unsigned n)
 	s->mode = saved;
 }
 
+/* The faultline program beside this one (the build tree's
+ * harness/cli/faultline), or $FAULTLINE: false when there is none. */
+static bool
+cli_path(char *buf, size_t len)
+{
+	const char *env = getenv("FAULTLINE");
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env != NULL && env[0] != '\0') {
+		snprintf(buf, len, "%s", env);
+		return access(buf, X_OK) == 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return false;
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		return false;
+	*slash = '\0';
+	if ((size_t)snprintf(buf, len, "%s/../cli/faultline", self) >= len)
+		return false;
+	return access(buf, X_OK) == 0;
+}
+
+/* Runs `sh -c cmd` (its output read and dropped, but for a summary line
+ * "N runs: ..." whose N goes to *runs when asked): wall seconds, or -1
+ * when it cannot start or exits non-zero (a failing run is no figure). */
+static double
+timed(const char *cmd, long *runs)
+{
+	double t0 = fli_mono_s();
+	char line[1024];
+	FILE *f = popen(cmd, "r");
+	long n;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (runs != NULL && sscanf(line, "%ld runs:", &n) == 1)
+			*runs = n;
+	if (pclose(f) != 0)
+		return -1;
+	return fli_mono_s() - t0;
+}
+
+/* `faultline run` of s's file with --jobs 1, then --jobs 2, n runs each
+ * in mode `mode`: the first's wall time over the second's, or -1. */
+static double
+jobs2_speedup(const char *path, const char *mode, unsigned n)
+{
+	char fl[PATH_MAX], cmd[2 * PATH_MAX + 200];
+	double t[2];
+
+	if (!cli_path(fl, sizeof(fl)))
+		return -1;
+	for (int j = 0; j < 2; j++) {
+		snprintf(cmd, sizeof(cmd),
+		         "'%s' run '%s' --mode %s --runs %u --jobs %d --seed 1 --quiet "
+		         "--trace-dir /tmp/faultline-bench-traces 2>&1",
+		         fl, path, mode, n, j + 1);
+		if ((t[j] = timed(cmd, NULL)) <= 0)
+			return -1;
+	}
+	return t[0] / t[1];
+}
+
+/* --suite: the shipped scenario suite as the README runs it, and the
+ * fixtures' conformance script, each timed end to end. */
+static void
+emit_suite(bool json, bool *first)
+{
+	char fl[PATH_MAX], cmd[PATH_MAX + 200];
+	long runs = -1;
+	double secs = -1, conf = -1;
+
+	if (cli_path(fl, sizeof(fl))) {
+		snprintf(cmd, sizeof(cmd),
+		         "'%s' run scenarios/ --jobs 2 --seed 1 --quiet "
+		         "--trace-dir /tmp/faultline-bench-traces 2>&1",
+		         fl);
+		secs = timed(cmd, &runs);
+		snprintf(cmd, sizeof(cmd), "python3 fixtures/conformance.py '%s' 2>&1", fl);
+		conf = timed(cmd, NULL);
+	}
+	bench_emit(json, first, "suite_seconds", secs, 1);
+	bench_emit(json, first, "suite_runs", secs > 0 ? (double)runs : -1, 0);
+	bench_emit(json, first, "suite_runs_per_s", secs > 0 && runs > 0 ? runs / secs : -1, 0);
+	bench_emit(json, first, "conformance_seconds", conf, 1);
+}
+
 /* proc_runs_per_s, bare_fork_per_s and their ratio over n runs each
  * (s NULL: n/a). */
 static void
@@ -470,7 +574,7 @@ emit_detect(bool json, bool *first, const char *name, struct fl_scenario *s)
 
 static const char usage[] =
         "usage: faultline-harness-bench [--runs N] [--sim-only | --proc-only | --rss N]\n"
-        "                               [--b3-searches] [--json]\n"
+        "                               [--b3-searches] [--suite] [--json]\n"
         "                               [SCENARIO [B1-FIXTURE]]\n"
         "Measures the scenario runner: sim, proc and stress runs per second of SCENARIO\n"
         "(default scenarios/pubsub-smoke.yaml), sim steps per run, and the runs and\n"
@@ -482,7 +586,10 @@ static const char usage[] =
         "--proc-only: proc runs/s of SCENARIO (N/4+1 runs) beside the bare fork, ping\n"
         "and reap alone (a target whose library runs threads of its own: NNG's).\n"
         "--rss N (N >= 1000): the sim worker's resident memory after 10^3, 10^4, ...\n"
-        "up to N sim runs of SCENARIO, alone.\n";
+        "up to N sim runs of SCENARIO, alone.  sim_jobs2_speedup and\n"
+        "proc_jobs2_speedup: `faultline run SCENARIO` with --jobs 1 over --jobs 2 (the\n"
+        "CLI beside this program, or $FAULTLINE).  --suite also times the scenario\n"
+        "suite (`faultline run scenarios/ --jobs 2`) and fixtures/conformance.py.\n";
 
 int
 main(int argc, char **argv)
@@ -491,7 +598,7 @@ main(int argc, char **argv)
 	const char *b1path = "fixtures/scenarios/b1-image-leak.yaml";
 	unsigned runs = 200;
 	bool json = false, first = true, sim_only = false, proc_only = false;
-	bool b3_searches = false;
+	bool b3_searches = false, suite = false;
 	unsigned long rss_runs = 0;
 	int npos = 0;
 	struct fl_scenario *s, *b1 = NULL;
@@ -517,6 +624,8 @@ main(int argc, char **argv)
 			proc_only = true;
 		} else if (strcmp(argv[i], "--b3-searches") == 0) {
 			b3_searches = true;
+		} else if (strcmp(argv[i], "--suite") == 0) {
+			suite = true;
 		} else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
 			runs = (unsigned)strtoul(argv[++i], NULL, 10);
 			if (runs == 0)
@@ -550,7 +659,14 @@ main(int argc, char **argv)
 	if (fl_scenario_load(b1path, &b1, err, sizeof(err)) != 0)
 		b1 = NULL;
 	emit_sim(json, &first, s, runs);
+	/* At least 2,000 and 200 runs: the CLI's own start must not weigh. */
+	bench_emit(json, &first, "sim_jobs2_speedup",
+	           jobs2_speedup(path, "sim", runs > 2000 ? runs : 2000), 2);
 	emit_proc(json, &first, sim_only ? NULL : s, runs / 4 + 1);
+	bench_emit(json, &first, "proc_jobs2_speedup",
+	           sim_only ? -1
+	                    : jobs2_speedup(path, "proc", runs / 4 + 1 > 200 ? runs / 4 + 1 : 200),
+	           2);
 	bench_emit(json, &first, "stress_runs_per_s",
 	           sim_only ? -1 : rate(s, FL_SCN_MODE_STRESS, runs / 4 + 1), 0);
 	b1_runs = -1;
@@ -586,6 +702,8 @@ main(int argc, char **argv)
 		fl_scenario_free(b2);
 		fl_scenario_free(b3);
 	}
+	if (suite)
+		emit_suite(json, &first);
 end:
 	if (json)
 		printf(", \"scenario\": \"%s\"}\n", s->name);
