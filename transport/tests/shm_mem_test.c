@@ -11,6 +11,7 @@
  */
 #include <fiu-control.h>
 #include <fiu.h>
+#include <sys/mman.h>
 
 #include "fl_test.h"
 #include "faultline/stats.h"
@@ -163,6 +164,27 @@ seam_rules_and_zeroed_reuse(void **state)
 		assert_int_equal(((uint8_t *)a.addr)[10], 0x22);
 		fli_shm_unmap(&ro);
 		assert_true(write_faults(was));
+	}
+	{
+		/* Unmapped twice, through a copy of the struct (a caller's
+		 * bug): the second does nothing, as a second munmap finds
+		 * nothing on /dev/shm, and the file's next mapping is still
+		 * the file, never what the kernel mapped since. */
+		struct fli_shm copy;
+		void *elsewhere;
+
+		assert_fl(fli_shm_map_at(&h, "pub-7.log", true, len, &ro), 0);
+		copy = ro;
+		fli_shm_unmap(&ro);
+		fli_shm_unmap(&copy);
+		elsewhere =
+		        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		assert_true(elsewhere != MAP_FAILED);
+		assert_fl(fli_shm_map_at(&h, "pub-7.log", true, len, &ro), 0);
+		assert_ptr_not_equal(ro.addr, elsewhere);
+		assert_int_equal(((uint8_t *)ro.addr)[10], 0x22);
+		fli_shm_unmap(&ro);
+		munmap(elsewhere, len);
 	}
 	assert_fl(fli_shm_map_at(&h, "pub-7.log", true, len + 1, &c), FL_EPROTO);
 	assert_fl(fli_shm_read_at(&h, "pub-7.log", buf, sizeof(buf), &flen), 0);

@@ -646,9 +646,12 @@ fl_cluster_stores_make(const char *top)
 static bool
 node_name(const char *name)
 {
-	size_t n = strspn(name + 4, "0123456789");
+	size_t n;
 
-	return strncmp(name, "node", 4) == 0 && n > 0 && name[4 + n] == '\0';
+	if (strncmp(name, "node", 4) != 0)
+		return false; /* first: a shorter name ends before name + 4 */
+	n = strspn(name + 4, "0123456789");
+	return n > 0 && name[4 + n] == '\0';
 }
 
 /* Is f a node's directory right under top (n its length), its path short

@@ -239,6 +239,20 @@ zero_block(uint8_t *addr, size_t len)
 	}
 }
 
+/* Is addr inside b's own mapping or one of its spares? */
+static bool
+block_holds(const struct mem_block *b, const void *addr)
+{
+	const uint8_t *a = addr;
+
+	if (a >= b->base && a < b->base + b->len)
+		return true;
+	for (uint32_t i = 0; i < b->nspare; i++)
+		if (a >= (const uint8_t *)b->spare[i] && a < (const uint8_t *)b->spare[i] + b->len)
+			return true;
+	return false;
+}
+
 static void
 block_give(const struct mem_block *b)
 {
@@ -612,6 +626,17 @@ fli_shm_mem_unmap(struct fli_shm *m)
 			file_release(f);
 			return true;
 		}
+	/* Unmapped already, through another copy of the same struct: the
+	 * address is a closed spare now, its range still the backend's.  A
+	 * second munmap on /dev/shm finds nothing there and does nothing;
+	 * here it must not unmap the spare either, or the block's next
+	 * mapping would reopen whatever the kernel put in its place. */
+	for (struct mem_file *f = mem.files; f != NULL; f = f->next)
+		if (block_holds(&f->blk, m->addr))
+			return true;
+	for (size_t i = 0; i < mem.npool; i++)
+		if (block_holds(&mem.pool[i], m->addr))
+			return true;
 	return false;
 }
 
