@@ -427,8 +427,13 @@ clear(void)
 	 * records into now fault. */
 	if (tab != NULL && held != 0 &&
 	    mmap(tab, cap * sizeof(*tab), PROT_READ | PROT_WRITE,
-	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
-		memset(tab, 0, cap * sizeof(*tab));
+	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+		/* The old pages may be gone already (a failed MAP_FIXED can
+		 * unmap first): no table, the next record makes one. */
+		munmap(tab, cap * sizeof(*tab));
+		tab = NULL;
+		cap = 0;
+	}
 	__atomic_store_n(&held, 0, __ATOMIC_RELAXED);
 	overflowed = false;
 	seq = 0;
