@@ -18,8 +18,9 @@
  * the block with old size 0), read-only when asked, closed at its unmap
  * (PROT_NONE, kept as a spare for the block's next mapping): a stale
  * pointer into an unmapped file faults as it would on /dev/shm, never
- * reads or writes the block that another mapping, or a later run's file,
- * holds.  One thread: a sim run's coroutines share it.
+ * reads or writes the block another live mapping holds, until the block
+ * is mapped again and the spare reopened (as the kernel reuses a freed
+ * range on /dev/shm).  One thread: a sim run's coroutines share it.
  *
  * Where mremap cannot alias a block (valgrind refuses old size 0), the
  * backend is not used: fl_run_dirs_in_memory returns false.

@@ -224,11 +224,12 @@ link_in_place_of_the_directory_is_refused(void **state)
 }
 
 /* Two nodes' stores under one parent: fl_cluster_stores_remove takes
- * both and the parent, and a store opened there again is empty. */
+ * both and the parent, and a store opened there again is empty; a node
+ * directory holding anything else stays, and says so. */
 static void
 stores_remove_takes_every_node(void **state)
 {
-	char top[PATH_MAX + 8], node[PATH_MAX + 32];
+	char top[PATH_MAX + 8], node[PATH_MAX + 32], extra[PATH_MAX + 64];
 	struct fli_store st;
 	struct fli_store_loaded l;
 	struct fli_raft_entry a = entry(1, "alpha");
@@ -254,6 +255,18 @@ stores_remove_takes_every_node(void **state)
 	fli_store_close(&st);
 	assert_fl(fl_cluster_stores_remove(top), 0);
 	/* Nothing there: fine. */
+	assert_fl(fl_cluster_stores_remove(top), 0);
+	/* Something else in a node's directory (planted: another store
+	 * inside it) keeps that directory and top: FL_EEXIST, on either
+	 * backend (the run then fails no_leaked_files). */
+	assert_fl(fl_cluster_stores_make(top), 0);
+	assert_fl(fli_store_open(&st, node, false, &l), 0);
+	fli_store_close(&st);
+	snprintf(extra, sizeof(extra), "%s/extra", node);
+	assert_fl(fli_store_open(&st, extra, false, &l), 0);
+	fli_store_close(&st);
+	assert_fl(fl_cluster_stores_remove(top), FL_EEXIST);
+	assert_fl(fli_store_remove(extra), 0);
 	assert_fl(fl_cluster_stores_remove(top), 0);
 }
 
