@@ -144,9 +144,10 @@ guarded_alloc(size_t size, const char *what)
 		p = NULL;
 		goto out;
 	}
-	/* Freed pages were given back (a fresh mapping) and read as zeros;
-	 * zeroed here all the same, as calloc's promise is this call's. */
-	memset(p, 0, size);
+	/* No memset: the region is a fresh anonymous mapping and every free
+	 * maps fresh pages over the object, so pages handed out here read
+	 * as zeros already (calloc's promise), and clearing them would fault
+	 * in every page of the object where it may use only its first. */
 	for (uint32_t k = 0; k < n; k++) {
 		pages[first + k].state = k == 0 ? PAGE_LIVE : PAGE_TAIL;
 		pages[first + k].first = first;
