@@ -163,6 +163,14 @@ fli_pp_alloc(struct fli_pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner
 		                   memory_order_acq_rel, memory_order_relaxed))
 			continue;
 		atomic_store_explicit(&t->hint, i + 1, memory_order_relaxed);
+		/* Raised before the port is active (release below): a scan
+		 * that finds it active read a high past it. */
+		for (uint64_t h = atomic_load_explicit(&t->high, memory_order_relaxed);
+		     h < (uint64_t)i + 1 &&
+		     !atomic_compare_exchange_weak_explicit(&t->high, &h, (uint64_t)i + 1,
+		                                            memory_order_relaxed,
+		                                            memory_order_relaxed);)
+			;
 		/* Cells a consumer killed mid-take never gave back, then
 		 * entries a late sender pushed after the last free. */
 		uint32_t fixed = fli_rr_queue_repair(&p->q);

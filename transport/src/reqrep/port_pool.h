@@ -14,7 +14,7 @@
 #include "rr_queue.h"
 
 #define PP_MAGIC   0x464c5054u /* "FLPT" */
-#define PP_VERSION 3u
+#define PP_VERSION 4u
 
 enum fli_pp_kind { PP_SERVER = 0, PP_CLIENT = 1 };
 enum fli_pp_state { PP_FREE = 0, PP_ACTIVE = 1, PP_CLOSING = 2 };
@@ -23,7 +23,12 @@ struct fli_pp_table_hdr {
 	uint32_t count;
 	uint32_t pad;
 	uint64_t off;            /* offset of the first port */
-	_Atomic uint64_t in_use; /* unused: stats count owners (crash-proof) */
+	/* One past the highest port ever taken (raised, never lowered):
+	 * a client's scan for servers stops there rather than read every
+	 * port of the table.  Any process can write it; a scan takes at
+	 * most count, and a value written too low hides servers (an error
+	 * the client sees), never shows a port that is not one. */
+	_Atomic uint64_t high;
 	_Atomic uint64_t hint;   /* where the next allocation starts scanning */
 	_Atomic uint64_t opens;
 	_Atomic uint64_t exhausted;

@@ -542,10 +542,14 @@ static void
 scan_servers(fl_rr_client *c)
 {
 	struct fli_pp_pool *pp = &c->p.d->ports;
+	/* Only the ports ever taken: a table of unused ports is pages a
+	 * scan need not touch. */
+	uint64_t high = atomic_load_explicit(&pp->seg->tab[PP_SERVER].high, memory_order_acquire);
+	uint32_t n = high < pp->count[PP_SERVER] ? (uint32_t)high : pp->count[PP_SERVER];
 
 	c->n_srv = 0;
 	c->sends_since_scan = 0;
-	for (uint32_t i = 0; i < pp->count[PP_SERVER] && c->n_srv < RR_MAX_CACHED; i++) {
+	for (uint32_t i = 0; i < n && c->n_srv < RR_MAX_CACHED; i++) {
 		struct fli_pp_port *p = fli_pp_port(pp, PP_SERVER, i);
 		uint32_t gen;
 

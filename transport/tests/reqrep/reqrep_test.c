@@ -690,6 +690,45 @@ ports_first_and_last(void **state)
 	assert_all_returned(dom);
 }
 
+/* A client's scan for servers stops at the table's high mark (one past
+ * the highest port ever taken): a server on a port past the first ones
+ * is found; a mark written too low hides it (an error the client sees);
+ * put back, it is found again. */
+static void
+scan_stops_at_high_mark(void **state)
+{
+	fl_rr_server *s, *gone;
+	fl_rr_client *c;
+	struct fli_pp_pool pp;
+	char path[PATH_MAX + 16];
+	fl_chunk req;
+	uint64_t seq;
+
+	for (int i = 0; i < 5; i++) { /* the next allocation starts past these */
+		assert_fl(fl_rr_server_open(dom, "spare", &gone), 0);
+		fl_rr_server_close(gone);
+	}
+	assert_fl(fl_rr_server_open(dom, "late", &s), 0);
+	snprintf(path, sizeof(path), "%s/ports.dat", test_rundir_path);
+	assert_fl(fli_pp_open(path, &pp), 0);
+	assert_int_equal(atomic_load(&pp.seg->tab[PP_SERVER].high), 6);
+	assert_int_equal(atomic_load(&fli_pp_port(&pp, PP_SERVER, 5)->state), PP_ACTIVE);
+	assert_fl(fl_rr_client_open(dom, "late", &c), 0);
+	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
+	fl_rr_client_close(c);
+	atomic_store(&pp.seg->tab[PP_SERVER].high, 5); /* a wild write */
+	assert_fl(fl_rr_client_open(dom, "late", &c), 0);
+	assert_fl(fl_rr_client_loan(c, 8, 0, &req), 0);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), FL_ENOSERVER);
+	atomic_store(&pp.seg->tab[PP_SERVER].high, 6);
+	assert_fl(fl_rr_client_send(c, &req, 0, &seq), 0);
+	fl_rr_client_close(c);
+	fl_rr_server_close(s);
+	fli_pp_close(&pp);
+	assert_all_returned(dom);
+}
+
 /* Chunk handles by index: one past the last chunk (EDGE_CHUNKS) is
  * FL_EINVAL for sends and FL_EPROTO for releases, from a caller; from a
  * queue (shared memory) FL_EPROTO; the last chunk, queued with a stale
@@ -1502,6 +1541,7 @@ main(void)
 		T(wild_queue_of_free_port_is_laid_out_again),
 		T(requests_at_class_edges),
 		T(ports_first_and_last),
+		T(scan_stops_at_high_mark),
 		T(chunk_index_one_past_the_last_in_sends),
 		T(round_trips_between_processes),
 		T(server_killed),
