@@ -145,6 +145,24 @@ bare_steps_per_s(void)
 	return rate;
 }
 
+/* One run of s, seed `seed`, as `faultline run` makes it: with `more`,
+ * the next seed is named (fli_runner_next) and goes to the sim worker
+ * with this one.  The caller ends a loop with fli_runner_next(NULL,
+ * NULL). */
+static int
+bench_run(struct fl_scenario *s, uint64_t seed, bool more, struct fli_runner_outcome *out)
+{
+	struct fli_runner_opts o = { .seed = seed, .timeout_ms = 60000, .ns_prefix = "bench" };
+
+	if (more) {
+		struct fli_runner_opts next = o;
+
+		next.seed = seed + 1;
+		fli_runner_next(s, &next);
+	}
+	return fli_runner_run(s, &o, out);
+}
+
 /* Runs/s of `s` in `mode` over n runs, or -1 when it cannot run or a run
  * fails (the benchmark measures the passing path). */
 static double mean_steps;
@@ -162,11 +180,9 @@ rate(struct fl_scenario *s, enum fl_scn_mode mode, unsigned n)
 		t0 = fli_mono_s();
 		rate = 0;
 		for (unsigned i = 0; i < n; i++) {
-			struct fli_runner_opts o = { .seed = i + 1,
-				                     .timeout_ms = 60000,
-				                     .ns_prefix = "bench" };
 			struct fli_runner_outcome out;
-			if (fli_runner_run(s, &o, &out) != 0 || out.verdict != FL_VERDICT_PASS) {
+			if (bench_run(s, i + 1, i + 1 < n, &out) != 0 ||
+			    out.verdict != FL_VERDICT_PASS) {
 				fprintf(stderr, "%s: run %u in mode %d did not pass: %s %s\n",
 				        s->name, i, (int)mode, out.property, out.detail);
 				fli_runner_outcome_fini(&out);
@@ -176,6 +192,7 @@ rate(struct fl_scenario *s, enum fl_scn_mode mode, unsigned n)
 			steps += out.steps;
 			fli_runner_outcome_fini(&out);
 		}
+		fli_runner_next(NULL, NULL);
 		if (rate == 0) {
 			rate = n / (fli_mono_s() - t0);
 			mean_steps = (double)steps / n;
@@ -195,22 +212,20 @@ detect_from(struct fl_scenario *s, uint64_t seed0, unsigned budget, long *runs, 
 	if (s == NULL || fli_runner_unsupported(s) != NULL)
 		return;
 	for (unsigned i = 0; i < budget; i++) {
-		struct fli_runner_opts o = { .seed = seed0 + i,
-			                     .timeout_ms = 60000,
-			                     .ns_prefix = "bench" };
 		struct fli_runner_outcome out;
 		int failed;
 
-		if (fli_runner_run(s, &o, &out) != 0)
-			return;
+		if (bench_run(s, seed0 + i, i + 1 < budget, &out) != 0)
+			break;
 		failed = out.verdict != FL_VERDICT_PASS;
 		fli_runner_outcome_fini(&out);
 		if (failed) {
 			*runs = i + 1;
 			*secs = fli_mono_s() - t0;
-			return;
+			break;
 		}
 	}
+	fli_runner_next(NULL, NULL);
 }
 
 static void
@@ -307,14 +322,12 @@ syscalls_per_run(struct fl_scenario *s, uint64_t seed0, unsigned n)
 		usleep(10000);
 	}
 	for (unsigned i = 0; ok && i < n; i++) {
-		struct fli_runner_opts o = { .seed = seed0 + i,
-			                     .timeout_ms = 60000,
-			                     .ns_prefix = "bench" };
 		struct fli_runner_outcome r;
 
-		ok = fli_runner_run(s, &o, &r) == 0 && r.verdict == FL_VERDICT_PASS;
+		ok = bench_run(s, seed0 + i, i + 1 < n, &r) == 0 && r.verdict == FL_VERDICT_PASS;
 		fli_runner_outcome_fini(&r);
 	}
+	fli_runner_next(NULL, NULL);
 	if (st > 0) {
 		kill(st, SIGINT);
 		(void)waitpid(st, &status, 0);
@@ -369,14 +382,13 @@ emit_rss(bool json, bool *first, struct fl_scenario *s, unsigned long total)
 		bool ok = true;
 
 		for (; done < mark && ok; done++) {
-			struct fli_runner_opts o = { .seed = done + 1,
-				                     .timeout_ms = 60000,
-				                     .ns_prefix = "bench" };
 			struct fli_runner_outcome out;
 
-			ok = fli_runner_run(s, &o, &out) == 0 && out.verdict == FL_VERDICT_PASS;
+			ok = bench_run(s, done + 1, done + 1 < mark, &out) == 0 &&
+			     out.verdict == FL_VERDICT_PASS;
 			fli_runner_outcome_fini(&out);
 		}
+		fli_runner_next(NULL, NULL);
 		snprintf(name, sizeof(name), "worker_rss_kb_%lu", mark);
 		bench_emit(json, first, name,
 		           ok && fli_runner_worker_pid() > 0 ? rss_kb(fli_runner_worker_pid()) : -1,

@@ -726,6 +726,14 @@ run_strided(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, 
 		if (interrupted || (i != first && past(deadline)))
 			break;
 		job_at(jobs, i, &j);
+		/* The next run goes to the sim worker with this one, which
+		 * starts it as soon as this one ends. */
+		if (i + stride < njobs) {
+			struct job next;
+
+			job_at(jobs, i + stride, &next);
+			fli_runner_next(next.s, &next.o);
+		}
 		if (!run_one(rc, &j, &res))
 			break;
 		if (fd < 0)
@@ -734,6 +742,7 @@ run_strided(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, 
 			return -1; /* one write of < PIPE_BUF bytes: whole or nothing */
 		ran++;
 	}
+	fli_runner_next(NULL, NULL); /* one sent ahead and not made is killed */
 	return ran;
 }
 

@@ -181,6 +181,114 @@ frame_u64(uint64_t *v, const uint8_t *data, uint32_t len)
 		memcpy(v, data, sizeof(uint64_t));
 }
 
+/* A run's options, kept: its strings copied. */
+struct kept_run {
+	const struct fl_scenario *s; /* NULL: none */
+	struct fli_runner_opts o;
+	char sweep_point[128];
+	char prefix[64];
+};
+
+/* The run the caller makes next (fli_runner_next), and the one sent to
+ * the worker ahead of its turn, with its directory's name and ticket. */
+static struct kept_run next_run;
+static struct {
+	struct kept_run run;
+	char ns[64];
+	uint64_t ticket;
+} ahead;
+
+/* Does the persistent worker take this run? Seeded sim runs, a sweep's
+ * among them; replays and the other modes fork a child each. */
+static bool
+for_worker(const struct fl_scenario *s, const struct fli_runner_opts *o)
+{
+	return s->mode == FL_SCN_MODE_SIM && !o->replaying && !o->fork_each && o->valgrind == NULL;
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Is o, of s, the run k keeps?  Every option a worker's run depends on. */
+static bool
+same_run(const struct kept_run *k, const struct fl_scenario *s, const struct fli_runner_opts *o)
+{
+	const struct fli_runner_opts *a = &k->o;
+
+	return k->s == s && a->seed == o->seed && a->timeout_ms == o->timeout_ms &&
+	       a->check_each_step == o->check_each_step && a->pct_steps == o->pct_steps &&
+	       same_str(a->sweep_point, o->sweep_point) && a->sweep_k == o->sweep_k &&
+	       a->sweep_persistent == o->sweep_persistent && same_str(a->ns_prefix, o->ns_prefix) &&
+	       a->count_hits == o->count_hits && a->narrate == o->narrate && for_worker(s, o);
+}
+
+/* Keeps s and o in k; false (k emptied) when a string does not fit. */
+static bool
+keep_run(struct kept_run *k, const struct fl_scenario *s, const struct fli_runner_opts *o)
+{
+	memset(k, 0, sizeof(*k));
+	if ((o->sweep_point != NULL && strlen(o->sweep_point) >= sizeof(k->sweep_point)) ||
+	    (o->ns_prefix != NULL && strlen(o->ns_prefix) >= sizeof(k->prefix)))
+		return false;
+	k->o = *o;
+	k->o.replay = NULL;
+	k->o.sanitizer_report = NULL;
+	k->o.san_dir = NULL;
+	if (o->sweep_point != NULL)
+		k->o.sweep_point = strcpy(k->sweep_point, o->sweep_point);
+	if (o->ns_prefix != NULL)
+		k->o.ns_prefix = strcpy(k->prefix, o->ns_prefix);
+	k->s = s;
+	return true;
+}
+
+/* The run sent ahead is not the one asked for: killed with the worker,
+ * and whatever it made removed. */
+static void
+ahead_drop(void)
+{
+	if (ahead.run.s == NULL)
+		return;
+	if (fli_runner_worker_holds(ahead.ticket))
+		fli_runner_worker_discard();
+	fli_run_dir_remove(ahead.ns);
+	ahead.run.s = NULL;
+}
+
+void
+fli_runner_next(const struct fl_scenario *s, const struct fli_runner_opts *o)
+{
+	if (s == NULL || o == NULL || !keep_run(&next_run, s, o))
+		next_run.s = NULL;
+	if (s == NULL)
+		ahead_drop();
+}
+
+/* Sends the run fli_runner_next named to the worker after the coming
+ * one (of s, just sent): the same scenario only (another would need
+ * another worker), never under a sanitizer. */
+static void
+send_ahead(const struct fl_scenario *s)
+{
+	struct kept_run *k = &next_run;
+
+	if (k->s != s || !for_worker(k->s, &k->o) || fli_san_enabled())
+		return;
+	if (fli_run_dir_pick(k->o.ns_prefix, ahead.ns, sizeof(ahead.ns)) != 0)
+		return;
+	if (fli_runner_worker_send(k->s, &k->o, ahead.ns, NULL, &ahead.ticket) != 0)
+		return;
+	ahead.run = *k;
+	/* Its strings point into the copy now. */
+	if (k->o.sweep_point != NULL)
+		ahead.run.o.sweep_point = ahead.run.sweep_point;
+	if (k->o.ns_prefix != NULL)
+		ahead.run.o.ns_prefix = ahead.run.prefix;
+}
+
 int
 fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
                struct fli_runner_outcome *out)
@@ -197,14 +305,29 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	char crash_where[900] = "";
 	int rv, san;
 
+	uint64_t ticket = 0;
+	bool sent = false;
+
 	memset(out, 0, sizeof(*out));
 	if (stop_requested()) {
 		out->stopped = true; /* no new run once stopped */
+		ahead_drop();
 		return 0;
 	}
 	so.stop = runner_stop;
-	if (fli_run_dir_pick(o->ns_prefix, ns, sizeof(ns)) != 0)
-		return FL_EEXIST;
+	if (ahead.run.s != NULL && same_run(&ahead.run, s, o)) {
+		/* Sent ahead: its directory's name is the one it was sent
+		 * with; lost with a worker that died since, it is sent again
+		 * (before anything else is). */
+		snprintf(ns, sizeof(ns), "%s", ahead.ns);
+		ticket = ahead.ticket;
+		sent = fli_runner_worker_holds(ticket);
+		ahead.run.s = NULL;
+	} else {
+		ahead_drop();
+		if (fli_run_dir_pick(o->ns_prefix, ns, sizeof(ns)) != 0)
+			return FL_EEXIST;
+	}
 	/* A sanitizer build: the run's reports go to a directory of its own,
 	 * read once it is over.  Without one, a report could not fail the
 	 * run: the harness cannot run it. */
@@ -222,9 +345,14 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	/* Seeded sim runs, a sweep's among them, go to the persistent worker;
 	 * replays and the other modes fork a child each. */
 	rv = FL_EIO;
-	if (s->mode == FL_SCN_MODE_SIM && !o->replaying && !o->fork_each && o->valgrind == NULL)
-		rv = fli_runner_worker_run(s, o, ns, ca.san_dir, so.timeout_ms, stop_requested,
-		                           &sr);
+	if (for_worker(s, o)) {
+		rv = sent ? 0 : fli_runner_worker_send(s, o, ns, ca.san_dir, &ticket);
+		if (rv == 0) {
+			send_ahead(s);
+			rv = fli_runner_worker_wait(ticket, so.timeout_ms, stop_requested, &sr);
+		}
+	}
+	next_run.s = NULL; /* named for this call only */
 	if (rv != 0)
 		rv = fl_sandbox_run(&so,
 		                    o->valgrind != NULL || fl_scenario_libc_faults(s)

@@ -127,6 +127,14 @@ void fli_runner_set_self(const char *exe);
 int fli_runner_child_main(const struct fl_scenario *s, const struct fli_runner_opts *o,
                           const char *ns, int fd);
 
+/* fli_runner_next says which run the caller makes after the coming
+ * fli_runner_run (s NULL: none, or not known): a plain seeded sim run
+ * goes to the persistent worker with the coming one, and the worker
+ * starts it as soon as that one ends.  A run sent ahead and not then
+ * asked for is killed, its directory removed.  Not under a sanitizer
+ * (each run's report directory is made for it). */
+void fli_runner_next(const struct fl_scenario *s, const struct fli_runner_opts *o);
+
 /* fli_runner_shutdown ends this process's persistent sim worker (if any)
  * and reaps it.  Call before exiting; a worker left running dies with
  * its parent (PR_SET_PDEATHSIG). */

@@ -50,11 +50,21 @@ struct child_arg {
  * out_fd.  0 when the run's child did its job (whatever the verdict). */
 int fli_runner_child_run(void *arg, int out_fd);
 
-/* runner_worker.c: one plain seeded sim run on the persistent worker;
- * fills *sr as fl_sandbox_run would.  0, or FL_EIO when no worker could
- * be started or reached (the caller forks).  stop() true: cut it short. */
-int fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
-                          const char *ns, const char *san_dir, uint64_t timeout_ms,
-                          bool (*stop)(void), struct fl_sandbox_result *sr);
+/* runner_worker.c: plain seeded sim runs on the persistent worker.
+ * fli_runner_worker_send hands it a run (at most two are in flight: the
+ * one waited for and the next, sent ahead) and sets *ticket;
+ * fli_runner_worker_wait waits for the oldest, which must be ticket's,
+ * and fills *sr as fl_sandbox_run would.  Both return 0, or FL_EIO when
+ * no worker could be started or reached, or the run was lost with a
+ * worker that died before it began (the caller sends it again or forks
+ * it).  stop() true: cut it short. */
+int fli_runner_worker_send(const struct fl_scenario *s, const struct fli_runner_opts *o,
+                           const char *ns, const char *san_dir, uint64_t *ticket);
+int fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
+                           struct fl_sandbox_result *sr);
+/* Whether the worker still has ticket's run to do or to report. */
+bool fli_runner_worker_holds(uint64_t ticket);
+/* Kills the worker and whatever it has in flight. */
+void fli_runner_worker_discard(void);
 
 #endif

@@ -1,15 +1,21 @@
 /*
  * The persistent sim worker.  Forking a child per run costs about 0.3 ms,
  * a fifth of a short sim run, so seeded sim runs (a sweep's too: the
- * sweep's rule goes with the seed) go to one forked worker that runs them in sequence, each exactly as the per-run child
- * would (fli_runner_child_run).  Isolation stays what the per-run child gives where
- * it matters: a run that crashes kills the worker (its signal is the
- * verdict, as before), a run past its deadline gets the worker's process
- * group SIGKILLed (hang), and the worker retires after any run that did
- * not pass or left a file descriptor open, so every failure is found by a
- * worker whose earlier runs all passed clean, and replay and shrink (which
- * always fork per run) reproduce it.  A worker serves one scenario, as it
- * was (mode, scheduler) when the worker forked.
+ * sweep's rule goes with the seed) go to one forked worker that runs them
+ * in sequence, each exactly as the per-run child would
+ * (fli_runner_child_run).  The caller may send the next run while one is
+ * on (fli_runner_next): the worker starts it as soon as the first ends,
+ * and its frames wait in the socket until they are asked for.
+ *
+ * Isolation stays what the per-run child gives where it matters: a run
+ * that crashes kills the worker (its signal is the verdict, as before),
+ * a run past its deadline gets the worker's process group SIGKILLed
+ * (hang), and the worker retires after any run that did not pass or left
+ * a file descriptor open, so every failure is found by a worker whose
+ * earlier runs all passed clean, and replay and shrink (which always
+ * fork per run) reproduce it.  A run sent ahead that a dead or retired
+ * worker never began is sent again to a new one.  A worker serves one
+ * scenario, as it was (mode, scheduler) when the worker forked.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -56,6 +62,11 @@ struct worker_req {
 	char san_dir[256]; /* the run's sanitizer report directory, or "" */
 };
 
+/* Requests sent and their outcomes not yet taken, oldest first: the run
+ * being waited for and the one sent ahead (fli_runner_next), which the
+ * worker starts as soon as the first ends, with no round trip between. */
+#define WORKER_AHEAD 2
+
 static struct {
 	pid_t pid;   /* 0: none */
 	pid_t owner; /* the process that forked it */
@@ -64,6 +75,12 @@ static struct {
 	enum fl_scn_mode mode;
 	enum fl_scn_sched_kind sched;
 	uint32_t properties;
+	uint64_t sent[WORKER_AHEAD]; /* tickets of the requests in flight */
+	unsigned nsent;
+	uint64_t tickets;
+	uint8_t *buf; /* read from the worker and not yet taken: the next */
+	size_t len;   /* run's frames, whole or in part */
+	size_t cap;
 } worker;
 
 pid_t
@@ -131,6 +148,14 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 	}
 }
 
+/* Nothing in flight any more, nothing read kept. */
+static void
+worker_forget(void)
+{
+	worker.nsent = 0;
+	worker.len = 0;
+}
+
 static void
 worker_stop(bool kill_it)
 {
@@ -144,12 +169,34 @@ worker_stop(bool kill_it)
 	while (waitpid(worker.pid, &status, 0) < 0 && errno == EINTR)
 		;
 	worker.pid = 0;
+	worker_forget();
 }
 
 void
 fli_runner_shutdown(void)
 {
-	worker_stop(false);
+	fli_runner_next(NULL, NULL); /* a run sent ahead is not wanted */
+	worker_stop(worker.nsent > 0);
+	free(worker.buf);
+	worker.buf = NULL;
+	worker.cap = 0;
+}
+
+void
+fli_runner_worker_discard(void)
+{
+	worker_stop(true);
+}
+
+bool
+fli_runner_worker_holds(uint64_t ticket)
+{
+	if (worker.pid <= 0 || worker.owner != fl_getpid())
+		return false;
+	for (unsigned i = 0; i < worker.nsent; i++)
+		if (worker.sent[i] == ticket)
+			return true;
+	return false;
 }
 
 static int
@@ -173,29 +220,13 @@ worker_start(const struct fl_scenario *s)
 	worker.mode = s->mode;
 	worker.sched = s->scheduler;
 	worker.properties = s->properties;
+	worker_forget();
 	return 0;
 }
 
-/* Scan buf for a complete TAG_END frame. */
-static bool
-has_end(const uint8_t *buf, size_t len, int32_t end[2])
-{
-	size_t pos = 0;
-	uint32_t tag, dlen;
-	const uint8_t *data;
-
-	while (fl_sandbox_frame_next(buf, len, &pos, &tag, &data, &dlen) == 0)
-		if (tag == TAG_END && dlen == 2 * sizeof(int32_t)) {
-			memcpy(end, data, 2 * sizeof(int32_t));
-			return true;
-		}
-	return false;
-}
-
 int
-fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts *o, const char *ns,
-                      const char *san_dir, uint64_t timeout_ms, bool (*stop)(void),
-                      struct fl_sandbox_result *sr)
+fli_runner_worker_send(const struct fl_scenario *s, const struct fli_runner_opts *o, const char *ns,
+                       const char *san_dir, uint64_t *ticket)
 {
 	struct worker_req q = { .seed = o->seed,
 		                .timeout_ms = o->timeout_ms,
@@ -204,11 +235,6 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 		                .count_hits = o->count_hits,
 		                .sweep_k = o->sweep_k,
 		                .sweep_persistent = o->sweep_persistent };
-	uint64_t t0 = fli_mono_ms(), deadline = t0 + timeout_ms;
-	size_t len = 0, cap = 1 << 16;
-	uint8_t *buf;
-	int32_t end[2];
-	int status;
 
 	if (o->sweep_point != NULL && strlen(o->sweep_point) >= sizeof(q.sweep_point))
 		return FL_EIO; /* too long to send: the caller forks the run */
@@ -216,10 +242,13 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 		/* Forked (--jobs): the worker is the parent's, not ours. */
 		close(worker.fd);
 		worker.pid = 0;
+		worker_forget();
 	}
 	if (worker.pid > 0 && (worker.s != s || worker.mode != s->mode ||
 	                       worker.sched != s->scheduler || worker.properties != s->properties))
 		worker_stop(true);
+	if (worker.pid > 0 && worker.nsent == WORKER_AHEAD)
+		return FL_EIO; /* the caller's mistake: no more than that ahead */
 	if (worker.pid <= 0 && worker_start(s) != 0)
 		return FL_EIO;
 	snprintf(q.ns, sizeof(q.ns), "%s", ns);
@@ -230,15 +259,79 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 		worker_stop(true);
 		return FL_EIO;
 	}
-	buf = malloc(cap);
-	if (buf == NULL)
-		return FL_ENOMEM;
+	*ticket = ++worker.tickets;
+	worker.sent[worker.nsent++] = *ticket;
+	return 0;
+}
+
+/* The length of the first run's frames in buf, through its TAG_END frame
+ * (whose words go to end), or 0 when they are not all there yet. */
+static size_t
+run_frames(const uint8_t *buf, size_t len, int32_t end[2])
+{
+	size_t pos = 0;
+	uint32_t tag, dlen;
+	const uint8_t *data;
+
+	while (fl_sandbox_frame_next(buf, len, &pos, &tag, &data, &dlen) == 0)
+		if (tag == TAG_END && dlen == 2 * sizeof(int32_t)) {
+			memcpy(end, data, 2 * sizeof(int32_t));
+			return pos;
+		}
+	return 0;
+}
+
+/* Moves the first n bytes read into *sr's payload (NUL-terminated, as
+ * fl_sandbox_run's), keeping what follows for the next run.  false when
+ * out of memory. */
+static bool
+take_payload(size_t n, struct fl_sandbox_result *sr)
+{
+	uint8_t *p = malloc(n + 1);
+
+	if (p == NULL)
+		return false;
+	memcpy(p, worker.buf, n);
+	p[n] = '\0';
+	memmove(worker.buf, worker.buf + n, worker.len - n);
+	worker.len -= n;
+	sr->payload = p;
+	sr->payload_len = n;
+	return true;
+}
+
+int
+fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
+                       struct fl_sandbox_result *sr)
+{
+	uint64_t t0 = fli_mono_ms(), deadline = t0 + timeout_ms;
+	int32_t end[2];
+	int status;
+
 	memset(sr, 0, sizeof(*sr));
+	/* Lost with a worker that died or was stopped, or never sent: the
+	 * caller sends it again or forks it. */
+	if (!fli_runner_worker_holds(ticket) || worker.sent[0] != ticket)
+		return FL_EIO;
 	for (;;) {
 		struct pollfd pf = { .fd = worker.fd, .events = POLLIN };
 		uint64_t now = fli_mono_ms();
+		size_t whole = run_frames(worker.buf, worker.len, end);
 		ssize_t n;
 
+		if (whole > 0) {
+			if (!take_payload(whole, sr)) {
+				worker_stop(true);
+				sr->verdict = FL_VERDICT_FAIL;
+				break;
+			}
+			memmove(worker.sent, worker.sent + 1,
+			        --worker.nsent * sizeof(worker.sent[0]));
+			sr->verdict = end[0] == 0 ? FL_VERDICT_PASS : FL_VERDICT_FAIL;
+			if (!end[1])
+				worker_stop(false); /* it retires after a failed or unclean run */
+			break;
+		}
 		if (stop()) {
 			worker_stop(true);
 			sr->verdict = FL_VERDICT_CRASH;
@@ -256,35 +349,40 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 		 * is seen within the 100 ms slice. */
 		if (poll(&pf, 1, (int)(deadline - now > 100 ? 100 : deadline - now)) <= 0)
 			continue;
-		if (len == cap) {
-			uint8_t *nb = cap >= (256u << 20) ? NULL : realloc(buf, cap * 2);
+		if (worker.len == worker.cap) {
+			size_t ncap = worker.cap == 0 ? 1u << 16 : worker.cap * 2;
+			uint8_t *nb = ncap > (512u << 20) ? NULL : realloc(worker.buf, ncap);
 			if (nb == NULL) { /* more than a run may send: a broken run */
 				worker_stop(true);
 				sr->verdict = FL_VERDICT_FAIL;
 				break;
 			}
-			buf = nb;
-			cap *= 2;
+			worker.buf = nb;
+			worker.cap = ncap;
 		}
-		n = read(worker.fd, buf + len, cap - len);
+		n = read(worker.fd, worker.buf + worker.len, worker.cap - worker.len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			uint32_t first = 0;
+
 			close(worker.fd);
 			while (waitpid(worker.pid, &status, 0) < 0 && errno == EINTR)
 				;
 			worker.pid = 0;
-			uint32_t first = 0;
-			if (len >= sizeof(first))
-				memcpy(&first, buf, sizeof(first));
+			if (worker.len >= sizeof(first))
+				memcpy(&first, worker.buf, sizeof(first));
 			if (first != TAG_BEGIN) {
 				/* It died before the run began (killed while idle):
 				 * not this run's doing; the caller forks it. */
-				free(buf);
+				worker_forget();
 				return FL_EIO;
 			}
 			/* The worker died in the run: what the per-run child's
 			 * death would have been. */
+			if (!take_payload(worker.len, sr))
+				sr->payload = NULL;
+			worker_forget();
 			if (WIFSIGNALED(status)) {
 				sr->verdict = FL_VERDICT_CRASH;
 				sr->signal = WTERMSIG(status);
@@ -294,18 +392,10 @@ fli_runner_worker_run(const struct fl_scenario *s, const struct fli_runner_opts 
 			}
 			break;
 		}
-		len += (size_t)n;
-		if (has_end(buf, len, end)) {
-			sr->verdict = end[0] == 0 ? FL_VERDICT_PASS : FL_VERDICT_FAIL;
-			if (!end[1])
-				worker_stop(false); /* it retires after a failed or unclean run */
-			break;
-		}
+		worker.len += (size_t)n;
 	}
 	if (stop())
 		sr->stopped = true; /* whatever it ended with, a stop was pending */
-	sr->payload = buf;
-	sr->payload_len = len;
 	sr->seconds = (fli_mono_ms() - t0) / 1000.0;
 	return 0;
 }

@@ -1184,11 +1184,14 @@ def case_pct_estimate():
 
 def case_worker():
     """Sim runs share a persistent worker process (replaced after any run
-    that did not pass): every run's trace hash and verdict are the ones a
-    fresh forked child per run (--fork-each) gives, for passing, failing and
-    faulted scenarios alike, and for a sweep's runs."""
+    that did not pass), which has the next run before the last ends: every
+    run's trace hash and verdict are the ones a fresh forked child per run
+    (--fork-each) gives, for passing, failing, crashing (b3-close-unsafe:
+    the worker dies with the next run already sent) and faulted scenarios
+    alike, and for a sweep's runs."""
     for scn in ("scenarios/pubsub-smoke.yaml", "scenarios/reqrep-port-churn.yaml",
-                "fixtures/scenarios/b1-image-leak.yaml", FAILING):
+                "fixtures/scenarios/b1-image-leak.yaml", FAILING,
+                "fixtures/scenarios/b3-close-unsafe.yaml"):
         name = os.path.basename(scn)
         a, _, _ = run_json(scn, ["--seed", "3", "--runs", "12"], "worker-a-" + name, {0, 1})
         b, _, _ = run_json(scn, ["--seed", "3", "--runs", "12", "--fork-each"], "worker-b-" + name,

@@ -22,14 +22,14 @@ enum fli_pp_state { PP_FREE = 0, PP_ACTIVE = 1, PP_CLOSING = 2 };
 struct fli_pp_table_hdr {
 	uint32_t count;
 	uint32_t pad;
-	uint64_t off;            /* offset of the first port */
+	uint64_t off; /* offset of the first port */
 	/* One past the highest port ever taken (raised, never lowered):
 	 * a client's scan for servers stops there rather than read every
 	 * port of the table.  Any process can write it; a scan takes at
 	 * most count, and a value written too low hides servers (an error
 	 * the client sees), never shows a port that is not one. */
 	_Atomic uint64_t high;
-	_Atomic uint64_t hint;   /* where the next allocation starts scanning */
+	_Atomic uint64_t hint; /* where the next allocation starts scanning */
 	_Atomic uint64_t opens;
 	_Atomic uint64_t exhausted;
 	_Atomic uint64_t reclaimed;
