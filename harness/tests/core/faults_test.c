@@ -170,6 +170,27 @@ unknown_point_rejected(void **state)
 	assert_fl(fl_faults_add(f, &bad_p), FL_EINVAL);
 	assert_true(fl_fault_point_index(POINT) >= 0);
 	assert_int_equal(fl_fault_point_index("x"), -1);
+	/* Every point is found at its own index, by a copy of its name
+	 * too (the lookup hashes the text, not the pointer); a name one
+	 * character short or long is not that point. */
+	for (size_t i = 0; i < fl_fault_point_count(); i++) {
+		char copy[128], cut[128], more[130];
+		const char *name = fl_fault_points()[i];
+
+		snprintf(copy, sizeof(copy), "%s", name);
+		snprintf(cut, sizeof(cut), "%.*s", (int)strlen(name) - 1, name);
+		snprintf(more, sizeof(more), "%sx", name);
+		assert_int_equal(fl_fault_point_index(name), (int)i);
+		assert_int_equal(fl_fault_point_index(copy), (int)i);
+		for (int k = 0; k < 2; k++) {
+			const char *other = k == 0 ? cut : more;
+			int j = fl_fault_point_index(other);
+
+			/* (Unless that is another point's name.) */
+			assert_true(j == -1 || strcmp(fl_fault_points()[j], other) == 0);
+			assert_int_not_equal(j, (int)i);
+		}
+	}
 	fl_faults_free(f);
 }
 
