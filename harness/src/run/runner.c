@@ -7,6 +7,7 @@
  * outcome.
  */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -289,6 +290,21 @@ send_ahead(const struct fl_scenario *s)
 		ahead.run.o.ns_prefix = ahead.run.prefix;
 }
 
+/* glibc loads the unwinder (libgcc_s) the first time a thread exits or a
+ * backtrace is taken: in a run's child, or each of its process actors,
+ * that was an open, a read and a dozen mappings a run.  Loaded here once,
+ * before any fork, every child has it. */
+static void
+unwinder_preload(void)
+{
+	static bool done;
+
+	if (!done) {
+		done = true;
+		(void)dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE);
+	}
+}
+
 int
 fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
                struct fli_runner_outcome *out)
@@ -309,6 +325,7 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	bool sent = false;
 
 	memset(out, 0, sizeof(*out));
+	unwinder_preload();
 	if (stop_requested()) {
 		out->stopped = true; /* no new run once stopped */
 		ahead_drop();
