@@ -196,6 +196,7 @@ static struct kept_run next_run;
 static struct {
 	struct kept_run run;
 	char ns[64];
+	char san_dir[256]; /* its sanitizer reports' directory, or "" */
 	uint64_t ticket;
 } ahead;
 
@@ -256,6 +257,13 @@ ahead_drop(void)
 	if (fli_runner_worker_holds(ahead.ticket))
 		fli_runner_worker_discard();
 	fli_run_dir_remove(ahead.ns);
+	if (ahead.san_dir[0] != '\0') {
+		char detail[512];
+
+		/* Not reported: whatever it wrote goes with its directory. */
+		(void)fli_san_collect(ahead.san_dir, NULL, detail, sizeof(detail));
+		ahead.san_dir[0] = '\0';
+	}
 	ahead.run.s = NULL;
 }
 
@@ -270,18 +278,30 @@ fli_runner_next(const struct fl_scenario *s, const struct fli_runner_opts *o)
 
 /* Sends the run fli_runner_next named to the worker after the coming
  * one (of s, just sent): the same scenario only (another would need
- * another worker), never under a sanitizer. */
+ * another worker); under a sanitizer with a report directory of its
+ * own. */
 static void
-send_ahead(const struct fl_scenario *s)
+send_ahead(const struct fl_scenario *s, const struct kept_run *k)
 {
-	struct kept_run *k = &next_run;
+	char detail[512];
 
-	if (k->s != s || !for_worker(k->s, &k->o) || fli_san_enabled())
+	if (k->s != s || !for_worker(k->s, &k->o))
 		return;
 	if (fli_run_dir_pick(k->o.ns_prefix, ahead.ns, sizeof(ahead.ns)) != 0)
 		return;
-	if (fli_runner_worker_send(k->s, &k->o, ahead.ns, NULL, &ahead.ticket) != 0)
+	ahead.san_dir[0] = '\0';
+	if (fli_san_enabled() && fli_san_dir_make(ahead.san_dir, sizeof(ahead.san_dir)) != 0) {
+		ahead.san_dir[0] = '\0';
+		return; /* made in its turn, or said why then */
+	}
+	if (fli_runner_worker_send(k->s, &k->o, ahead.ns,
+	                           ahead.san_dir[0] != '\0' ? ahead.san_dir : NULL,
+	                           &ahead.ticket) != 0) {
+		if (ahead.san_dir[0] != '\0')
+			(void)fli_san_collect(ahead.san_dir, NULL, detail, sizeof(detail));
+		ahead.san_dir[0] = '\0';
 		return;
+	}
 	ahead.run = *k;
 	/* Its strings point into the copy now. */
 	if (k->o.sweep_point != NULL)
@@ -323,7 +343,14 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 
 	uint64_t ticket = 0;
 	bool sent = false;
+	/* Named for this call only, whatever its end. */
+	struct kept_run next = next_run;
 
+	next_run.s = NULL;
+	if (next.o.sweep_point != NULL)
+		next.o.sweep_point = next.sweep_point; /* the copy's strings */
+	if (next.o.ns_prefix != NULL)
+		next.o.ns_prefix = next.prefix;
 	memset(out, 0, sizeof(*out));
 	unwinder_preload();
 	if (stop_requested()) {
@@ -337,9 +364,11 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		 * with; lost with a worker that died since, it is sent again
 		 * (before anything else is). */
 		snprintf(ns, sizeof(ns), "%s", ahead.ns);
+		snprintf(san_dir, sizeof(san_dir), "%s", ahead.san_dir);
 		ticket = ahead.ticket;
 		sent = fli_runner_worker_holds(ticket);
 		ahead.run.s = NULL;
+		ahead.san_dir[0] = '\0';
 	} else {
 		ahead_drop();
 		if (fli_run_dir_pick(o->ns_prefix, ns, sizeof(ns)) != 0)
@@ -349,7 +378,7 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	 * read once it is over.  Without one, a report could not fail the
 	 * run: the harness cannot run it. */
 	if (fli_san_enabled()) {
-		if (fli_san_dir_make(san_dir, sizeof(san_dir)) != 0) {
+		if (san_dir[0] == '\0' && fli_san_dir_make(san_dir, sizeof(san_dir)) != 0) {
 			fprintf(stderr,
 			        "faultline: cannot make a directory for the run's sanitizer "
 			        "reports: %s\n",
@@ -365,11 +394,21 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	if (for_worker(s, o)) {
 		rv = sent ? 0 : fli_runner_worker_send(s, o, ns, ca.san_dir, &ticket);
 		if (rv == 0) {
-			send_ahead(s);
+			/* A test's: the worker given time to end the run (die
+			 * in it) before the next is sent. */
+			static int pause_ms = -1;
+
+			if (pause_ms < 0) {
+				const char *e = getenv("FLI_TEST_AHEAD_PAUSE_MS");
+
+				pause_ms = e != NULL ? atoi(e) : 0;
+			}
+			if (pause_ms > 0)
+				usleep((useconds_t)pause_ms * 1000);
+			send_ahead(s, &next);
 			rv = fli_runner_worker_wait(ticket, so.timeout_ms, stop_requested, &sr);
 		}
 	}
-	next_run.s = NULL; /* named for this call only */
 	if (rv != 0)
 		rv = fl_sandbox_run(&so,
 		                    o->valgrind != NULL || fl_scenario_libc_faults(s)

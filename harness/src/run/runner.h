@@ -131,8 +131,8 @@ int fli_runner_child_main(const struct fl_scenario *s, const struct fli_runner_o
  * fli_runner_run (s NULL: none, or not known): a plain seeded sim run
  * goes to the persistent worker with the coming one, and the worker
  * starts it as soon as that one ends.  A run sent ahead and not then
- * asked for is killed, its directory removed.  Not under a sanitizer
- * (each run's report directory is made for it). */
+ * asked for is killed, its directories (and a sanitizer's reports)
+ * removed. */
 void fli_runner_next(const struct fl_scenario *s, const struct fli_runner_opts *o);
 
 /* fli_runner_shutdown ends this process's persistent sim worker (if any)

@@ -56,8 +56,9 @@ int fli_runner_child_run(void *arg, int out_fd);
  * fli_runner_worker_wait waits for the oldest, which must be ticket's,
  * and fills *sr as fl_sandbox_run would.  Both return 0, or FL_EIO when
  * no worker could be started or reached, or the run was lost with a
- * worker that died before it began (the caller sends it again or forks
- * it).  stop() true: cut it short. */
+ * worker that died before it began (never begun: the caller forks it, or
+ * sends it again when it was one sent ahead).  stop() true: cut it
+ * short. */
 int fli_runner_worker_send(const struct fl_scenario *s, const struct fli_runner_opts *o,
                            const char *ns, const char *san_dir, uint64_t *ticket);
 int fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),

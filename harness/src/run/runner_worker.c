@@ -5,7 +5,9 @@
  * in sequence, each exactly as the per-run child would
  * (fli_runner_child_run).  The caller may send the next run while one is
  * on (fli_runner_next): the worker starts it as soon as the first ends,
- * and its frames wait in the socket until they are asked for.
+ * and its frames wait (in the socket, or read into worker.buf) until
+ * they are asked for; its deadline counts from its start (TAG_BEGIN
+ * carries the time).
  *
  * Isolation stays what the per-run child gives where it matters: a run
  * that crashes kills the worker (its signal is the verdict, as before),
@@ -14,7 +16,9 @@
  * a file descriptor open, so every failure is found by a worker whose
  * earlier runs all passed clean, and replay and shrink (which always
  * fork per run) reproduce it.  A run sent ahead that a dead or retired
- * worker never began is sent again to a new one.  A worker serves one
+ * worker never began is sent again to a new one (runner.c); a send that
+ * fails while a run is on leaves that run to be read to its end (a worker
+ * that died in it: its crash).  A worker serves one
  * scenario, as it was (mode, scheduler) when the worker forked.
  */
 #include <dirent.h>
@@ -81,6 +85,7 @@ static struct {
 	uint8_t *buf; /* read from the worker and not yet taken: the next */
 	size_t len;   /* run's frames, whole or in part */
 	size_t cap;
+	bool no_more; /* a send failed with runs in flight: none is sent now */
 } worker;
 
 pid_t
@@ -128,7 +133,13 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		q.san_dir[sizeof(q.san_dir) - 1] = '\0';
 		q.sweep_point[sizeof(q.sweep_point) - 1] = '\0';
 		ca.san_dir = q.san_dir[0] != '\0' ? q.san_dir : NULL;
-		fl_sandbox_frame_write(fd, TAG_BEGIN, NULL, 0);
+		{
+			/* When it began: the deadline of a run sent ahead counts
+			 * from here, not from when the parent began to wait. */
+			uint64_t began = fli_mono_ms();
+
+			fl_sandbox_frame_write(fd, TAG_BEGIN, &began, sizeof(began));
+		}
 		o.seed = q.seed;
 		o.timeout_ms = q.timeout_ms;
 		o.pct_steps = q.pct_steps;
@@ -154,6 +165,7 @@ worker_forget(void)
 {
 	worker.nsent = 0;
 	worker.len = 0;
+	worker.no_more = false;
 }
 
 static void
@@ -247,8 +259,10 @@ fli_runner_worker_send(const struct fl_scenario *s, const struct fli_runner_opts
 	if (worker.pid > 0 && (worker.s != s || worker.mode != s->mode ||
 	                       worker.sched != s->scheduler || worker.properties != s->properties))
 		worker_stop(true);
-	if (worker.pid > 0 && worker.nsent == WORKER_AHEAD)
-		return FL_EIO; /* the caller's mistake: no more than that ahead */
+	if (worker.pid > 0 && worker.no_more && worker.nsent == 0)
+		worker_stop(true); /* its runs taken: a new worker for the next */
+	if (worker.pid > 0 && (worker.nsent == WORKER_AHEAD || worker.no_more))
+		return FL_EIO; /* no more than that ahead; or a send failed */
 	if (worker.pid <= 0 && worker_start(s) != 0)
 		return FL_EIO;
 	snprintf(q.ns, sizeof(q.ns), "%s", ns);
@@ -256,6 +270,15 @@ fli_runner_worker_send(const struct fl_scenario *s, const struct fli_runner_opts
 	         o->sweep_point != NULL ? o->sweep_point : "");
 	snprintf(q.san_dir, sizeof(q.san_dir), "%s", san_dir != NULL ? san_dir : "");
 	if (send(worker.fd, &q, sizeof(q), MSG_NOSIGNAL) != (ssize_t)sizeof(q)) {
+		/* With a run in flight the worker may have died in it: what it
+		 * wrote before is still to be read (fli_runner_worker_wait
+		 * reads to the EOF and judges that run); only this one is not
+		 * sent.  A part of the request sent makes the stream unusable
+		 * for anything after that run: no more is sent to it. */
+		if (worker.nsent > 0) {
+			worker.no_more = true;
+			return FL_EIO;
+		}
 		worker_stop(true);
 		return FL_EIO;
 	}
@@ -317,7 +340,20 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 		struct pollfd pf = { .fd = worker.fd, .events = POLLIN };
 		uint64_t now = fli_mono_ms();
 		size_t whole = run_frames(worker.buf, worker.len, end);
+		uint32_t hdr[2];
+		uint64_t began;
 		ssize_t n;
+
+		/* Begun before this wait (sent ahead): its time and its
+		 * deadline count from its start. */
+		if (worker.len >= sizeof(hdr) + sizeof(began)) {
+			memcpy(hdr, worker.buf, sizeof(hdr));
+			memcpy(&began, worker.buf + sizeof(hdr), sizeof(began));
+			if (hdr[0] == TAG_BEGIN && hdr[1] == sizeof(began) && began < t0) {
+				t0 = began;
+				deadline = t0 + timeout_ms;
+			}
+		}
 
 		if (whole > 0) {
 			if (!take_payload(whole, sr)) {

@@ -210,11 +210,11 @@ def tdir(name):
     return d
 
 
-def run_json(scn, extra, name, expect=0):
+def run_json(scn, extra, name, expect=0, env=None):
     d = tdir(name)
     report = os.path.join(d, "report.json")
     rc, out, err = run(["run", src(scn), "-q", "--trace-dir", os.path.join(d, "traces"),
-                        "--json", report] + extra, expect)
+                        "--json", report] + extra, expect, env=env)
     with open(report) as f:
         return json.load(f), out, err
 
@@ -1202,6 +1202,21 @@ def case_worker():
                   "%s seed %s: worker %s, fresh child %s", scn, x["seed"],
                   (x["verdict"], x["property"], x["trace_hash"]),
                   (y["verdict"], y["property"], y["trace_hash"]))
+    # A worker that died in a run before the next was sent to it (the
+    # parent paused first): the dead run's crash is its verdict, the next
+    # run goes to a new worker, and every run is run (on /dev/shm a run
+    # forked again would find the dead run's directory: not run).
+    scn = "fixtures/scenarios/b3-close-unsafe.yaml"
+    args = ["--seed", "3", "--runs", "16"]
+    env = {"FLI_TEST_AHEAD_PAUSE_MS": "30", "FL_SIM_DEV_SHM": "1"}
+    a, _, _ = run_json(scn, args, "worker-died-a", {0, 1}, env=env)
+    b, _, _ = run_json(scn, args + ["--fork-each"], "worker-died-b", {0, 1},
+                       env={"FL_SIM_DEV_SHM": "1"})
+    ka = [(r["seed"], r["verdict"], r["trace_hash"]) for r in a["runs"]]
+    kb = [(r["seed"], r["verdict"], r["trace_hash"]) for r in b["runs"]]
+    check(ka == kb, "worker that died before the next run: %s, fresh child %s", ka, kb)
+    # (A crash; under a sanitizer, its report: fail.)
+    check(any(r["verdict"] != "pass" for r in a["runs"]), "every run passed: %s", ka)
     # A sweep's faulted runs go to the worker too, its rule sent with the
     # seed: run for run the same point, hit, verdict and hash as a fresh
     # child's, in a sweep that finds its bug (B2's leak) and one that
