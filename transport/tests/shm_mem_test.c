@@ -186,37 +186,6 @@ seam_rules_and_zeroed_reuse(void **state)
 		fli_shm_unmap(&ro);
 		munmap(elsewhere, len);
 	}
-	{
-		/* Unmapped while the run is settled (its actors are over): the
-		 * address stays open and the next mapping with its rights
-		 * takes it; one with other rights is made read-only; and once
-		 * the next run begins an unmap closes again. */
-		uint8_t *was;
-
-		assert_fl(fli_shm_map_at(&h, "pub-7.log", true, len, &ro), 0);
-		was = ro.addr;
-		fl_run_dirs_settled(true);
-		fli_shm_unmap(&ro);
-		assert_false(write_faults(was));
-		assert_int_equal(was[10], 0x22);
-		fl_run_dirs_settled(false);
-		assert_fl(fli_shm_map_at(&h, "pub-7.log", false, len, &ro), 0);
-		assert_true(write_faults(ro.addr));
-		fli_shm_unmap(&ro);
-		assert_fl(fli_shm_map_at(&h, "pub-7.log", true, len, &ro), 0);
-		assert_ptr_equal(ro.addr, was);
-		((uint8_t *)ro.addr)[11] = 0x33;
-		assert_int_equal(((uint8_t *)a.addr)[11], 0x33);
-		fli_shm_unmap(&ro);
-		assert_true(write_faults(was));
-		/* A new run (fl_run_dirs_in_memory) is never settled. */
-		fl_run_dirs_settled(true);
-		assert_true(fl_run_dirs_in_memory(true));
-		assert_fl(fli_shm_map_at(&h, "pub-7.log", true, len, &ro), 0);
-		was = ro.addr;
-		fli_shm_unmap(&ro);
-		assert_true(write_faults(was));
-	}
 	assert_fl(fli_shm_map_at(&h, "pub-7.log", true, len + 1, &c), FL_EPROTO);
 	assert_fl(fli_shm_read_at(&h, "pub-7.log", buf, sizeof(buf), &flen), 0);
 	assert_int_equal(flen, len);

@@ -1119,12 +1119,7 @@ fli_runner_child_run(void *arg, int out_fd)
 		if (!ran)
 			fli_run_fail(r, "harness", "could not start the actor threads");
 		break;
-	default:
-		ran = run_sim(r, ca->o, &sim, &res, &v);
-		/* No actor runs again, ended or not: what the teardown
-		 * unmaps stays open for the next run's mappings. */
-		fl_run_dirs_settled(true);
-		break;
+	default: ran = run_sim(r, ca->o, &sim, &res, &v); break;
 	}
 	/* A run that ended is audited; one whose driver did not start has
 	 * nothing but its directory to check. */

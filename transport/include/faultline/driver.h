@@ -141,18 +141,6 @@ int fl_run_dir_remove(const char *ns);
  * block twice, and /dev/shm is used as before. */
 bool fl_run_dirs_in_memory(bool on);
 
-/* fl_run_dirs_settled(true) says no code of the run can run again (a sim
- * run's actors ended, or will never be resumed), until it is called with
- * false: an in-memory file unmapped meanwhile leaves its mapping's pages
- * accessible, kept for the block's next mapping with the same access,
- * which takes it as it is.  Closing and reopening a mapping costs a
- * virtual machine a page fault on each of its pages the next run touches
- * (about 3 us each); only the harness's teardown and audit, which hold no
- * stale pointer, run while it is on.  A mapping unmapped while it is off
- * is closed at once, as munmap would.  No effect unless
- * fl_run_dirs_in_memory is on. */
-void fl_run_dirs_settled(bool on);
-
 /* fl_run_dir_make creates the run directory of ns (mode 0700), for a
  * namespace without a driver (a request/response domain alone).  0,
  * FL_ENAME, FL_EEXIST (anything is at the path), FL_ENOSPC, FL_EIO. */

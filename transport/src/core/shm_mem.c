@@ -54,14 +54,11 @@ struct mem_dir {
 #define MEM_SPARES 8
 
 /* A shared anonymous block: the backend's own mapping of it (base, never
- * handed out) and its spare aliases, each closed (PROT_NONE) or, when it
- * was unmapped while the run was settled (fl_run_dirs_settled), left with
- * the access it had. */
+ * handed out) and its spare aliases. */
 struct mem_block {
 	uint8_t *base;
 	size_t len;
 	void *spare[MEM_SPARES];
-	int spare_prot[MEM_SPARES];
 	uint32_t nspare;
 };
 
@@ -80,7 +77,6 @@ struct mem_map {
 	struct mem_map *next;
 	void *addr;
 	struct mem_file *file;
-	int prot;
 };
 
 /* The pool's size: blocks beyond it are unmapped when given back.  Its
@@ -90,8 +86,7 @@ struct mem_map {
 
 static struct {
 	bool on;
-	bool settled; /* fl_run_dirs_settled */
-	int usable;   /* 0: not probed yet, 1 yes, -1 mremap cannot alias */
+	int usable; /* 0: not probed yet, 1 yes, -1 mremap cannot alias */
 	uint64_t next_id;
 	struct mem_dir *dirs;
 	struct mem_file *files;
@@ -115,12 +110,6 @@ alias_of(void *base, size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-void
-fl_run_dirs_settled(bool on)
-{
-	mem.settled = on;
-}
-
 bool
 fl_run_dirs_in_memory(bool on)
 {
@@ -137,7 +126,6 @@ fl_run_dirs_in_memory(bool on)
 			munmap(b, page);
 	}
 	mem.on = on && mem.usable == 1;
-	mem.settled = false; /* a run begins, or ends: unmaps close again */
 	return mem.on;
 }
 
@@ -423,24 +411,12 @@ map_file(struct mem_file *f, bool writable, struct fli_shm *out)
 	void *p = NULL;
 
 	if (m != NULL && f->blk.nspare > 0) {
-		/* A spare: its own address still, closed since its unmap, or
-		 * left open by a settled run's teardown: one with the access
-		 * asked is taken first, as it is (no call, its pages' faults
-		 * taken already). */
-		struct mem_block *b = &f->blk;
-		uint32_t k = b->nspare - 1;
-
-		for (uint32_t i = 0; i < b->nspare; i++)
-			if (b->spare_prot[i] == prot)
-				k = i;
-		p = b->spare[k];
-		if (b->spare_prot[k] != prot && mprotect(p, f->len, prot) != 0) {
+		/* A spare: its own address still, closed since its unmap. */
+		p = f->blk.spare[--f->blk.nspare];
+		if (mprotect(p, f->len, prot) != 0) {
 			munmap(p, f->len);
 			p = NULL;
 		}
-		b->nspare--;
-		b->spare[k] = b->spare[b->nspare];
-		b->spare_prot[k] = b->spare_prot[b->nspare];
 	} else if (m != NULL && (p = alias_of(f->blk.base, f->len)) != NULL && !writable &&
 	           mprotect(p, f->len, prot) != 0) {
 		munmap(p, f->len);
@@ -451,7 +427,6 @@ map_file(struct mem_file *f, bool writable, struct fli_shm *out)
 		return FL_EIO;
 	}
 	m->addr = p;
-	m->prot = prot;
 	m->file = f;
 	m->next = mem.maps;
 	mem.maps = m;
@@ -642,15 +617,10 @@ fli_shm_mem_unmap(struct fli_shm *m)
 
 			*pp = x->next;
 			/* Closed at once, as munmap would: a stale pointer faults.
-			 * Kept for the block's next mapping when there is room;
-			 * left open when the run is settled (no actor can hold a
-			 * stale pointer), so its pages stay as they are. */
-			if (f->blk.nspare < MEM_SPARES &&
-			    (mem.settled || mprotect(x->addr, f->len, PROT_NONE) == 0)) {
-				f->blk.spare[f->blk.nspare] = x->addr;
-				f->blk.spare_prot[f->blk.nspare++] =
-				        mem.settled ? x->prot : PROT_NONE;
-			} else
+			 * Kept for the block's next mapping when there is room. */
+			if (f->blk.nspare < MEM_SPARES && mprotect(x->addr, f->len, PROT_NONE) == 0)
+				f->blk.spare[f->blk.nspare++] = x->addr;
+			else
 				munmap(x->addr, f->len);
 			free(x);
 			f->maps--;
