@@ -112,7 +112,7 @@ CFGS = [  # rr_fuzz.c cfgs[]: (classes [(size, count)], server ports, client por
     ([(128, 16)], 1, 3),
     ([(8, 1)], 1, 1),
 ]
-CP_MAGIC, CP_VERSION, PP_MAGIC, PP_VERSION = 0x464C434B, 4, 0x464C5054, 3
+CP_MAGIC, CP_VERSION, PP_MAGIC, PP_VERSION = 0x464C434B, 4, 0x464C5054, 4
 CP_SEG, CP_HDR, PP_SEG, PP_PORT, QCAP = 1192, 64, 144, 2304, 128
 
 
@@ -173,8 +173,10 @@ def ports_dat(cfg):
     size = up(off1 + nc * PP_PORT, 4096)
     b = bytearray(off1 + nc * PP_PORT)
     struct.pack_into("<IIQ", b, 0, PP_MAGIC, PP_VERSION, size)
-    struct.pack_into("<IIQ", b, 16, ns, 0, off0)
-    struct.pack_into("<IIQ", b, 16 + 56, nc, 0, off1)
+    # Each table's high mark (one past the highest port ever taken): all
+    # of it, as a segment whose every port was used once would have.
+    struct.pack_into("<IIQQ", b, 16, ns, 0, off0, ns)
+    struct.pack_into("<IIQQ", b, 16 + 56, nc, 0, off1, nc)
     for p in range(ns + nc):
         q = off0 + p * PP_PORT + 128
         for c in range(QCAP):
