@@ -34,10 +34,40 @@ layout_write(struct fli_pp_pool *pp, bool only_changed)
 	return n;
 }
 
+/* Each table's high mark back above its highest owned port, where a
+ * stray write put it below (a scan would miss the ports past it).
+ * Returns how many it raised. */
+static uint32_t
+high_repair(struct fli_pp_pool *pp)
+{
+	uint32_t n = 0;
+
+	for (int k = 0; k < 2; k++) {
+		_Atomic uint64_t *high = &pp->seg->tab[k].high;
+		uint64_t need = 0, h;
+
+		for (uint32_t i = pp->count[k]; i-- > 0;)
+			if (atomic_load_explicit(&fli_pp_port(pp, k, i)->owner,
+			                         memory_order_acquire) != 0) {
+				need = (uint64_t)i + 1;
+				break;
+			}
+		h = atomic_load_explicit(high, memory_order_relaxed);
+		if (h >= need)
+			continue;
+		n++;
+		while (h < need &&
+		       !atomic_compare_exchange_weak_explicit(high, &h, need, memory_order_relaxed,
+		                                              memory_order_relaxed))
+			;
+	}
+	return n;
+}
+
 uint32_t
 fli_pp_repair(struct fli_pp_pool *pp)
 {
-	return layout_write(pp, true);
+	return layout_write(pp, true) + high_repair(pp);
 }
 
 int
@@ -159,18 +189,22 @@ fli_pp_alloc(struct fli_pp_pool *pp, fl_chunk_pool *cp, int kind, uint64_t owner
 		if (atomic_load_explicit(&p->owner, memory_order_relaxed) != 0)
 			continue;
 		FL_SCHED_POINT("port.alloc.cas");
-		if (!fl_atomic_cas("port.alloc.owned", &p->owner, &zero, owner,
-		                   memory_order_acq_rel, memory_order_relaxed))
-			continue;
-		atomic_store_explicit(&t->hint, i + 1, memory_order_relaxed);
-		/* Raised before the port is active (release below): a scan
-		 * that finds it active read a high past it. */
+		/* The high mark is raised before the port is owned (the CAS
+		 * below releases it): whoever sees the owner sees the mark
+		 * past it (fli_pp_repair checks that), and a scan that reads
+		 * the mark after the port turned active looks at it.  A CAS
+		 * that then fails leaves it raised: too high costs a longer
+		 * scan, never a wrong answer. */
 		for (uint64_t h = atomic_load_explicit(&t->high, memory_order_relaxed);
 		     h < (uint64_t)i + 1 &&
 		     !atomic_compare_exchange_weak_explicit(&t->high, &h, (uint64_t)i + 1,
 		                                            memory_order_relaxed,
 		                                            memory_order_relaxed);)
 			;
+		if (!fl_atomic_cas("port.alloc.owned", &p->owner, &zero, owner,
+		                   memory_order_acq_rel, memory_order_relaxed))
+			continue;
+		atomic_store_explicit(&t->hint, i + 1, memory_order_relaxed);
 		/* Cells a consumer killed mid-take never gave back, then
 		 * entries a late sender pushed after the last free. */
 		uint32_t fixed = fli_rr_queue_repair(&p->q);

@@ -75,7 +75,8 @@ int fli_pp_open(const char *path, struct fli_pp_pool *out);
 void fli_pp_close(struct fli_pp_pool *pp);
 
 /* The creator's duty: puts back every layout field of the segment header
- * that differs from pp's own copy.  Returns how many it put back. */
+ * that differs from pp's own copy, and each table's high mark where it
+ * is below the highest owned port.  Returns how many it put back. */
 uint32_t fli_pp_repair(struct fli_pp_pool *pp);
 
 /* Port i of table kind, or NULL when out of range. */
