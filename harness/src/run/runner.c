@@ -369,6 +369,17 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		sent = fli_runner_worker_holds(ticket);
 		ahead.run.s = NULL;
 		ahead.san_dir[0] = '\0';
+		if (!sent) {
+			/* Lost: begun or not, what it made goes (its reports
+			 * too), and it runs again under names of its own. */
+			fli_run_dir_remove(ns);
+			if (san_dir[0] != '\0')
+				(void)fli_san_collect(san_dir, NULL, san_detail,
+				                      sizeof(san_detail));
+			san_dir[0] = '\0';
+			if (fli_run_dir_pick(o->ns_prefix, ns, sizeof(ns)) != 0)
+				return FL_EEXIST;
+		}
 	} else {
 		ahead_drop();
 		if (fli_run_dir_pick(o->ns_prefix, ns, sizeof(ns)) != 0)
@@ -403,8 +414,13 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 
 				pause_ms = e != NULL ? atoi(e) : 0;
 			}
-			if (pause_ms > 0)
-				usleep((useconds_t)pause_ms * 1000);
+			if (pause_ms > 0) {
+				struct timespec ts = { .tv_sec = pause_ms / 1000,
+					               .tv_nsec =
+					                       (long)(pause_ms % 1000) * 1000000L };
+
+				nanosleep(&ts, NULL);
+			}
 			send_ahead(s, &next);
 			rv = fli_runner_worker_wait(ticket, so.timeout_ms, stop_requested, &sr);
 		}

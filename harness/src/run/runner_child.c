@@ -40,6 +40,7 @@
 #include "faultline/target.h"
 
 #include "faultline/faults.h"
+#include "core/clock.h"
 #include "core/code_where.h"
 #include "run/run_internal.h"
 #include "run/runner.h"
@@ -1013,6 +1014,8 @@ run_sim(struct run *r, const struct fli_runner_opts *o, struct fl_sim **sim,
 	return true;
 }
 
+uint64_t fli_runner_child_done_ms;
+
 int
 fli_runner_child_run(void *arg, int out_fd)
 {
@@ -1182,6 +1185,7 @@ done:
 	fl_run_dirs_in_memory(false);
 	if (r->heap_counted)
 		audit_heap(r, ran);
+	fli_runner_child_done_ms = fli_mono_ms(); /* before the writes, which may wait */
 	rv = send_outcome(out_fd, r, final_verdict(r, v), res.trace_hash, res.steps);
 	if (r->history_shared)
 		munmap(r->history, r->history_cap);

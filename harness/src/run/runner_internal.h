@@ -31,8 +31,8 @@ enum {
 	TAG_RULES = 'R',      /* u64: bit i set when the scenario's fault rule i fired */
 	TAG_STORY = 'T',      /* the run's story (opts.narrate) */
 	TAG_HISTORY = 'Y',    /* a failed run's history of client operations (EDN) */
-	TAG_BEGIN = 'B',      /* worker: the run has started */
-	TAG_END = 'E',        /* worker: the run is over; [i32 rv][u32 clean] */
+	TAG_BEGIN = 'B',      /* worker: the run has started; [u64 ms] */
+	TAG_END = 'E',        /* worker: the run is over; [i32 rv][u32 clean][u64 ms] */
 	TAG_CRASH = 'X',      /* the crash handler: where the run died (text) */
 	TAG_VIOLATIONS = 'N', /* u64: violations the run found (the first is its verdict) */
 	TAG_MORE = 'M',       /* one later violation: "property\ndetail" (up to FL_REPORT_MORE) */
@@ -49,6 +49,10 @@ struct child_arg {
 /* runner_child.c: run it, audit, clean up, and write the frames to
  * out_fd.  0 when the run's child did its job (whatever the verdict). */
 int fli_runner_child_run(void *arg, int out_fd);
+/* When fli_runner_child_run's last run was over, before it wrote its
+ * outcome (fli_mono_ms): a worker's run is judged by its own time, not by
+ * how long its writes waited for the parent to read. */
+extern uint64_t fli_runner_child_done_ms;
 
 /* runner_worker.c: plain seeded sim runs on the persistent worker.
  * fli_runner_worker_send hands it a run (at most two are in flight: the

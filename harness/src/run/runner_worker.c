@@ -126,6 +126,8 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		struct fli_runner_opts o = { 0 };
 		struct child_arg ca = { .s = s, .o = &o, .ns = q.ns };
 		int32_t end[2];
+		uint8_t end_frame[2 * sizeof(int32_t) + sizeof(uint64_t)];
+		uint64_t ended;
 
 		if (fli_runner_read_full(fd, &q, sizeof(q)) != 0)
 			_exit(0);
@@ -153,9 +155,35 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		end[0] = fli_runner_child_run(&ca, fd);
 		end[1] = end[0] == 0 && fli_audit_count_fds() == fds_at_start;
 		fflush(NULL);
-		fl_sandbox_frame_write(fd, TAG_END, end, sizeof(end));
+		/* With when it ended: the run is judged by its own time, not
+		 * by when the parent came to read it. */
+		ended = fli_runner_child_done_ms;
+		memcpy(end_frame, end, sizeof(end));
+		memcpy(end_frame + sizeof(end), &ended, sizeof(ended));
+		fl_sandbox_frame_write(fd, TAG_END, end_frame, sizeof(end_frame));
 		if (!end[1])
 			_exit(0);
+	}
+}
+
+/* Reaps pid, SIGKILLing its group once deadline (ms) has passed: a
+ * worker whose socket closed may still be running (a run that closed the
+ * worker's descriptor).  false when it had to be killed. */
+static bool
+reap_by(pid_t pid, int *status, uint64_t deadline)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid || (r < 0 && errno != EINTR))
+			return true;
+		if (fli_mono_ms() >= deadline) {
+			kill(-pid, SIGKILL);
+			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+				;
+			return false;
+		}
+		usleep(1000);
 	}
 }
 
@@ -178,8 +206,7 @@ worker_stop(bool kill_it)
 	if (kill_it)
 		kill(-worker.pid, SIGKILL);
 	close(worker.fd); /* a live worker reads EOF and exits */
-	while (waitpid(worker.pid, &status, 0) < 0 && errno == EINTR)
-		;
+	(void)reap_by(worker.pid, &status, fli_mono_ms() + 10000);
 	worker.pid = 0;
 	worker_forget();
 }
@@ -288,20 +315,62 @@ fli_runner_worker_send(const struct fl_scenario *s, const struct fli_runner_opts
 }
 
 /* The length of the first run's frames in buf, through its TAG_END frame
- * (whose words go to end), or 0 when they are not all there yet. */
+ * (whose words go to end, its time to *ended), or 0 when they are not
+ * all there yet. */
 static size_t
-run_frames(const uint8_t *buf, size_t len, int32_t end[2])
+run_frames(const uint8_t *buf, size_t len, int32_t end[2], uint64_t *ended)
 {
 	size_t pos = 0;
 	uint32_t tag, dlen;
 	const uint8_t *data;
 
 	while (fl_sandbox_frame_next(buf, len, &pos, &tag, &data, &dlen) == 0)
-		if (tag == TAG_END && dlen == 2 * sizeof(int32_t)) {
+		if (tag == TAG_END && dlen == 2 * sizeof(int32_t) + sizeof(uint64_t)) {
 			memcpy(end, data, 2 * sizeof(int32_t));
+			memcpy(ended, data + 2 * sizeof(int32_t), sizeof(uint64_t));
 			return pos;
 		}
 	return 0;
+}
+
+/* Room for at least one more byte in worker.buf; false past what a run
+ * may send. */
+static bool
+buf_room(void)
+{
+	size_t ncap;
+	uint8_t *nb;
+
+	if (worker.len < worker.cap)
+		return true;
+	ncap = worker.cap == 0 ? 1u << 16 : worker.cap * 2;
+	nb = ncap > (512u << 20) ? NULL : realloc(worker.buf, ncap);
+	if (nb == NULL)
+		return false;
+	worker.buf = nb;
+	worker.cap = ncap;
+	return true;
+}
+
+/* Reads what the worker has written and not yet been read, without
+ * waiting: true when it read something. */
+static bool
+drain(void)
+{
+	bool got = false;
+
+	for (;;) {
+		struct pollfd pf = { .fd = worker.fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pf, 1, 0) <= 0 || !(pf.revents & POLLIN) || !buf_room())
+			return got;
+		n = read(worker.fd, worker.buf + worker.len, worker.cap - worker.len);
+		if (n <= 0)
+			return got;
+		worker.len += (size_t)n;
+		got = true;
+	}
 }
 
 /* Moves the first n bytes read into *sr's payload (NUL-terminated, as
@@ -327,7 +396,8 @@ int
 fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
                        struct fl_sandbox_result *sr)
 {
-	uint64_t t0 = fli_mono_ms(), deadline = t0 + timeout_ms;
+	uint64_t t0 = fli_mono_ms(), deadline = t0 + timeout_ms, ended = 0;
+	bool extended = false;
 	int32_t end[2];
 	int status;
 
@@ -339,17 +409,18 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 	for (;;) {
 		struct pollfd pf = { .fd = worker.fd, .events = POLLIN };
 		uint64_t now = fli_mono_ms();
-		size_t whole = run_frames(worker.buf, worker.len, end);
+		size_t whole = run_frames(worker.buf, worker.len, end, &ended);
 		uint32_t hdr[2];
 		uint64_t began;
 		ssize_t n;
 
-		/* Begun before this wait (sent ahead): its time and its
-		 * deadline count from its start. */
+		/* Its time and its deadline count from its start (before
+		 * this wait when it was sent ahead). */
 		if (worker.len >= sizeof(hdr) + sizeof(began)) {
 			memcpy(hdr, worker.buf, sizeof(hdr));
 			memcpy(&began, worker.buf + sizeof(hdr), sizeof(began));
-			if (hdr[0] == TAG_BEGIN && hdr[1] == sizeof(began) && began < t0) {
+			if (hdr[0] == TAG_BEGIN && hdr[1] == sizeof(began) && began != t0 &&
+			    !extended) {
 				t0 = began;
 				deadline = t0 + timeout_ms;
 			}
@@ -364,6 +435,13 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 			memmove(worker.sent, worker.sent + 1,
 			        --worker.nsent * sizeof(worker.sent[0]));
 			sr->verdict = end[0] == 0 ? FL_VERDICT_PASS : FL_VERDICT_FAIL;
+			/* Ended, but past its time (from its start to its end, the
+			 * worker's clock): a hang, as a run killed at its deadline
+			 * would be. */
+			if (ended > t0 && ended - t0 > timeout_ms) {
+				sr->verdict = FL_VERDICT_HANG;
+				sr->signal = 0;
+			}
 			if (!end[1])
 				worker_stop(false); /* it retires after a failed or unclean run */
 			break;
@@ -376,6 +454,19 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 			break;
 		}
 		if (now >= deadline) {
+			/* What is written already first: a run that ended in time
+			 * and was not read yet (the parent slow) is no hang.  Nor
+			 * is one whose outcome is coming (frames past its
+			 * TAG_BEGIN: a sim run writes them once it is over), its
+			 * writes having waited for this reader: once more its
+			 * time to finish them. */
+			if (drain())
+				continue;
+			if (!extended && worker.len > sizeof(hdr) + sizeof(began)) {
+				extended = true;
+				deadline = now + timeout_ms;
+				continue;
+			}
 			worker_stop(true);
 			sr->verdict = FL_VERDICT_HANG;
 			sr->signal = SIGKILL;
@@ -385,16 +476,10 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 		 * is seen within the 100 ms slice. */
 		if (poll(&pf, 1, (int)(deadline - now > 100 ? 100 : deadline - now)) <= 0)
 			continue;
-		if (worker.len == worker.cap) {
-			size_t ncap = worker.cap == 0 ? 1u << 16 : worker.cap * 2;
-			uint8_t *nb = ncap > (512u << 20) ? NULL : realloc(worker.buf, ncap);
-			if (nb == NULL) { /* more than a run may send: a broken run */
-				worker_stop(true);
-				sr->verdict = FL_VERDICT_FAIL;
-				break;
-			}
-			worker.buf = nb;
-			worker.cap = ncap;
+		if (!buf_room()) { /* more than a run may send: a broken run */
+			worker_stop(true);
+			sr->verdict = FL_VERDICT_FAIL;
+			break;
 		}
 		n = read(worker.fd, worker.buf + worker.len, worker.cap - worker.len);
 		if (n < 0 && errno == EINTR)
@@ -402,10 +487,23 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 		if (n <= 0) {
 			uint32_t first = 0;
 
+			bool gone;
+
 			close(worker.fd);
-			while (waitpid(worker.pid, &status, 0) < 0 && errno == EINTR)
-				;
+			gone = reap_by(worker.pid, &status,
+			               deadline > fli_mono_ms() + 1000 ? deadline
+			                                               : fli_mono_ms() + 1000);
 			worker.pid = 0;
+			if (!gone) {
+				/* Its socket closed, and it ran on past the run's
+				 * deadline: killed, a hang. */
+				if (!take_payload(worker.len, sr))
+					sr->payload = NULL;
+				worker_forget();
+				sr->verdict = FL_VERDICT_HANG;
+				sr->signal = SIGKILL;
+				break;
+			}
 			if (worker.len >= sizeof(first))
 				memcpy(&first, worker.buf, sizeof(first));
 			if (first != TAG_BEGIN) {
@@ -432,6 +530,6 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 	}
 	if (stop())
 		sr->stopped = true; /* whatever it ended with, a stop was pending */
-	sr->seconds = (fli_mono_ms() - t0) / 1000.0;
+	sr->seconds = (ended > t0 ? ended - t0 : fli_mono_ms() - t0) / 1000.0;
 	return 0;
 }

@@ -1217,6 +1217,16 @@ def case_worker():
     check(ka == kb, "worker that died before the next run: %s, fresh child %s", ka, kb)
     # (A crash; under a sanitizer, its report: fail.)
     check(any(r["verdict"] != "pass" for r in a["runs"]), "every run passed: %s", ka)
+    # A run sent ahead that ended while the parent was away (paused longer
+    # than --timeout), its outcome larger than the socket holds: judged
+    # by its own time, not hung.
+    scn = "scenarios/cluster-kv-linearizable.yaml"
+    args = ["--seed", "1", "--runs", "4", "--timeout", "1000"]
+    a, _, _ = run_json(scn, args, "worker-late-a", 0, env={"FLI_TEST_AHEAD_PAUSE_MS": "1500"})
+    check([r["verdict"] for r in a["runs"]] == ["pass"] * 4,
+          "runs read late judged %s", [r["verdict"] for r in a["runs"]])
+    check(all(r["seconds"] < 1.0 for r in a["runs"]), "runs read late timed %s",
+          [r["seconds"] for r in a["runs"]])
     # A sweep's faulted runs go to the worker too, its rule sent with the
     # seed: run for run the same point, hit, verdict and hash as a fresh
     # child's, in a sweep that finds its bug (B2's leak) and one that
