@@ -1227,6 +1227,14 @@ def case_worker():
           "runs read late judged %s", [r["verdict"] for r in a["runs"]])
     check(all(r["seconds"] < 1.0 for r in a["runs"]), "runs read late timed %s",
           [r["seconds"] for r in a["runs"]])
+    # The same runs with a 5 ms deadline, which each passes (about 20 ms
+    # a run): ended while the parent was away, each is still a hang,
+    # judged by its own start and end (they would pass unread otherwise).
+    h, _, _ = run_json(scn, ["--seed", "1", "--runs", "4", "--timeout", "5"], "worker-late-h", 1,
+                       env={"FLI_TEST_AHEAD_PAUSE_MS": "300"})
+    check([(r["verdict"], r["property"]) for r in h["runs"]] == [("hang", "hang")] * 4,
+          "runs past a 5 ms deadline, read late, judged %s",
+          [(r["verdict"], r["property"]) for r in h["runs"]])
     # A sweep's faulted runs go to the worker too, its rule sent with the
     # seed: run for run the same point, hit, verdict and hash as a fresh
     # child's, in a sweep that finds its bug (B2's leak) and one that
