@@ -112,7 +112,7 @@ CFGS = [  # rr_fuzz.c cfgs[]: (classes [(size, count)], server ports, client por
     ([(128, 16)], 1, 3),
     ([(8, 1)], 1, 1),
 ]
-CP_MAGIC, CP_VERSION, PP_MAGIC, PP_VERSION = 0x464C434B, 4, 0x464C5054, 4
+CP_MAGIC, CP_VERSION, PP_MAGIC, PP_VERSION = 0x464C434B, 5, 0x464C5054, 5
 CP_SEG, CP_HDR, PP_SEG, PP_PORT, QCAP = 1192, 64, 144, 2304, 128
 
 
@@ -121,7 +121,8 @@ def up(x, a):
 
 
 def chunks_dat(cfg):
-    """A fresh chunks.dat: header and chunk headers (payloads are zero)."""
+    """A fresh chunks.dat: header and chunk headers (all zero, as are the
+    payloads)."""
     classes = cfg[0]
     total = sum(c for _, c in classes)
     hdr_off = up(CP_SEG, 64)
@@ -137,8 +138,6 @@ def chunks_dat(cfg):
     first = 0
     for i, (size, count) in enumerate(classes):
         struct.pack_into("<IIIIQ", b, 32 + 72 * i, size, count, first, 0, data_off[i])
-        for k in range(count):
-            struct.pack_into("<I", b, hdr_off + (first + k) * CP_HDR + 20, i)
         first += count
     return b, hdr_off
 
@@ -148,7 +147,7 @@ def chunks_dat(cfg):
 HDR_FIELDS = {
     "state": (0, "<Q"),
     "owner": (8, "<Q"),
-    "cls": (20, "<I"),
+    "mark": (20, "<I"),
     "length": (32, "<I"),
     "reply": (36, "<II"),
     "dest_gen": (44, "<I"),
@@ -166,7 +165,8 @@ def set_hdr(b, hdr_off, i, **fields):
 
 
 def ports_dat(cfg):
-    """A fresh ports.dat: header and every port (free, empty queue)."""
+    """A fresh ports.dat: header and every port (free, empty queue: all
+    zero, a cell's sequence stored less its index)."""
     ns, nc = cfg[1], cfg[2]
     off0 = up(PP_SEG, 64)
     off1 = off0 + ns * PP_PORT
@@ -177,10 +177,6 @@ def ports_dat(cfg):
     # of it, as a segment whose every port was used once would have.
     struct.pack_into("<IIQQ", b, 16, ns, 0, off0, ns)
     struct.pack_into("<IIQQ", b, 16 + 56, nc, 0, off1, nc)
-    for p in range(ns + nc):
-        q = off0 + p * PP_PORT + 128
-        for c in range(QCAP):
-            struct.pack_into("<QQ", b, q + 128 + 16 * c, c, 0)
     return b, off0, off1
 
 
@@ -194,7 +190,7 @@ def set_port(b, port_off, owner=0, state=0, gen=0, service=b"", enq=None, deq=No
     if deq is not None:
         struct.pack_into("<Q", b, q + 64, deq)
     for c, seq, val in cells:
-        struct.pack_into("<QQ", b, q + 128 + 16 * c, seq, val)
+        struct.pack_into("<QQ", b, q + 128 + 16 * c, (seq - c) % (1 << 64), val)
 
 
 def entry(index, gen):
@@ -321,13 +317,13 @@ for i in range(4):
 b, _, _ = ports_dat(CFGS[3])
 rr["prefix-ports-clean"] = prefix_mode(3, True) + bytes(b)
 # Chunk headers as dead clients left them: loaned, mid-loan, in transit,
-# a refcount without an owner, a wrong class, a length past the class.
+# a refcount without an owner, a stray mark, a length past the class.
 b, hdr_off = chunks_dat(CFGS[0])
 set_hdr(b, hdr_off, 0, state=(3 << 32) | 1, owner=7, length=64)
 set_hdr(b, hdr_off, 1, state=(5 << 32), owner=7)
 set_hdr(b, hdr_off, 2, state=(1 << 32) | 2, owner=8, sender=7, dest_gen=0, reply=(1, 0))
 set_hdr(b, hdr_off, 3, state=1)
-set_hdr(b, hdr_off, 4, cls=1)
+set_hdr(b, hdr_off, 4, mark=1)
 set_hdr(b, hdr_off, 8, state=(9 << 32) | 1, owner=9, length=0xffffffff)
 set_hdr(b, hdr_off, 9, state=(1 << 32) | 1, owner=9, sender=(1 << 64) - 1)
 rr["prefix-chunks-dead-owners"] = prefix_mode(0) + bytes(b)

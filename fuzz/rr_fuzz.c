@@ -256,16 +256,15 @@ hold(struct run *r, int slot, const fl_chunk *c)
 
 static const char *const services[] = { "svc", "other", "a/b", "" };
 
-/* Do the chunk headers name the classes the driver's layout puts them in?
- * (The reclaim frees a chunk by its class: one named wrongly is refused as
- * corrupt, and stays with its owner until a repair.) */
+/* Are the chunk headers' marks all 0?  (The reclaim refuses a chunk whose
+ * mark a stray write set as corrupt: it stays with its owner until a
+ * repair.) */
 static bool
 classes_intact(const struct run *r)
 {
-	for (uint32_t c = 0; c < r->dcp->n_classes; c++)
-		for (uint32_t k = 0; k < r->dcp->cls[c].count; k++)
-			if (r->dcp->hdrs[r->dcp->cls[c].first + k].cls != c)
-				return false;
+	for (uint32_t i = 0; i < r->dcp->total; i++)
+		if (r->dcp->hdrs[i].mark != 0)
+			return false;
 	return true;
 }
 

@@ -1134,7 +1134,7 @@ pick_field(struct seg *s, uint64_t *off, int *width, uint64_t *cap)
 			static const struct field f[] = {
 				{ offsetof(struct fli_cp_hdr, state), 8 },
 				{ offsetof(struct fli_cp_hdr, owner), 8 },
-				{ offsetof(struct fli_cp_hdr, cls), 4 },
+				{ offsetof(struct fli_cp_hdr, mark), 4 },
 				{ offsetof(struct fli_cp_hdr, len), 4 },
 				{ offsetof(struct fli_cp_hdr, reply_port), 4 },
 				{ offsetof(struct fli_cp_hdr, reply_gen), 4 },
@@ -1369,9 +1369,9 @@ owned_build(void)
 			o->kind = S_CHUNKS;
 			o->off = chunks0.hdr_off +
 			         (uint64_t)(chunks0.cls[c].first + k) * sizeof(struct fli_cp_hdr) +
-			         offsetof(struct fli_cp_hdr, cls);
+			         offsetof(struct fli_cp_hdr, mark);
 			o->width = 4;
-			o->want = c;
+			o->want = 0;
 		}
 	OWNED(S_PORTS, struct fli_pp_seg, magic, &ports0);
 	OWNED(S_PORTS, struct fli_pp_seg, version, &ports0);

@@ -503,6 +503,14 @@ fli_shm_unmap(struct fli_shm *m)
 	m->len = 0;
 }
 
+void *
+fli_shm_view(void *addr, size_t len, bool write)
+{
+	void *v = fli_shm_mem_view(addr, len, write);
+
+	return v != NULL ? v : addr;
+}
+
 int
 fli_shm_unlink_at(const struct fli_shm_dir *d, const char *name)
 {

@@ -132,6 +132,16 @@ int fli_shm_unlink(const char *path);
 /* Unmaps (safe on a zeroed struct). */
 void fli_shm_unmap(struct fli_shm *m);
 
+/* Where a scan of a whole table reads (and, when write, writes) the len
+ * bytes at addr, which lie in a live mapping of this process's: the same
+ * bytes, through the in-memory backend's own mapping of the file.  No
+ * unmap ever closes that one, so a scan does not fault in, page by page,
+ * a mapping closed and reopened since (about 3 us a page on the virtual
+ * machines CI runs on, most of a short sim run).  addr itself on
+ * /dev/shm, and whenever addr is not in a live mapping (writable, when
+ * write) of an in-memory file: a stale pointer still faults there. */
+void *fli_shm_view(void *addr, size_t len, bool write);
+
 /* Unlinks name in d.  0, FL_ENOENT, FL_EIO. */
 int fli_shm_unlink_at(const struct fli_shm_dir *d, const char *name);
 

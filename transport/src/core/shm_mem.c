@@ -77,6 +77,7 @@ struct mem_map {
 	struct mem_map *next;
 	void *addr;
 	struct mem_file *file;
+	bool writable;
 };
 
 /* The pool's size: blocks beyond it are unmapped when given back.  Its
@@ -428,6 +429,7 @@ map_file(struct mem_file *f, bool writable, struct fli_shm *out)
 	}
 	m->addr = p;
 	m->file = f;
+	m->writable = writable;
 	m->next = mem.maps;
 	mem.maps = m;
 	f->maps++;
@@ -639,6 +641,20 @@ fli_shm_mem_unmap(struct fli_shm *m)
 		if (block_holds(&mem.pool[i], m->addr))
 			return true;
 	return false;
+}
+
+void *
+fli_shm_mem_view(void *addr, size_t len, bool write)
+{
+	const uint8_t *a = addr;
+
+	for (const struct mem_map *m = mem.maps; m != NULL; m = m->next) {
+		const uint8_t *b = m->addr;
+
+		if (a >= b && a < b + m->file->len && len <= m->file->len - (size_t)(a - b))
+			return write && !m->writable ? NULL : m->file->blk.base + (a - b);
+	}
+	return NULL;
 }
 
 bool

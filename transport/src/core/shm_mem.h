@@ -38,6 +38,9 @@ int fli_shm_mem_map(const char *path, bool writable, size_t min_len, struct fli_
 int fli_shm_mem_unlink(const char *path);
 /* Drops one mapping of an in-memory file: false when m is none. */
 bool fli_shm_mem_unmap(struct fli_shm *m);
+/* The backend's own address of the len bytes at addr, in a live mapping
+ * (writable, when write) of an in-memory file; NULL when there is none. */
+void *fli_shm_mem_view(void *addr, size_t len, bool write);
 /* Is path an in-memory run directory? */
 bool fli_shm_mem_exists(const char *path);
 

@@ -115,21 +115,28 @@ class_of(const fl_chunk_pool *p, uint32_t index)
 	return -1;
 }
 
-/* Header h of chunk `index` and its class: the class by p's own layout,
- * which the header's (shared) class field must name.  -1 for an index out
- * of range, or a wild class field (counted). */
+/* Header h of chunk `index` and its class, by p's own layout.  -1 for an
+ * index out of range, or a header whose mark a stray write set (counted). */
 static int
 checked_class(fl_chunk_pool *p, struct fli_cp_hdr *h, uint32_t index)
 {
 	int ci = h == NULL ? -1 : class_of(p, index);
+	uint32_t mark = ci >= 0 ? h->mark : 0;
 
-	if (ci >= 0 && h->cls != (uint32_t)ci) {
+	if (mark != 0) {
 		fli_cp_count_corrupt(p);
-		fli_rr_set_errmsg("chunk %u: header names class %u, the chunk is in class %d",
-		                  index, h->cls, ci);
+		fli_rr_set_errmsg("chunk %u: header mark is %u, not 0 (a stray write)", index,
+		                  mark);
 		return -1;
 	}
 	return ci;
+}
+
+/* p's chunk headers, where a scan of all of them reads (fli_shm_view). */
+static struct fli_cp_hdr *
+scan_hdrs(fl_chunk_pool *p, bool write)
+{
+	return fli_shm_view(p->hdrs, (size_t)p->total * sizeof(*p->hdrs), write);
 }
 
 static void *
@@ -193,9 +200,9 @@ claim(fl_chunk_pool *p, uint32_t ci, uint32_t *index)
 	return FL_EPOOL_EMPTY;
 }
 
-/* Writes p's own layout into the segment header and every chunk header's
- * class; with only_changed, only what differs.  Returns how many fields
- * it wrote. */
+/* Writes p's own layout into the segment header; with only_changed, only
+ * what differs, and every chunk header's mark back to 0.  Returns how many
+ * fields it wrote. */
 static uint32_t
 layout_write(fl_chunk_pool *p, bool only_changed)
 {
@@ -216,9 +223,12 @@ layout_write(fl_chunk_pool *p, bool only_changed)
 		PUT(seg->cls[i].first, c->first);
 		PUT(seg->cls[i].data_off, c->data_off);
 	}
-	for (uint32_t i = 0; i < p->n_classes; i++)
-		for (uint32_t k = 0; k < p->cls[i].count; k++)
-			PUT(p->hdrs[p->cls[i].first + k].cls, i);
+	if (only_changed) {
+		struct fli_cp_hdr *h = scan_hdrs(p, true);
+
+		for (uint32_t i = 0; i < p->total; i++)
+			PUT(h[i].mark, 0);
+	}
 	atomic_thread_fence(memory_order_release);
 	PUT(seg->magic, CP_MAGIC); /* last: openers check it */
 #undef PUT
@@ -572,12 +582,14 @@ reclaim_one(fl_chunk_pool *p, struct fli_cp_hdr *h, uint32_t i, uint32_t gen)
 int
 fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner)
 {
+	struct fli_cp_hdr *all;
 	int n = 0;
 
 	if (owner == 0)
 		return 0;
+	all = scan_hdrs(p, true);
 	for (uint32_t i = 0; i < p->total; i++) {
-		struct fli_cp_hdr *h = p->hdrs + i;
+		struct fli_cp_hdr *h = all + i;
 		uint64_t st;
 
 		if (atomic_load_explicit(&h->owner, memory_order_acquire) != owner)
@@ -603,12 +615,14 @@ int
 fli_cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
                           int (*queued)(void *arg, uint32_t index, uint32_t gen), void *arg)
 {
+	struct fli_cp_hdr *all;
 	int n = 0;
 
 	if (owner == 0 || owner == CP_SENDER_RECLAIMED)
 		return 0;
+	all = scan_hdrs(p, true);
 	for (uint32_t i = 0; i < p->total; i++) {
-		struct fli_cp_hdr *h = p->hdrs + i;
+		struct fli_cp_hdr *h = all + i;
 		uint64_t st, want = owner;
 		uint32_t gen;
 
@@ -632,10 +646,11 @@ fli_cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
 uint32_t
 fli_cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner), void *arg)
 {
+	struct fli_cp_hdr *all = scan_hdrs(p, true);
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < p->total; i++) {
-		struct fli_cp_hdr *h = p->hdrs + i;
+		struct fli_cp_hdr *h = all + i;
 		uint64_t st = atomic_load_explicit(&h->state, memory_order_acquire);
 		uint64_t owner = atomic_load_explicit(&h->owner, memory_order_acquire);
 
@@ -669,6 +684,8 @@ fli_cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner),
 void
 fl_chunk_pool_stats(fl_chunk_pool *p, struct fl_chunk_pool_stats *out)
 {
+	struct fli_cp_hdr *all = scan_hdrs(p, false);
+
 	memset(out, 0, sizeof(*out));
 	out->n_classes = p->n_classes;
 	out->corrupt_rejected = atomic_load(&p->seg->corrupt);
@@ -680,7 +697,7 @@ fl_chunk_pool_stats(fl_chunk_pool *p, struct fl_chunk_pool_stats *out)
 		s->chunk_size = l->chunk_size;
 		s->total = l->count;
 		for (uint32_t k = 0; k < l->count; k++)
-			s->loaned += (uint32_t)atomic_load_explicit(&p->hdrs[l->first + k].state,
+			s->loaned += (uint32_t)atomic_load_explicit(&all[l->first + k].state,
 			                                            memory_order_relaxed) != 0;
 		s->loans = atomic_load(&c->loans);
 		s->releases = atomic_load(&c->releases);
@@ -693,10 +710,11 @@ fl_chunk_pool_stats(fl_chunk_pool *p, struct fl_chunk_pool_stats *out)
 uint32_t
 fl_chunk_owner_loaned(fl_chunk_pool *p, uint64_t owner)
 {
+	struct fli_cp_hdr *all = scan_hdrs(p, false);
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < p->total; i++) {
-		struct fli_cp_hdr *h = p->hdrs + i;
+		struct fli_cp_hdr *h = all + i;
 		if (atomic_load(&h->owner) == owner && (uint32_t)atomic_load(&h->state) != 0)
 			n++;
 	}

@@ -12,7 +12,7 @@
 #include "faultline/chunk.h"
 
 #define CP_MAGIC   0x464c434bu /* "FLCK" */
-#define CP_VERSION 4u
+#define CP_VERSION 5u          /* 5: a header's mark, where it named its class */
 
 struct fli_cp_class {
 	uint32_t chunk_size;
@@ -62,7 +62,12 @@ struct fli_cp_hdr {
 	_Atomic uint64_t state; /* generation << 32 | refcount */
 	_Atomic uint64_t owner; /* client id holding it (0: free) */
 	uint32_t spare;
-	uint32_t cls;
+	/* 0.  A chunk's class comes from this process's own layout; any
+	 * other value here is a stray write's, refused (FL_EPROTO, counted)
+	 * and put back by the driver's repair.  Up to version 4 it named the
+	 * class, so creating a pool wrote every header (145 pages of the
+	 * default spec); a pool as created is all zero now. */
+	uint32_t mark;
 	_Atomic uint64_t seq;
 	_Atomic uint32_t len;
 	_Atomic uint32_t reply_port; /* request: client port index + 1 */

@@ -10,6 +10,7 @@
 #include "faultline/error.h"
 #include "faultline/platform.h"
 #include "port_pool.h"
+#include "shm.h"
 
 static const char *const kind_name[2] = { "server", "client" };
 
@@ -44,11 +45,11 @@ high_repair(struct fli_pp_pool *pp)
 
 	for (int k = 0; k < 2; k++) {
 		_Atomic uint64_t *high = &pp->seg->tab[k].high;
+		struct fli_pp_port *port = fli_pp_scan(pp, k, false);
 		uint64_t need = 0, h;
 
 		for (uint32_t i = pp->count[k]; i-- > 0;)
-			if (atomic_load_explicit(&fli_pp_port(pp, k, i)->owner,
-			                         memory_order_acquire) != 0) {
+			if (atomic_load_explicit(&port[i].owner, memory_order_acquire) != 0) {
 				need = (uint64_t)i + 1;
 				break;
 			}
@@ -94,9 +95,8 @@ fli_pp_create(const char *path, uint32_t n_server, uint32_t n_client, struct fli
 	out->count[PP_CLIENT] = n_client;
 	out->ports[PP_SERVER] = (struct fli_pp_port *)((char *)seg + off0);
 	out->ports[PP_CLIENT] = (struct fli_pp_port *)((char *)seg + off1);
-	for (int k = 0; k < 2; k++)
-		for (uint32_t i = 0; i < out->count[k]; i++)
-			fli_rr_queue_init(&fli_pp_port(out, k, i)->q);
+	/* Every port free, every queue empty: the segment's zero bytes are
+	 * that (rr_queue.h), so only the header is written. */
 	(void)layout_write(out, false);
 	return 0;
 }
@@ -151,6 +151,13 @@ fli_pp_port(struct fli_pp_pool *pp, int kind, uint32_t i)
 	if (i >= pp->count[kind])
 		return NULL;
 	return pp->ports[kind] + i;
+}
+
+struct fli_pp_port *
+fli_pp_scan(struct fli_pp_pool *pp, int kind, bool write)
+{
+	return fli_shm_view(pp->ports[kind], (size_t)pp->count[kind] * sizeof(struct fli_pp_port),
+	                    write);
 }
 
 void

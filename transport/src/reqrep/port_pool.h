@@ -14,7 +14,7 @@
 #include "rr_queue.h"
 
 #define PP_MAGIC   0x464c5054u /* "FLPT" */
-#define PP_VERSION 4u
+#define PP_VERSION 5u          /* 5: queue cells stored less their index */
 
 enum fli_pp_kind { PP_SERVER = 0, PP_CLIENT = 1 };
 enum fli_pp_state { PP_FREE = 0, PP_ACTIVE = 1, PP_CLOSING = 2 };
@@ -27,7 +27,8 @@ struct fli_pp_table_hdr {
 	 * a client's scan for servers stops there rather than read every
 	 * port of the table.  Any process can write it; a scan takes at
 	 * most count, and a value written too low hides servers (an error
-	 * the client sees), never shows a port that is not one. */
+	 * the client sees), never shows a port that is not one; the
+	 * driver's repair (fli_pp_repair) raises it again, and counts it. */
 	_Atomic uint64_t high;
 	_Atomic uint64_t hint; /* where the next allocation starts scanning */
 	_Atomic uint64_t opens;
@@ -81,6 +82,9 @@ uint32_t fli_pp_repair(struct fli_pp_pool *pp);
 
 /* Port i of table kind, or NULL when out of range. */
 struct fli_pp_port *fli_pp_port(struct fli_pp_pool *pp, int kind, uint32_t i);
+/* Table kind of pp where a scan of all of it reads, and writes when
+ * write (fli_shm_view): its ports are the same, at other addresses. */
+struct fli_pp_port *fli_pp_scan(struct fli_pp_pool *pp, int kind, bool write);
 
 /* Takes a free port for owner, drains stale entries, puts back what a
  * wild write left in its queue (fli_rr_queue_fix_wild), names it and makes

@@ -201,14 +201,17 @@ queued_anywhere(void *arg, uint32_t index, uint32_t gen)
 	fl_rr_domain *d = arg;
 	uint32_t dest_gen = atomic_load(&fli_cp_hdr(d->chunks, index)->dest_gen);
 
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 2; k++) {
+		struct fli_pp_port *port = fli_pp_scan(&d->ports, k, false);
+
 		for (uint32_t i = 0; i < d->ports.count[k]; i++) {
-			struct fli_pp_port *p = fli_pp_port(&d->ports, k, i);
+			struct fli_pp_port *p = port + i;
 			if (atomic_load(&p->state) == PP_ACTIVE &&
 			    atomic_load(&p->gen) == dest_gen &&
 			    fli_rr_queue_contains(&p->q, fli_rr_entry(index, gen)))
 				return 1;
 		}
+	}
 	return 0;
 }
 
@@ -221,8 +224,10 @@ fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *
 	if (owner == 0)
 		return FL_EINVAL;
 	for (int k = 0; k < 2; k++) {
+		struct fli_pp_port *port = fli_pp_scan(&d->ports, k, false);
+
 		for (uint32_t i = 0; i < d->ports.count[k]; i++) {
-			struct fli_pp_port *p = fli_pp_port(&d->ports, k, i);
+			struct fli_pp_port *p = port + i;
 			if (atomic_load(&p->owner) != owner)
 				continue;
 			if (fli_pp_free(&d->ports, d->chunks, k, i, atomic_load(&p->gen), owner) ==
@@ -235,12 +240,15 @@ fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *
 	/* A process killed inside a push leaves a claimed, unpublished cell
 	 * that would stop its queue for good, and a chunk already handed to
 	 * the receiver that never arrives. */
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 2; k++) {
+		struct fli_pp_port *port = fli_pp_scan(&d->ports, k, true);
+
 		for (uint32_t i = 0; i < d->ports.count[k]; i++) {
-			uint32_t n = fli_rr_queue_mark_holes(&fli_pp_port(&d->ports, k, i)->q);
+			uint32_t n = fli_rr_queue_mark_holes(&port[i].q);
 			if (n > 0)
 				atomic_fetch_add(&d->ports.seg->holes_marked, n);
 		}
+	}
 	nc = fli_cp_reclaim_in_transit(d->chunks, owner, queued_anywhere, d);
 	nc += fl_chunk_reclaim_owner(d->chunks, owner);
 	if (ports != NULL)
@@ -253,11 +261,11 @@ fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *
 static uint32_t
 count_in_use(fl_rr_domain *d, int kind)
 {
+	struct fli_pp_port *port = fli_pp_scan(&d->ports, kind, false);
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < d->ports.count[kind]; i++)
-		if (atomic_load_explicit(&fli_pp_port(&d->ports, kind, i)->owner,
-		                         memory_order_relaxed) != 0)
+		if (atomic_load_explicit(&port[i].owner, memory_order_relaxed) != 0)
 			n++;
 	return n;
 }
@@ -294,10 +302,13 @@ fl_rr_owner_ports(fl_rr_domain *d, uint64_t owner)
 {
 	uint32_t n = 0;
 
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 2; k++) {
+		struct fli_pp_port *port = fli_pp_scan(&d->ports, k, false);
+
 		for (uint32_t i = 0; i < d->ports.count[k]; i++)
-			if (atomic_load(&fli_pp_port(&d->ports, k, i)->owner) == owner)
+			if (atomic_load(&port[i].owner) == owner)
 				n++;
+	}
 	return n;
 }
 

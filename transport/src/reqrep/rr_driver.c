@@ -98,9 +98,11 @@ fli_rr_driver_reclaim_strays(struct fli_rr_driver *rd, bool (*held)(void *arg, u
 		return 0;
 	pp = fli_rr_domain_ports(rd->d);
 	cp = fl_rr_domain_chunks(rd->d);
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 2; k++) {
+		struct fli_pp_port *port = fli_pp_scan(pp, k, false);
+
 		for (uint32_t i = 0; i < pp->count[k]; i++) {
-			struct fli_pp_port *p = fli_pp_port(pp, k, i);
+			struct fli_pp_port *p = port + i;
 			uint64_t owner = atomic_load(&p->owner);
 
 			/* fli_pp_free checks owner and generation again. */
@@ -108,6 +110,7 @@ fli_rr_driver_reclaim_strays(struct fli_rr_driver *rd, bool (*held)(void *arg, u
 			    fli_pp_free(pp, cp, k, i, atomic_load(&p->gen), owner) == 0)
 				n++;
 		}
+	}
 	n += fli_cp_reclaim_strays(cp, held, arg);
 	rd->strays_reclaimed += n;
 	return n;

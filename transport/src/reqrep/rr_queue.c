@@ -15,7 +15,8 @@ void
 fli_rr_queue_init(struct fli_rr_queue *q)
 {
 	for (uint32_t i = 0; i < RR_QUEUE_CAP; i++) {
-		atomic_store_explicit(&q->cells[i].seq, i, memory_order_relaxed);
+		atomic_store_explicit(&q->cells[i].seq, fli_rr_seq_stored(i, i),
+		                      memory_order_relaxed);
 		atomic_store_explicit(&q->cells[i].val, 0, memory_order_relaxed);
 	}
 	atomic_store_explicit(&q->enq, 0, memory_order_relaxed);
@@ -34,8 +35,10 @@ fli_rr_queue_push(struct fli_rr_queue *q, uint64_t v)
 	uint64_t pos = atomic_load_explicit(&q->enq, memory_order_relaxed);
 
 	for (;;) {
-		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
-		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+		uint64_t i = pos & (RR_QUEUE_CAP - 1);
+		struct fli_rr_cell *c = &q->cells[i];
+		uint64_t seq =
+		        fli_rr_cell_seq(atomic_load_explicit(&c->seq, memory_order_acquire), i);
 		int64_t dif = (int64_t)(seq - pos);
 
 		if (seq & RR_CELL_HOLE) {
@@ -47,19 +50,21 @@ fli_rr_queue_push(struct fli_rr_queue *q, uint64_t v)
 		} else if (dif == 0) {
 			if (fl_atomic_cas("rr.queue.enq.claimed", &q->enq, &pos, pos + 1,
 			                  memory_order_relaxed, memory_order_relaxed)) {
-				uint64_t claimed = pos;
+				uint64_t claimed = fli_rr_seq_stored(pos, i);
 
 				if (FL_FAULT("transport/rr/queue_publish")) {
 					/* Claimed and never published: give the
 					 * cell up as a hole, as the reclaim of a
 					 * producer that died here would. */
-					atomic_compare_exchange_strong(&c->seq, &claimed,
-					                               pos | RR_CELL_HOLE);
+					atomic_compare_exchange_strong(
+					        &c->seq, &claimed,
+					        fli_rr_seq_stored(pos | RR_CELL_HOLE, i));
 					fli_rr_set_errmsg("queue push: injected fault");
 					return FL_EFAULT_INJECTED;
 				}
 				atomic_store_explicit(&c->val, v, memory_order_relaxed);
-				if (fl_atomic_cas("rr.queue.published", &c->seq, &claimed, pos + 1,
+				if (fl_atomic_cas("rr.queue.published", &c->seq, &claimed,
+				                  fli_rr_seq_stored(pos + 1, i),
 				                  memory_order_release, memory_order_relaxed))
 					return 0;
 				/* A reclaim took us for a dead producer: again. */
@@ -84,14 +89,17 @@ fli_rr_queue_pop(struct fli_rr_queue *q, uint64_t *v)
 	uint64_t pos = atomic_load_explicit(&q->deq, memory_order_relaxed);
 
 	for (;;) {
-		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
-		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+		uint64_t i = pos & (RR_QUEUE_CAP - 1);
+		struct fli_rr_cell *c = &q->cells[i];
+		uint64_t seq =
+		        fli_rr_cell_seq(atomic_load_explicit(&c->seq, memory_order_acquire), i);
 		int64_t dif = (int64_t)(seq - (pos + 1));
 
 		if (seq == (pos | RR_CELL_HOLE)) {
 			if (fl_atomic_cas("rr.queue.deq.claimed", &q->deq, &pos, pos + 1,
 			                  memory_order_relaxed, memory_order_relaxed)) {
-				fl_atomic_store("rr.queue.cell.freed", &c->seq, pos + RR_QUEUE_CAP,
+				fl_atomic_store("rr.queue.cell.freed", &c->seq,
+				                fli_rr_seq_stored(pos + RR_QUEUE_CAP, i),
 				                memory_order_release);
 				pos++;
 			}
@@ -103,7 +111,8 @@ fli_rr_queue_pop(struct fli_rr_queue *q, uint64_t *v)
 
 			if (fl_atomic_cas("rr.queue.deq.claimed", &q->deq, &pos, pos + 1,
 			                  memory_order_relaxed, memory_order_relaxed)) {
-				fl_atomic_store("rr.queue.cell.freed", &c->seq, pos + RR_QUEUE_CAP,
+				fl_atomic_store("rr.queue.cell.freed", &c->seq,
+				                fli_rr_seq_stored(pos + RR_QUEUE_CAP, i),
 				                memory_order_release);
 				*v = val;
 				return 0;
@@ -129,11 +138,12 @@ fli_rr_queue_mark_holes(struct fli_rr_queue *q)
 	uint32_t n = 0;
 
 	for (uint64_t pos = d; pos < e && pos - d < RR_QUEUE_CAP; pos++) {
-		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
-		uint64_t claimed = pos;
+		uint64_t i = pos & (RR_QUEUE_CAP - 1);
+		uint64_t claimed = fli_rr_seq_stored(pos, i);
 
 		/* seq == pos below enq: claimed, not published. */
-		if (atomic_compare_exchange_strong(&c->seq, &claimed, pos | RR_CELL_HOLE))
+		if (atomic_compare_exchange_strong(&q->cells[i].seq, &claimed,
+		                                   fli_rr_seq_stored(pos | RR_CELL_HOLE, i)))
 			n++;
 	}
 	return n;
@@ -148,9 +158,11 @@ find_published(struct fli_rr_queue *q, bool any, uint64_t v)
 	uint64_t e = atomic_load_explicit(&q->enq, memory_order_acquire);
 
 	for (uint64_t pos = d; pos < e && pos - d < RR_QUEUE_CAP; pos++) {
-		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
+		uint64_t i = pos & (RR_QUEUE_CAP - 1);
+		struct fli_rr_cell *c = &q->cells[i];
 
-		if (atomic_load_explicit(&c->seq, memory_order_acquire) == pos + 1 &&
+		if (fli_rr_cell_seq(atomic_load_explicit(&c->seq, memory_order_acquire), i) ==
+		            pos + 1 &&
 		    (any || atomic_load_explicit(&c->val, memory_order_relaxed) == v))
 			return true;
 	}
@@ -176,11 +188,12 @@ fli_rr_queue_repair(struct fli_rr_queue *q)
 	uint32_t n = 0;
 
 	for (uint64_t pos = d >= RR_QUEUE_CAP ? d - RR_QUEUE_CAP : 0; pos < d; pos++) {
-		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
-		uint64_t taken = pos + 1;
+		uint64_t i = pos & (RR_QUEUE_CAP - 1);
+		uint64_t taken = fli_rr_seq_stored(pos + 1, i);
 
 		/* Consumed (below deq) but never given back to producers. */
-		if (atomic_compare_exchange_strong(&c->seq, &taken, pos + RR_QUEUE_CAP))
+		if (atomic_compare_exchange_strong(&q->cells[i].seq, &taken,
+		                                   fli_rr_seq_stored(pos + RR_QUEUE_CAP, i)))
 			n++;
 	}
 	return n;
@@ -203,15 +216,18 @@ fli_rr_queue_fix_wild(struct fli_rr_queue *q)
 		if (d >= RR_POS_WILD)
 			d = 0;
 		for (uint64_t pos = d; pos < d + RR_QUEUE_CAP; pos++)
-			atomic_store_explicit(&q->cells[pos & (RR_QUEUE_CAP - 1)].seq, pos,
+			atomic_store_explicit(&q->cells[pos & (RR_QUEUE_CAP - 1)].seq,
+			                      fli_rr_seq_stored(pos, pos & (RR_QUEUE_CAP - 1)),
 			                      memory_order_relaxed);
 		atomic_store_explicit(&q->deq, d, memory_order_release);
 		atomic_store_explicit(&q->enq, d, memory_order_release);
 		return RR_QUEUE_CAP;
 	}
 	for (uint64_t pos = d; pos < d + RR_QUEUE_CAP; pos++) {
-		struct fli_rr_cell *c = &q->cells[pos & (RR_QUEUE_CAP - 1)];
-		uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+		uint64_t i = pos & (RR_QUEUE_CAP - 1);
+		struct fli_rr_cell *c = &q->cells[i];
+		uint64_t raw = atomic_load_explicit(&c->seq, memory_order_acquire);
+		uint64_t seq = fli_rr_cell_seq(raw, i);
 
 		if (pos < e) {
 			/* Claimed: not published yet (a producer still pushing),
@@ -219,10 +235,13 @@ fli_rr_queue_fix_wild(struct fli_rr_queue *q)
 			 * would stop the consumer there: a hole it steps over; a
 			 * producer that claimed it claims another. */
 			if (seq != pos && seq != pos + 1 && seq != (pos | RR_CELL_HOLE) &&
-			    atomic_compare_exchange_strong(&c->seq, &seq, pos | RR_CELL_HOLE))
+			    atomic_compare_exchange_strong(&c->seq, &raw,
+			                                   fli_rr_seq_stored(pos | RR_CELL_HOLE,
+			                                                     i)))
 				n++;
 		} else if (seq != pos && seq != pos + 1 - RR_QUEUE_CAP &&
-		           atomic_compare_exchange_strong(&c->seq, &seq, pos)) {
+		           atomic_compare_exchange_strong(&c->seq, &raw,
+		                                          fli_rr_seq_stored(pos, i))) {
 			/* Not claimed yet: ready for its producer (or taken by a
 			 * consumer a lap ago and not given back yet).  No producer
 			 * claims a cell of another sequence, so none races this. */

@@ -21,6 +21,11 @@
  */
 #define RR_QUEUE_CAP 128u /* power of two */
 
+/* A cell's sequence is stored less the cell's index in the ring
+ * (fli_rr_seq_stored; modulo 2^64, a bijection), so a queue whose words
+ * are all zero, as a segment is created, is the empty queue: cell i
+ * ready for position i.  Creating a port table then writes none of its
+ * queues' pages (a sim run paid for touching every one of them). */
 struct fli_rr_cell {
 	_Atomic uint64_t seq;
 	_Atomic uint64_t val;
@@ -34,6 +39,21 @@ struct fli_rr_queue {
 	struct fli_rr_cell cells[RR_QUEUE_CAP];
 };
 
+/* What cell i stores for sequence seq, and the sequence of what it
+ * stores. */
+static inline uint64_t
+fli_rr_seq_stored(uint64_t seq, uint64_t i)
+{
+	return seq - i;
+}
+
+static inline uint64_t
+fli_rr_cell_seq(uint64_t stored, uint64_t i)
+{
+	return stored + i;
+}
+
+/* Lays q out empty: all of its words zero. */
 void fli_rr_queue_init(struct fli_rr_queue *q);
 /* 0, FL_EFULL, or FL_EFAULT_INJECTED (transport/rr/queue_publish: the
  * claimed cell is left a hole). */

@@ -191,9 +191,9 @@ corruption_is_contained(void **state)
 	assert_fl(fl_chunk_loan(p, 1, 0, &x), FL_EPOOL_EMPTY);
 	fl_chunk_pool_stats(p, &st);
 	assert_int_equal(st.cls[0].loaned, 4);
-	fli_cp_hdr(p, c[0].index)->cls = 99;
+	fli_cp_hdr(p, c[0].index)->mark = 99;
 	assert_fl(fl_chunk_release(p, &c[0]), FL_EPROTO);
-	fli_cp_hdr(p, c[0].index)->cls = 0;
+	fli_cp_hdr(p, c[0].index)->mark = 0;
 	for (int i = 0; i < 3; i++)
 		assert_fl(fl_chunk_release(p, &c[i]), 0);
 	seg->magic = 0xdead;
@@ -606,15 +606,15 @@ chunk_index_one_past_the_last(void **state)
 	assert_fl(fli_cp_release_entry(p, TOTAL, bogus.gen), FL_EPROTO);
 	bogus.index = UINT32_MAX;
 	assert_fl(fl_chunk_release(p, &bogus), FL_EPROTO);
-	/* A header (shared memory) naming a class that does not hold its
-	 * index: chunk 4, the first of class 1, said to be class 0's, would
-	 * be one past class 0's last chunk. */
+	/* A header (shared memory) whose mark a stray write set: chunk 4,
+	 * the first of class 1, marked with that class's index (version 4
+	 * kept the class there, and 1 was right). */
 	for (int i = 0; i < TOTAL; i++)
 		if (c[i].index == 4) {
-			fli_cp_hdr(p, 4)->cls = 0;
+			fli_cp_hdr(p, 4)->mark = 1;
 			assert_fl(fli_cp_resolve(p, 4, c[i].gen, &got), FL_EPROTO);
 			assert_fl(fl_chunk_release(p, &c[i]), FL_EPROTO);
-			fli_cp_hdr(p, 4)->cls = 1;
+			fli_cp_hdr(p, 4)->mark = 0;
 		}
 	fl_chunk_pool_stats(p, &st);
 	for (uint32_t k = 0; k < st.n_classes; k++)

@@ -481,9 +481,11 @@ wild_queue_of_free_port_is_laid_out_again(void **state)
 		{ "enq ~0", offsetof(struct fli_rr_queue, enq), UINT64_MAX },
 		{ "enq a lap ahead", offsetof(struct fli_rr_queue, enq), RR_QUEUE_CAP + 1 },
 		{ "cell 0 seq wild", offsetof(struct fli_rr_queue, cells[0].seq), 0x7fffffff },
-		{ "cell 1 seq published", offsetof(struct fli_rr_queue, cells[1].seq), 2 },
+		/* Stored less the cell's index (rr_queue.h): published at 1,
+		 * a hole at 2. */
+		{ "cell 1 seq published", offsetof(struct fli_rr_queue, cells[1].seq), 2 - 1 },
 		{ "cell 2 seq a hole", offsetof(struct fli_rr_queue, cells[2].seq),
-		  2 | (1ull << 63) },
+		  (2 | (1ull << 63)) - 2 },
 	};
 	char p[PATH_MAX + 16];
 	struct fli_pp_pool pp;
@@ -1063,7 +1065,9 @@ claim_and_die(struct fli_rr_queue *q)
 {
 	uint64_t pos = atomic_load(&q->enq);
 
-	assert_int_equal(atomic_load(&q->cells[pos % RR_QUEUE_CAP].seq), pos);
+	assert_int_equal(fli_rr_cell_seq(atomic_load(&q->cells[pos % RR_QUEUE_CAP].seq),
+	                                 pos % RR_QUEUE_CAP),
+	                 pos);
 	assert_true(atomic_compare_exchange_strong(&q->enq, &pos, pos + 1));
 }
 

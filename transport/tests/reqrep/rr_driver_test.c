@@ -448,7 +448,7 @@ killed_holder_of_scribbled_chunks_is_reclaimed(void **state)
 		struct fli_cp_hdr *h = fli_cp_hdr(cp, i);
 
 		if (atomic_load(&h->owner) != 0 && atomic_load(&h->owner) != 99) {
-			h->cls = 77;
+			h->mark = 77;
 			scribbled++;
 		}
 	}
