@@ -113,11 +113,20 @@ CFGS = [  # rr_fuzz.c cfgs[]: (classes [(size, count)], server ports, client por
     ([(8, 1)], 1, 1),
 ]
 CP_MAGIC, CP_VERSION, PP_MAGIC, PP_VERSION = 0x464C434B, 5, 0x464C5054, 5
-CP_SEG, CP_HDR, PP_SEG, PP_PORT, QCAP = 1192, 64, 144, 2304, 128
+CP_SEG, CP_HDR, PP_SEG, PP_PORT, QCAP = 1200, 64, 144, 2304, 128
 
 
 def up(x, a):
     return (x + a - 1) // a * a
+
+
+def layout_sum(words):
+    """chunk_pool.c's layout_sum: FNV-1a over each word's 8 bytes."""
+    h = 0xcbf29ce484222325
+    for w in words:
+        for byte in struct.pack("<Q", w):
+            h = ((h ^ byte) * 0x100000001b3) % (1 << 64)
+    return h
 
 
 def chunks_dat(cfg):
@@ -135,10 +144,12 @@ def chunks_dat(cfg):
     b = bytearray(hdr_off + total * CP_HDR)
     struct.pack_into("<IIIIQQ", b, 0, CP_MAGIC, CP_VERSION, len(classes), total, seg_size,
                      hdr_off)
-    first = 0
+    first, words = 0, [len(classes), total, seg_size, hdr_off]
     for i, (size, count) in enumerate(classes):
         struct.pack_into("<IIIIQ", b, 32 + 72 * i, size, count, first, 0, data_off[i])
+        words += [size, count, first, data_off[i]]
         first += count
+    struct.pack_into("<Q", b, 1192, layout_sum(words))
     return b, hdr_off
 
 

@@ -23,7 +23,7 @@
  * gauges leave the capacities it created (table sizes, class sizes and
  * counts, in-use counts above them) or a client cannot open the domain; a
  * reclaim says it freed more than there is, or leaves the dead owner a
- * port or a chunk while the chunk headers name their classes rightly; the
+ * port or a chunk while every chunk header's mark is 0; the
  * run directory is left behind.  A crash is ASan's.  FL_FUZZ_VERBOSE=1:
  * what an input reaches, on stderr.
  */
@@ -269,7 +269,7 @@ classes_intact(const struct run *r)
 }
 
 /* The driver reclaims what a dead owner held: never more than there is,
- * and, when the chunk headers name their classes rightly, all of it. */
+ * and, when every chunk header's mark is 0, all of it. */
 static void
 reclaim(struct run *r, uint64_t owner)
 {

@@ -1273,8 +1273,9 @@ ext_gauge(const struct fl_stats *st, const char *name)
 
 /*
  * cnc.dat's header (put back every duty cycle, each word counted in
- * corrupt_reads), the layout of chunks.dat and ports.dat and every chunk
- * header's class (every 10 ms, each counted in rr_layout_repaired): the
+ * corrupt_reads), the layout of chunks.dat (and its sum) and ports.dat and
+ * every chunk header's mark (every 10 ms, each counted in
+ * rr_layout_repaired): the
  * driver puts back every one of them, whatever the value.  Besides, in
  * each log buffer, its layout (magic, version, capacity, mtu: counted once
  * together) and its subscriber slot states (each counted), put back every
@@ -1362,6 +1363,7 @@ owned_build(void)
 		OWNED(S_CHUNKS, struct fli_cp_seg, cls[i].first, &chunks0);
 		OWNED(S_CHUNKS, struct fli_cp_seg, cls[i].data_off, &chunks0);
 	}
+	OWNED(S_CHUNKS, struct fli_cp_seg, layout_sum, &chunks0);
 	for (uint32_t c = 0; c < chunks0.n_classes; c++)
 		for (uint32_t k = 0; k < chunks0.cls[c].count; k++) {
 			struct owned *o = &owned[n_owned++];

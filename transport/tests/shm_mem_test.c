@@ -186,6 +186,28 @@ seam_rules_and_zeroed_reuse(void **state)
 		fli_shm_unmap(&ro);
 		munmap(elsewhere, len);
 	}
+	{
+		/* A scan's view (fli_shm_view): the same bytes at another
+		 * address while the mapping lives; the address itself for a
+		 * write through a read-only mapping, a range past the end,
+		 * or a mapping unmapped since, which still faults. */
+		uint8_t *v, *was;
+
+		v = fli_shm_view((uint8_t *)b.addr + 100, 64, true);
+		assert_ptr_not_equal(v, (uint8_t *)b.addr + 100);
+		v[0] = 0x33;
+		assert_int_equal(((uint8_t *)b.addr)[100], 0x33);
+		assert_ptr_equal(fli_shm_view((uint8_t *)b.addr + len - 8, 16, false),
+		                 (uint8_t *)b.addr + len - 8);
+		assert_fl(fli_shm_map_at(&h, "pub-7.log", false, len, &ro), 0);
+		assert_ptr_not_equal(fli_shm_view(ro.addr, 64, false), ro.addr);
+		assert_ptr_equal(fli_shm_view(ro.addr, 64, true), ro.addr);
+		was = ro.addr;
+		fli_shm_unmap(&ro);
+		assert_ptr_equal(fli_shm_view(was, 64, false), was);
+		assert_true(write_faults(fli_shm_view(was, 64, true)));
+		assert_ptr_equal(fli_shm_view(&h, sizeof(h), false), (void *)&h);
+	}
 	assert_fl(fli_shm_map_at(&h, "pub-7.log", true, len + 1, &c), FL_EPROTO);
 	assert_fl(fli_shm_read_at(&h, "pub-7.log", buf, sizeof(buf), &flen), 0);
 	assert_int_equal(flen, len);

@@ -139,7 +139,10 @@ void fli_shm_unmap(struct fli_shm *m);
  * a mapping closed and reopened since (about 3 us a page on the virtual
  * machines CI runs on, most of a short sim run).  addr itself on
  * /dev/shm, and whenever addr is not in a live mapping (writable, when
- * write) of an in-memory file: a stale pointer still faults there. */
+ * write) of an in-memory file: a stale pointer still faults there.
+ * A view is good until the caller's next scheduling point (another actor
+ * may unmap meanwhile, and the view would not fault): a scan that passes
+ * one takes its view again. */
 void *fli_shm_view(void *addr, size_t len, bool write);
 
 /* Unlinks name in d.  0, FL_ENOENT, FL_EIO. */

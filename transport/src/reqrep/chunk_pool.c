@@ -132,6 +132,37 @@ checked_class(fl_chunk_pool *p, struct fli_cp_hdr *h, uint32_t index)
 	return ci;
 }
 
+/* The sum of a layout (struct fli_cp_seg's layout_sum): FNV-1a over its
+ * words, each as 8 little-endian bytes. */
+static uint64_t
+sum_word(uint64_t h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		h ^= (v >> (8 * i)) & 0xff;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t
+layout_sum(uint32_t n_classes, uint32_t total, uint64_t seg_size, uint64_t hdr_off,
+           const struct fli_cp_layout *cls)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	h = sum_word(h, n_classes);
+	h = sum_word(h, total);
+	h = sum_word(h, seg_size);
+	h = sum_word(h, hdr_off);
+	for (uint32_t i = 0; i < n_classes && i < FL_CHUNK_MAX_CLASSES; i++) {
+		h = sum_word(h, cls[i].chunk_size);
+		h = sum_word(h, cls[i].count);
+		h = sum_word(h, cls[i].first);
+		h = sum_word(h, cls[i].data_off);
+	}
+	return h;
+}
+
 /* p's chunk headers, where a scan of all of them reads (fli_shm_view). */
 static struct fli_cp_hdr *
 scan_hdrs(fl_chunk_pool *p, bool write)
@@ -223,6 +254,8 @@ layout_write(fl_chunk_pool *p, bool only_changed)
 		PUT(seg->cls[i].first, c->first);
 		PUT(seg->cls[i].data_off, c->data_off);
 	}
+	PUT(seg->layout_sum, layout_sum(p->n_classes, p->total, (uint64_t)p->size,
+	                                (uint64_t)((char *)p->hdrs - (char *)seg), p->cls));
 	if (only_changed) {
 		struct fli_cp_hdr *h = scan_hdrs(p, true);
 
@@ -353,6 +386,14 @@ fl_chunk_pool_open(const char *path, uint64_t owner, fl_chunk_pool **out)
 	}
 	if (first != hc.total) {
 		fli_rr_set_errmsg("%s: class counts do not add up", path);
+		goto fail_unmap;
+	}
+	if (hc.layout_sum != layout_sum(hc.n_classes, hc.total, hc.seg_size, hc.hdr_off, p->cls)) {
+		/* A layout that holds together but is not the creator's: a
+		 * stray write the driver's repair has not put back yet. */
+		atomic_fetch_add_explicit(&((struct fli_cp_seg *)base)->corrupt, 1,
+		                          memory_order_relaxed);
+		fli_rr_set_errmsg("%s: the layout does not match its sum (a stray write)", path);
 		goto fail_unmap;
 	}
 	p->n_classes = hc.n_classes;
@@ -604,9 +645,10 @@ fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner)
 			if (ci >= 0)
 				atomic_fetch_add_explicit(&p->seg->cls[ci].reclaimed, 1,
 				                          memory_order_relaxed);
-			continue;
+		} else {
+			n += reclaim_one(p, h, i, (uint32_t)(st >> 32));
 		}
-		n += reclaim_one(p, h, i, (uint32_t)(st >> 32));
+		all = scan_hdrs(p, true); /* past scheduling points: taken again */
 	}
 	return n;
 }
@@ -635,10 +677,10 @@ fli_cp_reclaim_in_transit(fl_chunk_pool *p, uint64_t owner,
 		/* Not published anywhere: the sender died before its push
 		 * landed.  The receiver's take claims the chunk by the same
 		 * exchange, so only one of the two gets it. */
-		if (!fl_atomic_cas("chunk.transit.reclaimed", &h->sender, &want,
-		                   CP_SENDER_RECLAIMED, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-			continue;
-		n += reclaim_one(p, h, i, gen);
+		if (fl_atomic_cas("chunk.transit.reclaimed", &h->sender, &want, CP_SENDER_RECLAIMED,
+		                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			n += reclaim_one(p, h, i, gen);
+		all = scan_hdrs(p, true); /* past scheduling points: taken again */
 	}
 	return n;
 }
@@ -660,23 +702,23 @@ fli_cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner),
 			 * no owner and a refcount, the same both sides of the
 			 * owner's read, is a wild write's.  No loan takes it
 			 * (claim skips a refcount), so the exchange races none. */
-			if ((uint32_t)st != 0 &&
-			    fl_atomic_cas("chunk.stray.freed", &h->state, &st,
+			if ((uint32_t)st == 0)
+				continue;
+			if (fl_atomic_cas("chunk.stray.freed", &h->state, &st,
 			                  (uint64_t)((uint32_t)(st >> 32) + 1) << 32,
 			                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 				n++;
+		} else if (held(arg, owner)) {
 			continue;
-		}
-		if (held(arg, owner))
-			continue;
-		/* Nobody to release it, nor to reclaim it by owner. */
-		if ((uint32_t)st == 0) {
+		} else if ((uint32_t)st == 0) {
+			/* Nobody to release it, nor to reclaim it by owner. */
 			if (fl_atomic_cas("chunk.stray.unowned", &h->owner, &owner, 0,
 			                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 				n++;
 		} else {
 			n += (uint32_t)reclaim_one(p, h, i, (uint32_t)(st >> 32));
 		}
+		all = scan_hdrs(p, true); /* past scheduling points: taken again */
 	}
 	return n;
 }

@@ -46,6 +46,14 @@ struct fli_cp_seg {
 	uint64_t hdr_off; /* offset of the chunk header array */
 	struct fli_cp_class cls[FL_CHUNK_MAX_CLASSES];
 	_Atomic uint64_t corrupt; /* wild words refused with FL_EPROTO, by anyone */
+	/* FNV-1a over the layout's words (n_classes, total, seg_size,
+	 * hdr_off, then each class's chunk_size, count, first, data_off):
+	 * an opener refuses a layout that does not match it, so a stray
+	 * write to a layout word is not taken for a layout before the
+	 * driver's repair puts it back.  (Up to version 4 each chunk header
+	 * named its class, a check at every use that cost writing every
+	 * header at creation.) */
+	uint64_t layout_sum;
 };
 
 /*
@@ -112,9 +120,9 @@ struct fli_cp_hdr *fli_cp_hdr(fl_chunk_pool *p, uint32_t index);
 /* Counts a wild word of the segment this process refused (FL_EPROTO). */
 void fli_cp_count_corrupt(fl_chunk_pool *p);
 
-/* The creator's duty: puts back every layout field of the segment header,
- * and every chunk header's class, that differs from p's own copy.  Returns
- * how many it put back. */
+/* The creator's duty: puts back every layout field of the segment header
+ * (and its sum) that differs from p's own copy, and every chunk header's
+ * mark that is not 0.  Returns how many it put back. */
 uint32_t fli_cp_repair(fl_chunk_pool *p);
 
 /* Validates a queue entry (index, gen) read from shared memory and fills

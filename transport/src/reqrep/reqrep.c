@@ -235,6 +235,8 @@ fl_rr_reclaim_owner(fl_rr_domain *d, uint64_t owner, uint32_t *ports, uint32_t *
 				np++;
 				atomic_fetch_add(&d->ports.seg->tab[k].reclaimed, 1);
 			}
+			/* Past scheduling points: taken again (fli_shm_view). */
+			port = fli_pp_scan(&d->ports, k, false);
 		}
 	}
 	/* A process killed inside a push leaves a claimed, unpublished cell

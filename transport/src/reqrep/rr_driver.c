@@ -106,9 +106,12 @@ fli_rr_driver_reclaim_strays(struct fli_rr_driver *rd, bool (*held)(void *arg, u
 			uint64_t owner = atomic_load(&p->owner);
 
 			/* fli_pp_free checks owner and generation again. */
-			if (owner != 0 && !held(arg, owner) &&
-			    fli_pp_free(pp, cp, k, i, atomic_load(&p->gen), owner) == 0)
+			if (owner == 0 || held(arg, owner))
+				continue;
+			if (fli_pp_free(pp, cp, k, i, atomic_load(&p->gen), owner) == 0)
 				n++;
+			/* Past scheduling points: taken again (fli_shm_view). */
+			port = fli_pp_scan(pp, k, false);
 		}
 	}
 	n += fli_cp_reclaim_strays(cp, held, arg);
@@ -212,7 +215,7 @@ ext_client_gone(struct fl_driver *d, void *state, uint64_t client_id, bool crash
 	struct rr_ext *x = state;
 
 	(void)crashed;
-	/* The layouts first: a chunk whose class field was written away is
+	/* The layouts first: a chunk whose header mark was written is
 	 * refused by the reclaim as corrupt, and would stay the dead
 	 * client's for good. */
 	(void)fli_rr_driver_repair(&x->rd);

@@ -692,6 +692,39 @@ layout_scribbled_after_open(void **state)
 	test_scribble_verdict(bad, cases);
 }
 
+/* A stray write that leaves a layout holding together (class 0 one chunk
+ * shorter, class 1 one longer, from one chunk earlier) is refused by the
+ * next opener and counted, until the creator's repair puts it back: the
+ * opener would otherwise hand out chunk 7 as class 1's first, 1,024 bytes
+ * over chunk 8's payload.  Up to version 4 every chunk header named its
+ * class and caught this at the chunk's use; the layout's sum does at the
+ * open. */
+static void
+forged_layout_refused_until_repair(void **state)
+{
+	fl_chunk_pool *p, *q;
+	struct fl_chunk_pool_stats st;
+
+	(void)state;
+	assert_fl(fl_chunk_pool_create(path, "64:8,1024:4", &p), 0);
+	p->seg->cls[0].count = 7;
+	p->seg->cls[1].first = 7;
+	p->seg->cls[1].count = 5;
+	assert_fl(fl_chunk_pool_open(path, 7, &q), FL_EPROTO);
+	fl_chunk_pool_stats(p, &st);
+	assert_int_equal(st.corrupt_rejected, 1);
+	assert_int_equal(fli_cp_repair(p), 3);
+	assert_int_equal(fli_cp_repair(p), 0);
+	assert_fl(fl_chunk_pool_open(path, 7, &q), 0);
+	assert_int_equal(q->cls[1].first, 8);
+	/* The sum itself written away: refused the same way, put back alone. */
+	p->seg->layout_sum ^= 1;
+	assert_fl(fl_chunk_pool_open(path, 8, &q), FL_EPROTO);
+	assert_int_equal(fli_cp_repair(p), 1);
+	fl_chunk_pool_close(q);
+	fl_chunk_pool_close(p);
+}
+
 int
 main(void)
 {
@@ -714,6 +747,7 @@ main(void)
 		T(every_chunk_first_to_last),
 		T(chunk_index_one_past_the_last),
 		T(layout_scribbled_after_open),
+		T(forged_layout_refused_until_repair),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

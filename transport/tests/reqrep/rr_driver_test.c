@@ -401,10 +401,10 @@ pump_driver(void *arg)
 }
 
 /*
- * A client killed holding chunks whose header class field was written
- * away just before (after the driver's last repair): the reclaim must
- * still take them back.  Before, it refused them as corrupt, the next
- * repair put the class back, and they stayed the dead client's for good.
+ * A client killed holding chunks whose header mark was written just
+ * before (after the driver's last repair): the reclaim must still take
+ * them back.  Before, it refused them as corrupt, the next repair put the
+ * mark back, and they stayed the dead client's for good.
  * The driver runs in agent mode so that the kill lands between two of its
  * cycles, with no repair in between.
  */
