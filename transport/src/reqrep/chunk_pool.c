@@ -640,7 +640,9 @@ fl_chunk_reclaim_owner(fl_chunk_pool *p, uint64_t owner)
 			/* A loan or release the owner died inside. */
 			int ci = class_of(p, i);
 
-			free_owner(h);
+			/* Through the mapping, not the view: free_owner
+			 * reaches a scheduling point between its stores. */
+			free_owner(fli_cp_hdr(p, i));
 			n++;
 			if (ci >= 0)
 				atomic_fetch_add_explicit(&p->seg->cls[ci].reclaimed, 1,
@@ -708,15 +710,23 @@ fli_cp_reclaim_strays(fl_chunk_pool *p, bool (*held)(void *arg, uint64_t owner),
 			                  (uint64_t)((uint32_t)(st >> 32) + 1) << 32,
 			                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 				n++;
-		} else if (held(arg, owner)) {
-			continue;
-		} else if ((uint32_t)st == 0) {
-			/* Nobody to release it, nor to reclaim it by owner. */
-			if (fl_atomic_cas("chunk.stray.unowned", &h->owner, &owner, 0,
-			                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-				n++;
 		} else {
-			n += (uint32_t)reclaim_one(p, h, i, (uint32_t)(st >> 32));
+			bool kept = held(arg, owner);
+
+			/* held may reach scheduling points (a driver's client
+			 * lookup reclaims a vanished one): taken again. */
+			all = scan_hdrs(p, true);
+			if (kept)
+				continue;
+			h = all + i;
+			if ((uint32_t)st == 0) {
+				/* Nobody to release it, nor to reclaim it by owner. */
+				if (fl_atomic_cas("chunk.stray.unowned", &h->owner, &owner, 0,
+				                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+					n++;
+			} else {
+				n += (uint32_t)reclaim_one(p, h, i, (uint32_t)(st >> 32));
+			}
 		}
 		all = scan_hdrs(p, true); /* past scheduling points: taken again */
 	}

@@ -102,15 +102,20 @@ fli_rr_driver_reclaim_strays(struct fli_rr_driver *rd, bool (*held)(void *arg, u
 		struct fli_pp_port *port = fli_pp_scan(pp, k, false);
 
 		for (uint32_t i = 0; i < pp->count[k]; i++) {
-			struct fli_pp_port *p = port + i;
-			uint64_t owner = atomic_load(&p->owner);
+			uint64_t owner = atomic_load(&port[i].owner);
+			bool kept;
 
-			/* fli_pp_free checks owner and generation again. */
-			if (owner == 0 || held(arg, owner))
+			if (owner == 0)
 				continue;
-			if (fli_pp_free(pp, cp, k, i, atomic_load(&p->gen), owner) == 0)
+			kept = held(arg, owner);
+			/* Past scheduling points, held's too (a driver's client
+			 * lookup may reclaim a vanished one), the view is taken
+			 * again (fli_shm_view).  fli_pp_free checks owner and
+			 * generation again. */
+			port = fli_pp_scan(pp, k, false);
+			if (!kept &&
+			    fli_pp_free(pp, cp, k, i, atomic_load(&port[i].gen), owner) == 0)
 				n++;
-			/* Past scheduling points: taken again (fli_shm_view). */
 			port = fli_pp_scan(pp, k, false);
 		}
 	}
