@@ -151,6 +151,46 @@ test_aligned_family(void **state)
 	xfree(e);
 }
 
+/* Blocks at one offset of many pages (page-aligned ones) share the slot
+ * within their group: the table still says exactly which are held after
+ * they are freed in a random order (each free shifts the probe runs). */
+static void
+test_page_aligned_exact(void **state)
+{
+	enum { N = 6000 };
+	void **p = calloc(N, sizeof(*p));
+	struct fli_heap_held h;
+	uint64_t kept = 0;
+
+	(void)state;
+	assert_non_null(p);
+	fli_heap_counter->begin();
+	for (size_t i = 0; i < N; i++) {
+		p[i] = xaligned_alloc(4096, 16);
+		assert_non_null(p[i]);
+	}
+	for (size_t i = N; i > 1; i--) {
+		size_t j = (size_t)(next() % i);
+		void *t = p[i - 1];
+
+		p[i - 1] = p[j];
+		p[j] = t;
+	}
+	for (size_t i = 0; i < N; i++)
+		if (next() % 3 != 0) {
+			xfree(p[i]);
+			p[i] = NULL;
+		} else {
+			kept++;
+		}
+	fli_heap_counter->end(&h);
+	assert_int_equal(h.blocks, kept);
+	assert_int_equal(h.bytes, kept * 16);
+	for (size_t i = 0; i < N; i++)
+		xfree(p[i]);
+	free(p);
+}
+
 /* A realloc that fails leaves the block the caller's: still recorded. */
 static void
 test_failed_realloc_kept(void **state)
@@ -176,6 +216,7 @@ main(void)
 		cmocka_unit_test(test_exact_after_churn),
 		cmocka_unit_test(test_first_in_allocation_order),
 		cmocka_unit_test(test_aligned_family),
+		cmocka_unit_test(test_page_aligned_exact),
 		cmocka_unit_test(test_failed_realloc_kept),
 	};
 
