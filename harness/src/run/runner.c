@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -310,18 +311,31 @@ send_ahead(const struct fl_scenario *s, const struct kept_run *k)
 		ahead.run.o.ns_prefix = ahead.run.prefix;
 }
 
+static void *
+no_op(void *arg)
+{
+	return arg;
+}
+
 /* glibc loads the unwinder (libgcc_s) the first time a thread exits or a
  * backtrace is taken: in a run's child, or each of its process actors,
  * that was an open, a read and a dozen mappings a run.  Loaded here once,
- * before any fork, every child has it. */
+ * before any fork, every child has it.  And one thread started and
+ * joined: libc binds its own calls to the allocator (this program's)
+ * lazily, at a process's first thread, and each process actor bound them
+ * again, symbol lookups that faulted in about 10 pages a proc run. */
 static void
 unwinder_preload(void)
 {
 	static bool done;
+	pthread_t t;
 
 	if (!done) {
 		done = true;
 		(void)dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE);
+		for (int i = 0; i < 2; i++) /* a new stack, then a cached one */
+			if (pthread_create(&t, NULL, no_op, NULL) == 0)
+				(void)pthread_join(t, NULL);
 	}
 }
 
