@@ -1044,9 +1044,13 @@ fli_runner_child_run(void *arg, int out_fd)
 	 * blocks (the driver's 130 KB, a client's) come from fresh mappings,
 	 * zero already, so calloc does not clear them and only the pages a
 	 * process uses fault in.  The threshold the forked heap inherited
-	 * had grown past them, and clearing them was 40 faults a run. */
-	if (!sim_mode)
+	 * had grown past them, and clearing them was 40 faults a run.  And
+	 * one arena: a thread's own (the driver's, a client's conductor's)
+	 * was a new 64 MB reservation grown by mprotect, 23 calls a run. */
+	if (!sim_mode) {
 		(void)mallopt(M_MMAP_THRESHOLD, 32 * 1024);
+		(void)mallopt(M_ARENA_MAX, 1);
+	}
 	/* A new mapping is zero already: clearing it would fault in every
 	 * page of it (16 of them, each a fault in a proc run's process). */
 	if (reused)
