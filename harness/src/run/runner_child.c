@@ -1040,17 +1040,16 @@ fli_runner_child_run(void *arg, int out_fd)
 
 	if (r == MAP_FAILED)
 		return 1;
-	/* A proc or stress run's process is a fork of its own: its large
-	 * blocks (the driver's 130 KB, a client's) come from fresh mappings,
-	 * zero already, so calloc does not clear them and only the pages a
-	 * process uses fault in.  The threshold the forked heap inherited
-	 * had grown past them, and clearing them was 40 faults a run.  And
-	 * one arena: a thread's own (the driver's, a client's conductor's)
-	 * was a new 64 MB reservation grown by mprotect, 23 calls a run. */
-	if (!sim_mode) {
-		(void)mallopt(M_MMAP_THRESHOLD, 32 * 1024);
+	/* A proc run's process keeps one malloc arena: a thread's own (the
+	 * driver's, a client's conductor's) was a new 64 MB reservation
+	 * grown by mprotect, 23 calls a run.  Not a stress run's: its actor
+	 * threads would queue on one arena's lock, and their interleavings
+	 * are what stress mode explores.  The mmap threshold stays glibc's:
+	 * a large block of its own mapping has page padding past its end,
+	 * where an overrun that corrupts the arena's next header (and dies
+	 * of malloc's check) would pass unseen. */
+	if (s->mode == FL_SCN_MODE_PROC)
 		(void)mallopt(M_ARENA_MAX, 1);
-	}
 	/* A new mapping is zero already: clearing it would fault in every
 	 * page of it (16 of them, each a fault in a proc run's process). */
 	if (reused)
