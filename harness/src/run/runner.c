@@ -1,6 +1,6 @@
 /*
  * The parent side of a run: picks the run's name, hands a plain seeded
- * sim run to the persistent worker (runner_worker.c) or forks a child for
+ * sim or proc run to the persistent worker (runner_worker.c) or forks a child for
  * it (fl_sandbox_run: runner_child.c's fli_runner_child_run, or an exec'd
  * `faultline __run` under valgrind or libfiu's POSIX preload), with a
  * wall-clock deadline, and reads the frames it sends back into the run's
@@ -202,11 +202,22 @@ static struct {
 } ahead;
 
 /* Does the persistent worker take this run? Seeded sim runs, a sweep's
- * among them; replays and the other modes fork a child each. */
+ * among them, and seeded proc runs of the transport's own pub/sub and
+ * request/response: the worker forks their process actors as a run's
+ * own child did (a fork server: the run's process is not forked again
+ * each run, and its pages, warm, are not faulted in again).  Replays,
+ * stress runs, a proc run of a cluster (its nodes are processes too) or
+ * of a target (its library may start threads of its own, which must not
+ * live on into the next run's forks), and runs under libfiu's POSIX
+ * preload or valgrind fork a child each. */
 static bool
 for_worker(const struct fl_scenario *s, const struct fli_runner_opts *o)
 {
-	return s->mode == FL_SCN_MODE_SIM && !o->replaying && !o->fork_each && o->valgrind == NULL;
+	bool mode_ok = s->mode == FL_SCN_MODE_SIM ||
+	               (s->mode == FL_SCN_MODE_PROC && s->target == NULL && s->cluster.nodes == 0 &&
+	                !fl_scenario_libc_faults(s));
+
+	return mode_ok && !o->replaying && !o->fork_each && o->valgrind == NULL;
 }
 
 static bool
@@ -413,8 +424,8 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		ca.san_dir = san_dir;
 	}
 	fflush(NULL);
-	/* Seeded sim runs, a sweep's among them, go to the persistent worker;
-	 * replays and the other modes fork a child each. */
+	/* Seeded sim runs, a sweep's among them, and plain proc runs go to
+	 * the persistent worker (for_worker); the others fork a child each. */
 	rv = FL_EIO;
 	if (for_worker(s, o)) {
 		rv = sent ? 0 : fli_runner_worker_send(s, o, ns, ca.san_dir, &ticket);

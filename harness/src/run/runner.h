@@ -128,19 +128,19 @@ int fli_runner_child_main(const struct fl_scenario *s, const struct fli_runner_o
                           const char *ns, int fd);
 
 /* fli_runner_next says which run the caller makes after the coming
- * fli_runner_run (s NULL: none, or not known): a plain seeded sim run
- * goes to the persistent worker with the coming one, and the worker
+ * fli_runner_run (s NULL: none, or not known): a plain seeded sim or
+ * proc run goes to the persistent worker with the coming one, and the worker
  * starts it as soon as that one ends.  A run sent ahead and not then
  * asked for is killed, its directories (and a sanitizer's reports)
  * removed. */
 void fli_runner_next(const struct fl_scenario *s, const struct fli_runner_opts *o);
 
-/* fli_runner_shutdown ends this process's persistent sim worker (if any)
+/* fli_runner_shutdown ends this process's persistent worker (if any)
  * and reaps it.  Call before exiting; a worker left running dies with
  * its parent (PR_SET_PDEATHSIG). */
 void fli_runner_shutdown(void);
 
-/* fli_runner_worker_pid: this process's persistent sim worker, or 0 (for
+/* fli_runner_worker_pid: this process's persistent worker, or 0 (for
  * a benchmark of its memory). */
 pid_t fli_runner_worker_pid(void);
 

@@ -54,7 +54,8 @@ int fli_runner_child_run(void *arg, int out_fd);
  * how long its writes waited for the parent to read. */
 extern uint64_t fli_runner_child_done_ms;
 
-/* runner_worker.c: plain seeded sim runs on the persistent worker.
+/* runner_worker.c: plain seeded sim and proc runs on the persistent
+ * worker (runner.c's for_worker says which).
  * fli_runner_worker_send hands it a run (at most two are in flight: the
  * one waited for and the next, sent ahead) and sets *ticket;
  * fli_runner_worker_wait waits for the oldest, which must be ticket's,

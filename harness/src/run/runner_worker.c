@@ -1,9 +1,13 @@
 /*
- * The persistent sim worker.  Forking a child per run costs about 0.3 ms,
+ * The persistent worker.  Forking a child per run costs about 0.3 ms,
  * a fifth of a short sim run, so seeded sim runs (a sweep's too: the
  * sweep's rule goes with the seed) go to one forked worker that runs them
  * in sequence, each exactly as the per-run child would
- * (fli_runner_child_run).  The caller may send the next run while one is
+ * (fli_runner_child_run).  So do plain proc runs (runner.c's for_worker):
+ * the worker forks each run's process actors and runs its driver thread,
+ * as the run's own process did, and a third of a proc run's page faults
+ * (the run's process faulting in its pages again after its fork) are
+ * gone.  The caller may send the next run while one is
  * on (fli_runner_next): the worker starts it as soon as the first ends,
  * and its frames wait (in the socket, or read into worker.buf) until
  * they are asked for; its deadline counts from its start (TAG_BEGIN
