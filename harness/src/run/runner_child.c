@@ -15,6 +15,7 @@
 #include <malloc.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1017,6 +1018,29 @@ run_sim(struct run *r, const struct fli_runner_opts *o, struct fl_sim **sim,
 
 uint64_t fli_runner_child_done_ms;
 
+static void *
+late_crash(void *arg)
+{
+	usleep(300 * 1000);
+	raise(SIGSEGV);
+	return arg;
+}
+
+/* A test's (cli_test.py, case worker): the proc run of seed
+ * FLI_TEST_LEAVE_THREAD_SEED leaves a thread running in its process that
+ * crashes 300 ms later.  A run's own process took it with it when it
+ * exited; the persistent worker must not carry it into a later run. */
+static void
+test_leave_thread(uint64_t seed)
+{
+	const char *e = getenv("FLI_TEST_LEAVE_THREAD_SEED");
+	pthread_t t;
+
+	if (e != NULL && strtoull(e, NULL, 10) == seed &&
+	    pthread_create(&t, NULL, late_crash, NULL) == 0)
+		pthread_detach(t);
+}
+
 int
 fli_runner_child_run(void *arg, int out_fd)
 {
@@ -1127,6 +1151,7 @@ fli_runner_child_run(void *arg, int out_fd)
 	switch (s->mode) {
 	case FL_SCN_MODE_PROC:
 		ran = run_processes(r) == 0;
+		test_leave_thread(ca->o->seed);
 		if (!ran)
 			fli_run_fail(r, "harness", "could not start the driver thread");
 		break;

@@ -17,7 +17,8 @@
  * that crashes kills the worker (its signal is the verdict, as before),
  * a run past its deadline gets the worker's process group SIGKILLed
  * (hang), and the worker retires after any run that did not pass or left
- * a file descriptor open, so every failure is found by a worker whose
+ * a file descriptor open (or, a proc run, a thread or a child process:
+ * its group is killed with it), so every failure is found by a worker whose
  * earlier runs all passed clean, and replay and shrink (which always
  * fork per run) reproduce it.  A run sent ahead that a dead or retired
  * worker never began is sent again to a new one (runner.c); a send that
@@ -115,6 +116,36 @@ fli_runner_read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
+/* Is this process alone again after a proc run: its one thread, and no
+ * child left (running, or dead and not reaped)?  A run's own process
+ * took what it left behind with it when it exited; the worker must not
+ * carry a thread or a process of one run into the next run's verdict
+ * (a leftover thread that crashes later, or allocates in the next run's
+ * heap window).  Not alone: the worker retires, and its parent kills
+ * its group. */
+static bool
+alone(void)
+{
+	char buf[1024], *p;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC), status, field = 2;
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	long threads = 0;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* Field 20 is num_threads; field 2, the name, ends at the last ')'. */
+	p = strrchr(buf, ')');
+	while (p != NULL && field < 20 && (p = strchr(p + 1, ' ')) != NULL)
+		field++;
+	if (p == NULL || field != 20)
+		return false;
+	threads = strtol(p + 1, NULL, 10);
+	return threads == 1 && waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD;
+}
+
 static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, int fd)
 {
 	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL,  SIGFPE, SIGABRT,
@@ -157,7 +188,8 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 			o.sweep_persistent = q.sweep_persistent;
 		}
 		end[0] = fli_runner_child_run(&ca, fd);
-		end[1] = end[0] == 0 && fli_audit_count_fds() == fds_at_start;
+		end[1] = end[0] == 0 && fli_audit_count_fds() == fds_at_start &&
+		         (s->mode != FL_SCN_MODE_PROC || alone());
 		fflush(NULL);
 		/* With when it ended: the run is judged by its own time, not
 		 * by when the parent came to read it. */
@@ -446,8 +478,10 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 				sr->verdict = FL_VERDICT_HANG;
 				sr->signal = 0;
 			}
+			/* It retires after a failed or unclean run: with its group,
+			 * whatever a proc run left running in it. */
 			if (!end[1])
-				worker_stop(false); /* it retires after a failed or unclean run */
+				worker_stop(true);
 			break;
 		}
 		if (stop()) {

@@ -1202,6 +1202,19 @@ def case_worker():
                   "%s seed %s: worker %s, fresh child %s", scn, x["seed"],
                   (x["verdict"], x["property"], x["trace_hash"]),
                   (y["verdict"], y["property"], y["trace_hash"]))
+    # A proc run that leaves a thread in its process (a test hook's, which
+    # crashes 300 ms later): the worker retires after it, its group
+    # killed, and no later run inherits the crash; with a fresh child
+    # each run the thread died with its run's process.
+    scn = "scenarios/pubsub-smoke.yaml"
+    args = ["--mode", "proc", "--seed", "1", "--runs", "40"]
+    env = {"FLI_TEST_LEAVE_THREAD_SEED": "3"}
+    a, _, _ = run_json(scn, args, "worker-thread-a", {0, 1}, env=env)
+    b, _, _ = run_json(scn, args + ["--fork-each"], "worker-thread-b", {0, 1}, env=env)
+    for x, name in ((a, "worker"), (b, "fresh child")):
+        bad = [(r["seed"], r["verdict"], r["property"]) for r in x["runs"] if r["verdict"] != "pass"]
+        check(len(x["runs"]) == 40 and not bad, "a run's leftover thread, %s: %d runs, not passed %s",
+              name, len(x["runs"]), bad)
     # A worker that died in a run before the next was sent to it (the
     # parent paused first): the dead run's crash is its verdict, the next
     # run goes to a new worker, and every run is run (on /dev/shm a run
