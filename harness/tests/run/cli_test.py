@@ -1240,13 +1240,17 @@ def case_worker():
           "runs read late judged %s", [r["verdict"] for r in a["runs"]])
     check(all(r["seconds"] < 1.0 for r in a["runs"]), "runs read late timed %s",
           [r["seconds"] for r in a["runs"]])
-    # The same runs with a 5 ms deadline, which each passes (about 20 ms
-    # a run): ended while the parent was away, each is still a hang,
-    # judged by its own start and end (they would pass unread otherwise).
-    h, _, _ = run_json(scn, ["--seed", "1", "--runs", "4", "--timeout", "5"], "worker-late-h", 1,
+    # The same runs with a 1 ms deadline, which each passes (4 to 10 ms a
+    # run on a fast host, the clock's grain 1 ms; 5 ms was tried and the
+    # fastest run, 4 ms, passed it): ended while the parent was away,
+    # each is still a hang, judged by its own start and end (they would
+    # pass unread otherwise).
+    check(min(r["seconds"] for r in a["runs"]) >= 0.003,
+          "runs too fast for a 1 ms deadline to catch: %s", [r["seconds"] for r in a["runs"]])
+    h, _, _ = run_json(scn, ["--seed", "1", "--runs", "4", "--timeout", "1"], "worker-late-h", 1,
                        env={"FLI_TEST_AHEAD_PAUSE_MS": "300"})
     check([(r["verdict"], r["property"]) for r in h["runs"]] == [("hang", "hang")] * 4,
-          "runs past a 5 ms deadline, read late, judged %s",
+          "runs past a 1 ms deadline, read late, judged %s",
           [(r["verdict"], r["property"]) for r in h["runs"]])
     # A sweep's faulted runs go to the worker too, its rule sent with the
     # seed: run for run the same point, hit, verdict and hash as a fresh
