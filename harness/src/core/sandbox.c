@@ -307,8 +307,8 @@ fl_sandbox_frame_write(int fd, uint32_t tag, const void *data, uint32_t len)
 	uint8_t small[256];
 	int rc;
 
-	/* A small frame in one write: each write may wake the reader, and a
-	 * sim worker sends three of them a run. */
+	/* A small frame in one write: each write may wake the reader (a
+	 * worker's TAG_BEGIN, when its run was not sent ahead). */
 	if (len <= sizeof(small) - sizeof(hdr)) {
 		memcpy(small, hdr, sizeof(hdr));
 		if (len > 0)

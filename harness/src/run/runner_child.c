@@ -147,6 +147,21 @@ crash_handler(int sig, siginfo_t *si, void *uctx)
 	uint64_t by;
 	size_t n = 0;
 
+	/* A worker's outcome built and not yet sent (its choices among
+	 * them): first, as it would have been. */
+	if (crash_fd >= 0 && fli_runner_child_outcome.len > 0) {
+		const uint8_t *p = fli_runner_child_outcome.buf;
+		size_t left = fli_runner_child_outcome.len;
+
+		while (left > 0) {
+			ssize_t w = write(crash_fd, p, left);
+
+			if (w <= 0)
+				break;
+			p += w;
+			left -= (size_t)w;
+		}
+	}
 	if (crash_choices != NULL && crash_fd >= 0)
 		fl_sandbox_frame_write(crash_fd, TAG_CHOICES, fl_choice_values(crash_choices),
 		                       (uint32_t)(fl_choice_count(crash_choices) *
@@ -533,13 +548,12 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 	char text[700];
 	size_t np = fl_fault_point_count();
 	uint64_t hits[256];
-	/* Kept from run to run of a worker (written after the heap audit). */
-	static struct fl_sandbox_frames out;
+	struct fl_sandbox_frames *out = &fli_runner_child_outcome;
 
-	fl_sandbox_frames_add(&out, TAG_CHOICES, fl_choice_values(r->choices),
+	fl_sandbox_frames_add(out, TAG_CHOICES, fl_choice_values(r->choices),
 	                      (uint32_t)(fl_choice_count(r->choices) * sizeof(uint64_t)));
-	fl_sandbox_frames_add(&out, TAG_HASH, &hash, sizeof(hash));
-	fl_sandbox_frames_add(&out, TAG_STEPS, &steps, sizeof(steps));
+	fl_sandbox_frames_add(out, TAG_HASH, &hash, sizeof(hash));
+	fl_sandbox_frames_add(out, TAG_STEPS, &steps, sizeof(steps));
 	if (r->faults != NULL && np <= 256) {
 		for (size_t i = 0; i < np; i++) {
 			hits[i] = fl_faults_hits(r->faults, fl_fault_points()[i]);
@@ -547,12 +561,12 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 			    __atomic_load_n(&r->point_hits_max[i], __ATOMIC_RELAXED) > hits[i])
 				hits[i] = __atomic_load_n(&r->point_hits_max[i], __ATOMIC_RELAXED);
 		}
-		fl_sandbox_frames_add(&out, TAG_HITS, hits, (uint32_t)(np * sizeof(uint64_t)));
+		fl_sandbox_frames_add(out, TAG_HITS, hits, (uint32_t)(np * sizeof(uint64_t)));
 	}
 	if (r->faults_configured && np <= FL_RUN_MAX_POINTS) {
 		for (size_t i = 0; i < np; i++)
 			hits[i] = __atomic_load_n(&r->point_fired[i], __ATOMIC_RELAXED);
-		fl_sandbox_frames_add(&out, TAG_FIRED, hits, (uint32_t)(np * sizeof(uint64_t)));
+		fl_sandbox_frames_add(out, TAG_FIRED, hits, (uint32_t)(np * sizeof(uint64_t)));
 	}
 	{
 		uint64_t oe[2] = { 0, 0 };
@@ -561,38 +575,40 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 			oe[0] += r->actors[i].op_errors_tolerated;
 			oe[1] += r->actors[i].op_errors - r->actors[i].op_errors_tolerated;
 		}
-		fl_sandbox_frames_add(&out, TAG_OPERR, oe, sizeof(oe));
+		fl_sandbox_frames_add(out, TAG_OPERR, oe, sizeof(oe));
 		oe[0] = __atomic_load_n(&r->violations, __ATOMIC_RELAXED);
-		fl_sandbox_frames_add(&out, TAG_VIOLATIONS, oe, sizeof(uint64_t));
+		fl_sandbox_frames_add(out, TAG_VIOLATIONS, oe, sizeof(uint64_t));
 		for (uint64_t i = 0; i + 1 < oe[0] && i < FL_REPORT_MORE; i++) {
 			char more[sizeof(r->more[0].property) + sizeof(r->more[0].detail) + 2];
 			int n = snprintf(more, sizeof(more), "%s\n%s", r->more[i].property,
 			                 r->more[i].detail);
 
 			if (n > 0)
-				fl_sandbox_frames_add(&out, TAG_MORE, more,
+				fl_sandbox_frames_add(out, TAG_MORE, more,
 				                      (uint32_t)((size_t)n < sizeof(more)
 				                                         ? (size_t)n
 				                                         : sizeof(more) - 1));
 		}
 		oe[0] = __atomic_load_n(&r->rules_fired, __ATOMIC_RELAXED);
-		fl_sandbox_frames_add(&out, TAG_RULES, oe, sizeof(uint64_t));
+		fl_sandbox_frames_add(out, TAG_RULES, oe, sizeof(uint64_t));
 	}
 	if (v != FL_VERDICT_PASS && r->history_len > 0 && r->history_len <= UINT32_MAX)
-		fl_sandbox_frames_add(&out, TAG_HISTORY, r->history, (uint32_t)r->history_len);
+		fl_sandbox_frames_add(out, TAG_HISTORY, r->history, (uint32_t)r->history_len);
 	if (r->narrate) {
 		uint32_t len = __atomic_load_n(&r->story_len, __ATOMIC_RELAXED);
-		fl_sandbox_frames_add(&out, TAG_STORY, r->story,
+		fl_sandbox_frames_add(out, TAG_STORY, r->story,
 		                      len < sizeof(r->story) ? len : (uint32_t)sizeof(r->story));
 	}
 	snprintf(text, sizeof(text), "%d\n%s\n%s", (int)v, r->property, r->detail);
-	if (fl_sandbox_frames_add(&out, TAG_VERDICT, text, (uint32_t)strlen(text)) != 0) {
+	if (fl_sandbox_frames_add(out, TAG_VERDICT, text, (uint32_t)strlen(text)) != 0) {
 		/* No memory for the batch: the verdict frame alone, so that
-		 * the parent knows the run's end (it reads the rest as lost). */
-		out.len = 0;
+		 * the parent knows the run's verdict (it reads the rest as
+		 * lost; a worker's TAG_END follows). */
+		out->len = 0;
 		fl_sandbox_frame_write(fd, TAG_VERDICT, text, (uint32_t)strlen(text));
 	}
-	(void)fl_sandbox_frames_flush(fd, &out);
+	if (!fli_runner_child_hold)
+		(void)fl_sandbox_frames_flush(fd, out);
 	return v == FL_VERDICT_PASS ? 0 : 1;
 }
 
@@ -646,6 +662,7 @@ static void __attribute__((noreturn)) stress_hang(struct run *r, int out_fd)
 	if (r->faults != NULL)
 		fl_faults_quiesce(r->faults);
 	(void)send_outcome(out_fd, r, final_verdict(r, FL_VERDICT_PASS), 0, 0);
+	(void)fl_sandbox_frames_flush(out_fd, &fli_runner_child_outcome); /* held or not */
 	/* Never the exit status of a pass, should the verdict's frame be lost. */
 	_exit(FL_SANDBOX_EXIT_FAIL);
 }
@@ -1017,6 +1034,10 @@ run_sim(struct run *r, const struct fli_runner_opts *o, struct fl_sim **sim,
 }
 
 uint64_t fli_runner_child_done_ms;
+bool fli_runner_child_hold;
+/* Its buffer kept from run to run of a worker (grown after the heap
+ * audit, so never counted in a run's heap). */
+struct fl_sandbox_frames fli_runner_child_outcome;
 
 static void *
 late_crash(void *arg)

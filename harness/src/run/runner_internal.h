@@ -53,6 +53,15 @@ int fli_runner_child_run(void *arg, int out_fd);
  * outcome (fli_mono_ms): a worker's run is judged by its own time, not by
  * how long its writes waited for the parent to read. */
 extern uint64_t fli_runner_child_done_ms;
+/* The frames of a run's outcome, as fli_runner_child_run built them.
+ * With fli_runner_child_hold clear it writes them to out_fd itself; set
+ * (the worker), they stay here and the worker writes them with its
+ * TAG_END, and the next run's TAG_BEGIN when that run was sent ahead,
+ * in one write: the parent wakes once a run where it woke three times.
+ * (A stress run's hang writes them at once either way; the crash
+ * handler writes what is held before its own frames.) */
+extern bool fli_runner_child_hold;
+extern struct fl_sandbox_frames fli_runner_child_outcome;
 
 /* runner_worker.c: plain seeded sim and proc runs on the persistent
  * worker (runner.c's for_worker says which).
