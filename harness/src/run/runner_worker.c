@@ -149,14 +149,18 @@ alone(void)
 	return threads == 1 && waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD;
 }
 
-/* Whether the parent's next request is here whole, to be read without
- * waiting (it sends each in one write, ahead of the run before it). */
+/* Reads the parent's next request into *q if it is already here (it
+ * sends each in one write, ahead of the run before it), without
+ * waiting for one that is not: true when *q holds it whole. */
 static bool
-next_ready(int fd)
+next_ready(int fd, struct worker_req *q)
 {
-	struct worker_req peek;
+	ssize_t n = recv(fd, q, sizeof(*q), MSG_DONTWAIT);
 
-	return recv(fd, &peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT) == (ssize_t)sizeof(peek);
+	if (n == (ssize_t)sizeof(*q))
+		return true;
+	/* Part of it: the rest is on its way (false: the stream ended). */
+	return n > 0 && fli_runner_read_full(fd, (uint8_t *)q + n, sizeof(*q) - (size_t)n) == 0;
 }
 
 /* Appends a frame to the outcome held for one write, or writes what is
@@ -278,7 +282,7 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		 * parent wakes once a run, not three times.  Not after a
 		 * failed or unclean run: the worker retires, and the parent
 		 * sends that run again. */
-		if (end[1] && next_ready(fd) && fli_runner_read_full(fd, &q, sizeof(q)) == 0) {
+		if (end[1] && next_ready(fd, &q)) {
 			have = true;
 			b_off = fli_runner_child_outcome.len;
 			began = 0; /* held_send sets it */
