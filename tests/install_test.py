@@ -10,13 +10,16 @@ against the static one (`pkg-config --static`), each run to exchange
 faultline); the queue target's adapter (fixtures/targets/queue.c) built
 as a shared object from the installed headers, correct and leaky, each
 run by the installed faultline on its installed fixture (the leak must
-be found); every installed program's --help; and the installed faultline
-running the installed copy of a shipped scenario.  Prints TAP lines;
+be found); every installed header compiled alone, and each shared library's
+exported symbols checked against the headers (fl_ ones they declare,
+nothing else); every installed program's --help; and the installed
+faultline running the installed copy of a shipped scenario.  Prints TAP lines;
 exit status 1 on any failure.
 
 usage: install_test.py BUILDDIR SOURCEDIR
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,6 +111,29 @@ def main():
               "libfaultline-transport.so and .a installed side by side", libdir)
         if libdir is None:
             return
+        # Public API hygiene: every installed header compiles alone (it
+        # includes what it needs), and each shared library exports only
+        # fl_ symbols that the installed headers declare.
+        incdir = os.path.dirname(find(dest, "client.h"))
+        text = ""
+        for h in sorted(os.listdir(incdir)):
+            with open(os.path.join(incdir, h)) as f:
+                text += f.read()
+            if not h.endswith(".h"):
+                continue
+            p = subprocess.run(["cc", "-std=gnu11", "-Wall", "-Werror", "-fsyntax-only",
+                                "-I", os.path.dirname(incdir), "-x", "c", "-"],
+                               input="#include \"faultline/%s\"\n" % h, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+            check(p.returncode == 0, "faultline/%s compiles alone" % h, p.stdout)
+        for lib in ("libfaultline-transport.so", "libfaultline-harness.so"):
+            rc, out = run(["nm", "-D", "--defined-only", os.path.join(libdir, lib)])
+            syms = [l.split()[-1] for l in out.splitlines() if len(l.split()) == 3]
+            stray = [x for x in syms if not x.startswith("fl_") or
+                     not re.search(r"\b%s\b" % re.escape(x), text)]
+            check(rc == 0 and len(syms) > 50 and not stray,
+                  "%s exports only fl_ symbols the headers declare (%d)" % (lib, len(syms)),
+                  "not public: %s" % stray[:20])
         # pkg-config as a user's build would call it; the sysroot maps the
         # .pc's prefix into the DESTDIR.
         env = dict(os.environ, PKG_CONFIG_PATH=os.path.dirname(pc), PKG_CONFIG_SYSROOT_DIR=dest)
