@@ -52,6 +52,8 @@
 /* For the crash handler: what to send when the code under test dies. */
 static struct fl_choice *crash_choices;
 static int crash_fd = -1;
+/* When the run being made began (fli_mono_ms), and its deadline. */
+static uint64_t run_began_ms, run_timeout_ms;
 static struct run *the_run;
 
 static size_t crash_text_add(char *buf, size_t len, size_t at, const char *fmt, ...)
@@ -152,6 +154,11 @@ crash_handler(int sig, siginfo_t *si, void *uctx)
 	if (crash_fd >= 0 && fli_runner_child_outcome.len > 0) {
 		const uint8_t *p = fli_runner_child_outcome.buf;
 		size_t left = fli_runner_child_outcome.len;
+
+		/* Never the worker's own TAG_END behind it: a run whose
+		 * worker died is not a run that ended. */
+		if (left > fli_runner_child_outcome_mark)
+			left = fli_runner_child_outcome_mark;
 
 		while (left > 0) {
 			ssize_t w = write(crash_fd, p, left);
@@ -607,7 +614,11 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 		out->len = 0;
 		fl_sandbox_frame_write(fd, TAG_VERDICT, text, (uint32_t)strlen(text));
 	}
-	if (!fli_runner_child_hold)
+	/* Held for the worker's one write, unless the run took over half
+	 * its deadline: then the parent must see at once that it ended (at
+	 * the deadline, frames past TAG_BEGIN extend its wait), while the
+	 * teardown goes on before the worker writes. */
+	if (!fli_runner_child_hold || fli_runner_child_done_ms - run_began_ms > run_timeout_ms / 2)
 		(void)fl_sandbox_frames_flush(fd, out);
 	return v == FL_VERDICT_PASS ? 0 : 1;
 }
@@ -1035,6 +1046,7 @@ run_sim(struct run *r, const struct fli_runner_opts *o, struct fl_sim **sim,
 
 uint64_t fli_runner_child_done_ms;
 bool fli_runner_child_hold;
+size_t fli_runner_child_outcome_mark = SIZE_MAX;
 /* Its buffer kept from run to run of a worker (grown after the heap
  * audit, so never counted in a run's heap). */
 struct fl_sandbox_frames fli_runner_child_outcome;
@@ -1078,6 +1090,9 @@ fli_runner_child_run(void *arg, int out_fd)
 	                       : mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
 	                              (sim_mode ? MAP_PRIVATE : MAP_SHARED) | MAP_ANONYMOUS, -1, 0);
 	struct fl_sim *sim = NULL;
+
+	run_began_ms = fli_mono_ms();
+	run_timeout_ms = ca->o->timeout_ms;
 	struct fl_sim_result res = { 0 };
 	enum fl_verdict v = FL_VERDICT_PASS;
 	bool leaked, ran = false;

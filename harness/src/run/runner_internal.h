@@ -62,6 +62,10 @@ extern uint64_t fli_runner_child_done_ms;
  * handler writes what is held before its own frames.) */
 extern bool fli_runner_child_hold;
 extern struct fl_sandbox_frames fli_runner_child_outcome;
+/* How much of fli_runner_child_outcome is the run's outcome, set by the
+ * worker before it adds its own frames (SIZE_MAX: all of it): the crash
+ * handler writes that much. */
+extern size_t fli_runner_child_outcome_mark;
 
 /* runner_worker.c: plain seeded sim and proc runs on the persistent
  * worker (runner.c's for_worker says which).

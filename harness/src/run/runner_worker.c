@@ -202,14 +202,18 @@ held_send(int fd, size_t b_off)
 	size_t len = b->len, off = 0, at = b_off + 2 * sizeof(uint32_t);
 	uint64_t began = fli_mono_ms();
 	ssize_t n;
+	bool stale;
 
 	b->len = 0; /* the crash handler sends none of it again */
+	fli_runner_child_outcome_mark = SIZE_MAX;
 	if (b_off != SIZE_MAX)
 		memcpy(b->buf + at, &began, sizeof(began));
 	/* Nearly always all of it, in one call that does not wait. */
 	n = send(fd, b->buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n > 0)
 		off = (size_t)n;
+	/* The TAG_BEGIN went out in part, the rest to wait for the parent. */
+	stale = b_off != SIZE_MAX && off > b_off && off < len;
 	if (b_off != SIZE_MAX && off < b_off) {
 		if (write_full(fd, b->buf + off, b_off - off) != 0)
 			return;
@@ -217,7 +221,12 @@ held_send(int fd, size_t b_off)
 		began = fli_mono_ms();
 		memcpy(b->buf + at, &began, sizeof(began));
 	}
-	(void)write_full(fd, b->buf + off, len - off);
+	if (write_full(fd, b->buf + off, len - off) != 0 || !stale)
+		return;
+	/* A second TAG_BEGIN, with the time the run begins (the parent
+	 * takes the last of those that lead a run's frames). */
+	began = fli_mono_ms();
+	fl_sandbox_frame_write(fd, TAG_BEGIN, &began, sizeof(began));
 }
 
 static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, int fd)
@@ -276,6 +285,7 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		ended = fli_runner_child_done_ms;
 		memcpy(end_frame, end, sizeof(end));
 		memcpy(end_frame + sizeof(end), &ended, sizeof(ended));
+		fli_runner_child_outcome_mark = fli_runner_child_outcome.len;
 		held_add(fd, TAG_END, end_frame, sizeof(end_frame));
 		/* The next run, sent ahead, begins once this one's frames are
 		 * written: its TAG_BEGIN goes in the same write, so the
@@ -505,6 +515,24 @@ drain(void)
 	}
 }
 
+/* The TAG_BEGIN frames that lead what is read of the run waited for (one;
+ * two when the first went out late, held_send): their length, 0 when
+ * none is whole yet, and the last one's time in *began. */
+static size_t
+leading_begins(uint64_t *began)
+{
+	size_t pos = 0, at = 0;
+	uint32_t tag, dlen;
+	const uint8_t *data;
+
+	while (fl_sandbox_frame_next(worker.buf, worker.len, &pos, &tag, &data, &dlen) == 0 &&
+	       tag == TAG_BEGIN && dlen == sizeof(*began)) {
+		memcpy(began, data, sizeof(*began));
+		at = pos;
+	}
+	return at;
+}
+
 /* Moves the first n bytes read into *sr's payload (NUL-terminated, as
  * fl_sandbox_run's), keeping what follows for the next run.  false when
  * out of memory. */
@@ -528,7 +556,7 @@ int
 fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
                        struct fl_sandbox_result *sr)
 {
-	uint64_t t0 = fli_mono_ms(), deadline = t0 + timeout_ms, ended = 0;
+	uint64_t t0 = fli_mono_ms(), deadline = t0 + timeout_ms, ended = 0, began = 0;
 	bool extended = false;
 	int32_t end[2];
 	int status;
@@ -542,20 +570,14 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 		struct pollfd pf = { .fd = worker.fd, .events = POLLIN };
 		uint64_t now = fli_mono_ms();
 		size_t whole = run_frames(worker.buf, worker.len, end, &ended);
-		uint32_t hdr[2];
-		uint64_t began;
+		size_t begins = leading_begins(&began);
 		ssize_t n;
 
 		/* Its time and its deadline count from its start (before
 		 * this wait when it was sent ahead). */
-		if (worker.len >= sizeof(hdr) + sizeof(began)) {
-			memcpy(hdr, worker.buf, sizeof(hdr));
-			memcpy(&began, worker.buf + sizeof(hdr), sizeof(began));
-			if (hdr[0] == TAG_BEGIN && hdr[1] == sizeof(began) && began != t0 &&
-			    !extended) {
-				t0 = began;
-				deadline = t0 + timeout_ms;
-			}
+		if (begins > 0 && began != t0 && !extended) {
+			t0 = began;
+			deadline = t0 + timeout_ms;
 		}
 
 		if (whole > 0) {
@@ -591,12 +613,13 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 			/* What is written already first: a run that ended in time
 			 * and was not read yet (the parent slow) is no hang.  Nor
 			 * is one whose outcome is coming (frames past its
-			 * TAG_BEGIN: a sim run writes them once it is over), its
-			 * writes having waited for this reader: once more its
-			 * time to finish them. */
+			 * TAG_BEGIN: a run writes them once it is over, at once
+			 * when it took over half its time, else with its
+			 * TAG_END), its writes having waited for this reader:
+			 * once more its time to finish them. */
 			if (drain())
 				continue;
-			if (!extended && worker.len > sizeof(hdr) + sizeof(began)) {
+			if (!extended && begins > 0 && worker.len > begins) {
 				extended = true;
 				deadline = now + timeout_ms;
 				continue;
