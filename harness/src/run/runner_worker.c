@@ -214,7 +214,7 @@ held_send(int fd, size_t b_off)
 		off = (size_t)n;
 	/* The TAG_BEGIN went out in part, the rest to wait for the parent. */
 	stale = b_off != SIZE_MAX && off > b_off && off < len;
-	if (b_off != SIZE_MAX && off < b_off) {
+	if (b_off != SIZE_MAX && off <= b_off) {
 		if (write_full(fd, b->buf + off, b_off - off) != 0)
 			return;
 		off = b_off;
