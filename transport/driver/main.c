@@ -10,7 +10,9 @@
  * --no-reqrep, it serves request/response too (fl_rr_driver_ext): chunk
  * pools and port tables in the run directory, reclaimed per dead client.
  */
+#include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,26 @@ usage(FILE *f)
 	        "          and N server and N client ports (default 512)\n");
 }
 
+/* v, the value of option opt, as a decimal number min..max (digits only:
+ * "abc", "-1", "+5", "12x" and "0x10" are refused, not read as 0, -1, 5
+ * or 12) into *out.  false with the message printed. */
+static bool
+num_arg(const char *opt, const char *v, unsigned long long min, unsigned long long max,
+        unsigned long long *out)
+{
+	char *end = NULL;
+
+	errno = 0;
+	if (*v >= '0' && *v <= '9')
+		*out = strtoull(v, &end, 10);
+	if (end == NULL || *end != '\0' || errno != 0 || *out < min || *out > max) {
+		fprintf(stderr, "faultline-driver: %s %s: expected a number %llu..%llu\n", opt, v,
+		        min, max);
+		return false;
+	}
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -45,6 +67,7 @@ main(int argc, char **argv)
 	static const struct fl_driver_ext *const exts[] = { &fl_rr_driver_ext };
 	bool reqrep = true;
 	fl_driver *d;
+	unsigned long long n;
 	int i, rc;
 
 	fl_driver_ctx_init(&ctx);
@@ -57,17 +80,25 @@ main(int argc, char **argv)
 		if ((strcmp(a, "-n") == 0 || strcmp(a, "--namespace") == 0) && v) {
 			ctx.ns = v;
 			i++;
-		} else if (strcmp(a, "--client-timeout-ms") == 0 && v) {
-			ctx.client_liveness_ns = strtoull(v, NULL, 10) * FL_NS_PER_MS;
+		} else if ((strcmp(a, "--client-timeout-ms") == 0 ||
+		            strcmp(a, "--linger-ms") == 0) &&
+		           v) {
+			/* a day at most: ns in 64 bits with room to spare */
+			if (!num_arg(a, v, 0, 86400000ull, &n))
+				return 2;
+			if (a[2] == 'c')
+				ctx.client_liveness_ns = n * FL_NS_PER_MS;
+			else
+				ctx.publication_linger_ns = n * FL_NS_PER_MS;
 			i++;
-		} else if (strcmp(a, "--linger-ms") == 0 && v) {
-			ctx.publication_linger_ns = strtoull(v, NULL, 10) * FL_NS_PER_MS;
-			i++;
-		} else if (strcmp(a, "--term-length") == 0 && v) {
-			ctx.term_length = (uint32_t)strtoul(v, NULL, 10);
-			i++;
-		} else if (strcmp(a, "--mtu") == 0 && v) {
-			ctx.mtu = (uint32_t)strtoul(v, NULL, 10);
+		} else if ((strcmp(a, "--term-length") == 0 || strcmp(a, "--mtu") == 0) && v) {
+			/* the transport checks what it takes (fl_driver_start) */
+			if (!num_arg(a, v, 0, UINT32_MAX, &n))
+				return 2;
+			if (a[2] == 't')
+				ctx.term_length = (uint32_t)n;
+			else
+				ctx.mtu = (uint32_t)n;
 			i++;
 		} else if (strcmp(a, "--chunks") == 0 && v) {
 			if (fl_chunk_spec_check(v, NULL) != 0) {
@@ -78,13 +109,8 @@ main(int argc, char **argv)
 			setenv("FL_RR_CHUNKS", v, 1);
 			i++;
 		} else if (strcmp(a, "--ports") == 0 && v) {
-			char *end;
-			unsigned long n = strtoul(v, &end, 10);
-			if (*end != '\0' || n < 1 || n > 65536) {
-				fprintf(stderr, "faultline-driver: --ports %s: expected 1..65536\n",
-				        v);
+			if (!num_arg(a, v, 1, 65536, &n))
 				return 2;
-			}
 			setenv("FL_RR_SERVER_PORTS", v, 1);
 			setenv("FL_RR_CLIENT_PORTS", v, 1);
 			i++;

@@ -54,6 +54,15 @@ try:
     badspec = subprocess.run([driver, "-n", ns + "-x", "--chunks", "128:x"], capture_output=True,
                              text=True, timeout=10)
     assert badspec.returncode == 2 and "--chunks 128:x" in badspec.stderr, badspec
+    # Numbers are digits only, in range: never read as 0 (a timeout of
+    # nothing) or as a part of what was typed.
+    for opt, val in (("--client-timeout-ms", "abc"), ("--linger-ms", "-1"),
+                     ("--term-length", "12x"), ("--mtu", "0x10"), ("--ports", "0"),
+                     ("--ports", "+5"), ("--term-length", "99999999999")):
+        badnum = subprocess.run([driver, "-n", ns + "-x", opt, val], capture_output=True,
+                                text=True, timeout=10)
+        assert badnum.returncode == 2 and "%s %s: expected a number" % (opt, val) in \
+            badnum.stderr, badnum
     assert not os.path.exists(run_dir + "-x")
     missing = subprocess.run([stat, "t-no-such-ns"], capture_output=True, text=True, timeout=10)
     assert missing.returncode == 1, missing
