@@ -6,7 +6,8 @@ but what was installed: the pub/sub demo (transport/demo/pubsub_demo.c)
 compiled outside the tree with `pkg-config --cflags --libs
 faultline-transport`, linked against the shared library and again
 against the static one (`pkg-config --static`), each run to exchange
-2,000 messages; a program on the engine's shared library (pkg-config
+2,000 messages; the six man pages in place; a program on the engine's
+shared library (pkg-config
 faultline); the queue target's adapter (fixtures/targets/queue.c) built
 as a shared object from the installed headers, correct and leaky, each
 run by the installed faultline on its installed fixture (the leak must
@@ -23,18 +24,11 @@ import re
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import check, done  # noqa: E402
 import tempfile
 
-failures = []
-
-
-def check(ok, what, detail=""):
-    print("%s - %s" % ("ok" if ok else "not ok", what))
-    if not ok:
-        failures.append(what)
-        for line in str(detail).splitlines()[-30:]:
-            print("#   " + line)
-    return ok
 
 
 def run(cmd, env=None, cwd=None):
@@ -112,6 +106,12 @@ def main():
             check(ok and rc == 0, "%s installed, and its --help runs" % prog, out)
         check(scenario is not None and "share/faultline/scenarios" in scenario,
               "the shipped scenarios installed under share/faultline/scenarios", scenario)
+        for page, sect in (("faultline.1", "man1"), ("faultline-driver.8", "man8"),
+                           ("faultline-stat.1", "man1"), ("faultline-node.1", "man1"),
+                           ("faultline-kv.1", "man1"), ("faultline-scenario.5", "man5")):
+            path = find(dest, page)
+            check(path is not None and path.endswith("share/man/%s/%s" % (sect, page)),
+                  "man page %s installed" % page, path)
         for h in ("client.h", "driver.h", "platform.h", "reqrep.h", "stats.h"):
             check(find(dest, h) is not None and "include/faultline" in find(dest, h),
                   "include/faultline/%s installed" % h)
@@ -226,4 +226,4 @@ def main():
 
 
 main()
-sys.exit(1 if failures else 0)
+done()
