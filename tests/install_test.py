@@ -6,7 +6,7 @@ but what was installed: the pub/sub demo (transport/demo/pubsub_demo.c)
 compiled outside the tree with `pkg-config --cflags --libs
 faultline-transport`, linked against the shared library and again
 against the static one (`pkg-config --static`), each run to exchange
-2,000 messages; the six man pages in place; a program on the engine's
+2,000 messages; the seven man pages in place; a program on the engine's
 shared library (pkg-config
 faultline); the queue target's adapter (fixtures/targets/queue.c) built
 as a shared object from the installed headers, correct and leaky, each
@@ -108,7 +108,8 @@ def main():
               "the shipped scenarios installed under share/faultline/scenarios", scenario)
         for page, sect in (("faultline.1", "man1"), ("faultline-driver.8", "man8"),
                            ("faultline-stat.1", "man1"), ("faultline-node.1", "man1"),
-                           ("faultline-kv.1", "man1"), ("faultline-scenario.5", "man5")):
+                           ("faultline-kv.1", "man1"), ("faultline-scenario.5", "man5"),
+                           ("faultline-transport.3", "man3")):
             path = find(dest, page)
             check(path is not None and path.endswith("share/man/%s/%s" % (sect, page)),
                   "man page %s installed" % page, path)

@@ -23,7 +23,7 @@ def main():
     mandir = sys.argv[1]
     faultline, driver, stat, node, kv = sys.argv[2:7]
     pages = sorted(p for p in os.listdir(mandir) if re.fullmatch(r"faultline.*\.[1-8]", p))
-    check(len(pages) == 6, "six pages made", pages)
+    check(len(pages) == 7, "seven pages made", pages)
     text = {}
     for p in pages:
         path = os.path.join(mandir, p)

@@ -9,9 +9,10 @@ Each page is a part of one document, so the page cannot drift from it:
   faultline-node(1)      docs/cli.md, "## faultline-node"
   faultline-kv(1)        docs/cli.md, "## faultline-kv"
   faultline-scenario(5)  docs/scenario-format.md
+  faultline-transport(3) docs/transport.md
 
 The part's first indented block is the SYNOPSIS (faultline-scenario has
-none), the rest the DESCRIPTION, its headings sections of the page.  The
+none; faultline-transport's is how a program builds against it), the rest the DESCRIPTION, its headings sections of the page.  The
 Markdown is the subset docs/ writes: headings, paragraphs, "- " lists
 (continued by indented lines), indented and fenced code blocks, pipe
 tables (a .TP entry a row), `code`, *emphasis*, **strong** and links.
@@ -36,6 +37,9 @@ PAGES = {
                        "a client of a faultline cluster's key-value service"),
     "faultline-scenario.5": ("scenario-format.md", "## Scenario files", None,
                              "the format of faultline's scenario files"),
+    "faultline-transport.3": ("transport.md", "# The transport's C API", None,
+                              "faultline's shared-memory transport: driver, publish/subscribe, "
+                              "request/response, cluster"),
 }
 
 
