@@ -102,13 +102,14 @@ fli_runner_worker_pid(void)
 	return worker.owner == fl_getpid() ? worker.pid : 0;
 }
 
-int
-fli_runner_read_full(int fd, void *buf, size_t len)
+/* All len bytes read (or written, out), again after EINTR: 0, or -1 on
+ * an error or the stream's end. */
+static int
+io_full(int fd, uint8_t *p, size_t len, bool out)
 {
-	uint8_t *p = buf;
-
 	while (len > 0) {
-		ssize_t n = read(fd, p, len);
+		ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
+
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -117,6 +118,12 @@ fli_runner_read_full(int fd, void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int
+fli_runner_read_full(int fd, void *buf, size_t len)
+{
+	return io_full(fd, buf, len, false);
 }
 
 /* Is this process alone again after a proc run: its one thread, and no
@@ -177,17 +184,7 @@ held_add(int fd, uint32_t tag, const void *data, uint32_t len)
 static int
 write_full(int fd, const uint8_t *p, size_t len)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return io_full(fd, (uint8_t *)p, len, true);
 }
 
 /* Writes the frames held: a run's outcome and its TAG_END, and at b_off
