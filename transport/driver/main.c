@@ -80,25 +80,27 @@ main(int argc, char **argv)
 		if ((strcmp(a, "-n") == 0 || strcmp(a, "--namespace") == 0) && v) {
 			ctx.ns = v;
 			i++;
-		} else if ((strcmp(a, "--client-timeout-ms") == 0 ||
-		            strcmp(a, "--linger-ms") == 0) &&
-		           v) {
-			/* a day at most: ns in 64 bits with room to spare */
-			if (!num_arg(a, v, 0, 86400000ull, &n))
+		} else if (strcmp(a, "--client-timeout-ms") == 0 && v) {
+			/* 1 ms to a day: 0 would be taken for the default */
+			if (!num_arg(a, v, 1, 86400000ull, &n))
 				return 2;
-			if (a[2] == 'c')
-				ctx.client_liveness_ns = n * FL_NS_PER_MS;
-			else
-				ctx.publication_linger_ns = n * FL_NS_PER_MS;
+			ctx.client_liveness_ns = n * FL_NS_PER_MS;
 			i++;
-		} else if ((strcmp(a, "--term-length") == 0 || strcmp(a, "--mtu") == 0) && v) {
+		} else if (strcmp(a, "--linger-ms") == 0 && v) {
+			if (!num_arg(a, v, 1, 86400000ull, &n))
+				return 2;
+			ctx.publication_linger_ns = n * FL_NS_PER_MS;
+			i++;
+		} else if (strcmp(a, "--term-length") == 0 && v) {
 			/* the transport checks what it takes (fl_driver_start) */
 			if (!num_arg(a, v, 0, UINT32_MAX, &n))
 				return 2;
-			if (a[2] == 't')
-				ctx.term_length = (uint32_t)n;
-			else
-				ctx.mtu = (uint32_t)n;
+			ctx.term_length = (uint32_t)n;
+			i++;
+		} else if (strcmp(a, "--mtu") == 0 && v) {
+			if (!num_arg(a, v, 0, UINT32_MAX, &n))
+				return 2;
+			ctx.mtu = (uint32_t)n;
 			i++;
 		} else if (strcmp(a, "--chunks") == 0 && v) {
 			if (fl_chunk_spec_check(v, NULL) != 0) {

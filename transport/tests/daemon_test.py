@@ -57,6 +57,7 @@ try:
     # Numbers are digits only, in range: never read as 0 (a timeout of
     # nothing) or as a part of what was typed.
     for opt, val in (("--client-timeout-ms", "abc"), ("--linger-ms", "-1"),
+                     ("--client-timeout-ms", "0"), ("--linger-ms", "0"),
                      ("--term-length", "12x"), ("--mtu", "0x10"), ("--ports", "0"),
                      ("--ports", "+5"), ("--term-length", "99999999999")):
         badnum = subprocess.run([driver, "-n", ns + "-x", opt, val], capture_output=True,

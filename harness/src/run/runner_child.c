@@ -1090,14 +1090,13 @@ fli_runner_child_run(void *arg, int out_fd)
 	                       : mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
 	                              (sim_mode ? MAP_PRIVATE : MAP_SHARED) | MAP_ANONYMOUS, -1, 0);
 	struct fl_sim *sim = NULL;
-
-	run_began_ms = fli_mono_ms();
-	run_timeout_ms = ca->o->timeout_ms;
 	struct fl_sim_result res = { 0 };
 	enum fl_verdict v = FL_VERDICT_PASS;
 	bool leaked, ran = false;
 	int rv;
 
+	run_began_ms = fli_mono_ms();
+	run_timeout_ms = ca->o->timeout_ms;
 	if (r == MAP_FAILED)
 		return 1;
 	/* A proc run's process keeps one malloc arena: a thread's own (the
