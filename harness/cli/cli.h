@@ -16,4 +16,28 @@ int cmd_merge(int argc, char **argv);
  * argv[0] is "check-history".  Returns the exit status (history.c). */
 int cmd_check_history(int argc, char **argv);
 
+/* html.c: a run's timeline (docs/timeline.md). */
+#include <stdint.h>
+#include <stdio.h>
+struct fl_scenario;
+struct fli_runner_outcome;
+#define RUN_LANES 96 /* lanes a page draws at most: actors, nodes, the driver */
+struct fli_html_run {
+	const struct fl_scenario *s;
+	const struct fli_runner_outcome *out; /* its timeline kept (opts.timeline) */
+	uint64_t seed;
+	const char *trace; /* the run's trace file, or NULL */
+	const char *note;  /* a warning for the page's header, or NULL */
+};
+/* The page (fli_html_timeline) or its lines (fli_text_timeline) to f:
+ * 0, or -1 when the outcome has no timeline or f failed. */
+int fli_html_timeline(FILE *f, const struct fli_html_run *hr);
+int fli_text_timeline(FILE *f, const struct fli_html_run *hr);
+/* HTML helpers: text escaped, a JSON string (safe in <script>), and a
+ * page's head: the Content-Security-Policy that forbids every request,
+ * the shared style and `css`, up to <body>. */
+void fli_html_text(FILE *f, const char *s);
+void fli_html_json_str(FILE *f, const char *s);
+void fli_html_head(FILE *f, const char *title, const char *css);
+
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -52,6 +53,7 @@ static const char usage_main[] =
         "  run [PATH...]     run scenario files or directories (default: scenarios/)\n"
         "  replay TRACE      re-run a saved trace and report whether it reaches the same verdict\n"
         "  shrink TRACE      minimise a failing trace's choices; writes TRACE.min\n"
+        "  show TRACE        replay a trace and show its timeline: lines, or --html OUT\n"
         "  repro TRACE --c OUT.c  write a failing target run as a C program on the\n"
         "                    library's public API (docs/targets.md)\n"
         "  list [PATH...]    list scenarios with their descriptions\n"
@@ -82,6 +84,9 @@ static const char usage_run[] =
         "                   runs without a cluster, target or libc faults, share a worker\n"
         "                   process, replaced after any run that did not pass)\n"
         "  --trace-dir D    where failing runs' traces go (default faultline-traces)\n"
+        "  --html-dir D     write each failing run's timeline as an HTML page in D, named as\n"
+        "                   its trace (docs/timeline.md); the runs keep their timelines\n"
+        "  --html-max N     pages for the first N failing runs only (default 20)\n"
         "  --json F         write the JSON report to F (- for stdout: then progress and\n"
         "                   summary go to stderr)\n"
         "  --junit F        write a JUnit XML report to F\n"
@@ -444,7 +449,46 @@ write_history(const char *trace, const char *history, char *detail, size_t len)
 struct run_cfg {
 	const char *trace_dir;
 	uint64_t timeout_ms;
+	const char *html_dir; /* --html-dir: a page for each failing run, or NULL */
+	uint64_t html_max;    /* ... for the first this many */
+	uint32_t *html_made;  /* pages made (shared with --jobs workers) */
 };
+
+/* --html-dir: the failing run's timeline as a page beside the others,
+ * named as its trace is; the first html_max failing runs only (a count
+ * every --jobs worker shares). */
+static void
+write_page(const struct run_cfg *rc, const struct fl_scenario *s, uint64_t seed, const char *trace,
+           const struct fli_runner_outcome *out, struct fl_run_result *res)
+{
+	const char *base = strrchr(trace, '/');
+	char path[sizeof(res->html_path)];
+	FILE *f;
+	int n;
+
+	if (rc->html_dir == NULL ||
+	    __atomic_fetch_add(rc->html_made, 1, __ATOMIC_RELAXED) >= rc->html_max)
+		return;
+	base = base != NULL ? base + 1 : trace;
+	mkdir(rc->html_dir, 0755);
+	n = snprintf(path, sizeof(path), "%s/%.*s.html", rc->html_dir,
+	             (int)(strlen(base) > 6 ? strlen(base) - 6 : strlen(base)), base);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		fprintf(stderr, "faultline: --html-dir: the page's path is too long: %s/...\n",
+		        rc->html_dir);
+		return;
+	}
+	struct fli_html_run hr = { .s = s, .out = out, .seed = seed, .trace = trace };
+	f = fopen(path, "w");
+	if (f == NULL || fli_html_timeline(f, &hr) != 0 || fclose(f) != 0) {
+		fprintf(stderr, "faultline: --html-dir: %s: %s\n", path,
+		        errno != 0 ? strerror(errno) : "no timeline");
+		if (f != NULL)
+			(void)fclose(f);
+		return;
+	}
+	snprintf(res->html_path, sizeof(res->html_path), "%s", path);
+}
 
 /* ---- interrupts --------------------------------------------------------
  * SIGINT or SIGTERM during `run`: the handler only records the signal.
@@ -696,6 +740,8 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 		/* The clients' history beside the trace, for check-history. */
 		if (out.history != NULL)
 			write_history(file, out.history, res->detail, sizeof(res->detail));
+		errno = 0;
+		write_page(rc, s, o->seed, file, &out, res);
 	}
 	fli_runner_outcome_fini(&out);
 	return true;
@@ -1216,6 +1262,7 @@ run_sweep(struct run_plan *p, struct fl_scenario *s, uint64_t n, uint64_t pct_st
 					.seed = p->seed,
 					.timeout_ms = p->timeout_ms,
 					.check_each_step = p->each_step,
+					.timeline = p->rc.html_dir != NULL,
 					.pct_steps = pct_steps,
 					.sweep_point = point,
 					.sweep_k = k,
@@ -1323,6 +1370,7 @@ plain_run(const void *arg, size_t i, struct job *j)
 	j->o = (struct fli_runner_opts){ .seed = p->seed + k,
 		                         .timeout_ms = p->timeout_ms,
 		                         .check_each_step = p->each_step,
+		                         .timeline = p->rc.html_dir != NULL,
 		                         .pct_steps = pr->pct_steps,
 		                         .fork_each = p->fork_each };
 	if (p->use_valgrind) {
@@ -1392,10 +1440,12 @@ cmd_run(int argc, char **argv)
 		{ "baseline", required_argument, 0, 'B' },
 		{ "target", required_argument, 0, 'G' },
 		{ "baseline-write", required_argument, 0, 'W' },
+		{ "html-dir", required_argument, 0, 'H' },
+		{ "html-max", required_argument, 0, 'K' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	struct run_plan p = { .rc = { .trace_dir = "faultline-traces" },
+	struct run_plan p = { .rc = { .trace_dir = "faultline-traces", .html_max = 20 },
 		              .shard_n = 1,
 		              .timeout_ms = 60000,
 		              .jobs_n = 1 };
@@ -1475,6 +1525,11 @@ cmd_run(int argc, char **argv)
 				goto usage;
 			break;
 		case 'd': p.rc.trace_dir = optarg; break;
+		case 'H': p.rc.html_dir = optarg; break;
+		case 'K':
+			if (opt_u64("--html-max", optarg, 1, UINT32_MAX, &p.rc.html_max) != 0)
+				goto usage;
+			break;
 		case 'q': p.quiet = true; break;
 		case 'E': p.each_step = true; break;
 		case 'F': p.fork_each = true; break;
@@ -1589,6 +1644,15 @@ cmd_run(int argc, char **argv)
 		fl_baseline_free(baseline);
 		fl_scenario_list_free(list, count);
 		return EXIT_USAGE;
+	}
+	if (p.rc.html_dir != NULL) {
+		/* Shared with --jobs workers (forks): the first html_max pages. */
+		p.rc.html_made = mmap(NULL, sizeof(uint32_t), PROT_READ | PROT_WRITE,
+		                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (p.rc.html_made == MAP_FAILED) {
+			fprintf(stderr, "faultline: out of memory\n");
+			return EXIT_USAGE;
+		}
 	}
 	if (prepare_trace_dir(p.rc.trace_dir, &created_dir) != 0 ||
 	    fl_report_open_files(rep, err, sizeof(err)) != 0) {
@@ -1947,6 +2011,133 @@ cmd_replay(int argc, char **argv)
 	fl_scenario_free(s);
 	fl_trace_fini(&t);
 	return same ? 0 : 1;
+}
+
+static const char usage_show[] =
+        "usage: faultline show TRACE [--html OUT]\n"
+        "Replays the scenario run TRACE records, keeping its timeline, and prints it: each\n"
+        "op an actor ran (its first and last scheduling step, its time, its outcome), each\n"
+        "fault that fired, each crash and node life, and where the violation became\n"
+        "visible.  With --html, writes it instead as one self-contained HTML page (no\n"
+        "network, no external file): a lane per actor, node and the driver, ops as bars,\n"
+        "fault and crash markers, the scheduling decisions, the resource gauges, the\n"
+        "violated property as the headline (docs/timeline.md).  A proc or stress run is\n"
+        "replayed until it fails as recorded (up to 20 times); the page says when no\n"
+        "replay did.\n"
+        "Exit status 0 when the replay shown reached the recorded verdict, 1 when not\n"
+        "(the timeline is still shown), 2 when the trace or its scenario cannot be read or\n"
+        "OUT cannot be written.\n";
+
+/* Replays a trace with its timeline kept, up to FLI_SHRINK_REPLAYS times
+ * until it fails as recorded (proc and stress timing is not in the
+ * stream): 0 (*same says whether it did), or -1. */
+static int
+replay_timeline(const struct fl_scenario *s, const struct fl_trace *t, const char *path,
+                struct fli_runner_outcome *out, bool *same)
+{
+	struct fli_runner_opts o;
+	int tries = s->mode == FL_SCN_MODE_SIM ? 1 : FLI_SHRINK_REPLAYS;
+
+	trace_opts(t, &o);
+	set_log_dir(&o, path);
+	o.timeline = true;
+	start_runs("show");
+	for (int k = 0; k < tries; k++) {
+		if (fli_runner_run(s, &o, out) != 0)
+			return -1;
+		*same = strcmp(fl_verdict_name(out->verdict), t->verdict) == 0 &&
+		        strcmp(out->property, t->property ? t->property : "") == 0;
+		if (*same || interrupted || k == tries - 1)
+			return 0;
+		fli_runner_outcome_fini(out);
+	}
+	return 0;
+}
+
+static int
+cmd_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "html", required_argument, 0, 'o' },
+		{ "force", no_argument, 0, 'f' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *html = NULL, *path;
+	struct fli_runner_outcome out;
+	struct fl_trace t;
+	struct fl_scenario *s;
+	bool force = false, same = false;
+	char note[200];
+	int c, rv = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': html = optarg; break;
+		case 'f': force = true; break;
+		case 'h': fputs(usage_show, stdout); return 0;
+		default: fputs(usage_show, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(usage_show, stderr);
+		return EXIT_USAGE;
+	}
+	path = argv[optind];
+	if (load_trace(path, &t, &s, force) != 0)
+		return EXIT_USAGE;
+	if (replay_timeline(s, &t, path, &out, &same) != 0) {
+		fprintf(stderr, "faultline show: the harness could not fork the run\n");
+		fl_scenario_free(s);
+		fl_trace_fini(&t);
+		return EXIT_USAGE;
+	}
+	if (interrupted) {
+		fli_runner_outcome_fini(&out);
+		fl_scenario_free(s);
+		fl_trace_fini(&t);
+		return interrupted_exit("show");
+	}
+	snprintf(note, sizeof(note), "this replay %s %s%s%s, not %s%s%s as recorded",
+	         s->mode == FL_SCN_MODE_SIM ? "ended" : "(the last of 20) ended",
+	         fl_verdict_name(out.verdict), out.property[0] ? " " : "", out.property, t.verdict,
+	         t.property ? " " : "", t.property ? t.property : "");
+	struct fli_html_run hr = { .s = s,
+		                   .out = &out,
+		                   .seed = t.seed,
+		                   .trace = path,
+		                   .note = same ? NULL : note };
+	if (html != NULL) {
+		FILE *f = fopen(html, "w");
+
+		if (f == NULL || fli_html_timeline(f, &hr) != 0) {
+			fprintf(stderr, "faultline show: %s: %s\n", html,
+			        f == NULL ? strerror(errno) : "could not write the page");
+			rv = EXIT_USAGE;
+		}
+		if (f != NULL && fclose(f) != 0 && rv == 0) {
+			fprintf(stderr, "faultline show: %s: %s\n", html, strerror(errno));
+			rv = EXIT_USAGE;
+		}
+		if (rv == 0)
+			printf("%s seed=%" PRIu64 ": %s%s%s: timeline written to %s\n", s->name,
+			       t.seed, fl_verdict_name(out.verdict), out.property[0] ? " " : "",
+			       out.property, html);
+	} else {
+		printf("%s seed=%" PRIu64 ": %s%s%s%s%s\n", s->name, t.seed,
+		       fl_verdict_name(out.verdict), out.property[0] ? " " : "", out.property,
+		       out.detail[0] ? ": " : "", out.detail);
+		printf("%8s %-8s %10s  %s\n", "step", "(to)",
+		       s->mode == FL_SCN_MODE_SIM ? "vtime" : "time", "event");
+		(void)fli_text_timeline(stdout, &hr);
+	}
+	if (rv == 0 && !same)
+		fprintf(stderr, "faultline show: %s\n", note);
+	fli_runner_outcome_fini(&out);
+	fl_scenario_free(s);
+	fl_trace_fini(&t);
+	return rv != 0 ? rv : same ? 0 : 1;
 }
 
 /* Points fd 2 at a temporary file; returns the saved fd 2 (-1: left as
@@ -2841,6 +3032,8 @@ main(int argc, char **argv)
 		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "shrink") == 0)
 		return cmd_shrink(argc - 1, argv + 1);
+	if (strcmp(argv[1], "show") == 0)
+		return cmd_show(argc - 1, argv + 1);
 	if (strcmp(argv[1], "repro") == 0)
 		return cmd_repro(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)

@@ -71,6 +71,7 @@ struct fl_run_result {
 	uint64_t trace_hash;  /* hash of the run's trace (choices and events) */
 	double seconds;       /* the run's wall time */
 	char replay_cmd[512]; /* the exact command that replays the run, or "" */
+	char html_path[256];  /* its timeline page (run --html-dir), or "" */
 	bool not_run;         /* the harness could not execute the run (detail says
 	                          why); verdict is then ignored */
 	/* Faults that fired, per fault point (index into the options'

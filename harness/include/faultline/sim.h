@@ -51,6 +51,12 @@ struct fl_sim_config {
 	uint64_t max_steps;     /* step limit (default 1,000,000) */
 	size_t stack_size;      /* per actor (default 256 KiB) */
 	uint64_t start_time_ns; /* virtual clock start (default 1 s) */
+	/* Optional: told of each scheduling decision that departs from the
+	 * default (random: a pick other than the first candidate; PCT: a
+	 * change point demoting the actor that just ran), with the step it
+	 * was taken at and the actor it concerns (a timeline's markers). */
+	void (*on_decision)(void *arg, uint64_t step, const char *actor);
+	void *decision_arg;
 };
 
 enum fl_sim_verdict {
@@ -129,6 +135,9 @@ void fl_sim_crash_current(void);
 
 /* fl_sim_now returns the virtual clock of the running sim (0 if none). */
 uint64_t fl_sim_now(void);
+/* fl_sim_steps returns the running sim's scheduling steps so far (0 if
+ * none). */
+uint64_t fl_sim_steps(void);
 
 /* fl_sim_state_name names an actor state ("idle"). */
 const char *fl_sim_state_name(enum fl_actor_state s);

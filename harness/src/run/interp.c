@@ -30,6 +30,7 @@
 #include "faultline/sim.h"
 
 #include "run/run_internal.h"
+#include "run/timeline.h"
 
 /* What barrier_deadlock reads of the run: per actor, its waits_at word
  * (BARRIER_GONE once it finished or crashed), per barrier its arrivals. */
@@ -189,6 +190,8 @@ crash_self(struct actor_run *ar)
 {
 	ar->crashed = true;
 	ar->crashed_at_ns = fl_clock_now_ns();
+	fli_tl_crashed(ar);
+	fli_tl_named(ar->run, FLI_TL_CRASH, ar->index, ar->a->name, "crash_self");
 	/* A process actor dies for real, holding what it holds (it used to
 	 * return and go on with its next operations). */
 	if (ar->run->s->mode == FL_SCN_MODE_PROC)
@@ -240,6 +243,7 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 		break;
 	}
 	}
+	fli_tl_op_end(ar);
 	fl_idle(&st, 1, FL_DEADLINE_NONE); /* an operation finished: progress */
 }
 
@@ -258,6 +262,7 @@ fli_interp_actor_main(void *arg)
 	for (uint32_t k = 0; k < repeat; k++) {
 		for (size_t i = 0; i < ar->a->op_count; i++) {
 			ar->op = (int)i;
+			fli_tl_op_begin(ar, (int)i, k);
 			run_op(ar, &ar->a->ops[i]);
 			if (ar->run->check_each_step)
 				fli_audit_step(ar, (int)i, k);

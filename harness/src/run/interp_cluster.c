@@ -49,6 +49,7 @@
 
 #include "core/grow.h"
 #include "run/run_internal.h"
+#include "run/timeline.h"
 #include "run/runner.h"
 #include "run/sanitizer.h"
 #include "scenario/loader.h" /* MAX_COUNT: the loader's limit */
@@ -531,6 +532,7 @@ node_main(void *arg)
 	}
 	nr->state = NODE_UP;
 	fli_run_story(c->r, "%s: up (life %u)", nr->name, nr->lives);
+	fli_tl_named(c->r, FLI_TL_NODE_UP, nr->id, nr->name, NULL);
 	for (;;) {
 		int work;
 
@@ -543,6 +545,7 @@ node_main(void *arg)
 		if (nr->kill) {
 			fl_cluster_node_abandon(nr->n);
 			fli_run_story(c->r, "%s: killed", nr->name);
+			fli_tl_named(c->r, FLI_TL_NODE_DOWN, nr->id, nr->name, "killed");
 			break;
 		}
 		work = fl_cluster_node_do_work(nr->n);
@@ -1499,6 +1502,7 @@ proc_start(struct cluster_run *c, struct node_run *nr)
 	nr->closed = false;
 	nr->state = NODE_UP;
 	fli_run_story(c->r, "%s: up (life %u, pid %d)", nr->name, nr->lives, (int)pid);
+	fli_tl_named(c->r, FLI_TL_NODE_UP, nr->id, nr->name, NULL);
 	return 0;
 }
 
@@ -1575,6 +1579,7 @@ proc_ended(struct cluster_run *c, struct node_run *nr, bool killed)
 		/* As under sim: a node that cannot open, no fault fired. */
 		fli_run_fail(c->r, "operations", "%s: the node did not open", nr->name);
 	} else if (!killed) {
+		fli_tl_named(c->r, FLI_TL_NODE_DOWN, nr->id, nr->name, "ended");
 		fli_run_story(c->r, "%s: ended (%s %d)", nr->name,
 		              WIFSIGNALED(status) ? "signal" : "exit",
 		              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
@@ -1594,6 +1599,7 @@ proc_kill(struct cluster_run *c, struct node_run *nr)
 		return 0;
 	kill(nr->pid, SIGKILL);
 	fli_run_story(c->r, "%s: killed (pid %d)", nr->name, (int)nr->pid);
+	fli_tl_named(c->r, FLI_TL_NODE_DOWN, nr->id, nr->name, "killed");
 	proc_ended(c, nr, true);
 	return 0;
 }
@@ -2147,6 +2153,7 @@ fli_cluster_node_crash(struct run *r, const char *name)
 		corpses[ncorpses++ % MAX_CORPSES] = nr->n;
 		nr->n = NULL;
 		fli_run_story(r, "%s: crashed", nr->name);
+		fli_tl_named(r, FLI_TL_NODE_DOWN, nr->id, nr->name, "crashed");
 		nr->state = NODE_DOWN;
 		return true;
 	}

@@ -25,6 +25,7 @@ struct stored_run {
 	uint64_t trace_hash;
 	double seconds;
 	char *property, *detail, *trace, *replay; /* NULL when empty */
+	char *html;
 	char *fired;       /* JSON object of faults fired per point, NULL: none */
 	char *sweep_point; /* a faulted sweep run's point, NULL: none */
 	const char *mode;  /* static "sim", "proc", "stress", or NULL */
@@ -96,6 +97,7 @@ free_strings(struct stored_run *s)
 	free(s->detail);
 	free(s->trace);
 	free(s->replay);
+	free(s->html);
 	free(s->fired);
 	free(s->sweep_point);
 }
@@ -308,6 +310,9 @@ failure_entry(struct fl_report *r, const struct fl_run_result *res, const struct
 	if (res->detail[0])
 		fprintf(r->opt.out, "         %.*s%s\n", (int)sizeof res->detail, res->detail,
 		        s->known ? " (a known failure: the baseline has it)" : "");
+	if (res->html_path[0])
+		fprintf(r->opt.out, "         timeline: %.*s\n", (int)sizeof res->html_path,
+		        res->html_path);
 	for (size_t m = 0; m < res->nmore && m + 1 < res->violations; m++)
 		fprintf(r->opt.out, "         then %.*s: %.*s\n", (int)sizeof res->more[m].property,
 		        res->more[m].property, (int)sizeof res->more[m].detail,
@@ -510,6 +515,10 @@ json_run(FILE *f, size_t i, const char *name, const struct stored_run *s)
 	json_str_or_null(f, s->property);
 	fputs(", \"trace\": ", f);
 	json_str_or_null(f, s->trace);
+	if (s->html != NULL) {
+		fputs(", \"html\": ", f);
+		fli_json_str(f, s->html);
+	}
 	fprintf(f, ", \"trace_hash\": \"%016llx\", \"seconds\": %.6f, \"detail\": ",
 	        (unsigned long long)s->trace_hash, s->seconds);
 	fli_json_str(f, s->detail ? s->detail : "");
@@ -763,6 +772,7 @@ fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 	s.detail = dup_field(res->detail, sizeof res->detail, &ok);
 	s.trace = dup_field(res->trace_path, sizeof res->trace_path, &ok);
 	s.replay = dup_field(res->replay_cmd, sizeof res->replay_cmd, &ok);
+	s.html = dup_field(res->html_path, sizeof res->html_path, &ok);
 	s.fired = fired_json(r, res, &ok);
 	s.sweep_point = dup_field(res->sweep_point, sizeof res->sweep_point, &ok);
 	if (!ok) {

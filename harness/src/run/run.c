@@ -27,6 +27,7 @@
 #include "run/runner.h"
 
 #include "run/run_internal.h"
+#include "run/timeline.h"
 
 /* run/heap.h: the faultline program sets it. */
 const struct fli_heap_counter *fli_heap_counter;
@@ -50,8 +51,10 @@ fli_op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *
 	if ((rv < 0 && rv >= FL_ERROR_MIN && (op->expect & FL_SCN_EXPECT_BIT(rv)) != 0) ||
 	    r->sweep || fli_op_fault_fired(ar)) {
 		ar->op_errors_tolerated++;
+		fli_tl_op_error(ar, what, rv, false);
 		return;
 	}
+	fli_tl_op_error(ar, what, rv, true);
 	if (r->faults_configured &&
 	    __atomic_load_n(&r->driver_faults_fired, __ATOMIC_RELAXED) + total_actor_faults(r) > 0)
 		fli_run_fail(
@@ -83,10 +86,12 @@ fli_op_must_fail(struct actor_run *ar, const struct fl_scenario_op *op, const ch
 	}
 	/* Excused only where a fault in this very op may have changed what
 	 * it found, or in a sweep run. */
-	if (!ar->run->sweep && !fli_op_fault_fired(ar))
+	if (!ar->run->sweep && !fli_op_fault_fired(ar)) {
+		fli_tl_op_error(ar, "succeeded", 0, true);
 		fli_run_fail(ar->run, "operations",
 		             "actor %s: %s (line %d): expected %s, but it succeeded", ar->a->name,
 		             fl_scenario_op_label(op), op->line, fl_errname(want));
+	}
 	return false;
 }
 
@@ -177,6 +182,7 @@ fli_run_fail(struct run *r, const char *property, const char *fmt, ...)
 		fli_run_story(r, "also violated: %s: %s", property, more);
 		return;
 	}
+	fli_tl_violation(r);
 	snprintf(r->property, sizeof(r->property), "%s", property);
 	va_start(ap, fmt);
 	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);

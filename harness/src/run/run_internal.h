@@ -24,6 +24,8 @@
 
 struct fl_choice;
 struct fl_faults;
+struct fli_tl;
+struct fli_tl_event;
 
 #define RUN_MAX_ACTORS     64
 #define RUN_MAX_BARRIERS   32
@@ -101,6 +103,7 @@ struct actor_run {
 	                                  counts, written when it finishes */
 	struct fli_heap_held heap;     /* proc mode: what its process's heap kept of
 	                                  what it allocated (no_heap_growth) */
+	struct fli_tl_event *tl_op;    /* the timeline's record of the op it runs */
 };
 
 struct barrier {
@@ -192,6 +195,8 @@ struct run {
 	                        process actors append to (RUN_HISTORY_SHARED bytes) */
 	int history_lock;
 	const struct fl_history_model *history_model;
+	struct fli_tl *tl; /* the run's timeline (timeline.h), shared with
+	                      process actors, or NULL: none kept */
 };
 
 /* run.c: the run's own state. */
@@ -259,6 +264,29 @@ uint64_t fli_deadline_after_ms(struct run *r, uint32_t ms);
 /* Wait, with a deadline, until the driver actor started: 0, FL_ETIMEDOUT,
  * or FL_ENOENT when it failed to start. */
 int fli_wait_driver(struct run *r);
+
+/* timeline.c: the run's timeline (timeline.h), kept when r->tl is set;
+ * each call is a no-op otherwise. */
+int fli_tl_open(struct run *r); /* 0 or FL_ENOMEM */
+void fli_tl_close(struct run *r);
+size_t fli_tl_size(const struct run *r); /* bytes of r->tl in use */
+/* Actor ar starts op `index` of its list (in `round` of its repeats),
+ * its op failed (fatal: the run fails for it), ended, or the actor died
+ * in it. */
+void fli_tl_op_begin(struct actor_run *ar, int index, uint32_t round);
+void fli_tl_op_error(struct actor_run *ar, const char *what, int rv, bool fatal);
+void fli_tl_op_end(struct actor_run *ar);
+void fli_tl_crashed(struct actor_run *ar);
+/* A fault fired at `point` (an fl_fault_point_names index) in actor
+ * `actor` (-1: the driver), at its hit `hit`, doing `action`. */
+void fli_tl_fault(struct run *r, int actor, int point, uint64_t hit, int action);
+/* A crash, a node's life begun or ended: `name`, and `where` (a crash's
+ * point, or NULL). */
+void fli_tl_named(struct run *r, int kind, int actor, const char *name, const char *where);
+/* The sim's on_decision (arg: the run). */
+void fli_tl_decision(void *arg, uint64_t step, const char *actor);
+/* The run's first violation: now. */
+void fli_tl_violation(struct run *r);
 
 /* run.c: the run directory's life (see there). */
 /* Pick a free namespace "<prefix>-<pid>-<n>" into ns: 0 or FL_EEXIST. */

@@ -236,7 +236,8 @@ same_run(const struct kept_run *k, const struct fl_scenario *s, const struct fli
 	       a->check_each_step == o->check_each_step && a->pct_steps == o->pct_steps &&
 	       same_str(a->sweep_point, o->sweep_point) && a->sweep_k == o->sweep_k &&
 	       a->sweep_persistent == o->sweep_persistent && same_str(a->ns_prefix, o->ns_prefix) &&
-	       a->count_hits == o->count_hits && a->narrate == o->narrate && for_worker(s, o);
+	       a->count_hits == o->count_hits && a->narrate == o->narrate && a->timeline == o->timeline &&
+	       for_worker(s, o);
 }
 
 /* Keeps s and o in k; false (k emptied) when a string does not fit. */
@@ -475,6 +476,13 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		case TAG_STEPS: frame_u64(&out->steps, data, len); break;
 		case TAG_FIRED: frame_u64s(&out->fired, &out->nfired, data, len); break;
 		case TAG_STORY: frame_text(&out->story, data, len); break;
+		case TAG_TIMELINE:
+			free(out->timeline);
+			out->timeline = malloc(len > 0 ? len : 1);
+			out->timeline_len = out->timeline != NULL ? len : 0;
+			if (out->timeline != NULL)
+				memcpy(out->timeline, data, len);
+			break;
 		case TAG_HISTORY: frame_text(&out->history, data, len); break;
 		case TAG_CRASH:
 			snprintf(crash_where, sizeof(crash_where), "%.*s", (int)len,
@@ -603,12 +611,15 @@ fli_runner_outcome_fini(struct fli_runner_outcome *out)
 	free(out->hits);
 	free(out->fired);
 	free(out->story);
+	free(out->timeline);
 	free(out->history);
 	out->choices = NULL;
 	out->hits = NULL;
 	out->fired = NULL;
 	out->nfired = 0;
 	out->story = NULL;
+	out->timeline = NULL;
+	out->timeline_len = 0;
 	out->history = NULL;
 }
 

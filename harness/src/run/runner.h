@@ -48,6 +48,7 @@ struct fli_runner_opts {
 	                           * (which otherwise goes to the persistent worker) */
 	bool narrate;    /* tell the run's story (outcome.story): each op an
 	                           * actor starts, each fault that fires, each crash */
+	bool timeline;   /* keep the run's timeline (outcome.timeline) */
 	bool count_hits; /* count every fault point's hits (outcome.hits)
 	                           * even when no rule is set: libfiu is armed for
 	                           * every point, which costs every hit a lookup */
@@ -88,6 +89,8 @@ struct fli_runner_outcome {
 	uint64_t rules_fired; /* bit i: the scenario's faults[i] fired (the
 	                                 sweep's own rule comes after them) */
 	char *story;          /* with opts.narrate: one line an event, malloc'd */
+	void *timeline;       /* with opts.timeline: struct fli_tl, malloc'd */
+	size_t timeline_len;
 	char *history;        /* a failed run's history of client operations
 	                                 (kv ops: Jepsen EDN, one event a line), malloc'd,
 	                                 or NULL when it recorded none */

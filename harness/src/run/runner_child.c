@@ -45,6 +45,7 @@
 #include "core/clock.h"
 #include "core/code_where.h"
 #include "run/run_internal.h"
+#include "run/timeline.h"
 #include "run/runner.h"
 #include "run/runner_internal.h"
 #include "run/sanitizer.h"
@@ -383,6 +384,9 @@ hook_fired(void *arg, const char *point, size_t rule)
 		__atomic_fetch_add(&ar->faults_fired, 1, __ATOMIC_RELEASE);
 	else
 		__atomic_fetch_add(&r->driver_faults_fired, 1, __ATOMIC_RELEASE);
+	if (r->tl != NULL)
+		fli_tl_fault(r, ar != NULL ? ar->index : -1, idx, fl_faults_hits(r->faults, point),
+		             rule < r->s->fault_count ? (int)(r->s->faults[rule].action & 3) : 4);
 	if (r->narrate) {
 		static const char *const actions[] = { "error", "delay", "drop", "crash" };
 		const char *act = rule < r->s->fault_count ? actions[r->s->faults[rule].action & 3]
@@ -398,7 +402,12 @@ hook_crash(void *arg, const char *point)
 {
 	struct run *r = arg;
 	const char *name = fl_sim_current_name();
+	struct actor_run *me = proc_actor != NULL ? proc_actor : current_actor(r);
 
+	if (me != NULL)
+		fli_tl_crashed(me);
+	fli_tl_named(r, FLI_TL_CRASH, me != NULL ? me->index : proc_node >= 0 ? proc_node : -1,
+	             me != NULL ? me->a->name : name, point);
 	fli_run_story(r, "%s crashes at %s",
 	              proc_actor != NULL ? proc_actor->a->name
 	              : name != NULL     ? name
@@ -601,6 +610,8 @@ send_outcome(int fd, struct run *r, enum fl_verdict v, uint64_t hash, uint64_t s
 	}
 	if (v != FL_VERDICT_PASS && r->history_len > 0 && r->history_len <= UINT32_MAX)
 		fl_sandbox_frames_add(out, TAG_HISTORY, r->history, (uint32_t)r->history_len);
+	if (r->tl != NULL)
+		fl_sandbox_frames_add(out, TAG_TIMELINE, r->tl, (uint32_t)fli_tl_size(r));
 	if (r->narrate) {
 		uint32_t len = __atomic_load_n(&r->story_len, __ATOMIC_RELAXED);
 		fl_sandbox_frames_add(out, TAG_STORY, r->story,
@@ -1014,6 +1025,10 @@ run_sim(struct run *r, const struct fli_runner_opts *o, struct fl_sim **sim,
 	cfg.kind = s->scheduler == FL_SCN_SCHED_PCT ? FL_SCHED_PCT : FL_SCHED_RANDOM;
 	cfg.pct_depth = s->sched_depth;
 	cfg.pct_steps = o->pct_steps;
+	if (r->tl != NULL) {
+		cfg.on_decision = fli_tl_decision;
+		cfg.decision_arg = r;
+	}
 	rv = fl_sim_new(&cfg, sim);
 	if (rv == 0)
 		rv = fl_sim_spawn(*sim, "driver", fli_interp_driver_main, r, NULL);
@@ -1155,6 +1170,10 @@ fli_runner_child_run(void *arg, int out_fd)
 	r->reqrep = uses_reqrep(s);
 	r->check_each_step = ca->o->check_each_step;
 	r->narrate = ca->o->narrate;
+	if (ca->o->timeline && fli_tl_open(r) != 0) {
+		fli_run_fail(r, "harness", "no memory for the timeline");
+		goto done;
+	}
 	r->linger_ns = (uint64_t)s->driver.linger_ms * FL_NS_PER_MS;
 	r->fds_at_start = fli_audit_count_fds();
 	if (fli_interp_setup(r) != 0 || fli_cluster_setup(r) != 0) {
@@ -1260,6 +1279,7 @@ done:
 		audit_heap(r, ran);
 	fli_runner_child_done_ms = fli_mono_ms(); /* before the writes, which may wait */
 	rv = send_outcome(out_fd, r, final_verdict(r, v), res.trace_hash, res.steps);
+	fli_tl_close(r);
 	if (r->history_shared)
 		munmap(r->history, r->history_cap);
 	else

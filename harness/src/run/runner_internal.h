@@ -36,6 +36,7 @@ enum {
 	TAG_CRASH = 'X',      /* the crash handler: where the run died (text) */
 	TAG_VIOLATIONS = 'N', /* u64: violations the run found (the first is its verdict) */
 	TAG_MORE = 'M',       /* one later violation: "property\ndetail" (up to FL_REPORT_MORE) */
+	TAG_TIMELINE = 'L',   /* the run's timeline (opts.timeline; timeline.h) */
 };
 
 /* One run, as the parent hands it to a child. */

@@ -69,6 +69,7 @@ struct worker_req {
 	uint8_t check_each_step;
 	uint8_t count_hits;
 	uint8_t sweep_persistent;
+	uint8_t timeline;
 	char sweep_point[128]; /* a sweep run's point, or "" */
 	char ns[64];
 	char san_dir[256]; /* the run's sanitizer report directory, or "" */
@@ -268,6 +269,7 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		o.pct_steps = q.pct_steps;
 		o.check_each_step = q.check_each_step;
 		o.count_hits = q.count_hits;
+		o.timeline = q.timeline;
 		if (q.sweep_point[0] != '\0') {
 			o.sweep_point = q.sweep_point;
 			o.sweep_k = q.sweep_k;
@@ -411,6 +413,7 @@ fli_runner_worker_send(const struct fl_scenario *s, const struct fli_runner_opts
 		                .pct_steps = o->pct_steps,
 		                .check_each_step = o->check_each_step,
 		                .count_hits = o->count_hits,
+		                .timeline = o->timeline,
 		                .sweep_k = o->sweep_k,
 		                .sweep_persistent = o->sweep_persistent };
 

@@ -430,7 +430,11 @@ pick(struct fl_sim *s)
 			return NULL;
 		return best;
 	}
-	return cand[fl_choice_draw(s->cfg.choices, n)];
+	size_t k = (size_t)fl_choice_draw(s->cfg.choices, n);
+
+	if (k != 0 && s->cfg.on_decision != NULL)
+		s->cfg.on_decision(s->cfg.decision_arg, s->steps + 1, cand[k]->name);
+	return cand[k];
 }
 
 static void
@@ -629,6 +633,8 @@ maybe_change_priority(struct fl_sim *s, struct actor *ran)
 	 * priority d-1-i, below every initial priority. */
 	while (s->changes_done < s->nchange && s->steps >= s->change_points[s->changes_done]) {
 		ran->priority = s->cfg.pct_depth - 1 - s->changes_done;
+		if (s->cfg.on_decision != NULL)
+			s->cfg.on_decision(s->cfg.decision_arg, s->steps, ran->name);
 		ran->demoted_at_ns = s->now_ns;
 		s->changes_done++;
 	}
@@ -849,6 +855,12 @@ uint64_t
 fl_sim_now(void)
 {
 	return the_sim != NULL ? the_sim->now_ns : 0;
+}
+
+uint64_t
+fl_sim_steps(void)
+{
+	return the_sim != NULL ? the_sim->steps : 0;
 }
 
 const char *
