@@ -39,5 +39,11 @@ int fli_text_timeline(FILE *f, const struct fli_html_run *hr);
 void fli_html_text(FILE *f, const char *s);
 void fli_html_json_str(FILE *f, const char *s);
 void fli_html_head(FILE *f, const char *title, const char *css);
+/* A history's page, Porcupine's view: each client's operations as
+ * intervals on the history's event order, the longest linearizable order
+ * the search found and the operation it could not place: 0 or -1. */
+struct fl_history;
+struct fl_history_result;
+int fli_html_history(FILE *f, const struct fl_history *h, const struct fl_history_result *res);
 
 #endif

@@ -24,6 +24,9 @@ static const char usage_check_history[] =
         "  --first-failure  stop at the first part (key) that fails instead of looking for\n"
         "                   the smallest\n"
         "  --quiet          print only a history's verdict line\n"
+        "  --html OUT       also draw the history as one HTML page (one FILE only): each\n"
+        "                   process's operations as intervals, the longest linearizable\n"
+        "                   order found and the operation it could not place\n"
         "Histories: Jepsen's EDN, one map a line ({:process 0, :type :invoke, :f :read,\n"
         ":value nil}), or Jepsen's log lines (INFO  jepsen.util - "
         "0<TAB>:invoke<TAB>:read<TAB>nil).\n"
@@ -35,17 +38,14 @@ int
 cmd_check_history(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "model", required_argument, 0, 'm' },
-		{ "timeout", required_argument, 0, 't' },
-		{ "json", required_argument, 0, 'j' },
-		{ "first-failure", no_argument, 0, 'F' },
-		{ "quiet", no_argument, 0, 'q' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{ "model", required_argument, 0, 'm' }, { "timeout", required_argument, 0, 't' },
+		{ "json", required_argument, 0, 'j' },  { "first-failure", no_argument, 0, 'F' },
+		{ "quiet", no_argument, 0, 'q' },       { "html", required_argument, 0, 'o' },
+		{ "help", no_argument, 0, 'h' },        { 0, 0, 0, 0 },
 	};
 	const struct fl_history_model *model = NULL;
 	struct fl_history_options opt = { .timeout_s = 300, .all_parts = true };
-	const char *json_path = NULL;
+	const char *json_path = NULL, *html_path = NULL;
 	bool quiet = false;
 	int c;
 
@@ -77,12 +77,18 @@ cmd_check_history(int argc, char **argv)
 		case 'j': json_path = optarg; break;
 		case 'F': opt.all_parts = false; break;
 		case 'q': quiet = true; break;
+		case 'o': html_path = optarg; break;
 		case 'h': fputs(usage_check_history, stdout); return 0;
 		default: fputs(usage_check_history, stderr); return FL_CLI_EXIT_USAGE;
 		}
 	}
 	if (optind == argc) {
 		fputs(usage_check_history, stderr);
+		return FL_CLI_EXIT_USAGE;
+	}
+	if (html_path != NULL && argc - optind != 1) {
+		fprintf(stderr,
+		        "faultline check-history: --html draws one history: give one FILE\n");
 		return FL_CLI_EXIT_USAGE;
 	}
 	FILE *json = NULL;
@@ -153,6 +159,20 @@ cmd_check_history(int argc, char **argv)
 				fputc(',', json);
 			first = false;
 			fl_history_result_json(json, &h, &res);
+		}
+		if (html_path != NULL) {
+			FILE *hf = fopen(html_path, "w");
+
+			int wr = hf != NULL ? fli_html_history(hf, &h, &res) : -1;
+
+			if (hf != NULL && fclose(hf) != 0)
+				wr = -1;
+			if (wr != 0) {
+				fprintf(stderr,
+				        "faultline check-history: --html: cannot write %s\n",
+				        html_path);
+				bad = true;
+			}
 		}
 		fails |= res.verdict == FL_HISTORY_NOT_LINEARIZABLE;
 		unknown |= res.verdict == FL_HISTORY_UNKNOWN;

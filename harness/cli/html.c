@@ -18,6 +18,7 @@
 
 #include "faultline/error.h"
 #include "faultline/faults.h"
+#include "faultline/history.h"
 #include "faultline/report.h"
 #include "faultline/scenario.h"
 
@@ -788,4 +789,183 @@ fli_text_timeline(FILE *f, const struct fli_html_run *hr)
 		        p.n);
 	free_lines(&p);
 	return 0;
+}
+
+/* ---- a history: Porcupine's picture ------------------------------------ */
+
+static const char history_css[] =
+        ".hop{stroke:#333;stroke-width:.5;cursor:pointer}.hop:hover{stroke-width:2}\n"
+        ".lin{fill:#81c784}.blocked{fill:#e53935}.unplaced{fill:#e0e0e0}"
+        ".info{fill:#ffe082}.failop{fill:#b0bec5}.okop{fill:#90caf9}\n"
+        ".hop.sel{stroke:#000;stroke-width:2.5}\n";
+
+static const char history_js[] =
+        "<script>\n"
+        "(function(){const info=document.getElementById('info');\n"
+        "function show(e){for(const s of document.querySelectorAll('.hop.sel'))"
+        "s.classList.remove('sel');e.classList.add('sel');"
+        "info.textContent=e.getAttribute('data-desc');}\n"
+        "for(const e of document.querySelectorAll('.hop')){"
+        "e.addEventListener('mouseenter',()=>show(e));e.addEventListener('click',()=>show(e));}"
+        "})();\n</script>\n";
+
+/* The op's part is the failing part (every op when the history is whole). */
+static bool
+in_part(const struct fl_history_op *op, const struct fl_history_result *res)
+{
+	return !res->have_failure || res->failure.key.kind == FL_HV_ABSENT ||
+	       fl_hvalue_equal(&op->key, &res->failure.key);
+}
+
+int
+fli_html_history(FILE *f, const struct fl_history *h, const struct fl_history_result *res)
+{
+	int64_t procs[RUN_LANES];
+	int nprocs = 0;
+	uint32_t end = 0;
+	size_t shown = 0;
+	uint32_t *order = NULL; /* per op: its place in the prefix + 1, 0: none */
+	char title[300], key[128] = "", buf[256];
+	bool failed = res->verdict == FL_HISTORY_NOT_LINEARIZABLE;
+	int height;
+
+	if (h->n > 0 && (order = calloc(h->n, sizeof(*order))) == NULL)
+		return -1;
+	if (res->have_failure)
+		for (size_t k = 0; k < res->failure.nprefix; k++)
+			if (res->failure.prefix[k] < h->n)
+				order[res->failure.prefix[k]] = (uint32_t)k + 1;
+	for (size_t i = 0; i < h->n; i++) {
+		const struct fl_history_op *op = &h->ops[i];
+		int p;
+
+		if (!in_part(op, res))
+			continue;
+		shown++;
+		for (p = 0; p < nprocs && procs[p] != op->process; p++)
+			;
+		if (p == nprocs && nprocs < RUN_LANES)
+			procs[nprocs++] = op->process;
+		if (op->call + 1 > end)
+			end = op->call + 1;
+		if (op->ret != UINT32_MAX && op->ret + 1 > end)
+			end = op->ret + 1;
+	}
+	if (res->have_failure && res->failure.key.kind != FL_HV_ABSENT)
+		fl_hvalue_format(&res->failure.key, key, sizeof(key));
+	snprintf(title, sizeof(title), "%s: %s", h->file, fl_history_verdict_name(res->verdict));
+	fli_html_head(f, title, history_css);
+	fprintf(f, "<h1 id=\"headline\" class=\"%s\" data-verdict=\"%s\">",
+	        failed ? "fail" : "pass", fl_history_verdict_name(res->verdict));
+	fli_html_text(f, title);
+	fputs("</h1>\n<p id=\"detail\">", f);
+	if (res->have_failure) {
+		const struct fl_history_op *b = &h->ops[res->failure.blocked];
+
+		fl_history_describe_op(b, buf, sizeof(buf));
+		if (key[0]) {
+			fputs("key ", f);
+			fli_html_text(f, key);
+			fputs(": ", f);
+		}
+		fprintf(f,
+		        "%zu of the part's %zu operations linearize in the longest order found "
+		        "(green, numbered); then ",
+		        res->failure.nprefix, res->failure.part_ops);
+		fputs("this operation could not be placed (red): ", f);
+		fli_html_text(f, buf);
+		fputs("\nthe model's state after that order: ", f);
+		fli_html_text(f, res->failure.state);
+	} else {
+		fprintf(f, "%zu operations, %zu part(s): %s", res->ops, res->parts,
+		        res->verdict == FL_HISTORY_LINEARIZABLE
+		                ? "one sequential order explains every "
+		                  "answer"
+		                : "not decided");
+	}
+	fputs("</p>\n<p class=\"meta\">", f);
+	if (key[0]) {
+		fputs("the failing part: key ", f);
+		fli_html_text(f, key);
+		fprintf(f, " (%zu of %zu operations shown) \xc2\xb7 ", shown, h->n);
+	}
+	fputs("axis: the history's events in real-time order (each invocation and completion "
+	      "one tick) \xc2\xb7 one lane per client process</p>\n<p class=\"legend\">"
+	      "<span><i class=\"sw\" style=\"background:#81c784\"></i>linearized (its place in "
+	      "the order)</span><span><i class=\"sw\" style=\"background:#e53935\"></i>could not "
+	      "be placed</span><span><i class=\"sw\" style=\"background:#e0e0e0\"></i>not reached"
+	      "</span><span><i class=\"sw\" style=\"background:#90caf9\"></i>ok</span>"
+	      "<span><i class=\"sw\" style=\"background:#b0bec5\"></i>fail</span>"
+	      "<span><i class=\"sw\" style=\"background:#ffe082\"></i>info (unknown "
+	      "end)</span></p>\n",
+	      f);
+	height = 40 + nprocs * LANE_H + 10;
+	fprintf(f,
+	        "<svg id=\"history\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+	        "height=\"%d\" "
+	        "viewBox=\"0 0 %d %d\">\n",
+	        LEFT + PLOT_W + 20, height, LEFT + PLOT_W + 20, height);
+	for (int p = 0; p < nprocs; p++) {
+		int y = 30 + p * LANE_H;
+
+		fprintf(f,
+		        "<g class=\"lane\" data-process=\"%" PRId64 "\"><rect x=\"0\" y=\"%d\" "
+		        "width=\"%d\" height=\"%d\" fill=\"%s\"/><text x=\"6\" y=\"%d\">process "
+		        "%" PRId64 "</text></g>\n",
+		        procs[p], y, LEFT + PLOT_W + 10, LANE_H, p % 2 ? "#f7f7f7" : "#fff", y + 17,
+		        procs[p]);
+	}
+	fprintf(f,
+	        "<line x1=\"%d\" y1=\"24\" x2=\"%d\" y2=\"24\" stroke=\"#999\"/>"
+	        "<text x=\"%d\" y=\"16\" fill=\"#555\">0</text><text x=\"%d\" y=\"16\" "
+	        "text-anchor=\"end\" fill=\"#555\">%u events</text>\n",
+	        LEFT, LEFT + PLOT_W, LEFT, LEFT + PLOT_W, end);
+	for (size_t i = 0; i < h->n; i++) {
+		const struct fl_history_op *op = &h->ops[i];
+		const char *cls;
+		double x0, x1;
+		int p;
+
+		if (!in_part(op, res))
+			continue;
+		for (p = 0; p < nprocs && procs[p] != op->process; p++)
+			;
+		if (p == nprocs)
+			continue;
+		x0 = LEFT + (double)op->call * PLOT_W / (end ? end : 1);
+		x1 = LEFT +
+		     (double)(op->ret != UINT32_MAX ? op->ret + 1 : end) * PLOT_W / (end ? end : 1);
+		if (res->have_failure)
+			cls = i == res->failure.blocked ? "blocked" : order[i] ? "lin" : "unplaced";
+		else
+			cls = op->outcome == FL_HOP_OK     ? "okop"
+			      : op->outcome == FL_HOP_FAIL ? "failop"
+			                                   : "info";
+		if (res->have_failure && op->outcome == FL_HOP_INFO && !order[i] &&
+		    i != res->failure.blocked)
+			cls = "info";
+		fl_history_describe_op(op, buf, sizeof(buf));
+		fprintf(f, "<rect class=\"hop %s\" data-op=\"%zu\" data-desc=\"", cls, i);
+		fli_html_text(f, buf);
+		fprintf(f, "\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"16\"/>", x0,
+		        30 + p * LANE_H + 4, x1 - x0 > 2 ? x1 - x0 - 1 : 2);
+		if (x1 - x0 > 24) {
+			char label[64];
+
+			if (order[i])
+				snprintf(label, sizeof(label), "%u. %s", order[i], op->f);
+			else
+				snprintf(label, sizeof(label), "%s", op->f);
+			fprintf(f, "<text x=\"%.1f\" y=\"%d\" pointer-events=\"none\">", x0 + 3,
+			        30 + p * LANE_H + 16);
+			fprintf(f, "%.*s", (int)((x1 - x0) / 6.5), label);
+			fputs("</text>", f);
+		}
+		fputc('\n', f);
+	}
+	fputs("</svg>\n<pre id=\"info\">hover or click an operation to see it in words</pre>\n", f);
+	fputs(history_js, f);
+	fputs("</body></html>\n", f);
+	free(order);
+	return ferror(f) ? -1 : 0;
 }
