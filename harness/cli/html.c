@@ -269,8 +269,13 @@ setup(struct page *p)
 		const struct fli_tl_event *e = &p->tl->ev[i];
 		uint64_t end = pos1(p, e) > pos0(p, e) ? pos1(p, e) : pos0(p, e);
 
-		if (e->kind == FLI_TL_NODE_UP || e->kind == FLI_TL_NODE_DOWN)
-			lane_named(p, e->u.name, -1, e->actor);
+		if ((e->kind == FLI_TL_NODE_UP || e->kind == FLI_TL_NODE_DOWN) &&
+		    lane_of_name(p, e->u.name) < 0) {
+			char who[sizeof(e->u.name)];
+
+			snprintf(who, sizeof(who), "%.*s", (int)strcspn(e->u.name, "@"), e->u.name);
+			lane_named(p, who, -1, e->actor);
+		}
 		if (e->kind == FLI_TL_OP && e->outcome == FLI_TL_OPEN)
 			continue;
 		if (end > p->max)
@@ -513,7 +518,11 @@ draw_decisions(struct page *p, int y)
 
 	for (size_t i = 0; i < p->n; i++)
 		n += p->tl->ev[i].kind == FLI_TL_DECISION;
-	fprintf(f, "<text x=\"6\" y=\"%d\">schedule (%zu)</text>\n", y + 14, n);
+	fprintf(f,
+	        "<text x=\"6\" y=\"%d\">schedule (%u)<title>%u scheduling decisions other than "
+	        "the default%s</title></text>\n",
+	        y + 14, p->tl->decisions, p->tl->decisions,
+	        p->tl->decisions > n ? "; the first ones drawn" : "");
 	/* Many (an unshrunk random schedule): drawn faint, a density; few
 	 * (a shrunk trace's, the ones that matter): each one plain. */
 	fprintf(f, "<g class=\"decisions\" data-count=\"%zu\">\n", n);
@@ -621,6 +630,8 @@ static const char page_js[] =
         "o[10]+'\\nsource: '+o[11];}\n"
         "for(const e of document.querySelectorAll('.op')){"
         "e.addEventListener('mouseenter',()=>show(e));e.addEventListener('click',()=>show(e));}"
+        "const m=location.hash.match(/^#op=(\\d+)$/);"
+        "if(m){const e=document.querySelector('.op[data-i=\"'+m[1]+'\"]');if(e)show(e);}"
         "})();\n</script>\n";
 
 int
@@ -656,7 +667,7 @@ fli_html_timeline(FILE *f, const struct fli_html_run *hr)
 	        hr->seed,
 	        p.sim ? "axis: scheduling steps (virtual time beside)" : "axis: real time");
 	if (p.sim)
-		fprintf(f, " \xc2\xb7 %" PRIu64 " steps", out->steps);
+		fprintf(f, " \xc2\xb7 %" PRIu64 " steps", out->steps > p.max ? out->steps : p.max);
 	if (hr->trace != NULL) {
 		fputs(" \xc2\xb7 trace ", f);
 		fli_html_text(f, hr->trace);
@@ -807,6 +818,8 @@ static const char history_js[] =
         "info.textContent=e.getAttribute('data-desc');}\n"
         "for(const e of document.querySelectorAll('.hop')){"
         "e.addEventListener('mouseenter',()=>show(e));e.addEventListener('click',()=>show(e));}"
+        "const m=location.hash.match(/^#op=(\\d+)$/);"
+        "if(m){const e=document.querySelector('.hop[data-op=\"'+m[1]+'\"]');if(e)show(e);}"
         "})();\n</script>\n";
 
 /* The op's part is the failing part (every op when the history is whole). */

@@ -138,6 +138,8 @@ crash_backtrace(char *buf, size_t len, size_t at, int sig, void *uctx)
 	return at;
 }
 
+static struct actor_run *current_actor(struct run *r);
+
 /* Where the run died, for its crash verdict: the sim actor that was
  * running and its last scheduling point, the freed object a stale pointer
  * reached (the guarded heap, fl_obj_guard), and the op each scenario actor
@@ -174,6 +176,23 @@ crash_handler(int sig, siginfo_t *si, void *uctx)
 		fl_sandbox_frame_write(crash_fd, TAG_CHOICES, fl_choice_values(crash_choices),
 		                       (uint32_t)(fl_choice_count(crash_choices) *
 		                                  sizeof(uint64_t)));
+	if (crash_fd >= 0 && the_run != NULL && the_run->tl != NULL) {
+		/* The timeline up to here, the crash on it: the op the
+		 * crashing actor was in ends crashed. */
+		struct actor_run *me = current_actor(the_run);
+		const char *signame = sig == SIGSEGV   ? "SIGSEGV"
+		                      : sig == SIGBUS  ? "SIGBUS"
+		                      : sig == SIGABRT ? "SIGABRT"
+		                      : sig == SIGFPE  ? "SIGFPE"
+		                                       : "SIGILL";
+
+		if (me != NULL)
+			fli_tl_crashed(me);
+		fli_tl_named(the_run, FLI_TL_CRASH, me != NULL ? me->index : -1,
+		             me != NULL ? me->a->name : fl_sim_current_name(), signame);
+		fl_sandbox_frame_write(crash_fd, TAG_TIMELINE, the_run->tl,
+		                       (uint32_t)fli_tl_size(the_run));
+	}
 	if (crash_fd >= 0) {
 		/* dladdr and backtrace are not async-signal-safe: a crash while
 		 * another thread holds the loader's lock would wait for ever.

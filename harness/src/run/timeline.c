@@ -244,9 +244,11 @@ void
 fli_tl_decision(void *arg, uint64_t step, const char *actor)
 {
 	struct run *r = arg;
-	struct fli_tl_event *e = claim(r, FLI_TL_DECISION, -1);
+	struct fli_tl_event *e;
 
-	if (e == NULL)
+	/* Under sim only: one thread. */
+	if (r->tl->decisions++ >= FLI_TL_DECISIONS_MAX ||
+	    (e = claim(r, FLI_TL_DECISION, -1)) == NULL)
 		return;
 	e->step0 = e->step1 = (uint32_t)step;
 	copy_name(e->u.name, sizeof(e->u.name), actor, NULL);

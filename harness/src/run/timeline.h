@@ -86,19 +86,23 @@ struct fli_tl_event {
 };
 
 struct fli_tl {
-	uint32_t cap;      /* records ev[] holds */
-	uint32_t count;    /* records claimed (atomic; may pass cap) */
-	uint64_t t0;       /* the run's start, fl_clock_now_ns */
-	uint64_t seq;      /* order numbers outside sim (atomic); sim: the last step */
-	uint64_t sim_t0;   /* sim: the virtual clock at the first record */
-	uint64_t sim_last; /* sim: the virtual time of the last record */
-	uint32_t version;  /* FLI_TL_VERSION */
-	uint32_t pad;
+	uint32_t cap;       /* records ev[] holds */
+	uint32_t count;     /* records claimed (atomic; may pass cap) */
+	uint64_t t0;        /* the run's start, fl_clock_now_ns */
+	uint64_t seq;       /* order numbers outside sim (atomic); sim: the last step */
+	uint64_t sim_t0;    /* sim: the virtual clock at the first record */
+	uint64_t sim_last;  /* sim: the virtual time of the last record */
+	uint32_t version;   /* FLI_TL_VERSION */
+	uint32_t decisions; /* decisions the sim told of (the first
+	                       FLI_TL_DECISIONS_MAX are recorded) */
 	struct fli_tl_event ev[];
 };
 
 #define FLI_TL_VERSION 1
 /* 16,384 records: 1 MiB, a run of some 10,000 ops with their gauges. */
 #define FLI_TL_CAP 16384u
+/* An unshrunk random schedule departs from the default at most steps:
+ * its decisions must not crowd out the ops. */
+#define FLI_TL_DECISIONS_MAX 2048u
 
 #endif
