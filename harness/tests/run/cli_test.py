@@ -3397,10 +3397,61 @@ def case_squatted_run_dirs():
                 os.rmdir(other)
 
 
+def case_show():
+    """run --html-dir writes a page for each of the first --html-max failing
+    runs, named as the trace, and keeping the timeline changes no run;
+    show TRACE prints the timeline, --html writes the page; bad uses
+    exit 2, and a replay that does not fail as recorded exits 1."""
+    d = tdir("show")
+    pages = os.path.join(d, "pages")
+    rep, _, _ = run_json(FAILING, ["--seed", "1", "--runs", "3", "--html-dir", pages,
+                                   "--html-max", "2"], "show", expect=1)
+    plain, _, _ = run_json(FAILING, ["--seed", "1", "--runs", "3"], "show-plain", expect=1)
+    check([r["trace_hash"] for r in rep["runs"]] == [r["trace_hash"] for r in plain["runs"]],
+          "keeping the timeline changed the runs: %s", [(r["trace_hash"], q["trace_hash"])
+                                                        for r, q in zip(rep["runs"], plain["runs"])])
+    with_page = [r for r in rep["runs"] if r.get("html")]
+    check(len(with_page) == 2 and sorted(os.listdir(pages)) ==
+          sorted(os.path.basename(r["html"]) for r in with_page),
+          "--html-max 2: pages %s for runs %s", os.listdir(pages), with_page)
+    for r in with_page:
+        check(os.path.basename(r["html"])[:-5] == os.path.basename(r["trace"])[:-6],
+              "the page %s is not named as its trace %s", r["html"], r["trace"])
+        text = open(r["html"]).read()
+        check('data-property="operations"' in text and "Content-Security-Policy" in text and
+              "default-src 'none'" in text, "%s: no headline or no policy", r["html"])
+        # The SVG namespace is a name, not a request; nothing else points out.
+        outside = [u for u in re.findall(r"(?:https?:)?//[\w.-]+[^\s\"']*", text)
+                   if "www.w3.org/2000/svg" not in u]
+        check(not outside, "%s points outside the file: %s", r["html"], outside)
+    trace = rep["runs"][0]["trace"]
+    rc, out, err = run(["show", trace], 0)
+    check("waiter: offer_service (line" in out and "once: barrier (line" in out and
+          "-> operations" in out, "show's lines lack the ops or the violation:\n%s%s", out, err)
+    page = os.path.join(d, "shown.html")
+    rc, out, err = run(["show", trace, "--html", page], 0)
+    check(os.path.exists(page) and 'data-property="operations"' in open(page).read(),
+          "show --html wrote no page: %s%s", out, err)
+    # A replay that does not fail as recorded: exit 1, the page says so.
+    with open(trace) as f:
+        forged = os.path.join(d, "forged.trace")
+        write_text(forged, re.sub(r"(?m)^property operations$", "property ports_zero", f.read()))
+    rc, out, err = run(["show", forged, "--html", page], 1)
+    check("as recorded" in err and "as recorded" in open(page).read(),
+          "a replay that differs is not said: %s", err)
+    run(["show"], 2)
+    run(["show", os.path.join(d, "missing.trace")], 2)
+    run(["show", trace, "--html", os.path.join(d, "no", "such", "dir.html")], 2)
+    run(["run", src(FAILING), "--html-dir", pages, "--html-max", "0"], 2)
+    run(["check-history", src("harness/tests/history/bad/no_operations.edn"), trace, "--html",
+         page], 2)
+
+
 CASES = {
     "kv_nothing_judged": case_kv_nothing_judged,
     "determinism": case_determinism,
     "replay": case_replay,
+    "show": case_show,
     "shrink": case_shrink,
     "bad_scenario": case_bad_scenario,
     "bad_args": case_bad_args,
