@@ -480,11 +480,16 @@ write_page(const struct run_cfg *rc, const struct fl_scenario *s, uint64_t seed,
 	}
 	struct fli_html_run hr = { .s = s, .out = out, .seed = seed, .trace = trace };
 	f = fopen(path, "w");
-	if (f == NULL || fli_html_timeline(f, &hr) != 0 || fclose(f) != 0) {
+	if (f == NULL) {
+		fprintf(stderr, "faultline: --html-dir: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	n = fli_html_timeline(f, &hr);
+	if (fclose(f) != 0 || n != 0) {
 		fprintf(stderr, "faultline: --html-dir: %s: %s\n", path,
-		        errno != 0 ? strerror(errno) : "no timeline");
-		if (f != NULL)
-			(void)fclose(f);
+		        out->timeline == NULL ? "the run kept no timeline"
+		                              : "could not be written");
+		unlink(path);
 		return;
 	}
 	snprintf(res->html_path, sizeof(res->html_path), "%s", path);
@@ -987,6 +992,7 @@ cmd_run_one(int argc, char **argv)
 	uint64_t fd, *choices = NULL;
 	int rv;
 
+	o.timeline = getenv(FL_RUNNER_TIMELINE_ENV) != NULL;
 	if (argc != 12 || parse_u64(argv[1], &fd) != 0 || parse_u64(argv[5], &o.seed) != 0 ||
 	    parse_u64(argv[6], &o.pct_steps) != 0 || parse_u64(argv[10], &o.sweep_k) != 0)
 		return EXIT_USAGE;

@@ -142,6 +142,8 @@ exec_child(void *arg, int out_fd)
 	fcntl(out_fd, F_SETFD, 0); /* the exec'd run writes its frames here */
 	if (ca->san_dir != NULL)
 		setenv(FL_RUNNER_SAN_DIR_ENV, ca->san_dir, 1);
+	if (o->timeline)
+		setenv(FL_RUNNER_TIMELINE_ENV, "1", 1);
 	if (fl_scenario_libc_faults(ca->s) && (pre = posix_preload()) != NULL)
 		setenv("LD_PRELOAD", pre, 1);
 	execv(argv[0], (char *const *)argv);
@@ -236,8 +238,8 @@ same_run(const struct kept_run *k, const struct fl_scenario *s, const struct fli
 	       a->check_each_step == o->check_each_step && a->pct_steps == o->pct_steps &&
 	       same_str(a->sweep_point, o->sweep_point) && a->sweep_k == o->sweep_k &&
 	       a->sweep_persistent == o->sweep_persistent && same_str(a->ns_prefix, o->ns_prefix) &&
-	       a->count_hits == o->count_hits && a->narrate == o->narrate && a->timeline == o->timeline &&
-	       for_worker(s, o);
+	       a->count_hits == o->count_hits && a->narrate == o->narrate &&
+	       a->timeline == o->timeline && for_worker(s, o);
 }
 
 /* Keeps s and o in k; false (k emptied) when a string does not fit. */

@@ -91,7 +91,7 @@ struct fli_runner_outcome {
 	char *story;          /* with opts.narrate: one line an event, malloc'd */
 	void *timeline;       /* with opts.timeline: struct fli_tl, malloc'd */
 	size_t timeline_len;
-	char *history;        /* a failed run's history of client operations
+	char *history; /* a failed run's history of client operations
 	                                 (kv ops: Jepsen EDN, one event a line), malloc'd,
 	                                 or NULL when it recorded none */
 	double seconds;
@@ -120,6 +120,9 @@ void fli_runner_set_self(const char *exe);
 /* The environment variable that hands an exec'd run (`faultline __run`)
  * its sanitizer report directory (fli_runner_opts.san_dir). */
 #define FL_RUNNER_SAN_DIR_ENV "FL_RUN_SANITIZER_DIR"
+
+/* ... and tells it to keep its timeline (fli_runner_opts.timeline). */
+#define FL_RUNNER_TIMELINE_ENV "FL_RUN_TIMELINE"
 
 /* Exit status memcheck gives a process with errors or definite leaks. */
 #define FL_RUNNER_MEMCHECK_EXIT 97
