@@ -516,6 +516,8 @@ draw_decisions(struct page *p, int y)
 	FILE *f = p->f;
 	size_t n = 0;
 
+	if (!p->sim)
+		return; /* no scheduler to decide: the OS's */
 	for (size_t i = 0; i < p->n; i++)
 		n += p->tl->ev[i].kind == FLI_TL_DECISION;
 	fprintf(f,

@@ -2070,7 +2070,7 @@ cmd_show(int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	const char *html = NULL, *path;
-	struct fli_runner_outcome out;
+	struct fli_runner_outcome out = { 0 };
 	struct fl_trace t;
 	struct fl_scenario *s;
 	bool force = false, same = false;
@@ -2079,31 +2079,27 @@ cmd_show(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': html = optarg; break;
-		case 'f': force = true; break;
-		case 'h': fputs(usage_show, stdout); return 0;
-		default: fputs(usage_show, stderr); return EXIT_USAGE;
+		if (c == 'o' || c == 'f') {
+			html = c == 'o' ? optarg : html;
+			force = force || c == 'f';
+			continue;
 		}
+		fputs(usage_show, c == 'h' ? stdout : stderr);
+		return c == 'h' ? 0 : EXIT_USAGE;
 	}
-	if (optind != argc - 1) {
-		fputs(usage_show, stderr);
+	if (optind != argc - 1 || load_trace((path = argv[optind]), &t, &s, force) != 0) {
+		if (optind != argc - 1)
+			fputs(usage_show, stderr);
 		return EXIT_USAGE;
 	}
-	path = argv[optind];
-	if (load_trace(path, &t, &s, force) != 0)
-		return EXIT_USAGE;
-	if (replay_timeline(s, &t, path, &out, &same) != 0) {
-		fprintf(stderr, "faultline show: the harness could not fork the run\n");
+	if (replay_timeline(s, &t, path, &out, &same) != 0 || interrupted) {
+		if (!interrupted)
+			fprintf(stderr, "faultline show: the harness could not fork the run\n");
+		else
+			fli_runner_outcome_fini(&out);
 		fl_scenario_free(s);
 		fl_trace_fini(&t);
-		return EXIT_USAGE;
-	}
-	if (interrupted) {
-		fli_runner_outcome_fini(&out);
-		fl_scenario_free(s);
-		fl_trace_fini(&t);
-		return interrupted_exit("show");
+		return interrupted ? interrupted_exit("show") : EXIT_USAGE;
 	}
 	snprintf(note, sizeof(note), "this replay %s %s%s%s, not %s%s%s as recorded",
 	         s->mode == FL_SCN_MODE_SIM ? "ended" : "(the last of 20) ended",
