@@ -31,14 +31,15 @@ BUILD, SRC, OUTDIR = sys.argv[1], sys.argv[2], sys.argv[3]
 FL = os.path.join(BUILD, "harness", "cli", "faultline")
 SCN = os.path.join(SRC, "fixtures", "scenarios")
 
-# name, scenario, the property its first failing run must break, runs
+# name, scenario, the property its first failing run must break, runs,
+# the gauge that shows the leak (ends above zero), or None
 FIXTURES = [
-    ("B1", "b1-image-leak.yaml", "image_refs", 5),
-    ("B2", "b2-connect-leak.yaml", "no_orphaned_registrations", 20),
-    ("B3", "b3-close-unsafe.yaml", "no_unexpected_signal", 200),
-    ("B4", "b4-port-leak.yaml", "ports_zero", 50),
-    ("B5", "b5-free-after-send.yaml", "messages_freed_once", 5),
-    ("cluster", "cluster-kv-stale-read.yaml", "linearizable", 50),
+    ("B1", "b1-image-leak.yaml", "image_refs", 5, "image refs"),
+    ("B2", "b2-connect-leak.yaml", "no_orphaned_registrations", 20, "registrations"),
+    ("B3", "b3-close-unsafe.yaml", "no_unexpected_signal", 200, None),
+    ("B4", "b4-port-leak.yaml", "ports_zero", 50, "ports"),
+    ("B5", "b5-free-after-send.yaml", "messages_freed_once", 5, None),
+    ("cluster", "cluster-kv-stale-read.yaml", "linearizable", 50, None),
 ]
 
 # Chromium without its own traffic (updates, sync, accounts): what the
@@ -169,7 +170,9 @@ def main():
           left)
 
     pages = []  # (name, page, anchor, expectations)
-    for name, scn, prop, runs in FIXTURES:
+    gauge_of = {f[0]: f[4] for f in FIXTURES}
+    gauge_of["B1-show"] = gauge_of["B1"]
+    for name, scn, prop, runs, _ in FIXTURES:
         path = os.path.join(SCN, scn)
         d = os.path.join(tmp, name)
         report = os.path.join(tmp, name + ".json")
@@ -247,6 +250,10 @@ def main():
                 name, fired), len(faults))
             check(len(dom.find("g", id="violation")) == 1, "%s: the violation is marked" % name)
             check(len(dom.find("g", cls="gauge")) >= 1, "%s: the gauges are drawn" % name)
+            if gauge_of.get(name):
+                g = dom.find("g", cls="gauge", data_name=gauge_of[name])
+                check(g and int(g[0].get("data-max", "0")) > 0,
+                      "%s: the %s gauge, the leak's, is drawn" % (name, gauge_of[name]), g)
             check("source: -" in info and "line " in info,
                   "%s: the script shows the op linked to, with its source line" % name, info)
             if res["verdict"] == "crash":

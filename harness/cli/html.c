@@ -144,6 +144,26 @@ xs(const struct page *p, uint64_t pos)
 	return LEFT + (double)pos * PLOT_W / (double)(p->max ? p->max : 1);
 }
 
+/* A fault's point: its name in the harness's list, or the one kept
+ * (libfiu's posix/ points are not in it). */
+static const char *
+point_name(const struct fli_tl_event *e, const char *const *points)
+{
+	if (e->u.fault.point >= 0 && (size_t)e->u.fault.point < fl_fault_point_count())
+		return points[e->u.fault.point];
+	return e->u.fault.name[0] != '\0' ? e->u.fault.name : "?";
+}
+
+/* Its hit, or "?" where the hits are not counted (posix/ points). */
+static const char *
+hit_text(const struct fli_tl_event *e, char buf[24])
+{
+	if (e->u.fault.hit == 0)
+		return "?";
+	snprintf(buf, 24, "%" PRIu64, e->u.fault.hit);
+	return buf;
+}
+
 static int
 lane_named(struct page *p, const char *name, int actor, int node)
 {
@@ -452,10 +472,14 @@ draw_lanes(struct page *p, int top)
 			        fl_scenario_op_label(&s->actors[e->actor].ops[e->u.op.index]);
 			int fit = (int)(w / 6.5);
 
+			char cut[64];
+
+			snprintf(cut, sizeof(cut), "%.*s", fit < 63 ? fit : 63, label);
 			fprintf(f,
-			        "<text class=\"opl\" x=\"%.1f\" y=\"%d\" "
-			        "pointer-events=\"none\">%.*s</text>",
-			        x0 + 3, top + l * LANE_H + 15, fit, label);
+			        "<text class=\"opl\" x=\"%.1f\" y=\"%d\" pointer-events=\"none\">",
+			        x0 + 3, top + l * LANE_H + 15);
+			fli_html_text(f, cut);
+			fputs("</text>", f);
 		}
 		fputc('\n', f);
 	}
@@ -476,17 +500,15 @@ draw_lanes(struct page *p, int top)
 		x = xs(p, pos0(p, e));
 		int y = top + l * LANE_H;
 		if (e->kind == FLI_TL_FAULT) {
-			const char *point = e->u.fault.point >= 0 && (size_t)e->u.fault.point <
-			                                                     fl_fault_point_count()
-			                            ? points[e->u.fault.point]
-			                            : "?";
+			const char *point = point_name(e, points);
+			char hit[24];
 
 			fprintf(f,
 			        "<path class=\"fault\" d=\"M%.1f %dl5 8l-5 8l-5 -8z\" "
 			        "fill=\"#ff6f00\" "
-			        "stroke=\"#000\" stroke-width=\".5\"><title>fault %s, hit %" PRIu64
+			        "stroke=\"#000\" stroke-width=\".5\"><title>fault %s, hit %s"
 			        ": %s (step %u, ",
-			        x, y + 3, point, e->u.fault.hit,
+			        x, y + 3, point, hit_text(e, hit),
 			        action_names[e->outcome < 5 ? e->outcome : 0], e->step0);
 			char t[32];
 			fmt_time(t, sizeof(t), e->t0);
@@ -752,7 +774,7 @@ fli_text_timeline(FILE *f, const struct fli_html_run *hr)
 		return -1;
 	for (size_t i = 0; i < p.n; i++) {
 		const struct fli_tl_event *e = &p.tl->ev[i];
-		char t[32];
+		char t[32], hit[24];
 
 		fmt_time(t, sizeof(t), e->t0);
 		switch (e->kind) {
@@ -771,13 +793,9 @@ fli_text_timeline(FILE *f, const struct fli_html_run *hr)
 			break;
 		}
 		case FLI_TL_FAULT:
-			fprintf(f, "%8u%10s %10s  ! fault %s, hit %" PRIu64 ": %s in %s\n",
-			        e->step0, "", t,
-			        e->u.fault.point >= 0 &&
-			                        (size_t)e->u.fault.point < fl_fault_point_count()
-			                ? points[e->u.fault.point]
-			                : "?",
-			        e->u.fault.hit, action_names[e->outcome < 5 ? e->outcome : 0],
+			fprintf(f, "%8u%10s %10s  ! fault %s, hit %s: %s in %s\n", e->step0, "", t,
+			        point_name(e, points), hit_text(e, hit),
+			        action_names[e->outcome < 5 ? e->outcome : 0],
 			        e->actor >= 0 && (size_t)e->actor < s->actor_count
 			                ? s->actors[e->actor].name
 			                : "the driver");
@@ -973,7 +991,9 @@ fli_html_history(FILE *f, const struct fl_history *h, const struct fl_history_re
 				snprintf(label, sizeof(label), "%s", op->f);
 			fprintf(f, "<text x=\"%.1f\" y=\"%d\" pointer-events=\"none\">", x0 + 3,
 			        30 + p * LANE_H + 16);
-			fprintf(f, "%.*s", (int)((x1 - x0) / 6.5), label);
+			label[(size_t)((x1 - x0) / 6.5) < sizeof(label) ? (size_t)((x1 - x0) / 6.5)
+			                                                : sizeof(label) - 1] = '\0';
+			fli_html_text(f, label);
 			fputs("</text>", f);
 		}
 		fputc('\n', f);

@@ -2020,7 +2020,7 @@ cmd_replay(int argc, char **argv)
 }
 
 static const char usage_show[] =
-        "usage: faultline show TRACE [--html OUT]\n"
+        "usage: faultline show TRACE [--html OUT] [--force]\n"
         "Replays the scenario run TRACE records, keeping its timeline, and prints it: each\n"
         "op an actor ran (its first and last scheduling step, its time, its outcome), each\n"
         "fault that fired, each crash and node life, and where the violation became\n"
@@ -2029,7 +2029,7 @@ static const char usage_show[] =
         "fault and crash markers, the scheduling decisions, the resource gauges, the\n"
         "violated property as the headline (docs/timeline.md).  A proc or stress run is\n"
         "replayed until it fails as recorded (up to 20 times); the page says when no\n"
-        "replay did.\n"
+        "replay did.  --force shows a trace whose scenario file changed since.\n"
         "Exit status 0 when the replay shown reached the recorded verdict, 1 when not\n"
         "(the timeline is still shown), 2 when the trace or its scenario cannot be read or\n"
         "OUT cannot be written.\n";

@@ -279,7 +279,7 @@ void fli_tl_op_end(struct actor_run *ar);
 void fli_tl_crashed(struct actor_run *ar);
 /* A fault fired at `point` (an fl_fault_point_names index) in actor
  * `actor` (-1: the driver), at its hit `hit`, doing `action`. */
-void fli_tl_fault(struct run *r, int actor, int point, uint64_t hit, int action);
+void fli_tl_fault(struct run *r, int actor, int point, const char *name, uint64_t hit, int action);
 /* A crash, a node's life begun or ended: `name`, and `where` (a crash's
  * point, or NULL). */
 void fli_tl_named(struct run *r, int kind, int actor, const char *name, const char *where);

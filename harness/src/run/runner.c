@@ -37,6 +37,7 @@
 #include "run/run_internal.h"
 #include "run/runner.h"
 #include "run/runner_internal.h"
+#include "run/timeline.h"
 #include "run/sanitizer.h"
 
 /* fli_runner_set_stop: when it reads non-zero, runs are cut short. */
@@ -353,6 +354,29 @@ unwinder_preload(void)
 	}
 }
 
+/* The child (or a target in it) may have written anything there: every
+ * string of the timeline's records ends in its field. */
+static void
+timeline_terminate(void *buf, size_t len)
+{
+	struct fli_tl *tl = buf;
+	size_t n;
+
+	if (len < sizeof(*tl))
+		return;
+	n = (len - sizeof(*tl)) / sizeof(tl->ev[0]);
+	for (size_t i = 0; i < n; i++) {
+		struct fli_tl_event *e = &tl->ev[i];
+
+		if (e->kind == FLI_TL_OP)
+			e->u.op.what[sizeof(e->u.op.what) - 1] = '\0';
+		else if (e->kind == FLI_TL_FAULT)
+			e->u.fault.name[sizeof(e->u.fault.name) - 1] = '\0';
+		else
+			e->u.name[sizeof(e->u.name) - 1] = '\0';
+	}
+}
+
 int
 fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
                struct fli_runner_outcome *out)
@@ -482,8 +506,10 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 			free(out->timeline);
 			out->timeline = malloc(len > 0 ? len : 1);
 			out->timeline_len = out->timeline != NULL ? len : 0;
-			if (out->timeline != NULL)
+			if (out->timeline != NULL) {
 				memcpy(out->timeline, data, len);
+				timeline_terminate(out->timeline, len);
+			}
 			break;
 		case TAG_HISTORY: frame_text(&out->history, data, len); break;
 		case TAG_CRASH:

@@ -404,7 +404,8 @@ hook_fired(void *arg, const char *point, size_t rule)
 	else
 		__atomic_fetch_add(&r->driver_faults_fired, 1, __ATOMIC_RELEASE);
 	if (r->tl != NULL)
-		fli_tl_fault(r, ar != NULL ? ar->index : -1, idx, fl_faults_hits(r->faults, point),
+		fli_tl_fault(r, ar != NULL ? ar->index : -1, idx, point,
+		             fl_faults_hits(r->faults, point),
 		             rule < r->s->fault_count ? (int)(r->s->faults[rule].action & 3) : 4);
 	if (r->narrate) {
 		static const char *const actions[] = { "error", "delay", "drop", "crash" };
@@ -425,7 +426,10 @@ hook_crash(void *arg, const char *point)
 
 	if (me != NULL)
 		fli_tl_crashed(me);
-	fli_tl_named(r, FLI_TL_CRASH, me != NULL ? me->index : proc_node >= 0 ? proc_node : -1,
+	fli_tl_named(r, FLI_TL_CRASH,
+	             me != NULL       ? me->index
+	             : proc_node >= 0 ? proc_node
+	                              : -1,
 	             me != NULL ? me->a->name : name, point);
 	fli_run_story(r, "%s crashes at %s",
 	              proc_actor != NULL ? proc_actor->a->name
@@ -936,6 +940,11 @@ run_processes(struct run *r)
 					             "actor %s died of %s", ar->a->name,
 					             fl_signal_name(WTERMSIG(status)));
 				ar->crashed_at_ns = fl_clock_now_ns();
+				/* Its process could not say it: the op it was in
+				 * ends crashed, the signal on its lane. */
+				fli_tl_crashed(ar);
+				fli_tl_named(r, FLI_TL_CRASH, ar->index, ar->a->name,
+				             fl_signal_name(WTERMSIG(status)));
 				__atomic_store_n(&ar->crashed, true, __ATOMIC_RELEASE);
 			} else if (!WIFSIGNALED(status)) {
 				if (WEXITSTATUS(status) == FL_RUNNER_MEMCHECK_EXIT)

@@ -18,6 +18,7 @@
 #include "faultline/stats.h"
 
 #include "run/run_internal.h"
+#include "run/sanitizer.h"
 #include "run/timeline.h"
 
 static size_t
@@ -56,7 +57,7 @@ fli_tl_size(const struct run *r)
 
 	if (r->tl == NULL)
 		return 0;
-	n = __atomic_load_n(&r->tl->count, __ATOMIC_ACQUIRE);
+	n = __atomic_load_n(&r->tl->count, __ATOMIC_RELAXED);
 	return tl_bytes(n < r->tl->cap ? n : r->tl->cap);
 }
 
@@ -69,7 +70,7 @@ stamp(struct run *r, uint32_t *step, uint64_t *t)
 	struct fli_tl *tl = r->tl;
 
 	if (r->s->mode != FL_SCN_MODE_SIM) {
-		*step = (uint32_t)__atomic_add_fetch(&tl->seq, 1, __ATOMIC_ACQ_REL);
+		*step = (uint32_t)__atomic_add_fetch(&tl->seq, 1, __ATOMIC_RELAXED);
 		*t = fl_clock_now_ns() - tl->t0;
 		return;
 	}
@@ -94,7 +95,7 @@ claim(struct run *r, enum fli_tl_kind kind, int actor)
 
 	if (tl == NULL)
 		return NULL;
-	at = __atomic_fetch_add(&tl->count, 1, __ATOMIC_ACQ_REL);
+	at = __atomic_fetch_add(&tl->count, 1, __ATOMIC_RELAXED);
 	if (at >= tl->cap)
 		return NULL;
 	e = &tl->ev[at];
@@ -103,8 +104,7 @@ claim(struct run *r, enum fli_tl_kind kind, int actor)
 	stamp(r, &e->step0, &e->t0);
 	e->step1 = e->step0;
 	e->t1 = e->t0;
-	/* The kind last: a reader that finds it set finds the rest. */
-	__atomic_store_n(&e->kind, (uint8_t)kind, __ATOMIC_RELEASE);
+	e->kind = (uint8_t)kind;
 	return e;
 }
 
@@ -160,7 +160,7 @@ gauges(struct actor_run *ar)
 	e = claim(r, FLI_TL_GAUGES, ar->index);
 	if (e == NULL)
 		return;
-	if (r->pubsub && __atomic_load_n(&r->driver_state, __ATOMIC_ACQUIRE) == RUN_DRIVER_READY) {
+	if (r->pubsub && __atomic_load_n(&r->driver_state, __ATOMIC_RELAXED) == RUN_DRIVER_READY) {
 		struct fl_stats *st = malloc(sizeof(*st));
 
 		if (st != NULL && fl_stats_read(r->ns, st) == 0) {
@@ -178,6 +178,12 @@ gauges(struct actor_run *ar)
 		}
 		free(st);
 	}
+	/* The pools' and the aio counters are atomics other threads store:
+	 * under ThreadSanitizer, an actor thread's acquiring read of them
+	 * would order it after those threads and hide their races.  The
+	 * driver's gauges above are read through the kernel (pread). */
+	if (r->threaded && strstr(fli_san_build(), "thread") != NULL)
+		return;
 	if (dom != NULL && (ar->dom != NULL || r->s->mode != FL_SCN_MODE_PROC)) {
 		struct fl_rr_stats rs;
 		int64_t used = 0;
@@ -220,7 +226,7 @@ fli_tl_crashed(struct actor_run *ar)
 }
 
 void
-fli_tl_fault(struct run *r, int actor, int point, uint64_t hit, int action)
+fli_tl_fault(struct run *r, int actor, int point, const char *name, uint64_t hit, int action)
 {
 	struct fli_tl_event *e = claim(r, FLI_TL_FAULT, actor);
 
@@ -229,6 +235,8 @@ fli_tl_fault(struct run *r, int actor, int point, uint64_t hit, int action)
 	e->outcome = (uint8_t)action;
 	e->u.fault.point = point;
 	e->u.fault.hit = hit;
+	if (point < 0)
+		snprintf(e->u.fault.name, sizeof(e->u.fault.name), "%s", name);
 }
 
 void

@@ -75,9 +75,9 @@ struct fli_tl_event {
 			char what[20];  /* ... what failed */
 		} op;
 		struct {
-			int32_t point; /* fl_fault_point_names index, -1 none */
-			uint32_t pad;
-			uint64_t hit;
+			uint64_t hit;  /* 0: not known (libfiu's posix/ points) */
+			int32_t point; /* fl_fault_points() index, or -1: */
+			char name[20]; /* ... the point's name (a libc call's) */
 		} fault;
 		int32_t gauges[FLI_TL_NGAUGES];
 		char name[32]; /* crash, decision: the actor's or node's name;

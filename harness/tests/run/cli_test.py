@@ -3439,6 +3439,16 @@ def case_show():
     rc, out, err = run(["show", forged, "--html", page], 1)
     check("as recorded" in err and "as recorded" in open(page).read(),
           "a replay that differs is not said: %s", err)
+    # A process actor that dies of a signal it did not plan cannot say so
+    # itself: the run's process marks its op crashed and its lane.
+    crash_pages = os.path.join(d, "crash-pages")
+    rep, _, _ = run_json("fixtures/scenarios/crash-unchecked-loan.yaml",
+                         ["--seed", "1", "--runs", "1", "--html-dir", crash_pages], "show-crash",
+                         expect=1)
+    page_text = open(rep["runs"][0]["html"]).read() if rep["runs"][0].get("html") else ""
+    check(rep["runs"][0]["verdict"] == "crash" and 'class="crash"' in page_text and
+          'class="op crash"' in page_text and "client@SIGSEGV" in page_text,
+          "a proc actor's crash is not on its page: %s", rep["runs"][0])
     run(["show"], 2)
     run(["show", os.path.join(d, "missing.trace")], 2)
     run(["show", trace, "--html", os.path.join(d, "no", "such", "dir.html")], 2)
