@@ -2104,6 +2104,15 @@ def case_sanitizer_race():
     clean = clean_copy(scn, "sanitizer_data_race", "tsan-clean")
     rep, _, _ = run_json(clean, ["--seed", "1", "--runs", "5"], "tsan-clean", 0)
     check(rep["summary"]["passed"] == 5, "%s", verdict_counts(rep))
+    # Writes 200 ms apart, ops between: keeping the timeline (--html-dir)
+    # must not order them (its records once did: 10 of 10 passed).
+    apart = "harness/tests/run/scenarios/sanitizer-race-apart.yaml"
+    for extra in ([], ["--html-dir", os.path.join(tdir("tsan-apart"), "pages")]):
+        runs = sanitizer_run(apart, ["--seed", "1", "--runs", "3"] + extra, "tsan-apart")
+        check(all(r["detail"].startswith("ThreadSanitizer: data race at "
+                                         "fli_sanitizer_image_position_race_apart (")
+                  for r in runs), "the race 200 ms apart was not reported%s: %s",
+              " with the timeline kept" if extra else "", [r["detail"][:120] for r in runs])
 
 
 # --- known bugs --------------------------------------------------------------
