@@ -19,7 +19,7 @@ PUBSUB = {
     "strings": {"faultpoints_build": ("enabled", "disabled"),
                 "idle_strategy": ("spin", "yield", "backoff")},
     "numbers": ["message_bytes", "messages", "repeat", "faultline_single_thread_ns_per_msg",
-                "ring_single_thread_ns_per_msg"] + [
+                "ring_single_thread_ns_per_msg", "faultline_procs_msgs_per_poll"] + [
         f"{t}_{what}" for t in ("faultline", "ring", "nng")
         for what in ("threads_msgs_per_sec", "procs_msgs_per_sec", "pingpong_rounds",
                      "pingpong_p50_ns", "pingpong_p99_ns", "pingpong_p999_ns")],
