@@ -361,7 +361,7 @@ actors:
     ops:
       - add_subscription: {channel: ipc, stream: 1, as: sub}
       - lookup_image: {sub: sub, from: pub, impl: b1_nope}
-""", 11, "unknown image lookup implementation 'b1_nope' (one of: b1_leaky, b1_correct, memcheck_heap_leak, sanitizer_heap_overflow, sanitizer_data_race, sanitizer_signed_overflow)"),
+""", 11, "unknown image lookup implementation 'b1_nope' (one of: b1_leaky, b1_correct, memcheck_heap_leak, sanitizer_heap_overflow, sanitizer_data_race, sanitizer_data_race_apart, sanitizer_signed_overflow)"),
     ("unknown-key", """name: bad
 description: unknown key in an actor
 mode: sim
