@@ -925,6 +925,72 @@ image_index_first_last_and_past(void **state)
 	env_stop(e);
 }
 
+/* Polls with a fragment limit take the images in turn: with three
+ * publications each holding messages, three polls of limit 1 deliver one
+ * message of each session, whatever image the turn starts at. */
+struct by_session {
+	int32_t sessions[64];
+	int n;
+};
+
+static void
+note_session(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	struct by_session *b = arg;
+
+	(void)buf;
+	(void)len;
+	if (b->n < 64)
+		b->sessions[b->n++] = h->session_id;
+}
+
+static void
+polls_take_images_in_turn(void **state)
+{
+	struct env *e = env_start("rr", false);
+	fl_publication *p[3];
+	fl_subscription *s;
+	struct by_session got = { { 0 }, 0 };
+	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
+	int64_t msg = 7;
+
+	assert_fl(fl_client_add_subscription(e->c, "rr", 1, NULL, dl, &s), 0);
+	for (int i = 0; i < 3; i++)
+		assert_fl(fl_client_add_publication(e->c, "rr", 1, true, dl, &p[i]), 0);
+	assert_true(WAIT_UNTIL(fl_subscription_image_count(s) == 3, 2000));
+	for (int i = 0; i < 3; i++) {
+		assert_true(WAIT_UNTIL(fl_publication_is_connected(p[i]), 2000));
+		for (int k = 0; k < 4; k++)
+			assert_true(fl_publication_offer(p[i], &msg, sizeof(msg)) > 0);
+	}
+	/* Twelve polls of one fragment: every window of three holds the three
+	 * sessions once each. */
+	for (int k = 0; k < 12; k++)
+		assert_int_equal(fl_subscription_poll(s, note_session, &got, 1), 1);
+	assert_int_equal(fl_subscription_poll(s, note_session, &got, 1), 0);
+	for (int k = 0; k + 3 <= got.n; k++) {
+		int32_t a = got.sessions[k], b = got.sessions[k + 1], c = got.sessions[k + 2];
+
+		assert_true(a != b && b != c && a != c);
+	}
+	/* A poll of a larger limit takes from every image too. */
+	for (int i = 0; i < 3; i++)
+		for (int k = 0; k < 2; k++)
+			assert_true(fl_publication_offer(p[i], &msg, sizeof(msg)) > 0);
+	got.n = 0;
+	assert_int_equal(fl_subscription_poll(s, note_session, &got, 6), 6);
+	for (int i = 0; i < 3; i++) {
+		int seen = 0;
+
+		for (int k = 0; k < got.n; k++)
+			seen += got.sessions[k] == fl_publication_session_id(p[i]);
+		assert_int_equal(seen, 2);
+		fl_publication_close(p[i]);
+	}
+	fl_subscription_close(s);
+	env_stop(e);
+}
+
 /* The client table (FL_STATS_MAX_CLIENTS records in cnc.dat): the first
  * and the last record both serve a working client; one client more is
  * FL_ELIMIT; a closed record is taken again. */
@@ -1700,6 +1766,7 @@ main(void)
 		cmocka_unit_test(failed_unlink_is_retried),
 		cmocka_unit_test(message_sizes_at_fragment_edges_end_to_end),
 		cmocka_unit_test(image_index_first_last_and_past),
+		cmocka_unit_test(polls_take_images_in_turn),
 		cmocka_unit_test(client_records_first_and_last),
 		cmocka_unit_test(subscriber_slots_first_and_last),
 		cmocka_unit_test(forged_image_slot_is_refused),

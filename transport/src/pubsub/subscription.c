@@ -23,12 +23,16 @@ fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, i
 		rc = fl_client_status(s->c);
 		return rc != 0 ? rc : 0;
 	}
-	start = s->rr++ % (unsigned)l->count;
+	/* Round robin over the images without a division: the poll's fixed
+	 * cost is paid once a message when the subscriber keeps up. */
+	start = s->rr < (unsigned)l->count ? s->rr : 0;
+	s->rr = start + 1;
 	for (i = 0; i < l->count && n < fragment_limit; i++) {
-		rc = fli_image_poll(l->img[(start + (unsigned)i) % (unsigned)l->count], h, clientd,
-		                    fragment_limit - n);
+		rc = fli_image_poll(l->img[start], h, clientd, fragment_limit - n);
 		if (rc > 0)
 			n += rc;
+		if (++start == (unsigned)l->count)
+			start = 0;
 	}
 	reader_exit(s->c);
 	return n;
