@@ -100,6 +100,7 @@ bench_lat_summarize(uint64_t *v, size_t n, struct bench_lat *out)
 	out->p50_ns = v[n / 2];
 	out->p99_ns = v[n * 99 / 100];
 	out->p999_ns = v[n * 999 / 1000];
+	out->max_ns = v[n - 1];
 }
 
 void

@@ -49,9 +49,10 @@ const char *bench_idle_name(enum bench_idle_mode mode);
  * process, so a start stamp travels in a message). */
 uint64_t bench_now_ns(void);
 
-/* Latency percentiles of n samples (sorts v in place; n > 0). */
+/* Latency percentiles and the largest of n samples (sorts v in place;
+ * n > 0). */
 struct bench_lat {
-	uint64_t p50_ns, p99_ns, p999_ns;
+	uint64_t p50_ns, p99_ns, p999_ns, max_ns;
 };
 void bench_lat_summarize(uint64_t *v, size_t n, struct bench_lat *out);
 

@@ -4,7 +4,10 @@
  * driver, real /dev/shm), measured in the same run against two peers:
  *
  *   ring  a minimal lock-free SPSC ring of 32-byte slots in shared memory
- *         (no transport at all: the physical limit on this machine);
+ *         (no transport at all), read as soon as a slot is there;
+ *   batched ring  the same ring whose reader takes slots only in batches
+ *         (the machine's limit: the reader never reads the line the
+ *         writer is filling);
  *   nng   NNG pair1 over ipc:// (what a user would otherwise pick).
  *
  *   faultline-bench [--messages N] [--seconds S] [--repeat R] [--idle spin|yield|backoff] [--json]
@@ -63,6 +66,7 @@ static struct {
 	uint64_t rounds;
 	struct bench_opts opts; /* --json, --seconds, --repeat (best of), --idle */
 	int single_only;        /* --single-only */
+	int procs_only;         /* --procs-only */
 	int no_nofp;            /* --no-nofp */
 	const char *nofp_arg;   /* --nofp PATH, or NULL */
 	char ns[48];
@@ -152,6 +156,37 @@ ring_poll(void *p, msg_handler h, void *ctx, int limit)
 }
 
 static const struct ep_ops ring_ops = { ring_send, ring_poll, 0 };
+
+/* The batched ring's reader: it reads once RING_BATCH slots are there, or
+ * when the count stopped growing over RING_SETTLE pauses (the stream's
+ * end, or a writer that waits for an answer).  So while the writer
+ * streams, the reader stays a batch behind it and the two never share the
+ * line being filled: throughput is then bounded by the machine's bandwidth,
+ * not by the latency of a cache line crossing cores once a message. */
+#define RING_BATCH  256u
+#define RING_SETTLE 64
+
+static int
+ring_poll_batched(void *p, msg_handler h, void *ctx, int limit)
+{
+	struct ring_ep *e = p;
+	uint64_t t = atomic_load_explicit(&e->in->tail, memory_order_acquire);
+
+	if (t == e->head)
+		return 0;
+	if (t - e->head < RING_BATCH) {
+		for (int k = 0; k < RING_SETTLE; k++)
+			__builtin_ia32_pause();
+		uint64_t again = atomic_load_explicit(&e->in->tail, memory_order_acquire);
+		if (again != t && again - e->head < RING_BATCH)
+			return 0; /* still growing: come back for the batch */
+		t = again;
+	}
+	e->cached_tail = t;
+	return ring_poll(p, h, ctx, limit);
+}
+
+static const struct ep_ops ring_batched_ops = { ring_send, ring_poll_batched, 0 };
 
 /* ---- faultline ------------------------------------------------------- */
 
@@ -560,7 +595,7 @@ run_role(enum role role, const struct ep_ops *ops, void *ep, struct bench_result
 static struct ring *rings;
 
 struct peer {
-	char kind; /* 'r' ring, 'f' faultline, 'n' nng */
+	char kind; /* 'r' ring, 'b' batched ring, 'f' faultline, 'n' nng */
 	enum role role;
 	void *ep; /* threads mode: an endpoint opened by the parent */
 	struct bench_result res;
@@ -586,10 +621,10 @@ peer_process(void *arg, struct bench_result *res)
 {
 	struct peer *p = arg;
 
-	if (p->kind == 'r') {
+	if (p->kind == 'r' || p->kind == 'b') {
 		struct ring_ep e;
 		ring_ep_for(&e, p->role);
-		run_role(p->role, &ring_ops, &e, res);
+		run_role(p->role, p->kind == 'b' ? &ring_batched_ops : &ring_ops, &e, res);
 	} else if (p->kind == 'f') {
 		struct fl_ep e;
 		int32_t tx = 0, rx = 0;
@@ -697,7 +732,7 @@ run_processes(char kind, enum role ra, enum role rb, const char *what, struct be
 	int rc = -1;
 
 	memset(&cb, 0, sizeof(cb));
-	if (kind == 'r')
+	if (kind == 'r' || kind == 'b')
 		memset(rings, 0, 2 * sizeof(*rings));
 	if (bench_child_spawn(&ca, peer_process, &a) != 0)
 		goto out;
@@ -746,7 +781,7 @@ check_stream(const char *what, const struct bench_result *r)
 /* ---- the measurements ------------------------------------------------ */
 
 struct figures {
-	double ring_thr, ring_proc, fl_thr, fl_proc, nng_thr, nng_proc;
+	double ring_thr, ring_proc, ring_batched_proc, fl_thr, fl_proc, nng_thr, nng_proc;
 	double fl_proc_batch; /* the subscriber's messages per poll, in the best fl_proc run */
 	double ring_1t_ns, fl_1t_ns; /* send + poll of one message, one thread */
 	struct bench_lat ring_pp, fl_pp, nng_pp;
@@ -937,6 +972,22 @@ measure_all(struct figures *f, int first)
 			f->nfield = rounds;                                                        \
 		}                                                                                  \
 	} while (0)
+	if (cfg.procs_only) {
+		/* The two-process figures of faultline and the rings only. */
+		rc = measure_throughput_processes('r', "ring processes", &v);
+		KEEP_MAX(ring_proc);
+		rc = rc ? rc : measure_throughput_processes('b', "batched ring processes", &v);
+		KEEP_MAX(ring_batched_proc);
+		rc = rc ? rc : measure_throughput_processes('f', "faultline processes", &v);
+		if (rc == 0 && (first || v > f->fl_proc))
+			f->fl_proc_batch = fl_proc_batch_last;
+		KEEP_MAX(fl_proc);
+		rc = rc ? rc : measure_pingpong('r', "ring ping-pong", &lat, &rounds);
+		KEEP_LAT(ring_pp, ring_rounds);
+		rc = rc ? rc : measure_pingpong('f', "faultline ping-pong", &lat, &rounds);
+		KEEP_LAT(fl_pp, fl_rounds);
+		return rc;
+	}
 	rc = measure_ring_single(&ns);
 	KEEP_MIN(ring_1t_ns);
 	rc = rc ? rc : measure_ring_threads(&v);
@@ -948,6 +999,8 @@ measure_all(struct figures *f, int first)
 	KEEP_MAX(nng_thr);
 	rc = rc ? rc : measure_throughput_processes('r', "ring processes", &v);
 	KEEP_MAX(ring_proc);
+	rc = rc ? rc : measure_throughput_processes('b', "batched ring processes", &v);
+	KEEP_MAX(ring_batched_proc);
 	rc = rc ? rc : measure_throughput_processes('f', "faultline processes", &v);
 	if (rc == 0 && (first || v > f->fl_proc))
 		f->fl_proc_batch = fl_proc_batch_last;
@@ -988,49 +1041,87 @@ measure_fl_single(double *out)
 	return rc;
 }
 
-/* Runs `prog --single-only --messages N` and reads its figure (a line
- * "faultline_single_thread_ns_per_msg V").  0, or -1 with a message. */
+/* What the points cost: each figure in this build (on) and in the -nofp
+ * build (off), the best of the alternating rounds. */
+struct points_cost {
+	double single_on, single_off;     /* ns a message, one thread */
+	double thr_on, thr_off;           /* two processes, msgs/s */
+	double p50_on, p50_off;           /* two-process ping-pong p50, ns */
+	double thr_ring_on, thr_ring_off; /* the ring beside each throughput run */
+};
+
+/* Runs `prog MODE --no-nofp --messages N` and reads the figures named in
+ * names[0..n) into out[] (lines "name value").  0, or -1 with a message. */
 static int
-measure_child_single(const char *nofp, double *out)
+measure_child(const char *prog, const char *mode, const char *const *names, double *out, int n)
 {
 	char cmd[1200], line[256];
 	FILE *f;
 	int found = 0;
 
-	snprintf(cmd, sizeof(cmd), "'%s' --single-only --messages %llu", nofp,
+	snprintf(cmd, sizeof(cmd), "'%s' %s --no-nofp --messages %llu", prog, mode,
 	         (unsigned long long)cfg.messages);
 	f = popen(cmd, "r");
 	if (f == NULL) {
 		perror("faultline-bench: popen");
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f) != NULL)
-		found = found || sscanf(line, "faultline_single_thread_ns_per_msg %lf", out) == 1;
-	if (pclose(f) != 0 || !found) {
-		fprintf(stderr, "faultline-bench: %s gave no single-thread figure\n", nofp);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char name[128];
+		double v;
+
+		if (sscanf(line, "%127s %lf", name, &v) != 2)
+			continue;
+		for (int i = 0; i < n; i++)
+			if (strcmp(name, names[i]) == 0 && !(found & (1 << i))) {
+				out[i] = v;
+				found |= 1 << i;
+			}
+	}
+	if (pclose(f) != 0 || found != (1 << n) - 1) {
+		fprintf(stderr, "faultline-bench: %s %s did not give its figures\n", prog, mode);
 		return -1;
 	}
 	return 0;
 }
 
 /* The cost of the disarmed points: this build's and the -nofp build's
- * single-thread figure, each measured in a fresh process (a process's
- * memory layout alone moves the figure by a third on this machine),
- * alternating `rounds` times; the best of each. */
+ * figures, each measured in a fresh process (a process's memory layout
+ * alone moves the single-thread figure by a third on this machine),
+ * alternating `rounds` times; the best of each.  The single-thread
+ * figure is the code path alone; the two-process throughput and
+ * ping-pong p50 are what a user sees, with the machine's noise in them
+ * (the ring measured beside each throughput run shows how much). */
 static int
-measure_points_cost(const char *self, const char *nofp, unsigned rounds, double *on, double *off)
+measure_points_cost(const char *self, const char *nofp, unsigned rounds, struct points_cost *pc)
 {
-	double v;
+	static const char *const single[] = { "faultline_single_thread_ns_per_msg" };
+	static const char *const procs[] = { "faultline_procs_msgs_per_sec",
+		                             "faultline_pingpong_p50_ns",
+		                             "ring_procs_msgs_per_sec" };
+	double v[3];
 
 	for (unsigned k = 0; k < rounds; k++) {
-		if (measure_child_single(self, &v) != 0)
-			return -1;
-		if (k == 0 || v < *on)
-			*on = v;
-		if (measure_child_single(nofp, &v) != 0)
-			return -1;
-		if (k == 0 || v < *off)
-			*off = v;
+		for (int which = 0; which < 2; which++) {
+			const char *prog = which == 0 ? self : nofp;
+			double *s1 = which == 0 ? &pc->single_on : &pc->single_off;
+			double *thr = which == 0 ? &pc->thr_on : &pc->thr_off;
+			double *p50 = which == 0 ? &pc->p50_on : &pc->p50_off;
+			double *ring = which == 0 ? &pc->thr_ring_on : &pc->thr_ring_off;
+
+			if (measure_child(prog, "--single-only", single, v, 1) != 0)
+				return -1;
+			if (k == 0 || v[0] < *s1)
+				*s1 = v[0];
+			if (measure_child(prog, "--procs-only", procs, v, 3) != 0)
+				return -1;
+			if (k == 0 || v[0] > *thr)
+				*thr = v[0];
+			if (k == 0 || v[1] < *p50)
+				*p50 = v[1];
+			if (k == 0 || v[2] > *ring)
+				*ring = v[2];
+		}
 	}
 	return 0;
 }
@@ -1063,7 +1154,7 @@ usage(FILE *f, const char *argv0)
 	fprintf(f,
 	        "usage: %s [--messages N] [--seconds S] [--repeat R] [--idle spin|yield|backoff] "
 	        "[--json]\n"
-	        "          [--nofp PATH | --no-nofp] [--single-only]\n"
+	        "          [--nofp PATH | --no-nofp] [--single-only | --procs-only]\n"
 	        "  --messages N  messages per throughput run (default 1000000, >= 100);\n"
 	        "                ping-pong runs N/10 round trips (>= 100)\n"
 	        "  --seconds S   stop sending after S seconds per run (default 10)\n"
@@ -1073,7 +1164,8 @@ usage(FILE *f, const char *argv0)
 	        "  --nofp PATH   the same bench built with -Dfaultpoints=disabled (default:\n"
 	        "                faultline-bench-nofp beside this program, if any); --no-nofp: "
 	        "none\n"
-	        "  --single-only only the faultline single-thread send+poll figure\n",
+	        "  --single-only only the faultline single-thread send+poll figure\n"
+	        "  --procs-only  only the two-process figures of faultline and the rings\n",
 	        argv0);
 }
 
@@ -1085,7 +1177,21 @@ usage(FILE *f, const char *argv0)
 		bench_put(peer "_pingpong_p50_ns", (double)(pp).p50_ns, 0);                        \
 		bench_put(peer "_pingpong_p99_ns", (double)(pp).p99_ns, 0);                        \
 		bench_put(peer "_pingpong_p999_ns", (double)(pp).p999_ns, 0);                      \
+		bench_put(peer "_pingpong_max_ns", (double)(pp).max_ns, 0);                        \
 	} while (0)
+
+/* The ratios of faultline's two-process figures to the rings' (throughput:
+ * faultline / ring, higher is better; p50: faultline / ring, lower is
+ * better). */
+static void
+put_ring_ratios(const struct figures *f)
+{
+	bench_put("ratio_faultline_ring_procs_throughput", f->fl_proc / f->ring_proc, 3);
+	bench_put("ratio_faultline_ring_batched_procs_throughput",
+	          f->fl_proc / f->ring_batched_proc, 3);
+	bench_put("ratio_faultline_ring_pingpong_p50",
+	          (double)f->fl_pp.p50_ns / (double)f->ring_pp.p50_ns, 2);
+}
 
 /* The options only this program takes, for bench_args. */
 static int
@@ -1095,6 +1201,8 @@ own_opt(int argc, char **argv, int *i)
 
 	if (strcmp(a, "--single-only") == 0)
 		cfg.single_only = 1;
+	else if (strcmp(a, "--procs-only") == 0)
+		cfg.procs_only = 1;
 	else if (strcmp(a, "--no-nofp") == 0)
 		cfg.no_nofp = 1;
 	else if (strcmp(a, "--nofp") == 0 && *i + 1 < argc)
@@ -1112,7 +1220,7 @@ main(int argc, char **argv)
 	struct figures f = { 0 };
 	const char *nofp;
 	char nofp_buf[1024];
-	double nofp_ns = 0, self_ns = 0;
+	struct points_cost pc = { 0 };
 	char self[1024];
 
 	cfg.messages = 1000000;
@@ -1159,7 +1267,7 @@ main(int argc, char **argv)
 	if (rc == 0 && nofp != NULL) {
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		self[n > 0 ? n : 0] = '\0';
-		rc = measure_points_cost(self, nofp, 5 * cfg.opts.repeat, &self_ns, &nofp_ns);
+		rc = measure_points_cost(self, nofp, 5 * cfg.opts.repeat, &pc);
 	}
 	munmap(rings, 2 * sizeof(*rings));
 	if (rc != 0)
@@ -1170,6 +1278,17 @@ main(int argc, char **argv)
 	bench_put("message_bytes", BENCH_MSG_LEN, 0);
 	bench_put("messages", (double)cfg.messages, 0);
 	bench_put("repeat", cfg.opts.repeat, 0);
+	if (cfg.procs_only) {
+		bench_put("faultline_procs_msgs_per_sec", f.fl_proc, 0);
+		bench_put("faultline_procs_msgs_per_poll", f.fl_proc_batch, 1);
+		PUT_PINGPONG("faultline", f.fl_rounds, f.fl_pp);
+		bench_put("ring_procs_msgs_per_sec", f.ring_proc, 0);
+		bench_put("ring_batched_procs_msgs_per_sec", f.ring_batched_proc, 0);
+		PUT_PINGPONG("ring", f.ring_rounds, f.ring_pp);
+		put_ring_ratios(&f);
+		bench_print(cfg.opts.json);
+		return 0;
+	}
 	bench_put("faultline_threads_msgs_per_sec", f.fl_thr, 0);
 	bench_put("faultline_procs_msgs_per_sec", f.fl_proc, 0);
 	bench_put("faultline_procs_msgs_per_poll", f.fl_proc_batch, 1);
@@ -1177,6 +1296,7 @@ main(int argc, char **argv)
 	PUT_PINGPONG("faultline", f.fl_rounds, f.fl_pp);
 	bench_put("ring_threads_msgs_per_sec", f.ring_thr, 0);
 	bench_put("ring_procs_msgs_per_sec", f.ring_proc, 0);
+	bench_put("ring_batched_procs_msgs_per_sec", f.ring_batched_proc, 0);
 	bench_put("ring_single_thread_ns_per_msg", f.ring_1t_ns, 1);
 	PUT_PINGPONG("ring", f.ring_rounds, f.ring_pp);
 	bench_put("nng_threads_msgs_per_sec", f.nng_thr, 0);
@@ -1185,18 +1305,28 @@ main(int argc, char **argv)
 	/* Throughput ratios are faultline / peer (higher is better for
 	 * faultline); latency ratios are faultline / peer (lower is better). */
 	bench_put("ratio_faultline_ring_threads_throughput", f.fl_thr / f.ring_thr, 3);
-	bench_put("ratio_faultline_ring_procs_throughput", f.fl_proc / f.ring_proc, 3);
+	put_ring_ratios(&f);
 	bench_put("ratio_faultline_nng_threads_throughput", f.fl_thr / f.nng_thr, 1);
 	bench_put("ratio_faultline_nng_procs_throughput", f.fl_proc / f.nng_proc, 1);
-	bench_put("ratio_faultline_ring_pingpong_p50",
-	          (double)f.fl_pp.p50_ns / (double)f.ring_pp.p50_ns, 2);
 	bench_put("ratio_faultline_nng_pingpong_p50",
 	          (double)f.fl_pp.p50_ns / (double)f.nng_pp.p50_ns, 3);
 	if (nofp != NULL) {
-		/* > 1: the compiled-in, disarmed points cost this much per message. */
-		bench_put("faultpoints_enabled_single_thread_ns_per_msg", self_ns, 1);
-		bench_put("faultpoints_disabled_single_thread_ns_per_msg", nofp_ns, 1);
-		bench_put("ratio_faultpoints_enabled_disabled_single_thread", self_ns / nofp_ns, 3);
+		/* The compiled-in, disarmed points cost: above 1 for the single
+		 * thread's ns and the p50, below 1 for the throughput. */
+		bench_put("faultpoints_enabled_single_thread_ns_per_msg", pc.single_on, 1);
+		bench_put("faultpoints_disabled_single_thread_ns_per_msg", pc.single_off, 1);
+		bench_put("ratio_faultpoints_enabled_disabled_single_thread",
+		          pc.single_on / pc.single_off, 3);
+		bench_put("faultpoints_enabled_procs_msgs_per_sec", pc.thr_on, 0);
+		bench_put("faultpoints_disabled_procs_msgs_per_sec", pc.thr_off, 0);
+		bench_put("ratio_faultpoints_enabled_disabled_procs_throughput",
+		          pc.thr_on / pc.thr_off, 3);
+		bench_put("faultpoints_enabled_ring_procs_msgs_per_sec", pc.thr_ring_on, 0);
+		bench_put("faultpoints_disabled_ring_procs_msgs_per_sec", pc.thr_ring_off, 0);
+		bench_put("faultpoints_enabled_pingpong_p50_ns", pc.p50_on, 0);
+		bench_put("faultpoints_disabled_pingpong_p50_ns", pc.p50_off, 0);
+		bench_put("ratio_faultpoints_enabled_disabled_pingpong_p50", pc.p50_on / pc.p50_off,
+		          3);
 	}
 	bench_print(cfg.opts.json);
 	return 0;
