@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""How stable faultline-bench's figures are from one invocation to the next.
+
+usage: spread.py [-n N] PROGRAM [BENCH ARGS...]
+
+Runs PROGRAM (faultline-bench) N times (default 10) with --json and the
+given arguments, one invocation after another, and prints for each figure
+its min, median and max over the invocations and the spread (max / min).
+
+The raw ring runs beside faultline in every invocation and has no
+faultline code in it, so it shows what the machine did: a ring ping-pong
+p50 far above the lowest seen means the two processes' cores were far
+apart for that invocation (on a shared virtual machine the host places
+the two vCPUs, and a round trip across its caches costs several times
+one within them).  The last lines therefore repeat the spreads of the
+invocations whose ring p50 stayed within 1.5 times the lowest ring p50,
+and print the spread of the faultline/ring ratios, which cancel what
+the machine did to both.
+
+Exits 1 when an invocation fails (its stderr is shown) or lacks one of
+the figures, 2 on bad usage.
+"""
+import json
+import statistics
+import subprocess
+import sys
+
+FIGURES = [
+    "faultline_procs_msgs_per_sec",
+    "faultline_procs_msgs_per_poll",
+    "ring_procs_msgs_per_sec",
+    "ring_batched_procs_msgs_per_sec",
+    "faultline_pingpong_p50_ns",
+    "faultline_pingpong_p99_ns",
+    "faultline_pingpong_p999_ns",
+    "faultline_pingpong_max_ns",
+    "ring_pingpong_p50_ns",
+    "ratio_faultline_ring_procs_throughput",
+    "ratio_faultline_ring_batched_procs_throughput",
+    "ratio_faultline_ring_pingpong_p50",
+]
+RING_P50 = "ring_pingpong_p50_ns"
+NEAR = 1.5  # an invocation's ring p50 within this factor of the lowest: "near"
+
+
+def usage(msg=None):
+    if msg:
+        sys.stderr.write("spread.py: " + msg + "\n")
+    sys.stderr.write(__doc__.split("\n\n")[1] + "\n")
+    sys.exit(2)
+
+
+def parse(argv):
+    n = 10
+    args = list(argv)
+    if args[:1] == ["-n"]:
+        if len(args) < 2:
+            usage("-n needs a count")
+        try:
+            n = int(args[1])
+        except ValueError:
+            usage(f"-n {args[1]!r}: not a count")
+        if n < 2:
+            usage("-n: at least 2 invocations")
+        args = args[2:]
+    if not args or args[0].startswith("-"):
+        usage("which program?")
+    return n, args[0], args[1:]
+
+
+def run_once(prog, args):
+    p = subprocess.run([prog, "--json"] + args, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.stderr.write(p.stderr)
+        print(f"spread.py: {prog} exited {p.returncode}")
+        sys.exit(1)
+    try:
+        figures = json.loads(p.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError) as e:
+        print(f"spread.py: {prog} printed no JSON object: {e}")
+        sys.exit(1)
+    missing = [f for f in FIGURES if not isinstance(figures.get(f), (int, float))]
+    if missing:
+        print(f"spread.py: {prog} did not print {', '.join(missing)}")
+        sys.exit(1)
+    return figures
+
+
+def row(name, values):
+    lo, hi = min(values), max(values)
+    spread = hi / lo if lo > 0 else float("inf")
+    print(f"{name:48s} {lo:14.4g} {statistics.median(values):14.4g} {hi:14.4g} "
+          f"{spread:8.2f}")
+
+
+def table(runs, title):
+    print(f"# {title}: {len(runs)} invocations")
+    print(f"{'figure':48s} {'min':>14s} {'median':>14s} {'max':>14s} {'spread':>8s}")
+    for name in FIGURES:
+        row(name, [r[name] for r in runs])
+
+
+def main():
+    n, prog, args = parse(sys.argv[1:])
+    runs = []
+    for i in range(n):
+        runs.append(run_once(prog, args))
+        r = runs[-1]
+        print(f"run {i + 1}: faultline {r.get('faultline_procs_msgs_per_sec', 0) / 1e6:.1f} M "
+              f"msgs/s, ring {r.get('ring_procs_msgs_per_sec', 0) / 1e6:.1f} M, p50 "
+              f"{r.get('faultline_pingpong_p50_ns', 0):.0f} ns (ring {r.get(RING_P50, 0):.0f})",
+              flush=True)
+    table(runs, "all")
+    lowest = min(r[RING_P50] for r in runs)
+    near = [r for r in runs if r[RING_P50] <= NEAR * lowest]
+    print(f"# the ring's p50 was within {NEAR} x its lowest ({lowest:.0f} ns) in "
+          f"{len(near)} of {n} invocations")
+    if 2 <= len(near) < n:
+        table(near, "near")
+
+
+if __name__ == "__main__":
+    main()
