@@ -581,6 +581,16 @@ MUTANTS = [
         "expect": ["pubsub", "pubsub_prop", "cli_uaf_image"],
     },
     {
+        "id": "poller-mark-never-set",
+        "half": "transport",
+        "file": "transport/src/pubsub/client_internal.h",
+        "old": "\t\t__atomic_store_n(&s->polling, 1, __ATOMIC_RELAXED);",
+        "new": "\t\t__atomic_store_n(&s->polling, 0, __ATOMIC_RELAXED);",
+        "what": "a poll never marks itself in its subscription: the conductor frees an image list (and unmaps a log) under a poll in progress",
+        "covers": ["images", "no_unexpected_signal"],
+        "expect": ["pubsub", "cli_uaf_image", "pubsub_prop"],
+    },
+    {
         "id": "fragment-unfragmented-twice",
         "half": "transport",
         "file": "transport/src/pubsub/fragment_assembler.c",

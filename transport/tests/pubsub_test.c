@@ -284,7 +284,7 @@ starving_handler(void *arg, const uint8_t *buf, size_t len, const struct fl_head
 }
 
 static void
-image_not_freed_under_a_starved_poll(void **state)
+starved_poll(void)
 {
 	struct env *e = env_start("starved", false);
 	struct starved sv = { .e = e };
@@ -307,6 +307,23 @@ image_not_freed_under_a_starved_poll(void **state)
 	assert_true(WAIT_UNTIL(fl_subscription_image_count(s) == 0, 2000));
 	assert_fl(fl_subscription_close(s), 0);
 	env_stop(e);
+}
+
+/* The poller marks itself with a plain store and the conductor fences with
+ * membarrier(2) where the kernel allows it (as here)... */
+static void
+image_not_freed_under_a_starved_poll(void **state)
+{
+	starved_poll();
+}
+
+/* ...and counts it with locked instructions where it does not. */
+static void
+image_not_freed_under_a_starved_poll_counted(void **state)
+{
+	setenv("FL_CLIENT_NO_MEMBARRIER", "1", 1);
+	starved_poll();
+	unsetenv("FL_CLIENT_NO_MEMBARRIER");
 }
 
 struct img_seen {
@@ -1752,6 +1769,7 @@ main(void)
 		cmocka_unit_test(names),
 		cmocka_unit_test(exchange_and_gauges),
 		cmocka_unit_test(image_not_freed_under_a_starved_poll),
+		cmocka_unit_test(image_not_freed_under_a_starved_poll_counted),
 		cmocka_unit_test(image_refs_and_linger),
 		cmocka_unit_test(async_add_cancel),
 		cmocka_unit_test(dropped_response_times_out_and_leaves_nothing),

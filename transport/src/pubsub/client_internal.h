@@ -60,6 +60,10 @@ struct fl_subscription {
 	struct fl_image_handlers h;
 	struct image_list *images; /* atomic pointer, copy-on-write */
 	unsigned rr;
+	/* 1 while its (one) polling thread is inside fl_subscription_poll,
+	 * when c->membarrier: a plain store, no locked instruction (see
+	 * poller_enter). */
+	int polling;
 };
 
 struct fl_publication {
@@ -87,6 +91,13 @@ struct fl_client {
 	 * alone would let a reader starved longer than it poll freed memory. */
 	int readers;
 	uint64_t quiescent; /* conductor only: reader-free moments seen */
+	/* Set at open when membarrier(2) took this process's registration:
+	 * then fl_subscription_poll marks itself in its subscription's
+	 * `polling` instead of counting itself in `readers`, and the
+	 * conductor fences every thread of the process before it reads the
+	 * marks.  Two locked instructions a poll cost 20-30 ns a round trip
+	 * (docs/figures.md). */
+	bool membarrier;
 	char ns[FL_NAME_MAX + 1];
 	char dir[256];
 	struct fli_shm_dir rundir; /* the run directory: identity; open during an operation */
@@ -139,6 +150,37 @@ reader_exit(fl_client *c)
 	FL_SCHED_POINT("client.readers.exit");
 	FLI_ASSERT(was > 0);
 	(void)was;
+}
+
+/* Brackets fl_subscription_poll, the hot reader of the image list.  With
+ * c->membarrier, the mark is a plain store kept before the list's read by
+ * a compiler barrier only: the conductor's membarrier(2) is the CPU
+ * barrier of both sides (liburcu's membarrier flavour), so a poller either
+ * shows its mark to the conductor or reads the list the conductor stored
+ * before it.  The exit's release store pairs with the conductor's acquire
+ * read: what the poll read of the list happens before the list is
+ * freed.  Otherwise the poll counts itself in c->readers. */
+static inline void
+poller_enter(fl_subscription *s)
+{
+	if (s->c->membarrier) {
+		__atomic_store_n(&s->polling, 1, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		FL_SCHED_POINT("client.readers.enter");
+	} else {
+		reader_enter(s->c);
+	}
+}
+
+static inline void
+poller_exit(fl_subscription *s)
+{
+	if (s->c->membarrier) {
+		__atomic_store_n(&s->polling, 0, __ATOMIC_RELEASE);
+		FL_SCHED_POINT("client.readers.exit");
+	} else {
+		reader_exit(s->c);
+	}
 }
 
 /* Takes a user reference on img (fl_image_release drops it). */

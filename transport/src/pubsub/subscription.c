@@ -16,10 +16,10 @@ fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, i
 
 	if (s == NULL || h == NULL)
 		return FL_EINVAL;
-	reader_enter(s->c);
+	poller_enter(s);
 	l = __atomic_load_n(&s->images, __ATOMIC_SEQ_CST);
 	if (l == NULL || l->count == 0) {
-		reader_exit(s->c);
+		poller_exit(s);
 		rc = fl_client_status(s->c);
 		return rc != 0 ? rc : 0;
 	}
@@ -34,7 +34,7 @@ fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, i
 		if (++start == (unsigned)l->count)
 			start = 0;
 	}
-	reader_exit(s->c);
+	poller_exit(s);
 	return n;
 }
 
