@@ -553,21 +553,22 @@ go_dead(fl_client *c, int err)
 	                                 : "the driver timed this client out");
 }
 
-/* membarrier(2): registers this process for private expedited barriers
- * (register) or runs one on every running thread of the process.  0, or
- * -1 where the kernel (or a seccomp filter, or valgrind) says no. */
+enum { BARRIER_REGISTER, BARRIER_PRIVATE, BARRIER_GLOBAL };
+
+/* membarrier(2): registers this process for private expedited barriers,
+ * runs one on every running thread of the process, or runs the global one
+ * (every thread of every process; slow, but it needs no registration).
+ * 0, or -1 where the kernel (or a seccomp filter) says no. */
 static int
-process_barrier(bool register_)
+process_barrier(int cmd)
 {
 #if defined(__linux__) && defined(SYS_membarrier)
-	return syscall(SYS_membarrier,
-	               register_ ? MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
-	                         : MEMBARRIER_CMD_PRIVATE_EXPEDITED,
-	               0, 0) == 0
-	               ? 0
-	               : -1;
+	static const int cmds[] = { MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+		                    MEMBARRIER_CMD_PRIVATE_EXPEDITED, MEMBARRIER_CMD_GLOBAL };
+
+	return syscall(SYS_membarrier, cmds[cmd], 0, 0) == 0 ? 0 : -1;
 #else
-	(void)register_;
+	(void)cmd;
 	return -1;
 #endif
 }
@@ -581,7 +582,7 @@ static bool process_registered;
 __attribute__((constructor)) static void
 register_process_barrier(void)
 {
-	process_registered = process_barrier(true) == 0;
+	process_registered = process_barrier(BARRIER_REGISTER) == 0;
 }
 
 /* No reader inside an image list now: every one that could still see
@@ -593,13 +594,18 @@ no_reader_now(fl_client *c)
 
 	if (c->membarrier) {
 		/* Each poller's mark is visible after this, or that poller
-		 * reads the list stored before it.  A process forked since the
-		 * registration has to register again; one that cannot counts
-		 * no moment (what waits stays mapped, never freed under a
-		 * poller). */
-		if (process_barrier(false) != 0 &&
-		    (process_barrier(true) != 0 || process_barrier(false) != 0))
+		 * reads the list stored before it.  Should the private barrier
+		 * stop working (a seccomp filter installed since), the global
+		 * one does the same, slowly; with neither, no moment counts:
+		 * what waits stays mapped, never freed under a poller, and the
+		 * client says so once. */
+		if (process_barrier(BARRIER_PRIVATE) != 0 && process_barrier(BARRIER_GLOBAL) != 0) {
+			if (!c->barrier_failed)
+				report(c, FL_EIO,
+				       "membarrier(2) refused: retired images stay mapped");
+			c->barrier_failed = true;
 			return false;
+		}
 		for (i = 0; i < c->subs.n; i++)
 			if (__atomic_load_n(&((fl_subscription *)c->subs.v[i])->polling,
 			                    __ATOMIC_ACQUIRE) != 0)
@@ -788,7 +794,8 @@ fl_client_open(const struct fl_client_ctx *ctx, fl_client **out)
 		c->ctx.resource_linger_ns = FL_CLIENT_LINGER_NS;
 	/* FL_CLIENT_NO_MEMBARRIER (set, any value): count pollers with locked
 	 * instructions, as where membarrier(2) is refused (tests run both). */
-	c->membarrier = process_registered && getenv("FL_CLIENT_NO_MEMBARRIER") == NULL;
+	c->membarrier = process_registered && getenv("FL_CLIENT_NO_MEMBARRIER") == NULL &&
+	                process_barrier(BARRIER_PRIVATE) == 0;
 	fl_mutex_init(&c->mu);
 	fl_run_dir_path(c->ns, c->dir, sizeof(c->dir));
 	/* Whoever owns the run directory and cnc.dat can write what this

@@ -60,9 +60,9 @@ struct fl_subscription {
 	struct fl_image_handlers h;
 	struct image_list *images; /* atomic pointer, copy-on-write */
 	unsigned rr;
-	/* 1 while its (one) polling thread is inside fl_subscription_poll,
-	 * when c->membarrier: a plain store, no locked instruction (see
-	 * poller_enter). */
+	/* How deep its (one) polling thread is inside fl_subscription_poll
+	 * (a handler may poll again), when c->membarrier: plain stores, no
+	 * locked instruction (see poller_enter). */
 	int polling;
 };
 
@@ -98,6 +98,7 @@ struct fl_client {
 	 * marks.  Two locked instructions a poll cost 20-30 ns a round trip
 	 * (docs/figures.md). */
 	bool membarrier;
+	bool barrier_failed; /* conductor only: membarrier refused, reported */
 	char ns[FL_NAME_MAX + 1];
 	char dir[256];
 	struct fli_shm_dir rundir; /* the run directory: identity; open during an operation */
@@ -164,7 +165,10 @@ static inline void
 poller_enter(fl_subscription *s)
 {
 	if (s->c->membarrier) {
-		__atomic_store_n(&s->polling, 1, __ATOMIC_RELAXED);
+		/* Only this thread writes the depth: a load and a store, no
+		 * read-modify-write. */
+		__atomic_store_n(&s->polling, __atomic_load_n(&s->polling, __ATOMIC_RELAXED) + 1,
+		                 __ATOMIC_RELAXED);
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		FL_SCHED_POINT("client.readers.enter");
 	} else {
@@ -176,7 +180,8 @@ static inline void
 poller_exit(fl_subscription *s)
 {
 	if (s->c->membarrier) {
-		__atomic_store_n(&s->polling, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->polling, __atomic_load_n(&s->polling, __ATOMIC_RELAXED) - 1,
+		                 __ATOMIC_RELEASE);
 		FL_SCHED_POINT("client.readers.exit");
 	} else {
 		reader_exit(s->c);
