@@ -39,6 +39,13 @@ FIGURES = [
     "ratio_faultline_ring_batched_procs_throughput",
     "ratio_faultline_ring_pingpong_p50",
 ]
+# Printed when every invocation has them: an enabled build beside its
+# faultline-bench-nofp measures what the disarmed points cost.
+OPTIONAL = [
+    "ratio_faultpoints_enabled_disabled_single_thread",
+    "ratio_faultpoints_enabled_disabled_procs_throughput",
+    "ratio_faultpoints_enabled_disabled_pingpong_p50",
+]
 RING_P50 = "ring_pingpong_p50_ns"
 NEAR = 2.5  # an invocation's ring p50 within this factor of the lowest: "near"
 
@@ -98,6 +105,9 @@ def table(runs, title):
     print(f"{'figure':48s} {'min':>14s} {'median':>14s} {'max':>14s} {'spread':>8s}")
     for name in FIGURES:
         row(name, [r[name] for r in runs])
+    for name in OPTIONAL:
+        if all(isinstance(r.get(name), (int, float)) for r in runs):
+            row(name, [r[name] for r in runs])
 
 
 def main():
