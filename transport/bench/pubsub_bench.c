@@ -11,6 +11,7 @@
  *   nng   NNG pair1 over ipc:// (what a user would otherwise pick).
  *
  *   faultline-bench [--messages N] [--seconds S] [--repeat R] [--idle spin|yield|backoff] [--json]
+ *                   [--nofp PATH | --no-nofp] [--single-only | --procs-only]
  *
  * Each throughput figure sends N messages (default 10^6) from one
  * publisher to one subscriber, as two threads of one process and as two
@@ -19,18 +20,22 @@
  * (default 10) and reports what it did; --repeat R runs the whole set R
  * times, interleaved, and keeps each figure's best.  Prints one
  * `name value` line per figure, or one JSON object with --json, then
- * ratios against the peers.
+ * ratios against the peers.  --procs-only measures only the two-process
+ * figures of faultline and the two rings; --single-only only faultline's
+ * single-thread send+poll cost.
  *
  * The cost of compiled-in but disarmed fault and scheduling points cannot
  * be toggled at run time: `faultpoints_build` says which build this is
  * (meson -Dfaultpoints=enabled|disabled).  An enabled build also builds
  * faultline-bench-nofp, the same program on a transport compiled with the
  * points out; when it stands beside this program (or --nofp PATH names
- * it), the run measures the single-thread send+poll cost (one message
+ * it), the run measures in both builds, each in a fresh process,
+ * alternating 5R times, the single-thread send+poll cost (one message
  * offered and polled back in one thread: the code path without scheduling
- * noise) in both builds, each in a fresh process, alternating 5R times,
- * keeps the best of each and prints their ratio,
- * `ratio_faultpoints_enabled_disabled_single_thread`.
+ * noise), the two-process throughput and the ping-pong p50, keeps the best
+ * of each and prints their ratios, `ratio_faultpoints_enabled_disabled_*`
+ * (the two-process throughput's says more about the regime each best run
+ * fell into than about the points: docs/figures.md).
  *
  * Peers run in forked processes started before any thread exists in the
  * parent (the embedded driver starts after the fork; NNG is used only in
@@ -655,7 +660,10 @@ static void *
 peer_thread(void *arg)
 {
 	struct peer *p = arg;
-	const struct ep_ops *ops = p->kind == 'r' ? &ring_ops : p->kind == 'f' ? &fl_ops : &nng_ops;
+	const struct ep_ops *ops = p->kind == 'r'   ? &ring_ops
+	                           : p->kind == 'b' ? &ring_batched_ops
+	                           : p->kind == 'f' ? &fl_ops
+	                                            : &nng_ops;
 
 	run_role(p->role, ops, p->ep, &p->res);
 	return NULL;
@@ -1047,7 +1055,7 @@ struct points_cost {
 	double single_on, single_off;     /* ns a message, one thread */
 	double thr_on, thr_off;           /* two processes, msgs/s */
 	double p50_on, p50_off;           /* two-process ping-pong p50, ns */
-	double thr_ring_on, thr_ring_off; /* the ring beside each throughput run */
+	double thr_ring_on, thr_ring_off; /* the ring of the round thr_* came from */
 };
 
 /* Runs `prog MODE --no-nofp --messages N` and reads the figures named in
@@ -1059,8 +1067,11 @@ measure_child(const char *prog, const char *mode, const char *const *names, doub
 	FILE *f;
 	int found = 0;
 
-	snprintf(cmd, sizeof(cmd), "'%s' %s --no-nofp --messages %llu", prog, mode,
-	         (unsigned long long)cfg.messages);
+	/* The child measures as this run does: the same messages, bound and
+	 * idle strategy. */
+	snprintf(cmd, sizeof(cmd), "'%s' %s --no-nofp --messages %llu --seconds %.9g --idle %s",
+	         prog, mode, (unsigned long long)cfg.messages, (double)cfg.opts.bound_ns / 1e9,
+	         bench_idle_name(cfg.opts.idle));
 	f = popen(cmd, "r");
 	if (f == NULL) {
 		perror("faultline-bench: popen");
@@ -1115,12 +1126,13 @@ measure_points_cost(const char *self, const char *nofp, unsigned rounds, struct 
 				*s1 = v[0];
 			if (measure_child(prog, "--procs-only", procs, v, 3) != 0)
 				return -1;
-			if (k == 0 || v[0] > *thr)
+			/* The ring of the round whose faultline figure is kept. */
+			if (k == 0 || v[0] > *thr) {
 				*thr = v[0];
+				*ring = v[2];
+			}
 			if (k == 0 || v[1] < *p50)
 				*p50 = v[1];
-			if (k == 0 || v[2] > *ring)
-				*ring = v[2];
 		}
 	}
 	return 0;
@@ -1169,7 +1181,7 @@ usage(FILE *f, const char *argv0)
 	        argv0);
 }
 
-/* Puts the four ping-pong figures of one peer, named "<peer>_pingpong_*"
+/* Puts the five ping-pong figures of one peer, named "<peer>_pingpong_*"
  * (bench_put keeps the name: a literal, pasted here). */
 #define PUT_PINGPONG(peer, rounds, pp)                                                             \
 	do {                                                                                       \
@@ -1264,7 +1276,7 @@ main(int argc, char **argv)
 	int rc = 0;
 	for (unsigned r = 0; r < cfg.opts.repeat && rc == 0; r++)
 		rc = measure_all(&f, r == 0);
-	if (rc == 0 && nofp != NULL) {
+	if (rc == 0 && nofp != NULL && !cfg.procs_only) {
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		self[n > 0 ? n : 0] = '\0';
 		rc = measure_points_cost(self, nofp, 5 * cfg.opts.repeat, &pc);
