@@ -2588,6 +2588,7 @@ def case_fork_fails():
     d = tdir("fork_fails")
     scns = [src("scenarios/reqrep-proc-crash.yaml"), src(SMOKE)]
     tries = {"runs": 0, "not_run": 0, "passed": 0}
+    random_not_run = 0
     for rule in ("enable name=posix/proc/fork",
                  "enable_random name=posix/proc/fork,probability=0.3"):
         for jobs in (1, 2):
@@ -2613,7 +2614,13 @@ def case_fork_fails():
                 odd = [(r["verdict"], r["detail"]) for r in runs if r["verdict"] not in ("pass", "not_run")]
                 check(not odd, "%s: runs judged although fork failed: %s", what, odd)
                 nr = [r for r in runs if r["verdict"] == "not_run"]
-                check(nr and all(r["trace"] is None for r in nr),
+                # The random rule draws from libfiu's own generator (not
+                # the run's seed): one invocation may fork a few times
+                # and draw no failure (1 in 5 here).  Its invocations
+                # together must see one; each must report what it saw.
+                randomly = rule.startswith("enable_random")
+                random_not_run += len(nr) if randomly else 0
+                check((nr or randomly) and all(r["trace"] is None for r in nr),
                       "%s: no run was not run, or one has a trace: %s", what, nr[:2])
                 # A run the harness failed inside names the property harness;
                 # one it could not start names none.
@@ -2622,11 +2629,13 @@ def case_fork_fails():
                            r["detail"].startswith("the harness failed inside the run")]
                 check(not badprop, "%s: not_run runs with the wrong property: %s", what,
                       badprop[:2])
-                check(p.returncode == 2, "%s: exit %d, expected 2\n%s", what, p.returncode,
-                      err[-2000:])
+                want = 2 if nr else 0
+                check(p.returncode == want, "%s: exit %d, expected %d\n%s", what, p.returncode,
+                      want, err[-2000:])
                 tries["runs"] += len(runs)
                 tries["not_run"] += len(nr)
                 tries["passed"] += sum(r["verdict"] == "pass" for r in runs)
+    check(random_not_run > 0, "the random rule failed no fork in 4 invocations (32 runs)")
     print("# fork failing: %(runs)d runs, %(not_run)d not run, %(passed)d passed" % tries)
     # The actor's fork alone, never the run's own: libfiu fails fork()
     # only while fli_runner_child_run (the run's process's body, where

@@ -59,7 +59,9 @@ struct fl_subscription {
 	int32_t stream_id;
 	struct fl_image_handlers h;
 	struct image_list *images; /* atomic pointer, copy-on-write */
-	unsigned rr;
+	unsigned rr;               /* polls so far: the turn is rr % rr_count */
+	unsigned rr_count;         /* the image count rr_turn is for */
+	unsigned rr_turn;          /* rr % rr_count */
 	/* How deep its (one) polling thread is inside fl_subscription_poll
 	 * (a handler may poll again), when c->membarrier: plain stores, no
 	 * locked instruction (see poller_enter). */

@@ -23,10 +23,17 @@ fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, i
 		rc = fl_client_status(s->c);
 		return rc != 0 ? rc : 0;
 	}
-	/* Round robin over the images without a division: the poll's fixed
-	 * cost is paid once a message when the subscriber keeps up. */
-	start = s->rr < (unsigned)l->count ? s->rr : 0;
-	s->rr = start + 1;
+	/* Round robin over the images: the turn is rr % count, as it always
+	 * was (the sim's recorded schedules depend on it), but divided only
+	 * when the count changed: two divisions a poll were the largest
+	 * fixed cost of a subscriber that keeps up. */
+	if ((unsigned)l->count != s->rr_count) {
+		s->rr_count = (unsigned)l->count;
+		s->rr_turn = s->rr % s->rr_count;
+	}
+	start = s->rr_turn;
+	s->rr++;
+	s->rr_turn = start + 1 == s->rr_count ? 0 : start + 1;
 	for (i = 0; i < l->count && n < fragment_limit; i++) {
 		rc = fli_image_poll(l->img[start], h, clientd, fragment_limit - n);
 		if (rc > 0)
