@@ -961,7 +961,7 @@ measure_all(struct figures *f, int first)
 	struct bench_lat lat;
 	uint64_t rounds;
 	double v, ns = 0;
-	int rc;
+	int rc = 0;
 
 #define KEEP_MAX(field)                                                                            \
 	do {                                                                                       \
@@ -980,31 +980,19 @@ measure_all(struct figures *f, int first)
 			f->nfield = rounds;                                                        \
 		}                                                                                  \
 	} while (0)
-	if (cfg.procs_only) {
-		/* The two-process figures of faultline and the rings only. */
-		rc = measure_throughput_processes('r', "ring processes", &v);
-		KEEP_MAX(ring_proc);
-		rc = rc ? rc : measure_throughput_processes('b', "batched ring processes", &v);
-		KEEP_MAX(ring_batched_proc);
-		rc = rc ? rc : measure_throughput_processes('f', "faultline processes", &v);
-		if (rc == 0 && (first || v > f->fl_proc))
-			f->fl_proc_batch = fl_proc_batch_last;
-		KEEP_MAX(fl_proc);
-		rc = rc ? rc : measure_pingpong('r', "ring ping-pong", &lat, &rounds);
-		KEEP_LAT(ring_pp, ring_rounds);
-		rc = rc ? rc : measure_pingpong('f', "faultline ping-pong", &lat, &rounds);
-		KEEP_LAT(fl_pp, fl_rounds);
-		return rc;
+	/* --procs-only: the two-process figures of faultline and the rings
+	 * alone, in the same order. */
+	if (!cfg.procs_only) {
+		rc = measure_ring_single(&ns);
+		KEEP_MIN(ring_1t_ns);
+		rc = rc ? rc : measure_ring_threads(&v);
+		KEEP_MAX(ring_thr);
+		rc = rc ? rc : measure_fl_threads(&v, &ns);
+		KEEP_MAX(fl_thr);
+		KEEP_MIN(fl_1t_ns);
+		rc = rc ? rc : measure_nng_threads(&v);
+		KEEP_MAX(nng_thr);
 	}
-	rc = measure_ring_single(&ns);
-	KEEP_MIN(ring_1t_ns);
-	rc = rc ? rc : measure_ring_threads(&v);
-	KEEP_MAX(ring_thr);
-	rc = rc ? rc : measure_fl_threads(&v, &ns);
-	KEEP_MAX(fl_thr);
-	KEEP_MIN(fl_1t_ns);
-	rc = rc ? rc : measure_nng_threads(&v);
-	KEEP_MAX(nng_thr);
 	rc = rc ? rc : measure_throughput_processes('r', "ring processes", &v);
 	KEEP_MAX(ring_proc);
 	rc = rc ? rc : measure_throughput_processes('b', "batched ring processes", &v);
@@ -1013,14 +1001,18 @@ measure_all(struct figures *f, int first)
 	if (rc == 0 && (first || v > f->fl_proc))
 		f->fl_proc_batch = fl_proc_batch_last;
 	KEEP_MAX(fl_proc);
-	rc = rc ? rc : measure_throughput_processes('n', "nng processes", &v);
-	KEEP_MAX(nng_proc);
+	if (!cfg.procs_only) {
+		rc = rc ? rc : measure_throughput_processes('n', "nng processes", &v);
+		KEEP_MAX(nng_proc);
+	}
 	rc = rc ? rc : measure_pingpong('r', "ring ping-pong", &lat, &rounds);
 	KEEP_LAT(ring_pp, ring_rounds);
 	rc = rc ? rc : measure_pingpong('f', "faultline ping-pong", &lat, &rounds);
 	KEEP_LAT(fl_pp, fl_rounds);
-	rc = rc ? rc : measure_pingpong('n', "nng ping-pong", &lat, &rounds);
-	KEEP_LAT(nng_pp, nng_rounds);
+	if (!cfg.procs_only) {
+		rc = rc ? rc : measure_pingpong('n', "nng ping-pong", &lat, &rounds);
+		KEEP_LAT(nng_pp, nng_rounds);
+	}
 #undef KEEP_MAX
 #undef KEEP_MIN
 #undef KEEP_LAT
@@ -1290,39 +1282,40 @@ main(int argc, char **argv)
 	bench_put("message_bytes", BENCH_MSG_LEN, 0);
 	bench_put("messages", (double)cfg.messages, 0);
 	bench_put("repeat", cfg.opts.repeat, 0);
-	if (cfg.procs_only) {
-		bench_put("faultline_procs_msgs_per_sec", f.fl_proc, 0);
-		bench_put("faultline_procs_msgs_per_poll", f.fl_proc_batch, 1);
-		PUT_PINGPONG("faultline", f.fl_rounds, f.fl_pp);
-		bench_put("ring_procs_msgs_per_sec", f.ring_proc, 0);
-		bench_put("ring_batched_procs_msgs_per_sec", f.ring_batched_proc, 0);
-		PUT_PINGPONG("ring", f.ring_rounds, f.ring_pp);
-		put_ring_ratios(&f);
-		bench_print(cfg.opts.json);
-		return 0;
-	}
-	bench_put("faultline_threads_msgs_per_sec", f.fl_thr, 0);
+	/* --procs-only prints its figures in the same order, the others left
+	 * out. */
+	bool all = !cfg.procs_only;
+	if (all)
+		bench_put("faultline_threads_msgs_per_sec", f.fl_thr, 0);
 	bench_put("faultline_procs_msgs_per_sec", f.fl_proc, 0);
 	bench_put("faultline_procs_msgs_per_poll", f.fl_proc_batch, 1);
-	bench_put("faultline_single_thread_ns_per_msg", f.fl_1t_ns, 1);
+	if (all)
+		bench_put("faultline_single_thread_ns_per_msg", f.fl_1t_ns, 1);
 	PUT_PINGPONG("faultline", f.fl_rounds, f.fl_pp);
-	bench_put("ring_threads_msgs_per_sec", f.ring_thr, 0);
+	if (all)
+		bench_put("ring_threads_msgs_per_sec", f.ring_thr, 0);
 	bench_put("ring_procs_msgs_per_sec", f.ring_proc, 0);
 	bench_put("ring_batched_procs_msgs_per_sec", f.ring_batched_proc, 0);
-	bench_put("ring_single_thread_ns_per_msg", f.ring_1t_ns, 1);
+	if (all)
+		bench_put("ring_single_thread_ns_per_msg", f.ring_1t_ns, 1);
 	PUT_PINGPONG("ring", f.ring_rounds, f.ring_pp);
-	bench_put("nng_threads_msgs_per_sec", f.nng_thr, 0);
-	bench_put("nng_procs_msgs_per_sec", f.nng_proc, 0);
-	PUT_PINGPONG("nng", f.nng_rounds, f.nng_pp);
-	/* Throughput ratios are faultline / peer (higher is better for
-	 * faultline); latency ratios are faultline / peer (lower is better). */
-	bench_put("ratio_faultline_ring_threads_throughput", f.fl_thr / f.ring_thr, 3);
+	if (all) {
+		bench_put("nng_threads_msgs_per_sec", f.nng_thr, 0);
+		bench_put("nng_procs_msgs_per_sec", f.nng_proc, 0);
+		PUT_PINGPONG("nng", f.nng_rounds, f.nng_pp);
+		/* Throughput ratios are faultline / peer (higher is better
+		 * for faultline); latency ratios are faultline / peer (lower
+		 * is better). */
+		bench_put("ratio_faultline_ring_threads_throughput", f.fl_thr / f.ring_thr, 3);
+	}
 	put_ring_ratios(&f);
-	bench_put("ratio_faultline_nng_threads_throughput", f.fl_thr / f.nng_thr, 1);
-	bench_put("ratio_faultline_nng_procs_throughput", f.fl_proc / f.nng_proc, 1);
-	bench_put("ratio_faultline_nng_pingpong_p50",
-	          (double)f.fl_pp.p50_ns / (double)f.nng_pp.p50_ns, 3);
-	if (nofp != NULL) {
+	if (all) {
+		bench_put("ratio_faultline_nng_threads_throughput", f.fl_thr / f.nng_thr, 1);
+		bench_put("ratio_faultline_nng_procs_throughput", f.fl_proc / f.nng_proc, 1);
+		bench_put("ratio_faultline_nng_pingpong_p50",
+		          (double)f.fl_pp.p50_ns / (double)f.nng_pp.p50_ns, 3);
+	}
+	if (all && nofp != NULL) {
 		/* The compiled-in, disarmed points cost: above 1 for the single
 		 * thread's ns and the p50, below 1 for the throughput. */
 		bench_put("faultpoints_enabled_single_thread_ns_per_msg", pc.single_on, 1);
