@@ -3468,11 +3468,15 @@ def case_show():
                          ["--seed", "1", "--runs", "1", "--html-dir", crash_pages], "show-crash",
                          expect=1)
     page_text = open(rep["runs"][0]["html"]).read() if rep["runs"][0].get("html") else ""
-    # (A sanitizer build reports the fixture's null pointer before the
-    # crash: that run fails sanitizer, and has no crash to draw.)
-    check(SANITIZE != "none" or rep["runs"][0]["verdict"] == "crash" and 'class="crash"' in page_text and
-          'class="op crash"' in page_text and "client@SIGSEGV" in page_text,
-          "a proc actor's crash is not on its page: %s", rep["runs"][0])
+    # A sanitizer build reports the fixture's null pointer before the
+    # crash: that run must fail sanitizer (it has no crash to draw).
+    if SANITIZE != "none":
+        check(rep["runs"][0]["verdict"] == "fail" and rep["runs"][0]["property"] == "sanitizer",
+              "a proc actor's null pointer is not a sanitizer failure: %s", rep["runs"][0])
+    else:
+        check(rep["runs"][0]["verdict"] == "crash" and 'class="crash"' in page_text and
+              'class="op crash"' in page_text and "client@SIGSEGV" in page_text,
+              "a proc actor's crash is not on its page: %s", rep["runs"][0])
     run(["show"], 2)
     run(["show", os.path.join(d, "missing.trace")], 2)
     run(["show", trace, "--html", os.path.join(d, "no", "such", "dir.html")], 2)
