@@ -377,6 +377,53 @@ timeline_terminate(void *buf, size_t len)
 	}
 }
 
+/* A run that crashed in the worker, after the worker's earlier runs
+ * passed, is run once more alone, in a fresh child: what one run leaves
+ * in the worker's process (a heap damaged by a write to freed memory,
+ * which malloc finds only later) can kill the run after it, and the
+ * seed named must be one that replays the crash.  The worker's crash
+ * stays the verdict either way: it happened.  1: the run crashed alone
+ * too; 0: it did not; -1: it could not be run. */
+static int
+crash_alone(const struct fl_sandbox_opts *so, struct child_arg *ca)
+{
+	struct fl_sandbox_result sr;
+	int crashed;
+
+	fli_run_dir_remove(ca->ns);
+	fflush(NULL);
+	if (fl_sandbox_run(so, fli_runner_child_run, ca, &sr) != 0)
+		return -1;
+	fli_run_dir_remove(ca->ns);
+	crashed = sr.verdict == FL_VERDICT_CRASH && !sr.stopped;
+	fl_sandbox_result_fini(&sr);
+	return crashed;
+}
+
+/* What a crash that did not come again alone says of the worker's
+ * earlier runs. */
+static void
+crash_alone_say(char *buf, size_t size, const struct fl_scenario *s,
+                const struct fli_worker_before *b)
+{
+	char runs[96];
+
+	if (b->runs == 1)
+		snprintf(runs, sizeof(runs), "the run its worker ran before it (seed %llu)",
+		         (unsigned long long)b->first_seed);
+	else
+		snprintf(runs, sizeof(runs),
+		         "one of the %llu runs its worker ran before it (seeds %llu to %llu)",
+		         (unsigned long long)b->runs, (unsigned long long)b->first_seed,
+		         (unsigned long long)b->last_seed);
+	snprintf(buf, size,
+	         "alone, in a fresh process, the same run did not crash: %s%s left that "
+	         "process damaged (a heap written after a free, say); `--jobs 1 --seed %llu` "
+	         "runs %s before it again",
+	         s->mode == FL_SCN_MODE_SIM ? "" : "a race, or ", runs,
+	         (unsigned long long)b->first_seed, b->runs == 1 ? "that one" : "them");
+}
+
 int
 fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
                struct fli_runner_outcome *out)
@@ -395,6 +442,11 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 
 	uint64_t ticket = 0;
 	bool sent = false;
+	/* A crash in a worker that ran other runs before: that run again
+	 * alone, in a fresh process (1: it crashed again; 0: not; -1: not
+	 * tried). */
+	struct fli_worker_before before = { 0 };
+	int alone = -1;
 	/* Named for this call only, whatever its end. */
 	struct kept_run next = next_run;
 
@@ -475,6 +527,11 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 			}
 			send_ahead(s, &next);
 			rv = fli_runner_worker_wait(ticket, so.timeout_ms, stop_requested, &sr);
+			if (rv == 0 && sr.verdict == FL_VERDICT_CRASH && !sr.stopped &&
+			    fli_runner_worker_before.runs > 0 && ca.san_dir == NULL) {
+				before = fli_runner_worker_before;
+				alone = crash_alone(&so, &ca);
+			}
 		}
 	}
 	if (rv != 0)
@@ -621,8 +678,12 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	 * verdict, with its detail). */
 	if (out->verdict == FL_VERDICT_CRASH && sr.verdict == FL_VERDICT_CRASH) {
 		snprintf(out->property, sizeof(out->property), "no_unexpected_signal");
-		snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%s",
-		         fl_signal_name(sr.signal), crash_where[0] ? " " : "", crash_where);
+		snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%.700s%s",
+		         fl_signal_name(sr.signal), crash_where[0] ? " " : "", crash_where,
+		         alone == 0 ? "; " : "");
+		if (alone == 0)
+			crash_alone_say(out->detail + strlen(out->detail),
+			                sizeof(out->detail) - strlen(out->detail), s, &before);
 	} else if (out->verdict == FL_VERDICT_HANG && out->property[0] == '\0') {
 		snprintf(out->property, sizeof(out->property), "hang");
 		snprintf(out->detail, sizeof(out->detail), "no verdict within %llu ms of wall time",

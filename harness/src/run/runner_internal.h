@@ -86,5 +86,14 @@ int fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(vo
 bool fli_runner_worker_holds(uint64_t ticket);
 /* Kills the worker and whatever it has in flight. */
 void fli_runner_worker_discard(void);
+/* The runs the worker had ended before the run fli_runner_worker_wait
+ * last returned: how many (0: that run was its first), and the seeds of
+ * the first and the last of them. */
+struct fli_worker_before {
+	uint64_t runs;
+	uint64_t first_seed;
+	uint64_t last_seed;
+};
+extern struct fli_worker_before fli_runner_worker_before;
 
 #endif

@@ -88,14 +88,18 @@ static struct {
 	enum fl_scn_mode mode;
 	enum fl_scn_sched_kind sched;
 	uint32_t properties;
-	uint64_t sent[WORKER_AHEAD]; /* tickets of the requests in flight */
+	uint64_t sent[WORKER_AHEAD];  /* tickets of the requests in flight */
+	uint64_t seeds[WORKER_AHEAD]; /* and their seeds */
 	unsigned nsent;
+	struct fli_worker_before ended; /* the runs it ended so far */
 	uint64_t tickets;
 	uint8_t *buf; /* read from the worker and not yet taken: the next */
 	size_t len;   /* run's frames, whole or in part */
 	size_t cap;
 	bool no_more; /* a send failed with runs in flight: none is sent now */
 } worker;
+
+struct fli_worker_before fli_runner_worker_before;
 
 pid_t
 fli_runner_worker_pid(void)
@@ -227,6 +231,32 @@ held_send(int fd, size_t b_off)
 	fl_sandbox_frame_write(fd, TAG_BEGIN, &began, sizeof(began));
 }
 
+/* A test's (FLI_TEST_WORKER_DAMAGE set; cli_test.py, case worker): after
+ * the worker's first run, the heap is left damaged as by a run that wrote
+ * to blocks it had freed: the head of each of malloc's per-thread lists
+ * of small free blocks points nowhere, and the next run dies in malloc. */
+static void
+test_damage(void)
+{
+	static bool done;
+	/* Called through a volatile pointer: the compiler would drop the
+	 * write below as one to freed memory. */
+	void (*volatile release)(void *) = free;
+	void *a, *b;
+
+	if (done || getenv("FLI_TEST_WORKER_DAMAGE") == NULL)
+		return;
+	done = true;
+	for (size_t size = 8; size <= 1032; size += 16) {
+		a = malloc(size);
+		b = malloc(size);
+		release(a);
+		release(b);
+		/* b is the list's head: its first word is the link. */
+		memset(b, 0x41, 8);
+	}
+}
+
 static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, int fd)
 {
 	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL,  SIGFPE, SIGABRT,
@@ -304,6 +334,7 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		held_send(fd, b_off);
 		if (!end[1])
 			_exit(0);
+		test_damage();
 	}
 }
 
@@ -400,6 +431,7 @@ worker_start(const struct fl_scenario *s)
 	worker.mode = s->mode;
 	worker.sched = s->scheduler;
 	worker.properties = s->properties;
+	memset(&worker.ended, 0, sizeof(worker.ended));
 	worker_forget();
 	return 0;
 }
@@ -452,6 +484,7 @@ fli_runner_worker_send(const struct fl_scenario *s, const struct fli_runner_opts
 		return FL_EIO;
 	}
 	*ticket = ++worker.tickets;
+	worker.seeds[worker.nsent] = o->seed;
 	worker.sent[worker.nsent++] = *ticket;
 	return 0;
 }
@@ -566,6 +599,7 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 	 * caller sends it again or forks it. */
 	if (!fli_runner_worker_holds(ticket) || worker.sent[0] != ticket)
 		return FL_EIO;
+	fli_runner_worker_before = worker.ended;
 	for (;;) {
 		struct pollfd pf = { .fd = worker.fd, .events = POLLIN };
 		uint64_t now = fli_mono_ms();
@@ -586,8 +620,14 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 				sr->verdict = FL_VERDICT_FAIL;
 				break;
 			}
+			if (worker.ended.runs++ == 0)
+				worker.ended.first_seed = worker.seeds[0];
+			worker.ended.last_seed = worker.seeds[0];
+			worker.nsent--;
 			memmove(worker.sent, worker.sent + 1,
-			        --worker.nsent * sizeof(worker.sent[0]));
+			        worker.nsent * sizeof(worker.sent[0]));
+			memmove(worker.seeds, worker.seeds + 1,
+			        worker.nsent * sizeof(worker.seeds[0]));
 			sr->verdict = end[0] == 0 ? FL_VERDICT_PASS : FL_VERDICT_FAIL;
 			/* Ended, but past its time (from its start to its end, the
 			 * worker's clock): a hang, as a run killed at its deadline

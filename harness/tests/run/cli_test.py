@@ -1230,6 +1230,25 @@ def case_worker():
     check(ka == kb, "worker that died before the next run: %s, fresh child %s", ka, kb)
     # (A crash; under a sanitizer, its report: fail.)
     check(any(r["verdict"] != "pass" for r in a["runs"]), "every run passed: %s", ka)
+    # Each of those crashes comes again alone (the worker runs a crash
+    # that followed other runs once more in a fresh child): none says
+    # otherwise.
+    alone = [r["seed"] for r in a["runs"] if "did not crash" in (r["detail"] or "")]
+    check(not alone, "crashes that came again alone said not to: %s", alone)
+    # A run that leaves the worker's heap damaged (a test hook writes to
+    # freed blocks after the worker's first run) passes, and the next run
+    # dies in malloc.  That crash stays the verdict, but the seed it names
+    # passes alone, and the detail says so and names the run before it.
+    if SANITIZE == "none":
+        scn = "fixtures/scenarios/answer-echo.yaml"
+        a, _, _ = run_json(scn, ["--seed", "1", "--runs", "3", "--jobs", "1"], "worker-damage", 1,
+                           env={"FLI_TEST_WORKER_DAMAGE": "1"})
+        got = [(r["seed"], r["verdict"]) for r in a["runs"]]
+        check(got == [(1, "pass"), (2, "crash"), (3, "pass")], "a damaged worker's runs: %s", got)
+        detail = a["runs"][1]["detail"] or ""
+        check("alone, in a fresh process, the same run did not crash: the run its worker ran "
+              "before it (seed 1) left that process damaged" in detail and
+              "`--jobs 1 --seed 1`" in detail, "the crash after a damaging run: %r", detail)
     # A run sent ahead that ended while the parent was away (paused longer
     # than --timeout), its outcome larger than the socket holds: judged
     # by its own time, not hung.
