@@ -163,8 +163,10 @@ reader_exit(fl_client *c)
  * before it.  The exit's release store pairs with the conductor's acquire
  * read: what the poll read of the list happens before the list is
  * freed.  Otherwise the poll counts itself in c->readers. */
-static inline void
-poller_enter(fl_subscription *s)
+/* points: whether scheduling points are armed, read once a poll (see
+ * fl_subscription_poll); false compiles them out of the unarmed path. */
+static inline __attribute__((always_inline)) void
+poller_enter(fl_subscription *s, bool points)
 {
 	if (s->c->membarrier) {
 		/* Only this thread writes the depth: a load and a store, no
@@ -172,19 +174,21 @@ poller_enter(fl_subscription *s)
 		__atomic_store_n(&s->polling, __atomic_load_n(&s->polling, __ATOMIC_RELAXED) + 1,
 		                 __ATOMIC_RELAXED);
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		FL_SCHED_POINT("client.readers.enter");
+		if (points)
+			FL_SCHED_POINT("client.readers.enter");
 	} else {
 		reader_enter(s->c);
 	}
 }
 
-static inline void
-poller_exit(fl_subscription *s)
+static inline __attribute__((always_inline)) void
+poller_exit(fl_subscription *s, bool points)
 {
 	if (s->c->membarrier) {
 		__atomic_store_n(&s->polling, __atomic_load_n(&s->polling, __ATOMIC_RELAXED) - 1,
 		                 __ATOMIC_RELEASE);
-		FL_SCHED_POINT("client.readers.exit");
+		if (points)
+			FL_SCHED_POINT("client.readers.exit");
 	} else {
 		reader_exit(s->c);
 	}
@@ -199,7 +203,30 @@ image_ref(fl_image *img)
 	__atomic_fetch_add(&img->c->rec->image_refs_held, 1, __ATOMIC_RELAXED);
 }
 
-/* Polls one image: see image.c. */
-int fli_image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int limit);
+/* Polls one image: reads, then publishes the position to the image's
+ * slot when the slot shows another: it moved on, or a wild write changed
+ * the slot's copy, which the publisher would otherwise wait for (or run
+ * over) for good once this subscriber has nothing left to read.  points
+ * as for poller_enter. */
+static inline __attribute__((always_inline)) int
+image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int limit, bool points)
+{
+	struct fli_log_slot *slot = &img->log.meta->slots[img->slot];
+	int n;
+
+	if (points)
+		FL_SCHED_POINT("sub.poll.read");
+	n = fli_log_read(&img->log, &img->position, img->session_id, h, clientd, limit);
+	if (__atomic_load_n(&slot->position, __ATOMIC_RELAXED) != img->position &&
+	    __atomic_load_n(&img->available, __ATOMIC_ACQUIRE) &&
+	    __atomic_load_n(&slot->sub_reg_id, __ATOMIC_RELAXED) == img->sub_reg_id) {
+		if (points)
+			fl_atomic_store("sub.position.stored", &slot->position, img->position,
+			                __ATOMIC_RELEASE);
+		else
+			__atomic_store_n(&slot->position, img->position, __ATOMIC_RELEASE);
+	}
+	return n;
+}
 
 #endif

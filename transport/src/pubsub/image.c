@@ -6,26 +6,6 @@
 #include "faultline/error.h"
 #include "client_internal.h"
 
-/* Reads, then publishes the position to the image's slot when the slot
- * shows another: it moved on, or a wild write changed the slot's copy,
- * which the publisher would otherwise wait for (or run over) for good
- * once this subscriber has nothing left to read. */
-int
-fli_image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int limit)
-{
-	struct fli_log_slot *slot = &img->log.meta->slots[img->slot];
-	int n;
-
-	FL_SCHED_POINT("sub.poll.read");
-	n = fli_log_read(&img->log, &img->position, img->session_id, h, clientd, limit);
-	if (__atomic_load_n(&slot->position, __ATOMIC_RELAXED) != img->position &&
-	    __atomic_load_n(&img->available, __ATOMIC_ACQUIRE) &&
-	    __atomic_load_n(&slot->sub_reg_id, __ATOMIC_RELAXED) == img->sub_reg_id)
-		fl_atomic_store("sub.position.stored", &slot->position, img->position,
-		                __ATOMIC_RELEASE);
-	return n;
-}
-
 int
 fl_image_release(fl_image *img)
 {
@@ -56,7 +36,7 @@ fl_image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int fragment_
 		return FL_EINVAL;
 	if (!__atomic_load_n(&img->available, __ATOMIC_ACQUIRE))
 		return FL_ECLOSED;
-	return fli_image_poll(img, h, clientd, fragment_limit);
+	return image_poll(img, h, clientd, fragment_limit, true);
 }
 
 int32_t

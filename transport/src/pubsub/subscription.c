@@ -7,19 +7,21 @@
 #include "faultline/error.h"
 #include "client_internal.h"
 
-int
-fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, int fragment_limit)
+/* The poll, with its scheduling points (points) or without: read once a
+ * poll, the flag takes four checks a message off the unarmed path (the
+ * points' cost against a build without them is a goal of the bench). */
+static inline __attribute__((always_inline)) int
+subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, int fragment_limit,
+                  bool points)
 {
 	struct image_list *l;
 	int i, n = 0, rc;
 	unsigned start;
 
-	if (s == NULL || h == NULL)
-		return FL_EINVAL;
-	poller_enter(s);
+	poller_enter(s, points);
 	l = __atomic_load_n(&s->images, __ATOMIC_SEQ_CST);
 	if (l == NULL || l->count == 0) {
-		poller_exit(s);
+		poller_exit(s, points);
 		rc = fl_client_status(s->c);
 		return rc != 0 ? rc : 0;
 	}
@@ -35,14 +37,26 @@ fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, i
 	s->rr++;
 	s->rr_turn = start + 1 == s->rr_count ? 0 : start + 1;
 	for (i = 0; i < l->count && n < fragment_limit; i++) {
-		rc = fli_image_poll(l->img[start], h, clientd, fragment_limit - n);
+		rc = image_poll(l->img[start], h, clientd, fragment_limit - n, points);
 		if (rc > 0)
 			n += rc;
 		if (++start == (unsigned)l->count)
 			start = 0;
 	}
-	poller_exit(s);
+	poller_exit(s, points);
 	return n;
+}
+
+int
+fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, int fragment_limit)
+{
+	if (s == NULL || h == NULL)
+		return FL_EINVAL;
+#ifndef FL_POINTS_DISABLED
+	if (__builtin_expect(FL_POINTS_ARMED(fl_sched_armed), 0))
+		return subscription_poll(s, h, clientd, fragment_limit, true);
+#endif
+	return subscription_poll(s, h, clientd, fragment_limit, false);
 }
 
 int
