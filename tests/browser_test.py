@@ -233,7 +233,17 @@ def main():
             check(len(dom.find("rect", cls="lin")) == len(hj["failure"]["prefix"]),
                   "history: the ops linearized are the order found (%d)" %
                   len(hj["failure"]["prefix"]), len(dom.find("rect", cls="lin")))
-            check(len(dom.find("g", cls="lane")) >= 2, "history: a lane per process")
+            # A lane for each client process of the failing part (its
+            # key's operations), counted from the history file itself.
+            key, procs = hj["failure"].get("key", ""), set()
+            for line in open(path):
+                m = re.search(r":process (\d+)", line)
+                k = re.search(r':key ("(?:[^"\\]|\\.)*"|[^,}\s]+)', line)
+                if m and (not key or (k and k.group(1) == key)):
+                    procs.add(m.group(1))
+            check(len(procs) >= 2 and len(dom.find("g", cls="lane")) == len(procs),
+                  "history: a lane for each of the part's %d processes" % len(procs),
+                  len(dom.find("g", cls="lane")))
             check("process" in info, "history: the script shows the op linked to", info)
         else:
             check(h1 and h1[0].get("data-property") == prop and prop in dom.text.get(
