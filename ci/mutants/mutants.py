@@ -591,6 +591,16 @@ MUTANTS = [
         "expect": ["pubsub", "cli_uaf_image", "pubsub_prop"],
     },
     {
+        "id": "conductor-skips-barrier",
+        "half": "transport",
+        "file": "transport/src/pubsub/client.c",
+        "old": "\t\tif (fence_pollers(c) != 0) {",
+        "new": "\t\tif (false) {",
+        "what": "the conductor reads the polls' marks without membarrier(2): a poller's mark can still sit in its store buffer while it reads the list being freed",
+        "covers": ["images", "no_unexpected_signal"],
+        "expect": ["pubsub"],
+    },
+    {
         "id": "poll-exit-clears-mark",
         "half": "transport",
         "file": "transport/src/pubsub/client_internal.h",

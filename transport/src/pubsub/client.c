@@ -585,6 +585,17 @@ register_process_barrier(void)
 	process_registered = process_barrier(BARRIER_REGISTER) == 0;
 }
 
+/* The barrier the marks need, private if it works, else global;
+ * counted (c->barriers) when one ran.  0, or -1 when both are refused. */
+static int
+fence_pollers(fl_client *c)
+{
+	if (process_barrier(BARRIER_PRIVATE) != 0 && process_barrier(BARRIER_GLOBAL) != 0)
+		return -1;
+	__atomic_fetch_add(&c->barriers, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
 /* No reader inside an image list now: every one that could still see
  * what was retired before this moment has returned. */
 static bool
@@ -599,7 +610,7 @@ no_reader_now(fl_client *c)
 		 * one does the same, slowly; with neither, no moment counts:
 		 * what waits stays mapped, never freed under a poller, and the
 		 * client says so once. */
-		if (process_barrier(BARRIER_PRIVATE) != 0 && process_barrier(BARRIER_GLOBAL) != 0) {
+		if (fence_pollers(c) != 0) {
 			if (!c->barrier_failed)
 				report(c, FL_EIO,
 				       "membarrier(2) refused: retired images stay mapped");

@@ -101,6 +101,9 @@ struct fl_client {
 	 * (docs/figures.md). */
 	bool membarrier;
 	bool barrier_failed; /* conductor only: membarrier refused, reported */
+	/* Barriers the conductor ran before reading the marks (atomic: the
+	 * tests read it, to see that a free waited for one). */
+	uint64_t barriers;
 	char ns[FL_NAME_MAX + 1];
 	char dir[256];
 	struct fli_shm_dir rundir; /* the run directory: identity; open during an operation */
