@@ -26,6 +26,7 @@
 #include "faultline/report.h"
 
 #include "run/json_read.h"
+#include "run/runner.h"
 #include "run/sanitizer.h"
 
 struct fl_baseline_entry {
@@ -93,6 +94,11 @@ fl_baseline_signature(const char *detail, char *out, size_t len)
 	if ((strncmp(detail, "the run died of ", 16) == 0 || is_sanitizer_report(detail)) &&
 	    strstr(detail, actors) != NULL)
 		end = strstr(detail, actors);
+	/* Nor what a crash in the persistent worker gave when run again
+	 * alone (runner.c): the same crash under --fork-each has none. */
+	if (strncmp(detail, "the run died of ", 16) == 0 &&
+	    strstr(detail, FLI_ALONE_SAID) != NULL && strstr(detail, FLI_ALONE_SAID) < end)
+		end = strstr(detail, FLI_ALONE_SAID);
 	for (const char *p = detail; p < end && o + 1 < len;) {
 		const char *rep = NULL, *q = p;
 

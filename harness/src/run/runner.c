@@ -378,35 +378,69 @@ timeline_terminate(void *buf, size_t len)
 }
 
 /* A run that crashed in the worker, after the worker's earlier runs
- * passed, is run once more alone, in a fresh child: what one run leaves
- * in the worker's process (a heap damaged by a write to freed memory,
- * which malloc finds only later) can kill the run after it, and the
- * seed named must be one that replays the crash.  The worker's crash
- * stays the verdict either way: it happened.  1: the run crashed alone
- * too; 0: it did not; -1: it could not be run. */
+ * passed, is run once more alone, in a fresh child under a directory
+ * name of its own: what one run leaves in the worker's process (a heap
+ * damaged by a write to freed memory, which malloc finds only later) can
+ * kill the run after it, and the seed named must be one that replays the
+ * crash.  The worker's crash stays the verdict either way: it happened.
+ * 1: the run crashed alone too; 0: it ran to its end alone, passing or
+ * failing a property of its own, without a crash; -1: anything else (not
+ * run, stopped, hung, or a failure of the harness's): nothing is said. */
 static int
-crash_alone(const struct fl_sandbox_opts *so, struct child_arg *ca)
+crash_alone(const struct fl_sandbox_opts *so, const struct child_arg *ca)
 {
 	struct fl_sandbox_result sr;
-	int crashed;
+	struct child_arg alone = *ca;
+	char ns[64];
+	size_t pos = 0;
+	uint32_t tag, len;
+	const uint8_t *data;
+	int said = 0;
 
-	fli_run_dir_remove(ca->ns);
-	fflush(NULL);
-	if (fl_sandbox_run(so, fli_runner_child_run, ca, &sr) != 0)
+	if (fli_run_dir_pick(ca->o->ns_prefix, ns, sizeof(ns)) != 0)
 		return -1;
-	fli_run_dir_remove(ca->ns);
-	crashed = sr.verdict == FL_VERDICT_CRASH && !sr.stopped;
+	alone.ns = ns;
+	fflush(NULL);
+	if (fl_sandbox_run(so, fli_runner_child_run, &alone, &sr) != 0) {
+		fli_run_dir_remove(ns);
+		return -1;
+	}
+	fli_run_dir_remove(ns);
+	if (sr.stopped || stop_requested())
+		said = -1;
+	else if (sr.verdict == FL_VERDICT_CRASH)
+		said = 1;
+	else if (sr.verdict != FL_VERDICT_PASS && sr.verdict != FL_VERDICT_FAIL)
+		said = -1;
+	/* Its own verdict (runner_child.c's frame: verdict, property,
+	 * detail, a line each): no hang, no harness failure. */
+	while (said == 0 &&
+	       fl_sandbox_frame_next(sr.payload, sr.payload_len, &pos, &tag, &data, &len) == 0)
+		if (tag == TAG_VERDICT) {
+			char text[80], *nl;
+			int v;
+
+			snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)data);
+			v = atoi(text);
+			nl = strchr(text, '\n');
+			if (v == FL_VERDICT_CRASH)
+				said = 1;
+			else if ((v != FL_VERDICT_PASS && v != FL_VERDICT_FAIL) || nl == NULL ||
+			         strncmp(nl + 1, "harness\n", 8) == 0)
+				said = -1;
+		}
 	fl_sandbox_result_fini(&sr);
-	return crashed;
+	return said;
 }
 
 /* What a crash that did not come again alone says of the worker's
- * earlier runs. */
+ * earlier runs, and how to run them again before it when that is a
+ * plain range of seeds (a sweep's runs all have one seed: no hint). */
 static void
 crash_alone_say(char *buf, size_t size, const struct fl_scenario *s,
-                const struct fli_worker_before *b)
+                const struct fli_runner_opts *o, const struct fli_worker_before *b)
 {
-	char runs[96];
+	char runs[128], hint[128] = "";
 
 	if (b->runs == 1)
 		snprintf(runs, sizeof(runs), "the run its worker ran before it (seed %llu)",
@@ -416,12 +450,16 @@ crash_alone_say(char *buf, size_t size, const struct fl_scenario *s,
 		         "one of the %llu runs its worker ran before it (seeds %llu to %llu)",
 		         (unsigned long long)b->runs, (unsigned long long)b->first_seed,
 		         (unsigned long long)b->last_seed);
+	if (!b->sweep && o->sweep_point == NULL && b->first_seed <= o->seed)
+		snprintf(hint, sizeof(hint),
+		         "; `--jobs 1 --seed %llu --runs %llu` runs %s before it again",
+		         (unsigned long long)b->first_seed,
+		         (unsigned long long)(o->seed - b->first_seed + 1),
+		         b->runs == 1 ? "that one" : "them");
 	snprintf(buf, size,
-	         "alone, in a fresh process, the same run did not crash: %s%s left that "
-	         "process damaged (a heap written after a free, say); `--jobs 1 --seed %llu` "
-	         "runs %s before it again",
-	         s->mode == FL_SCN_MODE_SIM ? "" : "a race, or ", runs,
-	         (unsigned long long)b->first_seed, b->runs == 1 ? "that one" : "them");
+	         FLI_ALONE_SAID "the same run did not crash: %s%s left that process damaged (a "
+	                        "heap written after a free, say)%s",
+	         s->mode == FL_SCN_MODE_SIM ? "" : "a race, or ", runs, hint);
 }
 
 int
@@ -678,12 +716,15 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	 * verdict, with its detail). */
 	if (out->verdict == FL_VERDICT_CRASH && sr.verdict == FL_VERDICT_CRASH) {
 		snprintf(out->property, sizeof(out->property), "no_unexpected_signal");
-		snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%.700s%s",
-		         fl_signal_name(sr.signal), crash_where[0] ? " " : "", crash_where,
-		         alone == 0 ? "; " : "");
-		if (alone == 0)
+		if (alone == 0) {
+			snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%.600s",
+			         fl_signal_name(sr.signal), crash_where[0] ? " " : "", crash_where);
 			crash_alone_say(out->detail + strlen(out->detail),
-			                sizeof(out->detail) - strlen(out->detail), s, &before);
+			                sizeof(out->detail) - strlen(out->detail), s, o, &before);
+		} else {
+			snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%s",
+			         fl_signal_name(sr.signal), crash_where[0] ? " " : "", crash_where);
+		}
 	} else if (out->verdict == FL_VERDICT_HANG && out->property[0] == '\0') {
 		snprintf(out->property, sizeof(out->property), "hang");
 		snprintf(out->detail, sizeof(out->detail), "no verdict within %llu ms of wall time",

@@ -18,6 +18,11 @@
 #include "faultline/scenario.h"
 
 #define FLI_RUN_DEFAULT_TIMEOUT_MS 60000u /* a run's wall-clock deadline (--timeout) */
+/* How the detail of a crash in the persistent worker goes on when the
+ * run, again alone in a fresh child, did not crash (a baseline's
+ * signature stops there). */
+#define FLI_ALONE_SAID "; alone, in a fresh process, "
+
 
 struct fli_runner_opts {
 	uint64_t seed;          /* generating stream seed (when not replaying) */

@@ -90,6 +90,7 @@ static struct {
 	uint32_t properties;
 	uint64_t sent[WORKER_AHEAD];  /* tickets of the requests in flight */
 	uint64_t seeds[WORKER_AHEAD]; /* and their seeds */
+	bool sweeps[WORKER_AHEAD];    /* and whether each is a sweep's */
 	unsigned nsent;
 	struct fli_worker_before ended; /* the runs it ended so far */
 	uint64_t tickets;
@@ -231,23 +232,26 @@ held_send(int fd, size_t b_off)
 	fl_sandbox_frame_write(fd, TAG_BEGIN, &began, sizeof(began));
 }
 
-/* A test's (FLI_TEST_WORKER_DAMAGE set; cli_test.py, case worker): after
- * the worker's first run, the heap is left damaged as by a run that wrote
- * to blocks it had freed: the head of each of malloc's per-thread lists
- * of small free blocks points nowhere, and the next run dies in malloc. */
+/* A test's (FLI_TEST_WORKER_DAMAGE set; cli_test.py, case worker): the
+ * heap damage a run can leave in the worker, as by writing to blocks it
+ * had freed, made at the start of the worker's second run (after its
+ * TAG_BEGIN: the death is that run's, whenever its request came): the
+ * head of each of malloc's per-thread lists of small free blocks points
+ * nowhere, and the run dies in malloc.  Alone, in a fresh child, the
+ * same run has no such damage. */
 static void
-test_damage(void)
+test_damage(unsigned runs_ended)
 {
-	static bool done;
 	/* Called through a volatile pointer: the compiler would drop the
 	 * write below as one to freed memory. */
 	void (*volatile release)(void *) = free;
 	void *a, *b;
 
-	if (done || getenv("FLI_TEST_WORKER_DAMAGE") == NULL)
+	if (runs_ended != 1 || getenv("FLI_TEST_WORKER_DAMAGE") == NULL)
 		return;
-	done = true;
-	for (size_t size = 8; size <= 1032; size += 16) {
+	/* One size a list (tcache bins are 16 bytes apart, 24 the first's
+	 * largest): no malloc here takes from a list already damaged. */
+	for (size_t size = 24; size <= 1032; size += 16) {
 		a = malloc(size);
 		b = malloc(size);
 		release(a);
@@ -264,6 +268,7 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 	int fds_at_start;
 	bool have = false;  /* q holds the next request, read ahead */
 	bool begun = false; /* and its TAG_BEGIN went with the last run's end */
+	unsigned runs_ended = 0;
 	struct worker_req q;
 
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
@@ -290,6 +295,7 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 			fl_sandbox_frame_write(fd, TAG_BEGIN, &began, sizeof(began));
 		}
 		have = begun = false;
+		test_damage(runs_ended);
 		q.ns[sizeof(q.ns) - 1] = '\0';
 		q.san_dir[sizeof(q.san_dir) - 1] = '\0';
 		q.sweep_point[sizeof(q.sweep_point) - 1] = '\0';
@@ -334,7 +340,7 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		held_send(fd, b_off);
 		if (!end[1])
 			_exit(0);
-		test_damage();
+		runs_ended++;
 	}
 }
 
@@ -485,6 +491,7 @@ fli_runner_worker_send(const struct fl_scenario *s, const struct fli_runner_opts
 	}
 	*ticket = ++worker.tickets;
 	worker.seeds[worker.nsent] = o->seed;
+	worker.sweeps[worker.nsent] = o->sweep_point != NULL;
 	worker.sent[worker.nsent++] = *ticket;
 	return 0;
 }
@@ -623,11 +630,14 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 			if (worker.ended.runs++ == 0)
 				worker.ended.first_seed = worker.seeds[0];
 			worker.ended.last_seed = worker.seeds[0];
+			worker.ended.sweep |= worker.sweeps[0];
 			worker.nsent--;
 			memmove(worker.sent, worker.sent + 1,
 			        worker.nsent * sizeof(worker.sent[0]));
 			memmove(worker.seeds, worker.seeds + 1,
 			        worker.nsent * sizeof(worker.seeds[0]));
+			memmove(worker.sweeps, worker.sweeps + 1,
+			        worker.nsent * sizeof(worker.sweeps[0]));
 			sr->verdict = end[0] == 0 ? FL_VERDICT_PASS : FL_VERDICT_FAIL;
 			/* Ended, but past its time (from its start to its end, the
 			 * worker's clock): a hang, as a run killed at its deadline

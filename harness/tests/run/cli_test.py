@@ -1239,16 +1239,20 @@ def case_worker():
     # freed blocks after the worker's first run) passes, and the next run
     # dies in malloc.  That crash stays the verdict, but the seed it names
     # passes alone, and the detail says so and names the run before it.
+    # (With the next run sent late, too: the parent paused first.)
     if SANITIZE == "none":
         scn = "fixtures/scenarios/answer-echo.yaml"
-        a, _, _ = run_json(scn, ["--seed", "1", "--runs", "3", "--jobs", "1"], "worker-damage", 1,
-                           env={"FLI_TEST_WORKER_DAMAGE": "1"})
-        got = [(r["seed"], r["verdict"]) for r in a["runs"]]
-        check(got == [(1, "pass"), (2, "crash"), (3, "pass")], "a damaged worker's runs: %s", got)
-        detail = a["runs"][1]["detail"] or ""
-        check("alone, in a fresh process, the same run did not crash: the run its worker ran "
-              "before it (seed 1) left that process damaged" in detail and
-              "`--jobs 1 --seed 1`" in detail, "the crash after a damaging run: %r", detail)
+        for name, env in (("worker-damage", {"FLI_TEST_WORKER_DAMAGE": "1"}),
+                          ("worker-damage-late", {"FLI_TEST_WORKER_DAMAGE": "1",
+                                                  "FLI_TEST_AHEAD_PAUSE_MS": "30"})):
+            a, _, _ = run_json(scn, ["--seed", "1", "--runs", "3", "--jobs", "1"], name, 1, env=env)
+            got = [(r["seed"], r["verdict"]) for r in a["runs"]]
+            check(got == [(1, "pass"), (2, "crash"), (3, "pass")], "%s: the runs %s", name, got)
+            detail = a["runs"][1]["detail"] or ""
+            check("; alone, in a fresh process, the same run did not crash: the run its worker "
+                  "ran before it (seed 1) left that process damaged" in detail and
+                  "`--jobs 1 --seed 1 --runs 2` runs that one before it again" in detail,
+                  "%s: the crash after a damaging run: %r", name, detail)
     # A run sent ahead that ended while the parent was away (paused longer
     # than --timeout), its outcome larger than the socket holds: judged
     # by its own time, not hung.

@@ -912,6 +912,12 @@ test_baseline_signatures(void **state)
 		  "of the run; and more reports" },
 		{ "the run died of SIGSEGV at f+0x10 (a.so); actors: a in op (line 3)",
 		  "the run died of SIGSEGV at f+0x10 (a.so)" },
+		/* A worker's crash that did not come again alone: what the
+		 * run alone gave is not the crash's (--fork-each has none). */
+		{ "the run died of SIGABRT at libc.so.6+0x8aeec; alone, in a fresh process, the "
+		  "same run did not crash: the run its worker ran before it (seed 1) left that "
+		  "process damaged",
+		  "the run died of SIGABRT at libc.so.N+0x8aeec" },
 	};
 	char out[512];
 
