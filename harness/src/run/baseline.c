@@ -82,11 +82,31 @@ void
 fl_baseline_signature(const char *detail, char *out, size_t len)
 {
 	static const char actors[] = "; actors:";
-	const char *end = detail + strlen(detail);
+	/* Big enough for a report's detail (400) and a run's (1024). */
+	char cleaned[1100];
+	const char *alone = strncmp(detail, "the run died of ", 16) == 0
+	                            ? strstr(detail, FLI_ALONE_SAID)
+	                            : NULL;
+	const char *end;
 	size_t o = 0;
 
 	if (len == 0)
 		return;
+	/* Not what a crash in the persistent worker gave when run again
+	 * alone (runner.c puts it before the actors' part): the same crash
+	 * under --fork-each has none.  What follows it (the actors, a
+	 * sweep's " [sweep: ...]") is read as it would be without it. */
+	if (alone != NULL && strlen(detail) < sizeof(cleaned)) {
+		const char *resume = alone + strlen(alone), *at;
+
+		if ((at = strstr(alone, actors)) != NULL && at < resume)
+			resume = at;
+		if ((at = strstr(alone, " [sweep: ")) != NULL && at < resume)
+			resume = at;
+		snprintf(cleaned, sizeof(cleaned), "%.*s%s", (int)(alone - detail), detail, resume);
+		detail = cleaned;
+	}
+	end = detail + strlen(detail);
 	/* A crash: the signal, where it struck (its frames, their offsets
 	 * verbatim) and what the harness saw of it, not which op each actor
 	 * happened to be in (that varies from run to run); a sanitizer's
@@ -94,11 +114,6 @@ fl_baseline_signature(const char *detail, char *out, size_t len)
 	if ((strncmp(detail, "the run died of ", 16) == 0 || is_sanitizer_report(detail)) &&
 	    strstr(detail, actors) != NULL)
 		end = strstr(detail, actors);
-	/* Nor what a crash in the persistent worker gave when run again
-	 * alone (runner.c): the same crash under --fork-each has none. */
-	if (strncmp(detail, "the run died of ", 16) == 0 &&
-	    strstr(detail, FLI_ALONE_SAID) != NULL && strstr(detail, FLI_ALONE_SAID) < end)
-		end = strstr(detail, FLI_ALONE_SAID);
 	for (const char *p = detail; p < end && o + 1 < len;) {
 		const char *rep = NULL, *q = p;
 

@@ -396,6 +396,7 @@ crash_alone(const struct fl_sandbox_opts *so, const struct child_arg *ca)
 	uint32_t tag, len;
 	const uint8_t *data;
 	int said = 0;
+	bool seen = false;
 
 	if (fli_run_dir_pick(ca->o->ns_prefix, ns, sizeof(ns)) != 0)
 		return -1;
@@ -420,6 +421,7 @@ crash_alone(const struct fl_sandbox_opts *so, const struct child_arg *ca)
 			char text[80], *nl;
 			int v;
 
+			seen = true;
 			snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)data);
 			v = atoi(text);
 			nl = strchr(text, '\n');
@@ -429,32 +431,43 @@ crash_alone(const struct fl_sandbox_opts *so, const struct child_arg *ca)
 			         strncmp(nl + 1, "harness\n", 8) == 0)
 				said = -1;
 		}
+	/* Its verdict unseen (a child that failed before it wrote one, or
+	 * cut short): nothing is known of how it ended. */
+	if (said == 0 && (!seen || sr.truncated))
+		said = -1;
 	fl_sandbox_result_fini(&sr);
 	return said;
 }
 
 /* What a crash that did not come again alone says of the worker's
- * earlier runs, and how to run them again before it when that is a
- * plain range of seeds (a sweep's runs all have one seed: no hint). */
+ * earlier runs, and how to run them again before it when they were the
+ * plain runs of the seeds just before its own (a sweep's runs share one
+ * seed, --jobs and --shard stride them, a PCT run's change points come
+ * from the batch's first seed: no hint then). */
 static void
 crash_alone_say(char *buf, size_t size, const struct fl_scenario *s,
                 const struct fli_runner_opts *o, const struct fli_worker_before *b)
 {
-	char runs[128], hint[128] = "";
+	char runs[160], hint[128] = "";
 
-	if (b->runs == 1)
+	if (b->sweep)
+		snprintf(runs, sizeof(runs),
+		         "one of the %llu runs its worker ran before it (a sweep's among them)",
+		         (unsigned long long)b->runs);
+	else if (b->runs == 1)
 		snprintf(runs, sizeof(runs), "the run its worker ran before it (seed %llu)",
 		         (unsigned long long)b->first_seed);
 	else
 		snprintf(runs, sizeof(runs),
-		         "one of the %llu runs its worker ran before it (seeds %llu to %llu)",
+		         "one of the %llu runs its worker ran before it (seeds %llu %s %llu)",
 		         (unsigned long long)b->runs, (unsigned long long)b->first_seed,
+		         b->consecutive ? "to" : "first, the last",
 		         (unsigned long long)b->last_seed);
-	if (!b->sweep && o->sweep_point == NULL && b->first_seed <= o->seed)
+	if (b->consecutive && !b->sweep && o->sweep_point == NULL && !o->count_hits &&
+	    o->pct_steps == 0 && o->seed == b->last_seed + 1)
 		snprintf(hint, sizeof(hint),
 		         "; `--jobs 1 --seed %llu --runs %llu` runs %s before it again",
-		         (unsigned long long)b->first_seed,
-		         (unsigned long long)(o->seed - b->first_seed + 1),
+		         (unsigned long long)b->first_seed, (unsigned long long)(b->runs + 1),
 		         b->runs == 1 ? "that one" : "them");
 	snprintf(buf, size,
 	         FLI_ALONE_SAID "the same run did not crash: %s%s left that process damaged (a "
@@ -717,10 +730,17 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	if (out->verdict == FL_VERDICT_CRASH && sr.verdict == FL_VERDICT_CRASH) {
 		snprintf(out->property, sizeof(out->property), "no_unexpected_signal");
 		if (alone == 0) {
-			snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%.600s",
-			         fl_signal_name(sr.signal), crash_where[0] ? " " : "", crash_where);
-			crash_alone_say(out->detail + strlen(out->detail),
-			                sizeof(out->detail) - strlen(out->detail), s, o, &before);
+			/* Before the actors' part, which a report's 400 bytes may
+			 * cut (a baseline's signature leaves the note out). */
+			const char *actors = strstr(crash_where, "; actors:");
+			int at = actors != NULL ? (int)(actors - crash_where)
+			                        : (int)strlen(crash_where);
+			char note[400];
+
+			crash_alone_say(note, sizeof(note), s, o, &before);
+			snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%.*s%s%s",
+			         fl_signal_name(sr.signal), crash_where[0] ? " " : "", at,
+			         crash_where, note, crash_where + at);
 		} else {
 			snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%s",
 			         fl_signal_name(sr.signal), crash_where[0] ? " " : "", crash_where);

@@ -93,7 +93,8 @@ struct fli_worker_before {
 	uint64_t runs;
 	uint64_t first_seed;
 	uint64_t last_seed;
-	bool sweep; /* a sweep's faulted run among them */
+	bool sweep;       /* a sweep's faulted run among them */
+	bool consecutive; /* each seed the one before it plus one */
 };
 extern struct fli_worker_before fli_runner_worker_before;
 

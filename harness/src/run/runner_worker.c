@@ -627,8 +627,12 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 				sr->verdict = FL_VERDICT_FAIL;
 				break;
 			}
-			if (worker.ended.runs++ == 0)
+			if (worker.ended.runs++ == 0) {
 				worker.ended.first_seed = worker.seeds[0];
+				worker.ended.consecutive = true;
+			} else if (worker.seeds[0] != worker.ended.last_seed + 1) {
+				worker.ended.consecutive = false;
+			}
 			worker.ended.last_seed = worker.seeds[0];
 			worker.ended.sweep |= worker.sweeps[0];
 			worker.nsent--;

@@ -929,6 +929,32 @@ test_baseline_signatures(void **state)
 	/* A buffer too small: cut, always terminated. */
 	fl_baseline_signature(cases[2].detail, out, 20);
 	assert_int_equal(strlen(out), 19);
+	/* A worker's crash with the alone run's note (before the actors'
+	 * part) signs as the same crash under --fork-each, a sweep's suffix
+	 * kept; two sweep points stay two signatures. */
+	static const char *const pairs[][2] = {
+		{ "the run died of SIGALRM; alone, in a fresh process, the same run did not "
+		  "crash: the run its worker ran before it (seed 1) left that process damaged "
+		  "[sweep: fl_shm_open hit 3 once]",
+		  "the run died of SIGALRM [sweep: fl_shm_open hit 3 once]" },
+		{ "the run died of SIGSEGV at f+0x10 (a.so); alone, in a fresh process, the same "
+		  "run did not crash: one of the 4 runs its worker ran before it (seeds 1 to 4) "
+		  "left that process damaged; `--jobs 1 --seed 1 --runs 5` runs them before it "
+		  "again; actors: a in op (line 3)",
+		  "the run died of SIGSEGV at f+0x10 (a.so); actors: b in op (line 9)" },
+	};
+	char other[512];
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		fl_baseline_signature(pairs[i][0], out, sizeof(out));
+		fl_baseline_signature(pairs[i][1], other, sizeof(other));
+		assert_string_equal(out, other);
+	}
+	fl_baseline_signature("the run died of SIGALRM; alone, in a fresh process, the same run "
+	                      "did not crash [sweep: fl_mmap hit 3 once]",
+	                      other, sizeof(other));
+	fl_baseline_signature(pairs[0][0], out, sizeof(out));
+	assert_string_not_equal(out, other);
 }
 
 int
