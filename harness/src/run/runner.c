@@ -377,6 +377,30 @@ timeline_terminate(void *buf, size_t len)
 	}
 }
 
+/* The verdict frame runner_child.c writes (verdict, property and detail,
+ * a line each): *v, property and detail (either may be NULL) set; false
+ * when the frame is malformed. */
+static bool
+verdict_frame(const uint8_t *data, uint32_t len, int *v, char *property, size_t psize, char *detail,
+              size_t dsize)
+{
+	char text[700];
+	char *nl1, *nl2;
+
+	snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)data);
+	nl1 = strchr(text, '\n');
+	nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
+	if (nl1 == NULL || nl2 == NULL)
+		return false;
+	*nl1 = *nl2 = '\0';
+	*v = atoi(text);
+	if (property != NULL)
+		snprintf(property, psize, "%s", nl1 + 1);
+	if (detail != NULL)
+		snprintf(detail, dsize, "%s", nl2 + 1);
+	return true;
+}
+
 /* A run that crashed in the worker, after the worker's earlier runs
  * passed, is run once more alone, in a fresh child under a directory
  * name of its own: what one run leaves in the worker's process (a heap
@@ -418,17 +442,16 @@ crash_alone(const struct fl_sandbox_opts *so, const struct child_arg *ca)
 	while (said == 0 &&
 	       fl_sandbox_frame_next(sr.payload, sr.payload_len, &pos, &tag, &data, &len) == 0)
 		if (tag == TAG_VERDICT) {
-			char text[80], *nl;
+			char property[64];
 			int v;
 
 			seen = true;
-			snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)data);
-			v = atoi(text);
-			nl = strchr(text, '\n');
-			if (v == FL_VERDICT_CRASH)
+			if (!verdict_frame(data, len, &v, property, sizeof(property), NULL, 0))
+				said = -1;
+			else if (v == FL_VERDICT_CRASH)
 				said = 1;
-			else if ((v != FL_VERDICT_PASS && v != FL_VERDICT_FAIL) || nl == NULL ||
-			         strncmp(nl + 1, "harness\n", 8) == 0)
+			else if ((v != FL_VERDICT_PASS && v != FL_VERDICT_FAIL) ||
+			         strcmp(property, "harness") == 0)
 				said = -1;
 		}
 	/* Its verdict unseen (a child that failed before it wrote one, or
@@ -652,21 +675,13 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 			break;
 		case TAG_HITS: frame_u64s(&out->hits, &out->nhits, data, len); break;
 		case TAG_VERDICT: {
-			char text[700];
-			char *nl1, *nl2;
 			int v;
 
-			snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)data);
-			nl1 = strchr(text, '\n');
-			nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
-			if (nl1 == NULL || nl2 == NULL)
+			if (!verdict_frame(data, len, &v, out->property, sizeof(out->property),
+			                   out->detail, sizeof(out->detail)))
 				break;
-			*nl1 = *nl2 = '\0';
-			v = atoi(text);
 			if (sr.verdict == FL_VERDICT_PASS || sr.verdict == FL_VERDICT_FAIL)
 				out->verdict = (enum fl_verdict)v;
-			snprintf(out->property, sizeof(out->property), "%s", nl1 + 1);
-			snprintf(out->detail, sizeof(out->detail), "%s", nl2 + 1);
 			break;
 		}
 		}
@@ -729,22 +744,18 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	 * verdict, with its detail). */
 	if (out->verdict == FL_VERDICT_CRASH && sr.verdict == FL_VERDICT_CRASH) {
 		snprintf(out->property, sizeof(out->property), "no_unexpected_signal");
-		if (alone == 0) {
-			/* Before the actors' part, which a report's 400 bytes may
-			 * cut (a baseline's signature leaves the note out). */
-			const char *actors = strstr(crash_where, "; actors:");
-			int at = actors != NULL ? (int)(actors - crash_where)
-			                        : (int)strlen(crash_where);
-			char note[400];
+		/* The alone run's note, if any, before the actors' part, which a
+		 * report's 400 bytes may cut (a baseline's signature leaves the
+		 * note out). */
+		const char *actors = strstr(crash_where, "; actors:");
+		int at = actors != NULL ? (int)(actors - crash_where) : (int)strlen(crash_where);
+		char note[400] = "";
 
+		if (alone == 0)
 			crash_alone_say(note, sizeof(note), s, o, &before);
-			snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%.*s%s%s",
-			         fl_signal_name(sr.signal), crash_where[0] ? " " : "", at,
-			         crash_where, note, crash_where + at);
-		} else {
-			snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%s",
-			         fl_signal_name(sr.signal), crash_where[0] ? " " : "", crash_where);
-		}
+		snprintf(out->detail, sizeof(out->detail), "the run died of %s%s%.*s%s%s",
+		         fl_signal_name(sr.signal), crash_where[0] ? " " : "", at, crash_where,
+		         note, crash_where + at);
 	} else if (out->verdict == FL_VERDICT_HANG && out->property[0] == '\0') {
 		snprintf(out->property, sizeof(out->property), "hang");
 		snprintf(out->detail, sizeof(out->detail), "no verdict within %llu ms of wall time",
