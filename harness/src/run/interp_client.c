@@ -68,6 +68,7 @@ struct cc_slot {
 	fl_cluster_client *c; /* NULL: not connected, or closed */
 	int stop;             /* atomic: `flag: true` asked the owner to close it */
 	bool cancelled;       /* its connect was closed on purpose (cancel_at) */
+	char gone[112];       /* why c is NULL, for the ops after ("" if unknown) */
 	uint32_t lives;       /* history process lives (a new one after an info) */
 	struct fl_cluster_op_observer obs;
 	/* The value this client last wrote or read per key (a cas's
@@ -281,6 +282,7 @@ op_connect(void *state, const struct fl_target_args *a, void **created)
 	s->owner = ar;
 	s->ref = as;
 	s->cancelled = false;
+	s->gone[0] = '\0';
 	s->obs.arg = s;
 	s->obs.op = observe;
 	__atomic_store_n(&s->stop, 0, __ATOMIC_RELAXED);
@@ -302,6 +304,11 @@ op_connect(void *state, const struct fl_target_args *a, void **created)
 			rv = fl_cluster_connect(&ctx, deadline, &s->c);
 		fli_run_story(r, "%s: connect %u of %u: %s", ar->a->name, k + 1, attempts,
 		              rv == 0 ? "connected" : fl_errname(rv));
+		s->gone[0] = '\0';
+		if (rv != 0)
+			snprintf(s->gone, sizeof(s->gone),
+			         "its connect (line %d) failed: %s, attempt %u of %u", op->line,
+			         fl_errname(rv), k + 1, attempts);
 		if (rv != FL_ETIMEDOUT)
 			break;
 	}
@@ -332,7 +339,12 @@ op_client(struct actor_run *ar, const struct fl_scenario_op *op, fl_scn_ref ref,
 	if (s != NULL && s->cancelled)
 		fli_run_story(ar->run, "%s: %s (line %d) skipped: its client's connect was closed",
 		              ar->a->name, fl_scenario_op_name(op->kind), op->line);
-	else
+	else if (s != NULL && s->gone[0] != '\0') {
+		char what[160];
+
+		snprintf(what, sizeof(what), "no such client: %s", s->gone);
+		fli_op_error(ar, op, what, FL_ENOENT);
+	} else
 		fli_op_error(ar, op, "no such client (its connect failed, or it is closed)",
 		             FL_ENOENT);
 	return NULL;
@@ -378,6 +390,7 @@ op_close(void *state, const struct fl_target_args *a, void **created)
 	rv = fl_cluster_client_close(c);
 	if (rv == 0) {
 		s->c = NULL;
+		snprintf(s->gone, sizeof(s->gone), "cluster_close (line %d) closed it", op->line);
 		if (op->expect != 0 && s->owner != ar)
 			/* The owner check should have refused it. */
 			fli_run_fail(ar->run, "operations",
@@ -500,8 +513,12 @@ op_poll(void *state, const struct fl_target_args *a, void **created)
 			rv = fl_cluster_client_close(c);
 			if (rv != 0)
 				fli_op_error(ar, op, "close", rv);
-			else
+			else {
 				s->c = NULL;
+				snprintf(s->gone, sizeof(s->gone),
+				         "cluster_poll (line %d) closed it on its stop flag",
+				         op->line);
+			}
 			return 0;
 		}
 		rv = fl_cluster_client_poll_egress(c, on_event, &ps, POLL_FRAGMENTS);
@@ -514,6 +531,9 @@ op_poll(void *state, const struct fl_target_args *a, void **created)
 			fli_run_story(r, "%s: the client closed: %s", ar->a->name, fl_errname(rv));
 			crv = fl_cluster_client_close(c);
 			s->c = NULL;
+			snprintf(s->gone, sizeof(s->gone),
+			         "it closed itself in cluster_poll (line %d): %s", op->line,
+			         fl_errname(rv));
 			if (until != FL_SCN_UNTIL_CLOSED ||
 			    (rv != FL_ECLOSED && rv != FL_ETIMEDOUT))
 				fli_op_error(ar, op, "poll", rv);

@@ -1404,6 +1404,42 @@ def case_client_proc_unjudged():
           "runs: %s\n%s%s", [(r["verdict"], r["property"], r["detail"]) for r in runs], out, err)
 
 
+def case_client_gone():
+    """An op on a cluster client that is not there says why: its connect
+    failed (with the error and the attempt) or an op closed it (and
+    which).  A CI run once said only "its connect failed, or it is
+    closed", and nothing of the connect's own error, which a fault in
+    the connect had excused."""
+    d = tdir("client_gone")
+    head = ("name: gone\ndescription: d\nmode: sim\ncluster: {nodes: 3}\n"
+            "actors:\n  - name: app\n    ops:\n      - wait_leader: {deadline_ms: 10000}\n")
+    cases = [
+        # the one attempt times out (a fault in the op: excused), then a put
+        (head + "      - cluster_connect: {as: c, attempts: 1, deadline_ms: 2000}\n"
+         "      - cluster_put: {client: c, count: 1}\n"
+         "faults:\n  - {point: transport/cluster/client/create_egress_sub, action: error, "
+         "when: {nth: 1}}\nproperties: [linearizable]\n",
+         "actor app: cluster_put (line 10): no such client: its connect (line 9) failed: "
+         "FL_ETIMEDOUT, attempt 1 of 1: FL_ENOENT"),
+        (head + "      - cluster_connect: {as: c, deadline_ms: 10000}\n"
+         "      - cluster_close: {client: c}\n"
+         "      - cluster_put: {client: c, count: 1}\nproperties: [linearizable]\n",
+         "actor app: cluster_put (line 11): no such client: cluster_close (line 10) closed "
+         "it: FL_ENOENT"),
+    ]
+    for i, (text, want) in enumerate(cases):
+        scn = os.path.join(d, "gone%d.yaml" % i)
+        with open(scn, "w") as f:
+            f.write(text)
+        rep, out, err = run_json(scn, ["--seed", "1", "--runs", "1"], "client_gone%d" % i,
+                                 expect=1)
+        r = rep["runs"][0]
+        check(r["verdict"] == "fail" and r["property"] == "operations" and
+              r["detail"].startswith(want),
+              "case %d: %s %s: %s\n(expected a detail starting %r)", i, r["verdict"],
+              r["property"], r["detail"], want)
+
+
 def case_targets():
     """A target (faultline/target.h) from a scenario's `target:`: its ops
     load with the scenario and bad ones are refused with the file, line
@@ -3538,6 +3574,7 @@ CASES = {
     "take_image_proc": case_take_image_proc,
     "points_reachable": case_points_reachable,
     "client_proc_unjudged": case_client_proc_unjudged,
+    "client_gone": case_client_gone,
     "targets": case_targets,
     "baseline": case_baseline,
     "bad_numbers": case_bad_numbers,
