@@ -1256,7 +1256,9 @@ struct node_event {
 };
 
 enum { CMD_PUT = 1, CMD_STOP };
-#define NODE_EXIT_OPEN 2 /* a node process could not open its node */
+/* A node process could not open its node: this plus the error's
+ * magnitude (33 to 62, clear of FL_RUNNER_MEMCHECK_EXIT). */
+#define NODE_EXIT_OPEN 32
 struct node_cmd {
 	uint8_t type;
 	uint32_t size;
@@ -1416,8 +1418,10 @@ static void __attribute__((noreturn)) node_child(struct node_run *nr, int ev_w, 
 	child_ev = ev_w;
 	node_ctx(nr, &ctx);
 	ctx.observer = &obs;
-	if (fl_cluster_node_open(&ctx, &n) != 0)
-		_exit(NODE_EXIT_OPEN);
+	int rv = fl_cluster_node_open(&ctx, &n);
+
+	if (rv != 0)
+		_exit(NODE_EXIT_OPEN - (rv < 0 && rv >= FL_ERROR_MIN ? rv : FL_EIO));
 	child_node = n;
 	/* The log it restarts with, then where it stands. */
 	(void)fl_cluster_node_status(n, &st);
@@ -1574,10 +1578,12 @@ proc_ended(struct cluster_run *c, struct node_run *nr, bool killed)
 		             "%s (pid %d): memcheck found errors or definite leaks; see "
 		             "memcheck-%s-%d.log",
 		             nr->name, (int)nr->pid, c->r->ns, (int)nr->pid);
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == NODE_EXIT_OPEN &&
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) > NODE_EXIT_OPEN &&
+	           WEXITSTATUS(status) <= NODE_EXIT_OPEN - FL_ERROR_MIN &&
 	           __atomic_load_n(&c->r->driver_faults_fired, __ATOMIC_ACQUIRE) == 0) {
 		/* As under sim: a node that cannot open, no fault fired. */
-		fli_run_fail(c->r, "operations", "%s: the node did not open", nr->name);
+		fli_run_fail(c->r, "operations", "%s: the node did not open: %s", nr->name,
+		             fl_errname(NODE_EXIT_OPEN - WEXITSTATUS(status)));
 	} else if (!killed) {
 		fli_tl_named(c->r, FLI_TL_NODE_DOWN, nr->id, nr->name, "ended");
 		fli_run_story(c->r, "%s: ended (%s %d)", nr->name,
