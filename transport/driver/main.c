@@ -59,6 +59,9 @@ num_arg(const char *opt, const char *v, unsigned long long min, unsigned long lo
 	return true;
 }
 
+/* The duty cycle: the longest this loop parks. */
+#define CYCLE_NS (10 * FL_NS_PER_MS)
+
 int
 main(int argc, char **argv)
 {
@@ -73,6 +76,7 @@ main(int argc, char **argv)
 	fl_driver_ctx_init(&ctx);
 	ctx.ns = "default";
 	ctx.no_thread = true;
+	ctx.cycle_ns = CYCLE_NS; /* a later duty cycle is a stall (driver.h) */
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -145,7 +149,7 @@ main(int argc, char **argv)
 	while (!fli_daemon_stop) {
 		int w = fl_driver_do_work(d);
 
-		fl_idle(&idle, w, fl_clock_now_ns() + 10 * FL_NS_PER_MS);
+		fl_idle(&idle, w, fl_clock_now_ns() + CYCLE_NS);
 	}
 	fl_driver_close(d);
 	fprintf(stderr, "faultline-driver: stopped\n");

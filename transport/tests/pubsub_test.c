@@ -738,6 +738,55 @@ client_timed_out_by_driver(void **state)
 	fl_driver_close(d);
 }
 
+/* A driver that was not run (a stall of the whole machine: its client
+ * stopped with it) does not end the client for the heartbeats it missed
+ * meanwhile; a client that stays silent while the driver runs is still
+ * ended.  The driver says its duty cycle (cycle_ns), as the harness's and
+ * the daemon's do. */
+static void
+driver_stall_not_client_silence(void **state)
+{
+	char ns[64];
+	struct fl_driver_ctx dc;
+	struct fl_client_ctx cc;
+	fl_driver *d;
+	fl_client *c;
+	uint64_t dl;
+
+	fl_driver_ctx_init(&dc);
+	dc.ns = test_ns(ns, sizeof(ns), "driverstall");
+	dc.no_thread = true;
+	dc.cycle_ns = 1 * MS;
+	dc.client_liveness_ns = 50 * MS;
+	assert_fl(fl_driver_start(&dc, &d), 0);
+	agent_client_ctx(&cc, ns);
+	cc.heartbeat_interval_ns = MS;
+	assert_fl(fl_client_open(&cc, &c), 0);
+	fl_driver_do_work(d);
+	assert_fl(fl_client_do_work(c), 0);
+	/* Neither runs for longer than the liveness. */
+	fl_idle_sleep_until(fl_clock_now_ns() + 80 * MS);
+	fl_driver_do_work(d);
+	assert_fl(fl_stats_read(ns, &st), 0);
+	assert_int_equal(st.client_timeouts, 0);
+	assert_int_equal(st.driver_stalls, 1);
+	assert_int_equal(st.active_clients, 1);
+	assert_true(fl_client_do_work(c) >= 0); /* still its driver's */
+	assert_fl(fl_client_status(c), 0);
+	/* Now the client stops beating while the driver runs: ended. */
+	dl = fl_clock_now_ns() + test_ms(10000) * MS;
+	do {
+		fl_driver_do_work(d);
+		assert_fl(fl_stats_read(ns, &st), 0);
+		fl_idle_sleep_until(fl_clock_now_ns() + MS / 2);
+	} while (st.client_timeouts == 0 && fl_clock_now_ns() < dl);
+	assert_int_equal(st.client_timeouts, 1);
+	assert_int_equal(st.active_clients, 0);
+	assert_fl(fl_client_do_work(c), FL_ECLIENT_TIMEOUT);
+	fl_client_close(c);
+	fl_driver_close(d);
+}
+
 struct mt {
 	fl_publication *p;
 	int id;
@@ -1839,6 +1888,7 @@ main(void)
 		cmocka_unit_test(garbage_in_command_ring),
 		cmocka_unit_test(second_driver_refused_and_stale_dir_cleaned),
 		cmocka_unit_test(driver_and_client_timeouts),
+		cmocka_unit_test(driver_stall_not_client_silence),
 		cmocka_unit_test(client_timed_out_by_driver),
 		cmocka_unit_test(false_driver_timeout_close_reclaims),
 		cmocka_unit_test(concurrent_publication),

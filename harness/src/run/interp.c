@@ -299,6 +299,18 @@ fli_interp_actor_main(void *arg)
 #define QUIET_EVERY_MIN_NS (250ull * 1000ull)
 #define QUIET_EVERY_MAX_NS (50ull * FL_NS_PER_MS)
 
+/* The driver thread's duty cycle: a tenth of the liveness, within the
+ * bounds above. */
+static uint64_t
+driver_duty(const struct run *r)
+{
+	uint64_t duty = r->liveness_ns / 10;
+
+	if (duty > DRIVER_DUTY_MAX_NS)
+		duty = DRIVER_DUTY_MAX_NS;
+	return duty < DRIVER_DUTY_MIN_NS ? DRIVER_DUTY_MIN_NS : duty;
+}
+
 static int
 driver_start(struct run *r)
 {
@@ -317,6 +329,9 @@ driver_start(struct run *r)
 		fl_driver_ctx_init(&ctx);
 		ctx.ns = r->ns;
 		ctx.no_thread = true;
+		/* This thread's cycle: a later one is the machine's stall (its
+		 * clients' heartbeats are not held against them for it). */
+		ctx.cycle_ns = driver_duty(r);
 		ctx.client_liveness_ns = r->liveness_ns;
 		ctx.publication_linger_ns = r->linger_ns;
 		ctx.term_length = r->s->driver.term_length;
@@ -358,13 +373,8 @@ fli_interp_driver_main(void *arg)
 	 * doubling to 50 ms (each look reads cnc.dat: a few syscalls). */
 	uint64_t quiet_every =
 	        r->s->mode == FL_SCN_MODE_SIM ? QUIET_EVERY_MAX_NS : QUIET_EVERY_MIN_NS;
-	uint64_t duty = r->liveness_ns / 10;
+	uint64_t duty = driver_duty(r);
 	int rv = driver_start(r);
-
-	if (duty > DRIVER_DUTY_MAX_NS)
-		duty = DRIVER_DUTY_MAX_NS;
-	if (duty < DRIVER_DUTY_MIN_NS)
-		duty = DRIVER_DUTY_MIN_NS;
 
 	if (rv != 0) {
 		/* Under injected faults a driver that refuses to start cleanly

@@ -59,6 +59,10 @@ struct fl_stats {
 	int64_t log_files_unlink_pending; /* released log files whose unlink failed, being retried */
 	int64_t corrupt_reads;            /* shared words (cnc header, ring indices, log metadata)
 	                                   the driver found wild and put back */
+	int64_t driver_stalls;            /* duty cycles the driver came to more than
+	                                   half the client liveness late (and later
+	                                   than its cycle_ns): that time is not
+	                                   counted as its clients' silence */
 	int ext_count;
 	struct {
 		char name[32];

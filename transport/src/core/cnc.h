@@ -20,7 +20,7 @@
 #include "ring.h"
 
 #define FL_CNC_MAGIC   0x464c434e43303031ull /* "FLCNC001" */
-#define FL_CNC_VERSION 5u
+#define FL_CNC_VERSION 6u
 #define FL_CNC_FILE    "cnc.dat"
 /* cnc.dat while the driver starts: written whole, extensions started, then
  * renamed to FL_CNC_FILE, so a cnc.dat that exists is one a client can use
@@ -74,6 +74,7 @@ struct fli_cnc_counters {
 	int64_t unblocked_commands;
 	int64_t log_files_unlink_pending;
 	int64_t corrupt_reads; /* shared words the driver found wild and put back */
+	int64_t driver_stalls; /* duty cycles the driver came to late (its own stall) */
 	int32_t ext_count;
 	struct {
 		char name[32];

@@ -55,7 +55,8 @@ fli_cnc_validate(const void *base, size_t len)
 	X(commands)                                                                                \
 	X(unblocked_commands)                                                                      \
 	X(log_files_unlink_pending)                                                                \
-	X(corrupt_reads)
+	X(corrupt_reads)                                                                           \
+	X(driver_stalls)
 
 /* The sums of struct fl_stats over the active clients' records. */
 #define CLIENT_SUMS(X)                                                                             \

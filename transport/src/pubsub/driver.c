@@ -94,6 +94,7 @@ struct fl_driver {
 		int64_t commands;
 		int64_t unblocked_commands;
 		int64_t corrupt_reads;
+		int64_t driver_stalls;
 	} cnt;             /* ours; update_gauges publishes them */
 	int32_t ext_count; /* extension gauges set, published */
 	int64_t max_id;    /* highest id a valid command or client record used */
@@ -876,6 +877,41 @@ client_process_gone(fl_driver *d, struct fli_cnc_client *r, uint64_t hb, bool lo
 	                       __atomic_load_n(&r->pid_ns, __ATOMIC_RELAXED));
 }
 
+/*
+ * The driver's own stall is not its clients' silence.  A driver thread
+ * not run for a second (the host took both vCPUs, or the machine is busy)
+ * finds every heartbeat old when it comes back, though its clients were
+ * stopped with it and have not had a moment to beat again: ending them
+ * then is the machine's doing, not theirs.  So a duty cycle that comes
+ * later than the caller's own cycle and than half the liveness credits
+ * the time beyond that half to every known client's last heartbeat.  A
+ * client is still ended after half the liveness of silence the driver was
+ * there to see; one whose process is gone, sooner (by pid).  A caller
+ * that did not say its cycle (cycle_ns 0) gets no credit: its gaps may be
+ * its own pace.
+ */
+static void
+credit_stall(fl_driver *d, uint64_t prev)
+{
+	uint64_t allowed = d->ctx.client_liveness_ns / 2, excess;
+
+	if (d->ctx.cycle_ns == 0 || prev == 0 || d->now <= prev)
+		return;
+	if (allowed < d->ctx.cycle_ns)
+		allowed = d->ctx.cycle_ns;
+	if (d->now - prev <= allowed)
+		return;
+	excess = d->now - prev - allowed;
+	for (int i = 0; i < FL_STATS_MAX_CLIENTS; i++)
+		if (d->known[i] != 0)
+			d->heard[i] = d->now - d->heard[i] > excess ? d->heard[i] + excess : d->now;
+	COUNT(d, driver_stalls, 1);
+	vlog(d,
+	     "the driver was not run for %llu ms: that much less of its clients' silence "
+	     "counted",
+	     (unsigned long long)(excess / FL_NS_PER_MS));
+}
+
 static int
 check_clients(fl_driver *d)
 {
@@ -948,6 +984,7 @@ update_gauges(fl_driver *d)
 	__atomic_store_n(&g->commands, d->cnt.commands, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->unblocked_commands, d->cnt.unblocked_commands, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->corrupt_reads, d->cnt.corrupt_reads, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->driver_stalls, d->cnt.driver_stalls, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->ext_count, d->ext_count, __ATOMIC_RELAXED);
 	__atomic_store_n(&g->log_files_mapped, mapped, __ATOMIC_RELEASE);
 }
@@ -1113,9 +1150,11 @@ int
 fl_driver_do_work(fl_driver *d)
 {
 	int work = 0, rc, i;
+	uint64_t prev = d->now;
 
 	d->now = fl_clock_now_ns();
 	__atomic_store_n(&d->hdr->driver_heartbeat_ns, d->now, __ATOMIC_RELEASE);
+	credit_stall(d, prev);
 	repair_header(d);
 	rc = fli_mpsc_read(&d->ring, on_command, d, 64);
 	if (rc == FL_EPROTO) {
@@ -1152,10 +1191,8 @@ conductor(void *arg)
 {
 	fl_driver *d = arg;
 	struct fl_idle idle = { 0 };
-	uint64_t period = d->ctx.client_liveness_ns / 10;
+	uint64_t period = d->ctx.cycle_ns;
 
-	if (period > 100 * FL_NS_PER_MS)
-		period = 100 * FL_NS_PER_MS;
 	idle.max_park_ns = period < FL_NS_PER_MS ? period : FL_NS_PER_MS;
 	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
 		int w = fl_driver_do_work(d);
@@ -1266,6 +1303,15 @@ take_stale_dir(fl_driver *d)
 	return rc;
 }
 
+/* The driver thread's duty cycle: a tenth of the liveness, at most 100 ms. */
+static uint64_t
+conductor_period(const struct fl_driver_ctx *c)
+{
+	uint64_t period = c->client_liveness_ns / 10;
+
+	return period > 100 * FL_NS_PER_MS ? 100 * FL_NS_PER_MS : period;
+}
+
 static int
 ctx_defaults(struct fl_driver_ctx *c)
 {
@@ -1283,6 +1329,8 @@ ctx_defaults(struct fl_driver_ctx *c)
 		c->cmd_ring_length = 1u << 20;
 	if (c->broadcast_length == 0)
 		c->broadcast_length = 1u << 20;
+	if (!c->no_thread)
+		c->cycle_ns = conductor_period(c);
 	if (c->term_length < FL_LOG_MIN_CAP || c->term_length > FL_LOG_MAX_CAP ||
 	    (c->term_length & (c->term_length - 1)) != 0 || c->mtu < 64 || c->mtu > 65536 ||
 	    c->mtu % FL_FRAME_ALIGN != 0 || c->mtu > c->term_length / 8 ||
