@@ -763,13 +763,26 @@ driver_stall_not_client_silence(void **state)
 	cc.heartbeat_interval_ns = MS;
 	assert_fl(fl_client_open(&cc, &c), 0);
 	fl_driver_do_work(d);
-	assert_fl(fl_client_do_work(c), 0);
-	/* Neither runs for longer than the liveness. */
+	/* The client beats and the driver sees it, both within 10 ms (a
+	 * busy machine may preempt between the two: again), ... */
+	for (int tries = 0;; tries++) {
+		uint64_t t0;
+
+		assert_true(tries < 100);
+		fl_idle_sleep_until(fl_clock_now_ns() + 2 * MS); /* its beat due */
+		t0 = fl_clock_now_ns();
+		assert_fl(fl_client_do_work(c), 0);
+		fl_driver_do_work(d);
+		if (fl_clock_now_ns() - t0 < 10 * MS)
+			break;
+	}
+	/* ... then neither runs for longer than the liveness: the silence
+	 * the driver saw is under 10 ms, plus the half it allows a stall. */
 	fl_idle_sleep_until(fl_clock_now_ns() + 80 * MS);
 	fl_driver_do_work(d);
 	assert_fl(fl_stats_read(ns, &st), 0);
 	assert_int_equal(st.client_timeouts, 0);
-	assert_int_equal(st.driver_stalls, 1);
+	assert_true(st.driver_stalls >= 1); /* more when the machine stalled it */
 	assert_int_equal(st.active_clients, 1);
 	assert_true(fl_client_do_work(c) >= 0); /* still its driver's */
 	assert_fl(fl_client_status(c), 0);
