@@ -738,10 +738,10 @@ client_timed_out_by_driver(void **state)
 	fl_driver_close(d);
 }
 
-/* A driver that was not run (a stall of the whole machine: its client
- * stopped with it) does not end the client for the heartbeats it missed
- * meanwhile; a client that stays silent while the driver runs is still
- * ended.  The driver says its duty cycle (cycle_ns), as the harness's and
+/* A driver that was not run (a stall of the whole machine: its clients
+ * stopped with it) does not end a client for the heartbeats it missed
+ * meanwhile, nor one it first sees after the stall; a client that stays
+ * silent while the driver runs is still ended.  The driver says its duty cycle (cycle_ns), as the harness's and
  * the daemon's do. */
 static void
 driver_stall_not_client_silence(void **state)
@@ -750,7 +750,7 @@ driver_stall_not_client_silence(void **state)
 	struct fl_driver_ctx dc;
 	struct fl_client_ctx cc;
 	fl_driver *d;
-	fl_client *c;
+	fl_client *c, *c2;
 	uint64_t dl;
 
 	fl_driver_ctx_init(&dc);
@@ -776,27 +776,33 @@ driver_stall_not_client_silence(void **state)
 		if (fl_clock_now_ns() - t0 < 10 * MS)
 			break;
 	}
-	/* ... then neither runs for longer than the liveness: the silence
-	 * the driver saw is under 10 ms, plus the half it allows a stall. */
+	/* ... and another opens, which the driver has not seen yet; then
+	 * neither runs for longer than the liveness: the silence the driver
+	 * saw is under 10 ms, plus the half it allows a stall. */
+	assert_fl(fl_client_open(&cc, &c2), 0);
 	fl_idle_sleep_until(fl_clock_now_ns() + 80 * MS);
 	fl_driver_do_work(d);
 	assert_fl(fl_stats_read(ns, &st), 0);
 	assert_int_equal(st.client_timeouts, 0);
+	assert_int_equal(st.active_clients, 2);
 	assert_true(st.driver_stalls >= 1); /* more when the machine stalled it */
-	assert_int_equal(st.active_clients, 1);
 	assert_true(fl_client_do_work(c) >= 0); /* still its driver's */
 	assert_fl(fl_client_status(c), 0);
-	/* Now the client stops beating while the driver runs: ended. */
+	assert_true(fl_client_do_work(c2) >= 0);
+	assert_fl(fl_client_status(c2), 0);
+	/* Now the clients stop beating while the driver runs: ended. */
 	dl = fl_clock_now_ns() + test_ms(10000) * MS;
 	do {
 		fl_driver_do_work(d);
 		assert_fl(fl_stats_read(ns, &st), 0);
 		fl_idle_sleep_until(fl_clock_now_ns() + MS / 2);
-	} while (st.client_timeouts == 0 && fl_clock_now_ns() < dl);
-	assert_int_equal(st.client_timeouts, 1);
+	} while (st.client_timeouts < 2 && fl_clock_now_ns() < dl);
+	assert_int_equal(st.client_timeouts, 2);
 	assert_int_equal(st.active_clients, 0);
 	assert_fl(fl_client_do_work(c), FL_ECLIENT_TIMEOUT);
+	assert_fl(fl_client_do_work(c2), FL_ECLIENT_TIMEOUT);
 	fl_client_close(c);
+	fl_client_close(c2);
 	fl_driver_close(d);
 }
 

@@ -93,6 +93,12 @@ audit_corruption(struct run *r)
 			return;
 		}
 		reads = st->corrupt_reads;
+		if (st->driver_stalls > 0)
+			fli_run_story(r,
+			              "driver: %lld duty cycles came over half the client liveness "
+			              "late (the machine or this process stalled): the clients' "
+			              "silence then was not counted",
+			              (long long)st->driver_stalls);
 	}
 	for (int i = 0; i < st->ext_count; i++) {
 		if (strcmp(st->ext[i].name, "rr_layout_repaired") == 0)

@@ -330,8 +330,11 @@ driver_start(struct run *r)
 		ctx.ns = r->ns;
 		ctx.no_thread = true;
 		/* This thread's cycle: a later one is the machine's stall (its
-		 * clients' heartbeats are not held against them for it). */
-		ctx.cycle_ns = driver_duty(r);
+		 * clients' heartbeats are not held against them for it).  Not
+		 * under sim: virtual time has no stalls, and a driver actor the
+		 * scheduler held back while others ran was no stall. */
+		if (r->s->mode != FL_SCN_MODE_SIM)
+			ctx.cycle_ns = driver_duty(r);
 		ctx.client_liveness_ns = r->liveness_ns;
 		ctx.publication_linger_ns = r->linger_ns;
 		ctx.term_length = r->s->driver.term_length;

@@ -62,14 +62,6 @@ struct fl_driver_ctx {
 	uint32_t cmd_ring_length;       /* 0: 1 MiB; power of two */
 	uint32_t broadcast_length;      /* 0: 1 MiB; power of two */
 	bool no_thread;                 /* true: caller runs fl_driver_do_work */
-	uint64_t cycle_ns;              /* the longest the caller leaves between
-	                                    fl_driver_do_work calls (no_thread); 0:
-	                                    not said.  A gap longer than this and than
-	                                    half the client liveness is the driver's
-	                                    own stall (a busy or paused machine), not
-	                                    its clients' silence: see driver_stalls
-	                                    in stats.h.  The driver's own thread sets
-	                                    its own (at most 100 ms) */
 	bool verbose;                   /* log lifecycle events to stderr */
 	bool no_pid_check;              /* true: reclaim a client only by the liveness
 	                                    timeout, never because its pid is gone (a
@@ -82,6 +74,12 @@ struct fl_driver_ctx {
 	 * (reqrep.h) makes it serve request/response. */
 	const struct fl_driver_ext *const *extensions;
 	size_t extension_count;
+	/* The longest the caller leaves between fl_driver_do_work calls
+	 * (no_thread); 0: not said.  A gap longer than this and than half the
+	 * client liveness is the driver's own stall (a busy or paused
+	 * machine), not its clients' silence: see driver_stalls in stats.h.
+	 * The driver's own thread sets its own (at most 100 ms). */
+	uint64_t cycle_ns;
 };
 
 typedef struct fl_driver fl_driver;

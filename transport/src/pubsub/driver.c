@@ -108,6 +108,8 @@ struct fl_driver {
 	 * future is a wild write, which must neither end a live client nor
 	 * keep a record alive for ever. */
 	uint64_t heard[FL_STATS_MAX_CLIENTS];
+	uint64_t last_cycle;     /* when the last duty cycle began (0: none yet) */
+	uint64_t stall_excess;   /* this cycle's credit (credit_stall), or 0 */
 	uint64_t repair_logs_at; /* next look at the log buffers' metadata */
 	struct fli_mpsc ring;
 	struct fli_bcast bc;
@@ -216,6 +218,11 @@ know(fl_driver *d, int slot, uint64_t client_id)
 	now = fl_clock_now_ns(); /* after the read: a heartbeat just written is not future */
 	d->known[slot] = client_id;
 	d->heard[slot] = hb <= now ? hb : now;
+	/* First seen in a late cycle: it was stopped with the driver too. */
+	if (d->stall_excess != 0)
+		d->heard[slot] = now - d->heard[slot] > d->stall_excess
+		                         ? d->heard[slot] + d->stall_excess
+		                         : now;
 }
 
 /* The record slot of client_id, or -1.  The driver's own table first; a
@@ -891,10 +898,12 @@ client_process_gone(fl_driver *d, struct fli_cnc_client *r, uint64_t hb, bool lo
  * its own pace.
  */
 static void
-credit_stall(fl_driver *d, uint64_t prev)
+credit_stall(fl_driver *d)
 {
-	uint64_t allowed = d->ctx.client_liveness_ns / 2, excess;
+	uint64_t allowed = d->ctx.client_liveness_ns / 2, excess, prev = d->last_cycle;
 
+	d->last_cycle = d->now;
+	d->stall_excess = 0;
 	if (d->ctx.cycle_ns == 0 || prev == 0 || d->now <= prev)
 		return;
 	if (allowed < d->ctx.cycle_ns)
@@ -902,6 +911,7 @@ credit_stall(fl_driver *d, uint64_t prev)
 	if (d->now - prev <= allowed)
 		return;
 	excess = d->now - prev - allowed;
+	d->stall_excess = excess; /* for a client first seen in this cycle (know) */
 	for (int i = 0; i < FL_STATS_MAX_CLIENTS; i++)
 		if (d->known[i] != 0)
 			d->heard[i] = d->now - d->heard[i] > excess ? d->heard[i] + excess : d->now;
@@ -1150,11 +1160,10 @@ int
 fl_driver_do_work(fl_driver *d)
 {
 	int work = 0, rc, i;
-	uint64_t prev = d->now;
 
 	d->now = fl_clock_now_ns();
 	__atomic_store_n(&d->hdr->driver_heartbeat_ns, d->now, __ATOMIC_RELEASE);
-	credit_stall(d, prev);
+	credit_stall(d);
 	repair_header(d);
 	rc = fli_mpsc_read(&d->ring, on_command, d, 64);
 	if (rc == FL_EPROTO) {
