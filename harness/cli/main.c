@@ -765,14 +765,56 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
  * the deadline has passed (the first always runs, so every call makes
  * progress) or an interrupt.  Each result goes to the report, or down fd
  * when fd >= 0.  Returns how many ran, or -1 when fd broke. */
+/* A persistent worker found dead between runs (fli_runner_worker_died)
+ * fails the run made last before it was found: a crash when that run
+ * passed, one more violation when it did not. */
+static void
+worker_death_onto(struct fl_run_result *res)
+{
+	char why[512];
+
+	if (!fli_runner_worker_died(why, sizeof(why)))
+		return;
+	if (res->not_run || res->verdict != FL_VERDICT_PASS) {
+		if (res->nmore < FL_REPORT_MORE) {
+			snprintf(res->more[res->nmore].property, sizeof(res->more[0].property),
+			         "no_unexpected_signal");
+			snprintf(res->more[res->nmore].detail, sizeof(res->more[0].detail),
+			         "%.399s", why);
+			res->nmore++;
+		}
+		res->violations = (res->violations > 0 ? res->violations : 1) + 1;
+		return;
+	}
+	res->verdict = FL_VERDICT_CRASH;
+	res->violations = 1;
+	snprintf(res->property, sizeof(res->property), "no_unexpected_signal");
+	snprintf(res->detail, sizeof(res->detail), "%s", why);
+}
+
+/* One result to the report, or down fd; false when fd broke. */
+static bool
+emit_result(struct fl_report *rep, int fd, const struct fl_run_result *res)
+{
+	if (fd < 0) {
+		add_result(rep, res);
+		return true;
+	}
+	/* one write of < PIPE_BUF bytes: whole or nothing */
+	return write(fd, res, sizeof(*res)) == (ssize_t)sizeof(*res);
+}
+
 static ssize_t
 run_strided(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, size_t first,
             size_t stride, double deadline, struct fl_report *rep, int fd)
 {
 	ssize_t ran = 0;
+	/* Each result waits for the next run's (or the worker's end): a
+	 * worker found dead between runs meanwhile fails it. */
+	struct fl_run_result res, held;
+	bool holding = false;
 
 	for (size_t i = first; i < njobs; i += stride) {
-		struct fl_run_result res;
 		struct job j;
 
 		if (interrupted || (i != first && past(deadline)))
@@ -788,13 +830,22 @@ run_strided(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, 
 		}
 		if (!run_one(rc, &j, &res))
 			break;
-		if (fd < 0)
-			add_result(rep, &res);
-		else if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
-			return -1; /* one write of < PIPE_BUF bytes: whole or nothing */
+		if (holding) {
+			worker_death_onto(&held);
+			if (!emit_result(rep, fd, &held))
+				return -1;
+		}
+		held = res;
+		holding = true;
 		ran++;
 	}
 	fli_runner_next(NULL, NULL); /* one sent ahead and not made is killed */
+	fli_runner_shutdown();       /* and the worker's end is known */
+	if (holding) {
+		worker_death_onto(&held);
+		if (!emit_result(rep, fd, &held))
+			return -1;
+	}
 	return ran;
 }
 

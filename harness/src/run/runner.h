@@ -151,6 +151,16 @@ void fli_runner_next(const struct fl_scenario *s, const struct fli_runner_opts *
  * its parent (PR_SET_PDEATHSIG). */
 void fli_runner_shutdown(void);
 
+/* fli_runner_worker_died: whether a persistent worker was found dead
+ * between runs (after one run's end, before the next's begin) by a signal
+ * or an exit status other than 0, since the last call: something a run
+ * left in it (a thread, a timer, a handler), or the world (the OOM
+ * killer), killed it; never a pass.  Noted when the harness next talks
+ * to the worker or at fli_runner_shutdown, so the failure goes on the
+ * last run the caller made before then.  buf gets what to say of it,
+ * naming the runs that worker had ended.  Clears the note. */
+bool fli_runner_worker_died(char *buf, size_t size);
+
 /* fli_runner_worker_pid: this process's persistent worker, or 0 (for
  * a benchmark of its memory). */
 pid_t fli_runner_worker_pid(void);

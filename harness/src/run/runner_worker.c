@@ -101,6 +101,57 @@ static struct {
 } worker;
 
 struct fli_worker_before fli_runner_worker_before;
+/* A worker found dead between runs (fli_runner_worker_died). */
+static struct {
+	bool dead;
+	int status;
+	struct fli_worker_before before; /* the runs it had ended */
+} death;
+
+/* The worker ended with status between runs: a death, unless it exited
+ * 0 (told to stop, or retiring after a run that did not pass). */
+static void
+note_death(int status)
+{
+	if (worker.ended.runs == 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		return;
+	death.dead = true;
+	death.status = status;
+	death.before = worker.ended;
+}
+
+bool
+fli_runner_worker_died(char *buf, size_t size)
+{
+	const struct fli_worker_before *b = &death.before;
+	char how[64], runs[128];
+
+	if (!death.dead)
+		return false;
+	death.dead = false;
+	if (WIFSIGNALED(death.status))
+		snprintf(how, sizeof(how), "died of %s", fl_signal_name(WTERMSIG(death.status)));
+	else
+		snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(death.status));
+	if (b->sweep)
+		snprintf(runs, sizeof(runs), "one of the %llu runs it ran (a sweep's among them)",
+		         (unsigned long long)b->runs);
+	else if (b->runs == 1)
+		snprintf(runs, sizeof(runs), "the one run it ran (seed %llu)",
+		         (unsigned long long)b->first_seed);
+	else
+		snprintf(runs, sizeof(runs), "one of the %llu runs it ran (seeds %llu %s %llu)",
+		         (unsigned long long)b->runs, (unsigned long long)b->first_seed,
+		         b->consecutive ? "to" : "first, the last",
+		         (unsigned long long)b->last_seed);
+	snprintf(buf, size,
+	         "a persistent worker process %s between runs (found after this run): %s left "
+	         "something behind in it (a thread, a timer, a signal handler) that killed "
+	         "it, or the system did (the OOM killer); --fork-each runs each in a process "
+	         "of its own",
+	         how, runs);
+	return true;
+}
 
 pid_t
 fli_runner_worker_pid(void)
@@ -261,6 +312,17 @@ test_damage(unsigned runs_ended)
 	}
 }
 
+/* A test's (cli_test.py case worker_idle_death): the worker dies of
+ * SIGSEGV once the run of seed FLI_TEST_WORKER_IDLE_DEATH has ended,
+ * before it reads the next request. */
+static bool
+test_idle_death(uint64_t seed)
+{
+	const char *e = getenv("FLI_TEST_WORKER_IDLE_DEATH");
+
+	return e != NULL && strtoull(e, NULL, 10) == seed;
+}
+
 static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, int fd)
 {
 	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL,  SIGFPE, SIGABRT,
@@ -284,6 +346,7 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		uint8_t end_frame[2 * sizeof(int32_t) + sizeof(uint64_t)];
 		uint64_t ended, began;
 		size_t b_off = SIZE_MAX;
+		bool die;
 
 		if (!have && fli_runner_read_full(fd, &q, sizeof(q)) != 0)
 			_exit(0);
@@ -327,7 +390,8 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		 * parent wakes once a run, not three times.  Not after a
 		 * failed or unclean run: the worker retires, and the parent
 		 * sends that run again. */
-		if (end[1] && next_ready(fd, &q)) {
+		die = end[1] && test_idle_death(q.seed);
+		if (end[1] && !die && next_ready(fd, &q)) {
 			have = true;
 			b_off = fli_runner_child_outcome.len;
 			began = 0; /* held_send sets it */
@@ -340,6 +404,8 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		held_send(fd, b_off);
 		if (!end[1])
 			_exit(0);
+		if (die)
+			raise(SIGSEGV); /* between runs, the next not read */
 		runs_ended++;
 	}
 }
@@ -381,10 +447,23 @@ worker_stop(bool kill_it)
 
 	if (worker.pid <= 0 || worker.owner != fl_getpid())
 		return;
-	if (kill_it)
-		kill(-worker.pid, SIGKILL);
-	close(worker.fd); /* a live worker reads EOF and exits */
-	(void)reap_by(worker.pid, &status, fli_mono_ms() + 10000);
+	/* Dead already, with no run in flight: between runs (note_death).
+	 * One that died in a run in flight was that run's (a run sent ahead
+	 * and not wanted, or one whose wait gave up). */
+	if (waitpid(worker.pid, &status, WNOHANG) == worker.pid) {
+		if (worker.nsent == 0)
+			note_death(status);
+		close(worker.fd);
+	} else {
+		if (kill_it)
+			kill(-worker.pid, SIGKILL);
+		close(worker.fd); /* a live worker reads EOF and exits 0 */
+		/* It died before it read the EOF, or before the kill landed
+		 * (of another signal). */
+		if (reap_by(worker.pid, &status, fli_mono_ms() + 10000) && worker.nsent == 0 &&
+		    (!kill_it || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL))
+			note_death(status);
+	}
 	worker.pid = 0;
 	worker_forget();
 }
@@ -719,7 +798,9 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 				memcpy(&first, worker.buf, sizeof(first));
 			if (first != TAG_BEGIN) {
 				/* It died before the run began (killed while idle):
-				 * not this run's doing; the caller forks it. */
+				 * not this run's doing, the caller forks it; but a
+				 * failure of the runs before it (note_death). */
+				note_death(status);
 				worker_forget();
 				return FL_EIO;
 			}

@@ -1253,6 +1253,31 @@ def case_worker():
                   "ran before it (seed 1) left that process damaged" in detail and
                   "`--jobs 1 --seed 1 --runs 2` runs that one before it again" in detail,
                   "%s: the crash after a damaging run: %r", name, detail)
+    # A worker that dies between runs (a test hook: SIGSEGV once the run
+    # of the seed named has ended, before it reads the next request), as a
+    # run's leftover timer or thread would kill it: never silently
+    # replaced.  The run made last before it was found fails, a crash
+    # naming the runs it ran; found at the batch's end too (seed 4 of 4),
+    # and with the next run sent late.  Every run is still run.
+    scn = "fixtures/scenarios/answer-echo.yaml"
+    for name, env, want in (
+            ("worker-idle-death", {"FLI_TEST_WORKER_IDLE_DEATH": "2"}, 2),
+            ("worker-idle-death-late", {"FLI_TEST_WORKER_IDLE_DEATH": "2",
+                                        "FLI_TEST_AHEAD_PAUSE_MS": "30"}, 2),
+            ("worker-idle-death-last", {"FLI_TEST_WORKER_IDLE_DEATH": "4"}, 4)):
+        a, _, _ = run_json(scn, ["--seed", "1", "--runs", "4", "--jobs", "1"], name, 1, env=env)
+        got = [(r["seed"], r["verdict"], r["property"]) for r in a["runs"]]
+        check(got == [(k, "crash" if k == want else "pass",
+                       "no_unexpected_signal" if k == want else None) for k in (1, 2, 3, 4)],
+              "%s: the runs %s", name, got)
+        detail = a["runs"][want - 1]["detail"] or ""
+        # (A sanitizer's handler may take the SIGSEGV and exit 1.)
+        tail = (" between runs (found after this run): one of the %d runs it ran (seeds 1 to "
+                "%d) left something behind" % (want, want))
+        hows = ["died of SIGSEGV"] + (["exited with status %d" % k for k in range(1, 256)]
+                                      if SANITIZE != "none" else [])
+        check(any(detail.startswith("a persistent worker process " + how + tail)
+                  for how in hows), "%s: the worker's death said %r", name, detail)
     # A run sent ahead that ended while the parent was away (paused longer
     # than --timeout), its outcome larger than the socket holds: judged
     # by its own time, not hung.
