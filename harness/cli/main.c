@@ -773,7 +773,9 @@ worker_death_onto(struct fl_run_result *res)
 {
 	char why[512];
 
-	if (!fli_runner_worker_died(why, sizeof(why)))
+	/* An interrupt's signal may have reached the worker too: the batch
+	 * says its stopped runs are not reported. */
+	if (!fli_runner_worker_died(why, sizeof(why)) || interrupted)
 		return;
 	if (res->not_run || res->verdict != FL_VERDICT_PASS) {
 		if (res->nmore < FL_REPORT_MORE) {
@@ -814,6 +816,7 @@ run_strided(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, 
 	struct fl_run_result res, held;
 	bool holding = false;
 
+	fli_runner_batch(true);
 	for (size_t i = first; i < njobs; i += stride) {
 		struct job j;
 
@@ -841,6 +844,7 @@ run_strided(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, 
 	}
 	fli_runner_next(NULL, NULL); /* one sent ahead and not made is killed */
 	fli_runner_shutdown();       /* and the worker's end is known */
+	fli_runner_batch(false);
 	if (holding) {
 		worker_death_onto(&held);
 		if (!emit_result(rep, fd, &held))

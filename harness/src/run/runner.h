@@ -161,6 +161,11 @@ void fli_runner_shutdown(void);
  * naming the runs that worker had ended.  Clears the note. */
 bool fli_runner_worker_died(char *buf, size_t size);
 
+/* fli_runner_batch(true) says the runs from here on are a batch's, each
+ * a report's entry, until fli_runner_batch(false): only a worker whose
+ * every run was a batch's has its death between runs noted. */
+void fli_runner_batch(bool on);
+
 /* fli_runner_worker_pid: this process's persistent worker, or 0 (for
  * a benchmark of its memory). */
 pid_t fli_runner_worker_pid(void);

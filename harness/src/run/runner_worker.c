@@ -98,26 +98,49 @@ static struct {
 	size_t len;   /* run's frames, whole or in part */
 	size_t cap;
 	bool no_more; /* a send failed with runs in flight: none is sent now */
+	bool outside; /* it ended a run outside a batch (fli_runner_batch) */
 } worker;
+
+static bool in_batch; /* fli_runner_batch */
 
 struct fli_worker_before fli_runner_worker_before;
 /* A worker found dead between runs (fli_runner_worker_died). */
 static struct {
 	bool dead;
+	pid_t owner; /* the process whose worker it was */
 	int status;
 	struct fli_worker_before before; /* the runs it had ended */
 } death;
 
 /* The worker ended with status between runs: a death, unless it exited
- * 0 (told to stop, or retiring after a run that did not pass). */
+ * 0 (told to stop, or retiring after a run that did not pass).  Only of
+ * a worker whose every run was a batch's (a sweep's counting run or a
+ * PCT calibration is no report's run to put it on).  In a sanitizer
+ * build only a signal: a runtime's check at exit may turn an _exit(0)
+ * into its own status (TSan's 66 for a thread left joinable). */
 static void
 note_death(int status)
 {
-	if (worker.ended.runs == 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+	if (worker.ended.runs == 0 || worker.outside || !in_batch ||
+	    (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || fli_san_enabled())))
 		return;
 	death.dead = true;
+	death.owner = fl_getpid();
 	death.status = status;
 	death.before = worker.ended;
+}
+
+static void worker_stop(bool kill_it);
+
+void
+fli_runner_batch(bool on)
+{
+	/* A worker that ran runs outside the batch (a sweep's counting
+	 * run) goes: the batch's is a new one, whose deaths count. */
+	if (on && worker.pid > 0 && worker.outside && worker.owner == fl_getpid() &&
+	    worker.nsent == 0)
+		worker_stop(false);
+	in_batch = on;
 }
 
 bool
@@ -126,7 +149,7 @@ fli_runner_worker_died(char *buf, size_t size)
 	const struct fli_worker_before *b = &death.before;
 	char how[64], runs[128];
 
-	if (!death.dead)
+	if (!death.dead || death.owner != fl_getpid()) /* a --jobs child's copy */
 		return false;
 	death.dead = false;
 	if (WIFSIGNALED(death.status))
@@ -443,7 +466,7 @@ worker_forget(void)
 static void
 worker_stop(bool kill_it)
 {
-	int status;
+	int status = 0;
 
 	if (worker.pid <= 0 || worker.owner != fl_getpid())
 		return;
@@ -453,6 +476,8 @@ worker_stop(bool kill_it)
 	if (waitpid(worker.pid, &status, WNOHANG) == worker.pid) {
 		if (worker.nsent == 0)
 			note_death(status);
+		if (kill_it)
+			kill(-worker.pid, SIGKILL); /* what its group left */
 		close(worker.fd);
 	} else {
 		if (kill_it)
@@ -517,6 +542,7 @@ worker_start(const struct fl_scenario *s)
 	worker.sched = s->scheduler;
 	worker.properties = s->properties;
 	memset(&worker.ended, 0, sizeof(worker.ended));
+	worker.outside = false;
 	worker_forget();
 	return 0;
 }
@@ -706,6 +732,7 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 				sr->verdict = FL_VERDICT_FAIL;
 				break;
 			}
+			worker.outside |= !in_batch;
 			if (worker.ended.runs++ == 0) {
 				worker.ended.first_seed = worker.seeds[0];
 				worker.ended.consecutive = true;

@@ -1259,21 +1259,27 @@ def case_worker():
     # replaced.  The run made last before it was found fails, a crash
     # naming the runs it ran; found at the batch's end too (seed 4 of 4),
     # and with the next run sent late.  Every run is still run.
+    # With --jobs 2 the worker of the second job (seeds 2 and 4) has run
+    # seed 2 alone.
     scn = "fixtures/scenarios/answer-echo.yaml"
-    for name, env, want in (
-            ("worker-idle-death", {"FLI_TEST_WORKER_IDLE_DEATH": "2"}, 2),
+    for name, env, want, jobs, runs in (
+            ("worker-idle-death", {"FLI_TEST_WORKER_IDLE_DEATH": "2"}, 2, "1",
+             "one of the 2 runs it ran (seeds 1 to 2)"),
             ("worker-idle-death-late", {"FLI_TEST_WORKER_IDLE_DEATH": "2",
-                                        "FLI_TEST_AHEAD_PAUSE_MS": "30"}, 2),
-            ("worker-idle-death-last", {"FLI_TEST_WORKER_IDLE_DEATH": "4"}, 4)):
-        a, _, _ = run_json(scn, ["--seed", "1", "--runs", "4", "--jobs", "1"], name, 1, env=env)
-        got = [(r["seed"], r["verdict"], r["property"]) for r in a["runs"]]
+                                        "FLI_TEST_AHEAD_PAUSE_MS": "30"}, 2, "1",
+             "one of the 2 runs it ran (seeds 1 to 2)"),
+            ("worker-idle-death-last", {"FLI_TEST_WORKER_IDLE_DEATH": "4"}, 4, "1",
+             "one of the 4 runs it ran (seeds 1 to 4)"),
+            ("worker-idle-death-jobs", {"FLI_TEST_WORKER_IDLE_DEATH": "2"}, 2, "2",
+             "the one run it ran (seed 2)")):
+        a, _, _ = run_json(scn, ["--seed", "1", "--runs", "4", "--jobs", jobs], name, 1, env=env)
+        got = sorted((r["seed"], r["verdict"], r["property"]) for r in a["runs"])
         check(got == [(k, "crash" if k == want else "pass",
                        "no_unexpected_signal" if k == want else None) for k in (1, 2, 3, 4)],
               "%s: the runs %s", name, got)
-        detail = a["runs"][want - 1]["detail"] or ""
+        detail = [r["detail"] for r in a["runs"] if r["seed"] == want][0] or ""
         # (A sanitizer's handler may take the SIGSEGV and exit 1.)
-        tail = (" between runs (found after this run): one of the %d runs it ran (seeds 1 to "
-                "%d) left something behind" % (want, want))
+        tail = " between runs (found after this run): %s left something behind" % runs
         hows = ["died of SIGSEGV"] + (["exited with status %d" % k for k in range(1, 256)]
                                       if SANITIZE != "none" else [])
         check(any(detail.startswith("a persistent worker process " + how + tail)
