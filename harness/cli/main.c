@@ -761,10 +761,6 @@ run_one(const struct run_cfg *rc, const struct job *j, struct fl_run_result *res
 
 #define MAX_JOBS 64
 
-/* Runs jobs first, first + stride, ... below njobs here, in order, until
- * the deadline has passed (the first always runs, so every call makes
- * progress) or an interrupt.  Each result goes to the report, or down fd
- * when fd >= 0.  Returns how many ran, or -1 when fd broke. */
 /* A persistent worker found dead between runs (fli_runner_worker_died)
  * fails the run made last before it was found: a crash when that run
  * passed, one more violation when it did not. */
@@ -806,13 +802,20 @@ emit_result(struct fl_report *rep, int fd, const struct fl_run_result *res)
 	return write(fd, res, sizeof(*res)) == (ssize_t)sizeof(*res);
 }
 
+/* Runs jobs first, first + stride, ... below njobs here, in order, until
+ * the deadline has passed (the first always runs, so every call makes
+ * progress) or an interrupt.  Each result goes to the report, or down fd
+ * when fd >= 0.  Returns how many ran, or -1 when fd broke.
+ *
+ * A run that passed waits for the next run's result (or the end of the
+ * batch's worker): a worker found dead between runs meanwhile fails it.
+ * One that did not pass goes at once (its worker retired after it, so
+ * no death can follow it there), and is never lost with this process. */
 static ssize_t
 run_strided(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, size_t first,
             size_t stride, double deadline, struct fl_report *rep, int fd)
 {
 	ssize_t ran = 0;
-	/* Each result waits for the next run's (or the worker's end): a
-	 * worker found dead between runs meanwhile fails it. */
 	struct fl_run_result res, held;
 	bool holding = false;
 
@@ -833,14 +836,25 @@ run_strided(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, 
 		}
 		if (!run_one(rc, &j, &res))
 			break;
-		if (holding) {
-			worker_death_onto(&held);
-			if (!emit_result(rep, fd, &held))
-				return -1;
-		}
-		held = res;
-		holding = true;
 		ran++;
+		if (holding) {
+			holding = false;
+			worker_death_onto(&held);
+			if (!emit_result(rep, fd, &held)) {
+				ran = -1;
+				break;
+			}
+		}
+		if (!res.not_run && res.verdict == FL_VERDICT_PASS) {
+			held = res;
+			holding = true;
+		} else {
+			worker_death_onto(&res); /* a death found with no run held */
+			if (!emit_result(rep, fd, &res)) {
+				ran = -1;
+				break;
+			}
+		}
 	}
 	fli_runner_next(NULL, NULL); /* one sent ahead and not made is killed */
 	fli_runner_shutdown();       /* and the worker's end is known */
@@ -848,7 +862,7 @@ run_strided(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, 
 	if (holding) {
 		worker_death_onto(&held);
 		if (!emit_result(rep, fd, &held))
-			return -1;
+			ran = -1;
 	}
 	return ran;
 }

@@ -335,9 +335,10 @@ test_damage(unsigned runs_ended)
 	}
 }
 
-/* A test's (cli_test.py case worker_idle_death): the worker dies of
- * SIGSEGV once the run of seed FLI_TEST_WORKER_IDLE_DEATH has ended,
- * before it reads the next request. */
+/* A test's (cli_test.py case worker): the worker dies of SIGALRM (a
+ * timer a run left, say; no sanitizer takes it) once the run of seed
+ * FLI_TEST_WORKER_IDLE_DEATH has ended, before it reads the next
+ * request. */
 static bool
 test_idle_death(uint64_t seed)
 {
@@ -428,7 +429,7 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		if (!end[1])
 			_exit(0);
 		if (die)
-			raise(SIGSEGV); /* between runs, the next not read */
+			raise(SIGALRM); /* between runs, the next not read: a timer left */
 		runs_ended++;
 	}
 }
@@ -473,12 +474,18 @@ worker_stop(bool kill_it)
 	/* Dead already, with no run in flight: between runs (note_death).
 	 * One that died in a run in flight was that run's (a run sent ahead
 	 * and not wanted, or one whose wait gave up). */
-	if (waitpid(worker.pid, &status, WNOHANG) == worker.pid) {
-		if (worker.nsent == 0)
-			note_death(status);
+	siginfo_t si = { 0 };
+
+	if (waitid(P_PID, (id_t)worker.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid == worker.pid) {
+		/* Its group first, while its pid is still its own (unreaped). */
 		if (kill_it)
 			kill(-worker.pid, SIGKILL); /* what its group left */
 		close(worker.fd);
+		while (waitpid(worker.pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (worker.nsent == 0)
+			note_death(status);
 	} else {
 		if (kill_it)
 			kill(-worker.pid, SIGKILL);
@@ -704,7 +711,7 @@ fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(void),
 	uint64_t t0 = fli_mono_ms(), deadline = t0 + timeout_ms, ended = 0, began = 0;
 	bool extended = false;
 	int32_t end[2];
-	int status;
+	int status = 0;
 
 	memset(sr, 0, sizeof(*sr));
 	/* Lost with a worker that died or was stopped, or never sent: the
