@@ -473,19 +473,7 @@ crash_alone_say(char *buf, size_t size, const struct fl_scenario *s,
 {
 	char runs[160], hint[128] = "";
 
-	if (b->sweep)
-		snprintf(runs, sizeof(runs),
-		         "one of the %llu runs its worker ran before it (a sweep's among them)",
-		         (unsigned long long)b->runs);
-	else if (b->runs == 1)
-		snprintf(runs, sizeof(runs), "the run its worker ran before it (seed %llu)",
-		         (unsigned long long)b->first_seed);
-	else
-		snprintf(runs, sizeof(runs),
-		         "one of the %llu runs its worker ran before it (seeds %llu %s %llu)",
-		         (unsigned long long)b->runs, (unsigned long long)b->first_seed,
-		         b->consecutive ? "to" : "first, the last",
-		         (unsigned long long)b->last_seed);
+	fli_worker_before_say(runs, sizeof(runs), b, "its worker ran before it");
 	if (b->consecutive && !b->sweep && o->sweep_point == NULL && !o->count_hits &&
 	    o->pct_steps == 0 && o->seed == b->last_seed + 1)
 		snprintf(hint, sizeof(hint),

@@ -97,5 +97,9 @@ struct fli_worker_before {
 	bool consecutive; /* each seed the one before it plus one */
 };
 extern struct fli_worker_before fli_runner_worker_before;
+/* Names the runs b counts, "the run <ran> (seed S)" or "one of the N runs
+ * <ran> (seeds ...)", into buf. */
+void fli_worker_before_say(char *buf, size_t size, const struct fli_worker_before *b,
+                           const char *ran);
 
 #endif

@@ -143,6 +143,22 @@ fli_runner_batch(bool on)
 	in_batch = on;
 }
 
+void
+fli_worker_before_say(char *buf, size_t size, const struct fli_worker_before *b, const char *ran)
+{
+	if (b->sweep)
+		snprintf(buf, size, "one of the %llu runs %s (a sweep's among them)",
+		         (unsigned long long)b->runs, ran);
+	else if (b->runs == 1)
+		snprintf(buf, size, "the run %s (seed %llu)", ran,
+		         (unsigned long long)b->first_seed);
+	else
+		snprintf(buf, size, "one of the %llu runs %s (seeds %llu %s %llu)",
+		         (unsigned long long)b->runs, ran, (unsigned long long)b->first_seed,
+		         b->consecutive ? "to" : "first, the last",
+		         (unsigned long long)b->last_seed);
+}
+
 bool
 fli_runner_worker_died(char *buf, size_t size)
 {
@@ -156,17 +172,7 @@ fli_runner_worker_died(char *buf, size_t size)
 		snprintf(how, sizeof(how), "died of %s", fl_signal_name(WTERMSIG(death.status)));
 	else
 		snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(death.status));
-	if (b->sweep)
-		snprintf(runs, sizeof(runs), "one of the %llu runs it ran (a sweep's among them)",
-		         (unsigned long long)b->runs);
-	else if (b->runs == 1)
-		snprintf(runs, sizeof(runs), "the one run it ran (seed %llu)",
-		         (unsigned long long)b->first_seed);
-	else
-		snprintf(runs, sizeof(runs), "one of the %llu runs it ran (seeds %llu %s %llu)",
-		         (unsigned long long)b->runs, (unsigned long long)b->first_seed,
-		         b->consecutive ? "to" : "first, the last",
-		         (unsigned long long)b->last_seed);
+	fli_worker_before_say(runs, sizeof(runs), b, "it ran");
 	snprintf(buf, size,
 	         "a persistent worker process %s between runs (found after this run): %s left "
 	         "something behind in it (a thread, a timer, a signal handler) that killed "

@@ -1271,7 +1271,7 @@ def case_worker():
             ("worker-idle-death-last", {"FLI_TEST_WORKER_IDLE_DEATH": "4"}, 4, "1",
              "one of the 4 runs it ran (seeds 1 to 4)"),
             ("worker-idle-death-jobs", {"FLI_TEST_WORKER_IDLE_DEATH": "2"}, 2, "2",
-             "the one run it ran (seed 2)")):
+             "the run it ran (seed 2)")):
         a, _, _ = run_json(scn, ["--seed", "1", "--runs", "4", "--jobs", jobs], name, 1, env=env)
         got = sorted((r["seed"], r["verdict"], r["property"]) for r in a["runs"])
         check(got == [(k, "crash" if k == want else "pass",
