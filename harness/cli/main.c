@@ -790,10 +790,12 @@ worker_death_onto(struct fl_run_result *res)
 	snprintf(res->detail, sizeof(res->detail), "%s", why);
 }
 
-/* One result to the report, or down fd; false when fd broke. */
+/* One result to the report, or down fd, failed first by a worker's
+ * death found since the last (worker_death_onto); false when fd broke. */
 static bool
-emit_result(struct fl_report *rep, int fd, const struct fl_run_result *res)
+emit_result(struct fl_report *rep, int fd, struct fl_run_result *res)
 {
+	worker_death_onto(res);
 	if (fd < 0) {
 		add_result(rep, res);
 		return true;
@@ -837,33 +839,24 @@ run_strided(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, 
 		if (!run_one(rc, &j, &res))
 			break;
 		ran++;
-		if (holding) {
+		if (holding && !emit_result(rep, fd, &held)) {
 			holding = false;
-			worker_death_onto(&held);
-			if (!emit_result(rep, fd, &held)) {
-				ran = -1;
-				break;
-			}
+			ran = -1;
+			break;
 		}
-		if (!res.not_run && res.verdict == FL_VERDICT_PASS) {
+		holding = !res.not_run && res.verdict == FL_VERDICT_PASS;
+		if (holding)
 			held = res;
-			holding = true;
-		} else {
-			worker_death_onto(&res); /* a death found with no run held */
-			if (!emit_result(rep, fd, &res)) {
-				ran = -1;
-				break;
-			}
+		else if (!emit_result(rep, fd, &res)) {
+			ran = -1;
+			break;
 		}
 	}
 	fli_runner_next(NULL, NULL); /* one sent ahead and not made is killed */
 	fli_runner_shutdown();       /* and the worker's end is known */
 	fli_runner_batch(false);
-	if (holding) {
-		worker_death_onto(&held);
-		if (!emit_result(rep, fd, &held))
-			ran = -1;
-	}
+	if (holding && !emit_result(rep, fd, &held))
+		ran = -1;
 	return ran;
 }
 
