@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <fiu.h>
 #include <fiu-control.h>
@@ -785,7 +786,7 @@ driver_stall_not_client_silence(void **state)
 	assert_fl(fl_stats_read(ns, &st), 0);
 	assert_int_equal(st.client_timeouts, 0);
 	assert_int_equal(st.active_clients, 2);
-	assert_true(st.driver_stalls >= 1); /* more when the machine stalled it */
+	assert_true(st.driver_stalls >= 1);     /* more when the machine stalled it */
 	assert_true(fl_client_do_work(c) >= 0); /* still its driver's */
 	assert_fl(fl_client_status(c), 0);
 	assert_true(fl_client_do_work(c2) >= 0);
@@ -1132,6 +1133,108 @@ polls_take_images_in_turn(void **state)
 		assert_int_equal(seen, 2);
 		fl_publication_close(p[i]);
 	}
+	fl_subscription_close(s);
+	env_stop(e);
+}
+
+/* Offers count messages of 16 bytes in sequence (on_msg's stream 0). */
+static void
+offer_seq(fl_publication *p, int64_t *seq, int count)
+{
+	for (int k = 0; k < count; k++) {
+		int64_t msg[2] = { 0, (*seq)++ };
+
+		assert_true(fl_publication_offer(p, msg, sizeof(msg)) > 0);
+	}
+}
+
+/* Offers count messages, then polls s once with limit: its result. */
+static int
+offer_poll(fl_publication *p, int64_t *seq, fl_subscription *s, struct rx *r, int count, int limit)
+{
+	offer_seq(p, seq, count);
+	return fl_subscription_poll(s, on_msg, r, limit);
+}
+
+static void
+sleep_us(uint64_t us)
+{
+	struct timespec ts = { 0, (long)(us * 1000) };
+
+	nanosleep(&ts, NULL);
+}
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* fl_subscription_set_batch: its bad arguments; lone messages and polls
+ * that reached their limit start no wait; after a stream's read, a poll
+ * waits while the tail grew since its last look, reads once the tail
+ * stopped (at the next look, 2 us on), once a batch stands, and once the
+ * delay from its first wait ran out although the tail still grows.  Each
+ * step is decided by the clock and what this thread offered, so the
+ * counts are exact. */
+static void
+batched_reads_wait_only_for_a_stream(void **state)
+{
+	struct env *e = env_start("batch", false);
+	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS, delay = 200000, first_start,
+	         first_end, t;
+	fl_publication *p;
+	fl_subscription *s;
+	struct rx r = { 0 };
+	int64_t seq = 0;
+	int waits = 0, n;
+
+	assert_fl(fl_client_add_subscription(e->c, "batch", 1, NULL, dl, &s), 0);
+	assert_fl(fl_client_add_publication(e->c, "batch", 1, true, dl, &p), 0);
+	assert_true(WAIT_UNTIL(fl_publication_is_connected(p), 2000));
+	assert_true(WAIT_UNTIL(fl_subscription_image_count(s) == 1, 2000));
+	assert_fl(fl_subscription_set_batch(NULL, 4096, delay), FL_EINVAL);
+	assert_fl(fl_subscription_set_batch(s, 4096, 0), FL_EINVAL);
+	assert_fl(fl_subscription_set_batch(s, 4096, MS + 1), FL_EINVAL);
+	assert_fl(fl_subscription_set_batch(s, 0, 0), 0);
+	assert_fl(fl_subscription_set_batch(s, 4096, delay), 0);
+
+	/* Lone messages are read at once. */
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(offer_poll(p, &seq, s, &r, 1, 16), 1);
+	/* A poll that reached its limit was behind, not at the heels. */
+	assert_int_equal(offer_poll(p, &seq, s, &r, 10, 10), 10);
+	assert_int_equal(offer_poll(p, &seq, s, &r, 2, 16), 2);
+	/* That read of two was at the heels: the next message waits until a
+	 * look finds the tail where the last one left it. */
+	assert_int_equal(offer_poll(p, &seq, s, &r, 1, 16), 0);
+	sleep_us(20);
+	assert_int_equal(offer_poll(p, &seq, s, &r, 0, 16), 1);
+	/* A batch (4096 bytes: 128 frames of 32) is read at once. */
+	assert_int_equal(offer_poll(p, &seq, s, &r, 3, 256), 3);
+	assert_int_equal(offer_poll(p, &seq, s, &r, 130, 256), 130);
+	/* A tail that keeps growing waits the delay, not longer. */
+	offer_seq(p, &seq, 1);
+	first_start = mono_ns();
+	assert_int_equal(fl_subscription_poll(s, on_msg, &r, 256), 0);
+	first_end = mono_ns();
+	for (n = 0; n == 0 && waits < 100000; waits++) {
+		offer_seq(p, &seq, 1);
+		sleep_us(20);
+		t = mono_ns();
+		n = fl_subscription_poll(s, on_msg, &r, 256);
+		if (n == 0)
+			assert_true(t < first_end + delay);
+	}
+	assert_true(mono_ns() >= first_start + delay);
+	assert_int_equal(n, waits + 1);
+	assert_true(waits >= 1 && n < 128);
+	assert_int_equal(r.n, seq);
+	assert_int_equal(r.errors, 0);
+	fl_publication_close(p);
 	fl_subscription_close(s);
 	env_stop(e);
 }
@@ -1916,6 +2019,7 @@ main(void)
 		cmocka_unit_test(message_sizes_at_fragment_edges_end_to_end),
 		cmocka_unit_test(image_index_first_last_and_past),
 		cmocka_unit_test(polls_take_images_in_turn),
+		cmocka_unit_test(batched_reads_wait_only_for_a_stream),
 		cmocka_unit_test(client_records_first_and_last),
 		cmocka_unit_test(subscriber_slots_first_and_last),
 		cmocka_unit_test(forged_image_slot_is_refused),

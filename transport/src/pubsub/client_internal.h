@@ -51,6 +51,16 @@ struct fl_image {
 	bool lingering;
 	uint64_t free_at;
 	uint64_t dead_gen; /* c->quiescent when it left its subscription */
+	/* Batched reads (fl_subscription_set_batch), the polling thread's
+	 * own: its last read ended at the publisher's heels after two or
+	 * more fragments; until when (CLOCK_MONOTONIC ns) a poll may still
+	 * wait for a batch (0: no wait begun); the publisher's tail at the
+	 * last look (or the position after the last read), and when to look
+	 * again. */
+	bool streaming;
+	uint64_t batch_until;
+	uint64_t batch_tail;
+	uint64_t batch_look;
 };
 
 struct fl_subscription {
@@ -66,6 +76,10 @@ struct fl_subscription {
 	 * (a handler may poll again), when c->membarrier: plain stores, no
 	 * locked instruction (see poller_enter). */
 	int polling;
+	/* fl_subscription_set_batch: bytes to wait for (0: off) and the
+	 * longest wait; read by the polling thread only. */
+	uint32_t batch_bytes;
+	uint64_t batch_delay_ns;
 };
 
 struct fl_publication {
