@@ -23,11 +23,17 @@ PUBSUB = {
         f"{t}_{what}" for t in ("faultline", "ring", "nng")
         for what in ("threads_msgs_per_sec", "procs_msgs_per_sec", "pingpong_rounds",
                      "pingpong_p50_ns", "pingpong_p99_ns", "pingpong_p999_ns",
-                     "pingpong_max_ns")] + ["ring_batched_procs_msgs_per_sec"],
+                     "pingpong_max_ns")] + ["ring_batched_procs_msgs_per_sec"] + [
+        "faultline_batched_" + what
+        for what in ("procs_msgs_per_sec", "procs_msgs_per_poll", "pingpong_rounds",
+                     "pingpong_p50_ns", "pingpong_p99_ns", "pingpong_p999_ns",
+                     "pingpong_max_ns")] + ["batch_bytes", "batch_delay_us"],
     "ratios": ["ratio_faultline_ring_threads_throughput", "ratio_faultline_ring_procs_throughput",
                "ratio_faultline_ring_batched_procs_throughput",
                "ratio_faultline_nng_threads_throughput", "ratio_faultline_nng_procs_throughput",
-               "ratio_faultline_ring_pingpong_p50", "ratio_faultline_nng_pingpong_p50"],
+               "ratio_faultline_ring_pingpong_p50", "ratio_faultline_nng_pingpong_p50",
+               "ratio_faultline_batched_ring_batched_procs_throughput",
+               "ratio_faultline_batched_ring_pingpong_p50"],
     "shm": "faultline-bench-",
     # An enabled build's faultline-bench-nofp beside the program: the
     # same-run enabled/disabled comparison is printed too.
@@ -35,11 +41,12 @@ PUBSUB = {
     "sibling_ratios": ["faultpoints_enabled_single_thread_ns_per_msg",
                        "faultpoints_disabled_single_thread_ns_per_msg",
                        "ratio_faultpoints_enabled_disabled_single_thread",
-                       "faultpoints_enabled_procs_msgs_per_sec",
-                       "faultpoints_disabled_procs_msgs_per_sec",
-                       "ratio_faultpoints_enabled_disabled_procs_throughput",
-                       "faultpoints_enabled_ring_procs_msgs_per_sec",
-                       "faultpoints_disabled_ring_procs_msgs_per_sec",
+                       # the batched subscriber's (the default --batch)
+                       "faultpoints_enabled_batched_procs_msgs_per_sec",
+                       "faultpoints_disabled_batched_procs_msgs_per_sec",
+                       "ratio_faultpoints_enabled_disabled_batched_procs_throughput",
+                       "faultpoints_enabled_ring_batched_procs_msgs_per_sec",
+                       "faultpoints_disabled_ring_batched_procs_msgs_per_sec",
                        "faultpoints_enabled_pingpong_p50_ns",
                        "faultpoints_disabled_pingpong_p50_ns",
                        "ratio_faultpoints_enabled_disabled_pingpong_p50"],

@@ -12,6 +12,7 @@
  *
  *   faultline-bench [--messages N] [--seconds S] [--repeat R] [--idle spin|yield|backoff] [--json]
  *                   [--nofp PATH | --no-nofp] [--single-only | --procs-only]
+ *                   [--batch BYTES] [--batch-delay US]
  *
  * Each throughput figure sends N messages (default 10^6) from one
  * publisher to one subscriber, as two threads of one process and as two
@@ -20,9 +21,13 @@
  * (default 10) and reports what it did; --repeat R runs the whole set R
  * times, interleaved, and keeps each figure's best.  Prints one
  * `name value` line per figure, or one JSON object with --json, then
- * ratios against the peers.  --procs-only measures only the two-process
- * figures of faultline and the two rings; --single-only only faultline's
- * single-thread send+poll cost.
+ * ratios against the peers.  faultline's two-process figures are measured
+ * twice: with the default poll, and (named faultline_batched_*) with the
+ * subscriber's reads batched by fl_subscription_set_batch (--batch,
+ * --batch-delay; default 65536 bytes, 100 us), which lets a stream run
+ * ahead of its reader; --batch 0 leaves those out.  --procs-only measures
+ * only the two-process figures of faultline and the two rings;
+ * --single-only only faultline's single-thread send+poll cost.
  *
  * The cost of compiled-in but disarmed fault and scheduling points cannot
  * be toggled at run time: `faultpoints_build` says which build this is
@@ -33,9 +38,11 @@
  * alternating 5R times, the single-thread send+poll cost (one message
  * offered and polled back in one thread: the code path without scheduling
  * noise), the two-process throughput and the ping-pong p50, keeps the best
- * of each and prints their ratios, `ratio_faultpoints_enabled_disabled_*`
- * (the two-process throughput's says more about the regime each best run
- * fell into than about the points: docs/figures.md).
+ * of each and prints their ratios, `ratio_faultpoints_enabled_disabled_*`.
+ * The two-process throughput compared is the batched subscriber's (named
+ * *_batched_*) unless --batch 0: the default poll's figure says more
+ * about the regime each best run fell into than about the points
+ * (docs/figures.md).
  *
  * Peers run in forked processes started before any thread exists in the
  * parent (the embedded driver starts after the fork; NNG is used only in
@@ -69,11 +76,13 @@ static struct {
 	uint64_t warmup;
 	uint64_t messages;
 	uint64_t rounds;
-	struct bench_opts opts; /* --json, --seconds, --repeat (best of), --idle */
-	int single_only;        /* --single-only */
-	int procs_only;         /* --procs-only */
-	int no_nofp;            /* --no-nofp */
-	const char *nofp_arg;   /* --nofp PATH, or NULL */
+	struct bench_opts opts;  /* --json, --seconds, --repeat (best of), --idle */
+	int single_only;         /* --single-only */
+	int procs_only;          /* --procs-only */
+	int no_nofp;             /* --no-nofp */
+	const char *nofp_arg;    /* --nofp PATH, or NULL */
+	uint32_t batch_bytes;    /* --batch BYTES: the batched subscriber's (0: none) */
+	uint64_t batch_delay_ns; /* --batch-delay US */
 	char ns[48];
 	char url[96];
 } cfg;
@@ -600,7 +609,8 @@ run_role(enum role role, const struct ep_ops *ops, void *ep, struct bench_result
 static struct ring *rings;
 
 struct peer {
-	char kind; /* 'r' ring, 'b' batched ring, 'f' faultline, 'n' nng */
+	char kind; /* 'r' ring, 'b' batched ring, 'f' faultline, 'F' faultline with
+	            * batched reads (fl_subscription_set_batch), 'n' nng */
 	enum role role;
 	void *ep; /* threads mode: an endpoint opened by the parent */
 	struct bench_result res;
@@ -630,7 +640,7 @@ peer_process(void *arg, struct bench_result *res)
 		struct ring_ep e;
 		ring_ep_for(&e, p->role);
 		run_role(p->role, p->kind == 'b' ? &ring_batched_ops : &ring_ops, &e, res);
-	} else if (p->kind == 'f') {
+	} else if (p->kind == 'f' || p->kind == 'F') {
 		struct fl_ep e;
 		int32_t tx = 0, rx = 0;
 		switch (p->role) {
@@ -645,8 +655,16 @@ peer_process(void *arg, struct bench_result *res)
 			rx = 2;
 			break;
 		}
-		if (fl_ep_open(&e, tx, rx, res) == 0)
-			run_role(p->role, &fl_ops, &e, res);
+		if (fl_ep_open(&e, tx, rx, res) == 0) {
+			int rc = 0;
+			if (p->kind == 'F' && e.sub != NULL)
+				rc = fl_subscription_set_batch(e.sub, cfg.batch_bytes,
+				                               cfg.batch_delay_ns);
+			if (rc != 0)
+				bench_fail_set(res, rc, "fl_subscription_set_batch");
+			else
+				run_role(p->role, &fl_ops, &e, res);
+		}
 		fl_ep_close(&e);
 	} else {
 		struct nng_ep e;
@@ -746,7 +764,7 @@ run_processes(char kind, enum role ra, enum role rb, const char *what, struct be
 		goto out;
 	if (bench_child_spawn(&cb, peer_process, &b) != 0)
 		goto out;
-	if (kind == 'f' && start_driver(&drv) != 0)
+	if ((kind == 'f' || kind == 'F') && start_driver(&drv) != 0)
 		goto out;
 	if (bench_child_go(&cb) != 0 || bench_child_go(&ca) != 0)
 		goto out;
@@ -791,9 +809,10 @@ check_stream(const char *what, const struct bench_result *r)
 struct figures {
 	double ring_thr, ring_proc, ring_batched_proc, fl_thr, fl_proc, nng_thr, nng_proc;
 	double fl_proc_batch; /* the subscriber's messages per poll, in the best fl_proc run */
-	double ring_1t_ns, fl_1t_ns; /* send + poll of one message, one thread */
-	struct bench_lat ring_pp, fl_pp, nng_pp;
-	uint64_t ring_rounds, fl_rounds, nng_rounds;
+	double flb_proc, flb_proc_batch; /* the same, the subscriber's reads batched */
+	double ring_1t_ns, fl_1t_ns;     /* send + poll of one message, one thread */
+	struct bench_lat ring_pp, fl_pp, flb_pp, nng_pp;
+	uint64_t ring_rounds, fl_rounds, flb_rounds, nng_rounds;
 };
 
 static void
@@ -899,18 +918,18 @@ out:
 	return rc;
 }
 
-static double fl_proc_batch_last; /* the last faultline processes run's */
-
+/* *per_poll (when not NULL): the subscriber's messages per poll that
+ * found any. */
 static int
-measure_throughput_processes(char kind, const char *what, double *out)
+measure_throughput_processes(char kind, const char *what, double *out, double *per_poll)
 {
 	struct bench_result r;
 
 	if (run_processes(kind, ROLE_PUB, ROLE_SUB, what, &r) != 0 || check_stream(what, &r) != 0)
 		return -1;
 	*out = rate(&r);
-	if (kind == 'f')
-		fl_proc_batch_last = r.extra;
+	if (per_poll != NULL)
+		*per_poll = r.extra;
 	return 0;
 }
 
@@ -960,7 +979,7 @@ measure_all(struct figures *f, int first)
 {
 	struct bench_lat lat;
 	uint64_t rounds;
-	double v, ns = 0;
+	double v, ns = 0, per_poll = 0;
 	int rc = 0;
 
 #define KEEP_MAX(field)                                                                            \
@@ -993,22 +1012,34 @@ measure_all(struct figures *f, int first)
 		rc = rc ? rc : measure_nng_threads(&v);
 		KEEP_MAX(nng_thr);
 	}
-	rc = rc ? rc : measure_throughput_processes('r', "ring processes", &v);
+	rc = rc ? rc : measure_throughput_processes('r', "ring processes", &v, NULL);
 	KEEP_MAX(ring_proc);
-	rc = rc ? rc : measure_throughput_processes('b', "batched ring processes", &v);
+	rc = rc ? rc : measure_throughput_processes('b', "batched ring processes", &v, NULL);
 	KEEP_MAX(ring_batched_proc);
-	rc = rc ? rc : measure_throughput_processes('f', "faultline processes", &v);
+	rc = rc ? rc : measure_throughput_processes('f', "faultline processes", &v, &per_poll);
 	if (rc == 0 && (first || v > f->fl_proc))
-		f->fl_proc_batch = fl_proc_batch_last;
+		f->fl_proc_batch = per_poll;
 	KEEP_MAX(fl_proc);
+	if (cfg.batch_bytes != 0) {
+		rc = rc ? rc
+		        : measure_throughput_processes('F', "faultline batched processes", &v,
+		                                       &per_poll);
+		if (rc == 0 && (first || v > f->flb_proc))
+			f->flb_proc_batch = per_poll;
+		KEEP_MAX(flb_proc);
+	}
 	if (!cfg.procs_only) {
-		rc = rc ? rc : measure_throughput_processes('n', "nng processes", &v);
+		rc = rc ? rc : measure_throughput_processes('n', "nng processes", &v, NULL);
 		KEEP_MAX(nng_proc);
 	}
 	rc = rc ? rc : measure_pingpong('r', "ring ping-pong", &lat, &rounds);
 	KEEP_LAT(ring_pp, ring_rounds);
 	rc = rc ? rc : measure_pingpong('f', "faultline ping-pong", &lat, &rounds);
 	KEEP_LAT(fl_pp, fl_rounds);
+	if (cfg.batch_bytes != 0) {
+		rc = rc ? rc : measure_pingpong('F', "faultline batched ping-pong", &lat, &rounds);
+		KEEP_LAT(flb_pp, flb_rounds);
+	}
 	if (!cfg.procs_only) {
 		rc = rc ? rc : measure_pingpong('n', "nng ping-pong", &lat, &rounds);
 		KEEP_LAT(nng_pp, nng_rounds);
@@ -1061,9 +1092,12 @@ measure_child(const char *prog, const char *mode, const char *const *names, doub
 
 	/* The child measures as this run does: the same messages, bound and
 	 * idle strategy. */
-	snprintf(cmd, sizeof(cmd), "'%s' %s --no-nofp --messages %llu --seconds %.9g --idle %s",
+	snprintf(cmd, sizeof(cmd),
+	         "'%s' %s --no-nofp --messages %llu --seconds %.9g --idle %s --batch %u "
+	         "--batch-delay %.9g",
 	         prog, mode, (unsigned long long)cfg.messages, (double)cfg.opts.bound_ns / 1e9,
-	         bench_idle_name(cfg.opts.idle));
+	         bench_idle_name(cfg.opts.idle), (unsigned)cfg.batch_bytes,
+	         (double)cfg.batch_delay_ns / 1e3);
 	f = popen(cmd, "r");
 	if (f == NULL) {
 		perror("faultline-bench: popen");
@@ -1099,9 +1133,15 @@ static int
 measure_points_cost(const char *self, const char *nofp, unsigned rounds, struct points_cost *pc)
 {
 	static const char *const single[] = { "faultline_single_thread_ns_per_msg" };
+	/* With batched reads, the throughput measured is the batched
+	 * subscriber's: the keep-up reader's figure changes with the regime
+	 * each run fell into more than with the points (docs/figures.md). */
 	static const char *const procs[] = { "faultline_procs_msgs_per_sec",
 		                             "faultline_pingpong_p50_ns",
 		                             "ring_procs_msgs_per_sec" };
+	static const char *const procs_batched[] = { "faultline_batched_procs_msgs_per_sec",
+		                                     "faultline_pingpong_p50_ns",
+		                                     "ring_batched_procs_msgs_per_sec" };
 	double v[3];
 
 	for (unsigned k = 0; k < rounds; k++) {
@@ -1116,7 +1156,8 @@ measure_points_cost(const char *self, const char *nofp, unsigned rounds, struct 
 				return -1;
 			if (k == 0 || v[0] < *s1)
 				*s1 = v[0];
-			if (measure_child(prog, "--procs-only", procs, v, 3) != 0)
+			if (measure_child(prog, "--procs-only",
+			                  cfg.batch_bytes != 0 ? procs_batched : procs, v, 3) != 0)
 				return -1;
 			/* The ring of the round whose faultline figure is kept. */
 			if (k == 0 || v[0] > *thr) {
@@ -1159,6 +1200,7 @@ usage(FILE *f, const char *argv0)
 	        "usage: %s [--messages N] [--seconds S] [--repeat R] [--idle spin|yield|backoff] "
 	        "[--json]\n"
 	        "          [--nofp PATH | --no-nofp] [--single-only | --procs-only]\n"
+	        "          [--batch BYTES] [--batch-delay US]\n"
 	        "  --messages N  messages per throughput run (default 1000000, >= 100);\n"
 	        "                ping-pong runs N/10 round trips (>= 100)\n"
 	        "  --seconds S   stop sending after S seconds per run (default 10)\n"
@@ -1169,7 +1211,10 @@ usage(FILE *f, const char *argv0)
 	        "                faultline-bench-nofp beside this program, if any); --no-nofp: "
 	        "none\n"
 	        "  --single-only only the faultline single-thread send+poll figure\n"
-	        "  --procs-only  only the two-process figures of faultline and the rings\n",
+	        "  --procs-only  only the two-process figures of faultline and the rings\n"
+	        "  --batch B     also measure a subscriber whose reads wait for B bytes\n"
+	        "                (fl_subscription_set_batch; default 65536, 0: not measured)\n"
+	        "  --batch-delay US  its longest wait in microseconds (default 100)\n",
 	        argv0);
 }
 
@@ -1195,6 +1240,12 @@ put_ring_ratios(const struct figures *f)
 	          f->fl_proc / f->ring_batched_proc, 3);
 	bench_put("ratio_faultline_ring_pingpong_p50",
 	          (double)f->fl_pp.p50_ns / (double)f->ring_pp.p50_ns, 2);
+	if (cfg.batch_bytes != 0) {
+		bench_put("ratio_faultline_batched_ring_batched_procs_throughput",
+		          f->flb_proc / f->ring_batched_proc, 3);
+		bench_put("ratio_faultline_batched_ring_pingpong_p50",
+		          (double)f->flb_pp.p50_ns / (double)f->ring_pp.p50_ns, 2);
+	}
 }
 
 /* The options only this program takes, for bench_args. */
@@ -1213,7 +1264,20 @@ own_opt(int argc, char **argv, int *i)
 		cfg.nofp_arg = argv[++*i];
 	else if (strcmp(a, "--messages") == 0 && *i + 1 < argc)
 		cfg.messages = strtoull(argv[++*i], NULL, 10);
-	else
+	else if (strcmp(a, "--batch") == 0 && *i + 1 < argc) {
+		char *end;
+		unsigned long long b = strtoull(argv[++*i], &end, 10);
+		if (*end != '\0' || end == argv[*i] || b > (1u << 28))
+			return -1;
+		cfg.batch_bytes = (uint32_t)b;
+	} else if (strcmp(a, "--batch-delay") == 0 && *i + 1 < argc) {
+		char *end;
+		double us = strtod(argv[++*i], &end);
+		/* fl_subscription_set_batch takes at most 1 ms. */
+		if (*end != '\0' || !(us >= 0.001 && us <= 1000))
+			return -1;
+		cfg.batch_delay_ns = (uint64_t)(us * 1e3);
+	} else
 		return 0;
 	return 1;
 }
@@ -1228,6 +1292,8 @@ main(int argc, char **argv)
 	char self[1024];
 
 	cfg.messages = 1000000;
+	cfg.batch_bytes = 65536;
+	cfg.batch_delay_ns = 100000;
 	/* A peer that died must not kill us through its pipe. */
 	signal(SIGPIPE, SIG_IGN);
 	int st = bench_args(&cfg.opts, argc, argv, own_opt, usage);
@@ -1289,9 +1355,17 @@ main(int argc, char **argv)
 		bench_put("faultline_threads_msgs_per_sec", f.fl_thr, 0);
 	bench_put("faultline_procs_msgs_per_sec", f.fl_proc, 0);
 	bench_put("faultline_procs_msgs_per_poll", f.fl_proc_batch, 1);
+	if (cfg.batch_bytes != 0) {
+		bench_put("faultline_batched_procs_msgs_per_sec", f.flb_proc, 0);
+		bench_put("faultline_batched_procs_msgs_per_poll", f.flb_proc_batch, 1);
+		bench_put("batch_bytes", cfg.batch_bytes, 0);
+		bench_put("batch_delay_us", (double)cfg.batch_delay_ns / 1e3, 0);
+	}
 	if (all)
 		bench_put("faultline_single_thread_ns_per_msg", f.fl_1t_ns, 1);
 	PUT_PINGPONG("faultline", f.fl_rounds, f.fl_pp);
+	if (cfg.batch_bytes != 0)
+		PUT_PINGPONG("faultline_batched", f.flb_rounds, f.flb_pp);
 	if (all)
 		bench_put("ring_threads_msgs_per_sec", f.ring_thr, 0);
 	bench_put("ring_procs_msgs_per_sec", f.ring_proc, 0);
@@ -1322,12 +1396,24 @@ main(int argc, char **argv)
 		bench_put("faultpoints_disabled_single_thread_ns_per_msg", pc.single_off, 1);
 		bench_put("ratio_faultpoints_enabled_disabled_single_thread",
 		          pc.single_on / pc.single_off, 3);
-		bench_put("faultpoints_enabled_procs_msgs_per_sec", pc.thr_on, 0);
-		bench_put("faultpoints_disabled_procs_msgs_per_sec", pc.thr_off, 0);
-		bench_put("ratio_faultpoints_enabled_disabled_procs_throughput",
+		/* With batched reads, the batched subscriber's and the batched
+		 * ring's (measure_points_cost). */
+		bool b = cfg.batch_bytes != 0;
+		bench_put(b ? "faultpoints_enabled_batched_procs_msgs_per_sec"
+		            : "faultpoints_enabled_procs_msgs_per_sec",
+		          pc.thr_on, 0);
+		bench_put(b ? "faultpoints_disabled_batched_procs_msgs_per_sec"
+		            : "faultpoints_disabled_procs_msgs_per_sec",
+		          pc.thr_off, 0);
+		bench_put(b ? "ratio_faultpoints_enabled_disabled_batched_procs_throughput"
+		            : "ratio_faultpoints_enabled_disabled_procs_throughput",
 		          pc.thr_on / pc.thr_off, 3);
-		bench_put("faultpoints_enabled_ring_procs_msgs_per_sec", pc.thr_ring_on, 0);
-		bench_put("faultpoints_disabled_ring_procs_msgs_per_sec", pc.thr_ring_off, 0);
+		bench_put(b ? "faultpoints_enabled_ring_batched_procs_msgs_per_sec"
+		            : "faultpoints_enabled_ring_procs_msgs_per_sec",
+		          pc.thr_ring_on, 0);
+		bench_put(b ? "faultpoints_disabled_ring_batched_procs_msgs_per_sec"
+		            : "faultpoints_disabled_ring_procs_msgs_per_sec",
+		          pc.thr_ring_off, 0);
 		bench_put("faultpoints_enabled_pingpong_p50_ns", pc.p50_on, 0);
 		bench_put("faultpoints_disabled_pingpong_p50_ns", pc.p50_off, 0);
 		bench_put("ratio_faultpoints_enabled_disabled_pingpong_p50", pc.p50_on / pc.p50_off,

@@ -40,11 +40,19 @@ FIGURES = [
     "ratio_faultline_ring_batched_procs_throughput",
     "ratio_faultline_ring_pingpong_p50",
 ]
-# Printed when every invocation has them: an enabled build beside its
-# faultline-bench-nofp measures what the disarmed points cost.
+# Printed when every invocation has them: the batched subscriber's
+# figures (unless --batch 0), and what the disarmed points cost (an
+# enabled build beside its faultline-bench-nofp).
 OPTIONAL = [
+    "faultline_batched_procs_msgs_per_sec",
+    "faultline_batched_procs_msgs_per_poll",
+    "faultline_batched_pingpong_p50_ns",
+    "faultline_batched_pingpong_p99_ns",
+    "ratio_faultline_batched_ring_batched_procs_throughput",
+    "ratio_faultline_batched_ring_pingpong_p50",
     "ratio_faultpoints_enabled_disabled_single_thread",
     "ratio_faultpoints_enabled_disabled_procs_throughput",
+    "ratio_faultpoints_enabled_disabled_batched_procs_throughput",
     "ratio_faultpoints_enabled_disabled_pingpong_p50",
 ]
 RING_P50 = "ring_pingpong_p50_ns"
@@ -126,7 +134,8 @@ def main():
         runs.append(run_once(prog, args))
         r = runs[-1]
         print(f"run {i + 1}: faultline {r.get('faultline_procs_msgs_per_sec', 0) / 1e6:.1f} M "
-              f"msgs/s, ring {r.get('ring_procs_msgs_per_sec', 0) / 1e6:.1f} M, p50 "
+              f"msgs/s, batched {r.get('faultline_batched_procs_msgs_per_sec', 0) / 1e6:.1f} M"
+              f", ring {r.get('ring_procs_msgs_per_sec', 0) / 1e6:.1f} M, p50 "
               f"{r.get('faultline_pingpong_p50_ns', 0):.0f} ns (ring {r.get(RING_P50, 0):.0f})",
               flush=True)
     table(runs, "all")
