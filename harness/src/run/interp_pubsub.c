@@ -33,7 +33,8 @@
 
 /* The index of each op's arguments in its declaration. */
 enum { AD_CHANNEL, AD_STREAM, AD_EXCLUSIVE, AD_ASYNC, AD_CANCEL_AT };
-enum { AS_CHANNEL, AS_STREAM, AS_ASYNC, AS_CANCEL_AT }; /* a subscription: not exclusive */
+/* a subscription: not exclusive; batched reads (fl_subscription_set_batch) */
+enum { AS_CHANNEL, AS_STREAM, AS_ASYNC, AS_CANCEL_AT, AS_BATCH, AS_BATCH_DELAY_US };
 enum { RM_OBJ, RM_ASYNC, RM_CANCEL_AT };
 enum { OF_PUB, OF_COUNT, OF_SIZE, OF_SIZES, OF_IMPL };
 enum { PL_SUB, PL_UNTIL };
@@ -178,6 +179,8 @@ struct add {
 	bool exclusive, async;
 	int cancel_at;
 	fl_scn_ref as;
+	uint32_t batch; /* a subscription's batch bytes (0: none) */
+	uint64_t batch_delay_ns;
 };
 
 static int
@@ -192,7 +195,12 @@ add(const struct fl_target_args *args, bool is_pub)
 		                   .async = args->ints[is_pub ? AD_ASYNC : AS_ASYNC] != 0,
 		                   .cancel_at =
 		                           (int)args->ints[is_pub ? AD_CANCEL_AT : AS_CANCEL_AT],
-		                   .as = op->u.target.as },
+		                   .as = op->u.target.as,
+		                   .batch = is_pub ? 0 : (uint32_t)args->ints[AS_BATCH],
+		                   .batch_delay_ns =
+		                           is_pub ? 0
+		                                  : (uint64_t)args->ints[AS_BATCH_DELAY_US] *
+		                                            1000u },
 	                 *a = &given;
 	struct fl_idle st = { 0 };
 	uint64_t deadline = fli_deadline_after_ms(r, 0);
@@ -248,6 +256,14 @@ add(const struct fl_target_args *args, bool is_pub)
 		r->objs[a->as] = obj;
 		__atomic_store_n(&r->sessions[a->as], (int64_t)fl_publication_session_id(obj),
 		                 __ATOMIC_RELEASE);
+		return 0;
+	}
+	/* The arguments' bounds are set_batch's: an error here is the
+	 * library's, and the op's. */
+	if (a->batch != 0 &&
+	    (rv = fl_subscription_set_batch(obj, a->batch, a->batch_delay_ns)) != 0) {
+		fl_subscription_close(obj);
+		fli_op_error(ar, op, "batch", rv);
 		return 0;
 	}
 	struct sub_state *ss = calloc(1, sizeof(*ss));
@@ -765,6 +781,15 @@ static const struct fl_target_arg add_sub_args[] = {
 	                .max = INT32_MAX },
 	[AS_ASYNC] = { .name = "async", .type = FL_TARGET_BOOL },
 	[AS_CANCEL_AT] = CANCEL_AT,
+	/* Batched reads, in proc and stress mode (the sim's armed points
+	 * read every poll): bytes to let a stream run ahead by, and the
+	 * longest wait for them. */
+	[AS_BATCH] = { .name = "batch", .type = FL_TARGET_INT, .max = 1 << 28 },
+	[AS_BATCH_DELAY_US] = { .name = "batch_delay_us",
+	                        .type = FL_TARGET_INT,
+	                        .min = 1,
+	                        .max = 1000,
+	                        .dflt = 100 },
 	{ NULL },
 };
 

@@ -485,7 +485,8 @@ static const struct refusal number_cases[] = {
 	{ HEAD ACTOR
 	  "      - add_subscription: {channel: ipc, stream: 1, exclusive: true, as: s}\n",
 	  "mem.yaml:7: actors[0].ops[0].add_subscription.exclusive: unknown key (op "
-	  "add_subscription takes channel, stream, async, cancel_at, as, expect)" },
+	  "add_subscription takes channel, stream, async, cancel_at, batch, batch_delay_us, as, "
+	  "expect)" },
 	{ HEAD ACTOR PUB "      - offer: {pub: p, count: 1, size: 8, sizes: [1, 9]}\n",
 	  "mem.yaml:8: actors[0].ops[1].offer: give size or sizes, not both" },
 	{ HEAD ACTOR PUB "      - offer: {pub: p, count: 1, sizes: [9, 1]}\n",
