@@ -1148,6 +1148,12 @@ offer_seq(fl_publication *p, int64_t *seq, int count)
 	}
 }
 
+static void
+count_fragment(void *arg, const uint8_t *buf, size_t len, const struct fl_header *h)
+{
+	(*(int *)arg)++;
+}
+
 /* Offers count messages, then polls s once with limit: its result. */
 static int
 offer_poll(fl_publication *p, int64_t *seq, fl_subscription *s, struct rx *r, int count, int limit)
@@ -1173,8 +1179,10 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
 }
 
-/* fl_subscription_set_batch: its bad arguments; lone messages and polls
- * that reached their limit start no wait; after a stream's read, a poll
+/* fl_subscription_set_batch: its bad arguments; lone messages (one of
+ * three fragments too), polls that reached their limit and reads through
+ * fl_image_poll start no wait, and set_batch ends one; after a stream's
+ * read, a poll
  * waits while the tail grew since its last look, reads once the tail
  * stopped (at the next look, 2 us on), once a batch stands, and once the
  * delay from its first wait ran out although the tail still grows.  Each
@@ -1188,6 +1196,7 @@ batched_reads_wait_only_for_a_stream(void **state)
 	         first_end, t;
 	fl_publication *p;
 	fl_subscription *s;
+	fl_image *img;
 	struct rx r = { 0 };
 	int64_t seq = 0;
 	int waits = 0, n;
@@ -1213,6 +1222,27 @@ batched_reads_wait_only_for_a_stream(void **state)
 	assert_int_equal(offer_poll(p, &seq, s, &r, 1, 16), 0);
 	sleep_us(20);
 	assert_int_equal(offer_poll(p, &seq, s, &r, 0, 16), 1);
+	/* A lone message of three fragments (mtu 1024) is no stream. */
+	{
+		uint8_t big[2500] = { 0 };
+		int frags = 0;
+
+		assert_true(fl_publication_offer(p, big, sizeof(big)) > 0);
+		assert_int_equal(fl_subscription_poll(s, count_fragment, &frags, 16), 3);
+		assert_int_equal(offer_poll(p, &seq, s, &r, 1, 16), 1);
+	}
+	/* A set_batch call ends a wait begun before it. */
+	assert_int_equal(offer_poll(p, &seq, s, &r, 2, 16), 2);
+	assert_int_equal(offer_poll(p, &seq, s, &r, 1, 16), 0);
+	assert_fl(fl_subscription_set_batch(s, 4096, delay), 0);
+	assert_int_equal(offer_poll(p, &seq, s, &r, 1, 16), 2);
+	/* That read of two began a stream, but a read through fl_image_poll
+	 * since is no stream's. */
+	assert_fl(fl_subscription_image_at_index(s, 0, &img), 0);
+	offer_seq(p, &seq, 2);
+	assert_int_equal(fl_image_poll(img, on_msg, &r, 16), 2);
+	assert_fl(fl_image_release(img), 0);
+	assert_int_equal(offer_poll(p, &seq, s, &r, 1, 16), 1);
 	/* A batch (4096 bytes: 128 frames of 32) is read at once. */
 	assert_int_equal(offer_poll(p, &seq, s, &r, 3, 256), 3);
 	assert_int_equal(offer_poll(p, &seq, s, &r, 130, 256), 130);

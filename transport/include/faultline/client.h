@@ -253,18 +253,22 @@ int fl_subscription_poll(fl_subscription *s, fl_fragment_handler h, void *client
 /* fl_subscription_set_batch trades latency for throughput on streams.
  * A subscriber that keeps up with a streaming publisher reads the cache
  * line the publisher is filling, and both stall on it; a batch lets the
- * publisher run ahead.  Once a poll read two or more fragments of an
- * image and stopped at the publisher's heels (short of its limit), the
- * image's next polls deliver nothing from it while fewer than `bytes`
- * (at most a quarter of its log) are published and unread and the
+ * publisher run ahead.  Once a poll's read of an image ended two or more
+ * messages and stopped at the publisher's heels (short of its limit), the
+ * image's next polls deliver nothing from it while fewer than `bytes` (at
+ * most a quarter of its log) are published and unread and the
  * publisher's tail grew since the last look, for at most max_delay_ns
- * (0 < max_delay_ns <= 1 ms) from the first such poll.  Such a poll
- * looks at the tail at most every 2 us and never blocks; a tail that
- * stopped growing is read at the next look.  A lone message never
- * starts a wait, so request/response and ping-pong are unchanged.  Off
- * (bytes 0) by default, and ignored while the sim scheduler's points are
- * armed.  Call it from the polling thread, or before polling starts.
- * 0 or FL_EINVAL. */
+ * (0 < max_delay_ns <= 1 ms) from the first such poll, plus one look:
+ * such a poll looks at the tail at most every 2 us and never blocks, and
+ * a tail that stopped growing is read at the next look.  A waiting poll
+ * returns 0 as an empty one does: an idle strategy that parks on 0 (as
+ * fl_idle does after a while) adds its park to the wait, so a streaming
+ * reader should spin or yield.  A lone message, of one fragment or
+ * several, never starts a wait, so request/response and ping-pong are
+ * unchanged; nor does a read through fl_image_poll.  A call ends every
+ * wait under way.  Off (bytes 0) by default, and ignored while the sim
+ * scheduler's points are armed.  Call it from the polling thread, or
+ * before polling starts.  0 or FL_EINVAL. */
 int fl_subscription_set_batch(fl_subscription *s, uint32_t bytes, uint64_t max_delay_ns);
 
 /* fl_subscription_image_count returns the number of available images. */

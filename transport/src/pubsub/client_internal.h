@@ -52,12 +52,13 @@ struct fl_image {
 	uint64_t free_at;
 	uint64_t dead_gen; /* c->quiescent when it left its subscription */
 	/* Batched reads (fl_subscription_set_batch), the polling thread's
-	 * own: its last read ended at the publisher's heels after two or
-	 * more fragments; until when (CLOCK_MONOTONIC ns) a poll may still
-	 * wait for a batch (0: no wait begun); the publisher's tail at the
-	 * last look (or the position after the last read), and when to look
-	 * again. */
+	 * own: its last read ended two or more messages and stopped at the
+	 * publisher's heels, under the subscription's batch_gen then; until
+	 * when (CLOCK_MONOTONIC ns) a poll may still wait for a batch (0: no
+	 * wait begun); the publisher's tail at the last look (or the
+	 * position after the last read), and when to look again. */
 	bool streaming;
+	unsigned batch_gen;
 	uint64_t batch_until;
 	uint64_t batch_tail;
 	uint64_t batch_look;
@@ -80,6 +81,7 @@ struct fl_subscription {
 	 * longest wait; read by the polling thread only. */
 	uint32_t batch_bytes;
 	uint64_t batch_delay_ns;
+	unsigned batch_gen; /* set_batch calls: a wait begun before one ends */
 };
 
 struct fl_publication {
@@ -224,16 +226,16 @@ image_ref(fl_image *img)
  * slot when the slot shows another: it moved on, or a wild write changed
  * the slot's copy, which the publisher would otherwise wait for (or run
  * over) for good once this subscriber has nothing left to read.  points
- * as for poller_enter. */
+ * as for poller_enter; *ends gets the messages the read ended. */
 static inline __attribute__((always_inline)) int
-image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int limit, bool points)
+image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int limit, bool points, int *ends)
 {
 	struct fli_log_slot *slot = &img->log.meta->slots[img->slot];
 	int n;
 
 	if (points)
 		FL_SCHED_POINT("sub.poll.read");
-	n = fli_log_read(&img->log, &img->position, img->session_id, h, clientd, limit);
+	n = fli_log_read_ends(&img->log, &img->position, img->session_id, h, clientd, limit, ends);
 	if (__atomic_load_n(&slot->position, __ATOMIC_RELAXED) != img->position &&
 	    __atomic_load_n(&img->available, __ATOMIC_ACQUIRE) &&
 	    __atomic_load_n(&slot->sub_reg_id, __ATOMIC_RELAXED) == img->sub_reg_id) {

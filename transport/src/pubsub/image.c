@@ -34,9 +34,13 @@ fl_image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int fragment_
 {
 	if (img == NULL || h == NULL)
 		return FL_EINVAL;
+	int ends;
+
 	if (!__atomic_load_n(&img->available, __ATOMIC_ACQUIRE))
 		return FL_ECLOSED;
-	return image_poll(img, h, clientd, fragment_limit, true);
+	/* A read past its subscription's batching: no wait follows it. */
+	img->streaming = false;
+	return image_poll(img, h, clientd, fragment_limit, true, &ends);
 }
 
 int32_t

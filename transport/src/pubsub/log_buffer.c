@@ -285,8 +285,17 @@ int
 fli_log_read(const struct fli_log *l, uint64_t *position, int32_t session_id, fl_fragment_handler h,
              void *clientd, int limit)
 {
+	int ends;
+
+	return fli_log_read_ends(l, position, session_id, h, clientd, limit, &ends);
+}
+
+int
+fli_log_read_ends(const struct fli_log *l, uint64_t *position, int32_t session_id,
+                  fl_fragment_handler h, void *clientd, int limit, int *ends)
+{
 	uint64_t pos = *position;
-	int n = 0, rc = 0;
+	int n = 0, rc = 0, e = 0;
 	struct fl_header hdr;
 
 	hdr.session_id = session_id;
@@ -320,7 +329,9 @@ fli_log_read(const struct fli_log *l, uint64_t *position, int32_t session_id, fl
 		hdr.frame_length = len;
 		h(clientd, p + FL_FRAME_HEADER, len - FL_FRAME_HEADER, &hdr);
 		n++;
+		e += (flags & FL_FRAG_END) != 0;
 	}
 	*position = pos;
+	*ends = e;
 	return rc != 0 ? rc : n;
 }

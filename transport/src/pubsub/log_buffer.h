@@ -121,4 +121,9 @@ uint64_t fli_log_min_position(const struct fli_log *l);
 int fli_log_read(const struct fli_log *l, uint64_t *position, int32_t session_id,
                  fl_fragment_handler h, void *clientd, int limit);
 
+/* fli_log_read, and *ends: the messages whose last fragment it delivered
+ * (what batched reads count, not fragments). */
+int fli_log_read_ends(const struct fli_log *l, uint64_t *position, int32_t session_id,
+                      fl_fragment_handler h, void *clientd, int limit, int *ends);
+
 #endif

@@ -14,11 +14,12 @@
  * filling, so the line crosses the cores about once a message and both
  * sides stall on it: about 30 M msgs/s here, against 50-70 M for a reader
  * that stays a batch behind and reads only finished lines
- * (docs/figures.md).  So once a read of an image stopped at the
- * publisher's heels after two or more fragments, the image's polls wait
+ * (docs/figures.md).  So once a read of an image ended two or more
+ * messages and stopped at the publisher's heels, the image's polls wait
  * (deliver nothing from it) while fewer than the batch's bytes stand
  * unread behind the publisher's tail and the tail grew since the last
- * look, for at most the batch's delay from the first such poll.  A wait
+ * look, for at most the batch's delay from the first such poll (plus
+ * the look under way; a set_batch call ends every wait).  A wait
  * looks at the tail (the publisher's line) once every BATCH_LOOK_NS and
  * at nothing shared in between, so a poll never blocks and a tail that
  * stopped growing is read at the next look.  A lone message (a request,
@@ -31,7 +32,7 @@ image_defers(fl_image *img, const fl_subscription *s)
 	uint64_t want = s->batch_bytes, t, now;
 	struct timespec ts;
 
-	if (!img->streaming)
+	if (!img->streaming || img->batch_gen != s->batch_gen)
 		return false;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * FL_NS_PER_SEC + (uint64_t)ts.tv_nsec;
@@ -84,6 +85,7 @@ subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, int 
 	s->rr_turn = start + 1 == s->rr_count ? 0 : start + 1;
 	for (i = 0; i < l->count && n < fragment_limit; i++) {
 		fl_image *img = l->img[start];
+		int ends;
 
 		/* Under the sim (points armed) every poll reads: virtual time
 		 * and its schedules know nothing of cache lines. */
@@ -91,13 +93,16 @@ subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, int 
 			if (image_defers(img, s)) {
 				rc = 0;
 			} else {
-				rc = image_poll(img, h, clientd, fragment_limit - n, points);
-				img->streaming = rc >= 2 && rc < fragment_limit - n;
+				rc = image_poll(img, h, clientd, fragment_limit - n, points, &ends);
+				/* Messages, not fragments: a lone message of
+				 * several fragments is not a stream. */
+				img->streaming = ends >= 2 && rc < fragment_limit - n;
+				img->batch_gen = s->batch_gen;
 				img->batch_until = 0;
 				img->batch_tail = img->position;
 			}
 		} else {
-			rc = image_poll(img, h, clientd, fragment_limit - n, points);
+			rc = image_poll(img, h, clientd, fragment_limit - n, points, &ends);
 		}
 		if (rc > 0)
 			n += rc;
@@ -127,6 +132,7 @@ fl_subscription_set_batch(fl_subscription *s, uint32_t bytes, uint64_t max_delay
 		return FL_EINVAL;
 	s->batch_bytes = bytes;
 	s->batch_delay_ns = max_delay_ns;
+	s->batch_gen++;
 	return 0;
 }
 
