@@ -34,7 +34,7 @@ usage(FILE *f)
 	        "                        [--term-length BYTES] [--mtu BYTES]\n"
 	        "                        [--chunks SPEC] [--ports N] [--no-reqrep] [-v]\n"
 	        "defaults: namespace 'default', client timeout 5000 ms, linger 1000 ms,\n"
-	        "          term length 1048576, mtu 4096; request/response served with\n"
+	        "          term length 4194304, mtu 4096; request/response served with\n"
 	        "          chunk pools SPEC = size:count,... (default " FL_CHUNK_DEFAULT_SPEC ")\n"
 	        "          and N server and N client ports (default 512)\n");
 }

@@ -47,7 +47,7 @@ extern "C" {
 #define FL_DRIVER_CLIENT_LIVENESS_NS (5ull * 1000000000ull)
 #define FL_DRIVER_PUB_LINGER_NS      (1ull * 1000000000ull)
 #define FL_DRIVER_UNBLOCK_NS         (1ull * 1000000000ull)
-#define FL_DRIVER_TERM_LENGTH        (1u << 20)
+#define FL_DRIVER_TERM_LENGTH        (1u << 22)
 #define FL_DRIVER_MTU                4096u
 
 struct fl_driver_ext;
