@@ -199,7 +199,7 @@ map_get(fl_client *c, int64_t id, struct log_map **out)
 	FL_SCHED_POINT("client.log.map");
 	rc = fli_shm_dir_reopen(c->dir, &c->rundir);
 	if (rc == 0)
-		rc = fli_shm_map_at(&c->rundir, name, true, FL_LOG_META_SIZE, &m->shm);
+		rc = fli_shm_map_populated_at(&c->rundir, name, true, FL_LOG_META_SIZE, &m->shm);
 	fli_shm_dir_close(&c->rundir);
 	if (rc == 0)
 		rc = fli_log_attach(&m->log, m->shm.addr, m->shm.len);
