@@ -345,10 +345,9 @@ fli_shm_create_at(const struct fli_shm_dir *d, const char *name, size_t len, str
 	return rc;
 }
 
-/* Maps the open file fd after checking it: a regular file owned by uid.
- * flags: more mmap flags (MAP_POPULATE). */
+/* Maps the open file fd after checking it: a regular file owned by uid. */
 static int
-map_fd(int fd, uid_t uid, bool writable, size_t min_len, int flags, struct fli_shm *out, char *why,
+map_fd(int fd, uid_t uid, bool writable, size_t min_len, struct fli_shm *out, char *why,
        size_t whylen)
 {
 	struct stat st;
@@ -371,7 +370,7 @@ map_fd(int fd, uid_t uid, bool writable, size_t min_len, int flags, struct fli_s
 		return FL_EPROTO;
 	}
 	p = mmap(NULL, (size_t)st.st_size, writable ? PROT_READ | PROT_WRITE : PROT_READ,
-	         MAP_SHARED | flags, fd, 0);
+	         MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		set_why(why, whylen, "map: %s", strerror(errno));
 		return FL_EIO;
@@ -393,9 +392,9 @@ open_errno(void)
 	}
 }
 
-static int
-map_at(const struct fli_shm_dir *d, const char *name, bool writable, size_t min_len, int flags,
-       struct fli_shm *out)
+int
+fli_shm_map_at(const struct fli_shm_dir *d, const char *name, bool writable, size_t min_len,
+               struct fli_shm *out)
 {
 	int fd, rc;
 
@@ -407,23 +406,9 @@ map_at(const struct fli_shm_dir *d, const char *name, bool writable, size_t min_
 	            (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return open_errno();
-	rc = map_fd(fd, d->uid, writable, min_len, flags, out, NULL, 0);
+	rc = map_fd(fd, d->uid, writable, min_len, out, NULL, 0);
 	close(fd);
 	return rc;
-}
-
-int
-fli_shm_map_at(const struct fli_shm_dir *d, const char *name, bool writable, size_t min_len,
-               struct fli_shm *out)
-{
-	return map_at(d, name, writable, min_len, 0, out);
-}
-
-int
-fli_shm_map_populated_at(const struct fli_shm_dir *d, const char *name, bool writable,
-                         size_t min_len, struct fli_shm *out)
-{
-	return map_at(d, name, writable, min_len, MAP_POPULATE, out);
 }
 
 int
@@ -502,7 +487,7 @@ fli_shm_map(const char *path, bool writable, size_t min_len, struct fli_shm *out
 		set_why(why, whylen, "open: %s", strerror(errno));
 		return rc;
 	}
-	rc = map_fd(fd, geteuid(), writable, min_len, 0, out, why, whylen);
+	rc = map_fd(fd, geteuid(), writable, min_len, out, why, whylen);
 	close(fd);
 	return rc;
 }

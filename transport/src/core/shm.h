@@ -97,15 +97,6 @@ int fli_shm_rename_at(const struct fli_shm_dir *d, const char *from, const char 
 int fli_shm_map_at(const struct fli_shm_dir *d, const char *name, bool writable, size_t min_len,
                    struct fli_shm *out);
 
-/* fli_shm_map_at, its pages mapped now (MAP_POPULATE): a log buffer's.
- * A write to a page of a shared file mapping not yet in this process's
- * page table takes a fault (about 7 us in a VM here, and the kernel maps
- * no neighbours on a write), so a log mapped lazily costs its writer one
- * such stall every 4 KiB of each lap until its pages are all mapped:
- * with 4 MiB logs, 1 in 85 ping-pong round trips of 32-byte messages. */
-int fli_shm_map_populated_at(const struct fli_shm_dir *d, const char *name, bool writable,
-                             size_t min_len, struct fli_shm *out);
-
 /* fli_shm_read_at copies the first len bytes of file `name` in d (a
  * regular file owned by d's uid, not a link) into buf with pread: a
  * snapshot no writer can change and no truncation can turn into a SIGBUS.
