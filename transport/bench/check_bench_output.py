@@ -27,7 +27,7 @@ PUBSUB = {
         "faultline_batched_" + what
         for what in ("procs_msgs_per_sec", "procs_msgs_per_poll", "pingpong_rounds",
                      "pingpong_p50_ns", "pingpong_p99_ns", "pingpong_p999_ns",
-                     "pingpong_max_ns")] + ["batch_bytes", "batch_delay_us"],
+                     "pingpong_max_ns")] + ["batch_bytes", "batch_delay_ns"],
     "ratios": ["ratio_faultline_ring_threads_throughput", "ratio_faultline_ring_procs_throughput",
                "ratio_faultline_ring_batched_procs_throughput",
                "ratio_faultline_nng_threads_throughput", "ratio_faultline_nng_procs_throughput",

@@ -1094,7 +1094,7 @@ measure_child(const char *prog, const char *mode, const char *const *names, doub
 	 * idle strategy. */
 	snprintf(cmd, sizeof(cmd),
 	         "'%s' %s --no-nofp --messages %llu --seconds %.9g --idle %s --batch %u "
-	         "--batch-delay %.9g",
+	         "--batch-delay %.3f",
 	         prog, mode, (unsigned long long)cfg.messages, (double)cfg.opts.bound_ns / 1e9,
 	         bench_idle_name(cfg.opts.idle), (unsigned)cfg.batch_bytes,
 	         (double)cfg.batch_delay_ns / 1e3);
@@ -1213,7 +1213,8 @@ usage(FILE *f, const char *argv0)
 	        "  --single-only only the faultline single-thread send+poll figure\n"
 	        "  --procs-only  only the two-process figures of faultline and the rings\n"
 	        "  --batch B     also measure a subscriber whose reads wait for B bytes\n"
-	        "                (fl_subscription_set_batch; default 65536, 0: not measured)\n"
+	        "                (fl_subscription_set_batch; default 65536, at most 1048576,\n"
+	        "                0: not measured)\n"
 	        "  --batch-delay US  its longest wait in microseconds (default 100)\n",
 	        argv0);
 }
@@ -1267,7 +1268,9 @@ own_opt(int argc, char **argv, int *i)
 	else if (strcmp(a, "--batch") == 0 && *i + 1 < argc) {
 		char *end;
 		unsigned long long b = strtoull(argv[++*i], &end, 10);
-		if (*end != '\0' || end == argv[*i] || b > (1u << 28))
+		/* At most a quarter of the default 4 MiB log: the library
+		 * would take no more. */
+		if (*end != '\0' || end == argv[*i] || b > (1u << 20))
 			return -1;
 		cfg.batch_bytes = (uint32_t)b;
 	} else if (strcmp(a, "--batch-delay") == 0 && *i + 1 < argc) {
@@ -1276,7 +1279,7 @@ own_opt(int argc, char **argv, int *i)
 		/* fl_subscription_set_batch takes at most 1 ms. */
 		if (*end != '\0' || !(us >= 0.001 && us <= 1000))
 			return -1;
-		cfg.batch_delay_ns = (uint64_t)(us * 1e3);
+		cfg.batch_delay_ns = (uint64_t)(us * 1e3 + 0.5); /* rounded: us > 0 */
 	} else
 		return 0;
 	return 1;
@@ -1359,7 +1362,7 @@ main(int argc, char **argv)
 		bench_put("faultline_batched_procs_msgs_per_sec", f.flb_proc, 0);
 		bench_put("faultline_batched_procs_msgs_per_poll", f.flb_proc_batch, 1);
 		bench_put("batch_bytes", cfg.batch_bytes, 0);
-		bench_put("batch_delay_us", (double)cfg.batch_delay_ns / 1e3, 0);
+		bench_put("batch_delay_ns", (double)cfg.batch_delay_ns, 0);
 	}
 	if (all)
 		bench_put("faultline_single_thread_ns_per_msg", f.fl_1t_ns, 1);

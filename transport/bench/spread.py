@@ -40,16 +40,19 @@ FIGURES = [
     "ratio_faultline_ring_batched_procs_throughput",
     "ratio_faultline_ring_pingpong_p50",
 ]
-# Printed when every invocation has them: the batched subscriber's
-# figures (unless --batch 0), and what the disarmed points cost (an
-# enabled build beside its faultline-bench-nofp).
-OPTIONAL = [
+# The batched subscriber's figures: required unless the arguments hold
+# --batch 0.
+BATCHED = [
     "faultline_batched_procs_msgs_per_sec",
     "faultline_batched_procs_msgs_per_poll",
     "faultline_batched_pingpong_p50_ns",
     "faultline_batched_pingpong_p99_ns",
     "ratio_faultline_batched_ring_batched_procs_throughput",
     "ratio_faultline_batched_ring_pingpong_p50",
+]
+# Printed when every invocation has them: what the disarmed points cost
+# (an enabled build beside its faultline-bench-nofp).
+OPTIONAL = [
     "ratio_faultpoints_enabled_disabled_single_thread",
     "ratio_faultpoints_enabled_disabled_procs_throughput",
     "ratio_faultpoints_enabled_disabled_batched_procs_throughput",
@@ -89,6 +92,12 @@ def die(msg):
     sys.exit(1)
 
 
+def expected(args):
+    """The figures every invocation must print with these arguments."""
+    off = any(a == "--batch" and b == "0" for a, b in zip(args, args[1:]))
+    return FIGURES + ([] if off else BATCHED)
+
+
 def run_once(prog, args):
     # The bench bounds every wait itself; this only stops a bench that
     # hangs all the same (a whole default run takes under a minute).
@@ -104,7 +113,7 @@ def run_once(prog, args):
         figures = json.loads(p.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError) as e:
         die(f"{prog} printed no JSON object: {e}")
-    missing = [f for f in FIGURES if not isinstance(figures.get(f), (int, float))]
+    missing = [f for f in expected(args) if not isinstance(figures.get(f), (int, float))]
     if missing:
         die(f"{prog} did not print {', '.join(missing)}")
     return figures
@@ -117,10 +126,10 @@ def row(name, values):
           f"{spread:8.2f}")
 
 
-def table(runs, title):
+def table(runs, title, names):
     print(f"# {title}: {len(runs)} invocations")
     print(f"{'figure':48s} {'min':>14s} {'median':>14s} {'max':>14s} {'spread':>8s}")
-    for name in FIGURES:
+    for name in names:
         row(name, [r[name] for r in runs])
     for name in OPTIONAL:
         if all(isinstance(r.get(name), (int, float)) for r in runs):
@@ -133,18 +142,20 @@ def main():
     for i in range(n):
         runs.append(run_once(prog, args))
         r = runs[-1]
+        batched = r.get("faultline_batched_procs_msgs_per_sec")
         print(f"run {i + 1}: faultline {r.get('faultline_procs_msgs_per_sec', 0) / 1e6:.1f} M "
-              f"msgs/s, batched {r.get('faultline_batched_procs_msgs_per_sec', 0) / 1e6:.1f} M"
-              f", ring {r.get('ring_procs_msgs_per_sec', 0) / 1e6:.1f} M, p50 "
+              f"msgs/s, " + (f"batched {batched / 1e6:.1f} M, " if batched is not None else "") +
+              f"ring {r.get('ring_procs_msgs_per_sec', 0) / 1e6:.1f} M, p50 "
               f"{r.get('faultline_pingpong_p50_ns', 0):.0f} ns (ring {r.get(RING_P50, 0):.0f})",
               flush=True)
-    table(runs, "all")
+    names = expected(args)
+    table(runs, "all", names)
     lowest = min(r[RING_P50] for r in runs)
     near = [r for r in runs if r[RING_P50] <= NEAR * lowest]
     print(f"# the ring's p50 was within {NEAR} x its lowest ({lowest:.0f} ns) in "
           f"{len(near)} of {n} invocations")
     if 2 <= len(near) < n:
-        table(near, "near")
+        table(near, "near", names)
 
 
 if __name__ == "__main__":
