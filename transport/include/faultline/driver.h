@@ -29,7 +29,7 @@
  *   publication drain linger       1 s   (a closed publication's images stay
  *                                         until drained or this passes)
  *   command ring unblock timeout   1 s   (a command claimed by a dead client)
- *   term (log ring) length         1 MiB (power of two, 64 KiB .. 1 GiB)
+ *   term (log ring) length         4 MiB (power of two, 64 KiB .. 1 GiB)
  *   MTU (frame incl. 16 B header)  4 KiB
  */
 #ifndef FAULTLINE_DRIVER_H

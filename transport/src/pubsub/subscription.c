@@ -12,7 +12,7 @@
 /* Batched reads (fl_subscription_set_batch).  A subscriber that keeps up
  * with a streaming publisher reads the cache line the publisher is still
  * filling, so the line crosses the cores about once a message and both
- * sides stall on it: about 30 M msgs/s here, against 50-70 M for a reader
+ * sides stall on it: 25-40 M msgs/s here, against 55-90 M for a reader
  * that stays a batch behind and reads only finished lines
  * (docs/figures.md).  So once a read of an image ended two or more
  * messages and stopped at the publisher's heels, the image's polls wait
