@@ -8,14 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
 #include <unistd.h>
 #if defined(__linux__)
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
 
 #include "faultline/client.h"
@@ -181,7 +180,6 @@ gauge_pending(fl_client *c)
 }
 
 /* ---- log maps --------------------------------------------------------- */
-
 
 /* Maps a log's pages into this process's page table now.  The driver
  * reserved them, but a write to a page of a shared file mapping not yet

@@ -32,10 +32,10 @@ fl_image_release(fl_image *img)
 int
 fl_image_poll(fl_image *img, fl_fragment_handler h, void *clientd, int fragment_limit)
 {
-	if (img == NULL || h == NULL)
-		return FL_EINVAL;
 	int ends;
 
+	if (img == NULL || h == NULL)
+		return FL_EINVAL;
 	if (!__atomic_load_n(&img->available, __ATOMIC_ACQUIRE))
 		return FL_ECLOSED;
 	/* A read past its subscription's batching: no wait follows it. */

@@ -85,15 +85,16 @@ subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, int 
 	s->rr_turn = start + 1 == s->rr_count ? 0 : start + 1;
 	for (i = 0; i < l->count && n < fragment_limit; i++) {
 		fl_image *img = l->img[start];
-		int ends;
-
 		/* Under the sim (points armed) every poll reads: virtual time
 		 * and its schedules know nothing of cache lines. */
-		if (!points && s->batch_bytes != 0) {
-			if (image_defers(img, s)) {
-				rc = 0;
-			} else {
-				rc = image_poll(img, h, clientd, fragment_limit - n, points, &ends);
+		bool batching = !points && s->batch_bytes != 0;
+		int ends;
+
+		if (batching && image_defers(img, s)) {
+			rc = 0;
+		} else {
+			rc = image_poll(img, h, clientd, fragment_limit - n, points, &ends);
+			if (batching) {
 				/* Messages, not fragments: a lone message of
 				 * several fragments is not a stream. */
 				img->streaming = ends >= 2 && rc < fragment_limit - n;
@@ -101,8 +102,6 @@ subscription_poll(fl_subscription *s, fl_fragment_handler h, void *clientd, int 
 				img->batch_until = 0;
 				img->batch_tail = img->position;
 			}
-		} else {
-			rc = image_poll(img, h, clientd, fragment_limit - n, points, &ends);
 		}
 		if (rc > 0)
 			n += rc;
