@@ -19,7 +19,7 @@ import sys
 
 PASS = {"OK", "EXPECTEDFAIL", "pass"}
 SKIP = {"SKIP"}
-TAIL_LINES = 30
+TAIL_LINES = 40
 
 
 def meson_results(path, text):
@@ -32,7 +32,13 @@ def meson_results(path, text):
         except json.JSONDecodeError:
             yield "%s: a line that is not JSON" % path, "unreadable", ""
             return
-        yield obj.get("name", "?"), obj.get("result", "?"), obj.get("stdout") or ""
+        # meson keeps stderr apart: cmocka's failure messages and a
+        # child's CHECK lines are there, so the tail shows both.
+        out = (obj.get("stdout") or "").rstrip("\n")
+        err = (obj.get("stderr") or "").rstrip("\n")
+        if err:
+            out += "\n[stderr]\n" + err
+        yield obj.get("name", "?"), obj.get("result", "?"), out
 
 
 def run_key(run, path, pos):

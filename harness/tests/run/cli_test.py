@@ -2961,7 +2961,8 @@ def case_merge():
     ran its scenario fired it (runs summed); an interrupted, not_run or
     empty input makes the merge exit 2; inputs that do not parse or whose
     summary disagrees with their runs are refused.  ci/count.py counts each
-    scenario (and run) once, given shards and their merge together."""
+    scenario (and run) once, given shards and their merge together, and
+    shows a failed meson test's stdout and stderr."""
     from collections import Counter
     d = tdir("merge")
     nf = os.path.join(d, "never.yaml")
@@ -3004,6 +3005,17 @@ def case_merge():
                         stderr=subprocess.PIPE, text=True)
     check(cp.stdout == c1.stdout == "3 passed, 1 failed\n" and cp.returncode == 1,
           "count.py: shards + merge: %r, unsharded: %r\n%s", cp.stdout, c1.stdout, cp.stderr)
+    # A failed meson test: the end of its stdout and of its stderr (where
+    # cmocka and a forked child say why) both shown.
+    ml = os.path.join(d, "testlog.json")
+    with open(ml, "w") as f:
+        f.write(json.dumps({"name": "t", "result": "FAIL", "stdout": "[ RUN ] t\n",
+                            "stderr": "child: add_publication: FL_ETIMEDOUT\n"}) + "\n")
+    cm = subprocess.run([sys.executable, src("ci/count.py"), ml], stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True)
+    check(cm.stdout == "0 passed, 1 failed\n" and "  | [ RUN ] t\n" in cm.stderr and
+          "  | child: add_publication: FL_ETIMEDOUT\n" in cm.stderr,
+          "count.py on a failed meson test: %r\n%s", cm.stdout, cm.stderr)
     # Overlaps: a shard twice, shards of different splits.  Nothing written.
     other = os.path.join(d, "other-1of2.json")
     run(common + ["--shard", "1/2", "--json", other], {0, 1, 2})
