@@ -625,11 +625,18 @@ small_shm_steps(const char *ns)
 	rc = fl_client_add_publication(c, "big", 2, true, fl_clock_now_ns() + test_ms(2000) * MS,
 	                               &pub);
 	CHECK(rc == FL_ENOSPC, "second add_publication: %s", fl_errname(rc));
-	/* The driver still serves, its gauges at zero, only cnc.dat there. */
+	/* The driver still serves, its gauges at zero, only cnc.dat there.
+	 * It publishes its gauges at the end of the duty cycle that answered
+	 * the add, so the answer can come first: wait for them, bounded.  (A
+	 * 20 ms sleep put before the driver's gauge update fails the read
+	 * without the wait, subscriptions 0: the likely failure of CI's TSan
+	 * job at 90349b6, whose output did not say.) */
 	rc = fl_client_add_subscription(c, "big", 1, NULL, fl_clock_now_ns() + test_ms(2000) * MS,
 	                                &sub);
 	CHECK(rc == 0, "add_subscription after the failures: %s", fl_errname(rc));
-	rc = fl_stats_read(ns, &s);
+	(void)WAIT_UNTIL((rc = fl_stats_read(ns, &s)) == 0 && s.subscriptions == 1 &&
+	                         s.pending_registrations == 0,
+	                 5000);
 	CHECK(rc == 0, "stats: %s", fl_errname(rc));
 	CHECK(s.driver_alive && s.publications == 0 && s.log_files == 0 && s.subscriptions == 1 &&
 	              s.active_clients == 1 && s.pending_registrations == 0,
