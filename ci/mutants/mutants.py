@@ -661,6 +661,16 @@ MUTANTS = [
         "expect": ["cli_worker"],
     },
     {
+        "id": "dropped-ahead-hides-death",
+        "half": "harness",
+        "file": "harness/src/run/runner_worker.c",
+        "old": "\t\tworker.nsent = 0;\n\t\tworker_stop(false);",
+        "new": "\t\tworker_stop(true);",
+        "what": "a worker that died between runs, found when the time budget drops the run sent ahead, goes with that run: the run that killed it passes",
+        "covers": ["no_unexpected_signal"],
+        "expect": ["cli_worker"],
+    },
+    {
         "id": "poll-exit-clears-mark",
         "half": "transport",
         "file": "transport/src/pubsub/client_internal.h",

@@ -857,6 +857,15 @@ run_strided(const struct run_cfg *rc, const struct job_src *jobs, size_t njobs, 
 	fli_runner_batch(false);
 	if (holding && !emit_result(rep, fd, &held))
 		ran = -1;
+	if (!holding) {
+		/* The last run went out at once (it failed), its worker still
+		 * alive; a death found since is said here, not put on a later
+		 * batch's run. */
+		char why[512];
+
+		if (fli_runner_worker_died(why, sizeof(why)) && !interrupted)
+			fprintf(stderr, "faultline: after a failed run, %s\n", why);
+	}
 	return ran;
 }
 

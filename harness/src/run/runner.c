@@ -264,14 +264,15 @@ keep_run(struct kept_run *k, const struct fl_scenario *s, const struct fli_runne
 }
 
 /* The run sent ahead is not the one asked for: killed with the worker,
- * and whatever it made removed. */
+ * and whatever it made removed.  A worker that died before it began that
+ * run died between runs: noted, it fails the run made last
+ * (fli_runner_worker_drop). */
 static void
 ahead_drop(void)
 {
 	if (ahead.run.s == NULL)
 		return;
-	if (fli_runner_worker_holds(ahead.ticket))
-		fli_runner_worker_discard();
+	fli_runner_worker_drop(ahead.ticket, stop_requested);
 	fli_run_dir_remove(ahead.ns);
 	if (ahead.san_dir[0] != '\0') {
 		char detail[512];

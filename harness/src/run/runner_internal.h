@@ -84,8 +84,12 @@ int fli_runner_worker_wait(uint64_t ticket, uint64_t timeout_ms, bool (*stop)(vo
                            struct fl_sandbox_result *sr);
 /* Whether the worker still has ticket's run to do or to report. */
 bool fli_runner_worker_holds(uint64_t ticket);
-/* Kills the worker and whatever it has in flight. */
-void fli_runner_worker_discard(void);
+/* The run ticket, sent ahead and now the only one in flight, is not
+ * wanted: the worker is killed with it.  Unless it ended before it began
+ * that run: its death between runs is then noted (fli_runner_worker_died),
+ * as it would have been had the run been made.  stop() true: killed at
+ * once. */
+void fli_runner_worker_drop(uint64_t ticket, bool (*stop)(void));
 /* The runs the worker had ended before the run fli_runner_worker_wait
  * last returned: how many (0: that run was its first), and the seeds of
  * the first and the last of them. */

@@ -344,7 +344,8 @@ test_damage(unsigned runs_ended)
 /* A test's (cli_test.py case worker): the worker dies of SIGALRM (a
  * timer a run left, say; no sanitizer takes it) once the run of seed
  * FLI_TEST_WORKER_IDLE_DEATH has ended, before it reads the next
- * request. */
+ * request; of the signal FLI_TEST_WORKER_IDLE_SIGNAL instead when set
+ * (SIGSEGV: through the crash handler, which writes its frame first). */
 static bool
 test_idle_death(uint64_t seed)
 {
@@ -434,8 +435,12 @@ static void __attribute__((noreturn)) worker_main(const struct fl_scenario *s, i
 		held_send(fd, b_off);
 		if (!end[1])
 			_exit(0);
-		if (die)
-			raise(SIGALRM); /* between runs, the next not read: a timer left */
+		if (die) {
+			/* between runs, the next not read: a timer left */
+			const char *sig = getenv("FLI_TEST_WORKER_IDLE_SIGNAL");
+
+			raise(sig != NULL ? atoi(sig) : SIGALRM);
+		}
 		runs_ended++;
 	}
 }
@@ -514,12 +519,6 @@ fli_runner_shutdown(void)
 	free(worker.buf);
 	worker.buf = NULL;
 	worker.cap = 0;
-}
-
-void
-fli_runner_worker_discard(void)
-{
-	worker_stop(true);
 }
 
 bool
@@ -708,6 +707,67 @@ take_payload(size_t n, struct fl_sandbox_result *sr)
 	sr->payload = p;
 	sr->payload_len = n;
 	return true;
+}
+
+/* How long a dropped run's worker has to say it began it (its TAG_BEGIN
+ * goes with the last run's end, or as soon as it reads the request): a
+ * busy machine's scheduling delay, with room. */
+#define DROP_WAIT_MS 2000
+
+/* Whether what leads worker.buf is a whole frame other than TAG_BEGIN:
+ * written between runs, only by the crash handler (TAG_CRASH). */
+static bool
+leading_other_frame(void)
+{
+	size_t pos = 0;
+	uint32_t tag, dlen;
+	const uint8_t *data;
+
+	return fl_sandbox_frame_next(worker.buf, worker.len, &pos, &tag, &data, &dlen) == 0 &&
+	       tag != TAG_BEGIN;
+}
+
+void
+fli_runner_worker_drop(uint64_t ticket, bool (*stop)(void))
+{
+	uint64_t deadline = fli_mono_ms() + DROP_WAIT_MS, began, now;
+	bool died = false;
+
+	if (!fli_runner_worker_holds(ticket))
+		return;
+	while (worker.nsent == 1 && worker.sent[0] == ticket && leading_begins(&began) == 0 &&
+	       !stop() && (now = fli_mono_ms()) < deadline) {
+		struct pollfd pf = { .fd = worker.fd, .events = POLLIN };
+		ssize_t n;
+
+		/* The crash handler's frame first: dying between runs (a
+		 * core dump can take longer than the wait). */
+		if (leading_other_frame()) {
+			died = true;
+			break;
+		}
+		if (poll(&pf, 1, (int)(deadline - now > 100 ? 100 : deadline - now)) <= 0)
+			continue;
+		if (!buf_room())
+			break;
+		n = read(worker.fd, worker.buf + worker.len, worker.cap - worker.len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			died = true; /* its socket closed: it ended */
+			break;
+		}
+		worker.len += (size_t)n;
+	}
+	if (died) {
+		/* Before it began the run: that run was never its, and its
+		 * death is one between runs, noted once it is reaped (not
+		 * killed: a kill would be the status seen). */
+		worker.nsent = 0;
+		worker_stop(false);
+		return;
+	}
+	worker_stop(true);
 }
 
 int

@@ -19,6 +19,7 @@ from collections import Counter
 import os
 import re
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -1281,6 +1282,26 @@ def case_worker():
         check(detail.startswith("a persistent worker process died of SIGALRM between runs "
                                 "(found after this run): %s left something behind" % runs),
               "%s: the worker's death said %r", name, detail)
+    # The same death when the time budget then drops the run sent ahead
+    # (the first run always runs; a budget of 1 us has passed by its end):
+    # the worker never began that run, so its death is still the first
+    # run's failure, not dropped with the run (it was, before).
+    # And of SIGSEGV, through the crash handler (its frame comes first;
+    # not in a sanitizer build, whose runtime takes SIGSEGV).
+    for jobs, sig in (("1", "ALRM"), ("2", "ALRM")) + ((("1", "SEGV"),) if SANITIZE == "none"
+                                                        else ()):
+        env = {"FLI_TEST_WORKER_IDLE_DEATH": "1"}
+        if sig == "SEGV":
+            env["FLI_TEST_WORKER_IDLE_SIGNAL"] = str(signal.SIGSEGV.value)
+        a, out, err = run_json(scn, ["--seed", "1", "--runs", "4", "--jobs", jobs, "--time",
+                                     "0.000001"], "worker-idle-death-budget-%s-%s" % (jobs, sig),
+                               1, env=env)
+        first = [r for r in a["runs"] if r["seed"] == 1]
+        check(len(a["runs"]) < 4 and len(first) == 1 and first[0]["verdict"] == "crash" and
+              (first[0]["detail"] or "").startswith(
+                  "a persistent worker process died of SIG%s between runs" % sig),
+              "--jobs %s, SIG%s, the budget dropping the run sent ahead: %s\n%s%s", jobs, sig,
+              [(r["seed"], r["verdict"], r["detail"]) for r in a["runs"]], out, err)
     # A run sent ahead that ended while the parent was away (paused longer
     # than --timeout), its outcome larger than the socket holds: judged
     # by its own time, not hung.
