@@ -671,6 +671,16 @@ MUTANTS = [
         "expect": ["cli_worker"],
     },
     {
+        "id": "unread-gauges-pass",
+        "half": "harness",
+        "file": "harness/src/run/audit_pubsub.c",
+        "old": "\tif (rc != FL_EPROTO)\n\t\tfli_run_fail(r, \"harness\",",
+        "new": "\tif (0)\n\t\tfli_run_fail(r, \"harness\",",
+        "what": "the pub/sub audit, its gauges unreadable, skips image_refs and gauges_zero and the run passes",
+        "covers": ["image_refs", "gauges_zero"],
+        "expect": ["cli_harness_failure"],
+    },
+    {
         "id": "poll-exit-clears-mark",
         "half": "transport",
         "file": "transport/src/pubsub/client_internal.h",

@@ -2646,7 +2646,8 @@ def case_harness_failure():
     init fails (faultline-target-queue-initfails) makes each of 3 runs,
     in sim, proc and stress mode, not run with property harness and the
     target's error in its detail, no trace, exit status 2; the same ops on
-    the correct target pass all 3."""
+    the correct target pass all 3.  Nor is a run whose driver's gauges the
+    pub/sub audit cannot read (a test hook), at its end or after a step."""
     tdirs = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(FL))), "fixtures",
                          "targets")
     env = {"FL_TARGET_PATH": tdirs}
@@ -2674,6 +2675,24 @@ def case_harness_failure():
         with open(report) as f:
             rep = json.load(f)
         check(rep["summary"]["passed"] == 3, "%s: the twin: %s", mode, rep["summary"])
+    # The pub/sub audit's gauges unreadable (a test hook fails the read):
+    # image_refs and gauges_zero cannot be checked, so no run passes, at
+    # the end or after a step.
+    for mode, extra in (("sim", []), ("proc", []), ("sim", ["--check-each-step"])):
+        name = "gauges-%s%s" % (mode, "-each" if extra else "")
+        report = os.path.join(d, name + ".json")
+        _, out, err = run(["run", src("scenarios/pubsub-smoke.yaml"), "--seed", "1", "--runs",
+                           "2", "--mode", mode, "-q", "--json", report] + extra, 2,
+                          env={"FLI_TEST_GAUGES_UNREADABLE": "1"})
+        with open(report) as f:
+            rep = json.load(f)
+        want = ("image_refs after a step" if extra else
+                "the audit of image_refs and gauges_zero") + ": the driver's gauges of "
+        check(len(rep["runs"]) == 2 and all(
+                  r["verdict"] == "not_run" and r["property"] == "harness" and
+                  want in (r["detail"] or "") and "cannot be read: FL_EIO" in r["detail"]
+                  for r in rep["runs"]), "%s: %s\n%s%s", name,
+              [(r["verdict"], r["property"], r["detail"]) for r in rep["runs"]], out, err)
 
 
 def case_fork_fails():
