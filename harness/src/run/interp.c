@@ -250,6 +250,18 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 /* Run the op list `repeat` times; the client closes when the ops end
  * (docs/scenario-format.md), as a process's client would at exit.  What its transport
  * objects still hold after that close is what the audit reports. */
+/* A test's (cli_test.py case harness_failure): the actor named by
+ * FLI_TEST_ACTOR_EXIT calls exit(0) after its first op, as code under
+ * test that exits would (its process: the run's own, or a proc actor's). */
+static void
+test_actor_exit(const struct actor_run *ar)
+{
+	const char *name = getenv("FLI_TEST_ACTOR_EXIT");
+
+	if (name != NULL && strcmp(name, ar->a->name) == 0)
+		exit(0);
+}
+
 void
 fli_interp_actor_main(void *arg)
 {
@@ -266,6 +278,8 @@ fli_interp_actor_main(void *arg)
 			run_op(ar, &ar->a->ops[i]);
 			if (ar->run->check_each_step)
 				fli_audit_step(ar, (int)i, k);
+			if (i == 0 && k == 0)
+				test_actor_exit(ar);
 		}
 	}
 	do_close_client(ar);

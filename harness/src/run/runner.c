@@ -501,6 +501,7 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	uint32_t tag, len;
 	const uint8_t *data;
 	char crash_where[900] = "";
+	bool verdict_seen = false; /* the run said its verdict (TAG_VERDICT) */
 	int rv, san;
 
 	uint64_t ticket = 0;
@@ -669,6 +670,7 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 			if (!verdict_frame(data, len, &v, out->property, sizeof(out->property),
 			                   out->detail, sizeof(out->detail)))
 				break;
+			verdict_seen = true;
 			if (sr.verdict == FL_VERDICT_PASS || sr.verdict == FL_VERDICT_FAIL)
 				out->verdict = (enum fl_verdict)v;
 			break;
@@ -679,6 +681,19 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		snprintf(out->property, sizeof(out->property), "harness");
 		snprintf(out->detail, sizeof(out->detail),
 		         "the run exec'd under %s reported nothing (exit status %d)", o->valgrind,
+		         sr.exit_status);
+	}
+	/* Every run that reaches its end says its verdict: a process that
+	 * exited without one (exit() in the code under test) was not judged,
+	 * and its exit status is no pass. */
+	if (!verdict_seen && !out->stopped &&
+	    (out->verdict == FL_VERDICT_PASS ||
+	     (out->verdict == FL_VERDICT_FAIL && out->property[0] == '\0'))) {
+		out->verdict = FL_VERDICT_FAIL;
+		snprintf(out->property, sizeof(out->property), "harness");
+		snprintf(out->detail, sizeof(out->detail),
+		         "the run's process exited (status %d) before the run ended, with no "
+		         "verdict (exit() inside an op?): the run was not judged",
 		         sr.exit_status);
 	}
 	if (o->valgrind != NULL && sr.exit_status == FL_RUNNER_MEMCHECK_EXIT &&

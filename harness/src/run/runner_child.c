@@ -947,7 +947,17 @@ run_processes(struct run *r)
 				             fl_signal_name(WTERMSIG(status)));
 				__atomic_store_n(&ar->crashed, true, __ATOMIC_RELEASE);
 			} else if (!WIFSIGNALED(status)) {
-				if (WEXITSTATUS(status) == FL_RUNNER_MEMCHECK_EXIT)
+				/* Its process sets finished once its ops ended and its
+				 * counts are handed over: an exit before that (exit()
+				 * in the code under test) left them unjudged. */
+				if (!__atomic_load_n(&ar->finished, __ATOMIC_ACQUIRE))
+					fli_run_fail(
+					        r, "harness",
+					        "actor %s's process exited (status %d) before its "
+					        "ops ended (exit() inside an op?): what it "
+					        "holds was not judged",
+					        ar->a->name, WEXITSTATUS(status));
+				else if (WEXITSTATUS(status) == FL_RUNNER_MEMCHECK_EXIT)
 					fli_run_fail(r, "memcheck",
 					             "actor %s (pid %d): memcheck found errors or "
 					             "definite leaks; see memcheck-%s-%d.log",

@@ -2647,7 +2647,9 @@ def case_harness_failure():
     in sim, proc and stress mode, not run with property harness and the
     target's error in its detail, no trace, exit status 2; the same ops on
     the correct target pass all 3.  Nor is a run whose driver's gauges the
-    pub/sub audit cannot read (a test hook), at its end or after a step."""
+    pub/sub audit cannot read (a test hook), at its end or after a step,
+    nor one whose actor's code calls exit(0) mid-run (a test hook), in
+    sim (worker and fresh child), stress and proc mode."""
     tdirs = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(FL))), "fixtures",
                          "targets")
     env = {"FL_TARGET_PATH": tdirs}
@@ -2692,6 +2694,25 @@ def case_harness_failure():
                   r["verdict"] == "not_run" and r["property"] == "harness" and
                   want in (r["detail"] or "") and "cannot be read: FL_EIO" in r["detail"]
                   for r in rep["runs"]), "%s: %s\n%s%s", name,
+              [(r["verdict"], r["property"], r["detail"]) for r in rep["runs"]], out, err)
+    # An actor whose code calls exit(0) after its first op (a test hook):
+    # its process (the run's own, or a proc actor's) ends with status 0
+    # and no verdict; the run was not judged, and is no pass.
+    for mode, extra, want in (
+            ("sim", [], "the run's process exited (status 0) before the run ended"),
+            ("sim", ["--fork-each"], "the run's process exited (status 0) before the run ended"),
+            ("stress", [], "the run's process exited (status 0) before the run ended"),
+            ("proc", [], "actor publisher's process exited (status 0) before its ops ended")):
+        name = "exit-%s%s" % (mode, "-fork" if extra else "")
+        report = os.path.join(d, name + ".json")
+        _, out, err = run(["run", src("scenarios/pubsub-smoke.yaml"), "--seed", "1", "--runs",
+                           "2", "--mode", mode, "-q", "--json", report] + extra, 2,
+                          env={"FLI_TEST_ACTOR_EXIT": "publisher"})
+        with open(report) as f:
+            rep = json.load(f)
+        check(len(rep["runs"]) == 2 and all(
+                  r["verdict"] == "not_run" and r["property"] == "harness" and
+                  want in (r["detail"] or "") for r in rep["runs"]), "%s: %s\n%s%s", name,
               [(r["verdict"], r["property"], r["detail"]) for r in rep["runs"]], out, err)
 
 
