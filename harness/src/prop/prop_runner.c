@@ -451,8 +451,8 @@ fl_prop_print(const struct fl_prop_report *rep, const char *name)
 {
 	FILE *f = stderr;
 	if (rep->verdict == FL_VERDICT_PASS) {
-		fprintf(f, "[prop] %s: passed %u trials (seed %" PRIu64 ", %.2f s)\n", name,
-		        rep->trials, rep->seed, rep->seconds);
+		fprintf(f, "[prop] %s: passed %u trials (%u discarded; seed %" PRIu64 ", %.2f s)\n",
+		        name, rep->trials, rep->discarded, rep->seed, rep->seconds);
 		return;
 	}
 	fprintf(f,
@@ -705,6 +705,24 @@ fl_prop_check(const struct fl_prop_config *cfg, const struct fl_prop_def *prop,
 		trial_out_fini(&out);
 	}
 	rep.seconds = fli_mono_s() - t0;
+	if (!failed && rep.trials > 0 && rep.discarded == rep.trials) {
+		/* Every input rejected by fl_prop_assume: the property was never
+		 * checked, which is no pass (QuickCheck's "gave up"). */
+		rep.verdict = FL_VERDICT_FAIL;
+		rep.fail_seed = trial_seed(cfg->seed, 0);
+		rep.message = malloc(160);
+		if (rep.message != NULL)
+			snprintf(rep.message, 160,
+			         "every one of the %u trials discarded its input "
+			         "(FL_PROP_DISCARD): nothing was checked",
+			         rep.trials);
+		rc = FL_PROP_FAIL;
+		if (!cfg->quiet)
+			fprintf(stderr, "[prop] %s: %s\n", name,
+			        rep.message != NULL ? rep.message
+			                            : "every trial discarded its input");
+		goto done;
+	}
 	if (!failed) {
 		rep.verdict = FL_VERDICT_PASS;
 		if (!cfg->quiet)

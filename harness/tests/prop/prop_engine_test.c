@@ -512,6 +512,37 @@ test_list_sum_shrinks_to_1000(void **state)
 	fl_prop_report_fini(&rep);
 }
 
+/* Rejects every input: checks nothing. */
+static int
+discard_all_prop(struct fl_prop_ctx *ctx)
+{
+	(void)fl_gen_u64(fl_prop_choice(ctx), 0, 9);
+	return FL_PROP_DISCARD;
+}
+
+/* A property whose every trial discarded its input is no pass, forked or
+ * in process; one that discards some still passes, saying how many. */
+static void
+test_all_discarded_is_no_pass(void **state)
+{
+	(void)state;
+	static const struct fl_prop_def def = { "discard_all", discard_all_prop, NULL, NULL };
+	for (int fork = 0; fork < 2; fork++) {
+		struct fl_prop_config cfg;
+		struct fl_prop_report rep;
+
+		config(&cfg, 3, 20);
+		cfg.fork = fork != 0;
+		assert_int_equal(fl_prop_check(&cfg, &def, &rep), FL_PROP_FAIL);
+		assert_int_equal(rep.verdict, FL_VERDICT_FAIL);
+		assert_int_equal(rep.trials, 20);
+		assert_int_equal(rep.discarded, 20);
+		assert_non_null(rep.message);
+		assert_non_null(strstr(rep.message, "every one of the 20 trials discarded"));
+		fl_prop_report_fini(&rep);
+	}
+}
+
 static void
 test_list_sum_in_process(void **state)
 {
@@ -847,6 +878,7 @@ main(void)
 		cmocka_unit_test(test_refcount_ok_passes),
 		cmocka_unit_test(test_list_sum_shrinks_to_1000),
 		cmocka_unit_test(test_list_sum_in_process),
+		cmocka_unit_test(test_all_discarded_is_no_pass),
 		cmocka_unit_test(test_abort_shrinks_same_kind),
 		cmocka_unit_test(test_segv_crash_verdict),
 		cmocka_unit_test(test_hang_verdict),
