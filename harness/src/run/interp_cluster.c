@@ -343,8 +343,13 @@ record_commits(struct cluster_run *c, struct node_run *nr, uint64_t commit, uint
 	for (uint64_t i = nr->checked_commit + 1; i <= commit; i++) {
 		struct entry_id e;
 
-		if (view_entry(nr, i, &e.term, &e.hash) != 0)
-			break;
+		/* Not in view yet (a proc node's mirror lags its commit; a
+		 * node whose commit ran past its log): compared once it is,
+		 * never skipped. */
+		if (view_entry(nr, i, &e.term, &e.hash) != 0) {
+			nr->checked_commit = i - 1;
+			return;
+		}
 		if (i <= c->ncommitted) {
 			struct committed *k = &c->committed[i - 1];
 
