@@ -138,6 +138,15 @@ fli_audit_end_of_run(struct run *r)
 		fli_run_dir_audit(r);
 	if (p & FL_SCN_PROP_NO_NEW_FDS) {
 		int now = fli_audit_count_fds();
+
+		/* A count that failed (/proc/self/fd unreadable: no /proc, or
+		 * no descriptor left to open it, which a leak causes) judges
+		 * nothing. */
+		if (now < 0 || r->fds_at_start < 0)
+			fli_run_fail(
+			        r, "harness",
+			        "no_new_fds: this process's file descriptors cannot be counted "
+			        "(/proc/self/fd)");
 		if (now > r->fds_at_start)
 			fli_run_fail(r, "no_new_fds",
 			             "%d file descriptor(s) open at the end, %d at the start", now,
@@ -147,8 +156,17 @@ fli_audit_end_of_run(struct run *r)
 		for (size_t i = 0; r->s->mode == FL_SCN_MODE_PROC && i < r->s->actor_count; i++) {
 			const struct actor_run *ar = &r->actors[i];
 
-			if (ar->crashed || !__atomic_load_n(&ar->finished, __ATOMIC_ACQUIRE) ||
-			    ar->fds_at_end <= ar->fds_at_start)
+			if (ar->crashed || !__atomic_load_n(&ar->finished, __ATOMIC_ACQUIRE))
+				continue;
+			if (ar->fds_at_end < 0 || ar->fds_at_start < 0) {
+				fli_run_fail(
+				        r, "harness",
+				        "no_new_fds: actor %s's file descriptors cannot be counted "
+				        "(/proc/self/fd in its process)",
+				        ar->a->name);
+				break;
+			}
+			if (ar->fds_at_end <= ar->fds_at_start)
 				continue;
 			fli_run_fail(r, "no_new_fds",
 			             "actor %s: %d file descriptor(s) open in its process once its "

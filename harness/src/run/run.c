@@ -341,7 +341,9 @@ audit_entry(void *arg, const char *name)
 {
 	struct dir_audit *a = arg;
 
-	if (a->failed || name[0] == '.')
+	/* A hidden file is a leak like any other: nothing in a run makes
+	 * one. */
+	if (a->failed)
 		return;
 	if (a->when == NULL) {
 		if (driver_file(name))
@@ -360,6 +362,19 @@ audit_entry(void *arg, const char *name)
 	fli_run_fail(a->r, "no_leaked_files", "%s/%s is left after %s", a->r->dir, name, a->when);
 }
 
+/* Every entry of the run directory to audit_entry.  A directory gone
+ * holds nothing; one that cannot be read (no descriptor left, memory)
+ * judges nothing, which is no pass. */
+static void
+dir_each_or_fail(struct run *r, struct dir_audit *a)
+{
+	int rc = fl_run_dir_each(r->ns, audit_entry, a);
+
+	if (rc != 0 && rc != FL_ENOENT)
+		fli_run_fail(r, "harness", "no_leaked_files: %s cannot be read: %s", r->dir,
+		             fl_errname(rc));
+}
+
 /* no_leaked_files: nothing but the driver's own files is left once every
  * actor closed. */
 void
@@ -367,7 +382,7 @@ fli_run_dir_audit(struct run *r)
 {
 	struct dir_audit a = { .r = r, .excused = -1 };
 
-	(void)fl_run_dir_each(r->ns, audit_entry, &a);
+	dir_each_or_fail(r, &a);
 }
 
 void
@@ -382,7 +397,7 @@ fli_run_dir_check_empty(struct run *r)
 {
 	struct dir_audit a = { .r = r, .when = "the driver failed to start" };
 
-	(void)fl_run_dir_each(r->ns, audit_entry, &a);
+	dir_each_or_fail(r, &a);
 }
 
 /* Removes what a run left in its run directory.  Only what a run makes
