@@ -141,7 +141,10 @@ size_t fl_gen_array(struct fl_choice *c, void *out, size_t elem_size, size_t min
 
 #define FL_PROP_PASS    0
 #define FL_PROP_FAIL    1
-#define FL_PROP_DISCARD 2 /* fl_prop_assume: the input does not apply (counts as not failing) */
+/* FL_PROP_DISCARD: the input does not apply (fl_prop_assume); a trial so
+ * ended counts as not failing, but a check whose every trial discarded
+ * its input checked nothing and fails. */
+#define FL_PROP_DISCARD 2
 
 struct fl_prop_ctx;
 typedef int (*fl_prop_fn)(struct fl_prop_ctx *ctx);
