@@ -147,7 +147,7 @@ fli_audit_end_of_run(struct run *r)
 			        r, "harness",
 			        "no_new_fds: this process's file descriptors cannot be counted "
 			        "(/proc/self/fd)");
-		if (now > r->fds_at_start)
+		else if (now > r->fds_at_start)
 			fli_run_fail(r, "no_new_fds",
 			             "%d file descriptor(s) open at the end, %d at the start", now,
 			             r->fds_at_start);

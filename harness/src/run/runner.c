@@ -684,11 +684,13 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 		         sr.exit_status);
 	}
 	/* Every run that reaches its end says its verdict: a process that
-	 * exited without one (exit() in the code under test) was not judged,
-	 * and its exit status is no pass. */
+	 * exited without one (exit() in the code under test; a worker's, or
+	 * a fresh child's status 0) was not judged, and is no pass.  (In a
+	 * sanitizer build a status other than 0 is left as it was: the
+	 * runtime's, its report the verdict.) */
 	if (!verdict_seen && !out->stopped &&
 	    (out->verdict == FL_VERDICT_PASS ||
-	     (out->verdict == FL_VERDICT_FAIL && out->property[0] == '\0'))) {
+	     (out->verdict == FL_VERDICT_FAIL && out->property[0] == '\0' && !fli_san_enabled()))) {
 		out->verdict = FL_VERDICT_FAIL;
 		snprintf(out->property, sizeof(out->property), "harness");
 		snprintf(out->detail, sizeof(out->detail),

@@ -521,7 +521,7 @@ discard_all_prop(struct fl_prop_ctx *ctx)
 }
 
 /* A property whose every trial discarded its input is no pass, forked or
- * in process; one that discards some still passes, saying how many. */
+ * in process. */
 static void
 test_all_discarded_is_no_pass(void **state)
 {
