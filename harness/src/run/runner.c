@@ -690,7 +690,8 @@ fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
 	 * runtime's, its report the verdict.) */
 	if (!verdict_seen && !out->stopped &&
 	    (out->verdict == FL_VERDICT_PASS ||
-	     (out->verdict == FL_VERDICT_FAIL && out->property[0] == '\0' && !fli_san_enabled()))) {
+	     (out->verdict == FL_VERDICT_FAIL && out->property[0] == '\0' &&
+	      (sr.exit_status == 0 || !fli_san_enabled())))) {
 		out->verdict = FL_VERDICT_FAIL;
 		snprintf(out->property, sizeof(out->property), "harness");
 		snprintf(out->detail, sizeof(out->detail),
