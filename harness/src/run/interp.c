@@ -247,9 +247,6 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	fl_idle(&st, 1, FL_DEADLINE_NONE); /* an operation finished: progress */
 }
 
-/* Run the op list `repeat` times; the client closes when the ops end
- * (docs/scenario-format.md), as a process's client would at exit.  What its transport
- * objects still hold after that close is what the audit reports. */
 /* A test's (cli_test.py case harness_failure): the actor named by
  * FLI_TEST_ACTOR_EXIT ends its process with status 0 after its first op,
  * as code under test that exits would (its process: the run's own, or a
@@ -263,6 +260,9 @@ test_actor_exit(const struct actor_run *ar)
 		_exit(0);
 }
 
+/* Run the op list `repeat` times; the client closes when the ops end
+ * (docs/scenario-format.md), as a process's client would at exit.  What its transport
+ * objects still hold after that close is what the audit reports. */
 void
 fli_interp_actor_main(void *arg)
 {

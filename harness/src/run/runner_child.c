@@ -949,10 +949,10 @@ run_processes(struct run *r)
 			} else if (!WIFSIGNALED(status)) {
 				/* Its process sets finished once its ops ended and its
 				 * counts are handed over: an exit before that (exit()
-				 * in the code under test) left them unjudged. */
-				/* (A sanitizer build's runtime ends a process that
-				 * way on a report, status non-zero: the report is
-				 * the verdict.) */
+				 * in the code under test) left them unjudged.  (A
+				 * sanitizer build's runtime ends a process that way on
+				 * a report, status non-zero: the report is the
+				 * verdict.) */
 				if (!__atomic_load_n(&ar->finished, __ATOMIC_ACQUIRE) &&
 				    !(fli_san_enabled() && WEXITSTATUS(status) != 0))
 					fli_run_fail(

@@ -1297,7 +1297,7 @@ def case_worker():
                                      "0.000001"], "worker-idle-death-budget-%s-%s" % (jobs, sig),
                                1, env=env)
         first = [r for r in a["runs"] if r["seed"] == 1]
-        check(len(a["runs"]) < 4 and len(first) == 1 and first[0]["verdict"] == "crash" and
+        check(len(a["runs"]) == int(jobs) and len(first) == 1 and first[0]["verdict"] == "crash" and
               (first[0]["detail"] or "").startswith(
                   "a persistent worker process died of SIG%s between runs" % sig),
               "--jobs %s, SIG%s, the budget dropping the run sent ahead: %s\n%s%s", jobs, sig,
