@@ -1549,6 +1549,18 @@ def case_targets():
         check(caught, "%s: the leak was not caught:\n%s%s", mode, out, err)
         rc, out, err = run(["run", "fixtures/scenarios/target-queue-correct.yaml", "--seed", "1",
                             "--runs", "3", "--mode", mode, "-q"], expect=0, env=env)
+    # The heap a target holds, when the list of its blocks cannot be had
+    # (a test hook: no memory for the copy): the counts alone fail the
+    # run, in the run's process (sim) and in an actor's (proc).
+    for mode in ("sim", "proc"):
+        rc, out, err = run(["run", "fixtures/scenarios/target-queue-heap-leak.yaml", "--seed",
+                            "1", "--runs", "2", "--mode", mode, "-q"], expect=1,
+                           env=dict(env, FLI_TEST_ALLOC_LIST_FAILS="1"))
+        asan = "address" in os.environ.get("FL_BUILD_SANITIZE", "")
+        check(out.count("FAIL ") == 2 and (asan or (
+            out.count("property=target_resources") == 2 and
+            out.count("(which ones is unknown: no list of them could be had)") == 2)),
+              "%s: the heap without its list:\n%s%s", mode, out, err)
     # A target's run directory (fl_target_run_dir) goes with the run,
     # however an actor ends: NNG's listener in a process that crashes
     # leaves its ipc socket there; nothing is left in TMPDIR.
