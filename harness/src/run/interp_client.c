@@ -749,6 +749,16 @@ check_orphans(struct actor_run *ar)
 		             ar->a->name, n, n == 1 ? "" : "s", list);
 		return;
 	}
+	if (fl_client_status(pc) != 0 && !fli_run_faults_fired_for(ar)) {
+		/* Dead with no fault to kill it: a bug of the client's or the
+		 * driver's, and the driver's count cannot be judged. */
+		fli_run_fail(r, "operations",
+		             "actor %s: its cluster clients' pub/sub client is dead (%s) with no "
+		             "fault injected: the driver's count of its registrations cannot be "
+		             "judged",
+		             ar->a->name, fl_errname(fl_client_status(pc)));
+		return;
+	}
 	if (fl_client_status(pc) != 0) {
 		/* Dead (a fault): the driver reclaims what it holds of it when
 		 * it times it out; only the client's own books were judged. */
