@@ -332,6 +332,17 @@ MUTANTS = [
     },
     # ------------------------------------------------------------------
     # harness: targets (interp_target.c, alloc_hook.c)
+    {
+        "id": "commit-past-log-unjudged",
+        "half": "harness",
+        "file": "harness/src/run/interp_cluster.c",
+        "old": "\tif (st.commit > st.log_length && checking(c, FL_SCN_PROP_STATE_MACHINE_SAFETY))",
+        "new": "\tif (st.commit > st.log_length && false)",
+        "what": "state_machine_safety lets a node's commit run past its log",
+        "covers": ["state_machine_safety"],
+        "cases": ["raft-commit-past-log-sim"],
+        "expect": [],
+    },
     # ------------------------------------------------------------------
     {
         "id": "target-heap-leak-tolerate-one-block",

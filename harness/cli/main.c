@@ -330,7 +330,8 @@ static const char *const plant_names[] = { "none",
 	                                   "cas_mismatch_ok",
 	                                   "propose_rollback",
 	                                   "quorum_half",
-	                                   "restart_applied" };
+	                                   "restart_applied",
+	                                   "commit_past_log" };
 
 #ifdef FLI_PLANTS
 _Static_assert(sizeof(plant_names) / sizeof(plant_names[0]) == FLI_PLANT__COUNT,

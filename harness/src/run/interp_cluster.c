@@ -455,6 +455,15 @@ check_node(struct cluster_run *c, struct node_run *nr)
 		return;
 	if (st.log_length > 0)
 		(void)view_entry(nr, st.log_length, &last_term, &h);
+	/* A commit past the log (no snapshots here): entries the node calls
+	 * committed that it does not hold, which record_commits can never
+	 * compare.  One status, so the two figures are of one moment. */
+	if (st.commit > st.log_length && checking(c, FL_SCN_PROP_STATE_MACHINE_SAFETY))
+		fli_run_fail(c->r, "state_machine_safety",
+		             "node %d says entries up to %llu are committed, but its log holds "
+		             "%llu",
+		             nr->id, (unsigned long long)st.commit,
+		             (unsigned long long)st.log_length);
 	if (st.commit > nr->checked_commit)
 		record_commits(c, nr, st.commit, st.term);
 	if (checking(c, FL_SCN_PROP_LOG_MATCHING) &&

@@ -171,6 +171,9 @@ static void
 apply_committed(struct fli_raft *r)
 {
 	while (r->applied < r->commit) {
+		/* The plant's node applies what it holds, and keeps its commit. */
+		if (PLANTED(FLI_PLANT_COMMIT_PAST_LOG) && r->applied >= fli_raft_last_index(r))
+			break;
 		r->applied++;
 		r->io.apply(r->io_arg, r->applied, fli_raft_entry_at(r, r->applied));
 	}
@@ -385,6 +388,11 @@ on_append_req(struct fli_raft *r, const struct fli_raft_msg *m, uint64_t now_ns)
 	last_new = m->index + m->n_entries;
 	if (m->commit > r->commit) {
 		uint64_t c = m->commit < last_new ? m->commit : last_new;
+
+		/* The plant: no min with the last new entry (Raft's rule; the
+		 * entries past it are not known to be the leader's). */
+		if (PLANTED(FLI_PLANT_COMMIT_PAST_LOG))
+			c = m->commit;
 		if (c > r->commit)
 			r->commit = c;
 		apply_committed(r);
