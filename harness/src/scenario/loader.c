@@ -119,6 +119,53 @@ default_properties(const struct fl_scenario *s)
 	return p;
 }
 
+/* A listed property whose objects the scenario never makes would be
+ * judged over nothing and pass: refused, naming what it judges.  The
+ * domains are default_properties'; the ones only ever listed (fds, heap,
+ * the delivery checks over pub/sub) go with theirs. */
+static int
+check_domains(struct loader *l, const struct fl_scenario *s, yaml_node_t *pn)
+{
+	static const struct {
+		uint32_t props;
+		const char *what;
+	} domains[] = {
+		{ FL_SCN_PROP_CLUSTER, "a cluster's nodes (the `cluster:` key)" },
+		{ FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_DELIVERY_IN_ORDER | FL_SCN_PROP_NO_LOSS |
+		          FL_SCN_PROP_NO_DUPLICATES,
+		  "pub/sub operations (add_publication, add_subscription, take_image, "
+		  "lookup_image)" },
+		{ FL_SCN_PROP_GAUGES_ZERO | FL_SCN_PROP_NO_PENDING_REGISTRATIONS,
+		  "pub/sub operations or a cluster (the driver's clients)" },
+		{ FL_SCN_PROP_CHUNKS_BALANCED | FL_SCN_PROP_PORTS_ZERO |
+		          FL_SCN_PROP_MESSAGES_FREED_ONCE,
+		  "request/response operations (offer_service, connect_service, request, "
+		  "respond)" },
+		{ FL_SCN_PROP_NO_LATE_COMPLETIONS,
+		  "contexts and aios (ctx_open, or request/response operations, whose impl: "
+		  "may open them)" },
+		{ FL_SCN_PROP_TARGET_RESOURCES | FL_SCN_PROP_TARGET_MODEL | FL_SCN_PROP_TARGET_HEAP,
+		  "a target's operations" },
+	};
+	uint32_t fits = default_properties(s);
+
+	if (fits & FL_SCN_PROP_IMAGE_REFS)
+		fits |= FL_SCN_PROP_DELIVERY_IN_ORDER | FL_SCN_PROP_NO_LOSS |
+		        FL_SCN_PROP_NO_DUPLICATES;
+	if (fits & FL_SCN_PROP_CHUNKS_BALANCED)
+		fits |= FL_SCN_PROP_NO_LATE_COMPLETIONS;
+	for (size_t d = 0; d < sizeof(domains) / sizeof(domains[0]); d++) {
+		uint32_t stray = s->properties & domains[d].props & ~fits;
+
+		if (stray != 0)
+			return fli_scn_fail(l, fli_scn_yline(pn), "properties",
+			                    "%s judges %s, and this scenario has none",
+			                    fl_scenario_property_name(stray & -stray),
+			                    domains[d].what);
+	}
+	return 0;
+}
+
 static bool
 scenario_has_op(const struct fl_scenario *s, enum fl_scn_op_kind kind)
 {
@@ -679,6 +726,8 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 		return fli_scn_fail(l, fli_scn_yline(pn), "properties",
 		                    "no_orphaned_registrations judges what cluster clients leave "
 		                    "with the driver, and this scenario connects none");
+	} else if ((rc = check_domains(l, s, pn)) != 0) {
+		return rc;
 	} else if (s->properties == 0 && s->target_properties == 0) {
 		return fli_scn_fail(
 		        l, fli_scn_yline(pn), "properties",
@@ -722,7 +771,24 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 	                            FL_SCN_DEFAULT_PCT_DEPTH, &s->sched_depth)))
 		return rc;
 	s->sweep = r->sweep;
-	return fli_scn_bool_check(l, root, "", "sweep");
+	if ((rc = fli_scn_bool_check(l, root, "", "sweep")) != 0)
+		return rc;
+	/* An actor that does nothing tests nothing: a scenario of such actors
+	 * would pass every property over nothing.  Said after the rest, so
+	 * that a file's other errors come first. */
+	for (unsigned i = 0; i < r->actors_count; i++) {
+		yaml_node_t *opsn = fli_scn_yget(l, fli_scn_yitem(l, an, i), "ops");
+		char base[32];
+
+		snprintf(base, sizeof base, "actors[%u]", i);
+		if (r->actors[i].ops_count == 0)
+			return fli_scn_fail(l,
+			                    fli_scn_yline(opsn != NULL ? opsn
+			                                               : fli_scn_yitem(l, an, i)),
+			                    base, "an actor needs one op or more (`ops:` is %s)",
+			                    opsn == NULL ? "missing" : "empty");
+	}
+	return 0;
 }
 
 static uint64_t

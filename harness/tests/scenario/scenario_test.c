@@ -103,6 +103,19 @@ static const struct bad_case bad_cases[] = {
 	{ "bad/orphans_without_connect.yaml",
 	  "bad/orphans_without_connect.yaml:9: properties: no_orphaned_registrations judges what "
 	  "cluster clients leave with the driver, and this scenario connects none" },
+	{ "bad/cluster_property_without_cluster.yaml",
+	  "bad/cluster_property_without_cluster.yaml:8: properties: cluster_liveness judges a "
+	  "cluster's nodes (the `cluster:` key), and this scenario has none" },
+	{ "bad/reqrep_property_without_reqrep.yaml",
+	  "bad/reqrep_property_without_reqrep.yaml:8: properties: ports_zero judges "
+	  "request/response operations (offer_service, connect_service, request, respond), and "
+	  "this scenario has none" },
+	{ "bad/gauges_without_driver.yaml",
+	  "bad/gauges_without_driver.yaml:8: properties: gauges_zero judges pub/sub operations or "
+	  "a cluster (the driver's clients), and this scenario has none" },
+	{ "bad/empty_ops.yaml",
+	  "bad/empty_ops.yaml:6: actors[0]: an actor needs one op or more (`ops:` is "
+	  "empty)" },
 	{ "bad/duplicate_actor.yaml",
 	  "bad/duplicate_actor.yaml:7: actors[2].name: actor 'a' is already defined at line 5" },
 	{ "bad/lonely_barrier.yaml",
@@ -302,7 +315,9 @@ test_hash(void **state)
 	(void)state;
 	struct fl_scenario *a = NULL, *b = NULL, *c = NULL;
 	char err[512];
-	static const char text[] = "name: h\ndescription: d\nmode: sim\nactors: [{name: a}]\n";
+	static const char text[] =
+	        "name: h\ndescription: d\nmode: sim\nactors: [{name: a, ops: [wait: {ms: "
+	        "1}]}]\n";
 	assert_fl(fl_scenario_load(SMOKE, &a, err, sizeof err), 0);
 	assert_fl(fl_scenario_load(SMOKE, &b, err, sizeof err), 0);
 	assert_int_equal(fl_scenario_hash(a), fl_scenario_hash(b));
@@ -310,7 +325,7 @@ test_hash(void **state)
 	assert_int_not_equal(fl_scenario_hash(a), fl_scenario_hash(c));
 	/* FNV-1a 64 of the exact bytes (checked with python), pinned so traces
 	 * stay valid across builds. */
-	assert_int_equal(fl_scenario_hash(c), 0x3a8f8b4d8a08c074ull);
+	assert_int_equal(fl_scenario_hash(c), 0x4bb363a0bcd72bbcull);
 	assert_int_equal(c->budget_runs, FL_SCN_DEFAULT_RUNS);
 	assert_int_equal(c->driver.client_liveness_ms, FL_SCN_DEFAULT_CLIENT_LIVENESS_MS);
 	fl_scenario_free(a);
