@@ -343,6 +343,17 @@ MUTANTS = [
         "cases": ["raft-commit-past-log-sim"],
         "expect": [],
     },
+    {
+        "id": "delay-excuses-any-error",
+        "half": "harness",
+        "file": "harness/src/run/run.c",
+        "old": "\tif (faults > delays)\n\t\treturn true;",
+        "new": "\tif (faults > 0)\n\t\treturn true;",
+        "what": "a delay fault firing inside an op excuses any error the op returns",
+        "covers": ["operations"],
+        "cases": [],
+        "expect": ["cli_op_errors"],
+    },
     # ------------------------------------------------------------------
     {
         "id": "target-heap-leak-tolerate-one-block",

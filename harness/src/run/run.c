@@ -49,7 +49,7 @@ fli_op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *
 
 	ar->op_errors++;
 	if ((rv < 0 && rv >= FL_ERROR_MIN && (op->expect & FL_SCN_EXPECT_BIT(rv)) != 0) ||
-	    r->sweep || fli_op_fault_fired(ar)) {
+	    r->sweep || fli_op_fault_explains(ar, rv)) {
 		ar->op_errors_tolerated++;
 		fli_tl_op_error(ar, what, rv, false);
 		return;
@@ -57,12 +57,14 @@ fli_op_error(struct actor_run *ar, const struct fl_scenario_op *op, const char *
 	fli_tl_op_error(ar, what, rv, true);
 	if (r->faults_configured &&
 	    __atomic_load_n(&r->driver_faults_fired, __ATOMIC_RELAXED) + total_actor_faults(r) > 0)
-		fli_run_fail(
-		        r, "operations",
-		        "actor %s: %s (line %d): %s: %s (no fault fired in this operation; if an "
-		        "earlier fault causes it, declare it with expect: %s or expect: any)",
-		        ar->a->name, fl_scenario_op_label(op), op->line, what, fl_errname(rv),
-		        fl_errname(rv));
+		fli_run_fail(r, "operations",
+		             "actor %s: %s (line %d): %s: %s (%s; if an earlier fault causes it, "
+		             "declare it with expect: %s or expect: any)",
+		             ar->a->name, fl_scenario_op_label(op), op->line, what, fl_errname(rv),
+		             fli_op_fault_fired(ar) ? "only delays fired in this operation, and a "
+		                                      "delay moves time, nothing else"
+		                                    : "no fault fired in this operation",
+		             fl_errname(rv));
 	else
 		fli_run_fail(r, "operations", "actor %s: %s (line %d): %s: %s", ar->a->name,
 		             fl_scenario_op_label(op), op->line, what, fl_errname(rv));
@@ -108,6 +110,39 @@ fli_op_fault_fired(const struct actor_run *ar)
 	return __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE) != ar->faults_at_op ||
 	       __atomic_load_n(&ar->run->driver_faults_fired, __ATOMIC_ACQUIRE) !=
 	               ar->driver_faults_at_op;
+}
+
+bool
+fli_op_fault_explains(const struct actor_run *ar, int rv)
+{
+	uint32_t faults = __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE) - ar->faults_at_op +
+	                  __atomic_load_n(&ar->run->driver_faults_fired, __ATOMIC_ACQUIRE) -
+	                  ar->driver_faults_at_op;
+	uint32_t delays = __atomic_load_n(&ar->delays_fired, __ATOMIC_ACQUIRE) - ar->delays_at_op +
+	                  __atomic_load_n(&ar->run->driver_delays_fired, __ATOMIC_ACQUIRE) -
+	                  ar->driver_delays_at_op;
+
+	if (faults == 0)
+		return false;
+	if (faults > delays)
+		return true;
+	/* Only delays: they move time, and nothing else. */
+	switch (rv) {
+	case FL_ETIMEDOUT:
+	case FL_ECLOSED:
+	case FL_ENOT_CONNECTED:
+	case FL_EBACKPRESSURE:
+	case FL_EDRIVER_TIMEOUT:
+	case FL_ECLIENT_TIMEOUT:
+	case FL_EAGAIN:
+	case FL_ECANCELED:
+	case FL_EFULL:
+	case FL_ELAPPED:
+	case FL_EPOOL_EMPTY:
+	case FL_ECRASHED:
+	case FL_ENOSERVER: return true;
+	default: return false;
+	}
 }
 
 uint64_t

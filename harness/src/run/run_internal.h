@@ -68,12 +68,15 @@ struct actor_run {
 	bool crashed;   /* died at a fault point or by crash_self */
 	bool reclaimed; /* the driver freed what it owned */
 	uint64_t crashed_at_ns;
-	int op;                                    /* operation being run (for reports) */
-	uint32_t op_errors;                        /* operations that returned an error */
-	uint32_t op_errors_tolerated;              /* ... caused by a fault or declared (expect:) */
-	uint32_t faults_fired;                     /* fault rules that fired while this actor ran */
-	uint32_t faults_at_op;                     /* faults_fired when the current op began */
-	uint32_t driver_faults_at_op;              /* run->driver_faults_fired then */
+	int op;                       /* operation being run (for reports) */
+	uint32_t op_errors;           /* operations that returned an error */
+	uint32_t op_errors_tolerated; /* ... caused by a fault or declared (expect:) */
+	uint32_t faults_fired;        /* fault rules that fired while this actor ran */
+	uint32_t faults_at_op;        /* faults_fired when the current op began */
+	uint32_t driver_faults_at_op; /* run->driver_faults_fired then */
+	uint32_t delays_fired; /* of faults_fired, the delay rules' (fli_op_fault_explains) */
+	uint32_t delays_at_op; /* delays_fired when the current op began */
+	uint32_t driver_delays_at_op;              /* run->driver_delays_fired then */
 	uint32_t barrier_rounds[RUN_MAX_BARRIERS]; /* arrivals at each barrier */
 	uint64_t waits_at;                         /* (1 + index of the barrier it waits at) << 32 |
 	                            the round it waits for; 0: none.  One word,
@@ -160,6 +163,7 @@ struct run {
 	bool faults_silenced;         /* no rule fires from now on (a cluster's heal) */
 	bool sweep;                   /* a sweep run: its op errors are the point */
 	uint32_t driver_faults_fired; /* fault rules fired outside any actor (the driver) */
+	uint32_t driver_delays_fired; /* of those, the delay rules' */
 	uint64_t rules_fired;         /* bit i: the scenario's fault rule i fired */
 	uint32_t violations;          /* fli_run_fail calls: the first is the verdict */
 	/* The second to fourth violations (a baseline knows a run only when
@@ -255,6 +259,10 @@ bool fli_op_must_fail(struct actor_run *ar, const struct fl_scenario_op *op, con
 /* True when a fault fired in this actor's current operation, or in the
  * driver while it ran. */
 bool fli_op_fault_fired(const struct actor_run *ar);
+/* A fault fired inside the current op that can have caused error rv: any
+ * but a delay, or a delay when rv is one a delay can cause (a deadline,
+ * a timeout, a peer or client given up on, a full ring or pool). */
+bool fli_op_fault_explains(const struct actor_run *ar, int rv);
 /* True when a fault has fired in this actor or the driver so far in the
  * run (or in a sweep run): what an asynchronous client error, which no
  * operation owns, is tolerated for. */

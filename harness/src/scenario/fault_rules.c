@@ -227,7 +227,7 @@ fli_scn_convert_fault(struct loader *l, const struct fli_raw_fault *a, yaml_node
 			                    a->code);
 	}
 	if (o->action == FL_SCN_FAULT_DELAY)
-		rc = fli_scn_u32_field(l, fn, base, "delay_ms", a->delay_ms, 0, MAX_MS, true, 0,
+		rc = fli_scn_u32_field(l, fn, base, "delay_ms", a->delay_ms, 1, MAX_MS, true, 0,
 		                       &o->delay_ms);
 	else if (fli_scn_yget(l, fn, "delay_ms"))
 		rc = fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, fn, "delay_ms")), base,

@@ -1824,6 +1824,16 @@ def case_op_errors():
         # harness reads the gauges with pread, not a map).
         check(r["faults_fired"] == {"transport/shm/map": 5},
               "faults fired %s, expected transport/shm/map 5", r["faults_fired"])
+    # A delay fired inside the op, but the error is not one a delay can
+    # cause: still fatal, and the detail says why.
+    rep, out, err = run_json("harness/tests/run/scenarios/op-error-beside-delay.yaml",
+                             ["--seed", "1"], "operr-delay", expect=1)
+    check(len(rep["runs"]) == 3 and all(
+        r["verdict"] == "fail" and r["property"] == "operations" and
+        "actor sub: take_image (line 22): image: FL_ENOENT (only delays fired in this "
+        "operation" in r["detail"] and r["faults_fired"].get("transport/client/heartbeat", 0) > 0
+        for r in rep["runs"]), "a delay excused an error it cannot cause: %s",
+          [(r["verdict"], r["property"], r["detail"]) for r in rep["runs"]])
     # Declared: the same scenario passes, the errors counted as tolerated.
     d = tdir("operr-expect")
     with open(src(scn)) as f:
