@@ -1537,6 +1537,7 @@ cmd_run(int argc, char **argv)
 	struct fl_report *rep;
 	struct fl_report_counts cnt;
 	size_t count, skipped = 0;
+	bool skip_lost = false;
 	char err[512] = "";
 	int c, status;
 
@@ -1786,6 +1787,8 @@ cmd_run(int argc, char **argv)
 
 		if (why != NULL) {
 			note(stderr, "%s: skipped: %s\n", list[i]->path, why);
+			if (fl_report_skipped(rep, list[i]->name, why) != 0)
+				skip_lost = true;
 			skipped++;
 			continue;
 		}
@@ -1797,6 +1800,12 @@ cmd_run(int argc, char **argv)
 		fl_report_set_interrupted(rep, fl_signal_name(sig));
 	fl_report_counts(rep, &cnt);
 	status = fl_report_exit_status(rep);
+	if (skip_lost) {
+		/* The reports cannot say what was skipped: not a clean batch. */
+		fprintf(stderr, "faultline: out of memory: a skipped scenario is not in the "
+		                "reports\n");
+		status = EXIT_USAGE;
+	}
 	if (fl_report_finish(rep, fli_mono_s() - t0, err, sizeof(err)) != 0) {
 		fprintf(stderr, "faultline: %s: the report is incomplete\n", err);
 		status = EXIT_USAGE;

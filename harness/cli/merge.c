@@ -28,10 +28,10 @@
 static const char usage_merge[] =
         "usage: faultline merge REPORT.json... [--json OUT] [--junit OUT] [--quiet]\n"
         "Merges the JSON reports of the shards of one batch (run --shard I/N, the same\n"
-        "seed) into one: its runs, its totals, rules_never_fired (a rule never fired only\n"
-        "if it fired in no shard that ran its scenario; the runs are summed), and\n"
-        "\"interrupted\" when any shard was.  Prints the failures and the summary; --json\n"
-        "and --junit write the merged report (- for stdout).\n"
+        "seed) into one: its runs, its totals, the scenarios skipped, rules_never_fired\n"
+        "(a rule never fired only if it fired in no shard that ran its scenario; the runs\n"
+        "are summed), and \"interrupted\" when any shard was.  Prints the failures and\n"
+        "the summary; --json and --junit write the merged report (- for stdout).\n"
         "Exit status as `run`'s: 0 every run passed, 1 some run did not pass, 2 a run not\n"
         "run, no run at all, an interrupted shard, or an input that cannot be merged: one\n"
         "that does not parse or whose summary disagrees with its runs, or a run that is in\n"
@@ -56,6 +56,10 @@ struct merge {
 	size_t nruns, cap;
 	struct never *never; /* rules_never_fired entries, one per (scenario, rule) */
 	size_t nnever;
+	struct skip {
+		char scenario[128], why[512];
+	} * skips; /* skipped scenarios, one per scenario */
+	size_t nskips;
 	const char *interrupted; /* the first interrupted input, or NULL */
 };
 
@@ -218,7 +222,7 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 	size_t len = 0;
 	FILE *f = fopen(path, "re");
 	struct fli_json *doc = NULL;
-	const struct fli_json *runs, *summary, *never, *intr;
+	const struct fli_json *runs, *summary, *never, *skips, *intr;
 	uint64_t counts[FL_VERDICT_COUNT + 1] = { 0 }, want;
 	int rc = -1;
 
@@ -250,15 +254,43 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 	runs = fli_json_get(doc, "runs");
 	summary = fli_json_get(doc, "summary");
 	never = fli_json_get(doc, "rules_never_fired");
+	skips = fli_json_get(doc, "skipped");
 	intr = fli_json_get(doc, "interrupted");
 	if (runs == NULL || runs->type != FL_JSON_ARRAY || summary == NULL ||
 	    summary->type != FL_JSON_OBJECT || never == NULL || never->type != FL_JSON_ARRAY ||
-	    intr == NULL || intr->type != FL_JSON_BOOL) {
+	    skips == NULL || skips->type != FL_JSON_ARRAY || intr == NULL ||
+	    intr->type != FL_JSON_BOOL) {
 		fprintf(stderr,
 		        "faultline merge: %s: not a faultline run report (runs, "
-		        "rules_never_fired, interrupted and summary expected)\n",
+		        "rules_never_fired, skipped, interrupted and summary expected)\n",
 		        path);
 		goto out;
+	}
+	/* A scenario skipped in a shard is skipped in every one: said once. */
+	for (size_t i = 0; i < skips->count; i++) {
+		struct skip sk;
+		size_t k;
+
+		if (get_str(fli_json_get(&skips->items[i], "scenario"), sk.scenario,
+		            sizeof(sk.scenario), false, false) ||
+		    get_str(fli_json_get(&skips->items[i], "why"), sk.why, sizeof(sk.why), false,
+		            true)) {
+			fprintf(stderr,
+			        "faultline merge: %s: skipped[%zu]: scenario and why expected\n",
+			        path, i);
+			goto out;
+		}
+		for (k = 0; k < m->nskips && strcmp(m->skips[k].scenario, sk.scenario) != 0; k++)
+			;
+		if (k < m->nskips)
+			continue;
+		struct skip *v = realloc(m->skips, (m->nskips + 1) * sizeof(*v));
+		if (v == NULL) {
+			fprintf(stderr, "faultline merge: out of memory\n");
+			goto out;
+		}
+		m->skips = v;
+		m->skips[m->nskips++] = sk;
 	}
 	if (intr->boolean && m->interrupted == NULL)
 		m->interrupted = path;
@@ -488,6 +520,12 @@ cmd_merge(int argc, char **argv)
 			status = FL_CLI_EXIT_USAGE;
 			goto finish;
 		}
+	for (size_t k = 0; k < m.nskips; k++)
+		if (fl_report_skipped(rep, m.skips[k].scenario, m.skips[k].why) != 0) {
+			fprintf(stderr, "faultline merge: out of memory\n");
+			status = FL_CLI_EXIT_USAGE;
+			goto finish;
+		}
 	/* Never fired in the batch: in every input that ran the scenario. */
 	for (size_t k = 0; k < m.nnever; k++) {
 		const struct never *nv = &m.never[k];
@@ -521,5 +559,6 @@ out:
 	free(nran);
 	free(m.runs);
 	free(m.never);
+	free(m.skips);
 	return status;
 }

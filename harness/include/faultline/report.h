@@ -218,6 +218,13 @@ int fl_report_open_files(struct fl_report *r, char *err, size_t errlen);
 int fl_report_rule_never_fired(struct fl_report *r, const char *scenario, int index,
                                const char *point, int line, uint64_t runs);
 
+/* fl_report_skipped notes that `scenario` was not run at all (`why`: its
+ * mode or this machine cannot run it): a TAP line `ok N - scenario # SKIP
+ * why`, a JUnit testcase with <skipped>, an entry of the JSON's
+ * `skipped`, and a count on the summary line, so that no report reads
+ * as if it had run.  Returns 0 or FL_ENOMEM. */
+int fl_report_skipped(struct fl_report *r, const char *scenario, const char *why);
+
 /* A fault sweep of one scenario (faultline run --sweep): its counting
  * run's hits per point (points[i] hit hits[i] times, i < npoints; points
  * hit 0 times may be left out), the hits of each it tries (tried[i]: at

@@ -60,6 +60,10 @@ struct fl_report {
 	FILE *json_f, *junit_f; /* opened by fl_report_open_files */
 	struct never_fired *never;
 	size_t nnever;
+	struct skipped {
+		char *scenario, *why;
+	} * skipped; /* fl_report_skipped, in order */
+	size_t nskipped;
 	char **sweeps; /* each sweep's JSON object (fl_report_sweep) */
 	size_t nsweeps;
 	char *interrupted; /* why the batch stopped early, or NULL */
@@ -117,6 +121,11 @@ fl_report_free(struct fl_report *r)
 		free(r->never[i].point);
 	}
 	free(r->never);
+	for (size_t i = 0; i < r->nskipped; i++) {
+		free(r->skipped[i].scenario);
+		free(r->skipped[i].why);
+	}
+	free(r->skipped);
 	for (size_t i = 0; i < r->nsweeps; i++)
 		free(r->sweeps[i]);
 	free(r->sweeps);
@@ -468,7 +477,7 @@ tap_line(struct fl_report *r, const struct fl_run_result *res, const struct stor
 {
 	FILE *f = r->opt.tap;
 	bool pass = !s->not_run && s->verdict == FL_VERDICT_PASS;
-	fprintf(f, "%s %zu - ", pass ? "ok" : "not ok", r->run_count);
+	fprintf(f, "%s %zu - ", pass ? "ok" : "not ok", r->run_count + r->nskipped);
 	tap_desc(f, res->scenario, sizeof res->scenario);
 	fputc(' ', f);
 	run_name(f, s, tap_name);
@@ -580,6 +589,49 @@ json_never_fired(const struct fl_report *r, FILE *f)
 		fprintf(f, ", \"runs\": %llu}", (unsigned long long)n->runs);
 	}
 	fputc(']', f);
+}
+
+static void
+json_skipped(const struct fl_report *r, FILE *f)
+{
+	fputs(",\n \"skipped\": [", f);
+	for (size_t i = 0; i < r->nskipped; i++) {
+		fputs(i ? ", {\"scenario\": " : "{\"scenario\": ", f);
+		fli_json_str(f, r->skipped[i].scenario);
+		fputs(", \"why\": ", f);
+		fli_json_str(f, r->skipped[i].why);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+int
+fl_report_skipped(struct fl_report *r, const char *scenario, const char *why)
+{
+	struct skipped *v = realloc(r->skipped, (r->nskipped + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return FL_ENOMEM;
+	r->skipped = v;
+	v = &r->skipped[r->nskipped];
+	v->scenario = strdup(scenario);
+	v->why = strdup(why);
+	if (v->scenario == NULL || v->why == NULL) {
+		free(v->scenario);
+		free(v->why);
+		return FL_ENOMEM;
+	}
+	r->nskipped++;
+	if (r->opt.tap) {
+		clear_progress(r);
+		fprintf(r->opt.tap, "ok %zu - ", r->run_count + r->nskipped);
+		tap_name(r->opt.tap, scenario);
+		fputs(" # SKIP ", r->opt.tap);
+		tap_name(r->opt.tap, why);
+		fputc('\n', r->opt.tap);
+		fflush(r->opt.tap);
+	}
+	return 0;
 }
 
 int
@@ -713,6 +765,7 @@ json_tail(const struct fl_report *r, FILE *f)
 {
 	fputs(r->run_count ? "\n]" : "]", f);
 	json_never_fired(r, f);
+	json_skipped(r, f);
 	fputs(",\n \"sweeps\": [", f);
 	for (size_t i = 0; i < r->nsweeps; i++)
 		fprintf(f, "%s%s", i ? ", " : "", r->sweeps[i]);
@@ -859,14 +912,18 @@ fl_report_exit_status(const struct fl_report *r)
 void
 fl_report_summary_line(const struct fl_report *r, double wall_seconds, char *buf, size_t len)
 {
-	char not_run[96] = "";
+	char not_run[160] = "";
 	int n = 0;
 	if (r->not_run)
 		n = snprintf(not_run, sizeof not_run, ", %llu not run",
 		             (unsigned long long)r->not_run);
 	if (r->known && n >= 0 && (size_t)n < sizeof not_run)
-		snprintf(not_run + n, sizeof not_run - (size_t)n,
-		         ", %llu of the failures known (baseline)", (unsigned long long)r->known);
+		n += snprintf(not_run + n, sizeof not_run - (size_t)n,
+		              ", %llu of the failures known (baseline)",
+		              (unsigned long long)r->known);
+	if (r->nskipped && n >= 0 && (size_t)n < sizeof not_run)
+		snprintf(not_run + n, sizeof not_run - (size_t)n, ", %zu scenario%s skipped",
+		         r->nskipped, r->nskipped == 1 ? "" : "s");
 	snprintf(buf, len,
 	         "%zu runs: %llu passed, %llu failed, %llu crashed, %llu hung, "
 	         "%llu deadlocked%s (%.2f s)",
@@ -906,8 +963,22 @@ fl_report_write_junit(const struct fl_report *r, FILE *f)
 	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	        "<testsuites name=\"faultline\" tests=\"%zu\" failures=\"%llu\" errors=\"%llu\" "
 	        "time=\"%.6f\">\n",
-	        r->run_count + intr, (unsigned long long)not_passed,
+	        r->run_count + intr + r->nskipped, (unsigned long long)not_passed,
 	        (unsigned long long)r->not_run + intr, r->seconds);
+	/* A scenario not run at all: a suite of one skipped testcase. */
+	for (size_t i = 0; i < r->nskipped; i++) {
+		fputs("  <testsuite name=\"", f);
+		xml_str(f, r->skipped[i].scenario);
+		fputs("\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"1\" "
+		      "time=\"0.000000\">\n    <testcase classname=\"",
+		      f);
+		xml_str(f, r->skipped[i].scenario);
+		fputs("\" name=\"", f);
+		xml_str(f, r->skipped[i].scenario);
+		fputs("\" time=\"0.000000\">\n      <skipped message=\"", f);
+		xml_str(f, r->skipped[i].why);
+		fputs("\"/>\n    </testcase>\n  </testsuite>\n", f);
+	}
 	if (intr) {
 		/* A partial batch must not read as a green one: an error
 		 * testcase says it stopped early. */
@@ -1101,7 +1172,7 @@ fl_report_finish(struct fl_report *r, double wall_seconds, char *err, size_t err
 		if (r->interrupted)
 			fprintf(r->opt.tap, "Bail out! interrupted (%s)\n", r->interrupted);
 		else
-			fprintf(r->opt.tap, "1..%zu\n", r->run_count);
+			fprintf(r->opt.tap, "1..%zu\n", r->run_count + r->nskipped);
 		fflush(r->opt.tap);
 	}
 	if (r->json_f != NULL) {

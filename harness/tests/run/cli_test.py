@@ -2075,6 +2075,23 @@ def case_posix_preload():
     check("need proc mode" in out + err, "sim mode not refused: %s%s", out, err)
     _, out, err = run(["run", src(scn), "--runs", "1"], env={"FL_FIU_POSIX_PRELOAD": "/nonexistent.so"})
     check("fiu-utils" in out + err, "a missing preload is not named: %s%s", out, err)
+    # Skipped beside a scenario that runs: the batch passes, and every
+    # report says what did not run (TAP, JSON, JUnit, the summary line).
+    d = tdir("posix-skipped")
+    rc, tap, err = run(["run", src(scn), "scenarios/pubsub-smoke.yaml", "--runs", "1", "--tap",
+                        "--json", os.path.join(d, "r.json"), "--junit", os.path.join(d, "r.xml")],
+                       0, env={"FL_FIU_POSIX_PRELOAD": "/nonexistent.so"})
+    with open(os.path.join(d, "r.json")) as f:
+        rep = json.load(f)
+    with open(os.path.join(d, "r.xml")) as f:
+        xml = f.read()
+    check(re.search(r"^ok 1 - posix-open-image # SKIP faults on libc calls need libfiu's POSIX "
+                    r"preload", tap, re.M) and "\n1..2\n" in tap and
+          [s["scenario"] for s in rep["skipped"]] == ["posix-open-image"] and
+          "fiu-utils" in rep["skipped"][0]["why"] and
+          xml.count("<skipped message=\"faults on libc calls") == 1 and
+          "1 scenario skipped" in err, "the skip is not in every report:\n%s\n%s\n%s\n%s",
+          tap, rep.get("skipped"), xml, err)
 
 
 def sanitizer_run(scn, extra, name):
@@ -3010,7 +3027,7 @@ def fake_run(scenario, seed, verdict="pass", **kw):
     return r
 
 
-def fake_report(path, runs, never=(), interrupted=False):
+def fake_report(path, runs, never=(), interrupted=False, skipped=()):
     names = {"pass": "passed", "fail": "failed", "crash": "crashed", "hang": "hung",
              "deadlock": "deadlocked", "not_run": "not_run"}
     summary = dict((v, 0) for v in names.values())
@@ -3018,8 +3035,8 @@ def fake_report(path, runs, never=(), interrupted=False):
         summary[names[r["verdict"]]] += 1
     summary["runs"] = len(runs)
     with open(path, "w") as f:
-        json.dump({"runs": runs, "rules_never_fired": list(never), "interrupted": interrupted,
-                   "summary": summary}, f)
+        json.dump({"runs": runs, "rules_never_fired": list(never), "skipped": list(skipped),
+                   "interrupted": interrupted, "summary": summary}, f)
     return path
 
 
@@ -3105,14 +3122,27 @@ def case_merge():
                      [never_entry("s", 0, 2), never_entry("s", 1, 2)])
     sb = fake_report(os.path.join(d, "b.json"), [fake_run("s", 3), fake_run("s", 4), fake_run("s", 5)],
                      [never_entry("s", 0, 3)])
-    sc = fake_report(os.path.join(d, "c.json"), [fake_run("t", 1)])
+    # skipped: said once, whatever the shards that say it.
+    skip = {"scenario": "u", "why": "a cluster runs in sim or proc mode"}
+    sc = fake_report(os.path.join(d, "c.json"), [fake_run("t", 1)], skipped=[skip])
     sd = fake_report(os.path.join(d, "d.json"), [fake_run("s", 6, "not_run")])
     mj2 = os.path.join(d, "m2.json")
-    run(["merge", sa, sb, sc, "--json", mj2], 0)
+    _, mout, _ = run(["merge", sa, sb, sc, "--json", mj2], 0)
     with open(mj2) as f:
         m2 = json.load(f)
     check(m2["rules_never_fired"] == [never_entry("s", 0, 5)],
           "rules_never_fired %s, expected only rule 0 with 5 runs", m2["rules_never_fired"])
+    check(m2["skipped"] == [skip] and "1 scenario skipped" in mout, "skipped %s:\n%s",
+          m2["skipped"], mout)
+    # A report with no skipped key is not a run report of this build.
+    with open(sa) as f:
+        old = json.load(f)
+    del old["skipped"]
+    noskip = os.path.join(d, "noskip.json")
+    with open(noskip, "w") as f:
+        json.dump(old, f)
+    _, _, err = run(["merge", noskip, sb], 2)
+    check("skipped, interrupted and summary expected" in err, "no skipped key: %s", err)
     check(m2["summary"]["runs"] == 6 and m2["summary"]["passed"] == 6, "summary %s", m2["summary"])
     # Exit 2: a run not run, an interrupted shard, no run at all.
     run(["merge", sa, sd], 2)

@@ -171,6 +171,7 @@ static const char expected_json[] =
         "\"op_errors_tolerated\": 0, \"op_errors_fatal\": 0, \"known\": false}\n"
         "],\n"
         " \"rules_never_fired\": [],\n"
+        " \"skipped\": [],\n"
         " \"sweeps\": [],\n"
         " \"interrupted\": false,\n"
         " \"summary\": {\"runs\": 5, \"passed\": 1, \"failed\": 1, \"crashed\": 1, \"hung\": 1, "
@@ -205,12 +206,12 @@ test_json_empty(void **state)
 	struct fl_report *r = new_report(&(struct fl_report_options){ .out = out });
 	assert_int_equal(fl_report_exit_status(r), 2); /* zero runs is never a pass */
 	char *text = written(r, fl_report_write_json);
-	assert_string_equal(
-	        text,
-	        "{\"runs\": [],\n \"rules_never_fired\": [],\n \"sweeps\": [],\n \"interrupted\": "
-	        "false,\n \"summary\": {\"runs\": 0, \"passed\": 0, "
-	        "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0, "
-	        "\"not_run\": 0, \"known\": 0}}\n");
+	assert_string_equal(text, "{\"runs\": [],\n \"rules_never_fired\": [],\n \"skipped\": "
+	                          "[],\n \"sweeps\": [],\n "
+	                          "\"interrupted\": "
+	                          "false,\n \"summary\": {\"runs\": 0, \"passed\": 0, "
+	                          "\"failed\": 0, \"crashed\": 0, \"hung\": 0, \"deadlocked\": 0, "
+	                          "\"not_run\": 0, \"known\": 0}}\n");
 	free(text);
 	fl_report_free(r);
 	fclose(out);
@@ -269,6 +270,51 @@ test_junit_exact(void **state)
 	free(text);
 	fl_report_free(r);
 	fclose(out);
+}
+
+/* A scenario skipped between runs: a TAP line of its own (numbered with
+ * the runs, counted in the plan), an entry of the JSON's skipped, a JUnit
+ * testcase with <skipped>, and a count on the summary line. */
+static void
+test_skipped(void **state)
+{
+	(void)state;
+	FILE *out = tmpfile(), *tap = tmpfile(), *json = tmpfile(), *junit = tmpfile();
+	struct fl_report_options opt = { .out = out, .tap = tap };
+	struct fl_run_result pass = result("smoke", 1, FL_VERDICT_PASS, "", "", "", 1, 0.5, "");
+	char err[256];
+	struct fl_report *r = new_report(&opt);
+
+	assert_fl(fl_report_add(r, &pass), 0);
+	assert_fl(fl_report_skipped(r, "cl #1", "a cluster runs in sim or proc mode"), 0);
+	pass.seed = 2;
+	assert_fl(fl_report_add(r, &pass), 0);
+	assert_fl(fl_report_finish(r, 1.0, err, sizeof err), 0);
+	assert_fl(fl_report_write_json(r, json), 0);
+	assert_fl(fl_report_write_junit(r, junit), 0);
+	char *human = slurp(out), *taptext = slurp(tap), *j = slurp(json), *x = slurp(junit);
+	assert_string_equal(taptext, "TAP version 13\n"
+	                             "ok 1 - smoke seed=1\n"
+	                             "ok 2 - cl \\#1 # SKIP a cluster runs in sim or proc mode\n"
+	                             "ok 3 - smoke seed=2\n"
+	                             "1..3\n");
+	assert_non_null(strstr(human, "2 runs: 2 passed, 0 failed, 0 crashed, 0 hung, 0 "
+	                              "deadlocked, 1 scenario skipped (1.00 s)\n"));
+	assert_non_null(strstr(j, "\n \"skipped\": [{\"scenario\": \"cl #1\", \"why\": \"a "
+	                          "cluster runs in sim or proc mode\"}],\n"));
+	assert_non_null(strstr(x, "<testsuites name=\"faultline\" tests=\"3\" "));
+	assert_non_null(strstr(x, "<testcase classname=\"cl #1\" name=\"cl #1\" "
+	                          "time=\"0.000000\">\n      <skipped message=\"a cluster runs in "
+	                          "sim or proc mode\"/>\n"));
+	free(human);
+	free(taptext);
+	free(j);
+	free(x);
+	fclose(out);
+	fclose(tap);
+	fclose(json);
+	fclose(junit);
+	fl_report_free(r);
 }
 
 static void
@@ -546,6 +592,7 @@ test_not_run(void **state)
 	        "\"known\": false}\n"
 	        "],\n"
 	        " \"rules_never_fired\": [],\n"
+	        " \"skipped\": [],\n"
 	        " \"sweeps\": [],\n"
 	        " \"interrupted\": false,\n"
 	        " \"summary\": {\"runs\": 2, \"passed\": 1, \"failed\": 0, \"crashed\": 0, "
@@ -968,6 +1015,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_json_empty),
 		cmocka_unit_test(test_junit_exact),
 		cmocka_unit_test(test_human_and_tap),
+		cmocka_unit_test(test_skipped),
 		cmocka_unit_test(test_tty_progress),
 		cmocka_unit_test(test_bad_verdict_and_unwritable),
 		cmocka_unit_test(test_python_reads_files),
