@@ -1181,6 +1181,15 @@ def case_pct_estimate():
     b, _, _ = run_json(scn, ["--seed", "5", "--runs", "3"], "pct-b", 0)
     check([r["trace_hash"] for r in a["runs"]] == [r["trace_hash"] for r in b["runs"]],
           "PCT runs with the estimate differ between two runs of one seed")
+    # A failure's printed seed reproduces it: seed 6 run alone, or in a
+    # batch from seed 4, is the run it was in the batch from seed 5 (the
+    # estimate is never the batch's first seed's).
+    c, _, _ = run_json(scn, ["--seed", "6", "--runs", "1"], "pct-c", 0)
+    e, _, _ = run_json(scn, ["--seed", "4", "--runs", "3"], "pct-e", 0)
+    want = dict((r["seed"], r["trace_hash"]) for r in a["runs"])
+    got = [(r["seed"], r["trace_hash"]) for r in c["runs"] + e["runs"] if r["seed"] in want]
+    check(len(got) == 3 and all(want[k] == h for k, h in got),
+          "a PCT run differs with the batch's first seed: %s against %s", got, want)
 
 
 def case_worker():
