@@ -1717,6 +1717,9 @@ cmd_run(int argc, char **argv)
 		.junit_path = junit,
 		.point_names = fl_fault_points(),
 		.baseline = baseline,
+		.batch_seed = p.seed,
+		.shard = p.shard_i + 1,
+		.shards = p.shard_n,
 		.baseline_partial = p.shard_n > 1 || p.sweep_limit > 0,
 		.record = baseline_out != NULL ? &recorded : NULL,
 	};

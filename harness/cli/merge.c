@@ -33,9 +33,10 @@ static const char usage_merge[] =
         "are summed), and \"interrupted\" when any shard was.  Prints the failures and\n"
         "the summary; --json and --junit write the merged report (- for stdout).\n"
         "Exit status as `run`'s: 0 every run passed, 1 some run did not pass, 2 a run not\n"
-        "run, no run at all, an interrupted shard, or an input that cannot be merged: one\n"
-        "that does not parse or whose summary disagrees with its runs, or a run that is in\n"
-        "two inputs (overlapping shards); then nothing is written.\n";
+        "run, no run at all, an interrupted shard, or inputs that cannot be merged: not\n"
+        "one whole batch (another seed or split, a shard twice or missing), one that does\n"
+        "not parse or whose summary disagrees with its runs, or a run that is in two\n"
+        "inputs (overlapping shards); then nothing is written.\n";
 
 /* One run of an input, and where it came from. */
 struct merged_run {
@@ -61,6 +62,8 @@ struct merge {
 	} * skips; /* skipped scenarios, one per scenario */
 	size_t nskips;
 	const char *interrupted; /* the first interrupted input, or NULL */
+	uint64_t seed, shards;   /* the batch of the first input */
+	const char **shard_path; /* per shard: the input that holds it, NULL: none yet */
 };
 
 static const char *const verdict_names[] = { "pass", "fail", "crash", "hang", "deadlock" };
@@ -212,6 +215,50 @@ read_run(const char *path, size_t i, const struct fli_json *r, struct fl_run_res
 	return 0;
 }
 
+/* The input's place in its batch ("batch": its --seed, shard I of N):
+ * every input of one batch, each shard once.  0, or -1 after saying why. */
+static int
+read_batch(struct merge *m, const char *path, const struct fli_json *b)
+{
+	uint64_t seed, shard, shards;
+
+	if (b == NULL || b->type != FL_JSON_OBJECT || get_u64(fli_json_get(b, "seed"), &seed) ||
+	    get_u64(fli_json_get(b, "shard"), &shard) ||
+	    get_u64(fli_json_get(b, "shards"), &shards) || shards == 0 || shards > 1000000 ||
+	    shard == 0 || shard > shards) {
+		fprintf(stderr,
+		        "faultline merge: %s: no batch (seed, shard and shards expected, the "
+		        "shard in 1..shards)\n",
+		        path);
+		return -1;
+	}
+	if (m->shard_path == NULL) {
+		if ((m->shard_path = calloc(shards, sizeof(*m->shard_path))) == NULL) {
+			fprintf(stderr, "faultline merge: out of memory\n");
+			return -1;
+		}
+		m->seed = seed;
+		m->shards = shards;
+	} else if (seed != m->seed || shards != m->shards) {
+		fprintf(stderr,
+		        "faultline merge: %s is shard %" PRIu64 "/%" PRIu64 " of seed %" PRIu64
+		        ", the first input of seed %" PRIu64 " in %" PRIu64
+		        " shards: not one batch (each shard must run with one --seed and one "
+		        "--shard I/N)\n",
+		        path, shard, shards, seed, m->seed, m->shards);
+		return -1;
+	}
+	if (m->shard_path[shard - 1] != NULL) {
+		fprintf(stderr,
+		        "faultline merge: %s and %s are both shard %" PRIu64 "/%" PRIu64
+		        ": each shard once\n",
+		        m->shard_path[shard - 1], path, shard, shards);
+		return -1;
+	}
+	m->shard_path[shard - 1] = path;
+	return 0;
+}
+
 /* Reads one input into m; 0, or -1 after saying why. */
 static int
 read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *nran)
@@ -294,6 +341,8 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 	}
 	if (intr->boolean && m->interrupted == NULL)
 		m->interrupted = path;
+	if (read_batch(m, path, fli_json_get(doc, "batch")) != 0)
+		goto out;
 	for (size_t i = 0; i < runs->count; i++) {
 		struct merged_run *grown =
 		        fli_grow(m->runs, &m->cap, m->nruns + 1, sizeof *grown, 256);
@@ -495,6 +544,15 @@ cmd_merge(int argc, char **argv)
 	}
 	if (m.nruns > 1)
 		qsort(m.runs, m.nruns, sizeof(*m.runs), pos_cmp);
+	/* A shard left out would read as a smaller green batch. */
+	for (uint64_t k = 0; k < m.shards; k++)
+		if (m.shard_path[k] == NULL) {
+			fprintf(stderr,
+			        "faultline merge: shard %" PRIu64 "/%" PRIu64 " of seed %" PRIu64
+			        " is missing: give every shard's report\n",
+			        k + 1, m.shards, m.seed);
+			goto out;
+		}
 
 	struct fl_report_options ro = {
 		.out = (json != NULL && strcmp(json, "-") == 0) ||
@@ -504,6 +562,10 @@ cmd_merge(int argc, char **argv)
 		.json_path = json,
 		.junit_path = junit,
 		.point_names = fl_fault_points(),
+		/* The batch whole: as the unsharded run would say it. */
+		.batch_seed = m.seed,
+		.shard = 1,
+		.shards = 1,
 	};
 	if (fl_report_new(&ro, &rep) != 0) {
 		fprintf(stderr, "faultline merge: out of memory\n");
@@ -560,5 +622,6 @@ out:
 	free(m.runs);
 	free(m.never);
 	free(m.skips);
+	free(m.shard_path);
 	return status;
 }

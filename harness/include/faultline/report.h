@@ -178,6 +178,9 @@ struct fl_report_options {
 	                                   KNOWN, not failures; NULL: none */
 	struct fl_baseline **record;    /* every distinct failure is noted here
 	                                   (--baseline-write); NULL: not recorded */
+	uint64_t batch_seed;            /* the batch's --seed */
+	uint64_t shard, shards;         /* this report is shard `shard` (1-based) of
+	                                   `shards`; 0 shards: no "batch" in the JSON */
 	bool baseline_partial;          /* the batch runs part of each scenario's runs
 	                                   (a shard, a sweep limit): an entry no run
 	                                   matched is not reported FIXED */

@@ -770,6 +770,10 @@ json_tail(const struct fl_report *r, FILE *f)
 	for (size_t i = 0; i < r->nsweeps; i++)
 		fprintf(f, "%s%s", i ? ", " : "", r->sweeps[i]);
 	fputc(']', f);
+	if (r->opt.shards > 0)
+		fprintf(f, ",\n \"batch\": {\"seed\": %llu, \"shard\": %llu, \"shards\": %llu}",
+		        (unsigned long long)r->opt.batch_seed, (unsigned long long)r->opt.shard,
+		        (unsigned long long)r->opt.shards);
 	fprintf(f, ",\n \"interrupted\": %s", r->interrupted ? "true" : "false");
 	fprintf(f,
 	        ",\n \"summary\": {\"runs\": %zu, \"passed\": %llu, \"failed\": %llu, "

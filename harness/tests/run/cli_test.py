@@ -3036,7 +3036,7 @@ def fake_run(scenario, seed, verdict="pass", **kw):
     return r
 
 
-def fake_report(path, runs, never=(), interrupted=False, skipped=()):
+def fake_report(path, runs, never=(), interrupted=False, skipped=(), shard=(1, 1)):
     names = {"pass": "passed", "fail": "failed", "crash": "crashed", "hang": "hung",
              "deadlock": "deadlocked", "not_run": "not_run"}
     summary = dict((v, 0) for v in names.values())
@@ -3045,6 +3045,7 @@ def fake_report(path, runs, never=(), interrupted=False, skipped=()):
     summary["runs"] = len(runs)
     with open(path, "w") as f:
         json.dump({"runs": runs, "rules_never_fired": list(never), "skipped": list(skipped),
+                   "batch": {"seed": 1, "shard": shard[0], "shards": shard[1]},
                    "interrupted": interrupted, "summary": summary}, f)
     return path
 
@@ -3117,24 +3118,45 @@ def case_merge():
     check(cm.stdout == "0 passed, 1 failed\n" and "  | [ RUN ] t\n" in cm.stderr and
           "  | child: add_publication: FL_ETIMEDOUT\n" in cm.stderr,
           "count.py on a failed meson test: %r\n%s", cm.stdout, cm.stderr)
-    # Overlaps: a shard twice, shards of different splits.  Nothing written.
+    # Not one batch: a shard twice, shards of another split or seed, a
+    # shard missing (each shard says its batch: seed, shard, shards).
+    # Nothing written.
     other = os.path.join(d, "other-1of2.json")
     run(common + ["--shard", "1/2", "--json", other], {0, 1, 2})
-    for inputs in ([shards[0], shards[1], shards[0]], [shards[0], other]):
+    seed2 = os.path.join(d, "seed2-3of3.json")
+    run(common[:common.index("--seed") + 1] + ["2"] + common[common.index("--seed") + 2:] +
+        ["--shard", "3/3", "--json", seed2], {0, 1, 2})
+    for inputs, want in (([shards[0], shards[1], shards[0]], "are both shard 1/3: each shard "
+                          "once"),
+                         ([shards[0], other], "is shard 1/2 of seed 21, the first input of "
+                          "seed 21 in 3 shards: not one batch"),
+                         ([shards[0], shards[1], seed2], "is shard 3/3 of seed 2, the first "
+                          "input of seed 21 in 3 shards: not one batch"),
+                         ([shards[0], shards[2]], "shard 2/3 of seed 21 is missing")):
         out_j = os.path.join(d, "refused.json")
         rc, out, err = run(["merge"] + inputs + ["--json", out_j], 2)
-        check("the shards overlap" in err and re.search(r"run \S+ seed=\d+", err),
-              "merge %s: no overlap message naming the run:\n%s", inputs, err)
+        check(want in err, "merge %s: %r not said:\n%s", inputs, want, err)
         check(not os.path.exists(out_j), "merge %s: wrote %s although refused", inputs, out_j)
+    # Runs in two inputs (a report edited by hand: its batch says another
+    # shard): refused, naming the run.
+    with open(shards[0]) as f:
+        o = json.load(f)
+    o["batch"]["shard"] = 2
+    twin = os.path.join(d, "twin.json")
+    with open(twin, "w") as f:
+        json.dump(o, f)
+    rc, out, err = run(["merge", shards[0], twin, shards[2]], 2)
+    check("the shards overlap" in err and re.search(r"run \S+ seed=\d+", err),
+          "no overlap message naming the run:\n%s", err)
     # rules_never_fired: intersected over the inputs that ran the scenario.
     sa = fake_report(os.path.join(d, "a.json"), [fake_run("s", 1), fake_run("s", 2)],
-                     [never_entry("s", 0, 2), never_entry("s", 1, 2)])
+                     [never_entry("s", 0, 2), never_entry("s", 1, 2)], shard=(1, 3))
     sb = fake_report(os.path.join(d, "b.json"), [fake_run("s", 3), fake_run("s", 4), fake_run("s", 5)],
-                     [never_entry("s", 0, 3)])
+                     [never_entry("s", 0, 3)], shard=(2, 3))
     # skipped: said once, whatever the shards that say it.
     skip = {"scenario": "u", "why": "a cluster runs in sim or proc mode"}
-    sc = fake_report(os.path.join(d, "c.json"), [fake_run("t", 1)], skipped=[skip])
-    sd = fake_report(os.path.join(d, "d.json"), [fake_run("s", 6, "not_run")])
+    sc = fake_report(os.path.join(d, "c.json"), [fake_run("t", 1)], skipped=[skip], shard=(3, 3))
+    sd = fake_report(os.path.join(d, "d.json"), [fake_run("s", 6, "not_run")], shard=(3, 3))
     mj2 = os.path.join(d, "m2.json")
     _, mout, _ = run(["merge", sa, sb, sc, "--json", mj2], 0)
     with open(mj2) as f:
@@ -3154,9 +3176,9 @@ def case_merge():
     check("skipped, interrupted and summary expected" in err, "no skipped key: %s", err)
     check(m2["summary"]["runs"] == 6 and m2["summary"]["passed"] == 6, "summary %s", m2["summary"])
     # Exit 2: a run not run, an interrupted shard, no run at all.
-    run(["merge", sa, sd], 2)
-    si = fake_report(os.path.join(d, "i.json"), [fake_run("t", 9)], interrupted=True)
-    rc, out, err = run(["merge", sa, si, "--json", mj2], 2)
+    run(["merge", sa, sb, sd], 2)
+    si = fake_report(os.path.join(d, "i.json"), [fake_run("t", 9)], interrupted=True, shard=(3, 3))
+    rc, out, err = run(["merge", sa, sb, si, "--json", mj2], 2)
     with open(mj2) as f:
         check(json.load(f)["interrupted"] is True, "an interrupted input: merged not interrupted")
     run(["merge", fake_report(os.path.join(d, "e.json"), [])], 2)
