@@ -166,6 +166,59 @@ check_domains(struct loader *l, const struct fl_scenario *s, yaml_node_t *pn)
 	return 0;
 }
 
+static bool scenario_has_op(const struct fl_scenario *s, enum fl_scn_op_kind kind);
+
+/* A fault rule on a point of a part the scenario never runs can never
+ * fire: a scenario written to test that fault would pass untested (the
+ * batch says only "never fired").  Refused, naming what the point needs.
+ * A prefix rule (transport/rr/ then a star) is judged by its part; a
+ * wider one (transport/ then a star), and libc's points, fit every
+ * scenario. */
+static int
+check_fault_domains(struct loader *l, const struct fl_scenario *s, yaml_node_t *fsn)
+{
+	bool driver = fl_scenario_uses_domain(s, FL_SCN_DOMAIN_PUBSUB) || s->cluster.nodes > 0;
+	bool reqrep = fl_scenario_uses_domain(s, FL_SCN_DOMAIN_REQREP);
+	const struct {
+		const char *prefix;
+		bool present;
+		const char *needs;
+	} parts[] = {
+		{ "transport/cluster/client/", scenario_has_op(s, FL_SCN_OP_CLUSTER_CONNECT),
+		  "a cluster client (cluster_connect)" },
+		{ "transport/cluster/", s->cluster.nodes > 0, "a cluster (the `cluster:` key)" },
+		{ "transport/rr/", reqrep, "request/response operations" },
+		{ "transport/chunk/", reqrep, "request/response operations" },
+		{ "transport/port/", reqrep, "request/response operations" },
+		{ "transport/client/", driver, "pub/sub operations or a cluster" },
+		{ "transport/driver/", driver, "pub/sub operations or a cluster" },
+		{ "transport/cmd/", driver, "pub/sub operations or a cluster" },
+		{ "transport/bcast/", driver, "pub/sub operations or a cluster" },
+		{ "transport/log/", driver, "pub/sub operations or a cluster" },
+		{ "target/", s->target != NULL, "a target (the `target:` key)" },
+	};
+
+	for (size_t i = 0; i < s->fault_count; i++) {
+		const char *pt = s->faults[i].point;
+
+		for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++) {
+			if (strncmp(pt, parts[k].prefix, strlen(parts[k].prefix)) != 0)
+				continue;
+			if (!parts[k].present) {
+				char f[32];
+
+				snprintf(f, sizeof f, "faults[%zu].point", i);
+				return fli_scn_fail(l, fli_scn_yline(fli_scn_yitem(l, fsn, i)), f,
+				                    "'%s' is never reached without %s, and this "
+				                    "scenario has none: the rule could never fire",
+				                    pt, parts[k].needs);
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
 static bool
 scenario_has_op(const struct fl_scenario *s, enum fl_scn_op_kind kind)
 {
@@ -662,6 +715,8 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 			return rc;
 	s->faults = faults;
 	s->fault_count = r->faults_count;
+	if ((rc = check_fault_domains(l, s, fsn)) != 0)
+		return rc;
 
 	/* properties */
 	yaml_node_t *pn = fli_scn_yget(l, root, "properties");

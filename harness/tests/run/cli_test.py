@@ -1873,19 +1873,24 @@ def case_op_errors():
           "reqrep-crash: %s", [(r["verdict"], r["op_errors_tolerated"], r["faults_fired"])
                                for r in rep["runs"]])
     check(rep["rules_never_fired"] == [], "rules_never_fired %s", rep["rules_never_fired"])
-    # A rule on a point the ops never reach: reported, not silent.
+    # A rule whose hit never comes: reported, not silent.
     nf = os.path.join(d, "never.yaml")
-    write_text(nf, "name: never-fires\ndescription: d\nmode: sim\nactors:\n  - name: a\n    ops:\n"
-                   "      - add_publication: {channel: ipc, stream: 1, as: p}\n"
-                   "      - remove_publication: {pub: p}\n"
-                   "faults:\n  - point: transport/rr/request_send\n    action: error\n"
-                   "properties: [no_leaked_files]\n")
+    write_text(nf, NEVER_FIRES)
     rep, out, err = run_json(nf, ["--seed", "1", "--runs", "4"], "operr-never", expect=0)
     check(rep["rules_never_fired"] == [{"scenario": "never-fires", "rule": 0, "line": 10,
-                                        "point": "transport/rr/request_send", "runs": 4}],
+                                        "point": "transport/shm/map", "runs": 4}],
           "rules_never_fired %s", rep["rules_never_fired"])
-    check("never-fires: fault rule faults[0] (line 10, transport/rr/request_send) never fired "
+    check("never-fires: fault rule faults[0] (line 10, transport/shm/map) never fired "
           "in 4 runs" in out + err, "no never-fired line:\n%s%s", out, err)
+    # A rule on a point of a part the scenario never runs could never
+    # fire: refused when the file loads, naming what the point needs.
+    nr = os.path.join(d, "unreachable.yaml")
+    write_text(nr, NEVER_FIRES.replace("transport/shm/map\n    action: error\n    when: {nth: "
+                                       "1000}", "transport/rr/request_send\n    action: error"))
+    _, _, err = run(["run", nr, "--runs", "1"], 2)
+    check(nr + ":10: faults[0].point: 'transport/rr/request_send' is never reached without "
+          "request/response operations, and this scenario has none" in err,
+          "an unreachable rule loads:\n%s", err)
 
 
 def case_points_reachable():
@@ -1906,9 +1911,18 @@ def case_points_reachable():
     scn = os.path.join(d, "reach.yaml")
 
     def one(text, tag):
+        """The run, or None when the point is of a part the host never
+        runs (refused as a rule that could never fire)."""
         write_text(scn, text)
-        rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "1"], "reach-" + tag, expect={0, 1})
-        return rep["runs"][0]
+        rd = tdir("reach-" + tag)
+        report = os.path.join(rd, "report.json")
+        rc, _, err = run(["run", scn, "-q", "--trace-dir", os.path.join(rd, "traces"), "--json",
+                          report, "--seed", "1", "--runs", "1"], {0, 1, 2})
+        if rc == 2:
+            check("the rule could never fire" in err, "%s: %s", tag, err)
+            return None
+        with open(report) as f:
+            return json.load(f)["runs"][0]
 
     bases = {}
     for h in hosts:
@@ -1932,6 +1946,8 @@ def case_points_reachable():
             for when in ("{nth: 1}", "{after: 1}"):
                 r = one(text + "faults:\n  - point: %s\n    action: error\n    when: %s\n"
                         % (p, when), "pt")
+                if r is None:
+                    break
                 if r["faults_fired"].get(p, 0) >= 1 and r["trace_hash"] != h0:
                     ok = True
                     break
@@ -3023,7 +3039,7 @@ def case_shard_sweep():
 NEVER_FIRES = ("name: never-fires\ndescription: d\nmode: sim\nactors:\n  - name: a\n    ops:\n"
                "      - add_publication: {channel: ipc, stream: 1, as: p}\n"
                "      - remove_publication: {pub: p}\n"
-               "faults:\n  - point: transport/rr/request_send\n    action: error\n"
+               "faults:\n  - point: transport/shm/map\n    action: error\n    when: {nth: 1000}\n"
                "properties: [no_leaked_files]\n")
 
 

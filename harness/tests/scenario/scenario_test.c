@@ -113,6 +113,10 @@ static const struct bad_case bad_cases[] = {
 	{ "bad/gauges_without_driver.yaml",
 	  "bad/gauges_without_driver.yaml:8: properties: gauges_zero judges pub/sub operations or "
 	  "a cluster (the driver's clients), and this scenario has none" },
+	{ "bad/fault_point_never_reached.yaml",
+	  "bad/fault_point_never_reached.yaml:12: faults[1].point: 'transport/rr/request_send' is "
+	  "never reached without request/response operations, and this scenario has none: the "
+	  "rule could never fire" },
 	{ "bad/empty_ops.yaml",
 	  "bad/empty_ops.yaml:6: actors[0]: an actor needs one op or more (`ops:` is "
 	  "empty)" },
