@@ -226,6 +226,17 @@ fli_scn_convert_fault(struct loader *l, const struct fli_raw_fault *a, yaml_node
 			                    "unknown error code '%s' (expected an FL_E* name)",
 			                    a->code);
 	}
+	/* Said where it would be dropped: a rule that names an error the op
+	 * never sees is a scenario that expects the wrong thing. */
+	if (cn)
+		return fli_scn_fail(l, fli_scn_yline(cn), base,
+		                    "code has no effect: a transport point fails with its own "
+		                    "error (transport/src/fault_points.def; `faultline show` "
+		                    "names it), a libc point with its errno (errno:)");
+	if (en && strncmp(o->point, "posix/", 6) != 0 && strncmp(o->point, "libc/", 5) != 0)
+		return fli_scn_fail(l, fli_scn_yline(en), base,
+		                    "errno applies to libc's points (posix/..., libc/...) only: a "
+		                    "transport point fails with its own error");
 	if (o->action == FL_SCN_FAULT_DELAY)
 		rc = fli_scn_u32_field(l, fn, base, "delay_ms", a->delay_ms, 1, MAX_MS, true, 0,
 		                       &o->delay_ms);
