@@ -223,8 +223,8 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	}
 	ar->faults_at_op = __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE);
 	ar->driver_faults_at_op = __atomic_load_n(&ar->run->driver_faults_fired, __ATOMIC_ACQUIRE);
-	ar->delays_at_op = __atomic_load_n(&ar->delays_fired, __ATOMIC_ACQUIRE);
-	ar->driver_delays_at_op = __atomic_load_n(&ar->run->driver_delays_fired, __ATOMIC_ACQUIRE);
+	ar->errors_at_op = __atomic_load_n(&ar->errors_fired, __ATOMIC_ACQUIRE);
+	ar->driver_errors_at_op = __atomic_load_n(&ar->run->driver_errors_fired, __ATOMIC_ACQUIRE);
 
 	switch (op->kind) {
 	case FL_SCN_OP_WAIT:

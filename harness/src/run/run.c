@@ -115,17 +115,14 @@ fli_op_fault_fired(const struct actor_run *ar)
 bool
 fli_op_fault_explains(const struct actor_run *ar, int rv)
 {
-	uint32_t faults = __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE) - ar->faults_at_op +
-	                  __atomic_load_n(&ar->run->driver_faults_fired, __ATOMIC_ACQUIRE) -
-	                  ar->driver_faults_at_op;
-	uint32_t delays = __atomic_load_n(&ar->delays_fired, __ATOMIC_ACQUIRE) - ar->delays_at_op +
-	                  __atomic_load_n(&ar->run->driver_delays_fired, __ATOMIC_ACQUIRE) -
-	                  ar->driver_delays_at_op;
+	uint32_t errors = __atomic_load_n(&ar->errors_fired, __ATOMIC_ACQUIRE) - ar->errors_at_op +
+	                  __atomic_load_n(&ar->run->driver_errors_fired, __ATOMIC_ACQUIRE) -
+	                  ar->driver_errors_at_op;
 
-	if (faults == 0)
-		return false;
-	if (faults > delays)
+	if (errors > 0)
 		return true;
+	if (!fli_op_fault_fired(ar))
+		return false;
 	/* Only delays: they move time, and nothing else. */
 	switch (rv) {
 	case FL_ETIMEDOUT:
@@ -139,6 +136,8 @@ fli_op_fault_explains(const struct actor_run *ar, int rv)
 	case FL_EFULL:
 	case FL_ELAPPED:
 	case FL_EPOOL_EMPTY:
+	case FL_ELIMIT:    /* requests unanswered, a table not yet drained */
+	case FL_ENO_PORTS: /* ports not yet given back */
 	case FL_ECRASHED:
 	case FL_ENOSERVER: return true;
 	default: return false;

@@ -74,9 +74,10 @@ struct actor_run {
 	uint32_t faults_fired;        /* fault rules that fired while this actor ran */
 	uint32_t faults_at_op;        /* faults_fired when the current op began */
 	uint32_t driver_faults_at_op; /* run->driver_faults_fired then */
-	uint32_t delays_fired; /* of faults_fired, the delay rules' (fli_op_fault_explains) */
-	uint32_t delays_at_op; /* delays_fired when the current op began */
-	uint32_t driver_delays_at_op;              /* run->driver_delays_fired then */
+	uint32_t
+	        errors_fired; /* of faults_fired, all but the delay rules' (fli_op_fault_explains) */
+	uint32_t errors_at_op;                     /* errors_fired when the current op began */
+	uint32_t driver_errors_at_op;              /* run->driver_errors_fired then */
 	uint32_t barrier_rounds[RUN_MAX_BARRIERS]; /* arrivals at each barrier */
 	uint64_t waits_at;                         /* (1 + index of the barrier it waits at) << 32 |
 	                            the round it waits for; 0: none.  One word,
@@ -163,7 +164,7 @@ struct run {
 	bool faults_silenced;         /* no rule fires from now on (a cluster's heal) */
 	bool sweep;                   /* a sweep run: its op errors are the point */
 	uint32_t driver_faults_fired; /* fault rules fired outside any actor (the driver) */
-	uint32_t driver_delays_fired; /* of those, the delay rules' */
+	uint32_t driver_errors_fired; /* of those, all but the delay rules' */
 	uint64_t rules_fired;         /* bit i: the scenario's fault rule i fired */
 	uint32_t violations;          /* fli_run_fail calls: the first is the verdict */
 	/* The second to fourth violations (a baseline knows a run only when

@@ -399,10 +399,11 @@ hook_fired(void *arg, const char *point, size_t rule)
 		__atomic_fetch_or(&r->rules_fired, 1ull << rule, __ATOMIC_RELAXED);
 	if (idx >= 0 && idx < FL_RUN_MAX_POINTS)
 		__atomic_fetch_add(&r->point_fired[idx], 1, __ATOMIC_RELAXED);
-	/* A delay's count first: an op that reads both sees it among the
-	 * faults (fli_op_fault_explains). */
-	if (rule < r->s->fault_count && r->s->faults[rule].action == FL_SCN_FAULT_DELAY)
-		__atomic_fetch_add(ar != NULL ? &ar->delays_fired : &r->driver_delays_fired, 1,
+	/* Every fault in faults_fired; all but delays in errors_fired too.
+	 * Each is read alone (fli_op_fault_explains): a fault that caused an
+	 * op's error is seen in both, whatever fires beside it. */
+	if (rule >= r->s->fault_count || r->s->faults[rule].action != FL_SCN_FAULT_DELAY)
+		__atomic_fetch_add(ar != NULL ? &ar->errors_fired : &r->driver_errors_fired, 1,
 		                   __ATOMIC_RELEASE);
 	if (ar != NULL)
 		__atomic_fetch_add(&ar->faults_fired, 1, __ATOMIC_RELEASE);
