@@ -199,7 +199,9 @@ parse_shard(const char *s, uint64_t *index, uint64_t *n)
 	if (slash == NULL || (size_t)(slash - s) >= sizeof(first))
 		return -1;
 	snprintf(first, sizeof(first), "%.*s", (int)(slash - s), s);
-	if (parse_u64(first, &i) != 0 || parse_u64(slash + 1, &count) != 0 || i < 1 || i > count)
+	/* At most a million shards: merge takes no more. */
+	if (parse_u64(first, &i) != 0 || parse_u64(slash + 1, &count) != 0 || i < 1 || i > count ||
+	    count > 1000000)
 		return -1;
 	*index = i - 1;
 	*n = count;
@@ -1419,6 +1421,28 @@ scenario_runs(const struct run_plan *p, const struct fl_scenario *s)
 	return p->runs ? p->runs : (s->budget_runs ? s->budget_runs : 100);
 }
 
+/* The batch's plan, which each of its shards shares: every scenario (its
+ * name, its file's hash, its mode and its runs, in order) and the sweep's
+ * settings.  merge refuses shards of different plans (another scenario
+ * list, another --runs or --mode): they are not one batch. */
+static uint64_t
+batch_plan(const struct run_plan *p, struct fl_scenario *const *list, size_t count, int mode)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	char buf[128];
+
+	for (size_t i = 0; i < count; i++) {
+		snprintf(buf, sizeof buf, "|%016llx %d %llu|",
+		         (unsigned long long)fl_scenario_hash(list[i]),
+		         mode >= 0 ? mode : (int)list[i]->mode,
+		         (unsigned long long)scenario_runs(p, list[i]));
+		h = fnv1a(fnv1a(h, list[i]->name), buf);
+	}
+	snprintf(buf, sizeof buf, "sweep %d %llu each-step %d", p->sweep,
+	         (unsigned long long)p->sweep_limit, p->each_step);
+	return fnv1a(h, buf);
+}
+
 /* How many of a scenario's n runs this shard makes, and the index of its
  * first (*first), when the batch's scenarios before it have `global` runs:
  * run k (seed + k) has global index global + k, and the shard keeps those
@@ -1718,6 +1742,7 @@ cmd_run(int argc, char **argv)
 		.point_names = fl_fault_points(),
 		.baseline = baseline,
 		.batch_seed = p.seed,
+		.batch_plan = batch_plan(&p, list, count, mode),
 		.shard = p.shard_i + 1,
 		.shards = p.shard_n,
 		.baseline_partial = p.shard_n > 1 || p.sweep_limit > 0,

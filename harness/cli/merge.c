@@ -63,6 +63,7 @@ struct merge {
 	size_t nskips;
 	const char *interrupted; /* the first interrupted input, or NULL */
 	uint64_t seed, shards;   /* the batch of the first input */
+	char plan[32];           /* ... and its plan */
 	const char **shard_path; /* per shard: the input that holds it, NULL: none yet */
 };
 
@@ -215,21 +216,33 @@ read_run(const char *path, size_t i, const struct fli_json *r, struct fl_run_res
 	return 0;
 }
 
-/* The input's place in its batch ("batch": its --seed, shard I of N):
- * every input of one batch, each shard once.  0, or -1 after saying why. */
+/* The input's place in its batch ("batch": its --seed, the plan of what
+ * it runs, shard I of N): every input of one batch, each shard once.  0,
+ * or -1 after saying why. */
 static int
 read_batch(struct merge *m, const char *path, const struct fli_json *b)
 {
 	uint64_t seed, shard, shards;
+	char plan[32];
 
 	if (b == NULL || b->type != FL_JSON_OBJECT || get_u64(fli_json_get(b, "seed"), &seed) ||
+	    get_str(fli_json_get(b, "plan"), plan, sizeof(plan), false, false) ||
 	    get_u64(fli_json_get(b, "shard"), &shard) ||
 	    get_u64(fli_json_get(b, "shards"), &shards) || shards == 0 || shards > 1000000 ||
 	    shard == 0 || shard > shards) {
 		fprintf(stderr,
-		        "faultline merge: %s: no batch (seed, shard and shards expected, the "
-		        "shard in 1..shards)\n",
+		        "faultline merge: %s: no batch (seed, plan, shard and shards expected, "
+		        "the shard in 1..shards, at most 1000000 shards)\n",
 		        path);
+		return -1;
+	}
+	if (m->shard_path != NULL && seed == m->seed && shards == m->shards &&
+	    strcmp(plan, m->plan) != 0) {
+		fprintf(stderr,
+		        "faultline merge: %s runs another plan than %s (plan %s, not %s: another "
+		        "list of scenarios, or another --runs, --mode or sweep): not one batch\n",
+		        path, m->shard_path[0] != NULL ? m->shard_path[0] : "the first input", plan,
+		        m->plan);
 		return -1;
 	}
 	if (m->shard_path == NULL) {
@@ -239,6 +252,7 @@ read_batch(struct merge *m, const char *path, const struct fli_json *b)
 		}
 		m->seed = seed;
 		m->shards = shards;
+		snprintf(m->plan, sizeof(m->plan), "%s", plan);
 	} else if (seed != m->seed || shards != m->shards) {
 		fprintf(stderr,
 		        "faultline merge: %s is shard %" PRIu64 "/%" PRIu64 " of seed %" PRIu64
@@ -319,7 +333,7 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 		size_t k;
 
 		if (get_str(fli_json_get(&skips->items[i], "scenario"), sk.scenario,
-		            sizeof(sk.scenario), false, false) ||
+		            sizeof(sk.scenario), false, true) ||
 		    get_str(fli_json_get(&skips->items[i], "why"), sk.why, sizeof(sk.why), false,
 		            true)) {
 			fprintf(stderr,
@@ -564,6 +578,7 @@ cmd_merge(int argc, char **argv)
 		.point_names = fl_fault_points(),
 		/* The batch whole: as the unsharded run would say it. */
 		.batch_seed = m.seed,
+		.batch_plan = strtoull(m.plan, NULL, 16),
 		.shard = 1,
 		.shards = 1,
 	};

@@ -179,6 +179,8 @@ struct fl_report_options {
 	struct fl_baseline **record;    /* every distinct failure is noted here
 	                                   (--baseline-write); NULL: not recorded */
 	uint64_t batch_seed;            /* the batch's --seed */
+	uint64_t batch_plan;            /* a hash of what the batch runs (its scenarios,
+	                                   modes and runs): every shard's the same */
 	uint64_t shard, shards;         /* this report is shard `shard` (1-based) of
 	                                   `shards`; 0 shards: no "batch" in the JSON */
 	bool baseline_partial;          /* the batch runs part of each scenario's runs

@@ -771,8 +771,11 @@ json_tail(const struct fl_report *r, FILE *f)
 		fprintf(f, "%s%s", i ? ", " : "", r->sweeps[i]);
 	fputc(']', f);
 	if (r->opt.shards > 0)
-		fprintf(f, ",\n \"batch\": {\"seed\": %llu, \"shard\": %llu, \"shards\": %llu}",
-		        (unsigned long long)r->opt.batch_seed, (unsigned long long)r->opt.shard,
+		fprintf(f,
+		        ",\n \"batch\": {\"seed\": %llu, \"plan\": \"%016llx\", \"shard\": %llu, "
+		        "\"shards\": %llu}",
+		        (unsigned long long)r->opt.batch_seed,
+		        (unsigned long long)r->opt.batch_plan, (unsigned long long)r->opt.shard,
 		        (unsigned long long)r->opt.shards);
 	fprintf(f, ",\n \"interrupted\": %s", r->interrupted ? "true" : "false");
 	fprintf(f,
