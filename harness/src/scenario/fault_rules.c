@@ -231,8 +231,8 @@ fli_scn_convert_fault(struct loader *l, const struct fli_raw_fault *a, yaml_node
 	if (cn)
 		return fli_scn_fail(l, fli_scn_yline(cn), base,
 		                    "code has no effect: a transport point fails with its own "
-		                    "error (transport/src/fault_points.def; `faultline show` "
-		                    "names it), a libc point with its errno (errno:)");
+		                    "error (the one its op reports), a libc point with its "
+		                    "errno (errno:)");
 	if (en && strncmp(o->point, "posix/", 6) != 0 && strncmp(o->point, "libc/", 5) != 0)
 		return fli_scn_fail(l, fli_scn_yline(en), base,
 		                    "errno applies to libc's points (posix/..., libc/...) only: a "

@@ -107,10 +107,12 @@ default_properties(const struct fl_scenario *s)
 			}
 		}
 	}
-	/* A cluster's nodes are pub/sub clients of the run's driver. */
+	/* A cluster's nodes are pub/sub clients of the run's driver (its
+	 * gauges); no_pending_registrations judges an actor's own pub/sub
+	 * client, which only pub/sub operations open (a cluster client's is
+	 * no_orphaned_registrations'). */
 	if (s->cluster.nodes > 0)
-		p |= FL_SCN_PROP_CLUSTER | FL_SCN_PROP_GAUGES_ZERO |
-		     FL_SCN_PROP_NO_PENDING_REGISTRATIONS;
+		p |= FL_SCN_PROP_CLUSTER | FL_SCN_PROP_GAUGES_ZERO;
 	/* The heap: every block a run allocates is freed by its end.  A
 	 * target's library is judged by its own target_resources and
 	 * target_heap (its allocations, caches included, are its own). */
@@ -132,10 +134,10 @@ check_domains(struct loader *l, const struct fl_scenario *s, yaml_node_t *pn)
 	} domains[] = {
 		{ FL_SCN_PROP_CLUSTER, "a cluster's nodes (the `cluster:` key)" },
 		{ FL_SCN_PROP_IMAGE_REFS | FL_SCN_PROP_DELIVERY_IN_ORDER | FL_SCN_PROP_NO_LOSS |
-		          FL_SCN_PROP_NO_DUPLICATES,
+		          FL_SCN_PROP_NO_DUPLICATES | FL_SCN_PROP_NO_PENDING_REGISTRATIONS,
 		  "pub/sub operations (add_publication, add_subscription, take_image, "
 		  "lookup_image)" },
-		{ FL_SCN_PROP_GAUGES_ZERO | FL_SCN_PROP_NO_PENDING_REGISTRATIONS,
+		{ FL_SCN_PROP_GAUGES_ZERO,
 		  "pub/sub operations or a cluster (the driver's clients)" },
 		{ FL_SCN_PROP_CHUNKS_BALANCED | FL_SCN_PROP_PORTS_ZERO |
 		          FL_SCN_PROP_MESSAGES_FREED_ONCE,
@@ -168,22 +170,36 @@ check_domains(struct loader *l, const struct fl_scenario *s, yaml_node_t *pn)
 
 static bool scenario_has_op(const struct fl_scenario *s, enum fl_scn_op_kind kind);
 
+/* The parts of the transport whose fault points only their own code
+ * reaches, and whether the scenario runs each. */
+struct point_part {
+	const char *prefix;
+	bool present;
+	const char *needs;
+};
+
+/* What a point needs that the scenario lacks, or NULL (its part runs, or
+ * it has none: transport/shm/, libc's). */
+static const char *
+point_missing(const struct point_part *parts, size_t n, const char *point)
+{
+	for (size_t k = 0; k < n; k++)
+		if (strncmp(point, parts[k].prefix, strlen(parts[k].prefix)) == 0)
+			return parts[k].present ? NULL : parts[k].needs;
+	return NULL;
+}
+
 /* A fault rule on a point of a part the scenario never runs can never
  * fire: a scenario written to test that fault would pass untested (the
  * batch says only "never fired").  Refused, naming what the point needs.
- * A prefix rule (transport/rr/ then a star) is judged by its part; a
- * wider one (transport/ then a star), and libc's points, fit every
- * scenario. */
+ * A prefix rule (a name ending in a star) is refused when no registered
+ * point it matches can be reached. */
 static int
 check_fault_domains(struct loader *l, const struct fl_scenario *s, yaml_node_t *fsn)
 {
 	bool driver = fl_scenario_uses_domain(s, FL_SCN_DOMAIN_PUBSUB) || s->cluster.nodes > 0;
 	bool reqrep = fl_scenario_uses_domain(s, FL_SCN_DOMAIN_REQREP);
-	const struct {
-		const char *prefix;
-		bool present;
-		const char *needs;
-	} parts[] = {
+	const struct point_part parts[] = {
 		{ "transport/cluster/client/", scenario_has_op(s, FL_SCN_OP_CLUSTER_CONNECT),
 		  "a cluster client (cluster_connect)" },
 		{ "transport/cluster/", s->cluster.nodes > 0, "a cluster (the `cluster:` key)" },
@@ -197,23 +213,38 @@ check_fault_domains(struct loader *l, const struct fl_scenario *s, yaml_node_t *
 		{ "transport/log/", driver, "pub/sub operations or a cluster" },
 		{ "target/", s->target != NULL, "a target (the `target:` key)" },
 	};
+	size_t nparts = sizeof(parts) / sizeof(parts[0]);
 
 	for (size_t i = 0; i < s->fault_count; i++) {
-		const char *pt = s->faults[i].point;
+		const char *pt = s->faults[i].point, *needs = NULL;
+		size_t n = strlen(pt);
 
-		for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++) {
-			if (strncmp(pt, parts[k].prefix, strlen(parts[k].prefix)) != 0)
-				continue;
-			if (!parts[k].present) {
-				char f[32];
+		if (n > 0 && pt[n - 1] == '*' && strncmp(pt, "transport/", 10) == 0) {
+			/* Needs what every point it matches needs (the first's
+			 * is said), or nothing when one of them is reached. */
+			for (const char *const *p = fl_fault_points(); *p != NULL; p++) {
+				const char *m;
 
-				snprintf(f, sizeof f, "faults[%zu].point", i);
-				return fli_scn_fail(l, fli_scn_yline(fli_scn_yitem(l, fsn, i)), f,
-				                    "'%s' is never reached without %s, and this "
-				                    "scenario has none: the rule could never fire",
-				                    pt, parts[k].needs);
+				if (strncmp(*p, pt, n - 1) != 0)
+					continue;
+				if ((m = point_missing(parts, nparts, *p)) == NULL) {
+					needs = NULL;
+					break;
+				}
+				if (needs == NULL)
+					needs = m;
 			}
-			break;
+		} else {
+			needs = point_missing(parts, nparts, pt);
+		}
+		if (needs != NULL) {
+			char f[48];
+
+			snprintf(f, sizeof f, "faults[%zu].point", i);
+			return fli_scn_fail(l, fli_scn_yline(fli_scn_yitem(l, fsn, i)), f,
+			                    "'%s' is never reached without %s, and this scenario "
+			                    "has none: the rule could never fire",
+			                    pt, needs);
 		}
 	}
 	return 0;

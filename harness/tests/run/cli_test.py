@@ -1891,6 +1891,13 @@ def case_op_errors():
     check(nr + ":10: faults[0].point: 'transport/rr/request_send' is never reached without "
           "request/response operations, and this scenario has none" in err,
           "an unreachable rule loads:\n%s", err)
+    # A prefix is judged by the points it matches: transport/rr* reaches
+    # none here, transport/* and transport/shm/* do.
+    for prefix, want in (("transport/rr*", 2), ("transport/*", 0), ("transport/shm/*", 0)):
+        write_text(nr, NEVER_FIRES.replace("transport/shm/map\n", prefix + "\n"))
+        _, _, err = run(["run", nr, "--runs", "1", "-q"], want)
+        check(want == 0 or "'transport/rr*' is never reached without request/response "
+              "operations" in err, "%s: %s", prefix, err)
 
 
 def case_points_reachable():
@@ -3061,7 +3068,8 @@ def fake_report(path, runs, never=(), interrupted=False, skipped=(), shard=(1, 1
     summary["runs"] = len(runs)
     with open(path, "w") as f:
         json.dump({"runs": runs, "rules_never_fired": list(never), "skipped": list(skipped),
-                   "batch": {"seed": 1, "shard": shard[0], "shards": shard[1]},
+                   "batch": {"seed": 1, "plan": "00000000000000aa", "shard": shard[0],
+                             "shards": shard[1]},
                    "interrupted": interrupted, "summary": summary}, f)
     return path
 
@@ -3142,13 +3150,22 @@ def case_merge():
     seed2 = os.path.join(d, "seed2-3of3.json")
     run(common[:common.index("--seed") + 1] + ["2"] + common[common.index("--seed") + 2:] +
         ["--shard", "3/3", "--json", seed2], {0, 1, 2})
+    # Shard 3 of the same seed and split, but of another plan: two runs a
+    # scenario, or one scenario fewer.
+    runs2 = os.path.join(d, "runs2-3of3.json")
+    run(common[:common.index("--runs") + 1] + ["2"] + common[common.index("--runs") + 2:] +
+        ["--shard", "3/3", "--json", runs2], {0, 1, 2})
+    fewer = os.path.join(d, "fewer-3of3.json")
+    run([x for x in common if x != nf] + ["--shard", "3/3", "--json", fewer], {0, 1, 2})
     for inputs, want in (([shards[0], shards[1], shards[0]], "are both shard 1/3: each shard "
                           "once"),
                          ([shards[0], other], "is shard 1/2 of seed 21, the first input of "
                           "seed 21 in 3 shards: not one batch"),
                          ([shards[0], shards[1], seed2], "is shard 3/3 of seed 2, the first "
                           "input of seed 21 in 3 shards: not one batch"),
-                         ([shards[0], shards[2]], "shard 2/3 of seed 21 is missing")):
+                         ([shards[0], shards[2]], "shard 2/3 of seed 21 is missing"),
+                         ([shards[0], shards[1], runs2], "runs another plan than"),
+                         ([shards[0], shards[1], fewer], "runs another plan than")):
         out_j = os.path.join(d, "refused.json")
         rc, out, err = run(["merge"] + inputs + ["--json", out_j], 2)
         check(want in err, "merge %s: %r not said:\n%s", inputs, want, err)
