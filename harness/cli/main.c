@@ -1715,6 +1715,21 @@ cmd_run(int argc, char **argv)
 	if (load_all((const char *const *)argv + optind, (size_t)(argc - optind), &list, &count) !=
 	    0)
 		return EXIT_USAGE;
+	/* Run k uses seed + k: a batch whose seeds would pass 2^64-1 wrapped
+	 * to 0 and printed seeds the batch never asked for. */
+	for (size_t i = 0; i < count; i++) {
+		uint64_t n = scenario_runs(&p, list[i]);
+		if (n - 1 > UINT64_MAX - p.seed) {
+			fprintf(stderr,
+			        "faultline run: seed %" PRIu64 " with %" PRIu64
+			        " runs of %s passes "
+			        "%" PRIu64 " (run k uses seed S+k): give --seed %" PRIu64
+			        " or less\n",
+			        p.seed, n, list[i]->name, UINT64_MAX, UINT64_MAX - (n - 1));
+			fl_scenario_list_free(list, count);
+			return EXIT_USAGE;
+		}
+	}
 	p.rc.timeout_ms = p.timeout_ms;
 	if (baseline_path != NULL &&
 	    fl_baseline_load(baseline_path, &baseline, err, sizeof(err)) != 0) {

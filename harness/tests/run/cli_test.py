@@ -483,6 +483,8 @@ BAD_ARGS = [
     ["run", SMOKE, "--timeout", "soon"],
     ["run", SMOKE, "--no-such-option"],
     ["run", SMOKE, "--seed"],
+    # Run k uses seed S+k: 2^64-1 with two runs would wrap to seed 0.
+    ["run", SMOKE, "--seed", "18446744073709551615", "--runs", "2"],
     ["replay"],
     ["replay", "a.trace", "b.trace"],
     ["shrink"],
