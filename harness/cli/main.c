@@ -1848,6 +1848,14 @@ cmd_run(int argc, char **argv)
 		fl_report_set_interrupted(rep, fl_signal_name(sig));
 	fl_report_counts(rep, &cnt);
 	status = fl_report_exit_status(rep);
+	/* A shard past the batch's last run (more shards than runs) holds
+	 * none of them, and that is the split's doing, not a fault: its
+	 * report, which merge requires, says so, and merge judges the
+	 * batch (it refuses one of no run at all). */
+	bool empty_shard = sig == 0 && cnt.runs == 0 && cnt.not_run == 0 && p.shard_n > 1 &&
+	                   planned == 0 && global > 0;
+	if (empty_shard)
+		status = 0;
 	if (skip_lost) {
 		/* The reports cannot say what was skipped: not a clean batch. */
 		fprintf(stderr, "faultline: out of memory: a skipped scenario is not in the "
@@ -1877,12 +1885,18 @@ cmd_run(int argc, char **argv)
 	else if (cnt.not_run > 0)
 		fprintf(stderr, "faultline: %" PRIu64 " of %" PRIu64 " runs were not run: %s\n",
 		        cnt.not_run, cnt.runs, first_not_run);
-	else if (cnt.runs == 0)
+	else if (cnt.runs == 0 && !empty_shard)
 		fprintf(stderr, "faultline: no run was executed: %s\n",
 		        count == 0         ? "no scenario"
 		        : skipped == count ? "every scenario was skipped (see above)"
 		        : p.shard_n > 1    ? "this shard holds none of the requested runs"
 		                           : "no run was started");
+	if (empty_shard)
+		fprintf(stderr,
+		        "faultline: shard %" PRIu64 "/%" PRIu64 " holds none of the batch's "
+		        "%" PRIu64 " runs (more shards than runs): exit 0; merge its report with "
+		        "the other shards', which judges the batch\n",
+		        p.shard_i + 1, p.shard_n, global);
 	fli_runner_shutdown();
 	batch_report = NULL;
 	fl_report_free(rep);

@@ -932,9 +932,28 @@ def case_zero_runs():
     scn = src("harness/tests/run/scenarios/posix-open-image.yaml")
     rc, out, err = run(["run", scn, "--mode", "sim", "--runs", "1", "-q"], 2)
     check("no run was executed: every scenario was skipped" in err, "skipped: %s", err)
-    rc, out, err = run(["run", src(SMOKE), "--runs", "1", "--shard", "2/2", "--seed", "1", "-q",
-                        "--trace-dir", os.path.join(d, "tr")], 2)
-    check("no run was executed" in err and "shard" in err, "empty shard: %s", err)
+    # A shard past the batch's last run (more shards than runs): exit 0,
+    # and its report is one merge needs (and merge alone judges the batch).
+    shards = []
+    for i in (1, 2):
+        j = os.path.join(d, "empty-shard-%d.json" % i)
+        shards.append(j)
+        rc, out, err = run(["run", src(SMOKE), "--runs", "1", "--shard", "%d/2" % i, "--seed", "1",
+                            "-q", "--trace-dir", os.path.join(d, "tr"), "--json", j], 0)
+    check("shard 2/2 holds none of the batch's 1 runs" in err and "merge" in err,
+          "empty shard: %s", err)
+    with open(shards[1]) as f:
+        rep = json.load(f)
+    check(len(rep["runs"]) == 0 and rep["batch"]["shard"] == 2, "empty shard's report: %s",
+          rep)
+    rc, out, err = run(["merge", shards[1]], 2)
+    check("shard 1/2" in err and "missing" in err, "merge of the empty shard alone: %s", err)
+    rc, out, err = run(["merge"] + shards, 0)
+    check("1 runs: 1 passed" in out + err, "merge of both shards: %s%s", out, err)
+    # A sharded batch whose every scenario is skipped is no run at all.
+    rc, out, err = run(["run", scn, "--mode", "sim", "--runs", "1", "--shard", "2/2", "--seed",
+                        "1", "-q"], 2)
+    check("no run was executed" in err, "skipped, sharded: %s", err)
 
 
 def case_json_stdout():
