@@ -53,47 +53,15 @@ known_point(const char *point, bool *registered)
 	       strncmp(point, "posix/", 6) == 0 || strncmp(point, "libc/", 5) == 0;
 }
 
-/* Edit distance of a and b (each at most 127 bytes counted). */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[128];
-	if (la > 127)
-		la = 127;
-	if (lb > 127)
-		lb = 127;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
 /* The registered point nearest to `point`, if near enough to be a typo. */
 static const char *
 nearest_point(const char *point)
 {
-	const char *best = NULL;
-	size_t bd = (size_t)-1;
-	for (const char *const *p = fl_fault_points(); *p != NULL; p++) {
-		size_t d = edit_distance(point, *p);
-		if (d < bd) {
-			bd = d;
-			best = *p;
-		}
-	}
-	return bd <= 3 || bd <= strlen(point) / 4 ? best : NULL;
+	size_t n = 0;
+	const char *const *names = fl_fault_points();
+	while (names[n] != NULL)
+		n++;
+	return fli_scn_nearest(point, names, n);
 }
 
 int

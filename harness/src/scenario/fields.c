@@ -393,3 +393,50 @@ fli_scn_enum_field(struct loader *l, yaml_node_t *map, const char *base, const c
 	return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, map, key)), f,
 	                    "must be one of %s (got '%s')", list, raw);
 }
+
+/* Edit distance of a and b (each at most 127 bytes counted). */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[128];
+	if (la > 127)
+		la = 127;
+	if (lb > 127)
+		lb = 127;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+const char *
+fli_scn_nearest(const char *word, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t bd = (size_t)-1;
+	for (size_t i = 0; i < n; i++) {
+		if (names[i] == NULL)
+			continue;
+		size_t d = edit_distance(word, names[i]);
+		if (d < bd) {
+			bd = d;
+			best = names[i];
+		}
+	}
+	/* A quarter of the word, at least one edit: "no_leaks" is not taken
+	 * for no_loss (3 edits), "ofer" is for offer. */
+	size_t most = strlen(word) / 4;
+	return bd <= (most > 1 ? most : 1) ? best : NULL;
+}

@@ -422,6 +422,10 @@ cyaml_error(struct loader *l, cyaml_err_t e)
 		char f[320];
 		fli_scn_yget_k(l, n, key, &kl);
 		fli_scn_join(f, sizeof f, path, key);
+		const char *near = in_ops ? fli_scn_nearest_op(key) : NULL;
+		if (near != NULL)
+			return fli_scn_fail(l, kl ? kl : inner_line, f,
+			                    "unknown operation (did you mean %s?)", near);
 		if (in_ops)
 			return fli_scn_fail(l, kl ? kl : inner_line, f, "unknown operation");
 		return fli_scn_fail(l, kl ? kl : inner_line, f, "unknown key");
@@ -781,6 +785,21 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 			for (int j = 0; j < FL_SCN_PROP_COUNT; j++)
 				snprintf(known + strlen(known), sizeof known - strlen(known),
 				         "%s%s", j ? ", " : "", prop_names[j]);
+			/* target_properties is a 32-bit mask: at most 32 of its own. */
+			const char *cand[FL_SCN_PROP_COUNT + 32];
+			size_t nc = 0;
+			for (int j = 0; j < FL_SCN_PROP_COUNT; j++)
+				cand[nc++] = prop_names[j];
+			for (int j = 0;
+			     j < 32 && s->target != NULL && s->target->properties != NULL &&
+			     s->target->properties[j].name != NULL;
+			     j++)
+				cand[nc++] = s->target->properties[j].name;
+			const char *near = fli_scn_nearest(r->properties[i], cand, nc);
+			if (near != NULL)
+				return fli_scn_fail(l, line, f,
+				                    "unknown property '%s' (did you mean %s?)",
+				                    r->properties[i], near);
 			return fli_scn_fail(l, line, f, "unknown property '%s' (known: %s)",
 			                    r->properties[i], known);
 		}

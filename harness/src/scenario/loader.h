@@ -41,8 +41,8 @@ enum {
 struct pending_ref {
 	const char *name;
 	fl_scn_ref *slot;
-	unsigned kinds; /* REF_* bits accepted */
-	bool cross_ok;  /* may name another client's object */
+	unsigned kinds;          /* REF_* bits accepted */
+	bool cross_ok;           /* may name another client's object */
 	const char *target_kind; /* a target object's kind it must be, or NULL */
 	int line, actor, op;
 	char field[128];
@@ -92,6 +92,11 @@ int fli_scn_fail_nomem(struct loader *l);
 void fli_scn_warn(struct loader *l, int line, const char *field, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 const char *fli_scn_adup(struct loader *l, const char *str);
+/* The one of names[0..n) (NULLs skipped) nearest to `word` by edit
+ * distance, if near enough to be a typo of it (fields.c); else NULL. */
+const char *fli_scn_nearest(const char *word, const char *const *names, size_t n);
+/* The built-in operation nearest to `name`, if a typo of it (ops.c). */
+const char *fli_scn_nearest_op(const char *name);
 
 /* The libyaml document (fields.c): node by id, 1-based line (0 for NULL),
  * null scalars, mapping lookup (with the key's line), sequence items. */

@@ -236,6 +236,15 @@ static const char *const op_names[FL_SCN_OP__COUNT] = {
 #undef FL_SCN_OP
 };
 
+const char *
+fli_scn_nearest_op(const char *name)
+{
+	const char *cand[FL_SCN_OP__COUNT];
+	memcpy(cand, op_names, sizeof cand);
+	cand[FL_SCN_OP_TARGET] = NULL; /* not a name a scenario writes */
+	return fli_scn_nearest(name, cand, FL_SCN_OP__COUNT);
+}
+
 static const enum fl_scn_domain op_domains[FL_SCN_OP__COUNT] = {
 #define FL_SCN_OP(KIND, name, DOMAIN, EXPECT) [FL_SCN_OP_##KIND] = FL_SCN_DOMAIN_##DOMAIN,
 #include "faultline/scenario_ops.def"
@@ -916,6 +925,10 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 			kind = k;
 	if (kind < 0 && (top = fli_target_op_in(l->target, kname, &tgt)) != NULL)
 		kind = FL_SCN_OP_TARGET;
+	const char *near = kind < 0 ? fli_scn_nearest_op(kname) : NULL;
+	if (near != NULL)
+		return fli_scn_fail(l, op->line, obase, "unknown operation '%s' (did you mean %s?)",
+		                    kname, near);
 	if (kind < 0)
 		return fli_scn_fail(l, op->line, obase, "unknown operation '%s'%s", kname,
 		                    l->s->target == NULL && l->target == NULL

@@ -1550,9 +1550,13 @@ def case_targets():
          ":11: faults[0]: 'target/alloc' takes action error only (the call returns NULL, "
          "ENOMEM), not delay", ""),
         # The target's own properties are named beside the built-in ones.
-        (head + "      - q_open: {as: q}\nproperties: [messages_conserve]\n",
-         ":9: properties[0]: unknown property 'messages_conserve' (known: target "
+        (head + "      - q_open: {as: q}\nproperties: [frobs_counted]\n",
+         ":9: properties[0]: unknown property 'frobs_counted' (known: target "
          "messages_conserved; built in: image_refs,", ""),
+        # A typo of the target's own property is named.
+        (head + "      - q_open: {as: q}\nproperties: [messages_conserve]\n",
+         ":9: properties[0]: unknown property 'messages_conserve' (did you mean "
+         "messages_conserved?)", ""),
         (head + "      - q_open: {as: q}\nproperties: [messages_conserved, messages_conserved]\n",
          ":9: properties[1]: property 'messages_conserved' is listed twice", ""),
     ]

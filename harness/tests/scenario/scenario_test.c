@@ -35,7 +35,7 @@ static const struct bad_case bad_cases[] = {
 	{ "bad/empty.yaml", "bad/empty.yaml:1: (top): empty scenario file" },
 	{ "bad/unknown_key.yaml", "bad/unknown_key.yaml:6: actors[0].knd: unknown key" },
 	{ "bad/unknown_op.yaml",
-	  "bad/unknown_op.yaml:7: actors[0].ops[0].ofer: unknown operation" },
+	  "bad/unknown_op.yaml:7: actors[0].ops[0].ofer: unknown operation (did you mean offer?)" },
 	{ "bad/scalar_op.yaml",
 	  "bad/scalar_op.yaml:8: actors[0].ops[1]: an operation is a mapping with exactly one key, "
 	  "e.g. '- close_client: {}'" },
@@ -75,6 +75,9 @@ static const struct bad_case bad_cases[] = {
 	{ "bad/cancel_without_async.yaml",
 	  "bad/cancel_without_async.yaml:7: actors[0].ops[0].add_subscription.cancel_at: needs "
 	  "async: true" },
+	{ "bad/misspelt_property.yaml",
+	  "bad/misspelt_property.yaml:10: properties[0]: unknown property 'no_leaked_file' (did "
+	  "you mean no_leaked_files?)" },
 	{ "bad/unknown_property.yaml",
 	  "bad/unknown_property.yaml:8: properties[1]: unknown property 'no_leaks' (known: "
 	  "image_refs, no_leaked_files, gauges_zero, no_pending_registrations, no_new_fds, "
