@@ -354,6 +354,17 @@ MUTANTS = [
         "cases": [],
         "expect": ["cli_op_errors"],
     },
+    {
+        "id": "node-fault-excuses-any-op",
+        "half": "harness",
+        "file": "harness/src/run/run.c",
+        "old": "\tif (ar->op_sees_nodes)\n\t\treturn all;",
+        "new": "\tif (ar->op_sees_nodes || n >= 0)\n\t\treturn all;",
+        "what": "a cluster node's fault excuses the error of any op under way, pub/sub ones too",
+        "covers": ["operations"],
+        "cases": [],
+        "expect": ["cli_op_errors"],
+    },
     # ------------------------------------------------------------------
     {
         "id": "target-heap-leak-tolerate-one-block",

@@ -76,8 +76,11 @@ struct actor_run {
 	uint32_t driver_faults_at_op; /* run->driver_faults_fired then */
 	uint32_t
 	        errors_fired; /* of faults_fired, all but the delay rules' (fli_op_fault_explains) */
-	uint32_t errors_at_op;                     /* errors_fired when the current op began */
-	uint32_t driver_errors_at_op;              /* run->driver_errors_fired then */
+	uint32_t errors_at_op;        /* errors_fired when the current op began */
+	uint32_t driver_errors_at_op; /* run->driver_errors_fired then */
+	uint32_t node_faults_at_op;   /* run->node_faults_fired then */
+	uint32_t node_errors_at_op;   /* run->node_errors_fired then */
+	bool op_sees_nodes;           /* the current op can meet a node's fault (cluster, run) */
 	uint32_t barrier_rounds[RUN_MAX_BARRIERS]; /* arrivals at each barrier */
 	uint64_t waits_at;                         /* (1 + index of the barrier it waits at) << 32 |
 	                            the round it waits for; 0: none.  One word,
@@ -165,8 +168,12 @@ struct run {
 	bool sweep;                   /* a sweep run: its op errors are the point */
 	uint32_t driver_faults_fired; /* fault rules fired outside any actor (the driver) */
 	uint32_t driver_errors_fired; /* of those, all but the delay rules' */
-	uint64_t rules_fired;         /* bit i: the scenario's fault rule i fired */
-	uint32_t violations;          /* fli_run_fail calls: the first is the verdict */
+	/* Of driver_faults_fired and driver_errors_fired, those that fired in
+	 * a cluster node: they excuse errors of cluster and run ops only (a
+	 * dropped Raft message does not make a pub/sub image go missing). */
+	uint32_t node_faults_fired, node_errors_fired;
+	uint64_t rules_fired; /* bit i: the scenario's fault rule i fired */
+	uint32_t violations;  /* fli_run_fail calls: the first is the verdict */
 	/* The second to fourth violations (a baseline knows a run only when
 	 * it knows every one). */
 	struct {

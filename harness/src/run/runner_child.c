@@ -385,6 +385,26 @@ describe_ops(char *buf, size_t len, bool leak_check)
 		list_actor_ops(r, buf + n, len - (size_t)n);
 }
 
+/* Is the code outside any actor that hit `point` a cluster node's: a
+ * node process, a sim life the cluster named node<i>, or a node's own
+ * point (transport/cluster/, but for the cluster client's, which runs in
+ * actors)? */
+static bool
+in_node(const struct run *r, const char *point)
+{
+	const char *name = fl_sim_current_name();
+	unsigned id;
+	char end;
+
+	if (proc_node >= 0)
+		return true;
+	if (strncmp(point, "transport/cluster/", 18) == 0 &&
+	    strncmp(point, "transport/cluster/client/", 25) != 0)
+		return true;
+	return r->s->cluster.nodes > 0 && name != NULL &&
+	       sscanf(name, "node%u%c", &id, &end) == 1 && id < r->s->cluster.nodes;
+}
+
 /* A fault fired: counted for the point, and for the actor whose operation
  * it fired in, or for the driver (outside any actor).  The counters live
  * in the run, shared with process actors. */
@@ -401,8 +421,15 @@ hook_fired(void *arg, const char *point, size_t rule)
 		__atomic_fetch_add(&r->point_fired[idx], 1, __ATOMIC_RELAXED);
 	/* Every fault in faults_fired; all but delays in errors_fired too.
 	 * Each is read alone (fli_op_fault_explains): a fault that caused an
-	 * op's error is seen in both, whatever fires beside it. */
-	if (rule >= r->s->fault_count || r->s->faults[rule].action != FL_SCN_FAULT_DELAY)
+	 * op's error is seen in both, whatever fires beside it.  A cluster
+	 * node's is counted as a node's first (run.c, driver_only). */
+	bool error = rule >= r->s->fault_count || r->s->faults[rule].action != FL_SCN_FAULT_DELAY;
+	if (ar == NULL && in_node(r, point)) {
+		if (error)
+			__atomic_fetch_add(&r->node_errors_fired, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&r->node_faults_fired, 1, __ATOMIC_RELEASE);
+	}
+	if (error)
 		__atomic_fetch_add(ar != NULL ? &ar->errors_fired : &r->driver_errors_fired, 1,
 		                   __ATOMIC_RELEASE);
 	if (ar != NULL)

@@ -1868,6 +1868,17 @@ def case_op_errors():
         "operation" in r["detail"] and r["faults_fired"].get("transport/client/heartbeat", 0) > 0
         for r in rep["runs"]), "a delay excused an error it cannot cause: %s",
           [(r["verdict"], r["property"], r["detail"]) for r in rep["runs"]])
+    # A cluster node's fault fired during the op: it excuses cluster and
+    # run ops only, never a pub/sub op's FL_ENOENT.
+    rep, out, err = run_json("harness/tests/run/scenarios/op-error-beside-node-fault.yaml",
+                             ["--seed", "1"], "operr-node", expect=1)
+    check(len(rep["runs"]) == 3 and all(
+        r["verdict"] == "fail" and r["property"] == "operations" and
+        "actor sub: take_image (line 17): image: FL_ENOENT (no fault fired in this "
+        "operation" in r["detail"] and
+        sum(v for k, v in r["faults_fired"].items() if k.startswith("transport/cluster/send/")) > 0
+        for r in rep["runs"]), "a node's fault excused a pub/sub op's error: %s",
+          [(r["verdict"], r["property"], r["detail"], r["faults_fired"]) for r in rep["runs"]])
     # Declared: the same scenario passes, the errors counted as tolerated.
     d = tdir("operr-expect")
     with open(src(scn)) as f:
