@@ -6,7 +6,8 @@
  * detail with what changes from run to run taken out: a run of digits
  * becomes N (seeds, counts, hit and allocation call numbers, times)
  * unless it says where or what (an op's line, a block's size, an offset
- * in a block, a hex code offset: kept), every absolute path becomes PATH
+ * in a block, a hex code offset, digits within a name such as node1 or
+ * a gauge g2: kept), every absolute path becomes PATH
  * (trace and history files), and a crash's detail stops before the ops
  * the actors happened to be in (a sanitizer's report's too).  An entry
  * with "sanitizer": "address" (or "undefined", "thread") applies only in
@@ -17,6 +18,7 @@
  * crash site, another kind of block, has another.  A run that found
  * more than one violation is never known (report.c).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +124,12 @@ fl_baseline_signature(const char *detail, char *out, size_t len)
 			for (q = p + 2; q < end && strchr("0123456789abcdefABCDEF", *q) != NULL;
 			     q++)
 				;
+		} else if (*p >= '0' && *p <= '9' && p > detail &&
+		           (isalpha((unsigned char)p[-1]) || p[-1] == '_')) {
+			/* Part of a name (a gauge g2, node1): two names are two
+			 * places, not one. */
+			while (q < end && (isalnum((unsigned char)*q) || *q == '_'))
+				q++;
 		} else if (*p >= '0' && *p <= '9') {
 			while (q < end && *q >= '0' && *q <= '9')
 				q++;

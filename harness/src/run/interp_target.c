@@ -447,12 +447,13 @@ judge_gauges(struct run *r, const char *who)
 	for (const struct fl_target_gauge *g = t->gauges; g->name != NULL; g++) {
 		int64_t v = g->read(here.state);
 
-		if (v != 0) {
+		/* Each its own violation: a baseline that knows one leak
+		 * must not hide another (a run is known only when every
+		 * violation is). */
+		if (v != 0)
 			fli_run_fail(r, "target_resources",
 			             "target %s: %s is %lld once every object of %s closed",
 			             t->name, g->name, (long long)v, who);
-			return;
-		}
 	}
 }
 
