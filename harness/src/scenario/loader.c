@@ -995,8 +995,13 @@ load_target(struct loader *l)
 		                    "expected the path of a target's shared object");
 	v = (const char *)n->data.scalar.value;
 	slash = strrchr(l->path, '/');
-	if (v[0] == '/' || slash == NULL)
+	/* A path without a slash is a name dlopen looks for in the
+	 * library path: one beside a scenario in the working directory is
+	 * "./NAME". */
+	if (v[0] == '/')
 		snprintf(path, sizeof(path), "%s", v);
+	else if (slash == NULL)
+		snprintf(path, sizeof(path), "./%s", v);
 	else
 		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - l->path), l->path, v);
 	for (const char *d = getenv("FL_TARGET_PATH");

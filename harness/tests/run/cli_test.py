@@ -20,6 +20,7 @@ import os
 import re
 import resource
 import signal
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -1583,6 +1584,17 @@ def case_targets():
         check(caught, "%s: the leak was not caught:\n%s%s", mode, out, err)
         rc, out, err = run(["run", "fixtures/scenarios/target-queue-correct.yaml", "--seed", "1",
                             "--runs", "3", "--mode", mode, "-q"], expect=0, env=env)
+    # A scenario in the working directory naming a target beside it
+    # without a slash (docs/targets.md's own example): found there, not
+    # looked up in the library path as dlopen would a bare name.
+    here = os.path.join(d, "here")
+    os.makedirs(here, exist_ok=True)
+    shutil.copy(os.path.join(tdirs, "faultline-target-queue.so"), here)
+    write_text(os.path.join(here, "q.yaml"), head + "      - q_open: {as: q}\n"
+               "      - q_push: {q: q, size: 8}\n      - q_close: {q: q}\n")
+    rc, out, err = run(["run", "q.yaml", "--seed", "1", "--runs", "1", "-q", "--trace-dir",
+                        os.path.join(here, "tr")], expect=0, cwd=here)
+    check("1 passed" in out + err, "a target beside the scenario, by bare name: %s%s", out, err)
     # The heap a target holds, when the list of its blocks cannot be had
     # (a test hook: no memory for the copy): the counts alone fail the
     # run, in the run's process (sim) and in an actor's (proc).
