@@ -4,7 +4,9 @@
  * full run in a forked child, so a crash during shrinking is a verdict,
  * not the end of the shrinker; a candidate counts as failing the same
  * way when its run ends with the same verdict and the same property (and
- * for a crash, the same signal).  A replayed stream that runs out answers
+ * for a crash, the same signal), and its detail has the same signature
+ * as the original's first replay (fl_baseline_signature: the same op and
+ * line, the same crash site; counts and paths aside).  A replayed stream that runs out answers
  * 0, so deleting the tail is always a valid candidate.
  */
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "faultline/error.h"
+#include "faultline/report.h"
 #include "faultline/shrink.h"
 
 #include "run/runner.h"
@@ -22,6 +25,10 @@ struct scenario_shrink {
 	const struct fli_runner_opts *base;
 	enum fl_verdict verdict;
 	char property[64];
+	/* The failure's signature (fl_baseline_signature of its detail):
+	 * the first replay's, then every candidate's must equal it. */
+	char sig[1100];
+	bool have_sig;
 };
 
 /* Replay values[0..n) and say how the run ended.  A run that did not
@@ -46,9 +53,20 @@ run_candidate(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run 
 		fli_runner_outcome_fini(&ro);
 		return FL_ECANCELED; /* interrupted (fli_runner_set_stop): no more runs */
 	}
-	out->verdict = ro.verdict == sh->verdict && strcmp(ro.property, sh->property) == 0
-	                       ? ro.verdict
-	                       : FL_VERDICT_PASS;
+	bool same = ro.verdict == sh->verdict && strcmp(ro.property, sh->property) == 0;
+	if (same) {
+		/* The same failure, not another of the same property: an op
+		 * at another line, another node, another crash site. */
+		char sig[sizeof(sh->sig)];
+
+		fl_baseline_signature(ro.detail, sig, sizeof(sig));
+		if (!sh->have_sig) {
+			memcpy(sh->sig, sig, sizeof(sig));
+			sh->have_sig = true;
+		}
+		same = strcmp(sig, sh->sig) == 0;
+	}
+	out->verdict = same ? ro.verdict : FL_VERDICT_PASS;
 	out->signal = ro.signal;
 	used = ro.choices != NULL ? (ro.nchoices < n ? ro.nchoices : n) : 0;
 	out->values = malloc((used ? used : 1) * sizeof(uint64_t));

@@ -342,6 +342,21 @@ def case_shrink():
     rc, out, err = run(["replay", out_path], 0)
     check("same verdict" in out and FAILING_PROPERTY in out,
           "shrunk trace does not replay to fail %s:\n%s%s", FAILING_PROPERTY, out, err)
+    # The same failure, not another of the same property: a run that
+    # failed at line 15 alone (seed 2) shrinks to one that fails at line
+    # 15, never to the all-first stream that fails at line 16 only.
+    tdirs = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(FL))), "fixtures",
+                         "targets")
+    env = {"FL_TARGET_PATH": tdirs}
+    slip = "harness/tests/run/scenarios/shrink-same-failure.yaml"
+    d = tdir("shrink-same")
+    rep, _, _ = run_json(slip, ["--seed", "2", "--runs", "1"], "shrink-same", expect=1, env=env)
+    r = rep["runs"][0]
+    check(r["detail"] == "actor a: q_wait (line 15): q_wait: FL_ETIMEDOUT",
+          "seed 2 of %s no longer fails at line 15 alone: %s", slip, r["detail"])
+    rc, out, err = run(["shrink", r["trace"], "-o", os.path.join(d, "m.min")], 0, env=env)
+    check(re.search(r"(?m)^  -> fail operations: actor a: q_wait \(line 15\)", out) and
+          "does not depend" not in out, "shrink slipped to another failure:\n%s%s", out, err)
     # Default output name: TRACE.min.
     run(["shrink", t, "--attempts", "20"], 0)
     check(os.path.exists(t + ".min"), "shrink without -o wrote no %s.min", t)
