@@ -44,6 +44,8 @@
 #endif
 
 #define EXIT_USAGE FL_CLI_EXIT_USAGE
+/* A run's wall-clock deadline when --timeout is not given. */
+#define DEFAULT_TIMEOUT_MS 60000
 
 static const char usage_main[] =
         "usage: faultline <command> [options]\n"
@@ -420,6 +422,13 @@ write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
 	}
 	if (rv == 0 && sweep != NULL)
 		rv = fl_trace_add_extra(&t, "sweep", sweep);
+	/* --timeout: a hang within it replays as a hang (replay's default
+	 * would wait the run out, and call it another verdict). */
+	if (rv == 0 && ro->timeout_ms != DEFAULT_TIMEOUT_MS) {
+		char ms[32];
+		snprintf(ms, sizeof(ms), "%" PRIu64, (uint64_t)ro->timeout_ms);
+		rv = fl_trace_add_extra(&t, "timeout_ms", ms);
+	}
 	if (rv == 0)
 		rv = fl_trace_write(path, &t);
 	fl_trace_fini(&t);
@@ -1554,7 +1563,7 @@ cmd_run(int argc, char **argv)
 	};
 	struct run_plan p = { .rc = { .trace_dir = "faultline-traces", .html_max = 20 },
 		              .shard_n = 1,
-		              .timeout_ms = 60000,
+		              .timeout_ms = DEFAULT_TIMEOUT_MS,
 		              .jobs_n = 1 };
 	uint64_t jobs_n = 1;
 	int mode = -1;
@@ -2030,6 +2039,28 @@ load_trace(const char *path, struct fl_trace *t, struct fl_scenario **s, bool fo
 		}
 		(*s)->mode = (enum fl_scn_mode)m;
 	}
+	/* What trace_opts reads, refused here when it cannot be read: a
+	 * replay without the run's timeout or its swept fault is another
+	 * run, whose verdict says nothing of the trace's. */
+	const char *tmo = fl_trace_get_extra(t, "timeout_ms");
+	const char *sweep = fl_trace_get_extra(t, "sweep");
+	const char *bad = NULL;
+	char point[128];
+	unsigned long long k;
+	uint64_t ms;
+	if (tmo != NULL && (parse_u64(tmo, &ms) != 0 || ms < 1 || ms > UINT32_MAX))
+		bad = "timeout_ms: expected a number of ms from 1 to 4294967295";
+	else if (sweep != NULL && sscanf(sweep, "sweep: %127s hit %llu", point, &k) != 2)
+		bad = "sweep: expected 'sweep: POINT hit K'";
+	else if (strcmp(t->name, (*s)->name) != 0 && !force)
+		bad = "name: not the name of the scenario at its path (give --force to replay "
+		      "it anyway)";
+	if (bad != NULL) {
+		fprintf(stderr, "faultline: %s: %s\n", path, bad);
+		fl_scenario_free(*s);
+		fl_trace_fini(t);
+		return -1;
+	}
 	return 0;
 }
 
@@ -2043,7 +2074,12 @@ trace_opts(const struct fl_trace *t, struct fli_runner_opts *o)
 	o->replay = t->choices;
 	o->nreplay = t->nchoices;
 	o->replaying = true;
-	o->timeout_ms = 60000;
+	o->timeout_ms = DEFAULT_TIMEOUT_MS;
+	/* A run's --timeout (load_trace checked it). */
+	const char *tmo = fl_trace_get_extra(t, "timeout_ms");
+	uint64_t ms;
+	if (tmo != NULL && parse_u64(tmo, &ms) == 0)
+		o->timeout_ms = ms;
 	/* A run that audited every step replays the same way. */
 	o->check_each_step = fl_trace_get_extra(t, "check_each_step") != NULL;
 	/* A run under memcheck replays under memcheck. */

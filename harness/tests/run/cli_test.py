@@ -2462,6 +2462,14 @@ def case_bad_trace():
     forged = [
         ("signal", re.sub(r"(?m)^(verdict .*)$", r"\1\nsignal SIG?", text), "signal: unknown 'SIG?'"),
         ("seed", re.sub(r"(?m)^seed \d+$", "seed 010", text), "seed: not a number '010'"),
+        # Extras a replay needs, refused when they cannot be read (a
+        # garbage sweep line once dropped the swept fault silently).
+        ("timeout", text.replace("\nchoices ", "\ntimeout_ms soon\nchoices ", 1),
+         "timeout_ms: expected a number of ms"),
+        ("sweep", text.replace("\nchoices ", "\nsweep garbage\nchoices ", 1),
+         "sweep: expected 'sweep: POINT hit K'"),
+        ("name", re.sub(r"(?m)^name .*$", "name other", text, count=1),
+         "name: not the name of the scenario at its path"),
     ]
     for name, t, want in forged:
         path = os.path.join(d, name + ".trace")
@@ -2485,6 +2493,23 @@ def case_bad_trace():
     check(not leaks, "faultline replay %s left /dev/shm entries: %s", path, leaks)
     check(p.returncode == 2 and "2 choices, header says 268435456" in err,
           "count: replay exit %d, expected 2 and the count mismatch:\n%s%s", p.returncode, out, err)
+
+
+def case_replay_timeout():
+    """A hang under --timeout replays as a hang: the trace records the
+    timeout (the replay's 60 s default let a 3 s call finish, and said
+    DIFFERENT verdict)."""
+    tdirs = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(FL))), "fixtures",
+                         "targets")
+    env = {"FL_TARGET_PATH": tdirs}
+    rep, _, _ = run_json("harness/tests/run/scenarios/slow-call.yaml",
+                         ["--seed", "1", "--timeout", "1000"], "replay-timeout", expect=1, env=env)
+    r = rep["runs"][0]
+    check(r["verdict"] == "hang", "a 3 s call under --timeout 1000: %s", r)
+    with open(r["trace"]) as f:
+        check(re.search(r"(?m)^timeout_ms 1000$", f.read()), "no timeout_ms in the trace")
+    rc, out, err = run(["replay", r["trace"]], 0, env=env)
+    check("same verdict" in out and "hang" in out, "the hang did not replay:\n%s%s", out, err)
 
 
 # --- interrupts --------------------------------------------------------------
@@ -3859,6 +3884,7 @@ CASES = {
     "numeric_args": case_numeric_args,
     "duplicate_names": case_duplicate_names,
     "replay_changed": case_replay_changed,
+    "replay_timeout": case_replay_timeout,
     "interrupts": case_interrupts,
     "fork_fails": case_fork_fails,
     "stray_write": case_stray_write,
