@@ -81,6 +81,10 @@ struct actor_run {
 	uint32_t node_faults_at_op;   /* run->node_faults_fired then */
 	uint32_t node_errors_at_op;   /* run->node_errors_fired then */
 	bool op_sees_nodes;           /* the current op can meet a node's fault (cluster, run) */
+	/* proc mode: where its process died of a signal ("at f+0x10 (a.so)
+	 * <- ..."), written by its own crash handler for the reaper's
+	 * verdict; empty when it could not say. */
+	char crash_site[240];
 	uint32_t barrier_rounds[RUN_MAX_BARRIERS]; /* arrivals at each barrier */
 	uint64_t waits_at;                         /* (1 + index of the barrier it waits at) << 32 |
 	                            the round it waits for; 0: none.  One word,

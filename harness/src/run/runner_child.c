@@ -139,6 +139,8 @@ crash_backtrace(char *buf, size_t len, size_t at, int sig, void *uctx)
 }
 
 static struct actor_run *current_actor(struct run *r);
+/* proc mode: the actor this process is (NULL in the run's own process). */
+static struct actor_run *proc_actor;
 
 /* Where the run died, for its crash verdict: the sim actor that was
  * running and its last scheduling point, the freed object a stale pointer
@@ -222,6 +224,17 @@ crash_handler(int sig, siginfo_t *si, void *uctx)
 			fl_sandbox_frame_write(crash_fd, TAG_CRASH, text,
 			                       (uint32_t)(n < sizeof(text) ? n : sizeof(text) - 1));
 	}
+	if (crash_fd < 0 && proc_actor != NULL) {
+		/* A process actor: its site for the run's process, which
+		 * reaps it (the verdict, and a baseline's signature, name
+		 * where it died, not only the signal). */
+		alarm(2);
+		n = crash_backtrace(text, sizeof(text), 0, sig, uctx);
+		if (n >= sizeof(proc_actor->crash_site))
+			n = sizeof(proc_actor->crash_site) - 1;
+		memcpy(proc_actor->crash_site, text, n);
+		proc_actor->crash_site[n] = '\0';
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -264,8 +277,6 @@ install_crash_handlers(struct fl_choice *c, int fd, bool again)
 		sigaction(sigs[i], &sa, NULL);
 }
 
-/* proc mode: the actor this process is (NULL in the run's own process). */
-static struct actor_run *proc_actor;
 /* A node process (proc mode): its id and actor name, or -1. */
 static int proc_node = -1;
 static const char *proc_node_name;
@@ -968,10 +979,20 @@ run_processes(struct run *r)
 			alive--;
 			if (WIFSIGNALED(status) &&
 			    !__atomic_load_n(&ar->crashed, __ATOMIC_ACQUIRE)) {
+				int op = ar->op;
+				char in[200] = "";
+
+				if (op >= 0 && (size_t)op < ar->a->op_count)
+					snprintf(in, sizeof(in), " in %s (line %d)",
+					         fl_scenario_op_label(&ar->a->ops[op]),
+					         ar->a->ops[op].line);
+				ar->crash_site[sizeof(ar->crash_site) - 1] = '\0';
 				if (!(WTERMSIG(status) == SIGKILL && r->failed))
 					fli_run_fail(r, "no_unexpected_signal",
-					             "actor %s died of %s", ar->a->name,
-					             fl_signal_name(WTERMSIG(status)));
+					             "actor %s died of %s%s%s%s", ar->a->name,
+					             fl_signal_name(WTERMSIG(status)),
+					             ar->crash_site[0] ? " " : "", ar->crash_site,
+					             in);
 				ar->crashed_at_ns = fl_clock_now_ns();
 				/* Its process could not say it: the op it was in
 				 * ends crashed, the signal on its lane. */

@@ -3833,6 +3833,12 @@ def case_show():
         check(rep["runs"][0]["verdict"] == "crash" and 'class="crash"' in page_text and
               'class="op crash"' in page_text and "client@SIGSEGV" in page_text,
               "a proc actor's crash is not on its page: %s", rep["runs"][0])
+        # Its detail names where it died and in which op (its own crash
+        # handler wrote the site): a baseline's signature of it is then
+        # that crash's, not every SIGSEGV of the actor.
+        check(re.match(r"actor client died of SIGSEGV at \S+\+0x[0-9a-f]+.* in "
+                       r"connect_service \(line 25\)$", rep["runs"][0]["detail"]),
+              "a proc actor's crash does not say where: %s", rep["runs"][0]["detail"])
     run(["show"], 2)
     run(["show", os.path.join(d, "missing.trace")], 2)
     run(["show", trace, "--html", os.path.join(d, "no", "such", "dir.html")], 2)
