@@ -2476,6 +2476,16 @@ def case_bad_trace():
         write_text(path, t)
         rc, out, err = run(["replay", path])
         check(rc == 2 and want in err, "%s: replay exit %d, expected 2 and %r:\n%s%s", name, rc, want, out, err)
+    # A cut trace (a sim run's first choices only) is not the run it
+    # recorded, even when it ends in the same verdict: exit 1, said.
+    m = re.search(r"(?ms)^choices (\d+)\n(.*?)\nend", text)
+    vals = m.group(2).split()
+    check(len(vals) > 4, "the failing trace has only %d choices", len(vals))
+    path = os.path.join(d, "cut.trace")
+    write_text(path, text[:m.start()] + "choices 2\n%s\nend\n" % " ".join(vals[:2]))
+    rc, out, err = run(["replay", path], 1)
+    check("NOT the recorded run" in out, "a cut trace replayed as the recorded run:\n%s%s", out,
+          err)
     path = os.path.join(d, "count.trace")
     write_text(path, re.sub(r"(?ms)^choices \d+$.*", "choices 268435456\n1 2\nend\n", text))
     if under_sanitizer():
