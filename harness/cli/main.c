@@ -398,15 +398,28 @@ write_trace(const char *path, const struct fl_scenario *s, uint64_t seed,
 	t.signal = o->signal;
 	t.trace_hash = o->trace_hash;
 	rv = fl_trace_add_extra(&t, "path", s->path);
+	/* A relative path is the working directory's: kept too, so a replay
+	 * from elsewhere finds the file (the path alone is tried first, as
+	 * in a copy of the tree). */
+	char cwd[4096];
+	if (rv == 0 && s->path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
+		rv = fl_trace_add_extra(&t, "cwd", cwd);
 	/* The mode the run had (--mode may have changed the file's): the
 	 * replay runs in it. */
 	if (rv == 0)
 		rv = fl_trace_add_extra(&t, "mode", mode_names[s->mode]);
 	if (rv == 0 && plant_name() != NULL)
 		rv = fl_trace_add_extra(&t, "plant", plant_name());
-	/* --target: the replay loads the same target. */
-	if (rv == 0 && fl_scenario_target_override() != NULL)
-		rv = fl_trace_add_extra(&t, "target", fl_scenario_target_override());
+	/* --target (or FL_TARGET), or a target: found through
+	 * FL_TARGET_PATH: the replay loads the same file, wherever it runs
+	 * and whatever its environment says. */
+	const char *tfile = fl_scenario_target_override() != NULL ? fl_scenario_target_override()
+	                                                          : s->target_found;
+	if (rv == 0 && tfile != NULL) {
+		char *abs = realpath(tfile, NULL);
+		rv = fl_trace_add_extra(&t, "target", abs != NULL ? abs : tfile);
+		free(abs);
+	}
 	if (rv == 0 && ro->valgrind != NULL)
 		rv = fl_trace_add_extra(&t, "valgrind", "yes");
 	/* The build's sanitizers: a sanitizer verdict replays only in such a
@@ -1991,6 +2004,15 @@ load_trace(const char *path, struct fl_trace *t, struct fl_scenario **s, bool fo
 		return -1;
 	}
 	spath = fl_trace_get_extra(t, "path");
+	/* Recorded relative to a working directory that is not this one:
+	 * that directory's file. */
+	const char *rcwd = fl_trace_get_extra(t, "cwd");
+	static char joined[8192];
+	if (spath != NULL && spath[0] != '/' && access(spath, F_OK) != 0 && rcwd != NULL) {
+		snprintf(joined, sizeof(joined), "%s/%s", rcwd, spath);
+		if (access(joined, F_OK) == 0)
+			spath = joined;
+	}
 	if (fl_trace_get_extra(t, "target") != NULL) {
 		(void)fl_scenario_set_target(fl_trace_get_extra(t, "target"));
 		(void)setenv("FL_TARGET", fl_trace_get_extra(t, "target"), 1);

@@ -300,6 +300,7 @@ struct fl_scenario {
 	struct fl_scenario_cluster cluster;
 	const struct fl_target *target; /* `target:` (faultline/target.h), or NULL */
 	const char *target_path;        /* ... the shared object it came from */
+	const char *target_found;       /* ... that file, when found through FL_TARGET_PATH */
 	uint32_t properties;            /* FL_SCN_PROP_* bits */
 	uint32_t target_properties;     /* bit i: the target's properties[i] is checked */
 	bool properties_default;        /* no `properties:` key: the leak and balance

@@ -602,6 +602,9 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 	s->target = l->target;
 	if (r->target != NULL && (s->target_path = fli_scn_adup(l, r->target)) == NULL)
 		return l->rc;
+	if (l->target_found[0] != '\0' &&
+	    (s->target_found = fli_scn_adup(l, l->target_found)) == NULL)
+		return l->rc;
 	if ((rc = fli_scn_str_field(l, root, "", "name", r->name, true, true, &s->name)) ||
 	    (rc = fli_scn_str_field(l, root, "", "description", r->description, true, false,
 	                            &s->description)) ||
@@ -1010,8 +1013,10 @@ load_target(struct loader *l)
 		char cand[4096];
 
 		snprintf(cand, sizeof(cand), "%.*s/%s", (int)dl, d, v);
-		if (access(cand, F_OK) == 0)
+		if (access(cand, F_OK) == 0) {
 			snprintf(path, sizeof(path), "%s", cand);
+			snprintf(l->target_found, sizeof(l->target_found), "%s", cand);
+		}
 		d += dl + (d[dl] == ':');
 	}
 	rc = fl_target_load(path, &l->target, why, sizeof(why));

@@ -76,6 +76,7 @@ struct loader {
 	size_t barrier_count, barrier_cap;
 	int line; /* current op/actor/fault line, for fields of a null mapping */
 	const struct fl_target *target; /* `target:`'s, loaded before the ops */
+	char target_found[4096];        /* ... its file, when found through FL_TARGET_PATH */
 };
 
 /* arena (fields.c): zeroed, max_align_t aligned; NULL when out of memory. */

@@ -2508,7 +2508,7 @@ def case_bad_trace():
 def case_replay_timeout():
     """A hang under --timeout replays as a hang: the trace records the
     timeout (the replay's 60 s default let a 3 s call finish, and said
-    DIFFERENT verdict)."""
+    DIFFERENT verdict).  And a trace replays from another directory."""
     tdirs = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(FL))), "fixtures",
                          "targets")
     env = {"FL_TARGET_PATH": tdirs}
@@ -2520,6 +2520,22 @@ def case_replay_timeout():
         check(re.search(r"(?m)^timeout_ms 1000$", f.read()), "no timeout_ms in the trace")
     rc, out, err = run(["replay", r["trace"]], 0, env=env)
     check("same verdict" in out and "hang" in out, "the hang did not replay:\n%s%s", out, err)
+    # A trace replays from another directory, without FL_TARGET_PATH: it
+    # holds the working directory of its relative scenario path and the
+    # target file that path found (a replay elsewhere said "No such
+    # file", and one with another FL_TARGET_PATH could load another
+    # library of the same name).
+    d = tdir("replay-elsewhere")
+    scn = "harness/tests/run/scenarios/shrink-same-failure.yaml"
+    rc, out, err = run(["run", scn, "--seed", "2", "--runs", "1", "-q", "--trace-dir", d], 1,
+                       env=env)
+    t = os.path.join(d, "shrink-same-failure-2.trace")
+    with open(t) as f:
+        text = f.read()
+    check(re.search(r"(?m)^target /.*/faultline-target-queue\.so$", text) and
+          re.search(r"(?m)^cwd /", text), "the trace lacks its target file or cwd:\n%s", text)
+    rc, out, err = run(["replay", t], 0, cwd=d)
+    check("same verdict as recorded" in out, "a replay from elsewhere:\n%s%s", out, err)
 
 
 # --- interrupts --------------------------------------------------------------
