@@ -147,6 +147,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/protocol/survey0/respond.h>
 #include <nng/protocol/survey0/survey.h>
+#include <nng/supplemental/util/platform.h>
 
 #include "faultline/error.h"
 #include "faultline/platform.h"

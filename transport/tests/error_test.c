@@ -16,6 +16,10 @@ every_code_has_a_name(void **state)
 	}
 	assert_string_equal(fl_strerror(1234), "unknown error");
 	assert_string_equal(fl_errname(FL_ETIMEDOUT), "FL_ETIMEDOUT");
+	/* None of ours: named with its number, two in one message apart. */
+	const char *a = fl_errname(22), *b = fl_errname(-99999);
+	assert_string_equal(a, "FL_E?(22)");
+	assert_string_equal(b, "FL_E?(-99999)");
 }
 
 int

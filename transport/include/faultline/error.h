@@ -55,7 +55,8 @@ enum fl_error {
 const char *fl_strerror(int err);
 
 /* fl_errname returns the symbolic name ("FL_ETIMEDOUT") of a code, for logs
- * and reports.  Thread-safe. */
+ * and reports; a code that is none of these, "FL_E?(N)" (in one of four
+ * buffers of the calling thread).  Thread-safe. */
 const char *fl_errname(int err);
 
 #ifdef __cplusplus

@@ -1,6 +1,7 @@
 /*
  * Descriptions of the FL_E* codes.
  */
+#include <stdio.h>
 #include "faultline/error.h"
 
 struct errdesc {
@@ -64,6 +65,17 @@ fl_strerror(int err)
 const char *
 fl_errname(int err)
 {
+	/* A code that is none of ours (a target's adapter returning errno,
+	 * a stray value) is named with its number: "FL_E?(22)".  A few
+	 * buffers a thread, so one message can name two such codes. */
+	static __thread char unknown[4][24];
+	static __thread unsigned next;
 	const struct errdesc *d = find(err);
-	return d ? d->name : "FL_E?";
+	char *b;
+
+	if (d != NULL)
+		return d->name;
+	b = unknown[next++ % 4];
+	snprintf(b, sizeof(unknown[0]), "FL_E?(%d)", err);
+	return b;
 }
