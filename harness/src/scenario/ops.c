@@ -519,9 +519,15 @@ groups_arg(struct loader *l, yaml_node_t *n, const char *f, const struct fl_targ
 				return fli_scn_fail(l, fli_scn_yline(it), fg,
 				                    "'%.32s' is not a member (%lld..%lld)", t,
 				                    (long long)a->min, (long long)a->max);
-			if ((packed >> (4 * v)) & 15u)
+			uint64_t was = (packed >> (4 * v)) & 15u;
+			if (was == g + 1)
 				return fli_scn_fail(l, fli_scn_yline(it), fg,
-				                    "%lld is in two groups", (long long)v);
+				                    "%lld is listed twice in this group",
+				                    (long long)v);
+			if (was != 0)
+				return fli_scn_fail(l, fli_scn_yline(it), fg,
+				                    "%lld is in two groups (%s[%llu] and this one)",
+				                    (long long)v, f, (unsigned long long)(was - 1));
 			packed |= (uint64_t)(g + 1) << (4 * v);
 		}
 	}

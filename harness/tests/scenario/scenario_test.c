@@ -75,6 +75,9 @@ static const struct bad_case bad_cases[] = {
 	{ "bad/cancel_without_async.yaml",
 	  "bad/cancel_without_async.yaml:7: actors[0].ops[0].add_subscription.cancel_at: needs "
 	  "async: true" },
+	{ "bad/partition_twice_in_group.yaml",
+	  "bad/partition_twice_in_group.yaml:8: actors[0].ops[0].partition.groups[0]: 0 is listed "
+	  "twice in this group" },
 	{ "bad/misspelt_property.yaml",
 	  "bad/misspelt_property.yaml:10: properties[0]: unknown property 'no_leaked_file' (did "
 	  "you mean no_leaked_files?)" },
@@ -169,8 +172,8 @@ static const struct bad_case bad_cases[] = {
 	  "bad/cluster_node_id.yaml:8: actors[0].ops[0].kill_node.node: node 3 is not a member "
 	  "(ids 0..2)" },
 	{ "bad/cluster_partition_twice.yaml",
-	  "bad/cluster_partition_twice.yaml:9: actors[0].ops[0].partition.groups[1]: 1 is in two "
-	  "groups" },
+	  "bad/cluster_partition_twice.yaml:9: actors[0].ops[0].partition.groups[1]: 1 is in "
+	  "two groups (actors[0].ops[0].partition.groups[0] and this one)" },
 	{ "bad/cluster_unknown_node.yaml",
 	  "bad/cluster_unknown_node.yaml:9: actors[0].ops[1].restart_node.node: unknown node "
 	  "'frist'" },
