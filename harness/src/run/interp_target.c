@@ -541,6 +541,9 @@ target_close(struct actor_run *ar)
 
 	if (t == NULL || here.pid != getpid() || here.failed)
 		return;
+	/* Past its last op: a crash from here is the closing's, not the
+	 * last op's (list_actor_ops says so). */
+	__atomic_store_n(&ar->op, (int)ar->a->op_count, __ATOMIC_RELAXED);
 	for (size_t i = 0; r->objs != NULL && i < r->s->object_count; i++) {
 		const struct fl_scenario_object *o = &r->s->objects[i];
 

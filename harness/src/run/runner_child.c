@@ -353,6 +353,10 @@ list_actor_ops(const struct run *r, char *buf, size_t len)
 			n = snprintf(buf + off, len - off, "%s %s in %s (line %d)", i ? "," : "",
 			             ar->a->name, fl_scenario_op_label(&ar->a->ops[op]),
 			             ar->a->ops[op].line);
+		else if (op >= 0 && (size_t)op == ar->a->op_count)
+			n = snprintf(buf + off, len - off,
+			             "%s %s closing what its ops left open (the harness's close)",
+			             i ? "," : "", ar->a->name);
 		else
 			n = snprintf(buf + off, len - off, "%s %s not started", i ? "," : "",
 			             ar->a->name);
@@ -590,11 +594,14 @@ describe_actors(struct run *r, const struct fl_sim_result *res)
 		/* Scenario actors also say which operation they were in. */
 		for (size_t k = 0; k < r->s->actor_count; k++) {
 			const struct actor_run *ar = &r->actors[k];
-			if (strcmp(ar->a->name, res->actors[i].name) == 0 && ar->a->op_count > 0 &&
-			    !ar->finished)
+			if (strcmp(ar->a->name, res->actors[i].name) != 0 || ar->finished)
+				continue;
+			if (ar->op >= 0 && (size_t)ar->op < ar->a->op_count)
 				snprintf(where, sizeof(where), " in %s (line %d)",
 				         fl_scenario_op_label(&ar->a->ops[ar->op]),
 				         ar->a->ops[ar->op].line);
+			else if (ar->op >= 0 && (size_t)ar->op == ar->a->op_count)
+				snprintf(where, sizeof(where), " closing what its ops left open");
 		}
 		n = snprintf(r->detail + off, sizeof(r->detail) - off, "%s%s %s at %s%s",
 		             i ? "; " : ": ", res->actors[i].name,
@@ -986,6 +993,10 @@ run_processes(struct run *r)
 					snprintf(in, sizeof(in), " in %s (line %d)",
 					         fl_scenario_op_label(&ar->a->ops[op]),
 					         ar->a->ops[op].line);
+				else if (op >= 0 && (size_t)op == ar->a->op_count)
+					snprintf(in, sizeof(in),
+					         " closing what its ops left open (the harness's "
+					         "close)");
 				ar->crash_site[sizeof(ar->crash_site) - 1] = '\0';
 				if (!(WTERMSIG(status) == SIGKILL && r->failed))
 					fli_run_fail(r, "no_unexpected_signal",
