@@ -73,6 +73,7 @@ struct node_run {
 	char dir[320];
 	fl_cluster_node *n; /* this life's node, or NULL */
 	bool busy;          /* sim: a coroutine is inside a call of n's (see node_enter) */
+	char busy_by[32];   /* ... that coroutine's name (a crash there releases it) */
 	enum node_state state;
 	bool kill;          /* asked to die at its next turn */
 	bool closed;        /* this life closed its node at the end of the run */
@@ -194,9 +195,12 @@ node_enter(struct node_run *nr)
 {
 	struct fl_idle st = { 0 };
 
+	const char *me = fl_sim_current_name();
+
 	while (nr->busy)
 		fl_idle(&st, 0, FL_DEADLINE_NONE);
 	nr->busy = true;
+	snprintf(nr->busy_by, sizeof(nr->busy_by), "%s", me != NULL ? me : "");
 }
 
 static void
@@ -2161,6 +2165,13 @@ fli_cluster_node_crash(struct run *r, const char *name)
 {
 	struct cluster_run *c = r->cluster;
 
+	/* A coroutine that dies inside a node's call never leaves it: its
+	 * hold goes with it (a node's next life, and the actors' calls into
+	 * the node, waited on it for ever: every sim crash fault at a node's
+	 * point hung the cluster). */
+	for (uint32_t i = 0; c != NULL && name != NULL && i < c->cfg->nodes; i++)
+		if (c->nodes[i].busy && strcmp(c->nodes[i].busy_by, name) == 0)
+			node_leave(&c->nodes[i]);
 	for (uint32_t i = 0; c != NULL && name != NULL && i < c->cfg->nodes; i++) {
 		struct node_run *nr = &c->nodes[i];
 
@@ -2170,6 +2181,7 @@ fli_cluster_node_crash(struct run *r, const char *name)
 		 * it: a dead process's, not a leak.  Kept reachable (it cannot
 		 * be freed: the coroutine may hold the node's locks). */
 		c->crashed = true;
+		r->node_life_crashed = true;
 		corpses[ncorpses++ % MAX_CORPSES] = nr->n;
 		nr->n = NULL;
 		fli_run_story(r, "%s: crashed", nr->name);
@@ -2183,7 +2195,7 @@ fli_cluster_node_crash(struct run *r, const char *name)
 bool
 fli_cluster_crashed(const struct run *r)
 {
-	return r->cluster != NULL && r->cluster->crashed;
+	return r->node_life_crashed || (r->cluster != NULL && r->cluster->crashed);
 }
 
 void

@@ -159,6 +159,8 @@ struct run {
 	uint8_t cluster_group[5];     /* partition: nodes of equal groups reach each other
 	                                 (shared with node processes) */
 	bool cluster_crashed[5];      /* proc: a node process died at a crash fault */
+	bool node_life_crashed;       /* sim: a node's life died at a crash fault (kept
+	                                 past the cluster's teardown, for the heap audit) */
 	fl_sock **socks;              /* per server/connection object: the socket its
 	                            contexts use, opened by the first ctx_open */
 	struct fl_aio_debug aio_base; /* process-wide counts when the run began */

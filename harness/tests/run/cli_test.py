@@ -2538,6 +2538,20 @@ def case_replay_timeout():
     check("same verdict as recorded" in out, "a replay from elsewhere:\n%s%s", out, err)
 
 
+def case_node_crash_sim():
+    """A crash fault in a cluster node under sim: the node's life dies
+    holding the node, and its next life (the supervisor's restart) and
+    the cluster go on: every run passes, liveness and the heap included
+    (before, every run hung: the next life waited on the dead one's
+    hold for ever)."""
+    rep, out, err = run_json("harness/tests/run/scenarios/node-crash-sim.yaml", ["--seed", "1"],
+                             "node-crash-sim")
+    check(len(rep["runs"]) == 5 and all(
+        r["verdict"] == "pass" and r["faults_fired"].get("transport/cluster/election") == 1
+        for r in rep["runs"]), "a node crash under sim: %s",
+          [(r["verdict"], r["property"], r["detail"], r["faults_fired"]) for r in rep["runs"]])
+
+
 # --- interrupts --------------------------------------------------------------
 
 def session_procs(sid, zombies=False):
@@ -3917,6 +3931,7 @@ CASES = {
     "duplicate_names": case_duplicate_names,
     "replay_changed": case_replay_changed,
     "replay_timeout": case_replay_timeout,
+    "node_crash_sim": case_node_crash_sim,
     "interrupts": case_interrupts,
     "fork_fails": case_fork_fails,
     "stray_write": case_stray_write,
