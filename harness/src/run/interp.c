@@ -222,11 +222,9 @@ run_op(struct actor_run *ar, const struct fl_scenario_op *op)
 	default: break;
 	}
 	ar->faults_at_op = __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE);
-	ar->driver_faults_at_op = __atomic_load_n(&ar->run->driver_faults_fired, __ATOMIC_ACQUIRE);
 	ar->errors_at_op = __atomic_load_n(&ar->errors_fired, __ATOMIC_ACQUIRE);
-	ar->driver_errors_at_op = __atomic_load_n(&ar->run->driver_errors_fired, __ATOMIC_ACQUIRE);
-	ar->node_faults_at_op = __atomic_load_n(&ar->run->node_faults_fired, __ATOMIC_ACQUIRE);
-	ar->node_errors_at_op = __atomic_load_n(&ar->run->node_errors_fired, __ATOMIC_ACQUIRE);
+	ar->outside_faults_at_op = __atomic_load_n(&ar->run->outside_faults, __ATOMIC_ACQUIRE);
+	ar->outside_errors_at_op = __atomic_load_n(&ar->run->outside_errors, __ATOMIC_ACQUIRE);
 	ar->op_sees_nodes = fl_scenario_op_domain(op->kind) == FL_SCN_DOMAIN_CLUSTER ||
 	                    fl_scenario_op_domain(op->kind) == FL_SCN_DOMAIN_RUN;
 

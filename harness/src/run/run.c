@@ -97,15 +97,16 @@ fli_op_must_fail(struct actor_run *ar, const struct fl_scenario_op *op, const ch
 	return false;
 }
 
-/* The driver's faults outside the cluster's nodes.  hook_fired counts a
- * node's fault in the node count first, so the driver's count read first
- * never holds a node fault the node count read after it lacks. */
+/* Of a packed outside count (run_internal.h: all in the low half, the
+ * nodes' in the high half), or of its growth since `at`: all of them, or
+ * the driver's alone (the nodes' left out). */
 static uint32_t
-driver_only(const uint32_t *driver, const uint32_t *node)
+outside(uint64_t now, uint64_t at, bool with_nodes)
 {
-	uint32_t all = __atomic_load_n(driver, __ATOMIC_ACQUIRE);
-	uint32_t n = __atomic_load_n(node, __ATOMIC_ACQUIRE);
-	return all > n ? all - n : 0;
+	uint32_t all = (uint32_t)now - (uint32_t)at;
+	uint32_t nodes = (uint32_t)(now >> 32) - (uint32_t)(at >> 32);
+
+	return with_nodes ? all : all - nodes;
 }
 
 bool
@@ -113,37 +114,23 @@ fli_run_faults_fired_for(const struct actor_run *ar)
 {
 	/* A pub/sub client's death: never a node's fault. */
 	return ar->run->sweep || __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE) > 0 ||
-	       driver_only(&ar->run->driver_faults_fired, &ar->run->node_faults_fired) > 0;
-}
-
-/* Faults outside any actor since the op began (of its `total` counter and
- * that counter's node share, read in driver_only's order): a node's count
- * only for ops that can meet it. */
-static uint32_t
-outside_since(const struct actor_run *ar, const uint32_t *total, uint32_t total_at,
-              const uint32_t *node, uint32_t node_at)
-{
-	uint32_t all = __atomic_load_n(total, __ATOMIC_ACQUIRE) - total_at;
-	uint32_t n = __atomic_load_n(node, __ATOMIC_ACQUIRE) - node_at;
-	if (ar->op_sees_nodes)
-		return all;
-	return all > n ? all - n : 0;
+	       outside(__atomic_load_n(&ar->run->outside_faults, __ATOMIC_ACQUIRE), 0, false) > 0;
 }
 
 bool
 fli_op_fault_fired(const struct actor_run *ar)
 {
 	return __atomic_load_n(&ar->faults_fired, __ATOMIC_ACQUIRE) != ar->faults_at_op ||
-	       outside_since(ar, &ar->run->driver_faults_fired, ar->driver_faults_at_op,
-	                     &ar->run->node_faults_fired, ar->node_faults_at_op) > 0;
+	       outside(__atomic_load_n(&ar->run->outside_faults, __ATOMIC_ACQUIRE),
+	               ar->outside_faults_at_op, ar->op_sees_nodes) > 0;
 }
 
 bool
 fli_op_fault_explains(const struct actor_run *ar, int rv)
 {
 	uint32_t errors = __atomic_load_n(&ar->errors_fired, __ATOMIC_ACQUIRE) - ar->errors_at_op +
-	                  outside_since(ar, &ar->run->driver_errors_fired, ar->driver_errors_at_op,
-	                                &ar->run->node_errors_fired, ar->node_errors_at_op);
+	                  outside(__atomic_load_n(&ar->run->outside_errors, __ATOMIC_ACQUIRE),
+	                          ar->outside_errors_at_op, ar->op_sees_nodes);
 
 	if (errors > 0)
 		return true;

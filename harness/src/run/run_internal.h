@@ -73,14 +73,12 @@ struct actor_run {
 	uint32_t op_errors_tolerated; /* ... caused by a fault or declared (expect:) */
 	uint32_t faults_fired;        /* fault rules that fired while this actor ran */
 	uint32_t faults_at_op;        /* faults_fired when the current op began */
-	uint32_t driver_faults_at_op; /* run->driver_faults_fired then */
 	uint32_t
 	        errors_fired; /* of faults_fired, all but the delay rules' (fli_op_fault_explains) */
-	uint32_t errors_at_op;        /* errors_fired when the current op began */
-	uint32_t driver_errors_at_op; /* run->driver_errors_fired then */
-	uint32_t node_faults_at_op;   /* run->node_faults_fired then */
-	uint32_t node_errors_at_op;   /* run->node_errors_fired then */
-	bool op_sees_nodes;           /* the current op can meet a node's fault (cluster, run) */
+	uint32_t errors_at_op;         /* errors_fired when the current op began */
+	uint64_t outside_faults_at_op; /* run->outside_faults then */
+	uint64_t outside_errors_at_op; /* run->outside_errors then */
+	bool op_sees_nodes;            /* the current op can meet a node's fault (cluster, run) */
 	/* proc mode: where its process died of a signal ("at f+0x10 (a.so)
 	 * <- ..."), written by its own crash handler for the reaper's
 	 * verdict; empty when it could not say. */
@@ -173,11 +171,14 @@ struct run {
 	bool faults_silenced;         /* no rule fires from now on (a cluster's heal) */
 	bool sweep;                   /* a sweep run: its op errors are the point */
 	uint32_t driver_faults_fired; /* fault rules fired outside any actor (the driver) */
-	uint32_t driver_errors_fired; /* of those, all but the delay rules' */
-	/* Of driver_faults_fired and driver_errors_fired, those that fired in
-	 * a cluster node: they excuse errors of cluster and run ops only (a
-	 * dropped Raft message does not make a pub/sub image go missing). */
-	uint32_t node_faults_fired, node_errors_fired;
+	/* Fault rules fired outside any actor (outside_faults), and of those
+	 * all but the delay rules' (outside_errors), each one word: its low
+	 * half counts them all, its high half those that fired in a cluster
+	 * node, which excuse errors of cluster and run ops only (a dropped
+	 * Raft message does not make a pub/sub image go missing).  One word,
+	 * so an op's snapshot never holds a fault in one count and not in
+	 * the other (fli_op_fault_explains). */
+	uint64_t outside_faults, outside_errors;
 	uint64_t rules_fired; /* bit i: the scenario's fault rule i fired */
 	uint32_t violations;  /* fli_run_fail calls: the first is the verdict */
 	/* The second to fourth violations (a baseline knows a run only when

@@ -421,7 +421,7 @@ in_node(const struct run *r, const char *point)
 }
 
 /* A fault fired: counted for the point, and for the actor whose operation
- * it fired in, or for the driver (outside any actor).  The counters live
+ * it fired in, or as outside any actor (the driver's or a node's).  The counters live
  * in the run, shared with process actors. */
 static void
 hook_fired(void *arg, const char *point, size_t rule)
@@ -439,18 +439,19 @@ hook_fired(void *arg, const char *point, size_t rule)
 	 * op's error is seen in both, whatever fires beside it.  A cluster
 	 * node's is counted as a node's first (run.c, driver_only). */
 	bool error = rule >= r->s->fault_count || r->s->faults[rule].action != FL_SCN_FAULT_DELAY;
-	if (ar == NULL && in_node(r, point)) {
+	if (ar != NULL) {
 		if (error)
-			__atomic_fetch_add(&r->node_errors_fired, 1, __ATOMIC_RELEASE);
-		__atomic_fetch_add(&r->node_faults_fired, 1, __ATOMIC_RELEASE);
-	}
-	if (error)
-		__atomic_fetch_add(ar != NULL ? &ar->errors_fired : &r->driver_errors_fired, 1,
-		                   __ATOMIC_RELEASE);
-	if (ar != NULL)
+			__atomic_fetch_add(&ar->errors_fired, 1, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&ar->faults_fired, 1, __ATOMIC_RELEASE);
-	else
+	} else {
+		/* One add each: the count and its node share together. */
+		uint64_t one = 1 | (in_node(r, point) ? 1ull << 32 : 0);
+
+		if (error)
+			__atomic_fetch_add(&r->outside_errors, one, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&r->outside_faults, one, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&r->driver_faults_fired, 1, __ATOMIC_RELEASE);
+	}
 	if (r->tl != NULL)
 		fli_tl_fault(r, ar != NULL ? ar->index : -1, idx, point,
 		             fl_faults_hits(r->faults, point),

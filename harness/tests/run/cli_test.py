@@ -1906,6 +1906,22 @@ def case_op_errors():
         sum(v for k, v in r["faults_fired"].items() if k.startswith("transport/cluster/send/")) > 0
         for r in rep["runs"]), "a node's fault excused a pub/sub op's error: %s",
           [(r["verdict"], r["property"], r["detail"], r["faults_fired"]) for r in rep["runs"]])
+    # The same in proc mode (a node's process), and under sim with a point
+    # that is not the cluster's, hit in a node's own life.
+    for nscn, extra, line, point in (
+            ("op-error-beside-node-fault.yaml", ["--mode", "proc", "--runs", "1"], 17,
+             "transport/cluster/send/"),
+            ("op-error-beside-node-life-fault.yaml", [], 14, "transport/client/heartbeat")):
+        rep, out, err = run_json("harness/tests/run/scenarios/" + nscn, ["--seed", "1"] + extra,
+                                 "operr-" + nscn, expect=1)
+        check(rep["runs"] and all(
+            r["verdict"] == "fail" and r["property"] == "operations" and
+            "actor sub: take_image (line %d): image: FL_ENOENT (no fault fired" % line
+            in r["detail"] and
+            sum(v for k, v in r["faults_fired"].items() if k.startswith(point)) > 0
+            for r in rep["runs"]), "%s %s: a node's fault excused a pub/sub op's error: %s",
+              nscn, extra,
+              [(r["verdict"], r["property"], r["detail"], r["faults_fired"]) for r in rep["runs"]])
     # Declared: the same scenario passes, the errors counted as tolerated.
     d = tdir("operr-expect")
     with open(src(scn)) as f:
