@@ -2926,8 +2926,8 @@ cmd_shrink(int argc, char **argv)
 	 * fails, so the result is not buried. */
 	start_runs("shrink");
 	int saved_err = capture_stderr();
-	rv = fli_shrink_scenario(s, &o, t.choices, t.nchoices, v, t.property, (unsigned)attempts,
-	                         &sr);
+	rv = fli_shrink_scenario(s, &o, t.choices, t.nchoices, v, t.property, t.message,
+	                         (unsigned)attempts, &sr);
 	restore_stderr(saved_err, rv != 0 && !interrupted);
 	if (interrupted) {
 		/* Nothing written: a half-shrunk trace is not the minimal one. */

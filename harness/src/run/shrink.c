@@ -85,7 +85,8 @@ run_candidate(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run 
 int
 fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *base,
                     const uint64_t *choices, size_t n, enum fl_verdict verdict,
-                    const char *property, unsigned max_attempts, struct fli_shrink_result *res)
+                    const char *property, const char *detail, unsigned max_attempts,
+                    struct fli_shrink_result *res)
 {
 	struct scenario_shrink sh = { .s = s, .base = base, .verdict = verdict };
 	struct fl_shrink_run first = { 0 }, best = { 0 };
@@ -94,6 +95,14 @@ fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *b
 	int rv;
 
 	snprintf(sh.property, sizeof(sh.property), "%s", property ? property : "");
+	/* Under sim the recorded failure is the one every candidate must
+	 * make (its replay makes it exactly).  In proc and stress modes, the
+	 * first replay's: one failing as recorded but for its timing (which
+	 * actor saw it first) would otherwise never start. */
+	if (detail != NULL && s->mode == FL_SCN_MODE_SIM) {
+		fl_baseline_signature(detail, sh.sig, sizeof(sh.sig));
+		sh.have_sig = true;
+	}
 	if (max_attempts == 0)
 		max_attempts = 500;
 	memset(res, 0, sizeof(*res));
@@ -133,8 +142,10 @@ fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *b
 			return FL_EIO;
 		}
 		runs++;
+		char sig[sizeof(sh.sig)];
+		fl_baseline_signature(res->outcome.detail, sig, sizeof(sig));
 		if (res->outcome.verdict == verdict &&
-		    strcmp(res->outcome.property, sh.property) == 0)
+		    strcmp(res->outcome.property, sh.property) == 0 && strcmp(sig, sh.sig) == 0)
 			break;
 		bool stopped = res->outcome.stopped;
 

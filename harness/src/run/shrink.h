@@ -18,7 +18,9 @@ struct fli_shrink_result {
 };
 
 /* fl_shrink_run minimises `choices` while replaying `s` with them still
- * ends in `verdict` with `property`.  base supplies the other run options.
+ * ends in `verdict` with `property` and a detail of the same signature
+ * (fl_baseline_signature) as `detail` (the recorded one: under sim) or as
+ * the first replay's (proc and stress, or `detail` NULL).  base supplies the other run options.
  * At most max_attempts runs (0: 500).  Returns 0 (fill *res; release with
  * fli_shrink_result_fini), FL_ESTATE when the given stream does not fail
  * that way to begin with, FL_EAGAIN when the minimal stream, replayed
@@ -27,7 +29,8 @@ struct fli_shrink_result {
 #define FLI_SHRINK_REPLAYS 20
 int fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *base,
                         const uint64_t *choices, size_t n, enum fl_verdict verdict,
-                        const char *property, unsigned max_attempts, struct fli_shrink_result *res);
+                        const char *property, const char *detail, unsigned max_attempts,
+                        struct fli_shrink_result *res);
 
 void fli_shrink_result_fini(struct fli_shrink_result *res);
 

@@ -422,7 +422,7 @@ cyaml_error(struct loader *l, cyaml_err_t e)
 		char f[320];
 		fli_scn_yget_k(l, n, key, &kl);
 		fli_scn_join(f, sizeof f, path, key);
-		const char *near = in_ops ? fli_scn_nearest_op(key) : NULL;
+		const char *near = in_ops ? fli_scn_nearest_op(l->target, key) : NULL;
 		if (near != NULL)
 			return fli_scn_fail(l, kl ? kl : inner_line, f,
 			                    "unknown operation (did you mean %s?)", near);

@@ -96,8 +96,9 @@ const char *fli_scn_adup(struct loader *l, const char *str);
 /* The one of names[0..n) (NULLs skipped) nearest to `word` by edit
  * distance, if near enough to be a typo of it (fields.c); else NULL. */
 const char *fli_scn_nearest(const char *word, const char *const *names, size_t n);
-/* The built-in operation nearest to `name`, if a typo of it (ops.c). */
-const char *fli_scn_nearest_op(const char *name);
+/* The operation nearest to `name`, built in or of target t (NULL: none),
+ * if a typo of it (ops.c). */
+const char *fli_scn_nearest_op(const struct fl_target *t, const char *name);
 
 /* The libyaml document (fields.c): node by id, 1-based line (0 for NULL),
  * null scalars, mapping lookup (with the key's line), sequence items. */

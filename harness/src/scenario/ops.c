@@ -237,12 +237,18 @@ static const char *const op_names[FL_SCN_OP__COUNT] = {
 };
 
 const char *
-fli_scn_nearest_op(const char *name)
+fli_scn_nearest_op(const struct fl_target *t, const char *name)
 {
-	const char *cand[FL_SCN_OP__COUNT];
-	memcpy(cand, op_names, sizeof cand);
+	/* The built-in ops, then the target's (at most 64 of them named). */
+	const char *cand[FL_SCN_OP__COUNT + 64];
+	size_t n = FL_SCN_OP__COUNT;
+
+	memcpy(cand, op_names, sizeof(op_names));
 	cand[FL_SCN_OP_TARGET] = NULL; /* not a name a scenario writes */
-	return fli_scn_nearest(name, cand, FL_SCN_OP__COUNT);
+	for (const struct fl_target_op *op = t != NULL ? t->ops : NULL;
+	     op != NULL && op->name != NULL && n < sizeof(cand) / sizeof(cand[0]); op++)
+		cand[n++] = op->name;
+	return fli_scn_nearest(name, cand, n);
 }
 
 static const enum fl_scn_domain op_domains[FL_SCN_OP__COUNT] = {
@@ -931,7 +937,7 @@ fli_scn_convert_op(struct loader *l, const struct fli_raw_op *raw, yaml_node_t *
 			kind = k;
 	if (kind < 0 && (top = fli_target_op_in(l->target, kname, &tgt)) != NULL)
 		kind = FL_SCN_OP_TARGET;
-	const char *near = kind < 0 ? fli_scn_nearest_op(kname) : NULL;
+	const char *near = kind < 0 ? fli_scn_nearest_op(l->target, kname) : NULL;
 	if (near != NULL)
 		return fli_scn_fail(l, op->line, obase, "unknown operation '%s' (did you mean %s?)",
 		                    kname, near);

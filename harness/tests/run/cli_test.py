@@ -1561,6 +1561,9 @@ def case_targets():
         (head + "      - target_op: {}\n", ":8: actors[0].ops[0]: unknown operation 'target_op'", ""),
         (head + "      - q_frob: {}\n",
          ":8: actors[0].ops[0].q_frob: unknown operation", ""),
+        # A typo of the target's own op is named.
+        (head + "      - q_psh: {}\n",
+         ":8: actors[0].ops[0].q_psh: unknown operation (did you mean q_push?)", ""),
         (head + "      - q_open: {as: q}\nfaults:\n  - point: target/alloc\n    action: delay\n"
          "    delay_ms: 1\n",
          ":11: faults[0]: 'target/alloc' takes action error only (the call returns NULL, "
