@@ -117,14 +117,17 @@ static const char usage_replay[] =
         "usage: faultline replay TRACE [--force]\n"
         "Re-runs the scenario named in TRACE with its recorded choices and prints the verdict\n"
         "(a property trace is replayed by the program named in it).\n"
-        "Exit status 0 when the replay reaches the recorded verdict, 1 when it does not,\n"
+        "Exit status 0 when the replay reaches the recorded verdict (in sim mode, as the\n"
+        "recorded run: another trace_hash is 1, a cut or edited trace), 1 when it does not,\n"
         "2 when the trace or its scenario cannot be read, or when the scenario file changed\n"
         "since the trace was recorded (its hash differs; --force replays it anyway).\n";
 
 static const char usage_shrink[] =
         "usage: faultline shrink TRACE [-o OUT] [--attempts N] [--force]\n"
-        "Minimises the recorded choices while the run still fails with the same verdict and\n"
-        "property; writes the minimal trace to OUT (default TRACE.min) and prints it.\n"
+        "Minimises the recorded choices while the run still fails the same way: the same\n"
+        "verdict and property, and a detail that differs at most in counts and paths (the\n"
+        "same op and line, the same crash site); writes the minimal trace to OUT (default\n"
+        "TRACE.min) and prints it.\n"
         "A scenario file changed since the trace was recorded is refused (exit 2) unless\n"
         "--force is given.\n";
 
@@ -1874,8 +1877,8 @@ cmd_run(int argc, char **argv)
 	 * none of them, and that is the split's doing, not a fault: its
 	 * report, which merge requires, says so, and merge judges the
 	 * batch (it refuses one of no run at all). */
-	bool empty_shard = sig == 0 && cnt.runs == 0 && cnt.not_run == 0 && p.shard_n > 1 &&
-	                   planned == 0 && global > 0;
+	bool empty_shard = sig == 0 && !cnt.interrupted && !skip_lost && cnt.runs == 0 &&
+	                   cnt.not_run == 0 && p.shard_n > 1 && planned == 0 && global > 0;
 	if (empty_shard)
 		status = 0;
 	if (skip_lost) {
@@ -2260,8 +2263,11 @@ replay_timeline(const struct fl_scenario *s, const struct fl_trace *t, const cha
 	for (int k = 0; k < tries; k++) {
 		if (fli_runner_run(s, &o, out) != 0)
 			return -1;
+		/* Under sim the recorded run itself (replay's rule). */
 		*same = strcmp(fl_verdict_name(out->verdict), t->verdict) == 0 &&
-		        strcmp(out->property, t->property ? t->property : "") == 0;
+		        strcmp(out->property, t->property ? t->property : "") == 0 &&
+		        (s->mode != FL_SCN_MODE_SIM || t->trace_hash == 0 ||
+		         out->trace_hash == t->trace_hash);
 		if (*same || interrupted || k == tries - 1)
 			return 0;
 		fli_runner_outcome_fini(out);
@@ -2314,6 +2320,12 @@ cmd_show(int argc, char **argv)
 	         s->mode == FL_SCN_MODE_SIM ? "ended" : "(the last of 20) ended",
 	         fl_verdict_name(out.verdict), out.property[0] ? " " : "", out.property, t.verdict,
 	         t.property ? " " : "", t.property ? t.property : "");
+	if (strcmp(fl_verdict_name(out.verdict), t.verdict) == 0 &&
+	    strcmp(out.property, t.property ? t.property : "") == 0)
+		snprintf(note, sizeof(note),
+		         "this replay is not the recorded run (trace_hash %016" PRIx64
+		         ", recorded %016" PRIx64 "): a cut or edited trace",
+		         out.trace_hash, t.trace_hash);
 	struct fli_html_run hr = { .s = s,
 		                   .out = &out,
 		                   .seed = t.seed,

@@ -194,6 +194,7 @@ struct fl_report_counts {
 	uint64_t known;                        /* of the failures, those the baseline knows */
 	uint64_t not_run;                      /* runs the harness could not execute */
 	double seconds;                        /* sum of the runs' seconds */
+	bool interrupted;                      /* fl_report_set_interrupted was called */
 };
 
 struct fl_report;

@@ -906,6 +906,7 @@ fl_report_counts(const struct fl_report *r, struct fl_report_counts *c)
 	c->not_run = r->not_run;
 	c->known = r->known;
 	c->seconds = r->seconds;
+	c->interrupted = r->interrupted != NULL;
 }
 
 int

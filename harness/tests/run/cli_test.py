@@ -2505,6 +2505,8 @@ def case_bad_trace():
     rc, out, err = run(["replay", path], 1)
     check("NOT the recorded run" in out, "a cut trace replayed as the recorded run:\n%s%s", out,
           err)
+    rc, out, err = run(["show", path], 1)
+    check("not the recorded run" in out + err, "show of a cut trace:\n%s%s", out, err)
     path = os.path.join(d, "count.trace")
     write_text(path, re.sub(r"(?ms)^choices \d+$.*", "choices 268435456\n1 2\nend\n", text))
     if under_sanitizer():
