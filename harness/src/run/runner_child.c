@@ -421,8 +421,8 @@ in_node(const struct run *r, const char *point)
 }
 
 /* A fault fired: counted for the point, and for the actor whose operation
- * it fired in, or as outside any actor (the driver's or a node's).  The counters live
- * in the run, shared with process actors. */
+ * it fired in, or as outside any actor (the driver's or a node's).  The
+ * counters live in the run, shared with process actors. */
 static void
 hook_fired(void *arg, const char *point, size_t rule)
 {
@@ -436,8 +436,9 @@ hook_fired(void *arg, const char *point, size_t rule)
 		__atomic_fetch_add(&r->point_fired[idx], 1, __ATOMIC_RELAXED);
 	/* Every fault in faults_fired; all but delays in errors_fired too.
 	 * Each is read alone (fli_op_fault_explains): a fault that caused an
-	 * op's error is seen in both, whatever fires beside it.  A cluster
-	 * node's is counted as a node's first (run.c, driver_only). */
+	 * op's error is seen in both, whatever fires beside it.  Outside any
+	 * actor, a cluster node's fault is also counted in the high half of
+	 * the same word (run_internal.h, outside_faults). */
 	bool error = rule >= r->s->fault_count || r->s->faults[rule].action != FL_SCN_FAULT_DELAY;
 	if (ar != NULL) {
 		if (error)

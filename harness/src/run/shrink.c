@@ -5,9 +5,11 @@
  * not the end of the shrinker; a candidate counts as failing the same
  * way when its run ends with the same verdict and the same property (and
  * for a crash, the same signal), and its detail has the same signature
- * as the original's first replay (fl_baseline_signature: the same op and
- * line, the same crash site; counts and paths aside).  A replayed stream that runs out answers
- * 0, so deleting the tail is always a valid candidate.
+ * (fl_baseline_signature: the same op and line, the same crash site;
+ * counts, paths and a fault's advice aside) as the recorded failure under
+ * sim, or as the first replay's in proc and stress modes.  A replayed
+ * stream that runs out answers 0, so deleting the tail is always a valid
+ * candidate.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,8 @@ struct scenario_shrink {
 	enum fl_verdict verdict;
 	char property[64];
 	/* The failure's signature (fl_baseline_signature of its detail):
-	 * the first replay's, then every candidate's must equal it. */
+	 * the recorded one under sim, else the first replay's; every
+	 * candidate's must equal it. */
 	char sig[1100];
 	bool have_sig;
 };
