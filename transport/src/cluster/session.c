@@ -28,12 +28,11 @@ egress_release(struct fli_sessions *ss, struct fli_egress *eg)
  * tables or command ring full) is tried again FLI_EGRESS_RETRY_NS later,
  * not on every pass of the duty cycle; an add the driver has not
  * answered in time (its answer lost) is cancelled and asked again.  In
- * time is an election timeout at first, twice as long at each add given
- * up on, up to FLI_EGRESS_PATIENCE_MAX of them: a busy driver answering
- * 64 sessions' adds more slowly than one election timeout each (a
- * ThreadSanitizer build on a loaded machine) saw every add cancelled and
- * sent again for ever, each retry adding to its queue, until the
- * sessions timed out unanswered. */
+ * time is an election timeout at first, longer at each add given up on
+ * (fli_patience_next): a busy driver answering 64 sessions' adds more
+ * slowly than one election timeout each (a ThreadSanitizer build on a
+ * loaded machine) saw every add cancelled and sent again for ever, each
+ * retry adding to its queue, until the sessions timed out unanswered. */
 static bool
 egress_ready(struct fli_sessions *ss, struct fli_egress *eg, const char *channel, int32_t stream,
              uint64_t now_ns)
@@ -46,9 +45,7 @@ egress_ready(struct fli_sessions *ss, struct fli_egress *eg, const char *channel
 	if (eg->reg != 0 && now_ns >= eg->retry_ns) {
 		(void)fl_client_cancel(ss->client, eg->reg);
 		eg->reg = 0;
-		eg->patience_ns = eg->patience_ns == 0 ? 2 * et : 2 * eg->patience_ns;
-		if (eg->patience_ns > FLI_EGRESS_PATIENCE_MAX * et)
-			eg->patience_ns = FLI_EGRESS_PATIENCE_MAX * et;
+		eg->patience_ns = fli_patience_next(eg->patience_ns, et);
 	}
 	if (eg->reg == 0) {
 		if (now_ns < eg->retry_ns)
