@@ -416,7 +416,7 @@ op_kv(void *state, const struct fl_target_args *a, void **created)
 	const struct fl_scenario_op *op = fli_builtin_cur.op;
 	struct cc_slot *s;
 	fl_cluster_client *c = op_client(ar, op, op->u.target.objs[KC_CLIENT], &s);
-	char key[16], value[96], got[FL_CLUSTER_MAX_VALUE];
+	char key[16], value[RUN_VALUE_MAX], got[FL_CLUSTER_MAX_VALUE];
 
 	(void)state;
 	(void)created;
@@ -432,9 +432,8 @@ op_kv(void *state, const struct fl_target_args *a, void **created)
 		int rv;
 
 		snprintf(key, sizeof(key), "k%d", kk);
-		/* Its own in the run (every round of a `repeat:` too): a
-		 * stale read of an earlier write must not look fresh. */
-		snprintf(value, sizeof(value), "%s.%u", ar->a->name, ++ar->cluster_writes);
+		/* Its own in the run (run_unique_value). */
+		run_unique_value(ar, value);
 		switch (op->kind) {
 		case FL_SCN_OP_CLUSTER_PUT:
 			rv = fl_cluster_client_put_sync(c, key, value, strlen(value), deadline,

@@ -936,7 +936,7 @@ do_kv(struct actor_run *ar, const struct fl_scenario_op *op, const int64_t *v)
 	for (uint32_t k = 0; k < (uint32_t)v[KA_COUNT]; k++) {
 		uint64_t deadline = fl_clock_now_ns() + span, index = 0;
 		int64_t process = ar->index + (int64_t)ar->history_lives * RUN_MAX_ACTORS;
-		char key[16], value[96], got[4097];
+		char key[16], value[RUN_VALUE_MAX], got[4097];
 		bool write = fl_choice_draw(ar->choices, 2) == 0;
 		enum kv_end end;
 		size_t len = 0;
@@ -953,7 +953,7 @@ do_kv(struct actor_run *ar, const struct fl_scenario_op *op, const int64_t *v)
 		uint32_t life = c->nodes[l].lives;
 		uint64_t term = 0;
 		if (write) {
-			snprintf(value, sizeof(value), "%s.%d.%u", ar->a->name, op->line, k);
+			run_unique_value(ar, value);
 			fli_run_history(r, m, process, "invoke", "put", key, value);
 			rv = node_put(&c->nodes[l], life, key, value, strlen(value), &index, &term);
 			/* FL_ESTATE: not appended (no longer the leader); any other

@@ -115,6 +115,18 @@ struct actor_run {
 	struct fli_tl_event *tl_op;    /* the timeline's record of the op it runs */
 };
 
+/* A value no other write of the run has, for a key-value op of ar's
+ * (the history's checker tells a stale read from a fresh one only by
+ * it): "<name>.<actor index>.<its write count>".  The name, cut at 40
+ * characters, is for the reader; the index and count make it unique.
+ * "<name>.<line>.<k>" was not: a name of 90 characters cut the rest
+ * off the 96-byte value, and every round of a repeat wrote the same
+ * values, so a stale read passed as fresh. */
+#define RUN_VALUE_MAX 64
+#define run_unique_value(ar, buf)                                                                  \
+	snprintf((buf), RUN_VALUE_MAX, "%.40s.%d.%u", (ar)->a->name, (ar)->index,                  \
+	         ++(ar)->cluster_writes)
+
 struct barrier {
 	const char *name;
 	int expected; /* actors with a barrier of this name */
