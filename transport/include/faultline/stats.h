@@ -77,9 +77,9 @@ struct fl_stats {
  * FL_EPERM (the run directory or cnc.dat is a link, not mode 0700, or not
  * owned by this process's effective uid: as for fl_client_open),
  * FL_EPROTO (bad magic/version), FL_EIO.  Thread-safe; any process of the
- * driver's user.  The driver publishes its gauges before each answer or
- * event it sends and at the end of each duty cycle: a read after an add
- * returned counts what was added.  What the driver does on its own (a
+ * driver's user.  The driver publishes its gauges before it answers an
+ * add and at the end of each duty cycle: a read after an add returned
+ * counts what was added.  What the driver does on its own (a
  * publication drained after its close, a dead client reclaimed) shows
  * only once it is done, so wait for the value wanted (with a deadline)
  * rather than read once. */

@@ -165,17 +165,21 @@ fl_driver_run_dir(const fl_driver *d)
 
 static void update_gauges(fl_driver *d);
 
-/* Broadcasts an answer or event.  The gauges go first: a client that
- * heard "publication ready" and then reads fl_stats sees that
- * publication counted.  Published only at the end of the duty cycle, they
- * lagged the answer by the rest of the cycle, and a test that took its
- * baseline just after an add (cluster_session_one, CI's ThreadSanitizer
- * job on a loaded machine) waited 400 s for a count one short. */
+/* Broadcasts an answer or event.  Before an add's answer the gauges go
+ * out: a client that heard "publication ready" and then reads fl_stats
+ * sees that publication counted.  Published only at the end of the duty
+ * cycle, they lagged the answer by the rest of the cycle, and a test
+ * that took its baseline just after an add (cluster_session_one, CI's
+ * ThreadSanitizer job on a loaded machine) waited 400 s for a count one
+ * short.  Not before other events: those go out halfway through a change
+ * (the images of a client being reclaimed), whose gauges would show a
+ * state that never settles, its subscriptions gone and it still active. */
 static void
 send_event(fl_driver *d, int32_t type, struct fli_event *ev)
 {
 	ev->version = FL_FRAME_VERSION;
-	update_gauges(d);
+	if (type == FL_EV_PUB_READY || type == FL_EV_SUB_READY)
+		update_gauges(d);
 	if ((type == FL_EV_PUB_READY || type == FL_EV_SUB_READY || type == FL_EV_ERROR) &&
 	    FL_FAULT("transport/cmd/drop"))
 		return;

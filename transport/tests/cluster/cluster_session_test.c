@@ -282,15 +282,15 @@ publications(void)
 	return s.publications;
 }
 
-/* The publications the driver holds with `clients` test clients each
+/* The publications the driver holds with `nclients` test clients each
  * sending to one node: the nodes' own (one to each peer) and the
  * clients' ingress ones; waited for, and returned.  The baseline a case
  * compares against later: read once, it could miss a node's publication
  * still being added, or count one still draining. */
 static int64_t
-baseline(int clients)
+baseline(int nclients)
 {
-	int64_t want = N * (N - 1) + clients;
+	int64_t want = N * (N - 1) + nclients;
 
 	assert_true(WAIT_UNTIL((round_all(), publications() == want), 20000));
 	return want;
