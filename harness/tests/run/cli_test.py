@@ -168,18 +168,18 @@ def san_dirs_left(pid):
         return []
 
 
-def run(args, expect=None, stdin=None, env=None, nofile=None, cwd=None):
-    """Run faultline with args (in cwd, default the source root); check the
-    exit status (expect: int or set) and that the command left no /dev/shm
-    entry.  nofile: the command's soft limit on open files (ulimit -n).
-    Returns (rc, out, err)."""
+def run(args, expect=None, stdin=None, env=None, nofile=None, cwd=None, exe=None):
+    """Run faultline (or exe) with args (in cwd, default the source root);
+    check the exit status (expect: int or set) and that the command left no
+    /dev/shm entry.  nofile: the command's soft limit on open files (ulimit
+    -n).  Returns (rc, out, err)."""
     before = shm_entries()
 
     def limit_fds():
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
 
-    p = subprocess.Popen([FL] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    p = subprocess.Popen([exe or FL] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, cwd=cwd or ROOT, env=dict(os.environ, **(env or {})),
                          preexec_fn=limit_fds if nofile is not None else None)
     try:
@@ -1862,6 +1862,24 @@ def case_baseline():
         write_text(bad, text)
         rc, out, err = run(["run", uaf, "--runs", "1", "--baseline", bad], expect=2, env=env)
         check("faultline run: --baseline " + bad + ": " + want in err, "%r:\n%s", text, err)
+    # gauges_zero lists every gauge of the driver: a baseline that knows
+    # one of them left non-zero (a stale images gauge) does not know
+    # another (a kept subscription, publication or log file).  With every
+    # count N in the signature it did (a new user's trial: exit 0).
+    planted = os.path.join(os.path.dirname(FL), "faultline-planted")
+    gz = "fixtures/scenarios/log-kept-gauges.yaml"
+    kg = os.path.join(d, "gauges.json")
+    run(["run", gz, "--seed", "1", "--runs", "2", "-q", "--trace-dir", d, "--baseline-write",
+         kg], expect=1, env={"FL_PLANT": "images_stale"}, exe=planted)
+    rc, out, err = run(["run", gz, "--seed", "3", "--runs", "2", "-q", "--trace-dir", d,
+                        "--baseline", kg], expect=0, env={"FL_PLANT": "images_stale"},
+                       exe=planted)
+    check(out.count("KNOWN    log-kept-gauges") == 2, "the known leak, not known:\n%s", out)
+    for plant in ("sub_kept", "pub_kept", "log_kept"):
+        rc, out, err = run(["run", gz, "--seed", "1", "--runs", "2", "-q", "--trace-dir", d,
+                            "--baseline", kg], expect=1, env={"FL_PLANT": plant}, exe=planted)
+        check(out.count("FAIL     log-kept-gauges") == 2 and "KNOWN" not in out,
+              "%s passed as the known stale images:\n%s", plant, out)
 
 
 def case_op_errors():

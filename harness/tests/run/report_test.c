@@ -970,8 +970,24 @@ test_baseline_signatures(void **state)
 		 * failure elsewhere. */
 		{ "target m: g2 is 3 once every object of the run closed",
 		  "target m: g2 is N once every object of the run closed" },
-		{ "node1 applied 0 entries; key k3 (12 ops)",
+		{ "node1 applied 2 entries; key k3 (12 ops)",
 		  "nodeN applied N entries; key kN (N ops)" },
+		/* A count of 0 is kept: which of the listed resources
+		 * leaked (gauges_zero, ports_zero), and a pool's size. */
+		{ "after every actor closed: 0 clients, 0 publications, 1 subscriptions, 0 "
+		  "images, 0 log files (0 mapped), 0 image refs",
+		  "after every actor closed: 0 clients, 0 publications, N subscriptions, 0 "
+		  "images, 0 log files (0 mapped), 0 image refs" },
+		{ "after every actor closed: 0 clients, 0 publications, 0 subscriptions, 3 "
+		  "images, 0 log files (0 mapped), 0 image refs",
+		  "after every actor closed: 0 clients, 0 publications, 0 subscriptions, N "
+		  "images, 0 log files (0 mapped), 0 image refs" },
+		{ "0 server and 2 client port(s) in use after every actor closed: b (10)",
+		  "0 server and N client port(s) in use after every actor closed: b (N)" },
+		{ "3 chunk(s) still loaned after every actor closed (pool 64 B: 3 of 16, pool 1024 "
+		  "B: 0 of 8)",
+		  "N chunk(s) still loaned after every actor closed (pool 64 B: N of N, pool 1024 "
+		  "B: 0 of N)" },
 		/* An op error's advice on faults is not where it failed. */
 		{ "actor sub: take_image (line 17): image: FL_ENOENT (no fault fired in this "
 		  "operation; if an earlier fault causes it, declare it with expect: FL_ENOENT or "
