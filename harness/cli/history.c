@@ -16,8 +16,9 @@
 
 static const char usage_check_history[] =
         "usage: faultline check-history FILE... [options]\n"
-        "  --model M        register (read, write, cas on one register) or kv (get, put,\n"
-        "                   append per key); default: the one every operation fits\n"
+        "  --model M        register (read, write, cas; a register per :key if the ops\n"
+        "                   have keys) or kv (get, put, append, cas per key); default:\n"
+        "                   the one every operation fits\n"
         "  --timeout S      seconds for each file at most (default 300); a history the\n"
         "                   search has not decided by then is 'unknown', never 'linearizable'\n"
         "  --json F         write the verdicts as JSON to F ('-': stdout, instead of words)\n"

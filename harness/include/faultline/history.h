@@ -118,15 +118,19 @@ struct fl_history_model {
 	/* Can op change the state?  An info op that cannot is dropped. */
 	bool (*read_only)(const struct fl_history_op *op);
 	/* Do ops with different keys touch independent objects?  Then the
-	 * history is split by key and each part checked on its own. */
+	 * history is split by key and each part checked on its own, and
+	 * fl_history_check_ops refuses a history where some ops have a :key
+	 * and some have none, or a key that is not a string, an integer or a
+	 * keyword. */
 	bool per_key;
 	bool (*equal)(const struct fl_history_state *a, const struct fl_history_state *b);
 	/* The state in words, for reports ("4", "nil", "\"x 0 1 y\""). */
 	void (*describe)(const struct fl_history_state *s, char *buf, size_t n);
 };
 
-extern const struct fl_history_model fl_history_register; /* read, write, cas on one register */
-extern const struct fl_history_model fl_history_kv;       /* get, put, append, cas per key */
+/* read, write, cas on one register, or on one per :key when the ops have keys */
+extern const struct fl_history_model fl_history_register;
+extern const struct fl_history_model fl_history_kv; /* get, put, append, cas per key */
 
 /* fl_history_model_find: "register" or "kv" (NULL if neither). */
 const struct fl_history_model *fl_history_model_find(const char *name);
@@ -138,10 +142,12 @@ const struct fl_history_model *fl_history_guess_model(const struct fl_history *h
 /* fl_history_parse reads a history from text: Jepsen's EDN, one map a
  * line ({:process 0, :type :invoke, :f :read, :value nil}), or Jepsen's
  * log lines (INFO  jepsen.util - 3<TAB>:ok<TAB>:read<TAB>nil); the first
- * line that is not blank or a ; comment decides which.  Ops whose :process
- * is not an integer (the nemesis) are skipped; an op never completed is an
- * info op.  If model is not NULL its check_op vets every op.  On a bad
- * input returns FL_EINVAL and writes "file:line: what is wrong" into err.
+ * line that is not blank or a ; comment decides which.  Ops of the
+ * :nemesis process are skipped; any other :process must be an integer.  An
+ * EDN map with a key twice, or :index values that do not grow line by line,
+ * are errors.  An op never completed is an info op.  If model is not NULL
+ * its check_op vets every op.  On a bad input returns FL_EINVAL and writes
+ * "file:line: what is wrong" into err.
  * Returns 0, FL_EINVAL or FL_ENOMEM. */
 int fl_history_parse(const char *text, size_t len, const char *file,
                      const struct fl_history_model *model, struct fl_history *h, char *err,

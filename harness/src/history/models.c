@@ -1,9 +1,9 @@
 /*
- * The built-in models: one register (read, write, cas), as Jepsen's etcd
- * and cas-register tests use it, and a key-value map (get, put, append,
- * cas), one independent object per key, as the cluster's kv service has
- * them.  Each is the table fl_history_model describes; a user's model is
- * written the same way.
+ * The built-in models: a register (read, write, cas), as Jepsen's etcd
+ * and cas-register tests use it, one per :key when the ops have keys,
+ * and a key-value map (get, put, append, cas), one independent object
+ * per key, as the cluster's kv service has them.  Each is the table
+ * fl_history_model describes; a user's model is written the same way.
  */
 #include "faultline/history.h"
 #include "faultline/error.h"
@@ -150,6 +150,17 @@ fl_hvalue_format(const struct fl_hvalue *v, char *buf, size_t n)
 	}
 }
 
+/* A completion of an op that writes repeats the op's value: Jepsen's
+ * clients answer with the op they were given.  One that says another
+ * leaves open which was written (Knossos takes the completion's value for
+ * an ok op, these models the invocation's), so it is refused rather than
+ * one of them guessed.  A completion with no value says nothing. */
+static bool
+echoes(const struct fl_history_op *op)
+{
+	return op->out.kind == FL_HV_ABSENT || fl_hvalue_equal(&op->out, &op->in);
+}
+
 /* ---- the register: nil or an integer ---- */
 
 enum { REG_READ = 1, REG_WRITE, REG_CAS };
@@ -193,13 +204,22 @@ reg_check(struct fl_history_op *op)
 	}
 	if (strcmp(op->f, "write") == 0) {
 		op->fcode = REG_WRITE;
-		return reg_value(&op->in) ? NULL : "a write's value must be nil or an integer";
+		if (!reg_value(&op->in))
+			return "a write's value must be nil or an integer";
+		/* a failed write is dropped: its answer is not read */
+		if (op->outcome == FL_HOP_OK && !echoes(op))
+			return "the answer of a write must repeat the value written";
+		return NULL;
 	}
 	if (strcmp(op->f, "cas") == 0) {
 		op->fcode = REG_CAS;
 		if (op->in.kind != FL_HV_LIST || op->in.len != 2 || !reg_value(&op->in.item[0]) ||
 		    !reg_value(&op->in.item[1]))
 			return "a cas's value must be [OLD NEW], each nil or an integer";
+		/* a failed cas is an observation of OLD (reg_step): its answer
+		 * must be the same cas, not, say, :timed-out, which is info */
+		if (op->outcome != FL_HOP_INFO && !echoes(op))
+			return "the answer of a cas must repeat its [OLD NEW]";
 		return NULL;
 	}
 	return "the register's functions are read, write and cas";
@@ -267,6 +287,12 @@ const struct fl_history_model fl_history_register = {
 	.step = reg_step,
 	.step_fail = reg_step_fail,
 	.read_only = reg_read_only,
+	/* Ops with a :key are on the register of that key, each checked on
+	 * its own, as the kv model's keys are; judging them as one register
+	 * would let a write to "a" explain a read of "b".  A history without
+	 * keys is the one register it always was (one part, its key absent);
+	 * fl_history_check_ops refuses one that mixes the two. */
+	.per_key = true,
 	.describe = reg_describe,
 };
 
@@ -297,15 +323,21 @@ kv_check(struct fl_history_op *op)
 	}
 	if (strcmp(op->f, "put") == 0 || strcmp(op->f, "append") == 0) {
 		op->fcode = op->f[0] == 'p' ? KV_PUT : KV_APPEND;
-		return op->in.kind == FL_HV_STRING
-		               ? NULL
-		               : "the value of a put or an append must be a string";
+		if (op->in.kind != FL_HV_STRING)
+			return "the value of a put or an append must be a string";
+		/* a failed put or append is dropped: its answer is not read */
+		if (op->outcome == FL_HOP_OK && !echoes(op))
+			return "the answer of a put or an append must repeat its value";
+		return NULL;
 	}
 	if (strcmp(op->f, "cas") == 0) {
 		op->fcode = KV_CAS;
 		if (op->in.kind != FL_HV_LIST || op->in.len != 2 ||
 		    op->in.item[0].kind != FL_HV_STRING || op->in.item[1].kind != FL_HV_STRING)
 			return "a cas's value must be [EXPECTED NEW], two strings";
+		/* a failed cas is an observation (kv_step): see reg_check */
+		if (op->outcome != FL_HOP_INFO && !echoes(op))
+			return "the answer of a cas must repeat its [EXPECTED NEW]";
 		return NULL;
 	}
 	return "the key-value map's functions are get, put, append and cas";

@@ -284,6 +284,8 @@ read_value(struct reader *r, struct fl_hvalue *v, int depth)
 struct event {
 	bool has_process;
 	int64_t process;
+	bool has_index; /* Jepsen's :index, the event's place in the history */
+	int64_t index;
 	enum { EV_INVOKE, EV_OK, EV_FAIL, EV_INFO } type;
 	const char *f;
 	struct fl_hvalue key, value;
@@ -310,13 +312,47 @@ read_process(struct reader *r, const struct fl_hvalue *p, struct event *ev)
 		ev->process = p->i;
 		return 0;
 	}
-	if (p->kind == FL_HV_KEYWORD) /* :nemesis and the like: not a client */
+	/* Jepsen's nemesis is the one process that is not a client: its
+	 * events are faults, not operations, and are skipped.  Any other
+	 * name is not skipped: a client's ops dropped for its name would be
+	 * judged without them, which can turn a wrong history linearizable. */
+	if (p->kind == FL_HV_KEYWORD && strcmp(p->s, "nemesis") == 0)
 		return 0;
-	return fail(r, "process must be an integer (or a keyword such as :nemesis)");
+	char buf[64];
+	fl_hvalue_format(p, buf, sizeof(buf));
+	return fail(r, "process must be an integer (a client) or :nemesis, not %s", buf);
+}
+
+/* The keys a map has had so far (names in the arena). */
+struct seen_keys {
+	const char **name;
+	size_t n, cap;
+};
+
+/* Adds k to the keys seen; fails if it is there already.  EDN (Clojure's
+ * reader) refuses a map with a key twice; taking the last one, as a
+ * reader that assigns would, lets `:value 7, :value 1` or `:type :ok,
+ * :type :info` change what the op says without a word. */
+static int
+key_once(struct reader *r, struct seen_keys *seen, const char *k)
+{
+	for (size_t i = 0; i < seen->n; i++)
+		if (strcmp(seen->name[i], k) == 0)
+			return fail(r, "key :%s is in the map twice (EDN allows a key once)", k);
+	if (seen->n == seen->cap) {
+		size_t cap = seen->cap ? seen->cap * 2 : 8;
+		const char **g = realloc(seen->name, cap * sizeof(*g));
+		if (!g)
+			return r->rc = FL_ENOMEM;
+		seen->name = g;
+		seen->cap = cap;
+	}
+	seen->name[seen->n++] = k;
+	return 0;
 }
 
 static int
-read_edn_line(struct reader *r, struct event *ev)
+read_edn_map(struct reader *r, struct event *ev, struct seen_keys *seen)
 {
 	if (*r->p != '{')
 		return fail(r, "expected an EDN map '{:process ..., :type ..., :f ...}'");
@@ -335,6 +371,8 @@ read_edn_line(struct reader *r, struct event *ev)
 			return r->rc;
 		if (k.kind != FL_HV_KEYWORD)
 			return fail(r, "map keys must be keywords");
+		if (key_once(r, seen, k.s))
+			return r->rc;
 		skip_space(r);
 		if (r->p < r->end && *r->p == '}')
 			return fail(r, "key :%s has no value", k.s);
@@ -357,6 +395,15 @@ read_edn_line(struct reader *r, struct event *ev)
 			ev->key = v;
 		} else if (strcmp(k.s, "value") == 0) {
 			ev->value = v;
+		} else if (strcmp(k.s, "index") == 0 && v.kind != FL_HV_NIL) {
+			/* the order of the lines is taken for the history's
+			 * real-time order: an :index says whether it is (see
+			 * fl_history_parse); nil is none, as a Jepsen op record
+			 * made without one prints it */
+			if (v.kind != FL_HV_INT)
+				return fail(r, ":index must be an integer (or nil)");
+			ev->has_index = true;
+			ev->index = v.i;
 		}
 	}
 	skip_space(r);
@@ -368,6 +415,15 @@ read_edn_line(struct reader *r, struct event *ev)
 		            : !seen_type  ? "type"
 		                          : "f");
 	return 0;
+}
+
+static int
+read_edn_line(struct reader *r, struct event *ev)
+{
+	struct seen_keys seen = { 0 };
+	int rc = read_edn_map(r, ev, &seen);
+	free(seen.name);
+	return rc;
 }
 
 static const char log_marker[] = "jepsen.util - ";
@@ -476,7 +532,10 @@ fl_history_parse(const char *text, size_t len, const char *file,
 	struct open_map open = { 0 };
 	size_t cap = 0;
 	uint32_t events = 0;
-	int format = 0; /* 1 EDN, 2 log */
+	int format = 0;          /* 1 EDN, 2 log */
+	bool have_index = false; /* the last :index read, and its line */
+	int64_t last_index = 0;
+	uint32_t last_index_line = 0;
 	const char *p = text, *end = text + len;
 	while (p < end && !r.rc) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -497,6 +556,23 @@ fl_history_parse(const char *text, size_t len, const char *file,
 		struct event ev = { 0 };
 		if ((format == 1 ? read_edn_line(&r, &ev) : read_log_line(&r, &ev)) != 0)
 			break;
+		/* The checker takes the lines' order for the order the events
+		 * happened in.  Jepsen numbers its events in that order (the
+		 * nemesis's too), so an :index that does not grow says the
+		 * lines were reordered (sorted by process, say), and checking
+		 * them as they stand would judge a history that never was. */
+		if (ev.has_index) {
+			if (have_index && ev.index <= last_index) {
+				fail(&r,
+				     ":index %" PRId64 " is not after line %" PRIu32 "'s %" PRId64
+				     ": the lines are not in the history's order",
+				     ev.index, last_index_line, last_index);
+				break;
+			}
+			have_index = true;
+			last_index = ev.index;
+			last_index_line = r.line;
+		}
 		if (!ev.has_process)
 			continue;
 		if (events == UINT32_MAX - 2) {
@@ -584,6 +660,47 @@ fl_history_parse(const char *text, size_t len, const char *file,
 	return r.rc;
 }
 
+/* A per-key model's history is split by key, each key an object of its
+ * own, keys compared as they are written.  So a key must be a value
+ * whose writing is the value (a string, an integer, a keyword: not a set
+ * or a map, whose order of writing is not, nor a float), or one object
+ * could be split in two and each half pass alone; and either every op
+ * has a :key or none does: ops without one would be one more object
+ * beside the keyed ones, which is no reading of such a history. */
+static int
+check_keys(const struct fl_history *h, const struct fl_history_model *model, char *err,
+           size_t errlen)
+{
+	const struct fl_history_op *keyed = NULL, *unkeyed = NULL;
+	for (size_t i = 0; i < h->n; i++) {
+		const struct fl_history_op *op = &h->ops[i];
+		enum fl_hvalue_kind k = op->key.kind;
+		if (k == FL_HV_ABSENT) {
+			if (!unkeyed)
+				unkeyed = op;
+		} else if (k != FL_HV_STRING && k != FL_HV_INT && k != FL_HV_KEYWORD) {
+			snprintf(err, errlen,
+			         "%s:%" PRIu32 ": a :key must be a string, an integer or a keyword "
+			         "(model %s)",
+			         h->file, op->line, model->name);
+			return FL_EINVAL;
+		} else if (!keyed) {
+			keyed = op;
+		}
+		if (keyed && unkeyed) {
+			snprintf(err, errlen,
+			         "%s:%" PRIu32 ": this op has %s :key but the op at line %" PRIu32
+			         " has %s: each key is an object of its own, so give every op a "
+			         ":key or none (model %s)",
+			         h->file, op->line, op == keyed ? "a" : "no",
+			         op == keyed ? unkeyed->line : keyed->line,
+			         op == keyed ? "none" : "one", model->name);
+			return FL_EINVAL;
+		}
+	}
+	return 0;
+}
+
 int
 fl_history_check_ops(struct fl_history *h, const struct fl_history_model *model, char *err,
                      size_t errlen)
@@ -602,6 +719,8 @@ fl_history_check_ops(struct fl_history *h, const struct fl_history_model *model,
 			return FL_EINVAL;
 		}
 	}
+	if (model->per_key && check_keys(h, model, err, errlen))
+		return FL_EINVAL;
 	h->model = model;
 	return 0;
 }
