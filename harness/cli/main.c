@@ -829,6 +829,7 @@ emit_result(struct fl_report *rep, int fd, struct fl_run_result *res)
 		return true;
 	}
 	/* one write of < PIPE_BUF bytes: whole or nothing */
+	_Static_assert(sizeof(*res) <= PIPE_BUF, "a result is written to its pipe whole");
 	return write(fd, res, sizeof(*res)) == (ssize_t)sizeof(*res);
 }
 
@@ -1538,10 +1539,13 @@ run_scenario(struct run_plan *p, struct fl_scenario *s, struct fl_report *rep)
 	done = reported(rep) - before;
 	if (interrupted)
 		return; /* no claim about rules from a scenario cut short */
-	if (done < want)
+	if (done < want) {
 		note(p->msg,
 		     "%s: time budget of %g s reached after %" PRIu64 " of %" PRIu64 " runs\n",
 		     s->name, limit, done, want);
+		/* merge takes the runs not made for missing ones unless told */
+		fl_report_cut_short(rep, s->name, done, want);
+	}
 	if (p->sweep || s->sweep)
 		run_sweep(p, s, n, pr.pct_steps, start, limit, rep);
 	if (!interrupted)
@@ -1771,6 +1775,21 @@ cmd_run(int argc, char **argv)
 	bool tap_on_tty = tap && isatty(STDOUT_FILENO);
 	bool in_place =
 	        isatty(STDERR_FILENO) && term != NULL && *term != '\0' && strcmp(term, "dumb") != 0;
+	/* The plan in the clear, for merge to check a batch whole. */
+	const char **plan_names = calloc(count ? count : 1, sizeof(*plan_names));
+	uint64_t *plan_runs = calloc(count ? count : 1, sizeof(*plan_runs));
+	if (plan_names == NULL || plan_runs == NULL) {
+		fprintf(stderr, "faultline: out of memory\n");
+		free(plan_names);
+		free(plan_runs);
+		fl_baseline_free(baseline);
+		fl_scenario_list_free(list, count);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < count; i++) {
+		plan_names[i] = list[i]->name;
+		plan_runs[i] = scenario_runs(&p, list[i]);
+	}
 	struct fl_report_options ro = {
 		.out = p.msg,
 		.progress = !p.quiet && !tap_on_tty,
@@ -1785,13 +1804,19 @@ cmd_run(int argc, char **argv)
 		.batch_plan = batch_plan(&p, list, count, mode),
 		.shard = p.shard_i + 1,
 		.shards = p.shard_n,
+		.scenarios = plan_names,
+		.scenario_runs = plan_runs,
+		.nscenarios = count,
 		.baseline_partial = p.shard_n > 1 || p.sweep_limit > 0,
 		.record = baseline_out != NULL ? &recorded : NULL,
 	};
 	/* Everything that can stop the batch is found before its first run:
 	 * the trace directory, the report files (opened now: a report from an
 	 * earlier batch at that path is truncated, never taken for this one). */
-	if (fl_report_new(&ro, &rep) != 0) {
+	int new_rc = fl_report_new(&ro, &rep); /* copies the plan */
+	free(plan_names);
+	free(plan_runs);
+	if (new_rc != 0) {
 		fprintf(stderr, "faultline: out of memory\n");
 		fl_baseline_free(baseline);
 		fl_scenario_list_free(list, count);

@@ -8,10 +8,20 @@
  * disagrees with its runs, or that holds a run another input holds too
  * (overlapping shards, one file given twice: a run counted twice) stops
  * the merge with exit 2 and nothing written.
+ *
+ * So does a batch with runs missing, which would read as a smaller green
+ * one: a scenario skipped in some shards and not in others (a shard skips
+ * what its machine cannot run, and a skipped scenario takes no place in
+ * its split: that shard made none of the scenario's runs and split the
+ * later scenarios' runs otherwise), and, when the reports list the
+ * batch's scenarios with their runs (batch.scenarios), a run of the plan
+ * in no report, or in the report of a shard the plan does not give it
+ * to, unless that shard says its time budget stopped it first.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +42,13 @@ static const char usage_merge[] =
         "(a rule never fired only if it fired in no shard that ran its scenario; the runs\n"
         "are summed), and \"interrupted\" when any shard was.  Prints the failures and\n"
         "the summary; --json and --junit write the merged report (- for stdout).\n"
-        "Exit status as `run`'s: 0 every run passed, 1 some run did not pass, 2 a run not\n"
-        "run, no run at all, an interrupted shard, or inputs that cannot be merged: not\n"
-        "one whole batch (another seed or split, a shard twice or missing), one that does\n"
-        "not parse or whose summary disagrees with its runs, or a run that is in two\n"
-        "inputs (overlapping shards); then nothing is written.\n";
+        "Exit status as `run`'s: 0 every run passed or is known (a shard's --baseline\n"
+        "knew it), 1 some run did not pass, 2 a run not run, no run at all, an interrupted\n"
+        "shard, or inputs that cannot be merged: not one whole batch (another seed or\n"
+        "split, a shard twice or missing, a scenario skipped in some shards only, a run\n"
+        "of the plan in no shard's report unless its time budget stopped it), one that\n"
+        "does not parse or whose summary disagrees with its runs, or a run that is in\n"
+        "two inputs (overlapping shards); then nothing is written.\n";
 
 /* One run of an input, and where it came from. */
 struct merged_run {
@@ -59,12 +71,33 @@ struct merge {
 	size_t nnever;
 	struct skip {
 		char scenario[128], why[512];
-	} * skips; /* skipped scenarios, one per scenario */
+		size_t file; /* the input that says it */
+	} * skips;           /* skipped scenarios, one per (input, scenario) */
 	size_t nskips;
 	const char *interrupted; /* the first interrupted input, or NULL */
 	uint64_t seed, shards;   /* the batch of the first input */
 	char plan[32];           /* ... and its plan */
 	const char **shard_path; /* per shard: the input that holds it, NULL: none yet */
+	const char *const *path; /* per input: its path */
+	uint64_t *shard_of;      /* per input: its shard (1-based) */
+	bool *intr_of;           /* per input: it was interrupted */
+	bool have_plan;          /* the inputs list the batch's scenarios */
+	struct planned {
+		char scenario[128];
+		uint64_t runs;   /* its runs in the whole batch */
+		bool skipped;    /* in every shard (check_skips) */
+		uint64_t before; /* the runs of the scenarios before it that
+		                       were not skipped: where its runs start in
+		                       the split */
+		uint64_t made;   /* its runs in the merge */
+		bool cut;        /* some shard's time budget stopped it */
+	} * planned;             /* batch.scenarios, in order (the first input's) */
+	size_t nplanned;
+	struct cut {
+		size_t file, scenario; /* the input, the index in planned */
+		uint64_t made, share;
+	} * cuts; /* the inputs' cut_short entries */
+	size_t ncuts;
 };
 
 static const char *const verdict_names[] = { "pass", "fail", "crash", "hang", "deadlock" };
@@ -213,6 +246,89 @@ read_run(const char *path, size_t i, const struct fli_json *r, struct fl_run_res
 	if (get_u64(fli_json_get(r, "op_errors_fatal"), &u) != 0 || u > UINT32_MAX)
 		return bad(path, "%s: a count expected", "op_errors_fatal", i);
 	res->op_errors_fatal = (uint32_t)u;
+	/* The shard's baseline knew the failure: the merge has no baseline
+	 * to judge it again, and without this a green batch turns red. */
+	v = fli_json_get(r, "known");
+	if (v != NULL && v->type != FL_JSON_BOOL)
+		return bad(path, "%s: true or false expected", "known", i);
+	res->known = v != NULL && v->boolean;
+	if (res->known && (res->not_run || res->verdict == FL_VERDICT_PASS || res->sweep_count))
+		return bad(path, "%s: true only for a failure (not a sweep's counting run)",
+		           "known", i);
+	return 0;
+}
+
+/* batch.scenarios of input `file` (sc; NULL: it has none): the plan in
+ * the clear, the same in every input, and the scenarios its time budget
+ * cut short.  0, or -1 after saying why. */
+static int
+read_plan(struct merge *m, size_t file, const struct fli_json *sc)
+{
+	const char *path = m->path[file];
+	bool has = sc != NULL;
+
+	if (file == 0) {
+		m->have_plan = has;
+	} else if (has != m->have_plan) {
+		fprintf(stderr,
+		        "faultline merge: %s %s the batch's scenarios (batch.scenarios) and %s "
+		        "%s: reports of different faultline builds, not one batch\n",
+		        path, has ? "lists" : "does not list", m->path[0],
+		        has ? "does not" : "does");
+		return -1;
+	}
+	if (!has)
+		return 0;
+	if (sc->type != FL_JSON_ARRAY || (file > 0 && sc->count != m->nplanned)) {
+		fprintf(stderr, "faultline merge: %s: batch.scenarios: %s\n", path,
+		        sc->type != FL_JSON_ARRAY ? "an array expected"
+		                                  : "not the first input's list: not one batch");
+		return -1;
+	}
+	if (file == 0 &&
+	    (m->planned = calloc(sc->count ? sc->count : 1, sizeof(*m->planned))) == NULL) {
+		fprintf(stderr, "faultline merge: out of memory\n");
+		return -1;
+	}
+	for (size_t i = 0; i < sc->count; i++) {
+		const struct fli_json *e = &sc->items[i], *cut = fli_json_get(e, "cut_short");
+		struct planned pl = { 0 };
+		struct cut c = { .file = file, .scenario = i };
+
+		if (get_str(fli_json_get(e, "scenario"), pl.scenario, sizeof(pl.scenario), false,
+		            false) ||
+		    get_u64(fli_json_get(e, "runs"), &pl.runs) != 0 ||
+		    (cut != NULL && cut->type != FL_JSON_NULL &&
+		     (get_u64(fli_json_get(cut, "made"), &c.made) != 0 ||
+		      get_u64(fli_json_get(cut, "share"), &c.share) != 0 || c.made >= c.share))) {
+			fprintf(stderr,
+			        "faultline merge: %s: batch.scenarios[%zu]: scenario, runs and "
+			        "cut_short (null, or made less than share) expected\n",
+			        path, i);
+			return -1;
+		}
+		if (file == 0) {
+			m->planned[m->nplanned++] = pl;
+		} else if (strcmp(pl.scenario, m->planned[i].scenario) != 0 ||
+		           pl.runs != m->planned[i].runs) {
+			fprintf(stderr,
+			        "faultline merge: %s runs another plan than %s "
+			        "(batch.scenarios[%zu] is %s with %" PRIu64
+			        " runs, not %s with %" PRIu64 "): not one batch\n",
+			        path, m->path[0], i, pl.scenario, pl.runs, m->planned[i].scenario,
+			        m->planned[i].runs);
+			return -1;
+		}
+		if (cut == NULL || cut->type == FL_JSON_NULL)
+			continue;
+		struct cut *v = realloc(m->cuts, (m->ncuts + 1) * sizeof(*v));
+		if (v == NULL) {
+			fprintf(stderr, "faultline merge: out of memory\n");
+			return -1;
+		}
+		m->cuts = v;
+		m->cuts[m->ncuts++] = c;
+	}
 	return 0;
 }
 
@@ -220,8 +336,9 @@ read_run(const char *path, size_t i, const struct fli_json *r, struct fl_run_res
  * it runs, shard I of N): every input of one batch, each shard once.  0,
  * or -1 after saying why. */
 static int
-read_batch(struct merge *m, const char *path, const struct fli_json *b)
+read_batch(struct merge *m, size_t file, const struct fli_json *b)
 {
+	const char *path = m->path[file];
 	uint64_t seed, shard, shards;
 	char plan[32];
 
@@ -270,13 +387,15 @@ read_batch(struct merge *m, const char *path, const struct fli_json *b)
 		return -1;
 	}
 	m->shard_path[shard - 1] = path;
-	return 0;
+	m->shard_of[file] = shard;
+	return read_plan(m, file, fli_json_get(b, "scenarios"));
 }
 
 /* Reads one input into m; 0, or -1 after saying why. */
 static int
-read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *nran)
+read_input(struct merge *m, size_t file, char ***ran, size_t *nran)
 {
+	const char *path = m->path[file];
 	static const char *const summary_keys[] = { "passed", "failed", "crashed", "hung",
 		                                    "deadlocked" };
 	char err[256], *text = NULL;
@@ -284,7 +403,7 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 	FILE *f = fopen(path, "re");
 	struct fli_json *doc = NULL;
 	const struct fli_json *runs, *summary, *never, *skips, *intr;
-	uint64_t counts[FL_VERDICT_COUNT + 1] = { 0 }, want;
+	uint64_t counts[FL_VERDICT_COUNT + 1] = { 0 }, want, known = 0;
 	int rc = -1;
 
 	*ran = NULL;
@@ -327,9 +446,10 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 		        path);
 		goto out;
 	}
-	/* A scenario skipped in a shard is skipped in every one: said once. */
+	/* Kept per input: check_skips compares them, and the merge says
+	 * each once. */
 	for (size_t i = 0; i < skips->count; i++) {
-		struct skip sk;
+		struct skip sk = { .file = file };
 		size_t k;
 
 		if (get_str(fli_json_get(&skips->items[i], "scenario"), sk.scenario,
@@ -341,7 +461,9 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 			        path, i);
 			goto out;
 		}
-		for (k = 0; k < m->nskips && strcmp(m->skips[k].scenario, sk.scenario) != 0; k++)
+		for (k = 0; k < m->nskips && (m->skips[k].file != file ||
+		                              strcmp(m->skips[k].scenario, sk.scenario) != 0);
+		     k++)
 			;
 		if (k < m->nskips)
 			continue;
@@ -355,7 +477,8 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 	}
 	if (intr->boolean && m->interrupted == NULL)
 		m->interrupted = path;
-	if (read_batch(m, path, fli_json_get(doc, "batch")) != 0)
+	m->intr_of[file] = intr->boolean;
+	if (read_batch(m, file, fli_json_get(doc, "batch")) != 0)
 		goto out;
 	for (size_t i = 0; i < runs->count; i++) {
 		struct merged_run *grown =
@@ -374,6 +497,7 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 		mr->pos = i;
 		m->nruns++;
 		counts[mr->res.not_run ? FL_VERDICT_COUNT : (size_t)mr->res.verdict]++;
+		known += mr->res.known;
 		if (!mr->res.not_run) {
 			bool seen = false;
 			for (size_t k = 0; k < *nran && !seen; k++)
@@ -409,6 +533,15 @@ read_input(struct merge *m, const char *path, size_t file, char ***ran, size_t *
 			        path, key, counts[k]);
 			goto out;
 		}
+	}
+	/* A report without it (a hand-made one) knows none. */
+	if (fli_json_get(summary, "known") != NULL &&
+	    (get_u64(fli_json_get(summary, "known"), &want) != 0 || want != known)) {
+		fprintf(stderr,
+		        "faultline merge: %s: summary.known is not the %" PRIu64
+		        " runs listed known\n",
+		        path, known);
+		goto out;
 	}
 	for (size_t i = 0; i < never->count; i++) {
 		const struct fli_json *e = &never->items[i], *rv = fli_json_get(e, "rule"),
@@ -488,6 +621,211 @@ pos_cmp(const void *a, const void *b)
 	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
+/* A scenario skipped in one shard is skipped in every one.  A shard
+ * skips what its machine cannot run (libfiu's preload missing, ...) and
+ * leaves the scenario out of its split: its share of the scenario's runs
+ * is made by no shard, and the later scenarios' runs are split otherwise
+ * than in the shards that ran it.  0, or -1 after naming the scenario and
+ * both inputs. */
+static int
+check_skips(const struct merge *m, size_t nfiles)
+{
+	for (size_t k = 0; k < m->nskips; k++) {
+		const struct skip *sk = &m->skips[k];
+
+		for (size_t f = 0; f < nfiles; f++) {
+			size_t j;
+			bool ran = false;
+
+			for (j = 0;
+			     j < m->nskips && (m->skips[j].file != f ||
+			                       strcmp(m->skips[j].scenario, sk->scenario) != 0);
+			     j++)
+				;
+			if (j < m->nskips)
+				continue;
+			for (size_t i = 0; i < m->nruns && !ran; i++)
+				ran = m->runs[i].file == f &&
+				      strcmp(m->runs[i].res.scenario, sk->scenario) == 0;
+			fprintf(stderr,
+			        "faultline merge: %s was skipped in %s (%s) but %s in %s: "
+			        "the shards ran on different machines?  A shard that skips a "
+			        "scenario makes none of its runs and splits the later "
+			        "scenarios' runs without it, so these shards are not one "
+			        "whole batch; give every shard what the scenario needs (or "
+			        "run it in none)\n",
+			        sk->scenario, m->path[sk->file], sk->why,
+			        ran ? "run" : "not skipped", m->path[f]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The plan's index of `scenario`, looked up from *hint on (runs of one
+ * scenario come together), or -1. */
+static ptrdiff_t
+planned_index(const struct merge *m, const char *scenario, size_t *hint)
+{
+	for (size_t n = 0; n < m->nplanned; n++) {
+		size_t i = (*hint + n) % m->nplanned;
+
+		if (strcmp(m->planned[i].scenario, scenario) == 0) {
+			*hint = i;
+			return (ptrdiff_t)i;
+		}
+	}
+	return -1;
+}
+
+/* Every run of the plan (batch.scenarios) is in the report of the shard
+ * the split gives it to, as `run --shard` splits it: the batch's runs,
+ * its skipped scenarios left out, numbered in order, run g to shard
+ * g mod N.  A shard's share may fall short only when that shard was
+ * interrupted, or says its time budget cut it (cut_short).  Sweep runs
+ * are not checked: each shard's counting run decides its own.  Runs in
+ * input order.  0, or -1 after naming the first run out of place or
+ * missing. */
+static int
+check_plan(struct merge *m, size_t nfiles)
+{
+	uint64_t before = 0, *count = NULL;
+	size_t hint = 0, i = 0;
+	int rc = -1;
+
+	if (!m->have_plan)
+		return 0;
+	for (size_t k = 0; k < m->nskips; k++) {
+		ptrdiff_t p = planned_index(m, m->skips[k].scenario, &hint);
+		if (p < 0) {
+			fprintf(stderr,
+			        "faultline merge: %s: skipped %s is not among its batch's "
+			        "scenarios\n",
+			        m->path[m->skips[k].file], m->skips[k].scenario);
+			return -1;
+		}
+		m->planned[p].skipped = true;
+	}
+	for (size_t p = 0; p < m->nplanned; p++) {
+		m->planned[p].before = before;
+		if (!m->planned[p].skipped)
+			before += m->planned[p].runs;
+	}
+	if ((count = calloc(m->nplanned ? m->nplanned : 1, sizeof(*count))) == NULL) {
+		fprintf(stderr, "faultline merge: out of memory\n");
+		return -1;
+	}
+	for (size_t f = 0; f < nfiles; f++) {
+		uint64_t sh = m->shard_of[f] - 1;
+
+		memset(count, 0, m->nplanned * sizeof(*count));
+		for (; i < m->nruns && m->runs[i].file == f; i++) {
+			const struct fl_run_result *r = &m->runs[i].res;
+			ptrdiff_t p = planned_index(m, r->scenario, &hint);
+			const struct planned *pl = &m->planned[p < 0 ? 0 : p];
+
+			if (p < 0 || pl->skipped) {
+				fprintf(stderr, "faultline merge: %s: runs[%zu]: %s is %s\n",
+				        m->path[f], m->runs[i].pos, r->scenario,
+				        p < 0 ? "not among its batch's scenarios"
+				              : "a scenario every shard skipped");
+				goto out;
+			}
+			if (r->sweep_point[0] != '\0' || r->sweep_count)
+				continue;
+			if (r->run_index >= pl->runs) {
+				fprintf(stderr,
+				        "faultline merge: %s: runs[%zu]: run_index %" PRIu64
+				        " of %s, which has %" PRIu64 " runs in the batch\n",
+				        m->path[f], m->runs[i].pos, r->run_index, r->scenario,
+				        pl->runs);
+				goto out;
+			}
+			uint64_t owner =
+			        (pl->before % m->shards + r->run_index % m->shards) % m->shards;
+			if (owner != sh) {
+				fprintf(stderr,
+				        "faultline merge: %s holds run %s seed=%" PRIu64
+				        " (run_index %" PRIu64 "), which the batch's split "
+				        "gives to shard %" PRIu64 "/%" PRIu64 ", not to its "
+				        "shard %" PRIu64 "/%" PRIu64 ": the shards split the "
+				        "batch differently (faultline builds that split "
+				        "otherwise?)\n",
+				        m->path[f], r->scenario, r->seed, r->run_index, owner + 1,
+				        m->shards, sh + 1, m->shards);
+				goto out;
+			}
+			count[p]++;
+		}
+		for (size_t p = 0; p < m->nplanned; p++) {
+			struct planned *pl = &m->planned[p];
+			uint64_t off = pl->before % m->shards;
+			uint64_t first = sh >= off ? sh - off : sh + (m->shards - off);
+			uint64_t share =
+			        first < pl->runs ? 1 + (pl->runs - 1 - first) / m->shards : 0;
+			const struct cut *c = NULL;
+
+			if (pl->skipped)
+				continue;
+			pl->made += count[p];
+			for (size_t k = 0; k < m->ncuts && c == NULL; k++)
+				if (m->cuts[k].file == f && m->cuts[k].scenario == p)
+					c = &m->cuts[k];
+			if (c != NULL && (c->made != count[p] || c->share != share)) {
+				fprintf(stderr,
+				        "faultline merge: %s: %s's cut_short says %" PRIu64
+				        " of %" PRIu64 " runs made; it holds %" PRIu64
+				        " of the shard's %" PRIu64 "\n",
+				        m->path[f], pl->scenario, c->made, c->share, count[p],
+				        share);
+				goto out;
+			}
+			pl->cut |= c != NULL;
+			if (count[p] == share || c != NULL || m->intr_of[f])
+				continue;
+			if (count[p] > share) { /* only a report edited by hand */
+				fprintf(stderr,
+				        "faultline merge: %s holds %" PRIu64 " runs of %s, more "
+				        "than the %" PRIu64 " of its shard\n",
+				        m->path[f], count[p], pl->scenario, share);
+				goto out;
+			}
+			/* Name the first run missing: the shard's runs of it are
+			 * first, first + N, ...; those it holds are all its own. */
+			bool *held = calloc(share, sizeof(*held));
+			uint64_t miss = 0;
+			if (held == NULL) {
+				fprintf(stderr, "faultline merge: out of memory\n");
+				goto out;
+			}
+			for (size_t j = 0; j < m->nruns; j++) {
+				const struct fl_run_result *r = &m->runs[j].res;
+				if (m->runs[j].file == f && !r->sweep_count &&
+				    r->sweep_point[0] == '\0' &&
+				    strcmp(r->scenario, pl->scenario) == 0)
+					held[(r->run_index - first) / m->shards] = true;
+			}
+			while (miss < share - 1 && held[miss])
+				miss++;
+			free(held);
+			miss = first + miss * m->shards;
+			fprintf(stderr,
+			        "faultline merge: run %s seed=%" PRIu64 " (run_index %" PRIu64
+			        ") of the batch is missing: the batch's split gives it to shard "
+			        "%" PRIu64 "/%" PRIu64 ", whose report %s holds %" PRIu64
+			        " of its %" PRIu64 " runs of %s and says no time budget stopped "
+			        "them; the merge would read as a smaller green batch\n",
+			        pl->scenario, m->seed + miss, miss, sh + 1, m->shards, m->path[f],
+			        count[p], share, pl->scenario);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(count);
+	return rc;
+}
+
 int
 cmd_merge(int argc, char **argv)
 {
@@ -529,13 +867,20 @@ cmd_merge(int argc, char **argv)
 	}
 	ran = calloc(nfiles, sizeof(*ran));
 	nran = calloc(nfiles, sizeof(*nran));
-	if (ran == NULL || nran == NULL) {
+	m.path = (const char *const *)argv + optind;
+	m.shard_of = calloc(nfiles, sizeof(*m.shard_of));
+	m.intr_of = calloc(nfiles, sizeof(*m.intr_of));
+	if (ran == NULL || nran == NULL || m.shard_of == NULL || m.intr_of == NULL) {
 		fprintf(stderr, "faultline merge: out of memory\n");
 		goto out;
 	}
 	for (size_t i = 0; i < nfiles; i++)
-		if (read_input(&m, argv[optind + i], i, &ran[i], &nran[i]) != 0)
+		if (read_input(&m, i, &ran[i], &nran[i]) != 0)
 			goto out;
+	/* Before the overlap check: shards that skipped differently split
+	 * the batch differently, and their runs can overlap too. */
+	if (check_skips(&m, nfiles) != 0)
+		goto out;
 	/* A run in two inputs would be counted twice: refuse, naming it.  The
 	 * sweep's counting run is every shard's own. */
 	if (m.nruns > 1) /* qsort of NULL is undefined even for 0 items */
@@ -567,6 +912,8 @@ cmd_merge(int argc, char **argv)
 			        k + 1, m.shards, m.seed);
 			goto out;
 		}
+	if (check_plan(&m, nfiles) != 0)
+		goto out;
 
 	struct fl_report_options ro = {
 		.out = (json != NULL && strcmp(json, "-") == 0) ||
@@ -582,7 +929,29 @@ cmd_merge(int argc, char **argv)
 		.shard = 1,
 		.shards = 1,
 	};
-	if (fl_report_new(&ro, &rep) != 0) {
+	const char **names = NULL;
+	uint64_t *runs = NULL;
+	if (m.have_plan) {
+		names = calloc(m.nplanned ? m.nplanned : 1, sizeof(*names));
+		runs = calloc(m.nplanned ? m.nplanned : 1, sizeof(*runs));
+		if (names == NULL || runs == NULL) {
+			free(names);
+			free(runs);
+			fprintf(stderr, "faultline merge: out of memory\n");
+			goto out;
+		}
+		for (size_t p = 0; p < m.nplanned; p++) {
+			names[p] = m.planned[p].scenario;
+			runs[p] = m.planned[p].runs;
+		}
+		ro.scenarios = names;
+		ro.scenario_runs = runs;
+		ro.nscenarios = m.nplanned;
+	}
+	int new_rc = fl_report_new(&ro, &rep); /* copies the plan */
+	free(names);
+	free(runs);
+	if (new_rc != 0) {
 		fprintf(stderr, "faultline merge: out of memory\n");
 		goto out;
 	}
@@ -597,12 +966,26 @@ cmd_merge(int argc, char **argv)
 			status = FL_CLI_EXIT_USAGE;
 			goto finish;
 		}
+	/* Every input skipped the same (check_skips): the first's, once. */
 	for (size_t k = 0; k < m.nskips; k++)
-		if (fl_report_skipped(rep, m.skips[k].scenario, m.skips[k].why) != 0) {
+		if (m.skips[k].file == 0 &&
+		    fl_report_skipped(rep, m.skips[k].scenario, m.skips[k].why) != 0) {
 			fprintf(stderr, "faultline merge: out of memory\n");
 			status = FL_CLI_EXIT_USAGE;
 			goto finish;
 		}
+	/* A batch some shard's time budget cut short is smaller on purpose,
+	 * as the unsharded run's would be: said, not refused. */
+	for (size_t k = 0; k < m.ncuts; k++)
+		fprintf(ro.out,
+		        "%s: the time budget stopped shard %" PRIu64 "/%" PRIu64 " after %" PRIu64
+		        " of its %" PRIu64 " runs (%s)\n",
+		        m.planned[m.cuts[k].scenario].scenario, m.shard_of[m.cuts[k].file],
+		        m.shards, m.cuts[k].made, m.cuts[k].share, m.path[m.cuts[k].file]);
+	for (size_t p = 0; p < m.nplanned; p++)
+		if (m.planned[p].cut)
+			fl_report_cut_short(rep, m.planned[p].scenario, m.planned[p].made,
+			                    m.planned[p].runs);
 	/* Never fired in the batch: in every input that ran the scenario. */
 	for (size_t k = 0; k < m.nnever; k++) {
 		const struct never *nv = &m.never[k];
@@ -638,5 +1021,9 @@ out:
 	free(m.never);
 	free(m.skips);
 	free(m.shard_path);
+	free(m.shard_of);
+	free(m.intr_of);
+	free(m.planned);
+	free(m.cuts);
 	return status;
 }

@@ -14,6 +14,11 @@
  *              "known": bool}, ...],
  *    "rules_never_fired": [{"scenario": s, "rule": i, "line": n, "point": s,
  *                           "runs": n}, ...],
+ *    "skipped": [{"scenario": s, "why": s}, ...],
+ *    "batch": {"seed": n, "plan": "16 hex digits", "shard": i, "shards": n,
+ *              "scenarios": [{"scenario": s, "runs": n,
+ *                             "cut_short": null|{"made": n, "share": n}}, ...]}
+ *             (only with opt.shards; "scenarios" only with opt.scenarios),
  *    "interrupted": false|true,
  *    "summary": {"runs": n, "passed": n, "failed": n, "crashed": n, "hung": n,
  *                "deadlocked": n, "not_run": n, "known": n},
@@ -98,6 +103,10 @@ struct fl_run_result {
 	bool sweep_persistent; /* with sweep_point: failed from hit k on, not once */
 	bool sweep_count;      /* the sweep's counting run (reported only when it
 	                          could not run): sweep_k 0, no point */
+	bool known;            /* a failure already judged known, whatever the
+	                          report's baseline says (faultline merge: the
+	                          shard's baseline knew it); ignored for a run
+	                          that passed or was not run */
 };
 
 /*
@@ -183,7 +192,15 @@ struct fl_report_options {
 	                                   modes and runs): every shard's the same */
 	uint64_t shard, shards;         /* this report is shard `shard` (1-based) of
 	                                   `shards`; 0 shards: no "batch" in the JSON */
-	bool baseline_partial;          /* the batch runs part of each scenario's runs
+	const char *const *scenarios;   /* the batch's plan in the clear, so that merge
+	                                   can tell which shard owns which run: every
+	                                   scenario of the batch in its order, skipped
+	                                   ones too (copied by fl_report_new); NULL:
+	                                   none in the JSON */
+	const uint64_t *scenario_runs;  /* beside scenarios: each one's runs in the
+	                                   whole batch (not its sweep's) */
+	size_t nscenarios;
+	bool baseline_partial; /* the batch runs part of each scenario's runs
 	                                   (a shard, a sweep limit): an entry no run
 	                                   matched is not reported FIXED */
 };
@@ -199,8 +216,9 @@ struct fl_report_counts {
 
 struct fl_report;
 
-/* fl_report_new creates a report.  The options are copied (the FILEs and
- * paths are borrowed until fl_report_free).  Writes the TAP header when
+/* fl_report_new creates a report.  The options are copied, the batch's
+ * scenarios too (the FILEs, paths and baselines are borrowed until
+ * fl_report_free).  Writes the TAP header when
  * opt->tap is set.  Returns 0 or FL_ENOMEM; *out set on success. */
 int fl_report_new(const struct fl_report_options *opt, struct fl_report **out);
 
@@ -253,6 +271,13 @@ struct fl_report_sweep {
  * "faulted_runs", "kept", "this_shard"}, points hit at least once).
  * Call it before fl_report_finish.  Returns 0 or FL_ENOMEM. */
 int fl_report_sweep(struct fl_report *r, const struct fl_report_sweep *s);
+
+/* fl_report_cut_short notes that the time budget stopped `scenario`'s
+ * runs after `made` of the `share` this report was to make: its entry of
+ * the batch's scenarios says "cut_short": {"made", "share"} (null when not
+ * called), which tells merge those runs are missing on purpose.  Returns
+ * 0, or FL_EINVAL when the scenario is not among opt.scenarios. */
+int fl_report_cut_short(struct fl_report *r, const char *scenario, uint64_t made, uint64_t share);
 
 /* fl_report_set_interrupted marks the batch interrupted (`why`, e.g.
  * "SIGINT", is copied): the JSON says "interrupted": true, the JUnit gets

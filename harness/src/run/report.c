@@ -66,6 +66,12 @@ struct fl_report {
 	size_t nskipped;
 	char **sweeps; /* each sweep's JSON object (fl_report_sweep) */
 	size_t nsweeps;
+	struct planned {
+		char *scenario;
+		uint64_t runs;
+		uint64_t made, share; /* fl_report_cut_short; share 0: not cut */
+	} * planned;                  /* the batch's scenarios (opt.scenarios) */
+	size_t nplanned;
 	char *interrupted; /* why the batch stopped early, or NULL */
 };
 
@@ -77,6 +83,26 @@ fl_report_new(const struct fl_report_options *opt, struct fl_report **out)
 		return FL_ENOMEM;
 	if (opt)
 		r->opt = *opt;
+	/* The caller's list need not outlive this call. */
+	r->opt.scenarios = NULL;
+	r->opt.scenario_runs = NULL;
+	if (opt != NULL && opt->scenarios != NULL) {
+		r->planned = calloc(opt->nscenarios ? opt->nscenarios : 1, sizeof(*r->planned));
+		if (r->planned == NULL) {
+			free(r);
+			return FL_ENOMEM;
+		}
+		for (size_t i = 0; i < opt->nscenarios; i++) {
+			r->planned[i].scenario = strdup(opt->scenarios[i]);
+			r->planned[i].runs = opt->scenario_runs[i];
+			r->nplanned = i + 1;
+			if (r->planned[i].scenario == NULL) {
+				fl_report_free(r);
+				return FL_ENOMEM;
+			}
+		}
+		r->opt.nscenarios = r->nplanned;
+	}
 	if (r->opt.out == NULL)
 		r->opt.out = stdout;
 	r->keep = true;
@@ -129,6 +155,9 @@ fl_report_free(struct fl_report *r)
 	for (size_t i = 0; i < r->nsweeps; i++)
 		free(r->sweeps[i]);
 	free(r->sweeps);
+	for (size_t i = 0; i < r->nplanned; i++)
+		free(r->planned[i].scenario);
+	free(r->planned);
 	free(r->interrupted);
 	free(r->current);
 	for (size_t i = 0; i < r->name_count; i++)
@@ -705,6 +734,18 @@ fl_report_sweep(struct fl_report *r, const struct fl_report_sweep *s)
 }
 
 int
+fl_report_cut_short(struct fl_report *r, const char *scenario, uint64_t made, uint64_t share)
+{
+	for (size_t i = 0; i < r->nplanned; i++)
+		if (strcmp(r->planned[i].scenario, scenario) == 0) {
+			r->planned[i].made = made;
+			r->planned[i].share = share;
+			return 0;
+		}
+	return FL_EINVAL;
+}
+
+int
 fl_report_set_interrupted(struct fl_report *r, const char *why)
 {
 	char *p = strdup(why);
@@ -770,13 +811,33 @@ json_tail(const struct fl_report *r, FILE *f)
 	for (size_t i = 0; i < r->nsweeps; i++)
 		fprintf(f, "%s%s", i ? ", " : "", r->sweeps[i]);
 	fputc(']', f);
-	if (r->opt.shards > 0)
+	if (r->opt.shards > 0) {
 		fprintf(f,
 		        ",\n \"batch\": {\"seed\": %llu, \"plan\": \"%016llx\", \"shard\": %llu, "
-		        "\"shards\": %llu}",
+		        "\"shards\": %llu",
 		        (unsigned long long)r->opt.batch_seed,
 		        (unsigned long long)r->opt.batch_plan, (unsigned long long)r->opt.shard,
 		        (unsigned long long)r->opt.shards);
+		if (r->planned != NULL) {
+			fputs(", \"scenarios\": [", f);
+			for (size_t i = 0; i < r->nplanned; i++) {
+				const struct planned *pl = &r->planned[i];
+
+				fputs(i ? ", {\"scenario\": " : "{\"scenario\": ", f);
+				fli_json_str(f, pl->scenario);
+				fprintf(f, ", \"runs\": %llu, \"cut_short\": ",
+				        (unsigned long long)pl->runs);
+				if (pl->share > 0)
+					fprintf(f, "{\"made\": %llu, \"share\": %llu}}",
+					        (unsigned long long)pl->made,
+					        (unsigned long long)pl->share);
+				else
+					fputs("null}", f);
+			}
+			fputc(']', f);
+		}
+		fputc('}', f);
+	}
 	fprintf(f, ",\n \"interrupted\": %s", r->interrupted ? "true" : "false");
 	fprintf(f,
 	        ",\n \"summary\": {\"runs\": %zu, \"passed\": %llu, \"failed\": %llu, "
@@ -849,7 +910,8 @@ fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 
 		/* A sweep's counting run that failed is never known: its
 		 * sweep was not made, and a baseline must not make that pass. */
-		s.known = r->opt.baseline != NULL && nv <= 1u + res->nmore && !s.sweep_count;
+		bool by_baseline =
+		        r->opt.baseline != NULL && nv <= 1u + res->nmore && !s.sweep_count;
 		for (uint32_t k = 0; k < nv && k <= res->nmore; k++) {
 			const char *vname = fl_verdict_name(k == 0 ? s.verdict : FL_VERDICT_FAIL);
 
@@ -866,9 +928,10 @@ fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 				         (int)sizeof res->more[k - 1].detail,
 				         res->more[k - 1].detail);
 			}
-			if (s.known)
-				s.known = fl_baseline_match(r->opt.baseline, r->names[s.scenario],
-				                            vname, prop, detail) >= 0;
+			if (by_baseline)
+				by_baseline =
+				        fl_baseline_match(r->opt.baseline, r->names[s.scenario],
+				                          vname, prop, detail) >= 0;
 			if (r->opt.record != NULL &&
 			    fl_baseline_note_failure(r->opt.record, r->names[s.scenario], vname,
 			                             prop, detail) != 0) {
@@ -876,6 +939,9 @@ fl_report_add(struct fl_report *r, const struct fl_run_result *res)
 				return FL_ENOMEM;
 			}
 		}
+		/* A run a shard's baseline knew stays known in the merge,
+		 * which has no baseline of its own. */
+		s.known = by_baseline || (res->known && !s.sweep_count);
 	}
 	if (r->json_f != NULL)
 		json_run(r->json_f, r->run_count, r->names[s.scenario], &s);

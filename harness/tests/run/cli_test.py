@@ -3286,6 +3286,10 @@ def case_merge():
           a["rules_never_fired"][0]["runs"] == 4,
           "rules_never_fired: merged %s, unsharded %s", m["rules_never_fired"], a["rules_never_fired"])
     check(m["interrupted"] is False, "merged interrupted %r", m["interrupted"])
+    # Its batch is the unsharded run's: the seed, the plan, 1 of 1, and
+    # every scenario with its runs, none cut short.
+    check(m["batch"] == a["batch"] and len(a["batch"].get("scenarios", ())) == 4,
+          "merged batch %s, unsharded %s", m["batch"], a["batch"])
     names = [c.get("name") for c in ET.parse(mx).getroot().iter("testcase")]
     check(len(names) == len(a["runs"]) == len(set(names)), "merged JUnit: %d testcases, %d unique, "
           "%d runs", len(names), len(set(names)), len(a["runs"]))
@@ -3353,18 +3357,32 @@ def case_merge():
                      [never_entry("s", 0, 2), never_entry("s", 1, 2)], shard=(1, 3))
     sb = fake_report(os.path.join(d, "b.json"), [fake_run("s", 3), fake_run("s", 4), fake_run("s", 5)],
                      [never_entry("s", 0, 3)], shard=(2, 3))
-    # skipped: said once, whatever the shards that say it.
+    # skipped: said once, every shard saying it.
     skip = {"scenario": "u", "why": "a cluster runs in sim or proc mode"}
+    sas = fake_report(os.path.join(d, "as.json"), [fake_run("s", 1), fake_run("s", 2)],
+                      [never_entry("s", 0, 2), never_entry("s", 1, 2)], skipped=[skip], shard=(1, 3))
+    sbs = fake_report(os.path.join(d, "bs.json"), [fake_run("s", 3), fake_run("s", 4), fake_run("s", 5)],
+                      [never_entry("s", 0, 3)], skipped=[skip], shard=(2, 3))
     sc = fake_report(os.path.join(d, "c.json"), [fake_run("t", 1)], skipped=[skip], shard=(3, 3))
     sd = fake_report(os.path.join(d, "d.json"), [fake_run("s", 6, "not_run")], shard=(3, 3))
     mj2 = os.path.join(d, "m2.json")
-    _, mout, _ = run(["merge", sa, sb, sc, "--json", mj2], 0)
+    _, mout, _ = run(["merge", sas, sbs, sc, "--json", mj2], 0)
     with open(mj2) as f:
         m2 = json.load(f)
     check(m2["rules_never_fired"] == [never_entry("s", 0, 5)],
           "rules_never_fired %s, expected only rule 0 with 5 runs", m2["rules_never_fired"])
     check(m2["skipped"] == [skip] and "1 scenario skipped" in mout, "skipped %s:\n%s",
           m2["skipped"], mout)
+    # Skipped in one shard only: that shard made none of its runs and split
+    # the batch without it (cli_merge_whole makes such shards).
+    rc, out, err = run(["merge", sa, sb, sc, "--json", mj2 + ".no"], 2)
+    check("u was skipped in %s (a cluster runs in sim or proc mode) but not skipped in %s: the "
+          "shards ran on different machines?" % (sc, sa) in err, "a skip in one shard: %s", err)
+    check(not os.path.exists(mj2 + ".no"), "a skip in one shard: a merged report written")
+    ss = fake_report(os.path.join(d, "cs.json"), [fake_run("t", 1)],
+                     skipped=[{"scenario": "s", "why": "w"}], shard=(3, 3))
+    rc, out, err = run(["merge", sa, sb, ss], 2)
+    check("s was skipped in %s (w) but run in %s" % (ss, sa) in err, "a skip in one shard: %s", err)
     # A report with no skipped key is not a run report of this build.
     with open(sa) as f:
         old = json.load(f)
@@ -3401,6 +3419,103 @@ def case_merge():
     run(["merge"], 2)
     rc, out, err = run(["merge", "--help"], 0)
     check(out.startswith("usage: faultline merge"), "merge --help: %r", out[:80])
+
+
+def case_merge_whole():
+    """faultline merge never reads a batch with runs missing as a smaller
+    green one.  A scenario one shard skipped (libfiu's POSIX preload missing
+    on its machine) and another did not is refused, exit 2, nothing
+    written: the skipping shard made none of its runs and split the batch
+    without it (before, the merge said "1 runs: 1 passed, 1 scenario
+    skipped" and exit 0, for a batch whose one run of the scenario fails).
+    A run of the plan (batch.scenarios) in no report is refused, naming it,
+    unless its shard says its time budget stopped it (cut_short), which the
+    merge says and keeps.  Shards run with --baseline merge with their
+    known failures known: the unsharded run's totals and exit 0 (before,
+    FAIL, exit 1, "known": 0)."""
+    d = tdir("merge-whole")
+    env1 = {}
+    # posix-open-image fails every run.  --runs 1: reqrep-smoke's run is
+    # shard 1's, posix-open-image's shard 2's.
+    posix = src("harness/tests/run/scenarios/posix-open-image.yaml")
+    common = ["run", src(SMOKE), posix, "--seed", "1", "--runs", "1", "-q",
+              "--trace-dir", os.path.join(d, "tr")]
+    s1, s2 = os.path.join(d, "s1.json"), os.path.join(d, "s2.json")
+    # Shard 1 holds no run of posix-open-image: it only has to find a
+    # preload (any readable file; it loads none), so this case needs no
+    # fiu-utils and runs under a sanitizer too.
+    run(common + ["--shard", "1/2", "--json", s1], 0, env={"FL_FIU_POSIX_PRELOAD": posix})
+    _, out, err = run(common + ["--shard", "2/2", "--json", s2], 0,
+                      env={"FL_FIU_POSIX_PRELOAD": "/nonexistent/fiu_posix_preload.so"})
+    with open(s2) as f:
+        check([k["scenario"] for k in json.load(f)["skipped"]] == ["posix-open-image"],
+              "shard 2 did not skip posix-open-image:\n%s%s", out, err)
+    mj = os.path.join(d, "merged.json")
+    rc, out, err = run(["merge", s1, s2, "--json", mj], 2)
+    check("posix-open-image was skipped in %s (faults on libc calls need libfiu's POSIX preload"
+          % s2 in err and "but not skipped in %s: the shards ran on different machines?" % s1 in err,
+          "a scenario skipped in one shard only: %s%s", out, err)
+    check(not os.path.exists(mj), "refused, yet %s written", mj)
+    # A run of the plan in no report: refused, naming it; the shard's
+    # time budget stopping it: said, and the merge holds what was made.
+    common = ["run", src(SMOKE), "--seed", "5", "--runs", "4", "-q",
+              "--trace-dir", os.path.join(d, "tr")]
+    t1, t2 = os.path.join(d, "t1.json"), os.path.join(d, "t2.json")
+    run(common + ["--shard", "1/2", "--json", t1], 0)
+    run(common + ["--shard", "2/2", "--json", t2], 0)
+    with open(t2) as f:
+        o = json.load(f)
+    check(o["batch"]["scenarios"] == [{"scenario": "reqrep-smoke", "runs": 4, "cut_short": None}],
+          "batch.scenarios: %s", o["batch"])
+    o["runs"] = [r for r in o["runs"] if r["run_index"] != 3]
+    o["summary"]["runs"] -= 1
+    o["summary"]["passed"] -= 1
+    short = write_text(os.path.join(d, "short.json"), json.dumps(o))
+    rc, out, err = run(["merge", t1, short, "--json", mj], 2)
+    check("run reqrep-smoke seed=8 (run_index 3) of the batch is missing: the batch's split "
+          "gives it to shard 2/2, whose report %s holds 1 of its 2 runs" % short in err,
+          "a run missing: %s", err)
+    check(not os.path.exists(mj), "refused, yet %s written", mj)
+    o["batch"]["scenarios"][0]["cut_short"] = {"made": 1, "share": 2}
+    cut = write_text(os.path.join(d, "cut.json"), json.dumps(o))
+    rc, out, err = run(["merge", t1, cut, "--json", mj], 0)
+    check("reqrep-smoke: the time budget stopped shard 2/2 after 1 of its 2 runs" in out,
+          "a shard cut short is not said:\n%s", out)
+    with open(mj) as f:
+        m = json.load(f)
+    check(m["summary"]["runs"] == 3 and
+          m["batch"]["scenarios"][0]["cut_short"] == {"made": 3, "share": 4},
+          "merged cut short: %s %s", m["summary"], m["batch"])
+    # What run writes when its time budget stops it.
+    tb = os.path.join(d, "tb.json")
+    run(["run", src(SMOKE), "--seed", "5", "--runs", "40", "-q", "--time", "0.001",
+         "--trace-dir", os.path.join(d, "tr"), "--shard", "1/2", "--json", tb], 0)
+    with open(tb) as f:
+        o = json.load(f)
+    c = o["batch"]["scenarios"][0]["cut_short"]
+    check(c is not None and c["share"] == 20 and c["made"] == len(o["runs"]) < 20,
+          "--time 0.001: cut_short %s, %d runs", c, len(o["runs"]))
+    # --baseline: the shards' known failures stay known.
+    common = ["run", src(FAILING), src(SMOKE), "--seed", "3", "--runs", "2", "-q",
+              "--trace-dir", os.path.join(d, "tr")]
+    base, full = os.path.join(d, "base.json"), os.path.join(d, "full.json")
+    run(common + ["--baseline-write", base], 1)
+    run(common + ["--baseline", base, "--json", full], 0)
+    shards = []
+    for i in (1, 2):
+        shards.append(os.path.join(d, "b%d.json" % i))
+        run(common + ["--baseline", base, "--shard", "%d/2" % i, "--json", shards[-1]], 0)
+    rc, out, err = run(["merge"] + shards + ["--json", mj], 0)
+    with open(full) as f:
+        a = json.load(f)
+    with open(mj) as f:
+        m = json.load(f)
+    check(m["summary"] == a["summary"] and a["summary"]["known"] == 2,
+          "merged summary %s, unsharded %s", m["summary"], a["summary"])
+    check(sorted((r["seed"], r["known"]) for r in m["runs"]) ==
+          sorted((r["seed"], r["known"]) for r in a["runs"]), "known runs differ")
+    check("2 of the failures known (baseline)" in out and "KNOWN" in out,
+          "merge does not say the known failures:\n%s", out)
 
 
 FL_PATH = "build/harness/cli/faultline"  # as ci/examples spell the binary
@@ -3978,6 +4093,7 @@ CASES = {
     "run_names": case_run_names,
     "shard_sweep": case_shard_sweep,
     "merge": case_merge,
+    "merge_whole": case_merge_whole,
     "ci_examples": case_ci_examples,
     "progress": case_progress,
     "help": case_help,
