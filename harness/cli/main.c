@@ -1452,10 +1452,24 @@ scenario_runs(const struct run_plan *p, const struct fl_scenario *s)
  * settings.  merge refuses shards of different plans (another scenario
  * list, another --runs or --mode): they are not one batch. */
 static uint64_t
-batch_plan(const struct run_plan *p, struct fl_scenario *const *list, size_t count, int mode)
+batch_plan(const struct run_plan *p, struct fl_scenario *const *list, size_t count, int mode,
+           const struct fl_baseline *known)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	char buf[128];
+
+	/* The baseline too: merge carries each shard's "known" through, so
+	 * shards judged against different baselines (one shard re-run by
+	 * hand with --baseline) would make a failure known or not by the
+	 * shard it fell in. */
+	for (size_t i = 0; i < fl_baseline_count(known); i++) {
+		const char *f[5];
+		uint64_t seen;
+
+		fl_baseline_entry(known, i, &f[0], &f[1], &f[2], &f[3], &f[4], &seen);
+		for (size_t k = 0; k < 4; k++)
+			h = fnv1a(fnv1a(h, f[k] != NULL ? f[k] : ""), "\x1f");
+	}
 
 	for (size_t i = 0; i < count; i++) {
 		snprintf(buf, sizeof buf, "|%016llx %d %llu|",
@@ -1801,7 +1815,7 @@ cmd_run(int argc, char **argv)
 		.point_names = fl_fault_points(),
 		.baseline = baseline,
 		.batch_seed = p.seed,
-		.batch_plan = batch_plan(&p, list, count, mode),
+		.batch_plan = batch_plan(&p, list, count, mode, baseline),
 		.shard = p.shard_i + 1,
 		.shards = p.shard_n,
 		.scenarios = plan_names,

@@ -3432,7 +3432,8 @@ def case_merge_whole():
     unless its shard says its time budget stopped it (cut_short), which the
     merge says and keeps.  Shards run with --baseline merge with their
     known failures known: the unsharded run's totals and exit 0 (before,
-    FAIL, exit 1, "known": 0)."""
+    FAIL, exit 1, "known": 0); shards of different baselines are not one
+    batch."""
     d = tdir("merge-whole")
     env1 = {}
     # posix-open-image fails every run.  --runs 1: reqrep-smoke's run is
@@ -3516,6 +3517,14 @@ def case_merge_whole():
           sorted((r["seed"], r["known"]) for r in a["runs"]), "known runs differ")
     check("2 of the failures known (baseline)" in out and "KNOWN" in out,
           "merge does not say the known failures:\n%s", out)
+    # A shard judged against no baseline beside one judged against it:
+    # whether a failure merges known would depend on the shard it fell
+    # in.  The baseline is part of the plan: another plan, refused.
+    plain = os.path.join(d, "b1-plain.json")
+    run(common + ["--shard", "1/2", "--json", plain], 1)
+    rc, out, err = run(["merge", plain, shards[1], "--json", mj], 2)
+    check("another plan" in err or "not one batch" in err,
+          "shards of two baselines merged:\n%s%s", out, err)
 
 
 FL_PATH = "build/harness/cli/faultline"  # as ci/examples spell the binary
