@@ -33,13 +33,11 @@ struct fl_cluster_node {
 	fl_client *client;
 	struct fli_resub sub; /* the consensus stream's (made anew after a client error) */
 	fl_publication *pubs[FL_CLUSTER_MAX_NODES];
-	int64_t pub_reg[FL_CLUSTER_MAX_NODES];       /* an add in flight, or 0 */
-	uint64_t pub_patience[FL_CLUSTER_MAX_NODES]; /* fli_patience_next; 0: an
-	                                                election timeout */
-	uint64_t pub_retry[FL_CLUSTER_MAX_NODES];    /* no publication, none in flight:
+	int64_t pub_reg[FL_CLUSTER_MAX_NODES];    /* an add in flight, or 0 */
+	uint64_t pub_retry[FL_CLUSTER_MAX_NODES]; /* no publication, none in flight:
 	                                             when to ask again; in flight: when
 	                                             to give up on the answer */
-	uint64_t election_fault_at;                  /* next look at the early-election point */
+	uint64_t election_fault_at;               /* next look at the early-election point */
 	uint64_t client_errors;
 	struct fli_shm page;                   /* the status page (page.h), when mapped */
 	struct fl_cluster_node_status page_st; /* what it shows */
@@ -247,20 +245,15 @@ poll_publications(fl_cluster_node *n, uint64_t now)
 		if (i == n->ctx.id || n->pubs[i] != NULL)
 			continue;
 		if (n->pub_reg[i] != 0 && now >= n->pub_retry[i]) {
-			/* No answer in time (a lost response, a lapped
-			 * broadcast): give up on it and ask again, waiting
-			 * longer. */
+			/* No answer in an election timeout (a lost response, a
+			 * lapped broadcast): give up on it and ask again. */
 			(void)fl_client_cancel(n->client, n->pub_reg[i]);
 			n->pub_reg[i] = 0;
-			n->pub_patience[i] =
-			        fli_patience_next(n->pub_patience[i], n->ctx.election_timeout_ns);
 		}
 		if (n->pub_reg[i] == 0) {
 			if (now < n->pub_retry[i])
 				continue;
-			n->pub_retry[i] =
-			        now + (n->pub_patience[i] != 0 ? n->pub_patience[i]
-			                                       : n->ctx.election_timeout_ns);
+			n->pub_retry[i] = now + n->ctx.election_timeout_ns;
 			if (fl_client_add_publication_start(n->client, FL_CLUSTER_CHANNEL,
 			                                    FL_CLUSTER_STREAM_BASE + i, true,
 			                                    &n->pub_reg[i]) != 0)
@@ -274,8 +267,6 @@ poll_publications(fl_cluster_node *n, uint64_t now)
 		if (rc != 0) {
 			n->pubs[i] = NULL;
 			n->pub_retry[i] = now + n->ctx.heartbeat_ns;
-		} else {
-			n->pub_patience[i] = 0;
 		}
 		work++;
 	}

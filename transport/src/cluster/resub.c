@@ -12,13 +12,11 @@ fli_resub_poll(struct fli_resub *rs, fl_client *c, uint64_t now, uint64_t retry_
 {
 	int rc;
 
-	if (rs->reg != 0 && now >= rs->at + (rs->patience != 0 ? rs->patience : give_up_ns)) {
-		/* No answer (a lost response, a lapped broadcast): again,
-		 * waiting longer. */
+	if (rs->reg != 0 && now >= rs->at + give_up_ns) {
+		/* No answer (a lost response, a lapped broadcast): again. */
 		(void)fl_client_cancel(c, rs->reg);
 		rs->reg = 0;
 		rs->want = true;
-		rs->patience = fli_patience_next(rs->patience, give_up_ns);
 	}
 	if (rs->reg == 0 && rs->want && now >= rs->at) {
 		rs->want = false;
@@ -42,8 +40,6 @@ fli_resub_poll(struct fli_resub *rs, fl_client *c, uint64_t now, uint64_t retry_
 	if (rc != 0) {
 		rs->sub = NULL;
 		rs->want = true;
-	} else {
-		rs->patience = 0;
 	}
 	return 1;
 }

@@ -22,25 +22,7 @@ struct fli_resub {
 	bool want;            /* replace it at the next pass that may */
 	uint64_t at;          /* ... not before this */
 	int32_t stream;       /* on FL_CLUSTER_CHANNEL */
-	uint64_t patience;    /* how long the next add is waited for; 0:
-	                         give_up_ns (fli_patience_next) */
 };
-
-/* An add not answered in time is cancelled and asked again; each one
- * given up on waits twice as long as the last (from 2 x base), up to
- * FLI_PATIENCE_MAX x base, and an answer sets it back to 0 (base).  A
- * fixed wait shorter than a busy driver's answer (a loaded sanitizer
- * build; many adds at once) cancels and re-sends every add for ever,
- * each retry lengthening the driver's queue. */
-#define FLI_PATIENCE_MAX 16
-
-static inline uint64_t
-fli_patience_next(uint64_t patience, uint64_t base)
-{
-	uint64_t next = patience == 0 ? 2 * base : 2 * patience;
-
-	return next < FLI_PATIENCE_MAX * base ? next : FLI_PATIENCE_MAX * base;
-}
 
 /* fli_resub_poll makes one pass; returns the work done (0 or 1). */
 int fli_resub_poll(struct fli_resub *rs, fl_client *c, uint64_t now, uint64_t retry_ns,

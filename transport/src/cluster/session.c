@@ -27,17 +27,12 @@ egress_release(struct fli_sessions *ss, struct fli_egress *eg)
  * or polls it.  true once eg->pub is there.  A failed add (the driver's
  * tables or command ring full) is tried again FLI_EGRESS_RETRY_NS later,
  * not on every pass of the duty cycle; an add the driver has not
- * answered in time (its answer lost) is cancelled and asked again.  In
- * time is an election timeout at first, longer at each add given up on
- * (fli_patience_next): a busy driver answering 64 sessions' adds more
- * slowly than one election timeout each (a ThreadSanitizer build on a
- * loaded machine) saw every add cancelled and sent again for ever, each
- * retry adding to its queue, until the sessions timed out unanswered. */
+ * answered in an election timeout (its answer lost) is cancelled and
+ * asked again. */
 static bool
 egress_ready(struct fli_sessions *ss, struct fli_egress *eg, const char *channel, int32_t stream,
              uint64_t now_ns)
 {
-	uint64_t et = ss->r->cfg.election_timeout_ns;
 	int rc;
 
 	if (eg->pub != NULL)
@@ -45,19 +40,16 @@ egress_ready(struct fli_sessions *ss, struct fli_egress *eg, const char *channel
 	if (eg->reg != 0 && now_ns >= eg->retry_ns) {
 		(void)fl_client_cancel(ss->client, eg->reg);
 		eg->reg = 0;
-		eg->patience_ns = fli_patience_next(eg->patience_ns, et);
 	}
 	if (eg->reg == 0) {
 		if (now_ns < eg->retry_ns)
 			return false;
 		rc = fl_client_add_publication_start(ss->client, channel, stream, true, &eg->reg);
-		eg->retry_ns = now_ns + (eg->patience_ns != 0 ? eg->patience_ns : et);
+		eg->retry_ns = now_ns + ss->r->cfg.election_timeout_ns;
 	} else {
 		rc = fl_client_add_publication_poll(ss->client, eg->reg, &eg->pub);
 		if (rc != FL_EAGAIN)
 			eg->reg = 0;
-		if (rc == 0)
-			eg->patience_ns = 0;
 	}
 	if (rc != 0 && rc != FL_EAGAIN) {
 		eg->reg = 0;

@@ -38,11 +38,9 @@ enum fli_owed { FLI_OWED_NONE, FLI_OWED_OK, FLI_OWED_NEW_LEADER };
 /* An egress publication: added (reg in flight), then held (pub). */
 struct fli_egress {
 	fl_publication *pub;
-	int64_t reg;          /* the add in flight, or 0 */
-	uint64_t retry_ns;    /* no add before this (one failed); or, one in
+	int64_t reg;       /* the add in flight, or 0 */
+	uint64_t retry_ns; /* no add before this (one failed); or, one in
 	                      flight, when to give up waiting for its answer */
-	uint64_t patience_ns; /* how long the next add is waited for; 0: an
-	                         election timeout (fli_patience_next) */
 };
 
 struct fli_session {
