@@ -1487,6 +1487,35 @@ def case_kv_nothing_judged():
               "run %s: %s %s: %s", r["seed"], r["verdict"], r["property"], r["detail"])
 
 
+def case_kv_values_unique():
+    """Every value a run writes is its own: kv's writes and the cluster
+    client's puts and appends, across actors whose names agree in the 40
+    characters a value keeps, and across the rounds of a repeat:.  The
+    scenario's stale read fails linearizable, so each run's history is
+    written; no value may be invoked twice in it (a repeated value lets a
+    stale read pass as fresh: the mutant kv-values-not-unique)."""
+    scn = "harness/tests/run/scenarios/kv-values-unique.yaml"
+    rep, _, _ = run_json(scn, ["--seed", "1", "--runs", "3"], "kvuniq", expect=1)
+    runs = rep["runs"]
+    check(len(runs) == 3, "%d runs, expected 3", len(runs))
+    inv = re.compile(r':type :invoke, :f :(put|append|write), :key "[^"]*", :value "([^"]*)"')
+    for r in runs:
+        hist = re.search(r"\(history: ([^)]*)\)", r["detail"])
+        check(r["property"] == "linearizable" and hist,
+              "run %s: %s: %s", r["seed"], r["property"], r["detail"])
+        with open(os.path.join(ROOT, hist.group(1))) as f:
+            values = [m.group(2) for m in map(inv.search, f) if m]
+        seen = Counter(values)
+        twice = sorted(v for v, n in seen.items() if n > 1)
+        check(not twice, "run %s: values written more than once: %s", r["seed"], twice[:5])
+        # both long-named actors wrote: kv chooses reads or writes (2 at
+        # least); the client writes 10 a round, so more than 10 is both
+        for idx, least in ((".0.", 2), (".1.", 11)):
+            mine = [v for v in values if idx in v]
+            check(len(mine) >= least, "run %s: actor %s wrote %d values, expected at least %d",
+                  r["seed"], idx.strip("."), len(mine), least)
+
+
 def case_client_proc_unjudged():
     """In proc mode a process actor's cluster client records its history
     in the region the run's process shares with it, whether or not
@@ -4052,6 +4081,7 @@ def case_show():
 
 CASES = {
     "kv_nothing_judged": case_kv_nothing_judged,
+    "kv_values_unique": case_kv_values_unique,
     "determinism": case_determinism,
     "replay": case_replay,
     "show": case_show,
