@@ -27,12 +27,18 @@ egress_release(struct fli_sessions *ss, struct fli_egress *eg)
  * or polls it.  true once eg->pub is there.  A failed add (the driver's
  * tables or command ring full) is tried again FLI_EGRESS_RETRY_NS later,
  * not on every pass of the duty cycle; an add the driver has not
- * answered in an election timeout (its answer lost) is cancelled and
- * asked again. */
+ * answered in time (its answer lost) is cancelled and asked again.  In
+ * time is an election timeout at first, twice as long at each add given
+ * up on, up to FLI_EGRESS_PATIENCE_MAX of them: a busy driver answering
+ * 64 sessions' adds more slowly than one election timeout each (a
+ * ThreadSanitizer build on a loaded machine) saw every add cancelled and
+ * sent again for ever, each retry adding to its queue, until the
+ * sessions timed out unanswered. */
 static bool
 egress_ready(struct fli_sessions *ss, struct fli_egress *eg, const char *channel, int32_t stream,
              uint64_t now_ns)
 {
+	uint64_t et = ss->r->cfg.election_timeout_ns;
 	int rc;
 
 	if (eg->pub != NULL)
@@ -40,16 +46,21 @@ egress_ready(struct fli_sessions *ss, struct fli_egress *eg, const char *channel
 	if (eg->reg != 0 && now_ns >= eg->retry_ns) {
 		(void)fl_client_cancel(ss->client, eg->reg);
 		eg->reg = 0;
+		eg->patience_ns = eg->patience_ns == 0 ? 2 * et : 2 * eg->patience_ns;
+		if (eg->patience_ns > FLI_EGRESS_PATIENCE_MAX * et)
+			eg->patience_ns = FLI_EGRESS_PATIENCE_MAX * et;
 	}
 	if (eg->reg == 0) {
 		if (now_ns < eg->retry_ns)
 			return false;
 		rc = fl_client_add_publication_start(ss->client, channel, stream, true, &eg->reg);
-		eg->retry_ns = now_ns + ss->r->cfg.election_timeout_ns;
+		eg->retry_ns = now_ns + (eg->patience_ns != 0 ? eg->patience_ns : et);
 	} else {
 		rc = fl_client_add_publication_poll(ss->client, eg->reg, &eg->pub);
 		if (rc != FL_EAGAIN)
 			eg->reg = 0;
+		if (rc == 0)
+			eg->patience_ns = 0;
 	}
 	if (rc != 0 && rc != FL_EAGAIN) {
 		eg->reg = 0;

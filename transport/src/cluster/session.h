@@ -30,17 +30,21 @@
 #include "resub.h"
 #include "session_wire.h"
 
-#define FLI_SESSION_REPLIES 16                   /* one-off answers in flight at most */
-#define FLI_EGRESS_RETRY_NS (10ull * 1000000ull) /* after a failed add */
+#define FLI_SESSION_REPLIES     16                   /* one-off answers in flight at most */
+#define FLI_EGRESS_RETRY_NS     (10ull * 1000000ull) /* after a failed add */
+#define FLI_EGRESS_PATIENCE_MAX 16 /* election timeouts an add is waited for, at most */
 
 enum fli_owed { FLI_OWED_NONE, FLI_OWED_OK, FLI_OWED_NEW_LEADER };
 
 /* An egress publication: added (reg in flight), then held (pub). */
 struct fli_egress {
 	fl_publication *pub;
-	int64_t reg;       /* the add in flight, or 0 */
-	uint64_t retry_ns; /* no add before this (one failed); or, one in
+	int64_t reg;          /* the add in flight, or 0 */
+	uint64_t retry_ns;    /* no add before this (one failed); or, one in
 	                      flight, when to give up waiting for its answer */
+	uint64_t patience_ns; /* how long the next add is waited for; 0: an
+	                         election timeout (doubles at each add given
+	                         up on, back to 0 once one is answered) */
 };
 
 struct fli_session {
