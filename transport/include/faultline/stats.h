@@ -79,7 +79,9 @@ struct fl_stats {
  * FL_EPROTO (bad magic/version), FL_EIO.  Thread-safe; any process of the
  * driver's user.  The driver publishes its gauges before it answers an
  * add and at the end of each duty cycle: a read after an add returned
- * counts what was added.  What the driver does on its own (a
+ * counts what was added (the publication or subscription, its log and
+ * registration; not yet the images the driver links after answering,
+ * nor the subscriber's side).  What the driver does on its own (a
  * publication drained after its close, a dead client reclaimed) shows
  * only once it is done, so wait for the value wanted (with a deadline)
  * rather than read once. */
