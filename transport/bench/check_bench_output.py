@@ -17,7 +17,8 @@ import sys
 PUBSUB = {
     "args": ["--messages", "3000", "--seconds", "1", "--repeat", "2"],
     "strings": {"faultpoints_build": ("enabled", "disabled"),
-                "idle_strategy": ("spin", "yield", "backoff")},
+                "idle_strategy": ("spin", "yield", "backoff"),
+                "pre_touch": ("yes",)},
     "numbers": ["message_bytes", "messages", "repeat", "faultline_single_thread_ns_per_msg",
                 "ring_single_thread_ns_per_msg", "faultline_procs_msgs_per_poll"] + [
         f"{t}_{what}" for t in ("faultline", "ring", "nng")
