@@ -146,7 +146,8 @@ def main():
         print(f"run {i + 1}: faultline {r.get('faultline_procs_msgs_per_sec', 0) / 1e6:.1f} M "
               f"msgs/s, " + (f"batched {batched / 1e6:.1f} M, " if batched is not None else "") +
               f"ring {r.get('ring_procs_msgs_per_sec', 0) / 1e6:.1f} M, p50 "
-              f"{r.get('faultline_pingpong_p50_ns', 0):.0f} ns (ring {r.get(RING_P50, 0):.0f})",
+              f"{r.get('faultline_pingpong_p50_ns', 0):.0f} ns (ring {r.get(RING_P50, 0):.0f}), "
+              f"p99 {r.get('faultline_pingpong_p99_ns', 0):.0f} ns",
               flush=True)
     names = expected(args)
     table(runs, "all", names)
