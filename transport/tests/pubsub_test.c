@@ -201,15 +201,37 @@ names(void **state)
 	assert_fl(fl_driver_start(&dc, &d), FL_EINVAL);
 }
 
+/* Offers n messages on p (each of `len` bytes, or 16-215 in turn when
+ * len is 0) while polling s, then checks every one came, in order. */
+static void
+stream_all(fl_publication *p, fl_subscription *s, long n, size_t len)
+{
+	struct rx r = { 0 };
+	int64_t msg[32] = { 0 };
+	long i;
+
+	for (i = 0; i < n;) {
+		int64_t rc;
+
+		msg[1] = i;
+		rc = fl_publication_offer(p, msg, len != 0 ? len : 16 + (size_t)(i % 200));
+		if (rc > 0)
+			i++;
+		else
+			assert_fl(rc, FL_EBACKPRESSURE);
+		fl_subscription_poll(s, on_msg, &r, 100);
+	}
+	assert_true(WAIT_UNTIL((fl_subscription_poll(s, on_msg, &r, 100), r.n == n), 5000));
+	assert_int_equal(r.errors, 0);
+}
+
 static void
 exchange_and_gauges(void **state)
 {
 	struct env *e = env_start("exchange", false);
 	fl_publication *p;
 	fl_subscription *s;
-	struct rx r = { 0 };
-	int64_t msg[32] = { 0 };
-	long i, n = under_valgrind() ? 2000 : 20000;
+	long n = under_valgrind() ? 2000 : 20000;
 	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
 
 	assert_fl(fl_client_add_subscription(e->c, "chan", 1, NULL, dl, &s), 0);
@@ -226,19 +248,7 @@ exchange_and_gauges(void **state)
 	assert_int_equal(st.log_files, 1);
 	assert_int_equal(st.active_clients, 1);
 	assert_int_equal(st.clients[0].registrations, 2);
-	for (i = 0; i < n;) {
-		int64_t rc;
-
-		msg[1] = i;
-		rc = fl_publication_offer(p, msg, 16 + (size_t)(i % 200));
-		if (rc > 0)
-			i++;
-		else
-			assert_fl(rc, FL_EBACKPRESSURE);
-		fl_subscription_poll(s, on_msg, &r, 100);
-	}
-	assert_true(WAIT_UNTIL((fl_subscription_poll(s, on_msg, &r, 100), r.n == n), 5000));
-	assert_int_equal(r.errors, 0);
+	stream_all(p, s, n, 0);
 	assert_fl(fl_publication_close(p), 0);
 	/* The driver drains, then the image goes and the log is unlinked. */
 	assert_true(WAIT_UNTIL(stats(e)->images == 0 && st.log_files == 0, 3000));
@@ -263,10 +273,7 @@ pre_touch_exchange(void **state)
 	fl_client *c;
 	fl_publication *p;
 	fl_subscription *s;
-	struct rx r = { 0 };
-	int64_t msg[4] = { 0 };
 	uint64_t dl = fl_clock_now_ns() + test_ms(5000) * MS;
-	long i, n = under_valgrind() ? 2000 : 20000;
 
 	(void)state;
 	fl_client_ctx_init(&cc);
@@ -277,19 +284,7 @@ pre_touch_exchange(void **state)
 	assert_fl(fl_client_add_publication(c, "touch", 1, true, dl, &p), 0);
 	assert_true(WAIT_UNTIL(fl_subscription_is_connected(s), 2000));
 	/* 20,000 frames of 48 bytes: 14 laps of the tests' 64 KiB log. */
-	for (i = 0; i < n;) {
-		int64_t rc;
-
-		msg[1] = i;
-		rc = fl_publication_offer(p, msg, 32);
-		if (rc > 0)
-			i++;
-		else
-			assert_fl(rc, FL_EBACKPRESSURE);
-		fl_subscription_poll(s, on_msg, &r, 100);
-	}
-	assert_true(WAIT_UNTIL((fl_subscription_poll(s, on_msg, &r, 100), r.n == n), 5000));
-	assert_int_equal(r.errors, 0);
+	stream_all(p, s, under_valgrind() ? 2000 : 20000, 32);
 	assert_fl(fl_publication_close(p), 0);
 	assert_fl(fl_subscription_close(s), 0);
 	fl_client_close(c);
