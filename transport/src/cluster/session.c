@@ -21,6 +21,27 @@ egress_release(struct fli_sessions *ss, struct fli_egress *eg)
 		(void)fl_publication_close(eg->pub);
 	eg->reg = 0;
 	eg->pub = NULL;
+	/* retry_ns was the give-up time of the add just cancelled: kept, it
+	 * would hold the next add back as long (up to the longest wait). */
+	eg->retry_ns = 0;
+}
+
+/* How long the next add is waited for once one was given up on: twice
+ * the last wait, from an election timeout, up to FLI_EGRESS_PATIENCE_MAX
+ * of them and to a quarter of the session timeout, so that an add whose
+ * answer was lost is asked again several times before a session or a
+ * reply waiting on it times out. */
+static uint64_t
+egress_patience_next(const struct fli_sessions *ss, uint64_t patience_ns)
+{
+	uint64_t et = ss->r->cfg.election_timeout_ns, most = FLI_EGRESS_PATIENCE_MAX * et;
+
+	if (ss->timeout_ns != 0 && most > ss->timeout_ns / 4)
+		most = ss->timeout_ns / 4;
+	if (most < et)
+		most = et;
+	patience_ns = patience_ns == 0 ? 2 * et : 2 * patience_ns;
+	return patience_ns > most ? most : patience_ns;
 }
 
 /* Moves eg towards a publication to (channel, stream): starts the add,
@@ -28,45 +49,49 @@ egress_release(struct fli_sessions *ss, struct fli_egress *eg)
  * tables or command ring full) is tried again FLI_EGRESS_RETRY_NS later,
  * not on every pass of the duty cycle; an add the driver has not
  * answered in time (its answer lost) is cancelled and asked again.  In
- * time is an election timeout at first, twice as long at each add given
- * up on, up to FLI_EGRESS_PATIENCE_MAX of them: a busy driver answering
+ * time is an election timeout at first and egress_patience_next's longer
+ * wait at each add given up on, until an answer: a busy driver answering
  * 64 sessions' adds more slowly than one election timeout each (a
  * ThreadSanitizer build on a loaded machine) saw every add cancelled and
  * sent again for ever, each retry adding to its queue, until the
- * sessions timed out unanswered. */
+ * sessions timed out unanswered.  The add is polled before it is given
+ * up on: an answer in the same pass is taken, not cancelled. */
 static bool
 egress_ready(struct fli_sessions *ss, struct fli_egress *eg, const char *channel, int32_t stream,
              uint64_t now_ns)
 {
-	uint64_t et = ss->r->cfg.election_timeout_ns;
 	int rc;
 
 	if (eg->pub != NULL)
 		return true;
-	if (eg->reg != 0 && now_ns >= eg->retry_ns) {
-		(void)fl_client_cancel(ss->client, eg->reg);
-		eg->reg = 0;
-		eg->patience_ns = eg->patience_ns == 0 ? 2 * et : 2 * eg->patience_ns;
-		if (eg->patience_ns > FLI_EGRESS_PATIENCE_MAX * et)
-			eg->patience_ns = FLI_EGRESS_PATIENCE_MAX * et;
-	}
-	if (eg->reg == 0) {
+	if (eg->reg != 0) {
+		rc = fl_client_add_publication_poll(ss->client, eg->reg, &eg->pub);
+		if (rc != FL_EAGAIN) {
+			/* An answer, ok or not: the driver is keeping up. */
+			eg->reg = 0;
+			eg->patience_ns = 0;
+			if (rc != 0)
+				eg->retry_ns = now_ns + FLI_EGRESS_RETRY_NS;
+			return rc == 0 && eg->pub != NULL;
+		}
 		if (now_ns < eg->retry_ns)
 			return false;
-		rc = fl_client_add_publication_start(ss->client, channel, stream, true, &eg->reg);
-		eg->retry_ns = now_ns + (eg->patience_ns != 0 ? eg->patience_ns : et);
-	} else {
-		rc = fl_client_add_publication_poll(ss->client, eg->reg, &eg->pub);
-		if (rc != FL_EAGAIN)
-			eg->reg = 0;
-		if (rc == 0)
-			eg->patience_ns = 0;
+		(void)fl_client_cancel(ss->client, eg->reg);
+		eg->reg = 0;
+		eg->patience_ns = egress_patience_next(ss, eg->patience_ns);
+		/* and asked again at once, below */
+	} else if (now_ns < eg->retry_ns) {
+		return false;
 	}
-	if (rc != 0 && rc != FL_EAGAIN) {
+	rc = fl_client_add_publication_start(ss->client, channel, stream, true, &eg->reg);
+	if (rc != 0) {
 		eg->reg = 0;
 		eg->retry_ns = now_ns + FLI_EGRESS_RETRY_NS;
+		return false;
 	}
-	return rc == 0 && eg->pub != NULL;
+	eg->retry_ns =
+	        now_ns + (eg->patience_ns != 0 ? eg->patience_ns : ss->r->cfg.election_timeout_ns);
+	return false;
 }
 
 /* Offers frame on eg's publication; a publication the driver closed is

@@ -30,9 +30,11 @@
 #include "resub.h"
 #include "session_wire.h"
 
-#define FLI_SESSION_REPLIES     16                   /* one-off answers in flight at most */
-#define FLI_EGRESS_RETRY_NS     (10ull * 1000000ull) /* after a failed add */
-#define FLI_EGRESS_PATIENCE_MAX 16 /* election timeouts an add is waited for, at most */
+#define FLI_SESSION_REPLIES 16                   /* one-off answers in flight at most */
+#define FLI_EGRESS_RETRY_NS (10ull * 1000000ull) /* after a failed add */
+#define FLI_EGRESS_PATIENCE_MAX                                                                    \
+	16 /* election timeouts an add is waited for, at most
+                                      (and a quarter of the session timeout) */
 
 enum fli_owed { FLI_OWED_NONE, FLI_OWED_OK, FLI_OWED_NEW_LEADER };
 
@@ -43,8 +45,9 @@ struct fli_egress {
 	uint64_t retry_ns;    /* no add before this (one failed); or, one in
 	                      flight, when to give up waiting for its answer */
 	uint64_t patience_ns; /* how long the next add is waited for; 0: an
-	                         election timeout (doubles at each add given
-	                         up on, back to 0 once one is answered) */
+	                         election timeout (longer at each add given
+	                         up on, egress_patience_next; back to 0 at
+	                         any answer) */
 };
 
 struct fli_session {
