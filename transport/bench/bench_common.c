@@ -74,6 +74,16 @@ bench_idle_name(enum bench_idle_mode mode)
 	return idle_names[mode];
 }
 
+uint64_t *
+bench_samples(size_t n)
+{
+	uint64_t *v = calloc(n != 0 ? n : 1, sizeof(*v));
+
+	if (v != NULL)
+		memset(v, 0xff, (n != 0 ? n : 1) * sizeof(*v));
+	return v;
+}
+
 uint64_t
 bench_now_ns(void)
 {

@@ -152,7 +152,7 @@ bench_rr_client_process(void *arg, struct bench_result *res)
 	fl_rr_domain *d = NULL;
 	fl_rr_client *c = NULL;
 	struct bench_idle idle;
-	struct bench_rounds r = { calloc(cfg->rounds, sizeof(uint64_t)), 0, cfg->warmup, 0, 0 };
+	struct bench_rounds r = { bench_samples(cfg->rounds), 0, cfg->warmup, 0, 0 };
 	uint64_t stop = bench_now_ns() + cfg->bound_ns, hard = stop + BENCH_GRACE_NS;
 	uint64_t total = cfg->warmup + cfg->rounds;
 	int rc;

@@ -549,7 +549,7 @@ static bool
 client_puts(struct client_run *cr, uint64_t commands, struct ev *out)
 {
 	uint64_t warmup = commands / 10 < 1000 ? commands / 10 : 1000;
-	uint64_t *lat = calloc(commands, sizeof(uint64_t)), measured = 0, next_ctl = 0;
+	uint64_t *lat = bench_samples(commands), measured = 0, next_ctl = 0;
 	uint64_t end = fl_clock_now_ns() + cfg.opts.bound_ns;
 	bool ok = false;
 

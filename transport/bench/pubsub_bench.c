@@ -29,8 +29,8 @@
  * only the two-process figures of faultline and the two rings;
  * --single-only only faultline's single-thread send+poll cost.  Its
  * clients read every page of a log when they map it (fl_client_ctx's
- * pre_touch), as the rings' memory is touched before they run;
- * --no-pre-touch leaves the first lap to pay each page's first access.
+ * pre_touch); --no-pre-touch leaves the first lap to pay each page's
+ * first access.
  *
  * The cost of compiled-in but disarmed fault and scheduling points cannot
  * be toggled at run time: `faultpoints_build` says which build this is
@@ -505,7 +505,7 @@ static void
 role_ping(const struct ep_ops *ops, void *ep, struct bench_result *res)
 {
 	uint64_t total = WARMUP_ROUNDS + cfg.rounds, i;
-	uint64_t *lat = calloc(cfg.rounds, sizeof(*lat));
+	uint64_t *lat = bench_samples(cfg.rounds);
 	uint8_t buf[BENCH_MSG_LEN];
 	struct rx rx = { 0 };
 	struct bench_idle idle;
@@ -516,10 +516,6 @@ role_ping(const struct ep_ops *ops, void *ep, struct bench_result *res)
 		bench_fail_set(res, FL_ENOMEM, "latency samples");
 		return;
 	}
-	/* Written once now: calloc's pages are mapped on first write, and
-	 * the samples' 200 page faults (800 KB) landed inside measured round
-	 * trips, of every transport alike. */
-	memset(lat, 0xff, cfg.rounds * sizeof(*lat));
 	bench_idle_init(&idle, cfg.opts.idle);
 	for (i = 0; i < total; i++) {
 		uint64_t t0 = bench_now_ns();

@@ -202,12 +202,15 @@ names(void **state)
 }
 
 /* Offers n messages on p (each of `len` bytes, or 16-215 in turn when
- * len is 0) while polling s, then checks every one came, in order. */
+ * len is 0) while polling s, then checks every one came, in order.  A
+ * subscriber that stops taking them fails the test at a deadline (each
+ * message is polled back at once: the work, not the machine, bounds it). */
 static void
 stream_all(fl_publication *p, fl_subscription *s, long n, size_t len)
 {
 	struct rx r = { 0 };
 	int64_t msg[32] = { 0 };
+	uint64_t dl = fl_clock_now_ns() + test_ms(30000) * MS;
 	long i;
 
 	for (i = 0; i < n;) {
@@ -215,10 +218,12 @@ stream_all(fl_publication *p, fl_subscription *s, long n, size_t len)
 
 		msg[1] = i;
 		rc = fl_publication_offer(p, msg, len != 0 ? len : 16 + (size_t)(i % 200));
-		if (rc > 0)
+		if (rc > 0) {
 			i++;
-		else
+		} else {
 			assert_fl(rc, FL_EBACKPRESSURE);
+			assert_true(fl_clock_now_ns() < dl);
+		}
 		fl_subscription_poll(s, on_msg, &r, 100);
 	}
 	assert_true(WAIT_UNTIL((fl_subscription_poll(s, on_msg, &r, 100), r.n == n), 5000));

@@ -181,30 +181,29 @@ gauge_pending(fl_client *c)
 
 /* ---- log maps --------------------------------------------------------- */
 
-/* Maps a log's pages into this process's page table now.  The driver
- * reserved them, but a write to a page of a shared file mapping not yet
- * mapped here takes a fault (about 7 us in a VM here), and the kernel
- * maps no neighbours on a write: a log mapped lazily costs its writer
- * one such stall every 4 KiB of its first lap (with 4 MiB logs, 1 in 85
- * ping-pong round trips of 32-byte messages; docs/figures.md).  Only the
- * range the attach checked (the metadata and the ring): a longer file
- * (a wild writer's) costs nothing more than its address space.  A kernel
- * without MADV_POPULATE_WRITE (before 5.14) or a failure leaves the
- * pages to their first touch, as before. */
+/* Maps a log's pages into this process's page table now: a write to a
+ * page of a shared file mapping not yet mapped here takes a fault, and the
+ * kernel maps no neighbours on a write.  Only the range the attach checked
+ * (the metadata and the ring): a longer file (a wild writer's) costs
+ * nothing more than its address space.  A kernel without
+ * MADV_POPULATE_WRITE (before 5.14) or a failure leaves the pages to their
+ * first touch.  On the shared VMs here that was not the whole cost: see
+ * pre_touch below. */
 static void
 populate_log(const fl_client *c, const struct fli_log *l)
 {
 	size_t len = fli_log_file_length((uint32_t)l->cap), off;
 
 	(void)madvise((uint8_t *)l->meta, len, MADV_POPULATE_WRITE);
-	/* ctx.pre_touch: a page this process has not yet touched costs its
+	/* ctx.pre_touch: even populated, a page not yet accessed cost its
 	 * first access a stall the guest does not see as a fault (about 27 us
 	 * a page on the shared VMs here, 7 us when taken in a row): every 4
 	 * KiB of a log's first lap, 1 in 85 ping-pong round trips, which put
-	 * the p99 at 24 us against 1.3 us on the second lap.  Reading one
-	 * word a page now pays it up front, at about 7 ms for a 4 MiB log;
-	 * reads only, so a log others already write stays untouched
-	 * (docs/figures.md). */
+	 * the p99 at 20-24 us against 1.3 us on the second lap.  Reading one
+	 * word a page now pays it up front: about 7 ms for a 4 MiB log, 1.8 s
+	 * for the largest (1 GiB), with the client's lock held (docs/
+	 * transport.md).  Reads only, so a log others already write stays
+	 * untouched (docs/figures.md). */
 	if (!c->ctx.pre_touch)
 		return;
 	for (off = 0; off < len; off += 4096)
