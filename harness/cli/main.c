@@ -127,7 +127,9 @@ static const char usage_shrink[] =
         "Minimises the recorded choices while the run still fails the same way: the same\n"
         "verdict and property, and a detail that differs at most in counts and paths (the\n"
         "same op and line, the same crash site); writes the minimal trace to OUT (default\n"
-        "TRACE.min) and prints it.\n"
+        "TRACE.min) and prints it.  In proc and stress modes the timing is not in the\n"
+        "choices: the minimal stream must fail again (the same verdict and property) in\n"
+        "one of 20 replays, or the larger ones kept on the way are tried, down to TRACE's.\n"
         "A scenario file changed since the trace was recorded is refused (exit 2) unless\n"
         "--force is given.\n";
 
@@ -3019,6 +3021,11 @@ cmd_shrink(int argc, char **argv)
 	rv = write_trace(outpath, s, t.seed, &minimal, fl_trace_get_extra(&t, "sweep"), &o);
 	printf("shrunk %s: %zu choices -> %zu in %u runs\n", s->name, sr.original, sr.nchoices,
 	       sr.attempts);
+	if (sr.smallest != 0)
+		printf("(a stream of %zu choices failed the same way once and not again in %d "
+		       "replays: in %s mode the timing is not in the stream; the one written is "
+		       "the smallest that did)\n",
+		       sr.smallest, FLI_SHRINK_REPLAYS, mode_names[s->mode]);
 	printf("verdict: %s %s: %s\n", fl_verdict_name(sr.outcome.verdict), sr.outcome.property,
 	       sr.outcome.detail);
 	/* The stream in full is in the trace; a long one would bury the story. */

@@ -22,6 +22,11 @@
 #include "run/runner.h"
 #include "run/shrink.h"
 
+/* proc and stress: the streams kept as fallbacks, and the replays each
+ * is given (the smallest and the given stream FLI_SHRINK_REPLAYS). */
+#define FLI_SHRINK_CHAIN          64
+#define FLI_SHRINK_FALLBACK_TRIES 5
+
 struct scenario_shrink {
 	const struct fl_scenario *s;
 	const struct fli_runner_opts *base;
@@ -32,7 +37,42 @@ struct scenario_shrink {
 	 * candidate's must equal it. */
 	char sig[1100];
 	bool have_sig;
+	/* proc and stress: every stream that failed the same way, oldest
+	 * first (thinned to every other one when full), the fallbacks when
+	 * the smallest does not fail again (see confirm). */
+	struct fl_shrink_run chain[FLI_SHRINK_CHAIN];
+	size_t nchain;
 };
+
+/* Keeps a copy of values[0..n) at the end of sh->chain: dropping every
+ * other older one when it is full keeps a spread from the first kept to
+ * the newest.  Out of memory, nothing is kept (a fallback fewer). */
+static void
+chain_push(struct scenario_shrink *sh, const uint64_t *values, size_t n)
+{
+	struct fl_shrink_run *c;
+
+	if (sh->nchain == FLI_SHRINK_CHAIN) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < sh->nchain; i++) {
+			if (i % 2 == 1 && i + 1 < sh->nchain)
+				fl_shrink_run_fini(&sh->chain[i]);
+			else
+				sh->chain[k++] = sh->chain[i];
+		}
+		sh->nchain = k;
+	}
+	c = &sh->chain[sh->nchain];
+	memset(c, 0, sizeof(*c));
+	c->values = malloc((n ? n : 1) * sizeof(uint64_t));
+	if (c->values == NULL)
+		return;
+	if (n > 0)
+		memcpy(c->values, values, n * sizeof(uint64_t));
+	c->n = n;
+	sh->nchain++;
+}
 
 /* Replay values[0..n) and say how the run ended.  A run that did not
  * fail the same way is reported as a pass (never kept); the choices the
@@ -72,6 +112,8 @@ run_candidate(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run 
 	out->verdict = same ? ro.verdict : FL_VERDICT_PASS;
 	out->signal = ro.signal;
 	used = ro.choices != NULL ? (ro.nchoices < n ? ro.nchoices : n) : 0;
+	if (same && sh->s->mode != FL_SCN_MODE_SIM)
+		chain_push(sh, ro.choices, used);
 	out->values = malloc((used ? used : 1) * sizeof(uint64_t));
 	if (out->values == NULL) {
 		fli_runner_outcome_fini(&ro);
@@ -85,6 +127,48 @@ run_candidate(void *arg, const uint64_t *values, size_t n, struct fl_shrink_run 
 	return 0;
 }
 
+static void
+chain_fini(struct scenario_shrink *sh)
+{
+	for (size_t i = 0; i < sh->nchain; i++)
+		fl_shrink_run_fini(&sh->chain[i]);
+	sh->nchain = 0;
+}
+
+/* Replays values[0..n) up to `tries` times, until a run fails the same
+ * way: under sim with the failure's signature too, in proc and stress
+ * modes by replay's rule (verdict and property).  Returns 1 with
+ * res->outcome that run's, 0 when none did, FL_EIO (could not run) or
+ * FL_ECANCELED (interrupted). */
+static int
+confirm(struct scenario_shrink *sh, const struct fli_runner_opts *base, const uint64_t *values,
+        size_t n, unsigned tries, struct fli_shrink_result *res, unsigned *runs)
+{
+	struct fli_runner_opts o = *base;
+
+	o.replay = values;
+	o.nreplay = n;
+	o.replaying = true;
+	for (unsigned k = 0; k < tries; k++) {
+		struct fli_runner_outcome *ro = &res->outcome;
+		char sig[sizeof(sh->sig)];
+
+		if (fli_runner_run(sh->s, &o, ro) != 0)
+			return FL_EIO;
+		(*runs)++;
+		fl_baseline_signature(ro->detail, sig, sizeof(sig));
+		if (ro->verdict == sh->verdict && strcmp(ro->property, sh->property) == 0 &&
+		    (sh->s->mode != FL_SCN_MODE_SIM || strcmp(sig, sh->sig) == 0))
+			return 1;
+		bool stopped = ro->stopped;
+
+		fli_runner_outcome_fini(ro);
+		if (stopped)
+			return FL_ECANCELED;
+	}
+	return 0;
+}
+
 int
 fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *base,
                     const uint64_t *choices, size_t n, enum fl_verdict verdict,
@@ -93,7 +177,6 @@ fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *b
 {
 	struct scenario_shrink sh = { .s = s, .base = base, .verdict = verdict };
 	struct fl_shrink_run first = { 0 }, best = { 0 };
-	struct fli_runner_opts o = *base;
 	unsigned runs = 0;
 	int rv;
 
@@ -123,40 +206,68 @@ fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *b
 	}
 	if (rv != 0 || first.verdict != verdict || verdict == FL_VERDICT_PASS) {
 		fl_shrink_run_fini(&first);
+		chain_fini(&sh);
 		return rv == FL_ENOMEM ? FL_ENOMEM : FL_ESTATE;
 	}
 	rv = fl_shrink(&first, max_attempts - 1, run_candidate, &sh, &best, &runs, NULL);
 	if (rv != 0 && rv != FL_ECANCELED) {
 		fl_shrink_run_fini(&best);
+		chain_fini(&sh);
 		return rv;
 	}
 	/* The smallest stream's outcome, for the caller's report: one more
-	 * replay.  Under sim the same failure; in proc and stress modes the
-	 * threads' and processes' timing is not in the stream, and a replay
-	 * may pass: replayed until it fails the same way, at most
-	 * FLI_SHRINK_REPLAYS times, never reported as the failure when it
-	 * does not. */
-	o.replay = best.values;
-	o.nreplay = best.n;
-	o.replaying = true;
-	for (unsigned k = 0;; k++) {
-		if (fli_runner_run(s, &o, &res->outcome) != 0) {
-			fl_shrink_run_fini(&best);
-			return FL_EIO;
-		}
-		runs++;
-		char sig[sizeof(sh.sig)];
-		fl_baseline_signature(res->outcome.detail, sig, sizeof(sig));
-		if (res->outcome.verdict == verdict &&
-		    strcmp(res->outcome.property, sh.property) == 0 && strcmp(sig, sh.sig) == 0)
-			break;
-		bool stopped = res->outcome.stopped;
+	 * replay.  Under sim the same failure.  In proc and stress modes the
+	 * threads' and processes' timing is not in the stream: a candidate
+	 * may have failed by the luck of it, and its replays may not again.
+	 * It is replayed until it fails as `faultline replay` requires (the
+	 * same verdict and property: which actor or registration the detail
+	 * names is timing too), at most FLI_SHRINK_REPLAYS times; failing
+	 * that, the streams that failed before it (newest first, fewer and
+	 * fewer of them) and last the given one, until one does. */
+	rv = confirm(&sh, base, best.values, best.n, FLI_SHRINK_REPLAYS, res, &runs);
+	for (size_t d = 1, i = sh.nchain; rv == 0 && s->mode != FL_SCN_MODE_SIM;) {
+		const uint64_t *v = choices;
+		size_t vn = n;
+		unsigned tries = FLI_SHRINK_REPLAYS;
 
-		fli_runner_outcome_fini(&res->outcome);
-		if (stopped || k + 1 == FLI_SHRINK_REPLAYS) {
-			fl_shrink_run_fini(&best);
-			return FL_EAGAIN;
+		if (d <= i) {
+			i -= d;
+			d *= 2;
+			v = sh.chain[i].values;
+			vn = sh.chain[i].n;
+			tries = FLI_SHRINK_FALLBACK_TRIES;
+			if (v == NULL || vn >= n ||
+			    (vn == best.n && memcmp(v, best.values, vn * sizeof(*v)) == 0))
+				continue;
 		}
+		rv = confirm(&sh, base, v, vn, tries, res, &runs);
+		if (rv == 1) {
+			/* (0 when it is the smallest again: the given
+			 * stream, when nothing smaller failed.) */
+			res->smallest = vn == best.n && memcmp(v, best.values, vn * sizeof(*v)) == 0
+			                        ? 0
+			                        : best.n;
+			fl_shrink_run_fini(&best);
+			best.values = malloc((vn ? vn : 1) * sizeof(*v));
+			if (best.values == NULL) {
+				fli_runner_outcome_fini(&res->outcome);
+				chain_fini(&sh);
+				return FL_ENOMEM;
+			}
+			memcpy(best.values, v, vn * sizeof(*v));
+			best.n = vn;
+		}
+		if (v == choices)
+			break;
+	}
+	chain_fini(&sh);
+	if (rv < 0) {
+		fl_shrink_run_fini(&best);
+		return rv;
+	}
+	if (rv == 0) {
+		fl_shrink_run_fini(&best);
+		return FL_EAGAIN;
 	}
 	res->choices = best.values;
 	res->nchoices = best.n;
