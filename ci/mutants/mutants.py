@@ -1007,4 +1007,15 @@ MUTANTS = [
         "cases": [],
         "expect": ["cli_kv_values_unique"],
     },
+    {
+        "id": "pre-touch-reads-nothing",
+        "half": "transport",
+        "file": "transport/src/pubsub/client.c",
+        "old": "\tif (!c->ctx.pre_touch)\n\t\treturn;",
+        "new": "\tif (c->ctx.pre_touch || !c->ctx.pre_touch)\n\t\treturn;",
+        "what": "a client asked to pre-touch its logs reads none of their pages: each first access pays its stall again",
+        "covers": ["pre_touch"],
+        "cases": [],
+        "expect": ["pubsub"],
+    },
 ]

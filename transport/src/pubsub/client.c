@@ -190,7 +190,7 @@ gauge_pending(fl_client *c)
  * first touch.  On the shared VMs here that was not the whole cost: see
  * pre_touch below. */
 static void
-populate_log(const fl_client *c, const struct fli_log *l)
+populate_log(fl_client *c, const struct fli_log *l)
 {
 	size_t len = fli_log_file_length((uint32_t)l->cap), off;
 
@@ -206,9 +206,11 @@ populate_log(const fl_client *c, const struct fli_log *l)
 	 * untouched (docs/figures.md). */
 	if (!c->ctx.pre_touch)
 		return;
-	for (off = 0; off < len; off += 4096)
+	for (off = 0; off < len; off += 4096) {
 		(void)__atomic_load_n((const uint64_t *)((const uint8_t *)l->meta + off),
 		                      __ATOMIC_RELAXED);
+		c->pages_touched++;
+	}
 }
 
 static int

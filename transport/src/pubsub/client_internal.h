@@ -120,6 +120,9 @@ struct fl_client {
 	/* Barriers the conductor ran before reading the marks (atomic: the
 	 * tests read it, to see that a free waited for one). */
 	uint64_t barriers;
+	/* Pages ctx.pre_touch read, under mu (the tests read it: a pre-touch
+	 * that reads nothing fails no other test). */
+	uint64_t pages_touched;
 	char ns[FL_NAME_MAX + 1];
 	char dir[256];
 	struct fli_shm_dir rundir; /* the run directory: identity; open during an operation */
