@@ -16,6 +16,7 @@
 
 #include "faultline/chunk.h"
 #include "faultline/error.h"
+#include "faultline/report.h"
 #include "faultline/reqrep.h"
 #include "faultline/faults.h"
 #include "faultline/scenario.h"
@@ -611,6 +612,13 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 	    (rc = fli_scn_enum_field(l, root, "", "mode", r->mode, mode_names, 3, -1, &iv)))
 		return rc;
 	s->mode = (enum fl_scn_mode)iv;
+	/* A run's report keeps the name whole (struct fl_run_result): a
+	 * longer one would be cut in its runs and whole in a batch's plan,
+	 * which merge then could not match. */
+	if (strlen(s->name) >= sizeof(((struct fl_run_result *)0)->scenario))
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yget(l, root, "name")), "name",
+		                    "the name is %zu bytes long; at most %zu", strlen(s->name),
+		                    sizeof(((struct fl_run_result *)0)->scenario) - 1);
 
 	/* driver */
 	static const struct fli_raw_driver zero_driver;

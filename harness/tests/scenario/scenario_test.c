@@ -126,6 +126,8 @@ static const struct bad_case bad_cases[] = {
 	{ "bad/empty_ops.yaml",
 	  "bad/empty_ops.yaml:6: actors[0]: an actor needs one op or more (`ops:` is "
 	  "empty)" },
+	{ "bad/name_too_long.yaml",
+	  "bad/name_too_long.yaml:2: name: the name is 128 bytes long; at most 127" },
 	{ "bad/duplicate_actor.yaml",
 	  "bad/duplicate_actor.yaml:7: actors[2].name: actor 'a' is already defined at line 5" },
 	{ "bad/lonely_barrier.yaml",
