@@ -129,7 +129,8 @@ static const char usage_shrink[] =
         "same op and line, the same crash site); writes the minimal trace to OUT (default\n"
         "TRACE.min) and prints it.  In proc and stress modes the timing is not in the\n"
         "choices: the minimal stream must fail again (the same verdict and property) in\n"
-        "one of 20 replays, or the larger ones kept on the way are tried, down to TRACE's.\n"
+        "one of 20 replays, or some of the larger ones kept on the way are tried (5\n"
+        "replays each), then TRACE's (20): these replays come on top of --attempts.\n"
         "A scenario file changed since the trace was recorded is refused (exit 2) unless\n"
         "--force is given.\n";
 
@@ -3024,7 +3025,7 @@ cmd_shrink(int argc, char **argv)
 	if (sr.smallest != 0)
 		printf("(a stream of %zu choices failed the same way once and not again in %d "
 		       "replays: in %s mode the timing is not in the stream; the one written is "
-		       "the smallest that did)\n",
+		       "the first of the larger ones kept on the way that did)\n",
 		       sr.smallest, FLI_SHRINK_REPLAYS, mode_names[s->mode]);
 	printf("verdict: %s %s: %s\n", fl_verdict_name(sr.outcome.verdict), sr.outcome.property,
 	       sr.outcome.detail);

@@ -319,6 +319,7 @@ pre_touch_exchange(void **state)
 	fl_client_close(c);
 
 	/* Without it, nothing is read up front. */
+	dl = fl_clock_now_ns() + test_ms(5000) * MS;
 	fl_client_ctx_init(&cc);
 	cc.ns = e->ns;
 	assert_fl(fl_client_open(&cc, &c), 0);

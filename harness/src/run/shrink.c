@@ -44,6 +44,25 @@ struct scenario_shrink {
 	size_t nchain;
 };
 
+/* values[0..n)'s length without its trailing zeros: the same run (a
+ * replay that runs out answers 0), in the form fl_shrink keeps. */
+static size_t
+trimmed(const uint64_t *values, size_t n)
+{
+	while (n > 0 && values[n - 1] == 0)
+		n--;
+	return n;
+}
+
+/* Whether values[0..n) is best's stream, trailing zeros aside. */
+static bool
+is_best(const uint64_t *values, size_t n, const struct fl_shrink_run *best)
+{
+	n = trimmed(values, n);
+	return n == trimmed(best->values, best->n) &&
+	       (n == 0 || memcmp(values, best->values, n * sizeof(*values)) == 0);
+}
+
 /* Keeps a copy of values[0..n) at the end of sh->chain: dropping every
  * other older one when it is full keeps a spread from the first kept to
  * the newest.  Out of memory, nothing is kept (a fallback fewer). */
@@ -63,6 +82,9 @@ chain_push(struct scenario_shrink *sh, const uint64_t *values, size_t n)
 		}
 		sh->nchain = k;
 	}
+	n = trimmed(values, n);
+	if (sh->nchain > 0 && is_best(values, n, &sh->chain[sh->nchain - 1]))
+		return; /* the newest again */
 	c = &sh->chain[sh->nchain];
 	memset(c, 0, sizeof(*c));
 	c->values = malloc((n ? n : 1) * sizeof(uint64_t));
@@ -222,13 +244,17 @@ fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *b
 	 * It is replayed until it fails as `faultline replay` requires (the
 	 * same verdict and property: which actor or registration the detail
 	 * names is timing too), at most FLI_SHRINK_REPLAYS times; failing
-	 * that, the streams that failed before it (newest first, fewer and
-	 * fewer of them) and last the given one, until one does. */
+	 * that, some of the streams that failed before it (the newest but
+	 * one, then 2, 4, 8, ... kept streams further back, 5 replays each)
+	 * and last the given one, until one does. */
 	rv = confirm(&sh, base, best.values, best.n, FLI_SHRINK_REPLAYS, res, &runs);
 	for (size_t d = 1, i = sh.nchain; rv == 0 && s->mode != FL_SCN_MODE_SIM;) {
 		const uint64_t *v = choices;
 		size_t vn = n;
 		unsigned tries = FLI_SHRINK_REPLAYS;
+
+		if (d > i && is_best(choices, n, &best))
+			break; /* nothing smaller failed: the given stream had its replays */
 
 		if (d <= i) {
 			i -= d;
@@ -236,17 +262,14 @@ fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *b
 			v = sh.chain[i].values;
 			vn = sh.chain[i].n;
 			tries = FLI_SHRINK_FALLBACK_TRIES;
-			if (v == NULL || vn >= n ||
-			    (vn == best.n && memcmp(v, best.values, vn * sizeof(*v)) == 0))
+			if (v == NULL || vn >= trimmed(choices, n) || is_best(v, vn, &best))
 				continue;
 		}
 		rv = confirm(&sh, base, v, vn, tries, res, &runs);
 		if (rv == 1) {
 			/* (0 when it is the smallest again: the given
 			 * stream, when nothing smaller failed.) */
-			res->smallest = vn == best.n && memcmp(v, best.values, vn * sizeof(*v)) == 0
-			                        ? 0
-			                        : best.n;
+			res->smallest = is_best(v, vn, &best) ? 0 : trimmed(best.values, best.n);
 			fl_shrink_run_fini(&best);
 			best.values = malloc((vn ? vn : 1) * sizeof(*v));
 			if (best.values == NULL) {

@@ -31,7 +31,10 @@ struct fli_shrink_result {
  * replayed FLI_SHRINK_REPLAYS times, nor a larger one that failed before
  * it, nor the given one failed again (proc and stress runs are not all
  * in their stream: there a replay fails again when it has the same
- * verdict and property), or FL_ENOMEM. */
+ * verdict and property), FL_ECANCELED (interrupted), FL_EIO (a run
+ * could not be started) or FL_ENOMEM.  The confirming replays come on
+ * top of max_attempts: in proc and stress modes up to 20, 5 for each of
+ * at most 6 earlier streams, and 20 for the given one. */
 #define FLI_SHRINK_REPLAYS 20
 int fli_shrink_scenario(const struct fl_scenario *s, const struct fli_runner_opts *base,
                         const uint64_t *choices, size_t n, enum fl_verdict verdict,
