@@ -381,6 +381,12 @@ bool fl_scenario_records_history(const struct fl_scenario *s);
  * (posix/..., libc/...), which libfiu's POSIX preload carries out. */
 bool fl_scenario_libc_faults(const struct fl_scenario *s);
 
+/* fl_scenario_mode_unsupported: NULL when s's mode can run every op,
+ * fault and client sharing s has, else why not (a static string).  The
+ * loader refuses a file whose own mode this is; --mode can still ask,
+ * and `run` skips such a scenario, saying why. */
+const char *fl_scenario_mode_unsupported(const struct fl_scenario *s);
+
 /* fl_scenario_property_name returns the name of one FL_SCN_PROP_* bit
  * ("image_refs"), or NULL.  Static string. */
 const char *fl_scenario_property_name(uint32_t prop);

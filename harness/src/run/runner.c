@@ -794,46 +794,12 @@ fli_runner_outcome_fini(struct fli_runner_outcome *out)
 const char *
 fli_runner_unsupported(const struct fl_scenario *s)
 {
-	/* The loader refuses a file that says otherwise; --mode can still ask. */
-	if (s->mode == FL_SCN_MODE_PROC)
-		for (size_t i = 0; i < s->actor_count; i++)
-			for (size_t j = 0; j < s->actors[i].op_count; j++) {
-				const struct fl_scenario_op *op = &s->actors[i].ops[j];
+	/* What the mode cannot do: the loader refuses a file whose own mode
+	 * it is, and --mode can still ask. */
+	const char *why = fl_scenario_mode_unsupported(s);
 
-				if (op->kind == FL_SCN_OP_KV)
-					return "kv operations run in sim mode only (not yet in "
-					       "proc mode)";
-				/* cluster_close's first argument is its client */
-				if (op->kind == FL_SCN_OP_CLUSTER_CLOSE &&
-				    s->objects[op->u.target.objs[0]].actor != (int)i)
-					return "closing another actor's cluster client needs sim "
-					       "mode (in proc mode each actor is a process)";
-			}
-	if (s->cluster.nodes > 0 && s->mode == FL_SCN_MODE_STRESS)
-		return "a cluster runs in sim or proc mode (a node's life is a coroutine or a "
-		       "process)";
-	if (s->mode == FL_SCN_MODE_STRESS) {
-		for (size_t i = 0; i < s->fault_count; i++)
-			if (s->faults[i].action == FL_SCN_FAULT_CRASH)
-				return "crash faults need sim or proc mode (a thread cannot die "
-				       "alone)";
-		for (size_t i = 0; i < s->actor_count; i++)
-			for (size_t j = 0; j < s->actors[i].op_count; j++)
-				if (s->actors[i].ops[j].kind == FL_SCN_OP_CRASH_SELF)
-					return "crash_self needs sim or proc mode (a thread cannot "
-					       "die alone)";
-	}
-	/* proc forks every actor: a client (and what it opened) lives in one
-	 * process only. */
-	if (s->mode == FL_SCN_MODE_PROC)
-		for (size_t i = 0; i < s->actor_count; i++)
-			for (size_t j = 0; j < i; j++)
-				if (strcmp(s->actors[i].client, s->actors[j].client) == 0)
-					return "actors sharing a client (client:) need sim or "
-					       "stress mode (in proc mode each actor is a process)";
-	if (fl_scenario_libc_faults(s) && s->mode != FL_SCN_MODE_PROC)
-		return "faults on libc calls (posix/..., libc/...: libfiu's POSIX preload) need "
-		       "proc mode";
+	if (why != NULL)
+		return why;
 	if (fl_scenario_libc_faults(s) && posix_preload() == NULL)
 		return "faults on libc calls need libfiu's POSIX preload (fiu_posix_preload.so, "
 		       "Debian "

@@ -60,6 +60,51 @@ fl_scenario_libc_faults(const struct fl_scenario *s)
 	return false;
 }
 
+const char *
+fl_scenario_mode_unsupported(const struct fl_scenario *s)
+{
+	if (s->mode == FL_SCN_MODE_PROC)
+		for (size_t i = 0; i < s->actor_count; i++)
+			for (size_t j = 0; j < s->actors[i].op_count; j++) {
+				const struct fl_scenario_op *op = &s->actors[i].ops[j];
+
+				if (op->kind == FL_SCN_OP_KV)
+					return "kv operations run in sim mode only (not yet in "
+					       "proc mode)";
+				/* cluster_close's first argument is its client */
+				if (op->kind == FL_SCN_OP_CLUSTER_CLOSE &&
+				    s->objects[op->u.target.objs[0]].actor != (int)i)
+					return "closing another actor's cluster client needs sim "
+					       "mode (in proc mode each actor is a process)";
+			}
+	if (s->cluster.nodes > 0 && s->mode == FL_SCN_MODE_STRESS)
+		return "a cluster runs in sim or proc mode (a node's life is a coroutine or a "
+		       "process)";
+	if (s->mode == FL_SCN_MODE_STRESS) {
+		for (size_t i = 0; i < s->fault_count; i++)
+			if (s->faults[i].action == FL_SCN_FAULT_CRASH)
+				return "crash faults need sim or proc mode (a thread cannot die "
+				       "alone)";
+		for (size_t i = 0; i < s->actor_count; i++)
+			for (size_t j = 0; j < s->actors[i].op_count; j++)
+				if (s->actors[i].ops[j].kind == FL_SCN_OP_CRASH_SELF)
+					return "crash_self needs sim or proc mode (a thread cannot "
+					       "die alone)";
+	}
+	/* proc forks every actor: a client (and what it opened) lives in one
+	 * process only. */
+	if (s->mode == FL_SCN_MODE_PROC)
+		for (size_t i = 0; i < s->actor_count; i++)
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(s->actors[i].client, s->actors[j].client) == 0)
+					return "actors sharing a client (client:) need sim or "
+					       "stress mode (in proc mode each actor is a process)";
+	if (fl_scenario_libc_faults(s) && s->mode != FL_SCN_MODE_PROC)
+		return "faults on libc calls (posix/..., libc/...: libfiu's POSIX preload) need "
+		       "proc mode";
+	return NULL;
+}
+
 /* The leak and balance properties that hold for any correct program
  * running these operations, faults or not (no_loss and the ordering
  * properties depend on what the scenario means, so they are never
@@ -903,6 +948,16 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 			                                               : fli_scn_yitem(l, an, i)),
 			                    base, "an actor needs one op or more (`ops:` is %s)",
 			                    opsn == NULL ? "missing" : "empty");
+	}
+	/* What the file's own mode cannot run is an error in the file, not a
+	 * scenario to skip (and pass the batch without): only --mode may ask
+	 * a mode its scenarios cannot all run in. */
+	const char *why = fl_scenario_mode_unsupported(s);
+	if (why != NULL) {
+		yaml_node_t *mn = fli_scn_yget(l, root, "mode");
+
+		return fli_scn_fail(l, mn != NULL ? fli_scn_yline(mn) : 1, "mode",
+		                    "%s, and this file's mode is %s", why, mode_names[s->mode]);
 	}
 	return 0;
 }

@@ -126,6 +126,12 @@ static const struct bad_case bad_cases[] = {
 	{ "bad/empty_ops.yaml",
 	  "bad/empty_ops.yaml:6: actors[0]: an actor needs one op or more (`ops:` is "
 	  "empty)" },
+	{ "bad/mode_cannot_run.yaml",
+	  "bad/mode_cannot_run.yaml:5: mode: actors sharing a client (client:) need sim or stress "
+	  "mode (in proc mode each actor is a process), and this file's mode is proc" },
+	{ "bad/stress_crash_fault.yaml",
+	  "bad/stress_crash_fault.yaml:3: mode: crash faults need sim or proc mode (a thread "
+	  "cannot die alone), and this file's mode is stress" },
 	{ "bad/name_too_long.yaml",
 	  "bad/name_too_long.yaml:2: name: the name is 128 bytes long; at most 127" },
 	{ "bad/duplicate_actor.yaml",
