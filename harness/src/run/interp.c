@@ -144,12 +144,25 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 	}
 	if (b == NULL)
 		return;
-	/* Arrive first, then say where it waits: a peer that sees it waiting
-	 * sees its arrival counted too (barrier_deadlock). */
-	int arrived = __atomic_add_fetch(&b->arrived, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&b->broken, __ATOMIC_SEQ_CST)) {
+		/* A peer stopped waiting here (timed out): its rounds and
+		 * this actor's no longer meet, and an arrival counted now
+		 * could complete a round alone. */
+		char what[160];
 
-	/* Every arrival is an actor of this barrier arriving once a round. */
-	assert(arrived >= 1 && arrived <= (int)round * b->expected);
+		snprintf(what, sizeof(what),
+		         "%s (broken: an actor stopped waiting at it before, rounds out of "
+		         "step)",
+		         op->u.barrier.name);
+		fli_op_error(ar, op, what, FL_ETIMEDOUT);
+		return;
+	}
+	/* Arrive first, then say where it waits: a peer that sees it waiting
+	 * sees its arrival counted too (barrier_deadlock).  Every arrival is
+	 * an actor of this barrier arriving once a round, so at most round
+	 * times expected (the assert this was: a late arrival after a peer's
+	 * timeout broke it, in the code under test's name). */
+	__atomic_add_fetch(&b->arrived, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&ar->waits_at, (uint64_t)(b - r->barriers + 1) << 32 | round,
 	                 __ATOMIC_SEQ_CST);
 	fl_idle(&st, 1, FL_DEADLINE_NONE); /* arriving is progress for the others */
@@ -157,11 +170,13 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 	 * (actors with `repeat:` pass the same barrier once a round). */
 	while (__atomic_load_n(&b->arrived, __ATOMIC_SEQ_CST) < (int)round * b->expected) {
 		if (barrier_deadlock(r)) {
+			__atomic_store_n(&b->broken, 1, __ATOMIC_SEQ_CST);
 			__atomic_store_n(&ar->waits_at, 0, __ATOMIC_SEQ_CST);
 			return;
 		}
 		if (fl_clock_now_ns() >= deadline) {
 			/* A peer died or is stuck: do not wait forever. */
+			__atomic_store_n(&b->broken, 1, __ATOMIC_SEQ_CST);
 			__atomic_store_n(&ar->waits_at, 0, __ATOMIC_SEQ_CST);
 			fli_op_error(ar, op, op->u.barrier.name, FL_ETIMEDOUT);
 			return;

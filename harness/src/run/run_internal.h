@@ -131,6 +131,10 @@ struct barrier {
 	const char *name;
 	int expected; /* actors with a barrier of this name */
 	int arrived;
+	/* Atomic: an actor stopped waiting at it (its deadline, or the run's
+	 * deadlock): the rounds are out of step from then on, and every
+	 * later arrival is an error, not a pass alone. */
+	int broken;
 };
 
 enum run_driver_state {

@@ -2186,7 +2186,7 @@ def case_barrier_deadlock():
     actor's barrier and line, not an op error after the barrier timeout
     (it was 'operations ... FL_ETIMEDOUT'): two actors crossing barriers
     in opposite orders, and a barrier whose peer finished (repeat: 2
-    against repeat: 1)."""
+    against repeat: 1).  A barrier a peer timed out at is broken."""
     d = tdir("bardl")
     crossed = os.path.join(d, "crossed.yaml")
     write_text(crossed, "name: crossed\ndescription: d\nmode: sim\nactors:\n"
@@ -2206,6 +2206,27 @@ def case_barrier_deadlock():
     for r in rep["runs"]:
         check(r["verdict"] == "deadlock" and "a waits at barrier 'x' (line 8); b finished" in r["detail"],
               "peer finished: %s %s", r["verdict"], r["detail"])
+    # A peer that timed out at a barrier (b waits 25 s, the driver
+    # timeout is 10) breaks it: b's late arrival is an error, where it
+    # was counted past the rounds and aborted the run on an assert, a
+    # crash blamed on the code under test.  Tolerated (expect: any),
+    # the run passes.
+    late = ("name: late\ndescription: d\nmode: sim\nactors:\n"
+            "  - name: a\n    repeat: 3\n    ops:\n"
+            "      - barrier: {name: x, expect: any}\n      - barrier: {name: y, expect: any}\n"
+            "  - name: b\n    repeat: 3\n    ops:\n      - barrier: {name: x, expect: any}\n"
+            "      - wait: {ms: 25000}\n      - barrier: {name: y%s}\n")
+    strict = os.path.join(d, "late.yaml")
+    write_text(strict, late % "")
+    rep, _, _ = run_json(strict, ["--seed", "1", "--runs", "2"], "bardl-late", expect=1)
+    for r in rep["runs"]:
+        check(r["verdict"] == "fail" and r["property"] == "operations" and
+              "actor b: barrier (line 15): y (broken: an actor stopped waiting" in r["detail"],
+              "late arrival: %s %s: %s", r["verdict"], r["property"], r["detail"])
+    tolerant = os.path.join(d, "late-any.yaml")
+    write_text(tolerant, late % ", expect: any")
+    rep, _, _ = run_json(tolerant, ["--seed", "1", "--runs", "2"], "bardl-late-any", expect=0)
+    check(rep["summary"]["passed"] == 2, "late arrival tolerated: %s", verdict_counts(rep))
 
 
 def case_posix_preload():
