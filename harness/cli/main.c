@@ -2956,6 +2956,20 @@ cmd_shrink(int argc, char **argv)
 		snprintf(defpath, sizeof(defpath), "%s.min", argv[optind]);
 		outpath = defpath;
 	}
+	/* The trace is written beside OUT and renamed over it: a directory
+	 * that cannot take it is said before the shrinking, not after. */
+	char outdir[512];
+	snprintf(outdir, sizeof(outdir), "%s", outpath);
+	char *slash = strrchr(outdir, '/');
+	if (slash == NULL)
+		snprintf(outdir, sizeof(outdir), ".");
+	else
+		slash[slash == outdir ? 1 : 0] = '\0';
+	if (access(outdir, W_OK | X_OK) != 0) {
+		fprintf(stderr, "faultline shrink: %s: cannot be written (%s: %s)\n", outpath,
+		        outdir, strerror(errno));
+		return EXIT_USAGE;
+	}
 	int handed = property_trace_handoff(argv[optind], outpath);
 	if (handed >= 0)
 		return handed;
@@ -3037,8 +3051,10 @@ cmd_shrink(int argc, char **argv)
 		printf(" ... (%zu more, in the trace)", sr.nchoices - 64);
 	printf("\n");
 	tell_minimal_run(s, &o, &sr);
-	printf("minimal trace: %s\nreplay: faultline replay %s\n",
-	       rv == 0 ? outpath : "(not written)", outpath);
+	if (rv == 0)
+		printf("minimal trace: %s\nreplay: faultline replay %s\n", outpath, outpath);
+	else
+		printf("minimal trace: not written (%s: a write error)\n", outpath);
 	fli_shrink_result_fini(&sr);
 	fl_scenario_free(s);
 	fl_trace_fini(&t);

@@ -342,6 +342,11 @@ def case_shrink():
     rc, out, err = run(["replay", out_path], 0)
     check("same verdict" in out and FAILING_PROPERTY in out,
           "shrunk trace does not replay to fail %s:\n%s%s", FAILING_PROPERTY, out, err)
+    # An OUT that cannot be written is said before any shrinking (it was
+    # found after it: "minimal trace: (not written)", and no reason).
+    rc, out, err = run(["shrink", t, "-o", os.path.join(tdir("shrink"), "no-such", "o.min")], 2)
+    check("cannot be written" in err and "No such file or directory" in err and
+          "shrunk" not in out, "an unwritable -o: %s%s", out, err)
     # The same failure, not another of the same property: a run that
     # failed at line 15 alone (seed 2) shrinks to one that fails at line
     # 15, never to the all-first stream that fails at line 16 only.
