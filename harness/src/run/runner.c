@@ -487,13 +487,39 @@ crash_alone_say(char *buf, size_t size, const struct fl_scenario *s,
 	         s->mode == FL_SCN_MODE_SIM ? "" : "a race, or ", runs, hint);
 }
 
+uint64_t
+fli_runner_actors_span_ms(const struct fl_scenario *s, uint64_t timeout_ms)
+{
+	uint64_t span = 4 * (uint64_t)s->driver.driver_timeout_ms + s->driver.client_liveness_ms;
+
+	if (timeout_ms > FLI_RUN_DEFAULT_TIMEOUT_MS)
+		span = span * timeout_ms / FLI_RUN_DEFAULT_TIMEOUT_MS;
+	return span;
+}
+
+/* The run's wall deadline: --timeout as given; at its default (60 s),
+ * in proc and stress modes, whose actors wait in real time, never before
+ * their own deadline (fli_runner_actors_span_ms) and
+ * FLI_RUN_AFTER_ACTORS_MS for the drain and the audits after it: a
+ * scenario whose driver reclaims a dead client after a minute
+ * (client_liveness_ms) is no hang at 60 s. */
+#define FLI_RUN_AFTER_ACTORS_MS 30000u
+static uint64_t
+wall_ms(const struct fl_scenario *s, const struct fli_runner_opts *o)
+{
+	uint64_t ms = o->timeout_ms ? o->timeout_ms : FLI_RUN_DEFAULT_TIMEOUT_MS, need;
+
+	if (s->mode == FL_SCN_MODE_SIM || ms != FLI_RUN_DEFAULT_TIMEOUT_MS)
+		return ms;
+	need = fli_runner_actors_span_ms(s, ms) + FLI_RUN_AFTER_ACTORS_MS;
+	return need > ms ? need : ms;
+}
+
 int
 fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
                struct fli_runner_outcome *out)
 {
-	struct fl_sandbox_opts so = { .timeout_ms = o->timeout_ms ? o->timeout_ms
-		                                                  : FLI_RUN_DEFAULT_TIMEOUT_MS,
-		                      .max_payload = 256u << 20 };
+	struct fl_sandbox_opts so = { .timeout_ms = wall_ms(s, o), .max_payload = 256u << 20 };
 	struct fl_sandbox_result sr;
 	char ns[64], san_dir[256] = "", san_detail[512];
 	struct child_arg ca = { .s = s, .o = o, .ns = ns };

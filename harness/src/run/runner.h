@@ -108,6 +108,13 @@ struct fli_runner_outcome {
 /* fli_runner_run runs `s` once.  Never fails on the scenario's account: a
  * crash, hang or failure of the code under test is a verdict.  Returns 0,
  * or FL_ENOMEM / FL_EIO when the harness itself could not run it. */
+/* fli_runner_actors_span_ms: proc and stress actors end within 4 x the
+ * driver timeout + the liveness (property hang), stretched as far as
+ * timeout_ms (--timeout) is past its default: a slow machine or a
+ * sanitizer's build asks for more time.  The run's wall deadline is never
+ * before it. */
+uint64_t fli_runner_actors_span_ms(const struct fl_scenario *s, uint64_t timeout_ms);
+
 int fli_runner_run(const struct fl_scenario *s, const struct fli_runner_opts *o,
                    struct fli_runner_outcome *out);
 

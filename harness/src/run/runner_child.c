@@ -1247,14 +1247,9 @@ fli_runner_child_run(void *arg, int out_fd)
 	(void)fl_run_dir_path(r->ns, r->dir, sizeof(r->dir));
 	r->liveness_ns = (uint64_t)s->driver.client_liveness_ms * FL_NS_PER_MS;
 	r->timeout_ns = (uint64_t)s->driver.driver_timeout_ms * FL_NS_PER_MS;
-	/* Process and stress actors end within 4 x the driver timeout + the
-	 * liveness (property hang), stretched as far as --timeout is past
-	 * its default: a slow machine or a sanitizer's build asks for more
-	 * time, and this deadline must not come before the run's own. */
-	r->actors_span_ns = 4 * r->timeout_ns + r->liveness_ns;
-	if (ca->o->timeout_ms > FLI_RUN_DEFAULT_TIMEOUT_MS)
-		r->actors_span_ns = r->actors_span_ns / FL_NS_PER_MS * ca->o->timeout_ms /
-		                    FLI_RUN_DEFAULT_TIMEOUT_MS * FL_NS_PER_MS;
+	/* Process and stress actors end within this (property hang); the
+	 * run's wall deadline is never before it. */
+	r->actors_span_ns = fli_runner_actors_span_ms(s, ca->o->timeout_ms) * FL_NS_PER_MS;
 	rv = ca->o->replaying ? fl_choice_new_replay(ca->o->replay, ca->o->nreplay, &r->choices)
 	                      : fl_choice_new_seeded(ca->o->seed, &r->choices);
 	if (rv != 0)
