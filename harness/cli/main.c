@@ -247,7 +247,10 @@ load_all(const char *const *paths, size_t n, struct fl_scenario ***out, size_t *
 		n = 1;
 	}
 	if (fl_scenario_expand_paths(paths, n, &files, &nfiles, err, sizeof(err)) != 0) {
-		fprintf(stderr, "faultline: %s\n", err);
+		fprintf(stderr, "faultline: %s%s\n", err,
+		        paths == def ? " (no PATH was given: the default is scenarios/ of the "
+		                       "current directory)"
+		                     : "");
 		return -1;
 	}
 	list = calloc(nfiles + 1, sizeof(*list));
@@ -3239,6 +3242,19 @@ cmd_list(int argc, char **argv)
 			fprintf(stderr, "faultline list: %s\n", err);
 			return EXIT_USAGE;
 		}
+		/* The loader's own (ops.c), not declared through target.h. */
+		fputs("operations of every scenario:\n"
+		      "  wait\n"
+		      "      ms: milliseconds (virtual under sim), required\n"
+		      "  barrier: waits for every actor with a barrier of this name (at most the "
+		      "driver timeout; one that timed out breaks it)\n"
+		      "      name: a string, required\n"
+		      "      expect: FL_E* codes it may fail with, or any\n"
+		      "  close_client: closes everything the actor opened, then its client\n"
+		      "      expect: FL_E* codes it may fail with, or any\n"
+		      "  crash_self: the actor dies here, holding what it holds (kind process "
+		      "only)\n",
+		      stdout);
 		list_ops(fli_builtin_targets(FL_SCN_DOMAIN_PUBSUB)[0], "pub/sub operations");
 		list_ops(fli_builtin_targets(FL_SCN_DOMAIN_REQREP)[0],
 		         "request/response operations");

@@ -81,7 +81,7 @@ expand_dir(struct path_list *pl, const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", dir);
 	if (rc == 0 && pl->n == first) {
 		if (errlen)
-			snprintf(err, errlen, "%s: no *.yaml scenario files", dir);
+			snprintf(err, errlen, "%s: no scenario files (*.yaml, *.yml)", dir);
 		rc = FL_EINVAL;
 	}
 	if (rc == 0)

@@ -1173,7 +1173,10 @@ def case_list():
                  "      from: a publication named by `as:` (any actor's)\n",
                  "      on: a connection or server named by `as:` (of an actor with this "
                  "actor's client), required\n",
-                 "      expect: the one FL_E* code it must fail with\n"):
+                 "      expect: the one FL_E* code it must fail with\n",
+                 # the loader's own ops, which no target declares
+                 "  wait\n      ms: milliseconds (virtual under sim), required\n",
+                 "  crash_self: the actor dies here"):
         check(line in out, "list --ops does not say %r:\n%s", line, out)
     run(["list", "--ops", "extra"], 2)
     run(["list", "--target", "x.so"], 2)
