@@ -346,7 +346,8 @@ static const char *const plant_names[] = { "none",
 	                                   "propose_rollback",
 	                                   "quorum_half",
 	                                   "restart_applied",
-	                                   "commit_past_log" };
+	                                   "commit_past_log",
+	                                   "offer_abort" };
 
 #ifdef FLI_PLANTS
 _Static_assert(sizeof(plant_names) / sizeof(plant_names[0]) == FLI_PLANT__COUNT,

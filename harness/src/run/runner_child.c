@@ -99,37 +99,57 @@ crash_pc(void *uctx)
 #endif
 }
 
+/* Whether frame f is in libc (the signal trampoline, raise, abort,
+ * __assert_fail). */
+static bool
+frame_in_libc(void *f)
+{
+	Dl_info fi;
+
+	return dladdr(f, &fi) != 0 && fi.dli_fname != NULL &&
+	       strstr(fi.dli_fname, "libc.so") != NULL;
+}
+
 /* "at F <- G <- H": the faulting function and up to three callers (a
  * synchronous signal: the frames after the handler's and the signal
- * trampoline's; abort's frames in libc are skipped to the caller). */
+ * trampoline's; abort's frames in libc are skipped to the caller, in
+ * whatever object it is: a target's library, or this program, whose
+ * transport and harness an assert of would otherwise all be the one
+ * libc address, a baseline's signature that knows every abort). */
 static size_t
 crash_backtrace(char *buf, size_t len, size_t at, int sig, void *uctx)
 {
 	void *frames[24];
 	uintptr_t pc = crash_pc(uctx);
 	int n = backtrace(frames, 24), from = -1, shown = 0;
+	bool returns = false; /* frames[from] is a return address too */
 
 	for (int i = 0; i < n && from < 0; i++)
 		if ((uintptr_t)frames[i] == pc)
 			from = i;
 	if (from < 0 || sig == SIGABRT) {
-		/* abort(): the frames after raise and abort, in libc. */
+		/* The handler's own frames (this object), then libc's. */
 		Dl_info self, fi;
+		int i = 0;
 
 		from = -1;
-		if (dladdr((void *)crash_pc, &self) != 0)
-			for (int i = 0; i < n && from < 0; i++)
-				if (dladdr(frames[i], &fi) != 0 && fi.dli_fbase != self.dli_fbase &&
-				    (fi.dli_fname == NULL ||
-				     strstr(fi.dli_fname, "libc.so") == NULL))
-					from = i;
+		if (dladdr((void *)crash_pc, &self) != 0) {
+			while (i < n && dladdr(frames[i], &fi) != 0 &&
+			       fi.dli_fbase == self.dli_fbase)
+				i++;
+			while (i < n && frame_in_libc(frames[i]))
+				i++;
+			if (i < n)
+				from = i;
+			returns = true;
+		}
 	}
 	at = crash_text_add(buf, len, at, "at ");
 	if (from < 0)
 		return pc ? crash_code_where(buf, len, at, pc) : at;
 	for (int i = from; i < n && shown < 4; i++, shown++) {
 		/* A return address points after its call: -1 names the caller. */
-		uintptr_t a = (uintptr_t)frames[i] - (i > from ? 1 : 0);
+		uintptr_t a = (uintptr_t)frames[i] - (i > from || returns ? 1 : 0);
 
 		if (shown)
 			at = crash_text_add(buf, len, at, " <- ");

@@ -212,11 +212,11 @@ def tdir(name):
     return d
 
 
-def run_json(scn, extra, name, expect=0, env=None):
+def run_json(scn, extra, name, expect=0, env=None, exe=None):
     d = tdir(name)
     report = os.path.join(d, "report.json")
     rc, out, err = run(["run", src(scn), "-q", "--trace-dir", os.path.join(d, "traces"),
-                        "--json", report] + extra, expect, env=env)
+                        "--json", report] + extra, expect, env=env, exe=exe)
     with open(report) as f:
         return json.load(f), out, err
 
@@ -1920,6 +1920,17 @@ def case_baseline():
                             "--baseline", kg], expect=1, env={"FL_PLANT": plant}, exe=planted)
         check(out.count("FAIL     log-kept-gauges") == 2 and "KNOWN" not in out,
               "%s passed as the known stale images:\n%s", plant, out)
+    # An abort in this program's own code (the transport's, an assert)
+    # is named by its caller, as a target library's is: it was libc's
+    # abort alone ("SIGABRT at libc.so.6+0x8aeec"), one signature for
+    # every assert of an actor, which a baseline would all have known.
+    rep, _, _ = run_json("scenarios/pubsub-smoke.yaml", ["--seed", "1", "--runs", "1"], "abort", expect=1,
+                         env={"FL_PLANT": "offer_abort"}, exe=planted)
+    r = rep["runs"][0]
+    check(r["verdict"] == "crash" and
+          re.search(r"died of SIGABRT at (fl_publication_offer\+0x[0-9a-f]+ \(faultline-planted\)|"
+                    r"faultline-planted\+0x[0-9a-f]+) <- ", r["detail"] or ""),
+          "an abort in the transport: %s %s", r["verdict"], r["detail"])
 
 
 def case_op_errors():

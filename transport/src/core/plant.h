@@ -34,7 +34,8 @@ enum fli_plant {
 	FLI_PLANT_PROPOSE_ROLLBACK,     /* Raft: a leader takes back an entry it already sent */
 	FLI_PLANT_QUORUM_HALF,          /* Raft: a quorum of n / 2 nodes (integer division) */
 	FLI_PLANT_RESTART_APPLIED,      /* Raft: a restarted node takes its log as applied */
-	FLI_PLANT_COMMIT_PAST_LOG,      /* Raft: a follower's commit not held to its last new entry */
+	FLI_PLANT_COMMIT_PAST_LOG, /* Raft: a follower's commit not held to its last new entry */
+	FLI_PLANT_OFFER_ABORT,     /* an offer fails an assert of the transport (abort) */
 	FLI_PLANT__COUNT
 };
 extern enum fli_plant fli_plant; /* defined in cluster/raft.c */

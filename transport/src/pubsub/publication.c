@@ -2,6 +2,8 @@
  * A publication's data path: offer, claim and what they report.  Opened
  * and closed by the client conductor (client.c).
  */
+#include <stdlib.h>
+
 #include "faultline/client.h"
 #include "faultline/error.h"
 #include "client_internal.h"
@@ -16,6 +18,8 @@ fl_publication_offer(fl_publication *p, const void *buf, size_t len)
 		return FL_EINVAL;
 	if (PLANTED(FLI_PLANT_LOG_STRAY_WRITE)) /* the plant: a word only the driver writes */
 		__atomic_store_n(&p->map->log.meta->mtu, 0, __ATOMIC_RELAXED);
+	if (PLANTED(FLI_PLANT_OFFER_ABORT)) /* the plant: an assert of this code fails */
+		abort();
 	return fli_log_offer(&p->ap, buf, len);
 }
 
