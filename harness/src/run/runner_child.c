@@ -99,15 +99,36 @@ crash_pc(void *uctx)
 #endif
 }
 
-/* Whether frame f is in libc (the signal trampoline, raise, abort,
- * __assert_fail). */
+/* Whether frame f is a sanitizer runtime's (an interceptor of
+ * backtrace or abort, a signal wrapper): in its shared library (gcc's
+ * libasan.so) or, linked into this program (clang's), by its name. */
+static bool
+frame_in_runtime(const Dl_info *fi)
+{
+	static const char *const objs[] = { "libasan", "libtsan", "libubsan", "liblsan",
+		                            "libclang_rt" };
+	static const char *const syms[] = { "__interceptor_", "__sanitizer", "__asan",
+		                            "__tsan",         "__ubsan",     "__lsan" };
+
+	for (size_t k = 0; fi->dli_fname != NULL && k < sizeof(objs) / sizeof(objs[0]); k++)
+		if (strstr(fi->dli_fname, objs[k]) != NULL)
+			return true;
+	for (size_t k = 0; fi->dli_sname != NULL && k < sizeof(syms) / sizeof(syms[0]); k++)
+		if (strstr(fi->dli_sname, syms[k]) != NULL)
+			return true;
+	return false;
+}
+
+/* Whether frame f is libc's (the signal trampoline, raise, abort,
+ * __assert_fail) or a sanitizer runtime's around them. */
 static bool
 frame_in_libc(void *f)
 {
 	Dl_info fi;
 
-	return dladdr(f, &fi) != 0 && fi.dli_fname != NULL &&
-	       strstr(fi.dli_fname, "libc.so") != NULL;
+	return dladdr(f, &fi) != 0 &&
+	       ((fi.dli_fname != NULL && strstr(fi.dli_fname, "libc.so") != NULL) ||
+	        frame_in_runtime(&fi));
 }
 
 /* "at F <- G <- H": the faulting function and up to three callers (a
@@ -135,7 +156,7 @@ crash_backtrace(char *buf, size_t len, size_t at, int sig, void *uctx)
 		from = -1;
 		if (dladdr((void *)crash_pc, &self) != 0) {
 			while (i < n && dladdr(frames[i], &fi) != 0 &&
-			       fi.dli_fbase == self.dli_fbase)
+			       (fi.dli_fbase == self.dli_fbase || frame_in_runtime(&fi)))
 				i++;
 			while (i < n && frame_in_libc(frames[i]))
 				i++;
