@@ -127,6 +127,18 @@ barrier_deadlock(struct run *r)
 	return true;
 }
 
+/* Marks b broken at `round`, or at an earlier round it broke at. */
+static void
+barrier_break(struct barrier *b, uint32_t round)
+{
+	uint32_t was = __atomic_load_n(&b->broken, __ATOMIC_SEQ_CST);
+
+	while ((was == 0 || round < was) &&
+	       !__atomic_compare_exchange_n(&b->broken, &was, round, false, __ATOMIC_SEQ_CST,
+	                                    __ATOMIC_SEQ_CST))
+		;
+}
+
 static void
 do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 {
@@ -144,7 +156,9 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 	}
 	if (b == NULL)
 		return;
-	if (__atomic_load_n(&b->broken, __ATOMIC_SEQ_CST)) {
+	uint32_t broken = __atomic_load_n(&b->broken, __ATOMIC_SEQ_CST);
+
+	if (broken != 0 && round > broken) {
 		/* A peer stopped waiting here (timed out): its rounds and
 		 * this actor's no longer meet, and an arrival counted now
 		 * could complete a round alone. */
@@ -170,13 +184,15 @@ do_barrier(struct actor_run *ar, const struct fl_scenario_op *op)
 	 * (actors with `repeat:` pass the same barrier once a round). */
 	while (__atomic_load_n(&b->arrived, __ATOMIC_SEQ_CST) < (int)round * b->expected) {
 		if (barrier_deadlock(r)) {
-			__atomic_store_n(&b->broken, 1, __ATOMIC_SEQ_CST);
+			barrier_break(b, round);
 			__atomic_store_n(&ar->waits_at, 0, __ATOMIC_SEQ_CST);
 			return;
 		}
-		if (fl_clock_now_ns() >= deadline) {
+		/* (A peer's arrival just before the deadline completes it.) */
+		if (fl_clock_now_ns() >= deadline &&
+		    __atomic_load_n(&b->arrived, __ATOMIC_SEQ_CST) < (int)round * b->expected) {
 			/* A peer died or is stuck: do not wait forever. */
-			__atomic_store_n(&b->broken, 1, __ATOMIC_SEQ_CST);
+			barrier_break(b, round);
 			__atomic_store_n(&ar->waits_at, 0, __ATOMIC_SEQ_CST);
 			fli_op_error(ar, op, op->u.barrier.name, FL_ETIMEDOUT);
 			return;

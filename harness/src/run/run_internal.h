@@ -27,8 +27,8 @@ struct fl_faults;
 struct fli_tl;
 struct fli_tl_event;
 
-#define RUN_MAX_ACTORS     64
-#define RUN_MAX_BARRIERS   32
+#define RUN_MAX_ACTORS     FL_SCN_MAX_ACTORS
+#define RUN_MAX_BARRIERS   FL_SCN_MAX_BARRIERS
 #define RUN_MAX_CLIENT_IDS 8
 /* proc mode: the history's shared region (a history of ~40,000 events) */
 #define RUN_HISTORY_SHARED (4u << 20)
@@ -131,10 +131,12 @@ struct barrier {
 	const char *name;
 	int expected; /* actors with a barrier of this name */
 	int arrived;
-	/* Atomic: an actor stopped waiting at it (its deadline, or the run's
-	 * deadlock): the rounds are out of step from then on, and every
-	 * later arrival is an error, not a pass alone. */
-	int broken;
+	/* Atomic: 0, or the round at which an actor stopped waiting at it
+	 * (its deadline, or the run's deadlock).  Arrivals of that round
+	 * and earlier count as ever (a late peer completes it); one of a
+	 * later round is an error: the rounds are out of step, and it could
+	 * complete a round alone. */
+	uint32_t broken;
 };
 
 enum run_driver_state {
