@@ -146,6 +146,11 @@ struct fl_scn_op_wait {
 	uint32_t ms;
 };
 
+/* What one run holds (the loader refuses more): its actors, and its
+ * barriers' names. */
+#define FL_SCN_MAX_ACTORS   64
+#define FL_SCN_MAX_BARRIERS 32
+
 struct fl_scn_op_barrier {
 	const char *name; /* every actor reaching a barrier of this name waits for the rest */
 };

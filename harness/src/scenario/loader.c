@@ -715,6 +715,10 @@ convert(struct loader *l, const struct fli_raw_scenario *r, struct fl_scenario *
 	if (r->actors_count == 0)
 		return fli_scn_fail(l, an ? fli_scn_yline(an) : 1, "actors",
 		                    an ? "needs at least one actor" : "required field missing");
+	if (r->actors_count > FL_SCN_MAX_ACTORS)
+		return fli_scn_fail(l, fli_scn_yline(fli_scn_yitem(l, an, FL_SCN_MAX_ACTORS)),
+		                    "actors", "%u actors; a scenario has at most %d",
+		                    r->actors_count, FL_SCN_MAX_ACTORS);
 	size_t total_ops = 0;
 	for (unsigned i = 0; i < r->actors_count; i++)
 		total_ops += r->actors[i].ops_count;

@@ -213,8 +213,18 @@ add_barrier(struct loader *l, const char *name, int actor, int line, const char 
 int
 fli_scn_check_barriers(struct loader *l, const struct fl_scenario_actor *actors)
 {
+	int names = 0;
+
 	for (size_t i = 0; i < l->barrier_count; i++) {
-		bool other = false;
+		bool other = false, first = true;
+
+		for (size_t j = 0; j < i && first; j++)
+			first = strcmp(l->barriers[i].name, l->barriers[j].name) != 0;
+		if (first && ++names > FL_SCN_MAX_BARRIERS)
+			return fli_scn_fail(
+			        l, l->barriers[i].line, l->barriers[i].field,
+			        "barrier '%s' is a name more than the %d a scenario can have",
+			        l->barriers[i].name, FL_SCN_MAX_BARRIERS);
 		for (size_t j = 0; j < l->barrier_count && !other; j++)
 			other = strcmp(l->barriers[i].name, l->barriers[j].name) == 0 &&
 			        l->barriers[i].actor != l->barriers[j].actor;

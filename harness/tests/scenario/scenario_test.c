@@ -132,6 +132,11 @@ static const struct bad_case bad_cases[] = {
 	{ "bad/stress_crash_fault.yaml",
 	  "bad/stress_crash_fault.yaml:3: mode: crash faults need sim or proc mode (a thread "
 	  "cannot die alone), and this file's mode is stress" },
+	{ "bad/too_many_actors.yaml",
+	  "bad/too_many_actors.yaml:198: actors: 65 actors; a scenario has at most 64" },
+	{ "bad/too_many_barriers.yaml",
+	  "bad/too_many_barriers.yaml:40: actors[0].ops[32].barrier.name: barrier 'b32' is a name "
+	  "more than the 32 a scenario can have" },
 	{ "bad/name_too_long.yaml",
 	  "bad/name_too_long.yaml:2: name: the name is 128 bytes long; at most 127" },
 	{ "bad/duplicate_actor.yaml",
