@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -2964,18 +2965,19 @@ cmd_shrink(int argc, char **argv)
 	}
 	/* The trace is written beside OUT and renamed over it: a directory
 	 * that cannot take it is said before the shrinking, not after. */
-	char outdir[512];
-	snprintf(outdir, sizeof(outdir), "%s", outpath);
-	char *slash = strrchr(outdir, '/');
-	if (slash == NULL)
-		snprintf(outdir, sizeof(outdir), ".");
-	else
-		slash[slash == outdir ? 1 : 0] = '\0';
+	char *outcopy = strdup(outpath);
+	if (outcopy == NULL) {
+		fprintf(stderr, "faultline shrink: out of memory\n");
+		return EXIT_USAGE;
+	}
+	const char *outdir = dirname(outcopy);
 	if (access(outdir, W_OK | X_OK) != 0) {
 		fprintf(stderr, "faultline shrink: %s: cannot be written (%s: %s)\n", outpath,
 		        outdir, strerror(errno));
+		free(outcopy);
 		return EXIT_USAGE;
 	}
+	free(outcopy);
 	int handed = property_trace_handoff(argv[optind], outpath);
 	if (handed >= 0)
 		return handed;
